@@ -1,0 +1,179 @@
+"""The check pipeline: files -> documents -> plans -> rules -> findings (filtered, re-graded)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Optional
+
+from ..config.document import Document, Suppression
+from ..config.loader import CONFIG_SUFFIXES, load_document
+from ..dialects import BuildContext, Dialect, detect, get_dialect
+from ..errors import ConfigError, UsageError
+from ..plan.model import TrainingPlan
+from ..registry import RuleSet, load_rules
+from ..rule import Finding, Rule
+from ..selection import Selection, matches
+from ..settings import CheckOptions, Settings, find_settings
+from .report import CheckReport, FileResult, InputError
+
+_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache", ".tox"}
+# Plan enrichers (tokenizer files, model config.json ...) registered by later stages.
+Enricher = Callable[[TrainingPlan, CheckOptions, Path], TrainingPlan]
+ENRICHERS: list[Enricher] = []
+
+
+def iter_config_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, bool]]:
+    """Each config file to check, with whether the user named it explicitly."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+                for name in sorted(files):
+                    if Path(name).suffix.lower() in CONFIG_SUFFIXES:
+                        yield Path(root) / name, False
+        else:
+            yield path, True
+
+
+def load_plan(path: str | Path, options: Optional[CheckOptions] = None) -> tuple[Document, Dialect, TrainingPlan]:
+    """Load one config and build its plan (used by `plan` and by tests)."""
+    options = options or CheckOptions()
+    doc = load_document(path)
+    dialect = _choose_dialect(doc, options)
+    if dialect is None:
+        raise ConfigError("cannot tell which trainer this config is for; pass --dialect", doc.path)
+    reason = dialect.companion_reason(doc)
+    if reason:
+        raise ConfigError(f"this is a companion file ({reason}), not a training config", doc.path)
+    plan = _build(doc, dialect, options)
+    return doc, dialect, plan
+
+
+def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = None) -> CheckReport:
+    options = options or CheckOptions()
+    files = list(iter_config_files(paths))
+    settings_by_file = {path: _settings(path, options) for path, _ in files}
+    rule_dirs = list(options.rules_dirs) + [d for s in settings_by_file.values() for d in s.rules_dirs]
+    ruleset = load_rules(dict.fromkeys(rule_dirs))
+    report = CheckReport(rules=dict(ruleset.rules))
+    report.warnings.extend(ruleset.problems)
+    if not files:
+        raise UsageError("no config files found in the given paths")
+    for path, explicit in files:
+        _check_file(path, explicit, options, settings_by_file[path], ruleset, report)
+    report.findings.sort(key=Finding.sort_key)
+    return report
+
+
+def _settings(path: Path, options: CheckOptions) -> Settings:
+    return find_settings(path) if options.use_settings else Settings()
+
+
+def selection_for(options: CheckOptions, settings: Settings, file: Optional[Path] = None) -> Selection:
+    """Flags over settings: --select replaces, --ignore adds, --severity overrides per code."""
+    severity = dict(settings.severity)
+    severity.update(options.severity)
+    ignore = list(settings.ignore) + list(options.ignore)
+    if file is not None:
+        ignore += settings.ignores_for(file)
+    return Selection(select=list(options.select or settings.select), ignore=ignore, severity=severity)
+
+
+def _choose_dialect(doc: Document, options: CheckOptions) -> Optional[Dialect]:
+    if options.dialect and options.dialect != "auto":
+        return get_dialect(options.dialect)
+    return detect(doc)
+
+
+def _build(doc: Document, dialect: Dialect, options: CheckOptions) -> TrainingPlan:
+    context = BuildContext(
+        world_size=options.world_size,
+        dataset_rows=options.dataset_rows,
+        accelerate_config=options.accelerate_config,
+        load=load_document,
+    )
+    plan = dialect.build_plan([doc], context)
+    for enrich in ENRICHERS:
+        plan = enrich(plan, options, Path(doc.path))
+    return plan
+
+
+def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Settings, ruleset: RuleSet,
+                report: CheckReport) -> None:
+    shown = str(path)
+    try:
+        doc = load_document(path, shown)
+        dialect = _choose_dialect(doc, options)
+        if dialect is None:
+            if explicit:
+                raise ConfigError("cannot tell which trainer this config is for; pass --dialect", shown)
+            report.files.append(FileResult(shown, None, role="skipped", note="not a recognised training config"))
+            return
+        reason = dialect.companion_reason(doc)
+        if reason:
+            report.files.append(FileResult(shown, dialect.name, role="companion", note=reason))
+            return
+        plan = _build(doc, dialect, options)
+    except ConfigError as exc:
+        report.errors.append(InputError(exc.file or shown, exc.line, exc.message))
+        report.files.append(FileResult(shown, None, role="error"))
+        return
+    selection = selection_for(options, settings, path)
+    selection.validate(ruleset.rules.values())
+    findings = run_rules(plan, ruleset, selection, doc, report.warnings)
+    report.files.append(FileResult(shown, dialect.name, findings=len(findings)))
+    report.findings.extend(findings)
+
+
+def run_rules(plan: TrainingPlan, ruleset: RuleSet, selection: Selection, doc: Document,
+              warnings: list[str]) -> list[Finding]:
+    """Run every enabled rule on `plan`, then apply suppressions and severities."""
+    raw: list[Finding] = []
+    enabled = [cls for cls in ruleset.sorted() if selection.is_enabled(cls)]
+    for cls in enabled:
+        raw.extend(_safe_check(cls, lambda rule: rule.check(plan), warnings))
+    kept = _apply_suppressions(raw, doc.suppressions, ruleset)
+    unused = [s for s in doc.suppressions if set(s.codes) - s.used]
+    for cls in enabled:
+        kept.extend(_safe_check(cls, lambda rule: rule.check_suppressions(unused, doc.path), warnings))
+    for finding in kept:
+        cls = ruleset.rules.get(finding.code)
+        if cls is not None:
+            finding.severity = selection.severity_for(cls, finding.severity)
+        if finding.file is None:
+            finding.file = doc.path
+    return kept
+
+
+def _safe_check(cls: type[Rule], call: Callable[[Rule], Iterable[Finding]], warnings: list[str]) -> list[Finding]:
+    try:
+        return list(call(cls()) or ())
+    except Exception as exc:  # one broken rule must not stop the others
+        if os.environ.get("PRETRAIN_DOCTOR_DEBUG") == "1":
+            raise
+        warnings.append(f"rule {cls.code} ({cls.origin}) crashed and was skipped: {type(exc).__name__}: {exc}")
+        return []
+
+
+def _apply_suppressions(findings: list[Finding], suppressions: list[Suppression], ruleset: RuleSet) -> list[Finding]:
+    kept = []
+    for finding in findings:
+        cls = ruleset.rules.get(finding.code)
+        suppressed = False
+        for sup in suppressions:
+            if not sup.covers_line(finding.line):
+                continue
+            for token in sup.codes:
+                if cls is not None and matches(token, cls) or token == finding.code:
+                    sup.used.add(token)
+                    suppressed = True
+        if not suppressed:
+            kept.append(finding)
+    return kept
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("PRETRAIN_DOCTOR_DEBUG") == "1" or "--debug" in sys.argv

@@ -1,0 +1,51 @@
+"""The result of one `check` run, independent of how it is rendered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..checkmeta import SEVERITY_RANK
+from ..rule import Finding
+
+
+@dataclass
+class FileResult:
+    path: str
+    dialect: Optional[str]
+    findings: int = 0
+    role: str = "config"  # config | companion | skipped
+    note: Optional[str] = None
+
+
+@dataclass
+class InputError:
+    file: str
+    line: Optional[int]
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
+
+
+@dataclass
+class CheckReport:
+    files: list[FileResult] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # broken plugins, rules that crashed
+    rules: dict = field(default_factory=dict)  # code -> rule class, for renderers that describe rules
+
+    def counts(self) -> dict[str, int]:
+        counts = {"error": 0, "warning": 0, "info": 0}
+        for finding in self.findings:
+            counts[finding.severity] += 1
+        return counts
+
+    def exit_code(self, fail_on: str = "error") -> int:
+        if self.errors:
+            return 2
+        if fail_on == "never":
+            return 0
+        threshold = SEVERITY_RANK[fail_on]
+        return 1 if any(SEVERITY_RANK[f.severity] >= threshold for f in self.findings) else 0

@@ -1,0 +1,63 @@
+"""Metadata every check (static rule or runtime detector) must carry, validated at class definition.
+
+A check's docstring is its documentation: the first line is the summary, the rest are
+markdown sections (ruff's layout). `explain` prints it; `rules` lists the summary.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Iterable
+
+SEVERITIES = ("error", "warning", "info")
+SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+RULE_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "References")
+_SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+class CheckDefinitionError(TypeError):
+    """A check class is missing metadata or documentation."""
+
+
+def doc_sections(doc: str) -> dict[str, str]:
+    """Split a docstring into {heading: body} at `## Heading` lines."""
+    sections: dict[str, str] = {}
+    current = None
+    lines: list[str] = []
+    for line in inspect.cleandoc(doc).splitlines()[1:]:
+        heading = re.match(r"^##\s+(.*?)\s*$", line)
+        if heading:
+            if current is not None:
+                sections[current] = "\n".join(lines).strip()
+            current, lines = heading.group(1), []
+        elif current is not None:
+            lines.append(line)
+    if current is not None:
+        sections[current] = "\n".join(lines).strip()
+    return sections
+
+
+def summary_of(doc: str | None) -> str:
+    return inspect.cleandoc(doc).splitlines()[0].strip() if doc and doc.strip() else ""
+
+
+def validate_check_class(cls: type, code_pattern: str, required_sections: Iterable[str]) -> None:
+    """Raise CheckDefinitionError unless `cls` has code, slug, severity and complete docs."""
+    name = cls.__name__
+    code = getattr(cls, "code", None)
+    if not isinstance(code, str) or not re.fullmatch(code_pattern, code):
+        raise CheckDefinitionError(f"{name}: code {code!r} does not match {code_pattern}")
+    slug = getattr(cls, "slug", None)
+    if not isinstance(slug, str) or not _SLUG.match(slug):
+        raise CheckDefinitionError(f"{name} ({code}): slug {slug!r} must be kebab-case")
+    severity = getattr(cls, "severity", None)
+    if severity not in SEVERITIES:
+        raise CheckDefinitionError(f"{name} ({code}): severity {severity!r} must be one of {SEVERITIES}")
+    doc = cls.__doc__ or ""
+    if not summary_of(doc):
+        raise CheckDefinitionError(f"{name} ({code}): the docstring's first line (the summary) is empty")
+    sections = doc_sections(doc)
+    missing = [s for s in required_sections if not sections.get(s)]
+    if missing:
+        raise CheckDefinitionError(f"{name} ({code}): docstring lacks section(s): {', '.join(missing)}")

@@ -1,0 +1,224 @@
+"""The `pretrain-doctor` command line: parse arguments, call the library, render.
+
+Errors in the user's input exit 2 with one line; tracebacks only with `--debug`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from . import __version__
+from .errors import DoctorError, UsageError
+
+app = typer.Typer(
+    name="pretrain-doctor",
+    help="Lint training configs, monitor runs, and explain failures.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_state = {"color": None, "debug": False}
+
+
+def _use_color(stream) -> bool:
+    if _state["color"] is False or os.environ.get("NO_COLOR"):
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pretrain-doctor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    no_color: bool = typer.Option(False, "--no-color", help="Never color the output (NO_COLOR works too)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    _state["color"] = False if no_color else None
+    _state["debug"] = debug
+    if debug:
+        os.environ["PRETRAIN_DOCTOR_DEBUG"] = "1"
+
+
+def _write(text: str, output: Optional[Path]) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  pretrain-doctor check train.yaml\n\n"
+        "  pretrain-doctor check configs/ --format sarif --output doctor.sarif\n\n"
+        "  pretrain-doctor check recipe.yaml --world-size 8 --select PD1,PD2 --fail-on warning"
+    )
+)
+def check(
+    paths: List[Path] = typer.Argument(..., help="Config files, or folders to search for them."),
+    dialect: str = typer.Option("auto", "--dialect", help="Force a config dialect instead of detecting it."),
+    tokenizer: Optional[Path] = typer.Option(None, "--tokenizer", help="A local tokenizer folder or tokenizer.json."),
+    model_config: Optional[Path] = typer.Option(None, "--model-config", help="A model config.json to check against."),
+    select: List[str] = typer.Option([], "--select", help="Only these codes, prefixes (PD1) or slugs."),
+    ignore: List[str] = typer.Option([], "--ignore", help="Skip these codes, prefixes or slugs."),
+    severity: List[str] = typer.Option([], "--severity", help="Re-grade a rule: CODE=LEVEL (repeatable)."),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on", help="error | warning | info | never (default: error)."),
+    fmt: str = typer.Option("text", "--format", help="text | json | sarif | github."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    rules_dir: List[Path] = typer.Option([], "--rules-dir", help="Also load rule modules from this folder."),
+    world_size: Optional[int] = typer.Option(None, "--world-size", min=1, help="Number of training processes."),
+    dataset_rows: Optional[int] = typer.Option(None, "--dataset-rows", min=1, help="Training examples per epoch."),
+    accelerate_config: Optional[Path] = typer.Option(None, "--accelerate-config", help="An accelerate YAML."),
+    no_settings: bool = typer.Option(False, "--isolated", help="Ignore pyproject.toml / .pretrain-doctor.toml."),
+) -> None:
+    """Lint training configs and report problems with file and line."""
+    from .check import check_paths
+    from .renderers import FORMATS, render
+    from .selection import parse_severity_overrides, split_codes
+    from .settings import FAIL_ON_LEVELS, CheckOptions
+
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if fail_on is not None and fail_on not in FAIL_ON_LEVELS:
+        raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON_LEVELS)}, not {fail_on!r}")
+    options = CheckOptions(
+        dialect=dialect,
+        select=split_codes(select),
+        ignore=split_codes(ignore),
+        severity=parse_severity_overrides(severity),
+        fail_on=fail_on,
+        rules_dirs=list(rules_dir),
+        tokenizer=tokenizer,
+        model_config=model_config,
+        accelerate_config=accelerate_config,
+        world_size=world_size,
+        dataset_rows=dataset_rows,
+        use_settings=not no_settings,
+    )
+    report = check_paths(paths, options)
+    for warning in report.warnings:
+        typer.echo(f"pretrain-doctor: warning: {warning}", err=True)
+    color = fmt == "text" and output is None and _use_color(sys.stdout)
+    _write(render(report, fmt, **({"color": color} if fmt == "text" else {})), output)
+    raise typer.Exit(report.exit_code(fail_on or _settings_fail_on(paths) or "error"))
+
+
+def _settings_fail_on(paths: List[Path]) -> Optional[str]:
+    from .settings import find_settings
+
+    return find_settings(paths[0]).fail_on if paths else None
+
+
+@app.command(epilog="Examples:\n\n  pretrain-doctor plan train.yaml\n\n  pretrain-doctor plan recipe.yaml --format json --world-size 8")
+def plan(
+    path: Path = typer.Argument(..., help="One config file."),
+    dialect: str = typer.Option("auto", "--dialect", help="Force a config dialect."),
+    fmt: str = typer.Option("text", "--format", help="text | json."),
+    world_size: Optional[int] = typer.Option(None, "--world-size", min=1, help="Number of training processes."),
+    dataset_rows: Optional[int] = typer.Option(None, "--dataset-rows", min=1, help="Training examples per epoch."),
+    tokenizer: Optional[Path] = typer.Option(None, "--tokenizer", help="A local tokenizer folder or tokenizer.json."),
+    model_config: Optional[Path] = typer.Option(None, "--model-config", help="A model config.json."),
+) -> None:
+    """Show what the doctor read from a config: every field with its source line, and the derived numbers."""
+    from .check import load_plan
+    from .plan.show import as_json, render_text
+    from .settings import CheckOptions
+
+    if fmt not in ("text", "json"):
+        raise UsageError(f"--format must be text or json, not {fmt!r}")
+    options = CheckOptions(dialect=dialect, world_size=world_size, dataset_rows=dataset_rows,
+                           tokenizer=tokenizer, model_config=model_config)
+    _, _, the_plan = load_plan(path, options)
+    if fmt == "json":
+        typer.echo(json.dumps(as_json(the_plan), indent=2))
+    else:
+        typer.echo(render_text(the_plan), nl=False)
+
+
+@app.command("rules", epilog="Examples:\n\n  pretrain-doctor rules\n\n  pretrain-doctor rules --format json")
+def list_rules(
+    fmt: str = typer.Option("text", "--format", help="text | json."),
+    rules_dir: List[Path] = typer.Option([], "--rules-dir", help="Also load rule modules from this folder."),
+) -> None:
+    """List every rule and detector: code, slug, default severity, summary, origin."""
+    from .explain import all_checks
+    from .registry import load_rules
+
+    rules = load_rules(rules_dir)
+    for problem in rules.problems:
+        typer.echo(f"pretrain-doctor: warning: {problem}", err=True)
+    checks = all_checks(rules)
+    if fmt == "json":
+        rows = [{"code": c.code, "slug": c.slug, "severity": c.severity, "summary": c.summary(),
+                 "origin": getattr(c, "origin", "built-in")} for c in checks]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    width = max((len(c.slug) for c in checks), default=10)
+    for c in checks:
+        origin = getattr(c, "origin", "built-in")
+        suffix = "" if origin == "built-in" else f"  [{origin}]"
+        typer.echo(f"{c.code:<7} {c.slug:<{width}}  {c.severity:<7}  {c.summary()}{suffix}")
+
+
+@app.command(epilog="Examples:\n\n  pretrain-doctor explain PD105\n\n  pretrain-doctor explain warmup-exceeds-training")
+def explain(
+    code: str = typer.Argument(..., help="A rule or detector code (PD105) or slug."),
+    rules_dir: List[Path] = typer.Option([], "--rules-dir", help="Also load rule modules from this folder."),
+) -> None:
+    """Print a check's full page: why it matters, what triggers it, examples, how to fix, references."""
+    from .explain import all_checks, find_check, page
+    from .registry import load_rules
+
+    found = find_check(code, all_checks(load_rules(rules_dir)))
+    if found is None:
+        raise UsageError(f"unknown rule {code!r} (see `pretrain-doctor rules`)")
+    typer.echo(page(found), nl=False)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Console entry point: user errors exit 2 with one line, never a traceback."""
+    try:
+        # Without standalone mode click returns the exit code instead of exiting.
+        code = app(args=argv, prog_name="pretrain-doctor", standalone_mode=False)
+    except DoctorError as exc:
+        typer.echo(f"pretrain-doctor: error: {exc}", err=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("pretrain-doctor: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and anything unexpected
+        _report_unexpected(exc)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _report_unexpected(exc: Exception) -> None:
+    # typer may vendor its own click, so match click's exceptions by shape, not class.
+    if type(exc).__name__ == "Abort":
+        sys.exit(130)
+    if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+        exc.show()
+        sys.exit(2)
+    if _state["debug"] or os.environ.get("PRETRAIN_DOCTOR_DEBUG") == "1":
+        raise exc
+    typer.echo(f"pretrain-doctor: internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)",
+               err=True)
+    sys.exit(2)

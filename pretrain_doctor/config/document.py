@@ -1,0 +1,112 @@
+"""A loaded config file: plain data plus the line of every key."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+KeyPath = tuple[Any, ...]
+
+_SUPPRESSION = re.compile(r"#\s*pretrain-doctor:\s*(ignore|ignore-file)\[([^\]]*)\]")
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int  # 1-based
+    column: int  # 1-based
+
+
+@dataclass
+class Suppression:
+    """An inline `# pretrain-doctor: ignore[...]` comment."""
+
+    line: int
+    column: int
+    file_wide: bool
+    codes: tuple[str, ...]
+    used: set[str] = field(default_factory=set)
+
+    def covers_line(self, line: int | None) -> bool:
+        # A comment suppresses its own line and the line below it.
+        return self.file_wide or (line is not None and line in (self.line, self.line + 1))
+
+
+@dataclass
+class Document:
+    """One config file as data, with positions keyed by path (`("optimizer", "lr")`)."""
+
+    path: str
+    format: str  # yaml | json | toml | python
+    data: dict[str, Any]
+    positions: dict[KeyPath, Position]
+    text: str = ""
+    suppressions: list[Suppression] = field(default_factory=list)
+    # Python configs: names whose value is not a literal (calls, imports), with their source.
+    unevaluated: dict[str, str] = field(default_factory=dict)
+
+    def position(self, path: KeyPath) -> Position | None:
+        """The position of `path`, or of its nearest ancestor that has one."""
+        for end in range(len(path), 0, -1):
+            found = self.positions.get(tuple(path[:end]))
+            if found is not None:
+                return found
+        return None
+
+    def get(self, path: KeyPath | str, default: Any = None) -> Any:
+        node: Any = self.data
+        for part in _as_path(path):
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and -len(node) <= part < len(node):
+                node = node[part]
+            else:
+                return default
+        return node
+
+    def has(self, path: KeyPath | str) -> bool:
+        marker = object()
+        return self.get(path, marker) is not marker
+
+    def walk(self) -> Iterator[tuple[KeyPath, Any]]:
+        """Every (path, value) pair, depth first, mappings and sequences included."""
+        stack: list[tuple[KeyPath, Any]] = [((), self.data)]
+        while stack:
+            path, node = stack.pop()
+            if path:
+                yield path, node
+            if isinstance(node, dict):
+                stack.extend((path + (k,), v) for k, v in reversed(list(node.items())))
+            elif isinstance(node, list):
+                stack.extend((path + (i,), v) for i, v in reversed(list(enumerate(node))))
+
+
+def _as_path(path: KeyPath | str) -> KeyPath:
+    return tuple(path.split(".")) if isinstance(path, str) else tuple(path)
+
+
+def dotted(path: KeyPath) -> str:
+    """`("optimizer", "betas", 1)` -> `optimizer.betas[1]`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def scan_suppressions(text: str) -> list[Suppression]:
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        for match in _SUPPRESSION.finditer(line):
+            codes = tuple(c.strip() for c in match.group(2).split(",") if c.strip())
+            found.append(
+                Suppression(
+                    line=number,
+                    column=match.start() + 1,
+                    file_wide=match.group(1) == "ignore-file",
+                    codes=codes,
+                )
+            )
+    return found

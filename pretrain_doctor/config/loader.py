@@ -1,0 +1,97 @@
+"""Read any config file into a `Document`, or fail with one clear `ConfigError`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import ConfigError
+from .document import Document, scan_suppressions
+from .json_reader import read_json
+from .python_reader import read_python
+from .toml_reader import read_toml
+from .yaml_reader import read_yaml
+
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+CONFIG_SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".py": "python"}
+
+
+def format_for(path: Path) -> str | None:
+    return CONFIG_SUFFIXES.get(path.suffix.lower())
+
+
+def load_document(path: str | os.PathLike[str], display: str | None = None) -> Document:
+    """Load one config file. Every failure is a `ConfigError` naming the file (and line)."""
+    file = Path(path)
+    shown = display or str(path)
+    text = read_text(file, shown)
+    fmt = format_for(file) or _sniff(text)
+    try:
+        return _parse(text, fmt, shown)
+    except RecursionError:
+        raise ConfigError("nesting too deep to be a config", shown) from None
+    except MemoryError:
+        raise ConfigError("file too large to parse", shown) from None
+
+
+def read_text(file: Path, shown: str) -> str:
+    if not file.exists():
+        raise ConfigError("no such file", shown)
+    if file.is_dir():
+        raise ConfigError("is a directory, not a config file", shown)
+    try:
+        size = file.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"file is {size:,} bytes; configs over {MAX_CONFIG_BYTES:,} bytes are refused", shown)
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", shown) from None
+    return decode_text(raw, shown)
+
+
+def decode_text(raw: bytes, shown: str) -> str:
+    if b"\x00" in raw:
+        raise ConfigError("binary file (contains NUL bytes), not a config", shown, raw[: raw.index(b"\x00")].count(b"\n") + 1)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x})", shown, line) from None
+    return text.removeprefix("\ufeff")
+
+
+def _sniff(text: str) -> str:
+    head = text.lstrip()[:1]
+    if head in "{[" and head:
+        return "json"
+    return "yaml"
+
+
+def _parse(text: str, fmt: str, shown: str) -> Document:
+    unevaluated: dict[str, str] = {}
+    if fmt == "json":
+        data, positions = read_json(text, shown)
+    elif fmt == "toml":
+        data, positions = read_toml(text, shown)
+    elif fmt == "python":
+        data, positions, unevaluated = read_python(text, shown)
+    else:
+        data, positions = read_yaml(text, shown)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"a config must be a mapping of keys to values, not a {_kind(data)}", shown, 1)
+    suppressions = scan_suppressions(text) if fmt != "json" else []
+    return Document(
+        path=shown,
+        format=fmt,
+        data=data,
+        positions=positions,
+        text=text,
+        suppressions=suppressions,
+        unevaluated=unevaluated,
+    )
+
+
+def _kind(value: object) -> str:
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(value), "value")

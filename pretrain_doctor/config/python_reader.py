@@ -1,0 +1,123 @@
+"""nanoGPT-style Python configs, read with `ast` and never executed.
+
+Only module-level `name = <expr>` assignments count, where the expression is made of
+literals, names assigned earlier and arithmetic. Anything else (calls, imports,
+attribute access) is recorded as unevaluated, with its source, and never run.
+Arithmetic is bounded so that `2 ** 10 ** 10` or `"a" * 10 ** 9` cannot hang or eat memory.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from typing import Any, Callable
+
+from ..errors import ConfigError
+from .document import KeyPath, Position
+
+_MAX_INT = 10**30
+_MAX_SEQUENCE = 10_000
+_BINARY: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_UNARY: dict[type, Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
+
+
+class _NotLiteral(Exception):
+    """The expression is not something we evaluate."""
+
+
+def read_python(text: str, path: str) -> tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str]]:
+    try:
+        tree = ast.parse(text, filename=path)
+    except SyntaxError as exc:
+        raise ConfigError(f"invalid Python: {exc.msg}", path, exc.lineno) from None
+    except (RecursionError, MemoryError, ValueError) as exc:
+        raise ConfigError(f"cannot parse Python config: {type(exc).__name__}", path) from None
+    values: dict[str, Any] = {}
+    positions: dict[KeyPath, Position] = {}
+    unevaluated: dict[str, str] = {}
+    for statement in tree.body:
+        targets, value = _assignment(statement)
+        if value is None:
+            continue
+        try:
+            result = _evaluate(value, values)
+        except _NotLiteral:
+            result = None
+            source = ast.get_source_segment(text, value) or "<expression>"
+            for name in targets:
+                unevaluated[name] = source[:200]
+        except (ArithmeticError, RecursionError, ValueError, TypeError):
+            result = None
+            for name in targets:
+                unevaluated[name] = "<arithmetic error>"
+        for name in targets:
+            positions[(name,)] = Position(statement.lineno, statement.col_offset + 1)
+            if name not in unevaluated:
+                values[name] = result
+            else:
+                values.pop(name, None)
+    return values, positions, unevaluated
+
+
+def _assignment(statement: ast.stmt) -> tuple[list[str], ast.expr | None]:
+    if isinstance(statement, ast.Assign):
+        names = [t.id for t in statement.targets if isinstance(t, ast.Name)]
+        return names, statement.value if names else None
+    if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value:
+        return [statement.target.id], statement.value
+    return [], None
+
+
+def _evaluate(node: ast.expr, names: dict[str, Any]) -> Any:
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, (str, bytes)) and len(node.value) > _MAX_SEQUENCE:
+            raise _NotLiteral
+        return node.value
+    if isinstance(node, ast.Name):
+        if node.id in names:
+            return names[node.id]
+        raise _NotLiteral
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [_evaluate(e, names) for e in node.elts]
+        return items
+    if isinstance(node, ast.Dict):
+        if any(k is None for k in node.keys):
+            raise _NotLiteral
+        return {str(_evaluate(k, names)): _evaluate(v, names) for k, v in zip(node.keys, node.values)}  # type: ignore[arg-type]
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+        return _checked(_UNARY[type(node.op)](_number(_evaluate(node.operand, names))))
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        left, right = _evaluate(node.left, names), _evaluate(node.right, names)
+        return _checked(_binary(node.op, left, right))
+    raise _NotLiteral
+
+
+def _binary(op: ast.operator, left: Any, right: Any) -> Any:
+    if isinstance(op, ast.Add) and isinstance(left, str) and isinstance(right, str):
+        return left + right
+    left, right = _number(left), _number(right)
+    if isinstance(op, ast.Pow) and (abs(right) > 128 or abs(left) > _MAX_INT):
+        raise _NotLiteral
+    return _BINARY[type(op)](left, right)
+
+
+def _number(value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _NotLiteral
+    return value
+
+
+def _checked(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_INT:
+        raise _NotLiteral
+    if isinstance(value, complex):
+        raise _NotLiteral
+    return value

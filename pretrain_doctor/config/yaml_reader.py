@@ -1,0 +1,155 @@
+"""Safe YAML reading with a position for every key.
+
+We compose PyYAML's node graph (no objects are ever built from tags) and turn it into
+plain data ourselves, so that:
+- numbers read the way trainers read them (`2e-5` and `5e12` are floats, `2_000` an int),
+- any explicit tag other than the standard ones is an error, never a constructor call,
+- aliases cannot expand without bound (billion laughs): expansion has a node budget.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from ..errors import ConfigError
+from .document import KeyPath, Position
+
+MAX_NODES = 200_000  # expanded nodes, aliases counted at their full size
+
+_STANDARD_TAG = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = {
+    _STANDARD_TAG + name
+    for name in ("str", "int", "float", "bool", "null", "map", "seq", "omap", "merge", "timestamp", "binary")
+}
+_NULLS = {"", "~", "null", "Null", "NULL"}
+_TRUE = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"}
+_FALSE = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"}
+_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)$")
+_HEX = re.compile(r"[-+]?0x[0-9a-fA-F_]+$")
+_FLOAT = re.compile(r"[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?$")
+_SPECIAL_FLOATS = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
+
+
+def resolve_plain_scalar(text: str) -> Any:
+    """How a trainer's YAML loader would read an unquoted scalar, numbers made lenient."""
+    if text in _NULLS:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    if _INT.match(text):
+        return int(text.replace("_", ""))
+    if _HEX.match(text):
+        return int(text.replace("_", ""), 16)
+    if any(ch.isdigit() for ch in text) and _FLOAT.match(text):
+        try:
+            return float(text.replace("_", ""))
+        except ValueError:
+            return text
+    lowered = text.lower()
+    if lowered in _SPECIAL_FLOATS:
+        return _SPECIAL_FLOATS[lowered]
+    return text
+
+
+class _Builder:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.positions: dict[KeyPath, Position] = {}
+        self.expanded = 0
+        self._memo: dict[int, tuple[Any, int]] = {}
+
+    def build(self, node: Node, key_path: KeyPath) -> Any:
+        memo = self._memo.get(id(node))
+        if memo is not None:  # an alias: charge its full expanded size again
+            self._charge(memo[1], node)
+            return memo[0]
+        before = self.expanded
+        value = self._build_fresh(node, key_path)
+        self._memo[id(node)] = (value, self.expanded - before)
+        return value
+
+    def _charge(self, count: int, node: Node) -> None:
+        self.expanded += count
+        if self.expanded > MAX_NODES:
+            raise ConfigError(
+                f"document expands to more than {MAX_NODES:,} nodes (alias bomb?)",
+                self.path,
+                node.start_mark.line + 1,
+            )
+
+    def _check_tag(self, node: Node) -> None:
+        if node.tag not in _ALLOWED_TAGS:
+            raise ConfigError(f"YAML tag {node.tag!r} is not allowed in a config", self.path, node.start_mark.line + 1)
+
+    def _build_fresh(self, node: Node, key_path: KeyPath) -> Any:
+        self._charge(1, node)
+        self._check_tag(node)
+        if isinstance(node, ScalarNode):
+            return self._scalar(node)
+        if isinstance(node, SequenceNode):
+            items = []
+            for index, child in enumerate(node.value):
+                self._mark(key_path + (index,), child)
+                items.append(self.build(child, key_path + (index,)))
+            return items
+        if isinstance(node, MappingNode):
+            return self._mapping(node, key_path)
+        raise ConfigError(f"unsupported YAML node {type(node).__name__}", self.path, node.start_mark.line + 1)
+
+    def _scalar(self, node: ScalarNode) -> Any:
+        if node.tag == _STANDARD_TAG + "binary":
+            raise ConfigError("binary YAML scalars are not allowed in a config", self.path, node.start_mark.line + 1)
+        if node.style is None:  # plain, unquoted
+            return resolve_plain_scalar(node.value)
+        return node.value
+
+    def _mapping(self, node: MappingNode, key_path: KeyPath) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _STANDARD_TAG + "merge":  # `<<: *defaults`
+                merged = self.build(value_node, key_path)
+                for source in merged if isinstance(merged, list) else [merged]:
+                    if isinstance(source, dict):
+                        for k, v in source.items():
+                            result.setdefault(k, v)
+                continue
+            if not isinstance(key_node, ScalarNode):
+                raise ConfigError("mapping keys must be plain scalars", self.path, key_node.start_mark.line + 1)
+            self._check_tag(key_node)
+            key = key_node.value
+            child_path = key_path + (key,)
+            self._mark(child_path, key_node)
+            result[key] = self.build(value_node, child_path)
+        return result
+
+    def _mark(self, key_path: KeyPath, node: Node) -> None:
+        self.positions.setdefault(key_path, Position(node.start_mark.line + 1, node.start_mark.column + 1))
+
+
+def read_yaml(text: str, path: str) -> tuple[Any, dict[KeyPath, Position]]:
+    """Parse YAML text into plain data and a key-path -> position map."""
+    try:
+        documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError(f"invalid YAML: {problem}", path, line) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", path) from None
+    documents = [d for d in documents if d is not None]
+    if not documents:
+        return None, {}
+    if len(documents) > 1:
+        raise ConfigError(
+            "several YAML documents in one file; give one config per file", path, documents[1].start_mark.line + 1
+        )
+    builder = _Builder(path)
+    data = builder.build(documents[0], ())
+    return data, builder.positions

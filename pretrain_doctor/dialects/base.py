@@ -1,0 +1,125 @@
+"""The dialect adapter interface: recognise a trainer's config, map it onto a TrainingPlan."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Iterable, Optional
+
+from ..config.document import Document, KeyPath, dotted
+from ..plan.builder import PlanBuilder
+from ..plan.model import Source, TrainingPlan
+
+_INTERPOLATION = re.compile(r"\$\{[^}]*\}")
+
+
+@dataclass
+class BuildContext:
+    """What an adapter may use beside the documents: flags and a way to read sibling files."""
+
+    world_size: Optional[int] = None
+    dataset_rows: Optional[int] = None
+    accelerate_config: Optional[Path] = None
+    load: Optional[Callable[[Path], Document]] = None  # loads a referenced file (DeepSpeed JSON...)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Dialect:
+    """One trainer's config format. Subclasses are one module each in this package."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+
+    def score(self, doc: Document) -> int:
+        """How sure we are that `doc` is this dialect: 0 = not at all; the highest score wins."""
+        raise NotImplementedError
+
+    def companion_reason(self, doc: Document) -> Optional[str]:
+        """If `doc` is a companion file (accelerate config, launcher settings), say what it is."""
+        return None
+
+    def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        raise NotImplementedError
+
+    # -- helpers shared by adapters -------------------------------------------------
+    def builder(self, docs: Iterable[Document]) -> PlanBuilder:
+        return PlanBuilder(self.name, docs)
+
+
+def apply_flags(builder: PlanBuilder, context: BuildContext) -> None:
+    """Facts given on the command line beat the file; absent ones become explicit unknowns."""
+    flag_file = builder.primary.path
+    if context.world_size is not None:
+        builder.set("parallel.world_size", context.world_size, Source(file=flag_file, note="--world-size"))
+    else:
+        builder.unknown("parallel.world_size", "--world-size")
+    if context.dataset_rows is not None:
+        builder.set("run.dataset_rows", context.dataset_rows, Source(file=flag_file, note="--dataset-rows"))
+    else:
+        builder.unknown("run.dataset_rows", "--dataset-rows")
+
+
+def lenient_number(value: Any) -> Any:
+    """Numbers the way trainers read them: `"2e-5"` -> 2e-05, `"auto"`/`${x}` -> None.
+
+    Anything else is passed through unchanged so the plan's validation reports it
+    (`lr: fast` is an error, not silence).
+    """
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in ("auto", "none", "null", "") or _INTERPOLATION.search(text):
+            return None
+        try:
+            number = float(text.replace("_", ""))
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() and "e" not in text.lower() and "." not in text else number
+    return value
+
+
+def lenient_int(value: Any) -> Any:
+    number = lenient_number(value)
+    if isinstance(number, float) and number.is_integer():
+        return int(number)
+    return number
+
+
+def lenient_bool(value: Any) -> Any:
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "yes", "1", "on"):
+            return True
+        if lowered in ("false", "no", "0", "off"):
+            return False
+        if lowered in ("auto", "") or _INTERPOLATION.search(lowered):
+            return None
+    return value
+
+
+def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix: KeyPath = (),
+               keys: Optional[Iterable[str]] = None, cutoff: float = 0.84) -> None:
+    """Report unknown keys that look like a misspelling of a known one ("did you mean")."""
+    known = sorted(set(known))
+    node = doc.get(prefix) if prefix else doc.data
+    if not isinstance(node, dict):
+        return
+    for key in keys if keys is not None else node:
+        if key in known or not isinstance(key, str):
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=cutoff)
+        if close:
+            path = prefix + (key,)
+            builder.note(
+                "ignored-key",
+                f"`{dotted(path)}` is not a key this trainer reads; did you mean `{close[0]}`?",
+                builder.source(doc, path),
+                hint=f"rename it to `{close[0]}`",
+                key=dotted(path),
+                suggestion=close[0],
+            )

@@ -1,0 +1,225 @@
+"""`hf`: transformers `TrainingArguments` / TRL configs as YAML or JSON (alignment-handbook recipes).
+
+Defaults are transformers' own `TrainingArguments` defaults for keys the file leaves out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config.document import Document
+from ..plan.builder import PlanBuilder
+from ..plan.model import TrainingPlan
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .hf_keys import HF_KNOWN_KEYS
+
+_SIGNATURE = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "lr_scheduler_type",
+              "output_dir", "model_name_or_path", "warmup_ratio", "save_strategy", "eval_strategy")
+# Keys whose presence means another dialect (axolotl, litgpt, neox ...) owns the file.
+_FOREIGN = ("base_model", "micro_batch_size", "train_micro_batch_size_per_gpu", "max_duration", "class_path",
+            "zero_optimization")
+_OPTIMIZERS = {
+    "adamw_torch": "adamw", "adamw_torch_fused": "adamw", "adamw_hf": "adamw", "adamw_apex_fused": "adamw",
+    "adamw_bnb_8bit": "adamw_8bit", "adamw_8bit": "adamw_8bit", "paged_adamw_8bit": "adamw_8bit",
+    "paged_adamw_32bit": "adamw", "adafactor": "adafactor", "sgd": "sgd", "lion_32bit": "lion",
+    "lion_8bit": "lion", "paged_lion_8bit": "lion", "adagrad": "adagrad", "rmsprop": "rmsprop",
+    "galore_adamw": "adamw", "schedule_free_adamw": "adamw", "lomo": "sgd", "adalomo": "adafactor",
+}
+_PREFERENCE_KEYS = ("beta", "loss_type", "max_prompt_length", "ref_model_init_kwargs", "orpo_alpha", "rpo_alpha")
+
+
+class HfDialect(Dialect):
+    name = "hf"
+    summary = "transformers TrainingArguments / TRL YAML or JSON (alignment-handbook recipes)"
+
+    def score(self, doc: Document) -> int:
+        data = doc.data
+        if any(k in data for k in _FOREIGN):
+            return 0
+        hits = sum(1 for k in _SIGNATURE if k in data)
+        if "per_device_train_batch_size" in data or ("learning_rate" in data and "output_dir" in data):
+            return 50 + hits
+        return 20 + hits if hits >= 2 else 0
+
+    def companion_reason(self, doc: Document) -> str | None:
+        data = doc.data
+        if "compute_environment" in data and ("num_processes" in data or "distributed_type" in data):
+            return "accelerate launcher config (world size and distribution for an HF run)"
+        return None
+
+    def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        doc = docs[0]
+        b = self.builder(docs)
+        self._mode(b, doc)
+        self._optimizer(b, doc)
+        self._schedule(b, doc)
+        self._batch_and_length(b, doc)
+        self._precision(b, doc)
+        self._data(b, doc)
+        self._eval_and_checkpoints(b, doc)
+        b.take("seed", doc, "seed", lenient_int)
+        b.default("seed", 42, "transformers default")
+        b.take("model.torch_dtype", doc, "torch_dtype")
+        b.take("model.name", doc, "model_name_or_path")
+        b.take_first("tokenizer.name", doc, "tokenizer_name_or_path", "tokenizer_name", "model_name_or_path")
+        b.take("tokenizer.chat_template", doc, "chat_template")
+        typo_notes(b, doc, HF_KNOWN_KEYS)
+        apply_flags(b, context)
+        return b.build()
+
+    @staticmethod
+    def _mode(b: PlanBuilder, doc: Document) -> None:
+        data = doc.data
+        if any(k in data for k in _PREFERENCE_KEYS) or "orpo" in doc.path.lower() or "dpo" in doc.path.lower():
+            kind = "preference"
+            b.set("objective.kind", "preference")
+            method = "orpo" if "orpo" in doc.path.lower() or "orpo_alpha" in data else str(data.get("loss_type") or "dpo")
+            b.set("mode.preference_method", method)
+        elif lenient_bool(data.get("use_peft")) or "lora_r" in data:
+            kind = "qlora" if lenient_bool(data.get("load_in_4bit")) else "lora"
+        elif data.get("model_name_or_path") is not None:
+            kind = "full_finetune"
+        else:
+            kind = "pretrain"
+        b.set("mode.kind", kind, b.source(doc, ("model_name_or_path",)) if "model_name_or_path" in data else None)
+        b.take("mode.init_from", doc, "model_name_or_path")
+        b.take("mode.lora_rank", doc, "lora_r", lenient_int)
+        b.take("mode.lora_alpha", doc, "lora_alpha", lenient_number)
+        b.take("mode.modules_to_save", doc, "lora_modules_to_save")
+        resume = data.get("resume_from_checkpoint")
+        if resume not in (None, False, "false", "False"):
+            b.set("mode.resumed", True, b.source(doc, ("resume_from_checkpoint",)))
+
+    @staticmethod
+    def _optimizer(b: PlanBuilder, doc: Document) -> None:
+        optim = str(doc.get("optim", "adamw_torch"))
+        b.set("optimizer.name", optim, b.source(doc, ("optim",)) if doc.has("optim") else None)
+        b.set("optimizer.family", _OPTIMIZERS.get(optim, optim.split("_")[0]))
+        b.take("optimizer.lr", doc, "learning_rate", lenient_number)
+        b.default("optimizer.lr", 5e-5, "transformers default")
+        beta1 = lenient_number(doc.get("adam_beta1", 0.9))
+        beta2 = lenient_number(doc.get("adam_beta2", 0.999))
+        beta_key = "adam_beta2" if doc.has("adam_beta2") else "adam_beta1"
+        b.set("optimizer.betas", (beta1, beta2), b.source(doc, (beta_key,)) if doc.has(beta_key) else None)
+        b.take("optimizer.eps", doc, "adam_epsilon", lenient_number)
+        b.default("optimizer.eps", 1e-8, "transformers default")
+        b.take("optimizer.weight_decay", doc, "weight_decay", lenient_number)
+        b.default("optimizer.weight_decay", 0.0, "transformers default")
+        b.take("clipping.max_norm", doc, "max_grad_norm", lenient_number)
+        b.default("clipping.max_norm", 1.0, "transformers default")
+
+    @staticmethod
+    def _schedule(b: PlanBuilder, doc: Document) -> None:
+        b.take("schedule.kind", doc, "lr_scheduler_type")
+        b.default("schedule.kind", "linear", "transformers default")
+        steps = b.take("schedule.warmup_steps", doc, "warmup_steps", lenient_int)
+        ratio = b.take("schedule.warmup_ratio", doc, "warmup_ratio", lenient_number)
+        if steps and ratio:
+            b.note("mutually-exclusive", "both `warmup_steps` and `warmup_ratio` are set; transformers uses "
+                   "`warmup_steps` and ignores the ratio", b.source(doc, ("warmup_ratio",)),
+                   hint="keep one of them", keys=["warmup_steps", "warmup_ratio"])
+        kwargs = doc.get("lr_scheduler_kwargs")
+        if isinstance(kwargs, dict):
+            b.take("schedule.min_lr", doc, ("lr_scheduler_kwargs", "min_lr"), lenient_number)
+            b.take("schedule.min_lr_ratio", doc, ("lr_scheduler_kwargs", "min_lr_rate"), lenient_number)
+
+    @staticmethod
+    def _batch_and_length(b: PlanBuilder, doc: Document) -> None:
+        b.take("batch.micro_batch_size", doc, "per_device_train_batch_size", lenient_int)
+        b.default("batch.micro_batch_size", 8, "transformers default")
+        b.take("batch.grad_accum", doc, "gradient_accumulation_steps", lenient_int)
+        b.default("batch.grad_accum", 1, "transformers default")
+        b.take_first("batch.seq_len", doc, "max_seq_length", "max_length", "block_size", convert=lenient_int)
+        max_steps = lenient_int(doc.get("max_steps", -1))
+        if isinstance(max_steps, int) and max_steps > 0:
+            b.take("run.max_steps", doc, "max_steps", lenient_int)
+        else:
+            b.take("run.epochs", doc, "num_train_epochs", lenient_number)
+            b.default("run.epochs", 3.0, "transformers default")
+
+    @staticmethod
+    def _precision(b: PlanBuilder, doc: Document) -> None:
+        fp16 = lenient_bool(doc.get("fp16", False))
+        bf16 = lenient_bool(doc.get("bf16", False))
+        if doc.has("fp16"):
+            b.take("precision.fp16_enabled", doc, "fp16", lenient_bool)
+        if doc.has("bf16"):
+            b.take("precision.bf16_enabled", doc, "bf16", lenient_bool)
+        compute = "bf16" if bf16 is True else "fp16" if fp16 is True else "fp32"
+        b.set("precision.compute", compute)
+        b.set("precision.mixed", compute != "fp32")
+        b.take("precision.tf32", doc, "tf32", lenient_bool)
+
+    @staticmethod
+    def _data(b: PlanBuilder, doc: Document) -> None:
+        train, evals = _dataset_splits(doc)
+        if train:
+            b.set("data.train", train)
+            b.section("data", doc, ("dataset_mixture",) if doc.has("dataset_mixture") else (train[0]["key"].split(".")[0],))
+        if evals:
+            b.set("data.eval", evals)
+        test_size = lenient_number(doc.get(("dataset_mixture", "test_split_size")))
+        if isinstance(test_size, (int, float)) and 0 < test_size < 1:
+            b.take("data.val_fraction", doc, ("dataset_mixture", "test_split_size"), lenient_number)
+        b.take("data.packing", doc, "packing", lenient_bool)
+        b.take("data.num_workers", doc, "dataloader_num_workers", lenient_int)
+        b.default("data.num_workers", 0, "transformers default")
+        b.take("data.drop_last", doc, "dataloader_drop_last", lenient_bool)
+        b.take("data.padding", doc, "padding", lambda v: "max_length" if v == "max_length" else None)
+
+    @staticmethod
+    def _eval_and_checkpoints(b: PlanBuilder, doc: Document) -> None:
+        strategy = doc.get("eval_strategy", doc.get("evaluation_strategy"))
+        key = "eval_strategy" if doc.has("eval_strategy") else "evaluation_strategy"
+        if strategy is not None:
+            b.take("eval.strategy", doc, key, str)
+        elif not lenient_bool(doc.get("do_eval", False)):
+            b.default("eval.strategy", "no", "transformers default")
+        b.set("eval.enabled", str(b.get("eval.strategy", "no")) != "no" or bool(lenient_bool(doc.get("do_eval", False))),
+              b.source(doc, (key,)) if doc.has(key) else None)
+        if b.get("eval.strategy") == "steps":
+            b.take("eval.interval_steps", doc, "eval_steps", lenient_int)
+        save = doc.get("save_strategy", "steps")
+        b.take("checkpoint.strategy", doc, "save_strategy", str)
+        b.default("checkpoint.strategy", "steps", "transformers default")
+        b.set("checkpoint.enabled", str(save) != "no", b.source(doc, ("save_strategy",)) if doc.has("save_strategy") else None)
+        if str(save) == "steps":
+            b.take("checkpoint.interval_steps", doc, "save_steps", lenient_int)
+            b.default("checkpoint.interval_steps", 500, "transformers default")
+        elif doc.has("save_steps") and str(save) != "steps":
+            b.note("mutually-exclusive", f"`save_steps` is set but `save_strategy` is {save!r}, so it is ignored",
+                   b.source(doc, ("save_steps",)), hint="set `save_strategy: steps` or drop `save_steps`",
+                   keys=["save_steps", "save_strategy"])
+
+
+def _dataset_splits(doc: Document) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Training and evaluation splits from alignment-handbook mixtures or TRL script arguments."""
+    train: list[dict[str, Any]] = []
+    evals: list[dict[str, Any]] = []
+    mixture = doc.get(("dataset_mixture", "datasets"))
+    if isinstance(mixture, list):
+        for index, entry in enumerate(mixture):
+            if isinstance(entry, dict) and entry.get("id"):
+                split = entry.get("split")
+                key = f"dataset_mixture.datasets[{index}].split" if split else f"dataset_mixture.datasets[{index}]"
+                train.append(_split(doc, str(entry["id"]), split, key))
+    splits = doc.get("dataset_splits")
+    name = doc.get("dataset_name")
+    if isinstance(splits, list) and name:
+        for index, split in enumerate(splits):
+            train.append(_split(doc, str(name), split, f"dataset_splits[{index}]"))
+    if name and doc.has("dataset_train_split"):
+        train.append(_split(doc, str(name), doc.get("dataset_train_split"), "dataset_train_split"))
+    if name and doc.has("dataset_test_split"):
+        evals.append(_split(doc, str(name), doc.get("dataset_test_split"), "dataset_test_split"))
+    return train, evals
+
+
+def _split(doc: Document, dataset: str, split: Any, key: str) -> dict[str, Any]:
+    path = tuple(int(p) if p.isdigit() else p for p in key.replace("[", ".").replace("]", "").split("."))
+    pos = doc.position(path)
+    return {"dataset": dataset, "split": None if split is None else str(split), "key": key,
+            "line": pos.line if pos else None}
+
+
+DIALECT = HfDialect()

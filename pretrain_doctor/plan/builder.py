@@ -1,0 +1,131 @@
+"""Assemble a TrainingPlan from a dialect's findings, with provenance, then validate it."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from pydantic import ValidationError
+
+from ..config.document import Document, KeyPath, dotted
+from ..errors import ConfigError
+from .model import ConfigNote, Source, TrainingPlan
+
+_MISSING = object()
+
+
+class PlanBuilder:
+    """Collects plan fields with their sources; `build()` validates them all at once.
+
+    Adapters call `take(...)` for values read from a document, `default(...)` for the
+    trainer's own defaults, and `unknown(...)` for facts only a flag can supply.
+    """
+
+    def __init__(self, dialect: str, documents: Iterable[Document]) -> None:
+        self.dialect = dialect
+        self.documents = list(documents)
+        self.values: dict[str, Any] = {}
+        self.sources: dict[str, Source] = {}
+        self.unknowns: dict[str, str] = {}
+        self.notes: list[ConfigNote] = []
+
+    @property
+    def primary(self) -> Document:
+        return self.documents[0]
+
+    def source(self, doc: Document, path: KeyPath, note: str | None = None) -> Source:
+        pos = doc.position(path)
+        return Source(
+            file=doc.path,
+            line=pos.line if pos else None,
+            column=pos.column if pos else None,
+            key=dotted(path) if path else None,
+            note=note,
+        )
+
+    def set(self, field: str, value: Any, source: Source | None = None) -> None:
+        self.values[field] = value
+        if source is not None:
+            self.sources[field] = source
+        self.unknowns.pop(field, None)
+
+    def take(self, field: str, doc: Document, path: KeyPath | str, convert: Any = None) -> Any:
+        """Copy `doc[path]` into `field` if present (and not null). Returns the value or None."""
+        key = tuple(path.split(".")) if isinstance(path, str) else path
+        value = doc.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            return None
+        if convert is not None:
+            value = convert(value)
+            if value is None:
+                return None
+        self.set(field, value, self.source(doc, key))
+        return value
+
+    def take_first(self, field: str, doc: Document, *paths: KeyPath | str, convert: Any = None) -> Any:
+        for path in paths:
+            value = self.take(field, doc, path, convert)
+            if value is not None:
+                return value
+        return None
+
+    def default(self, field: str, value: Any, note: str) -> None:
+        """A value the trainer uses when the file says nothing."""
+        if field in self.values:
+            return
+        self.values[field] = value
+        self.sources[field] = Source(file=self.primary.path, note=note)
+
+    def section(self, field: str, doc: Document, path: KeyPath | str) -> None:
+        """Remember where a whole section lives, for findings about an absent key."""
+        key = tuple(path.split(".")) if isinstance(path, str) else path
+        if doc.has(key) and field not in self.sources:
+            self.sources[field] = self.source(doc, key)
+
+    def note(self, kind: str, message: str, source: Source | None, hint: str | None = None, **data: Any) -> None:
+        self.notes.append(ConfigNote(kind=kind, message=message, hint=hint, source=source, data=data))
+
+    def unknown(self, field: str, flag: str) -> None:
+        if field not in self.values:
+            self.unknowns[field] = flag
+
+    def has(self, field: str) -> bool:
+        return field in self.values
+
+    def get(self, field: str, default: Any = None) -> Any:
+        return self.values.get(field, default)
+
+    def build(self) -> TrainingPlan:
+        nested: dict[str, Any] = {}
+        for field, value in self.values.items():
+            node = nested
+            parts = field.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = value
+        nested["dialect"] = self.dialect
+        nested["files"] = [d.path for d in self.documents]
+        nested["sources"] = self.sources
+        nested["unknown"] = self.unknowns
+        nested["notes"] = self.notes
+        try:
+            return TrainingPlan.model_validate(nested)
+        except ValidationError as exc:
+            raise self._as_config_error(exc) from None
+
+    def _as_config_error(self, exc: ValidationError) -> ConfigError:
+        first = exc.errors()[0]
+        loc = [str(part) for part in first["loc"]]
+        # Walk up the location until a field we have a source for.
+        field, source = ".".join(loc), None
+        for end in range(len(loc), 0, -1):
+            candidate = ".".join(loc[:end])
+            if candidate in self.sources:
+                field, source = candidate, self.sources[candidate]
+                break
+        value = self.values.get(field, first.get("input"))
+        label = source.key if source and source.key else field
+        message = f"`{label}`: {first['msg'].lower()}, got {value!r}"
+        more = len(exc.errors()) - 1
+        if more:
+            message += f" (and {more} more invalid value{'s' if more > 1 else ''})"
+        return ConfigError(message, source.file if source else self.primary.path, source.line if source else None)

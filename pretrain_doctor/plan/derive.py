@@ -1,0 +1,168 @@
+"""Quantities derived from a TrainingPlan, each with the formula that produced it.
+
+Rules read `plan.derived.total_steps.value`; `pretrain-doctor plan` prints the
+formula and inputs so a user can check the arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from .model import TrainingPlan
+
+
+@dataclass(frozen=True)
+class DerivedValue:
+    value: Optional[float]
+    formula: str
+    inputs: tuple[str, ...] = ()
+    missing: tuple[str, ...] = field(default=())  # flags that would make it known
+
+    @property
+    def known(self) -> bool:
+        return self.value is not None
+
+
+def _unknown(formula: str, plan: "TrainingPlan", *fields: str) -> DerivedValue:
+    flags = tuple(sorted({plan.unknown[f] for f in fields if f in plan.unknown}))
+    return DerivedValue(None, formula, fields, flags)
+
+
+class Derived:
+    """Lazily computed quantities of one plan."""
+
+    NAMES = (
+        "parameters",
+        "data_parallel",
+        "global_batch",
+        "tokens_per_step",
+        "total_steps",
+        "total_tokens",
+        "warmup_steps",
+        "decay_steps",
+    )
+
+    def __init__(self, plan: "TrainingPlan") -> None:
+        self.plan = plan
+
+    def as_dict(self) -> dict[str, Optional[float]]:
+        return {name: getattr(self, name).value for name in self.NAMES}
+
+    @cached_property
+    def parameters(self) -> DerivedValue:
+        m = self.plan.model
+        if m.parameters:
+            return DerivedValue(m.parameters, "stated", ("model.parameters",))
+        if not (m.layers and m.hidden_size):
+            return _unknown("12·L·d² + V·d", self.plan, "model.layers", "model.hidden_size")
+        d, layers = m.hidden_size, m.layers
+        vocab = m.embedding_rows or m.vocab_size or 0
+        attention = 4 * d * d
+        if m.heads and m.kv_heads and m.kv_heads < m.heads:
+            head_dim = d // m.heads
+            attention = 2 * d * d + 2 * d * head_dim * m.kv_heads
+        if m.ffn_size:
+            mlp = (3 if m.gated_mlp else 2) * d * m.ffn_size
+            formula = "L·(attn + mlp·experts) + V·d·(1 or 2 if untied)"
+        else:
+            mlp = 8 * d * d
+            formula = "12·L·d² + V·d"
+        experts = m.num_experts or 1
+        embeddings = vocab * d * (1 if m.tie_embeddings in (True, None) else 2)
+        total = layers * (attention + mlp * experts) + embeddings
+        return DerivedValue(total, formula, ("model.layers", "model.hidden_size", "model.vocab_size"))
+
+    @cached_property
+    def data_parallel(self) -> DerivedValue:
+        b, p = self.plan.batch, self.plan.parallel
+        if b.data_parallel:
+            return DerivedValue(b.data_parallel, "stated", ("batch.data_parallel",))
+        if p.world_size:
+            split = (p.tensor or 1) * (p.pipeline or 1) * (p.context or 1)
+            if p.world_size % split == 0:
+                return DerivedValue(p.world_size // split, "world_size / (tp·pp·cp)", ("parallel.world_size",))
+        return _unknown("world_size / (tp·pp·cp)", self.plan, "parallel.world_size", "batch.data_parallel")
+
+    @cached_property
+    def global_batch(self) -> DerivedValue:
+        b = self.plan.batch
+        if b.global_batch_size:
+            return DerivedValue(b.global_batch_size, "stated", ("batch.global_batch_size",))
+        dp = self.data_parallel.value
+        if b.micro_batch_size and dp:
+            accum = b.grad_accum or 1
+            if b.grad_accum_is_global:
+                return DerivedValue(
+                    b.micro_batch_size * accum, "micro × grad_accum (global)", ("batch.micro_batch_size", "batch.grad_accum")
+                )
+            return DerivedValue(
+                b.micro_batch_size * accum * dp,
+                "micro × grad_accum × data_parallel",
+                ("batch.micro_batch_size", "batch.grad_accum", "parallel.world_size"),
+            )
+        return _unknown(
+            "micro × grad_accum × data_parallel", self.plan, "batch.micro_batch_size", "parallel.world_size", "batch.data_parallel"
+        )
+
+    @cached_property
+    def tokens_per_step(self) -> DerivedValue:
+        gb, seq = self.global_batch, self.plan.batch.seq_len
+        if gb.known and seq:
+            return DerivedValue(gb.value * seq, "global_batch × seq_len", ("batch.seq_len",) + gb.inputs)
+        return DerivedValue(None, "global_batch × seq_len", ("batch.seq_len",) + gb.inputs, gb.missing)
+
+    @cached_property
+    def total_steps(self) -> DerivedValue:
+        run = self.plan.run
+        if run.max_steps:
+            return DerivedValue(run.max_steps, "stated", ("run.max_steps",))
+        if run.max_tokens and self.tokens_per_step.known:
+            return DerivedValue(
+                math.ceil(run.max_tokens / self.tokens_per_step.value), "max_tokens / tokens_per_step", ("run.max_tokens",)
+            )
+        if run.epochs and run.dataset_rows and self.global_batch.known:
+            steps = math.ceil(run.epochs * run.dataset_rows / self.global_batch.value)
+            return DerivedValue(steps, "epochs × dataset_rows / global_batch", ("run.epochs", "run.dataset_rows"))
+        if run.epochs:
+            formula = "epochs × dataset_rows / global_batch"
+            return _unknown(formula, self.plan, "run.dataset_rows", "parallel.world_size")
+        if run.max_tokens:
+            return DerivedValue(None, "max_tokens / tokens_per_step", ("run.max_tokens",), self.tokens_per_step.missing)
+        return _unknown("max_steps", self.plan, "run.max_steps")
+
+    @cached_property
+    def total_tokens(self) -> DerivedValue:
+        if self.plan.run.max_tokens:
+            return DerivedValue(self.plan.run.max_tokens, "stated", ("run.max_tokens",))
+        steps, tps = self.total_steps, self.tokens_per_step
+        if steps.known and tps.known:
+            return DerivedValue(steps.value * tps.value, "total_steps × tokens_per_step", steps.inputs + tps.inputs)
+        missing = tuple(sorted(set(steps.missing + tps.missing)))
+        return DerivedValue(None, "total_steps × tokens_per_step", steps.inputs + tps.inputs, missing)
+
+    @cached_property
+    def warmup_steps(self) -> DerivedValue:
+        s = self.plan.schedule
+        if s.warmup_steps is not None:
+            return DerivedValue(s.warmup_steps, "stated", ("schedule.warmup_steps",))
+        if s.warmup_ratio is not None:
+            if s.warmup_ratio == 0:
+                return DerivedValue(0, "warmup_ratio × total_steps", ("schedule.warmup_ratio",))
+            total = self.total_steps
+            if total.known:
+                return DerivedValue(
+                    math.ceil(s.warmup_ratio * total.value), "warmup_ratio × total_steps", ("schedule.warmup_ratio",) + total.inputs
+                )
+            return DerivedValue(None, "warmup_ratio × total_steps", ("schedule.warmup_ratio",), total.missing)
+        return DerivedValue(None, "no warmup configured", ())
+
+    @cached_property
+    def decay_steps(self) -> DerivedValue:
+        if self.plan.schedule.decay_steps:
+            return DerivedValue(self.plan.schedule.decay_steps, "stated", ("schedule.decay_steps",))
+        total = self.total_steps
+        return DerivedValue(total.value, "= total_steps", total.inputs, total.missing)

@@ -1,0 +1,290 @@
+"""The TrainingPlan: the one description of a run that every rule reads.
+
+Dialect adapters fill it from a trainer's config; each field remembers where it came
+from (`TrainingPlan.sources`, keyed by the field's dotted name), and facts no file can
+hold stay `None` with the flag that would supply them (`TrainingPlan.unknown`).
+Values are validated here, so `lr: -1` or `micro_batch_size: 0` is an error that
+names its line instead of a silent wrong answer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+if TYPE_CHECKING:
+    from .derive import Derived
+
+
+class Source(BaseModel):
+    """Where a plan field came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    line: Optional[int] = None
+    column: Optional[int] = None
+    key: Optional[str] = None  # the key as the file spells it, dotted
+    note: Optional[str] = None  # "trainer default", "--world-size", "derived" ...
+
+
+class ConfigNote(BaseModel):
+    """Something only the dialect adapter can see in the raw file (a typo, a key the
+    trainer ignores, two keys that exclude each other), handed to the rules that report it."""
+
+    kind: Literal["ignored-key", "mutually-exclusive", "inconsistent", "other"]
+    message: str
+    hint: Optional[str] = None
+    source: Optional[Source] = None
+    data: dict = Field(default_factory=dict)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+Precision = Literal["fp32", "fp16", "bf16", "fp8"]
+
+
+class ModelSpec(_Section):
+    family: Optional[str] = None  # gpt2, llama, bert, mistral, gemma, olmo, ...
+    name: Optional[str] = None  # hub id, checkpoint path or flavor name
+    layers: Optional[int] = Field(None, gt=0)
+    hidden_size: Optional[int] = Field(None, gt=0)
+    heads: Optional[int] = Field(None, gt=0)
+    kv_heads: Optional[int] = Field(None, gt=0)
+    ffn_size: Optional[int] = Field(None, gt=0)
+    gated_mlp: Optional[bool] = None
+    vocab_size: Optional[int] = Field(None, gt=0)  # tokens the model config declares
+    embedding_rows: Optional[int] = Field(None, gt=0)  # rows of the embedding table (padded)
+    max_positions: Optional[int] = Field(None, gt=0)
+    position_encoding: Optional[Literal["learned", "rope", "alibi", "none"]] = None
+    rope_scaling: Optional[bool] = None
+    num_experts: Optional[int] = Field(None, gt=0)
+    experts_per_token: Optional[int] = Field(None, gt=0)
+    tie_embeddings: Optional[bool] = None
+    base_tie_embeddings: Optional[bool] = None  # the setting of the checkpoint we start from
+    init_std: Optional[float] = Field(None, gt=0)
+    dropout: Optional[float] = Field(None, ge=0, lt=1)
+    torch_dtype: Optional[str] = None
+    parameters: Optional[int] = Field(None, gt=0)  # stated outright (flavor tables, model cards)
+    config_path: Optional[str] = None
+
+
+class Objective(_Section):
+    kind: Literal["causal_lm", "masked_lm", "contrastive", "preference", "seq2seq"] = "causal_lm"
+    mlm_probability: Optional[float] = Field(None, ge=0, le=1)
+    mlm_replacement: Optional[bool] = None  # 80/10/10 replacement on
+    temperature: Optional[float] = Field(None, gt=0)  # contrastive
+    completion_only: Optional[bool] = None  # loss on responses only
+    response_template: Optional[str] = None
+    z_loss: Optional[float] = Field(None, ge=0)
+
+
+class Mode(_Section):
+    kind: Literal["pretrain", "full_finetune", "lora", "qlora", "preference"] = "pretrain"
+    resumed: bool = False  # continues a run (resume, annealing stage, load_path)
+    init_from: Optional[str] = None  # checkpoint / hub id the weights start from
+    lora_rank: Optional[int] = Field(None, gt=0)
+    lora_alpha: Optional[float] = Field(None, gt=0)
+    modules_to_save: Optional[list[str]] = None
+    preference_method: Optional[str] = None  # dpo, orpo, kto, apo, ...
+
+    @property
+    def from_scratch(self) -> bool:
+        return self.kind == "pretrain" and not self.resumed and self.init_from is None
+
+    @property
+    def is_finetune(self) -> bool:
+        return self.kind != "pretrain"
+
+
+ADAM_FAMILY = frozenset({"adamw", "adam", "adamw_8bit", "paged_adamw", "fused_adam", "adamw_torch", "adamw_fused"})
+
+
+class OptimizerSpec(_Section):
+    family: Optional[str] = None  # normalised: adamw, adam, sgd, muon, lion, lamb, adafactor, shampoo, soap
+    name: Optional[str] = None  # as the config spells it
+    lr: Optional[float] = Field(None, gt=0)
+    betas: Optional[tuple[float, float]] = None
+    eps: Optional[float] = Field(None, ge=0)
+    weight_decay: Optional[float] = Field(None, ge=0)
+    decay_norm_and_bias: Optional[bool] = None
+    decay_embeddings: Optional[bool] = None
+    relative_step: Optional[bool] = None  # Adafactor's own lr
+    mup: bool = False
+    state_dtype: Optional[str] = None
+
+    @property
+    def is_adam_family(self) -> bool:
+        return self.family is not None and (self.family in ADAM_FAMILY or self.family.startswith("adam"))
+
+
+class ScheduleSpec(_Section):
+    kind: Optional[str] = None  # cosine, linear, constant, wsd, inverse_sqrt, polynomial, ...
+    warmup_steps: Optional[int] = Field(None, ge=0)
+    warmup_ratio: Optional[float] = Field(None, ge=0, le=1)
+    decay_steps: Optional[int] = Field(None, gt=0)  # the horizon the decay is computed over
+    min_lr: Optional[float] = Field(None, ge=0)
+    min_lr_ratio: Optional[float] = Field(None, ge=0)
+
+
+class BatchSpec(_Section):
+    micro_batch_size: Optional[int] = Field(None, gt=0)
+    grad_accum: Optional[int] = Field(None, gt=0)
+    global_batch_size: Optional[int] = Field(None, gt=0)  # as configured (samples per optimizer step)
+    data_parallel: Optional[int] = Field(None, gt=0)
+    seq_len: Optional[int] = Field(None, gt=0)
+    grad_accum_is_global: bool = False  # nanoGPT: GA is divided by the world size
+
+
+class RunLength(_Section):
+    max_steps: Optional[int] = Field(None, gt=0)
+    max_tokens: Optional[float] = Field(None, gt=0)
+    epochs: Optional[float] = Field(None, gt=0)
+    dataset_rows: Optional[int] = Field(None, gt=0)
+
+
+class PrecisionSpec(_Section):
+    compute: Optional[Precision] = None  # dtype of the matmuls
+    params: Optional[Precision] = None  # dtype the weights are stored and updated in
+    mixed: Optional[bool] = None  # autocast with fp32 master weights
+    fp16_enabled: Optional[bool] = None
+    bf16_enabled: Optional[bool] = None
+    tf32: Optional[bool] = None
+    loss_scale: Optional[float] = Field(None, ge=0)  # 0 / None: dynamic
+    initial_scale_power: Optional[int] = None
+    min_loss_scale: Optional[float] = None
+
+
+class ClippingSpec(_Section):
+    max_norm: Optional[float] = Field(None, ge=0)  # 0 means off
+
+    @property
+    def enabled(self) -> Optional[bool]:
+        return None if self.max_norm is None else self.max_norm > 0
+
+
+class TokenizerSpec(_Section):
+    path: Optional[str] = None
+    name: Optional[str] = None
+    length: Optional[int] = Field(None, gt=0)  # len(tokenizer), added tokens included
+    bos_token_id: Optional[int] = Field(None, ge=0)
+    eos_token_id: Optional[int] = Field(None, ge=0)
+    pad_token_id: Optional[int] = Field(None, ge=0)
+    bos_token: Optional[str] = None
+    eos_token: Optional[str] = None
+    pad_token: Optional[str] = None
+    padding_side: Optional[Literal["left", "right"]] = None
+    added_tokens: Optional[list[str]] = None
+    model_max_length: Optional[float] = None
+    chat_template: Optional[str] = None
+    add_bos_token: Optional[bool] = None
+
+
+class DataSplit(_Section):
+    dataset: str
+    split: Optional[str] = None
+    key: Optional[str] = None  # dotted config key, for findings
+    line: Optional[int] = None
+
+
+class DataSpec(_Section):
+    train: list[DataSplit] = Field(default_factory=list)
+    eval: list[DataSplit] = Field(default_factory=list)
+    val_fraction: Optional[float] = Field(None, ge=0, le=1)
+    packing: Optional[bool] = None
+    document_mask: Optional[bool] = None
+    shuffle: Optional[bool] = None
+    padding: Optional[Literal["max_length", "longest", "none"]] = None
+    label_pad_token_id: Optional[int] = None
+    num_workers: Optional[int] = Field(None, ge=0)
+    drop_last: Optional[bool] = None
+    corpus_tokens: Optional[float] = Field(None, gt=0)
+
+
+class EvalSpec(_Section):
+    enabled: Optional[bool] = None
+    strategy: Optional[str] = None  # steps, epoch, no
+    interval_steps: Optional[int] = Field(None, gt=0)
+
+
+class CheckpointSpec(_Section):
+    enabled: Optional[bool] = None
+    strategy: Optional[str] = None
+    interval_steps: Optional[int] = Field(None, gt=0)
+
+
+class ParallelSpec(_Section):
+    world_size: Optional[int] = Field(None, gt=0)
+    tensor: Optional[int] = Field(None, gt=0)
+    pipeline: Optional[int] = Field(None, gt=0)
+    context: Optional[int] = Field(None, gt=0)
+    data_shard: Optional[int] = Field(None, gt=0)
+    zero_stage: Optional[int] = Field(None, ge=0, le=3)
+    fsdp: Optional[bool] = None
+    full_shard: Optional[bool] = None
+    cpu_offload: Optional[bool] = None
+
+
+class TrainingPlan(BaseModel):
+    """Everything the doctor believes about one training run."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    dialect: str = "native"
+    files: list[str] = Field(default_factory=list)
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    objective: Objective = Field(default_factory=Objective)
+    mode: Mode = Field(default_factory=Mode)
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
+    schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
+    batch: BatchSpec = Field(default_factory=BatchSpec)
+    run: RunLength = Field(default_factory=RunLength)
+    precision: PrecisionSpec = Field(default_factory=PrecisionSpec)
+    clipping: ClippingSpec = Field(default_factory=ClippingSpec)
+    tokenizer: TokenizerSpec = Field(default_factory=TokenizerSpec)
+    data: DataSpec = Field(default_factory=DataSpec)
+    eval: EvalSpec = Field(default_factory=EvalSpec)
+    checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
+    parallel: ParallelSpec = Field(default_factory=ParallelSpec)
+    seed: Optional[int] = None
+    seed_is_random: bool = False
+    debug: bool = False  # a debug / smoke-test config: short-run rules stay quiet
+    trainer_version: Optional[str] = None
+
+    # Provenance: dotted plan field -> where its value came from.
+    sources: dict[str, Source] = Field(default_factory=dict)
+    # Facts no file holds: dotted plan field -> the flag that would supply it.
+    unknown: dict[str, str] = Field(default_factory=dict)
+    # Observations about the raw file that rules report (PD002-PD004).
+    notes: list[ConfigNote] = Field(default_factory=list)
+
+    def source_of(self, field: str) -> Optional[Source]:
+        """The source of `field`, or of the nearest section that has one."""
+        parts = field.split(".")
+        for end in range(len(parts), 0, -1):
+            found = self.sources.get(".".join(parts[:end]))
+            if found is not None:
+                return found
+        return None
+
+    def get(self, field: str) -> object:
+        node: object = self
+        for part in field.split("."):
+            node = getattr(node, part, None)
+            if node is None:
+                return None
+        return node
+
+    _derived: object = PrivateAttr(default=None)
+
+    @property
+    def derived(self) -> "Derived":
+        """Derived quantities (global batch, total steps, ...), computed once."""
+        from .derive import Derived
+
+        if self._derived is None:
+            self._derived = Derived(self)
+        return self._derived  # type: ignore[return-value]

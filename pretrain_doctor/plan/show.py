@@ -1,0 +1,83 @@
+"""Render a TrainingPlan for `pretrain-doctor plan`: every field with its source, every
+derived quantity with its formula."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import Source, TrainingPlan
+
+_META = {"dialect", "files", "sources", "unknown", "notes"}
+
+
+def plan_fields(plan: TrainingPlan) -> list[tuple[str, Any]]:
+    """(dotted field, value) for every field that is set, in schema order."""
+    out: list[tuple[str, Any]] = []
+    for name in type(plan).model_fields:
+        if name in _META:
+            continue
+        value = getattr(plan, name)
+        if hasattr(value, "model_fields"):
+            for inner in type(value).model_fields:
+                inner_value = getattr(value, inner)
+                if inner_value not in (None, [], False) or f"{name}.{inner}" in plan.sources:
+                    out.append((f"{name}.{inner}", inner_value))
+        elif value not in (None, False):
+            out.append((name, value))
+    return out
+
+
+def describe_source(source: Source | None) -> str:
+    if source is None:
+        return "derived"
+    where = source.file
+    if source.line is not None:
+        where += f":{source.line}"
+    parts = [where]
+    if source.key:
+        parts.append(f"`{source.key}`")
+    if source.note:
+        parts.append(source.note)
+    return " ".join(parts)
+
+
+def _value(value: Any) -> str:
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(exclude_none=True)
+    if isinstance(value, list):
+        value = [v.model_dump(exclude_none=True) if hasattr(v, "model_dump") else v for v in value]
+    if isinstance(value, float):
+        return f"{value:g}"
+    text = repr(value) if not isinstance(value, str) or "\n" in value else value
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def render_text(plan: TrainingPlan) -> str:
+    lines = [f"TrainingPlan for {', '.join(plan.files)} (dialect: {plan.dialect})", ""]
+    rows = [(field, _value(value), describe_source(plan.sources.get(field))) for field, value in plan_fields(plan)]
+    width = max((len(f) for f, _, _ in rows), default=10)
+    vwidth = min(max((len(v) for _, v, _ in rows), default=10), 40)
+    for field, value, source in rows:
+        lines.append(f"  {field:<{width}}  {value:<{vwidth}}  {source}")
+    lines += ["", "Derived:"]
+    derived = plan.derived
+    for name in derived.NAMES:
+        item = getattr(derived, name)
+        value = _value(item.value) if item.known else "unknown"
+        note = item.formula
+        if item.missing:
+            note += f"  (needs {', '.join(item.missing)})"
+        lines.append(f"  {name:<16} {value:<16} {note}")
+    if plan.unknown:
+        lines += ["", "Unknown (supply with a flag):"]
+        for field, flag in sorted(plan.unknown.items()):
+            lines.append(f"  {field:<{width}}  {flag}")
+    return "\n".join(lines) + "\n"
+
+
+def as_json(plan: TrainingPlan) -> dict[str, Any]:
+    data = plan.model_dump(mode="json", exclude={"sources", "notes"})
+    data["sources"] = {k: v.model_dump(exclude_none=True) for k, v in plan.sources.items()}
+    data["derived"] = plan.derived.as_dict()
+    data["formulas"] = {name: getattr(plan.derived, name).formula for name in plan.derived.NAMES}
+    return data

@@ -1,0 +1,128 @@
+"""Find and load rules: built-ins and plugins through one entry-point group, plus `--rules-dir`.
+
+A plugin that fails to import or defines a rule with bad metadata is reported and
+skipped; it never stops the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import pkgutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Iterable
+
+from .rule import Rule, iter_rule_classes
+
+ENTRY_POINT_GROUP = "pretrain_doctor.rules"
+BUILTIN_PACKAGE = "pretrain_doctor.builtin_rules"
+_SOURCE_TREE_RULES = Path(__file__).resolve().parent.parent / "rules"
+
+
+@dataclass
+class RuleSet:
+    rules: dict[str, type[Rule]] = field(default_factory=dict)  # code -> class
+    problems: list[str] = field(default_factory=list)  # plugins that failed to load
+
+    def add(self, cls: type[Rule], origin: str) -> None:
+        existing = self.rules.get(cls.code)
+        if existing is not None and existing is not cls:
+            self.problems.append(
+                f"rule {cls.code} from {origin} clashes with {cls.code} from {existing.origin}; kept the first"
+            )
+            return
+        cls.origin = origin
+        self.rules[cls.code] = cls
+
+    def sorted(self) -> list[type[Rule]]:
+        return [self.rules[code] for code in sorted(self.rules)]
+
+    def by_name(self, name: str) -> type[Rule] | None:
+        """A rule by code or slug (aliases included), case-insensitive for codes."""
+        if name.upper() in self.rules:
+            return self.rules[name.upper()]
+        for cls in self.rules.values():
+            if name == cls.slug or name in cls.aliases:
+                return cls
+        return None
+
+
+def load_rules(rules_dirs: Iterable[str | Path] = ()) -> RuleSet:
+    found = RuleSet()
+    builtin_loaded = False
+    for name, target in _entry_points():
+        origin = "built-in" if target == BUILTIN_PACKAGE else name
+        try:
+            module = importlib.import_module(target)
+        except Exception as exc:  # a plugin's bug must not stop the linter
+            if target == BUILTIN_PACKAGE:
+                continue  # not importable in this environment: the source-tree fallback below
+            found.problems.append(f"plugin {name!r} ({target}) failed to load: {type(exc).__name__}: {exc}")
+            continue
+        _collect_package(module, origin, found)
+        builtin_loaded |= target == BUILTIN_PACKAGE
+    if not builtin_loaded and _SOURCE_TREE_RULES.is_dir():
+        _collect_directory(_SOURCE_TREE_RULES, "built-in", found)
+    for directory in rules_dirs:
+        _collect_directory(Path(directory), f"rules-dir {directory}", found)
+    return found
+
+
+def _entry_points() -> list[tuple[str, str]]:
+    from importlib.metadata import entry_points
+
+    return sorted((ep.name, ep.value) for ep in entry_points(group=ENTRY_POINT_GROUP))
+
+
+def _collect_package(module: ModuleType, origin: str, found: RuleSet) -> None:
+    for cls in iter_rule_classes(vars(module)):
+        found.add(cls, origin)
+    if not hasattr(module, "__path__"):
+        return
+    for info in sorted(pkgutil.iter_modules(module.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        full = f"{module.__name__}.{info.name}"
+        try:
+            sub = importlib.import_module(full)
+        except Exception as exc:
+            found.problems.append(f"rule module {full} ({origin}) failed to load: {type(exc).__name__}: {exc}")
+            continue
+        for cls in iter_rule_classes(vars(sub)):
+            found.add(cls, origin)
+
+
+def _collect_directory(directory: Path, origin: str, found: RuleSet) -> None:
+    if not directory.is_dir():
+        found.problems.append(f"rules directory {directory} does not exist")
+        return
+    for path in sorted(directory.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+        module_name = f"_pretrain_doctor_rules_{digest}_{path.stem}"
+        try:
+            module = sys.modules.get(module_name) or _import_file(module_name, path)
+        except Exception as exc:
+            found.problems.append(f"rule file {path} ({origin}) failed to load: {type(exc).__name__}: {exc}")
+            continue
+        for cls in iter_rule_classes(vars(module)):
+            found.add(cls, origin)
+
+
+def _import_file(module_name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module

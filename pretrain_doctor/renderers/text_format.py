@@ -1,0 +1,46 @@
+"""`--format text`: one line per finding, its hint indented below, then a summary line."""
+
+from __future__ import annotations
+
+from ..check.report import CheckReport
+
+_COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
+_BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
+
+
+def render(report: CheckReport, color: bool = False) -> str:
+    def paint(text: str, code: str) -> str:
+        return f"{code}{text}{_RESET}" if color else text
+
+    lines = []
+    for error in report.errors:
+        lines.append(paint(str(error), _COLORS["error"]))
+    for f in report.findings:
+        where = f.file or "-"
+        if f.line is not None:
+            where += f":{f.line}"
+            if f.column is not None:
+                where += f":{f.column}"
+        head = f"{paint(where, _BOLD)}: {f.code} {paint(f.severity, _COLORS[f.severity])} {f.slug}  {f.message}"
+        lines.append(head)
+        if f.hint:
+            lines.append(paint(f"    hint: {f.hint}", _DIM))
+    lines.append(summary_line(report))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(report: CheckReport) -> str:
+    counts = report.counts()
+    checked = sum(1 for f in report.files if f.role == "config")
+    files = f"{checked} file{'s' if checked != 1 else ''}"
+    extra = ""
+    companions = sum(1 for f in report.files if f.role == "companion")
+    if companions:
+        extra += f", {companions} companion file{'s' if companions != 1 else ''} read"
+    if report.errors:
+        extra += f", {len(report.errors)} unreadable"
+    total = len(report.findings)
+    if not total:
+        return f"No problems found in {files}{extra}."
+    parts = ", ".join(f"{n} {level}{'s' if n != 1 else ''}" for level, n in counts.items() if n)
+    return f"Found {total} problem{'s' if total != 1 else ''} ({parts}) in {files}{extra}."

@@ -1,0 +1,168 @@
+"""The public rule API: what built-in rules and third-party plugins both use.
+
+A rule is a class with a code, a slug, a default severity and a docstring that is its
+documentation (`## What it does`, `## Why is this bad?`, `## Example`, `## Use instead`,
+`## References`). Its `check` reads a TrainingPlan and yields findings::
+
+    from pretrain_doctor.rule import Rule
+
+    class NoSeed(Rule):
+        \"\"\"No seed is set.
+
+        ## What it does
+        ...
+        \"\"\"
+
+        code = "PD803"
+        slug = "no-seed"
+        severity = "info"
+
+        def check(self, plan):
+            if plan.seed is None:
+                yield self.finding(plan, "seed", "no seed is set", hint="set `seed: 42`")
+
+Metadata is validated when the class is defined; the loader reports a broken rule and
+skips it, never failing the whole run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Iterable, Iterator, Optional
+
+from .checkmeta import RULE_SECTIONS, doc_sections, summary_of, validate_check_class
+
+if TYPE_CHECKING:
+    from .config.document import Suppression
+    from .plan.model import TrainingPlan
+
+CODE_PATTERN = r"PD[0-9]{3}|[A-Z][A-Z0-9]{1,7}[0-9]{3}"
+
+
+@dataclass
+class Finding:
+    """One problem found in one config."""
+
+    code: str
+    slug: str
+    severity: str
+    message: str
+    file: Optional[str] = None
+    line: Optional[int] = None
+    column: Optional[int] = None
+    key: Optional[str] = None
+    plan_field: Optional[str] = None
+    hint: Optional[str] = None
+    references: list[str] = field(default_factory=list)
+
+    def sort_key(self) -> tuple:
+        return (self.file or "", self.line or 0, self.code)
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "slug": self.slug,
+            "severity": self.severity,
+            "message": self.message,
+            "hint": self.hint,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "key": self.key,
+            "plan_field": self.plan_field,
+            "references": list(self.references),
+        }
+
+
+class Rule:
+    """Base class of every static rule. Subclasses set code, slug, severity and a docstring."""
+
+    code: ClassVar[str]
+    slug: ClassVar[str]
+    severity: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()  # old slugs keep working after a rename
+    # Where the rule came from ("built-in" or a plugin name); set by the loader.
+    origin: ClassVar[str] = "built-in"
+
+    def __init_subclass__(cls, abstract: bool = False, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if not abstract:
+            validate_check_class(cls, CODE_PATTERN, RULE_SECTIONS)
+
+    # -- documentation -------------------------------------------------------------
+    @classmethod
+    def summary(cls) -> str:
+        return summary_of(cls.__doc__)
+
+    @classmethod
+    def sections(cls) -> dict[str, str]:
+        return doc_sections(cls.__doc__ or "")
+
+    @classmethod
+    def references(cls) -> list[str]:
+        refs = []
+        for line in cls.sections().get("References", "").splitlines():
+            line = line.strip().lstrip("-* ").strip()
+            if line:
+                refs.append(line)
+        return refs
+
+    @classmethod
+    def reference_urls(cls) -> list[str]:
+        urls = []
+        for ref in cls.references():
+            for word in ref.replace("<", " ").replace(">", " ").replace("(", " ").replace(")", " ").split():
+                if word.startswith(("http://", "https://")):
+                    urls.append(word.rstrip(".,;"))
+        return urls
+
+    # -- checking ------------------------------------------------------------------
+    def check(self, plan: "TrainingPlan") -> Iterable[Finding]:
+        """Yield findings for `plan`. Override in every rule."""
+        return ()
+
+    def check_suppressions(self, unused: list["Suppression"], file: str) -> Iterable[Finding]:
+        """Called after suppressions are applied, with those that suppressed nothing."""
+        return ()
+
+    def finding(
+        self,
+        plan: "TrainingPlan",
+        plan_field: str,
+        message: str,
+        *,
+        hint: Optional[str] = None,
+        severity: Optional[str] = None,
+    ) -> Finding:
+        """A finding located at the source of `plan_field` (or its section)."""
+        source = plan.source_of(plan_field)
+        exact = plan.sources.get(plan_field)
+        located = source if source is not None and source.line is not None else None
+        return Finding(
+            code=self.code,
+            slug=self.slug,
+            severity=severity or self.severity,
+            message=message,
+            hint=hint,
+            file=source.file if source else (plan.files[0] if plan.files else None),
+            line=located.line if located else None,
+            column=located.column if located and exact is not None else None,
+            key=exact.key if exact is not None else None,
+            plan_field=plan_field,
+            references=self.reference_urls(),
+        )
+
+    def finding_at(self, message: str, *, file: str, line: Optional[int], column: Optional[int] = None,
+                   key: Optional[str] = None, hint: Optional[str] = None, severity: Optional[str] = None) -> Finding:
+        """A finding at an explicit place (for checks about the file rather than the plan)."""
+        return Finding(self.code, self.slug, severity or self.severity, message, file, line, column, key,
+                       None, hint, self.reference_urls())
+
+
+def iter_rule_classes(namespace: dict) -> Iterator[type[Rule]]:
+    """Rule subclasses defined in a module namespace (imported ones are skipped)."""
+    module = namespace.get("__name__")
+    for value in list(namespace.values()):
+        if isinstance(value, type) and issubclass(value, Rule) and value is not Rule and value.__module__ == module:
+            if "code" in vars(value):
+                yield value

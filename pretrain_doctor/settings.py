@@ -1,0 +1,116 @@
+"""Project settings: `[tool.pretrain-doctor]` in pyproject.toml or `.pretrain-doctor.toml`,
+found by walking up from the checked file, the way ruff finds its settings."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Optional
+
+from .config.toml_reader import tomllib
+from .errors import UsageError
+from .selection import split_codes
+
+SETTINGS_FILE = ".pretrain-doctor.toml"
+_KNOWN_KEYS = {"select", "ignore", "severity", "per-file-ignores", "fail-on", "rules-dir"}
+FAIL_ON_LEVELS = ("error", "warning", "info", "never")
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Optional[Path] = None  # the file they came from
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    severity: tuple[tuple[str, str], ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    fail_on: Optional[str] = None
+    rules_dirs: tuple[Path, ...] = ()
+
+    def ignores_for(self, file: Path) -> list[str]:
+        """Codes ignored for `file` by `per-file-ignores` globs (relative to the settings file)."""
+        if self.path is None:
+            return []
+        try:
+            relative = file.resolve().relative_to(self.path.parent.resolve()).as_posix()
+        except ValueError:
+            relative = file.as_posix()
+        codes: list[str] = []
+        for pattern, ignored in self.per_file_ignores:
+            if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(file.name, pattern):
+                codes.extend(ignored)
+        return codes
+
+
+def find_settings(start: Path) -> Settings:
+    directory = start.resolve()
+    if not directory.is_dir():
+        directory = directory.parent
+    return _find_from(directory)
+
+
+@lru_cache(maxsize=256)
+def _find_from(directory: Path) -> Settings:
+    for folder in (directory, *directory.parents):
+        dedicated = folder / SETTINGS_FILE
+        if dedicated.is_file():
+            return _read(dedicated, _load_toml(dedicated))
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            table = _load_toml(pyproject).get("tool", {}).get("pretrain-doctor")
+            if table is not None:
+                return _read(pyproject, table)
+    return Settings()
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read settings: {exc}") from None
+
+
+def _read(path: Path, table: dict[str, Any]) -> Settings:
+    unknown = set(table) - _KNOWN_KEYS
+    if unknown:
+        raise UsageError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_KNOWN_KEYS))}")
+    fail_on = table.get("fail-on")
+    if fail_on is not None and fail_on not in FAIL_ON_LEVELS:
+        raise UsageError(f"{path}: fail-on must be one of {', '.join(FAIL_ON_LEVELS)}, not {fail_on!r}")
+    severity = table.get("severity", {})
+    per_file = table.get("per-file-ignores", {})
+    if not isinstance(severity, dict) or not isinstance(per_file, dict):
+        raise UsageError(f"{path}: `severity` and `per-file-ignores` must be tables")
+    rules_dirs = table.get("rules-dir", [])
+    if isinstance(rules_dirs, str):
+        rules_dirs = [rules_dirs]
+    return Settings(
+        path=path,
+        select=tuple(split_codes(table.get("select"))),
+        ignore=tuple(split_codes(table.get("ignore"))),
+        severity=tuple((str(k), str(v).lower()) for k, v in severity.items()),
+        per_file_ignores=tuple((str(k), tuple(split_codes(v))) for k, v in per_file.items()),
+        fail_on=fail_on,
+        rules_dirs=tuple((path.parent / d).resolve() for d in rules_dirs),
+    )
+
+
+@dataclass
+class CheckOptions:
+    """Everything `check` was asked to do, after merging flags over settings."""
+
+    dialect: str = "auto"
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    severity: dict[str, str] = field(default_factory=dict)
+    fail_on: Optional[str] = None
+    rules_dirs: list[Path] = field(default_factory=list)
+    tokenizer: Optional[Path] = None
+    model_config: Optional[Path] = None
+    accelerate_config: Optional[Path] = None
+    world_size: Optional[int] = None
+    dataset_rows: Optional[int] = None
+    baseline: Optional[str] = None
+    merge: bool = False
+    use_settings: bool = True

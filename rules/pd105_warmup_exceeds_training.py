@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pretrain_doctor.rule import Rule
+
+
+class WarmupExceedsTraining(Rule):
+    """Warmup is as long as (or longer than) the whole run, so the peak lr is never reached.
+
+    ## What it does
+    Compares the warmup length in optimizer steps with the total number of optimizer
+    steps. Fires when warmup ≥ total steps. When the total depends on the dataset size
+    (epoch-based runs), it reports at `info` with the formula and the flag that decides it.
+
+    ## Why is this bad?
+    The schedule never leaves warmup: the learning rate climbs for the whole run and the
+    configured peak (and the decay after it) never happens. The run trains at a fraction
+    of the intended lr and its results say nothing about the config.
+
+    ## Example
+    ```yaml
+    train:
+      lr_warmup_steps: 100
+      max_steps: 50
+    ```
+
+    ## Use instead
+    ```yaml
+    train:
+      lr_warmup_steps: 5   # ~10% of the run
+      max_steps: 50
+    ```
+
+    ## References
+    - litgpt config_hub/finetune/gemma-2b/full.yaml (warmup 100, max_steps 50)
+    - Goyal et al. 2017, gradual warmup: https://arxiv.org/abs/1706.02677
+    """
+
+    code = "PD105"
+    slug = "warmup-exceeds-training"
+    severity = "error"
+
+    def check(self, plan):
+        warmup = plan.derived.warmup_steps
+        total = plan.derived.total_steps
+        if not warmup.known or not warmup.value:
+            return
+        field = "schedule.warmup_steps" if plan.schedule.warmup_steps is not None else "schedule.warmup_ratio"
+        if total.known:
+            if warmup.value >= total.value:
+                yield self.finding(
+                    plan, field,
+                    f"warmup is {warmup.value:g} steps but the run has only {total.value:g} optimizer steps; "
+                    "the peak learning rate is never reached",
+                    hint=f"use a warmup of about {max(1, int(total.value * 0.05))}–{max(1, int(total.value * 0.1))} "
+                         "steps (5–10% of the run)",
+                )
+        elif total.missing:
+            yield self.finding(
+                plan, field,
+                f"warmup is {warmup.value:g} steps; whether that exceeds the run depends on "
+                f"{total.formula}, which needs {', '.join(total.missing)}",
+                hint=f"pass {' and '.join(total.missing)} to decide",
+                severity="info",
+            )
