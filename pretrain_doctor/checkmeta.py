@@ -14,6 +14,7 @@ SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 RULE_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "References")
 _SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_HEADING = re.compile(r"^##\s+(.*?)\s*$")
 
 
 class CheckDefinitionError(TypeError):
@@ -26,7 +27,8 @@ def doc_sections(doc: str) -> dict[str, str]:
     current = None
     lines: list[str] = []
     for line in inspect.cleandoc(doc).splitlines()[1:]:
-        heading = re.match(r"^##\s+(.*?)\s*$", line)
+        # Every rule's docstring is split at import: skip the regex for the many plain lines.
+        heading = _HEADING.match(line) if line.startswith("##") else None
         if heading:
             if current is not None:
                 sections[current] = "\n".join(lines).strip()

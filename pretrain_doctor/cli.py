@@ -53,6 +53,13 @@ def _main(
         os.environ["PRETRAIN_DOCTOR_DEBUG"] = "1"
 
 
+def _skip_pydantic_plugins() -> None:
+    """Building the plan models would first scan every installed distribution for pydantic
+    plugins (a few ms of each start); a lint run has no use for them. An explicit
+    PYDANTIC_DISABLE_PLUGINS in the environment still wins."""
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
+
 def _write(text: str, output: Optional[Path]) -> None:
     if output is None:
         sys.stdout.write(text)
@@ -87,8 +94,12 @@ def check(
     dataset_rows: Optional[int] = typer.Option(None, "--dataset-rows", min=1, help="Training examples per epoch."),
     accelerate_config: Optional[Path] = typer.Option(None, "--accelerate-config", help="An accelerate YAML."),
     no_settings: bool = typer.Option(False, "--isolated", help="Ignore pyproject.toml / .pretrain-doctor.toml."),
+    merge: bool = typer.Option(False, "--merge", help="The files are one run, merged in order (GPT-NeoX style)."),
+    baseline: Optional[str] = typer.Option(
+        None, "--baseline", help="Compare lr and batch with this config, or git:REF (the same file at a git ref)."),
 ) -> None:
     """Lint training configs and report problems with file and line."""
+    _skip_pydantic_plugins()
     from .check import check_paths
     from .renderers import FORMATS, render
     from .selection import parse_severity_overrides, split_codes
@@ -110,6 +121,8 @@ def check(
         accelerate_config=accelerate_config,
         world_size=world_size,
         dataset_rows=dataset_rows,
+        baseline=baseline,
+        merge=merge,
         use_settings=not no_settings,
     )
     report = check_paths(paths, options)
@@ -117,7 +130,8 @@ def check(
         typer.echo(f"pretrain-doctor: warning: {warning}", err=True)
     color = fmt == "text" and output is None and _use_color(sys.stdout)
     _write(render(report, fmt, **({"color": color} if fmt == "text" else {})), output)
-    raise typer.Exit(report.exit_code(fail_on or _settings_fail_on(paths) or "error"))
+    settings_fail_on = None if no_settings else _settings_fail_on(paths)
+    raise typer.Exit(report.exit_code(fail_on or settings_fail_on or "error"))
 
 
 def _settings_fail_on(paths: List[Path]) -> Optional[str]:
@@ -137,6 +151,7 @@ def plan(
     model_config: Optional[Path] = typer.Option(None, "--model-config", help="A model config.json."),
 ) -> None:
     """Show what the doctor read from a config: every field with its source line, and the derived numbers."""
+    _skip_pydantic_plugins()
     from .check import load_plan
     from .plan.show import as_json, render_text
     from .settings import CheckOptions

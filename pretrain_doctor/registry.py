@@ -6,7 +6,6 @@ skipped; it never stops the run.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
 import pkgutil
@@ -103,7 +102,7 @@ def _collect_directory(directory: Path, origin: str, found: RuleSet) -> None:
     for path in sorted(directory.glob("*.py")):
         if path.name.startswith("_"):
             continue
-        digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+        digest = _path_digest(path)
         module_name = f"_pretrain_doctor_rules_{digest}_{path.stem}"
         try:
             module = sys.modules.get(module_name) or _import_file(module_name, path)
@@ -112,6 +111,13 @@ def _collect_directory(directory: Path, origin: str, found: RuleSet) -> None:
             continue
         for cls in iter_rule_classes(vars(module)):
             found.add(cls, origin)
+
+
+def _path_digest(path: Path) -> str:
+    """A short stable tag that keeps same-named rule files from different folders apart."""
+    import hashlib  # only with --rules-dir: OpenSSL's start-up is not free
+
+    return hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
 
 
 def _import_file(module_name: str, path: Path) -> ModuleType:

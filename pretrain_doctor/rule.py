@@ -34,7 +34,7 @@ from .checkmeta import RULE_SECTIONS, doc_sections, summary_of, validate_check_c
 
 if TYPE_CHECKING:
     from .config.document import Suppression
-    from .plan.model import TrainingPlan
+    from .plan.model import ConfigNote, TrainingPlan
 
 CODE_PATTERN = r"PD[0-9]{3}|[A-Z][A-Z0-9]{1,7}[0-9]{3}"
 
@@ -157,6 +157,18 @@ class Rule:
         """A finding at an explicit place (for checks about the file rather than the plan)."""
         return Finding(self.code, self.slug, severity or self.severity, message, file, line, column, key,
                        None, hint, self.reference_urls())
+
+    def finding_from_note(self, plan: "TrainingPlan", note: "ConfigNote", *, severity: Optional[str] = None) -> Finding:
+        """A finding at the place a dialect adapter's ConfigNote points to (PD002-PD004)."""
+        source = note.source
+        file = source.file if source else (plan.files[0] if plan.files else None)
+        return self.finding_at(note.message, file=file, line=source.line if source else None,
+                               column=source.column if source else None, key=source.key if source else None,
+                               hint=note.hint, severity=severity)
+
+    def notes_for(self, plan: "TrainingPlan", kind: str) -> list["ConfigNote"]:
+        """The plan's notes addressed to this rule: `data["code"]` names it, or no code and `kind` matches."""
+        return [n for n in plan.notes if n.data.get("code") == self.code or (n.data.get("code") is None and n.kind == kind)]
 
 
 def iter_rule_classes(namespace: dict) -> Iterator[type[Rule]]:

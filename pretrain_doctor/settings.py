@@ -9,7 +9,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
-from .config.toml_reader import tomllib
 from .errors import UsageError
 from .selection import split_codes
 
@@ -65,6 +64,8 @@ def _find_from(directory: Path) -> Settings:
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
+    from .config.toml_reader import tomllib  # only when a settings file exists: a few ms of start-up
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from ..config.document import Document, Suppression
 from ..config.loader import CONFIG_SUFFIXES, load_document
@@ -21,7 +21,16 @@ from .report import CheckReport, FileResult, InputError
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache", ".tox"}
 # Plan enrichers (tokenizer files, model config.json ...) registered by later stages.
 Enricher = Callable[[TrainingPlan, CheckOptions, Path], TrainingPlan]
-ENRICHERS: list[Enricher] = []
+
+
+def _enrich_from_assets(plan: TrainingPlan, options: CheckOptions, config_path: Path) -> TrainingPlan:
+    """Tokenizer and model-config facts from files on disk (imported only when a plan is built)."""
+    from ..assets.enrich import enrich_plan
+
+    return enrich_plan(plan, options, config_path)
+
+
+ENRICHERS: list[Enricher] = [_enrich_from_assets]
 
 
 def iter_config_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, bool]]:
@@ -60,10 +69,15 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
     ruleset = load_rules(dict.fromkeys(rule_dirs))
     report = CheckReport(rules=dict(ruleset.rules))
     report.warnings.extend(ruleset.problems)
+    # A mistyped flag is exit 2 even when no config gets as far as the rules.
+    selection_for(options, Settings()).validate(ruleset.rules.values())
     if not files:
         raise UsageError("no config files found in the given paths")
-    for path, explicit in files:
-        _check_file(path, explicit, options, settings_by_file[path], ruleset, report)
+    if options.merge and len(files) > 1:
+        _check_merged([path for path, _ in files], options, settings_by_file[files[0][0]], ruleset, report)
+    else:
+        for path, explicit in files:
+            _check_file(path, explicit, options, settings_by_file[path], ruleset, report)
     report.findings.sort(key=Finding.sort_key)
     return report
 
@@ -88,17 +102,67 @@ def _choose_dialect(doc: Document, options: CheckOptions) -> Optional[Dialect]:
     return detect(doc)
 
 
-def _build(doc: Document, dialect: Dialect, options: CheckOptions) -> TrainingPlan:
+def _build(doc: Document, dialect: Dialect, options: CheckOptions, more: Sequence[Document] = ()) -> TrainingPlan:
     context = BuildContext(
         world_size=options.world_size,
         dataset_rows=options.dataset_rows,
         accelerate_config=options.accelerate_config,
         load=load_document,
     )
-    plan = dialect.build_plan([doc], context)
+    plan = dialect.build_plan([doc, *more], context)
     for enrich in ENRICHERS:
         plan = enrich(plan, options, Path(doc.path))
     return plan
+
+
+def _baseline_plan(path: Path, options: CheckOptions) -> TrainingPlan:
+    """The plan of `--baseline` for the config at `path`, detected and built like any config."""
+    from .baseline import load_baseline_document
+
+    doc = load_baseline_document(path, options.baseline or "")
+    dialect = _choose_dialect(doc, options)
+    if dialect is None:
+        raise ConfigError("cannot tell which trainer the baseline config is for; pass --dialect", doc.path)
+    return _build(doc, dialect, options)
+
+
+def _check_merged(paths: list[Path], options: CheckOptions, settings: Settings, ruleset: RuleSet,
+                  report: CheckReport) -> None:
+    """`check a.yml b.yml --merge`: the files of one run (GPT-NeoX style) become one plan.
+
+    The best-recognised file is the primary one (defaults and suppressions belong to it);
+    the others follow in the order given, which is the order the trainer merges them.
+    """
+    shown = [str(path) for path in paths]
+    try:
+        docs = [load_document(path, text) for path, text in zip(paths, shown)]
+        primary, dialect = _merged_dialect(docs, options)
+        rest = [doc for doc in docs if doc is not primary]
+        plan = _build(primary, dialect, options, rest)
+    except ConfigError as exc:
+        report.errors.append(InputError(exc.file or shown[0], exc.line, exc.message))
+        report.files.append(FileResult(shown[0], None, role="error"))
+        return
+    selection = selection_for(options, settings, Path(primary.path))
+    selection.validate(ruleset.rules.values())
+    findings = run_rules(plan, ruleset, selection, primary, report.warnings)
+    others = ", ".join(doc.path for doc in rest)
+    report.files.append(FileResult(primary.path, dialect.name, findings=len(findings), note=f"merged with {others}"))
+    report.findings.extend(findings)
+
+
+def _merged_dialect(docs: list[Document], options: CheckOptions) -> tuple[Document, Dialect]:
+    """The dialect that recognises the merged files best (summed scores) and its primary file."""
+    if options.dialect and options.dialect != "auto":
+        candidates = [get_dialect(options.dialect)]
+    else:
+        candidates = [d for d in {id(d): d for d in (detect(doc) for doc in docs) if d is not None}.values()]
+    if not candidates:
+        raise ConfigError("cannot tell which trainer these configs are for; pass --dialect", docs[0].path)
+    dialect = max(candidates, key=lambda d: sum(d.score(doc) for doc in docs))
+    # The primary file is the best-recognised one that is a training config, not a companion.
+    primary = max(docs, key=lambda doc: (dialect.companion_reason(doc) is None, dialect.score(doc)))
+    return primary, dialect
 
 
 def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Settings, ruleset: RuleSet,
@@ -117,6 +181,8 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
             report.files.append(FileResult(shown, dialect.name, role="companion", note=reason))
             return
         plan = _build(doc, dialect, options)
+        if options.baseline:
+            plan.set_baseline(_baseline_plan(path, options))
     except ConfigError as exc:
         report.errors.append(InputError(exc.file or shown, exc.line, exc.message))
         report.files.append(FileResult(shown, None, role="error"))

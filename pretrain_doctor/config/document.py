@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 KeyPath = tuple[Any, ...]
 
@@ -15,6 +16,29 @@ _SUPPRESSION = re.compile(r"#\s*pretrain-doctor:\s*(ignore|ignore-file)\[([^\]]*
 class Position:
     line: int  # 1-based
     column: int  # 1-based
+
+
+class LazyPositions(Mapping[KeyPath, Position]):
+    """Positions computed on first use: a folder walk reads many files (tokenizer JSON,
+    companions) whose positions no finding ever needs."""
+
+    def __init__(self, compute: Callable[[], dict[KeyPath, Position]]) -> None:
+        self._compute = compute
+        self._positions: dict[KeyPath, Position] | None = None
+
+    def _loaded(self) -> dict[KeyPath, Position]:
+        if self._positions is None:
+            self._positions = self._compute()
+        return self._positions
+
+    def __getitem__(self, path: KeyPath) -> Position:
+        return self._loaded()[path]
+
+    def __iter__(self) -> Iterator[KeyPath]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
 
 
 @dataclass
@@ -39,7 +63,7 @@ class Document:
     path: str
     format: str  # yaml | json | toml | python
     data: dict[str, Any]
-    positions: dict[KeyPath, Position]
+    positions: Mapping[KeyPath, Position]
     text: str = ""
     suppressions: list[Suppression] = field(default_factory=list)
     # Python configs: names whose value is not a literal (calls, imports), with their source.
@@ -98,7 +122,8 @@ def dotted(path: KeyPath) -> str:
 
 def scan_suppressions(text: str) -> list[Suppression]:
     found = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines as the parsers count them: str.splitlines would also split at U+2028 inside a string.
+    for number, line in enumerate(text.split("\n"), start=1):
         for match in _SUPPRESSION.finditer(line):
             codes = tuple(c.strip() for c in match.group(2).split(",") if c.strip())
             found.append(

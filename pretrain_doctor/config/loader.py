@@ -9,7 +9,6 @@ from ..errors import ConfigError
 from .document import Document, scan_suppressions
 from .json_reader import read_json
 from .python_reader import read_python
-from .toml_reader import read_toml
 from .yaml_reader import read_yaml
 
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
@@ -72,6 +71,8 @@ def _parse(text: str, fmt: str, shown: str) -> Document:
     if fmt == "json":
         data, positions = read_json(text, shown)
     elif fmt == "toml":
+        from .toml_reader import read_toml  # tomllib only for TOML configs: start-up time
+
         data, positions = read_toml(text, shown)
     elif fmt == "python":
         data, positions, unevaluated = read_python(text, shown)

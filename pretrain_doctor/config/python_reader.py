@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import warnings
 from typing import Any, Callable
 
 from ..errors import ConfigError
@@ -35,7 +36,9 @@ class _NotLiteral(Exception):
 
 def read_python(text: str, path: str) -> tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str]]:
     try:
-        tree = ast.parse(text, filename=path)
+        with warnings.catch_warnings():  # "invalid escape sequence" is the config's business, not ours
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, filename=path)
     except SyntaxError as exc:
         raise ConfigError(f"invalid Python: {exc.msg}", path, exc.lineno) from None
     except (RecursionError, MemoryError, ValueError) as exc:
@@ -117,6 +120,8 @@ def _number(value: Any) -> int | float:
 
 def _checked(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_INT:
+        raise _NotLiteral
+    if isinstance(value, str) and len(value) > _MAX_SEQUENCE:  # `s = s + s`, forty times over
         raise _NotLiteral
     if isinstance(value, complex):
         raise _NotLiteral

@@ -19,6 +19,9 @@ from ..errors import ConfigError
 from .document import KeyPath, Position
 
 MAX_NODES = 200_000  # expanded nodes, aliases counted at their full size
+# libyaml's parser when PyYAML was built with it: ~10x faster on large configs (OLMo's run
+# through 160 KB), and it refuses nesting deeper than 1000 levels by itself.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _STANDARD_TAG = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {
@@ -42,10 +45,11 @@ def resolve_plain_scalar(text: str) -> Any:
         return True
     if text in _FALSE:
         return False
-    if _INT.match(text):
-        return int(text.replace("_", ""))
-    if _HEX.match(text):
-        return int(text.replace("_", ""), 16)
+    if _INT.match(text) or _HEX.match(text):
+        try:
+            return int(text.replace("_", ""), 16 if "x" in text else 10)
+        except ValueError:  # longer than Python's 4300-digit conversion limit
+            return text
     if any(ch.isdigit() for ch in text) and _FLOAT.match(text):
         try:
             return float(text.replace("_", ""))
@@ -105,7 +109,7 @@ class _Builder:
     def _scalar(self, node: ScalarNode) -> Any:
         if node.tag == _STANDARD_TAG + "binary":
             raise ConfigError("binary YAML scalars are not allowed in a config", self.path, node.start_mark.line + 1)
-        if node.style is None:  # plain, unquoted
+        if not node.style:  # plain, unquoted (PyYAML says None, libyaml says "")
             return resolve_plain_scalar(node.value)
         return node.value
 
@@ -135,14 +139,18 @@ class _Builder:
 def read_yaml(text: str, path: str) -> tuple[Any, dict[KeyPath, Position]]:
     """Parse YAML text into plain data and a key-path -> position map."""
     try:
-        documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        documents = list(yaml.compose_all(text, Loader=_LOADER))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
         raise ConfigError(f"invalid YAML: {problem}", path, line) from None
+    except yaml.reader.ReaderError as exc:  # a control character, before any parsing
+        line = text.count("\n", 0, exc.position) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or "\0")
+        raise ConfigError(f"invalid YAML: {exc.reason} (character U+{code:04X})", path, line) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", path) from None
+        raise ConfigError(f"invalid YAML: {' '.join(str(exc).split())}", path) from None
     documents = [d for d in documents if d is not None]
     if not documents:
         return None, {}

@@ -12,6 +12,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from .hf_keys import HF_KNOWN_KEYS
+from .shared import apply_accelerate, is_accelerate_config, merge_deepspeed_reference
 
 _SIGNATURE = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "lr_scheduler_type",
               "output_dir", "model_name_or_path", "warmup_ratio", "save_strategy", "eval_strategy")
@@ -36,6 +37,8 @@ class HfDialect(Dialect):
         data = doc.data
         if any(k in data for k in _FOREIGN):
             return 0
+        if is_accelerate_config(data):
+            return 40  # recognised so that it is reported as a companion, not skipped
         hits = sum(1 for k in _SIGNATURE if k in data)
         if "per_device_train_batch_size" in data or ("learning_rate" in data and "output_dir" in data):
             return 50 + hits
@@ -63,6 +66,8 @@ class HfDialect(Dialect):
         b.take("model.name", doc, "model_name_or_path")
         b.take_first("tokenizer.name", doc, "tokenizer_name_or_path", "tokenizer_name", "model_name_or_path")
         b.take("tokenizer.chat_template", doc, "chat_template")
+        merge_deepspeed_reference(b, doc, context)
+        apply_accelerate(b, doc, context)
         typo_notes(b, doc, HF_KNOWN_KEYS)
         apply_flags(b, context)
         return b.build()
@@ -105,6 +110,9 @@ class HfDialect(Dialect):
         b.default("optimizer.eps", 1e-8, "transformers default")
         b.take("optimizer.weight_decay", doc, "weight_decay", lenient_number)
         b.default("optimizer.weight_decay", 0.0, "transformers default")
+        if doc.has("max_grad_norm") and doc.get("max_grad_norm") is None:
+            # An explicit null switches clipping off (the Trainer checks `max_grad_norm is not None`).
+            b.set("clipping.max_norm", 0.0, b.source(doc, ("max_grad_norm",)))
         b.take("clipping.max_norm", doc, "max_grad_norm", lenient_number)
         b.default("clipping.max_norm", 1.0, "transformers default")
 
@@ -149,6 +157,7 @@ class HfDialect(Dialect):
         b.set("precision.compute", compute)
         b.set("precision.mixed", compute != "fp32")
         b.take("precision.tf32", doc, "tf32", lenient_bool)
+        _fsdp(b, doc)
 
     @staticmethod
     def _data(b: PlanBuilder, doc: Document) -> None:
@@ -162,9 +171,18 @@ class HfDialect(Dialect):
         if isinstance(test_size, (int, float)) and 0 < test_size < 1:
             b.take("data.val_fraction", doc, ("dataset_mixture", "test_split_size"), lenient_number)
         b.take("data.packing", doc, "packing", lenient_bool)
+        _document_mask(b, doc)
         b.take("data.num_workers", doc, "dataloader_num_workers", lenient_int)
         b.default("data.num_workers", 0, "transformers default")
         b.take("data.drop_last", doc, "dataloader_drop_last", lenient_bool)
+        # transformers samples randomly unless `train_sampling_strategy: sequential`.
+        sampling = doc.get("train_sampling_strategy")
+        if sampling is not None:
+            b.set("data.shuffle", str(sampling) != "sequential", b.source(doc, ("train_sampling_strategy",)))
+        b.default("data.shuffle", True, "transformers default (random sampler)")
+        compile_key = next((k for k in ("torch_compile", "torch_compile_backend", "torch_compile_mode") if doc.get(k)), None)
+        if compile_key is not None:  # a backend or mode turns compilation on by itself
+            b.set("model.compile", bool(lenient_bool(doc.get(compile_key))), b.source(doc, (compile_key,)))
         b.take("data.padding", doc, "padding", lambda v: "max_length" if v == "max_length" else None)
 
     @staticmethod
@@ -178,18 +196,61 @@ class HfDialect(Dialect):
         b.set("eval.enabled", str(b.get("eval.strategy", "no")) != "no" or bool(lenient_bool(doc.get("do_eval", False))),
               b.source(doc, (key,)) if doc.has(key) else None)
         if b.get("eval.strategy") == "steps":
-            b.take("eval.interval_steps", doc, "eval_steps", lenient_int)
+            # transformers: `eval_steps` defaults to `logging_steps`; a value below 1 is a fraction of the run.
+            key_used = "eval_steps" if doc.get("eval_steps") is not None else "logging_steps"
+            _interval(b, doc, "eval", key_used, 500)
         save = doc.get("save_strategy", "steps")
         b.take("checkpoint.strategy", doc, "save_strategy", str)
         b.default("checkpoint.strategy", "steps", "transformers default")
         b.set("checkpoint.enabled", str(save) != "no", b.source(doc, ("save_strategy",)) if doc.has("save_strategy") else None)
         if str(save) == "steps":
-            b.take("checkpoint.interval_steps", doc, "save_steps", lenient_int)
-            b.default("checkpoint.interval_steps", 500, "transformers default")
+            _interval(b, doc, "checkpoint", "save_steps", 500)
         elif doc.has("save_steps") and str(save) != "steps":
             b.note("mutually-exclusive", f"`save_steps` is set but `save_strategy` is {save!r}, so it is ignored",
                    b.source(doc, ("save_steps",)), hint="set `save_strategy: steps` or drop `save_steps`",
                    keys=["save_steps", "save_strategy"])
+
+
+def _interval(b: PlanBuilder, doc: Document, section: str, key: str, default: int) -> None:
+    """`save_steps`/`eval_steps`: whole steps, or a fraction of the run when below 1 (transformers)."""
+    value = lenient_number(doc.get(key))
+    if isinstance(value, (int, float)) and 0 < value < 1:
+        b.set(f"{section}.interval_fraction", float(value), b.source(doc, (key,)))
+    elif value is not None:
+        b.take(f"{section}.interval_steps", doc, key, lenient_int)
+    else:
+        b.default(f"{section}.interval_steps", default, "transformers default")
+
+
+def _fsdp(b: PlanBuilder, doc: Document) -> None:
+    """`fsdp: "full_shard auto_wrap offload"` (a string or a list of options)."""
+    options = doc.get("fsdp")
+    if isinstance(options, str):
+        options = options.split()
+    if not isinstance(options, list) or not options:
+        return
+    words = {str(o).strip().lower() for o in options}
+    source = b.source(doc, ("fsdp",))
+    b.set("parallel.fsdp", True, source)
+    b.set("parallel.full_shard", "full_shard" in words or "hybrid_shard" in words, source)
+    if "offload" in words:
+        b.set("parallel.cpu_offload", True, source)
+
+
+def _document_mask(b: PlanBuilder, doc: Document) -> None:
+    """TRL keeps packed documents apart when it packs with per-document position ids
+    (`padding_free`, or the `bfd`/`ffd` packing strategies) and the attention is a
+    flash-attention varlen kernel that honours them; `wrapped` packing always mixes them."""
+    if lenient_bool(doc.get("packing")) is not True:
+        return
+    strategy = str(doc.get("packing_strategy", "")).lower()
+    flash = "flash" in str(doc.get("attn_implementation", "")).lower()
+    position_ids = lenient_bool(doc.get("padding_free")) is True or strategy in ("bfd", "ffd")
+    if strategy == "wrapped":
+        b.set("data.document_mask", False, b.source(doc, ("packing_strategy",)))
+    elif position_ids and flash:
+        key = "packing_strategy" if strategy in ("bfd", "ffd") else "padding_free"
+        b.set("data.document_mask", True, b.source(doc, (key,)))
 
 
 def _dataset_splits(doc: Document) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 
 from ..config.document import Document
+from ..errors import ConfigError
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags
 
@@ -37,6 +38,10 @@ class NativeDialect(Dialect):
                    b.source(doc, (VERSION_KEY,)))
         known_top = set(SECTIONS) | SCALARS | {VERSION_KEY}
         for key, value in doc.data.items():
+            if key in SECTIONS and value is not None and not isinstance(value, dict):
+                pos = doc.position((key,))
+                raise ConfigError(f"`{key}` must be a section (a mapping of keys to values), not "
+                                  f"{repr(value)[:40]}", doc.path, pos.line if pos else None)
             if key in SECTIONS and isinstance(value, dict):
                 b.section(key, doc, (key,))
                 for inner in value:

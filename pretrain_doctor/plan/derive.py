@@ -7,6 +7,7 @@ formula and inputs so a user can check the arithmetic.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Optional
@@ -37,6 +38,7 @@ class Derived:
 
     NAMES = (
         "parameters",
+        "active_parameters",
         "data_parallel",
         "global_batch",
         "tokens_per_step",
@@ -49,6 +51,16 @@ class Derived:
     def __init__(self, plan: "TrainingPlan") -> None:
         self.plan = plan
 
+    def _size_from_name(self) -> DerivedValue:
+        """`Mistral-7B`, `pythia-160m`, `Mixtral-8x22B` (8 × 22B: an upper bound for MoE)."""
+        for field_name in ("model.name", "mode.init_from"):
+            name = self.plan.get(field_name)
+            if isinstance(name, str):
+                size = parameters_from_name(name)
+                if size is not None:
+                    return DerivedValue(size, f"from the name {name!r}", (field_name,))
+        return _unknown("12·L·d² + V·d", self.plan, "model.layers", "model.hidden_size")
+
     def as_dict(self) -> dict[str, Optional[float]]:
         return {name: getattr(self, name).value for name in self.NAMES}
 
@@ -58,7 +70,20 @@ class Derived:
         if m.parameters:
             return DerivedValue(m.parameters, "stated", ("model.parameters",))
         if not (m.layers and m.hidden_size):
-            return _unknown("12·L·d² + V·d", self.plan, "model.layers", "model.hidden_size")
+            return self._size_from_name()
+        return self._count_parameters(m.num_experts or 1)
+
+    @cached_property
+    def active_parameters(self) -> DerivedValue:
+        """Parameters used per token: for MoE only `experts_per_token` experts count."""
+        m = self.plan.model
+        if not (m.num_experts and m.experts_per_token and m.layers and m.hidden_size and m.num_experts > 1):
+            total = self.parameters
+            return DerivedValue(total.value, total.formula, total.inputs, total.missing)
+        return self._count_parameters(m.experts_per_token)
+
+    def _count_parameters(self, experts: int) -> DerivedValue:
+        m = self.plan.model
         d, layers = m.hidden_size, m.layers
         vocab = m.embedding_rows or m.vocab_size or 0
         attention = 4 * d * d
@@ -71,7 +96,6 @@ class Derived:
         else:
             mlp = 8 * d * d
             formula = "12·L·d² + V·d"
-        experts = m.num_experts or 1
         embeddings = vocab * d * (1 if m.tie_embeddings in (True, None) else 2)
         total = layers * (attention + mlp * experts) + embeddings
         return DerivedValue(total, formula, ("model.layers", "model.hidden_size", "model.vocab_size"))
@@ -92,13 +116,13 @@ class Derived:
         b = self.plan.batch
         if b.global_batch_size:
             return DerivedValue(b.global_batch_size, "stated", ("batch.global_batch_size",))
+        if b.micro_batch_size and b.grad_accum_is_global:
+            # nanoGPT divides a global GA by the world size: the global batch needs no world size.
+            return DerivedValue(b.micro_batch_size * (b.grad_accum or 1), "micro × grad_accum (global)",
+                                ("batch.micro_batch_size", "batch.grad_accum"))
         dp = self.data_parallel.value
         if b.micro_batch_size and dp:
             accum = b.grad_accum or 1
-            if b.grad_accum_is_global:
-                return DerivedValue(
-                    b.micro_batch_size * accum, "micro × grad_accum (global)", ("batch.micro_batch_size", "batch.grad_accum")
-                )
             return DerivedValue(
                 b.micro_batch_size * accum * dp,
                 "micro × grad_accum × data_parallel",
@@ -129,7 +153,8 @@ class Derived:
             return DerivedValue(steps, "epochs × dataset_rows / global_batch", ("run.epochs", "run.dataset_rows"))
         if run.epochs:
             formula = "epochs × dataset_rows / global_batch"
-            return _unknown(formula, self.plan, "run.dataset_rows", "parallel.world_size")
+            needed = ("run.dataset_rows",) + (() if self.global_batch.known else ("parallel.world_size",))
+            return _unknown(formula, self.plan, *needed)
         if run.max_tokens:
             return DerivedValue(None, "max_tokens / tokens_per_step", ("run.max_tokens",), self.tokens_per_step.missing)
         return _unknown("max_steps", self.plan, "run.max_steps")
@@ -166,3 +191,32 @@ class Derived:
             return DerivedValue(self.plan.schedule.decay_steps, "stated", ("schedule.decay_steps",))
         total = self.total_steps
         return DerivedValue(total.value, "= total_steps", total.inputs, total.missing)
+
+
+_MOE_NAME = re.compile(r"(?<![\w.])(\d+)x(\d+(?:\.\d+)?)([bm])(?![a-z])", re.IGNORECASE)
+_SIZE_NAME = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)([bm])(?![a-z])", re.IGNORECASE)
+
+
+# Well-known checkpoints whose names carry no size (counts from their model cards).
+KNOWN_SIZES = {
+    "gpt2": 124_000_000, "gpt2-medium": 355_000_000, "gpt2-large": 774_000_000, "gpt2-xl": 1_558_000_000,
+    "distilgpt2": 82_000_000, "bert-base-uncased": 110_000_000, "bert-base-cased": 110_000_000,
+    "bert-large-uncased": 340_000_000, "bert-large-cased": 340_000_000, "roberta-base": 125_000_000,
+    "roberta-large": 355_000_000, "distilbert-base-uncased": 66_000_000, "t5-small": 60_000_000,
+    "t5-base": 220_000_000, "t5-large": 770_000_000,
+}
+
+
+def parameters_from_name(name: str) -> Optional[int]:
+    """Parameter count spelled in a model name (`Llama-3.2-1B` -> 1e9) or known by name (`gpt2`), or None."""
+    base = name.rsplit("/", 1)[-1].replace("_", "-")
+    if base.lower() in KNOWN_SIZES:
+        return KNOWN_SIZES[base.lower()]
+    unit = {"b": 1e9, "m": 1e6}
+    moe = _MOE_NAME.search(base)
+    if moe:
+        return int(int(moe.group(1)) * float(moe.group(2)) * unit[moe.group(3).lower()])
+    match = _SIZE_NAME.search(base)
+    if match:
+        return int(float(match.group(1)) * unit[match.group(2).lower()])
+    return None

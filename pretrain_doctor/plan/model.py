@@ -41,7 +41,8 @@ class ConfigNote(BaseModel):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # No infinite or NaN values: `lr: .inf` is nonsense, reported with its line like `lr: -1`.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 Precision = Literal["fp32", "fp16", "bf16", "fp8"]
@@ -69,7 +70,14 @@ class ModelSpec(_Section):
     dropout: Optional[float] = Field(None, ge=0, lt=1)
     torch_dtype: Optional[str] = None
     parameters: Optional[int] = Field(None, gt=0)  # stated outright (flavor tables, model cards)
+    compile: Optional[bool] = None  # torch.compile on (HF `torch_compile`, nanoGPT `compile`, torchtitan `compile.enable`)
     config_path: Optional[str] = None
+    # From the model's config.json / generation_config.json (--model-config).
+    bos_token_id: Optional[int] = Field(None, ge=0)
+    eos_token_id: Optional[int] = Field(None, ge=0)
+    pad_token_id: Optional[int] = Field(None, ge=0)
+    generation_eos_token_ids: Optional[list[int]] = None
+    base_max_positions: Optional[int] = Field(None, gt=0)  # of the checkpoint we start from
 
 
 class Objective(_Section):
@@ -110,6 +118,8 @@ class OptimizerSpec(_Section):
     betas: Optional[tuple[float, float]] = None
     eps: Optional[float] = Field(None, ge=0)
     weight_decay: Optional[float] = Field(None, ge=0)
+    # True when the trainer applies weight decay to norm weights and biases / to the
+    # embedding (torchtitan: every parameter; nanoGPT: the tied embedding; OLMo's flags).
     decay_norm_and_bias: Optional[bool] = None
     decay_embeddings: Optional[bool] = None
     relative_step: Optional[bool] = None  # Adafactor's own lr
@@ -137,6 +147,13 @@ class BatchSpec(_Section):
     data_parallel: Optional[int] = Field(None, gt=0)
     seq_len: Optional[int] = Field(None, gt=0)
     grad_accum_is_global: bool = False  # nanoGPT: GA is divided by the world size
+    # Samples per optimizer step on ONE device as configured (axolotl `batch_size`);
+    # the trainer floors GA = per_device_batch_size // micro_batch_size.
+    per_device_batch_size: Optional[int] = Field(None, gt=0)
+    # The loop divides each micro-batch's mean token loss by GA instead of normalising
+    # by the tokens of the whole optimizer step (custom loops, litgpt finetune,
+    # transformers < 4.46); None: the rule decides from dialect and trainer_version.
+    loss_averaged_per_micro_batch: Optional[bool] = None
 
 
 class RunLength(_Section):
@@ -156,10 +173,19 @@ class PrecisionSpec(_Section):
     loss_scale: Optional[float] = Field(None, ge=0)  # 0 / None: dynamic
     initial_scale_power: Optional[int] = None
     min_loss_scale: Optional[float] = None
+    # The precision each component declares, when more than one does: component ->
+    # fp32/fp16/bf16/fp8, e.g. {"trainer": "bf16", "deepspeed": "fp16", "accelerate": "fp16"}
+    # or NeoX {"neox.precision": "fp16", "neox.bf16": "bf16"}. Adapters set it with
+    # builder.set("precision.declared_by.<component>", value, source); PD303 fires on disagreement.
+    declared_by: Optional[dict[str, Precision]] = None
 
 
 class ClippingSpec(_Section):
-    max_norm: Optional[float] = Field(None, ge=0)  # 0 means off
+    max_norm: Optional[float] = Field(None, ge=0)  # 0 means off (adapters map an explicit null/None to 0)
+    # The component that silently drops max_norm: "deepspeed" when an HF/axolotl run attaches
+    # a DeepSpeed JSON without `gradient_clipping` (DeepSpeed then owns clipping and its
+    # default is 0; axolotl#1381). Its source should point at the JSON. Read by PD206.
+    ignored_by: Optional[str] = None
 
     @property
     def enabled(self) -> Optional[bool]:
@@ -180,7 +206,8 @@ class TokenizerSpec(_Section):
     added_tokens: Optional[list[str]] = None
     model_max_length: Optional[float] = None
     chat_template: Optional[str] = None
-    add_bos_token: Optional[bool] = None
+    add_bos_token: Optional[bool] = None  # encoding prepends the BOS (flag or post-processor)
+    returns_attention_mask: Optional[bool] = None  # `model_input_names` includes attention_mask
 
 
 class DataSplit(_Section):
@@ -199,6 +226,9 @@ class DataSpec(_Section):
     shuffle: Optional[bool] = None
     padding: Optional[Literal["max_length", "longest", "none"]] = None
     label_pad_token_id: Optional[int] = None
+    # How labels are masked: by comparing with the pad id (HF DataCollatorForLanguageModeling)
+    # or by position (axolotl, litgpt build -100 spans from lengths).
+    label_masking: Optional[Literal["pad_id", "positional"]] = None
     num_workers: Optional[int] = Field(None, ge=0)
     drop_last: Optional[bool] = None
     corpus_tokens: Optional[float] = Field(None, gt=0)
@@ -208,12 +238,15 @@ class EvalSpec(_Section):
     enabled: Optional[bool] = None
     strategy: Optional[str] = None  # steps, epoch, no
     interval_steps: Optional[int] = Field(None, gt=0)
+    interval_fraction: Optional[float] = Field(None, gt=0, lt=1)  # every this fraction of the run (HF `eval_steps` < 1)
+    generate: Optional[bool] = None  # batched generation during eval (predict_with_generate)
 
 
 class CheckpointSpec(_Section):
     enabled: Optional[bool] = None
     strategy: Optional[str] = None
     interval_steps: Optional[int] = Field(None, gt=0)
+    interval_fraction: Optional[float] = Field(None, gt=0, lt=1)  # every this fraction of the run (HF `save_steps` < 1)
 
 
 class ParallelSpec(_Section):
@@ -226,6 +259,9 @@ class ParallelSpec(_Section):
     fsdp: Optional[bool] = None
     full_shard: Optional[bool] = None
     cpu_offload: Optional[bool] = None
+    # The DeepSpeed JSON in use: the file itself (deepspeed dialect) or the one an
+    # HF/axolotl config names with `deepspeed:`.
+    deepspeed_config: Optional[str] = None
 
 
 class TrainingPlan(BaseModel):
@@ -279,6 +315,15 @@ class TrainingPlan(BaseModel):
         return node
 
     _derived: object = PrivateAttr(default=None)
+    _baseline: Optional["TrainingPlan"] = PrivateAttr(default=None)
+
+    @property
+    def baseline(self) -> Optional["TrainingPlan"]:
+        """The plan of `check --baseline OTHER` (a file or `git:REF`) to compare against, or None."""
+        return self._baseline
+
+    def set_baseline(self, other: Optional["TrainingPlan"]) -> None:
+        self._baseline = other
 
     @property
     def derived(self) -> "Derived":

@@ -67,7 +67,7 @@ def render_text(plan: TrainingPlan) -> str:
         note = item.formula
         if item.missing:
             note += f"  (needs {', '.join(item.missing)})"
-        lines.append(f"  {name:<16} {value:<16} {note}")
+        lines.append(f"  {name:<17} {value:<16} {note}")
     if plan.unknown:
         lines += ["", "Unknown (supply with a flag):"]
         for field, flag in sorted(plan.unknown.items()):

@@ -1,4 +1,5 @@
-"""`--format github`: GitHub Actions workflow commands, one per finding."""
+"""`--format github`: GitHub Actions workflow commands, one per finding, as cli.md shows them:
+`::warning file=configs/pretrain.yaml,line=12,title=PD101 lr-batch-scaling::message`."""
 
 from __future__ import annotations
 
@@ -24,9 +25,6 @@ def render(report: CheckReport, **_: object) -> str:
         props = [f"file={_escape_property(f.file or '')}"]
         if f.line is not None:
             props.append(f"line={f.line}")
-        if f.column is not None:
-            props.append(f"col={f.column}")
         props.append(f"title={_escape_property(f'{f.code} {f.slug}')}")
-        message = f.message + (f" (hint: {f.hint})" if f.hint else "")
-        lines.append(f"::{_LEVEL[f.severity]} {','.join(props)}::{_escape_data(message)}")
+        lines.append(f"::{_LEVEL[f.severity]} {','.join(props)}::{_escape_data(f.message)}")
     return "\n".join(lines) + ("\n" if lines else "")

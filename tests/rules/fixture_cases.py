@@ -1,7 +1,7 @@
 """Rule fixtures: `fixtures/rules/<CODE>/{bad,good}*.{yaml,yml,json,toml,py}`.
 
 A fixture may start with comment lines that steer its test:
-  # check-args: world_size=8 dataset_rows=10000 dialect=hf
+  # check-args: world_size=8 dataset_rows=10000 dialect=hf baseline=rules/PD102/baseline.yaml
   # expect: error            (bad fixtures: the severity the finding must have)
 JSON fixtures take the same lines from a sidecar `<name>.args` file.
 """
@@ -51,6 +51,8 @@ def _options(args: dict) -> CheckOptions:
             setattr(options, key, int(value))
         elif key in ("tokenizer", "model_config", "accelerate_config"):
             setattr(options, key, RULE_FIXTURES.parent / value)
+        elif key == "baseline":  # a config to compare with (PD102), relative to fixtures/
+            options.baseline = str(RULE_FIXTURES.parent / value)
         elif key == "dialect":
             options.dialect = value
         else:

@@ -1,0 +1,306 @@
+"""`axolotl`: axolotl YAML (`base_model` + `micro_batch_size`/`sequence_len`/`adapter`).
+
+axolotl builds HF `TrainingArguments` from the file, so unset keys get axolotl's own
+defaults first (cosine schedule, 1 epoch, micro batch 1, warmup `min(3% of steps, 100)`)
+and transformers' after that. `bf16: auto` means bf16 where the GPU supports it.
+`batch_size` is the per-device batch: GA = batch_size / micro_batch_size, so giving it
+with `gradient_accumulation_steps` is contradictory. A `deepspeed:` JSON is merged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config.document import Document
+from ..plan.builder import PlanBuilder
+from ..plan.model import TrainingPlan
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .hf import _OPTIMIZERS
+from .hf_keys import HF_KNOWN_KEYS
+from .shared import apply_accelerate, merge_deepspeed_reference, optimizer_family
+
+DEFAULT = "axolotl default"
+AXOLOTL_KEYS = frozenset({
+    "base_model", "base_model_config", "model_type", "tokenizer_type", "tokenizer_config", "tokenizer_use_fast",
+    "trust_remote_code", "load_in_8bit", "load_in_4bit", "datasets", "test_datasets", "pretraining_dataset",
+    "dataset_prepared_path", "val_set_size", "output_dir", "adapter", "lora_model_dir", "sequence_len",
+    "sample_packing", "eval_sample_packing", "pad_to_sequence_len", "lora_r", "lora_alpha", "lora_dropout",
+    "lora_target_linear", "lora_target_modules", "lora_modules_to_save", "lora_fan_in_fan_out", "peft_use_dora",
+    "wandb_project", "wandb_entity", "wandb_watch", "wandb_name", "wandb_log_model", "wandb_run_id",
+    "gradient_accumulation_steps", "micro_batch_size", "batch_size", "eval_batch_size", "num_epochs", "max_steps",
+    "optimizer", "lr_scheduler", "lr_scheduler_kwargs", "learning_rate", "cosine_min_lr_ratio",
+    "cosine_constant_lr_ratio", "lr_quadratic_warmup", "train_on_inputs", "group_by_length", "bf16", "fp16", "tf32",
+    "float16", "bfloat16", "fp8", "gradient_checkpointing", "gradient_checkpointing_kwargs", "early_stopping_patience",
+    "resume_from_checkpoint", "auto_resume_from_checkpoints", "local_rank", "logging_steps", "xformers_attention",
+    "flash_attention", "sdp_attention", "s2_attention", "attn_implementation", "warmup_steps", "warmup_ratio",
+    "evals_per_epoch", "eval_steps", "eval_strategy", "saves_per_epoch", "save_steps", "save_strategy",
+    "save_total_limit", "save_safetensors", "save_only_model", "debug", "deepspeed", "fsdp", "fsdp_config",
+    "fsdp_version", "weight_decay", "max_grad_norm", "special_tokens", "tokens", "added_tokens_overrides",
+    "chat_template", "chat_template_jinja", "default_system_message", "rl", "rl_beta", "dpo_beta", "orpo_alpha",
+    "seed", "strict", "low_cpu_mem_usage", "unfrozen_parameters", "relora_steps", "relora_warmup_steps",
+    "relora_anneal_steps", "relora_prune_ratio", "relora_cpu_offload", "reinit_weights", "random_init_weights",
+    "eval_table_size", "eval_max_new_tokens", "do_causal_lm_eval", "eval_causal_lm_metrics", "dataset_processes",
+    "dataloader_num_workers", "dataloader_pin_memory", "dataloader_prefetch_factor", "dataloader_drop_last",
+    "shuffle_merged_datasets", "streaming", "max_packed_sequence_len", "sample_packing_eff_est",
+    "sample_packing_sequentially", "sample_packing_group_size", "sample_packing_bin_size", "multipack_real_batches",
+    "pretrain_multipack_attn", "pretrain_multipack_buffer_size", "curriculum_sampling", "plugins", "liger_rms_norm",
+    "liger_glu_activation", "liger_layer_norm", "liger_rope", "liger_cross_entropy", "liger_fused_linear_cross_entropy",
+    "unsloth_lora_mlp", "unsloth_lora_qkv", "unsloth_lora_o", "torch_compile", "torch_compile_backend",
+    "neftune_noise_alpha", "loss_watchdog_threshold", "loss_watchdog_patience", "qat", "quantization",
+    "hub_model_id", "hub_strategy", "push_dataset_to_hub", "model_config_type", "is_llama_derived_model",
+    "is_mistral_derived_model", "is_falcon_derived_model", "is_qwen_derived_model", "bnb_config_kwargs",
+    "gptq", "model_config", "overrides_of_model_config", "rope_scaling", "noisy_embedding_alpha", "ddp_timeout",
+    "ddp_bucket_cap_mb", "ddp_broadcast_buffers", "include_tokens_per_second", "lora_on_cpu", "lora_mlp_kernel",
+    "lora_qkv_kernel", "lora_o_kernel", "peft_layers_to_transform", "max_memory", "gpu_memory_limit",
+    "dataset_exact_deduplication", "skip_prepare_dataset", "pretraining_sample_concatenation",
+    "streaming_multipack_buffer_size", "val_set_size", "use_tensorboard", "use_wandb", "use_mlflow",
+    "mlflow_tracking_uri", "mlflow_experiment_name", "comet_api_key", "profiler_steps", "sequence_parallel_degree",
+    "context_parallel_size", "tensor_parallel_size", "dp_shard_size", "dp_replicate_size", "lisa_n_layers",
+    "lisa_step_interval", "lisa_layers_attribute", "trl", "kto_desirable_weight", "kto_undesirable_weight",
+    "remove_unused_columns", "eot_tokens", "chat_template_kwargs", "field_messages", "message_field_training",
+    "roles_to_train", "train_on_eos", "split_thinking", "mean_resizing_embeddings", "shrink_embeddings", "embeddings_skip_upcast", "tokenizer_legacy", "tokenizer_save_jinja_files",
+})
+_KNOWN = AXOLOTL_KEYS | HF_KNOWN_KEYS
+
+
+class AxolotlDialect(Dialect):
+    name = "axolotl"
+    summary = "axolotl YAML (base_model, micro_batch_size, sequence_len, adapter)"
+
+    def score(self, doc: Document) -> int:
+        data = doc.data
+        if "base_model" not in data:
+            return 0
+        hits = sum(1 for k in ("micro_batch_size", "sequence_len", "adapter", "datasets", "num_epochs",
+                                "pretraining_dataset", "val_set_size", "lr_scheduler") if k in data)
+        return 70 + hits if hits else 0
+
+    def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        doc = docs[0]
+        b = self.builder(docs)
+        self._mode(b, doc)
+        self._optimizer(b, doc)
+        self._batch(b, doc)
+        self._length_and_schedule(b, doc)
+        self._precision(b, doc)
+        self._tokenizer(b, doc)
+        self._data_and_eval(b, doc)
+        self._parallel(b, doc)
+        b.take("seed", doc, "seed", lenient_int)
+        b.default("seed", 42, "transformers default")
+        merge_deepspeed_reference(b, doc, context)
+        apply_accelerate(b, doc, context)
+        typo_notes(b, doc, _KNOWN)
+        apply_flags(b, context)
+        return b.build()
+
+    @staticmethod
+    def _mode(b: PlanBuilder, doc: Document) -> None:
+        data = doc.data
+        adapter = str(data.get("adapter") or "").lower()
+        rl = str(data.get("rl") or "").lower()
+        scratch = lenient_bool(data.get("reinit_weights")) or lenient_bool(data.get("random_init_weights"))
+        pretraining = "pretraining_dataset" in data or _all_datasets_of_type(doc, ("pretrain", "completion"))
+        if rl and rl not in ("none", "false"):  # dpo, ipo, orpo, kto, simpo, grpo ...
+            kind = "preference"
+            b.set("objective.kind", "preference", b.source(doc, ("rl",)))
+            b.set("mode.preference_method", rl, b.source(doc, ("rl",)))
+        elif adapter in ("lora", "qlora"):
+            kind = "qlora" if adapter == "qlora" or (lenient_bool(data.get("load_in_4bit")) and adapter == "lora") else "lora"
+        elif pretraining:
+            kind = "pretrain"
+        else:
+            kind = "full_finetune"
+        anchor = "rl" if kind == "preference" else "adapter" if kind in ("lora", "qlora") else "base_model"
+        b.set("mode.kind", kind, b.source(doc, (anchor,)))
+        if not scratch:
+            b.take("mode.init_from", doc, "base_model", str)
+        b.take("model.name", doc, "base_model", str)
+        b.take("mode.lora_rank", doc, "lora_r", lenient_int)
+        b.take("mode.lora_alpha", doc, "lora_alpha", lenient_number)
+        b.take("mode.modules_to_save", doc, "lora_modules_to_save")
+        resume = data.get("resume_from_checkpoint")
+        if isinstance(resume, str) and resume.strip():
+            b.set("mode.resumed", True, b.source(doc, ("resume_from_checkpoint",)))
+
+    @staticmethod
+    def _optimizer(b: PlanBuilder, doc: Document) -> None:
+        optim = str(doc.get("optimizer") or "adamw_torch_fused")
+        src = b.source(doc, ("optimizer",)) if doc.has("optimizer") else None
+        b.set("optimizer.name", optim, src)
+        b.set("optimizer.family", _OPTIMIZERS.get(optim) or optimizer_family(optim), src)
+        b.take("optimizer.lr", doc, "learning_rate", lenient_number)
+        beta1 = lenient_number(doc.get("adam_beta1", 0.9))
+        beta2 = lenient_number(doc.get("adam_beta2", 0.999))
+        key = "adam_beta2" if doc.has("adam_beta2") else "adam_beta1"
+        b.set("optimizer.betas", (beta1, beta2), b.source(doc, (key,)) if doc.has(key) else None)
+        b.take("optimizer.eps", doc, "adam_epsilon", lenient_number)
+        b.default("optimizer.eps", 1e-8, "transformers default")
+        b.take("optimizer.weight_decay", doc, "weight_decay", lenient_number)
+        b.default("optimizer.weight_decay", 0.0, "transformers default")
+        b.take("clipping.max_norm", doc, "max_grad_norm", lenient_number)
+        b.default("clipping.max_norm", 1.0, "transformers default")
+
+    @staticmethod
+    def _batch(b: PlanBuilder, doc: Document) -> None:
+        micro = b.take("batch.micro_batch_size", doc, "micro_batch_size", lenient_int)
+        accum = b.take("batch.grad_accum", doc, "gradient_accumulation_steps", lenient_int)
+        per_device = lenient_int(doc.get("batch_size"))
+        if isinstance(per_device, int) and per_device > 0:
+            if accum is not None:
+                b.note("mutually-exclusive", "`batch_size` and `gradient_accumulation_steps` are both set; axolotl "
+                       "derives GA from batch_size / micro_batch_size, so one of them is ignored",
+                       b.source(doc, ("batch_size",)), hint="keep `micro_batch_size` + `gradient_accumulation_steps`",
+                       keys=["batch_size", "gradient_accumulation_steps"])
+            elif isinstance(micro, int) and micro > 0:
+                b.set("batch.grad_accum", max(1, per_device // micro),
+                      b.source(doc, ("batch_size",), note="batch_size // micro_batch_size"))
+        b.default("batch.micro_batch_size", 1, DEFAULT)
+        b.default("batch.grad_accum", 1, DEFAULT)
+        b.take("batch.seq_len", doc, "sequence_len", lenient_int)
+        b.default("batch.seq_len", 2048, DEFAULT)
+
+    @staticmethod
+    def _length_and_schedule(b: PlanBuilder, doc: Document) -> None:
+        max_steps = lenient_int(doc.get("max_steps"))
+        if isinstance(max_steps, int) and max_steps > 0:
+            b.take("run.max_steps", doc, "max_steps", lenient_int)
+        else:
+            b.take("run.epochs", doc, "num_epochs", lenient_number)
+            b.default("run.epochs", 1.0, DEFAULT)
+        b.take("schedule.kind", doc, "lr_scheduler", str)
+        b.default("schedule.kind", "cosine", DEFAULT)
+        steps = b.take("schedule.warmup_steps", doc, "warmup_steps", lenient_int)
+        ratio = b.take("schedule.warmup_ratio", doc, "warmup_ratio", lenient_number)
+        if steps is not None and ratio is not None:
+            b.note("mutually-exclusive", "both `warmup_steps` and `warmup_ratio` are set; axolotl refuses the pair",
+                   b.source(doc, ("warmup_ratio",)), hint="keep one of them", keys=["warmup_steps", "warmup_ratio"])
+        if steps is None and ratio is None:
+            # axolotl: warmup_steps = min(int(0.03 * total_num_steps), 100) when neither is given.
+            if isinstance(max_steps, int) and max_steps > 0:
+                b.default("schedule.warmup_steps", min(int(0.03 * max_steps), 100), DEFAULT + ": min(3% of steps, 100)")
+            else:
+                b.default("schedule.warmup_ratio", 0.03, DEFAULT + ": min(3% of steps, 100)")
+        b.take("schedule.min_lr_ratio", doc, "cosine_min_lr_ratio", lenient_number)
+
+    @staticmethod
+    def _precision(b: PlanBuilder, doc: Document) -> None:
+        bf16_raw = doc.get("bf16")
+        bf16 = lenient_bool(bf16_raw)
+        fp16 = lenient_bool(doc.get("fp16"))
+        half = lenient_bool(doc.get("float16"))
+        bhalf = lenient_bool(doc.get("bfloat16"))
+        b.take("precision.fp16_enabled", doc, "fp16", lenient_bool)
+        b.take("precision.bf16_enabled", doc, "bf16", lenient_bool)
+        note = None
+        if isinstance(bf16_raw, str) and bf16_raw.strip().lower() == "auto":
+            note = "bf16: auto (bf16 on GPUs that support it)"
+            b.set("precision.bf16_enabled", True, b.source(doc, ("bf16",), note=note))
+            compute, mixed, key = "bf16", True, "bf16"
+        elif bf16 is True:
+            compute, mixed, key = "bf16", True, "bf16"
+        elif fp16 is True:
+            compute, mixed, key = "fp16", True, "fp16"
+        elif half is True or bhalf is True:
+            # Weights loaded in half precision and trained without autocast.
+            compute, mixed, key = ("fp16", False, "float16") if half else ("bf16", False, "bfloat16")
+        elif lenient_bool(doc.get("load_in_8bit")):
+            compute, mixed, key = "fp16", True, "load_in_8bit"  # axolotl turns fp16 on for 8-bit loading
+            note = "load_in_8bit without bf16 implies fp16"
+        else:
+            compute, mixed, key = "fp32", False, None
+        source = b.source(doc, (key,), note=note) if key else None
+        b.set("precision.compute", compute, source)
+        b.set("precision.mixed", mixed, source)
+        b.set("precision.params", "fp32" if mixed else compute, source)
+        b.take("precision.tf32", doc, "tf32", lenient_bool)
+
+    @staticmethod
+    def _tokenizer(b: PlanBuilder, doc: Document) -> None:
+        b.take_first("tokenizer.name", doc, "tokenizer_config", "base_model", convert=str)
+        tokens = doc.get("special_tokens")
+        if isinstance(tokens, dict):
+            for role in ("bos", "eos", "pad"):
+                b.take(f"tokenizer.{role}_token", doc, ("special_tokens", f"{role}_token"), str)
+        added = doc.get("tokens")
+        if isinstance(added, list) and added:
+            b.set("tokenizer.added_tokens", [str(t) for t in added], b.source(doc, ("tokens",)))
+        template = doc.get("chat_template")
+        if isinstance(template, str):
+            b.set("tokenizer.chat_template", template, b.source(doc, ("chat_template",)))
+
+    @staticmethod
+    def _data_and_eval(b: PlanBuilder, doc: Document) -> None:
+        train = []
+        for key in ("datasets", "pretraining_dataset"):
+            entries = doc.get(key)
+            if isinstance(entries, dict):
+                entries = [entries]
+            if not isinstance(entries, list):
+                continue
+            for index, entry in enumerate(entries):
+                if isinstance(entry, dict) and entry.get("path"):
+                    pos = doc.position((key, index))
+                    train.append({"dataset": str(entry["path"]), "split": str(entry.get("split") or "train"),
+                                  "key": f"{key}[{index}]", "line": pos.line if pos else None})
+        if train:
+            b.set("data.train", train, b.source(doc, ("datasets",) if doc.has("datasets") else ("pretraining_dataset",)))
+        evals = doc.get("test_datasets")
+        if isinstance(evals, list):
+            b.set("data.eval", [{"dataset": str(e.get("path")), "split": str(e.get("split") or "test"),
+                                 "key": f"test_datasets[{i}]", "line": None}
+                                for i, e in enumerate(evals) if isinstance(e, dict) and e.get("path")])
+        val = lenient_number(doc.get("val_set_size", 0.0))
+        b.take("data.val_fraction", doc, "val_set_size", _fraction)
+        b.take("data.packing", doc, "sample_packing", lenient_bool)
+        b.default("data.packing", False, DEFAULT)
+        b.take("data.num_workers", doc, "dataloader_num_workers", lenient_int)
+        no_eval = (not val) and not b.get("data.eval")
+        src = b.source(doc, ("val_set_size",)) if doc.has("val_set_size") else None
+        b.set("eval.enabled", not no_eval, src)
+        if no_eval:
+            b.set("eval.strategy", "no", src)
+        eval_steps = lenient_int(doc.get("eval_steps"))
+        if isinstance(eval_steps, int) and eval_steps > 0:
+            b.take("eval.interval_steps", doc, "eval_steps", lenient_int)
+            if no_eval:
+                b.note("mutually-exclusive", "`eval_steps` is set but `val_set_size` is 0 and there are no "
+                       "`test_datasets`: there is nothing to evaluate", b.source(doc, ("eval_steps",)),
+                       hint="set `val_set_size` (e.g. 0.05) or drop `eval_steps`", keys=["eval_steps", "val_set_size"])
+        save_steps = lenient_int(doc.get("save_steps"))
+        b.set("checkpoint.enabled", str(doc.get("save_strategy", "steps")).lower() != "no",
+              b.source(doc, ("save_strategy",)) if doc.has("save_strategy") else None)
+        if isinstance(save_steps, int) and save_steps > 0:
+            b.take("checkpoint.interval_steps", doc, "save_steps", lenient_int)
+
+    @staticmethod
+    def _parallel(b: PlanBuilder, doc: Document) -> None:
+        fsdp = doc.get("fsdp_config")
+        if isinstance(fsdp, dict) or doc.get("fsdp"):
+            src = b.source(doc, ("fsdp_config",) if doc.has("fsdp_config") else ("fsdp",))
+            b.set("parallel.fsdp", True, src)
+            offload = lenient_bool(doc.get(("fsdp_config", "fsdp_offload_params"))) or lenient_bool(
+                doc.get(("fsdp_config", "offload_params")))
+            if offload:
+                b.set("parallel.cpu_offload", True, src)
+            reshard = doc.get(("fsdp_config", "fsdp_reshard_after_forward"), doc.get(("fsdp_config", "reshard_after_forward")))
+            strategy = str(doc.get(("fsdp_config", "fsdp_sharding_strategy"), "FULL_SHARD")).upper()
+            b.set("parallel.full_shard", lenient_bool(reshard) is not False and strategy in ("FULL_SHARD", "1"), src)
+        for field, key in (("tensor", "tensor_parallel_size"), ("context", "context_parallel_size")):
+            b.take(f"parallel.{field}", doc, key, lenient_int)
+
+
+def _all_datasets_of_type(doc: Document, kinds: tuple[str, ...]) -> bool:
+    entries = doc.get("datasets")
+    if not isinstance(entries, list) or not entries:
+        return False
+    return all(isinstance(e, dict) and str(e.get("type", "")).split(".")[0] in kinds for e in entries)
+
+
+def _fraction(value: Any) -> Any:
+    """`val_set_size` below 1 is a fraction of the dataset; 1 or more is a row count."""
+    number = lenient_number(value)
+    return number if isinstance(number, float) and 0 <= number < 1 else None
+
+
+DIALECT = AxolotlDialect()

@@ -1,0 +1,183 @@
+"""`deepspeed`: a DeepSpeed JSON config used on its own (`deepspeed.initialize(config=...)`).
+
+`"auto"` means "filled in by the HF Trainer / accelerate side": a JSON whose batch
+settings are all `"auto"` is a companion of an HF or axolotl config, not a run of its
+own. Without a `scheduler` block the learning rate is constant; without
+`gradient_clipping` there is no clipping (DeepSpeed's default 0). DeepSpeed asserts
+`train_batch_size == micro × gradient_accumulation_steps × data-parallel world size`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ..config.document import Document
+from ..plan.builder import PlanBuilder
+from ..plan.model import TrainingPlan
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .neox import NEOX_ONLY_KEYS
+from .shared import optimizer_family
+
+DEFAULT = "DeepSpeed default"
+_SIGNATURE = ("zero_optimization", "train_micro_batch_size_per_gpu", "train_batch_size", "fp16", "bf16",
+              "gradient_accumulation_steps", "gradient_clipping", "steps_per_print", "wall_clock_breakdown",
+              "zero_allow_untested_optimizer", "optimizer", "scheduler", "amp", "activation_checkpointing")
+_BATCH_KEYS = ("train_batch_size", "train_micro_batch_size_per_gpu", "gradient_accumulation_steps")
+_TOP_KEYS = _SIGNATURE + ("prescale_gradients", "gradient_predivide_factor", "sparse_gradients", "communication_data_type",
+                          "flops_profiler", "tensorboard", "wandb", "csv_monitor", "comms_logger", "elasticity",
+                          "data_efficiency", "compression_training", "curriculum_learning", "checkpoint",
+                          "aio", "autotuning", "pipeline", "sparse_attention", "memory_breakdown", "dump_state",
+                          "zero_force_ds_cpu_optimizer", "disable_allgather", "fp32_allreduce", "seed",
+                          "data_types", "nebula", "torch_autocast", "compile", "bfloat16", "train_batch")
+_SCHEDULES = {"WarmupLR": "constant", "WarmupDecayLR": "linear", "WarmupCosineLR": "cosine", "OneCycle": "one_cycle",
+              "LRRangeTest": "range_test"}
+# Keys of other dialects: a file holding them belongs to neox/hf/axolotl, not to a bare DeepSpeed JSON.
+_FOREIGN = ("num_layers", "num-layers", "hidden_size", "hidden-size", "base_model", "per_device_train_batch_size",
+            "model_name_or_path", "output_dir")
+
+
+class DeepspeedDialect(Dialect):
+    name = "deepspeed"
+    summary = "DeepSpeed JSON config (`\"auto\"` values are filled by the HF side)"
+
+    def score(self, doc: Document) -> int:
+        data = doc.data
+        if any(k in data for k in _FOREIGN) or any(k.replace("-", "_") in NEOX_ONLY_KEYS for k in data):
+            return 0
+        hits = sum(1 for k in _SIGNATURE if k in data)
+        strong = any(k in data for k in ("zero_optimization", "train_micro_batch_size_per_gpu", "train_batch_size"))
+        return 40 + hits if strong and hits >= 2 else 0
+
+    def companion_reason(self, doc: Document) -> Optional[str]:
+        data = doc.data
+        batch = [data[k] for k in _BATCH_KEYS if k in data]
+        if batch and all(isinstance(v, str) and v.strip().lower() == "auto" for v in batch):
+            return "DeepSpeed config whose batch settings are \"auto\" (filled in by the HF Trainer or axolotl config that references it)"
+        if not batch and "optimizer" not in data:
+            return "DeepSpeed settings fragment (ZeRO/precision only), used through an HF, accelerate or axolotl config"
+        return None
+
+    def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        doc = docs[0]
+        b = self.builder(docs)
+        # A bare DeepSpeed JSON says nothing about where the weights come from.
+        b.set("mode.kind", "pretrain", b.source(doc, (), note="assumed: the JSON does not say"))
+        b.unknown("mode.init_from", "the training script")
+        b.set("parallel.deepspeed_config", doc.path)
+        b.unknown("seed", "the training script")  # DeepSpeed JSON has no seed key; the script seeds
+        self._optimizer(b, doc)
+        self._schedule(b, doc)
+        self._batch(b, doc, context)
+        self._precision(b, doc)
+        self._zero(b, doc)
+        typo_notes(b, doc, _TOP_KEYS)
+        apply_flags(b, context)
+        return b.build()
+
+    @staticmethod
+    def _optimizer(b: PlanBuilder, doc: Document) -> None:
+        kind = doc.get(("optimizer", "type"))
+        if isinstance(kind, str):
+            src = b.source(doc, ("optimizer", "type"))
+            b.set("optimizer.name", kind, src)
+            family = optimizer_family(kind)
+            adam_w_mode = lenient_bool(doc.get(("optimizer", "params", "adam_w_mode"), True))
+            # DeepSpeed's "Adam" is FusedAdam with adam_w_mode=True (decoupled decay) unless told otherwise.
+            b.set("optimizer.family", "adamw" if family == "adam" and adam_w_mode is not False else family, src)
+            b.take("optimizer.lr", doc, ("optimizer", "params", "lr"), lenient_number)
+            b.take("optimizer.eps", doc, ("optimizer", "params", "eps"), lenient_number)
+            b.take("optimizer.weight_decay", doc, ("optimizer", "params", "weight_decay"), lenient_number)
+            betas = doc.get(("optimizer", "params", "betas"))
+            if isinstance(betas, list) and len(betas) == 2 and all(lenient_number(x) is not None for x in betas):
+                b.set("optimizer.betas", (lenient_number(betas[0]), lenient_number(betas[1])),
+                      b.source(doc, ("optimizer", "params", "betas")))
+        else:
+            b.unknown("optimizer.lr", "the training script (the optimizer is built outside the DeepSpeed JSON)")
+        clip = doc.get("gradient_clipping")
+        if clip is None:
+            b.default("clipping.max_norm", 0.0, DEFAULT + " (no gradient_clipping: no clipping)")
+        else:
+            b.take("clipping.max_norm", doc, "gradient_clipping", lenient_number)
+
+    @staticmethod
+    def _schedule(b: PlanBuilder, doc: Document) -> None:
+        kind = doc.get(("scheduler", "type"))
+        if not isinstance(kind, str):
+            if b.has("optimizer.lr"):
+                b.default("schedule.kind", "constant", DEFAULT + " (no scheduler block: constant lr)")
+                b.default("schedule.warmup_steps", 0, DEFAULT + " (no scheduler block)")
+            return
+        params = ("scheduler", "params")
+        b.set("schedule.kind", _SCHEDULES.get(kind, kind), b.source(doc, ("scheduler", "type")))
+        b.take("schedule.warmup_steps", doc, params + ("warmup_num_steps",), lenient_int)
+        b.take("schedule.decay_steps", doc, params + ("total_num_steps",), lenient_int)
+        b.take("schedule.min_lr", doc, params + ("warmup_min_lr",), lenient_number)
+        if not b.has("optimizer.lr"):
+            b.take("optimizer.lr", doc, params + ("warmup_max_lr",), lenient_number)
+
+    @staticmethod
+    def _batch(b: PlanBuilder, doc: Document, context: BuildContext) -> None:
+        total = b.take("batch.global_batch_size", doc, "train_batch_size", lenient_int)
+        micro = b.take("batch.micro_batch_size", doc, "train_micro_batch_size_per_gpu", lenient_int)
+        accum = b.take("batch.grad_accum", doc, "gradient_accumulation_steps", lenient_int)
+        # With all three stated, PD402 checks DeepSpeed's assertion, and with a world size PD401
+        # checks divisibility; what is left is GA omitted and no world size: DeepSpeed derives
+        # GA = train_batch_size / (micro × world), impossible on any world size unless micro divides it.
+        no_world = context.world_size is None
+        if isinstance(total, int) and isinstance(micro, int) and micro > 0 and not isinstance(accum, int) and no_world:
+            if total % micro:
+                b.note("inconsistent", f"`train_batch_size: {total}` is not a multiple of "
+                       f"`train_micro_batch_size_per_gpu: {micro}`: no world size lets DeepSpeed derive a whole "
+                       "gradient_accumulation_steps", b.source(doc, ("train_batch_size",)),
+                       hint="make train_batch_size a multiple of micro × world size",
+                       stated=total, derived=micro, formula="micro × world_size × gradient_accumulation_steps")
+        if not isinstance(accum, int):
+            derived = _derived_accum(total, micro, context.world_size)
+            if derived is not None:
+                b.default("batch.grad_accum", derived, DEFAULT + " (derived from train_batch_size)" if total else DEFAULT)
+
+    @staticmethod
+    def _precision(b: PlanBuilder, doc: Document) -> None:
+        fp16 = lenient_bool(doc.get(("fp16", "enabled"))) if isinstance(doc.get("fp16"), dict) else None
+        bf16_block = doc.get("bf16", doc.get("bfloat16"))
+        bf16 = lenient_bool(bf16_block.get("enabled")) if isinstance(bf16_block, dict) else None
+        if fp16 is not None:
+            b.set("precision.fp16_enabled", fp16, b.source(doc, ("fp16", "enabled")))
+        if bf16 is not None:
+            b.set("precision.bf16_enabled", bf16, b.source(doc, ("bf16", "enabled")))
+        compute = "fp16" if fp16 else "bf16" if bf16 else "fp32" if fp16 is not None or bf16 is not None else None
+        if compute:
+            b.set("precision.compute", compute)
+            b.set("precision.params", "fp32")
+            b.set("precision.mixed", compute != "fp32")
+        if fp16:
+            for field, key, convert in (("precision.loss_scale", "loss_scale", lenient_number),
+                                        ("precision.initial_scale_power", "initial_scale_power", lenient_int),
+                                        ("precision.min_loss_scale", "min_loss_scale", lenient_number)):
+                b.take(field, doc, ("fp16", key), convert)
+
+    @staticmethod
+    def _zero(b: PlanBuilder, doc: Document) -> None:
+        stage = b.take("parallel.zero_stage", doc, ("zero_optimization", "stage"), lenient_int)
+        if stage is None:
+            b.default("parallel.zero_stage", 0, DEFAULT)
+        zero = doc.get("zero_optimization")
+        if isinstance(zero, dict):
+            for key in ("offload_optimizer", "offload_param"):
+                block = zero.get(key)
+                if isinstance(block, dict) and str(block.get("device", "none")).lower() not in ("none", ""):
+                    b.set("parallel.cpu_offload", True, b.source(doc, ("zero_optimization", key)))
+            if lenient_bool(zero.get("cpu_offload")):
+                b.set("parallel.cpu_offload", True, b.source(doc, ("zero_optimization", "cpu_offload")))
+
+
+def _derived_accum(total: Any, micro: Any, world: Optional[int]) -> Optional[int]:
+    """DeepSpeed fills the missing one of the three batch settings; GA is 1 without train_batch_size."""
+    if not isinstance(total, int):
+        return 1
+    if isinstance(micro, int) and micro > 0 and world and total % (micro * world) == 0:
+        return total // (micro * world)
+    return None
+
+
+DIALECT = DeepspeedDialect()

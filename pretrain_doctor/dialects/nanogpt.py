@@ -1,0 +1,180 @@
+"""`nanogpt`: nanoGPT `config/*.py` override files, read with `ast`, never executed.
+
+An override file replaces some of `train.py`'s module globals; every other value is
+`train.py`'s own default. `gradient_accumulation_steps` is global: train.py asserts it
+divides by the world size and then divides it (so the global batch is
+`batch_size × gradient_accumulation_steps`). The seed is `1337 + rank`.
+"""
+
+from __future__ import annotations
+
+from ..config.document import Document
+from ..plan.builder import PlanBuilder
+from ..plan.model import TrainingPlan
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+
+DEFAULT = "nanoGPT train.py default"
+# train.py's globals (karpathy/nanoGPT), the ones an override file may set.
+TRAIN_PY_DEFAULTS: dict[str, object] = {
+    "out_dir": "out", "eval_interval": 2000, "log_interval": 1, "eval_iters": 200, "eval_only": False,
+    "always_save_checkpoint": True, "init_from": "scratch", "wandb_log": False, "wandb_project": "owt",
+    "wandb_run_name": "gpt2", "dataset": "openwebtext", "gradient_accumulation_steps": 5 * 8, "batch_size": 12,
+    "block_size": 1024, "n_layer": 12, "n_head": 12, "n_embd": 768, "dropout": 0.0, "bias": False,
+    "learning_rate": 6e-4, "max_iters": 600000, "weight_decay": 1e-1, "beta1": 0.9, "beta2": 0.95, "grad_clip": 1.0,
+    "decay_lr": True, "warmup_iters": 2000, "lr_decay_iters": 600000, "min_lr": 6e-5, "backend": "nccl",
+    "device": "cuda", "dtype": "bfloat16", "compile": True,
+}
+_SIGNATURE = ("batch_size", "block_size", "learning_rate", "max_iters", "init_from", "eval_iters", "eval_interval",
+              "gradient_accumulation_steps", "n_layer", "n_embd", "always_save_checkpoint", "warmup_iters",
+              "lr_decay_iters", "out_dir", "wandb_log", "eval_only")
+_DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
+_GPT2_BPE_DATASETS = ("openwebtext", "shakespeare")
+# GPT-2 checkpoints train.py can start from (model.py GPT.from_pretrained).
+_GPT2 = {"gpt2": (12, 768, 12), "gpt2-medium": (24, 1024, 16), "gpt2-large": (36, 1280, 20), "gpt2-xl": (48, 1600, 25)}
+
+
+class NanogptDialect(Dialect):
+    name = "nanogpt"
+    summary = "nanoGPT config/*.py override file (train.py globals)"
+
+    def score(self, doc: Document) -> int:
+        if doc.format != "python":
+            return 0
+        names = set(doc.data) | set(doc.unevaluated)
+        hits = sum(1 for k in _SIGNATURE if k in names)
+        return 40 + hits if hits >= 2 else 0
+
+    def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        doc = docs[0]
+        b = self.builder(docs)
+        self._model_and_mode(b, doc)
+        self._optimizer(b, doc)
+        self._schedule(b, doc)
+        self._batch(b, doc)
+        self._run(b, doc)
+        typo_notes(b, doc, TRAIN_PY_DEFAULTS)
+        apply_flags(b, context)
+        return b.build()
+
+    @staticmethod
+    def _take(b: PlanBuilder, doc: Document, field: str, name: str, convert=lenient_number) -> None:
+        """The override's value, else train.py's default."""
+        b.take(field, doc, name, convert)
+        if not b.has(field):
+            value = convert(TRAIN_PY_DEFAULTS[name]) if convert else TRAIN_PY_DEFAULTS[name]
+            b.default(field, value, DEFAULT)
+
+    def _model_and_mode(self, b: PlanBuilder, doc: Document) -> None:
+        init_from = str(doc.get("init_from", TRAIN_PY_DEFAULTS["init_from"]))
+        src = b.source(doc, ("init_from",)) if doc.has("init_from") else None
+        b.set("model.family", "gpt2")
+        if init_from == "scratch":
+            b.set("mode.kind", "pretrain", src)
+            for field, name in (("model.layers", "n_layer"), ("model.heads", "n_head"), ("model.hidden_size", "n_embd")):
+                self._take(b, doc, field, name, lenient_int)
+            # Without a meta.pkl (the GPT-2 BPE datasets) train.py pads GPT-2's vocabulary to 50304;
+            # other datasets (shakespeare_char) bring their own size in meta.pkl.
+            if str(doc.get("dataset", TRAIN_PY_DEFAULTS["dataset"])) in _GPT2_BPE_DATASETS:
+                b.default("model.vocab_size", 50304, DEFAULT + " (GPT-2 BPE, no meta.pkl)")
+            else:
+                b.unknown("model.vocab_size", "the dataset's meta.pkl")
+            b.set("model.position_encoding", "learned")
+        elif init_from == "resume":
+            b.set("mode.kind", "pretrain", src)
+            b.set("mode.resumed", True, src)
+        else:
+            b.set("mode.kind", "full_finetune", src)
+            b.set("mode.init_from", init_from, src)
+            b.set("model.name", init_from, src)
+            shape = _GPT2.get(init_from)
+            if shape:
+                for field, value in zip(("model.layers", "model.hidden_size", "model.heads"), shape):
+                    b.set(field, value, b.source(doc, ("init_from",), note=f"{init_from} architecture"))
+                b.set("model.vocab_size", 50257, b.source(doc, ("init_from",), note=f"{init_from} architecture"))
+        b.set("model.tie_embeddings", True)
+        self._take(b, doc, "model.dropout", "dropout")
+        self._take(b, doc, "model.max_positions", "block_size", lenient_int)
+
+    def _optimizer(self, b: PlanBuilder, doc: Document) -> None:
+        b.set("optimizer.name", "torch.optim.AdamW")
+        b.set("optimizer.family", "adamw")
+        self._take(b, doc, "optimizer.lr", "learning_rate")
+        self._take(b, doc, "optimizer.weight_decay", "weight_decay")
+        beta1 = lenient_number(doc.get("beta1", TRAIN_PY_DEFAULTS["beta1"]))
+        beta2 = lenient_number(doc.get("beta2", TRAIN_PY_DEFAULTS["beta2"]))
+        key = "beta2" if doc.has("beta2") else "beta1"
+        b.set("optimizer.betas", (beta1, beta2), b.source(doc, (key,), note=None if doc.has(key) else DEFAULT))
+        b.default("optimizer.eps", 1e-8, "torch.optim.AdamW default")
+        # configure_optimizers decays every 2-D tensor: the tied embedding too, norms and biases not.
+        b.set("optimizer.decay_norm_and_bias", False)
+        b.set("optimizer.decay_embeddings", True)
+        self._take(b, doc, "clipping.max_norm", "grad_clip")
+
+    def _schedule(self, b: PlanBuilder, doc: Document) -> None:
+        decay = lenient_bool(doc.get("decay_lr", TRAIN_PY_DEFAULTS["decay_lr"]))
+        src = b.source(doc, ("decay_lr",)) if doc.has("decay_lr") else None
+        if decay is False:
+            b.set("schedule.kind", "constant", src)
+            b.set("schedule.warmup_steps", 0, src)
+            return
+        b.set("schedule.kind", "cosine", src)
+        self._take(b, doc, "schedule.warmup_steps", "warmup_iters", lenient_int)
+        self._take(b, doc, "schedule.decay_steps", "lr_decay_iters", lenient_int)
+        self._take(b, doc, "schedule.min_lr", "min_lr")
+        self._check_decay_horizon(b, doc)
+
+    @staticmethod
+    def _check_decay_horizon(b: PlanBuilder, doc: Document) -> None:
+        """Overriding only one of max_iters / lr_decay_iters leaves the other at 600,000."""
+        if doc.has("max_iters") == doc.has("lr_decay_iters"):
+            return
+        given = "max_iters" if doc.has("max_iters") else "lr_decay_iters"
+        other = "lr_decay_iters" if given == "max_iters" else "max_iters"
+        value, default = lenient_int(doc.get(given)), TRAIN_PY_DEFAULTS[other]
+        if isinstance(value, int) and value != default:
+            b.note("inconsistent", f"`{given} = {value}` is overridden but `{other}` keeps train.py's default {default}",
+                   b.source(doc, (given,)), hint=f"set `{other} = {value}` too (nanoGPT: 'make equal to max_iters usually')",
+                   stated=value, derived=default, keys=[given, other])
+
+    def _batch(self, b: PlanBuilder, doc: Document) -> None:
+        self._take(b, doc, "batch.micro_batch_size", "batch_size", lenient_int)
+        self._take(b, doc, "batch.grad_accum", "gradient_accumulation_steps", lenient_int)
+        self._take(b, doc, "batch.seq_len", "block_size", lenient_int)
+        b.set("batch.grad_accum_is_global", True, b.source(doc, ("gradient_accumulation_steps",),
+                                                           note="train.py divides it by the world size"))
+
+    def _run(self, b: PlanBuilder, doc: Document) -> None:
+        self._take(b, doc, "run.max_steps", "max_iters", lenient_int)
+        dtype = str(doc.get("dtype", TRAIN_PY_DEFAULTS["dtype"]))
+        compute = _DTYPES.get(dtype)
+        if compute:
+            src = b.source(doc, ("dtype",)) if doc.has("dtype") else None
+            b.set("precision.compute", compute, src)
+            b.set("precision.params", "fp32")
+            b.set("precision.mixed", compute != "fp32")
+            b.set("precision.fp16_enabled", compute == "fp16")
+            b.set("precision.bf16_enabled", compute == "bf16")
+            if src is None:
+                b.sources["precision.compute"] = b.source(doc, (), note=DEFAULT + " (float16 without bf16 support)")
+        b.set("seed", 1337, b.source(doc, (), note="train.py: torch.manual_seed(1337 + seed_offset)"))
+        self._take(b, doc, "eval.interval_steps", "eval_interval", lenient_int)
+        b.set("eval.enabled", True)
+        always = lenient_bool(doc.get("always_save_checkpoint", True))
+        b.set("checkpoint.enabled", True)
+        b.set("checkpoint.strategy", "every eval" if always else "best val loss",
+              b.source(doc, ("always_save_checkpoint",)) if doc.has("always_save_checkpoint") else None)
+        b.take("checkpoint.interval_steps", doc, "eval_interval", lenient_int)
+        b.default("checkpoint.interval_steps", TRAIN_PY_DEFAULTS["eval_interval"], DEFAULT)
+        dataset = doc.get("dataset", TRAIN_PY_DEFAULTS["dataset"])
+        b.set("data.train", [{"dataset": str(dataset), "split": "train", "key": "dataset", "line": _line(doc, ("dataset",))}])
+        b.set("data.eval", [{"dataset": str(dataset), "split": "val", "key": "dataset", "line": _line(doc, ("dataset",))}])
+        if lenient_bool(doc.get("eval_only")):
+            b.set("debug", True, b.source(doc, ("eval_only",), note="eval_only: no training step runs"))
+
+
+def _line(doc: Document, path: tuple) -> object:
+    pos = doc.position(path)
+    return pos.line if pos else None
+
+
+DIALECT = NanogptDialect()

@@ -1,0 +1,349 @@
+"""`neox`: EleutherAI GPT-NeoX YAML, usually several files merged in order
+(`deepy.py train.py configs/125M.yml configs/local_setup.yml`).
+
+Keys spell `-` and `_` interchangeably (`train-iters` is `train_iters`); a key set in two
+of the merged files is refused by NeoX. `warmup` is a fraction of the decay horizon
+(`lr_decay_iters`, else `train_iters`); `split: "949,50,1"` are train/valid/test
+weights. The `fp16`/`bf16`/`zero_optimization` blocks go to DeepSpeed unchanged.
+Defaults are `megatron/neox_arguments/neox_args.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ..config.document import Document, KeyPath
+from ..plan.builder import PlanBuilder
+from ..plan.model import TrainingPlan
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .shared import optimizer_family
+
+DEFAULT = "GPT-NeoX neox_args default"
+_MODEL_KEYS = ("num_layers", "hidden_size")
+_NEOX_KEYS = ("pos_emb", "no_weight_tying", "pipe_parallel_size", "model_parallel_size", "lr_decay_style",
+              "make_vocab_size_divisible_by", "norm", "gpt_j_residual", "output_layer_parallelism", "train_iters",
+              "lr_decay_iters", "num_attention_heads", "seq_length", "init_method", "warmup", "checkpoint_factor",
+              "data_impl", "rotary_pct", "scaled_upper_triang_masked_softmax_fusion")
+# Training keys GPT-NeoX reads that a bare DeepSpeed JSON never holds.
+NEOX_ONLY_KEYS = frozenset({"train_iters", "lr_decay_iters", "lr_decay_style", "warmup", "seq_length", "min_lr",
+                            "checkpoint_factor", "eval_interval", "eval_iters", "data_path", "split"})
+# Launcher / path settings that a `local_setup.yml` carries and nothing else.
+_SETUP_KEYS = {"data_path", "train_data_paths", "valid_data_paths", "test_data_paths", "vocab_file", "merge_file",
+               "save", "load", "checkpoint_validation_with_forward_pass", "tensorboard_dir", "log_dir", "use_wandb",
+               "wandb_host", "wandb_project", "wandb_team", "wandb_group", "launcher", "hostfile", "include",
+               "tokenizer_type", "data_impl", "use_comet", "comet_workspace", "comet_project", "deepspeed_slurm",
+               "train_data_weights", "valid_data_weights", "test_data_weights", "label_data_paths", "master_port",
+               "num_gpus", "num_nodes"}
+_TRAINING_KEYS = {"optimizer", "train_iters", "train_micro_batch_size_per_gpu", "train_batch_size", "lr_decay_iters"}
+# Keys of `megatron/neox_arguments/neox_args.py` that configs commonly set, for "did you mean".
+# `-` and `_` spellings are both known.
+_KNOWN_BASE = {
+    "activation", "attention_config", "attention_dropout", "bias_gelu_fusion", "checkpoint_activations",
+    "checkpoint_factor", "checkpoint_num_layers", "checkpoint_validation_with_forward_pass", "data_impl", "data_path",
+    "deepspeed_extra_args", "distributed_backend", "eval_interval", "eval_iters", "extra_save_iters", "finetune", "fp16",
+    "fp32_allreduce", "gpt_j_residual", "gradient_accumulation_steps", "gradient_clipping", "hidden_dropout",
+    "hidden_size", "hostfile", "init_method", "intermediate_size", "keep_last_n_checkpoints", "layernorm_fusion", "load",
+    "log_dir", "log_grad_norm", "log_interval", "lr_decay_iters", "lr_decay_style", "make_vocab_size_divisible_by",
+    "mamba_causal_conv_fusion", "mamba_inner_func_fusion", "mamba_selective_scan_fusion", "max_position_embeddings",
+    "merge_file", "min_lr", "mlp_multiple_of", "model_parallel_size", "moe_num_experts", "no_weight_tying", "norm",
+    "num_attention_heads", "num_layers", "num_workers", "optimizer", "output_layer_init_method",
+    "output_layer_parallelism", "partition_activations", "pipe_parallel_size", "pos_emb", "precision", "rms_norm_epsilon",
+    "rope_fusion", "rotary_pct", "save", "scaled_upper_triang_masked_softmax_fusion", "seq_length", "steps_per_print",
+    "synchronize_each_layer", "tensorboard_dir", "test_data_paths", "tokenizer_type", "train_data_paths", "train_iters",
+    "train_micro_batch_size_per_gpu", "use_bias_in_attn_linear", "use_bias_in_norms", "valid_data_paths", "vocab_file",
+    "wall_clock_breakdown", "warmup", "weight_decay", "zero_optimization", "seed", "split", "train_batch_size", "bf16",
+    "num_kv_heads", "moe_top_k", "moe_type", "init_method_std", "use_wandb", "wandb_project", "wandb_group",
+    "wandb_team", "wandb_host", "save_iters", "lr", "sequence_parallel", "label_data_paths", "train_data_weights",
+    "valid_data_weights", "test_data_weights", "launcher", "include", "master_port", "num_gpus", "num_nodes",
+    "use_comet", "rotary_emb_base", "rope_scaling", "sliding_window_width", "pipe_partition_method", "zero_stage",
+    "zero_reduce_scatter", "zero_contiguous_gradients", "zero_reduce_bucket_size", "zero_allgather_bucket_size",
+    "dynamic_loss_scale", "loss_scale", "loss_scale_window", "hysteresis", "min_loss_scale", "short_seq_prob",
+    "weight_by_num_documents", "weighted_sampler_alpha", "z_loss", "comms_logger", "flops_profiler", "autotuning",
+    "curriculum_learning", "use_checkpoint_lr_scheduler", "override_lr_scheduler", "iteration", "do_train",
+    "do_valid", "do_test", "exit_interval", "save_base_shapes", "use_mup", "mup_init_scale", "prescale_gradients",
+    "gradient_predivide_factor", "onnx_safe", "padded_vocab_size", "eod_mask_loss", "adlr_autoresume",
+    "memory_profiling", "profile", "tensorboard_writer", "use_shared_fs",
+}
+KNOWN_KEYS = frozenset(_KNOWN_BASE | {k.replace("_", "-") for k in _KNOWN_BASE})
+_POS_EMB = {"rotary": "rope", "learned": "learned", "alibi": "alibi", "none": "none", "sinusoidal": "learned",
+            "rpe": "learned"}
+_FP16_KEYS = {"enabled", "auto_cast", "loss_scale", "initial_scale_power", "loss_scale_window", "hysteresis",
+              "consecutive_hysteresis", "min_loss_scale", "fp16_master_weights_and_grads"}
+
+
+def _norm(key: Any) -> Any:
+    return key.replace("-", "_") if isinstance(key, str) else key
+
+
+class MergedNeox:
+    """The merged view of NeoX files: later files add keys, `-` and `_` are the same."""
+
+    def __init__(self, docs: list[Document]) -> None:
+        self.entries: dict[str, tuple[Document, str]] = {}
+        self.duplicates: list[tuple[str, Document, Document]] = []
+        for doc in docs:
+            for key in doc.data:
+                name = _norm(key)
+                if name in self.entries and self.entries[name][0] is not doc:
+                    self.duplicates.append((name, self.entries[name][0], doc))
+                self.entries[name] = (doc, key)
+
+    def locate(self, path: str | KeyPath) -> Optional[tuple[Document, KeyPath, Any]]:
+        """The document, the path as that file spells it, and the value; None when absent."""
+        parts = tuple(path.split(".")) if isinstance(path, str) else tuple(path)
+        entry = self.entries.get(_norm(parts[0]))
+        if entry is None:
+            return None
+        doc, top = entry
+        spelled: list[Any] = [top]
+        node = doc.data[top]
+        for part in parts[1:]:
+            if not isinstance(node, dict):
+                return None
+            match = next((k for k in node if _norm(k) == _norm(part)), None)
+            if match is None:
+                return None
+            spelled.append(match)
+            node = node[match]
+        return doc, tuple(spelled), node
+
+    def get(self, path: str | KeyPath, default: Any = None) -> Any:
+        found = self.locate(path)
+        return default if found is None else found[2]
+
+    def has(self, path: str | KeyPath) -> bool:
+        return self.locate(path) is not None
+
+    def take(self, b: PlanBuilder, field: str, path: str | KeyPath, convert: Any = None) -> Any:
+        found = self.locate(path)
+        if found is None or found[2] is None:
+            return None
+        doc, spelled, value = found
+        if convert is not None:
+            value = convert(value)
+            if value is None:
+                return None
+        b.set(field, value, b.source(doc, spelled))
+        return value
+
+    def source(self, b: PlanBuilder, path: str | KeyPath, note: Optional[str] = None):
+        found = self.locate(path)
+        return b.source(found[0], found[1], note) if found else None
+
+
+class NeoxDialect(Dialect):
+    name = "neox"
+    summary = "GPT-NeoX YAML (several files merged; `-`/`_` keys; warmup as a fraction)"
+
+    def score(self, doc: Document) -> int:
+        keys = {_norm(k) for k in doc.data}
+        if all(k in keys for k in _MODEL_KEYS):
+            return 55 + 3 * sum(1 for k in _NEOX_KEYS if k in keys)
+        if "train_micro_batch_size_per_gpu" in keys and keys & NEOX_ONLY_KEYS:
+            return 55
+        if _is_setup(keys):
+            return 30
+        return 0
+
+    def companion_reason(self, doc: Document) -> Optional[str]:
+        keys = {_norm(k) for k in doc.data}
+        if _is_setup(keys):
+            return "GPT-NeoX launcher/paths file (local_setup.yml); merge it with a model config via `check --merge`"
+        if all(k in keys for k in _MODEL_KEYS) and not keys & _TRAINING_KEYS:
+            return "GPT-NeoX model-architecture fragment (no optimizer or run length); merge it with a training config via `check --merge`"
+        return None
+
+    def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        b = self.builder(docs)
+        view = MergedNeox(docs)
+        self._duplicates(b, view)
+        self._model(b, view)
+        self._mode(b, view)
+        self._optimizer(b, view)
+        self._batch_and_length(b, view)
+        self._schedule(b, view)
+        self._precision(b, view)
+        self._parallel_and_misc(b, view)
+        for doc in docs:
+            typo_notes(b, doc, KNOWN_KEYS)
+        apply_flags(b, context)
+        return b.build()
+
+    @staticmethod
+    def _duplicates(b: PlanBuilder, view: MergedNeox) -> None:
+        for name, first, second in view.duplicates:
+            b.note("mutually-exclusive", f"`{name}` is set in both {first.path} and {second.path}; GPT-NeoX refuses "
+                   "duplicate keys across merged config files", b.source(second, (view.entries[name][1],)),
+                   hint="keep the key in one file only", keys=[name])
+
+    @staticmethod
+    def _model(b: PlanBuilder, view: MergedNeox) -> None:
+        b.set("model.family", "gpt-neox")
+        view.take(b, "model.layers", "num_layers", lenient_int)
+        view.take(b, "model.hidden_size", "hidden_size", lenient_int)
+        view.take(b, "model.heads", "num_attention_heads", lenient_int)
+        view.take(b, "model.kv_heads", "num_kv_heads", lenient_int)
+        view.take(b, "model.max_positions", "max_position_embeddings", lenient_int)
+        view.take(b, "model.num_experts", "moe_num_experts", lenient_int)
+        view.take(b, "model.experts_per_token", "moe_top_k", lenient_int)
+        view.take(b, "model.init_std", "init_method_std", lenient_number)
+        view.take(b, "model.dropout", "hidden_dropout", lenient_number)
+        ffn = lenient_int(view.get("intermediate_size"))
+        activation = str(view.get("activation", "gelu")).lower()
+        gated = activation in ("swiglu", "geglu", "reglu")
+        b.set("model.gated_mlp", gated)
+        if isinstance(ffn, int) and ffn > 0:
+            # NeoX's gated MLP takes intermediate_size as the fused gate+value width.
+            b.set("model.ffn_size", ffn // 2 if gated else ffn, view.source(b, "intermediate_size"))
+        pos = view.get("pos_emb", "learned")
+        b.set("model.position_encoding", _POS_EMB.get(str(pos), "learned"), view.source(b, "pos_emb"))
+        untied = lenient_bool(view.get("no_weight_tying", False))
+        b.set("model.tie_embeddings", not untied, view.source(b, "no_weight_tying"))
+        view.take(b, "tokenizer.path", "vocab_file", str)
+        view.take(b, "tokenizer.name", "tokenizer_type", str)
+
+    @staticmethod
+    def _mode(b: PlanBuilder, view: MergedNeox) -> None:
+        load, save = view.get("load"), view.get("save")
+        finetune = lenient_bool(view.get("finetune", False))
+        if finetune and isinstance(load, str):
+            b.set("mode.kind", "full_finetune", view.source(b, "finetune"))
+            b.set("mode.init_from", load, view.source(b, "load"))
+            return
+        b.set("mode.kind", "pretrain")
+        # `load` equal to `save` is the auto-resume pattern of local_setup.yml: a fresh run starts from scratch.
+        if isinstance(load, str) and load.strip() and load != save:
+            b.set("mode.resumed", True, view.source(b, "load"))
+            b.set("mode.init_from", load, view.source(b, "load"))
+
+    @staticmethod
+    def _optimizer(b: PlanBuilder, view: MergedNeox) -> None:
+        kind = view.get("optimizer.type", "adam")
+        b.set("optimizer.name", str(kind), view.source(b, "optimizer.type"))
+        family = optimizer_family(kind)
+        # NeoX's "Adam" is torch AdamW / FusedAdam in AdamW mode: decoupled weight decay.
+        b.set("optimizer.family", "adamw" if family == "adam" else family, view.source(b, "optimizer.type"))
+        view.take(b, "optimizer.lr", "optimizer.params.lr", lenient_number)
+        view.take(b, "optimizer.eps", "optimizer.params.eps", lenient_number)
+        b.default("optimizer.eps", 1e-8, DEFAULT)
+        betas = view.get("optimizer.params.betas")
+        if isinstance(betas, list) and len(betas) == 2:
+            b.set("optimizer.betas", (lenient_number(betas[0]), lenient_number(betas[1])),
+                  view.source(b, "optimizer.params.betas"))
+        view.take(b, "optimizer.weight_decay", "weight_decay", lenient_number)
+        if not b.has("optimizer.weight_decay"):
+            view.take(b, "optimizer.weight_decay", "optimizer.params.weight_decay", lenient_number)
+        b.default("optimizer.weight_decay", 0.01, DEFAULT)
+        view.take(b, "clipping.max_norm", "gradient_clipping", lenient_number)
+        b.default("clipping.max_norm", 1.0, DEFAULT)
+
+    @staticmethod
+    def _batch_and_length(b: PlanBuilder, view: MergedNeox) -> None:
+        view.take(b, "batch.micro_batch_size", "train_micro_batch_size_per_gpu", lenient_int)
+        view.take(b, "batch.grad_accum", "gradient_accumulation_steps", lenient_int)
+        b.default("batch.grad_accum", 1, DEFAULT)
+        view.take(b, "batch.global_batch_size", "train_batch_size", lenient_int)
+        view.take(b, "batch.seq_len", "seq_length", lenient_int)
+        view.take(b, "run.max_steps", "train_iters", lenient_int)
+
+    @staticmethod
+    def _schedule(b: PlanBuilder, view: MergedNeox) -> None:
+        style = view.get("lr_decay_style", "linear")
+        b.set("schedule.kind", str(style), view.source(b, "lr_decay_style"))
+        view.take(b, "schedule.min_lr", "min_lr", lenient_number)
+        b.default("schedule.min_lr", 0.0, DEFAULT)
+        train_iters = lenient_int(view.get("train_iters"))
+        decay_iters = view.take(b, "schedule.decay_steps", "lr_decay_iters", lenient_int)
+        horizon = decay_iters or train_iters
+        warmup = lenient_number(view.get("warmup", 0.01))
+        if isinstance(warmup, (int, float)) and 0 <= warmup <= 1:
+            if isinstance(horizon, int):
+                formula = "warmup × " + ("lr_decay_iters" if decay_iters else "train_iters")
+                src = view.source(b, "warmup", formula) or b.source(b.primary, (), note=f"{DEFAULT} 0.01; {formula}")
+                b.set("schedule.warmup_steps", int(warmup * horizon), src)
+            else:
+                b.set("schedule.warmup_ratio", warmup, view.source(b, "warmup"))
+        if isinstance(decay_iters, int) and isinstance(train_iters, int) and decay_iters != train_iters:
+            b.note("inconsistent", f"`lr_decay_iters: {decay_iters}` differs from `train_iters: {train_iters}`: the "
+                   f"schedule {'never finishes decaying' if decay_iters > train_iters else 'sits at min_lr for the last steps'}",
+                   view.source(b, "lr_decay_iters"), hint="set `lr_decay_iters` equal to `train_iters` unless deliberate",
+                   stated=decay_iters, derived=train_iters, formula="train_iters")
+
+    @staticmethod
+    def _precision(b: PlanBuilder, view: MergedNeox) -> None:
+        precision = view.get("precision")
+        fp16 = view.get("fp16")
+        bf16 = view.get("bf16")
+        fp16_on = isinstance(fp16, dict) and lenient_bool(fp16.get("enabled")) is True
+        bf16_on = isinstance(bf16, dict) and lenient_bool(bf16.get("enabled", True)) is True
+        if precision in ("bfloat16", "bf16") or (bf16_on and precision is None):
+            compute = "bf16"
+        elif precision in ("fp16", "float16") or fp16_on:
+            compute = "fp16"
+        else:
+            compute = "fp32"
+        src = view.source(b, "precision") or view.source(b, "fp16") or view.source(b, "bf16")
+        b.set("precision.compute", compute, src)
+        b.set("precision.params", "fp32")
+        b.set("precision.mixed", compute != "fp32")
+        b.set("precision.fp16_enabled", fp16_on, view.source(b, "fp16.enabled"))
+        b.set("precision.bf16_enabled", compute == "bf16")
+        if isinstance(fp16, dict):
+            view.take(b, "precision.loss_scale", "fp16.loss_scale", lenient_number)
+            view.take(b, "precision.initial_scale_power", "fp16.initial_scale_power", lenient_int)
+            view.take(b, "precision.min_loss_scale", "fp16.min_loss_scale", lenient_number)
+            for key in fp16:
+                if key not in _FP16_KEYS:
+                    b.note("ignored-key", f"`fp16.{key}` is not a DeepSpeed fp16 setting; GPT-NeoX passes the block to "
+                           "DeepSpeed, which ignores it", view.source(b, ("fp16", key)),
+                           hint="remove it; use `precision` to choose the dtype", key=f"fp16.{key}")
+        if bf16_on and precision not in ("bfloat16", "bf16"):
+            # NeoX takes the dtype from `precision`; an enabled bf16 block alone disagrees with it (PD303).
+            declared = "fp16" if fp16_on or precision in ("fp16", "float16") else "fp32"
+            b.set("precision.declared_by.neox_precision", declared, view.source(b, "precision") or src)
+            b.set("precision.declared_by.neox_bf16", "bf16", view.source(b, "bf16.enabled") or view.source(b, "bf16"))
+
+    @staticmethod
+    def _parallel_and_misc(b: PlanBuilder, view: MergedNeox) -> None:
+        for field, key in (("pipeline", "pipe_parallel_size"), ("tensor", "model_parallel_size")):
+            value = lenient_int(view.get(key, 1))
+            if isinstance(value, int):
+                b.set(f"parallel.{field}", max(value, 1), view.source(b, key))
+        stage = lenient_int(view.get("zero_optimization.stage"))
+        if isinstance(stage, int):
+            view.take(b, "parallel.zero_stage", "zero_optimization.stage", lenient_int)
+        if lenient_bool(view.get("zero_optimization.cpu_offload")):
+            b.set("parallel.cpu_offload", True, view.source(b, "zero_optimization.cpu_offload"))
+        view.take(b, "seed", "seed", lenient_int)
+        b.default("seed", 1234, DEFAULT)
+        view.take(b, "eval.interval_steps", "eval_interval", lenient_int)
+        b.default("eval.interval_steps", 1000, DEFAULT)
+        split = str(view.get("split", "969, 30, 1"))
+        weights = [lenient_number(part.strip()) for part in split.split(",")]
+        if len(weights) >= 2 and all(isinstance(w, (int, float)) for w in weights) and sum(weights) > 0:
+            fraction = weights[1] / sum(weights)
+            b.set("data.val_fraction", fraction, view.source(b, "split", "valid weight / sum of split weights")
+                  or b.source(b.primary, (), note=DEFAULT + ' split "969, 30, 1"'))
+            has_valid_paths = bool(view.get("valid_data_paths"))
+            b.set("eval.enabled", fraction > 0 or has_valid_paths)
+        view.take(b, "checkpoint.interval_steps", "checkpoint_factor", lenient_int)
+        if not b.has("checkpoint.interval_steps"):
+            view.take(b, "checkpoint.interval_steps", "save_interval", lenient_int)
+        b.set("checkpoint.enabled", bool(view.get("save")) or b.has("checkpoint.interval_steps"))
+        for field, key in (("data.train", "train_data_paths"), ("data.eval", "valid_data_paths")):
+            paths = view.get(key)
+            if isinstance(paths, list) and paths:
+                found = view.locate(key)
+                line = found[0].position(found[1]).line if found and found[0].position(found[1]) else None
+                b.set(field, [{"dataset": str(p), "split": field.split(".")[1], "key": key, "line": line} for p in paths])
+        data_path = view.get("data_path")
+        if isinstance(data_path, str) and not b.has("data.train"):
+            b.set("data.train", [{"dataset": data_path, "split": "train", "key": "data_path", "line": None}])
+
+
+def _is_setup(keys: set) -> bool:
+    return len(keys & _SETUP_KEYS) >= 2 and not keys - _SETUP_KEYS - {"checkpoint_validation_with_forward_pass"} \
+        and not keys & _TRAINING_KEYS
+
+
+DIALECT = NeoxDialect()

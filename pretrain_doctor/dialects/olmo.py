@@ -1,0 +1,280 @@
+"""`olmo`: AI2 OLMo training YAML (`configs/official-*`, `configs/tiny`, annealing configs).
+
+OmegaConf `${key}` references are resolved against the file first. Durations carry
+units: `max_duration: 739_328` is steps, `"4e12T"` tokens, `"1ep"` epochs;
+`stop_at` ends the run early at a step while the schedule still spans `max_duration`.
+`scheduler.units: tokens` counts `t_warmup`/`t_max` in tokens. Defaults are
+`olmo/config.py` (`TrainConfig`, `OptimizerConfig`, `SchedulerConfig`, `ModelConfig`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+from ..config.document import Document
+from ..plan.builder import PlanBuilder
+from ..plan.model import TrainingPlan
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .shared import Duration, optimizer_family, parse_duration, resolve_interpolations, take_or_default
+
+DEFAULT = "OLMo TrainConfig default"
+_TOP_KEYS = ("run_name", "seed", "epoch", "dry_run", "model", "optimizer", "scheduler", "data", "restore_dataloader",
+             "fast_forward_batches", "evaluators", "eval_interval", "tokenizer", "save_folder", "remote_save_folder",
+             "canceled_check_interval", "save_interval", "save_interval_unsharded", "save_interval_ephemeral",
+             "save_num_checkpoints_to_keep", "save_num_unsharded_checkpoints_to_keep", "save_overwrite",
+             "force_save_unsharded", "no_pre_train_checkpoint", "load_path", "load_path_sharded_checkpointer",
+             "reset_optimizer_state", "reset_trainer_state", "sharded_checkpointer", "new_style_checkpoints",
+             "max_duration", "global_train_batch_size", "device_train_batch_size", "device_train_microbatch_size",
+             "device_eval_batch_size", "eval_subset_num_batches", "eval_on_load", "device_train_grad_accum",
+             "max_grad_norm", "max_grad_norm_ratio", "precision", "wandb", "speed_monitor", "console_log_interval",
+             "gen1_gc_interval", "compile", "distributed_strategy", "fsdp", "ddp", "single", "softmax_auxiliary_loss",
+             "auxiliary_loss_multiplier", "time_limit", "extra_steps_after_cancel", "early_stopping_factor",
+             "save_data_indices", "python_profiling", "torch_profiling", "stop_at", "stop_after",
+             "activation_checkpointing", "fused_loss", "hf_datasets_cache_dir", "module_outputs_save_steps",
+             "load_path_sharded_checkpointer", "try_load_latest_save", "restore_dataloader")
+_SCHEDULER_KEYS = ("name", "units", "t_warmup", "t_max", "alpha_f", "grad_clip_warmup_steps",
+                   "grad_clip_warmup_factor", "warmup_min_lr")
+_OPTIMIZER_KEYS = ("name", "learning_rate", "weight_decay", "betas", "eps", "no_decay_norm_and_bias",
+                   "decay_norm_and_bias", "decay_embeddings", "metrics_log_interval", "selective_updates",
+                   "record_update_metrics")
+_PRECISIONS = {"amp_bf16": "bf16", "amp_fp16": "fp16", "fp32": "fp32"}
+_SCHEDULES = {"cosine_with_warmup": "cosine", "linear_with_warmup": "linear", "inverse_sqrt_with_warmup": "inverse_sqrt",
+              "constant": "constant", "constant_with_warmup": "constant", "wsd": "wsd", "max_scheduler": "max"}
+
+
+class OlmoDialect(Dialect):
+    name = "olmo"
+    summary = "AI2 OLMo training YAML (OmegaConf; durations with units)"
+
+    def score(self, doc: Document) -> int:
+        data = doc.data
+        score = 0
+        if isinstance(data.get("model"), dict) and "d_model" in data["model"]:
+            score += 40
+        if isinstance(data.get("optimizer"), dict) and "learning_rate" in data["optimizer"]:
+            score += 20
+        if isinstance(data.get("scheduler"), dict) and "t_warmup" in data["scheduler"]:
+            score += 20
+        score += 10 * sum(1 for k in ("max_duration", "global_train_batch_size", "device_train_microbatch_size") if k in data)
+        return score if score >= 60 else 0
+
+    def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        doc = resolve_interpolations(docs[0])
+        b = self.builder([doc, *docs[1:]])
+        self._model(b, doc)
+        self._mode(b, doc)
+        self._optimizer(b, doc)
+        self._batch(b, doc)
+        duration = self._length(b, doc)
+        self._schedule(b, doc, duration)
+        self._misc(b, doc)
+        typo_notes(b, doc, _TOP_KEYS)
+        typo_notes(b, doc, _SCHEDULER_KEYS, prefix=("scheduler",))
+        typo_notes(b, doc, _OPTIMIZER_KEYS, prefix=("optimizer",))
+        apply_flags(b, context)
+        return b.build()
+
+    @staticmethod
+    def _model(b: PlanBuilder, doc: Document) -> None:
+        b.set("model.family", "olmo")
+        b.take("model.name", doc, "run_name", str)
+        b.take("model.layers", doc, "model.n_layers", lenient_int)
+        b.take("model.hidden_size", doc, "model.d_model", lenient_int)
+        b.take("model.heads", doc, "model.n_heads", lenient_int)
+        b.take("model.kv_heads", doc, "model.n_kv_heads", lenient_int)
+        b.take("model.vocab_size", doc, "model.vocab_size", lenient_int)
+        b.take("model.embedding_rows", doc, "model.embedding_size", lenient_int)
+        b.take("model.max_positions", doc, "model.max_sequence_length", lenient_int)
+        b.take("model.init_std", doc, "model.init_std", lenient_number)
+        b.take("model.tie_embeddings", doc, "model.weight_tying", lenient_bool)
+        activation = str(doc.get(("model", "activation_type"), "swiglu")).lower()
+        gated = activation in ("swiglu", "geglu")
+        hidden = lenient_int(doc.get(("model", "mlp_hidden_size")))
+        ratio = lenient_number(doc.get(("model", "mlp_ratio"), 4))
+        d_model = b.get("model.hidden_size")
+        if isinstance(hidden, int):
+            # OLMo's SwiGLU splits mlp_hidden_size into gate and value halves.
+            b.set("model.ffn_size", hidden // 2 if gated else hidden, b.source(doc, ("model", "mlp_hidden_size")))
+        elif isinstance(ratio, (int, float)) and d_model:
+            ffn = int(ratio * d_model)
+            b.set("model.ffn_size", ffn // 2 if gated else ffn, b.source(doc, ("model", "mlp_ratio"), note="mlp_ratio × d_model"))
+        b.set("model.gated_mlp", gated)
+        if lenient_bool(doc.get(("model", "rope"))):
+            b.set("model.position_encoding", "rope", b.source(doc, ("model", "rope")))
+        elif lenient_bool(doc.get(("model", "alibi"))):
+            b.set("model.position_encoding", "alibi", b.source(doc, ("model", "alibi")))
+        b.take("model.dropout", doc, "model.residual_dropout", lenient_number)
+        b.take("tokenizer.eos_token_id", doc, "model.eos_token_id", lenient_int)
+        b.take("tokenizer.pad_token_id", doc, "model.pad_token_id", lenient_int)
+        b.take("tokenizer.path", doc, "tokenizer.identifier", str)
+        b.take("tokenizer.name", doc, "tokenizer.identifier", str)
+
+    @staticmethod
+    def _mode(b: PlanBuilder, doc: Document) -> None:
+        load = doc.get("load_path")
+        b.set("mode.kind", "pretrain")
+        if isinstance(load, str) and load.strip():
+            source = b.source(doc, ("load_path",))
+            b.set("mode.resumed", True, source)
+            b.set("mode.init_from", load, source)
+
+    @staticmethod
+    def _optimizer(b: PlanBuilder, doc: Document) -> None:
+        name = doc.get(("optimizer", "name"), "lionw")
+        source = b.source(doc, ("optimizer", "name")) if doc.has(("optimizer", "name")) else None
+        b.set("optimizer.name", str(name), source)
+        b.set("optimizer.family", optimizer_family(name), source)
+        take_or_default(b, doc, "optimizer.lr", "optimizer.learning_rate", lenient_number, 1e-4, DEFAULT)
+        take_or_default(b, doc, "optimizer.weight_decay", "optimizer.weight_decay", lenient_number, 0.01, DEFAULT)
+        take_or_default(b, doc, "optimizer.eps", "optimizer.eps", lenient_number, 1e-5, DEFAULT)
+        betas = doc.get(("optimizer", "betas"))
+        if isinstance(betas, list) and len(betas) == 2:
+            b.set("optimizer.betas", (lenient_number(betas[0]), lenient_number(betas[1])), b.source(doc, ("optimizer", "betas")))
+        b.default("optimizer.betas", (0.9, 0.95), DEFAULT)
+        no_decay = lenient_bool(doc.get(("optimizer", "no_decay_norm_and_bias")))
+        if no_decay is not None:
+            b.set("optimizer.decay_norm_and_bias", not no_decay, b.source(doc, ("optimizer", "no_decay_norm_and_bias")))
+        b.take("optimizer.decay_norm_and_bias", doc, "optimizer.decay_norm_and_bias", lenient_bool)
+        b.default("optimizer.decay_norm_and_bias", False, DEFAULT)
+        b.take("optimizer.decay_embeddings", doc, "optimizer.decay_embeddings", lenient_bool)
+        b.default("optimizer.decay_embeddings", False, DEFAULT)
+        b.take("clipping.max_norm", doc, "max_grad_norm", lenient_number)
+
+    @staticmethod
+    def _batch(b: PlanBuilder, doc: Document) -> None:
+        take_or_default(b, doc, "batch.global_batch_size", "global_train_batch_size", lenient_int, 512, DEFAULT)
+        take_or_default(b, doc, "batch.micro_batch_size", "device_train_microbatch_size", lenient_int, 16, DEFAULT)
+        take_or_default(b, doc, "batch.seq_len", "model.max_sequence_length", lenient_int, 1024, "OLMo ModelConfig default")
+
+    @staticmethod
+    def _length(b: PlanBuilder, doc: Document) -> Optional[Duration]:
+        """Run length from `max_duration` and `stop_at`; returns the parsed `max_duration`."""
+        raw = doc.get("max_duration", 10000)
+        duration = parse_duration(raw)
+        source = b.source(doc, ("max_duration",)) if doc.has("max_duration") else None
+        tokens_per_step = _tokens_per_step(b)
+        duration_steps = None
+        if duration is None:
+            if doc.has("max_duration"):
+                b.unknown("run.max_steps", "max_duration")
+        elif duration.unit == "steps":
+            duration_steps = int(duration.value)
+        elif duration.unit == "tokens":
+            b.set("run.max_tokens", duration.value, source)
+            if tokens_per_step:
+                duration_steps = math.ceil(duration.value / tokens_per_step)
+        else:
+            b.set("run.epochs", duration.value, source)
+        stop_at = lenient_int(doc.get("stop_at"))
+        if isinstance(stop_at, int) and stop_at > 0:
+            stop_source = b.source(doc, ("stop_at",))
+            steps = min(stop_at, duration_steps) if duration_steps else stop_at
+            b.set("run.max_steps", steps, stop_source)
+            _check_stop_at(b, doc, stop_at, duration, duration_steps, tokens_per_step)
+        elif duration_steps:
+            b.set("run.max_steps", duration_steps, source or b.source(doc, (), note=DEFAULT))
+        return duration
+
+    @staticmethod
+    def _schedule(b: PlanBuilder, doc: Document, duration: Optional[Duration]) -> None:
+        name = str(doc.get(("scheduler", "name"), "cosine_with_warmup"))
+        source = b.source(doc, ("scheduler", "name")) if doc.has(("scheduler", "name")) else None
+        b.set("schedule.kind", _SCHEDULES.get(name, name), source)
+        units = str(doc.get(("scheduler", "units"), "steps")).lower()
+        per_step = _tokens_per_step(b) if units == "tokens" else 1
+        warmup = lenient_number(doc.get(("scheduler", "t_warmup"), 100))
+        if isinstance(warmup, (int, float)) and per_step:
+            note = "t_warmup tokens / tokens per step" if units == "tokens" else None
+            src = b.source(doc, ("scheduler", "t_warmup"), note=note) if doc.has(("scheduler", "t_warmup")) \
+                else b.source(doc, (), note="OLMo SchedulerConfig default")
+            b.set("schedule.warmup_steps", math.ceil(warmup / per_step) if units == "tokens" else int(warmup), src)
+        t_max = lenient_number(doc.get(("scheduler", "t_max")))
+        if isinstance(t_max, (int, float)) and t_max > 0 and per_step:
+            note = "t_max tokens / tokens per step" if units == "tokens" else None
+            b.set("schedule.decay_steps", math.ceil(t_max / per_step), b.source(doc, ("scheduler", "t_max"), note=note))
+        elif duration is not None and duration.unit != "epochs":
+            # Without t_max the schedule spans max_duration, not stop_at.
+            steps = int(duration.value) if duration.unit == "steps" else None
+            if duration.unit == "tokens" and _tokens_per_step(b):
+                steps = math.ceil(duration.value / _tokens_per_step(b))
+            if steps:
+                b.set("schedule.decay_steps", steps, b.source(doc, ("max_duration",), note="schedule spans max_duration"))
+        alpha = lenient_number(doc.get(("scheduler", "alpha_f"), 0.1))
+        if isinstance(alpha, (int, float)):
+            src = b.source(doc, ("scheduler", "alpha_f")) if doc.has(("scheduler", "alpha_f")) else None
+            b.set("schedule.min_lr_ratio", alpha, src)
+            lr = b.get("optimizer.lr")
+            if isinstance(lr, (int, float)):
+                b.set("schedule.min_lr", lr * alpha, src)
+
+    @staticmethod
+    def _misc(b: PlanBuilder, doc: Document) -> None:
+        precision = doc.get("precision")
+        mapped = _PRECISIONS.get(str(precision)) if precision is not None else None
+        if mapped:
+            src = b.source(doc, ("precision",))
+            b.set("precision.compute", mapped, src)
+            b.set("precision.mixed", mapped != "fp32", src)
+            b.set("precision.params", "fp32", src)
+            b.set("precision.bf16_enabled", mapped == "bf16", src)
+            b.set("precision.fp16_enabled", mapped == "fp16", src)
+        b.take("seed", doc, "seed", lenient_int)
+        b.default("seed", 6198, DEFAULT)
+        b.take("eval.interval_steps", doc, "eval_interval", lenient_int)
+        b.default("eval.interval_steps", 1000, DEFAULT)
+        evaluators = doc.get("evaluators")
+        b.set("eval.enabled", isinstance(evaluators, list) and len(evaluators) > 0,
+              b.source(doc, ("evaluators",)) if doc.has("evaluators") else None)
+        b.take_first("checkpoint.interval_steps", doc, "save_interval", "save_interval_unsharded", convert=_positive_int)
+        b.default("checkpoint.interval_steps", 1000, DEFAULT)
+        b.set("checkpoint.enabled", True)
+        strategy = str(doc.get("distributed_strategy", "fsdp" if doc.has("fsdp") else "ddp")).lower()
+        if strategy == "fsdp":
+            b.set("parallel.fsdp", True, b.source(doc, ("distributed_strategy",)) if doc.has("distributed_strategy") else b.source(doc, ("fsdp",)))
+            sharding = str(doc.get(("fsdp", "sharding_strategy"), "FULL_SHARD")).upper()
+            b.set("parallel.full_shard", sharding == "FULL_SHARD")
+        b.take("data.num_workers", doc, "data.num_workers", lenient_int)
+        b.take("data.drop_last", doc, "data.drop_last", lenient_bool)
+        paths = doc.get(("data", "paths"))
+        if isinstance(paths, list) and paths:
+            b.set("data.train", [{"dataset": str(paths[0]) + (f" (+{len(paths) - 1} more)" if len(paths) > 1 else ""),
+                                  "split": "train", "key": "data.paths", "line": _line(doc, ("data", "paths"))}])
+
+
+def _tokens_per_step(b: PlanBuilder) -> Optional[int]:
+    batch, seq = b.get("batch.global_batch_size"), b.get("batch.seq_len")
+    return batch * seq if isinstance(batch, int) and isinstance(seq, int) else None
+
+
+def _check_stop_at(b: PlanBuilder, doc: Document, stop_at: int, duration: Optional[Duration],
+                   duration_steps: Optional[int], tokens_per_step: Optional[int]) -> None:
+    """PD004: a hand-computed `stop_at` that disagrees with `max_duration` at this batch and sequence length."""
+    if not duration_steps or duration is None:
+        return
+    if duration.unit == "tokens" and tokens_per_step:
+        # OLMo's own configs add a few steps of slack ("round(50e9 / (512 * 4096)) + 10").
+        tolerance = max(0.01 * duration_steps, 16)
+        if abs(stop_at - duration_steps) > tolerance:
+            b.note("inconsistent", f"`stop_at: {stop_at}` disagrees with `max_duration: {doc.get('max_duration')}`: "
+                   f"{duration.value:.4g} tokens / ({b.get('batch.global_batch_size')} × {b.get('batch.seq_len')} tokens "
+                   f"per step) = {duration_steps} steps", b.source(doc, ("stop_at",)),
+                   hint=f"set `stop_at` to about {duration_steps}, or fix `max_duration`",
+                   stated=stop_at, derived=duration_steps, formula="max_duration / (global_train_batch_size × max_sequence_length)")
+    elif duration.unit == "steps" and stop_at > duration_steps:
+        b.note("inconsistent", f"`stop_at: {stop_at}` is past `max_duration: {duration_steps}` steps; it never triggers",
+               b.source(doc, ("stop_at",)), hint="drop `stop_at` or raise `max_duration`", stated=stop_at,
+               derived=duration_steps, formula="max_duration (steps)")
+
+
+def _positive_int(value: Any) -> Any:
+    number = lenient_int(value)
+    return number if isinstance(number, int) and number > 0 else None
+
+
+def _line(doc: Document, path: tuple) -> Any:
+    pos = doc.position(path)
+    return pos.line if pos else None
+
+
+DIALECT = OlmoDialect()

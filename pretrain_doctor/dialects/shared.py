@@ -1,0 +1,314 @@
+"""Helpers several dialect adapters share: optimizer names, referenced files (DeepSpeed
+JSON, accelerate YAML), OmegaConf-style `${...}` interpolation, durations with units.
+
+Nothing here imports torch or transformers: `check` must stay fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Optional
+
+from ..config.document import Document, KeyPath
+from ..errors import ConfigError
+from ..plan.builder import PlanBuilder
+from ..plan.model import Source
+from .base import BuildContext, lenient_bool, lenient_int
+
+# Optimizer names as trainers spell them -> the plan's normalised family.
+_FAMILIES = (
+    ("adamw", "adamw"), ("fusedadam", "adamw"), ("adam", "adam"), ("lion", "lion"), ("muon", "muon"),
+    ("lamb", "lamb"), ("adafactor", "adafactor"), ("soap", "soap"), ("shampoo", "shampoo"), ("sgd", "sgd"),
+    ("sophia", "sophia"), ("adagrad", "adagrad"), ("rmsprop", "rmsprop"),
+)
+
+
+def optimizer_family(name: Any) -> Optional[str]:
+    """`torch.optim.AdamW` -> adamw, `lionw` -> lion, `paged_adamw_8bit` -> adamw_8bit."""
+    if not isinstance(name, str) or not name.strip():
+        return None
+    text = name.strip().rsplit(".", 1)[-1].lower().replace("-", "_")
+    if "adamw" in text and "8bit" in text:
+        return "adamw_8bit"
+    compact = text.replace("_", "")
+    for marker, family in _FAMILIES:
+        if marker in compact:
+            return family
+    return compact
+
+
+# --- OmegaConf interpolation -------------------------------------------------------
+_WHOLE = re.compile(r"^\$\{([A-Za-z_][\w.\-]*)\}$")
+_EMBEDDED = re.compile(r"\$\{([A-Za-z_][\w.\-]*)\}")
+
+
+def resolve_interpolations(doc: Document) -> Document:
+    """A copy of `doc` with `${a.b}` references to other keys of the same file resolved.
+
+    Resolver calls (`${oc.env:X}`, `${path.choose:...}`) and references to keys the file
+    lacks stay as written; the lenient number readers treat them as unknown.
+    """
+    if "${" not in doc.text:
+        return doc
+    try:
+        data = _resolve_node(doc.data, doc.data, 0)
+    except RecursionError:  # references nested too deep to be a real config: leave them unresolved
+        return doc
+    return dataclasses.replace(doc, data=data)
+
+
+def _lookup(root: dict, dotted_key: str) -> Any:
+    node: Any = root
+    for part in dotted_key.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise KeyError(dotted_key)
+    return node
+
+
+def _resolve_node(node: Any, root: dict, depth: int) -> Any:
+    if depth > 8:  # a reference cycle (`a: ${a}`): leave it unresolved
+        return node
+    if isinstance(node, dict):
+        return {k: _resolve_node(v, root, depth) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve_node(v, root, depth) for v in node]
+    if not isinstance(node, str) or "${" not in node:
+        return node
+    whole = _WHOLE.match(node.strip())
+    if whole:
+        try:
+            return _resolve_node(_lookup(root, whole.group(1)), root, depth + 1)
+        except KeyError:
+            return node
+
+    def substitute(match: re.Match) -> str:
+        try:
+            value = _resolve_node(_lookup(root, match.group(1)), root, depth + 1)
+        except KeyError:
+            return match.group(0)
+        return match.group(0) if isinstance(value, (dict, list)) else str(value)
+
+    return _EMBEDDED.sub(substitute, node)
+
+
+# --- durations with units ----------------------------------------------------------
+_DURATION = re.compile(r"^\s*([0-9][0-9_]*\.?[0-9_]*(?:[eE][-+]?[0-9]+)?)\s*(ep|T|tok|tokens|steps?|ba)?\s*$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Duration:
+    value: float
+    unit: str  # steps | tokens | epochs
+
+
+def parse_duration(value: Any) -> Optional[Duration]:
+    """OLMo/Composer durations: `1000` (steps), `"4e12T"` (tokens), `"2ep"` (epochs)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return Duration(float(value), "steps") if value > 0 else None
+    if not isinstance(value, str):
+        return None
+    match = _DURATION.match(value)
+    if not match:
+        return None
+    number = float(match.group(1).replace("_", ""))
+    unit = {"ep": "epochs", "T": "tokens", "tok": "tokens", "tokens": "tokens"}.get(match.group(2) or "", "steps")
+    return Duration(number, unit) if number > 0 else None
+
+
+# --- files referenced by a config --------------------------------------------------
+def find_referenced_file(reference: Any, doc: Document, levels: int = 4) -> Optional[Path]:
+    """Where a relative path written in `doc` points: beside it, above it, or in the cwd.
+
+    Trainers resolve such paths against the launch directory (usually the repository
+    root, a few levels above the config), so the parents are tried too.
+    """
+    if not isinstance(reference, str) or not reference.strip() or "${" in reference or "://" in reference:
+        return None
+    candidate = Path(os.path.expanduser(reference.strip()))
+    if candidate.is_absolute():
+        return candidate if _is_file(candidate) else None
+    folder = Path(doc.path).resolve().parent
+    for base in [folder, *list(folder.parents)[:levels], Path.cwd()]:
+        path = base / candidate
+        if _is_file(path):
+            return path
+    return None
+
+
+def _is_file(path: Path) -> bool:
+    """`Path.is_file` that treats an unusable name (too long, NUL byte) as "no such file"."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def load_companion(path: Path, context: BuildContext) -> Optional[Document]:
+    """Load a referenced file; a broken companion is a note-worthy fact, never a crash."""
+    if context.load is None:
+        return None
+    try:
+        return context.load(path)
+    except ConfigError:
+        return None
+
+
+# --- DeepSpeed JSON referenced by an HF-style (hf, axolotl) config --------------------
+def merge_deepspeed_reference(b: PlanBuilder, doc: Document, context: BuildContext, key: str = "deepspeed") -> None:
+    """Merge the facts of the DeepSpeed JSON that `doc[key]` names.
+
+    With DeepSpeed, the HF Trainer hands clipping to DeepSpeed: if the JSON has no
+    `gradient_clipping`, `max_grad_norm` silently does nothing (axolotl#1381), which is
+    recorded as `clipping.ignored_by` for PD206; explicit precisions go to
+    `precision.declared_by` for PD303.
+    """
+    reference = doc.get(key)
+    if isinstance(reference, dict):  # inline DeepSpeed config
+        ds_doc, ds_data = doc, reference
+        prefix: KeyPath = (key,)
+    else:
+        if not isinstance(reference, str):
+            return
+        path = find_referenced_file(reference, doc)
+        if path is None:
+            b.note("other", f"DeepSpeed config `{reference}` not found beside the config or in the working "
+                   "directory; its settings are not checked", b.source(doc, (key,)), code="deepspeed-not-found")
+            return
+        loaded = load_companion(path, context)
+        if loaded is None or not isinstance(loaded.data, dict):
+            return
+        ds_doc, ds_data, prefix = loaded, loaded.data, ()
+        b.documents.append(loaded)
+        b.set("parallel.deepspeed_config", str(path), b.source(doc, (key,)))
+    stage = lenient_int(ds_data.get("zero_optimization", {}).get("stage")) if isinstance(
+        ds_data.get("zero_optimization"), dict) else None
+    if isinstance(stage, int):
+        b.set("parallel.zero_stage", stage, b.source(ds_doc, prefix + ("zero_optimization", "stage")))
+    if _offloads(ds_data):
+        b.set("parallel.cpu_offload", True, b.source(ds_doc, prefix + ("zero_optimization",)))
+    if "gradient_clipping" not in ds_data:
+        # PD206 reads this: the JSON owns clipping and DeepSpeed's default is no clipping.
+        b.set("clipping.ignored_by", "deepspeed", b.source(ds_doc, prefix, note="no gradient_clipping"))
+    _declare_deepspeed_precision(b, ds_doc, ds_data, prefix)
+
+
+def _offloads(ds_data: dict) -> bool:
+    zero = ds_data.get("zero_optimization")
+    if not isinstance(zero, dict):
+        return False
+    for key in ("offload_optimizer", "offload_param"):
+        block = zero.get(key)
+        if isinstance(block, dict) and str(block.get("device", "none")).lower() not in ("none", ""):
+            return True
+    return bool(lenient_bool(zero.get("cpu_offload")))
+
+
+def declare_precision(b: PlanBuilder, component: str, value: str, source: Source | None) -> None:
+    """Record the precision one component of the run asks for (PD303 compares them).
+
+    The trainer's own choice is recorded alongside, so that a disagreement is visible.
+    """
+    compute = b.get("precision.compute")
+    if compute and not b.has("precision.declared_by.trainer"):
+        b.set("precision.declared_by.trainer", compute, b.sources.get("precision.compute"))
+    b.set(f"precision.declared_by.{component}", value, source)
+
+
+def _declare_deepspeed_precision(b: PlanBuilder, ds_doc: Document, ds_data: dict, prefix: KeyPath) -> None:
+    """An explicit `"enabled": true` in the JSON's fp16/bf16 block (`"auto"` follows the trainer)."""
+    for dtype in ("fp16", "bf16"):
+        block = ds_data.get(dtype)
+        if isinstance(block, dict) and lenient_bool(block.get("enabled")) is True:
+            declare_precision(b, "deepspeed", dtype, b.source(ds_doc, prefix + (dtype, "enabled")))
+            return
+
+
+# --- accelerate launcher config --------------------------------------------------------
+def is_accelerate_config(data: dict) -> bool:
+    return "compute_environment" in data and ("num_processes" in data or "distributed_type" in data)
+
+
+def apply_accelerate(b: PlanBuilder, doc: Document, context: BuildContext) -> None:
+    """World size and distribution from `--accelerate-config`, or the one accelerate YAML beside the config."""
+    path = context.accelerate_config or _accelerate_beside(doc)
+    if path is None:
+        return
+    acc = load_companion(Path(path), context)
+    if acc is None or not is_accelerate_config(acc.data):
+        return
+    flag = "--accelerate-config" if context.accelerate_config else "accelerate config beside the config"
+    processes = lenient_int(acc.data.get("num_processes"))
+    if context.world_size is None and isinstance(processes, int) and processes > 0:
+        source = b.source(acc, ("num_processes",), note=flag)
+        b.set("parallel.world_size", processes, source)
+    kind = str(acc.data.get("distributed_type", "")).upper()
+    if kind == "FSDP":
+        b.set("parallel.fsdp", True, b.source(acc, ("distributed_type",)))
+        strategy = str(acc.get(("fsdp_config", "fsdp_sharding_strategy"), "FULL_SHARD")).upper()
+        b.set("parallel.full_shard", strategy in ("FULL_SHARD", "1"), b.source(acc, ("fsdp_config",)))
+        if lenient_bool(acc.get(("fsdp_config", "fsdp_offload_params"))):
+            b.set("parallel.cpu_offload", True, b.source(acc, ("fsdp_config", "fsdp_offload_params")))
+    elif kind == "DEEPSPEED":
+        stage = lenient_int(acc.get(("deepspeed_config", "zero_stage")))
+        if isinstance(stage, int) and not b.has("parallel.zero_stage"):
+            b.set("parallel.zero_stage", stage, b.source(acc, ("deepspeed_config", "zero_stage")))
+        for key in ("offload_optimizer_device", "offload_param_device"):
+            if str(acc.get(("deepspeed_config", key), "none")).lower() not in ("none", ""):
+                b.set("parallel.cpu_offload", True, b.source(acc, ("deepspeed_config", key)))
+    mixed = str(acc.data.get("mixed_precision", "")).lower()
+    if mixed in ("fp16", "bf16"):
+        declare_precision(b, "accelerate", mixed, b.source(acc, ("mixed_precision",)))
+    b.documents.append(acc)
+
+
+def _accelerate_beside(doc: Document) -> Optional[Path]:
+    """The single accelerate YAML in the config's own folder, if there is exactly one."""
+    return _accelerate_in(str(Path(doc.path).resolve().parent))
+
+
+@lru_cache(maxsize=256)
+def _accelerate_in(folder_name: str) -> Optional[Path]:
+    # Cached per folder: a folder walk checks every config in it against the same files.
+    folder = Path(folder_name)
+    found = []
+    try:
+        candidates = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    except OSError:
+        return None
+    for path in candidates:
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(20000).decode("utf-8", errors="replace")
+        except OSError:
+            continue
+        if "compute_environment" in head:
+            found.append(path)
+    return found[0] if len(found) == 1 else None
+
+
+def take_or_default(b: PlanBuilder, doc: Document, field: str, path: KeyPath | str, convert: Any,
+                    default: Any, note: str) -> Any:
+    """`doc[path]` if readable, else the trainer's default; an unresolved `${...}` stays unknown.
+
+    A resolver the file cannot answer (`${oc.env:LR}`) is set at launch time, so falling
+    back to the trainer default would be a guess presented as a fact.
+    """
+    value = b.take(field, doc, path, convert)
+    if value is not None:
+        return value
+    raw = doc.get(tuple(path.split(".")) if isinstance(path, str) else path)
+    if isinstance(raw, str) and "${" in raw:
+        b.unknown(field, f"the launch-time value of {raw}")
+        return None
+    b.default(field, default, note)
+    return default

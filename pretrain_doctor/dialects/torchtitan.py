@@ -1,0 +1,239 @@
+"""`torchtitan`: PyTorch torchtitan TOML job configs (`[job]`, `[training]`, `[optimizer]`...).
+
+Keys the file leaves out take torchtitan's `JobConfig` defaults (AdamW, lr 8e-4,
+β 0.9/0.95, eps 1e-8, weight decay 0.1 on every parameter, warmup 200 steps, linear
+decay to `min_lr_factor` 0, `max_norm` 1.0, 10,000 steps, local batch 8, seq 2048,
+bf16 FSDP mixed precision). The model size comes from the flavor name.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Optional
+
+from ..config.document import Document
+from ..plan.builder import PlanBuilder
+from ..plan.model import TrainingPlan
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .shared import optimizer_family
+
+DEFAULT = "torchtitan JobConfig default"
+_TABLES = ("job", "profiling", "metrics", "model", "optimizer", "lr_scheduler", "training", "parallelism",
+           "checkpoint", "activation_checkpoint", "compile", "float8", "mx", "quantize", "comm", "memory_estimation",
+           "fault_tolerance", "experimental", "validation", "debug", "encoder")
+_TRAINING_KEYS = ("dataset", "dataset_path", "local_batch_size", "global_batch_size", "seq_len", "max_norm", "steps",
+                  "enable_cpu_offload", "dtype", "mixed_precision_param", "mixed_precision_reduce", "gc_freq",
+                  "gc_debug", "seed", "deterministic", "tokenizer_path", "warmup_steps", "batch_size",
+                  "data_parallel_degree", "compile", "fsdp_cpu_offload")
+_OPTIMIZER_KEYS = ("name", "lr", "beta1", "beta2", "eps", "weight_decay", "implementation", "early_step_in_backward",
+                   "fused")
+_SCHEDULER_KEYS = ("warmup_steps", "decay_ratio", "decay_type", "min_lr_factor", "lr_min")
+
+
+class Flavor(NamedTuple):
+    layers: Optional[int]
+    hidden: Optional[int]
+    heads: Optional[int]
+    kv_heads: Optional[int]
+    vocab: Optional[int]
+    parameters: Optional[int]
+    experts: Optional[int] = None
+    experts_per_token: Optional[int] = None
+
+
+# Flavors of the models torchtitan ships (torchtitan/models/*/__init__.py); parameter
+# counts as the model cards state them (MoE: total parameters).
+FLAVORS: dict[tuple[str, str], Flavor] = {
+    ("llama3", "debugmodel"): Flavor(6, 256, 16, None, 2000, None),
+    ("llama3", "8b"): Flavor(32, 4096, 32, 8, 128256, 8_030_000_000),
+    ("llama3", "70b"): Flavor(80, 8192, 64, 8, 128256, 70_600_000_000),
+    ("llama3", "405b"): Flavor(126, 16384, 128, 8, 128256, 405_900_000_000),
+    ("llama2", "7b"): Flavor(32, 4096, 32, 32, 32000, 6_740_000_000),
+    ("llama2", "13b"): Flavor(40, 5120, 40, 40, 32000, 13_000_000_000),
+    ("llama2", "70b"): Flavor(80, 8192, 64, 8, 32000, 69_000_000_000),
+    ("qwen3", "0.6b"): Flavor(28, 1024, 16, 8, 151936, 600_000_000),
+    ("qwen3", "1.7b"): Flavor(28, 2048, 16, 8, 151936, 1_700_000_000),
+    ("qwen3", "4b"): Flavor(36, 2560, 32, 8, 151936, 4_000_000_000),
+    ("qwen3", "8b"): Flavor(36, 4096, 32, 8, 151936, 8_200_000_000),
+    ("qwen3", "14b"): Flavor(40, 5120, 40, 8, 151936, 14_800_000_000),
+    ("qwen3", "32b"): Flavor(64, 5120, 64, 8, 151936, 32_800_000_000),
+    ("deepseek_v3", "16b"): Flavor(27, 2048, 16, None, 102400, 15_700_000_000, 64, 6),
+    ("deepseek_v3", "236b"): Flavor(60, 5120, 128, None, 102400, 236_000_000_000, 160, 6),
+    ("deepseek_v3", "671b"): Flavor(61, 7168, 128, None, 129280, 671_000_000_000, 256, 8),
+    ("flux", "flux-dev"): Flavor(None, 3072, 24, None, None, 11_900_000_000),
+    ("flux", "flux-schnell"): Flavor(None, 3072, 24, None, None, 11_900_000_000),
+}
+_DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
+
+
+class TorchtitanDialect(Dialect):
+    name = "torchtitan"
+    summary = "torchtitan TOML job config ([job], [training], [optimizer], [lr_scheduler])"
+
+    def score(self, doc: Document) -> int:
+        data = doc.data
+        tables = sum(1 for t in ("job", "training", "optimizer", "lr_scheduler", "parallelism", "model") if isinstance(data.get(t), dict))
+        if tables < 3 or not isinstance(data.get("training"), dict):
+            return 0
+        training = data["training"]
+        specific = any(k in training for k in ("local_batch_size", "steps", "seq_len", "max_norm")) or "lr_scheduler" in data
+        return 50 + tables if specific else 0
+
+    def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        doc = docs[0]
+        b = self.builder(docs)
+        self._model(b, doc)
+        self._optimizer(b, doc)
+        self._training(b, doc)
+        self._schedule(b, doc)
+        self._parallel(b, doc)
+        self._checkpoint_and_eval(b, doc)
+        typo_notes(b, doc, _TABLES)
+        typo_notes(b, doc, _TRAINING_KEYS, prefix=("training",))
+        typo_notes(b, doc, _OPTIMIZER_KEYS, prefix=("optimizer",))
+        typo_notes(b, doc, _SCHEDULER_KEYS, prefix=("lr_scheduler",))
+        apply_flags(b, context)
+        return b.build()
+
+    @staticmethod
+    def _model(b: PlanBuilder, doc: Document) -> None:
+        family = str(doc.get(("model", "name"), "llama3"))
+        flavor = str(doc.get(("model", "flavor"), "debugmodel"))
+        src = b.source(doc, ("model", "flavor")) if doc.has(("model", "flavor")) else None
+        b.set("model.family", family, b.source(doc, ("model", "name")) if doc.has(("model", "name")) else None)
+        b.set("model.name", f"{family} {flavor}", src)
+        known = FLAVORS.get((family.lower(), flavor.lower()))
+        if known is not None:
+            note = f"torchtitan flavor {family}/{flavor}"
+            for field, value in (("layers", known.layers), ("hidden_size", known.hidden), ("heads", known.heads),
+                                 ("kv_heads", known.kv_heads), ("vocab_size", known.vocab),
+                                 ("parameters", known.parameters), ("num_experts", known.experts),
+                                 ("experts_per_token", known.experts_per_token)):
+                if value is not None:
+                    b.set(f"model.{field}", value, b.source(doc, ("model", "flavor"), note=note))
+            if family.lower().startswith(("llama", "qwen")):
+                b.set("model.position_encoding", "rope")
+        else:
+            b.unknown("model.parameters", "--model-config")
+        if "debug" in flavor.lower():
+            b.set("debug", True, src)
+        b.take_first("tokenizer.path", doc, "model.hf_assets_path", "model.tokenizer_path", convert=str)
+        if family.lower() == "flux":
+            b.note("other", "flux is a diffusion model: the language-model rules do not apply to it",
+                   b.source(doc, ("model", "name")), code="non-lm-model")
+
+    @staticmethod
+    def _optimizer(b: PlanBuilder, doc: Document) -> None:
+        name = doc.get(("optimizer", "name"), "AdamW")
+        src = b.source(doc, ("optimizer", "name")) if doc.has(("optimizer", "name")) else None
+        b.set("optimizer.name", str(name), src)
+        b.set("optimizer.family", optimizer_family(name), src)
+        b.take("optimizer.lr", doc, "optimizer.lr", lenient_number)
+        b.default("optimizer.lr", 8e-4, DEFAULT)
+        beta1 = lenient_number(doc.get(("optimizer", "beta1"), 0.9))
+        beta2 = lenient_number(doc.get(("optimizer", "beta2"), 0.95))
+        key = "beta2" if doc.has(("optimizer", "beta2")) else "beta1"
+        b.set("optimizer.betas", (beta1, beta2), b.source(doc, ("optimizer", key)) if doc.has(("optimizer", key)) else None)
+        if not doc.has(("optimizer", key)):
+            b.sources["optimizer.betas"] = b.source(doc, (), note=DEFAULT)
+        b.take("optimizer.eps", doc, "optimizer.eps", lenient_number)
+        b.default("optimizer.eps", 1e-8, DEFAULT)
+        b.take("optimizer.weight_decay", doc, "optimizer.weight_decay", lenient_number)
+        b.default("optimizer.weight_decay", 0.1, DEFAULT)
+        # build_optimizers passes model.parameters() whole: norms, biases and embeddings are decayed too.
+        b.default("optimizer.decay_norm_and_bias", True, "torchtitan decays every parameter")
+        b.default("optimizer.decay_embeddings", True, "torchtitan decays every parameter")
+
+    @staticmethod
+    def _training(b: PlanBuilder, doc: Document) -> None:
+        b.take_first("batch.micro_batch_size", doc, "training.local_batch_size", "training.batch_size", convert=lenient_int)
+        b.default("batch.micro_batch_size", 8, DEFAULT)
+        gbs = lenient_int(doc.get(("training", "global_batch_size"), -1))
+        if isinstance(gbs, int) and gbs > 0:
+            b.take("batch.global_batch_size", doc, "training.global_batch_size", lenient_int)
+        b.take("batch.seq_len", doc, "training.seq_len", lenient_int)
+        b.default("batch.seq_len", 2048, DEFAULT)
+        b.take("run.max_steps", doc, "training.steps", lenient_int)
+        b.default("run.max_steps", 10000, DEFAULT)
+        b.take("clipping.max_norm", doc, "training.max_norm", lenient_number)
+        b.default("clipping.max_norm", 1.0, DEFAULT)
+        param = str(doc.get(("training", "mixed_precision_param"), "bfloat16"))
+        compute = _DTYPES.get(param, "bf16")
+        src = b.source(doc, ("training", "mixed_precision_param")) if doc.has(("training", "mixed_precision_param")) else None
+        b.set("precision.compute", compute, src or b.source(doc, (), note=DEFAULT))
+        b.set("precision.params", "fp32")
+        b.set("precision.mixed", compute != "fp32")
+        b.set("precision.bf16_enabled", compute == "bf16")
+        b.set("precision.fp16_enabled", compute == "fp16")
+        b.take_first("seed", doc, "debug.seed", "training.seed", convert=lenient_int)
+        b.set("mode.kind", "pretrain")
+        datasets = doc.get(("training", "dataset"))
+        if isinstance(datasets, str):
+            b.set("data.train", [{"dataset": datasets, "split": "train", "key": "training.dataset",
+                                  "line": _line(doc, ("training", "dataset"))}])
+
+    @staticmethod
+    def _schedule(b: PlanBuilder, doc: Document) -> None:
+        b.take("schedule.warmup_steps", doc, "lr_scheduler.warmup_steps", lenient_int)
+        if not b.has("schedule.warmup_steps"):
+            b.take("schedule.warmup_steps", doc, "training.warmup_steps", lenient_int)
+        b.default("schedule.warmup_steps", 200, DEFAULT)
+        decay_type = str(doc.get(("lr_scheduler", "decay_type"), "linear"))
+        ratio = lenient_number(doc.get(("lr_scheduler", "decay_ratio")))
+        src = b.source(doc, ("lr_scheduler", "decay_ratio")) if doc.has(("lr_scheduler", "decay_ratio")) else None
+        if isinstance(ratio, (int, float)) and ratio <= 0:
+            b.set("schedule.kind", "constant", src)
+        elif isinstance(ratio, (int, float)) and ratio < 1:
+            b.set("schedule.kind", "wsd", src)  # warmup, stable, then `decay_type` over the last decay_ratio
+        else:
+            b.set("schedule.kind", decay_type,
+                  b.source(doc, ("lr_scheduler", "decay_type")) if doc.has(("lr_scheduler", "decay_type")) else None)
+        b.take("schedule.min_lr_ratio", doc, "lr_scheduler.min_lr_factor", lenient_number)
+        b.default("schedule.min_lr_ratio", 0.0, DEFAULT)
+
+    @staticmethod
+    def _parallel(b: PlanBuilder, doc: Document) -> None:
+        for field, key in (("tensor", "tensor_parallel_degree"), ("pipeline", "pipeline_parallel_degree"),
+                           ("context", "context_parallel_degree")):
+            value = lenient_int(doc.get(("parallelism", key), 1))
+            if isinstance(value, int) and value > 0:
+                src = b.source(doc, ("parallelism", key)) if doc.has(("parallelism", key)) else None
+                b.set(f"parallel.{field}", value, src)
+        shard = lenient_int(doc.get(("parallelism", "data_parallel_shard_degree"), -1))
+        replicate = lenient_int(doc.get(("parallelism", "data_parallel_replicate_degree"), 1))
+        if isinstance(shard, int) and shard > 0:
+            b.set("parallel.data_shard", shard, b.source(doc, ("parallelism", "data_parallel_shard_degree")))
+            if isinstance(replicate, int) and replicate > 0:
+                b.set("batch.data_parallel", shard * replicate,
+                      b.source(doc, ("parallelism", "data_parallel_shard_degree"), note="dp_shard × dp_replicate"))
+        if shard != 1:
+            b.set("parallel.fsdp", True, b.source(doc, ("parallelism",)) if doc.has("parallelism") else None)
+            b.set("parallel.full_shard", True)
+
+    @staticmethod
+    def _checkpoint_and_eval(b: PlanBuilder, doc: Document) -> None:
+        b.take("checkpoint.enabled", doc, "checkpoint.enable", lenient_bool)
+        if not b.has("checkpoint.enabled"):
+            b.take("checkpoint.enabled", doc, "checkpoint.enable_checkpoint", lenient_bool)
+        b.default("checkpoint.enabled", False, DEFAULT)
+        b.take("checkpoint.interval_steps", doc, "checkpoint.interval", lenient_int)
+        b.default("checkpoint.interval_steps", 500, DEFAULT)
+        for key in ("initial_load_path", "load_path"):
+            path = doc.get(("checkpoint", key))
+            if isinstance(path, str) and path.strip():
+                src = b.source(doc, ("checkpoint", key))
+                b.set("mode.init_from", path, src)
+                b.set("mode.resumed", True, src)
+        step = lenient_int(doc.get(("checkpoint", "load_step"), -1))
+        if isinstance(step, int) and step > 0:
+            b.set("mode.resumed", True, b.source(doc, ("checkpoint", "load_step")))
+        b.take("eval.enabled", doc, "validation.enable", lenient_bool)
+        b.default("eval.enabled", False, DEFAULT)
+        b.take("eval.interval_steps", doc, "validation.freq", lenient_int)
+
+
+def _line(doc: Document, path: tuple) -> Any:
+    pos = doc.position(path)
+    return pos.line if pos else None
+
+
+DIALECT = TorchtitanDialect()

@@ -1,0 +1,1 @@
+"""Documentation generated from the checks' own docstrings."""

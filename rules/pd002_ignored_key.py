@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from pretrain_doctor.rule import Rule
+
+
+class IgnoredKey(Rule):
+    """A key the target trainer silently ignores (unused, rejected, or a likely typo).
+
+    ## What it does
+    Reports what the dialect adapter saw while reading the raw file: keys the
+    trainer never reads (litgpt finetune `train.min_lr`), keys it rejects
+    (litgpt finetune `train.max_norm`), keys that do nothing in this combination
+    (GPT-NeoX `fp16.type`; HF `max_grad_norm` under a DeepSpeed JSON without
+    `gradient_clipping`), and unknown keys that look like a misspelling of a known
+    one ("did you mean `warmup_steps`?"). The finding points at the key's line.
+
+    ## Why is this bad?
+    The author believes the setting is in force and it is not: a misspelt
+    `warmup_step: 2000` leaves the run with no warmup, a `min_lr` the finetune script
+    never reads leaves the schedule decaying to zero, and nothing in the logs says so.
+    Most trainers accept unknown keys without a word (HF argument parsers in YAML mode,
+    OmegaConf merges, DeepSpeed JSON), so only a linter notices.
+
+    ## Example
+    ```yaml
+    learning_rate: 2.0e-5
+    warmup_step: 100     # typo: transformers reads `warmup_steps`
+    ```
+
+    ## Use instead
+    ```yaml
+    learning_rate: 2.0e-5
+    warmup_steps: 100
+    ```
+
+    ## References
+    - axolotl#1381, `max_grad_norm` ignored under DeepSpeed: https://github.com/axolotl-ai-cloud/axolotl/issues/1381
+    - litgpt finetune arguments (no `min_lr`): https://github.com/Lightning-AI/litgpt/blob/main/litgpt/args.py
+    - GPT-NeoX configuration reference (`fp16`): https://github.com/EleutherAI/gpt-neox/blob/main/configs/neox_arguments.md
+    """
+
+    code = "PD002"
+    slug = "ignored-key"
+    severity = "warning"
+
+    def check(self, plan):
+        for note in self.notes_for(plan, "ignored-key"):
+            yield self.finding_from_note(plan, note)

@@ -1,0 +1,270 @@
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+from pretrain_doctor.plan.numbers import short_count, short_float, times
+from pretrain_doctor.rule import Rule
+
+# Peak lr of published AdamW pretraining runs at 0.5-4M tokens per step:
+# (smallest params, largest params, lowest lr, highest lr).
+PUBLISHED_BANDS: tuple[tuple[float, float, float, float], ...] = (
+    (14e6, 70e6, 6e-4, 1e-3),  # Pythia 14M-70M
+    (125e6, 160e6, 6e-4, 6e-4),  # GPT-3 Small, Pythia 160M
+    (350e6, 410e6, 3e-4, 3e-4),  # GPT-3 Medium, Pythia 410M
+    (760e6, 1.4e9, 2e-4, 4e-4),  # GPT-3 XL, OLMo-1B, Pythia 1B/1.4B
+    (2.7e9, 3e9, 1.6e-4, 3e-4),  # GPT-3 2.7B, Pythia 2.8B
+    (6.7e9, 8e9, 1.2e-4, 3e-4),  # GPT-3 6.7B, LLaMA-7B, OLMo-7B, Llama 3 8B
+    (12e9, 13e9, 1e-4, 3e-4),  # GPT-3 13B, LLaMA-13B, Pythia 12B
+    (20e9, 35e9, 1e-4, 1.5e-4),  # GPT-NeoX-20B, LLaMA-33B
+    (65e9, 70e9, 1e-4, 1.5e-4),  # LLaMA-65B, Chinchilla, Llama 2 70B
+    (175e9, 405e9, 6e-5, 8e-5),  # GPT-3 175B, Llama 3 405B
+)
+BAND_TOKENS_LOW = 0.5e6  # the bands were measured at 0.5-4M tokens per optimizer step
+BAND_TOKENS_HIGH = 4e6
+TABLE_MARGIN = 1.2  # size estimates are approximate: the end rows stretch this far past the table
+ONE_NODE = 8  # pretraining runs on at least one 8-GPU node; below that an unknown world size stays silent
+WARN_ABOVE, ERROR_ABOVE = 3.0, 10.0
+WARN_BELOW, ERROR_BELOW = 10.0, 100.0
+
+
+@dataclass(frozen=True)
+class LrBand:
+    """A range of reasonable peak learning rates."""
+
+    low: float
+    high: float
+
+    def scaled(self, factor: float) -> "LrBand":
+        return LrBand(self.low * factor, self.high * factor)
+
+    def label(self) -> str:
+        if self.high / self.low < 1.05:
+            return short_float(self.low)
+        return f"{short_float(self.low)}–{short_float(self.high)}"
+
+    @property
+    def middle(self) -> float:
+        return math.sqrt(self.low * self.high)
+
+    def deviation(self, lr: float) -> float:
+        """lr / high above the band, lr / low below it, 1 inside."""
+        if lr > self.high:
+            return lr / self.high
+        if lr < self.low:
+            return lr / self.low
+        return 1.0
+
+
+def _log_lerp(a: float, b: float, t: float) -> float:
+    return math.exp(math.log(a) + t * (math.log(b) - math.log(a)))
+
+
+def published_band(parameters: float) -> Optional[LrBand]:
+    """The published AdamW band for a model size; log-interpolated between table rows.
+
+    None outside the table (below ~12M or above ~490B parameters): no published band to compare with.
+    """
+    first, last = PUBLISHED_BANDS[0], PUBLISHED_BANDS[-1]
+    if parameters < first[0] / TABLE_MARGIN or parameters > last[1] * TABLE_MARGIN:
+        return None
+    if parameters <= first[0]:
+        return LrBand(first[2], first[3])
+    for lower, upper in zip(PUBLISHED_BANDS, PUBLISHED_BANDS[1:]):
+        if lower[0] <= parameters <= lower[1]:
+            return LrBand(lower[2], lower[3])
+        if lower[1] < parameters < upper[0]:
+            t = (math.log(parameters) - math.log(lower[1])) / (math.log(upper[0]) - math.log(lower[1]))
+            return LrBand(_log_lerp(lower[2], upper[2], t), _log_lerp(lower[3], upper[3], t))
+    return LrBand(last[2], last[3])
+
+
+def batch_scale(tokens_per_step: float) -> float:
+    """Square-root scaling of the band to the plan's batch (Adam; Malladi et al. 2022).
+
+    Below 0.5M tokens/step the reference lr shrinks with √(tokens/0.5M); inside the
+    band's range it is unchanged; above ~4M tokens/step the batch is past the critical
+    batch size (McCandlish et al. 2018), so the lr is not scaled up further.
+    """
+    return math.sqrt(min(tokens_per_step, BAND_TOKENS_LOW) / BAND_TOKENS_LOW)
+
+
+def reference_band(parameters: float, tokens_per_step: float) -> Optional[LrBand]:
+    """The published band for `parameters`, scaled to `tokens_per_step`."""
+    band = published_band(parameters)
+    return None if band is None else band.scaled(batch_scale(tokens_per_step))
+
+
+def replicas_needed(lr: float, band: LrBand, tokens_per_replica: float) -> Optional[int]:
+    """The fewest data-parallel replicas at which `lr` is within 3× of the √-scaled band; None if none is."""
+    needed_scale = lr / (WARN_ABOVE * band.high)
+    if needed_scale > 1:
+        return None  # too high at any batch
+    return max(1, math.ceil(needed_scale ** 2 * BAND_TOKENS_LOW / tokens_per_replica - 1e-9))
+
+
+def severity_for(deviation: float) -> Optional[str]:
+    """warning/error for an lr `deviation`× off its band, None when within tolerance."""
+    if deviation >= ERROR_ABOVE or deviation <= 1 / ERROR_BELOW:
+        return "error"
+    if deviation > WARN_ABOVE or deviation < 1 / WARN_BELOW:
+        return "warning"
+    return None
+
+
+class LrForModelSize(Rule):
+    """The peak learning rate is far from what published runs of this size used.
+
+    ## What it does
+    For pretraining from scratch with an AdamW-family optimizer, looks up the peak lr
+    band that published runs of the same size used (GPT-3 Table 2.1, LLaMA Table 2,
+    Pythia, OLMo, Chinchilla, Llama 3; bands measured at 0.5–4M tokens per step),
+    scales it by √(tokens per step / 0.5M) when the plan's batch is smaller
+    (square-root rule for Adam), and fires when the configured lr is more than 3×
+    above the band (error at 10×) or more than 10× below it (error at 100×).
+
+    Model size is the active parameter count (for MoE: the experts a token visits),
+    from the model config, a known flavor name, or ≈ 12·L·d² + V·d. Between table
+    rows the band is interpolated in log space. When the tokens per step depend on
+    the world size, an lr that is wrong at every world size is reported; one that
+    would need more than one 8-GPU node's worth of data-parallel replicas to be in
+    band is reported at `info`, naming `--world-size`.
+
+    Silent for fine-tuning and resumed runs, for Muon, Shampoo/SOAP, LAMB, Lion and
+    Adafactor with relative steps, for declared μP (whose lr transfers from a proxy
+    model), for debug configs, and for sizes outside the table (below ~12M or above
+    ~490B parameters), where no published band exists.
+
+    ## Why is this bad?
+    An lr several times above the published band for the size is the classic cause
+    of loss spikes and divergence a few thousand steps in; one 10× below wastes most
+    of the compute budget on a model that barely moves. Published runs of every size
+    from 14M to 405B parameters sit inside a narrow band, and that band shrinks as
+    models grow.
+
+    ## Example
+    ```yaml
+    # a 1.3B model at 1M tokens per step
+    model: {layers: 24, hidden_size: 2048, vocab_size: 50304}
+    optimizer: {family: adamw, lr: 3.0e-3}
+    batch: {micro_batch_size: 8, grad_accum: 8, data_parallel: 8, seq_len: 2048}
+    ```
+
+    ## Use instead
+    ```yaml
+    model: {layers: 24, hidden_size: 2048, vocab_size: 50304}
+    optimizer: {family: adamw, lr: 2.0e-4}   # GPT-3 XL: 2e-4; OLMo-1B: 4e-4
+    batch: {micro_batch_size: 8, grad_accum: 8, data_parallel: 8, seq_len: 2048}
+    ```
+
+    ## References
+    - Brown et al. 2020, GPT-3, Table 2.1: https://arxiv.org/abs/2005.14165
+    - Touvron et al. 2023, LLaMA, Table 2: https://arxiv.org/abs/2302.13971
+    - Biderman et al. 2023, Pythia: https://arxiv.org/abs/2304.01373
+    - Groeneveld et al. 2024, OLMo: https://arxiv.org/abs/2402.00838
+    - Hoffmann et al. 2022, Chinchilla: https://arxiv.org/abs/2203.15556
+    - Dubey et al. 2024, The Llama 3 Herd of Models: https://arxiv.org/abs/2407.21783
+    - Malladi et al. 2022, SDEs and scaling rules for adaptive methods: https://arxiv.org/abs/2205.10287
+    - McCandlish et al. 2018, critical batch size: https://arxiv.org/abs/1812.06162
+    """
+
+    code = "PD101"
+    slug = "lr-for-model-size"
+    severity = "warning"
+
+    def check(self, plan):
+        lr = plan.optimizer.lr
+        if lr is None or not self._applies(plan):
+            return
+        size = plan.derived.active_parameters
+        if not size.known:
+            return
+        band = published_band(size.value)
+        if band is None:
+            return
+        tokens = plan.derived.tokens_per_step
+        if tokens.known:
+            yield from self._judge(plan, lr, size.value, band, tokens.value)
+        else:
+            yield from self._judge_unknown_batch(plan, lr, size.value, band, tokens.missing)
+
+    @staticmethod
+    def _applies(plan) -> bool:
+        opt = plan.optimizer
+        return (
+            plan.mode.from_scratch
+            and "mode.init_from" not in plan.unknown  # the format cannot say (a bare DeepSpeed JSON)
+            and not plan.debug
+            and plan.objective.kind in ("causal_lm", "masked_lm")
+            and opt.is_adam_family  # Muon, Shampoo/SOAP, LAMB, Lion, Adafactor: other lr scales
+            and not opt.mup
+            and not opt.relative_step
+        )
+
+    def _judge(self, plan, lr: float, parameters: float, band: LrBand, tokens: float):
+        reference = band.scaled(batch_scale(tokens))
+        deviation = reference.deviation(lr)
+        severity = severity_for(deviation)
+        if severity is None:
+            return
+        yield self.finding(
+            plan, "optimizer.lr",
+            f"peak lr {short_float(lr)} is {times(deviation)} the AdamW band for a {short_count(parameters)} model "
+            f"({self._describe(band, reference, tokens)})",
+            hint=f"use a peak lr near {short_float(reference.middle)}"
+            + (", or raise the batch" if batch_scale(tokens) < 0.8 and deviation > 1 else ""),
+            severity=severity,
+        )
+
+    def _judge_unknown_batch(self, plan, lr: float, parameters: float, band: LrBand, missing: tuple[str, ...]):
+        """Without the world size: an lr wrong at every world size is a finding, one wrong only on few GPUs is info.
+
+        The reference grows with the batch, so the unscaled band is the highest it can be
+        and the band at one data-parallel replica the lowest.
+        """
+        per_replica = self._tokens_per_replica(plan)
+        lowest = band.scaled(batch_scale(per_replica)) if per_replica else None
+        size = short_count(parameters)
+        if lr > band.high and severity_for(band.deviation(lr)):
+            yield self.finding(
+                plan, "optimizer.lr",
+                f"peak lr {short_float(lr)} is {times(band.deviation(lr))} the AdamW band for a {size} "
+                f"model at any world size (band {band.label()} at 0.5–4M tokens/step)",
+                hint=f"use a peak lr near {short_float(band.middle)}",
+                severity=severity_for(band.deviation(lr)),
+            )
+        elif lowest is not None and lr < lowest.low and severity_for(lowest.deviation(lr)):
+            yield self.finding(
+                plan, "optimizer.lr",
+                f"peak lr {short_float(lr)} is {times(lowest.deviation(lr))} the AdamW band for a "
+                f"{size} model at any world size (band {lowest.label()} even at {short_count(per_replica)} "
+                "tokens/step on one GPU)",
+                hint=f"use a peak lr near {short_float(lowest.middle)}",
+                severity=severity_for(lowest.deviation(lr)),
+            )
+        elif lowest is not None and lr > lowest.high:
+            replicas = replicas_needed(lr, band, per_replica)
+            if replicas is not None and replicas > ONE_NODE:
+                yield self.finding(
+                    plan, "optimizer.lr",
+                    f"peak lr {short_float(lr)} is within 3× of the AdamW band for a {size} model only with "
+                    f"{replicas} or more data-parallel replicas ({short_count(per_replica)} tokens/step each; "
+                    f"band {band.label()} at 0.5–4M tokens/step); the world size is unknown",
+                    hint=f"pass {' and '.join(missing) or '--world-size'} to decide",
+                    severity="info",
+                )
+
+    @staticmethod
+    def _tokens_per_replica(plan) -> Optional[float]:
+        b = plan.batch
+        if not (b.micro_batch_size and b.seq_len):
+            return None
+        return b.micro_batch_size * (b.grad_accum or 1) * b.seq_len
+
+    @staticmethod
+    def _describe(band: LrBand, reference: LrBand, tokens: float) -> str:
+        published = f"{band.label()} at 0.5–4M tokens/step"
+        if tokens >= BAND_TOKENS_LOW:
+            return published
+        return f"{published}; {reference.label()} after √-scaling to {short_count(tokens)} tokens/step"

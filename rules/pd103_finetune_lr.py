@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from pretrain_doctor.plan.numbers import short_count, short_float
+from pretrain_doctor.rule import Rule
+
+BIG_MODEL = 1e9  # full fine-tunes of models this large are sensitive to the lr
+FULL_FINETUNE_RANGE = (1e-6, 1e-4)
+LORA_RANGE = (1e-5, 1e-3)
+HIGH_RANK = 128
+HIGH_RANK_MAX_LR = 2e-4
+PREFERENCE_MAX_LR = 1e-5
+
+
+class FinetuneLr(Rule):
+    """The learning rate is outside the range that works for this kind of fine-tuning.
+
+    ## What it does
+    Checks the peak lr against the ranges published fine-tuning recipes use:
+    - full fine-tuning of a model of 1B parameters or more: 1e-6 to 1e-4;
+    - LoRA / QLoRA: 1e-5 to 1e-3, and below 2e-4 at rank 128 or more;
+    - DPO / ORPO / other preference tuning of the full model: at most 1e-5.
+
+    The model size comes from the model config or the checkpoint's name
+    (`Mistral-7B`, `Llama-3.2-1B`); when it is unknown, a full fine-tune lr outside
+    the range is reported at `info`, naming `--model-config`. Preference tuning with
+    LoRA adapters is judged by the LoRA range. Pretraining and debug configs are left
+    alone.
+
+    ## Why is this bad?
+    A full fine-tune at pretraining-scale lr (3e-4 on a 7B model) overwrites what
+    pretraining learned within a few hundred steps: catastrophic forgetting, loss
+    spikes, a model that only parrots the fine-tuning set. Far below the range the
+    run changes nothing measurable. LoRA adapters start at zero and need a larger lr,
+    but large ranks with a large lr diverge (the update scales with the rank unless
+    rsLoRA is used). DPO-style losses on full weights drift away from the reference
+    model quickly; recipes use 5e-7 to 5e-6.
+
+    ## Example
+    ```yaml
+    model_name_or_path: mistralai/Mistral-7B-v0.1
+    learning_rate: 3.0e-4      # full fine-tune
+    ```
+
+    ## Use instead
+    ```yaml
+    model_name_or_path: mistralai/Mistral-7B-v0.1
+    learning_rate: 2.0e-5      # zephyr-7b / alignment-handbook full SFT
+    ```
+
+    ## References
+    - alignment-handbook recipes (full SFT 2e-5, QLoRA 2e-4, DPO 5e-7–5e-6): https://github.com/huggingface/alignment-handbook/tree/main/recipes
+    - Tunstall et al. 2023, Zephyr (SFT and DPO hyper-parameters): https://arxiv.org/abs/2310.16944
+    - Hu et al. 2021, LoRA: https://arxiv.org/abs/2106.09685
+    - Dettmers et al. 2023, QLoRA (lr 2e-4 for 7B–13B adapters): https://arxiv.org/abs/2305.14314
+    - Kalajdzievski 2023, rsLoRA (rank-dependent scaling): https://arxiv.org/abs/2312.03732
+    - Rafailov et al. 2023, DPO: https://arxiv.org/abs/2305.18290
+    - Hong et al. 2024, ORPO: https://arxiv.org/abs/2403.07691
+    """
+
+    code = "PD103"
+    slug = "finetune-lr"
+    severity = "warning"
+
+    def check(self, plan):
+        lr = plan.optimizer.lr
+        if lr is None or plan.debug or not plan.mode.is_finetune:
+            return
+        kind = plan.mode.kind
+        if kind == "preference":
+            yield from self._preference(plan, lr)
+        elif kind in ("lora", "qlora"):
+            yield from self._lora(plan, lr)
+        else:
+            yield from self._full(plan, lr)
+
+    def _preference(self, plan, lr: float):
+        if plan.mode.lora_rank is not None:
+            yield from self._lora(plan, lr)  # adapters start at zero: the LoRA range applies
+            return
+        method = plan.mode.preference_method or "dpo"
+        if lr > PREFERENCE_MAX_LR:
+            yield self.finding(
+                plan, "optimizer.lr",
+                f"preference tuning ({method}) of the full model at lr {short_float(lr)}; preference losses drift "
+                "from the reference "
+                f"model quickly and published recipes stay at or below {short_float(PREFERENCE_MAX_LR)}",
+                hint="use 5e-7 to 5e-6 (zephyr-7b-beta DPO: 5e-7; alignment-handbook ORPO: 5e-6)",
+            )
+
+    def _lora(self, plan, lr: float):
+        low, high = LORA_RANGE
+        rank = plan.mode.lora_rank
+        if lr < low or lr > high:
+            yield self.finding(
+                plan, "optimizer.lr",
+                f"{'QLoRA' if plan.mode.kind == 'qlora' else 'LoRA'} at lr {short_float(lr)} is outside the usual "
+                "adapter range "
+                f"{short_float(low)}–{short_float(high)}",
+                hint="LoRA adapters usually train at 1e-4 to 3e-4 (QLoRA paper: 2e-4 for 7B–13B)",
+            )
+        elif rank is not None and rank >= HIGH_RANK and lr >= HIGH_RANK_MAX_LR:
+            yield self.finding(
+                plan, "optimizer.lr",
+                f"LoRA rank {rank} at lr {short_float(lr)}: with the standard alpha/r scaling, high ranks at "
+                "high lr tend to diverge",
+                hint=f"lower the lr below {short_float(HIGH_RANK_MAX_LR)}, lower the rank, or use rsLoRA (`use_rslora: true`)",
+            )
+
+    def _full(self, plan, lr: float):
+        low, high = FULL_FINETUNE_RANGE
+        if low <= lr <= high:
+            return
+        size = plan.derived.parameters
+        side = "above" if lr > high else "below"
+        if size.known and size.value < BIG_MODEL:
+            return
+        if size.known:
+            yield self.finding(
+                plan, "optimizer.lr",
+                f"full fine-tune of a {short_count(size.value)} model at lr {short_float(lr)}, {side} the "
+                f"{short_float(low)}–{short_float(high)} range fine-tuning recipes use"
+                + ("; this overwrites pretrained knowledge" if lr > high else "; the weights barely move"),
+                hint="full fine-tunes of ≥1B models typically use 1e-5 to 5e-5",
+            )
+        else:
+            yield self.finding(
+                plan, "optimizer.lr",
+                f"full fine-tune at lr {short_float(lr)}, {side} the {short_float(low)}–{short_float(high)} range "
+                "used for models of 1B parameters or more; the model size is unknown",
+                hint=f"pass {self._size_flag(size.missing)} to decide",
+                severity="info",
+            )
+
+    @staticmethod
+    def _size_flag(missing: tuple[str, ...]) -> str:
+        return " or ".join(missing) if missing else "--model-config"

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from pretrain_doctor.plan.numbers import short_float
+from pretrain_doctor.rule import Rule
+
+
+class MissingWarmup(Rule):
+    """An Adam-family optimizer starts at its peak learning rate, with no warmup.
+
+    ## What it does
+    Fires when a run with an Adam-family optimizer (Adam, AdamW, 8-bit and fused
+    variants) has no learning-rate warmup: warmup steps and ratio both absent or 0.
+    A warning for pretraining from scratch; `info` for fine-tuning, LoRA, preference
+    tuning and continued pretraining from a checkpoint. Silent for resumed runs and
+    annealing stages (the optimizer state is restored, so there is nothing to warm
+    up), for debug configs, for optimizers outside the Adam family, and when the
+    format cannot say where the weights come from (a bare DeepSpeed JSON, whose
+    training script builds the model and often the schedule).
+
+    ## Why is this bad?
+    Adam's second-moment estimate is built from very few gradients in the first
+    steps, so its updates are large and noisy exactly when the network is least
+    stable; without warmup a from-scratch run often spikes or diverges early
+    (Liu et al. 2020, RAdam; Ma & Yarats 2021). Every published LLM pretraining
+    config warms up (GPT-3: 375M tokens; LLaMA: 2,000 steps). After loading
+    pretrained weights with a fresh optimizer the same early noise can undo
+    pretraining, which is why fine-tuning recipes keep a short warmup.
+
+    ## Example
+    ```yaml
+    optimizer: {family: adamw, lr: 3.0e-4}
+    schedule: {kind: cosine}
+    run: {max_steps: 100000}
+    ```
+
+    ## Use instead
+    ```yaml
+    optimizer: {family: adamw, lr: 3.0e-4}
+    schedule: {kind: cosine, warmup_steps: 2000}
+    run: {max_steps: 100000}
+    ```
+
+    ## References
+    - Liu et al. 2020, On the Variance of the Adaptive Learning Rate and Beyond: https://arxiv.org/abs/1908.03265
+    - Ma & Yarats 2021, On the adequacy of untuned warmup for adaptive optimization: https://arxiv.org/abs/1910.04209
+    - Goyal et al. 2017, gradual warmup: https://arxiv.org/abs/1706.02677
+    - Gupta et al. 2023, Continual pre-training of LLMs: how to (re)warm your model?: https://arxiv.org/abs/2308.04014
+    """
+
+    code = "PD104"
+    slug = "missing-warmup"
+    severity = "warning"
+
+    def check(self, plan):
+        if plan.mode.resumed or plan.debug or not plan.optimizer.is_adam_family:
+            return
+        if "mode.init_from" in plan.unknown:
+            return  # a bare DeepSpeed JSON: the script decides what is loaded (and may own the schedule)
+        warmup = plan.derived.warmup_steps
+        if warmup.value is None and warmup.inputs:
+            return  # a warmup ratio whose step count is unknown is still a warmup
+        if warmup.value:
+            return
+        field = self._field(plan)
+        if plan.mode.from_scratch:
+            yield self.finding(
+                plan, field,
+                f"{plan.optimizer.family} starts at its peak lr{self._lr(plan)} with no warmup; "
+                "early Adam updates are large and noisy and from-scratch runs often spike or diverge",
+                hint="add a warmup of about 1% of the run (e.g. `warmup_steps: 2000`)",
+            )
+        else:
+            yield self.finding(
+                plan, field,
+                f"{plan.optimizer.family} with a fresh optimizer state starts at the peak lr with no warmup; "
+                "the first noisy updates can disturb the pretrained weights",
+                hint="a short warmup (3–10% of the steps, e.g. `warmup_ratio: 0.03`) is the usual fine-tuning choice",
+                severity="info",
+            )
+
+    @staticmethod
+    def _lr(plan) -> str:
+        return f" {short_float(plan.optimizer.lr)}" if plan.optimizer.lr else ""
+
+    @staticmethod
+    def _field(plan) -> str:
+        for field in ("schedule.warmup_steps", "schedule.warmup_ratio", "schedule.kind"):
+            if field in plan.sources and plan.sources[field].line is not None:
+                return field
+        return "schedule"

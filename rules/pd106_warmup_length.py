@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from typing import Optional
+
+from pretrain_doctor.plan.numbers import short_float
+from pretrain_doctor.rule import Rule
+
+PRETRAIN_FRACTION = (0.001, 0.10)  # warmup as a fraction of the run
+PRETRAIN_STEPS = (200, 10_000)  # warmup in optimizer steps
+FINETUNE_MAX_FRACTION = 0.20
+
+
+def adam_warmup_floor(beta2: float) -> Optional[float]:
+    """Ma & Yarats 2021: an untuned linear warmup should last about 2 / (1 − β2) steps."""
+    return 2.0 / (1.0 - beta2) if 0 < beta2 < 1 else None
+
+
+def pretraining_problems(steps: Optional[float], fraction: Optional[float], total: Optional[float],
+                         beta2: Optional[float], adam: bool) -> list[str]:
+    """What is wrong with a pretraining warmup of `steps` (or `fraction` of a `total`-step run)."""
+    problems = []
+    low_fraction, high_fraction = PRETRAIN_FRACTION
+    if fraction is not None and fraction < low_fraction:
+        problems.append(f"{fraction:.2%} of the run is below {low_fraction:.1%}")
+    if fraction is not None and fraction > high_fraction:
+        problems.append(f"{fraction:.0%} of the run is above {high_fraction:.0%}")
+    if steps is not None:
+        low_steps, high_steps = PRETRAIN_STEPS
+        # The step floor only binds when it fits inside 10% of the run; shorter runs are judged by fraction.
+        floor_applies = total is None or low_steps <= high_fraction * total
+        if steps < low_steps and floor_applies:
+            problems.append(f"{steps:,.0f} steps is below {low_steps}")
+        if steps > high_steps:
+            problems.append(f"{steps:,.0f} steps is above {high_steps:,}")
+        floor = adam_warmup_floor(beta2) if adam and beta2 is not None else None
+        if floor is not None and steps < floor:
+            problems.append(f"{steps:,.0f} steps is shorter than 2/(1−β2) = {floor:,.0f} for β2 = {short_float(beta2)}")
+    return problems
+
+
+class WarmupLength(Rule):
+    """The warmup is much shorter or longer than published runs use.
+
+    ## What it does
+    For pretraining (not resumed): fires when the warmup is below 0.1% or above 10%
+    of the run, outside 200–10,000 optimizer steps (the 200-step floor only where it
+    fits in 10% of the run), or — from scratch with Adam — shorter than 2/(1−β2)
+    steps, the untuned warmup of Ma & Yarats (2000 steps for β2 = 0.999, 40 for
+    0.95). For fine-tuning: fires when the warmup is above 20% of the run.
+
+    A warmup of 0 is PD104's; a warmup as long as the run is PD105's. Ratios are
+    judged without knowing the step count; step-based checks need the run length
+    and stay silent without it. Resumed runs and debug configs are left alone.
+
+    ## Why is this bad?
+    Too short, and the first updates of a freshly initialised network with an
+    uninformed Adam second moment are too large: loss spikes and early divergence.
+    Too long, and a large share of the budget trains at a fraction of the peak lr,
+    the cosine decay is squeezed into what remains, and the run under-trains.
+    Published runs cluster tightly: GPT-3 375M tokens, LLaMA 2,000 steps, Pythia and
+    OLMo about 1% of the run.
+
+    ## Example
+    ```yaml
+    optimizer: {family: adamw, lr: 3.0e-4, betas: [0.9, 0.95]}
+    schedule: {kind: cosine, warmup_steps: 20}
+    run: {max_steps: 100000}
+    ```
+
+    ## Use instead
+    ```yaml
+    optimizer: {family: adamw, lr: 3.0e-4, betas: [0.9, 0.95]}
+    schedule: {kind: cosine, warmup_steps: 1000}   # 1% of the run
+    run: {max_steps: 100000}
+    ```
+
+    ## References
+    - Ma & Yarats 2021, On the adequacy of untuned warmup for adaptive optimization: https://arxiv.org/abs/1910.04209
+    - Brown et al. 2020, GPT-3 (375M-token warmup): https://arxiv.org/abs/2005.14165
+    - Touvron et al. 2023, LLaMA (2,000 warmup steps): https://arxiv.org/abs/2302.13971
+    - Biderman et al. 2023, Pythia (1% warmup): https://arxiv.org/abs/2304.01373
+    - Kosson et al. 2024, Analyzing & reducing the need for learning rate warmup: https://arxiv.org/abs/2410.23922
+    """
+
+    code = "PD106"
+    slug = "warmup-length"
+    severity = "warning"
+
+    def check(self, plan):
+        if plan.mode.resumed or plan.debug:
+            return
+        warmup, total = plan.derived.warmup_steps, plan.derived.total_steps
+        steps = warmup.value
+        ratio = plan.schedule.warmup_ratio if plan.schedule.warmup_steps is None else None
+        if not steps and not ratio:
+            return  # no warmup: PD104
+        if steps is not None and total.known and steps >= total.value:
+            return  # never reaches the peak: PD105
+        fraction = steps / total.value if steps is not None and total.known else ratio
+        field = "schedule.warmup_steps" if plan.schedule.warmup_steps is not None else "schedule.warmup_ratio"
+        if plan.mode.kind == "pretrain":
+            beta2 = plan.optimizer.betas[1] if plan.optimizer.betas else None
+            adam = plan.optimizer.is_adam_family and plan.mode.from_scratch and "mode.init_from" not in plan.unknown
+            problems = pretraining_problems(steps, fraction, total.value, beta2, adam)
+            if problems:
+                yield self.finding(
+                    plan, field,
+                    f"pretraining warmup: {'; '.join(problems)}",
+                    hint=self._pretrain_hint(total.value, beta2 if adam else None),
+                )
+        elif fraction is not None and fraction > FINETUNE_MAX_FRACTION:
+            yield self.finding(
+                plan, field,
+                f"fine-tuning warmup is {fraction:.0%} of the run (above {FINETUNE_MAX_FRACTION:.0%}); most of the "
+                "run trains below the peak lr",
+                hint="use 3–10% of the steps (e.g. `warmup_ratio: 0.03`)",
+            )
+
+    @staticmethod
+    def _pretrain_hint(total: Optional[float], beta2: Optional[float]) -> str:
+        suggested = max(PRETRAIN_STEPS[0], min(PRETRAIN_STEPS[1], round(total * 0.01))) if total else None
+        floor = adam_warmup_floor(beta2) if beta2 is not None else None
+        if floor is not None and (suggested is None or floor > suggested):
+            return f"use a warmup of at least {floor:,.0f} steps for β2 = {short_float(beta2)}, or lower β2 to 0.95"
+        return "use a warmup of about 1% of the run" + (f" ({suggested:,} steps)" if suggested else "")

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from pretrain_doctor.rule import Rule
+
+HORIZON_TOLERANCE = (0.9, 1.1)  # decay horizon / run length
+
+
+def decays_over_the_run(kind: str | None) -> bool:
+    """Cosine, linear and polynomial decays are meant to span the run. WSD and constant schedules
+    decay over a part of it (or never), restarts cycle, and inverse-sqrt has no horizon."""
+    name = (kind or "").lower()
+    if any(word in name for word in ("wsd", "constant", "restart", "inverse", "inv_sqrt", "cycle")):
+        return False
+    return any(word in name for word in ("cos", "linear", "poly"))
+
+
+def horizon_ratio(decay_steps: float, total_steps: float) -> float:
+    return decay_steps / total_steps
+
+
+class DecayHorizonMismatch(Rule):
+    """The lr decay horizon does not match the length of the run.
+
+    ## What it does
+    Compares the horizon the lr schedule decays over (`lr_decay_iters`, `t_max`,
+    DeepSpeed `total_num_steps`, ...) with the number of optimizer steps the run
+    takes, for cosine, linear and polynomial schedules. Fires when the horizon is
+    outside 0.9–1.1× the run. When the run length needs `--dataset-rows` or
+    `--world-size`, it reports at `info` and names the flag. Silent for resumed runs
+    and annealing stages (whose horizon belongs to the whole run), WSD, constant and
+    inverse-sqrt schedules, and debug configs.
+
+    ## Why is this bad?
+    A horizon much longer than the run stops training while the lr is still high:
+    the final loss is far worse than a schedule that decays to its minimum on time
+    (Chinchilla found a cosine cycle 25% longer than the run already costs loss). A
+    horizon much shorter than the run spends the remaining steps at the minimum lr,
+    which is usually wasted compute. Both usually come from changing `max_steps` and
+    forgetting the horizon.
+
+    ## Example
+    ```python
+    # nanoGPT config
+    max_iters = 5000
+    lr_decay_iters = 600000   # left over from the GPT-2 config
+    ```
+
+    ## Use instead
+    ```python
+    max_iters = 5000
+    lr_decay_iters = 5000     # "should be ~= max_iters per Chinchilla"
+    ```
+
+    ## References
+    - Hoffmann et al. 2022, Chinchilla, Appendix A / Figure A1 (cosine cycle length): https://arxiv.org/abs/2203.15556
+    - nanoGPT `train.py` ("lr_decay_iters should be ~= max_iters per Chinchilla"): https://github.com/karpathy/nanoGPT/blob/master/train.py
+    - GPT-NeoX `lr_decay_iters`: https://github.com/EleutherAI/gpt-neox/blob/main/configs/neox_arguments.md
+    """
+
+    code = "PD107"
+    slug = "decay-horizon-mismatch"
+    severity = "warning"
+
+    def check(self, plan):
+        decay = plan.schedule.decay_steps
+        if decay is None or plan.mode.resumed or plan.debug or not decays_over_the_run(plan.schedule.kind):
+            return
+        total = plan.derived.total_steps
+        if total.known:
+            ratio = horizon_ratio(decay, total.value)
+            low, high = HORIZON_TOLERANCE
+            if low <= ratio <= high:
+                return
+            effect = ("the run ends before the lr has decayed" if ratio > high
+                      else "the last part of the run trains at the minimum lr")
+            yield self.finding(
+                plan, "schedule.decay_steps",
+                f"the lr decays over {decay:,} steps but the run is {total.value:,.0f} steps "
+                f"({ratio:.2f}× the run); {effect}",
+                hint=f"set the decay horizon to the run length ({total.value:,.0f} steps), or suppress this "
+                     "if a later annealing stage finishes the decay",
+            )
+        elif total.missing:
+            yield self.finding(
+                plan, "schedule.decay_steps",
+                f"the lr decays over {decay:,} steps; whether that matches the run ({total.formula}) needs "
+                f"{', '.join(total.missing)}",
+                hint=f"pass {' and '.join(total.missing)} to decide",
+                severity="info",
+            )

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from typing import Optional
+
+from pretrain_doctor.plan.numbers import short_float
+from pretrain_doctor.rule import Rule
+
+MAX_FINAL_RATIO = 0.2  # published decays end at 0-10% of the peak (LLaMA, OLMo, nanoGPT: 10%)
+
+
+def final_lr_ratio(plan) -> Optional[float]:
+    """min lr / peak lr, from a stated ratio or from the two lrs; None when unknown."""
+    s, lr = plan.schedule, plan.optimizer.lr
+    if s.min_lr_ratio is not None:
+        return s.min_lr_ratio
+    if s.min_lr is not None and lr:
+        return s.min_lr / lr
+    return None
+
+
+class FinalLr(Rule):
+    """The schedule's final (minimum) learning rate is high relative to the peak, or above it.
+
+    ## What it does
+    Computes min lr / peak lr from the plan (a stated ratio such as HF
+    `lr_scheduler_kwargs.min_lr_rate`, OLMo `alpha_f`, torchtitan `min_lr_factor`, or
+    an absolute `min_lr` such as nanoGPT's and GPT-NeoX's). Reports at `info` when
+    the ratio is above 0.2, and a warning when the minimum lr is at or above the
+    peak, so the "decay" never lowers the lr (or raises it). Constant and
+    warmup-stable schedules without a decay are skipped.
+
+    ## Why is this bad?
+    Most of a decay schedule's benefit comes from the low-lr end of training: the
+    loss drops sharply as the lr anneals. Stopping the decay at 50% of the peak
+    leaves much of that gain on the table; published runs end at 10% (LLaMA, OLMo,
+    GPT-3, nanoGPT) or lower. A minimum at or above the peak is almost always a unit
+    mistake (`min_lr: 6e-4` meant as a ratio, or a copied peak).
+
+    ## Example
+    ```python
+    learning_rate = 6e-4
+    min_lr = 6e-4        # meant learning_rate / 10
+    ```
+
+    ## Use instead
+    ```python
+    learning_rate = 6e-4
+    min_lr = 6e-5
+    ```
+
+    ## References
+    - Touvron et al. 2023, LLaMA (cosine to 10% of the peak): https://arxiv.org/abs/2302.13971
+    - Hoffmann et al. 2022, Chinchilla (decay to 10%): https://arxiv.org/abs/2203.15556
+    - nanoGPT `train.py` ("min_lr should be ~= learning_rate/10 per Chinchilla"): https://github.com/karpathy/nanoGPT/blob/master/train.py
+    - Hägele et al. 2024, Scaling laws and compute-optimal training beyond fixed training durations: https://arxiv.org/abs/2405.18392
+    """
+
+    code = "PD108"
+    slug = "final-lr"
+    severity = "info"
+
+    def check(self, plan):
+        kind = (plan.schedule.kind or "").lower()
+        if "constant" in kind or plan.debug:
+            return
+        ratio = final_lr_ratio(plan)
+        if ratio is None:
+            return
+        field = "schedule.min_lr_ratio" if plan.schedule.min_lr_ratio is not None else "schedule.min_lr"
+        peak = plan.optimizer.lr
+        if ratio >= 1:
+            final = f"{short_float(ratio * peak)} " if peak else ""
+            yield self.finding(
+                plan, field,
+                f"the minimum lr {final}is {ratio:.3g}× the peak"
+                + (f" {short_float(peak)}" if peak else "") + "; the schedule never decays",
+                hint="set the minimum lr to about 10% of the peak"
+                     + (f" ({short_float(peak * 0.1)})" if peak else "") + "; check it is not a ratio written as an lr",
+                severity="warning",
+            )
+        elif ratio > MAX_FINAL_RATIO:
+            yield self.finding(
+                plan, field,
+                f"the lr decays only to {ratio:.0%} of the peak; runs usually end at 10% or lower, where most of "
+                "the annealing gain is",
+                hint="decay to about 10% of the peak (or 0) unless a later stage anneals further",
+            )

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from pretrain_doctor.rule import Rule
+
+# From-scratch models at least this large use β2 = 0.95 in every published LLM recipe.
+LARGE_MODEL_PARAMS = 300e6
+MAX_BETA2 = 0.99
+
+
+def _describes_language_model(plan) -> bool:
+    m = plan.model
+    return any(v is not None for v in (m.name, m.family, m.config_path, plan.batch.seq_len))
+
+
+class AdamBeta2(Rule):
+    """Adam β2 above 0.99 for from-scratch pretraining of a model of 300M parameters or more.
+
+    ## What it does
+    Fires when an Adam-family optimizer pretrains a model of ≥300M parameters from
+    scratch with β2 > 0.99 (PyTorch's and transformers' default is 0.999). When the
+    model size is unknown it reports at `info` and names `--model-config` (silent when
+    the config does not even show a language model, e.g. a DeepSpeed JSON alone). Fine-tuning,
+    resumed runs and non-Adam optimizers (Lion, Muon, Adafactor ...) are left alone.
+
+    ## Why is this bad?
+    β2 sets how long Adam's second-moment estimate remembers: 0.999 averages over ~1000
+    steps. When the gradient norm of some layers grows quickly (which happens in large
+    LLM runs), the stale, too-small second moment lets an update several times larger
+    than intended through, and the loss spikes or diverges. GPT-3, LLaMA 1–3, OLMo and
+    Pythia all pretrain with β2 = 0.95; Megatron-LM and MaxText users report spikes
+    that went away with it.
+
+    ## Example
+    ```yaml
+    learning_rate: 3.0e-4
+    adam_beta1: 0.9
+    adam_beta2: 0.999   # transformers' default
+    ```
+
+    ## Use instead
+    ```yaml
+    learning_rate: 3.0e-4
+    adam_beta1: 0.9
+    adam_beta2: 0.95
+    ```
+
+    ## References
+    - GPT-3 (Brown et al. 2020), Appendix B: β2 = 0.95: https://arxiv.org/abs/2005.14165
+    - LLaMA (Touvron et al. 2023), §2.2: β2 = 0.95: https://arxiv.org/abs/2302.13971
+    - Megatron-LM#1582: https://github.com/NVIDIA/Megatron-LM/issues/1582
+    - maxtext#17: https://github.com/google/maxtext/issues/17
+    - Wortsman et al. 2023, small-scale proxies for training instabilities: https://arxiv.org/abs/2309.14322
+    """
+
+    code = "PD201"
+    slug = "adam-beta2"
+    severity = "warning"
+
+    def check(self, plan):
+        opt = plan.optimizer
+        if not (plan.mode.from_scratch and opt.is_adam_family and opt.betas):
+            return
+        beta2 = opt.betas[1]
+        if beta2 <= MAX_BETA2:
+            return
+        params = plan.derived.parameters
+        hint = "set β2 = 0.95 (`adam_beta2: 0.95`, `betas: [0.9, 0.95]`)"
+        if params.known:
+            if params.value >= LARGE_MODEL_PARAMS:
+                yield self.finding(
+                    plan, "optimizer.betas",
+                    f"β2 = {beta2:g} for from-scratch pretraining of a ~{params.value / 1e6:,.0f}M-parameter model; "
+                    "a long second-moment average lets loss spikes through (GPT-3, LLaMA, OLMo and Pythia use 0.95)",
+                    hint=hint,
+                )
+            return
+        if not _describes_language_model(plan):
+            return  # e.g. a DeepSpeed JSON alone: nothing says which model, or that it is an LM
+        yield self.finding(
+            plan, "optimizer.betas",
+            f"β2 = {beta2:g} for from-scratch pretraining; for a model of 300M parameters or more 0.95 is the norm "
+            "(the model size is unknown: pass --model-config to decide)",
+            hint=hint, severity="info",
+        )

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from pretrain_doctor.rule import Rule
+
+LARGE_MODEL_PARAMS = 1e9
+MAX_EPS_LARGE_MODEL = 1e-6
+# fp16's smallest subnormal is 2**-24 ≈ 6e-8: anything below 1e-7 rounds to 0 or to a
+# handful of subnormal steps, so eps no longer protects the division.
+MIN_EPS_FP16_STATE = 1e-7
+_FP16 = ("fp16", "float16", "half", "torch.float16")
+
+
+def _fp16_optimizer_state(plan) -> bool:
+    state = (plan.optimizer.state_dtype or "").lower()
+    if state:
+        return state in _FP16
+    return plan.precision.params == "fp16" and plan.precision.mixed is not True
+
+
+class AdamEpsilon(Rule):
+    """Adam epsilon too large for large-model pretraining, or too small for fp16 optimizer state.
+
+    ## What it does
+    Fires in two cases: an Adam-family optimizer pretrains a model of ≥1B parameters
+    from scratch with `eps` > 1e-6; or the optimizer state is fp16 (pure fp16 weights,
+    or an fp16 state dtype) and `eps` < 1e-7.
+
+    ## Why is this bad?
+    Adam divides by `sqrt(v) + eps`. In large models the per-parameter gradient RMS
+    falls to 1e-6 and below, so a large `eps` dominates the denominator and silently
+    shrinks the updates of exactly those parameters (Wortsman et al. 2023 show the
+    loss degrading as eps grows). In fp16, the default `eps = 1e-8` is below the
+    smallest representable value (~6e-8) and rounds to zero: the denominator can hit
+    0 and the update becomes inf/NaN.
+
+    ## Example
+    ```yaml
+    optimizer:
+      eps: 1.0e-5   # 7B model from scratch
+    ```
+
+    ## Use instead
+    ```yaml
+    optimizer:
+      eps: 1.0e-8   # 1e-4 only with fp16 optimizer state
+    ```
+
+    ## References
+    - Wortsman et al. 2023, small-scale proxies (AdamW epsilon): https://arxiv.org/abs/2309.14322
+    - OLMo 2 (Team OLMo 2024): lowering AdamW eps from 1e-5 to 1e-8 for stability: https://arxiv.org/abs/2501.00656
+    - pytorch#26218, Adam eps in half precision: https://github.com/pytorch/pytorch/issues/26218
+    - Micikevicius et al. 2018, Mixed Precision Training: https://arxiv.org/abs/1710.03740
+    """
+
+    code = "PD202"
+    slug = "adam-epsilon"
+    severity = "warning"
+
+    def check(self, plan):
+        opt = plan.optimizer
+        if not opt.is_adam_family or opt.eps is None:
+            return
+        if _fp16_optimizer_state(plan) and opt.eps < MIN_EPS_FP16_STATE:
+            yield self.finding(
+                plan, "optimizer.eps",
+                f"eps = {opt.eps:g} with fp16 optimizer state: values below ~6e-8 round to zero in fp16, "
+                "so Adam's denominator can reach 0 and the update becomes inf/NaN",
+                hint="keep fp32 master weights and optimizer state (mixed precision), or raise eps to 1e-4",
+            )
+            return
+        params = plan.derived.parameters
+        if (plan.mode.from_scratch and opt.eps > MAX_EPS_LARGE_MODEL and params.known
+                and params.value >= LARGE_MODEL_PARAMS):
+            yield self.finding(
+                plan, "optimizer.eps",
+                f"eps = {opt.eps:g} for from-scratch pretraining of a ~{params.value / 1e9:.1f}B-parameter model: "
+                "gradient RMS in large models falls below eps, which then shrinks their updates",
+                hint="use eps = 1e-8 (GPT-3, LLaMA, OLMo) or smaller",
+            )

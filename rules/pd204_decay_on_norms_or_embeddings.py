@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from pretrain_doctor.rule import Rule
+
+# transformers excluded norms from decay by class (ALL_LAYERNORM_LAYERS) until PR #35927
+# added name matching (merged early 2025); releases before 4.50 are treated as affected.
+HF_NORM_DECAY_FIXED = (4, 50)
+_HF_TRAINERS = ("hf", "axolotl")  # axolotl trains through transformers' Trainer
+# Families whose checkpoints in transformers use an RMSNorm of their own class.
+_RMSNORM_FAMILIES = ("llama", "mistral", "mixtral", "qwen", "gemma", "olmo2", "phi3", "deepseek", "internlm",
+                     "yi", "smollm", "granite", "cohere")
+
+
+def _version(text: Optional[str]) -> Optional[tuple[int, int]]:
+    match = re.match(r"\s*v?(\d+)\.(\d+)", text or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _uses_rmsnorm(plan) -> bool:
+    name = f"{plan.model.family or ''} {plan.model.name or ''}".lower().replace("-", "").replace("_", "")
+    return any(family in name for family in _RMSNORM_FAMILIES)
+
+
+def _hf_decays_rmsnorm(plan) -> bool:
+    version = _version(plan.trainer_version)
+    return (plan.dialect in _HF_TRAINERS and version is not None and version < HF_NORM_DECAY_FIXED
+            and _uses_rmsnorm(plan))
+
+
+class DecayOnNormsOrEmbeddings(Rule):
+    """The trainer applies weight decay to norm weights, biases or embeddings.
+
+    ## What it does
+    Reports, at `info`, a run with weight decay > 0 whose trainer decays norm gains and
+    biases (torchtitan decays every parameter; OLMo's `decay_norm_and_bias`) or, when
+    pretraining, the embedding (nanoGPT decays the tied `wte`; OLMo's
+    `decay_embeddings`). It warns when the decay comes from a known trainer bug:
+    transformers releases before 4.50 (`trainer_version`) decay the RMSNorm weights of
+    Llama-style models, because they recognised norms only by class.
+
+    ## Why is this bad?
+    Weight decay pulls parameters toward zero. For a norm gain the right value is near
+    1, and a bias or an embedding row of a rare token gets few gradient updates, so
+    decay steadily shrinks them instead of regularising. The usual recipe (GPT-2/3,
+    minGPT, transformers' Trainer) decays only the matrices of linear layers.
+
+    ## Example
+    ```yaml
+    # HF Trainer, transformers 4.44 installed
+    model_name_or_path: Qwen/Qwen2.5-0.5B
+    weight_decay: 0.1
+    ```
+
+    ## Use instead
+    ```yaml
+    # transformers ≥ 4.50 (excludes norms by name), or weight decay only on matrices
+    model_name_or_path: Qwen/Qwen2.5-0.5B
+    weight_decay: 0.1
+    ```
+
+    ## References
+    - transformers#35927, weight decay applied to RMSNorm weights: https://github.com/huggingface/transformers/pull/35927
+    - minGPT discussion on excluding norms and biases from decay: https://github.com/karpathy/minGPT/pull/24#issuecomment-679316025
+    - Loshchilov & Hutter 2019, Decoupled Weight Decay Regularization: https://arxiv.org/abs/1711.05101
+    """
+
+    code = "PD204"
+    slug = "decay-on-norms-or-embeddings"
+    severity = "info"
+
+    def check(self, plan):
+        opt = plan.optimizer
+        if not opt.weight_decay:
+            return
+        if _hf_decays_rmsnorm(plan):
+            yield self.finding(
+                plan, "optimizer.weight_decay",
+                f"transformers {plan.trainer_version} applies weight_decay={opt.weight_decay:g} to the RMSNorm weights "
+                "of this model: releases before 4.50 exclude norms only by class",
+                hint="upgrade transformers to ≥ 4.50, or pass an optimizer whose parameter groups exclude norms",
+                severity="warning",
+            )
+            return
+        decayed = []
+        if opt.decay_norm_and_bias:
+            decayed.append("norm weights and biases")
+        if opt.decay_embeddings and plan.mode.kind == "pretrain":
+            decayed.append("the embedding")
+        if decayed:
+            field = "optimizer.decay_norm_and_bias" if opt.decay_norm_and_bias else "optimizer.decay_embeddings"
+            if field not in plan.sources:
+                field = "optimizer.weight_decay"
+            yield self.finding(
+                plan, field,
+                f"weight decay {opt.weight_decay:g} is applied to {' and '.join(decayed)}",
+                hint="decay only the weight matrices of linear layers (exclude 1-D parameters and embeddings)",
+            )

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pretrain_doctor.rule import Rule
+
+
+def _fp16(plan) -> bool:
+    return plan.precision.compute == "fp16" or plan.precision.fp16_enabled is True
+
+
+class GradClippingDisabled(Rule):
+    """Gradient clipping is off for pretraining or for an fp16 full fine-tune.
+
+    ## What it does
+    Fires when the gradient-norm clip is 0 or disabled (`max_grad_norm: 0`/`null`,
+    `grad_clip: 0.0`, DeepSpeed without `gradient_clipping`) while pretraining, or while
+    fully fine-tuning (including preference tuning) in fp16. LoRA/QLoRA and bf16/fp32
+    fine-tunes are left alone.
+
+    ## Why is this bad?
+    Large-model pretraining sees occasional gradient spikes (bad batches, attention
+    logit growth, Adam's stale second moment). A clip at norm 1.0 bounds the step those
+    spikes cause; without it one spike can knock the run into divergence that warmup
+    and a good lr do not recover. In fp16 fine-tuning, a few overflowing steps with huge
+    but finite gradients do the same damage to pretrained weights. Every published LLM
+    recipe (GPT-3, LLaMA, OLMo, Pythia) clips at 1.0.
+
+    ## Example
+    ```yaml
+    max_grad_norm: 0
+    ```
+
+    ## Use instead
+    ```yaml
+    max_grad_norm: 1.0
+    ```
+
+    ## References
+    - Pascanu et al. 2013, On the difficulty of training recurrent neural networks: https://arxiv.org/abs/1211.5063
+    - GPT-3 (Brown et al. 2020), Appendix B: global norm clipped at 1.0: https://arxiv.org/abs/2005.14165
+    - LLaMA (Touvron et al. 2023), §2.2: gradient clipping 1.0: https://arxiv.org/abs/2302.13971
+    """
+
+    code = "PD205"
+    slug = "grad-clipping-disabled"
+    severity = "warning"
+
+    def check(self, plan):
+        if plan.clipping.enabled is not False:
+            return
+        kind = plan.mode.kind
+        if kind == "pretrain":
+            why = "pretraining"
+        elif kind in ("full_finetune", "preference") and _fp16(plan):
+            why = "an fp16 full fine-tune"
+        else:
+            return
+        yield self.finding(
+            plan, "clipping.max_norm",
+            f"gradient clipping is off for {why}: one gradient spike can push the run into divergence",
+            hint="clip the global gradient norm at 1.0 (`max_grad_norm: 1.0`, `gradient_clipping: 1.0`)",
+        )

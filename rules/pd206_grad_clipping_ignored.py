@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pretrain_doctor.rule import Rule
+
+
+class GradClippingIgnored(Rule):
+    """`max_grad_norm` does nothing: the attached DeepSpeed config has no `gradient_clipping`.
+
+    ## What it does
+    Fires when an HF Trainer or axolotl config sets a gradient clip but runs under a
+    DeepSpeed JSON that lacks `gradient_clipping` (the plan records this as
+    `clipping.ignored_by: deepspeed`). Also reports adapter observations tagged for
+    this rule.
+
+    ## Why is this bad?
+    Under DeepSpeed, the HF Trainer (through accelerate) leaves clipping to the
+    DeepSpeed engine and skips its own. transformers copies `max_grad_norm` into the
+    JSON only where it says `"gradient_clipping": "auto"`; when the key is absent,
+    DeepSpeed's default of 0.0 applies and the run trains with no clipping at all, while
+    the config says 1.0.
+
+    ## Example
+    ```yaml
+    max_grad_norm: 1.0
+    deepspeed: ds_zero2.json   # no "gradient_clipping" key
+    ```
+
+    ## Use instead
+    ```json
+    {"zero_optimization": {"stage": 2}, "gradient_clipping": "auto"}
+    ```
+
+    ## References
+    - axolotl#1381, max_grad_norm ignored with DeepSpeed: https://github.com/axolotl-ai-cloud/axolotl/issues/1381
+    - transformers DeepSpeed integration, "auto" values: https://huggingface.co/docs/transformers/deepspeed
+    - DeepSpeed config reference, `gradient_clipping` (default 0.0): https://www.deepspeed.ai/docs/config-json/
+    """
+
+    code = "PD206"
+    slug = "grad-clipping-ignored"
+    severity = "error"
+
+    def check(self, plan):
+        yield from self._tagged_notes(plan)
+        ignored_by = plan.clipping.ignored_by
+        if not ignored_by or not plan.clipping.max_norm:
+            return
+        config = plan.parallel.deepspeed_config
+        where = f" `{config}`" if config and ignored_by == "deepspeed" else ""
+        yield self.finding(
+            plan, "clipping.max_norm",
+            f"the gradient clip of {plan.clipping.max_norm:g} is silently ignored: the {ignored_by} config{where} "
+            "has no `gradient_clipping`, so no clipping happens",
+            hint='add `"gradient_clipping": "auto"` to the DeepSpeed JSON (transformers fills it from max_grad_norm)',
+        )
+
+    def _tagged_notes(self, plan):
+        for note in plan.notes:
+            if note.data.get("code") == self.code:
+                source = note.source
+                yield self.finding_at(note.message, file=source.file if source else (plan.files[0] if plan.files else ""),
+                                      line=source.line if source else None,
+                                      column=source.column if source else None,
+                                      key=source.key if source else None, hint=note.hint)

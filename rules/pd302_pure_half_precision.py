@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from pretrain_doctor.rule import Rule
+
+_HALF = ("fp16", "bf16")
+
+
+class PureHalfPrecision(Rule):
+    """Weights stored and updated in half precision, without fp32 master weights.
+
+    ## What it does
+    Fires when the trained weights are fp16 or bf16 and the run is not mixed precision
+    (no fp32 master copy): axolotl `float16: true` with AMP off, litgpt
+    `precision: bf16-true`, NeoX/DeepSpeed without the fp32 optimizer copy. fp16 is a
+    warning for any full training; bf16 only for pretraining (litgpt's fine-tuning
+    recipes use `bf16-true` on purpose). Under LoRA/QLoRA the frozen base is meant to
+    be half precision, so it is only `info` there.
+
+    ## Why is this bad?
+    An update `lr × step` that is smaller than half a unit in the last place of the
+    weight is rounded away. bf16 keeps 8 significant bits, so with lr 3e-4 most
+    updates to weights of magnitude ~0.01–1 vanish; the loss plateaus early. fp16 keeps
+    11 bits but also lacks range: without loss scaling, small gradients underflow to 0.
+    Mixed precision computes in half precision and keeps an fp32 master copy for the
+    update, which costs memory but not accuracy.
+
+    ## Example
+    ```yaml
+    precision: bf16-true   # litgpt pretraining
+    ```
+
+    ## Use instead
+    ```yaml
+    precision: bf16-mixed
+    ```
+
+    ## References
+    - Micikevicius et al. 2018, Mixed Precision Training (fp32 master weights, loss scaling): https://arxiv.org/abs/1710.03740
+    - Kalamkar et al. 2019, A Study of BFLOAT16 for Deep Learning Training: https://arxiv.org/abs/1905.12322
+    - Zamirai et al. 2020, Revisiting BFloat16 Training (pure bf16 needs stochastic rounding or Kahan summation): https://arxiv.org/abs/2010.06192
+    - Lightning precision docs (`bf16-true` vs `bf16-mixed`): https://lightning.ai/docs/fabric/stable/fundamentals/precision.html
+    """
+
+    code = "PD302"
+    slug = "pure-half-precision"
+    severity = "warning"
+
+    def check(self, plan):
+        prec = plan.precision
+        if prec.params not in _HALF or prec.mixed is not False:
+            return
+        kind = plan.mode.kind
+        adapter = kind in ("lora", "qlora")
+        if prec.params == "bf16" and kind != "pretrain" and not adapter:
+            return
+        field = "precision.params" if "precision.params" in plan.sources else "precision.mixed"
+        if adapter:
+            message = (f"the base weights are pure {prec.params} (fine under {kind}, but the adapter weights should "
+                       "stay fp32 for their updates to register)")
+            yield self.finding(plan, field, message, hint="keep trainable adapter weights in fp32", severity="info")
+            return
+        scaling = " and no loss scaling" if prec.params == "fp16" else ""
+        yield self.finding(
+            plan, field,
+            f"weights are trained in pure {prec.params} with no fp32 master copy{scaling}: small updates round away",
+            hint=f"use mixed precision ({prec.params}-mixed / AMP): {prec.params} compute, fp32 master weights",
+        )

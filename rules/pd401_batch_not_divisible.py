@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from typing import Optional
+
+from pretrain_doctor.rule import Rule
+
+# What each trainer does with a global batch that micro × data-parallel does not divide.
+# litgpt: batch_size = GBS // world, GA = batch_size // micro (floors); axolotl:
+# GA = batch_size // micro (floors); OLMo: device batch = GBS // world (floors; it then
+# splits each rank's batch into micro-batches itself); torchtitan and DeepSpeed (NeoX) assert.
+_ASSERTS = {"torchtitan", "deepspeed", "neox"}
+_FLOORS = {"litgpt", "axolotl", "olmo"}
+
+
+def _stated(plan, field: str) -> bool:
+    """The value was written in the config (not a default, a flag or a derivation)."""
+    source = plan.sources.get(field)
+    return plan.get(field) is not None and (source is None or source.note is None)
+
+
+def _effective(global_batch: int, micro: int, dp: int, whole_micro_batches: bool = True) -> int:
+    per_device = global_batch // dp
+    if not whole_micro_batches:
+        return per_device * dp
+    return (per_device // micro) * micro * dp
+
+
+class BatchNotDivisible(Rule):
+    """The global batch is not a multiple of micro-batch × data-parallel size.
+
+    ## What it does
+    Checks that the configured global (or axolotl per-device) batch is a whole number
+    of micro-batches on every data-parallel rank, and that nanoGPT's global
+    `gradient_accumulation_steps` divides by the world size. Severity follows what the
+    trainer does: litgpt, axolotl and OLMo floor silently (warning, with the batch you
+    actually get); nanoGPT, torchtitan and DeepSpeed assert at start-up (error).
+    Without `--world-size` only what fails for every world size is reported.
+
+    ## Why is this bad?
+    A flooring trainer trains with a smaller batch than the config says (litgpt:
+    `global_batch_size // devices // micro_batch_size` accumulation steps), so the lr,
+    token budget and step count no longer match the plan; an asserting trainer fails
+    after the job has queued and loaded.
+
+    ## Example
+    ```yaml
+    # litgpt, 8 GPUs
+    train:
+      global_batch_size: 100
+      micro_batch_size: 4
+    ```
+
+    ## Use instead
+    ```yaml
+    train:
+      global_batch_size: 128   # 4 × 4 accumulation steps × 8 GPUs
+      micro_batch_size: 4
+    ```
+
+    ## References
+    - litgpt TrainArgs.gradient_accumulation_iters (floor division): https://github.com/Lightning-AI/litgpt/blob/main/litgpt/args.py
+    - nanoGPT train.py: `assert gradient_accumulation_steps % ddp_world_size == 0`: https://github.com/karpathy/nanoGPT/blob/master/train.py
+    - torchtitan train.py: "global batch size must be multiple of local batch size times data-parallel degree": https://github.com/pytorch/torchtitan/blob/main/torchtitan/train.py
+    - OLMo scripts/train.py: `device_train_batch_size = global_train_batch_size // world_size`: https://github.com/allenai/OLMo/blob/main/scripts/train.py
+    - axolotl batch-size normalisation (GA = batch_size // micro_batch_size): https://github.com/axolotl-ai-cloud/axolotl/blob/main/src/axolotl/utils/config/__init__.py
+    """
+
+    code = "PD401"
+    slug = "batch-not-divisible"
+    severity = "warning"
+
+    def check(self, plan):
+        yield from self._nanogpt_accumulation(plan)
+        yield from self._per_device_batch(plan)
+        yield from self._global_batch(plan)
+
+    def _severity(self, plan) -> Optional[str]:
+        return "error" if plan.dialect in _ASSERTS else None
+
+    def _nanogpt_accumulation(self, plan):
+        b = plan.batch
+        world = plan.parallel.world_size
+        if not (b.grad_accum_is_global and b.grad_accum and world) or b.grad_accum % world == 0:
+            return
+        yield self.finding(
+            plan, "batch.grad_accum",
+            f"gradient_accumulation_steps = {b.grad_accum} is not divisible by the world size {world}; "
+            "nanoGPT divides it by the world size and asserts at start-up",
+            hint=f"use a multiple of {world}, e.g. {max(world, b.grad_accum // world * world)}",
+            severity="error",
+        )
+
+    def _per_device_batch(self, plan):
+        b = plan.batch
+        if not (b.per_device_batch_size and b.micro_batch_size) or b.per_device_batch_size % b.micro_batch_size == 0:
+            return
+        accum = b.per_device_batch_size // b.micro_batch_size
+        yield self.finding(
+            plan, "batch.per_device_batch_size",
+            f"batch size {b.per_device_batch_size} is not a multiple of the micro-batch {b.micro_batch_size}; "
+            f"gradient accumulation is floored to {accum}, so each device trains on {accum * b.micro_batch_size}",
+            hint=f"use a multiple of {b.micro_batch_size}",
+            severity=self._severity(plan),
+        )
+
+    def _global_batch(self, plan):
+        b = plan.batch
+        # A trainer's default global batch counts too (litgpt's script defaults): it is what runs.
+        if b.grad_accum_is_global or not (b.global_batch_size and b.micro_batch_size):
+            return
+        under_deepspeed = plan.dialect == "deepspeed" or plan.parallel.deepspeed_config is not None
+        if under_deepspeed and _stated(plan, "batch.grad_accum"):
+            return  # all three DeepSpeed values given: PD402 checks the product
+        gbs, micro = b.global_batch_size, b.micro_batch_size
+        dp = plan.derived.data_parallel
+        if not dp.known:
+            if gbs % micro and plan.dialect != "olmo":
+                yield self.finding(
+                    plan, "batch.global_batch_size",
+                    f"global batch {gbs} is not a multiple of the micro-batch {micro}, so no world size divides it "
+                    "into whole micro-batches",
+                    hint=f"use a multiple of {micro} × the number of GPUs",
+                    severity=self._severity(plan),
+                )
+            return
+        ranks = int(dp.value)
+        olmo = plan.dialect == "olmo"  # OLMo splits each rank's batch itself; only the rank split must be even
+        unit = ranks if olmo else micro * ranks
+        if gbs % unit == 0:
+            return
+        divisor = f"{ranks} data-parallel ranks" if olmo else f"micro-batch {micro} × {ranks} data-parallel ranks"
+        message = f"global batch {gbs} is not divisible by {divisor}"
+        severity = self._severity(plan)
+        if plan.dialect in _FLOORS:
+            effective = _effective(gbs, micro, ranks, whole_micro_batches=not olmo)
+            if effective:
+                message += f"; {plan.dialect} floors it and trains with {effective} samples per step"
+            else:
+                message += f"; {plan.dialect} computes 0 accumulation steps and refuses to start"
+                severity = "error"
+        elif plan.dialect in _ASSERTS:
+            message += f"; {plan.dialect} refuses to start"
+        yield self.finding(plan, "batch.global_batch_size", message, hint=f"use a multiple of {unit}", severity=severity)

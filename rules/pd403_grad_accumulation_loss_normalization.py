@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from pretrain_doctor.rule import Rule
+
+# transformers normalises the loss by the tokens of the whole optimizer step from 4.46 on.
+HF_GA_FIX = (4, 46)
+_HF_TRAINERS = ("hf", "axolotl")
+_TOKEN_LOSSES = ("causal_lm", "masked_lm", "seq2seq")
+
+
+def _version(text: Optional[str]) -> Optional[tuple[int, int]]:
+    match = re.match(r"\s*v?(\d+)\.(\d+)", text or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _per_micro_batch_reason(plan) -> Optional[str]:
+    """Why this run averages the loss per micro-batch, or None when it does not (or we cannot tell)."""
+    stated = plan.batch.loss_averaged_per_micro_batch
+    if stated is not None:
+        return "the training loop averages the loss per micro-batch" if stated else None
+    if plan.dialect in _HF_TRAINERS:
+        version = _version(plan.trainer_version)
+        if version is not None and version < HF_GA_FIX:
+            return f"transformers {plan.trainer_version} (< 4.46) averages the loss per micro-batch"
+        return None
+    if plan.dialect == "litgpt" and plan.mode.is_finetune:
+        return "litgpt's fine-tuning loop divides each micro-batch's mean loss by the accumulation steps"
+    return None
+
+
+def _variable_token_counts(plan) -> bool:
+    """Micro-batches hold different numbers of loss tokens (padding, masking, prompts)."""
+    if plan.objective.kind == "masked_lm" or plan.objective.completion_only:
+        return True
+    if plan.data.packing is not None:
+        return not plan.data.packing
+    return plan.mode.is_finetune  # pretraining data is packed into full blocks by default
+
+
+class GradAccumulationLossNormalization(Rule):
+    """Gradient accumulation averages a token-level loss per micro-batch on variable-length batches.
+
+    ## What it does
+    Fires when gradient accumulation is on (GA > 1), the loss is a per-token loss
+    (causal or masked LM), micro-batches carry different numbers of loss tokens
+    (padding without packing, completion-only loss, MLM masking), and the loop
+    averages each micro-batch's mean loss instead of dividing by the tokens of the
+    whole step: transformers before 4.46 (`trainer_version`), litgpt's fine-tuning
+    scripts, or a custom loop (`batch.loss_averaged_per_micro_batch`).
+
+    ## Why is this bad?
+    Mean-of-means weights a token in a short micro-batch more than one in a long one,
+    so the accumulated gradient is not the gradient of the big batch it is meant to
+    emulate. The loss and gradients then depend on GA: runs with GA 8 reach a visibly
+    higher loss than the same batch without accumulation, which breaks comparisons
+    and batch-size scaling.
+
+    ## Example
+    ```yaml
+    # HF Trainer SFT, transformers 4.44 installed
+    per_device_train_batch_size: 2
+    gradient_accumulation_steps: 8
+    packing: false
+    ```
+
+    ## Use instead
+    ```yaml
+    # transformers ≥ 4.46 (normalises by the step's token count), or pack sequences
+    per_device_train_batch_size: 2
+    gradient_accumulation_steps: 8
+    packing: true
+    ```
+
+    ## References
+    - transformers#34191, gradient accumulation loss fix: https://github.com/huggingface/transformers/pull/34191
+    - Hugging Face blog, Fixing Gradient Accumulation: https://huggingface.co/blog/gradient_accumulation
+    - Unsloth, Bug fixes in gradient accumulation: https://unsloth.ai/blog/gradient
+    """
+
+    code = "PD403"
+    slug = "grad-accumulation-loss-normalization"
+    severity = "warning"
+
+    def check(self, plan):
+        ga = plan.batch.grad_accum
+        if not ga or ga <= 1 or plan.objective.kind not in _TOKEN_LOSSES:
+            return
+        reason = _per_micro_batch_reason(plan)
+        if reason is None or not _variable_token_counts(plan):
+            return
+        yield self.finding(
+            plan, "batch.grad_accum",
+            f"gradient accumulation over {ga} micro-batches of varying length, and {reason}: tokens in short "
+            "micro-batches weigh more and the result depends on GA",
+            hint="normalise by the number of loss tokens in the whole step (transformers ≥ 4.46 does), or pack sequences",
+        )

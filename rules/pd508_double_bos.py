@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from pretrain_doctor.rule import Rule
+
+
+class DoubleBos(Rule):
+    """The chat template writes the BOS token and tokenization adds another one.
+
+    ## What it does
+    Fires when the chat template emits the BOS (`{{ bos_token }}` or the literal token)
+    and the tokenizer also prepends it when encoding (`add_bos_token: true` in
+    `tokenizer_config.json`, or a post-processor template that starts with the BOS).
+    It warns when both are known, and reports at `info` when the template emits a BOS but
+    only the tokenizer (`--tokenizer`) can tell whether encoding adds another.
+
+    ## Why is this bad?
+    Rendering a conversation with the template and then encoding the text with
+    `add_special_tokens=True` gives `<s><s>[INST] ...`. The model was trained with one
+    BOS; every fine-tuning example now starts with a sequence it has never seen, which
+    measurably degrades Llama and Mistral fine-tunes. The same template used at inference
+    without the duplicate then no longer matches what the model was trained on.
+
+    ## Example
+    ```yaml
+    # tokenizer_config.json
+    {"add_bos_token": true,
+     "chat_template": "{{ bos_token }}{% for m in messages %}[INST] {{ m['content'] }} [/INST]{% endfor %}"}
+    ```
+
+    ## Use instead
+    ```yaml
+    # encode the rendered text with add_special_tokens=False, or let the template own the BOS:
+    {"add_bos_token": false,
+     "chat_template": "{{ bos_token }}{% for m in messages %}[INST] {{ m['content'] }} [/INST]{% endfor %}"}
+    ```
+
+    ## References
+    - transformers chat templating docs, "templates already include special tokens": https://huggingface.co/docs/transformers/chat_templating
+    - trl#1400, `<s><s>` when SFTTrainer re-tokenizes templated text: https://github.com/huggingface/trl/issues/1400
+    - trl#3328, fix for BOS added twice in SFT: https://github.com/huggingface/trl/pull/3328
+    """
+
+    code = "PD508"
+    slug = "double-bos"
+    severity = "warning"
+
+    def check(self, plan):
+        template = plan.tokenizer.chat_template
+        if not template or ("{{" not in template and "{%" not in template):
+            return
+        bos = plan.tokenizer.bos_token
+        if "bos_token" not in template and not (bos and bos in template):
+            return
+        shown = f"`{bos}`" if bos else "the BOS token"
+        if plan.tokenizer.add_bos_token is True:
+            yield self.finding(
+                plan, "tokenizer.chat_template",
+                f"the chat template writes {shown} and the tokenizer prepends it again when the rendered text is "
+                "encoded: every example starts with two BOS tokens",
+                hint="encode templated text with `add_special_tokens=False`, or set `add_bos_token: false`",
+            )
+        elif plan.tokenizer.add_bos_token is None:
+            yield self.finding(
+                plan, "tokenizer.chat_template",
+                f"the chat template writes {shown}; whether encoding adds a second one depends on the tokenizer",
+                hint="pass --tokenizer to decide",
+                severity="info",
+            )

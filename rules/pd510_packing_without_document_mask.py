@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from pretrain_doctor.rule import Rule
+
+# Trainers whose packing always isolates documents when the config says nothing:
+# axolotl's multipack uses block-diagonal attention with per-sequence position ids.
+_DOCUMENT_MASKED_PACKING = frozenset({"axolotl"})
+
+
+class PackingWithoutDocumentMask(Rule):
+    """Packed sequences let each example attend to the unrelated examples packed before it.
+
+    ## What it does
+    Fires when examples are packed into fixed-length sequences without document masking
+    (a block-diagonal mask, or a varlen/flash-attention path that resets positions at
+    each document, e.g. TRL `padding_free`, axolotl `sample_packing` with flash
+    attention). Warns for fine-tuning; reports at `info` for pretraining, where packing
+    with plain causal attention is the standard (GPT-3, LLaMA) and only the
+    cross-document leakage is worth knowing.
+
+    ## Why is this bad?
+    With plain causal attention over a packed row, the tokens of the second example
+    attend to the first: short instruction examples are conditioned on unrelated
+    conversations, and position ids keep counting across examples. Fine-tuned models
+    learn from that contamination; TRL's naive packing has been shown to hurt
+    instruction-following compared with masked packing.
+
+    ## Example
+    ```yaml
+    pretrain_doctor: 1
+    mode: {kind: full_finetune, init_from: meta-llama/Llama-3.1-8B}
+    data: {packing: true}
+    ```
+
+    ## Use instead
+    ```yaml
+    pretrain_doctor: 1
+    mode: {kind: full_finetune, init_from: meta-llama/Llama-3.1-8B}
+    data: {packing: true, document_mask: true}   # TRL padding_free + flash-attention varlen
+    ```
+
+    ## References
+    - trl#1230, packing lets examples attend to each other: https://github.com/huggingface/trl/issues/1230
+    - axolotl config reference, `sample_packing` ("block diagonal attention and per sequence position_ids"): https://docs.axolotl.ai/docs/config-reference.html
+    - Krell et al. 2021, "Efficient sequence packing without cross-contamination": https://arxiv.org/abs/2107.02027
+    """
+
+    code = "PD510"
+    slug = "packing-without-document-mask"
+    severity = "warning"
+
+    def check(self, plan):
+        if plan.data.packing is not True or plan.data.document_mask is True:
+            return
+        if plan.data.document_mask is None and plan.dialect in _DOCUMENT_MASKED_PACKING:
+            return
+        if plan.mode.is_finetune:
+            yield self.finding(
+                plan, "data.packing",
+                "examples are packed without document masking: each example attends to the unrelated examples "
+                "packed before it",
+                hint="enable document masking (TRL `padding_free: true` with flash-attention, axolotl sample_packing "
+                     "with flash attention) or turn packing off",
+            )
+        elif plan.sources.get("data.packing") is not None and plan.sources["data.packing"].line is not None:
+            yield self.finding(
+                plan, "data.packing",
+                "documents are packed with plain causal attention: tokens attend across document boundaries "
+                "(standard for pretraining; document masking removes the leakage)",
+                hint="consider document masking (varlen attention) if the trainer supports it",
+                severity="info",
+            )

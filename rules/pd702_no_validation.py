@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from pretrain_doctor.rule import Rule
+
+
+class NoValidation(Rule):
+    """The run never evaluates on held-out data.
+
+    ## What it does
+    Reports (at `info`) a plan with evaluation turned off (HF `eval_strategy: "no"`,
+    axolotl `val_set_size: 0`, no validation section) or with an evaluation interval
+    as long as the run or longer, so the first evaluation would come after training
+    ends. Silent for debug configs and when the plan does not say.
+
+    ## Why is this bad?
+    Training loss alone cannot show overfitting, memorisation of a small fine-tuning
+    set, or a data-pipeline bug that feeds the model the same batch again and again;
+    a held-out loss curve shows all three. Without one there is also nothing to pick
+    a checkpoint by. Cheap periodic evaluation on a few hundred held-out examples is
+    enough.
+
+    ## Example
+    ```yaml
+    eval_strategy: "no"
+    num_train_epochs: 3
+    ```
+
+    ## Use instead
+    ```yaml
+    eval_strategy: steps
+    eval_steps: 500
+    per_device_eval_batch_size: 8
+    num_train_epochs: 3
+    ```
+
+    ## References
+    - transformers `eval_strategy`: https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.eval_strategy
+    - Karpathy 2019, A Recipe for Training Neural Networks (watch validation loss): https://karpathy.github.io/2019/04/25/recipe/
+    - Goodfellow, Bengio & Courville 2016, Deep Learning, section 5.3 (validation sets): https://www.deeplearningbook.org/contents/ml.html
+    """
+
+    code = "PD702"
+    slug = "no-validation"
+    severity = "info"
+
+    def check(self, plan):
+        if plan.debug:
+            return
+        if plan.eval.enabled is False or plan.data.val_fraction == 0:
+            field = "eval.enabled" if plan.eval.enabled is False else "data.val_fraction"
+            yield self.finding(
+                plan, field,
+                "evaluation is off: nothing measures held-out loss, so overfitting and data bugs go unseen",
+                hint="evaluate every few hundred steps on a small held-out split",
+            )
+            return
+        interval, total = plan.eval.interval_steps, plan.derived.total_steps
+        if plan.eval.enabled and interval and total.known and interval >= total.value:
+            yield self.finding(
+                plan, "eval.interval_steps",
+                f"evaluation every {interval:,} steps in a {total.value:,.0f}-step run: it never runs during training",
+                hint=f"evaluate every {max(1, int(total.value // 10)):,} steps or so (about 10 times per run)",
+            )

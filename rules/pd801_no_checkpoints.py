@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from pretrain_doctor.rule import Rule
+
+# Runs this short (in optimizer steps) are smoke tests: restarting them costs little.
+SHORT_RUN_STEPS = 100
+
+
+class NoCheckpoints(Rule):
+    """Checkpointing is turned off for a run longer than a smoke test.
+
+    ## What it does
+    Fires when the plan saves no checkpoints at all (HF `save_strategy: "no"`,
+    torchtitan `checkpoint.enable = false`, ...) and the run is longer than
+    100 optimizer steps. Silent for debug configs and shorter runs. When the run
+    length depends on the dataset size or world size, it reports at `info` and
+    names the flags that decide it.
+
+    ## Why is this bad?
+    A node failure, a preemption, an NCCL timeout or a loss spike late in the run
+    then costs the whole run: there is nothing to resume from and nothing to roll
+    back to. Large runs fail often (OPT-175B's logbook records dozens of restarts;
+    Llama 3 405B saw 419 unexpected interruptions in 54 days), and even a final
+    `save_model()` at the end of a script is lost if the job dies first.
+
+    ## Example
+    ```yaml
+    save_strategy: "no"
+    num_train_epochs: 3
+    ```
+
+    ## Use instead
+    ```yaml
+    save_strategy: steps
+    save_steps: 500
+    save_total_limit: 2
+    num_train_epochs: 3
+    ```
+
+    ## References
+    - OPT-175B chronicles and logbook (restarts after hardware failures): https://github.com/facebookresearch/metaseq/tree/main/projects/OPT/chronicles
+    - Dubey et al. 2024, The Llama 3 Herd of Models, section 3.3.4 (reliability): https://arxiv.org/abs/2407.21783
+    - transformers `save_strategy`: https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.save_strategy
+    """
+
+    code = "PD801"
+    slug = "no-checkpoints"
+    severity = "warning"
+
+    def check(self, plan):
+        if plan.checkpoint.enabled is not False or plan.debug:
+            return
+        total = plan.derived.total_steps
+        if total.known:
+            if total.value > SHORT_RUN_STEPS:
+                yield self.finding(
+                    plan, "checkpoint.enabled",
+                    f"checkpointing is off for a {total.value:,.0f}-step run; a crash or preemption loses all of it",
+                    hint="save periodically (e.g. HF `save_strategy: steps`, `save_steps: 500`, `save_total_limit: 2`)",
+                )
+        elif total.missing:
+            yield self.finding(
+                plan, "checkpoint.enabled",
+                f"checkpointing is off; the run length ({total.formula}) needs {', '.join(total.missing)}, "
+                "and anything past a smoke test loses everything on a crash",
+                hint="save periodically, or mark the config as a debug run",
+                severity="info",
+            )

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from pretrain_doctor.rule import Rule
+
+SHORT_RUN_STEPS = 100  # smoke tests need no intermediate checkpoint
+
+
+class CheckpointInterval(Rule):
+    """The checkpoint interval is as long as the run, so nothing is saved before the end.
+
+    ## What it does
+    Compares the checkpoint interval in optimizer steps (HF `save_steps`, litgpt
+    `save_interval`, OLMo `save_interval`, torchtitan `checkpoint.interval`) with the
+    run length, and fires when the interval is as long as the run or longer: the
+    first checkpoint, if any, comes at the very end. Silent when checkpointing is off
+    (PD801), when the run length is unknown, for runs of 100 steps or fewer, and for
+    debug configs.
+
+    ## Why is this bad?
+    Checkpointing is on, so the config looks safe, but a crash at 95% of the run
+    still loses everything. This usually happens when `max_steps` is shortened (or the
+    batch is raised, which shortens an epoch-based run) and the save interval is left
+    at its old value or at a trainer default (HF: 500 steps; litgpt: 1000).
+
+    ## Example
+    ```yaml
+    max_steps: 400
+    save_strategy: steps
+    save_steps: 500
+    ```
+
+    ## Use instead
+    ```yaml
+    max_steps: 400
+    save_strategy: steps
+    save_steps: 100
+    save_total_limit: 2
+    ```
+
+    ## References
+    - transformers `save_steps`: https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.save_steps
+    - Dubey et al. 2024, The Llama 3 Herd of Models, section 3.3.4 (frequent interruptions at scale): https://arxiv.org/abs/2407.21783
+    """
+
+    code = "PD802"
+    slug = "checkpoint-interval"
+    severity = "warning"
+
+    def check(self, plan):
+        interval = plan.checkpoint.interval_steps
+        if not interval or plan.checkpoint.enabled is False or plan.debug:
+            return
+        total = plan.derived.total_steps
+        if not total.known or total.value <= SHORT_RUN_STEPS or interval < total.value:
+            return
+        source = plan.sources.get("checkpoint.interval_steps")
+        origin = f" ({source.note})" if source is not None and source.note else ""
+        yield self.finding(
+            plan, "checkpoint.interval_steps",
+            f"checkpoints every {interval:,} steps{origin} in a {total.value:,.0f}-step run: no checkpoint is written "
+            "before the end, so a crash loses the whole run",
+            hint=f"save every {max(1, int(total.value // 10)):,} steps or so, keeping the last few",
+        )

@@ -1,0 +1,122 @@
+"""The check enricher: tokenizer and model facts from files, with provenance, without beating the config."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pretrain_doctor.check import check_paths, load_plan
+from pretrain_doctor.dialects import dialect_names
+from pretrain_doctor.settings import CheckOptions
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+NATIVE_FT = ("pretrain_doctor: 1\nmode: {kind: full_finetune, init_from: my-org/base}\n"
+             "optimizer: {family: adamw, lr: 2.0e-5}\n")
+
+
+def _plan(tmp_path: Path, text: str, **options):
+    path = tmp_path / "train.yaml"
+    path.write_text(text)
+    return load_plan(path, CheckOptions(use_settings=False, **options))[2]
+
+
+def test_tokenizer_flag_fills_the_plan_with_sources(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, NATIVE_FT, tokenizer=FIXTURES / "tokenizers" / "gpt2-pad")
+    spec = plan.tokenizer
+    assert spec.length == 301 and spec.pad_token == "<|pad|>" and spec.pad_token_id == 300
+    assert spec.eos_token == "<|endoftext|>" and spec.eos_token_id == 0 and spec.padding_side == "right"
+    source = plan.sources["tokenizer.pad_token_id"]
+    assert source.file.endswith("tokenizer_config.json") and source.key == "pad_token" and source.note == "--tokenizer"
+    assert "tokenizer.length" not in plan.unknown
+
+
+def test_values_the_config_sets_win_over_the_files(tmp_path: Path) -> None:
+    text = NATIVE_FT + "tokenizer: {eos_token_id: 7, padding_side: left}\n"
+    plan = _plan(tmp_path, text, tokenizer=FIXTURES / "tokenizers" / "gpt2-pad")
+    assert plan.tokenizer.eos_token_id == 7 and plan.tokenizer.padding_side == "left"
+    assert plan.sources["tokenizer.eos_token_id"].file.endswith("train.yaml")
+    assert plan.sources["tokenizer.eos_token_id"].line == 4
+
+
+def test_unknown_tokenizer_names_the_flag(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, NATIVE_FT)
+    assert plan.tokenizer.length is None
+    assert plan.unknown["tokenizer.length"] == "--tokenizer"
+
+
+def test_a_relative_tokenizer_path_resolves_against_an_ancestor_folder(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "tokenizers" / "olmo-like", tmp_path / "tokenizers" / "olmo-like")
+    nested = tmp_path / "configs" / "tiny"
+    nested.mkdir(parents=True)
+    text = NATIVE_FT + "tokenizer: {path: tokenizers/olmo-like/tokenizer.json}\n"
+    plan = _plan(nested, text)
+    assert plan.tokenizer.path == str((tmp_path / "tokenizers" / "olmo-like" / "tokenizer.json").resolve())
+    assert plan.sources["tokenizer.path"].line == 4  # the config's line, not the tokenizer file
+    assert plan.tokenizer.length == 301
+
+
+def test_a_hub_id_that_is_not_on_disk_stays_unknown(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, NATIVE_FT + "tokenizer: {name: meta-llama/Llama-2-7b-hf}\n")
+    assert plan.tokenizer.path is None and plan.unknown["tokenizer.length"] == "--tokenizer"
+
+
+def test_model_config_of_a_finetune_describes_the_base_checkpoint(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, NATIVE_FT, model_config=FIXTURES / "models" / "llama-tiny")
+    model = plan.model
+    assert model.family == "llama" and model.position_encoding == "rope" and model.rope_scaling is False
+    assert model.max_positions == model.base_max_positions == 256
+    assert model.tie_embeddings is False and model.base_tie_embeddings is False
+    assert model.eos_token_id == 2 and model.generation_eos_token_ids == [2]
+    assert model.embedding_rows == model.vocab_size
+    source = plan.sources["model.max_positions"]
+    assert source.file.endswith("config.json") and source.key == "max_position_embeddings"
+
+
+def test_model_config_from_scratch_has_no_base_checkpoint(tmp_path: Path) -> None:
+    text = "pretrain_doctor: 1\nmode: {kind: pretrain}\noptimizer: {family: adamw, lr: 3.0e-4}\n"
+    plan = _plan(tmp_path, text, model_config=FIXTURES / "models" / "gpt2-tiny" / "config.json")
+    assert plan.model.tie_embeddings is True and plan.model.base_tie_embeddings is None
+    assert plan.model.position_encoding == "learned" and plan.model.max_positions == 128
+
+
+def test_checkpoint_folder_named_in_the_config_is_read(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "ckpt"
+    shutil.copytree(FIXTURES / "tokenizers" / "llama-like", checkpoint)
+    shutil.copy(FIXTURES / "models" / "llama-tiny" / "config.json", checkpoint / "config.json")
+    plan = _plan(tmp_path, NATIVE_FT.replace("my-org/base", "ckpt"))
+    assert plan.tokenizer.add_bos_token is True and plan.model.family == "llama"
+
+
+def test_a_missing_flag_path_is_an_input_error_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "train.yaml"
+    path.write_text(NATIVE_FT)
+    report = check_paths([path], CheckOptions(use_settings=False, tokenizer=tmp_path / "nope"))
+    assert report.errors and "--tokenizer" in report.errors[0].message
+
+
+@pytest.mark.skipif("olmo" not in dialect_names(), reason="the olmo dialect is not registered")
+def test_olmo_tiny_config_eos_id_zero_is_reported_with_the_real_tokenizer(shared_dir: Path) -> None:
+    report = check_paths([shared_dir / "real-configs/olmo/tiny/OLMo-20M.yaml"],
+                         CheckOptions(use_settings=False, select=["PD502"]))
+    assert not report.errors and not report.warnings
+    [finding] = report.findings
+    assert finding.severity == "error" and finding.line is not None
+    assert "eos_token_id 0 is `|||IP_ADDRESS|||`" in finding.message
+    assert "`<|endoftext|>` is 50279" in finding.message
+
+
+def test_a_listed_eos_that_includes_the_tokenizers_is_not_a_disagreement(tmp_path: Path) -> None:
+    # Llama-3.1 lists several eos ids in config.json; the tokenizer's is among them.
+    models = tmp_path / "model"
+    shutil.copytree(FIXTURES / "models" / "llama3-tiny", models)
+    config = json.loads((models / "config.json").read_text())
+    config["eos_token_id"] = [301, 304]
+    (models / "config.json").write_text(json.dumps(config))
+    path = tmp_path / "train.yaml"
+    path.write_text(NATIVE_FT)
+    report = check_paths([path], CheckOptions(use_settings=False, select=["PD502"], model_config=models,
+                                              tokenizer=FIXTURES / "tokenizers" / "llama3-like"))
+    assert not report.findings

@@ -1,0 +1,89 @@
+"""axolotl adapter: modes, batch_size vs GA, eval without a split, DeepSpeed JSON merge (PD206)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import detected, findings, notes, plan_of, write
+
+BASE = """
+base_model: NousResearch/Meta-Llama-3-8B
+datasets:
+  - path: tatsu-lab/alpaca
+    type: alpaca
+val_set_size: 0.05
+sequence_len: 2048
+micro_batch_size: 2
+gradient_accumulation_steps: 4
+num_epochs: 2
+learning_rate: 0.0002
+bf16: auto
+"""
+
+
+def test_recognised(tmp_path) -> None:
+    assert detected(write(tmp_path, "a.yml", BASE)) == "axolotl"
+
+
+def test_defaults_and_values(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "a.yml", BASE))
+    assert plan.mode.kind == "full_finetune" and plan.mode.init_from == "NousResearch/Meta-Llama-3-8B"
+    assert plan.schedule.kind == "cosine" and plan.schedule.warmup_ratio == pytest.approx(0.03)
+    assert plan.precision.compute == "bf16" and plan.precision.mixed
+    assert plan.batch.micro_batch_size == 2 and plan.batch.grad_accum == 4
+    assert plan.data.val_fraction == pytest.approx(0.05) and plan.eval.enabled
+
+
+def test_adapter_and_rl_modes(tmp_path) -> None:
+    assert plan_of(write(tmp_path, "l.yml", BASE + "adapter: lora\nlora_r: 16\n")).mode.kind == "lora"
+    assert plan_of(write(tmp_path, "q.yml", BASE + "adapter: qlora\nload_in_4bit: true\n")).mode.kind == "qlora"
+    dpo = plan_of(write(tmp_path, "d.yml", BASE + "rl: dpo\nadapter: lora\n"))
+    assert dpo.mode.kind == "preference" and dpo.mode.preference_method == "dpo" and dpo.objective.kind == "preference"
+
+
+def test_reinit_weights_is_from_scratch(tmp_path) -> None:
+    text = BASE.replace("datasets:\n  - path: tatsu-lab/alpaca\n    type: alpaca\n",
+                        "pretraining_dataset:\n  - path: allenai/c4\n    type: pretrain\n")
+    plan = plan_of(write(tmp_path, "p.yml", text + "reinit_weights: true\n"))
+    assert plan.mode.kind == "pretrain" and plan.mode.from_scratch
+
+
+def test_batch_size_with_gradient_accumulation(tmp_path) -> None:
+    found = notes(plan_of(write(tmp_path, "a.yml", BASE + "batch_size: 16\n")), "mutually-exclusive")
+    assert found and set(found[0].data["keys"]) == {"batch_size", "gradient_accumulation_steps"}
+    alone = plan_of(write(tmp_path, "b.yml", BASE.replace("gradient_accumulation_steps: 4\n", "batch_size: 16\n")))
+    assert alone.batch.grad_accum == 8 and notes(alone, "mutually-exclusive") == []
+
+
+def test_eval_steps_without_validation_split(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "a.yml", BASE.replace("val_set_size: 0.05", "val_set_size: 0") + "eval_steps: 50\n"))
+    assert plan.eval.enabled is False
+    assert notes(plan, "mutually-exclusive")
+
+
+def test_load_in_8bit_implies_fp16(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "a.yml", BASE.replace("bf16: auto\n", "load_in_8bit: true\n")))
+    assert plan.precision.compute == "fp16"
+
+
+def test_deepspeed_json_without_clipping_ignores_max_grad_norm(tmp_path) -> None:
+    write(tmp_path, "deepspeed_configs/zero2.json", '{"zero_optimization": {"stage": 2}, "bf16": {"enabled": "auto"}}')
+    config = write(tmp_path, "examples/model/a.yml", BASE + "deepspeed: deepspeed_configs/zero2.json\nmax_grad_norm: 1.0\n")
+    plan = plan_of(config)
+    assert plan.clipping.ignored_by == "deepspeed" and plan.clipping.max_norm == 1.0
+    assert plan.sources["clipping.ignored_by"].file == str(tmp_path / "deepspeed_configs" / "zero2.json")
+    assert len(findings(plan, "PD206")) == 1
+    assert plan.parallel.zero_stage == 2
+    assert str(tmp_path / "deepspeed_configs" / "zero2.json") in plan.files
+
+
+def test_deepspeed_json_with_clipping_is_fine(tmp_path) -> None:
+    write(tmp_path, "ds.json", '{"zero_optimization": {"stage": 3}, "gradient_clipping": "auto"}')
+    plan = plan_of(write(tmp_path, "a.yml", BASE + "deepspeed: ds.json\n"))
+    assert plan.clipping.ignored_by is None and findings(plan, "PD206") == []
+    assert plan.parallel.zero_stage == 3
+
+
+def test_missing_deepspeed_json_is_noted_not_fatal(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "a.yml", BASE + "deepspeed: nowhere/zero3.json\n"))
+    assert [n.data["code"] for n in notes(plan, "other")] == ["deepspeed-not-found"]

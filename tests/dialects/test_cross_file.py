@@ -1,0 +1,87 @@
+"""Files referenced by an HF config: the DeepSpeed JSON, the accelerate launcher config, and `--merge`."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from pretrain_doctor.cli import app
+from pretrain_doctor.dialects.shared import resolve_interpolations
+from pretrain_doctor.config.loader import load_document
+
+from .helpers import findings, plan_of, write
+
+HF = """
+model_name_or_path: meta-llama/Llama-3.2-1B
+per_device_train_batch_size: 4
+gradient_accumulation_steps: 2
+learning_rate: 2.0e-5
+output_dir: out
+bf16: true
+"""
+ACCELERATE = """
+compute_environment: LOCAL_MACHINE
+distributed_type: DEEPSPEED
+deepspeed_config:
+  zero_stage: 3
+mixed_precision: fp16
+num_processes: 8
+"""
+
+
+def test_hf_deepspeed_json_lacking_clipping(tmp_path) -> None:
+    write(tmp_path, "ds.json", '{"zero_optimization": {"stage": 2}, "fp16": {"enabled": true}}')
+    plan = plan_of(write(tmp_path, "sft.yaml", HF + "deepspeed: ds.json\n"), dialect="hf")
+    assert plan.clipping.ignored_by == "deepspeed"  # max_grad_norm defaults to 1.0 and is dropped
+    assert len(findings(plan, "PD206")) == 1
+    assert plan.precision.declared_by == {"trainer": "bf16", "deepspeed": "fp16"}
+    assert findings(plan, "PD303")
+
+
+def test_accelerate_config_flag_gives_world_size(tmp_path) -> None:
+    acc = write(tmp_path, "launch/zero3.yaml", ACCELERATE)
+    plan = plan_of(write(tmp_path, "sft.yaml", HF), dialect="hf", accelerate_config=acc)
+    assert plan.parallel.world_size == 8 and plan.parallel.zero_stage == 3
+    assert plan.sources["parallel.world_size"].note == "--accelerate-config"
+    assert plan.derived.global_batch.value == 64
+    assert plan.precision.declared_by == {"trainer": "bf16", "accelerate": "fp16"}
+    assert findings(plan, "PD303")
+
+
+def test_world_size_flag_beats_accelerate(tmp_path) -> None:
+    acc = write(tmp_path, "zero3.yaml", ACCELERATE)
+    plan = plan_of(write(tmp_path, "sft.yaml", HF), dialect="hf", accelerate_config=acc, world_size=2)
+    assert plan.parallel.world_size == 2
+
+
+def test_accelerate_config_found_beside(tmp_path) -> None:
+    write(tmp_path, "accelerate.yaml", ACCELERATE)
+    plan = plan_of(write(tmp_path, "sft.yaml", HF), dialect="hf")
+    assert plan.parallel.world_size == 8
+
+
+def test_interpolation_keeps_unknown_references() -> None:
+    from pretrain_doctor.config.document import Document
+
+    doc = Document(path="x.yaml", format="yaml", data={"a": 3, "b": "${a}", "c": "run-${a}", "d": "${nope}"},
+                   positions={}, text="${")
+    data = resolve_interpolations(doc).data
+    assert data == {"a": 3, "b": 3, "c": "run-3", "d": "${nope}"}
+
+
+def test_cli_merge_flag(tmp_path) -> None:
+    model = write(tmp_path, "model.yml", '{"num_layers": 2, "hidden_size": 64, "num_attention_heads": 2, "seq_length": 128}\n')
+    train = write(tmp_path, "train.yml", '{"optimizer": {"type": "Adam", "params": {"lr": 0.001}}, '
+                                         '"train_micro_batch_size_per_gpu": 4, "train_iters": 1000, "gradient_clipping": 1.0}\n')
+    runner = CliRunner()
+    merged = runner.invoke(app, ["check", str(model), str(train), "--merge", "--format", "json", "--isolated"])
+    assert merged.exit_code in (0, 1), merged.output
+    assert '"dialect": "neox"' in merged.output and "merged with" in merged.output
+    assert '"files": 1' in merged.output
+    separate = runner.invoke(app, ["check", str(model), str(train), "--format", "json", "--isolated"])
+    assert '"role": "companion"' in separate.output  # the model fragment alone is a companion
+    assert load_document(model).data["num_layers"] == 2
+
+
+def test_unusable_deepspeed_reference_is_not_a_crash(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "sft.yaml", HF + f"deepspeed: {'x' * 5000}.json\n"), dialect="hf")
+    assert plan.parallel.deepspeed_config is None

@@ -1,0 +1,49 @@
+"""HF adapter facts the PD7/PD8 rules read: intervals as fractions, sampling order, compile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .helpers import plan_of, write
+
+BASE = """
+model_name_or_path: Qwen/Qwen2.5-0.5B
+output_dir: out
+learning_rate: 2.0e-5
+per_device_train_batch_size: 8
+max_steps: 1000
+"""
+
+
+def test_save_steps_below_one_is_a_fraction_of_the_run(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "a.yaml", BASE + "save_strategy: steps\nsave_steps: 0.5\n"))
+    assert plan.checkpoint.interval_fraction == 0.5
+    assert plan.checkpoint.interval_steps is None
+    assert plan.sources["checkpoint.interval_fraction"].line == 7
+
+
+def test_save_steps_default_is_500(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "a.yaml", BASE))
+    assert plan.checkpoint.interval_steps == 500
+    assert plan.sources["checkpoint.interval_steps"].note == "transformers default"
+
+
+def test_eval_steps_default_to_logging_steps(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "a.yaml", BASE + "eval_strategy: steps\nlogging_steps: 25\n"))
+    assert plan.eval.interval_steps == 25
+    plan = plan_of(write(tmp_path, "b.yaml", BASE + "eval_strategy: steps\neval_steps: 0.1\n"))
+    assert plan.eval.interval_fraction == 0.1
+
+
+def test_sampling_strategy_sets_shuffle(tmp_path: Path) -> None:
+    assert plan_of(write(tmp_path, "a.yaml", BASE)).data.shuffle is True
+    sequential = plan_of(write(tmp_path, "b.yaml", BASE + "train_sampling_strategy: sequential\n"))
+    assert sequential.data.shuffle is False
+    grouped = plan_of(write(tmp_path, "c.yaml", BASE + "train_sampling_strategy: group_by_length\n"))
+    assert grouped.data.shuffle is True
+
+
+def test_torch_compile_keys(tmp_path: Path) -> None:
+    assert plan_of(write(tmp_path, "a.yaml", BASE)).model.compile is None
+    assert plan_of(write(tmp_path, "b.yaml", BASE + "torch_compile: true\n")).model.compile is True
+    assert plan_of(write(tmp_path, "c.yaml", BASE + "torch_compile_mode: max-autotune\n")).model.compile is True

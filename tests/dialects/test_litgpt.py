@@ -1,0 +1,112 @@
+"""litgpt adapter: jsonargparse class_path/init_args, script defaults, finetune-only quirks."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import detected, notes, plan_of, write
+
+FINETUNE = """
+checkpoint_dir: checkpoints/meta-llama/Llama-2-7b-hf
+precision: bf16-true
+devices: 2
+train:
+  global_batch_size: 16
+  micro_batch_size: 2
+  lr_warmup_steps: 10
+  epochs: 3
+  max_seq_length: 512
+optimizer:
+  class_path: torch.optim.AdamW
+  init_args:
+    lr: 0.0003
+    weight_decay: 0.02
+    betas: [0.9, 0.95]
+"""
+PRETRAIN = """
+model_name: pythia-14m
+precision: bf16-mixed
+initial_checkpoint_dir:
+resume: false
+train:
+  global_batch_size: 512
+  micro_batch_size: 4
+  max_tokens: 1048576000
+  max_seq_length: 2048
+optimizer: AdamW
+"""
+
+
+def test_recognised(tmp_path) -> None:
+    assert detected(write(tmp_path, "full.yaml", FINETUNE)) == "litgpt"
+    assert detected(write(tmp_path, "pre.yaml", PRETRAIN)) == "litgpt"
+
+
+def test_class_path_and_init_args(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "full.yaml", FINETUNE))
+    assert plan.optimizer.family == "adamw" and plan.optimizer.lr == pytest.approx(3e-4)
+    assert plan.optimizer.weight_decay == pytest.approx(0.02)
+    assert plan.sources["optimizer.lr"].key == "optimizer.init_args.lr"
+    assert plan.mode.kind == "full_finetune" and plan.mode.init_from == "checkpoints/meta-llama/Llama-2-7b-hf"
+    assert plan.parallel.world_size == 2
+    assert plan.precision.compute == "bf16" and plan.precision.params == "bf16"
+    assert plan.schedule.min_lr == 0.0  # finetune cosine decays to 0
+
+
+def test_bare_optimizer_name_gets_torch_defaults(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "pre.yaml", PRETRAIN))
+    assert plan.optimizer.lr == pytest.approx(1e-3) and plan.optimizer.betas == (0.9, 0.999)
+    assert "torch.optim default" in plan.sources["optimizer.lr"].note
+
+
+def test_pretrain_length_from_max_tokens_and_script_defaults(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "pre.yaml", PRETRAIN))
+    assert plan.mode.kind == "pretrain" and plan.mode.from_scratch
+    assert plan.derived.total_steps.value == 1000  # 1,048,576,000 / (512 × 2048)
+    assert plan.schedule.warmup_steps == 2000  # litgpt pretrain default
+    assert plan.clipping.max_norm == 1.0 and plan.schedule.min_lr == pytest.approx(4e-5)
+    assert plan.precision.mixed is True
+
+
+def test_finetune_length_needs_dataset_rows(tmp_path) -> None:
+    path = write(tmp_path, "full.yaml", FINETUNE)
+    assert plan_of(path).derived.total_steps.value is None
+    assert plan_of(path, dataset_rows=1600).derived.total_steps.value == 300  # 3 × 1600 / 16
+
+
+def test_warmup_steps_and_fraction_exclude_each_other(tmp_path) -> None:
+    text = FINETUNE.replace("  lr_warmup_steps: 10\n", "  lr_warmup_steps: 10\n  lr_warmup_fraction: 0.1\n")
+    assert len(notes(plan_of(write(tmp_path, "full.yaml", text)), "mutually-exclusive")) == 1
+
+
+def test_finetune_ignores_min_lr_and_rejects_max_norm(tmp_path) -> None:
+    text = FINETUNE.replace("  epochs: 3\n", "  epochs: 3\n  min_lr: 6.0e-5\n  max_norm: 1.0\n")
+    keys = sorted(n.data["key"] for n in notes(plan_of(write(tmp_path, "full.yaml", text)), "ignored-key"))
+    assert keys == ["train.max_norm", "train.min_lr"]
+
+
+def test_pretrain_uses_min_lr_and_max_norm(tmp_path) -> None:
+    text = PRETRAIN.replace("  max_seq_length: 2048\n", "  max_seq_length: 2048\n  min_lr: 6.0e-5\n  max_norm: 0.5\n")
+    plan = plan_of(write(tmp_path, "pre.yaml", text))
+    assert notes(plan, "ignored-key") == []
+    assert plan.clipping.max_norm == 0.5 and plan.schedule.min_lr == pytest.approx(6e-5)
+
+
+def test_resume_and_initial_checkpoint_mark_continuation(tmp_path) -> None:
+    resumed = plan_of(write(tmp_path, "a.yaml", PRETRAIN.replace("resume: false", "resume: true")))
+    assert resumed.mode.resumed
+    continued = plan_of(write(tmp_path, "b.yaml", PRETRAIN.replace("initial_checkpoint_dir:", "initial_checkpoint_dir: ckpt/x")))
+    assert continued.mode.resumed and continued.mode.init_from == "ckpt/x"
+
+
+def test_lora_and_qlora(tmp_path) -> None:
+    lora = plan_of(write(tmp_path, "lora.yaml", FINETUNE + "lora_r: 8\nlora_alpha: 16\n"))
+    assert lora.mode.kind == "lora" and lora.mode.lora_rank == 8
+    qlora = plan_of(write(tmp_path, "qlora.yaml", FINETUNE + "lora_r: 8\nquantize: bnb.nf4\n"))
+    assert qlora.mode.kind == "qlora"
+
+
+def test_typo_in_train_section(tmp_path) -> None:
+    text = FINETUNE.replace("  lr_warmup_steps: 10\n", "  lr_warmup_step: 10\n")
+    found = notes(plan_of(write(tmp_path, "full.yaml", text)), "ignored-key")
+    assert found and found[0].data["suggestion"] == "lr_warmup_steps"

@@ -1,0 +1,126 @@
+"""GPT-NeoX adapter: `-`/`_` keys, warmup fraction, split, fp16 quirks, multi-file merge."""
+
+from __future__ import annotations
+
+import pytest
+
+from pretrain_doctor.check.engine import check_paths
+from pretrain_doctor.config.loader import load_document
+from pretrain_doctor.dialects import BuildContext, get_dialect
+from pretrain_doctor.settings import CheckOptions
+
+from .helpers import detected, findings, notes, plan_of, write
+
+MODEL = """{
+  "num-layers": 6,
+  "hidden-size": 512,
+  "num_attention_heads": 8,
+  "seq-length": 2048,
+  "pos_emb": "rotary",
+  "no_weight_tying": True,
+}
+"""
+TRAINING = """{
+  "optimizer": {"type": "Adam", "params": {"lr": 0.0006, "betas": [0.9, 0.95], "eps": 1.0e-8,}},
+  "train_micro_batch_size_per_gpu": 4,
+  "train-iters": 10000,
+  "lr_decay_iters": 10000,
+  "warmup": 0.01,
+  "split": "949,50,1",
+  "fp16": {"enabled": True, "type": "bfloat16"},
+}
+"""
+
+
+def _one_file(tmp_path, extra: str = ""):
+    body = MODEL.rstrip().rstrip("}") + TRAINING.strip().lstrip("{").rstrip("}") + extra + "}\n"
+    return write(tmp_path, "run.yml", body)
+
+
+def test_dash_and_underscore_keys_are_the_same(tmp_path) -> None:
+    plan = plan_of(_one_file(tmp_path))
+    assert plan.model.layers == 6 and plan.model.hidden_size == 512 and plan.batch.seq_len == 2048
+    assert plan.run.max_steps == 10000
+    assert plan.sources["run.max_steps"].key == "train-iters"
+
+
+def test_warmup_is_a_fraction_of_the_decay_horizon(tmp_path) -> None:
+    plan = plan_of(_one_file(tmp_path))
+    assert plan.schedule.warmup_steps == 100
+    assert "warmup ×" in plan.sources["schedule.warmup_steps"].note
+
+
+def test_split_gives_the_validation_fraction(tmp_path) -> None:
+    plan = plan_of(_one_file(tmp_path))
+    assert plan.data.val_fraction == pytest.approx(50 / 1000)
+    assert plan.eval.enabled is True
+
+
+def test_fp16_type_is_an_ignored_key(tmp_path) -> None:
+    plan = plan_of(_one_file(tmp_path))
+    ignored = notes(plan, "ignored-key")
+    assert [n.data["key"] for n in ignored] == ["fp16.type"]
+    assert plan.precision.compute == "fp16"
+
+
+def test_lr_decay_iters_inconsistent_with_train_iters(tmp_path) -> None:
+    path = _one_file(tmp_path)
+    path.write_text(path.read_text().replace('"lr_decay_iters": 10000', '"lr_decay_iters": 20000'))
+    plan = plan_of(path)
+    found = notes(plan, "inconsistent")
+    assert found and found[0].data["stated"] == 20000 and found[0].data["derived"] == 10000
+    assert plan.schedule.warmup_steps == 200  # the fraction applies to lr_decay_iters
+
+
+def test_bf16_block_without_precision_is_a_conflict(tmp_path) -> None:
+    path = _one_file(tmp_path, '"bf16": {"enabled": True},\n')
+    plan = plan_of(path)
+    assert plan.precision.declared_by == {"neox_precision": "fp16", "neox_bf16": "bf16"}
+    assert findings(plan, "PD303")
+
+
+def test_model_fragment_and_local_setup_are_companions(tmp_path) -> None:
+    neox = get_dialect("neox")
+    fragment = load_document(write(tmp_path, "model.yml", MODEL))
+    setup = load_document(write(tmp_path, "local_setup.yml", '{"data_path": "data/x", "save": "ckpt", "load": "ckpt"}\n'))
+    assert detected(write(tmp_path, "model2.yml", MODEL)) == "neox"
+    assert "fragment" in neox.companion_reason(fragment)
+    assert "local_setup" in neox.companion_reason(setup)
+    assert neox.companion_reason(load_document(_one_file(tmp_path))) is None
+
+
+def test_merge_builds_one_plan_from_several_files(tmp_path) -> None:
+    model = write(tmp_path, "model.yml", MODEL)
+    training = write(tmp_path, "train.yml", TRAINING)
+    setup = write(tmp_path, "setup.yml", '{"data_path": "data/x", "save": "ckpt", "load": "ckpt"}\n')
+    docs = [load_document(p) for p in (model, training, setup)]
+    plan = get_dialect("neox").build_plan(docs, BuildContext(load=load_document))
+    assert plan.model.layers == 6 and plan.optimizer.lr == pytest.approx(6e-4)
+    assert plan.sources["optimizer.lr"].file == str(training)
+    assert plan.mode.resumed is False  # load == save: the auto-resume pattern of local_setup.yml
+    report = check_paths([model, training, setup], CheckOptions(merge=True, use_settings=False))
+    assert report.errors == [] and len(report.files) == 1 and report.files[0].dialect == "neox"
+
+
+def test_duplicate_keys_across_merged_files(tmp_path) -> None:
+    first = write(tmp_path, "a.yml", MODEL)
+    second = write(tmp_path, "b.yml", TRAINING.replace('"train-iters"', '"num_layers": 4, "train-iters"'))
+    plan = get_dialect("neox").build_plan([load_document(first), load_document(second)], BuildContext())
+    dupes = notes(plan, "mutually-exclusive")
+    assert len(dupes) == 1 and dupes[0].data["keys"] == ["num_layers"]
+
+
+def test_load_different_from_save_is_a_resumed_run(tmp_path) -> None:
+    plan = plan_of(_one_file(tmp_path, '"load": "/old/run", "save": "/new/run",\n'))
+    assert plan.mode.resumed and plan.mode.init_from == "/old/run"
+
+
+def test_finetune_flag(tmp_path) -> None:
+    plan = plan_of(_one_file(tmp_path, '"load": "/base", "finetune": true,\n'))
+    assert plan.mode.kind == "full_finetune" and plan.mode.init_from == "/base"
+
+
+def test_typo_in_either_spelling(tmp_path) -> None:
+    plan = plan_of(_one_file(tmp_path, '"lr-decay-iter": 5,\n"gradient_clipings": 1.0,\n'))
+    suggestions = sorted(n.data["suggestion"] for n in notes(plan, "ignored-key") if "suggestion" in n.data)
+    assert suggestions == ["gradient_clipping", "lr-decay-iters"]

@@ -1,0 +1,117 @@
+"""OLMo adapter: durations with units, stop_at, token-unit schedules, interpolation, defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from pretrain_doctor.dialects.shared import Duration, parse_duration
+
+from .helpers import detected, notes, plan_of, write
+
+BASE = """
+run_name: tiny
+model:
+  d_model: 256
+  n_heads: 8
+  n_layers: 8
+  max_sequence_length: 1024
+optimizer:
+  name: adamw
+  learning_rate: 6.0e-4
+scheduler:
+  t_warmup: 100
+global_train_batch_size: 512
+device_train_microbatch_size: 8
+"""
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (739_328, Duration(739_328, "steps")),
+    ("4e12T", Duration(4e12, "tokens")),
+    ("50e9T", Duration(50e9, "tokens")),
+    ("1ep", Duration(1, "epochs")),
+    ("2_000", Duration(2000, "steps")),
+    ("soon", None),
+    (0, None),
+])
+def test_durations_with_units(raw, expected) -> None:
+    assert parse_duration(raw) == expected
+
+
+def test_recognised(tmp_path) -> None:
+    assert detected(write(tmp_path, "c.yaml", BASE + "max_duration: 1000\n")) == "olmo"
+
+
+def test_token_duration_becomes_steps(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "c.yaml", BASE + 'max_duration: "1048576000T"\n'))
+    assert plan.run.max_tokens == 1_048_576_000
+    assert plan.run.max_steps == 2000  # 1,048,576,000 / (512 × 1024)
+    assert plan.schedule.decay_steps == 2000  # the schedule spans max_duration
+
+
+def test_stop_at_stops_early_but_schedule_spans_max_duration(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "c.yaml", BASE + "max_duration: 10000\nstop_at: 4000\n"))
+    assert plan.run.max_steps == 4000
+    assert plan.schedule.decay_steps == 10000
+
+
+def test_stop_at_inconsistent_with_token_duration(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "c.yaml", BASE + 'max_duration: "1048576000T"\nstop_at: 3000\n'))
+    found = notes(plan, "inconsistent")
+    assert len(found) == 1 and found[0].data["derived"] == 2000 and found[0].data["stated"] == 3000
+    assert found[0].source.line == BASE.count("\n") + 1  # points at stop_at
+
+
+def test_stop_at_within_slack_is_fine(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "c.yaml", BASE + 'max_duration: "1048576000T"\nstop_at: 2010\n'))
+    assert notes(plan, "inconsistent") == []
+
+
+def test_scheduler_in_token_units(tmp_path) -> None:
+    text = BASE.replace("  t_warmup: 100\n", "  units: tokens\n  t_warmup: 52428800\n  t_max: 2e9\n")
+    plan = plan_of(write(tmp_path, "c.yaml", text + "max_duration: 1000\n"))
+    assert plan.schedule.warmup_steps == 100  # 52,428,800 tokens / 524,288 per step
+    assert plan.schedule.decay_steps == 3815  # ceil(2e9 / 524,288)
+
+
+def test_interpolation_resolved_against_the_file(tmp_path) -> None:
+    text = BASE.replace("learning_rate: 6.0e-4", "learning_rate: ${base_lr}") + "base_lr: 3.0e-4\nmax_duration: 100\n"
+    plan = plan_of(write(tmp_path, "c.yaml", text))
+    assert plan.optimizer.lr == pytest.approx(3e-4)
+
+
+def test_unresolvable_interpolation_is_unknown_not_default(tmp_path) -> None:
+    text = BASE.replace("learning_rate: 6.0e-4", "learning_rate: ${oc.env:LR}") + "max_duration: 100\n"
+    plan = plan_of(write(tmp_path, "c.yaml", text))
+    assert plan.optimizer.lr is None
+    assert "optimizer.lr" in plan.unknown
+
+
+def test_load_path_marks_a_resumed_stage(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "c.yaml", BASE + "max_duration: 100\nload_path: /ckpt/step1000\n"))
+    assert plan.mode.resumed and plan.mode.init_from == "/ckpt/step1000"
+    assert not plan.mode.from_scratch
+
+
+def test_trainer_defaults_when_left_out(tmp_path) -> None:
+    text = "model:\n  d_model: 64\n  n_layers: 2\noptimizer:\n  learning_rate: 1e-3\nscheduler:\n  t_warmup: 10\n"
+    plan = plan_of(write(tmp_path, "c.yaml", text))
+    assert plan.optimizer.family == "lion"  # OptimizerConfig.name defaults to lionw
+    assert plan.optimizer.eps == pytest.approx(1e-5)
+    assert plan.batch.global_batch_size == 512 and plan.batch.micro_batch_size == 16
+    assert plan.run.max_steps == 10000  # max_duration default
+    assert plan.sources["optimizer.eps"].note == "OLMo TrainConfig default"
+    assert plan.clipping.max_norm is None  # OLMo does not clip unless told
+
+
+def test_mlp_hidden_size_swiglu_halves(tmp_path) -> None:
+    text = BASE + "max_duration: 10\n"
+    text = text.replace("  n_layers: 8\n", "  n_layers: 8\n  mlp_hidden_size: 2048\n  activation_type: swiglu\n")
+    plan = plan_of(write(tmp_path, "c.yaml", text))
+    assert plan.model.ffn_size == 1024 and plan.model.gated_mlp
+
+
+def test_reference_cycles_do_not_hang_or_crash(tmp_path) -> None:
+    text = BASE + "max_duration: 100\nloop: ${loop}\nnest:\n  inner: ${nest}\n"
+    plan = plan_of(write(tmp_path, "c.yaml", text))
+    assert plan.optimizer.lr == pytest.approx(6e-4)

@@ -1,0 +1,68 @@
+"""torchtitan adapter: JobConfig defaults, flavor table, schedule shapes, continuation."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import detected, notes, plan_of, write
+
+MINIMAL = """
+[job]
+description = "tiny"
+
+[model]
+name = "llama3"
+flavor = "8B"
+
+[training]
+local_batch_size = 2
+steps = 3000
+
+[optimizer]
+lr = 3e-4
+"""
+
+
+def test_recognised(tmp_path) -> None:
+    assert detected(write(tmp_path, "t.toml", MINIMAL)) == "torchtitan"
+
+
+def test_job_config_defaults(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "t.toml", MINIMAL))
+    assert plan.optimizer.family == "adamw" and plan.optimizer.betas == (0.9, 0.95)
+    assert plan.optimizer.eps == pytest.approx(1e-8) and plan.optimizer.weight_decay == pytest.approx(0.1)
+    assert plan.schedule.warmup_steps == 200 and plan.schedule.kind == "linear"
+    assert plan.clipping.max_norm == 1.0 and plan.batch.seq_len == 2048
+    assert plan.optimizer.decay_norm_and_bias and plan.optimizer.decay_embeddings
+    assert plan.sources["schedule.warmup_steps"].note == "torchtitan JobConfig default"
+
+
+def test_flavor_gives_model_size(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "t.toml", MINIMAL))
+    assert plan.model.parameters == 8_030_000_000 and plan.model.layers == 32 and plan.model.vocab_size == 128256
+    unknown = plan_of(write(tmp_path, "u.toml", MINIMAL.replace('"8B"', '"13B-custom"')))
+    assert unknown.model.parameters is None and "model.parameters" in unknown.unknown
+
+
+def test_decay_ratio_shapes(tmp_path) -> None:
+    wsd = plan_of(write(tmp_path, "a.toml", MINIMAL + '\n[lr_scheduler]\ndecay_ratio = 0.2\ndecay_type = "cosine"\n'))
+    assert wsd.schedule.kind == "wsd"
+    flat = plan_of(write(tmp_path, "b.toml", MINIMAL + "\n[lr_scheduler]\nwarmup_steps = 3_000\ndecay_ratio = 0.0\n"))
+    assert flat.schedule.kind == "constant" and flat.schedule.warmup_steps == 3000
+
+
+def test_initial_load_path_is_a_continuation(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "t.toml", MINIMAL + '\n[checkpoint]\nenable = true\ninitial_load_path = "hf/llama"\n'))
+    assert plan.mode.resumed and plan.mode.init_from == "hf/llama" and plan.checkpoint.enabled
+
+
+def test_parallel_degrees(tmp_path) -> None:
+    text = MINIMAL + "\n[parallelism]\ndata_parallel_shard_degree = 4\ntensor_parallel_degree = 2\n"
+    plan = plan_of(write(tmp_path, "t.toml", text))
+    assert plan.parallel.tensor == 2 and plan.parallel.data_shard == 4 and plan.batch.data_parallel == 4
+    assert plan.derived.global_batch.value == 8  # local 2 × dp 4
+
+
+def test_typo_in_training_table(tmp_path) -> None:
+    found = notes(plan_of(write(tmp_path, "t.toml", MINIMAL.replace("steps = 3000", "stepss = 3000"))), "ignored-key")
+    assert found and found[0].data["suggestion"] == "steps"

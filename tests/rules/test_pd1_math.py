@@ -1,0 +1,260 @@
+"""Direct tests of the arithmetic behind the PD1 rules, on TrainingPlan objects."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from pretrain_doctor.builtin_rules.pd101_lr_for_model_size import (
+    LrBand,
+    LrForModelSize,
+    batch_scale,
+    published_band,
+    reference_band,
+    replicas_needed,
+    severity_for,
+)
+from pretrain_doctor.builtin_rules.pd102_lr_batch_scaling import (
+    LrBatchScaling,
+    capped_batch_ratio,
+    expected_lr_ratio,
+    followed_fraction,
+    scaling_exponent,
+)
+from pretrain_doctor.builtin_rules.pd106_warmup_length import adam_warmup_floor, pretraining_problems
+from pretrain_doctor.builtin_rules.pd107_decay_horizon_mismatch import decays_over_the_run
+from pretrain_doctor.builtin_rules.pd108_final_lr import final_lr_ratio
+from pretrain_doctor.plan.derive import parameters_from_name
+from pretrain_doctor.plan.model import TrainingPlan
+
+GPT2_SMALL = {"layers": 12, "hidden_size": 768, "heads": 12, "vocab_size": 50304}  # ~124M
+
+
+def plan_of(**sections) -> TrainingPlan:
+    base = {"optimizer": {"family": "adamw", "lr": 6e-4}, "model": GPT2_SMALL}
+    base.update(sections)
+    return TrainingPlan.model_validate(base)
+
+
+# -- PD101: band lookup ---------------------------------------------------------------
+
+@pytest.mark.parametrize("parameters, low, high", [
+    (14e6, 6e-4, 1e-3), (160e6, 6e-4, 6e-4), (350e6, 3e-4, 3e-4), (1.3e9, 2e-4, 4e-4),
+    (7e9, 1.2e-4, 3e-4), (13e9, 1e-4, 3e-4), (70e9, 1e-4, 1.5e-4), (405e9, 6e-5, 8e-5),
+])
+def test_published_band_rows(parameters, low, high) -> None:
+    band = published_band(parameters)
+    assert band == LrBand(low, high)
+
+
+def test_band_between_rows_is_log_interpolated() -> None:
+    below, gap, above = published_band(410e6), published_band(560e6), published_band(760e6)
+    assert below.high < gap.high < above.high  # the table's upper edge rises from 3e-4 to 4e-4 here
+    assert above.low < gap.low < below.low
+    # the geometric middle of the gap sits halfway in log space
+    t = (math.log(560e6) - math.log(410e6)) / (math.log(760e6) - math.log(410e6))
+    assert gap.low == pytest.approx(math.exp(math.log(3e-4) + t * (math.log(2e-4) - math.log(3e-4))))
+
+
+def test_band_outside_table() -> None:
+    assert published_band(13e6) == LrBand(6e-4, 1e-3)  # size estimates are approximate: ends stretch 20%
+    assert published_band(10.6e6) is None  # nanoGPT's baby GPT: no published band
+    assert published_band(450e9) == LrBand(6e-5, 8e-5)
+    assert published_band(600e9) is None
+
+
+def test_replicas_needed() -> None:
+    band = LrBand(6e-4, 6e-4)
+    # 6e-4 is within 3x of 6e-4 * sqrt(n * 2048 / 0.5M) once n >= 0.5M / 2048 / 9 = 27.1
+    assert replicas_needed(6e-4, band, 2048) == 28
+    assert replicas_needed(1.8e-3, band, 2048) == 245
+    assert replicas_needed(1e-4, band, 0.5e6) == 1
+    assert replicas_needed(2e-3, band, 2048) is None
+
+
+@pytest.mark.parametrize("tokens, scale", [(0.5e6, 1.0), (4e6, 1.0), (16e6, 1.0), (125_000, 0.5), (31_250, 0.25)])
+def test_batch_scale_is_square_root_below_half_a_million_tokens(tokens, scale) -> None:
+    assert batch_scale(tokens) == pytest.approx(scale)
+
+
+def test_reference_band_scales_both_edges() -> None:
+    band = reference_band(160e6, 131_072)
+    assert band.low == pytest.approx(6e-4 * math.sqrt(131_072 / 0.5e6))
+    assert band.high == band.low
+
+
+@pytest.mark.parametrize("deviation, severity", [
+    (1.0, None), (2.9, None), (3.1, "warning"), (10.0, "error"), (0.2, None), (0.09, "warning"), (0.01, "error"),
+])
+def test_severity_thresholds(deviation, severity) -> None:
+    assert severity_for(deviation) == severity
+
+
+def _pd101(plan: TrainingPlan) -> list:
+    return list(LrForModelSize().check(plan))
+
+
+def test_pd101_uses_the_plans_tokens_per_step() -> None:
+    big_batch = {"micro_batch_size": 12, "grad_accum": 40, "data_parallel": 1, "seq_len": 1024}  # 0.49M
+    small_batch = {"micro_batch_size": 8, "grad_accum": 1, "data_parallel": 1, "seq_len": 1024}  # 8k
+    assert _pd101(plan_of(batch=big_batch)) == []
+    findings = _pd101(plan_of(batch=small_batch))
+    # the band (~6e-4) scaled by √(8192 / 0.5M) ≈ 0.128 is ~7.7e-5: 6e-4 is ~7.8x above it
+    assert [f.severity for f in findings] == ["warning"]
+    assert "√-scaling" in findings[0].message
+
+
+def test_pd101_error_at_ten_times_the_band() -> None:
+    batch = {"micro_batch_size": 16, "grad_accum": 8, "data_parallel": 4, "seq_len": 1024}  # 0.52M
+    assert [f.severity for f in _pd101(plan_of(batch=batch, optimizer={"family": "adamw", "lr": 6.1e-3}))] == ["error"]
+    assert [f.severity for f in _pd101(plan_of(batch=batch, optimizer={"family": "adamw", "lr": 2e-3}))] == ["warning"]
+
+
+@pytest.mark.parametrize("sections", [
+    {"optimizer": {"family": "lion", "lr": 1e-2}},
+    {"optimizer": {"family": "adamw", "lr": 1e-2, "mup": True}},
+    {"optimizer": {"family": "adafactor", "lr": 1e-2, "relative_step": True}},
+    {"optimizer": {"family": "adamw", "lr": 1e-2}, "mode": {"kind": "full_finetune", "init_from": "gpt2"}},
+    {"optimizer": {"family": "adamw", "lr": 1e-2}, "mode": {"kind": "pretrain", "resumed": True}},
+    {"optimizer": {"family": "adamw", "lr": 1e-2}, "debug": True},
+])
+def test_pd101_context_keeps_it_silent(sections) -> None:
+    batch = {"micro_batch_size": 16, "grad_accum": 8, "data_parallel": 4, "seq_len": 1024}
+    assert _pd101(plan_of(batch=batch, **sections)) == []
+
+
+def test_pd101_unknown_world_size() -> None:
+    tiny = {"micro_batch_size": 2, "grad_accum": 1, "seq_len": 1024}
+    plan = plan_of(batch=tiny, unknown={"parallel.world_size": "--world-size"})
+    findings = _pd101(plan)
+    assert [f.severity for f in findings] == ["info"]  # in band only with more than one node's GPUs
+    assert "--world-size" in findings[0].hint
+    one_node = {"micro_batch_size": 8, "grad_accum": 1, "seq_len": 1024}
+    assert _pd101(plan_of(batch=one_node)) == []  # in band from 7 GPUs: one node suffices
+    plan = plan_of(batch=one_node, optimizer={"family": "adamw", "lr": 1e-2})
+    assert [f.severity for f in _pd101(plan)] == ["error"]  # too high even at a huge batch
+    plan = plan_of(batch=one_node, optimizer={"family": "adamw", "lr": 1e-6})
+    assert [f.severity for f in _pd101(plan)] == ["warning"]  # too low even on one GPU
+
+
+def test_pd101_uses_active_parameters_for_moe() -> None:
+    moe = {"layers": 16, "hidden_size": 2048, "heads": 16, "ffn_size": 1024, "gated_mlp": True,
+           "vocab_size": 50304, "num_experts": 64, "experts_per_token": 8}
+    plan = plan_of(model=moe)
+    assert plan.derived.parameters.value > 6e9
+    assert 1e9 < plan.derived.active_parameters.value < 1.5e9
+
+
+# -- PD102: scaling rule ---------------------------------------------------------------
+
+def test_scaling_exponents() -> None:
+    assert scaling_exponent("sgd") == 1.0
+    assert scaling_exponent("adamw") == 0.5
+    assert scaling_exponent("adamw_8bit") == 0.5
+    assert scaling_exponent("lion") is None
+    assert scaling_exponent(None) is None
+
+
+def test_capped_batch_ratio() -> None:
+    assert capped_batch_ratio(2e6, 0.5e6) == 4
+    assert capped_batch_ratio(8e6, 2e6) == 2  # 8M is capped at 4M
+    assert capped_batch_ratio(16e6, 8e6) == 1  # both past the critical batch
+
+
+def test_followed_fraction() -> None:
+    expected = expected_lr_ratio(4, 0.5)
+    assert expected == 2
+    assert followed_fraction(2, expected) == pytest.approx(1)
+    assert followed_fraction(math.sqrt(2), expected) == pytest.approx(0.5)
+    assert followed_fraction(1, expected) == 0
+    assert followed_fraction(0.5, expected) == pytest.approx(-1)
+
+
+def _pd102(new: TrainingPlan, old: TrainingPlan) -> list:
+    new.set_baseline(old)
+    return list(LrBatchScaling().check(new))
+
+
+def _batch(micro: int, dp: int | None = 8) -> dict:
+    batch = {"micro_batch_size": micro, "grad_accum": 1, "seq_len": 2048}
+    if dp:
+        batch["data_parallel"] = dp
+    return batch
+
+
+@pytest.mark.parametrize("family, new_lr, fires", [
+    ("adamw", 2e-4, False),  # batch x4, lr x2: the square-root rule
+    ("adamw", 1.5e-4, False),  # x1.5 = 58% of the log change
+    ("adamw", 1.3e-4, True),  # x1.3 = 38%
+    ("adamw", 1e-4, True),  # unchanged
+    ("sgd", 4e-4, False),  # the linear rule
+    ("sgd", 2e-4, False),  # exactly half in log space
+    ("sgd", 1.5e-4, True),
+])
+def test_pd102_rule(family, new_lr, fires) -> None:
+    old = plan_of(optimizer={"family": family, "lr": 1e-4}, batch=_batch(4))
+    new = plan_of(optimizer={"family": family, "lr": new_lr}, batch=_batch(16))
+    assert bool(_pd102(new, old)) is fires
+
+
+def test_pd102_ignores_small_batch_changes_and_other_families() -> None:
+    old = plan_of(optimizer={"family": "adamw", "lr": 1e-4}, batch=_batch(8))
+    assert _pd102(plan_of(optimizer={"family": "adamw", "lr": 1e-4}, batch=_batch(16)), old) == []  # exactly 2x
+    assert _pd102(plan_of(optimizer={"family": "sgd", "lr": 1e-4}, batch=_batch(64)), old) == []
+
+
+def test_pd102_caps_at_the_critical_batch() -> None:
+    old = plan_of(optimizer={"family": "adamw", "lr": 3e-4}, batch=_batch(256))  # 4.2M tokens/step
+    new = plan_of(optimizer={"family": "adamw", "lr": 3e-4}, batch=_batch(1024))  # 16.8M
+    assert _pd102(new, old) == []
+
+
+def test_pd102_compares_per_replica_when_world_size_is_unknown() -> None:
+    old = plan_of(optimizer={"family": "adamw", "lr": 3e-4}, batch=_batch(4, dp=None))
+    new = plan_of(optimizer={"family": "adamw", "lr": 3e-4}, batch=_batch(32, dp=None))
+    findings = _pd102(new, old)
+    assert len(findings) == 1 and "same number of GPUs" in findings[0].message
+
+
+# -- PD106-PD108, model size from names -------------------------------------------------
+
+def test_adam_warmup_floor() -> None:
+    assert adam_warmup_floor(0.95) == pytest.approx(40)
+    assert adam_warmup_floor(0.999) == pytest.approx(2000)
+    assert adam_warmup_floor(1.0) is None
+
+
+def test_pretraining_warmup_problems() -> None:
+    assert pretraining_problems(1000, 0.01, 100_000, 0.95, adam=True) == []
+    assert len(pretraining_problems(20, 0.0002, 100_000, 0.95, adam=True)) == 3
+    assert pretraining_problems(100, 0.1, 1000, 0.95, adam=True) == []  # floor of 200 does not fit in 10%
+    assert pretraining_problems(1000, 0.005, 200_000, 0.999, adam=True) != []
+    assert pretraining_problems(1000, 0.005, 200_000, 0.999, adam=False) == []
+
+
+def test_decay_schedules() -> None:
+    assert decays_over_the_run("cosine") and decays_over_the_run("linear") and decays_over_the_run("cosine_with_min_lr")
+    assert not any(decays_over_the_run(k) for k in ("wsd", "constant", "constant_with_warmup", "inverse_sqrt", None))
+
+
+def test_final_lr_ratio() -> None:
+    assert final_lr_ratio(plan_of(schedule={"min_lr": 6e-5})) == pytest.approx(0.1)
+    assert final_lr_ratio(plan_of(schedule={"min_lr_ratio": 0.3, "min_lr": 1e-9})) == 0.3
+    assert final_lr_ratio(plan_of()) is None
+
+
+@pytest.mark.parametrize("name, size", [
+    ("mistralai/Mistral-7B-v0.1", 7e9), ("meta-llama/Llama-3.2-1B", 1e9), ("EleutherAI/pythia-160m", 160e6),
+    ("Qwen/Qwen2.5-0.5B-Instruct", 0.5e9), ("mistral-community/Mixtral-8x22B-v0.1", 176e9), ("llama3_8b", 8e9),
+    ("openai-community/gpt2", 124e6), ("bert-base-uncased", 110e6), ("microsoft/Phi-3-mini-4k-instruct", None),
+    ("my-org/base-model", None),
+])
+def test_parameters_from_name(name, size) -> None:
+    assert parameters_from_name(name) == size
+
+
+def test_parameters_fall_back_to_the_checkpoint_name() -> None:
+    plan = TrainingPlan.model_validate({"mode": {"kind": "full_finetune", "init_from": "google/gemma-7b"}})
+    assert plan.derived.parameters.value == 7e9
+    assert "gemma-7b" in plan.derived.parameters.formula

@@ -1,0 +1,117 @@
+"""Trainer-specific branches of the PD2–PD4 rules that fixtures in the native schema cannot reach
+(they depend on the dialect that built the plan and on the trainer version)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pretrain_doctor.plan.model import TrainingPlan
+from pretrain_doctor.registry import load_rules
+
+RULES = load_rules().rules
+
+
+def findings(code: str, plan: TrainingPlan) -> list:
+    return list(RULES[code]().check(plan))
+
+
+def batch_plan(dialect: str, world: int | None, **batch) -> TrainingPlan:
+    return TrainingPlan(dialect=dialect, files=["train.yaml"], batch=batch,
+                        parallel={"world_size": world} if world else {})
+
+
+@pytest.mark.parametrize(
+    ("dialect", "severity", "phrase"),
+    [("litgpt", "warning", "floors it and trains with 96 samples"),
+     ("axolotl", "warning", "floors it"),
+     ("torchtitan", "error", "refuses to start")],
+)
+def test_pd401_severity_follows_what_the_trainer_does(dialect, severity, phrase) -> None:
+    plan = batch_plan(dialect, 8, global_batch_size=100, micro_batch_size=4)
+    [finding] = findings("PD401", plan)
+    assert finding.severity == severity and phrase in finding.message
+
+
+def test_pd401_litgpt_zero_accumulation_is_an_error() -> None:
+    plan = batch_plan("litgpt", 8, global_batch_size=20, micro_batch_size=4)
+    [finding] = findings("PD401", plan)
+    assert finding.severity == "error" and "0 accumulation steps" in finding.message
+
+
+def test_pd401_olmo_only_needs_the_rank_split_to_be_even() -> None:
+    assert not findings("PD401", batch_plan("olmo", 8, global_batch_size=40, micro_batch_size=3))
+    [finding] = findings("PD401", batch_plan("olmo", 8, global_batch_size=36, micro_batch_size=3))
+    assert finding.severity == "warning" and "trains with 32 samples" in finding.message
+
+
+def test_pd401_nanogpt_is_silent_without_world_size() -> None:
+    plan = batch_plan("nanogpt", None, micro_batch_size=12, grad_accum=40, grad_accum_is_global=True)
+    assert not findings("PD401", plan)
+
+
+def hf_plan(version: str | None, **sections) -> TrainingPlan:
+    return TrainingPlan(dialect="hf", files=["sft.yaml"], trainer_version=version, **sections)
+
+
+@pytest.mark.parametrize(("version", "fires"), [("4.44.2", True), ("4.46.0", False), (None, False)])
+def test_pd403_hf_trainer_version_decides(version, fires) -> None:
+    plan = hf_plan(version, mode={"kind": "full_finetune"}, batch={"micro_batch_size": 2, "grad_accum": 8})
+    assert bool(findings("PD403", plan)) is fires
+
+
+def test_pd403_litgpt_finetune_averages_per_micro_batch_but_pretraining_is_packed() -> None:
+    finetune = TrainingPlan(dialect="litgpt", mode={"kind": "full_finetune"}, batch={"grad_accum": 4})
+    pretrain = TrainingPlan(dialect="litgpt", mode={"kind": "pretrain"}, batch={"grad_accum": 4})
+    assert findings("PD403", finetune) and not findings("PD403", pretrain)
+
+
+@pytest.mark.parametrize(("version", "model", "severity"),
+                         [("4.44.2", "Qwen/Qwen2.5-0.5B", "warning"), ("4.51.0", "Qwen/Qwen2.5-0.5B", None),
+                          ("4.44.2", "gpt2", None), (None, "Qwen/Qwen2.5-0.5B", None)])
+def test_pd204_warns_only_for_transformers_releases_with_the_norm_decay_bug(version, model, severity) -> None:
+    plan = hf_plan(version, model={"name": model}, mode={"kind": "full_finetune"},
+                   optimizer={"family": "adamw", "weight_decay": 0.1})
+    found = findings("PD204", plan)
+    assert [f.severity for f in found] == ([severity] if severity else [])
+
+
+def test_pd206_reports_adapter_notes_tagged_for_it() -> None:
+    plan = TrainingPlan(dialect="hf", files=["sft.yaml"], notes=[
+        {"kind": "ignored-key", "message": "`max_grad_norm` is ignored under ds.json", "data": {"code": "PD206"},
+         "source": {"file": "sft.yaml", "line": 7, "key": "max_grad_norm"}},
+        {"kind": "ignored-key", "message": "unrelated", "data": {}},
+    ])
+    [finding] = findings("PD206", plan)
+    assert (finding.line, finding.key, finding.severity) == (7, "max_grad_norm", "error")
+
+
+def test_pd402_applies_to_the_deepspeed_dialect() -> None:
+    plan = TrainingPlan(dialect="deepspeed", files=["ds.json"], parallel={"world_size": 8},
+                        batch={"global_batch_size": 256, "micro_batch_size": 4, "grad_accum": 4})
+    [finding] = findings("PD402", plan)
+    assert "= 128" in finding.message
+
+
+def test_hf_fsdp_options_reach_the_plan(tmp_path) -> None:
+    from pretrain_doctor.check import load_plan
+
+    config = tmp_path / "sft.yaml"
+    config.write_text("model_name_or_path: gpt2\noutput_dir: out\nper_device_train_batch_size: 4\n"
+                      "fsdp: full_shard auto_wrap offload\nmax_grad_norm: null\n")
+    _, _, plan = load_plan(config)
+    assert (plan.parallel.fsdp, plan.parallel.full_shard, plan.parallel.cpu_offload) == (True, True, True)
+    assert plan.clipping.max_norm == 0 and plan.sources["clipping.max_norm"].line == 5
+
+
+def test_pd303_points_at_the_component_an_adapter_recorded(tmp_path) -> None:
+    from pretrain_doctor.config.loader import load_document
+    from pretrain_doctor.plan.builder import PlanBuilder
+    from pretrain_doctor.plan.model import Source
+
+    config = tmp_path / "sft.yaml"
+    config.write_text("bf16: true\ndeepspeed: ds.json\n")
+    builder = PlanBuilder("hf", [load_document(config)])
+    builder.set("precision.declared_by.trainer", "bf16", Source(file=str(config), line=1, key="bf16"))
+    builder.set("precision.declared_by.deepspeed", "fp16", Source(file="ds.json", line=3, key="fp16.enabled"))
+    [finding] = findings("PD303", builder.build())
+    assert (finding.file, finding.line, finding.key) == ("ds.json", 3, "fp16.enabled")

@@ -1,0 +1,194 @@
+"""Property tests of the config loaders (hypothesis).
+
+1. Whatever the bytes, `load_document` either returns a Document or raises `ConfigError`.
+2. For generated configs in every format, the position recorded for a key path points at a
+   line that contains that key, and (YAML, JSON) every mapping key in the data has one.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import math
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pretrain_doctor.config import Document, load_document
+from pretrain_doctor.errors import ConfigError
+
+SUFFIXES = (".yaml", ".json", ".toml", ".py")
+# PD_PROPERTY_EXAMPLES=5000 for a deeper search than the suite's quick one.
+PROPERTY_SETTINGS = settings(max_examples=int(os.environ.get("PD_PROPERTY_EXAMPLES", "150")), deadline=None,
+                             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+# Keys are spelled the same in every format (no quoting or escaping), so "the line contains
+# the key" is a plain substring test. Keywords of the formats are left out.
+_RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "inf", "nan", "y", "n", "none", "import", "lambda"}
+keys = st.from_regex(r"[a-z_][a-z0-9_]{0,11}", fullmatch=True).filter(
+    lambda k: k.lower() not in _RESERVED and not keyword.iskeyword(k))
+scalars = st.one_of(
+    st.integers(min_value=-10**12, max_value=10**12),
+    st.floats(allow_nan=False, allow_infinity=False, width=64).filter(lambda x: not math.isnan(x)),
+    st.booleans(),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=20),
+)
+leaf_lists = st.lists(scalars, max_size=4)
+sections = st.dictionaries(keys, st.one_of(scalars, leaf_lists), max_size=6)
+configs = st.dictionaries(keys, st.one_of(scalars, leaf_lists, sections), min_size=1, max_size=8)
+deep_configs = st.recursive(st.one_of(scalars, leaf_lists),
+                            lambda children: st.dictionaries(keys, children, min_size=1, max_size=4),
+                            max_leaves=25).filter(lambda value: isinstance(value, dict))
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("loader-properties")
+
+
+def load_text(folder: Path, suffix: str, content: str | bytes) -> Document:
+    path = folder / f"config{suffix}"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return load_document(path)
+
+
+def loads_or_refuses(folder: Path, suffix: str, content: str | bytes) -> Document | None:
+    """The property: a Document or a ConfigError, never anything else."""
+    try:
+        return load_text(folder, suffix, content)
+    except ConfigError:
+        return None
+
+
+# -- 1. never anything but ConfigError --------------------------------------------------
+
+@PROPERTY_SETTINGS
+@given(suffix=st.sampled_from(SUFFIXES), content=st.text(max_size=400))
+def test_any_text_loads_or_is_refused(scratch, suffix, content):
+    loads_or_refuses(scratch, suffix, content)
+
+
+@PROPERTY_SETTINGS
+@given(suffix=st.sampled_from(SUFFIXES), content=st.binary(max_size=400))
+def test_any_bytes_load_or_are_refused(scratch, suffix, content):
+    loads_or_refuses(scratch, suffix, content)
+
+
+_SYNTAX = list("{}[]:,=\"'#&*!|>-?%@`\\\n\t ") + ["---", "<<", "!!python/name:os.system", "\x00", "\ufeff"]
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data(), config=configs, suffix=st.sampled_from(SUFFIXES))
+def test_mutated_configs_load_or_are_refused(scratch, data, config, suffix):
+    """Near-valid text (a real dump with a few syntax characters spliced in) finds parser edges."""
+    text = dump(config, suffix)
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(text)))
+        text = text[:at] + data.draw(st.sampled_from(_SYNTAX)) + text[at:]
+    loads_or_refuses(scratch, suffix, text)
+
+
+# -- 2. positions point at their key ----------------------------------------------------
+
+def dump(config: dict, suffix: str, *, flow: bool = False) -> str:
+    if suffix == ".yaml":
+        return yaml.safe_dump(config, default_flow_style=flow, allow_unicode=True, sort_keys=False)
+    if suffix == ".json":
+        return json.dumps(config, indent=None if flow else 2, ensure_ascii=False)
+    if suffix == ".toml":
+        return toml_dump(config)
+    return python_dump(config)
+
+
+def toml_dump(config: dict) -> str:
+    """Top-level values first, then one `[table]` per nested mapping (two levels deep)."""
+    lines = [f"{key} = {toml_value(value)}" for key, value in config.items() if not isinstance(value, dict)]
+    for key, value in config.items():
+        if isinstance(value, dict):
+            lines.append(f"[{key}]")
+            lines += [f"{inner} = {toml_value(item)}" for inner, item in value.items()]
+    return "\n".join(lines) + "\n"
+
+
+def toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # no control characters are generated
+    return repr(value)
+
+
+def python_dump(config: dict) -> str:
+    return "".join(f"{key} = {value!r}\n" for key, value in config.items())
+
+
+def assert_positions_point_at_keys(doc: Document, text: str) -> None:
+    lines = text.splitlines()
+    for path, position in doc.positions.items():
+        assert 1 <= position.line <= len(lines), (path, position)
+        assert position.column >= 1
+        key = path[-1]
+        if isinstance(key, str):
+            assert key in lines[position.line - 1], (path, position, lines[position.line - 1])
+
+
+def mapping_key_paths(node, prefix=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield prefix + (key,)
+            yield from mapping_key_paths(value, prefix + (key,))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from mapping_key_paths(value, prefix + (index,))
+
+
+@PROPERTY_SETTINGS
+@given(config=st.one_of(configs, deep_configs), suffix=st.sampled_from((".yaml", ".json")), flow=st.booleans())
+def test_yaml_and_json_positions(scratch, config, suffix, flow):
+    text = dump(config, suffix, flow=flow)
+    doc = load_text(scratch, suffix, text)
+    assert_positions_point_at_keys(doc, text)
+    for path in mapping_key_paths(doc.data):
+        assert path in doc.positions, path
+    if suffix == ".json":
+        assert doc.data == config
+
+
+@PROPERTY_SETTINGS
+@given(config=configs)
+def test_toml_positions_and_values(scratch, config):
+    text = toml_dump(config)
+    doc = load_text(scratch, ".toml", text)
+    assert doc.data == config
+    assert_positions_point_at_keys(doc, text)
+    for key in config:
+        assert (key,) in doc.positions
+
+
+@PROPERTY_SETTINGS
+@given(config=configs)
+def test_python_positions_and_values(scratch, config):
+    text = python_dump(config)
+    doc = load_text(scratch, ".py", text)
+    assert doc.data == config
+    assert_positions_point_at_keys(doc, text)
+    assert set(doc.positions) == {(key,) for key in config}
+
+
+def test_yaml_positions_follow_anchors_and_merges(scratch):
+    """A merged key has no line of its own; the keys written out do."""
+    text = "base: &base\n  lr: 1.0e-3\n  wd: 0.1\nrun:\n  <<: *base\n  wd: 0.0\n"
+    doc = load_text(scratch, ".yaml", text)
+    assert doc.data["run"] == {"wd": 0.0, "lr": 1.0e-3}
+    assert doc.position(("run", "wd")).line == 6
+    assert doc.position(("base", "lr")).line == 2
+    assert_positions_point_at_keys(doc, text)
