@@ -12,7 +12,9 @@ class IgnoredKey(Rule):
     (litgpt finetune `train.max_norm`), keys that do nothing in this combination
     (GPT-NeoX `fp16.type`; HF `max_grad_norm` under a DeepSpeed JSON without
     `gradient_clipping`), and unknown keys that look like a misspelling of a known
-    one ("did you mean `warmup_steps`?"). The finding points at the key's line.
+    one ("did you mean `warmup_steps`?"). The finding points at the key's line. A key
+    that is ignored but only repeats what a read key already does (NeoX `fp16: true`
+    beside the `enabled: true` NeoX requires in the block) is reported at `info`.
 
     ## Why is this bad?
     The author believes the setting is in force and it is not: a misspelt
@@ -45,4 +47,5 @@ class IgnoredKey(Rule):
 
     def check(self, plan):
         for note in self.notes_for(plan, "ignored-key"):
-            yield self.finding_from_note(plan, note)
+            # An adapter marks a key that is ignored but harmless (it repeats what another key does) as info.
+            yield self.finding_from_note(plan, note, severity=note.data.get("severity"))

@@ -7,6 +7,9 @@ from pretrain_doctor.rule import Rule
 
 PRETRAIN_FRACTION = (0.001, 0.10)  # warmup as a fraction of the run
 PRETRAIN_STEPS = (200, 10_000)  # warmup in optimizer steps
+# Long runs fix warmup in steps, not as a share of the run: LLaMA 1/2, TinyLlama and DeepSeek LLM warm up for
+# 2,000 steps whatever the length (TinyLlama: 0.14% of 1.43M steps), so no fraction floor below this count.
+ABSOLUTE_WARMUP_ENOUGH = 2_000
 FINETUNE_MAX_FRACTION = 0.20
 
 
@@ -20,7 +23,7 @@ def pretraining_problems(steps: Optional[float], fraction: Optional[float], tota
     """What is wrong with a pretraining warmup of `steps` (or `fraction` of a `total`-step run)."""
     problems = []
     low_fraction, high_fraction = PRETRAIN_FRACTION
-    if fraction is not None and fraction < low_fraction:
+    if fraction is not None and fraction < low_fraction and (steps is None or steps < ABSOLUTE_WARMUP_ENOUGH):
         problems.append(f"{fraction:.2%} of the run is below {low_fraction:.1%}")
     if fraction is not None and fraction > high_fraction:
         problems.append(f"{fraction:.0%} of the run is above {high_fraction:.0%}")
@@ -42,9 +45,10 @@ class WarmupLength(Rule):
     """The warmup is much shorter or longer than published runs use.
 
     ## What it does
-    For pretraining (not resumed): fires when the warmup is below 0.1% or above 10%
-    of the run, outside 200–10,000 optimizer steps (the 200-step floor only where it
-    fits in 10% of the run), or — from scratch with Adam — shorter than 2/(1−β2)
+    For pretraining (not resumed): fires when the warmup is below 0.1% (unless it is
+    already 2,000 steps or more, LLaMA's fixed warmup) or above 10% of the run, outside
+    200–10,000 optimizer steps (the 200-step floor only where it fits in 10% of the
+    run), or — from scratch with Adam — shorter than 2/(1−β2)
     steps, the untuned warmup of Ma & Yarats (2000 steps for β2 = 0.999, 40 for
     0.95). For fine-tuning: fires when the warmup is above 20% of the run.
 
@@ -79,6 +83,7 @@ class WarmupLength(Rule):
     - Brown et al. 2020, GPT-3 (375M-token warmup): https://arxiv.org/abs/2005.14165
     - Touvron et al. 2023, LLaMA (2,000 warmup steps): https://arxiv.org/abs/2302.13971
     - Biderman et al. 2023, Pythia (1% warmup): https://arxiv.org/abs/2304.01373
+    - Zhang et al. 2024, TinyLlama (2,000 warmup steps over 1.43M steps): https://arxiv.org/abs/2401.02385
     - Kosson et al. 2024, Analyzing & reducing the need for learning rate warmup: https://arxiv.org/abs/2410.23922
     """
 
@@ -120,6 +125,10 @@ class WarmupLength(Rule):
     def _pretrain_hint(total: Optional[float], beta2: Optional[float]) -> str:
         suggested = max(PRETRAIN_STEPS[0], min(PRETRAIN_STEPS[1], round(total * 0.01))) if total else None
         floor = adam_warmup_floor(beta2) if beta2 is not None else None
+        if floor is not None and total and floor > PRETRAIN_FRACTION[1] * total:
+            # The floor does not fit in the run: only a lower β2 (0.95: 40 steps) helps.
+            return (f"lower β2 to 0.95 (2/(1−β2) = 40 steps); {floor:,.0f} warmup steps do not fit a "
+                    f"{total:,.0f}-step run")
         if floor is not None and (suggested is None or floor > suggested):
             return f"use a warmup of at least {floor:,.0f} steps for β2 = {short_float(beta2)}, or lower β2 to 0.95"
         return "use a warmup of about 1% of the run" + (f" ({suggested:,} steps)" if suggested else "")

@@ -28,7 +28,9 @@ class DecayHorizonMismatch(Rule):
     outside 0.9–1.1× the run. When the run length needs `--dataset-rows` or
     `--world-size`, it reports at `info` and names the flag. Silent for resumed runs
     and annealing stages (whose horizon belongs to the whole run), WSD, constant and
-    inverse-sqrt schedules, and debug configs.
+    inverse-sqrt schedules, and debug configs. A stage-1 run that stops before an
+    explicit horizon (OLMo 2's `*-stage1` configs: 4T tokens of a 5T-token cosine,
+    then an annealing stage 2) is reported at `info` with that reason.
 
     ## Why is this bad?
     A horizon much longer than the run stops training while the lr is still high:
@@ -54,6 +56,7 @@ class DecayHorizonMismatch(Rule):
     ## References
     - Hoffmann et al. 2022, Chinchilla, Appendix A / Figure A1 (cosine cycle length): https://arxiv.org/abs/2203.15556
     - nanoGPT `train.py` ("lr_decay_iters should be ~= max_iters per Chinchilla"): https://github.com/karpathy/nanoGPT/blob/master/train.py
+    - OLMo 2, two-stage pretraining (stage 1, then a mid-training anneal): https://arxiv.org/abs/2501.00656
     - GPT-NeoX `lr_decay_iters`: https://github.com/EleutherAI/gpt-neox/blob/main/configs/neox_arguments.md
     """
 
@@ -71,6 +74,9 @@ class DecayHorizonMismatch(Rule):
             low, high = HORIZON_TOLERANCE
             if low <= ratio <= high:
                 return
+            if ratio > high and plan.schedule.continued_by_anneal:
+                yield self._first_stage(plan, decay, total.value, ratio)
+                return
             effect = ("the run ends before the lr has decayed" if ratio > high
                       else "the last part of the run trains at the minimum lr")
             yield self.finding(
@@ -81,10 +87,24 @@ class DecayHorizonMismatch(Rule):
                      "if a later annealing stage finishes the decay",
             )
         elif total.missing:
+            stage = (" (a stage-1 run may stop before it on purpose, leaving the decay to a later anneal)"
+                     if plan.schedule.continued_by_anneal else "")
             yield self.finding(
                 plan, "schedule.decay_steps",
                 f"the lr decays over {decay:,} steps; whether that matches the run ({total.formula}) needs "
-                f"{', '.join(total.missing)}",
+                f"{', '.join(total.missing)}{stage}",
                 hint=f"pass {' and '.join(total.missing)} to decide",
                 severity="info",
             )
+
+    def _first_stage(self, plan, decay: int, total: float, ratio: float):
+        """Stage 1 of a staged run stops early by design; only a run that is not followed by the anneal suffers."""
+        return self.finding(
+            plan, "schedule.decay_steps",
+            f"this stage-1 run stops at {total:,.0f} steps, {1 / ratio:.0%} of its {decay:,}-step decay horizon, "
+            "so it ends with the lr still high: by design when a later annealing stage finishes the decay "
+            "(OLMo 2 stops at 4T of a 5T-token cosine, then anneals); as a final run it would under-train",
+            hint="run the annealing stage from its last checkpoint, or set the horizon to the run length if this is the last stage",
+            severity="info",
+        )
+

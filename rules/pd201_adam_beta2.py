@@ -65,11 +65,14 @@ class AdamBeta2(Rule):
             return
         params = plan.derived.parameters
         hint = "set β2 = 0.95 (`adam_beta2: 0.95`, `betas: [0.9, 0.95]`)"
+        source = plan.sources.get("optimizer.betas")
+        origin = f" ({source.note})" if source is not None and source.note else ""
         if params.known:
             if params.value >= LARGE_MODEL_PARAMS:
                 yield self.finding(
                     plan, "optimizer.betas",
-                    f"β2 = {beta2:g} for from-scratch pretraining of a ~{params.value / 1e6:,.0f}M-parameter model; "
+                    f"β2 = {beta2:g}{origin} for from-scratch pretraining of a "
+                    f"~{params.value / 1e6:,.0f}M-parameter model; "
                     "a long second-moment average lets loss spikes through (GPT-3, LLaMA, OLMo and Pythia use 0.95)",
                     hint=hint,
                 )

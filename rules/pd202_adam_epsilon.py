@@ -17,6 +17,14 @@ def _fp16_optimizer_state(plan) -> bool:
     return plan.precision.params == "fp16" and plan.precision.mixed is not True
 
 
+def _unless_set(plan) -> str:
+    """Say so when the value is the trainer's default: the file has no `eps` line to point at."""
+    source = plan.sources.get("optimizer.eps")
+    if source is not None and source.line is None and source.note:
+        return f" (the {source.note}: the config does not set it)"
+    return ""
+
+
 class AdamEpsilon(Rule):
     """Adam epsilon too large for large-model pretraining, or too small for fp16 optimizer state.
 
@@ -73,7 +81,8 @@ class AdamEpsilon(Rule):
                 and params.value >= LARGE_MODEL_PARAMS):
             yield self.finding(
                 plan, "optimizer.eps",
-                f"eps = {opt.eps:g} for from-scratch pretraining of a ~{params.value / 1e9:.1f}B-parameter model: "
-                "gradient RMS in large models falls below eps, which then shrinks their updates",
-                hint="use eps = 1e-8 (GPT-3, LLaMA, OLMo) or smaller",
+                f"eps = {opt.eps:g}{_unless_set(plan)} for from-scratch pretraining of a "
+                f"~{params.value / 1e9:.1f}B-parameter model: gradient RMS in large models falls below eps, which "
+                "then shrinks their updates (OLMo 2 lowered it from 1e-5 to 1e-8)",
+                hint="use eps = 1e-8 (GPT-3, LLaMA, OLMo 2) or smaller",
             )

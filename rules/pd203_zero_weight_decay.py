@@ -9,7 +9,8 @@ class ZeroWeightDecay(Rule):
     ## What it does
     Reports pretraining with an Adam-family optimizer whose weight decay is 0, whether
     set explicitly or inherited from a default (transformers' `weight_decay` defaults
-    to 0.0). Fine-tuning is left alone: there, 0 is a common and sound choice.
+    to 0.0). Fine-tuning is left alone: there, 0 is a common and sound choice; so is
+    a bare DeepSpeed JSON, which cannot say whether its script pretrains or fine-tunes.
 
     ## Why is this bad?
     Decoupled weight decay is part of the published LLM pretraining recipe (0.1 in
@@ -43,6 +44,8 @@ class ZeroWeightDecay(Rule):
         opt = plan.optimizer
         if plan.mode.kind != "pretrain" or not opt.is_adam_family or opt.weight_decay != 0:
             return
+        if "mode.init_from" in plan.unknown:
+            return  # a bare DeepSpeed JSON: only the script knows whether it pretrains or fine-tunes
         source = plan.sources.get("optimizer.weight_decay")
         origin = f" ({source.note})" if source is not None and source.note else ""
         yield self.finding(

@@ -30,14 +30,23 @@ def _hf_decays_rmsnorm(plan) -> bool:
             and _uses_rmsnorm(plan))
 
 
+def _chosen_in_config(plan, field: str) -> bool:
+    """The config spells the setting out (OLMo 2's `decay_norm_and_bias: true`): a deliberate recipe, not a
+    trainer default the user may not know about."""
+    source = plan.sources.get(field)
+    return source is not None and source.line is not None and source.note is None
+
+
 class DecayOnNormsOrEmbeddings(Rule):
     """The trainer applies weight decay to norm weights, biases or embeddings.
 
     ## What it does
     Reports, at `info`, a run with weight decay > 0 whose trainer decays norm gains and
-    biases (torchtitan decays every parameter; OLMo's `decay_norm_and_bias`) or, when
-    pretraining, the embedding (nanoGPT decays the tied `wte`; OLMo's
-    `decay_embeddings`). It warns when the decay comes from a known trainer bug:
+    biases (torchtitan decays every parameter) or, when pretraining, the embedding
+    (nanoGPT decays the tied `wte`; OLMo's `decay_embeddings`). Norm and bias decay
+    the config turns on by name (OLMo 2's `decay_norm_and_bias: true`, its published
+    recipe) is a deliberate choice and stays silent; embedding decay is reported even
+    then, since OLMo 2 itself dropped it. It warns when the decay comes from a known trainer bug:
     transformers releases before 4.50 (`trainer_version`) decay the RMSNorm weights of
     Llama-style models, because they recognised norms only by class.
 
@@ -65,6 +74,7 @@ class DecayOnNormsOrEmbeddings(Rule):
     - transformers#35927, weight decay applied to RMSNorm weights: https://github.com/huggingface/transformers/pull/35927
     - minGPT discussion on excluding norms and biases from decay: https://github.com/karpathy/minGPT/pull/24#issuecomment-679316025
     - Loshchilov & Hutter 2019, Decoupled Weight Decay Regularization: https://arxiv.org/abs/1711.05101
+    - OLMo 2 (decays norms, stops decaying embeddings; `decay_embeddings: false` in its configs): https://arxiv.org/abs/2501.00656
     """
 
     code = "PD204"
@@ -85,12 +95,12 @@ class DecayOnNormsOrEmbeddings(Rule):
             )
             return
         decayed = []
-        if opt.decay_norm_and_bias:
+        if opt.decay_norm_and_bias and not _chosen_in_config(plan, "optimizer.decay_norm_and_bias"):
             decayed.append("norm weights and biases")
         if opt.decay_embeddings and plan.mode.kind == "pretrain":
             decayed.append("the embedding")
         if decayed:
-            field = "optimizer.decay_norm_and_bias" if opt.decay_norm_and_bias else "optimizer.decay_embeddings"
+            field = "optimizer.decay_norm_and_bias" if decayed[0].startswith("norm") else "optimizer.decay_embeddings"
             if field not in plan.sources:
                 field = "optimizer.weight_decay"
             yield self.finding(

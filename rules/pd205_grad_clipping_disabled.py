@@ -14,7 +14,8 @@ class GradClippingDisabled(Rule):
     Fires when the gradient-norm clip is 0 or disabled (`max_grad_norm: 0`/`null`,
     `grad_clip: 0.0`, DeepSpeed without `gradient_clipping`) while pretraining, or while
     fully fine-tuning (including preference tuning) in fp16. LoRA/QLoRA and bf16/fp32
-    fine-tunes are left alone.
+    fine-tunes are left alone, and so is a bare DeepSpeed JSON, which cannot say what
+    its training script trains (DeepSpeedExamples use them for GANs and CNNs).
 
     ## Why is this bad?
     Large-model pretraining sees occasional gradient spikes (bad batches, attention
@@ -48,6 +49,8 @@ class GradClippingDisabled(Rule):
         if plan.clipping.enabled is not False:
             return
         kind = plan.mode.kind
+        if kind == "pretrain" and "mode.init_from" in plan.unknown:
+            return  # a bare DeepSpeed JSON: the script decides what is trained (a GAN, a CNN, a fine-tune...)
         if kind == "pretrain":
             why = "pretraining"
         elif kind in ("full_finetune", "preference") and _fp16(plan):

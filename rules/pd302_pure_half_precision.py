@@ -38,6 +38,7 @@ class PureHalfPrecision(Rule):
     - Micikevicius et al. 2018, Mixed Precision Training (fp32 master weights, loss scaling): https://arxiv.org/abs/1710.03740
     - Kalamkar et al. 2019, A Study of BFLOAT16 for Deep Learning Training: https://arxiv.org/abs/1905.12322
     - Zamirai et al. 2020, Revisiting BFloat16 Training (pure bf16 needs stochastic rounding or Kahan summation): https://arxiv.org/abs/2010.06192
+    - PEFT `autocast_adapter_dtype` (casts fp16/bf16 adapter weights to fp32, "typically required for stable training"): https://huggingface.co/docs/peft/package_reference/peft_model
     - Lightning precision docs (`bf16-true` vs `bf16-mixed`): https://lightning.ai/docs/fabric/stable/fundamentals/precision.html
     """
 
@@ -55,9 +56,11 @@ class PureHalfPrecision(Rule):
             return
         field = "precision.params" if "precision.params" in plan.sources else "precision.mixed"
         if adapter:
-            message = (f"the base weights are pure {prec.params} (fine under {kind}, but the adapter weights should "
-                       "stay fp32 for their updates to register)")
-            yield self.finding(plan, field, message, hint="keep trainable adapter weights in fp32", severity="info")
+            message = (f"pure {prec.params} weights under {kind}: right for the frozen base, but the trainable adapter "
+                       f"weights are {prec.params} too unless the trainer upcasts them, and updates below "
+                       f"{prec.params}'s resolution round away (PEFT upcasts adapters to fp32 by default)")
+            yield self.finding(plan, field, message, hint="keep trainable adapter weights in fp32 (or use "
+                               f"{prec.params}-mixed)", severity="info")
             return
         scaling = " and no loss scaling" if prec.params == "fp16" else ""
         yield self.finding(

@@ -81,30 +81,36 @@ def hostile_files(marker: Path) -> dict[str, str | bytes]:
 
 
 @contextmanager
-def bounded(what: str):
-    """Fail (instead of hanging) past TIME_LIMIT_S; fail when the peak allocation is too large."""
+def bounded(what: str, trace_memory: bool = True):
+    """Fail (instead of hanging) past TIME_LIMIT_S; fail when the peak allocation is too large.
+
+    tracemalloc slows Python down several times: long loops turn it off."""
 
     def timeout(signum, frame):  # pragma: no cover - only on a regression
         raise TimeoutError(f"{what} took more than {TIME_LIMIT_S}s")
 
     previous = signal.signal(signal.SIGALRM, timeout)
     signal.alarm(TIME_LIMIT_S)
-    tracemalloc.start()
+    if trace_memory:
+        tracemalloc.start()
     try:
         yield
-        _, peak = tracemalloc.get_traced_memory()
-        assert peak < MEMORY_LIMIT, f"{what} allocated {peak / 2**20:.0f} MiB"
+        if trace_memory:
+            _, peak = tracemalloc.get_traced_memory()
+            assert peak < MEMORY_LIMIT, f"{what} allocated {peak / 2**20:.0f} MiB"
     finally:
         tracemalloc.stop()
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
 
 
-@pytest.fixture
-def hostile(tmp_path: Path) -> tuple[Path, Path]:
-    folder = tmp_path / "configs"
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory) -> tuple[Path, Path]:
+    """The hostile files (written once: some are megabytes) and the marker none may create."""
+    root = tmp_path_factory.mktemp("hostile")
+    folder = root / "configs"
     folder.mkdir()
-    marker = tmp_path / "EXECUTED"
+    marker = root / "EXECUTED"
     for name, content in hostile_files(marker).items():
         target = folder / name
         if isinstance(content, bytes):
@@ -167,6 +173,25 @@ def test_refusals_name_file_and_line(hostile, name, line, words):
     if line is not None:
         assert error.line == line
     assert words in error.message
+
+
+def test_special_files_are_refused_not_read(tmp_path):
+    """A FIFO would block the read forever, a symlink loop never resolves, an oversized file
+    is refused before it is parsed."""
+    from pretrain_doctor.config.loader import MAX_CONFIG_BYTES
+
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.yaml")
+    (folder / "loop.yaml").symlink_to(folder / "loop.yaml")
+    (folder / "huge.yaml").write_bytes(b"a: 1\n" + b"#" * MAX_CONFIG_BYTES)
+    with bounded("special files"):
+        report = check_paths([folder], CheckOptions(use_settings=False))
+    messages = {Path(error.file).name: error.message for error in report.errors}
+    assert messages["pipe.yaml"] == "not a regular file"
+    assert "over" in messages["huge.yaml"] and "refused" in messages["huge.yaml"]
+    assert set(messages) == {"pipe.yaml", "loop.yaml", "huge.yaml"}
+    assert report.exit_code() == 2
 
 
 def test_python_config_is_never_executed(tmp_path):
@@ -265,3 +290,23 @@ def test_cli_nonsense_value_message(tmp_path):
     assert result.returncode == 2
     assert f"{config}:3: `optimizer.lr`" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+# -- every dialect, forced on every real and hostile config: refusals, never a crash -------
+
+def _dialect_names() -> list[str]:
+    from pretrain_doctor.dialects import dialect_names
+
+    return dialect_names()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dialect", _dialect_names())
+def test_forced_dialect_never_crashes(shared_dir, hostile, dialect):
+    folder, marker = hostile
+    for target in (shared_dir / "real-configs", folder):
+        with bounded(f"--dialect {dialect} on {target.name}", trace_memory=False):
+            report = check_paths([target], CheckOptions(dialect=dialect, use_settings=False))
+        assert report.warnings == [], report.warnings[:3]  # a rule that raised is reported here
+        assert all(error.message for error in report.errors)
+    assert not marker.exists()

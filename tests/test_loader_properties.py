@@ -11,6 +11,7 @@ import json
 import keyword
 import math
 import os
+import typing
 from pathlib import Path
 
 import pytest
@@ -192,3 +193,56 @@ def test_yaml_positions_follow_anchors_and_merges(scratch):
     assert doc.position(("run", "wd")).line == 6
     assert doc.position(("base", "lr")).line == 2
     assert_positions_point_at_keys(doc, text)
+
+
+# -- 3. the whole check on structured configs: errors are ConfigErrors, rules never crash --
+
+def _value_strategy(annotation):
+    """Values of the plan field's own type (constraints ignored: out-of-range values must be
+    refused with a ConfigError, in-range ones must reach every rule)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if args and typing.get_origin(annotation) is not tuple:
+        annotation = args[0]
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return st.sampled_from(typing.get_args(annotation))
+    if annotation is bool:
+        return st.booleans()
+    if annotation is int:
+        return st.integers(-2, 10**7)
+    if annotation is float:
+        return st.one_of(st.floats(-1.0, 1e13, allow_nan=False), st.integers(0, 1000))
+    if annotation is str:
+        return st.sampled_from(["gpt2", "llama", "adamw", "cosine", "wsd", "sgd", "steps", "no", "bf16", "x/y"])
+    if origin is tuple:
+        return st.lists(st.floats(0, 1), min_size=2, max_size=2)
+    return None
+
+
+def _native_configs():
+    from pretrain_doctor.plan.model import TrainingPlan
+
+    sections = {}
+    for name, field in TrainingPlan.model_fields.items():
+        model = field.annotation
+        if isinstance(model, type) and hasattr(model, "model_fields"):
+            fields = {key: strategy for key, inner in model.model_fields.items()
+                      if (strategy := _value_strategy(inner.annotation)) is not None}
+            sections[name] = st.fixed_dictionaries({}, optional=fields)
+    return st.fixed_dictionaries({"pretrain_doctor": st.just(1)}, optional={**sections, "seed": st.integers(0, 99)})
+
+
+@settings(max_examples=int(os.environ.get("PD_PROPERTY_EXAMPLES", "60")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(config=_native_configs(), world_size=st.one_of(st.none(), st.integers(1, 64)),
+       dataset_rows=st.one_of(st.none(), st.integers(1, 10**6)))
+def test_check_never_crashes_on_structured_configs(scratch, config, world_size, dataset_rows):
+    from pretrain_doctor.check import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    path = scratch / "structured.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    report = check_paths([path], CheckOptions(use_settings=False, world_size=world_size, dataset_rows=dataset_rows))
+    assert report.warnings == []  # a rule that raised is reported as a warning: none may
+    for error in report.errors:
+        assert error.line is not None, error  # a refused value names its line

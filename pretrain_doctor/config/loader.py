@@ -38,13 +38,15 @@ def read_text(file: Path, shown: str) -> str:
         raise ConfigError("no such file", shown)
     if file.is_dir():
         raise ConfigError("is a directory, not a config file", shown)
+    if not file.is_file():  # a FIFO or a device would block the read, or never end
+        raise ConfigError("not a regular file", shown)
     try:
-        size = file.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"file is {size:,} bytes; configs over {MAX_CONFIG_BYTES:,} bytes are refused", shown)
-        raw = file.read_bytes()
+        with file.open("rb") as stream:
+            raw = stream.read(MAX_CONFIG_BYTES + 1)  # bounded even if the file grows meanwhile
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", shown) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"file is over {MAX_CONFIG_BYTES:,} bytes; larger configs are refused", shown)
     return decode_text(raw, shown)
 
 

@@ -133,7 +133,11 @@ class AxolotlDialect(Dialect):
         beta1 = lenient_number(doc.get("adam_beta1", 0.9))
         beta2 = lenient_number(doc.get("adam_beta2", 0.999))
         key = "adam_beta2" if doc.has("adam_beta2") else "adam_beta1"
-        b.set("optimizer.betas", (beta1, beta2), b.source(doc, (key,)) if doc.has(key) else None)
+        if doc.has(key):
+            b.set("optimizer.betas", (beta1, beta2), b.source(doc, (key,)))
+        else:  # point at the optimizer line, where `adam_beta2` would go
+            b.set("optimizer.betas", (beta1, beta2), b.source(doc, ("optimizer",), note="transformers default")
+                  if doc.has("optimizer") else None)
         b.take("optimizer.eps", doc, "adam_epsilon", lenient_number)
         b.default("optimizer.eps", 1e-8, "transformers default")
         b.take("optimizer.weight_decay", doc, "weight_decay", lenient_number)

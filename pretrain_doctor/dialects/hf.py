@@ -66,6 +66,10 @@ class HfDialect(Dialect):
         b.take("model.name", doc, "model_name_or_path")
         b.take_first("tokenizer.name", doc, "tokenizer_name_or_path", "tokenizer_name", "model_name_or_path")
         b.take("tokenizer.chat_template", doc, "chat_template")
+        if lenient_bool(doc.get(("dataset_kwargs", "add_special_tokens"))) is False:
+            # TRL <= 0.11 passes it to the tokenizer (newer TRL encodes conversations with apply_chat_template,
+            # which adds no special tokens either): the templated text gets no second BOS.
+            b.set("tokenizer.add_bos_token", False, b.source(doc, ("dataset_kwargs", "add_special_tokens")))
         merge_deepspeed_reference(b, doc, context)
         apply_accelerate(b, doc, context)
         typo_notes(b, doc, HF_KNOWN_KEYS)

@@ -9,6 +9,7 @@ torch's own defaults. Warmup is counted in optimizer steps.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..config.document import Document
@@ -35,6 +36,11 @@ _FINETUNE_DEFAULTS = {"train.global_batch_size": 16, "train.micro_batch_size": 1
 _TORCH_DEFAULTS = {"adamw": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.01},
                    "adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0},
                    "sgd": {"weight_decay": 0.0}}
+# Data modules over a fixed published dataset: rows, default val_split_fraction, where the count comes from.
+_FIXED_SIZE_DATA = {
+    "Alpaca2k": (2000, 0.05, "mhenrichsen/alpaca_2k_test; litgpt/data/alpaca_2k.py: 0.05 gives exactly 100 "
+                 "validation samples"),
+}
 _PRECISIONS = {"bf16-true": ("bf16", "bf16", False), "bf16-mixed": ("bf16", "fp32", True),
                "16-true": ("fp16", "fp16", False), "16-mixed": ("fp16", "fp32", True),
                "32-true": ("fp32", "fp32", False), "32": ("fp32", "fp32", False),
@@ -194,6 +200,7 @@ class LitgptDialect(Dialect):
             b.set("data.train", [{"dataset": name, "split": "train", "key": "data", "line": _line(doc, ("data",))}])
         b.take("data.val_fraction", doc, ("data", "init_args", "val_split_fraction"), lenient_number)
         b.take("data.num_workers", doc, ("data", "init_args", "num_workers"), lenient_int)
+        _known_dataset_rows(b, doc, name)
 
     @staticmethod
     def _parallel(b: PlanBuilder, doc: Document) -> None:
@@ -209,13 +216,31 @@ class LitgptDialect(Dialect):
         if pretrain:
             return
         if lenient_number(doc.get(("train", "min_lr"))) is not None:
-            b.note("ignored-key", "`train.min_lr` is not used by litgpt's finetune scripts: their cosine schedule "
-                   "always decays to 0", b.source(doc, ("train", "min_lr")), hint="remove `train.min_lr`",
-                   key="train.min_lr")
+            b.note("ignored-key", "`train.min_lr` is not used by litgpt's finetune scripts: their CosineAnnealingLR "
+                   "has no eta_min, so the lr always decays to 0", b.source(doc, ("train", "min_lr")),
+                   hint="remove `train.min_lr`", key="train.min_lr")
         if lenient_number(doc.get(("train", "max_norm"))) is not None:
             b.note("ignored-key", "`train.max_norm` is rejected by litgpt's finetune scripts (validate_args lists it "
                    "as unsupported)", b.source(doc, ("train", "max_norm")), hint="remove `train.max_norm`",
                    key="train.max_norm")
+
+
+def _known_dataset_rows(b: PlanBuilder, doc: Document, name: Any) -> None:
+    """Training rows of a litgpt data module whose dataset has a fixed size (`--dataset-rows` still wins).
+
+    The module splits with `datasets`' `train_test_split(test_size=val_split_fraction)`, which
+    keeps ceil(fraction × rows) for validation and trains on the rest.
+    """
+    short = name.rsplit(".", 1)[-1] if isinstance(name, str) else None
+    if short not in _FIXED_SIZE_DATA:
+        return
+    rows, default_fraction, origin = _FIXED_SIZE_DATA[short]
+    fraction = lenient_number(doc.get(("data", "init_args", "val_split_fraction")))
+    if not isinstance(fraction, (int, float)) or not 0 <= fraction < 1:
+        fraction = default_fraction
+    train_rows = rows - math.ceil(fraction * rows)
+    b.set("run.dataset_rows", train_rows, b.source(
+        doc, ("data",), note=f"{short}: {rows:,} rows ({origin}) minus ceil({fraction:g} × {rows:,}) for validation"))
 
 
 def _path_or_none(value: Any) -> Any:

@@ -71,6 +71,20 @@ _FP16_KEYS = {"enabled", "auto_cast", "loss_scale", "initial_scale_power", "loss
               "consecutive_hysteresis", "min_loss_scale", "fp16_master_weights_and_grads"}
 
 
+def _note_ignored_fp16_key(b: PlanBuilder, view: "MergedNeox", fp16: dict, key: str, fp16_on: bool) -> None:
+    """PD002 for a key of the `fp16` block that DeepSpeed does not read.
+
+    `fp16: true` beside `enabled: true` (every Pythia config) only repeats what `enabled`, which
+    NeoX requires in the block, already says: info. Any other such key (`type: bfloat16`) states an
+    intent the run does not follow: warning.
+    """
+    redundant = key == "fp16" and fp16_on and lenient_bool(fp16.get(key)) is True
+    message = (f"`fp16.{key}` is not a DeepSpeed fp16 setting; GPT-NeoX passes the block to DeepSpeed, which "
+               "ignores it" + ("; harmless here, since `fp16.enabled: true` turns fp16 on" if redundant else ""))
+    b.note("ignored-key", message, view.source(b, ("fp16", key)), hint="remove it; use `precision` to choose the dtype",
+           key=f"fp16.{key}", **({"severity": "info"} if redundant else {}))
+
+
 def _norm(key: Any) -> Any:
     return key.replace("-", "_") if isinstance(key, str) else key
 
@@ -186,6 +200,9 @@ class NeoxDialect(Dialect):
         view.take(b, "model.max_positions", "max_position_embeddings", lenient_int)
         view.take(b, "model.num_experts", "moe_num_experts", lenient_int)
         view.take(b, "model.experts_per_token", "moe_top_k", lenient_int)
+        if (b.get("model.num_experts") or 1) > 1:
+            # neox_args `moe_top_k: int = 1` (the megablocks dMoE default): one expert per token.
+            b.default("model.experts_per_token", 1, DEFAULT)
         view.take(b, "model.init_std", "init_method_std", lenient_number)
         view.take(b, "model.dropout", "hidden_dropout", lenient_number)
         ffn = lenient_int(view.get("intermediate_size"))
@@ -294,9 +311,7 @@ class NeoxDialect(Dialect):
             view.take(b, "precision.min_loss_scale", "fp16.min_loss_scale", lenient_number)
             for key in fp16:
                 if key not in _FP16_KEYS:
-                    b.note("ignored-key", f"`fp16.{key}` is not a DeepSpeed fp16 setting; GPT-NeoX passes the block to "
-                           "DeepSpeed, which ignores it", view.source(b, ("fp16", key)),
-                           hint="remove it; use `precision` to choose the dtype", key=f"fp16.{key}")
+                    _note_ignored_fp16_key(b, view, fp16, key, fp16_on)
         if bf16_on and precision not in ("bfloat16", "bf16"):
             # NeoX takes the dtype from `precision`; an enabled bf16 block alone disagrees with it (PD303).
             declared = "fp16" if fp16_on or precision in ("fp16", "float16") else "fp32"

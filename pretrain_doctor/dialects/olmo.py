@@ -10,6 +10,8 @@ units: `max_duration: 739_328` is steps, `"4e12T"` tokens, `"1ep"` epochs;
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 from typing import Any, Optional
 
 from ..config.document import Document
@@ -200,6 +202,7 @@ class OlmoDialect(Dialect):
                 steps = math.ceil(duration.value / _tokens_per_step(b))
             if steps:
                 b.set("schedule.decay_steps", steps, b.source(doc, ("max_duration",), note="schedule spans max_duration"))
+        _mark_first_stage(b, doc)
         alpha = lenient_number(doc.get(("scheduler", "alpha_f"), 0.1))
         if isinstance(alpha, (int, float)):
             src = b.source(doc, ("scheduler", "alpha_f")) if doc.has(("scheduler", "alpha_f")) else None
@@ -240,6 +243,22 @@ class OlmoDialect(Dialect):
         if isinstance(paths, list) and paths:
             b.set("data.train", [{"dataset": str(paths[0]) + (f" (+{len(paths) - 1} more)" if len(paths) > 1 else ""),
                                   "split": "train", "key": "data.paths", "line": _line(doc, ("data", "paths"))}])
+
+
+# OLMo 2's official configs name their stages ("OLMo2-1B-stage1.yaml", "...-stage2-seed42.yaml"):
+# stage 1 stops at 4T tokens of a 5T-token cosine, and stage 2 anneals the lr to zero from there.
+_FIRST_STAGE = re.compile(r"stage[-_ ]?1(?!\d)", re.IGNORECASE)
+
+
+def _mark_first_stage(b: PlanBuilder, doc: Document) -> None:
+    """A stage-1 run with an explicit `t_max`: stopping before the horizon is the design, not a slip."""
+    if not doc.has(("scheduler", "t_max")):
+        return
+    run_name = doc.get("run_name")
+    if isinstance(run_name, str) and _FIRST_STAGE.search(run_name):
+        b.set("schedule.continued_by_anneal", True, b.source(doc, ("run_name",), note="a stage-1 run"))
+    elif _FIRST_STAGE.search(Path(doc.path).name):
+        b.set("schedule.continued_by_anneal", True, b.source(doc, ("scheduler", "t_max"), note="a stage-1 file"))
 
 
 def _tokens_per_step(b: PlanBuilder) -> Optional[int]:

@@ -17,6 +17,7 @@ from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int,
 from .shared import optimizer_family
 
 DEFAULT = "torchtitan JobConfig default"
+SMOKE_TEST_STEPS = 100  # no training run is this short; same bound as PD801's smoke tests
 _TABLES = ("job", "profiling", "metrics", "model", "optimizer", "lr_scheduler", "training", "parallelism",
            "checkpoint", "activation_checkpoint", "compile", "float8", "mx", "quantize", "comm", "memory_estimation",
            "fault_tolerance", "experimental", "validation", "debug", "encoder")
@@ -38,10 +39,11 @@ class Flavor(NamedTuple):
     parameters: Optional[int]
     experts: Optional[int] = None
     experts_per_token: Optional[int] = None
+    active: Optional[int] = None  # MoE parameters per token, as the model card states it
 
 
 # Flavors of the models torchtitan ships (torchtitan/models/*/__init__.py); parameter
-# counts as the model cards state them (MoE: total parameters).
+# counts as the model cards state them (MoE: total, and activated per token).
 FLAVORS: dict[tuple[str, str], Flavor] = {
     ("llama3", "debugmodel"): Flavor(6, 256, 16, None, 2000, None),
     ("llama3", "8b"): Flavor(32, 4096, 32, 8, 128256, 8_030_000_000),
@@ -56,9 +58,11 @@ FLAVORS: dict[tuple[str, str], Flavor] = {
     ("qwen3", "8b"): Flavor(36, 4096, 32, 8, 151936, 8_200_000_000),
     ("qwen3", "14b"): Flavor(40, 5120, 40, 8, 151936, 14_800_000_000),
     ("qwen3", "32b"): Flavor(64, 5120, 64, 8, 151936, 32_800_000_000),
-    ("deepseek_v3", "16b"): Flavor(27, 2048, 16, None, 102400, 15_700_000_000, 64, 6),
-    ("deepseek_v3", "236b"): Flavor(60, 5120, 128, None, 102400, 236_000_000_000, 160, 6),
-    ("deepseek_v3", "671b"): Flavor(61, 7168, 128, None, 129280, 671_000_000_000, 256, 8),
+    # DeepSeek-V2-Lite (16B flavor) 15.7B / 2.4B, DeepSeek-V2 236B / 21B (arXiv 2405.04434);
+    # DeepSeek-V3 671B / 37B (arXiv 2412.19437).
+    ("deepseek_v3", "16b"): Flavor(27, 2048, 16, None, 102400, 15_700_000_000, 64, 6, 2_400_000_000),
+    ("deepseek_v3", "236b"): Flavor(60, 5120, 128, None, 102400, 236_000_000_000, 160, 6, 21_000_000_000),
+    ("deepseek_v3", "671b"): Flavor(61, 7168, 128, None, 129280, 671_000_000_000, 256, 8, 37_000_000_000),
     ("flux", "flux-dev"): Flavor(None, 3072, 24, None, None, 11_900_000_000),
     ("flux", "flux-schnell"): Flavor(None, 3072, 24, None, None, 11_900_000_000),
 }
@@ -107,7 +111,8 @@ class TorchtitanDialect(Dialect):
             for field, value in (("layers", known.layers), ("hidden_size", known.hidden), ("heads", known.heads),
                                  ("kv_heads", known.kv_heads), ("vocab_size", known.vocab),
                                  ("parameters", known.parameters), ("num_experts", known.experts),
-                                 ("experts_per_token", known.experts_per_token)):
+                                 ("experts_per_token", known.experts_per_token),
+                                 ("active_parameters", known.active)):
                 if value is not None:
                     b.set(f"model.{field}", value, b.source(doc, ("model", "flavor"), note=note))
             if family.lower().startswith(("llama", "qwen")):
@@ -118,6 +123,8 @@ class TorchtitanDialect(Dialect):
             b.set("debug", True, src)
         b.take_first("tokenizer.path", doc, "model.hf_assets_path", "model.tokenizer_path", convert=str)
         if family.lower() == "flux":
+            # Flux's embedders are linear layers (decaying those is the usual recipe); it has no token table.
+            b.set("optimizer.decay_embeddings", False, b.source(doc, ("model", "name"), note="flux has no token embedding"))
             b.note("other", "flux is a diffusion model: the language-model rules do not apply to it",
                    b.source(doc, ("model", "name")), code="non-lm-model")
 
@@ -154,6 +161,10 @@ class TorchtitanDialect(Dialect):
         b.default("batch.seq_len", 2048, DEFAULT)
         b.take("run.max_steps", doc, "training.steps", lenient_int)
         b.default("run.max_steps", 10000, DEFAULT)
+        steps = b.get("run.max_steps")
+        if isinstance(steps, int) and steps <= SMOKE_TEST_STEPS:
+            # torchtitan ships 10-step configs (qwen3_0.6b, debug_model) that only check the run starts.
+            b.set("debug", True, b.source(doc, ("training", "steps"), note=f"{steps}-step run: a smoke test"))
         b.take("clipping.max_norm", doc, "training.max_norm", lenient_number)
         b.default("clipping.max_norm", 1.0, DEFAULT)
         param = str(doc.get(("training", "mixed_precision_param"), "bfloat16"))

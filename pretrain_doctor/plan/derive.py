@@ -77,6 +77,9 @@ class Derived:
     def active_parameters(self) -> DerivedValue:
         """Parameters used per token: for MoE only `experts_per_token` experts count."""
         m = self.plan.model
+        if m.active_parameters:
+            # Model cards state it; the dense formula cannot see shared experts, narrow expert MLPs or MLA.
+            return DerivedValue(m.active_parameters, "stated", ("model.active_parameters",))
         if not (m.num_experts and m.experts_per_token and m.layers and m.hidden_size and m.num_experts > 1):
             total = self.parameters
             return DerivedValue(total.value, total.formula, total.inputs, total.missing)

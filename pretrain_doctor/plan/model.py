@@ -70,6 +70,7 @@ class ModelSpec(_Section):
     dropout: Optional[float] = Field(None, ge=0, lt=1)
     torch_dtype: Optional[str] = None
     parameters: Optional[int] = Field(None, gt=0)  # stated outright (flavor tables, model cards)
+    active_parameters: Optional[int] = Field(None, gt=0)  # MoE: per token, as the model card states it
     compile: Optional[bool] = None  # torch.compile on (HF `torch_compile`, nanoGPT `compile`, torchtitan `compile.enable`)
     config_path: Optional[str] = None
     # From the model's config.json / generation_config.json (--model-config).
@@ -136,6 +137,8 @@ class ScheduleSpec(_Section):
     warmup_steps: Optional[int] = Field(None, ge=0)
     warmup_ratio: Optional[float] = Field(None, ge=0, le=1)
     decay_steps: Optional[int] = Field(None, gt=0)  # the horizon the decay is computed over
+    # A stage-1 run that stops before its horizon on purpose: a later annealing stage finishes the decay.
+    continued_by_anneal: Optional[bool] = None
     min_lr: Optional[float] = Field(None, ge=0)
     min_lr_ratio: Optional[float] = Field(None, ge=0)
 

@@ -48,6 +48,15 @@ def test_reinit_weights_is_from_scratch(tmp_path) -> None:
     assert plan.mode.kind == "pretrain" and plan.mode.from_scratch
 
 
+def test_default_betas_point_at_the_optimizer_line(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "a.yml", BASE + "optimizer: adamw_torch_fused\n"))
+    assert plan.optimizer.betas == (0.9, 0.999)
+    source = plan.sources["optimizer.betas"]
+    assert source.key == "optimizer" and source.line == 12 and source.note == "transformers default"
+    stated = plan_of(write(tmp_path, "b.yml", BASE + "adam_beta2: 0.95\n"))
+    assert stated.optimizer.betas == (0.9, 0.95) and stated.sources["optimizer.betas"].key == "adam_beta2"
+
+
 def test_batch_size_with_gradient_accumulation(tmp_path) -> None:
     found = notes(plan_of(write(tmp_path, "a.yml", BASE + "batch_size: 16\n")), "mutually-exclusive")
     assert found and set(found[0].data["keys"]) == {"batch_size", "gradient_accumulation_steps"}

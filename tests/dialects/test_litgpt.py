@@ -74,6 +74,17 @@ def test_finetune_length_needs_dataset_rows(tmp_path) -> None:
     assert plan_of(path, dataset_rows=1600).derived.total_steps.value == 300  # 3 × 1600 / 16
 
 
+def test_alpaca2k_has_a_known_size_minus_its_validation_split(tmp_path) -> None:
+    text = FINETUNE + "data:\n  class_path: litgpt.data.Alpaca2k\n  init_args:\n    val_split_fraction: 0.03847\n"
+    path = write(tmp_path, "full.yaml", text)
+    plan = plan_of(path)
+    assert plan.run.dataset_rows == 1923  # 2,000 rows - ceil(0.03847 × 2,000) held out
+    assert plan.derived.total_steps.value == 361  # ceil(3 × 1923 / 16)
+    assert plan_of(path, dataset_rows=1000).run.dataset_rows == 1000  # the flag still wins
+    bare = write(tmp_path, "bare.yaml", FINETUNE + "data: Alpaca2k\n")
+    assert plan_of(bare).run.dataset_rows == 1900  # default val_split_fraction 0.05: 100 held out
+
+
 def test_warmup_steps_and_fraction_exclude_each_other(tmp_path) -> None:
     text = FINETUNE.replace("  lr_warmup_steps: 10\n", "  lr_warmup_steps: 10\n  lr_warmup_fraction: 0.1\n")
     assert len(notes(plan_of(write(tmp_path, "full.yaml", text)), "mutually-exclusive")) == 1

@@ -124,3 +124,20 @@ def test_typo_in_either_spelling(tmp_path) -> None:
     plan = plan_of(_one_file(tmp_path, '"lr-decay-iter": 5,\n"gradient_clipings": 1.0,\n'))
     suggestions = sorted(n.data["suggestion"] for n in notes(plan, "ignored-key") if "suggestion" in n.data)
     assert suggestions == ["gradient_clipping", "lr-decay-iters"]
+
+
+def test_moe_defaults_to_one_expert_per_token(tmp_path) -> None:
+    # neox_args `moe_top_k` defaults to 1: the 125M-dmoe config is ~160M active, not 8 experts' worth.
+    plan = plan_of(_one_file(tmp_path, '"moe_num_experts": 8,'))
+    assert plan.model.num_experts == 8 and plan.model.experts_per_token == 1
+    dense = plan_of(_one_file(tmp_path, '"moe_num_experts": 1,'))
+    assert plan.derived.active_parameters.value == pytest.approx(dense.derived.parameters.value)
+    assert plan.derived.parameters.value > 2 * plan.derived.active_parameters.value
+
+
+def test_redundant_fp16_key_is_an_info_note(tmp_path) -> None:
+    body = _one_file(tmp_path).read_text().replace('"type": "bfloat16"', '"fp16": True')
+    plan = plan_of(write(tmp_path, "redundant.yml", body))
+    [note] = notes(plan, "ignored-key")
+    assert note.data["key"] == "fp16.fp16" and note.data["severity"] == "info"
+    assert "severity" not in notes(plan_of(_one_file(tmp_path)), "ignored-key")[0].data

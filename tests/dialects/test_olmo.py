@@ -115,3 +115,15 @@ def test_reference_cycles_do_not_hang_or_crash(tmp_path) -> None:
     text = BASE + "max_duration: 100\nloop: ${loop}\nnest:\n  inner: ${nest}\n"
     plan = plan_of(write(tmp_path, "c.yaml", text))
     assert plan.optimizer.lr == pytest.approx(6e-4)
+
+
+def test_stage_one_with_explicit_horizon_is_continued_by_an_anneal(tmp_path) -> None:
+    staged = BASE.replace("  t_warmup: 100\n", "  t_warmup: 100\n  t_max: 5000\n") + "max_duration: 4000\n"
+    by_name = plan_of(write(tmp_path, "a.yaml", staged.replace("run_name: tiny", "run_name: OLMo2-1B-stage1")))
+    by_file = plan_of(write(tmp_path, "OLMo2-13B-stage1.yaml", staged))
+    assert by_name.schedule.continued_by_anneal and by_file.schedule.continued_by_anneal
+    assert plan_of(write(tmp_path, "b.yaml", staged)).schedule.continued_by_anneal is None
+    # stage 10, or a stage-1 name without its own horizon, is not the truncated-cosine design
+    assert plan_of(write(tmp_path, "run-stage10.yaml", staged)).schedule.continued_by_anneal is None
+    no_horizon = BASE.replace("run_name: tiny", "run_name: x-stage1") + "max_duration: 4000\n"
+    assert plan_of(write(tmp_path, "c.yaml", no_horizon)).schedule.continued_by_anneal is None

@@ -66,3 +66,20 @@ def test_parallel_degrees(tmp_path) -> None:
 def test_typo_in_training_table(tmp_path) -> None:
     found = notes(plan_of(write(tmp_path, "t.toml", MINIMAL.replace("steps = 3000", "stepss = 3000"))), "ignored-key")
     assert found and found[0].data["suggestion"] == "steps"
+
+
+def test_moe_flavor_states_active_parameters(tmp_path) -> None:
+    # DeepSeek-V3: 671B total, 37B per token; the dense formula cannot see its narrow experts or MLA.
+    plan = plan_of(write(tmp_path, "d.toml", MINIMAL.replace('"llama3"', '"deepseek_v3"').replace('"8B"', '"671B"')))
+    assert plan.derived.parameters.value == 671_000_000_000
+    assert plan.derived.active_parameters.value == 37_000_000_000
+
+
+def test_ten_step_run_is_a_smoke_test(tmp_path) -> None:
+    assert plan_of(write(tmp_path, "s.toml", MINIMAL.replace("steps = 3000", "steps = 10"))).debug is True
+    assert plan_of(write(tmp_path, "t.toml", MINIMAL)).debug is False
+
+
+def test_flux_has_no_token_embedding_to_decay(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "f.toml", MINIMAL.replace('"llama3"', '"flux"').replace('"8B"', '"flux-dev"')))
+    assert plan.optimizer.decay_norm_and_bias is True and plan.optimizer.decay_embeddings is False

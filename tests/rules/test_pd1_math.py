@@ -231,6 +231,16 @@ def test_pretraining_warmup_problems() -> None:
     assert pretraining_problems(100, 0.1, 1000, 0.95, adam=True) == []  # floor of 200 does not fit in 10%
     assert pretraining_problems(1000, 0.005, 200_000, 0.999, adam=True) != []
     assert pretraining_problems(1000, 0.005, 200_000, 0.999, adam=False) == []
+    # A fixed 2,000-step warmup (LLaMA, TinyLlama) is not short, however long the run.
+    assert pretraining_problems(2000, 2000 / 2_861_023, 2_861_023, 0.95, adam=True) == []
+    assert pretraining_problems(500, 500 / 2_861_023, 2_861_023, 0.95, adam=True) != []
+
+
+def test_beta2_warmup_hint_fits_the_run() -> None:
+    from pretrain_doctor.builtin_rules.pd106_warmup_length import WarmupLength
+
+    assert WarmupLength._pretrain_hint(305, 0.999).startswith("lower β2 to 0.95")
+    assert "at least 2,000 steps" in WarmupLength._pretrain_hint(100_000, 0.999)
 
 
 def test_decay_schedules() -> None:

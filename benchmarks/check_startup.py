@@ -1,0 +1,152 @@
+"""How much does `pretrain-doctor check` cost over the bare import of its CLI stack?
+
+Prints two ratios, each against a baseline measured in the same run, interleaved so that
+machine load hits both sides alike:
+
+1. `check` of one typical config  vs  `python -c "import typer, pydantic, yaml"`
+   (goal: at most 2x);
+2. `check` of the whole ../shared/real-configs folder in one call  vs  `check` of one
+   file (goal: under 3x).
+
+Bytecode is compiled first (`compileall`), as a wheel install does, so that the package's
+own `.py` files are not recompiled on every start when PYTHONDONTWRITEBYTECODE is set.
+
+With --breakdown it also times the phases of one check inside a single process (what a
+start-up spends where), medians over the same number of runs.
+
+Usage: python benchmarks/check_startup.py [--repeats N] [--config FILE] [--folder DIR] [--breakdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TYPICAL_CONFIG = ROOT / "fixtures" / "rules" / "PD105" / "bad.yaml"
+REAL_CONFIGS = ROOT.parent / "shared" / "real-configs"
+BASELINE = [sys.executable, "-c", "import typer, pydantic, yaml"]
+
+
+def check_command(*paths: Path) -> list[str]:
+    # Settings are looked up as for a user (the checkout's pyproject.toml is read on the way up).
+    return [sys.executable, "-m", "pretrain_doctor", "check", "--fail-on", "never", *map(str, paths)]
+
+
+def wall_time(command: list[str]) -> float:
+    """Seconds for one run of `command`, output discarded; a crash aborts the benchmark.
+
+    Exit 2 is accepted: a folder of real configs may hold one the doctor refuses to read.
+    """
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if result.returncode not in (0, 1, 2) or b"Traceback" in result.stderr:
+        raise SystemExit(f"{' '.join(command)} exited {result.returncode}: {result.stderr.decode()[-2000:]}")
+    return elapsed
+
+
+def interleaved_medians(commands: dict[str, list[str]], repeats: int) -> dict[str, float]:
+    """Median wall time of each command, running them in turn `repeats` times after one warm-up."""
+    for command in commands.values():
+        wall_time(command)
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeats):
+        for name, command in commands.items():
+            samples[name].append(wall_time(command))
+    return {name: statistics.median(times) for name, times in samples.items()}
+
+
+# The phases of `check FILE` in the order the CLI meets them, each timed in one process.
+PHASES = """\
+import os, sys, time
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # as the CLI does
+marks = [time.perf_counter()]
+def mark():
+    marks.append(time.perf_counter())
+import typer, pydantic, yaml; mark()
+import pretrain_doctor.cli; mark()
+import typer._adapters, pydantic.plugin._loader; mark()
+import pretrain_doctor.plan.model; mark()
+import pretrain_doctor.check.engine; mark()
+from pretrain_doctor.registry import load_rules; load_rules(); mark()
+from pretrain_doctor.dialects import all_dialects; all_dialects(); mark()
+from pretrain_doctor.check import check_paths; report = check_paths([sys.argv[1]]); mark()
+from pretrain_doctor.renderers import render; render(report, "text"); mark()
+print(" ".join(f"{b - a:.6f}" for a, b in zip(marks, marks[1:])))
+"""
+PHASE_NAMES = [
+    "typer, pydantic, yaml (the baseline's imports)",
+    "pretrain_doctor.cli",
+    "pydantic models machinery + importlib.metadata (typer's runtime, pydantic's plugin loader)",
+    "plan model classes (pydantic schema build)",
+    "engine, loaders, registry, settings",
+    "rule discovery and rule modules",
+    "dialect modules",
+    "check of the file (enrichers included)",
+    "render",
+]
+
+
+def breakdown(config: Path, repeats: int) -> list[tuple[str, float]]:
+    """Median seconds of each phase, plus interpreter start-up (wall minus in-process total)."""
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", PHASES, str(config)], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout
+        wall = time.perf_counter() - start
+        phases = [float(x) for x in out.split()]
+        runs.append([wall - sum(phases), *phases])
+    names = ["interpreter start-up and site", *PHASE_NAMES]
+    return [(name, statistics.median(run[i] for run in runs)) for i, name in enumerate(names)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=21, help="runs of each command (at least 15)")
+    parser.add_argument("--config", type=Path, default=TYPICAL_CONFIG, help="the single typical config")
+    parser.add_argument("--folder", type=Path, default=REAL_CONFIGS, help="a folder of real configs")
+    parser.add_argument("--breakdown", action="store_true", help="also time the phases of one check")
+    args = parser.parse_args(argv)
+    repeats = max(args.repeats, 15)
+
+    compileall.compile_dir(ROOT / "pretrain_doctor", quiet=1)
+    compileall.compile_dir(ROOT / "rules", quiet=1)
+
+    commands = {"baseline": BASELINE, "single": check_command(args.config)}
+    if args.folder.is_dir():
+        commands["folder"] = check_command(args.folder)
+    medians = interleaved_medians(commands, repeats)
+
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {repeats} interleaved runs each, medians")
+    print(f"  import typer, pydantic, yaml     {medians['baseline'] * 1000:7.1f} ms")
+    print(f"  check {args.config.name:<26} {medians['single'] * 1000:7.1f} ms")
+    print(f"  single-file check / bare import  {medians['single'] / medians['baseline']:.2f}x  (goal <= 2x)")
+    if "folder" in medians:
+        count = sum(1 for _ in _config_files(args.folder))
+        print(f"  check {args.folder.name}/ ({count} files)   {medians['folder'] * 1000:7.1f} ms")
+        print(f"  folder check / single-file check {medians['folder'] / medians['single']:.2f}x  (goal < 3x)")
+    else:
+        print(f"  {args.folder} not found: folder ratio skipped")
+    if args.breakdown:
+        print("where one check's time goes (medians, ms):")
+        for name, seconds in breakdown(args.config, repeats):
+            print(f"  {seconds * 1000:7.1f}  {name}")
+    return 0
+
+
+def _config_files(folder: Path):
+    from pretrain_doctor.config.loader import CONFIG_SUFFIXES
+
+    return (p for p in folder.rglob("*") if p.suffix.lower() in CONFIG_SUFFIXES)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,540 @@
+"""Gradient, update and parameter-coverage detectors (PDM301-PDM306)."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Optional
+
+import numpy as np
+
+from .base import Alert, Detector, MetricTable, StepRecord
+from .stats import RollingBaseline, cached_baseline, episode_starts, finite_series, rolling_baseline, run_lengths
+
+
+def _modules(record: StepRecord, prefix: str) -> list[str]:
+    """Module names of the `prefix/<module>` metrics in a record, in logged (forward) order."""
+    return [name[len(prefix) + 1:] for name in record.metrics if name.startswith(prefix + "/")]
+
+
+class GradNormSpike(Detector):
+    """The global gradient norm jumped to many times its recent median.
+
+    ## What it does
+    Compares each finite `grad_norm` (pre-clipping, as `clip_grad_norm_` returns it) with
+    the median of the previous `window` finite grad norms. A ratio ≥ `factor` is a
+    spike: `info` on its first record, `warning` once it lasts `persist` consecutive
+    records. A median of 0 (a trainer logging 0.000) is not judged (PDM502 reports it).
+
+    ## Why is this bad?
+    Gradient-norm spikes precede loss spikes; clipping hides them from the update but
+    not from this probe. One spiking step is usually a bad batch (clipping copes); two
+    or more in a row mean the optimiser has entered a sharp region, where PaLM-style
+    responses (skip the batches, lower the learning rate) still work.
+
+    ## Thresholds
+    `factor` = 10, `persist` = 2 records, `window` = 64, `min_history` = 3, `refresh` = 8.
+
+    ## References
+    - Chowdhery et al. 2022, PaLM, section 5.1 (loss spikes; skipping batches).
+    - Wortsman et al. 2023, Small-scale proxies for large-scale Transformer training instabilities.
+    - Pascanu et al. 2013, On the difficulty of training recurrent neural networks (gradient clipping).
+    """
+
+    code = "PDM301"
+    slug = "grad-norm-spike"
+    severity = "warning"
+    needs = ("grad_norm",)
+    defaults = {"factor": 10.0, "persist": 2, "window": 64, "min_history": 3, "refresh": 8}
+    state_fields = ("_baseline", "_run")
+
+    def _reset_state(self) -> None:
+        self._baseline = RollingBaseline(self.window, self.min_history, self.refresh, with_mad=False)
+        self._run = 0
+
+    def update(self, record: StepRecord) -> list[Alert]:
+        grad = record.finite("grad_norm")
+        if grad is None:
+            return []
+        median = self._baseline.median if self._baseline.ready and self._baseline.median > 0 else None
+        self._baseline.push(grad)
+        ratio = grad / median if median is not None else None
+        return self._judge(record.step, grad, median, ratio)
+
+    def _judge(self, step: int, grad: float, median: Optional[float], ratio: Optional[float]) -> list[Alert]:
+        if ratio is None or ratio < self.factor:
+            self._run = 0
+            return []
+        self._run += 1
+        data = {"grad_norm": grad, "median": median, "ratio": ratio, "factor": self.factor,
+                "records": self._run, "persist": self.persist}
+        if self._run == self.persist:
+            return [self.alert(step, f"grad norm {grad:.4g} is {ratio:.1f}x its median {median:.4g} for "
+                                     f"{self._run} records", "warning", **data)]
+        if self._run == 1:
+            return [self.alert(step, f"grad norm {grad:.4g} is {ratio:.1f}x its median {median:.4g}", "info", **data)]
+        return []
+
+    def _scan(self, table: MetricTable, cache: dict) -> list[tuple[int, Alert]]:
+        out = []
+        for start, end in self._segments(table):
+            rows, grads, median, _ = cached_baseline(cache, table, "grad_norm", start, end, self.window,
+                                                     self.min_history, self.refresh, with_mad=False)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(median > 0, grads / median, np.nan)
+            runs = run_lengths(ratio >= self.factor)
+            for i in np.flatnonzero((runs == 1) | (runs == self.persist)).tolist():
+                self._run = int(runs[i]) - 1
+                out += [(int(rows[i]), a) for a in self._judge(int(table.steps[rows[i]]), float(grads[i]),
+                                                               float(median[i]), float(ratio[i]))]
+            self._run = 0
+        return out
+
+
+class ExplodingGradient(Detector):
+    """The global gradient norm grows geometrically, or passes an absolute bound.
+
+    ## What it does
+    An `error` when `grad_norm` rose on each of the last `growth_records` records and is
+    now ≥ `total_growth` × its value `growth_records` records ago; or when it reaches
+    `max_norm` (off by default: healthy scales differ by orders of magnitude between
+    models). One alert per episode.
+
+    ## Why is this bad?
+    Steady multiplicative growth is the signature of an unstable feedback loop (a
+    learning rate above the edge of stability, attention-logit growth, an fp16 overflow
+    in the making). Clipping keeps the update bounded but the model is heading for NaNs
+    or a loss blow-up within a few steps.
+
+    ## Thresholds
+    `growth_records` = 4, `total_growth` = 10 (≈ 1.8× per record), `max_norm` = None.
+
+    ## References
+    - Pascanu et al. 2013, On the difficulty of training recurrent neural networks.
+    - Cohen et al. 2021, Gradient descent on neural networks typically occurs at the edge of stability.
+    - Wortsman et al. 2023, Small-scale proxies for large-scale Transformer training instabilities.
+    """
+
+    code = "PDM302"
+    slug = "exploding-grad"
+    severity = "error"
+    needs = ("grad_norm",)
+    defaults = {"growth_records": 4, "total_growth": 10.0, "max_norm": None}
+    state_fields = ("_history", "_rising", "_active")
+
+    def _reset_state(self) -> None:
+        self._history: deque[float] = deque(maxlen=self.growth_records + 1)
+        self._rising = 0
+        self._active = False
+
+    def update(self, record: StepRecord) -> list[Alert]:
+        grad = record.finite("grad_norm")
+        if grad is None:
+            return []
+        self._rising = self._rising + 1 if self._history and grad > self._history[-1] else 0
+        self._history.append(grad)
+        then = self._history[0]
+        growing = self._rising >= self.growth_records and then > 0 and grad >= self.total_growth * then
+        bounded = self.max_norm is not None and grad >= self.max_norm
+        return self._judge(record.step, grad, then, growing, bounded)
+
+    def _judge(self, step: int, grad: float, then: float, growing: bool, bounded: bool) -> list[Alert]:
+        firing = growing or bounded
+        if not firing or self._active:
+            self._active = firing
+            return []
+        self._active = True
+        if growing:
+            message = (f"grad norm grew geometrically: {then:.4g} -> {grad:.4g} over {self.growth_records} "
+                       f"records ({grad / then:.1f}x)")
+        else:
+            message = f"grad norm {grad:.4g} passed the bound {self.max_norm:g}"
+        return [self.alert(step, message, grad_norm=grad, earlier=then, growth_records=self.growth_records,
+                           total_growth=self.total_growth, max_norm=self.max_norm)]
+
+    def _scan(self, table: MetricTable, cache: dict) -> list[tuple[int, Alert]]:
+        out = []
+        n = self.growth_records
+        for start, end in self._segments(table):
+            rows, grads = finite_series(table, "grad_norm", start, end)
+            if not len(grads):
+                continue
+            rising = run_lengths(np.concatenate([[False], grads[1:] > grads[:-1]]))
+            then = np.concatenate([np.full(min(n, len(grads)), np.nan), grads[:-n] if len(grads) > n else []])
+            growing = (rising >= n) & (then > 0) & (grads >= self.total_growth * then)
+            bounded = grads >= self.max_norm if self.max_norm is not None else np.zeros(len(grads), dtype=bool)
+            for i in episode_starts(growing | bounded).tolist():
+                self._active = False
+                earlier = float(grads[max(i - n, 0)])
+                out += [(int(rows[i]), a) for a in self._judge(int(table.steps[rows[i]]), float(grads[i]),
+                                                               earlier, bool(growing[i]), bool(bounded[i]))]
+        return out
+
+
+class VanishingGradient(Detector):
+    """A layer's gradient is vanishingly small relative to its weights.
+
+    ## What it does
+    For each module with both `grad_norm/<module>` and `param_norm/<module>` in a
+    record, the ratio ‖g‖/‖θ‖. A `warning` when a module's ratio stays below `min_ratio`
+    for `persist` sampled records, or when the ratio of the first logged module to the
+    last (forward order, as the monitor logs them) stays below `min_depth_ratio`.
+
+    ## Why is this bad?
+    A layer whose gradient is ~8 orders of magnitude below its weights does not learn
+    (Adam's update there is dominated by epsilon); a depth-wise collapse of the ratio is
+    the classic vanishing-gradient pathology of deep stacks without residual paths or
+    with a broken normalisation.
+
+    ## Thresholds
+    `min_ratio` = 1e-8, `min_depth_ratio` = 1e-4, `persist` = 3 sampled records.
+
+    ## References
+    - Hochreiter 1991; Bengio, Simard & Frasconi 1994 (vanishing gradients).
+    - Glorot & Bengio 2010, Understanding the difficulty of training deep feedforward neural networks.
+    """
+
+    code = "PDM303"
+    slug = "vanishing-grad"
+    severity = "warning"
+    needs = ("grad_norm/*", "param_norm/*")
+    defaults = {"min_ratio": 1e-8, "min_depth_ratio": 1e-4, "persist": 3}
+    state_fields = ("_runs",)
+
+    def _reset_state(self) -> None:
+        self._runs: dict[str, int] = {}
+
+    def update(self, record: StepRecord) -> list[Alert]:
+        ratios = {}
+        for module in _modules(record, "grad_norm"):
+            grad, param = record.finite(f"grad_norm/{module}"), record.finite(f"param_norm/{module}")
+            if grad is not None and param is not None and param > 0:
+                ratios[module] = grad / param
+        alerts = []
+        for module in sorted(ratios):
+            alerts += self._layer(record.step, module, ratios[module], ratios[module] < self.min_ratio)
+        if len(ratios) >= 2:
+            first, last = next(iter(ratios)), list(ratios)[-1]
+            if ratios[last] > 0:
+                depth = ratios[first] / ratios[last]
+                alerts += self._depth(record.step, first, last, depth, depth < self.min_depth_ratio)
+        return alerts
+
+    def _layer(self, step: int, module: str, ratio: float, low: bool) -> list[Alert]:
+        return self._count(step, module, low, f"layer {module}: grad/weight ratio {ratio:.3g} < {self.min_ratio:g}",
+                           module=module, ratio=ratio, min_ratio=self.min_ratio)
+
+    def _depth(self, step: int, first: str, last: str, depth: float, low: bool) -> list[Alert]:
+        return self._count(step, "<depth>", low, f"grad/weight ratio of {first} is {depth:.3g} x that of {last}",
+                           first=first, last=last, depth_ratio=depth, min_depth_ratio=self.min_depth_ratio)
+
+    def _count(self, step: int, key: str, low: bool, message: str, **data: Any) -> list[Alert]:
+        self._runs[key] = self._runs.get(key, 0) + 1 if low else 0
+        if self._runs[key] != self.persist:
+            return []
+        return [self.alert(step, f"{message} for {self.persist} samples", persist=self.persist, **data)]
+
+    def _scan(self, table: MetricTable, cache: dict) -> list[tuple[int, Alert]]:
+        modules = [n[len("grad_norm/"):] for n in table.columns if n.startswith("grad_norm/")]
+        tagged: list[tuple[int, int, str, Alert]] = []
+        for start, end in self._segments(table):
+            # only the sampled rows: a matrix (sampled rows x modules) of grad/weight ratios
+            sampled = np.zeros(end - start, dtype=bool)
+            for module in modules:
+                sampled |= table.column(f"grad_norm/{module}")[1][start:end]
+            at = np.flatnonzero(sampled) + start
+            ratios = np.full((len(at), len(modules)), np.nan)
+            for k, module in enumerate(modules):
+                grads, grad_present = (a[at] for a in table.column(f"grad_norm/{module}"))
+                params, param_present = (a[at] for a in table.column(f"param_norm/{module}"))
+                with np.errstate(invalid="ignore"):
+                    valid = grad_present & param_present & np.isfinite(grads) & np.isfinite(params) & (params > 0)
+                ratios[valid, k] = grads[valid] / params[valid]
+            valid = ~np.isnan(ratios)
+            for k, module in enumerate(modules):
+                rows = np.flatnonzero(valid[:, k])
+                low = ratios[rows, k] < self.min_ratio
+                for i in np.flatnonzero(run_lengths(low) == self.persist).tolist():
+                    row = int(at[rows[i]])
+                    self._runs[module] = self.persist - 1
+                    tagged += [(row, 0, module, a) for a in
+                               self._layer(int(table.steps[row]), module, float(ratios[rows[i], k]), True)]
+            tagged += self._scan_depth(table, at, modules, ratios, valid)
+        tagged.sort(key=lambda t: t[:3])
+        return [(row, alert) for row, _, _, alert in tagged]
+
+    def _scan_depth(self, table: MetricTable, at: np.ndarray, modules: list[str], ratios: np.ndarray,
+                    valid: np.ndarray) -> list[tuple[int, int, str, Alert]]:
+        if len(modules) < 2:
+            return []
+        first = np.argmax(valid, axis=1)
+        last = len(modules) - 1 - np.argmax(valid[:, ::-1], axis=1)
+        rows = np.arange(len(ratios))
+        r_first, r_last = ratios[rows, first], ratios[rows, last]
+        eligible = np.flatnonzero((valid.sum(axis=1) >= 2) & (r_last > 0))
+        depth = r_first[eligible] / r_last[eligible]
+        out = []
+        for i in np.flatnonzero(run_lengths(depth < self.min_depth_ratio) == self.persist).tolist():
+            row = int(eligible[i])
+            self._runs["<depth>"] = self.persist - 1
+            out += [(int(at[row]), 1, "", a) for a in self._depth(int(table.steps[at[row]]), modules[first[row]],
+                                                                  modules[last[row]], float(depth[i]), True)]
+        return out
+
+
+class UpdateRatio(Detector):
+    """A layer's update size ‖Δθ‖/‖θ‖ is far outside the healthy band, or jumps.
+
+    ## What it does
+    Reads `update_ratio/<module>` (‖Δθ‖/‖θ‖ of one optimizer step, sampled steps).
+    A `warning` when a module stays above `high`, or below `low`, for `persist` sampled
+    records; the low side is only judged while the record's `lr` is not rising (warmup)
+    and is at least `min_lr_fraction` of the peak learning rate seen (a decayed schedule
+    shrinks updates on purpose). Separately, a ratio ≥ `jump_factor` × the module's own rolling median
+    (`jump_window` samples) is an update spike: `info` on one sample, `warning` on
+    `jump_persist` consecutive samples.
+
+    ## Why is this bad?
+    Around 1e-3 per step is the usual healthy update-to-weight ratio; 100× above it
+    rewrites the layer every few steps (instability), 100× below it the layer is
+    effectively frozen (learning rate too low, or weight decay / epsilon dominating).
+    Spikes in the update norm precede loss spikes (Wortsman et al. 2023), so they warn
+    early.
+
+    ## Thresholds
+    `low` = 1e-5, `high` = 0.1, `persist` = 3 samples, `min_lr_fraction` = 0.1,
+    `jump_factor` = 10, `jump_window` = 20, `jump_persist` = 2.
+
+    ## References
+    - Karpathy, CS231n notes, "Ratio of weights:updates" (~1e-3).
+    - Wortsman et al. 2023, Small-scale proxies for large-scale Transformer training instabilities (update RMS spikes).
+    """
+
+    code = "PDM304"
+    slug = "update-ratio"
+    severity = "warning"
+    needs = ("update_ratio/*",)
+    also_reads = ("lr",)
+    defaults = {"low": 1e-5, "high": 0.1, "persist": 3, "min_lr_fraction": 0.1, "jump_factor": 10.0,
+                "jump_window": 20, "jump_persist": 2}
+    state_fields = ("_peak_lr", "_previous_lr", "_band_runs", "_jump_runs", "_baselines")
+
+    def _reset_state(self) -> None:
+        self._peak_lr: Optional[float] = None
+        self._previous_lr: Optional[float] = None
+        self._band_runs: dict[str, int] = {}
+        self._jump_runs: dict[str, int] = {}
+        self._baselines: dict[str, RollingBaseline] = {}
+
+    def update(self, record: StepRecord) -> list[Alert]:
+        modules = sorted(m for m in _modules(record, "update_ratio") if record.finite(f"update_ratio/{m}") is not None)
+        if not modules:
+            return []
+        lr = record.finite("lr")
+        if lr is not None:
+            self._peak_lr = lr if self._peak_lr is None else max(self._peak_lr, lr)
+        # the low side waits while the lr still rises (warmup) and once it decayed far
+        warming = lr is not None and self._previous_lr is not None and lr > self._previous_lr
+        judge_low = lr is None or (not warming and lr >= self.min_lr_fraction * self._peak_lr)
+        if lr is not None:
+            self._previous_lr = lr
+        alerts: list[Alert] = []
+        for module in modules:
+            ratio = record.finite(f"update_ratio/{module}")
+            alerts += self._band(record.step, module, ratio, judge_low, lr)
+            alerts += self._jump(record.step, module, ratio)
+        return alerts
+
+    def _band(self, step: int, module: str, ratio: float, judge_low: bool, lr: Optional[float]) -> list[Alert]:
+        side = "high" if ratio > self.high else "low" if judge_low and ratio < self.low else None
+        self._band_runs[module] = self._band_runs.get(module, 0) + 1 if side else 0
+        if self._band_runs[module] != self.persist:
+            return []
+        bound = self.high if side == "high" else self.low
+        return [self.alert(step, f"layer {module}: update/weight ratio {ratio:.3g} {'>' if side == 'high' else '<'} "
+                                 f"{bound:g} for {self.persist} samples", "warning", test="band", module=module,
+                           ratio=ratio, low=self.low, high=self.high, persist=self.persist, lr=lr)]
+
+    def _jump(self, step: int, module: str, ratio: float) -> list[Alert]:
+        baseline = self._baselines.setdefault(module, RollingBaseline(self.jump_window, self._jump_history, 1,
+                                                                       with_mad=False))
+        median = baseline.median if baseline.ready and baseline.median > 0 else None
+        baseline.push(ratio)
+        jump = median is not None and ratio >= self.jump_factor * median
+        run = self._jump_runs[module] = self._jump_runs.get(module, 0) + 1 if jump else 0
+        return self._jump_alert(step, module, ratio, median, run)
+
+    @property
+    def _jump_history(self) -> int:
+        return min(5, self.jump_window)
+
+    def _jump_alert(self, step: int, module: str, ratio: float, median: Optional[float], run: int) -> list[Alert]:
+        if run not in (1, self.jump_persist):
+            return []
+        level = "warning" if run == self.jump_persist else "info"
+        return [self.alert(step, f"layer {module}: update ratio {ratio:.3g} is {ratio / median:.1f}x its median "
+                                 f"{median:.3g}" + (f" for {run} samples" if run > 1 else ""), level, test="jump",
+                           module=module, ratio=ratio, median=median, jump_factor=self.jump_factor, records=run)]
+
+    def _scan(self, table: MetricTable, cache: dict) -> list[tuple[int, Alert]]:
+        modules = sorted(n[len("update_ratio/"):] for n in table.columns if n.startswith("update_ratio/"))
+        tagged: list[tuple[int, str, int, Alert]] = []
+        for start, end in self._segments(table):
+            series = {}
+            for module in modules:
+                values, present = table.column(f"update_ratio/{module}")
+                rows = np.flatnonzero(present[start:end] & np.isfinite(values[start:end])) + start
+                series[module] = (rows, values[rows])
+            judge_low, lr_at = self._lr_gate(table, start, end, series)
+            for module, (rows, ratios) in series.items():
+                tagged += self._scan_band(table, module, rows, ratios, judge_low, lr_at)
+                tagged += self._scan_jumps(table, module, rows, ratios)
+        tagged.sort(key=lambda t: t[:3])
+        return [(row, alert) for row, _, _, alert in tagged]
+
+    def _lr_gate(self, table: MetricTable, start: int, end: int,
+                 series: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        """Per row: may the low side be judged, and the row's finite lr (NaN: none)."""
+        judged = np.zeros(len(table), dtype=bool)
+        for rows, _ in series.values():
+            judged[rows] = True
+        rows = np.flatnonzero(judged)
+        if not len(rows):
+            return judged, np.full(len(table), np.nan)
+        values, present = table.column("lr")
+        lr = np.where(present[rows] & np.isfinite(values[rows]), values[rows], np.nan)
+        peak = np.fmax.accumulate(lr)
+        # the previous finite lr of each row (forward fill, shifted by one)
+        known = np.where(~np.isnan(lr), np.arange(len(lr)), -1)
+        last_known = np.maximum.accumulate(known)
+        before = np.concatenate([[-1], last_known[:-1]])
+        previous = np.where(before >= 0, lr[np.maximum(before, 0)], np.nan)
+        gate = np.zeros(len(table), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            warming = lr > previous
+            gate[rows] = np.isnan(lr) | (~warming & (lr >= self.min_lr_fraction * peak))
+        lr_at = np.full(len(table), np.nan)
+        lr_at[rows] = lr
+        return gate, lr_at
+
+    def _scan_band(self, table: MetricTable, module: str, rows: np.ndarray, ratios: np.ndarray,
+                   judge_low: np.ndarray, lr_at: np.ndarray) -> list[tuple[int, str, int, Alert]]:
+        side = (ratios > self.high) | (judge_low[rows] & (ratios < self.low))
+        out = []
+        for i in np.flatnonzero(run_lengths(side) == self.persist).tolist():
+            row = int(rows[i])
+            self._band_runs[module] = self.persist - 1
+            lr = None if np.isnan(lr_at[row]) else float(lr_at[row])
+            out += [(row, module, 0, a) for a in self._band(int(table.steps[row]), module, float(ratios[i]),
+                                                            bool(judge_low[row]), lr)]
+        return out
+
+    def _scan_jumps(self, table: MetricTable, module: str, rows: np.ndarray,
+                    ratios: np.ndarray) -> list[tuple[int, str, int, Alert]]:
+        median, _ = rolling_baseline(ratios, self.jump_window, self._jump_history, 1, with_mad=False)
+        with np.errstate(invalid="ignore"):
+            jump = (median > 0) & (ratios >= self.jump_factor * median)
+        runs = run_lengths(jump)
+        out = []
+        for i in np.flatnonzero((runs == 1) | (runs == self.jump_persist)).tolist():
+            out += [(int(rows[i]), module, 1, a) for a in self._jump_alert(int(table.steps[rows[i]]), module,
+                                                                           float(ratios[i]), float(median[i]),
+                                                                           int(runs[i]))]
+        return out
+
+
+class ParamNotInOptimizer(Detector):
+    """A trainable parameter is in no optimizer param group, or in two.
+
+    ## What it does
+    Checked once, at attach: the monitor compares `model.named_parameters()` with the
+    optimizer's param groups and reports `extra["params_not_in_optimizer"]` and
+    `extra["params_in_several_groups"]` (lists of names). An `error` naming them.
+
+    ## Why is this bad?
+    A parameter the optimizer does not hold never changes: a new head or adapter built
+    after the optimizer, a module swapped after `optimizer = AdamW(model.parameters())`.
+    One held by two groups is updated twice per step, with two learning rates and
+    weight decays. Neither shows in the loss until much later.
+
+    ## Thresholds
+    None: any such parameter is reported; `max_names` = 10 names in the message.
+
+    ## References
+    - PyTorch docs, torch.optim: "construct the optimizer after moving the model"; param groups.
+    - PyTorch issue #40967 (a parameter in several param groups).
+    """
+
+    code = "PDM305"
+    slug = "param-not-in-optimizer"
+    severity = "error"
+    softened_by_annotations = False
+    extra_keys = ("params_not_in_optimizer", "params_in_several_groups")
+    defaults = {"max_names": 10}
+    state_fields = ("_reported",)
+
+    def _reset_state(self) -> None:
+        self._reported: list[str] = []
+
+    def update(self, record: StepRecord) -> list[Alert]:
+        alerts = []
+        for key, what in (("params_not_in_optimizer", "in no optimizer param group"),
+                          ("params_in_several_groups", "in several optimizer param groups")):
+            names = [n for n in record.extra.get(key) or () if f"{key}:{n}" not in self._reported]
+            if not names:
+                continue
+            self._reported += [f"{key}:{n}" for n in names]
+            shown = ", ".join(names[:self.max_names]) + (" ..." if len(names) > self.max_names else "")
+            alerts.append(self.alert(record.step, f"{len(names)} trainable parameter(s) {what}: {shown}",
+                                     problem=key, parameters=names, count=len(names)))
+        return alerts
+
+
+class ParamNeverUpdated(Detector):
+    """A trainable parameter's gradient stayed None or zero for many steps.
+
+    ## What it does
+    Reads the monitor's counters: `extra["params_without_grad"]` (names of trainable
+    parameters whose gradient was None or all-zero on every optimizer step so far) and
+    `extra["steps_observed"]` (how many steps that covers). A `warning` naming the
+    parameters once `steps_observed` ≥ `min_steps`; each name is reported once.
+
+    ## Why is this bad?
+    A parameter that never gets a gradient never learns: an unused branch (a pooler or
+    head the loss does not reach), a graph detached by `.data`/`.detach()`/`torch.no_grad`,
+    an embedding tied in the config but untied in code, or a module frozen by mistake.
+    DDP even hangs on unused parameters unless told to look for them.
+
+    ## Thresholds
+    `min_steps` = 100 optimizer steps; `max_names` = 10 names in the message.
+
+    ## References
+    - PyTorch DDP docs, `find_unused_parameters`.
+    - Hugging Face Transformers issue threads on unused pooler weights in MLM pretraining.
+    """
+
+    code = "PDM306"
+    slug = "param-never-updated"
+    severity = "warning"
+    extra_keys = ("params_without_grad",)
+    defaults = {"min_steps": 100, "max_names": 10}
+    state_fields = ("_reported",)
+
+    def _reset_state(self) -> None:
+        self._reported: list[str] = []
+
+    def _rebaseline(self) -> None:
+        """Names already reported stay reported across planned changes."""
+
+    def update(self, record: StepRecord) -> list[Alert]:
+        steps = record.extra.get("steps_observed")
+        names = [n for n in record.extra.get("params_without_grad") or () if n not in self._reported]
+        if not names or steps is None or steps < self.min_steps:
+            return []
+        self._reported += names
+        shown = ", ".join(names[:self.max_names]) + (" ..." if len(names) > self.max_names else "")
+        return [self.alert(record.step, f"{len(names)} trainable parameter(s) got no gradient in {steps} steps: {shown}",
+                           parameters=names, count=len(names), steps_observed=steps, min_steps=self.min_steps)]
+
+
+__all__ = ["GradNormSpike", "ExplodingGradient", "VanishingGradient", "UpdateRatio", "ParamNotInOptimizer",
+           "ParamNeverUpdated"]

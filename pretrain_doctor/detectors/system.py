@@ -1,0 +1,189 @@
+"""Throughput and logging-health detectors (PDM501-PDM502)."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import deque
+from typing import Optional
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .base import Alert, Detector, MetricTable, StepRecord
+from .stats import finite_series, median_of
+
+
+class StepTimeRegression(Detector):
+    """Step time jumped and stays up.
+
+    ## What it does
+    Cuts the finite, positive `step_time` values (seconds per optimizer step) into
+    blocks of `block` records. When a block completes, its median is compared with the
+    median of the `reference_blocks` blocks before it; a ratio ≥ `factor` is an `info`
+    event, once per episode (re-armed by a block back under the factor). Block medians
+    ignore one-off slow steps (evaluation, checkpointing).
+
+    ## Why is this bad?
+    A lasting slowdown wastes the whole allocation: a data loader that became the
+    bottleneck, a GPU thermally throttling, repeated `torch.compile` recompilations, a
+    straggler rank in a collective, memory fragmentation.
+
+    ## Thresholds
+    `factor` = 1.5, `block` = 20 records, `reference_blocks` = 10 (200 records).
+
+    ## References
+    - PyTorch docs, torch.utils.data.DataLoader (num_workers, pin_memory).
+    - PyTorch docs, torch._dynamo recompilation logging (TORCH_LOGS=recompiles).
+    """
+
+    code = "PDM501"
+    slug = "step-time-regression"
+    severity = "info"
+    needs = ("step_time",)
+    defaults = {"factor": 1.5, "block": 20, "reference_blocks": 10}
+    state_fields = ("_current", "_reference", "_active")
+
+    def _reset_state(self) -> None:
+        self._current: list[float] = []
+        self._reference: deque[float] = deque(maxlen=self.block * self.reference_blocks)
+        self._active = False
+
+    def update(self, record: StepRecord) -> list[Alert]:
+        seconds = record.finite("step_time")
+        if seconds is None or seconds <= 0:
+            return []
+        self._current.append(seconds)
+        if len(self._current) < self.block:
+            return []
+        recent = median_of(self._current)
+        reference = median_of(self._reference) if len(self._reference) == self._reference.maxlen else None
+        self._reference.extend(self._current)
+        self._current = []
+        return self._judge(record.step, recent, reference)
+
+    def _judge(self, step: int, recent: float, reference: Optional[float]) -> list[Alert]:
+        if reference is None:
+            return []
+        slow = recent >= self.factor * reference
+        starts = slow and not self._active
+        self._active = slow
+        if not starts:
+            return []
+        return [self.alert(step, f"step time {recent:.4g}s is {recent / reference:.2f}x the earlier {reference:.4g}s "
+                                 f"(median of the last {self.block} records)", step_time=recent, reference=reference,
+                           ratio=recent / reference, factor=self.factor, block=self.block)]
+
+    def _scan(self, table: MetricTable, cache: dict) -> list[tuple[int, Alert]]:
+        out = []
+        width = self.block * self.reference_blocks
+        for start, end in self._segments(table):
+            rows, seconds = finite_series(table, "step_time", start, end)
+            keep = seconds > 0
+            rows, seconds = rows[keep], seconds[keep]
+            blocks = len(seconds) // self.block
+            if blocks <= self.reference_blocks:
+                continue
+            recent = np.median(seconds[:blocks * self.block].reshape(blocks, self.block), axis=1)
+            windows = sliding_window_view(seconds, width)[0:(blocks - self.reference_blocks) * self.block:self.block]
+            reference = np.median(windows, axis=1)
+            judged = recent[self.reference_blocks:]
+            slow = judged >= self.factor * reference
+            previous = np.concatenate([[False], slow[:-1]])
+            for j in np.flatnonzero(slow & ~previous).tolist():
+                last = (j + self.reference_blocks + 1) * self.block - 1
+                self._active = False
+                out += [(int(rows[last]), a) for a in self._judge(int(table.steps[rows[last]]), float(judged[j]),
+                                                                  float(reference[j]))]
+            self._active = False
+        return out
+
+
+class StaleMetric(Detector):
+    """A logged metric repeats the same value, or is constantly zero.
+
+    ## What it does
+    For each watched metric (fnmatch patterns in `metrics`), counts how many
+    consecutive records logged exactly the same value. An `info` event when a run of
+    equal values reaches `repeats` records, or `zero_repeats` records when the value is
+    0; once per run. Metrics that legitimately stay constant (`lr` on a constant
+    schedule, `loss_scale`, `clip_ratio`, batch sizes) are not watched by default.
+
+    ## Why is this bad?
+    A metric that never changes is not being measured: a grad norm logged before
+    `backward()` or after `zero_grad()` (always 0), a loss read from a stale tensor, a
+    probe on a module that is no longer used. Every detector fed by it is blind.
+
+    ## Thresholds
+    `repeats` = 20 records, `zero_repeats` = 5 records, `metrics` = loss, grad_norm,
+    log_z, grad_norm/*, update_ratio/*, param_norm/*, attn_entropy/*, attn_max_logit/*.
+
+    ## References
+    - BigScience tr1-13B chronicles: `grad norm` logged as 0.000 throughout.
+    - PyTorch docs, torch.nn.utils.clip_grad_norm_ (returns the norm; log it after backward).
+    """
+
+    code = "PDM502"
+    slug = "stale-metric"
+    severity = "info"
+    defaults = {"repeats": 20, "zero_repeats": 5,
+                "metrics": ("loss", "grad_norm", "log_z", "grad_norm/*", "update_ratio/*", "param_norm/*",
+                            "attn_entropy/*", "attn_max_logit/*")}
+    state_fields = ("_last", "_runs")
+
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
+        self.metrics = tuple(self.metrics)
+        self.needs = self.metrics  # type: ignore[misc]  # per instance: the patterns watched
+        self._watched: dict[str, bool] = {}
+
+    def _reset_state(self) -> None:
+        self._last: dict[str, float] = {}
+        self._runs: dict[str, int] = {}
+
+    def reads(self, name: str) -> bool:
+        if name not in self._watched:
+            self._watched[name] = any(fnmatch.fnmatchcase(name, p) for p in self.metrics)
+        return self._watched[name]
+
+    def update(self, record: StepRecord) -> list[Alert]:
+        alerts = []
+        for name in sorted(n for n in record.metrics if self.reads(n)):
+            value = float(record.metrics[name])
+            run = self._runs[name] + 1 if name in self._last and value == self._last[name] else 1
+            self._last[name], self._runs[name] = value, run
+            alert = self._judge(record.step, name, value, run)
+            if alert:
+                alerts.append(alert)
+        return alerts
+
+    def _judge(self, step: int, name: str, value: float, run: int) -> Optional[Alert]:
+        limit = self.zero_repeats if value == 0 else self.repeats
+        if run != limit:
+            return None
+        what = "is constantly zero" if value == 0 else f"repeats the value {value:g}"
+        return self.alert(step, f"metric {name} {what} for {run} records: is it measured?", metric=name,
+                          value=value, records=run, repeats=self.repeats, zero_repeats=self.zero_repeats)
+
+    def _scan(self, table: MetricTable, cache: dict) -> list[tuple[int, Alert]]:
+        tagged: list[tuple[int, str, Alert]] = []
+        names = sorted(n for n in table.columns if self.reads(n))
+        for start, end in self._segments(table):
+            for name in names:
+                values, present = table.column(name)
+                rows = np.flatnonzero(present[start:end]) + start
+                x = values[rows]
+                if not len(x):
+                    continue
+                same = np.concatenate([[False], x[1:] == x[:-1]])
+                counts = np.arange(1, len(x) + 1)
+                run_start = np.maximum.accumulate(np.where(~same, counts, 0))
+                run = counts - run_start + 1
+                limit = np.where(x == 0, self.zero_repeats, self.repeats)
+                for i in np.flatnonzero(run == limit).tolist():
+                    alert = self._judge(int(table.steps[rows[i]]), name, float(x[i]), int(run[i]))
+                    if alert:
+                        tagged.append((int(rows[i]), name, alert))
+        tagged.sort(key=lambda t: (t[0], t[1]))
+        return [(row, alert) for row, _, alert in tagged]
+
+
