@@ -137,7 +137,7 @@ class Rule:
         """A finding located at the source of `plan_field` (or its section)."""
         source = plan.source_of(plan_field)
         exact = plan.sources.get(plan_field)
-        located = source if source is not None and source.line is not None else None
+        located = plan.located_source_of(plan_field)
         return Finding(
             code=self.code,
             slug=self.slug,
@@ -146,7 +146,7 @@ class Rule:
             hint=hint,
             file=source.file if source else (plan.files[0] if plan.files else None),
             line=located.line if located else None,
-            column=located.column if located and exact is not None else None,
+            column=located.column if located is not None and located is exact else None,
             key=exact.key if exact is not None else None,
             plan_field=plan_field,
             references=self.reference_urls(),

@@ -17,6 +17,16 @@ if TYPE_CHECKING:
     from .derive import Derived
 
 
+# pydantic inspects every default factory's signature; for builtins such as `list`
+# that means parsing a text signature with `tokenize` (~15 ms of `check` start-up).
+def _empty_list() -> list:
+    return []
+
+
+def _empty_dict() -> dict:
+    return {}
+
+
 class Source(BaseModel):
     """Where a plan field came from."""
 
@@ -37,7 +47,7 @@ class ConfigNote(BaseModel):
     message: str
     hint: Optional[str] = None
     source: Optional[Source] = None
-    data: dict = Field(default_factory=dict)
+    data: dict = Field(default_factory=_empty_dict)
 
 
 class _Section(BaseModel):
@@ -221,8 +231,8 @@ class DataSplit(_Section):
 
 
 class DataSpec(_Section):
-    train: list[DataSplit] = Field(default_factory=list)
-    eval: list[DataSplit] = Field(default_factory=list)
+    train: list[DataSplit] = Field(default_factory=_empty_list)
+    eval: list[DataSplit] = Field(default_factory=_empty_list)
     val_fraction: Optional[float] = Field(None, ge=0, le=1)
     packing: Optional[bool] = None
     document_mask: Optional[bool] = None
@@ -273,7 +283,7 @@ class TrainingPlan(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     dialect: str = "native"
-    files: list[str] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=_empty_list)
     model: ModelSpec = Field(default_factory=ModelSpec)
     objective: Objective = Field(default_factory=Objective)
     mode: Mode = Field(default_factory=Mode)
@@ -294,11 +304,11 @@ class TrainingPlan(BaseModel):
     trainer_version: Optional[str] = None
 
     # Provenance: dotted plan field -> where its value came from.
-    sources: dict[str, Source] = Field(default_factory=dict)
+    sources: dict[str, Source] = Field(default_factory=_empty_dict)
     # Facts no file holds: dotted plan field -> the flag that would supply it.
-    unknown: dict[str, str] = Field(default_factory=dict)
+    unknown: dict[str, str] = Field(default_factory=_empty_dict)
     # Observations about the raw file that rules report (PD002-PD004).
-    notes: list[ConfigNote] = Field(default_factory=list)
+    notes: list[ConfigNote] = Field(default_factory=_empty_list)
 
     def source_of(self, field: str) -> Optional[Source]:
         """The source of `field`, or of the nearest section that has one."""
@@ -306,6 +316,16 @@ class TrainingPlan(BaseModel):
         for end in range(len(parts), 0, -1):
             found = self.sources.get(".".join(parts[:end]))
             if found is not None:
+                return found
+        return None
+
+    def located_source_of(self, field: str) -> Optional[Source]:
+        """The nearest source of `field` or its sections that has a line: a finding about a
+        trainer default points at the section where the key belongs (cli.md)."""
+        parts = field.split(".")
+        for end in range(len(parts), 0, -1):
+            found = self.sources.get(".".join(parts[:end]))
+            if found is not None and found.line is not None:
                 return found
         return None
 
