@@ -22,13 +22,15 @@ demo: install
 	$(VENV)/bin/pretrain-doctor explain PD105
 
 test: install
-	$(PY) -m pytest -q -n 2 --dist loadgroup tests
+	# one torch thread per worker: two workers on two cores would otherwise oversubscribe
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 --dist loadgroup tests
 
 test-fast: install
 	$(PY) -m pytest -q -x -m "not slow" tests
 
 bench: install
 	$(PY) benchmarks/check_startup.py
+	$(PY) benchmarks/monitor_overhead.py
 
 rule-index: install
 	$(PY) -m pretrain_doctor.docs.rule_index --write README.md

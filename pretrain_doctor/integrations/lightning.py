@@ -1,0 +1,70 @@
+"""The runtime monitor as a Lightning `Callback`.
+
+```python
+from pretrain_doctor.integrations.lightning import DoctorCallback
+trainer = lightning.Trainer(callbacks=[DoctorCallback(on_alert="stop")])
+```
+
+The callback takes the same keyword options as `pretrain_doctor.attach`; the run log
+goes to `trainer.default_root_dir` unless `log_dir` is given. It attaches when fitting
+starts (the LightningModule and its first optimizer), records the loss of every
+training batch, skips updates the doctor judged poisoned, stops the fit on
+`on_alert="stop"`, and detaches at teardown.
+
+Lightning calls `optimizer.step(closure)`, with forward and backward inside the
+closure; the monitor measures gradients after such a step, so nothing else is needed.
+The loss is taken in `on_before_backward`, inside the optimizer step it belongs to
+(`on_train_batch_end`, whose `outputs["loss"]` is the same value, comes after the
+step has closed), and multiplied back by `accumulate_grad_batches`, by which
+automatic optimization divides it before backward. Manual optimization works too:
+`manual_backward` calls the same hook.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import lightning.pytorch as pl
+import torch
+
+from . import _common
+
+
+class DoctorCallback(pl.Callback):
+    """Attach `pretrain_doctor` to a Lightning `Trainer.fit` run."""
+
+    def __init__(self, **attach_options: Any) -> None:
+        self.attach_options = attach_options
+        self.doctor: Optional[Any] = None  # the Doctor, kept after the fit for its alerts
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.optimizers:
+            raise ValueError("DoctorCallback needs an optimizer (configure_optimizers returned none)")
+        options = dict(self.attach_options)
+        options.setdefault("log_dir", trainer.default_root_dir)
+        self.doctor = _common.attach(pl_module, trainer.optimizers[0], options)
+
+    def on_before_backward(self, trainer: pl.Trainer, pl_module: pl.LightningModule, loss: torch.Tensor) -> None:
+        if self.doctor is None:
+            return
+        # Automatic optimization divides the loss by accumulate_grad_batches before backward.
+        scale = trainer.accumulate_grad_batches if pl_module.automatic_optimization else 1
+        self.doctor.observe(loss=loss.detach() * scale)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
+                           batch: Any, batch_idx: int) -> None:
+        if self.doctor is not None and self.doctor.stop_requested:
+            trainer.should_stop = True
+
+    def on_before_optimizer_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                                 optimizer: torch.optim.Optimizer) -> None:
+        if self.doctor is not None:
+            _common.skip_update_if_poisoned(self.doctor, optimizer)
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        if self.doctor is not None:
+            self.doctor.detach(f"exception: {type(exception).__name__}")
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if self.doctor is not None and stage == "fit":
+            self.doctor.detach()

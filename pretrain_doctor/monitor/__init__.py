@@ -1,0 +1,24 @@
+"""The runtime monitor: `pretrain_doctor.attach(model, optimizer)` returns a `Doctor`.
+
+With the integrations and the reference trainer, this is the only part of the package
+that imports torch.
+
+    doctor = pretrain_doctor.attach(model, optimizer, log_dir="runs/exp1", sync_every=10)
+    for batch in loader:
+        loss = model(**batch).loss        # HF-style outputs are picked up by a forward hook
+        loss.backward()                   # plain models: doctor.observe(loss=loss)
+        optimizer.step(); optimizer.zero_grad()
+    doctor.detach()
+
+Module map: `doctor` (hooks, sync points, actions), `probes` (gradient, update and
+parameter norms, log Z), `attention` (entropy and max logit from SDPA/eager calls on
+sampled steps), `localize` (where a NaN/Inf is born), `schedule` (probe intervals and
+the overhead budget), `sinks` (JSONL run log, TensorBoard, console), `guard` (probe
+errors never reach the loop), `patching` (reversible function patches), `params`
+(names, layers, optimizer coverage), `distributed` (reductions across ranks, replica
+checksums).
+"""
+
+from .doctor import Doctor, TrainingAlert, attach
+
+__all__ = ["Doctor", "TrainingAlert", "attach"]

@@ -1,0 +1,809 @@
+"""The runtime monitor: `attach(model, optimizer)` returns a `Doctor`.
+
+Life of a step: forward hooks pick up the loss (HF outputs with `.loss`) or the loop
+calls `doctor.observe(loss=...)`; the optimizer's pre-step hook measures gradient
+norms (before the update, so before nothing else touched them except clipping, which
+is intercepted) and the post-step hook closes the step. Everything measured stays on
+the device in `StepEntry`s; every `sync_every` steps one transfer brings it to the
+host, where it becomes StepRecords for the detectors and the sinks.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections import deque
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional, Union
+
+import numpy as np
+import torch
+
+from .. import __version__
+from ..checkmeta import SEVERITY_RANK
+from ..detectors.base import Alert, Annotation, Detector, StepRecord
+from .attention import AttentionProbe
+from .distributed import (DistributedContext, ReplicaChecker, SyncReducer, local_tensor, reduce_squared_norms,
+                          replication_factors)
+from .guard import ProbeGuard
+from .localize import NonFiniteLocalizer, run_replay
+from .params import ParamTable
+from .patching import FunctionPatch
+from .probes import GradProbe, StepEntry, UpdateProbe, output_log_z, param_norms
+from .schedule import ProbeSchedule
+from .sinks import SCHEMA, SCHEMA_VERSION, ConsoleSink, JsonlSink, TensorBoardSink, step_line
+
+OnAlert = Union[str, Callable[[Alert], Any]]
+ACTIONS = ("warn", "raise", "stop")
+CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by (total_norm + 1e-6)
+# The doctor accounts for its own cost in this thread's CPU time: unlike wall time, it
+# does not count the moments the OS gives the core to another process.
+cpu_clock = time.thread_time
+# Per-parameter norm vectors (one entry per ParamTable parameter) kept whole by `_to_host`.
+VECTOR_KEYS = ("grad_norms", "update_delta", "update_base", "param_norms")
+
+
+class TrainingAlert(RuntimeError):
+    """Raised at a sync point when `on_alert="raise"`; `.alert` is the Alert."""
+
+    def __init__(self, alert: Alert) -> None:
+        super().__init__(f"step {alert.step}: {alert.code} {alert.slug} ({alert.severity}): {alert.message}")
+        self.alert = alert
+
+
+def _find_output(output: Any, name: str) -> Any:
+    if isinstance(output, dict):
+        return output.get(name)
+    return getattr(output, name, None)
+
+
+class Doctor:
+    """Watches one model and optimizer; see `attach` for the options."""
+
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, *,
+                 log_dir: Optional[Union[str, Path]] = None, tensorboard: bool = False,
+                 sync_every: int = 10, overhead_budget: Optional[float] = None,
+                 on_alert: OnAlert = "warn", select: Any = None, ignore: Any = None,
+                 config: Any = None, scaler: Any = None, update_every: int = 100,
+                 attention_every: int = 200, replica_check_every: int = 200,
+                 action_level: str = "warning", skip_factor: float = 10.0,
+                 detectors: Optional[Iterable[Detector]] = None, console: bool = True,
+                 **detector_options: Any) -> None:
+        if sync_every < 1:
+            raise ValueError("sync_every must be >= 1")
+        if not callable(on_alert) and on_alert not in ACTIONS:
+            raise ValueError(f"on_alert must be one of {ACTIONS} or a callable, not {on_alert!r}")
+        if action_level not in SEVERITY_RANK:
+            raise ValueError(f"action_level must be one of {tuple(SEVERITY_RANK)}")
+        self.model, self.optimizer, self.scaler = model, optimizer, scaler
+        self.sync_every = sync_every
+        self.on_alert = on_alert
+        self.action_level = action_level
+        self.skip_factor = skip_factor
+        self.dist = DistributedContext.current()
+        self.rank, self.world_size = self.dist.rank, self.dist.world_size
+        self.guard = ProbeGuard()
+        self.table = ParamTable.build(model, optimizer)
+        self._replication = replication_factors(self.table.params, self.world_size) if self.dist.active else None
+        self.replicas = ReplicaChecker(zip(self.table.names, self.table.params), self.dist, replica_check_every)
+        self._reducer = SyncReducer(self.dist, self.table.params)
+        self.detectors = list(detectors) if detectors is not None else self._default_detectors(
+            select, ignore, detector_options)
+        self.schedule = ProbeSchedule({
+            "grad_norm": 1,
+            "update_ratio": update_every if self._needed("update_ratio") else 0,
+            "attention": attention_every if self._needed("attn_entropy", "attn_max_logit") else 0,
+            "log_z": attention_every if self._needed("log_z") else 0,
+            "param_check": sync_every,
+        }, overhead_budget)
+        self.grad_probe = GradProbe(self.table)
+        self.update_probe = UpdateProbe(self.table)
+        self.attention = AttentionProbe(model, self.guard, self._on_attention)
+        self.localizer = NonFiniteLocalizer(model, self.guard)
+
+        self.step = 0                       # optimizer steps seen (skipped ones included)
+        self.alerts: list[Alert] = []
+        self.stop_requested = False
+        self.records_seen = 0
+        self._entries: list[StepEntry] = []
+        self._current: Optional[StepEntry] = None
+        self._hook_losses: list[torch.Tensor] = []
+        self._observed: dict[str, list[Any]] = {}
+        self._observe_after_step: Optional[bool] = None
+        self._pending_log_z: Optional[torch.Tensor] = None
+        self._attention_stats: dict[str, torch.Tensor] = {}
+        self._clip: Optional[tuple[torch.Tensor, float]] = None
+        self._sync_due = False
+        self._last_step_end: Optional[float] = None
+        self._window_start = time.perf_counter()
+        self._window_cpu_start = cpu_clock()
+        self._window_steps = 0
+        self._overhead = 0.0
+        self._ever_nonzero = np.zeros(len(self.table.params), dtype=bool)
+        self._grad_steps = 0  # steps whose gradient norms were measured
+        self._layer_index = self.table.layer_index
+        self._grad_history: deque[float] = deque(maxlen=200)
+        self._annotations: list[Annotation] = []
+        self._detectors_by_shape: dict[tuple[frozenset, frozenset], list[Detector]] = {}
+        self._last_localized_step = -10**9
+        self._coverage_reported = False
+        self._skip_verdict: Optional[tuple[str, float]] = None
+        self._grads_in_post_hook = False
+        self._ended = False
+        self._detached = False
+
+        is_writer = self.dist.is_writer  # one run log per run, not per rank
+        self._jsonl = JsonlSink(log_dir) if log_dir is not None and is_writer else None
+        self._tensorboard = TensorBoardSink(log_dir) if tensorboard and log_dir is not None and is_writer else None
+        self._console = ConsoleSink() if console and is_writer else None
+        self._config = config
+        self._install()
+        if self._jsonl:
+            self._jsonl.write([self._header()])
+        if self.table.not_in_optimizer or self.table.in_several_groups:
+            self._entries.append(StepEntry(0))  # PDM305 is known now: report it at attach
+            try:
+                self._sync()
+            except TrainingAlert:
+                self.detach(reason="attach refused: parameters outside the optimizer")
+                raise
+
+    # ----------------------------------------------------------------- set-up
+    def _default_detectors(self, select: Any, ignore: Any, options: dict[str, Any]) -> list[Detector]:
+        from ..detectors import default_detectors
+
+        return list(default_detectors(select=select, ignore=ignore, **options))
+
+    def _needed(self, *metrics: str) -> bool:
+        """Does some detector read these metrics? (Undeclared needs count as 'yes'.)"""
+        declared = [set(getattr(d, "needs", ()) or ()) for d in self.detectors]
+        if not any(declared):
+            return True
+        families = {need.split("/")[0] for needs in declared for need in needs}
+        return any(metric in families for metric in metrics)
+
+    def _install(self) -> None:
+        self._handles = [
+            self.optimizer.register_step_pre_hook(self._on_step_pre),
+            self.optimizer.register_step_post_hook(self._on_step_post),
+            self.model.register_forward_hook(self._on_forward),
+        ]
+        import torch.nn.utils.clip_grad as clip_module
+
+        self._patches = [FunctionPatch(torch.nn.utils, "clip_grad_norm_", self._around_clip)]
+        if getattr(clip_module, "clip_grad_norm_", None) is self._patches[0].original:
+            self._patches.append(FunctionPatch(clip_module, "clip_grad_norm_", self._around_clip))
+        # GradScaler.step skips optimizer.step() on overflow, so no optimizer hook sees those
+        # steps: wrap it (the class, so a scaler made by a trainer is seen without being passed).
+        grad_scaler = torch.amp.GradScaler
+        if self.scaler is not None and getattr(type(self.scaler), "step", None) is not grad_scaler.step:
+            self._patches.append(FunctionPatch(self.scaler, "step", self._around_scaler_step))
+        else:
+            self._patches.append(FunctionPatch(grad_scaler, "step", self._around_scaler_class_step))
+        for patch in self._patches:
+            patch.install()
+
+    def _header(self) -> dict[str, Any]:
+        parameters = sum(p.numel() for p in self.model.parameters())
+        return {
+            "type": "header", "schema": SCHEMA, "version": SCHEMA_VERSION,
+            "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "tool_version": __version__, "world_size": self.world_size,
+            "model": {"parameters": parameters, "class": type(self.model).__name__, "layers": self.table.layers},
+            "plan": _plan_of(self._config),
+            "options": {
+                "sync_every": self.sync_every,
+                "on_alert": self.on_alert if isinstance(self.on_alert, str) else "callable",
+                "detectors": [d.code for d in self.detectors],
+                "sampling": self._sampling_note(),
+            },
+        }
+
+    def _sampling_note(self) -> dict[str, Any]:
+        note: dict[str, Any] = {
+            "every_step": ["loss", "lr", "step_time", "non-finite loss/grad flags", "grad_norm (pre-clip)",
+                           "grad_norm/<layer>", "clip_ratio", "loss_scale"],
+            "intervals": dict(self.schedule.interval),
+            "attention": "heads/queries subsampled: <= 4 heads, <= 32 query positions of the first sequence",
+            "log_z": "<= 256 evenly spaced output positions",
+        }
+        if self.schedule.budget is not None:
+            note["overhead_budget"] = self.schedule.budget
+            note["adaptive"] = ("intervals of grad_norm, update_ratio, attention, log_z and param_check stretch "
+                                "to keep the doctor's measured host time under the budget; final intervals "
+                                "are in the end record")
+        return note
+
+    # -------------------------------------------------------------- the hooks
+    def _on_forward(self, module: torch.nn.Module, args: Any, output: Any) -> None:
+        if not module.training or not torch.is_grad_enabled():
+            return
+        started = cpu_clock()
+        if self._skip_verdict is not None:
+            self.guard.call("step", self._close_skipped_by_loop)
+        self.guard.call("loss", self._capture_outputs, output)
+        self._overhead += cpu_clock() - started
+
+    def _capture_outputs(self, output: Any) -> None:
+        loss = _find_output(output, "loss")
+        if isinstance(loss, torch.Tensor) and loss.numel() == 1:
+            self._hook_losses.append(loss.detach())
+        upcoming = self.step + 1
+        if self.schedule.due("log_z", upcoming) and self._pending_log_z is None:
+            logits = _find_output(output, "logits")
+            if isinstance(logits, torch.Tensor) and logits.dim() >= 2:
+                started = cpu_clock()
+                self._pending_log_z = self.guard.call("log_z", output_log_z, logits)
+                self.schedule.record_cost("log_z", cpu_clock() - started)
+
+    def _on_step_pre(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        if self._sync_due:
+            self._sync()  # may raise TrainingAlert: deliberately outside the guard
+        started = cpu_clock()
+        # `step(closure)` (Lightning, LBFGS) runs forward and backward INSIDE step, after
+        # this hook: the gradients of this step only exist in the post-step hook.
+        self._grads_in_post_hook = _has_closure(args, kwargs)
+        self._current = self.guard.call("step", self._begin_step) or StepEntry(self.step + 1)
+        self._overhead += cpu_clock() - started
+
+    def _on_step_post(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        started = cpu_clock()
+        entry = self._current or StepEntry(self.step + 1)
+        self._current = None
+        if self._grads_in_post_hook:
+            self.guard.call("step", self._take_gradient_facts, entry)
+        self.guard.call("step", self._end_step, entry)
+        self._close_step(entry)
+        self._overhead += cpu_clock() - started
+
+    def _begin_step(self) -> StepEntry:
+        entry = StepEntry(self.step + 1)
+        if not self._grads_in_post_hook:
+            self._take_gradient_facts(entry)
+        lr = self.optimizer.param_groups[0].get("lr") if self.optimizer.param_groups else None
+        if isinstance(lr, torch.Tensor):
+            entry.tensors["lr"] = lr.detach().clone()
+        elif lr is not None:
+            entry.scalars["lr"] = float(lr)
+        if self.schedule.due("update_ratio", entry.step) and self.guard.enabled("update_ratio"):
+            t0 = cpu_clock()
+            self.guard.call("update_ratio", self.update_probe.snapshot)
+            self.schedule.record_cost("update_ratio", cpu_clock() - t0)
+        return entry
+
+    def _take_gradient_facts(self, entry: StepEntry) -> None:
+        """Gradient norms, the pre-clip norm and a skip verdict: before the update, or
+        after it when `step(closure)` computed the gradients (the update leaves them)."""
+        if self.schedule.due("grad_norm", entry.step) and self.guard.enabled("grad_norm"):
+            t0 = cpu_clock()
+            norms = self.guard.call("grad_norm", self.grad_probe.measure)
+            self.schedule.record_cost("grad_norm", cpu_clock() - t0)
+            if norms is not None:
+                entry.tensors["grad_norms"] = norms
+        if self._skip_verdict is not None:
+            reason, total = self._skip_verdict
+            self._skip_verdict = None
+            entry.extra["skip_reason"] = reason
+            entry.scalars["grad_norm"] = total
+        if self._clip is not None:
+            total, max_norm = self._clip
+            entry.tensors["clip_total_norm"] = total
+            entry.scalars["clip_max_norm"] = max_norm
+            self._clip = None
+
+    def _end_step(self, entry: StepEntry) -> None:
+        if self.update_probe.armed:
+            t0 = cpu_clock()
+            measured = self.guard.call("update_ratio", self.update_probe.measure)
+            self.update_probe.release()
+            if measured is not None:
+                entry.tensors["update_delta"], entry.tensors["update_base"] = measured
+            self.schedule.record_cost("update_ratio", cpu_clock() - t0)
+        if self.schedule.due("param_check", entry.step) and self.guard.enabled("param_check"):
+            t0 = cpu_clock()
+            norms = self.guard.call("param_check", param_norms, self.table)
+            if norms is not None:
+                entry.tensors["param_norms"] = norms
+            self.schedule.record_cost("param_check", cpu_clock() - t0)
+
+    def _close_step(self, entry: StepEntry, scaler_skipped: bool = False) -> None:
+        """Bookkeeping common to applied and skipped steps; never raises."""
+        now = time.perf_counter()
+        if self._last_step_end is not None:
+            entry.scalars["step_time"] = now - self._last_step_end
+        self._last_step_end = now
+        if self._hook_losses:
+            entry.tensors["loss"] = self._mean_of(self._hook_losses)
+            self._hook_losses = []
+        if self._pending_log_z is not None:
+            entry.tensors["log_z"] = self._pending_log_z
+            self._pending_log_z = None
+        for name, stats in self._attention_stats.items():
+            entry.tensors[f"attn/{name}"] = stats
+        self._attention_stats = {}
+        if self._observe_after_step is False and self._observed:
+            entry.extra["_observed"] = self._observed
+            self._observed = {}
+        if self.scaler is not None:
+            scale = getattr(self.scaler, "_scale", None)
+            if isinstance(scale, torch.Tensor):
+                entry.tensors["loss_scale"] = scale.detach().clone().float().reshape(())
+        if scaler_skipped:
+            entry.extra["skipped_step"] = True
+        if self.localizer.armed and self.localizer.checked:
+            self.localizer.disarm()
+            found = self.localizer.take_result()
+            if found is not None:
+                entry.extra["nonfinite_activation"] = found
+        if self.attention.armed or self.schedule.due("attention", entry.step + 1):
+            self.guard.call("attention", self._rearm_attention, entry.step + 1)
+        self._entries.append(entry)
+        self.step = entry.step
+        self._window_steps += 1
+        if self.step % self.sync_every == 0:
+            self._sync_due = True
+
+    def _rearm_attention(self, upcoming: int) -> None:
+        if self.attention.armed:
+            self.attention.disarm()
+        if self.schedule.due("attention", upcoming) and self.guard.enabled("attention"):
+            self.attention.arm()
+
+    def _on_attention(self, name: str, stats: torch.Tensor) -> None:
+        key, suffix = name, 1
+        while key in self._attention_stats:
+            suffix += 1
+            key = f"{name}#{suffix}"
+        self._attention_stats[key] = stats
+
+    @staticmethod
+    def _mean_of(values: list[torch.Tensor]) -> torch.Tensor:
+        if len(values) == 1:
+            return values[0]  # `_to_host` flattens and converts
+        return torch.stack([v.float().reshape(()) for v in values]).mean()
+
+    # ------------------------------------------------------ patched functions
+    def _around_clip(self, original: Callable[..., Any], parameters: Any, max_norm: float,
+                     *args: Any, **kwargs: Any) -> Any:
+        total = original(parameters, max_norm, *args, **kwargs)
+        if isinstance(total, torch.Tensor) and math.isfinite(float(max_norm)):
+            # FSDP2 returns the norm as a replicated DTensor; keep its plain local value.
+            self._clip = (local_tensor(total.detach()).clone(), float(max_norm))
+        return total
+
+    def _around_scaler_class_step(self, original: Callable[..., Any], scaler: Any, optimizer: Any,
+                                  *args: Any, **kwargs: Any) -> Any:
+        if optimizer is self.optimizer and self.scaler is None:
+            self.scaler = scaler  # from now on its scale is logged every step
+        return self._around_scaler_step(functools.partial(original, scaler), optimizer, *args, **kwargs)
+
+    def _around_scaler_step(self, original: Callable[..., Any], optimizer: Any, *args: Any, **kwargs: Any) -> Any:
+        before = self.step
+        result = original(optimizer, *args, **kwargs)
+        if optimizer is self.optimizer and self.step == before:
+            # GradScaler found inf/NaN and skipped optimizer.step(): no hook fired.
+            if self._sync_due:
+                self._sync()
+            self._close_step(StepEntry(self.step + 1), scaler_skipped=True)
+        return result
+
+    # ------------------------------------------------------------ user calls
+    def observe(self, loss: Any = None, **scalars: Any) -> None:
+        """Report the loss (and any other scalars) of the current step; tensors stay on the device."""
+        if self._observe_after_step is None:
+            self._observe_after_step = self.step > 0
+        values = dict(scalars)
+        if loss is not None:
+            values["loss"] = loss
+        target = self._observed
+        if self._observe_after_step:
+            if not self._entries:
+                return  # that step was already synced (e.g. by should_skip_step)
+            target = self._entries[-1].extra.setdefault("_observed", {})
+        for name, value in values.items():
+            if isinstance(value, torch.Tensor):
+                value = value.detach()
+                if value.numel() != 1:
+                    value = value.float().mean()
+            target.setdefault(name, []).append(value)
+
+    def annotate(self, kind: str, note: str = "") -> None:
+        """Record a planned change (end of warmup, resume, data-mix change); it takes effect
+        at the next optimizer step."""
+        annotation = Annotation(self.step + 1, kind, note)
+        self._annotations.append(annotation)
+
+    def should_skip_step(self) -> bool:
+        """True when the gradients just computed are poisoned: non-finite, or a grad-norm
+        spike of `skip_factor` x the recent median (PaLM's "skip the bad batch").
+
+        Call it after backward, before `optimizer.step()`. It reads one value from the
+        device (a sync the loop asks for). The loop may then skip `step()` or zero the
+        gradients and step anyway; either way the run log marks the step `skip_reason`.
+        """
+        total = self.guard.call("should_skip_step", self._current_grad_norm)
+        if total is None:
+            return False
+        median = float(np.median(self._grad_history)) if len(self._grad_history) >= 20 else None
+        reason = None
+        if not math.isfinite(total):
+            reason = "non-finite gradient"
+        elif median and total > self.skip_factor * median:
+            reason = f"grad norm {total:.4g} > {self.skip_factor:g} x recent median {median:.4g}"
+        if reason is None:
+            return False
+        self._skip_verdict = (reason, total)
+        return True
+
+    def _current_grad_norm(self) -> Optional[float]:
+        if self._clip is not None:
+            return float(self._clip[0])
+        norms = self.grad_probe.measure()
+        if norms is None:
+            return None
+        if self.dist.active:
+            norms = reduce_squared_norms(self.dist, norms.square() / self._replication)
+        return float(norms.square().sum().sqrt())
+
+    def _close_skipped_by_loop(self) -> None:
+        """The loop skipped `optimizer.step()` after a skip verdict: count that step."""
+        reason, total = self._skip_verdict or ("", float("nan"))
+        self._skip_verdict = None
+        self._clip = None
+        entry = StepEntry(self.step + 1, scalars={"grad_norm": total}, extra={"skip_reason": reason})
+        self._close_step(entry)
+
+    def replay_batch(self, forward: Callable[[], Any]) -> Optional[dict[str, Any]]:
+        """Re-run one forward (`lambda: model(**batch)`) with non-finite localisation armed;
+        returns where the first NaN/Inf appeared. RNG state is restored afterwards."""
+        found = run_replay(self.model, self.localizer, forward)
+        if found is not None and self._entries:
+            self._entries[-1].extra["nonfinite_activation"] = found
+        elif found is not None:
+            self._entries.append(StepEntry(self.step, extra={"nonfinite_activation": found}))
+        return found
+
+    # ------------------------------------------------------------------ sync
+    def sync(self) -> list[Alert]:
+        """Bring pending measurements to the host now and run the detectors."""
+        return self._sync()
+
+    def _sync(self) -> list[Alert]:
+        self._sync_due = False
+        entries, self._entries = self._entries, []
+        if not entries:
+            return []
+        started = cpu_clock()
+        records = self.guard.call("sync", self._records_of, entries) or []
+        alerts = self._run_detectors(records)
+        self._write(records, alerts)
+        self.guard.call("sync", self._after_sync, records)
+        now, wall = cpu_clock(), time.perf_counter()
+        self._overhead += now - started
+        self.schedule.record_cost("sync", now - started)
+        self.schedule.record_window(self._window_steps, wall - self._window_start, now - self._window_cpu_start,
+                                    self._overhead)
+        self._window_start, self._window_cpu_start, self._window_steps, self._overhead = wall, now, 0, 0.0
+        self._act(alerts)
+        return alerts
+
+    def _records_of(self, entries: list[StepEntry]) -> list[StepRecord]:
+        host = _to_host(entries)
+        self._reducer.reduce(host)  # global loss and norms on every rank (no-op on one process)
+        records = [self._record_of(entry, values) for entry, values in zip(entries, host)]
+        if records and not self._coverage_reported:
+            self._coverage_reported = True
+            if self.table.not_in_optimizer:
+                records[0].extra["params_not_in_optimizer"] = self.table.not_in_optimizer
+            if self.table.in_several_groups:
+                records[0].extra["params_in_several_groups"] = self.table.in_several_groups
+        if records and self._grad_steps:
+            without = [name for name, seen in zip(self.table.names, self._ever_nonzero) if not seen]
+            if without:
+                records[-1].extra["params_without_grad"] = without
+                records[-1].extra["steps_observed"] = self._grad_steps
+        if self.replicas.due(self.step):
+            report = self.replicas.check(self.step)
+            if report.diverged_anywhere:
+                records[-1].extra["replica_mismatch"] = report.as_data()
+        return records
+
+    def _record_of(self, entry: StepEntry, values: dict[str, Any]) -> StepRecord:
+        metrics: dict[str, float] = dict(entry.scalars)
+        metrics.pop("clip_max_norm", None)
+        extra = {k: v for k, v in entry.extra.items() if not k.startswith("_")}
+        for name, observed in values.pop("_observed", {}).items():
+            metrics[name] = float(np.mean(observed))
+        if "loss" in values and "loss" not in metrics:
+            metrics["loss"] = float(values["loss"])
+        for name in ("lr", "loss_scale", "log_z"):
+            if name in values and name not in metrics:
+                metrics[name] = float(values[name])
+        if "grad_norms" in values and "skip_reason" not in extra:
+            self._grad_metrics(entry, values, metrics, extra)
+        if "update_delta" in values:
+            self._update_metrics(values["update_delta"], values["update_base"], metrics)
+        if "param_norms" in values:
+            self._param_metrics(values["param_norms"], metrics, extra)
+        if extra.get("skipped_step"):
+            metrics["step_skipped"] = 1.0
+        for key, stats in values.items():
+            if key.startswith("attn/"):
+                module = key[5:]
+                metrics[f"attn_entropy/{module}"] = float(stats[0])
+                metrics[f"attn_max_logit/{module}"] = float(stats[1])
+                for head, entropy in zip(stats[2::2], stats[3::2]):
+                    metrics[f"attn_entropy/{module}/h{int(head)}"] = float(entropy)
+        return StepRecord(entry.step, metrics, time.time(), extra)
+
+    def _grad_metrics(self, entry: StepEntry, values: dict[str, Any], metrics: dict[str, float],
+                      extra: dict[str, Any]) -> None:
+        norms = np.asarray(values["grad_norms"], dtype=np.float64)
+        self._ever_nonzero |= norms > 0
+        self._grad_steps += 1
+        finite = np.isfinite(norms)
+        if not finite.all():
+            extra["nonfinite_grads"] = [self.table.names[i] for i in np.flatnonzero(~finite)]
+        scale = 1.0
+        if "clip_total_norm" in values:
+            pre_clip = float(values["clip_total_norm"])
+            ratio = min(1.0, entry.scalars["clip_max_norm"] / (pre_clip + CLIP_EPS)) if math.isfinite(pre_clip) else 0.0
+            metrics["grad_norm"] = pre_clip
+            metrics["clip_ratio"] = ratio
+            scale = 1.0 / ratio if ratio > 0 else 1.0
+        else:
+            metrics["grad_norm"] = float(np.sqrt(np.sum(np.square(norms))))
+        squares = np.bincount(self._layer_index, weights=np.square(norms),
+                              minlength=len(self.table.layers))
+        for layer, square in zip(self.table.layers, squares):
+            metrics[f"grad_norm/{layer}"] = float(np.sqrt(square)) * scale
+        if math.isfinite(metrics["grad_norm"]):
+            self._grad_history.append(metrics["grad_norm"])
+
+    def _param_metrics(self, norms: np.ndarray, metrics: dict[str, float], extra: dict[str, Any]) -> None:
+        finite = np.isfinite(norms)
+        if not finite.all():
+            extra["nonfinite_params"] = [self.table.names[i] for i in np.flatnonzero(~finite)]
+        squares = np.bincount(self._layer_index, weights=np.square(norms), minlength=len(self.table.layers))
+        metrics["param_norm"] = float(np.sqrt(squares.sum()))
+        for layer, square in zip(self.table.layers, squares):
+            metrics[f"param_norm/{layer}"] = float(np.sqrt(square))
+
+    def _update_metrics(self, delta: np.ndarray, base: np.ndarray, metrics: dict[str, float]) -> None:
+        index, size = self._layer_index, len(self.table.layers)
+        delta_sq = np.bincount(index, weights=np.square(delta), minlength=size)
+        base_sq = np.bincount(index, weights=np.square(base), minlength=size)
+        for layer, d, b in zip(self.table.layers, delta_sq, base_sq):
+            if b > 0:
+                metrics[f"update_ratio/{layer}"] = float(np.sqrt(d / b))
+
+    def _run_detectors(self, records: list[StepRecord]) -> list[Alert]:
+        alerts: list[Alert] = []
+        for record in records:
+            announced = self._deliver_annotations(upto=record.step)
+            # A record right after a planned change goes to every detector (as in `scan`).
+            for detector in self.detectors if announced else self._detectors_reading(record):
+                alerts.extend(self.guard.call(f"detector:{detector.code}", detector.update, record) or [])
+        self._deliver_annotations(upto=self.step)
+        self.records_seen += len(records)
+        self.alerts.extend(alerts)
+        return alerts
+
+    def _detectors_reading(self, record: StepRecord) -> list[Detector]:
+        """The detectors that read something in this record. By the detector contract a
+        detector ignores records holding none of its `needs`/`extra_keys`, so skipping
+        it is exact; most records share a few shapes, hence the cache."""
+        shape = (frozenset(record.metrics), frozenset(record.extra))
+        chosen = self._detectors_by_shape.get(shape)
+        if chosen is None:
+            chosen = [d for d in self.detectors if _reads_record(d, record)]
+            if len(self._detectors_by_shape) < 1024:
+                self._detectors_by_shape[shape] = chosen
+        return chosen
+
+    def _deliver_annotations(self, upto: int) -> bool:
+        """Announce planned changes up to step `upto`; True if there were any."""
+        announced = False
+        while self._annotations and self._annotations[0].step <= upto:
+            announced = True
+            annotation = self._annotations.pop(0)
+            for detector in self.detectors:
+                self.guard.call(f"detector:{detector.code}", detector.annotate, annotation)
+            if self._jsonl:
+                self._jsonl.write([{"type": "annotation", "step": annotation.step, "kind": annotation.kind,
+                                    "note": annotation.note}])
+        return announced
+
+    def _write(self, records: list[StepRecord], alerts: list[Alert]) -> None:
+        if self._jsonl:
+            lines = [step_line(r) for r in records] + [a.as_dict() for a in alerts]
+            self.guard.call("run_log", self._jsonl.write, lines)
+        if self._tensorboard:
+            self.guard.call("tensorboard", self._tensorboard.write, records, alerts)
+        if self._console and alerts:
+            self.guard.call("console", self._console.write, alerts)
+
+    def _after_sync(self, records: list[StepRecord]) -> None:
+        poisoned = any(
+            (r.get("loss") is not None and not math.isfinite(r.metrics["loss"])) or "nonfinite_grads" in r.extra
+            for r in records)
+        if poisoned and self.step - self._last_localized_step >= 100 and self.guard.enabled("localize"):
+            self._last_localized_step = self.step
+            self.localizer.arm()
+
+    def _act(self, alerts: list[Alert]) -> None:
+        threshold = SEVERITY_RANK[self.action_level]
+        serious = [a for a in alerts if SEVERITY_RANK.get(a.severity, 0) >= threshold]
+        if not serious:
+            return
+        if callable(self.on_alert):
+            for alert in serious:
+                self.on_alert(alert)
+        elif self.on_alert == "stop":
+            self.stop_requested = True
+            self._write_end(f"stopped: {serious[0].code} {serious[0].slug}")
+        elif self.on_alert == "raise":
+            raise TrainingAlert(serious[0])
+
+    def _write_end(self, reason: str) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        if self._jsonl:
+            line: dict[str, Any] = {"type": "end", "step": self.step, "reason": reason,
+                                    "sampling": self.schedule.describe()}
+            if self.guard.errors:
+                line["internal_errors"] = self.guard.errors
+            self._jsonl.write([line])
+
+    # -------------------------------------------------------------- teardown
+    def detach(self, reason: str = "finished") -> None:
+        """Flush what is pending, write the end record, remove every hook and patch."""
+        if self._detached:
+            return
+        self._detached = True
+        try:
+            for handle in self._handles:
+                handle.remove()
+            for patch in self._patches:
+                patch.remove()
+            self.attention.disarm()
+            self.localizer.disarm()
+            self.update_probe.release()
+            self._sync_on_detach()
+        finally:
+            self._write_end(reason)
+            for sink in (self._jsonl, self._tensorboard):
+                if sink is not None:
+                    sink.close()
+
+    def _sync_on_detach(self) -> None:
+        on_alert, self.on_alert = self.on_alert, ("warn" if self.on_alert == "raise" else self.on_alert)
+        try:
+            self._sync()
+            self._deliver_annotations(upto=self.step + 1)  # made after the last step: still logged
+        finally:
+            self.on_alert = on_alert
+
+    def __enter__(self) -> "Doctor":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.detach("finished" if exc_type is None else f"exception: {exc_type.__name__}")
+
+    # ----------------------------------------------------------------- report
+    def summary(self) -> dict[str, Any]:
+        by_code: dict[str, int] = {}
+        for alert in self.alerts:
+            by_code[alert.code] = by_code.get(alert.code, 0) + 1
+        worst = max((a.severity for a in self.alerts), key=lambda s: SEVERITY_RANK.get(s, 0), default=None)
+        return {
+            "steps": self.step,
+            "alerts": len(self.alerts),
+            "by_code": by_code,
+            "worst": worst,
+            "stop_requested": self.stop_requested,
+            "internal_errors": list(self.guard.errors),
+            "sampling": self.schedule.describe(),
+        }
+
+    def __str__(self) -> str:
+        info = self.summary()
+        if not self.alerts:
+            head = f"pretrain-doctor: {info['steps']} steps, no alerts"
+        else:
+            codes = ", ".join(f"{code} x{count}" for code, count in sorted(info["by_code"].items()))
+            head = f"pretrain-doctor: {info['steps']} steps, {info['alerts']} alerts (worst: {info['worst']}): {codes}"
+        lines = [head]
+        for alert in [a for a in self.alerts if a.severity != "info"][:10]:
+            lines.append(f"  step {alert.step}: {alert.severity} {alert.code} {alert.slug}: {alert.message}")
+        if info["internal_errors"]:
+            lines.append(f"  internal errors (probes switched off): {len(info['internal_errors'])}")
+        return "\n".join(lines)
+
+
+def _has_closure(args: Any, kwargs: Any) -> bool:
+    """Was `optimizer.step` called with a closure (positionally or by keyword)?"""
+    closure = (kwargs or {}).get("closure")
+    if closure is None and args:
+        closure = args[0]
+    return callable(closure)
+
+
+def _reads_record(detector: Any, record: StepRecord) -> bool:
+    needs, extra_keys = getattr(detector, "needs", ()), getattr(detector, "extra_keys", ())
+    reads = getattr(detector, "reads", None)
+    if not (needs or extra_keys) or reads is None:
+        return True  # declares nothing: give it everything
+    also = getattr(detector, "also_reads", ())
+    return (any(reads(name) or name in also for name in record.metrics)
+            or any(key in extra_keys for key in record.extra))
+
+
+def _to_host(entries: list[StepEntry]) -> list[dict[str, Any]]:
+    """One device-to-host transfer for all pending entries."""
+    pieces: list[torch.Tensor] = []
+    layout: list[tuple[int, str, Optional[str], int]] = []
+    for index, entry in enumerate(entries):
+        for key, tensor in entry.tensors.items():
+            pieces.append(tensor.detach().reshape(-1).float())
+            layout.append((index, key, None, pieces[-1].numel()))
+        for name, observed in entry.extra.get("_observed", {}).items():
+            for value in observed:
+                if isinstance(value, torch.Tensor):
+                    pieces.append(value.reshape(-1).float())
+                    layout.append((index, "_observed", name, 1))
+    host: list[dict[str, Any]] = [{} for _ in entries]
+    for index, entry in enumerate(entries):
+        observed_floats = {name: [float(v) for v in values if not isinstance(v, torch.Tensor)]
+                           for name, values in entry.extra.get("_observed", {}).items()}
+        if observed_floats:
+            host[index]["_observed"] = observed_floats
+    if not pieces:
+        return host
+    device = pieces[0].device
+    flat = torch.cat([p.to(device) for p in pieces]).cpu().numpy()
+    offset = 0
+    for index, key, name, size in layout:
+        chunk = flat[offset: offset + size]
+        offset += size
+        if key == "_observed":
+            host[index].setdefault("_observed", {}).setdefault(name, []).append(float(chunk[0]))
+        else:
+            is_vector = key in VECTOR_KEYS or key.startswith("attn/")
+            host[index][key] = chunk if is_vector else chunk[0]
+    return host
+
+
+def _plan_of(config: Any) -> Any:
+    """The TrainingPlan (or the config path) stored in the log header."""
+    if config is None:
+        return None
+    if hasattr(config, "model_dump"):
+        return config.model_dump(mode="json", exclude_none=True)
+    try:
+        from ..check.engine import load_plan
+
+        _, _, plan = load_plan(config)
+        return {"path": str(config), **plan.model_dump(mode="json", exclude_none=True)}
+    except Exception as exc:  # noqa: BLE001 - a config the linter cannot read must not stop training
+        return {"path": str(config), "error": str(exc)}
+
+
+def attach(model: torch.nn.Module, optimizer: torch.optim.Optimizer, log_dir: Optional[Union[str, Path]] = None,
+           tensorboard: bool = False, sync_every: int = 10, overhead_budget: Optional[float] = None,
+           on_alert: OnAlert = "warn", select: Any = None, ignore: Any = None, config: Any = None,
+           **detector_options: Any) -> Doctor:
+    """Start monitoring `model` trained by `optimizer`; returns the Doctor (also a context manager).
+
+    Extra keyword options: `scaler` (a GradScaler, to see its scale and skipped steps),
+    `update_every` (100), `attention_every` (200), `replica_check_every` (200),
+    `action_level` ("warning": the lowest severity `on_alert` acts on), `skip_factor` (10),
+    `detectors` (explicit detector instances), `console` (True); any other keyword goes
+    to the detectors as an option (thresholds).
+    """
+    return Doctor(model, optimizer, log_dir=log_dir, tensorboard=tensorboard, sync_every=sync_every,
+                  overhead_budget=overhead_budget, on_alert=on_alert, select=select, ignore=ignore,
+                  config=config, **detector_options)

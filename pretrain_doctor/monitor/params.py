@@ -1,0 +1,58 @@
+"""What the monitor knows about the model's parameters: names, layers, optimizer coverage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+
+def layer_of(param_name: str) -> str:
+    """The layer a parameter belongs to, used to group per-layer metrics.
+
+    Inside a stack of blocks (`transformer.h.3.attn.c_attn.weight`) the layer is the
+    block (`transformer.h.3`); elsewhere it is the owning module (`transformer.wte`).
+    """
+    parts = param_name.split(".")
+    for index, part in enumerate(parts[:-1]):
+        if part.isdigit():
+            return ".".join(parts[: index + 1])
+    return ".".join(parts[:-1]) or parts[0]
+
+
+@dataclass
+class ParamTable:
+    """The optimizer's trainable parameters, with names and a layer index for each."""
+
+    params: list[torch.Tensor]
+    names: list[str]
+    layers: list[str]
+    layer_index: np.ndarray  # one entry per parameter: its position in `layers` (host-side grouping)
+    not_in_optimizer: list[str] = field(default_factory=list)
+    in_several_groups: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> "ParamTable":
+        name_of = {id(p): name for name, p in model.named_parameters()}
+        seen: dict[int, int] = {}
+        params: list[torch.Tensor] = []
+        for group_number, group in enumerate(optimizer.param_groups):
+            for position, param in enumerate(group["params"]):
+                if id(param) in seen:
+                    seen[id(param)] += 1
+                    continue
+                seen[id(param)] = 1
+                params.append(param)
+                name_of.setdefault(id(param), f"param_groups[{group_number}].params[{position}]")
+        names = [name_of[id(p)] for p in params]
+        layers: list[str] = []
+        index: list[int] = []
+        for name in names:
+            layer = layer_of(name)
+            if layer not in layers:
+                layers.append(layer)
+            index.append(layers.index(layer))
+        missing = [name for name, p in model.named_parameters() if p.requires_grad and id(p) not in seen]
+        repeated = [name_of[pid] for pid, count in seen.items() if count > 1]
+        return cls(params, names, layers, np.array(index, dtype=np.int64), missing, repeated)

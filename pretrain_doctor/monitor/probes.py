@@ -1,0 +1,125 @@
+"""Device-side probes. Each returns tensors that stay on the device until the next sync.
+
+No probe writes into a user tensor (every foreach op here is out-of-place or acts on
+the doctor's own copies) and none draws random numbers: subsamples are evenly spaced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import torch
+
+from .distributed import local_tensor
+from .params import ParamTable
+
+
+def norms_fp32(tensors: list[torch.Tensor], one_device: bool = True) -> torch.Tensor:
+    """Per-tensor L2 norms, accumulated in float32, stacked into one vector."""
+    norms = torch._foreach_norm(tensors, 2, dtype=torch.float32)
+    if not one_device:
+        norms = [n.to(norms[0].device) for n in norms]
+    return torch.stack(norms)
+
+
+def is_sharded(tensor: torch.Tensor) -> bool:
+    return callable(getattr(tensor, "to_local", None))
+
+
+@dataclass
+class StepEntry:
+    """Everything measured at one optimizer step, still on the device."""
+
+    step: int
+    scalars: dict[str, float] = field(default_factory=dict)
+    tensors: dict[str, torch.Tensor] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class GradProbe:
+    """Per-parameter gradient norms of this rank's tensors (one foreach kernel per step).
+
+    The host derives the global and per-layer norms, non-finite and never-updated
+    parameters from this one vector; under torch.distributed the vectors are reduced
+    across ranks at the sync point, not here, so no collective runs between syncs.
+    A parameter without a gradient counts as zero.
+    """
+
+    def __init__(self, table: ParamTable) -> None:
+        self.table = table
+        self.sharded = any(is_sharded(p) for p in table.params)
+        self.one_device = len({local_tensor(p).device for p in table.params}) <= 1
+        self._indices: dict[tuple[int, ...], torch.Tensor] = {}
+
+    def _index(self, present: tuple[int, ...], device: torch.device) -> torch.Tensor:
+        """The positions of the parameters that have gradients, as a device tensor; cached,
+        because building it is a host-to-device copy (the same few sets recur)."""
+        index = self._indices.get(present)
+        if index is None:
+            index = torch.tensor(present, dtype=torch.long, device=device)
+            if len(self._indices) < 64:
+                self._indices[present] = index
+        return index
+
+    def measure(self) -> Optional[torch.Tensor]:
+        params = self.table.params
+        grads = [p.grad for p in params if p.grad is not None]
+        if not grads:
+            return None
+        if self.sharded:
+            grads = [local_tensor(g) for g in grads]
+        with torch.no_grad():
+            norms = norms_fp32(grads, self.one_device)
+            if len(grads) != len(params):
+                present = tuple(i for i, p in enumerate(params) if p.grad is not None)
+                full = torch.zeros(len(params), dtype=norms.dtype, device=norms.device)
+                norms = full.index_copy(0, self._index(present, norms.device), norms)
+        return norms
+
+
+class UpdateProbe:
+    """‖Δθ‖ and ‖θ‖ per parameter on sampled steps: one copy of the parameters is held
+    between the optimizer's pre- and post-step hooks, then released."""
+
+    def __init__(self, table: ParamTable) -> None:
+        self.table = table
+        self._before: Optional[list[torch.Tensor]] = None
+
+    def snapshot(self) -> None:
+        with torch.no_grad():
+            self._before = torch._foreach_mul([local_tensor(p.detach()) for p in self.table.params], 1.0)
+
+    @property
+    def armed(self) -> bool:
+        return self._before is not None
+
+    def measure(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(‖θ_before - θ_after‖, ‖θ_before‖) per parameter; frees the snapshot."""
+        before, self._before = self._before, None
+        assert before is not None
+        with torch.no_grad():
+            old_norms = norms_fp32(before)
+            torch._foreach_sub_(before, [local_tensor(p.detach()) for p in self.table.params])
+            delta_norms = norms_fp32(before)
+        del before
+        return delta_norms, old_norms
+
+    def release(self) -> None:
+        self._before = None
+
+
+def param_norms(table: ParamTable) -> torch.Tensor:
+    """Per-parameter norms after the update: a NaN/Inf here is a poisoned parameter."""
+    with torch.no_grad():
+        return norms_fp32([local_tensor(p.detach()) for p in table.params])
+
+
+def output_log_z(logits: torch.Tensor, max_rows: int = 256) -> torch.Tensor:
+    """Mean logsumexp of the output logits over an evenly spaced subsample of positions."""
+    with torch.no_grad():
+        rows = logits.detach().reshape(-1, logits.shape[-1])
+        if rows.shape[0] > max_rows:
+            stride = rows.shape[0] // max_rows
+            rows = rows[::stride][:max_rows]
+        return torch.logsumexp(rows.float(), dim=-1).mean()

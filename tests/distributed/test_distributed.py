@@ -1,0 +1,87 @@
+"""The monitor under torch.distributed: 2 CPU processes, gloo backend."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.distributed._launch import run_ranks
+from tests.distributed.scenarios import MAX_GRAD_NORM, STEPS, reference_grad_norms
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("distributed")]
+
+
+def _run_log(workdir: Path) -> list[dict]:
+    return [json.loads(line) for line in (workdir / "log" / "doctor.jsonl").read_text().splitlines()]
+
+
+def _per_layer(metrics: dict) -> list[float]:
+    return sorted(v for k, v in metrics.items() if k.startswith("grad_norm/"))
+
+
+@pytest.mark.parametrize("scenario", ["ddp_grad_norm", "fsdp_grad_norm"])
+def test_every_rank_sees_the_global_grad_norm(scenario: str, tmp_path: Path) -> None:
+    ranks = run_ranks(scenario, tmp_path)
+    reference = reference_grad_norms()
+    expected = [step["grad_norm"] for step in reference]
+    assert all(norm > MAX_GRAD_NORM for norm in expected)  # clipping was active at every step
+    for result in ranks:
+        seen = [r["metrics"]["grad_norm"] for r in result["records"]]
+        np.testing.assert_allclose(seen, expected, rtol=1e-5)  # pre-clip, as clip_grad_norm_ returns it
+        np.testing.assert_allclose([r["metrics"]["clip_ratio"] for r in result["records"]],
+                                   [MAX_GRAD_NORM / norm for norm in expected], rtol=1e-4)
+        for record, ref in zip(result["records"], reference):
+            np.testing.assert_allclose(_per_layer(record["metrics"]), _per_layer(ref), rtol=1e-5)
+    # One run log, written by rank 0 alone: one header and one record per step.
+    lines = _run_log(tmp_path)
+    assert [line["type"] for line in lines].count("header") == 1
+    steps = [line for line in lines if line["type"] == "step"]
+    assert [s["step"] for s in steps] == list(range(1, STEPS + 1))
+    assert lines[0]["world_size"] == 2
+    np.testing.assert_allclose([s["metrics"]["grad_norm"] for s in steps], expected, rtol=1e-5)
+
+
+def test_nan_loss_on_one_rank_is_an_alert_on_every_rank(tmp_path: Path) -> None:
+    ranks = run_ranks("nan_loss_on_last_rank", tmp_path)
+    for rank, result in enumerate(ranks):
+        nonfinite_loss = [a for a in result["alerts"] if a["code"] == "PDM101"]
+        assert nonfinite_loss, f"rank {rank} saw no PDM101: {result['alerts']}"
+        assert nonfinite_loss[0]["step"] == 3
+        assert not [a for a in result["alerts"] if a["step"] < 3 and a["severity"] != "info"]
+
+
+def test_nan_parameter_on_one_rank_is_an_alert_on_every_rank(tmp_path: Path) -> None:
+    ranks = run_ranks("nan_param_on_last_rank", tmp_path)
+    for rank, result in enumerate(ranks):
+        nonfinite_param = [a for a in result["alerts"] if a["code"] == "PDM104"]
+        assert nonfinite_param, f"rank {rank}: {result['alerts']}"
+        # Parameters are checked after each update; the NaN arrived after update 2 and
+        # reached every parameter of the last rank through update 3.
+        assert nonfinite_param[0]["step"] == 3
+        assert "2.bias" in nonfinite_param[0]["data"]["parameters"]
+
+
+@pytest.mark.parametrize("scenario", ["ddp_replica_divergence", "hsdp_replica_divergence"])
+def test_a_corrupted_replica_raises_replica_divergence(scenario: str, tmp_path: Path) -> None:
+    ranks = run_ranks(scenario, tmp_path)
+    for rank, result in enumerate(ranks):
+        divergence = [a for a in result["alerts"] if a["code"] == "PDM106"]
+        assert divergence, f"rank {rank}: {result['alerts']}"
+        # The check at step 2 ran before the corruption (after step 3): healthy then.
+        assert divergence[0]["step"] == 4
+        assert divergence[0]["severity"] == "error"
+        assert 1 in divergence[0]["data"]["ranks"]
+    log_alerts = [line for line in _run_log(tmp_path) if line["type"] == "alert" and line["code"] == "PDM106"]
+    assert log_alerts and log_alerts[0]["step"] == 4
+
+
+def test_skip_verdict_is_the_same_on_every_rank(tmp_path: Path) -> None:
+    ranks = run_ranks("skip_verdict_on_every_rank", tmp_path)
+    for result in ranks:
+        assert result["verdicts"] == [False, False, True, False]
+        assert result["finite"]
+    steps = {line["step"]: line for line in _run_log(tmp_path) if line["type"] == "step"}
+    assert steps[3]["extra"]["skip_reason"] == "non-finite gradient"

@@ -1,0 +1,156 @@
+"""DoctorCallback on a real transformers Trainer: tiny random GPT-2 on CPU."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+pytest.importorskip("accelerate")
+
+from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainerCallback, TrainingArguments  # noqa: E402
+
+from pretrain_doctor.integrations.hf import DoctorCallback  # noqa: E402
+
+MAX_STEPS = 8
+
+
+class TokenDataset(torch.utils.data.Dataset):
+    """Random token sequences; labels are the inputs (the model shifts them)."""
+
+    def __init__(self, rows: int = 64, length: int = 16) -> None:
+        generator = torch.Generator().manual_seed(0)
+        self.tokens = torch.randint(0, 128, (rows, length), generator=generator)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return {"input_ids": self.tokens[index], "labels": self.tokens[index]}
+
+
+class LoggedValues(TrainerCallback):
+    """What the Trainer itself logged, per step."""
+
+    def __init__(self) -> None:
+        self.by_step: dict[int, dict[str, float]] = {}
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
+        if logs and "loss" in logs:
+            self.by_step[state.global_step] = dict(logs)
+
+
+class AtStep(TrainerCallback):
+    """Runs `action(model)` at the beginning of optimizer step `step` (1-based)."""
+
+    def __init__(self, step: int, action: Any) -> None:
+        self.step, self.action = step, action
+
+    def on_step_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        if state.global_step + 1 == self.step:
+            self.action(model)
+
+
+def tiny_gpt2() -> GPT2LMHeadModel:
+    torch.manual_seed(0)
+    config = GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=128, n_positions=32,
+                        bos_token_id=0, eos_token_id=0)
+    return GPT2LMHeadModel(config)
+
+
+def train(tmp_path: Path, callbacks: list, model: Any = None, max_steps: int = MAX_STEPS) -> Trainer:
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "out"), max_steps=max_steps, per_device_train_batch_size=4,
+        learning_rate=1e-3, logging_steps=1, report_to=[], use_cpu=True, save_strategy="no",
+        disable_tqdm=True, seed=0, data_seed=0)
+    trainer = Trainer(model=model or tiny_gpt2(), args=args, train_dataset=TokenDataset(), callbacks=callbacks)
+    trainer.train()
+    return trainer
+
+
+def run_log(log_dir: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (log_dir / "doctor.jsonl").read_text().splitlines()]
+
+
+def poison_first_mlp(model: GPT2LMHeadModel) -> None:
+    with torch.no_grad():
+        model.transformer.h[0].mlp.c_fc.weight[0, 0] = float("nan")
+
+
+def test_healthy_run_writes_a_run_log_and_raises_nothing(tmp_path: Path) -> None:
+    doctor_cb, logged = DoctorCallback(log_dir=tmp_path / "doctor", sync_every=2, console=False), LoggedValues()
+    model = tiny_gpt2()
+    train(tmp_path, [doctor_cb, logged], model=model)
+
+    lines = run_log(tmp_path / "doctor")
+    assert lines[0]["type"] == "header" and lines[0]["model"]["class"] == "GPT2LMHeadModel"
+    steps = [line for line in lines if line["type"] == "step"]
+    assert [s["step"] for s in steps] == list(range(1, MAX_STEPS + 1))
+    for record in steps:
+        metrics = record["metrics"]
+        # The loss of a random 128-token model starts near ln(128); the Trainer logged the same value.
+        assert metrics["loss"] == pytest.approx(logged.by_step[record["step"]]["loss"], rel=1e-4)
+        assert metrics["lr"] == pytest.approx(logged.by_step[record["step"]]["learning_rate"], rel=1e-6)
+        assert metrics["grad_norm"] == pytest.approx(logged.by_step[record["step"]]["grad_norm"], rel=1e-4)
+    assert abs(steps[0]["metrics"]["loss"] - math.log(128)) < 0.5
+    assert not [line for line in lines if line["type"] == "alert"]
+    assert lines[-1] == {**lines[-1], "type": "end", "reason": "finished"}
+    assert doctor_cb.doctor.alerts == []
+    # Detached at the end of training: no hook left on the model.
+    assert not model._forward_hooks
+
+
+def test_nan_parameter_is_reported_and_stops_training(tmp_path: Path) -> None:
+    doctor_cb = DoctorCallback(log_dir=tmp_path / "doctor", sync_every=1, on_alert="stop", console=False)
+    trainer = train(tmp_path, [AtStep(3, poison_first_mlp), doctor_cb])
+
+    codes_at = {(a.code, a.step) for a in doctor_cb.doctor.alerts}
+    assert ("PDM101", 3) in codes_at  # nonfinite-loss at the poisoned step
+    assert ("PDM102", 3) in codes_at  # nonfinite-grad, naming the parameters
+    # The alert of step 3 is read at the sync of step 4, which then stops the Trainer.
+    assert trainer.state.global_step == 4 < MAX_STEPS
+    lines = run_log(tmp_path / "doctor")
+    assert any(line["type"] == "alert" and line["code"] == "PDM101" for line in lines)
+    end = [line for line in lines if line["type"] == "end"]
+    assert len(end) == 1 and end[0]["reason"].startswith("stopped: PDM101")
+
+
+def test_raise_detaches_before_raising(tmp_path: Path) -> None:
+    from pretrain_doctor import TrainingAlert
+
+    model = tiny_gpt2()
+    doctor_cb = DoctorCallback(log_dir=tmp_path / "doctor", sync_every=1, on_alert="raise", console=False)
+    with pytest.raises(TrainingAlert) as raised:
+        train(tmp_path, [AtStep(3, poison_first_mlp), doctor_cb], model=model)
+    assert raised.value.alert.code == "PDM101" and raised.value.alert.step == 3
+    assert not model._forward_hooks  # the Trainer runs no callback after an exception
+    end = [line for line in run_log(tmp_path / "doctor") if line["type"] == "end"]
+    assert end[0]["reason"] == "raised: PDM101 nonfinite-loss"
+
+
+def test_poisoned_update_is_skipped(tmp_path: Path) -> None:
+    model = tiny_gpt2()
+    poisoned = {"now": False}
+    model.transformer.h[0].mlp.c_fc.weight.register_hook(
+        lambda grad: grad * float("nan") if poisoned["now"] else grad)
+
+    def arm(_: Any) -> None:
+        poisoned["now"] = True
+
+    def disarm(_: Any) -> None:
+        poisoned["now"] = False
+
+    doctor_cb = DoctorCallback(log_dir=tmp_path / "doctor", sync_every=1, console=False)
+    train(tmp_path, [AtStep(3, arm), AtStep(4, disarm), doctor_cb], model=model)
+
+    # Without the skip, AdamW would have written NaN into every parameter at step 3.
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    steps = {line["step"]: line for line in run_log(tmp_path / "doctor") if line["type"] == "step"}
+    assert steps[3].get("extra", {}).get("skip_reason") == "non-finite gradient"
+    assert all(math.isfinite(steps[s]["metrics"]["loss"]) for s in range(4, MAX_STEPS + 1))
+    assert any(a.code == "PDM102" and a.step == 3 for a in doctor_cb.doctor.alerts)

@@ -1,0 +1,132 @@
+"""Inject one known fault into a tiny GPT-2 / BERT run on CPU; the right PDM code must
+fire soon after it, and healthy runs must stay quiet (no warning, no error)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from .faults import FAULT_STEP, bert_run, codes, first_step, fp16_overflow_run, gpt2_run
+
+SOON = 12  # steps between the fault and its alert (sync every 2 steps, probes every 2)
+QUIET = dict(sync_every=10, update_every=10, attention_every=10)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_healthy_gpt2_runs_raise_nothing(seed):
+    doctor = gpt2_run(seed, steps=150, **QUIET)
+    assert codes(doctor) == set(), [str(a) for a in doctor.alerts]
+    assert doctor.step == 150 and not doctor.guard.errors
+
+
+def test_healthy_bert_run_raises_nothing():
+    doctor = bert_run(0, steps=100, **QUIET)
+    assert codes(doctor) == set(), [str(a) for a in doctor.alerts]
+
+
+def _poison_mlp_weight(model, optimizer):
+    with torch.no_grad():
+        model.transformer.h[1].mlp.c_fc.weight[0, 0] = float("nan")
+
+
+def test_nan_in_a_parameter_is_reported_and_localised():
+    # The loop skips poisoned updates (should_skip_step), so only the injected NaN is there
+    # when the doctor re-checks the next forward module by module.
+    doctor = gpt2_run(steps=FAULT_STEP + 10, fault=_poison_mlp_weight, skip_poisoned=True)
+    assert {"PDM101", "PDM104", "PDM103"} <= codes(doctor, ("error",))
+    assert first_step(doctor, "PDM101") == FAULT_STEP
+    param_alert = next(a for a in doctor.alerts if a.code == "PDM104")
+    assert "transformer.h.1.mlp.c_fc.weight" in param_alert.message
+    located = next(a for a in doctor.alerts if a.code == "PDM103")
+    assert "transformer.h.1.mlp.c_fc" in located.message
+    assert first_step(doctor, "PDM103") <= FAULT_STEP + SOON
+
+
+def test_nan_without_skipping_is_reported_on_grads_and_params():
+    doctor = gpt2_run(steps=FAULT_STEP + 6, fault=_poison_mlp_weight)
+    assert {"PDM101", "PDM102", "PDM104"} <= codes(doctor, ("error",))
+
+
+def _lr_times_300(model, optimizer):
+    for group in optimizer.param_groups:
+        group["lr"] *= 300
+
+
+def test_lr_times_300_diverges():
+    doctor = gpt2_run(steps=FAULT_STEP + SOON, fault=_lr_times_300)
+    found = codes(doctor)
+    assert "PDM304" in found  # the update ratio jumps first
+    assert found & {"PDM202", "PDM302"}
+    assert first_step(doctor, "PDM304") <= FAULT_STEP + SOON
+
+
+def _scale_query_key(model, optimizer):
+    with torch.no_grad():
+        for block in model.transformer.h:
+            weight, bias = block.attn.c_attn.weight, block.attn.c_attn.bias
+            width = weight.shape[0]
+            weight[:, : 2 * width] *= 30  # GPT-2's fused c_attn: [q | k | v] columns
+            bias[: 2 * width] *= 30
+
+
+def test_query_key_weights_times_30_blow_up_attention_logits():
+    doctor = gpt2_run(steps=FAULT_STEP + SOON, fault=_scale_query_key)
+    assert "PDM402" in codes(doctor)
+    assert first_step(doctor, "PDM402") <= FAULT_STEP + SOON
+    growth = next(a for a in doctor.alerts if a.code == "PDM402" and a.severity == "warning")
+    assert growth.step >= FAULT_STEP
+
+
+def test_loss_scaled_by_1e_minus_12_vanishes_gradients():
+    doctor = gpt2_run(steps=FAULT_STEP + SOON, loss_factor=lambda step: 1e-12 if step >= FAULT_STEP else 1.0)
+    assert "PDM303" in codes(doctor)
+    assert FAULT_STEP <= first_step(doctor, "PDM303") <= FAULT_STEP + SOON
+
+
+def test_parameters_left_out_of_the_optimizer():
+    def without_block_1(model):
+        return [p for name, p in model.named_parameters() if ".h.1." not in name]
+
+    doctor = gpt2_run(steps=4, optimizer_params=without_block_1)
+    alert = next(a for a in doctor.alerts if a.code == "PDM305")
+    assert alert.severity == "error" and "transformer.h.1.attn.c_attn.weight" in alert.message
+    assert alert.step == 0  # known at attach, reported before the first step
+
+
+def test_unused_trainable_module_is_never_updated():
+    doctor = gpt2_run(steps=110, extend_model=lambda m: m.add_module("unused_head", torch.nn.Linear(32, 32)),
+                      **QUIET)
+    alert = next(a for a in doctor.alerts if a.code == "PDM306")
+    assert "unused_head.weight" in alert.message
+
+
+def test_mlm_with_nothing_masked_collapses_the_loss():
+    doctor = bert_run(0, steps=120, mask_prob=1.0, **QUIET)
+    assert "PDM204" in codes(doctor)
+
+
+@pytest.mark.parametrize("pass_scaler", [True, False], ids=["scaler-given", "scaler-found"])
+def test_fp16_loss_scale_collapse_and_skipped_steps(pass_scaler):
+    doctor = fp16_overflow_run(steps=36, overflow_from=20, pass_scaler=pass_scaler)
+    assert "PDM105" in codes(doctor)
+    assert 20 <= first_step(doctor, "PDM105") <= 20 + SOON
+    assert "PDM102" not in codes(doctor, ("error",))  # overflow steps the scaler skipped are not errors
+    assert doctor.step == 36  # skipped steps are counted
+
+
+def test_live_alerts_equal_a_replay_of_the_run_log(tmp_path):
+    """The monitor hands each detector only the records it reads; replaying every record
+    of the run log through fresh detectors must give exactly the same alerts."""
+    import json
+
+    from pretrain_doctor.detectors import default_detectors, run_detectors
+    from pretrain_doctor.detectors.base import StepRecord
+
+    doctor = gpt2_run(steps=FAULT_STEP + SOON, fault=_lr_times_300, log_dir=tmp_path)
+    lines = [json.loads(line) for line in (tmp_path / "doctor.jsonl").read_text().splitlines()]
+    records = [StepRecord(line["step"], line["metrics"], line["time"], line.get("extra", {}))
+               for line in lines if line["type"] == "step"]
+    replayed = run_detectors(default_detectors(), records)
+    live = [(a.step, a.code, a.severity, a.message) for a in doctor.alerts]
+    assert live and live == [(a.step, a.code, a.severity, a.message) for a in replayed]
+    assert [(line["step"], line["code"]) for line in lines if line["type"] == "alert"] == [a[:2] for a in live]

@@ -1,0 +1,44 @@
+"""The overhead-budget controller: intervals follow measured costs, never below the configured ones."""
+
+from __future__ import annotations
+
+from pretrain_doctor.monitor.schedule import HEADROOM, ProbeSchedule
+
+
+def test_without_budget_intervals_stay_fixed():
+    schedule = ProbeSchedule({"grad_norm": 1, "attention": 200})
+    schedule.record_cost("attention", 1.0)
+    schedule.record_window(steps=10, wall=0.1, cpu=0.1, overhead=0.05)
+    assert schedule.interval == {"grad_norm": 1, "attention": 200}
+    assert schedule.due("attention", 400) and not schedule.due("attention", 401)
+
+
+def test_budget_stretches_costly_probes_to_fit():
+    schedule = ProbeSchedule({"grad_norm": 1, "update_ratio": 10, "attention": 0}, budget=0.01)
+    schedule.record_cost("grad_norm", 50e-6)      # 50 µs per run
+    schedule.record_cost("update_ratio", 1e-3)    # 1 ms per run
+    # 10 ms steps, doctor spent 100 µs per step, of which sampled probes 50 + 100 µs: nothing fixed.
+    schedule.record_window(steps=10, wall=0.1, cpu=0.1, overhead=10 * 150e-6)
+    room = 0.01 * HEADROOM * 0.01
+    share = room / 2
+    assert schedule.interval["grad_norm"] >= 50e-6 / share
+    assert schedule.interval["update_ratio"] >= 1e-3 / share
+    spent = 50e-6 / schedule.interval["grad_norm"] + 1e-3 / schedule.interval["update_ratio"]
+    assert spent <= room * 1.01
+    assert schedule.interval["attention"] == 0  # switched off stays off
+
+
+def test_budget_is_judged_against_cpu_time_not_a_preempted_wall_clock():
+    busy = ProbeSchedule({"grad_norm": 1}, budget=0.01)
+    busy.record_cost("grad_norm", 100e-6)
+    busy.record_window(steps=10, wall=0.4, cpu=0.1, overhead=10 * 100e-6)  # 3/4 of wall time preempted
+    assert busy.step_time == 0.01 and busy.wall_step_time == 0.04
+    assert busy.interval["grad_norm"] > 1
+
+
+def test_cheap_probes_keep_their_configured_interval():
+    schedule = ProbeSchedule({"grad_norm": 1, "attention": 200}, budget=0.01)
+    schedule.record_cost("grad_norm", 1e-6)
+    schedule.record_cost("attention", 1e-4)
+    schedule.record_window(steps=10, wall=1.0, cpu=1.0, overhead=10 * 2e-6)
+    assert schedule.interval == {"grad_norm": 1, "attention": 200}
