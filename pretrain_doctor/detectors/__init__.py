@@ -36,6 +36,7 @@ loss/grad norm is kept as NaN/inf):
                                       "input": stats, "output": stats},
                                      stats = {"nan", "inf", "absmax", "numel"}            PDM103
     nonfinite_params: list[str]      parameters holding NaN/Inf after the update          PDM104
+    nonfinite_params_before_update: list[str]  ... already NaN/Inf before it (origin)   PDM104
     skipped_step: bool               the loss scaler skipped this step                    PDM102 105
     replica_mismatch: dict           {"ranks": [...], "checksums": [...]}                 PDM106
     params_not_in_optimizer: list[str], params_in_several_groups: list[str]  (at attach)  PDM305

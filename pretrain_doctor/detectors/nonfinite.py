@@ -218,15 +218,23 @@ class NonFiniteActivation(Detector):
         message = (f"first non-finite output in module {module} ({found.get('module_type', '?')}, forward "
                    f"#{found.get('forward_index', '?')})" + ("; its input was finite" if first else
                                                             "; its input was already non-finite"))
+        own = [f"{module}.{name}" for name in found.get("nonfinite_params") or ()]
+        if own:
+            message += f"; its own non-finite parameters: {_names(own, 10)}"
         return [self.alert(record.step, message, **dict(found), input_finite=first)]
 
 
 class NonFiniteParam(_Episodes):
-    """A parameter became NaN or Inf after an update.
+    """A parameter holds NaN or Inf (after an update, or already before it).
 
     ## What it does
     An `error` when the monitor lists parameters holding NaN/Inf after the optimizer
     step (`extra["nonfinite_params"]`) or a logged global `param_norm` is not finite.
+    After a non-finite loss/gradient the monitor also scans the parameters once before
+    the update is applied (`extra["nonfinite_params_before_update"]`, when
+    `should_skip_step()` or `sync_every=1` tells it in time, or at the sync point of a
+    skipped step): those are named first, as the likely origin, since one AdamW update
+    then spreads the NaN to every parameter.
     One alert per episode (parameters stay NaN until restored).
 
     ## Why is this bad?
@@ -246,29 +254,39 @@ class NonFiniteParam(_Episodes):
     slug = "nonfinite-param"
     severity = "error"
     needs = ("param_norm",)
-    extra_keys = ("nonfinite_params",)
+    extra_keys = ("nonfinite_params", "nonfinite_params_before_update")
     defaults = {"max_names": 10}
 
     def _status(self, record: StepRecord) -> Optional[bool]:
-        norm, names = record.get("param_norm"), record.extra.get("nonfinite_params")
-        if norm is None and names is None:
+        norm = record.get("param_norm")
+        lists = [record.extra[key] for key in self.extra_keys if key in record.extra]
+        if norm is None and not lists:
             return None
-        return bool(names) or (norm is not None and not math.isfinite(norm))
+        return any(lists) or (norm is not None and not math.isfinite(norm))
 
     def _status_arrays(self, table: MetricTable) -> tuple[np.ndarray, np.ndarray]:
         norms, present = table.column("param_norm")
         listed = np.zeros(len(table), dtype=bool)
         named = np.zeros(len(table), dtype=bool)
         for row, extra in table.extras.items():
-            if "nonfinite_params" in extra:
-                listed[row], named[row] = True, bool(extra["nonfinite_params"])
+            for key in self.extra_keys:
+                if key in extra:
+                    listed[row], named[row] = True, named[row] or bool(extra[key])
         return present | listed, named | (present & ~np.isfinite(norms))
 
     def _describe(self, record: StepRecord) -> Alert:
+        before = list(record.extra.get("nonfinite_params_before_update") or ())
         names = list(record.extra.get("nonfinite_params") or ())
-        where = _names(names, self.max_names) if names else f"param norm {_show(record.get('param_norm'))}"
-        return self.alert(record.step, f"non-finite parameters after the update: {where}", parameters=names,
-                          count=len(names))
+        parts = []
+        if before:
+            # Already poisoned before the optimizer spread it: the likely origin.
+            parts.append(f"non-finite before the update at step {record.step}: {_names(before, self.max_names)} "
+                         "(likely origin)")
+        if names or not before:
+            where = _names(names, self.max_names) if names else f"param norm {_show(record.get('param_norm'))}"
+            parts.append(f"non-finite parameters after the update: {where}")
+        return self.alert(record.step, "; ".join(parts), parameters=names or before, count=len(names or before),
+                          before_update=before)
 
 
 class LossScaleCollapse(Detector):

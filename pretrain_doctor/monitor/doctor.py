@@ -130,6 +130,8 @@ class Doctor:
         self._last_localized_step = -10**9
         self._coverage_reported = False
         self._skip_verdict: Optional[tuple[str, float]] = None
+        self._before_update: Optional[list[str]] = None  # non-finite params seen by should_skip_step
+        self._poison_scanned = False  # parameters already scanned in this non-finite episode
         self._grads_in_post_hook = False
         self._ended = False
         self._detached = False
@@ -262,6 +264,9 @@ class Doctor:
         entry = StepEntry(self.step + 1)
         if not self._grads_in_post_hook:
             self._take_gradient_facts(entry)
+            if self.sync_every == 1 and "nonfinite_params_before_update" not in entry.extra:
+                # The host reads every step anyway: read this step's flags before the update.
+                self.guard.call("param_check", self._check_before_update, entry)
         lr = self.optimizer.param_groups[0].get("lr") if self.optimizer.param_groups else None
         if isinstance(lr, torch.Tensor):
             entry.tensors["lr"] = lr.detach().clone()
@@ -287,11 +292,43 @@ class Doctor:
             self._skip_verdict = None
             entry.extra["skip_reason"] = reason
             entry.scalars["grad_norm"] = total
+            self._take_before_update(entry)
         if self._clip is not None:
             total, max_norm = self._clip
             entry.tensors["clip_total_norm"] = total
             entry.scalars["clip_max_norm"] = max_norm
             self._clip = None
+
+    def _check_before_update(self, entry: StepEntry) -> None:
+        """If this step's loss or gradients are non-finite, name the parameters that are
+        non-finite before the optimizer spreads the NaN (one host read per step)."""
+        flags = [entry.tensors[key] for key in ("grad_norms", "clip_total_norm") if key in entry.tensors]
+        flags += self._hook_losses
+        if not flags:
+            return
+        device = flags[0].device
+        if bool(torch.isfinite(torch.cat([f.detach().reshape(-1).float().to(device) for f in flags])).all()):
+            return
+        names = self._nonfinite_param_names()
+        self._poison_scanned = True
+        if names:
+            entry.extra["nonfinite_params_before_update"] = names
+
+    def _nonfinite_param_names(self) -> list[str]:
+        """The parameters holding NaN/Inf now: one pass over them, one host read."""
+        norms = param_norms(self.table).cpu().numpy()
+        return [self.table.names[i] for i in np.flatnonzero(~np.isfinite(norms))]
+
+    def _take_before_update(self, entry: StepEntry) -> None:
+        if self._before_update:
+            entry.extra["nonfinite_params_before_update"] = self._before_update
+        self._before_update = None
+
+    def _arm_localizer(self) -> None:
+        """Arm PDM103 for the next training forward (at most once per 100 steps)."""
+        if self.step - self._last_localized_step >= 100 and self.guard.enabled("localize"):
+            self._last_localized_step = self.step
+            self.localizer.arm()
 
     def _end_step(self, entry: StepEntry) -> None:
         if self.update_probe.armed:
@@ -435,6 +472,12 @@ class Doctor:
         if reason is None:
             return False
         self._skip_verdict = (reason, total)
+        if not math.isfinite(total):
+            # The host knows now, before any update: name the poisoned parameters and
+            # localise on the next forward (the skipped steps may never reach a sync).
+            self._before_update = self.guard.call("param_check", self._nonfinite_param_names)
+            self._poison_scanned = True
+            self.guard.call("localize", self._arm_localizer)
         return True
 
     def _current_grad_norm(self) -> Optional[float]:
@@ -453,6 +496,7 @@ class Doctor:
         self._skip_verdict = None
         self._clip = None
         entry = StepEntry(self.step + 1, scalars={"grad_norm": total}, extra={"skip_reason": reason})
+        self._take_before_update(entry)
         self._close_step(entry)
 
     def replay_batch(self, forward: Callable[[], Any]) -> Optional[dict[str, Any]]:
@@ -493,6 +537,8 @@ class Doctor:
         host = _to_host(entries)
         self._reducer.reduce(host)  # global loss and norms on every rank (no-op on one process)
         records = [self._record_of(entry, values) for entry, values in zip(entries, host)]
+        if records and self.guard.enabled("param_check"):
+            self.guard.call("param_check", self._scan_params_at_sync, records)
         if records and not self._coverage_reported:
             self._coverage_reported = True
             if self.table.not_in_optimizer:
@@ -626,12 +672,25 @@ class Doctor:
             self.guard.call("console", self._console.write, alerts)
 
     def _after_sync(self, records: list[StepRecord]) -> None:
-        poisoned = any(
-            (r.get("loss") is not None and not math.isfinite(r.metrics["loss"])) or "nonfinite_grads" in r.extra
-            for r in records)
-        if poisoned and self.step - self._last_localized_step >= 100 and self.guard.enabled("localize"):
-            self._last_localized_step = self.step
-            self.localizer.arm()
+        if any(_poisoned(r) for r in records):
+            self._arm_localizer()
+
+    def _scan_params_at_sync(self, records: list[StepRecord]) -> None:
+        """First sync of a non-finite episode: scan the parameters once, unless that was done.
+        After a skipped step no update has run since, so they are named as before the update."""
+        if not any(_poisoned(r) for r in records):
+            self._poison_scanned = False
+            return
+        known = ("nonfinite_params", "nonfinite_params_before_update")
+        if self._poison_scanned or any(key in r.extra for r in records for key in known):
+            self._poison_scanned = True
+            return
+        self._poison_scanned = True
+        names = self._nonfinite_param_names()
+        last = records[-1]
+        skipped = "skip_reason" in last.extra or last.extra.get("skipped_step")
+        if names:
+            last.extra[known[1] if skipped else known[0]] = names
 
     def _act(self, alerts: list[Alert]) -> None:
         threshold = SEVERITY_RANK[self.action_level]
@@ -672,6 +731,8 @@ class Doctor:
             self.attention.disarm()
             self.localizer.disarm()
             self.update_probe.release()
+            if self._skip_verdict is not None:  # the last step was skipped: count it too
+                self.guard.call("step", self._close_skipped_by_loop)
             self._sync_on_detach()
         finally:
             self._write_end(reason)
@@ -722,6 +783,14 @@ class Doctor:
         if info["internal_errors"]:
             lines.append(f"  internal errors (probes switched off): {len(info['internal_errors'])}")
         return "\n".join(lines)
+
+
+def _poisoned(record: StepRecord) -> bool:
+    """Did this step see a non-finite loss or gradient?"""
+    loss = record.get("loss")
+    grad_norm = record.get("grad_norm")
+    return ((loss is not None and not math.isfinite(loss)) or "nonfinite_grads" in record.extra
+            or (grad_norm is not None and not math.isfinite(grad_norm)))
 
 
 def _has_closure(args: Any, kwargs: Any) -> bool:

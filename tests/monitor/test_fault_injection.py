@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+import pretrain_doctor
+
 from .faults import FAULT_STEP, bert_run, codes, first_step, fp16_overflow_run, gpt2_run
+from .helpers import lm_batches, tiny_gpt2
 
 SOON = 12  # steps between the fault and its alert (sync every 2 steps, probes every 2)
 QUIET = dict(sync_every=10, update_every=10, attention_every=10)
@@ -45,6 +48,47 @@ def test_nan_in_a_parameter_is_reported_and_localised():
 def test_nan_without_skipping_is_reported_on_grads_and_params():
     doctor = gpt2_run(steps=FAULT_STEP + 6, fault=_poison_mlp_weight)
     assert {"PDM101", "PDM102", "PDM104"} <= codes(doctor, ("error",))
+
+
+def _train_skipping_poisoned_steps(steps: int, sync_every: int):
+    """The loop leaves out `optimizer.step()` when `should_skip_step()` says so, so the
+    skipped steps reach neither the optimizer hooks nor a sync before the run ends."""
+    model = tiny_gpt2(0)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
+    with pretrain_doctor.attach(model, optimizer, sync_every=sync_every, console=False) as doctor:
+        for step, ids in enumerate(lm_batches(0, steps), start=1):
+            if step == FAULT_STEP:
+                _poison_mlp_weight(model, optimizer)
+            model(input_ids=ids, labels=ids).loss.backward()
+            if not doctor.should_skip_step():
+                optimizer.step()
+            optimizer.zero_grad()
+    return doctor
+
+
+def test_nan_parameter_is_named_when_the_loop_skips_the_steps():
+    doctor = _train_skipping_poisoned_steps(FAULT_STEP + 5, sync_every=10)
+    assert doctor.step == FAULT_STEP + 5  # the last skipped step is counted at detach
+    param_alert = next(a for a in doctor.alerts if a.code == "PDM104")
+    assert param_alert.step == FAULT_STEP
+    assert param_alert.data["before_update"] == ["transformer.h.1.mlp.c_fc.weight"]
+    assert f"before the update at step {FAULT_STEP}: transformer.h.1.mlp.c_fc.weight" in param_alert.message
+    located = next(a for a in doctor.alerts if a.code == "PDM103")
+    assert located.data["module"] == "transformer.h.1.mlp.c_fc" and located.data["input_finite"]
+    assert "non-finite parameters: transformer.h.1.mlp.c_fc.weight" in located.message
+    assert located.step <= FAULT_STEP + 2
+
+
+def test_nan_parameter_is_named_before_the_update_spreads_it():
+    # Without skipping, one AdamW update makes every parameter NaN; with sync_every=1 the
+    # doctor still names the one that was poisoned before that update.
+    doctor = gpt2_run(steps=FAULT_STEP + 3, fault=_poison_mlp_weight, sync_every=1)
+    param_alert = next(a for a in doctor.alerts if a.code == "PDM104")
+    assert param_alert.step == FAULT_STEP
+    assert param_alert.data["before_update"] == ["transformer.h.1.mlp.c_fc.weight"]
+    assert len(param_alert.data["parameters"]) > 1  # after the update: all of them
+    assert f"before the update at step {FAULT_STEP}: transformer.h.1.mlp.c_fc.weight" in param_alert.message
+    assert "after the update" in param_alert.message
 
 
 def _lr_times_300(model, optimizer):
