@@ -166,6 +166,10 @@ class Rule:
                                column=source.column if source else None, key=source.key if source else None,
                                hint=note.hint, severity=severity)
 
+    def tagged_note_findings(self, plan: "TrainingPlan") -> list[Finding]:
+        """Findings for the notes an adapter addressed to this rule alone (`data["code"]`)."""
+        return [self.finding_from_note(plan, n) for n in plan.notes if n.data.get("code") == self.code]
+
     def notes_for(self, plan: "TrainingPlan", kind: str) -> list["ConfigNote"]:
         """The plan's notes addressed to this rule: `data["code"]` names it, or no code and `kind` matches."""
         return [n for n in plan.notes if n.data.get("code") == self.code or (n.data.get("code") is None and n.kind == kind)]

@@ -41,7 +41,7 @@ class GradClippingIgnored(Rule):
     severity = "error"
 
     def check(self, plan):
-        yield from self._tagged_notes(plan)
+        yield from self.tagged_note_findings(plan)
         ignored_by = plan.clipping.ignored_by
         if not ignored_by or not plan.clipping.max_norm:
             return
@@ -54,11 +54,3 @@ class GradClippingIgnored(Rule):
             hint='add `"gradient_clipping": "auto"` to the DeepSpeed JSON (transformers fills it from max_grad_norm)',
         )
 
-    def _tagged_notes(self, plan):
-        for note in plan.notes:
-            if note.data.get("code") == self.code:
-                source = note.source
-                yield self.finding_at(note.message, file=source.file if source else (plan.files[0] if plan.files else ""),
-                                      line=source.line if source else None,
-                                      column=source.column if source else None,
-                                      key=source.key if source else None, hint=note.hint)

@@ -51,7 +51,7 @@ class PrecisionConflict(Rule):
             field = self._located_component(plan, declared)
             yield self.finding(plan, field, f"the run's components declare different precisions ({parts})",
                                hint="make every component use the same precision (or `auto` in the DeepSpeed JSON)")
-        yield from self._tagged_notes(plan)
+        yield from self.tagged_note_findings(plan)
 
     @staticmethod
     def _located_component(plan, declared: dict) -> str:
@@ -61,11 +61,3 @@ class PrecisionConflict(Rule):
                 return field
         return "precision.declared_by"
 
-    def _tagged_notes(self, plan):
-        for note in plan.notes:
-            if note.data.get("code") == self.code:
-                source = note.source
-                yield self.finding_at(note.message, file=source.file if source else (plan.files[0] if plan.files else ""),
-                                      line=source.line if source else None,
-                                      column=source.column if source else None,
-                                      key=source.key if source else None, hint=note.hint)

@@ -49,7 +49,7 @@ class DeepspeedBatchMismatch(Rule):
     severity = "error"
 
     def check(self, plan):
-        yield from self._tagged_notes(plan)
+        yield from self.tagged_note_findings(plan)
         under_deepspeed = plan.dialect == "deepspeed" or plan.parallel.deepspeed_config is not None
         if not under_deepspeed or not all(_stated(plan, f) for f in _FIELDS):
             return
@@ -84,11 +84,3 @@ class DeepspeedBatchMismatch(Rule):
             severity="info",
         )
 
-    def _tagged_notes(self, plan):
-        for note in plan.notes:
-            if note.data.get("code") == self.code:
-                source = note.source
-                yield self.finding_at(note.message, file=source.file if source else (plan.files[0] if plan.files else ""),
-                                      line=source.line if source else None,
-                                      column=source.column if source else None,
-                                      key=source.key if source else None, hint=note.hint)
