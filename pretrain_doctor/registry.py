@@ -40,14 +40,6 @@ class RuleSet:
     def sorted(self) -> list[type[Rule]]:
         return [self.rules[code] for code in sorted(self.rules)]
 
-    def by_name(self, name: str) -> type[Rule] | None:
-        """A rule by code or slug (aliases included), case-insensitive for codes."""
-        if name.upper() in self.rules:
-            return self.rules[name.upper()]
-        for cls in self.rules.values():
-            if name == cls.slug or name in cls.aliases:
-                return cls
-        return None
 
 
 def load_rules(rules_dirs: Iterable[str | Path] = ()) -> RuleSet:

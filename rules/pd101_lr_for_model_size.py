@@ -22,7 +22,6 @@ PUBLISHED_BANDS: tuple[tuple[float, float, float, float], ...] = (
     (175e9, 405e9, 6e-5, 8e-5),  # GPT-3 175B, Llama 3 405B
 )
 BAND_TOKENS_LOW = 0.5e6  # the bands were measured at 0.5-4M tokens per optimizer step
-BAND_TOKENS_HIGH = 4e6
 TABLE_MARGIN = 1.2  # size estimates are approximate: the end rows stretch this far past the table
 ONE_NODE = 8  # pretraining runs on at least one 8-GPU node; below that an unknown world size stays silent
 WARN_ABOVE, ERROR_ABOVE = 3.0, 10.0
@@ -194,7 +193,7 @@ class LrForModelSize(Rule):
         opt = plan.optimizer
         return (
             plan.mode.from_scratch
-            and "mode.init_from" not in plan.unknown  # the format cannot say (a bare DeepSpeed JSON)
+            and plan.starting_point_known
             and not plan.debug
             and plan.objective.kind in ("causal_lm", "masked_lm")
             and opt.is_adam_family  # Muon, Shampoo/SOAP, LAMB, Lion, Adafactor: other lr scales

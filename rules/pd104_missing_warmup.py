@@ -54,7 +54,7 @@ class MissingWarmup(Rule):
     def check(self, plan):
         if plan.mode.resumed or plan.debug or not plan.optimizer.is_adam_family:
             return
-        if "mode.init_from" in plan.unknown:
+        if not plan.starting_point_known:
             return  # a bare DeepSpeed JSON: the script decides what is loaded (and may own the schedule)
         warmup = plan.derived.warmup_steps
         if warmup.value is None and warmup.inputs:

@@ -105,7 +105,7 @@ class WarmupLength(Rule):
         field = "schedule.warmup_steps" if plan.schedule.warmup_steps is not None else "schedule.warmup_ratio"
         if plan.mode.kind == "pretrain":
             beta2 = plan.optimizer.betas[1] if plan.optimizer.betas else None
-            adam = plan.optimizer.is_adam_family and plan.mode.from_scratch and "mode.init_from" not in plan.unknown
+            adam = plan.optimizer.is_adam_family and plan.mode.from_scratch and plan.starting_point_known
             problems = pretraining_problems(steps, fraction, total.value, beta2, adam)
             if problems:
                 yield self.finding(

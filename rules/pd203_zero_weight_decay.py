@@ -44,7 +44,7 @@ class ZeroWeightDecay(Rule):
         opt = plan.optimizer
         if plan.mode.kind != "pretrain" or not opt.is_adam_family or opt.weight_decay != 0:
             return
-        if "mode.init_from" in plan.unknown:
+        if not plan.starting_point_known:
             return  # a bare DeepSpeed JSON: only the script knows whether it pretrains or fine-tunes
         source = plan.sources.get("optimizer.weight_decay")
         origin = f" ({source.note})" if source is not None and source.note else ""

@@ -49,7 +49,7 @@ class GradClippingDisabled(Rule):
         if plan.clipping.enabled is not False:
             return
         kind = plan.mode.kind
-        if kind == "pretrain" and "mode.init_from" in plan.unknown:
+        if kind == "pretrain" and not plan.starting_point_known:
             return  # a bare DeepSpeed JSON: the script decides what is trained (a GAN, a CNN, a fine-tune...)
         if kind == "pretrain":
             why = "pretraining"

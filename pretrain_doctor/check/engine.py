@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
@@ -240,6 +239,3 @@ def _apply_suppressions(findings: list[Finding], suppressions: list[Suppression]
             kept.append(finding)
     return kept
 
-
-def debug_enabled() -> bool:
-    return os.environ.get("PRETRAIN_DOCTOR_DEBUG") == "1" or "--debug" in sys.argv

@@ -212,8 +212,8 @@ class Detector:
     def _segments(self, table: "MetricTable") -> Iterator[tuple[int, int]]:
         """Walk the table's pieces between planned changes, announcing each change as
         streaming would (re-baseline, start of the grace period)."""
-        for start, end, annotations in table.segments():
-            for annotation in annotations:
+        for start, end, planned in table.segments():
+            for annotation in planned:
                 self.annotate(annotation)
             yield start, end
 

@@ -62,13 +62,6 @@ class _Episodes(Detector, abstract=True):
         return [(int(rows[i]), self._describe(table.record(int(rows[i]))))
                 for i in episode_starts(bad[rows]).tolist()]
 
-    def _extra_rows(self, table: MetricTable, key: str) -> np.ndarray:
-        mask = np.zeros(len(table), dtype=bool)
-        for row, extra in table.extras.items():
-            if extra.get(key):
-                mask[row] = True
-        return mask
-
 
 class NonFiniteLoss(_Episodes):
     """The loss is NaN or ±Inf.

@@ -8,7 +8,8 @@ trainer = Trainer(model=model, args=args, train_dataset=ds,
 
 The callback takes the same keyword options as `pretrain_doctor.attach`; the run log
 goes to `args.output_dir` unless `log_dir` is given. It attaches when training begins
-(the Trainer's model and optimizer), skips updates the doctor judged poisoned, stops
+(the Trainer's model and optimizer), skips updates the doctor judged poisoned when
+`skip_poisoned=True`, stops
 training on `on_alert="stop"`, and detaches when training ends.
 
 Loss and learning rate come from the step itself, not from the Trainer's logs: the
@@ -29,9 +30,15 @@ from . import _common
 
 
 class DoctorCallback(TrainerCallback):
-    """Attach `pretrain_doctor` to a transformers `Trainer` run."""
+    """Attach `pretrain_doctor` to a transformers `Trainer` run.
 
-    def __init__(self, **attach_options: Any) -> None:
+    `skip_poisoned=True` skips updates whose gradients the doctor judges poisoned
+    (non-finite, or a grad-norm spike): it reads one value from the device every step,
+    so it is off by default to keep the monitor free of per-step syncs.
+    """
+
+    def __init__(self, skip_poisoned: bool = False, **attach_options: Any) -> None:
+        self.skip_poisoned = skip_poisoned
         self.attach_options = attach_options
         self.doctor: Optional[Any] = None  # the Doctor, kept after training for its alerts
         self._raised: Optional[Any] = None  # the first serious alert, with on_alert="raise"
@@ -57,7 +64,7 @@ class DoctorCallback(TrainerCallback):
 
     def on_pre_optimizer_step(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                               optimizer: Optional[torch.optim.Optimizer] = None, **kwargs: Any) -> None:
-        if self.doctor is not None and optimizer is not None:
+        if self.skip_poisoned and self.doctor is not None and optimizer is not None:
             _common.skip_update_if_poisoned(self.doctor, optimizer)
 
     def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,

@@ -8,7 +8,7 @@ trainer = lightning.Trainer(callbacks=[DoctorCallback(on_alert="stop")])
 The callback takes the same keyword options as `pretrain_doctor.attach`; the run log
 goes to `trainer.default_root_dir` unless `log_dir` is given. It attaches when fitting
 starts (the LightningModule and its first optimizer), records the loss of every
-training batch, skips updates the doctor judged poisoned, stops the fit on
+training batch, skips updates the doctor judged poisoned when `skip_poisoned=True`, stops the fit on
 `on_alert="stop"`, and detaches at teardown.
 
 Lightning calls `optimizer.step(closure)`, with forward and backward inside the
@@ -31,9 +31,15 @@ from . import _common
 
 
 class DoctorCallback(pl.Callback):
-    """Attach `pretrain_doctor` to a Lightning `Trainer.fit` run."""
+    """Attach `pretrain_doctor` to a Lightning `Trainer.fit` run.
 
-    def __init__(self, **attach_options: Any) -> None:
+    `skip_poisoned=True` skips updates whose gradients the doctor judges poisoned
+    (non-finite, or a grad-norm spike): it reads one value from the device every step,
+    so it is off by default to keep the monitor free of per-step syncs.
+    """
+
+    def __init__(self, skip_poisoned: bool = False, **attach_options: Any) -> None:
+        self.skip_poisoned = skip_poisoned
         self.attach_options = attach_options
         self.doctor: Optional[Any] = None  # the Doctor, kept after the fit for its alerts
 
@@ -58,7 +64,7 @@ class DoctorCallback(pl.Callback):
 
     def on_before_optimizer_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                                  optimizer: torch.optim.Optimizer) -> None:
-        if self.doctor is not None:
+        if self.skip_poisoned and self.doctor is not None:
             _common.skip_update_if_poisoned(self.doctor, optimizer)
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:

@@ -36,6 +36,3 @@ class FunctionPatch:
         if getattr(self.owner, self.name, None) is self.wrapper:
             setattr(self.owner, self.name, self.original)
 
-    @property
-    def installed(self) -> bool:
-        return getattr(self.owner, self.name, None) is self.wrapper

@@ -319,6 +319,12 @@ class TrainingPlan(BaseModel):
                 return found
         return None
 
+    @property
+    def starting_point_known(self) -> bool:
+        """False when the format cannot say whether the weights start from scratch (a bare
+        DeepSpeed JSON): rules about from-scratch pretraining then stay silent."""
+        return "mode.init_from" not in self.unknown
+
     def located_source_of(self, field: str) -> Optional[Source]:
         """The nearest source of `field` or its sections that has a line: a finding about a
         trainer default points at the section where the key belongs (cli.md)."""

@@ -23,7 +23,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Optional
 
 from ..detectors.base import Annotation, StepRecord
 
@@ -47,7 +47,7 @@ SHORT_KEYS = {"trl": "loss", "tel": "val_loss", "lr": "lr", "norm": "grad_norm",
               "val_loss": "val_loss", "loss": "loss"}
 
 _LLMC_SHORT = re.compile(rf"^s:(?P<step>\d+)\s+(?P<body>(?:\w+:{_NUMBER}\s*)+)$")
-_MODDED = re.compile(rf"^step:(?P<step>\d+)/(?P<total>\d+)\s+(?P<body>.*)$")
+_MODDED = re.compile(r"^step:(?P<step>\d+)/(?P<total>\d+)\s+(?P<body>.*)$")
 _MEGATRON = re.compile(r"^\s*iteration\s+(?P<step>\d+)\s*/\s*(?P<total>\d+)\s*\|(?P<body>.*)$")
 _LLMC_CUDA = re.compile(rf"^step\s+(?P<step>\d+)/(?P<total>\d+)\s*\|\s*loss\s+(?P<loss>{_NUMBER})")
 _NANOGPT_ITER = re.compile(rf"^iter\s+(?P<step>\d+):\s*loss\s+(?P<loss>{_NUMBER}),\s*time\s+(?P<ms>{_NUMBER})ms")
@@ -223,7 +223,3 @@ class _RecordBuilder:
             self.previous_step = self.current.step
             self.current = None
 
-
-def iter_records(path: str | Path, pattern: Optional[str] = None) -> Iterator[StepRecord]:
-    """The records of a text log, in file order."""
-    yield from read_text_log(path, pattern).records

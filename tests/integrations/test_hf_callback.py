@@ -145,7 +145,7 @@ def test_poisoned_update_is_skipped(tmp_path: Path) -> None:
     def disarm(_: Any) -> None:
         poisoned["now"] = False
 
-    doctor_cb = DoctorCallback(log_dir=tmp_path / "doctor", sync_every=1, console=False)
+    doctor_cb = DoctorCallback(skip_poisoned=True, log_dir=tmp_path / "doctor", sync_every=1, console=False)
     train(tmp_path, [AtStep(3, arm), AtStep(4, disarm), doctor_cb], model=model)
 
     # Without the skip, AdamW would have written NaN into every parameter at step 3.

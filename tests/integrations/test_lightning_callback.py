@@ -116,7 +116,7 @@ def test_nan_parameter_is_reported_and_stops_the_fit(tmp_path: Path) -> None:
 
 def test_poisoned_update_is_skipped(tmp_path: Path) -> None:
     module = Regression(poison_grads_at=3)
-    callback = DoctorCallback(log_dir=tmp_path / "doctor", sync_every=1, console=False)
+    callback = DoctorCallback(skip_poisoned=True, log_dir=tmp_path / "doctor", sync_every=1, console=False)
     fit(tmp_path, module, callback)
 
     # Without the skip, AdamW would have written NaN into the first layer at step 3.
