@@ -31,6 +31,7 @@ test-fast: install
 bench: install
 	$(PY) benchmarks/check_startup.py
 	$(PY) benchmarks/monitor_overhead.py
+	$(PY) benchmarks/replay_scan.py
 
 rule-index: install
 	$(PY) -m pretrain_doctor.docs.rule_index --write README.md
