@@ -15,6 +15,8 @@ SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 RULE_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "References")
 _SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _HEADING = re.compile(r"^##\s+(.*?)\s*$")
+# A `## Heading` line of a raw (still indented) docstring, and the text up to the next one.
+_RAW_SECTION = re.compile(r"^[ \t]*##[ \t]+(.*?)[ \t]*\n(.*?)(?=^[ \t]*##[ \t]|\Z)", re.MULTILINE | re.DOTALL)
 
 
 class CheckDefinitionError(TypeError):
@@ -40,6 +42,12 @@ def doc_sections(doc: str) -> dict[str, str]:
     return sections
 
 
+def _filled_sections(doc: str) -> set[str]:
+    """The headings of `doc`'s non-empty sections: what `doc_sections` would find, in one
+    regex pass over the raw docstring (every rule's docs are checked on every start)."""
+    return {match.group(1) for match in _RAW_SECTION.finditer(doc) if match.group(2).strip()}
+
+
 def summary_of(doc: str | None) -> str:
     """The first non-blank line (what `inspect.cleandoc` would put first, without its cost)."""
     return next((line.strip() for line in (doc or "").splitlines() if line.strip()), "")
@@ -60,7 +68,7 @@ def validate_check_class(cls: type, code_pattern: str, required_sections: Iterab
     doc = cls.__doc__ or ""
     if not summary_of(doc):
         raise CheckDefinitionError(f"{name} ({code}): the docstring's first line (the summary) is empty")
-    sections = doc_sections(doc)
-    missing = [s for s in required_sections if not sections.get(s)]
+    filled = _filled_sections(doc)
+    missing = [s for s in required_sections if s not in filled]
     if missing:
         raise CheckDefinitionError(f"{name} ({code}): docstring lacks section(s): {', '.join(missing)}")

@@ -57,18 +57,34 @@ def _find_from(directory: Path) -> Settings:
             return _read(dedicated, _load_toml(dedicated))
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
-            table = _load_toml(pyproject).get("tool", {}).get("pretrain-doctor")
-            if table is not None:
-                return _read(pyproject, table)
+            text = _read_text(pyproject)
+            # Every spelling of the table (`[tool.pretrain-doctor]`, `[tool."pretrain-doctor"]`,
+            # dotted keys) names it: a project that does not is not parsed (tomllib costs
+            # a few ms of start-up), nor refused when its pyproject is broken for other tools.
+            if "pretrain-doctor" in text:
+                table = _parse_toml(pyproject, text).get("tool", {}).get("pretrain-doctor")
+                if table is not None:
+                    return _read(pyproject, table)
     return Settings()
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
+    return _parse_toml(path, _read_text(path))
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read settings: {exc}") from None
+
+
+def _parse_toml(path: Path, text: str) -> dict[str, Any]:
     from .config.toml_reader import tomllib  # only when a settings file exists: a few ms of start-up
 
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: cannot read settings: {exc}") from None
 
 

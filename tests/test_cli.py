@@ -289,6 +289,17 @@ def test_bad_settings_exit_2(capsys, tmp_path, text, message):
     assert message in err and "Traceback" not in err
 
 
+def test_pyproject_read_only_when_it_names_the_tool(capsys, tmp_path):
+    # Another tool's broken pyproject is not ours to refuse; a quoted table name is still ours.
+    write(tmp_path / "other" / "pyproject.toml", "[tool.black\nline-length = 100\n")
+    other = write(tmp_path / "other" / "train.yaml", WARMUP_TOO_LONG)
+    assert cli(capsys, "check", str(other))[0] == 1
+    write(tmp_path / "ours" / "pyproject.toml", '[tool."pretrain-doctor"]\nignore = ["PD105"]\n')
+    ours = write(tmp_path / "ours" / "train.yaml", WARMUP_TOO_LONG)
+    code, out, _ = cli(capsys, "check", str(ours), "--format", "json")
+    assert code == 0 and "PD105" not in out
+
+
 # -- plugins ----------------------------------------------------------------------------
 
 PLUGIN_RULE = '''

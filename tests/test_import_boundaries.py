@@ -20,10 +20,15 @@ ALL_RULE_FIXTURES = ROOT / "fixtures" / "rules"
 
 # `-X importtime` does not list modules loaded through importlib.import_module (rules,
 # dialects), only what they import in turn; sys.modules at exit is the complete list.
+# The command ends with os._exit (no atexit handlers), so the list is written there too.
 RUNNER = """\
-import atexit, runpy, sys
+import atexit, os, runpy, sys
 report, sys.argv = sys.argv[1], ["pretrain-doctor", *sys.argv[2:]]
-atexit.register(lambda: open(report, "w").write("\\n".join(sorted(sys.modules))))
+def dump():
+    open(report, "w").write("\\n".join(sorted(sys.modules)))
+hard_exit = os._exit
+os._exit = lambda status: (dump(), hard_exit(status))
+atexit.register(dump)
 runpy.run_module("pretrain_doctor", run_name="__main__") if sys.argv[1:] else __import__("pretrain_doctor")
 """
 
