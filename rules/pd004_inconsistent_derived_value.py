@@ -9,18 +9,19 @@ class InconsistentDerivedValue(Rule):
     ## What it does
     Reports values a config states outright although they follow from other keys,
     when the two disagree: OLMo `stop_at` vs `max_duration` / batch / sequence length,
-    GPT-NeoX `lr_decay_iters` vs `train_iters`, and a stated global batch (NeoX
-    `train_batch_size`, native `global_batch_size`) vs micro batch × gradient
+    nanoGPT overrides that leave a dependent default behind, and a stated global batch
+    (NeoX `train_batch_size`, native `global_batch_size`) vs micro batch × gradient
     accumulation × data-parallel size, when all three are written in the config and
     the world size is known. The adapters describe the disagreements they see; the
     batch product is checked on the plan. A DeepSpeed JSON's own batch triple is
-    PD402's, because DeepSpeed asserts on it at launch.
+    PD402's, because DeepSpeed asserts on it at launch; a decay horizon (NeoX
+    `lr_decay_iters`) that differs from the run length is PD107's.
 
     ## Why is this bad?
     Someone edited one number and not the one computed from it. Which one the trainer
-    obeys depends on the trainer: DeepSpeed asserts at launch (after the job waited in
-    the queue), OLMo stops early at `stop_at`, NeoX decays over the stale horizon. In
-    every case the run is not the run the config describes.
+    obeys depends on the trainer: DeepSpeed and GPT-NeoX assert on the batch at launch
+    (after the job waited in the queue), OLMo stops early at `stop_at`, nanoGPT keeps
+    the stale default. In every case the run is not the run the config describes.
 
     ## Example
     ```yaml

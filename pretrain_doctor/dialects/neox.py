@@ -280,11 +280,8 @@ class NeoxDialect(Dialect):
                 b.set("schedule.warmup_steps", int(warmup * horizon), src)
             else:
                 b.set("schedule.warmup_ratio", warmup, view.source(b, "warmup"))
-        if isinstance(decay_iters, int) and isinstance(train_iters, int) and decay_iters != train_iters:
-            b.note("inconsistent", f"`lr_decay_iters: {decay_iters}` differs from `train_iters: {train_iters}`: the "
-                   f"schedule {'never finishes decaying' if decay_iters > train_iters else 'sits at min_lr for the last steps'}",
-                   view.source(b, "lr_decay_iters"), hint="set `lr_decay_iters` equal to `train_iters` unless deliberate",
-                   stated=decay_iters, derived=train_iters, formula="train_iters")
+        # `lr_decay_iters` ≠ `train_iters` is PD107's (decay-horizon-mismatch) to judge, with its
+        # tolerance and its exemptions for annealing stages: no adapter note, or it would be reported twice.
 
     @staticmethod
     def _precision(b: PlanBuilder, view: MergedNeox) -> None:
