@@ -140,27 +140,36 @@ def _settings_fail_on(paths: List[Path]) -> Optional[str]:
     return find_settings(paths[0]).fail_on if paths else None
 
 
-@app.command(epilog="Examples:\n\n  pretrain-doctor plan train.yaml\n\n  pretrain-doctor plan recipe.yaml --format json --world-size 8")
+@app.command(epilog=(
+    "Examples:\n\n"
+    "  pretrain-doctor plan train.yaml\n\n"
+    "  pretrain-doctor plan recipe.yaml --format json --world-size 8\n\n"
+    "  pretrain-doctor plan configs/125M.yml configs/local_setup.yml --merge"
+))
 def plan(
-    path: Path = typer.Argument(..., help="One config file."),
+    paths: List[Path] = typer.Argument(..., help="One config file (several with --merge)."),
     dialect: str = typer.Option("auto", "--dialect", help="Force a config dialect."),
     fmt: str = typer.Option("text", "--format", help="text | json."),
     world_size: Optional[int] = typer.Option(None, "--world-size", min=1, help="Number of training processes."),
     dataset_rows: Optional[int] = typer.Option(None, "--dataset-rows", min=1, help="Training examples per epoch."),
     tokenizer: Optional[Path] = typer.Option(None, "--tokenizer", help="A local tokenizer folder or tokenizer.json."),
     model_config: Optional[Path] = typer.Option(None, "--model-config", help="A model config.json."),
+    accelerate_config: Optional[Path] = typer.Option(None, "--accelerate-config", help="An accelerate YAML."),
+    merge: bool = typer.Option(False, "--merge", help="The files are one run, merged in order (GPT-NeoX style)."),
 ) -> None:
     """Show what the doctor read from a config: every field with its source line, and the derived numbers."""
     _skip_pydantic_plugins()
-    from .check import load_plan
+    from .check import load_merged_plan, load_plan
     from .plan.show import as_json, render_text
     from .settings import CheckOptions
 
     if fmt not in ("text", "json"):
         raise UsageError(f"--format must be text or json, not {fmt!r}")
+    if len(paths) > 1 and not merge:
+        raise UsageError("plan reads one config; pass --merge to read several files as one run")
     options = CheckOptions(dialect=dialect, world_size=world_size, dataset_rows=dataset_rows,
-                           tokenizer=tokenizer, model_config=model_config)
-    _, _, the_plan = load_plan(path, options)
+                           tokenizer=tokenizer, model_config=model_config, accelerate_config=accelerate_config)
+    the_plan = load_merged_plan(paths, options)[3] if len(paths) > 1 else load_plan(paths[0], options)[2]
     if fmt == "json":
         typer.echo(json.dumps(as_json(the_plan), indent=2))
     else:

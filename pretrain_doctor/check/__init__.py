@@ -1,6 +1,6 @@
 """`pretrain-doctor check`: load configs, build plans, run rules, collect findings."""
 
-from .engine import check_paths, iter_config_files, load_plan
+from .engine import check_paths, iter_config_files, load_merged_plan, load_plan
 from .report import CheckReport, FileResult, InputError
 
-__all__ = ["CheckReport", "FileResult", "InputError", "check_paths", "iter_config_files", "load_plan"]
+__all__ = ["CheckReport", "FileResult", "InputError", "check_paths", "iter_config_files", "load_merged_plan", "load_plan"]

@@ -60,6 +60,20 @@ def load_plan(path: str | Path, options: Optional[CheckOptions] = None) -> tuple
     return doc, dialect, plan
 
 
+def load_merged_plan(paths: Sequence[str | Path], options: Optional[CheckOptions] = None
+                     ) -> tuple[Document, list[Document], Dialect, TrainingPlan]:
+    """Several files of one run (GPT-NeoX style) as one plan: the primary document, the
+    others in the order given (the order the trainer merges them), the dialect, the plan.
+
+    The best-recognised file is the primary one (defaults and suppressions belong to it).
+    """
+    options = options or CheckOptions()
+    docs = [load_document(path, str(path)) for path in paths]
+    primary, dialect = _merged_dialect(docs, options)
+    rest = [doc for doc in docs if doc is not primary]
+    return primary, rest, dialect, _build(primary, dialect, options, rest)
+
+
 def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = None) -> CheckReport:
     options = options or CheckOptions()
     files = list(iter_config_files(paths))
@@ -127,20 +141,12 @@ def _baseline_plan(path: Path, options: CheckOptions) -> TrainingPlan:
 
 def _check_merged(paths: list[Path], options: CheckOptions, settings: Settings, ruleset: RuleSet,
                   report: CheckReport) -> None:
-    """`check a.yml b.yml --merge`: the files of one run (GPT-NeoX style) become one plan.
-
-    The best-recognised file is the primary one (defaults and suppressions belong to it);
-    the others follow in the order given, which is the order the trainer merges them.
-    """
-    shown = [str(path) for path in paths]
+    """`check a.yml b.yml --merge`: the files of one run become one plan (`load_merged_plan`)."""
     try:
-        docs = [load_document(path, text) for path, text in zip(paths, shown)]
-        primary, dialect = _merged_dialect(docs, options)
-        rest = [doc for doc in docs if doc is not primary]
-        plan = _build(primary, dialect, options, rest)
+        primary, rest, dialect, plan = load_merged_plan(paths, options)
     except ConfigError as exc:
-        report.errors.append(InputError(exc.file or shown[0], exc.line, exc.message))
-        report.files.append(FileResult(shown[0], None, role="error"))
+        report.errors.append(InputError(exc.file or str(paths[0]), exc.line, exc.message))
+        report.files.append(FileResult(str(paths[0]), None, role="error"))
         return
     selection = selection_for(options, settings, Path(primary.path))
     selection.validate(ruleset.rules.values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from pretrain_doctor.cli import app
+from pretrain_doctor.errors import UsageError
 from pretrain_doctor.dialects.shared import resolve_interpolations
 from pretrain_doctor.config.loader import load_document
 
@@ -80,6 +81,27 @@ def test_cli_merge_flag(tmp_path) -> None:
     separate = runner.invoke(app, ["check", str(model), str(train), "--format", "json", "--isolated"])
     assert '"role": "companion"' in separate.output  # the model fragment alone is a companion
     assert load_document(model).data["num_layers"] == 2
+
+
+def test_plan_takes_the_same_cross_file_flags_as_check(tmp_path) -> None:
+    import json
+
+    model = write(tmp_path, "model.yml", '{"num_layers": 2, "hidden_size": 64, "num_attention_heads": 2, "seq_length": 128}\n')
+    train = write(tmp_path, "train.yml", '{"optimizer": {"type": "Adam", "params": {"lr": 0.001}}, '
+                                         '"train_micro_batch_size_per_gpu": 4, "train_iters": 1000}\n')
+    runner = CliRunner()
+    merged = runner.invoke(app, ["plan", str(model), str(train), "--merge", "--format", "json"])
+    assert merged.exit_code == 0, merged.output
+    plan = json.loads(merged.output)
+    assert plan["dialect"] == "neox" and plan["model"]["layers"] == 2 and plan["optimizer"]["lr"] == 0.001
+    refused = runner.invoke(app, ["plan", str(model), str(train)])
+    assert isinstance(refused.exception, UsageError) and "--merge" in str(refused.exception)  # main() exits 2
+
+    acc = write(tmp_path, "launch/zero3.yaml", ACCELERATE)
+    launched = runner.invoke(app, ["plan", str(write(tmp_path, "sft.yaml", HF)), "--dialect", "hf",
+                                   "--accelerate-config", str(acc), "--format", "json"])
+    assert launched.exit_code == 0, launched.output
+    assert json.loads(launched.output)["parallel"]["world_size"] == 8
 
 
 def test_unusable_deepspeed_reference_is_not_a_crash(tmp_path) -> None:
