@@ -53,7 +53,7 @@ AXOLOTL_KEYS = frozenset({
     "ddp_bucket_cap_mb", "ddp_broadcast_buffers", "include_tokens_per_second", "lora_on_cpu", "lora_mlp_kernel",
     "lora_qkv_kernel", "lora_o_kernel", "peft_layers_to_transform", "max_memory", "gpu_memory_limit",
     "dataset_exact_deduplication", "skip_prepare_dataset", "pretraining_sample_concatenation",
-    "streaming_multipack_buffer_size", "val_set_size", "use_tensorboard", "use_wandb", "use_mlflow",
+    "streaming_multipack_buffer_size", "use_tensorboard", "use_wandb", "use_mlflow",
     "mlflow_tracking_uri", "mlflow_experiment_name", "comet_api_key", "profiler_steps", "sequence_parallel_degree",
     "context_parallel_size", "tensor_parallel_size", "dp_shard_size", "dp_replicate_size", "lisa_n_layers",
     "lisa_step_interval", "lisa_layers_attribute", "trl", "kto_desirable_weight", "kto_undesirable_weight",

@@ -275,7 +275,7 @@ def test_mangled_real_configs_fail_cleanly(corpus: Path) -> None:
     from pretrain_doctor.errors import ConfigError
 
     rng = random.Random(1234)
-    for name, (dialect_name, role) in EXPECTED.items():
+    for name, (_, role) in EXPECTED.items():
         if role != "config":
             continue
         doc = load_document(corpus / name)
