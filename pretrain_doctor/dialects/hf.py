@@ -188,6 +188,7 @@ class HfDialect(Dialect):
         if compile_key is not None:  # a backend or mode turns compilation on by itself
             b.set("model.compile", bool(lenient_bool(doc.get(compile_key))), b.source(doc, (compile_key,)))
         b.take("data.padding", doc, "padding", lambda v: "max_length" if v == "max_length" else None)
+        _example_script_arguments(b, doc)
 
     @staticmethod
     def _eval_and_checkpoints(b: PlanBuilder, doc: Document) -> None:
@@ -255,6 +256,19 @@ def _document_mask(b: PlanBuilder, doc: Document) -> None:
     elif position_ids and flash:
         key = "packing_strategy" if strategy in ("bfd", "ffd") else "padding_free"
         b.set("data.document_mask", True, b.source(doc, (key,)))
+
+
+def _example_script_arguments(b: PlanBuilder, doc: Document) -> None:
+    """Data arguments of transformers' example scripts and TRL's collators that HF configs
+    carry beside TrainingArguments: `mlm_probability` is run_mlm.py's (its presence means a
+    masked-LM run), `pad_to_max_length` pads every batch to `max_seq_length`, and
+    `label_pad_token_id` is what TRL pads labels with."""
+    if doc.has("mlm_probability"):
+        b.set("objective.kind", "masked_lm", b.source(doc, ("mlm_probability",)))
+        b.take("objective.mlm_probability", doc, "mlm_probability", lenient_number)
+    if lenient_bool(doc.get("pad_to_max_length")) is True and not b.has("data.padding"):
+        b.set("data.padding", "max_length", b.source(doc, ("pad_to_max_length",)))
+    b.take("data.label_pad_token_id", doc, "label_pad_token_id", lenient_int)
 
 
 def _dataset_splits(doc: Document) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -1,5 +1,6 @@
 """Keys the HF stack reads: transformers `TrainingArguments` fields (generated from
-transformers 5.24), TRL trainer configs and alignment-handbook model/script arguments.
+transformers 5.24), TRL trainer configs, alignment-handbook model/script arguments and
+the data arguments of transformers' example scripts that the hf dialect reads.
 
 Used only for "did you mean" on misspelt keys; a key missing here is never an error.
 """
@@ -127,6 +128,7 @@ HF_KNOWN_KEYS = frozenset(
         "max_steps",
         "max_target_length",
         "metric_for_best_model",
+        "mlm_probability",
         "model_adapter_name",
         "model_init_kwargs",
         "model_name_or_path",
@@ -142,6 +144,7 @@ HF_KNOWN_KEYS = frozenset(
         "output_dir",
         "packing",
         "packing_strategy",
+        "pad_to_max_length",
         "pad_token",
         "padding_free",
         "padding_value",

@@ -1,4 +1,4 @@
-"""HF adapter facts the PD7/PD8 rules read: intervals as fractions, sampling order, compile."""
+"""HF adapter facts the rules read: intervals as fractions, sampling order, compile, example-script data arguments."""
 
 from __future__ import annotations
 
@@ -47,3 +47,13 @@ def test_torch_compile_keys(tmp_path: Path) -> None:
     assert plan_of(write(tmp_path, "a.yaml", BASE)).model.compile is None
     assert plan_of(write(tmp_path, "b.yaml", BASE + "torch_compile: true\n")).model.compile is True
     assert plan_of(write(tmp_path, "c.yaml", BASE + "torch_compile_mode: max-autotune\n")).model.compile is True
+
+
+def test_example_script_data_arguments(tmp_path: Path) -> None:
+    plain = plan_of(write(tmp_path, "a.yaml", BASE))
+    assert plain.objective.kind == "causal_lm" and plain.data.padding is None
+    mlm = plan_of(write(tmp_path, "b.yaml", BASE + "mlm_probability: 0.2\npad_to_max_length: true\nlabel_pad_token_id: -100\n"))
+    assert mlm.objective.kind == "masked_lm" and mlm.objective.mlm_probability == 0.2
+    assert mlm.sources["objective.kind"].key == "mlm_probability"
+    assert mlm.data.padding == "max_length" and mlm.data.label_pad_token_id == -100
+    assert not [n for n in mlm.notes if n.kind == "ignored-key"]  # known keys: no "did you mean"
