@@ -59,10 +59,12 @@ class VocabExceedsEmbedding(Rule):
 
     def _length(self, plan, rows: int, rows_field: str):
         tok = plan_tokenizer(plan)
-        if tok is not None:
+        if tok is not None and tok.vocabulary_known:
             needed, length = tok.rows_needed, len(tok)
         elif plan.tokenizer.length is not None:
-            needed = length = plan.tokenizer.length
+            needed = length = max(plan.tokenizer.length, tok.rows_needed if tok is not None else 0)
+        elif tok is not None:  # no vocabulary read: the ids its files name are all that is known
+            needed = length = tok.rows_needed
         else:
             return
         if needed <= rows:
@@ -71,9 +73,11 @@ class VocabExceedsEmbedding(Rule):
         if tok is not None:
             beyond = [i for i in range(rows, needed) if tok.id_to_token(i) is not None][:3]
             detail = "; e.g. " + ", ".join(tok.describe_id(i) for i in beyond) + " have no row"
+        counted = tok is None or tok.vocabulary_known or plan.tokenizer.length == needed
+        size = f"has {length} tokens (added tokens included)" if counted else f"files name ids up to {needed - 1}"
         yield self.finding(
             plan, rows_field,
-            f"the tokenizer has {length} tokens (added tokens included) but the embedding table has only {rows} rows: "
+            f"the tokenizer {size} but the embedding table has only {rows} rows: "
             f"ids {rows}–{needed - 1} index past the table (a device-side assert on GPU){detail}",
             hint=f"make the embedding at least {needed} rows (e.g. model.resize_token_embeddings(len(tokenizer), "
                  f"pad_to_multiple_of=64) → {-(-needed // 64) * 64}), or use the tokenizer this model was trained with",

@@ -59,7 +59,7 @@ class NewTokensNotTrained(Rule):
             return
         tok = plan_tokenizer(plan)
         candidates = self._added_by_config(plan)
-        if tok is None:
+        if tok is None or not tok.vocabulary_known:  # which tokens are new cannot be told
             if candidates:
                 yield self.finding(
                     plan, "tokenizer.added_tokens" if plan.tokenizer.added_tokens else "mode.modules_to_save",

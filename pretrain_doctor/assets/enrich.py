@@ -91,8 +91,11 @@ def apply_tokenizer(plan: TrainingPlan, tok: TokenizerFiles, note: str) -> None:
     """Copy the tokenizer's facts into `plan.tokenizer` where the config left them unset."""
     where = _Filler(plan, note)
     where.force("tokenizer.path", str(tok.location), _file(tok, None), keep_config_source=note != TOKENIZER_FLAG)
-    where.force("tokenizer.length", len(tok), Source(file=_file(tok, None), key="len(tokenizer)", note=note))
-    plan.unknown.pop("tokenizer.length", None)
+    if tok.vocabulary_known:
+        where.force("tokenizer.length", len(tok), Source(file=_file(tok, None), key="len(tokenizer)", note=note))
+        plan.unknown.pop("tokenizer.length", None)
+    elif plan.tokenizer.length is None:
+        plan.unknown["tokenizer.length"] = tok.unread_vocabulary or TOKENIZER_FLAG
     for role in ("bos", "eos", "pad"):
         token = where.fill(f"tokenizer.{role}_token", tok.declared(role), _file(tok, f"{role}_token"), f"{role}_token")
         chosen = getattr(plan.tokenizer, f"{role}_token") or token

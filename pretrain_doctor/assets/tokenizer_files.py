@@ -4,7 +4,9 @@ A tokenizer folder as `save_pretrained` writes it holds `tokenizer.json` (the fa
 tokenizer: vocab, added tokens, pre/post-processors), `tokenizer_config.json` (special
 tokens, `added_tokens_decoder`, `chat_template`, `padding_side`, `model_max_length`,
 `add_bos_token`), `special_tokens_map.json`, `added_tokens.json` and, for slow tokenizers,
-`vocab.json` / `vocab.txt`. A bare `tokenizer.json` (OLMo ships them so) is read alone.
+`vocab.json` / `vocab.txt`, or a SentencePiece `tokenizer.model` (Llama-2-era folders ship
+only that; reading it needs the optional `sentencepiece` package, without which the
+vocabulary stays unknown). A bare `tokenizer.json` (OLMo ships them so) is read alone.
 
 Everything is plain JSON, so checking a config never imports transformers or torch.
 Ids and tokens follow transformers' conventions: `len()` is `len(tokenizer)` (added
@@ -25,7 +27,8 @@ TOKENIZER_JSON = "tokenizer.json"
 TOKENIZER_CONFIG = "tokenizer_config.json"
 SPECIAL_TOKENS_MAP = "special_tokens_map.json"
 ADDED_TOKENS = "added_tokens.json"
-VOCAB_FILES = ("vocab.json", "vocab.txt")
+SENTENCEPIECE_MODEL = "tokenizer.model"
+VOCAB_FILES = ("vocab.json", "vocab.txt", SENTENCEPIECE_MODEL)
 TOKENIZER_FILES = (TOKENIZER_JSON, TOKENIZER_CONFIG, SPECIAL_TOKENS_MAP, ADDED_TOKENS, *VOCAB_FILES)
 ROLES = ("bos", "eos", "pad", "unk")
 # transformers' VERY_LARGE_INTEGER: what `model_max_length` says when nobody set it.
@@ -81,6 +84,19 @@ class TokenizerFiles:
     def rows_needed(self) -> int:
         """Embedding rows every id needs: max(len, highest id + 1) (ids may have holes)."""
         return max(len(self), (self.max_id or -1) + 1)
+
+    @property
+    def vocabulary_known(self) -> bool:
+        """Whether a vocabulary file was read: without one, the length and which tokens
+        exist are unknown (only the added tokens and the declared specials are)."""
+        return bool(self.vocab)
+
+    @property
+    def unread_vocabulary(self) -> Optional[str]:
+        """What would supply the vocabulary when a file holds it that could not be read."""
+        if not self.vocab and SENTENCEPIECE_MODEL in self.files:
+            return "the sentencepiece package (to read tokenizer.model)"
+        return None
 
     @property
     def base_vocab_size(self) -> int:
@@ -286,7 +302,22 @@ def _slow_vocab(files: dict[str, Path]) -> dict[str, int]:
     if "vocab.txt" in files:
         lines = files["vocab.txt"].read_text(encoding="utf-8").splitlines()
         return {line: index for index, line in enumerate(lines) if line}
+    if SENTENCEPIECE_MODEL in files:
+        return _sentencepiece_vocab(files[SENTENCEPIECE_MODEL])
     return {}
+
+
+def _sentencepiece_vocab(path: Path) -> dict[str, int]:
+    """The pieces of a SentencePiece model, each at its id; {} without `sentencepiece`."""
+    try:
+        import sentencepiece
+    except ImportError:
+        return {}
+    try:
+        processor = sentencepiece.SentencePieceProcessor(model_file=str(path))
+    except (OSError, RuntimeError) as exc:  # RuntimeError: "could not parse ModelProto"
+        raise ConfigError(f"cannot read {path.name}: {exc}", str(path)) from None
+    return {processor.id_to_piece(index): index for index in range(processor.get_piece_size())}
 
 
 def _added_tokens(tokenizer_json: dict, config: dict, files: dict[str, Path], special_map: dict) -> dict[int, AddedToken]:

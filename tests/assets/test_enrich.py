@@ -120,3 +120,24 @@ def test_a_listed_eos_that_includes_the_tokenizers_is_not_a_disagreement(tmp_pat
     report = check_paths([path], CheckOptions(use_settings=False, select=["PD502"], model_config=models,
                                               tokenizer=FIXTURES / "tokenizers" / "llama3-like"))
     assert not report.findings
+
+
+def test_sentencepiece_folder_without_the_package_leaves_the_length_unknown(tmp_path: Path, monkeypatch) -> None:
+    import sys
+
+    from pretrain_doctor.assets import tokenizer_files
+
+    monkeypatch.setitem(sys.modules, "sentencepiece", None)  # as if not installed
+    monkeypatch.setattr(tokenizer_files, "_load_cached", tokenizer_files._load_cached.__wrapped__)
+    spm = FIXTURES / "tokenizers" / "llama2-spm"
+    lora = ("pretrain_doctor: 1\nmodel: {vocab_size: 100}\nmode: {kind: lora, init_from: my-org/base}\n"
+            "optimizer: {family: adamw, lr: 2.0e-4}\ntokenizer: {added_tokens: ['<s>', '<|im_start|>']}\n")
+    plan = _plan(tmp_path, lora, tokenizer=spm)
+    assert plan.tokenizer.length is None  # not 3, the count of the added specials
+    assert "sentencepiece" in plan.unknown["tokenizer.length"]
+    assert plan.tokenizer.eos_token_id == 2
+    path = tmp_path / "train.yaml"
+    found = check_paths([path], CheckOptions(use_settings=False, tokenizer=spm)).findings
+    assert not [f for f in found if f.code == "PD501"]  # 100 rows hold every id the files name
+    # Whether `<|im_start|>` is new cannot be told without the vocabulary: info, not an error.
+    assert [f.severity for f in found if f.code == "PD506"] == ["info"]

@@ -27,6 +27,9 @@ def test_rebuilding_reproduces_the_committed_fixtures(tmp_path: Path) -> None:
     build = _build_module()
     if tokenizers.__version__ != build.BUILT_WITH:
         pytest.skip(f"fixtures were built with tokenizers {build.BUILT_WITH}, this is {tokenizers.__version__}")
+    if build.sentencepiece.__version__ != build.SENTENCEPIECE_BUILT_WITH:
+        pytest.skip(f"fixtures were built with sentencepiece {build.SENTENCEPIECE_BUILT_WITH}, "
+                    f"this is {build.sentencepiece.__version__}")
     build.main(tmp_path / "tokenizers", tmp_path / "models")
     assert _files(tmp_path / "tokenizers") == _files(FIXTURES / "tokenizers")
     assert _files(tmp_path / "models") == _files(FIXTURES / "models")

@@ -131,3 +131,41 @@ def test_reading_tokenizers_imports_neither_torch_nor_transformers() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- a slow SentencePiece folder (tokenizer.model, no tokenizer.json) -----------------------
+SPM_FOLDER = TOKENIZERS / "llama2-spm"
+
+
+def test_sentencepiece_model_is_the_vocabulary() -> None:
+    import sentencepiece
+
+    reference = sentencepiece.SentencePieceProcessor(model_file=str(SPM_FOLDER / "tokenizer.model"))
+    tok = load_tokenizer_files(SPM_FOLDER)
+    assert tok.vocabulary_known and len(tok) == reference.get_piece_size() == 120
+    assert [tok.id_to_token(i) for i in range(len(tok))] == [reference.id_to_piece(i) for i in range(120)]
+    assert tok.role_id("bos") == 1 and tok.role_id("eos") == 2 and tok.declared("pad") is None
+
+
+def _without_sentencepiece(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "sentencepiece", None)  # `import sentencepiece` raises ImportError
+    from pretrain_doctor.assets import tokenizer_files
+
+    tokenizer_files._load_cached.cache_clear()
+    monkeypatch.setattr(tokenizer_files, "_load_cached", tokenizer_files._load_cached.__wrapped__)
+
+
+def test_without_sentencepiece_the_vocabulary_is_unknown_not_empty(monkeypatch) -> None:
+    _without_sentencepiece(monkeypatch)
+    tok = load_tokenizer_files(SPM_FOLDER)
+    assert not tok.vocabulary_known
+    assert "sentencepiece" in tok.unread_vocabulary
+    assert tok.role_id("eos") == 2  # added_tokens_decoder still names the specials
+
+
+def test_unreadable_sentencepiece_model_names_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "tok"
+    shutil.copytree(SPM_FOLDER, folder)
+    (folder / "tokenizer.model").write_bytes(b"not a model proto")
+    with pytest.raises(ConfigError, match="tokenizer.model"):
+        load_tokenizer_files(folder)
