@@ -6,14 +6,22 @@ order rotated every round, so that machine noise and position effects hit them a
 A variant's per-step time is the median over rounds; its overhead is the median over
 rounds of (variant / bare in the same round). Time is the process's CPU time (one torch
 thread), which other processes on a shared machine disturb far less than wall time.
-Prints the overhead of each variant
-against the bare loop measured in this same run, two narrower views next to it: the
-growth of the update phase (clip + optimizer.step + zero_grad, where the doctor's step
-hooks and sync points run; forward + backward vary by a few percent from run to run
-on their own) and the doctor's own account (its CPU time inside hooks and sync points
-over the training thread's CPU time).
 
-    .venv/bin/python benchmarks/monitor_overhead.py [--steps 200] [--repeats 7]
+Prints, for each variant against the bare loop of this same run:
+- the overhead, with a 95% bootstrap interval of that median (rounds resampled with
+  replacement: how far the number could move on a rerun under the same noise; the A/A
+  control's interval is the noise floor);
+- "median window": the same pairing over each run's median 10-step window (each
+  window holds one sync point at the default sync_every=10) instead of its mean step:
+  other jobs on a shared machine slow the loop in bursts shorter than a run, which
+  move a run's mean but rarely its median window;
+- the growth of the update phase (clip + optimizer.step + zero_grad, where the
+  doctor's step hooks and sync points run; forward + backward vary by a few percent
+  from run to run on their own);
+- the doctor's own account (its time inside hooks and sync points, as CPU time, over
+  the training thread's CPU time).
+
+    .venv/bin/python benchmarks/monitor_overhead.py --steps 100 --repeats 30   # as in RESULTS.md
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import argparse
 import copy
 import json
 import logging
+import random
 import statistics
 import sys
 import tempfile
@@ -55,10 +64,14 @@ def build(seq: int, width: int, layers: int) -> torch.nn.Module:
     return transformers.GPT2LMHeadModel(config)
 
 
+WINDOW = 10  # steps per window: one sync point per window at the default sync_every=10
+
+
 def run(template: torch.nn.Module, batches: list[torch.Tensor],
-        options: Optional[dict[str, Any]]) -> tuple[float, float, Any]:
-    """Seconds per step and seconds per step spent in the update phase (clip, optimizer
-    step with its hooks and sync points, zero_grad), after 10 warm-up steps."""
+        options: Optional[dict[str, Any]]) -> tuple[float, float, float, Any]:
+    """Seconds per step, seconds per step spent in the update phase (clip, optimizer
+    step with its hooks and sync points, zero_grad), and the median over the run's
+    WINDOW-step windows of seconds per step, after 10 warm-up steps."""
     model = copy.deepcopy(template)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     doctor = None
@@ -66,10 +79,12 @@ def run(template: torch.nn.Module, batches: list[torch.Tensor],
         if options is not None:
             opts = {k: (tmp if v == "TMP" else v) for k, v in options.items()}
             doctor = pretrain_doctor.attach(model, optimizer, console=False, **opts)
-        warmup, update_phase = 10, 0.0
+        warmup, update_phase, marks = 10, 0.0, []
         for index, ids in enumerate(batches):
+            if index >= warmup and (index - warmup) % WINDOW == 0:
+                marks.append(time.process_time())
             if index == warmup:
-                started, update_phase = time.process_time(), 0.0
+                started, update_phase = marks[0], 0.0
             loss = model(input_ids=ids, labels=ids).loss
             loss.backward()
             update_started = time.process_time()
@@ -77,13 +92,17 @@ def run(template: torch.nn.Module, batches: list[torch.Tensor],
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             update_phase += time.process_time() - update_started
-        elapsed = time.process_time() - started
+        finished = time.process_time()
+        elapsed = finished - started
+        if (len(batches) - warmup) % WINDOW == 0:
+            marks.append(finished)
         summary = None
         if doctor is not None:
             doctor.detach()
             summary = doctor.summary()
     steps = len(batches) - warmup
-    return elapsed / steps, update_phase / steps, summary
+    windows = [(end - begin) / WINDOW for begin, end in zip(marks, marks[1:])]
+    return elapsed / steps, update_phase / steps, statistics.median(windows), summary
 
 
 def _self_reported(summary: Any) -> Optional[float]:
@@ -94,6 +113,13 @@ def _self_reported(summary: Any) -> Optional[float]:
     if not sampling.get("step_cpu_s") or sampling.get("overhead_per_step_s") is None:
         return None
     return sampling["overhead_per_step_s"] / sampling["step_cpu_s"]
+
+
+def bootstrap_interval(ratios: list[float], resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of the median of per-round ratios, minus 1."""
+    generator = random.Random(seed)
+    medians = sorted(statistics.median(generator.choices(ratios, k=len(ratios))) for _ in range(resamples))
+    return medians[int(0.025 * resamples)] - 1, medians[int(0.975 * resamples) - 1] - 1
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -113,6 +139,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     batches = [torch.randint(0, 512, (args.batch, args.seq), generator=generator) for _ in range(args.steps)]
     times: dict[str, list[float]] = {name: [] for name in VARIANTS}
     update_times: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    window_times: dict[str, list[float]] = {name: [] for name in VARIANTS}
     summaries: dict[str, Any] = {}
     names = list(VARIANTS)
     for round_number in range(args.repeats):
@@ -120,20 +147,31 @@ def main(argv: Optional[list[str]] = None) -> int:
         # own (about 2% here), which rotation spreads evenly over the variants.
         shift = round_number % len(names)
         for name in names[shift:] + names[:shift]:
-            seconds, update_seconds, summary = run(template, batches, VARIANTS[name])
+            seconds, update_seconds, window_seconds, summary = run(template, batches, VARIANTS[name])
             times[name].append(seconds)
+            window_times[name].append(window_seconds)
             update_times[name].append(update_seconds)
             summaries[name] = summary
     results = {}
     for name, samples in times.items():
         median = statistics.median(samples)
         # Paired within each round (same moment, same machine load), then the median.
-        paired = statistics.median(t / b for t, b in zip(samples, times["bare"]))
+        ratios = [t / b for t, b in zip(samples, times["bare"])]
+        paired = statistics.median(ratios)
+        low, high = bootstrap_interval(ratios)
         # The doctor's step hooks and sync points all run in the update phase, which is
         # far less noisy than forward + backward; its growth over bare, per bare step.
         update_growth = statistics.median((u - ub) / b for u, ub, b in
                                           zip(update_times[name], update_times["bare"], times["bare"]))
+        # Robust to bursts of other jobs shorter than a run: each run's median 10-step
+        # window (one sync point each), paired within the round, median over rounds.
+        window_ratios = [t / b for t, b in zip(window_times[name], window_times["bare"])]
+        window_low, window_high = bootstrap_interval(window_ratios)
         results[name] = {"ms_per_step": round(median * 1e3, 3), "overhead": round(paired - 1, 4),
+                         "window_overhead": round(statistics.median(window_ratios) - 1, 4),
+                         "window_overhead_ci95": [round(window_low, 4), round(window_high, 4)],
+                         "overhead_ci95": [round(low, 4), round(high, 4)],
+                         "round_ratios": [round(r, 4) for r in ratios],
                          "update_phase_growth": round(update_growth, 4),
                          "target": TARGETS.get(name), "self_reported": _self_reported(summaries[name])}
     budget = summaries["overhead_budget=0.01"]
@@ -146,7 +184,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         target = f"  (target < {result['target']:.0%})" if result["target"] is not None else ""
         own = result["self_reported"]
         own_text = f"  own account {own:.2%}" if own is not None else ""
-        print(f"  {name:52s} {result['ms_per_step']:8.3f} ms/step  {result['overhead']:+7.2%}{target}"
+        low, high = result["overhead_ci95"]
+        window_low, window_high = result["window_overhead_ci95"]
+        print(f"  {name:52s} {result['ms_per_step']:8.3f} ms/step  {result['overhead']:+7.2%} "
+              f"[{low:+.2%}, {high:+.2%}]{target}"
+              f"  median window {result['window_overhead']:+.2%} [{window_low:+.2%}, {window_high:+.2%}]"
               f"  update phase {result['update_phase_growth']:+.2%}{own_text}")
     if budget:
         print("  budget intervals:", budget["sampling"]["intervals"])

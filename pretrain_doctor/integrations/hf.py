@@ -14,7 +14,12 @@ training on `on_alert="stop"`, and detaches when training ends.
 
 Loss and learning rate come from the step itself, not from the Trainer's logs: the
 monitor picks up the model output's `.loss` at every step and reads the learning rate
-the update uses from the optimizer (the value the Trainer logs). The logged loss is
+the update uses from the optimizer (the value the Trainer logs). With gradient
+accumulation the Trainer passes `num_items_in_batch` (the target tokens of the whole
+accumulated batch) to models that take loss kwargs, so each micro-batch's `.loss` is a
+share of the step's token-weighted loss: the monitor sees that keyword in its forward
+hook and adds the shares up (it averages micro-batch losses otherwise), which gives the
+loss the Trainer logs. The logged loss is
 not used: it is averaged over `logging_steps`, and with `logging_nan_inf_filter` (the
 default) a NaN/Inf loss is replaced by the running average, which would hide PDM101.
 """

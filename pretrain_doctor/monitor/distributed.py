@@ -119,8 +119,9 @@ def collective_device(ctx: DistributedContext) -> torch.device:
 
 
 # Per-parameter norm vectors of a step on the host (see monitor.doctor): each becomes
-# global through its sum of squares.
-NORM_VECTOR_KEYS = ("grad_norms", "param_norms", "update_delta", "update_base")
+# global through its sum of squares ("grad_seen": the parameters not yet seen with a
+# gradient, zero elsewhere; the same set on every rank, since it comes from global values).
+NORM_VECTOR_KEYS = ("grad_norms", "param_norms", "update_delta", "update_base", "grad_seen")
 
 
 class SyncReducer:

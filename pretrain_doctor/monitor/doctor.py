@@ -1,11 +1,15 @@
 """The runtime monitor: `attach(model, optimizer)` returns a `Doctor`.
 
-Life of a step: forward hooks pick up the loss (HF outputs with `.loss`) or the loop
-calls `doctor.observe(loss=...)`; the optimizer's pre-step hook measures gradient
-norms (before the update, so before nothing else touched them except clipping, which
-is intercepted) and the post-step hook closes the step. Everything measured stays on
-the device in `StepEntry`s; every `sync_every` steps one transfer brings it to the
-host, where it becomes StepRecords for the detectors and the sinks.
+Life of a step: forward hooks pick up the loss (HF outputs with `.loss`; micro-batch
+losses are averaged, or added up when the forward got transformers' `num_items_in_batch`)
+or the loop calls `doctor.observe(loss=...)`; the optimizer's pre-step hook takes the
+gradient facts before the update (clipping, the one thing that touches gradients before
+it, is intercepted: its returned norm is the step's pre-clip norm), measuring
+per-parameter gradient norms only on sampled steps, for a loop that does not clip, or
+for a non-finite norm (see `_wants_grad_vector`); the post-step hook closes the step.
+Everything measured stays on the device in `StepEntry`s; every `sync_every` steps one
+transfer brings it to the host, where it becomes StepRecords for the detectors and the
+sinks.
 """
 
 from __future__ import annotations
@@ -38,11 +42,15 @@ from .sinks import SCHEMA, SCHEMA_VERSION, ConsoleSink, JsonlSink, TensorBoardSi
 OnAlert = Union[str, Callable[[Alert], Any]]
 ACTIONS = ("warn", "raise", "stop")
 CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by (total_norm + 1e-6)
-# The doctor accounts for its own cost in this thread's CPU time: unlike wall time, it
-# does not count the moments the OS gives the core to another process.
+# The doctor's own work is timed with the wall clock (a vDSO read, ~50 ns), not a CPU
+# clock (a system call costing microseconds right after a forward pass); once per sync
+# window the training thread's CPU time converts it (see schedule.record_window), so the
+# moments the OS gives the core to another process do not count.
+hook_clock = time.perf_counter
 cpu_clock = time.thread_time
-# Per-parameter norm vectors (one entry per ParamTable parameter) kept whole by `_to_host`.
-VECTOR_KEYS = ("grad_norms", "update_delta", "update_base", "param_norms")
+# Per-parameter norm vectors (one entry per ParamTable parameter) kept whole by `_to_host`;
+# "grad_seen" holds the norms of the parameters not yet seen with a gradient (zero elsewhere).
+VECTOR_KEYS = ("grad_norms", "update_delta", "update_base", "param_norms", "grad_seen")
 
 
 class TrainingAlert(RuntimeError):
@@ -92,11 +100,15 @@ class Doctor:
         self.detectors = list(detectors) if detectors is not None else self._default_detectors(
             select, ignore, detector_options)
         self.schedule = ProbeSchedule({
+            # the doctor's own per-parameter gradient norms, for the global norm when the
+            # loop does not clip (when it clips, `clip_grad_norm_` returns that norm for free)
             "grad_norm": 1,
+            # per-parameter grad norms before the update and parameter norms after it, on
+            # the same step (PDM303 divides one by the other), grouped into layers
+            "layer_norms": sync_every,
             "update_ratio": update_every if self._needed("update_ratio") else 0,
             "attention": attention_every if self._needed("attn_entropy", "attn_max_logit") else 0,
             "log_z": attention_every if self._needed("log_z") else 0,
-            "param_check": sync_every,
         }, overhead_budget)
         self.grad_probe = GradProbe(self.table)
         self.update_probe = UpdateProbe(self.table)
@@ -110,6 +122,7 @@ class Doctor:
         self._entries: list[StepEntry] = []
         self._current: Optional[StepEntry] = None
         self._hook_losses: list[torch.Tensor] = []
+        self._hook_shares = 0  # how many of them are shares of the step's loss (num_items_in_batch)
         self._observed: dict[str, list[Any]] = {}
         self._observe_after_step: Optional[bool] = None
         self._pending_log_z: Optional[torch.Tensor] = None
@@ -122,11 +135,21 @@ class Doctor:
         self._window_steps = 0
         self._overhead = 0.0
         self._ever_nonzero = np.zeros(len(self.table.params), dtype=bool)
-        self._grad_steps = 0  # steps whose gradient norms were measured
+        # Parameters not yet seen with a non-zero gradient (PDM306): between samples only
+        # these are measured, every step, so a branch used on a few steps is still seen.
+        self._pending: list[int] = list(range(len(self.table.params)))
+        self._grad_steps = 0  # steps whose gradients were checked
+        # On the CPU a device-to-host read costs nothing (no queue to drain): the doctor may
+        # look at the pre-clip norm every step and measure per-parameter norms only when needed.
+        self._host_reads_free = all(local_tensor(p).device.type == "cpu" for p in self.table.params)
         self._layer_index = self.table.layer_index
+        self._metric_names = {family: [f"{family}/{layer}" for layer in self.table.layers]
+                              for family in ("grad_norm", "param_norm", "update_ratio")}
         self._grad_history: deque[float] = deque(maxlen=200)
         self._annotations: list[Annotation] = []
-        self._detectors_by_shape: dict[tuple[frozenset, frozenset], list[Detector]] = {}
+        # (guard probe name, bound update) per detector, for the hot loop at each sync
+        self._all_updates = [(f"detector:{d.code}", d.update) for d in self.detectors]
+        self._detectors_by_shape: dict[tuple[frozenset, frozenset], list[tuple[str, Callable]]] = {}
         self._last_localized_step = -10**9
         self._coverage_reported = False
         self._skip_verdict: Optional[tuple[str, float]] = None
@@ -170,7 +193,7 @@ class Doctor:
         self._handles = [
             self.optimizer.register_step_pre_hook(self._on_step_pre),
             self.optimizer.register_step_post_hook(self._on_step_post),
-            self.model.register_forward_hook(self._on_forward),
+            self.model.register_forward_hook(self._on_forward, with_kwargs=True),
         ]
         import torch.nn.utils.clip_grad as clip_module
 
@@ -206,59 +229,68 @@ class Doctor:
     def _sampling_note(self) -> dict[str, Any]:
         note: dict[str, Any] = {
             "every_step": ["loss", "lr", "step_time", "non-finite loss/grad flags", "grad_norm (pre-clip)",
-                           "grad_norm/<layer>", "clip_ratio", "loss_scale"],
+                           "clip_ratio", "loss_scale"],
+            "sampled": {"layer_norms": "grad_norm/<layer>, param_norm/<layer>, non-zero gradient check of "
+                                       "every parameter (parameters never seen with one: every step)",
+                        "grad_norm": "the doctor's own global grad norm, when the loop does not clip",
+                        "nonfinite_grads": "names: on sampled steps, and on every step whose grad norm is "
+                                           "non-finite (CPU) or every grad_norm step (accelerators)"},
             "intervals": dict(self.schedule.interval),
             "attention": "heads/queries subsampled: <= 4 heads, <= 32 query positions of the first sequence",
             "log_z": "<= 256 evenly spaced output positions",
         }
         if self.schedule.budget is not None:
             note["overhead_budget"] = self.schedule.budget
-            note["adaptive"] = ("intervals of grad_norm, update_ratio, attention, log_z and param_check stretch "
+            note["adaptive"] = ("intervals of grad_norm, layer_norms, update_ratio, attention and log_z stretch "
                                 "to keep the doctor's measured host time under the budget; final intervals "
                                 "are in the end record")
         return note
 
     # -------------------------------------------------------------- the hooks
-    def _on_forward(self, module: torch.nn.Module, args: Any, output: Any) -> None:
+    def _on_forward(self, module: torch.nn.Module, args: Any, kwargs: dict[str, Any], output: Any) -> None:
         if not module.training or not torch.is_grad_enabled():
             return
-        started = cpu_clock()
+        started = hook_clock()
         if self._skip_verdict is not None:
             self.guard.call("step", self._close_skipped_by_loop)
-        self.guard.call("loss", self._capture_outputs, output)
-        self._overhead += cpu_clock() - started
+        self.guard.call("loss", self._capture_outputs, output, kwargs.get("num_items_in_batch") is not None)
+        self._overhead += hook_clock() - started
 
-    def _capture_outputs(self, output: Any) -> None:
+    def _capture_outputs(self, output: Any, share: bool = False) -> None:
+        """Keep the output's loss. `share`: the forward got `num_items_in_batch` (transformers
+        with gradient accumulation), so the loss was divided by the target tokens of the
+        whole accumulated batch: it is this micro-batch's share of the step's loss."""
         loss = _find_output(output, "loss")
         if isinstance(loss, torch.Tensor) and loss.numel() == 1:
             self._hook_losses.append(loss.detach())
+            self._hook_shares += share
         upcoming = self.step + 1
         if self.schedule.due("log_z", upcoming) and self._pending_log_z is None:
             logits = _find_output(output, "logits")
             if isinstance(logits, torch.Tensor) and logits.dim() >= 2:
-                started = cpu_clock()
+                started = hook_clock()
                 self._pending_log_z = self.guard.call("log_z", output_log_z, logits)
-                self.schedule.record_cost("log_z", cpu_clock() - started)
+                self.schedule.record_cost("log_z", hook_clock() - started)
 
     def _on_step_pre(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         if self._sync_due:
             self._sync()  # may raise TrainingAlert: deliberately outside the guard
-        started = cpu_clock()
+        started = hook_clock()
         # `step(closure)` (Lightning, LBFGS) runs forward and backward INSIDE step, after
         # this hook: the gradients of this step only exist in the post-step hook.
         self._grads_in_post_hook = _has_closure(args, kwargs)
         self._current = self.guard.call("step", self._begin_step) or StepEntry(self.step + 1)
-        self._overhead += cpu_clock() - started
+        self._overhead += hook_clock() - started
 
     def _on_step_post(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        started = cpu_clock()
+        started = hook_clock()
         entry = self._current or StepEntry(self.step + 1)
         self._current = None
         if self._grads_in_post_hook:
             self.guard.call("step", self._take_gradient_facts, entry)
         self.guard.call("step", self._end_step, entry)
         self._close_step(entry)
-        self._overhead += cpu_clock() - started
+        self._overhead += hook_clock() - started
 
     def _begin_step(self) -> StepEntry:
         entry = StepEntry(self.step + 1)
@@ -273,31 +305,54 @@ class Doctor:
         elif lr is not None:
             entry.scalars["lr"] = float(lr)
         if self.schedule.due("update_ratio", entry.step) and self.guard.enabled("update_ratio"):
-            t0 = cpu_clock()
+            t0 = hook_clock()
             self.guard.call("update_ratio", self.update_probe.snapshot)
-            self.schedule.record_cost("update_ratio", cpu_clock() - t0)
+            self.schedule.record_cost("update_ratio", hook_clock() - t0)
         return entry
 
     def _take_gradient_facts(self, entry: StepEntry) -> None:
         """Gradient norms, the pre-clip norm and a skip verdict: before the update, or
         after it when `step(closure)` computed the gradients (the update leaves them)."""
-        if self.schedule.due("grad_norm", entry.step) and self.guard.enabled("grad_norm"):
-            t0 = cpu_clock()
+        clip, self._clip = self._clip, None
+        if clip is not None:
+            entry.tensors["clip_total_norm"], entry.scalars["clip_max_norm"] = clip
+        layers = self.schedule.due("layer_norms", entry.step)
+        if self._wants_grad_vector(entry.step, clip, layers) and self.guard.enabled("grad_norm"):
+            t0 = hook_clock()
             norms = self.guard.call("grad_norm", self.grad_probe.measure)
-            self.schedule.record_cost("grad_norm", cpu_clock() - t0)
+            self.schedule.record_cost("layer_norms" if layers else "grad_norm", hook_clock() - t0)
             if norms is not None:
                 entry.tensors["grad_norms"] = norms
+                entry.extra["_grads_checked"] = True
+                if layers:
+                    entry.extra["_layer_norms"] = True
+        else:
+            entry.extra["_grads_checked"] = True
+            if self._pending:
+                self.guard.call("grad_norm", self._check_pending, entry)
         if self._skip_verdict is not None:
             reason, total = self._skip_verdict
             self._skip_verdict = None
             entry.extra["skip_reason"] = reason
             entry.scalars["grad_norm"] = total
             self._take_before_update(entry)
-        if self._clip is not None:
-            total, max_norm = self._clip
-            entry.tensors["clip_total_norm"] = total
-            entry.scalars["clip_max_norm"] = max_norm
-            self._clip = None
+
+    def _wants_grad_vector(self, step: int, clip: Optional[tuple[torch.Tensor, float]], layers: bool) -> bool:
+        """Measure per-parameter gradient norms at this step? On sampled steps, for the global
+        norm when the loop does not clip, and to name the parameters of a non-finite norm:
+        on the CPU by reading the clip's norm (a free read), elsewhere by measuring them
+        whenever `grad_norm` is due, since reading would stall the device queue."""
+        if layers:
+            return True
+        if clip is None or not self._host_reads_free:
+            return self.schedule.due("grad_norm", step)
+        return not math.isfinite(float(clip[0]))
+
+    def _check_pending(self, entry: StepEntry) -> None:
+        """Norms of the parameters never yet seen with a non-zero gradient (usually none)."""
+        seen = self.grad_probe.measure(self._pending)
+        if seen is not None:
+            entry.tensors["grad_seen"] = seen
 
     def _check_before_update(self, entry: StepEntry) -> None:
         """If this step's loss or gradients are non-finite, name the parameters that are
@@ -332,18 +387,18 @@ class Doctor:
 
     def _end_step(self, entry: StepEntry) -> None:
         if self.update_probe.armed:
-            t0 = cpu_clock()
+            t0 = hook_clock()
             measured = self.guard.call("update_ratio", self.update_probe.measure)
             self.update_probe.release()
             if measured is not None:
                 entry.tensors["update_delta"], entry.tensors["update_base"] = measured
-            self.schedule.record_cost("update_ratio", cpu_clock() - t0)
-        if self.schedule.due("param_check", entry.step) and self.guard.enabled("param_check"):
-            t0 = cpu_clock()
+            self.schedule.record_cost("update_ratio", hook_clock() - t0)
+        if self.schedule.due("layer_norms", entry.step) and self.guard.enabled("param_check"):
+            t0 = hook_clock()
             norms = self.guard.call("param_check", param_norms, self.table)
             if norms is not None:
                 entry.tensors["param_norms"] = norms
-            self.schedule.record_cost("param_check", cpu_clock() - t0)
+            self.schedule.record_cost("layer_norms", hook_clock() - t0)
 
     def _close_step(self, entry: StepEntry, scaler_skipped: bool = False) -> None:
         """Bookkeeping common to applied and skipped steps; never raises."""
@@ -351,15 +406,21 @@ class Doctor:
         if self._last_step_end is not None:
             entry.scalars["step_time"] = now - self._last_step_end
         self._last_step_end = now
-        if self._hook_losses:
-            entry.tensors["loss"] = self._mean_of(self._hook_losses)
-            self._hook_losses = []
+        losses = self._hook_losses
+        if len(losses) == 1:
+            entry.tensors["loss"] = losses[0]
+            self._hook_losses, self._hook_shares = [], 0
+        elif losses:
+            # Shares of one token-weighted loss add up to it; plain micro-batch means average.
+            entry.tensors["loss"] = self._combine(losses, add=self._hook_shares == len(losses))
+            self._hook_losses, self._hook_shares = [], 0
         if self._pending_log_z is not None:
             entry.tensors["log_z"] = self._pending_log_z
             self._pending_log_z = None
-        for name, stats in self._attention_stats.items():
-            entry.tensors[f"attn/{name}"] = stats
-        self._attention_stats = {}
+        if self._attention_stats:
+            for name, stats in self._attention_stats.items():
+                entry.tensors[f"attn/{name}"] = stats
+            self._attention_stats = {}
         if self._observe_after_step is False and self._observed:
             entry.extra["_observed"] = self._observed
             self._observed = {}
@@ -396,10 +457,12 @@ class Doctor:
         self._attention_stats[key] = stats
 
     @staticmethod
-    def _mean_of(values: list[torch.Tensor]) -> torch.Tensor:
+    def _combine(values: list[torch.Tensor], add: bool = False) -> torch.Tensor:
+        """The step's loss from its micro-batch losses: their mean, or their sum (`add`)."""
         if len(values) == 1:
             return values[0]  # `_to_host` flattens and converts
-        return torch.stack([v.float().reshape(()) for v in values]).mean()
+        stacked = torch.stack([v.float().reshape(()) for v in values])
+        return stacked.sum() if add else stacked.mean()
 
     # ------------------------------------------------------ patched functions
     def _around_clip(self, original: Callable[..., Any], parameters: Any, max_norm: float,
@@ -519,17 +582,17 @@ class Doctor:
         entries, self._entries = self._entries, []
         if not entries:
             return []
-        started = cpu_clock()
+        started = hook_clock()
         records = self.guard.call("sync", self._records_of, entries) or []
         alerts = self._run_detectors(records)
         self._write(records, alerts)
         self.guard.call("sync", self._after_sync, records)
-        now, wall = cpu_clock(), time.perf_counter()
-        self._overhead += now - started
-        self.schedule.record_cost("sync", now - started)
-        self.schedule.record_window(self._window_steps, wall - self._window_start, now - self._window_cpu_start,
+        wall, cpu = hook_clock(), cpu_clock()
+        self._overhead += wall - started
+        self.schedule.record_cost("sync", wall - started)
+        self.schedule.record_window(self._window_steps, wall - self._window_start, cpu - self._window_cpu_start,
                                     self._overhead)
-        self._window_start, self._window_cpu_start, self._window_steps, self._overhead = wall, now, 0, 0.0
+        self._window_start, self._window_cpu_start, self._window_steps, self._overhead = wall, cpu, 0, 0.0
         self._act(alerts)
         return alerts
 
@@ -545,8 +608,9 @@ class Doctor:
                 records[0].extra["params_not_in_optimizer"] = self.table.not_in_optimizer
             if self.table.in_several_groups:
                 records[0].extra["params_in_several_groups"] = self.table.in_several_groups
-        if records and self._grad_steps:
-            without = [name for name, seen in zip(self.table.names, self._ever_nonzero) if not seen]
+        self._pending = np.flatnonzero(~self._ever_nonzero).tolist()
+        if records and self._grad_steps and self._pending:
+            without = [self.table.names[i] for i in self._pending]
             if without:
                 records[-1].extra["params_without_grad"] = without
                 records[-1].extra["steps_observed"] = self._grad_steps
@@ -567,7 +631,7 @@ class Doctor:
         for name in ("lr", "loss_scale", "log_z"):
             if name in values and name not in metrics:
                 metrics[name] = float(values[name])
-        if "grad_norms" in values and "skip_reason" not in extra:
+        if "skip_reason" not in extra:
             self._grad_metrics(entry, values, metrics, extra)
         if "update_delta" in values:
             self._update_metrics(values["update_delta"], values["update_base"], metrics)
@@ -586,12 +650,19 @@ class Doctor:
 
     def _grad_metrics(self, entry: StepEntry, values: dict[str, Any], metrics: dict[str, float],
                       extra: dict[str, Any]) -> None:
-        norms = np.asarray(values["grad_norms"], dtype=np.float64)
-        self._ever_nonzero |= norms > 0
-        self._grad_steps += 1
-        finite = np.isfinite(norms)
-        if not finite.all():
-            extra["nonfinite_grads"] = [self.table.names[i] for i in np.flatnonzero(~finite)]
+        """Global pre-clip norm and clip ratio every step; names of non-finite gradients and
+        per-layer norms when the per-parameter vector was measured (see `_wants_grad_vector`)."""
+        if entry.extra.get("_grads_checked"):
+            self._grad_steps += 1
+        if "grad_seen" in values:
+            self._ever_nonzero |= np.asarray(values["grad_seen"]) > 0
+        norms = values.get("grad_norms")
+        if norms is not None:
+            norms = np.asarray(norms, dtype=np.float64)
+            self._ever_nonzero |= norms > 0
+            finite = np.isfinite(norms)
+            if not finite.all():
+                extra["nonfinite_grads"] = [self.table.names[i] for i in np.flatnonzero(~finite)]
         scale = 1.0
         if "clip_total_norm" in values:
             pre_clip = float(values["clip_total_norm"])
@@ -599,12 +670,13 @@ class Doctor:
             metrics["grad_norm"] = pre_clip
             metrics["clip_ratio"] = ratio
             scale = 1.0 / ratio if ratio > 0 else 1.0
-        else:
+        elif norms is not None:
             metrics["grad_norm"] = float(np.sqrt(np.sum(np.square(norms))))
-        squares = np.bincount(self._layer_index, weights=np.square(norms),
-                              minlength=len(self.table.layers))
-        for layer, square in zip(self.table.layers, squares):
-            metrics[f"grad_norm/{layer}"] = float(np.sqrt(square)) * scale
+        else:
+            return
+        if norms is not None and entry.extra.get("_layer_norms"):
+            squares = np.bincount(self._layer_index, weights=np.square(norms), minlength=len(self.table.layers))
+            metrics.update(zip(self._metric_names["grad_norm"], (np.sqrt(squares) * scale).tolist()))
         if math.isfinite(metrics["grad_norm"]):
             self._grad_history.append(metrics["grad_norm"])
 
@@ -614,37 +686,39 @@ class Doctor:
             extra["nonfinite_params"] = [self.table.names[i] for i in np.flatnonzero(~finite)]
         squares = np.bincount(self._layer_index, weights=np.square(norms), minlength=len(self.table.layers))
         metrics["param_norm"] = float(np.sqrt(squares.sum()))
-        for layer, square in zip(self.table.layers, squares):
-            metrics[f"param_norm/{layer}"] = float(np.sqrt(square))
+        metrics.update(zip(self._metric_names["param_norm"], np.sqrt(squares).tolist()))
 
     def _update_metrics(self, delta: np.ndarray, base: np.ndarray, metrics: dict[str, float]) -> None:
         index, size = self._layer_index, len(self.table.layers)
         delta_sq = np.bincount(index, weights=np.square(delta), minlength=size)
         base_sq = np.bincount(index, weights=np.square(base), minlength=size)
-        for layer, d, b in zip(self.table.layers, delta_sq, base_sq):
+        for name, d, b in zip(self._metric_names["update_ratio"], delta_sq.tolist(), base_sq.tolist()):
             if b > 0:
-                metrics[f"update_ratio/{layer}"] = float(np.sqrt(d / b))
+                metrics[name] = math.sqrt(d / b)
 
     def _run_detectors(self, records: list[StepRecord]) -> list[Alert]:
         alerts: list[Alert] = []
+        call = self.guard.call
         for record in records:
-            announced = self._deliver_annotations(upto=record.step)
+            announced = self._annotations and self._deliver_annotations(upto=record.step)
             # A record right after a planned change goes to every detector (as in `scan`).
-            for detector in self.detectors if announced else self._detectors_reading(record):
-                alerts.extend(self.guard.call(f"detector:{detector.code}", detector.update, record) or [])
+            for probe, update in self._all_updates if announced else self._detectors_reading(record):
+                found = call(probe, update, record)
+                if found:
+                    alerts.extend(found)
         self._deliver_annotations(upto=self.step)
         self.records_seen += len(records)
         self.alerts.extend(alerts)
         return alerts
 
-    def _detectors_reading(self, record: StepRecord) -> list[Detector]:
+    def _detectors_reading(self, record: StepRecord) -> list[tuple[str, Callable[[StepRecord], Any]]]:
         """The detectors that read something in this record. By the detector contract a
         detector ignores records holding none of its `needs`/`extra_keys`, so skipping
         it is exact; most records share a few shapes, hence the cache."""
         shape = (frozenset(record.metrics), frozenset(record.extra))
         chosen = self._detectors_by_shape.get(shape)
         if chosen is None:
-            chosen = [d for d in self.detectors if _reads_record(d, record)]
+            chosen = [(f"detector:{d.code}", d.update) for d in self.detectors if _reads_record(d, record)]
             if len(self._detectors_by_shape) < 1024:
                 self._detectors_by_shape[shape] = chosen
         return chosen
@@ -812,37 +886,46 @@ def _reads_record(detector: Any, record: StepRecord) -> bool:
 
 
 def _to_host(entries: list[StepEntry]) -> list[dict[str, Any]]:
-    """One device-to-host transfer for all pending entries."""
+    """One device-to-host transfer for all pending entries.
+
+    Every tensor the doctor keeps is already detached (hooks store `.detach()`ed values,
+    probes run under no_grad), so the pieces are only flattened, concatenated (with dtype
+    promotion) and converted to float32 once.
+    """
     pieces: list[torch.Tensor] = []
-    layout: list[tuple[int, str, Optional[str], int]] = []
-    for index, entry in enumerate(entries):
-        for key, tensor in entry.tensors.items():
-            pieces.append(tensor.detach().reshape(-1).float())
-            layout.append((index, key, None, pieces[-1].numel()))
-        for name, observed in entry.extra.get("_observed", {}).items():
-            for value in observed:
-                if isinstance(value, torch.Tensor):
-                    pieces.append(value.reshape(-1).float())
-                    layout.append((index, "_observed", name, 1))
+    layout: list[tuple[dict[str, Any], str, Optional[str]]] = []
     host: list[dict[str, Any]] = [{} for _ in entries]
-    for index, entry in enumerate(entries):
-        observed_floats = {name: [float(v) for v in values if not isinstance(v, torch.Tensor)]
-                           for name, values in entry.extra.get("_observed", {}).items()}
-        if observed_floats:
-            host[index]["_observed"] = observed_floats
+    for values, entry in zip(host, entries):
+        for key, tensor in entry.tensors.items():
+            pieces.append(tensor.reshape(-1))
+            layout.append((values, key, None))
+        observed = entry.extra.get("_observed")
+        if observed:
+            floats: dict[str, list[float]] = {}
+            for name, items in observed.items():
+                floats[name] = [float(v) for v in items if not isinstance(v, torch.Tensor)]
+                for value in items:
+                    if isinstance(value, torch.Tensor):
+                        pieces.append(value.detach().reshape(-1)[:1])
+                        layout.append((values, "_observed", name))
+            values["_observed"] = {name: kept for name, kept in floats.items() if kept}
     if not pieces:
         return host
     device = pieces[0].device
-    flat = torch.cat([p.to(device) for p in pieces]).cpu().numpy()
+    if any(piece.device != device for piece in pieces):
+        pieces = [piece.to(device) for piece in pieces]
+    flat = torch.cat(pieces).float().cpu().numpy()
+    scalars = flat.tolist()  # Python floats: arithmetic on NumPy scalars is slow
     offset = 0
-    for index, key, name, size in layout:
-        chunk = flat[offset: offset + size]
-        offset += size
+    for (values, key, name), piece in zip(layout, pieces):
+        size = piece.numel()
         if key == "_observed":
-            host[index].setdefault("_observed", {}).setdefault(name, []).append(float(chunk[0]))
+            values["_observed"].setdefault(name, []).append(scalars[offset])
+        elif key in VECTOR_KEYS or key.startswith("attn/"):
+            values[key] = flat[offset: offset + size]
         else:
-            is_vector = key in VECTOR_KEYS or key.startswith("attn/")
-            host[index][key] = chunk if is_vector else chunk[0]
+            values[key] = scalars[offset]
+        offset += size
     return host
 
 

@@ -31,6 +31,7 @@ class ParamTable:
     layer_index: np.ndarray  # one entry per parameter: its position in `layers` (host-side grouping)
     not_in_optimizer: list[str] = field(default_factory=list)
     in_several_groups: list[str] = field(default_factory=list)
+    sharded: bool = False  # some parameter is a DTensor (FSDP2): probes read its local shard
 
     @classmethod
     def build(cls, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> "ParamTable":
@@ -55,4 +56,5 @@ class ParamTable:
             index.append(layers.index(layer))
         missing = [name for name, p in model.named_parameters() if p.requires_grad and id(p) not in seen]
         repeated = [name_of[pid] for pid, count in seen.items() if count > 1]
-        return cls(params, names, layers, np.array(index, dtype=np.int64), missing, repeated)
+        sharded = any(callable(getattr(p, "to_local", None)) for p in params)
+        return cls(params, names, layers, np.array(index, dtype=np.int64), missing, repeated, sharded)

@@ -7,7 +7,7 @@ the doctor's own copies) and none draws random numbers: subsamples are evenly sp
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import torch
 
@@ -62,9 +62,13 @@ class GradProbe:
                 self._indices[present] = index
         return index
 
-    def measure(self) -> Optional[torch.Tensor]:
+    def measure(self, subset: Optional[Sequence[int]] = None) -> Optional[torch.Tensor]:
+        """Norms of every parameter's gradient, or of those in `subset` (zero elsewhere)."""
         params = self.table.params
-        grads = [p.grad for p in params if p.grad is not None]
+        if subset is None:
+            grads = [p.grad for p in params if p.grad is not None]
+        else:
+            grads = [params[i].grad for i in subset if params[i].grad is not None]
         if not grads:
             return None
         if self.sharded:
@@ -72,7 +76,8 @@ class GradProbe:
         with torch.no_grad():
             norms = norms_fp32(grads, self.one_device)
             if len(grads) != len(params):
-                present = tuple(i for i, p in enumerate(params) if p.grad is not None)
+                present = tuple(i for i in (subset if subset is not None else range(len(params)))
+                                if params[i].grad is not None)
                 full = torch.zeros(len(params), dtype=norms.dtype, device=norms.device)
                 norms = full.index_copy(0, self._index(present, norms.device), norms)
         return norms
@@ -110,9 +115,10 @@ class UpdateProbe:
 
 
 def param_norms(table: ParamTable) -> torch.Tensor:
-    """Per-parameter norms after the update: a NaN/Inf here is a poisoned parameter."""
+    """Per-parameter norms after the update: a NaN/Inf here is a poisoned parameter.
+    (Under no_grad the parameters themselves can be read: no graph is built.)"""
     with torch.no_grad():
-        return norms_fp32([local_tensor(p.detach()) for p in table.params])
+        return norms_fp32([local_tensor(p) for p in table.params] if table.sharded else table.params)
 
 
 def output_log_z(logits: torch.Tensor, max_rows: int = 256) -> torch.Tensor:

@@ -1,11 +1,15 @@
 """When each costly probe runs, and the overhead budget that adapts it.
 
 Without a budget, probes run at their fixed intervals. With `overhead_budget=0.01`
-the doctor times its own work (host wall time inside its hooks and sync points)
-against the step time and stretches each sampled probe's interval so the total
-stays under the budget: the fixed per-step work (hooks, sync) is paid first, the
-rest is split evenly between the sampled probes, and a probe's interval becomes
-its measured cost divided by its share. Intervals never drop below the configured
+the doctor times its own work against the training thread's CPU time per step and
+stretches each sampled probe's interval so the total stays under the budget. Its own
+work is timed with the wall clock inside its hooks (a CPU clock read is a system call,
+several microseconds right after a forward pass, more than some hooks cost) and
+converted to CPU time with the window's run fraction (the thread's CPU time over the
+wall time): a preemption is as likely inside a hook as anywhere else, so on a busy
+machine the scaled estimate stays unbiased. Then the fixed per-step work (hooks, sync)
+is paid first, the rest is split evenly between the sampled probes, and a probe's
+interval becomes its measured cost divided by its share. Intervals never drop below the configured
 ones, and nothing here draws random numbers (sampling is by step count).
 """
 
@@ -30,6 +34,7 @@ class ProbeSchedule:
         self.cost: dict[str, float] = {}  # seconds per run, EMA
         self.step_time: Optional[float] = None  # per step, CPU time of the training thread
         self.wall_step_time: Optional[float] = None
+        self.run_fraction: Optional[float] = None  # the training thread's CPU time over wall time, EMA
         self.per_step_overhead: Optional[float] = None  # everything the doctor did, per step
         self.adapted = 0
 
@@ -41,20 +46,24 @@ class ProbeSchedule:
         return self.interval.get(name, 0) > 0
 
     def record_cost(self, name: str, seconds: float) -> None:
+        """One run of probe `name` took `seconds` of wall time."""
         self.cost[name] = _ema(self.cost.get(name), seconds)
 
     def record_window(self, steps: int, wall: float, cpu: float, overhead: float) -> None:
         """Over the last `steps` steps: wall time, the training thread's CPU time, and the
-        doctor's CPU time within it.
+        wall time the doctor spent inside its hooks and sync points.
 
         The budget is judged against the CPU time (never more than the wall time), so a
-        busy machine that preempts the loop does not make the doctor look cheaper.
+        busy machine that preempts the loop does not make the doctor look cheaper; the
+        doctor's wall time is scaled by the same run fraction.
         """
         if steps <= 0 or wall <= 0:
             return
+        fraction = min(1.0, cpu / wall) if cpu > 0 else 1.0
+        self.run_fraction = _ema(self.run_fraction, fraction)
         self.wall_step_time = _ema(self.wall_step_time, wall / steps)
         self.step_time = _ema(self.step_time, min(wall, cpu) / steps if cpu > 0 else wall / steps)
-        self.per_step_overhead = _ema(self.per_step_overhead, overhead / steps)
+        self.per_step_overhead = _ema(self.per_step_overhead, overhead * fraction / steps)
         self.adapt()
 
     def adapt(self) -> None:
@@ -62,12 +71,14 @@ class ProbeSchedule:
             return
         allowed = self.budget * HEADROOM * self.step_time
         sampled = [name for name, every in self.base.items() if every > 0 and name in self.cost]
-        sampled_now = sum(self.cost[name] / self.interval[name] for name in sampled)
+        fraction = self.run_fraction if self.run_fraction is not None else 1.0
+        cost = {name: self.cost[name] * fraction for name in sampled}  # as CPU time
+        sampled_now = sum(cost[name] / self.interval[name] for name in sampled)
         fixed = max(0.0, self.per_step_overhead - sampled_now)
         room = max(allowed - fixed, allowed * 0.05)
         share = room / max(1, len(sampled))
         for name in sampled:
-            wanted = math.ceil(self.cost[name] / share) if share > 0 else MAX_INTERVAL
+            wanted = math.ceil(cost[name] / share) if share > 0 else MAX_INTERVAL
             self.interval[name] = int(min(MAX_INTERVAL, max(self.base[name], wanted)))
         self.adapted += 1
 
@@ -80,6 +91,7 @@ class ProbeSchedule:
             "step_time_s": None if self.wall_step_time is None else round(self.wall_step_time, 6),
             "step_cpu_s": None if self.step_time is None else round(self.step_time, 6),
             "overhead_per_step_s": None if self.per_step_overhead is None else round(self.per_step_overhead, 7),
+            "run_fraction": None if self.run_fraction is None else round(self.run_fraction, 4),
         }
 
 

@@ -63,12 +63,14 @@ def tiny_gpt2() -> GPT2LMHeadModel:
     return GPT2LMHeadModel(config)
 
 
-def train(tmp_path: Path, callbacks: list, model: Any = None, max_steps: int = MAX_STEPS) -> Trainer:
+def train(tmp_path: Path, callbacks: list, model: Any = None, max_steps: int = MAX_STEPS,
+          dataset: Any = None, **arguments: Any) -> Trainer:
     args = TrainingArguments(
         output_dir=str(tmp_path / "out"), max_steps=max_steps, per_device_train_batch_size=4,
         learning_rate=1e-3, logging_steps=1, report_to=[], use_cpu=True, save_strategy="no",
-        disable_tqdm=True, seed=0, data_seed=0)
-    trainer = Trainer(model=model or tiny_gpt2(), args=args, train_dataset=TokenDataset(), callbacks=callbacks)
+        disable_tqdm=True, seed=0, data_seed=0, **arguments)
+    trainer = Trainer(model=model or tiny_gpt2(), args=args, train_dataset=dataset or TokenDataset(),
+                      callbacks=callbacks)
     trainer.train()
     return trainer
 
@@ -154,3 +156,77 @@ def test_poisoned_update_is_skipped(tmp_path: Path) -> None:
     assert steps[3].get("extra", {}).get("skip_reason") == "non-finite gradient"
     assert all(math.isfinite(steps[s]["metrics"]["loss"]) for s in range(4, MAX_STEPS + 1))
     assert any(a.code == "PDM102" and a.step == 3 for a in doctor_cb.doctor.alerts)
+
+
+class PaddedTokenDataset(TokenDataset):
+    """Rows with different numbers of target tokens (padding labelled -100), so the
+    token-weighted loss of an accumulated batch differs from the mean of its micro-batches.
+    The first label of each row is -100 too: it is never a target of a causal LM, and
+    whether the Trainer's `num_items_in_batch` counts it depends on the model's `loss_type`."""
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        row = super().__getitem__(index)
+        labels = row["labels"].clone()
+        labels[0] = -100
+        labels[4 + index % 11:] = -100
+        return {"input_ids": row["input_ids"], "labels": labels}
+
+
+class MicroBatchLosses(TrainerCallback):
+    """Per-token loss of each optimizer step, computed independently from the model's
+    per-token losses on exactly the micro-batches the Trainer fed it."""
+
+    def __init__(self) -> None:
+        self.sums: list[float] = []
+        self.counts: list[int] = []
+        self.by_step: dict[int, float] = {}
+
+    def attach(self, model: Any) -> None:
+        def record(module: Any, args: Any, kwargs: Any, output: Any) -> None:
+            labels = kwargs["labels"][:, 1:]
+            logits = output.logits[:, :-1].detach().float()
+            losses = torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="sum",
+                                                       ignore_index=-100)
+            self.sums.append(float(losses))
+            self.counts.append(int(labels.ne(-100).sum()))
+
+        model.register_forward_hook(record, with_kwargs=True)
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.by_step[state.global_step] = sum(self.sums) / sum(self.counts)
+        self.sums, self.counts = [], []
+
+
+def test_gradient_accumulation_records_the_loss_of_the_whole_accumulated_batch(tmp_path: Path) -> None:
+    """transformers passes `num_items_in_batch` (the target tokens of the WHOLE accumulated
+    batch) to the model, so each micro-batch's `.loss` is a share of the step's loss: the
+    doctor sums the shares instead of averaging them (which would record loss / GA)."""
+    model = tiny_gpt2()
+    doctor_cb, logged, independent = DoctorCallback(sync_every=2, console=False), LoggedValues(), MicroBatchLosses()
+    independent.attach(model)
+    train(tmp_path, [doctor_cb, logged, independent], model=model, max_steps=4, dataset=PaddedTokenDataset(),
+          gradient_accumulation_steps=2)
+    steps = [line for line in run_log(tmp_path / "out") if line["type"] == "step"]
+    assert [s["step"] for s in steps] == [1, 2, 3, 4]
+    for record in steps:
+        step, loss = record["step"], record["metrics"]["loss"]
+        assert loss == pytest.approx(independent.by_step[step], rel=1e-4)
+        assert loss == pytest.approx(logged.by_step[step]["loss"], rel=1e-4)
+    assert abs(steps[0]["metrics"]["loss"] - math.log(128)) < 0.5  # not ln(128) / 2
+
+
+def test_without_num_items_in_batch_micro_batch_losses_are_averaged(tmp_path: Path) -> None:
+    """A model that takes no loss kwargs gets no `num_items_in_batch`: its `.loss` is the
+    micro-batch mean, and the doctor averages the micro-batches (the Trainer divides each
+    by GA before summing, the same value)."""
+
+    class NoLossKwargs(GPT2LMHeadModel):
+        accepts_loss_kwargs = False
+
+    torch.manual_seed(0)
+    model = NoLossKwargs(tiny_gpt2().config)
+    doctor_cb, logged = DoctorCallback(sync_every=2, console=False), LoggedValues()
+    train(tmp_path, [doctor_cb, logged], model=model, max_steps=4, gradient_accumulation_steps=2)
+    steps = [line for line in run_log(tmp_path / "out") if line["type"] == "step"]
+    for record in steps:
+        assert record["metrics"]["loss"] == pytest.approx(logged.by_step[record["step"]]["loss"], rel=1e-4)

@@ -227,7 +227,11 @@ def test_run_log_follows_the_schema_and_is_flushed_at_every_sync(tmp_path):
     assert "sampling" in header["options"]
     steps = [line for line in lines if line["type"] == "step"]
     assert [s["step"] for s in steps] == list(range(1, 10))
-    assert {"loss", "lr", "grad_norm", "clip_ratio", "grad_norm/transformer.h.0"} <= set(steps[-1]["metrics"])
+    assert {"loss", "lr", "grad_norm", "clip_ratio"} <= set(steps[-1]["metrics"])
+    # Per-layer norms are sampled: on the steps that are multiples of sync_every (the header says so).
+    assert [s["step"] for s in steps if "grad_norm/transformer.h.0" in s["metrics"]] == [4, 8]
+    assert [s["step"] for s in steps if "param_norm/transformer.h.0" in s["metrics"]] == [4, 8]
+    assert header["options"]["sampling"]["intervals"]["layer_norms"] == 4
     assert "step_time" in steps[-1]["metrics"] and isinstance(steps[-1]["time"], float)
     alerts = [line for line in lines if line["type"] == "alert"]
     assert alerts == [{"type": "alert", "step": 5, "code": "PDM999", "slug": "recorder", "severity": "error",

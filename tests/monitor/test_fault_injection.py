@@ -174,3 +174,51 @@ def test_live_alerts_equal_a_replay_of_the_run_log(tmp_path):
     live = [(a.step, a.code, a.severity, a.message) for a in doctor.alerts]
     assert live and live == [(a.step, a.code, a.severity, a.message) for a in replayed]
     assert [(line["step"], line["code"]) for line in lines if line["type"] == "alert"] == [a[:2] for a in live]
+
+
+@pytest.mark.parametrize("clip", [True, False], ids=["loop-clips", "no-clipping"])
+def test_nan_gradient_on_an_unsampled_step_is_reported_at_that_step(clip):
+    """Per-parameter gradient norms are sampled (every sync_every steps), the global norm
+    is not: a NaN gradient on step 13 (unsampled) is an error at step 13. Without
+    clipping the doctor's own norms name the parameter; with clipping, clip_grad_norm_
+    has already multiplied every gradient by NaN, so all of them are named."""
+    model = tiny_gpt2(0)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
+    poisoned = "transformer.h.1.mlp.c_fc.weight"
+    with pretrain_doctor.attach(model, optimizer, sync_every=10, console=False) as doctor:
+        for step, ids in enumerate(lm_batches(0, 20), start=1):
+            model(input_ids=ids, labels=ids).loss.backward()
+            if step == 13:
+                model.get_parameter(poisoned).grad[0, 0] = float("nan")
+            if clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            optimizer.zero_grad()
+    alert = next(a for a in doctor.alerts if a.code == "PDM102")
+    assert alert.step == 13 and alert.severity == "error"
+    if clip:
+        assert len(alert.data["parameters"]) == len(list(model.parameters()))
+    else:
+        assert alert.data["parameters"] == [poisoned]
+
+
+def test_a_branch_used_on_some_steps_only_is_not_never_updated():
+    """Between samples the doctor still checks, every step, the parameters it has not yet
+    seen with a gradient: a head trained on odd steps only is seen, although every
+    sampled step (a multiple of 10) is even; a head never used is reported."""
+    model = tiny_gpt2(0)
+    model.add_module("odd_head", torch.nn.Linear(32, 1))
+    model.add_module("unused_head", torch.nn.Linear(32, 1))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
+    features = torch.randn(4, 32, generator=torch.Generator().manual_seed(0))
+    with pretrain_doctor.attach(model, optimizer, sync_every=10, console=False) as doctor:
+        for step, ids in enumerate(lm_batches(0, 110), start=1):
+            loss = model(input_ids=ids, labels=ids).loss
+            if step % 2:
+                loss = loss + 1e-3 * model.odd_head(features).pow(2).mean()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            optimizer.zero_grad()
+    alert = next(a for a in doctor.alerts if a.code == "PDM306")
+    assert set(alert.data["parameters"]) == {"unused_head.weight", "unused_head.bias"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pretrain_doctor.monitor.schedule import HEADROOM, ProbeSchedule
 
 
@@ -29,11 +31,23 @@ def test_budget_stretches_costly_probes_to_fit():
 
 
 def test_budget_is_judged_against_cpu_time_not_a_preempted_wall_clock():
+    # 3/4 of the wall time preempted, the doctor's hooks included: its 400 µs of wall time
+    # per step are 100 µs of CPU time, 1% of the 10 ms CPU step: over the budget.
     busy = ProbeSchedule({"grad_norm": 1}, budget=0.01)
-    busy.record_cost("grad_norm", 100e-6)
-    busy.record_window(steps=10, wall=0.4, cpu=0.1, overhead=10 * 100e-6)  # 3/4 of wall time preempted
-    assert busy.step_time == 0.01 and busy.wall_step_time == 0.04
+    busy.record_cost("grad_norm", 400e-6)
+    busy.record_window(steps=10, wall=0.4, cpu=0.1, overhead=10 * 400e-6)
+    assert busy.step_time == 0.01 and busy.wall_step_time == 0.04 and busy.run_fraction == 0.25
+    assert busy.per_step_overhead == pytest.approx(100e-6)
     assert busy.interval["grad_norm"] > 1
+    # The same wall times on an idle machine (nothing preempted) are four times the cost.
+    idle = ProbeSchedule({"grad_norm": 1}, budget=0.01)
+    idle.record_cost("grad_norm", 100e-6)
+    idle.record_window(steps=10, wall=0.1, cpu=0.1, overhead=10 * 100e-6)
+    assert idle.interval["grad_norm"] > 1
+    cheap = ProbeSchedule({"grad_norm": 1}, budget=0.01)
+    cheap.record_cost("grad_norm", 100e-6)
+    cheap.record_window(steps=10, wall=0.4, cpu=0.1, overhead=10 * 100e-6)  # 25 µs of CPU per step
+    assert cheap.interval["grad_norm"] == 1
 
 
 def test_cheap_probes_keep_their_configured_interval():
