@@ -9,7 +9,8 @@ every rank at the same step and in the same order:
   hold it, `replication_factor`), so every rank sees the global grad norm, the value
   `clip_grad_norm_` computes; a NaN/Inf on any rank reaches every rank, so it is an
   alert on all.
-- `reduce_squared_norms` does the same for one vector at once (`should_skip_step`).
+- `reduce_squared_norms` sums squared shares the same way outside a sync block
+  (`should_skip_step`).
 - `ReplicaChecker` compares an exact bitwise checksum of the parameters across
   data-parallel replicas every few hundred steps (PDM106 replica-divergence).
 - `DistributedContext.is_writer`: only rank 0 writes the run log and TensorBoard.
@@ -19,7 +20,6 @@ Outside `torch.distributed` (or with one process) nothing here issues a collecti
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional, Sequence
 
@@ -46,11 +46,11 @@ class DistributedContext:
     group: Any = None  # None: the default (world) process group
 
     @classmethod
-    def current(cls, group: Any = None) -> "DistributedContext":
+    def current(cls) -> "DistributedContext":
         """The context of the calling process; single-process when torch.distributed is off."""
         if not (dist.is_available() and dist.is_initialized()):
             return cls()
-        return cls(rank=dist.get_rank(group), world_size=dist.get_world_size(group), group=group)
+        return cls(rank=dist.get_rank(), world_size=dist.get_world_size())
 
     @property
     def active(self) -> bool:
@@ -89,10 +89,7 @@ def replication_factor(tensor: torch.Tensor, world_size: int) -> int:
 
 
 def replication_factors(params: Sequence[torch.Tensor], world_size: int) -> torch.Tensor:
-    """`replication_factor` of each parameter, as a float32 tensor on their device.
-
-    Placements never change during a run, so the monitor computes this once at attach.
-    """
+    """`replication_factor` of each parameter, as a float32 tensor on their device."""
     device = local_tensor(params[0]).device if params else torch.device("cpu")
     return torch.tensor([float(replication_factor(p, world_size)) for p in params], device=device)
 
@@ -127,17 +124,16 @@ NORM_VECTOR_KEYS = ("grad_norms", "param_norms", "update_delta", "update_base", 
 class SyncReducer:
     """Makes one sync block of host measurements global, with ONE all-reduce (SUM).
 
-    Per step it packs: the loss (sum, count of ranks that saw one, count of ranks where
-    it was non-finite) and, for every per-parameter norm vector, each rank's share of the
-    squared norms plus a count of the ranks that measured it. After the sum:
+    Per step it packs: the loss (sum, count of ranks that saw one) and, for every
+    per-parameter norm vector, each rank's share of the squared norms plus a count of
+    the ranks that measured it. After the sum:
 
-    - the loss is the mean over ranks, NaN if any rank's loss was non-finite;
+    - the loss is the mean over ranks (a NaN/Inf on any rank stays in the sum);
     - a norm vector is kept only if every rank measured it (else it would not be the
       global value), as sqrt of the summed shares: the global norm for sharded (FSDP2)
       parameters, and the replicas' common value for replicated (DDP) ones;
     - a NaN/Inf on any rank propagates through the sum to every rank, so a non-finite
-      gradient or parameter on one rank is an alert on all. The counts of non-finite
-      ranks are summed flags (> 0 means "any rank", the OR of a MAX all-reduce).
+      gradient or parameter on one rank is an alert on all.
 
     The layout is fixed by the step count and the number of parameters, both equal on
     every rank, so ranks never disagree on the buffer size even when a sampled probe
@@ -147,11 +143,14 @@ class SyncReducer:
     def __init__(self, ctx: DistributedContext, params: Sequence[torch.Tensor]) -> None:
         self.ctx = ctx
         self.size = len(params)
-        self.factors = np.array([replication_factor(p, ctx.world_size) for p in params], dtype=np.float64)
+        # Placements never change during a run: computed once, on the device for
+        # `should_skip_step` and on the host for the sync blocks.
+        self.factors = replication_factors(params, ctx.world_size)
+        self._host_factors = self.factors.double().cpu().numpy()
 
     @property
     def _slots(self) -> int:
-        return 3 + len(NORM_VECTOR_KEYS) * (self.size + 1)
+        return 2 + len(NORM_VECTOR_KEYS) * (self.size + 1)
 
     def reduce(self, host: list[dict[str, Any]]) -> None:
         """Replace, in place, each step's local `loss` and norm vectors by global ones.
@@ -173,25 +172,23 @@ class SyncReducer:
         # Never raises: a rank that failed here would leave the others waiting in the collective.
         loss = _local_loss(values)
         if loss is not None:
-            row[0], row[1], row[2] = loss, 1.0, 0.0 if math.isfinite(loss) else 1.0
+            row[0], row[1] = loss, 1.0
         for index, key in enumerate(NORM_VECTOR_KEYS):
             vector = np.asarray(values.get(key, ()), dtype=np.float64).reshape(-1)
             if vector.shape != (self.size,):
                 continue  # not measured at this step (or not over every parameter)
-            start = 3 + index * (self.size + 1)
-            row[start:start + self.size] = np.square(vector) / self.factors
+            start = 2 + index * (self.size + 1)
+            row[start:start + self.size] = np.square(vector) / self._host_factors
             row[start + self.size] = 1.0
 
     def _unpack(self, row: np.ndarray, values: dict[str, Any]) -> None:
         values.get("_observed", {}).pop("loss", None)
         values.pop("loss", None)
-        loss_sum, loss_count, nonfinite_ranks = row[0], row[1], row[2]
-        if nonfinite_ranks > 0:
-            values["loss"] = loss_sum if not math.isfinite(loss_sum) else float("nan")
-        elif loss_count > 0:
+        loss_sum, loss_count = row[0], row[1]
+        if loss_count > 0:
             values["loss"] = loss_sum / loss_count
         for index, key in enumerate(NORM_VECTOR_KEYS):
-            start = 3 + index * (self.size + 1)
+            start = 2 + index * (self.size + 1)
             measured_by = row[start + self.size]
             values.pop(key, None)
             if measured_by == self.ctx.world_size:
@@ -310,7 +307,7 @@ class ReplicaChecker:
             report.checked += len(params)
             report.mismatches.extend(self._compare_group(group, params))
         diverged = torch.tensor([1 if report.mismatches else 0], dtype=torch.int64,
-                                device=_device_of(self._by_group))
+                                device=collective_device(self.ctx))
         any_rank(self.ctx, diverged)
         report.diverged_anywhere = bool(diverged.item())
         return report
@@ -329,9 +326,3 @@ class ReplicaChecker:
                 mismatches.append(ReplicaMismatch(name, differ, list(global_ranks), values))
         return mismatches
 
-
-def _device_of(params_by_group: dict[Any, list[tuple[str, torch.Tensor]]]) -> torch.device:
-    for params in params_by_group.values():
-        for _, param in params:
-            return local_tensor(param).device
-    return torch.device("cpu")

@@ -29,8 +29,8 @@ from .. import __version__
 from ..checkmeta import SEVERITY_RANK
 from ..detectors.base import Alert, Annotation, Detector, StepRecord
 from .attention import AttentionProbe
-from .distributed import (DistributedContext, ReplicaChecker, SyncReducer, local_tensor, reduce_squared_norms,
-                          replication_factors)
+from .distributed import (NORM_VECTOR_KEYS, DistributedContext, ReplicaChecker, SyncReducer, local_tensor,
+                          reduce_squared_norms)
 from .guard import ProbeGuard
 from .localize import NonFiniteLocalizer, run_replay
 from .params import ParamTable
@@ -48,10 +48,6 @@ CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by (total_norm + 1e-6)
 # moments the OS gives the core to another process do not count.
 hook_clock = time.perf_counter
 cpu_clock = time.thread_time
-# Per-parameter norm vectors (one entry per ParamTable parameter) kept whole by `_to_host`;
-# "grad_seen" holds the norms of the parameters not yet seen with a gradient (zero elsewhere).
-VECTOR_KEYS = ("grad_norms", "update_delta", "update_base", "param_norms", "grad_seen")
-
 
 class TrainingAlert(RuntimeError):
     """Raised at a sync point when `on_alert="raise"`; `.alert` is the Alert."""
@@ -94,7 +90,6 @@ class Doctor:
         self.rank, self.world_size = self.dist.rank, self.dist.world_size
         self.guard = ProbeGuard()
         self.table = ParamTable.build(model, optimizer)
-        self._replication = replication_factors(self.table.params, self.world_size) if self.dist.active else None
         self.replicas = ReplicaChecker(zip(self.table.names, self.table.params), self.dist, replica_check_every)
         self._reducer = SyncReducer(self.dist, self.table.params)
         self.detectors = list(detectors) if detectors is not None else self._default_detectors(
@@ -118,7 +113,6 @@ class Doctor:
         self.step = 0                       # optimizer steps seen (skipped ones included)
         self.alerts: list[Alert] = []
         self.stop_requested = False
-        self.records_seen = 0
         self._entries: list[StepEntry] = []
         self._current: Optional[StepEntry] = None
         self._hook_losses: list[torch.Tensor] = []
@@ -141,14 +135,11 @@ class Doctor:
         self._grad_steps = 0  # steps whose gradients were checked
         # On the CPU a device-to-host read costs nothing (no queue to drain): the doctor may
         # look at the pre-clip norm every step and measure per-parameter norms only when needed.
-        self._host_reads_free = all(local_tensor(p).device.type == "cpu" for p in self.table.params)
-        self._layer_index = self.table.layer_index
+        self._host_reads_free = all(device.type == "cpu" for device in self.table.devices)
         self._metric_names = {family: [f"{family}/{layer}" for layer in self.table.layers]
                               for family in ("grad_norm", "param_norm", "update_ratio")}
         self._grad_history: deque[float] = deque(maxlen=200)
         self._annotations: list[Annotation] = []
-        # (guard probe name, bound update) per detector, for the hot loop at each sync
-        self._all_updates = [(f"detector:{d.code}", d.update) for d in self.detectors]
         self._detectors_by_shape: dict[tuple[frozenset, frozenset], list[tuple[str, Callable]]] = {}
         self._last_localized_step = -10**9
         self._coverage_reported = False
@@ -406,13 +397,9 @@ class Doctor:
         if self._last_step_end is not None:
             entry.scalars["step_time"] = now - self._last_step_end
         self._last_step_end = now
-        losses = self._hook_losses
-        if len(losses) == 1:
-            entry.tensors["loss"] = losses[0]
-            self._hook_losses, self._hook_shares = [], 0
-        elif losses:
+        if self._hook_losses:
             # Shares of one token-weighted loss add up to it; plain micro-batch means average.
-            entry.tensors["loss"] = self._combine(losses, add=self._hook_shares == len(losses))
+            entry.tensors["loss"] = self._combine(self._hook_losses, add=self._hook_shares == len(self._hook_losses))
             self._hook_losses, self._hook_shares = [], 0
         if self._pending_log_z is not None:
             entry.tensors["log_z"] = self._pending_log_z
@@ -460,7 +447,7 @@ class Doctor:
     def _combine(values: list[torch.Tensor], add: bool = False) -> torch.Tensor:
         """The step's loss from its micro-batch losses: their mean, or their sum (`add`)."""
         if len(values) == 1:
-            return values[0]  # `_to_host` flattens and converts
+            return values[0]  # one micro-batch: nothing to combine (`_to_host` flattens and converts)
         stacked = torch.stack([v.float().reshape(()) for v in values])
         return stacked.sum() if add else stacked.mean()
 
@@ -549,9 +536,8 @@ class Doctor:
         norms = self.grad_probe.measure()
         if norms is None:
             return None
-        if self.dist.active:
-            norms = reduce_squared_norms(self.dist, norms.square() / self._replication)
-        return float(norms.square().sum().sqrt())
+        # One scalar per rank: its share of the squared global norm (one collective element).
+        return float(reduce_squared_norms(self.dist, (norms.square() / self._reducer.factors).sum().reshape(1)))
 
     def _close_skipped_by_loop(self) -> None:
         """The loop skipped `optimizer.step()` after a skip verdict: count that step."""
@@ -675,7 +661,7 @@ class Doctor:
         else:
             return
         if norms is not None and entry.extra.get("_layer_norms"):
-            squares = np.bincount(self._layer_index, weights=np.square(norms), minlength=len(self.table.layers))
+            squares = np.bincount(self.table.layer_index, weights=np.square(norms), minlength=len(self.table.layers))
             metrics.update(zip(self._metric_names["grad_norm"], (np.sqrt(squares) * scale).tolist()))
         if math.isfinite(metrics["grad_norm"]):
             self._grad_history.append(metrics["grad_norm"])
@@ -684,12 +670,12 @@ class Doctor:
         finite = np.isfinite(norms)
         if not finite.all():
             extra["nonfinite_params"] = [self.table.names[i] for i in np.flatnonzero(~finite)]
-        squares = np.bincount(self._layer_index, weights=np.square(norms), minlength=len(self.table.layers))
+        squares = np.bincount(self.table.layer_index, weights=np.square(norms), minlength=len(self.table.layers))
         metrics["param_norm"] = float(np.sqrt(squares.sum()))
         metrics.update(zip(self._metric_names["param_norm"], np.sqrt(squares).tolist()))
 
     def _update_metrics(self, delta: np.ndarray, base: np.ndarray, metrics: dict[str, float]) -> None:
-        index, size = self._layer_index, len(self.table.layers)
+        index, size = self.table.layer_index, len(self.table.layers)
         delta_sq = np.bincount(index, weights=np.square(delta), minlength=size)
         base_sq = np.bincount(index, weights=np.square(base), minlength=size)
         for name, d, b in zip(self._metric_names["update_ratio"], delta_sq.tolist(), base_sq.tolist()):
@@ -702,12 +688,11 @@ class Doctor:
         for record in records:
             announced = self._annotations and self._deliver_annotations(upto=record.step)
             # A record right after a planned change goes to every detector (as in `scan`).
-            for probe, update in self._all_updates if announced else self._detectors_reading(record):
+            for probe, update in self._updates_of(self.detectors) if announced else self._detectors_reading(record):
                 found = call(probe, update, record)
                 if found:
                     alerts.extend(found)
         self._deliver_annotations(upto=self.step)
-        self.records_seen += len(records)
         self.alerts.extend(alerts)
         return alerts
 
@@ -718,10 +703,15 @@ class Doctor:
         shape = (frozenset(record.metrics), frozenset(record.extra))
         chosen = self._detectors_by_shape.get(shape)
         if chosen is None:
-            chosen = [(f"detector:{d.code}", d.update) for d in self.detectors if _reads_record(d, record)]
+            chosen = self._updates_of(d for d in self.detectors if _reads_record(d, record))
             if len(self._detectors_by_shape) < 1024:
                 self._detectors_by_shape[shape] = chosen
         return chosen
+
+    @staticmethod
+    def _updates_of(detectors: Iterable[Detector]) -> list[tuple[str, Callable[[StepRecord], Any]]]:
+        """(guard probe name, bound update) per detector, for the loop over records."""
+        return [(f"detector:{d.code}", d.update) for d in detectors]
 
     def _deliver_annotations(self, upto: int) -> bool:
         """Announce planned changes up to step `upto`; True if there were any."""
@@ -921,7 +911,7 @@ def _to_host(entries: list[StepEntry]) -> list[dict[str, Any]]:
         size = piece.numel()
         if key == "_observed":
             values["_observed"].setdefault(name, []).append(scalars[offset])
-        elif key in VECTOR_KEYS or key.startswith("attn/"):
+        elif key in NORM_VECTOR_KEYS or key.startswith("attn/"):
             values[key] = flat[offset: offset + size]
         else:
             values[key] = scalars[offset]

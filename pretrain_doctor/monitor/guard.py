@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import traceback
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 logger = logging.getLogger("pretrain_doctor.monitor")
 
@@ -22,10 +22,9 @@ def debug_mode() -> bool:
 class ProbeGuard:
     """Runs probes, turning their exceptions into one logged internal error each."""
 
-    def __init__(self, on_error: Optional[Callable[[str, BaseException], None]] = None) -> None:
+    def __init__(self) -> None:
         self.disabled: set[str] = set()
         self.errors: list[dict[str, str]] = []
-        self._on_error = on_error
 
     def enabled(self, probe: str) -> bool:
         return probe not in self.disabled
@@ -47,5 +46,3 @@ class ProbeGuard:
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         self.errors.append({"probe": probe, "error": detail})
         logger.warning("pretrain-doctor: internal error in probe %r, probe switched off: %s", probe, detail)
-        if self._on_error is not None:
-            self._on_error(probe, exc)

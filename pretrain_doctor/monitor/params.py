@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import torch
+
+from .distributed import local_tensor
 
 
 def layer_of(param_name: str) -> str:
@@ -31,7 +34,16 @@ class ParamTable:
     layer_index: np.ndarray  # one entry per parameter: its position in `layers` (host-side grouping)
     not_in_optimizer: list[str] = field(default_factory=list)
     in_several_groups: list[str] = field(default_factory=list)
-    sharded: bool = False  # some parameter is a DTensor (FSDP2): probes read its local shard
+
+    @cached_property
+    def sharded(self) -> bool:
+        """Some parameter is a DTensor (FSDP2): probes read its local shard."""
+        return any(local_tensor(p) is not p for p in self.params)
+
+    @cached_property
+    def devices(self) -> frozenset[torch.device]:
+        """The devices this rank's parameter data lives on."""
+        return frozenset(local_tensor(p).device for p in self.params)
 
     @classmethod
     def build(cls, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> "ParamTable":
@@ -47,14 +59,8 @@ class ParamTable:
                 params.append(param)
                 name_of.setdefault(id(param), f"param_groups[{group_number}].params[{position}]")
         names = [name_of[id(p)] for p in params]
-        layers: list[str] = []
-        index: list[int] = []
-        for name in names:
-            layer = layer_of(name)
-            if layer not in layers:
-                layers.append(layer)
-            index.append(layers.index(layer))
+        positions: dict[str, int] = {}  # layer -> its position, in order of first appearance
+        index = [positions.setdefault(layer_of(name), len(positions)) for name in names]
         missing = [name for name, p in model.named_parameters() if p.requires_grad and id(p) not in seen]
         repeated = [name_of[pid] for pid, count in seen.items() if count > 1]
-        sharded = any(callable(getattr(p, "to_local", None)) for p in params)
-        return cls(params, names, layers, np.array(index, dtype=np.int64), missing, repeated, sharded)
+        return cls(params, names, list(positions), np.array(index, dtype=np.int64), missing, repeated)

@@ -23,10 +23,6 @@ def norms_fp32(tensors: list[torch.Tensor], one_device: bool = True) -> torch.Te
     return torch.stack(norms)
 
 
-def is_sharded(tensor: torch.Tensor) -> bool:
-    return callable(getattr(tensor, "to_local", None))
-
-
 @dataclass
 class StepEntry:
     """Everything measured at one optimizer step, still on the device."""
@@ -48,8 +44,6 @@ class GradProbe:
 
     def __init__(self, table: ParamTable) -> None:
         self.table = table
-        self.sharded = any(is_sharded(p) for p in table.params)
-        self.one_device = len({local_tensor(p).device for p in table.params}) <= 1
         self._indices: dict[tuple[int, ...], torch.Tensor] = {}
 
     def _index(self, present: tuple[int, ...], device: torch.device) -> torch.Tensor:
@@ -71,10 +65,10 @@ class GradProbe:
             grads = [params[i].grad for i in subset if params[i].grad is not None]
         if not grads:
             return None
-        if self.sharded:
+        if self.table.sharded:
             grads = [local_tensor(g) for g in grads]
         with torch.no_grad():
-            norms = norms_fp32(grads, self.one_device)
+            norms = norms_fp32(grads, one_device=len(self.table.devices) <= 1)
             if len(grads) != len(params):
                 present = tuple(i for i in (subset if subset is not None else range(len(params)))
                                 if params[i].grad is not None)

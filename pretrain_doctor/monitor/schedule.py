@@ -21,8 +21,7 @@ from typing import Optional
 EMA_WEIGHT = 0.2
 MAX_INTERVAL = 100_000
 # A fifth of the budget is left for costs the doctor's clocks cannot see (torch's hook
-# dispatch, the clip_grad_norm_ wrapper): measured on the tiny-GPT benchmark, they are
-# of the same order as the hooks' own bookkeeping.
+# dispatch, the clip_grad_norm_ wrapper): a chosen margin, not a measured one.
 HEADROOM = 0.8
 
 
@@ -36,14 +35,10 @@ class ProbeSchedule:
         self.wall_step_time: Optional[float] = None
         self.run_fraction: Optional[float] = None  # the training thread's CPU time over wall time, EMA
         self.per_step_overhead: Optional[float] = None  # everything the doctor did, per step
-        self.adapted = 0
 
     def due(self, name: str, step: int) -> bool:
         every = self.interval.get(name, 0)
         return every > 0 and step % every == 0
-
-    def enabled(self, name: str) -> bool:
-        return self.interval.get(name, 0) > 0
 
     def record_cost(self, name: str, seconds: float) -> None:
         """One run of probe `name` took `seconds` of wall time."""
@@ -62,7 +57,7 @@ class ProbeSchedule:
         fraction = min(1.0, cpu / wall) if cpu > 0 else 1.0
         self.run_fraction = _ema(self.run_fraction, fraction)
         self.wall_step_time = _ema(self.wall_step_time, wall / steps)
-        self.step_time = _ema(self.step_time, min(wall, cpu) / steps if cpu > 0 else wall / steps)
+        self.step_time = _ema(self.step_time, wall * fraction / steps)
         self.per_step_overhead = _ema(self.per_step_overhead, overhead * fraction / steps)
         self.adapt()
 
@@ -80,7 +75,6 @@ class ProbeSchedule:
         for name in sampled:
             wanted = math.ceil(cost[name] / share) if share > 0 else MAX_INTERVAL
             self.interval[name] = int(min(MAX_INTERVAL, max(self.base[name], wanted)))
-        self.adapted += 1
 
     def describe(self) -> dict[str, object]:
         return {

@@ -8,7 +8,7 @@ names its line instead of a silent wrong answer.
 """
 
 # No `from __future__ import annotations`: pydantic would have to evaluate every field
-# annotation from its string again (~4 ms of each `check` start-up).
+# annotation from its string again (~2.5 ms of each `check` start-up, measured 09:00).
 
 from typing import TYPE_CHECKING, Literal, Optional
 

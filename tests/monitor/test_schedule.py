@@ -19,7 +19,7 @@ def test_budget_stretches_costly_probes_to_fit():
     schedule = ProbeSchedule({"grad_norm": 1, "update_ratio": 10, "attention": 0}, budget=0.01)
     schedule.record_cost("grad_norm", 50e-6)      # 50 µs per run
     schedule.record_cost("update_ratio", 1e-3)    # 1 ms per run
-    # 10 ms steps, doctor spent 100 µs per step, of which sampled probes 50 + 100 µs: nothing fixed.
+    # 10 ms steps, doctor spent 150 µs per step, of which sampled probes 50 + 100 µs: nothing fixed.
     schedule.record_window(steps=10, wall=0.1, cpu=0.1, overhead=10 * 150e-6)
     room = 0.01 * HEADROOM * 0.01
     share = room / 2
