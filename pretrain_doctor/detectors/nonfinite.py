@@ -63,6 +63,16 @@ class _Episodes(Detector, abstract=True):
                 for i in episode_starts(bad[rows]).tolist()]
 
 
+def _listed_and_named(table: MetricTable, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose extra holds one of `keys` (a list of names), and rows where a list is non-empty."""
+    listed = np.zeros(len(table), dtype=bool)
+    named = np.zeros(len(table), dtype=bool)
+    for row, extra in table.extras.items():
+        lists = [extra[key] for key in keys if key in extra]
+        listed[row], named[row] = bool(lists), any(lists)
+    return listed, named
+
+
 class NonFiniteLoss(_Episodes):
     """The loss is NaN or ±Inf.
 
@@ -144,12 +154,7 @@ class NonFiniteGrad(_Episodes):
     def _status_arrays(self, table: MetricTable) -> tuple[np.ndarray, np.ndarray]:
         grads, grad_present = table.column("grad_norm")
         nans, nan_present = table.column("nan_iterations")
-        named = np.zeros(len(table), dtype=bool)
-        listed = np.zeros(len(table), dtype=bool)
-        for row, extra in table.extras.items():
-            if "nonfinite_grads" in extra:
-                listed[row] = True
-                named[row] = bool(extra["nonfinite_grads"])
+        listed, named = _listed_and_named(table, self.extra_keys)
         with np.errstate(invalid="ignore"):
             nan_bad = nan_present & (nans != 0)
         bad = named | (grad_present & ~np.isfinite(grads)) | nan_bad
@@ -259,12 +264,7 @@ class NonFiniteParam(_Episodes):
 
     def _status_arrays(self, table: MetricTable) -> tuple[np.ndarray, np.ndarray]:
         norms, present = table.column("param_norm")
-        listed = np.zeros(len(table), dtype=bool)
-        named = np.zeros(len(table), dtype=bool)
-        for row, extra in table.extras.items():
-            for key in self.extra_keys:
-                if key in extra:
-                    listed[row], named[row] = True, named[row] or bool(extra[key])
+        listed, named = _listed_and_named(table, self.extra_keys)
         return present | listed, named | (present & ~np.isfinite(norms))
 
     def _describe(self, record: StepRecord) -> Alert:

@@ -34,18 +34,11 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 from . import _common
 
 
-class DoctorCallback(TrainerCallback):
-    """Attach `pretrain_doctor` to a transformers `Trainer` run.
-
-    `skip_poisoned=True` skips updates whose gradients the doctor judges poisoned
-    (non-finite, or a grad-norm spike): it reads one value from the device every step,
-    so it is off by default to keep the monitor free of per-step syncs.
-    """
+class DoctorCallback(_common.DoctorCallbackBase, TrainerCallback):
+    """Attach `pretrain_doctor` to a transformers `Trainer` run (options: `DoctorCallbackBase`)."""
 
     def __init__(self, skip_poisoned: bool = False, **attach_options: Any) -> None:
-        self.skip_poisoned = skip_poisoned
-        self.attach_options = attach_options
-        self.doctor: Optional[Any] = None  # the Doctor, kept after training for its alerts
+        super().__init__(skip_poisoned, **attach_options)
         self._raised: Optional[Any] = None  # the first serious alert, with on_alert="raise"
 
     def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
@@ -53,8 +46,7 @@ class DoctorCallback(TrainerCallback):
                        optimizer: Optional[torch.optim.Optimizer] = None, **kwargs: Any) -> None:
         if model is None or optimizer is None:
             raise ValueError("DoctorCallback needs the Trainer's model and optimizer at on_train_begin")
-        options = dict(self.attach_options)
-        options.setdefault("log_dir", args.output_dir)
+        options = self._attach_options(args.output_dir)
         self._raised = None
         if options.get("on_alert") == "raise":
             # The Trainer runs no callback after an exception, so raising inside
@@ -69,8 +61,7 @@ class DoctorCallback(TrainerCallback):
 
     def on_pre_optimizer_step(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                               optimizer: Optional[torch.optim.Optimizer] = None, **kwargs: Any) -> None:
-        if self.skip_poisoned and self.doctor is not None and optimizer is not None:
-            _common.skip_update_if_poisoned(self.doctor, optimizer)
+        self._skip_if_poisoned(optimizer)
 
     def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                     **kwargs: Any) -> None:

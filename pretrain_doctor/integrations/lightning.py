@@ -22,7 +22,7 @@ automatic optimization divides it before backward. Manual optimization works too
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import lightning.pytorch as pl
 import torch
@@ -30,25 +30,13 @@ import torch
 from . import _common
 
 
-class DoctorCallback(pl.Callback):
-    """Attach `pretrain_doctor` to a Lightning `Trainer.fit` run.
-
-    `skip_poisoned=True` skips updates whose gradients the doctor judges poisoned
-    (non-finite, or a grad-norm spike): it reads one value from the device every step,
-    so it is off by default to keep the monitor free of per-step syncs.
-    """
-
-    def __init__(self, skip_poisoned: bool = False, **attach_options: Any) -> None:
-        self.skip_poisoned = skip_poisoned
-        self.attach_options = attach_options
-        self.doctor: Optional[Any] = None  # the Doctor, kept after the fit for its alerts
+class DoctorCallback(_common.DoctorCallbackBase, pl.Callback):
+    """Attach `pretrain_doctor` to a Lightning `Trainer.fit` run (options: `DoctorCallbackBase`)."""
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.optimizers:
             raise ValueError("DoctorCallback needs an optimizer (configure_optimizers returned none)")
-        options = dict(self.attach_options)
-        options.setdefault("log_dir", trainer.default_root_dir)
-        self.doctor = _common.attach(pl_module, trainer.optimizers[0], options)
+        self.doctor = _common.attach(pl_module, trainer.optimizers[0], self._attach_options(trainer.default_root_dir))
 
     def on_before_backward(self, trainer: pl.Trainer, pl_module: pl.LightningModule, loss: torch.Tensor) -> None:
         if self.doctor is None:
@@ -64,8 +52,7 @@ class DoctorCallback(pl.Callback):
 
     def on_before_optimizer_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                                  optimizer: torch.optim.Optimizer) -> None:
-        if self.skip_poisoned and self.doctor is not None:
-            _common.skip_update_if_poisoned(self.doctor, optimizer)
+        self._skip_if_poisoned(optimizer)
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         if self.doctor is not None:
