@@ -67,7 +67,7 @@ def interleaved_medians(commands: dict[str, list[str]], repeats: int) -> dict[st
 PHASES = """\
 import gc, os, sys, time
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # as the CLI does
-gc.set_threshold(200_000, 30, 30)  # as the entry point does (pretrain_doctor/__main__.py)
+from pretrain_doctor.__main__ import _GC_THRESHOLDS; gc.set_threshold(*_GC_THRESHOLDS)  # as the entry point does
 marks = [time.perf_counter()]
 def mark():
     marks.append(time.perf_counter())

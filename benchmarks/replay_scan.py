@@ -11,22 +11,15 @@ and their ratio; the replay goal (replay.md) is a 1M-step log in a few seconds.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
-
-import numpy as np
+from pathlib import Path
 
 from pretrain_doctor.detectors import default_detectors, scan
-from pretrain_doctor.detectors.base import MetricTable, run_detectors
+from pretrain_doctor.detectors.base import run_detectors
 
-
-def synthetic_run(n: int) -> MetricTable:
-    rng = np.random.default_rng(0)
-    steps = np.arange(n)
-    columns = {"loss": 3 + 2 * np.exp(-steps / 20000) + 0.05 * rng.standard_normal(n),
-               "grad_norm": 0.3 * np.exp(0.1 * rng.standard_normal(n)),
-               "step_time": 0.1 + 0.002 * rng.standard_normal(n), "lr": np.full(n, 3e-4)}
-    columns["loss"][rng.choice(n, 100)] += 1.0
-    return MetricTable(steps=steps, columns=columns)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the run the replay test checks too
+from tests.detectors.series import long_run  # noqa: E402
 
 
 def main() -> None:
@@ -34,7 +27,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1_000_000)
     parser.add_argument("--stream-steps", type=int, default=100_000)
     args = parser.parse_args()
-    table = synthetic_run(args.steps)
+    table = long_run(args.steps)
     started = time.perf_counter()
     alerts = scan(table, default_detectors())
     scan_s = time.perf_counter() - started

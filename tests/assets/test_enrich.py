@@ -122,13 +122,8 @@ def test_a_listed_eos_that_includes_the_tokenizers_is_not_a_disagreement(tmp_pat
     assert not report.findings
 
 
-def test_sentencepiece_folder_without_the_package_leaves_the_length_unknown(tmp_path: Path, monkeypatch) -> None:
-    import sys
-
-    from pretrain_doctor.assets import tokenizer_files
-
-    monkeypatch.setitem(sys.modules, "sentencepiece", None)  # as if not installed
-    monkeypatch.setattr(tokenizer_files, "_load_cached", tokenizer_files._load_cached.__wrapped__)
+@pytest.mark.usefixtures("without_sentencepiece")
+def test_sentencepiece_folder_without_the_package_leaves_the_length_unknown(tmp_path: Path) -> None:
     spm = FIXTURES / "tokenizers" / "llama2-spm"
     lora = ("pretrain_doctor: 1\nmodel: {vocab_size: 100}\nmode: {kind: lora, init_from: my-org/base}\n"
             "optimizer: {family: adamw, lr: 2.0e-4}\ntokenizer: {added_tokens: ['<s>', '<|im_start|>']}\n")

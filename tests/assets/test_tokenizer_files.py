@@ -147,16 +147,8 @@ def test_sentencepiece_model_is_the_vocabulary() -> None:
     assert tok.role_id("bos") == 1 and tok.role_id("eos") == 2 and tok.declared("pad") is None
 
 
-def _without_sentencepiece(monkeypatch) -> None:
-    monkeypatch.setitem(sys.modules, "sentencepiece", None)  # `import sentencepiece` raises ImportError
-    from pretrain_doctor.assets import tokenizer_files
-
-    tokenizer_files._load_cached.cache_clear()
-    monkeypatch.setattr(tokenizer_files, "_load_cached", tokenizer_files._load_cached.__wrapped__)
-
-
-def test_without_sentencepiece_the_vocabulary_is_unknown_not_empty(monkeypatch) -> None:
-    _without_sentencepiece(monkeypatch)
+@pytest.mark.usefixtures("without_sentencepiece")
+def test_without_sentencepiece_the_vocabulary_is_unknown_not_empty() -> None:
     tok = load_tokenizer_files(SPM_FOLDER)
     assert not tok.vocabulary_known
     assert "sentencepiece" in tok.unread_vocabulary

@@ -8,6 +8,7 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 
 from pretrain_doctor.detectors import Alert, Detector, StepRecord, run_detectors
+from pretrain_doctor.detectors.base import MetricTable
 
 
 def records(steps: Optional[Sequence[int]] = None, extras: Optional[dict[int, dict]] = None,
@@ -59,3 +60,15 @@ def serious(found: Iterable[Alert]) -> list[Alert]:
 
 def nan() -> float:
     return math.nan
+
+
+def long_run(n: int, spikes: int = 100) -> MetricTable:
+    """A healthy-looking `n`-step run (decaying loss, grad norm, step time, constant lr)
+    with `spikes` one-step loss spikes of +1.0: the replay test and benchmarks/replay_scan.py."""
+    rng = np.random.default_rng(0)
+    steps = np.arange(n)
+    columns = {"loss": 3 + 2 * np.exp(-steps / 20000) + 0.05 * rng.standard_normal(n),
+               "grad_norm": 0.3 * np.exp(0.1 * rng.standard_normal(n)),
+               "step_time": 0.1 + 0.002 * rng.standard_normal(n), "lr": np.full(n, 3e-4)}
+    columns["loss"][rng.choice(n, spikes)] += 1.0
+    return MetricTable(steps=steps, columns=columns)

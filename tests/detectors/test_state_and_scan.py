@@ -16,7 +16,7 @@ from pretrain_doctor.detectors import (Annotation, MetricTable, StepRecord, all_
                                        run_detectors, scan)
 from pretrain_doctor.errors import UsageError
 
-from .series import healthy_grad, healthy_loss
+from .series import healthy_grad, healthy_loss, long_run
 
 
 def eventful_run(n: int = 1500, seed: int = 0) -> list[StepRecord]:
@@ -144,14 +144,7 @@ def test_scan_matches_on_real_shaped_sparse_logs():
 
 def test_scan_finds_the_spikes_of_a_million_step_run():
     """Speed is measured by benchmarks/replay_scan.py, not asserted here."""
-    n = 1_000_000
-    rng = np.random.default_rng(0)
-    steps = np.arange(n)
-    columns = {"loss": 3 + 2 * np.exp(-steps / 20000) + 0.05 * rng.standard_normal(n),
-               "grad_norm": 0.3 * np.exp(0.1 * rng.standard_normal(n)),
-               "step_time": 0.1 + 0.002 * rng.standard_normal(n), "lr": np.full(n, 3e-4)}
-    columns["loss"][rng.choice(n, 100)] += 1.0
-    found = scan(MetricTable(steps=steps, columns=columns), default_detectors())
+    found = scan(long_run(1_000_000), default_detectors())
     assert len(found) >= 90 and all(a.code == "PDM201" for a in found)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +9,9 @@ import pytest
 
 from tests.distributed._launch import run_ranks
 from tests.distributed.scenarios import MAX_GRAD_NORM, STEPS, reference_grad_norms
+from tests.run_log import read_run_log
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("distributed")]
-
-
-def _run_log(workdir: Path) -> list[dict]:
-    return [json.loads(line) for line in (workdir / "log" / "doctor.jsonl").read_text().splitlines()]
 
 
 def _per_layer(metrics: dict) -> list[float]:
@@ -40,7 +36,7 @@ def test_every_rank_sees_the_global_grad_norm(scenario: str, tmp_path: Path) -> 
         for record, ref in sampled:
             np.testing.assert_allclose(_per_layer(record["metrics"]), _per_layer(ref), rtol=1e-5)
     # One run log, written by rank 0 alone: one header and one record per step.
-    lines = _run_log(tmp_path)
+    lines = read_run_log(tmp_path / "log")
     assert [line["type"] for line in lines].count("header") == 1
     steps = [line for line in lines if line["type"] == "step"]
     assert [s["step"] for s in steps] == list(range(1, STEPS + 1))
@@ -78,7 +74,7 @@ def test_a_corrupted_replica_raises_replica_divergence(scenario: str, tmp_path: 
         assert divergence[0]["step"] == 4
         assert divergence[0]["severity"] == "error"
         assert 1 in divergence[0]["data"]["ranks"]
-    log_alerts = [line for line in _run_log(tmp_path) if line["type"] == "alert" and line["code"] == "PDM106"]
+    log_alerts = [line for line in read_run_log(tmp_path / "log") if line["type"] == "alert" and line["code"] == "PDM106"]
     assert log_alerts and log_alerts[0]["step"] == 4
 
 
@@ -87,5 +83,5 @@ def test_skip_verdict_is_the_same_on_every_rank(tmp_path: Path) -> None:
     for result in ranks:
         assert result["verdicts"] == [False, False, True, False]
         assert result["finite"]
-    steps = {line["step"]: line for line in _run_log(tmp_path) if line["type"] == "step"}
+    steps = {line["step"]: line for line in read_run_log(tmp_path / "log") if line["type"] == "step"}
     assert steps[3]["extra"]["skip_reason"] == "non-finite gradient"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ pytest.importorskip("accelerate")
 
 from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainerCallback, TrainingArguments  # noqa: E402
 
+from tests.run_log import read_run_log  # noqa: E402
 from pretrain_doctor.integrations.hf import DoctorCallback  # noqa: E402
 
 MAX_STEPS = 8
@@ -75,10 +75,6 @@ def train(tmp_path: Path, callbacks: list, model: Any = None, max_steps: int = M
     return trainer
 
 
-def run_log(log_dir: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (log_dir / "doctor.jsonl").read_text().splitlines()]
-
-
 def poison_first_mlp(model: GPT2LMHeadModel) -> None:
     with torch.no_grad():
         model.transformer.h[0].mlp.c_fc.weight[0, 0] = float("nan")
@@ -89,7 +85,7 @@ def test_healthy_run_writes_a_run_log_and_raises_nothing(tmp_path: Path) -> None
     model = tiny_gpt2()
     train(tmp_path, [doctor_cb, logged], model=model)
 
-    lines = run_log(tmp_path / "doctor")
+    lines = read_run_log(tmp_path / "doctor")
     assert lines[0]["type"] == "header" and lines[0]["model"]["class"] == "GPT2LMHeadModel"
     steps = [line for line in lines if line["type"] == "step"]
     assert [s["step"] for s in steps] == list(range(1, MAX_STEPS + 1))
@@ -116,7 +112,7 @@ def test_nan_parameter_is_reported_and_stops_training(tmp_path: Path) -> None:
     assert ("PDM102", 3) in codes_at  # nonfinite-grad, naming the parameters
     # The alert of step 3 is read at the sync of step 4, which then stops the Trainer.
     assert trainer.state.global_step == 4 < MAX_STEPS
-    lines = run_log(tmp_path / "doctor")
+    lines = read_run_log(tmp_path / "doctor")
     assert any(line["type"] == "alert" and line["code"] == "PDM101" for line in lines)
     end = [line for line in lines if line["type"] == "end"]
     assert len(end) == 1 and end[0]["reason"].startswith("stopped: PDM101")
@@ -131,7 +127,7 @@ def test_raise_detaches_before_raising(tmp_path: Path) -> None:
         train(tmp_path, [AtStep(3, poison_first_mlp), doctor_cb], model=model)
     assert raised.value.alert.code == "PDM101" and raised.value.alert.step == 3
     assert not model._forward_hooks  # the Trainer runs no callback after an exception
-    end = [line for line in run_log(tmp_path / "doctor") if line["type"] == "end"]
+    end = [line for line in read_run_log(tmp_path / "doctor") if line["type"] == "end"]
     assert end[0]["reason"] == "raised: PDM101 nonfinite-loss"
 
 
@@ -152,7 +148,7 @@ def test_poisoned_update_is_skipped(tmp_path: Path) -> None:
 
     # Without the skip, AdamW would have written NaN into every parameter at step 3.
     assert all(torch.isfinite(p).all() for p in model.parameters())
-    steps = {line["step"]: line for line in run_log(tmp_path / "doctor") if line["type"] == "step"}
+    steps = {line["step"]: line for line in read_run_log(tmp_path / "doctor") if line["type"] == "step"}
     assert steps[3].get("extra", {}).get("skip_reason") == "non-finite gradient"
     assert all(math.isfinite(steps[s]["metrics"]["loss"]) for s in range(4, MAX_STEPS + 1))
     assert any(a.code == "PDM102" and a.step == 3 for a in doctor_cb.doctor.alerts)
@@ -206,7 +202,7 @@ def test_gradient_accumulation_records_the_loss_of_the_whole_accumulated_batch(t
     independent.attach(model)
     train(tmp_path, [doctor_cb, logged, independent], model=model, max_steps=4, dataset=PaddedTokenDataset(),
           gradient_accumulation_steps=2)
-    steps = [line for line in run_log(tmp_path / "out") if line["type"] == "step"]
+    steps = [line for line in read_run_log(tmp_path / "out") if line["type"] == "step"]
     assert [s["step"] for s in steps] == [1, 2, 3, 4]
     for record in steps:
         step, loss = record["step"], record["metrics"]["loss"]
@@ -227,6 +223,6 @@ def test_without_num_items_in_batch_micro_batch_losses_are_averaged(tmp_path: Pa
     model = NoLossKwargs(tiny_gpt2().config)
     doctor_cb, logged = DoctorCallback(sync_every=2, console=False), LoggedValues()
     train(tmp_path, [doctor_cb, logged], model=model, max_steps=4, gradient_accumulation_steps=2)
-    steps = [line for line in run_log(tmp_path / "out") if line["type"] == "step"]
+    steps = [line for line in read_run_log(tmp_path / "out") if line["type"] == "step"]
     for record in steps:
         assert record["metrics"]["loss"] == pytest.approx(logged.by_step[record["step"]]["loss"], rel=1e-4)

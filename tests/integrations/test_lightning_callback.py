@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any, Optional
@@ -14,6 +13,7 @@ pytest.importorskip("lightning")
 
 import lightning.pytorch as pl  # noqa: E402
 
+from tests.run_log import read_run_log  # noqa: E402
 from pretrain_doctor.integrations.lightning import DoctorCallback  # noqa: E402
 
 MAX_STEPS = 8
@@ -68,16 +68,12 @@ def fit(tmp_path: Path, module: Regression, callback: DoctorCallback, **trainer_
     return trainer
 
 
-def run_log(log_dir: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (log_dir / "doctor.jsonl").read_text().splitlines()]
-
-
 def test_healthy_fit_logs_each_step_and_raises_nothing(tmp_path: Path) -> None:
     module = Regression()
     callback = DoctorCallback(sync_every=2, console=False)
     fit(tmp_path, module, callback, gradient_clip_val=0.5)
 
-    lines = run_log(tmp_path)  # log_dir defaults to the Trainer's default_root_dir
+    lines = read_run_log(tmp_path)  # log_dir defaults to the Trainer's default_root_dir
     steps = [line for line in lines if line["type"] == "step"]
     assert [s["step"] for s in steps] == list(range(1, MAX_STEPS + 1))
     for record, loss, grad_norm in zip(steps, module.losses, module.grad_norms):
@@ -95,7 +91,7 @@ def test_accumulated_batches_are_one_step_with_their_mean_loss(tmp_path: Path) -
     callback = DoctorCallback(log_dir=tmp_path / "doctor", sync_every=1, console=False)
     fit(tmp_path, module, callback, accumulate_grad_batches=2)
 
-    steps = [line for line in run_log(tmp_path / "doctor") if line["type"] == "step"]
+    steps = [line for line in read_run_log(tmp_path / "doctor") if line["type"] == "step"]
     assert [s["step"] for s in steps] == list(range(1, MAX_STEPS + 1))
     for index, record in enumerate(steps):
         micro = module.losses[2 * index: 2 * index + 2]
@@ -110,7 +106,7 @@ def test_nan_parameter_is_reported_and_stops_the_fit(tmp_path: Path) -> None:
     assert ("PDM101", 3) in codes_at and ("PDM102", 3) in codes_at
     # Step 3's alert is read at the sync at the start of step 4, which then stops the fit.
     assert trainer.global_step == 4 < MAX_STEPS
-    end = [line for line in run_log(tmp_path / "doctor") if line["type"] == "end"]
+    end = [line for line in read_run_log(tmp_path / "doctor") if line["type"] == "end"]
     assert len(end) == 1 and end[0]["reason"].startswith("stopped: PDM101")
 
 
@@ -121,7 +117,7 @@ def test_poisoned_update_is_skipped(tmp_path: Path) -> None:
 
     # Without the skip, AdamW would have written NaN into the first layer at step 3.
     assert all(torch.isfinite(p).all() for p in module.parameters())
-    steps = {line["step"]: line for line in run_log(tmp_path / "doctor") if line["type"] == "step"}
+    steps = {line["step"]: line for line in read_run_log(tmp_path / "doctor") if line["type"] == "step"}
     assert steps[3].get("extra", {}).get("skip_reason") == "non-finite gradient"
     assert all(math.isfinite(steps[s]["metrics"]["loss"]) for s in range(4, MAX_STEPS + 1))
     assert any(a.code == "PDM102" and a.step == 3 for a in callback.doctor.alerts)
@@ -136,5 +132,5 @@ def test_raise_propagates_and_detaches(tmp_path: Path) -> None:
         fit(tmp_path, module, callback)
     assert raised.value.alert.code == "PDM101" and raised.value.alert.step == 3
     assert not module._forward_hooks  # on_exception detached the doctor
-    end = [line for line in run_log(tmp_path / "doctor") if line["type"] == "end"]
+    end = [line for line in read_run_log(tmp_path / "doctor") if line["type"] == "end"]
     assert end[0]["reason"] == "exception: TrainingAlert"

@@ -17,6 +17,7 @@ from pretrain_doctor.detectors.base import Alert, Annotation, StepRecord
 from pretrain_doctor.monitor import Doctor, TrainingAlert
 from pretrain_doctor.monitor import doctor as doctor_module
 
+from ..run_log import read_run_log
 from .helpers import TinyCausalLM, lm_batches, tiny_gpt2, train_gpt2
 
 QUIET = dict(console=False)
@@ -190,7 +191,7 @@ def test_stop_and_callable_actions(tmp_path):
             break
     doctor.detach()
     assert steps == 3  # step 2's alert is judged at the sync before step 3 is applied
-    lines = [json.loads(line) for line in (tmp_path / "doctor.jsonl").read_text().splitlines()]
+    lines = read_run_log(tmp_path)
     ends = [line for line in lines if line["type"] == "end"]
     assert len(ends) == 1 and ends[0]["reason"].startswith("stopped: PDM999")
 
@@ -261,7 +262,7 @@ KILLED_RUN = textwrap.dedent("""
 def test_a_killed_process_leaves_a_readable_log(tmp_path):
     result = subprocess.run([sys.executable, "-c", KILLED_RUN, str(tmp_path)], capture_output=True, timeout=120)
     assert result.returncode == -9, result.stderr.decode()
-    lines = [json.loads(line) for line in (tmp_path / "doctor.jsonl").read_text().splitlines()]
+    lines = read_run_log(tmp_path)
     assert lines[0]["type"] == "header"
     assert [line["step"] for line in lines if line["type"] == "step"] == list(range(1, 11))
     assert all(line["type"] != "end" for line in lines)
@@ -364,7 +365,7 @@ def test_overhead_budget_is_described_in_the_header(tmp_path):
                                     **QUIET)
     train_gpt2(model, optimizer, lm_batches(0, 12))
     doctor.detach()
-    lines = [json.loads(line) for line in (tmp_path / "doctor.jsonl").read_text().splitlines()]
+    lines = read_run_log(tmp_path)
     sampling = lines[0]["options"]["sampling"]
     assert sampling["overhead_budget"] == 0.01 and "adaptive" in sampling
     end = lines[-1]["sampling"]
@@ -374,12 +375,14 @@ def test_overhead_budget_is_described_in_the_header(tmp_path):
 
 def test_config_plan_goes_into_the_header(tmp_path):
     config = tmp_path / "train.yaml"
-    config.write_text("model:\n  n_layer: 2\noptimizer:\n  name: adamw\n  lr: 0.001\n")
+    config.write_text("pretrain_doctor: 1\nmodel: {layers: 2}\noptimizer: {family: adamw, lr: 0.001}\n")
     model = mlp()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     pretrain_doctor.attach(model, optimizer, log_dir=tmp_path, config=str(config), **QUIET).detach()
-    header = json.loads((tmp_path / "doctor.jsonl").read_text().splitlines()[0])
+    header = read_run_log(tmp_path)[0]
     assert header["plan"]["path"] == str(config)
+    # The plan itself, not the error a config the linter cannot read would leave there.
+    assert "error" not in header["plan"] and header["plan"]["optimizer"]["lr"] == 0.001
 
 
 def test_raise_at_attach_for_parameters_outside_the_optimizer_leaves_no_hooks():

@@ -9,6 +9,7 @@ import torch
 import pretrain_doctor
 
 from .faults import FAULT_STEP, bert_run, codes, first_step, fp16_overflow_run, gpt2_run
+from ..run_log import read_run_log
 from .helpers import lm_batches, tiny_gpt2
 
 SOON = 12  # steps between the fault and its alert (sync every 2 steps, probes every 2)
@@ -161,13 +162,12 @@ def test_fp16_loss_scale_collapse_and_skipped_steps(pass_scaler):
 def test_live_alerts_equal_a_replay_of_the_run_log(tmp_path):
     """The monitor hands each detector only the records it reads; replaying every record
     of the run log through fresh detectors must give exactly the same alerts."""
-    import json
 
     from pretrain_doctor.detectors import default_detectors, run_detectors
     from pretrain_doctor.detectors.base import StepRecord
 
     doctor = gpt2_run(steps=FAULT_STEP + SOON, fault=_lr_times_300, log_dir=tmp_path)
-    lines = [json.loads(line) for line in (tmp_path / "doctor.jsonl").read_text().splitlines()]
+    lines = read_run_log(tmp_path)
     records = [StepRecord(line["step"], line["metrics"], line["time"], line.get("extra", {}))
                for line in lines if line["type"] == "step"]
     replayed = run_detectors(default_detectors(), records)

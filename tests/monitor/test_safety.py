@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 import pytest
 import torch
@@ -11,6 +10,7 @@ import torch.nn.functional as F
 import pretrain_doctor
 from pretrain_doctor.monitor import attention as attention_module
 
+from ..run_log import read_run_log
 from .helpers import lm_batches, tiny_gpt2, train_gpt2
 
 ALL_PROBES = dict(sync_every=3, update_every=1, attention_every=1, console=False)
@@ -39,7 +39,7 @@ def test_attaching_changes_neither_losses_nor_parameters(attn, tmp_path):
     for name, value in bare_params.items():
         assert torch.equal(value, params[name]), name
     # ... and the probes really ran during that run
-    steps = [json.loads(l) for l in (tmp_path / "doctor.jsonl").read_text().splitlines() if '"step"' in l]
+    steps = [line for line in read_run_log(tmp_path) if line["type"] == "step"]
     metrics = {k for s in steps if s["type"] == "step" for k in s["metrics"]}
     assert any(k.startswith("attn_entropy/") for k in metrics)
     assert any(k.startswith("update_ratio/") for k in metrics)
@@ -85,7 +85,7 @@ def test_probe_exception_is_logged_once_and_probe_switched_off(monkeypatch, tmp_
     assert len(losses) == 6
     assert len(calls) == 1  # switched off after the first failure
     assert [e["probe"] for e in doctor.guard.errors] == ["attention"]
-    end = json.loads((tmp_path / "doctor.jsonl").read_text().splitlines()[-1])
+    end = read_run_log(tmp_path)[-1]
     assert end["type"] == "end" and "probe bug" in end["internal_errors"][0]["error"]
     assert doctor.summary()["internal_errors"]
 
