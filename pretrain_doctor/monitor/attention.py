@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 import torch
 
 from .guard import ProbeGuard
-from .patching import FunctionPatch
+from .patching import FunctionPatch, remove_all
 
 MASKED_BELOW = -1e4  # additive float masks use the dtype minimum (or -inf) for "masked"
 
@@ -75,14 +75,6 @@ def attention_stats(query: torch.Tensor, key: torch.Tensor, attn_mask: Optional[
         return torch.cat([per_head.mean().reshape(1), max_logit.reshape(1), by_head])
 
 
-def _sdpa_call(original: Callable[..., Any], query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
-               attn_mask: Optional[torch.Tensor] = None, dropout_p: float = 0.0, is_causal: bool = False,
-               scale: Optional[float] = None, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-    out = original(query, key, value, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal,
-                   scale=scale, **kwargs)
-    return out, {"query": query, "key": key, "attn_mask": attn_mask, "is_causal": is_causal, "scale": scale}
-
-
 class AttentionProbe:
     """Patches attention functions on sampled steps; reports one stats tensor per call."""
 
@@ -117,11 +109,7 @@ class AttentionProbe:
 
     def disarm(self) -> None:
         self.armed = False
-        for patch in self._patches:
-            patch.remove()
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
+        remove_all(self._handles, self._patches)
         self._stack.clear()
 
     def _enter(self, name: str) -> Callable[..., None]:
@@ -144,10 +132,13 @@ class AttentionProbe:
         stats = attention_stats(query, key, attn_mask, is_causal, scale, self.max_heads, self.max_queries)
         self.report(name, stats)
 
-    def _around_sdpa(self, original: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        out, seen = _sdpa_call(original, *args, **kwargs)
-        self.guard.call("attention", self._measure, self._current_name(), seen["query"], seen["key"],
-                        seen["attn_mask"], bool(seen["is_causal"]), seen["scale"])
+    def _around_sdpa(self, original: Callable[..., Any], query: torch.Tensor, key: torch.Tensor,
+                     value: torch.Tensor, attn_mask: Optional[torch.Tensor] = None, dropout_p: float = 0.0,
+                     is_causal: bool = False, scale: Optional[float] = None, **kwargs: Any) -> Any:
+        out = original(query, key, value, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal,
+                       scale=scale, **kwargs)
+        self.guard.call("attention", self._measure, self._current_name(), query, key, attn_mask, bool(is_causal),
+                        scale)
         return out
 
     def _around_eager(self, original: Callable[..., Any], module: torch.nn.Module, query: torch.Tensor,

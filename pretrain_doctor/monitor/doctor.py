@@ -34,7 +34,7 @@ from .distributed import (NORM_VECTOR_KEYS, DistributedContext, ReplicaChecker, 
 from .guard import ProbeGuard
 from .localize import NonFiniteLocalizer, run_replay
 from .params import ParamTable
-from .patching import FunctionPatch
+from .patching import FunctionPatch, remove_all
 from .probes import GradProbe, StepEntry, UpdateProbe, output_log_z, param_norms
 from .schedule import ProbeSchedule
 from .sinks import SCHEMA, SCHEMA_VERSION, ConsoleSink, JsonlSink, TensorBoardSink, step_line
@@ -788,10 +788,7 @@ class Doctor:
             return
         self._detached = True
         try:
-            for handle in self._handles:
-                handle.remove()
-            for patch in self._patches:
-                patch.remove()
+            remove_all(self._handles, self._patches)
             self.attention.disarm()
             self.localizer.disarm()
             self.update_probe.release()

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator, Optional
 import torch
 
 from .guard import ProbeGuard
+from .patching import remove_all
 
 
 def tensors_in(value: Any, depth: int = 0) -> Iterator[torch.Tensor]:
@@ -63,23 +64,26 @@ class NonFiniteLocalizer:
         self.guard = guard
         self.names = {id(m): name or type(m).__name__ for name, m in model.named_modules()}
         self._handles: list[Any] = []
-        self.armed = False
-        self._order = 0
+        self._order = 0  # modules checked in this forward
         self.found: Optional[dict[str, Any]] = None
-        self.checked = False
+
+    @property
+    def armed(self) -> bool:
+        return bool(self._handles)
+
+    @property
+    def checked(self) -> bool:
+        """A training forward has run through the armed hooks."""
+        return self._order > 0
 
     def arm(self) -> None:
         self.disarm()
-        self.found, self.checked, self._order = None, False, 0
-        self.armed = True
+        self.found, self._order = None, 0
         for module in self.model.modules():
             self._handles.append(module.register_forward_hook(self._hook))
 
     def disarm(self) -> None:
-        self.armed = False
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
+        remove_all(self._handles)
 
     def _hook(self, module: torch.nn.Module, args: Any, output: Any) -> None:
         if self.found is not None or not module.training or not torch.is_grad_enabled():
@@ -87,7 +91,6 @@ class NonFiniteLocalizer:
         self.guard.call("localize", self._check, module, args, output)
 
     def _check(self, module: torch.nn.Module, args: Any, output: Any) -> None:
-        self.checked = True
         self._order += 1
         outputs = list(tensors_in(output))
         if not outputs or _all_finite(outputs):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 
 class FunctionPatch:
@@ -36,3 +36,12 @@ class FunctionPatch:
         if getattr(self.owner, self.name, None) is self.wrapper:
             setattr(self.owner, self.name, self.original)
 
+
+
+def remove_all(handles: list[Any], patches: Iterable[FunctionPatch] = ()) -> None:
+    """Undo what a probe installed: torch hook handles (the list is emptied) and patches."""
+    for handle in handles:
+        handle.remove()
+    handles.clear()
+    for patch in patches:
+        patch.remove()

@@ -47,7 +47,7 @@ class JsonlSink:
 def _jsonable(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
-    if isinstance(value, (set, tuple)):
+    if isinstance(value, set):  # json writes tuples itself; `default` sees sets and NumPy values
         return list(value)
     return str(value)
 
