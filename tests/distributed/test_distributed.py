@@ -44,36 +44,39 @@ def test_every_rank_sees_the_global_grad_norm(scenario: str, tmp_path: Path) -> 
     np.testing.assert_allclose([s["metrics"]["grad_norm"] for s in steps], expected, rtol=1e-5)
 
 
+def _first_alert(result: dict, code: str, rank: int) -> dict:
+    """The rank's first alert with `code` (failing with the rank's alerts when it has none)."""
+    found = [a for a in result["alerts"] if a["code"] == code]
+    assert found, f"rank {rank} saw no {code}: {result['alerts']}"
+    return found[0]
+
+
 def test_nan_loss_on_one_rank_is_an_alert_on_every_rank(tmp_path: Path) -> None:
     ranks = run_ranks("nan_loss_on_last_rank", tmp_path)
     for rank, result in enumerate(ranks):
-        nonfinite_loss = [a for a in result["alerts"] if a["code"] == "PDM101"]
-        assert nonfinite_loss, f"rank {rank} saw no PDM101: {result['alerts']}"
-        assert nonfinite_loss[0]["step"] == 3
+        assert _first_alert(result, "PDM101", rank)["step"] == 3
         assert not [a for a in result["alerts"] if a["step"] < 3 and a["severity"] != "info"]
 
 
 def test_nan_parameter_on_one_rank_is_an_alert_on_every_rank(tmp_path: Path) -> None:
     ranks = run_ranks("nan_param_on_last_rank", tmp_path)
     for rank, result in enumerate(ranks):
-        nonfinite_param = [a for a in result["alerts"] if a["code"] == "PDM104"]
-        assert nonfinite_param, f"rank {rank}: {result['alerts']}"
+        nonfinite_param = _first_alert(result, "PDM104", rank)
         # Parameters are checked after each update; the NaN arrived after update 2 and
         # reached every parameter of the last rank through update 3.
-        assert nonfinite_param[0]["step"] == 3
-        assert "2.bias" in nonfinite_param[0]["data"]["parameters"]
+        assert nonfinite_param["step"] == 3
+        assert "2.bias" in nonfinite_param["data"]["parameters"]
 
 
 @pytest.mark.parametrize("scenario", ["ddp_replica_divergence", "hsdp_replica_divergence"])
 def test_a_corrupted_replica_raises_replica_divergence(scenario: str, tmp_path: Path) -> None:
     ranks = run_ranks(scenario, tmp_path)
     for rank, result in enumerate(ranks):
-        divergence = [a for a in result["alerts"] if a["code"] == "PDM106"]
-        assert divergence, f"rank {rank}: {result['alerts']}"
+        divergence = _first_alert(result, "PDM106", rank)
         # The check at step 2 ran before the corruption (after step 3): healthy then.
-        assert divergence[0]["step"] == 4
-        assert divergence[0]["severity"] == "error"
-        assert 1 in divergence[0]["data"]["ranks"]
+        assert divergence["step"] == 4
+        assert divergence["severity"] == "error"
+        assert 1 in divergence["data"]["ranks"]
     log_alerts = [line for line in read_run_log(tmp_path / "log") if line["type"] == "alert" and line["code"] == "PDM106"]
     assert log_alerts and log_alerts[0]["step"] == 4
 
