@@ -12,8 +12,9 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
 
-from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainerCallback, TrainingArguments  # noqa: E402
+from transformers import GPT2LMHeadModel, Trainer, TrainerCallback, TrainingArguments  # noqa: E402
 
+from tests.monitor.helpers import tiny_gpt2  # noqa: E402
 from tests.run_log import read_run_log  # noqa: E402
 from pretrain_doctor.integrations.hf import DoctorCallback  # noqa: E402
 
@@ -54,13 +55,6 @@ class AtStep(TrainerCallback):
     def on_step_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
         if state.global_step + 1 == self.step:
             self.action(model)
-
-
-def tiny_gpt2() -> GPT2LMHeadModel:
-    torch.manual_seed(0)
-    config = GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=128, n_positions=32,
-                        bos_token_id=0, eos_token_id=0)
-    return GPT2LMHeadModel(config)
 
 
 def train(tmp_path: Path, callbacks: list, model: Any = None, max_steps: int = MAX_STEPS,

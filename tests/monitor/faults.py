@@ -11,14 +11,14 @@ import torch
 
 import pretrain_doctor
 
-from .helpers import VOCAB, lm_batches, mlm_batch, tiny_bert, tiny_gpt2
+from .helpers import lm_batches, mlm_batch, tiny_bert, tiny_gpt2
 
 FAULT_STEP = 40
 FAST = dict(sync_every=2, update_every=2, attention_every=2, console=False)
 
 
 def gpt2_run(seed: int = 0, steps: int = 80, fault: Optional[Callable[[Any, Any], None]] = None,
-             fault_step: int = FAULT_STEP, loss_factor: Optional[Callable[[int], float]] = None,
+             loss_factor: Optional[Callable[[int], float]] = None,
              optimizer_params: Optional[Callable[[torch.nn.Module], Any]] = None,
              extend_model: Optional[Callable[[torch.nn.Module], None]] = None, lr: float = 3e-3,
              skip_poisoned: bool = False, **options: Any) -> Any:
@@ -29,7 +29,7 @@ def gpt2_run(seed: int = 0, steps: int = 80, fault: Optional[Callable[[Any, Any]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     doctor = pretrain_doctor.attach(model, optimizer, **{**FAST, **options})
     for step, ids in enumerate(lm_batches(seed, steps), start=1):
-        if fault is not None and step == fault_step:
+        if fault is not None and step == FAULT_STEP:
             fault(model, optimizer)
         loss = model(input_ids=ids, labels=ids).loss
         factor = loss_factor(step) if loss_factor is not None else 1.0
@@ -113,4 +113,4 @@ def first_step(doctor: Any, code: str) -> Optional[int]:
     return min(steps) if steps else None
 
 
-__all__ = ["FAULT_STEP", "VOCAB", "bert_run", "codes", "first_step", "fp16_overflow_run", "gpt2_run"]
+__all__ = ["FAULT_STEP", "bert_run", "codes", "first_step", "fp16_overflow_run", "gpt2_run"]
