@@ -15,7 +15,7 @@ import torch
 import torch.distributed as dist
 
 import pretrain_doctor
-from pretrain_doctor.detectors.base import Detector, StepRecord
+from tests.recorder import Recorder
 
 STEPS = 4
 GLOBAL_BATCH = 8
@@ -57,21 +57,6 @@ def reference_grad_norms() -> list[dict[str, float]]:
         optimizer.step()
         optimizer.zero_grad()
     return history
-
-
-class Recorder(Detector, abstract=True):
-    """Keeps every StepRecord this rank's detectors were fed (test helper, raises nothing)."""
-
-    code = "PDM999"
-    slug = "recorder"
-    severity = "info"
-
-    def __init__(self) -> None:
-        self.records: list[StepRecord] = []
-
-    def update(self, record: StepRecord) -> list:
-        self.records.append(record)
-        return []
 
 
 def _fully_shard(model: torch.nn.Module, mesh: Any = None) -> torch.nn.Module:

@@ -12,11 +12,11 @@ import pytest
 import torch
 
 import pretrain_doctor
-from pretrain_doctor.detectors import Detector
-from pretrain_doctor.detectors.base import Alert, Annotation, StepRecord
+from pretrain_doctor.detectors.base import Alert, StepRecord
 from pretrain_doctor.monitor import Doctor, TrainingAlert
 from pretrain_doctor.monitor import doctor as doctor_module
 
+from ..recorder import Recorder
 from ..run_log import read_run_log
 from .helpers import TinyCausalLM, lm_batches, tiny_gpt2, train_gpt2
 
@@ -32,42 +32,6 @@ def regression_data(steps: int, seed: int = 0) -> list[tuple[torch.Tensor, torch
     generator = torch.Generator().manual_seed(seed)
     xs = torch.randn(steps, 16, 8, generator=generator)
     return [(x, x.sum(-1, keepdim=True).sin()) for x in xs]
-
-
-class Recorder(Detector):
-    """Test detector: keeps every record and annotation it sees.
-
-    ## What it does
-    Records.
-
-    ## Why is this bad?
-    It is not.
-
-    ## Thresholds
-    None.
-
-    ## References
-    - None.
-    """
-
-    code = "PDM999"
-    slug = "recorder"
-    severity = "info"
-
-    def __init__(self, **options):
-        super().__init__(**options)
-        self.records: list[StepRecord] = []
-        self.annotations: list[Annotation] = []
-
-    def _reset_state(self) -> None:
-        pass
-
-    def update(self, record: StepRecord) -> list[Alert]:
-        self.records.append(record)
-        return []
-
-    def annotate(self, annotation: Annotation) -> None:
-        self.annotations.append(annotation)
 
 
 class AlertAt(Recorder, abstract=True):

@@ -13,6 +13,7 @@ from pretrain_doctor.monitor.localize import NonFiniteLocalizer
 from pretrain_doctor.monitor.guard import ProbeGuard
 from pretrain_doctor.monitor.params import ParamTable, layer_of
 
+from ..recorder import Recorder
 from .helpers import TinyCausalLM, lm_batches
 
 
@@ -80,17 +81,16 @@ def test_param_table_finds_parameters_outside_or_twice_in_the_optimizer():
 def test_sdpa_models_get_attention_metrics_named_after_their_module():
     model = TinyCausalLM()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    records = []
+    recorder = Recorder()
     with pretrain_doctor.attach(model, optimizer, sync_every=2, attention_every=2, console=False) as doctor:
-        doctor.detectors.append(type("Spy", (), {"code": "SPY", "update": lambda self, r: records.append(r) or [],
-                                                 "annotate": lambda self, a: None})())
+        doctor.detectors.append(recorder)  # beside the defaults, which ask for the attention probes
         for ids in lm_batches(0, 4):
             loss = torch.nn.functional.cross_entropy(model(ids[:, :-1]).flatten(0, 1), ids[:, 1:].flatten())
             loss.backward()
             doctor.observe(loss=loss)
             optimizer.step()
             optimizer.zero_grad()
-    sampled = {r.step: r.metrics for r in records if "attn_entropy/blocks.0" in r.metrics}
+    sampled = {r.step: r.metrics for r in recorder.records if "attn_entropy/blocks.0" in r.metrics}
     assert sorted(sampled) == [2, 4]
     assert 0 < sampled[2]["attn_entropy/blocks.0"] <= math.log(31) + 1e-6
     assert "attn_max_logit/blocks.1" in sampled[4]
