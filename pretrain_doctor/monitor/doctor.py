@@ -126,7 +126,6 @@ class Doctor:
         self._last_step_end: Optional[float] = None
         self._window_start = time.perf_counter()
         self._window_cpu_start = cpu_clock()
-        self._window_steps = 0
         self._overhead = 0.0
         self._ever_nonzero = np.zeros(len(self.table.params), dtype=bool)
         # Parameters not yet seen with a non-zero gradient (PDM306): between samples only
@@ -426,7 +425,6 @@ class Doctor:
             self.guard.call("attention", self._rearm_attention, entry.step + 1)
         self._entries.append(entry)
         self.step = entry.step
-        self._window_steps += 1
         if self.step % self.sync_every == 0:
             self._sync_due = True
 
@@ -576,9 +574,10 @@ class Doctor:
         wall, cpu = hook_clock(), cpu_clock()
         self._overhead += wall - started
         self.schedule.record_cost("sync", wall - started)
-        self.schedule.record_window(self._window_steps, wall - self._window_start, cpu - self._window_cpu_start,
+        # The window's steps are the entries this sync drained: one per closed step.
+        self.schedule.record_window(len(entries), wall - self._window_start, cpu - self._window_cpu_start,
                                     self._overhead)
-        self._window_start, self._window_cpu_start, self._window_steps, self._overhead = wall, cpu, 0, 0.0
+        self._window_start, self._window_cpu_start, self._overhead = wall, cpu, 0.0
         self._act(alerts)
         return alerts
 
