@@ -61,8 +61,11 @@ class StepRecord:
         return None if value is None else float(value)
 
     def finite(self, name: str) -> Optional[float]:
-        value = self.get(name)
-        return value if value is not None and math.isfinite(value) else None
+        value = self.metrics.get(name)  # `get` inlined: detectors call this per metric per record
+        if value is None:
+            return None
+        value = float(value)
+        return value if math.isfinite(value) else None
 
 
 @dataclass

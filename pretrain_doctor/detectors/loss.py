@@ -125,7 +125,8 @@ class LossSpike(_LossBaseline):
                grad_ratio: Optional[float], previous_step: Optional[int]) -> list[Alert]:
         episode = self._episode
         if z < self.z_elevated:
-            self._episode = self._new_episode()
+            if episode["start"] is not None:  # an episode ended (a pristine one stays as it is)
+                self._episode = self._new_episode()
             return []
         if episode["start"] is None:
             episode["start"] = step

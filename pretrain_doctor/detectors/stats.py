@@ -42,8 +42,9 @@ class RollingBaseline:
 
     def push(self, value: float) -> None:
         self.values.append(float(value))
-        self.count += 1
-        if _refreshes_at(self.count, self.window, self.min_history, self.refresh):
+        count = self.count = self.count + 1
+        # recompute from min_history values on, at every value until the window is full, then every `refresh`
+        if count >= self.min_history and (count <= self.window or (count - self.window) % self.refresh == 0):
             self.median = median_of(self.values)
             if self.with_mad:
                 self.mad = median_of([abs(v - self.median) for v in self.values])
@@ -72,12 +73,6 @@ def median_of(values: Iterable[float]) -> float:
     if len(ordered) % 2:
         return float(ordered[middle])
     return (ordered[middle - 1] + ordered[middle]) / 2
-
-
-def _refreshes_at(count: int, window: int, min_history: int, refresh: int) -> bool:
-    if count < min_history:
-        return False
-    return count <= window or (count - window) % refresh == 0
 
 
 def rolling_baseline(x: np.ndarray, window: int, min_history: int, refresh: int = 1,

@@ -135,6 +135,8 @@ class StaleMetric(Detector):
         self.metrics = tuple(self.metrics)
         self.needs = self.metrics  # type: ignore[misc]  # per instance: the patterns watched
         self._watched: dict[str, bool] = {}
+        # the watched names of a record's metrics, by its tuple of names (few shapes recur)
+        self._watched_by_shape: dict[tuple[str, ...], list[str]] = {}
 
     def _reset_state(self) -> None:
         self._last: dict[str, float] = {}
@@ -147,14 +149,25 @@ class StaleMetric(Detector):
 
     def update(self, record: StepRecord) -> list[Alert]:
         alerts = []
-        for name in sorted(n for n in record.metrics if self.reads(n)):
+        last, runs = self._last, self._runs
+        for name in self._watched_in(record.metrics):
             value = float(record.metrics[name])
-            run = self._runs[name] + 1 if name in self._last and value == self._last[name] else 1
-            self._last[name], self._runs[name] = value, run
-            alert = self._judge(record.step, name, value, run)
-            if alert:
-                alerts.append(alert)
+            run = runs[name] + 1 if name in last and value == last[name] else 1
+            last[name], runs[name] = value, run
+            if run == self.repeats or run == self.zero_repeats:
+                alert = self._judge(record.step, name, value, run)
+                if alert:
+                    alerts.append(alert)
         return alerts
+
+    def _watched_in(self, metrics: dict[str, float]) -> list[str]:
+        shape = tuple(metrics)
+        names = self._watched_by_shape.get(shape)
+        if names is None:
+            names = sorted(n for n in metrics if self.reads(n))
+            if len(self._watched_by_shape) < 1024:
+                self._watched_by_shape[shape] = names
+        return names
 
     def _judge(self, step: int, name: str, value: float, run: int) -> Optional[Alert]:
         limit = self.zero_repeats if value == 0 else self.repeats
