@@ -11,6 +11,7 @@ only for the duration of the sampled step.
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any, Callable, Optional
 
 import torch
@@ -90,6 +91,9 @@ class AttentionProbe:
         self._calls = 0
         self._handles: list[Any] = []
         self.armed = False
+        # seconds spent measuring inside the model's forward (outside the doctor's hooks),
+        # for the overhead budget; the doctor takes and resets it
+        self.spent = 0.0
         self._patches = [FunctionPatch(torch.nn.functional, "scaled_dot_product_attention", self._around_sdpa)]
         for module_name in sorted({type(m).__module__ for m in model.modules()}):
             module = sys.modules.get(module_name)
@@ -129,8 +133,10 @@ class AttentionProbe:
                  is_causal: bool, scale: Optional[float]) -> None:
         if not torch.is_grad_enabled():  # evaluation / generation forwards are not training steps
             return
+        started = time.perf_counter()
         stats = attention_stats(query, key, attn_mask, is_causal, scale, self.max_heads, self.max_queries)
         self.report(name, stats)
+        self.spent += time.perf_counter() - started
 
     def _around_sdpa(self, original: Callable[..., Any], query: torch.Tensor, key: torch.Tensor,
                      value: torch.Tensor, attn_mask: Optional[torch.Tensor] = None, dropout_p: float = 0.0,

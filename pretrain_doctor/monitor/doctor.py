@@ -5,11 +5,12 @@ losses are averaged, or added up when the forward got transformers' `num_items_i
 or the loop calls `doctor.observe(loss=...)`; the optimizer's pre-step hook takes the
 gradient facts before the update (clipping, the one thing that touches gradients before
 it, is intercepted: its returned norm is the step's pre-clip norm), measuring
-per-parameter gradient norms only on sampled steps, for a loop that does not clip, or
-for a non-finite norm (see `_wants_grad_vector`); the post-step hook closes the step.
-Everything measured stays on the device in `StepEntry`s; every `sync_every` steps one
-transfer brings it to the host, where it becomes StepRecords for the detectors and the
-sinks.
+per-parameter gradient norms only on sampled steps or for a loop that does not clip
+(see `_wants_grad_vector`); the post-step hook closes the step. Most steps are plain
+(see `_refresh_plain_until`): their hooks only keep the loss, the lr, the pre-clip norm
+and the time. Everything measured stays on the device in `StepEntry`s; every
+`sync_every` steps (under an overhead budget, possibly more) one transfer brings it to
+the host, where it becomes StepRecords for the detectors and the sinks.
 """
 
 from __future__ import annotations
@@ -29,19 +30,27 @@ from .. import __version__
 from ..checkmeta import SEVERITY_RANK
 from ..detectors.base import Alert, Annotation, Detector, StepRecord
 from .attention import AttentionProbe
-from .distributed import (NORM_VECTOR_KEYS, DistributedContext, ReplicaChecker, SyncReducer, local_tensor,
+from .distributed import (DistributedContext, ReplicaChecker, SyncReducer, local_tensor,
                           reduce_squared_norms)
 from .guard import ProbeGuard
 from .localize import NonFiniteLocalizer, run_replay
 from .params import ParamTable
 from .patching import FunctionPatch, remove_all
 from .probes import GradProbe, StepEntry, UpdateProbe, output_log_z, param_norms
+from . import transfer
 from .schedule import ProbeSchedule
+from .transfer import Held, all_finite, hold
 from .sinks import SCHEMA, SCHEMA_VERSION, ConsoleSink, JsonlSink, TensorBoardSink, step_line
 
 OnAlert = Union[str, Callable[[Alert], Any]]
 ACTIONS = ("warn", "raise", "stop")
 CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by (total_norm + 1e-6)
+# The `extra` of an entry whose pre-step found a plain step (see `_refresh_plain_until`);
+# replaced by a dict of its own when the step closes, never stored.
+PLAIN: dict[str, Any] = {}
+# Under an overhead budget, the most training time between two sync points: how late an
+# alert may reach `on_alert` (and the run log its lines) when syncs are stretched.
+MAX_SYNC_SECONDS = 1.0
 # The doctor's own work is timed with the wall clock (a vDSO read, ~50 ns), not a CPU
 # clock (a system call costing microseconds right after a forward pass); once per sync
 # window the training thread's CPU time converts it (see schedule.record_window), so the
@@ -104,7 +113,10 @@ class Doctor:
             "update_ratio": update_every if self._needed("update_ratio") else 0,
             "attention": attention_every if self._needed("attn_entropy", "attn_max_logit") else 0,
             "log_z": attention_every if self._needed("log_z") else 0,
-        }, overhead_budget)
+            # transfers and detector runs; stretched by a budget on one process only, since
+            # every rank must reach the same sync points (their collectives pair up)
+            "sync": sync_every,
+        }, overhead_budget, max_seconds={"sync": MAX_SYNC_SECONDS if self.world_size == 1 else 0.0})
         self.grad_probe = GradProbe(self.table)
         self.update_probe = UpdateProbe(self.table)
         self.attention = AttentionProbe(model, self.guard, self._on_attention)
@@ -115,37 +127,40 @@ class Doctor:
         self.stop_requested = False
         self._entries: list[StepEntry] = []
         self._current: Optional[StepEntry] = None
-        self._hook_losses: list[torch.Tensor] = []
+        self._hook_losses: list[Held] = []
         self._hook_shares = 0  # how many of them are shares of the step's loss (num_items_in_batch)
         self._observed: dict[str, list[Any]] = {}
         self._observe_after_step: Optional[bool] = None
-        self._pending_log_z: Optional[torch.Tensor] = None
-        self._attention_stats: dict[str, torch.Tensor] = {}
+        self._pending_log_z: Optional[Held] = None
+        self._attention_stats: dict[str, Held] = {}
         self._clip: Optional[tuple[torch.Tensor, float]] = None
         self._sync_due = False
         self._last_step_end: Optional[float] = None
         self._window_start = time.perf_counter()
         self._window_cpu_start = cpu_clock()
         self._overhead = 0.0
+        self._window_first_step = 0
         self._ever_nonzero = np.zeros(len(self.table.params), dtype=bool)
         # Parameters not yet seen with a non-zero gradient (PDM306): between samples only
         # these are measured, every step, so a branch used on a few steps is still seen.
         self._pending: list[int] = list(range(len(self.table.params)))
         self._grad_steps = 0  # steps whose gradients were checked
-        # On the CPU a device-to-host read costs nothing (no queue to drain): the doctor may
-        # look at the pre-clip norm every step and measure per-parameter norms only when needed.
-        self._host_reads_free = all(device.type == "cpu" for device in self.table.devices)
+        # On the CPU a per-parameter norm kernel costs as much as the rest of the doctor's
+        # step; on accelerators it is cheap and asynchronous (see `_wants_grad_vector`).
+        self._on_cpu = all(device.type == "cpu" for device in self.table.devices)
         self._metric_names = {family: [f"{family}/{layer}" for layer in self.table.layers]
                               for family in ("grad_norm", "param_norm", "update_ratio")}
         self._grad_history: deque[float] = deque(maxlen=200)
         self._annotations: list[Annotation] = []
-        self._detectors_by_shape: dict[tuple[frozenset, frozenset], list[tuple[str, Callable]]] = {}
+        self._detectors_by_shape: dict[tuple[frozenset, frozenset], tuple[int, ...]] = {}
         self._last_localized_step = -10**9
         self._coverage_reported = False
         self._skip_verdict: Optional[tuple[str, float]] = None
         self._before_update: Optional[list[str]] = None  # non-finite params seen by should_skip_step
         self._poison_scanned = False  # parameters already scanned in this non-finite episode
         self._grads_in_post_hook = False
+        self._plain_allowed = True
+        self._plain_until = 0  # first step that is not plain (see `_refresh_plain_until`)
         self._ended = False
         self._detached = False
 
@@ -223,52 +238,58 @@ class Doctor:
             "sampled": {"layer_norms": "grad_norm/<layer>, param_norm/<layer>, non-zero gradient check of "
                                        "every parameter (parameters never seen with one: every step)",
                         "grad_norm": "the doctor's own global grad norm, when the loop does not clip",
-                        "nonfinite_grads": "names: on sampled steps, and on every step whose grad norm is "
-                                           "non-finite (CPU) or every grad_norm step (accelerators)"},
+                        "sync": "one device-to-host transfer, the detectors and the run-log lines of every "
+                                "step since the last sync (no step is left out)",
+                        "nonfinite_grads": "names: on sampled steps, and on every grad_norm step on "
+                                           "accelerators; none after a NaN pre-clip norm (clipping spread it "
+                                           "to every gradient)"},
             "intervals": dict(self.schedule.interval),
             "attention": "heads/queries subsampled: <= 4 heads, <= 32 query positions of the first sequence",
             "log_z": "<= 256 evenly spaced output positions",
         }
         if self.schedule.budget is not None:
             note["overhead_budget"] = self.schedule.budget
-            note["adaptive"] = ("intervals of grad_norm, layer_norms, update_ratio, attention and log_z stretch "
-                                "to keep the doctor's measured host time under the budget; final intervals "
-                                "are in the end record")
+            note["adaptive"] = ("intervals of grad_norm, layer_norms, update_ratio, attention, log_z and sync "
+                                "stretch to keep the doctor's measured host time under the budget; sync only "
+                                f"on one process, to at most {MAX_SYNC_SECONDS:g} s of training between "
+                                "sync points; final intervals are in the end record")
         return note
 
     # -------------------------------------------------------------- the hooks
     def _on_forward(self, module: torch.nn.Module, args: Any, kwargs: dict[str, Any], output: Any) -> None:
-        if not module.training or not torch.is_grad_enabled():
-            return
         started = hook_clock()
-        if self._skip_verdict is not None:
-            self.guard.call("step", self._close_skipped_by_loop)
-        self.guard.call("loss", self._capture_outputs, output, kwargs.get("num_items_in_batch") is not None)
+        if module.training and torch.is_grad_enabled():
+            if self._skip_verdict is not None:
+                self.guard.call("step", self._close_skipped_by_loop)
+            self.guard.call("loss", self._capture_outputs, output, kwargs)
         self._overhead += hook_clock() - started
 
-    def _capture_outputs(self, output: Any, share: bool = False) -> None:
-        """Keep the output's loss. `share`: the forward got `num_items_in_batch` (transformers
-        with gradient accumulation), so the loss was divided by the target tokens of the
-        whole accumulated batch: it is this micro-batch's share of the step's loss."""
-        loss = _find_output(output, "loss")
-        if isinstance(loss, torch.Tensor) and loss.numel() == 1:
-            self._hook_losses.append(loss.detach())
-            self._hook_shares += share
+    def _capture_outputs(self, output: Any, kwargs: dict[str, Any]) -> None:
+        """Keep the output's loss (a non-scalar one is dropped at the sync, off the hot path).
+        With `num_items_in_batch` among the forward's arguments (transformers with gradient
+        accumulation) the loss was divided by the target tokens of the whole accumulated
+        batch: it is this micro-batch's share of the step's loss."""
+        loss = output.get("loss") if isinstance(output, dict) else getattr(output, "loss", None)
+        if isinstance(loss, torch.Tensor):
+            self._hook_losses.append(hold(loss))
+            if kwargs and kwargs.get("num_items_in_batch") is not None:
+                self._hook_shares += 1
         upcoming = self.step + 1
-        if self.schedule.due("log_z", upcoming) and self._pending_log_z is None:
+        if upcoming >= self._plain_until and self.schedule.due("log_z", upcoming) and self._pending_log_z is None:
             logits = _find_output(output, "logits")
             if isinstance(logits, torch.Tensor) and logits.dim() >= 2:
                 started = hook_clock()
-                self._pending_log_z = self.guard.call("log_z", output_log_z, logits)
+                log_z = self.guard.call("log_z", output_log_z, logits)
+                self._pending_log_z = None if log_z is None else hold(log_z)
                 self.schedule.record_cost("log_z", hook_clock() - started)
 
     def _on_step_pre(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         if self._sync_due:
-            self._sync()  # may raise TrainingAlert: deliberately outside the guard
+            self._sync(scheduled=True)  # may raise TrainingAlert: deliberately outside the guard
         started = hook_clock()
         # `step(closure)` (Lightning, LBFGS) runs forward and backward INSIDE step, after
         # this hook: the gradients of this step only exist in the post-step hook.
-        self._grads_in_post_hook = _has_closure(args, kwargs)
+        self._grads_in_post_hook = bool(args or kwargs) and _has_closure(args, kwargs)
         self._current = self.guard.call("step", self._begin_step) or StepEntry(self.step + 1)
         self._overhead += hook_clock() - started
 
@@ -276,29 +297,78 @@ class Doctor:
         started = hook_clock()
         entry = self._current or StepEntry(self.step + 1)
         self._current = None
-        if self._grads_in_post_hook:
-            self.guard.call("step", self._take_gradient_facts, entry)
-        self.guard.call("step", self._end_step, entry)
-        self._close_step(entry)
+        if entry.extra is PLAIN:
+            self._close_plain_step(entry, started)
+        else:
+            if self._grads_in_post_hook:
+                self.guard.call("step", self._take_gradient_facts, entry)
+            self.guard.call("step", self._end_step, entry)
+            self._close_step(entry)
         self._overhead += hook_clock() - started
 
     def _begin_step(self) -> StepEntry:
+        clip = self._clip
+        if (self.step + 1 < self._plain_until and clip is not None and self._skip_verdict is None
+                and not self._grads_in_post_hook):
+            self._clip = None
+            return self._plain_entry(clip)
         entry = StepEntry(self.step + 1)
         if not self._grads_in_post_hook:
             self._take_gradient_facts(entry)
             if self.sync_every == 1 and "nonfinite_params_before_update" not in entry.extra:
                 # The host reads every step anyway: read this step's flags before the update.
                 self.guard.call("param_check", self._check_before_update, entry)
-        lr = self.optimizer.param_groups[0].get("lr") if self.optimizer.param_groups else None
+        lr = self._lr()
         if isinstance(lr, torch.Tensor):
-            entry.tensors["lr"] = lr.detach().clone()
+            entry.tensors["lr"] = lr
         elif lr is not None:
-            entry.scalars["lr"] = float(lr)
+            entry.scalars["lr"] = lr
         if self.schedule.due("update_ratio", entry.step) and self.guard.enabled("update_ratio"):
             t0 = hook_clock()
             self.guard.call("update_ratio", self.update_probe.snapshot)
             self.schedule.record_cost("update_ratio", hook_clock() - t0)
         return entry
+
+    def _plain_entry(self, clip: tuple[torch.Tensor, float]) -> StepEntry:
+        """A plain step (see `_refresh_plain_until`) measures the lr and takes the clip's
+        pre-clip norm; the post-step hook adds its time and loss."""
+        entry = StepEntry(self.step + 1, {"clip_max_norm": clip[1]}, {"clip_total_norm": clip[0]}, PLAIN)
+        lr = self._lr()
+        if isinstance(lr, torch.Tensor):
+            entry.tensors["lr"] = lr
+        elif lr is not None:
+            entry.scalars["lr"] = lr
+        return entry
+
+    def _refresh_plain_until(self) -> None:
+        """Set the first step that is not plain.
+
+        A plain step measures the loss, the lr, the step time and the clip's pre-clip norm,
+        and its hooks skip every other check: each costs microseconds of cold-cache time,
+        on the steps of milliseconds the overhead budget is judged against. Steps are
+        plain until a sampled probe is due (attention is armed at the close of the step
+        before), and never while a per-step probe is on (a GradScaler, `observe()`,
+        `sync_every=1`, parameters not yet seen with a gradient) or the localizer, the
+        attention probe or the update snapshot is armed.
+        """
+        if (not self._plain_allowed or self.scaler is not None or self._pending or self.sync_every == 1
+                or self.localizer.armed or self.attention.armed or self.update_probe.armed):
+            self._plain_until = 0
+            return
+        upcoming = self.step + 1
+        sampled = ["layer_norms", "update_ratio", "log_z"] + ([] if self._on_cpu else ["grad_norm"])
+        firsts = [self.schedule.next_due(name, upcoming) for name in sampled]
+        firsts.append(self.schedule.next_due("attention", upcoming + 1) - 1)
+        self._plain_until = min(firsts)
+
+    def _lr(self) -> Any:
+        """Group 0's learning rate: a float, a copy of a tensor lr (schedulers may update
+        it in place), or None."""
+        groups = self.optimizer.param_groups
+        lr = groups[0].get("lr") if groups else None
+        if isinstance(lr, torch.Tensor):
+            return lr.item() if lr.is_cpu else lr.detach().clone()
+        return None if lr is None else float(lr)
 
     def _take_gradient_facts(self, entry: StepEntry) -> None:
         """Gradient norms, the pre-clip norm and a skip verdict: before the update, or
@@ -312,7 +382,7 @@ class Doctor:
             norms = self.guard.call("grad_norm", self.grad_probe.measure)
             self.schedule.record_cost("layer_norms" if layers else "grad_norm", hook_clock() - t0)
             if norms is not None:
-                entry.tensors["grad_norms"] = norms
+                entry.tensors["grad_norms"] = hold(norms)
                 entry.extra["_grads_checked"] = True
                 if layers:
                     entry.extra["_layer_norms"] = True
@@ -328,31 +398,28 @@ class Doctor:
             self._take_before_update(entry)
 
     def _wants_grad_vector(self, step: int, clip: Optional[tuple[torch.Tensor, float]], layers: bool) -> bool:
-        """Measure per-parameter gradient norms at this step? On sampled steps, for the global
-        norm when the loop does not clip, and to name the parameters of a non-finite norm:
-        on the CPU by reading the clip's norm (a free read), elsewhere by measuring them
-        whenever `grad_norm` is due, since reading would stall the device queue."""
+        """Measure per-parameter gradient norms at this step? On sampled steps; whenever
+        `grad_norm` is due when the loop does not clip (they make the global norm); and on
+        accelerators also when it clips, to name the parameters of a non-finite norm (on
+        the CPU the kernel costs more than the step's every other probe: names come from
+        sampled steps, and the localizer arms after any non-finite norm)."""
         if layers:
             return True
-        if clip is None or not self._host_reads_free:
+        if clip is None or not self._on_cpu:
             return self.schedule.due("grad_norm", step)
-        return not math.isfinite(float(clip[0]))
+        return False
 
     def _check_pending(self, entry: StepEntry) -> None:
         """Norms of the parameters never yet seen with a non-zero gradient (usually none)."""
         seen = self.grad_probe.measure(self._pending)
         if seen is not None:
-            entry.tensors["grad_seen"] = seen
+            entry.tensors["grad_seen"] = hold(seen)
 
     def _check_before_update(self, entry: StepEntry) -> None:
         """If this step's loss or gradients are non-finite, name the parameters that are
         non-finite before the optimizer spreads the NaN (one host read per step)."""
-        flags = [entry.tensors[key] for key in ("grad_norms", "clip_total_norm") if key in entry.tensors]
-        flags += self._hook_losses
-        if not flags:
-            return
-        device = flags[0].device
-        if bool(torch.isfinite(torch.cat([f.detach().reshape(-1).float().to(device) for f in flags])).all()):
+        held = [entry.tensors[key] for key in ("grad_norms", "clip_total_norm") if key in entry.tensors]
+        if all_finite(held + self._hook_losses):
             return
         names = self._nonfinite_param_names()
         self._poison_scanned = True
@@ -374,6 +441,7 @@ class Doctor:
         if self.step - self._last_localized_step >= 100 and self.guard.enabled("localize"):
             self._last_localized_step = self.step
             self.localizer.arm()
+            self._plain_until = 0
 
     def _end_step(self, entry: StepEntry) -> None:
         if self.update_probe.armed:
@@ -381,25 +449,40 @@ class Doctor:
             measured = self.guard.call("update_ratio", self.update_probe.measure)
             self.update_probe.release()
             if measured is not None:
-                entry.tensors["update_delta"], entry.tensors["update_base"] = measured
+                entry.tensors["update_delta"], entry.tensors["update_base"] = (hold(t) for t in measured)
             self.schedule.record_cost("update_ratio", hook_clock() - t0)
         if self.schedule.due("layer_norms", entry.step) and self.guard.enabled("param_check"):
             t0 = hook_clock()
             norms = self.guard.call("param_check", param_norms, self.table)
             if norms is not None:
-                entry.tensors["param_norms"] = norms
+                entry.tensors["param_norms"] = hold(norms)
             self.schedule.record_cost("layer_norms", hook_clock() - t0)
 
-    def _close_step(self, entry: StepEntry, scaler_skipped: bool = False) -> None:
-        """Bookkeeping common to applied and skipped steps; never raises."""
-        now = time.perf_counter()
+    def _close_plain_step(self, entry: StepEntry, now: float) -> None:
+        """`_close_step` for a plain step: its time and loss, nothing else to look at."""
+        entry.extra, entry.plain = {"_grads_checked": True}, True
+        self._take_time_and_loss(entry, now)
+        self._append(entry)
+
+    def _take_time_and_loss(self, entry: StepEntry, now: float) -> None:
         if self._last_step_end is not None:
             entry.scalars["step_time"] = now - self._last_step_end
-        self._last_step_end = now
+        self._last_step_end = entry.ended = now
         if self._hook_losses:
             # Shares of one token-weighted loss add up to it; plain micro-batch means average.
             entry.tensors["loss"] = self._combine(self._hook_losses, add=self._hook_shares == len(self._hook_losses))
             self._hook_losses, self._hook_shares = [], 0
+
+    def _append(self, entry: StepEntry) -> None:
+        """The step is closed: count it, and ask for a sync when one is due."""
+        self._entries.append(entry)
+        self.step = entry.step
+        if self.schedule.due("sync", self.step):
+            self._sync_due = True
+
+    def _close_step(self, entry: StepEntry, scaler_skipped: bool = False) -> None:
+        """Bookkeeping common to applied and skipped steps; never raises."""
+        self._take_time_and_loss(entry, time.perf_counter())
         if self._pending_log_z is not None:
             entry.tensors["log_z"] = self._pending_log_z
             self._pending_log_z = None
@@ -412,8 +495,8 @@ class Doctor:
             self._observed = {}
         if self.scaler is not None:
             scale = getattr(self.scaler, "_scale", None)
-            if isinstance(scale, torch.Tensor):
-                entry.tensors["loss_scale"] = scale.detach().clone().float().reshape(())
+            if isinstance(scale, torch.Tensor):  # updated in place by the scaler: a copy
+                entry.tensors["loss_scale"] = scale.item() if scale.is_cpu else scale.detach().clone().float().reshape(())
         if scaler_skipped:
             entry.extra["skipped_step"] = True
         if self.localizer.armed and self.localizer.checked:
@@ -423,30 +506,42 @@ class Doctor:
                 entry.extra["nonfinite_activation"] = found
         if self.attention.armed or self.schedule.due("attention", entry.step + 1):
             self.guard.call("attention", self._rearm_attention, entry.step + 1)
-        self._entries.append(entry)
-        self.step = entry.step
-        if self.step % self.sync_every == 0:
-            self._sync_due = True
+        self._append(entry)
+        self._refresh_plain_until()
 
     def _rearm_attention(self, upcoming: int) -> None:
-        if self.attention.armed:
+        started = hook_clock()
+        sampled = self.attention.armed
+        if sampled:
             self.attention.disarm()
         if self.schedule.due("attention", upcoming) and self.guard.enabled("attention"):
             self.attention.arm()
+        if sampled:
+            # its measurements ran inside the model's forward, where the hooks' clocks do not
+            spent, self.attention.spent = self.attention.spent, 0.0
+            self._overhead += spent
+            self.schedule.record_cost("attention", spent + hook_clock() - started)
 
     def _on_attention(self, name: str, stats: torch.Tensor) -> None:
         key, suffix = name, 1
         while key in self._attention_stats:
             suffix += 1
             key = f"{name}#{suffix}"
-        self._attention_stats[key] = stats
+        self._attention_stats[key] = hold(stats)
 
     @staticmethod
-    def _combine(values: list[torch.Tensor], add: bool = False) -> torch.Tensor:
-        """The step's loss from its micro-batch losses: their mean, or their sum (`add`)."""
+    def _combine(values: list[Held], add: bool = False) -> Held:
+        """The step's loss from its micro-batch losses: their mean, or their sum (`add`).
+        Non-scalar losses are no step loss: left out here, and dropped by `transfer.to_host`."""
         if len(values) == 1:
-            return values[0]  # one micro-batch: nothing to combine (`_to_host` flattens and converts)
-        stacked = torch.stack([v.float().reshape(()) for v in values])
+            return values[0]  # one micro-batch: nothing to combine (`transfer.to_host` converts it)
+        numbers = [v for v in values if isinstance(v, float)]  # held on the CPU (see `hold`)
+        if numbers:
+            return sum(numbers) if add else sum(numbers) / len(numbers)
+        scalars = [v.float().reshape(()) for v in values if isinstance(v, torch.Tensor) and v.numel() == 1]
+        if not scalars:
+            return values[0]
+        stacked = torch.stack(scalars)
         return stacked.sum() if add else stacked.mean()
 
     # ------------------------------------------------------ patched functions
@@ -454,14 +549,16 @@ class Doctor:
                      *args: Any, **kwargs: Any) -> Any:
         total = original(parameters, max_norm, *args, **kwargs)
         if isinstance(total, torch.Tensor) and math.isfinite(float(max_norm)):
-            # FSDP2 returns the norm as a replicated DTensor; keep its plain local value.
-            self._clip = (local_tensor(total.detach()).clone(), float(max_norm))
+            # FSDP2 returns a replicated DTensor: keep its local value.
+            self._clip = (hold(total) if type(total) is torch.Tensor else local_tensor(total.detach()),
+                          float(max_norm))
         return total
 
     def _around_scaler_class_step(self, original: Callable[..., Any], scaler: Any, optimizer: Any,
                                   *args: Any, **kwargs: Any) -> Any:
         if optimizer is self.optimizer and self.scaler is None:
             self.scaler = scaler  # from now on its scale is logged every step
+            self._plain_until = 0
         return self._around_scaler_step(functools.partial(original, scaler), optimizer, *args, **kwargs)
 
     def _around_scaler_step(self, original: Callable[..., Any], optimizer: Any, *args: Any, **kwargs: Any) -> Any:
@@ -470,15 +567,17 @@ class Doctor:
         if optimizer is self.optimizer and self.step == before:
             # GradScaler found inf/NaN and skipped optimizer.step(): no hook fired.
             if self._sync_due:
-                self._sync()
+                self._sync(scheduled=True)
             self._close_step(StepEntry(self.step + 1), scaler_skipped=True)
         return result
 
     # ------------------------------------------------------------ user calls
     def observe(self, loss: Any = None, **scalars: Any) -> None:
-        """Report the loss (and any other scalars) of the current step; tensors stay on the device."""
+        """Report the loss (and any other scalars) of the current step; tensors on an
+        accelerator stay there until the next sync."""
         if self._observe_after_step is None:
             self._observe_after_step = self.step > 0
+            self._plain_allowed, self._plain_until = False, 0  # observed values ride on full entries
         values = dict(scalars)
         if loss is not None:
             values["loss"] = loss
@@ -490,8 +589,7 @@ class Doctor:
         for name, value in values.items():
             if isinstance(value, torch.Tensor):
                 value = value.detach()
-                if value.numel() != 1:
-                    value = value.float().mean()
+                value = hold(value if value.numel() == 1 else value.float().mean())
             target.setdefault(name, []).append(value)
 
     def annotate(self, kind: str, note: str = "") -> None:
@@ -559,9 +657,12 @@ class Doctor:
     # ------------------------------------------------------------------ sync
     def sync(self) -> list[Alert]:
         """Bring pending measurements to the host now and run the detectors."""
-        return self._sync()
+        return self._sync(scheduled=False)
 
-    def _sync(self) -> list[Alert]:
+    def _sync(self, scheduled: bool = False) -> list[Alert]:
+        """`scheduled`: a sync point of the schedule, which closes a window of the overhead
+        account; the others (attach, `sync()`, detach) leave their cost to the window they
+        fall in, so a short last window does not read as a costly one."""
         self._sync_due = False
         entries, self._entries = self._entries, []
         if not entries:
@@ -571,20 +672,31 @@ class Doctor:
         alerts = self._run_detectors(records)
         self._write(records, alerts)
         self.guard.call("sync", self._after_sync, records)
-        wall, cpu = hook_clock(), cpu_clock()
+        wall = hook_clock()
         self._overhead += wall - started
-        self.schedule.record_cost("sync", wall - started)
-        # The window's steps are the entries this sync drained: one per closed step.
-        self.schedule.record_window(len(entries), wall - self._window_start, cpu - self._window_cpu_start,
-                                    self._overhead)
-        self._window_start, self._window_cpu_start, self._overhead = wall, cpu, 0.0
+        if scheduled:
+            self._close_window(wall, wall - started)
+        self._refresh_plain_until()  # the intervals may have moved
         self._act(alerts)
         return alerts
 
+    def _close_window(self, wall: float, sync_cost: float) -> None:
+        """Tell the schedule what the steps since the last scheduled sync cost."""
+        cpu = cpu_clock()
+        self.schedule.record_cost("sync", sync_cost)
+        steps = self.step - self._window_first_step
+        self.schedule.record_window(steps, wall - self._window_start, cpu - self._window_cpu_start, self._overhead)
+        self._window_start, self._window_cpu_start, self._overhead = wall, cpu, 0.0
+        self._window_first_step = self.step
+
     def _records_of(self, entries: list[StepEntry]) -> list[StepRecord]:
-        host = _to_host(entries)
+        host = transfer.to_host(entries)
         self._reducer.reduce(host)  # global loss and norms on every rank (no-op on one process)
-        records = [self._record_of(entry, values) for entry, values in zip(entries, host)]
+        now = time.time()
+        epoch_offset = now - time.perf_counter()  # turns the steps' perf_counter ends into epoch seconds
+        records = [(self._plain_record if entry.plain and len(entry.extra) == 1 else self._record_of)(
+                       entry, values, now if entry.ended is None else entry.ended + epoch_offset)
+                   for entry, values in zip(entries, host)]
         if records and self.guard.enabled("param_check"):
             self.guard.call("param_check", self._scan_params_at_sync, records)
         if records and not self._coverage_reported:
@@ -605,7 +717,7 @@ class Doctor:
                 records[-1].extra["replica_mismatch"] = report.as_data()
         return records
 
-    def _record_of(self, entry: StepEntry, values: dict[str, Any]) -> StepRecord:
+    def _record_of(self, entry: StepEntry, values: dict[str, Any], when: float) -> StepRecord:
         metrics: dict[str, float] = dict(entry.scalars)
         metrics.pop("clip_max_norm", None)
         extra = {k: v for k, v in entry.extra.items() if not k.startswith("_")}
@@ -631,7 +743,30 @@ class Doctor:
                 metrics[f"attn_max_logit/{module}"] = float(stats[1])
                 for head, entropy in zip(stats[2::2], stats[3::2]):
                     metrics[f"attn_entropy/{module}/h{int(head)}"] = float(entropy)
-        return StepRecord(entry.step, metrics, time.time(), extra)
+        return StepRecord(entry.step, metrics, when, extra)
+
+    def _plain_record(self, entry: StepEntry, values: dict[str, Any], when: float) -> StepRecord:
+        """`_record_of` for a plain step nothing was added to since it closed (see
+        `_refresh_plain_until`): the same metrics in the same order, without the general
+        path's checks, since most records of a run are these."""
+        self._grad_steps += 1
+        metrics = {name: value for name, value in entry.scalars.items() if name != "clip_max_norm"}
+        for name in ("loss", "lr"):  # lr here: a tensor lr
+            if name in values and name not in metrics:
+                metrics[name] = values[name]
+        if "clip_total_norm" in values:
+            self._clip_metrics(values["clip_total_norm"], entry.scalars["clip_max_norm"], metrics)
+        return StepRecord(entry.step, metrics, when, {})
+
+    def _clip_metrics(self, pre_clip: float, max_norm: float, metrics: dict[str, float]) -> float:
+        """The pre-clip norm and the clip ratio into `metrics`; returns 1 / ratio, the
+        factor back from clipped to pre-clip gradient norms."""
+        ratio = min(1.0, max_norm / (pre_clip + CLIP_EPS)) if math.isfinite(pre_clip) else 0.0
+        metrics["grad_norm"] = pre_clip
+        metrics["clip_ratio"] = ratio
+        if math.isfinite(pre_clip):
+            self._grad_history.append(pre_clip)
+        return 1.0 / ratio if ratio > 0 else 1.0
 
     def _grad_metrics(self, entry: StepEntry, values: dict[str, Any], metrics: dict[str, float],
                       extra: dict[str, Any]) -> None:
@@ -646,24 +781,23 @@ class Doctor:
             norms = np.asarray(norms, dtype=np.float64)
             self._ever_nonzero |= norms > 0
             finite = np.isfinite(norms)
-            if not finite.all():
+            # After a NaN pre-clip norm clip_grad_norm_ has multiplied every gradient by
+            # NaN: names would be all of them, and say nothing (PDM103 localises instead).
+            spread = "clip_total_norm" in values and math.isnan(values["clip_total_norm"]) and not finite.any()
+            if not finite.all() and not spread:
                 extra["nonfinite_grads"] = [self.table.names[i] for i in np.flatnonzero(~finite)]
         scale = 1.0
         if "clip_total_norm" in values:
-            pre_clip = float(values["clip_total_norm"])
-            ratio = min(1.0, entry.scalars["clip_max_norm"] / (pre_clip + CLIP_EPS)) if math.isfinite(pre_clip) else 0.0
-            metrics["grad_norm"] = pre_clip
-            metrics["clip_ratio"] = ratio
-            scale = 1.0 / ratio if ratio > 0 else 1.0
+            scale = self._clip_metrics(float(values["clip_total_norm"]), entry.scalars["clip_max_norm"], metrics)
         elif norms is not None:
             metrics["grad_norm"] = float(np.sqrt(np.sum(np.square(norms))))
+            if math.isfinite(metrics["grad_norm"]):
+                self._grad_history.append(metrics["grad_norm"])
         else:
             return
         if norms is not None and entry.extra.get("_layer_norms"):
             squares = np.bincount(self.table.layer_index, weights=np.square(norms), minlength=len(self.table.layers))
             metrics.update(zip(self._metric_names["grad_norm"], (np.sqrt(squares) * scale).tolist()))
-        if math.isfinite(metrics["grad_norm"]):
-            self._grad_history.append(metrics["grad_norm"])
 
     def _param_metrics(self, norms: np.ndarray, metrics: dict[str, float], extra: dict[str, Any]) -> None:
         finite = np.isfinite(norms)
@@ -682,35 +816,56 @@ class Doctor:
                 metrics[name] = math.sqrt(d / b)
 
     def _run_detectors(self, records: list[StepRecord]) -> list[Alert]:
-        alerts: list[Alert] = []
-        call = self.guard.call
-        for record in records:
-            announced = self._annotations and self._deliver_annotations(upto=record.step)
-            # A record right after a planned change goes to every detector (as in `scan`).
-            for probe, update in self._updates_of(self.detectors) if announced else self._detectors_reading(record):
-                found = call(probe, update, record)
-                if found:
-                    alerts.extend(found)
+        if self._annotations:
+            alerts = self._run_record_by_record(records)
+        else:
+            alerts = self._run_detector_by_detector(records)
         self._deliver_annotations(upto=self.step)
         self.alerts.extend(alerts)
         return alerts
 
-    def _detectors_reading(self, record: StepRecord) -> list[tuple[str, Callable[[StepRecord], Any]]]:
-        """The detectors that read something in this record. By the detector contract a
-        detector ignores records holding none of its `needs`/`extra_keys`, so skipping
-        it is exact; most records share a few shapes, hence the cache."""
+    def _run_record_by_record(self, records: list[StepRecord]) -> list[Alert]:
+        """With planned changes pending: each is announced before the first record reaching
+        its step, and that record goes to every detector (as in `scan`)."""
+        alerts: list[Alert] = []
+        everyone = range(len(self.detectors))
+        for record in records:
+            announced = self._annotations and self._deliver_annotations(upto=record.step)
+            for index in everyone if announced else self._detectors_reading(record):
+                detector = self.detectors[index]
+                found = self.guard.call(f"detector:{detector.code}", detector.update, record)
+                if found:
+                    alerts.extend(found)
+        return alerts
+
+    def _run_detector_by_detector(self, records: list[StepRecord]) -> list[Alert]:
+        """Each detector over the window's records it reads, one after the other: the same
+        alerts in the same order as record by record (sorted back by record, then
+        detector), while each detector's code and state stay in cache across the window."""
+        rows_of: list[list[int]] = [[] for _ in self.detectors]
+        for row, record in enumerate(records):
+            for index in self._detectors_reading(record):
+                rows_of[index].append(row)
+        found: list[tuple[int, int, Alert]] = []
+        for index, rows in enumerate(rows_of):
+            if rows:
+                detector = self.detectors[index]
+                self.guard.call(f"detector:{detector.code}", _feed, detector.update, records, rows, index, found)
+        found.sort(key=lambda item: (item[0], item[1]))  # stable: a detector's alerts keep their order
+        return [alert for *_, alert in found]
+
+    def _detectors_reading(self, record: StepRecord) -> tuple[int, ...]:
+        """The indices of the detectors that read something in this record. By the
+        detector contract a detector ignores records holding none of its
+        `needs`/`extra_keys`, so skipping it is exact; most records share a few shapes,
+        hence the cache."""
         shape = (frozenset(record.metrics), frozenset(record.extra))
         chosen = self._detectors_by_shape.get(shape)
         if chosen is None:
-            chosen = self._updates_of(d for d in self.detectors if _reads_record(d, record))
+            chosen = tuple(i for i, d in enumerate(self.detectors) if _reads_record(d, record))
             if len(self._detectors_by_shape) < 1024:
                 self._detectors_by_shape[shape] = chosen
         return chosen
-
-    @staticmethod
-    def _updates_of(detectors: Iterable[Detector]) -> list[tuple[str, Callable[[StepRecord], Any]]]:
-        """(guard probe name, bound update) per detector, for the loop over records."""
-        return [(f"detector:{d.code}", d.update) for d in detectors]
 
     def _deliver_annotations(self, upto: int) -> bool:
         """Announce planned changes up to step `upto`; True if there were any."""
@@ -862,57 +1017,22 @@ def _has_closure(args: Any, kwargs: Any) -> bool:
 
 
 def _reads_record(detector: Any, record: StepRecord) -> bool:
+    """Does the record hold one of the detector's `needs` or `extra_keys`? (`also_reads`
+    never makes a record relevant on its own, as in `MetricTable.rows_with`.)"""
     needs, extra_keys = getattr(detector, "needs", ()), getattr(detector, "extra_keys", ())
     reads = getattr(detector, "reads", None)
     if not (needs or extra_keys) or reads is None:
         return True  # declares nothing: give it everything
-    also = getattr(detector, "also_reads", ())
-    return (any(reads(name) or name in also for name in record.metrics)
-            or any(key in extra_keys for key in record.extra))
+    return any(reads(name) for name in record.metrics) or any(key in extra_keys for key in record.extra)
 
 
-def _to_host(entries: list[StepEntry]) -> list[dict[str, Any]]:
-    """One device-to-host transfer for all pending entries.
-
-    Every tensor the doctor keeps is already detached (hooks store `.detach()`ed values,
-    probes run under no_grad), so the pieces are only flattened, concatenated (with dtype
-    promotion) and converted to float32 once.
-    """
-    pieces: list[torch.Tensor] = []
-    layout: list[tuple[dict[str, Any], str, Optional[str]]] = []
-    host: list[dict[str, Any]] = [{} for _ in entries]
-    for values, entry in zip(host, entries):
-        for key, tensor in entry.tensors.items():
-            pieces.append(tensor.reshape(-1))
-            layout.append((values, key, None))
-        observed = entry.extra.get("_observed")
-        if observed:
-            floats: dict[str, list[float]] = {}
-            for name, items in observed.items():
-                floats[name] = [float(v) for v in items if not isinstance(v, torch.Tensor)]
-                for value in items:
-                    if isinstance(value, torch.Tensor):
-                        pieces.append(value.detach().reshape(-1)[:1])
-                        layout.append((values, "_observed", name))
-            values["_observed"] = {name: kept for name, kept in floats.items() if kept}
-    if not pieces:
-        return host
-    device = pieces[0].device
-    if any(piece.device != device for piece in pieces):
-        pieces = [piece.to(device) for piece in pieces]
-    flat = torch.cat(pieces).float().cpu().numpy()
-    scalars = flat.tolist()  # Python floats: arithmetic on NumPy scalars is slow
-    offset = 0
-    for (values, key, name), piece in zip(layout, pieces):
-        size = piece.numel()
-        if key == "_observed":
-            values["_observed"].setdefault(name, []).append(scalars[offset])
-        elif key in NORM_VECTOR_KEYS or key.startswith("attn/"):
-            values[key] = flat[offset: offset + size]
-        else:
-            values[key] = scalars[offset]
-        offset += size
-    return host
+def _feed(update: Callable[[StepRecord], list[Alert]], records: list[StepRecord], rows: list[int], index: int,
+          found: list[tuple[int, int, Alert]]) -> None:
+    """Records `rows` to one detector's `update`; alerts go to `found` as they come, so
+    those raised before an exception inside the detector are kept."""
+    for row in rows:
+        for alert in update(records[row]):
+            found.append((row, index, alert))
 
 
 def _plan_of(config: Any) -> Any:

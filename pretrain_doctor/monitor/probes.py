@@ -6,7 +6,6 @@ the doctor's own copies) and none draws random numbers: subsamples are evenly sp
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 import torch
@@ -23,14 +22,23 @@ def norms_fp32(tensors: list[torch.Tensor], one_device: bool = True) -> torch.Te
     return torch.stack(norms)
 
 
-@dataclass
 class StepEntry:
-    """Everything measured at one optimizer step, still on the device."""
+    """Everything measured at one optimizer step, still on the device (`tensors`; the
+    scalars read on the CPU when they were held are floats there already, see `hold`).
 
-    step: int
-    scalars: dict[str, float] = field(default_factory=dict)
-    tensors: dict[str, torch.Tensor] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
+    A plain class with slots rather than a dataclass: one is made every step, inside the
+    optimizer's hooks, where each attribute access and call is paid in cold-cache time."""
+
+    __slots__ = ("step", "scalars", "tensors", "extra", "ended", "plain")
+
+    def __init__(self, step: int, scalars: Optional[dict[str, float]] = None,
+                 tensors: Optional[dict[str, torch.Tensor]] = None, extra: Optional[dict[str, Any]] = None) -> None:
+        self.step = step
+        self.scalars = {} if scalars is None else scalars
+        self.tensors = {} if tensors is None else tensors
+        self.extra = {} if extra is None else extra
+        self.ended: Optional[float] = None  # time.perf_counter() when the step closed
+        self.plain = False  # closed as a plain step (see Doctor._refresh_plain_until)
 
 
 class GradProbe:

@@ -7,10 +7,17 @@ work is timed with the wall clock inside its hooks (a CPU clock read is a system
 several microseconds right after a forward pass, more than some hooks cost) and
 converted to CPU time with the window's run fraction (the thread's CPU time over the
 wall time): a preemption is as likely inside a hook as anywhere else, so on a busy
-machine the scaled estimate stays unbiased. Then the fixed per-step work (hooks, sync)
+machine the scaled estimate stays unbiased. Then the fixed per-step work (the hooks)
 is paid first, the rest is split evenly between the sampled probes, and a probe's
 interval becomes its measured cost divided by its share. Intervals never drop below the configured
 ones, and nothing here draws random numbers (sampling is by step count).
+
+A probe may also be held to a span of wall time (`max_seconds`). The sync point is one:
+part of its cost is fixed (the first touch of its code and data after a forward and
+backward pass costs several times the work itself), so under a budget it is stretched
+like a probe, but never past the seconds of training the monitor may keep its alerts
+to itself. Stretching it leaves no step out: every step is still transferred, judged
+and logged, later.
 """
 
 from __future__ import annotations
@@ -19,17 +26,26 @@ import math
 from typing import Optional
 
 EMA_WEIGHT = 0.2
+# Window statistics are averaged per step, not per window: a window of EMA_STEPS steps
+# weighs EMA_WEIGHT, a longer one (a stretched sync interval) more.
+EMA_STEPS = 10
 MAX_INTERVAL = 100_000
-# A fifth of the budget is left for costs the doctor's clocks cannot see (torch's hook
-# dispatch, the clip_grad_norm_ wrapper): a chosen margin, not a measured one.
-HEADROOM = 0.8
+# Half the budget is left for costs the doctor's clocks cannot see: torch's hook
+# dispatch, the clip_grad_norm_ wrapper, and the cache misses its code causes in the
+# model's own forward and backward. On the tiny-GPT CPU benchmark the whole-step
+# overhead exceeded the doctor's own account by 0.3-1 point (benchmarks/RESULTS.md).
+HEADROOM = 0.5
+NEVER = 1 << 62
 
 
 class ProbeSchedule:
-    def __init__(self, intervals: dict[str, int], budget: Optional[float] = None) -> None:
+    def __init__(self, intervals: dict[str, int], budget: Optional[float] = None,
+                 max_seconds: Optional[dict[str, float]] = None) -> None:
         self.base = {name: int(every) for name, every in intervals.items()}
         self.interval = dict(self.base)
         self.budget = budget
+        # probe -> the most wall time of training one interval may span (0: never stretched)
+        self.max_seconds = dict(max_seconds or {})
         self.cost: dict[str, float] = {}  # seconds per run, EMA
         self.step_time: Optional[float] = None  # per step, CPU time of the training thread
         self.wall_step_time: Optional[float] = None
@@ -39,6 +55,11 @@ class ProbeSchedule:
     def due(self, name: str, step: int) -> bool:
         every = self.interval.get(name, 0)
         return every > 0 and step % every == 0
+
+    def next_due(self, name: str, step: int) -> int:
+        """The first step >= `step` at which `name` is due (never: a huge number)."""
+        every = self.interval.get(name, 0)
+        return -(-step // every) * every if every > 0 else NEVER
 
     def record_cost(self, name: str, seconds: float) -> None:
         """One run of probe `name` took `seconds` of wall time."""
@@ -55,10 +76,11 @@ class ProbeSchedule:
         if steps <= 0 or wall <= 0:
             return
         fraction = min(1.0, cpu / wall) if cpu > 0 else 1.0
-        self.run_fraction = _ema(self.run_fraction, fraction)
-        self.wall_step_time = _ema(self.wall_step_time, wall / steps)
-        self.step_time = _ema(self.step_time, wall * fraction / steps)
-        self.per_step_overhead = _ema(self.per_step_overhead, overhead * fraction / steps)
+        weight = 1 - (1 - EMA_WEIGHT) ** (steps / EMA_STEPS)
+        self.run_fraction = _ema(self.run_fraction, fraction, weight)
+        self.wall_step_time = _ema(self.wall_step_time, wall / steps, weight)
+        self.step_time = _ema(self.step_time, wall * fraction / steps, weight)
+        self.per_step_overhead = _ema(self.per_step_overhead, overhead * fraction / steps, weight)
         self.adapt()
 
     def adapt(self) -> None:
@@ -74,13 +96,22 @@ class ProbeSchedule:
         share = room / max(1, len(sampled))
         for name in sampled:
             wanted = math.ceil(cost[name] / share) if share > 0 else MAX_INTERVAL
-            self.interval[name] = int(min(MAX_INTERVAL, max(self.base[name], wanted)))
+            self.interval[name] = int(min(self._longest(name), max(self.base[name], wanted)))
+
+    def _longest(self, name: str) -> int:
+        """The longest interval `name` may take: `max_seconds` of training, at the measured step time."""
+        seconds = self.max_seconds.get(name)
+        if seconds is None:
+            return MAX_INTERVAL
+        steps = int(seconds / self.wall_step_time) if self.wall_step_time else 0
+        return max(self.base[name], min(MAX_INTERVAL, steps))
 
     def describe(self) -> dict[str, object]:
         return {
             "budget": self.budget,
             "intervals": dict(self.interval),
             "configured_intervals": dict(self.base),
+            "max_seconds": dict(self.max_seconds),
             "probe_cost_s": {k: round(v, 7) for k, v in self.cost.items()},
             "step_time_s": None if self.wall_step_time is None else round(self.wall_step_time, 6),
             "step_cpu_s": None if self.step_time is None else round(self.step_time, 6),
@@ -89,5 +120,5 @@ class ProbeSchedule:
         }
 
 
-def _ema(previous: Optional[float], value: float) -> float:
-    return value if previous is None else (1 - EMA_WEIGHT) * previous + EMA_WEIGHT * value
+def _ema(previous: Optional[float], value: float, weight: float = EMA_WEIGHT) -> float:
+    return value if previous is None else (1 - weight) * previous + weight * value

@@ -14,7 +14,7 @@ import torch
 import pretrain_doctor
 from pretrain_doctor.detectors.base import Alert, StepRecord
 from pretrain_doctor.monitor import Doctor, TrainingAlert
-from pretrain_doctor.monitor import doctor as doctor_module
+from pretrain_doctor.monitor import transfer
 
 from ..recorder import Recorder
 from ..run_log import read_run_log
@@ -86,6 +86,42 @@ def test_gradient_accumulation_is_one_step_with_the_mean_loss():
     doctor.detach()
     assert doctor.step == 3
     assert [r.metrics["loss"] for r in recorder.records] == pytest.approx(expected, rel=1e-6)
+
+
+class PerTokenLoss(torch.nn.Module):
+    """Returns an HF-style output whose `loss` is per token (reduction="none")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(8, 1)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"loss": self.linear(x).square().reshape(-1)}
+
+
+@pytest.mark.parametrize("micro_batches", [1, 2])
+def test_a_per_token_loss_is_no_step_loss(micro_batches):
+    """A non-scalar `loss` output is no step's loss: never logged, never an error, and
+    the held values of plain steps are plain numbers, not tensors (see monitor.doctor.hold)."""
+    torch.manual_seed(0)
+    model = PerTokenLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    recorder = Recorder()
+    doctor = pretrain_doctor.attach(model, optimizer, detectors=[recorder], **QUIET)
+    held = []
+    for _ in range(25):
+        for _ in range(micro_batches):
+            model(torch.randn(4, 8))["loss"].mean().backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad()
+        held += [value for entry in doctor._entries if entry.plain for value in entry.tensors.values()]
+    doctor.detach()
+    assert [r.step for r in recorder.records] == list(range(1, 26))
+    assert not any("loss" in r.metrics for r in recorder.records)
+    assert all(math.isfinite(r.metrics["grad_norm"]) for r in recorder.records)
+    assert held and not any(isinstance(value, torch.Tensor) for value in held)
+    assert doctor.summary()["internal_errors"] == []
 
 
 def test_grad_norm_is_pre_clip_and_clip_ratio_is_recorded():
@@ -264,8 +300,8 @@ def test_console_line_per_alert(capsys):
 
 def test_host_reads_only_at_sync_points(monkeypatch):
     transfers = []
-    real = doctor_module._to_host
-    monkeypatch.setattr(doctor_module, "_to_host", lambda entries: transfers.append(len(entries)) or real(entries))
+    real = transfer.to_host
+    monkeypatch.setattr(transfer, "to_host", lambda entries: transfers.append(len(entries)) or real(entries))
     model = tiny_gpt2()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     doctor = pretrain_doctor.attach(model, optimizer, sync_every=5, detectors=[Recorder()], **QUIET)
@@ -335,6 +371,43 @@ def test_overhead_budget_is_described_in_the_header(tmp_path):
     end = lines[-1]["sampling"]
     assert end["budget"] == 0.01 and end["step_time_s"] > 0
     assert end["intervals"]["grad_norm"] >= 1
+
+
+def test_the_budget_sees_what_the_attention_probe_costs():
+    """The attention probe measures inside the model's forward, outside the hooks' clocks:
+    its cost still reaches the controller (and the doctor's own account)."""
+    model = tiny_gpt2()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    doctor = pretrain_doctor.attach(model, optimizer, overhead_budget=0.01, attention_every=2, sync_every=2, **QUIET)
+    train_gpt2(model, optimizer, lm_batches(0, 8))
+    doctor.detach()
+    assert doctor.schedule.cost["attention"] > 0
+    assert doctor.attention.spent == 0.0
+
+
+def test_a_stretched_sync_leaves_no_step_out(tmp_path):
+    """A budget no doctor can meet stretches every probe and the sync interval (one
+    process: up to 1 s of training); every step still reaches the run log, with its loss,
+    pre-clip norm and a time that increases, and the plain steps' records equal what a
+    sync at every step records."""
+    batches = lm_batches(0, 40)
+    logs = {}
+    for name, options in {"stretched": dict(overhead_budget=1e-9), "strict": dict(sync_every=1)}.items():
+        model = tiny_gpt2(0, dropout=0.0)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        with pretrain_doctor.attach(model, optimizer, log_dir=tmp_path / name, **options, **QUIET):
+            train_gpt2(model, optimizer, batches)
+        logs[name] = read_run_log(tmp_path / name)
+    end = logs["stretched"][-1]["sampling"]
+    assert end["intervals"]["sync"] > end["configured_intervals"]["sync"] == 10
+    assert "sync" in logs["stretched"][0]["options"]["sampling"]["adaptive"]
+    steps = {name: [line for line in lines if line["type"] == "step"] for name, lines in logs.items()}
+    assert [line["step"] for line in steps["stretched"]] == list(range(1, 41))
+    times = [line["time"] for line in steps["stretched"]]
+    assert times == sorted(times) and len(set(times)) == len(times)
+    for stretched, strict in zip(steps["stretched"], steps["strict"]):
+        for name in ("loss", "grad_norm", "clip_ratio", "lr"):
+            assert stretched["metrics"][name] == strict["metrics"][name]
 
 
 def test_config_plan_goes_into_the_header(tmp_path):

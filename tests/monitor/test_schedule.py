@@ -56,3 +56,28 @@ def test_cheap_probes_keep_their_configured_interval():
     schedule.record_cost("attention", 1e-4)
     schedule.record_window(steps=10, wall=1.0, cpu=1.0, overhead=10 * 2e-6)
     assert schedule.interval == {"grad_norm": 1, "attention": 200}
+
+
+def test_a_probe_held_to_seconds_stretches_no_further():
+    # A sync costing 5 ms per run on 10 ms steps would want hundreds of steps between
+    # runs; held to 1 s of training it stops at 100 steps, and held to 0 s (several
+    # processes, whose syncs must pair up) it keeps its configured interval.
+    held = ProbeSchedule({"sync": 10}, budget=0.01, max_seconds={"sync": 1.0})
+    fixed = ProbeSchedule({"sync": 10}, budget=0.01, max_seconds={"sync": 0.0})
+    for schedule in (held, fixed):
+        schedule.record_cost("sync", 5e-3)
+        schedule.record_window(steps=10, wall=0.1, cpu=0.1, overhead=5e-3)
+    assert held.interval["sync"] == 100
+    assert fixed.interval["sync"] == 10
+
+
+def test_window_statistics_are_weighed_by_their_steps():
+    # The same new per-step overhead moves the estimate further after a 50-step window
+    # (a stretched sync interval) than after a 10-step one.
+    short, long = ProbeSchedule({"grad_norm": 1}, budget=0.01), ProbeSchedule({"grad_norm": 1}, budget=0.01)
+    for schedule in (short, long):
+        schedule.record_window(steps=10, wall=0.1, cpu=0.1, overhead=10 * 100e-6)
+    short.record_window(steps=10, wall=0.1, cpu=0.1, overhead=10 * 20e-6)
+    long.record_window(steps=50, wall=0.5, cpu=0.5, overhead=50 * 20e-6)
+    assert short.per_step_overhead == pytest.approx(0.8 * 100e-6 + 0.2 * 20e-6)
+    assert long.per_step_overhead == pytest.approx(0.8 ** 5 * 100e-6 + (1 - 0.8 ** 5) * 20e-6)
