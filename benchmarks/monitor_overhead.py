@@ -21,7 +21,8 @@ Prints, for each variant against the bare loop of this same run:
 - the doctor's own account (its time inside hooks and sync points, as CPU time, over
   the training thread's CPU time).
 
-    .venv/bin/python benchmarks/monitor_overhead.py --steps 100 --repeats 30   # as in RESULTS.md
+    .venv/bin/python benchmarks/monitor_overhead.py --steps 300 --warmup 100 --repeats 20  # as in RESULTS.md
+    .venv/bin/python benchmarks/monitor_overhead.py --blocks 10 --repeats 300 --warmup 500  # turns mode
 """
 
 from __future__ import annotations
@@ -67,11 +68,13 @@ def build(seq: int, width: int, layers: int) -> torch.nn.Module:
 WINDOW = 10  # steps per window: one sync point per window at the default sync_every=10
 
 
-def run(template: torch.nn.Module, batches: list[torch.Tensor],
-        options: Optional[dict[str, Any]]) -> tuple[float, float, float, Any]:
+def run(template: torch.nn.Module, batches: list[torch.Tensor], options: Optional[dict[str, Any]],
+        warmup: int = 10) -> tuple[float, float, float, Any]:
     """Seconds per step, seconds per step spent in the update phase (clip, optimizer
     step with its hooks and sync points, zero_grad), and the median over the run's
-    WINDOW-step windows of seconds per step, after 10 warm-up steps."""
+    WINDOW-step windows of seconds per step, after `warmup` steps (the overhead budget's
+    controller adapts its intervals over its first sync windows: a long warm-up
+    measures the steady state a long run spends its time in)."""
     model = copy.deepcopy(template)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     doctor = None
@@ -79,7 +82,7 @@ def run(template: torch.nn.Module, batches: list[torch.Tensor],
         if options is not None:
             opts = {k: (tmp if v == "TMP" else v) for k, v in options.items()}
             doctor = pretrain_doctor.attach(model, optimizer, console=False, **opts)
-        warmup, update_phase, marks = 10, 0.0, []
+        update_phase, marks = 0.0, []
         for index, ids in enumerate(batches):
             if index >= warmup and (index - warmup) % WINDOW == 0:
                 marks.append(time.process_time())
@@ -122,6 +125,80 @@ def bootstrap_interval(ratios: list[float], resamples: int = 2000, seed: int = 0
     return medians[int(0.025 * resamples)] - 1, medians[int(0.975 * resamples) - 1] - 1
 
 
+class Turns:
+    """One variant of `--blocks` mode: its own model, optimizer and doctor for the whole
+    run, trained K steps at a time when its turn comes."""
+
+    def __init__(self, template: torch.nn.Module, options: Optional[dict[str, Any]], tmp: str) -> None:
+        self.model = copy.deepcopy(template)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=1e-3)
+        opts = {k: (tmp if v == "TMP" else v) for k, v in (options or {}).items()}
+        self.doctor = None if options is None else pretrain_doctor.attach(self.model, self.optimizer, console=False,
+                                                                          **opts)
+        self.seen = 0
+
+    def settle(self, batches: list[torch.Tensor], steps: int) -> None:
+        """An overhead budget's controller, alone for `steps` steps, then frozen: in turns its
+        clocks would also count the other variants' time and judge its steps longer."""
+        if self.doctor is not None and self.doctor.schedule.budget is not None:
+            self.block(batches, steps)
+            self.doctor.schedule.budget = None
+
+    def block(self, batches: list[torch.Tensor], steps: int) -> float:
+        """CPU seconds for the next `steps` steps."""
+        started = time.process_time()
+        for _ in range(steps):
+            ids = batches[self.seen % len(batches)]
+            self.seen += 1
+            self.model(input_ids=ids, labels=ids).loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+        return time.process_time() - started
+
+
+def block_mode(args: argparse.Namespace, template: torch.nn.Module, batches: list[torch.Tensor]) -> int:
+    """Variants take turns in one process, `--blocks` steps each, in an order rotated
+    every cycle; overhead = a variant's CPU time over the bare loop's, summed over the
+    cycles after `--warmup` steps, with a 95% bootstrap interval over cycles. Machine
+    noise that lasts longer than a cycle (a second or so) hits every variant alike, so
+    the A/A control's interval is a few tenths of a point instead of a few points.
+    A doctor's clocks also see the other variants' turns (its steps look five times
+    longer), so the budget's controller first runs alone for `--warmup` steps and its
+    intervals are frozen there (printed below)."""
+    names = list(VARIANTS)
+    cycles = args.repeats
+    times: dict[str, list[float]] = {name: [] for name in names}
+    with tempfile.TemporaryDirectory() as tmp:
+        turns = {name: Turns(template, VARIANTS[name], tmp) for name in names}
+        for turn in turns.values():
+            turn.settle(batches, args.warmup)
+        for cycle in range(cycles):
+            shift = cycle % len(names)
+            for name in names[shift:] + names[:shift]:
+                times[name].append(turns[name].block(batches, args.blocks))
+        for turn in turns.values():
+            if turn.doctor is not None:
+                turn.doctor.detach()
+    kept = list(range(min(cycles - 1, args.warmup // args.blocks), cycles))
+    generator = random.Random(0)
+
+    def overhead(name: str, rows: list[int]) -> float:
+        return sum(times[name][i] for i in rows) / sum(times["bare"][i] for i in rows) - 1
+
+    print(f"tiny GPT-2, CPU, {args.threads} thread(s), turns of {args.blocks} steps, {cycles} cycles "
+          f"({len(kept)} after {args.warmup} steps of warm-up), sums of CPU time")
+    for name in names:
+        resampled = sorted(overhead(name, generator.choices(kept, k=len(kept))) for _ in range(2000))
+        target = TARGETS.get(name)
+        print(f"  {name:52s} {sum(times[name][i] for i in kept) / (len(kept) * args.blocks) * 1e3:8.3f} ms/step  "
+              f"{overhead(name, kept):+7.2%} [{resampled[50]:+.2%}, {resampled[1949]:+.2%}]"
+              + (f"  (target < {target:.0%})" if target is not None else ""))
+    budget = turns["overhead_budget=0.01"].doctor
+    print("  budget intervals (frozen after its solo warm-up):", budget.schedule.interval if budget else None)
+    return 0
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
@@ -131,12 +208,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--warmup", type=int, default=10, help="steps before the clock starts")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--blocks", type=int, default=0, metavar="K",
+                        help="turns mode: variants alternate K steps at a time in one process, "
+                             "--repeats cycles (see block_mode)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     template = build(args.seq, args.width, args.layers)
     generator = torch.Generator().manual_seed(0)
     batches = [torch.randint(0, 512, (args.batch, args.seq), generator=generator) for _ in range(args.steps)]
+    if args.blocks:
+        return block_mode(args, template, batches)
     times: dict[str, list[float]] = {name: [] for name in VARIANTS}
     update_times: dict[str, list[float]] = {name: [] for name in VARIANTS}
     window_times: dict[str, list[float]] = {name: [] for name in VARIANTS}
@@ -147,7 +230,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         # own (about 2% here), which rotation spreads evenly over the variants.
         shift = round_number % len(names)
         for name in names[shift:] + names[:shift]:
-            seconds, update_seconds, window_seconds, summary = run(template, batches, VARIANTS[name])
+            seconds, update_seconds, window_seconds, summary = run(template, batches, VARIANTS[name], args.warmup)
             times[name].append(seconds)
             window_times[name].append(window_seconds)
             update_times[name].append(update_seconds)
@@ -179,7 +262,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(json.dumps({"results": results, "budget_sampling": budget and budget["sampling"]}, indent=2))
         return 0
     print(f"tiny GPT-2 ({args.layers} layers, width {args.width}, batch {args.batch}x{args.seq}), CPU, "
-          f"{args.threads} thread(s), {args.steps} steps x {args.repeats} interleaved repeats, medians")
+          f"{args.threads} thread(s), {args.steps} steps ({args.warmup} of warm-up) x {args.repeats} "
+          f"interleaved repeats, medians")
     for name, result in results.items():
         target = f"  (target < {result['target']:.0%})" if result["target"] is not None else ""
         own = result["self_reported"]
