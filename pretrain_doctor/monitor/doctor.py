@@ -51,6 +51,13 @@ PLAIN: dict[str, Any] = {}
 # Under an overhead budget, the most training time between two sync points: how late an
 # alert may reach `on_alert` (and the run log its lines) when syncs are stretched.
 MAX_SYNC_SECONDS = 1.0
+# Which sampled probe ran at a step, by what it left in the step's entry.
+PROBE_MARKS: dict[str, Callable[[StepEntry], bool]] = {
+    "layer_norms": lambda entry: bool(entry.extra.get("_layer_norms")),
+    "update_ratio": lambda entry: "update_delta" in entry.tensors,
+    "attention": lambda entry: any(key.startswith("attn/") for key in entry.tensors),
+    "log_z": lambda entry: "log_z" in entry.tensors,
+}
 # The doctor's own work is timed with the wall clock (a vDSO read, ~50 ns), not a CPU
 # clock (a system call costing microseconds right after a forward pass); once per sync
 # window the training thread's CPU time converts it (see schedule.record_window), so the
@@ -672,6 +679,8 @@ class Doctor:
         alerts = self._run_detectors(records)
         self._write(records, alerts)
         self.guard.call("sync", self._after_sync, records)
+        if scheduled and self.schedule.budget is not None:
+            self.guard.call("sync", self._charge_probes, entries)
         wall = hook_clock()
         self._overhead += wall - started
         if scheduled:
@@ -679,6 +688,21 @@ class Doctor:
         self._refresh_plain_until()  # the intervals may have moved
         self._act(alerts)
         return alerts
+
+    def _charge_probes(self, entries: list[StepEntry]) -> None:
+        """Tell the schedule what each sampled probe cost by the step times: its step and the
+        next against plain steps. Its own clock misses the cache misses it leaves the
+        model's next forward (per-layer norms on the tiny CPU GPT: five times their clock)."""
+        times = [entry.scalars.get("step_time") for entry in entries]
+        plain = [t for entry, t in zip(entries, times, strict=True) if entry.plain and t is not None]
+        if len(plain) < 5:
+            return
+        baseline = float(np.median(plain))
+        for name, ran in PROBE_MARKS.items():
+            extras = [times[i] + times[i + 1] - 2 * baseline for i in range(len(entries) - 1)
+                      if ran(entries[i]) and times[i] is not None and times[i + 1] is not None]
+            if extras:
+                self.schedule.record_seen_cost(name, max(0.0, sum(extras) / len(extras)))
 
     def _close_window(self, wall: float, sync_cost: float) -> None:
         """Tell the schedule what the steps since the last scheduled sync cost."""

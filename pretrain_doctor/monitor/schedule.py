@@ -47,6 +47,9 @@ class ProbeSchedule:
         # probe -> the most wall time of training one interval may span (0: never stretched)
         self.max_seconds = dict(max_seconds or {})
         self.cost: dict[str, float] = {}  # seconds per run, EMA
+        # seconds per run the step times around a run show beyond plain steps' (cache
+        # misses it causes in the model's own forward included), EMA
+        self.seen_cost: dict[str, float] = {}
         self.step_time: Optional[float] = None  # per step, CPU time of the training thread
         self.wall_step_time: Optional[float] = None
         self.run_fraction: Optional[float] = None  # the training thread's CPU time over wall time, EMA
@@ -64,6 +67,10 @@ class ProbeSchedule:
     def record_cost(self, name: str, seconds: float) -> None:
         """One run of probe `name` took `seconds` of wall time."""
         self.cost[name] = _ema(self.cost.get(name), seconds)
+
+    def record_seen_cost(self, name: str, seconds: float) -> None:
+        """Steps running probe `name` (and the step after) took `seconds` longer than plain ones."""
+        self.seen_cost[name] = _ema(self.seen_cost.get(name), seconds)
 
     def record_window(self, steps: int, wall: float, cpu: float, overhead: float) -> None:
         """Over the last `steps` steps: wall time, the training thread's CPU time, and the
@@ -89,7 +96,8 @@ class ProbeSchedule:
         allowed = self.budget * HEADROOM * self.step_time
         sampled = [name for name, every in self.base.items() if every > 0 and name in self.cost]
         fraction = self.run_fraction if self.run_fraction is not None else 1.0
-        cost = {name: self.cost[name] * fraction for name in sampled}  # as CPU time
+        # as CPU time; a probe costs what its clock shows or what the step times show, the more
+        cost = {name: max(self.cost[name], self.seen_cost.get(name, 0.0)) * fraction for name in sampled}
         sampled_now = sum(cost[name] / self.interval[name] for name in sampled)
         fixed = max(0.0, self.per_step_overhead - sampled_now)
         room = max(allowed - fixed, allowed * 0.05)
@@ -113,6 +121,7 @@ class ProbeSchedule:
             "configured_intervals": dict(self.base),
             "max_seconds": dict(self.max_seconds),
             "probe_cost_s": {k: round(v, 7) for k, v in self.cost.items()},
+            "probe_seen_cost_s": {k: round(v, 7) for k, v in self.seen_cost.items()},
             "step_time_s": None if self.wall_step_time is None else round(self.wall_step_time, 6),
             "step_cpu_s": None if self.step_time is None else round(self.step_time, 6),
             "overhead_per_step_s": None if self.per_step_overhead is None else round(self.per_step_overhead, 7),

@@ -15,6 +15,7 @@ import pretrain_doctor
 from pretrain_doctor.detectors.base import Alert, StepRecord
 from pretrain_doctor.monitor import Doctor, TrainingAlert
 from pretrain_doctor.monitor import transfer
+from pretrain_doctor.monitor.probes import StepEntry
 
 from ..recorder import Recorder
 from ..run_log import read_run_log
@@ -383,6 +384,23 @@ def test_the_budget_sees_what_the_attention_probe_costs():
     doctor.detach()
     assert doctor.schedule.cost["attention"] > 0
     assert doctor.attention.spent == 0.0
+
+
+def test_the_budget_charges_a_probe_what_the_step_times_show():
+    """A sampled step and the step after it took 2 + 3 ms longer than the plain steps'
+    10 ms: the per-layer norms are charged 5 ms a run, whatever their own clock said."""
+    model = tiny_gpt2()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    doctor = pretrain_doctor.attach(model, optimizer, overhead_budget=0.01, **QUIET)
+    entries = [StepEntry(step, {"step_time": 0.010}) for step in range(1, 21)]
+    for entry in entries:
+        entry.plain = True
+    probed, after = entries[9], entries[10]
+    probed.plain, probed.extra["_layer_norms"] = False, True
+    probed.scalars["step_time"], after.scalars["step_time"] = 0.012, 0.013
+    doctor._charge_probes(entries)
+    doctor.detach()
+    assert doctor.schedule.seen_cost == {"layer_norms": pytest.approx(0.005)}
 
 
 def test_a_stretched_sync_leaves_no_step_out(tmp_path):

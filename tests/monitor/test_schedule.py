@@ -81,3 +81,15 @@ def test_window_statistics_are_weighed_by_their_steps():
     long.record_window(steps=50, wall=0.5, cpu=0.5, overhead=50 * 20e-6)
     assert short.per_step_overhead == pytest.approx(0.8 * 100e-6 + 0.2 * 20e-6)
     assert long.per_step_overhead == pytest.approx(0.8 ** 5 * 100e-6 + (1 - 0.8 ** 5) * 20e-6)
+
+
+def test_a_probe_costs_what_its_clock_or_the_step_times_show_the_more():
+    clocked = ProbeSchedule({"layer_norms": 10}, budget=0.01)
+    seen = ProbeSchedule({"layer_norms": 10}, budget=0.01)
+    for schedule in (clocked, seen):
+        schedule.record_cost("layer_norms", 100e-6)
+    seen.record_seen_cost("layer_norms", 2e-3)  # twenty times what its clock showed
+    for schedule in (clocked, seen):
+        schedule.record_window(steps=10, wall=0.1, cpu=0.1, overhead=10 * 20e-6)
+    # 50 µs a step allowed (half of 1% of 10 ms): 2 ms a run fits once every 40 steps
+    assert clocked.interval["layer_norms"] == 10 and seen.interval["layer_norms"] >= 40
