@@ -325,26 +325,18 @@ class Doctor:
             if self.sync_every == 1 and "nonfinite_params_before_update" not in entry.extra:
                 # The host reads every step anyway: read this step's flags before the update.
                 self.guard.call("param_check", self._check_before_update, entry)
-        lr = self._lr()
-        if isinstance(lr, torch.Tensor):
-            entry.tensors["lr"] = lr
-        elif lr is not None:
-            entry.scalars["lr"] = lr
+        self._put_lr(entry)
         if self.schedule.due("update_ratio", entry.step) and self.guard.enabled("update_ratio"):
             t0 = hook_clock()
             self.guard.call("update_ratio", self.update_probe.snapshot)
             self.schedule.record_cost("update_ratio", hook_clock() - t0)
         return entry
 
-    def _plain_entry(self, clip: tuple[torch.Tensor, float]) -> StepEntry:
+    def _plain_entry(self, clip: tuple[Held, float]) -> StepEntry:
         """A plain step (see `_refresh_plain_until`) measures the lr and takes the clip's
         pre-clip norm; the post-step hook adds its time and loss."""
         entry = StepEntry(self.step + 1, {"clip_max_norm": clip[1]}, {"clip_total_norm": clip[0]}, PLAIN)
-        lr = self._lr()
-        if isinstance(lr, torch.Tensor):
-            entry.tensors["lr"] = lr
-        elif lr is not None:
-            entry.scalars["lr"] = lr
+        self._put_lr(entry)
         return entry
 
     def _refresh_plain_until(self) -> None:
@@ -367,6 +359,13 @@ class Doctor:
         firsts = [self.schedule.next_due(name, upcoming) for name in sampled]
         firsts.append(self.schedule.next_due("attention", upcoming + 1) - 1)
         self._plain_until = min(firsts)
+
+    def _put_lr(self, entry: StepEntry) -> None:
+        lr = self._lr()
+        if isinstance(lr, torch.Tensor):
+            entry.tensors["lr"] = lr
+        elif lr is not None:
+            entry.scalars["lr"] = lr
 
     def _lr(self) -> Any:
         """Group 0's learning rate: a float, a copy of a tensor lr (schedulers may update
