@@ -140,7 +140,7 @@ class Doctor:
         self._observe_after_step: Optional[bool] = None
         self._pending_log_z: Optional[Held] = None
         self._attention_stats: dict[str, Held] = {}
-        self._clip: Optional[tuple[torch.Tensor, float]] = None
+        self._clip: Optional[tuple[Held, float]] = None
         self._sync_due = False
         self._last_step_end: Optional[float] = None
         self._window_start = time.perf_counter()
@@ -403,7 +403,7 @@ class Doctor:
             entry.scalars["grad_norm"] = total
             self._take_before_update(entry)
 
-    def _wants_grad_vector(self, step: int, clip: Optional[tuple[torch.Tensor, float]], layers: bool) -> bool:
+    def _wants_grad_vector(self, step: int, clip: Optional[tuple[Held, float]], layers: bool) -> bool:
         """Measure per-parameter gradient norms at this step? On sampled steps; whenever
         `grad_norm` is due when the loop does not clip (they make the global norm); and on
         accelerators also when it clips, to name the parameters of a non-finite norm (on
