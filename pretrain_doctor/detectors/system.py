@@ -154,10 +154,8 @@ class StaleMetric(Detector):
             value = float(record.metrics[name])
             run = runs[name] + 1 if name in last and value == last[name] else 1
             last[name], runs[name] = value, run
-            if run == self.repeats or run == self.zero_repeats:
-                alert = self._judge(record.step, name, value, run)
-                if alert:
-                    alerts.append(alert)
+            if run == (self.zero_repeats if value == 0 else self.repeats):
+                alerts.append(self._alert(record.step, name, value, run))
         return alerts
 
     def _watched_in(self, metrics: dict[str, float]) -> list[str]:
@@ -169,10 +167,8 @@ class StaleMetric(Detector):
                 self._watched_by_shape[shape] = names
         return names
 
-    def _judge(self, step: int, name: str, value: float, run: int) -> Optional[Alert]:
-        limit = self.zero_repeats if value == 0 else self.repeats
-        if run != limit:
-            return None
+    def _alert(self, step: int, name: str, value: float, run: int) -> Alert:
+        """A run of `run` equal values reached its limit (`zero_repeats` for 0, else `repeats`)."""
         what = "is constantly zero" if value == 0 else f"repeats the value {value:g}"
         return self.alert(step, f"metric {name} {what} for {run} records: is it measured?", metric=name,
                           value=value, records=run, repeats=self.repeats, zero_repeats=self.zero_repeats)
@@ -193,9 +189,8 @@ class StaleMetric(Detector):
                 run = counts - run_start + 1
                 limit = np.where(x == 0, self.zero_repeats, self.repeats)
                 for i in np.flatnonzero(run == limit).tolist():
-                    alert = self._judge(int(table.steps[rows[i]]), name, float(x[i]), int(run[i]))
-                    if alert:
-                        tagged.append((int(rows[i]), name, alert))
+                    tagged.append((int(rows[i]), name, self._alert(int(table.steps[rows[i]]), name, float(x[i]),
+                                                                   int(run[i]))))
         tagged.sort(key=lambda t: (t[0], t[1]))
         return [(row, alert) for row, _, alert in tagged]
 

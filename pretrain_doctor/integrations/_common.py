@@ -30,17 +30,6 @@ def attach(model: torch.nn.Module, optimizer: Any, options: Mapping[str, Any]) -
     return attach_monitor(model, unwrap_optimizer(optimizer), **options)
 
 
-def skip_update_if_poisoned(doctor: Any, optimizer: torch.optim.Optimizer) -> None:
-    """Drop this update's gradients when the doctor judged them poisoned.
-
-    Torch optimizers skip parameters whose `.grad` is None, so the coming `step()` leaves
-    parameters and optimizer state untouched: the "skip the bad batch" response
-    (PaLM, Chowdhery et al. 2022, section 5.1).
-    """
-    if doctor.should_skip_step():
-        unwrap_optimizer(optimizer).zero_grad(set_to_none=True)
-
-
 class DoctorCallbackBase:
     """What the trainer callbacks share: the attach options and the doctor they attach.
 
@@ -60,5 +49,11 @@ class DoctorCallbackBase:
         return options
 
     def _skip_if_poisoned(self, optimizer: Optional[torch.optim.Optimizer]) -> None:
-        if self.skip_poisoned and self.doctor is not None and optimizer is not None:
-            skip_update_if_poisoned(self.doctor, optimizer)
+        """Drop this update's gradients when the doctor judged them poisoned.
+
+        Torch optimizers skip parameters whose `.grad` is None, so the coming `step()`
+        leaves parameters and optimizer state untouched: the "skip the bad batch" response
+        (PaLM, Chowdhery et al. 2022, section 5.1).
+        """
+        if self.skip_poisoned and self.doctor is not None and optimizer is not None and self.doctor.should_skip_step():
+            unwrap_optimizer(optimizer).zero_grad(set_to_none=True)

@@ -45,9 +45,6 @@ from .sinks import SCHEMA, SCHEMA_VERSION, ConsoleSink, JsonlSink, TensorBoardSi
 OnAlert = Union[str, Callable[[Alert], Any]]
 ACTIONS = ("warn", "raise", "stop")
 CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by (total_norm + 1e-6)
-# The `extra` of an entry whose pre-step found a plain step (see `_refresh_plain_until`);
-# replaced by a dict of its own when the step closes, never stored.
-PLAIN: dict[str, Any] = {}
 # Under an overhead budget, the most training time between two sync points: how late an
 # alert may reach `on_alert` (and the run log its lines) when syncs are stretched.
 MAX_SYNC_SECONDS = 1.0
@@ -304,7 +301,7 @@ class Doctor:
         started = hook_clock()
         entry = self._current or StepEntry(self.step + 1)
         self._current = None
-        if entry.extra is PLAIN:
+        if entry.plain:
             self._close_plain_step(entry, started)
         else:
             if self._grads_in_post_hook:
@@ -335,7 +332,9 @@ class Doctor:
     def _plain_entry(self, clip: tuple[Held, float]) -> StepEntry:
         """A plain step (see `_refresh_plain_until`) measures the lr and takes the clip's
         pre-clip norm; the post-step hook adds its time and loss."""
-        entry = StepEntry(self.step + 1, {"clip_max_norm": clip[1]}, {"clip_total_norm": clip[0]}, PLAIN)
+        entry = StepEntry(self.step + 1, {"clip_max_norm": clip[1]}, {"clip_total_norm": clip[0]},
+                          {"_grads_checked": True})
+        entry.plain = True
         self._put_lr(entry)
         return entry
 
@@ -361,20 +360,14 @@ class Doctor:
         self._plain_until = min(firsts)
 
     def _put_lr(self, entry: StepEntry) -> None:
-        lr = self._lr()
-        if isinstance(lr, torch.Tensor):
-            entry.tensors["lr"] = lr
-        elif lr is not None:
-            entry.scalars["lr"] = lr
-
-    def _lr(self) -> Any:
-        """Group 0's learning rate: a float, a copy of a tensor lr (schedulers may update
-        it in place), or None."""
+        """Group 0's learning rate into the entry: a float, or a copy of a tensor lr on an
+        accelerator (schedulers may update it in place)."""
         groups = self.optimizer.param_groups
         lr = groups[0].get("lr") if groups else None
-        if isinstance(lr, torch.Tensor):
-            return lr.item() if lr.is_cpu else lr.detach().clone()
-        return None if lr is None else float(lr)
+        if isinstance(lr, torch.Tensor) and not lr.is_cpu:
+            entry.tensors["lr"] = lr.detach().clone()
+        elif lr is not None:
+            entry.scalars["lr"] = float(lr)
 
     def _take_gradient_facts(self, entry: StepEntry) -> None:
         """Gradient norms, the pre-clip norm and a skip verdict: before the update, or
@@ -407,13 +400,9 @@ class Doctor:
         """Measure per-parameter gradient norms at this step? On sampled steps; whenever
         `grad_norm` is due when the loop does not clip (they make the global norm); and on
         accelerators also when it clips, to name the parameters of a non-finite norm (on
-        the CPU the kernel costs more than the step's every other probe: names come from
-        sampled steps, and the localizer arms after any non-finite norm)."""
-        if layers:
-            return True
-        if clip is None or not self._on_cpu:
-            return self.schedule.due("grad_norm", step)
-        return False
+        the CPU, where the kernel is not cheap, names come from sampled steps, and the
+        localizer arms after any non-finite norm)."""
+        return layers or ((clip is None or not self._on_cpu) and self.schedule.due("grad_norm", step))
 
     def _check_pending(self, entry: StepEntry) -> None:
         """Norms of the parameters never yet seen with a non-zero gradient (usually none)."""
@@ -466,7 +455,6 @@ class Doctor:
 
     def _close_plain_step(self, entry: StepEntry, now: float) -> None:
         """`_close_step` for a plain step: its time and loss, nothing else to look at."""
-        entry.extra, entry.plain = {"_grads_checked": True}, True
         self._take_time_and_loss(entry, now)
         self._append(entry)
 
@@ -555,9 +543,8 @@ class Doctor:
                      *args: Any, **kwargs: Any) -> Any:
         total = original(parameters, max_norm, *args, **kwargs)
         if isinstance(total, torch.Tensor) and math.isfinite(float(max_norm)):
-            # FSDP2 returns a replicated DTensor: keep its local value.
-            self._clip = (hold(total) if type(total) is torch.Tensor else local_tensor(total.detach()),
-                          float(max_norm))
+            # FSDP2 returns a replicated DTensor: its local value is the norm.
+            self._clip = (hold(local_tensor(total)), float(max_norm))
         return total
 
     def _around_scaler_class_step(self, original: Callable[..., Any], scaler: Any, optimizer: Any,
@@ -691,7 +678,8 @@ class Doctor:
     def _charge_probes(self, entries: list[StepEntry]) -> None:
         """Tell the schedule what each sampled probe cost by the step times: its step and the
         next against plain steps. Its own clock misses the cache misses it leaves the
-        model's next forward (per-layer norms on the tiny CPU GPT: five times their clock)."""
+        model's next forward (per-layer norms on the tiny CPU GPT: 3.4x their clock,
+        benchmarks/RESULTS.md)."""
         times = [entry.scalars.get("step_time") for entry in entries]
         plain = [t for entry, t in zip(entries, times, strict=True) if entry.plain and t is not None]
         if len(plain) < 5:

@@ -37,7 +37,6 @@ class FunctionPatch:
             setattr(self.owner, self.name, self.original)
 
 
-
 def remove_all(handles: list[Any], patches: Iterable[FunctionPatch] = ()) -> None:
     """Undo what a probe installed: torch hook handles (the list is emptied) and patches."""
     for handle in handles:

@@ -38,7 +38,7 @@ class StepEntry:
         self.tensors = {} if tensors is None else tensors
         self.extra = {} if extra is None else extra
         self.ended: Optional[float] = None  # time.perf_counter() when the step closed
-        self.plain = False  # closed as a plain step (see Doctor._refresh_plain_until)
+        self.plain = False  # a plain step (see Doctor._refresh_plain_until)
 
 
 class GradProbe:

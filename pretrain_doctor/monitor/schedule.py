@@ -32,8 +32,8 @@ EMA_STEPS = 10
 MAX_INTERVAL = 100_000
 # Half the budget is left for costs the doctor's clocks cannot see: torch's hook
 # dispatch, the clip_grad_norm_ wrapper, and the cache misses its code causes in the
-# model's own forward and backward. On the tiny-GPT CPU benchmark the whole-step
-# overhead exceeded the doctor's own account by 0.3-1 point (benchmarks/RESULTS.md).
+# model's own forward and backward. (The sampled probes' share of those is charged to
+# them from the step times, `seen_cost`; the hooks' and the sync's share is not.)
 HEADROOM = 0.5
 NEVER = 1 << 62
 

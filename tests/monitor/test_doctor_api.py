@@ -103,7 +103,7 @@ class PerTokenLoss(torch.nn.Module):
 @pytest.mark.parametrize("micro_batches", [1, 2])
 def test_a_per_token_loss_is_no_step_loss(micro_batches):
     """A non-scalar `loss` output is no step's loss: never logged, never an error, and
-    the held values of plain steps are plain numbers, not tensors (see monitor.doctor.hold)."""
+    the held values of plain steps are plain numbers, not tensors (see monitor.transfer.hold)."""
     torch.manual_seed(0)
     model = PerTokenLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)

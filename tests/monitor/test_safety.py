@@ -40,7 +40,7 @@ def test_attaching_changes_neither_losses_nor_parameters(attn, tmp_path):
         assert torch.equal(value, params[name]), name
     # ... and the probes really ran during that run
     steps = [line for line in read_run_log(tmp_path) if line["type"] == "step"]
-    metrics = {k for s in steps if s["type"] == "step" for k in s["metrics"]}
+    metrics = {k for s in steps for k in s["metrics"]}
     assert any(k.startswith("attn_entropy/") for k in metrics)
     assert any(k.startswith("update_ratio/") for k in metrics)
     assert "log_z" in metrics and "clip_ratio" in metrics
