@@ -36,7 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import torch
 import transformers
@@ -68,6 +68,26 @@ def build(seq: int, width: int, layers: int) -> torch.nn.Module:
 WINDOW = 10  # steps per window: one sync point per window at the default sync_every=10
 
 
+def attach_variant(model: torch.nn.Module, optimizer: torch.optim.Optimizer, options: Optional[dict[str, Any]],
+                   tmp: str) -> Any:
+    """The variant's doctor (None for a bare loop); "TMP" in its options is the run log folder."""
+    if options is None:
+        return None
+    return pretrain_doctor.attach(model, optimizer, console=False,
+                                  **{k: (tmp if v == "TMP" else v) for k, v in options.items()})
+
+
+def forward_backward(model: torch.nn.Module, ids: torch.Tensor) -> None:
+    model(input_ids=ids, labels=ids).loss.backward()
+
+
+def update(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
+    """The update phase: clip, step (the doctor's step hooks and sync points), zero_grad."""
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
 def run(template: torch.nn.Module, batches: list[torch.Tensor], options: Optional[dict[str, Any]],
         warmup: int = 10) -> tuple[float, float, float, Any]:
     """Seconds per step, seconds per step spent in the update phase (clip, optimizer
@@ -77,23 +97,17 @@ def run(template: torch.nn.Module, batches: list[torch.Tensor], options: Optiona
     measures the steady state a long run spends its time in)."""
     model = copy.deepcopy(template)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    doctor = None
     with tempfile.TemporaryDirectory() as tmp:
-        if options is not None:
-            opts = {k: (tmp if v == "TMP" else v) for k, v in options.items()}
-            doctor = pretrain_doctor.attach(model, optimizer, console=False, **opts)
+        doctor = attach_variant(model, optimizer, options, tmp)
         update_phase, marks = 0.0, []
         for index, ids in enumerate(batches):
             if index >= warmup and (index - warmup) % WINDOW == 0:
                 marks.append(time.process_time())
             if index == warmup:
                 started, update_phase = marks[0], 0.0
-            loss = model(input_ids=ids, labels=ids).loss
-            loss.backward()
+            forward_backward(model, ids)
             update_started = time.process_time()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+            update(model, optimizer)
             update_phase += time.process_time() - update_started
         finished = time.process_time()
         elapsed = finished - started
@@ -118,11 +132,16 @@ def _self_reported(summary: Any) -> Optional[float]:
     return sampling["overhead_per_step_s"] / sampling["step_cpu_s"]
 
 
-def bootstrap_interval(ratios: list[float], resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """95% percentile-bootstrap interval of the median of per-round ratios, minus 1."""
+def bootstrap_interval(items: list[Any], statistic: Callable[[list[Any]], float], resamples: int = 2000,
+                       seed: int = 0) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of `statistic` over `items` resampled with replacement."""
     generator = random.Random(seed)
-    medians = sorted(statistics.median(generator.choices(ratios, k=len(ratios))) for _ in range(resamples))
-    return medians[int(0.025 * resamples)] - 1, medians[int(0.975 * resamples) - 1] - 1
+    values = sorted(statistic(generator.choices(items, k=len(items))) for _ in range(resamples))
+    return values[int(0.025 * resamples)], values[int(0.975 * resamples) - 1]
+
+
+def median_overhead(ratios: list[float]) -> float:
+    return statistics.median(ratios) - 1
 
 
 class Turns:
@@ -132,9 +151,7 @@ class Turns:
     def __init__(self, template: torch.nn.Module, options: Optional[dict[str, Any]], tmp: str) -> None:
         self.model = copy.deepcopy(template)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=1e-3)
-        opts = {k: (tmp if v == "TMP" else v) for k, v in (options or {}).items()}
-        self.doctor = None if options is None else pretrain_doctor.attach(self.model, self.optimizer, console=False,
-                                                                          **opts)
+        self.doctor = attach_variant(self.model, self.optimizer, options, tmp)
         self.seen = 0
 
     def settle(self, batches: list[torch.Tensor], steps: int) -> None:
@@ -148,12 +165,9 @@ class Turns:
         """CPU seconds for the next `steps` steps."""
         started = time.process_time()
         for _ in range(steps):
-            ids = batches[self.seen % len(batches)]
+            forward_backward(self.model, batches[self.seen % len(batches)])
+            update(self.model, self.optimizer)
             self.seen += 1
-            self.model(input_ids=ids, labels=ids).loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-            self.optimizer.step()
-            self.optimizer.zero_grad(set_to_none=True)
         return time.process_time() - started
 
 
@@ -181,7 +195,6 @@ def block_mode(args: argparse.Namespace, template: torch.nn.Module, batches: lis
             if turn.doctor is not None:
                 turn.doctor.detach()
     kept = list(range(min(cycles - 1, args.warmup // args.blocks), cycles))
-    generator = random.Random(0)
 
     def overhead(name: str, rows: list[int]) -> float:
         return sum(times[name][i] for i in rows) / sum(times["bare"][i] for i in rows) - 1
@@ -189,10 +202,10 @@ def block_mode(args: argparse.Namespace, template: torch.nn.Module, batches: lis
     print(f"tiny GPT-2, CPU, {args.threads} thread(s), turns of {args.blocks} steps, {cycles} cycles "
           f"({len(kept)} after {args.warmup} steps of warm-up), sums of CPU time")
     for name in names:
-        resampled = sorted(overhead(name, generator.choices(kept, k=len(kept))) for _ in range(2000))
+        low, high = bootstrap_interval(kept, lambda rows, name=name: overhead(name, rows))
         target = TARGETS.get(name)
         print(f"  {name:52s} {sum(times[name][i] for i in kept) / (len(kept) * args.blocks) * 1e3:8.3f} ms/step  "
-              f"{overhead(name, kept):+7.2%} [{resampled[50]:+.2%}, {resampled[1949]:+.2%}]"
+              f"{overhead(name, kept):+7.2%} [{low:+.2%}, {high:+.2%}]"
               + (f"  (target < {target:.0%})" if target is not None else ""))
     budget = turns["overhead_budget=0.01"].doctor
     print("  budget intervals (frozen after its solo warm-up):", budget.schedule.interval if budget else None)
@@ -214,6 +227,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="turns mode: variants alternate K steps at a time in one process, "
                              "--repeats cycles (see block_mode)")
     args = parser.parse_args(argv)
+    if not args.blocks and args.steps - args.warmup < WINDOW:
+        parser.error(f"--steps must exceed --warmup by at least {WINDOW} (one {WINDOW}-step window)")
     torch.set_num_threads(args.threads)
     template = build(args.seq, args.width, args.layers)
     generator = torch.Generator().manual_seed(0)
@@ -241,7 +256,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         # Paired within each round (same moment, same machine load), then the median.
         ratios = [t / b for t, b in zip(samples, times["bare"])]
         paired = statistics.median(ratios)
-        low, high = bootstrap_interval(ratios)
+        low, high = bootstrap_interval(ratios, median_overhead)
         # The doctor's step hooks and sync points all run in the update phase, which is
         # far less noisy than forward + backward; its growth over bare, per bare step.
         update_growth = statistics.median((u - ub) / b for u, ub, b in
@@ -249,7 +264,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         # Robust to bursts of other jobs shorter than a run: each run's median 10-step
         # window (one sync point each), paired within the round, median over rounds.
         window_ratios = [t / b for t, b in zip(window_times[name], window_times["bare"])]
-        window_low, window_high = bootstrap_interval(window_ratios)
+        window_low, window_high = bootstrap_interval(window_ratios, median_overhead)
         results[name] = {"ms_per_step": round(median * 1e3, 3), "overhead": round(paired - 1, 4),
                          "window_overhead": round(statistics.median(window_ratios) - 1, 4),
                          "window_overhead_ci95": [round(window_low, 4), round(window_high, 4)],
