@@ -7,6 +7,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 SHARED = ROOT.parent / "shared"
+REAL_CONFIGS = SHARED / "real-configs"
+
+# Corpus folders whose trainer `check` does not read yet, with the issue that adds it.
+# Tests over the whole corpus leave them out until that issue lands its dialect.
+PENDING_CONFIG_FOLDERS = {"llamafactory": "#9", "llm-foundry": "#9", "megatron-lm": "#9", "nanotron": "#9"}
+
+
+def ready_config_folders() -> list[Path]:
+    """The corpus folders of trainers `check` reads today."""
+    return sorted(p for p in REAL_CONFIGS.iterdir() if p.is_dir() and p.name not in PENDING_CONFIG_FOLDERS)
 
 
 @pytest.fixture

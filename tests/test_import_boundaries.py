@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import ready_config_folders
+
 ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = ("torch", "transformers", "tensorboard", "lightning", "pytorch_lightning")
 # Every rule fixture at once: all dialects, all rules, tokenizer and model-config readers.
@@ -74,7 +76,8 @@ def test_static_commands_import_no_torch(command, tmp_path):
 
 @pytest.mark.slow
 def test_check_of_real_configs_imports_no_torch(shared_dir, tmp_path):
-    modules = imported_modules("check", "--fail-on", "never", str(shared_dir / "real-configs"), tmp_path=tmp_path)
+    folders = [str(p) for p in ready_config_folders()]
+    modules = imported_modules("check", "--fail-on", "never", *folders, tmp_path=tmp_path)
     assert heavy(modules) == []
 
 

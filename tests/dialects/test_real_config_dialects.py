@@ -13,6 +13,8 @@ import pytest
 from pretrain_doctor.check.engine import check_paths, load_plan
 from pretrain_doctor.settings import CheckOptions
 
+from ..conftest import PENDING_CONFIG_FOLDERS, ready_config_folders
+
 COMPANION = "companion"
 SKIPPED = "skipped"
 EXPECTED: dict[str, tuple[str | None, str]] = {
@@ -111,7 +113,7 @@ def corpus() -> Path:
 
 @pytest.fixture(scope="module")
 def report(corpus: Path):
-    return check_paths([corpus], CheckOptions(use_settings=False))
+    return check_paths(ready_config_folders(), CheckOptions(use_settings=False))
 
 
 def _relative(path: str, corpus: Path) -> str:
@@ -125,6 +127,7 @@ def test_no_file_fails_to_load(report, corpus: Path) -> None:
 
 def test_every_file_is_in_the_table(report, corpus: Path) -> None:
     seen = {_relative(f.path, corpus) for f in report.files}
+    assert not {p.split("/")[0] for p in seen} & set(PENDING_CONFIG_FOLDERS)
     expected = set(EXPECTED) | {p for p in seen if p.startswith("olmo/tokenizers/")}
     assert seen == expected
 

@@ -14,29 +14,42 @@ RULES_MD = SHARED / "spec" / "rules.md"
 MONITOR_MD = SHARED / "spec" / "monitor.md"
 
 
-def _codes(path, pattern: str) -> list[str]:
+# Codes the spec gained on 2026-12-02, each with the issue that implements it.
+PENDING = {"PD513": "#11", "PDM205": "#10", "PDM206": "#14", "PDM207": "#11"}
+
+
+def _spec_text(path) -> str:
     if not path.is_file():
         pytest.skip(f"{path} is not beside the checkout")
-    return sorted(set(re.findall(pattern, path.read_text(encoding="utf-8"), re.M)))
+    return path.read_text(encoding="utf-8")
+
+
+def _codes(path, pattern: str) -> list[str]:
+    return sorted(set(re.findall(pattern, _spec_text(path), re.M)))
 
 
 def test_every_static_code_in_rules_md_is_implemented() -> None:
     spec = _codes(RULES_MD, r"^\| (PD[0-9]{3}) \|")
     implemented = {c.code for c in all_checks()}
-    assert spec and set(spec) - implemented == set()
+    assert spec and set(spec) - implemented - set(PENDING) == set()
 
 
 def test_every_runtime_code_in_monitor_md_is_implemented() -> None:
     spec = _codes(MONITOR_MD, r"^\| (PDM[0-9]{3}) \|")
     implemented = {c.code for c in all_checks()}
-    assert spec and set(spec) - implemented == set()
+    assert spec and set(spec) - implemented - set(PENDING) == set()
 
 
 def test_slugs_match_the_spec() -> None:
-    spec = dict(re.findall(r"^\| (PDM?[0-9]{3}) \| ([a-z0-9-]+) \|", RULES_MD.read_text() + MONITOR_MD.read_text(), re.M))
+    spec = dict(re.findall(r"^\| (PDM?[0-9]{3}) \| ([a-z0-9-]+) \|", _spec_text(RULES_MD) + _spec_text(MONITOR_MD), re.M))
     checks = {c.code: c for c in all_checks()}
     wrong = {code: (slug, checks[code].slug) for code, slug in spec.items() if code in checks and checks[code].slug != slug}
     assert not wrong
+
+
+def test_pending_codes_are_still_pending() -> None:
+    """A code that lands leaves PENDING, so the list never hides a regression."""
+    assert not set(PENDING) & {c.code for c in all_checks()}
 
 
 @pytest.mark.parametrize("check", all_checks(), ids=lambda c: c.code)
