@@ -3,10 +3,13 @@ monitor and `replay`. Pure Python/NumPy: importing this package never imports to
 
 Use
 ---
-    from pretrain_doctor.detectors import default_detectors, run_detectors, scan, MetricTable
-    detectors = default_detectors(ignore=["PDM5"], PDM201={"z_spike": 8})
-    alerts = run_detectors(detectors, records)                 # streaming, record by record
-    alerts = scan(MetricTable.from_records(records), detectors) # vectorised, same alerts
+    from pretrain_doctor.detectors import DetectorSet, default_detectors
+    detectors = DetectorSet(default_detectors(ignore=["PDM5"], PDM201={"z_spike": 8}), annotations=planned)
+    alerts = detectors.feed(records)      # streaming; call again with the next records
+    alerts = detectors.scan(records)      # a finished run (records or a MetricTable), vectorised: same alerts
+
+`run_detectors(detectors, records, annotations)` and `scan(table, detectors)` are the
+one-call forms of the two.
 
 What the detectors read (the monitor, readers and `observe(**scalars)` produce these)
 -----------------------------------------------------------------------------------
@@ -59,7 +62,8 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 from ..errors import UsageError
 from ..selection import matches, split_codes
 from .attention import AttentionEntropyCollapse, AttentionLogitGrowth, OutputLogitDrift
-from .base import (ANNOTATION_KINDS, Alert, Annotation, Detector, MetricTable, StepRecord, run_detectors)
+from .base import ANNOTATION_KINDS, Alert, Annotation, Detector, MetricTable, StepRecord
+from .detector_set import DetectorSet
 from .gradients import (ExplodingGradient, GradNormSpike, ParamNeverUpdated, ParamNotInOptimizer,
                         UpdateRatio, VanishingGradient)
 from .loss import LossCollapse, LossDivergence, LossPlateau, LossSpike
@@ -127,24 +131,20 @@ def _options_by_code(options: Mapping[str, Any], classes: Sequence[type[Detector
     return settings
 
 
+def run_detectors(detectors: Iterable[Detector], records: Iterable[StepRecord],
+                  annotations: Sequence[Annotation] = ()) -> list[Alert]:
+    """`DetectorSet(detectors, annotations).feed(records)`: the alerts of a stream of records."""
+    return DetectorSet(detectors, annotations).feed(records)
+
+
 def scan(table: MetricTable, detectors: Optional[Iterable[Detector]] = None) -> list[Alert]:
-    """All alerts of fresh copies of `detectors` (default: `default_detectors()`) over a
-    whole table, vectorised where the detector has a fast path; exactly the alerts (and
-    order) `run_detectors` gives on `table.records()`. The detectors passed in are not
-    modified."""
-    detectors = default_detectors() if detectors is None else detectors
-    cache: dict = {}
-    tagged: list[tuple[int, int, int, Alert]] = []
-    for order, detector in enumerate(detectors):
-        fresh = type(detector)(**detector.options)
-        for sequence, (row, alert) in enumerate(fresh.scan_table(table, cache)):
-            tagged.append((row, order, sequence, alert))
-    tagged.sort(key=lambda t: t[:3])
-    return [alert for *_, alert in tagged]
+    """`DetectorSet(detectors).scan(table)` (default: `default_detectors()`): the alerts of
+    a whole table, vectorised; `detectors` are not modified."""
+    return DetectorSet(default_detectors() if detectors is None else detectors).scan(table)
 
 
 __all__ = [
-    "ANNOTATION_KINDS", "Alert", "Annotation", "Detector", "MetricTable", "StepRecord", "all_detector_classes",
+    "ANNOTATION_KINDS", "Alert", "Annotation", "Detector", "DetectorSet", "MetricTable", "StepRecord", "all_detector_classes",
     "default_detectors", "run_detectors", "scan",
     *(cls.__name__ for cls in _CLASSES),
 ]

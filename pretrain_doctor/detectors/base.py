@@ -236,7 +236,7 @@ class Detector:
         by_row = table.annotations_by_row()
         names = [n for n in table.columns if self.reads(n) or n in self.also_reads]
         out: list[tuple[int, Alert]] = []
-        for row in table.rows_with(self).tolist():
+        for row in rows_read(self, table).tolist():
             for annotation in by_row.get(row, ()):
                 self.annotate(annotation)
             out.extend((row, alert) for alert in self.update(table.record(row, names)))
@@ -353,20 +353,6 @@ class MetricTable:
                 record.extra["annotations"] = by_row[row]
             yield record
 
-    def rows_with(self, detector: Detector) -> np.ndarray:
-        """Rows holding a metric or extra the detector reads (or a planned change)."""
-        mask = np.zeros(len(self), dtype=bool)
-        for name in self.columns:
-            if detector.reads(name):
-                mask |= self.column(name)[1]
-        for row, extra in self.extras.items():
-            if any(key in extra for key in detector.extra_keys):
-                mask[row] = True
-        for row, _ in self.annotations:
-            if row < len(self):
-                mask[row] = True
-        return np.flatnonzero(mask)
-
     def annotations_by_row(self) -> dict[int, list[Annotation]]:
         by_row: dict[int, list[Annotation]] = {}
         for row, annotation in self.annotations:
@@ -388,26 +374,30 @@ def _take_due(pending: Sequence[Annotation], cursor: int, step: int, apply: Any)
     return cursor
 
 
-def run_detectors(detectors: Iterable[Detector], records: Iterable[StepRecord],
-                  annotations: Sequence[Annotation] = ()) -> list[Alert]:
-    """Feed records in order to every detector (what replay does without the fast path).
+def reads_record(detector: Any, metrics: Iterable[str], extra: Iterable[str]) -> bool:
+    """Does a record with these metric names and extra keys hold something `detector`
+    reads? (`also_reads` never makes a record relevant on its own.) A detector that
+    declares no `needs` and no `extra_keys` is given every record."""
+    needs, extra_keys = getattr(detector, "needs", ()), getattr(detector, "extra_keys", ())
+    reads = getattr(detector, "reads", None)
+    if not (needs or extra_keys) or reads is None:
+        return True
+    return any(reads(name) for name in metrics) or any(key in extra_keys for key in extra)
 
-    `annotations` take effect before the first record whose step reaches theirs;
-    annotations inside `record.extra["annotations"]` just before that record.
-    """
-    detectors = list(detectors)
-    pending = sorted(annotations, key=lambda a: a.step)
-    cursor = 0
-    alerts: list[Alert] = []
 
-    def announce(annotation: Annotation) -> None:
-        for detector in detectors:
-            detector.annotate(annotation)
-
-    for record in records:
-        cursor = _take_due(pending, cursor, record.step, announce)
-        for annotation in record.extra.get("annotations", ()):
-            announce(annotation)
-        for detector in detectors:
-            alerts.extend(detector.update(record))
-    return alerts
+def rows_read(detector: Any, table: MetricTable) -> np.ndarray:
+    """The table rows holding something `detector` reads, or a planned change."""
+    needs, extra_keys = getattr(detector, "needs", ()), getattr(detector, "extra_keys", ())
+    if not (needs or extra_keys) or getattr(detector, "reads", None) is None:
+        return np.arange(len(table))
+    mask = np.zeros(len(table), dtype=bool)
+    for name in table.columns:
+        if detector.reads(name):
+            mask |= table.column(name)[1]
+    for row, extra in table.extras.items():
+        if any(key in extra for key in extra_keys):
+            mask[row] = True
+    for row, _ in table.annotations:
+        if row < len(table):
+            mask[row] = True
+    return np.flatnonzero(mask)

@@ -29,10 +29,11 @@ import torch
 from .. import __version__
 from ..checkmeta import SEVERITY_RANK
 from ..detectors.base import Alert, Annotation, Detector, StepRecord
+from ..detectors.detector_set import DetectorSet
 from .attention import AttentionProbe
 from .distributed import (DistributedContext, ReplicaChecker, SyncReducer, local_tensor,
                           reduce_squared_norms)
-from .guard import ProbeGuard
+from .guard import ProbeGuard, debug_mode
 from .localize import NonFiniteLocalizer, run_replay
 from .params import ParamTable
 from .patching import FunctionPatch, remove_all
@@ -105,8 +106,9 @@ class Doctor:
         self.table = ParamTable.build(model, optimizer)
         self.replicas = ReplicaChecker(zip(self.table.names, self.table.params), self.dist, replica_check_every)
         self._reducer = SyncReducer(self.dist, self.table.params)
-        self.detectors = list(detectors) if detectors is not None else self._default_detectors(
-            select, ignore, detector_options)
+        chosen = list(detectors) if detectors is not None else self._default_detectors(select, ignore,
+                                                                                         detector_options)
+        self.detectors = DetectorSet(chosen, on_error=self._detector_failed)
         self.schedule = ProbeSchedule({
             # the doctor's own per-parameter gradient norms, for the global norm when the
             # loop does not clip (when it clips, `clip_grad_norm_` returns that norm for free)
@@ -155,8 +157,7 @@ class Doctor:
         self._metric_names = {family: [f"{family}/{layer}" for layer in self.table.layers]
                               for family in ("grad_norm", "param_norm", "update_ratio")}
         self._grad_history: deque[float] = deque(maxlen=200)
-        self._annotations: list[Annotation] = []
-        self._detectors_by_shape: dict[tuple[frozenset, frozenset], tuple[int, ...]] = {}
+        self._annotations_to_log: list[Annotation] = []
         self._last_localized_step = -10**9
         self._coverage_reported = False
         self._skip_verdict: Optional[tuple[str, float]] = None
@@ -192,11 +193,13 @@ class Doctor:
 
     def _needed(self, *metrics: str) -> bool:
         """Does some detector read these metrics? (Undeclared needs count as 'yes'.)"""
-        declared = [set(getattr(d, "needs", ()) or ()) for d in self.detectors]
-        if not any(declared):
-            return True
-        families = {need.split("/")[0] for needs in declared for need in needs}
-        return any(metric in families for metric in metrics)
+        return self.detectors.reads_any(*metrics)
+
+    def _detector_failed(self, detector: Detector, exc: Exception) -> None:
+        """A detector raised: it leaves the set (see DetectorSet), reported once."""
+        if debug_mode():
+            raise exc
+        self.guard.fail(f"detector:{detector.code}", exc)
 
     def _install(self) -> None:
         self._handles = [
@@ -230,7 +233,7 @@ class Doctor:
             "options": {
                 "sync_every": self.sync_every,
                 "on_alert": self.on_alert if isinstance(self.on_alert, str) else "callable",
-                "detectors": [d.code for d in self.detectors],
+                "detectors": self.detectors.codes,
                 "sampling": self._sampling_note(),
             },
         }
@@ -589,7 +592,8 @@ class Doctor:
         """Record a planned change (end of warmup, resume, data-mix change); it takes effect
         at the next optimizer step."""
         annotation = Annotation(self.step + 1, kind, note)
-        self._annotations.append(annotation)
+        self.detectors.annotate(annotation)
+        self._annotations_to_log.append(annotation)
 
     def should_skip_step(self) -> bool:
         """True when the gradients just computed are poisoned: non-finite, or a grad-norm
@@ -827,69 +831,20 @@ class Doctor:
                 metrics[name] = math.sqrt(d / b)
 
     def _run_detectors(self, records: list[StepRecord]) -> list[Alert]:
-        if self._annotations:
-            alerts = self._run_record_by_record(records)
-        else:
-            alerts = self._run_detector_by_detector(records)
-        self._deliver_annotations(upto=self.step)
+        alerts = self.detectors.feed(records)
+        self._announce_annotations(upto=self.step)
         self.alerts.extend(alerts)
         return alerts
 
-    def _run_record_by_record(self, records: list[StepRecord]) -> list[Alert]:
-        """With planned changes pending: each is announced before the first record reaching
-        its step, and that record goes to every detector (as in `scan`)."""
-        alerts: list[Alert] = []
-        everyone = range(len(self.detectors))
-        for record in records:
-            announced = self._annotations and self._deliver_annotations(upto=record.step)
-            for index in everyone if announced else self._detectors_reading(record):
-                detector = self.detectors[index]
-                found = self.guard.call(f"detector:{detector.code}", detector.update, record)
-                if found:
-                    alerts.extend(found)
-        return alerts
-
-    def _run_detector_by_detector(self, records: list[StepRecord]) -> list[Alert]:
-        """Each detector over the window's records it reads, one after the other: the same
-        alerts in the same order as record by record (sorted back by record, then
-        detector), while each detector's code and state stay in cache across the window."""
-        rows_of: list[list[int]] = [[] for _ in self.detectors]
-        for row, record in enumerate(records):
-            for index in self._detectors_reading(record):
-                rows_of[index].append(row)
-        found: list[tuple[int, int, Alert]] = []
-        for index, rows in enumerate(rows_of):
-            if rows:
-                detector = self.detectors[index]
-                self.guard.call(f"detector:{detector.code}", _feed, detector.update, records, rows, index, found)
-        found.sort(key=lambda item: (item[0], item[1]))  # stable: a detector's alerts keep their order
-        return [alert for *_, alert in found]
-
-    def _detectors_reading(self, record: StepRecord) -> tuple[int, ...]:
-        """The indices of the detectors that read something in this record. By the
-        detector contract a detector ignores records holding none of its
-        `needs`/`extra_keys`, so skipping it is exact; most records share a few shapes,
-        hence the cache."""
-        shape = (frozenset(record.metrics), frozenset(record.extra))
-        chosen = self._detectors_by_shape.get(shape)
-        if chosen is None:
-            chosen = tuple(i for i, d in enumerate(self.detectors) if _reads_record(d, record))
-            if len(self._detectors_by_shape) < 1024:
-                self._detectors_by_shape[shape] = chosen
-        return chosen
-
-    def _deliver_annotations(self, upto: int) -> bool:
-        """Announce planned changes up to step `upto`; True if there were any."""
-        announced = False
-        while self._annotations and self._annotations[0].step <= upto:
-            announced = True
-            annotation = self._annotations.pop(0)
-            for detector in self.detectors:
-                self.guard.call(f"detector:{detector.code}", detector.annotate, annotation)
-            if self._jsonl:
-                self._jsonl.write([{"type": "annotation", "step": annotation.step, "kind": annotation.kind,
-                                    "note": annotation.note}])
-        return announced
+    def _announce_annotations(self, upto: int) -> None:
+        """Planned changes up to step `upto` reach the detectors (those a record reached
+        already did) and the run log."""
+        self.detectors.announce(upto)
+        due = [a for a in self._annotations_to_log if a.step <= upto]
+        self._annotations_to_log = self._annotations_to_log[len(due):]
+        if self._jsonl and due:
+            self.guard.call("run_log", self._jsonl.write, [
+                {"type": "annotation", "step": a.step, "kind": a.kind, "note": a.note} for a in due])
 
     def _write(self, records: list[StepRecord], alerts: list[Alert]) -> None:
         if self._jsonl:
@@ -970,7 +925,7 @@ class Doctor:
         on_alert, self.on_alert = self.on_alert, ("warn" if self.on_alert == "raise" else self.on_alert)
         try:
             self._sync()
-            self._deliver_annotations(upto=self.step + 1)  # made after the last step: still logged
+            self._announce_annotations(upto=self.step + 1)  # made after the last step: still logged
         finally:
             self.on_alert = on_alert
 
@@ -1025,25 +980,6 @@ def _has_closure(args: Any, kwargs: Any) -> bool:
     if closure is None and args:
         closure = args[0]
     return callable(closure)
-
-
-def _reads_record(detector: Any, record: StepRecord) -> bool:
-    """Does the record hold one of the detector's `needs` or `extra_keys`? (`also_reads`
-    never makes a record relevant on its own, as in `MetricTable.rows_with`.)"""
-    needs, extra_keys = getattr(detector, "needs", ()), getattr(detector, "extra_keys", ())
-    reads = getattr(detector, "reads", None)
-    if not (needs or extra_keys) or reads is None:
-        return True  # declares nothing: give it everything
-    return any(reads(name) for name in record.metrics) or any(key in extra_keys for key in record.extra)
-
-
-def _feed(update: Callable[[StepRecord], list[Alert]], records: list[StepRecord], rows: list[int], index: int,
-          found: list[tuple[int, int, Alert]]) -> None:
-    """Records `rows` to one detector's `update`; alerts go to `found` as they come, so
-    those raised before an exception inside the detector are kept."""
-    for row in rows:
-        for alert in update(records[row]):
-            found.append((row, index, alert))
 
 
 def _plan_of(config: Any) -> Any:

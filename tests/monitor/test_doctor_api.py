@@ -326,6 +326,35 @@ def test_annotations_reach_detectors_in_step_order():
     assert [(a.step, a.kind) for a in recorder.annotations] == [(4, "warmup-end")]  # from the next step on
 
 
+def test_live_alerts_with_planned_changes_equal_the_detector_set_over_the_run_log(tmp_path):
+    """The live path is the DetectorSet: a replay of the run log (its annotation lines
+    included), streamed or vectorised, says exactly what the monitor said."""
+    from pretrain_doctor.detectors import Annotation, DetectorSet, default_detectors
+
+    model = mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    doctor = pretrain_doctor.attach(model, optimizer, log_dir=tmp_path, sync_every=7, **QUIET)
+    for step, (x, y) in enumerate(regression_data(90), start=1):
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        spike = 6.0 if step in (40, 41, 70) else 1.0
+        doctor.observe(loss=float("nan") if step == 80 else 2.0 / step ** 0.3 * spike + 0.001 * (step % 3))
+        if step in (20, 38):
+            doctor.annotate("data-mix" if step == 38 else "warmup-end")
+    doctor.detach()
+    lines = read_run_log(tmp_path)
+    records = [StepRecord(line["step"], line["metrics"], line["time"], line.get("extra", {}))
+               for line in lines if line["type"] == "step"]
+    planned = [Annotation(line["step"], line["kind"], line["note"]) for line in lines if line["type"] == "annotation"]
+    assert [(a.step, a.kind) for a in planned] == [(21, "warmup-end"), (39, "data-mix")]
+    live = [a.as_dict() for a in doctor.alerts]
+    assert {"PDM101", "PDM201"} <= {a["code"] for a in live}
+    for replay in (DetectorSet(default_detectors(), annotations=planned).feed(records),
+                   DetectorSet(default_detectors(), annotations=planned).scan(records)):
+        assert [a.as_dict() for a in replay] == live
+
+
 def test_should_skip_step_flags_non_finite_gradients():
     model = mlp()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)

@@ -160,19 +160,20 @@ def test_fp16_loss_scale_collapse_and_skipped_steps(pass_scaler):
 
 
 def test_live_alerts_equal_a_replay_of_the_run_log(tmp_path):
-    """The monitor hands each detector only the records it reads; replaying every record
-    of the run log through fresh detectors must give exactly the same alerts."""
+    """The monitor feeds its DetectorSet window by window; replaying the run log through
+    fresh detectors, streamed or vectorised (`scan`), must give exactly the same alerts."""
 
-    from pretrain_doctor.detectors import default_detectors, run_detectors
+    from pretrain_doctor.detectors import DetectorSet, default_detectors
     from pretrain_doctor.detectors.base import StepRecord
 
     doctor = gpt2_run(steps=FAULT_STEP + SOON, fault=_lr_times_300, log_dir=tmp_path)
     lines = read_run_log(tmp_path)
     records = [StepRecord(line["step"], line["metrics"], line["time"], line.get("extra", {}))
                for line in lines if line["type"] == "step"]
-    replayed = run_detectors(default_detectors(), records)
     live = [(a.step, a.code, a.severity, a.message) for a in doctor.alerts]
-    assert live and live == [(a.step, a.code, a.severity, a.message) for a in replayed]
+    assert live
+    for replayed in (DetectorSet(default_detectors()).feed(records), DetectorSet(default_detectors()).scan(records)):
+        assert live == [(a.step, a.code, a.severity, a.message) for a in replayed]
     assert [(line["step"], line["code"]) for line in lines if line["type"] == "alert"] == [a[:2] for a in live]
 
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import pretrain_doctor
+from pretrain_doctor.detectors import default_detectors
 from pretrain_doctor.monitor.attention import attention_stats, evenly_spaced
 from pretrain_doctor.monitor.localize import NonFiniteLocalizer
 from pretrain_doctor.monitor.guard import ProbeGuard
@@ -82,8 +83,9 @@ def test_sdpa_models_get_attention_metrics_named_after_their_module():
     model = TinyCausalLM()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     recorder = Recorder()
-    with pretrain_doctor.attach(model, optimizer, sync_every=2, attention_every=2, console=False) as doctor:
-        doctor.detectors.append(recorder)  # beside the defaults, which ask for the attention probes
+    beside = [*default_detectors(), recorder]  # the defaults ask for the attention probes
+    with pretrain_doctor.attach(model, optimizer, sync_every=2, attention_every=2, console=False,
+                                detectors=beside) as doctor:
         for ids in lm_batches(0, 4):
             loss = torch.nn.functional.cross_entropy(model(ids[:, :-1]).flatten(0, 1), ids[:, 1:].flatten())
             loss.backward()

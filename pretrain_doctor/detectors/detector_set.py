@@ -1,0 +1,188 @@
+"""`DetectorSet`: the one engine that turns StepRecords into alerts, live and in replay.
+
+    detectors = DetectorSet(default_detectors(), annotations=planned)
+    alerts = detectors.feed(records)        # streaming: call again with the next records
+    alerts = DetectorSet(default_detectors()).scan(table_or_records)   # a whole run at once
+
+Both give exactly the alerts (and order) of feeding every record to every detector in
+turn, with each planned change announced to every detector just before the first record
+whose step reaches it. Two things make that cheap, both exact by the detector contract (a
+detector ignores a record holding none of its `needs`/`extra_keys`): a record goes only to
+the detectors that read something in it, and within the records between two planned
+changes each detector takes all its records in one go (its code and state stay in cache).
+`scan` adds the detectors' vectorised paths over a MetricTable.
+
+No torch here: the monitor, replay and the tests share this module.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
+
+from .base import Alert, Annotation, Detector, MetricTable, StepRecord, reads_record
+
+# Called with the detector and the exception when a detector fails; the detector is then
+# dropped from the set (the live monitor must not crash the loop over a detector bug).
+# Without it, the exception propagates.
+OnDetectorError = Callable[[Detector, Exception], None]
+# Distinct record shapes remembered for the "who reads this record" question.
+_SHAPE_CACHE_SIZE = 1024
+
+
+class DetectorSet:
+    """The detectors of one run, their pending planned changes and their caches.
+
+    `feed(records)` streams (call it again with the next records); `scan(table or
+    records)` reads a finished run at once with fresh copies of the detectors (the set
+    itself is left as it was: to go on after a scan, feed instead). `annotate()` queues a
+    planned change; `state_dict()`/`load_state_dict()` resume a stream exactly.
+    """
+
+    def __init__(self, detectors: Iterable[Detector], annotations: Iterable[Annotation] = (),
+                 on_error: Optional[OnDetectorError] = None) -> None:
+        self.detectors: list[Detector] = list(detectors)
+        self.on_error = on_error
+        self._pending: list[Annotation] = sorted(annotations, key=lambda a: a.step)
+        self._by_shape: dict[tuple[frozenset, frozenset], tuple[int, ...]] = {}
+
+    # -- what the set holds ----------------------------------------------------------
+    @property
+    def codes(self) -> list[str]:
+        return [detector.code for detector in self.detectors]
+
+    @property
+    def pending(self) -> tuple[Annotation, ...]:
+        """Planned changes not yet announced (no record has reached their step)."""
+        return tuple(self._pending)
+
+    def reads_any(self, *families: str) -> bool:
+        """Does some detector read a metric of these families (`grad_norm` for
+        `grad_norm/<layer>` ...)? A set holding a detector that declares nothing: yes."""
+        declared = [tuple(getattr(d, "needs", ()) or ()) for d in self.detectors]
+        if not any(declared):
+            return bool(self.detectors)
+        return any(need.split("/")[0] in families for needs in declared for need in needs)
+
+    # -- planned changes ----------------------------------------------------------------
+    def annotate(self, annotation: Annotation) -> None:
+        """Queue a planned change; it is announced before the first record reaching its step."""
+        bisect.insort(self._pending, annotation, key=lambda a: a.step)
+
+    def announce(self, upto: int) -> list[Annotation]:
+        """Announce now the pending changes with a step <= `upto` (e.g. at the end of a
+        live run, for changes made after its last step); returns them."""
+        due = [a for a in self._pending if a.step <= upto]
+        del self._pending[:len(due)]
+        for annotation in due:
+            self._announce(annotation)
+        return due
+
+    def _announce(self, annotation: Annotation) -> None:
+        for detector in list(self.detectors):
+            self._call(detector, detector.annotate, annotation)
+
+    # -- streaming ---------------------------------------------------------------------------
+    def feed(self, records: Iterable[StepRecord]) -> list[Alert]:
+        """The alerts these records raise, in record order (then detector order)."""
+        records = list(records)
+        alerts: list[Alert] = []
+        start = 0
+        for cut in [*self._cuts(records), len(records)]:
+            if cut > start:
+                alerts.extend(self._feed_segment(records, start, cut))
+            if cut < len(records):
+                self.announce(records[cut].step)
+                for annotation in records[cut].extra.get("annotations", ()):
+                    self._announce(annotation)
+            start = cut
+        return alerts
+
+    def _cuts(self, records: Sequence[StepRecord]) -> list[int]:
+        """Rows before which a planned change is announced."""
+        cuts, cursor = [], 0
+        for row, record in enumerate(records):
+            due = cursor < len(self._pending) and self._pending[cursor].step <= record.step
+            while cursor < len(self._pending) and self._pending[cursor].step <= record.step:
+                cursor += 1
+            if due or record.extra.get("annotations"):
+                cuts.append(row)
+        return cuts
+
+    def _feed_segment(self, records: Sequence[StepRecord], start: int, end: int) -> list[Alert]:
+        """Records [start, end) hold no planned change past the first: each detector takes
+        its rows in one go; alerts are sorted back by (row, detector)."""
+        rows_of: list[list[int]] = [[] for _ in self.detectors]
+        for row in range(start, end):
+            for index in self._readers(records[row]):
+                rows_of[index].append(row)
+        found: list[tuple[int, int, Alert]] = []
+        for index, (detector, rows) in enumerate(zip(list(self.detectors), rows_of)):
+            if rows:
+                self._call(detector, _feed_rows, detector, records, rows, index, found)
+        found.sort(key=lambda item: (item[0], item[1]))  # stable: a detector's alerts keep their order
+        return [alert for *_, alert in found]
+
+    def _readers(self, record: StepRecord) -> tuple[int, ...]:
+        shape = (frozenset(record.metrics), frozenset(record.extra))
+        chosen = self._by_shape.get(shape)
+        if chosen is None:
+            chosen = tuple(i for i, d in enumerate(self.detectors)
+                           if reads_record(d, shape[0], shape[1]))
+            if len(self._by_shape) < _SHAPE_CACHE_SIZE:
+                self._by_shape[shape] = chosen
+        return chosen
+
+    def _call(self, detector: Detector, fn: Callable[..., Any], *args: Any) -> Any:
+        if self.on_error is None:
+            return fn(*args)
+        try:
+            return fn(*args)
+        except Exception as exc:  # noqa: BLE001 - handed to on_error, which decides
+            self._drop(detector)
+            self.on_error(detector, exc)
+            return None
+
+    def _drop(self, detector: Detector) -> None:
+        self.detectors = [d for d in self.detectors if d is not detector]
+        self._by_shape.clear()
+
+    # -- a whole run at once -------------------------------------------------------------
+    def scan(self, run: Union[MetricTable, Iterable[StepRecord]]) -> list[Alert]:
+        """All alerts of a whole run (a MetricTable, or records: tabled with the pending
+        planned changes), vectorised where a detector has a fast path; exactly what
+        `feed` gives. Fresh copies of the detectors run: this set is not changed."""
+        table = run if isinstance(run, MetricTable) else MetricTable.from_records(run, self._pending)
+        cache: dict = {}
+        tagged: list[tuple[int, int, int, Alert]] = []
+        for order, detector in enumerate(self.detectors):
+            fresh = type(detector)(**detector.options)
+            for sequence, (row, alert) in enumerate(fresh.scan_table(table, cache)):
+                tagged.append((row, order, sequence, alert))
+        tagged.sort(key=lambda t: t[:3])
+        return [alert for *_, alert in tagged]
+
+    # -- state ---------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-serialisable: every detector's state and the pending planned changes."""
+        return {"version": 1, "detectors": [d.state_dict() for d in self.detectors],
+                "pending": [{"step": a.step, "kind": a.kind, "note": a.note} for a in self._pending]}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Resume from `state_dict()` of a set holding the same detectors, in the same order."""
+        states = state["detectors"]
+        if [s.get("code") for s in states] != self.codes:
+            raise ValueError(f"state of detectors {[s.get('code') for s in states]} given to a set of {self.codes}")
+        for detector, detector_state in zip(self.detectors, states):
+            detector.load_state_dict(detector_state)
+        self._pending = sorted((Annotation(**a) for a in state.get("pending", ())), key=lambda a: a.step)
+
+
+def _feed_rows(detector: Detector, records: Sequence[StepRecord], rows: list[int], index: int,
+               found: list[tuple[int, int, Alert]]) -> None:
+    """Records `rows` to one detector; alerts go to `found` as they come, so those raised
+    before an exception inside the detector are kept."""
+    update = detector.update
+    for row in rows:
+        for alert in update(records[row]):
+            found.append((row, index, alert))
