@@ -83,6 +83,7 @@ EXPECTED: dict[str, tuple[str | None, str]] = {
     "nanogpt/config/eval_gpt2.py": ("nanogpt", "config"),
     "nanogpt/config/finetune_shakespeare.py": ("nanogpt", "config"),
     "nanogpt/config/train_shakespeare_char.py": ("nanogpt", "config"),
+    "nanotron/examples/config_tiny_llama.yaml": ("nanotron", "config"),
     "olmo/custom_dataset_example.yaml": ("olmo", "config"),
     "olmo/microannealing/peteish7-weka-microanneal-from928646_pes2o.yaml": ("olmo", "config"),
     "olmo/official-0425/OLMo2-1B-stage1.yaml": ("olmo", "config"),

@@ -1,0 +1,341 @@
+"""`nanotron`: Hugging Face nanotron YAML (`examples/config_*.yaml`, `run_train.py --config-file`).
+
+Built from nanotron's config dataclasses (`src/nanotron/config/config.py`, `models_config.py`,
+`parallelism_config.py`, commit 2411b02) and its scheduler (`helpers.lr_scheduler_builder`):
+
+- the global batch is `tokens.micro_batch_size × tokens.batch_accumulation_per_replica ×
+  parallelism.dp`; the world size is `dp × tp × pp × context_parallel_size`;
+- the lr warms up over `lr_warmup_steps`, stays flat until `lr_decay_starting_step` (default:
+  the end of warmup), then decays over `lr_decay_steps` (default: `train_steps − lr_warmup_steps`)
+  to `min_decay_lr`, which defaults to `learning_rate` itself (no decay at all);
+- weight decay applies to every parameter except `weight_decay_exclude_named_params`;
+- `model.dtype` (default bfloat16) is the dtype of the weights; `accumulate_grad_in_fp32` keeps
+  the fp32 gradient accumulators and master copy the optimizer updates;
+- `data_stages[*].data.dataset: null` trains on nanotron's dummy data generator (a smoke test).
+
+Older files put the Adam settings straight under `optimizer:` (before `optimizer_factory`);
+both layouts are read.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ..config.document import Document
+from ..plan.builder import PlanBuilder
+from ..plan.model import TrainingPlan
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .shared import optimizer_family
+
+DEFAULT = "nanotron config default"
+_SECTIONS = ("general", "parallelism", "model", "tokenizer", "checkpoints", "logging", "metrics_logging", "tokens",
+             "optimizer", "data_stages", "profiler", "lighteval", "s3_upload")
+_KNOWN = {
+    "general": ("project", "run", "seed", "step", "consumed_train_samples", "benchmark_csv_path",
+                "ignore_sanity_checks"),
+    "parallelism": ("dp", "pp", "tp", "pp_engine", "tp_mode", "tp_linear_async_communication", "recompute_layer",
+                    "tp_recompute_allgather", "expert_parallel_size", "context_parallel_size"),
+    "model": ("model_config", "init_method", "dtype", "make_vocab_size_divisible_by", "ddp_bucket_cap_mb"),
+    "tokenizer": ("tokenizer_name_or_path", "tokenizer_revision", "tokenizer_max_length"),
+    "checkpoints": ("checkpoints_path", "checkpoint_interval", "save_initial_state", "save_final_state",
+                    "resume_checkpoint_path", "load_lr_scheduler", "load_optimizer",
+                    "checkpoints_path_is_shared_file_system"),
+    "tokens": ("sequence_length", "train_steps", "micro_batch_size", "batch_accumulation_per_replica",
+               "val_check_interval", "limit_val_batches", "limit_test_batches"),
+    "optimizer": ("optimizer_factory", "zero_stage", "weight_decay", "clip_grad", "accumulate_grad_in_fp32",
+                  "learning_rate_scheduler", "weight_decay_exclude_named_params",
+                  # the layout before `optimizer_factory`
+                  "adam_eps", "adam_beta1", "adam_beta2", "torch_adam_is_fused"),
+}
+_SCHEDULER_KEYS = ("learning_rate", "lr_warmup_steps", "lr_warmup_style", "lr_decay_style", "lr_decay_steps",
+                   "lr_decay_starting_step", "min_decay_lr")
+_FACTORY_KEYS = ("name", "adam_eps", "adam_beta1", "adam_beta2", "torch_adam_is_fused")
+# The model config classes nanotron's loader tries in order, with their marker key and defaults.
+_LLAMA_DEFAULTS = {"hidden_size": 4096, "intermediate_size": 11008, "max_position_embeddings": 2048,
+                   "num_attention_heads": 32, "num_hidden_layers": 32, "tie_word_embeddings": False,
+                   "vocab_size": 32000}
+_FAMILIES = {
+    "is_llama_config": ("llama", _LLAMA_DEFAULTS),
+    "is_qwen2_config": ("qwen2", _LLAMA_DEFAULTS),
+    "is_starcoder2_config": ("starcoder2", {"hidden_size": 2048, "max_position_embeddings": 4096,
+                                            "num_attention_heads": 16, "num_hidden_layers": 24,
+                                            "vocab_size": 49280}),
+}
+_DTYPES = {"bfloat16": "bf16", "bf16": "bf16", "float16": "fp16", "fp16": "fp16", "half": "fp16",
+           "float32": "fp32", "fp32": "fp32", "float": "fp32"}
+
+
+class NanotronDialect(Dialect):
+    name = "nanotron"
+    summary = "nanotron YAML (general/parallelism/model/tokens/optimizer sections)"
+
+    def score(self, doc: Document) -> int:
+        data = doc.data
+        if not isinstance(data.get("general"), dict) or not isinstance(data.get("parallelism"), dict):
+            return 0
+        tokens, optimizer, model = data.get("tokens"), data.get("optimizer"), data.get("model")
+        hits = sum((
+            "project" in data["general"],
+            isinstance(tokens, dict) and "micro_batch_size" in tokens,
+            isinstance(optimizer, dict) and "learning_rate_scheduler" in optimizer,
+            isinstance(model, dict) and "model_config" in model,
+            any(k in data["parallelism"] for k in ("dp", "tp", "pp")),
+        ))
+        return 50 + 5 * hits if hits >= 3 else 0
+
+    def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        doc = docs[0]
+        b = self.builder(docs)
+        self._model(b, doc)
+        self._mode_and_data(b, doc)
+        self._optimizer(b, doc)
+        self._tokens(b, doc)
+        self._schedule(b, doc)
+        self._precision(b, doc)
+        self._parallel(b, doc)
+        self._checkpoint_and_eval(b, doc)
+        typo_notes(b, doc, _SECTIONS)
+        for section, known in _KNOWN.items():
+            typo_notes(b, doc, known, prefix=(section,))
+        typo_notes(b, doc, _SCHEDULER_KEYS, prefix=("optimizer", "learning_rate_scheduler"))
+        typo_notes(b, doc, _FACTORY_KEYS, prefix=("optimizer", "optimizer_factory"))
+        apply_flags(b, context)
+        return b.build()
+
+    @staticmethod
+    def _model(b: PlanBuilder, doc: Document) -> None:
+        config = doc.get(("model", "model_config"))
+        config = config if isinstance(config, dict) else {}
+        family, defaults = "llama", _LLAMA_DEFAULTS
+        for marker, (name, known) in _FAMILIES.items():
+            if lenient_bool(config.get(marker)) is True:
+                family, defaults = name, known
+                break
+        b.set("model.family", family, b.source(doc, ("model", "model_config")) if config else None)
+        base = ("model", "model_config")
+        note = f"nanotron {family} config default"
+
+        def take(field: str, key: str, convert: Any) -> Any:
+            value = b.take(field, doc, base + (key,), convert)
+            if value is None and key in defaults:
+                b.default(field, defaults[key], note)
+                value = defaults[key]
+            return value
+
+        take("model.layers", "num_hidden_layers", lenient_int)
+        take("model.hidden_size", "hidden_size", lenient_int)
+        heads = take("model.heads", "num_attention_heads", lenient_int)
+        kv_key = "num_kv_heads" if family == "starcoder2" else "num_key_value_heads"
+        if b.take("model.kv_heads", doc, base + (kv_key,), lenient_int) is None and isinstance(heads, int):
+            if family == "starcoder2" and not lenient_bool(config.get("grouped_query")):
+                b.default("model.kv_heads", 1, note + " (multi-query attention)")
+            else:
+                b.default("model.kv_heads", heads, note + " (num_key_value_heads = num_attention_heads)")
+        if b.take("model.ffn_size", doc, base + ("intermediate_size",), lenient_int) is None and family != "starcoder2":
+            b.default("model.ffn_size", defaults["intermediate_size"], note)
+        b.set("model.gated_mlp", family != "starcoder2")
+        vocab = take("model.vocab_size", "vocab_size", lenient_int)
+        take("model.max_positions", "max_position_embeddings", lenient_int)
+        tied = b.take("model.tie_embeddings", doc, base + ("tie_word_embeddings",), lenient_bool)
+        if tied is None:
+            b.default("model.tie_embeddings", False if family != "starcoder2" else True, note)
+        b.set("model.position_encoding", "rope")
+        if isinstance(config.get("rope_scaling"), dict):
+            b.set("model.rope_scaling", True, b.source(doc, base + ("rope_scaling",)))
+        moe = config.get("moe_config")
+        if isinstance(moe, dict):
+            b.take("model.num_experts", doc, base + ("moe_config", "num_experts"), lenient_int)
+            b.default("model.num_experts", 8, note + " (MoEConfig)")
+            b.take("model.experts_per_token", doc, base + ("moe_config", "top_k"), lenient_int)
+            b.default("model.experts_per_token", 2, note + " (MoEConfig)")
+        b.take("model.init_std", doc, ("model", "init_method", "std"), lenient_number)
+        if lenient_bool(doc.get(("model", "init_method", "use_mup"))):
+            b.set("optimizer.mup", True, b.source(doc, ("model", "init_method", "use_mup")))
+        divisor = lenient_int(doc.get(("model", "make_vocab_size_divisible_by"), 1))
+        if isinstance(vocab, int) and isinstance(divisor, int) and divisor > 0:
+            rows = -(-vocab // divisor) * divisor
+            b.set("model.embedding_rows", rows, b.source(doc, ("model", "make_vocab_size_divisible_by"),
+                                                         note="vocab_size rounded up to make_vocab_size_divisible_by"))
+        for field, key in (("bos_token_id", "bos_token_id"), ("eos_token_id", "eos_token_id"),
+                           ("pad_token_id", "pad_token_id")):
+            b.take(f"model.{field}", doc, base + (key,), lenient_int)
+        b.take("tokenizer.path", doc, ("tokenizer", "tokenizer_name_or_path"), str)
+        b.take("tokenizer.model_max_length", doc, ("tokenizer", "tokenizer_max_length"), lenient_number)
+
+    @staticmethod
+    def _mode_and_data(b: PlanBuilder, doc: Document) -> None:
+        checkpoint = doc.get(("model", "init_method", "path"))
+        if isinstance(checkpoint, str) and checkpoint.strip():
+            b.set("mode.kind", "full_finetune", b.source(doc, ("model", "init_method", "path")))
+            b.set("mode.init_from", checkpoint, b.source(doc, ("model", "init_method", "path")))
+        else:
+            b.set("mode.kind", "pretrain", b.source(doc, ("model", "init_method")) if doc.has("model.init_method") else None)
+        resume = doc.get(("checkpoints", "resume_checkpoint_path"))
+        if isinstance(resume, str) and resume.strip():
+            b.set("mode.resumed", True, b.source(doc, ("checkpoints", "resume_checkpoint_path")))
+            if not b.has("mode.init_from"):
+                b.set("mode.init_from", resume, b.source(doc, ("checkpoints", "resume_checkpoint_path")))
+        b.set("objective.kind", "causal_lm")
+        stages = doc.get("data_stages")
+        if not isinstance(stages, list):
+            return
+        train, dummy = [], True
+        for index, stage in enumerate(stages):
+            data = stage.get("data") if isinstance(stage, dict) else None
+            dataset = data.get("dataset") if isinstance(data, dict) else None
+            if not isinstance(dataset, dict):
+                continue
+            dummy = False
+            path = ("data_stages", index, "data", "dataset")
+            name = dataset.get("hf_dataset_or_datasets", dataset.get("dataset_folder"))
+            pos = doc.position(path)
+            train.append({"dataset": str(name), "split": "train", "key": "data_stages", "line": pos.line if pos else None})
+            if lenient_bool(dataset.get("sft_dataloader")) and b.get("mode.kind") == "pretrain":
+                b.set("mode.kind", "full_finetune", b.source(doc, path + ("sft_dataloader",)))
+                b.set("objective.completion_only", True, b.source(doc, path + ("sft_dataloader",)))
+        if train:
+            b.set("data.train", train)
+        if stages and dummy:
+            b.set("debug", True, b.source(doc, ("data_stages",),
+                                          note="dataset: null: nanotron trains on its dummy data generator"))
+        first = stages[0] if stages and isinstance(stages[0], dict) else {}
+        workers = first.get("data", {}).get("num_loading_workers") if isinstance(first.get("data"), dict) else None
+        if workers is not None:
+            b.take("data.num_workers", doc, ("data_stages", 0, "data", "num_loading_workers"), lenient_int)
+        seed = first.get("data", {}).get("seed") if isinstance(first.get("data"), dict) else None
+        if seed is not None and not doc.has("general.seed"):
+            b.take("seed", doc, ("data_stages", 0, "data", "seed"), lenient_int)
+
+    @staticmethod
+    def _optimizer(b: PlanBuilder, doc: Document) -> None:
+        factory: tuple = ("optimizer", "optimizer_factory")
+        if not doc.has(factory) and doc.has("optimizer.adam_beta1"):
+            factory = ("optimizer",)  # the layout before optimizer_factory: always AdamW
+        name = doc.get(factory + ("name",), "adamW")
+        src = b.source(doc, factory + ("name",)) if doc.has(factory + ("name",)) else None
+        b.set("optimizer.name", str(name), src)
+        family = optimizer_family(name)
+        b.set("optimizer.family", "adamw" if family == "adam" else family, src)
+        b.take("optimizer.lr", doc, ("optimizer", "learning_rate_scheduler", "learning_rate"), lenient_number)
+        beta1 = lenient_number(doc.get(factory + ("adam_beta1",)))
+        beta2 = lenient_number(doc.get(factory + ("adam_beta2",)))
+        if isinstance(beta1, (int, float)) and isinstance(beta2, (int, float)):
+            b.set("optimizer.betas", (beta1, beta2), b.source(doc, factory + ("adam_beta2",)))
+        b.take("optimizer.eps", doc, factory + ("adam_eps",), lenient_number)
+        b.take("optimizer.weight_decay", doc, ("optimizer", "weight_decay"), lenient_number)
+        if isinstance(b.get("optimizer.weight_decay"), (int, float)) and b.get("optimizer.weight_decay") > 0:
+            excluded = doc.get(("optimizer", "weight_decay_exclude_named_params")) or []
+            patterns = " ".join(str(p) for p in excluded).lower() if isinstance(excluded, list) else ""
+            wd_src = b.source(doc, ("optimizer", "weight_decay"),
+                              note="nanotron decays every parameter not in weight_decay_exclude_named_params")
+            b.set("optimizer.decay_norm_and_bias", not any(w in patterns for w in ("norm", "bias")), wd_src)
+            b.set("optimizer.decay_embeddings", not any(w in patterns for w in ("embed", "token")), wd_src)
+        if doc.has("optimizer.clip_grad"):
+            clip = lenient_number(doc.get("optimizer.clip_grad"))
+            b.set("clipping.max_norm", 0.0 if clip is None else clip, b.source(doc, ("optimizer", "clip_grad")))
+
+    @staticmethod
+    def _tokens(b: PlanBuilder, doc: Document) -> None:
+        b.take("batch.micro_batch_size", doc, ("tokens", "micro_batch_size"), lenient_int)
+        b.take("batch.grad_accum", doc, ("tokens", "batch_accumulation_per_replica"), lenient_int)
+        b.take("batch.seq_len", doc, ("tokens", "sequence_length"), lenient_int)
+        b.take("run.max_steps", doc, ("tokens", "train_steps"), lenient_int)
+
+    @staticmethod
+    def _schedule(b: PlanBuilder, doc: Document) -> None:
+        base = ("optimizer", "learning_rate_scheduler")
+        warmup = b.take("schedule.warmup_steps", doc, base + ("lr_warmup_steps",), lenient_int)
+        if warmup is None:
+            b.default("schedule.warmup_steps", 0, DEFAULT)
+            warmup = 0
+        if str(doc.get(base + ("lr_warmup_style",), "linear")).lower() == "constant" and warmup:
+            # A "constant" warmup holds the full lr from step 0: no ramp at all.
+            b.set("schedule.warmup_steps", 0, b.source(doc, base + ("lr_warmup_style",),
+                                                        note="lr_warmup_style: constant holds the full lr"))
+        style = str(doc.get(base + ("lr_decay_style",)) or "linear")
+        lr = lenient_number(doc.get(base + ("learning_rate",)))
+        min_lr = b.take("schedule.min_lr", doc, base + ("min_decay_lr",), lenient_number)
+        if min_lr is None and isinstance(lr, (int, float)):
+            b.default("schedule.min_lr", lr, DEFAULT + " (min_decay_lr = learning_rate)")
+            min_lr = lr
+        style_src = b.source(doc, base + ("lr_decay_style",)) if doc.has(base + ("lr_decay_style",)) else None
+        start = lenient_int(doc.get(base + ("lr_decay_starting_step",)))
+        start = start if isinstance(start, int) else warmup
+        steps = lenient_int(doc.get(base + ("lr_decay_steps",)))
+        train = lenient_int(doc.get(("tokens", "train_steps")))
+        if isinstance(lr, (int, float)) and min_lr == lr:
+            b.set("schedule.kind", "constant", b.source(doc, base + ("min_decay_lr",), note="min_decay_lr = learning_rate: no decay")
+                  if doc.has(base + ("min_decay_lr",)) else None)
+        elif start > warmup:
+            b.set("schedule.kind", f"wsd ({style} decay)", b.source(doc, base + ("lr_decay_starting_step",)))
+        else:
+            b.set("schedule.kind", style, style_src)
+        if isinstance(steps, int) and steps > 0:
+            b.set("schedule.decay_steps", start + steps,
+                  b.source(doc, base + ("lr_decay_steps",), note="decay start + lr_decay_steps"))
+        elif isinstance(train, int) and train > 0 and start > warmup:
+            b.set("schedule.decay_steps", train, b.source(doc, ("tokens", "train_steps"), note=DEFAULT))
+
+    @staticmethod
+    def _precision(b: PlanBuilder, doc: Document) -> None:
+        dtype = str(doc.get(("model", "dtype")) or "bfloat16").lower().removeprefix("torch.")
+        compute = _DTYPES.get(dtype, dtype)
+        src = b.source(doc, ("model", "dtype")) if doc.has("model.dtype") else None
+        b.set("precision.compute", compute, src)
+        fp32_master = lenient_bool(doc.get(("optimizer", "accumulate_grad_in_fp32"), False)) is True
+        if compute == "fp32":
+            b.set("precision.params", "fp32", src)
+            b.set("precision.mixed", False, src)
+        else:
+            acc_src = (b.source(doc, ("optimizer", "accumulate_grad_in_fp32"))
+                       if doc.has("optimizer.accumulate_grad_in_fp32") else src)
+            b.set("precision.params", "fp32" if fp32_master else compute, acc_src)
+            b.set("precision.mixed", fp32_master, acc_src)
+        b.set("precision.bf16_enabled", compute == "bf16")
+        b.set("precision.fp16_enabled", compute == "fp16")
+
+    @staticmethod
+    def _parallel(b: PlanBuilder, doc: Document) -> None:
+        sizes: dict[str, Optional[int]] = {}
+        for field, key in (("data_parallel", "dp"), ("tensor", "tp"), ("pipeline", "pp"),
+                           ("context", "context_parallel_size")):
+            value = lenient_int(doc.get(("parallelism", key), 1 if key == "context_parallel_size" else None))
+            sizes[key] = value if isinstance(value, int) and value > 0 else None
+            if sizes[key] is None:
+                continue
+            src = b.source(doc, ("parallelism", key)) if doc.has(("parallelism", key)) else None
+            if field == "data_parallel":
+                b.set("batch.data_parallel", sizes[key], src)
+            else:
+                b.set(f"parallel.{field}", sizes[key], src)
+        if all(sizes.values()):
+            world = 1
+            for value in sizes.values():
+                world *= value  # type: ignore[operator]
+            b.set("parallel.world_size", world, b.source(doc, ("parallelism",), note="dp × tp × pp × context_parallel_size"))
+        b.take("parallel.zero_stage", doc, ("optimizer", "zero_stage"), lenient_int)
+        b.take("seed", doc, ("general", "seed"), lenient_int)
+        b.default("seed", 42, DEFAULT)
+
+    @staticmethod
+    def _checkpoint_and_eval(b: PlanBuilder, doc: Document) -> None:
+        if isinstance(doc.get("checkpoints"), dict):
+            b.take("checkpoint.interval_steps", doc, ("checkpoints", "checkpoint_interval"), lenient_int)
+            b.set("checkpoint.enabled", bool(doc.get(("checkpoints", "checkpoints_path"))),
+                  b.source(doc, ("checkpoints",)))
+        else:
+            b.set("checkpoint.enabled", False)
+        interval = lenient_int(doc.get(("tokens", "val_check_interval"), -1))
+        lighteval = doc.get("lighteval")
+        if isinstance(interval, int) and interval > 0:
+            b.set("eval.enabled", True, b.source(doc, ("tokens", "val_check_interval")))
+            b.set("eval.interval_steps", interval, b.source(doc, ("tokens", "val_check_interval")))
+        elif isinstance(lighteval, dict):
+            b.set("eval.enabled", True, b.source(doc, ("lighteval",)))
+            b.take("eval.interval_steps", doc, ("lighteval", "eval_interval"), lenient_int)
+        else:
+            src = b.source(doc, ("tokens", "val_check_interval")) if doc.has("tokens.val_check_interval") else None
+            b.set("eval.enabled", False, src)
+
+
+DIALECT = NanotronDialect()

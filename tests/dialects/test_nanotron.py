@@ -1,0 +1,132 @@
+"""nanotron adapter: sections, batch and world size from `parallelism`, the lr schedule's phases."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import detected, notes, plan_of, write
+
+TINY = """
+general: {project: demo, run: r1, seed: 7}
+parallelism: {dp: 8, pp: 2, tp: 4, pp_engine: 1f1b, tp_mode: REDUCE_SCATTER}
+model:
+  dtype: bfloat16
+  init_method: {std: 0.02}
+  make_vocab_size_divisible_by: 64
+  model_config:
+    is_llama_config: true
+    hidden_size: 1024
+    num_hidden_layers: 16
+    num_attention_heads: 16
+    vocab_size: 50257
+tokens: {sequence_length: 2048, train_steps: 10000, micro_batch_size: 4, batch_accumulation_per_replica: 8}
+optimizer:
+  zero_stage: 1
+  weight_decay: 0.1
+  clip_grad: 1.0
+  accumulate_grad_in_fp32: true
+  learning_rate_scheduler:
+    learning_rate: 0.0006
+    lr_warmup_steps: 500
+    lr_warmup_style: linear
+    lr_decay_style: cosine
+    min_decay_lr: 0.00006
+  optimizer_factory: {name: adamW, adam_beta1: 0.9, adam_beta2: 0.95, adam_eps: 1.0e-8, torch_adam_is_fused: true}
+data_stages:
+- name: stable
+  start_training_step: 1
+  data:
+    seed: 1
+    num_loading_workers: 2
+    dataset: {dataset_folder: /data/fineweb}
+checkpoints: {checkpoints_path: ckpt, checkpoint_interval: 1000}
+"""
+
+
+def test_detected_and_read(tmp_path) -> None:
+    path = write(tmp_path, "config.yaml", TINY)
+    assert detected(path) == "nanotron"
+    plan = plan_of(path)
+    assert plan.optimizer.lr == pytest.approx(6e-4) and plan.optimizer.family == "adamw"
+    assert plan.optimizer.betas == (0.9, 0.95) and plan.optimizer.eps == pytest.approx(1e-8)
+    assert plan.model.kv_heads == 16  # num_key_value_heads defaults to the attention heads
+    assert plan.model.embedding_rows == 50304  # 50257 rounded up to a multiple of 64
+    assert plan.model.ffn_size == 11008 and plan.sources["model.ffn_size"].note.startswith("nanotron llama")
+    assert plan.seed == 7 and plan.parallel.zero_stage == 1
+    assert plan.data.train[0].dataset == "/data/fineweb" and plan.debug is False
+    assert plan.mode.kind == "pretrain" and plan.objective.kind == "causal_lm"
+
+
+def test_batch_world_size_and_length(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "config.yaml", TINY))
+    assert plan.parallel.world_size == 64  # dp 8 × tp 4 × pp 2
+    assert plan.derived.global_batch.value == 4 * 8 * 8
+    assert plan.batch.seq_len == 2048 and plan.run.max_steps == 10000
+    assert plan.sources["batch.grad_accum"].key == "tokens.batch_accumulation_per_replica"
+
+
+def test_decay_runs_from_the_end_of_warmup_to_the_end_of_the_run(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "config.yaml", TINY))
+    assert plan.schedule.kind == "cosine" and plan.schedule.warmup_steps == 500
+    assert plan.schedule.decay_steps is None  # lr_decay_steps defaults to train_steps − warmup: the whole run
+    assert plan.derived.decay_steps.value == 10000
+    assert plan.schedule.min_lr == pytest.approx(6e-5)
+
+
+def test_explicit_decay_steps_count_after_the_decay_start(tmp_path) -> None:
+    text = TINY.replace("min_decay_lr: 0.00006", "min_decay_lr: 0.00006\n    lr_decay_steps: 4000\n"
+                        "    lr_decay_starting_step: 6000")
+    plan = plan_of(write(tmp_path, "config.yaml", text))
+    assert plan.schedule.decay_steps == 10000  # starts at 6000, lasts 4000
+    assert plan.schedule.kind.startswith("wsd")  # flat between warmup and the decay start
+
+
+def test_min_decay_lr_defaults_to_the_peak_lr(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "config.yaml", TINY.replace("    min_decay_lr: 0.00006\n", "")))
+    assert plan.schedule.min_lr == pytest.approx(6e-4)
+    assert plan.schedule.kind == "constant"
+
+
+def test_without_fp32_accumulation_the_weights_train_in_bf16(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "config.yaml", TINY.replace("accumulate_grad_in_fp32: true",
+                                                               "accumulate_grad_in_fp32: false")))
+    assert plan.precision.compute == "bf16" and plan.precision.params == "bf16" and plan.precision.mixed is False
+
+
+def test_old_layout_and_checkpoint_init(tmp_path) -> None:
+    text = (TINY.replace("  optimizer_factory: {name: adamW, adam_beta1: 0.9, adam_beta2: 0.95, adam_eps: 1.0e-8, "
+                         "torch_adam_is_fused: true}\n",
+                         "  adam_beta1: 0.9\n  adam_beta2: 0.98\n  adam_eps: 1.0e-6\n  torch_adam_is_fused: true\n")
+            .replace("init_method: {std: 0.02}", "init_method: {path: /ckpt/base}"))
+    plan = plan_of(write(tmp_path, "config.yaml", text))
+    assert plan.optimizer.betas == (0.9, 0.98) and plan.optimizer.family == "adamw"
+    assert plan.mode.kind == "full_finetune" and plan.mode.init_from == "/ckpt/base"
+
+
+def test_dummy_data_is_a_smoke_test_and_typos_are_reported(tmp_path) -> None:
+    text = TINY.replace("dataset: {dataset_folder: /data/fineweb}", "dataset: null").replace(
+        "micro_batch_size: 4,", "micro_batch_size: 4, sequence_lenght: 1,")
+    plan = plan_of(write(tmp_path, "config.yaml", text))
+    assert plan.debug is True
+    assert [n.data["suggestion"] for n in notes(plan, "ignored-key")] == ["sequence_length"]
+
+
+def test_starcoder2_family_and_clip_off(tmp_path) -> None:
+    text = (TINY.replace("is_llama_config: true", "is_starcoder2_config: true")
+            .replace("clip_grad: 1.0", "clip_grad: null"))
+    plan = plan_of(write(tmp_path, "config.yaml", text))
+    assert plan.model.family == "starcoder2" and plan.model.kv_heads == 1 and plan.model.gated_mlp is False
+    assert plan.clipping.max_norm == 0.0
+
+
+def test_real_tiny_llama(shared_dir) -> None:
+    plan = plan_of(shared_dir / "real-configs/nanotron/examples/config_tiny_llama.yaml")
+    assert plan.dialect == "nanotron"
+    assert plan.optimizer.lr == pytest.approx(3e-4)
+    assert plan.schedule.kind == "cosine" and plan.schedule.warmup_steps == 2
+    assert plan.schedule.decay_steps == 15 and plan.schedule.min_lr == pytest.approx(1e-5)  # 2 + lr_decay_steps 13
+    assert plan.run.max_steps == 2000
+    assert plan.derived.global_batch.value == 12  # micro 3 × accumulation 1 × dp 4
+    assert plan.batch.seq_len == 4096 and plan.parallel.world_size == 8
+    assert plan.mode.kind == "pretrain" and plan.objective.kind == "causal_lm"
+    assert plan.debug is True  # dataset: null
