@@ -75,7 +75,8 @@ def _write(text: str, output: Optional[Path]) -> None:
         "Examples:\n\n"
         "  pretrain-doctor check train.yaml\n\n"
         "  pretrain-doctor check configs/ --format sarif --output doctor.sarif\n\n"
-        "  pretrain-doctor check recipe.yaml --world-size 8 --select PD1,PD2 --fail-on warning"
+        "  pretrain-doctor check recipe.yaml --world-size 8 --select PD1,PD2 --fail-on warning\n\n"
+        "  pretrain-doctor check sft.yaml --trainer-version transformers=4.46 --trainer-version trl=0.19"
     )
 )
 def check(
@@ -95,6 +96,9 @@ def check(
     accelerate_config: Optional[Path] = typer.Option(None, "--accelerate-config", help="An accelerate YAML."),
     no_settings: bool = typer.Option(False, "--isolated", help="Ignore pyproject.toml / .pretrain-doctor.toml."),
     merge: bool = typer.Option(False, "--merge", help="The files are one run, merged in order (GPT-NeoX style)."),
+    trainer_version: List[str] = typer.Option(
+        [], "--trainer-version", help="Judge keys and defaults against this trainer release: NAME=VER "
+        "(transformers=4.46, trl=0.19, torchtitan=0.1.0); default: the installed one, else every known release."),
     baseline: Optional[str] = typer.Option(
         None, "--baseline", help="Compare lr and batch with this config, or git:REF (the same file at a git ref)."),
 ) -> None:
@@ -124,6 +128,7 @@ def check(
         baseline=baseline,
         merge=merge,
         use_settings=not no_settings,
+        trainer_versions=_trainer_versions(trainer_version),
     )
     report = check_paths(paths, options)
     for warning in report.warnings:
@@ -132,6 +137,12 @@ def check(
     _write(render(report, fmt, **({"color": color} if fmt == "text" else {})), output)
     settings_fail_on = None if no_settings else _settings_fail_on(paths)
     raise typer.Exit(report.exit_code(fail_on or settings_fail_on or "error"))
+
+
+def _trainer_versions(items: List[str]) -> dict:
+    from .dialects.versions import parse_assignments
+
+    return parse_assignments(items)
 
 
 def _settings_fail_on(paths: List[Path]) -> Optional[str]:
@@ -156,6 +167,9 @@ def plan(
     model_config: Optional[Path] = typer.Option(None, "--model-config", help="A model config.json."),
     accelerate_config: Optional[Path] = typer.Option(None, "--accelerate-config", help="An accelerate YAML."),
     merge: bool = typer.Option(False, "--merge", help="The files are one run, merged in order (GPT-NeoX style)."),
+    trainer_version: List[str] = typer.Option(
+        [], "--trainer-version", help="Judge keys and defaults against this trainer release: NAME=VER "
+        "(transformers=4.46, trl=0.19, torchtitan=0.1.0); default: the installed one, else every known release."),
 ) -> None:
     """Show what the doctor read from a config: every field with its source line, and the derived numbers."""
     _skip_pydantic_plugins()
@@ -168,7 +182,8 @@ def plan(
     if len(paths) > 1 and not merge:
         raise UsageError("plan reads one config; pass --merge to read several files as one run")
     options = CheckOptions(dialect=dialect, world_size=world_size, dataset_rows=dataset_rows,
-                           tokenizer=tokenizer, model_config=model_config, accelerate_config=accelerate_config)
+                           tokenizer=tokenizer, model_config=model_config, accelerate_config=accelerate_config,
+                           trainer_versions=_trainer_versions(trainer_version))
     the_plan = load_merged_plan(paths, options)[3] if len(paths) > 1 else load_plan(paths[0], options)[2]
     if fmt == "json":
         typer.echo(json.dumps(as_json(the_plan), indent=2))

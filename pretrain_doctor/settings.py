@@ -4,6 +4,7 @@ found by walking up from the checked file, the way ruff finds its settings."""
 from __future__ import annotations
 
 import fnmatch
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -13,7 +14,7 @@ from .errors import UsageError
 from .selection import split_codes
 
 SETTINGS_FILE = ".pretrain-doctor.toml"
-_KNOWN_KEYS = {"select", "ignore", "severity", "per-file-ignores", "fail-on", "rules-dir"}
+_KNOWN_KEYS = {"select", "ignore", "severity", "per-file-ignores", "fail-on", "rules-dir", "trainer-versions"}
 FAIL_ON_LEVELS = ("error", "warning", "info", "never")
 
 
@@ -26,6 +27,7 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     fail_on: Optional[str] = None
     rules_dirs: tuple[Path, ...] = ()
+    trainer_versions: tuple[tuple[str, str], ...] = ()  # `trainer-versions = {transformers = "4.46"}`
 
     def ignores_for(self, file: Path) -> list[str]:
         """Codes ignored for `file` by `per-file-ignores` globs (relative to the settings file)."""
@@ -99,6 +101,9 @@ def _read(path: Path, table: dict[str, Any]) -> Settings:
     per_file = table.get("per-file-ignores", {})
     if not isinstance(severity, dict) or not isinstance(per_file, dict):
         raise UsageError(f"{path}: `severity` and `per-file-ignores` must be tables")
+    trainer_versions = table.get("trainer-versions", {})
+    if not isinstance(trainer_versions, dict):
+        raise UsageError(f"{path}: `trainer-versions` must be a table, e.g. {{transformers = \"4.46\"}}")
     rules_dirs = table.get("rules-dir", [])
     if isinstance(rules_dirs, str):
         rules_dirs = [rules_dirs]
@@ -110,7 +115,17 @@ def _read(path: Path, table: dict[str, Any]) -> Settings:
         per_file_ignores=tuple((str(k), tuple(split_codes(v))) for k, v in per_file.items()),
         fail_on=fail_on,
         rules_dirs=tuple((path.parent / d).resolve() for d in rules_dirs),
+        trainer_versions=tuple(_trainer_versions(path, trainer_versions).items()),
     )
+
+
+def _trainer_versions(path: Path, table: dict[str, Any]) -> dict[str, str]:
+    from .dialects.versions import normalise
+
+    try:
+        return normalise(table)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
 
 
 @dataclass
@@ -131,3 +146,8 @@ class CheckOptions:
     baseline: Optional[str] = None
     merge: bool = False
     use_settings: bool = True
+    trainer_versions: dict[str, str] = field(default_factory=dict)  # --trainer-version, dist -> version
+    # Read the versions of trainers installed beside pretrain-doctor (the test suite turns it off
+    # with PRETRAIN_DOCTOR_IGNORE_INSTALLED_TRAINERS=1 so its results do not depend on the venv).
+    detect_installed_trainers: bool = field(
+        default_factory=lambda: os.environ.get("PRETRAIN_DOCTOR_IGNORE_INSTALLED_TRAINERS") != "1")

@@ -9,6 +9,9 @@ LORA_RANGE = (1e-5, 1e-3)
 HIGH_RANK = 128
 HIGH_RANK_MAX_LR = 2e-4
 PREFERENCE_MAX_LR = 1e-5
+# DPO/ORPO through adapters: from Zephyr's QLoRA DPO (5e-6) to axolotl's LoRA DPO (2e-4);
+# the LoRA SFT floor (1e-5) does not hold, preference losses are tuned far lower.
+PREFERENCE_ADAPTER_RANGE = (5e-7, 5e-4)
 
 
 class FinetuneLr(Rule):
@@ -18,13 +21,15 @@ class FinetuneLr(Rule):
     Checks the peak lr against the ranges published fine-tuning recipes use:
     - full fine-tuning of a model of 1B parameters or more: 1e-6 to 1e-4;
     - LoRA / QLoRA: 1e-5 to 1e-3, and below 2e-4 at rank 128 or more;
-    - DPO / ORPO / other preference tuning of the full model: at most 1e-5.
+    - DPO / ORPO / other preference tuning of the full model: at most 1e-5;
+    - preference tuning through LoRA / QLoRA adapters: 5e-7 to 5e-4 (and below 2e-4
+      at rank 128 or more), its own band: the Zephyr QLoRA DPO recipe trains at 5e-6,
+      below the LoRA SFT floor, and axolotl's LoRA DPO example at 2e-4.
 
     The model size comes from the model config or the checkpoint's name
     (`Mistral-7B`, `Llama-3.2-1B`); when it is unknown, a full fine-tune lr outside
-    the range is reported at `info`, naming `--model-config`. Preference tuning with
-    LoRA adapters is judged by the LoRA range. Pretraining and debug configs are left
-    alone.
+    the range is reported at `info`, naming `--model-config`. Pretraining and debug
+    configs are left alone.
 
     ## Why is this bad?
     A full fine-tune at pretraining-scale lr (3e-4 on a 7B model) overwrites what
@@ -75,7 +80,7 @@ class FinetuneLr(Rule):
 
     def _preference(self, plan, lr: float):
         if plan.mode.lora_rank is not None:
-            yield from self._lora(plan, lr)  # adapters start at zero: the LoRA range applies
+            yield from self._lora(plan, lr, PREFERENCE_ADAPTER_RANGE, f"{plan.mode.preference_method or 'dpo'} ")
             return
         method = plan.mode.preference_method or "dpo"
         if lr > PREFERENCE_MAX_LR:
@@ -87,16 +92,17 @@ class FinetuneLr(Rule):
                 hint="use 5e-7 to 5e-6 (zephyr-7b-beta DPO: 5e-7; alignment-handbook ORPO: 5e-6)",
             )
 
-    def _lora(self, plan, lr: float):
-        low, high = LORA_RANGE
+    def _lora(self, plan, lr: float, band: tuple[float, float] = LORA_RANGE, method: str = ""):
+        low, high = band
         rank = plan.mode.lora_rank
         if lr < low or lr > high:
+            hint = ("preference tuning through adapters uses 5e-6 (Zephyr QLoRA DPO) to 2e-4" if method else
+                    "LoRA adapters usually train at 1e-4 to 3e-4 (QLoRA paper: 2e-4 for 7B–13B)")
             yield self.finding(
                 plan, "optimizer.lr",
-                f"{'QLoRA' if plan.mode.kind == 'qlora' else 'LoRA'} at lr {short_float(lr)} is outside the usual "
-                "adapter range "
-                f"{short_float(low)}–{short_float(high)}",
-                hint="LoRA adapters usually train at 1e-4 to 3e-4 (QLoRA paper: 2e-4 for 7B–13B)",
+                f"{method}{'QLoRA' if plan.mode.kind == 'qlora' else 'LoRA'} at lr {short_float(lr)} is outside "
+                f"the usual {'preference ' if method else ''}adapter range {short_float(low)}–{short_float(high)}",
+                hint=hint,
             )
         elif rank is not None and rank >= HIGH_RANK and lr >= HIGH_RANK_MAX_LR:
             yield self.finding(

@@ -10,7 +10,17 @@ MIN_EPS_FP16_STATE = 1e-7
 _FP16 = ("fp16", "float16", "half", "torch.float16")
 
 
+def _bitsandbytes_optimizer(plan) -> bool:
+    """bitsandbytes optimizers (`adamw_bnb_8bit`, `paged_adamw_8bit`/`32bit`, `adamw_8bit`) keep
+    their state in 8-bit blocks or fp32 and dequantize it to fp32 inside the update kernel:
+    eps is added in fp32 whatever the weights' dtype."""
+    name = (plan.optimizer.name or "").lower()
+    return plan.optimizer.family == "adamw_8bit" or any(word in name for word in ("bnb", "8bit", "paged"))
+
+
 def _fp16_optimizer_state(plan) -> bool:
+    if _bitsandbytes_optimizer(plan):
+        return False
     state = (plan.optimizer.state_dtype or "").lower()
     if state:
         return state in _FP16
@@ -31,7 +41,9 @@ class AdamEpsilon(Rule):
     ## What it does
     Fires in two cases: an Adam-family optimizer pretrains a model of ≥1B parameters
     from scratch with `eps` > 1e-6; or the optimizer state is fp16 (pure fp16 weights,
-    or an fp16 state dtype) and `eps` < 1e-7.
+    or an fp16 state dtype) and `eps` < 1e-7. bitsandbytes optimizers (`adamw_bnb_8bit`,
+    `paged_adamw_8bit`, ...) compute the update in fp32 from 8-bit or fp32 state, so the
+    second case never applies to them.
 
     ## Why is this bad?
     Adam divides by `sqrt(v) + eps`. In large models the per-parameter gradient RMS

@@ -11,10 +11,11 @@ class PureHalfPrecision(Rule):
     ## What it does
     Fires when the trained weights are fp16 or bf16 and the run is not mixed precision
     (no fp32 master copy): axolotl `float16: true` with AMP off, litgpt
-    `precision: bf16-true`, NeoX/DeepSpeed without the fp32 optimizer copy. fp16 is a
-    warning for any full training; bf16 only for pretraining (litgpt's fine-tuning
-    recipes use `bf16-true` on purpose). Under LoRA/QLoRA the frozen base is meant to
-    be half precision, so it is only `info` there.
+    `precision: bf16-true`, NeoX/DeepSpeed without the fp32 optimizer copy. It is a
+    warning for any training of the full model, pretraining or fine-tuning: fine-tuning
+    lrs (1e-5 to 2e-5) make updates even smaller relative to the weights, so more of
+    them round away. Under LoRA/QLoRA the frozen base is meant to be half precision, so
+    it is only `info` there.
 
     ## Why is this bad?
     An update `lr × step` that is smaller than half a unit in the last place of the
@@ -51,9 +52,7 @@ class PureHalfPrecision(Rule):
         if prec.params not in _HALF or prec.mixed is not False:
             return
         kind = plan.mode.kind
-        adapter = kind in ("lora", "qlora")
-        if prec.params == "bf16" and kind != "pretrain" and not adapter:
-            return
+        adapter = kind in ("lora", "qlora") or plan.mode.lora_rank is not None
         field = "precision.params" if "precision.params" in plan.sources else "precision.mixed"
         if adapter:
             message = (f"pure {prec.params} weights under {kind}: right for the frozen base, but the trainable adapter "

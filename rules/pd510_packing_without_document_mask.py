@@ -14,7 +14,10 @@ class PackingWithoutDocumentMask(Rule):
     Fires when examples are packed into fixed-length sequences without document masking
     (a block-diagonal mask, or a varlen/flash-attention path that resets positions at
     each document, e.g. TRL `padding_free`, axolotl `sample_packing` with flash
-    attention). Warns for fine-tuning; reports at `info` for pretraining, where packing
+    attention). TRL 0.19 and later pack with `bfd` by default, which is padding-free with
+    per-document position ids: under `flash_attention_2` that is document masking, so
+    `packing: true` alone does not fire unless the config names an older TRL
+    (`--trainer-version trl=0.18`), whose packing made plain causal rows. Warns for fine-tuning; reports at `info` for pretraining, where packing
     with plain causal attention is the standard (GPT-3, LLaMA) and only the
     cross-document leakage is worth knowing.
 

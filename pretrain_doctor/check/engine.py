@@ -9,6 +9,7 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 from ..config.document import Document, Suppression
 from ..config.loader import CONFIG_SUFFIXES, load_document
 from ..dialects import BuildContext, Dialect, detect, get_dialect
+from ..dialects.versions import TrainerVersions
 from ..errors import ConfigError, UsageError
 from ..plan.model import TrainingPlan
 from ..registry import RuleSet, load_rules
@@ -99,6 +100,15 @@ def _settings(path: Path, options: CheckOptions) -> Settings:
     return find_settings(path) if options.use_settings else Settings()
 
 
+def trainer_versions_for(path: Path, options: CheckOptions) -> TrainerVersions:
+    """--trainer-version over `trainer-versions` settings; then, unless turned off, what is installed."""
+    given = dict(_settings(path, options).trainer_versions)
+    origins = dict.fromkeys(given, "settings")
+    given.update(options.trainer_versions)
+    origins.update(dict.fromkeys(options.trainer_versions, "--trainer-version"))
+    return TrainerVersions(given, origins, detect_installed=options.detect_installed_trainers)
+
+
 def selection_for(options: CheckOptions, settings: Settings, file: Optional[Path] = None) -> Selection:
     """Flags over settings: --select replaces, --ignore adds, --severity overrides per code."""
     severity = dict(settings.severity)
@@ -121,6 +131,7 @@ def _build(doc: Document, dialect: Dialect, options: CheckOptions, more: Sequenc
         dataset_rows=options.dataset_rows,
         accelerate_config=options.accelerate_config,
         load=load_document,
+        trainer_versions=trainer_versions_for(Path(doc.path), options),
     )
     plan = dialect.build_plan([doc, *more], context)
     for enrich in ENRICHERS:

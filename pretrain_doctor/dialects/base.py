@@ -11,6 +11,7 @@ from typing import Any, Callable, ClassVar, Iterable, Optional
 from ..config.document import Document, KeyPath, dotted
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
+from .versions import KeyChange, TrainerVersions
 
 _INTERPOLATION = re.compile(r"\$\{[^}]*\}")
 
@@ -23,6 +24,8 @@ class BuildContext:
     dataset_rows: Optional[int] = None
     accelerate_config: Optional[Path] = None
     load: Optional[Callable[[Path], Document]] = None  # loads a referenced file (DeepSpeed JSON...)
+    # The trainer versions to judge keys and defaults against; none given: the union of known versions.
+    trainer_versions: TrainerVersions = field(default_factory=lambda: TrainerVersions(detect_installed=False))
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -103,23 +106,58 @@ def lenient_bool(value: Any) -> Any:
 
 
 def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix: KeyPath = (),
-               keys: Optional[Iterable[str]] = None, cutoff: float = 0.84) -> None:
-    """Report unknown keys that look like a misspelling of a known one ("did you mean")."""
-    known = sorted(set(known))
+               keys: Optional[Iterable[str]] = None, cutoff: float = 0.84,
+               changes: Optional[dict[str, KeyChange]] = None, versions: Optional[TrainerVersions] = None,
+               suggest: bool = True) -> None:
+    """Report keys the judged trainer version does not read.
+
+    `known` is every key of every version we know; `changes` (dotted key -> KeyChange) says which
+    versions lack some of them. A key some version reads is never a typo: it is reported only when
+    the version judged (`versions`) lacks it, naming the version. "Did you mean" is kept for keys no
+    known version has, and only points at keys the judged version reads.
+    """
+    changes = changes or {}
+    versions = versions or TrainerVersions(detect_installed=False)
+    lacking = _lacking(changes, versions)
+    known = set(known)
+    candidates = sorted(k for k in known if _dotted(prefix, k) not in lacking)
     node = doc.get(prefix) if prefix else doc.data
     if not isinstance(node, dict):
         return
     for key in keys if keys is not None else node:
-        if key in known or not isinstance(key, str):
+        if not isinstance(key, str):
             continue
-        close = difflib.get_close_matches(key, known, n=1, cutoff=cutoff)
+        path = prefix + (key,)
+        name = dotted(path)
+        if name in lacking:
+            change, judged = lacking[name]
+            message, hint = change.explain(judged)
+            builder.note("ignored-key", message, builder.source(doc, path), hint=hint, key=name,
+                         suggestion=change.replacement)
+            continue
+        if key in known or not suggest:
+            continue
+        close = difflib.get_close_matches(key, candidates, n=1, cutoff=cutoff)
         if close:
-            path = prefix + (key,)
             builder.note(
                 "ignored-key",
-                f"`{dotted(path)}` is not a key this trainer reads; did you mean `{close[0]}`?",
+                f"`{name}` is not a key this trainer reads; did you mean `{close[0]}`?",
                 builder.source(doc, path),
                 hint=f"rename it to `{close[0]}`",
-                key=dotted(path),
+                key=name,
                 suggestion=close[0],
             )
+
+
+def _dotted(prefix: KeyPath, key: str) -> str:
+    return dotted(prefix + (key,))
+
+
+def _lacking(changes: dict[str, KeyChange], versions: TrainerVersions) -> dict[str, tuple[KeyChange, Any]]:
+    """Keys the judged versions do not read, with the change that says so and the version judged."""
+    out = {}
+    for name, change in changes.items():
+        judged = versions.get(change.trainer)
+        if judged is not None and change.missing_in(judged):
+            out[name] = (change, judged)
+    return out

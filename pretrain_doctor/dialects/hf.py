@@ -11,7 +11,8 @@ from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
-from .hf_keys import HF_KNOWN_KEYS
+from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
+from .versions import TrainerVersions
 from .shared import apply_accelerate, is_accelerate_config, merge_deepspeed_reference
 
 _SIGNATURE = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "lr_scheduler_type",
@@ -58,7 +59,7 @@ class HfDialect(Dialect):
         self._schedule(b, doc)
         self._batch_and_length(b, doc)
         self._precision(b, doc)
-        self._data(b, doc)
+        self._data(b, doc, context.trainer_versions)
         self._eval_and_checkpoints(b, doc)
         b.take("seed", doc, "seed", lenient_int)
         b.default("seed", 42, "transformers default")
@@ -72,7 +73,7 @@ class HfDialect(Dialect):
             b.set("tokenizer.add_bos_token", False, b.source(doc, ("dataset_kwargs", "add_special_tokens")))
         merge_deepspeed_reference(b, doc, context)
         apply_accelerate(b, doc, context)
-        typo_notes(b, doc, HF_KNOWN_KEYS)
+        hf_key_notes(b, doc, context.trainer_versions)
         apply_flags(b, context)
         return b.build()
 
@@ -164,7 +165,7 @@ class HfDialect(Dialect):
         _fsdp(b, doc)
 
     @staticmethod
-    def _data(b: PlanBuilder, doc: Document) -> None:
+    def _data(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
         train, evals = _dataset_splits(doc)
         if train:
             b.set("data.train", train)
@@ -175,7 +176,7 @@ class HfDialect(Dialect):
         if isinstance(test_size, (int, float)) and 0 < test_size < 1:
             b.take("data.val_fraction", doc, ("dataset_mixture", "test_split_size"), lenient_number)
         b.take("data.packing", doc, "packing", lenient_bool)
-        _document_mask(b, doc)
+        _document_mask(b, doc, versions)
         b.take("data.num_workers", doc, "dataloader_num_workers", lenient_int)
         b.default("data.num_workers", 0, "transformers default")
         b.take("data.drop_last", doc, "dataloader_drop_last", lenient_bool)
@@ -242,20 +243,49 @@ def _fsdp(b: PlanBuilder, doc: Document) -> None:
         b.set("parallel.cpu_offload", True, source)
 
 
-def _document_mask(b: PlanBuilder, doc: Document) -> None:
+# TRL 0.19 made packing padding-free with per-document position ids (`ffd`, renamed `bfd` in
+# 0.20) the default; before, packing concatenated examples into plain causal rows.
+TRL_POSITION_ID_PACKING = (0, 19)
+
+
+def _document_mask(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
     """TRL keeps packed documents apart when it packs with per-document position ids
     (`padding_free`, or the `bfd`/`ffd` packing strategies) and the attention is a
-    flash-attention varlen kernel that honours them; `wrapped` packing always mixes them."""
+    flash-attention varlen kernel that honours them; `wrapped` packing always mixes them.
+    Without `packing_strategy`, the default depends on the TRL version: `bfd` from 0.19
+    on (judged so when the version is unknown: every TRL of the last year), wrapped rows before."""
     if lenient_bool(doc.get("packing")) is not True:
         return
-    strategy = str(doc.get("packing_strategy", "")).lower()
+    trl = versions.get("trl")
+    default = "wrapped" if trl is not None and trl.key < TRL_POSITION_ID_PACKING else "bfd"
+    strategy = str(doc.get("packing_strategy", default)).strip().lower()
     flash = "flash" in str(doc.get("attn_implementation", "")).lower()
-    position_ids = lenient_bool(doc.get("padding_free")) is True or strategy in ("bfd", "ffd")
-    if strategy == "wrapped":
-        b.set("data.document_mask", False, b.source(doc, ("packing_strategy",)))
+    position_ids = lenient_bool(doc.get("padding_free")) is True or strategy in ("bfd", "ffd", "bfd_split")
+    explicit = doc.has("packing_strategy")
+    if strategy == "wrapped" and not lenient_bool(doc.get("padding_free")):
+        note = None if explicit else f"{trl.describe() if trl else 'TRL'} < 0.19 packs into plain causal rows"
+        b.set("data.document_mask", False, b.source(doc, ("packing_strategy",) if explicit else ("packing",), note=note))
     elif position_ids and flash:
-        key = "packing_strategy" if strategy in ("bfd", "ffd") else "padding_free"
-        b.set("data.document_mask", True, b.source(doc, (key,)))
+        if lenient_bool(doc.get("padding_free")) is True:
+            b.set("data.document_mask", True, b.source(doc, ("padding_free",)))
+        elif explicit:
+            b.set("data.document_mask", True, b.source(doc, ("packing_strategy",)))
+        else:
+            note = "TRL ≥ 0.19 packs with `bfd` by default: padding-free, positions reset per document"
+            b.set("data.document_mask", True, b.source(doc, ("packing",), note=note))
+
+
+def hf_key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
+    """Keys the judged transformers/TRL versions do not read, and typos of keys they do."""
+    known = set(HF_ALL_KEYS)
+    for trainer in ("transformers", "trl"):
+        judged = versions.get(trainer)
+        if judged is not None and judged.fields:
+            known |= judged.fields  # a key newer than our tables, read by the installed release
+    typo_notes(b, doc, known, changes=HF_KEY_CHANGES, versions=versions)
+    transformers = versions.get("transformers")
+    if transformers is not None:
+        b.set("trainer_version", transformers.version, b.source(doc, (), note=transformers.describe()))
 
 
 def _example_script_arguments(b: PlanBuilder, doc: Document) -> None:

@@ -1,9 +1,17 @@
 """Keys the HF stack reads: transformers `TrainingArguments` fields (generated from
 transformers 5.24), TRL trainer configs, alignment-handbook model/script arguments and
-the data arguments of transformers' example scripts that the hf dialect reads.
+the data arguments of transformers' example scripts that the hf dialect reads; and the
+keys that only some releases read (HF_KEY_CHANGES).
 
-Used only for "did you mean" on misspelt keys; a key missing here is never an error.
+The change tables come from the argument dataclasses themselves, read with
+`python -m pretrain_doctor.dialects.trainer_source` at each release: transformers
+`training_args.py` of 4.36.2, 4.40.2, 4.46.3, 4.57.6, 5.0.0, 5.18.0 and 5.24.0 (the wheels),
+TRL's `*_config.py`/`model_config.py` at every minor tag from v0.8.0 to v1.9.0 (git tags).
+`before`/`last` are the releases read on each side of a change (as minor versions: 4.46
+stands for 4.46.x), so a version in between is never judged. A key missing from every table is never an error, only a typo candidate.
 """
+
+from .versions import KeyChange, changes_by_key
 
 HF_KNOWN_KEYS = frozenset(
     {
@@ -206,3 +214,82 @@ HF_KNOWN_KEYS = frozenset(
         "weight_decay",
     }
 )
+
+
+def _gone(trainer: str, key: str, last: str, until: str, replacement: str | None = None, note: str = "") -> KeyChange:
+    return KeyChange(key, trainer, last=last, until=until, replacement=replacement, note=note)
+
+
+def _new(trainer: str, key: str, before: str, since: str, replacement: str | None = None) -> KeyChange:
+    return KeyChange(key, trainer, before=before, since=since, replacement=replacement)
+
+
+_T, _TRL = "transformers", "trl"
+HF_KEY_CHANGES = changes_by_key((
+    # transformers TrainingArguments
+    _gone(_T, "evaluation_strategy", "4.40", "4.46", "eval_strategy"),
+    _new(_T, "eval_strategy", "4.40", "4.46", "evaluation_strategy"),
+    _gone(_T, "dispatch_batches", "4.40", "4.46", "accelerator_config"),
+    _gone(_T, "split_batches", "4.40", "4.46", "accelerator_config"),
+    _new(_T, "include_for_metrics", "4.40", "4.46", "include_inputs_for_metrics"),
+    _new(_T, "use_liger_kernel", "4.40", "4.46"),
+    _new(_T, "average_tokens_across_devices", "4.40", "4.46"),
+    _new(_T, "eval_on_start", "4.40", "4.46"),
+    _gone(_T, "no_cuda", "4.57", "5.0", "use_cpu"),
+    _gone(_T, "per_gpu_train_batch_size", "4.57", "5.0", "per_device_train_batch_size"),
+    _gone(_T, "per_gpu_eval_batch_size", "4.57", "5.0", "per_device_eval_batch_size"),
+    _gone(_T, "overwrite_output_dir", "4.57", "5.0"),
+    _gone(_T, "include_inputs_for_metrics", "4.57", "5.0", "include_for_metrics"),
+    _gone(_T, "include_tokens_per_second", "4.57", "5.0"),
+    _gone(_T, "push_to_hub_model_id", "4.57", "5.0", "hub_model_id"),
+    _gone(_T, "push_to_hub_organization", "4.57", "5.0", "hub_model_id"),
+    _gone(_T, "push_to_hub_token", "4.57", "5.0", "hub_token"),
+    _gone(_T, "fp16_opt_level", "4.57", "5.0"),
+    _gone(_T, "fp16_backend", "4.57", "5.0"),
+    _gone(_T, "half_precision_backend", "4.57", "5.0"),
+    _gone(_T, "save_safetensors", "4.57", "5.0", note=" (checkpoints are always safetensors)"),
+    _gone(_T, "adafactor", "4.57", "5.0", "optim", note=" (`optim: adafactor`)"),
+    _gone(_T, "torchdynamo", "4.57", "5.0", "torch_compile_backend"),
+    _gone(_T, "fsdp_transformer_layer_cls_to_wrap", "4.57", "5.0", "fsdp_config"),
+    _gone(_T, "fsdp_min_num_params", "4.57", "5.0", "fsdp_config"),
+    _gone(_T, "use_mps_device", "4.57", "5.0"),
+    _gone(_T, "logging_dir", "5.0", "5.18"),
+    _gone(_T, "warmup_ratio", "5.0", "5.18", "warmup_steps",
+          note=" (a `warmup_steps` below 1 is a fraction of the run)"),
+    _gone(_T, "group_by_length", "5.0", "5.18", "train_sampling_strategy",
+          note=" (`train_sampling_strategy: group_by_length`)"),
+    _new(_T, "train_sampling_strategy", "5.0", "5.18"),
+    # TRL configs (SFT, DPO, ORPO, CPO, KTO) and ModelConfig
+    _gone(_TRL, "dataset_batch_size", "0.17", "0.18"),
+    _gone(_TRL, "num_of_sequences", "0.17", "0.18"),
+    _gone(_TRL, "chars_per_token", "0.17", "0.18"),
+    _gone(_TRL, "max_seq_length", "0.19", "0.20", "max_length"),
+    _new(_TRL, "padding_free", "0.13", "0.14"),
+    _new(_TRL, "completion_only_loss", "0.16", "0.17"),
+    _new(_TRL, "packing_strategy", "0.18", "0.19"),
+    _new(_TRL, "assistant_only_loss", "0.18", "0.19"),
+    _gone(_TRL, "torch_dtype", "0.26", "0.27", "dtype"),
+    _gone(_TRL, "max_prompt_length", "0.28", "0.29"),
+    _gone(_TRL, "ref_model_init_kwargs", "0.28", "0.29"),
+    _gone(_TRL, "rpo_alpha", "0.28", "0.29"),
+    _gone(_TRL, "reference_free", "0.28", "0.29"),
+    _gone(_TRL, "label_pad_token_id", "0.28", "0.29"),
+    _gone(_TRL, "model_adapter_name", "0.28", "0.29"),
+    _gone(_TRL, "ref_adapter_name", "0.28", "0.29"),
+    _gone(_TRL, "force_use_ref_model", "0.28", "0.29"),
+))
+# Keys of the other releases read above (and of alignment-handbook's older script arguments)
+# that neither the 5.24 set nor the change table holds.
+HF_OLDER_KEYS = frozenset({
+    'alpha', 'base_model_attribute_name', 'base_model_revision', 'center_rewards_coefficient',
+    'chat_template_path', 'config', 'cpo_alpha', 'dataset_configs', 'dataset_mixer', 'dataset_streaming',
+    'desirable_weight', 'discopop_tau', 'dtype', 'f_alpha_divergence_coef', 'f_divergence_type',
+    'gradient_checkpointing_use_reentrant', 'hub_model_revision', 'ignore_bias_buffers', 'jit_mode_eval',
+    'ld_alpha', 'lora_target_parameters', 'loss_weights', 'max_eval_samples', 'max_train_samples',
+    'model_code_revision', 'mp_parameters', 'pad_to_multiple_of', 'past_index', 'precompute_ref_batch_size',
+    'ray_scope', 'ref_model_mixup_alpha', 'ref_model_sync_steps', 'router_aux_loss_coef', 'shuffle_dataset',
+    'simpo_gamma', 'tools', 'tpu_metrics_debug', 'tpu_num_cores', 'truncation_mode', 'undesirable_weight',
+    'use_flash_attention_2', 'use_ipex', 'use_legacy_prediction_loop', 'use_liger', 'use_logits_to_keep',
+    'use_num_logits_to_keep', 'use_weighting',
+})
+HF_ALL_KEYS = HF_KNOWN_KEYS | frozenset(HF_KEY_CHANGES) | HF_OLDER_KEYS

@@ -15,19 +15,13 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from .shared import optimizer_family
+from .torchtitan_keys import TORCHTITAN_KEY_CHANGES, TORCHTITAN_KEYS
+from .versions import TrainerVersions
 
 DEFAULT = "torchtitan JobConfig default"
 SMOKE_TEST_STEPS = 100  # no training run is this short; same bound as PD801's smoke tests
-_TABLES = ("job", "profiling", "metrics", "model", "optimizer", "lr_scheduler", "training", "parallelism",
-           "checkpoint", "activation_checkpoint", "compile", "float8", "mx", "quantize", "comm", "memory_estimation",
-           "fault_tolerance", "experimental", "validation", "debug", "encoder")
-_TRAINING_KEYS = ("dataset", "dataset_path", "local_batch_size", "global_batch_size", "seq_len", "max_norm", "steps",
-                  "enable_cpu_offload", "dtype", "mixed_precision_param", "mixed_precision_reduce", "gc_freq",
-                  "gc_debug", "seed", "deterministic", "tokenizer_path", "warmup_steps", "batch_size",
-                  "data_parallel_degree", "compile", "fsdp_cpu_offload")
-_OPTIMIZER_KEYS = ("name", "lr", "beta1", "beta2", "eps", "weight_decay", "implementation", "early_step_in_backward",
-                   "fused")
-_SCHEDULER_KEYS = ("warmup_steps", "decay_ratio", "decay_type", "min_lr_factor", "lr_min")
+# Tables whose keys get "did you mean": the ones every model uses (models may add keys to others).
+_TYPO_CHECKED_TABLES = ("training", "optimizer", "lr_scheduler", "parallelism", "checkpoint")
 
 
 class Flavor(NamedTuple):
@@ -63,6 +57,20 @@ FLAVORS: dict[tuple[str, str], Flavor] = {
     ("deepseek_v3", "16b"): Flavor(27, 2048, 16, None, 102400, 15_700_000_000, 64, 6, 2_400_000_000),
     ("deepseek_v3", "236b"): Flavor(60, 5120, 128, None, 102400, 236_000_000_000, 160, 6, 21_000_000_000),
     ("deepseek_v3", "671b"): Flavor(61, 7168, 128, None, 129280, 671_000_000_000, 256, 8, 37_000_000_000),
+    # Llama 4 (torchtitan/models/llama4/__init__.py `llama4_args`; vocab 202048 from its
+    # TransformerModelArgs): Scout 17Bx16E 109B total, Maverick 17Bx128E 400B total, 17B active
+    # each (Meta's model cards); top-1 routing plus a shared expert. `_irope` flavors only
+    # change the attention.
+    ("llama4", "debugmodel"): Flavor(6, 256, 16, None, 2048, None),
+    ("llama4", "debugmodel_irope"): Flavor(6, 256, 16, None, 2048, None),
+    ("llama4", "17bx16e"): Flavor(48, 5120, 40, 8, 202048, 109_000_000_000, 16, 1, 17_000_000_000),
+    ("llama4", "17bx16e_irope"): Flavor(48, 5120, 40, 8, 202048, 109_000_000_000, 16, 1, 17_000_000_000),
+    ("llama4", "17bx128e"): Flavor(48, 5120, 40, 8, 202048, 400_000_000_000, 128, 1, 17_000_000_000),
+    ("llama4", "17bx128e_irope"): Flavor(48, 5120, 40, 8, 202048, 400_000_000_000, 128, 1, 17_000_000_000),
+    # gpt-oss (torchtitan/models/gpt_oss/__init__.py; dim 2880, 64 heads, 8 KV heads, vocab
+    # 201088 from GptOssModelArgs): 21B / 3.6B active and 117B / 5.1B active (OpenAI's model card).
+    ("gpt_oss", "20b"): Flavor(24, 2880, 64, 8, 201088, 21_000_000_000, 32, 4, 3_600_000_000),
+    ("gpt_oss", "120b"): Flavor(36, 2880, 64, 8, 201088, 117_000_000_000, 128, 4, 5_100_000_000),
     ("flux", "flux-dev"): Flavor(None, 3072, 24, None, None, 11_900_000_000),
     ("flux", "flux-schnell"): Flavor(None, 3072, 24, None, None, 11_900_000_000),
 }
@@ -91,10 +99,7 @@ class TorchtitanDialect(Dialect):
         self._schedule(b, doc)
         self._parallel(b, doc)
         self._checkpoint_and_eval(b, doc)
-        typo_notes(b, doc, _TABLES)
-        typo_notes(b, doc, _TRAINING_KEYS, prefix=("training",))
-        typo_notes(b, doc, _OPTIMIZER_KEYS, prefix=("optimizer",))
-        typo_notes(b, doc, _SCHEDULER_KEYS, prefix=("lr_scheduler",))
+        _key_notes(b, doc, context.trainer_versions)
         apply_flags(b, context)
         return b.build()
 
@@ -115,7 +120,7 @@ class TorchtitanDialect(Dialect):
                                  ("active_parameters", known.active)):
                 if value is not None:
                     b.set(f"model.{field}", value, b.source(doc, ("model", "flavor"), note=note))
-            if family.lower().startswith(("llama", "qwen")):
+            if family.lower().startswith(("llama", "qwen", "gpt_oss")):
                 b.set("model.position_encoding", "rope")
         else:
             b.unknown("model.parameters", "--model-config")
@@ -205,19 +210,21 @@ class TorchtitanDialect(Dialect):
     def _parallel(b: PlanBuilder, doc: Document) -> None:
         for field, key in (("tensor", "tensor_parallel_degree"), ("pipeline", "pipeline_parallel_degree"),
                            ("context", "context_parallel_degree")):
-            value = lenient_int(doc.get(("parallelism", key), 1))
+            path = _parallel_key(doc, key)
+            value = lenient_int(doc.get(path, 1))
             if isinstance(value, int) and value > 0:
-                src = b.source(doc, ("parallelism", key)) if doc.has(("parallelism", key)) else None
-                b.set(f"parallel.{field}", value, src)
-        shard = lenient_int(doc.get(("parallelism", "data_parallel_shard_degree"), -1))
-        replicate = lenient_int(doc.get(("parallelism", "data_parallel_replicate_degree"), 1))
+                b.set(f"parallel.{field}", value, b.source(doc, path) if doc.has(path) else None)
+        shard_path = _parallel_key(doc, "data_parallel_shard_degree")
+        shard = lenient_int(doc.get(shard_path, -1))
+        replicate = lenient_int(doc.get(_parallel_key(doc, "data_parallel_replicate_degree"), 1))
         if isinstance(shard, int) and shard > 0:
-            b.set("parallel.data_shard", shard, b.source(doc, ("parallelism", "data_parallel_shard_degree")))
+            b.set("parallel.data_shard", shard, b.source(doc, shard_path))
             if isinstance(replicate, int) and replicate > 0:
                 b.set("batch.data_parallel", shard * replicate,
-                      b.source(doc, ("parallelism", "data_parallel_shard_degree"), note="dp_shard × dp_replicate"))
+                      b.source(doc, shard_path, note="dp_shard × dp_replicate"))
         if shard != 1:
-            b.set("parallel.fsdp", True, b.source(doc, ("parallelism",)) if doc.has("parallelism") else None)
+            table = shard_path[:1]
+            b.set("parallel.fsdp", True, b.source(doc, table) if doc.has(table) else None)
             b.set("parallel.full_shard", True)
 
     @staticmethod
@@ -240,6 +247,24 @@ class TorchtitanDialect(Dialect):
         b.take("eval.enabled", doc, "validation.enable", lenient_bool)
         b.default("eval.enabled", False, DEFAULT)
         b.take("eval.interval_steps", doc, "validation.freq", lenient_int)
+
+
+def _parallel_key(doc: Document, key: str) -> tuple[str, str]:
+    """Where this config keeps a parallel degree: `[parallelism]` (torchtitan ≥ 0.1.0), or
+    `[training]` / `[experimental]` in the releases before it."""
+    for table in ("parallelism", "training", "experimental"):
+        if doc.has((table, key)):
+            return (table, key)
+    return ("parallelism", key)
+
+
+def _key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
+    """Keys the judged torchtitan release does not read (moved or renamed), and typos."""
+    typo_notes(b, doc, {*TORCHTITAN_KEYS, "encoder"}, changes=TORCHTITAN_KEY_CHANGES, versions=versions)
+    for table in TORCHTITAN_KEYS:
+        if isinstance(doc.data.get(table), dict):
+            typo_notes(b, doc, TORCHTITAN_KEYS[table], prefix=(table,), changes=TORCHTITAN_KEY_CHANGES,
+                       versions=versions, suggest=table in _TYPO_CHECKED_TABLES)
 
 
 def _line(doc: Document, path: tuple) -> Any:

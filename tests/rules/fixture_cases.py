@@ -2,6 +2,7 @@
 
 A fixture may start with comment lines that steer its test:
   # check-args: world_size=8 dataset_rows=10000 dialect=hf baseline=rules/PD102/baseline.yaml
+  # check-args: trainer_versions=trl=0.18,transformers=4.46
   # expect: error            (bad fixtures: the severity the finding must have)
 JSON fixtures take the same lines from a sidecar `<name>.args` file.
 """
@@ -55,6 +56,10 @@ def _options(args: dict) -> CheckOptions:
             options.baseline = str(RULE_FIXTURES.parent / value)
         elif key == "dialect":
             options.dialect = value
+        elif key == "trainer_versions":  # trainer_versions=trl=0.18,transformers=4.46
+            from pretrain_doctor.dialects.versions import parse_assignments
+
+            options.trainer_versions = parse_assignments(value.split(","))
         else:
             raise ValueError(f"unknown check-args key {key!r}")
     return options

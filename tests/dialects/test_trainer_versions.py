@@ -1,0 +1,146 @@
+"""Trainer versions: keys judged against the release a config is for, or the union of releases."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from pretrain_doctor.check import check_paths
+from pretrain_doctor.dialects import versions
+from pretrain_doctor.dialects.trainer_source import class_fields, installed_fields
+from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments, parse_version
+from pretrain_doctor.errors import UsageError
+from pretrain_doctor.settings import CheckOptions, _find_from
+
+from .helpers import notes, plan_of, write
+
+OLD_HF = """
+    model_name_or_path: alignment-handbook/zephyr-7b-sft-full
+    output_dir: out
+    per_device_train_batch_size: 4
+    learning_rate: 2.0e-5
+    evaluation_strategy: steps
+    max_seq_length: 2048
+"""
+OLD_TORCHTITAN = """
+    [job]
+    dump_folder = "./outputs"
+    [model]
+    name = "llama3"
+    flavor = "8B"
+    [optimizer]
+    name = "AdamW"
+    lr = 3e-4
+    [lr_scheduler]
+    warmup_steps = 200
+    [training]
+    batch_size = 1
+    seq_len = 8192
+    steps = 1000
+    data_parallel_shard_degree = 4
+    tensor_parallel_degree = 2
+"""
+
+
+def _pd002(plan) -> dict[str, str]:
+    return {n.data["key"]: n.message for n in notes(plan, "ignored-key")}
+
+
+def _judged(**given: str) -> TrainerVersions:
+    return TrainerVersions(parse_assignments(f"{k}={v}" for k, v in given.items()), detect_installed=False)
+
+
+def test_versions_parse_and_names_normalise() -> None:
+    assert parse_version("4.46.3") == (4, 46, 3) and parse_version("v0.2") == (0, 2)
+    assert parse_assignments(["olmo=0.6", "transformers=4.46"]) == {"ai2-olmo": "0.6", "transformers": "4.46"}
+    for bad in (["transformers"], ["transformers=fast"], ["tl=1.0"]):
+        with pytest.raises(UsageError):
+            parse_assignments(bad)
+
+
+def test_hf_key_of_an_older_release_is_silent_without_a_version(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "sft.yaml", OLD_HF), "hf")
+    assert _pd002(plan) == {}
+
+
+def test_hf_key_gone_in_the_judged_release_names_the_release_and_the_replacement(tmp_path: Path) -> None:
+    path = write(tmp_path, "sft.yaml", OLD_HF)
+    found = _pd002(plan_of(path, "hf", trainer_versions=_judged(transformers="4.46.3", trl="0.20")))
+    assert set(found) == {"evaluation_strategy", "max_seq_length"}
+    assert "transformers 4.40 reads it, 4.46 and later do not" in found["evaluation_strategy"]
+    assert "`eval_strategy` instead" in found["evaluation_strategy"]
+    assert "`max_length` instead" in found["max_seq_length"]
+    # the release the config was written for reads both
+    assert _pd002(plan_of(path, "hf", trainer_versions=_judged(transformers="4.40", trl="0.19"))) == {}
+
+
+def test_hf_key_newer_than_the_judged_release(tmp_path: Path) -> None:
+    path = write(tmp_path, "sft.yaml", OLD_HF.replace("evaluation_strategy", "eval_strategy"))
+    found = _pd002(plan_of(path, "hf", trainer_versions=_judged(transformers="4.36")))
+    assert "transformers 4.46 and later read it, 4.40 does not" in found["eval_strategy"]
+    # between the releases read (4.41-4.45) nothing is claimed
+    assert _pd002(plan_of(path, "hf", trainer_versions=_judged(transformers="4.43"))) == {}
+
+
+def test_did_you_mean_only_points_at_keys_the_judged_release_reads(tmp_path: Path) -> None:
+    path = write(tmp_path, "sft.yaml", OLD_HF.replace("evaluation_strategy: steps", "warmup_ratoi: 0.1"))
+    assert "did you mean `warmup_ratio`" in _pd002(plan_of(path, "hf"))["warmup_ratoi"]
+    newest = _pd002(plan_of(path, "hf", trainer_versions=_judged(transformers="5.24")))
+    assert "warmup_ratio" not in newest.get("warmup_ratoi", "")
+
+
+def test_torchtitan_parallel_degrees_under_training_before_0_1(tmp_path: Path) -> None:
+    path = write(tmp_path, "old.toml", OLD_TORCHTITAN)
+    plan = plan_of(path, "torchtitan")
+    assert _pd002(plan) == {}
+    assert plan.parallel.tensor == 2 and plan.parallel.data_shard == 4
+    assert _pd002(plan_of(path, "torchtitan", trainer_versions=_judged(torchtitan="0.0.2"))) == {}
+    moved = _pd002(plan_of(path, "torchtitan", trainer_versions=_judged(torchtitan="0.1.0")))
+    assert "`parallelism.data_parallel_shard_degree` instead" in moved["training.data_parallel_shard_degree"]
+    assert "`training.local_batch_size` instead" in moved["training.batch_size"]
+
+
+def test_torchtitan_new_layout_judged_against_0_0_2(tmp_path: Path) -> None:
+    text = OLD_TORCHTITAN.replace("data_parallel_shard_degree = 4\n    tensor_parallel_degree = 2\n", "") + \
+        "[parallelism]\n    data_parallel_shard_degree = 4\n"
+    found = _pd002(plan_of(write(tmp_path, "new.toml", text), "torchtitan",
+                           trainer_versions=_judged(torchtitan="0.0.2")))
+    assert "`training.data_parallel_shard_degree` instead" in found["parallelism.data_parallel_shard_degree"]
+
+
+def test_flag_settings_and_installed_versions_in_that_order(tmp_path: Path, monkeypatch) -> None:
+    path = write(tmp_path, "sft.yaml", OLD_HF)
+    monkeypatch.setattr(versions, "installed_version", lambda dist: {"transformers": "4.46.0"}.get(dist))
+    monkeypatch.setattr("pretrain_doctor.dialects.trainer_source.installed_fields", lambda dist, version: None)
+
+    def message(**options) -> str:
+        report = check_paths([path], CheckOptions(select=["PD002"], **options))
+        return " ".join(f.message for f in report.findings)
+
+    assert "transformers 4.46.0 (installed here)" in message(detect_installed_trainers=True)
+    assert message(detect_installed_trainers=False) == ""
+    (tmp_path / ".pretrain-doctor.toml").write_text('trainer-versions = {transformers = "4.47"}\n')
+    _find_from.cache_clear()  # settings are cached per folder
+    assert "transformers 4.47 (from trainer-versions)" in message(detect_installed_trainers=True)
+    assert message(trainer_versions={"transformers": "4.40"}) == ""
+
+
+def test_class_fields_reads_dataclass_fields_without_importing() -> None:
+    source = "from dataclasses import dataclass\n@dataclass\nclass SFTConfig:\n    max_length: int = 1\n" \
+             "    _private: int = 0\n    def f(self):\n        x: int = 1\nclass Other:\n    y: int = 2\n"
+    assert class_fields(source, ["*"]) == {"max_length"}
+    assert class_fields(source, ["Other"]) == {"y"}
+
+
+def test_installed_transformers_fields_are_parsed_not_imported(tmp_path: Path, monkeypatch) -> None:
+    version = versions.installed_version("transformers")
+    if version is None or "transformers" in sys.modules:
+        pytest.skip("transformers is not installed here, or already imported by another test")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    installed_fields.cache_clear()
+    fields = installed_fields("transformers", version)
+    assert fields is not None and {"learning_rate", "per_device_train_batch_size"} <= fields
+    assert "transformers" not in sys.modules
+    assert list(tmp_path.glob("pretrain-doctor/fields-transformers-*.json"))  # cached per version
