@@ -38,7 +38,7 @@ from .localize import NonFiniteLocalizer, run_replay
 from .params import ParamTable
 from .patching import FunctionPatch, remove_all
 from .probes import GradProbe, StepEntry, UpdateProbe, output_log_z, param_norms
-from . import transfer
+from . import taps, transfer
 from .schedule import ProbeSchedule
 from .transfer import Held, all_finite, hold
 from .sinks import SCHEMA, SCHEMA_VERSION, ConsoleSink, JsonlSink, TensorBoardSink, step_line
@@ -207,18 +207,16 @@ class Doctor:
             self.optimizer.register_step_post_hook(self._on_step_post),
             self.model.register_forward_hook(self._on_forward, with_kwargs=True),
         ]
-        import torch.nn.utils.clip_grad as clip_module
-
-        self._patches = [FunctionPatch(torch.nn.utils, "clip_grad_norm_", self._around_clip)]
-        if getattr(clip_module, "clip_grad_norm_", None) is self._patches[0].original:
-            self._patches.append(FunctionPatch(clip_module, "clip_grad_norm_", self._around_clip))
-        # GradScaler.step skips optimizer.step() on overflow, so no optimizer hook sees those
-        # steps: wrap it (the class, so a scaler made by a trainer is seen without being passed).
-        grad_scaler = torch.amp.GradScaler
-        if self.scaler is not None and getattr(type(self.scaler), "step", None) is not grad_scaler.step:
+        # Clipping and GradScaler.step are seen through process-wide taps (taps.py), which
+        # hold this doctor weakly and hand it the calls on its parameters and optimizer.
+        self._param_ids = {id(p) for p in self.table.params}
+        taps.CLIP.subscribe(self)
+        taps.SCALER.subscribe(self)
+        self._patches = []
+        if self.scaler is not None and getattr(type(self.scaler), "step", None) is not torch.amp.GradScaler.step:
+            # a scaler class of its own (GradScaler.step skips optimizer.step() on overflow,
+            # so no optimizer hook sees those steps)
             self._patches.append(FunctionPatch(self.scaler, "step", self._around_scaler_step))
-        else:
-            self._patches.append(FunctionPatch(grad_scaler, "step", self._around_scaler_class_step))
         for patch in self._patches:
             patch.install()
 
@@ -542,16 +540,22 @@ class Doctor:
         return stacked.sum() if add else stacked.mean()
 
     # ------------------------------------------------------ patched functions
-    def _around_clip(self, original: Callable[..., Any], parameters: Any, max_norm: float,
-                     *args: Any, **kwargs: Any) -> Any:
-        total = original(parameters, max_norm, *args, **kwargs)
-        if isinstance(total, torch.Tensor) and math.isfinite(float(max_norm)):
-            # FSDP2 returns a replicated DTensor: its local value is the norm.
-            self._clip = (hold(local_tensor(total)), float(max_norm))
-        return total
+    def owns(self, parameter: torch.Tensor) -> bool:
+        """Is this one of the watched parameters? (The clip tap asks.)"""
+        return id(parameter) in self._param_ids
 
-    def _around_scaler_class_step(self, original: Callable[..., Any], scaler: Any, optimizer: Any,
-                                  *args: Any, **kwargs: Any) -> Any:
+    def on_clip(self, total_norm: torch.Tensor, max_norm: float) -> None:
+        """The loop clipped this doctor's gradients: `total_norm` is the pre-clip norm."""
+        if math.isfinite(max_norm) and not self._detached:
+            # FSDP2 returns a replicated DTensor: its local value is the norm.
+            self._clip = (hold(local_tensor(total_norm)), max_norm)
+
+    def watches_optimizer(self, optimizer: Any) -> bool:
+        return optimizer is self.optimizer and not self._detached
+
+    def around_scaler_step(self, original: Callable[..., Any], scaler: Any, optimizer: Any,
+                           *args: Any, **kwargs: Any) -> Any:
+        """GradScaler.step on this doctor's optimizer (the scaler tap calls it)."""
         if optimizer is self.optimizer and self.scaler is None:
             self.scaler = scaler  # from now on its scale is logged every step
             self._plain_until = 0
@@ -909,6 +913,8 @@ class Doctor:
         self._detached = True
         try:
             remove_all(self._handles, self._patches)
+            taps.CLIP.unsubscribe(self)
+            taps.SCALER.unsubscribe(self)
             self.attention.disarm()
             self.localizer.disarm()
             self.update_probe.release()

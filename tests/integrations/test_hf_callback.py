@@ -74,7 +74,6 @@ def poison_first_mlp(model: GPT2LMHeadModel) -> None:
         model.transformer.h[0].mlp.c_fc.weight[0, 0] = float("nan")
 
 
-@pytest.mark.xfail(reason="#14: under transformers 5.x the Trainer's clip bypasses the wrapped clip_grad_norm_, so the post-clip norm is recorded", strict=False)
 def test_healthy_run_writes_a_run_log_and_raises_nothing(tmp_path: Path) -> None:
     doctor_cb, logged = DoctorCallback(log_dir=tmp_path / "doctor", sync_every=2, console=False), LoggedValues()
     model = tiny_gpt2()

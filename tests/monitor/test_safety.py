@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 import pretrain_doctor
 from pretrain_doctor.monitor import attention as attention_module
+from pretrain_doctor.monitor import taps
 
 from ..run_log import read_run_log
 from .helpers import lm_batches, tiny_gpt2, train_gpt2
@@ -57,8 +58,11 @@ def test_detach_removes_every_hook_and_patch():
         assert F.scaled_dot_product_attention is not sdpa  # armed for the next sampled step
         assert doctor.step == 4
     assert F.scaled_dot_product_attention is sdpa
+    # the clip and GradScaler taps are process-wide, installed once: no doctor listens any more
     assert torch.nn.utils.clip_grad_norm_ is clip
-    assert torch.amp.GradScaler.step is scaler_step
+    step = torch.amp.GradScaler.step
+    assert step is scaler_step or step.__wrapped__ is scaler_step  # tapped at most once, by this run
+    assert not list(taps.CLIP.listeners) and not list(taps.SCALER.listeners)
     assert not optimizer._optimizer_step_pre_hooks and not optimizer._optimizer_step_post_hooks
     for module in model.modules():
         assert not module._forward_hooks and not module._forward_pre_hooks, module

@@ -1,0 +1,200 @@
+"""Process-wide taps on torch functions every doctor needs to see: gradient clipping and
+`GradScaler.step`.
+
+Each tap is installed once per process and never removed, so attaching and detaching
+doctors in any order never nests or loses a patch. A tap holds the live doctors weakly
+(a doctor never detached does not keep its model and optimizer alive through it) and
+hands each call to the doctors it concerns, by parameter or optimizer identity. With no
+doctor listening a tap is one truthiness check.
+
+The clip tap sits where every torch clip ends: `torch.nn.utils.clip_grads_with_norm_`
+(the private `_clip_grads_with_norm_` that `clip_grad_norm_` calls), whose third argument
+is the pre-clip total norm. `clip_grad_norm_` imported before attach, `get_total_norm` +
+`clip_grads_with_norm_`, accelerate's `clip_grad_norm_` and the HF Trainer (through
+accelerate) all arrive there. The function object is kept (its `no_grad` wrapper calls
+the tap), so references taken before the tap was installed see it too. On a torch
+without it (< 2.6) the tap wraps `clip_grad_norm_` by name instead. FSDP1's
+`FullyShardedDataParallel.clip_grad_norm_` is tapped by its return value.
+"""
+
+from __future__ import annotations
+
+import logging
+import types
+import weakref
+from typing import Any, Callable, Iterable, Optional
+
+import torch
+
+logger = logging.getLogger("pretrain_doctor.monitor")
+
+
+class ClipListener:
+    """What a clip tap calls: `owns(parameter)` and `on_clip(total_norm, max_norm)`."""
+
+    def owns(self, parameter: torch.Tensor) -> bool:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+    def on_clip(self, total_norm: torch.Tensor, max_norm: float) -> None:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+
+class _Tap:
+    def __init__(self) -> None:
+        self.listeners: "weakref.WeakSet[Any]" = weakref.WeakSet()
+        self.installed = False
+
+    def subscribe(self, listener: Any) -> None:
+        if not self.installed:
+            self._install()
+            self.installed = True
+        self.listeners.add(listener)
+
+    def unsubscribe(self, listener: Any) -> None:
+        self.listeners.discard(listener)
+
+    def _install(self) -> None:
+        raise NotImplementedError
+
+
+class ClipTap(_Tap):
+    """Every pre-clip norm, however the loop clips (see the module docstring)."""
+
+    def _install(self) -> None:
+        from torch.nn.utils import clip_grad
+
+        wrapper = getattr(clip_grad, "_clip_grads_with_norm_", None)
+        if wrapper is not None and _replace_wrapped(wrapper, self._tapped_clip_with_norm):
+            self.how = "clip_grads_with_norm_"
+        else:  # torch < 2.6: clip_grad_norm_ computes and scales inline
+            original = clip_grad.clip_grad_norm_
+            tapped = _same_signature(original, self._tapped_clip_grad_norm(original))
+            for owner in (clip_grad, torch.nn.utils):
+                if getattr(owner, "clip_grad_norm_", None) is original:
+                    setattr(owner, "clip_grad_norm_", tapped)
+            self.how = "clip_grad_norm_"
+        self._install_fsdp()
+
+    def _install_fsdp(self) -> None:
+        try:
+            from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
+        except Exception:  # noqa: BLE001 - no torch.distributed in this build
+            return
+        original = FSDP.clip_grad_norm_
+        tap = self
+
+        def clip_grad_norm_(module: Any, max_norm: float, norm_type: float = 2.0) -> Any:
+            # A sharded module calls no torch clip with its full norm: take its result.
+            # (Unsharded, it calls torch's clip_grad_norm_, whose tap already saw it.)
+            total = original(module, max_norm, norm_type)
+            if tap.listeners and isinstance(total, torch.Tensor):
+                tap.deliver(list(module.parameters()), total, max_norm)
+            return total
+
+        FSDP.clip_grad_norm_ = _same_signature(original, clip_grad_norm_)
+
+    def _tapped_clip_with_norm(self, wrapped: Callable[..., Any]) -> Callable[..., Any]:
+        tap = self
+
+        def tapped(parameters: Any, max_norm: float, total_norm: Any, *args: Any, **kwargs: Any) -> Any:
+            if tap.listeners:
+                parameters = _materialised(parameters)
+                tap.deliver(parameters, total_norm, max_norm)
+            return wrapped(parameters, max_norm, total_norm, *args, **kwargs)
+
+        return tapped
+
+    def _tapped_clip_grad_norm(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        tap = self
+
+        def clip_grad_norm_(parameters: Any, max_norm: float, *args: Any, **kwargs: Any) -> Any:
+            if not tap.listeners:
+                return original(parameters, max_norm, *args, **kwargs)
+            parameters = _materialised(parameters)
+            total = original(parameters, max_norm, *args, **kwargs)
+            tap.deliver(parameters, total, max_norm)
+            return total
+
+        return clip_grad_norm_
+
+    def deliver(self, parameters: Any, total_norm: Any, max_norm: float) -> None:
+        """Hand a pre-clip norm to the doctors watching these parameters."""
+        first = _first_with_grad(parameters)
+        if first is None or not isinstance(total_norm, torch.Tensor):
+            return
+        for listener in list(self.listeners):
+            if listener.owns(first):
+                try:
+                    listener.on_clip(total_norm, float(max_norm))
+                except Exception as exc:  # noqa: BLE001 - the loop's clip must never fail for us
+                    logger.warning("pretrain-doctor: internal error reading a clip: %s", exc)
+
+
+class ScalerTap(_Tap):
+    """`torch.amp.GradScaler.step`: it skips `optimizer.step()` on overflow, so no
+    optimizer hook sees those steps. Listeners: `watches_optimizer(optimizer)` and
+    `around_scaler_step(original, scaler, optimizer, *args, **kwargs)`."""
+
+    def _install(self) -> None:
+        cls = torch.amp.GradScaler
+        original = cls.step
+        tap = self
+
+        def step(scaler: Any, optimizer: Any, *args: Any, **kwargs: Any) -> Any:
+            listener = tap.listener_of(optimizer) if tap.listeners else None
+            if listener is None:
+                return original(scaler, optimizer, *args, **kwargs)
+            return listener.around_scaler_step(original, scaler, optimizer, *args, **kwargs)
+
+        cls.step = _same_signature(original, step)
+
+    def listener_of(self, optimizer: Any) -> Optional[Any]:
+        return next((listener for listener in list(self.listeners) if listener.watches_optimizer(optimizer)), None)
+
+
+def _replace_wrapped(wrapper: Any, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> bool:
+    """Point a decorator's closure (torch's `_no_grad` wrapper) at `make(original)`: every
+    reference to the wrapper, however old, then calls the tap. False if the wrapper does
+    not have that shape."""
+    wrapped = getattr(wrapper, "__wrapped__", None)
+    code, closure = getattr(wrapper, "__code__", None), getattr(wrapper, "__closure__", None)
+    if wrapped is None or code is None or not closure:
+        return False
+    for cell in closure:
+        try:
+            if cell.cell_contents is wrapped:
+                cell.cell_contents = make(wrapped)
+                return True
+        except ValueError:  # an empty cell
+            continue
+    return False
+
+
+def _same_signature(original: Callable[..., Any], replacement: Callable[..., Any]) -> Callable[..., Any]:
+    replacement.__name__ = getattr(original, "__name__", replacement.__name__)
+    replacement.__qualname__ = getattr(original, "__qualname__", replacement.__qualname__)
+    replacement.__doc__ = getattr(original, "__doc__", None)
+    replacement.__wrapped__ = original  # type: ignore[attr-defined]
+    return replacement
+
+
+def _materialised(parameters: Any) -> Any:
+    """A generator can be iterated once: make it a list before looking into it."""
+    if isinstance(parameters, (torch.Tensor, list, tuple)):
+        return parameters
+    if isinstance(parameters, (types.GeneratorType, Iterable)):
+        return list(parameters)
+    return parameters
+
+
+def _first_with_grad(parameters: Any) -> Optional[torch.Tensor]:
+    if isinstance(parameters, torch.Tensor):
+        return parameters
+    for parameter in parameters:
+        if isinstance(parameter, torch.Tensor) and parameter.grad is not None:
+            return parameter
+    return None
+
+
+CLIP = ClipTap()
+SCALER = ScalerTap()
