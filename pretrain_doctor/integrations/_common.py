@@ -6,28 +6,14 @@ from typing import Any, Mapping, Optional
 
 import torch
 
-
-def unwrap_optimizer(optimizer: Any) -> torch.optim.Optimizer:
-    """The torch optimizer inside trainer wrappers (accelerate's `AcceleratedOptimizer`
-    keeps it in `.optimizer`, Lightning's `LightningOptimizer` in `._optimizer`).
-
-    The doctor's step hooks must sit on the optimizer whose `step` really runs.
-    """
-    seen = set()
-    while id(optimizer) not in seen:
-        seen.add(id(optimizer))
-        inner = getattr(optimizer, "optimizer", None) or getattr(optimizer, "_optimizer", None)
-        if not isinstance(inner, torch.optim.Optimizer):
-            break
-        optimizer = inner
-    return optimizer
+from ..monitor.optimizers import unwrap_optimizer
 
 
 def attach(model: torch.nn.Module, optimizer: Any, options: Mapping[str, Any]) -> Any:
-    """`pretrain_doctor.attach` on the trainer's model and unwrapped optimizer."""
+    """`pretrain_doctor.attach` on the trainer's model and optimizer(s) (wrappers are unwrapped)."""
     from ..monitor import attach as attach_monitor
 
-    return attach_monitor(model, unwrap_optimizer(optimizer), **options)
+    return attach_monitor(model, optimizer, **options)
 
 
 class DoctorCallbackBase:

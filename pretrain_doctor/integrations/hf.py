@@ -75,6 +75,13 @@ class DoctorCallback(_common.DoctorCallbackBase, TrainerCallback):
         if self.doctor.stop_requested:
             control.should_training_stop = True
 
+    def on_evaluate(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
+                    metrics: Optional[dict[str, float]] = None, **kwargs: Any) -> None:
+        """The evaluation loss goes to the step it followed, as `val_loss` (PDM205 reads it)."""
+        value = (metrics or {}).get("eval_loss")
+        if self.doctor is not None and isinstance(value, (int, float)):
+            self.doctor.observe(val_loss=float(value))
+
     def on_train_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                      **kwargs: Any) -> None:
         if self.doctor is not None:

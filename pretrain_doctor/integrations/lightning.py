@@ -36,7 +36,15 @@ class DoctorCallback(_common.DoctorCallbackBase, pl.Callback):
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.optimizers:
             raise ValueError("DoctorCallback needs an optimizer (configure_optimizers returned none)")
-        self.doctor = _common.attach(pl_module, trainer.optimizers[0], self._attach_options(trainer.default_root_dir))
+        self.doctor = _common.attach(pl_module, list(trainer.optimizers), self._attach_options(trainer.default_root_dir))
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """The validation loss (`val_loss` or `val/loss`, as logged) goes to the step it
+        followed, as `val_loss` (PDM205 reads it). The sanity check's is not a step's."""
+        metrics = trainer.callback_metrics
+        value = metrics.get("val_loss", metrics.get("val/loss"))
+        if self.doctor is not None and value is not None and not trainer.sanity_checking:
+            self.doctor.observe(val_loss=float(value))
 
     def on_before_backward(self, trainer: pl.Trainer, pl_module: pl.LightningModule, loss: torch.Tensor) -> None:
         if self.doctor is None:

@@ -33,10 +33,11 @@ from ..detectors.detector_set import DetectorSet
 from .attention import AttentionProbe
 from .distributed import (DistributedContext, ReplicaChecker, SyncReducer, local_tensor,
                           reduce_squared_norms)
-from .guard import ProbeGuard, debug_mode
+from .guard import ProbeGuard, debug_mode, logger
 from .localize import NonFiniteLocalizer, run_replay
 from .params import ParamTable
-from .patching import FunctionPatch, remove_all
+from .optimizers import as_optimizer_list, remove_handles, watch_steps
+from .patching import FunctionPatch
 from .probes import GradProbe, StepEntry, UpdateProbe, output_log_z, param_norms
 from . import taps, transfer
 from .schedule import ProbeSchedule
@@ -95,7 +96,9 @@ class Doctor:
             raise ValueError(f"on_alert must be one of {ACTIONS} or a callable, not {on_alert!r}")
         if action_level not in SEVERITY_RANK:
             raise ValueError(f"action_level must be one of {tuple(SEVERITY_RANK)}")
-        self.model, self.optimizer, self.scaler = model, optimizer, scaler
+        self.optimizers = as_optimizer_list(optimizer)
+        # the front optimizer: its group 0 gives the lr
+        self.model, self.optimizer, self.scaler = model, (self.optimizers or [None])[0], scaler
         self.sync_every = sync_every
         self.on_alert = on_alert
         self.action_level = action_level
@@ -103,9 +106,8 @@ class Doctor:
         self.dist = DistributedContext.current()
         self.rank, self.world_size = self.dist.rank, self.dist.world_size
         self.guard = ProbeGuard()
-        self.table = ParamTable.build(model, optimizer)
-        self.replicas = ReplicaChecker(zip(self.table.names, self.table.params), self.dist, replica_check_every)
-        self._reducer = SyncReducer(self.dist, self.table.params)
+        self._replica_check_every = replica_check_every
+        self._watch_parameters()
         chosen = list(detectors) if detectors is not None else self._default_detectors(select, ignore,
                                                                                          detector_options)
         self.detectors = DetectorSet(chosen, on_error=self._detector_failed)
@@ -123,8 +125,6 @@ class Doctor:
             # every rank must reach the same sync points (their collectives pair up)
             "sync": sync_every,
         }, overhead_budget, max_seconds={"sync": MAX_SYNC_SECONDS if self.world_size == 1 else 0.0})
-        self.grad_probe = GradProbe(self.table)
-        self.update_probe = UpdateProbe(self.table)
         self.attention = AttentionProbe(model, self.guard, self._on_attention)
         self.localizer = NonFiniteLocalizer(model, self.guard)
 
@@ -146,16 +146,7 @@ class Doctor:
         self._window_cpu_start = cpu_clock()
         self._overhead = 0.0
         self._window_first_step = 0
-        self._ever_nonzero = np.zeros(len(self.table.params), dtype=bool)
-        # Parameters not yet seen with a non-zero gradient (PDM306): between samples only
-        # these are measured, every step, so a branch used on a few steps is still seen.
-        self._pending: list[int] = list(range(len(self.table.params)))
         self._grad_steps = 0  # steps whose gradients were checked
-        # On the CPU a per-parameter norm kernel costs as much as the rest of the doctor's
-        # step; on accelerators it is cheap and asynchronous (see `_wants_grad_vector`).
-        self._on_cpu = all(device.type == "cpu" for device in self.table.devices)
-        self._metric_names = {family: [f"{family}/{layer}" for layer in self.table.layers]
-                              for family in ("grad_norm", "param_norm", "update_ratio")}
         self._grad_history: deque[float] = deque(maxlen=200)
         self._annotations_to_log: list[Annotation] = []
         self._last_localized_step = -10**9
@@ -168,15 +159,28 @@ class Doctor:
         self._plain_until = 0  # first step that is not plain (see `_refresh_plain_until`)
         self._ended = False
         self._detached = False
+        self._stop_reason: Optional[str] = None
+        self._raise_after_detach: Optional[Alert] = None
+        self._callback_failed = False
 
         is_writer = self.dist.is_writer  # one run log per run, not per rank
         self._jsonl = JsonlSink(log_dir) if log_dir is not None and is_writer else None
         self._tensorboard = TensorBoardSink(log_dir) if tensorboard and log_dir is not None and is_writer else None
         self._console = ConsoleSink() if console and is_writer else None
         self._config = config
-        self._install()
+        self._handles: list[Any] = []
+        self._patches: list[FunctionPatch] = []
+        try:  # all or nothing: a failed attach leaves no hook, patch or open file behind
+            self._install()
+        except BaseException:
+            self._uninstall()
+            self._close_sinks()
+            raise
         if self._jsonl:
-            self._jsonl.write([self._header()])
+            self.guard.call("run_log", self._jsonl.write, [self._header()])
+        if not self.optimizers:
+            logger.warning("pretrain-doctor: attached without an optimizer: call doctor.observe(loss=...) once "
+                           "per step; gradient, update and clip probes are off")
         if self.table.not_in_optimizer or self.table.in_several_groups:
             self._entries.append(StepEntry(0))  # PDM305 is known now: report it at attach
             try:
@@ -186,6 +190,39 @@ class Doctor:
                 raise
 
     # ----------------------------------------------------------------- set-up
+    def _watch_parameters(self) -> None:
+        """(Re)build what depends on the set of watched parameters: at attach, and when
+        the optimizer gained a parameter group (`add_param_group`)."""
+        self.table = ParamTable.build(self.model, self.optimizers)
+        self._group_count = self._count_groups()
+        self._param_ids = {id(p) for p in self.table.params}
+        self.replicas = ReplicaChecker(zip(self.table.names, self.table.params), self.dist,
+                                       self._replica_check_every)
+        self._reducer = SyncReducer(self.dist, self.table.params)
+        self.grad_probe = GradProbe(self.table)
+        self.update_probe = UpdateProbe(self.table)
+        self._ever_nonzero = np.zeros(len(self.table.params), dtype=bool)
+        # Parameters not yet seen with a non-zero gradient (PDM306): between samples only
+        # these are measured, every step, so a branch used on a few steps is still seen.
+        self._pending: list[int] = list(range(len(self.table.params)))
+        # On the CPU a per-parameter norm kernel costs as much as the rest of the doctor's
+        # step; on accelerators it is cheap and asynchronous (see `_wants_grad_vector`).
+        self._on_cpu = all(device.type == "cpu" for device in self.table.devices)
+        self._metric_names = {family: [f"{family}/{layer}" for layer in self.table.layers]
+                              for family in ("grad_norm", "param_norm", "update_ratio")}
+
+    def _count_groups(self) -> int:
+        return sum(len(getattr(optimizer, "param_groups", None) or ()) for optimizer in self.optimizers)
+
+    def _follow_new_groups(self) -> None:
+        """`add_param_group` since the last step: sync what was measured on the old set of
+        parameters, then watch the new one (its new parameters start unseen, as at attach)."""
+        seen = dict(zip(map(id, self.table.params), self._ever_nonzero.tolist()))
+        self._sync()
+        self._watch_parameters()
+        self._ever_nonzero = np.array([seen.get(id(p), False) for p in self.table.params], dtype=bool)
+        self._pending = np.flatnonzero(~self._ever_nonzero).tolist()
+
     def _default_detectors(self, select: Any, ignore: Any, options: dict[str, Any]) -> list[Detector]:
         from ..detectors import default_detectors
 
@@ -202,11 +239,8 @@ class Doctor:
         self.guard.fail(f"detector:{detector.code}", exc)
 
     def _install(self) -> None:
-        self._handles = [
-            self.optimizer.register_step_pre_hook(self._on_step_pre),
-            self.optimizer.register_step_post_hook(self._on_step_post),
-            self.model.register_forward_hook(self._on_forward, with_kwargs=True),
-        ]
+        self._handles = watch_steps(self.optimizers, self._on_step_pre, self._on_step_post)
+        self._handles.append(self.model.register_forward_hook(self._on_forward, with_kwargs=True))
         # Clipping and GradScaler.step are seen through process-wide taps (taps.py), which
         # hold this doctor weakly and hand it the calls on its parameters and optimizer.
         self._param_ids = {id(p) for p in self.table.params}
@@ -291,6 +325,8 @@ class Doctor:
     def _on_step_pre(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         if self._sync_due:
             self._sync(scheduled=True)  # may raise TrainingAlert: deliberately outside the guard
+        if self._count_groups() != self._group_count:
+            self.guard.call("step", self._follow_new_groups)
         started = hook_clock()
         # `step(closure)` (Lightning, LBFGS) runs forward and backward INSIDE step, after
         # this hook: the gradients of this step only exist in the post-step hook.
@@ -363,8 +399,8 @@ class Doctor:
     def _put_lr(self, entry: StepEntry) -> None:
         """Group 0's learning rate into the entry: a float, or a copy of a tensor lr on an
         accelerator (schedulers may update it in place)."""
-        groups = self.optimizer.param_groups
-        lr = groups[0].get("lr") if groups else None
+        groups = getattr(self.optimizer, "param_groups", None)
+        lr = groups[0].get("lr") if groups and isinstance(groups[0], dict) else None
         if isinstance(lr, torch.Tensor) and not lr.is_cpu:
             entry.tensors["lr"] = lr.detach().clone()
         elif lr is not None:
@@ -434,7 +470,7 @@ class Doctor:
 
     def _arm_localizer(self) -> None:
         """Arm PDM103 for the next training forward (at most once per 100 steps)."""
-        if self.step - self._last_localized_step >= 100 and self.guard.enabled("localize"):
+        if self.step - self._last_localized_step >= 100 and self.guard.enabled("localize") and not self._detached:
             self._last_localized_step = self.step
             self.localizer.arm()
             self._plain_until = 0
@@ -457,6 +493,8 @@ class Doctor:
     def _close_plain_step(self, entry: StepEntry, now: float) -> None:
         """`_close_step` for a plain step: its time and loss, nothing else to look at."""
         self._take_time_and_loss(entry, now)
+        if self._observed and self._observe_after_step is False:
+            entry.extra["_observed"], self._observed = self._observed, {}
         self._append(entry)
 
     def _take_time_and_loss(self, entry: StepEntry, now: float) -> None:
@@ -509,7 +547,7 @@ class Doctor:
         sampled = self.attention.armed
         if sampled:
             self.attention.disarm()
-        if self.schedule.due("attention", upcoming) and self.guard.enabled("attention"):
+        if self.schedule.due("attention", upcoming) and self.guard.enabled("attention") and not self._detached:
             self.attention.arm()
         if sampled:
             # its measurements ran inside the model's forward, where the hooks' clocks do not
@@ -551,12 +589,13 @@ class Doctor:
             self._clip = (hold(local_tensor(total_norm)), max_norm)
 
     def watches_optimizer(self, optimizer: Any) -> bool:
-        return optimizer is self.optimizer and not self._detached
+        """Is this the optimizer whose step ends a training step? (The scaler tap asks.)"""
+        return bool(self.optimizers) and optimizer is self.optimizers[-1] and not self._detached
 
     def around_scaler_step(self, original: Callable[..., Any], scaler: Any, optimizer: Any,
                            *args: Any, **kwargs: Any) -> Any:
         """GradScaler.step on this doctor's optimizer (the scaler tap calls it)."""
-        if optimizer is self.optimizer and self.scaler is None:
+        if self.watches_optimizer(optimizer) and self.scaler is None:
             self.scaler = scaler  # from now on its scale is logged every step
             self._plain_until = 0
         return self._around_scaler_step(functools.partial(original, scaler), optimizer, *args, **kwargs)
@@ -564,7 +603,7 @@ class Doctor:
     def _around_scaler_step(self, original: Callable[..., Any], optimizer: Any, *args: Any, **kwargs: Any) -> Any:
         before = self.step
         result = original(optimizer, *args, **kwargs)
-        if optimizer is self.optimizer and self.step == before:
+        if self.watches_optimizer(optimizer) and self.step == before:
             # GradScaler found inf/NaN and skipped optimizer.step(): no hook fired.
             if self._sync_due:
                 self._sync(scheduled=True)
@@ -573,11 +612,15 @@ class Doctor:
 
     # ------------------------------------------------------------ user calls
     def observe(self, loss: Any = None, **scalars: Any) -> None:
-        """Report the loss (and any other scalars) of the current step; tensors on an
-        accelerator stay there until the next sync."""
+        """Report the loss (and any other scalars, e.g. `val_loss=` after an evaluation) of
+        the current step; tensors on an accelerator stay there until the next sync.
+        Attached without an optimizer, each call is one step."""
         if self._observe_after_step is None:
-            self._observe_after_step = self.step > 0
-            self._plain_allowed, self._plain_until = False, 0  # observed values ride on full entries
+            self._observe_after_step = self.step > 0 and bool(self.optimizers)
+        if loss is not None and self._plain_allowed:
+            # a loop reporting its loss every step: its values ride on full entries (an
+            # occasional `val_loss=` rides on whichever entry is there)
+            self._plain_allowed, self._plain_until = False, 0
         values = dict(scalars)
         if loss is not None:
             values["loss"] = loss
@@ -591,6 +634,15 @@ class Doctor:
                 value = value.detach()
                 value = hold(value if value.numel() == 1 else value.float().mean())
             target.setdefault(name, []).append(value)
+        if not self.optimizers and not self._detached:
+            self._close_observed_step()
+
+    def _close_observed_step(self) -> None:
+        """Without an optimizer, an `observe()` call is a step: close it (and sync when due)."""
+        if self._sync_due:
+            self._sync(scheduled=True)
+        entry = StepEntry(self.step + 1)
+        self.guard.call("step", self._close_step, entry)
 
     def annotate(self, kind: str, note: str = "") -> None:
         """Record a planned change (end of warmup, resume, data-mix change); it takes effect
@@ -881,18 +933,36 @@ class Doctor:
             last.extra[known[1] if skipped else known[0]] = names
 
     def _act(self, alerts: list[Alert]) -> None:
+        """`on_alert` on the alerts at or above `action_level`. A callback that raises is
+        reported once and called again for later alerts; "stop" asks the loop to stop
+        (the end record is written at detach, after the last step line); "raise" raises
+        TrainingAlert, or, at detach, hands it to detach to raise once everything is removed."""
         threshold = SEVERITY_RANK[self.action_level]
         serious = [a for a in alerts if SEVERITY_RANK.get(a.severity, 0) >= threshold]
         if not serious:
             return
         if callable(self.on_alert):
             for alert in serious:
-                self.on_alert(alert)
+                self._call_back(alert)
         elif self.on_alert == "stop":
             self.stop_requested = True
-            self._write_end(f"stopped: {serious[0].code} {serious[0].slug}")
+            self._stop_reason = self._stop_reason or f"stopped: {serious[0].code} {serious[0].slug}"
         elif self.on_alert == "raise":
-            raise TrainingAlert(serious[0])
+            if self._detached:
+                self._raise_after_detach = self._raise_after_detach or serious[0]
+            else:
+                raise TrainingAlert(serious[0])
+
+    def _call_back(self, alert: Alert) -> None:
+        try:
+            self.on_alert(alert)  # type: ignore[operator]
+        except Exception as exc:  # noqa: BLE001 - the user's callback must not stop the training loop
+            if debug_mode():
+                raise
+            if not self._callback_failed:
+                self._callback_failed = True
+                logger.warning("pretrain-doctor: the on_alert callback raised %s: %s (the run goes on; alerts "
+                               "are still logged)", type(exc).__name__, exc)
 
     def _write_end(self, reason: str) -> None:
         if self._ended:
@@ -907,33 +977,49 @@ class Doctor:
 
     # -------------------------------------------------------------- teardown
     def detach(self, reason: str = "finished") -> None:
-        """Flush what is pending, write the end record, remove every hook and patch."""
+        """Flush what is pending, write the end record, remove every hook, patch and tap.
+        Never fails for the doctor's own sake (a full disk included); with
+        `on_alert="raise"`, a serious alert of the last window is raised after that."""
         if self._detached:
             return
-        self._detached = True
+        self._detached = True  # from here on no probe arms again
         try:
-            remove_all(self._handles, self._patches)
-            taps.CLIP.unsubscribe(self)
-            taps.SCALER.unsubscribe(self)
-            self.attention.disarm()
-            self.localizer.disarm()
-            self.update_probe.release()
-            if self._skip_verdict is not None:  # the last step was skipped: count it too
-                self.guard.call("step", self._close_skipped_by_loop)
-            self._sync_on_detach()
+            self.guard.call("detach", self._final_sync)
         finally:
-            self._write_end(reason)
-            for sink in (self._jsonl, self._tensorboard):
-                if sink is not None:
-                    sink.close()
+            self._uninstall()
+            if reason == "finished" and self._stop_reason:
+                reason = self._stop_reason
+            self.guard.call("run_log", self._write_end, reason)
+            self._close_sinks()
+        held, self._raise_after_detach = self._raise_after_detach, None
+        if held is not None and not reason.startswith("exception"):
+            raise TrainingAlert(held)
 
-    def _sync_on_detach(self) -> None:
-        on_alert, self.on_alert = self.on_alert, ("warn" if self.on_alert == "raise" else self.on_alert)
-        try:
-            self._sync()
-            self._announce_annotations(upto=self.step + 1)  # made after the last step: still logged
-        finally:
-            self.on_alert = on_alert
+    def _final_sync(self) -> None:
+        if self._skip_verdict is not None:  # the last step was skipped: count it too
+            self.guard.call("step", self._close_skipped_by_loop)
+        self._sync()
+        self._announce_annotations(upto=self.step + 1)  # made after the last step: still logged
+
+    def _uninstall(self) -> None:
+        """Remove every hook, patch and tap subscription and disarm every probe."""
+        remove_handles(self._handles)
+        self._handles = []
+        for patch in self._patches:
+            patch.remove()
+        taps.CLIP.unsubscribe(self)
+        taps.SCALER.unsubscribe(self)
+        self.attention.disarm()
+        self.localizer.disarm()
+        self.update_probe.release()
+
+    def _close_sinks(self) -> None:
+        for sink in (self._jsonl, self._tensorboard):
+            if sink is not None:
+                try:
+                    sink.close()
+                except Exception as exc:  # noqa: BLE001 - a full disk at the last flush
+                    logger.warning("pretrain-doctor: closing %s failed: %s", type(sink).__name__, exc)
 
     def __enter__(self) -> "Doctor":
         return self

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,12 +47,24 @@ class ParamTable:
         return frozenset(local_tensor(p).device for p in self.params)
 
     @classmethod
-    def build(cls, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> "ParamTable":
+    def build(cls, model: torch.nn.Module, optimizer: Any) -> "ParamTable":
+        """The parameters the optimizer(s) train: `optimizer` is one optimizer, a list of
+        them, or None (then the model's trainable parameters). Parameters with
+        `requires_grad=False` (a LoRA's frozen base, left in the optimizer by the usual
+        recipe) are not watched: no gradient is expected of them."""
+        from .optimizers import as_optimizer_list, param_groups_of
+
+        optimizers = as_optimizer_list(optimizer) if not isinstance(optimizer, list) else optimizer
+        groups = param_groups_of(optimizers) if optimizers else None
+        if groups is None:
+            groups = [{"params": [p for p in model.parameters() if p.requires_grad]}]
         name_of = {id(p): name for name, p in model.named_parameters()}
         seen: dict[int, int] = {}
         params: list[torch.Tensor] = []
-        for group_number, group in enumerate(optimizer.param_groups):
+        for group_number, group in enumerate(groups):
             for position, param in enumerate(group["params"]):
+                if not getattr(param, "requires_grad", True):
+                    continue
                 if id(param) in seen:
                     seen[id(param)] += 1
                     continue

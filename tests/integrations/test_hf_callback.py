@@ -220,3 +220,23 @@ def test_without_num_items_in_batch_micro_batch_losses_are_averaged(tmp_path: Pa
     steps = [line for line in read_run_log(tmp_path / "out") if line["type"] == "step"]
     for record in steps:
         assert record["metrics"]["loss"] == pytest.approx(logged.by_step[record["step"]]["loss"], rel=1e-4)
+
+
+def test_evaluation_loss_is_logged_as_val_loss_at_its_step(tmp_path: Path) -> None:
+    doctor_cb = DoctorCallback(log_dir=tmp_path / "doctor", sync_every=3, console=False)
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "out"), max_steps=4, per_device_train_batch_size=4, per_device_eval_batch_size=8,
+        learning_rate=1e-3, report_to=[], use_cpu=True, save_strategy="no", disable_tqdm=True, seed=0,
+        eval_strategy="steps", eval_steps=2)
+    evaluated: dict[int, float] = {}
+
+    class Evaluated(TrainerCallback):
+        def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any) -> None:
+            evaluated[state.global_step] = metrics["eval_loss"]
+
+    Trainer(model=tiny_gpt2(), args=args, train_dataset=TokenDataset(), eval_dataset=TokenDataset(rows=16),
+            callbacks=[doctor_cb, Evaluated()]).train()
+    steps = {line["step"]: line["metrics"] for line in read_run_log(tmp_path / "doctor") if line["type"] == "step"}
+    assert sorted(evaluated) == [2, 4]
+    assert {step: m["val_loss"] for step, m in steps.items() if "val_loss" in m} == pytest.approx(evaluated)
+    assert all("loss" in m for m in steps.values())

@@ -134,3 +134,20 @@ def test_raise_propagates_and_detaches(tmp_path: Path) -> None:
     assert not module._forward_hooks  # on_exception detached the doctor
     end = [line for line in read_run_log(tmp_path / "doctor") if line["type"] == "end"]
     assert end[0]["reason"] == "exception: TrainingAlert"
+
+
+class WithValidation(Regression):
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        x, y = batch
+        self.log("val_loss", torch.nn.functional.mse_loss(self.net(x), y))
+
+
+def test_validation_loss_is_logged_as_val_loss(tmp_path: Path) -> None:
+    callback = DoctorCallback(sync_every=2, console=False)
+    trainer = pl.Trainer(accelerator="cpu", max_steps=MAX_STEPS, enable_checkpointing=False, logger=False,
+                         enable_progress_bar=False, enable_model_summary=False, default_root_dir=str(tmp_path),
+                         callbacks=[callback], val_check_interval=3, num_sanity_val_steps=1, limit_val_batches=2)
+    trainer.fit(WithValidation(), loader(), loader())
+    steps = [line for line in read_run_log(tmp_path) if line["type"] == "step"]
+    logged = [line["metrics"]["val_loss"] for line in steps if "val_loss" in line["metrics"]]
+    assert len(logged) == 2 and all(math.isfinite(v) and v > 0 for v in logged)  # after steps 3 and 6

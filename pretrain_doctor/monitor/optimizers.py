@@ -1,0 +1,114 @@
+"""What `attach` takes for an optimizer: one, several, a trainer's wrapper, a duck-typed
+one, or none; and how the doctor sees a step of them.
+
+- Wrappers (accelerate's `AcceleratedOptimizer` keeps the torch optimizer in `.optimizer`,
+  Lightning's `LightningOptimizer` in `._optimizer`) are unwrapped: the hooks sit on the
+  optimizer whose `step` really runs.
+- A torch optimizer gets step hooks; any other object with a `step()` (a duck-typed
+  optimizer) gets its `step` wrapped on the instance, with the same pre/post calls.
+- Several optimizers make one training step: it begins before the first one in the list
+  steps and ends after the last one did (step them in the order given).
+- None: no step hooks; the loop reports each step with `doctor.observe(loss=...)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+import torch
+
+Hook = Callable[[Any, Any, Any], None]
+
+
+def unwrap_optimizer(optimizer: Any) -> Any:
+    """The torch optimizer inside trainer wrappers, or the object itself."""
+    seen = set()
+    while id(optimizer) not in seen:
+        seen.add(id(optimizer))
+        inner = getattr(optimizer, "optimizer", None) or getattr(optimizer, "_optimizer", None)
+        if not isinstance(inner, torch.optim.Optimizer):
+            break
+        optimizer = inner
+    return optimizer
+
+
+def as_optimizer_list(optimizer: Any) -> list[Any]:
+    """`attach`'s optimizer argument as a list of unwrapped optimizers (empty for None)."""
+    if optimizer is None:
+        return []
+    items = list(optimizer) if isinstance(optimizer, (list, tuple)) else [optimizer]
+    out = []
+    for item in items:
+        item = unwrap_optimizer(item)
+        if not callable(getattr(item, "step", None)):
+            raise TypeError(f"attach: {type(item).__name__} is not an optimizer (it has no step()); "
+                            "pass the optimizer, a list of them, or None and call doctor.observe(loss=...)")
+        out.append(item)
+    return out
+
+
+def param_groups_of(optimizers: Sequence[Any]) -> Optional[list[dict[str, Any]]]:
+    """Every parameter group of the optimizers, or None when one of them has none to show."""
+    groups: list[dict[str, Any]] = []
+    for optimizer in optimizers:
+        found = getattr(optimizer, "param_groups", None)
+        if not isinstance(found, (list, tuple)) or not all(isinstance(g, dict) and "params" in g for g in found):
+            return None
+        groups.extend(found)
+    return groups
+
+
+class _InstanceStep:
+    """`optimizer.step` of a duck-typed optimizer, wrapped on the instance with the
+    doctor's pre/post calls; `remove()` restores it."""
+
+    def __init__(self, optimizer: Any, pre: Optional[Hook], post: Optional[Hook]) -> None:
+        self.optimizer = optimizer
+        self.had_own = "step" in vars(optimizer)
+        self.original = optimizer.step
+        original = self.original
+
+        def step(*args: Any, **kwargs: Any) -> Any:
+            if pre is not None:
+                pre(optimizer, args, kwargs)
+            result = original(*args, **kwargs)
+            if post is not None:
+                post(optimizer, args, kwargs)
+            return result
+
+        self.wrapper = step
+        optimizer.step = step
+
+    def remove(self) -> None:
+        if vars(self.optimizer).get("step") is self.wrapper:
+            if self.had_own:
+                self.optimizer.step = self.original
+            else:
+                del self.optimizer.step
+
+
+def watch_steps(optimizers: Sequence[Any], pre: Hook, post: Hook) -> list[Any]:
+    """Call `pre` before the first optimizer steps and `post` after the last one did;
+    returns removable handles."""
+    if not optimizers:
+        return []
+    first, last = optimizers[0], optimizers[-1]
+    handles: list[Any] = []
+    for optimizer in dict.fromkeys(optimizers):  # each once, in order
+        before = pre if optimizer is first else None
+        after = post if optimizer is last else None
+        if not (before or after):
+            continue
+        if isinstance(optimizer, torch.optim.Optimizer):
+            if before:
+                handles.append(optimizer.register_step_pre_hook(before))
+            if after:
+                handles.append(optimizer.register_step_post_hook(after))
+        else:
+            handles.append(_InstanceStep(optimizer, before, after))
+    return handles
+
+
+def remove_handles(handles: Iterable[Any]) -> None:
+    for handle in list(handles):
+        handle.remove()
