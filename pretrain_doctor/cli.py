@@ -231,6 +231,51 @@ def explain(
     typer.echo(page(found), nl=False)
 
 
+@app.command(epilog=(
+    "Examples:\n\n"
+    "  pretrain-doctor replay train.log\n\n"
+    "  pretrain-doctor replay runs/exp1/doctor.jsonl --format json --fail-on warning\n\n"
+    "  pretrain-doctor replay output/runs/ --map 'train/ce=loss'   (a TensorBoard folder)\n\n"
+    "  pretrain-doctor replay trainer_state.json --annotate '2000=data-mix:new mixture'\n\n"
+    "  pretrain-doctor replay losses.txt --columns step,loss,grad_norm\n\n"
+    "  pretrain-doctor replay megatron.out --follow --on-alert 'touch STOP' --idle 3600\n\n"
+    "--format is the report's format (text, json); an input format name (runlog, tensorboard, jsonl, csv) "
+    "given to it forces the input instead. Force `text` or `json` input with --input-format."
+))
+def replay(
+    paths: List[Path] = typer.Argument(..., help="Log files or folders of one run (train and eval logs together)."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="Report format text | json (or an input format)."),
+    input_format: Optional[str] = typer.Option(
+        None, "--input-format", help="Force the input format: runlog | tensorboard | json | jsonl | csv | text."),
+    output_format: Optional[str] = typer.Option(None, "--output-format", help="Report format: text | json."),
+    mapping: List[str] = typer.Option([], "--map", help="TAG=metric: read a logged name as a metric (repeatable)."),
+    columns: Optional[str] = typer.Option(None, "--columns", help="Names of headerless columns: step,loss,..."),
+    pattern: Optional[str] = typer.Option(None, "--pattern", help="Regex with named groups step, loss, ..."),
+    annotate: List[str] = typer.Option([], "--annotate", help="STEP=note: a planned change there (repeatable)."),
+    fail_on: str = typer.Option("error", "--fail-on", help="error | warning | info | never."),
+    select: List[str] = typer.Option([], "--select", help="Only these detector codes, prefixes or slugs."),
+    ignore: List[str] = typer.Option([], "--ignore", help="Skip these detector codes, prefixes or slugs."),
+    follow: bool = typer.Option(False, "--follow", help="Tail a growing log and alert as lines land."),
+    on_alert: Optional[str] = typer.Option(None, "--on-alert", help="With --follow: run CMD per alert (JSON on stdin)."),
+    idle: Optional[float] = typer.Option(None, "--idle", min=0, help="With --follow: stop after S quiet seconds."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Write a self-contained HTML report here."),
+    png: Optional[Path] = typer.Option(None, "--png", help="Write the plots as PNG images into this folder."),
+) -> None:
+    """Post-mortem of a logged run: the runtime detectors over its log, offline (or live with --follow)."""
+    from .replay.command import ReplayOptions, resolve_formats, run_replay
+    from .selection import split_codes
+
+    if (on_alert or idle is not None) and not follow:
+        raise UsageError("--on-alert and --idle go with --follow")
+    source_format, report_format = resolve_formats(fmt, input_format, output_format)
+    options = ReplayOptions(
+        paths=list(paths), input_format=source_format, output_format=report_format, mapping=list(mapping),
+        columns=columns, pattern=pattern, annotate=list(annotate), fail_on=fail_on, select=split_codes(select),
+        ignore=split_codes(ignore), follow=follow, on_alert=on_alert, idle=idle, html=html, png=png,
+        color=report_format == "text" and _use_color(sys.stdout))
+    raise typer.Exit(run_replay(options))
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     """Console entry point: user errors exit 2 with one line, never a traceback."""
     try:

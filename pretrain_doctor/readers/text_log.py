@@ -1,20 +1,32 @@
-"""Read plain-text training logs into StepRecords (no torch, no tensorboard).
+"""Read plain-text training logs (stdout captures) into StepRecords (no torch, no tensorboard).
 
-Recognised line styles (one regex per style, tried in order on each line):
+Each line first loses its prefixes — ANSI colors, launcher labels (`[default7]:`,
+`[rank0]:`, `0: `, `[1,0]<stdout>:`), timestamps, logger headers (`[INFO|trainer.py:2134]`,
+`[titan] … - root - INFO -`, `INFO:root:`, `[Rank 0]`) — then one parser per style is
+tried. Styles, each from the writer's source:
 
 - llm.c / early modded-nanogpt: `s:120 trl:3.2100 lr:0.0006 norm:0.84`, eval `s:120 tel:3.27`
 - modded-nanogpt: `step:120/5100 train_loss:3.2100 train_time:16789ms step_avg:139.9ms`,
   eval `step:125/5100 val_loss:3.27 train_time:...`
-- Megatron-LM / Megatron-DeepSpeed: `iteration  29020/ 311541 | consumed samples: ... |
-  lm loss: 2.775923E+00 | loss scale: 32768.0 | grad norm: 0.000 | ...`
+- Megatron-LM / Megatron-DeepSpeed `training_log`: `iteration  29020/ 311541 | consumed
+  samples: ... | lm loss: 2.775923E+00 | loss scale: 32768.0 | grad norm: 0.000 |
+  number of skipped iterations: 0 | ...` (the skip count is per log interval), and
+  `validation loss at iteration N | lm loss value: X | lm loss PPL: Y |`
+- DeepSpeed engine: `step=N, skipped=M, lr=[...]` (M counts since the start),
+  pipeline `steps: N loss: X iter time (s): T`, and the loss scaler's
+  `OVERFLOW! Rank 0 Skipping step. Attempted loss scale: A, reducing to B` (no step
+  number: placed at the steps after the last one seen, one per overflow);
+  DeepSpeed-Chat's `ppl: P` after `Evaluating perplexity` (val_loss = ln P)
+- torchtitan `MetricsProcessor.log`: `step: 10  loss:  8.1234  grad_norm:  1.23  memory: …`,
+  `validate step: 10  loss: 7.9`
+- transformers `Trainer` / axolotl printed logs: `{'loss': 2.1, 'grad_norm': 0.8,
+  'learning_rate': 2e-05, 'epoch': 0.5}` and `{'eval_loss': …}`; the step is the
+  progress bar's `N/M` when one is printed, else the count of training dicts
 - llm.c train_gpt2.cu: `step  120/5000 | loss 3.210000 (+nanz)| norm 0.8400 (+nanz)| lr 6.00e-04 | 41.23 ms | ...`
 - nanoGPT: `iter 120: loss 3.2100, time 41.23ms, mfu 12.34%`, eval `step 120: train loss 3.21, val loss 3.27`
 - anything else through `pattern`: a regex with named groups `step` and metric names.
 
-Lines with the same step that follow each other merge into one record (an eval line and
-a train line of one step). When the step goes backwards (a restart from a checkpoint,
-or excerpts of several runs) the record carries `extra["annotations"]` with a `resume`
-Annotation, so the detectors re-baseline there.
+A line of only `...` (an elision) is a gap. See `records.py` for what rows mean.
 """
 
 from __future__ import annotations
@@ -23,11 +35,14 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
-from ..detectors.base import Annotation, StepRecord
+from ..detectors.base import StepRecord
+from .names import MetricNames
+from .records import RecordBuilder
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf|NaN|Inf)"
+_NUMBER_RE = re.compile(_NUMBER)
 
 # Megatron `key: value` names -> run-log metric names (value scale applied after).
 MEGATRON_KEYS = {
@@ -36,7 +51,7 @@ MEGATRON_KEYS = {
     "grad norm": ("grad_norm", 1.0),
     "loss scale": ("loss_scale", 1.0),
     "elapsed time per iteration (ms)": ("step_time", 1e-3),
-    "number of skipped iterations": ("step_skipped", 1.0),
+    "number of skipped iterations": ("skipped_interval", 1.0),
     "number of nan iterations": ("nan_iterations", 1.0),
     "global batch size": ("batch_size", 1.0),
     "consumed samples": ("consumed_samples", 1.0),
@@ -46,12 +61,50 @@ MEGATRON_KEYS = {
 SHORT_KEYS = {"trl": "loss", "tel": "val_loss", "lr": "lr", "norm": "grad_norm", "train_loss": "loss",
               "val_loss": "val_loss", "loss": "loss"}
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# One prefix at the start of a line; stripped repeatedly.
+_PREFIX = re.compile(r"""^(?:
+    \[[^\[\]]{0,120}\]:?\s*(?:>>\s*)?                                  # [default7]: [rank0]: [2023-..] [INFO] [Rank 0]
+  | \d+:\s+                                                          # srun -l label "0: "
+  | \d{4}-\d\d-\d\d[T\ ][\d:.,]+(?:Z|[+-]\d\d:?\d\d)?\s*(?:-\s+|\|\s*)?  # 2024-01-01 12:00:00,123
+  | \d{1,2}/\d{1,2}/\d{2,4}\s+[\d:.,]+\s*(?:-\s+)?                   # 01/02/2024 12:00:00 -
+  | (?:INFO|WARNING|WARN|DEBUG|ERROR|CRITICAL)(?::[\w.]+)*:\s*        # INFO:root:
+  | (?:INFO|WARNING|WARN|DEBUG|ERROR|CRITICAL)\s+(?:-\s+|\|\s*)?      # INFO -
+  | [\w.<>-]+\s+-\s+(?:INFO|WARNING|DEBUG|ERROR|CRITICAL)\s+-\s+      # root - INFO -
+  | [\w.-]+:\s+(?=\[)                                                # pdsh host label before a bracket
+  | >>\s*
+)""", re.X)
+_ELISION = re.compile(r"^(?:\.\.\.+|…|\[\.\.\.\]|\[…\])$")
+
 _LLMC_SHORT = re.compile(rf"^s:(?P<step>\d+)\s+(?P<body>(?:\w+:{_NUMBER}\s*)+)$")
 _MODDED = re.compile(r"^step:(?P<step>\d+)/(?P<total>\d+)\s+(?P<body>.*)$")
-_MEGATRON = re.compile(r"^\s*iteration\s+(?P<step>\d+)\s*/\s*(?P<total>\d+)\s*\|(?P<body>.*)$")
+_MEGATRON = re.compile(r"^iteration\s+(?P<step>\d+)\s*/\s*(?P<total>\d+)\s*\|(?P<body>.*)$")
+_MEGATRON_VALID = re.compile(rf"validation loss at iteration\s+(?P<step>\d+)\b.*?\|\s*lm loss value:\s*(?P<loss>{_NUMBER})")
+_MEGATRON_VALID_END = re.compile(rf"validation loss at the end of training.*?\|\s*lm loss value:\s*(?P<loss>{_NUMBER})")
 _LLMC_CUDA = re.compile(rf"^step\s+(?P<step>\d+)/(?P<total>\d+)\s*\|\s*loss\s+(?P<loss>{_NUMBER})")
 _NANOGPT_ITER = re.compile(rf"^iter\s+(?P<step>\d+):\s*loss\s+(?P<loss>{_NUMBER}),\s*time\s+(?P<ms>{_NUMBER})ms")
 _NANOGPT_EVAL = re.compile(rf"^step\s+(?P<step>\d+):\s*train loss\s+(?P<train>{_NUMBER}),\s*val loss\s+(?P<val>{_NUMBER})")
+_DS_STEP = re.compile(r"\bstep=(?P<step>\d+),\s*skipped=(?P<skipped>\d+)(?:,\s*lr=\[(?P<lr>[^\],]*))?")
+_DS_PIPE = re.compile(rf"\bsteps:\s*(?P<step>\d+)\s+loss:\s*(?P<loss>{_NUMBER})(?:\s+iter time \(s\):\s*(?P<time>{_NUMBER}))?")
+_DS_OVERFLOW = re.compile(rf"OVERFLOW!.*?Attempted loss scale:\s*(?P<attempted>{_NUMBER})"
+                          rf"(?:,\s*reducing to\s*(?P<reduced>{_NUMBER}))?")
+_DS_PPL = re.compile(rf"^ppl:\s*(?P<ppl>{_NUMBER})\s*$")
+_TITAN = re.compile(rf"^(?P<validate>validate\s+)?step:\s*(?P<step>\d+)\s+loss:\s*(?P<loss>{_NUMBER})(?P<rest>.*)$")
+_HF_DICT = re.compile(r"\{'(?:loss|eval_loss|train_runtime|grad_norm|learning_rate)'.*?\}")
+_HF_PAIR = re.compile(rf"'(?P<key>[^']+)':\s*(?:tensor\()?(?P<value>{_NUMBER})")
+_TQDM_POSITION = re.compile(r"\|\s*(?P<step>\d+)/(?P<total>\d+)\s*\[")
+
+
+def strip_prefix(line: str) -> str:
+    """The line without ANSI colors and the launcher/logger prefixes before the message."""
+    if "\x1b" in line:
+        line = _ANSI.sub("", line)
+    line = line.strip()
+    while True:
+        match = _PREFIX.match(line)
+        if match is None or not match.end():
+            return line
+        line = line[match.end():]
 
 
 @dataclass
@@ -61,6 +114,7 @@ class TextLog:
     records: list[StepRecord] = field(default_factory=list)
     styles: set[str] = field(default_factory=set)
     skipped_lines: int = 0
+    notes: list[str] = field(default_factory=list)
 
     @property
     def metrics(self) -> list[str]:
@@ -77,35 +131,176 @@ def read_text_log(path: str | Path, pattern: Optional[str] = None) -> TextLog:
 
 
 def parse_lines(lines: Iterable[str], pattern: Optional[str] = None) -> TextLog:
-    custom = re.compile(pattern) if pattern else None
-    if custom is not None and "step" not in custom.groupindex:
-        raise ValueError("--pattern needs a named group `step`")
-    log = TextLog()
-    builder = _RecordBuilder(log)
+    parser = TextParser(pattern)
     for line in lines:
-        parsed = _parse_line(line.strip(), custom)
-        if parsed is None:
-            log.skipped_lines += bool(line.strip())
-            continue
-        style, step, metrics = parsed
-        log.styles.add(style)
-        builder.add(step, metrics)
-    builder.flush()
-    return log
+        parser.feed(line)
+    return parser.finish()
 
 
-def _parse_line(line: str, custom: Optional[re.Pattern]) -> Optional[tuple[str, int, dict[str, float]]]:
-    if custom is not None:
-        match = custom.search(line)
+def compile_pattern(pattern: str) -> re.Pattern:
+    """A `--pattern` regex; it must name a `step` group (ValueError otherwise)."""
+    try:
+        custom = re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"--pattern is not a valid regex: {exc}") from None
+    if "step" not in custom.groupindex:
+        raise ValueError("--pattern needs a named group `step`, e.g. 'it=(?P<step>\\d+) L=(?P<loss>\\S+)'")
+    return custom
+
+
+class TextParser:
+    """Line by line (a whole file, or a followed log as it grows) -> records."""
+
+    def __init__(self, pattern: Optional[str] = None, names: Optional[MetricNames] = None) -> None:
+        self.custom = compile_pattern(pattern) if pattern else None
+        self.names = names or MetricNames()
+        self.log = TextLog()
+        self.builder = RecordBuilder()
+        self._last_step: Optional[int] = None
+        self._overflows: list[float] = []  # loss scales after overflows since the last step line
+        self._overflow_seen = False
+        self._progress: dict[int, int] = {}  # progress-bar total -> its last position (HF printed logs)
+        self._hf_dicts = 0
+
+    def feed(self, raw: str) -> list[StepRecord]:
+        """Take one line; returns the records it completed."""
+        line = strip_prefix(raw)
+        if _ELISION.match(line) or _ELISION.match(raw.strip()):
+            return _some(self.builder.gap())
+        if not line:
+            return []
+        rows = self._parse(line)
+        if rows is None:
+            self.log.skipped_lines += 1
+            return []
+        done: list[StepRecord] = []
+        for style, step, metrics in rows:
+            self.log.styles.add(style)
+            self._last_step = step
+            done += _some(self.builder.add(step, metrics))
+        return done
+
+    def flush(self) -> list[StepRecord]:
+        """Close the record in progress (a followed log that went quiet)."""
+        return _some(self.builder.flush())
+
+    def finish(self) -> TextLog:
+        self.builder.finish()
+        self.log.records = self.builder.records
+        if self._overflow_seen:
+            self.log.notes.append("DeepSpeed OVERFLOW lines carry no step: each is placed at the step after the "
+                                  "last one logged before it")
+        return self.log
+
+    # -- styles ---------------------------------------------------------------
+    def _parse(self, line: str) -> Optional[list[tuple[str, int, dict[str, float]]]]:
+        if self.custom is not None:
+            match = self.custom.search(line)
+            if not match:
+                return None
+            values = {self.names(k) or k: _float(v) for k, v in match.groupdict().items()
+                      if k != "step" and v is not None}
+            return [("pattern", int(match.group("step")), values)]
+        for style, parse in self._styles():
+            found = parse(line)
+            if found is not None:
+                return [(style, step, metrics) for step, metrics in found]
+        return None
+
+    def _styles(self) -> tuple[tuple[str, Callable[[str], Optional[list[tuple[int, dict[str, float]]]]]], ...]:
+        return (("llm.c", _one(_parse_llmc_short)), ("modded-nanogpt", _one(_parse_modded)),
+                ("megatron", _one(_parse_megatron)), ("megatron", self._parse_megatron_validation),
+                ("deepspeed", self._parse_deepspeed), ("torchtitan", _one(_parse_torchtitan)),
+                ("hf", self._parse_hf_dict), ("llm.c", _one(_parse_llmc_cuda)), ("nanogpt", _one(_parse_nanogpt)))
+
+    def _parse_megatron_validation(self, line: str) -> Optional[list[tuple[int, dict[str, float]]]]:
+        match = _MEGATRON_VALID.search(line)
+        if match:
+            return [(int(match.group("step")), {"val_loss": _float(match.group("loss"))})]
+        match = _MEGATRON_VALID_END.search(line)
+        if match and self._last_step is not None:
+            return [(self._last_step, {"val_loss": _float(match.group("loss"))})]
+        return None
+
+    def _parse_deepspeed(self, line: str) -> Optional[list[tuple[int, dict[str, float]]]]:
+        match = _DS_STEP.search(line)
+        if match:
+            step = int(match.group("step"))
+            metrics = {"skipped_total": float(match.group("skipped"))}
+            if match.group("lr") and _NUMBER_RE.fullmatch(match.group("lr").strip()):
+                metrics["lr"] = _float(match.group("lr").strip())
+            return self._with_overflows(step, metrics)
+        match = _DS_PIPE.search(line)
+        if match:
+            metrics = {"loss": _float(match.group("loss"))}
+            if match.group("time"):
+                metrics["step_time"] = _float(match.group("time"))
+            step = int(match.group("step"))
+            if self._overflow_seen:  # no skip count on this line: the overflow lines are the count
+                metrics["skipped_interval"] = float(len(self._overflows))
+            return self._with_overflows(step, metrics)
+        match = _DS_OVERFLOW.search(line)
+        if match:
+            self._overflow_seen = True
+            reduced = match.group("reduced")
+            self._overflows.append(_float(reduced if reduced is not None else match.group("attempted")))
+            return []
+        match = _DS_PPL.match(line)
+        if match and self._last_step is not None:
+            ppl = _float(match.group("ppl"))
+            return [(self._last_step, {"val_loss": math.log(ppl) if ppl > 0 else math.nan})]
+        if match:  # the perplexity before the first step: the untrained model's, at step 0
+            ppl = _float(match.group("ppl"))
+            return [(0, {"val_loss": math.log(ppl) if ppl > 0 else math.nan})]
+        return None
+
+    def _with_overflows(self, step: int, metrics: dict[str, float]) -> list[tuple[int, dict[str, float]]]:
+        """The step line, preceded by one row per overflow since the last step line, each
+        at the next step after that one (the scaler logs no step number)."""
+        rows: list[tuple[int, dict[str, float]]] = []
+        base = self._last_step if self._last_step is not None and self._last_step < step else 0
+        for k, scale in enumerate(self._overflows):
+            at = min(base + 1 + k, step)
+            rows.append((at, {"loss_scale": scale}))
+        self._overflows = []
+        if rows and rows[-1][0] == step:
+            rows[-1][1].update(metrics)
+        else:
+            rows.append((step, metrics))
+        return rows
+
+    def _parse_hf_dict(self, line: str) -> Optional[list[tuple[int, dict[str, float]]]]:
+        bar = None
+        for bar in _TQDM_POSITION.finditer(line):
+            self._progress[int(bar.group("total"))] = int(bar.group("step"))
+        match = _HF_DICT.search(line)
         if not match:
-            return None
-        values = {k: _float(v) for k, v in match.groupdict().items() if k != "step" and v is not None}
-        return "pattern", int(match.group("step")), values
-    for style, parse in _STYLES:
+            return [] if bar is not None else None
+        pairs = {m.group("key"): _float(m.group("value")) for m in _HF_PAIR.finditer(match.group(0))}
+        if "train_runtime" in pairs:  # the end-of-training summary: averages, not a step
+            return []
+        if "loss" in pairs or "grad_norm" in pairs:
+            self._hf_dicts += 1
+        # the training bar counts optimizer steps up to max_steps, the largest total; eval bars are shorter
+        step = self._progress[max(self._progress)] if self._progress else max(self._hf_dicts, 1)
+        metrics: dict[str, float] = {}
+        for key, value in pairs.items():
+            name = self.names(key)
+            if name is not None and not key.endswith(("_runtime", "_per_second")):
+                metrics[name] = value
+        return [(step, metrics)] if metrics else []
+
+
+def _some(record: Optional[StepRecord]) -> list[StepRecord]:
+    return [] if record is None else [record]
+
+
+def _one(parse: Callable[[str], Optional[tuple[int, dict[str, float]]]]
+         ) -> Callable[[str], Optional[list[tuple[int, dict[str, float]]]]]:
+    def parse_one(line: str) -> Optional[list[tuple[int, dict[str, float]]]]:
         found = parse(line)
-        if found is not None:
-            return style, found[0], found[1]
-    return None
+        return None if found is None else [found]
+    return parse_one
 
 
 def _parse_llmc_short(line: str) -> Optional[tuple[int, dict[str, float]]]:
@@ -126,6 +321,8 @@ def _parse_modded(line: str) -> Optional[tuple[int, dict[str, float]]]:
             metrics[SHORT_KEYS[key]] = _float(value)
         elif key == "train_time":
             metrics["train_time"] = _float(value) / 1000.0  # cumulative seconds; step_time derived later
+    if "loss" not in metrics:
+        metrics.pop("train_time", None)  # an eval line's time includes the evaluation
     return (int(match.group("step")), metrics) if metrics else None
 
 
@@ -137,8 +334,22 @@ def _parse_megatron(line: str) -> Optional[tuple[int, dict[str, float]]]:
     for part in match.group("body").split("|"):
         key, _, value = part.partition(":")
         known = MEGATRON_KEYS.get(key.strip())
-        if known and re.fullmatch(_NUMBER, value.strip()):
+        if known and _NUMBER_RE.fullmatch(value.strip()):
             metrics[known[0]] = _float(value.strip()) * known[1]
+    return int(match.group("step")), metrics
+
+
+def _parse_torchtitan(line: str) -> Optional[tuple[int, dict[str, float]]]:
+    match = _TITAN.match(line)
+    if not match:
+        return None
+    loss = _float(match.group("loss"))
+    if match.group("validate"):
+        return int(match.group("step")), {"val_loss": loss}
+    metrics = {"loss": loss}
+    grad = re.search(rf"grad_norm:\s*({_NUMBER})", match.group("rest"))
+    if grad:
+        metrics["grad_norm"] = _float(grad.group(1))
     return int(match.group("step")), metrics
 
 
@@ -169,10 +380,6 @@ def _parse_nanogpt(line: str) -> Optional[tuple[int, dict[str, float]]]:
     return None
 
 
-_STYLES = (("llm.c", _parse_llmc_short), ("modded-nanogpt", _parse_modded), ("megatron", _parse_megatron),
-           ("llm.c", _parse_llmc_cuda), ("nanogpt", _parse_nanogpt))
-
-
 def _float(text: str) -> float:
     try:
         return float(text)
@@ -180,46 +387,21 @@ def _float(text: str) -> float:
         return math.nan
 
 
-class _RecordBuilder:
-    """Merges lines of one step; derives step_time from a cumulative train_time; marks restarts."""
+def looks_like_text_log(lines: Iterable[str], limit: int = 400) -> bool:
+    """Whether any of the first `limit` lines is one of the known styles."""
+    parser = TextParser()
+    for count, line in enumerate(lines):
+        if count >= limit:
+            break
+        stripped = strip_prefix(line)
+        if stripped and parser._parse(stripped):
+            return True
+    return False
 
-    def __init__(self, log: TextLog) -> None:
-        self.log = log
-        self.current: Optional[StepRecord] = None
-        self.last_train_time: Optional[tuple[int, float]] = None
-        self.previous_step: Optional[int] = None
 
-    def add(self, step: int, metrics: dict[str, float]) -> None:
-        if self.current is not None and self.current.step == step:
-            self._merge(self.current, metrics)
-            return
-        self.flush()
-        record = StepRecord(step=step)
-        if self.previous_step is not None and step < self.previous_step:
-            note = f"step went back from {self.previous_step} to {step} (restart, or another run's excerpt)"
-            record.extra["annotations"] = [Annotation(step, "resume", note)]
-            self.last_train_time = None
-        self._merge(record, metrics)
-        self.current = record
-
-    def _merge(self, record: StepRecord, metrics: dict[str, float]) -> None:
-        train_time = metrics.pop("train_time", None)
-        if train_time is not None and "loss" in metrics:
-            self._derive_step_time(record, train_time)
-        record.metrics.update(metrics)
-
-    def _derive_step_time(self, record: StepRecord, train_time: float) -> None:
-        # modded-nanogpt restarts its timer after the first warm-up steps: drop non-positive gaps
-        previous, self.last_train_time = self.last_train_time, (record.step, train_time)
-        if previous is None or record.step != previous[0] + 1:
-            return
-        elapsed = train_time - previous[1]
-        if elapsed > 0:
-            record.metrics["step_time"] = elapsed
-
-    def flush(self) -> None:
-        if self.current is not None:
-            self.log.records.append(self.current)
-            self.previous_step = self.current.step
-            self.current = None
-
+def iter_text_records(lines: Iterable[str], pattern: Optional[str] = None) -> Iterator[StepRecord]:
+    """Records as lines arrive (each yielded when the next step's line closes it)."""
+    parser = TextParser(pattern)
+    for line in lines:
+        yield from parser.feed(line)
+    yield from parser.flush()
