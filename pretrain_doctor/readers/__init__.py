@@ -17,6 +17,7 @@ No torch here; tensorboard is imported only to read event files.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -72,7 +73,7 @@ def detect_format(path: Path) -> tuple[str, Path]:
                 return "runlog", path
             if "\n{" in stripped.rstrip() or len(stripped.splitlines()) == 1 and path.suffix == ".jsonl":
                 return "jsonl", path
-    if stripped.startswith(("{", "[")):
+    if re.match(r"\{\s*(?:\"|\}|$)|\[\s*(?:\{|\]|\[|-?\d|$)", stripped):  # not a `[rank0]:` prefix
         return "json", path
     from .structured import looks_like_csv
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -189,6 +190,7 @@ def follow(options, mapping: dict[str, str], columns: Optional[list[str]], annot
                 if options.on_alert:
                     run_on_alert(options.on_alert, alert)
 
+    previous_term = _stop_on_sigterm()
     handle = open(path, "rb")
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     partial = ""
@@ -221,12 +223,25 @@ def follow(options, mapping: dict[str, str], columns: Optional[list[str]], annot
         pass
     finally:
         handle.close()
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
     if partial.strip():
         emit(reader.feed(partial))
     emit(reader.flush())
     out.write(f"stopped following {path}: {len(alerts)} alert(s)\n")
     out.flush()
     return 1 if worst(alerts, options.fail_on) else 0
+
+
+def _stop_on_sigterm():
+    """A job scheduler stops the watcher with SIGTERM: end as cleanly as on SIGINT."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (the watcher embedded in another program)
+        return None
 
 
 def _replaced(handle, path: Path) -> bool:
