@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from ..detectors import default_detectors, scan
-from ..detectors.base import MetricTable
+from ..detectors import DetectorSet, default_detectors
 from .run import ReplayRun
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
@@ -14,9 +13,8 @@ SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 def judge(run: ReplayRun, select: Optional[Iterable[str]] = None, ignore: Optional[Iterable[str]] = None,
           options: Optional[dict] = None) -> ReplayRun:
     """Fill `run.alerts` with what the detectors say over its records (and annotations)."""
-    detectors = default_detectors(select=select, ignore=ignore, options=options)
-    table = MetricTable.from_records(run.records, run.annotations)
-    run.alerts = scan(table, detectors)
+    detectors = DetectorSet(default_detectors(select=select, ignore=ignore, options=options), run.annotations)
+    run.alerts = detectors.scan(run.records)
     return run
 
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional, TextIO
 
-from ..detectors import default_detectors
+from ..detectors import DetectorSet, default_detectors
 from ..detectors.base import Alert, Annotation, StepRecord
 from ..errors import UsageError
 from .engine import worst
@@ -105,26 +105,6 @@ class LineRecords:
         return [] if record is None else [record]
 
 
-class StreamJudge:
-    """Records -> alerts, one at a time, through fresh detectors (annotations as they fall due)."""
-
-    def __init__(self, select: Optional[list[str]], ignore: Optional[list[str]],
-                 annotations: list[Annotation]) -> None:
-        self.detectors = default_detectors(select=select or None, ignore=ignore or None)
-        self.pending = sorted(annotations, key=lambda a: a.step)
-
-    def update(self, record: StepRecord) -> list[Alert]:
-        due = [a for a in self.pending if a.step <= record.step]
-        self.pending = self.pending[len(due):]
-        for annotation in (*due, *record.extra.get("annotations", ())):
-            for detector in self.detectors:
-                detector.annotate(annotation)
-        alerts: list[Alert] = []
-        for detector in self.detectors:
-            alerts.extend(detector.update(record))
-        return alerts
-
-
 def run_on_alert(command: str, alert: Alert) -> None:
     """Run the user's command for one alert: the alert's JSON on stdin and in the environment."""
     payload = json.dumps(alert.as_dict(), default=str)
@@ -176,14 +156,15 @@ def follow(options, mapping: dict[str, str], columns: Optional[list[str]], annot
     if columns is not None:
         fmt = "csv"
     reader = LineRecords(fmt, mapping, columns, options.pattern)
-    judge = StreamJudge(options.select, options.ignore, annotations)
+    # the monitor's engine, streaming: the same alerts at the same steps as a replay of the whole log
+    judge = DetectorSet(default_detectors(select=options.select or None, ignore=options.ignore or None), annotations)
     alerts: list[Alert] = []
     out.write(f"following {path} ({fmt}); Ctrl-C to stop\n")
     out.flush()
 
     def emit(records: list[StepRecord]) -> None:
         for record in records:
-            for alert in judge.update(record):
+            for alert in judge.feed([record]):
                 alerts.append(alert)
                 out.write(alert_line(alert) + "\n")
                 out.flush()
