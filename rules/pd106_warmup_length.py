@@ -10,6 +10,9 @@ PRETRAIN_STEPS = (200, 10_000)  # warmup in optimizer steps
 # Long runs fix warmup in steps, not as a share of the run: LLaMA 1/2, TinyLlama and DeepSeek LLM warm up for
 # 2,000 steps whatever the length (TinyLlama: 0.14% of 1.43M steps), so no fraction floor below this count.
 ABSOLUTE_WARMUP_ENOUGH = 2_000
+# The step ceiling is for warmups that also take a real share of the run: Llama 3's 8,000 steps at 4M tokens
+# are 30,000 steps at a 128-sample batch (Megatron-LM's llama3_8b example), still 0.2% of its 15M steps.
+LONG_WARMUP_SHARE = 0.01
 FINETUNE_MAX_FRACTION = 0.20
 
 
@@ -33,7 +36,7 @@ def pretraining_problems(steps: Optional[float], fraction: Optional[float], tota
         floor_applies = total is None or low_steps <= high_fraction * total
         if steps < low_steps and floor_applies:
             problems.append(f"{steps:,.0f} steps is below {low_steps}")
-        if steps > high_steps:
+        if steps > high_steps and (fraction is None or fraction > LONG_WARMUP_SHARE):
             problems.append(f"{steps:,.0f} steps is above {high_steps:,}")
         floor = adam_warmup_floor(beta2) if adam and beta2 is not None else None
         if floor is not None and steps < floor:
@@ -48,7 +51,7 @@ class WarmupLength(Rule):
     For pretraining (not resumed): fires when the warmup is below 0.1% (unless it is
     already 2,000 steps or more, LLaMA's fixed warmup) or above 10% of the run, outside
     200–10,000 optimizer steps (the 200-step floor only where it fits in 10% of the
-    run), or — from scratch with Adam — shorter than 2/(1−β2)
+    run; the 10,000-step ceiling only where the warmup is also over 1% of the run), or — from scratch with Adam — shorter than 2/(1−β2)
     steps, the untuned warmup of Ma & Yarats (2000 steps for β2 = 0.999, 40 for
     0.95). For fine-tuning: fires when the warmup is above 20% of the run.
 

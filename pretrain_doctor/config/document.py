@@ -61,12 +61,13 @@ class Document:
     """One config file as data, with positions keyed by path (`("optimizer", "lr")`)."""
 
     path: str
-    format: str  # yaml | json | toml | python
+    format: str  # yaml | json | toml | python | shell
     data: dict[str, Any]
     positions: Mapping[KeyPath, Position]
     text: str = ""
     suppressions: list[Suppression] = field(default_factory=list)
-    # Python configs: names whose value is not a literal (calls, imports), with their source.
+    # Python configs: names whose value is not a literal (calls, imports), with their source;
+    # shell scripts: flags whose value the script does not determine, with their text.
     unevaluated: dict[str, str] = field(default_factory=dict)
 
     def position(self, path: KeyPath) -> Position | None:

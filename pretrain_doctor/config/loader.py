@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -12,7 +13,10 @@ from .python_reader import read_python
 from .yaml_reader import read_yaml
 
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
-CONFIG_SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".py": "python"}
+CONFIG_SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".py": "python",
+                   ".sh": "shell", ".bash": "shell"}
+_ARGUMENT_LIST = re.compile(r"--[A-Za-z]")
+_SHEBANG = re.compile(r"#!\S*(?:/|env\s+)(?:ba|z|da)?sh\b")
 
 
 def format_for(path: Path) -> str | None:
@@ -65,7 +69,17 @@ def _sniff(text: str) -> str:
     head = text.lstrip()[:1]
     if head in "{[" and head:
         return "json"
+    if _SHEBANG.match(text) or _ARGUMENT_LIST.match(_first_statement(text)):
+        return "shell"  # a launch script without `.sh`, or a bare `--num-layers 24 ...` argument list
     return "yaml"
+
+
+def _first_statement(text: str) -> str:
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return stripped
+    return ""
 
 
 def _parse(text: str, fmt: str, shown: str) -> Document:
@@ -78,6 +92,10 @@ def _parse(text: str, fmt: str, shown: str) -> Document:
         data, positions = read_toml(text, shown)
     elif fmt == "python":
         data, positions, unevaluated = read_python(text, shown)
+    elif fmt == "shell":
+        from .shell_reader import read_shell  # only for launch scripts: start-up time
+
+        data, positions, unevaluated = read_shell(text, shown)
     else:
         data, positions = read_yaml(text, shown)
     if data is None:

@@ -80,6 +80,8 @@ EXPECTED: dict[str, tuple[str | None, str]] = {
     "litgpt/pretrain/microllama.yaml": ("litgpt", "config"),
     "litgpt/pretrain/tinyllama.yaml": ("litgpt", "config"),
     "litgpt/pretrain/tinystories.yaml": ("litgpt", "config"),
+    "megatron-lm/examples/gpt3/train_gpt3_175b_distributed.sh": ("megatron", "config"),
+    "megatron-lm/examples/llama/train_llama3_8b_h100_fp8.sh": ("megatron", "config"),
     "nanogpt/config/eval_gpt2.py": ("nanogpt", "config"),
     "nanogpt/config/finetune_shakespeare.py": ("nanogpt", "config"),
     "nanogpt/config/train_shakespeare_char.py": ("nanogpt", "config"),

@@ -1,0 +1,1052 @@
+"""Shell launch scripts (`train_gpt.sh`) and bare argument lists, read as text and never run.
+
+A training script builds the argument list of a `pretrain_*.py` from variables, arrays and
+line continuations, then starts it with `torchrun`, `python` or `deepspeed`. This module
+follows what a reader of the script would: comments, `\\` continuations, `VAR=value`,
+`export`, `${VAR}`, `${VAR:-default}`, `$((arithmetic))`, arrays `A=( ... )`, `A+=( ... )`,
+`"${A[@]}"`, `if [[ "$X" == y ]]` on values the script sets, and heredocs (skipped). A value
+that needs running something (`$(cmd)`, a positional `$1` without default, a variable the
+script never sets) stays unknown: never guessed.
+
+The result is a mapping of each `--flag` to its value (`True` for a switch, a string, or a
+list of strings; the last of repeated flags wins, as with argparse), plus `program` (the script
+started), `launcher` (its launcher and that launcher's options), `overrides` (Hydra-style
+`key=value` words, as NeMo scripts pass them) and `unresolved` (words such as `$EXTRA_ARGS`
+whose flags cannot be seen). Each flag keeps the line where it is written; an unknown value is
+`None`, its text in `unevaluated`.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import operator
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Union
+
+from ..errors import ConfigError
+from .document import KeyPath, Position
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\])?(\+?=)")
+_KEYWORDS_OPEN = {"if", "for", "while", "until", "case", "select"}
+_DECLARE = {"export", "local", "declare", "readonly", "typeset"}
+_LAUNCHERS = {"torchrun", "deepspeed", "python", "python3", "srun", "mpirun", "accelerate", "uv", "bash", "exec",
+              "nohup", "time", "env", "numactl", "taskset", "singularity", "apptainer", "docker", "nsys"}
+_MAX_STEPS = 200_000  # expansion work bound: a hostile script cannot make the reader loop for long
+_MAX_VALUE = 100_000  # characters one variable may hold: `A+=("${A[@]}")` forty times would not fit in memory
+
+
+@dataclass(frozen=True)
+class Item:
+    """One character of an expanded word (or an unknown stretch), with where it was written."""
+
+    char: Optional[str]  # None: the value of `raw` is unknown without running the script
+    line: int
+    column: int
+    splittable: bool  # from an unquoted expansion: whitespace separates fields
+    raw: str = ""
+
+
+Field = list[Item]
+
+
+@dataclass
+class Word:
+    """A shell word after expansion: its text (None when unknown) and the position of its first character."""
+
+    text: Optional[str]
+    line: int
+    column: int
+    raw: str
+
+
+class _Unknown:
+    """A variable whose value the script does not determine (`$(cmd)`, an env var, an uncertain branch)."""
+
+    def __init__(self, raw: str) -> None:
+        self.raw = raw
+
+
+Value = Union[Field, list[Field], _Unknown]
+
+
+@dataclass
+class Token:
+    kind: str  # word | op | newline
+    text: str
+    line: int
+    column: int
+
+
+@dataclass
+class Command:
+    words: list[Word]
+    uncertain: bool  # inside a branch or loop whose condition the script does not decide
+
+
+@dataclass
+class _Heredoc:
+    delimiter: str
+    strip_tabs: bool
+
+
+# --- lexing ------------------------------------------------------------------------------
+def _tokenize(text: str, shown: str) -> list[Token]:
+    tokens: list[Token] = []
+    i, line, col, n = 0, 1, 1, len(text)
+    word: list[str] = []
+    start = (1, 1)
+    pending_heredocs: list[_Heredoc] = []
+    expect_heredoc_word = None
+
+    def flush() -> None:
+        nonlocal word, expect_heredoc_word
+        if word:
+            raw = "".join(word)
+            if expect_heredoc_word is not None:
+                quoted = any(q in raw for q in "'\"\\")
+                pending_heredocs.append(_Heredoc(raw.strip("'\"\\"), expect_heredoc_word))
+                expect_heredoc_word = None
+                del quoted
+            else:
+                tokens.append(Token("word", raw, *start))
+            word = []
+
+    def advance(count: int = 1) -> None:
+        nonlocal i, line, col
+        for _ in range(count):
+            if i < n and text[i] == "\n":
+                line, col = line + 1, 1
+            else:
+                col += 1
+            i += 1
+
+    def take_until_close(opening: str, closing: str) -> None:
+        """Append a `$(...)`, `${...}` or quoted stretch, nesting and quotes respected."""
+        depth = 0
+        quote = None
+        while i < n:
+            ch = text[i]
+            word.append(ch)
+            if quote:
+                if ch == "\\" and quote == '"' and i + 1 < n:
+                    advance()
+                    word.append(text[i])
+                elif ch == quote:
+                    quote = None
+                advance()
+                continue
+            if ch in "'\"" and opening != "'":
+                quote = ch
+            elif ch == "\\" and i + 1 < n:
+                advance()
+                word.append(text[i])
+            elif text.startswith(opening, i) and opening not in ("'", '"'):
+                depth += 1
+            elif ch == closing:
+                depth -= 1
+                if depth <= 0:
+                    advance()
+                    return
+            advance()
+        raise ConfigError(f"unterminated `{opening}` in shell script", shown, start[0])
+
+    while i < n:
+        ch = text[i]
+        if ch == "\\" and i + 1 < n and text[i + 1] == "\n":
+            advance(2)
+            continue
+        if ch in " \t\r":
+            flush()
+            advance()
+            continue
+        if ch == "\n":
+            flush()
+            tokens.append(Token("newline", "\n", line, col))
+            advance()
+            if pending_heredocs:
+                _skip_heredocs(text, pending_heredocs, lambda: i, advance)
+                pending_heredocs = []
+            continue
+        if ch == "#" and not word:
+            while i < n and text[i] != "\n":
+                advance()
+            continue
+        if not word:
+            start = (line, col)
+        if ch == "'":
+            word.append(ch)
+            advance()
+            while i < n and text[i] != "'":
+                word.append(text[i])
+                advance()
+            if i >= n:
+                raise ConfigError("unterminated ' quote in shell script", shown, start[0])
+            word.append("'")
+            advance()
+            continue
+        if ch == '"':
+            word.append(ch)
+            advance()
+            while i < n and text[i] != '"':
+                if text[i] == "\\" and i + 1 < n:
+                    word.append(text[i])
+                    advance()
+                elif text.startswith("$(", i) or text.startswith("${", i):
+                    word.append("$")
+                    advance()
+                    take_until_close(text[i], ")" if text[i] == "(" else "}")
+                    continue
+                word.append(text[i])
+                advance()
+            if i >= n:
+                raise ConfigError('unterminated " quote in shell script', shown, start[0])
+            word.append('"')
+            advance()
+            continue
+        if ch == "\\" and i + 1 < n:
+            word.extend((ch, text[i + 1]))
+            advance(2)
+            continue
+        if ch == "$" and i + 1 < n and text[i + 1] in "({":
+            word.append("$")
+            advance()
+            take_until_close(text[i], ")" if text[i] == "(" else "}")
+            continue
+        if ch == "`":
+            word.append(ch)
+            advance()
+            while i < n and text[i] != "`":
+                word.append(text[i])
+                advance()
+            word.append("`")
+            advance()
+            continue
+        if ch == "(" and word and "".join(word).endswith("="):
+            flush()
+            tokens.append(Token("op", "=(", line, col))
+            advance()
+            continue
+        if ch in ";&|()<>":
+            if ch in "<>" and word and "".join(word).isdigit():
+                word = []  # `2>&1`: a file-descriptor number, not a word
+            flush()
+            op = ch
+            for two in (";;", "&&", "||", "<<", ">>", "&>", "|&", ">&", "<&"):
+                if text.startswith(two, i):
+                    op = two
+                    break
+            if op == "<<":
+                strip = text.startswith("<<-", i)
+                advance(3 if strip else 2)
+                if i < n and text[i] == "<":  # `<<<` here-string: an ordinary word follows
+                    advance()
+                    tokens.append(Token("op", "<<<", line, col))
+                    continue
+                expect_heredoc_word = strip
+                while i < n and text[i] in " \t":
+                    advance()
+                start = (line, col)
+                continue
+            tokens.append(Token("op", op, line, col))
+            advance(len(op))
+            continue
+        word.append(ch)
+        advance()
+    flush()
+    tokens.append(Token("newline", "\n", line, col))
+    return tokens
+
+
+def _skip_heredocs(text: str, heredocs: list[_Heredoc], position: Callable[[], int],
+                   advance: Callable[[int], None]) -> None:
+    """Skip the bodies of the heredocs opened on the line just ended (a JSON file written by `cat <<EOT`)."""
+    for doc in heredocs:
+        while position() < len(text):
+            end = text.find("\n", position())
+            end = len(text) if end < 0 else end
+            body_line = text[position():end]
+            advance(end - position() + (1 if end < len(text) else 0))
+            check = body_line.lstrip("\t") if doc.strip_tabs else body_line
+            if check.strip() == doc.delimiter:
+                break
+
+
+# --- parsing into statements ------------------------------------------------------------------
+@dataclass
+class _Simple:
+    words: list[Token]
+    arrays: dict[int, list[Token]] = field(default_factory=dict)  # word index -> elements of `NAME=( ... )`
+
+
+@dataclass
+class _If:
+    branches: list[tuple[list[Token], list]]  # (condition tokens, body)
+    otherwise: Optional[list]
+
+
+@dataclass
+class _Block:
+    """A loop, a `case` or a function body: run at most once, and what it assigns is uncertain."""
+
+    body: list
+
+
+class _Parser:
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+
+    def peek(self) -> Optional[Token]:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def parse(self, stop: tuple[str, ...] = ()) -> list:
+        body: list = []
+        while self.pos < len(self.tokens):
+            token = self.tokens[self.pos]
+            if token.kind == "newline" or (token.kind == "op" and token.text in (";", "&", "&&", "||", "|", "|&", ";;")):
+                self.pos += 1
+                continue
+            if token.kind == "word" and token.text in stop:
+                return body
+            if token.kind == "word" and token.text == "if":
+                body.append(self._if())
+            elif token.kind == "word" and token.text in ("for", "while", "until", "select"):
+                self._until_word("do")
+                body.append(_Block(self.parse(stop=("done",))))
+                self.pos += 1
+            elif token.kind == "word" and token.text == "case":
+                self._skip_case()
+            elif token.kind == "op" and token.text in ("(", ")") or token.kind == "word" and token.text in ("{", "}"):
+                self.pos += 1  # subshells and groups: their commands are read like the others
+            elif token.kind == "word" and token.text in ("then", "else", "elif", "fi", "do", "done", "esac"):
+                self.pos += 1  # unbalanced keyword: keep reading rather than fail
+            elif self._function_start():
+                body.append(self._function())
+            else:
+                body.append(self._simple())
+        return body
+
+    def _until_word(self, word: str) -> list[Token]:
+        taken = []
+        while self.pos < len(self.tokens):
+            token = self.tokens[self.pos]
+            self.pos += 1
+            if token.kind == "word" and token.text == word:
+                break
+            taken.append(token)
+        return taken
+
+    def _if(self) -> _If:
+        self.pos += 1
+        branches = []
+        condition = self._until_word("then")
+        body = self.parse(stop=("elif", "else", "fi"))
+        branches.append((condition, body))
+        otherwise = None
+        while self.pos < len(self.tokens):
+            token = self.tokens[self.pos]
+            self.pos += 1
+            if token.text == "elif":
+                condition = self._until_word("then")
+                branches.append((condition, self.parse(stop=("elif", "else", "fi"))))
+            elif token.text == "else":
+                otherwise = self.parse(stop=("fi",))
+            elif token.text == "fi":
+                break
+        return _If(branches, otherwise)
+
+    def _skip_case(self) -> None:
+        depth = 0
+        while self.pos < len(self.tokens):
+            token = self.tokens[self.pos]
+            self.pos += 1
+            if token.kind == "word" and token.text == "case":
+                depth += 1
+            elif token.kind == "word" and token.text == "esac":
+                depth -= 1
+                if depth == 0:
+                    return
+
+    def _function_start(self) -> bool:
+        token = self.tokens[self.pos]
+        if token.kind == "word" and token.text == "function":
+            return True
+        nxt = self.tokens[self.pos + 1] if self.pos + 1 < len(self.tokens) else None
+        after = self.tokens[self.pos + 2] if self.pos + 2 < len(self.tokens) else None
+        return (token.kind == "word" and bool(_NAME.fullmatch(token.text)) and nxt is not None and nxt.text == "("
+                and after is not None and after.text == ")")
+
+    def _function(self) -> _Block:
+        """A function body: read once, as if called (scripts wrap the launch in `main() { ... }`)."""
+        while self.pos < len(self.tokens) and self.tokens[self.pos].text != "{":
+            self.pos += 1
+        self.pos += 1
+        body = self.parse(stop=("}",))
+        self.pos += 1
+        return _Block(body)
+
+    def _simple(self) -> _Simple:
+        command = _Simple([])
+        while self.pos < len(self.tokens):
+            token = self.tokens[self.pos]
+            if token.kind == "newline" or (token.kind == "op" and token.text in (";", "&", "&&", "||", "|", "|&", ";;", ")")):
+                break
+            self.pos += 1
+            if token.kind == "op" and token.text == "=(":
+                elements = []
+                while self.pos < len(self.tokens) and not (self.tokens[self.pos].kind == "op" and self.tokens[self.pos].text == ")"):
+                    if self.tokens[self.pos].kind == "word":
+                        elements.append(self.tokens[self.pos])
+                    self.pos += 1
+                self.pos += 1
+                if command.words:
+                    command.arrays[len(command.words) - 1] = elements
+                continue
+            if token.kind == "op" and token.text in (">", ">>", "<", "&>", "<<<", ">&", "<&"):
+                self.pos += 1  # the redirection target is not an argument
+                continue
+            if token.kind == "word":
+                command.words.append(token)
+        return command
+
+
+# --- expansion -------------------------------------------------------------------------------
+class _Shell:
+    def __init__(self, shown: str) -> None:
+        self.shown = shown
+        self.vars: dict[str, Value] = {}
+        self.commands: list[Command] = []
+        self.steps = 0
+
+    # statements
+    def run(self, body: list, uncertain: bool = False) -> None:
+        for statement in body:
+            self.steps += 1
+            if self.steps > _MAX_STEPS:
+                raise ConfigError("shell script too complex to read", self.shown)
+            if isinstance(statement, _Simple):
+                self._simple(statement, uncertain)
+            elif isinstance(statement, _If):
+                self._if(statement, uncertain)
+            elif isinstance(statement, _Block):
+                before = dict(self.vars)
+                self.run(statement.body, uncertain=True)
+                self._merge([before, dict(self.vars)])
+
+    def _if(self, statement: _If, uncertain: bool) -> None:
+        """Run the branch the script takes; when a condition is undecided, every candidate on a copy."""
+        outcomes: list[list] = []
+        decided = True
+        for condition, body in statement.branches:
+            verdict = self.condition(condition)
+            if verdict is False:
+                continue
+            outcomes.append(body)
+            if verdict is True:
+                break
+            decided = False
+        else:
+            outcomes.append(statement.otherwise or [])
+        if decided:
+            self.run(outcomes[-1], uncertain)
+            return
+        start = dict(self.vars)
+        results = []
+        for body in outcomes:
+            self.vars = dict(start)
+            self.run(body, uncertain=True)
+            results.append(dict(self.vars))
+        self._merge(results)
+
+    def _merge(self, states: list[dict[str, Value]]) -> None:
+        """After branches we cannot choose between: a variable they leave different is unknown."""
+        merged: dict[str, Value] = {}
+        for name in set().union(*states):
+            values = [state.get(name) for state in states]
+            first = values[0]
+            if all(_same(first, other) for other in values[1:]):
+                if first is not None:
+                    merged[name] = first
+            else:
+                merged[name] = _Unknown(f"${name}")
+        self.vars = merged
+
+    def _simple(self, statement: _Simple, uncertain: bool) -> None:
+        words = statement.words
+        index = 0
+        while index < len(words) and _ASSIGNMENT.match(words[index].text):
+            self._assign(words[index], statement.arrays.get(index))
+            index += 1
+        if index >= len(words):
+            return
+        head = words[index].text
+        if head in _DECLARE:
+            for offset, token in enumerate(words[index + 1:], start=index + 1):
+                if _ASSIGNMENT.match(token.text):
+                    self._assign(token, statement.arrays.get(offset))
+            return
+        if head == "unset":
+            for token in words[index + 1:]:
+                self.vars.pop(token.text, None)
+            return
+        if head in ("set", "shift", "cd", "mkdir", "echo", "printf", "source", ".", "trap", "wait", "sleep", "exit",
+                    "return", "cat", "rm", "cp", "mv", "ln", "touch", "chmod", "pushd", "popd", "read", "[[", "[",
+                    "test", "true", "false", ":"):
+            return
+        expanded: list[Word] = []
+        for token in words[index:]:
+            expanded.extend(self.expand_word(token.text, token.line, token.column))
+        self.commands.append(Command(expanded, uncertain))
+
+    def _assign(self, token: Token, array: Optional[list[Token]]) -> None:
+        self._assign_value(token, array)
+        name = _ASSIGNMENT.match(token.text).group(1)  # type: ignore[union-attr]
+        value = self.vars.get(name)
+        if isinstance(value, list) and sum(len(v) if isinstance(v, list) else 1 for v in value) > _MAX_VALUE:
+            self.vars[name] = _Unknown(f"${name}")
+
+    def _assign_value(self, token: Token, array: Optional[list[Token]]) -> None:
+        match = _ASSIGNMENT.match(token.text)
+        assert match is not None
+        name, subscript, op = match.group(1), match.group(2), match.group(3)
+        if array is not None:
+            elements: list[Field] = []
+            for element in array:
+                elements.extend(self.fields(element.text, element.line, element.column))
+            current = self.vars.get(name)
+            if op == "+=" and isinstance(current, list) and (not current or isinstance(current[0], list)):
+                self.vars[name] = list(current) + elements  # type: ignore[operator]
+            elif op == "+=" and isinstance(current, _Unknown):
+                return
+            else:
+                self.vars[name] = elements
+            return
+        value_raw = token.text[match.end():]
+        column = token.column + match.end()
+        value = self.expand_scalar(value_raw, token.line, column)
+        if subscript:
+            self.vars[name] = _Unknown(f"${{{name}{subscript}}}")
+            return
+        current = self.vars.get(name)
+        if op == "+=":
+            if isinstance(current, list) and current and isinstance(current[0], list):
+                self.vars[name] = list(current) + [value]  # type: ignore[operator]
+                return
+            if isinstance(current, _Unknown):
+                return
+            value = (current or []) + value  # type: ignore[operator]
+        self.vars[name] = value
+
+    # words
+    def expand_word(self, raw: str, line: int, column: int) -> list[Word]:
+        return [_to_word(f) for f in self.fields(raw, line, column)]
+
+    def fields(self, raw: str, line: int, column: int) -> list[Field]:
+        return _split(self._expand(raw, line, column, quoted=False))
+
+    def expand_scalar(self, raw: str, line: int, column: int) -> Field:
+        """An assignment's value: expanded, never split (`X=$Y` keeps Y's spaces)."""
+        items = self._expand(raw, line, column, quoted=False)
+        return [Item(i.char, i.line, i.column, False, i.raw) if not isinstance(i, list) else i for i in _flatten(items)]
+
+    def _expand(self, raw: str, line: int, column: int, quoted: bool) -> list:
+        """Items of `raw`; an array expanded with `[@]` in quotes is a nested list (one field per element)."""
+        out: list = []
+        i, n = 0, len(raw)
+        in_double = quoted
+
+        def lit(ch: str, splittable: bool = False) -> None:
+            nonlocal line, column
+            out.append(Item(ch, line, column, splittable))
+            if ch == "\n":
+                line, column = line + 1, 1
+            else:
+                column += 1
+
+        while i < n:
+            ch = raw[i]
+            if ch == "'" and not in_double:
+                end = raw.find("'", i + 1)
+                end = n if end < 0 else end
+                out.append(Item("", line, column, False))  # '' is an empty but present field
+                column += 1
+                for c in raw[i + 1:end]:
+                    lit(c)
+                column += 1
+                i = end + 1
+                continue
+            if ch == '"':
+                in_double = not in_double
+                out.append(Item("", line, column, False))
+                column += 1
+                i += 1
+                continue
+            if ch == "\\" and i + 1 < n:
+                nxt = raw[i + 1]
+                if nxt == "\n":
+                    line, column = line + 1, 1
+                elif not in_double or nxt in '$`"\\':
+                    column += 1
+                    lit(nxt)
+                else:
+                    lit(ch)
+                    lit(nxt)
+                i += 2
+                continue
+            if ch == "`":
+                end = raw.find("`", i + 1)
+                end = n if end < 0 else end
+                out.append(Item(None, line, column, not in_double, raw[i:end + 1]))
+                column += end + 1 - i
+                i = end + 1
+                continue
+            if ch == "$" and i + 1 < n:
+                consumed, items = self._dollar(raw, i, line, column, in_double)
+                if consumed:
+                    out.extend(items)
+                    column += consumed
+                    i += consumed
+                    continue
+            lit(ch, splittable=not in_double and ch in " \t\n")
+            i += 1
+        return out
+
+    def _dollar(self, raw: str, i: int, line: int, column: int, quoted: bool) -> tuple[int, list]:
+        rest = raw[i + 1:]
+        if rest.startswith("(("):
+            end = _matching(raw, i + 1, "(", ")")
+            expr = raw[i + 3:end - 1]
+            value = self._arithmetic(expr)
+            text = raw[i:end + 1]
+            if value is None:
+                return len(text), [Item(None, line, column, not quoted, text)]
+            return len(text), [Item(c, line, column, not quoted) for c in str(value)]
+        if rest.startswith("("):
+            end = _matching(raw, i + 1, "(", ")")
+            return end + 1 - i, [Item(None, line, column, not quoted, raw[i:end + 1])]
+        if rest.startswith("{"):
+            end = _matching(raw, i + 1, "{", "}")
+            return end + 1 - i, self._parameter(raw[i + 2:end], raw[i:end + 1], line, column, quoted)
+        match = _NAME.match(rest) or re.match(r"[0-9@*#?$!-]", rest)
+        if not match:
+            return 0, []
+        name = match.group(0)
+        return 1 + len(name), self._lookup(name, f"${name}", line, column, quoted)
+
+    def _parameter(self, body: str, text: str, line: int, column: int, quoted: bool) -> list:
+        match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?])(\[(@|\*|[0-9]+)\])?(.*)$", body, re.S)
+        if not match:
+            return [Item(None, line, column, not quoted, text)]
+        name, subscript, operation = match.group(1), match.group(3), match.group(4)
+        if subscript is not None:
+            value = self.vars.get(name)
+            if isinstance(value, list) and (not value or isinstance(value[0], list)):
+                elements = value if subscript in ("@", "*") else value[int(subscript):int(subscript) + 1]
+                if operation:
+                    return [Item(None, line, column, not quoted, text)]
+                if subscript == "@" and quoted:
+                    return [list(e) for e in elements] or [[]]
+                joined: list = []
+                for index, element in enumerate(elements):
+                    if index:
+                        joined.append(Item(" ", line, column, not quoted))
+                    joined.extend(Item(it.char, it.line, it.column, not quoted, it.raw) for it in element)
+                return joined
+            if value is None and subscript in ("@", "*"):
+                return []
+            if isinstance(value, list) and subscript in ("0", "@", "*"):  # a scalar is element 0
+                return [Item(it.char, it.line, it.column, not quoted, it.raw) for it in value]  # type: ignore[union-attr]
+            return [Item(None, line, column, not quoted, text)]
+        for op in (":-", ":=", "-", "="):
+            if operation.startswith(op):
+                default = operation[len(op):]
+                current = self.vars.get(name)
+                empty = current is None or isinstance(current, _Unknown) or (":" in op and isinstance(current, list)
+                                                                             and _field_text(current) == "")
+                if not empty:
+                    return self._lookup(name, text, line, column, quoted)
+                items = self._expand(default, line, column + 2 + len(name) + len(op), quoted=True)
+                items = [Item(it.char, it.line, it.column, not quoted, it.raw) for it in _flatten(items)]
+                if "=" in op:
+                    self.vars[name] = [Item(it.char, it.line, it.column, False, it.raw) for it in items]
+                return items
+        if operation:
+            return [Item(None, line, column, not quoted, text)]  # ${X%pat}, ${X/a/b}, ${#X}: not evaluated
+        return self._lookup(name, text, line, column, quoted)
+
+    def _lookup(self, name: str, text: str, line: int, column: int, quoted: bool) -> list:
+        value = self.vars.get(name)
+        if value is None or isinstance(value, _Unknown):
+            # Set by the environment or the command line (or by a branch we could not decide).
+            return [Item(None, line, column, not quoted, text)]
+        if value and isinstance(value[0], list):  # `$ARRAY` is its first element
+            value = value[0]  # type: ignore[assignment]
+        return [Item(it.char, it.line, it.column, not quoted, it.raw) for it in value]  # type: ignore[union-attr]
+
+    def text_of(self, raw: str) -> Optional[str]:
+        items = _flatten(self._expand(raw, 0, 0, quoted=True))
+        return _field_text(items)
+
+    def _arithmetic(self, expr: str) -> Optional[int]:
+        def substitute(match: re.Match) -> str:
+            name = match.group(1) or match.group(2)
+            value = self.vars.get(name)
+            text = _field_text(value) if isinstance(value, list) and (not value or not isinstance(value[0], list)) else None
+            if text is None or not re.fullmatch(r"\s*-?\d+\s*", text):
+                raise ValueError(name)
+            return text.strip()
+
+        try:
+            number_expr = re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?|\b([A-Za-z_][A-Za-z0-9_]*)\b", substitute, expr)
+            return _arith(ast.parse(number_expr.strip(), mode="eval").body)
+        except (ValueError, SyntaxError, ZeroDivisionError, TypeError, OverflowError, RecursionError):
+            return None
+
+    # conditions
+    def condition(self, tokens: list[Token]) -> Optional[bool]:
+        """`[[ "$X" == y ]] || [ -z "$Z" ]` on values the script determines; None when it cannot say."""
+        words = [t for t in tokens if not (t.kind == "op" and t.text == ";") and t.kind != "newline"]
+        result: Optional[bool] = None
+        pending_op = None
+        i = 0
+        while i < len(words):
+            negate = False
+            while i < len(words) and words[i].text == "!":
+                negate, i = not negate, i + 1
+            if i >= len(words):
+                break
+            head = words[i].text
+            if head in ("[[", "["):
+                close = "]]" if head == "[[" else "]"
+                j = i + 1
+                while j < len(words) and words[j].text != close:
+                    j += 1
+                value = self._test([w.text for w in words[i + 1:j]])
+                i = j + 1
+            elif head == "test":
+                j = i + 1
+                while j < len(words) and not (words[j].kind == "op"):
+                    j += 1
+                value = self._test([w.text for w in words[i + 1:j]])
+                i = j
+            else:
+                value = None
+                while i < len(words) and words[i].kind != "op":
+                    i += 1
+            if negate and value is not None:
+                value = not value
+            if pending_op is None:
+                result = value
+            elif pending_op == "&&":
+                result = False if result is False or value is False else (None if None in (result, value) else True)
+            else:
+                result = True if result is True or value is True else (None if None in (result, value) else False)
+            if i < len(words) and words[i].kind == "op" and words[i].text in ("&&", "||"):
+                pending_op = words[i].text
+                i += 1
+            else:
+                break
+        return result
+
+    def _test(self, args: list[str]) -> Optional[bool]:
+        for joiner in ("||", "-o"):
+            if joiner in args:
+                k = args.index(joiner)
+                left, right = self._test(args[:k]), self._test(args[k + 1:])
+                return True if True in (left, right) else (None if None in (left, right) else False)
+        for joiner in ("&&", "-a"):
+            if joiner in args:
+                k = args.index(joiner)
+                left, right = self._test(args[:k]), self._test(args[k + 1:])
+                return False if False in (left, right) else (None if None in (left, right) else True)
+        if args and args[0] == "!":
+            inner = self._test(args[1:])
+            return None if inner is None else not inner
+        values = [self.text_of(a) for a in args]
+        if len(args) == 2 and args[0] in ("-z", "-n"):
+            if values[1] is None:
+                return None
+            return (values[1] == "") == (args[0] == "-z")
+        if len(args) == 3 and args[1] in ("==", "=", "!=", "-eq", "-ne", "-lt", "-le", "-gt", "-ge"):
+            left, right = values[0], values[2]
+            if left is None or right is None:
+                return None
+            op = args[1]
+            if op in ("==", "="):
+                return fnmatch.fnmatchcase(left, right) if not args[2].startswith(("'", '"')) else left == right
+            if op == "!=":
+                return left != right
+            try:
+                a, b = int(left), int(right)
+            except ValueError:
+                return None
+            return {"-eq": a == b, "-ne": a != b, "-lt": a < b, "-le": a <= b, "-gt": a > b, "-ge": a >= b}[op]
+        if len(args) == 1:
+            return None if values[0] is None else values[0] != ""
+        return None  # file tests (-f, -d) and the rest depend on the machine
+
+
+_ARITH: dict[type, Callable[[int, int], int]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+}
+
+
+def _arith(node: ast.AST) -> int:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_arith(node.operand)
+    if isinstance(node, ast.BinOp):
+        left, right = _arith(node.left), _arith(node.right)
+        if isinstance(node.op, ast.Div):  # shell division truncates toward zero
+            return int(left / right) if right else _raise_zero()
+        if isinstance(node.op, ast.Pow) and abs(right) < 64:
+            return left ** right
+        if type(node.op) in _ARITH:
+            result = _ARITH[type(node.op)](left, right)
+            if abs(result) > 10**30:
+                raise OverflowError
+            return result
+    raise ValueError("not arithmetic")
+
+
+def _raise_zero() -> int:
+    raise ZeroDivisionError
+
+
+def _matching(raw: str, start: int, opening: str, closing: str) -> int:
+    depth = 0
+    quote = None
+    for index in range(start, len(raw)):
+        ch = raw[index]
+        if quote:
+            if ch == quote:
+                quote = None
+            continue
+        if ch in "'\"":
+            quote = ch
+        elif ch == opening:
+            depth += 1
+        elif ch == closing:
+            depth -= 1
+            if depth == 0:
+                return index
+    return len(raw) - 1
+
+
+def _flatten(items: list) -> list[Item]:
+    flat: list[Item] = []
+    for item in items:
+        if isinstance(item, list):
+            flat.extend(item)
+        else:
+            flat.append(item)
+    return flat
+
+
+def _same(a: Optional[Value], b: Optional[Value]) -> bool:
+    if isinstance(a, _Unknown) or isinstance(b, _Unknown):
+        return False
+    if a is None or b is None:
+        return a is b
+    return _render(a) == _render(b)
+
+
+def _render(value: Value) -> Any:
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        return [_field_text(e) for e in value]  # type: ignore[arg-type]
+    return _field_text(value)  # type: ignore[arg-type]
+
+
+def _field_text(items: Any) -> Optional[str]:
+    if not isinstance(items, list):
+        return None
+    if any(isinstance(i, list) or i.char is None for i in items):
+        return None
+    return "".join(i.char for i in items)
+
+
+def _split(items: list) -> list[Field]:
+    """Field splitting: unquoted whitespace separates words; a quoted `"${A[@]}"` gives one word per element."""
+    fields: list[Field] = []
+    current: Field = []
+    present = False  # a quoted empty string is still a word
+    after_array = False  # the quote closing `"${A[@]}"` makes no word of its own
+    for item in items:
+        if isinstance(item, list):
+            if current:
+                fields.append(current)
+            if item:  # an empty array expands to no word at all
+                fields.append(list(item))
+            current, present, after_array = [], False, True
+            continue
+        if item.char == "" and after_array:
+            after_array = False
+            continue
+        after_array = False
+        if item.splittable and item.char is not None and item.char in " \t\n":
+            if current or present:
+                fields.append(current)
+            current, present = [], False
+            continue
+        if item.char == "":
+            present = True
+            continue
+        current.append(item)
+    if current or present:
+        fields.append(current)
+    return fields
+
+
+def _to_word(items: Field) -> Word:
+    if not items:
+        return Word("", 0, 0, "")
+    first = items[0]
+    text = _field_text(items)
+    raw = "".join(i.raw if i.char is None else i.char for i in items)
+    return Word(text, first.line, first.column, raw)
+
+
+# --- the argument list -------------------------------------------------------------------------
+def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str]]:
+    """The training command of a launch script, or a bare argument list, as data with positions."""
+    tokens = _tokenize(text, shown)
+    shell = _Shell(shown)
+    try:
+        shell.run(_Parser(tokens).parse())
+    except RecursionError:
+        raise ConfigError("shell script nested too deep to read", shown) from None
+    command = _training_command(shell.commands)
+    data: dict[str, Any] = {}
+    positions: dict[KeyPath, Position] = {}
+    unevaluated: dict[str, str] = {}
+    if command is None:
+        return data, positions, unevaluated
+    words, script_index = command
+    if script_index is not None:
+        script = words[script_index]
+        data["program"] = script.text
+        positions[("program",)] = Position(script.line, script.column)
+        launcher = _options(words[:script_index])
+        if launcher:
+            data["launcher"] = launcher[0]
+            for key, position in launcher[1].items():
+                positions[("launcher",) + key] = position
+        rest = words[script_index + 1:]
+    else:
+        rest = words
+    args, overrides, arg_positions, unknown, unresolved = _arguments(rest)
+    data.update(args)
+    positions.update(arg_positions)
+    if overrides:
+        data["overrides"] = overrides
+    if unresolved:
+        data["unresolved"] = [{"text": w.raw, "line": w.line} for w in unresolved]
+    unevaluated.update(unknown)
+    return data, positions, unevaluated
+
+
+def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Optional[int]]]:
+    """The command that starts the training script, its words and the index of the script in them."""
+    best, best_score = None, 0
+    for command in commands:
+        words = command.words
+        for index, word in enumerate(words):
+            name = (word.text or "").rsplit("/", 1)[-1]
+            if not name.endswith(".py"):
+                continue
+            flags = sum(1 for w in words[index + 1:] if (w.text or "").startswith("--"))
+            score = flags + (1000 if name.startswith("pretrain") else 500 if "train" in name or "finetun" in name else 0)
+            score -= 1 if command.uncertain else 0
+            if score > best_score:
+                best, best_score = (words, index), score
+            break
+    if best is not None:
+        return best
+    # A bare argument list: every line is flags (`--num-layers 24 --hidden-size 1024`).
+    flat = [w for c in commands for w in c.words]
+    if flat and (flat[0].text or "").startswith("--"):
+        return flat, None
+    return None
+
+
+def _options(words: list[Word]) -> Optional[tuple[dict[str, Any], dict[KeyPath, Position]]]:
+    """The launcher (`torchrun`, `deepspeed`, `python -m torch.distributed.run`) and its options."""
+    if not words:
+        return None
+    launcher: dict[str, Any] = {"name": (words[0].text or words[0].raw).rsplit("/", 1)[-1]}
+    positions: dict[KeyPath, Position] = {("name",): Position(words[0].line, words[0].column)}
+    if launcher["name"].startswith("python") and len(words) > 2 and words[1].text == "-m":
+        launcher["name"] = words[2].text or words[2].raw
+    args, _, arg_positions, unknown, _ = _arguments(words[1:])
+    for flag, value in args.items():
+        key = flag.lstrip("-").replace("-", "_")
+        launcher[key] = None if flag in unknown else value
+        positions[(key,)] = arg_positions[(flag,)]
+    return launcher, positions
+
+
+def _arguments(words: list[Word]) -> tuple[dict[str, Any], dict[str, Any], dict[KeyPath, Position], dict[str, str],
+                                          list[Word]]:
+    """argparse-style: a `--flag` takes the words up to the next flag (none: a switch)."""
+    args: dict[str, Any] = {}
+    overrides: dict[str, Any] = {}
+    positions: dict[KeyPath, Position] = {}
+    unknown: dict[str, str] = {}
+    unresolved: list[Word] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        text = word.text
+        if text is None:
+            unresolved.append(word)  # `$EXTRA_ARGS`: flags we cannot see
+            i += 1
+            continue
+        if text.startswith("--") and len(text) > 2:
+            flag, _, inline = text.partition("=")
+            values: list[Word] = []
+            i += 1
+            if "=" in text:
+                values = [Word(inline, word.line, word.column, inline)]
+            else:
+                while i < len(words) and not _is_flag(words[i]):
+                    if values and (words[i].text is None or _is_override(words[i])):
+                        break  # `--lr 1e-4 $EXTRA_ARGS`: the unknown word may hold the next flags
+                    values.append(words[i])
+                    i += 1
+                    if values[-1].text is None:
+                        break  # `--save $1`: the value is unknown
+            positions[(flag,)] = Position(word.line, word.column)
+            args.pop(flag, None)
+            unknown.pop(flag, None)
+            if any(v.text is None for v in values):
+                args[flag] = None
+                unknown[flag] = " ".join(v.raw for v in values)
+            elif not values:
+                args[flag] = True
+            else:
+                args[flag] = values[0].text if len(values) == 1 else [v.text for v in values]
+            continue
+        if _is_override(word):
+            key, _, value = text.partition("=")
+            key = key.lstrip("+~")
+            overrides[key] = value
+            positions[("overrides", key)] = Position(word.line, word.column)
+        i += 1
+    return args, overrides, positions, unknown, unresolved
+
+
+_OVERRIDE = re.compile(r"^[+~]?[A-Za-z_][\w.]*=")
+
+
+def _is_override(word: Word) -> bool:
+    """A Hydra `key=value` word (NeMo): it ends the values of the flag before it."""
+    return word.text is not None and bool(_OVERRIDE.match(word.text))
+
+
+def _is_flag(word: Word) -> bool:
+    return word.text is not None and word.text.startswith("--") and len(word.text) > 2

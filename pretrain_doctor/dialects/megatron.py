@@ -1,0 +1,453 @@
+"""`megatron`: Megatron-LM / Megatron-DeepSpeed launch scripts (`train_gpt3_175b_distributed.sh`)
+and bare argument lists (`--num-layers 24 --hidden-size 1024 ...`).
+
+The script is read as text by `config/shell_reader.py`, never run: variables, arrays and
+`${X:-default}` are resolved where the script sets them; a value it leaves to the command
+line or the environment (`$1`, `$(cmd)`) is unknown, not guessed. The flags and their
+defaults are Megatron-LM's own (`megatron/training/arguments.py` and the config dataclasses
+its `ArgumentGroupFactory` turns into flags, d98e8a6; `megatron_flags.py` lists them all):
+
+- run length is `--train-iters`, or `--train-samples` / global batch (sample-based runs count
+  warmup and decay in samples too: `--lr-warmup-samples`, `--lr-decay-samples`); the two
+  styles cannot be mixed (`validate_args` asserts);
+- the lr decays over `--lr-decay-iters` (default `--train-iters`) with `--lr-decay-style`
+  (default linear) to `--min-lr` (default 0); warmup is `--lr-warmup-iters` or
+  `--lr-warmup-fraction` × the decay horizon;
+- the global batch defaults to micro × data-parallel size; the world size comes from the
+  launcher (`torchrun --nproc_per_node × --nnodes`, `deepspeed --num_gpus × --num_nodes`);
+- Adam is AdamW (decoupled weight decay, 0.01 by default) and skips biases and 1-D
+  (norm) parameters; `--clip-grad` defaults to 1.0, `--init-method-std` to 0.02,
+  `--hidden-dropout`/`--attention-dropout` to 0.1, the seed to 1234;
+- Megatron-DeepSpeed's `--deepspeed_config` JSON is merged as the hf dialect merges one.
+
+NeMo launch scripts that pass Hydra overrides (`trainer.max_steps=...`, `model.optim.lr=...`)
+instead of flags are recognised for the common keys below; the rest of a NeMo run lives in
+the YAML that `--config-name` selects, which this dialect does not read, so NeMo's own
+defaults are never assumed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from ..config.document import Document
+from ..plan.builder import PlanBuilder
+from ..plan.model import Source, TrainingPlan
+from .base import BuildContext, Dialect, apply_flags, lenient_int, lenient_number, typo_notes
+from .megatron_flags import KNOWN_FLAGS, SWITCHES
+from .shared import merge_deepspeed_reference, optimizer_family
+
+DEFAULT = "Megatron-LM arguments.py default"
+_SIGNATURE = ("--micro-batch-size", "--global-batch-size", "--lr", "--train-iters", "--train-samples", "--num-layers",
+              "--hidden-size", "--num-attention-heads", "--seq-length", "--max-position-embeddings",
+              "--tensor-model-parallel-size", "--lr-decay-style", "--min-lr", "--clip-grad")
+_POSITIONS = {"learned_absolute": "learned", "rope": "rope", "mrope": "rope", "yarn": "rope", "none": "none",
+              "relative": "learned"}
+_SCHEDULES = {"inverse-square-root": "inverse_sqrt", "WSD": "wsd"}
+# NeMo (Hydra) override keys read when a NeMo script passes them, -> (plan field, convert).
+_NEMO_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "trainer.max_steps": ("run.max_steps", lenient_int),
+    "trainer.gradient_clip_val": ("clipping.max_norm", lenient_number),
+    "trainer.val_check_interval": ("eval.interval_steps", lenient_int),
+    "model.micro_batch_size": ("batch.micro_batch_size", lenient_int),
+    "model.global_batch_size": ("batch.global_batch_size", lenient_int),
+    "model.encoder_seq_length": ("batch.seq_len", lenient_int),
+    "model.max_position_embeddings": ("model.max_positions", lenient_int),
+    "model.num_layers": ("model.layers", lenient_int),
+    "model.hidden_size": ("model.hidden_size", lenient_int),
+    "model.ffn_hidden_size": ("model.ffn_size", lenient_int),
+    "model.num_attention_heads": ("model.heads", lenient_int),
+    "model.num_query_groups": ("model.kv_heads", lenient_int),
+    "model.init_method_std": ("model.init_std", lenient_number),
+    "model.tensor_model_parallel_size": ("parallel.tensor", lenient_int),
+    "model.pipeline_model_parallel_size": ("parallel.pipeline", lenient_int),
+    "model.optim.lr": ("optimizer.lr", lenient_number),
+    "model.optim.weight_decay": ("optimizer.weight_decay", lenient_number),
+    "model.optim.sched.warmup_steps": ("schedule.warmup_steps", lenient_int),
+    "model.optim.sched.min_lr": ("schedule.min_lr", lenient_number),
+    "model.optim.sched.name": ("schedule.kind", str),
+    "model.optim.sched.max_steps": ("schedule.decay_steps", lenient_int),
+}
+
+
+class _Flags:
+    """The flags of one script: values, positions, and which ones the script leaves unknown."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+
+    def present(self, flag: str) -> bool:
+        return flag in self.doc.data
+
+    def unknown(self, flag: str) -> Optional[str]:
+        """The text of a value the script does not determine (`$1`), or None."""
+        if flag in SWITCHES:
+            return None
+        return self.doc.unevaluated.get(flag)
+
+    def switch(self, flag: str) -> bool:
+        # A switch followed by an unreadable word (`--bf16 $EXTRA`) is still on.
+        return self.present(flag)
+
+    def raw(self, flag: str) -> Any:
+        value = self.doc.data.get(flag)
+        if isinstance(value, str):
+            value = value.strip("'\"")
+        return value
+
+    def value(self, flag: str, convert: Callable[[Any], Any], default: Any = None) -> Any:
+        """The flag's value as written, or Megatron's default; None when the script leaves it unknown."""
+        if not self.present(flag):
+            return default
+        return None if self.unknown(flag) else convert(self.raw(flag))
+
+    def source(self, b: PlanBuilder, flag: str, note: Optional[str] = None) -> Optional[Source]:
+        return b.source(self.doc, (flag,), note) if self.present(flag) else None
+
+    def take(self, b: PlanBuilder, field: str, flag: str, convert: Callable[[Any], Any],
+             default: Any = None, note: str = DEFAULT) -> Any:
+        """The flag's value, its launch-time unknown, or Megatron's default (None: no default)."""
+        if self.present(flag):
+            text = self.unknown(flag)
+            if text is not None:
+                b.unknown(field, f"the launch-time value of {text} ({flag})")
+                return None
+            value = convert(self.raw(flag))
+            if value is not None:
+                b.set(field, value, self.source(b, flag))
+                return value
+        if default is not None:
+            b.default(field, default, note)
+        return default
+
+
+class MegatronDialect(Dialect):
+    name = "megatron"
+    summary = "Megatron-LM / Megatron-DeepSpeed launch script or argument list (read as text, never run)"
+
+    def score(self, doc: Document) -> int:
+        if doc.format != "shell":
+            return 0
+        hits = sum(1 for flag in _SIGNATURE if flag in doc.data)
+        program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
+        nemo = sum(1 for key in doc.data.get("overrides") or {} if key in _NEMO_KEYS)
+        if hits >= 2 or (hits and program.startswith("pretrain_")):
+            return 60 + 2 * hits
+        if nemo >= 2 or (nemo and "megatron" in program):
+            return 55 + nemo
+        return 0
+
+    def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        doc = docs[0]
+        b = self.builder(docs)
+        flags = _Flags(doc)
+        if doc.data.get("overrides") and not any(f in doc.data for f in _SIGNATURE):
+            self._nemo(b, doc)
+        else:
+            self._model(b, flags)
+            self._mode(b, flags)
+            self._optimizer(b, flags)
+            self._batch(b, flags)
+            self._schedule(b, flags)
+            self._precision(b, flags)
+            self._parallel(b, flags, doc)
+            self._checkpoint_eval_data(b, flags)
+            self._exclusive(b, flags)
+            if flags.present("--deepspeed") or flags.present("--deepspeed_config"):
+                merge_deepspeed_reference(b, doc, context, key="--deepspeed_config")
+            typo_notes(b, doc, KNOWN_FLAGS, keys=[k for k in doc.data if isinstance(k, str) and k.startswith("--")])
+        self._unresolved(b, doc)
+        apply_flags(b, context)
+        return b.build()
+
+    # -- model ---------------------------------------------------------------------------
+    @staticmethod
+    def _model(b: PlanBuilder, f: _Flags) -> None:
+        program = str(f.doc.data.get("program") or "").rsplit("/", 1)[-1]
+        family = program.removeprefix("pretrain_").removesuffix(".py") if program.startswith("pretrain_") else "gpt"
+        b.set("model.family", family, b.source(f.doc, ("program",)) if program else None)
+        if family == "bert":
+            b.set("objective.kind", "masked_lm", b.source(f.doc, ("program",)))
+            f.take(b, "objective.mlm_probability", "--mask-prob", lenient_number, 0.15)
+        elif family in ("t5", "retro_t5"):
+            b.set("objective.kind", "seq2seq", b.source(f.doc, ("program",)))
+        else:
+            b.set("objective.kind", "causal_lm", b.source(f.doc, ("program",)) if program else None)
+        f.take(b, "model.layers", "--num-layers", lenient_int)
+        hidden = f.take(b, "model.hidden_size", "--hidden-size", lenient_int)
+        heads = f.take(b, "model.heads", "--num-attention-heads", lenient_int)
+        if f.switch("--group-query-attention"):
+            f.take(b, "model.kv_heads", "--num-query-groups", lenient_int, 1)
+        elif isinstance(heads, int):
+            b.set("model.kv_heads", heads, f.source(b, "--num-attention-heads", "no --group-query-attention"))
+        gated = f.switch("--swiglu")
+        b.set("model.gated_mlp", gated, f.source(b, "--swiglu"))
+        if f.take(b, "model.ffn_size", "--ffn-hidden-size", lenient_int) is None and isinstance(hidden, int) \
+                and not f.unknown("--ffn-hidden-size"):
+            ffn = int((4 * hidden * 2 / 3) / 64) * 64 if gated else 4 * hidden
+            b.default("model.ffn_size", ffn, DEFAULT + (" (8h/3 rounded down to 64 with --swiglu)" if gated else " (4h)"))
+        seq = lenient_int(f.raw("--seq-length"))
+        if f.take(b, "model.max_positions", "--max-position-embeddings", lenient_int) is None and isinstance(seq, int) \
+                and not f.present("--max-position-embeddings"):
+            b.set("model.max_positions", seq, f.source(b, "--seq-length", "--max-position-embeddings defaults to it"))
+        style = "rope" if f.switch("--use-rotary-position-embeddings") else f.raw("--position-embedding-type")
+        b.set("model.position_encoding", _POSITIONS.get(str(style or "learned_absolute"), "learned"),
+              f.source(b, "--position-embedding-type") or f.source(b, "--use-rotary-position-embeddings"))
+        b.set("model.tie_embeddings", not f.switch("--untie-embeddings-and-output-weights"),
+              f.source(b, "--untie-embeddings-and-output-weights"))
+        f.take(b, "model.init_std", "--init-method-std", lenient_number, 0.02)
+        f.take(b, "model.dropout", "--hidden-dropout", lenient_number, 0.1)
+        experts = f.take(b, "model.num_experts", "--num-experts", lenient_int)
+        if isinstance(experts, int) and experts > 1:
+            f.take(b, "model.experts_per_token", "--moe-router-topk", lenient_int, 2)
+        vocab = f.take(b, "model.vocab_size", "--vocab-size", lenient_int)
+        divisor = lenient_int(f.raw("--make-vocab-size-divisible-by") or 128)
+        tensor = lenient_int(f.raw("--tensor-model-parallel-size") or 1)
+        if isinstance(vocab, int) and isinstance(divisor, int) and isinstance(tensor, int) and divisor * tensor > 0:
+            multiple = divisor * tensor
+            b.set("model.embedding_rows", -(-vocab // multiple) * multiple,
+                  f.source(b, "--vocab-size", "padded to make_vocab_size_divisible_by × tensor parallel size"))
+        f.take(b, "tokenizer.name", "--tokenizer-type", str)
+        if f.take(b, "tokenizer.path", "--tokenizer-model", str) is None:
+            f.take(b, "tokenizer.path", "--vocab-file", str)
+
+    @staticmethod
+    def _mode(b: PlanBuilder, f: _Flags) -> None:
+        load, save = f.raw("--load"), f.raw("--save")
+        pretrained = f.raw("--pretrained-checkpoint")
+        if f.switch("--sft"):
+            b.set("mode.kind", "full_finetune", f.source(b, "--sft"))
+            b.set("objective.completion_only", True, f.source(b, "--sft"))
+        elif f.switch("--finetune") or isinstance(pretrained, str):
+            b.set("mode.kind", "full_finetune", f.source(b, "--finetune") or f.source(b, "--pretrained-checkpoint"))
+        else:
+            b.set("mode.kind", "pretrain")
+        start = pretrained if isinstance(pretrained, str) else load
+        if b.get("mode.kind") != "pretrain":
+            if isinstance(start, str):
+                b.set("mode.init_from", start, f.source(b, "--pretrained-checkpoint") or f.source(b, "--load"))
+            elif f.unknown("--load") or f.unknown("--pretrained-checkpoint"):
+                b.unknown("mode.init_from", "the checkpoint path the script is given")
+            return
+        # `--load` equal to `--save` is the auto-resume pattern: a fresh run starts from scratch.
+        if f.present("--load") and f.unknown("--load") is None and isinstance(load, str) and load != save:
+            b.set("mode.resumed", True, f.source(b, "--load"))
+            b.set("mode.init_from", load, f.source(b, "--load"))
+
+    # -- optimizer and schedule -----------------------------------------------------------
+    @staticmethod
+    def _optimizer(b: PlanBuilder, f: _Flags) -> None:
+        name = str(f.raw("--optimizer") or "adam")
+        src = f.source(b, "--optimizer")
+        b.set("optimizer.name", name, src)
+        family = optimizer_family(name)
+        # Megatron's "adam" is (TE/apex) FusedAdam in AdamW mode: decoupled weight decay.
+        b.set("optimizer.family", "adamw" if family == "adam" else family, src)
+        f.take(b, "optimizer.lr", "--lr", lenient_number)
+        if not b.has("optimizer.lr") and "optimizer.lr" not in b.unknowns:
+            b.unknown("optimizer.lr", "--lr (Megatron has no default lr)")
+        betas = [f.value("--adam-beta1", lenient_number, 0.9), f.value("--adam-beta2", lenient_number, 0.999)]
+        unknown = [f.unknown(flag) for flag in ("--adam-beta1", "--adam-beta2") if f.unknown(flag)]
+        if unknown:
+            b.unknown("optimizer.betas", f"the launch-time value of {unknown[0]}")
+        elif all(isinstance(beta, (int, float)) for beta in betas):
+            source = f.source(b, "--adam-beta2") or f.source(b, "--adam-beta1")
+            b.set("optimizer.betas", tuple(betas), source or Source(file=f.doc.path, note=DEFAULT))
+        f.take(b, "optimizer.eps", "--adam-eps", lenient_number, 1e-8)
+        wd = f.take(b, "optimizer.weight_decay", "--weight-decay", lenient_number, 0.01)
+        if isinstance(wd, (int, float)) and wd > 0:
+            note = "Megatron decays every parameter but biases and 1-D (norm) parameters"
+            b.set("optimizer.decay_norm_and_bias", False, f.source(b, "--weight-decay", note) or Source(file=f.doc.path, note=note))
+            b.set("optimizer.decay_embeddings", True, f.source(b, "--weight-decay", note) or Source(file=f.doc.path, note=note))
+        f.take(b, "clipping.max_norm", "--clip-grad", lenient_number, 1.0)
+
+    @staticmethod
+    def _batch(b: PlanBuilder, f: _Flags) -> None:
+        f.take(b, "batch.micro_batch_size", "--micro-batch-size", lenient_int)
+        f.take(b, "batch.global_batch_size", "--global-batch-size", lenient_int)
+        f.take(b, "batch.seq_len", "--seq-length", lenient_int)
+        f.take(b, "run.max_steps", "--train-iters", lenient_int)
+        samples = lenient_int(f.raw("--train-samples"))
+        batch = b.get("batch.global_batch_size")
+        if isinstance(samples, int) and not b.has("run.max_steps"):
+            if isinstance(batch, int):
+                b.set("run.max_steps", samples // batch, f.source(b, "--train-samples", "train_samples // global_batch_size"))
+            else:
+                b.unknown("run.max_steps", "--global-batch-size (the run is counted in samples)")
+        tokens = lenient_number(f.raw("--train-tokens"))  # Megatron-DeepSpeed: stop after this many tokens
+        if isinstance(tokens, (int, float)) and tokens > 0:
+            b.set("run.max_tokens", tokens, f.source(b, "--train-tokens"))
+
+    @staticmethod
+    def _schedule(b: PlanBuilder, f: _Flags) -> None:
+        style = str(f.raw("--lr-decay-style") or "linear")
+        b.set("schedule.kind", _SCHEDULES.get(style, style), f.source(b, "--lr-decay-style") or Source(file=f.doc.path, note=DEFAULT))
+        f.take(b, "schedule.min_lr", "--min-lr", lenient_number, 0.0)
+        batch = b.get("batch.global_batch_size")
+        unit, per_step = "iters", 1
+        if f.present("--train-samples") or f.present("--lr-decay-samples") or f.present("--lr-warmup-samples"):
+            unit, per_step = "samples", batch if isinstance(batch, int) else None
+        decay = lenient_int(f.raw(f"--lr-decay-{unit}"))
+        if unit == "iters" and decay is None:
+            decay = lenient_int(f.raw("--train-iters"))  # lr_decay_iters defaults to train_iters
+        tokens_decay = lenient_number(f.raw("--lr-decay-tokens"))
+        if per_step is None:
+            b.unknown("schedule.warmup_steps", "--global-batch-size (warmup is counted in samples)")
+            return
+        if f.present(f"--lr-decay-{unit}") and isinstance(decay, int):
+            note = f"lr_decay_samples / global_batch_size ({per_step})" if unit == "samples" else None
+            b.set("schedule.decay_steps", max(decay // per_step, 1), f.source(b, f"--lr-decay-{unit}", note))
+        fraction = lenient_number(f.raw("--lr-warmup-fraction"))
+        if isinstance(fraction, (int, float)):
+            if isinstance(decay, int):
+                b.set("schedule.warmup_steps", int(fraction * decay / per_step),
+                      f.source(b, "--lr-warmup-fraction", "warmup fraction × the decay horizon"))
+            else:
+                b.set("schedule.warmup_ratio", fraction, f.source(b, "--lr-warmup-fraction"))
+        elif f.present(f"--lr-warmup-{unit}"):
+            warmup = lenient_int(f.raw(f"--lr-warmup-{unit}"))
+            if isinstance(warmup, int):
+                note = f"lr_warmup_samples / global_batch_size ({per_step})" if unit == "samples" else None
+                b.set("schedule.warmup_steps", warmup // per_step, f.source(b, f"--lr-warmup-{unit}", note))
+        elif f.present("--lr-warmup-tokens") or isinstance(tokens_decay, (int, float)):
+            b.unknown("schedule.warmup_steps", "the tokens per step (Megatron-DeepSpeed token-based schedule)")
+        else:
+            b.default("schedule.warmup_steps", 0, DEFAULT + " (lr_warmup_iters 0)")
+
+    # -- precision, parallelism, the rest ---------------------------------------------------
+    @staticmethod
+    def _precision(b: PlanBuilder, f: _Flags) -> None:
+        half = "bf16" if f.switch("--bf16") else "fp16" if f.switch("--fp16") else None
+        src = f.source(b, "--bf16") or f.source(b, "--fp16")
+        fp8 = f.present("--fp8-format") or f.switch("--fp8-e4m3") or f.switch("--fp8-hybrid")
+        compute = "fp8" if fp8 and half else (half or "fp32")
+        b.set("precision.compute", compute, f.source(b, "--fp8-format") if compute == "fp8" else src)
+        # Megatron keeps fp32 main weights for the optimizer (Float16Optimizer / distributed optimizer).
+        b.set("precision.params", "fp32", src)
+        b.set("precision.mixed", compute != "fp32", src)
+        b.set("precision.bf16_enabled", half == "bf16", src)
+        b.set("precision.fp16_enabled", half == "fp16", src)
+        if half == "fp16":
+            f.take(b, "precision.loss_scale", "--loss-scale", lenient_number)
+            f.take(b, "precision.min_loss_scale", "--min-loss-scale", lenient_number, 1.0)
+
+    @staticmethod
+    def _parallel(b: PlanBuilder, f: _Flags, doc: Document) -> None:
+        f.take(b, "parallel.tensor", "--tensor-model-parallel-size", lenient_int, 1)
+        f.take(b, "parallel.pipeline", "--pipeline-model-parallel-size", lenient_int, 1)
+        f.take(b, "parallel.context", "--context-parallel-size", lenient_int, 1)
+        if f.present("--zero-stage"):
+            f.take(b, "parallel.zero_stage", "--zero-stage", lenient_int)
+        elif f.switch("--use-distributed-optimizer"):
+            b.set("parallel.zero_stage", 1, f.source(b, "--use-distributed-optimizer", "optimizer state sharded (ZeRO-1)"))
+        launcher = doc.data.get("launcher")
+        if isinstance(launcher, dict):
+            world = _launcher_world_size(launcher)
+            if world is not None:
+                key = "nproc_per_node" if "nproc_per_node" in launcher else "num_gpus"
+                b.set("parallel.world_size", world, b.source(doc, ("launcher", key) if doc.position(("launcher", key))
+                                                             else ("program",), note=f"{launcher.get('name')} processes"))
+        f.take(b, "seed", "--seed", lenient_int, 1234)
+
+    @staticmethod
+    def _checkpoint_eval_data(b: PlanBuilder, f: _Flags) -> None:
+        f.take(b, "checkpoint.interval_steps", "--save-interval", lenient_int)
+        b.set("checkpoint.enabled", f.present("--save"), f.source(b, "--save"))
+        # No --eval-interval: Megatron-LM (since its dataclass arguments) evaluates only after training.
+        interval = f.take(b, "eval.interval_steps", "--eval-interval", lenient_int)
+        eval_iters = f.value("--eval-iters", lenient_int, 100)
+        split = f.raw("--split")
+        if isinstance(split, str):
+            weights = [lenient_number(part) for part in split.replace("/", ",").split(",")]
+            if len(weights) >= 2 and all(isinstance(w, (int, float)) for w in weights) and sum(weights) > 0:
+                b.set("data.val_fraction", weights[1] / sum(weights), f.source(b, "--split", "valid weight / sum of split weights"))
+        has_valid = f.present("--valid-data-path") or (b.get("data.val_fraction") or 0) > 0 or f.switch("--mock-data")
+        b.set("eval.enabled", bool(interval) and eval_iters != 0 and has_valid,
+              f.source(b, "--eval-interval") or f.source(b, "--eval-iters") or f.source(b, "--split"))
+        paths = f.raw("--data-path") if f.unknown("--data-path") is None else None
+        if paths is not None:
+            items = paths if isinstance(paths, list) else [paths]
+            position = f.doc.position(("--data-path",))
+            b.set("data.train", [{"dataset": str(p), "split": "train", "key": "--data-path",
+                                  "line": position.line if position else None}
+                                 for p in items if not _is_number(p)])
+        f.take(b, "data.num_workers", "--num-workers", lenient_int, 2)
+
+    @staticmethod
+    def _exclusive(b: PlanBuilder, f: _Flags) -> None:
+        """Flag pairs `validate_args` refuses (the run stops at start-up)."""
+        pairs = [("--train-iters", "--train-samples", "the run length is counted in iterations or in samples"),
+                 ("--train-iters", "--lr-decay-samples", "iteration-based runs decay over --lr-decay-iters"),
+                 ("--train-iters", "--lr-warmup-samples", "iteration-based runs warm up over --lr-warmup-iters"),
+                 ("--train-samples", "--lr-decay-iters", "sample-based runs decay over --lr-decay-samples"),
+                 ("--train-samples", "--lr-warmup-iters", "sample-based runs warm up over --lr-warmup-samples"),
+                 ("--lr-warmup-fraction", "--lr-warmup-iters", "one warmup setting only"),
+                 ("--lr-warmup-fraction", "--lr-warmup-samples", "one warmup setting only"),
+                 ("--step-batch-size-schedule", "--global-batch-size",
+                  "Megatron-LM raises 'Cannot specify both --step-batch-size-schedule and --global-batch-size'"),
+                 ("--fp16", "--bf16", "one half-precision dtype only")]
+        for first, second, why in pairs:
+            if f.present(first) and f.present(second):
+                b.note("mutually-exclusive", f"`{first}` and `{second}` are both given; Megatron's validate_args "
+                       f"stops the run at start-up ({why})", f.source(b, second),
+                       hint=f"keep one of `{first}` and `{second}`", keys=[first, second])
+
+    @staticmethod
+    def _unresolved(b: PlanBuilder, doc: Document) -> None:
+        for word in doc.data.get("unresolved") or []:
+            if isinstance(word, dict):
+                b.note("other", f"`{word.get('text')}` is set when the script runs; the flags it adds are not checked",
+                       Source(file=doc.path, line=word.get("line"), key=str(word.get("text"))), code="unresolved-arguments")
+
+    @staticmethod
+    def _nemo(b: PlanBuilder, doc: Document) -> None:
+        overrides = doc.data.get("overrides") or {}
+        b.set("model.family", "gpt")
+        b.set("objective.kind", "causal_lm")
+        for key, (field, convert) in _NEMO_KEYS.items():
+            if key in overrides:
+                value = convert(str(overrides[key]).strip("'\""))
+                if value is not None:
+                    b.set(field, value, b.source(doc, ("overrides", key)))
+        precision = str(overrides.get("trainer.precision", "")).strip("'\"")
+        if precision:
+            compute = "bf16" if "bf16" in precision else "fp16" if "16" in precision else "fp32"
+            b.set("precision.compute", compute, b.source(doc, ("overrides", "trainer.precision")))
+            b.set("precision.mixed", compute != "fp32" and "true" not in precision)
+        devices = lenient_int(overrides.get("trainer.devices"))
+        nodes = lenient_int(overrides.get("trainer.num_nodes", 1))
+        if isinstance(devices, int) and isinstance(nodes, int):
+            b.set("parallel.world_size", devices * nodes, b.source(doc, ("overrides", "trainer.devices"),
+                                                                 note="trainer.devices × trainer.num_nodes"))
+        b.set("mode.kind", "pretrain")
+        b.note("other", "a NeMo script: only its Hydra overrides are read; the model, optimizer and schedule of "
+               "the YAML it names (--config-name) are not, so NeMo's defaults are not assumed",
+               b.source(doc, ("program",)) if doc.position(("program",)) else None, code="nemo-config-not-read")
+
+
+def _launcher_world_size(launcher: dict) -> Optional[int]:
+    """Processes started: `torchrun --nproc_per_node × --nnodes`, `deepspeed --num_gpus × --num_nodes`."""
+    def number(*keys: str, default: Optional[int] = None) -> Optional[int]:
+        for key in keys:
+            if key in launcher:
+                value = lenient_int(launcher[key])
+                return value if isinstance(value, int) and value > 0 else None
+        return default
+
+    name = str(launcher.get("name", ""))
+    if "deepspeed" in name:
+        return _product(number("num_gpus"), number("num_nodes", default=1) if "hostfile" not in launcher else number("num_nodes"))
+    if name in ("torchrun", "torch.distributed.run", "torch.distributed.launch"):
+        return _product(number("nproc_per_node", "nproc-per-node"), number("nnodes", default=1))
+    return None
+
+
+def _product(a: Optional[int], b: Optional[int]) -> Optional[int]:
+    return a * b if isinstance(a, int) and isinstance(b, int) else None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(lenient_number(value), (int, float))
+
+
+DIALECT = MegatronDialect()

@@ -1,0 +1,159 @@
+"""megatron adapter: Megatron-LM / Megatron-DeepSpeed launch scripts and argument lists."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from .helpers import detected, findings, notes, plan_of, write
+
+def _fixture(fixtures_dir, tmp_path, *names: str):
+    for name in names:
+        shutil.copy(fixtures_dir / "dialects" / "megatron" / name, tmp_path / name)
+    return tmp_path / names[0]
+
+
+SCRIPT = """
+#!/bin/bash
+GPUS_PER_NODE=8
+NNODES=${NNODES:-4}
+CHECKPOINT_PATH=$1
+ARGS=(
+    --num-layers 24
+    --hidden-size 2048
+    --num-attention-heads 16
+    --seq-length 4096
+    --micro-batch-size 2
+    --global-batch-size 512
+    --train-iters 20000
+    --lr 3e-4
+    --lr-warmup-fraction 0.01
+    --lr-decay-style cosine
+    --swiglu
+    --bf16
+    --vocab-size 50257
+    --tensor-model-parallel-size 2
+    --save $CHECKPOINT_PATH
+    --load $CHECKPOINT_PATH
+    --eval-interval 500
+    --split 99,1,0
+)
+torchrun --nproc_per_node $GPUS_PER_NODE --nnodes $NNODES pretrain_gpt.py "${ARGS[@]}"
+"""
+
+
+def test_script_is_detected_and_read(tmp_path) -> None:
+    path = write(tmp_path, "train.sh", SCRIPT)
+    assert detected(path) == "megatron"
+    plan = plan_of(path)
+    assert plan.optimizer.lr == pytest.approx(3e-4) and plan.optimizer.family == "adamw"
+    assert plan.optimizer.betas == (0.9, 0.999) and plan.sources["optimizer.betas"].note.startswith("Megatron")
+    assert plan.optimizer.weight_decay == pytest.approx(0.01) and plan.clipping.max_norm == 1.0
+    assert plan.schedule.kind == "cosine" and plan.schedule.warmup_steps == 200  # 0.01 × lr_decay_iters (= train_iters)
+    assert plan.schedule.min_lr == 0.0 and plan.run.max_steps == 20000
+    assert plan.batch.global_batch_size == 512 and plan.batch.micro_batch_size == 2 and plan.batch.seq_len == 4096
+    assert plan.parallel.world_size == 32 and plan.parallel.tensor == 2  # torchrun 8 × 4 nodes
+    assert plan.derived.data_parallel.value == 16
+    assert plan.model.ffn_size == 5440 and plan.model.gated_mlp is True  # int(8·2048/3 / 64) · 64
+    assert plan.model.embedding_rows == 50432  # padded to a multiple of 128 × tp 2
+    assert plan.model.max_positions == 4096  # defaults to --seq-length
+    assert plan.precision.compute == "bf16" and plan.precision.mixed is True
+    assert plan.mode.kind == "pretrain" and not plan.mode.resumed  # --load = --save: auto-resume
+    assert plan.eval.enabled is True and plan.eval.interval_steps == 500
+    assert plan.sources["optimizer.lr"].line == 13 and plan.sources["optimizer.lr"].key == "--lr"
+    assert plan.objective.kind == "causal_lm"
+
+
+def test_unknown_values_are_not_replaced_by_defaults(tmp_path) -> None:
+    text = SCRIPT.replace("--lr 3e-4", "--lr $LR").replace("    --swiglu\n", "    --clip-grad ${CLIP}\n")
+    plan = plan_of(write(tmp_path, "train.sh", text))
+    assert plan.optimizer.lr is None and "$LR" in plan.unknown["optimizer.lr"]
+    assert plan.clipping.max_norm is None and "clipping.max_norm" in plan.unknown
+
+
+def test_sample_based_run_counts_steps_in_global_batches(tmp_path) -> None:
+    text = (SCRIPT.replace("--train-iters 20000", "--train-samples 1024000 --lr-decay-samples 1000000")
+            .replace("--lr-warmup-fraction 0.01", "--lr-warmup-samples 51200"))
+    plan = plan_of(write(tmp_path, "train.sh", text))
+    assert plan.run.max_steps == 2000 and plan.schedule.warmup_steps == 100 and plan.schedule.decay_steps == 1953
+
+
+def test_flags_validate_args_refuses_together(tmp_path) -> None:
+    text = SCRIPT.replace("--lr-warmup-fraction 0.01", "--lr-warmup-fraction 0.01 --lr-warmup-iters 100")
+    plan = plan_of(write(tmp_path, "train.sh", text))
+    [finding] = findings(plan, "PD003")
+    assert "--lr-warmup-iters" in finding.message and finding.line == 14
+
+
+def test_misspelt_flag_gets_a_suggestion(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "train.sh", SCRIPT.replace("--swiglu", "--swiglue")))
+    assert [n.data["suggestion"] for n in notes(plan, "ignored-key")] == ["--swiglu"]
+
+
+def test_finetune_and_bert(tmp_path) -> None:
+    text = (SCRIPT.replace("pretrain_gpt.py", "pretrain_bert.py")
+            .replace("--load $CHECKPOINT_PATH", "--load /ckpt/base --finetune"))
+    plan = plan_of(write(tmp_path, "train.sh", text))
+    assert plan.mode.kind == "full_finetune" and plan.mode.init_from == "/ckpt/base"
+    assert plan.objective.kind == "masked_lm" and plan.objective.mlm_probability == pytest.approx(0.15)
+
+
+def test_megatron_deepspeed_script_merges_its_json(fixtures_dir, tmp_path) -> None:
+    path = _fixture(fixtures_dir, tmp_path, "ds_pretrain_gpt_350m.sh", "ds_config.json")
+    assert detected(path) == "megatron"
+    plan = plan_of(path)
+    assert plan.batch.global_batch_size == 128  # $(( 8 * 4 * 1 / (1 * 1) * 4 ))
+    assert plan.run.max_steps == 100000  # ${TRAIN_ITERS:-100000}
+    assert plan.parallel.world_size == 4 and plan.parallel.zero_stage == 1
+    assert plan.parallel.deepspeed_config.endswith("ds_config.json")
+    assert plan.precision.compute == "fp16" and plan.schedule.warmup_steps == 2000
+    assert plan.sources["optimizer.lr"].line == 27  # inside the quoted option string
+    assert plan.data.val_fraction == pytest.approx(0.02)
+
+
+def test_bare_argument_list(fixtures_dir, tmp_path) -> None:
+    path = _fixture(fixtures_dir, tmp_path, "bert-args.txt")
+    plan = plan_of(path, "megatron")
+    assert plan.run.max_steps == 1_000_000 and plan.schedule.decay_steps == 990_000
+    assert plan.schedule.warmup_steps == 9900  # 0.01 × lr_decay_iters
+    assert plan.schedule.kind == "linear" and plan.precision.compute == "bf16"
+    assert [n.data["suggestion"] for n in notes(plan, "ignored-key")] == ["--num-layers"]
+
+
+def test_nemo_overrides_read_for_common_keys(tmp_path) -> None:
+    path = write(tmp_path, "nemo.sh", "python /opt/NeMo/examples/nlp/language_modeling/megatron_gpt_pretraining.py "
+                 "--config-name megatron_gpt_config trainer.devices=8 trainer.num_nodes=2 trainer.max_steps=5000 "
+                 "model.optim.lr=2e-4 model.global_batch_size=256 trainer.precision=bf16-mixed\n")
+    assert detected(path) == "megatron"
+    plan = plan_of(path)
+    assert plan.optimizer.lr == pytest.approx(2e-4) and plan.run.max_steps == 5000
+    assert plan.parallel.world_size == 16 and plan.precision.compute == "bf16"
+    assert notes(plan, code="nemo-config-not-read")
+
+
+def test_real_gpt3_175b(shared_dir) -> None:
+    plan = plan_of(shared_dir / "real-configs/megatron-lm/examples/gpt3/train_gpt3_175b_distributed.sh")
+    assert plan.dialect == "megatron"
+    assert plan.optimizer.lr == pytest.approx(6e-5) and plan.schedule.min_lr == pytest.approx(6e-6)
+    assert plan.schedule.kind == "cosine" and plan.schedule.decay_steps == 430_000
+    assert plan.schedule.warmup_steps == 430  # .001 × lr_decay_iters
+    assert plan.run.max_steps == 500_000
+    assert plan.batch.global_batch_size == 1536 and plan.batch.micro_batch_size == 1 and plan.batch.seq_len == 2048
+    assert plan.parallel.tensor == 8 and plan.parallel.pipeline == 16 and plan.parallel.world_size == 8
+    assert plan.precision.compute == "fp16" and plan.mode.kind == "pretrain" and plan.objective.kind == "causal_lm"
+    assert plan.sources["optimizer.lr"].line == 48
+    assert "--step-batch-size-schedule" in findings(plan, "PD003")[0].message
+
+
+def test_real_llama3_8b_fp8(shared_dir) -> None:
+    plan = plan_of(shared_dir / "real-configs/megatron-lm/examples/llama/train_llama3_8b_h100_fp8.sh")
+    assert plan.optimizer.lr == pytest.approx(1.5e-4) and plan.schedule.min_lr == pytest.approx(1e-5)
+    assert plan.run.max_steps == 1_953_125_000 // 128
+    assert plan.schedule.warmup_steps == 3_906_252 // 128 and plan.schedule.decay_steps == 1_949_218_748 // 128
+    assert plan.schedule.kind == "cosine"
+    assert plan.batch.global_batch_size == 128 and plan.batch.seq_len == 8192
+    assert plan.model.kv_heads == 8 and plan.model.tie_embeddings is False and plan.model.ffn_size == 14336
+    assert plan.precision.compute == "fp8" and plan.precision.bf16_enabled is True
+    assert plan.mode.kind == "pretrain" and not plan.mode.resumed  # --load = --save
+    assert plan.parallel.world_size == 8 and plan.objective.kind == "causal_lm"

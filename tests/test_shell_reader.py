@@ -1,0 +1,141 @@
+"""The shell reader: a launch script's training command as flags with lines, never executed."""
+
+from __future__ import annotations
+
+import pytest
+
+from pretrain_doctor.config.loader import load_document
+from pretrain_doctor.config.shell_reader import read_shell
+from pretrain_doctor.errors import ConfigError
+
+from .dialects.helpers import write
+
+
+def _read(text: str):
+    data, positions, unevaluated = read_shell(text, "train.sh")
+    return data, {k[0]: v.line for k, v in positions.items() if len(k) == 1}, unevaluated
+
+
+def test_variables_defaults_arithmetic_and_continuations() -> None:
+    data, lines, _ = _read(
+        'GPUS=8\n'
+        'NODES=${NODES:-2}\n'
+        'export LR=${LR:-"3e-4"}  # peak\n'
+        'GBS=$(( GPUS * NODES * 4 ))\n'
+        'python pretrain_gpt.py \\\n'
+        '    --lr $LR \\\n'
+        '    --global-batch-size ${GBS} \\\n'
+        '    --num-layers=24 \\\n'
+        '    --bf16\n'
+    )
+    assert data["program"] == "pretrain_gpt.py"
+    assert data["--lr"] == "3e-4" and data["--global-batch-size"] == "64" and data["--num-layers"] == "24"
+    assert data["--bf16"] is True
+    assert lines["--lr"] == 6 and lines["--global-batch-size"] == 7 and lines["--bf16"] == 9
+
+
+def test_arrays_appends_and_quoted_expansion() -> None:
+    data, lines, _ = _read(
+        'MODEL=(\n'
+        '  --num-layers 32   # layers\n'
+        '  --hidden-size 4096\n'
+        ')\n'
+        'EXTRA=()\n'
+        'EXTRA+=("--fp8-format hybrid" --fp8-param-gather)\n'
+        'DDP=(--overlap-grad-reduce)\n'
+        'MODEL+=("${DDP[@]}")\n'
+        'torchrun --nproc_per_node 8 --nnodes 2 pretrain_gpt.py ${MODEL[@]} ${EXTRA[@]} 2>&1 | tee log\n'
+    )
+    assert data["--num-layers"] == "32" and data["--hidden-size"] == "4096"
+    assert data["--overlap-grad-reduce"] is True and data["--fp8-param-gather"] is True
+    assert data["--fp8-format"] == "hybrid"  # unquoted ${EXTRA[@]} splits the element
+    assert lines["--num-layers"] == 2 and lines["--fp8-format"] == 6
+    assert data["launcher"] == {"name": "torchrun", "nproc_per_node": "8", "nnodes": "2"}
+
+
+def test_values_the_script_does_not_set_stay_unknown(tmp_path) -> None:
+    marker = tmp_path / "ran"
+    data, _, unevaluated = _read(
+        'CKPT=$1\n'
+        f'STAMP=$(touch {marker})\n'
+        'python pretrain_gpt.py --save $CKPT --load "$CKPT" --data-path $DATA_PATH --tensorboard-dir $STAMP --lr 1e-4\n'
+    )
+    assert data["--save"] is None and unevaluated["--save"] == "$1"
+    assert data["--data-path"] is None and unevaluated["--data-path"] == "$DATA_PATH"
+    assert data["--tensorboard-dir"] is None
+    assert data["--lr"] == "1e-4"
+    assert not marker.exists()  # read, never run
+
+
+def test_branches_the_script_decides_and_those_it_does_not() -> None:
+    data, _, unevaluated = _read(
+        'DTYPE="fp8"\n'
+        'if [[ "$DTYPE" == "fp8" ]]; then\n'
+        '  PREC=(--fp8-format hybrid --bf16)\n'
+        'else\n'
+        '  PREC=(--bf16)\n'
+        'fi\n'
+        'if [ -f /etc/hosts ]; then LR=1e-4; else LR=2e-4; fi\n'
+        'if [ -n "$SLURM_JOB_ID" ]; then SEED=1; else SEED=1; fi\n'
+        'python pretrain_gpt.py ${PREC[@]} --lr $LR --seed $SEED\n'
+    )
+    assert data["--fp8-format"] == "hybrid" and data["--bf16"] is True
+    assert data["--lr"] is None and unevaluated["--lr"] == "$LR"  # the branches disagree
+    assert data["--seed"] == "1"  # both branches agree
+
+
+def test_old_style_quoted_options_and_heredocs_skipped() -> None:
+    data, lines, _ = _read(
+        'OPTS=" \\\n'
+        '    --num-layers 24 \\\n'
+        '    --hidden-size 1024 \\\n'
+        '"\n'
+        'cat <<EOT > ds.json\n'
+        '{"train_batch_size": 8, --lr 5}\n'
+        'EOT\n'
+        'deepspeed --num_gpus 4 pretrain_gpt.py $OPTS --deepspeed_config ds.json\n'
+    )
+    assert data["--num-layers"] == "24" and lines["--num-layers"] == 2 and lines["--hidden-size"] == 3
+    assert "--lr" not in data
+    assert data["--deepspeed_config"] == "ds.json" and data["launcher"]["num_gpus"] == "4"
+
+
+def test_bare_argument_list_and_nemo_overrides() -> None:
+    data, lines, _ = _read("--num-layers 24 --hidden-size 1024\n--lr 1e-4\n")
+    assert "program" not in data and data["--hidden-size"] == "1024" and lines["--lr"] == 2
+    nemo, _, _ = _read("python /opt/NeMo/examples/nlp/language_modeling/megatron_gpt_pretraining.py \\\n"
+                       "  trainer.max_steps=1000 model.optim.lr=2e-4 +model.foo=1\n")
+    assert nemo["overrides"] == {"trainer.max_steps": "1000", "model.optim.lr": "2e-4", "model.foo": "1"}
+
+
+def test_unreadable_words_are_listed() -> None:
+    data, _, _ = _read('python pretrain_gpt.py --lr 1e-4 $EXTRA_ARGS --bf16\n')
+    assert data["unresolved"] == [{"text": "$EXTRA_ARGS", "line": 1}]
+    assert data["--bf16"] is True
+
+
+def test_loader_routes_scripts_and_argument_files(tmp_path) -> None:
+    script = write(tmp_path, "train.sh", "python pretrain_gpt.py --lr 1e-4\n")
+    assert load_document(script).format == "shell"
+    no_suffix = write(tmp_path, "launch", "#!/usr/bin/env bash\npython pretrain_gpt.py --lr 1e-4\n")
+    assert load_document(no_suffix).data["--lr"] == "1e-4"
+    args = write(tmp_path, "args.txt", "# flags\n--num-layers 2 --lr 1e-4\n")
+    assert load_document(args).data["--num-layers"] == "2"
+    yaml = write(tmp_path, "c.yaml", "---\nlr: 1\n")
+    assert load_document(yaml).format == "yaml"
+
+
+def test_broken_quote_is_one_clear_error() -> None:
+    with pytest.raises(ConfigError, match="unterminated"):
+        read_shell('python pretrain_gpt.py --lr "1e-4\n', "train.sh")
+
+
+def test_launch_inside_a_function_is_read() -> None:
+    data, _, _ = _read('main() {\n  torchrun pretrain_gpt.py --lr 2e-4 "$@"\n}\nmain "$@"\n')
+    assert data["program"] == "pretrain_gpt.py" and data["--lr"] == "2e-4"
+
+
+def test_self_doubling_array_stays_bounded() -> None:
+    text = "A=(1 2 3)\n" + 'A+=("${A[@]}")\n' * 40 + "python pretrain_gpt.py --x ${A[0]} --lr 1\n"
+    data, _, unevaluated = _read(text)
+    assert data["--x"] is None and data["--lr"] == "1"  # too large to hold: unknown, not a hang
