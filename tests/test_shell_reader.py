@@ -8,7 +8,10 @@ from pretrain_doctor.config.loader import load_document
 from pretrain_doctor.config.shell_reader import read_shell
 from pretrain_doctor.errors import ConfigError
 
-from .dialects.helpers import write
+from pretrain_doctor.check.engine import check_paths
+from pretrain_doctor.settings import CheckOptions
+
+from .dialects.helpers import plan_of, write
 
 
 def _read(text: str):
@@ -125,9 +128,15 @@ def test_loader_routes_scripts_and_argument_files(tmp_path) -> None:
     assert load_document(yaml).format == "yaml"
 
 
-def test_broken_quote_is_one_clear_error() -> None:
+def test_broken_quote_is_one_clear_error_for_a_launch_script(tmp_path) -> None:
+    data, _, _ = _read('python pretrain_gpt.py --lr 1e-4 --micro-batch-size 2 \\\n  --seed "1\n')
+    assert data["syntax_error"]["line"] == 2 and data["--lr"] == "1e-4"
+    script = write(tmp_path, "train.sh", 'python pretrain_gpt.py --lr 1e-4 --micro-batch-size 2 \\\n  --seed "1\n')
     with pytest.raises(ConfigError, match="unterminated"):
-        read_shell('python pretrain_gpt.py --lr "1e-4\n', "train.sh")
+        plan_of(script)
+    write(tmp_path, "tools/install.sh", "echo 'unfinished\n")
+    report = check_paths([tmp_path / "tools"], CheckOptions(use_settings=False))
+    assert report.errors == [] and [f.role for f in report.files] == ["skipped"]  # not a launch script
 
 
 def test_launch_inside_a_function_is_read() -> None:

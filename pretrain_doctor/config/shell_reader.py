@@ -93,8 +93,18 @@ class _Heredoc:
 
 
 # --- lexing ------------------------------------------------------------------------------
-def _tokenize(text: str, shown: str) -> list[Token]:
+def _tokenize(text: str, shown: str) -> tuple[list[Token], Optional[ConfigError]]:
+    """The tokens of `text`; on a syntax error (an unterminated quote), those before it and the error."""
     tokens: list[Token] = []
+    try:
+        _lex(text, shown, tokens)
+    except ConfigError as exc:
+        tokens.append(Token("newline", "\n", exc.line or 1, 1))
+        return tokens, exc
+    return tokens, None
+
+
+def _lex(text: str, shown: str, tokens: list[Token]) -> None:
     i, line, col, n = 0, 1, 1, len(text)
     word: list[str] = []
     start = (1, 1)
@@ -257,7 +267,6 @@ def _tokenize(text: str, shown: str) -> list[Token]:
         advance()
     flush()
     tokens.append(Token("newline", "\n", line, col))
-    return tokens
 
 
 def _skip_heredocs(text: str, heredocs: list[_Heredoc], position: Callable[[], int],
@@ -914,7 +923,7 @@ def _to_word(items: Field) -> Word:
 # --- the argument list -------------------------------------------------------------------------
 def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str]]:
     """The training command of a launch script, or a bare argument list, as data with positions."""
-    tokens = _tokenize(text, shown)
+    tokens, error = _tokenize(text, shown)
     shell = _Shell(shown)
     try:
         shell.run(_Parser(tokens).parse())
@@ -922,6 +931,9 @@ def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
         raise ConfigError("shell script nested too deep to read", shown) from None
     command = _training_command(shell.commands)
     data: dict[str, Any] = {}
+    if error is not None:
+        # Kept, not raised: a folder walk meets shell scripts that are not launch scripts at all.
+        data["syntax_error"] = {"message": error.message, "line": error.line}
     positions: dict[KeyPath, Position] = {}
     unevaluated: dict[str, str] = {}
     if command is None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from ..config.document import Document
+from ..errors import ConfigError
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_int, lenient_number, typo_notes
@@ -139,6 +140,9 @@ class MegatronDialect(Dialect):
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         doc = docs[0]
+        error = doc.data.get("syntax_error")
+        if isinstance(error, dict):
+            raise ConfigError(str(error.get("message")), doc.path, error.get("line"))
         b = self.builder(docs)
         flags = _Flags(doc)
         if doc.data.get("overrides") and not any(f in doc.data for f in _SIGNATURE):
