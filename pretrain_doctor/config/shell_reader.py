@@ -163,6 +163,26 @@ def _lex(text: str, shown: str, tokens: list[Token]) -> None:
             advance()
         raise ConfigError(f"unterminated `{opening}` in shell script", shown, start[0])
 
+    def take_quoted(quote: str) -> None:
+        """A '...' stretch (literal) or a "..." one (with escapes, `$(...)` and `${...}` inside)."""
+        word.append(quote)
+        advance()
+        while i < n and text[i] != quote:
+            if quote == '"' and text[i] == "\\" and i + 1 < n:
+                word.append(text[i])
+                advance()
+            elif quote == '"' and (text.startswith("$(", i) or text.startswith("${", i)):
+                word.append("$")
+                advance()
+                take_until_close(text[i], ")" if text[i] == "(" else "}")
+                continue
+            word.append(text[i])
+            advance()
+        if i >= n:
+            raise ConfigError(f"unterminated {quote} quote in shell script", shown, start[0])
+        word.append(quote)
+        advance()
+
     while i < n:
         ch = text[i]
         if ch == "\\" and i + 1 < n and text[i + 1] == "\n":
@@ -186,35 +206,8 @@ def _lex(text: str, shown: str, tokens: list[Token]) -> None:
             continue
         if not word:
             start = (line, col)
-        if ch == "'":
-            word.append(ch)
-            advance()
-            while i < n and text[i] != "'":
-                word.append(text[i])
-                advance()
-            if i >= n:
-                raise ConfigError("unterminated ' quote in shell script", shown, start[0])
-            word.append("'")
-            advance()
-            continue
-        if ch == '"':
-            word.append(ch)
-            advance()
-            while i < n and text[i] != '"':
-                if text[i] == "\\" and i + 1 < n:
-                    word.append(text[i])
-                    advance()
-                elif text.startswith("$(", i) or text.startswith("${", i):
-                    word.append("$")
-                    advance()
-                    take_until_close(text[i], ")" if text[i] == "(" else "}")
-                    continue
-                word.append(text[i])
-                advance()
-            if i >= n:
-                raise ConfigError('unterminated " quote in shell script', shown, start[0])
-            word.append('"')
-            advance()
+        if ch in "'\"":
+            take_quoted(ch)
             continue
         if ch == "\\" and i + 1 < n:
             word.extend((ch, text[i + 1]))
