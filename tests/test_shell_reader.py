@@ -148,3 +148,17 @@ def test_self_doubling_array_stays_bounded() -> None:
     text = "A=(1 2 3)\n" + 'A+=("${A[@]}")\n' * 40 + "python pretrain_gpt.py --x ${A[0]} --lr 1\n"
     data, _, unevaluated = _read(text)
     assert data["--x"] is None and data["--lr"] == "1"  # too large to hold: unknown, not a hang
+
+
+def test_eval_of_a_command_string_and_an_unknown_script_folder() -> None:
+    data, lines, _ = _read(
+        'DIR=`pwd`\n'
+        'opts=" \\\n'
+        '    --num-layers 24 \\\n'
+        '    --lr 1e-4"\n'
+        'run_cmd="deepspeed ${DIR}/../pretrain_gpt.py ${opts} &> ${DIR}/log.txt"\n'
+        'eval "$run_cmd"\n'
+    )
+    assert data["program"] == "pretrain_gpt.py"
+    assert data["--num-layers"] == "24" and data["--lr"] == "1e-4" and lines["--lr"] == 4
+    assert "unresolved" not in data  # the log redirection is not an argument

@@ -499,8 +499,16 @@ class _Shell:
                     "test", "true", "false", ":"):
             return
         expanded: list[Word] = []
-        for token in words[index:]:
-            expanded.extend(self.expand_word(token.text, token.line, token.column))
+        if head == "eval":
+            # `eval "$run_cmd"`: the string is a command line again; its words split at every space.
+            for token in words[index + 1:]:
+                for found in self.fields(token.text, token.line, token.column):
+                    resplit = [Item(i.char, i.line, i.column, i.splittable or i.char in (" ", "\t", "\n"), i.raw)
+                               for i in found]
+                    expanded.extend(_to_word(f) for f in _split(resplit))
+        else:
+            for token in words[index:]:
+                expanded.extend(self.expand_word(token.text, token.line, token.column))
         self.commands.append(Command(expanded, uncertain))
 
     def _assign(self, token: Token, array: Optional[list[Token]]) -> None:
@@ -686,7 +694,9 @@ class _Shell:
             return [Item(None, line, column, not quoted, text)]
         if value and isinstance(value[0], list):  # `$ARRAY` is its first element
             value = value[0]  # type: ignore[assignment]
-        return [Item(it.char, it.line, it.column, not quoted, it.raw) for it in value]  # type: ignore[union-attr]
+        # Known characters keep where they were written; an unknown stretch is placed where it is used.
+        return [Item(it.char, it.line, it.column, not quoted, it.raw) if it.char is not None
+                else Item(None, line, column, not quoted, it.raw) for it in value]  # type: ignore[union-attr]
 
     def text_of(self, raw: str) -> Optional[str]:
         items = _flatten(self._expand(raw, 0, 0, quoted=True))
@@ -934,7 +944,7 @@ def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
     words, script_index = command
     if script_index is not None:
         script = words[script_index]
-        data["program"] = script.text
+        data["program"] = script.text if script.text is not None else script.raw.rsplit("/", 1)[-1]
         positions[("program",)] = Position(script.line, script.column)
         launcher = _options(words[:script_index])
         if launcher:
@@ -959,9 +969,10 @@ def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Opt
     """The command that starts the training script, its words and the index of the script in them."""
     best, best_score = None, 0
     for command in commands:
-        words = command.words
+        words = _until_redirection(command.words)
         for index, word in enumerate(words):
-            name = (word.text or "").rsplit("/", 1)[-1]
+            # `${DIR}/../pretrain_gpt.py`: the folder is unknown, the script's name is not.
+            name = (word.text or word.raw).rsplit("/", 1)[-1]
             if not name.endswith(".py"):
                 continue
             flags = sum(1 for w in words[index + 1:] if (w.text or "").startswith("--"))
@@ -977,6 +988,17 @@ def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Opt
     if flat and (flat[0].text or "").startswith("--"):
         return flat, None
     return None
+
+
+_REDIRECTION = re.compile(r"^(\d*[<>]|&>|\||&&|;|&$)")
+
+
+def _until_redirection(words: list[Word]) -> list[Word]:
+    """The words before `2>&1 | tee log` or `&> log` (an `eval`'d string keeps them as words)."""
+    for index, word in enumerate(words):
+        if word.text is not None and _REDIRECTION.match(word.text):
+            return words[:index]
+    return words
 
 
 def _options(words: list[Word]) -> Optional[tuple[dict[str, Any], dict[KeyPath, Position]]]:

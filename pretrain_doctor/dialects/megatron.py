@@ -18,7 +18,9 @@ its `ArgumentGroupFactory` turns into flags, d98e8a6; `megatron_flags.py` lists 
 - Adam is AdamW (decoupled weight decay, 0.01 by default) and skips biases and 1-D
   (norm) parameters; `--clip-grad` defaults to 1.0, `--init-method-std` to 0.02,
   `--hidden-dropout`/`--attention-dropout` to 0.1, the seed to 1234;
-- Megatron-DeepSpeed's `--deepspeed_config` JSON is merged as the hf dialect merges one.
+- Megatron-DeepSpeed's `--deepspeed_config` JSON is merged as the hf dialect merges one; its
+  token-based `--lr-warmup-tokens`, `--lr-decay-tokens` and `--train-tokens` count in steps of
+  global batch × sequence length (the run ends at whichever of tokens and samples comes first).
 
 NeMo launch scripts that pass Hydra overrides (`trainer.max_steps=...`, `model.optim.lr=...`)
 instead of flags are recognised for the common keys below; the rest of a NeMo run lives in
@@ -281,6 +283,11 @@ class MegatronDialect(Dialect):
         tokens = lenient_number(f.raw("--train-tokens"))  # Megatron-DeepSpeed: stop after this many tokens
         if isinstance(tokens, (int, float)) and tokens > 0:
             b.set("run.max_tokens", tokens, f.source(b, "--train-tokens"))
+            seq, steps = b.get("batch.seq_len"), b.get("run.max_steps")
+            if isinstance(batch, int) and isinstance(seq, int):
+                by_tokens = -(-int(tokens) // (batch * seq))
+                if not isinstance(steps, int) or by_tokens < steps:  # whichever limit comes first ends the run
+                    b.set("run.max_steps", by_tokens, f.source(b, "--train-tokens", "train_tokens / (global batch × seq length)"))
 
     @staticmethod
     def _schedule(b: PlanBuilder, f: _Flags) -> None:
@@ -313,10 +320,9 @@ class MegatronDialect(Dialect):
             if isinstance(warmup, int):
                 note = f"lr_warmup_samples / global_batch_size ({per_step})" if unit == "samples" else None
                 b.set("schedule.warmup_steps", warmup // per_step, f.source(b, f"--lr-warmup-{unit}", note))
-        elif f.present("--lr-warmup-tokens") or isinstance(tokens_decay, (int, float)):
-            b.unknown("schedule.warmup_steps", "the tokens per step (Megatron-DeepSpeed token-based schedule)")
-        else:
+        elif not f.present("--lr-warmup-tokens"):
             b.default("schedule.warmup_steps", 0, DEFAULT + " (lr_warmup_iters 0)")
+        _token_schedule(b, f, tokens_decay)
 
     # -- precision, parallelism, the rest ---------------------------------------------------
     @staticmethod
@@ -427,6 +433,22 @@ class MegatronDialect(Dialect):
         b.note("other", "a NeMo script: only its Hydra overrides are read; the model, optimizer and schedule of "
                "the YAML it names (--config-name) are not, so NeMo's defaults are not assumed",
                b.source(doc, ("program",)) if doc.position(("program",)) else None, code="nemo-config-not-read")
+
+
+def _token_schedule(b: PlanBuilder, f: _Flags, tokens_decay: Any) -> None:
+    """Megatron-DeepSpeed's `--lr-warmup-tokens` / `--lr-decay-tokens`: counted in tokens consumed,
+    so in steps of global batch × sequence length (fixed-length samples)."""
+    batch, seq = b.get("batch.global_batch_size"), b.get("batch.seq_len")
+    per_step = batch * seq if isinstance(batch, int) and isinstance(seq, int) else None
+    for field, flag, value in (("schedule.warmup_steps", "--lr-warmup-tokens", lenient_number(f.raw("--lr-warmup-tokens"))),
+                               ("schedule.decay_steps", "--lr-decay-tokens", tokens_decay)):
+        if not f.present(flag):
+            continue
+        if per_step is None or not isinstance(value, (int, float)):
+            b.unknown(field, f"{flag} in steps needs the global batch and sequence length")
+        else:
+            b.set(field, max(int(value // per_step), 1 if field == "schedule.decay_steps" else 0),
+                  f.source(b, flag, f"tokens / (global batch × seq length = {per_step:,})"))
 
 
 def _launcher_world_size(launcher: dict) -> Optional[int]:

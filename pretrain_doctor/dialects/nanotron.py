@@ -61,8 +61,22 @@ _FAMILIES = {
                                             "num_attention_heads": 16, "num_hidden_layers": 24,
                                             "vocab_size": 49280}),
 }
+# Transformer families (rope attention + MLP); others (mamba) only read the keys they state.
+_TRANSFORMERS = {"llama", "qwen2", "starcoder2", "llamoe"}
 _DTYPES = {"bfloat16": "bf16", "bf16": "bf16", "float16": "fp16", "fp16": "fp16", "half": "fp16",
            "float32": "fp32", "fp32": "fp32", "float": "fp32"}
+
+
+def _family(config: dict) -> tuple[str, dict]:
+    """The model config class nanotron builds: from its `is_<family>_config` marker (the loader tries
+    LlamaConfig first, so a file without a marker is read as Llama), with that class's defaults."""
+    for marker, (name, known) in _FAMILIES.items():
+        if lenient_bool(config.get(marker)) is True:
+            return name, known
+    for key, value in config.items():
+        if isinstance(key, str) and key.startswith("is_") and key.endswith("_config") and lenient_bool(value):
+            return key[3:-7], {}  # examples' own configs (mamba, llamoe): no defaults assumed
+    return "llama", _LLAMA_DEFAULTS
 
 
 class NanotronDialect(Dialect):
@@ -106,40 +120,39 @@ class NanotronDialect(Dialect):
     def _model(b: PlanBuilder, doc: Document) -> None:
         config = doc.get(("model", "model_config"))
         config = config if isinstance(config, dict) else {}
-        family, defaults = "llama", _LLAMA_DEFAULTS
-        for marker, (name, known) in _FAMILIES.items():
-            if lenient_bool(config.get(marker)) is True:
-                family, defaults = name, known
-                break
+        family, defaults = _family(config)
         b.set("model.family", family, b.source(doc, ("model", "model_config")) if config else None)
         base = ("model", "model_config")
         note = f"nanotron {family} config default"
 
-        def take(field: str, key: str, convert: Any) -> Any:
-            value = b.take(field, doc, base + (key,), convert)
-            if value is None and key in defaults:
-                b.default(field, defaults[key], note)
-                value = defaults[key]
+        def take(field: str, *keys: str, convert: Any = lenient_int) -> Any:
+            value = b.take_first(field, doc, *(base + (key,) for key in keys), convert=convert)
+            if value is None and keys[0] in defaults:
+                b.default(field, defaults[keys[0]], note)
+                value = defaults[keys[0]]
             return value
 
-        take("model.layers", "num_hidden_layers", lenient_int)
-        take("model.hidden_size", "hidden_size", lenient_int)
-        heads = take("model.heads", "num_attention_heads", lenient_int)
+        transformer = family in _TRANSFORMERS
+        take("model.layers", "num_hidden_layers", "n_layer")
+        take("model.hidden_size", "hidden_size", "d_model")
+        heads = take("model.heads", "num_attention_heads")
         kv_key = "num_kv_heads" if family == "starcoder2" else "num_key_value_heads"
         if b.take("model.kv_heads", doc, base + (kv_key,), lenient_int) is None and isinstance(heads, int):
             if family == "starcoder2" and not lenient_bool(config.get("grouped_query")):
                 b.default("model.kv_heads", 1, note + " (multi-query attention)")
             else:
                 b.default("model.kv_heads", heads, note + " (num_key_value_heads = num_attention_heads)")
-        if b.take("model.ffn_size", doc, base + ("intermediate_size",), lenient_int) is None and family != "starcoder2":
-            b.default("model.ffn_size", defaults["intermediate_size"], note)
-        b.set("model.gated_mlp", family != "starcoder2")
-        vocab = take("model.vocab_size", "vocab_size", lenient_int)
-        take("model.max_positions", "max_position_embeddings", lenient_int)
+        take("model.ffn_size", "intermediate_size")
+        if transformer:
+            b.set("model.gated_mlp", family != "starcoder2")
+            b.set("model.position_encoding", "rope")
+        elif family == "mamba":
+            b.set("model.position_encoding", "none")
+        vocab = take("model.vocab_size", "vocab_size")
+        take("model.max_positions", "max_position_embeddings")
         tied = b.take("model.tie_embeddings", doc, base + ("tie_word_embeddings",), lenient_bool)
-        if tied is None:
-            b.default("model.tie_embeddings", False if family != "starcoder2" else True, note)
-        b.set("model.position_encoding", "rope")
+        if tied is None and transformer:
+            b.default("model.tie_embeddings", family == "starcoder2", note)
         if isinstance(config.get("rope_scaling"), dict):
             b.set("model.rope_scaling", True, b.source(doc, base + ("rope_scaling",)))
         moe = config.get("moe_config")
@@ -148,6 +161,9 @@ class NanotronDialect(Dialect):
             b.default("model.num_experts", 8, note + " (MoEConfig)")
             b.take("model.experts_per_token", doc, base + ("moe_config", "top_k"), lenient_int)
             b.default("model.experts_per_token", 2, note + " (MoEConfig)")
+        else:  # examples/moe's LlaMoEConfig
+            b.take("model.num_experts", doc, base + ("moe_num_experts",), lenient_int)
+            b.take("model.experts_per_token", doc, base + ("num_experts_per_tok",), lenient_int)
         b.take("model.init_std", doc, ("model", "init_method", "std"), lenient_number)
         if lenient_bool(doc.get(("model", "init_method", "use_mup"))):
             b.set("optimizer.mup", True, b.source(doc, ("model", "init_method", "use_mup")))

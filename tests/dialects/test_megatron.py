@@ -157,3 +157,11 @@ def test_real_llama3_8b_fp8(shared_dir) -> None:
     assert plan.precision.compute == "fp8" and plan.precision.bf16_enabled is True
     assert plan.mode.kind == "pretrain" and not plan.mode.resumed  # --load = --save
     assert plan.parallel.world_size == 8 and plan.objective.kind == "causal_lm"
+
+
+def test_megatron_deepspeed_token_based_schedule(tmp_path) -> None:
+    text = (SCRIPT.replace("--lr-warmup-fraction 0.01", "--lr-warmup-tokens 2097152000 --lr-decay-tokens 20971520000")
+            .replace("--train-iters 20000", "--train-iters 20000 --train-tokens 20971520000"))
+    plan = plan_of(write(tmp_path, "train.sh", text))
+    assert plan.schedule.warmup_steps == 1000 and plan.schedule.decay_steps == 10000  # tokens / (512 × 4096)
+    assert plan.run.max_tokens == 20971520000 and plan.run.max_steps == 10000  # the token limit comes first

@@ -130,3 +130,20 @@ def test_real_tiny_llama(shared_dir) -> None:
     assert plan.batch.seq_len == 4096 and plan.parallel.world_size == 8
     assert plan.mode.kind == "pretrain" and plan.objective.kind == "causal_lm"
     assert plan.debug is True  # dataset: null
+
+
+def test_example_model_configs_without_assumed_defaults(tmp_path) -> None:
+    mamba = TINY.replace("""    is_llama_config: true
+    hidden_size: 1024
+    num_hidden_layers: 16
+    num_attention_heads: 16
+""", """    is_mamba_config: true
+    d_model: 1536
+    num_hidden_layers: 48
+""")
+    plan = plan_of(write(tmp_path, "mamba.yaml", mamba))
+    assert plan.model.family == "mamba" and plan.model.hidden_size == 1536 and plan.model.layers == 48
+    assert plan.model.heads is None and plan.model.ffn_size is None and plan.model.position_encoding == "none"
+    moe = TINY.replace("is_llama_config: true", "is_llamoe_config: true\n    moe_num_experts: 4\n    num_experts_per_tok: 1")
+    plan = plan_of(write(tmp_path, "moe.yaml", moe))
+    assert plan.model.family == "llamoe" and plan.model.num_experts == 4 and plan.model.experts_per_token == 1
