@@ -59,6 +59,8 @@ class MissingWarmup(Rule):
         warmup = plan.derived.warmup_steps
         if warmup.value is None and warmup.inputs:
             return  # a warmup ratio whose step count is unknown is still a warmup
+        if {"schedule.warmup_steps", "schedule.warmup_ratio"} & set(plan.unknown):
+            return  # set at launch (`--lr-warmup-samples ${N}` with an unknown batch): not known to be absent
         if warmup.value:
             return
         field = self._field(plan)

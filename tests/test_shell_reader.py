@@ -162,3 +162,23 @@ def test_eval_of_a_command_string_and_an_unknown_script_folder() -> None:
     assert data["program"] == "pretrain_gpt.py"
     assert data["--num-layers"] == "24" and data["--lr"] == "1e-4" and lines["--lr"] == 4
     assert "unresolved" not in data  # the log redirection is not an argument
+
+
+def test_case_on_a_value_the_script_sets() -> None:
+    data, lines, unevaluated = _read(
+        'SCALE="800M"\n'
+        'case "${SCALE}" in\n'
+        '    "800M"|"1B")\n'
+        '        HIDDEN=1024\n'
+        '        ;;\n'
+        '    8B) HIDDEN=4096 ;;\n'
+        '    *) echo bad; exit 1 ;;\n'
+        'esac\n'
+        'case "$1" in\n'
+        '    big) LR=1e-4 ;;\n'
+        '    *) LR=3e-4 ;;\n'
+        'esac\n'
+        'python pretrain_gpt.py --hidden-size $HIDDEN --lr $LR\n'
+    )
+    assert data["--hidden-size"] == "1024"
+    assert data["--lr"] is None and unevaluated["--lr"] == "$LR"  # $1 is given at launch

@@ -290,8 +290,14 @@ class _If:
 
 
 @dataclass
+class _Case:
+    subject: Token
+    arms: list[tuple[list[Token], list]]  # (patterns, body)
+
+
+@dataclass
 class _Block:
-    """A loop, a `case` or a function body: run at most once, and what it assigns is uncertain."""
+    """A loop or a function body: run at most once, and what it assigns is uncertain."""
 
     body: list
 
@@ -304,10 +310,12 @@ class _Parser:
     def peek(self) -> Optional[Token]:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
-    def parse(self, stop: tuple[str, ...] = ()) -> list:
+    def parse(self, stop: tuple[str, ...] = (), stop_ops: tuple[str, ...] = ()) -> list:
         body: list = []
         while self.pos < len(self.tokens):
             token = self.tokens[self.pos]
+            if token.kind == "op" and token.text in stop_ops:
+                return body
             if token.kind == "newline" or (token.kind == "op" and token.text in (";", "&", "&&", "||", "|", "|&", ";;")):
                 self.pos += 1
                 continue
@@ -320,7 +328,7 @@ class _Parser:
                 body.append(_Block(self.parse(stop=("done",))))
                 self.pos += 1
             elif token.kind == "word" and token.text == "case":
-                self._skip_case()
+                body.append(self._case())
             elif token.kind == "op" and token.text in ("(", ")") or token.kind == "word" and token.text in ("{", "}"):
                 self.pos += 1  # subshells and groups: their commands are read like the others
             elif token.kind == "word" and token.text in ("then", "else", "elif", "fi", "do", "done", "esac"):
@@ -360,17 +368,29 @@ class _Parser:
                 break
         return _If(branches, otherwise)
 
-    def _skip_case(self) -> None:
-        depth = 0
+    def _case(self) -> _Case:
+        """`case WORD in PATTERN|PATTERN) body ;; ... esac`."""
+        self.pos += 1
+        subject = self.tokens[self.pos] if self.pos < len(self.tokens) else Token("word", "", 0, 0)
+        self.pos += 1
+        self._until_word("in")
+        arms: list[tuple[list[Token], list]] = []
         while self.pos < len(self.tokens):
             token = self.tokens[self.pos]
+            if token.kind == "newline" or token.text in (";;", ";&", ";;&", "(", "|"):
+                self.pos += 1
+                continue
+            if token.kind == "word" and token.text == "esac":
+                self.pos += 1
+                break
+            patterns = []
+            while self.pos < len(self.tokens) and not (self.tokens[self.pos].kind == "op" and self.tokens[self.pos].text == ")"):
+                if self.tokens[self.pos].kind == "word":
+                    patterns.append(self.tokens[self.pos])
+                self.pos += 1
             self.pos += 1
-            if token.kind == "word" and token.text == "case":
-                depth += 1
-            elif token.kind == "word" and token.text == "esac":
-                depth -= 1
-                if depth == 0:
-                    return
+            arms.append((patterns, self.parse(stop=("esac",), stop_ops=(";;", ";&", ";;&"))))
+        return _Case(subject, arms)
 
     def _function_start(self) -> bool:
         token = self.tokens[self.pos]
@@ -432,18 +452,30 @@ class _Shell:
             if isinstance(statement, _Simple):
                 self._simple(statement, uncertain)
             elif isinstance(statement, _If):
-                self._if(statement, uncertain)
+                self._choose([(self.condition(cond), body) for cond, body in statement.branches],
+                             statement.otherwise or [], uncertain)
+            elif isinstance(statement, _Case):
+                subject = self.text_of(statement.subject.text)
+                self._choose([(self._matches(subject, patterns), body) for patterns, body in statement.arms],
+                             [], uncertain)
             elif isinstance(statement, _Block):
                 before = dict(self.vars)
                 self.run(statement.body, uncertain=True)
                 self._merge([before, dict(self.vars)])
 
-    def _if(self, statement: _If, uncertain: bool) -> None:
+    def _matches(self, subject: Optional[str], patterns: list[Token]) -> Optional[bool]:
+        if subject is None:
+            return None
+        texts = [self.text_of(p.text) for p in patterns]
+        if any(fnmatch.fnmatchcase(subject, t) for t in texts if t is not None):
+            return True
+        return None if any(t is None for t in texts) else False
+
+    def _choose(self, branches: list[tuple[Optional[bool], list]], otherwise: list, uncertain: bool) -> None:
         """Run the branch the script takes; when a condition is undecided, every candidate on a copy."""
         outcomes: list[list] = []
         decided = True
-        for condition, body in statement.branches:
-            verdict = self.condition(condition)
+        for verdict, body in branches:
             if verdict is False:
                 continue
             outcomes.append(body)
@@ -451,7 +483,7 @@ class _Shell:
                 break
             decided = False
         else:
-            outcomes.append(statement.otherwise or [])
+            outcomes.append(otherwise)
         if decided:
             self.run(outcomes[-1], uncertain)
             return

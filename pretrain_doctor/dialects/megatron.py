@@ -161,7 +161,10 @@ class MegatronDialect(Dialect):
             self._exclusive(b, flags)
             if flags.present("--deepspeed") or flags.present("--deepspeed_config"):
                 merge_deepspeed_reference(b, doc, context, key="--deepspeed_config")
-            typo_notes(b, doc, KNOWN_FLAGS, keys=[k for k in doc.data if isinstance(k, str) and k.startswith("--")])
+            program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
+            if not program or program.startswith("pretrain_"):
+                # Other entry points (`finetune_gpt.py`) add their own flags through extra_args_provider.
+                typo_notes(b, doc, KNOWN_FLAGS, keys=[k for k in doc.data if isinstance(k, str) and k.startswith("--")])
         self._unresolved(b, doc)
         apply_flags(b, context)
         return b.build()
@@ -179,7 +182,9 @@ class MegatronDialect(Dialect):
             b.set("objective.kind", "seq2seq", b.source(f.doc, ("program",)))
         else:
             b.set("objective.kind", "causal_lm", b.source(f.doc, ("program",)) if program else None)
-        f.take(b, "model.layers", "--num-layers", lenient_int)
+        if family not in ("mamba", "hybrid"):
+            # A hybrid Mamba stack's size depends on its layer pattern, not on 12·L·d²: left unknown.
+            f.take(b, "model.layers", "--num-layers", lenient_int)
         hidden = f.take(b, "model.hidden_size", "--hidden-size", lenient_int)
         heads = f.take(b, "model.heads", "--num-attention-heads", lenient_int)
         if f.switch("--group-query-attention"):
@@ -308,6 +313,14 @@ class MegatronDialect(Dialect):
         if f.present(f"--lr-decay-{unit}") and isinstance(decay, int):
             note = f"lr_decay_samples / global_batch_size ({per_step})" if unit == "samples" else None
             b.set("schedule.decay_steps", max(decay // per_step, 1), f.source(b, f"--lr-decay-{unit}", note))
+        for field, flags in (("schedule.decay_steps", (f"--lr-decay-{unit}",)),
+                             ("schedule.warmup_steps", ("--lr-warmup-fraction", f"--lr-warmup-{unit}"))):
+            for flag in flags:
+                if f.unknown(flag):
+                    b.unknown(field, f"the launch-time value of {f.unknown(flag)} ({flag})")
+        if "schedule.warmup_steps" in b.unknowns:
+            _token_schedule(b, f, tokens_decay)
+            return
         fraction = lenient_number(f.raw("--lr-warmup-fraction"))
         if isinstance(fraction, (int, float)):
             if isinstance(decay, int):

@@ -79,6 +79,19 @@ def _family(config: dict) -> tuple[str, dict]:
     return "llama", _LLAMA_DEFAULTS
 
 
+def _mamba_parameters(b: PlanBuilder, doc: Document, config: dict) -> None:
+    """Mamba blocks have no attention or MLP: in_proj (2·E·d²) + out_proj (E·d²) + x/dt projections
+    (≈ E·d²/8, dt_rank = d/16) per layer, E = `ssm_cfg.expand` (2), plus the embedding."""
+    layers, hidden = lenient_int(config.get("num_hidden_layers")), lenient_int(config.get("d_model"))
+    vocab = lenient_int(config.get("vocab_size"))
+    ssm = config.get("ssm_cfg") if isinstance(config.get("ssm_cfg"), dict) else {}
+    expand = lenient_number(ssm.get("expand", 2))
+    if isinstance(layers, int) and isinstance(hidden, int) and isinstance(vocab, int) and isinstance(expand, (int, float)):
+        per_layer = (3 * expand + expand / 8) * hidden * hidden
+        b.set("model.parameters", int(layers * per_layer + vocab * hidden),
+              b.source(doc, ("model", "model_config"), note="Mamba: L·(3E + E/8)·d² + V·d"))
+
+
 class NanotronDialect(Dialect):
     name = "nanotron"
     summary = "nanotron YAML (general/parallelism/model/tokens/optimizer sections)"
@@ -148,6 +161,7 @@ class NanotronDialect(Dialect):
             b.set("model.position_encoding", "rope")
         elif family == "mamba":
             b.set("model.position_encoding", "none")
+            _mamba_parameters(b, doc, config)
         vocab = take("model.vocab_size", "vocab_size")
         take("model.max_positions", "max_position_embeddings")
         tied = b.take("model.tie_embeddings", doc, base + ("tie_word_embeddings",), lenient_bool)

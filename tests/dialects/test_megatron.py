@@ -165,3 +165,11 @@ def test_megatron_deepspeed_token_based_schedule(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "train.sh", text))
     assert plan.schedule.warmup_steps == 1000 and plan.schedule.decay_steps == 10000  # tokens / (512 × 4096)
     assert plan.run.max_tokens == 20971520000 and plan.run.max_steps == 10000  # the token limit comes first
+
+
+def test_custom_entry_points_may_add_flags_and_unknown_warmup_is_not_missing(tmp_path) -> None:
+    text = (SCRIPT.replace("pretrain_gpt.py", "finetune_gpt.py").replace("--swiglu", "--data-path2 x")
+            .replace("--lr-warmup-fraction 0.01", "--lr-warmup-iters ${WARMUP}"))
+    plan = plan_of(write(tmp_path, "train.sh", text))
+    assert notes(plan, "ignored-key") == []  # finetune_gpt.py defines --data-path2 itself
+    assert "schedule.warmup_steps" in plan.unknown and findings(plan, "PD104") == []

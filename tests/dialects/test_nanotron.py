@@ -140,10 +140,11 @@ def test_example_model_configs_without_assumed_defaults(tmp_path) -> None:
 """, """    is_mamba_config: true
     d_model: 1536
     num_hidden_layers: 48
-""")
+""").replace("vocab_size: 50257", "vocab_size: 50277")
     plan = plan_of(write(tmp_path, "mamba.yaml", mamba))
     assert plan.model.family == "mamba" and plan.model.hidden_size == 1536 and plan.model.layers == 48
     assert plan.model.heads is None and plan.model.ffn_size is None and plan.model.position_encoding == "none"
+    assert 7.0e8 < plan.derived.parameters.value < 8.0e8  # Mamba-790m's shape: ~6.25·d² per layer
     moe = TINY.replace("is_llama_config: true", "is_llamoe_config: true\n    moe_num_experts: 4\n    num_experts_per_tok: 1")
     plan = plan_of(write(tmp_path, "moe.yaml", moe))
     assert plan.model.family == "llamoe" and plan.model.num_experts == 4 and plan.model.experts_per_token == 1
