@@ -8,15 +8,20 @@ class DataloaderSettings(Rule):
 
     ## What it does
     Reports (at `info`):
-    - `num_workers: 0` (HF's default `dataloader_num_workers`): batches are loaded,
-      collated and padded in the training process, between optimizer steps;
+    - `num_workers: 0` where examples are prepared as batches are drawn (litgpt's
+      datasets tokenize each example in `__getitem__`, streamed HF/axolotl datasets,
+      OLMo reading token files over the network): that work then runs in the training
+      process, between optimizer steps. Not where the trainer tokenizes the whole dataset
+      once before training (HF Trainer/TRL `dataset.map`, axolotl's preprocessing):
+      workers there would only collate ready token lists, a few milliseconds a batch;
     - `drop_last: false` with gradient accumulation or `torch.compile`: the last,
       smaller batch of each epoch gets a different shape and a different weight.
 
     ## Why is this bad?
     With no workers the GPU waits while the main process tokenizes, pads and collates
-    every batch; for on-the-fly tokenization or image decoding that is often a large
-    share of step time. A short final batch under gradient accumulation is averaged
+    every batch; for on-the-fly tokenization, image decoding or remote reads that is often
+    a large share of step time. Reporting it where data is pre-tokenized would be noise
+    on nearly every HF config, so the rule asks the adapter how the trainer prepares data. A short final batch under gradient accumulation is averaged
     as if it were full, so its few examples get more weight than the rest, and under
     `torch.compile` the new shape triggers a recompilation (or a dynamic-shape graph)
     once per epoch.
@@ -50,7 +55,7 @@ class DataloaderSettings(Rule):
         if plan.debug:
             return
         data = plan.data
-        if data.num_workers == 0:
+        if data.num_workers == 0 and data.prepared_per_batch is not False:
             default = plan.sources.get("data.num_workers")
             origin = f" ({default.note})" if default is not None and default.note else ""
             yield self.finding(

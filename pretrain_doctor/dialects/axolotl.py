@@ -229,6 +229,15 @@ class AxolotlDialect(Dialect):
         added = doc.get("tokens")
         if isinstance(added, list) and added:
             b.set("tokenizer.added_tokens", [str(t) for t in added], b.source(doc, ("tokens",)))
+        elif isinstance(added, dict):
+            # AxolotlInputConfig: `tokens: list[str] | None` (pydantic config since axolotl 0.4); the
+            # loader before it iterated `cfg.tokens`, adding a mapping's keys as literal tokens.
+            roles = ", ".join(f"`{k}`" for k in list(added)[:3])
+            b.note("ignored-key", f"`tokens` is a mapping ({roles}), but axolotl reads it as a list of new tokens: "
+                   "current axolotl rejects the config at start-up, and releases before its pydantic schema "
+                   "added the mapping's keys themselves as tokens",
+                   b.source(doc, ("tokens",)), hint="set special tokens under `special_tokens:` "
+                   "(bos_token, eos_token, pad_token); list plain new tokens as `tokens: [...]`", key="tokens")
         template = doc.get("chat_template")
         if isinstance(template, str):
             b.set("tokenizer.chat_template", template, b.source(doc, ("chat_template",)))
@@ -259,6 +268,11 @@ class AxolotlDialect(Dialect):
         b.take("data.packing", doc, "sample_packing", lenient_bool)
         b.default("data.packing", False, DEFAULT)
         b.take("data.num_workers", doc, "dataloader_num_workers", lenient_int)
+        # axolotl tokenizes `datasets` in its preprocessing step; `pretraining_dataset` and
+        # `streaming` are tokenized as batches are drawn.
+        streamed = next((k for k in ("pretraining_dataset", "streaming") if doc.get(k)), None)
+        b.set("data.prepared_per_batch", streamed is not None,
+              b.source(doc, (streamed,)) if streamed else b.source(doc, (), note="tokenized in preprocessing"))
         no_eval = (not val) and not b.get("data.eval")
         src = b.source(doc, ("val_set_size",)) if doc.has("val_set_size") else None
         b.set("eval.enabled", not no_eval, src)

@@ -65,6 +65,8 @@ class HfDialect(Dialect):
         b.default("seed", 42, "transformers default")
         b.take("model.torch_dtype", doc, "torch_dtype")
         b.take("model.name", doc, "model_name_or_path")
+        # run_clm-style `config_name`: the model's config.json (a local folder is read by the enricher).
+        b.take("model.config_path", doc, "config_name", str)
         b.take_first("tokenizer.name", doc, "tokenizer_name_or_path", "tokenizer_name", "model_name_or_path")
         b.take("tokenizer.chat_template", doc, "chat_template")
         if lenient_bool(doc.get(("dataset_kwargs", "add_special_tokens"))) is False:
@@ -179,6 +181,11 @@ class HfDialect(Dialect):
         _document_mask(b, doc, versions)
         b.take("data.num_workers", doc, "dataloader_num_workers", lenient_int)
         b.default("data.num_workers", 0, "transformers default")
+        # TRL's trainers and the example scripts tokenize the dataset once (`dataset.map`) before the
+        # first step; only a streamed dataset is tokenized while batches are drawn.
+        streaming = next((k for k in ("dataset_streaming", "streaming") if lenient_bool(doc.get(k)) is True), None)
+        b.set("data.prepared_per_batch", streaming is not None,
+              b.source(doc, (streaming,)) if streaming else b.source(doc, (), note="tokenized once before training"))
         b.take("data.drop_last", doc, "dataloader_drop_last", lenient_bool)
         # transformers samples randomly unless `train_sampling_strategy: sequential`.
         sampling = doc.get("train_sampling_strategy")

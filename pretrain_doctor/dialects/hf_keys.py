@@ -292,4 +292,11 @@ HF_OLDER_KEYS = frozenset({
     'use_flash_attention_2', 'use_ipex', 'use_legacy_prediction_loop', 'use_liger', 'use_logits_to_keep',
     'use_num_logits_to_keep', 'use_weighting',
 })
-HF_ALL_KEYS = HF_KNOWN_KEYS | frozenset(HF_KEY_CHANGES) | HF_OLDER_KEYS
+# ModelArguments / DataTrainingArguments of transformers' examples/pytorch/language-modeling/run_clm.py.
+HF_EXAMPLE_SCRIPT_KEYS = frozenset({
+    "model_type", "config_overrides", "config_name", "cache_dir", "use_fast_tokenizer", "token", "dtype",
+    "dataset_config_name", "train_file", "validation_file", "max_train_samples", "max_eval_samples", "streaming",
+    "overwrite_cache", "validation_split_percentage", "preprocessing_num_workers", "keep_linebreaks",
+    "low_cpu_mem_usage",
+})
+HF_ALL_KEYS = HF_KNOWN_KEYS | frozenset(HF_KEY_CHANGES) | HF_OLDER_KEYS | HF_EXAMPLE_SCRIPT_KEYS

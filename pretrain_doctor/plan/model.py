@@ -244,6 +244,10 @@ class DataSpec(_Section):
     # or by position (axolotl, litgpt build -100 spans from lengths).
     label_masking: Optional[Literal["pad_id", "positional"]] = None
     num_workers: Optional[int] = Field(None, ge=0)
+    # Examples are tokenized, decoded or fetched as batches are drawn (streaming, on-the-fly
+    # transforms), so loader workers overlap that work with the step; False when the trainer
+    # tokenizes the whole dataset once before training (HF/TRL `dataset.map`, axolotl preprocessing).
+    prepared_per_batch: Optional[bool] = None
     drop_last: Optional[bool] = None
     corpus_tokens: Optional[float] = Field(None, gt=0)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 
 from pretrain_doctor.check import check_paths
 from pretrain_doctor.dialects import versions
-from pretrain_doctor.dialects.trainer_source import class_fields, installed_fields
+from pretrain_doctor.dialects.trainer_source import class_fields
 from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments, parse_version
 from pretrain_doctor.errors import UsageError
 from pretrain_doctor.settings import CheckOptions, _find_from
@@ -134,13 +136,18 @@ def test_class_fields_reads_dataclass_fields_without_importing() -> None:
     assert class_fields(source, ["Other"]) == {"y"}
 
 
-def test_installed_transformers_fields_are_parsed_not_imported(tmp_path: Path, monkeypatch) -> None:
-    version = versions.installed_version("transformers")
-    if version is None or "transformers" in sys.modules:
-        pytest.skip("transformers is not installed here, or already imported by another test")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    installed_fields.cache_clear()
-    fields = installed_fields("transformers", version)
-    assert fields is not None and {"learning_rate", "per_device_train_batch_size"} <= fields
-    assert "transformers" not in sys.modules
+def test_installed_transformers_fields_are_parsed_not_imported(tmp_path: Path) -> None:
+    if versions.installed_version("transformers") is None:
+        pytest.skip("transformers is not installed here")
+    # A fresh interpreter: other tests import transformers into this one.
+    script = (
+        "import sys\n"
+        "from pretrain_doctor.dialects.versions import installed_version\n"
+        "from pretrain_doctor.dialects.trainer_source import installed_fields\n"
+        "fields = installed_fields('transformers', installed_version('transformers'))\n"
+        "assert {'learning_rate', 'per_device_train_batch_size'} <= fields, fields\n"
+        "assert 'transformers' not in sys.modules and 'torch' not in sys.modules\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=120)
     assert list(tmp_path.glob("pretrain-doctor/fields-transformers-*.json"))  # cached per version
