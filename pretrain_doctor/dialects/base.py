@@ -118,9 +118,7 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
     """
     changes = changes or {}
     versions = versions or TrainerVersions(detect_installed=False)
-    lacking = _lacking(changes, versions)
     known = set(known)
-    candidates = sorted(k for k in known if _dotted(prefix, k) not in lacking)
     node = doc.get(prefix) if prefix else doc.data
     if not isinstance(node, dict):
         return
@@ -129,14 +127,16 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
             continue
         path = prefix + (key,)
         name = dotted(path)
-        if name in lacking:
-            change, judged = lacking[name]
+        lacking = _lacking(changes.get(name), versions)
+        if lacking is not None:
+            change, judged = lacking
             message, hint = change.explain(judged)
             builder.note("ignored-key", message, builder.source(doc, path), hint=hint, key=name,
                          suggestion=change.replacement)
             continue
         if key in known or not suggest:
             continue
+        candidates = sorted(k for k in known if _lacking(changes.get(_dotted(prefix, k)), versions) is None)
         close = difflib.get_close_matches(key, candidates, n=1, cutoff=cutoff)
         if close:
             builder.note(
@@ -153,11 +153,12 @@ def _dotted(prefix: KeyPath, key: str) -> str:
     return dotted(prefix + (key,))
 
 
-def _lacking(changes: dict[str, KeyChange], versions: TrainerVersions) -> dict[str, tuple[KeyChange, Any]]:
-    """Keys the judged versions do not read, with the change that says so and the version judged."""
-    out = {}
-    for name, change in changes.items():
-        judged = versions.get(change.trainer)
-        if judged is not None and change.missing_in(judged):
-            out[name] = (change, judged)
-    return out
+def _lacking(change: Optional[KeyChange], versions: TrainerVersions) -> Optional[tuple[KeyChange, Any]]:
+    """The change and the judged version when that version does not read the changed key; else None.
+    The version is looked up only for keys that changed (reading an installed release's metadata costs)."""
+    if change is None:
+        return None
+    judged = versions.get(change.trainer)
+    if judged is not None and change.missing_in(judged):
+        return change, judged
+    return None

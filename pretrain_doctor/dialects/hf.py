@@ -285,10 +285,11 @@ def _document_mask(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> 
 def hf_key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
     """Keys the judged transformers/TRL versions do not read, and typos of keys they do."""
     known = set(HF_ALL_KEYS)
-    for trainer in ("transformers", "trl"):
-        judged = versions.get(trainer)
-        if judged is not None and judged.fields:
-            known |= judged.fields  # a key newer than our tables, read by the installed release
+    if any(key not in known for key in doc.data):  # a key newer than our tables may be read by the installed release
+        for trainer in ("transformers", "trl"):
+            judged = versions.get(trainer)
+            if judged is not None and judged.fields:
+                known |= judged.fields
     typo_notes(b, doc, known, changes=HF_KEY_CHANGES, versions=versions)
     transformers = versions.get("transformers")
     if transformers is not None:
