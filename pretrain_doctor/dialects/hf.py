@@ -294,6 +294,8 @@ def hf_key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> No
     transformers = versions.get("transformers")
     if transformers is not None:
         b.set("trainer_version", transformers.version, b.source(doc, (), note=transformers.describe()))
+    else:  # keys are judged against every release we know (transformers 4.36-5.24, TRL 0.8-1.9)
+        b.unknown("trainer_version", "--trainer-version transformers=VER")
 
 
 def _example_script_arguments(b: PlanBuilder, doc: Document) -> None:

@@ -261,6 +261,11 @@ def _parallel_key(doc: Document, key: str) -> tuple[str, str]:
 def _key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
     """Keys the judged torchtitan release does not read (moved or renamed), and typos."""
     typo_notes(b, doc, {*TORCHTITAN_KEYS, "encoder"}, changes=TORCHTITAN_KEY_CHANGES, versions=versions)
+    judged = versions.get("torchtitan")
+    if judged is not None:
+        b.set("trainer_version", judged.version, b.source(doc, (), note=judged.describe()))
+    else:  # keys are judged against every release we know (0.0.2-0.2.2)
+        b.unknown("trainer_version", "--trainer-version torchtitan=VER")
     for table in TORCHTITAN_KEYS:
         if isinstance(doc.data.get(table), dict):
             typo_notes(b, doc, TORCHTITAN_KEYS[table], prefix=(table,), changes=TORCHTITAN_KEY_CHANGES,

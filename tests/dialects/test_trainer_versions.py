@@ -151,3 +151,12 @@ def test_installed_transformers_fields_are_parsed_not_imported(tmp_path: Path) -
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
     subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=120)
     assert list(tmp_path.glob("pretrain-doctor/fields-transformers-*.json"))  # cached per version
+
+
+def test_plan_names_the_judged_release_or_asks_for_it(tmp_path: Path) -> None:
+    hf = write(tmp_path, "sft.yaml", OLD_HF)
+    assert plan_of(hf, "hf").unknown["trainer_version"] == "--trainer-version transformers=VER"
+    given = plan_of(hf, "hf", trainer_versions=_judged(transformers="4.40"))
+    assert given.trainer_version == "4.40" and "trainer_version" not in given.unknown
+    titan = plan_of(write(tmp_path, "old.toml", OLD_TORCHTITAN), "torchtitan", trainer_versions=_judged(torchtitan="0.0.2"))
+    assert titan.trainer_version == "0.0.2"
