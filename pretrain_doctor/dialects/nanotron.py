@@ -29,7 +29,7 @@ from .shared import optimizer_family
 
 DEFAULT = "nanotron config default"
 _SECTIONS = ("general", "parallelism", "model", "tokenizer", "checkpoints", "logging", "metrics_logging", "tokens",
-             "optimizer", "data_stages", "profiler", "lighteval", "s3_upload")
+             "optimizer", "data_stages", "data", "profiler", "lighteval", "s3_upload")
 _KNOWN = {
     "general": ("project", "run", "seed", "step", "consumed_train_samples", "benchmark_csv_path",
                 "ignore_sanity_checks"),
@@ -77,6 +77,17 @@ def _family(config: dict) -> tuple[str, dict]:
         if isinstance(key, str) and key.startswith("is_") and key.endswith("_config") and lenient_bool(value):
             return key[3:-7], {}  # examples' own configs (mamba, llamoe): no defaults assumed
     return "llama", _LLAMA_DEFAULTS
+
+
+def _data_blocks(doc: Document) -> list[tuple[tuple, dict]]:
+    """The `DataArgs` of each training stage (`data_stages[i].data`), or the single `data:` section of
+    files written before data stages (nanotron before 2024-03)."""
+    stages = doc.get("data_stages")
+    if isinstance(stages, list):
+        return [(("data_stages", index, "data"), stage["data"]) for index, stage in enumerate(stages)
+                if isinstance(stage, dict) and isinstance(stage.get("data"), dict)]
+    data = doc.get("data")
+    return [(("data",), data)] if isinstance(data, dict) else []
 
 
 def _mamba_parameters(b: PlanBuilder, doc: Document, config: dict) -> None:
@@ -206,35 +217,32 @@ class NanotronDialect(Dialect):
             if not b.has("mode.init_from"):
                 b.set("mode.init_from", resume, b.source(doc, ("checkpoints", "resume_checkpoint_path")))
         b.set("objective.kind", "causal_lm")
-        stages = doc.get("data_stages")
-        if not isinstance(stages, list):
+        blocks = _data_blocks(doc)
+        if not blocks:
             return
         train, dummy = [], True
-        for index, stage in enumerate(stages):
-            data = stage.get("data") if isinstance(stage, dict) else None
-            dataset = data.get("dataset") if isinstance(data, dict) else None
+        for prefix, data in blocks:
+            dataset = data.get("dataset")
             if not isinstance(dataset, dict):
                 continue
             dummy = False
-            path = ("data_stages", index, "data", "dataset")
+            path = prefix + ("dataset",)
             name = dataset.get("hf_dataset_or_datasets", dataset.get("dataset_folder"))
             pos = doc.position(path)
-            train.append({"dataset": str(name), "split": "train", "key": "data_stages", "line": pos.line if pos else None})
+            train.append({"dataset": str(name), "split": "train", "key": prefix[0], "line": pos.line if pos else None})
             if lenient_bool(dataset.get("sft_dataloader")) and b.get("mode.kind") == "pretrain":
                 b.set("mode.kind", "full_finetune", b.source(doc, path + ("sft_dataloader",)))
                 b.set("objective.completion_only", True, b.source(doc, path + ("sft_dataloader",)))
         if train:
             b.set("data.train", train)
-        if stages and dummy:
-            b.set("debug", True, b.source(doc, ("data_stages",),
+        if dummy:
+            b.set("debug", True, b.source(doc, (blocks[0][0][0],),
                                           note="dataset: null: nanotron trains on its dummy data generator"))
-        first = stages[0] if stages and isinstance(stages[0], dict) else {}
-        workers = first.get("data", {}).get("num_loading_workers") if isinstance(first.get("data"), dict) else None
-        if workers is not None:
-            b.take("data.num_workers", doc, ("data_stages", 0, "data", "num_loading_workers"), lenient_int)
-        seed = first.get("data", {}).get("seed") if isinstance(first.get("data"), dict) else None
-        if seed is not None and not doc.has("general.seed"):
-            b.take("seed", doc, ("data_stages", 0, "data", "seed"), lenient_int)
+        first_prefix, first = blocks[0]
+        if first.get("num_loading_workers") is not None:
+            b.take("data.num_workers", doc, first_prefix + ("num_loading_workers",), lenient_int)
+        if first.get("seed") is not None and not doc.has("general.seed"):
+            b.take("seed", doc, first_prefix + ("seed",), lenient_int)
 
     @staticmethod
     def _optimizer(b: PlanBuilder, doc: Document) -> None:

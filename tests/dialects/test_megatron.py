@@ -173,3 +173,9 @@ def test_custom_entry_points_may_add_flags_and_unknown_warmup_is_not_missing(tmp
     plan = plan_of(write(tmp_path, "train.sh", text))
     assert notes(plan, "ignored-key") == []  # finetune_gpt.py defines --data-path2 itself
     assert "schedule.warmup_steps" in plan.unknown and findings(plan, "PD104") == []
+
+
+def test_flags_of_older_releases_are_not_typos(tmp_path) -> None:
+    text = SCRIPT.replace("--swiglu", "--activations-checkpoint-method uniform --DDP-impl local")
+    plan = plan_of(write(tmp_path, "train.sh", text))
+    assert notes(plan, "ignored-key") == []  # Megatron-LM 2021-2023 flags

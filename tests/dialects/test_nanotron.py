@@ -148,3 +148,21 @@ def test_example_model_configs_without_assumed_defaults(tmp_path) -> None:
     moe = TINY.replace("is_llama_config: true", "is_llamoe_config: true\n    moe_num_experts: 4\n    num_experts_per_tok: 1")
     plan = plan_of(write(tmp_path, "moe.yaml", moe))
     assert plan.model.family == "llamoe" and plan.model.num_experts == 4 and plan.model.experts_per_token == 1
+
+
+def test_single_data_section_of_files_before_data_stages(tmp_path) -> None:
+    text = TINY.replace("""data_stages:
+- name: stable
+  start_training_step: 1
+  data:
+    seed: 1
+    num_loading_workers: 2
+    dataset: {dataset_folder: /data/fineweb}
+""", """data:
+  seed: 1
+  num_loading_workers: 3
+  dataset: {hf_dataset_or_datasets: HuggingFaceH4/testing_alpaca_small, text_column_name: completion}
+""")
+    plan = plan_of(write(tmp_path, "config.yaml", text))
+    assert plan.data.train[0].dataset == "HuggingFaceH4/testing_alpaca_small" and plan.data.num_workers == 3
+    assert plan.debug is False and notes(plan, "ignored-key") == []
