@@ -276,6 +276,41 @@ def replay(
     raise typer.Exit(run_replay(options))
 
 
+@app.command(epilog=(
+    "Examples:\n\n"
+    "  pretrain-doctor train train.yaml --scale tiny --steps 40\n\n"
+    "  pretrain-doctor train recipe.yaml --inject lr_spike@30 --out runs/spike\n\n"
+    "  pretrain-doctor train recipe.yaml --steps 80 --resume runs/spike\n\n"
+    "  torchrun --nproc_per_node 2 -m pretrain_doctor train train.yaml --scale tiny\n\n"
+    "Faults for --inject: lr_spike, nan_param, nan_input, no_warmup, label_leak, grad_vanish, "
+    "fp16_overflow, attention_collapse, frozen_param, dup_batch."
+))
+def train(
+    config: Path = typer.Argument(..., help="A training config of any dialect `check` reads."),
+    scale: str = typer.Option("tiny", "--scale", help="tiny | small | as-is: shrink width, depth, batch, sequence."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Optimizer steps to run (default 100)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run folder: run log, TensorBoard, checkpoints."),
+    data: Optional[Path] = typer.Option(None, "--data", help="A local text or JSONL file (or folder) to train on."),
+    tokenizer: Optional[Path] = typer.Option(None, "--tokenizer", help="A local tokenizer folder or tokenizer.json."),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
+    inject: List[str] = typer.Option([], "--inject", help="FAULT@STEP: cause a known failure (repeatable)."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run saved in this folder."),
+    save_every: Optional[int] = typer.Option(None, "--save-every", min=1, help="Checkpoint every N steps."),
+    no_monitor: bool = typer.Option(False, "--no-monitor", help="Train without the monitor attached."),
+    dialect: str = typer.Option("auto", "--dialect", help="Force a config dialect."),
+) -> None:
+    """Reproduce a run small: train the config's model (random init) with the monitor attached."""
+    from .trainer import SCALES, TrainOptions, train as run_trainer
+
+    if scale not in SCALES:
+        raise UsageError(f"--scale must be one of {', '.join(SCALES)}, not {scale!r}")
+    if not config.is_file():
+        raise UsageError(f"{config}: no such config file")
+    run_trainer(TrainOptions(config=config, scale=scale, steps=steps, out=out, data=data, tokenizer=tokenizer,
+                             device=device, inject=list(inject), resume=resume, save_every=save_every,
+                             monitor=not no_monitor, dialect=dialect))
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     """Console entry point: user errors exit 2 with one line, never a traceback."""
     try:

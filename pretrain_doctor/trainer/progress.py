@@ -1,0 +1,58 @@
+"""The trainer's progress: a rich bar (loss, lr, tokens/s, ETA) on a terminal, plain lines elsewhere."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Optional, TextIO
+
+
+class Progress:
+    """`update(step, loss, lr, tokens)` after each optimizer step; `close()` at the end."""
+
+    def __init__(self, total: int, start: int = 0, live: Optional[bool] = None, stream: Optional[TextIO] = None,
+                 every: Optional[int] = None) -> None:
+        self.stream = stream or sys.stderr
+        self.total, self.start = total, start
+        self.live = self.stream.isatty() if live is None else live
+        self.every = every or max(1, (total - start) // 10)
+        self._began = time.perf_counter()
+        self._tokens = 0
+        self._bar: Any = None
+        if self.live:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, \
+                TimeRemainingColumn
+
+            self._bar = RichProgress(TextColumn("train"), BarColumn(), MofNCompleteColumn(),
+                                     TextColumn("{task.fields[metrics]}"), TimeRemainingColumn(),
+                                     console=Console(file=self.stream), transient=False)
+            self._task = self._bar.add_task("train", total=total, completed=start, metrics="")
+            self._bar.start()
+
+    def update(self, step: int, loss: float, lr: float, tokens: int) -> None:
+        self._tokens += tokens
+        elapsed = max(time.perf_counter() - self._began, 1e-9)
+        rate = self._tokens / elapsed
+        done = step - self.start
+        eta = elapsed / max(done, 1) * (self.total - step)
+        metrics = f"loss {loss:.4f}  lr {lr:.2e}  {rate:,.0f} tok/s"
+        if self._bar is not None:
+            self._bar.update(self._task, completed=step, metrics=metrics)
+        elif done % self.every == 0 or step == self.total:
+            self.stream.write(f"step {step}/{self.total}  {metrics}  eta {_clock(eta)}\n")
+            self.stream.flush()
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self._tokens / max(time.perf_counter() - self._began, 1e-9)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
