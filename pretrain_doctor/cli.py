@@ -296,6 +296,8 @@ def train(
     inject: List[str] = typer.Option([], "--inject", help="FAULT@STEP: cause a known failure (repeatable)."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run saved in this folder."),
     save_every: Optional[int] = typer.Option(None, "--save-every", min=1, help="Checkpoint every N steps."),
+    stop_at: Optional[int] = typer.Option(None, "--stop-at", min=1,
+                                          help="Stop after this step, as if interrupted (--resume continues)."),
     no_monitor: bool = typer.Option(False, "--no-monitor", help="Train without the monitor attached."),
     dialect: str = typer.Option("auto", "--dialect", help="Force a config dialect."),
 ) -> None:
@@ -308,7 +310,7 @@ def train(
         raise UsageError(f"{config}: no such config file")
     run_trainer(TrainOptions(config=config, scale=scale, steps=steps, out=out, data=data, tokenizer=tokenizer,
                              device=device, inject=list(inject), resume=resume, save_every=save_every,
-                             monitor=not no_monitor, dialect=dialect))
+                             stop_at=stop_at, monitor=not no_monitor, dialect=dialect))
 
 
 def main(argv: Optional[List[str]] = None) -> None:

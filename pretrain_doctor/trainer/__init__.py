@@ -32,6 +32,7 @@ class TrainOptions:
     inject: list[str] = field(default_factory=list)
     resume: Optional[Path] = None
     save_every: Optional[int] = None
+    stop_at: Optional[int] = None  # stop after this step (checkpointed), as if interrupted; --resume continues
     monitor: bool = True
     sync_every: int = 10
     dialect: str = "auto"

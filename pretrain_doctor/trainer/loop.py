@@ -181,8 +181,9 @@ class _Run:
                             stream=sys.stderr if self.ranks.main else open(os.devnull, "w"))
         save_every = self.options.save_every
         tokens_per_step = spec.micro_batch * spec.seq_len * spec.grad_accum * self.ranks.world_size
+        last = min(spec.steps, self.options.stop_at or spec.steps)
         try:
-            for step in range(start + 1, spec.steps + 1):
+            for step in range(start + 1, last + 1):
                 for fault in self.faults:
                     fault.before_forward(step, model, optimizer)
                 total = torch.zeros((), device=self.device)
@@ -218,7 +219,7 @@ class _Run:
                 result.losses[step] = value
                 result.last_step = step
                 progress.update(step, value, lr, tokens_per_step)
-                if save_every and step % save_every == 0 and step < spec.steps:
+                if save_every and step % save_every == 0 and step < last:
                     self._save(step, position, model, optimizer, scheduler, scaler)
                 if doctor is not None and doctor.stop_requested:
                     self.tell(f"stopped at step {step}: the monitor asked to stop")
