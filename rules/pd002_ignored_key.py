@@ -16,6 +16,15 @@ class IgnoredKey(Rule):
     that is ignored but only repeats what a read key already does (NeoX `fp16: true`
     beside the `enabled: true` NeoX requires in the block) is reported at `info`.
 
+    Keys are judged against the trainer release the config is for (`--trainer-version
+    transformers=4.46`, `trainer-versions` in the settings, else the installed release),
+    or, when none is known, against every release the adapter knows: a key that some
+    release reads is then never a typo. A key the judged release no longer (or does not
+    yet) read names the release that changed it and what it reads instead
+    (`evaluation_strategy` -> `eval_strategy` from transformers 4.46; torchtitan 0.1.0
+    moved `training.data_parallel_shard_degree` to `[parallelism]`), and "did you mean"
+    only suggests keys that release reads.
+
     ## Why is this bad?
     The author believes the setting is in force and it is not: a misspelt
     `warmup_step: 2000` leaves the run with no warmup, a `min_lr` the finetune script
@@ -38,6 +47,8 @@ class IgnoredKey(Rule):
     ## References
     - axolotl#1381, `max_grad_norm` ignored under DeepSpeed: https://github.com/axolotl-ai-cloud/axolotl/issues/1381
     - litgpt finetune arguments (no `min_lr`): https://github.com/Lightning-AI/litgpt/blob/main/litgpt/args.py
+    - transformers `TrainingArguments` (each release's `training_args.py`): https://github.com/huggingface/transformers/blob/main/src/transformers/training_args.py
+    - torchtitan#980, parallel degrees moved to `[parallelism]`: https://github.com/pytorch/torchtitan/pull/980
     - GPT-NeoX configuration reference (`fp16`): https://github.com/EleutherAI/gpt-neox/blob/main/configs/neox_arguments.md
     """
 

@@ -50,6 +50,8 @@ def normalise(versions: Mapping[str, object]) -> dict[str, str]:
     """Trainer names to their distribution names, versions checked; unknown names are a usage error."""
     out = {}
     for name, version in versions.items():
+        if not isinstance(version, str):  # TOML 4.50 is the float 4.5: only a string keeps the release
+            raise UsageError(f"trainer version of {name} must be a string like \"4.46\", not {version!r}")
         dist = TRAINERS.get(str(name).strip().lower())
         if dist is None:
             raise UsageError(f"unknown trainer {name!r} in trainer versions; known: {', '.join(sorted(set(TRAINERS.values())))}")

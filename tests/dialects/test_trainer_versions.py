@@ -160,3 +160,14 @@ def test_plan_names_the_judged_release_or_asks_for_it(tmp_path: Path) -> None:
     assert given.trainer_version == "4.40" and "trainer_version" not in given.unknown
     titan = plan_of(write(tmp_path, "old.toml", OLD_TORCHTITAN), "torchtitan", trainer_versions=_judged(torchtitan="0.0.2"))
     assert titan.trainer_version == "0.0.2"
+
+
+def test_bad_versions_are_one_line_usage_errors(tmp_path: Path) -> None:
+    config = write(tmp_path, "sft.yaml", OLD_HF)
+    for args in (["--trainer-version", "transformers"], ["--trainer-version", "nemo=1.0"]):
+        run = subprocess.run([sys.executable, "-m", "pretrain_doctor", "check", str(config), *args],
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 2 and "Traceback" not in run.stderr
+        assert len(run.stderr.strip().splitlines()) == 1
+    with pytest.raises(UsageError, match="must be a string"):
+        versions.normalise({"transformers": 4.50})  # TOML would read 4.5
