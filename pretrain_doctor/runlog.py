@@ -32,6 +32,7 @@ RUN_LOG_NAME = "doctor.jsonl"
 SCHEMA = "pretrain-doctor/run-log"
 SCHEMA_VERSION = 1
 LINE_TYPES = ("header", "step", "alert", "annotation", "end")
+_NUMBER_TYPES = frozenset((float, int))
 
 
 def new_run_id() -> str:
@@ -181,14 +182,18 @@ def parse_run_log(lines: Iterable[str]) -> RunLog:
     log = RunLog()
     reader = RunLogReader(log)
     pending_bad = 0
+    loads, add = json.loads, reader.add  # the hot loop of a replay: one call each per line
     for text in lines:
-        line = parse_line(text)
-        if line is None:
+        try:
+            line = loads(text)
+        except ValueError:
+            line = None
+        if type(line) is not dict:
             pending_bad += bool(text.strip())
             continue
         log.bad_lines += pending_bad  # a bad line followed by good ones is damage, not truncation
         pending_bad = 0
-        reader.add(line)
+        add(line)
     log.truncated = pending_bad > 0
     return log
 
@@ -200,13 +205,16 @@ class RunLogReader:
         self.log = log or RunLog()
         self._last_step: Optional[int] = None
         self._new_run = False
+        self._run_id: Optional[str] = None
 
     def add(self, line: dict[str, Any]) -> Optional[StepRecord]:
         """Take one line; returns the StepRecord when it was a step line."""
         kind = line.get("type")
         run_id = line.get("run_id")
-        if run_id is not None and run_id not in self.log.run_ids:
-            self.log.run_ids.append(run_id)
+        if run_id is not None and run_id != self._run_id:
+            self._run_id = run_id
+            if run_id not in self.log.run_ids:
+                self.log.run_ids.append(run_id)
         if kind == "step":
             return self._step(line)
         if kind == "alert":
@@ -232,13 +240,18 @@ class RunLogReader:
         if not isinstance(step, int) or not isinstance(metrics, dict):
             self.log.bad_lines += 1
             return None
-        values = {name: float(v) for name, v in metrics.items() if isinstance(v, (int, float))}  # null: a gap
+        values = metrics  # the common case: every value a number, taken as written
+        if not _NUMBER_TYPES.issuperset(map(type, metrics.values())):
+            values = {name: float(v) for name, v in metrics.items()  # null (a gap), strings, lists: left out
+                      if isinstance(v, (int, float)) and not isinstance(v, bool)}
         extra = line.get("extra")
-        record = StepRecord(step, values, _number_or_none(line.get("time")),
+        time = line.get("time")
+        record = StepRecord(step, values, time if type(time) is float and math.isfinite(time) else _number_or_none(time),
                             dict(extra) if isinstance(extra, dict) else {})
-        if self._last_step is not None and step <= self._last_step and (step < self._last_step or self._new_run):
+        last = self._last_step
+        if last is not None and step <= last and (step < last or self._new_run):
             note = (f"a new run appended to the log starts at step {step}" if self._new_run
-                    else f"step went back from {self._last_step} to {step} (a resume from a checkpoint)")
+                    else f"step went back from {last} to {step} (a resume from a checkpoint)")
             record.extra["annotations"] = [Annotation(step, "resume", note)]
         self._new_run = False
         self._last_step = step

@@ -301,25 +301,38 @@ class MetricTable:
     def from_records(cls, records: Iterable[StepRecord], annotations: Sequence[Annotation] = ()) -> "MetricTable":
         records = list(records)
         n = len(records)
-        names: dict[str, None] = {}
-        for record in records:
-            names.update(dict.fromkeys(record.metrics))
-        columns = {name: np.full(n, np.nan) for name in names}
-        present = {name: np.zeros(n, dtype=bool) for name in names}
         extras: dict[int, dict[str, Any]] = {}
         placed: list[tuple[int, Annotation]] = []
         pending = sorted(annotations, key=lambda a: a.step)
         cursor = 0
+        # Records of one shape (the same metric names in the same order: nearly all of a
+        # run) become one 2-D block, so a million-step replay costs a few array copies.
+        shapes: dict[tuple[str, ...], tuple[list[int], list[tuple]]] = {}
         for row, record in enumerate(records):
-            cursor = _take_due(pending, cursor, record.step, lambda a, r=row: placed.append((r, a)))
-            for annotation in record.extra.get("annotations", ()):
-                placed.append((row, annotation))
-            for name, value in record.metrics.items():
-                columns[name][row] = float(value)
-                present[name][row] = True
-            rest = {k: v for k, v in record.extra.items() if k != "annotations"}
-            if rest:
-                extras[row] = rest
+            if cursor < len(pending) and pending[cursor].step <= record.step:
+                cursor = _take_due(pending, cursor, record.step, lambda a, r=row: placed.append((r, a)))
+            if record.extra:
+                for annotation in record.extra.get("annotations", ()):
+                    placed.append((row, annotation))
+                rest = {k: v for k, v in record.extra.items() if k != "annotations"}
+                if rest:
+                    extras[row] = rest
+            metrics = record.metrics
+            key = tuple(metrics)
+            group = shapes.get(key)
+            if group is None:
+                group = shapes[key] = ([], [])
+            group[0].append(row)
+            group[1].append(tuple(metrics.values()))
+        names = dict.fromkeys(name for key in shapes for name in key)
+        columns = {name: np.full(n, np.nan) for name in names}
+        present = {name: np.zeros(n, dtype=bool) for name in names}
+        for key, (rows, values) in shapes.items():
+            if key:
+                at, block = np.asarray(rows), np.asarray(values, dtype=np.float64).reshape(len(rows), len(key))
+                for index, name in enumerate(key):
+                    columns[name][at] = block[:, index]
+                    present[name][at] = True
         present = {name: mask for name, mask in present.items() if not mask.all()}
         times = None
         if any(r.time is not None for r in records):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..detectors.base import Annotation
+from ..replay.engine import collector_paused
 from ..replay.run import ReplayRun
 from .names import MetricNames, parse_mapping
 from .records import build_records, merge_runs
@@ -101,7 +102,8 @@ def read_log(path: Path, fmt: Optional[str] = None, names: Optional[MetricNames]
     if columns is not None and fmt not in ("csv", "text"):
         raise ReadError(f"--columns names the columns of a headerless table; {path} reads as {fmt}")
     try:
-        run = _READERS[fmt](target, names, columns, pattern)
+        with collector_paused():
+            run = _READERS[fmt](target, names, columns, pattern)
     except (OSError, UnicodeError) as exc:
         raise ReadError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from None
     except ValueError as exc:

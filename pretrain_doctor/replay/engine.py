@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+import gc
+from contextlib import contextmanager
+from typing import Iterable, Iterator, Optional
 
 from ..detectors import DetectorSet, default_detectors
 from .run import ReplayRun
@@ -14,8 +16,22 @@ def judge(run: ReplayRun, select: Optional[Iterable[str]] = None, ignore: Option
           options: Optional[dict] = None) -> ReplayRun:
     """Fill `run.alerts` with what the detectors say over its records (and annotations)."""
     detectors = DetectorSet(default_detectors(select=select, ignore=ignore, options=options), run.annotations)
-    run.alerts = detectors.scan(run.records)
+    with collector_paused():
+        run.alerts = detectors.scan(run.records)
     return run
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Reading and tabling a run keeps every object it builds (no cycles, no garbage): the
+    cyclic collector would re-scan them all again and again, tripling a million-line replay."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def worst(alerts: Iterable, threshold: str) -> bool:
