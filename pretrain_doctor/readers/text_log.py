@@ -93,6 +93,11 @@ _TITAN = re.compile(rf"^(?P<validate>validate\s+)?step:\s*(?P<step>\d+)\s+loss:\
 _HF_DICT = re.compile(r"\{'(?:loss|eval_loss|train_runtime|grad_norm|learning_rate)'.*?\}")
 _HF_PAIR = re.compile(rf"'(?P<key>[^']+)':\s*(?:tensor\()?(?P<value>{_NUMBER})")
 _TQDM_POSITION = re.compile(r"\|\s*(?P<step>\d+)/(?P<total>\d+)\s*\[")
+# Lightning's progress bar (NeMo's stdout): `Epoch 0:  45%|███| 45/100 [00:09<00:11, 4.81it/s,
+# v_num=0, reduced_train_loss=2.34, global_step=44.0, train_step_timing in s=0.207]`
+_BAR_POSTFIX = re.compile(r"(?:Epoch\s+(?P<epoch>\d+):.*?)?\|\s*(?P<position>\d+)/(?P<total>\d+)\s*\[[^\]]*?"
+                          r"(?P<postfix>(?:,\s*[^,=\]]+=[^,\]]+)+)\]")
+_POSTFIX_PAIR = re.compile(rf",\s*(?P<key>[^,=\]]+?)=(?P<value>{_NUMBER})(?=,|$)")
 
 
 def strip_prefix(line: str) -> str:
@@ -211,7 +216,7 @@ class TextParser:
         return (("llm.c", _one(_parse_llmc_short)), ("modded-nanogpt", _one(_parse_modded)),
                 ("megatron", _one(_parse_megatron)), ("megatron", self._parse_megatron_validation),
                 ("deepspeed", self._parse_deepspeed), ("torchtitan", _one(_parse_torchtitan)),
-                ("hf", self._parse_hf_dict), ("llm.c", _one(_parse_llmc_cuda)), ("nanogpt", _one(_parse_nanogpt)))
+                ("progress-bar", self._parse_bar_postfix), ("hf", self._parse_hf_dict), ("llm.c", _one(_parse_llmc_cuda)), ("nanogpt", _one(_parse_nanogpt)))
 
     def _parse_megatron_validation(self, line: str) -> Optional[list[tuple[int, dict[str, float]]]]:
         match = _MEGATRON_VALID.search(line)
@@ -268,6 +273,24 @@ class TextParser:
         else:
             rows.append((step, metrics))
         return rows
+
+    def _parse_bar_postfix(self, line: str) -> Optional[list[tuple[int, dict[str, float]]]]:
+        match = None
+        for match in _BAR_POSTFIX.finditer(line):  # the last refresh on a line of \r-joined ones
+            pass
+        if match is None or "{'" in line:
+            return None
+        pairs = {m.group("key").strip(): _float(m.group("value")) for m in _POSTFIX_PAIR.finditer(match.group("postfix"))}
+        if "global_step" in pairs:  # NeMo: the optimizer steps done when the bar was drawn
+            step = int(pairs.pop("global_step"))
+        else:  # the bar restarts every epoch
+            step = int(match.group("epoch") or 0) * int(match.group("total")) + int(match.group("position"))
+        metrics: dict[str, float] = {}
+        for key, value in pairs.items():
+            name = self.names(key)
+            if name is not None and key not in ("v_num", "consumed_samples", "epoch"):
+                metrics[name] = value
+        return [(step, metrics)] if metrics else []
 
     def _parse_hf_dict(self, line: str) -> Optional[list[tuple[int, dict[str, float]]]]:
         bar = None

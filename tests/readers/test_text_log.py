@@ -157,3 +157,33 @@ def test_an_elision_is_a_gap_nothing_is_derived_across_it():
     by_step = {r.step: r.metrics for r in parse_lines(lines).records}
     assert by_step[2]["step_time"] == pytest.approx(0.1) and "step_time" not in by_step[3]
     assert by_step[4]["step_time"] == pytest.approx(0.1)
+
+
+def test_lightning_progress_bar_postfix_nemo_style():
+    lines = ["Epoch 0:   1%|          | 1/100 [00:01<01:39,  1.00it/s, v_num=0, reduced_train_loss=10.90, "
+             "global_step=0.000, consumed_samples=8.000, train_step_timing in s=0.512]",
+             "Epoch 0:   2%|▏         | 2/100 [00:02<01:38,  1.00it/s, v_num=0, reduced_train_loss=10.70, "
+             "global_step=1.000, consumed_samples=16.00, train_step_timing in s=0.498, val_loss=10.80]",
+             "Epoch 1:  50%|█████     | 2/4 [00:01<00:01,  2.00it/s, v_num=1, train_loss=0.500]"]
+    log = parse_lines(lines)
+    assert [(r.step, r.metrics) for r in log.records] == [
+        (0, {"loss": 10.9, "step_time": 0.512}), (1, {"loss": 10.7, "step_time": 0.498, "val_loss": 10.8}),
+        (6, {"loss": 0.5})]
+    assert log.styles == {"progress-bar"}
+
+
+def test_megatron_healthy_fp16_start_raises_no_skip_warning():
+    """Megatron counts skipped iterations per log interval: the loss-scale search of an fp16
+    start (every step of the first interval skipped, some of the second) is no PDM105."""
+    from pretrain_doctor.detectors import DetectorSet, default_detectors
+
+    scales = {10: 2.0 ** 22, 20: 2.0 ** 16}
+    lines = [megatron_line(it, loss=10.0 - it / 500, skipped={10: 10, 20: 6}.get(it, 0),
+                           scale=scales.get(it, 2.0 ** 16)) for it in range(10, 2010, 10)]
+    records = parse_lines(lines).records
+    assert records[0].metrics["step_skipped"] == 1.0 and records[1].metrics["step_skipped"] == pytest.approx(0.6)
+    alerts = DetectorSet(default_detectors(select="PDM105")).scan(records)
+    assert [a for a in alerts if a.severity != "info"] == []
+    # the same skips read as a count per record would have crossed the 10-skip threshold
+    raw = [type(r)(r.step, {**r.metrics, "step_skipped": {10: 10, 20: 6}.get(r.step, 0)}) for r in records]
+    assert any(a.code == "PDM105" for a in DetectorSet(default_detectors(select="PDM105")).scan(raw))
