@@ -14,7 +14,8 @@ tried. Styles, each from the writer's source:
   `validation loss at iteration N | lm loss value: X | lm loss PPL: Y |`
 - DeepSpeed engine: `step=N, skipped=M, lr=[...]` (M counts since the start),
   pipeline `steps: N loss: X iter time (s): T`, and the loss scaler's
-  `OVERFLOW! Rank 0 Skipping step. Attempted loss scale: A, reducing to B` (no step
+  `OVERFLOW! Rank 0 Skipping step. Attempted loss scale: A, reducing to B` (also the
+  unfused optimizer's `fp16 dynamic loss scale overflow! …` and apex's form; no step
   number: placed at the steps after the last one seen, one per overflow);
   DeepSpeed-Chat's `ppl: P` after `Evaluating perplexity` (val_loss = ln P)
 - torchtitan `MetricsProcessor.log`: `step: 10  loss:  8.1234  grad_norm:  1.23  memory: …`,
@@ -86,8 +87,11 @@ _NANOGPT_ITER = re.compile(rf"^iter\s+(?P<step>\d+):\s*loss\s+(?P<loss>{_NUMBER}
 _NANOGPT_EVAL = re.compile(rf"^step\s+(?P<step>\d+):\s*train loss\s+(?P<train>{_NUMBER}),\s*val loss\s+(?P<val>{_NUMBER})")
 _DS_STEP = re.compile(r"\bstep=(?P<step>\d+),\s*skipped=(?P<skipped>\d+)(?:,\s*lr=\[(?P<lr>[^\],]*))?")
 _DS_PIPE = re.compile(rf"\bsteps:\s*(?P<step>\d+)\s+loss:\s*(?P<loss>{_NUMBER})(?:\s+iter time \(s\):\s*(?P<time>{_NUMBER}))?")
-_DS_OVERFLOW = re.compile(rf"OVERFLOW!.*?Attempted loss scale:\s*(?P<attempted>{_NUMBER})"
-                          rf"(?:,\s*reducing to\s*(?P<reduced>{_NUMBER}))?")
+# DeepSpeed loss_scaler / stage_1_and_2 `OVERFLOW! Rank 0 Skipping step. Attempted loss scale: A, reducing to B`
+# (or `…, but hysteresis is 2. Reducing hysteresis to 1`: the scale stays), unfused_optimizer `fp16 dynamic loss
+# scale overflow! Skipping step. Attempted loss scale: A, reducing to B`, apex `OVERFLOW! … Attempted loss scale: A`.
+_DS_OVERFLOW = re.compile(rf"(?:OVERFLOW!|loss scale overflow!).*?Attempted loss scale:\s*(?P<attempted>{_NUMBER})"
+                          rf"(?:,\s*reducing to\s*(?P<reduced>{_NUMBER})|(?P<hysteresis>,\s*but hysteresis))?")
 _DS_PPL = re.compile(rf"^ppl:\s*(?P<ppl>{_NUMBER})\s*$")
 _TITAN = re.compile(rf"^(?P<validate>validate\s+)?step:\s*(?P<step>\d+)\s+loss:\s*(?P<loss>{_NUMBER})(?P<rest>.*)$")
 _HF_DICT = re.compile(r"\{'(?:loss|eval_loss|train_runtime|grad_norm|learning_rate)'.*?\}")
@@ -164,6 +168,7 @@ class TextParser:
         self._last_step: Optional[int] = None
         self._overflows: list[float] = []  # loss scales after overflows since the last step line
         self._overflow_seen = False
+        self._step_line: Optional[int] = None  # the step of the last DeepSpeed step line
         self._progress: dict[int, int] = {}  # progress-bar total -> its last position (HF printed logs)
         self._hf_dicts = 0
 
@@ -234,6 +239,7 @@ class TextParser:
             metrics = {"skipped_total": float(match.group("skipped"))}
             if match.group("lr") and _NUMBER_RE.fullmatch(match.group("lr").strip()):
                 metrics["lr"] = _float(match.group("lr").strip())
+            self._step_line = step
             return self._with_overflows(step, metrics)
         match = _DS_PIPE.search(line)
         if match:
@@ -241,14 +247,19 @@ class TextParser:
             if match.group("time"):
                 metrics["step_time"] = _float(match.group("time"))
             step = int(match.group("step"))
-            if self._overflow_seen:  # no skip count on this line: the overflow lines are the count
-                metrics["skipped_interval"] = float(len(self._overflows))
+            if self._overflow_seen:  # no skip count on this line: the overflow lines since the last one are
+                since = step - self._step_line if self._step_line is not None and step > self._step_line else step
+                metrics["step_skipped"] = min(1.0, len(self._overflows) / max(since, 1))
+            self._step_line = step
             return self._with_overflows(step, metrics)
         match = _DS_OVERFLOW.search(line)
         if match:
             self._overflow_seen = True
+            attempted = _float(match.group("attempted"))
             reduced = match.group("reduced")
-            self._overflows.append(_float(reduced if reduced is not None else match.group("attempted")))
+            # with hysteresis left the scale stays; a bare `Attempted loss scale: A` (apex) halves it
+            scale = _float(reduced) if reduced is not None else attempted if match.group("hysteresis") else attempted / 2
+            self._overflows.append(scale)
             return []
         match = _DS_PPL.match(line)
         if match and self._last_step is not None:

@@ -103,6 +103,9 @@ def test_deepspeed_cumulative_skips_and_overflow_lines_without_a_step():
         ts.format(6) + "[loss_scaler.py:181:update_scale] [deepspeed] OVERFLOW! Rank 0 Skipping step. "
                        "Attempted loss scale: 32768, reducing to 16384",
         ts.format(7) + "[logging.py:96:log_dist] [Rank 0] step=30, skipped=3, lr=[9.4e-06, 9.4e-06], mom=[(0.9, 0.95)]",
+        "[2024-03-08 16:33:21,416] [INFO] [unfused_optimizer.py:207:step] [deepspeed] fp16 dynamic loss scale "
+        "overflow! Skipping step. Attempted loss scale: 16384.0, reducing to 8192.0",
+        "OVERFLOW! Skipping step. Attempted loss scale: 8192",  # apex: the scale halves
         "steps: 40 loss: 2.1234 iter time (s): 0.512 samples/sec: 250.0",
         "ppl: 7.38905609893065",
     ]
@@ -112,6 +115,8 @@ def test_deepspeed_cumulative_skips_and_overflow_lines_without_a_step():
     assert by_step[10]["step_skipped"] == pytest.approx(0.2) and by_step[10]["lr"] == pytest.approx(9.6e-6)
     assert by_step[20]["step_skipped"] == 0.0
     assert by_step[21] == {"loss_scale": 16384.0} and by_step[30]["step_skipped"] == pytest.approx(0.1)
+    assert by_step[31] == {"loss_scale": 8192.0} and by_step[32] == {"loss_scale": 4096.0}
+    assert by_step[40]["step_skipped"] == pytest.approx(0.2)  # no count on the line: the 2 overflows of 10 steps
     assert by_step[40]["loss"] == pytest.approx(2.1234) and by_step[40]["step_time"] == pytest.approx(0.512)
     assert by_step[40]["val_loss"] == pytest.approx(2.0)  # ln(perplexity), at the last step seen
     assert log.styles == {"deepspeed"} and log.notes
