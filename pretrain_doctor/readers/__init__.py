@@ -47,6 +47,9 @@ def detect_format(path: Path) -> tuple[str, Path]:
         for name, fmt in _FOLDER_FILES:
             if (path / name).is_file():
                 return fmt, path / name
+        checkpoint = _latest_checkpoint_state(path)
+        if checkpoint is not None:  # an HF output_dir: the last checkpoint's state holds the whole history
+            return "json", checkpoint
         from .tensorboard import event_files
 
         if event_files(path):
@@ -81,6 +84,11 @@ def detect_format(path: Path) -> tuple[str, Path]:
     if looks_like_csv(text.splitlines()[:50]):
         return "csv", path
     return "text", path
+
+
+def _latest_checkpoint_state(folder: Path) -> Optional[Path]:
+    states = [p for p in folder.glob("checkpoint-*/trainer_state.json") if p.parent.name[11:].isdigit()]
+    return max(states, key=lambda p: int(p.parent.name[11:]), default=None)
 
 
 def read_log(path: Path, fmt: Optional[str] = None, names: Optional[MetricNames] = None,

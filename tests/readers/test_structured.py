@@ -134,3 +134,13 @@ def test_train_and_eval_logs_of_one_run_merge_by_step(tmp_path):
     (tmp_path / "eval.csv").write_text("step,val_loss\n2,3.1\n")
     run = read_run([tmp_path / "train.csv", tmp_path / "eval.csv"])
     assert {r.step: r.metrics for r in run.records} == {1: {"loss": 3.0}, 2: {"loss": 2.9, "val_loss": 3.1}}
+
+
+def test_an_hf_output_dir_reads_its_latest_checkpoint_state(tmp_path):
+    for step in (5, 10):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        history = [{"step": s, "loss": 3.0 - 0.1 * s} for s in range(1, step + 1)]
+        (folder / "trainer_state.json").write_text(json.dumps({"global_step": step, "log_history": history}))
+    assert detect_format(tmp_path) == ("json", tmp_path / "checkpoint-10" / "trainer_state.json")
+    assert max(records(tmp_path)) == 10
