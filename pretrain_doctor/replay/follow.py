@@ -171,7 +171,7 @@ def follow(options, mapping: dict[str, str], columns: Optional[list[str]], annot
                 if options.on_alert:
                     run_on_alert(options.on_alert, alert)
 
-    previous_term = _stop_on_sigterm()
+    previous_handlers = _stop_on_signals()
     handle = open(path, "rb")
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     partial = ""
@@ -204,8 +204,8 @@ def follow(options, mapping: dict[str, str], columns: Optional[list[str]], annot
         pass
     finally:
         handle.close()
-        if previous_term is not None:
-            signal.signal(signal.SIGTERM, previous_term)
+        for number, handler in previous_handlers.items():
+            signal.signal(number, handler)
     if partial.strip():
         emit(reader.feed(partial))
     emit(reader.flush())
@@ -214,15 +214,19 @@ def follow(options, mapping: dict[str, str], columns: Optional[list[str]], annot
     return 1 if worst(alerts, options.fail_on) else 0
 
 
-def _stop_on_sigterm():
-    """A job scheduler stops the watcher with SIGTERM: end as cleanly as on SIGINT."""
+def _stop_on_signals() -> dict:
+    """SIGINT and SIGTERM (a job scheduler) end the watcher cleanly, also when it was started
+    in the background of a script, where SIGINT arrives ignored. Returns the old handlers."""
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
-    try:
-        return signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread (the watcher embedded in another program)
-        return None
+    previous = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[number] = signal.signal(number, interrupt)
+        except ValueError:  # not the main thread (the watcher embedded in another program)
+            break
+    return previous
 
 
 def _replaced(handle, path: Path) -> bool:
