@@ -17,9 +17,10 @@ class PackingWithoutDocumentMask(Rule):
     attention). TRL 0.19 and later pack with `bfd` by default, which is padding-free with
     per-document position ids: under `flash_attention_2` that is document masking, so
     `packing: true` alone does not fire unless the config names an older TRL
-    (`--trainer-version trl=0.18`), whose packing made plain causal rows. Warns for fine-tuning; reports at `info` for pretraining, where packing
-    with plain causal attention is the standard (GPT-3, LLaMA) and only the
-    cross-document leakage is worth knowing.
+    (`--trainer-version trl=0.18`), whose packing made plain causal rows. Warns for
+    fine-tuning; reports at `info` for pretraining (and for continued pretraining on raw
+    text, even through LoRA), where packing with plain causal attention is the standard
+    (GPT-3, LLaMA) and only the cross-document leakage is worth knowing.
 
     ## Why is this bad?
     With plain causal attention over a packed row, the tokens of the second example
@@ -57,7 +58,7 @@ class PackingWithoutDocumentMask(Rule):
             return
         if plan.data.document_mask is None and plan.dialect in _DOCUMENT_MASKED_PACKING:
             return
-        if plan.mode.is_finetune:
+        if plan.mode.is_finetune and not plan.data.pretraining_text:
             yield self.finding(
                 plan, "data.packing",
                 "examples are packed without document masking: each example attends to the unrelated examples "

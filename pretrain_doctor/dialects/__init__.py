@@ -10,7 +10,20 @@ from ..errors import UsageError
 from .base import BuildContext, Dialect
 
 # Order matters only for ties: more specific formats first.
-DIALECT_MODULES = ("native", "axolotl", "litgpt", "olmo", "torchtitan", "nanogpt", "neox", "nanotron", "megatron", "deepspeed", "hf")
+DIALECT_MODULES = (
+    "native",
+    "axolotl",
+    "litgpt",
+    "olmo",
+    "torchtitan",
+    "nanogpt",
+    "neox",
+    "nanotron",
+    "megatron",
+    "deepspeed",
+    "llamafactory",
+    "hf",
+)
 
 
 @lru_cache(maxsize=1)

@@ -250,6 +250,9 @@ class DataSpec(_Section):
     prepared_per_batch: Optional[bool] = None
     drop_last: Optional[bool] = None
     corpus_tokens: Optional[float] = Field(None, gt=0)
+    # The rows are raw documents concatenated as in pretraining (LLaMA-Factory `stage: pt`,
+    # llm-foundry `text` loader), not examples, even when the weights start from a checkpoint.
+    pretraining_text: Optional[bool] = None
 
 
 class EvalSpec(_Section):

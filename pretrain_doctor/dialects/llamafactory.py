@@ -1,0 +1,275 @@
+"""`llamafactory`: LLaMA-Factory YAML (`llamafactory-cli train examples/train_lora/...yaml`).
+
+LLaMA-Factory parses one flat YAML into its own dataclasses (src/llamafactory/hparams/:
+ModelArguments, DataArguments, FinetuningArguments, GeneratingArguments) and transformers'
+`Seq2SeqTrainingArguments`, so every HF TrainingArguments key keeps its meaning and its
+transformers default; the hf dialect's readers are reused for those. Its own keys decide
+the run: `stage` (pt/sft/rm/ppo/dpo/kto, default sft), `finetuning_type`
+(lora/oft/freeze/full, default lora), `cutoff_len` (default 2048), `packing` (default: on
+for `stage: pt` only, hparams/parser.py), `quantization_bit`, `pure_bf16`, `pref_*`.
+Defaults are those of LLaMA-Factory 0.9.6.dev0 (commit ff6d4d1).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+from ..config.document import Document
+from ..plan.builder import PlanBuilder
+from ..plan.model import Source, TrainingPlan
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .hf import HfDialect
+from .hf_keys import HF_KNOWN_KEYS
+from .llamafactory_keys import LLAMAFACTORY_KEYS, LLAMAFACTORY_VERSION
+from .shared import apply_accelerate, merge_deepspeed_reference
+
+DEFAULT = f"LLaMA-Factory {LLAMAFACTORY_VERSION} default"
+HF_DEFAULT = "transformers default"
+_STAGES = ("pt", "sft", "rm", "ppo", "dpo", "kto")
+_FINETUNING_TYPES = ("lora", "oft", "freeze", "full")
+# Keys only LLaMA-Factory reads; two of them beside HF TrainingArguments keys mark its files.
+_OWN_MARKERS = ("stage", "finetuning_type", "template", "cutoff_len", "lora_rank", "lora_target", "pref_beta",
+                "pref_loss", "quantization_bit", "dataset_dir", "max_samples", "val_size", "neat_packing",
+                "train_on_prompt", "plot_loss", "pure_bf16", "freeze_trainable_layers", "use_galore", "adapter_name_or_path")
+# `pref_loss` -> the preference method the rules name.
+_PREFERENCE_LOSSES = {"sigmoid": "dpo", "hinge": "hinge", "ipo": "ipo", "kto_pair": "kto_pair", "orpo": "orpo",
+                      "simpo": "simpo"}
+# Keys of TRL/PEFT/axolotl configs that LLaMA-Factory spells differently (HfArgumentParser refuses them).
+_OTHER_TRAINERS_NAMES = {"lora_r": "lora_rank", "lora_target_modules": "lora_target", "beta": "pref_beta",
+                         "loss_type": "pref_loss", "max_seq_length": "cutoff_len", "sequence_len": "cutoff_len",
+                         "load_in_4bit": "quantization_bit", "load_in_8bit": "quantization_bit",
+                         "use_peft": "finetuning_type", "dataset_name": "dataset"}
+# A checkpoint that is already quantized: LLaMA-Factory trains adapters over its frozen low-bit weights.
+_PREQUANTIZED = re.compile(r"(?i)[-_.](awq|gptq|aqlm|bnb[-_]4bit|4bit|int4|eetq|hqq)(\b|[-_.])")
+_KNOWN_KEYS = HF_KNOWN_KEYS | LLAMAFACTORY_KEYS
+
+
+class LlamaFactoryDialect(Dialect):
+    name = "llamafactory"
+    summary = "LLaMA-Factory YAML (stage, finetuning_type, cutoff_len + HF TrainingArguments)"
+
+    def score(self, doc: Document) -> int:
+        data = doc.data
+        own = sum(1 for k in _OWN_MARKERS if k in data)
+        if "base_model" in data:  # axolotl
+            return 0
+        decisive = (str(data.get("stage")) in _STAGES or str(data.get("finetuning_type")) in _FINETUNING_TYPES
+                    or "cutoff_len" in data)
+        if decisive and own >= 2:
+            return 80 + own
+        hf_side = any(k in data for k in ("model_name_or_path", "per_device_train_batch_size", "learning_rate"))
+        return 60 + own if own >= 2 and hf_side else 0
+
+    def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        doc = docs[0]
+        b = self.builder(docs)
+        stage = str(doc.get("stage", "sft"))
+        _mode_and_objective(b, doc, stage)
+        HfDialect._optimizer(b, doc)
+        _special_optimizers(b, doc)
+        HfDialect._schedule(b, doc)
+        _batch_and_length(b, doc)
+        HfDialect._precision(b, doc)
+        _pure_bf16(b, doc)
+        _data(b, doc, stage)
+        HfDialect._eval_and_checkpoints(b, doc)
+        b.take("seed", doc, "seed", lenient_int)
+        b.default("seed", 42, HF_DEFAULT)
+        b.take("model.name", doc, "model_name_or_path")
+        b.take("tokenizer.name", doc, "model_name_or_path")
+        merge_deepspeed_reference(b, doc, context)
+        apply_accelerate(b, doc, context)
+        _other_trainers_keys(b, doc)
+        typo_notes(b, doc, _KNOWN_KEYS, keys=[k for k in doc.data if k not in _OTHER_TRAINERS_NAMES])
+        apply_flags(b, context)
+        return b.build()
+
+
+def _mode_and_objective(b: PlanBuilder, doc: Document, stage: str) -> None:
+    """`stage` gives the objective, `finetuning_type` (+ quantization) what is trained."""
+    source = b.source(doc, ("stage",)) if doc.has("stage") else b.source(doc, (), note=f"{DEFAULT}: stage sft")
+    method = doc.get("finetuning_type", "lora")
+    method_source = b.source(doc, ("finetuning_type",)) if doc.has("finetuning_type") else \
+        b.source(doc, (), note=f"{DEFAULT}: finetuning_type lora")
+    adapter = method in ("lora", "oft")
+    b.take("mode.init_from", doc, "model_name_or_path")
+    from_scratch = lenient_bool(doc.get("train_from_scratch")) is True
+    quantized = _quantized(b, doc) if adapter else None
+    if adapter:
+        kind = "qlora" if quantized else "lora"
+    elif stage == "pt":
+        # Continued pretraining of all (or, with `freeze`, some) weights: the pretraining regime.
+        kind = "pretrain"
+    else:
+        kind = "full_finetune"  # `full`, or `freeze` (the last layers of the full weights)
+    if from_scratch and not adapter:
+        kind = "pretrain"
+        b.set("mode.init_from", None, b.source(doc, ("train_from_scratch",)))
+    if stage in ("rm", "ppo", "dpo", "kto"):
+        b.set("objective.kind", "preference", source)
+        b.set("mode.kind", "preference", source)
+        b.set("mode.preference_method", _preference_method(doc, stage), source)
+        if adapter:  # the rules judge adapter preference tuning by the adapter's lr range
+            b.set("mode.lora_rank", lenient_int(doc.get("lora_rank", 8)),
+                  b.source(doc, ("lora_rank",)) if doc.has("lora_rank") else b.source(doc, (), note=DEFAULT))
+    else:
+        b.set("objective.kind", "causal_lm", source)
+        b.set("mode.kind", kind, quantized or method_source)
+    if stage == "sft":
+        # Prompt tokens get label -100 unless `train_on_prompt` (data/processor/supervised.py).
+        on_prompt = lenient_bool(doc.get("train_on_prompt", False))
+        b.set("objective.completion_only", on_prompt is not True,
+              b.source(doc, ("train_on_prompt",)) if doc.has("train_on_prompt") else b.source(doc, (), note=DEFAULT))
+    elif stage == "pt":
+        b.set("objective.completion_only", False, source)
+        b.set("data.pretraining_text", True, source)
+    if method == "lora":
+        _lora(b, doc)
+    resume = doc.get("resume_from_checkpoint")
+    if resume not in (None, False, "false", "False"):
+        b.set("mode.resumed", True, b.source(doc, ("resume_from_checkpoint",)))
+
+
+def _preference_method(doc: Document, stage: str) -> str:
+    if stage == "dpo":
+        return _PREFERENCE_LOSSES.get(str(doc.get("pref_loss", "sigmoid")), str(doc.get("pref_loss")))
+    return {"rm": "reward_model", "ppo": "ppo", "kto": "kto"}[stage]
+
+
+def _quantized(b: PlanBuilder, doc: Document) -> Optional[Source]:
+    """Where QLoRA comes from: `quantization_bit: 4|8` (bitsandbytes/hqq/eetq), or a checkpoint
+    published quantized (AWQ/GPTQ weights that LLaMA-Factory trains adapters over)."""
+    if isinstance(lenient_int(doc.get("quantization_bit")), int):
+        return b.source(doc, ("quantization_bit",))
+    name = doc.get("model_name_or_path")
+    if isinstance(name, str) and _PREQUANTIZED.search(name):
+        return b.source(doc, ("model_name_or_path",), note="a quantized checkpoint")
+    return None
+
+
+def _lora(b: PlanBuilder, doc: Document) -> None:
+    rank = b.take("mode.lora_rank", doc, "lora_rank", lenient_int)
+    if rank is None:
+        rank = 8
+        b.default("mode.lora_rank", rank, DEFAULT)
+    alpha = b.take("mode.lora_alpha", doc, "lora_alpha", lenient_number)
+    if alpha is None and isinstance(rank, int):
+        b.default("mode.lora_alpha", float(rank * 2), f"{DEFAULT}: lora_rank × 2")
+    target = doc.get("additional_target")
+    if isinstance(target, str) and target.strip():
+        b.set("mode.modules_to_save", [t.strip() for t in target.split(",") if t.strip()],
+              b.source(doc, ("additional_target",)))
+
+
+def _special_optimizers(b: PlanBuilder, doc: Document) -> None:
+    """LLaMA-Factory's optimizer switches replace the `optim` one (train/trainer_utils.py)."""
+    for key, name, family in (("use_muon", "muon", "muon"), ("use_adam_mini", "adam_mini", "adamw"),
+                              ("use_badam", "badam", "adamw")):
+        if lenient_bool(doc.get(key)) is True:
+            source = b.source(doc, (key,))
+            b.set("optimizer.name", name, source)
+            b.set("optimizer.family", family, source)
+            return
+    for key in ("use_galore", "use_apollo"):
+        if lenient_bool(doc.get(key)) is True:
+            # GaLore/APOLLO project the gradients of the `optim` family (adamw_torch -> GaLoreAdamW).
+            b.set("optimizer.name", f"{key[4:]}_{b.get('optimizer.name')}", b.source(doc, (key,)))
+            return
+
+
+def _batch_and_length(b: PlanBuilder, doc: Document) -> None:
+    b.take("batch.micro_batch_size", doc, "per_device_train_batch_size", lenient_int)
+    b.default("batch.micro_batch_size", 8, HF_DEFAULT)
+    b.take("batch.grad_accum", doc, "gradient_accumulation_steps", lenient_int)
+    b.default("batch.grad_accum", 1, HF_DEFAULT)
+    # `cutoff_len` is the training sequence length; `max_length` is a generation argument here.
+    b.take("batch.seq_len", doc, "cutoff_len", lenient_int)
+    b.default("batch.seq_len", 2048, DEFAULT)
+    max_steps = lenient_int(doc.get("max_steps", -1))
+    if isinstance(max_steps, int) and max_steps > 0:
+        b.take("run.max_steps", doc, "max_steps", lenient_int)
+    else:
+        b.take("run.epochs", doc, "num_train_epochs", lenient_number)
+        b.default("run.epochs", 3.0, HF_DEFAULT)
+
+
+def _pure_bf16(b: PlanBuilder, doc: Document) -> None:
+    """`pure_bf16`: the model is loaded and updated in bf16 with no autocast and no fp32 master copy."""
+    if lenient_bool(doc.get("pure_bf16")) is not True:
+        return
+    source = b.source(doc, ("pure_bf16",))
+    b.set("precision.compute", "bf16", source)
+    b.set("precision.params", "bf16", source)
+    b.set("precision.mixed", False, source)
+    b.set("precision.bf16_enabled", True, source)
+
+
+def _data(b: PlanBuilder, doc: Document, stage: str) -> None:
+    train = _datasets(doc, "dataset")
+    if train:
+        b.set("data.train", train)
+        b.section("data", doc, ("dataset",))
+    evals = _datasets(doc, "eval_dataset")
+    if evals:
+        b.set("data.eval", evals)
+    val_size = lenient_number(doc.get("val_size"))
+    if isinstance(val_size, (int, float)) and 0 < val_size < 1:
+        b.take("data.val_fraction", doc, "val_size", lenient_number)
+    _packing(b, doc, stage)
+    b.take("data.num_workers", doc, "dataloader_num_workers", lenient_int)
+    b.default("data.num_workers", 0, HF_DEFAULT)
+    b.take("data.drop_last", doc, "dataloader_drop_last", lenient_bool)
+    if lenient_bool(doc.get("disable_shuffling")) is True:
+        b.set("data.shuffle", False, b.source(doc, ("disable_shuffling",)))
+    b.default("data.shuffle", True, HF_DEFAULT + " (random sampler)")
+    # LLaMA-Factory pads labels with IGNORE_INDEX and masks by position (data/processor/).
+    b.set("data.label_masking", "positional")
+
+
+def _packing(b: PlanBuilder, doc: Document, stage: str) -> None:
+    """`packing` defaults to `stage == "pt"`; `neat_packing` packs with a block-diagonal mask.
+
+    `pt` packing concatenates texts and cuts `cutoff_len` blocks (data/processor/pretrain.py);
+    `sft` packing puts several examples in one row; neither masks across documents unless
+    `neat_packing` (`model_args.block_diag_attn`) is on.
+    """
+    neat = lenient_bool(doc.get("neat_packing")) is True
+    packing = lenient_bool(doc.get("packing"))
+    if neat:
+        source = b.source(doc, ("neat_packing",))
+        b.set("data.packing", True, source)
+        b.set("data.document_mask", True, source)
+        return
+    if packing is None:
+        packing = stage == "pt"
+        b.set("data.packing", packing, b.source(doc, ("stage",) if doc.has("stage") else (),
+                                                note=f"{DEFAULT}: packing when stage is pt"))
+    else:
+        b.set("data.packing", packing, b.source(doc, ("packing",)))
+    if packing:
+        b.set("data.document_mask", False, b.sources.get("data.packing"))
+
+
+def _datasets(doc: Document, key: str) -> list[dict[str, Any]]:
+    """`dataset: identity,alpaca_en_demo`: names from data/dataset_info.json, comma-separated."""
+    value = doc.get(key)
+    names: list[str] = []
+    if isinstance(value, str):
+        names = [n.strip() for n in value.split(",") if n.strip()]
+    elif isinstance(value, list):
+        names = [str(n).strip() for n in value if str(n).strip()]
+    pos = doc.position((key,))
+    split = "train" if key == "dataset" else "eval"
+    return [{"dataset": name, "split": split, "key": key, "line": pos.line if pos else None} for name in names]
+
+
+def _other_trainers_keys(b: PlanBuilder, doc: Document) -> None:
+    """A TRL/PEFT spelling (`lora_r`, `beta`, `max_seq_length`) is not a LLaMA-Factory key."""
+    for key, own in _OTHER_TRAINERS_NAMES.items():
+        if key in doc.data:
+            b.note("ignored-key", f"`{key}` is not a LLaMA-Factory key (HfArgumentParser refuses it); "
+                   f"LLaMA-Factory reads `{own}`", b.source(doc, (key,)), hint=f"use `{own}`", key=key, suggestion=own)
+
+
+DIALECT = LlamaFactoryDialect()

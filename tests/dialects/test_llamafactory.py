@@ -1,0 +1,229 @@
+"""LLaMA-Factory YAML: stage and finetuning_type decide the run, HF keys keep their meaning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .helpers import detected, findings, notes, plan_of, write
+
+REAL = Path(__file__).resolve().parents[2].parent / "shared" / "real-configs" / "llamafactory" / "examples"
+
+_LORA_SFT = """
+    model_name_or_path: meta-llama/Meta-Llama-3-8B-Instruct
+    stage: sft
+    do_train: true
+    finetuning_type: lora
+    lora_rank: 8
+    lora_target: all
+    dataset: identity,alpaca_en_demo
+    template: llama3
+    cutoff_len: 1024
+    output_dir: saves/llama3-8b/lora/sft
+    per_device_train_batch_size: 2
+    gradient_accumulation_steps: 4
+    learning_rate: 1.0e-4
+    num_train_epochs: 3.0
+    lr_scheduler_type: cosine
+    warmup_ratio: 0.1
+    bf16: true
+"""
+
+
+@pytest.fixture
+def real() -> Path:
+    if not REAL.is_dir():
+        pytest.skip("../shared/real-configs is not beside the checkout")
+    return REAL
+
+
+# --- the corpus samples: lr, schedule, batch, run kind, objective ------------------------
+
+def test_lora_pretrain_sample(real: Path) -> None:
+    plan = plan_of(real / "train_lora" / "qwen3_lora_pretrain.yaml")
+    assert plan.dialect == "llamafactory"
+    assert plan.mode.kind == "lora" and plan.mode.lora_rank == 8 and plan.mode.lora_alpha == 16  # rank × 2
+    assert plan.mode.init_from == "Qwen/Qwen3-4B-Instruct-2507"
+    assert plan.objective.kind == "causal_lm" and plan.objective.completion_only is False
+    assert plan.optimizer.lr == pytest.approx(1e-4)
+    assert plan.schedule.kind == "cosine" and plan.schedule.warmup_ratio == pytest.approx(0.1)
+    assert (plan.batch.micro_batch_size, plan.batch.grad_accum, plan.batch.seq_len) == (1, 8, 2048)
+    assert plan.run.epochs == 3.0 and plan.run.max_steps is None
+    # stage pt packs by default (hparams/parser.py), concatenating texts with no document mask
+    assert plan.data.packing is True and plan.data.document_mask is False and plan.data.pretraining_text is True
+    assert plan.precision.compute == "bf16" and plan.precision.mixed is True
+
+
+def test_lora_dpo_sample(real: Path) -> None:
+    plan = plan_of(real / "train_lora" / "qwen3_lora_dpo.yaml")
+    assert plan.mode.kind == "preference" and plan.mode.preference_method == "dpo"  # pref_loss: sigmoid
+    assert plan.mode.lora_rank == 8  # the adapter is what trains
+    assert plan.objective.kind == "preference"
+    assert plan.optimizer.lr == pytest.approx(5e-6)
+    assert plan.schedule.kind == "cosine" and plan.schedule.warmup_ratio == pytest.approx(0.1)
+    assert (plan.batch.micro_batch_size, plan.batch.grad_accum, plan.batch.seq_len) == (1, 8, 2048)
+    assert plan.run.epochs == 3.0
+    assert plan.data.packing is False
+    assert not notes(plan, "ignored-key")
+
+
+def test_galore_full_sft_sample(real: Path) -> None:
+    plan = plan_of(real / "extras" / "galore" / "llama3_full_sft.yaml")
+    assert plan.mode.kind == "full_finetune"
+    assert plan.objective.kind == "causal_lm" and plan.objective.completion_only is True  # train_on_prompt: false
+    assert plan.optimizer.lr == pytest.approx(1e-5)
+    assert plan.optimizer.name == "galore_adamw_torch" and plan.optimizer.family == "adamw"
+    assert plan.schedule.kind == "cosine" and plan.schedule.warmup_ratio == pytest.approx(0.1)
+    assert (plan.batch.micro_batch_size, plan.batch.grad_accum, plan.batch.seq_len) == (1, 1, 2048)
+    assert plan.run.epochs == 3.0
+    # pure_bf16: weights and updates in bf16, no autocast
+    assert (plan.precision.compute, plan.precision.params, plan.precision.mixed) == ("bf16", "bf16", False)
+    assert [d.dataset for d in plan.data.train] == ["identity", "alpaca_en_demo"]
+
+
+def test_awq_checkpoint_sample_is_qlora(real: Path) -> None:
+    plan = plan_of(real / "train_qlora" / "llama3_lora_sft_awq.yaml")
+    assert plan.mode.kind == "qlora" and plan.mode.lora_rank == 8
+    assert plan.sources["mode.kind"].key == "model_name_or_path"
+    assert plan.optimizer.lr == pytest.approx(1e-4)
+    assert (plan.batch.micro_batch_size, plan.batch.grad_accum, plan.batch.seq_len) == (1, 8, 2048)
+    assert plan.objective.completion_only is True
+
+
+def test_samples_get_no_did_you_mean(real: Path) -> None:
+    for path in sorted(real.rglob("*.yaml")):
+        assert detected(path) == "llamafactory", path
+        plan = plan_of(path)
+        assert not findings(plan, "PD002"), path
+
+
+# --- detection ---------------------------------------------------------------------------
+
+def test_detected_over_hf(tmp_path: Path) -> None:
+    assert detected(write(tmp_path, "sft.yaml", _LORA_SFT)) == "llamafactory"
+
+
+def test_defaults_stage_sft_and_lora_detected_by_own_keys(tmp_path: Path) -> None:
+    path = write(tmp_path, "bare.yaml", """
+        model_name_or_path: Qwen/Qwen2.5-7B
+        template: qwen
+        lora_target: q_proj,v_proj
+        dataset: alpaca_en_demo
+        per_device_train_batch_size: 4
+        learning_rate: 2.0e-4
+    """)
+    assert detected(path) == "llamafactory"
+    plan = plan_of(path)
+    # FinetuningArguments: stage "sft", finetuning_type "lora", lora_rank 8; DataArguments: cutoff_len 2048
+    assert plan.mode.kind == "lora" and plan.mode.lora_rank == 8
+    assert plan.objective.completion_only is True
+    assert plan.batch.seq_len == 2048 and "LLaMA-Factory" in plan.sources["batch.seq_len"].note
+
+
+def test_plain_hf_file_stays_hf(tmp_path: Path) -> None:
+    path = write(tmp_path, "hf.yaml", """
+        model_name_or_path: gpt2
+        output_dir: out
+        per_device_train_batch_size: 8
+        learning_rate: 5.0e-5
+        max_seq_length: 1024
+    """)
+    assert detected(path) == "hf"
+
+
+# --- mapping -------------------------------------------------------------------------------
+
+def test_quantization_bit_makes_qlora(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "q.yaml", _LORA_SFT + "    quantization_bit: 4\n"))
+    assert plan.mode.kind == "qlora" and plan.sources["mode.kind"].key == "quantization_bit"
+
+
+@pytest.mark.parametrize("loss, method", [("orpo", "orpo"), ("simpo", "simpo"), ("sigmoid", "dpo"), ("ipo", "ipo")])
+def test_pref_loss_names_the_method(tmp_path: Path, loss: str, method: str) -> None:
+    text = _LORA_SFT.replace("stage: sft", "stage: dpo") + f"    pref_beta: 0.1\n    pref_loss: {loss}\n"
+    plan = plan_of(write(tmp_path, "dpo.yaml", text))
+    assert plan.mode.kind == "preference" and plan.mode.preference_method == method
+
+
+@pytest.mark.parametrize("stage, method", [("kto", "kto"), ("rm", "reward_model"), ("ppo", "ppo")])
+def test_other_preference_stages(tmp_path: Path, stage: str, method: str) -> None:
+    plan = plan_of(write(tmp_path, f"{stage}.yaml", _LORA_SFT.replace("stage: sft", f"stage: {stage}")))
+    assert plan.objective.kind == "preference" and plan.mode.preference_method == method
+
+
+def test_full_and_freeze_sft_are_full_finetunes(tmp_path: Path) -> None:
+    for method in ("full", "freeze"):
+        plan = plan_of(write(tmp_path, f"{method}.yaml", _LORA_SFT.replace("finetuning_type: lora", f"finetuning_type: {method}")))
+        assert plan.mode.kind == "full_finetune"
+        assert plan.mode.lora_rank is None
+
+
+def test_full_pt_is_continued_pretraining(tmp_path: Path) -> None:
+    text = _LORA_SFT.replace("stage: sft", "stage: pt").replace("finetuning_type: lora", "finetuning_type: full")
+    plan = plan_of(write(tmp_path, "pt.yaml", text))
+    assert plan.mode.kind == "pretrain" and plan.mode.init_from == "meta-llama/Meta-Llama-3-8B-Instruct"
+    assert not plan.mode.from_scratch
+    scratch = plan_of(write(tmp_path, "scratch.yaml", text + "    train_from_scratch: true\n"))
+    assert scratch.mode.from_scratch
+
+
+def test_packing_defaults_and_neat_packing(tmp_path: Path) -> None:
+    sft = plan_of(write(tmp_path, "sft.yaml", _LORA_SFT))
+    assert sft.data.packing is False
+    packed = plan_of(write(tmp_path, "packed.yaml", _LORA_SFT + "    packing: true\n"))
+    assert packed.data.packing is True and packed.data.document_mask is False
+    assert findings(packed, "PD510")[0].severity == "warning"
+    neat = plan_of(write(tmp_path, "neat.yaml", _LORA_SFT + "    neat_packing: true\n"))
+    assert neat.data.packing is True and neat.data.document_mask is True
+    assert not findings(neat, "PD510")
+    unpacked_pt = plan_of(write(tmp_path, "pt.yaml", _LORA_SFT.replace("stage: sft", "stage: pt") + "    packing: false\n"))
+    assert unpacked_pt.data.packing is False
+
+
+def test_cutoff_len_not_generation_max_length(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "gen.yaml", _LORA_SFT + "    max_length: 512\n"))
+    assert plan.batch.seq_len == 1024
+
+
+def test_train_on_prompt_turns_off_completion_only(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "prompt.yaml", _LORA_SFT + "    train_on_prompt: true\n"))
+    assert plan.objective.completion_only is False
+
+
+def test_lora_alpha_and_additional_target(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "alpha.yaml", _LORA_SFT + "    lora_alpha: 32\n    additional_target: embed_tokens,lm_head\n"))
+    assert plan.mode.lora_alpha == 32 and plan.mode.modules_to_save == ["embed_tokens", "lm_head"]
+
+
+def test_other_trainers_spellings_are_reported(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "trl.yaml", _LORA_SFT + "    lora_r: 16\n    max_seq_length: 4096\n"))
+    found = {n.data["key"]: n.data["suggestion"] for n in notes(plan, "ignored-key")}
+    assert found == {"lora_r": "lora_rank", "max_seq_length": "cutoff_len"}
+    assert plan.batch.seq_len == 1024
+
+
+def test_typo_of_own_key_gets_did_you_mean(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "typo.yaml", _LORA_SFT + "    lora_dropuot: 0.05\n"))
+    assert [n.data["suggestion"] for n in notes(plan, "ignored-key")] == ["lora_dropout"]
+
+
+def test_optimizer_switches(tmp_path: Path) -> None:
+    muon = plan_of(write(tmp_path, "muon.yaml", _LORA_SFT.replace("lora", "full", 1) + "    use_muon: true\n"))
+    assert muon.optimizer.family == "muon"
+    paged = plan_of(write(tmp_path, "paged.yaml", _LORA_SFT + "    optim: paged_adamw_8bit\n"))
+    assert paged.optimizer.family == "adamw_8bit"
+
+
+def test_deepspeed_companion_is_merged(tmp_path: Path) -> None:
+    write(tmp_path, "examples/deepspeed/ds_z3_config.json", """
+        {"train_batch_size": "auto", "train_micro_batch_size_per_gpu": "auto",
+         "gradient_accumulation_steps": "auto", "gradient_clipping": "auto",
+         "zero_optimization": {"stage": 3}, "bf16": {"enabled": "auto"}}
+    """)
+    path = write(tmp_path, "examples/train_full/llama3_full_sft.yaml",
+                 _LORA_SFT.replace("finetuning_type: lora", "finetuning_type: full")
+                 + "    deepspeed: examples/deepspeed/ds_z3_config.json\n")
+    plan = plan_of(path)
+    assert plan.parallel.zero_stage == 3
+    assert plan.parallel.deepspeed_config.endswith("ds_z3_config.json")
