@@ -15,6 +15,7 @@ DIALECT_MODULES = (
     "axolotl",
     "litgpt",
     "olmo",
+    "llmfoundry",
     "torchtitan",
     "nanogpt",
     "neox",

@@ -61,6 +61,14 @@ class LlamaFactoryDialect(Dialect):
         hf_side = any(k in data for k in ("model_name_or_path", "per_device_train_batch_size", "learning_rate"))
         return 60 + own if own >= 2 and hf_side else 0
 
+    def companion_reason(self, doc: Document) -> str | None:
+        """Only `do_train: true` trains (train/*/workflow.py); other files predict, evaluate or export."""
+        if lenient_bool(doc.data.get("do_train")) is True:
+            return None
+        if "export_dir" in doc.data:
+            return "LLaMA-Factory export/merge config (`llamafactory-cli export`), not a training run"
+        return "LLaMA-Factory config without `do_train: true`: it predicts, evaluates or serves a model, it does not train"
+
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         doc = docs[0]
         b = self.builder(docs)

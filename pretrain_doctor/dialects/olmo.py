@@ -51,6 +51,8 @@ class OlmoDialect(Dialect):
 
     def score(self, doc: Document) -> int:
         data = doc.data
+        if "train_loader" in data:  # llm-foundry/Composer: OLMo's TrainConfig has `data:` instead
+            return 0
         score = 0
         if isinstance(data.get("model"), dict) and "d_model" in data["model"]:
             score += 40

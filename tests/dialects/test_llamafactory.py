@@ -8,7 +8,6 @@ import pytest
 
 from .helpers import detected, findings, notes, plan_of, write
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "real-configs" / "llamafactory" / "examples"
 
 _LORA_SFT = """
     model_name_or_path: meta-llama/Meta-Llama-3-8B-Instruct
@@ -32,10 +31,8 @@ _LORA_SFT = """
 
 
 @pytest.fixture
-def real() -> Path:
-    if not REAL.is_dir():
-        pytest.skip("../shared/real-configs is not beside the checkout")
-    return REAL
+def real(shared_dir: Path) -> Path:
+    return shared_dir / "real-configs" / "llamafactory" / "examples"
 
 
 # --- the corpus samples: lr, schedule, batch, run kind, objective ------------------------
@@ -227,3 +224,24 @@ def test_deepspeed_companion_is_merged(tmp_path: Path) -> None:
     plan = plan_of(path)
     assert plan.parallel.zero_stage == 3
     assert plan.parallel.deepspeed_config.endswith("ds_z3_config.json")
+
+
+def test_files_that_do_not_train_are_companions(tmp_path: Path) -> None:
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    write(tmp_path, "lf/predict.yaml", _LORA_SFT.replace("do_train: true", "do_predict: true\n    predict_with_generate: true"))
+    write(tmp_path, "lf/merge.yaml", """
+        model_name_or_path: meta-llama/Meta-Llama-3-8B-Instruct
+        adapter_name_or_path: saves/llama3-8b/lora/sft
+        template: llama3
+        finetuning_type: lora
+        export_dir: output/llama3_lora_sft
+        export_size: 5
+    """)
+    write(tmp_path, "lf/train.yaml", _LORA_SFT)
+    report = check_paths([tmp_path / "lf"], CheckOptions(use_settings=False))
+    roles = {Path(f.path).name: (f.dialect, f.role) for f in report.files}
+    assert roles == {"predict.yaml": ("llamafactory", "companion"), "merge.yaml": ("llamafactory", "companion"),
+                     "train.yaml": ("llamafactory", "config")}
+    assert {Path(f.file).name for f in report.findings} <= {"train.yaml"}

@@ -1,0 +1,489 @@
+"""`llmfoundry`: MosaicML llm-foundry / Composer training YAML (`scripts/train/yamls/...`).
+
+The file is an OmegaConf document: `${variables.x}` references are resolved against the file
+first. `TrainConfig` (llmfoundry/utils/config_utils.py) lists the top-level keys and their
+defaults, and llm-foundry refuses any other top-level key ("Unused parameters ... found in cfg").
+Durations are Composer time strings (composer/core/time.py): `4800ba` batches (optimizer
+steps), `1ep` epochs, `2e9tok` tokens, `1000sp` samples, `0.05dur` a fraction of
+`max_duration`; a bare integer is epochs for `max_duration`, `eval_interval` and
+`save_interval`. `global_train_batch_size` is split over the devices and
+`device_train_microbatch_size` (or `auto`) sets accumulation. Optimizers are llm-foundry's
+registry (`decoupled_adamw`, `decoupled_lionw`, ...), whose weight decay is *decoupled*:
+`p *= 1 - weight_decay × lr/initial_lr`, so `weight_decay` is the per-step decay at the peak lr,
+not a coefficient multiplied by the lr as in torch's AdamW. Schedulers are Composer's
+`*_with_warmup` classes (`alpha_f` default 0.0, `t_max` default `1dur`). Gradient clipping
+happens only through `algorithms.gradient_clipping`.
+
+Defaults are llm-foundry 0.22.0.dev0 (commit 8c8dd48) and Composer at commit 6405188.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from ..config.document import Document, KeyPath
+from ..plan.builder import PlanBuilder
+from ..plan.model import TrainingPlan
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .shared import optimizer_family, resolve_interpolations, take_or_default
+
+LLMFOUNDRY_VERSION = "0.22.0.dev0"
+DEFAULT = f"llm-foundry {LLMFOUNDRY_VERSION} default"
+COMPOSER_DEFAULT = "Composer default"
+# TrainConfig's fields (llmfoundry/utils/config_utils.py): any other top-level key stops the run.
+TRAIN_CONFIG_KEYS = frozenset({
+    "model", "tokenizer", "optimizer", "scheduler", "train_loader", "device_train_batch_size",
+    "device_eval_batch_size", "max_duration", "max_seq_len", "seed", "precision", "code_paths", "max_split_size_mb",
+    "expandable_segments", "cuda_load_lazy", "dist_timeout", "fsdp_config", "tp_config",
+    "accumulate_train_batch_on_tokens", "eval_interval", "eval_loader", "eval_loaders", "icl_tasks", "icl_tasks_str",
+    "eval_gauntlet", "eval_gauntlet_str", "icl_subset_num_batches", "icl_seq_len", "loggers", "progress_bar",
+    "log_to_console", "python_log_level", "console_log_interval", "log_config", "callbacks", "algorithms",
+    "save_folder", "save_latest_filename", "save_overwrite", "save_weights_only", "save_filename", "save_interval",
+    "save_num_checkpoints_to_keep", "load_path", "load_weights_only", "load_strict_model_weights",
+    "load_ignore_keys", "save_ignore_keys", "only_hf_checkpoint", "only_composer_checkpoint",
+    "train_subset_num_batches", "device_train_microbatch_size", "global_train_batch_size", "spin_dataloaders",
+    "eval_subset_num_batches", "eval_first", "compile_config", "metadata", "flatten_metadata", "run_name",
+    "autoresume", "profiler", "variables", "n_gpus", "device_train_grad_accum",
+})
+# Optimizer classes of llm-foundry's registry (llmfoundry/optim/__init__.py) and their defaults.
+_OPTIMIZERS: dict[str, dict[str, Any]] = {
+    "decoupled_adamw": {"family": "adamw", "lr": 1e-3, "betas": (0.9, 0.95), "eps": 1e-8, "weight_decay": 1e-5,
+                        "decoupled": True},
+    "decoupled_lionw": {"family": "lion", "lr": 1e-4, "betas": (0.9, 0.99), "weight_decay": 0.0, "decoupled": True},
+    "clip_lion": {"family": "lion", "lr": 1e-4, "betas": (0.9, 0.99), "weight_decay": 0.0, "decoupled": True},
+    "adalr_lion": {"family": "lion", "lr": 1e-4, "betas": (0.9, 0.99), "weight_decay": 0.0, "decoupled": True},
+}
+_OPTIMIZER_KEYS = ("name", "lr", "betas", "eps", "weight_decay", "amsgrad", "param_groups", "disable_grad",
+                   "outlier_threshold", "timeout", "lr_penalty", "min_scale")
+_SCHEDULES = {"cosine_with_warmup": "cosine", "linear_decay_with_warmup": "linear",
+              "constant_with_warmup": "constant", "inv_sqrt_with_warmup": "inverse_sqrt"}
+_SCHEDULER_KEYS = ("name", "t_warmup", "t_max", "alpha_f", "alpha_i", "alpha", "scale_warmup", "t_scale",
+                   "t_cooldown", "power")
+_PRECISIONS = {"amp_bf16": "bf16", "amp_fp16": "fp16", "fp32": "fp32", "amp_fp8": "fp8"}
+_MARKERS = ("train_loader", "global_train_batch_size", "device_train_microbatch_size", "max_duration", "max_seq_len",
+            "fsdp_config", "variables", "algorithms", "eval_interval", "precision", "device_eval_batch_size")
+
+
+# --- Composer time strings -----------------------------------------------------------------
+_UNITS = {"ba": "batches", "ep": "epochs", "tok": "tokens", "sp": "samples", "dur": "duration",
+          "iter": "iterations", "sec": "seconds"}
+_TIME = re.compile(r"^\s*([0-9][0-9_]*\.?[0-9_]*(?:e[-+]?[0-9]+)?)\s*(ba|ep|tok|sp|dur|iter|sec)\s*$", re.IGNORECASE)
+_WALL_CLOCK = re.compile(r"^\s*(\d+h)?(\d+m)?(\d+s)?\s*$")
+
+
+@dataclass(frozen=True)
+class ComposerTime:
+    value: float
+    unit: str  # batches | epochs | tokens | samples | duration | iterations | seconds
+
+
+def parse_time(value: Any, int_unit: str = "epochs") -> Optional[ComposerTime]:
+    """`Time.from_input`: a time string (`"500ba"`, `"3e4tok"`, `"0.5dur"`, `"1h30m"`) or a bare
+    number in `int_unit`. None when the value is not a time at all (then it is unknown, never an error)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return ComposerTime(float(value), int_unit) if value >= 0 else None
+    if not isinstance(value, str):
+        return None
+    match = _TIME.match(value)
+    if match:
+        try:
+            number = float(match.group(1).replace("_", ""))
+        except ValueError:
+            return None
+        return ComposerTime(number, _UNITS[match.group(2).lower()])
+    if value.strip() and _WALL_CLOCK.match(value) and any(c.isdigit() for c in value):
+        return ComposerTime(0.0, "seconds")  # a wall-clock duration: no step count
+    return None
+
+
+class _Clock:
+    """Converts Composer times to optimizer steps as far as the config allows."""
+
+    def __init__(self, b: PlanBuilder, total: Optional[ComposerTime]) -> None:
+        self.b = b
+        self.total = total
+
+    def steps(self, time: Optional[ComposerTime]) -> Optional[int]:
+        if time is None:
+            return None
+        if time.unit == "batches":
+            return int(time.value)
+        if time.unit == "samples" and self._batch():
+            return math.ceil(time.value / self._batch())
+        if time.unit == "tokens" and self._tokens_per_step():
+            return math.ceil(time.value / self._tokens_per_step())
+        if time.unit == "duration" and self.total is not None and self.total.unit != "duration":
+            whole = self.steps(self.total)
+            return math.ceil(time.value * whole) if whole else None
+        return None
+
+    def fraction(self, time: Optional[ComposerTime]) -> Optional[float]:
+        """`time` as a fraction of `max_duration`, when both are in one unit (or `dur`)."""
+        if time is None or self.total is None or self.total.value <= 0:
+            return None
+        if time.unit == "duration":
+            return time.value
+        if time.unit == self.total.unit:
+            return time.value / self.total.value
+        return None
+
+    def _batch(self) -> Optional[int]:
+        batch = self.b.get("batch.global_batch_size")
+        return batch if isinstance(batch, int) else None
+
+    def _tokens_per_step(self) -> Optional[int]:
+        seq = self.b.get("batch.seq_len")
+        return self._batch() * seq if self._batch() and isinstance(seq, int) else None
+
+
+class LlmFoundryDialect(Dialect):
+    name = "llmfoundry"
+    summary = "MosaicML llm-foundry / Composer YAML (Composer time strings, ${variables})"
+
+    def score(self, doc: Document) -> int:
+        data = doc.data
+        if not isinstance(data.get("model"), dict) or not isinstance(data.get("optimizer"), dict):
+            return 0
+        score = 0
+        if isinstance(data.get("train_loader"), dict):
+            score += 50  # a mandatory TrainConfig field no other trainer has
+        if "name" in data["model"]:
+            score += 20
+        if "name" in data["optimizer"] and "learning_rate" not in data["optimizer"]:
+            score += 20
+        if isinstance(data.get("scheduler"), dict) and "name" in data["scheduler"]:
+            score += 10
+        if parse_time(data.get("max_duration")) is not None and isinstance(data.get("max_duration"), str):
+            score += 10
+        score += 5 * sum(1 for k in _MARKERS if k in data)
+        return score if score >= 80 else 0
+
+    def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        doc = resolve_interpolations(docs[0])
+        b = self.builder([doc, *docs[1:]])
+        model = str(doc.get(("model", "name"), ""))
+        _model(b, doc, model)
+        _mode_and_objective(b, doc, model)
+        _optimizer(b, doc)
+        _batch(b, doc)
+        clock = _length(b, doc)
+        _schedule(b, doc, clock)
+        _precision_and_parallel(b, doc)
+        _data(b, doc)
+        _eval_and_checkpoints(b, doc, clock)
+        take_or_default(b, doc, "seed", "seed", lenient_int, 17, DEFAULT)
+        b.take("tokenizer.name", doc, ("tokenizer", "name"), str)
+        b.take("tokenizer.model_max_length", doc, ("tokenizer", "kwargs", "model_max_length"), lenient_number)
+        _unknown_top_level_keys(b, doc)
+        typo_notes(b, doc, _OPTIMIZER_KEYS, prefix=("optimizer",))
+        typo_notes(b, doc, _SCHEDULER_KEYS, prefix=("scheduler",))
+        apply_flags(b, context)
+        return b.build()
+
+
+def _model(b: PlanBuilder, doc: Document, name: str) -> None:
+    """The `model` section: an MPT built from its config, or a Hugging Face model (`hf_causal_lm`, `hf_t5`)."""
+    b.section("model", doc, ("model",))
+    if name.startswith("hf_"):
+        b.take("model.name", doc, ("model", "pretrained_model_name_or_path"), str)
+        b.take_first("model.max_positions", doc, ("model", "config_overrides", "max_seq_len"),
+                     ("model", "config_overrides", "n_positions"),
+                     ("model", "config_overrides", "max_position_embeddings"), convert=lenient_int)
+        b.take("model.layers", doc, ("model", "config_overrides", "n_layers"), lenient_int)
+    elif name == "mpt_causal_lm":
+        _mpt(b, doc)
+    else:
+        b.take("model.name", doc, ("model", "name"), str)
+
+
+def _mpt(b: PlanBuilder, doc: Document) -> None:
+    """MPTConfig (llmfoundry/models/mpt/configuration_mpt.py) and its attn_config defaults."""
+    note = f"MPTConfig default (llm-foundry {LLMFOUNDRY_VERSION})"
+    b.set("model.family", "mpt", b.source(doc, ("model", "name")))
+    b.set("model.name", "mpt_causal_lm", b.source(doc, ("model", "name")))
+    take_or_default(b, doc, "model.hidden_size", ("model", "d_model"), lenient_int, 2048, note)
+    take_or_default(b, doc, "model.layers", ("model", "n_layers"), lenient_int, 24, note)
+    take_or_default(b, doc, "model.heads", ("model", "n_heads"), lenient_int, 16, note)
+    take_or_default(b, doc, "model.max_positions", ("model", "max_seq_len"), lenient_int, 2048, note)
+    take_or_default(b, doc, "model.vocab_size", ("model", "vocab_size"), lenient_int, 50368, note)
+    b.set("model.embedding_rows", b.get("model.vocab_size"), b.sources.get("model.vocab_size"))
+    if str(doc.get(("model", "attn_config", "attn_type"), "")) == "grouped_query_attention":
+        b.take("model.kv_heads", doc, ("model", "attn_config", "kv_n_heads"), lenient_int)
+    ffn_type = str(doc.get(("model", "ffn_config", "ffn_type"), "mptmlp"))
+    b.set("model.gated_mlp", ffn_type == "mptglu")
+    ratio = lenient_number(doc.get(("model", "expansion_ratio"), 4))
+    hidden = b.get("model.hidden_size")
+    if isinstance(ratio, (int, float)) and isinstance(hidden, int):
+        source = b.source(doc, ("model", "expansion_ratio"), note="expansion_ratio × d_model") \
+            if doc.has(("model", "expansion_ratio")) else b.source(doc, ("model",), note=note)
+        b.set("model.ffn_size", int(ratio * hidden), source)
+    take_or_default(b, doc, "model.tie_embeddings", ("model", "tie_word_embeddings"), lenient_bool, True, note)
+    if lenient_bool(doc.get(("model", "attn_config", "alibi"))):
+        b.set("model.position_encoding", "alibi", b.source(doc, ("model", "attn_config", "alibi")))
+    elif lenient_bool(doc.get(("model", "attn_config", "rope"))):
+        b.set("model.position_encoding", "rope", b.source(doc, ("model", "attn_config", "rope")))
+    elif lenient_bool(doc.get(("model", "learned_pos_emb"), True)):
+        b.set("model.position_encoding", "learned", b.source(doc, ("model",), note=f"{note}: learned_pos_emb"))
+    take_or_default(b, doc, "model.dropout", ("model", "resid_pdrop"), lenient_number, 0.0, note)
+
+
+def _mode_and_objective(b: PlanBuilder, doc: Document, model: str) -> None:
+    """`finetuning` loaders fine-tune; `text` loaders pretrain, from a checkpoint when `pretrained: true`."""
+    loader = str(doc.get(("train_loader", "name"), "text"))
+    loader_source = b.source(doc, ("train_loader", "name")) if doc.has(("train_loader", "name")) else None
+    pretrained = model.startswith("hf_") and lenient_bool(doc.get(("model", "pretrained"), True)) is not False
+    if pretrained:
+        src = b.source(doc, ("model", "pretrained")) if doc.has(("model", "pretrained")) else \
+            b.source(doc, ("model", "pretrained_model_name_or_path"), note="hf_causal_lm default pretrained: true")
+        b.set("mode.init_from", doc.get(("model", "pretrained_model_name_or_path")), src)
+    load_path = doc.get("load_path")
+    if isinstance(load_path, str) and load_path.strip():
+        source = b.source(doc, ("load_path",))
+        b.set("mode.init_from", load_path, source)
+        b.set("mode.resumed", lenient_bool(doc.get("load_weights_only")) is not True, source)
+    if model == "hf_t5":  # ComposerHFT5: encoder-decoder, loss on the decoder's targets
+        b.set("objective.kind", "seq2seq", b.source(doc, ("model", "name")))
+    else:
+        b.set("objective.kind", "causal_lm", loader_source)
+    if loader == "finetuning":
+        b.set("mode.kind", "full_finetune", loader_source)
+        # tasks.py: DEFAULT_TARGET_PROMPTS = "none": the loss covers responses only.
+        prompts = str(doc.get(("train_loader", "dataset", "target_prompts"), "none")).lower()
+        b.set("objective.completion_only", prompts == "none",
+              b.source(doc, ("train_loader", "dataset", "target_prompts"))
+              if doc.has(("train_loader", "dataset", "target_prompts")) else loader_source)
+    else:
+        b.set("mode.kind", "pretrain", loader_source)
+        b.set("data.pretraining_text", loader == "text", loader_source)
+    peft = doc.get(("model", "peft_config"))
+    if isinstance(peft, dict) and str(peft.get("peft_type", "LORA")).upper() == "LORA":
+        source = b.source(doc, ("model", "peft_config"))
+        b.set("mode.kind", "qlora" if lenient_bool(doc.get(("model", "load_in_8bit"))) else "lora", source)
+        b.take("mode.lora_rank", doc, ("model", "peft_config", "r"), lenient_int)
+        b.take("mode.lora_alpha", doc, ("model", "peft_config", "lora_alpha"), lenient_number)
+
+
+def _optimizer(b: PlanBuilder, doc: Document) -> None:
+    name = str(doc.get(("optimizer", "name"), ""))
+    source = b.source(doc, ("optimizer", "name")) if doc.has(("optimizer", "name")) else None
+    defaults = _OPTIMIZERS.get(name, {})
+    note = f"{name} default" if defaults else None
+    b.set("optimizer.name", name or None, source)
+    b.set("optimizer.family", defaults.get("family") or optimizer_family(name), source)
+    lr = _take(b, doc, "optimizer.lr", ("optimizer", "lr"), defaults.get("lr"), note)
+    betas = doc.get(("optimizer", "betas"))
+    if isinstance(betas, list) and len(betas) == 2:
+        b.set("optimizer.betas", (lenient_number(betas[0]), lenient_number(betas[1])), b.source(doc, ("optimizer", "betas")))
+    elif "betas" in defaults:
+        b.default("optimizer.betas", defaults["betas"], note or DEFAULT)
+    _take(b, doc, "optimizer.eps", ("optimizer", "eps"), defaults.get("eps"), note)
+    raw = lenient_number(doc.get(("optimizer", "weight_decay"), defaults.get("weight_decay")))
+    if not isinstance(raw, (int, float)):
+        return
+    wd_path = ("optimizer", "weight_decay") if doc.has(("optimizer", "weight_decay")) else ("optimizer",)
+    wd_source = b.source(doc, wd_path, note=None if doc.has(wd_path) and len(wd_path) == 2 else note)
+    if defaults.get("decoupled") and isinstance(lr, (int, float)) and lr > 0 and raw > 0:
+        # Composer: p *= 1 - weight_decay × lr/initial_lr; torch AdamW: p *= 1 - lr × weight_decay.
+        equivalent = raw / lr
+        b.set("optimizer.weight_decay", equivalent,
+              b.source(doc, wd_path, note=f"decoupled: {raw:g} / lr {lr:g} = torch-AdamW weight decay {equivalent:.4g}"))
+    else:
+        b.set("optimizer.weight_decay", raw, wd_source)
+    if raw > 0 and not doc.has(("optimizer", "param_groups")):
+        # Every parameter sits in one group (builders.py `_extract_param_groups`): norms, biases
+        # and embeddings are decayed too.
+        every = b.source(doc, wd_path, note="no optimizer.param_groups: every parameter is decayed")
+        b.set("optimizer.decay_norm_and_bias", True, every)
+        b.set("optimizer.decay_embeddings", True, every)
+    clipping = doc.get(("algorithms", "gradient_clipping"))
+    if isinstance(clipping, dict):
+        kind = str(clipping.get("clipping_type", "norm")).lower()
+        if kind == "norm":
+            b.take("clipping.max_norm", doc, ("algorithms", "gradient_clipping", "clipping_threshold"), lenient_number)
+    else:
+        b.set("clipping.max_norm", 0.0, b.source(doc, ("algorithms",) if doc.has("algorithms") else (),
+                                                 note="no algorithms.gradient_clipping: Composer does not clip"))
+
+
+def _take(b: PlanBuilder, doc: Document, field: str, path: KeyPath, default: Any, note: Optional[str]) -> Any:
+    value = b.take(field, doc, path, lenient_number)
+    if value is None and default is not None and not doc.has(path):
+        b.default(field, default, note or DEFAULT)
+        return default
+    return value
+
+
+def _batch(b: PlanBuilder, doc: Document) -> None:
+    b.take("batch.global_batch_size", doc, "global_train_batch_size", lenient_int)
+    micro = doc.get("device_train_microbatch_size", "auto")
+    if isinstance(micro, str) and micro.strip().lower() == "auto":
+        b.unknown("batch.micro_batch_size", "the micro-batch Composer picks at run time (device_train_microbatch_size: auto)")
+    else:
+        b.take("batch.micro_batch_size", doc, "device_train_microbatch_size", lenient_int)
+    b.take_first("batch.seq_len", doc, "max_seq_len", ("train_loader", "dataset", "max_seq_len"), convert=lenient_int)
+
+
+def _length(b: PlanBuilder, doc: Document) -> _Clock:
+    raw = doc.get("max_duration")
+    total = parse_time(raw, "epochs")
+    clock = _Clock(b, total)
+    source = b.source(doc, ("max_duration",))
+    if total is None or total.unit in ("seconds", "iterations", "duration"):
+        if raw is not None:
+            b.unknown("run.max_steps", f"max_duration {raw!r} counts no optimizer steps")
+        return clock
+    if total.unit == "epochs":
+        b.set("run.epochs", total.value, source)
+        return clock
+    if total.unit == "tokens":
+        b.set("run.max_tokens", total.value, source)
+    steps = clock.steps(total)
+    if steps:
+        note = None if total.unit == "batches" else f"max_duration in {total.unit} / global batch"
+        b.set("run.max_steps", steps, b.source(doc, ("max_duration",), note=note))
+    return clock
+
+
+def _schedule(b: PlanBuilder, doc: Document, clock: _Clock) -> None:
+    name = str(doc.get(("scheduler", "name"), ""))
+    source = b.source(doc, ("scheduler", "name")) if doc.has(("scheduler", "name")) else None
+    b.set("schedule.kind", _SCHEDULES.get(name, name or None), source)
+    warmup = parse_time(doc.get(("scheduler", "t_warmup")), "batches")
+    if warmup is not None:
+        src = b.source(doc, ("scheduler", "t_warmup"))
+        steps = clock.steps(warmup)
+        if steps is not None:
+            b.set("schedule.warmup_steps", steps, src)
+        elif clock.fraction(warmup) is not None and clock.fraction(warmup) <= 1:
+            b.set("schedule.warmup_ratio", clock.fraction(warmup), src)
+    if name in ("cosine_with_warmup", "linear_decay_with_warmup"):
+        t_max = parse_time(doc.get(("scheduler", "t_max"), "1dur"), "batches")
+        steps = clock.steps(t_max)
+        if steps:
+            src = b.source(doc, ("scheduler", "t_max")) if doc.has(("scheduler", "t_max")) else \
+                b.source(doc, ("max_duration",), note=f"{COMPOSER_DEFAULT} t_max 1dur")
+            b.set("schedule.decay_steps", steps, src)
+        alpha = lenient_number(doc.get(("scheduler", "alpha_f"), 0.0))
+        if isinstance(alpha, (int, float)):
+            src = b.source(doc, ("scheduler", "alpha_f")) if doc.has(("scheduler", "alpha_f")) else \
+                b.source(doc, ("scheduler",), note=f"{COMPOSER_DEFAULT} alpha_f 0.0")
+            b.set("schedule.min_lr_ratio", alpha, src)
+            lr = b.get("optimizer.lr")
+            if isinstance(lr, (int, float)):
+                b.set("schedule.min_lr", lr * alpha, src)
+
+
+def _precision_and_parallel(b: PlanBuilder, doc: Document) -> None:
+    precision = str(doc.get("precision", "amp_bf16"))
+    mapped = _PRECISIONS.get(precision)
+    if mapped:
+        src = b.source(doc, ("precision",)) if doc.has("precision") else b.source(doc, (), note=f"{DEFAULT} amp_bf16")
+        b.set("precision.compute", mapped, src)
+        b.set("precision.mixed", mapped != "fp32", src)
+        b.set("precision.params", "fp32", src)  # Composer autocasts; weights and optimizer stay fp32
+        b.set("precision.bf16_enabled", mapped == "bf16", src)
+        b.set("precision.fp16_enabled", mapped == "fp16", src)
+    fsdp = doc.get("fsdp_config")
+    if isinstance(fsdp, dict):
+        source = b.source(doc, ("fsdp_config",))
+        b.set("parallel.fsdp", True, source)
+        strategy = str(fsdp.get("sharding_strategy", "FULL_SHARD")).upper()
+        b.set("parallel.full_shard", strategy in ("FULL_SHARD", "HYBRID_SHARD"),
+              b.source(doc, ("fsdp_config", "sharding_strategy")) if "sharding_strategy" in fsdp else source)
+        if lenient_bool(fsdp.get("cpu_offload")) is True:
+            b.set("parallel.cpu_offload", True, b.source(doc, ("fsdp_config", "cpu_offload")))
+    if isinstance(doc.get("compile_config"), dict):
+        b.set("model.compile", True, b.source(doc, ("compile_config",)))
+
+
+def _data(b: PlanBuilder, doc: Document) -> None:
+    b.section("data", doc, ("train_loader",))
+    train = _splits(doc, ("train_loader",), "train")
+    if train:
+        b.set("data.train", train)
+    evals = _splits(doc, ("eval_loader",), "eval")
+    if evals:
+        b.set("data.eval", evals)
+    loader = str(doc.get(("train_loader", "name"), "text"))
+    shuffle_path = ("train_loader", "dataset", "shuffle")
+    if b.take("data.shuffle", doc, shuffle_path, lenient_bool) is None and loader == "text":
+        b.default("data.shuffle", False, f"{DEFAULT} (StreamingTextDataset shuffle: false)")
+    b.take("data.num_workers", doc, ("train_loader", "num_workers"), lenient_int)
+    b.take("data.drop_last", doc, ("train_loader", "drop_last"), lenient_bool)
+    ratio = doc.get(("train_loader", "dataset", "packing_ratio"))
+    if loader == "finetuning" and ratio is not None and lenient_number(ratio) != 1:
+        source = b.source(doc, ("train_loader", "dataset", "packing_ratio"))
+        b.set("data.packing", True, source)
+        # BinPackCollator hands MPT a sequence_id; only `attn_uses_sequence_id` turns it into a mask.
+        masked = lenient_bool(doc.get(("model", "attn_config", "attn_uses_sequence_id"))) is True or \
+            lenient_bool(doc.get(("model", "config_overrides", "attn_config", "attn_uses_sequence_id"))) is True
+        b.set("data.document_mask", masked, source)
+    if loader == "finetuning":
+        b.set("data.label_masking", "positional")
+
+
+def _splits(doc: Document, path: KeyPath, split_kind: str) -> list[dict[str, Any]]:
+    loaders = doc.get(path)
+    entries = loaders if isinstance(loaders, list) else [loaders]
+    found = []
+    for index, loader in enumerate(entries):
+        if not isinstance(loader, dict) or not isinstance(loader.get("dataset"), dict):
+            continue
+        dataset = loader["dataset"]
+        base = path + ((index,) if isinstance(loaders, list) else ()) + ("dataset",)
+        for key in ("hf_name", "remote", "local"):
+            if dataset.get(key):
+                pos = doc.position(base + (key,))
+                found.append({"dataset": str(dataset[key]), "split": None if dataset.get("split") is None
+                              else str(dataset["split"]), "key": ".".join(str(p) for p in base + (key,)),
+                              "line": pos.line if pos else None})
+                break
+    return found if split_kind == "train" or found else []
+
+
+def _eval_and_checkpoints(b: PlanBuilder, doc: Document, clock: _Clock) -> None:
+    has_eval = doc.get("eval_loader") is not None or doc.get("icl_tasks") is not None
+    b.set("eval.enabled", has_eval, b.source(doc, ("eval_loader",)) if doc.has("eval_loader") else None)
+    if has_eval:
+        _interval(b, doc, clock, "eval", "eval_interval", 1, "eval_interval 1 (one epoch)")
+    save_folder = doc.get("save_folder")
+    enabled = isinstance(save_folder, str) and bool(save_folder.strip())
+    b.set("checkpoint.enabled", enabled, b.source(doc, ("save_folder",)) if doc.has("save_folder") else
+          b.source(doc, (), note=f"{DEFAULT}: no save_folder, no checkpoints"))
+    if enabled:
+        _interval(b, doc, clock, "checkpoint", "save_interval", "1000ba", "save_interval 1000ba")
+
+
+def _interval(b: PlanBuilder, doc: Document, clock: _Clock, section: str, key: str, default: Any, note: str) -> None:
+    time = parse_time(doc.get(key, default), "epochs")
+    source = b.source(doc, (key,)) if doc.has(key) else b.source(doc, (), note=f"{DEFAULT} {note}")
+    if time is None:
+        return
+    b.set(f"{section}.strategy", "epoch" if time.unit == "epochs" else "steps", source)
+    steps = clock.steps(time)
+    if time.unit == "duration" and 0 < time.value < 1:
+        b.set(f"{section}.interval_fraction", time.value, source)
+    elif steps:
+        b.set(f"{section}.interval_steps", steps, source)
+
+
+def _unknown_top_level_keys(b: PlanBuilder, doc: Document) -> None:
+    """llm-foundry stops on any top-level key TrainConfig lacks; say which key and what was meant."""
+    for key in doc.data:
+        if not isinstance(key, str) or key in TRAIN_CONFIG_KEYS:
+            continue
+        close = difflib.get_close_matches(key, sorted(TRAIN_CONFIG_KEYS), n=1, cutoff=0.8)
+        hint = f"rename it to `{close[0]}`" if close else "move it under `variables:` or remove it"
+        meant = f"; did you mean `{close[0]}`?" if close else ""
+        b.note("ignored-key", f"`{key}` is not a TrainConfig key: llm-foundry refuses to start "
+               f"(\"Unused parameters ['{key}'] found in cfg\"){meant}", b.source(doc, (key,)), hint=hint,
+               key=key, **({"suggestion": close[0]} if close else {}))
+
+
+DIALECT = LlmFoundryDialect()

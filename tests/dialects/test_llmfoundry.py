@@ -1,0 +1,285 @@
+"""llm-foundry / Composer YAML: time strings, ${variables}, decoupled weight decay, the model section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pretrain_doctor.check.engine import check_paths
+from pretrain_doctor.dialects.llmfoundry import ComposerTime, parse_time
+from pretrain_doctor.settings import CheckOptions
+
+from .helpers import detected, findings, notes, plan_of, write
+
+
+_PRETRAIN = """
+    variables:
+      max_seq_len: 1024
+      global_seed: 7
+    max_seq_len: ${variables.max_seq_len}
+    model:
+      name: mpt_causal_lm
+      d_model: 768
+      n_heads: 12
+      n_layers: 12
+      max_seq_len: ${variables.max_seq_len}
+    tokenizer:
+      name: EleutherAI/gpt-neox-20b
+    train_loader:
+      name: text
+      dataset:
+        local: ./c4
+        split: train
+        shuffle: true
+        max_seq_len: ${variables.max_seq_len}
+      drop_last: true
+      num_workers: 8
+    eval_loader:
+      name: text
+      dataset: {local: ./c4, split: val, shuffle: false, max_seq_len: 1024}
+    scheduler:
+      name: cosine_with_warmup
+      t_warmup: 100ba
+      alpha_f: 0.1
+    optimizer:
+      name: decoupled_adamw
+      lr: 6.0e-4
+      betas: [0.9, 0.95]
+      eps: 1.0e-08
+      weight_decay: 0.0
+    algorithms:
+      gradient_clipping:
+        clipping_type: norm
+        clipping_threshold: 1.0
+    max_duration: 4800ba
+    eval_interval: 500ba
+    global_train_batch_size: 256
+    seed: ${variables.global_seed}
+    device_train_microbatch_size: 16
+    precision: amp_bf16
+"""
+
+
+@pytest.fixture
+def real(shared_dir: Path) -> Path:
+    return shared_dir / "real-configs" / "llm-foundry" / "scripts" / "train" / "yamls"
+
+
+def _variant(tmp_path: Path, name: str, old: str, new: str):
+    assert old in _PRETRAIN
+    return plan_of(write(tmp_path, name, _PRETRAIN.replace(old, new)))
+
+
+# --- the corpus samples: lr, schedule, batch, run kind, objective ------------------------
+
+def test_gpt2_small_sample(real: Path) -> None:
+    plan = plan_of(real / "pretrain" / "gpt2-small.yaml")
+    assert plan.dialect == "llmfoundry"
+    assert plan.mode.kind == "pretrain" and plan.mode.from_scratch  # hf_causal_lm with pretrained: false
+    assert plan.objective.kind == "causal_lm" and plan.data.pretraining_text is True
+    assert plan.optimizer.lr == pytest.approx(6e-4) and plan.optimizer.family == "adamw"
+    assert plan.optimizer.betas == (0.9, 0.95) and plan.optimizer.weight_decay == 0
+    assert plan.schedule.kind == "cosine" and plan.schedule.warmup_steps == 100
+    assert plan.schedule.decay_steps == 33696 and plan.schedule.min_lr_ratio == pytest.approx(0.1)
+    assert plan.run.max_steps == 33696
+    assert (plan.batch.global_batch_size, plan.batch.micro_batch_size, plan.batch.seq_len) == (256, 4, 2048)
+    assert plan.model.name == "gpt2" and plan.model.max_positions == 2048  # config_overrides.n_positions
+    assert plan.derived.total_tokens.value == 33696 * 256 * 2048
+    assert plan.clipping.max_norm == 1.0
+    assert plan.seed == 17  # ${variables.global_seed}
+
+
+def test_mpt_1b_sample(real: Path) -> None:
+    plan = plan_of(real / "pretrain" / "mpt-1b.yaml")
+    assert plan.mode.kind == "pretrain" and plan.mode.from_scratch
+    assert plan.optimizer.lr == pytest.approx(2e-4)
+    assert plan.schedule.kind == "cosine" and plan.schedule.warmup_steps == 100 and plan.schedule.decay_steps == 24800
+    assert plan.schedule.min_lr == pytest.approx(2e-5)
+    assert plan.run.max_steps == 24800
+    assert (plan.batch.global_batch_size, plan.batch.micro_batch_size, plan.batch.seq_len) == (512, 4, 2048)
+    assert (plan.model.hidden_size, plan.model.layers, plan.model.heads) == (2048, 24, 16)
+    assert plan.model.vocab_size == 50368 and plan.model.ffn_size == 8192 and plan.model.max_positions == 2048
+    assert plan.eval.interval_steps == 2000  # `eval_interval: 2000ba`, once a raw pydantic error
+    assert plan.precision.compute == "bf16" and plan.precision.mixed is True
+    assert plan.parallel.fsdp is True and plan.parallel.full_shard is True
+
+
+def test_dolly_sft_sample_is_not_olmo(real: Path) -> None:
+    path = real / "finetune" / "mpt-7b_dolly_sft.yaml"
+    assert detected(path) == "llmfoundry"
+    plan = plan_of(path)
+    assert plan.mode.kind == "full_finetune" and plan.mode.init_from == "mosaicml/mpt-7b"
+    assert plan.objective.kind == "causal_lm" and plan.objective.completion_only is True
+    assert plan.optimizer.lr == pytest.approx(5e-6) and plan.optimizer.betas == (0.9, 0.999)
+    assert plan.schedule.kind == "linear" and plan.schedule.warmup_steps == 50
+    assert plan.schedule.min_lr_ratio == 0
+    assert plan.run.epochs == 2 and plan.run.max_steps is None
+    assert (plan.batch.global_batch_size, plan.batch.micro_batch_size, plan.batch.seq_len) == (48, 8, 2048)
+    assert plan.eval.strategy == "epoch"
+    assert plan.checkpoint.enabled is False  # save_folder is commented out
+
+
+def test_samples_load_with_no_error(real: Path) -> None:
+    report = check_paths([real], CheckOptions(use_settings=False))
+    assert report.errors == [] and len(report.files) == 3
+    assert {f.dialect for f in report.files} == {"llmfoundry"}
+
+
+# --- Composer time strings ----------------------------------------------------------------
+
+@pytest.mark.parametrize("text, value, unit", [
+    ("4800ba", 4800, "batches"), ("1ep", 1, "epochs"), ("2e9tok", 2e9, "tokens"), ("1000sp", 1000, "samples"),
+    ("0.05dur", 0.05, "duration"), ("500BA", 500, "batches"), ("10iter", 10, "iterations"), ("1h30m", 0, "seconds"),
+])
+def test_time_strings(text: str, value: float, unit: str) -> None:
+    assert parse_time(text) == ComposerTime(value, unit)
+
+
+def test_bare_numbers_take_the_default_unit_and_junk_is_no_time() -> None:
+    assert parse_time(3) == ComposerTime(3, "epochs")
+    assert parse_time(3, "batches") == ComposerTime(3, "batches")
+    for junk in ("fast", "ba", "-5ba", "", None, True, [1]):
+        assert parse_time(junk) is None
+
+
+def test_token_duration_becomes_steps(tmp_path: Path) -> None:
+    plan = _variant(tmp_path, "tok.yaml", "max_duration: 4800ba", "max_duration: 2.62144e9tok")
+    assert plan.run.max_tokens == 2.62144e9
+    assert plan.run.max_steps == 10_000  # 2.62144e9 / (256 × 1024)
+    assert plan.schedule.decay_steps == 10_000
+
+
+def test_sample_duration_and_fraction_warmup(tmp_path: Path) -> None:
+    text = _PRETRAIN.replace("max_duration: 4800ba", "max_duration: 1280000sp").replace("t_warmup: 100ba", "t_warmup: 0.02dur")
+    plan = plan_of(write(tmp_path, "sp.yaml", text))
+    assert plan.run.max_steps == 5000 and plan.schedule.warmup_steps == 100
+
+
+def test_epoch_warmup_in_an_epoch_run_is_a_ratio(tmp_path: Path) -> None:
+    text = _PRETRAIN.replace("max_duration: 4800ba", "max_duration: 4ep").replace("t_warmup: 100ba", "t_warmup: 1ep")
+    plan = plan_of(write(tmp_path, "ep.yaml", text))
+    assert plan.run.epochs == 4 and plan.schedule.warmup_ratio == 0.25 and plan.schedule.warmup_steps is None
+
+
+def test_integer_max_duration_is_epochs(tmp_path: Path) -> None:
+    plan = _variant(tmp_path, "int.yaml", "max_duration: 4800ba", "max_duration: 2")
+    assert plan.run.epochs == 2 and plan.run.max_steps is None
+
+
+@pytest.mark.parametrize("key, value", [("eval_interval", "0.1dur"), ("eval_interval", "1ep"), ("max_duration", "forever"),
+                                        ("max_duration", "2h"), ("eval_interval", "${oc.env:EVAL}")])
+def test_odd_times_never_raise(tmp_path: Path, key: str, value: str) -> None:
+    plan = plan_of(write(tmp_path, "odd.yaml", "\n".join(
+        line if not line.startswith(f"    {key}:") else f"    {key}: '{value}'" for line in _PRETRAIN.splitlines())))
+    assert plan.dialect == "llmfoundry"
+    if value == "0.1dur":
+        assert plan.eval.interval_fraction == 0.1
+    if value == "1ep":
+        assert plan.eval.strategy == "epoch" and plan.eval.interval_steps is None
+
+
+def test_t_max_shorter_than_the_run(tmp_path: Path) -> None:
+    plan = _variant(tmp_path, "tmax.yaml", "  alpha_f: 0.1", "  alpha_f: 0.1\n      t_max: 4000ba")
+    assert plan.schedule.decay_steps == 4000 and plan.run.max_steps == 4800
+
+
+# --- the rest of the mapping ----------------------------------------------------------------
+
+def test_variables_are_resolved(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "vars.yaml", _PRETRAIN))
+    assert plan.batch.seq_len == 1024 and plan.model.max_positions == 1024 and plan.seed == 7
+    assert plan.eval.interval_steps == 500 and [d.split for d in plan.data.eval] == ["val"]
+
+
+def test_decoupled_weight_decay_is_divided_by_the_lr(tmp_path: Path) -> None:
+    plan = _variant(tmp_path, "wd.yaml", "weight_decay: 0.0", "weight_decay: 6.0e-5")
+    assert plan.optimizer.weight_decay == pytest.approx(0.1)  # 6e-5 per step at the peak lr 6e-4
+    assert "decoupled" in plan.sources["optimizer.weight_decay"].note
+    assert plan.optimizer.decay_norm_and_bias is True and plan.optimizer.decay_embeddings is True
+    assert not findings(plan, "PD203")
+
+
+def test_lion_defaults(tmp_path: Path) -> None:
+    text = _PRETRAIN.replace("name: decoupled_adamw\n      lr: 6.0e-4\n      betas: [0.9, 0.95]\n", "name: decoupled_lionw\n")
+    plan = plan_of(write(tmp_path, "lion.yaml", text))
+    assert plan.optimizer.family == "lion" and plan.optimizer.lr == pytest.approx(1e-4)
+    assert plan.optimizer.betas == (0.9, 0.99)
+
+
+def test_no_gradient_clipping_algorithm_means_no_clipping(tmp_path: Path) -> None:
+    text = _PRETRAIN.replace("""    algorithms:
+      gradient_clipping:
+        clipping_type: norm
+        clipping_threshold: 1.0
+""", "")
+    plan = plan_of(write(tmp_path, "noclip.yaml", text))
+    assert plan.clipping.max_norm == 0.0
+
+
+def test_auto_microbatch_is_unknown(tmp_path: Path) -> None:
+    plan = _variant(tmp_path, "auto.yaml", "device_train_microbatch_size: 16", "device_train_microbatch_size: auto")
+    assert plan.batch.micro_batch_size is None and "batch.micro_batch_size" in plan.unknown
+
+
+def test_unknown_top_level_key_stops_llm_foundry(tmp_path: Path) -> None:
+    plan = _variant(tmp_path, "typo.yaml", "max_duration: 4800ba", "max_duration: 4800ba\n    max_duraton: 9600ba\n    my_flag: 1")
+    found = {n.data["key"]: n.data.get("suggestion") for n in notes(plan, "ignored-key")}
+    assert found == {"max_duraton": "max_duration", "my_flag": None}
+    assert "Unused parameters" in notes(plan, "ignored-key")[0].message
+
+
+def test_optimizer_key_typo(tmp_path: Path) -> None:
+    plan = _variant(tmp_path, "opt.yaml", "weight_decay: 0.0", "weight_decay: 0.0\n      bettas: [0.9, 0.99]")
+    assert [n.data["suggestion"] for n in notes(plan, "ignored-key")] == ["betas"]
+
+
+def test_finetuning_with_lora_and_packing(tmp_path: Path) -> None:
+    path = write(tmp_path, "lora.yaml", """
+        max_seq_len: 2048
+        model:
+          name: hf_causal_lm
+          pretrained_model_name_or_path: meta-llama/Llama-3.1-8B
+          peft_config:
+            peft_type: LORA
+            r: 16
+            lora_alpha: 32
+          config_overrides:
+            attn_config:
+              attn_uses_sequence_id: true
+        tokenizer: {name: meta-llama/Llama-3.1-8B}
+        train_loader:
+          name: finetuning
+          dataset:
+            hf_name: mosaicml/dolly_hhrlhf
+            split: train
+            shuffle: true
+            packing_ratio: auto
+            target_prompts: all
+        scheduler: {name: constant_with_warmup, t_warmup: 10ba}
+        optimizer: {name: decoupled_adamw, lr: 1.0e-4}
+        max_duration: 1ep
+        global_train_batch_size: 16
+        device_train_microbatch_size: 2
+        precision: amp_fp16
+    """)
+    assert detected(path) == "llmfoundry"
+    plan = plan_of(path)
+    assert plan.mode.kind == "lora" and plan.mode.lora_rank == 16 and plan.mode.lora_alpha == 32
+    assert plan.objective.completion_only is False  # target_prompts: all
+    assert plan.data.packing is True and plan.data.document_mask is True
+    assert plan.schedule.kind == "constant" and plan.precision.compute == "fp16"
+    assert plan.optimizer.weight_decay == pytest.approx(1e-5 / 1e-4)  # DecoupledAdamW default 1e-5
+
+
+def test_olmo_files_stay_olmo(tmp_path: Path) -> None:
+    path = write(tmp_path, "olmo.yaml", """
+        model: {d_model: 768, n_layers: 12, n_heads: 12, max_sequence_length: 1024}
+        optimizer: {name: adamw, learning_rate: 6.0e-4}
+        scheduler: {name: cosine_with_warmup, t_warmup: 2000}
+        max_duration: 10000
+        global_train_batch_size: 512
+        device_train_microbatch_size: 8
+        data: {paths: [a.npy]}
+    """)
+    assert detected(path) == "olmo"
