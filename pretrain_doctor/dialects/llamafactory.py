@@ -20,7 +20,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from .hf import HfDialect
-from .hf_keys import HF_KNOWN_KEYS
+from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .llamafactory_keys import LLAMAFACTORY_KEYS, LLAMAFACTORY_VERSION
 from .shared import apply_accelerate, merge_deepspeed_reference
 
@@ -42,7 +42,7 @@ _OTHER_TRAINERS_NAMES = {"lora_r": "lora_rank", "lora_target_modules": "lora_tar
                          "use_peft": "finetuning_type", "dataset_name": "dataset"}
 # A checkpoint that is already quantized: LLaMA-Factory trains adapters over its frozen low-bit weights.
 _PREQUANTIZED = re.compile(r"(?i)[-_.](awq|gptq|aqlm|bnb[-_]4bit|4bit|int4|eetq|hqq)(\b|[-_.])")
-_KNOWN_KEYS = HF_KNOWN_KEYS | LLAMAFACTORY_KEYS
+_KNOWN_KEYS = HF_ALL_KEYS | LLAMAFACTORY_KEYS
 
 
 class LlamaFactoryDialect(Dialect):
@@ -89,7 +89,9 @@ class LlamaFactoryDialect(Dialect):
         merge_deepspeed_reference(b, doc, context)
         apply_accelerate(b, doc, context)
         _other_trainers_keys(b, doc)
-        typo_notes(b, doc, _KNOWN_KEYS, keys=[k for k in doc.data if k not in _OTHER_TRAINERS_NAMES])
+        # HF keys renamed or removed across transformers releases are judged like the hf dialect's.
+        typo_notes(b, doc, _KNOWN_KEYS, keys=[k for k in doc.data if k not in _OTHER_TRAINERS_NAMES],
+                   changes=HF_KEY_CHANGES, versions=context.trainer_versions)
         apply_flags(b, context)
         return b.build()
 

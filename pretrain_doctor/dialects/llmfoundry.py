@@ -14,18 +14,23 @@ not a coefficient multiplied by the lr as in torch's AdamW. Schedulers are Compo
 `*_with_warmup` classes (`alpha_f` default 0.0, `t_max` default `1dur`). Gradient clipping
 happens only through `algorithms.gradient_clipping`.
 
+A MosaicML platform run file (`mcli/*.yaml`) carries the same config under `parameters:`;
+its `compute.gpus` is the world size.
+
 Defaults are llm-foundry 0.22.0.dev0 (commit 8c8dd48) and Composer at commit 6405188.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
-from ..config.document import Document, KeyPath
+from ..config.document import Document, KeyPath, Position
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
@@ -147,7 +152,7 @@ class LlmFoundryDialect(Dialect):
     summary = "MosaicML llm-foundry / Composer YAML (Composer time strings, ${variables})"
 
     def score(self, doc: Document) -> int:
-        data = doc.data
+        data = _train_config(doc).data
         if not isinstance(data.get("model"), dict) or not isinstance(data.get("optimizer"), dict):
             return 0
         score = 0
@@ -165,8 +170,9 @@ class LlmFoundryDialect(Dialect):
         return score if score >= 80 else 0
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
-        doc = resolve_interpolations(docs[0])
+        doc = resolve_interpolations(_train_config(docs[0]))
         b = self.builder([doc, *docs[1:]])
+        _platform_world_size(b, docs[0], context)
         model = str(doc.get(("model", "name"), ""))
         _model(b, doc, model)
         _mode_and_objective(b, doc, model)
@@ -185,6 +191,39 @@ class LlmFoundryDialect(Dialect):
         typo_notes(b, doc, _SCHEDULER_KEYS, prefix=("scheduler",))
         apply_flags(b, context)
         return b.build()
+
+
+class _Under(Mapping[KeyPath, Position]):
+    """The positions of one section of a file, keyed by paths inside that section."""
+
+    def __init__(self, positions: Mapping[KeyPath, Position], prefix: KeyPath) -> None:
+        self._positions = positions
+        self._prefix = prefix
+
+    def __getitem__(self, path: KeyPath) -> Position:
+        return self._positions[self._prefix + tuple(path)]
+
+    def __iter__(self) -> Iterator[KeyPath]:
+        size = len(self._prefix)
+        return (path[size:] for path in self._positions if path[:size] == self._prefix and len(path) > size)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _train_config(doc: Document) -> Document:
+    """The train config itself: a MosaicML platform run file (`mcli run -f`) nests it under
+    `parameters:` beside `command:`/`compute:`/`integrations:`."""
+    params = doc.data.get("parameters")
+    if isinstance(params, dict) and params and any(k in doc.data for k in ("command", "compute", "integrations", "image")):
+        return dataclasses.replace(doc, data=params, positions=_Under(doc.positions, ("parameters",)))
+    return doc
+
+
+def _platform_world_size(b: PlanBuilder, run_file: Document, context: BuildContext) -> None:
+    gpus = lenient_int(run_file.get(("compute", "gpus")))
+    if context.world_size is None and isinstance(gpus, int) and gpus > 0 and "parameters" in run_file.data:
+        b.set("parallel.world_size", gpus, b.source(run_file, ("compute", "gpus"), note="mcli compute.gpus"))
 
 
 def _model(b: PlanBuilder, doc: Document, name: str) -> None:
@@ -451,18 +490,33 @@ def _eval_and_checkpoints(b: PlanBuilder, doc: Document, clock: _Clock) -> None:
     has_eval = doc.get("eval_loader") is not None or doc.get("icl_tasks") is not None
     b.set("eval.enabled", has_eval, b.source(doc, ("eval_loader",)) if doc.has("eval_loader") else None)
     if has_eval:
-        _interval(b, doc, clock, "eval", "eval_interval", 1, "eval_interval 1 (one epoch)")
+        _interval(b, doc, clock, "eval", ("eval_interval",), 1, "eval_interval 1 (one epoch)")
     save_folder = doc.get("save_folder")
-    enabled = isinstance(save_folder, str) and bool(save_folder.strip())
-    b.set("checkpoint.enabled", enabled, b.source(doc, ("save_folder",)) if doc.has("save_folder") else
-          b.source(doc, (), note=f"{DEFAULT}: no save_folder, no checkpoints"))
-    if enabled:
-        _interval(b, doc, clock, "checkpoint", "save_interval", "1000ba", "save_interval 1000ba")
+    if isinstance(save_folder, str) and save_folder.strip():
+        b.set("checkpoint.enabled", True, b.source(doc, ("save_folder",)))
+        _interval(b, doc, clock, "checkpoint", ("save_interval",), "1000ba", "save_interval 1000ba")
+    elif _hf_checkpoints_before_the_end(doc):
+        # The HuggingFaceCheckpointer callback writes HF weights every `save_interval` (callbacks/hf_checkpointer.py).
+        b.set("checkpoint.enabled", True, b.source(doc, ("callbacks", "hf_checkpointer")))
+        _interval(b, doc, clock, "checkpoint", ("callbacks", "hf_checkpointer", "save_interval"), None, "")
+    else:
+        note = "no save_folder, no checkpoints" + (" (hf_checkpointer saves only at the end)"
+                                                    if doc.has(("callbacks", "hf_checkpointer")) else "")
+        b.set("checkpoint.enabled", False, b.source(doc, ("save_folder",)) if doc.has("save_folder") else
+              b.source(doc, (), note=f"{DEFAULT}: {note}"))
 
 
-def _interval(b: PlanBuilder, doc: Document, clock: _Clock, section: str, key: str, default: Any, note: str) -> None:
-    time = parse_time(doc.get(key, default), "epochs")
-    source = b.source(doc, (key,)) if doc.has(key) else b.source(doc, (), note=f"{DEFAULT} {note}")
+def _hf_checkpoints_before_the_end(doc: Document) -> bool:
+    callback = doc.get(("callbacks", "hf_checkpointer"))
+    if not isinstance(callback, dict) or not callback.get("save_folder"):
+        return False
+    time = parse_time(callback.get("save_interval"), "epochs")
+    return time is not None and time.value > 0 and not (time.unit == "duration" and time.value >= 1)
+
+
+def _interval(b: PlanBuilder, doc: Document, clock: _Clock, section: str, path: KeyPath, default: Any, note: str) -> None:
+    time = parse_time(doc.get(path, default), "epochs")
+    source = b.source(doc, path) if doc.has(path) else b.source(doc, (), note=f"{DEFAULT} {note}")
     if time is None:
         return
     b.set(f"{section}.strategy", "epoch" if time.unit == "epochs" else "steps", source)

@@ -245,3 +245,13 @@ def test_files_that_do_not_train_are_companions(tmp_path: Path) -> None:
     assert roles == {"predict.yaml": ("llamafactory", "companion"), "merge.yaml": ("llamafactory", "companion"),
                      "train.yaml": ("llamafactory", "config")}
     assert {Path(f.file).name for f in report.findings} <= {"train.yaml"}
+
+
+def test_hf_key_renamed_in_the_judged_transformers_release(tmp_path: Path) -> None:
+    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
+
+    path = write(tmp_path, "old.yaml", _LORA_SFT + "    evaluation_strategy: steps\n")
+    assert not notes(plan_of(path), "ignored-key")  # a key of transformers 4.40: no guess without a version
+    judged = TrainerVersions(parse_assignments(["transformers=4.46"]), detect_installed=False)
+    found = notes(plan_of(path, trainer_versions=judged), "ignored-key")
+    assert [n.data["key"] for n in found] == ["evaluation_strategy"] and "eval_strategy" in found[0].message

@@ -283,3 +283,37 @@ def test_olmo_files_stay_olmo(tmp_path: Path) -> None:
         data: {paths: [a.npy]}
     """)
     assert detected(path) == "olmo"
+
+
+def test_mcli_run_file_nests_the_config_under_parameters(tmp_path: Path) -> None:
+    nested = "\n".join("      " + line[4:] if line.strip() else line for line in _PRETRAIN.strip("\n").splitlines())
+    path = write(tmp_path, "mcli-run.yaml", f"""
+    name: mpt-125m
+    image: mosaicml/llm-foundry:latest
+    command: |
+      composer train/train.py /mnt/config/parameters.yaml
+    compute:
+      gpus: 8
+    parameters:
+{nested}
+    """)
+    assert detected(path) == "llmfoundry"
+    plan = plan_of(path)
+    assert plan.optimizer.lr == pytest.approx(6e-4) and plan.run.max_steps == 4800 and plan.batch.seq_len == 1024
+    assert plan.parallel.world_size == 8 and plan.sources["parallel.world_size"].note == "mcli compute.gpus"
+    assert plan.sources["optimizer.lr"].line == 38  # the line in the run file
+    assert plan_of(path, world_size=16).parallel.world_size == 16
+
+
+def test_checkpoints_from_save_folder_or_hf_checkpointer(tmp_path: Path) -> None:
+    saved = _variant(tmp_path, "save.yaml", "precision: amp_bf16", "precision: amp_bf16\n    save_folder: ./ckpt\n    save_interval: 1200ba")
+    assert saved.checkpoint.enabled is True and saved.checkpoint.interval_steps == 1200
+    default = _variant(tmp_path, "default.yaml", "precision: amp_bf16", "precision: amp_bf16\n    save_folder: ./ckpt")
+    assert default.checkpoint.interval_steps == 1000  # TrainConfig save_interval '1000ba'
+    hf = _variant(tmp_path, "hf.yaml", "precision: amp_bf16",
+                  "precision: amp_bf16\n    callbacks:\n      hf_checkpointer: {save_folder: ./hf, save_interval: 0.25dur}")
+    assert hf.checkpoint.enabled is True and hf.checkpoint.interval_fraction == 0.25
+    final_only = _variant(tmp_path, "final.yaml", "precision: amp_bf16",
+                          "precision: amp_bf16\n    callbacks:\n      hf_checkpointer: {save_folder: ./hf, save_interval: 1dur}")
+    assert final_only.checkpoint.enabled is False
+    assert findings(final_only, "PD801")
