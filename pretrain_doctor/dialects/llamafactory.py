@@ -8,6 +8,11 @@ the run: `stage` (pt/sft/rm/ppo/dpo/kto, default sft), `finetuning_type`
 (lora/oft/freeze/full, default lora), `cutoff_len` (default 2048), `packing` (default: on
 for `stage: pt` only, hparams/parser.py), `quantization_bit`, `pure_bf16`, `pref_*`.
 Defaults are those of LLaMA-Factory 0.9.6.dev0 (commit ff6d4d1).
+
+LLaMA-Factory v1 files (`llamafactory-cli sft|dpo|rm`, examples/v1/) are a different schema
+(src/llamafactory/v1/config/): `model:`, `micro_batch_size`, `global_batch_size`, plugin sections
+(`peft_config`, `optim_config`, `dist_config`). v1 builds `torch.optim.AdamW(lr=learning_rate)`
+unless `optim_config` names a plugin, and a constant lr unless `lr_scheduler_config` does.
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from .hf import HfDialect
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
-from .llamafactory_keys import LLAMAFACTORY_KEYS, LLAMAFACTORY_VERSION
-from .shared import apply_accelerate, merge_deepspeed_reference
+from .llamafactory_keys import LLAMAFACTORY_KEYS, LLAMAFACTORY_V1_KEYS, LLAMAFACTORY_VERSION
+from .shared import apply_accelerate, merge_deepspeed_reference, optimizer_family, take_or_default
 
 DEFAULT = f"LLaMA-Factory {LLAMAFACTORY_VERSION} default"
 HF_DEFAULT = "transformers default"
@@ -43,6 +48,14 @@ _OTHER_TRAINERS_NAMES = {"lora_r": "lora_rank", "lora_target_modules": "lora_tar
 # A checkpoint that is already quantized: LLaMA-Factory trains adapters over its frozen low-bit weights.
 _PREQUANTIZED = re.compile(r"(?i)[-_.](awq|gptq|aqlm|bnb[-_]4bit|4bit|int4|eetq|hqq)(\b|[-_.])")
 _KNOWN_KEYS = HF_ALL_KEYS | LLAMAFACTORY_KEYS
+V1_DEFAULT = f"LLaMA-Factory {LLAMAFACTORY_VERSION} v1 default"
+_V1_MARKERS = ("micro_batch_size", "train_dataset", "dist_config", "model_class", "peft_config", "optim_config",
+               "kernel_config", "quant_config", "sample_backend", "global_batch_size")
+
+
+def is_v1(data: dict) -> bool:
+    return isinstance(data.get("model"), str) and "model_name_or_path" not in data and \
+        sum(1 for k in _V1_MARKERS if k in data) >= 2
 
 
 class LlamaFactoryDialect(Dialect):
@@ -51,9 +64,11 @@ class LlamaFactoryDialect(Dialect):
 
     def score(self, doc: Document) -> int:
         data = doc.data
-        own = sum(1 for k in _OWN_MARKERS if k in data)
         if "base_model" in data:  # axolotl
             return 0
+        if is_v1(data):
+            return 80 + sum(1 for k in _V1_MARKERS if k in data)
+        own = sum(1 for k in _OWN_MARKERS if k in data)
         decisive = (str(data.get("stage")) in _STAGES or str(data.get("finetuning_type")) in _FINETUNING_TYPES
                     or "cutoff_len" in data)
         if decisive and own >= 2:
@@ -63,6 +78,9 @@ class LlamaFactoryDialect(Dialect):
 
     def companion_reason(self, doc: Document) -> str | None:
         """Only `do_train: true` trains (train/*/workflow.py); other files predict, evaluate or export."""
+        if is_v1(doc.data):
+            return None if "train_dataset" in doc.data else \
+                "LLaMA-Factory v1 config without `train_dataset`: export, sampling or chat, not training"
         if lenient_bool(doc.data.get("do_train")) is True:
             return None
         if "export_dir" in doc.data:
@@ -72,6 +90,10 @@ class LlamaFactoryDialect(Dialect):
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         doc = docs[0]
         b = self.builder(docs)
+        if is_v1(doc.data):
+            _v1(b, doc)
+            apply_flags(b, context)
+            return b.build()
         stage = str(doc.get("stage", "sft"))
         _mode_and_objective(b, doc, stage)
         HfDialect._optimizer(b, doc)
@@ -280,6 +302,87 @@ def _other_trainers_keys(b: PlanBuilder, doc: Document) -> None:
         if key in doc.data:
             b.note("ignored-key", f"`{key}` is not a LLaMA-Factory key (HfArgumentParser refuses it); "
                    f"LLaMA-Factory reads `{own}`", b.source(doc, (key,)), hint=f"use `{own}`", key=key, suggestion=own)
+
+
+def _v1(b: PlanBuilder, doc: Document) -> None:
+    """A v1 file: the launcher's command (sft, dpo, rm) picks the trainer; the file hints at it."""
+    b.take("model.name", doc, "model", str)
+    b.take("tokenizer.name", doc, "model", str)
+    b.take("mode.init_from", doc, "model", str)
+    peft = doc.get("peft_config") if isinstance(doc.get("peft_config"), dict) else {}
+    method = str(peft.get("name", "full")).lower()
+    peft_source = b.source(doc, ("peft_config", "name")) if peft else b.source(doc, (), note=f"{V1_DEFAULT}: full")
+    if method == "lora":
+        b.take("mode.lora_rank", doc, ("peft_config", "r"), lenient_int)
+        b.take("mode.lora_alpha", doc, ("peft_config", "lora_alpha"), lenient_number)
+    quantized = isinstance(doc.get("quant_config"), dict)
+    kind = ("qlora" if quantized else "lora") if method == "lora" else "full_finetune"
+    dataset = str(doc.get("train_dataset", ""))
+    if doc.has("pref_loss") or doc.has("pref_beta") or re.search(r"(dpo|pref|orpo|simpo)", dataset, re.IGNORECASE):
+        source = b.source(doc, ("pref_loss",) if doc.has("pref_loss") else ("train_dataset",))
+        b.set("objective.kind", "preference", source)
+        b.set("mode.kind", "preference", source)
+        b.set("mode.preference_method", _PREFERENCE_LOSSES.get(str(doc.get("pref_loss", "sigmoid")), "dpo"), source)
+    else:
+        b.set("objective.kind", "causal_lm")
+        b.set("mode.kind", kind, peft_source)
+    _v1_optimizer(b, doc)
+    b.set("schedule.kind", str(doc.get(("lr_scheduler_config", "name"), "constant")),
+          b.source(doc, ("lr_scheduler_config",)) if doc.has("lr_scheduler_config")
+          else b.source(doc, (), note=f"{V1_DEFAULT}: LambdaLR(1.0), no warmup"))
+    if not doc.has("lr_scheduler_config"):
+        b.default("schedule.warmup_steps", 0, f"{V1_DEFAULT}: no lr_scheduler_config")
+    take_or_default(b, doc, "batch.micro_batch_size", "micro_batch_size", lenient_int, 1, V1_DEFAULT)
+    if b.take("batch.global_batch_size", doc, "global_batch_size", lenient_int) is None:
+        b.default("batch.grad_accum", 1, f"{V1_DEFAULT}: global batch = data parallel × micro_batch_size")
+    take_or_default(b, doc, "batch.seq_len", "cutoff_len", lenient_int, 2048, V1_DEFAULT)
+    if b.take("run.max_steps", doc, "max_steps", lenient_int) is None:
+        take_or_default(b, doc, "run.epochs", "num_train_epochs", lenient_number, 3, V1_DEFAULT)
+    take_or_default(b, doc, "clipping.max_norm", "max_grad_norm", lenient_number, 1.0, V1_DEFAULT)
+    bf16 = take_or_default(b, doc, "precision.bf16_enabled", "bf16", lenient_bool, True, V1_DEFAULT)
+    b.set("precision.compute", "bf16" if bf16 else "fp32", b.sources.get("precision.bf16_enabled"))
+    take_or_default(b, doc, "seed", "seed", lenient_int, 42, V1_DEFAULT)
+    if str(doc.get(("dist_config", "name"), "")).lower().startswith("fsdp"):
+        b.set("parallel.fsdp", True, b.source(doc, ("dist_config", "name")))
+        b.set("parallel.full_shard", True, b.source(doc, ("dist_config", "name")))
+    _v1_data_and_checkpoints(b, doc)
+    typo_notes(b, doc, LLAMAFACTORY_V1_KEYS)
+
+
+def _v1_optimizer(b: PlanBuilder, doc: Document) -> None:
+    take_or_default(b, doc, "optimizer.lr", "learning_rate", lenient_number, 1e-4, V1_DEFAULT)
+    name = doc.get(("optim_config", "name"))
+    if isinstance(name, str) and name:
+        source = b.source(doc, ("optim_config", "name"))
+        b.set("optimizer.name", name, source)
+        b.set("optimizer.family", optimizer_family(name), source)
+        if name == "muon":  # plugins/trainer_plugins/optimizers/optimizer.py: wd default 0.1
+            take_or_default(b, doc, "optimizer.weight_decay", ("optim_config", "wd"), lenient_number, 0.1, V1_DEFAULT)
+        return
+    note = "torch.optim.AdamW default (v1 passes only the lr)"
+    b.set("optimizer.name", "torch.optim.AdamW", b.source(doc, (), note=V1_DEFAULT))
+    b.set("optimizer.family", "adamw")
+    b.default("optimizer.betas", (0.9, 0.999), note)
+    b.default("optimizer.eps", 1e-8, note)
+    b.default("optimizer.weight_decay", 0.01, note)
+
+
+def _v1_data_and_checkpoints(b: PlanBuilder, doc: Document) -> None:
+    for key, field, split in (("train_dataset", "data.train", "train"), ("eval_dataset", "data.eval", "eval")):
+        if isinstance(doc.get(key), str):
+            pos = doc.position((key,))
+            b.set(field, [{"dataset": doc.get(key), "split": split, "key": key, "line": pos.line if pos else None}])
+    b.set("eval.enabled", doc.get("eval_dataset") is not None,
+          b.source(doc, ("eval_dataset",)) if doc.has("eval_dataset") else None)
+    steps = lenient_int(doc.get("save_steps"))
+    if isinstance(steps, int) and steps > 0:
+        b.set("checkpoint.enabled", True, b.source(doc, ("save_steps",)))
+        b.set("checkpoint.interval_steps", steps, b.source(doc, ("save_steps",)))
+    elif doc.get("save_epochs") is not None:
+        b.set("checkpoint.enabled", True, b.source(doc, ("save_epochs",)))
+        b.set("checkpoint.strategy", "epoch", b.source(doc, ("save_epochs",)))
+    else:
+        b.set("checkpoint.enabled", False, b.source(doc, (), note=f"{V1_DEFAULT}: no save_steps or save_epochs"))
 
 
 DIALECT = LlamaFactoryDialect()

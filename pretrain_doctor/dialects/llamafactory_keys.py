@@ -257,3 +257,19 @@ LLAMAFACTORY_KEYS = frozenset(
         "top_p",
     }
 )
+
+# LLaMA-Factory v1 (`llamafactory-cli sft|dpo|rm`, examples/v1/): the fields of
+# src/llamafactory/v1/config/{model,data,training,sample}_args.py at the same commit.
+LLAMAFACTORY_V1_KEYS = frozenset(
+    {
+        "batching_strategy", "batching_workers", "bf16", "cp_mode", "cp_size", "custom_chat_template",
+        "cutoff_len", "dist_config", "dist_timeout", "dp_size", "dpo_label_smoothing",
+        "enable_activation_checkpointing", "eval_dataset", "flash_attn", "full_determinism", "global_batch_size",
+        "init_config", "kernel_config", "ld_alpha", "learning_rate", "logging_steps", "lr_scheduler_config",
+        "max_grad_norm", "max_new_tokens", "max_steps", "micro_batch_size", "model", "model_class",
+        "mp_replicate_size", "mp_shard_size", "num_train_epochs", "optim_config", "output_dir", "peft_config",
+        "pref_beta", "pref_ftx", "pref_loss", "quant_config", "resume_from_checkpoint", "sample_backend",
+        "save_ckpt_as_hf", "save_epochs", "save_steps", "save_total_limit", "seed", "simpo_gamma", "train_dataset",
+        "trust_remote_code",
+    }
+)

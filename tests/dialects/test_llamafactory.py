@@ -255,3 +255,64 @@ def test_hf_key_renamed_in_the_judged_transformers_release(tmp_path: Path) -> No
     judged = TrainerVersions(parse_assignments(["transformers=4.46"]), detect_installed=False)
     found = notes(plan_of(path, trainer_versions=judged), "ignored-key")
     assert [n.data["key"] for n in found] == ["evaluation_strategy"] and "eval_strategy" in found[0].message
+
+
+_V1_LORA = """
+    model: Qwen/Qwen3-4B
+    model_class: llm
+    peft_config:
+      name: lora
+      r: 16
+      lora_alpha: 32
+      target_modules: all
+    dist_config:
+      name: fsdp2
+    train_dataset: data/v1_sft_demo.yaml
+    output_dir: ./outputs/test_lora
+    micro_batch_size: 2
+    global_batch_size: 32
+    cutoff_len: 4096
+    learning_rate: 1.0e-4
+    max_steps: 500
+"""
+
+
+def test_v1_lora_sft(tmp_path: Path) -> None:
+    path = write(tmp_path, "train_lora_sft.yaml", _V1_LORA)
+    assert detected(path) == "llamafactory"
+    plan = plan_of(path)
+    assert plan.mode.kind == "lora" and plan.mode.lora_rank == 16 and plan.mode.lora_alpha == 32
+    assert plan.objective.kind == "causal_lm"
+    assert plan.optimizer.lr == pytest.approx(1e-4) and plan.optimizer.weight_decay == 0.01  # torch AdamW default
+    assert plan.schedule.kind == "constant" and plan.schedule.warmup_steps == 0  # no lr_scheduler_config
+    assert (plan.batch.micro_batch_size, plan.batch.global_batch_size, plan.batch.seq_len) == (2, 32, 4096)
+    assert plan.run.max_steps == 500 and plan.checkpoint.enabled is False
+    assert plan.parallel.fsdp is True and plan.precision.compute == "bf16"
+    assert not notes(plan, "ignored-key")
+
+
+def test_v1_variants(tmp_path: Path) -> None:
+    qlora = plan_of(write(tmp_path, "q.yaml", _V1_LORA + "    quant_config: {name: bnb, quantization_bit: 4}\n"))
+    assert qlora.mode.kind == "qlora"
+    dpo = plan_of(write(tmp_path, "dpo.yaml", _V1_LORA.replace("v1_sft_demo", "v1_dpo_demo")))
+    assert dpo.mode.kind == "preference" and dpo.mode.preference_method == "dpo" and dpo.mode.lora_rank == 16
+    muon = plan_of(write(tmp_path, "muon.yaml", _V1_LORA.replace("name: lora", "name: freeze")
+                         + "    optim_config: {name: muon, wd: 0.05}\n    save_steps: 100\n"))
+    assert muon.mode.kind == "full_finetune" and muon.optimizer.family == "muon"
+    assert muon.optimizer.weight_decay == 0.05 and muon.checkpoint.interval_steps == 100
+    typo = plan_of(write(tmp_path, "typo.yaml", _V1_LORA + "    micro_batch_sise: 4\n"))
+    assert [n.data["suggestion"] for n in notes(typo, "ignored-key")] == ["micro_batch_size"]
+
+
+def test_v1_file_without_train_dataset_is_a_companion(tmp_path: Path) -> None:
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    write(tmp_path, "v1/sample.yaml", """
+        model: Qwen/Qwen3-4B
+        model_class: llm
+        sample_backend: hf
+        max_new_tokens: 128
+    """)
+    report = check_paths([tmp_path / "v1"], CheckOptions(use_settings=False))
+    assert [(f.dialect, f.role) for f in report.files] == [("llamafactory", "companion")]
