@@ -28,6 +28,7 @@ from .hf import HfDialect
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .llamafactory_keys import LLAMAFACTORY_KEYS, LLAMAFACTORY_V1_KEYS, LLAMAFACTORY_VERSION
 from .shared import apply_accelerate, merge_deepspeed_reference, optimizer_family, take_or_default
+from .versions import TrainerVersions, parse_version
 
 DEFAULT = f"LLaMA-Factory {LLAMAFACTORY_VERSION} default"
 HF_DEFAULT = "transformers default"
@@ -48,6 +49,10 @@ _OTHER_TRAINERS_NAMES = {"lora_r": "lora_rank", "lora_target_modules": "lora_tar
 # A checkpoint that is already quantized: LLaMA-Factory trains adapters over its frozen low-bit weights.
 _PREQUANTIZED = re.compile(r"(?i)[-_.](awq|gptq|aqlm|bnb[-_]4bit|4bit|int4|eetq|hqq)(\b|[-_.])")
 _KNOWN_KEYS = HF_ALL_KEYS | LLAMAFACTORY_KEYS
+# LLaMA-Factory declares some keys transformers dropped (`overwrite_output_dir`): they stay read.
+_HF_CHANGES = {key: change for key, change in HF_KEY_CHANGES.items() if key not in LLAMAFACTORY_KEYS}
+# The transformers releases LLaMA-Factory 0.9.6.dev0 starts with (extras/misc.py `check_version`).
+_TRANSFORMERS_RANGE = ((4, 55, 0), (5, 8, 0))
 V1_DEFAULT = f"LLaMA-Factory {LLAMAFACTORY_VERSION} v1 default"
 _V1_MARKERS = ("micro_batch_size", "train_dataset", "dist_config", "model_class", "peft_config", "optim_config",
                "kernel_config", "quant_config", "sample_backend", "global_batch_size")
@@ -113,9 +118,26 @@ class LlamaFactoryDialect(Dialect):
         _other_trainers_keys(b, doc)
         # HF keys renamed or removed across transformers releases are judged like the hf dialect's.
         typo_notes(b, doc, _KNOWN_KEYS, keys=[k for k in doc.data if k not in _OTHER_TRAINERS_NAMES],
-                   changes=HF_KEY_CHANGES, versions=context.trainer_versions)
+                   changes=_HF_CHANGES, versions=_hf_versions(context.trainer_versions))
         apply_flags(b, context)
         return b.build()
+
+
+def _hf_versions(versions: TrainerVersions) -> TrainerVersions:
+    """The transformers release to judge HF keys against. An installed release LLaMA-Factory refuses to
+    start with (a linter venv beside a newer transformers) says nothing about the config: judge against
+    the union of releases instead. A release given with --trainer-version is the user's word and stands."""
+    judged = versions.get("transformers")
+    if judged is None or judged.origin != "installed":
+        return versions
+    low, high = _TRANSFORMERS_RANGE
+    try:
+        release = parse_version(judged.version)
+    except Exception:  # an unparsable installed version: judge against the union
+        release = ()
+    if release and low <= release + (0,) * (3 - len(release)) <= high:
+        return versions
+    return TrainerVersions(given=versions.given, origins=versions.origins, detect_installed=False)
 
 
 def _mode_and_objective(b: PlanBuilder, doc: Document, stage: str) -> None:
@@ -251,6 +273,10 @@ def _data(b: PlanBuilder, doc: Document, stage: str) -> None:
     _packing(b, doc, stage)
     b.take("data.num_workers", doc, "dataloader_num_workers", lenient_int)
     b.default("data.num_workers", 0, HF_DEFAULT)
+    # data/loader.py tokenizes the whole dataset once (`dataset.map`) unless `streaming: true`.
+    streaming = lenient_bool(doc.get("streaming")) is True
+    b.set("data.prepared_per_batch", streaming,
+          b.source(doc, ("streaming",)) if streaming else b.source(doc, (), note="tokenized once before training"))
     b.take("data.drop_last", doc, "dataloader_drop_last", lenient_bool)
     if lenient_bool(doc.get("disable_shuffling")) is True:
         b.set("data.shuffle", False, b.source(doc, ("disable_shuffling",)))

@@ -316,3 +316,24 @@ def test_v1_file_without_train_dataset_is_a_companion(tmp_path: Path) -> None:
     """)
     report = check_paths([tmp_path / "v1"], CheckOptions(use_settings=False))
     assert [(f.dialect, f.role) for f in report.files] == [("llamafactory", "companion")]
+
+
+def test_loader_workers_matter_only_when_streaming(tmp_path: Path) -> None:
+    tokenized_once = plan_of(write(tmp_path, "once.yaml", _LORA_SFT))
+    assert tokenized_once.data.num_workers == 0 and tokenized_once.data.prepared_per_batch is False
+    assert not findings(tokenized_once, "PD704")
+    streamed = plan_of(write(tmp_path, "stream.yaml", _LORA_SFT + "    streaming: true\n    max_steps: 1000\n"))
+    assert streamed.data.prepared_per_batch is True and findings(streamed, "PD704")
+
+
+def test_installed_transformers_outside_llamafactorys_range_is_not_judged(tmp_path: Path, monkeypatch) -> None:
+    from pretrain_doctor.dialects import trainer_source, versions
+
+    monkeypatch.setattr(trainer_source, "installed_fields", lambda dist, version: None)  # no source parsing
+    path = write(tmp_path, "sft.yaml", _LORA_SFT + "    overwrite_output_dir: true\n    evaluation_strategy: steps\n")
+    monkeypatch.setattr(versions, "installed_version", lambda dist: "5.24.0" if dist == "transformers" else None)
+    assert not notes(plan_of(path, trainer_versions=versions.TrainerVersions()), "ignored-key")
+    monkeypatch.setattr(versions, "installed_version", lambda dist: "4.57.1" if dist == "transformers" else None)
+    found = notes(plan_of(path, trainer_versions=versions.TrainerVersions()), "ignored-key")
+    # LLaMA-Factory declares overwrite_output_dir itself; evaluation_strategy went in transformers 4.46
+    assert [n.data["key"] for n in found] == ["evaluation_strategy"]
