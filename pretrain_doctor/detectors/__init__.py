@@ -30,7 +30,8 @@ loss/grad norm is kept as NaN/inf):
     attn_entropy/<module>[/h<k>]  attention entropy, nats (sampled)        PDM401 502
     attn_max_logit/<module>       max pre-softmax logit (sampled)          PDM402 502
     log_z                 mean logsumexp of the output logits (sampled)    PDM403 502
-    val_loss, clip_ratio, batch_size ...  logged, read by no detector
+    val_loss              validation loss at an evaluation step             PDM205
+    clip_ratio, batch_size ...  logged, read by no detector
 
 `StepRecord.extra` (only when there is something to say):
 
@@ -64,6 +65,7 @@ from ..selection import matches, split_codes
 from .attention import AttentionEntropyCollapse, AttentionLogitGrowth, OutputLogitDrift
 from .base import ANNOTATION_KINDS, Alert, Annotation, Detector, MetricTable, StepRecord
 from .detector_set import DetectorSet
+from .evaluation import EvalDivergence
 from .gradients import (ExplodingGradient, GradNormSpike, ParamNeverUpdated, ParamNotInOptimizer,
                         UpdateRatio, VanishingGradient)
 from .loss import LossCollapse, LossDivergence, LossPlateau, LossSpike
@@ -73,7 +75,7 @@ from .system import StaleMetric, StepTimeRegression
 
 _CLASSES: tuple[type[Detector], ...] = (
     NonFiniteLoss, NonFiniteGrad, NonFiniteActivation, NonFiniteParam, LossScaleCollapse, ReplicaDivergence,
-    LossSpike, LossDivergence, LossPlateau, LossCollapse,
+    LossSpike, LossDivergence, LossPlateau, LossCollapse, EvalDivergence,
     GradNormSpike, ExplodingGradient, VanishingGradient, UpdateRatio, ParamNotInOptimizer, ParamNeverUpdated,
     AttentionEntropyCollapse, AttentionLogitGrowth, OutputLogitDrift,
     StepTimeRegression, StaleMetric,
