@@ -132,14 +132,6 @@ def _replicas(incident: Incident, series: RunSeries, codes: set[str]) -> Diagnos
                       f"every rank from the last checkpoint before step {incident.first_step}"])
 
 
-def _setup(incident: Incident, series: RunSeries, codes: set[str]) -> Diagnosis:
-    return Diagnosis("parameters not trained",
-                     "Some parameters are outside the optimizer or never receive a gradient: frozen by mistake, "
-                     "missing from the parameter groups, or a module the forward pass never uses.",
-                     ["fix the optimizer's parameter groups (or remove the unused module) and restart; "
-                      "`pretrain-doctor check` flags most of these before a run"])
-
-
 def _evaluation(incident: Incident, series: RunSeries, codes: set[str]) -> Diagnosis:
     alert = next(a for a in incident.alerts if a.code == "PDM205")
     best = alert.data.get("best_step")
@@ -152,12 +144,24 @@ def _evaluation(incident: Incident, series: RunSeries, codes: set[str]) -> Diagn
                      [f"best validation loss {_num(alert.data.get('best_val_loss'))} at step {best}"])
 
 
-def _throughput(incident: Incident, series: RunSeries, codes: set[str]) -> Diagnosis:
-    return Diagnosis("step time rose",
-                     "The run got slower and stayed slower: a data loader that became the bottleneck, a throttled "
-                     "or failing GPU, repeated recompilation, or a straggler rank.",
-                     ["profile a few steps around it; check the data loader's workers, GPU clocks and temperatures, "
-                      "and `TORCH_LOGS=recompiles`"])
+# Diagnoses that read nothing but the codes: (headline, cause, response).
+_FIXED = {
+    "setup": ("parameters not trained",
+              "Some parameters are outside the optimizer or never receive a gradient: frozen by mistake, missing "
+              "from the parameter groups, or a module the forward pass never uses.",
+              "fix the optimizer's parameter groups (or remove the unused module) and restart; "
+              "`pretrain-doctor check` flags most of these before a run"),
+    "throughput": ("step time rose",
+                   "The run got slower and stayed slower: a data loader that became the bottleneck, a throttled or "
+                   "failing GPU, repeated recompilation, or a straggler rank.",
+                   "profile a few steps around it; check the data loader's workers, GPU clocks and temperatures, "
+                   "and `TORCH_LOGS=recompiles`"),
+}
+
+
+def _fixed(incident: Incident, series: RunSeries, codes: set[str]) -> Diagnosis:
+    headline, cause, response = _FIXED[incident.group]
+    return Diagnosis(headline, cause, [response])
 
 
 def _logging(incident: Incident, series: RunSeries, codes: set[str]) -> Diagnosis:
@@ -315,8 +319,8 @@ _DIAGNOSES: tuple[tuple[Callable[[set[str]], bool], Callable[..., Optional[Diagn
     (_any("PDM304"), _update_ratio),
     (_any(*SPIKES, "PDM105", "PDM206", "PDM304", "PDM403"), _spike),
     (_any("PDM205"), _evaluation),
-    (_any("PDM305", "PDM306"), _setup),
-    (_any("PDM501"), _throughput),
+    (_any("PDM305", "PDM306"), _fixed),
+    (_any("PDM501"), _fixed),
     (_any("PDM502"), _logging),
     (_any("PDM203", "PDM204", "PDM207", "PDM303"), _progress),
 )
