@@ -9,7 +9,10 @@ HTML file, and as PNGs (matplotlib, the `plots` extra).
     write_pngs(report, run, "plots/")
 """
 
+from .html import write_html
+from .png import write_pngs
 from .report import SCHEMA, SCHEMA_VERSION, Report, Verdict, build_report, report_json
 from .terminal import render_text
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "Report", "Verdict", "build_report", "render_text", "report_json"]
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "Report", "Verdict", "build_report", "render_text", "report_json",
+           "write_html", "write_pngs"]
