@@ -61,7 +61,7 @@ class Chart:
 def charts(report: Report, run: ReplayRun) -> tuple[RunSeries, list[Chart]]:
     """The charts of a run: loss (with validation), lr, grad norm, loss scale, step time,
     then one per per-layer family; every chart carries the incidents."""
-    series = RunSeries(run.records)
+    series = report.series if report.series is not None and len(report.series) == run.steps else RunSeries(run.records)
     bands = [_band(i) for i in report.incidents]
     out: list[Chart] = []
     if series.has("loss") or series.has("val_loss"):

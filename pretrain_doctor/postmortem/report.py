@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..detectors import all_detector_classes
-from ..detectors.base import Alert
+from ..detectors.base import Alert, MetricTable
 from ..replay.run import ReplayRun
 from .causes import diagnose
 from .incidents import SEVERITY_RANK, Incident, group_alerts, measure
@@ -45,6 +45,8 @@ class Report:
     verdict: Verdict
     notes: list[str] = field(default_factory=list)
     annotations: list[dict[str, Any]] = field(default_factory=list)
+    # the run's metrics as columns, kept for the charts (not part of the JSON)
+    series: Optional[RunSeries] = field(default=None, repr=False, compare=False)
 
     def counts(self) -> dict[str, int]:
         out = {"error": 0, "warning": 0, "info": 0}
@@ -53,10 +55,11 @@ class Report:
         return out
 
 
-def build_report(run: ReplayRun, merge_steps: int = 100) -> Report:
+def build_report(run: ReplayRun, merge_steps: int = 100, table: Optional[MetricTable] = None) -> Report:
     """Group the run's alerts into incidents, measure what moved first around each,
-    decide a likely cause and response for each, and a verdict for the run."""
-    series = RunSeries(run.records)
+    decide a likely cause and response for each, and a verdict for the run.
+    `table`: the run's MetricTable when the caller built one for `scan` (saves rebuilding it)."""
+    series = RunSeries(run.records, table)
     rows = alert_rows(run.records, run.alerts)
     order = sorted(range(len(run.alerts)), key=lambda i: (rows[i], i))
     alerts = [run.alerts[i] for i in order]
@@ -77,6 +80,7 @@ def build_report(run: ReplayRun, merge_steps: int = 100) -> Report:
         alerts=alerts, incidents=incidents, verdict=verdict(incidents, run.steps, series),
         notes=list(run.notes),
         annotations=[{"step": a.step, "kind": a.kind, "note": a.note} for a in run.annotations],
+        series=series,
     )
 
 

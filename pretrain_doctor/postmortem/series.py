@@ -36,8 +36,9 @@ class Series:
 class RunSeries:
     """Column access to a run's records, with the rows where a new piece of the run starts."""
 
-    def __init__(self, records: Sequence[StepRecord]) -> None:
-        self.table = MetricTable.from_records(records)
+    def __init__(self, records: Sequence[StepRecord], table: Optional[MetricTable] = None) -> None:
+        # the table replay already built for the detectors' scan, when it is at hand
+        self.table = MetricTable.from_records(records) if table is None or len(table) != len(records) else table
         self.steps = self.table.steps
         self.piece_starts = _piece_starts(records, self.steps)
 

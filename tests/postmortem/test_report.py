@@ -146,3 +146,11 @@ def test_terminal_text_has_header_timeline_and_verdict_and_plain_mode_has_no_ans
     assert plain.strip().splitlines()[-1].startswith("Verdict: diverged at step")
     colored = render_text(report, color=True)
     assert "\x1b[" in colored and re.sub(r"\x1b\[[0-9;]*m", "", colored).split() == plain.split()
+
+
+def test_the_scan_table_can_be_handed_over_and_gives_the_same_report():
+    from pretrain_doctor.detectors import MetricTable
+
+    run = runs.replayed(runs.grad_then_loss())
+    again = build_report(run, table=MetricTable.from_records(run.records))
+    assert report_json(again) == report_json(build_report(run))
