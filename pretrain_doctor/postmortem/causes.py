@@ -88,9 +88,8 @@ def in_warmup(series: RunSeries, row: int) -> bool:
     """The lr was still rising at `row` (compared with 10 records earlier in the same piece)."""
     if not series.has("lr"):
         return False
-    lr = series.series("lr")
     start, _ = series.piece_of(row)
-    now = lr.values[(lr.rows <= row) & (lr.rows >= start)]
+    now = series.series("lr").between(max(start, row - 1000), row + 1).values
     if len(now) < 2:
         return False
     earlier = now[max(0, len(now) - 11)]

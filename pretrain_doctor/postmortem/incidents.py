@@ -42,7 +42,8 @@ SIGNALS = (
 )
 LOOKBACK_RECORDS = 10   # how far before the first alert a precursor is looked for
 HISTORY_RECORDS = 64    # the level a signal is compared with: median of this many earlier values
-AFTER_RECORDS = 10      # records after the incident that say whether the loss came back
+AFTER_RECORDS = 10      # records of the loss still up after the incident that say it did not come back
+RECOVERY_RECORDS = 2000  # how far after the incident a return to the level is looked for
 
 
 @dataclass
@@ -174,7 +175,7 @@ def measure(incident: Incident, series: RunSeries) -> None:
     """Fill in the incident's signals, recovery and the numbers around it."""
     start, end = series.piece_of(incident.first_row)
     for metric, test, threshold in SIGNALS if incident.group == "instability" else ():
-        if series.has(metric) and not _constant(series, metric, start, end):
+        if series.has(metric) and not series.constant_in_piece(metric, incident.first_row):
             incident.signals.append(_signal_move(series, metric, test, threshold, incident, start, end))
     incident.recovered, incident.recovered_step = _recovery(series, incident, end)
     incident.around = _numbers_around(series, incident, start, end)
@@ -186,11 +187,10 @@ def _signal_move(series: RunSeries, metric: str, test: str, threshold: float, in
     first, last = incident.first_row, incident.last_row
     lo = max(start, first - LOOKBACK_RECORDS)
     hi = min(end - 1, last + 2)
-    history_mask = (data.rows >= max(start, first - HISTORY_RECORDS)) & (data.rows < first)
-    history = data.values[history_mask]
+    history = data.between(max(start, first - HISTORY_RECORDS), first).values
     history = history[np.isfinite(history)]
-    window_mask = (data.rows >= lo) & (data.rows <= hi)
-    rows, steps, values = data.rows[window_mask], data.steps[window_mask], data.values[window_mask]
+    window = data.between(lo, hi + 1)
+    rows, steps, values = window.rows, window.steps, window.values
     if not len(history):  # the incident opens the piece: its own first value is the level
         finite = values[np.isfinite(values)]
         history = finite[:1]
@@ -227,31 +227,22 @@ def _departed(values: np.ndarray, history: np.ndarray, level: float, test: str, 
         return nonfinite | ((values - level) / scale >= threshold)
 
 
-def _constant(series: RunSeries, metric: str, start: int, end: int) -> bool:
-    """A metric that never changes in this piece is not being measured (a grad norm logged
-    as 0.000 throughout): it cannot have moved first."""
-    data = series.series(metric)
-    values = data.values[(data.rows >= start) & (data.rows < end)]
-    values = values[np.isfinite(values)]
-    return len(values) > 1 and bool(values.min() == values.max())
-
-
 def _recovery(series: RunSeries, incident: Incident, end: int) -> tuple[Optional[bool], Optional[int]]:
-    """(came back, at which step): the loss back within 5% of its level after the incident, in
-    the same piece. False when it stays up for AFTER_RECORDS records or to the end of the log;
+    """(came back, at which step): the loss back within 5% of its level within RECOVERY_RECORDS
+    records after the incident, in the same piece. False when it stays up for AFTER_RECORDS
+    records or to the end of the log;
     None when the log skips ahead or restarts before telling (or there is no loss)."""
     loss = incident.signal("loss")
     if loss is None or loss.level is None or not loss.moved:
         return None, None
-    data = series.series("loss")
-    after = (data.rows > incident.last_row) & (data.rows < end)
-    values, steps = data.values[after], data.steps[after]
+    after = series.series("loss").between(incident.last_row + 1, min(end, incident.last_row + 1 + RECOVERY_RECORDS))
+    values, steps = after.values, after.steps
     with np.errstate(invalid="ignore"):
         back = np.flatnonzero(np.isfinite(values) & (values <= loss.level * 1.05 + 1e-9))
     if len(back):
         return True, int(steps[back[0]])
     if len(values) >= AFTER_RECORDS or end == len(series):
-        return False, None
+        return False, None  # stayed up for a while, or to the end of the log
     return None, None
 
 

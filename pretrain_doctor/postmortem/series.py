@@ -32,6 +32,11 @@ class Series:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def between(self, first_row: int, end_row: int) -> "Series":
+        """The observations of rows [first_row, end_row) (rows are sorted: two binary searches)."""
+        a, b = np.searchsorted(self.rows, [first_row, end_row])
+        return Series(self.name, self.rows[a:b], self.steps[a:b], self.values[a:b])
+
 
 class RunSeries:
     """Column access to a run's records, with the rows where a new piece of the run starts."""
@@ -41,6 +46,8 @@ class RunSeries:
         self.table = MetricTable.from_records(records) if table is None or len(table) != len(records) else table
         self.steps = self.table.steps
         self.piece_starts = _piece_starts(records, self.steps)
+        self._series: dict[str, Series] = {}
+        self._constant: dict[tuple[str, int], bool] = {}
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -50,12 +57,25 @@ class RunSeries:
         return sorted(self.table.columns)
 
     def series(self, name: str) -> Series:
-        """The rows where `name` was logged (non-finite values included)."""
-        if name == "update_ratio":
-            return self.family_max("update_ratio")
-        values, present = self.table.column(name)
-        rows = np.flatnonzero(present)
-        return Series(name, rows, self.steps[rows], values[rows])
+        """The rows where `name` was logged (non-finite values included); computed once."""
+        if name not in self._series:
+            if name == "update_ratio":
+                self._series[name] = self.family_max("update_ratio")
+            else:
+                values, present = self.table.column(name)
+                rows = np.flatnonzero(present)
+                self._series[name] = Series(name, rows, self.steps[rows], values[rows])
+        return self._series[name]
+
+    def constant_in_piece(self, name: str, row: int) -> bool:
+        """The metric never changes in the piece holding `row`: it is not being measured
+        (a grad norm logged as 0.000 throughout)."""
+        start, end = self.piece_of(row)
+        if (name, start) not in self._constant:
+            values = self.series(name).between(start, end).values
+            values = values[np.isfinite(values)]
+            self._constant[(name, start)] = len(values) > 1 and bool(values.min() == values.max())
+        return self._constant[(name, start)]
 
     def has(self, name: str) -> bool:
         if name == "update_ratio":
