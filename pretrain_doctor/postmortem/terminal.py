@@ -32,8 +32,8 @@ def render_text(report: Report, color: bool = True, width: int = 100) -> str:
 def _header(report: Report) -> Group:
     span = (f"{report.steps:,} records, steps {report.first_step}-{report.last_step}" if report.steps
             else "no records")
-    lines = [Text.assemble(("pretrain-doctor replay ", "bold"), (report.source, "bold"), f"  ({report.format})"),
-             Text(f"  {span}")]
+    lines = [Text.assemble(("pretrain-doctor replay: ", "bold"), (report.source, "bold")),
+             Text(f"  read as {report.format} · {span}")]
     lines.append(Text("  metrics: " + (", ".join(report.metrics) or "none")))
     if report.layer_metrics:
         lines.append(Text("  per-layer: " + ", ".join(f"{k} x{n}" for k, n in report.layer_metrics.items())))

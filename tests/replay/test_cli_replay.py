@@ -33,7 +33,8 @@ def spiky_csv(tmp_path, spike_at=150, steps=300):
 def test_text_report_and_exit_1_at_fail_on(tmp_path, capsys):
     path = spiky_csv(tmp_path)
     code, out, _ = cli(capsys, path)
-    assert code == 1 and "error PDM202" in out and "steps 1..300" in out
+    assert code == 1 and "PDM202 loss-divergence" in out and "300 records, steps 1-300" in out
+    assert out.strip().splitlines()[-1].startswith("Verdict: diverged at step 150")
     assert cli(capsys, path, "--fail-on", "never")[0] == 0
     assert cli(capsys, path, "--ignore", "PDM202,PDM201", "--fail-on", "error")[0] == 0
 
