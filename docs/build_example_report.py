@@ -1,9 +1,12 @@
-"""Rebuild the example post-mortem under docs/ from a real logged run (BigScience tr8-104B).
+"""Rebuild the example post-mortem under docs/ from a real logged run (BigScience tr8-104B),
+exactly as the command writes it:
 
-    .venv/bin/python docs/build_example_report.py     # from the repository root, ../shared beside it
+    pretrain-doctor replay ../shared/real-runs/bigscience/tr8-104B-wide.megatron.log \\
+        --html docs/replay-report-tr8-104B.html --png DIR --fail-on never
 
-Writes docs/replay-report-tr8-104B.html (the self-contained report) and
-docs/replay-report-tr8-104B.png (its overview chart, shown in the README).
+Run from the repository root with ../shared beside it: `.venv/bin/python docs/build_example_report.py`.
+It writes docs/replay-report-tr8-104B.html and docs/replay-report-tr8-104B.png (the
+overview chart, shown in the README).
 """
 
 from __future__ import annotations
@@ -13,10 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pretrain_doctor.detectors import MetricTable, default_detectors, scan
-from pretrain_doctor.postmortem import build_report, render_text, write_html, write_pngs
-from pretrain_doctor.readers.text_log import read_text_log
-from pretrain_doctor.replay import ReplayRun
+from pretrain_doctor.replay.command import ReplayOptions, run_replay
 
 LOG = Path("../shared/real-runs/bigscience/tr8-104B-wide.megatron.log")
 DOCS = Path(__file__).resolve().parent
@@ -27,15 +27,9 @@ def main() -> int:
     if not LOG.is_file():
         print(f"{LOG} not found: run from the repository root with ../shared beside it", file=sys.stderr)
         return 2
-    records = read_text_log(LOG).records
-    run = ReplayRun(str(LOG), "megatron text log", records,
-                    scan(MetricTable.from_records(records), default_detectors()))
-    report = build_report(run)
-    write_html(report, run, DOCS / f"{STEM}.html")
     with tempfile.TemporaryDirectory() as folder:
-        overview = next(p for p in write_pngs(report, run, folder) if p.name == "overview.png")
-        shutil.copy(overview, DOCS / f"{STEM}.png")
-    print(render_text(report, color=False))
+        run_replay(ReplayOptions([LOG], html=DOCS / f"{STEM}.html", png=Path(folder), fail_on="never"))
+        shutil.copy(Path(folder) / "overview.png", DOCS / f"{STEM}.png")
     return 0
 
 

@@ -28,6 +28,7 @@ h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 10
 .facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 8px; margin: 0; }
 .facts div { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 8px 12px; }
 .facts dt { color: var(--muted); font-size: 12px; } .facts dd { margin: 0; font-weight: 600; }
+.facts .wide { grid-column: span 3; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 10px 12px;
         margin: 10px 0; }
 svg.chart { width: 100%; height: auto; display: block; }
@@ -101,7 +102,8 @@ def _facts(report: Report) -> str:
         ("detectors run", f"{len(report.detectors)}"),
         ("alerts", f"{counts['error']} error · {counts['warning']} warning · {counts['info']} info"),
     ]
-    cells = "".join(f"<div><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in facts)
+    cells = "".join(f'<div{" class=wide" if len(v) > 40 else ""}><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>'
+                    for k, v in facts)
     return f'<dl class="facts">{cells}</dl>'
 
 
@@ -143,8 +145,9 @@ def _incident_card(incident: Incident) -> str:
                       else "no: the loss stayed above its level"))
     items.append(("likely cause", escape(incident.cause)))
     items.append(("response", "<ul>" + "".join(f"<li>{escape(r)}</li>" for r in incident.response) + "</ul>"))
-    if incident.evidence:
-        items.append(("evidence", "<ul>" + "".join(f"<li>{escape(e)}</li>" for e in incident.evidence) + "</ul>"))
+    evidence = [e for e in incident.evidence if not e.startswith("first signal:")]  # shown above
+    if evidence:
+        items.append(("evidence", "<ul>" + "".join(f"<li>{escape(e)}</li>" for e in evidence) + "</ul>"))
     kv = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items)
     return (f'<section class="card incident-card" id="incident-{incident.number}" style="border-left-color:{color}">'
             f'<h3><span class="badge" style="background:{color}">{escape(incident.severity)}</span>'

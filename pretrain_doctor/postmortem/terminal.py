@@ -32,18 +32,19 @@ def render_text(report: Report, color: bool = True, width: int = 100) -> str:
 def _header(report: Report) -> Group:
     span = (f"{report.steps:,} records, steps {report.first_step}-{report.last_step}" if report.steps
             else "no records")
-    lines = [Text.assemble(("pretrain-doctor replay: ", "bold"), (report.source, "bold")),
-             Text(f"  read as {report.format} · {span}")]
-    lines.append(Text("  metrics: " + (", ".join(report.metrics) or "none")))
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="dim", no_wrap=True)
+    facts.add_column()
+    facts.add_row("read as", f"{report.format} · {span}")
+    facts.add_row("metrics", ", ".join(report.metrics) or "none")
     if report.layer_metrics:
-        lines.append(Text("  per-layer: " + ", ".join(f"{k} x{n}" for k, n in report.layer_metrics.items())))
-    lines.append(Text(f"  detectors run ({len(report.detectors)}): " + (" ".join(report.detectors) or "none")))
-    counts = report.counts()
-    lines.append(Text.assemble("  alerts: ", *_counts(counts)))
+        facts.add_row("per-layer", ", ".join(f"{k} x{n}" for k, n in report.layer_metrics.items()))
+    facts.add_row("detectors run", f"{len(report.detectors)}: " + (" ".join(report.detectors) or "none"))
+    facts.add_row("alerts", Text.assemble(*_counts(report.counts())))
     for note in report.notes:
-        lines.append(Text(f"  note: {note}", style="dim"))
-    lines.append(Text(""))
-    return Group(*lines)
+        facts.add_row("note", Text(note, style="dim"))
+    title = Text.assemble(("pretrain-doctor replay: ", "bold"), (report.source, "bold"))
+    return Group(title, Padding(facts, (0, 0, 0, 2)), Text(""))
 
 
 def _counts(counts: dict[str, int]) -> list[Any]:
