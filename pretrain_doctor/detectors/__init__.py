@@ -18,7 +18,7 @@ loss/grad norm is kept as NaN/inf):
 
     loss                  training loss of the step                        PDM101 201 202 203 204 502
     grad_norm             global pre-clipping grad norm                    PDM102 201 301 302 502
-    lr                    learning rate (group 0)                          PDM304 (gates the low band)
+    lr                    learning rate (group 0)                          PDM206, PDM304 (gates the low band)
     step_time             seconds from optimizer step to optimizer step    PDM501
     loss_scale            fp16 GradScaler / DeepSpeed loss scale           PDM105
     step_skipped          optimizer steps skipped in this record (0/1)     PDM102 (info), PDM105
@@ -71,11 +71,12 @@ from .gradients import (ExplodingGradient, GradNormSpike, ParamNeverUpdated, Par
 from .loss import LossCollapse, LossDivergence, LossPlateau, LossSpike
 from .nonfinite import (LossScaleCollapse, NonFiniteActivation, NonFiniteGrad, NonFiniteLoss, NonFiniteParam,
                         ReplicaDivergence)
+from .schedule import LrJump
 from .system import StaleMetric, StepTimeRegression
 
 _CLASSES: tuple[type[Detector], ...] = (
     NonFiniteLoss, NonFiniteGrad, NonFiniteActivation, NonFiniteParam, LossScaleCollapse, ReplicaDivergence,
-    LossSpike, LossDivergence, LossPlateau, LossCollapse, EvalDivergence,
+    LossSpike, LossDivergence, LossPlateau, LossCollapse, EvalDivergence, LrJump,
     GradNormSpike, ExplodingGradient, VanishingGradient, UpdateRatio, ParamNotInOptimizer, ParamNeverUpdated,
     AttentionEntropyCollapse, AttentionLogitGrowth, OutputLogitDrift,
     StepTimeRegression, StaleMetric,

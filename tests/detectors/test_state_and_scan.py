@@ -151,7 +151,7 @@ def test_scan_finds_the_spikes_of_a_million_step_run():
 
 def test_default_detectors_selection_and_options():
     codes = [d.code for d in default_detectors(select=["PDM2"], ignore=["loss-plateau"])]
-    assert codes == ["PDM201", "PDM202", "PDM204", "PDM205"]
+    assert codes == ["PDM201", "PDM202", "PDM204", "PDM205", "PDM206"]
     spike = default_detectors(select="PDM201", PDM201={"z_spike": 8})[0]
     assert spike.options["z_spike"] == 8
     spike = default_detectors(select="PDM201", options={"loss-spike": {"z_spike": 9}})[0]

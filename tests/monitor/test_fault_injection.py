@@ -100,6 +100,7 @@ def _lr_times_300(model, optimizer):
 def test_lr_times_300_diverges():
     doctor = gpt2_run(steps=FAULT_STEP + SOON, fault=_lr_times_300)
     found = codes(doctor)
+    assert first_step(doctor, "PDM206") == FAULT_STEP  # the lr jump itself, named at its step
     assert "PDM304" in found  # the update ratio jumps first
     assert found & {"PDM202", "PDM302"}
     assert first_step(doctor, "PDM304") <= FAULT_STEP + SOON

@@ -15,7 +15,7 @@ MONITOR_MD = SHARED / "spec" / "monitor.md"
 
 
 # Codes the spec gained on 2026-12-02, each with the issue that implements it.
-PENDING = {"PD513": "#11", "PDM206": "#14", "PDM207": "#11"}
+PENDING = {"PD513": "#11", "PDM207": "#11"}
 
 
 def _spec_text(path) -> str:
