@@ -52,7 +52,11 @@ def page(check: CheckClass) -> str:
     aliases = getattr(check, "aliases", ())
     if aliases:
         lines.append(f"Also known as: {', '.join(aliases)}")
-    lines.append(f"Suppress: `# pretrain-doctor: ignore[{check.code}]` on the line, or --ignore {check.code}")
+    if check.code.startswith("PDM"):  # runtime: nothing to annotate in a config file
+        lines.append(f'Suppress: `attach(..., ignore=["{check.code}"])` (or the callbacks\' `ignore=`) while '
+                     f"training, `--ignore {check.code}` in replay")
+    else:
+        lines.append(f"Suppress: `# pretrain-doctor: ignore[{check.code}]` on the line, or --ignore {check.code}")
     lines.append("")
     for heading, body in check.sections().items():
         lines += [heading, "-" * len(heading), body, ""]

@@ -38,6 +38,10 @@ class AttentionEntropyCollapse(Detector):
     attention becomes one-hot, gradients through it vanish or explode. Remedies: lower
     learning rate, qk-layernorm, σReparam, longer warmup.
 
+    ## What to do
+    Attention is collapsing onto few tokens: lower the lr, add QK-layernorm or softmax
+    temperature/logit capping, and check the attention logits (PDM402).
+
     ## Thresholds
     `fraction` = 0.2, `min_drop` = 0.5 nats, `persist` = 3 samples, `baseline_samples` = 5.
 
@@ -94,6 +98,11 @@ class AttentionLogitGrowth(Detector):
     qk-layernorm fixes it. Kimi K2 caps the max logit at 100 with QK-Clip for the same
     reason.
 
+    ## What to do
+    Cap or normalise the attention logits (QK-layernorm, logit soft-capping), lower the
+    lr, or keep the attention softmax in fp32; rewind before the growth if the loss
+    already spiked.
+
     ## Thresholds
     `max_logit` = 100, `persist` = 2 samples.
 
@@ -139,6 +148,10 @@ class OutputLogitDrift(Detector):
     drifts far, bf16 round-off of large logits degrades the loss and the output layer
     can diverge. PaLM adds a z-loss (1e-4 · log²Z) to keep it near 0. At
     initialisation log Z ≈ ln(vocabulary size) (≈ 10.8 for 50k tokens), below the bound.
+
+    ## What to do
+    Add a z-loss (1e-4 · log²Z) or lower the lr of the output layer; check the output
+    layer's init.
 
     ## Thresholds
     `max_abs` = 30 nats, `persist` = 3 samples.

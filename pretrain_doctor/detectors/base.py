@@ -25,6 +25,9 @@ from ..checkmeta import doc_sections, summary_of, validate_check_class
 
 DETECTOR_CODE_PATTERN = r"PDM[0-9]{3}"
 DETECTOR_SECTIONS = ("What it does", "Why is this bad?", "Thresholds", "References")
+# Optional section (every built-in detector has it): what to do about an alert, carried
+# by each Alert as its `hint` and shown on the console and in the run log.
+WHAT_TO_DO = "What to do"
 # Planned changes a run can announce; every kind re-baselines the statistical detectors.
 ANNOTATION_KINDS = ("warmup-end", "schedule-phase", "resume", "data-mix", "lr-change", "batch-size-change", "other")
 # Kinds that legitimately move the metrics, so they also open a grace period. A resume
@@ -78,10 +81,14 @@ class Alert:
     severity: str
     message: str
     data: dict[str, Any] = field(default_factory=dict)
+    hint: str = ""  # what to do about it (the detector's "What to do")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"type": "alert", "step": self.step, "code": self.code, "slug": self.slug,
+        line = {"type": "alert", "step": self.step, "code": self.code, "slug": self.slug,
                 "severity": self.severity, "message": self.message, "data": self.data}
+        if self.hint:
+            line["hint"] = self.hint
+        return line
 
 
 @dataclass
@@ -146,6 +153,15 @@ class Detector:
         return doc_sections(cls.__doc__ or "")
 
     @classmethod
+    def what_to_do(cls) -> str:
+        """The docstring's "What to do" section as one line ("" without one)."""
+        cached = cls.__dict__.get("_what_to_do")
+        if cached is None:
+            cached = " ".join(cls.sections().get(WHAT_TO_DO, "").split())
+            cls._what_to_do = cached  # type: ignore[attr-defined]
+        return cached
+
+    @classmethod
     def default_options(cls) -> dict[str, Any]:
         return {**BASE_DEFAULTS, **cls.defaults}
 
@@ -199,7 +215,7 @@ class Detector:
             data["planned_change"] = dict(planned)
             level = "info"
             message = f"{message} (within {self.options['grace_steps']} steps of a planned {planned['kind']})"
-        return Alert(step, self.code, self.slug, level, message, data)
+        return Alert(step, self.code, self.slug, level, message, data, self.what_to_do())
 
     # -- the vectorised interface -------------------------------------------------
     def _sync_planned(self, table: "MetricTable", row: int) -> None:

@@ -31,6 +31,10 @@ class GradNormSpike(Detector):
     or more in a row mean the optimiser has entered a sharp region, where PaLM-style
     responses (skip the batches, lower the learning rate) still work.
 
+    ## What to do
+    Look at the batch of that step; if spikes recur, lower the lr or the clip threshold,
+    or skip spiking updates with `doctor.should_skip_step()`.
+
     ## Thresholds
     `factor` = 10, `persist` = 2 records, `window` = 64, `min_history` = 3, `refresh` = 8.
 
@@ -104,6 +108,10 @@ class ExplodingGradient(Detector):
     learning rate above the edge of stability, attention-logit growth, an fp16 overflow
     in the making). Clipping keeps the update bounded but the model is heading for NaNs
     or a loss blow-up within a few steps.
+
+    ## What to do
+    Lower the lr (or lengthen warmup), make sure clipping is on, and look for
+    attention-logit growth (PDM402); rewind to before the growth began.
 
     ## Thresholds
     `growth_records` = 4, `total_growth` = 10 (≈ 1.8× per record), `max_norm` = None.
@@ -184,6 +192,11 @@ class VanishingGradient(Detector):
     (Adam's update there is dominated by epsilon); a depth-wise collapse of the ratio is
     the classic vanishing-gradient pathology of deep stacks without residual paths or
     with a broken normalisation.
+
+    ## What to do
+    Check the named layer: a detached graph, a saturated activation, a missing residual,
+    an lr too low. A global collapse to ~0 means the loss stopped producing gradients
+    (scaled to zero, detached).
 
     ## Thresholds
     `min_ratio` = 1e-8, `min_depth_ratio` = 1e-4, `persist` = 3 sampled records.
@@ -299,6 +312,11 @@ class UpdateRatio(Detector):
     effectively frozen (learning rate too low, or weight decay / epsilon dominating).
     Spikes in the update norm precede loss spikes (Wortsman et al. 2023), so they warn
     early.
+
+    ## What to do
+    Updates far above ~1e-3 of the weights: lower the lr for that layer; far below:
+    raise it or check weight decay / Adam's eps. Update spikes precede loss spikes:
+    watch the next steps.
 
     ## Thresholds
     `low` = 1e-5, `high` = 0.1, `persist` = 3 samples, `min_lr_fraction` = 0.1,
@@ -456,6 +474,11 @@ class ParamNotInOptimizer(Detector):
     One held by two groups is updated twice per step, with two learning rates and
     weight decays. Neither shows in the loss until much later.
 
+    ## What to do
+    Pass every trainable parameter to the optimizer (e.g. `model.parameters()`), or set
+    `requires_grad=False` on those you mean to freeze; a parameter in two groups is
+    updated twice.
+
     ## Thresholds
     None: any such parameter is reported; `max_names` = 10 names in the message.
 
@@ -503,6 +526,11 @@ class ParamNeverUpdated(Detector):
     head the loss does not reach), a graph detached by `.data`/`.detach()`/`torch.no_grad`,
     an embedding tied in the config but untied in code, or a module frozen by mistake.
     DDP even hangs on unused parameters unless told to look for them.
+
+    ## What to do
+    The named parameters get no gradient: an unused branch, a detached tensor, or a
+    module called outside the graph. Freeze them (`requires_grad=False`) if that is
+    intended.
 
     ## Thresholds
     `min_steps` = 100 optimizer steps; `max_names` = 10 names in the message.

@@ -69,6 +69,11 @@ class LossSpike(_LossBaseline):
     that moves the gradients is the start of an instability: PaLM restarted from a
     checkpoint about 100 steps earlier and skipped 200-500 batches around such spikes.
 
+    ## What to do
+    One spike: look at the batch (bad data, a length outlier). Repeated spikes: lower
+    the lr, tighten clipping, or add z-loss / QK-norm; rewind and skip the batch if the
+    loss does not come back.
+
     ## Thresholds
     `z_spike` = 6, `z_elevated` = 4, `persist` = 3 records or steps, `grad_factor` = 10 (PDM301's factor),
     `grad_window` = 64; baseline `window` = 64, `min_history` = 3, `refresh` = 8,
@@ -202,6 +207,10 @@ class LossDivergence(_LossBaseline):
     shard. A loss back at its untrained value means the model has forgotten everything.
     Waiting costs compute; the response is a restart from an earlier checkpoint with a
     lower learning rate or with the offending batches skipped.
+
+    ## What to do
+    The run is diverging: stop, restore the last checkpoint before the rise, lower the
+    peak lr (or lengthen warmup) and restart; check the data mix around that step.
 
     ## Thresholds
     `drift` (CUSUM k) = 1.0, `clip` = 5.0, `threshold` (CUSUM h) = 20.0 — five
@@ -343,6 +352,11 @@ class LossPlateau(Detector):
     stepped per epoch), frozen parameters, a data loader returning the same batch, or
     labels that carry no signal.
 
+    ## What to do
+    Check that the data still flows (epoch boundary, repeated shard), that the lr has
+    not decayed to nothing, and that the model is not too small for the data; consider
+    stopping to save compute.
+
     ## Thresholds
     `smooth` = 25 records, `min_improvement` = 0.01 (1%), `patience` = 700 records,
     `horizon` = 2000 records (later, slow progress is normal). In their first 2000
@@ -414,6 +428,10 @@ class LossCollapse(Detector):
     into inputs: MLM without masking, causal labels not shifted (predicting the token
     already seen), attention masks that let positions see the future, or a tiny dataset
     repeated and memorised.
+
+    ## What to do
+    A loss this low is usually a leak: labels visible in the inputs, a padding or mask
+    bug, repeated data. Check the batch and the loss masking before trusting the run.
 
     ## Thresholds
     `floor` = 0.1 nats, `persist` = 5 records, `fast_fraction` = 0.1, `fast_records` = 1000.

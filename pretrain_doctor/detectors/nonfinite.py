@@ -87,6 +87,11 @@ class NonFiniteLoss(_Episodes):
     fp16 overflow, log(0) or division by zero in a custom loss, an empty batch (mean
     over zero tokens), a diverged model.
 
+    ## What to do
+    Stop and restart from the last good checkpoint with this batch skipped, or lower the
+    lr. Find the origin with `doctor.should_skip_step()` in the loop or `sync_every=1`
+    (PDM103 then names the first module); under fp16 use bf16 or a GradScaler.
+
     ## Thresholds
     None: any non-finite loss is reported.
 
@@ -127,6 +132,11 @@ class NonFiniteGrad(_Episodes):
     An optimizer step with a non-finite gradient writes NaN into the weights (Adam's
     moments keep it forever). Naming the parameters points at the layer: an embedding
     hit by an out-of-range index, an attention block whose logits overflowed.
+
+    ## What to do
+    Skip the update (`if doctor.should_skip_step(): optimizer.zero_grad()`), then look
+    at the named parameters' layer: its inputs (PDM103), its init, the lr. Under fp16 a
+    few skipped steps are normal; many are not.
 
     ## Thresholds
     None: any non-finite gradient is reported; `max_names` = 10 names in the message.
@@ -189,6 +199,11 @@ class NonFiniteActivation(Detector):
     actionable fix: a softmax over all-masked rows, an fp16 matmul overflowing
     (absmax near 65504), a norm layer dividing by zero variance, a log of zero.
 
+    ## What to do
+    Inspect the named module on the batch that failed (`doctor.replay_batch(lambda:
+    model(**batch))`): overflow in attention logits or an activation calls for bf16/fp32
+    there, QK-norm, or a smaller lr.
+
     ## Thresholds
     None: every localisation is reported.
 
@@ -239,6 +254,11 @@ class NonFiniteParam(_Episodes):
     The model is destroyed: every later forward pass is NaN. Only a restart from the
     last good checkpoint helps; continuing wastes the compute of every step until
     someone notices.
+
+    ## What to do
+    The weights are spoiled: restore the last good checkpoint (optimizer state
+    included), skip the offending batch, and lower the lr or add clipping. Parameters
+    already bad before the update point at an earlier step.
 
     ## Thresholds
     None; `max_names` = 10 names in the message.
@@ -300,6 +320,10 @@ class LossScaleCollapse(Detector):
     up); a scale pinned at its floor means fp16 cannot represent the gradients any more;
     frequent skipped steps silently waste compute and change the effective schedule.
     Move to bf16, lower the learning rate, or find the overflowing layer (PDM103).
+
+    ## What to do
+    Overflows keep shrinking the loss scale: switch to bf16, or find the overflowing
+    layer (PDM103); raise the GradScaler's `growth_interval` only if overflows are rare.
 
     ## Thresholds
     `max_halvings` = 3, `min_scale` = 1.0, `max_skipped` = 10, `skip_window` = 100 records.
@@ -390,6 +414,11 @@ class ReplicaDivergence(Detector):
     (a local inf check, an exception swallowed), an all-reduce was missed, or the
     hardware corrupted memory (silent data corruption). The ranks then train different
     models and the saved checkpoint (rank 0) is not what was evaluated.
+
+    ## What to do
+    Replicas differ: check that every rank runs the same code path and seed for
+    dropout-free parts, that gradients are all-reduced (no `no_sync` left on), and
+    restart from a checkpoint.
 
     ## Thresholds
     None: any mismatch is reported.

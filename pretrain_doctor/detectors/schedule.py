@@ -29,6 +29,11 @@ class LrJump(Detector):
     for: a loss spike or a divergence follows within a few hundred steps, and the log
     shows the lr change only to someone who looks for it.
 
+    ## What to do
+    Compare the lr with the schedule you meant: on resume load the scheduler's
+    state_dict with the optimizer's, and announce planned changes with
+    `doctor.annotate("lr-change")`.
+
     ## Thresholds
     `factor` = 5 (× the predicted lr), `drop_factor` = 20.
 

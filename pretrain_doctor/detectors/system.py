@@ -28,6 +28,11 @@ class StepTimeRegression(Detector):
     bottleneck, a GPU thermally throttling, repeated `torch.compile` recompilations, a
     straggler rank in a collective, memory fragmentation.
 
+    ## What to do
+    Look at what else runs: the data loader (more workers, prefetch), recompilation
+    (dynamic shapes under torch.compile), checkpoint saves, thermal throttling, other
+    jobs on the node.
+
     ## Thresholds
     `factor` = 1.5, `block` = 20 records, `reference_blocks` = 10 (200 records).
 
@@ -112,6 +117,10 @@ class StaleMetric(Detector):
     A metric that never changes is not being measured: a grad norm logged before
     `backward()` or after `zero_grad()` (always 0), a loss read from a stale tensor, a
     probe on a module that is no longer used. Every detector fed by it is blind.
+
+    ## What to do
+    The metric is not measured: log the grad norm after backward and before zero_grad,
+    read the loss of this step, and check the probe or logger that produces it.
 
     ## Thresholds
     `repeats` = 20 records, `zero_repeats` = 5 records, `metrics` = loss, grad_norm,

@@ -19,7 +19,6 @@ import functools
 import math
 import time
 from collections import deque
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Union
 
@@ -42,7 +41,8 @@ from .probes import GradProbe, StepEntry, UpdateProbe, output_log_z, param_norms
 from . import taps, transfer
 from .schedule import ProbeSchedule
 from .transfer import Held, all_finite, hold
-from .sinks import SCHEMA, SCHEMA_VERSION, ConsoleSink, JsonlSink, TensorBoardSink, step_line
+from ..runlog import alert_line, annotation_line, end_line, header_line, new_run_id, step_line
+from .sinks import ConsoleSink, JsonlSink, TensorBoardSink
 
 OnAlert = Union[str, Callable[[Alert], Any]]
 ACTIONS = ("warn", "raise", "stop")
@@ -164,7 +164,8 @@ class Doctor:
         self._callback_failed = False
 
         is_writer = self.dist.is_writer  # one run log per run, not per rank
-        self._jsonl = JsonlSink(log_dir) if log_dir is not None and is_writer else None
+        self.run_id = new_run_id()  # on every run-log line: runs sharing a log_dir stay apart
+        self._jsonl = JsonlSink(log_dir, run_id=self.run_id) if log_dir is not None and is_writer else None
         self._tensorboard = TensorBoardSink(log_dir) if tensorboard and log_dir is not None and is_writer else None
         self._console = ConsoleSink() if console and is_writer else None
         self._config = config
@@ -256,19 +257,16 @@ class Doctor:
 
     def _header(self) -> dict[str, Any]:
         parameters = sum(p.numel() for p in self.model.parameters())
-        return {
-            "type": "header", "schema": SCHEMA, "version": SCHEMA_VERSION,
-            "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "tool_version": __version__, "world_size": self.world_size,
-            "model": {"parameters": parameters, "class": type(self.model).__name__, "layers": self.table.layers},
-            "plan": _plan_of(self._config),
-            "options": {
+        return header_line(
+            self.run_id, tool_version=__version__, world_size=self.world_size,
+            model={"parameters": parameters, "class": type(self.model).__name__, "layers": self.table.layers},
+            plan=_plan_of(self._config),
+            options={
                 "sync_every": self.sync_every,
                 "on_alert": self.on_alert if isinstance(self.on_alert, str) else "callable",
                 "detectors": self.detectors.codes,
                 "sampling": self._sampling_note(),
-            },
-        }
+            })
 
     def _sampling_note(self) -> dict[str, Any]:
         note: dict[str, Any] = {
@@ -900,11 +898,11 @@ class Doctor:
         self._annotations_to_log = self._annotations_to_log[len(due):]
         if self._jsonl and due:
             self.guard.call("run_log", self._jsonl.write, [
-                {"type": "annotation", "step": a.step, "kind": a.kind, "note": a.note} for a in due])
+                annotation_line(a) for a in due])
 
     def _write(self, records: list[StepRecord], alerts: list[Alert]) -> None:
         if self._jsonl:
-            lines = [step_line(r) for r in records] + [a.as_dict() for a in alerts]
+            lines = [step_line(r) for r in records] + [alert_line(a) for a in alerts]
             self.guard.call("run_log", self._jsonl.write, lines)
         if self._tensorboard:
             self.guard.call("tensorboard", self._tensorboard.write, records, alerts)
@@ -969,11 +967,8 @@ class Doctor:
             return
         self._ended = True
         if self._jsonl:
-            line: dict[str, Any] = {"type": "end", "step": self.step, "reason": reason,
-                                    "sampling": self.schedule.describe()}
-            if self.guard.errors:
-                line["internal_errors"] = self.guard.errors
-            self._jsonl.write([line])
+            extra: dict[str, Any] = {"internal_errors": self.guard.errors} if self.guard.errors else {}
+            self._jsonl.write([end_line(self.step, reason, sampling=self.schedule.describe(), **extra)])
 
     # -------------------------------------------------------------- teardown
     def detach(self, reason: str = "finished") -> None:
@@ -1044,6 +1039,8 @@ class Doctor:
         }
 
     def __str__(self) -> str:
+        """The summary line, then every alert it counts: one line per code and severity,
+        with its steps and the first message."""
         info = self.summary()
         if not self.alerts:
             head = f"pretrain-doctor: {info['steps']} steps, no alerts"
@@ -1051,8 +1048,17 @@ class Doctor:
             codes = ", ".join(f"{code} x{count}" for code, count in sorted(info["by_code"].items()))
             head = f"pretrain-doctor: {info['steps']} steps, {info['alerts']} alerts (worst: {info['worst']}): {codes}"
         lines = [head]
-        for alert in [a for a in self.alerts if a.severity != "info"][:10]:
-            lines.append(f"  step {alert.step}: {alert.severity} {alert.code} {alert.slug}: {alert.message}")
+        groups: dict[tuple[str, str], list[Alert]] = {}
+        for alert in self.alerts:
+            groups.setdefault((alert.code, alert.severity), []).append(alert)
+        for (code, severity), alerts in sorted(groups.items(), key=lambda g: -SEVERITY_RANK.get(g[0][1], 0)):
+            steps = [a.step for a in alerts]
+            shown = ", ".join(map(str, steps[:5])) + (f", ... {steps[-1]}" if len(steps) > 5 else "")
+            first = alerts[0]
+            lines.append(f"  {severity} {code} {first.slug} x{len(alerts)} (step{'s' if len(steps) > 1 else ''} "
+                         f"{shown}): {first.message}")
+            if first.hint:
+                lines.append(f"      what to do: {first.hint}")
         if info["internal_errors"]:
             lines.append(f"  internal errors (probes switched off): {len(info['internal_errors'])}")
         return "\n".join(lines)

@@ -1,55 +1,18 @@
-"""Where step records and alerts go: the JSONL run log, TensorBoard, the console."""
+"""Where step records and alerts go: the JSONL run log (pretrain_doctor.runlog), TensorBoard,
+the console."""
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
-from typing import Any, Iterable, Optional, TextIO
+from typing import Optional, TextIO
 
 from ..detectors.base import Alert, StepRecord
+from ..runlog import RunLogWriter
 
-RUN_LOG_NAME = "doctor.jsonl"
-SCHEMA = "pretrain-doctor/run-log"
-SCHEMA_VERSION = 1
-
-
-def step_line(record: StepRecord) -> dict[str, Any]:
-    line: dict[str, Any] = {"type": "step", "step": record.step, "time": record.time, "metrics": record.metrics}
-    if record.extra:
-        line["extra"] = record.extra
-    return line
-
-
-class JsonlSink:
-    """Appends one JSON object per line and flushes at every sync point, so a killed
-    process leaves everything up to its last sync readable."""
-
-    def __init__(self, log_dir: str | Path) -> None:
-        self.path = Path(log_dir) / RUN_LOG_NAME
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: Optional[TextIO] = open(self.path, "a", encoding="utf-8")
-
-    def write(self, lines: Iterable[dict[str, Any]]) -> None:
-        if self._file is None:
-            return
-        for line in lines:
-            self._file.write(json.dumps(line, default=_jsonable) + "\n")
-        self._file.flush()
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, set):  # json writes tuples itself; `default` sees sets and NumPy values
-        return list(value)
-    return str(value)
+# The JSONL run log is written by the torch-free run-log module, which replay reads with.
+JsonlSink = RunLogWriter
 
 
 class TensorBoardSink:
@@ -84,4 +47,6 @@ class ConsoleSink:
         for alert in alerts:
             stream.write(f"pretrain-doctor: step {alert.step}: {alert.severity} {alert.code} "
                          f"{alert.slug}: {alert.message}\n")
+            if alert.hint:
+                stream.write(f"  what to do: {alert.hint}\n")
         stream.flush()

@@ -236,8 +236,9 @@ def test_run_log_follows_the_schema_and_is_flushed_at_every_sync(tmp_path):
     assert header["options"]["sampling"]["intervals"]["layer_norms"] == 4
     assert "step_time" in steps[-1]["metrics"] and isinstance(steps[-1]["time"], float)
     alerts = [line for line in lines if line["type"] == "alert"]
-    assert alerts == [{"type": "alert", "step": 5, "code": "PDM999", "slug": "recorder", "severity": "error",
-                       "message": "boom", "data": {}}]
+    assert alerts == [{"type": "alert", "run_id": doctor.run_id, "step": 5, "code": "PDM999", "slug": "recorder",
+                       "severity": "error", "message": "boom", "data": {}}]
+    assert {line["run_id"] for line in lines} == {doctor.run_id}
     assert [line["kind"] for line in lines if line["type"] == "annotation"] == ["warmup-end"]
     assert lines[-1]["type"] == "end" and lines[-1]["step"] == 9 and lines[-1]["reason"] == "finished"
 
