@@ -26,10 +26,13 @@ class AttentionEntropyCollapse(Detector):
     Reads `attn_entropy/<module>` (mean attention entropy of a layer, in nats) and
     `attn_entropy/<module>/h<k>` (one head). Each series is judged against itself: its
     baseline is the median of its first `baseline_samples` samples (after the last
-    planned change, e.g. the end of warmup). A `warning` when a series stays below
-    `fraction` × its baseline and at least `min_drop` nats under it for `persist`
-    consecutive samples. Sink heads (attending mostly to the first token) are low from
-    the start: their own low baseline keeps them quiet, and `min_drop` keeps tiny
+    planned change, e.g. the end of warmup), then frozen. A sample is low when it is
+    below `fraction` × that baseline and at least `min_drop` nats under it, or, from the
+    second sample on (the baseline need not be complete), below the absolute `floor`
+    (nats) and at least `min_drop` under the series' first sample; low samples never
+    enter the baseline. A `warning` when a series stays low for `persist` consecutive
+    samples. Sink heads (attending mostly to the first token) are low from the start:
+    their own low first sample and baseline keep them quiet, and `min_drop` keeps tiny
     baselines from turning noise into alerts.
 
     ## Why is this bad?
@@ -43,7 +46,8 @@ class AttentionEntropyCollapse(Detector):
     temperature/logit capping, and check the attention logits (PDM402).
 
     ## Thresholds
-    `fraction` = 0.2, `min_drop` = 0.5 nats, `persist` = 3 samples, `baseline_samples` = 5.
+    `fraction` = 0.2, `min_drop` = 0.5 nats, `floor` = 0.1 nats, `persist` = 2 samples,
+    `baseline_samples` = 3.
 
     ## References
     - Zhai et al. 2023, Stabilizing Transformer Training by Preventing Attention Entropy Collapse (ICML).
@@ -54,10 +58,11 @@ class AttentionEntropyCollapse(Detector):
     slug = "attention-entropy-collapse"
     severity = "warning"
     needs = ("attn_entropy/*",)
-    defaults = {"fraction": 0.2, "min_drop": 0.5, "persist": 3, "baseline_samples": 5}
-    state_fields = ("_early", "_baseline", "_runs")
+    defaults = {"fraction": 0.2, "min_drop": 0.5, "floor": 0.1, "persist": 2, "baseline_samples": 3}
+    state_fields = ("_first", "_early", "_baseline", "_runs")
 
     def _reset_state(self) -> None:
+        self._first: dict[str, float] = {}
         self._early: dict[str, list[float]] = {}
         self._baseline: dict[str, float] = {}
         self._runs: dict[str, int] = {}
@@ -65,21 +70,25 @@ class AttentionEntropyCollapse(Detector):
     def update(self, record: StepRecord) -> list[Alert]:
         alerts = []
         for module, entropy in _series(record, "attn_entropy"):
-            if module not in self._baseline:
+            first = self._first.setdefault(module, entropy)
+            baseline = self._baseline.get(module)
+            below_floor = entropy < self.floor and first - entropy >= self.min_drop
+            low = below_floor or (baseline is not None and entropy < self.fraction * baseline
+                                  and baseline - entropy >= self.min_drop)
+            if baseline is None and not low:
                 early = self._early.setdefault(module, [])
                 early.append(entropy)
                 if len(early) == self.baseline_samples:
                     self._baseline[module] = median_of(early)
                     del self._early[module]
-                continue
-            baseline = self._baseline[module]
-            low = entropy < self.fraction * baseline and baseline - entropy >= self.min_drop
             run = self._runs[module] = self._runs.get(module, 0) + 1 if low else 0
             if run == self.persist:
+                reference = baseline if baseline is not None else first
                 alerts.append(self.alert(
-                    record.step, f"attention entropy of {module} collapsed: {entropy:.3g} nats vs its baseline "
-                                 f"{baseline:.3g} for {run} samples", module=module, entropy=entropy,
-                    baseline=baseline, fraction=self.fraction, min_drop=self.min_drop, persist=self.persist))
+                    record.step, f"attention entropy of {module} collapsed: {entropy:.3g} nats vs its early "
+                                 f"{reference:.3g} for {run} samples", module=module, entropy=entropy,
+                    baseline=reference, fraction=self.fraction, floor=self.floor, min_drop=self.min_drop,
+                    persist=self.persist))
         return alerts
 
 
@@ -89,7 +98,10 @@ class AttentionLogitGrowth(Detector):
     ## What it does
     Reads `attn_max_logit/<module>` (max |q·k|/√d over the sampled heads and
     positions). A value ≥ `max_logit` is `info` on its first sample and a `warning`
-    once it stays there for `persist` consecutive samples.
+    once it stays there for `persist` consecutive samples; a value ≥ `saturated_logit`
+    is a `warning` at first sight (exp(-300) is 0 in fp32 and bf16: such a logit makes
+    that softmax one-hot). One warning per episode (until the logit falls below
+    `max_logit`).
 
     ## Why is this bad?
     Uncontrolled growth of attention logits makes the softmax one-hot (entropy
@@ -104,7 +116,7 @@ class AttentionLogitGrowth(Detector):
     already spiked.
 
     ## Thresholds
-    `max_logit` = 100, `persist` = 2 samples.
+    `max_logit` = 100, `saturated_logit` = 300, `persist` = 2 samples.
 
     ## References
     - Dehghani et al. 2023, Scaling Vision Transformers to 22 Billion Parameters.
@@ -116,19 +128,26 @@ class AttentionLogitGrowth(Detector):
     slug = "attention-logit-growth"
     severity = "warning"
     needs = ("attn_max_logit/*",)
-    defaults = {"max_logit": 100.0, "persist": 2}
-    state_fields = ("_runs",)
+    defaults = {"max_logit": 100.0, "saturated_logit": 300.0, "persist": 2}
+    state_fields = ("_runs", "_warned")
 
     def _reset_state(self) -> None:
         self._runs: dict[str, int] = {}
+        self._warned: dict[str, bool] = {}
 
     def update(self, record: StepRecord) -> list[Alert]:
         alerts = []
         for module, logit in _series(record, "attn_max_logit"):
             run = self._runs[module] = self._runs.get(module, 0) + 1 if logit >= self.max_logit else 0
-            if run not in (1, self.persist):
+            if run == 0:
+                self._warned.pop(module, None)
                 continue
-            level = "warning" if run == self.persist else "info"
+            warn = run >= self.persist or logit >= self.saturated_logit
+            if self._warned.get(module) or not (run == 1 or warn):
+                continue
+            level = "warning" if warn else "info"
+            if warn:
+                self._warned[module] = True
             alerts.append(self.alert(record.step, f"max attention logit of {module} is {logit:.4g} >= "
                                                   f"{self.max_logit:g}" + (f" for {run} samples" if run > 1 else ""),
                                      level, module=module, max_logit=logit, bound=self.max_logit, samples=run))

@@ -15,11 +15,38 @@ from .params import ParamTable
 
 
 def norms_fp32(tensors: list[torch.Tensor], one_device: bool = True) -> torch.Tensor:
-    """Per-tensor L2 norms, accumulated in float32, stacked into one vector."""
-    norms = torch._foreach_norm(tensors, 2, dtype=torch.float32)
+    """Per-tensor L2 norms, accumulated in float32 (float64 tensors in float64), stacked
+    into one float32 vector. A float64 model (or one moved to float64 after attach) takes
+    the per-dtype path: `_foreach_norm` cannot narrow float64 to float32."""
+    if _WIDE_SEEN:
+        norms = _norms_by_dtype(tensors)
+    else:
+        try:
+            norms = list(torch._foreach_norm(tensors, 2, dtype=torch.float32))
+        except RuntimeError:
+            if not any(t.dtype == torch.float64 for t in tensors):
+                raise
+            _WIDE_SEEN.append(True)
+            norms = _norms_by_dtype(tensors)
     if not one_device:
         norms = [n.to(norms[0].device) for n in norms]
     return torch.stack(norms)
+
+
+_WIDE_SEEN: list[bool] = []  # a float64 tensor was met: this process takes the per-dtype path
+
+
+def _norms_by_dtype(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    wide = [i for i, t in enumerate(tensors) if t.dtype == torch.float64]
+    narrow = [i for i, t in enumerate(tensors) if t.dtype != torch.float64]
+    norms: list = [None] * len(tensors)
+    if narrow:
+        for i, n in zip(narrow, torch._foreach_norm([tensors[i] for i in narrow], 2, dtype=torch.float32)):
+            norms[i] = n
+    if wide:
+        for i, n in zip(wide, torch._foreach_norm([tensors[i] for i in wide], 2)):
+            norms[i] = n.float()
+    return norms
 
 
 class StepEntry:

@@ -233,3 +233,24 @@ def test_stop_writes_the_end_record_after_the_last_step_line(tmp_path):
     assert doctor.stop_requested
     assert lines[-1]["type"] == "end" and lines[-1]["reason"].startswith("stopped: PDM101")
     assert [line["type"] for line in lines].count("end") == 1
+
+
+@pytest.mark.parametrize("when", ["before-attach", "after-attach"])
+def test_a_float64_model_is_measured(when):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    if when == "before-attach":
+        model.double()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    recorder = Recorder()
+    true_norms = []
+    with pretrain_doctor.attach(model, optimizer, detectors=[recorder], sync_every=2, **QUIET) as doctor:
+        model.double()  # `model.to(dtype)` keeps the Parameter objects: the doctor follows
+        for _ in range(6):
+            model(torch.randn(8, 4, dtype=torch.float64)).pow(2).mean().backward()
+            true_norms.append(float(torch.stack([p.grad.norm() for p in model.parameters()]).norm()))
+            optimizer.step()
+            optimizer.zero_grad()
+    assert not doctor.guard.errors
+    assert [r.metrics["grad_norm"] for r in recorder.records] == pytest.approx(true_norms, rel=1e-5)
+    assert any("param_norm" in r.metrics for r in recorder.records)
