@@ -81,7 +81,7 @@ def _find_output(output: Any, name: str) -> Any:
 class Doctor:
     """Watches one model and optimizer; see `attach` for the options."""
 
-    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, *,
+    def __init__(self, model: torch.nn.Module, optimizer: Any, *,
                  log_dir: Optional[Union[str, Path]] = None, tensorboard: bool = False,
                  sync_every: int = 10, overhead_budget: Optional[float] = None,
                  on_alert: OnAlert = "warn", select: Any = None, ignore: Any = None,
@@ -1095,18 +1095,30 @@ def _plan_of(config: Any) -> Any:
         return {"path": str(config), "error": str(exc)}
 
 
-def attach(model: torch.nn.Module, optimizer: torch.optim.Optimizer, log_dir: Optional[Union[str, Path]] = None,
+def attach(model: torch.nn.Module, optimizer: Any, log_dir: Optional[Union[str, Path]] = None,
            tensorboard: bool = False, sync_every: int = 10, overhead_budget: Optional[float] = None,
-           on_alert: OnAlert = "warn", select: Any = None, ignore: Any = None, config: Any = None,
+           on_alert: OnAlert = "warn", select: Any = None, ignore: Any = None, config: Any = None, *,
+           scaler: Any = None, update_every: int = 100, attention_every: int = 200,
+           replica_check_every: int = 200, action_level: str = "warning", skip_factor: float = 10.0,
+           detectors: Optional[Iterable[Detector]] = None, console: bool = True,
            **detector_options: Any) -> Doctor:
-    """Start monitoring `model` trained by `optimizer`; returns the Doctor (also a context manager).
+    """Start monitoring `model`; returns the Doctor (also a context manager).
 
-    Extra keyword options: `scaler` (a GradScaler, to see its scale and skipped steps),
-    `update_every` (100), `attention_every` (200), `replica_check_every` (200),
-    `action_level` ("warning": the lowest severity `on_alert` acts on), `skip_factor` (10),
-    `detectors` (explicit detector instances), `console` (True); any other keyword goes
-    to the detectors as an option (thresholds).
+    `optimizer`: a torch optimizer, a trainer's wrapper of one (accelerate, Lightning:
+    unwrapped), any object with a `step()` (wrapped on the instance), a list of them (one
+    training step begins before the first steps and ends after the last one did), or
+    None (each `doctor.observe(loss=...)` is then one step). Parameters with
+    `requires_grad=False` are not watched; `add_param_group` is followed.
+
+    `scaler` (a GradScaler with a step of its own; torch's is seen without it),
+    `update_every` and `attention_every` (sampling intervals, steps),
+    `replica_check_every` (steps), `action_level` (the lowest severity `on_alert` acts
+    on), `skip_factor` (`should_skip_step`'s grad-norm spike factor), `detectors`
+    (explicit detector instances instead of the defaults), `console` (alerts on stderr);
+    any other keyword goes to the detectors as an option (`z_spike=8`, `PDM201={...}`).
     """
     return Doctor(model, optimizer, log_dir=log_dir, tensorboard=tensorboard, sync_every=sync_every,
                   overhead_budget=overhead_budget, on_alert=on_alert, select=select, ignore=ignore,
-                  config=config, **detector_options)
+                  config=config, scaler=scaler, update_every=update_every, attention_every=attention_every,
+                  replica_check_every=replica_check_every, action_level=action_level, skip_factor=skip_factor,
+                  detectors=detectors, console=console, **detector_options)
