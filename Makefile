@@ -2,18 +2,30 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SHARED ?= ../shared
+# The test environment, pinned for CPython 3.11 on Linux x86-64 (`make lock` refreshes it).
+LOCK := requirements-test.lock
+# torch is pinned only when missing, so users and CI keep whatever build they have;
+# 2.13.0 is the CPU build that lies on local disk on these machines. The lock leaves
+# torch out (its CPU build's own dependencies are in it), so pip never fetches another one.
+TORCH_PIN := torch==2.13.0
+# A folder holding the torch 2.13.0+cpu wheel; `make lock` resolves against it so that
+# no nvidia-* CUDA packages enter the lock.
+TORCH_WHEELS ?= /opt/wheels
+UV := uv==0.13.9
+# setuptools notes that an editable install of a package with a mapped folder
+# (rules/ -> pretrain_doctor.builtin_rules) uses an import finder; information, not a fault.
+QUIET_EDITABLE := PYTHONWARNINGS="ignore:Editable installation"
 
-.PHONY: install demo test test-fast bench rule-index clean
+.PHONY: install demo test test-fast test-latest test-oldest lock bench rule-index clean
 
 install: $(VENV)/.installed
 
-# torch is pinned only when missing, so users and CI keep whatever build they have;
-# 2.13.0 is the CPU build that lies on local disk on these machines.
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q $(TORCH_PIN)
+	$(PY) -m pip install -q -r $(LOCK)
+	$(QUIET_EDITABLE) $(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 demo: install
@@ -27,6 +39,37 @@ test: install
 
 test-fast: install
 	$(PY) -m pytest -q -x -m "not slow" tests
+
+# The newest versions pyproject allows (torch still the pinned CPU build), in their own venv.
+test-latest:
+	test -x .venv-latest/bin/python || python3 -m venv .venv-latest
+	.venv-latest/bin/python -m pip install -q --upgrade pip
+	.venv-latest/bin/python -c "import torch" 2>/dev/null || .venv-latest/bin/python -m pip install -q $(TORCH_PIN)
+	echo "$(TORCH_PIN)" > .venv-latest/torch-pin.txt
+	$(QUIET_EDITABLE) .venv-latest/bin/python -m pip install -q --upgrade --upgrade-strategy eager -c .venv-latest/torch-pin.txt -e '.[dev]'
+	OMP_NUM_THREADS=1 .venv-latest/bin/python -m pytest -q -n 2 --dist loadgroup tests
+
+# The oldest versions pyproject allows for our direct dependencies (torch still the pinned
+# CPU build; what they pull in resolves newest), in their own venv.
+test-oldest:
+	test -x .venv-oldest/bin/python || python3 -m venv .venv-oldest
+	.venv-oldest/bin/python -m pip install -q --upgrade pip $(UV)
+	echo "torch==2.13.0+cpu" > .venv-oldest/torch-cpu.txt
+	.venv-oldest/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --resolution lowest-direct \
+	    --find-links $(TORCH_WHEELS) -c .venv-oldest/torch-cpu.txt --no-emit-package torch -q -o .venv-oldest/oldest.txt
+	.venv-oldest/bin/python -c "import torch" 2>/dev/null || .venv-oldest/bin/python -m pip install -q $(TORCH_PIN)
+	.venv-oldest/bin/python -m pip install -q -r .venv-oldest/oldest.txt
+	$(QUIET_EDITABLE) .venv-oldest/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+	OMP_NUM_THREADS=1 .venv-oldest/bin/python -m pytest -q -n 2 --dist loadgroup tests
+
+# Refresh the lock after a dependency change in pyproject.toml (needs the torch CPU wheel in TORCH_WHEELS).
+lock:
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q $(UV)
+	echo "torch==2.13.0+cpu" > $(VENV)/torch-cpu.txt
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --upgrade \
+	    --find-links $(TORCH_WHEELS) -c $(VENV)/torch-cpu.txt --no-emit-package torch \
+	    --custom-compile-command "make lock" -q -o $(LOCK)
 
 bench: install
 	$(PY) benchmarks/check_startup.py
