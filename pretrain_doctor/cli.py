@@ -14,6 +14,7 @@ from typing import List, Optional
 import typer
 
 from . import __version__
+from .dialects import DIALECT_MODULES
 from .errors import DoctorError, UsageError
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 
 _state = {"color": None, "debug": False}
+_DIALECT_HELP = f"Read the config as this trainer's instead of detecting it: auto, {', '.join(DIALECT_MODULES)}."
 
 
 def _use_color(stream) -> bool:
@@ -81,7 +83,7 @@ def _write(text: str, output: Optional[Path]) -> None:
 )
 def check(
     paths: List[Path] = typer.Argument(..., help="Config files, or folders to search for them."),
-    dialect: str = typer.Option("auto", "--dialect", help="Force a config dialect instead of detecting it."),
+    dialect: str = typer.Option("auto", "--dialect", help=_DIALECT_HELP),
     tokenizer: Optional[Path] = typer.Option(None, "--tokenizer", help="A local tokenizer folder or tokenizer.json."),
     model_config: Optional[Path] = typer.Option(None, "--model-config", help="A model config.json to check against."),
     select: List[str] = typer.Option([], "--select", help="Only these codes, prefixes (PD1) or slugs."),
@@ -159,7 +161,7 @@ def _settings_fail_on(paths: List[Path]) -> Optional[str]:
 ))
 def plan(
     paths: List[Path] = typer.Argument(..., help="One config file (several with --merge)."),
-    dialect: str = typer.Option("auto", "--dialect", help="Force a config dialect."),
+    dialect: str = typer.Option("auto", "--dialect", help=_DIALECT_HELP),
     fmt: str = typer.Option("text", "--format", help="text | json."),
     world_size: Optional[int] = typer.Option(None, "--world-size", min=1, help="Number of training processes."),
     dataset_rows: Optional[int] = typer.Option(None, "--dataset-rows", min=1, help="Training examples per epoch."),
@@ -173,7 +175,7 @@ def plan(
 ) -> None:
     """Show what the doctor read from a config: every field with its source line, and the derived numbers."""
     _skip_pydantic_plugins()
-    from .check import load_merged_plan, load_plan
+    from .check import load_merged_plan, load_plan_detected
     from .plan.show import as_json, render_text
     from .settings import CheckOptions
 
@@ -184,11 +186,16 @@ def plan(
     options = CheckOptions(dialect=dialect, world_size=world_size, dataset_rows=dataset_rows,
                            tokenizer=tokenizer, model_config=model_config, accelerate_config=accelerate_config,
                            trainer_versions=_trainer_versions(trainer_version))
-    the_plan = load_merged_plan(paths, options)[3] if len(paths) > 1 else load_plan(paths[0], options)[2]
-    if fmt == "json":
-        typer.echo(json.dumps(as_json(the_plan), indent=2))
+    notice = None
+    if len(paths) > 1:
+        the_plan = load_merged_plan(paths, options)[3]
     else:
-        typer.echo(render_text(the_plan), nl=False)
+        _, found, the_plan = load_plan_detected(paths[0], options)
+        notice = found.notice
+    if fmt == "json":
+        typer.echo(json.dumps({**as_json(the_plan), **({"notice": notice} if notice else {})}, indent=2))
+    else:
+        typer.echo((f"notice: {notice}\n" if notice else "") + render_text(the_plan), nl=False)
 
 
 @app.command("rules", epilog="Examples:\n\n  pretrain-doctor rules\n\n  pretrain-doctor rules --format json")

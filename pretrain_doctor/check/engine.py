@@ -8,7 +8,7 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from ..config.document import Document, Suppression
 from ..config.loader import CONFIG_SUFFIXES, load_document
-from ..dialects import BuildContext, Dialect, detect, get_dialect
+from ..dialects import BuildContext, Detection, Dialect, detect, detection, get_dialect, not_supported_message
 from ..dialects.versions import TrainerVersions
 from ..errors import ConfigError, UsageError
 from ..plan.model import TrainingPlan
@@ -18,6 +18,7 @@ from ..selection import Selection, matches
 from ..settings import CheckOptions, Settings, find_settings
 from .report import CheckReport, FileResult, InputError
 
+SKIPPED_NOTE = "not a training config of a supported trainer"
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache", ".tox"}
 # Plan enrichers (tokenizer files, model config.json ...) registered by later stages.
 Enricher = Callable[[TrainingPlan, CheckOptions, Path], TrainingPlan]
@@ -49,16 +50,34 @@ def iter_config_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, bool]
 
 def load_plan(path: str | Path, options: Optional[CheckOptions] = None) -> tuple[Document, Dialect, TrainingPlan]:
     """Load one config and build its plan (used by `plan` and by tests)."""
+    doc, found, plan = load_plan_detected(path, options)
+    assert found.dialect is not None
+    return doc, found.dialect, plan
+
+
+def load_plan_detected(path: str | Path, options: Optional[CheckOptions] = None
+                       ) -> tuple[Document, Detection, TrainingPlan]:
+    """`load_plan`, with the detection (its notice says when the dialect was a guess)."""
     options = options or CheckOptions()
     doc = load_document(path)
-    dialect = _choose_dialect(doc, options)
-    if dialect is None:
-        raise ConfigError("cannot tell which trainer this config is for; pass --dialect", doc.path)
-    reason = dialect.companion_reason(doc)
+    found = _choose_dialect(doc, options)
+    if found.dialect is None:
+        raise ConfigError(not_supported_message(), doc.path)
+    reason = found.dialect.companion_reason(doc)
     if reason:
         raise ConfigError(f"this is a companion file ({reason}), not a training config", doc.path)
-    plan = _build(doc, dialect, options)
-    return doc, dialect, plan
+    try:
+        plan = _build(doc, found.dialect, options)
+    except ConfigError as exc:
+        raise _with_notice(exc, found) from None
+    return doc, found, plan
+
+
+def _with_notice(exc: ConfigError, found: Detection) -> ConfigError:
+    """A file that fails to load under a guessed dialect says it was a guess."""
+    if not found.notice:
+        return exc
+    return ConfigError(f"{exc.message} ({found.notice})", exc.file, exc.line)
 
 
 def load_merged_plan(paths: Sequence[str | Path], options: Optional[CheckOptions] = None
@@ -119,24 +138,29 @@ def selection_for(options: CheckOptions, settings: Settings, file: Optional[Path
     return Selection(select=list(options.select or settings.select), ignore=ignore, severity=severity)
 
 
-def _choose_dialect(doc: Document, options: CheckOptions) -> Optional[Dialect]:
+def _choose_dialect(doc: Document, options: CheckOptions) -> Detection:
     if options.dialect and options.dialect != "auto":
-        return get_dialect(options.dialect)
-    return detect(doc)
+        return Detection(get_dialect(options.dialect), {})
+    return detection(doc)
 
 
-def _build(doc: Document, dialect: Dialect, options: CheckOptions, more: Sequence[Document] = ()) -> TrainingPlan:
-    context = BuildContext(
+def _build(doc: Document, dialect: Dialect, options: CheckOptions, more: Sequence[Document] = (),
+           context: Optional[BuildContext] = None) -> TrainingPlan:
+    context = context or _context(doc, options)
+    plan = dialect.build_plan([doc, *more], context)
+    for enrich in ENRICHERS:
+        plan = enrich(plan, options, Path(doc.path))
+    return plan
+
+
+def _context(doc: Document, options: CheckOptions) -> BuildContext:
+    return BuildContext(
         world_size=options.world_size,
         dataset_rows=options.dataset_rows,
         accelerate_config=options.accelerate_config,
         load=load_document,
         trainer_versions=trainer_versions_for(Path(doc.path), options),
     )
-    plan = dialect.build_plan([doc, *more], context)
-    for enrich in ENRICHERS:
-        plan = enrich(plan, options, Path(doc.path))
-    return plan
 
 
 def _baseline_plan(path: Path, options: CheckOptions) -> TrainingPlan:
@@ -144,9 +168,9 @@ def _baseline_plan(path: Path, options: CheckOptions) -> TrainingPlan:
     from .baseline import load_baseline_document
 
     doc = load_baseline_document(path, options.baseline or "")
-    dialect = _choose_dialect(doc, options)
+    dialect = _choose_dialect(doc, options).dialect
     if dialect is None:
-        raise ConfigError("cannot tell which trainer the baseline config is for; pass --dialect", doc.path)
+        raise ConfigError(f"the baseline config is {not_supported_message()}", doc.path)
     return _build(doc, dialect, options)
 
 
@@ -174,7 +198,7 @@ def _merged_dialect(docs: list[Document], options: CheckOptions) -> tuple[Docume
     else:
         candidates = [d for d in {id(d): d for d in (detect(doc) for doc in docs) if d is not None}.values()]
     if not candidates:
-        raise ConfigError("cannot tell which trainer these configs are for; pass --dialect", docs[0].path)
+        raise ConfigError(f"none of these files is {not_supported_message().removeprefix('not ')}", docs[0].path)
     dialect = max(candidates, key=lambda d: sum(d.score(doc) for doc in docs))
     # The primary file is the best-recognised one that is a training config, not a companion.
     primary = max(docs, key=lambda doc: (dialect.companion_reason(doc) is None, dialect.score(doc)))
@@ -184,29 +208,36 @@ def _merged_dialect(docs: list[Document], options: CheckOptions) -> tuple[Docume
 def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Settings, ruleset: RuleSet,
                 report: CheckReport) -> None:
     shown = str(path)
+    found = Detection(None, {})
     try:
         doc = load_document(path, shown)
-        dialect = _choose_dialect(doc, options)
+        found = _choose_dialect(doc, options)
+        dialect = found.dialect
         if dialect is None:
             if explicit:
-                raise ConfigError("cannot tell which trainer this config is for; pass --dialect", shown)
-            report.files.append(FileResult(shown, None, role="skipped", note="not a recognised training config"))
+                raise ConfigError(not_supported_message(), shown)
+            report.files.append(FileResult(shown, None, role="skipped", note=SKIPPED_NOTE))
             return
         reason = dialect.companion_reason(doc)
         if reason:
             report.files.append(FileResult(shown, dialect.name, role="companion", note=reason))
             return
-        plan = _build(doc, dialect, options)
+        context = _context(doc, options)
+        plan = _build(doc, dialect, options, context=context)
         if options.baseline:
             plan.set_baseline(_baseline_plan(path, options))
     except ConfigError as exc:
         report.errors.append(InputError(exc.file or shown, exc.line, exc.message))
-        report.files.append(FileResult(shown, None, role="error"))
+        report.files.append(FileResult(shown, found.dialect.name if found.dialect else None, role="error",
+                                       notices=[found.notice] if found.notice else []))
         return
     selection = selection_for(options, settings, path)
     selection.validate(ruleset.rules.values())
     findings = run_rules(plan, ruleset, selection, doc, report.warnings)
-    report.files.append(FileResult(shown, dialect.name, findings=len(findings)))
+    notices = [found.notice] if found.notice else []
+    notices += [f"read the accelerate config beside it, {acc} (world size, distribution, mixed precision); "
+                "pass --accelerate-config to name another" for acc in context.read_beside]
+    report.files.append(FileResult(shown, dialect.name, findings=len(findings), notices=notices))
     report.findings.extend(findings)
 
 

@@ -14,8 +14,11 @@ class FileResult:
     path: str
     dialect: Optional[str]
     findings: int = 0
-    role: str = "config"  # config | companion | skipped
+    role: str = "config"  # config | companion | skipped | error
     note: Optional[str] = None
+    # What the reader should know about how the file was read: a dialect that was a guess,
+    # a companion file picked up beside it.
+    notices: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -1,13 +1,23 @@
-"""Dialect adapters, one module each; `detect` picks the one that recognises a document."""
+"""Dialect adapters, one module each; `detection` scores every one on a document's keys.
+
+A dialect module defines `DIALECT`, an instance of `base.Dialect` with `score(doc)` (0 = not
+this trainer; the highest wins) and `known_keys` (the top-level keys the trainer reads).
+Detection never guesses silently: a close runner-up, or a winner that reads few of the
+file's keys, comes back as a notice that the report shows.
+
+This module stays light (no pydantic): `--help` lists the dialects from DIALECT_MODULES.
+"""
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Optional
 
-from ..config.document import Document
-from ..errors import UsageError
-from .base import BuildContext, Dialect
+if TYPE_CHECKING:
+    from ..config.document import Document
+    from .base import BuildContext, Dialect
 
 # Order matters only for ties: more specific formats first.
 DIALECT_MODULES = (
@@ -26,6 +36,25 @@ DIALECT_MODULES = (
     "hf",
 )
 
+# A runner-up within this many points of the winner makes the choice a close call, unless
+# the winner reads more of the file's top-level keys than the runner-up does.
+CLOSE_CALL_MARGIN = 10
+# A winner that does not read at least this share of the file's top-level keys (and misses
+# at least MIN_UNKNOWN of them) is a guess: another trainer's file that looks alike.
+MIN_KNOWN_SHARE = 0.8
+MIN_UNKNOWN = 3
+# Unknown keys named in a notice, at most.
+_SHOWN_KEYS = 6
+
+
+def __getattr__(name: str) -> Any:
+    # BuildContext and Dialect live in base (which imports the plan model) and load on first use.
+    if name in ("BuildContext", "Dialect"):
+        from . import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 @lru_cache(maxsize=1)
 def all_dialects() -> tuple[Dialect, ...]:
@@ -37,20 +66,93 @@ def dialect_names() -> list[str]:
 
 
 def get_dialect(name: str) -> Dialect:
+    from ..errors import UsageError
+
     for dialect in all_dialects():
         if dialect.name == name:
             return dialect
     raise UsageError(f"unknown dialect {name!r}; known: {', '.join(dialect_names())}")
 
 
-def detect(doc: Document) -> Dialect | None:
+def not_supported_message() -> str:
+    """What a file no dialect explains is called, with the list of what is supported."""
+    return (f"not a training config of a supported trainer (supported: {', '.join(DIALECT_MODULES)}); "
+            "pass --dialect NAME if it is one")
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Which dialect reads a document, every dialect's score, and a notice when it is a guess."""
+
+    dialect: Optional[Dialect]
+    scores: dict[str, int]  # every dialect that recognised the document, best first
+    notice: Optional[str] = None
+
+
+def detection(doc: Document) -> Detection:
+    """Score every dialect on `doc`; the best wins, and a close call or a poor fit says so."""
+    scored = [(dialect.score(doc), index, dialect) for index, dialect in enumerate(all_dialects())]
+    ranked = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]))
+    scores = {dialect.name: score for score, _, dialect in ranked}
+    if not ranked:
+        return Detection(None, scores)
+    best_score, _, best = ranked[0]
+    if best.companion_reason(doc):
+        return Detection(best, scores)  # reported as a companion file, which says what it is
+    runner_up = ranked[1] if len(ranked) > 1 else None
+    if runner_up and best_score - runner_up[0] <= CLOSE_CALL_MARGIN and not _reads_more(doc, best, runner_up[2]):
+        notice = _close_call(doc, best, best_score, runner_up[2], runner_up[0])
+    else:
+        notice = _poor_fit(doc, best, best_score)
+    return Detection(best, scores, notice)
+
+
+def detect(doc: Document) -> Optional[Dialect]:
     """The best-scoring dialect for `doc`, or None when nothing recognises it."""
-    best, best_score = None, 0
-    for dialect in all_dialects():
-        score = dialect.score(doc)
-        if score > best_score:
-            best, best_score = dialect, score
-    return best
+    return detection(doc).dialect
 
 
-__all__ = ["BuildContext", "Dialect", "all_dialects", "detect", "dialect_names", "get_dialect"]
+def _top_keys(doc: Document) -> list[str]:
+    data = doc.data if isinstance(doc.data, dict) else {}
+    return [key for key in data if isinstance(key, str)]
+
+
+def _unknown_keys(doc: Document, dialect: Dialect) -> Optional[list[str]]:
+    """The file's top-level keys the dialect does not read; None when it keeps no list."""
+    known = dialect.known_keys
+    if known is None:
+        return None
+    return [key for key in _top_keys(doc) if key not in known and key.replace("-", "_") not in known]
+
+
+def _reads_more(doc: Document, best: Dialect, other: Dialect) -> bool:
+    """Whether `best` reads more of the file's top-level keys than `other` (False if unknown)."""
+    best_unknown, other_unknown = _unknown_keys(doc, best), _unknown_keys(doc, other)
+    return best_unknown is not None and other_unknown is not None and len(best_unknown) < len(other_unknown)
+
+
+def _reads(doc: Document, dialect: Dialect) -> str:
+    unknown = _unknown_keys(doc, dialect)
+    total = len(_top_keys(doc))
+    if unknown is None or not total:
+        return f"{dialect.name} keeps no list of its keys"
+    return f"{dialect.name} reads {total - len(unknown)} of the {total} top-level keys"
+
+
+def _close_call(doc: Document, best: Dialect, best_score: int, runner_up: Dialect, runner_score: int) -> str:
+    return (f"read as {best.name} (score {best_score}), a close call over {runner_up.name} (score {runner_score}): "
+            f"{_reads(doc, best)}, {_reads(doc, runner_up)}; pass --dialect to choose")
+
+
+def _poor_fit(doc: Document, best: Dialect, best_score: int) -> Optional[str]:
+    unknown = _unknown_keys(doc, best)
+    total = len(_top_keys(doc))
+    if unknown is None or len(unknown) < MIN_UNKNOWN or (total - len(unknown)) / total >= MIN_KNOWN_SHARE:
+        return None
+    shown = ", ".join(f"`{key}`" for key in unknown[:_SHOWN_KEYS]) + (", …" if len(unknown) > _SHOWN_KEYS else "")
+    return (f"read as {best.name} (score {best_score}), a guess: {best.name} reads only {total - len(unknown)} of "
+            f"the {total} top-level keys (not {shown}); if this is another trainer's config, pass --dialect")
+
+
+__all__ = ["BuildContext", "Detection", "Dialect", "DIALECT_MODULES", "all_dialects", "detect", "detection",
+           "dialect_names", "get_dialect", "not_supported_message"]

@@ -66,6 +66,7 @@ _KNOWN = AXOLOTL_KEYS | HF_KNOWN_KEYS
 class AxolotlDialect(Dialect):
     name = "axolotl"
     summary = "axolotl YAML (base_model, micro_batch_size, sequence_len, adapter)"
+    known_keys = _KNOWN
 
     def score(self, doc: Document) -> int:
         data = doc.data

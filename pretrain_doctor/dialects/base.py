@@ -27,6 +27,8 @@ class BuildContext:
     # The trainer versions to judge keys and defaults against; none given: the union of known versions.
     trainer_versions: TrainerVersions = field(default_factory=lambda: TrainerVersions(detect_installed=False))
     extra: dict[str, Any] = field(default_factory=dict)
+    # Files nobody named that the adapter read (an accelerate YAML beside the config): the report says so.
+    read_beside: list[str] = field(default_factory=list)
 
 
 class Dialect:
@@ -34,6 +36,9 @@ class Dialect:
 
     name: ClassVar[str]
     summary: ClassVar[str]
+    # The top-level keys this trainer reads (`-` and `_` alike): detection says how much of a
+    # file the chosen dialect reads. None: the dialect keeps no list.
+    known_keys: ClassVar[Optional[frozenset[str]]] = None
 
     def score(self, doc: Document) -> int:
         """How sure we are that `doc` is this dialect: 0 = not at all; the highest score wins."""

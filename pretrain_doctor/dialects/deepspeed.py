@@ -39,6 +39,7 @@ _FOREIGN = ("num_layers", "num-layers", "hidden_size", "hidden-size", "base_mode
 class DeepspeedDialect(Dialect):
     name = "deepspeed"
     summary = "DeepSpeed JSON config (`\"auto\"` values are filled by the HF side)"
+    known_keys = frozenset(_TOP_KEYS)
 
     def score(self, doc: Document) -> int:
         data = doc.data

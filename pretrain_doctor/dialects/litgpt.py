@@ -50,6 +50,7 @@ _PRECISIONS = {"bf16-true": ("bf16", "bf16", False), "bf16-mixed": ("bf16", "fp3
 class LitgptDialect(Dialect):
     name = "litgpt"
     summary = "LitGPT config_hub YAML (`litgpt pretrain` / `litgpt finetune_*`)"
+    known_keys = frozenset(_TOP_KEYS)
 
     def score(self, doc: Document) -> int:
         data = doc.data

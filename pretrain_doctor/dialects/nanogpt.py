@@ -36,6 +36,7 @@ _GPT2 = {"gpt2": (12, 768, 12), "gpt2-medium": (24, 1024, 16), "gpt2-large": (36
 class NanogptDialect(Dialect):
     name = "nanogpt"
     summary = "nanoGPT config/*.py override file (train.py globals)"
+    known_keys = frozenset(TRAIN_PY_DEFAULTS)
 
     def score(self, doc: Document) -> int:
         if doc.format != "python":

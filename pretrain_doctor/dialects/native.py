@@ -25,6 +25,7 @@ SECTIONS = {
 class NativeDialect(Dialect):
     name = "native"
     summary = "pretrain-doctor's own schema (a top-level `pretrain_doctor: 1` key)"
+    known_keys = frozenset(SECTIONS) | frozenset(SCALARS) | {VERSION_KEY}
 
     def score(self, doc: Document) -> int:
         return 100 if VERSION_KEY in doc.data else 0

@@ -148,6 +148,7 @@ class MergedNeox:
 class NeoxDialect(Dialect):
     name = "neox"
     summary = "GPT-NeoX YAML (several files merged; `-`/`_` keys; warmup as a fraction)"
+    known_keys = KNOWN_KEYS
 
     def score(self, doc: Document) -> int:
         keys = {_norm(k) for k in doc.data}

@@ -48,6 +48,7 @@ _SCHEDULES = {"cosine_with_warmup": "cosine", "linear_with_warmup": "linear", "i
 class OlmoDialect(Dialect):
     name = "olmo"
     summary = "AI2 OLMo training YAML (OmegaConf; durations with units)"
+    known_keys = frozenset(_TOP_KEYS)
 
     def score(self, doc: Document) -> int:
         data = doc.data

@@ -269,6 +269,8 @@ def apply_accelerate(b: PlanBuilder, doc: Document, context: BuildContext) -> No
     if mixed in ("fp16", "bf16"):
         declare_precision(b, "accelerate", mixed, b.source(acc, ("mixed_precision",)))
     b.documents.append(acc)
+    if not context.accelerate_config:
+        context.read_beside.append(str(path))
 
 
 def _accelerate_beside(doc: Document) -> Optional[Path]:

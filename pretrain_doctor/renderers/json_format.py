@@ -16,7 +16,7 @@ def as_dict(report: CheckReport) -> dict:
         "tool": {"name": "pretrain-doctor", "version": __version__},
         "files": [
             {"path": f.path, "dialect": f.dialect, "findings": f.findings, **({"role": f.role} if f.role != "config" else {}),
-             **({"note": f.note} if f.note else {})}
+             **({"note": f.note} if f.note else {}), **({"notices": f.notices} if f.notices else {})}
             for f in report.files
         ],
         "findings": [f.as_dict() for f in report.findings],

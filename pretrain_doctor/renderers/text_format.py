@@ -13,6 +13,9 @@ def render(report: CheckReport, color: bool = False) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
     lines = []
+    for result in report.files:
+        for notice in result.notices:
+            lines.append(f"{paint(result.path, _BOLD)}: notice: {notice}")
     for error in report.errors:
         lines.append(paint(str(error), _COLORS["error"]))
     for f in report.findings:
@@ -26,7 +29,14 @@ def render(report: CheckReport, color: bool = False) -> str:
         if f.hint:
             lines.append(paint(f"    hint: {f.hint}", _DIM))
     lines.append(summary_line(report))
+    lines.extend(paint(line, _DIM) for line in unchecked_lines(report))
     return "\n".join(lines) + "\n"
+
+
+def unchecked_lines(report: CheckReport) -> list[str]:
+    """Files of a folder that were read but not checked, each with why: the summary names them."""
+    return [f"  {result.role}: {result.path} ({result.note})"
+            for result in report.files if result.role in ("companion", "skipped")]
 
 
 def summary_line(report: CheckReport) -> str:
@@ -37,6 +47,9 @@ def summary_line(report: CheckReport) -> str:
     companions = sum(1 for f in report.files if f.role == "companion")
     if companions:
         extra += f", {companions} companion file{'s' if companions != 1 else ''} read"
+    skipped = sum(1 for f in report.files if f.role == "skipped")
+    if skipped:
+        extra += f", {skipped} skipped"
     if report.errors:
         extra += f", {len(report.errors)} unreadable"
     total = len(report.findings)

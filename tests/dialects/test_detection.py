@@ -1,0 +1,160 @@
+"""Dialect detection never guesses silently: scores per dialect, close calls and poor fits
+are notices in the report, a file no dialect reads is named as such, `--help` lists them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import ClassVar, Optional
+
+import pytest
+
+import pretrain_doctor.dialects as dialects
+from pretrain_doctor.cli import main
+from pretrain_doctor.config.loader import load_document
+from pretrain_doctor.dialects import DIALECT_MODULES, Detection, detection, dialect_names
+from pretrain_doctor.dialects.base import Dialect
+
+from .helpers import write
+
+# OLMo-shaped (model.d_model, scheduler.t_warmup, max_duration, batch keys) but mostly keys
+# that no supported trainer reads: whichever dialect wins, it reads few of them.
+LOOKALIKE = """
+    model: {d_model: 512, n_layers: 8, n_heads: 8}
+    optimizer: {learning_rate: 3.0e-4}
+    scheduler: {name: cosine_with_warmup, t_warmup: 100}
+    max_duration: 1000
+    global_train_batch_size: 64
+    device_train_microbatch_size: 8
+    house_loader: {name: text}
+    house_eval_loader: {name: text}
+    house_algorithms: {clip: 1.0}
+    house_callbacks: {speed: {}}
+    house_fsdp: {strategy: full}
+    house_logging: {every: 10}
+    house_profiler: {enabled: false}
+"""
+HF_CONFIG = """
+    model_name_or_path: gpt2
+    output_dir: out
+    learning_rate: 2.0e-5
+    per_device_train_batch_size: 8
+    num_train_epochs: 1
+"""
+ACCELERATE = """
+    compute_environment: LOCAL_MACHINE
+    distributed_type: MULTI_GPU
+    num_processes: 8
+    mixed_precision: bf16
+"""
+
+
+class _Stub(Dialect):
+    """A dialect with a fixed score and key list, to pin detection's arithmetic."""
+
+    summary: ClassVar[str] = "stub"
+
+    def __init__(self, name: str, score: int, known: Optional[set[str]]) -> None:
+        self.name = name  # type: ignore[misc]
+        self._score = score
+        self.known_keys = frozenset(known) if known is not None else None  # type: ignore[misc]
+
+    def score(self, doc) -> int:
+        return self._score
+
+
+@pytest.fixture
+def doc(tmp_path):
+    return load_document(write(tmp_path, "train.yaml", "a: 1\nb: 2\nc: 3\nd: 4\ne: 5\n"))
+
+
+def _detect_with(monkeypatch, doc, *stubs: _Stub) -> Detection:
+    monkeypatch.setattr(dialects, "all_dialects", lambda: stubs)
+    return detection(doc)
+
+
+def test_every_dialect_module_is_named_as_its_dialect() -> None:
+    # `--help` and the "supported" list read DIALECT_MODULES without importing the adapters.
+    assert dialect_names() == list(DIALECT_MODULES)
+
+
+def test_a_clear_winner_that_reads_the_file_has_no_notice(monkeypatch, doc) -> None:
+    found = _detect_with(monkeypatch, doc, _Stub("one", 80, set("abcde")), _Stub("two", 40, set("ab")))
+    assert found.dialect.name == "one" and found.scores == {"one": 80, "two": 40}
+    assert found.notice is None
+
+
+def test_a_close_call_names_both_dialects_and_what_each_reads(monkeypatch, doc) -> None:
+    found = _detect_with(monkeypatch, doc, _Stub("one", 80, set("abcd")), _Stub("two", 75, set("abcde")))
+    assert found.dialect.name == "one"
+    assert "close call over two (score 75)" in found.notice
+    assert "one reads 4 of the 5 top-level keys, two reads 5 of the 5" in found.notice
+
+
+def test_close_scores_are_no_close_call_when_the_winner_reads_more_keys(monkeypatch, doc) -> None:
+    found = _detect_with(monkeypatch, doc, _Stub("one", 80, set("abcde")), _Stub("two", 75, set("ab")))
+    assert found.notice is None
+
+
+def test_a_winner_that_reads_few_keys_is_a_guess(monkeypatch, doc) -> None:
+    found = _detect_with(monkeypatch, doc, _Stub("one", 80, {"a"}))
+    assert "a guess: one reads only 1 of the 5 top-level keys (not `b`, `c`, `d`, `e`)" in found.notice
+
+
+def test_no_dialect_means_no_winner(monkeypatch, doc) -> None:
+    found = _detect_with(monkeypatch, doc, _Stub("one", 0, None))
+    assert found == Detection(None, {})
+
+
+def cli(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+def test_a_lookalike_config_is_read_with_a_notice_in_text_json_and_plan(tmp_path, capsys) -> None:
+    path = write(tmp_path, "house.yaml", LOOKALIKE)
+    _, out, _ = cli(capsys, "check", str(path), "--fail-on", "never")
+    assert f"{path}: notice: read as " in out and "a guess" in out and "`house_loader`" in out
+    _, out, _ = cli(capsys, "check", str(path), "--format", "json", "--fail-on", "never")
+    (entry,) = json.loads(out)["files"]
+    assert "a guess" in entry["notices"][0]
+    code, out, err = cli(capsys, "plan", str(path))
+    assert code == 0 and out.startswith("notice: read as ") and "a guess" in out.splitlines()[0]
+
+
+def test_a_file_no_dialect_reads_names_the_supported_trainers(tmp_path, capsys) -> None:
+    path = write(tmp_path, "notes.yaml", "title: my notes\nitems: [1, 2]\n")
+    code, out, err = cli(capsys, "check", str(path))
+    assert code == 2
+    assert f"not a training config of a supported trainer (supported: {', '.join(DIALECT_MODULES)})" in out + err
+    code, _, err = cli(capsys, "plan", str(path))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "not a training config of a supported trainer" in err
+
+
+@pytest.mark.parametrize("command", ["check", "plan"])
+def test_help_lists_every_dialect(capsys, command) -> None:
+    code, out, _ = cli(capsys, command, "--help")
+    flat = " ".join(out.split())
+    assert code == 0 and ", ".join(DIALECT_MODULES) in flat
+
+
+def test_folder_summary_names_skipped_and_companion_files(tmp_path, capsys) -> None:
+    write(tmp_path, "run/train.yaml", HF_CONFIG)
+    write(tmp_path, "run/notes.yaml", "title: my notes\n")
+    write(tmp_path, "launch/accelerate.yaml", ACCELERATE)
+    _, out, _ = cli(capsys, "check", str(tmp_path), "--fail-on", "never")
+    assert "in 1 file, 1 companion file read, 1 skipped." in out
+    assert f"  companion: {tmp_path / 'launch' / 'accelerate.yaml'} (accelerate launcher config" in out
+    assert f"  skipped: {tmp_path / 'run' / 'notes.yaml'} (not a training config of a supported trainer)" in out
+
+
+def test_an_accelerate_config_found_beside_a_config_is_reported_as_read(tmp_path, capsys) -> None:
+    config = write(tmp_path, "train.yaml", HF_CONFIG)
+    accelerate = write(tmp_path, "accelerate.yaml", ACCELERATE)
+    _, out, _ = cli(capsys, "check", str(config), "--fail-on", "never")
+    assert f"{config}: notice: read the accelerate config beside it, {accelerate}" in out
+    # Named on the command line, it is no surprise: no notice.
+    _, out, _ = cli(capsys, "check", str(config), "--accelerate-config", str(accelerate), "--fail-on", "never")
+    assert "notice:" not in out
