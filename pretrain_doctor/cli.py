@@ -97,6 +97,9 @@ def check(
     dataset_rows: Optional[int] = typer.Option(None, "--dataset-rows", min=1, help="Training examples per epoch."),
     accelerate_config: Optional[Path] = typer.Option(None, "--accelerate-config", help="An accelerate YAML."),
     no_settings: bool = typer.Option(False, "--isolated", help="Ignore pyproject.toml / .pretrain-doctor.toml."),
+    trust_settings_rules: bool = typer.Option(
+        False, "--trust-settings-rules", envvar="PRETRAIN_DOCTOR_TRUST_RULES_DIR",
+        help="Load the rules-dir a settings file names (settings never run code otherwise)."),
     merge: bool = typer.Option(False, "--merge", help="The files are one run, merged in order (GPT-NeoX style)."),
     trainer_version: List[str] = typer.Option(
         [], "--trainer-version", help="Judge keys and defaults against this trainer release: NAME=VER "
@@ -131,10 +134,13 @@ def check(
         merge=merge,
         use_settings=not no_settings,
         trainer_versions=_trainer_versions(trainer_version),
+        trust_settings_rules=trust_settings_rules,
     )
     report = check_paths(paths, options)
     for warning in report.warnings:
         typer.echo(f"pretrain-doctor: warning: {warning}", err=True)
+    for notice in report.notices:
+        typer.echo(f"pretrain-doctor: notice: {notice}", err=True)
     color = fmt == "text" and output is None and _use_color(sys.stdout)
     _write(render(report, fmt, **({"color": color} if fmt == "text" else {})), output)
     settings_fail_on = None if no_settings else _settings_fail_on(paths)

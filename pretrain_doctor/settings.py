@@ -16,6 +16,10 @@ from .selection import split_codes
 SETTINGS_FILE = ".pretrain-doctor.toml"
 _KNOWN_KEYS = {"select", "ignore", "severity", "per-file-ignores", "fail-on", "rules-dir", "trainer-versions"}
 FAIL_ON_LEVELS = ("error", "warning", "info", "never")
+# Settings never run code on their own: a `rules-dir` they name is imported only when the
+# command line says so (`--trust-settings-rules`) or this variable is 1 (a repository's
+# pull request can add both a settings file and the Python files it names).
+TRUST_RULES_ENV = "PRETRAIN_DOCTOR_TRUST_RULES_DIR"
 
 
 @dataclass(frozen=True)
@@ -151,3 +155,11 @@ class CheckOptions:
     # with PRETRAIN_DOCTOR_IGNORE_INSTALLED_TRAINERS=1 so its results do not depend on the venv).
     detect_installed_trainers: bool = field(
         default_factory=lambda: os.environ.get("PRETRAIN_DOCTOR_IGNORE_INSTALLED_TRAINERS") != "1")
+    trust_settings_rules: bool = False  # load the rules-dir that settings files name
+
+
+def untrusted_rules_notice(dirs: dict[Path, Path]) -> str:
+    """The one line that says which settings-named rule folders were not loaded, and how to allow them."""
+    named = ", ".join(f"{folder} (from {source})" for folder, source in dirs.items())
+    return (f"rules-dir {named} not loaded: settings files never run code; pass --trust-settings-rules "
+            f"or set {TRUST_RULES_ENV}=1 to load it, or name it with --rules-dir")

@@ -371,7 +371,7 @@ def test_rules_dir_plugin_fires_and_broken_ones_are_reported(capsys, tmp_path, r
 def test_rules_dir_from_settings_is_relative_to_the_settings_file(capsys, tmp_path, rules_dir):
     write(tmp_path / ".pretrain-doctor.toml", 'rules-dir = ["my_rules"]\nselect = ["XPL001"]\n')
     config = write(tmp_path / "configs" / "train.yaml", LR_CONFIG)
-    _, found = findings(capsys, str(config))
+    _, found = findings(capsys, "--trust-settings-rules", str(config))
     assert codes(found) == {"XPL001"}
 
 

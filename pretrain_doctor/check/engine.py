@@ -15,7 +15,7 @@ from ..plan.model import TrainingPlan
 from ..registry import RuleSet, load_rules
 from ..rule import Finding, Rule
 from ..selection import Selection, matches
-from ..settings import CheckOptions, Settings, find_settings
+from ..settings import CheckOptions, Settings, find_settings, untrusted_rules_notice
 from .report import CheckReport, FileResult, InputError
 
 SKIPPED_NOTE = "not a training config of a supported trainer"
@@ -98,10 +98,15 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
     options = options or CheckOptions()
     files = list(iter_config_files(paths))
     settings_by_file = {path: _settings(path, options) for path, _ in files}
-    rule_dirs = list(options.rules_dirs) + [d for s in settings_by_file.values() for d in s.rules_dirs]
+    from_settings = {d: s.path for s in settings_by_file.values() for d in s.rules_dirs}
+    named = [d.resolve() for d in options.rules_dirs]
+    untrusted = {} if options.trust_settings_rules else {d: p for d, p in from_settings.items() if d not in named}
+    rule_dirs = list(options.rules_dirs) + [d for d in from_settings if d not in untrusted]
     ruleset = load_rules(dict.fromkeys(rule_dirs))
     report = CheckReport(rules=dict(ruleset.rules))
     report.warnings.extend(ruleset.problems)
+    if untrusted:
+        report.notices.append(untrusted_rules_notice(untrusted))
     # A mistyped flag is exit 2 even when no config gets as far as the rules.
     selection_for(options, Settings()).validate(ruleset.rules.values())
     if not files:

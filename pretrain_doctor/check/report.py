@@ -37,6 +37,7 @@ class CheckReport:
     findings: list[Finding] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # broken plugins, rules that crashed
+    notices: list[str] = field(default_factory=list)  # what was deliberately not done (an untrusted rules-dir)
     rules: dict = field(default_factory=dict)  # code -> rule class, for renderers that describe rules
 
     def counts(self) -> dict[str, int]:
