@@ -33,7 +33,7 @@ _PREFERENCE_KEYS = ("beta", "loss_type", "max_prompt_length", "ref_model_init_kw
 class HfDialect(Dialect):
     name = "hf"
     summary = "transformers TrainingArguments / TRL YAML or JSON (alignment-handbook recipes)"
-    known_keys = HF_KNOWN_KEYS
+    known_keys = HF_ALL_KEYS
 
     def score(self, doc: Document) -> int:
         data = doc.data

@@ -80,7 +80,7 @@ _DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
 class TorchtitanDialect(Dialect):
     name = "torchtitan"
     summary = "torchtitan TOML job config ([job], [training], [optimizer], [lr_scheduler])"
-    known_keys = frozenset(_TABLES)
+    known_keys = frozenset({*TORCHTITAN_KEYS, "encoder"})
 
     def score(self, doc: Document) -> int:
         data = doc.data
