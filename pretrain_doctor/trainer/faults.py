@@ -219,6 +219,23 @@ class Expectation:
     within: int  # steps after the injection
 
 
+# Which monitor codes catch each fault (any one of them) and how many steps after the
+# injection at the latest, on the tiny GPT-2 of fixtures/trainer with the monitor syncing
+# every 2 steps (tests/trainer/test_faults.py holds the monitor to it).
+EXPECTED: dict[str, Expectation] = {
+    "lr_spike": Expectation(("PDM201", "PDM202", "PDM206", "PDM302", "PDM304"), 4),
+    "nan_param": Expectation(("PDM101", "PDM104"), 0),
+    "nan_input": Expectation(("PDM101",), 0),
+    "no_warmup": Expectation(("PDM201", "PDM206"), 6),  # injected mid-warmup at a high peak lr
+    "label_leak": Expectation(("PDM204",), 50),  # the loss must first fall to near 0 (constant lr)
+    "grad_vanish": Expectation(("PDM303",), 6),
+    "fp16_overflow": Expectation(("PDM105",), 6),
+    "attention_collapse": Expectation(("PDM401", "PDM402"), 4),
+    "frozen_param": Expectation(("PDM303", "PDM306"), 6),
+    "dup_batch": Expectation(("PDM204",), 50),  # memorising one batch takes a few dozen steps
+}
+
+
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return getattr(model, "module", model)
 

@@ -195,11 +195,11 @@ class _Run:
                     batch.pop("source_ids", None)
                     with autocast:
                         loss = objective.loss(model, batch, doctor)
+                    total += loss.detach().float() / spec.grad_accum  # the objective's loss, before any fault
                     for fault in self.faults:
                         loss = fault.loss(step, loss)
                     loss = loss / spec.grad_accum
                     (scaler.scale(loss) if scaler is not None else loss).backward()
-                    total += loss.detach().float()
                 for fault in self.faults:
                     fault.after_backward(step, model)
                 if scaler is not None:
