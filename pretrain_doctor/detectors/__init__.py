@@ -30,6 +30,8 @@ loss/grad norm is kept as NaN/inf):
     attn_entropy/<module>[/h<k>]  attention entropy, nats (sampled)        PDM401 502
     attn_max_logit/<module>       max pre-softmax logit (sampled)          PDM402 502
     log_z                 mean logsumexp of the output logits (sampled)    PDM403 502
+    embed_spread, embed_pos_sim, embed_neg_sim  contrastive embeddings' spread and
+                          positive/negative cosine similarity           PDM207
     val_loss              validation loss at an evaluation step             PDM205
     clip_ratio, batch_size ...  logged, read by no detector
 
@@ -72,6 +74,7 @@ from .loss import LossCollapse, LossDivergence, LossPlateau, LossSpike
 from .nonfinite import (LossScaleCollapse, NonFiniteActivation, NonFiniteGrad, NonFiniteLoss, NonFiniteParam,
                         ReplicaDivergence)
 from .schedule import LrJump
+from .representation import RepresentationCollapse
 from .system import StaleMetric, StepTimeRegression
 
 _CLASSES: tuple[type[Detector], ...] = (
@@ -79,6 +82,7 @@ _CLASSES: tuple[type[Detector], ...] = (
     LossSpike, LossDivergence, LossPlateau, LossCollapse, EvalDivergence, LrJump,
     GradNormSpike, ExplodingGradient, VanishingGradient, UpdateRatio, ParamNotInOptimizer, ParamNeverUpdated,
     AttentionEntropyCollapse, AttentionLogitGrowth, OutputLogitDrift,
+    RepresentationCollapse,
     StepTimeRegression, StaleMetric,
 )
 

@@ -97,6 +97,7 @@ class Objective(_Section):
     mlm_probability: Optional[float] = Field(None, ge=0, le=1)
     mlm_replacement: Optional[bool] = None  # 80/10/10 replacement on
     temperature: Optional[float] = Field(None, gt=0)  # contrastive
+    learnable_temperature: Optional[bool] = None  # contrastive: τ is a trained parameter (CLIP)
     completion_only: Optional[bool] = None  # loss on responses only
     response_template: Optional[str] = None
     z_loss: Optional[float] = Field(None, ge=0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -212,6 +213,8 @@ def build_examples(documents: list[str], info: TokenizerInfo, spec: "RunSpec", l
     """Packed blocks (documents joined by EOS) or one padded row per document, as the plan says."""
     import torch
 
+    if spec.objective == "contrastive":
+        documents = sentences(documents)
     encoded = [e.ids for e in info.tokenizer.encode_batch(documents, add_special_tokens=False)]
     seq = spec.seq_len
     if spec.objective == "contrastive" or not spec.packing:
@@ -230,6 +233,15 @@ def build_examples(documents: list[str], info: TokenizerInfo, spec: "RunSpec", l
     if spec.document_mask:
         position_ids = torch.tensor(positions[: rows * seq], dtype=torch.long).view(rows, seq)
     return Examples(ids, torch.ones_like(ids), ids.clone(), position_ids)
+
+
+def sentences(documents: list[str]) -> list[str]:
+    """The contrastive objective's examples: one sentence each (SimCSE trains on sentences; repeated
+    sentences in a batch are the false negatives a real corpus has too)."""
+    return [part for doc in documents for part in _SENTENCE_END.split(doc) if part.strip()]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def _padded_rows(encoded: list[list[int]], info: TokenizerInfo, spec: "RunSpec",

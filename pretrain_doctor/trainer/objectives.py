@@ -74,7 +74,7 @@ class Contrastive(Objective):
         logits = first @ second.T / self.temperature
         loss = torch.nn.functional.cross_entropy(logits.float(), torch.arange(len(logits), device=logits.device))
         if doctor is not None:
-            doctor.observe(loss=loss)
+            doctor.observe(loss=loss, **embedding_metrics(first.detach().float(), second.detach().float()))
         return loss
 
     @staticmethod
@@ -83,6 +83,18 @@ class Contrastive(Objective):
         hidden = model(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+
+
+def embedding_metrics(first: torch.Tensor, second: torch.Tensor) -> dict[str, torch.Tensor]:
+    """What PDM207 reads of a batch of L2-normalised embedding pairs: the spread (per-dimension
+    std averaged over dimensions, × √dim: about 1 when spread over the sphere) and the mean
+    cosine similarity of positive pairs and of in-batch negatives."""
+    count, dim = first.shape
+    similarity = first @ second.T
+    off_diagonal = ~torch.eye(count, dtype=torch.bool, device=first.device)
+    return {"embed_spread": first.std(dim=0).mean() * dim ** 0.5,
+            "embed_pos_sim": similarity.diagonal().mean(),
+            "embed_neg_sim": similarity[off_diagonal].mean()}
 
 
 def make_objective(spec: RunSpec, tokens: TokenizerInfo, model: torch.nn.Module) -> Objective:
