@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,7 +169,7 @@ def _trained(documents: list[str], vocab: int, cache_dir: Path) -> "Tokenizer":
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tokenizer.train_from_iterator(documents, trainer=trainer)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    temporary = cached.with_suffix(".tmp")
+    temporary = cached.with_suffix(f".tmp-{os.getpid()}")  # torchrun's ranks train it side by side
     tokenizer.save(str(temporary))
     temporary.replace(cached)
     return tokenizer
