@@ -70,6 +70,8 @@ def _probes(i: int, rng: np.random.Generator) -> dict[str, float]:
         "attn_entropy/h0/h1": float(0.2 + 0.02 * rng.standard_normal()),
         "attn_max_logit/h0": 150.0 if 1250 < i < 1300 else 20.0,
         "log_z": 40.0 if 1300 < i < 1400 else 10.8,
+        "embed_spread": 0.01 if 1400 < i < 1450 else 1.0,
+        "embed_pos_sim": 0.9, "embed_neg_sim": 0.3,
     }
 
 
@@ -151,7 +153,7 @@ def test_scan_finds_the_spikes_of_a_million_step_run():
 
 def test_default_detectors_selection_and_options():
     codes = [d.code for d in default_detectors(select=["PDM2"], ignore=["loss-plateau"])]
-    assert codes == ["PDM201", "PDM202", "PDM204", "PDM205", "PDM206"]
+    assert codes == ["PDM201", "PDM202", "PDM204", "PDM205", "PDM206", "PDM207"]
     spike = default_detectors(select="PDM201", PDM201={"z_spike": 8})[0]
     assert spike.options["z_spike"] == 8
     spike = default_detectors(select="PDM201", options={"loss-spike": {"z_spike": 9}})[0]
