@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -447,7 +448,12 @@ def test_a_stretched_sync_leaves_no_step_out(tmp_path):
             train_gpt2(model, optimizer, batches)
         logs[name] = read_run_log(tmp_path / name)
     end = logs["stretched"][-1]["sampling"]
-    assert end["intervals"]["sync"] > end["configured_intervals"]["sync"] == 10
+    step_times = [line["metrics"]["step_time"] for line in logs["stretched"] if line["type"] == "step" and "step_time" in line["metrics"]]
+    # The sync stretches to at most 1 s of training: on a machine so loaded that ten steps
+    # take most of a second there is no room left to stretch it.
+    room_to_stretch = 10 * statistics.median(step_times) < 0.5
+    assert end["intervals"]["sync"] >= end["configured_intervals"]["sync"] == 10
+    assert end["intervals"]["sync"] > 10 or not room_to_stretch
     assert "sync" in logs["stretched"][0]["options"]["sampling"]["adaptive"]
     steps = {name: [line for line in lines if line["type"] == "step"] for name, lines in logs.items()}
     assert [line["step"] for line in steps["stretched"]] == list(range(1, 41))
