@@ -8,8 +8,9 @@ defaults are Megatron-LM's own (`megatron/training/arguments.py` and the config 
 its `ArgumentGroupFactory` turns into flags, d98e8a6; `megatron_flags.py` lists them all):
 
 - run length is `--train-iters`, or `--train-samples` / global batch (sample-based runs count
-  warmup and decay in samples too: `--lr-warmup-samples`, `--lr-decay-samples`); the two
-  styles cannot be mixed (`validate_args` asserts);
+  warmup and decay in samples too: `--lr-warmup-samples`, `--lr-decay-samples`; a
+  `--rampup-batch-size` ramp makes the early steps smaller); the two styles cannot be mixed
+  (`validate_args` asserts);
 - the lr decays over `--lr-decay-iters` (default `--train-iters`) with `--lr-decay-style`
   (default linear) to `--min-lr` (default 0); warmup is `--lr-warmup-iters` or
   `--lr-warmup-fraction` × the decay horizon;
@@ -282,7 +283,8 @@ class MegatronDialect(Dialect):
         batch = b.get("batch.global_batch_size")
         if isinstance(samples, int) and not b.has("run.max_steps"):
             if isinstance(batch, int):
-                b.set("run.max_steps", samples // batch, f.source(b, "--train-samples", "train_samples // global_batch_size"))
+                b.set("run.max_steps", _in_steps(samples, batch, _rampup(f)),
+                      f.source(b, "--train-samples", "train_samples in global batches" + _ramp_note(f)))
             else:
                 b.unknown("run.max_steps", "--global-batch-size (the run is counted in samples)")
         tokens = lenient_number(f.raw("--train-tokens"))  # Megatron-DeepSpeed: stop after this many tokens
@@ -310,9 +312,10 @@ class MegatronDialect(Dialect):
         if per_step is None:
             b.unknown("schedule.warmup_steps", "--global-batch-size (warmup is counted in samples)")
             return
+        ramp = _rampup(f) if unit == "samples" else None
         if f.present(f"--lr-decay-{unit}") and isinstance(decay, int):
-            note = f"lr_decay_samples / global_batch_size ({per_step})" if unit == "samples" else None
-            b.set("schedule.decay_steps", max(decay // per_step, 1), f.source(b, f"--lr-decay-{unit}", note))
+            note = f"lr_decay_samples in global batches of {per_step}{_ramp_note(f)}" if unit == "samples" else None
+            b.set("schedule.decay_steps", max(_in_steps(decay, per_step, ramp), 1), f.source(b, f"--lr-decay-{unit}", note))
         for field, flags in (("schedule.decay_steps", (f"--lr-decay-{unit}",)),
                              ("schedule.warmup_steps", ("--lr-warmup-fraction", f"--lr-warmup-{unit}"))):
             for flag in flags:
@@ -324,15 +327,15 @@ class MegatronDialect(Dialect):
         fraction = lenient_number(f.raw("--lr-warmup-fraction"))
         if isinstance(fraction, (int, float)):
             if isinstance(decay, int):
-                b.set("schedule.warmup_steps", int(fraction * decay / per_step),
+                b.set("schedule.warmup_steps", _in_steps(int(fraction * decay), per_step, ramp),
                       f.source(b, "--lr-warmup-fraction", "warmup fraction × the decay horizon"))
             else:
                 b.set("schedule.warmup_ratio", fraction, f.source(b, "--lr-warmup-fraction"))
         elif f.present(f"--lr-warmup-{unit}"):
             warmup = lenient_int(f.raw(f"--lr-warmup-{unit}"))
             if isinstance(warmup, int):
-                note = f"lr_warmup_samples / global_batch_size ({per_step})" if unit == "samples" else None
-                b.set("schedule.warmup_steps", warmup // per_step, f.source(b, f"--lr-warmup-{unit}", note))
+                note = f"lr_warmup_samples in global batches of {per_step}{_ramp_note(f)}" if unit == "samples" else None
+                b.set("schedule.warmup_steps", _in_steps(warmup, per_step, ramp), f.source(b, f"--lr-warmup-{unit}", note))
         elif not f.present("--lr-warmup-tokens"):
             b.default("schedule.warmup_steps", 0, DEFAULT + " (lr_warmup_iters 0)")
         _token_schedule(b, f, tokens_decay)
@@ -446,6 +449,39 @@ class MegatronDialect(Dialect):
         b.note("other", "a NeMo script: only its Hydra overrides are read; the model, optimizer and schedule of "
                "the YAML it names (--config-name) are not, so NeMo's defaults are not assumed",
                b.source(doc, ("program",)) if doc.position(("program",)) else None, code="nemo-config-not-read")
+
+
+def _rampup(f: _Flags) -> Optional[tuple[int, int, int]]:
+    """`--rampup-batch-size START INCREMENT RAMP_SAMPLES`, when the script states all three."""
+    values = f.raw("--rampup-batch-size")
+    numbers = [lenient_int(v) for v in values] if isinstance(values, list) and len(values) == 3 else []
+    return tuple(numbers) if numbers and all(isinstance(n, int) and n > 0 for n in numbers) else None  # type: ignore[return-value]
+
+
+def _ramp_note(f: _Flags) -> str:
+    return " (batch ramped up by --rampup-batch-size)" if _rampup(f) else ""
+
+
+def _in_steps(samples: int, batch: int, ramp: Optional[tuple[int, int, int]]) -> int:
+    """Optimizer steps that consume `samples`: Megatron's `update_train_iters`, with the batch growing
+    from START by INCREMENT in equal shares of RAMP_SAMPLES up to the global batch."""
+    if ramp is None:
+        return samples // batch
+    start, increment, ramp_samples = ramp
+    levels = max((batch - start) // increment, 0)
+    if levels == 0 or levels > 100_000:
+        return samples // batch
+    per_level = ramp_samples / levels
+    steps, consumed = 0, 0
+    for level in range(levels):
+        end = min((level + 1) * per_level, samples)
+        if consumed < end:
+            size = start + level * increment
+            count = -(-int(end - consumed) // size)
+            steps, consumed = steps + count, consumed + count * size
+        if consumed >= samples:
+            return steps
+    return steps + (samples - consumed) // batch
 
 
 def _token_schedule(b: PlanBuilder, f: _Flags, tokens_decay: Any) -> None:

@@ -179,3 +179,12 @@ def test_flags_of_older_releases_are_not_typos(tmp_path) -> None:
     text = SCRIPT.replace("--swiglu", "--activations-checkpoint-method uniform --DDP-impl local")
     plan = plan_of(write(tmp_path, "train.sh", text))
     assert notes(plan, "ignored-key") == []  # Megatron-LM 2021-2023 flags
+
+
+def test_batch_rampup_counts_the_smaller_early_steps(tmp_path) -> None:
+    text = (SCRIPT.replace("--train-iters 20000", "--train-samples 1024000 --rampup-batch-size 256 256 51200")
+            .replace("--lr-warmup-fraction 0.01", "--lr-warmup-samples 51200"))
+    plan = plan_of(write(tmp_path, "train.sh", text))
+    # 51,200 samples at batch 256 (200 steps), then 972,800 at 512 (1,900 steps)
+    assert plan.schedule.warmup_steps == 200 and plan.run.max_steps == 2100
+    assert "rampup" in plan.sources["run.max_steps"].note
