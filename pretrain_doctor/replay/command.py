@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, TextIO
 
+from ..detectors.base import MetricTable
 from ..errors import UsageError
-from .engine import judge, worst
+from .engine import judge_table, worst
 from .run import ReplayRun
 
 OUTPUT_FORMATS = ("text", "json")
 FAIL_ON = ("error", "warning", "info", "never")
-REPORT_SCHEMA = "pretrain-doctor/replay-report"
 
 
 @dataclass
@@ -105,65 +105,24 @@ def run_replay(options: ReplayOptions, out: Optional[TextIO] = None) -> int:
         run = read_run(options.paths, options.input_format, mapping, columns, options.pattern, annotations)
     except ReadError as exc:
         raise UsageError(str(exc)) from None
-    judge(run, options.select or None, options.ignore or None)
-    _report(run, options, out)
+    table = judge_table(run, options.select or None, options.ignore or None)
+    _report(run, table, options, out)
     return 1 if worst(run.alerts, options.fail_on) else 0
 
 
-def _report(run: ReplayRun, options: ReplayOptions, out: TextIO) -> None:
-    postmortem = _postmortem()
-    if postmortem is not None:
-        report = postmortem.build_report(run)
-        if options.output_format == "json":
-            out.write(json.dumps(postmortem.report_json(report), indent=2, default=str) + "\n")
-        else:
-            out.write(postmortem.render_text(report, options.color))
-        if options.html is not None:
-            postmortem.write_html(report, run, options.html)
-        if options.png is not None:
-            postmortem.write_pngs(report, run, options.png)
-        return
-    if options.html is not None or options.png is not None:
-        raise UsageError("--html and --png need the post-mortem report, which this installation lacks")
+def _report(run: ReplayRun, table: MetricTable, options: ReplayOptions, out: TextIO) -> None:
+    from .. import postmortem
+
+    report = postmortem.build_report(run, table=table)
     if options.output_format == "json":
-        out.write(json.dumps(plain_json(run), indent=2, default=str) + "\n")
+        out.write(json.dumps(postmortem.report_json(report), indent=2, default=str) + "\n")
     else:
-        out.write(plain_text(run))
-
-
-def _postmortem():
-    """The post-mortem report package, once it exists (it builds incidents and plots)."""
-    try:
-        from .. import postmortem
-    except ImportError:
-        return None
-    needed = ("build_report", "render_text", "report_json", "write_html", "write_pngs")
-    return postmortem if all(hasattr(postmortem, name) for name in needed) else None
+        out.write(postmortem.render_text(report, options.color))
+    if options.html is not None:
+        postmortem.write_html(report, run, options.html)
+    if options.png is not None:
+        postmortem.write_pngs(report, run, options.png)
 
 
 def alert_line(alert) -> str:
     return f"step {alert.step}: {alert.severity} {alert.code} {alert.slug}: {alert.message}"
-
-
-def plain_text(run: ReplayRun) -> str:
-    """The alerts as lines, under a header naming what was read."""
-    lines = [f"{run.source}: {run.format}, {run.steps} records"
-             + (f", steps {run.records[0].step}..{run.records[-1].step}" if run.records else "")
-             + f"; metrics: {', '.join(run.metrics) or 'none'}"]
-    lines += [f"  note: {note}" for note in run.notes]
-    lines += [f"  {alert_line(a)}" for a in run.alerts]
-    counts = {level: sum(a.severity == level for a in run.alerts) for level in ("error", "warning", "info")}
-    lines.append(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info event(s)")
-    return "\n".join(lines) + "\n"
-
-
-def plain_json(run: ReplayRun) -> dict:
-    from .. import __version__
-
-    return {
-        "schema": REPORT_SCHEMA, "version": 1, "tool": {"name": "pretrain-doctor", "version": __version__},
-        "run": {"source": run.source, "format": run.format, "steps": run.steps, "metrics": run.metrics,
-                "notes": run.notes},
-        "alerts": [{k: v for k, v in a.as_dict().items() if k != "type"} for a in run.alerts],
-        "incidents": [],
-    }

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Iterable, Iterator, Optional
 
 from ..detectors import DetectorSet, default_detectors
+from ..detectors.base import MetricTable
 from .run import ReplayRun
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
@@ -15,10 +16,18 @@ SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 def judge(run: ReplayRun, select: Optional[Iterable[str]] = None, ignore: Optional[Iterable[str]] = None,
           options: Optional[dict] = None) -> ReplayRun:
     """Fill `run.alerts` with what the detectors say over its records (and annotations)."""
+    judge_table(run, select, ignore, options)
+    return run
+
+
+def judge_table(run: ReplayRun, select: Optional[Iterable[str]] = None, ignore: Optional[Iterable[str]] = None,
+                options: Optional[dict] = None) -> MetricTable:
+    """`judge`, returning the table the detectors read, so the report reuses its columns."""
     detectors = DetectorSet(default_detectors(select=select, ignore=ignore, options=options), run.annotations)
     with collector_paused():
-        run.alerts = detectors.scan(run.records)
-    return run
+        table = MetricTable.from_records(run.records, detectors.pending)
+        run.alerts = detectors.scan(table)
+    return table
 
 
 @contextmanager
