@@ -31,6 +31,7 @@ class TrainResult:
     alerts: list[Any] = field(default_factory=list)
     tokens_per_second: float = 0.0
     model: Optional[torch.nn.Module] = None
+    report: Any = None  # the post-mortem (postmortem.Report) of the run log, when it was made
 
 
 class _Ranks:
@@ -83,9 +84,27 @@ def train(options: TrainOptions, say: Optional[Callable[[str], None]] = None) ->
         spec = run_spec(plan, options.scale, options.steps)
         faults = parse(options.inject, spec.steps)
         out = options.out or options.resume or Path("runs") / f"{Path(options.config).stem}-{options.scale}"
-        return _Run(options, plan, spec, faults, out, ranks, tell).run()
+        result = _Run(options, plan, spec, faults, out, ranks, tell).run()
     finally:
         ranks.close()
+    if options.report and ranks.main:
+        _postmortem(result, options, tell)
+    return result
+
+
+def _postmortem(result: TrainResult, options: TrainOptions, tell: Callable[[str], None]) -> None:
+    """The report `replay` gives for this run log, on stdout, and as report.json / report.html in --out."""
+    from ..runlog import RUN_LOG_NAME
+    from .report import REPORT_HTML, REPORT_JSON, postmortem
+
+    run_log = result.out / RUN_LOG_NAME
+    if not options.monitor or not run_log.is_file():
+        tell("post-mortem: none (the monitor was off, so there is no run log)")
+        return
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    result.report = postmortem(run_log, sys.stdout, color)
+    tell(f"post-mortem: {result.out / REPORT_JSON}, {result.out / REPORT_HTML} "
+         f"(again any time: pretrain-doctor replay {run_log})")
 
 
 class _Run:
