@@ -273,6 +273,19 @@ def _number_or_none(value: Any) -> Optional[float]:
     return None
 
 
+def last_run_id(path: str | Path) -> Optional[str]:
+    """The run id of the last header in the run log at `path` (the file or its folder); None
+    when there is no log or no header with an id (a resumed run continues under it)."""
+    found = None
+    try:
+        for line in iter_lines(path):
+            if line.get("type") == "header" and isinstance(line.get("run_id"), str):
+                found = line["run_id"]
+    except FileNotFoundError:
+        return None
+    return found
+
+
 def iter_lines(path: str | Path) -> Iterator[dict[str, Any]]:
     """Every parseable line of a run log, as dicts (tests and tools that want the raw lines)."""
     with open(run_log_path(path), encoding="utf-8", errors="replace") as handle:

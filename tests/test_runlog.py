@@ -6,8 +6,8 @@ import json
 import math
 
 from pretrain_doctor.detectors.base import Alert, Annotation, StepRecord
-from pretrain_doctor.runlog import (RUN_LOG_NAME, SCHEMA, SCHEMA_VERSION, RunLogWriter, iter_lines, parse_run_log,
-                                    read_run_log)
+from pretrain_doctor.runlog import (RUN_LOG_NAME, SCHEMA, SCHEMA_VERSION, RunLogWriter, iter_lines, last_run_id,
+                                    parse_run_log, read_run_log)
 
 
 def write_run(folder, run_id=None, first_step=1, steps=3, end=True):
@@ -70,3 +70,10 @@ def test_damaged_line_in_the_middle_is_counted(tmp_path):
     log = parse_run_log(['{"type": "step", "step": 1, "metrics": {"loss": 1}}\n', "garbage\n",
                          '{"type": "step", "step": 2, "metrics": {"loss": 1}}\n'])
     assert log.bad_lines == 1 and not log.truncated and [r.step for r in log.records] == [1, 2]
+
+
+def test_last_run_id_is_the_id_of_the_last_header(tmp_path):
+    assert last_run_id(tmp_path) is None  # no log yet
+    write_run(tmp_path, run_id="first")
+    write_run(tmp_path, run_id="second", first_step=1)
+    assert last_run_id(tmp_path) == "second" == last_run_id(tmp_path / RUN_LOG_NAME)

@@ -41,7 +41,7 @@ from .probes import GradProbe, StepEntry, UpdateProbe, output_log_z, param_norms
 from . import taps, transfer
 from .schedule import ProbeSchedule
 from .transfer import Held, all_finite, hold
-from ..runlog import alert_line, annotation_line, end_line, header_line, new_run_id, step_line
+from ..runlog import alert_line, annotation_line, end_line, header_line, last_run_id, new_run_id, step_line
 from .sinks import ConsoleSink, JsonlSink, TensorBoardSink
 
 OnAlert = Union[str, Callable[[Alert], Any]]
@@ -89,9 +89,11 @@ class Doctor:
                  attention_every: int = 200, replica_check_every: int = 200,
                  action_level: str = "warning", skip_factor: float = 10.0,
                  detectors: Optional[Iterable[Detector]] = None, console: bool = True,
-                 **detector_options: Any) -> None:
+                 start_step: int = 0, **detector_options: Any) -> None:
         if sync_every < 1:
             raise ValueError("sync_every must be >= 1")
+        if start_step < 0:
+            raise ValueError("start_step must be >= 0")
         if not callable(on_alert) and on_alert not in ACTIONS:
             raise ValueError(f"on_alert must be one of {ACTIONS} or a callable, not {on_alert!r}")
         if action_level not in SEVERITY_RANK:
@@ -128,7 +130,7 @@ class Doctor:
         self.attention = AttentionProbe(model, self.guard, self._on_attention)
         self.localizer = NonFiniteLocalizer(model, self.guard)
 
-        self.step = 0                       # optimizer steps seen (skipped ones included)
+        self.step = start_step              # optimizer steps seen (skipped ones included), from start_step
         self.alerts: list[Alert] = []
         self.stop_requested = False
         self._entries: list[StepEntry] = []
@@ -145,7 +147,7 @@ class Doctor:
         self._window_start = time.perf_counter()
         self._window_cpu_start = cpu_clock()
         self._overhead = 0.0
-        self._window_first_step = 0
+        self._window_first_step = start_step
         self._grad_steps = 0  # steps whose gradients were checked
         self._grad_history: deque[float] = deque(maxlen=200)
         self._annotations_to_log: list[Annotation] = []
@@ -164,7 +166,9 @@ class Doctor:
         self._callback_failed = False
 
         is_writer = self.dist.is_writer  # one run log per run, not per rank
-        self.run_id = new_run_id()  # on every run-log line: runs sharing a log_dir stay apart
+        # A resumed run (start_step) continues the run log in log_dir: its run id, no second header.
+        continued = last_run_id(log_dir) if start_step and log_dir is not None and is_writer else None
+        self.run_id = continued or new_run_id()  # on every run-log line: runs sharing a log_dir stay apart
         self._jsonl = JsonlSink(log_dir, run_id=self.run_id) if log_dir is not None and is_writer else None
         self._tensorboard = TensorBoardSink(log_dir) if tensorboard and log_dir is not None and is_writer else None
         self._console = ConsoleSink() if console and is_writer else None
@@ -177,8 +181,10 @@ class Doctor:
             self._uninstall()
             self._close_sinks()
             raise
-        if self._jsonl:
+        if self._jsonl and continued is None:
             self.guard.call("run_log", self._jsonl.write, [self._header()])
+        if start_step:
+            self.annotate("resume", f"resumed at step {start_step}: the run continues at step {start_step + 1}")
         if not self.optimizers:
             logger.warning("pretrain-doctor: attached without an optimizer: call doctor.observe(loss=...) once "
                            "per step; gradient, update and clip probes are off")
@@ -1100,7 +1106,7 @@ def attach(model: torch.nn.Module, optimizer: Any, log_dir: Optional[Union[str, 
            on_alert: OnAlert = "warn", select: Any = None, ignore: Any = None, config: Any = None, *,
            scaler: Any = None, update_every: int = 100, attention_every: int = 200,
            replica_check_every: int = 200, action_level: str = "warning", skip_factor: float = 10.0,
-           detectors: Optional[Iterable[Detector]] = None, console: bool = True,
+           detectors: Optional[Iterable[Detector]] = None, console: bool = True, start_step: int = 0,
            **detector_options: Any) -> Doctor:
     """Start monitoring `model`; returns the Doctor (also a context manager).
 
@@ -1114,11 +1120,14 @@ def attach(model: torch.nn.Module, optimizer: Any, log_dir: Optional[Union[str, 
     `update_every` and `attention_every` (sampling intervals, steps),
     `replica_check_every` (steps), `action_level` (the lowest severity `on_alert` acts
     on), `skip_factor` (`should_skip_step`'s grad-norm spike factor), `detectors`
-    (explicit detector instances instead of the defaults), `console` (alerts on stderr);
+    (explicit detector instances instead of the defaults), `console` (alerts on stderr),
+    `start_step` (a run resumed from the checkpoint of that step: the step count goes on
+    from it, a `resume` annotation is made, and the run log already in `log_dir` is
+    continued under its run id, without a second header);
     any other keyword goes to the detectors as an option (`z_spike=8`, `PDM201={...}`).
     """
     return Doctor(model, optimizer, log_dir=log_dir, tensorboard=tensorboard, sync_every=sync_every,
                   overhead_budget=overhead_budget, on_alert=on_alert, select=select, ignore=ignore,
                   config=config, scaler=scaler, update_every=update_every, attention_every=attention_every,
                   replica_check_every=replica_check_every, action_level=action_level, skip_factor=skip_factor,
-                  detectors=detectors, console=console, **detector_options)
+                  detectors=detectors, console=console, start_step=start_step, **detector_options)

@@ -181,12 +181,9 @@ class _Run:
 
         options = {"sync_every": self.options.sync_every, "update_every": self.options.sync_every,
                    "attention_every": self.options.sync_every, **self.options.monitor_options}
-        doctor = pretrain_doctor.attach(model, optimizer, log_dir=self.out, tensorboard=True,
-                                        config=str(self.options.config), scaler=scaler, **options)
-        if start:
-            doctor.step = start  # the run log continues at the resumed step
-            doctor.annotate("resume", f"resumed from the checkpoint of step {start}")
-        return doctor
+        # start_step: the run log continues (same run id, no second header) at the resumed step
+        return pretrain_doctor.attach(model, optimizer, log_dir=self.out, tensorboard=True,
+                                      config=str(self.options.config), scaler=scaler, start_step=start, **options)
 
     # ------------------------------------------------------------------ the loop
     def _loop(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, scaler: Any,

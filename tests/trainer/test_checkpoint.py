@@ -11,6 +11,7 @@ import textwrap
 import pytest
 import torch
 
+from pretrain_doctor.readers import read_run
 from pretrain_doctor.trainer import checkpoint
 
 from ..conftest import ROOT
@@ -38,6 +39,13 @@ def test_a_run_stopped_at_20_and_resumed_matches_the_uninterrupted_run_bit_for_b
     lines = read_run_log(tmp_path / "split")
     steps = [line["step"] for line in lines if line["type"] == "step"]
     assert steps == list(range(1, 41))  # the resumed run appends to the same run log
+    # ... and continues it: one header, one run id, a resume annotation where it picked up
+    assert [line["type"] for line in lines].count("header") == 1
+    assert {line["run_id"] for line in lines} == {lines[0]["run_id"]}
+    assert [(line["step"], line["kind"]) for line in lines if line["type"] == "annotation"] == [(21, "resume")]
+    replayed = read_run([tmp_path / "split" / "doctor.jsonl"])
+    assert [record.step for record in replayed.records] == list(range(1, 41))
+    assert not [note for note in replayed.notes if "runs appended" in note]
 
 
 def test_checkpoints_load_with_weights_only_and_keep_the_two_newest(tmp_path):
