@@ -268,7 +268,7 @@ def replay(
     fail_on: str = typer.Option("error", "--fail-on", help="error | warning | info | never."),
     select: List[str] = typer.Option([], "--select", help="Only these detector codes, prefixes or slugs."),
     ignore: List[str] = typer.Option([], "--ignore", help="Skip these detector codes, prefixes or slugs."),
-    follow: bool = typer.Option(False, "--follow", help="Tail a growing log and alert as lines land."),
+    follow: bool = typer.Option(False, "--follow", help="Tail a growing log and alert as lines land (with --format json: one JSON object a line)."),
     on_alert: Optional[str] = typer.Option(None, "--on-alert", help="With --follow: run CMD per alert (JSON on stdin)."),
     idle: Optional[float] = typer.Option(None, "--idle", min=0, help="With --follow: stop after S quiet seconds."),
     html: Optional[Path] = typer.Option(None, "--html", help="Write a self-contained HTML report here."),

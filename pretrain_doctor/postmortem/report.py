@@ -126,7 +126,7 @@ def report_json(report: Report) -> dict[str, Any]:
     Non-finite numbers become the strings "NaN", "Infinity", "-Infinity" so the document is strict JSON."""
     alerts = [_alert_json(a) for a in report.alerts]
     index = {id(a): i for i, a in enumerate(report.alerts)}
-    return _strict({
+    return strict_json({
         "schema": SCHEMA, "version": SCHEMA_VERSION,
         "run": {"source": report.source, "format": report.format, "steps": report.steps,
                 "first_step": report.first_step, "last_step": report.last_step, "metrics": report.metrics,
@@ -156,15 +156,16 @@ def _alert_json(alert: Alert) -> dict[str, Any]:
             "message": alert.message, "data": alert.data}
 
 
-def _strict(value: Any) -> Any:
+def strict_json(value: Any) -> Any:
+    """`value` as strict JSON data: non-finite floats as "NaN"/"Infinity"/"-Infinity", NumPy scalars as numbers."""
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, dict):
-        return {str(k): _strict(v) for k, v in value.items()}
+        return {str(k): strict_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_strict(v) for v in value]
+        return [strict_json(v) for v in value]
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # NumPy scalars
-        return _strict(value.item())
+        return strict_json(value.item())
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)

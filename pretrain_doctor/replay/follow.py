@@ -8,6 +8,10 @@ same classes and state machines as the monitor). Each alert is printed at once a
 `--on-alert CMD`, CMD runs with the alert's JSON on stdin and in $PRETRAIN_DOCTOR_ALERT
 (plus $PRETRAIN_DOCTOR_ALERT_CODE/_STEP/_SEVERITY). Ends on SIGINT or after `--idle`
 seconds without new lines; a log that is truncated or replaced is read again from its start.
+
+With `--format json` every line printed is one JSON object (schema `pretrain-doctor/replay-follow`
+v1, replay-follow.schema.json in postmortem/): a `following` line, one `alert` line per alert
+(the run log's alert line), and a `stopped` line with the counts and the exit code.
 """
 
 from __future__ import annotations
@@ -29,6 +33,41 @@ from .engine import worst
 POLL_S = 0.05
 QUIET_S = 0.25
 ON_ALERT_TIMEOUT_S = 60.0
+FOLLOW_SCHEMA = "pretrain-doctor/replay-follow"
+FOLLOW_SCHEMA_VERSION = 1
+
+
+class FollowPrinter:
+    """What `--follow` prints: plain lines for a person, or one JSON object per line for a program."""
+
+    def __init__(self, out: TextIO, as_json: bool) -> None:
+        self.out = out
+        self.as_json = as_json
+
+    def started(self, path: Path, fmt: str) -> None:
+        self._print(f"following {path} ({fmt}); Ctrl-C to stop",
+                    {"type": "following", "schema": FOLLOW_SCHEMA, "version": FOLLOW_SCHEMA_VERSION,
+                     "source": str(path), "format": fmt})
+
+    def alert(self, alert: Alert) -> None:
+        from .command import alert_line
+
+        self._print(alert_line(alert), alert.as_dict())
+
+    def stopped(self, path: Path, alerts: list[Alert], exit_code: int, reason: str) -> None:
+        counts = {severity: sum(a.severity == severity for a in alerts) for severity in ("error", "warning", "info")}
+        text = (f"{path}: no lines after the --idle time" if reason == "no-lines"
+                else f"stopped following {path}: {len(alerts)} alert(s)")
+        self._print(text, {"type": "stopped", "source": str(path), "reason": reason, "alerts": len(alerts),
+                           "counts": counts, "exit_code": exit_code})
+
+    def _print(self, text: str, line: dict) -> None:
+        if self.as_json:
+            from ..postmortem.report import strict_json
+
+            text = json.dumps(strict_json(line), allow_nan=False)
+        self.out.write(text + "\n")
+        self.out.flush()
 
 
 class LineRecords:
@@ -138,14 +177,27 @@ def _wait_for(path: Path, deadline: Optional[float]) -> bool:
 
 def follow(options, mapping: dict[str, str], columns: Optional[list[str]], annotations: list[Annotation],
            out: TextIO, clock: Callable[[], float] = time.monotonic) -> int:
-    """Tail `options.paths[0]` until SIGINT or `options.idle` quiet seconds; returns the exit code."""
-    from ..readers import ReadError, detect_format
-    from .command import alert_line
-
+    """Tail `options.paths[0]` until SIGINT/SIGTERM or `options.idle` quiet seconds; returns the exit code."""
     path = _log_file(Path(options.paths[0]))
+    printer = FollowPrinter(out, options.output_format == "json")
+    previous_handlers = _stop_on_signals()
+    try:
+        return _follow(path, options, mapping, columns, annotations, printer, clock)
+    finally:
+        _restore(previous_handlers)
+
+
+def _follow(path: Path, options, mapping: dict[str, str], columns: Optional[list[str]],
+            annotations: list[Annotation], printer: FollowPrinter, clock: Callable[[], float]) -> int:
+    from ..readers import ReadError, detect_format
+
     idle = options.idle
-    if not _wait_for(path, None if idle is None else clock() + idle):
-        out.write(f"{path}: no lines after {idle:g} s\n")
+    try:
+        if not _wait_for(path, None if idle is None else clock() + idle):
+            printer.stopped(path, [], 0, "no-lines")
+            return 0
+    except KeyboardInterrupt:
+        printer.stopped(path, [], 0, "interrupted")
         return 0
     fmt = options.input_format
     if fmt is None:
@@ -159,24 +211,22 @@ def follow(options, mapping: dict[str, str], columns: Optional[list[str]], annot
     # the monitor's engine, streaming: the same alerts at the same steps as a replay of the whole log
     judge = DetectorSet(default_detectors(select=options.select or None, ignore=options.ignore or None), annotations)
     alerts: list[Alert] = []
-    out.write(f"following {path} ({fmt}); Ctrl-C to stop\n")
-    out.flush()
+    printer.started(path, fmt)
 
     def emit(records: list[StepRecord]) -> None:
         for record in records:
             for alert in judge.feed([record]):
                 alerts.append(alert)
-                out.write(alert_line(alert) + "\n")
-                out.flush()
+                printer.alert(alert)
                 if options.on_alert:
                     run_on_alert(options.on_alert, alert)
 
-    previous_handlers = _stop_on_signals()
     handle = open(path, "rb")
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     partial = ""
     last_line = clock()
     open_record = False
+    reason = "idle"
     try:
         while True:
             chunk = decoder.decode(handle.read())
@@ -201,17 +251,15 @@ def follow(options, mapping: dict[str, str], columns: Optional[list[str]], annot
                 partial = ""
             time.sleep(POLL_S)
     except KeyboardInterrupt:
-        pass
+        reason = "interrupted"
     finally:
         handle.close()
-        for number, handler in previous_handlers.items():
-            signal.signal(number, handler)
     if partial.strip():
         emit(reader.feed(partial))
     emit(reader.flush())
-    out.write(f"stopped following {path}: {len(alerts)} alert(s)\n")
-    out.flush()
-    return 1 if worst(alerts, options.fail_on) else 0
+    exit_code = 1 if worst(alerts, options.fail_on) else 0
+    printer.stopped(path, alerts, exit_code, reason)
+    return exit_code
 
 
 def _stop_on_signals() -> dict:
@@ -227,6 +275,11 @@ def _stop_on_signals() -> dict:
         except ValueError:  # not the main thread (the watcher embedded in another program)
             break
     return previous
+
+
+def _restore(handlers: dict) -> None:
+    for number, handler in handlers.items():
+        signal.signal(number, handler)
 
 
 def _replaced(handle, path: Path) -> bool:

@@ -91,3 +91,74 @@ def test_follow_a_json_lines_log_until_idle(tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
+
+
+FOLLOW_SCHEMA = json.loads((ROOT / "pretrain_doctor" / "postmortem" / "replay-follow.schema.json").read_text())
+
+
+def json_lines_of(text: str) -> list[dict]:
+    """Every printed line is one strict-JSON object valid against replay-follow.schema.json."""
+    import jsonschema
+
+    objects = []
+    for line in text.splitlines():
+        obj = json.loads(line, parse_constant=lambda name: pytest.fail(f"non-strict JSON {name} in {line}"))
+        jsonschema.validate(obj, FOLLOW_SCHEMA)
+        objects.append(obj)
+    return objects
+
+
+def test_follow_format_json_prints_one_schema_valid_object_per_line(tmp_path):
+    import io
+
+    from pretrain_doctor.replay.command import ReplayOptions, run_replay
+
+    log = tmp_path / "trainer_log.jsonl"
+    log.write_text("".join(json.dumps({"current_steps": s, "loss": 2.0 - 0.01 * s}) + "\n" for s in range(1, 30))
+                   + json.dumps({"current_steps": 30, "loss": float("inf")}) + "\n")
+    out = io.StringIO()
+    code = run_replay(ReplayOptions(paths=[log], output_format="json", follow=True, idle=0.4), out)
+    objects = json_lines_of(out.getvalue())
+    assert [o["type"] for o in objects][0] == "following" and objects[-1]["type"] == "stopped"
+    alerts = [o for o in objects if o["type"] == "alert"]
+    assert any(a["code"] == "PDM101" and a["step"] == 30 for a in alerts), alerts
+    assert objects[-1] == {"type": "stopped", "source": str(log), "reason": "idle", "alerts": len(alerts),
+                           "counts": {s: sum(a["severity"] == s for a in alerts) for s in ("error", "warning", "info")},
+                           "exit_code": 1}
+    assert code == 1
+
+
+def test_follow_format_json_with_no_line_within_idle_says_so_in_json(tmp_path):
+    import io
+
+    from pretrain_doctor.replay.command import ReplayOptions, run_replay
+
+    out = io.StringIO()
+    code = run_replay(ReplayOptions(paths=[tmp_path / "later.log"], output_format="json", follow=True, idle=0.2), out)
+    (stopped,) = json_lines_of(out.getvalue())
+    assert stopped["reason"] == "no-lines" and stopped["alerts"] == 0 and code == 0
+
+
+@pytest.mark.slow
+def test_follow_format_json_streams_alerts_and_exits_cleanly_on_sigint(tmp_path):
+    log = tmp_path / "train.log"
+    log.write_text("".join(nanogpt_line(s, 3.0 - 0.002 * s) for s in range(1, 50)))
+    process, lines = start_follow(log, "--format", "json")
+    try:
+        wait_for(lines, '"following"')
+        with open(log, "a") as handle:
+            handle.write(nanogpt_line(50, float("nan")))
+        _, line = wait_for(lines, '"PDM101"')
+        alert = json_lines_of(line)[0]
+        assert alert["type"] == "alert" and alert["step"] == 50 and alert["severity"] == "error"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 1  # a clean exit with the --fail-on code, no traceback
+        _, line = wait_for(lines, '"stopped"')
+        assert json_lines_of(line)[0]["reason"] == "interrupted"
+    finally:
+        if process.poll() is None:
+            process.kill()
+    leftover = []
+    while not lines.empty():
+        leftover.append(lines.get()[1])
+    assert not any("Traceback" in text for text in leftover), leftover
