@@ -633,11 +633,15 @@ class Doctor:
             if not self._entries:
                 return  # that step was already synced (e.g. by should_skip_step)
             target = self._entries[-1].extra.setdefault("_observed", {})
+        # An evaluation (`val_…`) judges the model the last step made: its values go to that
+        # step while it is unsynced, also in a loop that reports its loss before the step.
+        last = self._entries[-1] if self.optimizers and self._entries and self._entries[-1].step == self.step else None
+        evaluated = target if last is None else last.extra.setdefault("_observed", {})
         for name, value in values.items():
             if isinstance(value, torch.Tensor):
                 value = value.detach()
                 value = hold(value if value.numel() == 1 else value.float().mean())
-            target.setdefault(name, []).append(value)
+            (evaluated if name.startswith("val_") else target).setdefault(name, []).append(value)
         if not self.optimizers and not self._detached:
             self._close_observed_step()
 
