@@ -179,10 +179,13 @@ class ExplodingGradient(Detector):
 
 
 class VanishingGradient(Detector):
-    """A layer's gradient is vanishingly small relative to its weights.
+    """The gradient vanished: the global norm at once, or a layer's relative to its weights.
 
     ## What it does
-    For each module with both `grad_norm/<module>` and `param_norm/<module>` in a
+    Every record with a finite, non-zero `grad_norm` (read every step): a `warning` when
+    it stays below `collapse_factor` × the median of the previous `window` finite grad
+    norms for `collapse_persist` records in a row (the loss scaled to ~0 or cut from the
+    graph: said within two steps, not after several layer samples). For each module with both `grad_norm/<module>` and `param_norm/<module>` in a
     record, the ratio ‖g‖/‖θ‖. A `warning` when a module's ratio stays below `min_ratio`
     for `persist` sampled records, or when the ratio of the first logged module to the
     last (forward order, as the monitor logs them) stays below `min_depth_ratio`.
@@ -199,7 +202,8 @@ class VanishingGradient(Detector):
     (scaled to zero, detached).
 
     ## Thresholds
-    `min_ratio` = 1e-8, `min_depth_ratio` = 1e-4, `persist` = 3 sampled records.
+    `collapse_factor` = 1e-6 (six orders of magnitude), `collapse_persist` = 2 records,
+    `window` = 64; `min_ratio` = 1e-8, `min_depth_ratio` = 1e-4, `persist` = 3 sampled records.
 
     ## References
     - Hochreiter 1991; Bengio, Simard & Frasconi 1994 (vanishing gradients).
@@ -209,20 +213,29 @@ class VanishingGradient(Detector):
     code = "PDM303"
     slug = "vanishing-grad"
     severity = "warning"
-    needs = ("grad_norm/*", "param_norm/*")
-    defaults = {"min_ratio": 1e-8, "min_depth_ratio": 1e-4, "persist": 3}
-    state_fields = ("_runs",)
+    needs = ("grad_norm", "grad_norm/*", "param_norm/*")
+    defaults = {"min_ratio": 1e-8, "min_depth_ratio": 1e-4, "persist": 3, "collapse_factor": 1e-6,
+                "collapse_persist": 2, "window": 64}
+    state_fields = ("_runs", "_baseline")
+    # PDM301's baseline settings (min_history, refresh): a scan computes it once for both
+    _BASELINE = (3, 8)
 
     def _reset_state(self) -> None:
         self._runs: dict[str, int] = {}
+        self._baseline = RollingBaseline(self.window, *self._BASELINE, with_mad=False)
 
     def update(self, record: StepRecord) -> list[Alert]:
+        alerts = []
+        grad = record.finite("grad_norm")
+        if grad is not None:
+            median = self._baseline.median if self._baseline.ready else None
+            self._baseline.push(grad)
+            alerts += self._global(record.step, grad, median)
         ratios = {}
         for module in _modules(record, "grad_norm"):
             grad, param = record.finite(f"grad_norm/{module}"), record.finite(f"param_norm/{module}")
             if grad is not None and param is not None and param > 0:
                 ratios[module] = grad / param
-        alerts = []
         for module in sorted(ratios):
             alerts += self._layer(record.step, module, ratios[module], ratios[module] < self.min_ratio)
         if len(ratios) >= 2:
@@ -231,6 +244,33 @@ class VanishingGradient(Detector):
                 depth = ratios[first] / ratios[last]
                 alerts += self._depth(record.step, first, last, depth, depth < self.min_depth_ratio)
         return alerts
+
+    def _global(self, step: int, grad: float, median: Optional[float]) -> list[Alert]:
+        if grad <= 0:  # a trainer logging 0.000 (PDM502's business): no verdict either way
+            return []
+        low = median is not None and median > 0 and grad < self.collapse_factor * median
+        self._runs["<global>"] = self._runs.get("<global>", 0) + 1 if low else 0
+        if self._runs["<global>"] != self.collapse_persist:
+            return []
+        return [self.alert(step, f"global grad norm {grad:.3g} is {grad / median:.2g} x its median {median:.4g} for "
+                                 f"{self.collapse_persist} records: the loss no longer produces gradients",
+                           grad_norm=grad, median=median, ratio=grad / median, collapse_factor=self.collapse_factor,
+                           persist=self.collapse_persist)]
+
+    def _scan_global(self, table: MetricTable, cache: dict, start: int, end: int) -> list[tuple[int, int, str, Alert]]:
+        rows, grads, median, _ = cached_baseline(cache, table, "grad_norm", start, end, self.window,
+                                                 *self._BASELINE, with_mad=False)
+        judged = grads > 0
+        with np.errstate(invalid="ignore"):
+            low = judged & (median > 0) & (grads < self.collapse_factor * median)
+        # a zero grad norm is no verdict: the run of low records goes on through it
+        rows, grads, median, low = rows[judged], grads[judged], median[judged], low[judged]
+        out = []
+        for i in np.flatnonzero(run_lengths(low) == self.collapse_persist).tolist():
+            self._runs["<global>"] = self.collapse_persist - 1
+            out += [(int(rows[i]), -1, "", a) for a in self._global(int(table.steps[rows[i]]), float(grads[i]),
+                                                                    float(median[i]))]
+        return out
 
     def _layer(self, step: int, module: str, ratio: float, low: bool) -> list[Alert]:
         return self._count(step, module, low, f"layer {module}: grad/weight ratio {ratio:.3g} < {self.min_ratio:g}",
@@ -250,6 +290,7 @@ class VanishingGradient(Detector):
         modules = [n[len("grad_norm/"):] for n in table.columns if n.startswith("grad_norm/")]
         tagged: list[tuple[int, int, str, Alert]] = []
         for start, end in self._segments(table):
+            tagged += self._scan_global(table, cache, start, end)
             # only the sampled rows: a matrix (sampled rows x modules) of grad/weight ratios
             sampled = np.zeros(end - start, dtype=bool)
             for module in modules:

@@ -187,8 +187,12 @@ class NonFiniteActivation(Detector):
     """Localisation: the first module (in forward order) whose output went non-finite.
 
     ## What it does
-    After a non-finite loss or gradient the monitor arms per-module checks and
-    re-checks the next step (or the step replayed with `doctor.replay_batch`); it
+    When the host sees a non-finite loss or gradient before the update (on the CPU,
+    where values are read when measured; on accelerators with `sync_every=1`), the
+    monitor runs the step's batch again with per-module checks, before the optimizer
+    spreads the NaN. Otherwise it checks the next training forward (or the step replayed
+    with `doctor.replay_batch`); if an update ran on the non-finite values in between
+    (`spread_since`), the alert says the origin is not known and how to get it. It
     reports `extra["nonfinite_activation"]` = {"module", "forward_index",
     "module_type", "input": stats, "output": stats} with stats = {"nan", "inf",
     "absmax", "numel"}. Each report is an `error` naming the module and whether its
@@ -234,6 +238,11 @@ class NonFiniteActivation(Detector):
         own = [f"{module}.{name}" for name in found.get("nonfinite_params") or ()]
         if own:
             message += f"; its own non-finite parameters: {_names(own, 10)}"
+        spread = found.get("spread_since")
+        if spread is not None:
+            message += (f"; the update at step {spread} ran on non-finite values before this check, so this is "
+                        "where the NaN is now, not where it was born: for the origin, skip poisoned steps "
+                        "(`if not doctor.should_skip_step(): optimizer.step()`) or attach with `sync_every=1`")
         return [self.alert(record.step, message, **dict(found), input_finite=first)]
 
 

@@ -33,7 +33,7 @@ from .attention import AttentionProbe
 from .distributed import (DistributedContext, ReplicaChecker, SyncReducer, local_tensor,
                           reduce_squared_norms)
 from .guard import ProbeGuard, debug_mode, logger
-from .localize import NonFiniteLocalizer, run_replay
+from .localize import InputReplay, NonFiniteLocalizer, host_knows_finite, run_replay
 from .params import ParamTable
 from .optimizers import as_optimizer_list, remove_handles, watch_steps
 from .patching import FunctionPatch
@@ -129,6 +129,7 @@ class Doctor:
         }, overhead_budget, max_seconds={"sync": MAX_SYNC_SECONDS if self.world_size == 1 else 0.0})
         self.attention = AttentionProbe(model, self.guard, self._on_attention)
         self.localizer = NonFiniteLocalizer(model, self.guard)
+        self._replay = InputReplay(model, self.localizer)  # the step's batches, for PDM103 before the update
 
         self.step = start_step              # optimizer steps seen (skipped ones included), from start_step
         self.alerts: list[Alert] = []
@@ -304,6 +305,8 @@ class Doctor:
         if module.training and torch.is_grad_enabled():
             if self._skip_verdict is not None:
                 self.guard.call("step", self._close_skipped_by_loop)
+            if self._on_cpu or self.sync_every == 1:  # where the host may learn of a NaN before the update
+                self._replay.keep(args, kwargs)
             self.guard.call("loss", self._capture_outputs, output, kwargs)
         self._overhead += hook_clock() - started
 
@@ -354,14 +357,13 @@ class Doctor:
     def _begin_step(self) -> StepEntry:
         clip = self._clip
         if (self.step + 1 < self._plain_until and clip is not None and self._skip_verdict is None
-                and not self._grads_in_post_hook):
+                and not self._grads_in_post_hook and host_knows_finite((clip[0], *self._hook_losses)) is not False):
             self._clip = None
             return self._plain_entry(clip)
         entry = StepEntry(self.step + 1)
         if not self._grads_in_post_hook:
             self._take_gradient_facts(entry)
-            if self.sync_every == 1 and "nonfinite_params_before_update" not in entry.extra:
-                # The host reads every step anyway: read this step's flags before the update.
+            if "nonfinite_params_before_update" not in entry.extra:
                 self.guard.call("param_check", self._check_before_update, entry)
         self._put_lr(entry)
         if self.schedule.due("update_ratio", entry.step) and self.guard.enabled("update_ratio"):
@@ -453,14 +455,26 @@ class Doctor:
 
     def _check_before_update(self, entry: StepEntry) -> None:
         """If this step's loss or gradients are non-finite, name the parameters that are
-        non-finite before the optimizer spreads the NaN (one host read per step)."""
+        non-finite before the optimizer spreads the NaN, and the module whose output went
+        non-finite first (the step's batch run again). The host knows on the CPU, where
+        values are read when measured; elsewhere only with `sync_every=1` (one host read
+        per step)."""
         held = [entry.tensors[key] for key in ("grad_norms", "clip_total_norm") if key in entry.tensors]
-        if all_finite(held + self._hook_losses):
+        held += self._hook_losses
+        finite = host_knows_finite(held)
+        if finite is None and self.sync_every == 1:
+            finite = all_finite(held)
+        if finite is not False:
             return
         names = self._nonfinite_param_names()
         self._poison_scanned = True
         if names:
             entry.extra["nonfinite_params_before_update"] = names
+        if self.step - self._last_localized_step >= 100 and self.guard.enabled("localize"):
+            self._last_localized_step = self.step  # no later forward (after the update) is checked
+            found = self.guard.call("localize", self._replay.locate)
+            if found is not None:
+                entry.extra["nonfinite_activation"] = found
 
     def _nonfinite_param_names(self) -> list[str]:
         """The parameters holding NaN/Inf now: one pass over them, one host read."""
@@ -472,11 +486,13 @@ class Doctor:
             entry.extra["nonfinite_params_before_update"] = self._before_update
         self._before_update = None
 
-    def _arm_localizer(self) -> None:
-        """Arm PDM103 for the next training forward (at most once per 100 steps)."""
+    def _arm_localizer(self, spread_since: Optional[int] = None) -> None:
+        """Arm PDM103 for the next training forward (at most once per 100 steps).
+        `spread_since`: the step whose update ran on non-finite values (the forward checked
+        shows where the NaN is now, not where it was born)."""
         if self.step - self._last_localized_step >= 100 and self.guard.enabled("localize") and not self._detached:
             self._last_localized_step = self.step
-            self.localizer.arm()
+            self.localizer.arm(**({} if spread_since is None else {"spread_since": spread_since}))
             self._plain_until = 0
 
     def _end_step(self, entry: StepEntry) -> None:
@@ -505,6 +521,7 @@ class Doctor:
         if self._last_step_end is not None:
             entry.scalars["step_time"] = now - self._last_step_end
         self._last_step_end = entry.ended = now
+        self._replay.inputs = []
         if self._hook_losses:
             # Shares of one token-weighted loss add up to it; plain micro-batch means average.
             entry.tensors["loss"] = self._combine(self._hook_losses, add=self._hook_shares == len(self._hook_losses))
@@ -920,8 +937,10 @@ class Doctor:
             self.guard.call("console", self._console.write, alerts)
 
     def _after_sync(self, records: list[StepRecord]) -> None:
-        if any(_poisoned(r) for r in records):
-            self._arm_localizer()
+        applied = [r.step for r in records if _poisoned(r) and "skip_reason" not in r.extra
+                   and not r.extra.get("skipped_step")]
+        if applied or any(_poisoned(r) for r in records):
+            self._arm_localizer(spread_since=applied[0] if applied else None)
 
     def _scan_params_at_sync(self, records: list[StepRecord]) -> None:
         """First sync of a non-finite episode: scan the parameters once, unless that was done.

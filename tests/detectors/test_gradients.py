@@ -8,6 +8,9 @@ import pytest
 from pretrain_doctor.detectors.gradients import (ExplodingGradient, GradNormSpike, ParamNeverUpdated,
                                                  ParamNotInOptimizer, UpdateRatio, VanishingGradient)
 
+from pretrain_doctor.detectors.base import StepRecord
+from pretrain_doctor.detectors.detector_set import DetectorSet
+
 from .series import alerts, healthy_grad, records
 
 
@@ -122,3 +125,21 @@ def test_update_ratio_quiet_on_noisy_healthy_layers():
     columns = {f"update_ratio__h{k}": (lr / 1e-3) * 1e-3 * np.exp(0.3 * rng.standard_normal(n)) + 1e-9
                for k in range(4)}
     assert alerts(UpdateRatio(), records(lr=lr, **columns)) == []
+
+
+def test_a_global_grad_norm_collapse_is_said_within_two_records():
+    """Loss x 1e-12: the global norm, read every step, drops 12 orders of magnitude at
+    once; no layer sample is needed. A zero norm (a trainer logging 0.000) is no verdict."""
+    norms = [1.0 + 0.1 * (i % 3) for i in range(40)] + [1e-12, 1.1e-12, 0.0, 1e-12, 1e-12]
+    records = [StepRecord(i + 1, {"grad_norm": g}) for i, g in enumerate(norms)]
+    alerts = DetectorSet([VanishingGradient()]).feed(records)
+    assert [(a.step, a.severity) for a in alerts] == [(42, "warning")]
+    assert "global grad norm" in alerts[0].message and alerts[0].data["ratio"] < 1e-11
+    assert [(a.step, a.message) for a in DetectorSet([VanishingGradient()]).scan(records)] == \
+        [(a.step, a.message) for a in alerts]
+
+
+def test_a_steep_but_healthy_drop_is_no_collapse():
+    norms = [10.0] * 30 + [1e-4] * 10  # five orders of magnitude: a schedule can do that, not a bug
+    assert DetectorSet([VanishingGradient()]).feed([StepRecord(i + 1, {"grad_norm": g})
+                                                    for i, g in enumerate(norms)]) == []
