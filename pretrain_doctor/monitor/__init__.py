@@ -11,12 +11,15 @@ that imports torch.
     doctor.detach()
 
 Module map: `doctor` (hooks, sync points, actions), `probes` (gradient, update and
-parameter norms, log Z), `attention` (entropy and max logit from SDPA/eager calls on
-sampled steps), `localize` (where a NaN/Inf is born), `schedule` (probe intervals and
-the overhead budget), `sinks` (JSONL run log, TensorBoard, console), `guard` (probe
-errors never reach the loop), `patching` (reversible function patches), `params`
-(names, layers, optimizer coverage), `distributed` (reductions across ranks, replica
-checksums).
+parameter norms, log Z), `records` (torch-free: a step's host values become its
+StepRecord), `transfer` (what is held between syncs, one transfer to the host),
+`attention` (entropy and max logit from SDPA/eager calls on sampled steps), `localize`
+(where a NaN/Inf is born), `schedule` (probe intervals, the overhead account and the
+budget), `sinks` (JSONL run log, TensorBoard, console: one protocol, one list), `taps`
+(process-wide clip and GradScaler taps), `guard` (probe errors never reach the loop),
+`patching` (reversible function patches), `params` (names, layers, optimizer coverage),
+`optimizers` (the optimizer forms attach takes), `distributed` (reductions across ranks,
+replica checksums).
 """
 
 from .doctor import Doctor, TrainingAlert, attach

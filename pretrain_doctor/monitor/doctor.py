@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Union
 
@@ -37,32 +36,20 @@ from .localize import InputReplay, NonFiniteLocalizer, host_knows_finite, run_re
 from .params import ParamTable
 from .optimizers import as_optimizer_list, remove_handles, watch_steps
 from .patching import FunctionPatch
-from .probes import GradProbe, StepEntry, UpdateProbe, output_log_z, param_norms
+from .probes import GradProbe, UpdateProbe, output_log_z, param_norms
+from .records import RecordBuilder, StepEntry, poisoned
 from . import taps, transfer
-from .schedule import ProbeSchedule
+from .schedule import ProbeSchedule, hook_clock
 from .transfer import Held, all_finite, hold
-from ..runlog import alert_line, annotation_line, end_line, header_line, last_run_id, new_run_id, step_line
-from .sinks import ConsoleSink, JsonlSink, TensorBoardSink
+from ..runlog import end_line, header_line, last_run_id, new_run_id
+from .sinks import Sinks, open_sinks
 
 OnAlert = Union[str, Callable[[Alert], Any]]
 ACTIONS = ("warn", "raise", "stop")
-CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by (total_norm + 1e-6)
 # Under an overhead budget, the most training time between two sync points: how late an
 # alert may reach `on_alert` (and the run log its lines) when syncs are stretched.
 MAX_SYNC_SECONDS = 1.0
-# Which sampled probe ran at a step, by what it left in the step's entry.
-PROBE_MARKS: dict[str, Callable[[StepEntry], bool]] = {
-    "layer_norms": lambda entry: bool(entry.extra.get("_layer_norms")),
-    "update_ratio": lambda entry: "update_delta" in entry.tensors,
-    "attention": lambda entry: any(key.startswith("attn/") for key in entry.tensors),
-    "log_z": lambda entry: "log_z" in entry.tensors,
-}
-# The doctor's own work is timed with the wall clock (a vDSO read, ~50 ns), not a CPU
-# clock (a system call costing microseconds right after a forward pass); once per sync
-# window the training thread's CPU time converts it (see schedule.record_window), so the
-# moments the OS gives the core to another process do not count.
-hook_clock = time.perf_counter
-cpu_clock = time.thread_time
+
 
 class TrainingAlert(RuntimeError):
     """Raised at a sync point when `on_alert="raise"`; `.alert` is the Alert."""
@@ -126,7 +113,8 @@ class Doctor:
             # transfers and detector runs; stretched by a budget on one process only, since
             # every rank must reach the same sync points (their collectives pair up)
             "sync": sync_every,
-        }, overhead_budget, max_seconds={"sync": MAX_SYNC_SECONDS if self.world_size == 1 else 0.0})
+        }, overhead_budget, max_seconds={"sync": MAX_SYNC_SECONDS if self.world_size == 1 else 0.0},
+            first_step=start_step)
         self.attention = AttentionProbe(model, self.guard, self._on_attention)
         self.localizer = NonFiniteLocalizer(model, self.guard)
         self._replay = InputReplay(model, self.localizer)  # the step's batches, for PDM103 before the update
@@ -145,12 +133,6 @@ class Doctor:
         self._clip: Optional[tuple[Held, float]] = None
         self._sync_due = False
         self._last_step_end: Optional[float] = None
-        self._window_start = time.perf_counter()
-        self._window_cpu_start = cpu_clock()
-        self._overhead = 0.0
-        self._window_first_step = start_step
-        self._grad_steps = 0  # steps whose gradients were checked
-        self._grad_history: deque[float] = deque(maxlen=200)
         self._annotations_to_log: list[Annotation] = []
         self._last_localized_step = -10**9
         self._coverage_reported = False
@@ -170,9 +152,8 @@ class Doctor:
         # A resumed run (start_step) continues the run log in log_dir: its run id, no second header.
         continued = last_run_id(log_dir) if start_step and log_dir is not None and is_writer else None
         self.run_id = continued or new_run_id()  # on every run-log line: runs sharing a log_dir stay apart
-        self._jsonl = JsonlSink(log_dir, run_id=self.run_id) if log_dir is not None and is_writer else None
-        self._tensorboard = TensorBoardSink(log_dir) if tensorboard and log_dir is not None and is_writer else None
-        self._console = ConsoleSink() if console and is_writer else None
+        self.sinks = Sinks(open_sinks(log_dir, self.run_id, tensorboard=tensorboard, console=console)
+                           if is_writer else [], self.guard)
         self._config = config
         self._handles: list[Any] = []
         self._patches: list[FunctionPatch] = []
@@ -180,10 +161,10 @@ class Doctor:
             self._install()
         except BaseException:
             self._uninstall()
-            self._close_sinks()
+            self.sinks.close()
             raise
-        if self._jsonl and continued is None:
-            self.guard.call("run_log", self._jsonl.write, [self._header()])
+        if continued is None:
+            self.sinks.start(self._header)
         if start_step:
             self.annotate("resume", f"resumed at step {start_step}: the run continues at step {start_step + 1}")
         if not self.optimizers:
@@ -209,15 +190,13 @@ class Doctor:
         self._reducer = SyncReducer(self.dist, self.table.params)
         self.grad_probe = GradProbe(self.table)
         self.update_probe = UpdateProbe(self.table)
-        self._ever_nonzero = np.zeros(len(self.table.params), dtype=bool)
+        self.records = RecordBuilder(self.table.names, self.table.layers, self.table.layer_index)
         # Parameters not yet seen with a non-zero gradient (PDM306): between samples only
         # these are measured, every step, so a branch used on a few steps is still seen.
         self._pending: list[int] = list(range(len(self.table.params)))
         # On the CPU a per-parameter norm kernel costs as much as the rest of the doctor's
         # step; on accelerators it is cheap and asynchronous (see `_wants_grad_vector`).
         self._on_cpu = all(device.type == "cpu" for device in self.table.devices)
-        self._metric_names = {family: [f"{family}/{layer}" for layer in self.table.layers]
-                              for family in ("grad_norm", "param_norm", "update_ratio")}
 
     def _count_groups(self) -> int:
         return sum(len(getattr(optimizer, "param_groups", None) or ()) for optimizer in self.optimizers)
@@ -225,11 +204,13 @@ class Doctor:
     def _follow_new_groups(self) -> None:
         """`add_param_group` since the last step: sync what was measured on the old set of
         parameters, then watch the new one (its new parameters start unseen, as at attach)."""
-        seen = dict(zip(map(id, self.table.params), self._ever_nonzero.tolist()))
+        seen = dict(zip(map(id, self.table.params), self.records.ever_nonzero.tolist()))
         self._sync()
+        records = self.records
         self._watch_parameters()
-        self._ever_nonzero = np.array([seen.get(id(p), False) for p in self.table.params], dtype=bool)
-        self._pending = np.flatnonzero(~self._ever_nonzero).tolist()
+        self.records = records.rebuilt(self.table.names, self.table.layers, self.table.layer_index,
+                                       [seen.get(id(p), False) for p in self.table.params])
+        self._pending = self.records.never_seen()
 
     def _default_detectors(self, select: Any, ignore: Any, options: dict[str, Any]) -> list[Detector]:
         from ..detectors import default_detectors
@@ -308,7 +289,7 @@ class Doctor:
             if self._on_cpu or self.sync_every == 1:  # where the host may learn of a NaN before the update
                 self._replay.keep(args, kwargs)
             self.guard.call("loss", self._capture_outputs, output, kwargs)
-        self._overhead += hook_clock() - started
+        self.schedule.spent += hook_clock() - started
 
     def _capture_outputs(self, output: Any, kwargs: dict[str, Any]) -> None:
         """Keep the output's loss (a non-scalar one is dropped at the sync, off the hot path).
@@ -339,7 +320,7 @@ class Doctor:
         # this hook: the gradients of this step only exist in the post-step hook.
         self._grads_in_post_hook = bool(args or kwargs) and _has_closure(args, kwargs)
         self._current = self.guard.call("step", self._begin_step) or StepEntry(self.step + 1)
-        self._overhead += hook_clock() - started
+        self.schedule.spent += hook_clock() - started
 
     def _on_step_post(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         started = hook_clock()
@@ -352,7 +333,7 @@ class Doctor:
                 self.guard.call("step", self._take_gradient_facts, entry)
             self.guard.call("step", self._end_step, entry)
             self._close_step(entry)
-        self._overhead += hook_clock() - started
+        self.schedule.spent += hook_clock() - started
 
     def _begin_step(self) -> StepEntry:
         clip = self._clip
@@ -573,7 +554,7 @@ class Doctor:
         if sampled:
             # its measurements ran inside the model's forward, where the hooks' clocks do not
             spent, self.attention.spent = self.attention.spent, 0.0
-            self._overhead += spent
+            self.schedule.spent += spent
             self.schedule.record_cost("attention", spent + hook_clock() - started)
 
     def _on_attention(self, name: str, stats: torch.Tensor) -> None:
@@ -687,7 +668,7 @@ class Doctor:
         total = self.guard.call("should_skip_step", self._current_grad_norm)
         if total is None:
             return False
-        median = float(np.median(self._grad_history)) if len(self._grad_history) >= 20 else None
+        median = self.records.median_grad_norm()
         reason = None
         if not math.isfinite(total):
             reason = "non-finite gradient"
@@ -748,51 +729,23 @@ class Doctor:
         started = hook_clock()
         records = self.guard.call("sync", self._records_of, entries) or []
         alerts = self._run_detectors(records)
-        self._write(records, alerts)
+        self.sinks.write(records, alerts)
         self.guard.call("sync", self._after_sync, records)
         if scheduled and self.schedule.budget is not None:
-            self.guard.call("sync", self._charge_probes, entries)
+            self.guard.call("sync", self.schedule.charge_from_step_times, entries)
         wall = hook_clock()
-        self._overhead += wall - started
+        self.schedule.spent += wall - started
         if scheduled:
-            self._close_window(wall, wall - started)
+            self.schedule.close_window(self.step, wall, wall - started)
         self._refresh_plain_until()  # the intervals may have moved
         self._act(alerts)
         return alerts
-
-    def _charge_probes(self, entries: list[StepEntry]) -> None:
-        """Tell the schedule what each sampled probe cost by the step times: its step and the
-        next against plain steps. Its own clock misses the cache misses it leaves the
-        model's next forward (per-layer norms on the tiny CPU GPT: 3.4x their clock,
-        benchmarks/RESULTS.md)."""
-        times = [entry.scalars.get("step_time") for entry in entries]
-        plain = [t for entry, t in zip(entries, times, strict=True) if entry.plain and t is not None]
-        if len(plain) < 5:
-            return
-        baseline = float(np.median(plain))
-        for name, ran in PROBE_MARKS.items():
-            extras = [times[i] + times[i + 1] - 2 * baseline for i in range(len(entries) - 1)
-                      if ran(entries[i]) and times[i] is not None and times[i + 1] is not None]
-            if extras:
-                self.schedule.record_seen_cost(name, max(0.0, sum(extras) / len(extras)))
-
-    def _close_window(self, wall: float, sync_cost: float) -> None:
-        """Tell the schedule what the steps since the last scheduled sync cost."""
-        cpu = cpu_clock()
-        self.schedule.record_cost("sync", sync_cost)
-        steps = self.step - self._window_first_step
-        self.schedule.record_window(steps, wall - self._window_start, cpu - self._window_cpu_start, self._overhead)
-        self._window_start, self._window_cpu_start, self._overhead = wall, cpu, 0.0
-        self._window_first_step = self.step
 
     def _records_of(self, entries: list[StepEntry]) -> list[StepRecord]:
         host = transfer.to_host(entries)
         self._reducer.reduce(host)  # global loss and norms on every rank (no-op on one process)
         now = time.time()
-        epoch_offset = now - time.perf_counter()  # turns the steps' perf_counter ends into epoch seconds
-        records = [(self._plain_record if entry.plain and len(entry.extra) == 1 else self._record_of)(
-                       entry, values, now if entry.ended is None else entry.ended + epoch_offset)
-                   for entry, values in zip(entries, host)]
+        records = self.records.build(entries, host, now, epoch_offset=now - time.perf_counter())
         if records and self.guard.enabled("param_check"):
             self.guard.call("param_check", self._scan_params_at_sync, records)
         if records and not self._coverage_reported:
@@ -801,115 +754,17 @@ class Doctor:
                 records[0].extra["params_not_in_optimizer"] = self.table.not_in_optimizer
             if self.table.in_several_groups:
                 records[0].extra["params_in_several_groups"] = self.table.in_several_groups
-        self._pending = np.flatnonzero(~self._ever_nonzero).tolist()
-        if records and self._grad_steps and self._pending:
+        self._pending = self.records.never_seen()
+        if records and self.records.grad_steps and self._pending:
             without = [self.table.names[i] for i in self._pending]
             if without:
                 records[-1].extra["params_without_grad"] = without
-                records[-1].extra["steps_observed"] = self._grad_steps
+                records[-1].extra["steps_observed"] = self.records.grad_steps
         if self.replicas.due(self.step):
             report = self.replicas.check(self.step)
             if report.diverged_anywhere:
                 records[-1].extra["replica_mismatch"] = report.as_data()
         return records
-
-    def _record_of(self, entry: StepEntry, values: dict[str, Any], when: float) -> StepRecord:
-        metrics: dict[str, float] = dict(entry.scalars)
-        metrics.pop("clip_max_norm", None)
-        extra = {k: v for k, v in entry.extra.items() if not k.startswith("_")}
-        for name, observed in values.pop("_observed", {}).items():
-            metrics[name] = float(np.mean(observed))
-        if "loss" in values and "loss" not in metrics:
-            metrics["loss"] = float(values["loss"])
-        for name in ("lr", "loss_scale", "log_z"):
-            if name in values and name not in metrics:
-                metrics[name] = float(values[name])
-        if "skip_reason" not in extra:
-            self._grad_metrics(entry, values, metrics, extra)
-        if "update_delta" in values:
-            self._update_metrics(values["update_delta"], values["update_base"], metrics)
-        if "param_norms" in values:
-            self._param_metrics(values["param_norms"], metrics, extra)
-        if extra.get("skipped_step"):
-            metrics["step_skipped"] = 1.0
-        for key, stats in values.items():
-            if key.startswith("attn/"):
-                module = key[5:]
-                metrics[f"attn_entropy/{module}"] = float(stats[0])
-                metrics[f"attn_max_logit/{module}"] = float(stats[1])
-                for head, entropy in zip(stats[2::2], stats[3::2]):
-                    metrics[f"attn_entropy/{module}/h{int(head)}"] = float(entropy)
-        return StepRecord(entry.step, metrics, when, extra)
-
-    def _plain_record(self, entry: StepEntry, values: dict[str, Any], when: float) -> StepRecord:
-        """`_record_of` for a plain step nothing was added to since it closed (see
-        `_refresh_plain_until`): the same metrics in the same order, without the general
-        path's checks, since most records of a run are these."""
-        self._grad_steps += 1
-        metrics = {name: value for name, value in entry.scalars.items() if name != "clip_max_norm"}
-        for name in ("loss", "lr"):  # lr here: a tensor lr
-            if name in values and name not in metrics:
-                metrics[name] = values[name]
-        if "clip_total_norm" in values:
-            self._clip_metrics(values["clip_total_norm"], entry.scalars["clip_max_norm"], metrics)
-        return StepRecord(entry.step, metrics, when, {})
-
-    def _clip_metrics(self, pre_clip: float, max_norm: float, metrics: dict[str, float]) -> float:
-        """The pre-clip norm and the clip ratio into `metrics`; returns 1 / ratio, the
-        factor back from clipped to pre-clip gradient norms."""
-        ratio = min(1.0, max_norm / (pre_clip + CLIP_EPS)) if math.isfinite(pre_clip) else 0.0
-        metrics["grad_norm"] = pre_clip
-        metrics["clip_ratio"] = ratio
-        if math.isfinite(pre_clip):
-            self._grad_history.append(pre_clip)
-        return 1.0 / ratio if ratio > 0 else 1.0
-
-    def _grad_metrics(self, entry: StepEntry, values: dict[str, Any], metrics: dict[str, float],
-                      extra: dict[str, Any]) -> None:
-        """Global pre-clip norm and clip ratio every step; names of non-finite gradients and
-        per-layer norms when the per-parameter vector was measured (see `_wants_grad_vector`)."""
-        if entry.extra.get("_grads_checked"):
-            self._grad_steps += 1
-        if "grad_seen" in values:
-            self._ever_nonzero |= np.asarray(values["grad_seen"]) > 0
-        norms = values.get("grad_norms")
-        if norms is not None:
-            norms = np.asarray(norms, dtype=np.float64)
-            self._ever_nonzero |= norms > 0
-            finite = np.isfinite(norms)
-            # After a NaN pre-clip norm clip_grad_norm_ has multiplied every gradient by
-            # NaN: names would be all of them, and say nothing (PDM103 localises instead).
-            spread = "clip_total_norm" in values and math.isnan(values["clip_total_norm"]) and not finite.any()
-            if not finite.all() and not spread:
-                extra["nonfinite_grads"] = [self.table.names[i] for i in np.flatnonzero(~finite)]
-        scale = 1.0
-        if "clip_total_norm" in values:
-            scale = self._clip_metrics(float(values["clip_total_norm"]), entry.scalars["clip_max_norm"], metrics)
-        elif norms is not None:
-            metrics["grad_norm"] = float(np.sqrt(np.sum(np.square(norms))))
-            if math.isfinite(metrics["grad_norm"]):
-                self._grad_history.append(metrics["grad_norm"])
-        else:
-            return
-        if norms is not None and entry.extra.get("_layer_norms"):
-            squares = np.bincount(self.table.layer_index, weights=np.square(norms), minlength=len(self.table.layers))
-            metrics.update(zip(self._metric_names["grad_norm"], (np.sqrt(squares) * scale).tolist()))
-
-    def _param_metrics(self, norms: np.ndarray, metrics: dict[str, float], extra: dict[str, Any]) -> None:
-        finite = np.isfinite(norms)
-        if not finite.all():
-            extra["nonfinite_params"] = [self.table.names[i] for i in np.flatnonzero(~finite)]
-        squares = np.bincount(self.table.layer_index, weights=np.square(norms), minlength=len(self.table.layers))
-        metrics["param_norm"] = float(np.sqrt(squares.sum()))
-        metrics.update(zip(self._metric_names["param_norm"], np.sqrt(squares).tolist()))
-
-    def _update_metrics(self, delta: np.ndarray, base: np.ndarray, metrics: dict[str, float]) -> None:
-        index, size = self.table.layer_index, len(self.table.layers)
-        delta_sq = np.bincount(index, weights=np.square(delta), minlength=size)
-        base_sq = np.bincount(index, weights=np.square(base), minlength=size)
-        for name, d, b in zip(self._metric_names["update_ratio"], delta_sq.tolist(), base_sq.tolist()):
-            if b > 0:
-                metrics[name] = math.sqrt(d / b)
 
     def _run_detectors(self, records: list[StepRecord]) -> list[Alert]:
         alerts = self.detectors.feed(records)
@@ -923,29 +778,18 @@ class Doctor:
         self.detectors.announce(upto)
         due = [a for a in self._annotations_to_log if a.step <= upto]
         self._annotations_to_log = self._annotations_to_log[len(due):]
-        if self._jsonl and due:
-            self.guard.call("run_log", self._jsonl.write, [
-                annotation_line(a) for a in due])
-
-    def _write(self, records: list[StepRecord], alerts: list[Alert]) -> None:
-        if self._jsonl:
-            lines = [step_line(r) for r in records] + [alert_line(a) for a in alerts]
-            self.guard.call("run_log", self._jsonl.write, lines)
-        if self._tensorboard:
-            self.guard.call("tensorboard", self._tensorboard.write, records, alerts)
-        if self._console and alerts:
-            self.guard.call("console", self._console.write, alerts)
+        self.sinks.annotate(due)
 
     def _after_sync(self, records: list[StepRecord]) -> None:
-        applied = [r.step for r in records if _poisoned(r) and "skip_reason" not in r.extra
+        applied = [r.step for r in records if poisoned(r) and "skip_reason" not in r.extra
                    and not r.extra.get("skipped_step")]
-        if applied or any(_poisoned(r) for r in records):
+        if applied or any(poisoned(r) for r in records):
             self._arm_localizer(spread_since=applied[0] if applied else None)
 
     def _scan_params_at_sync(self, records: list[StepRecord]) -> None:
         """First sync of a non-finite episode: scan the parameters once, unless that was done.
         After a skipped step no update has run since, so they are named as before the update."""
-        if not any(_poisoned(r) for r in records):
+        if not any(poisoned(r) for r in records):
             self._poison_scanned = False
             return
         known = ("nonfinite_params", "nonfinite_params_before_update")
@@ -995,9 +839,8 @@ class Doctor:
         if self._ended:
             return
         self._ended = True
-        if self._jsonl:
-            extra: dict[str, Any] = {"internal_errors": self.guard.errors} if self.guard.errors else {}
-            self._jsonl.write([end_line(self.step, reason, sampling=self.schedule.describe(), **extra)])
+        extra: dict[str, Any] = {"internal_errors": self.guard.errors} if self.guard.errors else {}
+        self.sinks.end(end_line(self.step, reason, sampling=self.schedule.describe(), **extra))
 
     # -------------------------------------------------------------- teardown
     def detach(self, reason: str = "finished") -> None:
@@ -1013,8 +856,8 @@ class Doctor:
             self._uninstall()
             if reason == "finished" and self._stop_reason:
                 reason = self._stop_reason
-            self.guard.call("run_log", self._write_end, reason)
-            self._close_sinks()
+            self._write_end(reason)
+            self.sinks.close()
         held, self._raise_after_detach = self._raise_after_detach, None
         if held is not None and not reason.startswith("exception"):
             raise TrainingAlert(held)
@@ -1036,14 +879,6 @@ class Doctor:
         self.attention.disarm()
         self.localizer.disarm()
         self.update_probe.release()
-
-    def _close_sinks(self) -> None:
-        for sink in (self._jsonl, self._tensorboard):
-            if sink is not None:
-                try:
-                    sink.close()
-                except Exception as exc:  # noqa: BLE001 - a full disk at the last flush
-                    logger.warning("pretrain-doctor: closing %s failed: %s", type(sink).__name__, exc)
 
     def __enter__(self) -> "Doctor":
         return self
@@ -1091,14 +926,6 @@ class Doctor:
         if info["internal_errors"]:
             lines.append(f"  internal errors (probes switched off): {len(info['internal_errors'])}")
         return "\n".join(lines)
-
-
-def _poisoned(record: StepRecord) -> bool:
-    """Did this step see a non-finite loss or gradient?"""
-    loss = record.get("loss")
-    grad_norm = record.get("grad_norm")
-    return ((loss is not None and not math.isfinite(loss)) or "nonfinite_grads" in record.extra
-            or (grad_norm is not None and not math.isfinite(grad_norm)))
 
 
 def _has_closure(args: Any, kwargs: Any) -> bool:

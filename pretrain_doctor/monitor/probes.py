@@ -6,7 +6,7 @@ the doctor's own copies) and none draws random numbers: subsamples are evenly sp
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 
@@ -47,25 +47,6 @@ def _norms_by_dtype(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         for i, n in zip(wide, torch._foreach_norm([tensors[i] for i in wide], 2)):
             norms[i] = n.float()
     return norms
-
-
-class StepEntry:
-    """Everything measured at one optimizer step, still on the device (`tensors`; the
-    scalars read on the CPU when they were held are floats there already, see `hold`).
-
-    A plain class with slots rather than a dataclass: one is made every step, inside the
-    optimizer's hooks, where each attribute access and call is paid in cold-cache time."""
-
-    __slots__ = ("step", "scalars", "tensors", "extra", "ended", "plain")
-
-    def __init__(self, step: int, scalars: Optional[dict[str, float]] = None,
-                 tensors: Optional[dict[str, torch.Tensor]] = None, extra: Optional[dict[str, Any]] = None) -> None:
-        self.step = step
-        self.scalars = {} if scalars is None else scalars
-        self.tensors = {} if tensors is None else tensors
-        self.extra = {} if extra is None else extra
-        self.ended: Optional[float] = None  # time.perf_counter() when the step closed
-        self.plain = False  # a plain step (see Doctor._refresh_plain_until)
 
 
 class GradProbe:

@@ -23,7 +23,8 @@ and logged, later.
 from __future__ import annotations
 
 import math
-from typing import Optional
+import time
+from typing import Any, Callable, Optional, Sequence
 
 EMA_WEIGHT = 0.2
 # Window statistics are averaged per step, not per window: a window of EMA_STEPS steps
@@ -36,11 +37,24 @@ MAX_INTERVAL = 100_000
 # them from the step times, `seen_cost`; the hooks' and the sync's share is not.)
 HEADROOM = 0.5
 NEVER = 1 << 62
+# The doctor's own work is timed with the wall clock (a vDSO read, ~50 ns), not a CPU
+# clock (a system call costing microseconds right after a forward pass); once per sync
+# window the training thread's CPU time converts it (see `record_window`), so the
+# moments the OS gives the core to another process do not count.
+hook_clock = time.perf_counter
+cpu_clock = time.thread_time
+# Which sampled probe ran at a step, by what it left in the step's entry (a StepEntry).
+PROBE_MARKS: dict[str, Callable[[Any], bool]] = {
+    "layer_norms": lambda entry: bool(entry.extra.get("_layer_norms")),
+    "update_ratio": lambda entry: "update_delta" in entry.tensors,
+    "attention": lambda entry: any(key.startswith("attn/") for key in entry.tensors),
+    "log_z": lambda entry: "log_z" in entry.tensors,
+}
 
 
 class ProbeSchedule:
     def __init__(self, intervals: dict[str, int], budget: Optional[float] = None,
-                 max_seconds: Optional[dict[str, float]] = None) -> None:
+                 max_seconds: Optional[dict[str, float]] = None, first_step: int = 0) -> None:
         self.base = {name: int(every) for name, every in intervals.items()}
         self.interval = dict(self.base)
         self.budget = budget
@@ -54,6 +68,12 @@ class ProbeSchedule:
         self.wall_step_time: Optional[float] = None
         self.run_fraction: Optional[float] = None  # the training thread's CPU time over wall time, EMA
         self.per_step_overhead: Optional[float] = None  # everything the doctor did, per step
+        # The overhead account of the current window (from one scheduled sync to the next):
+        # the hooks add their wall time to `spent`; `close_window` hands the window over.
+        self.spent = 0.0
+        self._window_start = hook_clock()
+        self._window_cpu_start = cpu_clock()
+        self._window_first_step = first_step  # a resumed run's window starts at its start_step
 
     def due(self, name: str, step: int) -> bool:
         every = self.interval.get(name, 0)
@@ -89,6 +109,32 @@ class ProbeSchedule:
         self.step_time = _ema(self.step_time, wall * fraction / steps, weight)
         self.per_step_overhead = _ema(self.per_step_overhead, overhead * fraction / steps, weight)
         self.adapt()
+
+    def close_window(self, step: int, now: float, sync_cost: float) -> None:
+        """A scheduled sync at `step` ended at `now` (hook_clock) after `sync_cost` seconds:
+        account for the window since the last one and start the next."""
+        cpu = cpu_clock()
+        self.record_cost("sync", sync_cost)
+        self.record_window(step - self._window_first_step, now - self._window_start,
+                           cpu - self._window_cpu_start, self.spent)
+        self._window_start, self._window_cpu_start, self.spent = now, cpu, 0.0
+        self._window_first_step = step
+
+    def charge_from_step_times(self, entries: Sequence[Any]) -> None:
+        """Tell each sampled probe what it cost by the step times (of StepEntries): its step
+        and the next against plain steps. Its own clock misses the cache misses it leaves
+        the model's next forward (per-layer norms on the tiny CPU GPT: 3.4x their clock,
+        benchmarks/RESULTS.md)."""
+        times = [entry.scalars.get("step_time") for entry in entries]
+        plain = [t for entry, t in zip(entries, times, strict=True) if entry.plain and t is not None]
+        if len(plain) < 5:
+            return
+        baseline = _median(plain)
+        for name, ran in PROBE_MARKS.items():
+            extras = [times[i] + times[i + 1] - 2 * baseline for i in range(len(entries) - 1)
+                      if ran(entries[i]) and times[i] is not None and times[i + 1] is not None]
+            if extras:
+                self.record_seen_cost(name, max(0.0, sum(extras) / len(extras)))
 
     def adapt(self) -> None:
         if self.budget is None or self.step_time is None or self.per_step_overhead is None:
@@ -127,6 +173,12 @@ class ProbeSchedule:
             "overhead_per_step_s": None if self.per_step_overhead is None else round(self.per_step_overhead, 7),
             "run_fraction": None if self.run_fraction is None else round(self.run_fraction, 4),
         }
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _ema(previous: Optional[float], value: float, weight: float = EMA_WEIGHT) -> float:

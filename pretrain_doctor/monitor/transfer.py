@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .distributed import NORM_VECTOR_KEYS
-from .probes import StepEntry
+from .records import StepEntry
 
 Held = Union[torch.Tensor, float, list]
 

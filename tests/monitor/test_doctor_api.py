@@ -16,7 +16,7 @@ import pretrain_doctor
 from pretrain_doctor.detectors.base import Alert, StepRecord
 from pretrain_doctor.monitor import Doctor, TrainingAlert
 from pretrain_doctor.monitor import transfer
-from pretrain_doctor.monitor.probes import StepEntry
+from pretrain_doctor.monitor.records import StepEntry
 
 from ..recorder import Recorder
 from ..run_log import read_run_log
@@ -103,27 +103,32 @@ class PerTokenLoss(torch.nn.Module):
 
 @pytest.mark.parametrize("micro_batches", [1, 2])
 def test_a_per_token_loss_is_no_step_loss(micro_batches):
-    """A non-scalar `loss` output is no step's loss: never logged, never an error, and
-    the held values of plain steps are plain numbers, not tensors (see monitor.transfer.hold)."""
+    """A non-scalar `loss` output is no step's loss: never logged, never an error."""
     torch.manual_seed(0)
     model = PerTokenLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     recorder = Recorder()
     doctor = pretrain_doctor.attach(model, optimizer, detectors=[recorder], **QUIET)
-    held = []
     for _ in range(25):
         for _ in range(micro_batches):
             model(torch.randn(4, 8))["loss"].mean().backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad()
-        held += [value for entry in doctor._entries if entry.plain for value in entry.tensors.values()]
     doctor.detach()
     assert [r.step for r in recorder.records] == list(range(1, 26))
     assert not any("loss" in r.metrics for r in recorder.records)
     assert all(math.isfinite(r.metrics["grad_norm"]) for r in recorder.records)
-    assert held and not any(isinstance(value, torch.Tensor) for value in held)
     assert doctor.summary()["internal_errors"] == []
+
+
+def test_values_measured_on_the_cpu_are_held_as_numbers():
+    """Small tensors held across steps leave holes in the heap among the step's
+    activations: on the CPU the doctor keeps their values (see monitor.transfer.hold)."""
+    assert transfer.hold(torch.tensor(2.5, requires_grad=True) * 1) == 2.5
+    assert transfer.hold(torch.tensor([[1.0, 2.0]])) == [1.0, 2.0]
+    vector = transfer.hold(torch.ones(3))
+    assert type(vector) is list and transfer.all_finite([vector, 1.0]) and not transfer.all_finite([math.nan])
 
 
 def test_grad_norm_is_pre_clip_and_clip_ratio_is_recorded():
@@ -429,7 +434,7 @@ def test_the_budget_charges_a_probe_what_the_step_times_show():
     probed, after = entries[9], entries[10]
     probed.plain, probed.extra["_layer_norms"] = False, True
     probed.scalars["step_time"], after.scalars["step_time"] = 0.012, 0.013
-    doctor._charge_probes(entries)
+    doctor.schedule.charge_from_step_times(entries)
     doctor.detach()
     assert doctor.schedule.seen_cost == {"layer_norms": pytest.approx(0.005)}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import pytest
@@ -10,7 +11,6 @@ import torch
 import pretrain_doctor
 from pretrain_doctor.detectors import all_detector_classes, default_detectors
 from pretrain_doctor.explain import all_checks, find_check, page
-from pretrain_doctor.monitor.sinks import ConsoleSink
 
 from ..run_log import read_run_log
 
@@ -21,26 +21,26 @@ WITH_HINTS = {"PDM101", "PDM102", "PDM103", "PDM104", "PDM105", "PDM106", "PDM20
 
 
 def _run_with_alerts(tmp_path, console=None):
+    """`console`: a stream that stands for stderr (the console sink's), or None (no console)."""
     torch.manual_seed(0)
     model = torch.nn.Linear(4, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     detectors = default_detectors(select=["PDM101", "PDM502"], PDM502={"zero_repeats": 2, "metrics": ["zeros"]})
-    doctor = pretrain_doctor.attach(model, optimizer, log_dir=tmp_path, sync_every=2, detectors=detectors,
-                                    console=False)
-    if console is not None:
-        doctor._console = console
-    for step in range(1, 9):
-        model(torch.randn(2, 4)).sum().backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        doctor.observe(loss=float("nan") if step in (3, 6) else 1.0, zeros=0.0)
-    doctor.detach()
+    with contextlib.redirect_stderr(console or io.StringIO()):
+        doctor = pretrain_doctor.attach(model, optimizer, log_dir=tmp_path, sync_every=2, detectors=detectors,
+                                        console=console is not None)
+        for step in range(1, 9):
+            model(torch.randn(2, 4)).sum().backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            doctor.observe(loss=float("nan") if step in (3, 6) else 1.0, zeros=0.0)
+        doctor.detach()
     return doctor
 
 
 def test_every_alert_carries_a_hint_into_the_run_log_and_the_console(tmp_path):
     stream = io.StringIO()
-    doctor = _run_with_alerts(tmp_path, ConsoleSink(stream))
+    doctor = _run_with_alerts(tmp_path, stream)
     assert doctor.alerts and all(a.hint for a in doctor.alerts)
     logged = [line for line in read_run_log(tmp_path) if line["type"] == "alert"]
     assert [line["hint"] for line in logged] == [a.hint for a in doctor.alerts]

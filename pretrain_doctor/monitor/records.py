@@ -1,0 +1,195 @@
+"""From a step's host values to its StepRecord, without torch.
+
+The hooks leave one `StepEntry` per optimizer step (its scalars already floats, its
+tensors on the device); at a sync point `transfer.to_host` brings every tensor over in
+one transfer, and `RecordBuilder.build` turns each entry and its host values into the
+StepRecord the detectors and sinks read: the global pre-clip norm and clip ratio, the
+per-layer gradient, parameter and update norms, the names of non-finite gradients and
+parameters, attention statistics. It also keeps what the records imply across steps:
+which parameters were ever seen with a non-zero gradient (PDM306) and the recent
+pre-clip norms (`should_skip_step`'s median).
+
+No torch here: the builder can be driven by plain numbers (tests, replays of held values).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ..detectors.base import StepRecord
+
+CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by (total_norm + 1e-6)
+GRAD_HISTORY = 200  # pre-clip norms kept for the skip rule's median
+MEDIAN_AFTER = 20   # ... which needs at least this many
+
+
+class StepEntry:
+    """Everything measured at one optimizer step, still on the device (`tensors`; the
+    scalars read on the CPU when they were held are floats there already, see `transfer.hold`).
+
+    A plain class with slots rather than a dataclass: one is made every step, inside the
+    optimizer's hooks, where each attribute access and call is paid in cold-cache time."""
+
+    __slots__ = ("step", "scalars", "tensors", "extra", "ended", "plain")
+
+    def __init__(self, step: int, scalars: Optional[dict[str, float]] = None,
+                 tensors: Optional[dict[str, Any]] = None, extra: Optional[dict[str, Any]] = None) -> None:
+        self.step = step
+        self.scalars = {} if scalars is None else scalars
+        self.tensors = {} if tensors is None else tensors
+        self.extra = {} if extra is None else extra
+        self.ended: Optional[float] = None  # time.perf_counter() when the step closed
+        self.plain = False  # a plain step (see Doctor._refresh_plain_until)
+
+
+def poisoned(record: StepRecord) -> bool:
+    """Did this step see a non-finite loss or gradient?"""
+    loss = record.get("loss")
+    grad_norm = record.get("grad_norm")
+    return ((loss is not None and not math.isfinite(loss)) or "nonfinite_grads" in record.extra
+            or (grad_norm is not None and not math.isfinite(grad_norm)))
+
+
+class RecordBuilder:
+    """Turns entries and their host values into StepRecords for one set of watched
+    parameters (`names`, each in layer `layers[layer_index[i]]`)."""
+
+    def __init__(self, names: Sequence[str], layers: Sequence[str], layer_index: Any,
+                 ever_nonzero: Optional[np.ndarray] = None) -> None:
+        self.names = list(names)
+        self.layers = list(layers)
+        self.layer_index = np.asarray(layer_index, dtype=np.int64)
+        # parameters seen with a non-zero gradient so far (PDM306)
+        self.ever_nonzero = (np.zeros(len(self.names), dtype=bool) if ever_nonzero is None
+                             else np.asarray(ever_nonzero, dtype=bool))
+        self.grad_steps = 0  # steps whose gradients were checked
+        self.grad_history: deque[float] = deque(maxlen=GRAD_HISTORY)
+        self._metric_names = {family: [f"{family}/{layer}" for layer in self.layers]
+                              for family in ("grad_norm", "param_norm", "update_ratio")}
+
+    def rebuilt(self, names: Sequence[str], layers: Sequence[str], layer_index: Any,
+                seen: Sequence[bool]) -> "RecordBuilder":
+        """The builder for a new set of parameters (`add_param_group`); `seen[i]`: was the
+        new set's parameter i ever seen with a gradient. The grad history carries over."""
+        builder = RecordBuilder(names, layers, layer_index, np.asarray(seen, dtype=bool))
+        builder.grad_steps, builder.grad_history = self.grad_steps, self.grad_history
+        return builder
+
+    def never_seen(self) -> list[int]:
+        """Positions of the parameters never yet seen with a non-zero gradient."""
+        return np.flatnonzero(~self.ever_nonzero).tolist()
+
+    def median_grad_norm(self) -> Optional[float]:
+        """The recent pre-clip norms' median, once there are enough of them."""
+        return float(np.median(self.grad_history)) if len(self.grad_history) >= MEDIAN_AFTER else None
+
+    def build(self, entries: Sequence[StepEntry], host: Sequence[dict[str, Any]], now: float,
+              epoch_offset: float) -> list[StepRecord]:
+        """One record per entry; `epoch_offset` turns the entries' perf_counter ends into
+        epoch seconds (`now` for an entry that never closed)."""
+        return [(self.plain_record if entry.plain and len(entry.extra) == 1 else self.record)(
+                    entry, values, now if entry.ended is None else entry.ended + epoch_offset)
+                for entry, values in zip(entries, host)]
+
+    def record(self, entry: StepEntry, values: dict[str, Any], when: float) -> StepRecord:
+        metrics: dict[str, float] = dict(entry.scalars)
+        metrics.pop("clip_max_norm", None)
+        extra = {k: v for k, v in entry.extra.items() if not k.startswith("_")}
+        for name, observed in values.pop("_observed", {}).items():
+            metrics[name] = float(np.mean(observed))
+        if "loss" in values and "loss" not in metrics:
+            metrics["loss"] = float(values["loss"])
+        for name in ("lr", "loss_scale", "log_z"):
+            if name in values and name not in metrics:
+                metrics[name] = float(values[name])
+        if "skip_reason" not in extra:
+            self._grad_metrics(entry, values, metrics, extra)
+        if "update_delta" in values:
+            self._update_metrics(values["update_delta"], values["update_base"], metrics)
+        if "param_norms" in values:
+            self._param_metrics(values["param_norms"], metrics, extra)
+        if extra.get("skipped_step"):
+            metrics["step_skipped"] = 1.0
+        for key, stats in values.items():
+            if key.startswith("attn/"):
+                module = key[5:]
+                metrics[f"attn_entropy/{module}"] = float(stats[0])
+                metrics[f"attn_max_logit/{module}"] = float(stats[1])
+                for head, entropy in zip(stats[2::2], stats[3::2]):
+                    metrics[f"attn_entropy/{module}/h{int(head)}"] = float(entropy)
+        return StepRecord(entry.step, metrics, when, extra)
+
+    def plain_record(self, entry: StepEntry, values: dict[str, Any], when: float) -> StepRecord:
+        """`record` for a plain step nothing was added to since it closed (see
+        `Doctor._refresh_plain_until`): the same metrics in the same order, without the
+        general path's checks, since most records of a run are these."""
+        self.grad_steps += 1
+        metrics = {name: value for name, value in entry.scalars.items() if name != "clip_max_norm"}
+        for name in ("loss", "lr"):  # lr here: a tensor lr
+            if name in values and name not in metrics:
+                metrics[name] = values[name]
+        if "clip_total_norm" in values:
+            self._clip_metrics(values["clip_total_norm"], entry.scalars["clip_max_norm"], metrics)
+        return StepRecord(entry.step, metrics, when, {})
+
+    def _clip_metrics(self, pre_clip: float, max_norm: float, metrics: dict[str, float]) -> float:
+        """The pre-clip norm and the clip ratio into `metrics`; returns 1 / ratio, the
+        factor back from clipped to pre-clip gradient norms."""
+        ratio = min(1.0, max_norm / (pre_clip + CLIP_EPS)) if math.isfinite(pre_clip) else 0.0
+        metrics["grad_norm"] = pre_clip
+        metrics["clip_ratio"] = ratio
+        if math.isfinite(pre_clip):
+            self.grad_history.append(pre_clip)
+        return 1.0 / ratio if ratio > 0 else 1.0
+
+    def _grad_metrics(self, entry: StepEntry, values: dict[str, Any], metrics: dict[str, float],
+                      extra: dict[str, Any]) -> None:
+        """Global pre-clip norm and clip ratio every step; names of non-finite gradients and
+        per-layer norms when the per-parameter vector was measured (see
+        `Doctor._wants_grad_vector`)."""
+        if entry.extra.get("_grads_checked"):
+            self.grad_steps += 1
+        if "grad_seen" in values:
+            self.ever_nonzero |= np.asarray(values["grad_seen"]) > 0
+        norms = values.get("grad_norms")
+        if norms is not None:
+            norms = np.asarray(norms, dtype=np.float64)
+            self.ever_nonzero |= norms > 0
+            finite = np.isfinite(norms)
+            # After a NaN pre-clip norm clip_grad_norm_ has multiplied every gradient by
+            # NaN: names would be all of them, and say nothing (PDM103 localises instead).
+            spread = "clip_total_norm" in values and math.isnan(values["clip_total_norm"]) and not finite.any()
+            if not finite.all() and not spread:
+                extra["nonfinite_grads"] = [self.names[i] for i in np.flatnonzero(~finite)]
+        scale = 1.0
+        if "clip_total_norm" in values:
+            scale = self._clip_metrics(float(values["clip_total_norm"]), entry.scalars["clip_max_norm"], metrics)
+        elif norms is not None:
+            metrics["grad_norm"] = float(np.sqrt(np.sum(np.square(norms))))
+            if math.isfinite(metrics["grad_norm"]):
+                self.grad_history.append(metrics["grad_norm"])
+        else:
+            return
+        if norms is not None and entry.extra.get("_layer_norms"):
+            squares = np.bincount(self.layer_index, weights=np.square(norms), minlength=len(self.layers))
+            metrics.update(zip(self._metric_names["grad_norm"], (np.sqrt(squares) * scale).tolist()))
+
+    def _param_metrics(self, norms: np.ndarray, metrics: dict[str, float], extra: dict[str, Any]) -> None:
+        finite = np.isfinite(norms)
+        if not finite.all():
+            extra["nonfinite_params"] = [self.names[i] for i in np.flatnonzero(~finite)]
+        squares = np.bincount(self.layer_index, weights=np.square(norms), minlength=len(self.layers))
+        metrics["param_norm"] = float(np.sqrt(squares.sum()))
+        metrics.update(zip(self._metric_names["param_norm"], np.sqrt(squares).tolist()))
+
+    def _update_metrics(self, delta: np.ndarray, base: np.ndarray, metrics: dict[str, float]) -> None:
+        index, size = self.layer_index, len(self.layers)
+        delta_sq = np.bincount(index, weights=np.square(delta), minlength=size)
+        base_sq = np.bincount(index, weights=np.square(base), minlength=size)
+        for name, d, b in zip(self._metric_names["update_ratio"], delta_sq.tolist(), base_sq.tolist()):
+            if b > 0:
+                metrics[name] = math.sqrt(d / b)

@@ -1,0 +1,109 @@
+"""The torch-free record builder: a step's host values in, a StepRecord out, and the
+seams of the monitor package that must stay torch-free (records, schedule, sinks)."""
+
+from __future__ import annotations
+
+import ast
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pretrain_doctor.monitor.records import CLIP_EPS, RecordBuilder, StepEntry, poisoned
+
+MONITOR = Path(__file__).resolve().parents[2] / "pretrain_doctor" / "monitor"
+# two layers: h.0 holds parameters 0 and 1, h.1 parameter 2
+NAMES, LAYERS, INDEX = ["h.0.w", "h.0.b", "h.1.w"], ["h.0", "h.1"], [0, 0, 1]
+
+
+def _builder() -> RecordBuilder:
+    return RecordBuilder(NAMES, LAYERS, INDEX)
+
+
+def _entry(step: int, **scalars: float) -> StepEntry:
+    return StepEntry(step, dict(scalars), extra={"_grads_checked": True})
+
+
+def test_a_clipped_step_records_the_pre_clip_norm_and_ratio():
+    builder = _builder()
+    entry = _entry(1, lr=0.1)
+    entry.scalars["clip_max_norm"] = 1.0
+    (record,) = builder.build([entry], [{"clip_total_norm": 4.0, "loss": 2.5}], now=100.0, epoch_offset=0.0)
+    assert record.metrics == {"lr": 0.1, "loss": 2.5, "grad_norm": 4.0,
+                              "clip_ratio": pytest.approx(1.0 / (4.0 + CLIP_EPS))}
+    assert record.time == 100.0 and record.extra == {}
+    assert builder.grad_steps == 1
+
+
+def test_per_parameter_norms_make_the_global_and_per_layer_norms_and_name_non_finite_ones():
+    builder = _builder()
+    entry = _entry(3)
+    entry.extra["_layer_norms"] = True
+    entry.ended = 5.0
+    (record,) = builder.build([entry], [{"grad_norms": np.array([3.0, 4.0, 0.0], dtype=np.float32)}],
+                              now=100.0, epoch_offset=1000.0)
+    assert record.metrics["grad_norm"] == pytest.approx(5.0)
+    assert record.metrics["grad_norm/h.0"] == pytest.approx(5.0) and record.metrics["grad_norm/h.1"] == 0.0
+    assert record.time == 1005.0
+    assert builder.never_seen() == [2]  # h.1.w has had no gradient yet
+    (bad,) = builder.build([_entry(4)], [{"grad_norms": np.array([1.0, math.nan, 2.0])}], 0.0, 0.0)
+    assert bad.extra["nonfinite_grads"] == ["h.0.b"] and poisoned(bad)
+    assert builder.never_seen() == []
+
+
+def test_a_nan_pre_clip_norm_spread_by_clipping_names_no_gradient():
+    builder = _builder()
+    entry = _entry(1)
+    entry.scalars["clip_max_norm"] = 1.0
+    (record,) = builder.build([entry], [{"clip_total_norm": math.nan, "grad_norms": np.full(3, math.nan)}], 0.0, 0.0)
+    assert "nonfinite_grads" not in record.extra
+    assert math.isnan(record.metrics["grad_norm"]) and record.metrics["clip_ratio"] == 0.0 and poisoned(record)
+
+
+def test_parameter_update_and_attention_values_become_metrics():
+    builder = _builder()
+    values = {"param_norms": np.array([3.0, 4.0, math.inf]), "update_delta": np.array([0.3, 0.4, 0.0]),
+              "update_base": np.array([3.0, 4.0, 0.0]), "attn/h.0.attn": np.array([2.0, 30.0, 1.0, 1.5])}
+    (record,) = builder.build([StepEntry(7)], [values], 0.0, 0.0)
+    assert record.metrics["param_norm/h.0"] == pytest.approx(5.0)
+    assert record.extra["nonfinite_params"] == ["h.1.w"]
+    assert record.metrics["update_ratio/h.0"] == pytest.approx(0.1) and "update_ratio/h.1" not in record.metrics
+    assert record.metrics["attn_entropy/h.0.attn"] == 2.0 and record.metrics["attn_max_logit/h.0.attn"] == 30.0
+    assert record.metrics["attn_entropy/h.0.attn/h1"] == 1.5
+
+
+def test_a_plain_step_records_what_the_general_path_records():
+    plain_builder, full_builder = _builder(), _builder()
+    entry = StepEntry(2, {"clip_max_norm": 1.0, "lr": 0.01, "step_time": 0.02}, extra={"_grads_checked": True})
+    entry.plain = True
+    values = {"clip_total_norm": 0.5, "loss": 3.0}
+    (plain,) = plain_builder.build([entry], [dict(values)], 0.0, 0.0)
+    entry.plain = False
+    (full,) = full_builder.build([entry], [dict(values)], 0.0, 0.0)
+    assert plain.metrics == full.metrics and plain.extra == full.extra == {}
+
+
+def test_the_skip_median_needs_twenty_norms_and_survives_a_rebuild():
+    builder = _builder()
+    for step in range(1, 20):
+        builder.build([_entry(step)], [{"grad_norms": np.array([float(step), 0.0, 0.0])}], 0.0, 0.0)
+    assert builder.median_grad_norm() is None
+    builder.build([_entry(20)], [{"grad_norms": np.array([20.0, 0.0, 0.0])}], 0.0, 0.0)
+    assert builder.median_grad_norm() == pytest.approx(10.5)
+    rebuilt = builder.rebuilt(NAMES + ["h.1.b"], LAYERS, INDEX + [1], [True, False, False, False])
+    assert rebuilt.median_grad_norm() == pytest.approx(10.5) and rebuilt.never_seen() == [1, 2, 3]
+
+
+@pytest.mark.parametrize("module", ["records.py", "schedule.py", "sinks.py", "guard.py"])
+def test_the_host_side_seams_import_no_torch(module):
+    """The builder, the schedule (with its overhead account) and the sinks run on host
+    values only: at import, neither torch nor a monitor module that imports it (the
+    TensorBoard sink imports its writer when it is opened)."""
+    imports = [node for node in ast.parse((MONITOR / module).read_text()).body
+               if isinstance(node, (ast.Import, ast.ImportFrom))]
+    absolute = [alias.name for node in imports if isinstance(node, ast.Import) for alias in node.names]
+    absolute += [node.module for node in imports if isinstance(node, ast.ImportFrom) and node.level == 0]
+    assert not any(name.split(".")[0] == "torch" for name in absolute)
+    siblings = [node.module for node in imports if isinstance(node, ast.ImportFrom) and node.level == 1]
+    assert set(siblings) <= {"records", "schedule", "sinks", "guard"}
