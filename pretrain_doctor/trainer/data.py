@@ -237,9 +237,11 @@ def build_examples(documents: list[str], info: TokenizerInfo, spec: "RunSpec", l
 
 
 def sentences(documents: list[str]) -> list[str]:
-    """The contrastive objective's examples: one sentence each (SimCSE trains on sentences; repeated
-    sentences in a batch are the false negatives a real corpus has too)."""
-    return [part for doc in documents for part in _SENTENCE_END.split(doc) if part.strip()]
+    """The contrastive objective's examples: the distinct sentences, in order of first appearance
+    (SimCSE trains on a million distinct Wikipedia sentences; a sentence twice in one batch is its
+    own negative, a false negative no dropout view can separate)."""
+    parts = (part.strip() for doc in documents for part in _SENTENCE_END.split(doc))
+    return list(dict.fromkeys(part for part in parts if part))
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")

@@ -178,9 +178,11 @@ class _Run:
         if not self.options.monitor:
             return None
         import pretrain_doctor
+        from ..detectors.representation import objective_options
 
         options = {"sync_every": self.options.sync_every, "update_every": self.options.sync_every,
-                   "attention_every": self.options.sync_every, **self.options.monitor_options}
+                   "attention_every": self.options.sync_every, **objective_options(self.spec.objective),
+                   **self.options.monitor_options}
         # start_step: the run log continues (same run id, no second header) at the resumed step
         return pretrain_doctor.attach(model, optimizer, log_dir=self.out, tensorboard=True,
                                       config=str(self.options.config), scaler=scaler, start_step=start, **options)

@@ -23,6 +23,10 @@ def build_model(spec: RunSpec, vocab_size: int, pad_id: int, bos_id: Any, eos_id
     if spec.objective == "masked_lm":
         return transformers.BertForMaskedLM(config)
     if spec.objective == "contrastive":
+        # No pooler: the embedding is the mean of the last hidden states (SimCSE's avg pooling), and a
+        # pooler left out of the loss is a layer without gradients (PDM303/PDM306 would rightly say so).
+        if shape.architecture == "bert":
+            return transformers.BertModel(config, add_pooling_layer=False)
         return transformers.AutoModel.from_config(config)
     return transformers.AutoModelForCausalLM.from_config(config)
 

@@ -128,7 +128,7 @@ def run_spec(plan: "TrainingPlan", scale: str = "tiny", steps: Optional[int] = N
     objective = _objective(plan, unsupported)
     preset = PRESETS.get(scale)
     model = _model_shape(plan, objective, preset, changes, unsupported)
-    micro, accum, seq = _batch(plan, preset, changes)
+    micro, accum, seq = _batch(plan, preset, changes, objective)
     model.max_positions = max(model.max_positions, seq)
     total = _run_length(plan, steps, changes)
     spec = RunSpec(
@@ -212,14 +212,21 @@ def _shrink(changes: list[Change], what: str, planned: int, ceiling: int) -> int
     return used
 
 
-def _batch(plan: "TrainingPlan", preset: Optional[Preset], changes: list[Change]) -> tuple[int, int, int]:
+# In-batch negatives are the contrastive objective itself (InfoNCE is bounded by log(batch)):
+# small scales keep up to SimCSE's 64 sentences per batch; sentences are short, so this stays cheap.
+CONTRASTIVE_MICRO_BATCH = 64
+
+
+def _batch(plan: "TrainingPlan", preset: Optional[Preset], changes: list[Change],
+           objective: str = "causal_lm") -> tuple[int, int, int]:
     b = plan.batch
     micro = b.micro_batch_size or (preset.micro_batch if preset else 8)
     accum = b.grad_accum or 1
     seq = b.seq_len or (preset.seq_len if preset else 1024)
     if preset is None:
         return micro, accum, seq
-    micro = _shrink(changes, "micro batch", micro, preset.micro_batch)
+    ceiling = CONTRASTIVE_MICRO_BATCH if objective == "contrastive" else preset.micro_batch
+    micro = _shrink(changes, "micro batch", micro, ceiling)
     if accum != 1:
         # Accumulation multiplies CPU time without changing what a repro shows at this size.
         changes.append(Change("gradient accumulation", accum, 1, "one micro-batch per step at small scale"))

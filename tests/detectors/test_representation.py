@@ -8,9 +8,11 @@ from pretrain_doctor.detectors import RepresentationCollapse, default_detectors,
 from pretrain_doctor.detectors.base import StepRecord
 
 
-def _records(spread, positive, negative):
-    return [StepRecord(step, {"embed_spread": s, "embed_pos_sim": p, "embed_neg_sim": n})
-            for step, (s, p, n) in enumerate(zip(spread, positive, negative), start=1)]
+def _records(spread, positive, negative, loss=None):
+    losses = loss or [None] * len(spread)
+    return [StepRecord(step, {"embed_spread": s, "embed_pos_sim": p, "embed_neg_sim": n,
+                              **({"loss": value} if value is not None else {})})
+            for step, (s, p, n, value) in enumerate(zip(spread, positive, negative, losses), start=1)]
 
 
 def test_healthy_contrastive_embeddings_raise_nothing():
@@ -34,8 +36,42 @@ def test_negatives_as_similar_as_positives_is_a_warning():
 
 def test_a_recovered_run_is_re_armed_and_a_short_dip_is_not_an_alert():
     spread = [1.0] * 6 + [0.05] * 2 + [1.0] * 4 + [0.05] * 3 + [1.0] * 3 + [0.05] * 3
-    alerts = run_detectors([RepresentationCollapse()], _records(spread, [0.9] * 21, [0.5] * 21))
+    alerts = run_detectors([RepresentationCollapse()], _records(spread, [0.9] * 21, [0.3] * 21))
     assert [a.step for a in alerts] == [15, 21]
+
+
+def test_a_saturated_loss_over_alike_negatives_is_a_warning():
+    # tau = 0.005: a cosine gap of 0.3 is 60 nats, the loss is ~0 with negatives still at 0.65
+    negative = [0.9] * 5 + [0.65] * 15
+    alerts = run_detectors([RepresentationCollapse()], _records([0.6] * 20, [0.95] * 20, negative, [1e-4] * 20))
+    assert [a.step for a in alerts] == [13]
+    assert "saturated" in alerts[0].message and alerts[0].data["uniformity_ceiling"] == 0.5
+
+
+def test_a_saturated_loss_over_spread_negatives_is_healthy():
+    # tau = 0.05 SimCSE: the loss near zero is normal once negatives are far apart
+    records = _records([0.9] * 40, [0.9] * 40, [0.9] * 3 + [0.4] * 3 + [0.1] * 34, [1e-3] * 40)
+    assert run_detectors([RepresentationCollapse()], records) == []
+
+
+def test_one_batch_with_a_higher_loss_does_not_re_arm_a_saturated_collapse():
+    loss = ([1e-4] * 14 + [0.05]) * 3
+    alerts = run_detectors([RepresentationCollapse()], _records([0.6] * 45, [0.95] * 45, [0.65] * 45, loss))
+    assert [a.step for a in alerts] == [13]
+
+
+def test_contrastive_objective_thresholds_for_other_detectors():
+    from pretrain_doctor.detectors import LossCollapse
+    from pretrain_doctor.detectors.representation import objective_options
+
+    assert objective_options("causal_lm") == {} and objective_options(None) == {}
+    options = objective_options("contrastive")
+    simcse_loss = [StepRecord(step, {"loss": value}) for step, value in
+                   enumerate([3.2, 1.6, 0.5, 0.2, 0.08, 0.03, 0.02, 0.01, 0.009, 0.003], start=1)]
+    assert {a.code for a in run_detectors([LossCollapse()], simcse_loss)} == {"PDM204"}
+    assert run_detectors([LossCollapse(**options["PDM204"])], simcse_loss) == []
+    zero = [StepRecord(step, {"loss": 0.0}) for step in range(1, 8)]
+    assert run_detectors([LossCollapse(**options["PDM204"])], zero)
 
 
 def test_records_without_embeddings_are_ignored():
