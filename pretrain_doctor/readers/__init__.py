@@ -77,7 +77,8 @@ def detect_format(path: Path) -> tuple[str, Path]:
                 return "runlog", path
             if "\n{" in stripped.rstrip() or len(stripped.splitlines()) == 1 and path.suffix == ".jsonl":
                 return "jsonl", path
-    if re.match(r"\{\s*(?:\"|\}|$)|\[\s*(?:\{|\]|\[|-?\d|$)", stripped):  # not a `[rank0]:` prefix
+    # a JSON document, not a `[rank0]:` prefix or a `[2026-08-22 15:00:00]` timestamp (Megatron-LM, DeepSpeed)
+    if re.match(r"\{\s*(?:\"|\}|$)|\[\s*(?:\{|\]|\[|-?\d[\d.eE+-]*\s*[,\]]|$)", stripped):
         return "json", path
     from .structured import looks_like_csv
 

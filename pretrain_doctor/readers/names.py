@@ -32,7 +32,7 @@ for _metric, _names in {
     "lr": ("lr", "learning_rate", "train/learning_rate", "learning-rate", "train/lr", "learning rate", "lr_0",
            "lr-Adam", "lr-AdamW", "lr-SGD"),
     "grad_norm": ("grad_norm", "train/grad_norm", "grad-norm", "grad norm", "gradient_norm", "global_grad_norm",
-                  "train/global_grad_norm", "l2_norm/grad_global", "total_grad_norm", "norm"),
+                  "train/global_grad_norm", "l2_norm/grad_global", "l2_norm/grad/global", "total_grad_norm", "norm"),
     "loss_scale": ("loss_scale", "loss-scale", "loss scale", "train/loss_scale", "grad_scale", "scaler/scale"),
     "step_time": ("step_time", "iteration-time", "train_step_timing", "train_step_timing in s",
                   "time_metrics/end_to_end(s)", "time/step", "train/step_time"),

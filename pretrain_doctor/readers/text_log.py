@@ -10,8 +10,10 @@ tried. Styles, each from the writer's source:
   eval `step:125/5100 val_loss:3.27 train_time:...`
 - Megatron-LM / Megatron-DeepSpeed `training_log`: `iteration  29020/ 311541 | consumed
   samples: ... | lm loss: 2.775923E+00 | loss scale: 32768.0 | grad norm: 0.000 |
-  number of skipped iterations: 0 | ...` (the skip count is per log interval), and
-  `validation loss at iteration N | lm loss value: X | lm loss PPL: Y |`
+  number of skipped iterations: 0 | ...` (the skip count is per log interval; a `loss scale: 1.0`
+  that never changed is a bf16/fp32 run's, no loss scale), and `validation loss at iteration N
+  | lm loss value: X | lm loss PPL: Y |` (`validation-<set>` for several sets: the first is
+  `val_loss`; `on test set` / `for test data` is `test_loss`)
 - DeepSpeed engine: `step=N, skipped=M, lr=[...]` (M counts since the start),
   pipeline `steps: N loss: X iter time (s): T`, and the loss scaler's
   `OVERFLOW! Rank 0 Skipping step. Attempted loss scale: A, reducing to B` (also the
@@ -21,9 +23,13 @@ tried. Styles, each from the writer's source:
 - torchtitan `MetricsProcessor.log`: `step: 10  loss:  8.1234  grad_norm:  1.23  memory: …`,
   `validate step: 10  loss: 7.9`
 - transformers `Trainer` / axolotl printed logs: `{'loss': 2.1, 'grad_norm': 0.8,
-  'learning_rate': 2e-05, 'epoch': 0.5}` and `{'eval_loss': …}`; the step is the
-  progress bar's `N/M` when one is printed, else the count of training dicts
-- llm.c train_gpt2.cu: `step  120/5000 | loss 3.210000 (+nanz)| norm 0.8400 (+nanz)| lr 6.00e-04 | 41.23 ms | ...`
+  'learning_rate': 2e-05, 'epoch': 0.5}` (newer releases print `'2.1'` strings) and
+  `{'eval_loss': …}`; the step is the progress bar's `N/M` when one is printed, else the
+  count of training dicts; apex's `Gradient overflow.  Skipping step, loss scaler 0
+  reducing loss scale to B` inside the bar is a skip at the step after the bar's position
+- llm.c train_gpt2.cu: `step  120/5000 | loss 3.210000 (+nanz)| norm 0.8400 (+nanz)| lr 6.00e-04 | 41.23 ms | ...`,
+  train_gpt2.c `step 3: train loss 4.3 (took 1288 ms)`, train_gpt2_fp32.cu `step 7/74: train loss 4.05
+  (142.5 ms, 115000 tok/s)`; `val loss X` (no step) goes to the step line after it
 - nanoGPT: `iter 120: loss 3.2100, time 41.23ms, mfu 12.34%`, eval `step 120: train loss 3.21, val loss 3.27`
 - anything else through `pattern`: a regex with named groups `step` and metric names.
 
@@ -80,22 +86,38 @@ _ELISION = re.compile(r"^(?:\.\.\.+|…|\[\.\.\.\]|\[…\])$")
 _LLMC_SHORT = re.compile(rf"^s:(?P<step>\d+)\s+(?P<body>(?:\w+:{_NUMBER}\s*)+)$")
 _MODDED = re.compile(r"^step:(?P<step>\d+)/(?P<total>\d+)\s+(?P<body>.*)$")
 _MEGATRON = re.compile(r"^iteration\s+(?P<step>\d+)\s*/\s*(?P<total>\d+)\s*\|(?P<body>.*)$")
-_MEGATRON_VALID = re.compile(rf"validation loss at iteration\s+(?P<step>\d+)\b.*?\|\s*lm loss value:\s*(?P<loss>{_NUMBER})")
-_MEGATRON_VALID_END = re.compile(rf"validation loss at the end of training.*?\|\s*lm loss value:\s*(?P<loss>{_NUMBER})")
+# `validation{suffix} loss at {prefix} | {key} value: X | {key} PPL: Y |`: suffix `-<name>` or `-<k>` with
+# several validation sets; prefix `iteration N`, `iteration N on validation set`, `iteration N on test set`,
+# `iteration N on K-sample draw from validation set` (Megatron-DeepSpeed), `the end of training for val data`
+# / `for test data` (older Megatron-LM)
+_MEGATRON_VALID = re.compile(rf"validation(?P<suffix>-\S+)? loss at (?:iteration\s+(?P<step>\d+)\b|(?P<end>the end of "
+                             rf"training))(?P<where>[^|]*)\|\s*lm loss value:\s*(?P<loss>{_NUMBER})")
 _LLMC_CUDA = re.compile(rf"^step\s+(?P<step>\d+)/(?P<total>\d+)\s*\|\s*loss\s+(?P<loss>{_NUMBER})")
+# llm.c train_gpt2.c `step %d: train loss %f (took %f ms)`, train_gpt2_fp32.cu `step %4d/%d: train loss %f
+# (%f ms, %d tok/s)`; every llm.c trainer prints `val loss %f` (no step) just before the step line it precedes
+_LLMC_PLAIN = re.compile(rf"^step\s+(?P<step>\d+)(?:/\d+)?:\s*train loss\s+(?P<loss>{_NUMBER})\s*\((?:took\s+)?"
+                         rf"(?P<ms>{_NUMBER})\s*ms")
+_LLMC_VAL = re.compile(rf"^val loss\s+(?P<loss>{_NUMBER})$")
 _NANOGPT_ITER = re.compile(rf"^iter\s+(?P<step>\d+):\s*loss\s+(?P<loss>{_NUMBER}),\s*time\s+(?P<ms>{_NUMBER})ms")
 _NANOGPT_EVAL = re.compile(rf"^step\s+(?P<step>\d+):\s*train loss\s+(?P<train>{_NUMBER}),\s*val loss\s+(?P<val>{_NUMBER})")
 _DS_STEP = re.compile(r"\bstep=(?P<step>\d+),\s*skipped=(?P<skipped>\d+)(?:,\s*lr=\[(?P<lr>[^\],]*))?")
-_DS_PIPE = re.compile(rf"\bsteps:\s*(?P<step>\d+)\s+loss:\s*(?P<loss>{_NUMBER})(?:\s+iter time \(s\):\s*(?P<time>{_NUMBER}))?")
+# pipe/engine.py: `steps: N loss: X [<extra loss>: Y ...] iter time (s): T samples/sec: S`
+_DS_PIPE = re.compile(rf"\bsteps:\s*(?P<step>\d+)\s+loss:\s*(?P<loss>{_NUMBER})(?:.*?\biter time \(s\):\s*(?P<time>{_NUMBER}))?")
 # DeepSpeed loss_scaler / stage_1_and_2 `OVERFLOW! Rank 0 Skipping step. Attempted loss scale: A, reducing to B`
 # (or `…, but hysteresis is 2. Reducing hysteresis to 1`: the scale stays), unfused_optimizer `fp16 dynamic loss
 # scale overflow! Skipping step. Attempted loss scale: A, reducing to B`, apex `OVERFLOW! … Attempted loss scale: A`.
-_DS_OVERFLOW = re.compile(rf"(?:OVERFLOW!|loss scale overflow!).*?Attempted loss scale:\s*(?P<attempted>{_NUMBER})"
-                          rf"(?:,\s*reducing to\s*(?P<reduced>{_NUMBER})|(?P<hysteresis>,\s*but hysteresis))?")
+# A scaler of another dtype than fp16 prints `OVERFLOW! Rank 0 Skipping step.` alone: a skip, no scale.
+_DS_OVERFLOW = re.compile(rf"(?:OVERFLOW!|loss scale overflow!)(?:.*?Attempted loss scale:\s*"
+                          rf"(?P<attempted>{_NUMBER})(?:,\s*reducing to\s*(?P<reduced>{_NUMBER})|(?P<hysteresis>,\s*but "
+                          rf"hysteresis))?)?")
+# apex amp (apex/amp/handle.py `skip_step`): `Gradient overflow.  Skipping step, loss scaler 0 reducing loss scale to B`
+_APEX_OVERFLOW = re.compile(rf"Gradient overflow\.\s+Skipping step, loss scaler \d+ reducing loss scale to\s*(?P<reduced>{_NUMBER})")
 _DS_PPL = re.compile(rf"^ppl:\s*(?P<ppl>{_NUMBER})\s*$")
 _TITAN = re.compile(rf"^(?P<validate>validate\s+)?step:\s*(?P<step>\d+)\s+loss:\s*(?P<loss>{_NUMBER})(?P<rest>.*)$")
 _HF_DICT = re.compile(r"\{'(?:loss|eval_loss|train_runtime|grad_norm|learning_rate)'.*?\}")
-_HF_PAIR = re.compile(rf"'(?P<key>[^']+)':\s*(?:tensor\()?(?P<value>{_NUMBER})")
+# values as numbers (`2.1`, `tensor(2.1)`) or, from transformers' ProgressCallback/PrinterCallback since
+# they format floats with `f"{v:.4g}"`, as strings (`'2.1'`, `'nan'`)
+_HF_PAIR = re.compile(rf"'(?P<key>[^']+)':\s*'?(?:tensor\()?(?P<value>{_NUMBER})'?")
 _TQDM_POSITION = re.compile(r"\|\s*(?P<step>\d+)/(?P<total>\d+)\s*\[")
 # Lightning's progress bar (NeMo's stdout): `Epoch 0:  45%|███| 45/100 [00:09<00:11, 4.81it/s,
 # v_num=0, reduced_train_loss=2.34, global_step=44.0, train_step_timing in s=0.207]`
@@ -166,11 +188,14 @@ class TextParser:
         self.log = TextLog()
         self.builder = RecordBuilder()
         self._last_step: Optional[int] = None
-        self._overflows: list[float] = []  # loss scales after overflows since the last step line
+        self._overflows: list[Optional[float]] = []  # loss scales (None: not printed) after overflows since the last step line
         self._overflow_seen = False
         self._step_line: Optional[int] = None  # the step of the last DeepSpeed step line
         self._progress: dict[int, int] = {}  # progress-bar total -> its last position (HF printed logs)
         self._hf_dicts = 0
+        self._pending_val: Optional[float] = None  # llm.c `val loss X`, for the next step line
+        self._validation_sets: dict[str, int] = {}
+        self._megatron_scaled = False  # a Megatron loss scale other than 1.0 was seen (an fp16 run)  # Megatron validation-set suffix -> order seen
 
     def feed(self, raw: str) -> list[StepRecord]:
         """Take one line; returns the records it completed."""
@@ -195,6 +220,8 @@ class TextParser:
         return _some(self.builder.flush())
 
     def finish(self) -> TextLog:
+        if self._pending_val is not None and self._last_step is not None:  # llm.c's last evaluation
+            self.builder.add(self._last_step + 1, {"val_loss": self._pending_val})
         self.builder.finish()
         self.log.records = self.builder.records
         if self._overflow_seen:
@@ -219,18 +246,56 @@ class TextParser:
 
     def _styles(self) -> tuple[tuple[str, Callable[[str], Optional[list[tuple[int, dict[str, float]]]]]], ...]:
         return (("llm.c", _one(_parse_llmc_short)), ("modded-nanogpt", _one(_parse_modded)),
-                ("megatron", _one(_parse_megatron)), ("megatron", self._parse_megatron_validation),
+                ("megatron", self._parse_megatron_iteration), ("megatron", self._parse_megatron_validation),
                 ("deepspeed", self._parse_deepspeed), ("torchtitan", _one(_parse_torchtitan)),
-                ("progress-bar", self._parse_bar_postfix), ("hf", self._parse_hf_dict), ("llm.c", _one(_parse_llmc_cuda)), ("nanogpt", _one(_parse_nanogpt)))
+                ("progress-bar", self._parse_bar_postfix), ("hf", self._parse_hf_dict), ("llm.c", self._parse_llmc_stdout),
+                ("nanogpt", _one(_parse_nanogpt)))
+
+    def _parse_llmc_stdout(self, line: str) -> Optional[list[tuple[int, dict[str, float]]]]:
+        """llm.c's stdout: the step lines, and `val loss X`, which goes to the step line after it."""
+        found = _parse_llmc_cuda(line) or _parse_llmc_plain(line)
+        if found is not None:
+            if self._pending_val is not None:
+                found[1]["val_loss"], self._pending_val = self._pending_val, None
+            return [found]
+        match = _LLMC_VAL.match(line)
+        if match:
+            self._pending_val = _float(match.group("loss"))
+            return []
+        return None
+
+    def _parse_megatron_iteration(self, line: str) -> Optional[list[tuple[int, dict[str, float]]]]:
+        found = _parse_megatron(line)
+        if found is None:
+            return None
+        metrics = found[1]
+        # Megatron-LM prints `loss scale: 1.0` for bf16/fp32 runs (no grad scaler: get_loss_scale() is one);
+        # it is a loss scale only once the run has shown another value (fp16's dynamic scaler)
+        scale = metrics.get("loss_scale")
+        if scale is not None and not self._megatron_scaled:
+            if scale == 1.0:
+                del metrics["loss_scale"]
+            else:
+                self._megatron_scaled = True
+        return [found]
 
     def _parse_megatron_validation(self, line: str) -> Optional[list[tuple[int, dict[str, float]]]]:
         match = _MEGATRON_VALID.search(line)
-        if match:
-            return [(int(match.group("step")), {"val_loss": _float(match.group("loss"))})]
-        match = _MEGATRON_VALID_END.search(line)
-        if match and self._last_step is not None:
-            return [(self._last_step, {"val_loss": _float(match.group("loss"))})]
-        return None
+        if match is None:
+            return None
+        if match.group("step") is not None:
+            step = int(match.group("step"))
+        elif self._last_step is not None:  # `the end of training`: after the last step logged
+            step = self._last_step
+        else:
+            return []
+        if "test" in match.group("where"):  # the test split: reported, never the validation curve
+            return [(step, {"test_loss": _float(match.group("loss"))})]
+        suffix = match.group("suffix") or ""
+        # several validation sets (`validation-<name>`): the first one seen is the validation curve
+        if self._validation_sets.setdefault(suffix, len(self._validation_sets)):
+            return [(step, {f"val_loss{suffix}": _float(match.group("loss"))})]
+        return [(step, {"val_loss": _float(match.group("loss"))})]
 
     def _parse_deepspeed(self, line: str) -> Optional[list[tuple[int, dict[str, float]]]]:
         match = _DS_STEP.search(line)
@@ -255,11 +320,23 @@ class TextParser:
         match = _DS_OVERFLOW.search(line)
         if match:
             self._overflow_seen = True
-            attempted = _float(match.group("attempted"))
-            reduced = match.group("reduced")
-            # with hysteresis left the scale stays; a bare `Attempted loss scale: A` (apex) halves it
-            scale = _float(reduced) if reduced is not None else attempted if match.group("hysteresis") else attempted / 2
+            scale = None
+            if match.group("attempted") is not None:
+                attempted = _float(match.group("attempted"))
+                reduced = match.group("reduced")
+                # with hysteresis left the scale stays; a bare `Attempted loss scale: A` (apex) halves it
+                scale = _float(reduced) if reduced is not None else attempted if match.group("hysteresis") else attempted / 2
             self._overflows.append(scale)
+            return []
+        match = _APEX_OVERFLOW.search(line)
+        if match:
+            for bar in _TQDM_POSITION.finditer(line):  # a progress bar before it (HF Trainer): N steps done
+                self._progress[int(bar.group("total"))] = int(bar.group("step"))
+            if self._progress:  # the overflow skipped the step after the bar's position
+                step = self._progress[max(self._progress)] + 1
+                return [(step, {"loss_scale": _float(match.group("reduced")), "step_skipped": 1.0})]
+            self._overflow_seen = True
+            self._overflows.append(_float(match.group("reduced")))
             return []
         match = _DS_PPL.match(line)
         if match and self._last_step is not None:
@@ -277,7 +354,7 @@ class TextParser:
         base = self._last_step if self._last_step is not None and self._last_step < step else 0
         for k, scale in enumerate(self._overflows):
             at = min(base + 1 + k, step)
-            rows.append((at, {"loss_scale": scale}))
+            rows.append((at, {} if scale is None else {"loss_scale": scale}))
         self._overflows = []
         if rows and rows[-1][0] == step:
             rows[-1][1].update(metrics)
@@ -355,8 +432,9 @@ def _parse_modded(line: str) -> Optional[tuple[int, dict[str, float]]]:
             metrics[SHORT_KEYS[key]] = _float(value)
         elif key == "train_time":
             metrics["train_time"] = _float(value) / 1000.0  # cumulative seconds; step_time derived later
-    if "loss" not in metrics:
+    if "val_loss" in metrics:
         metrics.pop("train_time", None)  # an eval line's time includes the evaluation
+    # (newer records print no train loss: `step:N/M train_time:Tms step_avg:Sms` still times the steps)
     return (int(match.group("step")), metrics) if metrics else None
 
 
@@ -400,6 +478,13 @@ def _parse_llmc_cuda(line: str) -> Optional[tuple[int, dict[str, float]]]:
     if timing:
         metrics["step_time"] = _float(timing.group(1)) / 1000.0
     return int(match.group("step")), metrics
+
+
+def _parse_llmc_plain(line: str) -> Optional[tuple[int, dict[str, float]]]:
+    match = _LLMC_PLAIN.match(line)
+    if not match:
+        return None
+    return int(match.group("step")), {"loss": _float(match.group("loss")), "step_time": _float(match.group("ms")) / 1000.0}
 
 
 def _parse_nanogpt(line: str) -> Optional[tuple[int, dict[str, float]]]:
