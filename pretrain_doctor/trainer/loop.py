@@ -200,6 +200,7 @@ class _Run:
         save_every = self.options.save_every
         tokens_per_step = spec.micro_batch * spec.seq_len * spec.grad_accum * self.ranks.world_size
         last = min(spec.steps, self.options.stop_at or spec.steps)
+        unread: list[tuple[int, torch.Tensor]] = []  # losses still on the device, read on logging steps
         try:
             for step in range(start + 1, last + 1):
                 for fault in self.faults:
@@ -233,10 +234,13 @@ class _Run:
                 lr = optimizer.param_groups[0]["lr"]
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
-                value = float(total)
-                result.losses[step] = value
+                unread.append((step, total))
                 result.last_step = step
-                progress.update(step, value, lr, tokens_per_step)
+                if progress.due(step):
+                    _read_losses(unread, result.losses)
+                    progress.update(step, tokens_per_step, self._global_loss(total), lr)
+                else:
+                    progress.update(step, tokens_per_step)
                 if save_every and step % save_every == 0 and step < last:
                     self._save(step, position, model, optimizer, scheduler, scaler)
                 if doctor is not None and doctor.stop_requested:
@@ -244,8 +248,19 @@ class _Run:
                     break
             self._save(result.last_step, position, model, optimizer, scheduler, scaler)
         finally:
+            _read_losses(unread, result.losses)
             progress.close()
             result.tokens_per_second = progress.tokens_per_second
+
+    def _global_loss(self, loss: torch.Tensor) -> float:
+        """The step's loss averaged over ranks (every rank calls this on the same steps)."""
+        if self.ranks.world_size == 1:
+            return float(loss)
+        import torch.distributed as dist
+
+        summed = loss.detach().clone()
+        dist.all_reduce(summed)
+        return float(summed) / self.ranks.world_size
 
     def _apply_lr_faults(self, optimizer: torch.optim.Optimizer, step: int, scheduled: float, peak: float) -> None:
         factor = 1.0
@@ -267,6 +282,13 @@ class _Run:
         if self.ranks.main and step > 0:
             inner = getattr(model, "module", model)
             checkpoint.save(self.out, step, position, inner, optimizer, scheduler, scaler)
+
+
+def _read_losses(unread: list[tuple[int, torch.Tensor]], losses: dict[int, float]) -> None:
+    """Move the losses kept on the device to `losses` (step -> float) in one host read."""
+    if unread:
+        losses.update(zip((step for step, _ in unread), torch.stack([loss for _, loss in unread]).tolist()))
+        unread.clear()
 
 
 def _initial_scale(plan: Any) -> float:

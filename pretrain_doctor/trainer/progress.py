@@ -8,13 +8,16 @@ from typing import Any, Optional, TextIO
 
 
 class Progress:
-    """`update(step, loss, lr, tokens)` after each optimizer step; `close()` at the end."""
+    """After each optimizer step: `update(step, tokens)`, with the loss and lr on the
+    logging steps (`due(step)`), the only steps on which the loop reads the loss from the
+    device (and, under DDP, averages it over ranks); `close()` at the end."""
 
     def __init__(self, total: int, start: int = 0, live: Optional[bool] = None, stream: Optional[TextIO] = None,
                  every: Optional[int] = None) -> None:
         self.stream = stream or sys.stderr
         self.total, self.start = total, start
         self.live = self.stream.isatty() if live is None else live
+        # independent of `live`: every rank must reach the same logging steps (their all-reduce pairs up)
         self.every = every or max(1, (total - start) // 10)
         self._began = time.perf_counter()
         self._tokens = 0
@@ -30,16 +33,23 @@ class Progress:
             self._task = self._bar.add_task("train", total=total, completed=start, metrics="")
             self._bar.start()
 
-    def update(self, step: int, loss: float, lr: float, tokens: int) -> None:
+    def due(self, step: int) -> bool:
+        """Whether `step` is a logging step (its loss and lr are shown)."""
+        return (step - self.start) % self.every == 0 or step == self.total
+
+    def update(self, step: int, tokens: int, loss: Optional[float] = None, lr: Optional[float] = None) -> None:
         self._tokens += tokens
+        if loss is None:
+            if self._bar is not None:
+                self._bar.update(self._task, completed=step)
+            return
         elapsed = max(time.perf_counter() - self._began, 1e-9)
         rate = self._tokens / elapsed
-        done = step - self.start
-        eta = elapsed / max(done, 1) * (self.total - step)
-        metrics = f"loss {loss:.4f}  lr {lr:.2e}  {rate:,.0f} tok/s"
+        eta = elapsed / max(step - self.start, 1) * (self.total - step)
+        metrics = f"loss {loss:.4f}  lr {lr or 0.0:.2e}  {rate:,.0f} tok/s"
         if self._bar is not None:
             self._bar.update(self._task, completed=step, metrics=metrics)
-        elif done % self.every == 0 or step == self.total:
+        else:
             self.stream.write(f"step {step}/{self.total}  {metrics}  eta {_clock(eta)}\n")
             self.stream.flush()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,3 +32,7 @@ def test_two_process_ddp_logs_one_global_grad_norm_per_step(tmp_path):
     assert all(line["metrics"]["grad_norm"] > 0 for line in steps)
     assert lines[-1]["type"] == "end" and lines[-1]["reason"] == "finished"
     assert (tmp_path / "checkpoints" / "step-6").is_dir()
+    # the progress shows the loss averaged over both ranks (the run log's loss), not rank 0's
+    shown = {int(m.group(1)): float(m.group(2)) for m in re.finditer(r"^step (\d+)/6  loss (\S+)", result.stderr, re.M)}
+    assert sorted(shown) == [1, 2, 3, 4, 5, 6]
+    assert all(shown[line["step"]] == pytest.approx(line["metrics"]["loss"], abs=1e-4) for line in steps)
