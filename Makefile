@@ -28,10 +28,15 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(QUIET_EDITABLE) $(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
+# The three uses: check the demo configs; train one of them tiny on the CPU with an lr spike
+# injected at step 25, which the monitor catches live; the run ends with its post-mortem.
+DEMO_RUN := runs/demo
 demo: install
 	$(VENV)/bin/pretrain-doctor check fixtures/demo --fail-on never
-	$(VENV)/bin/pretrain-doctor plan fixtures/demo/pretrain-gpt2.yaml
-	$(VENV)/bin/pretrain-doctor explain PD105
+	rm -rf $(DEMO_RUN)
+	$(VENV)/bin/pretrain-doctor train fixtures/demo/pretrain-gpt2.yaml --scale tiny --steps 40 \
+	    --inject lr_spike@25 --out $(DEMO_RUN)
+	@echo "The run: $(DEMO_RUN)/ (doctor.jsonl, TensorBoard, report.html); replay it: $(VENV)/bin/pretrain-doctor replay $(DEMO_RUN)"
 
 test: install
 	# one torch thread per worker: two workers on two cores would otherwise oversubscribe
