@@ -38,6 +38,7 @@ class TrainOptions:
     dialect: str = "auto"
     progress: Optional[bool] = None  # None: a live bar on a terminal, plain lines otherwise
     report: bool = True  # print the post-mortem report of the run log at the end
+    skip_poisoned: bool = False  # leave out the update of a step the monitor judges poisoned (should_skip_step)
     monitor_options: dict = field(default_factory=dict)  # extra attach() options (tests: probe intervals)
 
 

@@ -32,6 +32,7 @@ class TrainResult:
     tokens_per_second: float = 0.0
     model: Optional[torch.nn.Module] = None
     report: Any = None  # the post-mortem (postmortem.Report) of the run log, when it was made
+    doctor: Any = None  # the monitor, detached (None with the monitor off)
 
 
 class _Ranks:
@@ -150,7 +151,7 @@ class _Run:
             trained = torch.nn.parallel.DistributedDataParallel(model)
         objective = make_objective(spec, tokens, model)
         doctor = self._attach(trained, optimizer, scaler, start)
-        result = TrainResult(out=self.out, spec=spec, last_step=start, model=model)
+        result = TrainResult(out=self.out, spec=spec, last_step=start, model=model, doctor=doctor)
         try:
             self._loop(trained, optimizer, scheduler, scaler, batches, objective, doctor, start, position, result)
         finally:
@@ -181,11 +182,11 @@ class _Run:
         from ..detectors.representation import objective_options
 
         options = {"sync_every": self.options.sync_every, "update_every": self.options.sync_every,
-                   "attention_every": self.options.sync_every, **objective_options(self.spec.objective),
-                   **self.options.monitor_options}
+                   "attention_every": self.options.sync_every, "scaler": scaler,
+                   **objective_options(self.spec.objective), **self.options.monitor_options}
         # start_step: the run log continues (same run id, no second header) at the resumed step
         return pretrain_doctor.attach(model, optimizer, log_dir=self.out, tensorboard=True,
-                                      config=str(self.options.config), scaler=scaler, start_step=start, **options)
+                                      config=str(self.options.config), start_step=start, **options)
 
     # ------------------------------------------------------------------ the loop
     def _loop(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, scaler: Any,
@@ -223,13 +224,16 @@ class _Run:
                     fault.after_backward(step, model)
                 if scaler is not None:
                     scaler.unscale_(optimizer)
+                # PaLM's "skip the bad batch": no update when the monitor judges the gradients poisoned
+                skip = self.options.skip_poisoned and doctor is not None and doctor.should_skip_step()
                 if spec.clip > 0:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), spec.clip)
                 self._apply_lr_faults(optimizer, step, schedule_factor(step - 1), peak_factor(step - 1))
                 if scaler is not None:
-                    scaler.step(optimizer)
+                    if not skip:
+                        scaler.step(optimizer)
                     scaler.update()
-                else:
+                elif not skip:
                     optimizer.step()
                 lr = optimizer.param_groups[0]["lr"]
                 scheduler.step()
