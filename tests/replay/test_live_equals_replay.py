@@ -4,7 +4,6 @@ line) gives the same alerts at the same steps, over several injected faults."""
 from __future__ import annotations
 
 import io
-from types import SimpleNamespace
 
 import pytest
 
@@ -14,25 +13,22 @@ from pretrain_doctor.readers import read_run  # noqa: E402
 from pretrain_doctor.replay.engine import judge  # noqa: E402
 from pretrain_doctor.replay.follow import LineRecords  # noqa: E402
 from pretrain_doctor.detectors import DetectorSet, default_detectors  # noqa: E402
-from tests.monitor.faults import FAULT_STEP, fp16_overflow_run, gpt2_run  # noqa: E402
+from tests.trainer.helpers import TINY_GPT2, run  # noqa: E402
+
+FAULT_STEP = 40
 
 
-def _lr_times_300(model, optimizer):
-    for group in optimizer.param_groups:
-        group["lr"] *= 300
-
-
-def _poison_mlp_weight(model, optimizer):
-    with torch.no_grad():
-        model.transformer.h[1].mlp.c_fc.weight[0, 0] = float("nan")
+def _trainer(inject, steps):
+    """The reference trainer with a fault injected, the monitor syncing every 2 steps."""
+    return lambda log_dir: run(TINY_GPT2, log_dir, steps=steps, inject=[inject], sync_every=2,
+                               monitor_options={"console": False})
 
 
 FAULTS = {
-    "lr-x300": lambda log_dir: gpt2_run(steps=FAULT_STEP + 12, fault=_lr_times_300, log_dir=log_dir),
-    "nan-param": lambda log_dir: gpt2_run(steps=FAULT_STEP + 6, fault=_poison_mlp_weight, log_dir=log_dir),
-    "vanishing": lambda log_dir: gpt2_run(steps=FAULT_STEP + 12, log_dir=log_dir,
-                                          loss_factor=lambda step: 1e-12 if step >= FAULT_STEP else 1.0),
-    "fp16-overflow": lambda log_dir: fp16_overflow_run(steps=36, overflow_from=20, log_dir=log_dir),
+    "lr-spike": _trainer(f"lr_spike@{FAULT_STEP}", FAULT_STEP + 12),
+    "nan-param": _trainer(f"nan_param@{FAULT_STEP}", FAULT_STEP + 6),
+    "vanishing": _trainer(f"grad_vanish@{FAULT_STEP}", FAULT_STEP + 12),
+    "fp16-overflow": _trainer("fp16_overflow@20", 36),
 }
 
 
@@ -43,8 +39,7 @@ def key(alerts):
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_replayed_run_log_gives_the_live_alerts(tmp_path, fault):
-    doctor = FAULTS[fault](tmp_path)
-    live = key(doctor.alerts)
+    live = key(FAULTS[fault](tmp_path).alerts)
     assert any(severity != "info" for _, _, severity, _ in live)
     run = judge(read_run([tmp_path]))
     assert run.format == "runlog" and key(run.alerts) == live
