@@ -148,6 +148,24 @@ def test_megatron_lm_older_lines_and_end_of_training_validation():
     assert steps[20]["val_loss"] == 3.5 and steps[20]["test_loss"] == 3.6
 
 
+# NVIDIA/Megatron-LM megatron/training.py @ tag v1.0 (f738dac68ef700ae2760bf856ecb5c60f3decd9a): no consumed samples,
+# no skip count (an overflow shows only as a lower loss scale), `loss scale` only with --fp16.
+def test_megatron_lm_v1_lines_without_skip_counts(tmp_path):
+    def line(iteration: int, loss: float, loss_scale: float) -> str:
+        log_string = ' iteration {:8d}/{:8d} |'.format(iteration, 500)
+        log_string += ' elapsed time per iteration (ms): {:.1f} |'.format(410.2)
+        log_string += ' learning rate: {:.3E} |'.format(1.5e-4)
+        log_string += ' {}: {:.6E} |'.format('lm loss', loss)
+        log_string += ' loss scale: {:.1f} |'.format(loss_scale)
+        return log_string
+
+    lines = [line(it, healthy(it)[0], 4294967296.0 / 2 ** min(it, 12)) for it in range(1, STEPS + 1)]
+    steps = by_step(lines)
+    assert steps[1] == {"step_time": pytest.approx(0.4102), "lr": 1.5e-4, "loss": round(healthy(1)[0], 6),
+                        "loss_scale": 2147483648.0}
+    assert serious(write(tmp_path, "megatron-v1.log", lines)) == []  # the fp16 scale settling at start-up
+
+
 # microsoft/Megatron-DeepSpeed megatron/training.py @ f4157bea69f3df8c6cb66f2ebcda66ba03d1288e (2024-12)
 def test_megatron_deepspeed_lines_and_sample_draw_validation(tmp_path):
     def line(iteration: int, loss: float, grad_norm: float, lr: float, skipped: int = 0) -> str:

@@ -21,7 +21,7 @@ def by_step(path: Path, **kwargs):
 
 
 @pytest.mark.slow
-def test_transformers_trainer_state_and_its_tensorboard_folder(tmp_path, monkeypatch):
+def test_transformers_trainer_state_and_its_tensorboard_folder(tmp_path, monkeypatch, capsys):
     pytest.importorskip("transformers")
     pytest.importorskip("accelerate")
     from transformers import Trainer, TrainingArguments
@@ -56,6 +56,16 @@ def test_transformers_trainer_state_and_its_tensorboard_folder(tmp_path, monkeyp
         assert tb_steps[step]["lr"] == pytest.approx(logged[step]["learning_rate"], rel=1e-6)
     assert [s for s in tb_steps if "val_loss" in tb_steps[s]] == [3, 6]
     assert tb_steps[3]["val_loss"] == pytest.approx(steps[3]["val_loss"], rel=1e-6)
+
+    # the same run's stdout: PrinterCallback (disable_tqdm) prints each log, floats as f"{v:.4g}" strings
+    stdout = tmp_path / "stdout.log"
+    stdout.write_text(capsys.readouterr().out)
+    printed_run, printed = by_step(stdout)
+    assert printed_run.format == "text (hf)" and sorted(printed) == [1, 2, 3, 4, 5, 6]
+    for step in range(1, 7):
+        assert printed[step]["loss"] == pytest.approx(logged[step]["loss"], rel=1e-3)
+        assert printed[step]["lr"] == pytest.approx(logged[step]["learning_rate"], rel=1e-3)
+    assert printed[3]["val_loss"] == pytest.approx(steps[3]["val_loss"], rel=1e-3)
 
 
 def _lightning_fit(tmp_path: Path, logger) -> None:
