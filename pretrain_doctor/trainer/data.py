@@ -221,19 +221,34 @@ def build_examples(documents: list[str], info: TokenizerInfo, spec: "RunSpec", l
     if spec.objective == "contrastive" or not spec.packing:
         return _padded_rows(encoded, info, spec, label_masking)
     stream: list[int] = []
-    positions: list[int] = []
+    starts: list[bool] = []  # where a document begins
     for ids in encoded:
         doc = ([info.bos_id] if info.bos_id is not None and spec.objective == "causal_lm" else []) + ids + [info.eos_id]
         stream.extend(doc)
-        positions.extend(range(len(doc)))
+        starts.extend([True] + [False] * (len(doc) - 1))
     rows = len(stream) // seq
     if rows < 1:
         raise UsageError(f"the corpus has {len(stream)} tokens, fewer than one sequence of {seq}")
     ids = torch.tensor(stream[: rows * seq], dtype=torch.long).view(rows, seq)
-    position_ids = None
+    position_ids, labels = None, ids.clone()
     if spec.document_mask:
-        position_ids = torch.tensor(positions[: rows * seq], dtype=torch.long).view(rows, seq)
-    return Examples(ids, torch.ones_like(ids), ids.clone(), position_ids)
+        position_ids = _document_positions(torch.tensor(starts[: rows * seq]).view(rows, seq))
+        # A document's first token is not predicted from the one before it (transformers'
+        # DataCollatorWithFlattening does the same): no loss across the boundary either.
+        labels[position_ids == 0] = -100
+    return Examples(ids, torch.ones_like(ids), labels, position_ids)
+
+
+def _document_positions(starts: "torch.Tensor") -> "torch.Tensor":
+    """Position ids that restart at 0 with each document and at each row (the tail of a document
+    cut by the row before is a document of its own in this row): the ids a block-diagonal mask
+    is read from, and within the model's position range."""
+    import torch
+
+    starts = starts.clone()
+    starts[:, 0] = True
+    index = torch.arange(starts.shape[1]).expand_as(starts)
+    return index - torch.where(starts, index, 0).cummax(-1).values
 
 
 def sentences(documents: list[str]) -> list[str]:

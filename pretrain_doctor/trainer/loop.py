@@ -150,6 +150,8 @@ class _Run:
         if self.ranks.world_size > 1:
             trained = torch.nn.parallel.DistributedDataParallel(model)
         objective = make_objective(spec, tokens, model)
+        for note in objective.notes:
+            self.tell(f"not honoured: {note}")
         doctor = self._attach(trained, optimizer, scaler, start)
         result = TrainResult(out=self.out, spec=spec, last_step=start, model=model, doctor=doctor)
         try:
