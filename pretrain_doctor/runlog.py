@@ -92,10 +92,9 @@ class RunLogWriter:
         """Append lines (dicts from the `*_line` functions) and flush once."""
         if self._file is None:
             return
-        for line in lines:
-            if "run_id" not in line:
-                line = {"type": line["type"], "run_id": self.run_id, **line}
-            self._file.write(json.dumps(line, default=_jsonable) + "\n")
+        text = "".join(json.dumps(line if "run_id" in line else {"type": line["type"], "run_id": self.run_id, **line},
+                                  default=_jsonable) + "\n" for line in lines)
+        self._file.write(text)  # one call: an interrupt (Ctrl-C) lands before or after it, never inside
         self._file.flush()
 
     def header(self, **fields: Any) -> None:

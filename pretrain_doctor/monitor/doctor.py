@@ -40,6 +40,7 @@ from .probes import GradProbe, UpdateProbe, output_log_z, param_norms
 from .records import RecordBuilder, StepEntry, poisoned
 from . import taps, transfer
 from .schedule import ProbeSchedule, hook_clock
+from .skip import SkipRule
 from .transfer import Held, all_finite, hold
 from ..runlog import end_line, header_line, last_run_id, new_run_id
 from .sinks import Sinks, open_sinks
@@ -92,6 +93,7 @@ class Doctor:
         self.on_alert = on_alert
         self.action_level = action_level
         self.skip_factor = skip_factor
+        self.skip_rule = SkipRule(skip_factor)
         self.dist = DistributedContext.current()
         self.rank, self.world_size = self.dist.rank, self.dist.world_size
         self.guard = ProbeGuard()
@@ -659,7 +661,9 @@ class Doctor:
 
     def should_skip_step(self) -> bool:
         """True when the gradients just computed are poisoned: non-finite, or a grad-norm
-        spike of `skip_factor` x the recent median (PaLM's "skip the bad batch").
+        spike of `skip_factor` x the recent median (PaLM's "skip the bad batch"). Spikes
+        several steps in a row are a new level (an lr jump), not bad batches: after three,
+        the next is applied and the median starts over (see `skip.SkipRule`).
 
         Call it after backward, before `optimizer.step()`. It reads one value from the
         device (a sync the loop asks for). The loop may then skip `step()` or zero the
@@ -668,12 +672,7 @@ class Doctor:
         total = self.guard.call("should_skip_step", self._current_grad_norm)
         if total is None:
             return False
-        median = self.records.median_grad_norm()
-        reason = None
-        if not math.isfinite(total):
-            reason = "non-finite gradient"
-        elif median and total > self.skip_factor * median:
-            reason = f"grad norm {total:.4g} > {self.skip_factor:g} x recent median {median:.4g}"
+        reason = self.skip_rule.judge(total, self.records.median_grad_norm(), self.records.grad_history)
         if reason is None:
             return False
         self._skip_verdict = (reason, total)
@@ -727,9 +726,18 @@ class Doctor:
         if not entries:
             return []
         started = hook_clock()
-        records = self.guard.call("sync", self._records_of, entries) or []
-        alerts = self._run_detectors(records)
-        self.sinks.write(records, alerts)
+        records = alerts = None
+        written: set[str] = set()
+        try:
+            records = self.guard.call("sync", self._records_of, entries) or []
+            alerts = self._run_detectors(records)
+            self.sinks.write(records, alerts, written)
+        except BaseException:  # KeyboardInterrupt, SystemExit: the window must still reach the run log
+            if records is None:
+                self._entries = entries + self._entries  # detach's final sync takes them
+            else:
+                self.sinks.write(records, alerts or [], written)
+            raise
         self.guard.call("sync", self._after_sync, records)
         if scheduled and self.schedule.budget is not None:
             self.guard.call("sync", self.schedule.charge_from_step_times, entries)

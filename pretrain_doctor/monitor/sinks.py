@@ -143,9 +143,13 @@ class Sinks:
             if line is not None:
                 self.guard.call(sink.name, sink.start, line)
 
-    def write(self, records: list[StepRecord], alerts: list[Alert]) -> None:
+    def write(self, records: list[StepRecord], alerts: list[Alert], written: Optional[set[str]] = None) -> None:
+        """`written`: names of the sinks done (a sync interrupted by Ctrl-C writes the rest)."""
+        written = set() if written is None else written
         for sink in self.sinks:
-            self.guard.call(sink.name, sink.write, records, alerts)
+            if sink.name not in written:
+                self.guard.call(sink.name, sink.write, records, alerts)
+                written.add(sink.name)
 
     def annotate(self, annotations: list[Annotation]) -> None:
         if annotations:
