@@ -84,7 +84,8 @@ def test_a_keyboard_interrupt_during_a_sync_loses_no_line(tmp_path, where):
             if where == "making-records":
                 doctor._records_of = interrupt_once(doctor._records_of)
             else:
-                doctor._jsonl.write = interrupt_once(doctor._jsonl.write)
+                run_log = next(sink for sink in doctor.sinks.sinks if sink.name == "run_log")
+                run_log.write = interrupt_once(run_log.write)
 
     with pytest.raises(KeyboardInterrupt):
         _readme_loop(30, tmp_path, on_step=arm)
