@@ -37,6 +37,7 @@ from .params import ParamTable
 from .optimizers import as_optimizer_list, remove_handles, watch_steps
 from .patching import FunctionPatch
 from .probes import GradProbe, UpdateProbe, output_log_z, param_norms
+from .compiled import TracedLoss, is_compiled_module, is_compiling, original_module
 from .records import RecordBuilder, StepEntry, poisoned
 from . import taps, transfer
 from .schedule import ProbeSchedule, hook_clock
@@ -89,6 +90,10 @@ class Doctor:
         self.optimizers = as_optimizer_list(optimizer)
         # the front optimizer: its group 0 gives the lr
         self.model, self.optimizer, self.scaler = model, (self.optimizers or [None])[0], scaler
+        # Under torch.compile(model) the names and the eager forward are the original module's;
+        # the loss hook sits on `model` (outside the compiled region when it is the compiled one).
+        self._module = original_module(model)
+        self._compiled = is_compiled_module(model)  # also set at the first compiled forward
         self.sync_every = sync_every
         self.on_alert = on_alert
         self.action_level = action_level
@@ -117,9 +122,9 @@ class Doctor:
             "sync": sync_every,
         }, overhead_budget, max_seconds={"sync": MAX_SYNC_SECONDS if self.world_size == 1 else 0.0},
             first_step=start_step)
-        self.attention = AttentionProbe(model, self.guard, self._on_attention)
-        self.localizer = NonFiniteLocalizer(model, self.guard)
-        self._replay = InputReplay(model, self.localizer)  # the step's batches, for PDM103 before the update
+        self.attention = AttentionProbe(self._module, self.guard, self._on_attention)
+        self.localizer = NonFiniteLocalizer(self._module, self.guard)
+        self._replay = InputReplay(self._module, self.localizer)  # the step's batches, for PDM103 before the update
 
         self.step = start_step              # optimizer steps seen (skipped ones included), from start_step
         self.alerts: list[Alert] = []
@@ -127,6 +132,8 @@ class Doctor:
         self._entries: list[StepEntry] = []
         self._current: Optional[StepEntry] = None
         self._hook_losses: list[Held] = []
+        devices = sorted(self.table.devices, key=str)
+        self._traced = TracedLoss(devices[0] if len(devices) == 1 else None)  # the loss under torch.compile
         self._hook_shares = 0  # how many of them are shares of the step's loss (num_items_in_batch)
         self._observed: dict[str, list[Any]] = {}
         self._observe_after_step: Optional[bool] = None
@@ -184,7 +191,7 @@ class Doctor:
     def _watch_parameters(self) -> None:
         """(Re)build what depends on the set of watched parameters: at attach, and when
         the optimizer gained a parameter group (`add_param_group`)."""
-        self.table = ParamTable.build(self.model, self.optimizers)
+        self.table = ParamTable.build(self._module, self.optimizers)
         self._group_count = self._count_groups()
         self._param_ids = {id(p) for p in self.table.params}
         self.replicas = ReplicaChecker(zip(self.table.names, self.table.params), self.dist,
@@ -246,10 +253,10 @@ class Doctor:
             patch.install()
 
     def _header(self) -> dict[str, Any]:
-        parameters = sum(p.numel() for p in self.model.parameters())
+        parameters = sum(p.numel() for p in self._module.parameters())
         return header_line(
             self.run_id, tool_version=__version__, world_size=self.world_size,
-            model={"parameters": parameters, "class": type(self.model).__name__, "layers": self.table.layers},
+            model={"parameters": parameters, "class": type(self._module).__name__, "layers": self.table.layers},
             plan=_plan_of(self._config),
             options={
                 "sync_every": self.sync_every,
@@ -274,6 +281,9 @@ class Doctor:
             "attention": "heads/queries subsampled: <= 4 heads, <= 32 query positions of the first sequence",
             "log_z": "<= 256 evenly spaced output positions",
         }
+        if self._compiled:
+            note["torch_compile"] = ("the model runs compiled: attention statistics and the NaN localizer's hooks "
+                                     "stay out of its forward (see monitor/compiled.py)")
         if self.schedule.budget is not None:
             note["overhead_budget"] = self.schedule.budget
             note["adaptive"] = ("intervals of grad_norm, layer_norms, update_ratio, attention, log_z and sync "
@@ -284,6 +294,10 @@ class Doctor:
 
     # -------------------------------------------------------------- the hooks
     def _on_forward(self, module: torch.nn.Module, args: Any, kwargs: dict[str, Any], output: Any) -> None:
+        if is_compiling():  # traced into a compiled graph: only what compiled.py allows
+            if module.training and torch.is_grad_enabled():
+                self._traced.capture(output, kwargs)
+            return
         started = hook_clock()
         if module.training and torch.is_grad_enabled():
             if self._skip_verdict is not None:
@@ -321,6 +335,8 @@ class Doctor:
         # `step(closure)` (Lightning, LBFGS) runs forward and backward INSIDE step, after
         # this hook: the gradients of this step only exist in the post-step hook.
         self._grads_in_post_hook = bool(args or kwargs) and _has_closure(args, kwargs)
+        if self._traced.seen:
+            self.guard.call("loss", self._take_traced_loss)
         self._current = self.guard.call("step", self._begin_step) or StepEntry(self.step + 1)
         self.schedule.spent += hook_clock() - started
 
@@ -473,7 +489,8 @@ class Doctor:
         """Arm PDM103 for the next training forward (at most once per 100 steps).
         `spread_since`: the step whose update ran on non-finite values (the forward checked
         shows where the NaN is now, not where it was born)."""
-        if self.step - self._last_localized_step >= 100 and self.guard.enabled("localize") and not self._detached:
+        if (self.step - self._last_localized_step >= 100 and self.guard.enabled("localize") and not self._detached
+                and not self._compiled):  # its hooks on every module would enter the compiled graph
             self._last_localized_step = self.step
             self.localizer.arm(**({} if spread_since is None else {"spread_since": spread_since}))
             self._plain_until = 0
@@ -500,7 +517,20 @@ class Doctor:
             entry.extra["_observed"], self._observed = self._observed, {}
         self._append(entry)
 
+    def _take_traced_loss(self) -> None:
+        """The loss a compiled forward added up (see compiled.py). From now on the model is
+        known to run compiled: no probe enters its forward again."""
+        loss = self._traced.take()
+        if loss is not None:
+            self._hook_losses.append(hold(loss))
+        if not self._compiled:
+            self._compiled = True
+            self.attention.disarm()
+            self._plain_until = 0
+
     def _take_time_and_loss(self, entry: StepEntry, now: float) -> None:
+        if self._traced.seen:
+            self._take_traced_loss()
         if self._last_step_end is not None:
             entry.scalars["step_time"] = now - self._last_step_end
         self._last_step_end = entry.ended = now
@@ -551,7 +581,8 @@ class Doctor:
         sampled = self.attention.armed
         if sampled:
             self.attention.disarm()
-        if self.schedule.due("attention", upcoming) and self.guard.enabled("attention") and not self._detached:
+        if (self.schedule.due("attention", upcoming) and self.guard.enabled("attention") and not self._detached
+                and not self._compiled):  # its patches and hooks would enter the compiled graph
             self.attention.arm()
         if sampled:
             # its measurements ran inside the model's forward, where the hooks' clocks do not
@@ -705,7 +736,7 @@ class Doctor:
     def replay_batch(self, forward: Callable[[], Any]) -> Optional[dict[str, Any]]:
         """Re-run one forward (`lambda: model(**batch)`) with non-finite localisation armed;
         returns where the first NaN/Inf appeared. RNG state is restored afterwards."""
-        found = run_replay(self.model, self.localizer, forward)
+        found = run_replay(self._module, self.localizer, forward)
         if found is not None and self._entries:
             self._entries[-1].extra["nonfinite_activation"] = found
         elif found is not None:
@@ -971,7 +1002,9 @@ def attach(model: torch.nn.Module, optimizer: Any, log_dir: Optional[Union[str, 
     `optimizer`: a torch optimizer, a trainer's wrapper of one (accelerate, Lightning:
     unwrapped), any object with a `step()` (wrapped on the instance), a list of them (one
     training step begins before the first steps and ends after the last one did), or
-    None (each `doctor.observe(loss=...)` is then one step). Parameters with
+    None (each `doctor.observe(loss=...)` is then one step). `model` may be compiled
+    (`torch.compile(model)`, before or after attach): the doctor adds no graph break or
+    recompile and changes no value; attention statistics are off for a compiled model. Parameters with
     `requires_grad=False` are not watched; `add_param_group` is followed.
 
     `scaler` (a GradScaler with a step of its own; torch's is seen without it),
