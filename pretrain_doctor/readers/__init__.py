@@ -25,7 +25,7 @@ from ..detectors.base import Annotation
 from ..replay.engine import collector_paused
 from ..replay.run import ReplayRun
 from .names import MetricNames, parse_mapping
-from .records import build_records, merge_runs
+from .records import DEEPSPEED_MONITOR_TAG, build_records, merge_runs, samples_to_steps
 
 FORMATS = ("runlog", "tensorboard", "json", "jsonl", "csv", "text")
 _FOLDER_FILES = (("doctor.jsonl", "runlog"), ("trainer_state.json", "json"), ("trainer_log.jsonl", "jsonl"),
@@ -145,8 +145,11 @@ def _read_tensorboard(path: Path, names: MetricNames, columns, pattern) -> Repla
     files = event_files(path)
     if not files:
         raise ReadError(f"{path}: no TensorBoard event files")
-    rows, left_out = tensorboard_rows(files, names)
-    run = ReplayRun(str(path), "tensorboard", build_records(rows))
+    rows, left_out, read = tensorboard_rows(files, names)
+    notes = []
+    if read and all(tag.startswith(DEEPSPEED_MONITOR_TAG) for tag in read):
+        rows, notes = _deepspeed_monitor_steps(rows)
+    run = ReplayRun(str(path), "tensorboard", build_records(rows), notes=notes)
     if left_out:
         run.notes.append(f"tags left out: {', '.join(sorted(left_out)[:8])}{' …' if len(left_out) > 8 else ''}")
     return run
@@ -178,7 +181,17 @@ def _read_csv(path: Path, names: MetricNames, columns, pattern) -> ReplayRun:
     from .structured import csv_rows
 
     rows = csv_rows(path.read_text(encoding="utf-8", errors="replace"), names, columns)
-    return ReplayRun(str(path), "csv", build_records(rows))
+    notes = []
+    if path.name.startswith(DEEPSPEED_MONITOR_TAG.replace("/", "_")):  # DeepSpeed's csv_monitor: one file a tag
+        notes.append("DeepSpeed csv_monitor: its step column counts samples (global_samples), not optimizer steps")
+    return ReplayRun(str(path), "csv", build_records(rows), notes=notes)
+
+
+def _deepspeed_monitor_steps(rows: list) -> tuple[list, list[str]]:
+    rows, batch = samples_to_steps(rows)
+    if batch is None:
+        return rows, []
+    return rows, [f"DeepSpeed monitor: its x-axis counts samples; steps = samples / {batch} (the train batch size)"]
 
 
 def _read_text(path: Path, names: MetricNames, columns, pattern) -> ReplayRun:

@@ -5,6 +5,7 @@ Taken from each writer's source: transformers `Trainer.log` (`loss`, `grad_norm`
 Lightning (`LearningRateMonitor`'s `lr-<Optimizer>`, `_step`/`_epoch` suffixes of
 `self.log(on_step=True, on_epoch=True)`), torchtitan `MetricsProcessor`
 (`loss_metrics/global_avg_loss`, `grad_norm`, `lr`, `validation_metrics/loss`),
+DeepSpeed's monitor (`Train/Samples/train_loss`, `…/lr`, `…/loss_scale`, pipeline `…/eval_loss`),
 Megatron-LM `training_log` TensorBoard tags (`lm loss`, `learning-rate`, `grad-norm`,
 `loss-scale`, `iteration-time`, `lm loss validation`), NeMo (`reduced_train_loss`,
 `train_step_timing in s`, `val_loss`), LLaMA-Factory `trainer_log.jsonl`, Composer /
@@ -25,15 +26,16 @@ ALIASES: dict[str, str] = {}
 for _metric, _names in {
     "loss": ("loss", "train_loss", "train/loss", "training_loss", "train/lm_loss", "lm loss", "lm_loss", "train/lm loss",
              "reduced_train_loss", "loss_metrics/global_avg_loss", "train_loss_step", "train/loss_step",
-             "loss/train/total", "train/total_loss", "trl", "Loss/train", "loss/train"),
+             "loss/train/total", "train/total_loss", "trl", "Loss/train", "loss/train", "Train/Samples/train_loss"),
     "val_loss": ("val_loss", "eval_loss", "eval/loss", "val/loss", "validation_loss", "valid_loss", "validation/loss",
                  "lm loss validation", "validation_metrics/loss", "tel", "val_loss_epoch", "eval/lm_loss",
-                 "metrics/eval/LanguageCrossEntropy", "Loss/val", "loss/val", "valid/loss"),
+                 "metrics/eval/LanguageCrossEntropy", "Loss/val", "loss/val", "valid/loss", "Train/Samples/eval_loss"),
     "lr": ("lr", "learning_rate", "train/learning_rate", "learning-rate", "train/lr", "learning rate", "lr_0",
-           "lr-Adam", "lr-AdamW", "lr-SGD"),
+           "lr-Adam", "lr-AdamW", "lr-SGD", "Train/Samples/lr"),
     "grad_norm": ("grad_norm", "train/grad_norm", "grad-norm", "grad norm", "gradient_norm", "global_grad_norm",
                   "train/global_grad_norm", "l2_norm/grad_global", "l2_norm/grad/global", "total_grad_norm", "norm"),
-    "loss_scale": ("loss_scale", "loss-scale", "loss scale", "train/loss_scale", "grad_scale", "scaler/scale"),
+    "loss_scale": ("loss_scale", "loss-scale", "loss scale", "train/loss_scale", "grad_scale", "scaler/scale",
+                   "Train/Samples/loss_scale"),
     "step_time": ("step_time", "iteration-time", "train_step_timing", "train_step_timing in s",
                   "time_metrics/end_to_end(s)", "time/step", "train/step_time"),
     "param_norm": ("param_norm", "params-norm", "params norm", "train/param_norm"),

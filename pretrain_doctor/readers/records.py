@@ -152,3 +152,18 @@ def merge_runs(runs: list[list[StepRecord]]) -> list[StepRecord]:
                 known.extra.update(record.extra)
                 known.time = known.time if known.time is not None else record.time
     return [by_step[step] for step in sorted(by_step)]
+
+
+DEEPSPEED_MONITOR_TAG = "Train/Samples/"
+
+
+def samples_to_steps(rows: list[tuple[int, dict[str, float]]]) -> tuple[list[tuple[int, dict[str, float]]], Optional[int]]:
+    """Rows of DeepSpeed's monitor, whose x-axis is `global_samples` (it grows by the train batch
+    size every optimizer step): renumbered in optimizer steps, with the batch size found (the
+    greatest common divisor of the sample counts). Unchanged, with None, when they are no such axis."""
+    batch = 0
+    for samples, _ in rows:
+        batch = math.gcd(batch, samples)
+    if batch <= 1 or not rows:
+        return rows, None
+    return [(samples // batch, metrics) for samples, metrics in rows], batch

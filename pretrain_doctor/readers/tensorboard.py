@@ -8,7 +8,8 @@ mapped to run-log names by `names.py` (HF `train/loss`, `eval/loss`; Megatron `l
 `grad-norm`; NeMo `reduced_train_loss`; torchtitan `loss_metrics/global_avg_loss`; …).
 
 Several event files (a folder, subfolders per run or per eval split) are read in file
-order and merged by step. Megatron also writes `<tag> vs samples` copies of its tags
+order and merged by step. DeepSpeed's monitor (`Train/Samples/…` tags) counts samples, not
+steps: its steps are renumbered (samples / the train batch size). Megatron also writes `<tag> vs samples` copies of its tags
 against consumed samples, not steps: those are left out.
 
 tensorboard is imported here only, when a TensorBoard log is read.
@@ -31,8 +32,9 @@ def event_files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if EVENT_FILE_MARK in p.name and p.is_file())
 
 
-def tensorboard_rows(paths: Iterable[Path], names: MetricNames) -> tuple[list[tuple[int, dict[str, float]]], set[str]]:
-    """(rows by step, tags left out) of every scalar in the files."""
+def tensorboard_rows(paths: Iterable[Path], names: MetricNames
+                     ) -> tuple[list[tuple[int, dict[str, float]]], set[str], set[str]]:
+    """(rows by step, tags left out, tags read) of every scalar in the files."""
     try:
         from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
     except ImportError:  # pragma: no cover - depends on the installation
@@ -63,7 +65,7 @@ def tensorboard_rows(paths: Iterable[Path], names: MetricNames) -> tuple[list[tu
                 else:
                     continue
                 by_step.setdefault(step, {})[name] = float(number)
-    return sorted(by_step.items()), left_out
+    return sorted(by_step.items()), left_out, {tag for tag, name in resolved.items() if name is not None}
 
 
 def _scalar_tensor(tensor) -> float | None:

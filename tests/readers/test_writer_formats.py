@@ -421,3 +421,28 @@ def test_nemo_metric_names():
     assert [names(tag) for tag in ("reduced_train_loss", "val_loss", "lr", "loss_scale", "train_step_timing in s",
                                    "l2_norm/grad/global")] == ["loss", "val_loss", "lr", "loss_scale", "step_time",
                                                                "grad_norm"]
+
+
+# -- DeepSpeed's monitor (deepspeed/monitor/tensorboard.py `write_events`: SummaryWriter.add_scalar(tag, value,
+# global_samples); tags from runtime/engine.py `backward` / `_take_model_step`, microsoft/DeepSpeed @ 38327e07):
+# the x-axis counts samples, renumbered in optimizer steps.
+def test_deepspeed_monitor_tensorboard_steps_are_samples(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("tensorboard")
+    from torch.utils.tensorboard import SummaryWriter
+
+    batch = 256
+    writer = SummaryWriter(log_dir=str(tmp_path / "ds_logs"))
+    for step in range(1, STEPS + 1):
+        loss, _, lr = healthy(step)
+        global_samples = step * batch
+        for event in [("Train/Samples/train_loss", loss, global_samples), ("Train/Samples/lr", lr, global_samples),
+                      ("Train/Samples/loss_scale", 65536.0, global_samples)]:
+            writer.add_scalar(*event)
+    writer.close()
+    run = read_run([tmp_path / "ds_logs"])
+    steps = {r.step: r.metrics for r in run.records}
+    assert sorted(steps) == list(range(1, STEPS + 1))
+    assert steps[7] == {"loss": pytest.approx(healthy(7)[0], rel=1e-6), "lr": pytest.approx(3e-4), "loss_scale": 65536.0}
+    assert any("steps = samples / 256" in note for note in run.notes)
+    assert [a for a in judge(run).alerts if a.severity != "info"] == []
