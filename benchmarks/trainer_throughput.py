@@ -9,9 +9,11 @@ checkpoints, no monitor. The trainer runs through `pretrain_doctor.trainer.train
 progress in plain lines (to /dev/null), its final checkpoint, and the monitor off, then on
 (defaults: sync every 10 steps, run log and TensorBoard written). Its tokens/s is the one
 the progress shows: from the first step to the end of the loop, the final checkpoint
-included. Variants are interleaved, their order rotated each round; each variant's
-tokens/s is the median over rounds, and its ratio the median over rounds of
-(variant / bare of the same round).
+included. Time is the process's CPU time by default (`--clock cpu`: one torch thread,
+so other jobs on a shared machine disturb it far less than wall time; the trainer's
+progress is timed with the same clock), or wall time (`--clock wall`). Variants are
+interleaved, their order rotated each round; each variant's tokens/s is the median over
+rounds, and its ratio the median over rounds of (variant / bare of the same round).
 
     .venv/bin/python benchmarks/trainer_throughput.py                      # tinyllama, 60 steps x 5 rounds
     .venv/bin/python benchmarks/trainer_throughput.py --steps 3 --rounds 1  # smoke run
@@ -41,6 +43,7 @@ from pretrain_doctor.trainer import TrainOptions
 from pretrain_doctor.trainer.data import Batches, build_examples, load_corpus, load_tokenizer
 from pretrain_doctor.trainer.loop import train
 from pretrain_doctor.trainer.model import build_model, build_optimizer, build_scheduler
+from pretrain_doctor.trainer.progress import Progress
 from pretrain_doctor.trainer.spec import PRESETS, run_spec
 
 transformers.logging.set_verbosity_error()
@@ -72,7 +75,7 @@ def bare_loop(config: Path, steps: int, scale: str, work: Path) -> float:
     scaler = torch.amp.GradScaler("cpu") if spec.precision == "fp16" else None
     model.train()
     position = 0
-    began = time.perf_counter()
+    began = Progress.clock()
     for _ in range(steps):
         for _ in range(spec.grad_accum):
             with torch.autocast("cpu", dtype=half) if half is not None else contextlib.nullcontext():
@@ -90,7 +93,7 @@ def bare_loop(config: Path, steps: int, scale: str, work: Path) -> float:
             optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-    elapsed = time.perf_counter() - began
+    elapsed = Progress.clock() - began
     return steps * spec.grad_accum * spec.micro_batch * spec.seq_len / elapsed
 
 
@@ -103,6 +106,7 @@ def trainer(monitor: bool) -> Callable[[Path, int, str, Path], float]:
     return run
 
 
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
 VARIANTS: dict[str, Callable[[Path, int, str, Path], float]] = {
     "bare transformers loop": bare_loop,
     "train, monitor off": trainer(False),
@@ -129,16 +133,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--clock", choices=CLOCKS, default="cpu", help="cpu: process CPU time (default); wall")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    Progress.clock = staticmethod(CLOCKS[args.clock])  # the bare loop and the trainer's progress alike
     load_before = os.getloadavg()
     seen = measure(args.config, args.steps, args.scale, args.rounds)
     load_after = os.getloadavg()
     bare = seen["bare transformers loop"]
     summary: dict[str, Any] = {
         "config": str(args.config), "scale": args.scale, "steps": args.steps, "rounds": args.rounds,
-        "threads": args.threads, "load_average": {"before": load_before, "after": load_after},
+        "threads": args.threads, "clock": args.clock, "load_average": {"before": load_before, "after": load_after},
         "variants": {name: {"tokens_per_second": statistics.median(values),
                             "ratio_to_bare": statistics.median(v / b for v, b in zip(values, bare))}
                      for name, values in seen.items()},
@@ -147,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(summary, indent=2))
         return 0
     print(f"{args.config} --scale {args.scale}: {args.steps} steps x {args.rounds} rounds, "
-          f"{args.threads} torch thread(s), CPU")
+          f"{args.threads} torch thread(s), CPU, timed in {args.clock} time")
     print("the trainer's tokens/s include its final checkpoint; the bare loop saves none")
     print(f"load average (1/5/15 min): before {_load(load_before)}, after {_load(load_after)}")
     for name, numbers in summary["variants"].items():

@@ -12,6 +12,9 @@ class Progress:
     logging steps (`due(step)`), the only steps on which the loop reads the loss from the
     device (and, under DDP, averages it over ranks); `close()` at the end."""
 
+    # what tokens/s and the ETA are timed with (benchmarks/trainer_throughput.py swaps in CPU time)
+    clock = staticmethod(time.perf_counter)
+
     def __init__(self, total: int, start: int = 0, live: Optional[bool] = None, stream: Optional[TextIO] = None,
                  every: Optional[int] = None) -> None:
         self.stream = stream or sys.stderr
@@ -19,7 +22,7 @@ class Progress:
         self.live = self.stream.isatty() if live is None else live
         # independent of `live`: every rank must reach the same logging steps (their all-reduce pairs up)
         self.every = every or max(1, (total - start) // 10)
-        self._began = time.perf_counter()
+        self._began = self.clock()
         self._tokens = 0
         self._bar: Any = None
         if self.live:
@@ -43,7 +46,7 @@ class Progress:
             if self._bar is not None:
                 self._bar.update(self._task, completed=step)
             return
-        elapsed = max(time.perf_counter() - self._began, 1e-9)
+        elapsed = max(self.clock() - self._began, 1e-9)
         rate = self._tokens / elapsed
         eta = elapsed / max(step - self.start, 1) * (self.total - step)
         metrics = f"loss {loss:.4f}  lr {lr or 0.0:.2e}  {rate:,.0f} tok/s"
@@ -55,7 +58,7 @@ class Progress:
 
     @property
     def tokens_per_second(self) -> float:
-        return self._tokens / max(time.perf_counter() - self._began, 1e-9)
+        return self._tokens / max(self.clock() - self._began, 1e-9)
 
     def close(self) -> None:
         if self._bar is not None:
