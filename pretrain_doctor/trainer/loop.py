@@ -16,7 +16,7 @@ from ..errors import UsageError
 from . import TrainOptions, checkpoint
 from .data import Batches, build_examples, load_corpus, load_tokenizer
 from .faults import Fault, parse
-from .model import build_model, build_optimizer, build_scheduler, lr_factor
+from .model import build_model, build_optimizer, build_scheduler, fsdp2_missing, full_state, lr_factor, shard_fsdp2
 from .objectives import Objective, make_objective
 from .progress import Progress
 from .spec import PRESETS, RunSpec, run_spec
@@ -114,6 +114,7 @@ class _Run:
         self.options, self.plan, self.spec, self.faults, self.out = options, plan, spec, faults, Path(out)
         self.ranks, self.tell = ranks, tell
         self.device = _device(options.device, ranks)
+        self.sharded = False  # FSDP2 (see _shard)
 
     # ------------------------------------------------------------------ set-up
     def run(self) -> TrainResult:
@@ -132,6 +133,7 @@ class _Run:
         model = build_model(spec, tokens.vocab_size, tokens.pad_id, tokens.bos_id, tokens.eos_id).to(self.device)
         if spec.precision == "bf16-pure":
             model = model.to(torch.bfloat16)
+        self.sharded = self._shard(model)
         optimizer = build_optimizer(model, spec.optimizer)
         scheduler = build_scheduler(optimizer, spec.schedule)
         scaler = None
@@ -147,7 +149,7 @@ class _Run:
         parameters = sum(p.numel() for p in model.parameters())
         self.tell(f"model: {spec.model.architecture} ({spec.objective}), {parameters:,} parameters")
         trained = model
-        if self.ranks.world_size > 1:
+        if self.ranks.world_size > 1 and not self.sharded:
             trained = torch.nn.parallel.DistributedDataParallel(model)
         objective = make_objective(spec, tokens, model)
         for note in objective.notes:
@@ -176,6 +178,22 @@ class _Run:
             self.tell(f"not honoured: {line}")
         for fault in self.faults:
             self.tell(f"inject: {fault.name} at step {fault.step}")
+
+    def _shard(self, model: torch.nn.Module) -> bool:
+        """FSDP2 when the plan shards (fsdp, full_shard, ZeRO-3) and torchrun runs several
+        processes, before the optimizer sees the parameters; DDP otherwise, said when it replaces FSDP2."""
+        if self.spec.sharding != "fsdp2" or self.ranks.world_size == 1:
+            return False
+        missing = fsdp2_missing()
+        if missing:
+            self.tell(f"not honoured: FSDP2: {missing}; data parallel (DDP) instead")
+            return False
+        if self.options.resume is not None:
+            raise UsageError("--resume under FSDP2 is not supported yet: resume on one process or without "
+                             "the config's fsdp/ZeRO-3 (its checkpoints are full, unsharded state dicts)")
+        shard_fsdp2(model)
+        self.tell(f"parallel: FSDP2 (fully_shard per block, then the root) over {self.ranks.world_size} processes")
+        return True
 
     def _attach(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scaler: Any, start: int) -> Any:
         if not self.options.monitor:
@@ -285,7 +303,15 @@ class _Run:
 
     def _save(self, step: int, position: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
               scheduler: Any, scaler: Any) -> None:
-        if self.ranks.main and step > 0:
+        if step <= 0:
+            return
+        if self.sharded:  # every rank takes part in gathering the full state, rank 0 writes it
+            model_state, optimizer_state = full_state(model, optimizer)
+            if self.ranks.main:
+                checkpoint.save(self.out, step, position, _Stated(model_state), _Stated(optimizer_state),
+                                scheduler, scaler)
+            return
+        if self.ranks.main:
             inner = getattr(model, "module", model)
             checkpoint.save(self.out, step, position, inner, optimizer, scheduler, scaler)
 
@@ -295,6 +321,16 @@ def _read_losses(unread: list[tuple[int, torch.Tensor]], losses: dict[int, float
     if unread:
         losses.update(zip((step for step, _ in unread), torch.stack([loss for _, loss in unread]).tolist()))
         unread.clear()
+
+
+class _Stated:
+    """A state dict already gathered, where `checkpoint.save` asks an object for its state_dict()."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.state = state
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.state
 
 
 def _initial_scale(plan: Any) -> float:

@@ -51,6 +51,46 @@ def _config(shape: ModelShape, vocab_size: int, pad_id: int, bos_id: Any, eos_id
                                     attention_dropout=shape.dropout, **common)
 
 
+def fsdp2_missing() -> str:
+    """Why FSDP2 cannot run here ('' when it can): torch's `fully_shard` arrived in 2.6 (public path)."""
+    try:
+        from torch.distributed.fsdp import fully_shard  # noqa: F401
+    except ImportError:
+        return f"torch {torch.__version__} has no torch.distributed.fsdp.fully_shard (FSDP2, torch >= 2.6)"
+    return ""
+
+
+def shard_fsdp2(model: torch.nn.Module) -> torch.nn.Module:
+    """FSDP2 as torchtitan applies it: each transformer block (the model's `_no_split_modules`)
+    its own unit, then the root (embeddings, final norm, head). In place: the parameters become
+    DTensor shards, so the optimizer is built afterwards."""
+    from torch.distributed.fsdp import fully_shard
+
+    blocks = set(getattr(model, "_no_split_modules", None) or ())
+    for module in model.modules():
+        if module is not model and type(module).__name__ in blocks:
+            fully_shard(module)
+    return fully_shard(model)
+
+
+def full_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The unsharded model and optimizer state of an FSDP2 model (a collective: every rank calls
+    it), in the layout a one-process run saves: the optimizer's parameters numbered in the order of
+    its groups, so the checkpoint resumes without FSDP too."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict
+
+    options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+    model_state, optimizer_state = get_state_dict(model, optimizer, options=options)
+    if "param_groups" not in optimizer_state:  # ranks other than 0 get nothing with cpu_offload
+        return model_state, optimizer_state
+    number: dict[str, int] = {}
+    groups = []
+    for group in optimizer_state["param_groups"]:
+        groups.append({**group, "params": [number.setdefault(name, len(number)) for name in group["params"]]})
+    state = {number[name]: value for name, value in optimizer_state["state"].items()}
+    return model_state, {"state": state, "param_groups": groups}
+
+
 def build_optimizer(model: torch.nn.Module, shape: OptimizerShape) -> torch.optim.Optimizer:
     """Weight decay on matrices only (norms, biases and 1-D weights excluded), as most trainers do."""
     decay, no_decay = [], []

@@ -114,6 +114,7 @@ class RunSpec:
     packing: bool = True
     document_mask: bool = False
     padding_side: str = "right"
+    sharding: str = "ddp"  # ddp | fsdp2: how torchrun's processes split the model (the plan's fsdp / ZeRO-3)
     scale: str = "tiny"
     changes: list[Change] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
@@ -325,6 +326,9 @@ def _objective_details(plan: "TrainingPlan", spec: RunSpec) -> None:
     spec.document_mask = bool(data.document_mask)
     if tok.padding_side:
         spec.padding_side = tok.padding_side
+    parallel = plan.parallel
+    if parallel.fsdp or parallel.full_shard or parallel.zero_stage == 3:
+        spec.sharding = "fsdp2"
 
 
 def _mode_notes(plan: "TrainingPlan", unsupported: list[str]) -> None:
