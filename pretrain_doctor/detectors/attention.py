@@ -31,7 +31,9 @@ class AttentionEntropyCollapse(Detector):
     second sample on (the baseline need not be complete), below the absolute `floor`
     (nats) and at least `min_drop` under the series' first sample; low samples never
     enter the baseline. A `warning` when a series stays low for `persist` consecutive
-    samples. Sink heads (attending mostly to the first token) are low from the start:
+    samples: one per incident of a layer (its mean and its heads together), which ends
+    only when every series of the layer is back above `recover` × its reference, so a
+    series hovering around the bound over a long run is one alert, not one per dip. Sink heads (attending mostly to the first token) are low from the start:
     their own low first sample and baseline keep them quiet, and `min_drop` keeps tiny
     baselines from turning noise into alerts.
 
@@ -47,7 +49,7 @@ class AttentionEntropyCollapse(Detector):
 
     ## Thresholds
     `fraction` = 0.2, `min_drop` = 0.5 nats, `floor` = 0.1 nats, `persist` = 2 samples,
-    `baseline_samples` = 3.
+    `baseline_samples` = 3, `recover` = 0.5.
 
     ## References
     - Zhai et al. 2023, Stabilizing Transformer Training by Preventing Attention Entropy Collapse (ICML).
@@ -58,17 +60,20 @@ class AttentionEntropyCollapse(Detector):
     slug = "attention-entropy-collapse"
     severity = "warning"
     needs = ("attn_entropy/*",)
-    defaults = {"fraction": 0.2, "min_drop": 0.5, "floor": 0.1, "persist": 2, "baseline_samples": 3}
-    state_fields = ("_first", "_early", "_baseline", "_runs")
+    defaults = {"fraction": 0.2, "min_drop": 0.5, "floor": 0.1, "persist": 2, "baseline_samples": 3,
+                "recover": 0.5}
+    state_fields = ("_first", "_early", "_baseline", "_runs", "_incidents")
 
     def _reset_state(self) -> None:
         self._first: dict[str, float] = {}
         self._early: dict[str, list[float]] = {}
         self._baseline: dict[str, float] = {}
         self._runs: dict[str, int] = {}
+        self._incidents: list[str] = []  # layers with an alert whose series have not all recovered
 
     def update(self, record: StepRecord) -> list[Alert]:
-        alerts = []
+        collapsed: dict[str, list[tuple[str, float, float, int]]] = {}  # layer -> its series low for long enough
+        recovered: dict[str, bool] = {}
         for module, entropy in _series(record, "attn_entropy"):
             first = self._first.setdefault(module, entropy)
             baseline = self._baseline.get(module)
@@ -82,14 +87,30 @@ class AttentionEntropyCollapse(Detector):
                     self._baseline[module] = median_of(early)
                     del self._early[module]
             run = self._runs[module] = self._runs.get(module, 0) + 1 if low else 0
-            if run == self.persist:
-                reference = baseline if baseline is not None else first
-                alerts.append(self.alert(
-                    record.step, f"attention entropy of {module} collapsed: {entropy:.3g} nats vs its early "
-                                 f"{reference:.3g} for {run} samples", module=module, entropy=entropy,
-                    baseline=reference, fraction=self.fraction, floor=self.floor, min_drop=self.min_drop,
-                    persist=self.persist))
+            reference = baseline if baseline is not None else first
+            layer = module.rsplit("/h", 1)[0]  # a head's series `<layer>/h<k>` belongs to its layer
+            recovered[layer] = recovered.get(layer, True) and entropy >= self.recover * reference
+            if run >= self.persist:
+                collapsed.setdefault(layer, []).append((module, entropy, reference, run))
+        alerts = []
+        for layer, ok in recovered.items():
+            if layer in self._incidents:
+                if ok:
+                    self._incidents.remove(layer)
+            elif layer in collapsed:
+                self._incidents.append(layer)
+                alerts.append(self._collapse(record.step, layer, collapsed[layer]))
         return alerts
+
+    def _collapse(self, step: int, layer: str, series: list[tuple[str, float, float, int]]) -> Alert:
+        """One alert for a layer: its lowest series against its reference, and the others named."""
+        module, entropy, reference, run = min(series, key=lambda s: s[1] / s[2] if s[2] > 0 else s[1])
+        others = [name for name, *_ in series if name != module]
+        message = (f"attention entropy of {module} collapsed: {entropy:.3g} nats vs its early {reference:.3g} for "
+                   f"{run} samples" + (f" (also low: {', '.join(others)})" if others else ""))
+        return self.alert(step, message, module=module, layer=layer, entropy=entropy, baseline=reference,
+                          also_low=others, fraction=self.fraction, floor=self.floor, min_drop=self.min_drop,
+                          persist=self.persist)
 
 
 class AttentionLogitGrowth(Detector):

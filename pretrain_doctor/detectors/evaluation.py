@@ -31,6 +31,11 @@ class EvalDivergence(Detector):
     under the run. Every step past the best evaluation makes the model worse at what
     it is for.
 
+    ## What to do
+    Stop, or go back to the checkpoint of the best evaluation the alert names; then
+    train on more (or deduplicated) data, fewer epochs, or with more regularisation
+    (weight decay, dropout). If the evaluation data changed, compare like with like.
+
     ## Thresholds
     `rises` = 3 consecutive rising evaluations, `min_rise` = 0.001 (0.1% each),
     `min_total_rise` = 0.01 (1% over the episode), `train_window` = 16 training losses.

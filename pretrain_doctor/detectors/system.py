@@ -20,8 +20,11 @@ class StepTimeRegression(Detector):
     Cuts the finite, positive `step_time` values (seconds per optimizer step) into
     blocks of `block` records. When a block completes, its median is compared with the
     median of the `reference_blocks` blocks before it; a ratio ≥ `factor` is an `info`
-    event, once per episode (re-armed by a block back under the factor). Block medians
-    ignore one-off slow steps (evaluation, checkpointing).
+    event. One per incident: it ends when `recover_blocks` blocks in a row are back under
+    `recover` × the reference the alert was judged against (a step time going up and
+    down over a long run is one alert, not one per slow block); within it, only an
+    escalation (a block `factor` × slower than the one alerted) is said again. Block medians ignore one-off
+    slow steps (evaluation, checkpointing).
 
     ## Why is this bad?
     A lasting slowdown wastes the whole allocation: a data loader that became the
@@ -34,7 +37,8 @@ class StepTimeRegression(Detector):
     jobs on the node.
 
     ## Thresholds
-    `factor` = 1.5, `block` = 20 records, `reference_blocks` = 10 (200 records).
+    `factor` = 1.5, `recover` = 1.25, `recover_blocks` = 5, `block` = 20 records,
+    `reference_blocks` = 10 (200 records).
 
     ## References
     - PyTorch docs, torch.utils.data.DataLoader (num_workers, pin_memory).
@@ -45,13 +49,15 @@ class StepTimeRegression(Detector):
     slug = "step-time-regression"
     severity = "info"
     needs = ("step_time",)
-    defaults = {"factor": 1.5, "block": 20, "reference_blocks": 10}
-    state_fields = ("_current", "_reference", "_active")
+    defaults = {"factor": 1.5, "recover": 1.25, "recover_blocks": 5, "block": 20, "reference_blocks": 10}
+    state_fields = ("_current", "_reference", "_incident")
 
     def _reset_state(self) -> None:
         self._current: list[float] = []
         self._reference: deque[float] = deque(maxlen=self.block * self.reference_blocks)
-        self._active = False
+        # [reference, step time] of the incident's last alert, and the blocks back to speed
+        # since; None: no incident
+        self._incident: Optional[list[float]] = None
 
     def update(self, record: StepRecord) -> list[Alert]:
         seconds = record.finite("step_time")
@@ -69,11 +75,20 @@ class StepTimeRegression(Detector):
     def _judge(self, step: int, recent: float, reference: Optional[float]) -> list[Alert]:
         if reference is None:
             return []
-        slow = recent >= self.factor * reference
-        starts = slow and not self._active
-        self._active = slow
-        if not starts:
+        if self._incident is not None:
+            before, alerted, back = self._incident
+            if recent < self.recover * before:  # about the speed before the incident
+                self._incident[2] = back + 1
+                if back + 1 >= self.recover_blocks:
+                    self._incident = None
+                return []
+            self._incident[2] = 0
+            if recent < self.factor * alerted:
+                return []
+            reference = before  # an escalation: said against the speed before the incident
+        elif recent < self.factor * reference:
             return []
+        self._incident = [reference, recent, 0]
         return [self.alert(step, f"step time {recent:.4g}s is {recent / reference:.2f}x the earlier {reference:.4g}s "
                                  f"(median of the last {self.block} records)", step_time=recent, reference=reference,
                            ratio=recent / reference, factor=self.factor, block=self.block)]
@@ -93,13 +108,18 @@ class StepTimeRegression(Detector):
             reference = np.median(windows, axis=1)
             judged = recent[self.reference_blocks:]
             slow = judged >= self.factor * reference
-            previous = np.concatenate([[False], slow[:-1]])
-            for j in np.flatnonzero(slow & ~previous).tolist():
+            j = 0
+            while j < len(judged):
+                if self._incident is None:  # skip to the next slow block; within an incident, block by block
+                    changes = np.flatnonzero(slow[j:])
+                    if not len(changes):
+                        break
+                    j += int(changes[0])
                 last = (j + self.reference_blocks + 1) * self.block - 1
-                self._active = False
                 out += [(int(rows[last]), a) for a in self._judge(int(table.steps[rows[last]]), float(judged[j]),
                                                                   float(reference[j]))]
-            self._active = False
+                j += 1
+            self._incident = None
         return out
 
 

@@ -91,6 +91,12 @@ class AttentionProbe:
         self._calls = 0
         self._handles: list[Any] = []
         self.armed = False
+        # A training forward of the step was measured: later ones (micro-batches of
+        # gradient accumulation, a checkpointed forward recomputed in backward) are not,
+        # so each layer is logged once per sampled step. (Under reentrant checkpointing the
+        # forward runs without grad, so the recompute in backward is the one measured.)
+        self._forward_done = False
+        self._measured = False
         # seconds spent measuring inside the model's forward (outside the doctor's hooks),
         # for the overhead budget; the doctor takes and resets it
         self.spent = 0.0
@@ -104,12 +110,17 @@ class AttentionProbe:
         """Start probing (for one step): patch the functions, track the current module."""
         self.armed = True
         self._calls = 0
+        self._forward_done = self._measured = False
         for patch in self._patches:
             patch.install()
         for module in self.attention_modules:
             name = self.module_names[id(module)]
             self._handles.append(module.register_forward_pre_hook(self._enter(name)))
             self._handles.append(module.register_forward_hook(self._leave))
+
+    def forward_done(self) -> None:
+        """The model's training forward finished (the doctor's forward hook says so)."""
+        self._forward_done = self._measured
 
     def disarm(self) -> None:
         self.armed = False
@@ -131,10 +142,11 @@ class AttentionProbe:
 
     def _measure(self, name: str, query: torch.Tensor, key: torch.Tensor, attn_mask: Optional[torch.Tensor],
                  is_causal: bool, scale: Optional[float]) -> None:
-        if not torch.is_grad_enabled():  # evaluation / generation forwards are not training steps
+        if self._forward_done or not torch.is_grad_enabled():  # eval / generation forwards are not training steps
             return
         started = time.perf_counter()
         stats = attention_stats(query, key, attn_mask, is_causal, scale, self.max_heads, self.max_queries)
+        self._measured = True
         self.report(name, stats)
         self.spent += time.perf_counter() - started
 

@@ -304,6 +304,8 @@ class Doctor:
                 self.guard.call("step", self._close_skipped_by_loop)
             if self._on_cpu or self.sync_every == 1:  # where the host may learn of a NaN before the update
                 self._replay.keep(args, kwargs)
+            if self.attention.armed:
+                self.attention.forward_done()
             self.guard.call("loss", self._capture_outputs, output, kwargs)
         self.schedule.spent += hook_clock() - started
 
@@ -591,11 +593,10 @@ class Doctor:
             self.schedule.record_cost("attention", spent + hook_clock() - started)
 
     def _on_attention(self, name: str, stats: torch.Tensor) -> None:
-        key, suffix = name, 1
-        while key in self._attention_stats:
-            suffix += 1
-            key = f"{name}#{suffix}"
-        self._attention_stats[key] = hold(stats)
+        """A layer's attention stats: its first call of the step (a layer run twice in one
+        forward, a shared block, is logged once)."""
+        if name not in self._attention_stats:
+            self._attention_stats[name] = hold(stats)
 
     @staticmethod
     def _combine(values: list[Held], add: bool = False) -> Held:

@@ -54,3 +54,16 @@ def test_log_z_drift():
     assert alerts(OutputLogitDrift(), records(log_z=[10.8] * 50)) == []
     found = alerts(OutputLogitDrift(), records(log_z=[10.8, 25.0, 35.0, 40.0, 45.0, 50.0]))
     assert [(a.step, a.severity) for a in found] == [(4, "info")]
+
+
+def test_a_collapse_hovering_around_the_bound_over_a_long_run_is_one_alert_per_layer():
+    """A 20k-step run sampled every 200 steps: a layer's heads dip under 0.2 x their
+    baseline and back just above it, again and again (the old detector: 26 warnings).
+    The layer's mean and its heads are one incident; it ends only on a real recovery."""
+    dips = [3.0, 3.0, 3.0] + [0.5, 0.5, 0.7] * 32
+    found = alerts(AttentionEntropyCollapse(), records(attn_entropy__l0=dips, attn_entropy__l0__h1=dips,
+                                                       attn_entropy__l0__h2=[3.0] * len(dips)))
+    assert [(a.step, a.data["layer"]) for a in found] == [(4, "l0")]
+    assert "also low: l0/h1" in found[0].message
+    recovered = dips[:9] + [3.0, 3.0] + [0.5, 0.5]
+    assert [a.step for a in alerts(AttentionEntropyCollapse(), records(attn_entropy__l0=recovered))] == [4, 12]

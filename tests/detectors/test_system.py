@@ -32,3 +32,31 @@ def test_constant_zero_and_repeated_metrics():
 
 def test_constant_lr_is_not_stale():
     assert alerts(StaleMetric(), records(lr=[3e-4] * 100, loss=list(healthy_loss(100)))) == []
+
+
+def _stream_and_scan(detector_class, recs):
+    from pretrain_doctor.detectors import DetectorSet
+
+    streamed = DetectorSet([detector_class()]).feed(recs)
+    scanned = DetectorSet([detector_class()]).scan(recs)
+    assert [(a.step, a.message) for a in scanned] == [(a.step, a.message) for a in streamed]
+    return streamed
+
+
+def test_a_step_time_hovering_around_the_factor_is_one_incident():
+    """20k steps whose blocks alternate between 1.0x and 1.6x the early speed (a shared
+    node): the old detector, re-armed by every fast block, said it ~50 times."""
+    rng = np.random.default_rng(0)
+    seconds = np.full(20_000, 0.10)
+    for start in range(2_000, 20_000, 40):
+        seconds[start:start + 20] = 0.16
+    seconds *= 1 + 0.01 * rng.standard_normal(len(seconds))
+    found = _stream_and_scan(StepTimeRegression, records(step_time=seconds))
+    assert len(found) == 1, [(a.step, a.message) for a in found]
+
+
+def test_a_slowdown_that_escalates_is_said_again_and_a_new_one_after_recovery():
+    seconds = np.concatenate([np.full(400, 0.1), np.full(400, 0.2), np.full(400, 0.45), np.full(800, 0.1),
+                              np.full(400, 0.2)])
+    found = _stream_and_scan(StepTimeRegression, records(step_time=seconds))
+    assert [round(a.data["ratio"], 1) for a in found] == [2.0, 4.5, 2.0]

@@ -16,7 +16,7 @@ from ..run_log import read_run_log
 
 # Every built-in detector says what to do (detectors added later are encouraged to).
 WITH_HINTS = {"PDM101", "PDM102", "PDM103", "PDM104", "PDM105", "PDM106", "PDM201", "PDM202", "PDM203", "PDM204",
-              "PDM206", "PDM301", "PDM302", "PDM303", "PDM304", "PDM305", "PDM306", "PDM401", "PDM402", "PDM403",
+              "PDM205", "PDM206", "PDM207", "PDM301", "PDM302", "PDM303", "PDM304", "PDM305", "PDM306", "PDM401", "PDM402", "PDM403",
               "PDM501", "PDM502"}
 
 
