@@ -287,6 +287,15 @@ def test_torchtitan_colored_lines_and_validation(tmp_path):
     assert serious(write(tmp_path, "titan.log", lines)) == []
 
 
+# the first torchtitan train.py (7cd272573a420f02cafec3c1e2d74132d3e28456, 2024): no grad norm, `wps`, `peak_memory`
+def test_torchtitan_first_line_format():
+    lines = [titan(f"{Color.cyan}step: {step:2}  {Color.green}loss: {healthy(step)[0]:7.4f}  "
+                   f"{Color.blue}wps: {round(51234.5):7,}  {Color.yellow}peak_memory: {71.25:5}%{Color.reset}")
+             for step in (1, 2)] + [titan(f"step: {3:2}  loss: {healthy(3)[0]:7.4f}  wps: {round(51234.5):7,}  "
+                                          f"peak_memory: {71.25:5}%")]
+    assert by_step(lines) == {step: {"loss": round(healthy(step)[0], 4)} for step in (1, 2, 3)}
+
+
 # -- transformers Trainer printed logs: ProgressCallback.on_log / PrinterCallback.on_log of transformers 5.24
 # (src/transformers/trainer_callback.py): floats printed as strings, f"{v:.4g}"; older releases printed the floats.
 def test_hf_trainer_printed_dicts_with_string_values(tmp_path):
