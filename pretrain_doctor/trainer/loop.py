@@ -260,7 +260,7 @@ class _Run:
                 optimizer.zero_grad(set_to_none=True)
                 unread.append((step, total))
                 result.last_step = step
-                if progress.due(step):
+                if progress.due(step) or step == last:  # the last step of a --stop-at run too
                     _read_losses(unread, result.losses)
                     progress.update(step, tokens_per_step, self._global_loss(total), lr)
                 else:

@@ -39,3 +39,4 @@ def test_without_the_monitor_there_is_no_report_and_the_run_says_so(tmp_path, ca
     assert result.report is None and capsys.readouterr().out == ""
     assert not (tmp_path / "report.json").exists()
     assert any("post-mortem: none" in line for line in heard)
+
