@@ -312,6 +312,9 @@ def train(
     stop_at: Optional[int] = typer.Option(None, "--stop-at", min=1,
                                           help="Stop after this step, as if interrupted (--resume continues)."),
     no_monitor: bool = typer.Option(False, "--no-monitor", help="Train without the monitor attached."),
+    skip_poisoned: bool = typer.Option(False, "--skip-poisoned",
+                                       help="Leave out the update of a step whose gradients the monitor judges "
+                                            "poisoned (non-finite, or a spike), as PaLM skips bad batches."),
     dialect: str = typer.Option("auto", "--dialect", help="Force a config dialect."),
 ) -> None:
     """Reproduce a run small: train the config's model (random init) with the monitor attached."""
@@ -323,7 +326,7 @@ def train(
         raise UsageError(f"{config}: no such config file")
     run_trainer(TrainOptions(config=config, scale=scale, steps=steps, out=out, data=data, tokenizer=tokenizer,
                              device=device, inject=list(inject), resume=resume, save_every=save_every,
-                             stop_at=stop_at, monitor=not no_monitor, dialect=dialect))
+                             stop_at=stop_at, monitor=not no_monitor, dialect=dialect, skip_poisoned=skip_poisoned))
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -100,3 +100,19 @@ def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
     result = _cli("train", str(TINY_GPT2), "--steps", "5", "--out", str(tmp_path), *args)
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and message in result.stderr
+
+
+def test_skip_poisoned_leaves_out_the_updates_of_poisoned_steps(tmp_path):
+    # Without skipping, one AdamW update after the NaN spreads it to every parameter; with
+    # --skip-poisoned the injected weight is the only non-finite tensor in the checkpoint.
+    import torch
+
+    from pretrain_doctor.trainer import checkpoint
+
+    result = _cli("train", str(TINY_GPT2), "--steps", "8", "--inject", "nan_param@5", "--skip-poisoned",
+                  "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    state = torch.load(checkpoint.find(tmp_path) / checkpoint.STATE, weights_only=True)["model"]
+    poisoned = [name for name, tensor in state.items() if tensor.is_floating_point() and not tensor.isfinite().all()]
+    assert poisoned == ["transformer.h.1.attn.c_attn.weight"]
+    assert "PDM101" in result.stderr and "Verdict:" in result.stdout  # caught live; the post-mortem printed
