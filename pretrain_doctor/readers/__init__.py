@@ -128,6 +128,9 @@ def _read_runlog(path: Path, names: MetricNames, columns, pattern) -> ReplayRun:
 
     log = read_run_log(path)
     run = ReplayRun(str(path), "runlog", log.records, annotations=log.annotations)
+    objective = ((log.header or {}).get("plan") or {}).get("objective")
+    if isinstance(objective, dict) and isinstance(objective.get("kind"), str):
+        run.objective = objective["kind"]
     if log.alerts:  # replay judges the records afresh; the live alerts are only counted
         run.notes.append(f"the live monitor wrote {len(log.alerts)} alert(s) into this log")
     if log.truncated:

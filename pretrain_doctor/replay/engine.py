@@ -8,6 +8,7 @@ from typing import Iterable, Iterator, Optional
 
 from ..detectors import DetectorSet, default_detectors
 from ..detectors.base import MetricTable
+from ..detectors.representation import objective_options
 from .run import ReplayRun
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
@@ -22,7 +23,9 @@ def judge(run: ReplayRun, select: Optional[Iterable[str]] = None, ignore: Option
 
 def judge_table(run: ReplayRun, select: Optional[Iterable[str]] = None, ignore: Optional[Iterable[str]] = None,
                 options: Optional[dict] = None) -> MetricTable:
-    """`judge`, returning the table the detectors read, so the report reuses its columns."""
+    """`judge`, returning the table the detectors read, so the report reuses its columns. The
+    run's objective (a contrastive run) sets the thresholds that depend on it; `options` win."""
+    options = {**objective_options(run.objective), **(options or {})}
     detectors = DetectorSet(default_detectors(select=select, ignore=ignore, options=options), run.annotations)
     with collector_paused():
         table = MetricTable.from_records(run.records, detectors.pending)

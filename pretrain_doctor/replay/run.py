@@ -8,6 +8,7 @@ plots). The reference trainer hands its own run log over the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 from ..detectors.base import Alert, Annotation, StepRecord
 
@@ -29,6 +30,8 @@ class ReplayRun:
     annotations: list[Annotation] = field(default_factory=list)
     # Reader remarks worth showing a person (a metric mapped from an unusual tag, lines skipped).
     notes: list[str] = field(default_factory=list)
+    # The training objective when the log says (our run log's plan): some thresholds depend on it.
+    objective: Optional[str] = None
 
     @property
     def steps(self) -> int:

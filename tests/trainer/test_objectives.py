@@ -42,6 +42,14 @@ def test_contrastive_at_a_tiny_temperature_collapses_where_simcse_trains(tmp_pat
     # tau = 0.005: said live, while the run goes on (the alert's step is before the last step)
     failure = [a for a in breaks.alerts if a.code in ("PDM202", "PDM203", "PDM207") and a.severity != "info"]
     assert failure and failure[0].step < 60
+    # replay (and the post-mortem) read the objective from the run log's plan: the same verdicts
+    from pretrain_doctor.readers import read_run
+    from pretrain_doctor.replay.engine import judge
+
+    healthy, broken = judge(read_run([tmp_path / "simcse"])), judge(read_run([tmp_path / "tiny-tau"]))
+    assert healthy.objective == "contrastive"
+    assert [a for a in healthy.alerts if a.severity in ("warning", "error")] == []
+    assert failure[0].code in {a.code for a in broken.alerts}
 
 
 def test_the_contrastive_objective_reports_its_embeddings_to_the_monitor(tmp_path):
