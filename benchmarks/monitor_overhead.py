@@ -23,6 +23,7 @@ Prints, for each variant against the bare loop of this same run:
 
     .venv/bin/python benchmarks/monitor_overhead.py --steps 300 --warmup 100 --repeats 20  # as in RESULTS.md
     .venv/bin/python benchmarks/monitor_overhead.py --blocks 10 --repeats 300 --warmup 500  # turns mode
+    .venv/bin/python benchmarks/monitor_overhead.py --fixed-cost  # the doctor's fixed cost per step, in µs
 """
 
 from __future__ import annotations
@@ -212,6 +213,95 @@ def block_mode(args: argparse.Namespace, template: torch.nn.Module, batches: lis
     return 0
 
 
+class TinyLoss(torch.nn.Module):
+    """A model whose step costs little next to the doctor's fixed work: an HF-style
+    output with a loss, so the doctor's forward hook has a loss to take."""
+
+    def __init__(self, width: int = 8) -> None:
+        super().__init__()
+        self.first, self.second = torch.nn.Linear(width, width), torch.nn.Linear(width, 1)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"loss": self.second(torch.relu(self.first(x))).square().mean()}
+
+
+FIXED_VARIANTS: dict[str, Optional[dict[str, Any]]] = {
+    "bare": None,
+    "bare again (A/A control)": None,
+    "defaults": {},
+    "overhead_budget=0.01": {"overhead_budget": 0.01},
+}
+
+
+def fixed_cost(args: argparse.Namespace) -> int:
+    """The doctor's fixed cost per step: a tight loop on a model of a few hundred
+    parameters (forward, backward, clip, SGD step, zero_grad), variants taking turns of
+    `--blocks` steps in one process, order rotated every cycle; per variant the median
+    over cycles of (its CPU time per step - the bare loop's in the same cycle), in µs.
+    The doctor's own account (its hooks' and sync points' time per step) is printed beside."""
+    torch.manual_seed(0)
+    inputs = [torch.randn(4, 8) for _ in range(64)]
+    names = list(FIXED_VARIANTS)
+    blocks = args.blocks or 200
+    clip = not args.no_clip
+
+    class Loop:
+        def __init__(self, options: Optional[dict[str, Any]]) -> None:
+            self.model = TinyLoss()
+            self.optimizer = torch.optim.SGD(self.model.parameters(), lr=1e-3)
+            self.doctor = (None if options is None else
+                           pretrain_doctor.attach(self.model, self.optimizer, console=False, **options))
+            self.seen = 0
+
+        def block(self, steps: int) -> float:
+            model, optimizer = self.model, self.optimizer
+            started = time.process_time()
+            for _ in range(steps):
+                model(inputs[self.seen % 64])["loss"].backward()
+                if clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                self.seen += 1
+            return (time.process_time() - started) / steps
+
+    loops = {name: Loop(options) for name, options in FIXED_VARIANTS.items()}
+    for loop in loops.values():
+        loop.block(args.warmup or 500)
+    per_step: dict[str, list[float]] = {name: [] for name in names}
+    for cycle in range(args.repeats):
+        shift = cycle % len(names)
+        for name in names[shift:] + names[:shift]:
+            per_step[name].append(loops[name].block(blocks))
+    print(f"fixed cost per step: {sum(p.numel() for p in loops['bare'].model.parameters())}-parameter model, CPU, "
+          f"{args.threads} thread(s), {'clip_grad_norm_ + ' if clip else ''}SGD, turns of {blocks} steps, "
+          f"{args.repeats} cycles, medians (load average {', '.join(f'{x:.2f}' for x in _load())})")
+    bare = statistics.median(per_step["bare"])
+    print(f"  {'bare':28s} {bare * 1e6:8.1f} µs/step")
+    for name in names[1:]:
+        extra = [t - b for t, b in zip(per_step[name], per_step["bare"])]
+        low, high = bootstrap_interval(extra, statistics.median)
+        doctor = loops[name].doctor
+        own = doctor.schedule.per_step_overhead if doctor is not None else None
+        own_text = f"  own account {own * 1e6:6.1f} µs/step" if own is not None else ""
+        print(f"  {name:28s} {statistics.median(per_step[name]) * 1e6:8.1f} µs/step  fixed cost "
+              f"{statistics.median(extra) * 1e6:+7.1f} µs [{low * 1e6:+.1f}, {high * 1e6:+.1f}]{own_text}"
+              + ("  (target <= 100 µs)" if name == "defaults" else ""))
+    for loop in loops.values():
+        if loop.doctor is not None:
+            loop.doctor.detach()
+    return 0
+
+
+def _load() -> tuple[float, ...]:
+    try:
+        import os
+
+        return os.getloadavg()
+    except OSError:  # pragma: no cover - no load average on this platform
+        return ()
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
@@ -226,10 +316,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--blocks", type=int, default=0, metavar="K",
                         help="turns mode: variants alternate K steps at a time in one process, "
                              "--repeats cycles (see block_mode)")
+    parser.add_argument("--fixed-cost", action="store_true",
+                        help="the doctor's fixed cost per step on a tiny model, in µs (see fixed_cost)")
+    parser.add_argument("--no-clip", action="store_true", help="--fixed-cost: a loop that does not clip")
     args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.fixed_cost:
+        return fixed_cost(args)
     if not args.blocks and args.steps - args.warmup < WINDOW:
         parser.error(f"--steps must exceed --warmup by at least {WINDOW} (one {WINDOW}-step window)")
-    torch.set_num_threads(args.threads)
     template = build(args.seq, args.width, args.layers)
     generator = torch.Generator().manual_seed(0)
     batches = [torch.randint(0, 512, (args.batch, args.seq), generator=generator) for _ in range(args.steps)]

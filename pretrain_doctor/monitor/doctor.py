@@ -208,7 +208,10 @@ class Doctor:
         self._on_cpu = all(device.type == "cpu" for device in self.table.devices)
 
     def _count_groups(self) -> int:
-        return sum(len(getattr(optimizer, "param_groups", None) or ()) for optimizer in self.optimizers)
+        count = 0  # a loop, not sum(generator): this runs at every step
+        for optimizer in self.optimizers:
+            count += len(getattr(optimizer, "param_groups", None) or ())
+        return count
 
     def _follow_new_groups(self) -> None:
         """`add_param_group` since the last step: sync what was measured on the old set of

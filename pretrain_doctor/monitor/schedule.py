@@ -37,6 +37,7 @@ MAX_INTERVAL = 100_000
 # them from the step times, `seen_cost`; the hooks' and the sync's share is not.)
 HEADROOM = 0.5
 NEVER = 1 << 62
+CPU_READ_EVERY = 10  # without a budget, sync windows between two reads of the CPU clock
 # The doctor's own work is timed with the wall clock (a vDSO read, ~50 ns), not a CPU
 # clock (a system call costing microseconds right after a forward pass); once per sync
 # window the training thread's CPU time converts it (see `record_window`), so the
@@ -72,7 +73,8 @@ class ProbeSchedule:
         # the hooks add their wall time to `spent`; `close_window` hands the window over.
         self.spent = 0.0
         self._window_start = hook_clock()
-        self._window_cpu_start = cpu_clock()
+        self._cpu_mark: Optional[tuple[float, float]] = (self._window_start, cpu_clock())  # (wall, CPU) at the last read
+        self._windows_unread = 0  # windows closed since the CPU clock was last read
         self._window_first_step = first_step  # a resumed run's window starts at its start_step
 
     def due(self, name: str, step: int) -> bool:
@@ -92,9 +94,10 @@ class ProbeSchedule:
         """Steps running probe `name` (and the step after) took `seconds` longer than plain ones."""
         self.seen_cost[name] = _ema(self.seen_cost.get(name), seconds)
 
-    def record_window(self, steps: int, wall: float, cpu: float, overhead: float) -> None:
-        """Over the last `steps` steps: wall time, the training thread's CPU time, and the
-        wall time the doctor spent inside its hooks and sync points.
+    def record_window(self, steps: int, wall: float, cpu: Optional[float], overhead: float) -> None:
+        """Over the last `steps` steps: wall time, the training thread's CPU time (None: not
+        read this window, the run fraction so far stands for it), and the wall time the
+        doctor spent inside its hooks and sync points.
 
         The budget is judged against the CPU time (never more than the wall time), so a
         busy machine that preempts the loop does not make the doctor look cheaper; the
@@ -102,9 +105,10 @@ class ProbeSchedule:
         """
         if steps <= 0 or wall <= 0:
             return
-        fraction = min(1.0, cpu / wall) if cpu > 0 else 1.0
         weight = 1 - (1 - EMA_WEIGHT) ** (steps / EMA_STEPS)
-        self.run_fraction = _ema(self.run_fraction, fraction, weight)
+        if cpu is not None:
+            self.run_fraction = _ema(self.run_fraction, min(1.0, cpu / wall) if cpu > 0 else 1.0, weight)
+        fraction = self.run_fraction if self.run_fraction is not None else 1.0
         self.wall_step_time = _ema(self.wall_step_time, wall / steps, weight)
         self.step_time = _ema(self.step_time, wall * fraction / steps, weight)
         self.per_step_overhead = _ema(self.per_step_overhead, overhead * fraction / steps, weight)
@@ -112,12 +116,24 @@ class ProbeSchedule:
 
     def close_window(self, step: int, now: float, sync_cost: float) -> None:
         """A scheduled sync at `step` ended at `now` (hook_clock) after `sync_cost` seconds:
-        account for the window since the last one and start the next."""
-        cpu = cpu_clock()
+        account for the window since the last one and start the next.
+
+        The CPU clock is a system call (on a loaded machine it may give the core away for
+        milliseconds): it is read at every window only under a budget, which is judged
+        against it; otherwise every CPU_READ_EVERY windows, for the run fraction the
+        doctor's own account is scaled by."""
         self.record_cost("sync", sync_cost)
-        self.record_window(step - self._window_first_step, now - self._window_start,
-                           cpu - self._window_cpu_start, self.spent)
-        self._window_start, self._window_cpu_start, self.spent = now, cpu, 0.0
+        self._windows_unread += 1
+        cpu_spent = None
+        if self.budget is not None or self._windows_unread >= CPU_READ_EVERY or self._cpu_mark is None:
+            cpu = cpu_clock()
+            if self._cpu_mark is not None and now > self._cpu_mark[0]:
+                # the fraction over the span since the last read, applied to this window
+                span_wall, span_cpu = now - self._cpu_mark[0], cpu - self._cpu_mark[1]
+                cpu_spent = span_cpu / span_wall * (now - self._window_start)
+            self._cpu_mark, self._windows_unread = (now, cpu), 0
+        self.record_window(step - self._window_first_step, now - self._window_start, cpu_spent, self.spent)
+        self._window_start, self.spent = now, 0.0
         self._window_first_step = step
 
     def charge_from_step_times(self, entries: Sequence[Any]) -> None:
