@@ -34,7 +34,7 @@ from .distributed import (DistributedContext, ReplicaChecker, SyncReducer, local
 from .guard import ProbeGuard, debug_mode, logger
 from .localize import InputReplay, NonFiniteLocalizer, host_knows_finite, run_replay
 from .params import ParamTable
-from .optimizers import as_optimizer_list, remove_handles, watch_steps
+from .optimizers import as_optimizer_list, engine_grad_norm, remove_handles, reports_grad_norm, watch_steps
 from .patching import FunctionPatch
 from .probes import GradProbe, UpdateProbe, output_log_z, param_norms
 from .compiled import TracedLoss, is_compiled_module, is_compiling, original_module
@@ -90,6 +90,8 @@ class Doctor:
         self.optimizers = as_optimizer_list(optimizer)
         # the front optimizer: its group 0 gives the lr
         self.model, self.optimizer, self.scaler = model, (self.optimizers or [None])[0], scaler
+        # a DeepSpeed-style optimizer that keeps its step's global grad norm (no torch clip runs)
+        self._norm_reporter = next((o for o in reversed(self.optimizers) if reports_grad_norm(o)), None)
         # Under torch.compile(model) the names and the eager forward are the original module's;
         # the loss hook sits on `model` (outside the compiled region when it is the compiled one).
         self._module = original_module(model)
@@ -354,6 +356,8 @@ class Doctor:
         else:
             if self._grads_in_post_hook:
                 self.guard.call("step", self._take_gradient_facts, entry)
+            if self._norm_reporter is not None and "clip_total_norm" not in entry.tensors:
+                self.guard.call("step", self._take_engine_norm, entry)
             self.guard.call("step", self._end_step, entry)
             self._close_step(entry)
         self.schedule.spent += hook_clock() - started
@@ -499,6 +503,20 @@ class Doctor:
             self._last_localized_step = self.step
             self.localizer.arm(**({} if spread_since is None else {"spread_since": spread_since}))
             self._plain_until = 0
+
+    def _take_engine_norm(self, entry: StepEntry) -> None:
+        """A DeepSpeed-style optimizer computed the global norm in its own step and clipped
+        with it (see optimizers.engine_grad_norm): that norm is the step's pre-clip norm."""
+        found = engine_grad_norm(self._norm_reporter)
+        if found is None:
+            return
+        norm, max_norm, skipped = found
+        if skipped:
+            entry.extra["skipped_step"] = True
+            return
+        entry.tensors["clip_total_norm"] = hold(norm) if isinstance(norm, torch.Tensor) else float(norm)
+        entry.scalars["clip_max_norm"] = max_norm
+        entry.extra["_norms_before_clip"] = True  # it clips inside step(): measured norms are pre-clip
 
     def _end_step(self, entry: StepEntry) -> None:
         if self.update_probe.armed:

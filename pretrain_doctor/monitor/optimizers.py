@@ -9,10 +9,16 @@ one, or none; and how the doctor sees a step of them.
 - Several optimizers make one training step: it begins before the first one in the list
   steps and ends after the last one did (step them in the order given).
 - None: no step hooks; the loop reports each step with `doctor.observe(loss=...)`.
+- DeepSpeed: its ZeRO and mixed-precision optimizers (duck-typed: not torch optimizers)
+  compute the global gradient norm inside their own `step()` and clip with it, so no torch
+  clip runs; the pre-clip norm is read after the step (`engine_grad_norm`). The engine
+  itself (`deepspeed.initialize`'s first result, whose `step()` steps that optimizer) may
+  be given as the optimizer too. Read by duck typing: DeepSpeed is not imported.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 import torch
@@ -56,6 +62,34 @@ def param_groups_of(optimizers: Sequence[Any]) -> Optional[list[dict[str, Any]]]
             return None
         groups.extend(found)
     return groups
+
+
+def reports_grad_norm(optimizer: Any) -> bool:
+    """Does this (duck-typed) optimizer keep the global gradient norm of its last step
+    (DeepSpeed's `_global_grad_norm`)?"""
+    return not isinstance(optimizer, torch.optim.Optimizer) and hasattr(optimizer, "_global_grad_norm")
+
+
+def engine_grad_norm(optimizer: Any) -> Optional[tuple[Any, float, bool]]:
+    """After a DeepSpeed-style optimizer's (or engine's) `step()`: (the pre-clip global
+    gradient norm, the max norm it clipped to (inf: no clipping), whether the step was
+    skipped on a loss-scale overflow), or None when it has no norm to give.
+
+    DeepSpeed's ZeRO optimizer sets `_global_grad_norm` (unscaled, before clipping) in
+    `step()` and clips to `clip_grad`; the engine copies it after the step
+    (`get_global_grad_norm()`) and clips to `gradient_clipping()`. On an fp16 overflow the
+    step is skipped (`overflow`) and the norm is the previous step's: not reported."""
+    norm = getattr(optimizer, "_global_grad_norm", None)
+    overflow = bool(getattr(optimizer, "overflow", False))
+    if overflow:
+        return (None, math.inf, True)
+    if norm is None or isinstance(norm, bool) or (isinstance(norm, torch.Tensor) and norm.numel() != 1):
+        return None
+    clip = getattr(optimizer, "clip_grad", None)
+    if clip is None and callable(getattr(optimizer, "gradient_clipping", None)):
+        clip = optimizer.gradient_clipping()
+    max_norm = float(clip) if isinstance(clip, (int, float)) and clip > 0 else math.inf
+    return (norm, max_norm, False)
 
 
 class _InstanceStep:

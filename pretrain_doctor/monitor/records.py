@@ -168,6 +168,8 @@ class RecordBuilder:
         scale = 1.0
         if "clip_total_norm" in values:
             scale = self._clip_metrics(float(values["clip_total_norm"]), entry.scalars["clip_max_norm"], metrics)
+            if entry.extra.get("_norms_before_clip"):  # clipped inside the optimizer's step, after they were measured
+                scale = 1.0
         elif norms is not None:
             metrics["grad_norm"] = float(np.sqrt(np.sum(np.square(norms))))
             if math.isfinite(metrics["grad_norm"]):

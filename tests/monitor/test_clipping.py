@@ -131,3 +131,66 @@ def test_taps_are_installed_once_and_hold_no_doctor_alive():
     del model, optimizer, doctor, doctors
     gc.collect()
     assert alive[0]() is None and alive[1]() is None
+
+
+class ZeroLikeOptimizer:
+    """Duck-typed like DeepSpeed's ZeRO optimizer (deepspeed/runtime/zero/stage_1_and_2.py):
+    not a torch optimizer; `backward` moves the gradients into its own partitions (no
+    `p.grad` left, as ZeRO-2's reduce hooks do); `step()` computes the global gradient
+    norm, keeps it in `_global_grad_norm`, clips to `clip_grad` and updates; `overflow`
+    marks a skipped step."""
+
+    def __init__(self, params, lr: float, clip_grad: float) -> None:
+        self.param_groups = [{"params": list(params), "lr": lr}]
+        self.clip_grad = clip_grad
+        self._global_grad_norm = 0.0
+        self.overflow = False
+        self.partitions: list[torch.Tensor] = []
+
+    def backward(self, loss: torch.Tensor) -> None:
+        loss.backward()
+        self.partitions = [p.grad for p in self.param_groups[0]["params"]]
+        for p in self.param_groups[0]["params"]:
+            p.grad = None
+
+    def step(self, closure=None):
+        grads = self.partitions
+        self.overflow = any(not torch.isfinite(g).all() for g in grads)
+        if self.overflow:
+            return
+        total = torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))
+        self._global_grad_norm = total
+        coef = min(1.0, self.clip_grad / (float(total) + 1e-6))
+        with torch.no_grad():
+            for p, g in zip(self.param_groups[0]["params"], grads):
+                p -= self.param_groups[0]["lr"] * coef * g
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.partitions = []
+
+
+def test_a_deepspeed_style_optimizer_gives_its_pre_clip_norm():
+    """DeepSpeed's ZeRO optimizers clip inside their own step (no torch clip runs): the
+    norm they keep is read after the step, duck-typed; an overflow step is a skipped step."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(8, 1)
+    optimizer = ZeroLikeOptimizer(model.parameters(), lr=0.01, clip_grad=0.5)
+    recorder = Recorder()
+    doctor = pretrain_doctor.attach(model, optimizer, detectors=[recorder], sync_every=2, **QUIET)
+    expected = []
+    for step in range(1, 7):
+        loss = (model(torch.randn(16, 8)) * 40).square().mean()
+        if step == 5:
+            loss = loss * float("inf")
+        optimizer.backward(loss)
+        expected.append(float(torch.linalg.vector_norm(torch.stack([g.norm() for g in optimizer.partitions]))))
+        optimizer.step()
+        optimizer.zero_grad()
+    doctor.detach()
+    records = {r.step: r for r in recorder.records}
+    assert sorted(records) == list(range(1, 7))
+    for step in (1, 2, 3, 4, 6):
+        assert records[step].metrics["grad_norm"] == pytest.approx(expected[step - 1], rel=1e-5)
+        assert records[step].metrics["clip_ratio"] == pytest.approx(min(1.0, 0.5 / expected[step - 1]), rel=1e-4)
+    assert records[5].metrics.get("step_skipped") == 1.0
+    assert all(expected[i] > 0.5 for i in (0, 1, 2, 3, 5))  # clipping was active
