@@ -25,7 +25,7 @@ from ..detectors.base import Annotation
 from ..replay.engine import collector_paused
 from ..replay.run import ReplayRun
 from .names import MetricNames, parse_mapping
-from .records import DEEPSPEED_MONITOR_TAG, build_records, merge_runs, samples_to_steps
+from .records import DEEPSPEED_MONITOR_FILE, DEEPSPEED_MONITOR_TAG, build_records, merge_runs, samples_batch
 
 FORMATS = ("runlog", "tensorboard", "json", "jsonl", "csv", "text")
 _FOLDER_FILES = (("doctor.jsonl", "runlog"), ("trainer_state.json", "json"), ("trainer_log.jsonl", "jsonl"),
@@ -184,17 +184,31 @@ def _read_csv(path: Path, names: MetricNames, columns, pattern) -> ReplayRun:
     from .structured import csv_rows
 
     rows = csv_rows(path.read_text(encoding="utf-8", errors="replace"), names, columns)
-    notes = []
-    if path.name.startswith(DEEPSPEED_MONITOR_TAG.replace("/", "_")):  # DeepSpeed's csv_monitor: one file a tag
-        notes.append("DeepSpeed csv_monitor: its step column counts samples (global_samples), not optimizer steps")
-    return ReplayRun(str(path), "csv", build_records(rows), notes=notes)
+    return ReplayRun(str(path), "csv", build_records(rows))
 
 
 def _deepspeed_monitor_steps(rows: list) -> tuple[list, list[str]]:
-    rows, batch = samples_to_steps(rows)
+    batch = samples_batch(step for step, _ in rows)
     if batch is None:
         return rows, []
-    return rows, [f"DeepSpeed monitor: its x-axis counts samples; steps = samples / {batch} (the train batch size)"]
+    return [(step // batch, metrics) for step, metrics in rows], [_samples_note(batch)]
+
+
+def _deepspeed_csv_steps(runs: list[ReplayRun]) -> None:
+    """DeepSpeed's csv_monitor writes one file a tag (`Train_Samples_train_loss.csv`), its step column
+    counting samples: renumbered together in optimizer steps (an eval file alone would count evaluations)."""
+    monitor = [r for r in runs if r.format == "csv" and Path(r.source).name.startswith(DEEPSPEED_MONITOR_FILE)]
+    batch = samples_batch(record.step for run in monitor for record in run.records)
+    if batch is None:
+        return
+    for run in monitor:
+        for record in run.records:
+            record.step //= batch
+        run.notes.append(_samples_note(batch))
+
+
+def _samples_note(batch: int) -> str:
+    return f"DeepSpeed monitor: its x-axis counts samples; steps = samples / {batch} (the train batch size)"
 
 
 def _read_text(path: Path, names: MetricNames, columns, pattern) -> ReplayRun:
@@ -242,6 +256,7 @@ def read_run(paths: Sequence[str | Path], fmt: Optional[str] = None, mapping: Op
     """Every input of one run -> one ReplayRun (records merged by step)."""
     names = MetricNames(mapping)
     runs = [read_log(Path(p), fmt, names, columns, pattern) for p in paths]
+    _deepspeed_csv_steps(runs)
     if len(runs) == 1:
         run = runs[0]
     else:

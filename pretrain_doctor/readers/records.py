@@ -154,16 +154,15 @@ def merge_runs(runs: list[list[StepRecord]]) -> list[StepRecord]:
     return [by_step[step] for step in sorted(by_step)]
 
 
-DEEPSPEED_MONITOR_TAG = "Train/Samples/"
+DEEPSPEED_MONITOR_TAG = "Train/Samples/"  # DeepSpeed's monitor: its TensorBoard tags
+DEEPSPEED_MONITOR_FILE = "Train_Samples_"  # ... and its csv_monitor's file names
 
 
-def samples_to_steps(rows: list[tuple[int, dict[str, float]]]) -> tuple[list[tuple[int, dict[str, float]]], Optional[int]]:
-    """Rows of DeepSpeed's monitor, whose x-axis is `global_samples` (it grows by the train batch
-    size every optimizer step): renumbered in optimizer steps, with the batch size found (the
-    greatest common divisor of the sample counts). Unchanged, with None, when they are no such axis."""
+def samples_batch(steps: Iterable[int]) -> Optional[int]:
+    """The train batch size of an x-axis that counts samples (DeepSpeed's `global_samples`, which
+    grows by it every optimizer step): the greatest common divisor of the counts; None when that
+    is 1 (no such axis)."""
     batch = 0
-    for samples, _ in rows:
+    for samples in steps:
         batch = math.gcd(batch, samples)
-    if batch <= 1 or not rows:
-        return rows, None
-    return [(samples // batch, metrics) for samples, metrics in rows], batch
+    return batch if batch > 1 else None

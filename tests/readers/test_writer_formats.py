@@ -455,3 +455,35 @@ def test_deepspeed_monitor_tensorboard_steps_are_samples(tmp_path):
     assert steps[7] == {"loss": pytest.approx(healthy(7)[0], rel=1e-6), "lr": pytest.approx(3e-4), "loss_scale": 65536.0}
     assert any("steps = samples / 256" in note for note in run.notes)
     assert [a for a in judge(run).alerts if a.severity != "info"] == []
+
+
+# deepspeed/monitor/csv_monitor.py `write_events` (microsoft/DeepSpeed @ 38327e07, file at b361c727): one file a tag,
+# `Train_Samples_train_loss.csv`, header ['step', <last part of the tag>], rows [global_samples, value].
+def test_deepspeed_csv_monitor_files_are_renumbered_together(tmp_path):
+    import csv
+
+    batch, files = 64, {}
+
+    def write_events(event_list):
+        for log_name, value, step in event_list:
+            header = log_name.split("/")[-1]
+            filename = log_name.replace("/", "_").replace(" ", "_")
+            with open(tmp_path / f"{filename}.csv", "a+") as handle:
+                writer = csv.writer(handle)
+                if filename not in files:
+                    files[filename] = True
+                    writer.writerow(["step", header])
+                writer.writerow([step, value])
+
+    for step in range(1, STEPS + 1):
+        loss, _, lr = healthy(step)
+        write_events([("Train/Samples/train_loss", loss, step * batch)])
+        write_events([("Train/Samples/lr", lr, step * batch)])
+        if step % 100 == 0:
+            write_events([("Train/Samples/eval_loss", loss + 0.1, step * batch)])
+    run = read_run(sorted(tmp_path.glob("Train_Samples_*.csv")))
+    steps = {r.step: r.metrics for r in run.records}
+    assert sorted(steps) == list(range(1, STEPS + 1))
+    assert steps[100] == {"loss": pytest.approx(healthy(100)[0]), "lr": 3e-4,
+                          "val_loss": pytest.approx(healthy(100)[0] + 0.1)}
+    assert any("steps = samples / 64" in note for note in run.notes)
