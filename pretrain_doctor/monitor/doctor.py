@@ -127,6 +127,7 @@ class Doctor:
         self.attention = AttentionProbe(self._module, self.guard, self._on_attention)
         self.localizer = NonFiniteLocalizer(self._module, self.guard)
         self._replay = InputReplay(self._module, self.localizer)  # the step's batches, for PDM103 before the update
+        self._eval_mode_said = False
 
         self.step = start_step              # optimizer steps seen (skipped ones included), from start_step
         self.alerts: list[Alert] = []
@@ -304,7 +305,7 @@ class Doctor:
                 self._traced.capture(output, kwargs)
             return
         started = hook_clock()
-        if module.training and torch.is_grad_enabled():
+        if torch.is_grad_enabled() and (module.training or self._trains_in_eval_mode(output)):
             if self._skip_verdict is not None:
                 self.guard.call("step", self._close_skipped_by_loop)
             if self._on_cpu or self.sync_every == 1:  # where the host may learn of a NaN before the update
@@ -313,6 +314,21 @@ class Doctor:
                 self.attention.forward_done()
             self.guard.call("loss", self._capture_outputs, output, kwargs)
         self.schedule.spent += hook_clock() - started
+
+    def _trains_in_eval_mode(self, output: Any) -> bool:
+        """A forward in eval mode, with grad on, whose output needs a gradient: training
+        with the model left in eval mode (as `from_pretrained` returns it). Its loss is
+        captured all the same; said once, since dropout is then off."""
+        value = output if isinstance(output, torch.Tensor) else _find_output(output, "loss")
+        if value is None:
+            value = _find_output(output, "logits")
+        if not (isinstance(value, torch.Tensor) and value.requires_grad):
+            return False
+        if not self._eval_mode_said:
+            self._eval_mode_said = True
+            logger.warning("pretrain-doctor: the model trains in eval mode (dropout off): did you forget "
+                           "model.train()? Its losses are recorded all the same")
+        return True
 
     def _capture_outputs(self, output: Any, kwargs: dict[str, Any]) -> None:
         """Keep the output's loss (a non-scalar one is dropped at the sync, off the hot path).

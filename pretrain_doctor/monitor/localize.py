@@ -99,7 +99,8 @@ class NonFiniteLocalizer:
         remove_all(self._handles)
 
     def _hook(self, module: torch.nn.Module, args: Any, output: Any) -> None:
-        if self.found is not None or not (self._any_forward or (module.training and torch.is_grad_enabled())):
+        # training forwards have grad on (a model may train in eval mode); evaluation ones usually not
+        if self.found is not None or not (self._any_forward or torch.is_grad_enabled()):
             return
         self.guard.call("localize", self._check, module, args, output)
 
