@@ -128,6 +128,10 @@ class Doctor:
         self.localizer = NonFiniteLocalizer(self._module, self.guard)
         self._replay = InputReplay(self._module, self.localizer)  # the step's batches, for PDM103 before the update
         self._eval_mode_said = False
+        # Where the host may learn of a NaN before the update (on the CPU, or reading every
+        # step), keep the step's inputs to replay; on one process only: a replay on the
+        # ranks that saw a NaN alone would run FSDP's collectives unpaired.
+        self._keep_inputs = (self._on_cpu or sync_every == 1) and self.world_size == 1
 
         self.step = start_step              # optimizer steps seen (skipped ones included), from start_step
         self.alerts: list[Alert] = []
@@ -308,7 +312,7 @@ class Doctor:
         if torch.is_grad_enabled() and (module.training or self._trains_in_eval_mode(output)):
             if self._skip_verdict is not None:
                 self.guard.call("step", self._close_skipped_by_loop)
-            if self._on_cpu or self.sync_every == 1:  # where the host may learn of a NaN before the update
+            if self._keep_inputs:
                 self._replay.keep(args, kwargs)
             if self.attention.armed:
                 self.attention.forward_done()
