@@ -467,3 +467,14 @@ def test_every_subcommand_help_has_an_example(capsys, name):
 def test_version(capsys):
     code, out, _ = cli(capsys, "--version")
     assert code == 0 and out.startswith("pretrain-doctor ")
+
+
+def test_plan_shows_sub_model_fields_without_a_deprecation_warning(capsys):
+    """`plan` walks the plan's sub-models by type: reading `model_fields` on an instance warns (pydantic >= 2.11)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        code, out, err = cli(capsys, "plan", str(ROOT / "fixtures" / "demo" / "pretrain-gpt2.yaml"))
+    assert code == 0, err
+    assert "optimizer.lr" in out

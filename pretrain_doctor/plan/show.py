@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from .model import Source, TrainingPlan
 
 _META = {"dialect", "files", "sources", "unknown", "notes"}
@@ -17,7 +19,8 @@ def plan_fields(plan: TrainingPlan) -> list[tuple[str, Any]]:
         if name in _META:
             continue
         value = getattr(plan, name)
-        if hasattr(value, "model_fields"):
+        # A sub-model is tested by type: `model_fields` read on an instance is deprecated (pydantic 2.11).
+        if isinstance(value, BaseModel):
             for inner in type(value).model_fields:
                 inner_value = getattr(value, inner)
                 if inner_value not in (None, [], False) or f"{name}.{inner}" in plan.sources:
