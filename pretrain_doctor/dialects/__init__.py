@@ -119,7 +119,7 @@ def _top_keys(doc: Document) -> list[str]:
 
 def _unknown_keys(doc: Document, dialect: Dialect) -> Optional[list[str]]:
     """The file's top-level keys the dialect does not read; None when it keeps no list."""
-    known = dialect.known_keys
+    known = dialect.keys_read(doc)
     if known is None:
         return None
     return [key for key in _top_keys(doc) if key not in known and key.replace("-", "_") not in known]

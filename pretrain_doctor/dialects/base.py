@@ -44,6 +44,10 @@ class Dialect:
         """How sure we are that `doc` is this dialect: 0 = not at all; the highest score wins."""
         raise NotImplementedError
 
+    def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
+        """The top-level keys this trainer reads in `doc` (`known_keys` unless the file says otherwise)."""
+        return self.known_keys
+
     def companion_reason(self, doc: Document) -> Optional[str]:
         """If `doc` is a companion file (accelerate config, launcher settings), say what it is."""
         return None

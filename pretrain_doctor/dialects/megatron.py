@@ -125,9 +125,14 @@ class _Flags:
         return default
 
 
+# What the shell reader adds beside the flags (config/shell_reader.py:read_shell).
+_READER_KEYS = frozenset({"program", "launcher", "overrides", "unresolved", "syntax_error"})
+
+
 class MegatronDialect(Dialect):
     name = "megatron"
     summary = "Megatron-LM / Megatron-DeepSpeed launch script or argument list (read as text, never run)"
+    known_keys = KNOWN_FLAGS | _READER_KEYS
 
     def score(self, doc: Document) -> int:
         if doc.format != "shell":
@@ -140,6 +145,11 @@ class MegatronDialect(Dialect):
         if nemo >= 2 or (nemo and "megatron" in program):
             return 55 + nemo
         return 0
+
+    def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
+        # Other entry points (`finetune_gpt.py`, text generation) add flags of their own through
+        # `extra_args_provider`: only a `pretrain_*.py` (or a bare list) is judged against the table.
+        return self.known_keys if _judges_flags(doc) else None
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         doc = docs[0]
@@ -162,9 +172,7 @@ class MegatronDialect(Dialect):
             self._exclusive(b, flags)
             if flags.present("--deepspeed") or flags.present("--deepspeed_config"):
                 merge_deepspeed_reference(b, doc, context, key="--deepspeed_config")
-            program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
-            if not program or program.startswith("pretrain_"):
-                # Other entry points (`finetune_gpt.py`) add their own flags through extra_args_provider.
+            if _judges_flags(doc):
                 typo_notes(b, doc, KNOWN_FLAGS, keys=[k for k in doc.data if isinstance(k, str) and k.startswith("--")])
         self._unresolved(b, doc)
         apply_flags(b, context)
@@ -449,6 +457,12 @@ class MegatronDialect(Dialect):
         b.note("other", "a NeMo script: only its Hydra overrides are read; the model, optimizer and schedule of "
                "the YAML it names (--config-name) are not, so NeMo's defaults are not assumed",
                b.source(doc, ("program",)) if doc.position(("program",)) else None, code="nemo-config-not-read")
+
+
+def _judges_flags(doc: Document) -> bool:
+    """Whether the flags are all Megatron's own: a `pretrain_*.py` or a bare argument list."""
+    program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
+    return not program or program.startswith("pretrain_")
 
 
 def _rampup(f: _Flags) -> Optional[tuple[int, int, int]]:

@@ -106,6 +106,7 @@ def _mamba_parameters(b: PlanBuilder, doc: Document, config: dict) -> None:
 class NanotronDialect(Dialect):
     name = "nanotron"
     summary = "nanotron YAML (general/parallelism/model/tokens/optimizer sections)"
+    known_keys = frozenset(_SECTIONS)
 
     def score(self, doc: Document) -> int:
         data = doc.data

@@ -6,6 +6,9 @@ import shutil
 
 import pytest
 
+from pretrain_doctor.config.loader import load_document
+from pretrain_doctor.dialects import detection
+
 from .helpers import detected, findings, notes, plan_of, write
 
 def _fixture(fixtures_dir, tmp_path, *names: str):
@@ -188,3 +191,30 @@ def test_batch_rampup_counts_the_smaller_early_steps(tmp_path) -> None:
     # 51,200 samples at batch 256 (200 steps), then 972,800 at 512 (1,900 steps)
     assert plan.schedule.warmup_steps == 200 and plan.run.max_steps == 2100
     assert "rampup" in plan.sources["run.max_steps"].note
+
+
+
+FOREIGN_FLAGS = "--temperature 1.0 --top_p 0.9 --out-seq-length 64 --sample-input-file in.txt --genfile out.txt --num-samples 3"
+
+
+def test_a_pretrain_script_full_of_flags_megatron_lacks_is_called_a_guess(tmp_path) -> None:
+    found = detection(load_document(write(tmp_path, "train.sh", SCRIPT.replace("--swiglu", FOREIGN_FLAGS))))
+    assert found.dialect.name == "megatron"
+    # the script's other 17 flags, `program` and `launcher` are read; the six sampling flags are not
+    assert "a guess: megatron reads only 19 of the 25 top-level keys" in found.notice
+    assert "`--temperature`" in found.notice
+
+
+def test_other_entry_points_add_their_own_flags_without_a_notice(tmp_path) -> None:
+    text = SCRIPT.replace("--swiglu", FOREIGN_FLAGS).replace("pretrain_gpt.py", "tools/text_generation_cli.py")
+    assert detection(load_document(write(tmp_path, "generate.sh", text))).notice is None
+
+
+@pytest.mark.parametrize("name", ["examples/gpt3/train_gpt3_175b_distributed.sh",
+                                  "examples/llama/train_llama3_8b_h100_fp8.sh"])
+def test_real_scripts_use_only_known_flags(shared_dir, name) -> None:
+    doc = load_document(shared_dir / "real-configs/megatron-lm" / name)
+    found = detection(doc)
+    assert found.dialect.name == "megatron" and found.notice is None
+    assert [key for key in doc.data if key not in found.dialect.keys_read(doc)] == []
+    assert notes(plan_of(shared_dir / "real-configs/megatron-lm" / name), "ignored-key") == []

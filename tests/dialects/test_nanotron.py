@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from pretrain_doctor.config.loader import load_document
+from pretrain_doctor.dialects import detection
+
 from .helpers import detected, notes, plan_of, write
 
 TINY = """
@@ -166,3 +169,18 @@ def test_single_data_section_of_files_before_data_stages(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "config.yaml", text))
     assert plan.data.train[0].dataset == "HuggingFaceH4/testing_alpaca_small" and plan.data.num_workers == 3
     assert plan.debug is False and notes(plan, "ignored-key") == []
+
+
+def test_sections_nanotron_lacks_make_the_dialect_a_guess(tmp_path) -> None:
+    foreign = "".join(f"{name}: {{a: 1}}\n" for name in ("trainer", "callbacks", "loggers", "plugins"))
+    found = detection(load_document(write(tmp_path, "config.yaml", TINY + foreign)))
+    assert found.dialect.name == "nanotron"
+    assert "a guess: nanotron reads only 7 of the 11 top-level keys" in found.notice and "`trainer`" in found.notice
+
+
+def test_real_tiny_llama_uses_only_known_sections(shared_dir) -> None:
+    doc = load_document(shared_dir / "real-configs/nanotron/examples/config_tiny_llama.yaml")
+    found = detection(doc)
+    assert found.dialect.name == "nanotron" and found.notice is None
+    assert [key for key in doc.data if key not in found.dialect.keys_read(doc)] == []
+    assert notes(plan_of(shared_dir / "real-configs/nanotron/examples/config_tiny_llama.yaml"), "ignored-key") == []
