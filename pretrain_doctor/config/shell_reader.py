@@ -22,8 +22,7 @@ import ast
 import fnmatch
 import operator
 import re
-from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 from ..errors import ConfigError
 from .document import KeyPath, Position
@@ -34,12 +33,20 @@ _KEYWORDS_OPEN = {"if", "for", "while", "until", "case", "select"}
 _DECLARE = {"export", "local", "declare", "readonly", "typeset"}
 _LAUNCHERS = {"torchrun", "deepspeed", "python", "python3", "srun", "mpirun", "accelerate", "uv", "bash", "exec",
               "nohup", "time", "env", "numactl", "taskset", "singularity", "apptainer", "docker", "nsys"}
+# Runs of characters that mean nothing special to the lexer (after a word's first character)
+# and to expansion (outside the quote, escape, substitution and newline handling).
+_PLAIN_IN_WORD = re.compile(r"[^\s'\"\\$`;&|()<>]*")
+_PLAIN_TO_EXPAND = re.compile(r"[^'\"\\`$\n]*")
+_PLAIN_IN_SINGLE = re.compile(r"[^'\n]*")
+_PLAIN_IN_DOUBLE = re.compile(r"[^\"\\$\n]*")
 _MAX_STEPS = 200_000  # expansion work bound: a hostile script cannot make the reader loop for long
 _MAX_VALUE = 100_000  # characters one variable may hold: `A+=("${A[@]}")` forty times would not fit in memory
 
 
-@dataclass(frozen=True)
-class Item:
+# The records below are named tuples, not dataclasses: `check` of a script pays for every
+# class built at import (a dataclass execs generated methods) and for every item made while
+# reading (a script expands to thousands of Items; a frozen dataclass's __init__ is 4x slower).
+class Item(NamedTuple):
     """One character of an expanded word (or an unknown stretch), with where it was written."""
 
     char: Optional[str]  # None: the value of `raw` is unknown without running the script
@@ -52,8 +59,7 @@ class Item:
 Field = list[Item]
 
 
-@dataclass
-class Word:
+class Word(NamedTuple):
     """A shell word after expansion: its text (None when unknown) and the position of its first character."""
 
     text: Optional[str]
@@ -72,22 +78,19 @@ class _Unknown:
 Value = Union[Field, list[Field], _Unknown]
 
 
-@dataclass
-class Token:
+class Token(NamedTuple):
     kind: str  # word | op | newline
     text: str
     line: int
     column: int
 
 
-@dataclass
-class Command:
+class Command(NamedTuple):
     words: list[Word]
     uncertain: bool  # inside a branch or loop whose condition the script does not decide
 
 
-@dataclass
-class _Heredoc:
+class _Heredoc(NamedTuple):
     delimiter: str
     strip_tabs: bool
 
@@ -165,9 +168,17 @@ def _lex(text: str, shown: str, tokens: list[Token]) -> None:
 
     def take_quoted(quote: str) -> None:
         """A '...' stretch (literal) or a "..." one (with escapes, `$(...)` and `${...}` inside)."""
+        nonlocal i, col
         word.append(quote)
         advance()
+        plain = _PLAIN_IN_SINGLE if quote == "'" else _PLAIN_IN_DOUBLE
         while i < n and text[i] != quote:
+            end = plain.match(text, i).end()  # type: ignore[union-attr]
+            if end > i:  # ordinary characters (no newline among them) in one go
+                word.append(text[i:end])
+                col += end - i
+                i = end
+                continue
             if quote == '"' and text[i] == "\\" and i + 1 < n:
                 word.append(text[i])
                 advance()
@@ -256,8 +267,11 @@ def _lex(text: str, shown: str, tokens: list[Token]) -> None:
             tokens.append(Token("op", op, line, col))
             advance(len(op))
             continue
-        word.append(ch)
-        advance()
+        # An ordinary character, and the ordinary ones after it in one go (no newline among them).
+        end = _PLAIN_IN_WORD.match(text, i + 1).end()  # type: ignore[union-attr]
+        word.append(text[i:end])
+        col += end - i
+        i = end
     flush()
     tokens.append(Token("newline", "\n", line, col))
 
@@ -277,26 +291,22 @@ def _skip_heredocs(text: str, heredocs: list[_Heredoc], position: Callable[[], i
 
 
 # --- parsing into statements ------------------------------------------------------------------
-@dataclass
-class _Simple:
+class _Simple(NamedTuple):
     words: list[Token]
-    arrays: dict[int, list[Token]] = field(default_factory=dict)  # word index -> elements of `NAME=( ... )`
+    arrays: dict[int, list[Token]]  # word index -> elements of `NAME=( ... )`
 
 
-@dataclass
-class _If:
+class _If(NamedTuple):
     branches: list[tuple[list[Token], list]]  # (condition tokens, body)
     otherwise: Optional[list]
 
 
-@dataclass
-class _Case:
+class _Case(NamedTuple):
     subject: Token
     arms: list[tuple[list[Token], list]]  # (patterns, body)
 
 
-@dataclass
-class _Block:
+class _Block(NamedTuple):
     """A loop or a function body: run at most once, and what it assigns is uncertain."""
 
     body: list
@@ -411,7 +421,7 @@ class _Parser:
         return _Block(body)
 
     def _simple(self) -> _Simple:
-        command = _Simple([])
+        command = _Simple([], {})
         while self.pos < len(self.tokens):
             token = self.tokens[self.pos]
             if token.kind == "newline" or (token.kind == "op" and token.text in (";", "&", "&&", "||", "|", "|&", ";;", ")")):
@@ -609,6 +619,13 @@ class _Shell:
                 column += 1
 
         while i < n:
+            end = _PLAIN_TO_EXPAND.match(raw, i).end()  # type: ignore[union-attr]
+            if end > i:  # literal characters: unquoted blanks separate fields
+                out.extend([Item(c, line, column + k, not in_double and c in " \t")
+                            for k, c in enumerate(raw[i:end])])
+                column += end - i
+                i = end
+                continue
             ch = raw[i]
             if ch == "'" and not in_double:
                 end = raw.find("'", i + 1)
@@ -895,6 +912,8 @@ def _flatten(items: list) -> list[Item]:
 def _same(a: Optional[Value], b: Optional[Value]) -> bool:
     if isinstance(a, _Unknown) or isinstance(b, _Unknown):
         return False
+    if a is b:  # a variable no branch assigned
+        return True
     if a is None or b is None:
         return a is b
     return _render(a) == _render(b)
@@ -909,9 +928,10 @@ def _render(value: Value) -> Any:
 def _field_text(items: Any) -> Optional[str]:
     if not isinstance(items, list):
         return None
-    if any(isinstance(i, list) or i.char is None for i in items):
+    try:
+        return "".join([i.char for i in items])
+    except (TypeError, AttributeError):  # an unknown stretch (char None) or an array's element list
         return None
-    return "".join(i.char for i in items)
 
 
 def _split(items: list) -> list[Field]:
