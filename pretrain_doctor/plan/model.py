@@ -53,7 +53,8 @@ class ConfigNote(BaseModel):
 
 class _Section(BaseModel):
     # No infinite or NaN values: `lr: .inf` is nonsense, reported with its line like `lr: -1`.
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+    # protected_namespaces: `tokenizer.model_max_length` is a field (pydantic < 2.10 warns on `model_` names).
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False, protected_namespaces=())
 
 
 Precision = Literal["fp32", "fp16", "bf16", "fp8"]

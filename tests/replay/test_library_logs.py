@@ -29,12 +29,13 @@ def test_transformers_trainer_state_and_its_tensorboard_folder(tmp_path, monkeyp
     from tests.integrations.test_hf_callback import TokenDataset
     from tests.monitor.helpers import tiny_gpt2
 
-    monkeypatch.setenv("TENSORBOARD_LOGGING_DIR", str(tmp_path / "tb"))  # transformers 5 (logging_dir before)
+    monkeypatch.setenv("TENSORBOARD_LOGGING_DIR", str(tmp_path / "tb"))  # transformers 5
+    before_5 = {"logging_dir": str(tmp_path / "tb")} if hasattr(TrainingArguments, "logging_dir") else {}
     args = TrainingArguments(
         output_dir=str(tmp_path / "out"), max_steps=6, per_device_train_batch_size=4, learning_rate=1e-3,
         logging_steps=1, eval_strategy="steps", eval_steps=3, per_device_eval_batch_size=4,
         report_to=["tensorboard"], use_cpu=True, save_strategy="no",
-        disable_tqdm=True, seed=0)
+        disable_tqdm=True, seed=0, **before_5)
     trainer = Trainer(model=tiny_gpt2(), args=args, train_dataset=TokenDataset(), eval_dataset=TokenDataset(8))
     trainer.train()
     trainer.save_state()
