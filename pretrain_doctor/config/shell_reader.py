@@ -37,6 +37,10 @@ _LAUNCHERS = {"torchrun", "deepspeed", "python", "python3", "srun", "mpirun", "a
 # and to expansion (outside the quote, escape, substitution and newline handling).
 _PLAIN_IN_WORD = re.compile(r"[^\s'\"\\$`;&|()<>]*")
 _PLAIN_TO_EXPAND = re.compile(r"[^'\"\\`$\n]*")
+_PLAIN_IN_SUBSTITUTION = re.compile(r"[^'\"\\(){}\n]*")
+# What field splitting separates at when unquoted (`"" in " \t\n"`: a quote mark from a variable's value too).
+_BLANK_CHARS = frozenset(("", " ", "\t", "\n"))
+_BLANKS = re.compile(r"[ \t\r]*")
 _PLAIN_IN_SINGLE = re.compile(r"[^'\n]*")
 _PLAIN_IN_DOUBLE = re.compile(r"[^\"\\$\n]*")
 _MAX_STEPS = 200_000  # expansion work bound: a hostile script cannot make the reader loop for long
@@ -138,9 +142,17 @@ def _lex(text: str, shown: str, tokens: list[Token]) -> None:
 
     def take_until_close(opening: str, closing: str) -> None:
         """Append a `$(...)`, `${...}` or quoted stretch, nesting and quotes respected."""
+        nonlocal i, col
         depth = 0
         quote = None
         while i < n:
+            plain = _PLAIN_IN_SINGLE if quote == "'" else _PLAIN_IN_DOUBLE if quote else _PLAIN_IN_SUBSTITUTION
+            end = plain.match(text, i).end()  # type: ignore[union-attr]
+            if end > i:  # characters that neither nest, close nor quote (no newline among them)
+                word.append(text[i:end])
+                col += end - i
+                i = end
+                continue
             ch = text[i]
             word.append(ch)
             if quote:
@@ -201,7 +213,9 @@ def _lex(text: str, shown: str, tokens: list[Token]) -> None:
             continue
         if ch in " \t\r":
             flush()
-            advance()
+            end = _BLANKS.match(text, i).end()  # type: ignore[union-attr]
+            col += end - i
+            i = end
             continue
         if ch == "\n":
             flush()
@@ -212,8 +226,10 @@ def _lex(text: str, shown: str, tokens: list[Token]) -> None:
                 pending_heredocs = []
             continue
         if ch == "#" and not word:
-            while i < n and text[i] != "\n":
-                advance()
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+            col += end - i
+            i = end
             continue
         if not word:
             start = (line, col)
@@ -602,7 +618,7 @@ class _Shell:
     def expand_scalar(self, raw: str, line: int, column: int) -> Field:
         """An assignment's value: expanded, never split (`X=$Y` keeps Y's spaces)."""
         items = self._expand(raw, line, column, quoted=False)
-        return [Item(i.char, i.line, i.column, False, i.raw) if not isinstance(i, list) else i for i in _flatten(items)]
+        return _marked(_flatten(items), False)
 
     def _expand(self, raw: str, line: int, column: int, quoted: bool) -> list:
         """Items of `raw`; an array expanded with `[@]` in quotes is a nested list (one field per element)."""
@@ -712,12 +728,12 @@ class _Shell:
                 for index, element in enumerate(elements):
                     if index:
                         joined.append(Item(" ", line, column, not quoted))
-                    joined.extend(Item(it.char, it.line, it.column, not quoted, it.raw) for it in element)
+                    joined.extend(_marked(element, not quoted))
                 return joined
             if value is None and subscript in ("@", "*"):
                 return []
             if isinstance(value, list) and subscript in ("0", "@", "*"):  # a scalar is element 0
-                return [Item(it.char, it.line, it.column, not quoted, it.raw) for it in value]  # type: ignore[union-attr]
+                return _marked(value, not quoted)  # type: ignore[arg-type]
             return [Item(None, line, column, not quoted, text)]
         for op in (":-", ":=", "-", "="):
             if operation.startswith(op):
@@ -728,9 +744,9 @@ class _Shell:
                 if not empty:
                     return self._lookup(name, text, line, column, quoted)
                 items = self._expand(default, line, column + 2 + len(name) + len(op), quoted=True)
-                items = [Item(it.char, it.line, it.column, not quoted, it.raw) for it in _flatten(items)]
+                items = _marked(_flatten(items), not quoted)
                 if "=" in op:
-                    self.vars[name] = [Item(it.char, it.line, it.column, False, it.raw) for it in items]
+                    self.vars[name] = _marked(items, False)
                 return items
         if operation:
             return [Item(None, line, column, not quoted, text)]  # ${X%pat}, ${X/a/b}, ${#X}: not evaluated
@@ -744,8 +760,9 @@ class _Shell:
         if value and isinstance(value[0], list):  # `$ARRAY` is its first element
             value = value[0]  # type: ignore[assignment]
         # Known characters keep where they were written; an unknown stretch is placed where it is used.
-        return [Item(it.char, it.line, it.column, not quoted, it.raw) if it.char is not None
-                else Item(None, line, column, not quoted, it.raw) for it in value]  # type: ignore[union-attr]
+        return [Item(None, line, column, not quoted, it.raw) if it.char is None  # type: ignore[union-attr]
+                else Item(it.char, it.line, it.column, not quoted, it.raw) if it.char in _BLANK_CHARS
+                else it for it in value]  # type: ignore[union-attr]
 
     def text_of(self, raw: str) -> Optional[str]:
         items = _flatten(self._expand(raw, 0, 0, quoted=True))
@@ -897,6 +914,12 @@ def _matching(raw: str, start: int, opening: str, closing: str) -> int:
             if depth == 0:
                 return index
     return len(raw) - 1
+
+
+def _marked(items: list[Item], splittable: bool) -> list[Item]:
+    """`items` as an expansion with this quoting yields them. The flag only matters on blanks
+    (field splitting looks at nothing else), so every other item is reused as it is."""
+    return [Item(it.char, it.line, it.column, splittable, it.raw) if it.char in _BLANK_CHARS else it for it in items]
 
 
 def _flatten(items: list) -> list[Item]:
