@@ -121,8 +121,8 @@ class AttentionLogitGrowth(Detector):
     positions). A value ≥ `max_logit` is `info` on its first sample and a `warning`
     once it stays there for `persist` consecutive samples; a value ≥ `saturated_logit`
     is a `warning` at first sight (exp(-300) is 0 in fp32 and bf16: such a logit makes
-    that softmax one-hot). One warning per episode (until the logit falls below
-    `max_logit`).
+    that softmax one-hot). One warning per incident: it ends when the logit falls below
+    `recover` × `max_logit`, so a logit hovering around the bound is said once.
 
     ## Why is this bad?
     Uncontrolled growth of attention logits makes the softmax one-hot (entropy
@@ -137,7 +137,7 @@ class AttentionLogitGrowth(Detector):
     already spiked.
 
     ## Thresholds
-    `max_logit` = 100, `saturated_logit` = 300, `persist` = 2 samples.
+    `max_logit` = 100, `saturated_logit` = 300, `persist` = 2 samples, `recover` = 0.5.
 
     ## References
     - Dehghani et al. 2023, Scaling Vision Transformers to 22 Billion Parameters.
@@ -149,7 +149,7 @@ class AttentionLogitGrowth(Detector):
     slug = "attention-logit-growth"
     severity = "warning"
     needs = ("attn_max_logit/*",)
-    defaults = {"max_logit": 100.0, "saturated_logit": 300.0, "persist": 2}
+    defaults = {"max_logit": 100.0, "saturated_logit": 300.0, "persist": 2, "recover": 0.5}
     state_fields = ("_runs", "_warned")
 
     def _reset_state(self) -> None:
@@ -160,8 +160,9 @@ class AttentionLogitGrowth(Detector):
         alerts = []
         for module, logit in _series(record, "attn_max_logit"):
             run = self._runs[module] = self._runs.get(module, 0) + 1 if logit >= self.max_logit else 0
+            if logit < self.recover * self.max_logit:
+                self._warned.pop(module, None)  # the incident is over
             if run == 0:
-                self._warned.pop(module, None)
                 continue
             warn = run >= self.persist or logit >= self.saturated_logit
             if self._warned.get(module) or not (run == 1 or warn):

@@ -67,3 +67,9 @@ def test_a_collapse_hovering_around_the_bound_over_a_long_run_is_one_alert_per_l
     assert "also low: l0/h1" in found[0].message
     recovered = dips[:9] + [3.0, 3.0] + [0.5, 0.5]
     assert [a.step for a in alerts(AttentionEntropyCollapse(), records(attn_entropy__l0=recovered))] == [4, 12]
+
+
+def test_a_logit_hovering_around_the_bound_is_one_warning():
+    hovering = [20.0] + [120.0, 120.0, 90.0] * 20 + [30.0, 150.0, 160.0]
+    found = alerts(AttentionLogitGrowth(), records(attn_max_logit__h0=hovering))
+    assert [(a.step, a.severity) for a in found] == [(1, "info"), (2, "warning"), (62, "info"), (63, "warning")]
