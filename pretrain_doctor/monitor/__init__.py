@@ -10,7 +10,8 @@ that imports torch.
         optimizer.step(); optimizer.zero_grad()
     doctor.detach()
 
-Module map: `doctor` (hooks, sync points, actions), `probes` (gradient, update and
+Module map: `doctor` (hooks, sync points), `actions` (torch-free: what `on_alert` does,
+the summary and `str(doctor)`), `compiled` (the loss hook inside torch.compile), `probes` (gradient, update and
 parameter norms, log Z), `records` (torch-free: a step's host values become its
 StepRecord), `transfer` (what is held between syncs, one transfer to the host),
 `attention` (entropy and max logit from SDPA/eager calls on sampled steps), `localize`

@@ -25,7 +25,6 @@ import numpy as np
 import torch
 
 from .. import __version__
-from ..checkmeta import SEVERITY_RANK
 from ..detectors.base import Alert, Annotation, Detector, StepRecord
 from ..detectors.detector_set import DetectorSet
 from .attention import AttentionProbe
@@ -45,20 +44,11 @@ from .skip import SkipRule
 from .transfer import Held, all_finite, hold
 from ..runlog import end_line, header_line, last_run_id, new_run_id
 from .sinks import Sinks, open_sinks
+from .actions import AlertActions, OnAlert, TrainingAlert, report_text, summary_of
 
-OnAlert = Union[str, Callable[[Alert], Any]]
-ACTIONS = ("warn", "raise", "stop")
 # Under an overhead budget, the most training time between two sync points: how late an
 # alert may reach `on_alert` (and the run log its lines) when syncs are stretched.
 MAX_SYNC_SECONDS = 1.0
-
-
-class TrainingAlert(RuntimeError):
-    """Raised at a sync point when `on_alert="raise"`; `.alert` is the Alert."""
-
-    def __init__(self, alert: Alert) -> None:
-        super().__init__(f"step {alert.step}: {alert.code} {alert.slug} ({alert.severity}): {alert.message}")
-        self.alert = alert
 
 
 def _find_output(output: Any, name: str) -> Any:
@@ -83,10 +73,7 @@ class Doctor:
             raise ValueError("sync_every must be >= 1")
         if start_step < 0:
             raise ValueError("start_step must be >= 0")
-        if not callable(on_alert) and on_alert not in ACTIONS:
-            raise ValueError(f"on_alert must be one of {ACTIONS} or a callable, not {on_alert!r}")
-        if action_level not in SEVERITY_RANK:
-            raise ValueError(f"action_level must be one of {tuple(SEVERITY_RANK)}")
+        self.actions = AlertActions(on_alert, action_level)  # what on_alert does (actions.py)
         self.optimizers = as_optimizer_list(optimizer)
         # the front optimizer: its group 0 gives the lr
         self.model, self.optimizer, self.scaler = model, (self.optimizers or [None])[0], scaler
@@ -97,8 +84,6 @@ class Doctor:
         self._module = original_module(model)
         self._compiled = is_compiled_module(model)  # also set at the first compiled forward
         self.sync_every = sync_every
-        self.on_alert = on_alert
-        self.action_level = action_level
         self.skip_factor = skip_factor
         self.skip_rule = SkipRule(skip_factor)
         self.dist = DistributedContext.current()
@@ -135,7 +120,6 @@ class Doctor:
 
         self.step = start_step              # optimizer steps seen (skipped ones included), from start_step
         self.alerts: list[Alert] = []
-        self.stop_requested = False
         self._entries: list[StepEntry] = []
         self._current: Optional[StepEntry] = None
         self._hook_losses: list[Held] = []
@@ -160,9 +144,6 @@ class Doctor:
         self._plain_until = 0  # first step that is not plain (see `_refresh_plain_until`)
         self._ended = False
         self._detached = False
-        self._stop_reason: Optional[str] = None
-        self._raise_after_detach: Optional[Alert] = None
-        self._callback_failed = False
 
         is_writer = self.dist.is_writer  # one run log per run, not per rank
         # A resumed run (start_step) continues the run log in log_dir: its run id, no second header.
@@ -270,7 +251,7 @@ class Doctor:
             plan=_plan_of(self._config),
             options={
                 "sync_every": self.sync_every,
-                "on_alert": self.on_alert if isinstance(self.on_alert, str) else "callable",
+                "on_alert": self.actions.on_alert if isinstance(self.actions.on_alert, str) else "callable",
                 "detectors": self.detectors.codes,
                 "sampling": self._sampling_note(),
             })
@@ -885,36 +866,14 @@ class Doctor:
             last.extra[known[1] if skipped else known[0]] = names
 
     def _act(self, alerts: list[Alert]) -> None:
-        """`on_alert` on the alerts at or above `action_level`. A callback that raises is
-        reported once and called again for later alerts; "stop" asks the loop to stop
-        (the end record is written at detach, after the last step line); "raise" raises
-        TrainingAlert, or, at detach, hands it to detach to raise once everything is removed."""
-        threshold = SEVERITY_RANK[self.action_level]
-        serious = [a for a in alerts if SEVERITY_RANK.get(a.severity, 0) >= threshold]
-        if not serious:
-            return
-        if callable(self.on_alert):
-            for alert in serious:
-                self._call_back(alert)
-        elif self.on_alert == "stop":
-            self.stop_requested = True
-            self._stop_reason = self._stop_reason or f"stopped: {serious[0].code} {serious[0].slug}"
-        elif self.on_alert == "raise":
-            if self._detached:
-                self._raise_after_detach = self._raise_after_detach or serious[0]
-            else:
-                raise TrainingAlert(serious[0])
+        """`on_alert` on this sync's alerts (see actions.AlertActions); while detaching a
+        "raise" is kept for detach to raise once everything is removed."""
+        self.actions.act(alerts, detaching=self._detached)
 
-    def _call_back(self, alert: Alert) -> None:
-        try:
-            self.on_alert(alert)  # type: ignore[operator]
-        except Exception as exc:  # noqa: BLE001 - the user's callback must not stop the training loop
-            if debug_mode():
-                raise
-            if not self._callback_failed:
-                self._callback_failed = True
-                logger.warning("pretrain-doctor: the on_alert callback raised %s: %s (the run goes on; alerts "
-                               "are still logged)", type(exc).__name__, exc)
+    @property
+    def stop_requested(self) -> bool:
+        """`on_alert="stop"` saw a serious alert: the loop should stop."""
+        return self.actions.stop_requested
 
     def _write_end(self, reason: str) -> None:
         if self._ended:
@@ -935,11 +894,11 @@ class Doctor:
             self.guard.call("detach", self._final_sync)
         finally:
             self._uninstall()
-            if reason == "finished" and self._stop_reason:
-                reason = self._stop_reason
+            if reason == "finished" and self.actions.stop_reason:
+                reason = self.actions.stop_reason
             self._write_end(reason)
             self.sinks.close()
-        held, self._raise_after_detach = self._raise_after_detach, None
+        held = self.actions.take_held()
         if held is not None and not reason.startswith("exception"):
             raise TrainingAlert(held)
 
@@ -969,44 +928,11 @@ class Doctor:
 
     # ----------------------------------------------------------------- report
     def summary(self) -> dict[str, Any]:
-        by_code: dict[str, int] = {}
-        for alert in self.alerts:
-            by_code[alert.code] = by_code.get(alert.code, 0) + 1
-        worst = max((a.severity for a in self.alerts), key=lambda s: SEVERITY_RANK.get(s, 0), default=None)
-        return {
-            "steps": self.step,
-            "alerts": len(self.alerts),
-            "by_code": by_code,
-            "worst": worst,
-            "stop_requested": self.stop_requested,
-            "internal_errors": list(self.guard.errors),
-            "sampling": self.schedule.describe(),
-        }
+        return summary_of(self.step, self.alerts, self.stop_requested, self.guard.errors, self.schedule.describe())
 
     def __str__(self) -> str:
-        """The summary line, then every alert it counts: one line per code and severity,
-        with its steps and the first message."""
-        info = self.summary()
-        if not self.alerts:
-            head = f"pretrain-doctor: {info['steps']} steps, no alerts"
-        else:
-            codes = ", ".join(f"{code} x{count}" for code, count in sorted(info["by_code"].items()))
-            head = f"pretrain-doctor: {info['steps']} steps, {info['alerts']} alerts (worst: {info['worst']}): {codes}"
-        lines = [head]
-        groups: dict[tuple[str, str], list[Alert]] = {}
-        for alert in self.alerts:
-            groups.setdefault((alert.code, alert.severity), []).append(alert)
-        for (code, severity), alerts in sorted(groups.items(), key=lambda g: -SEVERITY_RANK.get(g[0][1], 0)):
-            steps = [a.step for a in alerts]
-            shown = ", ".join(map(str, steps[:5])) + (f", ... {steps[-1]}" if len(steps) > 5 else "")
-            first = alerts[0]
-            lines.append(f"  {severity} {code} {first.slug} x{len(alerts)} (step{'s' if len(steps) > 1 else ''} "
-                         f"{shown}): {first.message}")
-            if first.hint:
-                lines.append(f"      what to do: {first.hint}")
-        if info["internal_errors"]:
-            lines.append(f"  internal errors (probes switched off): {len(info['internal_errors'])}")
-        return "\n".join(lines)
+        """The summary line, then every alert it counts (see actions.report_text)."""
+        return report_text(self.summary(), self.alerts)
 
 
 def _has_closure(args: Any, kwargs: Any) -> bool:
