@@ -128,9 +128,7 @@ def _read_runlog(path: Path, names: MetricNames, columns, pattern) -> ReplayRun:
 
     log = read_run_log(path)
     run = ReplayRun(str(path), "runlog", log.records, annotations=log.annotations)
-    objective = ((log.header or {}).get("plan") or {}).get("objective")
-    if isinstance(objective, dict) and isinstance(objective.get("kind"), str):
-        run.objective = objective["kind"]
+    run.objective = objective_of(log.header)
     if log.alerts:  # replay judges the records afresh; the live alerts are only counted
         run.notes.append(f"the live monitor wrote {len(log.alerts)} alert(s) into this log")
     if log.truncated:
@@ -140,6 +138,14 @@ def _read_runlog(path: Path, names: MetricNames, columns, pattern) -> ReplayRun:
     if len(log.run_ids) > 1:
         run.notes.append(f"{len(log.run_ids)} runs appended to one log: each new one re-baselines the detectors")
     return run
+
+
+def objective_of(header: Optional[dict]) -> Optional[str]:
+    """The training objective a run log's header names in its plan (`contrastive`, ...), if any."""
+    objective = ((header or {}).get("plan") or {}).get("objective")
+    if isinstance(objective, dict) and isinstance(objective.get("kind"), str):
+        return objective["kind"]
+    return None
 
 
 def _read_tensorboard(path: Path, names: MetricNames, columns, pattern) -> ReplayRun:
@@ -264,7 +270,8 @@ def read_run(paths: Sequence[str | Path], fmt: Optional[str] = None, mapping: Op
                         merge_runs([r.records for r in runs]),
                         alerts=[a for r in runs for a in r.alerts],
                         annotations=[a for r in runs for a in r.annotations],
-                        notes=[n for r in runs for n in r.notes])
+                        notes=[n for r in runs for n in r.notes],
+                        objective=next((r.objective for r in runs if r.objective), None))
     run.annotations = sorted([*run.annotations, *annotations], key=lambda a: a.step)
     if not any("loss" in r.metrics for r in run.records):
         run.notes.append("no training loss in this log: only the detectors of the metrics it has ran")

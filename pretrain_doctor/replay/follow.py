@@ -27,6 +27,7 @@ from typing import Callable, Optional, TextIO
 
 from ..detectors import DetectorSet, default_detectors
 from ..detectors.base import Alert, Annotation, StepRecord
+from ..detectors.representation import objective_options
 from ..errors import UsageError
 from .engine import worst
 
@@ -209,7 +210,9 @@ def _follow(path: Path, options, mapping: dict[str, str], columns: Optional[list
         fmt = "csv"
     reader = LineRecords(fmt, mapping, columns, options.pattern)
     # the monitor's engine, streaming: the same alerts at the same steps as a replay of the whole log
-    judge = DetectorSet(default_detectors(select=options.select or None, ignore=options.ignore or None), annotations)
+    detector_options = objective_options(_runlog_objective(path)) if fmt == "runlog" else None
+    judge = DetectorSet(default_detectors(select=options.select or None, ignore=options.ignore or None,
+                                          options=detector_options), annotations)
     alerts: list[Alert] = []
     printer.started(path, fmt)
 
@@ -275,6 +278,16 @@ def _stop_on_signals() -> dict:
         except ValueError:  # not the main thread (the watcher embedded in another program)
             break
     return previous
+
+
+def _runlog_objective(path: Path) -> Optional[str]:
+    """The objective our run log's header names (its first line): thresholds as live and as replay."""
+    from ..readers import objective_of
+    from ..runlog import parse_line
+
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        first = parse_line(handle.readline())
+    return objective_of(first) if first and first.get("type") == "header" else None
 
 
 def _restore(handlers: dict) -> None:

@@ -162,3 +162,33 @@ def test_follow_format_json_streams_alerts_and_exits_cleanly_on_sigint(tmp_path)
     while not lines.empty():
         leftover.append(lines.get()[1])
     assert not any("Traceback" in text for text in leftover), leftover
+
+
+def test_follow_a_contrastive_run_log_judges_with_its_objective_as_replay_does(tmp_path):
+    """The run log's plan names the objective: a SimCSE-like loss converging to ~0 is no plateau
+    (PDM204) for a contrastive run, followed as replayed."""
+    import io
+    import math
+
+    from pretrain_doctor.detectors.base import StepRecord
+    from pretrain_doctor.readers import read_run
+    from pretrain_doctor.replay.command import ReplayOptions, run_replay
+    from pretrain_doctor.replay.engine import judge
+    from pretrain_doctor.runlog import header_line, step_line
+
+    def write(kind: str) -> Path:
+        lines = [header_line("r1", plan={"objective": {"kind": kind}})]
+        lines += [step_line(StepRecord(s, {"loss": 3.0 * math.exp(-s / 30) + 1e-4})) for s in range(1, 301)]
+        path = tmp_path / kind / "doctor.jsonl"
+        path.parent.mkdir()
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        return path
+
+    for kind in ("contrastive", "causal_lm"):
+        path = write(kind)
+        out = io.StringIO()
+        run_replay(ReplayOptions(paths=[path], output_format="json", follow=True, idle=0.3), out)
+        followed = [(o["step"], o["code"]) for o in map(json.loads, out.getvalue().splitlines()) if o["type"] == "alert"]
+        replayed = [(a.step, a.code) for a in judge(read_run([path])).alerts]
+        assert followed == replayed
+        assert any(code == "PDM204" for _, code in followed) is (kind != "contrastive")
