@@ -475,10 +475,11 @@ class Doctor:
             finite = all_finite(held)
         if finite is not False:
             return
-        names = self._nonfinite_param_names()
-        self._poison_scanned = True
-        if names:
-            entry.extra["nonfinite_params_before_update"] = names
+        if not self._poison_scanned:  # once per non-finite episode, not at every step of a run left NaN
+            self._poison_scanned = True
+            names = self._nonfinite_param_names()
+            if names:
+                entry.extra["nonfinite_params_before_update"] = names
         if self.step - self._last_localized_step >= 100 and self.guard.enabled("localize"):
             self._last_localized_step = self.step  # no later forward (after the update) is checked
             found = self.guard.call("localize", self._replay.locate)
