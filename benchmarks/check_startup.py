@@ -15,7 +15,14 @@ own `.py` files are not recompiled on every start when PYTHONDONTWRITEBYTECODE i
 With --breakdown it also times the phases of one check inside a single process (what a
 start-up spends where), medians over the same number of runs.
 
+With --instructions it counts instead of timing: the instructions each command executes
+(valgrind's callgrind, one run each, hash seed fixed), a measure that other processes on a
+busy machine do not disturb. Instruction ratios run above time ratios (the interpreter's own
+start-up is cheap in instructions and dear in page faults), so compare them with each other,
+not with the 2x goal.
+
 Usage: python benchmarks/check_startup.py [--repeats N] [--config FILE ...] [--folder DIR] [--breakdown]
+       python benchmarks/check_startup.py --instructions [--config FILE ...]
 """
 
 from __future__ import annotations
@@ -23,8 +30,11 @@ from __future__ import annotations
 import argparse
 import compileall
 import os
+import re
+import shutil
 import statistics
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -128,6 +138,30 @@ def breakdown(config: Path, repeats: int) -> list[tuple[str, float]]:
     return [(name, statistics.median(run[i] for run in runs)) for i, name in enumerate(names)]
 
 
+def instructions(command: list[str]) -> int:
+    """Instructions one run of `command` executes, counted by valgrind's callgrind."""
+    with tempfile.TemporaryDirectory() as folder:
+        result = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={folder}/out", *command],
+                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "PYTHONHASHSEED": "0"})
+    found = re.search(r"Collected : (\d+)", result.stderr)
+    if found is None:
+        raise SystemExit(f"valgrind gave no count for {' '.join(command)}: {result.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def count_instructions(configs: list[Path]) -> int:
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind on PATH")
+    baseline = instructions(BASELINE)
+    print("instructions (callgrind, one run each)")
+    print(f"  import typer, pydantic, yaml     {baseline / 1e6:8.1f} M")
+    for path in configs:
+        count = instructions(check_command(path))
+        print(f"  check {_shown(path):<40} {count / 1e6:8.1f} M  {count / baseline:.2f}x")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=21, help="runs of each command (at least 15)")
@@ -135,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
                         "default: the typical one, litgpt gemma-2b full, one of each newer dialect)")
     parser.add_argument("--folder", type=Path, default=REAL_CONFIGS, help="a folder of real configs")
     parser.add_argument("--breakdown", action="store_true", help="also time the phases of one check")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions with valgrind instead of timing (unaffected by machine load)")
     args = parser.parse_args(argv)
     repeats = max(args.repeats, 15)
 
@@ -142,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     compileall.compile_dir(ROOT / "rules", quiet=1)
 
     configs = args.config or default_configs()
+    if args.instructions:
+        return count_instructions(configs)
     commands = {"baseline": BASELINE, **{f"single:{path}": check_command(path) for path in configs}}
     if args.folder.is_dir():
         commands["folder"] = check_command(args.folder)
