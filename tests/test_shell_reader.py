@@ -182,3 +182,26 @@ def test_case_on_a_value_the_script_sets() -> None:
     )
     assert data["--hidden-size"] == "1024"
     assert data["--lr"] is None and unevaluated["--lr"] == "$LR"  # $1 is given at launch
+
+
+def test_quotes_of_an_assignment_are_removed_before_the_value_is_used() -> None:
+    data, _, _ = _read(
+        'DTYPE="bf16"\n'
+        'EXP="runs"\n'
+        'CKPT=${EXP}/checkpoints/"$DTYPE"_z1\n'
+        'python pretrain_gpt.py --lr 1e-4 --${DTYPE} --save $CKPT --load "$CKPT"\n'
+    )
+    assert data["--bf16"] is True and "--" not in data
+    assert data["--save"] == data["--load"] == "runs/checkpoints/bf16_z1"
+
+
+def test_a_flag_whose_value_needs_running_something_is_still_a_flag() -> None:
+    data, lines, unevaluated = _read(
+        'python pretrain_gpt.py --deepspeed \\\n'
+        '    --deepspeed_config=$(dirname $0)/ds_config.json \\\n'
+        '    --zero-stage=${STAGE} --bf16\n'
+    )
+    assert data["--deepspeed"] is True and data["--bf16"] is True
+    assert data["--deepspeed_config"] is None and unevaluated["--deepspeed_config"] == "$(dirname $0)/ds_config.json"
+    assert data["--zero-stage"] is None and lines["--zero-stage"] == 3
+    assert "unresolved" not in data

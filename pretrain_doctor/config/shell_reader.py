@@ -618,7 +618,8 @@ class _Shell:
     def expand_scalar(self, raw: str, line: int, column: int) -> Field:
         """An assignment's value: expanded, never split (`X=$Y` keeps Y's spaces)."""
         items = self._expand(raw, line, column, quoted=False)
-        return _marked(_flatten(items), False)
+        # Quotes are removed at assignment: `D="bf16"` holds bf16, and `--$D` is one word, `--bf16`.
+        return _marked([i for i in _flatten(items) if i.char != ""], False)
 
     def _expand(self, raw: str, line: int, column: int, quoted: bool) -> list:
         """Items of `raw`; an array expanded with `[@]` in quotes is a nested list (one field per element)."""
@@ -1105,7 +1106,13 @@ def _arguments(words: list[Word]) -> tuple[dict[str, Any], dict[str, Any], dict[
         word = words[i]
         text = word.text
         if text is None:
-            unresolved.append(word)  # `$EXTRA_ARGS`: flags we cannot see
+            flag = _flag_with_unknown_value(word)
+            if flag is not None:  # `--deepspeed_config=$(dirname $0)/ds.json`
+                positions[(flag,)] = Position(word.line, word.column)
+                args[flag] = None
+                unknown[flag] = word.raw.partition("=")[2]
+            else:
+                unresolved.append(word)  # `$EXTRA_ARGS`: flags we cannot see
             i += 1
             continue
         if text.startswith("--") and len(text) > 2:
@@ -1151,4 +1158,15 @@ def _is_override(word: Word) -> bool:
 
 
 def _is_flag(word: Word) -> bool:
-    return word.text is not None and word.text.startswith("--") and len(word.text) > 2
+    if word.text is None:
+        return _flag_with_unknown_value(word) is not None
+    return word.text.startswith("--") and len(word.text) > 2
+
+
+_FLAG_EQUALS = re.compile(r"--[A-Za-z][\w-]*=")
+
+
+def _flag_with_unknown_value(word: Word) -> Optional[str]:
+    """The flag of a `--flag=VALUE` word whose value is known only when the script runs."""
+    match = _FLAG_EQUALS.match(word.raw)
+    return match.group(0)[:-1] if match else None

@@ -217,7 +217,7 @@ class MegatronDialect(Dialect):
               f.source(b, "--untie-embeddings-and-output-weights"))
         f.take(b, "model.init_std", "--init-method-std", lenient_number, 0.02)
         f.take(b, "model.dropout", "--hidden-dropout", lenient_number, 0.1)
-        experts = f.take(b, "model.num_experts", "--num-experts", lenient_int)
+        experts = f.take(b, "model.num_experts", "--num-experts", _expert_count)
         if isinstance(experts, int) and experts > 1:
             f.take(b, "model.experts_per_token", "--moe-router-topk", lenient_int, 2)
         vocab = f.take(b, "model.vocab_size", "--vocab-size", lenient_int)
@@ -457,6 +457,15 @@ class MegatronDialect(Dialect):
         b.note("other", "a NeMo script: only its Hydra overrides are read; the model, optimizer and schedule of "
                "the YAML it names (--config-name) are not, so NeMo's defaults are not assumed",
                b.source(doc, ("program",)) if doc.position(("program",)) else None, code="nemo-config-not-read")
+
+
+def _expert_count(value: Any) -> Any:
+    """`--num-experts`: one count, or (Megatron-DeepSpeed's pyramid MoE, nargs='+') one per
+    group of layers, of which the largest is taken."""
+    if isinstance(value, list):
+        counts = [lenient_int(v) for v in value]
+        return max(counts) if counts and all(isinstance(c, int) for c in counts) else None
+    return lenient_int(value)
 
 
 def _judges_flags(doc: Document) -> bool:

@@ -218,3 +218,9 @@ def test_real_scripts_use_only_known_flags(shared_dir, name) -> None:
     assert found.dialect.name == "megatron" and found.notice is None
     assert [key for key in doc.data if key not in found.dialect.keys_read(doc)] == []
     assert notes(plan_of(shared_dir / "real-configs/megatron-lm" / name), "ignored-key") == []
+
+
+def test_pyramid_moe_expert_counts_per_layer_group(tmp_path) -> None:
+    # Megatron-DeepSpeed's --num-experts takes one count per group of layers (nargs='+')
+    plan = plan_of(write(tmp_path, "train.sh", SCRIPT.replace("--swiglu", "--num-experts 64 64 64 128 128")))
+    assert plan.model.num_experts == 128
