@@ -56,9 +56,24 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# A format that only some dialects read: a shell script is a Megatron launch script or argument
+# list (config/shell_reader.py), scored by no other dialect, so detection imports no other module for it.
+_ONLY_DIALECTS_FOR_FORMAT = {"shell": ("megatron",)}
+
+
+def _load(name: str) -> Dialect:
+    return importlib.import_module(f"{__name__}.{name}").DIALECT
+
+
 @lru_cache(maxsize=1)
 def all_dialects() -> tuple[Dialect, ...]:
-    return tuple(importlib.import_module(f"{__name__}.{name}").DIALECT for name in DIALECT_MODULES)
+    return tuple(_load(name) for name in DIALECT_MODULES)
+
+
+def _candidates(file_format: str) -> tuple[Dialect, ...]:
+    """The dialects that may read a document of this format."""
+    names = _ONLY_DIALECTS_FOR_FORMAT.get(file_format)
+    return all_dialects() if names is None else tuple(_load(name) for name in names)
 
 
 def dialect_names() -> list[str]:
@@ -68,9 +83,8 @@ def dialect_names() -> list[str]:
 def get_dialect(name: str) -> Dialect:
     from ..errors import UsageError
 
-    for dialect in all_dialects():
-        if dialect.name == name:
-            return dialect
+    if name in DIALECT_MODULES:  # each module is named after its dialect
+        return _load(name)
     raise UsageError(f"unknown dialect {name!r}; known: {', '.join(dialect_names())}")
 
 
@@ -91,7 +105,7 @@ class Detection:
 
 def detection(doc: Document) -> Detection:
     """Score every dialect on `doc`; the best wins, and a close call or a poor fit says so."""
-    scored = [(dialect.score(doc), index, dialect) for index, dialect in enumerate(all_dialects())]
+    scored = [(dialect.score(doc), index, dialect) for index, dialect in enumerate(_candidates(doc.format))]
     ranked = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]))
     scores = {dialect.name: score for score, _, dialect in ranked}
     if not ranked:

@@ -224,3 +224,17 @@ def test_pyramid_moe_expert_counts_per_layer_group(tmp_path) -> None:
     # Megatron-DeepSpeed's --num-experts takes one count per group of layers (nargs='+')
     plan = plan_of(write(tmp_path, "train.sh", SCRIPT.replace("--swiglu", "--num-experts 64 64 64 128 128")))
     assert plan.model.num_experts == 128
+
+
+def test_a_shell_script_is_scored_by_megatron_alone(tmp_path) -> None:
+    """No other dialect reads a shell script, so `check` of one imports no other dialect module (start-up)."""
+    import subprocess
+    import sys
+
+    path = write(tmp_path, "train.sh", SCRIPT)
+    code = ("import sys; from pretrain_doctor.check import check_paths; check_paths([sys.argv[1]]); "
+            "print(' '.join(m for m in sys.modules if m.startswith('pretrain_doctor.dialects.')))")
+    loaded = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    modules = {name.rsplit(".", 1)[-1] for name in loaded.stdout.split()}
+    assert "megatron" in modules and not modules & {"hf", "axolotl", "llamafactory", "nanotron", "olmo", "neox"}
+    assert detected(path) == "megatron"
