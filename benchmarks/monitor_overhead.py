@@ -267,7 +267,7 @@ def fixed_cost(args: argparse.Namespace) -> int:
 
     loops = {name: Loop(options) for name, options in FIXED_VARIANTS.items()}
     for loop in loops.values():
-        loop.block(args.warmup or 500)
+        loop.block(args.warmup)
     per_step: dict[str, list[float]] = {name: [] for name in names}
     for cycle in range(args.repeats):
         shift = cycle % len(names)
@@ -311,7 +311,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--warmup", type=int, default=10, help="steps before the clock starts")
+    parser.add_argument("--warmup", type=int, default=None,
+                        help="steps before the clock starts (default 10; 500 with --fixed-cost)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--blocks", type=int, default=0, metavar="K",
                         help="turns mode: variants alternate K steps at a time in one process, "
@@ -320,6 +321,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="the doctor's fixed cost per step on a tiny model, in µs (see fixed_cost)")
     parser.add_argument("--no-clip", action="store_true", help="--fixed-cost: a loop that does not clip")
     args = parser.parse_args(argv)
+    if args.warmup is None:
+        args.warmup = 500 if args.fixed_cost else 10
     torch.set_num_threads(args.threads)
     if args.fixed_cost:
         return fixed_cost(args)
