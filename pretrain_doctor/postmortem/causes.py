@@ -253,6 +253,25 @@ def _attention(incident: Incident, series: RunSeries, codes: set[str]) -> Option
     return None
 
 
+def _lr_jump(incident: Incident, series: RunSeries, codes: set[str]) -> Optional[Diagnosis]:
+    """The incident began with an lr the schedule does not explain: what follows is its effect,
+    whatever the later detectors name (attention, loss, NaN)."""
+    jump = incident.alerts[0]
+    if jump.code != "PDM206" or not jump.data.get("ratio"):
+        return None
+    ratio, step = float(jump.data["ratio"]), jump.step
+    change = f"x{ratio:.3g}" if ratio >= 1 else f"/{1 / ratio:.3g}"
+    followed = [code for code in incident.codes if code != "PDM206"]
+    return Diagnosis(f"lr jump {change} at step {step}",
+                     f"The lr changed {change} in one step at step {step}, far more than its schedule explains "
+                     "(a restart that lost the scheduler's state, an edited config, a schedule bug)"
+                     + (f"; {', '.join(followed)} followed from it." if followed else "."),
+                     [f"check the lr schedule and the scheduler state at step {step}, then restart from the last "
+                      f"checkpoint before step {step} with the intended lr",
+                      f"if the change was planned, annotate it (`--annotate {step}=...`, or `doctor.annotate`) "
+                      "so that its alerts drop to info"])
+
+
 def _update_ratio(incident: Incident, series: RunSeries, codes: set[str]) -> Optional[Diagnosis]:
     if codes & SPIKES:
         return None
@@ -312,6 +331,7 @@ def _any(*wanted: str) -> Callable[[set[str]], bool]:
 
 _DIAGNOSES: tuple[tuple[Callable[[set[str]], bool], Callable[..., Optional[Diagnosis]]], ...] = (
     (_any("PDM106"), _replicas),
+    (_any("PDM206"), _lr_jump),
     (_any(*NONFINITE), _nonfinite),
     (_any("PDM105"), _scale_collapse),
     (_any("PDM401", "PDM402", "PDM403"), _attention),

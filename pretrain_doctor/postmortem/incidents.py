@@ -153,7 +153,11 @@ def group_alerts(alerts: Sequence[Alert], rows: Sequence[int], series: RunSeries
                  merge_steps: int = 100) -> list[Incident]:
     """Incidents from alerts in record order: an alert joins the open incident of its group
     when it is within `merge_steps` steps (at least 5 records) of that incident's last
-    alert, in the same piece of the run."""
+    alert, in the same piece of the run.
+
+    Info events that lead up to a warning or an error without a pause stay in its incident
+    (an escalation); those before a pause are an incident of their own, so that a transient
+    does not give a later incident its start (its verdict step and its restart point)."""
     window = max(merge_steps, 5 * series.spacing())
     open_by_group: dict[str, Incident] = {}
     incidents: list[Incident] = []
@@ -164,11 +168,34 @@ def group_alerts(alerts: Sequence[Alert], rows: Sequence[int], series: RunSeries
                 and 0 <= alert.step - current.alerts[-1].step <= window):
             current.alerts.append(alert)
             current.rows.append(row)
+            if alert.severity != "info":
+                lead_in = _split_transient_lead_in(current, 5 * series.spacing())
+                if lead_in is not None:
+                    incidents.insert(incidents.index(current), lead_in)
             continue
         incident = Incident(len(incidents) + 1, group, [alert], [row])
         incidents.append(incident)
         open_by_group[group] = incident
+    for number, incident in enumerate(incidents, start=1):
+        incident.number = number
     return incidents
+
+
+def _split_transient_lead_in(incident: Incident, pause: float) -> Optional[Incident]:
+    """When the incident's first warning or error just arrived after info events only, move
+    the info events before the last pause longer than `pause` steps into an incident of
+    their own (returned); None when there is nothing to move."""
+    first_serious = next(i for i, a in enumerate(incident.alerts) if a.severity != "info")
+    if first_serious != len(incident.alerts) - 1:
+        return None  # the incident was serious already
+    cut = first_serious
+    while cut > 0 and incident.alerts[cut].step - incident.alerts[cut - 1].step <= pause:
+        cut -= 1
+    if cut == 0:
+        return None
+    lead_in = Incident(0, incident.group, incident.alerts[:cut], incident.rows[:cut])
+    del incident.alerts[:cut], incident.rows[:cut]
+    return lead_in
 
 
 def measure(incident: Incident, series: RunSeries) -> None:

@@ -53,6 +53,28 @@ def test_grad_escalation_and_the_loss_spike_after_it_are_one_incident_led_by_the
     assert report.verdict.status == "error" and report.verdict.line.startswith("diverged at step")
 
 
+def test_a_transient_shortly_before_a_divergence_does_not_give_it_its_start():
+    records = runs.grad_then_loss(at=500)
+    records[450].metrics["loss"] *= 1.6  # one bad batch 50 steps before the escalation
+    report = build_report(runs.replayed(records))
+    assert [(i.first_step, i.transient) for i in report.incidents if i.transient] == [(450, True)]
+    serious = _serious(report)
+    assert len(serious) == 1 and serious[0].first_step == 501  # the info at 501 leads straight in
+    assert report.verdict.line.startswith("diverged at step 501")
+
+
+def test_an_lr_jump_that_starts_an_incident_is_named_its_cause():
+    records = runs.grad_then_loss(at=501)
+    for record in records[500:]:
+        record.metrics["lr"] *= 100  # the escalation follows an lr x100 one step earlier
+    report = build_report(runs.replayed(records))
+    incident = _serious(report)[0]
+    assert incident.alerts[0].code == "PDM206" and incident.first_step == 500
+    assert incident.headline == "lr jump x100 at step 500"
+    assert any("scheduler state at step 500" in r for r in incident.response)
+    assert report.verdict.line.startswith("diverged at step 500: lr jump x100")
+
+
 def test_fp16_overflow_into_nan_suggests_bf16():
     report = build_report(runs.replayed(runs.fp16_overflow(at=400)))
     incident = _serious(report)[0]
