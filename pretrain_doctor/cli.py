@@ -302,7 +302,7 @@ def train(
     config: Path = typer.Argument(..., help="A training config of any dialect `check` reads."),
     scale: str = typer.Option("tiny", "--scale", help="tiny | small | as-is: shrink width, depth, batch, sequence."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Optimizer steps to run (default 100)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Run folder: run log, TensorBoard, checkpoints."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run folder: run log, TensorBoard, checkpoints (one that holds a run is continued only with --resume)."),
     data: Optional[Path] = typer.Option(None, "--data", help="A local text or JSONL file (or folder) to train on."),
     tokenizer: Optional[Path] = typer.Option(None, "--tokenizer", help="A local tokenizer folder or tokenizer.json."),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda."),

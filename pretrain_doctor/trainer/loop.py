@@ -85,12 +85,23 @@ def train(options: TrainOptions, say: Optional[Callable[[str], None]] = None) ->
         spec = run_spec(plan, options.scale, options.steps)
         faults = parse(options.inject, spec.steps)
         out = options.out or options.resume or Path("runs") / f"{Path(options.config).stem}-{options.scale}"
+        _refuse_a_used_folder(out, options)
         result = _Run(options, plan, spec, faults, out, ranks, tell).run()
     finally:
         ranks.close()
     if options.report and ranks.main:
         _postmortem(result, options, tell)
     return result
+
+
+def _refuse_a_used_folder(out: Path, options: TrainOptions) -> None:
+    """A new run into a folder that holds one would append to its run log (one report over
+    two runs) and mix their checkpoints: continue it, or start elsewhere."""
+    from ..runlog import RUN_LOG_NAME
+
+    if options.resume is None and (Path(out) / RUN_LOG_NAME).exists():
+        raise UsageError(f"{out} already holds a run ({RUN_LOG_NAME}): continue it with --resume {out}, "
+                         "or start this one in another --out (or delete that folder)")
 
 
 def _postmortem(result: TrainResult, options: TrainOptions, tell: Callable[[str], None]) -> None:

@@ -102,6 +102,15 @@ def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
     assert result.stderr.count("\n") == 1 and message in result.stderr
 
 
+def test_a_new_run_into_a_folder_holding_a_run_is_refused_and_the_run_is_kept(tmp_path):
+    run(TINY_GPT2, tmp_path, steps=3)
+    before = (tmp_path / "doctor.jsonl").read_bytes()
+    result = _cli("train", str(TINY_GPT2), "--steps", "3", "--out", str(tmp_path))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and f"continue it with --resume {tmp_path}" in result.stderr
+    assert (tmp_path / "doctor.jsonl").read_bytes() == before
+
+
 def test_skip_poisoned_leaves_out_the_updates_of_poisoned_steps(tmp_path):
     # Without skipping, one AdamW update after the NaN spreads it to every parameter; with
     # --skip-poisoned the injected weight is the only non-finite tensor in the checkpoint.
