@@ -16,7 +16,7 @@ UV := uv==0.13.9
 # (rules/ -> pretrain_doctor.builtin_rules) uses an import finder; information, not a fault.
 QUIET_EDITABLE := PYTHONWARNINGS="ignore:Editable installation"
 
-.PHONY: install demo test test-fast test-latest test-oldest lock bench rule-index clean
+.PHONY: install demo test test-fast test-latest test-oldest lock lock-upgrade bench rule-index clean
 
 install: $(VENV)/.installed
 
@@ -67,14 +67,20 @@ test-oldest:
 	$(QUIET_EDITABLE) .venv-oldest/bin/python -m pip install -q --no-deps --no-build-isolation -e .
 	OMP_NUM_THREADS=1 .venv-oldest/bin/python -m pytest -q -n 2 --dist loadgroup tests
 
-# Refresh the lock after a dependency change in pyproject.toml (needs the torch CPU wheel in TORCH_WHEELS).
+# Refresh the lock after a dependency change in pyproject.toml (needs the torch CPU wheel in
+# TORCH_WHEELS): pins already in the lock stay where pyproject still allows them, so adding one
+# dependency moves nothing else. `make lock-upgrade` moves every pin to the newest allowed.
+LOCK_UPGRADE ?=
 lock:
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q $(UV)
 	echo "torch==2.13.0+cpu" > $(VENV)/torch-cpu.txt
-	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --upgrade \
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 $(LOCK_UPGRADE) \
 	    --find-links $(TORCH_WHEELS) -c $(VENV)/torch-cpu.txt --no-emit-package torch \
 	    --custom-compile-command "make lock" -q -o $(LOCK)
+
+lock-upgrade:
+	$(MAKE) lock LOCK_UPGRADE=--upgrade
 
 bench: install
 	$(PY) benchmarks/check_startup.py
