@@ -1,0 +1,40 @@
+"""The two types every data check shares: a document, and the accumulator protocol.
+
+An accumulator is one check's streaming state. It must be picklable (shards run in other
+processes) and `merge` must make the result independent of how the corpus was split:
+adding documents A then B to one accumulator gives the same findings as adding A to one,
+B to another and merging them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Protocol, TypeVar
+
+from ..rule import Finding
+
+Self = TypeVar("Self", bound="Accumulator")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document of a corpus, with where it came from (for findings and error messages)."""
+
+    text: str
+    path: str
+    line: int  # 1-based line where the document starts in its file (a row number for parquet)
+    source: Optional[str] = None  # the value of --source-field, when documents carry one
+    split: str = "train"  # "train" for the corpus, "eval" for documents given with --eval
+
+
+class Accumulator(Protocol):
+    """One data check over a stream of documents: add, merge shards, then report findings."""
+
+    def add(self, doc: Document) -> None:
+        """Take one document into the summary (constant memory per document, or bounded)."""
+
+    def merge(self: Self, other: Self) -> None:
+        """Fold another shard's summary of the same check into this one."""
+
+    def findings(self) -> list[Finding]:
+        """The findings (PDD codes) this summary supports, with their measured rates."""
