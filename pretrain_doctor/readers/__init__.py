@@ -115,6 +115,8 @@ def read_log(path: Path, fmt: Optional[str] = None, names: Optional[MetricNames]
             run = _READERS[fmt](target, names, columns, pattern)
     except (OSError, UnicodeError) as exc:
         raise ReadError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from None
+    except ReadError:  # already names the file
+        raise
     except ValueError as exc:
         raise ReadError(f"{path}: {exc}") from None
     if not run.records:
@@ -230,8 +232,9 @@ def _read_text(path: Path, names: MetricNames, columns, pattern) -> ReplayRun:
     run = ReplayRun(str(path), "text" + (f" ({', '.join(sorted(log.styles))})" if log.styles else ""), log.records,
                     notes=list(log.notes))
     if not log.records:
-        raise ReadError(f"{path}: no line of a known training-log style (nanoGPT, llm.c, Megatron, DeepSpeed, "
-                        f"torchtitan, HF Trainer …); try --pattern or --format")
+        raise ReadError(f"{path}: no line of a known training-log style (Megatron, GPT-NeoX, DeepSpeed, "
+                        f"torchtitan, HF Trainer, litgpt, OLMo, nanotron, Composer, nanoGPT, llm.c …); try --pattern "
+                        f"or --format")
     return run
 
 

@@ -31,6 +31,8 @@ tried. Styles, each from the writer's source:
   train_gpt2.c `step 3: train loss 4.3 (took 1288 ms)`, train_gpt2_fp32.cu `step 7/74: train loss 4.05
   (142.5 ms, 115000 tok/s)`; `val loss X` (no step) goes to the step line after it
 - nanoGPT: `iter 120: loss 3.2100, time 41.23ms, mfu 12.34%`, eval `step 120: train loss 3.21, val loss 3.27`
+- litgpt, nanotron, GPT-NeoX (Megatron's line after a `samples/sec:` lead, `validation results at …`),
+  OLMo and Composer / llm-foundry console blocks: see text_trainers.py
 - anything else through `pattern`: a regex with named groups `step` and metric names.
 
 A line of only `...` (an elision) is a gap. See `records.py` for what rows mean.
@@ -47,6 +49,7 @@ from typing import Callable, Iterable, Iterator, Optional
 from ..detectors.base import StepRecord
 from .names import MetricNames
 from .records import RecordBuilder
+from .text_trainers import NEOX_LEAD, trainer_styles
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf|NaN|Inf)"
 _NUMBER_RE = re.compile(_NUMBER)
@@ -54,6 +57,7 @@ _NUMBER_RE = re.compile(_NUMBER)
 # Megatron `key: value` names -> run-log metric names (value scale applied after).
 MEGATRON_KEYS = {
     "lm loss": ("loss", 1.0),
+    "lm_loss": ("loss", 1.0),  # GPT-NeoX
     "learning rate": ("lr", 1.0),
     "grad norm": ("grad_norm", 1.0),
     "loss scale": ("loss_scale", 1.0),
@@ -133,8 +137,8 @@ def strip_prefix(line: str) -> str:
     line = line.strip()
     while True:
         match = _PREFIX.match(line)
-        if match is None or not match.end():
-            return line
+        if match is None or not match.end() or match.end() == len(line):  # a line that is all bracket
+            return line                                                 # (Composer's `[batch=N/M]:`) stays
         line = line[match.end():]
 
 
@@ -195,7 +199,8 @@ class TextParser:
         self._hf_dicts = 0
         self._pending_val: Optional[float] = None  # llm.c `val loss X`, for the next step line
         self._validation_sets: dict[str, int] = {}
-        self._megatron_scaled = False  # a Megatron loss scale other than 1.0 was seen (an fp16 run)  # Megatron validation-set suffix -> order seen
+        self._megatron_scaled = False  # a Megatron loss scale other than 1.0 was seen (an fp16 run)
+        self._trainer_styles = trainer_styles(self.names, lambda: self._last_step)
 
     def feed(self, raw: str) -> list[StepRecord]:
         """Take one line; returns the records it completed."""
@@ -249,7 +254,7 @@ class TextParser:
                 ("megatron", self._parse_megatron_iteration), ("megatron", self._parse_megatron_validation),
                 ("deepspeed", self._parse_deepspeed), ("torchtitan", _one(_parse_torchtitan)),
                 ("progress-bar", self._parse_bar_postfix), ("hf", self._parse_hf_dict), ("llm.c", self._parse_llmc_stdout),
-                ("nanogpt", _one(_parse_nanogpt)))
+                ("nanogpt", _one(_parse_nanogpt))) + self._trainer_styles
 
     def _parse_llmc_stdout(self, line: str) -> Optional[list[tuple[int, dict[str, float]]]]:
         """llm.c's stdout: the step lines, and `val loss X`, which goes to the step line after it."""
@@ -439,7 +444,7 @@ def _parse_modded(line: str) -> Optional[tuple[int, dict[str, float]]]:
 
 
 def _parse_megatron(line: str) -> Optional[tuple[int, dict[str, float]]]:
-    match = _MEGATRON.match(line)
+    match = _MEGATRON.match(NEOX_LEAD.sub("", line, count=1) if line.startswith("samples/sec") else line)
     if not match:
         return None
     metrics = {}

@@ -1,0 +1,238 @@
+"""Console styles of the trainers whose configs `check` reads: litgpt, nanotron, GPT-NeoX, OLMo, Composer.
+
+Each parser is built from the writer's own source (the f-strings are quoted beside each) and
+takes one line already stripped of its logger prefix (text_log.strip_prefix). It returns
+None for a line that is not its style, else rows `(step, {run-log metric: value})`, possibly
+none yet. OLMo and Composer print one step as a block of lines — a header with the step, then
+one metric per line — so their parsers keep the step of the block they are in.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Callable, Optional
+
+from .names import MetricNames
+
+Rows = list[tuple[int, dict[str, float]]]
+_NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf|NaN|Inf)"
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text.replace(",", ""))
+    except ValueError:
+        return math.nan
+
+
+# -- litgpt ---------------------------------------------------------------------------------------
+# litgpt pretrain.py / finetune/*.py (v0.4+):
+#   f"Epoch {epoch + 1} | iter {iter} step {step} | loss train: {loss:.3f}, val: {val_loss} |"
+#   f" iter time: {iter_time * 1000:.2f} ms{' (step)' if not is_accumulating else ''}"
+# older litgpt / lit-gpt: f"iter {iter} | step {step}: loss {loss:.4f}, iter time: {ms:.2f} ms (optimizer.step),"
+#   and f"iter {iter_num} step {step_count}: loss {loss:.4f}, iter time: {ms:.2f}ms (optimizer.step)"
+# `step` counts optimizer steps done; a line printed while accumulating (no `(step)` mark) belongs to the
+# step under way, the next one. Validation: f"iter {iter}: val loss {val_loss:.4f}, val time: {ms:.2f} ms",
+# and at the end f"Final evaluation | val loss: {val_loss:.3f} | val ppl: {ppl:.3f}".
+_LITGPT_TRAIN = re.compile(rf"^(?:Epoch\s+\d+\s*\|\s*)?iter\s+(?P<iter>\d+)\s*\|?\s*step\s+(?P<step>\d+)\s*[|:]\s*"
+                           rf"loss(?:\s+train)?:?\s+(?P<loss>{_NUMBER})(?P<rest>.*)$")
+_LITGPT_TIME = re.compile(rf"iter time:\s*(?P<ms>{_NUMBER})\s*ms")
+_LITGPT_VAL = re.compile(rf"^iter\s+\d+:\s*val loss\s+(?P<loss>{_NUMBER}),\s*val time")
+_LITGPT_FINAL = re.compile(rf"^Final evaluation\s*\|\s*val loss:\s*(?P<loss>{_NUMBER})")
+
+
+class LitGPTLines:
+    """litgpt's training and validation lines (validation goes to the last step seen)."""
+
+    def __init__(self) -> None:
+        self.last_step: Optional[int] = None
+
+    def __call__(self, line: str) -> Optional[Rows]:
+        match = _LITGPT_TRAIN.match(line)
+        if match:
+            rest = match.group("rest")
+            stepped = "(step)" in rest or "(optimizer.step)" in rest
+            step = int(match.group("step")) + (0 if stepped else 1)
+            metrics = {"loss": _float(match.group("loss"))}
+            timing = _LITGPT_TIME.search(rest)
+            if timing and stepped:  # an iteration's time is a step's only without accumulation; kept per step
+                metrics["iter_time"] = _float(timing.group("ms")) / 1000.0
+            self.last_step = step
+            return [(step, metrics)]
+        match = _LITGPT_VAL.match(line) or _LITGPT_FINAL.match(line)
+        if match:
+            return [] if self.last_step is None else [(self.last_step, {"val_loss": _float(match.group("loss"))})]
+        return None
+
+
+# -- nanotron -----------------------------------------------------------------------------------
+# nanotron logging/base.py LoggerWriter.add_scalars_from_list:
+#   " | ".join([f"iteration: {iteration_step} / {train_steps}"] + [f"{tag}: {human_format(value)}" ...])
+# human_format: "{:.3g}" below 1, else 3 significant digits with a K/M/B/T/P/E suffix (powers of 1000).
+_NANOTRON = re.compile(r"^iteration:\s*(?P<step>\d+)\s*/\s*(?P<total>\d+)\s*\|(?P<body>.*)$")
+_HUMAN = re.compile(rf"^(?P<number>{_NUMBER})(?P<suffix>[KMBTPE]?)$")
+_HUMAN_SCALE = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12, "P": 1e15, "E": 1e18}
+NANOTRON_KEYS = {
+    "lm_loss": ("loss", 1.0), "lr": ("lr", 1.0), "grad_norm": ("grad_norm", 1.0), "z_loss": ("z_loss", 1.0),
+    "time_per_iteration_ms": ("step_time", 1e-3), "elapsed_time_per_iteration_ms": ("step_time", 1e-3),
+    "global_batch_size": ("batch_tokens", 1.0), "consumed_tokens": ("consumed_tokens", 1.0),
+    "tokens_per_sec": ("tokens_per_sec", 1.0),
+}
+
+
+def human_number(text: str) -> Optional[float]:
+    """nanotron's `human_format` back to a number: `41.9M` -> 41.9e6, `0.0003` -> 3e-4; None if not one."""
+    match = _HUMAN.match(text.strip())
+    if not match:
+        return None
+    return _float(match.group("number")) * _HUMAN_SCALE[match.group("suffix")]
+
+
+def parse_nanotron(line: str) -> Optional[Rows]:
+    match = _NANOTRON.match(line)
+    if not match:
+        return None
+    metrics: dict[str, float] = {}
+    for part in match.group("body").split("|"):
+        key, _, value = part.partition(":")
+        known = NANOTRON_KEYS.get(key.strip())
+        number = human_number(value) if known else None
+        if known and number is not None:
+            metrics[known[0]] = number * known[1]
+    return [(int(match.group("step")), metrics)] if metrics else []
+
+
+# -- GPT-NeoX -----------------------------------------------------------------------------------------
+# megatron/logging.py training_log: " samples/sec: {:.3f} |" + " iteration {:8d}/{:8d} |" + ... + " {key}: {:.6E} |"
+# (the loss key is `lm_loss`); text_log's Megatron parser reads that line once the samples/sec lead is
+# dropped. megatron/training.py evaluate_and_print_results: f" {chart_name} results at {prefix} | " +
+# f"{key} value: {value:.6E} | " for each, prefix `iteration N` or `the end of training for val data`.
+NEOX_LEAD = re.compile(rf"^samples/sec:\s*{_NUMBER}\s*\|\s*(?=iteration\b)")
+_NEOX_EVAL = re.compile(rf"^(?P<chart>validation|test) results at (?:iteration\s+(?P<step>\d+)\s*|the end of training"
+                        rf"[^|]*)\|\s*lm_loss value:\s*(?P<loss>{_NUMBER})")
+
+
+def parse_neox_eval(line: str, last_step: Optional[int]) -> Optional[Rows]:
+    match = _NEOX_EVAL.match(line)
+    if not match:
+        return None
+    step = int(match.group("step")) if match.group("step") else last_step
+    if step is None:
+        return []
+    name = "test_loss" if match.group("chart") == "test" else "val_loss"
+    return [(step, {name: _float(match.group("loss"))})]
+
+
+# -- OLMo / OLMo-core ----------------------------------------------------------------------------------
+# OLMo olmo/train.py log_metrics_to_console @ 59a53e3f: log.info(f"[step={global_step}/{max_steps},epoch={epoch}]\n"
+# + "\n".join(f"    {name}={format_float(value)}")), values as `41,943,040`, `7.123`, `1.2e-05`; the learning
+# rate is an `optim/` metric and never printed (only `optim/total_grad_norm` is). Evaluators print a block
+# headed by their label with `eval/<label>/CrossEntropyLoss=...` lines, after the step's training block.
+# OLMo-core train/callbacks/console_logger.py @ fa6c5014: the same block, headed
+# `[step={step}/{max_steps or '???'},epoch={epoch},eta={eta}]`, names `train/CE loss`, `optim/total grad norm`,
+# `optim/LR (group 0)`, `optim/step skipped`, evaluators' `eval/<name>/CE loss`; utils.format_float prints
+# `1.23E-04` below 1e-4 and `1.2B` (B, T, P, E) from 1e9.
+_OLMO_HEADER = re.compile(r"\[step=(?P<step>\d+)/(?:\d+|\?\?\?),epoch=\d+(?:,eta=[^\]]*)?\]")
+_OLMO_METRIC = re.compile(r"^(?P<name>[A-Za-z][\w/ ().*-]*?)=(?P<value>[-+]?[\d,]*\.?\d*(?:[eE][-+]?\d+)?[BTPE]?"
+                          r"|nan|inf|-inf)$")
+OLMO_NAMES = {"train/CrossEntropyLoss": "loss", "optim/total_grad_norm": "grad_norm", "train/ZLoss": "z_loss",
+              "train/CE loss": "loss", "optim/total grad norm": "grad_norm", "optim/LR (group 0)": "lr",
+              "optim/step skipped": "step_skipped", "train/Z loss": "z_loss"}
+_EVAL_LOSS_SUFFIXES = ("/CrossEntropyLoss", "/CE loss")
+
+
+def olmo_number(text: str) -> float:
+    """OLMo's format_float back to a number (`41,943,040`, `1.23E-04`, `1.2B`)."""
+    if text[-1:] in ("B", "T", "P", "E"):  # a suffix: the value ends in a letter, never inside an exponent
+        return _float(text[:-1]) * _HUMAN_SCALE[text[-1]]
+    return _float(text)
+
+
+class OLMoBlocks:
+    """OLMo's console blocks: `[step=N/M,epoch=E]` then `name=value` lines, eval blocks after."""
+
+    def __init__(self) -> None:
+        self.step: Optional[int] = None
+        self.val_name: Optional[str] = None  # the first evaluation loss seen is the validation curve
+
+    def __call__(self, line: str) -> Optional[Rows]:
+        header = _OLMO_HEADER.search(line)
+        if header:
+            self.step = int(header.group("step"))
+            return []
+        if self.step is None:
+            return None
+        match = _OLMO_METRIC.match(line)
+        if not match:
+            return None
+        name, value = match.group("name").strip(), olmo_number(match.group("value"))
+        if name.startswith("eval/") and name.endswith(_EVAL_LOSS_SUFFIXES):
+            self.val_name = self.val_name or name
+            label = name[len("eval/"):name.rindex("/")].replace("/", "-")
+            return [(self.step, {"val_loss" if name == self.val_name else f"val_loss-{label}": value})]
+        metric = OLMO_NAMES.get(name)  # the rest (perplexities, throughput, memory) judges nothing
+        return [(self.step, {metric: value})] if metric else []
+
+
+# -- Composer / llm-foundry -------------------------------------------------------------------------
+# composer/loggers/console_logger.py log_to_console: f"{progress}:" then f"\n\t {prefix}{name}: {value}" per
+# metric (prefix `Train ` / `Eval `; floats f"{v:.4f}"). Training progress `[batch=N/M]`, `[epoch=E][batch=N/M]`
+# or `[token=N/M]` (the max_duration's unit); evaluation `[Eval batch=N/M] Eval on <label> data`. The trainer
+# logs `time/batch` (batches done before this one) at each batch start: the step where the header is not in
+# batches.
+_COMPOSER_HEADER = re.compile(r"^(?:\[epoch=\d+\])?\[(?P<unit>batch|token|sample|epoch|duration)=(?P<n>\d+)"
+                              r"(?:/\d+)?\]:?$")
+_COMPOSER_EVAL = re.compile(r"^\[Eval batch=\d+/\d+\] Eval on .* data:?$")
+_COMPOSER_METRIC = re.compile(rf"^(?P<kind>Train|Eval) (?P<name>\S+): (?P<value>{_NUMBER})$")
+
+
+class ComposerBlocks:
+    """Composer's console blocks (llm-foundry's stdout): a progress header, then `Train name: value` lines."""
+
+    def __init__(self, names: MetricNames) -> None:
+        self.names = names
+        self.step: Optional[int] = None  # the step of the block being read
+        self.last_step: Optional[int] = None
+        self.waiting: dict[str, float] = {}  # metrics of a block whose step is not known yet
+        self.in_block = False
+
+    def __call__(self, line: str) -> Optional[Rows]:
+        header = _COMPOSER_HEADER.match(line)
+        if header:
+            self.in_block, self.waiting = True, {}
+            self.step = int(header.group("n")) if header.group("unit") == "batch" else None
+            return []
+        if _COMPOSER_EVAL.match(line):
+            self.in_block, self.waiting, self.step = True, {}, self.last_step
+            return []
+        match = _COMPOSER_METRIC.match(line) if self.in_block else None
+        if not match:
+            return None
+        name, value = match.group("name"), _float(match.group("value"))
+        if name == "time/batch" and self.step is None and match.group("kind") == "Train":
+            self.step = int(value) + 1  # logged at the start of the batch: the batches done before it
+            metrics, self.waiting = self.waiting, {}
+            return self._rows(metrics)
+        if name.startswith("time/"):
+            return []
+        metric = self.names(name)
+        if metric is None or "/" in metric:  # a metric of no run-log name (train accuracy, perplexity, ...)
+            return []
+        if self.step is None:
+            self.waiting[metric] = value
+            return []
+        return self._rows({metric: value})
+
+    def _rows(self, metrics: dict[str, float]) -> Rows:
+        assert self.step is not None
+        self.last_step = self.step
+        return [(self.step, metrics)] if metrics else []
+
+
+def trainer_styles(names: MetricNames, last_step: Callable[[], Optional[int]]
+                   ) -> tuple[tuple[str, Callable[[str], Optional[Rows]]], ...]:
+    """(style, parser) pairs for TextParser, each parser with its own state."""
+    return (("litgpt", LitGPTLines()), ("nanotron", parse_nanotron),
+            ("gpt-neox", lambda line: parse_neox_eval(line, last_step())),
+            ("olmo", OLMoBlocks()), ("composer", ComposerBlocks(names)))
