@@ -72,3 +72,31 @@ def validate_check_class(cls: type, code_pattern: str, required_sections: Iterab
     missing = [s for s in required_sections if s not in filled]
     if missing:
         raise CheckDefinitionError(f"{name} ({code}): docstring lacks section(s): {', '.join(missing)}")
+
+
+class Documented:
+    """What every check class (rule, detector, data check) tells about itself from its docstring."""
+
+    @classmethod
+    def summary(cls) -> str:
+        return summary_of(cls.__doc__)
+
+    @classmethod
+    def sections(cls) -> dict[str, str]:
+        return doc_sections(cls.__doc__ or "")
+
+
+def reference_lines(doc: str | None) -> list[str]:
+    """The entries of a check's `## References` section, one per line, bullets removed."""
+    body = doc_sections(doc or "").get("References", "")
+    return [line.strip().lstrip("-* ").strip() for line in body.splitlines() if line.strip().lstrip("-* ").strip()]
+
+
+def reference_urls(doc: str | None) -> list[str]:
+    """The URLs named in a check's `## References` section."""
+    urls = []
+    for ref in reference_lines(doc):
+        for word in ref.replace("<", " ").replace(">", " ").replace("(", " ").replace(")", " ").split():
+            if word.startswith(("http://", "https://")):
+                urls.append(word.rstrip(".,;"))
+    return urls

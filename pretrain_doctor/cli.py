@@ -110,14 +110,10 @@ def check(
     """Lint training configs and report problems with file and line."""
     _skip_pydantic_plugins()
     from .check import check_paths
-    from .renderers import FORMATS, render
     from .selection import parse_severity_overrides, split_codes
-    from .settings import FAIL_ON_LEVELS, CheckOptions
+    from .settings import CheckOptions
 
-    if fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    if fail_on is not None and fail_on not in FAIL_ON_LEVELS:
-        raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON_LEVELS)}, not {fail_on!r}")
+    _validate_report_options(fmt, fail_on)
     options = CheckOptions(
         dialect=dialect,
         select=split_codes(select),
@@ -137,14 +133,31 @@ def check(
         trust_settings_rules=trust_settings_rules,
     )
     report = check_paths(paths, options)
+    settings_fail_on = None if no_settings else _settings_fail_on(paths)
+    _finish(report, fmt, output, fail_on or settings_fail_on or "error")
+
+
+def _validate_report_options(fmt: str, fail_on: Optional[str]) -> None:
+    from .renderers import FORMATS
+    from .settings import FAIL_ON_LEVELS
+
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if fail_on is not None and fail_on not in FAIL_ON_LEVELS:
+        raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON_LEVELS)}, not {fail_on!r}")
+
+
+def _finish(report, fmt: str, output: Optional[Path], fail_on: str) -> None:
+    """Warnings and notices on stderr, the report in its format, the exit code for `fail_on`."""
+    from .renderers import render
+
     for warning in report.warnings:
         typer.echo(f"pretrain-doctor: warning: {warning}", err=True)
     for notice in report.notices:
         typer.echo(f"pretrain-doctor: notice: {notice}", err=True)
     color = fmt == "text" and output is None and _use_color(sys.stdout)
     _write(render(report, fmt, **({"color": color} if fmt == "text" else {})), output)
-    settings_fail_on = None if no_settings else _settings_fail_on(paths)
-    raise typer.Exit(report.exit_code(fail_on or settings_fail_on or "error"))
+    raise typer.Exit(report.exit_code(fail_on))
 
 
 def _trainer_versions(items: List[str]) -> dict:
@@ -287,6 +300,63 @@ def replay(
         ignore=split_codes(ignore), follow=follow, on_alert=on_alert, idle=idle, html=html, png=png,
         color=report_format == "text" and _use_color(sys.stdout))
     raise typer.Exit(run_replay(options))
+
+
+@app.command("data", epilog=(
+    "Examples:\n\n"
+    "  pretrain-doctor data corpus.jsonl\n\n"
+    "  pretrain-doctor data shards/ --tokenizer tok/ --seq-len 2048 --padding longest --batch-size 16\n\n"
+    "  pretrain-doctor data train.jsonl.zst --eval valid.jsonl --source-field meta.pile_set_name\n\n"
+    "  pretrain-doctor data books.txt --text-unit paragraph --format sarif --output data.sarif\n\n"
+    "Reads JSON lines (.jsonl, .gz, .zst), plain text (a document per line; per blank-line block with "
+    "--text-unit paragraph) and parquet/arrow (with pyarrow). Checks that need a tokenizer, a sequence "
+    "length or a padding mode say so when not given. Exit 0: nothing at or above --fail-on; 1: findings; "
+    "2: unreadable input (file and line named) or bad arguments."
+))
+def data(
+    paths: List[Path] = typer.Argument(..., help="Corpus files, or folders to read every corpus file under."),
+    eval_paths: List[Path] = typer.Option([], "--eval", help="Evaluation documents (file or folder; repeatable)."),
+    tokenizer: Optional[Path] = typer.Option(None, "--tokenizer", help="A tokenizer folder or tokenizer.json."),
+    seq_len: Optional[int] = typer.Option(None, "--seq-len", min=1, help="Tokens per training sequence."),
+    padding: Optional[str] = typer.Option(None, "--padding", help="longest | max_length: how batches are padded."),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Sequences per batch, for --padding longest."),
+    packing: bool = typer.Option(False, "--packing", help="Documents are packed into full sequences."),
+    text_field: str = typer.Option("text", "--text-field", help="The JSON/parquet field holding the text."),
+    source_field: Optional[str] = typer.Option(
+        None, "--source-field", help="The field naming each document's source (dotted: meta.source)."),
+    text_unit: str = typer.Option("line", "--text-unit", help="Plain text: a document per line | paragraph."),
+    max_document_mb: float = typer.Option(
+        64.0, "--max-document-mb", min=0.001, help="Skip (and report) longer documents."),
+    select: List[str] = typer.Option([], "--select", help="Only these codes, prefixes (PDD1) or slugs."),
+    ignore: List[str] = typer.Option([], "--ignore", help="Skip these codes, prefixes or slugs."),
+    severity: List[str] = typer.Option([], "--severity", help="Re-grade a check: CODE=LEVEL (repeatable)."),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on", help="error | warning | info | never (default: error)."),
+    fmt: str = typer.Option("text", "--format", help="text | json | sarif | github."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    no_settings: bool = typer.Option(False, "--isolated", help="Ignore pyproject.toml / .pretrain-doctor.toml."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar (it shows only on a terminal)."),
+) -> None:
+    """Check a corpus before tokenizing it: duplicates, truncation, padding, unknown tokens, tiny documents, mix."""
+    from .data.check import DataOptions, PADDING_MODES
+    from .data.command import DataRun, run_data, settings_for
+    from .data.readers import TEXT_UNITS, ReadOptions
+    from .selection import parse_severity_overrides, split_codes
+
+    _validate_report_options(fmt, fail_on)
+    if padding is not None and padding not in PADDING_MODES:
+        raise UsageError(f"--padding must be one of {', '.join(PADDING_MODES)}, not {padding!r}")
+    if text_unit not in TEXT_UNITS:
+        raise UsageError(f"--text-unit must be one of {', '.join(TEXT_UNITS)}, not {text_unit!r}")
+    run = DataRun(
+        paths=list(paths), eval_paths=list(eval_paths),
+        read=ReadOptions(text_field=text_field, source_field=source_field, text_unit=text_unit,
+                         max_document_bytes=int(max_document_mb * (1 << 20))),
+        options=DataOptions(seq_len=seq_len, padding=padding, batch_size=batch_size, packing=packing,
+                            tokenizer=tokenizer, source_field=source_field),
+        select=split_codes(select), ignore=split_codes(ignore), severity=parse_severity_overrides(severity),
+        use_settings=not no_settings, progress=not no_progress)
+    report = run_data(run)
+    _finish(report, fmt, output, fail_on or settings_for(run).fail_on or "error")
 
 
 @app.command(epilog=(

@@ -31,9 +31,16 @@ def runtime_checks() -> list[CheckClass]:
     return list(getattr(module, "all_detector_classes", lambda: [])())
 
 
+def data_checks() -> list[CheckClass]:
+    """Data checks (PDD codes) of `pretrain-doctor data`. Nothing optional is imported."""
+    from .data.registry import data_check_classes
+
+    return list(data_check_classes())
+
+
 def all_checks(rules: Optional[RuleSet] = None) -> list[CheckClass]:
     rules = rules or load_rules()
-    return sorted([*rules.sorted(), *runtime_checks()], key=lambda c: c.code)
+    return sorted([*rules.sorted(), *runtime_checks(), *data_checks()], key=lambda c: c.code)
 
 
 def find_check(name: str, checks: Iterable[CheckClass]) -> Optional[CheckClass]:
@@ -55,6 +62,8 @@ def page(check: CheckClass) -> str:
     if check.code.startswith("PDM"):  # runtime: nothing to annotate in a config file
         lines.append(f'Suppress: `attach(..., ignore=["{check.code}"])` (or the callbacks\' `ignore=`) while '
                      f"training, `--ignore {check.code}` in replay")
+    elif check.code.startswith("PDD"):  # a corpus has no comments to annotate
+        lines.append(f"Suppress: --ignore {check.code}, or `ignore` / `per-file-ignores` in [tool.pretrain-doctor]")
     else:
         lines.append(f"Suppress: `# pretrain-doctor: ignore[{check.code}]` on the line, or --ignore {check.code}")
     lines.append("")

@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Iterable, Iterator, Optional
 
-from .checkmeta import RULE_SECTIONS, doc_sections, summary_of, validate_check_class
+from .checkmeta import RULE_SECTIONS, Documented, reference_lines, reference_urls, validate_check_class
 
 if TYPE_CHECKING:
     from .config.document import Suppression
@@ -74,7 +74,7 @@ class Finding:
         }
 
 
-class Rule:
+class Rule(Documented):
     """Base class of every static rule. Subclasses set code, slug, severity and a docstring."""
 
     code: ClassVar[str]
@@ -91,30 +91,12 @@ class Rule:
 
     # -- documentation -------------------------------------------------------------
     @classmethod
-    def summary(cls) -> str:
-        return summary_of(cls.__doc__)
-
-    @classmethod
-    def sections(cls) -> dict[str, str]:
-        return doc_sections(cls.__doc__ or "")
-
-    @classmethod
     def references(cls) -> list[str]:
-        refs = []
-        for line in cls.sections().get("References", "").splitlines():
-            line = line.strip().lstrip("-* ").strip()
-            if line:
-                refs.append(line)
-        return refs
+        return reference_lines(cls.__doc__)
 
     @classmethod
     def reference_urls(cls) -> list[str]:
-        urls = []
-        for ref in cls.references():
-            for word in ref.replace("<", " ").replace(">", " ").replace("(", " ").replace(")", " ").split():
-                if word.startswith(("http://", "https://")):
-                    urls.append(word.rstrip(".,;"))
-        return urls
+        return reference_urls(cls.__doc__)
 
     # -- checking ------------------------------------------------------------------
     def check(self, plan: "TrainingPlan") -> Iterable[Finding]:

@@ -64,14 +64,18 @@ def heavy(modules: set[str]) -> list[str]:
         ["plan", "fixtures/rules/PD105/bad.yaml", "--format", "json"],
         ["rules"],
         ["explain", "PD105"],
+        ["data", "--isolated", "--fail-on", "never", "--tokenizer", "fixtures/tokenizers/llama-like", "--seq-len", "64",
+         "--padding", "longest", "--source-field", "source", "fixtures/corpus/tiny-stories.jsonl"],
     ],
-    ids=["check-one", "check-all-fixtures", "check-tokenizer-and-model-files", "plan", "rules", "explain"],
+    ids=["check-one", "check-all-fixtures", "check-tokenizer-and-model-files", "plan", "rules", "explain", "data"],
 )
 def test_static_commands_import_no_torch(command, tmp_path):
     modules = imported_modules(*command, tmp_path=tmp_path)
     assert heavy(modules) == []
     if command[0] == "check":
         assert "pretrain_doctor.builtin_rules.pd105_warmup_exceeds_training" in modules
+    if command[0] == "data":
+        assert {"pretrain_doctor.data.per_document", "tokenizers"} <= modules
 
 
 @pytest.mark.slow

@@ -39,6 +39,8 @@ class CheckReport:
     warnings: list[str] = field(default_factory=list)  # broken plugins, rules that crashed
     notices: list[str] = field(default_factory=list)  # what was deliberately not done (an untrusted rules-dir)
     rules: dict = field(default_factory=dict)  # code -> rule class, for renderers that describe rules
+    stats: dict = field(default_factory=dict)  # what was measured (`data`: documents, tokens, rates), for JSON
+    footer: list[str] = field(default_factory=list)  # lines the text report prints after its summary
 
     def counts(self) -> dict[str, int]:
         counts = {"error": 0, "warning": 0, "info": 0}

@@ -9,11 +9,19 @@ B to another and merging them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Protocol, TypeVar
+from typing import NamedTuple, Optional, Protocol, TypeVar
 
 from ..rule import Finding
 
 Self = TypeVar("Self", bound="Accumulator")
+
+
+class TokenCounts(NamedTuple):
+    """What the tokenizer made of one document (set by the scan when `--tokenizer` is given)."""
+
+    total: int  # tokens, the special tokens the tokenizer adds included (what training sees)
+    unknown: int = 0  # the unk token
+    byte_fallback: int = 0  # SentencePiece-style byte tokens `<0x..>` for characters outside the vocabulary
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,7 @@ class Document:
     line: int  # 1-based line where the document starts in its file (a row number for parquet)
     source: Optional[str] = None  # the value of --source-field, when documents carry one
     split: str = "train"  # "train" for the corpus, "eval" for documents given with --eval
+    tokens: Optional[TokenCounts] = None  # None when no tokenizer was given
 
 
 class Accumulator(Protocol):

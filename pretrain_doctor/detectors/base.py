@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Iterable, Iterator, Mapping, Optional, Sequenc
 
 import numpy as np
 
-from ..checkmeta import doc_sections, summary_of, validate_check_class
+from ..checkmeta import Documented, validate_check_class
 
 DETECTOR_CODE_PATTERN = r"PDM[0-9]{3}"
 DETECTOR_SECTIONS = ("What it does", "Why is this bad?", "Thresholds", "References")
@@ -100,7 +100,7 @@ class Annotation:
     note: str = ""
 
 
-class Detector:
+class Detector(Documented):
     """Base class. Subclasses set code/slug/severity, document themselves in the
     docstring (`## What it does`, `## Why is this bad?`, `## Thresholds`, `## References`)
     and implement `update`. Options are constructor keyword arguments with defaults.
@@ -143,14 +143,6 @@ class Detector:
             setattr(self, name, value)
         self._planned: Optional[dict[str, Any]] = None
         self._reset_state()
-
-    @classmethod
-    def summary(cls) -> str:
-        return summary_of(cls.__doc__)
-
-    @classmethod
-    def sections(cls) -> dict[str, str]:
-        return doc_sections(cls.__doc__ or "")
 
     @classmethod
     def what_to_do(cls) -> str:

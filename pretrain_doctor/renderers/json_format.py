@@ -22,6 +22,7 @@ def as_dict(report: CheckReport) -> dict:
         "findings": [f.as_dict() for f in report.findings],
         "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in report.errors],
         "summary": {"files": len(report.files), **counts},
+        **({"stats": report.stats} if report.stats else {}),
     }
 
 

@@ -29,6 +29,7 @@ def render(report: CheckReport, color: bool = False) -> str:
         if f.hint:
             lines.append(paint(f"    hint: {f.hint}", _DIM))
     lines.append(summary_line(report))
+    lines.extend(paint(line, _DIM) for line in report.footer)
     lines.extend(paint(line, _DIM) for line in unchecked_lines(report))
     return "\n".join(lines) + "\n"
 
@@ -41,7 +42,7 @@ def unchecked_lines(report: CheckReport) -> list[str]:
 
 def summary_line(report: CheckReport) -> str:
     counts = report.counts()
-    checked = sum(1 for f in report.files if f.role == "config")
+    checked = sum(1 for f in report.files if f.role not in ("companion", "skipped", "error"))
     files = f"{checked} file{'s' if checked != 1 else ''}"
     extra = ""
     companions = sum(1 for f in report.files if f.role == "companion")

@@ -1,4 +1,4 @@
-"""Every PD and PDM code in the spec's catalog is implemented, listed by `rules` and explained by `explain`."""
+"""Every PD, PDM and PDD code in the spec's catalog is implemented, listed by `rules` and explained by `explain`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ MONITOR_MD = SHARED / "spec" / "monitor.md"
 
 
 # Codes the spec gained on 2026-12-02, each with the issue that implements it.
-PENDING: dict[str, str] = {}
+PENDING: dict[str, str] = {"PDD101": "issue 12 (datascale)", "PDD102": "issue 12 (datascale)"}
 
 
 def _spec_text(path) -> str:
@@ -34,6 +34,12 @@ def test_every_static_code_in_rules_md_is_implemented() -> None:
     assert spec and set(spec) - implemented - set(PENDING) == set()
 
 
+def test_every_data_code_in_rules_md_is_implemented() -> None:
+    spec = _codes(RULES_MD, r"^\| (PDD[0-9]{3}) \|")
+    implemented = {c.code for c in all_checks()}
+    assert spec and set(spec) - implemented - set(PENDING) == set()
+
+
 def test_every_runtime_code_in_monitor_md_is_implemented() -> None:
     spec = _codes(MONITOR_MD, r"^\| (PDM[0-9]{3}) \|")
     implemented = {c.code for c in all_checks()}
@@ -41,7 +47,7 @@ def test_every_runtime_code_in_monitor_md_is_implemented() -> None:
 
 
 def test_slugs_match_the_spec() -> None:
-    spec = dict(re.findall(r"^\| (PDM?[0-9]{3}) \| ([a-z0-9-]+) \|", _spec_text(RULES_MD) + _spec_text(MONITOR_MD), re.M))
+    spec = dict(re.findall(r"^\| (PD[DM]?[0-9]{3}) \| ([a-z0-9-]+) \|", _spec_text(RULES_MD) + _spec_text(MONITOR_MD), re.M))
     checks = {c.code: c for c in all_checks()}
     wrong = {code: (slug, checks[code].slug) for code, slug in spec.items() if code in checks and checks[code].slug != slug}
     assert not wrong
