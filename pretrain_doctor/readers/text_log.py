@@ -32,7 +32,9 @@ tried. Styles, each from the writer's source:
   (142.5 ms, 115000 tok/s)`; `val loss X` (no step) goes to the step line after it
 - nanoGPT: `iter 120: loss 3.2100, time 41.23ms, mfu 12.34%`, eval `step 120: train loss 3.21, val loss 3.27`
 - litgpt, nanotron, GPT-NeoX (Megatron's line after a `samples/sec:` lead, `validation results at …`),
-  OLMo and Composer / llm-foundry console blocks: see text_trainers.py
+  OLMo / OLMo-core and Composer / llm-foundry console blocks, MMEngine (xtuner), fairseq: see text_trainers.py
+- in a log of none of these, any line with a step and a loss as `key: value`, `key=value` or `key value`
+  fields (`step 100 | loss 2.345 | lr 1e-4`): a hand-written loop's prints
 - anything else through `pattern`: a regex with named groups `step` and metric names.
 
 A line of only `...` (an elision) is a gap. See `records.py` for what rows mean.
@@ -49,7 +51,7 @@ from typing import Callable, Iterable, Iterator, Optional
 from ..detectors.base import StepRecord
 from .names import MetricNames
 from .records import RecordBuilder
-from .text_trainers import NEOX_LEAD, trainer_styles
+from .text_trainers import NEOX_LEAD, parse_generic, trainer_styles
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf|NaN|Inf)"
 _NUMBER_RE = re.compile(_NUMBER)
@@ -78,7 +80,7 @@ _PREFIX = re.compile(r"""^(?:
     \[[^\[\]]{0,120}\]:?\s*(?:>>\s*)?                                  # [default7]: [rank0]: [2023-..] [INFO] [Rank 0]
   | \d+:\s+                                                          # srun -l label "0: "
   | \d{4}-\d\d-\d\d[T\ ][\d:.,]+(?:Z|[+-]\d\d:?\d\d)?\s*(?:-\s+|\|\s*)?  # 2024-01-01 12:00:00,123
-  | \d{1,2}/\d{1,2}/\d{2,4}\s+[\d:.,]+\s*(?:-\s+)?                   # 01/02/2024 12:00:00 -
+  | \d{1,4}/\d{1,2}(?:/\d{2,4})?\s+[\d:.,]+\s*(?:-\s+)?             # 01/02/2024 12:00:00 -, 12/03 10:00:00 -
   | (?:INFO|WARNING|WARN|DEBUG|ERROR|CRITICAL)(?::[\w.]+)*:\s*        # INFO:root:
   | (?:INFO|WARNING|WARN|DEBUG|ERROR|CRITICAL)\s+(?:-\s+|\|\s*)?      # INFO -
   | [\w.<>-]+\s+-\s+(?:INFO|WARNING|DEBUG|ERROR|CRITICAL)\s+-\s+      # root - INFO -
@@ -211,6 +213,8 @@ class TextParser:
             return []
         rows = self._parse(line)
         if rows is None:
+            rows = self._parse_generic(line, _ANSI.sub("", raw) if "\x1b" in raw else raw)
+        if rows is None:
             self.log.skipped_lines += 1
             return []
         done: list[StepRecord] = []
@@ -248,6 +252,14 @@ class TextParser:
             if found is not None:
                 return [(style, step, metrics) for step, metrics in found]
         return None
+
+    def _parse_generic(self, line: str, raw: str) -> Optional[list[tuple[str, int, dict[str, float]]]]:
+        """A hand-written loop's `step N | loss X` lines, in a log of no known style (the raw line too: a
+        `[step 5/200] loss=…` lead looks like a logger prefix)."""
+        if not self.log.styles <= {"generic"}:
+            return None
+        found = parse_generic(line, self.names) or parse_generic(raw.strip(), self.names)
+        return None if found is None else [("generic", step, metrics) for step, metrics in found]
 
     def _styles(self) -> tuple[tuple[str, Callable[[str], Optional[list[tuple[int, dict[str, float]]]]]], ...]:
         return (("llm.c", _one(_parse_llmc_short)), ("modded-nanogpt", _one(_parse_modded)),
@@ -518,7 +530,7 @@ def looks_like_text_log(lines: Iterable[str], limit: int = 400) -> bool:
         if count >= limit:
             break
         stripped = strip_prefix(line)
-        if stripped and parser._parse(stripped):
+        if stripped and (parser._parse(stripped) or parser._parse_generic(stripped, line)):
             return True
     return False
 

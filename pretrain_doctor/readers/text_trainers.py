@@ -230,9 +230,129 @@ class ComposerBlocks:
         return [(self.step, metrics)] if metrics else []
 
 
+# -- MMEngine (OpenMMLab, xtuner) --------------------------------------------------------------------------
+# mmengine/runner/log_processor.py get_log_after_iter @ 25434293: f'Iter({mode}) [{cur_iter}/{max_iters}]  '
+# (by iteration) or f'Epoch({mode}) [{epoch}][{cur_iter}/{dataloader_len}]  ' (by epoch), then
+# f'{name}: {value:.{num_digits}e}' for each lr, `eta: H:MM:SS  time: T  data_time: D  memory: M  ` and
+# f'{name}: {value:.{num_digits}f}' for the rest (`loss`, `grad_norm`, ...), two spaces apart. Validation:
+# `Iter(val) [N/N]  ...` or `Epoch(val) [E][N/N]  ...` after the training iteration it follows.
+_MMENGINE = re.compile(r"^(?P<kind>Iter|Epoch)\((?P<mode>train|val|test)\)\s*(?:\[\s*(?P<epoch>\d+)\])?"
+                       r"\[\s*(?P<i>\d+)/(?P<n>\d+)\]\s+(?P<body>.*)$")
+_MMENGINE_PAIR = re.compile(rf"(?P<key>[\w/.-]+):\s+(?P<value>{_NUMBER})(?=\s|$)")
+
+
+class MMEngineLines:
+    """MMEngine's training and validation lines; by-epoch positions become global steps."""
+
+    def __init__(self, names: MetricNames) -> None:
+        self.names = names
+        self.last_step: Optional[int] = None
+
+    def __call__(self, line: str) -> Optional[Rows]:
+        match = _MMENGINE.match(line)
+        if not match:
+            return None
+        pairs = {m.group("key"): _float(m.group("value")) for m in _MMENGINE_PAIR.finditer(match.group("body"))}
+        if match.group("mode") != "train":
+            loss = next((v for k, v in pairs.items() if k.endswith("loss")), None)
+            if loss is None or self.last_step is None:
+                return []
+            return [(self.last_step, {"val_loss" if match.group("mode") == "val" else "test_loss": loss})]
+        position = int(match.group("i"))
+        if match.group("kind") == "Epoch" and match.group("epoch"):  # by epoch: the position restarts each epoch
+            position += (int(match.group("epoch")) - 1) * int(match.group("n"))
+        metrics = {}
+        for key, value in pairs.items():
+            name = "step_time" if key == "time" else None if key in ("data_time", "memory") else self.names(key)
+            if name is not None and "/" not in name:
+                metrics[name] = value
+        self.last_step = position
+        return [(position, metrics)] if metrics else []
+
+
+# -- fairseq ----------------------------------------------------------------------------------------------------
+# fairseq/logging/progress_bar.py @ 3d262bb2. SimpleProgressBar.log (tag `train_inner`):
+# "{prefix}:  {i + 1:5d} / {size:d} {key=value, ...}" with prefix `epoch 001`; .print (tags `train`, `valid`):
+# "{prefix} | {key value | ...}" with prefix `epoch 001 | valid on 'valid' subset` for validation.
+# JsonProgressBar: json.dumps(stats) with `epoch`, `update` and the stats as strings. The step is `num_updates`;
+# `gnorm` is the gradient norm before clipping; `loss` is in base 2 (bits), which changes no ratio.
+_FAIRSEQ_INNER = re.compile(r"\bepoch \d+:\s+\d+\s*/\s*\d+\s+(?P<body>\w+=.*)$")
+_FAIRSEQ_PIPES = re.compile(r"\bepoch \d+ \| (?P<valid>valid on '[^']*' subset \| )?(?P<body>\w+ .*\| num_updates .*)$")
+_FAIRSEQ_JSON = re.compile(r"(?P<json>\{\"epoch\": .*\"(?:\w+_)?num_updates\": .*\})\s*$")
+FAIRSEQ_KEYS = {"loss": "loss", "lr": "lr", "gnorm": "grad_norm", "loss_scale": "loss_scale", "clip": "clip_rate"}
+
+
+def _fairseq_row(pairs: dict[str, str], valid: bool) -> Optional[Rows]:
+    if "num_updates" not in pairs:
+        return None
+    step = int(_float(pairs["num_updates"]))
+    if valid:
+        return [(step, {"val_loss": _float(pairs["loss"])})] if "loss" in pairs else []
+    metrics = {FAIRSEQ_KEYS[k]: _float(v) for k, v in pairs.items() if k in FAIRSEQ_KEYS}
+    return [(step, metrics)] if metrics else []
+
+
+def parse_fairseq(line: str) -> Optional[Rows]:
+    match = _FAIRSEQ_INNER.search(line)
+    if match:
+        pairs = dict(part.strip().split("=", 1) for part in match.group("body").split(",") if "=" in part)
+        return _fairseq_row(pairs, valid=False)
+    match = _FAIRSEQ_PIPES.search(line)
+    if match:
+        if not match.group("valid"):
+            return []  # the epoch's averages: a summary, not a step
+        pairs = dict(part.strip().split(" ", 1) for part in match.group("body").split(" | ") if " " in part.strip())
+        return _fairseq_row(pairs, valid=True)
+    match = _FAIRSEQ_JSON.search(line)
+    if match:
+        import json
+
+        try:
+            stats = json.loads(match.group("json"))
+        except ValueError:
+            return None
+        valid = any(key.startswith("valid_") for key in stats)
+        pairs = {key.removeprefix("valid_").removeprefix("train_inner_"): str(value) for key, value in stats.items()}
+        if not valid and "train_loss" in stats:
+            return []  # the epoch's averages
+        return _fairseq_row(pairs, valid)
+    return None
+
+
+# -- any other `key: value` line with a step and a loss -----------------------------------------------------------
+# Hand-written loops print `step 100 | loss 2.345 | lr 1e-4`, `Epoch 1, Step 100, Loss: 2.345`, `[step 100] loss=2.3`.
+# Tried last, and only while no known style has been seen in the log.
+_GENERIC_SPLIT = re.compile(r"\s*[|,;]\s*|\s{2,}|:\s+(?=(?!nan\b|inf\b|NaN\b|Inf\b)[A-Za-z])|[\[\]()]"
+                            r"|\s+(?=[A-Za-z][\w/.-]*\s*=)")
+_GENERIC_FIELD = re.compile(rf"^(?P<key>[A-Za-z][\w/.-]*(?: [A-Za-z][\w/.-]*)?)\s*(?:[:=]\s*|\s+)(?P<value>{_NUMBER})"
+                            rf"(?:\s*/\s*\d+)?\s*(?P<unit>ms|s)?$")
+_STEP_KEYS = {"step", "steps", "iter", "iters", "iteration", "global_step", "global step", "num_updates", "it",
+              "update", "train_step", "batch"}
+
+
+def parse_generic(line: str, names: MetricNames) -> Optional[Rows]:
+    step: Optional[int] = None
+    metrics: dict[str, float] = {}
+    for field in _GENERIC_SPLIT.split(line):
+        match = _GENERIC_FIELD.match(field.strip()) if field else None
+        if not match:
+            continue
+        key, value = match.group("key").lower(), _float(match.group("value"))
+        if key in _STEP_KEYS and step is None and value == value and value >= 0 and value == int(value):
+            step = int(value)
+            continue
+        name = names(key)
+        if name is not None and "/" not in name and name not in ("epoch",):
+            metrics[name] = value / 1000.0 if match.group("unit") == "ms" else value
+    if step is None or not ({"loss", "val_loss"} & metrics.keys()):
+        return None
+    return [(step, metrics)]
+
+
 def trainer_styles(names: MetricNames, last_step: Callable[[], Optional[int]]
                    ) -> tuple[tuple[str, Callable[[str], Optional[Rows]]], ...]:
     """(style, parser) pairs for TextParser, each parser with its own state."""
     return (("litgpt", LitGPTLines()), ("nanotron", parse_nanotron),
             ("gpt-neox", lambda line: parse_neox_eval(line, last_step())),
-            ("olmo", OLMoBlocks()), ("composer", ComposerBlocks(names)))
+            ("olmo", OLMoBlocks()), ("composer", ComposerBlocks(names)), ("mmengine", MMEngineLines(names)),
+            ("fairseq", parse_fairseq))

@@ -274,3 +274,97 @@ def test_olmo_core_blocks(tmp_path):
     assert steps[30]["loss"] == pytest.approx(run(30, False)[0], abs=1e-3)
     assert steps[100]["val_loss"] == pytest.approx(run(100, False)[0] + 0.05, abs=1e-3)
     assert_quiet_then_caught(tmp_path, "olmo-core.log", olmo_core_lines)
+
+
+# -- MMEngine (xtuner): mmengine/runner/log_processor.py, logging/logger.py @ 25434293 ---------------------------
+def mmengine_lines(fault: bool, by_epoch: bool = False, per_epoch: int = 50) -> list[str]:
+    lines = []
+    for it in range(1, STEPS + 1):
+        loss, grad, lr = run(it, fault)
+        if by_epoch:
+            epoch, cur = (it - 1) // per_epoch + 1, (it - 1) % per_epoch + 1
+            log_str = f"Epoch(train) [{epoch}][{str(cur).rjust(len(str(per_epoch)))}/{per_epoch}]  "
+        else:
+            log_str = f"Iter(train) [{str(it).rjust(len(str(STEPS)))}/{STEPS}]  "
+        log_str += f"{'lr'}: {lr:.4e}  "
+        log_str += f"eta: {'0:10:00'}  time: {0.5123:.4f}  data_time: {0.0123:.4f}  memory: {12345}  "
+        log_str += "  ".join([f"loss: {loss:.4f}", f"grad_norm: {grad:.4f}"])
+        lines.append(f"2026/12/03 10:00:00 - mmengine - INFO - {log_str}")
+        if it % 100 == 0:
+            lines.append(f"12/03 10:00:00 - mmengine - INFO - Iter(val) [10/10]  val/loss: {loss + 0.05:.4f}  "
+                         f"data_time: 0.0100  time: 0.2000")
+    return lines
+
+
+@pytest.mark.parametrize("by_epoch", [False, True])
+def test_mmengine_lines(tmp_path, by_epoch):
+    steps = records(mmengine_lines(False, by_epoch))
+    assert sorted(steps) == list(range(1, STEPS + 1))
+    assert steps[70]["loss"] == pytest.approx(run(70, False)[0], abs=1e-4) and steps[70]["step_time"] == 0.5123
+    assert steps[70]["lr"] == pytest.approx(3e-4) and steps[70]["grad_norm"] == pytest.approx(run(70, False)[1], abs=1e-4)
+    assert steps[100]["val_loss"] == pytest.approx(run(100, False)[0] + 0.05, abs=1e-4)
+    assert_quiet_then_caught(tmp_path, f"mmengine-{by_epoch}.log", lambda fault: mmengine_lines(fault, by_epoch))
+
+
+# -- fairseq: fairseq/logging/progress_bar.py, fairseq_cli/train.py @ 3d262bb2 --------------------------------------
+def fairseq_lines(fault: bool, json_format: bool = False) -> list[str]:
+    import json
+
+    lines = []
+    for update in range(1, STEPS + 1):
+        loss, grad, lr = run(update, fault)
+        stats = {"loss": f"{loss:.3f}", "nll_loss": f"{loss:.3f}", "ppl": f"{2 ** loss:.2f}", "wps": "12345",
+                 "ups": "1.2", "wpb": "65536", "bsz": "128", "num_updates": f"{update:g}", "lr": f"{lr:g}",
+                 "gnorm": f"{grad:.3f}", "clip": "0", "loss_scale": "128", "train_wall": "50", "wall": f"{update * 2}"}
+        prefix = "2026-12-03 10:00:00 | INFO | train_inner | "
+        if json_format:
+            lines.append(prefix + json.dumps({"epoch": 1, "update": round(update / STEPS, 3), **stats}))
+        else:
+            lines.append(prefix + "{}:  {:5d} / {:d} {}".format(
+                "epoch 001", update, STEPS, ", ".join(k + "=" + v.strip() for k, v in stats.items())))
+        if update % 100 == 0:
+            valid = {"loss": f"{loss + 0.05:.3f}", "nll_loss": f"{loss:.3f}", "ppl": "10.1", "num_updates": f"{update:g}"}
+            if json_format:
+                lines.append("2026-12-03 10:00:00 | INFO | valid | " + json.dumps(
+                    {"epoch": 1, **{"valid_" + k: v for k, v in valid.items()}}))
+            else:
+                lines.append("2026-12-03 10:00:00 | INFO | valid | epoch 001 | valid on 'valid' subset | "
+                             + " | ".join(k + " " + v for k, v in valid.items()))
+    return lines
+
+
+@pytest.mark.parametrize("json_format", [False, True])
+def test_fairseq_simple_and_json_lines(tmp_path, json_format):
+    steps = records(fairseq_lines(False, json_format))
+    assert sorted(steps) == list(range(1, STEPS + 1))
+    assert steps[70]["loss"] == pytest.approx(run(70, False)[0], abs=1e-3)
+    assert steps[70]["grad_norm"] == pytest.approx(run(70, False)[1], abs=1e-3) and steps[70]["loss_scale"] == 128
+    assert steps[100]["val_loss"] == pytest.approx(run(100, False)[0] + 0.05, abs=1e-3)
+    assert_quiet_then_caught(tmp_path, f"fairseq-{json_format}.log", lambda fault: fairseq_lines(fault, json_format))
+
+
+# -- a hand-written loop's prints ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("style", [
+    "step {step} | loss {loss:.4f} | lr {lr:.2e} | grad_norm {grad:.3f} | 41.2ms",
+    "Epoch 1, Step {step}, Loss: {loss:.4f}, LR: {lr:.6f}, Grad Norm: {grad:.4f}",
+    "[step {step}/200] loss={loss:.4f} lr={lr:.3e} grad_norm={grad:.3f}",
+    "step {step}: loss {loss:.4f}, lr {lr:.2e}, grad norm {grad:.3f}, time 41.2ms",
+])
+def test_hand_written_loop_prints(tmp_path, style):
+    def lines(fault: bool) -> list[str]:
+        out = ["starting training", "model has 124M parameters"]
+        for step in range(1, STEPS + 1):
+            loss, grad, lr = run(step, fault)
+            out.append(style.format(step=step, loss=loss, lr=lr, grad=grad))
+        return out
+
+    steps = records(lines(False))
+    assert sorted(steps) == list(range(1, STEPS + 1))
+    assert steps[70]["loss"] == pytest.approx(run(70, False)[0], abs=1e-4)
+    assert steps[70]["lr"] == pytest.approx(3e-4, rel=1e-2) and steps[70]["grad_norm"] == pytest.approx(run(70, False)[1], abs=1e-3)
+    assert_quiet_then_caught(tmp_path, "loop.log", lines)
+
+
+def test_generic_lines_are_not_read_inside_a_log_of_a_known_style():
+    lines = [" iteration       10/     100 | lm loss: 2.500000E+00 |", "step 11 | loss 9.0"]
+    assert sorted(records(lines)) == [10]
