@@ -26,7 +26,8 @@ ALIASES: dict[str, str] = {}
 for _metric, _names in {
     "loss": ("loss", "train_loss", "train/loss", "training_loss", "train/lm_loss", "lm loss", "lm_loss", "train/lm loss",
              "reduced_train_loss", "loss_metrics/global_avg_loss", "train_loss_step", "train/loss_step",
-             "loss/train/total", "train/total_loss", "trl", "Loss/train", "loss/train", "Train/Samples/train_loss"),
+             "loss/train/total", "train/total_loss", "trl", "Loss/train", "loss/train", "Train/Samples/train_loss",
+             "step_loss"),  # NVIDIA dllogger (DeepLearningExamples)
     "val_loss": ("val_loss", "eval_loss", "eval/loss", "val/loss", "validation_loss", "valid_loss", "validation/loss",
                  "lm loss validation", "validation_metrics/loss", "tel", "val_loss_epoch", "eval/lm_loss",
                  "metrics/eval/LanguageCrossEntropy", "Loss/val", "loss/val", "valid/loss", "Train/Samples/eval_loss"),

@@ -35,8 +35,8 @@ def _float(text: str) -> float:
 # `step` counts optimizer steps done; a line printed while accumulating (no `(step)` mark) belongs to the
 # step under way, the next one. Validation: f"iter {iter}: val loss {val_loss:.4f}, val time: {ms:.2f} ms",
 # and at the end f"Final evaluation | val loss: {val_loss:.3f} | val ppl: {ppl:.3f}".
-_LITGPT_TRAIN = re.compile(rf"^(?:Epoch\s+\d+\s*\|\s*)?iter\s+(?P<iter>\d+)\s*\|?\s*step\s+(?P<step>\d+)\s*[|:]\s*"
-                           rf"loss(?:\s+train)?:?\s+(?P<loss>{_NUMBER})(?P<rest>.*)$")
+_LITGPT_TRAIN = re.compile(rf"^(?:Ep(?:och)?\s+\d+\s*\|\s*)?iter\s+(?P<iter>\d+)\s*\|?\s*(?i:step)\s+(?P<step>\d+)\s*[|:]"
+                           rf"\s*loss(?:\s+train)?(?:\s*\([^)]*\))?:?\s+(?P<loss>{_NUMBER})(?P<rest>.*)$")
 _LITGPT_TIME = re.compile(rf"iter time:\s*(?P<ms>{_NUMBER})\s*ms")
 _LITGPT_VAL = re.compile(rf"^iter\s+\d+:\s*val loss\s+(?P<loss>{_NUMBER}),\s*val time")
 _LITGPT_FINAL = re.compile(rf"^Final evaluation\s*\|\s*val loss:\s*(?P<loss>{_NUMBER})")
@@ -52,7 +52,7 @@ class LitGPTLines:
         match = _LITGPT_TRAIN.match(line)
         if match:
             rest = match.group("rest")
-            stepped = "(step)" in rest or "(optimizer.step)" in rest
+            stepped = any(mark in rest for mark in ("(step)", "(optimizer.step)", "(opt.step)"))
             step = int(match.group("step")) + (0 if stepped else 1)
             metrics = {"loss": _float(match.group("loss"))}
             timing = _LITGPT_TIME.search(rest)
@@ -276,54 +276,71 @@ class MMEngineLines:
 # "{prefix} | {key value | ...}" with prefix `epoch 001 | valid on 'valid' subset` for validation.
 # JsonProgressBar: json.dumps(stats) with `epoch`, `update` and the stats as strings. The step is `num_updates`;
 # `gnorm` is the gradient norm before clipping; `loss` is in base 2 (bits), which changes no ratio.
-_FAIRSEQ_INNER = re.compile(r"\bepoch \d+:\s+\d+\s*/\s*\d+\s+(?P<body>\w+=.*)$")
-_FAIRSEQ_PIPES = re.compile(r"\bepoch \d+ \| (?P<valid>valid on '[^']*' subset \| )?(?P<body>\w+ .*\| num_updates .*)$")
+_FAIRSEQ_INNER = re.compile(r"\bepoch (?P<epoch>\d+):?\s+(?P<i>\d+)\s*/\s*(?P<size>\d+)\s+(?P<body>\w+=.*)$")
+_FAIRSEQ_PIPES = re.compile(r"\bepoch \d+ \| (?P<valid>valid on '[^']*' subset \| )?(?P<body>\w[\w ]* \S+(?: \| .*)?)$")
 _FAIRSEQ_JSON = re.compile(r"(?P<json>\{\"epoch\": .*\"(?:\w+_)?num_updates\": .*\})\s*$")
+_FIRST_NUMBER = re.compile(_NUMBER)
 FAIRSEQ_KEYS = {"loss": "loss", "lr": "lr", "gnorm": "grad_norm", "loss_scale": "loss_scale", "clip": "clip_rate"}
 
 
-def _fairseq_row(pairs: dict[str, str], valid: bool) -> Optional[Rows]:
-    if "num_updates" not in pairs:
+class FairseqLines:
+    """fairseq's progress lines (simple and json); fairseq before `num_updates` was printed (≤ 0.8, `| epoch 010
+    2000 / 8223 loss=1.27 (1.50), ...`) is numbered by position, epoch by epoch."""
+
+    def __init__(self) -> None:
+        self.last_step: Optional[int] = None
+
+    def __call__(self, line: str) -> Optional[Rows]:
+        match = _FAIRSEQ_INNER.search(line)
+        if match:
+            pairs = dict(part.strip().split("=", 1) for part in match.group("body").split(",") if "=" in part)
+            position = (int(match.group("epoch")) - 1) * int(match.group("size")) + int(match.group("i"))
+            return self._row(pairs, valid=False, position=position)
+        match = _FAIRSEQ_PIPES.search(line)
+        if match:
+            if not match.group("valid"):
+                return []  # the epoch's averages, or validation in progress: no step
+            pairs = dict(part.strip().removeprefix("valid ").split(" ", 1)
+                         for part in match.group("body").split(" | ") if " " in part.strip())
+            return self._row(pairs, valid=True)
+        match = _FAIRSEQ_JSON.search(line)
+        if match:
+            import json
+
+            try:
+                stats = json.loads(match.group("json"))
+            except ValueError:
+                return None
+            valid = any(key.startswith("valid_") for key in stats)
+            if not valid and "train_loss" in stats:
+                return []  # the epoch's averages
+            pairs = {key.removeprefix("valid_").removeprefix("train_inner_"): str(value) for key, value in stats.items()}
+            return self._row(pairs, valid)
         return None
-    step = int(_float(pairs["num_updates"]))
-    if valid:
-        return [(step, {"val_loss": _float(pairs["loss"])})] if "loss" in pairs else []
-    metrics = {FAIRSEQ_KEYS[k]: _float(v) for k, v in pairs.items() if k in FAIRSEQ_KEYS}
-    return [(step, metrics)] if metrics else []
+
+    def _row(self, pairs: dict[str, str], valid: bool, position: Optional[int] = None) -> Rows:
+        values = {key: _first_number(value) for key, value in pairs.items()}
+        step = int(values["num_updates"]) if "num_updates" in values else (self.last_step if valid else position)
+        if step is None:
+            return []
+        if valid:
+            return [(step, {"val_loss": values["loss"]})] if "loss" in values else []
+        self.last_step = step
+        metrics = {FAIRSEQ_KEYS[k]: v for k, v in values.items() if k in FAIRSEQ_KEYS}
+        return [(step, metrics)] if metrics else []
 
 
-def parse_fairseq(line: str) -> Optional[Rows]:
-    match = _FAIRSEQ_INNER.search(line)
-    if match:
-        pairs = dict(part.strip().split("=", 1) for part in match.group("body").split(",") if "=" in part)
-        return _fairseq_row(pairs, valid=False)
-    match = _FAIRSEQ_PIPES.search(line)
-    if match:
-        if not match.group("valid"):
-            return []  # the epoch's averages: a summary, not a step
-        pairs = dict(part.strip().split(" ", 1) for part in match.group("body").split(" | ") if " " in part.strip())
-        return _fairseq_row(pairs, valid=True)
-    match = _FAIRSEQ_JSON.search(line)
-    if match:
-        import json
-
-        try:
-            stats = json.loads(match.group("json"))
-        except ValueError:
-            return None
-        valid = any(key.startswith("valid_") for key in stats)
-        pairs = {key.removeprefix("valid_").removeprefix("train_inner_"): str(value) for key, value in stats.items()}
-        if not valid and "train_loss" in stats:
-            return []  # the epoch's averages
-        return _fairseq_row(pairs, valid)
-    return None
+def _first_number(text: str) -> float:
+    """`1.27 (1.50)` (the value, then its running average) -> 1.27; `100%` -> 100."""
+    match = _FIRST_NUMBER.search(text)
+    return _float(match.group(0)) if match else math.nan
 
 
 # -- any other `key: value` line with a step and a loss -----------------------------------------------------------
 # Hand-written loops print `step 100 | loss 2.345 | lr 1e-4`, `Epoch 1, Step 100, Loss: 2.345`, `[step 100] loss=2.3`.
 # Tried last, and only while no known style has been seen in the log.
 _GENERIC_SPLIT = re.compile(r"\s*[|,;]\s*|\s{2,}|:\s+(?=(?!nan\b|inf\b|NaN\b|Inf\b)[A-Za-z])|[\[\]()]"
-                            r"|\s+(?=[A-Za-z][\w/.-]*\s*=)")
+                            r"|\s+(?=[A-Za-z][\w/.-]*\s*=)|(?<=\d)\s+(?=[A-Z])")
 _GENERIC_FIELD = re.compile(rf"^(?P<key>[A-Za-z][\w/.-]*(?: [A-Za-z][\w/.-]*)?)\s*(?:[:=]\s*|\s+)(?P<value>{_NUMBER})"
                             rf"(?:\s*/\s*\d+)?\s*(?P<unit>ms|s)?$")
 _STEP_KEYS = {"step", "steps", "iter", "iters", "iteration", "global_step", "global step", "num_updates", "it",
@@ -338,6 +355,8 @@ def parse_generic(line: str, names: MetricNames) -> Optional[Rows]:
         if not match:
             continue
         key, value = match.group("key").lower(), _float(match.group("value"))
+        if " " in key and key not in _STEP_KEYS and names(key) == key:  # `Training Iteration`: its last word
+            key = key.rsplit(" ", 1)[1]
         if key in _STEP_KEYS and step is None and value == value and value >= 0 and value == int(value):
             step = int(value)
             continue
@@ -355,4 +374,4 @@ def trainer_styles(names: MetricNames, last_step: Callable[[], Optional[int]]
     return (("litgpt", LitGPTLines()), ("nanotron", parse_nanotron),
             ("gpt-neox", lambda line: parse_neox_eval(line, last_step())),
             ("olmo", OLMoBlocks()), ("composer", ComposerBlocks(names)), ("mmengine", MMEngineLines(names)),
-            ("fairseq", parse_fairseq))
+            ("fairseq", FairseqLines()))

@@ -368,3 +368,27 @@ def test_hand_written_loop_prints(tmp_path, style):
 def test_generic_lines_are_not_read_inside_a_log_of_a_known_style():
     lines = [" iteration       10/     100 | lm loss: 2.500000E+00 |", "step 11 | loss 9.0"]
     assert sorted(records(lines)) == [10]
+
+
+def test_lines_seen_in_the_wild():
+    """Variants pasted in the writers' own issue trackers (litgpt #1055 and #689, fairseq #301,
+    DeepLearningExamples #1107), reduced to their shape."""
+    litgpt = ["Ep 1 | iter 3 | stEp 1: loss train (curr): 1.610, val (prev val iter): None | iter time: 106.92 ms",
+              "Ep 1 | iter 4 | step 1: loss train (curr): 1.585, val (prev val iter): None | iter time: 181.34 ms (opt.step)",
+              "Ep 1 | iter 5 | step 1: loss train (curr): 1.577, val (prev val iter): None | iter time: 154.41 ms"]
+    steps = records(litgpt)
+    assert steps[1]["loss"] == 1.585 and steps[2]["loss"] == 1.577
+    fairseq_old = ["| epoch 010  2000 / 8223 loss=1.27 (1.50), wps=962, wpb=908, bsz=32, lr=0.001, clip=100%, gnorm=2.1427",
+                   "| epoch 010 | train loss 1.44 | train ppl 2.72 | lr 0.001000 | clip 100% | gnorm 2.1113",
+                   "| epoch 010 | valid on 'valid' subset  1000 / 1311 loss=1.60",
+                   "| epoch 010 | valid on 'valid' subset | valid loss 1.94 | valid ppl 3.83",
+                   "| epoch 011  1000 / 8223 loss=1.89 (1.38), wps=963, wpb=918, bsz=32, lr=0.001, clip=100%, gnorm=2.0860"]
+    steps = records(fairseq_old)
+    assert steps[9 * 8223 + 2000] == {"loss": 1.27, "lr": 0.001, "clip_rate": 100.0, "grad_norm": 2.1427, "val_loss": 1.94}
+    assert steps[10 * 8223 + 1000]["loss"] == 1.89
+    dllogger = ["DLL 2022-04-05 02:22:54.614486 - Training Epoch: 1 Training Iteration: 2872  step_loss : 0.6953772306442261"
+                "  learning_rate : 1.5844598709048836e-05 ",
+                "DLL 2022-04-05 02:23:00.608205 - Training Epoch: 1 Training Iteration: 2922  step_loss : 2.592996120452881"
+                "  learning_rate : 1.5540129095116308e-05 "]
+    steps = records(dllogger)
+    assert steps[2872]["loss"] == pytest.approx(0.69537723) and steps[2922]["lr"] == pytest.approx(1.55401e-05, rel=1e-4)
