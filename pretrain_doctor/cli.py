@@ -78,7 +78,9 @@ def _write(text: str, output: Optional[Path]) -> None:
         "  pretrain-doctor check train.yaml\n\n"
         "  pretrain-doctor check configs/ --format sarif --output doctor.sarif\n\n"
         "  pretrain-doctor check recipe.yaml --world-size 8 --select PD1,PD2 --fail-on warning\n\n"
-        "  pretrain-doctor check sft.yaml --trainer-version transformers=4.46 --trainer-version trl=0.19"
+        "  pretrain-doctor check sft.yaml --trainer-version transformers=4.46 --trainer-version trl=0.19\n\n"
+        "  pretrain-doctor check configs/ --fix                  (apply safe fixes in place)\n\n"
+        "  pretrain-doctor check train.yaml --diff --unsafe-fixes (show every fix, write nothing)"
     )
 )
 def check(
@@ -106,6 +108,14 @@ def check(
         "(transformers=4.46, trl=0.19, torchtitan=0.1.0); default: the installed one, else every known release."),
     baseline: Optional[str] = typer.Option(
         None, "--baseline", help="Compare lr and batch with this config, or git:REF (the same file at a git ref)."),
+    fix: bool = typer.Option(
+        False, "--fix", help="Apply safe fixes in place (YAML, TOML, JSON; comments and layout kept), "
+        "then report what remains: `Fixed N findings (M remaining)`."),
+    unsafe_fixes: bool = typer.Option(
+        False, "--unsafe-fixes", help="With --fix or --diff, also apply unsafe fixes (they change what the run "
+        "does: a warmup added, the embedding padded)."),
+    diff: bool = typer.Option(
+        False, "--diff", help="Print the fixes as a unified diff and write nothing; exit 1 when there are changes."),
 ) -> None:
     """Lint training configs and report problems with file and line."""
     _skip_pydantic_plugins()
@@ -132,6 +142,10 @@ def check(
         trainer_versions=_trainer_versions(trainer_version),
         trust_settings_rules=trust_settings_rules,
     )
+    if fix or diff:
+        _fix(paths, options, unsafe_fixes, diff, fmt, output, fail_on, no_settings)
+    if unsafe_fixes:
+        raise UsageError("--unsafe-fixes goes with --fix or --diff")
     report = check_paths(paths, options)
     settings_fail_on = None if no_settings else _settings_fail_on(paths)
     _finish(report, fmt, output, fail_on or settings_fail_on or "error")
@@ -158,6 +172,39 @@ def _finish(report, fmt: str, output: Optional[Path], fail_on: str) -> None:
     color = fmt == "text" and output is None and _use_color(sys.stdout)
     _write(render(report, fmt, **({"color": color} if fmt == "text" else {})), output)
     raise typer.Exit(report.exit_code(fail_on))
+
+
+def _fix(paths: List[Path], options, unsafe: bool, diff: bool, fmt: str, output: Optional[Path],
+         fail_on: Optional[str], no_settings: bool) -> None:
+    """`check --fix` / `--diff`: apply (or show) the fixes, then report what remains. Always exits."""
+    from .fix.editors import MISSING_EXTRA, fix_extra_installed
+    from .fix.runner import fix_paths, not_edited_note
+    from .renderers import render
+
+    if not fix_extra_installed():
+        raise UsageError(MISSING_EXTRA)
+    result = fix_paths(paths, options, unsafe=unsafe)
+    for problem in result.problems:
+        typer.echo(f"pretrain-doctor: warning: {problem}", err=True)
+    note = not_edited_note(result.report)
+    if note:
+        typer.echo(f"pretrain-doctor: notice: {note}", err=True)
+    fixed = f"{result.fixed} finding{'s' if result.fixed != 1 else ''}"
+    remaining = len(result.report.findings)
+    if diff:
+        sys.stdout.write(result.diff())
+        typer.echo(f"Would fix {fixed} ({remaining} would remain).", err=True)
+        raise typer.Exit(2 if result.report.errors else 1 if result.changed else 0)
+    result.write()
+    text = render(result.report, fmt, **({"color": _use_color(sys.stdout) and output is None} if fmt == "text" else {}))
+    summary = f"Fixed {fixed} ({remaining} remaining)."
+    if fmt == "text":
+        text += summary + "\n"
+    else:
+        typer.echo(summary, err=True)
+    _write(text, output)
+    settings_fail_on = None if no_settings else _settings_fail_on(paths)
+    raise typer.Exit(result.report.exit_code(fail_on or settings_fail_on or "error"))
 
 
 def _trainer_versions(items: List[str]) -> dict:
@@ -232,14 +279,16 @@ def list_rules(
     checks = all_checks(rules)
     if fmt == "json":
         rows = [{"code": c.code, "slug": c.slug, "severity": c.severity, "summary": c.summary(),
-                 "origin": getattr(c, "origin", "built-in")} for c in checks]
+                 "origin": getattr(c, "origin", "built-in"), "fix": getattr(c, "fix_availability", "never")}
+                for c in checks]
         typer.echo(json.dumps(rows, indent=2))
         return
     width = max((len(c.slug) for c in checks), default=10)
     for c in checks:
         origin = getattr(c, "origin", "built-in")
         suffix = "" if origin == "built-in" else f"  [{origin}]"
-        typer.echo(f"{c.code:<7} {c.slug:<{width}}  {c.severity:<7}  {c.summary()}{suffix}")
+        fixable = "fix" if getattr(c, "fix_availability", "never") != "never" else "   "
+        typer.echo(f"{c.code:<7} {c.slug:<{width}}  {c.severity:<7}  {fixable}  {c.summary()}{suffix}")
 
 
 @app.command(epilog="Examples:\n\n  pretrain-doctor explain PD105\n\n  pretrain-doctor explain warmup-exceeds-training")

@@ -22,6 +22,11 @@ class CheckClass(Protocol):
     def sections(cls) -> dict[str, str]: ...
 
 
+# As ruff says it on a rule's page; the `rules` listing marks these rules `fix`.
+FIX_AVAILABILITY_TEXT = {"sometimes": "Fix is sometimes available (`check --fix`; some only with --unsafe-fixes).",
+                         "always": "Fix is always available (`check --fix`)."}
+
+
 def runtime_checks() -> list[CheckClass]:
     """Runtime detectors (PDM codes), when the detectors package is present. No torch is imported."""
     try:
@@ -66,6 +71,9 @@ def page(check: CheckClass) -> str:
         lines.append(f"Suppress: --ignore {check.code}, or `ignore` / `per-file-ignores` in [tool.pretrain-doctor]")
     else:
         lines.append(f"Suppress: `# pretrain-doctor: ignore[{check.code}]` on the line, or --ignore {check.code}")
+    fixable = FIX_AVAILABILITY_TEXT.get(getattr(check, "fix_availability", "never"))
+    if fixable:
+        lines.append(fixable)
     lines.append("")
     for heading, body in check.sections().items():
         lines += [heading, "-" * len(heading), body, ""]

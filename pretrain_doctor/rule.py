@@ -21,6 +21,14 @@ documentation (`## What it does`, `## Why is this bad?`, `## Example`, `## Use i
             if plan.seed is None:
                 yield self.finding(plan, "seed", "no seed is set", hint="set `seed: 42`")
 
+A rule that can repair what it reports sets `fix_availability` ("sometimes" or "always")
+and attaches a `Fix` to the finding: edits on the config's keys (rename, drop, set, add),
+never on text offsets, marked `safe` (`check --fix` applies it) or `unsafe` (only with
+`--unsafe-fixes`), as ruff does::
+
+    yield self.finding(plan, "schedule.warmup_steps", "no warmup",
+                       fix=Fix.unsafe("add a warmup of 2000 steps", Edit.set_field(("schedule.warmup_steps", 2000))))
+
 Metadata is validated when the class is defined; the loader reports a broken rule and
 skips it, never failing the whole run.
 """
@@ -28,15 +36,91 @@ skips it, never failing the whole run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Literal, Optional
 
-from .checkmeta import RULE_SECTIONS, Documented, reference_lines, reference_urls, validate_check_class
+from .checkmeta import RULE_SECTIONS, CheckDefinitionError, Documented, reference_lines, reference_urls, validate_check_class
 
 if TYPE_CHECKING:
     from .config.document import Suppression
     from .plan.model import ConfigNote, TrainingPlan
 
 CODE_PATTERN = r"PD[0-9]{3}|[A-Z][A-Z0-9]{1,7}[0-9]{3}"
+FIX_AVAILABILITY = ("never", "sometimes", "always")
+Applicability = Literal["safe", "unsafe"]
+EditOp = Literal["rename", "drop", "set", "add"]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One change to a config's keys.
+
+    `key` is the key as the file spells it, dotted (a Finding's `key`). A rule that does not know
+    the dialect's spelling names plan fields instead (`choices`: (field, value) pairs, tried in
+    order): `check` turns the first one it can into `set` on the key the value came from, or
+    `add` at the key the dialect reads that field from (`Dialect.field_keys`).
+    """
+
+    op: EditOp
+    key: Optional[str] = None
+    value: Any = None
+    new_name: Optional[str] = None  # rename: the new last part of the key
+    choices: tuple[tuple[str, Any], ...] = ()
+    file: Optional[str] = None  # the file to edit; None: the finding's file
+
+    @classmethod
+    def rename(cls, key: str, new_name: str, file: Optional[str] = None) -> "Edit":
+        return cls("rename", key=key, new_name=new_name, file=file)
+
+    @classmethod
+    def drop(cls, key: str, file: Optional[str] = None) -> "Edit":
+        return cls("drop", key=key, file=file)
+
+    @classmethod
+    def set(cls, key: str, value: Any, file: Optional[str] = None) -> "Edit":
+        return cls("set", key=key, value=value, file=file)
+
+    @classmethod
+    def add(cls, key: str, value: Any, file: Optional[str] = None) -> "Edit":
+        """Add `key` (its parent tables are created when missing)."""
+        return cls("add", key=key, value=value, file=file)
+
+    @classmethod
+    def set_field(cls, *choices: tuple[str, Any]) -> "Edit":
+        """Set the first plan field of `choices` ((field, value) pairs) that this config can hold."""
+        return cls("set", choices=tuple(choices))
+
+    def describe(self) -> str:
+        where = f"`{self.key or ' or '.join(field for field, _ in self.choices)}`"
+        if self.op == "rename":
+            return f"rename {where} to `{self.new_name}`"
+        if self.op == "drop":
+            return f"drop {where}"
+        return f"{'add' if self.op == 'add' else 'set'} {where} = {self.value!r}"
+
+
+@dataclass(frozen=True)
+class Fix:
+    """How to repair a finding: edits applied together, and whether `--fix` may apply them alone."""
+
+    title: str
+    edits: tuple[Edit, ...]
+    applicability: Applicability = "safe"
+
+    @classmethod
+    def safe(cls, title: str, *edits: Edit) -> "Fix":
+        return cls(title, tuple(edits), "safe")
+
+    @classmethod
+    def unsafe(cls, title: str, *edits: Edit) -> "Fix":
+        return cls(title, tuple(edits), "unsafe")
+
+    @property
+    def is_safe(self) -> bool:
+        return self.applicability == "safe"
+
+    def as_dict(self) -> dict:
+        return {"applicability": self.applicability, "message": self.title,
+                "edits": [e.describe() for e in self.edits]}
 
 
 @dataclass
@@ -54,6 +138,7 @@ class Finding:
     plan_field: Optional[str] = None
     hint: Optional[str] = None
     references: list[str] = field(default_factory=list)
+    fix: Optional[Fix] = None
 
     def sort_key(self) -> tuple:
         return (self.file or "", self.line or 0, self.code)
@@ -71,6 +156,7 @@ class Finding:
             "key": self.key,
             "plan_field": self.plan_field,
             "references": list(self.references),
+            "fix": self.fix.as_dict() if self.fix else None,
         }
 
 
@@ -83,11 +169,16 @@ class Rule(Documented):
     aliases: ClassVar[tuple[str, ...]] = ()  # old slugs keep working after a rename
     # Where the rule came from ("built-in" or a plugin name); set by the loader.
     origin: ClassVar[str] = "built-in"
+    # Whether findings carry a Fix (ruff's "Fix is sometimes available"): never, sometimes, always.
+    fix_availability: ClassVar[str] = "never"
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         if not abstract:
             validate_check_class(cls, CODE_PATTERN, RULE_SECTIONS)
+            if cls.fix_availability not in FIX_AVAILABILITY:
+                raise CheckDefinitionError(f"{cls.__name__} ({cls.code}): fix_availability "
+                                           f"{cls.fix_availability!r} must be one of {FIX_AVAILABILITY}")
 
     # -- documentation -------------------------------------------------------------
     @classmethod
@@ -115,6 +206,7 @@ class Rule(Documented):
         *,
         hint: Optional[str] = None,
         severity: Optional[str] = None,
+        fix: Optional[Fix] = None,
     ) -> Finding:
         """A finding located at the source of `plan_field` (or its section)."""
         source = plan.source_of(plan_field)
@@ -132,21 +224,24 @@ class Rule(Documented):
             key=exact.key if exact is not None else None,
             plan_field=plan_field,
             references=self.reference_urls(),
+            fix=fix,
         )
 
     def finding_at(self, message: str, *, file: str, line: Optional[int], column: Optional[int] = None,
-                   key: Optional[str] = None, hint: Optional[str] = None, severity: Optional[str] = None) -> Finding:
+                   key: Optional[str] = None, hint: Optional[str] = None, severity: Optional[str] = None,
+                   fix: Optional[Fix] = None) -> Finding:
         """A finding at an explicit place (for checks about the file rather than the plan)."""
         return Finding(self.code, self.slug, severity or self.severity, message, file, line, column, key,
-                       None, hint, self.reference_urls())
+                       None, hint, self.reference_urls(), fix)
 
-    def finding_from_note(self, plan: "TrainingPlan", note: "ConfigNote", *, severity: Optional[str] = None) -> Finding:
+    def finding_from_note(self, plan: "TrainingPlan", note: "ConfigNote", *, severity: Optional[str] = None,
+                          fix: Optional[Fix] = None) -> Finding:
         """A finding at the place a dialect adapter's ConfigNote points to (PD002-PD004)."""
         source = note.source
         file = source.file if source else (plan.files[0] if plan.files else None)
         return self.finding_at(note.message, file=file, line=source.line if source else None,
                                column=source.column if source else None, key=source.key if source else None,
-                               hint=note.hint, severity=severity)
+                               hint=note.hint, severity=severity, fix=fix)
 
     def tagged_note_findings(self, plan: "TrainingPlan") -> list[Finding]:
         """Findings for the notes an adapter addressed to this rule alone (`data["code"]`)."""

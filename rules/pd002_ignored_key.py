@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pretrain_doctor.rule import Rule
+from pretrain_doctor.rule import Edit, Fix, Rule
 
 
 class IgnoredKey(Rule):
@@ -24,6 +24,12 @@ class IgnoredKey(Rule):
     (`evaluation_strategy` -> `eval_strategy` from transformers 4.46; torchtitan 0.1.0
     moved `training.data_parallel_shard_degree` to `[parallelism]`), and "did you mean"
     only suggests keys that release reads.
+
+    `check --fix` renames a misspelt key when the suggestion is certain: the key is read by
+    no known release of the trainer and exactly one known key is close to it (a safe fix:
+    the trainer then reads the value the author wrote). A key some release reads, or one
+    another trainer spells that way (`lora_r` in a LLaMA-Factory file), is renamed only with
+    `--unsafe-fixes`: whether the new name is right depends on the release that runs it.
 
     ## Why is this bad?
     The author believes the setting is in force and it is not: a misspelt
@@ -55,8 +61,19 @@ class IgnoredKey(Rule):
     code = "PD002"
     slug = "ignored-key"
     severity = "warning"
+    fix_availability = "sometimes"
 
     def check(self, plan):
         for note in self.notes_for(plan, "ignored-key"):
             # An adapter marks a key that is ignored but harmless (it repeats what another key does) as info.
-            yield self.finding_from_note(plan, note, severity=note.data.get("severity"))
+            yield self.finding_from_note(plan, note, severity=note.data.get("severity"), fix=self._fix(note))
+
+    @staticmethod
+    def _fix(note) -> Fix | None:
+        new, key = note.data.get("suggestion"), note.source.key if note.source else None
+        if not new or not key or "." in new or "[" in new:
+            return None  # nothing to rename to, or a move to another table (not a rename)
+        title = f"rename `{key}` to `{new}`"
+        if note.data.get("typo"):
+            return Fix.safe(title, Edit.rename(key, new)) if note.data.get("unique") else None
+        return Fix.unsafe(title, Edit.rename(key, new))

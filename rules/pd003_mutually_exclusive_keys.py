@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pretrain_doctor.rule import Rule
+from pretrain_doctor.rule import Edit, Fix, Rule
 
 
 class MutuallyExclusiveKeys(Rule):
@@ -13,6 +13,12 @@ class MutuallyExclusiveKeys(Rule):
     `gradient_accumulation_steps` with `batch_size`; HF `save_steps` with a
     `save_strategy` other than `steps`; axolotl `eval_steps` with `val_set_size: 0`.
     The finding points at the key that loses.
+
+    `check --fix` drops the losing key where the trainer ignores it (HF `warmup_ratio` beside
+    `warmup_steps`, `save_steps` without `save_strategy: steps`, axolotl `eval_steps` with
+    nothing to evaluate): a safe fix, the run does what it did. Where the trainer refuses the
+    pair (litgpt, axolotl's warmup pair, GPT-NeoX duplicates), dropping one of them chooses
+    what the run will do, so it is applied only with `--unsafe-fixes`.
 
     ## Why is this bad?
     The config says two different things and the reader cannot tell which one runs.
@@ -40,7 +46,18 @@ class MutuallyExclusiveKeys(Rule):
     code = "PD003"
     slug = "mutually-exclusive-keys"
     severity = "error"
+    fix_availability = "sometimes"
 
     def check(self, plan):
         for note in self.notes_for(plan, "mutually-exclusive"):
-            yield self.finding_from_note(plan, note)
+            yield self.finding_from_note(plan, note, fix=self._fix(note))
+
+    @staticmethod
+    def _fix(note) -> Fix | None:
+        source = note.source
+        if source is None or not source.key:
+            return None
+        drop = Edit.drop(source.key, file=source.file)
+        if note.data.get("loser_ignored"):
+            return Fix.safe(f"drop `{source.key}`, which the trainer ignores", drop)
+        return Fix.unsafe(f"drop `{source.key}` and keep the other", drop)

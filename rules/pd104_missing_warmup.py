@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+import math
+
 from pretrain_doctor.plan.numbers import short_float
-from pretrain_doctor.rule import Rule
+from pretrain_doctor.rule import Edit, Fix, Rule
+
+# The rule's own advice: about 1% of a from-scratch run, 3% of a fine-tune.
+_FROM_SCRATCH_FRACTION = 0.01
+_FINETUNE_FRACTION = 0.03
 
 
 class MissingWarmup(Rule):
@@ -16,6 +22,13 @@ class MissingWarmup(Rule):
     up), for debug configs, for optimizers outside the Adam family, and when the
     format cannot say where the weights come from (a bare DeepSpeed JSON, whose
     training script builds the model and often the schedule).
+
+    `check --unsafe-fixes` adds the warmup this page advises, at the key the trainer reads
+    (`warmup_steps`/`warmup_ratio` for HF, axolotl and LLaMA-Factory, `train.lr_warmup_steps`
+    for litgpt, `lr_scheduler.warmup_steps` for torchtitan, ...): 1% of the steps from
+    scratch, 3% for a fine-tune, in steps when the run length is known, else as a ratio where
+    the trainer takes one. The fix is unsafe: it changes the learning-rate schedule, and the
+    length is a rule of thumb, not something the config says.
 
     ## Why is this bad?
     Adam's second-moment estimate is built from very few gradients in the first
@@ -50,6 +63,7 @@ class MissingWarmup(Rule):
     code = "PD104"
     slug = "missing-warmup"
     severity = "warning"
+    fix_availability = "sometimes"
 
     def check(self, plan):
         if plan.mode.resumed or plan.debug or not plan.optimizer.is_adam_family:
@@ -70,6 +84,7 @@ class MissingWarmup(Rule):
                 f"{plan.optimizer.family} starts at its peak lr{self._lr(plan)} with no warmup; "
                 "early Adam updates are large and noisy and from-scratch runs often spike or diverge",
                 hint="add a warmup of about 1% of the run (e.g. `warmup_steps: 2000`)",
+                fix=self._fix(plan, _FROM_SCRATCH_FRACTION),
             )
         else:
             yield self.finding(
@@ -78,7 +93,20 @@ class MissingWarmup(Rule):
                 "the first noisy updates can disturb the pretrained weights",
                 hint="a short warmup (3–10% of the steps, e.g. `warmup_ratio: 0.03`) is the usual fine-tuning choice",
                 severity="info",
+                fix=self._fix(plan, _FINETUNE_FRACTION),
             )
+
+    @staticmethod
+    def _fix(plan, fraction: float) -> Fix:
+        total = plan.derived.total_steps.value
+        if total:
+            steps = max(1, math.ceil(fraction * total))
+            choices = [("schedule.warmup_steps", steps), ("schedule.warmup_ratio", fraction)]
+            title = f"add a warmup of {steps} steps ({fraction:.0%} of {int(total)})"
+        else:
+            choices = [("schedule.warmup_ratio", fraction)]
+            title = f"add a warmup of {fraction:.0%} of the steps"
+        return Fix.unsafe(title, Edit.set_field(*choices))
 
     @staticmethod
     def _lr(plan) -> str:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pretrain_doctor.rule import Rule
+from pretrain_doctor.rule import Edit, Fix, Rule
 
 # Megatron-style trainers pad the vocabulary to make_vocab_size_divisible_by (128) × TP.
 _MEGATRON_STYLE = frozenset({"neox", "megatron"})
@@ -23,6 +23,13 @@ class VocabNotPadded(Rule):
     nanoGPT about 25% faster; the extra rows are never produced by the tokenizer, so
     padding costs nothing else.
 
+    `check --unsafe-fixes` pads it: it sets the embedding-rows key where the trainer has one
+    (native `model.embedding_rows`, OLMo `model.embedding_size`), else the model's
+    `vocab_size` (llm-foundry), rounded up to the multiple. Unsafe: the embedding and output
+    layer change shape, and so does every checkpoint the run writes; a checkpoint of an
+    earlier attempt no longer loads, and a converter that expects the tokenizer's size sees
+    another.
+
     ## Example
     ```yaml
     pretrain_doctor: 1
@@ -44,6 +51,7 @@ class VocabNotPadded(Rule):
     code = "PD507"
     slug = "vocab-not-padded"
     severity = "info"
+    fix_availability = "sometimes"
 
     def check(self, plan):
         if not plan.mode.from_scratch or plan.debug:
@@ -60,4 +68,6 @@ class VocabNotPadded(Rule):
                 f"the embedding has {rows} rows, not a multiple of {multiple}: the output-layer matmul on every "
                 "token runs on slower kernels",
                 hint=f"pad the embedding to {padded} rows (the tokenizer never produces the extra ids)",
+                fix=Fix.unsafe(f"pad the embedding to {padded} rows",
+                               Edit.set_field(("model.embedding_rows", padded), ("model.vocab_size", padded))),
             )

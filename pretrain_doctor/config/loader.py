@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from ..errors import ConfigError
 from .document import Document, scan_suppressions
@@ -17,6 +19,22 @@ CONFIG_SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "t
                    ".sh": "shell", ".bash": "shell"}
 _ARGUMENT_LIST = re.compile(r"--[A-Za-z]")
 _SHEBANG = re.compile(r"#!\S*(?:/|env\s+)(?:ba|z|da)?sh\b")
+
+
+# `check --fix/--diff` re-checks fixed text before (or without) writing it: resolved path -> text.
+_TEXT_OVERRIDES: dict[Path, str] = {}
+
+
+@contextmanager
+def text_overrides(texts: dict[Path, str]) -> Iterator[None]:
+    """Within the block, reading a file that is a key of `texts` (a resolved path) returns its
+    value instead; `texts` is read live, so the caller may add to it inside the block."""
+    global _TEXT_OVERRIDES
+    saved, _TEXT_OVERRIDES = _TEXT_OVERRIDES, texts
+    try:
+        yield
+    finally:
+        _TEXT_OVERRIDES = saved
 
 
 def format_for(path: Path) -> str | None:
@@ -37,7 +55,14 @@ def load_document(path: str | os.PathLike[str], display: str | None = None) -> D
         raise ConfigError("file too large to parse", shown) from None
 
 
+def parse_text(text: str, shown: str, fmt: str | None = None) -> Document:
+    """A Document from text in hand (`check --fix` reads its edits back through this)."""
+    return _parse(text, fmt or format_for(Path(shown)) or _sniff(text), shown)
+
+
 def read_text(file: Path, shown: str) -> str:
+    if _TEXT_OVERRIDES and file.resolve() in _TEXT_OVERRIDES:
+        return _TEXT_OVERRIDES[file.resolve()]
     if not file.exists():
         raise ConfigError("no such file", shown)
     if file.is_dir():

@@ -65,6 +65,7 @@ _KNOWN = AXOLOTL_KEYS | HF_KNOWN_KEYS
 
 class AxolotlDialect(Dialect):
     name = "axolotl"
+    field_keys = {"schedule.warmup_steps": "warmup_steps", "schedule.warmup_ratio": "warmup_ratio"}
     summary = "axolotl YAML (base_model, micro_batch_size, sequence_len, adapter)"
     known_keys = _KNOWN
 
@@ -285,7 +286,8 @@ class AxolotlDialect(Dialect):
             if no_eval:
                 b.note("mutually-exclusive", "`eval_steps` is set but `val_set_size` is 0 and there are no "
                        "`test_datasets`: there is nothing to evaluate", b.source(doc, ("eval_steps",)),
-                       hint="set `val_set_size` (e.g. 0.05) or drop `eval_steps`", keys=["eval_steps", "val_set_size"])
+                       hint="set `val_set_size` (e.g. 0.05) or drop `eval_steps`", keys=["eval_steps", "val_set_size"],
+                       loser_ignored=True)
         save_steps = lenient_int(doc.get("save_steps"))
         b.set("checkpoint.enabled", str(doc.get("save_strategy", "steps")).lower() != "no",
               b.source(doc, ("save_strategy",)) if doc.has("save_strategy") else None)

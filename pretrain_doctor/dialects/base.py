@@ -39,6 +39,9 @@ class Dialect:
     # The top-level keys this trainer reads (`-` and `_` alike): detection says how much of a
     # file the chosen dialect reads. None: the dialect keeps no list.
     known_keys: ClassVar[Optional[frozenset[str]]] = None
+    # Plan field -> the dotted key this trainer reads it from, for fields `check --fix` may add
+    # when the file lacks them (a warmup, padded embedding rows). Absent: no such fix here.
+    field_keys: ClassVar[dict[str, str]] = {}
 
     def score(self, doc: Document) -> int:
         """How sure we are that `doc` is this dialect: 0 = not at all; the highest score wins."""
@@ -146,16 +149,33 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
         if key in known or not suggest:
             continue
         candidates = sorted(k for k in known if _lacking(changes.get(_dotted(prefix, k)), versions) is None)
-        close = difflib.get_close_matches(key, candidates, n=1, cutoff=cutoff)
+        close, unique = closest_key(key, candidates, cutoff)
         if close:
             builder.note(
                 "ignored-key",
-                f"`{name}` is not a key this trainer reads; did you mean `{close[0]}`?",
+                f"`{name}` is not a key this trainer reads; did you mean `{close}`?",
                 builder.source(doc, path),
-                hint=f"rename it to `{close[0]}`",
+                hint=f"rename it to `{close}`",
                 key=name,
-                suggestion=close[0],
+                suggestion=close,
+                typo=True,
+                unique=unique,
             )
+
+
+def closest_key(key: str, candidates: Iterable[str], cutoff: float) -> tuple[Optional[str], bool]:
+    """The known key `key` most likely misspells, and whether it is the only likely one: no other
+    candidate reaches the cutoff within 0.1 of its similarity (what makes a rename certain)."""
+    ranked = []
+    for candidate in candidates:
+        matcher = difflib.SequenceMatcher(None, key, candidate)
+        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff and matcher.ratio() >= cutoff:
+            ranked.append((matcher.ratio(), candidate))
+    if not ranked:
+        return None, False
+    ranked.sort(reverse=True)  # as difflib.get_close_matches ranks: score, then the name
+    unique = len(ranked) == 1 or ranked[0][0] - ranked[1][0] >= 0.1
+    return ranked[0][1], unique
 
 
 def _dotted(prefix: KeyPath, key: str) -> str:

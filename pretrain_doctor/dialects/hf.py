@@ -32,6 +32,7 @@ _PREFERENCE_KEYS = ("beta", "loss_type", "max_prompt_length", "ref_model_init_kw
 
 class HfDialect(Dialect):
     name = "hf"
+    field_keys = {"schedule.warmup_steps": "warmup_steps", "schedule.warmup_ratio": "warmup_ratio"}
     summary = "transformers TrainingArguments / TRL YAML or JSON (alignment-handbook recipes)"
     known_keys = HF_ALL_KEYS
 
@@ -133,7 +134,8 @@ class HfDialect(Dialect):
         if steps and ratio:
             b.note("mutually-exclusive", "both `warmup_steps` and `warmup_ratio` are set; transformers uses "
                    "`warmup_steps` and ignores the ratio", b.source(doc, ("warmup_ratio",)),
-                   hint="keep one of them", keys=["warmup_steps", "warmup_ratio"])
+                   hint="keep one of them", keys=["warmup_steps", "warmup_ratio"],
+                   loser_ignored=True)
         kwargs = doc.get("lr_scheduler_kwargs")
         if isinstance(kwargs, dict):
             b.take("schedule.min_lr", doc, ("lr_scheduler_kwargs", "min_lr"), lenient_number)
@@ -222,7 +224,7 @@ class HfDialect(Dialect):
         elif doc.has("save_steps") and str(save) != "steps":
             b.note("mutually-exclusive", f"`save_steps` is set but `save_strategy` is {save!r}, so it is ignored",
                    b.source(doc, ("save_steps",)), hint="set `save_strategy: steps` or drop `save_steps`",
-                   keys=["save_steps", "save_strategy"])
+                   keys=["save_steps", "save_strategy"], loser_ignored=True)
 
 
 def _interval(b: PlanBuilder, doc: Document, section: str, key: str, default: int) -> None:

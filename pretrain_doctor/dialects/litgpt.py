@@ -49,6 +49,7 @@ _PRECISIONS = {"bf16-true": ("bf16", "bf16", False), "bf16-mixed": ("bf16", "fp3
 
 class LitgptDialect(Dialect):
     name = "litgpt"
+    field_keys = {"schedule.warmup_steps": "train.lr_warmup_steps", "schedule.warmup_ratio": "train.lr_warmup_fraction"}
     summary = "LitGPT config_hub YAML (`litgpt pretrain` / `litgpt finetune_*`)"
     known_keys = frozenset(_TOP_KEYS)
 

@@ -65,6 +65,7 @@ def is_v1(data: dict) -> bool:
 
 class LlamaFactoryDialect(Dialect):
     name = "llamafactory"
+    field_keys = {"schedule.warmup_steps": "warmup_steps", "schedule.warmup_ratio": "warmup_ratio"}
     summary = "LLaMA-Factory YAML (stage, finetuning_type, cutoff_len + HF TrainingArguments)"
 
     def score(self, doc: Document) -> int:

@@ -23,7 +23,6 @@ Defaults are llm-foundry 0.22.0.dev0 (commit 8c8dd48) and Composer at commit 640
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -33,7 +32,7 @@ from typing import Any, Iterator, Optional
 from ..config.document import Document, KeyPath, Position
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
-from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .base import BuildContext, Dialect, apply_flags, closest_key, lenient_bool, lenient_int, lenient_number, typo_notes
 from .shared import optimizer_family, resolve_interpolations, take_or_default
 
 LLMFOUNDRY_VERSION = "0.22.0.dev0"
@@ -149,6 +148,7 @@ class _Clock:
 
 class LlmFoundryDialect(Dialect):
     name = "llmfoundry"
+    field_keys = {"model.embedding_rows": "model.vocab_size", "model.vocab_size": "model.vocab_size"}
     summary = "MosaicML llm-foundry / Composer YAML (Composer time strings, ${variables})"
 
     def score(self, doc: Document) -> int:
@@ -532,12 +532,12 @@ def _unknown_top_level_keys(b: PlanBuilder, doc: Document) -> None:
     for key in doc.data:
         if not isinstance(key, str) or key in TRAIN_CONFIG_KEYS:
             continue
-        close = difflib.get_close_matches(key, sorted(TRAIN_CONFIG_KEYS), n=1, cutoff=0.8)
-        hint = f"rename it to `{close[0]}`" if close else "move it under `variables:` or remove it"
-        meant = f"; did you mean `{close[0]}`?" if close else ""
+        close, unique = closest_key(key, sorted(TRAIN_CONFIG_KEYS), 0.8)
+        hint = f"rename it to `{close}`" if close else "move it under `variables:` or remove it"
+        meant = f"; did you mean `{close}`?" if close else ""
         b.note("ignored-key", f"`{key}` is not a TrainConfig key: llm-foundry refuses to start "
                f"(\"Unused parameters ['{key}'] found in cfg\"){meant}", b.source(doc, (key,)), hint=hint,
-               key=key, **({"suggestion": close[0]} if close else {}))
+               key=key, **({"suggestion": close, "typo": True, "unique": unique} if close else {}))
 
 
 DIALECT = LlmFoundryDialect()

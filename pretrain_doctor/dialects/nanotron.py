@@ -105,6 +105,7 @@ def _mamba_parameters(b: PlanBuilder, doc: Document, config: dict) -> None:
 
 class NanotronDialect(Dialect):
     name = "nanotron"
+    field_keys = {"schedule.warmup_steps": "optimizer.learning_rate_scheduler.lr_warmup_steps"}
     summary = "nanotron YAML (general/parallelism/model/tokens/optimizer sections)"
     known_keys = frozenset(_SECTIONS)
 

@@ -6,12 +6,10 @@ PD002 finding, with "did you mean" when one is close.
 
 from __future__ import annotations
 
-import difflib
-
 from ..config.document import Document
 from ..errors import ConfigError
 from ..plan.model import TrainingPlan
-from .base import BuildContext, Dialect, apply_flags
+from .base import BuildContext, Dialect, apply_flags, closest_key
 
 VERSION_KEY = "pretrain_doctor"
 SCALARS = {"seed", "seed_is_random", "debug", "trainer_version"}
@@ -24,6 +22,7 @@ SECTIONS = {
 
 class NativeDialect(Dialect):
     name = "native"
+    field_keys = {f"{section}.{name}": f"{section}.{name}" for section, names in SECTIONS.items() for name in names}
     summary = "pretrain-doctor's own schema (a top-level `pretrain_doctor: 1` key)"
     known_keys = frozenset(SECTIONS) | frozenset(SCALARS) | {VERSION_KEY}
 
@@ -60,12 +59,13 @@ class NativeDialect(Dialect):
     @staticmethod
     def _unknown(b, doc: Document, path: tuple, known: list[str]) -> None:
         dotted_key = ".".join(str(p) for p in path)
-        close = difflib.get_close_matches(str(path[-1]), known, n=1, cutoff=0.6)
+        close, unique = closest_key(str(path[-1]), known, 0.6)
         message = f"`{dotted_key}` is not part of the pretrain-doctor schema"
-        hint = f"did you mean `{close[0]}`?" if close else "remove it, or see the schema in the README"
+        hint = f"did you mean `{close}`?" if close else "remove it, or see the schema in the README"
         if close:
-            message += f"; did you mean `{close[0]}`?"
-        b.note("ignored-key", message, b.source(doc, path), hint=hint, key=dotted_key)
+            message += f"; did you mean `{close}`?"
+        b.note("ignored-key", message, b.source(doc, path), hint=hint, key=dotted_key,
+               **({"suggestion": close, "typo": True, "unique": unique} if close else {}))
 
 
 DIALECT = NativeDialect()

@@ -47,6 +47,7 @@ _SCHEDULES = {"cosine_with_warmup": "cosine", "linear_with_warmup": "linear", "i
 
 class OlmoDialect(Dialect):
     name = "olmo"
+    field_keys = {"model.embedding_rows": "model.embedding_size"}
     summary = "AI2 OLMo training YAML (OmegaConf; durations with units)"
     known_keys = frozenset(_TOP_KEYS)
 

@@ -79,6 +79,7 @@ _DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
 
 class TorchtitanDialect(Dialect):
     name = "torchtitan"
+    field_keys = {"schedule.warmup_steps": "lr_scheduler.warmup_steps"}
     summary = "torchtitan TOML job config ([job], [training], [optimizer], [lr_scheduler])"
     known_keys = frozenset({*TORCHTITAN_KEYS, "encoder"})
 

@@ -29,9 +29,24 @@ def render(report: CheckReport, color: bool = False) -> str:
         if f.hint:
             lines.append(paint(f"    hint: {f.hint}", _DIM))
     lines.append(summary_line(report))
+    fixable = fixable_line(report)
+    if fixable:
+        lines.append(fixable)
     lines.extend(paint(line, _DIM) for line in report.footer)
     lines.extend(paint(line, _DIM) for line in unchecked_lines(report))
     return "\n".join(lines) + "\n"
+
+
+def fixable_line(report: CheckReport) -> str:
+    """How many findings `--fix` would repair, as ruff says it ("[*] 2 fixable with the `--fix` option")."""
+    safe = sum(1 for f in report.findings if f.fix and f.fix.is_safe)
+    unsafe = sum(1 for f in report.findings if f.fix and not f.fix.is_safe)
+    if not safe and not unsafe:
+        return ""
+    line = f"[*] {safe} fixable with the `--fix` option"
+    if unsafe:
+        line += f" ({unsafe} hidden fix{'es' if unsafe != 1 else ''} can be enabled with the `--unsafe-fixes` option)"
+    return line + "."
 
 
 def unchecked_lines(report: CheckReport) -> list[str]:
