@@ -80,7 +80,8 @@ def _write(text: str, output: Optional[Path]) -> None:
         "  pretrain-doctor check recipe.yaml --world-size 8 --select PD1,PD2 --fail-on warning\n\n"
         "  pretrain-doctor check sft.yaml --trainer-version transformers=4.46 --trainer-version trl=0.19\n\n"
         "  pretrain-doctor check configs/ --fix                  (apply safe fixes in place)\n\n"
-        "  pretrain-doctor check train.yaml --diff --unsafe-fixes (show every fix, write nothing)"
+        "  pretrain-doctor check train.yaml --diff --unsafe-fixes (show every fix, write nothing)\n\n"
+        "  pretrain-doctor check train.yaml --data   (also the data checks on its local datasets)"
     )
 )
 def check(
@@ -116,6 +117,9 @@ def check(
         "does: a warmup added, the embedding padded)."),
     diff: bool = typer.Option(
         False, "--diff", help="Print the fixes as a unified diff and write nothing; exit 1 when there are changes."),
+    data: bool = typer.Option(
+        False, "--data", help="Also run the data checks (PDD) on the config's local datasets, with its tokenizer, "
+        "sequence length, padding and micro-batch size; hub datasets are skipped and named."),
 ) -> None:
     """Lint training configs and report problems with file and line."""
     _skip_pydantic_plugins()
@@ -142,11 +146,17 @@ def check(
         trainer_versions=_trainer_versions(trainer_version),
         trust_settings_rules=trust_settings_rules,
     )
+    if data and (fix or diff):
+        raise UsageError("--data does not go with --fix or --diff (fixes edit configs; run the data checks apart)")
     if fix or diff:
         _fix(paths, options, unsafe_fixes, diff, fmt, output, fail_on, no_settings)
     if unsafe_fixes:
         raise UsageError("--unsafe-fixes goes with --fix or --diff")
     report = check_paths(paths, options)
+    if data:
+        from .data.from_plan import add_data_checks, checked_plans
+
+        add_data_checks(report, checked_plans(report, list(paths), options), options)
     settings_fail_on = None if no_settings else _settings_fail_on(paths)
     _finish(report, fmt, output, fail_on or settings_fail_on or "error")
 

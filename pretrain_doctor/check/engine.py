@@ -109,7 +109,7 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
     if untrusted:
         report.notices.append(untrusted_rules_notice(untrusted))
     # A mistyped flag is exit 2 even when no config gets as far as the rules.
-    selection_for(options, Settings()).validate(ruleset.rules.values())
+    validate_selection(selection_for(options, Settings()), ruleset)
     if not files:
         raise UsageError("no config files found in the given paths")
     if options.merge and len(files) > 1:
@@ -119,6 +119,19 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
             _check_file(path, explicit, options, settings_by_file[path], ruleset, report)
     report.findings.sort(key=Finding.sort_key)
     return report
+
+
+def validate_selection(selection: Selection, ruleset: RuleSet) -> None:
+    """--select/--ignore/--severity (and settings) name rules, or data checks (PDD codes, which
+    `check --data` runs and settings shared with `data` may name); the data checks are loaded
+    only when a token names no rule."""
+    rules = list(ruleset.rules.values())
+    try:
+        selection.validate(rules)
+    except UsageError:
+        from ..data.registry import data_check_classes
+
+        selection.validate([*rules, *data_check_classes()])
 
 
 def _settings(path: Path, options: CheckOptions) -> Settings:
@@ -190,7 +203,7 @@ def _check_merged(paths: list[Path], options: CheckOptions, settings: Settings, 
         report.files.append(FileResult(str(paths[0]), None, role="error"))
         return
     selection = selection_for(options, settings, Path(primary.path))
-    selection.validate(ruleset.rules.values())
+    validate_selection(selection, ruleset)
     findings = run_rules(plan, ruleset, selection, primary, report.warnings)
     resolve_fixes(findings, plan, primary, dialect.field_keys)
     others = ", ".join(doc.path for doc in rest)
@@ -239,7 +252,7 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
                                        notices=[found.notice] if found.notice else []))
         return
     selection = selection_for(options, settings, path)
-    selection.validate(ruleset.rules.values())
+    validate_selection(selection, ruleset)
     findings = run_rules(plan, ruleset, selection, doc, report.warnings)
     resolve_fixes(findings, plan, doc, dialect.field_keys)
     notices = [found.notice] if found.notice else []

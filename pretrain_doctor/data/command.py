@@ -31,11 +31,15 @@ class DataRun:
     ignore: list[str] = field(default_factory=list)
     severity: dict[str, str] = field(default_factory=dict)
     use_settings: bool = True
+    settings_path: Optional[Path] = None  # where settings are looked for (default: the first path)
+    # `check --data` validates codes against rules and data checks together (--select PD5,PDD1).
+    validate_codes: bool = True
     progress: bool = True
 
 
 def settings_for(run: DataRun) -> Settings:
-    return find_settings(run.paths[0]) if run.use_settings and run.paths else Settings()
+    start = run.settings_path or (run.paths[0] if run.paths else None)
+    return find_settings(start) if run.use_settings and start is not None else Settings()
 
 
 def selection_of(run: DataRun, settings: Settings) -> Selection:
@@ -49,7 +53,8 @@ def run_data(run: DataRun) -> CheckReport:
     settings = settings_for(run)
     classes = data_check_classes()
     selection = selection_of(run, settings)
-    selection.validate(classes)
+    if run.validate_codes:
+        selection.validate(classes)
     enabled = [cls for cls in classes if selection.is_enabled(cls)]
     runnable = [cls for cls in enabled if not cls.missing(run.options)]
     files = [(path, "train") for path in corpus_files(run.paths)]

@@ -86,8 +86,8 @@ class Truncation(DataCheck):
             return []
         lost = self.tokens_cut / self.tokens if self.tokens else 0.0
         return [self.finding(
-            f"{percent(self.truncated, self.documents, 'documents')} are longer than {self.options.seq_len:,} tokens "
-            f"(--seq-len); {100 * lost:.1f}% of all tokens are past the cut",
+            f"{percent(self.truncated, self.documents, 'documents')} are longer than the sequence length, "
+            f"{self.options.seq_len:,} tokens; {100 * lost:.1f}% of all tokens are past the cut",
             self.first, hint="pack documents into full sequences, split long documents into seq-len chunks, "
                              "or raise the sequence length")]
 

@@ -77,7 +77,7 @@ def corpus_files(paths: Iterable[str | Path]) -> list[Path]:
             found = []
             for root, dirs, names in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
-                found += [Path(root) / n for n in sorted(names) if _is_corpus_name(n) and not n.startswith(".")]
+                found += [Path(root) / n for n in sorted(names) if is_corpus_name(n) and not n.startswith(".")]
             if not found:
                 raise UsageError(f"{path}: no corpus files ({', '.join(sorted(_SUFFIXES))}, compressed or not) in it")
             files += found
@@ -88,7 +88,8 @@ def corpus_files(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def _is_corpus_name(name: str) -> bool:
+def is_corpus_name(name: str) -> bool:
+    """Whether a file name has the suffix of a format read here (compressed or not)."""
     suffixes = [s.lower() for s in Path(name).suffixes]
     if suffixes and suffixes[-1] in _COMPRESSION_SUFFIXES:
         suffixes = suffixes[:-1]

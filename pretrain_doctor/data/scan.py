@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
@@ -18,7 +17,11 @@ from .model import Document
 from .readers import CorpusReader, DataInputError, Problem, ReadOptions
 from .tokens import DocumentTokenizer
 
-BATCH = 256  # documents tokenized together (and between two progress updates)
+BATCH = 256  # documents tokenized together at most (and between two progress updates)
+# Characters tokenized together at most: a batch's encodings (ids, offsets, token strings:
+# about 100 bytes a token) stay a few tens of MB whatever the documents' lengths, and the
+# peak memory does not grow with the chance of meeting a batch of long documents.
+BATCH_CHARS = 1 << 18
 Progress = Callable[[int, int], None]  # (documents read, bytes of the files read) so far
 
 
@@ -95,8 +98,16 @@ def scan_files(files: Sequence[tuple[Path, str]], read: ReadOptions, options: Da
 
 
 def _batches(documents: Iterable[Document]) -> Iterator[list[Document]]:
-    iterator = iter(documents)
-    while batch := list(islice(iterator, BATCH)):
+    """Runs of documents up to BATCH of them or BATCH_CHARS characters (a longer document alone)."""
+    batch: list[Document] = []
+    size = 0
+    for doc in documents:
+        if batch and (len(batch) == BATCH or size + len(doc.text) > BATCH_CHARS):
+            yield batch
+            batch, size = [], 0
+        batch.append(doc)
+        size += len(doc.text)
+    if batch:
         yield batch
 
 

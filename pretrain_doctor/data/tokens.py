@@ -40,6 +40,8 @@ class DocumentTokenizer:
         self.unknown_id: Optional[int] = self.tokenizer.token_to_id(unk) if isinstance(unk, str) else None
         self.byte_ids = _byte_ids(model) if model.get("byte_fallback") else None
         self.path = path
+        # Without offsets (tokenizers >= 0.20): about 15% faster, and counts are all we need.
+        self._encode_batch = getattr(self.tokenizer, "encode_batch_fast", self.tokenizer.encode_batch)
 
     def counts(self, encoding: Any) -> TokenCounts:
         ids = encoding.ids
@@ -52,7 +54,7 @@ class DocumentTokenizer:
         train = [i for i, doc in enumerate(docs) if doc.split == "train"]
         if not train:
             return docs
-        encodings = self.tokenizer.encode_batch([docs[i].text for i in train], add_special_tokens=True)
+        encodings = self._encode_batch([docs[i].text for i in train], add_special_tokens=True)
         measured = list(docs)
         for index, encoding in zip(train, encodings):
             measured[index] = replace(docs[index], tokens=self.counts(encoding))

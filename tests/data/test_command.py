@@ -94,7 +94,7 @@ def test_tokenizer_checks_on_the_fixture_corpus(capsys):
     code, data = report(capsys, TINY_STORIES, "--tokenizer", LLAMA_LIKE, "--seq-len", "64", "--padding", "longest")
     fired = {f["code"]: f for f in data["findings"]}
     assert set(fired) == {"PDD103", "PDD105"} and code == 0
-    assert fired["PDD103"]["message"].startswith("600 of 600 documents (100.0%) are longer than 64 tokens")
+    assert fired["PDD103"]["message"].startswith("600 of 600 documents (100.0%) are longer than the sequence length, 64 tokens")
     assert data["stats"]["tokens"] == data["stats"]["checks"]["PDD105"]["tokens"] > 600 * 64
     assert data["stats"]["checks"]["PDD104"]["waste"] == pytest.approx(0.0)  # all capped at 64: no padding
 

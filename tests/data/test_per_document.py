@@ -41,7 +41,7 @@ def test_truncation_rate_and_tokens_past_the_cut():
     check = fed(Truncation, options, docs)
     [finding] = check.findings()
     assert check.rate() == pytest.approx(0.20)
-    assert finding.message.startswith("20 of 100 documents (20.0%) are longer than 100 tokens")
+    assert finding.message.startswith("20 of 100 documents (20.0%) are longer than the sequence length, 100 tokens")
     assert "10.6% of all tokens are past the cut" in finding.message  # 20*50 / (20*150 + 80*80)
     assert (finding.file, finding.line, finding.severity) == ("c.jsonl", 1, "warning")
     assert sharded(Truncation, options, docs).stats() == check.stats()
