@@ -147,3 +147,17 @@ def test_a_source_field_with_too_many_values_is_not_a_label(monkeypatch):
     [finding] = sharded(DomainImbalance, options, docs, shards=2).findings()
     assert "more than 5 distinct values" in finding.message
     assert fed(DomainImbalance, options, docs[:4]).findings() == []
+
+
+def test_long_lengths_are_bucketed_so_the_histogram_stays_small():
+    options = DataOptions(padding="longest", tokenizer="tok")  # no --seq-len: lengths uncapped
+    docs = [doc(n) for n in range(1, 200_000, 7)]
+    check = fed(PaddingWaste, options, docs)
+    assert len(check.lengths) < 4096 + 256 * 6
+    rng = random.Random(1)
+    lengths = list(range(1, 200_000, 7))
+    real = padded = 0
+    for _ in range(20000):
+        batch = [rng.choice(lengths) for _ in range(8)]
+        real, padded = real + sum(batch), padded + 8 * max(batch)
+    assert check.waste() == pytest.approx(1 - real / padded, abs=0.01)

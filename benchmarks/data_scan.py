@@ -1,0 +1,112 @@
+"""How fast does `pretrain-doctor data` read a corpus? Against a loop that only reads and hashes.
+
+A generated JSONL corpus (`--mb`, default 1,000 MB: unique documents of 20 to 2,000 words from
+five sources, one in 997 empty; the constant-memory test's writer) is scanned by the data
+command's library path (`run_data`: readers, every data check that runs without a tokenizer
+— with --source-field, and the duplicate checks once they exist), and by the baseline: a
+plain Python loop over the file's lines that hashes each (`hashlib.blake2b`, 16 bytes), the
+least any exact-duplicate check must do. Printed: documents/s and MB/s of each, and the ratio.
+
+`--tokenizer-mb N` also scans the first N MB with a word-level tokenizer.json (all checks on:
+truncation, padding, unknown tokens), to show what tokenizing costs; `--tokenizer DIR` uses
+that tokenizer instead (a real one is far slower than the word-level one).
+
+    .venv/bin/python benchmarks/data_scan.py [--mb 1000] [--tokenizer-mb 100] [--tokenizer DIR] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the corpus the memory test reads too
+from tests.data.test_memory import word_tokenizer, write_corpus  # noqa: E402
+
+from pretrain_doctor.data.check import DataOptions  # noqa: E402
+from pretrain_doctor.data.command import DataRun, run_data  # noqa: E402
+from pretrain_doctor.data.readers import ReadOptions  # noqa: E402
+
+
+def read_and_hash(path: Path) -> tuple[int, float]:
+    """The baseline: every line read and hashed, nothing else. (lines, seconds)"""
+    started = time.perf_counter()
+    lines = 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            hashlib.blake2b(line, digest_size=16).digest()
+            lines += 1
+    return lines, time.perf_counter() - started
+
+
+def scan(path: Path, options: DataOptions) -> tuple[int, float, dict]:
+    """`run_data` as the command calls it (no progress bar, no settings). (documents, seconds, stats)"""
+    run = DataRun(paths=[path], read=ReadOptions(source_field="src"), options=options, use_settings=False,
+                  progress=False)
+    started = time.perf_counter()
+    report = run_data(run)
+    return report.stats["documents"], time.perf_counter() - started, report.stats
+
+
+def head(path: Path, megabytes: int, out: Path) -> Path:
+    """The first whole lines of `path` up to `megabytes`."""
+    limit, written = megabytes * 1_000_000, 0
+    with open(path, "rb") as source, open(out, "wb") as sink:
+        for line in source:
+            if written >= limit:
+                break
+            sink.write(line)
+            written += len(line)
+    return out
+
+
+def line(name: str, documents: int, size: int, seconds: float) -> str:
+    return (f"{name:<28} {documents:>10,} docs  {seconds:8.2f} s  {documents / seconds:>10,.0f} docs/s  "
+            f"{size / 1e6 / seconds:8.1f} MB/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mb", type=int, default=1000, help="corpus size in MB (default 1000)")
+    parser.add_argument("--tokenizer-mb", type=int, default=100, help="MB scanned with a tokenizer (0: none)")
+    parser.add_argument("--tokenizer", type=Path, help="a tokenizer folder or tokenizer.json (default: word-level)")
+    parser.add_argument("--keep", type=Path, help="write the corpus here and keep it (default: a temporary folder)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.keep or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        corpus = folder / f"corpus-{args.mb}mb.jsonl"
+        if not corpus.exists():
+            started = time.perf_counter()
+            write_corpus(corpus, args.mb)
+            print(f"wrote {corpus} ({corpus.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - started:.1f} s")
+        size = corpus.stat().st_size
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+
+        lines, base_s = read_and_hash(corpus)
+        print(line("read + blake2b per line", lines, size, base_s))
+        documents, scan_s, stats = scan(corpus, DataOptions(source_field="src"))
+        ran = ", ".join(stats["checks"])
+        print(line(f"data ({ran})", documents, size, scan_s))
+        print(f"data takes {scan_s / base_s:.2f}x the read-and-hash loop")
+
+        if args.tokenizer_mb:
+            sliced = head(corpus, args.tokenizer_mb, folder / f"head-{args.tokenizer_mb}mb.jsonl")
+            tokenizer = args.tokenizer or word_tokenizer(folder / "tokenizer.json")
+            _, slice_base_s = read_and_hash(sliced)
+            options = DataOptions(source_field="src", tokenizer=tokenizer, seq_len=2048, padding="longest")
+            documents, tok_s, stats = scan(sliced, options)
+            print(line(f"data + tokenizer, {args.tokenizer_mb} MB", documents, sliced.stat().st_size, tok_s)
+                  + f"  {stats['tokens']:,} tokens, {stats['tokens'] / tok_s:,.0f} tokens/s")
+            print(f"with the tokenizer ({tokenizer.name}) data takes {tok_s / slice_base_s:.2f}x the "
+                  "read-and-hash loop on the same slice")
+        print(f"load at the end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
