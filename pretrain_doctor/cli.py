@@ -202,6 +202,8 @@ def _fix(paths: List[Path], options, unsafe: bool, diff: bool, fmt: str, output:
     fixed = f"{result.fixed} finding{'s' if result.fixed != 1 else ''}"
     remaining = len(result.report.findings)
     if diff:
+        for error in result.report.errors:
+            typer.echo(f"pretrain-doctor: error: {error}", err=True)
         sys.stdout.write(result.diff())
         typer.echo(f"Would fix {fixed} ({remaining} would remain).", err=True)
         raise typer.Exit(2 if result.report.errors else 1 if result.changed else 0)

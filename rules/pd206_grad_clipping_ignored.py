@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from pretrain_doctor.rule import Rule
+from pretrain_doctor.rule import Edit, Fix, Rule
+
+# Trainers that run DeepSpeed through transformers' integration, which fills "auto" from max_grad_norm.
+_HF_INTEGRATION = frozenset({"hf", "axolotl", "llamafactory"})
 
 
 class GradClippingIgnored(Rule):
@@ -11,6 +14,10 @@ class GradClippingIgnored(Rule):
     DeepSpeed JSON that lacks `gradient_clipping` (the plan records this as
     `clipping.ignored_by: deepspeed`). Also reports adapter observations tagged for
     this rule.
+
+    `check --unsafe-fixes` adds `"gradient_clipping": "auto"` to that DeepSpeed JSON (or
+    the inline `deepspeed:` block), so transformers fills in `max_grad_norm`. Unsafe: the run
+    then clips where it did not, and a JSON shared by other runs changes for them too.
 
     ## Why is this bad?
     Under DeepSpeed, the HF Trainer (through accelerate) leaves clipping to the
@@ -39,6 +46,7 @@ class GradClippingIgnored(Rule):
     code = "PD206"
     slug = "grad-clipping-ignored"
     severity = "error"
+    fix_availability = "sometimes"
 
     def check(self, plan):
         yield from self.tagged_note_findings(plan)
@@ -52,5 +60,14 @@ class GradClippingIgnored(Rule):
             f"the gradient clip of {plan.clipping.max_norm:g} is silently ignored: the {ignored_by} config{where} "
             "has no `gradient_clipping`, so no clipping happens",
             hint='add `"gradient_clipping": "auto"` to the DeepSpeed JSON (transformers fills it from max_grad_norm)',
+            fix=self._fix(plan),
         )
 
+    @staticmethod
+    def _fix(plan) -> Fix | None:
+        source = plan.sources.get("clipping.ignored_by")
+        if plan.clipping.ignored_by != "deepspeed" or plan.dialect not in _HF_INTEGRATION or source is None:
+            return None
+        key = f"{source.key}.gradient_clipping" if source.key else "gradient_clipping"
+        return Fix.unsafe('add `"gradient_clipping": "auto"` to the DeepSpeed config',
+                          Edit.add(key, "auto", file=source.file))

@@ -94,3 +94,26 @@ def test_python_configs_are_not_edited_and_say_so_once(capsys, tmp_path):
     code, out, err = cli(capsys, "check", "--isolated", "--fix", "--unsafe-fixes", "--fail-on", "never", str(tmp_path))
     assert script.read_text(encoding="utf-8").endswith("decay_lr = True\n")
     assert err.count("does not edit Python (nanoGPT) configs") == 1
+
+
+def test_unsafe_fix_turns_on_clipping_in_the_deepspeed_json(capsys, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "fixtures" / "rules" / "PD206"
+    for name in ("bad-hf-deepspeed.yaml", "ds_zero2_noclip.json"):
+        shutil.copy(folder / name, tmp_path / name)
+    config = tmp_path / "bad-hf-deepspeed.yaml"
+    code, out, _ = cli(capsys, "check", "--isolated", "--select", "PD206", "--diff", str(config))
+    assert code == 0 and out == ""  # unsafe: the JSON may be shared by other runs
+    code, out, _ = cli(capsys, "check", "--isolated", "--select", "PD206", "--fix", "--unsafe-fixes", str(config))
+    assert code == 0 and "Fixed 1 finding (0 remaining)." in out
+    assert (tmp_path / "ds_zero2_noclip.json").read_text(encoding="utf-8").endswith(
+        '"train_micro_batch_size_per_gpu": "auto",\n  "gradient_clipping": "auto"\n}\n')
+
+
+def test_diff_names_an_unreadable_file(capsys, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("pretrain_doctor: 1\noptimizer: {lr: [1, 2\n", encoding="utf-8")
+    code, _, err = cli(capsys, "check", "--isolated", "--diff", str(broken))
+    assert code == 2 and "broken.yaml" in err

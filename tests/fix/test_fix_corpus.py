@@ -42,7 +42,6 @@ def assert_fix_is_sound(paths: list[Path], options: CheckOptions) -> int:
     tried (applied, or undone because the file would no longer load)."""
     before = check_paths(paths, options)
     dialects = {f.path: f.dialect for f in before.files}
-    originals = {Path(f.path).resolve(): Path(f.path).read_text(encoding="utf-8") for f in before.files}
     result = fix_paths(paths, options, unsafe=True)
     # The one refusal allowed: an edit whose file the dialect would no longer load is undone.
     assert [p for p in result.problems if "the fixed file would not load" not in p] == []
@@ -52,7 +51,7 @@ def assert_fix_is_sound(paths: list[Path], options: CheckOptions) -> int:
     assert [str(e) for e in after.errors] == [str(e) for e in before.errors], "a fixed file no longer loads"
     assert {f.path: f.dialect for f in after.files} == dialects, "a fixed file is read as another dialect"
     for path in result.changed:
-        old, new = originals[path], path.read_text(encoding="utf-8")
+        old, new = result.originals[path], path.read_text(encoding="utf-8")
         missing = [c for c in comment_lines(old) if c not in comment_lines(new)]
         assert missing == [], f"{path}: comment lines lost"
         drops = sum(1 for f in result.applied for e in f.fix.edits if e.op == "drop" and Path(e.file).resolve() == path)
