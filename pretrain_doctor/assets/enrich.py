@@ -140,6 +140,7 @@ def apply_model(plan: TrainingPlan, model: ModelFiles, note: str) -> None:
     vocab_key, vocab = model.value("vocab_size")
     where.fill("model.embedding_rows", vocab, config_file, vocab_key)  # HF: the table has vocab_size rows
     where.fill("model.position_encoding", model.position_encoding, config_file, "model_type")
+    where.fill("model.gated_mlp", model.gated_mlp, config_file, "model_type")
     where.fill("model.rope_scaling", model.rope_scaling, config_file, "rope_scaling")
     for role in ("bos", "eos", "pad"):
         # With several ids listed, keep the one the tokenizer uses (they agree, nothing to report).

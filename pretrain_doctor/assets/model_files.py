@@ -26,6 +26,13 @@ ROPE_POSITIONS = frozenset({"llama", "mistral", "mixtral", "qwen2", "qwen2_moe",
                             "phi", "phi3", "stablelm", "starcoder2", "cohere", "deepseek_v2", "deepseek_v3",
                             "granite", "modernbert", "falcon", "internlm2", "smollm3"})
 ALIBI_POSITIONS = frozenset({"bloom", "mpt"})
+# Architectures whose MLP is gated (gate_proj · up_proj -> down_proj: three d×ffn matrices, not two),
+# from transformers' modeling files; a TinyLlama counted with a plain MLP is 846M instead of 1.1B.
+GATED_MLP = frozenset({"llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma", "gemma2",
+                       "gemma3", "gemma3_text", "olmo", "olmo2", "olmoe", "phi3", "stablelm", "cohere", "deepseek_v2",
+                       "deepseek_v3", "granite", "internlm2", "smollm3", "exaone", "glm", "glm4", "helium"})
+PLAIN_MLP = frozenset({"gpt2", "gpt_neo", "gpt_neox", "gptj", "gpt_bigcode", "opt", "bloom", "mpt", "falcon", "phi",
+                       "starcoder2", "bert", "roberta", "t5"})
 
 # concept -> keys, first present wins
 KEYS = {
@@ -74,6 +81,13 @@ class ModelFiles:
         if kind in ALIBI_POSITIONS or self.config.get("alibi") is True:
             return "alibi"
         return None
+
+    @property
+    def gated_mlp(self) -> Optional[bool]:
+        kind = self.model_type
+        if kind in GATED_MLP:
+            return True
+        return False if kind in PLAIN_MLP else None
 
     @property
     def rope_scaling(self) -> Optional[bool]:

@@ -136,3 +136,18 @@ def test_sentencepiece_folder_without_the_package_leaves_the_length_unknown(tmp_
     assert not [f for f in found if f.code == "PD501"]  # 100 rows hold every id the files name
     # Whether `<|im_start|>` is new cannot be told without the vocabulary: info, not an error.
     assert [f.severity for f in found if f.code == "PD506"] == ["info"]
+
+
+def test_a_llama_config_json_counts_the_gated_mlp(tmp_path: Path) -> None:
+    # TinyLlama-1.1B's config.json (held-out review): counted with a plain two-matrix MLP it was 846M.
+    config = {"model_type": "llama", "hidden_size": 2048, "intermediate_size": 5632, "num_hidden_layers": 22,
+              "num_attention_heads": 32, "num_key_value_heads": 4, "vocab_size": 32000, "tie_word_embeddings": False}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    plan = _plan(tmp_path, NATIVE_FT, model_config=tmp_path / "config.json")
+    assert plan.model.gated_mlp is True
+    assert round(plan.derived.parameters.value / 1e9, 2) == 1.10
+
+
+def test_a_gpt2_config_json_has_a_plain_mlp(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, NATIVE_FT, model_config=FIXTURES / "models" / "gpt2-tiny" / "config.json")
+    assert plan.model.gated_mlp is False
