@@ -5,6 +5,11 @@ from pretrain_doctor.rule import Rule
 
 BIG_MODEL = 1e9  # full fine-tunes of models this large are sensitive to the lr
 FULL_FINETUNE_RANGE = (1e-6, 1e-4)
+# Below 2B the ceiling is the top of the pretraining band of the 760M-1.4B row (4e-4: GPT-3 XL, OLMo-1B),
+# stretched to 2B: small models are fine-tuned up to the lr they were pretrained at; SmolLM2-1.7B-Instruct's
+# published SFT recipe trains at 3e-4, below its own 5e-4 pretraining peak. Gemma-2B at 2e-4 stays warned.
+SMALL_MODEL = 2e9
+SMALL_FULL_FINETUNE_MAX = 4e-4
 LORA_RANGE = (1e-5, 1e-3)
 HIGH_RANK = 128
 HIGH_RANK_MAX_LR = 2e-4
@@ -19,7 +24,9 @@ class FinetuneLr(Rule):
 
     ## What it does
     Checks the peak lr against the ranges published fine-tuning recipes use:
-    - full fine-tuning of a model of 1B parameters or more: 1e-6 to 1e-4;
+    - full fine-tuning of a model of 1B parameters or more: 1e-6 to 1e-4 (up to 4e-4 below
+      2B parameters, the top of the pretraining band at that size: SmolLM2-1.7B's published
+      SFT recipe trains at 3e-4);
     - LoRA / QLoRA: 1e-5 to 1e-3, and below 2e-4 at rank 128 or more;
     - DPO / ORPO / other preference tuning of the full model: at most 1e-5;
     - preference tuning through LoRA / QLoRA adapters: 5e-7 to 5e-4 (and below 2e-4
@@ -114,9 +121,12 @@ class FinetuneLr(Rule):
 
     def _full(self, plan, lr: float):
         low, high = FULL_FINETUNE_RANGE
+        size = plan.derived.parameters
+        small = size.known and size.value < SMALL_MODEL
+        if small:
+            high = SMALL_FULL_FINETUNE_MAX
         if low <= lr <= high:
             return
-        size = plan.derived.parameters
         side = "above" if lr > high else "below"
         if size.known and size.value < BIG_MODEL:
             return
@@ -126,7 +136,8 @@ class FinetuneLr(Rule):
                 f"full fine-tune of a {short_count(size.value)} model at lr {short_float(lr)}, {side} the "
                 f"{short_float(low)}–{short_float(high)} range fine-tuning recipes use"
                 + ("; this overwrites pretrained knowledge" if lr > high else "; the weights barely move"),
-                hint="full fine-tunes of ≥1B models typically use 1e-5 to 5e-5",
+                hint=("models under 2B are fine-tuned at up to their pretraining lr (SmolLM2-1.7B SFT: 3e-4)" if small
+                      else "full fine-tunes of ≥1B models typically use 1e-5 to 5e-5"),
             )
         else:
             yield self.finding(
