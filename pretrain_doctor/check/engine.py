@@ -71,7 +71,15 @@ def load_plan_detected(path: str | Path, options: Optional[CheckOptions] = None
         plan = _build(doc, found.dialect, options)
     except ConfigError as exc:
         raise _with_notice(exc, found) from None
-    return doc, found, plan
+    return doc, found, _keys_unjudged_when_guessed(plan, found)
+
+
+def _keys_unjudged_when_guessed(plan: TrainingPlan, found: Detection) -> TrainingPlan:
+    """A guessed dialect's key knowledge is about another trainer: no typo or version notes (PD002).
+    open-instruct's `lora_rank` read as HF got "did you mean `local_rank`?"."""
+    if found.guess:
+        plan.notes = [note for note in plan.notes if note.kind != "ignored-key"]
+    return plan
 
 
 def _with_notice(exc: ConfigError, found: Detection) -> ConfigError:
@@ -243,7 +251,7 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
             report.files.append(FileResult(shown, dialect.name, role="companion", note=reason))
             return
         context = _context(doc, options)
-        plan = _build(doc, dialect, options, context=context)
+        plan = _keys_unjudged_when_guessed(_build(doc, dialect, options, context=context), found)
         if options.baseline:
             plan.set_baseline(_baseline_plan(path, options))
     except ConfigError as exc:

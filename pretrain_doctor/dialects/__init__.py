@@ -101,6 +101,9 @@ class Detection:
     dialect: Optional[Dialect]
     scores: dict[str, int]  # every dialect that recognised the document, best first
     notice: Optional[str] = None
+    # The winner reads few of the file's keys: it may be another trainer's file, so the winner's key
+    # knowledge (typos, keys a version lacks: PD002) says nothing about it.
+    guess: bool = False
 
 
 def detection(doc: Document) -> Detection:
@@ -116,9 +119,9 @@ def detection(doc: Document) -> Detection:
     runner_up = ranked[1] if len(ranked) > 1 else None
     if runner_up and best_score - runner_up[0] <= CLOSE_CALL_MARGIN and not _reads_more(doc, best, runner_up[2]):
         notice = _close_call(doc, best, best_score, runner_up[2], runner_up[0])
-    else:
-        notice = _poor_fit(doc, best, best_score)
-    return Detection(best, scores, notice)
+        return Detection(best, scores, notice)
+    notice = _poor_fit(doc, best, best_score)
+    return Detection(best, scores, notice, guess=notice is not None)
 
 
 def detect(doc: Document) -> Optional[Dialect]:
@@ -165,7 +168,8 @@ def _poor_fit(doc: Document, best: Dialect, best_score: int) -> Optional[str]:
         return None
     shown = ", ".join(f"`{key}`" for key in unknown[:_SHOWN_KEYS]) + (", …" if len(unknown) > _SHOWN_KEYS else "")
     return (f"read as {best.name} (score {best_score}), a guess: {best.name} reads only {total - len(unknown)} of "
-            f"the {total} top-level keys (not {shown}); if this is another trainer's config, pass --dialect")
+            f"the {total} top-level keys (not {shown}), so its key names are not judged (PD002); if this is another "
+            "trainer's config, pass --dialect")
 
 
 __all__ = ["BuildContext", "Detection", "Dialect", "DIALECT_MODULES", "all_dialects", "detect", "detection",

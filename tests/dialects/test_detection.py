@@ -158,3 +158,33 @@ def test_an_accelerate_config_found_beside_a_config_is_reported_as_read(tmp_path
     # Named on the command line, it is no surprise: no notice.
     _, out, _ = cli(capsys, "check", str(config), "--accelerate-config", str(accelerate), "--fail-on", "never")
     assert "notice:" not in out
+
+
+# open-instruct's own finetune.py arguments (configs/train_configs/sft/tulu2_7b_lora.yaml, reduced): HF-like
+# names, but `use_lora`, `lora_rank`, `with_tracking`, `checkpointing_steps` are its FlatArguments, not HF's.
+OPEN_INSTRUCT = """
+    model_name_or_path: meta-llama/Llama-2-7b-hf
+    use_lora: true
+    lora_rank: 64
+    use_slow_tokenizer: true
+    dataset_name: allenai/tulu-v2-sft-mixture
+    per_device_train_batch_size: 1
+    learning_rate: 1.0e-04
+    warmup_ratio: 0.03
+    num_train_epochs: 5
+    output_dir: output/tulu_v2_7b_lora/
+    with_tracking: true
+    checkpointing_steps: epoch
+"""
+
+
+def test_a_guessed_dialect_does_not_judge_the_files_key_names(tmp_path, capsys) -> None:
+    path = write(tmp_path, "tulu2_7b_lora.yaml", OPEN_INSTRUCT)
+    _, out, _ = cli(capsys, "check", str(path), "--fail-on", "never", "--format", "json")
+    report = json.loads(out)
+    assert "a guess" in report["files"][0]["notices"][0] and "not judged (PD002)" in report["files"][0]["notices"][0]
+    assert [f for f in report["findings"] if f["code"] == "PD002"] == []
+    # The same typo in a file hf explains is still reported.
+    plain = write(tmp_path, "sft.yaml", HF_CONFIG + "    lora_rank: 64\n")
+    _, out, _ = cli(capsys, "check", str(plain), "--fail-on", "never", "--format", "json")
+    assert [f["code"] for f in json.loads(out)["findings"]].count("PD002") == 1
