@@ -149,7 +149,7 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
         if key in known or not suggest:
             continue
         candidates = sorted(k for k in known if _lacking(changes.get(_dotted(prefix, k)), versions) is None)
-        close, unique = closest_key(key, candidates, cutoff)
+        close, unique = closest_key(key, candidates, cutoff, present=node)
         if close:
             builder.note(
                 "ignored-key",
@@ -163,19 +163,28 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
             )
 
 
-def closest_key(key: str, candidates: Iterable[str], cutoff: float) -> tuple[Optional[str], bool]:
+def closest_key(key: str, candidates: Iterable[str], cutoff: float,
+                present: Iterable[str] = ()) -> tuple[Optional[str], bool]:
     """The known key `key` most likely misspells, and whether it is the only likely one: no other
-    candidate reaches the cutoff within 0.1 of its similarity (what makes a rename certain)."""
+    candidate reaches the cutoff within 0.1 of its similarity (what makes a rename certain).
+    Keys the file already sets (`present`) are a target only when nothing else is close: llm-foundry's
+    `icl_max_seq_len` beside `max_seq_len` means `icl_seq_len`; renaming it would set `max_seq_len` twice."""
+    candidates, present = list(candidates), set(present)
+    ranked = _ranked(key, [c for c in candidates if c not in present], cutoff) or _ranked(key, candidates, cutoff)
+    if not ranked:
+        return None, False
+    unique = len(ranked) == 1 or ranked[0][0] - ranked[1][0] >= 0.1
+    return ranked[0][1], unique
+
+
+def _ranked(key: str, candidates: list[str], cutoff: float) -> list[tuple[float, str]]:
     ranked = []
     for candidate in candidates:
         matcher = difflib.SequenceMatcher(None, key, candidate)
         if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff and matcher.ratio() >= cutoff:
             ranked.append((matcher.ratio(), candidate))
-    if not ranked:
-        return None, False
     ranked.sort(reverse=True)  # as difflib.get_close_matches ranks: score, then the name
-    unique = len(ranked) == 1 or ranked[0][0] - ranked[1][0] >= 0.1
-    return ranked[0][1], unique
+    return ranked
 
 
 def _dotted(prefix: KeyPath, key: str) -> str:

@@ -532,7 +532,7 @@ def _unknown_top_level_keys(b: PlanBuilder, doc: Document) -> None:
     for key in doc.data:
         if not isinstance(key, str) or key in TRAIN_CONFIG_KEYS:
             continue
-        close, unique = closest_key(key, sorted(TRAIN_CONFIG_KEYS), 0.8)
+        close, unique = closest_key(key, sorted(TRAIN_CONFIG_KEYS), 0.8, present=doc.data)
         hint = f"rename it to `{close}`" if close else "move it under `variables:` or remove it"
         meant = f"; did you mean `{close}`?" if close else ""
         b.note("ignored-key", f"`{key}` is not a TrainConfig key: llm-foundry refuses to start "

@@ -229,6 +229,13 @@ def test_unknown_top_level_key_stops_llm_foundry(tmp_path: Path) -> None:
     assert "Unused parameters" in notes(plan, "ignored-key")[0].message
 
 
+def test_a_key_the_file_sets_is_no_rename_target(tmp_path: Path) -> None:
+    # finetune/mpt-30b-instruct.yaml (held-out review): `icl_max_seq_len` beside `max_seq_len` was told
+    # to become `max_seq_len`; TrainConfig's key for it is `icl_seq_len`.
+    plan = _variant(tmp_path, "icl.yaml", "max_duration: 4800ba", "max_duration: 4800ba\n    icl_max_seq_len: 2048")
+    assert [n.data.get("suggestion") for n in notes(plan, "ignored-key")] == ["icl_seq_len"]
+
+
 def test_optimizer_key_typo(tmp_path: Path) -> None:
     plan = _variant(tmp_path, "opt.yaml", "weight_decay: 0.0", "weight_decay: 0.0\n      bettas: [0.9, 0.99]")
     assert [n.data["suggestion"] for n in notes(plan, "ignored-key")] == ["betas"]
