@@ -205,3 +205,39 @@ def test_a_flag_whose_value_needs_running_something_is_still_a_flag() -> None:
     assert data["--deepspeed_config"] is None and unevaluated["--deepspeed_config"] == "$(dirname $0)/ds_config.json"
     assert data["--zero-stage"] is None and lines["--zero-stage"] == 3
     assert "unresolved" not in data
+
+
+def test_an_array_extended_under_an_undecided_condition_keeps_what_every_branch_has() -> None:
+    # Megatron-LM examples/mixtral/train_mixtral_8x7b_distributed.sh (held-out review): wandb flags added
+    # when $WANDB_API_KEY is set made the whole LOGGING_ARGS unknown, so --save and --eval-interval were lost.
+    data, _, _ = _read(
+        'CHECKPOINT_PATH=$1\n'
+        'LOGGING_ARGS=(\n'
+        '    --save-interval 10000 \\\n'
+        '    --save $CHECKPOINT_PATH \\\n'
+        '    --no-load-rng\n'
+        ')\n'
+        'if [ -n "${WANDB_API_KEY}" ]; then\n'
+        '    LOGGING_ARGS+=(--wandb-project ${WANDB_PROJECT:-"Mixtral"})\n'
+        'fi\n'
+        'torchrun pretrain_gpt.py --lr 1e-4 ${LOGGING_ARGS[@]} --bf16\n'
+    )
+    assert data["--save-interval"] == "10000" and "--save" in data and data["--save"] is None
+    assert data["--no-load-rng"] is True and data["--bf16"] is True  # the unknown rest is no flag's value
+    assert [u["text"] for u in data["unresolved"]] == ["${LOGGING_ARGS[@]}"]
+
+
+def test_a_command_string_run_by_sh_c_and_placeholders_of_an_example_script() -> None:
+    # Megatron-DeepSpeed examples/pretrain_gpt3_175B.sh (held-out review): the command is a string run by
+    # `srun ... sh -c`, and `<PATH TO ...>` placeholders looked like redirections; it was "not a training config".
+    data, _, _ = _read(
+        'DIR=`pwd`\n'
+        'options=" \\\n'
+        '    --num-layers 96 \\\n'
+        '    --save <PATH TO CHECKPOINTS DIRECTORY> \\\n'
+        '    --fp16 "\n'
+        'run_cmd="python -u ${DIR}/pretrain_gpt.py $@ ${options}"\n'
+        'srun -l --container-mounts "<DIRECTORIES TO MOUNT>" sh -c "${run_cmd}"\n'
+    )
+    assert data["program"].endswith("pretrain_gpt.py")
+    assert data["--num-layers"] == "96" and data["--fp16"] is True and "--save" in data

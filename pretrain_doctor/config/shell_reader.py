@@ -43,6 +43,7 @@ _BLANK_CHARS = frozenset(("", " ", "\t", "\n"))
 _BLANKS = re.compile(r"[ \t\r]*")
 _PLAIN_IN_SINGLE = re.compile(r"[^'\n]*")
 _PLAIN_IN_DOUBLE = re.compile(r"[^\"\\$\n]*")
+_SHELLS = frozenset(("sh", "bash", "/bin/sh", "/bin/bash", "/usr/bin/env bash"))
 _MAX_STEPS = 200_000  # expansion work bound: a hostile script cannot make the reader loop for long
 _MAX_VALUE = 100_000  # characters one variable may hold: `A+=("${A[@]}")` forty times would not fit in memory
 
@@ -531,7 +532,7 @@ class _Shell:
                 if first is not None:
                     merged[name] = first
             else:
-                merged[name] = _Unknown(f"${name}")
+                merged[name] = _common_array_start(name, values) or _Unknown(f"${name}")
         self.vars = merged
 
     def _simple(self, statement: _Simple, uncertain: bool) -> None:
@@ -560,14 +561,25 @@ class _Shell:
         if head == "eval":
             # `eval "$run_cmd"`: the string is a command line again; its words split at every space.
             for token in words[index + 1:]:
-                for found in self.fields(token.text, token.line, token.column):
-                    resplit = [Item(i.char, i.line, i.column, i.splittable or i.char in (" ", "\t", "\n"), i.raw)
-                               for i in found]
-                    expanded.extend(_to_word(f) for f in _split(resplit))
+                expanded.extend(self._command_string(token))
         else:
-            for token in words[index:]:
-                expanded.extend(self.expand_word(token.text, token.line, token.column))
+            rest = words[index:]
+            for position, token in enumerate(rest):
+                if position >= 2 and rest[position - 1].text == "-c" and rest[position - 2].text in _SHELLS:
+                    # `srun ... sh -c "${run_cmd}"` (Megatron-DeepSpeed's GPT-3 175B example): read like eval.
+                    expanded.extend(self._command_string(token))
+                else:
+                    expanded.extend(self.expand_word(token.text, token.line, token.column))
         self.commands.append(Command(expanded, uncertain))
+
+    def _command_string(self, token: Token) -> list[Word]:
+        """The words of a string run as a command line (`eval`, `sh -c`): split again at every space."""
+        words = []
+        for found in self.fields(token.text, token.line, token.column):
+            resplit = [Item(i.char, i.line, i.column, i.splittable or i.char in (" ", "\t", "\n"), i.raw)
+                       for i in found]
+            words.extend(_to_word(f) for f in _split(resplit))
+        return words
 
     def _assign(self, token: Token, array: Optional[list[Token]]) -> None:
         self._assign_value(token, array)
@@ -933,6 +945,28 @@ def _flatten(items: list) -> list[Item]:
     return flat
 
 
+def _is_array(value: Optional[Value]) -> bool:
+    return isinstance(value, list) and bool(value) and isinstance(value[0], list)
+
+
+def _common_array_start(name: str, values: list[Optional[Value]]) -> Optional[list[Field]]:
+    """An array the branches build alike up to some point (`ARGS+=(--wandb-project X)` under an
+    undecided `if`): the common elements, then one unknown element for what only some branches add."""
+    if not all(_is_array(v) for v in values):
+        return None
+    arrays: list[list[Field]] = values  # type: ignore[assignment]
+    # Elements compare by what they say, or, when unknown, by where they were written (the same `$1`).
+    rendered = [[[(i.char, i.raw, i.line, i.column) if i.char is None else i.char for i in e] for e in array]
+                for array in arrays]
+    common = 0
+    while all(len(r) > common for r in rendered) and all(r[common] == rendered[0][common] for r in rendered):
+        common += 1
+    if not common:
+        return None
+    rest = next((a[common] for a in arrays if len(a) > common and a[common]), arrays[0][common - 1])
+    return arrays[0][:common] + [[Item(None, rest[0].line, rest[0].column, False, f"${{{name}[@]}}")]]
+
+
 def _same(a: Optional[Value], b: Optional[Value]) -> bool:
     if isinstance(a, _Unknown) or isinstance(b, _Unknown):
         return False
@@ -1072,9 +1106,13 @@ _REDIRECTION = re.compile(r"^(\d*[<>]|&>|\||&&|;|&$)")
 def _until_redirection(words: list[Word]) -> list[Word]:
     """The words before `2>&1 | tee log` or `&> log` (an `eval`'d string keeps them as words)."""
     for index, word in enumerate(words):
-        if word.text is not None and _REDIRECTION.match(word.text):
+        if word.text is not None and _REDIRECTION.match(word.text) and not _PLACEHOLDER.match(word.text):
             return words[:index]
     return words
+
+
+# `<PATH TO CHECKPOINTS DIRECTORY>`: a value the reader of an example script fills in, not a redirection.
+_PLACEHOLDER = re.compile(r"^<[A-Za-z][^<>|&;]*>?$")
 
 
 def _options(words: list[Word]) -> Optional[tuple[dict[str, Any], dict[KeyPath, Position]]]:
@@ -1157,9 +1195,13 @@ def _is_override(word: Word) -> bool:
     return word.text is not None and bool(_OVERRIDE.match(word.text))
 
 
+_ARRAY_EXPANSION = re.compile(r'^"?\$\{\w+\[[@*]\]\}"?$')
+
+
 def _is_flag(word: Word) -> bool:
     if word.text is None:
-        return _flag_with_unknown_value(word) is not None
+        # `${EXTRA_ARGS[@]}` unknown: a list of arguments, so it may start with a flag; it is no flag's value.
+        return _flag_with_unknown_value(word) is not None or bool(_ARRAY_EXPANSION.match(word.raw))
     return word.text.startswith("--") and len(word.text) > 2
 
 
