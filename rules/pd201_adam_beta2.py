@@ -58,7 +58,9 @@ class AdamBeta2(Rule):
 
     def check(self, plan):
         opt = plan.optimizer
-        if not (plan.mode.from_scratch and opt.is_adam_family and opt.betas):
+        # An unknown starting point (Megatron `--load` with `--no-load-optim`: weights from a checkpoint)
+        # is no from-scratch run.
+        if not (plan.mode.from_scratch and plan.starting_point_known and opt.is_adam_family and opt.betas):
             return
         beta2 = opt.betas[1]
         if beta2 <= MAX_BETA2:

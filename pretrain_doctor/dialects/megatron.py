@@ -31,6 +31,8 @@ defaults are never assumed.
 
 from __future__ import annotations
 
+import re
+
 from typing import Any, Callable, Optional
 
 from ..config.document import Document
@@ -129,6 +131,10 @@ class _Flags:
 _READER_KEYS = frozenset({"program", "launcher", "overrides", "unresolved", "syntax_error"})
 
 
+_NOT_TRAINING = re.compile(r"eval|generat|inference|server|convert|checkpoint_util", re.IGNORECASE)
+_TRAINING = re.compile(r"train|finetun", re.IGNORECASE)
+
+
 class MegatronDialect(Dialect):
     name = "megatron"
     summary = "Megatron-LM / Megatron-DeepSpeed launch script or argument list (read as text, never run)"
@@ -139,6 +145,10 @@ class MegatronDialect(Dialect):
             return 0
         hits = sum(1 for flag in _SIGNATURE if flag in doc.data)
         program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
+        if _NOT_TRAINING.search(program) and not _TRAINING.search(program):
+            # Megatron-DeepSpeed's eval-harness `evaluate.py`, text generation servers: same flags, no training
+            # (their `--num-layers -1` means "from the checkpoint").
+            return 0
         nemo = sum(1 for key in doc.data.get("overrides") or {} if key in _NEMO_KEYS)
         if hits >= 2 or (hits and program.startswith("pretrain_")):
             return 60 + 2 * hits
@@ -248,6 +258,14 @@ class MegatronDialect(Dialect):
                 b.set("mode.init_from", start, f.source(b, "--pretrained-checkpoint") or f.source(b, "--load"))
             elif f.unknown("--load") or f.unknown("--pretrained-checkpoint"):
                 b.unknown("mode.init_from", "the checkpoint path the script is given")
+            return
+        if f.present("--load") and f.switch("--no-load-optim"):
+            # Weights only, a fresh optimizer: the run starts from a (converted) model, e.g. Megatron-LM's
+            # Mixtral example, "Finetuning from pretrained Mixtral 8x7B", even with --load equal to --save.
+            if isinstance(load, str):
+                b.set("mode.init_from", load, f.source(b, "--load"))
+            else:
+                b.unknown("mode.init_from", "the checkpoint path the script is given (--load with --no-load-optim)")
             return
         # `--load` equal to `--save` is the auto-resume pattern: a fresh run starts from scratch.
         if f.present("--load") and f.unknown("--load") is None and isinstance(load, str) and load != save:

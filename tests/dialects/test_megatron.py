@@ -238,3 +238,21 @@ def test_a_shell_script_is_scored_by_megatron_alone(tmp_path) -> None:
     modules = {name.rsplit(".", 1)[-1] for name in loaded.stdout.split()}
     assert "megatron" in modules and not modules & {"hf", "axolotl", "llamafactory", "nanotron", "olmo", "neox"}
     assert detected(path) == "megatron"
+
+
+def test_load_with_no_load_optim_starts_from_a_checkpoints_weights(tmp_path) -> None:
+    # Megatron-LM's Mixtral example ("Finetuning from pretrained Mixtral 8x7B", held-out review): --load and
+    # --save the same $1, with --no-load-optim: no from-scratch run, so no β2 or Adam-warmup advice for one.
+    text = SCRIPT.replace("--load $CHECKPOINT_PATH", "--load $CHECKPOINT_PATH --no-load-optim --no-load-rng")
+    plan = plan_of(write(tmp_path, "train.sh", text))
+    assert plan.mode.kind == "pretrain" and not plan.starting_point_known
+    assert findings(plan, "PD201") == []
+
+
+def test_an_evaluation_script_is_not_a_training_config(tmp_path) -> None:
+    # Megatron-DeepSpeed examples_deepspeed/MoE/ds_evalharness.sh: `--num-layers -1` means "from the checkpoint".
+    path = write(tmp_path, "ds_evalharness.sh", (
+        'CMD="../../tasks/eval_harness/evaluate.py --load $CHECKPOINT_PATH --micro-batch-size 12 \\\n'
+        '    --num-layers -1 --hidden-size -1 --num-attention-heads -1 --seq-length -1 --no-load-optim --inference"\n'
+        'deepspeed --num_nodes 1 --num_gpus 1 $CMD\n'))
+    assert detection(load_document(path)).dialect is None
