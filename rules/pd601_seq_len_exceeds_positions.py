@@ -9,7 +9,8 @@ class SeqLenExceedsPositions(Rule):
     ## What it does
     Compares the training sequence length with the model's `max_position_embeddings`
     (`n_positions`, OLMo `max_sequence_length`, nanoGPT `block_size`). Error with learned
-    absolute positions (GPT-2, BERT, OPT); warning with RoPE and no `rope_scaling`.
+    absolute positions (GPT-2, BERT, OPT); warning with RoPE and no `rope_scaling` when
+    the weights were trained before (a from-scratch run learns every position it trains at).
     Also warns when a fine-tune raises `max_position_embeddings` above the base
     checkpoint's without a RoPE scaling factor. Needs `--model-config` when the training
     config does not state the positions.
@@ -71,7 +72,9 @@ class SeqLenExceedsPositions(Rule):
                 "index past the position table",
                 hint=f"train at seq_len ≤ {positions}",
             )
-        elif encoding == "rope" and not plan.model.rope_scaling:
+        elif encoding == "rope" and not plan.model.rope_scaling and not plan.mode.from_scratch:
+            # From scratch, training at `seq` is what teaches those rotations; `max_position_embeddings` only
+            # sizes a cache (nanotron and HF grow it): nothing is extrapolated.
             yield self.finding(
                 plan, "batch.seq_len",
                 f"sequence length {seq} exceeds max_position_embeddings {positions} with RoPE and no `rope_scaling`: "

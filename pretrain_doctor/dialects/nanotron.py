@@ -25,7 +25,7 @@ from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
-from .shared import optimizer_family
+from .shared import SMOKE_TEST_STEPS, optimizer_family
 
 DEFAULT = "nanotron config default"
 _SECTIONS = ("general", "parallelism", "model", "tokenizer", "checkpoints", "logging", "metrics_logging", "tokens",
@@ -279,7 +279,9 @@ class NanotronDialect(Dialect):
         b.take("batch.micro_batch_size", doc, ("tokens", "micro_batch_size"), lenient_int)
         b.take("batch.grad_accum", doc, ("tokens", "batch_accumulation_per_replica"), lenient_int)
         b.take("batch.seq_len", doc, ("tokens", "sequence_length"), lenient_int)
-        b.take("run.max_steps", doc, ("tokens", "train_steps"), lenient_int)
+        steps = b.take("run.max_steps", doc, ("tokens", "train_steps"), lenient_int)
+        if isinstance(steps, int) and steps <= SMOKE_TEST_STEPS:
+            b.set("debug", True, b.source(doc, ("tokens", "train_steps"), note=f"{steps}-step run: a smoke test"))
 
     @staticmethod
     def _schedule(b: PlanBuilder, doc: Document) -> None:

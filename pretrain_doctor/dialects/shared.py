@@ -26,6 +26,10 @@ _FAMILIES = (
     ("sophia", "sophia"), ("adagrad", "adagrad"), ("rmsprop", "rmsprop"),
 )
 
+# No training run is this short: a config of this many steps or fewer is a smoke test (torchtitan's
+# 10-step qwen3_0.6b, nanotron's 10-step DoReMi example); the same bound as PD801's smoke tests.
+SMOKE_TEST_STEPS = 100
+
 
 def optimizer_family(name: Any) -> Optional[str]:
     """`torch.optim.AdamW` -> adamw, `lionw` -> lion, `paged_adamw_8bit` -> adamw_8bit."""

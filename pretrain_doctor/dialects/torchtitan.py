@@ -14,12 +14,11 @@ from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
-from .shared import optimizer_family
+from .shared import SMOKE_TEST_STEPS, optimizer_family
 from .torchtitan_keys import TORCHTITAN_KEY_CHANGES, TORCHTITAN_KEYS
 from .versions import TrainerVersions
 
 DEFAULT = "torchtitan JobConfig default"
-SMOKE_TEST_STEPS = 100  # no training run is this short; same bound as PD801's smoke tests
 # Tables whose keys get "did you mean": the ones every model uses (models may add keys to others).
 _TYPO_CHECKED_TABLES = ("training", "optimizer", "lr_scheduler", "parallelism", "checkpoint")
 

@@ -184,3 +184,11 @@ def test_real_tiny_llama_uses_only_known_sections(shared_dir) -> None:
     assert found.dialect.name == "nanotron" and found.notice is None
     assert [key for key in doc.data if key not in found.dialect.keys_read(doc)] == []
     assert notes(plan_of(shared_dir / "real-configs/nanotron/examples/config_tiny_llama.yaml"), "ignored-key") == []
+
+
+def test_a_ten_step_run_is_a_smoke_test(tmp_path) -> None:
+    # examples/doremi/configs/config_280m_llama.yaml (held-out review): `train_steps: 10`, the real length
+    # commented out above it; judged as pretraining it got a 20%-warmup warning.
+    plan = plan_of(write(tmp_path, "config.yaml", TINY.replace("train_steps: 10000", "train_steps: 10")))
+    assert plan.debug is True
+    assert plan_of(write(tmp_path, "long.yaml", TINY)).debug is not True
