@@ -24,6 +24,8 @@ Prints, for each variant against the bare loop of this same run:
     .venv/bin/python benchmarks/monitor_overhead.py --steps 300 --warmup 100 --repeats 20  # as in RESULTS.md
     .venv/bin/python benchmarks/monitor_overhead.py --blocks 10 --repeats 300 --warmup 500  # turns mode
     .venv/bin/python benchmarks/monitor_overhead.py --fixed-cost  # the doctor's fixed cost per step, in µs
+    .venv/bin/python benchmarks/monitor_overhead.py --fixed-cost --no-clip  # ... in a loop that does not clip
+    .venv/bin/python benchmarks/monitor_overhead.py --fixed-cost --instructions  # ... in instructions (callgrind)
 """
 
 from __future__ import annotations
@@ -32,11 +34,16 @@ import argparse
 import copy
 import json
 import logging
+import os
 import random
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 import torch
@@ -233,39 +240,47 @@ FIXED_VARIANTS: dict[str, Optional[dict[str, Any]]] = {
 }
 
 
+class FixedLoop:
+    """One variant of the fixed-cost loop: a TinyLoss model, SGD, its doctor (or none),
+    trained `steps` at a time (forward, backward, clip unless `clip` is false, step, zero_grad)."""
+
+    def __init__(self, options: Optional[dict[str, Any]], inputs: list[torch.Tensor], clip: bool) -> None:
+        self.model = TinyLoss()
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=1e-3)
+        self.doctor = (None if options is None else
+                       pretrain_doctor.attach(self.model, self.optimizer, console=False, **options))
+        self.inputs, self.clip, self.seen = inputs, clip, 0
+
+    def block(self, steps: int) -> float:
+        """CPU seconds per step over the next `steps` steps."""
+        model, optimizer, inputs, clip = self.model, self.optimizer, self.inputs, self.clip
+        started = time.process_time()
+        for _ in range(steps):
+            model(inputs[self.seen % len(inputs)])["loss"].backward()
+            if clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            self.seen += 1
+        return (time.process_time() - started) / steps
+
+
+def _fixed_inputs() -> list[torch.Tensor]:
+    torch.manual_seed(0)
+    return [torch.randn(4, 8) for _ in range(64)]
+
+
 def fixed_cost(args: argparse.Namespace) -> int:
     """The doctor's fixed cost per step: a tight loop on a model of a few hundred
     parameters (forward, backward, clip, SGD step, zero_grad), variants taking turns of
     `--blocks` steps in one process, order rotated every cycle; per variant the median
     over cycles of (its CPU time per step - the bare loop's in the same cycle), in µs.
     The doctor's own account (its hooks' and sync points' time per step) is printed beside."""
-    torch.manual_seed(0)
-    inputs = [torch.randn(4, 8) for _ in range(64)]
+    inputs = _fixed_inputs()
     names = list(FIXED_VARIANTS)
     blocks = args.blocks or 200
     clip = not args.no_clip
-
-    class Loop:
-        def __init__(self, options: Optional[dict[str, Any]]) -> None:
-            self.model = TinyLoss()
-            self.optimizer = torch.optim.SGD(self.model.parameters(), lr=1e-3)
-            self.doctor = (None if options is None else
-                           pretrain_doctor.attach(self.model, self.optimizer, console=False, **options))
-            self.seen = 0
-
-        def block(self, steps: int) -> float:
-            model, optimizer = self.model, self.optimizer
-            started = time.process_time()
-            for _ in range(steps):
-                model(inputs[self.seen % 64])["loss"].backward()
-                if clip:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                self.seen += 1
-            return (time.process_time() - started) / steps
-
-    loops = {name: Loop(options) for name, options in FIXED_VARIANTS.items()}
+    loops = {name: FixedLoop(options, inputs, clip) for name, options in FIXED_VARIANTS.items()}
     for loop in loops.values():
         loop.block(args.warmup)
     per_step: dict[str, list[float]] = {name: [] for name in names}
@@ -293,10 +308,69 @@ def fixed_cost(args: argparse.Namespace) -> int:
     return 0
 
 
+INSTRUCTION_VARIANTS = ("bare", "defaults")
+
+
+def fixed_cost_instructions(args: argparse.Namespace) -> int:
+    """The doctor's fixed cost per step in instructions, counted by valgrind's callgrind:
+    a count other processes on a busy machine do not move (one run gives the same count
+    to a few parts in a thousand). This script runs again under callgrind
+    (`--under-callgrind`); after the warm-up it zeroes the counters, trains one variant
+    `--blocks` steps, dumps them (`callgrind_control -z` / `-d`), for each variant in turn.
+    The budget's controller adapts to the wall time, which valgrind stretches ~50x, so
+    only the bare loop and the defaults are counted."""
+    missing = [tool for tool in ("valgrind", "callgrind_control") if shutil.which(tool) is None]
+    if missing:
+        raise SystemExit(f"--instructions needs {' and '.join(missing)} on PATH")
+    steps = args.blocks or 400
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "callgrind.out"
+        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, __file__,
+                   "--fixed-cost", "--under-callgrind", "--blocks", str(steps), "--warmup", str(args.warmup),
+                   *(["--no-clip"] if args.no_clip else [])]
+        result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+        dumps = sorted(Path(folder).glob("callgrind.out.*"), key=lambda path: int(path.suffix[1:]))
+        if result.returncode != 0 or len(dumps) != len(INSTRUCTION_VARIANTS):
+            raise SystemExit(f"callgrind run failed ({len(dumps)} dumps): {result.stderr[-2000:]}")
+        counts = {name: _callgrind_total(path) / steps for name, path in zip(INSTRUCTION_VARIANTS, dumps)}
+    bare = counts["bare"]
+    print(f"fixed cost per step in instructions (callgrind): 81-parameter model, CPU, 1 thread, "
+          f"{'SGD' if args.no_clip else 'clip_grad_norm_ + SGD'}, {steps} steps per variant after {args.warmup} "
+          f"of warm-up")
+    print(f"  {'bare':28s} {bare / 1e3:9.1f} k instructions/step")
+    for name in INSTRUCTION_VARIANTS[1:]:
+        extra = counts[name] - bare
+        print(f"  {name:28s} {counts[name] / 1e3:9.1f} k instructions/step  fixed cost {extra / 1e3:+8.1f} k "
+              f"({extra / bare:+.1%} of the bare loop's)")
+    return 0
+
+
+def under_callgrind(args: argparse.Namespace) -> int:
+    """The counted side of `--instructions` (see fixed_cost_instructions)."""
+    inputs = _fixed_inputs()
+    loops = {name: FixedLoop(FIXED_VARIANTS[name], inputs, not args.no_clip) for name in INSTRUCTION_VARIANTS}
+    for loop in loops.values():
+        loop.block(args.warmup)
+    pid = str(os.getpid())
+    for loop in loops.values():
+        subprocess.run(["callgrind_control", "-z", pid], check=True, stdout=subprocess.DEVNULL)
+        loop.block(args.blocks)
+        subprocess.run(["callgrind_control", "-d", pid], check=True, stdout=subprocess.DEVNULL)
+    for loop in loops.values():
+        if loop.doctor is not None:
+            loop.doctor.detach()
+    return 0
+
+
+def _callgrind_total(path: Path) -> int:
+    found = re.search(r"^summary: (\d+)", path.read_text(errors="replace"), re.MULTILINE)
+    if found is None:
+        raise SystemExit(f"no instruction count in {path}")
+    return int(found.group(1))
+
+
 def _load() -> tuple[float, ...]:
     try:
-        import os
-
         return os.getloadavg()
     except OSError:  # pragma: no cover - no load average on this platform
         return ()
@@ -320,10 +394,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--fixed-cost", action="store_true",
                         help="the doctor's fixed cost per step on a tiny model, in µs (see fixed_cost)")
     parser.add_argument("--no-clip", action="store_true", help="--fixed-cost: a loop that does not clip")
+    parser.add_argument("--instructions", action="store_true",
+                        help="--fixed-cost: count instructions with valgrind's callgrind instead of timing "
+                             "(unmoved by other processes; bare loop and defaults, --blocks steps each, default 400)")
+    parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.warmup is None:
         args.warmup = 500 if args.fixed_cost else 10
     torch.set_num_threads(args.threads)
+    if args.under_callgrind:
+        return under_callgrind(args)
+    if args.fixed_cost and args.instructions:
+        return fixed_cost_instructions(args)
     if args.fixed_cost:
         return fixed_cost(args)
     if not args.blocks and args.steps - args.warmup < WINDOW:

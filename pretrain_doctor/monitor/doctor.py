@@ -194,6 +194,10 @@ class Doctor:
         # On the CPU a per-parameter norm kernel costs as much as the rest of the doctor's
         # step; on accelerators it is cheap and asynchronous (see `_wants_grad_vector`).
         self._on_cpu = all(device.type == "cpu" for device in self.table.devices)
+        # Plain steps of a loop that does not clip measure the global norm themselves
+        # (one process: a rank's own norm is not the global one until the sync's reduction).
+        self._own_norm_plain = (self._on_cpu and self.world_size == 1 and not self.table.sharded
+                                and self._norm_reporter is None)
 
     def _count_groups(self) -> int:
         count = 0  # a loop, not sum(generator): this runs at every step
@@ -364,11 +368,16 @@ class Doctor:
         self.schedule.spent += hook_clock() - started
 
     def _begin_step(self) -> StepEntry:
-        clip = self._clip
-        if (self.step + 1 < self._plain_until and clip is not None and self._skip_verdict is None
-                and not self._grads_in_post_hook and host_knows_finite((clip[0], *self._hook_losses)) is not False):
-            self._clip = None
-            return self._plain_entry(clip)
+        if self.step + 1 < self._plain_until and self._skip_verdict is None and not self._grads_in_post_hook:
+            clip = self._clip
+            if clip is not None:
+                if host_knows_finite((clip[0], *self._hook_losses)) is not False:
+                    self._clip = None
+                    return self._plain_entry(clip)
+            elif self._own_norm_plain:
+                plain = self._plain_unclipped_entry()
+                if plain is not None:
+                    return plain
         entry = StepEntry(self.step + 1)
         if not self._grads_in_post_hook:
             self._take_gradient_facts(entry)
@@ -386,6 +395,26 @@ class Doctor:
         pre-clip norm; the post-step hook adds its time and loss."""
         entry = StepEntry(self.step + 1, {"clip_max_norm": clip[1]}, {"clip_total_norm": clip[0]},
                           {"_grads_checked": True})
+        entry.plain = True
+        self._put_lr(entry)
+        return entry
+
+    def _plain_unclipped_entry(self) -> Optional[StepEntry]:
+        """A plain step of a loop that does not clip, on one CPU process: the doctor's own
+        global norm as one scalar (where `grad_norm` is due), not the per-parameter vector
+        of a full step. None, for the full path, when it or the loss is not finite."""
+        entry = StepEntry(self.step + 1, extra={"_grads_checked": True})
+        if self.schedule.due("grad_norm", entry.step):
+            started = hook_clock()
+            total = self.guard.call("grad_norm", self.grad_probe.total)
+            self.schedule.record_cost("grad_norm", hook_clock() - started)
+            if total is not None:
+                total = hold(total)  # a float: read on the CPU
+                if not math.isfinite(total):
+                    return None
+                entry.tensors["grad_total"] = total
+        if host_knows_finite(self._hook_losses) is False:
+            return None
         entry.plain = True
         self._put_lr(entry)
         return entry
@@ -683,22 +712,34 @@ class Doctor:
         values = dict(scalars)
         if loss is not None:
             values["loss"] = loss
-        target = self._observed
+        target: Optional[dict[str, list[Any]]] = self._observed
         if self._observe_after_step:
-            if not self._entries:
-                return  # that step was already synced (e.g. by should_skip_step)
-            target = self._entries[-1].extra.setdefault("_observed", {})
-        # An evaluation (`val_…`) judges the model the last step made: its values go to that
-        # step while it is unsynced, also in a loop that reports its loss before the step.
-        last = self._entries[-1] if self.optimizers and self._entries and self._entries[-1].step == self.step else None
-        evaluated = target if last is None else last.extra.setdefault("_observed", {})
+            # that step's entry, unless it was synced already (a loop calling `sync()`):
+            # its measurements are then dropped
+            target = self._entries[-1].extra.setdefault("_observed", {}) if self._entries else None
+        evaluated = None
         for name, value in values.items():
             if isinstance(value, torch.Tensor):
                 value = value.detach()
                 value = hold(value if value.numel() == 1 else value.float().mean())
-            (evaluated if name.startswith("val_") else target).setdefault(name, []).append(value)
+            if name.startswith("val_"):
+                evaluated = self._evaluation_target() if evaluated is None else evaluated
+                evaluated.setdefault(name, []).append(value)
+            elif target is not None:
+                target.setdefault(name, []).append(value)
         if not self.optimizers and not self._detached:
             self._close_observed_step()
+
+    def _evaluation_target(self) -> dict[str, list[Any]]:
+        """Where an evaluation's values (`val_…`) go: to the step it followed, since it
+        judges the model that step made, also in a loop that reports its loss before the
+        step; when that step was synced already, to a line of its own for that step (on
+        the next step it would be one step late)."""
+        if not self.optimizers or self.step == 0:
+            return self._observed  # each observe() is a step / no step yet: the first one
+        if not (self._entries and self._entries[-1].step == self.step):
+            self._entries.append(StepEntry(self.step))
+        return self._entries[-1].extra.setdefault("_observed", {})
 
     def _close_observed_step(self) -> None:
         """Without an optimizer, an `observe()` call is a step: close it (and sync when due)."""

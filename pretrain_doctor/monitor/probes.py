@@ -92,6 +92,15 @@ class GradProbe:
                 norms = full.index_copy(0, self._index(present, norms.device), norms)
         return norms
 
+    def total(self) -> Optional[torch.Tensor]:
+        """The global norm of the gradients present (what `clip_grad_norm_` computes), one
+        scalar: a plain step of a loop that does not clip needs no per-parameter vector."""
+        grads = [p.grad for p in self.table.params if p.grad is not None]
+        if not grads:
+            return None
+        with torch.no_grad():
+            return torch.linalg.vector_norm(norms_fp32(grads, one_device=len(self.table.devices) <= 1))
+
 
 class UpdateProbe:
     """‖Δθ‖ and ‖θ‖ per parameter on sampled steps: one copy of the parameters is held

@@ -134,6 +134,9 @@ class RecordBuilder:
                 metrics[name] = values[name]
         if "clip_total_norm" in values:
             self._clip_metrics(values["clip_total_norm"], entry.scalars["clip_max_norm"], metrics)
+        elif "grad_total" in values:  # the doctor's own norm, finite (else the step was not plain)
+            metrics["grad_norm"] = values["grad_total"]
+            self.grad_history.append(values["grad_total"])
         return StepRecord(entry.step, metrics, when, {})
 
     def _clip_metrics(self, pre_clip: float, max_norm: float, metrics: dict[str, float]) -> float:
@@ -170,10 +173,12 @@ class RecordBuilder:
             scale = self._clip_metrics(float(values["clip_total_norm"]), entry.scalars["clip_max_norm"], metrics)
             if entry.extra.get("_norms_before_clip"):  # clipped inside the optimizer's step, after they were measured
                 scale = 1.0
-        elif norms is not None:
-            metrics["grad_norm"] = float(np.sqrt(np.sum(np.square(norms))))
-            if math.isfinite(metrics["grad_norm"]):
-                self.grad_history.append(metrics["grad_norm"])
+        elif norms is not None or "grad_total" in values:
+            # the doctor's own global norm: from the vector, or measured as one scalar (a plain step)
+            total = float(np.sqrt(np.sum(np.square(norms)))) if norms is not None else float(values["grad_total"])
+            metrics["grad_norm"] = total
+            if math.isfinite(total):
+                self.grad_history.append(total)
         else:
             return
         if norms is not None and entry.extra.get("_layer_norms"):

@@ -82,6 +82,30 @@ def test_the_pre_clip_norm_is_recorded_however_the_loop_clips(clip):
         assert all(r.metrics["clip_ratio"] < 0.1 for r in records)
 
 
+def test_a_loop_that_does_not_clip_has_its_norm_on_every_step_and_in_the_skip_median():
+    """Without a clip the doctor measures the global norm itself: on the steps between two
+    samples as one scalar. Every step's norm is the true one, and they make the median
+    `should_skip_step` judges by (the sampled steps alone, 3 of 30, would be too few)."""
+    model = _mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4)
+    recorder = Recorder()
+    generator = torch.Generator().manual_seed(1)
+    true_norms, skipped = [], []
+    with pretrain_doctor.attach(model, optimizer, detectors=[recorder], sync_every=10, **QUIET) as doctor:
+        for step in range(1, 33):
+            x = torch.randn(16, 8, generator=generator)
+            (300.0 * (1000.0 if step == 31 else 1.0) * model(x).square().mean()).backward()
+            true_norms.append(float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters()]))))
+            if doctor.should_skip_step():
+                skipped.append(step)
+            else:
+                optimizer.step()
+            optimizer.zero_grad()
+    assert skipped == [31]
+    assert [r.metrics["grad_norm"] for r in recorder.records] == pytest.approx(true_norms, rel=1e-4)
+    assert [r.step for r in recorder.records if "grad_norm/0" in r.metrics] == [10, 20, 30]
+
+
 def test_accelerate_clip_grad_norm_is_seen():
     accelerate = pytest.importorskip("accelerate")
     accelerator = accelerate.Accelerator(cpu=True)

@@ -69,6 +69,34 @@ def test_observe_before_or_after_the_step_lands_on_the_right_step():
         assert all(r.metrics["tokens"] == 16 for r in recorder.records)
 
 
+@pytest.mark.parametrize("after", [False, True])
+def test_an_evaluation_after_a_synced_step_goes_to_that_step(after):
+    """`observe(val_loss=…)` after step 4, whose line a `doctor.sync()` already took: the
+    value goes to step 4 (a line of its own), not to step 5 (one step late, when the loop
+    reports its loss before the step) or nowhere (when it reports it after)."""
+    model = mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    recorder = Recorder()
+    with pretrain_doctor.attach(model, optimizer, detectors=[recorder], sync_every=3, **QUIET) as doctor:
+        for step, (x, y) in enumerate(regression_data(7), start=1):
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            if not after:
+                doctor.observe(loss=loss)
+            optimizer.step()
+            optimizer.zero_grad()
+            if after:
+                doctor.observe(loss=loss)
+            if step == 4:
+                doctor.sync()
+                doctor.observe(val_loss=2.5)
+            if step == 6:  # not synced yet: on the step's own line
+                doctor.observe(val_loss=2.25)
+    evaluations = [(r.step, r.metrics["val_loss"]) for r in recorder.records if "val_loss" in r.metrics]
+    assert evaluations == [(4, 2.5), (6, 2.25)]
+    assert [r.step for r in recorder.records if "loss" in r.metrics] == list(range(1, 8))
+
+
 def test_gradient_accumulation_is_one_step_with_the_mean_loss():
     model = tiny_gpt2(dropout=0.0)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)

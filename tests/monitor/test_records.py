@@ -73,15 +73,21 @@ def test_parameter_update_and_attention_values_become_metrics():
     assert record.metrics["attn_entropy/h.0.attn/h1"] == 1.5
 
 
-def test_a_plain_step_records_what_the_general_path_records():
+@pytest.mark.parametrize("clipped", [True, False], ids=["clipped", "own-norm"])
+def test_a_plain_step_records_what_the_general_path_records(clipped):
+    """A clipped plain step holds the clip's pre-clip norm; one of a loop that does not
+    clip, the doctor's own global norm (`grad_total`, one scalar)."""
     plain_builder, full_builder = _builder(), _builder()
-    entry = StepEntry(2, {"clip_max_norm": 1.0, "lr": 0.01, "step_time": 0.02}, extra={"_grads_checked": True})
+    scalars = {"clip_max_norm": 1.0, "lr": 0.01, "step_time": 0.02} if clipped else {"lr": 0.01, "step_time": 0.02}
+    entry = StepEntry(2, scalars, extra={"_grads_checked": True})
     entry.plain = True
-    values = {"clip_total_norm": 0.5, "loss": 3.0}
+    values = {"clip_total_norm" if clipped else "grad_total": 0.5, "loss": 3.0}
     (plain,) = plain_builder.build([entry], [dict(values)], 0.0, 0.0)
     entry.plain = False
     (full,) = full_builder.build([entry], [dict(values)], 0.0, 0.0)
     assert plain.metrics == full.metrics and plain.extra == full.extra == {}
+    assert list(plain.metrics) == list(full.metrics) and plain.metrics["grad_norm"] == 0.5
+    assert list(plain_builder.grad_history) == list(full_builder.grad_history) == [0.5]
 
 
 def test_the_skip_median_needs_twenty_norms_and_survives_a_rebuild():

@@ -79,10 +79,23 @@ def test_a_keyboard_interrupt_during_a_sync_loses_no_line(tmp_path, where):
             return method(*args, **kwargs)
         return wrapper
 
+    class InterruptedRead:
+        """A scalar given to `observe()` whose first reading, while the sync makes the
+        records, is cut by Ctrl-C."""
+
+        def __init__(self):
+            self.reads = 0
+
+        def __float__(self):
+            self.reads += 1
+            if self.reads == 1:
+                raise KeyboardInterrupt
+            return 16.0
+
     def arm(step, doctor):
         if step == 12:  # the sync before step 16 is interrupted
             if where == "making-records":
-                doctor._records_of = interrupt_once(doctor._records_of)
+                doctor.observe(tokens=InterruptedRead())
             else:
                 run_log = next(sink for sink in doctor.sinks.sinks if sink.name == "run_log")
                 run_log.write = interrupt_once(run_log.write)
@@ -91,4 +104,6 @@ def test_a_keyboard_interrupt_during_a_sync_loses_no_line(tmp_path, where):
         _readme_loop(30, tmp_path, on_step=arm)
     lines = read_run_log(tmp_path)
     assert [line["step"] for line in lines if line["type"] == "step"] == list(range(1, 16))
+    if where == "making-records":  # read again by detach's final sync
+        assert next(line for line in lines if line.get("step") == 12)["metrics"]["tokens"] == 16.0
     assert lines[-1]["type"] == "end" and lines[-1]["reason"] == "exception: KeyboardInterrupt"
