@@ -81,7 +81,8 @@ def _write(text: str, output: Optional[Path]) -> None:
         "  pretrain-doctor check sft.yaml --trainer-version transformers=4.46 --trainer-version trl=0.19\n\n"
         "  pretrain-doctor check configs/ --fix                  (apply safe fixes in place)\n\n"
         "  pretrain-doctor check train.yaml --diff --unsafe-fixes (show every fix, write nothing)\n\n"
-        "  pretrain-doctor check train.yaml --data   (also the data checks on its local datasets)"
+        "  pretrain-doctor check train.yaml --data   (also the data checks on its local datasets)\n\n"
+        "  pretrain-doctor check --skip-non-configs $(git diff --name-only main)"
     )
 )
 def check(
@@ -120,6 +121,9 @@ def check(
     data: bool = typer.Option(
         False, "--data", help="Also run the data checks (PDD) on the config's local datasets, with its tokenizer, "
         "sequence length, padding and micro-batch size; hub datasets are skipped and named."),
+    skip_non_configs: bool = typer.Option(
+        False, "--skip-non-configs", help="Skip named files that are not a training config, or do not parse, "
+        "as in a folder (listed, exit 0) instead of exit 2: for pre-commit, which names every matching file."),
 ) -> None:
     """Lint training configs and report problems with file and line."""
     _skip_pydantic_plugins()
@@ -145,6 +149,7 @@ def check(
         use_settings=not no_settings,
         trainer_versions=_trainer_versions(trainer_version),
         trust_settings_rules=trust_settings_rules,
+        skip_non_configs=skip_non_configs,
     )
     if data and (fix or diff):
         raise UsageError("--data does not go with --fix or --diff (fixes edit configs; run the data checks apart)")

@@ -156,6 +156,9 @@ class CheckOptions:
     detect_installed_trainers: bool = field(
         default_factory=lambda: os.environ.get("PRETRAIN_DOCTOR_IGNORE_INSTALLED_TRAINERS") != "1")
     trust_settings_rules: bool = False  # load the rules-dir that settings files name
+    # Named files are taken as a folder's are: one no trainer reads, or that does not parse, is
+    # skipped with a note instead of exit 2 (a pre-commit hook is handed every matching file).
+    skip_non_configs: bool = False
 
 
 def untrusted_rules_notice(dirs: dict[Path, Path]) -> str:

@@ -124,7 +124,8 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
         _check_merged([path for path, _ in files], options, settings_by_file[files[0][0]], ruleset, report)
     else:
         for path, explicit in files:
-            _check_file(path, explicit, options, settings_by_file[path], ruleset, report)
+            _check_file(path, explicit and not options.skip_non_configs, options, settings_by_file[path],
+                        ruleset, report)
     report.findings.sort(key=Finding.sort_key)
     return report
 
@@ -238,7 +239,9 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
     shown = str(path)
     found = Detection(None, {})
     try:
-        doc = load_document(path, shown)
+        doc = _load_or_skip(path, shown, options, report)
+        if doc is None:
+            return
         found = _choose_dialect(doc, options)
         dialect = found.dialect
         if dialect is None:
@@ -268,6 +271,19 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
                 "pass --accelerate-config to name another" for acc in context.read_beside]
     report.files.append(FileResult(shown, dialect.name, findings=len(findings), notices=notices))
     report.findings.extend(findings)
+
+
+def _load_or_skip(path: Path, shown: str, options: CheckOptions, report: CheckReport) -> Optional[Document]:
+    """The file's document; with --skip-non-configs a file that does not parse is skipped with
+    the reason (a Helm template, an mkdocs.yml with Python tags), since nothing says it was
+    meant as a training config."""
+    try:
+        return load_document(path, shown)
+    except ConfigError as exc:
+        if not options.skip_non_configs:
+            raise
+        report.files.append(FileResult(shown, None, role="skipped", note=f"not read: {exc.message}" + (f" (line {exc.line})" if exc.line else "")))
+        return None
 
 
 def run_rules(plan: TrainingPlan, ruleset: RuleSet, selection: Selection, doc: Document,
