@@ -16,7 +16,7 @@ UV := uv==0.13.9
 # (rules/ -> pretrain_doctor.builtin_rules) uses an import finder; information, not a fault.
 QUIET_EDITABLE := PYTHONWARNINGS="ignore:Editable installation"
 
-.PHONY: install demo test test-fast test-latest test-oldest lock lock-upgrade bench rule-index clean
+.PHONY: install demo test test-fast test-latest test-oldest lock lock-upgrade bench rule-index docs dist clean
 
 install: $(VENV)/.installed
 
@@ -89,6 +89,17 @@ bench: install
 
 rule-index: install
 	$(PY) -m pretrain_doctor.docs.rule_index --write README.md
+
+# The documentation site (mkdocs.yml; pages generated from the code by docs/hooks.py) in build/site/.
+docs: install
+	$(VENV)/bin/mkdocs build --strict
+
+# The release files: sdist and wheel in dist/, checked as PyPI will (build without isolation:
+# setuptools comes from the lock).
+dist: install
+	rm -rf dist
+	$(PY) -m build --no-isolation -o dist .
+	$(PY) -m twine check --strict dist/*
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
