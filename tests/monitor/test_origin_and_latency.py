@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import pretrain_doctor
-import pretrain_doctor.monitor.doctor as doctor_module
+import pretrain_doctor.monitor.capture as capture_module
 
 from .helpers import TinyCausalLM, lm_batches, tiny_gpt2
 
@@ -80,9 +80,9 @@ def test_the_replay_leaves_rng_buffers_and_gradients_as_they_were():
 
 def test_when_the_host_learns_after_the_update_the_alert_says_the_origin_is_unknown(monkeypatch):
     """On an accelerator between sync points the host reads no value before the update
-    (simulated here: nothing read when measured counts as known): the next forward is
-    checked, and the alert says how to get the origin."""
-    monkeypatch.setattr(doctor_module, "host_knows_finite", lambda held: None)
+    (simulated on the CPU: nothing is read when measured): the next forward is checked,
+    and the alert says how to get the origin."""
+    monkeypatch.setattr(capture_module, "reads_when_measured", lambda devices: False)
     doctor, _ = _train_without_skipping(FAULT_STEP + 12, clip=True, sync_every=5)
     located = next(a for a in doctor.alerts if a.code == "PDM103")
     assert located.step > FAULT_STEP and located.data["spread_since"] == FAULT_STEP
