@@ -3,15 +3,17 @@
 Fused kernels (SDPA, flash) never materialise the attention probabilities, so on a
 sampled step the doctor recomputes them for a few heads and query positions of the
 first sequence in the batch: a [heads, queries, keys] slice instead of the full
-[batch, heads, queries, keys] tensor. It wraps `torch.nn.functional.scaled_dot_product_attention`
-(nanoGPT, HF `sdpa`, torchtitan, litgpt) and HF's module-level `eager_attention_forward`,
-only for the duration of the sampled step.
+[batch, heads, queries, keys] tensor. One process-wide tap (`TAP`) wraps
+`torch.nn.functional.scaled_dot_product_attention` (nanoGPT, HF `sdpa`, torchtitan, litgpt)
+and HF's module-level `eager_attention_forward` while a probe is armed (a sampled step),
+and hands each call to the probe of the model it runs in.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+import weakref
 from typing import Any, Callable, Optional
 
 import torch
@@ -76,8 +78,109 @@ def attention_stats(query: torch.Tensor, key: torch.Tensor, attn_mask: Optional[
         return torch.cat([per_head.mean().reshape(1), max_logit.reshape(1), by_head])
 
 
+class AttentionTap:
+    """The process-wide patches of `scaled_dot_product_attention` and HF's module-level
+    `eager_attention_forward`, present while some probe is armed.
+
+    Each function is wrapped once per process (one wrapper object, switched on again
+    while it is still in place) and put back when the last armed probe disarms or is
+    collected, as torch's `RemovableHandle` and `module_tracker` hold their owners: the
+    tap holds the armed probes weakly, so attaching, arming and detaching doctors in any
+    order never nests a patch or keeps a model alive. A call goes to the probe whose
+    module it is: eager attention by its `module` argument, SDPA by the attention module
+    it runs in (the armed probes' module hooks keep that stack), else the last armed probe.
+    """
+
+    def __init__(self) -> None:
+        self.refs: tuple[weakref.ref, ...] = ()
+        self.patches: dict[tuple[int, str], FunctionPatch] = {}
+        self.stack: list[tuple["AttentionProbe", str]] = []  # attention modules entered, innermost last
+
+    @property
+    def probes(self) -> list["AttentionProbe"]:
+        return [probe for probe in (ref() for ref in self.refs) if probe is not None]
+
+    def subscribe(self, probe: "AttentionProbe") -> None:
+        if probe not in self.probes:
+            self.refs = (*self.refs, weakref.ref(probe, self._collected))
+        for owner, name in probe.targets:
+            self._switch_on(owner, name)
+
+    def unsubscribe(self, probe: "AttentionProbe") -> None:
+        self.refs = tuple(ref for ref in self.refs if ref() is not probe and ref() is not None)
+        self.stack = [entry for entry in self.stack if entry[0] is not probe]
+        self._prune()
+
+    def _collected(self, dead: "weakref.ref[Any]") -> None:
+        self.refs = tuple(ref for ref in self.refs if ref is not dead)
+        self._prune()
+
+    def _prune(self) -> None:
+        """Put back every function no armed probe needs."""
+        needed = {(id(owner), name) for probe in self.probes for owner, name in probe.targets}
+        for key, patch in self.patches.items():
+            if key not in needed and patch.active:
+                patch.remove()
+
+    def _switch_on(self, owner: Any, name: str) -> None:
+        key = (id(owner), name)
+        patch = self.patches.get(key)
+        if patch is not None and patch.active:
+            return
+        if patch is not None and _reaches(getattr(owner, name, None), patch.wrapper):
+            patch.active = True  # still in place (under someone else's patch): on again
+            return
+        around = self._around_sdpa if name == "scaled_dot_product_attention" else self._around_eager
+        patch = self.patches[key] = FunctionPatch(owner, name, around)
+        patch.install()
+
+    def _probe_for(self, module: Optional[torch.nn.Module] = None) -> tuple[Optional["AttentionProbe"], Optional[str]]:
+        """The armed probe a call belongs to, and the attention module's name if known."""
+        if module is not None:
+            for probe in self.probes:
+                name = probe.module_names.get(id(module))
+                if name is not None:
+                    return probe, name
+        if self.stack:
+            return self.stack[-1]
+        probes = self.probes
+        return (probes[-1], None) if probes else (None, None)
+
+    def _around_sdpa(self, original: Callable[..., Any], query: torch.Tensor, key: torch.Tensor,
+                     value: torch.Tensor, attn_mask: Optional[torch.Tensor] = None, dropout_p: float = 0.0,
+                     is_causal: bool = False, scale: Optional[float] = None, **kwargs: Any) -> Any:
+        out = original(query, key, value, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal,
+                       scale=scale, **kwargs)
+        probe, name = self._probe_for()
+        if probe is not None:
+            probe.measure_call(name, query, key, attn_mask, bool(is_causal), scale)
+        return out
+
+    def _around_eager(self, original: Callable[..., Any], module: torch.nn.Module, query: torch.Tensor,
+                      key: torch.Tensor, value: torch.Tensor, attention_mask: Optional[torch.Tensor],
+                      *args: Any, **kwargs: Any) -> Any:
+        out = original(module, query, key, value, attention_mask, *args, **kwargs)
+        probe, name = self._probe_for(module)
+        if probe is not None:
+            scale = kwargs.get("scaling", args[0] if args else None)
+            is_causal = attention_mask is None and bool(getattr(module, "is_causal", False))
+            probe.measure_call(name, query, key, attention_mask, is_causal, scale)
+        return out
+
+
+def _reaches(function: Any, wrapper: Any, depth: int = 32) -> bool:
+    """Is `wrapper` this function, or wrapped by it (`__wrapped__` chains)?"""
+    while function is not None and depth > 0:
+        if function is wrapper:
+            return True
+        function, depth = getattr(function, "__wrapped__", None), depth - 1
+    return False
+
+
 class AttentionProbe:
-    """Patches attention functions on sampled steps; reports one stats tensor per call."""
+    """Measures one model's attention on sampled steps (armed for one step): it hooks
+    that model's attention modules and takes the calls the process-wide `TAP` hands it;
+    reports one stats tensor per call."""
 
     def __init__(self, model: torch.nn.Module, guard: ProbeGuard,
                  report: Callable[[str, torch.Tensor], None], max_heads: int = 4, max_queries: int = 32) -> None:
@@ -87,7 +190,6 @@ class AttentionProbe:
         self.module_names = {id(m): name for name, m in model.named_modules()
                              if "attention" in type(m).__name__.lower()}
         self.attention_modules = [m for m in model.modules() if id(m) in self.module_names]
-        self._stack: list[str] = []
         self._calls = 0
         self._handles: list[Any] = []
         self.armed = False
@@ -100,23 +202,24 @@ class AttentionProbe:
         # seconds spent measuring inside the model's forward (outside the doctor's hooks),
         # for the overhead budget; the doctor takes and resets it
         self.spent = 0.0
-        self._patches = [FunctionPatch(torch.nn.functional, "scaled_dot_product_attention", self._around_sdpa)]
+        # the functions the tap patches for this model: SDPA, and HF's eager attention of
+        # the modeling modules its classes come from
+        self.targets: list[tuple[Any, str]] = [(torch.nn.functional, "scaled_dot_product_attention")]
         for module_name in sorted({type(m).__module__ for m in model.modules()}):
             module = sys.modules.get(module_name)
             if module is not None and callable(getattr(module, "eager_attention_forward", None)):
-                self._patches.append(FunctionPatch(module, "eager_attention_forward", self._around_eager))
+                self.targets.append((module, "eager_attention_forward"))
 
     def arm(self) -> None:
-        """Start probing (for one step): patch the functions, track the current module."""
+        """Start probing (for one step): the tap's patches on, the attention modules tracked."""
         self.armed = True
         self._calls = 0
         self._forward_done = self._measured = False
-        for patch in self._patches:
-            patch.install()
+        TAP.subscribe(self)
         for module in self.attention_modules:
             name = self.module_names[id(module)]
             self._handles.append(module.register_forward_pre_hook(self._enter(name)))
-            self._handles.append(module.register_forward_hook(self._leave))
+            self._handles.append(module.register_forward_hook(self._leave, always_call=True))
 
     def forward_done(self) -> None:
         """The model's training forward finished (the doctor's forward hook says so)."""
@@ -124,21 +227,26 @@ class AttentionProbe:
 
     def disarm(self) -> None:
         self.armed = False
-        remove_all(self._handles, self._patches)
-        self._stack.clear()
+        remove_all(self._handles)
+        TAP.unsubscribe(self)
 
     def _enter(self, name: str) -> Callable[..., None]:
         def hook(module: torch.nn.Module, args: Any) -> None:
-            self._stack.append(name)
+            TAP.stack.append((self, name))
         return hook
 
     def _leave(self, module: torch.nn.Module, args: Any, output: Any) -> None:
-        if self._stack:
-            self._stack.pop()
+        if TAP.stack and TAP.stack[-1][0] is self:
+            TAP.stack.pop()
 
-    def _current_name(self) -> str:
+    def measure_call(self, name: Optional[str], query: torch.Tensor, key: torch.Tensor,
+                     attn_mask: Optional[torch.Tensor], is_causal: bool, scale: Optional[float]) -> None:
+        """An attention call in this probe's model (the tap hands it over); `name`: its
+        attention module, None when not known (then `sdpa.<n>`, n counting the step's calls)."""
         self._calls += 1
-        return self._stack[-1] if self._stack else f"sdpa.{self._calls - 1}"
+        if name is None:
+            name = f"sdpa.{self._calls - 1}"
+        self.guard.call("attention", self._measure, name, query, key, attn_mask, is_causal, scale)
 
     def _measure(self, name: str, query: torch.Tensor, key: torch.Tensor, attn_mask: Optional[torch.Tensor],
                  is_causal: bool, scale: Optional[float]) -> None:
@@ -150,21 +258,5 @@ class AttentionProbe:
         self.report(name, stats)
         self.spent += time.perf_counter() - started
 
-    def _around_sdpa(self, original: Callable[..., Any], query: torch.Tensor, key: torch.Tensor,
-                     value: torch.Tensor, attn_mask: Optional[torch.Tensor] = None, dropout_p: float = 0.0,
-                     is_causal: bool = False, scale: Optional[float] = None, **kwargs: Any) -> Any:
-        out = original(query, key, value, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal,
-                       scale=scale, **kwargs)
-        self.guard.call("attention", self._measure, self._current_name(), query, key, attn_mask, bool(is_causal),
-                        scale)
-        return out
 
-    def _around_eager(self, original: Callable[..., Any], module: torch.nn.Module, query: torch.Tensor,
-                      key: torch.Tensor, value: torch.Tensor, attention_mask: Optional[torch.Tensor],
-                      *args: Any, **kwargs: Any) -> Any:
-        out = original(module, query, key, value, attention_mask, *args, **kwargs)
-        scale = kwargs.get("scaling", args[0] if args else None)
-        name = self.module_names.get(id(module)) or self._current_name()
-        is_causal = attention_mask is None and bool(getattr(module, "is_causal", False))
-        self.guard.call("attention", self._measure, name, query, key, attention_mask, is_causal, scale)
-        return out
+TAP = AttentionTap()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 
 import pytest
 import torch
@@ -11,8 +13,9 @@ import pretrain_doctor
 from pretrain_doctor.monitor import attention as attention_module
 from pretrain_doctor.monitor import taps
 
+from ..recorder import Recorder
 from ..run_log import read_run_log
-from .helpers import lm_batches, tiny_gpt2, train_gpt2
+from .helpers import TinyCausalLM, lm_batches, tiny_gpt2, train_gpt2
 
 ALL_PROBES = dict(sync_every=3, update_every=1, attention_every=1, console=False)
 
@@ -66,6 +69,52 @@ def test_detach_removes_every_hook_and_patch():
     assert not optimizer._optimizer_step_pre_hooks and not optimizer._optimizer_step_post_hooks
     for module in model.modules():
         assert not module._forward_hooks and not module._forward_pre_hooks, module
+
+
+def _attention_layers(recorder: Recorder) -> set[str]:
+    return {key.split("/")[1] for record in recorder.records for key in record.metrics
+            if key.startswith("attn_entropy/")}
+
+
+def test_doctors_armed_at_once_share_one_attention_patch_and_each_sees_its_own_model():
+    """Two models trained in turns, both doctors armed on every step: SDPA is wrapped once
+    (not nested), each call goes to the doctor of the model it runs in (dispatch by module
+    identity), and the last detach, in any order, puts the original back."""
+    sdpa = F.scaled_dot_product_attention
+    gpt2, nano = tiny_gpt2(0), TinyCausalLM()
+    recorders = [Recorder(), Recorder()]
+    optimizers = [torch.optim.SGD(m.parameters(), lr=0.01) for m in (gpt2, nano)]
+    doctors = [pretrain_doctor.attach(m, o, detectors=[r], attention_every=1, sync_every=2, console=False)
+               for m, o, r in zip((gpt2, nano), optimizers, recorders)]
+    for ids in lm_batches(0, 4):
+        gpt2(input_ids=ids, labels=ids).loss.backward()
+        logits = nano(ids[:, :-1])
+        loss = F.cross_entropy(logits.flatten(0, 1), ids[:, 1:].flatten())
+        doctors[1].observe(loss=loss)
+        loss.backward()
+        for optimizer in optimizers:
+            optimizer.step()
+            optimizer.zero_grad()
+        assert F.scaled_dot_product_attention.__wrapped__ is sdpa  # one wrapper for both
+    doctors[0].detach()
+    assert F.scaled_dot_product_attention is not sdpa  # the second doctor is still armed
+    doctors[1].detach()
+    assert F.scaled_dot_product_attention is sdpa
+    assert _attention_layers(recorders[0]) == {"transformer.h.0.attn", "transformer.h.1.attn"}
+    assert _attention_layers(recorders[1]) == {"blocks.0", "blocks.1"}
+
+
+def test_an_armed_doctor_never_detached_leaves_no_attention_patch_once_collected():
+    sdpa = F.scaled_dot_product_attention
+    model = tiny_gpt2(0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    doctor = pretrain_doctor.attach(model, optimizer, attention_every=1, console=False)
+    train_gpt2(model, optimizer, lm_batches(0, 2))
+    assert F.scaled_dot_product_attention is not sdpa  # armed for the next step
+    alive = weakref.ref(doctor)
+    del model, optimizer, doctor
+    gc.collect()
+    assert alive() is None and F.scaled_dot_product_attention is sdpa
 
 
 def _broken_probe(*args, **kwargs):
