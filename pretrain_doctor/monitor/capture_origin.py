@@ -34,7 +34,7 @@ from .transfer import all_finite
 LOCALIZE_EVERY = 100  # steps between two localisations (each arms hooks on every module)
 BEFORE_KEY = "nonfinite_params_before_update"
 FLAG_KEY = "nonfinite_params_before"  # an entry's device count of parameters bad before its update
-FIRST_KEY = "nonfinite_params_first"  # the window's per-parameter mask at the first bad step
+FIRST_KEY = "mask/nonfinite_params_first"  # the window's per-parameter mask at the first bad step
 
 
 class DeviceFlags:
@@ -78,7 +78,7 @@ class NonFiniteOrigin:
         self.replay = InputReplay(module, self.localizer)
         self.keep_inputs = keep_inputs
         # the device keeps per-step flags where the host reads nothing between syncs
-        self.flags: Optional[DeviceFlags] = None
+        self.flags = DeviceFlags() if not reads_on_host and sync_every > 1 else None
         self.table: Optional[ParamTable] = None
         self.active = True  # off once the doctor detaches: nothing arms again
         self.compiled = False  # a compiled model: no hooks on its modules
@@ -150,7 +150,8 @@ class NonFiniteOrigin:
 
     def name_first_bad_step(self, host: list[dict[str, Any]], records: list[StepRecord]) -> None:
         """The device flags of the window (see DeviceFlags): the first step whose
-        parameters were non-finite before its update gets their names, as the origin."""
+        parameters were non-finite before its update gets their names, as the origin,
+        unless an earlier step was poisoned already (then its update spread them)."""
         mask = host[-1].get(FIRST_KEY) if host else None
         if mask is None or self.table is None:
             return
@@ -159,9 +160,12 @@ class NonFiniteOrigin:
             if count is not None and count > 0:
                 names = [self.table.names[i] for i in np.flatnonzero(np.asarray(mask) > 0)
                          if i < len(self.table.names)]
-                if names and BEFORE_KEY not in record.extra:
+                if names and BEFORE_KEY not in record.extra and not self._scanned:
                     record.extra[BEFORE_KEY] = names
-                    self._scanned = True
+                self._scanned = True
+                return
+            if poisoned(record):  # poisoned with finite parameters: born in the forward or backward
+                self._scanned = True
                 return
 
     def scan_params_at_sync(self, records: list[StepRecord]) -> None:

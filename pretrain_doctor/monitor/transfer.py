@@ -65,7 +65,7 @@ def to_host(entries: list[StepEntry]) -> list[dict[str, Any]]:
     vector_slots: list[tuple[dict[str, Any], str]] = []
     for values, entry in zip(host, entries):
         for key, tensor in entry.tensors.items():
-            vector = key in NORM_VECTOR_KEYS or key.startswith("attn/")
+            vector = key in NORM_VECTOR_KEYS or key.startswith(("attn/", "mask/"))
             if not isinstance(tensor, torch.Tensor):  # read on the CPU when it was held (see `hold`)
                 if vector:
                     values[key] = np.asarray(tensor, dtype=np.float32)

@@ -3,6 +3,9 @@ update spreads it), and signals that are per step said within two steps."""
 
 from __future__ import annotations
 
+import os
+import sys
+
 import pytest
 import torch
 
@@ -15,14 +18,14 @@ FAULT_STEP = 12
 POISONED = "transformer.h.1.mlp.c_fc.weight"
 
 
-def _train_without_skipping(steps: int, clip: bool, **options):
+def _train_without_skipping(steps: int, clip: bool, poison: bool = True, **options):
     """The loop most people write: it never asks `should_skip_step()`, so the poisoned
     update at FAULT_STEP makes every parameter NaN."""
     model = tiny_gpt2(0)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
     with pretrain_doctor.attach(model, optimizer, console=False, **options) as doctor:
         for step, ids in enumerate(lm_batches(0, steps), start=1):
-            if step == FAULT_STEP:
+            if step == FAULT_STEP and poison:
                 with torch.no_grad():
                     model.get_parameter(POISONED)[0, 0] = float("nan")
             model(input_ids=ids, labels=ids).loss.backward()
@@ -87,6 +90,98 @@ def test_when_the_host_learns_after_the_update_the_alert_says_the_origin_is_unkn
     located = next(a for a in doctor.alerts if a.code == "PDM103")
     assert located.step > FAULT_STEP and located.data["spread_since"] == FAULT_STEP
     assert "not where it was born" in located.message
+    assert "should_skip_step" in located.message and "sync_every=1" in located.message
+    # the device's per-step flags still name the step and the parameter bad before the update
+    param = next(a for a in doctor.alerts if a.code == "PDM104")
+    assert param.step == FAULT_STEP and param.data["before_update"] == [POISONED]
+
+
+def _on_the_device(monkeypatch):
+    """The accelerator path on the CPU: nothing is read when measured (see capture.reads_when_measured)."""
+    monkeypatch.setattr(capture_module, "reads_when_measured", lambda devices: False)
+
+
+def _count_host_reads(monkeypatch):
+    """Every read of a tensor's value to the host made by the doctor's own code, with
+    whether attach, a sync point (`Doctor._sync`) or the armed NaN localizer made it."""
+    reads = []
+    package = os.sep + "pretrain_doctor" + os.sep
+
+    def counting(name):
+        original = getattr(torch.Tensor, name)
+
+        def read(self, *args, **kwargs):
+            frame = sys._getframe(1)
+            if package in frame.f_code.co_filename:
+                where = "elsewhere"
+                while frame is not None:
+                    if frame.f_code.co_filename.endswith("doctor.py") and frame.f_code.co_name in ("_sync", "__init__"):
+                        where = "sync" if frame.f_code.co_name == "_sync" else "attach"
+                        break
+                    if frame.f_code.co_filename.endswith("localize.py"):
+                        where = "localizer"
+                        break
+                    frame = frame.f_back
+                reads.append((name, where))
+            return original(self, *args, **kwargs)
+        return read
+
+    for name in ("item", "tolist", "cpu", "numpy", "__float__", "__bool__", "__int__", "__index__"):
+        monkeypatch.setattr(torch.Tensor, name, counting(name))
+    return reads
+
+
+def test_on_the_accelerator_path_no_value_is_read_between_sync_points(monkeypatch):
+    """Device-side checks only: loss, gradient norms and the parameters' non-finite flags
+    stay on the device until the sync point; the doctor reads nothing on other steps."""
+    _on_the_device(monkeypatch)
+    reads = _count_host_reads(monkeypatch)
+    doctor, _ = _train_without_skipping(FAULT_STEP + 8, clip=True, poison=False, sync_every=5, attention_every=3)
+    assert [read for read in reads if read[1] not in ("attach", "sync")] == []
+    assert len([read for read in reads if read[1] == "sync"]) > 0  # the counting sees the doctor's reads
+    assert doctor.step == FAULT_STEP + 8 and [a for a in doctor.alerts if a.severity == "error"] == []
+
+
+def test_on_the_accelerator_path_the_device_flags_name_the_first_bad_step_and_parameter(monkeypatch):
+    """A NaN weight at FAULT_STEP, between sync points, in a loop that does not skip: the
+    device's per-step flags, read at the next sync, name the step and the parameter that
+    was non-finite before the update spread it; the only reads off a sync point are the
+    localizer's, armed after the host learned of the NaN."""
+    _on_the_device(monkeypatch)
+    reads = _count_host_reads(monkeypatch)
+    doctor, model = _train_without_skipping(FAULT_STEP + 8, clip=False, sync_every=5, poison=True)
+    assert all(not torch.isfinite(p).all() for p in model.parameters())  # the update spread it
+    param = next(a for a in doctor.alerts if a.code == "PDM104")
+    assert param.step == FAULT_STEP and param.data["before_update"] == [POISONED]
+    assert next(a for a in doctor.alerts if a.code == "PDM101").step == FAULT_STEP
+    assert {where for _, where in reads} <= {"attach", "sync", "localizer"}
+
+
+def test_a_nan_born_in_a_forward_on_the_accelerator_path_says_its_origin_is_unknown(monkeypatch):
+    """Finite parameters, a non-finite input at FAULT_STEP (tanh saturates: the loss stays
+    finite, the gradients do not): the held per-step gradient norms give the step, no
+    parameter was bad before the update, and the module cannot be known after it: PDM103
+    says so and how to get it."""
+    _on_the_device(monkeypatch)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    data = torch.randn(FAULT_STEP + 8, 8, 4, generator=torch.Generator().manual_seed(1))
+    data[FAULT_STEP - 1, 0, 0] = float("inf")
+    nonfinite = ["PDM101", "PDM102", "PDM103", "PDM104"]  # a toy regression: the loss detectors say more
+    with pretrain_doctor.attach(model, optimizer, console=False, sync_every=5, select=nonfinite) as doctor:
+        for x in data:
+            loss = model(x).pow(2).mean()
+            doctor.observe(loss=loss)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+    errors = [a for a in doctor.alerts if a.severity == "error"]
+    assert min(a.step for a in errors) == FAULT_STEP
+    assert next(a for a in errors if a.code == "PDM102").step == FAULT_STEP
+    assert all(not a.data.get("before_update") for a in doctor.alerts if a.code == "PDM104")
+    located = next(a for a in doctor.alerts if a.code == "PDM103")
+    assert located.step > FAULT_STEP and located.data["spread_since"] == FAULT_STEP
     assert "should_skip_step" in located.message and "sync_every=1" in located.message
 
 
