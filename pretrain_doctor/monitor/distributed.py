@@ -70,16 +70,26 @@ def local_tensor(tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
+def sharded_flat_param(tensor: torch.Tensor) -> bool:
+    """FSDP1's FlatParameter holding this rank's shard only (FULL_SHARD, SHARD_GRAD_OP):
+    a plain tensor, but no replica of the other ranks' (each holds a different part)."""
+    if not getattr(tensor, "_is_flat_param", False):
+        return False
+    full = getattr(tensor, "_unpadded_unsharded_size", None)
+    return isinstance(full, torch.Size) and full.numel() > tensor.numel()
+
+
 def replication_factor(tensor: torch.Tensor, world_size: int) -> int:
     """How many ranks of the world hold each element of `tensor`.
 
     A plain tensor is a full replica on every rank (DDP: gradients are already
-    all-reduced). A DTensor is split over its Shard mesh dimensions and copied over the
-    rest, including ranks outside its mesh. Summing a per-rank value divided by this
+    all-reduced), unless it is FSDP1's sharded flat parameter (one rank each). A DTensor
+    is split over its Shard mesh dimensions and copied over the rest, including ranks
+    outside its mesh. Summing a per-rank value divided by this
     factor over the world counts every element exactly once.
     """
     if DTensor is None or not isinstance(tensor, DTensor):
-        return world_size
+        return 1 if sharded_flat_param(tensor) else world_size
     mesh = tensor.device_mesh
     shards = 1
     for dim, placement in enumerate(tensor.placements):
@@ -262,7 +272,7 @@ def replica_groups(tensor: torch.Tensor) -> list[Any]:
     replicate dimension).
     """
     if DTensor is None or not isinstance(tensor, DTensor):
-        return [None]
+        return [] if sharded_flat_param(tensor) else [None]
     mesh = tensor.device_mesh
     return [mesh.get_group(dim) for dim, placement in enumerate(tensor.placements)
             if isinstance(placement, Replicate) and mesh.size(dim) > 1]

@@ -15,6 +15,8 @@ class FunctionPatch:
 
     def __init__(self, owner: Any, name: str, around: Callable[..., Any]) -> None:
         self.owner, self.name = owner, name
+        # patched on an instance (a method of its class): removing deletes the attribute
+        self.had_own = name in getattr(owner, "__dict__", {name: None})
         self.original = getattr(owner, name)
         self.active = False
         original = self.original
@@ -34,7 +36,10 @@ class FunctionPatch:
     def remove(self) -> None:
         self.active = False
         if getattr(self.owner, self.name, None) is self.wrapper:
-            setattr(self.owner, self.name, self.original)
+            if self.had_own:
+                setattr(self.owner, self.name, self.original)
+            else:
+                delattr(self.owner, self.name)
 
 
 def remove_all(handles: list[Any], patches: Iterable[FunctionPatch] = ()) -> None:

@@ -14,10 +14,12 @@ is the pre-clip total norm. `clip_grad_norm_` imported before attach, `get_total
 accelerate) all arrive there. The function object is kept (its `no_grad` wrapper calls
 the tap), so references taken before the tap was installed see it too. On a torch
 without it (< 2.6) the tap wraps `clip_grad_norm_` by name instead. FSDP1's
-`FullyShardedDataParallel.clip_grad_norm_` is tapped by its return value (FSDP1 needs an
-accelerator: untested on the CPU-only test machines). DeepSpeed's ZeRO and mixed-precision
-optimizers clip inside their own step with a norm they compute themselves: no tap sees
-it; the doctor reads it after the step (optimizers.engine_grad_norm).
+`FullyShardedDataParallel.clip_grad_norm_` computes and scales inline: it is tapped by its
+return value (tested on 2 CPU processes with gloo, `device_id=torch.device("cpu")`).
+DeepSpeed's ZeRO and mixed-precision optimizers clip inside their own step with a norm
+they compute themselves: no tap sees it; the doctor reads it after the step
+(optimizers.engine_grad_norm). Its fp32 engine clips with a norm it discards: the doctor
+measures it inside the engine's `clip_fp32_gradients` (optimizers.clipping_engine).
 """
 
 from __future__ import annotations

@@ -73,6 +73,10 @@ def _wrap(kind: str, model: torch.nn.Module) -> torch.nn.Module:
         return torch.nn.parallel.DistributedDataParallel(model)
     if kind == "fsdp":
         return _fully_shard(model)
+    if kind == "fsdp1":  # FullyShardedDataParallel (FULL_SHARD): flat parameters, sharded
+        from torch.distributed.fsdp import FullyShardedDataParallel
+
+        return FullyShardedDataParallel(model, device_id=torch.device("cpu"))
     if kind == "hsdp":  # 2 replicas of a 1-way shard: parameters are DTensors (Replicate, Shard(0))
         from torch.distributed.device_mesh import init_device_mesh
 
@@ -82,7 +86,7 @@ def _wrap(kind: str, model: torch.nn.Module) -> torch.nn.Module:
 
 
 def _train(kind: str, rank: int, world_size: int, workdir: Path, steps: int = STEPS,
-           before_step: Any = None, after_step: Any = None, clip: bool = False,
+           before_step: Any = None, after_step: Any = None, clip: Any = False,
            **options: Any) -> pretrain_doctor.Doctor:
     model = _wrap(kind, make_model())
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
@@ -94,7 +98,9 @@ def _train(kind: str, rank: int, world_size: int, workdir: Path, steps: int = ST
             loss = before_step(step, loss, model)
         doctor.observe(loss=loss)
         loss.backward()
-        if clip:
+        if clip == "own":  # the wrapper's own clipping (FSDP1's clip_grad_norm_ method)
+            model.clip_grad_norm_(MAX_GRAD_NORM)
+        elif clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
         optimizer.step()
         optimizer.zero_grad()
@@ -108,10 +114,15 @@ def _alerts(doctor: pretrain_doctor.Doctor) -> list[dict[str, Any]]:
     return [{"step": a.step, "code": a.code, "severity": a.severity, "data": a.data} for a in doctor.alerts]
 
 
-def _grad_norm_run(kind: str, rank: int, world_size: int, workdir: Path) -> dict[str, Any]:
+def _grad_norm_run(kind: str, rank: int, world_size: int, workdir: Path, clip: Any = True,
+                   **options: Any) -> dict[str, Any]:
     recorder = Recorder()
-    _train(kind, rank, world_size, workdir, sync_every=2, detectors=[recorder], clip=True)
-    return {"records": [{"step": r.step, "metrics": r.metrics} for r in recorder.records]}
+    _train(kind, rank, world_size, workdir, sync_every=2, detectors=[recorder], clip=clip, **options)
+    return {"records": [{"step": r.step, "metrics": r.metrics, "extra": sorted(r.extra)} for r in recorder.records]}
+
+
+def fsdp1_own_clip_grad_norm(rank: int, world_size: int, workdir: Path) -> dict[str, Any]:
+    return _grad_norm_run("fsdp1", rank, world_size, workdir, clip="own", replica_check_every=2)
 
 
 def ddp_grad_norm(rank: int, world_size: int, workdir: Path) -> dict[str, Any]:

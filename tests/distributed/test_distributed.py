@@ -44,6 +44,27 @@ def test_every_rank_sees_the_global_grad_norm(scenario: str, tmp_path: Path) -> 
     np.testing.assert_allclose([s["metrics"]["grad_norm"] for s in steps], expected, rtol=1e-5)
 
 
+def test_fsdp1_clipping_with_its_own_method_records_the_pre_clip_global_norm(tmp_path: Path) -> None:
+    """FullyShardedDataParallel.clip_grad_norm_ computes the global norm over the shards and
+    scales inline (no torch clip runs): the doctor takes its return value on every rank.
+    Its flat parameters are shards, not replicas: the replica check compares none of them,
+    and the sampled per-layer norms add the shards up."""
+    ranks = run_ranks("fsdp1_own_clip_grad_norm", tmp_path)
+    expected = [step["grad_norm"] for step in reference_grad_norms()]
+    assert all(norm > MAX_GRAD_NORM for norm in expected)  # clipping was active at every step
+    for result in ranks:
+        assert [r["step"] for r in result["records"]] == list(range(1, STEPS + 1))
+        np.testing.assert_allclose([r["metrics"]["grad_norm"] for r in result["records"]], expected, rtol=1e-5)
+        np.testing.assert_allclose([r["metrics"]["clip_ratio"] for r in result["records"]],
+                                   [MAX_GRAD_NORM / norm for norm in expected], rtol=1e-4)
+        assert not any("replica_mismatch" in r["extra"] for r in result["records"])
+        sampled = [r for r in result["records"] if _per_layer(r["metrics"])]
+        assert [r["step"] for r in sampled] == list(range(2, STEPS + 1, 2))
+        for record in sampled:  # one flat parameter: its layer's norm is the whole pre-clip norm
+            np.testing.assert_allclose(np.linalg.norm(_per_layer(record["metrics"])),
+                                       expected[record["step"] - 1], rtol=1e-5)
+
+
 def _first_alert(result: dict, code: str, rank: int) -> dict:
     """The rank's first alert with `code` (failing with the rank's alerts when it has none)."""
     found = [a for a in result["alerts"] if a["code"] == code]

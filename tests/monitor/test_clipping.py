@@ -193,6 +193,82 @@ class ZeroLikeOptimizer:
         self.partitions = []
 
 
+def _deepspeed_clip_grad_norm_(parameters, max_norm, norm_type=2.0):
+    """deepspeed.runtime.utils.clip_grad_norm_ on one process (no mpu, one data-parallel
+    rank): the 2-norm of the per-parameter grad norms, then every grad scaled in place."""
+    parameters = [p for p in parameters if p.grad is not None]
+    total_norm = torch.stack([p.grad.data.detach().float().norm(norm_type) for p in parameters])
+    total_norm = total_norm.square().sum().float().pow(1.0 / norm_type)
+    clip_coef = torch.min(torch.tensor([1.0]), torch.tensor([float(max_norm)]) / (total_norm + 1e-6))
+    for p in parameters:
+        p.grad.data.mul_(clip_coef)
+    return total_norm
+
+
+class FakeDeepSpeedEngine(torch.nn.Module):
+    """Duck-typed like DeepSpeedEngine without ZeRO, fp16 or bf16 (deepspeed/runtime/engine.py):
+    `step()` is `_take_model_step`: `clip_fp32_gradients()` when `gradient_clipping()` > 0
+    (DeepSpeed's own clip_grad_norm_ over the module's parameters, its norm discarded), the
+    torch optimizer's step, `_global_grad_norm` copied only from an optimizer that has one
+    (a torch optimizer has not: it stays None), and the gradients set to None."""
+
+    def __init__(self, module: torch.nn.Module, optimizer: torch.optim.Optimizer, clipping: float) -> None:
+        super().__init__()
+        self.module, self.optimizer, self._clipping = module, optimizer, clipping
+        self._global_grad_norm = None
+
+    def forward(self, *args, **kwargs):
+        return self.module(*args, **kwargs)
+
+    def backward(self, loss: torch.Tensor) -> None:
+        loss.backward()
+
+    def gradient_clipping(self) -> float:
+        return self._clipping
+
+    def get_global_grad_norm(self):
+        return self._global_grad_norm
+
+    def clip_fp32_gradients(self) -> None:
+        _deepspeed_clip_grad_norm_(self.module.parameters(), max_norm=self.gradient_clipping())
+
+    def step(self, lr_kwargs=None) -> None:
+        if self.gradient_clipping() > 0.0:
+            self.clip_fp32_gradients()
+        self.optimizer.step()
+        if hasattr(self.optimizer, "_global_grad_norm"):
+            self._global_grad_norm = self.optimizer._global_grad_norm
+        for param in self.module.parameters():
+            param.grad = None
+
+
+@pytest.mark.parametrize("given", ["engine-and-optimizer", "engine-as-both"])
+def test_a_deepspeed_fp32_engine_gives_its_pre_clip_norm(given):
+    """`model_engine, optimizer, _, _ = deepspeed.initialize(...)` without ZeRO: the engine
+    clips inside `step()` with a norm it discards, before the torch optimizer (whose hooks
+    see clipped gradients) steps. The doctor measures it in `clip_fp32_gradients`; detach
+    leaves the engine's method as it was."""
+    model = _mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4)
+    engine = FakeDeepSpeedEngine(model, optimizer, clipping=MAX_NORM)
+    recorder = Recorder()
+    true_norms = []
+    generator = torch.Generator().manual_seed(1)
+    doctor = pretrain_doctor.attach(engine, optimizer if given == "engine-and-optimizer" else engine,
+                                    detectors=[recorder], sync_every=3, **QUIET)
+    for _ in range(6):
+        loss = 300.0 * engine(torch.randn(16, 8, generator=generator)).square().mean()
+        engine.backward(loss)
+        true_norms.append(float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters()]))))
+        engine.step()
+    doctor.detach()
+    assert min(true_norms) > 10 * MAX_NORM  # every step really clipped
+    assert [r.metrics["grad_norm"] for r in recorder.records] == pytest.approx(true_norms, rel=1e-4)
+    assert [r.metrics["clip_ratio"] for r in recorder.records] == pytest.approx(
+        [MAX_NORM / n for n in true_norms], rel=1e-3)
+    assert "clip_fp32_gradients" not in vars(engine)
+
+
 def test_a_deepspeed_style_optimizer_gives_its_pre_clip_norm():
     """DeepSpeed's ZeRO optimizers clip inside their own step (no torch clip runs): the
     norm they keep is read after the step, duck-typed; an overflow step is a skipped step."""
