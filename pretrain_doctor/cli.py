@@ -72,6 +72,12 @@ def _write(text: str, output: Optional[Path]) -> None:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
+_TRAINER_VERSION_HELP = (
+    "Judge keys and defaults against this trainer release: NAME=VER, repeatable (transformers=4.46, trl=0.19, "
+    "torchtitan=0.1.0, axolotl=0.12, llamafactory=0.9.2, litgpt=0.5.4, llm-foundry=0.20, olmo=0.6, neox=2.0, "
+    "nanotron=0.5, deepspeed=0.16); default: the installed one, else every known release.")
+
+
 @app.command(
     epilog=(
         "Examples:\n\n"
@@ -82,7 +88,8 @@ def _write(text: str, output: Optional[Path]) -> None:
         "  pretrain-doctor check configs/ --fix                  (apply safe fixes in place)\n\n"
         "  pretrain-doctor check train.yaml --diff --unsafe-fixes (show every fix, write nothing)\n\n"
         "  pretrain-doctor check train.yaml --data   (also the data checks on its local datasets)\n\n"
-        "  pretrain-doctor check --skip-non-configs $(git diff --name-only main)"
+        "  pretrain-doctor check --skip-non-configs $(git diff --name-only main)\n\n"
+        "  pretrain-doctor check axolotl.yaml --trainer-version axolotl=0.11"
     )
 )
 def check(
@@ -105,9 +112,7 @@ def check(
         False, "--trust-settings-rules", envvar="PRETRAIN_DOCTOR_TRUST_RULES_DIR",
         help="Load the rules-dir a settings file names (settings never run code otherwise)."),
     merge: bool = typer.Option(False, "--merge", help="The files are one run, merged in order (GPT-NeoX style)."),
-    trainer_version: List[str] = typer.Option(
-        [], "--trainer-version", help="Judge keys and defaults against this trainer release: NAME=VER "
-        "(transformers=4.46, trl=0.19, torchtitan=0.1.0); default: the installed one, else every known release."),
+    trainer_version: List[str] = typer.Option([], "--trainer-version", help=_TRAINER_VERSION_HELP),
     baseline: Optional[str] = typer.Option(
         None, "--baseline", help="Compare lr and batch with this config, or git:REF (the same file at a git ref)."),
     fix: bool = typer.Option(
@@ -252,9 +257,7 @@ def plan(
     model_config: Optional[Path] = typer.Option(None, "--model-config", help="A model config.json."),
     accelerate_config: Optional[Path] = typer.Option(None, "--accelerate-config", help="An accelerate YAML."),
     merge: bool = typer.Option(False, "--merge", help="The files are one run, merged in order (GPT-NeoX style)."),
-    trainer_version: List[str] = typer.Option(
-        [], "--trainer-version", help="Judge keys and defaults against this trainer release: NAME=VER "
-        "(transformers=4.46, trl=0.19, torchtitan=0.1.0); default: the installed one, else every known release."),
+    trainer_version: List[str] = typer.Option([], "--trainer-version", help=_TRAINER_VERSION_HELP),
 ) -> None:
     """Show what the doctor read from a config: every field with its source line, and the derived numbers."""
     _skip_pydantic_plugins()

@@ -14,53 +14,17 @@ from typing import Any
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
-from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .hf import _OPTIMIZERS
 from .hf_keys import HF_KNOWN_KEYS
 from .shared import apply_accelerate, merge_deepspeed_reference, optimizer_family
 
 DEFAULT = "axolotl default"
-AXOLOTL_KEYS = frozenset({
-    "base_model", "base_model_config", "model_type", "tokenizer_type", "tokenizer_config", "tokenizer_use_fast",
-    "trust_remote_code", "load_in_8bit", "load_in_4bit", "datasets", "test_datasets", "pretraining_dataset",
-    "dataset_prepared_path", "val_set_size", "output_dir", "adapter", "lora_model_dir", "sequence_len",
-    "sample_packing", "eval_sample_packing", "pad_to_sequence_len", "lora_r", "lora_alpha", "lora_dropout",
-    "lora_target_linear", "lora_target_modules", "lora_modules_to_save", "lora_fan_in_fan_out", "peft_use_dora",
-    "wandb_project", "wandb_entity", "wandb_watch", "wandb_name", "wandb_log_model", "wandb_run_id",
-    "gradient_accumulation_steps", "micro_batch_size", "batch_size", "eval_batch_size", "num_epochs", "max_steps",
-    "optimizer", "lr_scheduler", "lr_scheduler_kwargs", "learning_rate", "cosine_min_lr_ratio",
-    "cosine_constant_lr_ratio", "lr_quadratic_warmup", "train_on_inputs", "group_by_length", "bf16", "fp16", "tf32",
-    "float16", "bfloat16", "fp8", "gradient_checkpointing", "gradient_checkpointing_kwargs", "early_stopping_patience",
-    "resume_from_checkpoint", "auto_resume_from_checkpoints", "local_rank", "logging_steps", "xformers_attention",
-    "flash_attention", "sdp_attention", "s2_attention", "attn_implementation", "warmup_steps", "warmup_ratio",
-    "evals_per_epoch", "eval_steps", "eval_strategy", "saves_per_epoch", "save_steps", "save_strategy",
-    "save_total_limit", "save_safetensors", "save_only_model", "debug", "deepspeed", "fsdp", "fsdp_config",
-    "fsdp_version", "weight_decay", "max_grad_norm", "special_tokens", "tokens", "added_tokens_overrides",
-    "chat_template", "chat_template_jinja", "default_system_message", "rl", "rl_beta", "dpo_beta", "orpo_alpha",
-    "seed", "strict", "low_cpu_mem_usage", "unfrozen_parameters", "relora_steps", "relora_warmup_steps",
-    "relora_anneal_steps", "relora_prune_ratio", "relora_cpu_offload", "reinit_weights", "random_init_weights",
-    "eval_table_size", "eval_max_new_tokens", "do_causal_lm_eval", "eval_causal_lm_metrics", "dataset_processes",
-    "dataloader_num_workers", "dataloader_pin_memory", "dataloader_prefetch_factor", "dataloader_drop_last",
-    "shuffle_merged_datasets", "streaming", "max_packed_sequence_len", "sample_packing_eff_est",
-    "sample_packing_sequentially", "sample_packing_group_size", "sample_packing_bin_size", "multipack_real_batches",
-    "pretrain_multipack_attn", "pretrain_multipack_buffer_size", "curriculum_sampling", "plugins", "liger_rms_norm",
-    "liger_glu_activation", "liger_layer_norm", "liger_rope", "liger_cross_entropy", "liger_fused_linear_cross_entropy",
-    "unsloth_lora_mlp", "unsloth_lora_qkv", "unsloth_lora_o", "torch_compile", "torch_compile_backend",
-    "neftune_noise_alpha", "loss_watchdog_threshold", "loss_watchdog_patience", "qat", "quantization",
-    "hub_model_id", "hub_strategy", "push_dataset_to_hub", "model_config_type", "is_llama_derived_model",
-    "is_mistral_derived_model", "is_falcon_derived_model", "is_qwen_derived_model", "bnb_config_kwargs",
-    "gptq", "model_config", "overrides_of_model_config", "rope_scaling", "noisy_embedding_alpha", "ddp_timeout",
-    "ddp_bucket_cap_mb", "ddp_broadcast_buffers", "include_tokens_per_second", "lora_on_cpu", "lora_mlp_kernel",
-    "lora_qkv_kernel", "lora_o_kernel", "peft_layers_to_transform", "max_memory", "gpu_memory_limit",
-    "dataset_exact_deduplication", "skip_prepare_dataset", "pretraining_sample_concatenation",
-    "streaming_multipack_buffer_size", "use_tensorboard", "use_wandb", "use_mlflow",
-    "mlflow_tracking_uri", "mlflow_experiment_name", "comet_api_key", "profiler_steps", "sequence_parallel_degree",
-    "context_parallel_size", "tensor_parallel_size", "dp_shard_size", "dp_replicate_size", "lisa_n_layers",
-    "lisa_step_interval", "lisa_layers_attribute", "trl", "kto_desirable_weight", "kto_undesirable_weight",
-    "remove_unused_columns", "eot_tokens", "chat_template_kwargs", "field_messages", "message_field_training",
-    "roles_to_train", "train_on_eos", "split_thinking", "mean_resizing_embeddings", "shrink_embeddings", "embeddings_skip_upcast", "tokenizer_legacy", "tokenizer_save_jinja_files",
-})
-_KNOWN = AXOLOTL_KEYS | HF_KNOWN_KEYS
+# Keys of axolotl configs in the wild that no release read declares at the top level (axolotl_keys.py
+# holds every key of every release read); HF TrainingArguments keys pass through to the trainer.
+_EXTRA_KEYS = frozenset({"debug", "field_messages", "message_field_training", "model_config_type",
+                         "random_init_weights", "roles_to_train", "split_thinking", "train_on_eos"})
+_KNOWN = _EXTRA_KEYS | HF_KNOWN_KEYS
 
 
 class AxolotlDialect(Dialect):
@@ -68,6 +32,7 @@ class AxolotlDialect(Dialect):
     field_keys = {"schedule.warmup_steps": "warmup_steps", "schedule.warmup_ratio": "warmup_ratio"}
     summary = "axolotl YAML (base_model, micro_batch_size, sequence_len, adapter)"
     known_keys = _KNOWN
+    keys_table = "axolotl_keys"
 
     def score(self, doc: Document) -> int:
         data = doc.data
@@ -92,7 +57,8 @@ class AxolotlDialect(Dialect):
         b.default("seed", 42, "transformers default")
         merge_deepspeed_reference(b, doc, context)
         apply_accelerate(b, doc, context)
-        typo_notes(b, doc, _KNOWN)
+        # top-level keys only: nested models (fsdp_config, trl) accepted older spellings the schema does not show
+        table_notes(b, doc, self.table(), context.trainer_versions, also={"": _KNOWN}, sections=[""])
         apply_flags(b, context)
         return b.build()
 

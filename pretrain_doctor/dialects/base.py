@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import difflib
+import importlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable, Optional
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Optional
 
 from ..config.document import Document, KeyPath, dotted
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
-from .versions import KeyChange, TrainerVersions
+from .versions import ChangeTable, KeyChange, TrainerVersions
 
 _INTERPOLATION = re.compile(r"\$\{[^}]*\}")
 
@@ -42,6 +43,9 @@ class Dialect:
     # Plan field -> the dotted key this trainer reads it from, for fields `check --fix` may add
     # when the file lacks them (a warmup, padded embedding rows). Absent: no such fix here.
     field_keys: ClassVar[dict[str, str]] = {}
+    # The generated table of the keys each release reads (a dialects/*_keys.py module name), loaded
+    # only when this dialect's keys are asked for; its top-level keys join `known_keys`.
+    keys_table: ClassVar[Optional[str]] = None
 
     def score(self, doc: Document) -> int:
         """How sure we are that `doc` is this dialect: 0 = not at all; the highest score wins."""
@@ -49,7 +53,14 @@ class Dialect:
 
     def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
         """The top-level keys this trainer reads in `doc` (`known_keys` unless the file says otherwise)."""
-        return self.known_keys
+        if self.keys_table is None:
+            return self.known_keys
+        return (self.known_keys or frozenset()) | keys_table(self.keys_table).KEYS[""]
+
+    def table(self) -> Any:
+        """The generated keys table of this dialect (see `keys_table`)."""
+        assert self.keys_table is not None
+        return keys_table(self.keys_table)
 
     def companion_reason(self, doc: Document) -> Optional[str]:
         """If `doc` is a companion file (accelerate config, launcher settings), say what it is."""
@@ -61,6 +72,11 @@ class Dialect:
     # -- helpers shared by adapters -------------------------------------------------
     def builder(self, docs: Iterable[Document]) -> PlanBuilder:
         return PlanBuilder(self.name, docs)
+
+
+def keys_table(module: str) -> Any:
+    """A generated keys table (dialects/*_keys.py), imported on first use."""
+    return importlib.import_module(f"{__package__}.{module}")
 
 
 def apply_flags(builder: PlanBuilder, context: BuildContext) -> None:
@@ -185,6 +201,30 @@ def _ranked(key: str, candidates: list[str], cutoff: float) -> list[tuple[float,
             ranked.append((matcher.ratio(), candidate))
     ranked.sort(reverse=True)  # as difflib.get_close_matches ranks: score, then the name
     return ranked
+
+
+def table_notes(builder: PlanBuilder, doc: Document, table: Any, versions: TrainerVersions,
+                also: Optional[Mapping[str, Iterable[str]]] = None, sections: Optional[Iterable[str]] = None,
+                spelling: Optional[Callable[[str], str]] = None) -> None:
+    """typo_notes for every section of a generated keys table (a dialects/*_keys.py module with
+    TRAINER, KEYS and CHANGES) that `doc` has, judged against the trainer version in `versions`.
+
+    `also`: keys a section reads beside the table's (section -> keys); `sections`: only these."""
+    changes = ChangeTable(table.TRAINER, table.CHANGES, spelling)
+    for section in sections if sections is not None else table.KEYS:
+        known = set(table.KEYS.get(section, ())) | set((also or {}).get(section, ()))
+        typo_notes(builder, doc, known, prefix=tuple(section.split(".")) if section else (), changes=changes,
+                   versions=versions)
+    judged_version(builder, doc, versions, table.TRAINER)
+
+
+def judged_version(builder: PlanBuilder, doc: Document, versions: TrainerVersions, trainer: str) -> None:
+    """The plan names the trainer version its keys were judged against, or asks for one."""
+    judged = versions.get(trainer)
+    if judged is not None:
+        builder.set("trainer_version", judged.version, builder.source(doc, (), note=judged.describe()))
+    else:  # keys are judged against every release we know
+        builder.unknown("trainer_version", f"--trainer-version {trainer}=VER")
 
 
 def _dotted(prefix: KeyPath, key: str) -> str:

@@ -18,17 +18,19 @@ unless `optim_config` names a plugin, and a constant lr unless `lr_scheduler_con
 from __future__ import annotations
 
 import re
+from collections import ChainMap
 from typing import Any, Optional
 
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
-from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .base import (BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, judged_version,
+                   typo_notes)
 from .hf import HfDialect
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
-from .llamafactory_keys import LLAMAFACTORY_KEYS, LLAMAFACTORY_V1_KEYS, LLAMAFACTORY_VERSION
+from .llamafactory_keys import CHANGES, LLAMAFACTORY_KEYS, LLAMAFACTORY_V1_KEYS, LLAMAFACTORY_VERSION, TRAINER
 from .shared import apply_accelerate, merge_deepspeed_reference, optimizer_family, take_or_default
-from .versions import TrainerVersions, parse_version
+from .versions import ChangeTable, TrainerVersions, parse_version
 
 DEFAULT = f"LLaMA-Factory {LLAMAFACTORY_VERSION} default"
 HF_DEFAULT = "transformers default"
@@ -117,9 +119,12 @@ class LlamaFactoryDialect(Dialect):
         merge_deepspeed_reference(b, doc, context)
         apply_accelerate(b, doc, context)
         _other_trainers_keys(b, doc)
-        # HF keys renamed or removed across transformers releases are judged like the hf dialect's.
+        # Its own keys are judged against the LLaMA-Factory version (llamafactory_keys.CHANGES), HF keys
+        # renamed or removed across transformers releases like the hf dialect's.
         typo_notes(b, doc, _KNOWN_KEYS, keys=[k for k in doc.data if k not in _OTHER_TRAINERS_NAMES],
-                   changes=_HF_CHANGES, versions=_hf_versions(context.trainer_versions))
+                   changes=ChainMap(ChangeTable(TRAINER, CHANGES), _HF_CHANGES),
+                   versions=_hf_versions(context.trainer_versions))
+        judged_version(b, doc, context.trainer_versions, TRAINER)
         apply_flags(b, context)
         return b.build()
 

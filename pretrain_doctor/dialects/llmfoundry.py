@@ -32,27 +32,14 @@ from typing import Any, Iterator, Optional
 from ..config.document import Document, KeyPath, Position
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
-from .base import BuildContext, Dialect, apply_flags, closest_key, lenient_bool, lenient_int, lenient_number, typo_notes
+from .base import (BuildContext, Dialect, apply_flags, closest_key, lenient_bool, lenient_int, lenient_number,
+                   judged_version, typo_notes)
 from .shared import optimizer_family, resolve_interpolations, take_or_default
+from .versions import ChangeTable, TrainerVersions
 
 LLMFOUNDRY_VERSION = "0.22.0.dev0"
 DEFAULT = f"llm-foundry {LLMFOUNDRY_VERSION} default"
 COMPOSER_DEFAULT = "Composer default"
-# TrainConfig's fields (llmfoundry/utils/config_utils.py): any other top-level key stops the run.
-TRAIN_CONFIG_KEYS = frozenset({
-    "model", "tokenizer", "optimizer", "scheduler", "train_loader", "device_train_batch_size",
-    "device_eval_batch_size", "max_duration", "max_seq_len", "seed", "precision", "code_paths", "max_split_size_mb",
-    "expandable_segments", "cuda_load_lazy", "dist_timeout", "fsdp_config", "tp_config",
-    "accumulate_train_batch_on_tokens", "eval_interval", "eval_loader", "eval_loaders", "icl_tasks", "icl_tasks_str",
-    "eval_gauntlet", "eval_gauntlet_str", "icl_subset_num_batches", "icl_seq_len", "loggers", "progress_bar",
-    "log_to_console", "python_log_level", "console_log_interval", "log_config", "callbacks", "algorithms",
-    "save_folder", "save_latest_filename", "save_overwrite", "save_weights_only", "save_filename", "save_interval",
-    "save_num_checkpoints_to_keep", "load_path", "load_weights_only", "load_strict_model_weights",
-    "load_ignore_keys", "save_ignore_keys", "only_hf_checkpoint", "only_composer_checkpoint",
-    "train_subset_num_batches", "device_train_microbatch_size", "global_train_batch_size", "spin_dataloaders",
-    "eval_subset_num_batches", "eval_first", "compile_config", "metadata", "flatten_metadata", "run_name",
-    "autoresume", "profiler", "variables", "n_gpus", "device_train_grad_accum",
-})
 # Optimizer classes of llm-foundry's registry (llmfoundry/optim/__init__.py) and their defaults.
 _OPTIMIZERS: dict[str, dict[str, Any]] = {
     "decoupled_adamw": {"family": "adamw", "lr": 1e-3, "betas": (0.9, 0.95), "eps": 1e-8, "weight_decay": 1e-5,
@@ -186,7 +173,7 @@ class LlmFoundryDialect(Dialect):
         take_or_default(b, doc, "seed", "seed", lenient_int, 17, DEFAULT)
         b.take("tokenizer.name", doc, ("tokenizer", "name"), str)
         b.take("tokenizer.model_max_length", doc, ("tokenizer", "kwargs", "model_max_length"), lenient_number)
-        _unknown_top_level_keys(b, doc)
+        _unknown_top_level_keys(b, doc, context.trainer_versions)
         typo_notes(b, doc, _OPTIMIZER_KEYS, prefix=("optimizer",))
         typo_notes(b, doc, _SCHEDULER_KEYS, prefix=("scheduler",))
         apply_flags(b, context)
@@ -527,12 +514,22 @@ def _interval(b: PlanBuilder, doc: Document, clock: _Clock, section: str, path: 
         b.set(f"{section}.interval_steps", steps, source)
 
 
-def _unknown_top_level_keys(b: PlanBuilder, doc: Document) -> None:
-    """llm-foundry stops on any top-level key TrainConfig lacks; say which key and what was meant."""
+def _unknown_top_level_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
+    """llm-foundry stops on any top-level key TrainConfig lacks; say which key and what was meant.
+
+    TrainConfig's fields at each release are in llmfoundry_keys.py: a key of another release is
+    judged against the version (and named with it), never called a typo."""
+    from . import llmfoundry_keys  # loaded for the dialect in use only
+
+    known = llmfoundry_keys.KEYS[""]
+    changed = [key for key in doc.data if isinstance(key, str) and key in llmfoundry_keys.CHANGES]
+    typo_notes(b, doc, known, keys=changed, versions=versions, suggest=False,
+               changes=ChangeTable(llmfoundry_keys.TRAINER, llmfoundry_keys.CHANGES))
+    judged_version(b, doc, versions, llmfoundry_keys.TRAINER)
     for key in doc.data:
-        if not isinstance(key, str) or key in TRAIN_CONFIG_KEYS:
+        if not isinstance(key, str) or key in known:
             continue
-        close, unique = closest_key(key, sorted(TRAIN_CONFIG_KEYS), 0.8, present=doc.data)
+        close, unique = closest_key(key, sorted(known), 0.8, present=doc.data)
         hint = f"rename it to `{close}`" if close else "move it under `variables:` or remove it"
         meant = f"; did you mean `{close}`?" if close else ""
         b.note("ignored-key", f"`{key}` is not a TrainConfig key: llm-foundry refuses to start "

@@ -24,32 +24,10 @@ from typing import Any, Optional
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
-from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .shared import SMOKE_TEST_STEPS, optimizer_family
 
 DEFAULT = "nanotron config default"
-_SECTIONS = ("general", "parallelism", "model", "tokenizer", "checkpoints", "logging", "metrics_logging", "tokens",
-             "optimizer", "data_stages", "data", "profiler", "lighteval", "s3_upload")
-_KNOWN = {
-    "general": ("project", "run", "seed", "step", "consumed_train_samples", "benchmark_csv_path",
-                "ignore_sanity_checks"),
-    "parallelism": ("dp", "pp", "tp", "pp_engine", "tp_mode", "tp_linear_async_communication", "recompute_layer",
-                    "tp_recompute_allgather", "expert_parallel_size", "context_parallel_size"),
-    "model": ("model_config", "init_method", "dtype", "make_vocab_size_divisible_by", "ddp_bucket_cap_mb"),
-    "tokenizer": ("tokenizer_name_or_path", "tokenizer_revision", "tokenizer_max_length"),
-    "checkpoints": ("checkpoints_path", "checkpoint_interval", "save_initial_state", "save_final_state",
-                    "resume_checkpoint_path", "load_lr_scheduler", "load_optimizer",
-                    "checkpoints_path_is_shared_file_system"),
-    "tokens": ("sequence_length", "train_steps", "micro_batch_size", "batch_accumulation_per_replica",
-               "val_check_interval", "limit_val_batches", "limit_test_batches"),
-    "optimizer": ("optimizer_factory", "zero_stage", "weight_decay", "clip_grad", "accumulate_grad_in_fp32",
-                  "learning_rate_scheduler", "weight_decay_exclude_named_params",
-                  # the layout before `optimizer_factory`
-                  "adam_eps", "adam_beta1", "adam_beta2", "torch_adam_is_fused"),
-}
-_SCHEDULER_KEYS = ("learning_rate", "lr_warmup_steps", "lr_warmup_style", "lr_decay_style", "lr_decay_steps",
-                   "lr_decay_starting_step", "min_decay_lr")
-_FACTORY_KEYS = ("name", "adam_eps", "adam_beta1", "adam_beta2", "torch_adam_is_fused")
 # The model config classes nanotron's loader tries in order, with their marker key and defaults.
 _LLAMA_DEFAULTS = {"hidden_size": 4096, "intermediate_size": 11008, "max_position_embeddings": 2048,
                    "num_attention_heads": 32, "num_hidden_layers": 32, "tie_word_embeddings": False,
@@ -107,7 +85,7 @@ class NanotronDialect(Dialect):
     name = "nanotron"
     field_keys = {"schedule.warmup_steps": "optimizer.learning_rate_scheduler.lr_warmup_steps"}
     summary = "nanotron YAML (general/parallelism/model/tokens/optimizer sections)"
-    known_keys = frozenset(_SECTIONS)
+    keys_table = "nanotron_keys"  # Config's sections and their fields at each release read
 
     def score(self, doc: Document) -> int:
         data = doc.data
@@ -134,11 +112,7 @@ class NanotronDialect(Dialect):
         self._precision(b, doc)
         self._parallel(b, doc)
         self._checkpoint_and_eval(b, doc)
-        typo_notes(b, doc, _SECTIONS)
-        for section, known in _KNOWN.items():
-            typo_notes(b, doc, known, prefix=(section,))
-        typo_notes(b, doc, _SCHEDULER_KEYS, prefix=("optimizer", "learning_rate_scheduler"))
-        typo_notes(b, doc, _FACTORY_KEYS, prefix=("optimizer", "optimizer_factory"))
+        table_notes(b, doc, self.table(), context.trainer_versions)
         apply_flags(b, context)
         return b.build()
 

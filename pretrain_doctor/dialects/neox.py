@@ -15,7 +15,7 @@ from typing import Any, Optional
 from ..config.document import Document, KeyPath
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
-from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .shared import optimizer_family
 
 DEFAULT = "GPT-NeoX neox_args default"
@@ -35,36 +35,9 @@ _SETUP_KEYS = {"data_path", "train_data_paths", "valid_data_paths", "test_data_p
                "train_data_weights", "valid_data_weights", "test_data_weights", "label_data_paths", "master_port",
                "num_gpus", "num_nodes"}
 _TRAINING_KEYS = {"optimizer", "train_iters", "train_micro_batch_size_per_gpu", "train_batch_size", "lr_decay_iters"}
-# Keys of `megatron/neox_arguments/neox_args.py` that configs commonly set, for "did you mean".
-# `-` and `_` spellings are both known.
-_KNOWN_BASE = {
-    "activation", "attention_config", "attention_dropout", "bias_gelu_fusion", "checkpoint_activations",
-    "checkpoint_factor", "checkpoint_num_layers", "checkpoint_validation_with_forward_pass", "data_impl", "data_path",
-    "deepspeed_extra_args", "distributed_backend", "eval_interval", "eval_iters", "extra_save_iters", "finetune", "fp16",
-    "fp32_allreduce", "gpt_j_residual", "gradient_accumulation_steps", "gradient_clipping", "hidden_dropout",
-    "hidden_size", "hostfile", "init_method", "intermediate_size", "keep_last_n_checkpoints", "layernorm_fusion", "load",
-    "log_dir", "log_grad_norm", "log_interval", "lr_decay_iters", "lr_decay_style", "make_vocab_size_divisible_by",
-    "mamba_causal_conv_fusion", "mamba_inner_func_fusion", "mamba_selective_scan_fusion", "max_position_embeddings",
-    "merge_file", "min_lr", "mlp_multiple_of", "model_parallel_size", "moe_num_experts", "no_weight_tying", "norm",
-    "num_attention_heads", "num_layers", "num_workers", "optimizer", "output_layer_init_method",
-    "output_layer_parallelism", "partition_activations", "pipe_parallel_size", "pos_emb", "precision", "rms_norm_epsilon",
-    "rope_fusion", "rotary_pct", "save", "scaled_upper_triang_masked_softmax_fusion", "seq_length", "steps_per_print",
-    "synchronize_each_layer", "tensorboard_dir", "test_data_paths", "tokenizer_type", "train_data_paths", "train_iters",
-    "train_micro_batch_size_per_gpu", "use_bias_in_attn_linear", "use_bias_in_norms", "valid_data_paths", "vocab_file",
-    "wall_clock_breakdown", "warmup", "weight_decay", "zero_optimization", "seed", "split", "train_batch_size", "bf16",
-    "num_kv_heads", "moe_top_k", "moe_type", "init_method_std", "use_wandb", "wandb_project", "wandb_group",
-    "wandb_team", "wandb_host", "save_iters", "lr", "sequence_parallel", "label_data_paths", "train_data_weights",
-    "valid_data_weights", "test_data_weights", "launcher", "include", "master_port", "num_gpus", "num_nodes",
-    "use_comet", "rotary_emb_base", "rope_scaling", "sliding_window_width", "pipe_partition_method", "zero_stage",
-    "zero_reduce_scatter", "zero_contiguous_gradients", "zero_reduce_bucket_size", "zero_allgather_bucket_size",
-    "dynamic_loss_scale", "loss_scale", "loss_scale_window", "hysteresis", "min_loss_scale", "short_seq_prob",
-    "weight_by_num_documents", "weighted_sampler_alpha", "z_loss", "comms_logger", "flops_profiler", "autotuning",
-    "curriculum_learning", "use_checkpoint_lr_scheduler", "override_lr_scheduler", "iteration", "do_train",
-    "do_valid", "do_test", "exit_interval", "save_base_shapes", "use_mup", "mup_init_scale", "prescale_gradients",
-    "gradient_predivide_factor", "onnx_safe", "padded_vocab_size", "eod_mask_loss", "adlr_autoresume",
-    "memory_profiling", "profile", "tensorboard_writer", "use_shared_fs",
-}
-KNOWN_KEYS = frozenset(_KNOWN_BASE | {k.replace("_", "-") for k in _KNOWN_BASE})
+# Keys of NeoX configs that no release read declares (neox_keys.py holds the fields of every release's
+# NeoXArgs classes); `-` and `_` spellings are alike.
+_EXTRA_KEYS = frozenset({"label_data_paths", "min_loss_scale", "moe_type", "rope_scaling", "tensorboard_writer"})
 _POS_EMB = {"rotary": "rope", "learned": "learned", "alibi": "alibi", "none": "none", "sinusoidal": "learned",
             "rpe": "learned"}
 _FP16_KEYS = {"enabled", "auto_cast", "loss_scale", "initial_scale_power", "loss_scale_window", "hysteresis",
@@ -148,7 +121,8 @@ class MergedNeox:
 class NeoxDialect(Dialect):
     name = "neox"
     summary = "GPT-NeoX YAML (several files merged; `-`/`_` keys; warmup as a fraction)"
-    known_keys = KNOWN_KEYS
+    known_keys = _EXTRA_KEYS
+    keys_table = "neox_keys"
 
     def score(self, doc: Document) -> int:
         keys = {_norm(k) for k in doc.data}
@@ -179,8 +153,11 @@ class NeoxDialect(Dialect):
         self._schedule(b, view)
         self._precision(b, view)
         self._parallel_and_misc(b, view)
+        known = self.keys_read(docs[0]) or frozenset()
         for doc in docs:
-            typo_notes(b, doc, KNOWN_KEYS)
+            table_notes(b, doc, self.table(), context.trainer_versions,
+                        also={"": _EXTRA_KEYS | {key.replace("_", "-") for key in known}},
+                        spelling=lambda key: key.replace("-", "_"))
         apply_flags(b, context)
         return b.build()
 

@@ -17,29 +17,10 @@ from typing import Any, Optional
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
-from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .shared import Duration, optimizer_family, parse_duration, resolve_interpolations, take_or_default
 
 DEFAULT = "OLMo TrainConfig default"
-_TOP_KEYS = ("run_name", "seed", "epoch", "dry_run", "model", "optimizer", "scheduler", "data", "restore_dataloader",
-             "fast_forward_batches", "evaluators", "eval_interval", "tokenizer", "save_folder", "remote_save_folder",
-             "canceled_check_interval", "save_interval", "save_interval_unsharded", "save_interval_ephemeral",
-             "save_num_checkpoints_to_keep", "save_num_unsharded_checkpoints_to_keep", "save_overwrite",
-             "force_save_unsharded", "no_pre_train_checkpoint", "load_path", "load_path_sharded_checkpointer",
-             "reset_optimizer_state", "reset_trainer_state", "sharded_checkpointer", "new_style_checkpoints",
-             "max_duration", "global_train_batch_size", "device_train_batch_size", "device_train_microbatch_size",
-             "device_eval_batch_size", "eval_subset_num_batches", "eval_on_load", "device_train_grad_accum",
-             "max_grad_norm", "max_grad_norm_ratio", "precision", "wandb", "speed_monitor", "console_log_interval",
-             "gen1_gc_interval", "compile", "distributed_strategy", "fsdp", "ddp", "single", "softmax_auxiliary_loss",
-             "auxiliary_loss_multiplier", "time_limit", "extra_steps_after_cancel", "early_stopping_factor",
-             "save_data_indices", "python_profiling", "torch_profiling", "stop_at", "stop_after",
-             "activation_checkpointing", "fused_loss", "hf_datasets_cache_dir", "module_outputs_save_steps",
-             "load_path_sharded_checkpointer", "try_load_latest_save", "restore_dataloader")
-_SCHEDULER_KEYS = ("name", "units", "t_warmup", "t_max", "alpha_f", "grad_clip_warmup_steps",
-                   "grad_clip_warmup_factor", "warmup_min_lr")
-_OPTIMIZER_KEYS = ("name", "learning_rate", "weight_decay", "betas", "eps", "no_decay_norm_and_bias",
-                   "decay_norm_and_bias", "decay_embeddings", "metrics_log_interval", "selective_updates",
-                   "record_update_metrics")
 _PRECISIONS = {"amp_bf16": "bf16", "amp_fp16": "fp16", "fp32": "fp32"}
 _SCHEDULES = {"cosine_with_warmup": "cosine", "linear_with_warmup": "linear", "inverse_sqrt_with_warmup": "inverse_sqrt",
               "constant": "constant", "constant_with_warmup": "constant", "wsd": "wsd", "max_scheduler": "max"}
@@ -49,7 +30,7 @@ class OlmoDialect(Dialect):
     name = "olmo"
     field_keys = {"model.embedding_rows": "model.embedding_size"}
     summary = "AI2 OLMo training YAML (OmegaConf; durations with units)"
-    known_keys = frozenset(_TOP_KEYS)
+    keys_table = "olmo_keys"  # TrainConfig's fields at each release read
 
     def score(self, doc: Document) -> int:
         data = doc.data
@@ -75,9 +56,7 @@ class OlmoDialect(Dialect):
         duration = self._length(b, doc)
         self._schedule(b, doc, duration)
         self._misc(b, doc)
-        typo_notes(b, doc, _TOP_KEYS)
-        typo_notes(b, doc, _SCHEDULER_KEYS, prefix=("scheduler",))
-        typo_notes(b, doc, _OPTIMIZER_KEYS, prefix=("optimizer",))
+        table_notes(b, doc, self.table(), context.trainer_versions)
         apply_flags(b, context)
         return b.build()
 
