@@ -150,6 +150,7 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
     node = doc.get(prefix) if prefix else doc.data
     if not isinstance(node, dict):
         return
+    candidates: Optional[list[str]] = None  # the keys the judged version reads, listed once when needed
     for key in keys if keys is not None else node:
         if not isinstance(key, str):
             continue
@@ -164,7 +165,8 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
             continue
         if key in known or not suggest:
             continue
-        candidates = sorted(k for k in known if _lacking(changes.get(_dotted(prefix, k)), versions) is None)
+        if candidates is None:
+            candidates = sorted(k for k in known if _lacking(changes.get(_dotted(prefix, k)), versions) is None)
         close, unique = closest_key(key, candidates, cutoff, present=node)
         if close:
             builder.note(

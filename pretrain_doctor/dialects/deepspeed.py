@@ -14,7 +14,7 @@ from typing import Any, Optional
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
-from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .neox import NEOX_ONLY_KEYS
 from .shared import optimizer_family
 
@@ -23,12 +23,9 @@ _SIGNATURE = ("zero_optimization", "train_micro_batch_size_per_gpu", "train_batc
               "gradient_accumulation_steps", "gradient_clipping", "steps_per_print", "wall_clock_breakdown",
               "zero_allow_untested_optimizer", "optimizer", "scheduler", "amp", "activation_checkpointing")
 _BATCH_KEYS = ("train_batch_size", "train_micro_batch_size_per_gpu", "gradient_accumulation_steps")
-_TOP_KEYS = _SIGNATURE + ("prescale_gradients", "gradient_predivide_factor", "sparse_gradients", "communication_data_type",
-                          "flops_profiler", "tensorboard", "wandb", "csv_monitor", "comms_logger", "elasticity",
-                          "data_efficiency", "compression_training", "curriculum_learning", "checkpoint",
-                          "aio", "autotuning", "pipeline", "sparse_attention", "memory_breakdown", "dump_state",
-                          "zero_force_ds_cpu_optimizer", "disable_allgather", "fp32_allreduce", "seed",
-                          "data_types", "nebula", "torch_autocast", "compile", "bfloat16", "train_batch")
+# Keys of DeepSpeed JSONs in the wild that no release read declares (deepspeed_keys.py holds what
+# each release's runtime/config.py reads, and the zero_optimization fields).
+_EXTRA_KEYS = frozenset({"fp32_allreduce", "seed", "train_batch"})
 _SCHEDULES = {"WarmupLR": "constant", "WarmupDecayLR": "linear", "WarmupCosineLR": "cosine", "OneCycle": "one_cycle",
               "LRRangeTest": "range_test"}
 # Keys of other dialects: a file holding them belongs to neox/hf/axolotl, not to a bare DeepSpeed JSON.
@@ -39,7 +36,8 @@ _FOREIGN = ("num_layers", "num-layers", "hidden_size", "hidden-size", "base_mode
 class DeepspeedDialect(Dialect):
     name = "deepspeed"
     summary = "DeepSpeed JSON config (`\"auto\"` values are filled by the HF side)"
-    known_keys = frozenset(_TOP_KEYS)
+    known_keys = frozenset(_SIGNATURE) | _EXTRA_KEYS
+    keys_table = "deepspeed_keys"
 
     def score(self, doc: Document) -> int:
         data = doc.data
@@ -71,7 +69,7 @@ class DeepspeedDialect(Dialect):
         self._batch(b, doc, context)
         self._precision(b, doc)
         self._zero(b, doc)
-        typo_notes(b, doc, _TOP_KEYS)
+        table_notes(b, doc, self.table(), context.trainer_versions, also={"": self.known_keys})
         apply_flags(b, context)
         return b.build()
 

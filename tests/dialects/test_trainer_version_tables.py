@@ -105,6 +105,11 @@ OLMO = """
     auxiliary_loss_multiplier: 0.0001
     {typo}: 1.0
 """
+DEEPSPEED = """
+    {{"train_batch_size": 256, "train_micro_batch_size_per_gpu": 8, "gradient_accumulation_steps": 4,
+     "optimizer": {{"type": "AdamW", "params": {{"lr": 3e-4}}}},
+     "zero_optimization": {{"stage": 3, "zero_quantized_weights": true, "{typo}": true}}}}
+"""
 
 # dialect, config, the key of another release, the version that lacks it and what the message says
 # of it, a release that reads it, a typo and what it should be.
@@ -123,6 +128,9 @@ CASES = {
              "attention_dropuot", "attention_dropout"),
     "llmfoundry": (LLMFOUNDRY, "tp_config", "llm-foundry=0.12", "llm-foundry 0.13.0 and later read it, 0.12.0 does not",
                    "", "llm-foundry=0.13", "save_intreval", "save_interval"),
+    "deepspeed": (DEEPSPEED, "zero_optimization.zero_quantized_weights", "deepspeed=0.9",
+                  "deepspeed 0.10.0 and later read it, 0.9.0 does not", "", "deepspeed=0.10.0", "overlap_com",
+                  "overlap_comm"),
     "olmo": (OLMO, "auxiliary_loss_multiplier", "olmo=0.4", "ai2-olmo 0.5.0 and later read it, 0.4.0 does not", "",
              "olmo=0.5.1", "max_grad_nrom", "max_grad_norm"),
 }
@@ -138,7 +146,7 @@ def _pd002(plan) -> dict[str, str]:
 
 def _config(tmp_path: Path, dialect: str) -> Path:
     text, *_, typo, _ = CASES[dialect]
-    suffix = ".yml" if dialect == "neox" else ".yaml"
+    suffix = {"neox": ".yml", "deepspeed": ".json"}.get(dialect, ".yaml")
     return write(tmp_path, f"{dialect}{suffix}", text.format(typo=typo))
 
 
@@ -180,7 +188,8 @@ def test_neox_keys_are_judged_in_either_spelling(tmp_path: Path) -> None:
     assert "gpt-neox 2.0 and later read it" in found["use-mup"]
 
 
-@pytest.mark.parametrize("module", ["axolotl", "litgpt", "llamafactory", "llmfoundry", "nanotron", "neox", "olmo"])
+@pytest.mark.parametrize("module", ["axolotl", "deepspeed", "litgpt", "llamafactory", "llmfoundry", "nanotron", "neox",
+                                    "olmo"])
 def test_generated_tables_are_consistent(module: str) -> None:
     """Every changed key is in the table's keys, every release it names was read, and a replacement is
     a key some release reads; the docstring names the releases and commits read."""
@@ -212,7 +221,7 @@ def test_tables_load_only_for_the_dialect_in_use(tmp_path: Path) -> None:
               "print(sorted(m.rsplit('.', 1)[1] for m in sys.modules if m.endswith('_keys')))\n")
     loaded = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, timeout=120)
     assert "'litgpt_keys'" in loaded.stdout
-    for other in ("axolotl_keys", "olmo_keys", "nanotron_keys", "neox_keys", "llmfoundry_keys"):
+    for other in ("axolotl_keys", "olmo_keys", "nanotron_keys", "neox_keys", "llmfoundry_keys", "deepspeed_keys"):
         assert other not in loaded.stdout, loaded.stdout
 
 
