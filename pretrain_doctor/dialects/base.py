@@ -136,8 +136,8 @@ def lenient_bool(value: Any) -> Any:
 def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix: KeyPath = (),
                keys: Optional[Iterable[str]] = None, cutoff: float = 0.84,
                changes: Optional[dict[str, KeyChange]] = None, versions: Optional[TrainerVersions] = None,
-               suggest: bool = True) -> None:
-    """Report keys the judged trainer version does not read.
+               suggest: bool = True, spelling: Optional[Callable[[str], str]] = None) -> None:
+    """Report keys the judged trainer version does not read (`spelling`: how `known` spells a key).
 
     `known` is every key of every version we know; `changes` (dotted key -> KeyChange) says which
     versions lack some of them. A key some version reads is never a typo: it is reported only when
@@ -163,11 +163,15 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
             builder.note("ignored-key", message, builder.source(doc, path), hint=hint, key=name,
                          suggestion=change.replacement)
             continue
-        if key in known or not suggest:
+        if key in known or not suggest or (spelling is not None and spelling(key) in known):
             continue
         if candidates is None:
             candidates = sorted(k for k in known if _lacking(changes.get(_dotted(prefix, k)), versions) is None)
-        close, unique = closest_key(key, candidates, cutoff, present=node)
+        probe = spelling(key) if spelling is not None else key
+        close, unique = closest_key(probe, candidates, cutoff, present=node)
+        if close is not None and probe != key:  # shown as the file spells keys (`lr-decay-iters`)
+            mapping = {new: old for old, new in zip(key, probe) if old != new} if len(key) == len(probe) else {}
+            close = "".join(mapping.get(char, char) for char in close)
         if close:
             builder.note(
                 "ignored-key",
@@ -216,7 +220,7 @@ def table_notes(builder: PlanBuilder, doc: Document, table: Any, versions: Train
     for section in sections if sections is not None else table.KEYS:
         known = set(table.KEYS.get(section, ())) | set((also or {}).get(section, ()))
         typo_notes(builder, doc, known, prefix=tuple(section.split(".")) if section else (), changes=changes,
-                   versions=versions)
+                   versions=versions, spelling=spelling)
     judged_version(builder, doc, versions, table.TRAINER)
 
 

@@ -153,10 +153,8 @@ class NeoxDialect(Dialect):
         self._schedule(b, view)
         self._precision(b, view)
         self._parallel_and_misc(b, view)
-        known = self.keys_read(docs[0]) or frozenset()
-        for doc in docs:
-            table_notes(b, doc, self.table(), context.trainer_versions,
-                        also={"": _EXTRA_KEYS | {key.replace("_", "-") for key in known}},
+        for doc in docs:  # `-` and `_` alike: keys are looked up in the table's `_` spelling
+            table_notes(b, doc, self.table(), context.trainer_versions, also={"": _EXTRA_KEYS},
                         spelling=lambda key: key.replace("-", "_"))
         apply_flags(b, context)
         return b.build()
