@@ -57,10 +57,12 @@ def run_data(run: DataRun) -> CheckReport:
         selection.validate(classes)
     enabled = [cls for cls in classes if selection.is_enabled(cls)]
     runnable = [cls for cls in enabled if not cls.missing(run.options)]
-    files = [(path, "train") for path in corpus_files(run.paths)]
-    files += [(path, "eval") for path in corpus_files(run.eval_paths)]
+    # Eval files first: PDD102 holds the eval documents and searches the training ones for them.
+    files = [(path, "eval") for path in corpus_files(run.eval_paths)]
+    files += [(path, "train") for path in corpus_files(run.paths)]
     with progress_bar(sum(path.stat().st_size for path, _ in files), run.progress) as progress:
         result = scan_files(files, run.read, run.options, runnable, progress)
+    result.files.sort(key=lambda scanned: scanned.split == "eval")  # reported as given: training files first
     report = report_of(result, selection, settings, classes)
     report.notices += not_run_notices(enabled, run.options)
     return report

@@ -6,18 +6,15 @@ from typing import Optional
 
 import numpy as np
 
+from ..checkmeta import reference_urls
 from ..rule import Finding
+from .check import DataCheck, DataOptions
 from .hashing import content_hash, mix64, normalise, shingle_hashes
 from .hashsample import HashSample, PathTable
 from .minhash import NUM_PERM, SignatureIndex, signature
 from .model import Document
 from .stats import Estimate, exact, ratio
 
-REFERENCES = [
-    "https://arxiv.org/abs/2107.06499",  # Lee et al. 2022, Deduplicating training data makes LMs better
-    "https://arxiv.org/abs/2205.10487",  # Hernandez et al. 2022, Scaling laws and interpretability of repeated data
-    "https://ekzhu.com/datasketch/lsh.html",
-]
 _KEY_SALT = 0x9E3779B97F4A7C15  # the near-duplicate key is mixed apart from the shingle hash
 
 
@@ -25,7 +22,7 @@ def _share(rate: float) -> str:
     return f"{100 * rate:.2f}%" if rate < 0.1 else f"{100 * rate:.1f}%"
 
 
-class DuplicateDocuments:
+class DuplicateDocuments(DataCheck):
     """Documents that repeat, letter for letter or nearly.
 
     ## What it does
@@ -37,10 +34,10 @@ class DuplicateDocuments:
     PDD106.
 
     What is exact and what is estimated: every document is counted. Exact duplicates are
-    counted exactly while the corpus has at most `exact_budget` (131,072) distinct texts;
+    counted exactly while the corpus has at most `exact_budget` (65,536) distinct texts;
     beyond that the check keeps every copy of the texts whose hash is among the smallest
-    131,072 (a uniform sample of distinct texts) and reports the rate with a 95% interval
-    (ratio estimator; its half-width is about 0.06 points at a 1% rate). Near duplicates are
+    65,536 (a uniform sample of distinct texts) and reports the rate with a 95% interval
+    (ratio estimator; its half-width is about 0.08 points at a 1% rate). Near duplicates are
     found with datasketch's MinHash LSH among up to `near_budget` (10,000) distinct texts, all
     of them on a smaller corpus, else those whose key (a hash of the document's smallest
     shingle hash, so near copies share it with probability equal to their Jaccard similarity)
@@ -76,8 +73,9 @@ class DuplicateDocuments:
     EXACT_LIMIT = 0.01
     NEAR_LIMIT = 0.05
 
-    def __init__(self, *, exact_budget: int = 1 << 17, near_budget: int = 10_000, similarity: float = 0.8,
+    def __init__(self, options: Optional[DataOptions] = None, *, exact_budget: int = 1 << 16, near_budget: int = 10_000, similarity: float = 0.8,
                  num_perm: int = NUM_PERM, salt: int = 0) -> None:
+        super().__init__(options)
         self.similarity = similarity
         self.num_perm = num_perm
         self.salt = salt
@@ -141,6 +139,10 @@ class DuplicateDocuments:
     def measurements(self) -> dict[str, Estimate]:
         return {"exact_duplicates": self.exact_rate(), "near_duplicates": self.near_rate()}
 
+    def stats(self) -> dict:
+        return {"documents": self.documents, "empty": self.empty,
+                **{name: rate.as_dict() for name, rate in self.measurements().items()}}
+
     def _near(self) -> tuple[Estimate, Optional[tuple[int, int, float]]]:
         """The near-duplicate rate, and one (later row, earlier row, similarity) example.
 
@@ -174,7 +176,7 @@ class DuplicateDocuments:
     # -- findings --------------------------------------------------------------------
     def _finding(self, message: str, hint: str, path: int, line: int) -> Finding:
         return Finding(self.code, self.slug, self.severity, message, file=self.paths[path], line=int(line),
-                       hint=hint, references=list(REFERENCES))
+                       hint=hint, references=reference_urls(self.__doc__))
 
     def _exact_finding(self, rate: Estimate) -> Finding:
         sample = self.exact

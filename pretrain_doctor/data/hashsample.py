@@ -67,7 +67,9 @@ class HashSample:
             for i, sig in enumerate(sigs):
                 if sig is not None:
                     sig_rows[i] = sig
-        self._combine(np.array(keys, np.uint64), np.array(chashes, np.uint64), np.ones(len(keys), np.int64),
+        key = np.array(keys, np.uint64)
+        chash = key if keys == chashes else np.array(chashes, np.uint64)
+        self._combine(key, chash, np.ones(len(keys), np.int64),
                       np.array(paths, np.int32), np.array(lines, np.int64), sig_rows)
 
     def merge(self, other: "HashSample", path_map: np.ndarray) -> None:
@@ -82,21 +84,24 @@ class HashSample:
     def _combine(self, key, chash, count, path, line, signature) -> None:
         """Append rows after the held ones, sum the counts of equal texts (the first row's place
         and signature stay), then keep the smallest keys that fit the budget."""
+        same = key is chash  # the exact sample's key is the text's hash: one array serves both
         key = np.concatenate((self.key, key))
-        chash = np.concatenate((self.chash, chash))
-        count = np.concatenate((self.count, count))
-        path = np.concatenate((self.path, path))
-        line = np.concatenate((self.line, line))
-        signature = np.concatenate((self.signature, signature))
-        order = np.lexsort((chash, key))  # stable: among equal texts, the earliest row first
-        key, chash = key[order], chash[order]
+        chash = key if same else np.concatenate((self.chash, chash))
+        order = np.argsort(key, kind="stable") if same else np.lexsort((chash, key))  # earliest row first
+        key = key[order]
+        chash = key if same else chash[order]
         first = np.ones(key.size, bool)
         first[1:] = (key[1:] != key[:-1]) | (chash[1:] != chash[:-1])
         starts = np.flatnonzero(first)
-        count = np.add.reduceat(count[order], starts) if starts.size else count[:0]
+        del first
+        count = np.add.reduceat(np.concatenate((self.count, count))[order], starts) if starts.size else count[:0]
         rows = order[starts]
-        key, chash = key[starts], chash[starts]
-        path, line, signature = path[rows], line[rows], signature[rows]
+        del order
+        key = key[starts]
+        chash = key if same else chash[starts]
+        path = np.concatenate((self.path, path))[rows]
+        line = np.concatenate((self.line, line))[rows]
+        signature = np.concatenate((self.signature, signature))[rows]
         # Whole keys only: a key's texts are kept while the running count of texts fits.
         last_of_key = np.ones(key.size, bool)
         last_of_key[:-1] = key[1:] != key[:-1]
@@ -104,8 +109,12 @@ class HashSample:
         keep = int(fits[-1]) + 1 if fits.size else 0
         if keep < key.size:
             self.cut = min(self.cut, int(key[keep]))
-        self.key, self.chash, self.count = key[:keep], chash[:keep], count[:keep]
-        self.path, self.line, self.signature = path[:keep], line[:keep], signature[:keep]
+            # copies, so the rows dropped are freed rather than held under views
+            key, path, line, signature = key[:keep].copy(), path[:keep].copy(), line[:keep].copy(), signature[:keep].copy()
+            chash = key if same else chash[:keep].copy()
+            count = count[:keep].copy()
+        self.key, self.chash, self.count = key, chash, count
+        self.path, self.line, self.signature = path, line, signature
         self._known = set(self.chash.tolist()) if self.signature_width else set()
 
     # -- reading -----------------------------------------------------------------

@@ -12,6 +12,8 @@ import importlib
 from .check import DataCheck
 
 CHECK_MODULES = (
+    "pretrain_doctor.data.dedup",
+    "pretrain_doctor.data.overlap",
     "pretrain_doctor.data.per_document",
 )
 

@@ -18,7 +18,7 @@ def corpus():
 
 
 def run(corpus_, docs=None) -> TrainEvalOverlap:
-    check = TrainEvalOverlap(corpus_.eval)
+    check = TrainEvalOverlap(eval_docs=corpus_.eval)
     for doc in corpus_.train if docs is None else docs:
         check.add(doc)
     return check
@@ -51,9 +51,13 @@ def test_no_overlap_no_finding():
     assert run(clean).train_rate().value == 0.0
 
 
-def test_eval_documents_in_the_stream_are_not_searched_for_themselves(corpus):
-    check = run(corpus, list(corpus.train) + list(corpus.eval))
-    assert check.train_docs == len(corpus.train)
+def test_eval_documents_read_first_in_the_stream_are_the_eval_set(corpus):
+    """The scan reads the --eval files before the training files, through the same add()."""
+    streamed = TrainEvalOverlap()
+    for doc in list(corpus.eval) + list(corpus.train):
+        streamed.add(doc)
+    assert streamed.train_docs == len(corpus.train)
+    assert [f.as_dict() for f in streamed.findings()] == [f.as_dict() for f in run(corpus).findings()]
 
 
 def test_shards_merged_give_what_one_pass_gives(corpus):
@@ -67,7 +71,7 @@ def test_shards_merged_give_what_one_pass_gives(corpus):
 
 
 def test_sampled_training_share_has_a_wilson_interval():
-    check = TrainEvalOverlap([Document("alpha beta gamma", "e.jsonl", 1, split="eval")])
+    check = TrainEvalOverlap(eval_docs=[Document("alpha beta gamma", "e.jsonl", 1, split="eval")])
     for i in range(200):
         check.add(Document("alpha beta gamma" if i % 10 == 0 else f"other {i}", "t.jsonl", i + 1))
     rate = check.train_rate(population=1_000_000)

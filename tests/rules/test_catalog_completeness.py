@@ -15,7 +15,7 @@ MONITOR_MD = SHARED / "spec" / "monitor.md"
 
 
 # Codes the spec gained on 2026-12-02, each with the issue that implements it.
-PENDING: dict[str, str] = {"PDD101": "issue 12 (datascale)", "PDD102": "issue 12 (datascale)"}
+PENDING: dict[str, str] = {}
 
 
 def _spec_text(path) -> str:
