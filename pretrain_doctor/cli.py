@@ -377,6 +377,8 @@ def replay(
     "  pretrain-doctor data shards/ --tokenizer tok/ --seq-len 2048 --padding longest --batch-size 16\n\n"
     "  pretrain-doctor data train.jsonl.zst --eval valid.jsonl --source-field meta.pile_set_name\n\n"
     "  pretrain-doctor data books.txt --text-unit paragraph --format sarif --output data.sarif\n\n"
+    "  pretrain-doctor data crawl/ --sample 20000 --ignore PDD101   (reads only the sampled lines)\n\n"
+    "  pretrain-doctor data shards/ --workers 8   (or --scheduler tcp://10.0.0.5:8786; needs [distributed])\n\n"
     "Reads JSON lines (.jsonl, .gz, .zst), plain text (a document per line; per blank-line block with "
     "--text-unit paragraph) and parquet/arrow (with pyarrow). Checks that need a tokenizer, a sequence "
     "length or a padding mode say so when not given. Exit 0: nothing at or above --fail-on; 1: findings; "
@@ -404,6 +406,17 @@ def data(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
     no_settings: bool = typer.Option(False, "--isolated", help="Ignore pyproject.toml / .pretrain-doctor.toml."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar (it shows only on a terminal)."),
+    sample: Optional[int] = typer.Option(
+        None, "--sample", min=1, help="Judge from about N training documents drawn uniformly (seeking into "
+                                      "uncompressed line files): rates become estimates with 95% intervals. "
+                                      "PDD101 still reads every document."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the --sample draw."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", min=1, help="Map/reduce the files over a local Dask cluster of N processes "
+                                       "(pip install 'pretrain-doctor[distributed]'); same findings as one pass."),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", help="Map/reduce on the running Dask scheduler at ADDRESS (its workers must see "
+                                  "the same paths)."),
 ) -> None:
     """Check a corpus before tokenizing it: duplicates, truncation, padding, unknown tokens, tiny documents, mix."""
     from .data.check import DataOptions, PADDING_MODES
@@ -423,7 +436,8 @@ def data(
         options=DataOptions(seq_len=seq_len, padding=padding, batch_size=batch_size, packing=packing,
                             tokenizer=tokenizer, source_field=source_field),
         select=split_codes(select), ignore=split_codes(ignore), severity=parse_severity_overrides(severity),
-        use_settings=not no_settings, progress=not no_progress)
+        use_settings=not no_settings, progress=not no_progress, sample=sample, seed=seed, workers=workers,
+        scheduler=scheduler)
     report = run_data(run)
     _finish(report, fmt, output, fail_on or settings_for(run).fail_on or "error")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..check.report import CheckReport, FileResult, InputError
+from ..errors import UsageError
 from ..rule import Finding
 from ..selection import Selection, matches
 from ..settings import Settings, find_settings
@@ -35,6 +36,10 @@ class DataRun:
     # `check --data` validates codes against rules and data checks together (--select PD5,PDD1).
     validate_codes: bool = True
     progress: bool = True
+    sample: Optional[int] = None  # judge from about this many training documents drawn at random
+    seed: int = 0  # of the sample
+    workers: Optional[int] = None  # map/reduce on a local Dask cluster of this many processes
+    scheduler: Optional[str] = None  # ... or on the Dask scheduler at this address
 
 
 def settings_for(run: DataRun) -> Settings:
@@ -60,11 +65,24 @@ def run_data(run: DataRun) -> CheckReport:
     # Eval files first: PDD102 holds the eval documents and searches the training ones for them.
     files = [(path, "eval") for path in corpus_files(run.eval_paths)]
     files += [(path, "train") for path in corpus_files(run.paths)]
-    with progress_bar(sum(path.stat().st_size for path, _ in files), run.progress) as progress:
-        result = scan_files(files, run.read, run.options, runnable, progress)
+    notices: list[str] = []
+    if run.sample and (run.workers or run.scheduler):
+        raise UsageError("--sample judges a corpus on this machine; leave out --workers/--scheduler with it")
+    if run.workers or run.scheduler:
+        from .distributed import dask_client, scan_on_dask
+
+        with dask_client(run.workers, run.scheduler) as client:
+            result = scan_on_dask(client, files, run.read, run.options, runnable)
+    elif run.sample:
+        from .sampling import scan_sample
+
+        result, notices = scan_sample(files, run.read, run.options, runnable, run.sample, run.seed)
+    else:
+        with progress_bar(sum(path.stat().st_size for path, _ in files), run.progress) as progress:
+            result = scan_files(files, run.read, run.options, runnable, progress)
     result.files.sort(key=lambda scanned: scanned.split == "eval")  # reported as given: training files first
     report = report_of(result, selection, settings, classes)
-    report.notices += not_run_notices(enabled, run.options)
+    report.notices += notices + not_run_notices(enabled, run.options)
     return report
 
 
@@ -110,6 +128,7 @@ def stats_of(result: ScanResult) -> dict:
         "tokens": result.tokens or None,
         "seconds": round(result.seconds, 3),
         "checks": {code: check.stats() for code, check in sorted(result.checks.items())},
+        **({"sample": result.sample} if result.sample is not None else {}),
     }
 
 

@@ -23,7 +23,7 @@ def _share(rate: float) -> str:
 
 
 class DuplicateDocuments(DataCheck):
-    """Documents that repeat, letter for letter or nearly.
+    """More than 1% of documents are exact copies of another, or more than 5% near copies.
 
     ## What it does
     Counts documents whose normalised text (case-folded, white space collapsed) is a copy of

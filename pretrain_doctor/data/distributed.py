@@ -13,12 +13,19 @@ must see the same paths. Dask is imported only here, only when one of them is gi
 from __future__ import annotations
 
 import contextlib
+import logging
 import pickle
 from functools import partial
-from typing import Callable, Iterable, Iterator, Optional, Sequence, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, Sequence, TypeVar
 
 from ..errors import UsageError
 from .model import Accumulator, Document
+
+if TYPE_CHECKING:
+    from .check import DataOptions
+    from .readers import ReadOptions
+    from .scan import ScanResult
 
 Reader = Callable[[str], Iterable[Document]]
 T = TypeVar("T")
@@ -48,8 +55,8 @@ def dask_client(workers: Optional[int] = None, scheduler: Optional[str] = None) 
         return
     if not workers or workers < 1:
         raise UsageError("--workers takes a number of worker processes, 1 or more")
-    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=logging.ERROR) as cluster, distributed.Client(cluster) as client:
         yield client
 
 
@@ -62,6 +69,37 @@ def map_reduce(client, shards: Sequence[T], map_shard: Callable[[T], R], merge: 
         paired = [client.submit(merge, level[i], level[i + 1], pure=False) for i in range(0, len(level) - 1, 2)]
         level = paired + ([level[-1]] if len(level) % 2 else [])
     return level[0].result()
+
+
+def scan_on_dask(client, files: Sequence[tuple[Path, str]], read: "ReadOptions", options: "DataOptions",
+                 classes: Sequence[type]) -> "ScanResult":
+    """`data --workers/--scheduler`: the eval files scanned here, then every training file a shard
+    on the cluster starting from copies of those checks (PDD102 holds the eval set), merged in order."""
+    from .scan import scan_files
+
+    evals = [f for f in files if f[1] == "eval"]
+    trains = [f for f in files if f[1] != "eval"]
+    result = scan_files(evals, read, options, classes)
+    if trains:
+        shard = partial(_scan_shard, read=read, options=options, classes=list(classes), start=result.checks)
+        shards = map_reduce(client, trains, shard, _merge_scans)
+        eval_files, result = result, shards
+        result.files = eval_files.files + result.files
+        result.problems = eval_files.problems + result.problems
+        result.eval_documents += eval_files.eval_documents
+        result.bytes += eval_files.bytes
+    return result
+
+
+def _scan_shard(file: tuple[Path, str], read, options, classes, start):
+    from .scan import scan_files
+
+    return scan_files([file], read, options, classes, start=start)
+
+
+def _merge_scans(earlier, later):
+    earlier.merge(later)
+    return earlier
 
 
 def check_shard(path: str, accumulators: Sequence[Accumulator], reader: Reader) -> list[Accumulator]:

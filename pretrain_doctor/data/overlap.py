@@ -18,7 +18,7 @@ NONE, PASSAGE, EXACT = 0, 1, 2
 
 
 class TrainEvalOverlap(DataCheck):
-    """Evaluation documents that also appear in the training data.
+    """Evaluation documents appear in the training data, whole or as a shared 13-word passage.
 
     ## What it does
     Holds the evaluation documents (`--eval`, kept whole: they are small; they are read before

@@ -20,7 +20,7 @@ import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence, TypeVar
+from typing import Iterable, Iterator, Optional, Sequence, TypeVar
 
 SMALL_CORPUS = 64 * 1024 * 1024
 _PROBE = 256 * 1024  # bytes read at the start to measure the mean line length
@@ -81,14 +81,14 @@ def _lines_starting_in(handle, size: int, start: int, end: int) -> Iterator[tupl
 
 
 def sample_lines(paths: Sequence[str | os.PathLike], n: int, seed: int = 0, *,
-                 read_whole_below: int = SMALL_CORPUS) -> LineSample:
+                 read_whole_below: Optional[int] = None) -> LineSample:
     """About n lines (documents) drawn uniformly from line-per-document files, without replacement;
-    a corpus smaller than `read_whole_below` bytes is read whole."""
+    a corpus smaller than `read_whole_below` bytes (default SMALL_CORPUS) is read whole."""
     files = [Path(p) for p in paths]
     sizes = [f.stat().st_size for f in files]
     total = sum(sizes)
     rng = random.Random(seed)
-    if total < read_whole_below:
+    if total < (SMALL_CORPUS if read_whole_below is None else read_whole_below):
         every = [SampledLine(str(f), offset, line) for f in files for offset, line in _all_lines(f)]
         chosen = every if len(every) <= n else rng.sample(every, n)
         return LineSample(chosen, float(len(every)), seeked=False)
@@ -158,3 +158,107 @@ def _skip(rng: random.Random, weight: float) -> int:
     if weight >= 1.0:
         return 1
     return int(math.floor(math.log(1.0 - rng.random()) / math.log(1.0 - weight))) + 1
+
+
+# -- `data --sample N`: the scan over a sample ------------------------------------------------
+
+DUPLICATES = "PDD101"  # needs every document: a pair of copies is rarely sampled together
+
+
+def seekable(reader) -> bool:
+    """Whether a file can be sampled by seeking: uncompressed, a document per line."""
+    return reader.compression is None and (reader.format == "jsonl" or
+                                           (reader.format == "text" and reader.options.text_unit == "line"))
+
+
+def sampled_documents(paths: Sequence[Path], read, n: int, seed: int):
+    """(documents, population, seeked, problems): about n training documents drawn uniformly."""
+    from .readers import CorpusReader, ReadOptions
+
+    options = ReadOptions(**{**read.__dict__, "split": "train"})
+    readers = [CorpusReader(path, options) for path in paths]
+    if readers and all(seekable(r) for r in readers):
+        drawn = sample_lines(paths, n, seed)
+        by_path = {r.name: r for r in readers}
+        docs = []
+        for line in drawn.lines:
+            docs += _parse_line(by_path[line.path], line)
+        problems = [p for r in readers for p in r.all_problems()]
+        return docs, drawn, problems
+    every = (doc for reader in readers for doc in reader)
+    docs, seen = reservoir(every, n, seed)
+    problems = [p for r in readers for p in r.all_problems()]
+    return docs, LineSample([], float(seen), seeked=False), problems
+
+
+def _parse_line(reader, line: SampledLine) -> list:
+    """The document of one sampled line, through the reader's own parsing; its line number is
+    unknown when seeked (0), and its problems name the byte offset instead."""
+    import dataclasses
+    import io
+
+    before = len(reader.problems)
+    stream = io.BytesIO(line.data)
+    docs = list(reader._jsonl(stream) if reader.format == "jsonl" else reader._text_lines(stream))
+    for problem in reader.problems[before:]:
+        problem.line = None
+        problem.message = f"(the line at byte {line.offset:,}) {problem.message}"
+    return [dataclasses.replace(doc, line=0) for doc in docs]
+
+
+def scan_sample(files: Sequence[tuple[Path, str]], read, options, classes, n: int, seed: int):
+    """The scan behind `data --sample N`: every check but PDD101 on a uniform sample of about n
+    training documents (the eval files read whole); PDD101 still hashes every document, in
+    bounded memory, since duplicates cannot be estimated from a sample of documents.
+    Returns the ScanResult and notices for the report."""
+    import time
+
+    from .scan import BATCH, ScanResult, _feed, scan_files
+    from .tokens import DocumentTokenizer
+
+    started = time.perf_counter()
+    evals = [f for f in files if f[1] == "eval"]
+    trains = [Path(f[0]) for f in files if f[1] != "eval"]
+    sampled_classes = [c for c in classes if c.code != DUPLICATES]
+    result = scan_files(evals, read, options, sampled_classes)
+    docs, drawn, problems = sampled_documents(trains, read, n, seed)
+    result.problems += problems
+    tokenizer = DocumentTokenizer(options.tokenizer) if options.tokenizer is not None else None
+    for i in range(0, len(docs), BATCH):
+        batch = docs[i:i + BATCH]
+        _feed(result, tokenizer.measure(batch) if tokenizer is not None else batch)
+    notices = [f"judged from a sample of {result.documents:,} of "
+               f"{'about ' if drawn.seeked else ''}{drawn.population:,.0f} training documents "
+               f"({'seeked at random offsets' if drawn.seeked else 'read through'}, seed {seed}): rates are "
+               "estimates; their 95% intervals are in the JSON report's stats.sample"]
+    read_bytes = sum(len(line.data) for line in drawn.lines) if drawn.seeked else sum(p.stat().st_size for p in trains)
+    if any(c.code == DUPLICATES for c in classes):
+        read_bytes = sum(p.stat().st_size for p in trains)
+        whole = scan_files([(p, "train") for p in trains], read, options, [c for c in classes if c.code == DUPLICATES])
+        result.checks.update(whole.checks)
+        notices.append(f"{DUPLICATES} read every document (a sample rarely holds both copies of a duplicate); "
+                       f"--ignore {DUPLICATES} to judge from the sample alone")
+    result.bytes += read_bytes
+    result.seconds = time.perf_counter() - started
+    result.sample = sample_intervals(result, drawn.interval_population)
+    return result, notices
+
+
+def sample_intervals(result, population) -> dict:
+    """95% intervals of the per-document rates the sampled checks measured."""
+    from .stats import wilson
+
+    rates = {}
+    checks = result.checks
+    counts = {"PDD103": ("truncated", "documents"), "PDD106": ("empty", "documents")}
+    for code, (hits, total) in counts.items():
+        check = checks.get(code)
+        if check is not None and getattr(check, total, 0):
+            rates[f"{code}.{hits}"] = wilson(getattr(check, hits), getattr(check, total), population).as_dict()
+    tiny = checks.get("PDD106")
+    if tiny is not None and tiny.documents:
+        rates["PDD106.tiny"] = wilson(tiny.tiny, tiny.documents, population).as_dict()
+    overlap = checks.get("PDD102")
+    if overlap is not None and overlap.train_docs:
+        rates["PDD102.train_with_eval_text"] = wilson(overlap.train_hits, overlap.train_docs, population).as_dict()
+    return {"documents": result.documents, "population": population, "rates": rates}

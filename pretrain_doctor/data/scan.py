@@ -7,6 +7,7 @@ other processes (or on other machines) combine into the result of one pass.
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ class ScanResult:
     bytes: int = 0  # bytes of the files as on disk
     tokens: int = 0  # tokens of training documents (0 without a tokenizer)
     seconds: float = 0.0
+    sample: Optional[dict] = None  # `--sample`: the sample's size and its rates' 95% intervals
 
     def merge(self, other: "ScanResult") -> None:
         """Fold another shard's result into this one (the checks merge their accumulators)."""
@@ -70,10 +72,12 @@ def new_checks(classes: Iterable[type[DataCheck]], options: DataOptions) -> dict
 
 
 def scan_files(files: Sequence[tuple[Path, str]], read: ReadOptions, options: DataOptions,
-               classes: Iterable[type[DataCheck]], progress: Optional[Progress] = None) -> ScanResult:
-    """Scan `files` ((path, split) pairs, split "train" or "eval") with the checks of `classes`."""
+               classes: Iterable[type[DataCheck]], progress: Optional[Progress] = None,
+               start: Optional[dict[str, DataCheck]] = None) -> ScanResult:
+    """Scan `files` ((path, split) pairs, split "train" or "eval") with the checks of `classes`,
+    or with copies of the checks in `start` (a shard starting from the eval files' scan)."""
     started = time.perf_counter()
-    result = ScanResult(checks=new_checks(classes, options))
+    result = ScanResult(checks=copy.deepcopy(start) if start is not None else new_checks(classes, options))
     tokenizer = DocumentTokenizer(options.tokenizer) if options.tokenizer is not None else None
     done_bytes = 0
     for path, split in files:
