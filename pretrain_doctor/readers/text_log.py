@@ -51,9 +51,9 @@ from typing import Callable, Iterable, Iterator, Optional
 from ..detectors.base import StepRecord
 from .names import MetricNames
 from .records import RecordBuilder
-from .text_trainers import NEOX_LEAD, parse_generic, trainer_styles
+from .text_trainers import NEOX_LEAD, NUMBER, parse_generic, to_float as _float, trainer_styles
 
-_NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf|NaN|Inf)"
+_NUMBER = NUMBER
 _NUMBER_RE = re.compile(_NUMBER)
 
 # Megatron `key: value` names -> run-log metric names (value scale applied after).
@@ -514,13 +514,6 @@ def _parse_nanogpt(line: str) -> Optional[tuple[int, dict[str, float]]]:
         return int(match.group("step")), {"eval_train_loss": _float(match.group("train")),
                                           "val_loss": _float(match.group("val"))}
     return None
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        return math.nan
 
 
 def looks_like_text_log(lines: Iterable[str], limit: int = 400) -> bool:

@@ -16,14 +16,17 @@ from typing import Callable, Optional
 from .names import MetricNames
 
 Rows = list[tuple[int, dict[str, float]]]
-_NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf|NaN|Inf)"
+# A number as the writers print it; text_log's parsers share it.
+NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf|NaN|Inf)"
 
 
-def _float(text: str) -> float:
+def to_float(text: str) -> float:
+    """A printed number (thousands commas allowed) as a float; NaN for anything else."""
     try:
         return float(text.replace(",", ""))
     except ValueError:
         return math.nan
+
 
 
 # -- litgpt ---------------------------------------------------------------------------------------
@@ -36,10 +39,10 @@ def _float(text: str) -> float:
 # step under way, the next one. Validation: f"iter {iter}: val loss {val_loss:.4f}, val time: {ms:.2f} ms",
 # and at the end f"Final evaluation | val loss: {val_loss:.3f} | val ppl: {ppl:.3f}".
 _LITGPT_TRAIN = re.compile(rf"^(?:Ep(?:och)?\s+\d+\s*\|\s*)?iter\s+(?P<iter>\d+)\s*\|?\s*(?i:step)\s+(?P<step>\d+)\s*[|:]"
-                           rf"\s*loss(?:\s+train)?(?:\s*\([^)]*\))?:?\s+(?P<loss>{_NUMBER})(?P<rest>.*)$")
-_LITGPT_TIME = re.compile(rf"iter time:\s*(?P<ms>{_NUMBER})\s*ms")
-_LITGPT_VAL = re.compile(rf"^iter\s+\d+:\s*val loss\s+(?P<loss>{_NUMBER}),\s*val time")
-_LITGPT_FINAL = re.compile(rf"^Final evaluation\s*\|\s*val loss:\s*(?P<loss>{_NUMBER})")
+                           rf"\s*loss(?:\s+train)?(?:\s*\([^)]*\))?:?\s+(?P<loss>{NUMBER})(?P<rest>.*)$")
+_LITGPT_TIME = re.compile(rf"iter time:\s*(?P<ms>{NUMBER})\s*ms")
+_LITGPT_VAL = re.compile(rf"^iter\s+\d+:\s*val loss\s+(?P<loss>{NUMBER}),\s*val time")
+_LITGPT_FINAL = re.compile(rf"^Final evaluation\s*\|\s*val loss:\s*(?P<loss>{NUMBER})")
 
 
 class LitGPTLines:
@@ -54,15 +57,15 @@ class LitGPTLines:
             rest = match.group("rest")
             stepped = any(mark in rest for mark in ("(step)", "(optimizer.step)", "(opt.step)"))
             step = int(match.group("step")) + (0 if stepped else 1)
-            metrics = {"loss": _float(match.group("loss"))}
+            metrics = {"loss": to_float(match.group("loss"))}
             timing = _LITGPT_TIME.search(rest)
             if timing and stepped:  # an iteration's time is a step's only without accumulation; kept per step
-                metrics["iter_time"] = _float(timing.group("ms")) / 1000.0
+                metrics["iter_time"] = to_float(timing.group("ms")) / 1000.0
             self.last_step = step
             return [(step, metrics)]
         match = _LITGPT_VAL.match(line) or _LITGPT_FINAL.match(line)
         if match:
-            return [] if self.last_step is None else [(self.last_step, {"val_loss": _float(match.group("loss"))})]
+            return [] if self.last_step is None else [(self.last_step, {"val_loss": to_float(match.group("loss"))})]
         return None
 
 
@@ -71,7 +74,7 @@ class LitGPTLines:
 #   " | ".join([f"iteration: {iteration_step} / {train_steps}"] + [f"{tag}: {human_format(value)}" ...])
 # human_format: "{:.3g}" below 1, else 3 significant digits with a K/M/B/T/P/E suffix (powers of 1000).
 _NANOTRON = re.compile(r"^iteration:\s*(?P<step>\d+)\s*/\s*(?P<total>\d+)\s*\|(?P<body>.*)$")
-_HUMAN = re.compile(rf"^(?P<number>{_NUMBER})(?P<suffix>[KMBTPE]?)$")
+_HUMAN = re.compile(rf"^(?P<number>{NUMBER})(?P<suffix>[KMBTPE]?)$")
 _HUMAN_SCALE = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12, "P": 1e15, "E": 1e18}
 NANOTRON_KEYS = {
     "lm_loss": ("loss", 1.0), "lr": ("lr", 1.0), "grad_norm": ("grad_norm", 1.0), "z_loss": ("z_loss", 1.0),
@@ -86,7 +89,7 @@ def human_number(text: str) -> Optional[float]:
     match = _HUMAN.match(text.strip())
     if not match:
         return None
-    return _float(match.group("number")) * _HUMAN_SCALE[match.group("suffix")]
+    return to_float(match.group("number")) * _HUMAN_SCALE[match.group("suffix")]
 
 
 def parse_nanotron(line: str) -> Optional[Rows]:
@@ -108,9 +111,9 @@ def parse_nanotron(line: str) -> Optional[Rows]:
 # (the loss key is `lm_loss`); text_log's Megatron parser reads that line once the samples/sec lead is
 # dropped. megatron/training.py evaluate_and_print_results: f" {chart_name} results at {prefix} | " +
 # f"{key} value: {value:.6E} | " for each, prefix `iteration N` or `the end of training for val data`.
-NEOX_LEAD = re.compile(rf"^samples/sec:\s*{_NUMBER}\s*\|\s*(?=iteration\b)")
+NEOX_LEAD = re.compile(rf"^samples/sec:\s*{NUMBER}\s*\|\s*(?=iteration\b)")
 _NEOX_EVAL = re.compile(rf"^(?P<chart>validation|test) results at (?:iteration\s+(?P<step>\d+)\s*|the end of training"
-                        rf"[^|]*)\|\s*lm_loss value:\s*(?P<loss>{_NUMBER})")
+                        rf"[^|]*)\|\s*lm_loss value:\s*(?P<loss>{NUMBER})")
 
 
 def parse_neox_eval(line: str, last_step: Optional[int]) -> Optional[Rows]:
@@ -121,7 +124,7 @@ def parse_neox_eval(line: str, last_step: Optional[int]) -> Optional[Rows]:
     if step is None:
         return []
     name = "test_loss" if match.group("chart") == "test" else "val_loss"
-    return [(step, {name: _float(match.group("loss"))})]
+    return [(step, {name: to_float(match.group("loss"))})]
 
 
 # -- OLMo / OLMo-core ----------------------------------------------------------------------------------
@@ -144,9 +147,8 @@ _EVAL_LOSS_SUFFIXES = ("/CrossEntropyLoss", "/CE loss")
 
 def olmo_number(text: str) -> float:
     """OLMo's format_float back to a number (`41,943,040`, `1.23E-04`, `1.2B`)."""
-    if text[-1:] in ("B", "T", "P", "E"):  # a suffix: the value ends in a letter, never inside an exponent
-        return _float(text[:-1]) * _HUMAN_SCALE[text[-1]]
-    return _float(text)
+    number = human_number(text.replace(",", ""))
+    return math.nan if number is None else number
 
 
 class OLMoBlocks:
@@ -184,7 +186,7 @@ class OLMoBlocks:
 _COMPOSER_HEADER = re.compile(r"^(?:\[epoch=\d+\])?\[(?P<unit>batch|token|sample|epoch|duration)=(?P<n>\d+)"
                               r"(?:/\d+)?\]:?$")
 _COMPOSER_EVAL = re.compile(r"^\[Eval batch=\d+/\d+\] Eval on .* data:?$")
-_COMPOSER_METRIC = re.compile(rf"^(?P<kind>Train|Eval) (?P<name>\S+): (?P<value>{_NUMBER})$")
+_COMPOSER_METRIC = re.compile(rf"^(?P<kind>Train|Eval) (?P<name>\S+): (?P<value>{NUMBER})$")
 
 
 class ComposerBlocks:
@@ -209,7 +211,7 @@ class ComposerBlocks:
         match = _COMPOSER_METRIC.match(line) if self.in_block else None
         if not match:
             return None
-        name, value = match.group("name"), _float(match.group("value"))
+        name, value = match.group("name"), to_float(match.group("value"))
         if name == "time/batch" and self.step is None and match.group("kind") == "Train":
             self.step = int(value) + 1  # logged at the start of the batch: the batches done before it
             metrics, self.waiting = self.waiting, {}
@@ -238,7 +240,7 @@ class ComposerBlocks:
 # `Iter(val) [N/N]  ...` or `Epoch(val) [E][N/N]  ...` after the training iteration it follows.
 _MMENGINE = re.compile(r"^(?P<kind>Iter|Epoch)\((?P<mode>train|val|test)\)\s*(?:\[\s*(?P<epoch>\d+)\])?"
                        r"\[\s*(?P<i>\d+)/(?P<n>\d+)\]\s+(?P<body>.*)$")
-_MMENGINE_PAIR = re.compile(rf"(?P<key>[\w/.-]+):\s+(?P<value>{_NUMBER})(?=\s|$)")
+_MMENGINE_PAIR = re.compile(rf"(?P<key>[\w/.-]+):\s+(?P<value>{NUMBER})(?=\s|$)")
 
 
 class MMEngineLines:
@@ -252,7 +254,7 @@ class MMEngineLines:
         match = _MMENGINE.match(line)
         if not match:
             return None
-        pairs = {m.group("key"): _float(m.group("value")) for m in _MMENGINE_PAIR.finditer(match.group("body"))}
+        pairs = {m.group("key"): to_float(m.group("value")) for m in _MMENGINE_PAIR.finditer(match.group("body"))}
         if match.group("mode") != "train":
             loss = next((v for k, v in pairs.items() if k.endswith("loss")), None)
             if loss is None or self.last_step is None:
@@ -279,7 +281,7 @@ class MMEngineLines:
 _FAIRSEQ_INNER = re.compile(r"\bepoch (?P<epoch>\d+):?\s+(?P<i>\d+)\s*/\s*(?P<size>\d+)\s+(?P<body>\w+=.*)$")
 _FAIRSEQ_PIPES = re.compile(r"\bepoch \d+ \| (?P<valid>valid on '[^']*' subset \| )?(?P<body>\w[\w ]* \S+(?: \| .*)?)$")
 _FAIRSEQ_JSON = re.compile(r"(?P<json>\{\"epoch\": .*\"(?:\w+_)?num_updates\": .*\})\s*$")
-_FIRST_NUMBER = re.compile(_NUMBER)
+_FIRST_NUMBER = re.compile(NUMBER)
 FAIRSEQ_KEYS = {"loss": "loss", "lr": "lr", "gnorm": "grad_norm", "loss_scale": "loss_scale", "clip": "clip_rate"}
 
 
@@ -333,7 +335,7 @@ class FairseqLines:
 def _first_number(text: str) -> float:
     """`1.27 (1.50)` (the value, then its running average) -> 1.27; `100%` -> 100."""
     match = _FIRST_NUMBER.search(text)
-    return _float(match.group(0)) if match else math.nan
+    return to_float(match.group(0)) if match else math.nan
 
 
 # -- any other `key: value` line with a step and a loss -----------------------------------------------------------
@@ -341,7 +343,7 @@ def _first_number(text: str) -> float:
 # Tried last, and only while no known style has been seen in the log.
 _GENERIC_SPLIT = re.compile(r"\s*[|,;]\s*|\s{2,}|:\s+(?=(?!nan\b|inf\b|NaN\b|Inf\b)[A-Za-z])|[\[\]()]"
                             r"|\s+(?=[A-Za-z][\w/.-]*\s*=)|(?<=\d)\s+(?=[A-Z])")
-_GENERIC_FIELD = re.compile(rf"^(?P<key>[A-Za-z][\w/.-]*(?: [A-Za-z][\w/.-]*)?)\s*(?:[:=]\s*|\s+)(?P<value>{_NUMBER})"
+_GENERIC_FIELD = re.compile(rf"^(?P<key>[A-Za-z][\w/.-]*(?: [A-Za-z][\w/.-]*)?)\s*(?:[:=]\s*|\s+)(?P<value>{NUMBER})"
                             rf"(?:\s*/\s*\d+)?\s*(?P<unit>ms|s)?$")
 _STEP_KEYS = {"step", "steps", "iter", "iters", "iteration", "global_step", "global step", "num_updates", "it",
               "update", "train_step", "batch"}
@@ -354,7 +356,7 @@ def parse_generic(line: str, names: MetricNames) -> Optional[Rows]:
         match = _GENERIC_FIELD.match(field.strip()) if field else None
         if not match:
             continue
-        key, value = match.group("key").lower(), _float(match.group("value"))
+        key, value = match.group("key").lower(), to_float(match.group("value"))
         if " " in key and key not in _STEP_KEYS and names(key) == key:  # `Training Iteration`: its last word
             key = key.rsplit(" ", 1)[1]
         if key in _STEP_KEYS and step is None and value == value and value >= 0 and value == int(value):
