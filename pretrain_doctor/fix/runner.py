@@ -107,7 +107,9 @@ def fix_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = Non
 def _revert_unloadable(result: FixResult, texts: dict[Path, str],
                        last_pass: dict[Path, tuple[Optional[str], list[Finding]]], refused: set) -> bool:
     """Undo the last pass's edits of any file that no longer loads (a value the trainer takes but
-    the dialect cannot read, say); those fixes are not tried again. True when something was undone."""
+    the dialect cannot read, say). The pass's unsafe fixes are the suspects and are not tried
+    again; its safe fixes are, alone, in the next pass (refused only if they break it themselves).
+    True when something was undone."""
     broken = {Path(e.file).resolve(): e for e in result.report.errors if Path(e.file).resolve() in last_pass}
     for path, error in broken.items():
         before, applied = last_pass.pop(path)
@@ -115,9 +117,10 @@ def _revert_unloadable(result: FixResult, texts: dict[Path, str],
             texts.pop(path)
         else:
             texts[path] = before
-        refused.update((f.file, f.code) for f in applied)
+        suspects = [f for f in applied if not f.fix.is_safe] or applied
+        refused.update((f.file, f.code) for f in suspects)
         result.applied = [f for f in result.applied if all(f is not a for a in applied)]
-        codes = ", ".join(sorted({f.code for f in applied}))
+        codes = ", ".join(sorted({f.code for f in suspects}))
         result.problems.append(f"{result.shown[path]}: not fixed ({codes}): the fixed file would not load: {error.message}")
     return bool(broken)
 

@@ -117,3 +117,30 @@ def test_diff_names_an_unreadable_file(capsys, tmp_path):
     broken.write_text("pretrain_doctor: 1\noptimizer: {lr: [1, 2\n", encoding="utf-8")
     code, _, err = cli(capsys, "check", "--isolated", "--diff", str(broken))
     assert code == 2 and "broken.yaml" in err
+
+
+def test_an_unsafe_fix_that_breaks_the_file_keeps_the_same_pass_safe_fixes(tmp_path, monkeypatch):
+    """The pass that also added PD104's warmup is undone; only the unsafe fix is refused, and the
+    safe rename and drop are made again in the next pass."""
+    from pretrain_doctor.check.report import InputError
+    from pretrain_doctor.config.loader import read_text
+    from pretrain_doctor.fix import runner
+    from pretrain_doctor.settings import CheckOptions
+
+    path = tmp_path / "sft.yaml"
+    path.write_text(HF, encoding="utf-8")
+    real_check = runner.check_paths
+
+    def check_rejecting_warmup_ratio(paths, options):
+        report = real_check(paths, options)
+        if "warmup_ratio" in read_text(path, str(path)):  # stands in for a value the dialect cannot load
+            report.errors.append(InputError(str(path), None, "warmup_ratio: not accepted here"))
+        return report
+
+    monkeypatch.setattr(runner, "check_paths", check_rejecting_warmup_ratio)
+    result = runner.fix_paths([path], CheckOptions(), unsafe=True)
+    fixed = result.texts[path.resolve()]
+    assert "warmup_steps: 100" in fixed and "save_steps" not in fixed and "warmup_ratio" not in fixed
+    assert sorted(f.code for f in result.applied) == sorted({"PD002", "PD003"} & {f.code for f in result.applied}) \
+        and len(result.applied) == 2
+    assert len(result.problems) == 1 and "(PD104)" in result.problems[0]
