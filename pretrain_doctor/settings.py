@@ -20,6 +20,9 @@ FAIL_ON_LEVELS = ("error", "warning", "info", "never")
 # command line says so (`--trust-settings-rules`) or this variable is 1 (a repository's
 # pull request can add both a settings file and the Python files it names).
 TRUST_RULES_ENV = "PRETRAIN_DOCTOR_TRUST_RULES_DIR"
+# Quotes, spaces and tabs removed, every spelling of the table reads `tool.pretrain-doctor`,
+# `[tool]` or `tool={` (TOML keys hold no newline).
+_QUOTES_AND_BLANKS = str.maketrans("", "", "\"' \t")
 
 
 @dataclass(frozen=True)
@@ -64,14 +67,26 @@ def _find_from(directory: Path) -> Settings:
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
             text = _read_text(pyproject)
-            # Every spelling of the table (`[tool.pretrain-doctor]`, `[tool."pretrain-doctor"]`,
-            # dotted keys) names it: a project that does not is not parsed (tomllib costs
-            # a few ms of start-up), nor refused when its pyproject is broken for other tools.
-            if "pretrain-doctor" in text:
+            # A project whose pyproject cannot hold our table is not parsed (tomllib costs a
+            # few ms of start-up), nor refused when its pyproject is broken for other tools.
+            if _may_hold_table(text):
                 table = _parse_toml(pyproject, text).get("tool", {}).get("pretrain-doctor")
                 if table is not None:
                     return _read(pyproject, table)
     return Settings()
+
+
+def _may_hold_table(pyproject_text: str) -> bool:
+    """Whether a pyproject.toml can hold `[tool.pretrain-doctor]`: a cheap over-estimate.
+
+    Every spelling of the table names `tool` then `pretrain-doctor` (`[tool.pretrain-doctor]`,
+    `[ tool . "pretrain-doctor" ]`, dotted keys), or is a `[tool]` table or `tool = {...}`
+    holding the key. A project merely named `pretrain-doctor`, as ours is, is not parsed.
+    """
+    if "pretrain-doctor" not in pyproject_text:
+        return False
+    squeezed = pyproject_text.translate(_QUOTES_AND_BLANKS)
+    return "tool.pretrain-doctor" in squeezed or "\n[tool]" in f"\n{squeezed}" or "\ntool={" in f"\n{squeezed}"
 
 
 def _load_toml(path: Path) -> dict[str, Any]:

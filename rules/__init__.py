@@ -1,5 +1,5 @@
 """Built-in static rules, one module per rule.
 
-Shipped as `pretrain_doctor.builtin_rules` and registered through the same
-`pretrain_doctor.rules` entry point that third-party plugins use.
+Shipped as `pretrain_doctor.builtin_rules` and imported directly by the registry;
+third-party plugins register under the `pretrain_doctor.rules` entry-point group.
 """

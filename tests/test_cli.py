@@ -414,6 +414,38 @@ def test_entry_point_plugin(capsys, tmp_path, entry_point_plugin):
     assert any(line.startswith("PD105 ") for line in out.splitlines())  # built-ins still there
 
 
+def test_installed_plugin_package_loads_through_its_dist_info(capsys, tmp_path, monkeypatch):
+    """No stand-in for importlib.metadata: a distribution on sys.path whose entry_points.txt
+    declares the group is found by the cheap pre-check and loaded."""
+    site = tmp_path / "site"
+    write(site / "acme_doctor_rules" / "__init__.py", '"""ACME rules."""\n')
+    write(site / "acme_doctor_rules" / "lr_rule.py", plugin_source("ACME002", "acme-lr-given"))
+    write(site / "acme_doctor_rules-1.0.dist-info" / "METADATA", "Metadata-Version: 2.1\nName: acme-doctor-rules\nVersion: 1.0\n")
+    write(site / "acme_doctor_rules-1.0.dist-info" / "entry_points.txt", "[pretrain_doctor.rules]\nacme = acme_doctor_rules\n")
+    monkeypatch.syspath_prepend(str(site))
+    try:
+        config = write(tmp_path / "train.yaml", LR_CONFIG)
+        code, out, _ = cli(capsys, "check", "--isolated", "--format", "json", "--select", "ACME002", str(config))
+        assert code == 0
+        assert [(f["code"], f["line"]) for f in json.loads(out)["findings"]] == [("ACME002", 4)]
+        assert registry.load_rules().rules["ACME002"].origin == "acme"
+    finally:
+        sys.modules.pop("acme_doctor_rules", None)
+        sys.modules.pop("acme_doctor_rules.lr_rule", None)
+
+
+def test_plugin_lookup_is_skipped_only_when_no_distribution_can_declare_the_group(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    write(site / "other-2.0.dist-info" / "entry_points.txt", "[console_scripts]\nother = other:main\n")
+    write(site / "bare-1.0.egg-info", "Metadata-Version: 1.0\n")  # an egg-info file, not a folder
+    monkeypatch.setattr(sys, "path", [str(site), str(tmp_path / "missing")])
+    assert registry._group_may_be_declared() is False
+    assert registry.load_rules().rules["PD105"].origin == "built-in"
+    write(site / "rules.zip", "not looked into: importlib.metadata decides")
+    monkeypatch.setattr(sys, "path", [str(site), str(site / "rules.zip")])
+    assert registry._group_may_be_declared() is True
+
+
 # -- rules, explain, --help ---------------------------------------------------------------
 
 def test_rules_lists_built_ins(capsys):

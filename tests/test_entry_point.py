@@ -45,3 +45,37 @@ def test_exit_codes_read_like_sys_exit(code, status, stderr):
     script = f"from pretrain_doctor.__main__ import _exit_now; print('out', end=''); _exit_now({code!r})"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert (result.returncode, result.stdout, result.stderr) == (status, "out", stderr)
+
+
+def test_check_never_imports_importlib_metadata():
+    """Built-in rules load directly and pydantic's plugin lookup is answered by the stand-in:
+    importlib.metadata (and its email/zipfile imports) stay out of a plain `check`."""
+    script = ("import sys; sys.argv = ['pretrain-doctor', 'check', '--fail-on', 'never', sys.argv[1]]\n"
+              "import atexit, os\n"
+              "from pretrain_doctor import __main__ as entry\n"
+              "real_exit = os._exit\n"
+              "os._exit = lambda code: (print(sorted(m for m in sys.modules if m.startswith(('importlib.metadata',"
+              " 'email', 'pydantic.plugin._loader'))), type(sys.modules['pydantic.plugin._loader']).__name__,"
+              " getattr(sys.modules['pydantic.plugin._loader'], '__file__', None), file=sys.stderr), real_exit(code))\n"
+              "entry.run()\n")
+    result = subprocess.run([sys.executable, "-c", script, str(BAD)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert "PD105" in result.stdout
+    assert result.stderr.strip() == "['pydantic.plugin._loader'] module None"  # the stand-in, no file
+
+
+def test_pydantic_plugins_still_load_when_turned_on():
+    """Once PYDANTIC_DISABLE_PLUGINS no longer says "off", the real loader takes over."""
+    script = ("import os, sys\n"
+              "from pretrain_doctor.__main__ import _defer_pydantic_plugin_loader\n"
+              "_defer_pydantic_plugin_loader()\n"
+              "os.environ['PYDANTIC_DISABLE_PLUGINS'] = '__all__'\n"
+              "import pydantic\n"
+              "class A(pydantic.BaseModel):\n    x: int = 1\n"
+              "assert 'importlib.metadata' not in sys.modules\n"
+              "del os.environ['PYDANTIC_DISABLE_PLUGINS']\n"
+              "from pydantic.plugin._loader import get_plugins, PYDANTIC_ENTRY_POINT_GROUP\n"
+              "print(list(get_plugins()), PYDANTIC_ENTRY_POINT_GROUP, sys.modules['pydantic.plugin._loader'].__file__"
+              ".endswith('_loader.py'), 'importlib.metadata' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["[]", "pydantic", "True", "True"], result.stderr
