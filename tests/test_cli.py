@@ -7,6 +7,7 @@ select the rules they look at or assert on the ones they name, never on totals.
 
 from __future__ import annotations
 
+import importlib.machinery
 import json
 import sys
 import textwrap
@@ -439,6 +440,9 @@ def test_plugin_lookup_is_skipped_only_when_no_distribution_can_declare_the_grou
     write(site / "other-2.0.dist-info" / "entry_points.txt", "[console_scripts]\nother = other:main\n")
     write(site / "bare-1.0.egg-info", "Metadata-Version: 1.0\n")  # an egg-info file, not a folder
     monkeypatch.setattr(sys, "path", [str(site), str(tmp_path / "missing")])
+    # Only the standard finders (other tests may have added theirs, which this check defers to).
+    monkeypatch.setattr(sys, "meta_path", [m for m in sys.meta_path if not hasattr(m, "find_distributions")
+                                           or m is importlib.machinery.PathFinder])
     assert registry._group_may_be_declared() is False
     assert registry.load_rules().rules["PD105"].origin == "built-in"
     write(site / "rules.zip", "not looked into: importlib.metadata decides")
