@@ -9,12 +9,12 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "attach", "TrainingAlert"]
+__all__ = ["__version__", "attach", "MonitorOptions", "TrainingAlert"]
 
 
 def __getattr__(name: str) -> Any:
     # Lazy: the static path (`check`, `rules`, `explain`) must never import torch.
-    if name in ("attach", "TrainingAlert", "Doctor"):
+    if name in ("attach", "MonitorOptions", "TrainingAlert", "Doctor"):
         from . import monitor
 
         return getattr(monitor, name)

@@ -67,6 +67,8 @@ def page(check: CheckClass) -> str:
     if check.code.startswith("PDM"):  # runtime: nothing to annotate in a config file
         lines.append(f'Suppress: `attach(..., ignore=["{check.code}"])` (or the callbacks\' `ignore=`) while '
                      f"training, `--ignore {check.code}` in replay")
+        lines.append(f'Change a threshold: `attach(..., detector_options={{"{check.code}": {{"option": value}}}})` '
+                     "(the callbacks take `detector_options=` too)")
     elif check.code.startswith("PDD"):  # a corpus has no comments to annotate
         lines.append(f"Suppress: --ignore {check.code}, or `ignore` / `per-file-ignores` in [tool.pretrain-doctor]")
     else:

@@ -37,8 +37,8 @@ CHECK_GROUPS = (
 
 # The public Python API (monitor.md, architecture.md): objects documented on the API page.
 API = (
-    ("The monitor", ("pretrain_doctor.monitor:attach", "pretrain_doctor.monitor:Doctor",
-                     "pretrain_doctor.monitor:TrainingAlert")),
+    ("The monitor", ("pretrain_doctor.monitor:attach", "pretrain_doctor.monitor:MonitorOptions",
+                     "pretrain_doctor.monitor:Doctor", "pretrain_doctor.monitor:TrainingAlert")),
     ("Trainer callbacks", ("pretrain_doctor.integrations.hf:DoctorCallback",
                            "pretrain_doctor.integrations.lightning:DoctorCallback")),
     ("Checking configs", ("pretrain_doctor.check:check_paths", "pretrain_doctor.check:load_plan",
@@ -99,6 +99,7 @@ def _check_page(check: Any) -> str:
     if runtime:
         lines.append(f'| suppress | `attach(..., ignore=["{check.code}"])` while training, '
                      f"`--ignore {check.code}` in replay |")
+        lines.append(f'| change a threshold | `attach(..., detector_options={{"{check.code}": {{"option": value}}}})` |')
     else:
         lines.append(f"| suppress | `# pretrain-doctor: ignore[{check.code}]` on the line, "
                      f"or `--ignore {check.code}` |")

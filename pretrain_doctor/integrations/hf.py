@@ -6,8 +6,9 @@ trainer = Trainer(model=model, args=args, train_dataset=ds,
                   callbacks=[DoctorCallback(on_alert="stop")])
 ```
 
-The callback takes the same keyword options as `pretrain_doctor.attach`; the run log
-goes to `args.output_dir` unless `log_dir` is given. It attaches when training begins
+The callback takes the same options as `pretrain_doctor.attach` (keywords, or one
+`MonitorOptions` as `options=`); the run log goes to `args.output_dir` unless `log_dir`
+is given. It attaches when training begins
 (the Trainer's model and optimizer), skips updates the doctor judged poisoned when
 `skip_poisoned=True`, stops
 training on `on_alert="stop"`, and detaches when training ends.
@@ -37,23 +38,18 @@ from . import _common
 class DoctorCallback(_common.DoctorCallbackBase, TrainerCallback):
     """Attach `pretrain_doctor` to a transformers `Trainer` run (options: `DoctorCallbackBase`)."""
 
-    def __init__(self, skip_poisoned: bool = False, **attach_options: Any) -> None:
-        super().__init__(skip_poisoned, **attach_options)
-        self._raised: Optional[Any] = None  # the first serious alert, with on_alert="raise"
+    _raised: Optional[Any] = None  # the first serious alert, with on_alert="raise"
 
     def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                        model: Optional[torch.nn.Module] = None,
                        optimizer: Optional[torch.optim.Optimizer] = None, **kwargs: Any) -> None:
         if model is None or optimizer is None:
             raise ValueError("DoctorCallback needs the Trainer's model and optimizer at on_train_begin")
-        options = self._attach_options(args.output_dir)
         self._raised = None
-        if options.get("on_alert") == "raise":
-            # The Trainer runs no callback after an exception, so raising inside
-            # optimizer.step would leave the hooks attached: raise from on_step_end,
-            # after detaching.
-            options["on_alert"] = self._hold_for_raise
-        self.doctor = _common.attach(model, optimizer, options)
+        # The Trainer runs no callback after an exception, so raising inside optimizer.step
+        # would leave the hooks attached: raise from on_step_end, after detaching.
+        hold = {"on_alert": self._hold_for_raise} if self.options.on_alert == "raise" else {}
+        self.doctor = _common.attach(model, optimizer, self._attach_options(args.output_dir, **hold))
 
     def _hold_for_raise(self, alert: Any) -> None:
         if self._raised is None:

@@ -5,8 +5,9 @@ from pretrain_doctor.integrations.lightning import DoctorCallback
 trainer = lightning.Trainer(callbacks=[DoctorCallback(on_alert="stop")])
 ```
 
-The callback takes the same keyword options as `pretrain_doctor.attach`; the run log
-goes to `trainer.default_root_dir` unless `log_dir` is given. It attaches when fitting
+The callback takes the same options as `pretrain_doctor.attach` (keywords, or one
+`MonitorOptions` as `options=`); the run log goes to `trainer.default_root_dir` unless
+`log_dir` is given. It attaches when fitting
 starts (the LightningModule and its first optimizer), records the loss of every
 training batch, skips updates the doctor judged poisoned when `skip_poisoned=True`, stops the fit on
 `on_alert="stop"`, and detaches at teardown.

@@ -10,7 +10,8 @@ that imports torch.
         optimizer.step(); optimizer.zero_grad()
     doctor.detach()
 
-Module map: `doctor` (the thin front object: options, wiring, sync points, public API),
+Module map: `doctor` (the thin front object: wiring, sync points, public API), `options`
+(torch-free: `MonitorOptions`, every option and its default, validated),
 `capture` (the hooks, taps and per-step state that capture a step), `capture_origin`
 (where a NaN came from: before the update, from the device's per-step flags, or not
 known), `actions` (torch-free: what `on_alert` does, the summary and `str(doctor)`),
@@ -27,5 +28,6 @@ layers, optimizer coverage), `optimizers` (the optimizer forms attach takes),
 """
 
 from .doctor import Doctor, TrainingAlert, attach
+from .options import MonitorOptions
 
-__all__ = ["Doctor", "TrainingAlert", "attach"]
+__all__ = ["Doctor", "MonitorOptions", "TrainingAlert", "attach"]

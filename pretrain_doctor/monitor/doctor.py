@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 import torch
 
@@ -35,6 +35,7 @@ from .compiled import is_compiled_module, original_module
 from .distributed import DistributedContext
 from .guard import ProbeGuard, debug_mode, logger
 from .optimizers import as_optimizer_list, clipping_engine
+from .options import DEFAULTS, MonitorOptions
 from .records import StepEntry
 from .schedule import ProbeSchedule, hook_clock
 from .sinks import Sinks, open_sinks
@@ -46,21 +47,17 @@ MAX_SYNC_SECONDS = 1.0
 
 
 class Doctor:
-    """Watches one model and its optimizers; see `attach` for the options."""
+    """Watches one model and its optimizers; made by `attach` (see there for the options,
+    given here as one `MonitorOptions`)."""
 
-    def __init__(self, model: torch.nn.Module, optimizer: Any, *,
-                 log_dir: Optional[Union[str, Path]] = None, tensorboard: bool = False,
-                 sync_every: int = 10, overhead_budget: Optional[float] = None,
-                 on_alert: OnAlert = "warn", select: Any = None, ignore: Any = None,
-                 config: Any = None, scaler: Any = None, update_every: int = 100,
-                 attention_every: int = 200, replica_check_every: int = 200,
-                 action_level: str = "warning", skip_factor: float = 10.0,
-                 detectors: Optional[Iterable[Detector]] = None, console: bool = True,
-                 start_step: int = 0, **detector_options: Any) -> None:
-        if sync_every < 1:
-            raise ValueError("sync_every must be >= 1")
-        if start_step < 0:
-            raise ValueError("start_step must be >= 0")
+    def __init__(self, model: torch.nn.Module, optimizer: Any, options: MonitorOptions = DEFAULTS) -> None:
+        self.options = options  # validated, defaults filled (options.py); unpacked once here
+        o = options
+        log_dir, overhead_budget, sync_every, start_step = o.log_dir, o.overhead_budget, o.sync_every, o.start_step
+        select, ignore = o.select, o.ignore
+        scaler, update_every, attention_every, skip_factor = o.scaler, o.update_every, o.attention_every, o.skip_factor
+        on_alert, action_level, detectors = o.on_alert, o.action_level, o.detectors
+        replica_check_every, config = o.replica_check_every, o.config
         self.actions = AlertActions(on_alert, action_level)  # what on_alert does (actions.py)
         self.optimizers = as_optimizer_list(optimizer)
         self.model, self.optimizer = model, (self.optimizers or [None])[0]
@@ -74,7 +71,7 @@ class Doctor:
         self.guard = ProbeGuard()
         self._replica_check_every = replica_check_every
         watched = self._watch(None)
-        chosen = list(detectors) if detectors is not None else _default_detectors(select, ignore, detector_options)
+        chosen = list(detectors) if detectors is not None else _default_detectors(select, ignore, o.detector_options)
         self.detectors = DetectorSet(chosen, on_error=self._detector_failed)
         self.schedule = ProbeSchedule({
             # the doctor's own per-parameter gradient norms, for the global norm when the
@@ -111,7 +108,7 @@ class Doctor:
         # A resumed run (start_step) continues the run log in log_dir: its run id, no second header.
         continued = last_run_id(log_dir) if start_step and log_dir is not None and is_writer else None
         self.run_id = continued or new_run_id()  # on every run-log line: runs sharing a log_dir stay apart
-        self.sinks = Sinks(open_sinks(log_dir, self.run_id, tensorboard=tensorboard, console=console)
+        self.sinks = Sinks(open_sinks(log_dir, self.run_id, tensorboard=o.tensorboard, console=o.console)
                            if is_writer else [], self.guard)
         self._config = config
         try:  # all or nothing: a failed attach leaves no hook, patch or open file behind
@@ -366,10 +363,10 @@ class Doctor:
         return report_text(self.summary(), self.alerts)
 
 
-def _default_detectors(select: Any, ignore: Any, options: dict[str, Any]) -> list[Detector]:
+def _default_detectors(select: Any, ignore: Any, options: Mapping[str, Any]) -> list[Detector]:
     from ..detectors import default_detectors
 
-    return list(default_detectors(select=select, ignore=ignore, **options))
+    return list(default_detectors(select=select, ignore=ignore, options=options))
 
 
 def _plan_of(config: Any) -> Any:
@@ -387,13 +384,16 @@ def _plan_of(config: Any) -> Any:
         return {"path": str(config), "error": str(exc)}
 
 
-def attach(model: torch.nn.Module, optimizer: Any, log_dir: Optional[Union[str, Path]] = None,
-           tensorboard: bool = False, sync_every: int = 10, overhead_budget: Optional[float] = None,
-           on_alert: OnAlert = "warn", select: Any = None, ignore: Any = None, config: Any = None, *,
-           scaler: Any = None, update_every: int = 100, attention_every: int = 200,
-           replica_check_every: int = 200, action_level: str = "warning", skip_factor: float = 10.0,
-           detectors: Optional[Iterable[Detector]] = None, console: bool = True, start_step: int = 0,
-           **detector_options: Any) -> Doctor:
+def attach(model: torch.nn.Module, optimizer: Any, log_dir: Optional[Union[str, Path]] = DEFAULTS.log_dir,
+           tensorboard: bool = DEFAULTS.tensorboard, sync_every: int = DEFAULTS.sync_every,
+           overhead_budget: Optional[float] = DEFAULTS.overhead_budget, on_alert: OnAlert = DEFAULTS.on_alert,
+           select: Any = DEFAULTS.select, ignore: Any = DEFAULTS.ignore, config: Any = DEFAULTS.config, *,
+           scaler: Any = DEFAULTS.scaler, update_every: int = DEFAULTS.update_every,
+           attention_every: int = DEFAULTS.attention_every, replica_check_every: int = DEFAULTS.replica_check_every,
+           action_level: str = DEFAULTS.action_level, skip_factor: float = DEFAULTS.skip_factor,
+           detectors: Optional[Iterable[Detector]] = DEFAULTS.detectors, console: bool = DEFAULTS.console,
+           start_step: int = DEFAULTS.start_step, detector_options: Optional[Mapping[str, Any]] = None,
+           options: Optional[MonitorOptions] = None) -> Doctor:
     """Start monitoring `model`; returns the Doctor (also a context manager).
 
     `optimizer`: a torch optimizer, a trainer's wrapper of one (accelerate, Lightning:
@@ -411,11 +411,32 @@ def attach(model: torch.nn.Module, optimizer: Any, log_dir: Optional[Union[str, 
     (explicit detector instances instead of the defaults), `console` (alerts on stderr),
     `start_step` (a run resumed from the checkpoint of that step: the step count goes on
     from it, a `resume` annotation is made, and the run log already in `log_dir` is
-    continued under its run id, without a second header);
-    any other keyword goes to the detectors as an option (`z_spike=8`, `PDM201={...}`).
+    continued under its run id, without a second header),
+    `detector_options` (per detector code or slug, `{"PDM201": {"z_spike": 8}}`, or an
+    option for every detector that has it, `{"grace_steps": 50}`; the options and their
+    defaults are in `pretrain-doctor explain PDMxxx`).
+
+    `options`: all of the above as one `MonitorOptions` object (the same one the trainer
+    callbacks take), instead of the keywords. An unknown option, detector or detector
+    option is a TypeError or ValueError that names it (with a did-you-mean).
     """
-    return Doctor(model, optimizer, log_dir=log_dir, tensorboard=tensorboard, sync_every=sync_every,
-                  overhead_budget=overhead_budget, on_alert=on_alert, select=select, ignore=ignore,
-                  config=config, scaler=scaler, update_every=update_every, attention_every=attention_every,
-                  replica_check_every=replica_check_every, action_level=action_level, skip_factor=skip_factor,
-                  detectors=detectors, console=console, start_step=start_step, **detector_options)
+    given = dict(log_dir=log_dir, tensorboard=tensorboard, sync_every=sync_every, overhead_budget=overhead_budget,
+                 on_alert=on_alert, select=select, ignore=ignore, config=config, scaler=scaler,
+                 update_every=update_every, attention_every=attention_every,
+                 replica_check_every=replica_check_every, action_level=action_level, skip_factor=skip_factor,
+                 detectors=detectors, console=console, start_step=start_step,
+                 detector_options=detector_options or {})
+    if options is None:
+        options = MonitorOptions.of("attach", **given)
+    else:
+        if not isinstance(options, MonitorOptions):
+            raise TypeError(f"attach: options must be a MonitorOptions, not {type(options).__name__}")
+        also = [name for name, value in given.items() if not _is_default(name, value)]
+        if also:
+            raise TypeError(f"attach: give options= or keyword options, not both (also given: {', '.join(also)})")
+    return Doctor(model, optimizer, options)
+
+
+def _is_default(name: str, value: Any) -> bool:
+    default = getattr(DEFAULTS, name)
+    return value is default or (type(value) is type(default) and value == default)

@@ -212,9 +212,11 @@ class _Run:
         import pretrain_doctor
         from ..detectors.representation import objective_options
 
+        extra = dict(self.options.monitor_options)
+        detector_options = {**objective_options(self.spec.objective), **extra.pop("detector_options", {})}
         options = {"sync_every": self.options.sync_every, "update_every": self.options.sync_every,
                    "attention_every": self.options.sync_every, "scaler": scaler,
-                   **objective_options(self.spec.objective), **self.options.monitor_options}
+                   "detector_options": detector_options, **extra}
         # start_step: the run log continues (same run id, no second header) at the resumed step
         return pretrain_doctor.attach(model, optimizer, log_dir=self.out, tensorboard=True,
                                       config=str(self.options.config), start_step=start, **options)
