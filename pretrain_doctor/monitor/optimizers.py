@@ -11,9 +11,12 @@ one, or none; and how the doctor sees a step of them.
 - None: no step hooks; the loop reports each step with `doctor.observe(loss=...)`.
 - DeepSpeed without ZeRO (fp32): the engine clips inside its `step()` with a norm it
   discards; the doctor measures it in the engine's `clip_fp32_gradients` (`clipping_engine`).
-- DeepSpeed: its ZeRO and mixed-precision optimizers (duck-typed: not torch optimizers)
-  compute the global gradient norm inside their own `step()` and clip with it, so no torch
-  clip runs; the pre-clip norm is read after the step (`engine_grad_norm`). The engine
+- DeepSpeed: its ZeRO and mixed-precision optimizers (FP16_Optimizer, BF16_Optimizer;
+  duck-typed: not torch optimizers) compute the global gradient norm inside their own
+  `step()` and clip with it, so no torch clip runs; the pre-clip norm is read after the
+  step (`engine_grad_norm`). They are not unwrapped (the torch optimizer inside steps on
+  flat fp32 master copies with gradients already clipped), and the parameters they train
+  are the model's 16-bit ones they keep aside (`deepspeed_param_groups`). The engine
   itself (`deepspeed.initialize`'s first result, whose `step()` steps that optimizer) may
   be given as the optimizer too. Read by duck typing: DeepSpeed is not imported.
 """
@@ -28,16 +31,32 @@ import torch
 Hook = Callable[[Any, Any, Any], None]
 
 
+# Where DeepSpeed's mixed-precision and ZeRO optimizers keep the model's own (16-bit)
+# parameters: their `param_groups` are the inner torch optimizer's, which hold flat fp32
+# master copies instead (FP16_Optimizer and FP16_UnfusedOptimizer: fp16_groups,
+# BF16_Optimizer: bf16_groups, ZeRO-1/2: bit16_groups, ZeRO-3: fp16_groups).
+DEEPSPEED_PARAM_GROUPS = ("bit16_groups", "bf16_groups", "fp16_groups")
+
+
 def unwrap_optimizer(optimizer: Any) -> Any:
-    """The torch optimizer inside trainer wrappers, or the object itself."""
+    """The torch optimizer inside trainer wrappers, or the object itself. A DeepSpeed
+    optimizer that clips inside its own step is kept (its inner torch optimizer steps
+    with gradients it already unscaled and clipped, on flat master copies); a DeepSpeed
+    engine given as the optimizer is unwrapped to the optimizer its `step()` steps."""
     seen = set()
-    while id(optimizer) not in seen:
+    while id(optimizer) not in seen and not _deepspeed_optimizer(optimizer):
         seen.add(id(optimizer))
         inner = getattr(optimizer, "optimizer", None) or getattr(optimizer, "_optimizer", None)
-        if not isinstance(inner, torch.optim.Optimizer):
+        if not (isinstance(inner, torch.optim.Optimizer) or _deepspeed_optimizer(inner)):
             break
         optimizer = inner
     return optimizer
+
+
+def _deepspeed_optimizer(optimizer: Any) -> bool:
+    """DeepSpeed's ZeRO, FP16 or BF16 optimizer (its `clip_grad`, and its norm or the
+    model's parameters kept aside), not its engine (which has `gradient_clipping()`)."""
+    return reports_grad_norm(optimizer) and hasattr(optimizer, "clip_grad")
 
 
 def as_optimizer_list(optimizer: Any) -> list[Any]:
@@ -56,20 +75,38 @@ def as_optimizer_list(optimizer: Any) -> list[Any]:
 
 
 def param_groups_of(optimizers: Sequence[Any]) -> Optional[list[dict[str, Any]]]:
-    """Every parameter group of the optimizers, or None when one of them has none to show."""
+    """Every parameter group of the optimizers, or None when one of them has none to show.
+    A DeepSpeed optimizer's groups are its model parameters (`deepspeed_param_groups`)."""
     groups: list[dict[str, Any]] = []
     for optimizer in optimizers:
-        found = getattr(optimizer, "param_groups", None)
+        found = deepspeed_param_groups(optimizer) or getattr(optimizer, "param_groups", None)
         if not isinstance(found, (list, tuple)) or not all(isinstance(g, dict) and "params" in g for g in found):
             return None
         groups.extend(found)
     return groups
 
 
+def deepspeed_param_groups(optimizer: Any) -> Optional[list[dict[str, Any]]]:
+    """The model's parameters a DeepSpeed optimizer trains, as param groups (None for
+    any other optimizer); see DEEPSPEED_PARAM_GROUPS."""
+    if isinstance(optimizer, torch.optim.Optimizer) or not hasattr(optimizer, "clip_grad"):
+        return None
+    for name in DEEPSPEED_PARAM_GROUPS:
+        found = getattr(optimizer, name, None)
+        if isinstance(found, list) and found and all(isinstance(group, list) for group in found):
+            return [{"params": list(group)} for group in found]
+    return None
+
+
 def reports_grad_norm(optimizer: Any) -> bool:
-    """Does this (duck-typed) optimizer keep the global gradient norm of its last step
-    (DeepSpeed's `_global_grad_norm`)?"""
-    return not isinstance(optimizer, torch.optim.Optimizer) and hasattr(optimizer, "_global_grad_norm")
+    """Is this a DeepSpeed-style optimizer that computes the global gradient norm in its
+    own `step()` and clips with it (the norm is read after its step, `engine_grad_norm`): not a torch optimizer, and keeping the norm of its
+    last step (`_global_grad_norm`: ZeRO, FP16_Optimizer set it at construction) or the
+    model's parameters beside `clip_grad` (BF16_Optimizer sets the norm only in step)."""
+    if optimizer is None or isinstance(optimizer, torch.optim.Optimizer):
+        return False
+    return hasattr(optimizer, "_global_grad_norm") or deepspeed_param_groups(optimizer) is not None
+
 
 
 def engine_grad_norm(optimizer: Any) -> Optional[tuple[Any, float, bool]]:
@@ -80,18 +117,34 @@ def engine_grad_norm(optimizer: Any) -> Optional[tuple[Any, float, bool]]:
     DeepSpeed's ZeRO optimizer sets `_global_grad_norm` (unscaled, before clipping) in
     `step()` and clips to `clip_grad`; the engine copies it after the step
     (`get_global_grad_norm()`) and clips to `gradient_clipping()`. On an fp16 overflow the
-    step is skipped (`overflow`) and the norm is the previous step's: not reported."""
+    step is skipped (`overflow`) and the norm is the previous step's: not reported.
+
+    FP16_Optimizer and BF16_Optimizer (deepspeed/runtime/fp16/fused_optimizer.py,
+    bf16_optimizer.py) keep the same names: the fused fp16 one divides the scaled norm by
+    the loss scale; the bf16 one has no loss scale. FP16_UnfusedOptimizer
+    (fp16/unfused_optimizer.py) keeps the norm still scaled (its `unscale_and_clip_grads`
+    divides by `cur_scale` itself): divided here the same way."""
     norm = getattr(optimizer, "_global_grad_norm", None)
-    overflow = bool(getattr(optimizer, "overflow", False))
+    # the engine marks a skipped step `_step_applied = False` (its optimizer's `overflow`)
+    overflow = bool(getattr(optimizer, "overflow", False)) or getattr(optimizer, "_step_applied", True) is False
     if overflow:
         return (None, math.inf, True)
     if norm is None or isinstance(norm, bool) or (isinstance(norm, torch.Tensor) and norm.numel() != 1):
         return None
+    if type(optimizer).__name__ == "FP16_UnfusedOptimizer":
+        norm = norm / _loss_scale(optimizer)
     clip = getattr(optimizer, "clip_grad", None)
     if clip is None and callable(getattr(optimizer, "gradient_clipping", None)):
         clip = optimizer.gradient_clipping()
     max_norm = float(clip) if isinstance(clip, (int, float)) and clip > 0 else math.inf
     return (norm, max_norm, False)
+
+
+def _loss_scale(optimizer: Any) -> float:
+    """DeepSpeed's current loss scale (`loss_scale_config.cur_scale`; `cur_scale` before 0.16)."""
+    config = getattr(optimizer, "loss_scale_config", None)
+    scale = getattr(config, "cur_scale", None) if config is not None else getattr(optimizer, "cur_scale", None)
+    return float(scale) if isinstance(scale, (int, float)) and scale > 0 else 1.0
 
 
 def clipping_engine(*given: Any) -> Optional[Any]:

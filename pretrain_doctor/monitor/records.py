@@ -172,7 +172,11 @@ class RecordBuilder:
         if "clip_total_norm" in values:
             scale = self._clip_metrics(float(values["clip_total_norm"]), entry.scalars["clip_max_norm"], metrics)
             if entry.extra.get("_norms_before_clip"):  # clipped inside the optimizer's step, after they were measured
-                scale = 1.0
+                # ... in the gradients' own units: DeepSpeed fp16 measures them times its loss
+                # scale; its unscaled global norm puts the layers back into true units
+                measured = float(np.sqrt(np.sum(np.square(norms)))) if norms is not None else 0.0
+                true = float(values["clip_total_norm"])
+                scale = true / measured if measured > 0 and math.isfinite(measured) and math.isfinite(true) else 1.0
         elif norms is not None or "grad_total" in values:
             # the doctor's own global norm: from the vector, or measured as one scalar (a plain step)
             total = float(np.sqrt(np.sum(np.square(norms)))) if norms is not None else float(values["grad_total"])
