@@ -20,6 +20,7 @@ Outside `torch.distributed` (or with one process) nothing here issues a collecti
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional, Sequence
 
@@ -70,9 +71,33 @@ def local_tensor(tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
+# FSDP1 with use_orig_params=True shows the original parameters, each a view of this
+# rank's part of a sharded flat parameter (or empty): shards, not replicas. Nothing on the
+# parameter says so: `note_fsdp1_shards` finds them in the model's FSDP handles
+# (id -> weak reference, since a tensor's == is elementwise and a WeakSet compares with it).
+_ORIG_PARAM_SHARDS: dict[int, "weakref.ref[torch.Tensor]"] = {}
+
+
+def note_fsdp1_shards(model: torch.nn.Module) -> None:
+    """Remember the original parameters that FSDP1 (use_orig_params=True, a sharded
+    strategy) turned into views of a shard: `FlatParamHandle.flat_param._params`."""
+    for module in model.modules():
+        handle = getattr(module, "_handle", None)
+        flat = getattr(handle, "flat_param", None)
+        if not (getattr(handle, "_use_orig_params", False) and getattr(handle, "uses_sharded_strategy", False)):
+            continue
+        for param in getattr(flat, "_params", None) or ():
+            _ORIG_PARAM_SHARDS[id(param)] = weakref.ref(param, lambda _, key=id(param): _ORIG_PARAM_SHARDS.pop(key, None))
+
+
 def sharded_flat_param(tensor: torch.Tensor) -> bool:
-    """FSDP1's FlatParameter holding this rank's shard only (FULL_SHARD, SHARD_GRAD_OP):
-    a plain tensor, but no replica of the other ranks' (each holds a different part)."""
+    """FSDP1's FlatParameter holding this rank's shard only (FULL_SHARD, SHARD_GRAD_OP),
+    or an original parameter that is a view of one (use_orig_params=True, see
+    `note_fsdp1_shards`): a plain tensor, but no replica of the other ranks' (each holds a
+    different part)."""
+    known = _ORIG_PARAM_SHARDS.get(id(tensor))
+    if known is not None and known() is tensor:
+        return True
     if not getattr(tensor, "_is_flat_param", False):
         return False
     full = getattr(tensor, "_unpadded_unsharded_size", None)

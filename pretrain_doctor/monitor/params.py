@@ -52,8 +52,10 @@ class ParamTable:
         them, or None (then the model's trainable parameters). Parameters with
         `requires_grad=False` (a LoRA's frozen base, left in the optimizer by the usual
         recipe) are not watched: no gradient is expected of them."""
+        from .distributed import note_fsdp1_shards
         from .optimizers import as_optimizer_list, param_groups_of
 
+        note_fsdp1_shards(model)  # FSDP1's original parameters (use_orig_params) are shards
         optimizers = as_optimizer_list(optimizer) if not isinstance(optimizer, list) else optimizer
         groups = param_groups_of(optimizers) if optimizers else None
         if groups is None:

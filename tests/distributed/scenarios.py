@@ -77,6 +77,10 @@ def _wrap(kind: str, model: torch.nn.Module) -> torch.nn.Module:
         from torch.distributed.fsdp import FullyShardedDataParallel
 
         return FullyShardedDataParallel(model, device_id=torch.device("cpu"))
+    if kind == "fsdp1-orig":  # the same, use_orig_params=True: the original parameters, views of the shard
+        from torch.distributed.fsdp import FullyShardedDataParallel
+
+        return FullyShardedDataParallel(model, device_id=torch.device("cpu"), use_orig_params=True)
     if kind == "hsdp":  # 2 replicas of a 1-way shard: parameters are DTensors (Replicate, Shard(0))
         from torch.distributed.device_mesh import init_device_mesh
 
@@ -87,7 +91,7 @@ def _wrap(kind: str, model: torch.nn.Module) -> torch.nn.Module:
 
 def _train(kind: str, rank: int, world_size: int, workdir: Path, steps: int = STEPS,
            before_step: Any = None, after_step: Any = None, clip: Any = False,
-           **options: Any) -> pretrain_doctor.Doctor:
+           returned_norms: Any = None, **options: Any) -> pretrain_doctor.Doctor:
     model = _wrap(kind, make_model())
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
     doctor = pretrain_doctor.attach(model, optimizer, log_dir=workdir / "log", console=False, **options)
@@ -99,7 +103,9 @@ def _train(kind: str, rank: int, world_size: int, workdir: Path, steps: int = ST
         doctor.observe(loss=loss)
         loss.backward()
         if clip == "own":  # the wrapper's own clipping (FSDP1's clip_grad_norm_ method)
-            model.clip_grad_norm_(MAX_GRAD_NORM)
+            returned = model.clip_grad_norm_(MAX_GRAD_NORM)
+            if returned_norms is not None:
+                returned_norms.append(float(returned))
         elif clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
         optimizer.step()
@@ -123,6 +129,14 @@ def _grad_norm_run(kind: str, rank: int, world_size: int, workdir: Path, clip: A
 
 def fsdp1_own_clip_grad_norm(rank: int, world_size: int, workdir: Path) -> dict[str, Any]:
     return _grad_norm_run("fsdp1", rank, world_size, workdir, clip="own", replica_check_every=2)
+
+
+def fsdp1_orig_params_own_clip_grad_norm(rank: int, world_size: int, workdir: Path) -> dict[str, Any]:
+    """FSDP1 with use_orig_params=True clipped by its own clip_grad_norm_: also what it returned."""
+    returned: list[float] = []
+    result = _grad_norm_run("fsdp1-orig", rank, world_size, workdir, clip="own", replica_check_every=2,
+                            returned_norms=returned)
+    return {**result, "returned": returned}
 
 
 def ddp_grad_norm(rank: int, world_size: int, workdir: Path) -> dict[str, Any]:

@@ -65,6 +65,29 @@ def test_fsdp1_clipping_with_its_own_method_records_the_pre_clip_global_norm(tmp
                                        expected[record["step"] - 1], rtol=1e-5)
 
 
+def test_fsdp1_with_use_orig_params_records_the_norm_its_clip_grad_norm_returns(tmp_path: Path) -> None:
+    """FullyShardedDataParallel(use_orig_params=True): the original parameters are views of
+    this rank's shard. The recorded pre-clip norm is what FSDP's own clip_grad_norm_
+    returned, on every rank; the parameters are shards, not replicas (no PDM106 data), and
+    the sampled per-layer norms add the shards up to the global norm."""
+    ranks = run_ranks("fsdp1_orig_params_own_clip_grad_norm", tmp_path)
+    expected = [step["grad_norm"] for step in reference_grad_norms()]
+    assert all(norm > MAX_GRAD_NORM for norm in expected)  # clipping was active at every step
+    for result in ranks:
+        assert [r["step"] for r in result["records"]] == list(range(1, STEPS + 1))
+        recorded = [r["metrics"]["grad_norm"] for r in result["records"]]
+        np.testing.assert_allclose(recorded, result["returned"], rtol=1e-6)
+        np.testing.assert_allclose(recorded, expected, rtol=1e-5)
+        np.testing.assert_allclose([r["metrics"]["clip_ratio"] for r in result["records"]],
+                                   [MAX_GRAD_NORM / norm for norm in expected], rtol=1e-4)
+        assert not any("replica_mismatch" in r["extra"] for r in result["records"])
+        sampled = [r for r in result["records"] if _per_layer(r["metrics"])]
+        assert [r["step"] for r in sampled] == list(range(2, STEPS + 1, 2))
+        for record in sampled:
+            np.testing.assert_allclose(np.linalg.norm(_per_layer(record["metrics"])),
+                                       expected[record["step"] - 1], rtol=1e-5)
+
+
 def _first_alert(result: dict, code: str, rank: int) -> dict:
     """The rank's first alert with `code` (failing with the rank's alerts when it has none)."""
     found = [a for a in result["alerts"] if a["code"] == code]
