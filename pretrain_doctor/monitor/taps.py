@@ -15,9 +15,12 @@ accelerate) all arrive there. The function object is kept (its `no_grad` wrapper
 the tap), so references taken before the tap was installed see it too. On a torch
 without it (< 2.6) the tap wraps `clip_grad_norm_` by name instead. FSDP1's
 `FullyShardedDataParallel.clip_grad_norm_` computes and scales inline: it is tapped by its
-return value (tested on 2 CPU processes with gloo, `device_id=torch.device("cpu")`).
-DeepSpeed's ZeRO and mixed-precision optimizers clip inside their own step with a norm
-they compute themselves: no tap sees it; the doctor reads it after the step
+return value (tested on 2 CPU processes with gloo, `device_id=torch.device("cpu")`, with
+flat parameters and with `use_orig_params=True`, whose original parameters are views of
+the shard: distributed.note_fsdp1_shards).
+DeepSpeed's ZeRO and mixed-precision optimizers (FP16_Optimizer, BF16_Optimizer: its
+fp16/bf16 engine without ZeRO) clip inside their own step with a norm they compute
+themselves: no tap sees it; the doctor reads it after the step
 (optimizers.engine_grad_norm). Its fp32 engine clips with a norm it discards: the doctor
 measures it inside the engine's `clip_fp32_gradients` (optimizers.clipping_engine).
 """
