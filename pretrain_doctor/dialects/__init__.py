@@ -139,7 +139,8 @@ def _unknown_keys(doc: Document, dialect: Dialect) -> Optional[list[str]]:
     known = dialect.keys_read(doc)
     if known is None:
         return None
-    return [key for key in _top_keys(doc) if key not in known and key.replace("-", "_") not in known]
+    return [key for key in _top_keys(doc)
+            if key not in known and key.replace("-", "_") not in known and key.replace("_", "-") not in known]
 
 
 def _reads_more(doc: Document, best: Dialect, other: Dialect) -> bool:

@@ -23,6 +23,11 @@ its `ArgumentGroupFactory` turns into flags, d98e8a6; `megatron_flags.py` lists 
   token-based `--lr-warmup-tokens`, `--lr-decay-tokens` and `--train-tokens` count in steps of
   global batch × sequence length (the run ends at whichever of tokens and samples comes first).
 
+Megatron-LLM (epfLLM) spells the same flags with underscores (`--lr_warmup_samples`); they are read
+as Megatron-LM's. `--exit-interval N` (the program exits at iteration N) of 100 or less makes the
+script a smoke test, whatever `--train-iters` says. Only an upstream `pretrain_*.py` (or a bare
+list) has its flags judged against the table: forks' own entry points add flags of their own.
+
 NeMo launch scripts that pass Hydra overrides (`trainer.max_steps=...`, `model.optim.lr=...`)
 instead of flags are recognised for the common keys below; the rest of a NeMo run lives in
 the YAML that `--config-name` selects, which this dialect does not read, so NeMo's own
@@ -31,6 +36,7 @@ defaults are never assumed.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from typing import Any, Callable, Optional
@@ -41,7 +47,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_int, lenient_number, typo_notes
 from .megatron_flags import KNOWN_FLAGS, SWITCHES
-from .shared import merge_deepspeed_reference, optimizer_family
+from .shared import SMOKE_TEST_STEPS, merge_deepspeed_reference, optimizer_family
 
 DEFAULT = "Megatron-LM arguments.py default"
 _SIGNATURE = ("--micro-batch-size", "--global-batch-size", "--lr", "--train-iters", "--train-samples", "--num-layers",
@@ -133,6 +139,17 @@ _READER_KEYS = frozenset({"program", "launcher", "overrides", "unresolved", "syn
 
 _NOT_TRAINING = re.compile(r"eval|generat|inference|server|convert|checkpoint_util", re.IGNORECASE)
 _TRAINING = re.compile(r"train|finetun", re.IGNORECASE)
+# A Hugging Face Trainer script with Megatron-looking flags of its own argparse (Pai-Megatron-Patch's
+# `ds_train_huggingface_llama.py --lr --num-layers --epochs --gradient-accumulation-steps`): Megatron's
+# defaults (no warmup, β2 0.999) are not that script's, so it is not read as Megatron.
+_HF_PROGRAM = re.compile(r"huggingface|(^|[_.-])hf([_.-]|$)", re.IGNORECASE)
+# The `pretrain_*.py` entry points of Megatron-LM (NVIDIA d98e8a6), Megatron-DeepSpeed (microsoft f4157be,
+# bigscience 8387ae1) and their forks (bigcode 7c325cd, epfLLM 806a833): they parse Megatron's flags and no
+# others. Forks' own entries (Pai-Megatron-Patch `pretrain_megatron_falcon.py`, `pretrain_qwen.py`) add
+# flags through `extra_args_provider` (`--patch-tokenizer-type`), so theirs are not judged against the table.
+_UPSTREAM_ENTRIES = frozenset(f"pretrain_{name}.py" for name in (
+    "bert", "gpt", "gpt_core", "hybrid", "hybrid_flex", "ict", "mamba", "mimo", "prefix_lm", "retro", "t5",
+    "vision_classify", "vision_dino", "vision_inpaint", "vit", "vlm"))
 
 
 class MegatronDialect(Dialect):
@@ -143,11 +160,14 @@ class MegatronDialect(Dialect):
     def score(self, doc: Document) -> int:
         if doc.format != "shell":
             return 0
+        doc = _hyphenated(doc)
         hits = sum(1 for flag in _SIGNATURE if flag in doc.data)
         program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
         if _NOT_TRAINING.search(program) and not _TRAINING.search(program):
             # Megatron-DeepSpeed's eval-harness `evaluate.py`, text generation servers: same flags, no training
             # (their `--num-layers -1` means "from the checkpoint").
+            return 0
+        if _HF_PROGRAM.search(program) and not program.startswith("pretrain_"):
             return 0
         nemo = sum(1 for key in doc.data.get("overrides") or {} if key in _NEMO_KEYS)
         if hits >= 2 or (hits and program.startswith("pretrain_")):
@@ -162,7 +182,8 @@ class MegatronDialect(Dialect):
         return self.known_keys if _judges_flags(doc) else None
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
-        doc = docs[0]
+        doc = _hyphenated(docs[0])
+        docs = [doc, *docs[1:]]
         error = doc.data.get("syntax_error")
         if isinstance(error, dict):
             raise ConfigError(str(error.get("message")), doc.path, error.get("line"))
@@ -305,6 +326,11 @@ class MegatronDialect(Dialect):
         f.take(b, "batch.global_batch_size", "--global-batch-size", lenient_int)
         f.take(b, "batch.seq_len", "--seq-length", lenient_int)
         f.take(b, "run.max_steps", "--train-iters", lenient_int)
+        exit_at = lenient_int(f.raw("--exit-interval")) if f.unknown("--exit-interval") is None else None
+        if isinstance(exit_at, int) and 0 < exit_at <= SMOKE_TEST_STEPS:
+            # Megatron exits once the iteration is divisible by it: bigscience's `run_bf16.sh` (a checkpoint
+            # reshape test) trains 10 of its 100,000 iterations.
+            b.set("debug", True, f.source(b, "--exit-interval", f"the program exits at iteration {exit_at}: a smoke test"))
         samples = lenient_int(f.raw("--train-samples"))
         batch = b.get("batch.global_batch_size")
         if isinstance(samples, int) and not b.has("run.max_steps"):
@@ -487,9 +513,26 @@ def _expert_count(value: Any) -> Any:
 
 
 def _judges_flags(doc: Document) -> bool:
-    """Whether the flags are all Megatron's own: a `pretrain_*.py` or a bare argument list."""
+    """Whether the flags are all Megatron's own: an upstream `pretrain_*.py` or a bare argument list."""
     program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
-    return not program or program.startswith("pretrain_")
+    return not program or program in _UPSTREAM_ENTRIES
+
+
+def _hyphenated(doc: Document) -> Document:
+    """`doc` with Megatron-LLM's underscore flags (`--lr_warmup_samples`: epfLLM spells every flag so) read
+    as the hyphenated flags they are in Megatron-LM; a flag Megatron itself spells with `_` stays."""
+    renames = {}
+    for key in doc.data:
+        if isinstance(key, str) and key.startswith("--") and "_" in key and key not in KNOWN_FLAGS:
+            hyphen = "--" + key[2:].replace("_", "-")
+            if hyphen in KNOWN_FLAGS and hyphen not in doc.data:
+                renames[key] = hyphen
+    if not renames:
+        return doc
+    positions = {(renames.get(path[0], path[0]),) + tuple(path[1:]) if path else path: position
+                 for path, position in doc.positions.items()}
+    return dataclasses.replace(doc, data={renames.get(k, k): v for k, v in doc.data.items()}, positions=positions,
+                               unevaluated={renames.get(k, k): v for k, v in doc.unevaluated.items()})
 
 
 def _rampup(f: _Flags) -> Optional[tuple[int, int, int]]:

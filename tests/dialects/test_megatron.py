@@ -256,3 +256,67 @@ def test_an_evaluation_script_is_not_a_training_config(tmp_path) -> None:
         '    --num-layers -1 --hidden-size -1 --num-attention-heads -1 --seq-length -1 --no-load-optim --inference"\n'
         'deepspeed --num_nodes 1 --num_gpus 1 $CMD\n'))
     assert detection(load_document(path)).dialect is None
+
+
+# Reduced from bigscience-workshop/Megatron-DeepSpeed run_bf16.sh (held-out review 2): a checkpoint-reshape test
+# that exits at iteration 10 of its 100,000; its lr, warmup and schedule are never trained with.
+RESHAPE_TEST = """
+deepspeed pretrain_gpt.py \\
+    --num-layers 24 --hidden-size 1024 --num-attention-heads 32 --seq-length 1024 \\
+    --max-position-embeddings 1024 --micro-batch-size 1 --global-batch-size 4 --train-iters 100000 \\
+    --lr 6.0e-4 --min-lr 6.0e-5 --lr-decay-style cosine --adam-beta2 0.95 --bf16 {exit}
+"""
+
+
+def test_exit_interval_within_a_smoke_test_makes_the_script_one(tmp_path) -> None:
+    full = plan_of(write(tmp_path, "run.sh", RESHAPE_TEST.format(exit="")))
+    assert not full.debug and [f.severity for f in findings(full, "PD101")] == ["error"]
+    smoke = plan_of(write(tmp_path, "run_bf16.sh", RESHAPE_TEST.format(exit="--exit-interval 10")))
+    assert smoke.debug and "exits at iteration 10" in smoke.sources["debug"].note
+    assert findings(smoke, "PD101") == [] and findings(smoke, "PD104") == []
+    chunked = plan_of(write(tmp_path, "chunk.sh", RESHAPE_TEST.format(exit="--exit-interval 5000")))
+    assert not chunked.debug  # a job chain that stops every 5,000 iterations still trains
+
+
+# Reduced from epfLLM/Megatron-LLM examples/pretrain_gpt3_175B.sh: that fork spells every flag with `_`.
+UNDERSCORE_FLAGS = """
+options=" \\
+  --tensor_model_parallel_size 8 --pipeline_model_parallel_size 16 \\
+  --num_layers 96 --hidden_size 12288 --num_attention_heads 96 --seq_length 2048 \\
+  --max_position_embeddings 2048 --micro_batch_size 1 --global_batch_size 1536 \\
+  --train_samples 146484375 --lr_decay_samples 126953125 --lr_warmup_samples 183105 \\
+  --lr 6.0e-5 --min_lr 6.0e-6 --lr_decay_style cosine --adam_beta2 0.95 --fp16 \\
+  --deepspeed_config ds.json"
+run_cmd="python -u pretrain_gpt.py $@ ${options}"
+srun sh -c "${run_cmd}"
+"""
+
+
+def test_megatron_llm_underscore_flags_are_read_as_megatrons(tmp_path) -> None:
+    path = write(tmp_path, "pretrain_gpt3_175B.sh", UNDERSCORE_FLAGS)
+    found = detection(load_document(path))
+    assert found.dialect.name == "megatron" and found.notice is None
+    plan = plan_of(path)
+    assert plan.parallel.tensor == 8 and plan.model.layers == 96 and plan.optimizer.betas == (0.9, 0.95)
+    assert plan.schedule.warmup_steps == 119 and plan.schedule.kind == "cosine"  # 183,105 samples / 1,536
+    assert plan.sources["schedule.warmup_steps"].line == 5
+    assert findings(plan, "PD104") == [] and notes(plan, "ignored-key") == []
+
+
+def test_a_forks_own_pretrain_entry_may_add_flags(tmp_path) -> None:
+    # Pai-Megatron-Patch run_pretrain_megatron_falcon.sh: its pretrain_megatron_falcon.py adds
+    # --patch-tokenizer-type through extra_args_provider.
+    text = SCRIPT.replace("--swiglu", "--patch-tokenizer-type FalconTokenizer")
+    fork = plan_of(write(tmp_path, "run_pretrain_megatron_falcon.sh", text.replace("pretrain_gpt.py", "pretrain_megatron_falcon.py")))
+    assert notes(fork, "ignored-key") == []
+    upstream = plan_of(write(tmp_path, "train.sh", text))
+    assert [n.data.get("suggestion") for n in notes(upstream, "ignored-key")] == ["--tokenizer-type"]
+
+
+def test_a_hugging_face_trainer_script_with_megatron_like_flags_is_not_megatron(tmp_path) -> None:
+    # Pai-Megatron-Patch run_ds_train_huggingface_llama.sh: its own argparse, HF Trainer defaults.
+    path = write(tmp_path, "run_ds_train_huggingface_llama.sh", (
+        "torchrun --nproc_per_node 8 ds_train_huggingface_llama.py --load /ckpt/llama-7b --num-layers 32 \\\n"
+        "    --hidden-size 4096 --seq-length 2048 --micro-batch-size 4 --epochs 1 --lr 1e-5 \\\n"
+        "    --gradient-accumulation-steps 4 --bf16\n"))
+    assert detection(load_document(path)).dialect is None
