@@ -2,7 +2,10 @@
 
 The file is an OmegaConf document: `${variables.x}` references are resolved against the file
 first. `TrainConfig` (llmfoundry/utils/config_utils.py) lists the top-level keys and their
-defaults, and llm-foundry refuses any other top-level key ("Unused parameters ... found in cfg").
+defaults, and llm-foundry 0.10 and later refuse any other top-level key ("Unused parameters ... found in
+cfg"); before 0.10 a top-level key was a variable for `${...}` (0.9 moved it under `variables:` with a
+deprecation warning, 0.8 and earlier warned "Unused parameter"), so without a known llm-foundry version
+a file with no `variables:` section has only its likely misspellings of TrainConfig keys reported.
 Durations are Composer time strings (composer/core/time.py): `4800ba` batches (optimizer
 steps), `1ep` epochs, `2e9tok` tokens, `1000sp` samples, `0.05dur` a fraction of
 `max_duration`; a bare integer is epochs for `max_duration`, `eval_interval` and
@@ -514,6 +517,11 @@ def _interval(b: PlanBuilder, doc: Document, clock: _Clock, section: str, path: 
         b.set(f"{section}.interval_steps", steps, source)
 
 
+# The first llm-foundry release whose train.py stops on a top-level key TrainConfig lacks (config_utils.py
+# `raise ValueError`); 0.9.0 warned and moved the key under `variables:`.
+STRICT_TOP_LEVEL = (0, 10)
+
+
 def _unknown_top_level_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
     """llm-foundry stops on any top-level key TrainConfig lacks; say which key and what was meant.
 
@@ -526,13 +534,19 @@ def _unknown_top_level_keys(b: PlanBuilder, doc: Document, versions: TrainerVers
     typo_notes(b, doc, known, keys=changed, versions=versions, suggest=False,
                changes=ChangeTable(llmfoundry_keys.TRAINER, llmfoundry_keys.CHANGES))
     judged_version(b, doc, versions, llmfoundry_keys.TRAINER)
+    judged = versions.get(llmfoundry_keys.TRAINER)
+    # With no version known, a file with a `variables:` section is written for the llm-foundry that has one.
+    strict = judged.key >= STRICT_TOP_LEVEL if judged is not None else "variables" in doc.data
     for key in doc.data:
         if not isinstance(key, str) or key in known:
             continue
         close, unique = closest_key(key, sorted(known), 0.8, present=doc.data)
+        if not close and not strict:
+            continue  # a variable of a pre-0.10 config (LLM-Shearing's `data_local`, llm-foundry 0.3.0)
         hint = f"rename it to `{close}`" if close else "move it under `variables:` or remove it"
         meant = f"; did you mean `{close}`?" if close else ""
-        b.note("ignored-key", f"`{key}` is not a TrainConfig key: llm-foundry refuses to start "
+        who = f"{judged.describe()} refuses" if judged is not None else "llm-foundry 0.10 and later refuse"
+        b.note("ignored-key", f"`{key}` is not a TrainConfig key: {who} to start "
                f"(\"Unused parameters ['{key}'] found in cfg\"){meant}", b.source(doc, (key,)), hint=hint,
                key=key, **({"suggestion": close, "typo": True, "unique": unique} if close else {}))
 

@@ -8,6 +8,7 @@ import pytest
 
 from pretrain_doctor.check.engine import check_paths
 from pretrain_doctor.dialects.llmfoundry import ComposerTime, parse_time
+from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
 from pretrain_doctor.settings import CheckOptions
 
 from .helpers import detected, findings, notes, plan_of, write
@@ -223,10 +224,62 @@ def test_auto_microbatch_is_unknown(tmp_path: Path) -> None:
 
 
 def test_unknown_top_level_key_stops_llm_foundry(tmp_path: Path) -> None:
-    plan = _variant(tmp_path, "typo.yaml", "max_duration: 4800ba", "max_duration: 4800ba\n    max_duraton: 9600ba\n    my_flag: 1")
+    text = _PRETRAIN.replace("max_duration: 4800ba", "max_duration: 4800ba\n    max_duraton: 9600ba\n    my_flag: 1")
+    path = write(tmp_path, "typo.yaml", text)
+    plan = plan_of(path, trainer_versions=TrainerVersions(parse_assignments(["llm-foundry=0.20"]), detect_installed=False))
     found = {n.data["key"]: n.data.get("suggestion") for n in notes(plan, "ignored-key")}
     assert found == {"max_duraton": "max_duration", "my_flag": None}
+    assert "llm-foundry 0.20 (from --trainer-version) refuses" in notes(plan, "ignored-key")[0].message
     assert "Unused parameters" in notes(plan, "ignored-key")[0].message
+    # With no version known, a file with a `variables:` section is judged as written for llm-foundry >= 0.10 ...
+    unknown = plan_of(path, trainer_versions=TrainerVersions(detect_installed=False))
+    assert [n.data["key"] for n in notes(unknown, "ignored-key")] == ["max_duraton", "my_flag"]
+    assert "llm-foundry 0.10 and later refuse" in notes(unknown, "ignored-key")[1].message
+    # ... one without may be a pre-0.10 config whose `my_flag` is a top-level variable; a misspelling is wrong in any.
+    old = write(tmp_path, "old.yaml", text.replace("variables:", "vars:").replace("${variables.", "${vars."))
+    plan = plan_of(old, "llmfoundry", trainer_versions=TrainerVersions(detect_installed=False))
+    assert [n.data["key"] for n in notes(plan, "ignored-key")] == ["max_duraton"]
+
+
+# Reduced from princeton-nlp/LLM-Shearing llmshearing/configs/llama2/3b.yaml (pins llm-foundry==0.3.0): top-level
+# keys used as `${...}` variables, which llm-foundry popped (0.8 and before) or moved under `variables:` (0.9).
+_OLD_STYLE = """
+    data_local: /data/llama-dedup
+    data_remote: # blank: files must be present in data_local
+    tokenizer_name: meta-llama/Llama-2-7b-hf
+    max_seq_len: 4096
+    global_seed: 17
+    model:
+      name: mosaic_llama2_3b
+      d_model: 2560
+      n_heads: 20
+      n_layers: 32
+    train_loader:
+      name: text
+      dataset:
+        local: ${data_local}
+        remote: ${data_remote}
+        split: train
+        max_seq_len: ${max_seq_len}
+    optimizer: {name: decoupled_adamw, lr: 1.0e-4, betas: [0.9, 0.95], weight_decay: 0.0}
+    scheduler: {name: cosine_with_warmup, t_warmup: 100ba, alpha_f: 0.1}
+    max_duration: 800ba
+    global_train_batch_size: 32
+    seed: ${global_seed}
+"""
+
+
+@pytest.mark.parametrize("version, keys", [
+    (None, []),
+    ("0.3.0", []),
+    ("0.10.0", ["data_local", "data_remote", "tokenizer_name", "global_seed"]),
+])
+def test_top_level_variables_of_old_configs(tmp_path: Path, version, keys) -> None:
+    given = parse_assignments([f"llm-foundry={version}"]) if version else {}
+    plan = plan_of(write(tmp_path, "3b.yaml", _OLD_STYLE), "llmfoundry",
+                   trainer_versions=TrainerVersions(given, detect_installed=False))
+    assert [n.data["key"] for n in notes(plan, "ignored-key")] == keys
+    assert plan.seed == 17 and plan.batch.seq_len == 4096
 
 
 def test_a_key_the_file_sets_is_no_rename_target(tmp_path: Path) -> None:
