@@ -85,6 +85,12 @@ class OlmoDialect(Dialect):
             ffn = int(ratio * d_model)
             b.set("model.ffn_size", ffn // 2 if gated else ffn, b.source(doc, ("model", "mlp_ratio"), note="mlp_ratio × d_model"))
         b.set("model.gated_mlp", gated)
+        if str(doc.get(("model", "block_type"), "")).lower() == "moe":
+            # OLMoE's OLMo (block_type: moe, megablocks): OLMoE-1B-7B is 64 experts, 8 per token; the
+            # dense count alone (~575M) would call a 7B model small. Its defaults are not assumed.
+            for field, key in (("model.num_experts", "moe_num_experts"), ("model.experts_per_token", "moe_top_k")):
+                if b.take(field, doc, f"model.{key}", lenient_int) is None:
+                    b.unknown(field, f"`model.{key}` (block_type: moe)")
         if lenient_bool(doc.get(("model", "rope"))):
             b.set("model.position_encoding", "rope", b.source(doc, ("model", "rope")))
         elif lenient_bool(doc.get(("model", "alibi"))):
@@ -103,6 +109,13 @@ class OlmoDialect(Dialect):
             source = b.source(doc, ("load_path",))
             b.set("mode.resumed", True, source)
             b.set("mode.init_from", load, source)
+        elif lenient_bool(doc.get("reset_trainer_state")) or lenient_bool(doc.get("reset_optimizer_state")):
+            # Both apply only to a checkpoint being loaded (olmo/config.py: "we don't restore the trainer state
+            # from a checkpoint"): an anneal config (OLMoE `...-final-anneal.yml`, `t_warmup: 0`) gets its
+            # checkpoint at launch, `--load_path=...`.
+            key = "reset_trainer_state" if lenient_bool(doc.get("reset_trainer_state")) else "reset_optimizer_state"
+            b.set("mode.resumed", True, b.source(doc, (key,), note="applies only to a checkpoint loaded at launch"))
+            b.unknown("mode.init_from", "the checkpoint given at launch (`--load_path=...`)")
 
     @staticmethod
     def _optimizer(b: PlanBuilder, doc: Document) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from pretrain_doctor.dialects.shared import Duration, parse_duration
 
-from .helpers import detected, notes, plan_of, write
+from .helpers import detected, findings, notes, plan_of, write
 
 BASE = """
 run_name: tiny
@@ -127,3 +127,39 @@ def test_stage_one_with_explicit_horizon_is_continued_by_an_anneal(tmp_path) -> 
     assert plan_of(write(tmp_path, "run-stage10.yaml", staged)).schedule.continued_by_anneal is None
     no_horizon = BASE.replace("run_name: tiny", "run_name: x-stage1") + "max_duration: 4000\n"
     assert plan_of(write(tmp_path, "c.yaml", no_horizon)).schedule.continued_by_anneal is None
+
+
+def test_reset_trainer_state_marks_a_stage_loaded_at_launch(tmp_path) -> None:
+    # allenai/OLMoE configs/ablations/olmoe-8x1b-newhp-newds-final-anneal.yml: `load_path: null` in the file,
+    # the checkpoint given at launch; no warmup on purpose (t_warmup: 0), so no from-scratch warmup advice.
+    text = BASE.replace("t_warmup: 100", "t_warmup: 0\n  name: linear_with_warmup") + (
+        "max_duration: 100e9T\nreset_trainer_state: true\nreset_optimizer_state: false\nload_path: null\n")
+    plan = plan_of(write(tmp_path, "anneal.yml", text))
+    assert plan.mode.resumed and not plan.mode.from_scratch and "mode.init_from" in plan.unknown
+    assert findings(plan, "PD104") == []
+    fresh = plan_of(write(tmp_path, "fresh.yml", text.replace("reset_trainer_state: true", "reset_trainer_state: false")))
+    assert fresh.mode.from_scratch and [f.code for f in findings(fresh, "PD104")] == ["PD104"]
+
+
+def test_olmoe_experts_count_in_the_model_size(tmp_path) -> None:
+    # allenai/OLMoE configs/OLMoE-1B-7B-0924.yml: 64 experts, 8 per token; 6.9B parameters, 1.3B active.
+    text = """
+    model:
+      d_model: 2048
+      n_heads: 16
+      n_layers: 16
+      mlp_ratio: 1
+      block_type: moe
+      vocab_size: 50280
+      embedding_size: 50304
+      weight_tying: false
+      moe_top_k: 8
+      moe_num_experts: 64
+    optimizer: {name: adamw, learning_rate: 4.0e-4}
+    """
+    plan = plan_of(write(tmp_path, "olmoe.yml", text))
+    assert plan.model.num_experts == 64 and plan.model.experts_per_token == 8
+    assert plan.derived.parameters.value == pytest.approx(6.9e9, rel=0.01)
+    assert plan.derived.active_parameters.value == pytest.approx(1.28e9, rel=0.01)
+    unstated = plan_of(write(tmp_path, "moe.yml", text.replace("      moe_top_k: 8\n", "")))
+    assert "model.experts_per_token" in unstated.unknown  # OLMoE's default is not assumed
