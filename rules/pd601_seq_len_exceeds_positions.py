@@ -3,6 +3,11 @@ from __future__ import annotations
 from pretrain_doctor.rule import Rule
 
 
+def _own_weights(plan) -> bool:
+    """The weights were only ever trained by this config: from scratch, or resuming its own checkpoints."""
+    return plan.mode.kind == "pretrain" and plan.mode.init_from is None and plan.starting_point_known
+
+
 class SeqLenExceedsPositions(Rule):
     """Training sequences are longer than the positions the model has.
 
@@ -10,7 +15,8 @@ class SeqLenExceedsPositions(Rule):
     Compares the training sequence length with the model's `max_position_embeddings`
     (`n_positions`, OLMo `max_sequence_length`, nanoGPT `block_size`). Error with learned
     absolute positions (GPT-2, BERT, OPT); warning with RoPE and no `rope_scaling` when
-    the weights were trained before (a from-scratch run learns every position it trains at).
+    the weights were trained before (a from-scratch run, or one resuming its own checkpoints, learns every
+    position it trains at).
     Also warns when a fine-tune raises `max_position_embeddings` above the base
     checkpoint's without a RoPE scaling factor. Needs `--model-config` when the training
     config does not state the positions.
@@ -52,7 +58,7 @@ class SeqLenExceedsPositions(Rule):
         encoding = plan.model.position_encoding
         if seq is not None and positions is not None and seq > positions:
             yield from self._too_long(plan, seq, positions, encoding)
-        elif encoding == "rope" and not plan.model.rope_scaling and not plan.mode.from_scratch:
+        elif encoding == "rope" and not plan.model.rope_scaling and not _own_weights(plan):
             base = plan.model.base_max_positions
             if base is not None and positions is not None and positions > base:
                 yield self.finding(
@@ -72,9 +78,10 @@ class SeqLenExceedsPositions(Rule):
                 "index past the position table",
                 hint=f"train at seq_len ≤ {positions}",
             )
-        elif encoding == "rope" and not plan.model.rope_scaling and not plan.mode.from_scratch:
+        elif encoding == "rope" and not plan.model.rope_scaling and not _own_weights(plan):
             # From scratch, training at `seq` is what teaches those rotations; `max_position_embeddings` only
-            # sizes a cache (nanotron and HF grow it): nothing is extrapolated.
+            # sizes a cache (nanotron and HF grow it): nothing is extrapolated. Resuming the run's own
+            # checkpoint (nanotron `resume_checkpoint_path` = `checkpoints_path`) is the same run.
             yield self.finding(
                 plan, "batch.seq_len",
                 f"sequence length {seq} exceeds max_position_embeddings {positions} with RoPE and no `rope_scaling`: "

@@ -190,7 +190,10 @@ class NanotronDialect(Dialect):
         resume = doc.get(("checkpoints", "resume_checkpoint_path"))
         if isinstance(resume, str) and resume.strip():
             b.set("mode.resumed", True, b.source(doc, ("checkpoints", "resume_checkpoint_path")))
-            if not b.has("mode.init_from"):
+            own = doc.get(("checkpoints", "checkpoints_path"))
+            # Resuming from the folder this run saves to (nanotron's examples/moe config) continues this run:
+            # the weights are its own, not another model's.
+            if not b.has("mode.init_from") and not (isinstance(own, str) and own.rstrip("/") == resume.rstrip("/")):
                 b.set("mode.init_from", resume, b.source(doc, ("checkpoints", "resume_checkpoint_path")))
         b.set("objective.kind", "causal_lm")
         blocks = _data_blocks(doc)

@@ -7,7 +7,7 @@ import pytest
 from pretrain_doctor.config.loader import load_document
 from pretrain_doctor.dialects import detection
 
-from .helpers import detected, notes, plan_of, write
+from .helpers import detected, findings, notes, plan_of, write
 
 TINY = """
 general: {project: demo, run: r1, seed: 7}
@@ -192,3 +192,17 @@ def test_a_ten_step_run_is_a_smoke_test(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "config.yaml", TINY.replace("train_steps: 10000", "train_steps: 10")))
     assert plan.debug is True
     assert plan_of(write(tmp_path, "long.yaml", TINY)).debug is not True
+
+
+def test_resuming_its_own_checkpoints_is_this_run(tmp_path) -> None:
+    # huggingface/nanotron examples/moe/config_llamoe.yaml (swiss-ai fork, held-out review 2): resumes from the
+    # folder it saves to, sequence_length 256 over max_position_embeddings 128: every rotation it uses is
+    # trained by this config (nanotron's rotary cache grows), so PD601 has nothing to say.
+    text = (TINY.replace("checkpoints: {checkpoints_path: ckpt, checkpoint_interval: 1000}",
+                         "checkpoints: {checkpoints_path: /fsx/ckpt/, checkpoint_interval: 1000, resume_checkpoint_path: /fsx/ckpt}")
+            .replace("    vocab_size: 50257", "    vocab_size: 50257\n    max_position_embeddings: 128\n    rope_scaling: null"))
+    plan = plan_of(write(tmp_path, "config_llamoe.yaml", text))
+    assert plan.mode.resumed and plan.mode.init_from is None and findings(plan, "PD601") == []
+    other = plan_of(write(tmp_path, "from_hf.yaml", text.replace("resume_checkpoint_path: /fsx/ckpt", "resume_checkpoint_path: /fsx/llama-converted")))
+    assert other.mode.init_from == "/fsx/llama-converted"
+    assert [f.severity for f in findings(other, "PD601")] == ["warning"]
