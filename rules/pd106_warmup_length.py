@@ -27,7 +27,8 @@ def pretraining_problems(steps: Optional[float], fraction: Optional[float], tota
     problems = []
     low_fraction, high_fraction = PRETRAIN_FRACTION
     if fraction is not None and fraction < low_fraction and (steps is None or steps < ABSOLUTE_WARMUP_ENOUGH):
-        problems.append(f"{fraction:.2%} of the run is below {low_fraction:.1%}")
+        # two significant digits: 300 of 305,176 steps is 0.098%, never "0.10% ... below 0.1%"
+        problems.append(f"{fraction * 100:.2g}% of the run is below {low_fraction:.1%}")
     if fraction is not None and fraction > high_fraction:
         problems.append(f"{fraction:.0%} of the run is above {high_fraction:.0%}")
     if steps is not None:

@@ -234,6 +234,8 @@ def test_pretraining_warmup_problems() -> None:
     assert pretraining_problems(100, 100 / 4800, 4800, 0.95, adam=True) == []
     assert pretraining_problems(100, 100 / 63_900, 63_900, 0.95, adam=True) == []
     assert pretraining_problems(100, None, None, 0.95, adam=True) == []
+    # chongwei730/nanoGPT train_llama_1b.py (held-out review 2): 300 of 305,176 steps read "0.10% ... below 0.1%"
+    assert pretraining_problems(300, 300 / 305_176, 305_176, 0.95, adam=True) == ["0.098% of the run is below 0.1%"]
     assert pretraining_problems(30, 30 / 4800, 4800, 0.95, adam=True) == ["30 steps is shorter than 2/(1−β2) = 40 for β2 = 0.95"]
     assert pretraining_problems(1000, 0.005, 200_000, 0.999, adam=True) != []
     assert pretraining_problems(1000, 0.005, 200_000, 0.999, adam=False) == []
