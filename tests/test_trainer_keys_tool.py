@@ -116,3 +116,54 @@ def get_eigen(param_dict):
     keys = set()
     tool._dict_reads(functions["get_eigen"], "param_dict", {}, functions, keys, set())
     assert keys == {"quantize_training"}  # after the reassignment it is the sub-dict
+
+
+MEGATRON_ARGUMENTS = '''
+def _add_training_args(parser):
+    group = parser.add_argument_group(title="training")
+    group.add_argument("--micro-batch-size", type=int, default=None)
+    group.add_argument("--no-bias-dropout-fusion", action="store_false", dest="bias_dropout_fusion")
+    return parser
+
+def _add_transformer_args(parser):
+    exclude = ["init_method"]
+    factory = ArgumentGroupFactory(TransformerConfig, exclude=exclude)
+    factory.build_group(parser, "transformer")
+    ArgumentGroupFactory(SchedulerConfig, exclude=["no_weight_decay_cond_type"]).build_group(parser, "sched")
+    return parser
+'''
+
+CONFIGS = '''
+class ModelParallelConfig:
+    tensor_model_parallel_size: int = 1
+    sequence_parallel: bool = False
+
+class TransformerConfig(ModelParallelConfig):
+    num_layers: int = 0
+    init_method: Callable = None
+    apply_rope_fusion: bool = True
+    hidden_size: Optional[int] = field(default=None, metadata={"argparse_meta": {"arg_names": ["--hidden-size", "--d-model"]}})
+    _cpu_offloading_context: Optional[object] = field(default=None, init=False)
+    PARTS: ClassVar[int] = 2
+
+class SchedulerConfig:
+    lr_decay_style: Literal["linear", "cosine"] = "linear"
+    no_weight_decay_cond_type: Optional[str] = None
+'''
+
+
+def test_megatron_flags_from_add_argument_and_the_argument_group_factory(tool) -> None:
+    classes = {node.name: node for node in ast.walk(ast.parse(CONFIGS)) if isinstance(node, ast.ClassDef)}
+
+    def fields(name: str) -> list:
+        node = classes[name]
+        inherited = [f for base in node.bases for f in fields(base.id)]
+        return inherited + [(n.target.id, n.annotation, n.value) for n in node.body if isinstance(n, ast.AnnAssign)]
+
+    flags = tool.megatron_flags(MEGATRON_ARGUMENTS, fields)
+    assert flags == {
+        "--micro-batch-size", "--no-bias-dropout-fusion",  # add_argument literals
+        "--tensor-model-parallel-size", "--sequence-parallel", "--num-layers", "--lr-decay-style",
+        "--no-apply-rope-fusion", "--disable-apply-rope-fusion",  # a bool defaulting to True
+        "--hidden-size", "--d-model",  # argparse_meta arg_names
+    }  # exclude= (a list or a local variable), init=False and ClassVar fields make no flag

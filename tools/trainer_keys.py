@@ -355,6 +355,99 @@ def _dict_reads(func: ast.FunctionDef, param: str, constants: dict[str, str], fu
                             _dict_reads(callee, params[index], constants, functions, keys, seen)
 
 
+# Megatron-LM: the flags its training scripts parse (megatron/training/arguments.py; megatron/arguments.py
+# before core 0.6). Before core 0.16 every flag is an `add_argument` literal; since then most come from
+# dataclasses through ArgumentGroupFactory (megatron/training/argument_utils.py): `--field-name`, a bool
+# field defaulting to True as `--no-field-name` and `--disable-field-name`, `argparse_meta` "arg_names"
+# overriding the name, the factory's `exclude=[...]` and `field(init=False)` left out.
+_MEGATRON_ARGUMENTS = ("megatron/training/arguments.py", "megatron/arguments.py")
+
+
+def megatron_flags(arguments: str, dataclass_fields: Callable[[str], list[tuple[str, ast.expr, Optional[ast.expr]]]]) -> set[str]:
+    """The flags an arguments.py defines; `dataclass_fields(name)` gives a factory's dataclass fields
+    (name, annotation, default value expression), bases first."""
+    tree = ast.parse(arguments)
+    flags: set[str] = set()
+    for scope in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]:
+        # `exclude=exclude`: the list the function assigns to that name (TransformerConfig's callables)
+        lists = {t.id: n.value for n in ast.walk(scope) if isinstance(n, ast.Assign)
+                 and isinstance(n.value, (ast.List, ast.Tuple)) for t in n.targets if isinstance(t, ast.Name)}
+        for node in ast.walk(scope):
+            if not isinstance(node, ast.Call):
+                continue
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
+                flags |= {a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                          and a.value.startswith("--")}
+            elif _name(node.func) == "ArgumentGroupFactory" and node.args and isinstance(node.args[0], ast.Name):
+                excluded: set[str] = set()
+                for kw in node.keywords:
+                    listed = lists.get(kw.value.id) if isinstance(kw.value, ast.Name) else kw.value
+                    if kw.arg == "exclude" and isinstance(listed, (ast.List, ast.Tuple)):
+                        excluded |= {e.value for e in listed.elts if isinstance(e, ast.Constant)}
+                for name, annotation, value in dataclass_fields(node.args[0].id):
+                    if name not in excluded:
+                        flags |= _factory_flags(name, annotation, value)
+    return flags
+
+
+def _factory_flags(name: str, annotation: ast.expr, value: Optional[ast.expr]) -> set[str]:
+    if _name(annotation) == "ClassVar":
+        return set()
+    default = value
+    if isinstance(value, ast.Call) and _name(value.func) == "field":
+        keywords = {kw.arg: kw.value for kw in value.keywords}
+        init = keywords.get("init")
+        if isinstance(init, ast.Constant) and init.value is False:
+            return set()
+        meta = keywords.get("metadata")
+        if isinstance(meta, ast.Dict):
+            for key, item in zip(meta.keys, meta.values):
+                if isinstance(key, ast.Constant) and key.value == "argparse_meta" and isinstance(item, ast.Dict):
+                    for k, v in zip(item.keys, item.values):
+                        if isinstance(k, ast.Constant) and k.value == "arg_names" and isinstance(v, (ast.List, ast.Tuple)):
+                            return {e.value for e in v.elts if isinstance(e, ast.Constant)}
+        default = keywords.get("default")
+    flag = name.replace("_", "-")
+    text = ast.unparse(annotation).replace(" ", "")
+    is_bool = text in ("bool", "Optional[bool]", "bool|None", "None|bool")
+    if is_bool and isinstance(default, ast.Constant) and default.value is True:
+        return {f"--no-{flag}", f"--disable-{flag}"}
+    return {f"--{flag}"}
+
+
+def _megatron(mirror: str, rev: str) -> Read:
+    path = next(p for p in _MEGATRON_ARGUMENTS if show(mirror, rev, p) is not None)
+    parsed: dict[str, ast.ClassDef] = {}
+
+    def find(name: str) -> Optional[ast.ClassDef]:
+        if name not in parsed:
+            try:
+                hits = git(mirror, "grep", "-l", "-E", f"^class {name}\\b", rev, "--", "megatron").split()
+            except subprocess.CalledProcessError:
+                hits = []
+            for hit in hits:
+                tree = ast.parse(source(mirror, rev, hit.split(":", 1)[1]))
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.ClassDef) and node.name == name:
+                        parsed[name] = node
+            parsed.setdefault(name, None)
+        return parsed[name]
+
+    def dataclass_fields(name: str, seen: Optional[set[str]] = None) -> list[tuple[str, ast.expr, Optional[ast.expr]]]:
+        seen = seen if seen is not None else set()
+        node = find(name)
+        if node is None or name in seen:
+            return []
+        seen.add(name)
+        out = [f for base in node.bases if _name(base) for f in dataclass_fields(_name(base), seen)]
+        own = [(n.target.id, n.annotation, n.value) for n in node.body
+               if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)]
+        names = {f[0] for f in own}
+        return [f for f in out if f[0] not in names] + own
+
+    return Read({"": megatron_flags(source(mirror, rev, path), dataclass_fields)})
+
+
 def source(mirror: str, rev: str, path: str) -> str:
     """A file of a release; one that does not parse is said on stderr (its classes are then missing)."""
     text = show(mirror, rev, path) or ""
@@ -477,6 +570,14 @@ SPECS: dict[str, Spec] = {
         _deepspeed, "the top-level keys deepspeed/runtime/config.py and the getters it passes the whole dict to "
         "read (`param_dict[X]`, `X in param_dict`, `param_dict.get(X)`, `get_scalar_param(param_dict, X)`), and "
         "the fields and aliases of the pydantic DeepSpeedZeroConfig (`zero_optimization`) and its offload models"),
+    "megatron": Spec(
+        "megatron-core", _releases(*(f"core_v{v}={v}" for v in ("0.4.0", "0.6.0", "0.8.0", "0.10.0", "0.12.0", "0.13.0",
+                                                               "0.14.0", "0.15.0", "0.16.0", "0.17.0", "0.18.0", "0.19.0"))),
+        _megatron, "the flags megatron/training/arguments.py (megatron/arguments.py before 0.6) defines: its "
+        "`add_argument` literals and, since 0.16, the dataclass fields its ArgumentGroupFactory calls turn into "
+        "flags (`--field-name`; a bool defaulting to True as `--no-`/`--disable-field-name`; argparse_meta "
+        "arg_names; exclude= and init=False left out). NVIDIA/Megatron-LM tags core_v0.x, versions of the "
+        "megatron-core package"),
     "neox": Spec(
         "gpt-neox", _releases("v1.0", "6edf2418=2.0"),
         _neox, "the fields of the NeoXArgs* dataclasses in megatron/neox_arguments/neox_args.py and "

@@ -27,6 +27,9 @@ Megatron-LLM (epfLLM) spells the same flags with underscores (`--lr_warmup_sampl
 as Megatron-LM's. `--exit-interval N` (the program exits at iteration N) of 100 or less makes the
 script a smoke test, whatever `--train-iters` says. Only an upstream `pretrain_*.py` (or a bare
 list) has its flags judged against the table: forks' own entry points add flags of their own.
+A flag that only some megatron-core releases read (megatron_keys.py, core_v0.4.0 to core_v0.19.0) is
+judged against the installed or given version (`--trainer-version megatron-core=0.15`), never
+called a typo.
 
 NeMo launch scripts that pass Hydra overrides (`trainer.max_steps=...`, `model.optim.lr=...`)
 instead of flags are recognised for the common keys below; the rest of a NeMo run lives in
@@ -45,9 +48,10 @@ from ..config.document import Document
 from ..errors import ConfigError
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
-from .base import BuildContext, Dialect, apply_flags, lenient_int, lenient_number, typo_notes
+from .base import BuildContext, Dialect, apply_flags, judged_version, lenient_int, lenient_number, typo_notes
 from .megatron_flags import KNOWN_FLAGS, SWITCHES
 from .shared import SMOKE_TEST_STEPS, merge_deepspeed_reference, optimizer_family
+from .versions import ChangeTable
 
 DEFAULT = "Megatron-LM arguments.py default"
 _SIGNATURE = ("--micro-batch-size", "--global-batch-size", "--lr", "--train-iters", "--train-samples", "--num-layers",
@@ -156,6 +160,7 @@ class MegatronDialect(Dialect):
     name = "megatron"
     summary = "Megatron-LM / Megatron-DeepSpeed launch script or argument list (read as text, never run)"
     known_keys = KNOWN_FLAGS | _READER_KEYS
+    keys_table = "megatron_keys"  # the flags of each megatron-core release (tools/trainer_keys.py megatron)
 
     def score(self, doc: Document) -> int:
         if doc.format != "shell":
@@ -179,7 +184,7 @@ class MegatronDialect(Dialect):
     def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
         # Other entry points (`finetune_gpt.py`, text generation) add flags of their own through
         # `extra_args_provider`: only a `pretrain_*.py` (or a bare list) is judged against the table.
-        return self.known_keys if _judges_flags(doc) else None
+        return super().keys_read(doc) if _judges_flags(doc) else None
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         doc = _hyphenated(docs[0])
@@ -204,7 +209,11 @@ class MegatronDialect(Dialect):
             if flags.present("--deepspeed") or flags.present("--deepspeed_config"):
                 merge_deepspeed_reference(b, doc, context, key="--deepspeed_config")
             if _judges_flags(doc):
-                typo_notes(b, doc, KNOWN_FLAGS, keys=[k for k in doc.data if isinstance(k, str) and k.startswith("--")])
+                table = self.table()
+                typo_notes(b, doc, KNOWN_FLAGS | table.KEYS[""], keys=[k for k in doc.data if isinstance(k, str)
+                                                                        and k.startswith("--")],
+                           changes=ChangeTable(table.TRAINER, table.CHANGES), versions=context.trainer_versions)
+                judged_version(b, doc, context.trainer_versions, table.TRAINER)
         self._unresolved(b, doc)
         apply_flags(b, context)
         return b.build()

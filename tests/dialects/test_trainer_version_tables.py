@@ -105,6 +105,13 @@ OLMO = """
     auxiliary_loss_multiplier: 0.0001
     {typo}: 1.0
 """
+MEGATRON = """
+    torchrun --nproc_per_node 8 pretrain_gpt.py \\
+        --num-layers 24 --hidden-size 1024 --num-attention-heads 16 --seq-length 2048 \\
+        --micro-batch-size 4 --global-batch-size 256 --train-iters 10000 --lr 3e-4 \\
+        --lr-warmup-iters 100 --retro-add-retriever --bf16 \\
+        {typo} 100
+"""
 DEEPSPEED = """
     {{"train_batch_size": 256, "train_micro_batch_size_per_gpu": 8, "gradient_accumulation_steps": 4,
      "optimizer": {{"type": "AdamW", "params": {{"lr": 3e-4}}}},
@@ -131,6 +138,9 @@ CASES = {
     "deepspeed": (DEEPSPEED, "zero_optimization.zero_quantized_weights", "deepspeed=0.9",
                   "deepspeed 0.10.0 and later read it, 0.9.0 does not", "", "deepspeed=0.10.0", "overlap_com",
                   "overlap_comm"),
+    # Megatron-LM: RETRO's flags went with core 0.16 (megatron/training/arguments.py)
+    "megatron": (MEGATRON, "--retro-add-retriever", "megatron-core=0.16", "megatron-core 0.15.0 reads it, 0.16.0 and later do not",
+                 "", "megatron-core=0.15", "--save-intervall", "--save-interval"),
     "olmo": (OLMO, "auxiliary_loss_multiplier", "olmo=0.4", "ai2-olmo 0.5.0 and later read it, 0.4.0 does not", "",
              "olmo=0.5.1", "max_grad_nrom", "max_grad_norm"),
 }
@@ -146,7 +156,7 @@ def _pd002(plan) -> dict[str, str]:
 
 def _config(tmp_path: Path, dialect: str) -> Path:
     text, *_, typo, _ = CASES[dialect]
-    suffix = {"neox": ".yml", "deepspeed": ".json"}.get(dialect, ".yaml")
+    suffix = {"neox": ".yml", "deepspeed": ".json", "megatron": ".sh"}.get(dialect, ".yaml")
     return write(tmp_path, f"{dialect}{suffix}", text.format(typo=typo))
 
 
@@ -188,8 +198,8 @@ def test_neox_keys_are_judged_in_either_spelling(tmp_path: Path) -> None:
     assert "gpt-neox 2.0 and later read it" in found["use-mup"]
 
 
-@pytest.mark.parametrize("module", ["axolotl", "deepspeed", "litgpt", "llamafactory", "llmfoundry", "nanotron", "neox",
-                                    "olmo"])
+@pytest.mark.parametrize("module", ["axolotl", "deepspeed", "litgpt", "llamafactory", "llmfoundry", "megatron",
+                                    "nanotron", "neox", "olmo"])
 def test_generated_tables_are_consistent(module: str) -> None:
     """Every changed key is in the table's keys, every release it names was read, and a replacement is
     a key some release reads; the docstring names the releases and commits read."""
