@@ -64,11 +64,37 @@ def _find_output(output: Any, name: str) -> Any:
     return getattr(output, name, None)
 
 
-def _has_closure(args: Any, kwargs: Any) -> bool:
+def with_closure_then(optimizer: Any, args: Any, kwargs: Any, then: Callable[[], None]) -> tuple[Any, Any]:
+    """`step(closure)`'s arguments with the closure wrapped to call `then` after it
+    returned (inside the step, before the update); a step pre-hook returns them."""
+    kwargs, args = dict(kwargs or {}), tuple(args or ())
+    inner = kwargs.get("closure")
+    at = _closure_at(optimizer, args)
+
+    def closure(*a: Any, **k: Any) -> Any:
+        result = inner(*a, **k)
+        then()
+        return result
+
+    if callable(inner):
+        kwargs["closure"] = closure
+    else:
+        inner, args = args[at], (*args[:at], closure, *args[at + 1:])
+    return args, kwargs
+
+
+def _closure_at(optimizer: Any, args: Any) -> int:
+    """Where a positional closure sits in `args`: torch's step hooks get the optimizer
+    itself first (`args = (optimizer, closure)`), a wrapped instance step does not."""
+    return 1 if args and args[0] is optimizer else 0
+
+
+def _has_closure(optimizer: Any, args: Any, kwargs: Any) -> bool:
     """Was `optimizer.step` called with a closure (positionally or by keyword)?"""
     closure = (kwargs or {}).get("closure")
-    if closure is None and args:
-        closure = args[0]
+    at = _closure_at(optimizer, args)
+    if closure is None and len(args or ()) > at:
+        closure = args[at]
     return callable(closure)
 
 
@@ -275,11 +301,14 @@ class StepCapture:
         started = hook_clock()
         # `step(closure)` (Lightning, LBFGS) runs forward and backward INSIDE step, after
         # this hook: the gradients of this step only exist in the post-step hook.
-        self._grads_in_post_hook = bool(args or kwargs) and _has_closure(args, kwargs)
+        self._grads_in_post_hook = bool(args or kwargs) and _has_closure(optimizer, args, kwargs)
         if self._traced.seen:
             self.guard.call("loss", self._take_traced_loss)
         self._current = self.guard.call("step", self._begin_step) or StepEntry(self.step + 1)
         self.schedule.spent += hook_clock() - started
+        if self._grads_in_post_hook:  # check the loss between the closure and the update
+            return with_closure_then(optimizer, args, kwargs, self._after_closure)
+        return None
 
     def _on_step_post(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         started = hook_clock()
@@ -318,6 +347,17 @@ class StepCapture:
             self.guard.call("update_ratio", self.watched.update_probe.snapshot)
             self.schedule.record_cost("update_ratio", hook_clock() - t0)
         return entry
+
+    def _after_closure(self) -> None:
+        """`step(closure)`: forward and backward have run, the update has not. A loss the
+        host already knows is non-finite names the poisoned parameters now (PDM104's
+        origin), not after the update spread the NaN to all of them."""
+        entry = self._current
+        if entry is None or entry.plain:
+            return
+        observed = [] if self._observe_after_step else self._observed.get("loss", [])
+        self.guard.call("param_check", self.origin.check_before_update, entry,
+                        [*self._hook_losses, *observed], self.step)
 
     def _check_before_update(self, entry: StepEntry) -> None:
         held = [entry.tensors[key] for key in ("grad_norms", "clip_total_norm") if key in entry.tensors]

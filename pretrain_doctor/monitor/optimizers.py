@@ -174,8 +174,10 @@ class _InstanceStep:
         original = self.original
 
         def step(*args: Any, **kwargs: Any) -> Any:
-            if pre is not None:
-                pre(optimizer, args, kwargs)
+            if pre is not None:  # like torch's step pre-hooks, it may return new arguments
+                changed = pre(optimizer, args, kwargs)
+                if changed is not None:
+                    args, kwargs = changed
             result = original(*args, **kwargs)
             if post is not None:
                 post(optimizer, args, kwargs)
