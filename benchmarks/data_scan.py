@@ -3,29 +3,40 @@
 A generated JSONL corpus (`--mb`, default 1,000 MB: unique documents of 20 to 2,000 words from
 five sources, one in 997 empty; the constant-memory test's writer) is scanned by the data
 command's library path (`run_data`: readers, every data check that runs without a tokenizer
-— with --source-field, and the duplicate checks once they exist), and by the baseline: a
+— with --source-field, PDD101 duplicates and PDD102 overlap with the eval file), and by the baseline: a
 plain Python loop over the file's lines that hashes each (`hashlib.blake2b`, 16 bytes), the
 least any exact-duplicate check must do. Printed: documents/s and MB/s of each, and the ratio.
+
+`--eval-docs N` (default 500) adds an eval file for PDD102 (train/eval overlap): half of it lines
+copied from the corpus, half new text.
+
+`--sample N` also times `data --sample N` on corpora of k hard links to the corpus (`--scales
+1,10,1000`: 1 GB, 10 GB, 1 TB on no extra disk, removed after each run): wall time, documents,
+and bytes read, as the report counts them and as the kernel does (/proc/self/io rchar).
+`--no-full` skips the full scan.
 
 `--tokenizer-mb N` also scans the first N MB with a word-level tokenizer.json (all checks on:
 truncation, padding, unknown tokens), to show what tokenizing costs; `--tokenizer DIR` uses
 that tokenizer instead (a real one is far slower than the word-level one).
 
-    .venv/bin/python benchmarks/data_scan.py [--mb 1000] [--tokenizer-mb 100] [--tokenizer DIR] [--keep DIR]
+    .venv/bin/python benchmarks/data_scan.py [--mb 1000] [--eval-docs 500] [--sample 10000 [--scales 1,10,1000]] [--no-full]
+        [--tokenizer-mb 100] [--tokenizer DIR] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the corpus the memory test reads too
-from tests.data.test_memory import word_tokenizer, write_corpus  # noqa: E402
+from tests.data.test_memory import WORDS, word_tokenizer, write_corpus  # noqa: E402
 
 from pretrain_doctor.data.check import DataOptions  # noqa: E402
 from pretrain_doctor.data.command import DataRun, run_data  # noqa: E402
@@ -43,13 +54,24 @@ def read_and_hash(path: Path) -> tuple[int, float]:
     return lines, time.perf_counter() - started
 
 
-def scan(path: Path, options: DataOptions) -> tuple[int, float, dict]:
+def scan(path: Path, options: DataOptions, evals: Optional[Path] = None) -> tuple[int, float, dict]:
     """`run_data` as the command calls it (no progress bar, no settings). (documents, seconds, stats)"""
-    run = DataRun(paths=[path], read=ReadOptions(source_field="src"), options=options, use_settings=False,
-                  progress=False)
+    run = DataRun(paths=[path], eval_paths=[evals] if evals else [], read=ReadOptions(source_field="src"),
+                  options=options, use_settings=False, progress=False)
     started = time.perf_counter()
     report = run_data(run)
     return report.stats["documents"], time.perf_counter() - started, report.stats
+
+
+def eval_file(corpus: Path, out: Path, documents: int) -> Path:
+    """An eval set for PDD102: half of it lines of the corpus's first MB (train/eval overlap), half new text."""
+    with open(corpus, "rb") as source:
+        taken = [line for line, _ in zip(source, range(documents // 2))]
+    fresh = [json.dumps({"text": f"held-out question {i}: " + " ".join(WORDS[(i * 7 + k) % len(WORDS)]
+                                                                       for k in range(60))}).encode() + b"\n"
+             for i in range(documents - len(taken))]
+    out.write_bytes(b"".join(taken + fresh))
+    return out
 
 
 def head(path: Path, megabytes: int, out: Path) -> Path:
@@ -64,6 +86,49 @@ def head(path: Path, megabytes: int, out: Path) -> Path:
     return out
 
 
+def rchar() -> int:
+    """Bytes this process has read through read(2) and friends so far (Linux /proc/self/io)."""
+    with open("/proc/self/io") as io:
+        return next(int(row.split()[1]) for row in io if row.startswith("rchar:"))
+
+
+def sample_at_scales(corpus: Path, evals: Optional[Path], folder: Path, n: int, scales: list[int]) -> None:
+    """`data --sample n` (every check without a tokenizer) on corpora made of k hard links to the
+    corpus (k x its size on no extra disk), removed after each run. Every text then appears k
+    times, so PDD101's exact pairs per document are known: (k - 1) / 2 (plus the corpus's own)."""
+    size = corpus.stat().st_size
+    print(f"--sample {n:,} over k hard links to the {size / 1e9:.2f} GB corpus (eval: {evals is not None})")
+    for k in scales:
+        links = folder / f"links-{k}"
+        links.mkdir(exist_ok=True)
+        paths = []
+        for i in range(k):
+            path = links / f"part-{i:05d}.jsonl"
+            if not path.exists():
+                os.link(corpus, path)
+            paths.append(path)
+        try:
+            run = DataRun(paths=[links], eval_paths=[evals] if evals else [], read=ReadOptions(source_field="src"),
+                          options=DataOptions(source_field="src"), use_settings=False, progress=False, sample=n,
+                          seed=1)
+            before, started = rchar(), time.perf_counter()
+            report = run_data(run)
+            seconds, read = time.perf_counter() - started, rchar() - before
+        finally:
+            for path in paths:
+                path.unlink()
+            links.rmdir()
+        stats = report.stats
+        pairs = stats["sample"]["rates"].get("PDD101.exact_pairs_per_document")
+        pairs_text = (f"  PDD101 exact pairs/doc {pairs['value']:.2f} [{pairs['low']:.2f}, {pairs['high']:.2f}] "
+                      f"(true {(k - 1) / 2:.1f})" if pairs else "")
+        print(f"k={k:<5} {k * size / 1e9:9,.1f} GB  {seconds:7.2f} s  {stats['documents']:,} docs sampled of about "
+              f"{stats['sample']['population'] or 0:,.0f}  read {stats['bytes'] / 1e6:7.2f} MB (report), "
+              f"{read / 1e6:7.2f} MB (rchar){pairs_text}")
+        for finding in report.findings:
+            print(f"    {finding.code}: {finding.message[:300]}")
+
+
 def line(name: str, documents: int, size: int, seconds: float) -> str:
     return (f"{name:<28} {documents:>10,} docs  {seconds:8.2f} s  {documents / seconds:>10,.0f} docs/s  "
             f"{size / 1e6 / seconds:8.1f} MB/s")
@@ -74,6 +139,12 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=1000, help="corpus size in MB (default 1000)")
     parser.add_argument("--tokenizer-mb", type=int, default=100, help="MB scanned with a tokenizer (0: none)")
     parser.add_argument("--tokenizer", type=Path, help="a tokenizer folder or tokenizer.json (default: word-level)")
+    parser.add_argument("--eval-docs", type=int, default=500,
+                        help="eval documents for PDD102, half of them copied from the corpus (0: no eval, no PDD102)")
+    parser.add_argument("--sample", type=int, default=0,
+                        help="also time `data --sample N` on corpora of k hard links to the corpus (see --scales)")
+    parser.add_argument("--scales", default="1,10,1000", help="the k of --sample, comma-separated (default 1,10,1000)")
+    parser.add_argument("--no-full", action="store_true", help="skip the full scan and its baseline")
     parser.add_argument("--keep", type=Path, help="write the corpus here and keep it (default: a temporary folder)")
     args = parser.parse_args()
 
@@ -88,12 +159,16 @@ def main() -> None:
         size = corpus.stat().st_size
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
 
-        lines, base_s = read_and_hash(corpus)
-        print(line("read + blake2b per line", lines, size, base_s))
-        documents, scan_s, stats = scan(corpus, DataOptions(source_field="src"))
-        ran = ", ".join(stats["checks"])
-        print(line(f"data ({ran})", documents, size, scan_s))
-        print(f"data takes {scan_s / base_s:.2f}x the read-and-hash loop")
+        evals = eval_file(corpus, folder / "eval.jsonl", args.eval_docs) if args.eval_docs else None
+        if args.sample:
+            sample_at_scales(corpus, evals, folder, args.sample, [int(k) for k in args.scales.split(",")])
+        if not args.no_full:
+            lines, base_s = read_and_hash(corpus)
+            print(line("read + blake2b per line", lines, size, base_s))
+            documents, scan_s, stats = scan(corpus, DataOptions(source_field="src"), evals)
+            ran = ", ".join(stats["checks"])
+            print(line(f"data ({ran})", documents, size, scan_s))
+            print(f"data takes {scan_s / base_s:.2f}x the read-and-hash loop")
 
         if args.tokenizer_mb:
             sliced = head(corpus, args.tokenizer_mb, folder / f"head-{args.tokenizer_mb}mb.jsonl")

@@ -377,7 +377,8 @@ def replay(
     "  pretrain-doctor data shards/ --tokenizer tok/ --seq-len 2048 --padding longest --batch-size 16\n\n"
     "  pretrain-doctor data train.jsonl.zst --eval valid.jsonl --source-field meta.pile_set_name\n\n"
     "  pretrain-doctor data books.txt --text-unit paragraph --format sarif --output data.sarif\n\n"
-    "  pretrain-doctor data crawl/ --sample 20000 --ignore PDD101   (reads only the sampled lines)\n\n"
+    "  pretrain-doctor data crawl/ --sample 10000 --seed 1   (reads about 10,000 lines whatever the corpus "
+    "size; every rate an estimate with a 95% interval)\n\n"
     "  pretrain-doctor data shards/ --workers 8   (or --scheduler tcp://10.0.0.5:8786; needs [distributed])\n\n"
     "Reads JSON lines (.jsonl, .gz, .zst), plain text (a document per line; per blank-line block with "
     "--text-unit paragraph) and parquet/arrow (with pyarrow). Checks that need a tokenizer, a sequence "
@@ -407,9 +408,11 @@ def data(
     no_settings: bool = typer.Option(False, "--isolated", help="Ignore pyproject.toml / .pretrain-doctor.toml."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar (it shows only on a terminal)."),
     sample: Optional[int] = typer.Option(
-        None, "--sample", min=1, help="Judge from about N training documents drawn uniformly (seeking into "
-                                      "uncompressed line files): rates become estimates with 95% intervals. "
-                                      "PDD101 still reads every document."),
+        None, "--sample", min=1, help="Judge from about N training documents drawn uniformly, reading O(N) "
+                                      "bytes: uncompressed line files are seeked at random offsets; gzip/zstd, "
+                                      "parquet and --text-unit paragraph are read through (stderr says so). "
+                                      "Rates become estimates with 95% intervals; PDD101 counts duplicate "
+                                      "pairs per document among the sampled documents."),
     seed: int = typer.Option(0, "--seed", help="Seed of the --sample draw."),
     workers: Optional[int] = typer.Option(
         None, "--workers", min=1, help="Map/reduce the files over a local Dask cluster of N processes "

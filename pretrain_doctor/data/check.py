@@ -67,16 +67,37 @@ class DataOptions:
         return getattr(self, need) is not None
 
 
+# A seeked document's line is counted (newlines before its byte offset) only when the offset
+# is within this many bytes of the file's start; deeper, the finding names the byte offset.
+COUNT_LINES_UP_TO = 64 * 1024 * 1024
+
+
 @dataclass(frozen=True, order=True)
 class Place:
     """Where a document starts: the first example a finding points at."""
 
     path: str
     line: int
+    offset: int = -1  # a seeked document's byte offset (line 0: not counted yet)
 
     @classmethod
     def of(cls, doc: Document) -> "Place":
-        return cls(doc.path, doc.line)
+        return cls(doc.path, doc.line, doc.offset)
+
+
+def resolve_place(path: str, line: int, offset: int) -> tuple[Optional[int], str]:
+    """(line, where) of a document: `path:line`; a seeked one's line is counted when its offset
+    is under COUNT_LINES_UP_TO, else it has no line and is `path at byte offset N`."""
+    if offset < 0 or line > 0:
+        return line, f"{path}:{line}"
+    if offset <= COUNT_LINES_UP_TO:
+        try:
+            with open(path, "rb") as handle:
+                line = handle.read(offset).count(b"\n") + 1
+            return line, f"{path}:{line}"
+        except OSError:
+            pass
+    return None, f"{path} at byte offset {offset:,}"
 
 
 def first_place(a: Optional[Place], b: Optional[Place]) -> Optional[Place]:
@@ -117,6 +138,28 @@ class DataCheck(Documented):
 
     def __init__(self, options: Optional[DataOptions] = None) -> None:
         self.options = options or DataOptions()
+        # `--sample`: the training documents this check saw are a uniform random sample of about
+        # `population` (None: unknown, no finite-population correction); findings say so.
+        self.sampled = False
+        self.population: Optional[float] = None
+
+    def share(self, hits: int, total: int, noun: str = "") -> str:
+        """A measured share for a message: `125 of 1,000 documents (12.5%)`, or when sampled the
+        estimate with its 95% interval and what it was estimated from."""
+        if not self.sampled:
+            return percent(hits, total, noun)
+        from .stats import wilson
+
+        return f"an estimated {wilson(hits, total, self.population)} of {noun or 'them'} ({hits:,} of {total:,} sampled)"
+
+    def estimated(self, estimate, exact_text: str) -> str:
+        """`exact_text` for a ratio measured on every document, or when sampled the estimate
+        with its 95% interval."""
+        return f"an estimated {estimate}" if self.sampled else exact_text
+
+    def estimates(self) -> dict:
+        """The ratios with their intervals (stats.Estimate) behind the findings, for stats.sample."""
+        return {}
 
     # -- what it needs to run ---------------------------------------------------------
     @classmethod
@@ -140,5 +183,8 @@ class DataCheck(Documented):
 
     def finding(self, message: str, at: Optional[Place], *, hint: Optional[str] = None) -> Finding:
         """A finding at the first example document (or about the corpus as a whole when `at` is None)."""
+        line, where = resolve_place(at.path, at.line, at.offset) if at else (None, "")
+        if at and line is None:
+            message += f" (example: {where})"
         return Finding(self.code, self.slug, self.severity, message, file=at.path if at else None,
-                       line=at.line if at else None, hint=hint, references=reference_urls(self.__doc__))
+                       line=line, hint=hint, references=reference_urls(self.__doc__))

@@ -44,6 +44,12 @@ class DuplicateDocuments(DataCheck):
     is smallest; a pair kept apart is weighted back in, and the rate comes with a 95% interval.
     The MinHash similarity itself has a standard error of about 0.035 at 0.8 (128 permutations).
 
+    Under `--sample N` (seeked at random offsets, O(N) bytes read) a sampled document's copies
+    elsewhere cannot be seen, so the check counts *pairs* of copies among the sampled documents
+    instead and reports duplicate pairs per 100 documents with a 95% interval (Garwood's, widened
+    for texts repeated many times): the duplicate share when each text repeats once, more when
+    texts repeat more, so the interval's upper end bounds the share. Near copies likewise.
+
     ## Why is this bad?
     Repeated documents are trained on many times per epoch: the model memorises them, wastes
     compute on them, and a small share of repeated data measurably hurts a model's quality

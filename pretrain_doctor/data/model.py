@@ -34,6 +34,9 @@ class Document:
     source: Optional[str] = None  # the value of --source-field, when documents carry one
     split: str = "train"  # "train" for the corpus, "eval" for documents given with --eval
     tokens: Optional[TokenCounts] = None  # None when no tokenizer was given
+    # `--sample` reached this document by seeking: its byte offset in the file, and `line` is 0
+    # (unknown) until a finding needs it (check.resolve_place counts newlines when that is cheap).
+    offset: int = -1
 
 
 class Accumulator(Protocol):

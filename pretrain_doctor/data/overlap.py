@@ -8,7 +8,7 @@ import numpy as np
 
 from ..checkmeta import reference_urls
 from ..rule import Finding
-from .check import DataCheck, DataOptions
+from .check import DataCheck, DataOptions, resolve_place
 from .hashing import content_hash, normalise, shingle_hashes
 from .hashsample import PathTable
 from .model import Document
@@ -100,7 +100,8 @@ class TrainEvalOverlap(DataCheck):
         for i, kind in kinds.items():
             self.kind[i] = max(self.kind[i], kind)
             if self.found_path[i] < 0:
-                self.found_path[i], self.found_line[i] = path, doc.line
+                # a seeked document (--sample) has no line yet: its byte offset, stored as -(offset + 1)
+                self.found_path[i], self.found_line[i] = path, doc.line if doc.offset < 0 else -(doc.offset + 1)
 
     def _add_eval(self, doc: Document) -> None:
         text = normalise(doc.text)
@@ -161,14 +162,19 @@ class TrainEvalOverlap(DataCheck):
             return []
         first = int(found[0])
         exact_count = int(np.count_nonzero(self.kind == EXACT))
-        where = f"{self.paths[self.found_path[first]]}:{self.found_line[first]}"
+        train_path = self.paths[self.found_path[first]]
+        stored = int(self.found_line[first])
+        line, where = resolve_place(train_path, max(stored, 0), -stored - 1)
         what = "the same text" if self.kind[first] == EXACT else f"a shared {self.ngram}-word passage"
-        message = (f"{found.size:,} of {self.kind.size:,} evaluation documents ({self.eval_rate()}) are in the "
-                   f"training data ({exact_count:,} as exact copies, {found.size - exact_count:,} by a shared "
+        training = "the training data"
+        if self.sampled:
+            training = (f"the {self.train_docs:,} sampled training documents (a lower bound for the whole corpus; "
+                        f"an estimated {self.train_rate(self.population)} of training documents contain eval text)")
+        message = (f"{found.size:,} of {self.kind.size:,} evaluation documents ({self.eval_rate()}) are in "
+                   f"{training} ({exact_count:,} as exact copies, {found.size - exact_count:,} by a shared "
                    f"{self.ngram}-word passage); e.g. {self.paths[self.eval_path[first]]}:{self.eval_line[first]} "
                    f"is in {where} ({what})")
-        return [Finding(self.code, self.slug, self.severity, message, file=self.paths[self.found_path[first]],
-                        line=int(self.found_line[first]),
+        return [Finding(self.code, self.slug, self.severity, message, file=train_path, line=line,
                         hint="remove from training every document that shares a 13-word passage with the eval set",
                         references=reference_urls(self.__doc__))]
 
@@ -180,12 +186,13 @@ class TrainEvalOverlap(DataCheck):
 
     def train_rate(self, population: Optional[float] = None) -> Estimate:
         """Share of training documents that contain evaluation text (Wilson when sampled)."""
-        if population is None:
+        if population is None and not self.sampled:
             return exact(self.train_hits, self.train_docs)
         return wilson(self.train_hits, self.train_docs, population)
 
     def measurements(self) -> dict[str, Estimate]:
-        return {"eval_in_train": self.eval_rate(), "train_with_eval_text": self.train_rate()}
+        return {"eval_in_train": self.eval_rate(),
+                "train_with_eval_text": self.train_rate(self.population if self.sampled else None)}
 
     def stats(self) -> dict:
         return {"eval_documents": len(self._hashes), "training_documents_searched": self.train_docs,

@@ -7,9 +7,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Optional
 
+import numpy as np
+
 from ..rule import Finding
 from .check import DataCheck, DataOptions, Place, first_place, percent
 from .model import Document
+from .stats import Estimate, RatioSums, ratio
 
 
 class Truncation(DataCheck):
@@ -53,6 +56,7 @@ class Truncation(DataCheck):
         self.truncated = 0
         self.tokens = 0
         self.tokens_cut = 0
+        self.cut = RatioSums()  # tokens past the cut over tokens, per document (its interval when sampled)
         self.first: Optional[Place] = None
 
     def add(self, doc: Document) -> None:
@@ -61,6 +65,7 @@ class Truncation(DataCheck):
         total, limit = doc.tokens.total, self.options.seq_len or 0
         self.documents += 1
         self.tokens += total
+        self.cut.add(max(total - limit, 0), total)
         if total > limit:
             self.truncated += 1
             self.tokens_cut += total - limit
@@ -72,10 +77,14 @@ class Truncation(DataCheck):
         self.truncated += other.truncated
         self.tokens += other.tokens
         self.tokens_cut += other.tokens_cut
+        self.cut.merge(other.cut)
         self.first = first_place(self.first, other.first)
 
     def rate(self) -> float:
         return self.truncated / self.documents if self.documents else 0.0
+
+    def estimates(self) -> dict[str, Estimate]:
+        return {"tokens_past_the_cut": self.cut.estimate(self.population)}
 
     def stats(self) -> dict:
         return {"documents": self.documents, "truncated": self.truncated, "rate": self.rate(),
@@ -86,8 +95,9 @@ class Truncation(DataCheck):
             return []
         lost = self.tokens_cut / self.tokens if self.tokens else 0.0
         return [self.finding(
-            f"{percent(self.truncated, self.documents, 'documents')} are longer than the sequence length, "
-            f"{self.options.seq_len:,} tokens; {100 * lost:.1f}% of all tokens are past the cut",
+            f"{self.share(self.truncated, self.documents, 'documents')} are longer than the sequence length, "
+            f"{self.options.seq_len:,} tokens; {self.estimated(self.cut.estimate(self.population), f'{100 * lost:.1f}%')} "
+            "of all tokens are past the cut",
             self.first, hint="pack documents into full sequences, split long documents into seq-len chunks, "
                              "or raise the sequence length")]
 
@@ -163,13 +173,34 @@ class PaddingWaste(DataCheck):
 
     def waste(self) -> float:
         """The expected share of padding among the tokens of a batch."""
-        import numpy as np
-
-        documents = sum(self.lengths.values())
-        if not documents:
-            return 0.0
         lengths = np.array(sorted(self.lengths), dtype=np.float64)
         counts = np.array([self.lengths[int(n)] for n in lengths], dtype=np.float64)
+        return self._waste(lengths, counts)
+
+    def estimates(self) -> dict[str, Estimate]:
+        """The waste with its 95% interval, for a sample: at max_length a ratio (padding over
+        seq_len per document); padded to the longest of a batch (not a ratio of per-document
+        sums), the 2.5th-97.5th percentiles of 400 bootstrap resamples of the length histogram."""
+        lengths = np.array(sorted(self.lengths), dtype=np.float64)
+        counts = np.array([self.lengths[int(n)] for n in lengths], dtype=np.int64)
+        documents = int(counts.sum())
+        if not documents:
+            return {}
+        if self.options.padding == "max_length":
+            seq_len = float(self.options.seq_len or 0)
+            per_doc = np.repeat(lengths, counts)
+            return {"waste": ratio(seq_len - per_doc, np.full(documents, seq_len), self.population)}
+        rng = np.random.default_rng(0)
+        resampled = [self._waste(lengths, rng.multinomial(documents, counts / documents).astype(np.float64))
+                     for _ in range(400)]
+        low, high = np.percentile(resampled, [2.5, 97.5])
+        value = self._waste(lengths, counts.astype(np.float64))
+        return {"waste": Estimate(value, min(float(low), value), max(float(high), value), documents, "bootstrap")}
+
+    def _waste(self, lengths, counts) -> float:
+        documents = float(counts.sum())
+        if not documents:
+            return 0.0
         mean = float(lengths @ counts) / documents
         if self.options.padding == "max_length":
             padded = float(self.options.seq_len or 0)
@@ -195,7 +226,11 @@ class PaddingWaste(DataCheck):
         else:
             how = f"padded to the longest of random batches of {self.options.batch_size} (--batch-size)"
             hint = "pack documents into full sequences, or group documents of similar length (group_by_length)"
-        return [self.finding(f"{100 * waste:.1f}% of the tokens of a batch would be padding, {how}", None, hint=hint)]
+        if self.sampled:
+            waste_text = f"an estimated {self.estimates()['waste']} (from {sum(self.lengths.values()):,} sampled documents)"
+        else:
+            waste_text = f"{100 * waste:.1f}%"
+        return [self.finding(f"{waste_text} of the tokens of a batch would be padding, {how}", None, hint=hint)]
 
 
 class UnknownTokens(DataCheck):
@@ -242,6 +277,9 @@ class UnknownTokens(DataCheck):
         self.tokens = 0
         self.unknown = 0
         self.byte_fallback = 0
+        # per-document sums behind the rates' intervals when the documents are a sample
+        self.unknown_sums = RatioSums()
+        self.byte_sums = RatioSums()
         self.first: Optional[Place] = None
 
     def add(self, doc: Document) -> None:
@@ -251,6 +289,8 @@ class UnknownTokens(DataCheck):
         self.tokens += total
         self.unknown += unknown
         self.byte_fallback += byte_fallback
+        self.unknown_sums.add(unknown, total)
+        self.byte_sums.add(byte_fallback, total)
         if (unknown or byte_fallback) and self.first is None:
             self.first = Place.of(doc)
 
@@ -258,7 +298,13 @@ class UnknownTokens(DataCheck):
         self.tokens += other.tokens
         self.unknown += other.unknown
         self.byte_fallback += other.byte_fallback
+        self.unknown_sums.merge(other.unknown_sums)
+        self.byte_sums.merge(other.byte_sums)
         self.first = first_place(self.first, other.first)
+
+    def estimates(self) -> dict[str, Estimate]:
+        return {"unknown": self.unknown_sums.estimate(self.population),
+                "byte_fallback": self.byte_sums.estimate(self.population)}
 
     def stats(self) -> dict:
         share = (lambda n: n / self.tokens if self.tokens else 0.0)
@@ -272,10 +318,15 @@ class UnknownTokens(DataCheck):
         over_bytes = self.byte_fallback / self.tokens > self.byte_fallback_threshold
         if not (over_unknown or over_bytes):
             return []
+        if self.sampled:
+            rates = self.estimates()
+            measured = (f"an estimated {rates['unknown']} of tokens are the unknown token and {rates['byte_fallback']} "
+                        f"byte-fallback tokens (from {self.tokens:,} tokens of {self.unknown_sums.n:,} sampled documents)")
+        else:
+            measured = (f"{percent(self.unknown, self.tokens, 'tokens')} are the unknown token and "
+                        f"{percent(self.byte_fallback, self.tokens)} byte-fallback tokens")
         return [self.finding(
-            f"{percent(self.unknown, self.tokens, 'tokens')} are the unknown token and "
-            f"{percent(self.byte_fallback, self.tokens)} byte-fallback tokens with this tokenizer "
-            "(limits 0.1% and 1%)",
+            f"{measured} with this tokenizer (limits 0.1% and 1%)",
             self.first, hint="use a tokenizer trained on text like this corpus, normalise the text (NFKC), "
                              "or drop the documents it cannot encode")]
 
@@ -350,7 +401,7 @@ class EmptyOrTinyDocuments(DataCheck):
         if not (self.empty or self.tiny):
             return []
         return [self.finding(
-            f"{percent(self.empty, self.documents, 'documents')} are empty and {percent(self.tiny, self.documents)} "
+            f"{self.share(self.empty, self.documents, 'documents')} are empty and {self.share(self.tiny, self.documents)} "
             f"tiny (fewer than {self.options.min_words} words and {self.tiny_chars} characters)",
             self.first, hint="filter them out before tokenizing; for plain text with documents separated by blank "
                              "lines, read it with --text-unit paragraph")]
@@ -395,23 +446,33 @@ class DomainImbalance(DataCheck):
     def __init__(self, options: Optional[DataOptions] = None) -> None:
         super().__init__(options)
         self.amounts: Optional[Counter[str]] = Counter()  # None once there are too many sources
+        self.squares: Counter[str] = Counter()  # per source, sum of amount^2: the shares' intervals
+        self.documents = 0
         self.unit = "tokens" if self.options.tokenizer is not None else "characters"
 
     def add(self, doc: Document) -> None:
         if doc.split != "train" or self.amounts is None:
             return
         amount = doc.tokens.total if doc.tokens is not None else len(doc.text)
-        self.amounts[doc.source if doc.source is not None else self.no_source] += amount
+        source = doc.source if doc.source is not None else self.no_source
+        self.amounts[source] += amount
+        self.squares[source] += amount * amount
+        self.documents += 1
         if len(self.amounts) > self.max_sources:
             self.amounts = None
+            self.squares = Counter()
 
     def merge(self, other: "DomainImbalance") -> None:
         if self.amounts is None or other.amounts is None:
             self.amounts = None
+            self.squares = Counter()
             return
         self.amounts.update(other.amounts)
+        self.squares.update(other.squares)
+        self.documents += other.documents
         if len(self.amounts) > self.max_sources:
             self.amounts = None
+            self.squares = Counter()
 
     def shares(self) -> list[tuple[str, float]]:
         """(source, share of the total) from the largest down."""
@@ -420,6 +481,17 @@ class DomainImbalance(DataCheck):
         total = sum(self.amounts.values()) or 1
         return [(source, amount / total) for source, amount in
                 sorted(self.amounts.items(), key=lambda item: (-item[1], item[0]))]
+
+    def share_estimate(self, source: str) -> Estimate:
+        """A source's share with its interval: a ratio over documents (its amount, or 0, over the amount)."""
+        amount, square = self.amounts[source], self.squares[source]
+        sums = RatioSums(self.documents, amount, sum(self.amounts.values()), square,
+                         sum(self.squares.values()), square)
+        return sums.estimate(self.population)
+
+    def estimates(self) -> dict[str, Estimate]:
+        shares = self.shares()
+        return {"largest_share": self.share_estimate(shares[0][0])} if shares and self.amounts else {}
 
     def stats(self) -> dict:
         if self.amounts is None:
@@ -436,7 +508,9 @@ class DomainImbalance(DataCheck):
             return []
         listed = ", ".join(f"{source} {100 * share:.1f}%" for source, share in shares[:5])
         more = f" and {len(shares) - 5} more" if len(shares) > 5 else ""
+        largest = self.estimated(self.share_estimate(shares[0][0]), f"{100 * shares[0][1]:.1f}%")
+        sampled = f" (from {self.documents:,} sampled documents)" if self.sampled else ""
         return [self.finding(
-            f"source {shares[0][0]!r} holds {100 * shares[0][1]:.1f}% of {self.unit} "
+            f"source {shares[0][0]!r} holds {largest} of {self.unit}{sampled} "
             f"(limit {100 * self.options.max_source_share:.0f}%); shares: {listed}{more}", None,
             hint="sample sources to the mixture you want, or confirm it is intended and ignore PDD107")]

@@ -79,20 +79,50 @@ def ratio(y: np.ndarray, x: np.ndarray, population_units: Optional[float] = None
     """sum(y)/sum(x) over sampled units: the delta-method variance of a ratio estimator, as Wilson."""
     y = np.asarray(y, dtype=float)
     x = np.asarray(x, dtype=float)
-    n = int(x.size)
-    if n == 0 or x.sum() == 0:
-        return Estimate(0.0, 0.0, 1.0, n, "ratio")
-    r = float(y.sum() / x.sum())
-    fpc = _fpc(n, population_units)
-    if n < 2 or fpc == 0.0:
-        return Estimate(r, r, r, n, "exact" if fpc == 0.0 else "ratio")
-    residual = y - r * x
-    var = fpc * float(residual.var(ddof=1)) / (n * float(x.mean()) ** 2)
-    if var <= 0.0 or not 0.0 < r < 1.0:  # no spread to measure: as if documents were drawn one by one
-        return _wilson_at(r, float(x.sum()), n, "ratio")
-    # Wilson's interval at the effective sample size r(1-r)/var (the design effect of the
-    # units): near 0 or 1 the normal interval of a ratio undercovers, Wilson's does not.
-    return _wilson_at(r, r * (1.0 - r) / var, n, "ratio")
+    return RatioSums(int(x.size), float(y.sum()), float(x.sum()), float(y @ y), float(x @ x),
+                     float(y @ x)).estimate(population_units)
+
+
+@dataclass
+class RatioSums:
+    """The sums behind `ratio`, kept as documents stream past (mergeable across shards), so an
+    accumulator can give sum(y)/sum(x) with its interval without holding every document."""
+
+    n: int = 0
+    y: float = 0.0
+    x: float = 0.0
+    yy: float = 0.0
+    xx: float = 0.0
+    xy: float = 0.0
+
+    def add(self, y: float, x: float) -> None:
+        self.n += 1
+        self.y += y
+        self.x += x
+        self.yy += y * y
+        self.xx += x * x
+        self.xy += x * y
+
+    def merge(self, other: "RatioSums") -> None:
+        for name in ("n", "y", "x", "yy", "xx", "xy"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def estimate(self, population_units: Optional[float] = None) -> Estimate:
+        n = self.n
+        if n == 0 or self.x == 0:
+            return Estimate(0.0, 0.0, 1.0, n, "ratio")
+        r = self.y / self.x
+        fpc = _fpc(n, population_units)
+        if n < 2 or fpc == 0.0:
+            return Estimate(r, r, r, n, "exact" if fpc == 0.0 else "ratio")
+        # The residuals y - r x sum to zero: their variance from the sums of squares.
+        residual_var = (self.yy - 2 * r * self.xy + r * r * self.xx) / (n - 1)
+        var = fpc * residual_var / (n * (self.x / n) ** 2)
+        if var <= 1e-15 * r * r or not 0.0 < r < 1.0:  # no spread: as if documents were drawn one by one
+            return _wilson_at(r, self.x, n, "ratio")
+        # Wilson's interval at the effective sample size r(1-r)/var (the design effect of the
+        # units): near 0 or 1 the normal interval of a ratio undercovers, Wilson's does not.
+        return _wilson_at(r, r * (1.0 - r) / var, n, "ratio")
 
 
 def _wilson_at(rate: float, n_eff: float, n: int, method: str) -> Estimate:
