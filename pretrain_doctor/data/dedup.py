@@ -159,6 +159,17 @@ class DuplicateDocuments(DataCheck):
         sample = self.near
         sample.flush()
         rows = sample.chash.size
+        # findings() and stats() both ask: the LSH pass over up to 10,000 signatures runs once
+        state = (rows, sample.total, sample.cut)
+        cached = getattr(self, "_near_cache", None)
+        if cached is not None and cached[0] == state:
+            return cached[1]
+        self._near_cache = (state, self._near_pass())
+        return self._near_cache[1]
+
+    def _near_pass(self) -> tuple[Estimate, Optional[tuple[int, int, float]]]:
+        sample = self.near
+        rows = sample.chash.size
         if rows == 0:
             return exact(0, sample.total), None
         index = SignatureIndex(sample.signature, self.similarity, self.num_perm)

@@ -139,6 +139,10 @@ def pair_rate(groups: dict[object, list[tuple[int, int]]], found: int, draws: in
     return PairRate(estimate, pairs, contributing, best[1])
 
 
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}" if value >= 1 else f"{value:.2f}"
+
+
 class SampledDuplicates(DuplicateDocuments, abstract=True):
     __doc__ = DuplicateDocuments.__doc__
 
@@ -221,8 +225,9 @@ class SampledDuplicates(DuplicateDocuments, abstract=True):
     def _pairs_finding(self, rate: PairRate, limit: float, kind: str):
         est = rate.estimate
         copies = "exact copies" if kind == "exact" else f"near copies (MinHash Jaccard >= {self.similarity})"
-        message = (f"an estimated {100 * est.value:.2f} (95% interval {100 * est.low:.2f}-{100 * est.high:.2f}) "
-                   f"pairs of {copies} per 100 documents, counted from {rate.pairs:,.0f} pairs among "
+        per, scale = ("document", 1) if est.value >= 1 else ("100 documents", 100)
+        message = (f"an estimated {_number(scale * est.value)} (95% interval {_number(scale * est.low)}-"
+                   f"{_number(scale * est.high)}) pairs of {copies} per {per}, counted from {rate.pairs:,.0f} pairs among "
                    f"{est.n:,} sampled documents (--sample: pairs per document equal the share of "
                    f"{'duplicates' if kind == 'exact' else 'near duplicates'} when each text repeats once and "
                    f"exceed it when texts repeat more; limit {100 * limit:.0f}%)")

@@ -282,6 +282,7 @@ def scan_sample(files: Sequence[tuple[Path, str]], read, options, classes, n: in
     result.bytes = eval_bytes + (drawn.bytes_read if drawn.seeked else sum(p.stat().st_size for p in trains))
     result.seconds = time.perf_counter() - started
     result.sample = sample_intervals(result, drawn.interval_population)
+    result.sample["corpus_documents"] = drawn.population  # lines, estimated when seeked
     return result, notices
 
 
