@@ -27,9 +27,10 @@ class FinetuneLr(Rule):
     - full fine-tuning of a model of 1B parameters or more: 1e-6 to 1e-4 (up to 4e-4 below
       2B parameters, the top of the pretraining band at that size: SmolLM2-1.7B's published
       SFT recipe trains at 3e-4);
-    - LoRA / QLoRA: 1e-5 to 1e-3, and below 2e-4 at rank 128 or more;
+    - LoRA / QLoRA: 1e-5 to 1e-3, and at most 2e-4 at rank 128 or more (LLaVA-1.5's LoRA recipe
+      trains at rank 128, alpha 256, 2e-4);
     - DPO / ORPO / other preference tuning of the full model: at most 1e-5;
-    - preference tuning through LoRA / QLoRA adapters: 5e-7 to 5e-4 (and below 2e-4
+    - preference tuning through LoRA / QLoRA adapters: 5e-7 to 5e-4 (and at most 2e-4
       at rank 128 or more), its own band: the Zephyr QLoRA DPO recipe trains at 5e-6,
       below the LoRA SFT floor, and axolotl's LoRA DPO example at 2e-4.
 
@@ -111,12 +112,12 @@ class FinetuneLr(Rule):
                 f"the usual {'preference ' if method else ''}adapter range {short_float(low)}–{short_float(high)}",
                 hint=hint,
             )
-        elif rank is not None and rank >= HIGH_RANK and lr >= HIGH_RANK_MAX_LR:
+        elif rank is not None and rank >= HIGH_RANK and lr > HIGH_RANK_MAX_LR:
             yield self.finding(
                 plan, "optimizer.lr",
                 f"LoRA rank {rank} at lr {short_float(lr)}: with the standard alpha/r scaling, high ranks at "
                 "high lr tend to diverge",
-                hint=f"lower the lr below {short_float(HIGH_RANK_MAX_LR)}, lower the rank, or use rsLoRA (`use_rslora: true`)",
+                hint=f"lower the lr to {short_float(HIGH_RANK_MAX_LR)} or below, lower the rank, or use rsLoRA (`use_rslora: true`)",
             )
 
     def _full(self, plan, lr: float):

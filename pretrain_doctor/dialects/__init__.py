@@ -56,9 +56,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# A format that only some dialects read: a shell script is a Megatron launch script or argument
-# list (config/shell_reader.py), scored by no other dialect, so detection imports no other module for it.
-_ONLY_DIALECTS_FOR_FORMAT = {"shell": ("megatron",)}
+# A format that only some dialects read, in order: a shell script (config/shell_reader.py) is a
+# Megatron launch script or argument list, else the launch of an HF Trainer program (`torchrun
+# train.py --learning_rate ...`). A later one is imported and scored only when no earlier one
+# recognised the document, so detecting a Megatron script imports no other dialect.
+_ONLY_DIALECTS_FOR_FORMAT = {"shell": ("megatron", "hf")}
 
 
 def _load(name: str) -> Dialect:
@@ -70,10 +72,17 @@ def all_dialects() -> tuple[Dialect, ...]:
     return tuple(_load(name) for name in DIALECT_MODULES)
 
 
-def _candidates(file_format: str) -> tuple[Dialect, ...]:
-    """The dialects that may read a document of this format."""
-    names = _ONLY_DIALECTS_FOR_FORMAT.get(file_format)
-    return all_dialects() if names is None else tuple(_load(name) for name in names)
+def _scored(doc: Document) -> list[tuple[int, int, Dialect]]:
+    """(score, index, dialect) for the dialects that may read a document of this format."""
+    names = _ONLY_DIALECTS_FOR_FORMAT.get(doc.format)
+    if names is None:
+        return [(dialect.score(doc), index, dialect) for index, dialect in enumerate(all_dialects())]
+    for index, name in enumerate(names):
+        dialect = _load(name)
+        score = dialect.score(doc)
+        if score > 0:
+            return [(score, index, dialect)]
+    return []
 
 
 def dialect_names() -> list[str]:
@@ -108,7 +117,7 @@ class Detection:
 
 def detection(doc: Document) -> Detection:
     """Score every dialect on `doc`; the best wins, and a close call or a poor fit says so."""
-    scored = [(dialect.score(doc), index, dialect) for index, dialect in enumerate(_candidates(doc.format))]
+    scored = _scored(doc)
     ranked = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]))
     scores = {dialect.name: score for score, _, dialect in ranked}
     if not ranked:

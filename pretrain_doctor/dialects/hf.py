@@ -1,11 +1,14 @@
-"""`hf`: transformers `TrainingArguments` / TRL configs as YAML or JSON (alignment-handbook recipes).
+"""`hf`: transformers `TrainingArguments` / TRL configs as YAML or JSON (alignment-handbook recipes), and the
+shell scripts that launch an HF Trainer program with `--flag value` arguments.
 
 Defaults are transformers' own `TrainingArguments` defaults for keys the file leaves out.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+import re
+from typing import Any, Optional
 
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
@@ -28,16 +31,28 @@ _OPTIMIZERS = {
     "galore_adamw": "adamw", "schedule_free_adamw": "adamw", "lomo": "sgd", "adalomo": "adafactor",
 }
 _PREFERENCE_KEYS = ("beta", "loss_type", "max_prompt_length", "ref_model_init_kwargs", "orpo_alpha", "rpo_alpha")
+# Launch scripts of HF Trainer programs (FastChat, LLaVA, Chinese-LLaMA-Alpaca, Qwen `finetune.py`): the
+# program parses TrainingArguments plus dataclasses of its own with HfArgumentParser, so its own LoRA
+# switches are spelt many ways (`--lora_enable`, `--use_lora`, `--lora_rank`, `--q_lora`).
+_LAUNCHER_LORA_SWITCHES = ("lora_enable", "use_lora", "use_peft", "lora")
+_LAUNCHER_QLORA_SWITCHES = ("q_lora", "qlora", "load_in_4bit")
+_ADAPTER_PROGRAM = re.compile(r"lora|peft", re.IGNORECASE)
 
 
 class HfDialect(Dialect):
     name = "hf"
     field_keys = {"schedule.warmup_steps": "warmup_steps", "schedule.warmup_ratio": "warmup_ratio"}
-    summary = "transformers TrainingArguments / TRL YAML or JSON (alignment-handbook recipes)"
+    summary = "transformers TrainingArguments / TRL YAML or JSON (alignment-handbook recipes), or a shell script launching an HF Trainer program"
     known_keys = HF_ALL_KEYS
 
     def score(self, doc: Document) -> int:
-        data = doc.data
+        if doc.format == "shell":
+            launched = _launched_arguments(doc)
+            return max(0, self._score_data(launched.data) - 5) if launched is not None else 0
+        return self._score_data(doc.data)
+
+    @staticmethod
+    def _score_data(data: dict) -> int:
         if any(k in data for k in _FOREIGN):
             return 0
         if is_accelerate_config(data):
@@ -47,6 +62,10 @@ class HfDialect(Dialect):
             return 50 + hits
         return 20 + hits if hits >= 2 else 0
 
+    def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
+        # A launched program adds arguments of its own (`--model_max_length`, `--data_path`): not judged.
+        return None if doc.format == "shell" else super().keys_read(doc)
+
     def companion_reason(self, doc: Document) -> str | None:
         data = doc.data
         if "compute_environment" in data and ("num_processes" in data or "distributed_type" in data):
@@ -55,8 +74,16 @@ class HfDialect(Dialect):
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         doc = docs[0]
-        b = self.builder(docs)
+        launched = _launched_arguments(doc) if doc.format == "shell" else None
+        if launched is not None:
+            doc = launched
+            docs = [doc, *docs[1:]]
+            b: PlanBuilder = _LaunchBuilder(self.name, docs, doc.unevaluated)
+        else:
+            b = self.builder(docs)
         self._mode(b, doc)
+        if launched is not None:
+            _launcher_adapters(b, doc)
         self._optimizer(b, doc)
         self._schedule(b, doc)
         self._batch_and_length(b, doc)
@@ -77,7 +104,8 @@ class HfDialect(Dialect):
             b.set("tokenizer.add_bos_token", False, b.source(doc, ("dataset_kwargs", "add_special_tokens")))
         merge_deepspeed_reference(b, doc, context)
         apply_accelerate(b, doc, context)
-        hf_key_notes(b, doc, context.trainer_versions)
+        if launched is None:
+            hf_key_notes(b, doc, context.trainer_versions)
         apply_flags(b, context)
         return b.build()
 
@@ -345,3 +373,85 @@ def _split(doc: Document, dataset: str, split: Any, key: str) -> dict[str, Any]:
 
 
 DIALECT = HfDialect()
+
+
+def _launched_arguments(doc: Document) -> Optional[Document]:
+    """A launch script's `--flag value` list as the keys and values HfArgumentParser would parse
+    (`--fp16` alone and `--fp16 True` are both True); None when the program is a Megatron entry point
+    or the script passes no `--flag`. Values the script leaves to launch time stay in `unevaluated`."""
+    program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
+    if program.startswith("pretrain_"):
+        return None
+    data: dict[str, Any] = {}
+    positions = {}
+    unknown: dict[str, str] = {}
+    for flag, value in doc.data.items():
+        if not (isinstance(flag, str) and flag.startswith("--") and len(flag) > 2):
+            continue
+        key = flag[2:]
+        if (flag,) in doc.positions:
+            positions[(key,)] = doc.positions[(flag,)]
+        if value is None:
+            unknown[key] = str(doc.unevaluated.get(flag, "a value set at launch"))
+        else:
+            data[key] = _parsed(value)
+    if not data:
+        return None
+    data["program"] = program
+    if ("program",) in doc.positions:
+        positions[("program",)] = doc.positions[("program",)]
+    return dataclasses.replace(doc, data=data, positions=positions, unevaluated=unknown)
+
+
+def _parsed(value: Any) -> Any:
+    """A word as argparse's `type=` would read it for TrainingArguments' field types."""
+    if isinstance(value, list):
+        return [_parsed(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    as_bool = lenient_bool(value)
+    if isinstance(as_bool, bool) and value.strip().lower() in ("true", "false"):
+        return as_bool
+    number = lenient_number(value)
+    if isinstance(number, float) and number.is_integer() and re.fullmatch(r"[+-]?\d+", value.strip()):
+        return int(number)
+    return number if isinstance(number, (int, float)) else value
+
+
+def _launcher_adapters(b: PlanBuilder, doc: Document) -> None:
+    """The program's own LoRA switches: any of them on, or `lora_*` arguments to a program named for
+    adapters, makes an adapter run (the full fine-tune bounds would misjudge its lr)."""
+    data = doc.data
+    switches = [k for k in _LAUNCHER_LORA_SWITCHES if k in data]
+    rank_key = next((k for k in ("lora_r", "lora_rank", "lora_dim") if k in data), None)
+    if switches:
+        adapters = any(lenient_bool(data[k]) is True for k in switches)
+    else:
+        adapters = rank_key is not None or bool(_ADAPTER_PROGRAM.search(str(data.get("program", ""))))
+    if not adapters:
+        return
+    qlora = any(lenient_bool(data.get(k)) is True for k in _LAUNCHER_QLORA_SWITCHES) or lenient_int(data.get("bits")) == 4
+    key = switches[0] if switches else rank_key or "program"
+    b.set("mode.kind", "qlora" if qlora else "lora", b.source(doc, (key,)))
+    if rank_key:
+        b.take("mode.lora_rank", doc, rank_key, lenient_int)
+
+
+class _LaunchBuilder(PlanBuilder):
+    """A builder for launched arguments: a field whose argument the script leaves to launch time is
+    unknown, never the trainer's default."""
+
+    def __init__(self, dialect: str, docs: list[Document], unknown: dict[str, str]) -> None:
+        super().__init__(dialect, docs)
+        self._unknown_keys = unknown
+
+    def take(self, field: str, doc: Document, path: Any, convert: Any = None) -> Any:
+        key = path if isinstance(path, str) else ".".join(map(str, path))
+        if key in self._unknown_keys:
+            self.unknown(field, f"the launch-time value of {self._unknown_keys[key]} (--{key})")
+            return None
+        return super().take(field, doc, path, convert)
+
+    def default(self, field: str, value: Any, note: str) -> None:
+        if field not in self.unknowns:
+            super().default(field, value, note)

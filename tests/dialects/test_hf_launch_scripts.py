@@ -1,0 +1,88 @@
+"""hf: shell scripts that launch an HF Trainer program (`torchrun train.py --learning_rate ...`),
+as FastChat, LLaVA and Chinese-LLaMA-Alpaca-2 ship them, read as TrainingArguments."""
+
+from __future__ import annotations
+
+from .helpers import detected, findings, plan_of, write
+
+FASTCHAT = """
+deepspeed fastchat/train/train_lora.py \\
+    --model_name_or_path lmsys/vicuna-7b-v1.5 \\
+    --lora_r 8 \\
+    --lora_alpha 16 \\
+    --data_path $DATA_PATH \\
+    --output_dir ./checkpoints \\
+    --num_train_epochs 3 \\
+    --fp16 True \\
+    --per_device_train_batch_size 2 \\
+    --gradient_accumulation_steps 1 \\
+    --learning_rate 2e-5 \\
+    --warmup_ratio 0.03 \\
+    --lr_scheduler_type "cosine" \\
+    --model_max_length 2048 \\
+    --q_lora False \\
+    --gradient_checkpointing True
+"""
+
+ALPACA = """
+lr=1e-4
+lora_rank=64
+per_device_train_batch_size=1
+gradient_accumulation_steps=8
+torchrun --nnodes 1 --nproc_per_node 1 run_clm_sft_with_peft.py \\
+    --model_name_or_path path/to/llama-2 \\
+    --per_device_train_batch_size ${per_device_train_batch_size} \\
+    --do_train \\
+    --seed $RANDOM \\
+    --fp16 \\
+    --num_train_epochs 1 \\
+    --lr_scheduler_type cosine \\
+    --learning_rate ${lr} \\
+    --warmup_ratio 0.03 \\
+    --gradient_accumulation_steps ${gradient_accumulation_steps} \\
+    --output_dir out \\
+    --lora_rank ${lora_rank} \\
+    --trainable q_proj,v_proj
+"""
+
+
+def test_a_fastchat_launch_script_is_an_hf_lora_run(tmp_path):
+    path = write(tmp_path, "train_lora.sh", FASTCHAT)
+    assert detected(path) == "hf"
+    plan = plan_of(path)
+    assert plan.mode.kind == "lora" and plan.mode.lora_rank == 8
+    assert plan.optimizer.lr == 2e-5 and plan.schedule.kind == "cosine" and plan.schedule.warmup_ratio == 0.03
+    assert plan.batch.micro_batch_size == 2 and plan.run.epochs == 3
+    assert plan.precision.compute == "fp16"
+    assert plan.sources["optimizer.lr"].line == 11
+
+
+def test_script_variables_switches_and_the_programs_own_lora_flags(tmp_path):
+    path = write(tmp_path, "run_sft.sh", ALPACA)
+    plan = plan_of(path, "hf")
+    assert plan.mode.kind == "lora" and plan.mode.lora_rank == 64
+    assert plan.optimizer.lr == 1e-4 and plan.batch.grad_accum == 8
+    assert plan.precision.compute == "fp16"  # `--fp16` alone is True, as HfArgumentParser reads it
+
+
+def test_a_value_left_to_launch_time_is_unknown_not_the_default(tmp_path):
+    plan = plan_of(write(tmp_path, "run_sft.sh", ALPACA), "hf")
+    assert plan.seed is None  # `--seed $RANDOM`: not transformers' 42
+
+
+def test_the_programs_own_arguments_are_not_typos(tmp_path):
+    path = write(tmp_path, "train_lora.sh", FASTCHAT)
+    assert findings(plan_of(path), "PD002") == []
+
+
+def test_a_megatron_script_is_still_megatron(tmp_path):
+    path = write(tmp_path, "pretrain.sh", """
+        torchrun pretrain_gpt.py --num-layers 24 --hidden-size 2048 --num-attention-heads 16 \\
+            --micro-batch-size 2 --global-batch-size 512 --lr 3e-4 --train-iters 1000 --seq-length 2048
+    """)
+    assert detected(path) == "megatron"
+
+
+def test_a_script_that_launches_nothing_trainable_is_not_hf(tmp_path):
+    path = write(tmp_path, "serve.sh", "python -m http.server --bind 0.0.0.0 8000\n")
+    assert detected(path) is None
