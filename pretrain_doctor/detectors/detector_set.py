@@ -44,7 +44,7 @@ class DetectorSet:
         self.detectors: list[Detector] = list(detectors)
         self.on_error = on_error
         self._pending: list[Annotation] = sorted(annotations, key=lambda a: a.step)
-        self._by_shape: dict[tuple[frozenset, frozenset], tuple[int, ...]] = {}
+        self._by_shape: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, ...]] = {}
 
     # -- what the set holds ----------------------------------------------------------
     @property
@@ -113,8 +113,9 @@ class DetectorSet:
         """Records [start, end) hold no planned change past the first: each detector takes
         its rows in one go; alerts are sorted back by (row, detector)."""
         rows_of: list[list[int]] = [[] for _ in self.detectors]
+        readers = self._readers
         for row in range(start, end):
-            for index in self._readers(records[row]):
+            for index in readers(records[row]):
                 rows_of[index].append(row)
         found: list[tuple[int, int, Alert]] = []
         for index, (detector, rows) in enumerate(zip(list(self.detectors), rows_of)):
@@ -124,7 +125,9 @@ class DetectorSet:
         return [alert for *_, alert in found]
 
     def _readers(self, record: StepRecord) -> tuple[int, ...]:
-        shape = (frozenset(record.metrics), frozenset(record.extra))
+        # The names in their order: a tuple of interned strings hashes in a fraction of a
+        # frozenset's time, and a window's records mostly share one order, so few keys.
+        shape = (tuple(record.metrics), tuple(record.extra))
         chosen = self._by_shape.get(shape)
         if chosen is None:
             chosen = tuple(i for i, d in enumerate(self.detectors)

@@ -379,10 +379,9 @@ class StepCapture:
         entry = StepEntry(self.step + 1, extra={"_grads_checked": True})
         if self.schedule.due("grad_norm", entry.step):
             started = hook_clock()
-            total = self.guard.call("grad_norm", self.watched.grad_probe.total)
+            total = self.guard.call("grad_norm", self.watched.grad_probe.host_total)
             self.schedule.record_cost("grad_norm", hook_clock() - started)
             if total is not None:
-                total = hold(total)  # a float: read on the CPU
                 if not math.isfinite(total):
                     return None
                 entry.tensors["grad_total"] = total

@@ -66,6 +66,7 @@ class RecordBuilder:
         # parameters seen with a non-zero gradient so far (PDM306)
         self.ever_nonzero = (np.zeros(len(self.names), dtype=bool) if ever_nonzero is None
                              else np.asarray(ever_nonzero, dtype=bool))
+        self._all_seen = False  # every parameter seen with a non-zero gradient (see `never_seen`)
         self.grad_steps = 0  # steps whose gradients were checked
         self.grad_history: deque[float] = deque(maxlen=GRAD_HISTORY)
         self._metric_names = {family: [f"{family}/{layer}" for layer in self.layers]
@@ -80,8 +81,14 @@ class RecordBuilder:
         return builder
 
     def never_seen(self) -> list[int]:
-        """Positions of the parameters never yet seen with a non-zero gradient."""
-        return np.flatnonzero(~self.ever_nonzero).tolist()
+        """Positions of the parameters never yet seen with a non-zero gradient. (Asked at
+        every sync; once every parameter was seen the answer stays empty: `ever_nonzero`
+        only grows.)"""
+        if self._all_seen:
+            return []
+        missing = np.flatnonzero(~self.ever_nonzero).tolist()
+        self._all_seen = not missing
+        return missing
 
     def median_grad_norm(self) -> Optional[float]:
         """The recent pre-clip norms' median, once there are enough of them."""

@@ -125,3 +125,26 @@ def test_replay_batch_localises_without_touching_rng_or_grads():
         assert torch.equal(state, torch.random.get_rng_state())
     assert found["module"] == "2"
     assert all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize("count", [2, 12])  # read one by one (few gradients) / stacked first (many)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_host_total_is_the_global_norm_clip_grad_norm_computes(count, dtype):
+    from pretrain_doctor.monitor.probes import FEW_TENSORS, GradProbe
+
+    assert (count <= FEW_TENSORS) == (count == 2)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(*[torch.nn.Linear(5, 5, bias=False) for _ in range(count)]).to(dtype)
+    for parameter in model.parameters():
+        parameter.grad = torch.randn_like(parameter) * 3
+    model[0].weight.grad = None  # a parameter without a gradient counts as zero
+    probe = GradProbe(ParamTable.build(model, [torch.optim.SGD(model.parameters(), lr=0.1)]))
+    expected = float(torch.nn.utils.get_total_norm([p.grad for p in model.parameters() if p.grad is not None]))
+    with torch.enable_grad():
+        found = probe.host_total()
+        assert torch.is_grad_enabled()  # the probe's grad switch is put back
+    assert isinstance(found, float) and found == pytest.approx(expected, rel=1e-6)
+    assert found == pytest.approx(float(probe.total()), rel=1e-6)
+    for parameter in model.parameters():
+        parameter.grad = None
+    assert probe.host_total() is None
