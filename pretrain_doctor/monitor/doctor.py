@@ -240,8 +240,7 @@ class Doctor:
 
     def _sync(self, scheduled: bool = False) -> list[Alert]:
         """`scheduled`: a sync point of the schedule, which closes a window of the overhead
-        account; the others (attach, `sync()`, detach) leave their cost to the window they
-        fall in, so a short last window does not read as a costly one."""
+        account (see `ProbeSchedule.charge_sync`)."""
         entries = self.capture.take_entries()
         if not entries:
             return []
@@ -261,10 +260,7 @@ class Doctor:
         self.guard.call("sync", self.capture.after_sync, records)
         if scheduled and self.schedule.budget is not None:
             self.guard.call("sync", self.schedule.charge_from_step_times, entries)
-        wall = hook_clock()
-        self.schedule.spent += wall - started
-        if scheduled:
-            self.schedule.close_window(self.step, wall, wall - started)
+        self.schedule.charge_sync(started, self.step if scheduled else None)
         self.capture.refresh_plain_until()  # the intervals may have moved
         self.actions.act(alerts, detaching=self._detached)  # on_alert (see actions.AlertActions)
         return alerts

@@ -1,4 +1,9 @@
-"""When each costly probe runs, and the overhead budget that adapts it.
+"""When each costly probe runs, and the overhead account and budget that adapt it.
+
+One object, `ProbeSchedule`, decides what runs at each step (`due`, `next_due`) and
+accounts for the time the doctor spends: the hooks add their wall time to `spent` and
+each sampled probe's run to `record_cost`; a sync point is charged and, when scheduled,
+closes the account's window (`charge_sync`, `close_window`).
 
 Without a budget, probes run at their fixed intervals. With `overhead_budget=0.01`
 the doctor times its own work against the training thread's CPU time per step and
@@ -115,6 +120,16 @@ class ProbeSchedule:
         self.step_time = _ema(self.step_time, wall * fraction / steps, weight)
         self.per_step_overhead = _ema(self.per_step_overhead, overhead * fraction / steps, weight)
         self.adapt()
+
+    def charge_sync(self, started: float, scheduled_step: Optional[int] = None) -> None:
+        """A sync point ran from `started` (hook_clock) until now: its time goes to the
+        account. A scheduled one (at `scheduled_step`) also closes the window; the others
+        (attach, `sync()`, detach) leave their cost to the window they fall in, so a short
+        last window does not read as a costly one."""
+        now = hook_clock()
+        self.spent += now - started
+        if scheduled_step is not None:
+            self.close_window(scheduled_step, now, now - started)
 
     def close_window(self, step: int, now: float, sync_cost: float) -> None:
         """A scheduled sync at `step` ended at `now` (hook_clock) after `sync_cost` seconds:

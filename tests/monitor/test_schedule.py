@@ -93,3 +93,15 @@ def test_a_probe_costs_what_its_clock_or_the_step_times_show_the_more():
         schedule.record_window(steps=10, wall=0.1, cpu=0.1, overhead=10 * 20e-6)
     # 25 µs a step allowed (a quarter of 1% of 10 ms): 2 ms a run fits once every 80 steps
     assert clocked.interval["layer_norms"] == 10 and seen.interval["layer_norms"] >= 80
+
+
+def test_the_schedule_accounts_its_sync_points():
+    from pretrain_doctor.monitor.schedule import hook_clock
+
+    schedule = ProbeSchedule({"sync": 10})
+    schedule.spent = 1e-3  # the hooks' time in this window
+    schedule.charge_sync(hook_clock() - 2e-3)  # attach, sync(), detach: added to the window, which stays open
+    assert schedule.spent >= 3e-3 and schedule.per_step_overhead is None and "sync" not in schedule.cost
+    schedule.charge_sync(hook_clock() - 1e-3, scheduled_step=10)  # a scheduled sync closes the window
+    assert schedule.spent == 0.0 and schedule.cost["sync"] >= 1e-3
+    assert schedule.per_step_overhead is not None and schedule.per_step_overhead > 0  # scaled by the run fraction
