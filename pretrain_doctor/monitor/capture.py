@@ -132,6 +132,47 @@ class Watched:
         self.on_host = reads_when_measured(self.table.devices)
 
 
+class StepInputs:
+    """What the hooks gathered for the step not yet closed, emptied as it closes: the
+    forward's losses (and how many are shares of one token-weighted loss), the loss a
+    compiled forward traced, the clip's pre-clip norm, the sampled log Z and attention
+    statistics, and the values given to `observe()`. (StepCapture's state by group:
+    these; the watched set, `Watched`; where a NaN came from, `NonFiniteOrigin`; the
+    hooks, the step count and the plain-step decision, StepCapture's own.)"""
+
+    __slots__ = ("losses", "shares", "traced", "log_z", "attention", "clip", "observed", "observe_after_step")
+
+    def __init__(self, traced: TracedLoss) -> None:
+        self.losses: list[Held] = []
+        self.shares = 0  # how many of `losses` are shares of the step's loss (num_items_in_batch)
+        self.traced = traced  # the loss under torch.compile
+        self.log_z: Optional[Held] = None
+        self.attention: dict[str, Held] = {}  # module name -> its attention statistics
+        self.clip: Optional[tuple[Held, float]] = None  # (pre-clip norm, max_norm)
+        self.observed: dict[str, list[Any]] = {}
+        self.observe_after_step: Optional[bool] = None  # does the loop call observe() after the step? (first call)
+
+    def take_loss(self) -> Held:
+        """The step's loss from its micro-batch losses: shares of one token-weighted loss
+        add up to it; plain micro-batch losses average."""
+        loss = _combine(self.losses, add=self.shares == len(self.losses))
+        self.losses, self.shares = [], 0
+        return loss
+
+    def take_clip(self) -> Optional[tuple[Held, float]]:
+        clip, self.clip = self.clip, None
+        return clip
+
+    def take_sampled(self, entry: StepEntry) -> None:
+        """The sampled log Z and attention statistics into the step's entry."""
+        if self.log_z is not None:
+            entry.tensors["log_z"], self.log_z = self.log_z, None
+        if self.attention:
+            for name, stats in self.attention.items():
+                entry.tensors[f"attn/{name}"] = stats
+            self.attention = {}
+
+
 class StepCapture:
     """The hooks on the model and the optimizers, the clip and scaler taps, and the state
     of the step being captured. `sync(scheduled=True)` is the doctor's sync point, called
@@ -165,15 +206,8 @@ class StepCapture:
         self.sync_due = False
         self.detached = False
         self._current: Optional[StepEntry] = None
-        self._hook_losses: list[Held] = []
-        self._hook_shares = 0  # how many of them are shares of the step's loss (num_items_in_batch)
         devices = sorted(watched.table.devices, key=str)
-        self._traced = TracedLoss(devices[0] if len(devices) == 1 else None)  # the loss under torch.compile
-        self._observed: dict[str, list[Any]] = {}
-        self._observe_after_step: Optional[bool] = None
-        self._pending_log_z: Optional[Held] = None
-        self._attention_stats: dict[str, Held] = {}
-        self._clip: Optional[tuple[Held, float]] = None
+        self.inputs = StepInputs(TracedLoss(devices[0] if len(devices) == 1 else None))
         self._last_step_end: Optional[float] = None
         self._skip_verdict: Optional[tuple[str, float]] = None
         self._grads_in_post_hook = False
@@ -246,7 +280,7 @@ class StepCapture:
     def _on_forward(self, module: torch.nn.Module, args: Any, kwargs: dict[str, Any], output: Any) -> None:
         if is_compiling():  # traced into a compiled graph: only what compiled.py allows
             if module.training and torch.is_grad_enabled():
-                self._traced.capture(output, kwargs)
+                self.inputs.traced.capture(output, kwargs)
             return
         started = hook_clock()
         if torch.is_grad_enabled() and (module.training or self._trains_in_eval_mode(output)):
@@ -281,16 +315,16 @@ class StepCapture:
         batch: it is this micro-batch's share of the step's loss."""
         loss = output.get("loss") if isinstance(output, dict) else getattr(output, "loss", None)
         if isinstance(loss, torch.Tensor):
-            self._hook_losses.append(self.hold(loss))
+            self.inputs.losses.append(self.hold(loss))
             if kwargs and kwargs.get("num_items_in_batch") is not None:
-                self._hook_shares += 1
+                self.inputs.shares += 1
         upcoming = self.step + 1
-        if upcoming >= self._plain_until and self.schedule.due("log_z", upcoming) and self._pending_log_z is None:
+        if upcoming >= self._plain_until and self.schedule.due("log_z", upcoming) and self.inputs.log_z is None:
             logits = _find_output(output, "logits")
             if isinstance(logits, torch.Tensor) and logits.dim() >= 2:
                 started = hook_clock()
                 log_z = self.guard.call("log_z", output_log_z, logits)
-                self._pending_log_z = None if log_z is None else self.hold(log_z)
+                self.inputs.log_z = None if log_z is None else self.hold(log_z)
                 self.schedule.record_cost("log_z", hook_clock() - started)
 
     def _on_step_pre(self, optimizer: Any, args: Any, kwargs: Any) -> None:
@@ -302,7 +336,7 @@ class StepCapture:
         # `step(closure)` (Lightning, LBFGS) runs forward and backward INSIDE step, after
         # this hook: the gradients of this step only exist in the post-step hook.
         self._grads_in_post_hook = bool(args or kwargs) and _has_closure(optimizer, args, kwargs)
-        if self._traced.seen:
+        if self.inputs.traced.seen:
             self.guard.call("loss", self._take_traced_loss)
         self._current = self.guard.call("step", self._begin_step) or StepEntry(self.step + 1)
         self.schedule.spent += hook_clock() - started
@@ -328,10 +362,10 @@ class StepCapture:
     # ------------------------------------------------------------ before the update
     def _begin_step(self) -> StepEntry:
         if self.step + 1 < self._plain_until and self._skip_verdict is None and not self._grads_in_post_hook:
-            clip = self._clip
+            clip = self.inputs.clip
             if clip is not None:
-                if host_knows_finite((clip[0], *self._hook_losses)) is not False:
-                    self._clip = None
+                if host_knows_finite((clip[0], *self.inputs.losses)) is not False:
+                    self.inputs.clip = None
                     return self._plain_entry(clip)
             elif self._own_norm_plain:
                 plain = self._plain_unclipped_entry()
@@ -355,13 +389,13 @@ class StepCapture:
         entry = self._current
         if entry is None or entry.plain:
             return
-        observed = [] if self._observe_after_step else self._observed.get("loss", [])
+        observed = [] if self.inputs.observe_after_step else self.inputs.observed.get("loss", [])
         self.guard.call("param_check", self.origin.check_before_update, entry,
-                        [*self._hook_losses, *observed], self.step)
+                        [*self.inputs.losses, *observed], self.step)
 
     def _check_before_update(self, entry: StepEntry) -> None:
         held = [entry.tensors[key] for key in ("grad_norms", "clip_total_norm") if key in entry.tensors]
-        self.origin.check_before_update(entry, held + self._hook_losses, self.step)
+        self.origin.check_before_update(entry, held + self.inputs.losses, self.step)
 
     def _plain_entry(self, clip: tuple[Held, float]) -> StepEntry:
         """A plain step (see `refresh_plain_until`) measures the lr and takes the clip's
@@ -385,7 +419,7 @@ class StepCapture:
                 if not math.isfinite(total):
                     return None
                 entry.tensors["grad_total"] = total
-        if host_knows_finite(self._hook_losses) is False:
+        if host_knows_finite(self.inputs.losses) is False:
             return None
         entry.plain = True
         self._put_lr(entry)
@@ -426,7 +460,7 @@ class StepCapture:
     def _take_gradient_facts(self, entry: StepEntry) -> None:
         """Gradient norms, the pre-clip norm and a skip verdict: before the update, or
         after it when `step(closure)` computed the gradients (the update leaves them)."""
-        clip, self._clip = self._clip, None
+        clip = self.inputs.take_clip()
         if clip is not None:
             entry.tensors["clip_total_norm"], entry.scalars["clip_max_norm"] = clip
         layers = self.schedule.due("layer_norms", entry.step)
@@ -498,32 +532,30 @@ class StepCapture:
     def _close_plain_step(self, entry: StepEntry, now: float) -> None:
         """`close_step` for a plain step: its time and loss, nothing else to look at."""
         self._take_time_and_loss(entry, now)
-        if self._observed and self._observe_after_step is False:
-            entry.extra["_observed"], self._observed = self._observed, {}
+        if self.inputs.observed and self.inputs.observe_after_step is False:
+            entry.extra["_observed"], self.inputs.observed = self.inputs.observed, {}
         self._append(entry)
 
     def _take_traced_loss(self) -> None:
         """The loss a compiled forward added up (see compiled.py). From now on the model is
         known to run compiled: no probe enters its forward again."""
-        loss = self._traced.take()
+        loss = self.inputs.traced.take()
         if loss is not None:
-            self._hook_losses.append(self.hold(loss))
+            self.inputs.losses.append(self.hold(loss))
         if not self.compiled:
             self.compiled = self.origin.compiled = True
             self.attention.disarm()
             self._plain_until = 0
 
     def _take_time_and_loss(self, entry: StepEntry, now: float) -> None:
-        if self._traced.seen:
+        if self.inputs.traced.seen:
             self._take_traced_loss()
         if self._last_step_end is not None:
             entry.scalars["step_time"] = now - self._last_step_end
         self._last_step_end = entry.ended = now
         self.origin.replay.inputs = []
-        if self._hook_losses:
-            # Shares of one token-weighted loss add up to it; plain micro-batch means average.
-            entry.tensors["loss"] = _combine(self._hook_losses, add=self._hook_shares == len(self._hook_losses))
-            self._hook_losses, self._hook_shares = [], 0
+        if self.inputs.losses:
+            entry.tensors["loss"] = self.inputs.take_loss()
 
     def _append(self, entry: StepEntry) -> None:
         """The step is closed: count it, and ask for a sync when one is due."""
@@ -535,16 +567,10 @@ class StepCapture:
     def close_step(self, entry: StepEntry, scaler_skipped: bool = False) -> None:
         """Bookkeeping common to applied and skipped steps; never raises."""
         self._take_time_and_loss(entry, time.perf_counter())
-        if self._pending_log_z is not None:
-            entry.tensors["log_z"] = self._pending_log_z
-            self._pending_log_z = None
-        if self._attention_stats:
-            for name, stats in self._attention_stats.items():
-                entry.tensors[f"attn/{name}"] = stats
-            self._attention_stats = {}
-        if self._observe_after_step is False and self._observed:
-            entry.extra["_observed"] = self._observed
-            self._observed = {}
+        self.inputs.take_sampled(entry)
+        if self.inputs.observe_after_step is False and self.inputs.observed:
+            entry.extra["_observed"] = self.inputs.observed
+            self.inputs.observed = {}
         if self.scaler is not None:
             scale = getattr(self.scaler, "_scale", None)
             if isinstance(scale, torch.Tensor):  # updated in place by the scaler: a copy
@@ -580,8 +606,8 @@ class StepCapture:
     def on_attention(self, name: str, stats: torch.Tensor) -> None:
         """A layer's attention stats: its first call of the step (a layer run twice in one
         forward, a shared block, is logged once)."""
-        if name not in self._attention_stats:
-            self._attention_stats[name] = self.hold(stats)
+        if name not in self.inputs.attention:
+            self.inputs.attention[name] = self.hold(stats)
 
     # ------------------------------------------------------------ the taps' listener
     def owns(self, parameter: torch.Tensor) -> bool:
@@ -592,7 +618,7 @@ class StepCapture:
         """The loop clipped these gradients: `total_norm` is the pre-clip norm."""
         if math.isfinite(max_norm) and not self.detached:
             # FSDP2 returns a replicated DTensor: its local value is the norm.
-            self._clip = (self.hold(local_tensor(total_norm)), max_norm)
+            self.inputs.clip = (self.hold(local_tensor(total_norm)), max_norm)
 
     def _around_engine_clip(self, original: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """DeepSpeed's fp32 clip (see optimizers.clipping_engine): the global norm of the
@@ -634,8 +660,8 @@ class StepCapture:
     # ------------------------------------------------------------ the loop's calls
     def observe(self, loss: Any, scalars: dict[str, Any]) -> None:
         """See `Doctor.observe`."""
-        if self._observe_after_step is None:
-            self._observe_after_step = self.step > 0 and bool(self.optimizers)
+        if self.inputs.observe_after_step is None:
+            self.inputs.observe_after_step = self.step > 0 and bool(self.optimizers)
         if loss is not None and self._plain_allowed:
             # a loop reporting its loss every step: its values ride on full entries (an
             # occasional `val_loss=` rides on whichever entry is there)
@@ -643,8 +669,8 @@ class StepCapture:
         values = dict(scalars)
         if loss is not None:
             values["loss"] = loss
-        target: Optional[dict[str, list[Any]]] = self._observed
-        if self._observe_after_step:
+        target: Optional[dict[str, list[Any]]] = self.inputs.observed
+        if self.inputs.observe_after_step:
             # that step's entry, unless it was synced already (a loop calling `sync()`):
             # its measurements are then dropped
             target = self.entries[-1].extra.setdefault("_observed", {}) if self.entries else None
@@ -667,7 +693,7 @@ class StepCapture:
         step; when that step was synced already, to a line of its own for that step (on
         the next step it would be one step late)."""
         if not self.optimizers or self.step == 0:
-            return self._observed  # each observe() is a step / no step yet: the first one
+            return self.inputs.observed  # each observe() is a step / no step yet: the first one
         if not (self.entries and self.entries[-1].step == self.step):
             self.entries.append(StepEntry(self.step))
         return self.entries[-1].extra.setdefault("_observed", {})
@@ -694,8 +720,8 @@ class StepCapture:
         return True
 
     def _current_grad_norm(self) -> Optional[float]:
-        if self._clip is not None:
-            return float(self._clip[0])
+        if self.inputs.clip is not None:
+            return float(self.inputs.clip[0])
         norms = self.watched.grad_probe.measure()
         if norms is None:
             return None
@@ -706,7 +732,7 @@ class StepCapture:
         """The loop skipped `optimizer.step()` after a skip verdict: count that step."""
         reason, total = self._skip_verdict or ("", float("nan"))
         self._skip_verdict = None
-        self._clip = None
+        self.inputs.clip = None
         entry = StepEntry(self.step + 1, scalars={"grad_norm": total}, extra={"skip_reason": reason})
         self.origin.take_before_update(entry)
         self.close_step(entry)

@@ -187,11 +187,11 @@ class NonFiniteOrigin:
 
     def after_sync(self, records: list[StepRecord], step: int) -> bool:
         """Arm the localizer after a poisoned window; True if it armed."""
-        applied = [r.step for r in records if poisoned(r) and "skip_reason" not in r.extra
-                   and not r.extra.get("skipped_step")]
-        if applied or any(poisoned(r) for r in records):
-            return self.arm(step, spread_since=applied[0] if applied else None)
-        return False
+        bad = [r for r in records if poisoned(r)]
+        if not bad:
+            return False
+        applied = [r.step for r in bad if "skip_reason" not in r.extra and not r.extra.get("skipped_step")]
+        return self.arm(step, spread_since=applied[0] if applied else None)
 
     def disarm(self) -> None:
         self.localizer.disarm()

@@ -47,9 +47,12 @@ class StepEntry:
 
 
 def poisoned(record: StepRecord) -> bool:
-    """Did this step see a non-finite loss or gradient?"""
-    loss = record.get("loss")
-    grad_norm = record.get("grad_norm")
+    """Did this step see a non-finite loss or gradient? (Asked of every record at every
+    sync: the metrics are read without `StepRecord.get`'s conversion, which
+    `math.isfinite` does not need.)"""
+    metrics = record.metrics
+    loss = metrics.get("loss")
+    grad_norm = metrics.get("grad_norm")
     return ((loss is not None and not math.isfinite(loss)) or "nonfinite_grads" in record.extra
             or (grad_norm is not None and not math.isfinite(grad_norm)))
 
