@@ -387,15 +387,13 @@ class StepCapture:
         host already knows is non-finite names the poisoned parameters now (PDM104's
         origin), not after the update spread the NaN to all of them."""
         entry = self._current
-        if entry is None or entry.plain:
-            return
-        observed = [] if self.inputs.observe_after_step else self.inputs.observed.get("loss", [])
-        self.guard.call("param_check", self.origin.check_before_update, entry,
-                        [*self.inputs.losses, *observed], self.step)
+        if entry is not None and not entry.plain:
+            self.guard.call("param_check", self._check_before_update, entry)
 
     def _check_before_update(self, entry: StepEntry) -> None:
         held = [entry.tensors[key] for key in ("grad_norms", "clip_total_norm") if key in entry.tensors]
-        self.origin.check_before_update(entry, held + self.inputs.losses, self.step)
+        observed = [] if self.inputs.observe_after_step else self.inputs.observed.get("loss", [])
+        self.origin.check_before_update(entry, [*held, *self.inputs.losses, *observed], self.step)
 
     def _plain_entry(self, clip: tuple[Held, float]) -> StepEntry:
         """A plain step (see `refresh_plain_until`) measures the lr and takes the clip's
@@ -654,7 +652,11 @@ class StepCapture:
             # GradScaler found inf/NaN and skipped optimizer.step(): no hook fired.
             if self.sync_due:
                 self._sync(scheduled=True)
-            self.close_step(StepEntry(self.step + 1), scaler_skipped=True)
+            entry = StepEntry(self.step + 1)
+            # no update ran: a loss known non-finite names the poisoned parameters now, not
+            # at the next sync as "before the update" of a later step
+            self.guard.call("param_check", self._check_before_update, entry)
+            self.close_step(entry, scaler_skipped=True)
         return result
 
     # ------------------------------------------------------------ the loop's calls

@@ -19,7 +19,7 @@ import torch
 
 from . import harness
 from . import (loop_accelerate_clm, loop_amp_scaler, loop_build_nanogpt, loop_eval_mode,
-               loop_hf_trainer, loop_lightning_gan, loop_nanogpt, loop_peft_lora)
+               loop_hf_trainer, loop_lightning_gan, loop_modded_nanogpt, loop_nanogpt, loop_peft_lora)
 from .harness import Fault
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning",
@@ -40,12 +40,14 @@ LOOPS: dict[str, tuple[Any, dict, tuple, bool]] = {
     "accelerate_clm": (loop_accelerate_clm, {}, ("nan_weight", "lr_x1000", "loss_spike", "grad_vanish",
                                                  "attn_blowup"), True),
     "peft_lora": (loop_peft_lora, {}, ("nan_weight", "lr_x1000", "loss_spike", "grad_vanish", "attn_blowup"), False),
-    "amp_grad_scaler": (loop_amp_scaler, {}, ("lr_x1000", "attn_blowup"), True),
+    "amp_grad_scaler": (loop_amp_scaler, {}, ("nan_weight", "lr_x1000", "attn_blowup"), True),
     "eval_mode": (loop_eval_mode, {}, ("nan_weight", "lr_x1000", "loss_spike", "grad_vanish"), True),
     "hf_trainer": (loop_hf_trainer, {}, ("nan_weight", "lr_x1000", "loss_spike", "attn_blowup"), True),
     "lightning_gan_two_optimizers": (loop_lightning_gan, {}, ("nan_weight", "lr_x1000", "grad_vanish"), False),
+    "modded_nanogpt_adamw_and_muon": (loop_modded_nanogpt, {}, ("nan_weight", "lr_x1000", "loss_spike", "grad_vanish",
+                                                                "attn_blowup"), False),
 }
-FAST_FAULTS = {("nanogpt", "nan_weight"), ("lightning_gan_two_optimizers", "nan_weight"),
+FAST_FAULTS = {("nanogpt", "nan_weight"), ("lightning_gan_two_optimizers", "nan_weight"), ("amp_grad_scaler", "nan_weight"),
                ("peft_lora", "lr_x1000"), ("accelerate_clm", "loss_spike")}
 
 # fault -> (codes any of which says it, the latest step it may name, in doctor steps)
