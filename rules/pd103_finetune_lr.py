@@ -30,6 +30,8 @@ class FinetuneLr(Rule):
     - LoRA / QLoRA: 1e-5 to 1e-3, and at most 2e-4 at rank 128 or more (LLaVA-1.5's LoRA recipe
       trains at rank 128, alpha 256, 2e-4);
     - DPO / ORPO / other preference tuning of the full model: at most 1e-5;
+    - no band when only a newly added module trains on a frozen model (LLaVA's
+      `tune_mm_mlp_adapter` stage trains its projector at 1e-3);
     - preference tuning through LoRA / QLoRA adapters: 5e-7 to 5e-4 (and at most 2e-4
       at rank 128 or more), its own band: the Zephyr QLoRA DPO recipe trains at 5e-6,
       below the LoRA SFT floor, and axolotl's LoRA DPO example at 2e-4.
@@ -76,7 +78,7 @@ class FinetuneLr(Rule):
 
     def check(self, plan):
         lr = plan.optimizer.lr
-        if lr is None or plan.debug or not plan.mode.is_finetune:
+        if lr is None or plan.debug or not plan.mode.is_finetune or plan.mode.trains_only:
             return
         kind = plan.mode.kind
         if kind == "preference":

@@ -51,7 +51,9 @@ class WarmupLength(Rule):
     already 2,000 steps or more, LLaMA's fixed warmup) or above 10% of the run, longer
     than 10,000 optimizer steps (only where the warmup is also over 1% of the run), or —
     from scratch with Adam — shorter than 2/(1−β2) steps, the untuned warmup of Ma & Yarats (2000 steps for β2 = 0.999, 40 for
-    0.95). For fine-tuning: fires when the warmup is above 20% of the run.
+    0.95). For fine-tuning, and for a pretraining stage that starts from a model's weights
+    (LLM-Shearing prunes LLaMA2-7B with 100 warmup steps of 800): fires when the warmup is above
+    20% of the run.
 
     A warmup of 0 is PD104's; a warmup as long as the run is PD105's. Ratios are
     judged without knowing the step count; step-based checks need the run length
@@ -104,7 +106,7 @@ class WarmupLength(Rule):
             return  # never reaches the peak: PD105
         fraction = steps / total.value if steps is not None and total.known else ratio
         field = "schedule.warmup_steps" if plan.schedule.warmup_steps is not None else "schedule.warmup_ratio"
-        if plan.mode.kind == "pretrain":
+        if plan.mode.kind == "pretrain" and plan.mode.init_from is None:
             beta2 = plan.optimizer.betas[1] if plan.optimizer.betas else None
             adam = plan.optimizer.is_adam_family and plan.mode.from_scratch and plan.starting_point_known
             problems = pretraining_problems(steps, fraction, total.value, beta2, adam)

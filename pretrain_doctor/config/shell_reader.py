@@ -532,7 +532,8 @@ class _Shell:
                 if first is not None:
                     merged[name] = first
             else:
-                merged[name] = _common_array_start(name, values) or _Unknown(f"${name}")
+                merged[name] = (_common_array_start(name, values) or _common_string_start(name, values)
+                                or _Unknown(f"${name}"))
         self.vars = merged
 
     def _simple(self, statement: _Simple, uncertain: bool) -> None:
@@ -965,6 +966,25 @@ def _common_array_start(name: str, values: list[Optional[Value]]) -> Optional[li
         return None
     rest = next((a[common] for a in arrays if len(a) > common and a[common]), arrays[0][common - 1])
     return arrays[0][:common] + [[Item(None, rest[0].line, rest[0].column, False, f"${{{name}[@]}}")]]
+
+
+def _common_string_start(name: str, values: list[Optional[Value]]) -> Optional[Field]:
+    """A string the branches build alike up to some point (`options="${options} --deepspeed ..."`
+    under an undecided `if`, as Megatron-DeepSpeed's run.sh does): its words up to the last blank
+    they share, then one unknown stretch for what only some branches add."""
+    if not all(isinstance(v, list) and v and not _is_array(v) for v in values):
+        return None
+    fields: list[Field] = values  # type: ignore[assignment]
+    keys = [[(i.char, i.raw, i.line, i.column) if i.char is None else i.char for i in f] for f in fields]
+    common = 0
+    while all(len(k) > common for k in keys) and all(k[common] == keys[0][common] for k in keys):
+        common += 1
+    while common and fields[0][common - 1].char not in (" ", "\t", "\n"):
+        common -= 1  # a word only partly shared is not known
+    if not common:
+        return None
+    last = fields[0][common - 1]
+    return fields[0][:common] + [Item(None, last.line, last.column, False, f"${{{name}}}")]
 
 
 def _same(a: Optional[Value], b: Optional[Value]) -> bool:

@@ -420,8 +420,12 @@ def _parsed(value: Any) -> Any:
 
 def _launcher_adapters(b: PlanBuilder, doc: Document) -> None:
     """The program's own LoRA switches: any of them on, or `lora_*` arguments to a program named for
-    adapters, makes an adapter run (the full fine-tune bounds would misjudge its lr)."""
+    adapters, makes an adapter run (the full fine-tune bounds would misjudge its lr). LLaVA's
+    `--tune_mm_mlp_adapter True` freezes the model and trains only the new projector."""
     data = doc.data
+    if lenient_bool(data.get("tune_mm_mlp_adapter")) is True:
+        b.set("mode.trains_only", "the multimodal projector (`tune_mm_mlp_adapter`)",
+              b.source(doc, ("tune_mm_mlp_adapter",)))
     switches = [k for k in _LAUNCHER_LORA_SWITCHES if k in data]
     rank_key = next((k for k in ("lora_r", "lora_rank", "lora_dim") if k in data), None)
     if switches:

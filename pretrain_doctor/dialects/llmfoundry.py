@@ -271,6 +271,11 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, model: str) -> None:
         src = b.source(doc, ("model", "pretrained")) if doc.has(("model", "pretrained")) else \
             b.source(doc, ("model", "pretrained_model_name_or_path"), note="hf_causal_lm default pretrained: true")
         b.set("mode.init_from", doc.get(("model", "pretrained_model_name_or_path")), src)
+    weights = doc.get(("model", "path"))
+    if isinstance(weights, str) and weights.strip():
+        # Forks that build their own model class load its weights from `model.path` (LLM-Shearing's
+        # ComposerMosaicLlama: the LLaMA2 state dict its pruning starts from).
+        b.set("mode.init_from", weights, b.source(doc, ("model", "path")))
     load_path = doc.get("load_path")
     if isinstance(load_path, str) and load_path.strip():
         source = b.source(doc, ("load_path",))

@@ -448,6 +448,9 @@ class MegatronDialect(Dialect):
             weights = [lenient_number(part) for part in split.replace("/", ",").split(",")]
             if len(weights) >= 2 and all(isinstance(w, (int, float)) for w in weights) and sum(weights) > 0:
                 b.set("data.val_fraction", weights[1] / sum(weights), f.source(b, "--split", "valid weight / sum of split weights"))
+        elif split is None and f.present("--data-path") and not f.present("--train-data-path"):
+            # One blended --data-path without --split is cut 969/30/1 (Megatron-LM's default split).
+            b.default("data.val_fraction", 30 / 1000, "Megatron-LM default --split 969,30,1")
         has_valid = f.present("--valid-data-path") or (b.get("data.val_fraction") or 0) > 0 or f.switch("--mock-data")
         b.set("eval.enabled", bool(interval) and eval_iters != 0 and has_valid,
               f.source(b, "--eval-interval") or f.source(b, "--eval-iters") or f.source(b, "--split"))

@@ -112,6 +112,9 @@ class Mode(_Section):
     lora_alpha: Optional[float] = Field(None, gt=0)
     modules_to_save: Optional[list[str]] = None
     preference_method: Optional[str] = None  # dpo, orpo, kto, apo, ...
+    # Only a newly added module trains, the pretrained model frozen (LLaVA's stage 1 trains its
+    # projector at 1e-3): the fine-tuning lr bands do not apply.
+    trains_only: Optional[str] = None
 
     @property
     def from_scratch(self) -> bool:

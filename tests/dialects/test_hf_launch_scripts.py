@@ -86,3 +86,24 @@ def test_a_megatron_script_is_still_megatron(tmp_path):
 def test_a_script_that_launches_nothing_trainable_is_not_hf(tmp_path):
     path = write(tmp_path, "serve.sh", "python -m http.server --bind 0.0.0.0 8000\n")
     assert detected(path) is None
+
+
+def test_llava_stage_one_trains_only_its_projector(tmp_path):
+    """haotian-liu/LLaVA scripts/v1_5/pretrain.sh: the LLM frozen, the new projector at 1e-3."""
+    path = write(tmp_path, "pretrain.sh", """
+        deepspeed llava/train/train_mem.py \\
+            --model_name_or_path lmsys/vicuna-13b-v1.5 \\
+            --tune_mm_mlp_adapter True \\
+            --bf16 True \\
+            --output_dir ./checkpoints/llava-v1.5-13b-pretrain \\
+            --num_train_epochs 1 \\
+            --per_device_train_batch_size 32 \\
+            --learning_rate 1e-3 \\
+            --warmup_ratio 0.03 \\
+            --lr_scheduler_type "cosine"
+    """)
+    plan = plan_of(path)
+    assert plan.mode.trains_only and "projector" in plan.mode.trains_only
+    assert findings(plan, "PD103") == []
+    full = write(tmp_path, "full.sh", path.read_text().replace("--tune_mm_mlp_adapter True", "--tune_mm_mlp_adapter False"))
+    assert [f.code for f in findings(plan_of(full), "PD103")] == ["PD103"]
