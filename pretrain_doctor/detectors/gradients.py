@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from collections import deque
 from typing import Any, Optional
 
@@ -189,6 +191,8 @@ class VanishingGradient(Detector):
     record, the ratio ‖g‖/‖θ‖. A `warning` when a module's ratio stays below `min_ratio`
     for `persist` sampled records, or when the ratio of the first logged module to the
     last (forward order, as the monitor logs them) stays below `min_depth_ratio`.
+    What fires at one step is one alert: the global collapse (or the first layer) names the
+    other layers and the depth ratio in its message and in `data["also"]`.
 
     ## Why is this bad?
     A layer whose gradient is ~8 orders of magnitude below its weights does not learn
@@ -243,7 +247,7 @@ class VanishingGradient(Detector):
             if ratios[last] > 0:
                 depth = ratios[first] / ratios[last]
                 alerts += self._depth(record.step, first, last, depth, depth < self.min_depth_ratio)
-        return alerts
+        return _one_incident(alerts)
 
     def _global(self, step: int, grad: float, median: Optional[float]) -> list[Alert]:
         if grad <= 0:  # a trainer logging 0.000 (PDM502's business): no verdict either way
@@ -314,7 +318,10 @@ class VanishingGradient(Detector):
                                self._layer(int(table.steps[row]), module, float(ratios[rows[i], k]), True)]
             tagged += self._scan_depth(table, at, modules, ratios, valid)
         tagged.sort(key=lambda t: t[:3])
-        return [(row, alert) for row, _, _, alert in tagged]
+        out: list[tuple[int, Alert]] = []
+        for row, group in itertools.groupby(tagged, key=lambda t: t[0]):
+            out += [(row, alert) for alert in _one_incident([t[3] for t in group])]
+        return out
 
     def _scan_depth(self, table: MetricTable, at: np.ndarray, modules: list[str], ratios: np.ndarray,
                     valid: np.ndarray) -> list[tuple[int, int, str, Alert]]:
@@ -333,6 +340,18 @@ class VanishingGradient(Detector):
             out += [(int(at[row]), 1, "", a) for a in self._depth(int(table.steps[at[row]]), modules[first[row]],
                                                                   modules[last[row]], float(depth[i]), True)]
         return out
+
+
+def _one_incident(alerts: list[Alert]) -> list[Alert]:
+    """A step's vanishing-gradient alerts as one: the global collapse (or the first layer) carries
+    the other layers and the depth ratio in its message and data, so one incident is one alert."""
+    if len(alerts) < 2:
+        return alerts
+    first, rest = alerts[0], alerts[1:]
+    layers = [a.data["module"] for a in rest if "module" in a.data]
+    also = f"; also {len(rest)} more: " + ", ".join(layers + (["the depth ratio"] if len(layers) < len(rest) else []))
+    data = dict(first.data, also=[a.message for a in rest])
+    return [dataclasses.replace(first, message=first.message + also, data=data)]
 
 
 class UpdateRatio(Detector):

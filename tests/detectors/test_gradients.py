@@ -143,3 +143,23 @@ def test_a_steep_but_healthy_drop_is_no_collapse():
     norms = [10.0] * 30 + [1e-4] * 10  # five orders of magnitude: a schedule can do that, not a bug
     assert DetectorSet([VanishingGradient()]).feed([StepRecord(i + 1, {"grad_norm": g})
                                                     for i, g in enumerate(norms)]) == []
+
+
+def test_a_collapse_of_the_global_norm_and_its_layers_is_one_alert():
+    """One incident, one alert: the layers that vanish at the step the global norm does are named in
+    the global alert (they were one warning each), in the live feed and in replay's scan alike."""
+    n, fall = 46, 40
+    grads = [1.0] * fall + [1e-12] * (n - fall)
+    layer = [1e-2] * fall + [1e-13] * (n - fall)  # grad/weight 1e-3 -> 1e-14
+    columns = {"grad_norm": grads}
+    for name in ("embed", "mid", "head"):
+        columns[f"grad_norm__{name}"] = layer
+        columns[f"param_norm__{name}"] = [10.0] * n
+    recs = records(**columns)
+    fed = DetectorSet([VanishingGradient()]).feed(recs)
+    scanned = DetectorSet([VanishingGradient()]).scan(recs)
+    assert [(a.step, a.message) for a in fed] == [(a.step, a.message) for a in scanned]
+    steps = [a.step for a in fed]
+    assert len(steps) == len(set(steps)), "two alerts of one detector at one step"
+    merged = [a for a in fed if a.data.get("also")]
+    assert merged and all(name in merged[0].message for name in ("embed", "head", "mid"))
