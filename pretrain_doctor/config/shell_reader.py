@@ -956,12 +956,7 @@ def _common_array_start(name: str, values: list[Optional[Value]]) -> Optional[li
     if not all(_is_array(v) for v in values):
         return None
     arrays: list[list[Field]] = values  # type: ignore[assignment]
-    # Elements compare by what they say, or, when unknown, by where they were written (the same `$1`).
-    rendered = [[[(i.char, i.raw, i.line, i.column) if i.char is None else i.char for i in e] for e in array]
-                for array in arrays]
-    common = 0
-    while all(len(r) > common for r in rendered) and all(r[common] == rendered[0][common] for r in rendered):
-        common += 1
+    common = _shared_length([[[_item_key(i) for i in e] for e in array] for array in arrays])
     if not common:
         return None
     rest = next((a[common] for a in arrays if len(a) > common and a[common]), arrays[0][common - 1])
@@ -975,16 +970,26 @@ def _common_string_start(name: str, values: list[Optional[Value]]) -> Optional[F
     if not all(isinstance(v, list) and v and not _is_array(v) for v in values):
         return None
     fields: list[Field] = values  # type: ignore[assignment]
-    keys = [[(i.char, i.raw, i.line, i.column) if i.char is None else i.char for i in f] for f in fields]
-    common = 0
-    while all(len(k) > common for k in keys) and all(k[common] == keys[0][common] for k in keys):
-        common += 1
+    common = _shared_length([[_item_key(i) for i in f] for f in fields])
     while common and fields[0][common - 1].char not in (" ", "\t", "\n"):
         common -= 1  # a word only partly shared is not known
     if not common:
         return None
     last = fields[0][common - 1]
     return fields[0][:common] + [Item(None, last.line, last.column, False, f"${{{name}}}")]
+
+
+def _item_key(item: Item) -> Any:
+    """What an item says, or, when unknown, where it was written (the same `$1` twice is equal)."""
+    return (item.char, item.raw, item.line, item.column) if item.char is None else item.char
+
+
+def _shared_length(rows: list[list[Any]]) -> int:
+    """How many leading elements every row has in common."""
+    common = 0
+    while all(len(r) > common for r in rows) and all(r[common] == rows[0][common] for r in rows):
+        common += 1
+    return common
 
 
 def _same(a: Optional[Value], b: Optional[Value]) -> bool:

@@ -120,19 +120,11 @@ class GradProbe:
                 norms = full.index_copy(0, self._index(present, norms.device), norms)
         return norms
 
-    def total(self) -> Optional[torch.Tensor]:
-        """The global norm of the gradients present (what `clip_grad_norm_` computes), one
-        scalar: a plain step of a loop that does not clip needs no per-parameter vector."""
-        grads = [p.grad for p in self.table.params if p.grad is not None]
-        if not grads:
-            return None
-        with GradOff():
-            return torch.linalg.vector_norm(norms_fp32(grads, one_device=len(self.table.devices) <= 1))
-
     def host_total(self) -> Optional[float]:
-        """`total` read on the host, for a plain step on one CPU process (where reads are
-        free): a few gradients' norms are read one by one and combined on the host, in
-        double precision; more are combined on the device first."""
+        """The global norm of the gradients present (what `clip_grad_norm_` computes), read on
+        the host, for a plain step on one CPU process (where reads are free; it needs no
+        per-parameter vector): a few gradients' norms are read one by one and combined on the
+        host, in double precision; more are combined on the device first."""
         grads = [p.grad for p in self.table.params if p.grad is not None]
         if not grads:
             return None
