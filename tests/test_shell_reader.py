@@ -241,3 +241,32 @@ def test_a_command_string_run_by_sh_c_and_placeholders_of_an_example_script() ->
     )
     assert data["program"].endswith("pretrain_gpt.py")
     assert data["--num-layers"] == "96" and data["--fp16"] is True and "--save" in data
+
+
+def test_a_single_quoted_command_string_is_expanded_by_the_shell_that_runs_it() -> None:
+    # Held-out review 3: bigscience tr12a-1B3-oscar-en-filtered.slurm runs `bash -c '$LAUNCHER ... $CMD'` (the inner
+    # shell expands the exported variables) and k2-train's pretrain_65b.sh runs `bcprun -c 'python main.py ...'`;
+    # both were "not a training config of a supported trainer".
+    data, lines, _ = _read(
+        'export LAUNCHER="python -u -m torch.distributed.launch --nproc_per_node 8"\n'
+        'export CMD=" \\\n'
+        '    `pwd`/pretrain_gpt.py \\\n'
+        '    --num-layers 24 \\\n'
+        '    --fp16 \\\n'
+        '    "\n'
+        "srun --jobid $SLURM_JOBID bash -c '$LAUNCHER --node_rank $SLURM_PROCID $CMD' 2>&1 | tee -a log.txt\n"
+    )
+    assert data["program"].endswith("pretrain_gpt.py") and data["--num-layers"] == "24" and data["--fp16"] is True
+    assert lines["--num-layers"] == 4
+    data, lines, _ = _read(
+        "bcprun -p 8 --env 'CUDA_DEVICE_MAX_CONNECTIONS=1' -c 'python /mount/k2_training/main.py \\\n"
+        "--num-layers 80 \\\n"
+        "--hidden-size 8192 \\\n"
+        "--bf16\n"
+        "'\n"
+    )
+    assert data["program"].endswith("main.py") and data["--hidden-size"] == "8192" and data["--bf16"] is True
+    assert lines["--hidden-size"] == 3
+    # A single-quoted string given to any other program's -c stays one literal word.
+    data, _, _ = _read("python train.py -c '--num-layers 24'\n")
+    assert "--num-layers" not in data

@@ -566,7 +566,7 @@ class _Shell:
         else:
             rest = words[index:]
             for position, token in enumerate(rest):
-                if position >= 2 and rest[position - 1].text == "-c" and rest[position - 2].text in _SHELLS:
+                if _runs_string(rest, position):
                     # `srun ... sh -c "${run_cmd}"` (Megatron-DeepSpeed's GPT-3 175B example): read like eval.
                     expanded.extend(self._command_string(token))
                 else:
@@ -575,8 +575,13 @@ class _Shell:
 
     def _command_string(self, token: Token) -> list[Word]:
         """The words of a string run as a command line (`eval`, `sh -c`): split again at every space."""
+        text, column = token.text, token.column
+        if len(text) >= 2 and text[0] == text[-1] == "'" and "'" not in text[1:-1]:
+            # `bash -c '$LAUNCHER $CMD'`: the shell that runs the string expands what this one exported
+            # (bigscience tr12 slurm scripts; k2-train's `bcprun -c 'python main.py ...'`).
+            text, column = text[1:-1], column + 1
         words = []
-        for found in self.fields(token.text, token.line, token.column):
+        for found in self.fields(text, token.line, column):
             resplit = [Item(i.char, i.line, i.column, i.splittable or i.char in (" ", "\t", "\n"), i.raw)
                        for i in found]
             words.extend(_to_word(f) for f in _split(resplit))
@@ -1098,6 +1103,16 @@ def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
         data["unresolved"] = [{"text": w.raw, "line": w.line} for w in unresolved]
     unevaluated.update(unknown)
     return data, positions, unevaluated
+
+
+def _runs_string(words: list[Token], position: int) -> bool:
+    """Whether the word at `position` is a command line another program runs: `bash -c STRING`, or
+    NVIDIA Base Command's `bcprun ... -c/--cmd STRING` (k2-train's pretrain_65b.sh)."""
+    if position < 1 or words[position - 1].text not in ("-c", "--cmd"):
+        return False
+    if words[position - 1].text == "-c" and position >= 2 and words[position - 2].text in _SHELLS:
+        return True
+    return words[0].text.rsplit("/", 1)[-1] == "bcprun"
 
 
 def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Optional[int]]]:

@@ -414,7 +414,9 @@ class MegatronDialect(Dialect):
         b.set("precision.mixed", compute != "fp32", src)
         b.set("precision.bf16_enabled", half == "bf16", src)
         b.set("precision.fp16_enabled", half == "fp16", src)
-        if half == "fp16":
+        if half == "fp16" and not f.switch("--deepspeed"):
+            # Under --deepspeed, Megatron-DeepSpeed's get_megatron_optimizer returns the bare optimizer and
+            # DeepSpeed's JSON `fp16` block does the loss scaling: --loss-scale is not used (bigscience tr12).
             f.take(b, "precision.loss_scale", "--loss-scale", lenient_number)
             f.take(b, "precision.min_loss_scale", "--min-loss-scale", lenient_number, 1.0)
 

@@ -8,7 +8,9 @@ Generated from the argument definitions themselves, read statically (no torch): 
 releases before it (v2.6 2021-08, d4878ef 2023-06, 1106d80 2024-03, 7c1baea 2025-05, and 72230d2^
 2025-12, the last before the dataclass arguments); and those of microsoft/Megatron-DeepSpeed
 f4157be `megatron/arguments.py` with DeepSpeed's own `--deepspeed`/`--deepspeed_config`.
-458 switches and 641 flags that take values.
+458 switches and 641 flags that take values; plus the 7 switches and 20 valued flags that only
+bigscience-workshop/Megatron-DeepSpeed 8387ae1 `megatron/arguments.py` adds (BLOOM's `--pad-vocab-size-to`,
+`--embed-layernorm`, `--glu-activation`, ...: its `pretrain_gpt.py` is an upstream entry point).
 
 A flag any of these versions reads is never reported as a typo; "did you mean" is only for a
 flag none of them has. A flag missing here is never an error.
@@ -306,5 +308,20 @@ VALUED = frozenset("""
 --window-attn-skip-freq --window-size --yaml-cfg --yarn-beta-fast --yarn-beta-slow
 --yarn-original-max-position-embeddings --zero-allgather-bucket-size --zero-reduce-bucket-size --zero-stage
 """.split())
+
+# bigscience-workshop/Megatron-DeepSpeed 8387ae1 megatron/arguments.py, the add_arguments none of the above has.
+_BIGSCIENCE_SWITCHES = frozenset("""
+--abort-on-unmet-fused-kernel-constraints --embed-layernorm --loss-on-targets-only
+--reweight-loss-based-on-position-frequency --sync-tp-duplicated-parameters --use-bnb-optimizer
+--use-contiguous-buffers-in-ddp
+""".split())
+_BIGSCIENCE_VALUED = frozenset("""
+--codecarbon-dir --eval-only --glu-activation --kill-switch-path --log-level --log-level-replica --log-path
+--mean-noise-span-length --noise-density --pad-vocab-size-to --pp-partition-method --skip-train-iteration-range
+--test-weighted-split-paths --test-weighted-split-paths-path --tokenizer-name-or-path --train-weighted-split-paths
+--train-weighted-split-paths-path --valid-num-workers --valid-weighted-split-paths --valid-weighted-split-paths-path
+""".split())
+SWITCHES = SWITCHES | _BIGSCIENCE_SWITCHES
+VALUED = VALUED | _BIGSCIENCE_VALUED
 
 KNOWN_FLAGS = SWITCHES | VALUED

@@ -320,3 +320,16 @@ def test_a_hugging_face_trainer_script_with_megatron_like_flags_is_not_megatron(
         "    --hidden-size 4096 --seq-length 2048 --micro-batch-size 4 --epochs 1 --lr 1e-5 \\\n"
         "    --gradient-accumulation-steps 4 --bf16\n"))
     assert detection(load_document(path)).dialect is None
+
+
+def test_bigscience_flags_are_not_typos_and_deepspeed_owns_the_loss_scale(tmp_path) -> None:
+    # Held-out review 3, bigscience tr11b/tr12a slurm scripts (bigscience-workshop/Megatron-DeepSpeed 8387ae1):
+    # `--pad-vocab-size-to 250880` got "did you mean `--padded-vocab-size`?" (a flag that fork does not have), and
+    # `--loss-scale 12` beside `--deepspeed` was judged a static loss scale although DeepSpeed's JSON scales the loss.
+    text = SCRIPT.replace("--swiglu", "--pad-vocab-size-to 250880\n    --embed-layernorm\n    --glu-activation geglu")
+    text = text.replace("--bf16", "--fp16\n    --loss-scale 12\n    --deepspeed\n    --deepspeed_config ds.json")
+    plan = plan_of(write(tmp_path, "tr12a.slurm", text))
+    assert notes(plan, "ignored-key") == [] and plan.precision.loss_scale is None
+    assert findings(plan, "PD304") == []
+    without_deepspeed = plan_of(write(tmp_path, "train.sh", SCRIPT.replace("--bf16", "--fp16\n    --loss-scale 12")))
+    assert without_deepspeed.precision.loss_scale == 12 and len(findings(without_deepspeed, "PD304")) == 1
