@@ -24,7 +24,10 @@ DEFAULT = "axolotl default"
 # holds every key of every release read); HF TrainingArguments keys pass through to the trainer.
 _EXTRA_KEYS = frozenset({"debug", "field_messages", "message_field_training", "model_config_type",
                          "random_init_weights", "roles_to_train", "split_thinking", "train_on_eos"})
-_KNOWN = _EXTRA_KEYS | HF_KNOWN_KEYS
+# Keys axolotl 0.3.0 (772cd870d) and 0.4.0 (1427d5b50) read and document, gone before 0.5.0 (the oldest release
+# the table has): configs of that era (axolotl-mdel's examples, late 2023) still carry them. Never typos.
+_PRE_0_5_KEYS = frozenset({"eval_table_max_new_tokens", "landmark_attention", "xpos_rope"})
+_KNOWN = _EXTRA_KEYS | _PRE_0_5_KEYS | HF_KNOWN_KEYS
 
 
 class AxolotlDialect(Dialect):

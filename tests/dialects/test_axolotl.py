@@ -96,3 +96,14 @@ def test_deepspeed_json_with_clipping_is_fine(tmp_path) -> None:
 def test_missing_deepspeed_json_is_noted_not_fatal(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "a.yml", BASE + "deepspeed: nowhere/zero3.json\n"))
     assert [n.data["code"] for n in notes(plan, "other")] == ["deepspeed-not-found"]
+
+
+def test_keys_of_axolotl_0_4_are_not_typos(tmp_path) -> None:
+    # Held-out review 3 (axolotl-mdel examples/aurora/lora.yml, late 2023): `eval_table_max_new_tokens`, read and
+    # documented by axolotl 0.3.0 and 0.4.0, got "did you mean `eval_max_new_tokens`?"; a real typo still does.
+    old = "base_model: aurora-m/aurora-m-v0.1\nmicro_batch_size: 1\nsequence_len: 4096\n" \
+          "eval_table_size:\neval_table_max_new_tokens: 128\nxpos_rope: false\n"
+    assert notes(plan_of(write(tmp_path, "lora.yml", old)), "ignored-key") == []
+    typo = old.replace("eval_table_max_new_tokens", "eval_max_new_token")
+    assert [n.data.get("suggestion") for n in notes(plan_of(write(tmp_path, "typo.yml", typo)), "ignored-key")] == [
+        "eval_max_new_tokens"]
