@@ -281,8 +281,16 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, model: str) -> None:
         source = b.source(doc, ("load_path",))
         b.set("mode.init_from", load_path, source)
         b.set("mode.resumed", lenient_bool(doc.get("load_weights_only")) is not True, source)
+    mlm_key = next((k for k in (("train_loader", "dataset", "mlm_probability"), ("mlm_probability",))
+                    if doc.get(k) is not None), None)
     if model == "hf_t5":  # ComposerHFT5: encoder-decoder, loss on the decoder's targets
         b.set("objective.kind", "seq2seq", b.source(doc, ("model", "name")))
+    elif mlm_key is not None or model in ("bert", "mosaic_bert", "hf_bert"):
+        # Composer BERT recipes (mosaicml/examples bert, HazyResearch/m2): the text loader masks
+        # `mlm_probability` of the tokens (default 0.15) and the loss is on the masked ones.
+        b.set("objective.kind", "masked_lm", b.source(doc, mlm_key or ("model", "name")))
+        b.set("objective.mlm_probability", lenient_number(doc.get(mlm_key)) if mlm_key else 0.15,
+              b.source(doc, mlm_key) if mlm_key else None)
     else:
         b.set("objective.kind", "causal_lm", loader_source)
     if loader == "finetuning":

@@ -377,3 +377,37 @@ def test_checkpoints_from_save_folder_or_hf_checkpointer(tmp_path: Path) -> None
                           "precision: amp_bf16\n    callbacks:\n      hf_checkpointer: {save_folder: ./hf, save_interval: 1dur}")
     assert final_only.checkpoint.enabled is False
     assert findings(final_only, "PD801")
+
+
+def test_a_composer_bert_recipe_is_masked_lm(tmp_path) -> None:
+    # Held-out review 3 (HazyResearch/m2 bert/yamls/pretrain/monarch-mixer-pretrain-786dim-80m-parameters.yaml,
+    # a mosaicml/examples BERT recipe): plan said objective causal_lm for a masked-LM pretraining run.
+    text = """max_seq_len: 128
+tokenizer_name: bert-base-uncased
+mlm_probability: 0.30
+model:
+  name: bert
+  pretrained_model_name: ${tokenizer_name}
+train_loader:
+  name: text
+  dataset:
+    split: train
+    max_seq_len: ${max_seq_len}
+    mlm_probability: ${mlm_probability}
+scheduler:
+  name: linear_decay_with_warmup
+  t_warmup: 0.06dur
+optimizer:
+  name: decoupled_adamw
+  lr: 8.0e-4
+max_duration: 70000ba
+global_train_batch_size: 4096
+"""
+    path = write(tmp_path, "monarch-mixer-pretrain.yaml", text)
+    assert detected(path) == "llmfoundry"
+    plan = plan_of(path)
+    assert plan.objective.kind == "masked_lm" and plan.objective.mlm_probability == pytest.approx(0.3)
+    assert plan.sources["objective.kind"].line == 12 and plan.mode.kind == "pretrain"
+    gpt = plan_of(write(tmp_path, "gpt.yaml", text.replace("name: bert", "name: mpt_causal_lm").replace(
+        "    mlm_probability: ${mlm_probability}\n", "").replace("mlm_probability: 0.30\n", "")))
+    assert gpt.objective.kind == "causal_lm"
