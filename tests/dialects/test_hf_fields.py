@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .helpers import plan_of, write
+from .helpers import findings, plan_of, write
 
 BASE = """
 model_name_or_path: Qwen/Qwen2.5-0.5B
@@ -57,3 +57,20 @@ def test_example_script_data_arguments(tmp_path: Path) -> None:
     assert mlm.sources["objective.kind"].key == "mlm_probability"
     assert mlm.data.padding == "max_length" and mlm.data.label_pad_token_id == -100
     assert not [n for n in mlm.notes if n.kind == "ignored-key"]  # known keys: no "did you mean"
+
+
+def test_a_key_of_the_recipes_own_script_is_not_called_a_typo(tmp_path: Path) -> None:
+    # Held-out review 3: philschmid's TRL recipes (dpo-llama-3-1-8b-qlora.yaml) set `dataset_id_or_path`, which his
+    # run_dpo.py declares in its own ScriptArguments; PD002 said "did you mean `dataset_name_or_path`?" (warning),
+    # and renaming it breaks the script. A slip of one or two letters is still a typo with a rename.
+    recipe = ("model_name_or_path: meta-llama/Llama-3.1-8B\nlearning_rate: 5.0e-6\nbeta: 0.1\nbf16: true\n"
+              "per_device_train_batch_size: 1\ngradient_accumulation_steps: 8\nlr_scheduler_type: constant\n"
+              "num_train_epochs: 3\noutput_dir: runs/dpo\ndataset_id_or_path: data/train.json\n")
+    plan = plan_of(write(tmp_path, "dpo.yaml", recipe))
+    [note] = [n for n in plan.notes if n.kind == "ignored-key"]
+    assert note.data["severity"] == "info" and note.data["suggestion"] is None and "own argument" in note.message
+    [finding] = findings(plan, "PD002")
+    assert finding.severity == "info" and finding.fix is None
+    typo = plan_of(write(tmp_path, "typo.yaml", recipe.replace("dataset_id_or_path", "learning_rat")))
+    [note] = [n for n in typo.notes if n.kind == "ignored-key"]
+    assert note.data["suggestion"] == "learning_rate" and note.data.get("severity") is None
