@@ -297,6 +297,14 @@ class MegatronDialect(Dialect):
             else:
                 b.unknown("mode.init_from", "the checkpoint path the script is given (--load with --no-load-optim)")
             return
+        program = str(f.doc.data.get("program") or "").rsplit("/", 1)[-1]
+        if f.present("--load") and f.unknown("--load") is not None and (
+                f.switch("--use-checkpoint-args") or program.startswith("finetune")):
+            # Megatron-LLM's finetune.py (meditron's continued pretraining of Llama-2-70B) with `--load $CKPT` set in
+            # branches the script does not decide: --use-checkpoint-args takes the model's shape from that
+            # checkpoint, so the run starts from a model's weights, whichever path the launch picks.
+            b.set("mode.init_from", f.unknown("--load"), f.source(b, "--load", "a checkpoint chosen at launch"))
+            return
         # `--load` equal to `--save` is the auto-resume pattern: a fresh run starts from scratch.
         if f.present("--load") and f.unknown("--load") is None and isinstance(load, str) and load != save:
             b.set("mode.resumed", True, f.source(b, "--load"))

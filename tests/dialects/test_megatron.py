@@ -333,3 +333,24 @@ def test_bigscience_flags_are_not_typos_and_deepspeed_owns_the_loss_scale(tmp_pa
     assert findings(plan, "PD304") == []
     without_deepspeed = plan_of(write(tmp_path, "train.sh", SCRIPT.replace("--bf16", "--fp16\n    --loss-scale 12")))
     assert without_deepspeed.precision.loss_scale == 12 and len(findings(without_deepspeed, "PD304")) == 1
+
+
+def test_a_checkpoint_chosen_at_launch_with_use_checkpoint_args_is_a_start_from_weights(tmp_path) -> None:
+    # Held-out review 3, meditron pretrain/finetune.sh: Megatron-LLM finetune.py --load $LOAD_CHECKPOINT_PATH (set in
+    # `if` branches) --use_checkpoint_args, 102 steps with 5 warmup steps, was judged as from-scratch pretraining
+    # (PD106 "shorter than 2/(1−β2) = 40", hint "lower β2 to 0.95" with β2 already 0.95).
+    text = """if [[ $ITER = 0 ]]; then
+  LOAD=/ckpt/llama-2-70b
+else
+  LOAD=/runs/tmp/
+fi
+torchrun finetune.py --load $LOAD --use_checkpoint_args --num_layers 80 --hidden_size 8192 \\
+  --num_attention_heads 64 --seq_length 4096 --micro_batch_size 1 --global_batch_size 12 \\
+  --adam_beta2 0.95 --lr_decay_style cosine --lr_warmup_iters 5 --lr 1e-5 --min_lr 1e-6 --train_iters 102 --bf16
+"""
+    plan = plan_of(write(tmp_path, "finetune.sh", text))
+    assert plan.mode.kind == "pretrain" and plan.mode.init_from is not None and not plan.mode.resumed
+    assert findings(plan, "PD106") == []
+    scratch = plan_of(write(tmp_path, "pretrain.sh", text.replace("finetune.py", "pretrain_gpt.py").replace(
+        " --use_checkpoint_args", "")))
+    assert scratch.mode.init_from is None and len(findings(scratch, "PD106")) == 1
