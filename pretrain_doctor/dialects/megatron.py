@@ -461,7 +461,10 @@ class MegatronDialect(Dialect):
         elif split is None and f.present("--data-path") and not f.present("--train-data-path"):
             # One blended --data-path without --split is cut 969/30/1 (Megatron-LM's default split).
             b.default("data.val_fraction", 30 / 1000, "Megatron-LM default --split 969,30,1")
-        has_valid = f.present("--valid-data-path") or (b.get("data.val_fraction") or 0) > 0 or f.switch("--mock-data")
+        # bigscience's Megatron-DeepSpeed names validation data with --valid-weighted-split-paths(-path) (tr11 BLOOM).
+        has_valid = f.present("--valid-data-path") or f.present("--valid-weighted-split-paths") or \
+            f.present("--valid-weighted-split-paths-path") or (b.get("data.val_fraction") or 0) > 0 or \
+            f.switch("--mock-data")
         b.set("eval.enabled", bool(interval) and eval_iters != 0 and has_valid,
               f.source(b, "--eval-interval") or f.source(b, "--eval-iters") or f.source(b, "--split"))
         paths = f.raw("--data-path") if f.unknown("--data-path") is None else None

@@ -331,6 +331,10 @@ def test_bigscience_flags_are_not_typos_and_deepspeed_owns_the_loss_scale(tmp_pa
     plan = plan_of(write(tmp_path, "tr12a.slurm", text))
     assert notes(plan, "ignored-key") == [] and plan.precision.loss_scale is None
     assert findings(plan, "PD304") == []
+    # tr11b-1B3-ml.slurm: validation data through the fork's own flag; PD702 said "evaluation is off".
+    valid = plan_of(write(tmp_path, "tr11b.slurm", text.replace("--split 99,1,0", "--train-weighted-split-paths-path "
+                                                            "train.txt --valid-weighted-split-paths-path valid.txt")))
+    assert valid.eval.enabled and findings(valid, "PD702") == []
     without_deepspeed = plan_of(write(tmp_path, "train.sh", SCRIPT.replace("--bf16", "--fp16\n    --loss-scale 12")))
     assert without_deepspeed.precision.loss_scale == 12 and len(findings(without_deepspeed, "PD304")) == 1
 
