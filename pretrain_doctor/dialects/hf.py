@@ -431,6 +431,13 @@ def _launched_arguments(doc: Document) -> Optional[Document]:
             data[key] = _parsed(value)
     if not data:
         return None
+    for own in ("model_name", "model_path"):
+        # The program's own spelling of the model it loads (simplescaling/s1 sft.py `TrainingConfig.model_name`,
+        # from_pretrained'd): a run from those weights, not from scratch.
+        if own in data and "model_name_or_path" not in data and "model_name_or_path" not in unknown:
+            data["model_name_or_path"] = data[own]
+            if (own,) in positions:
+                positions[("model_name_or_path",)] = positions[(own,)]
     data["program"] = program
     if ("program",) in doc.positions:
         positions[("program",)] = doc.positions[("program",)]

@@ -107,3 +107,21 @@ def test_llava_stage_one_trains_only_its_projector(tmp_path):
     assert findings(plan, "PD103") == []
     full = write(tmp_path, "full.sh", path.read_text().replace("--tune_mm_mlp_adapter True", "--tune_mm_mlp_adapter False"))
     assert [f.code for f in findings(plan_of(full), "PD103")] == ["PD103"]
+
+
+def test_the_programs_own_model_name_is_the_starting_model(tmp_path):
+    # Held-out review 3, simplescaling/s1 train/sft.sh: sft.py's TrainingConfig reads `--model_name` (it
+    # from_pretrained's Qwen2.5-32B-Instruct); the plan said a from-scratch pretraining run.
+    text = """base_model="Qwen/Qwen2.5-32B-Instruct"
+torchrun --nproc-per-node 8 train/sft.py \\
+    --block_size=32768 \\
+    --per_device_train_batch_size=1 \\
+    --num_train_epochs=5 \\
+    --model_name=${base_model} \\
+    --warmup_ratio=0.05 \\
+    --bf16=True \\
+    --learning_rate=1e-5
+"""
+    plan = plan_of(write(tmp_path, "sft.sh", text))
+    assert plan.mode.kind == "full_finetune" and plan.mode.init_from == "Qwen/Qwen2.5-32B-Instruct"
+    assert plan.sources["mode.init_from"].line == 6
