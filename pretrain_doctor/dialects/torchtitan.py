@@ -245,9 +245,10 @@ class TorchtitanDialect(Dialect):
         step = lenient_int(doc.get(("checkpoint", "load_step"), -1))
         if isinstance(step, int) and step > 0:
             b.set("mode.resumed", True, b.source(doc, ("checkpoint", "load_step")))
-        b.take("eval.enabled", doc, "validation.enable", lenient_bool)
+        # YerevaNN/YNNtitan (a torchtitan fork) spells them `validation.enable_valid` / `validation.valid_freq`.
+        b.take_first("eval.enabled", doc, "validation.enable", "validation.enable_valid", convert=lenient_bool)
         b.default("eval.enabled", False, DEFAULT)
-        b.take("eval.interval_steps", doc, "validation.freq", lenient_int)
+        b.take_first("eval.interval_steps", doc, "validation.freq", "validation.valid_freq", convert=lenient_int)
 
 
 def _parallel_key(doc: Document, key: str) -> tuple[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import detected, notes, plan_of, write
+from .helpers import detected, findings, notes, plan_of, write
 
 MINIMAL = """
 [job]
@@ -83,3 +83,25 @@ def test_ten_step_run_is_a_smoke_test(tmp_path) -> None:
 def test_flux_has_no_token_embedding_to_decay(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "f.toml", MINIMAL.replace('"llama3"', '"flux"').replace('"8B"', '"flux-dev"')))
     assert plan.optimizer.decay_norm_and_bias is True and plan.optimizer.decay_embeddings is False
+
+
+def test_a_forks_validation_switch_is_read(tmp_path) -> None:
+    # Held-out review 3, YerevaNN/YNNtitan train_configs/llama3.2_1b.toml: `[validation] enable_valid = true`,
+    # `valid_freq = 2000` (the fork's config_manager.py); PD702 said "evaluation is off".
+    text = """[model]
+name = "llama3"
+flavor = "1B"
+[optimizer]
+name = "AdamW"
+lr = 4e-4
+[training]
+batch_size = 11
+seq_len = 2048
+warmup_steps = 500
+steps = 20000
+[validation]
+valid_freq = 2000
+enable_valid = true
+"""
+    plan = plan_of(write(tmp_path, "llama3.2_1b.toml", text))
+    assert plan.eval.enabled is True and plan.eval.interval_steps == 2000 and findings(plan, "PD702") == []
