@@ -4,9 +4,17 @@ An override file replaces some of `train.py`'s module globals; every other value
 `train.py`'s own default. `gradient_accumulation_steps` is global: train.py asserts it
 divides by the world size and then divides it (so the global batch is
 `batch_size × gradient_accumulation_steps`). The seed is `1337 + rank`.
+
+The defaults are karpathy/nanoGPT's train.py, unless the override sits in a fork's checkout: then
+the literal module globals of that fork's own `train.py` (`../train.py` from `config/`, or beside the
+file), read with `ast` and never run, replace them (forks change learning_rate, warmup_iters, batch_size).
 """
 
 from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import NamedTuple
 
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
@@ -33,6 +41,45 @@ _GPT2_BPE_DATASETS = ("openwebtext", "shakespeare")
 _GPT2 = {"gpt2": (12, 768, 12), "gpt2-medium": (24, 1024, 16), "gpt2-large": (36, 1280, 20), "gpt2-xl": (48, 1600, 25)}
 
 
+class _Defaults(NamedTuple):
+    values: dict[str, object]
+    note: str
+
+
+def _train_py_defaults(doc: Document) -> _Defaults:
+    """karpathy's train.py globals, with those a fork's own train.py beside the override sets."""
+    config = Path(doc.path)
+    for candidate in (config.parent.parent / "train.py", config.parent / "train.py"):
+        try:
+            if not candidate.is_file() or candidate.stat().st_size > 1_000_000 or candidate.resolve() == config.resolve():
+                continue
+            tree = ast.parse(candidate.read_text(encoding="utf-8", errors="replace"))
+        except (OSError, SyntaxError, ValueError):
+            continue
+        values = dict(TRAIN_PY_DEFAULTS)
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                    and node.targets[0].id in values:
+                try:
+                    values[node.targets[0].id] = _literal(node.value)
+                except (ValueError, TypeError, ZeroDivisionError, OverflowError):
+                    continue  # `dtype = 'bfloat16' if ... else 'float16'`: keep the upstream default
+        return _Defaults(values, f"{candidate.name} default ({candidate.parent.name}/{candidate.name}, this fork's)")
+    return _Defaults(TRAIN_PY_DEFAULTS, DEFAULT)
+
+
+def _literal(node: ast.AST) -> object:
+    """A literal, or arithmetic on literals (`5 * 8`), as train.py writes its globals."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Add, ast.Sub, ast.Div, ast.FloorDiv)):
+        left, right = _literal(node.left), _literal(node.right)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right)):
+            raise ValueError("not arithmetic on numbers")
+        ops = {ast.Mult: lambda a, b: a * b, ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+               ast.Div: lambda a, b: a / b, ast.FloorDiv: lambda a, b: a // b}
+        return ops[type(node.op)](left, right)
+    return ast.literal_eval(node)
+
+
 class NanogptDialect(Dialect):
     name = "nanogpt"
     summary = "nanoGPT config/*.py override file (train.py globals)"
@@ -48,35 +95,36 @@ class NanogptDialect(Dialect):
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         doc = docs[0]
         b = self.builder(docs)
-        self._model_and_mode(b, doc)
-        self._optimizer(b, doc)
-        self._schedule(b, doc)
-        self._batch(b, doc)
-        self._run(b, doc)
+        d = _train_py_defaults(doc)
+        self._model_and_mode(b, doc, d)
+        self._optimizer(b, doc, d)
+        self._schedule(b, doc, d)
+        self._batch(b, doc, d)
+        self._run(b, doc, d)
         typo_notes(b, doc, TRAIN_PY_DEFAULTS)
         apply_flags(b, context)
         return b.build()
 
     @staticmethod
-    def _take(b: PlanBuilder, doc: Document, field: str, name: str, convert=lenient_number) -> None:
+    def _take(b: PlanBuilder, doc: Document, d: _Defaults, field: str, name: str, convert=lenient_number) -> None:
         """The override's value, else train.py's default."""
         b.take(field, doc, name, convert)
         if not b.has(field):
-            value = convert(TRAIN_PY_DEFAULTS[name]) if convert else TRAIN_PY_DEFAULTS[name]
-            b.default(field, value, DEFAULT)
+            value = convert(d.values[name]) if convert else d.values[name]
+            b.default(field, value, d.note)
 
-    def _model_and_mode(self, b: PlanBuilder, doc: Document) -> None:
-        init_from = str(doc.get("init_from", TRAIN_PY_DEFAULTS["init_from"]))
+    def _model_and_mode(self, b: PlanBuilder, doc: Document, d: _Defaults) -> None:
+        init_from = str(doc.get("init_from", d.values["init_from"]))
         src = b.source(doc, ("init_from",)) if doc.has("init_from") else None
         b.set("model.family", "gpt2")
         if init_from == "scratch":
             b.set("mode.kind", "pretrain", src)
             for field, name in (("model.layers", "n_layer"), ("model.heads", "n_head"), ("model.hidden_size", "n_embd")):
-                self._take(b, doc, field, name, lenient_int)
+                self._take(b, doc, d, field, name, lenient_int)
             # Without a meta.pkl (the GPT-2 BPE datasets) train.py pads GPT-2's vocabulary to 50304;
             # other datasets (shakespeare_char) bring their own size in meta.pkl.
-            if str(doc.get("dataset", TRAIN_PY_DEFAULTS["dataset"])) in _GPT2_BPE_DATASETS:
-                b.default("model.vocab_size", 50304, DEFAULT + " (GPT-2 BPE, no meta.pkl)")
+            if str(doc.get("dataset", d.values["dataset"])) in _GPT2_BPE_DATASETS:
+                b.default("model.vocab_size", 50304, d.note + " (GPT-2 BPE, no meta.pkl)")
             else:
                 b.unknown("model.vocab_size", "the dataset's meta.pkl")
             b.set("model.position_encoding", "learned")
@@ -93,60 +141,60 @@ class NanogptDialect(Dialect):
                     b.set(field, value, b.source(doc, ("init_from",), note=f"{init_from} architecture"))
                 b.set("model.vocab_size", 50257, b.source(doc, ("init_from",), note=f"{init_from} architecture"))
         b.set("model.tie_embeddings", True)
-        self._take(b, doc, "model.dropout", "dropout")
-        self._take(b, doc, "model.max_positions", "block_size", lenient_int)
+        self._take(b, doc, d, "model.dropout", "dropout")
+        self._take(b, doc, d, "model.max_positions", "block_size", lenient_int)
 
-    def _optimizer(self, b: PlanBuilder, doc: Document) -> None:
+    def _optimizer(self, b: PlanBuilder, doc: Document, d: _Defaults) -> None:
         b.set("optimizer.name", "torch.optim.AdamW")
         b.set("optimizer.family", "adamw")
-        self._take(b, doc, "optimizer.lr", "learning_rate")
-        self._take(b, doc, "optimizer.weight_decay", "weight_decay")
-        beta1 = lenient_number(doc.get("beta1", TRAIN_PY_DEFAULTS["beta1"]))
-        beta2 = lenient_number(doc.get("beta2", TRAIN_PY_DEFAULTS["beta2"]))
+        self._take(b, doc, d, "optimizer.lr", "learning_rate")
+        self._take(b, doc, d, "optimizer.weight_decay", "weight_decay")
+        beta1 = lenient_number(doc.get("beta1", d.values["beta1"]))
+        beta2 = lenient_number(doc.get("beta2", d.values["beta2"]))
         key = "beta2" if doc.has("beta2") else "beta1"
-        b.set("optimizer.betas", (beta1, beta2), b.source(doc, (key,), note=None if doc.has(key) else DEFAULT))
+        b.set("optimizer.betas", (beta1, beta2), b.source(doc, (key,), note=None if doc.has(key) else d.note))
         b.default("optimizer.eps", 1e-8, "torch.optim.AdamW default")
         # configure_optimizers decays every 2-D tensor: the tied embedding too, norms and biases not.
         b.set("optimizer.decay_norm_and_bias", False)
         b.set("optimizer.decay_embeddings", True)
-        self._take(b, doc, "clipping.max_norm", "grad_clip")
+        self._take(b, doc, d, "clipping.max_norm", "grad_clip")
 
-    def _schedule(self, b: PlanBuilder, doc: Document) -> None:
-        decay = lenient_bool(doc.get("decay_lr", TRAIN_PY_DEFAULTS["decay_lr"]))
+    def _schedule(self, b: PlanBuilder, doc: Document, d: _Defaults) -> None:
+        decay = lenient_bool(doc.get("decay_lr", d.values["decay_lr"]))
         src = b.source(doc, ("decay_lr",)) if doc.has("decay_lr") else None
         if decay is False:
             b.set("schedule.kind", "constant", src)
             b.set("schedule.warmup_steps", 0, src)
             return
         b.set("schedule.kind", "cosine", src)
-        self._take(b, doc, "schedule.warmup_steps", "warmup_iters", lenient_int)
-        self._take(b, doc, "schedule.decay_steps", "lr_decay_iters", lenient_int)
-        self._take(b, doc, "schedule.min_lr", "min_lr")
-        self._check_decay_horizon(b, doc)
+        self._take(b, doc, d, "schedule.warmup_steps", "warmup_iters", lenient_int)
+        self._take(b, doc, d, "schedule.decay_steps", "lr_decay_iters", lenient_int)
+        self._take(b, doc, d, "schedule.min_lr", "min_lr")
+        self._check_decay_horizon(b, doc, d)
 
     @staticmethod
-    def _check_decay_horizon(b: PlanBuilder, doc: Document) -> None:
+    def _check_decay_horizon(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
         """Overriding only one of max_iters / lr_decay_iters leaves the other at 600,000."""
         if doc.has("max_iters") == doc.has("lr_decay_iters"):
             return
         given = "max_iters" if doc.has("max_iters") else "lr_decay_iters"
         other = "lr_decay_iters" if given == "max_iters" else "max_iters"
-        value, default = lenient_int(doc.get(given)), TRAIN_PY_DEFAULTS[other]
+        value, default = lenient_int(doc.get(given)), d.values[other]
         if isinstance(value, int) and value != default:
             b.note("inconsistent", f"`{given} = {value}` is overridden but `{other}` keeps train.py's default {default}",
                    b.source(doc, (given,)), hint=f"set `{other} = {value}` too (nanoGPT: 'make equal to max_iters usually')",
                    stated=value, derived=default, keys=[given, other])
 
-    def _batch(self, b: PlanBuilder, doc: Document) -> None:
-        self._take(b, doc, "batch.micro_batch_size", "batch_size", lenient_int)
-        self._take(b, doc, "batch.grad_accum", "gradient_accumulation_steps", lenient_int)
-        self._take(b, doc, "batch.seq_len", "block_size", lenient_int)
+    def _batch(self, b: PlanBuilder, doc: Document, d: _Defaults) -> None:
+        self._take(b, doc, d, "batch.micro_batch_size", "batch_size", lenient_int)
+        self._take(b, doc, d, "batch.grad_accum", "gradient_accumulation_steps", lenient_int)
+        self._take(b, doc, d, "batch.seq_len", "block_size", lenient_int)
         b.set("batch.grad_accum_is_global", True, b.source(doc, ("gradient_accumulation_steps",),
                                                            note="train.py divides it by the world size"))
 
-    def _run(self, b: PlanBuilder, doc: Document) -> None:
-        self._take(b, doc, "run.max_steps", "max_iters", lenient_int)
-        dtype = str(doc.get("dtype", TRAIN_PY_DEFAULTS["dtype"]))
+    def _run(self, b: PlanBuilder, doc: Document, d: _Defaults) -> None:
+        self._take(b, doc, d, "run.max_steps", "max_iters", lenient_int)
+        dtype = str(doc.get("dtype", d.values["dtype"]))
         compute = _DTYPES.get(dtype)
         if compute:
             src = b.source(doc, ("dtype",)) if doc.has("dtype") else None
@@ -156,17 +204,17 @@ class NanogptDialect(Dialect):
             b.set("precision.fp16_enabled", compute == "fp16")
             b.set("precision.bf16_enabled", compute == "bf16")
             if src is None:
-                b.sources["precision.compute"] = b.source(doc, (), note=DEFAULT + " (float16 without bf16 support)")
+                b.sources["precision.compute"] = b.source(doc, (), note=d.note + " (float16 without bf16 support)")
         b.set("seed", 1337, b.source(doc, (), note="train.py: torch.manual_seed(1337 + seed_offset)"))
-        self._take(b, doc, "eval.interval_steps", "eval_interval", lenient_int)
+        self._take(b, doc, d, "eval.interval_steps", "eval_interval", lenient_int)
         b.set("eval.enabled", True)
         always = lenient_bool(doc.get("always_save_checkpoint", True))
         b.set("checkpoint.enabled", True)
         b.set("checkpoint.strategy", "every eval" if always else "best val loss",
               b.source(doc, ("always_save_checkpoint",)) if doc.has("always_save_checkpoint") else None)
         b.take("checkpoint.interval_steps", doc, "eval_interval", lenient_int)
-        b.default("checkpoint.interval_steps", TRAIN_PY_DEFAULTS["eval_interval"], DEFAULT)
-        dataset = doc.get("dataset", TRAIN_PY_DEFAULTS["dataset"])
+        b.default("checkpoint.interval_steps", d.values["eval_interval"], d.note)
+        dataset = doc.get("dataset", d.values["dataset"])
         b.set("data.train", [{"dataset": str(dataset), "split": "train", "key": "dataset", "line": _line(doc, ("dataset",))}])
         b.set("data.eval", [{"dataset": str(dataset), "split": "val", "key": "dataset", "line": _line(doc, ("dataset",))}])
         if lenient_bool(doc.get("eval_only")):

@@ -51,3 +51,25 @@ def test_char_dataset_vocab_is_unknown(tmp_path) -> None:
 def test_eval_only_is_not_a_training_run(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "c.py", "batch_size = 8\neval_iters = 500\neval_only = True\ninit_from = 'gpt2'\n"))
     assert plan.debug
+
+
+def test_a_forks_own_train_py_gives_the_defaults(tmp_path) -> None:
+    # Held-out review 3, hrasto/nanoGPT config/train_shakespeare_char_100B_small.py and TheMody/nanoGPTSLS: the
+    # forks' train.py set learning_rate 1e-3, warmup_iters 100, batch_size 64, gradient_accumulation_steps 1,
+    # max_iters 5000, but the plan showed karpathy's 6e-4, 2000, 12, 40, 600,000.
+    (tmp_path / "config").mkdir()
+    (tmp_path / "train.py").write_text(
+        "import torch\nbatch_size = 64\ngradient_accumulation_steps = 1\nlearning_rate = 1e-3\nmax_iters = 5000\n"
+        "lr_decay_iters = 5000\nwarmup_iters = 100\nmin_lr = 1e-4\nbeta2 = 0.99\n"
+        "dtype = 'bfloat16' if torch.cuda.is_available() else 'float16'\n")
+    override = write(tmp_path / "config", "train_shakespeare_char_100B_small.py",
+                     "out_dir = 'out-shakespeare-char'\ndataset = 'shakespeare-char'\nblock_size = 100\nn_layer = 6\n"
+                     "n_head = 8\nn_embd = 128\n")
+    plan = plan_of(override)
+    assert plan.optimizer.lr == pytest.approx(1e-3) and plan.schedule.warmup_steps == 100
+    assert plan.batch.micro_batch_size == 64 and plan.batch.grad_accum == 1 and plan.run.max_steps == 5000
+    assert plan.optimizer.betas == (0.9, 0.99) and plan.precision.compute == "bf16"  # dtype: not a literal
+    assert "this fork's" in plan.sources["optimizer.lr"].note
+    (tmp_path / "train.py").unlink()
+    upstream = plan_of(override)
+    assert upstream.optimizer.lr == pytest.approx(6e-4) and upstream.sources["optimizer.lr"].note == "nanoGPT train.py default"
