@@ -32,6 +32,9 @@ class FinetuneLr(Rule):
     - DPO / ORPO / other preference tuning of the full model: at most 1e-5;
     - no band when only a newly added module trains on a frozen model (LLaVA's
       `tune_mm_mlp_adapter` stage trains its projector at 1e-3);
+    - no band for online RL (TRL GRPO, RLOO, PPO, online DPO; axolotl `rl: grpo`): the policy
+      learns from its own samples, not from a fixed preference set, and published recipes
+      spread widely (TRL's defaults 5e-7 to 3e-6, open-r1's GRPO recipes 1e-6 to 2e-5);
     - preference tuning through LoRA / QLoRA adapters: 5e-7 to 5e-4 (and at most 2e-4
       at rank 128 or more), its own band: the Zephyr QLoRA DPO recipe trains at 5e-6,
       below the LoRA SFT floor, and axolotl's LoRA DPO example at 2e-4.
@@ -78,7 +81,8 @@ class FinetuneLr(Rule):
 
     def check(self, plan):
         lr = plan.optimizer.lr
-        if lr is None or plan.debug or not plan.mode.is_finetune or plan.mode.trains_only:
+        if (lr is None or plan.debug or not plan.mode.is_finetune or plan.mode.trains_only
+                or plan.mode.kind == "online_rl"):
             return
         kind = plan.mode.kind
         if kind == "preference":

@@ -13,7 +13,7 @@ class GradClippingDisabled(Rule):
     ## What it does
     Fires when the gradient-norm clip is 0 or disabled (`max_grad_norm: 0`/`null`,
     `grad_clip: 0.0`, DeepSpeed without `gradient_clipping`) while pretraining, or while
-    fully fine-tuning (including preference tuning) in fp16. LoRA/QLoRA and bf16/fp32
+    fully fine-tuning (including preference tuning and online RL) in fp16. LoRA/QLoRA and bf16/fp32
     fine-tunes are left alone, and so is a bare DeepSpeed JSON, which cannot say what
     its training script trains (DeepSpeedExamples use them for GANs and CNNs).
 
@@ -53,7 +53,7 @@ class GradClippingDisabled(Rule):
             return  # a bare DeepSpeed JSON: the script decides what is trained (a GAN, a CNN, a fine-tune...)
         if kind == "pretrain":
             why = "pretraining"
-        elif kind in ("full_finetune", "preference") and _fp16(plan):
+        elif kind in ("full_finetune", "preference", "online_rl") and plan.mode.lora_rank is None and _fp16(plan):
             why = "an fp16 full fine-tune"
         else:
             return

@@ -30,6 +30,10 @@ _PRE_0_5_KEYS = frozenset({"eval_table_max_new_tokens", "landmark_attention", "x
 _KNOWN = _EXTRA_KEYS | _PRE_0_5_KEYS | HF_KNOWN_KEYS
 
 
+# `rl:` values (RLType, schemas/enums.py v0.18) whose trainer generates and scores its own samples:
+# GRPO and GDPO run TRL's GRPO trainer, EBFT loads no prepared dataset either (common/datasets.py).
+_ONLINE_RL = ("grpo", "gdpo", "ebft")
+
 class AxolotlDialect(Dialect):
     name = "axolotl"
     field_keys = {"schedule.warmup_steps": "warmup_steps", "schedule.warmup_ratio": "warmup_ratio"}
@@ -72,7 +76,11 @@ class AxolotlDialect(Dialect):
         rl = str(data.get("rl") or "").lower()
         scratch = lenient_bool(data.get("reinit_weights")) or lenient_bool(data.get("random_init_weights"))
         pretraining = "pretraining_dataset" in data or _all_datasets_of_type(doc, ("pretrain", "completion"))
-        if rl and rl not in ("none", "false"):  # dpo, ipo, orpo, kto, simpo, grpo ...
+        if rl in _ONLINE_RL:  # samples its own completions (core/builders/rl.py: GRPO trainer)
+            kind = "online_rl"
+            b.set("objective.kind", "online_rl", b.source(doc, ("rl",)))
+            b.set("mode.rl_method", rl, b.source(doc, ("rl",)))
+        elif rl and rl not in ("none", "false"):  # dpo, ipo, orpo, kto, simpo ...
             kind = "preference"
             b.set("objective.kind", "preference", b.source(doc, ("rl",)))
             b.set("mode.preference_method", rl, b.source(doc, ("rl",)))
@@ -82,7 +90,7 @@ class AxolotlDialect(Dialect):
             kind = "pretrain"
         else:
             kind = "full_finetune"
-        anchor = "rl" if kind == "preference" else "adapter" if kind in ("lora", "qlora") else "base_model"
+        anchor = "rl" if kind in ("preference", "online_rl") else "adapter" if kind in ("lora", "qlora") else "base_model"
         b.set("mode.kind", kind, b.source(doc, (anchor,)))
         if not scratch:
             b.take("mode.init_from", doc, "base_model", str)

@@ -17,6 +17,7 @@ from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int,
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import TrainerVersions
 from .shared import apply_accelerate, is_accelerate_config, merge_deepspeed_reference
+from .trl_classes import CLASS_NAMES, LR_DEFAULTS, online_rl_method
 
 _SIGNATURE = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "lr_scheduler_type",
               "output_dir", "model_name_or_path", "warmup_ratio", "save_strategy", "eval_strategy")
@@ -112,7 +113,19 @@ class HfDialect(Dialect):
     @staticmethod
     def _mode(b: PlanBuilder, doc: Document) -> None:
         data = doc.data
-        if any(k in data for k in _PREFERENCE_KEYS) or "orpo" in doc.path.lower() or "dpo" in doc.path.lower():
+        online = online_rl_method(doc)
+        if online is not None:
+            # GRPO/RLOO/PPO/online DPO share `beta`/`loss_type` with DPOConfig: read the class first.
+            method, key = online
+            source = b.source(doc, (key,), note=f"TRL {CLASS_NAMES.get(method, method)} key") if key else \
+                b.source(doc, (), note=f"the path names {method}")
+            kind = "online_rl"
+            b.set("objective.kind", "online_rl", source)
+            b.set("mode.rl_method", method, source)
+            if lenient_bool(data.get("use_peft")) or "lora_r" in data:
+                b.take("mode.lora_rank", doc, "lora_r", lenient_int)
+                b.default("mode.lora_rank", 16, "TRL ModelConfig default")
+        elif any(k in data for k in _PREFERENCE_KEYS) or "orpo" in doc.path.lower() or "dpo" in doc.path.lower():
             kind = "preference"
             b.set("objective.kind", "preference")
             method = "orpo" if "orpo" in doc.path.lower() or "orpo_alpha" in data else str(data.get("loss_type") or "dpo")
@@ -138,6 +151,8 @@ class HfDialect(Dialect):
         b.set("optimizer.name", optim, b.source(doc, ("optim",)) if doc.has("optim") else None)
         b.set("optimizer.family", _OPTIMIZERS.get(optim, optim.split("_")[0]))
         b.take("optimizer.lr", doc, "learning_rate", lenient_number)
+        if b.get("mode.rl_method") in LR_DEFAULTS:
+            b.default("optimizer.lr", *LR_DEFAULTS[b.get("mode.rl_method")])
         b.default("optimizer.lr", 5e-5, "transformers default")
         beta1 = lenient_number(doc.get("adam_beta1", 0.9))
         beta2 = lenient_number(doc.get("adam_beta2", 0.999))

@@ -167,9 +167,14 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, stage: str) -> None:
         kind = "pretrain"
         b.set("mode.init_from", None, b.source(doc, ("train_from_scratch",)))
     if stage in ("rm", "ppo", "dpo", "kto"):
-        b.set("objective.kind", "preference", source)
-        b.set("mode.kind", "preference", source)
-        b.set("mode.preference_method", _preference_method(doc, stage), source)
+        # PPO samples from the policy, scored by a reward model (train/ppo/workflow.py): online RL.
+        kind = "online_rl" if stage == "ppo" else "preference"
+        b.set("objective.kind", kind, source)
+        b.set("mode.kind", kind, source)
+        if stage == "ppo":
+            b.set("mode.rl_method", "ppo", source)
+        else:
+            b.set("mode.preference_method", _preference_method(doc, stage), source)
         if adapter:  # the rules judge adapter preference tuning by the adapter's lr range
             b.set("mode.lora_rank", lenient_int(doc.get("lora_rank", 8)),
                   b.source(doc, ("lora_rank",)) if doc.has("lora_rank") else b.source(doc, (), note=DEFAULT))
@@ -194,7 +199,7 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, stage: str) -> None:
 def _preference_method(doc: Document, stage: str) -> str:
     if stage == "dpo":
         return _PREFERENCE_LOSSES.get(str(doc.get("pref_loss", "sigmoid")), str(doc.get("pref_loss")))
-    return {"rm": "reward_model", "ppo": "ppo", "kto": "kto"}[stage]
+    return {"rm": "reward_model", "kto": "kto"}[stage]
 
 
 def _quantized(b: PlanBuilder, doc: Document) -> Optional[Source]:

@@ -94,7 +94,7 @@ class ModelSpec(_Section):
 
 
 class Objective(_Section):
-    kind: Literal["causal_lm", "masked_lm", "contrastive", "preference", "seq2seq"] = "causal_lm"
+    kind: Literal["causal_lm", "masked_lm", "contrastive", "preference", "online_rl", "seq2seq"] = "causal_lm"
     mlm_probability: Optional[float] = Field(None, ge=0, le=1)
     mlm_replacement: Optional[bool] = None  # 80/10/10 replacement on
     temperature: Optional[float] = Field(None, gt=0)  # contrastive
@@ -105,13 +105,16 @@ class Objective(_Section):
 
 
 class Mode(_Section):
-    kind: Literal["pretrain", "full_finetune", "lora", "qlora", "preference"] = "pretrain"
+    kind: Literal["pretrain", "full_finetune", "lora", "qlora", "preference", "online_rl"] = "pretrain"
     resumed: bool = False  # continues a run (resume, annealing stage, load_path)
     init_from: Optional[str] = None  # checkpoint / hub id the weights start from
     lora_rank: Optional[int] = Field(None, gt=0)
     lora_alpha: Optional[float] = Field(None, gt=0)
     modules_to_save: Optional[list[str]] = None
     preference_method: Optional[str] = None  # dpo, orpo, kto, apo, ...
+    # online_rl: the policy learns from its own samples scored by rewards (TRL GRPO, RLOO, PPO,
+    # online DPO; axolotl `rl: grpo`; LLaMA-Factory `stage: ppo`), not from a fixed preference set.
+    rl_method: Optional[str] = None  # grpo, rloo, ppo, online_dpo, xpo, nash_md
     # Only a newly added module trains, the pretrained model frozen (LLaVA's stage 1 trains its
     # projector at 1e-3): the fine-tuning lr bands do not apply.
     trains_only: Optional[str] = None

@@ -39,6 +39,9 @@ def test_adapter_and_rl_modes(tmp_path) -> None:
     assert plan_of(write(tmp_path, "q.yml", BASE + "adapter: qlora\nload_in_4bit: true\n")).mode.kind == "qlora"
     dpo = plan_of(write(tmp_path, "d.yml", BASE + "rl: dpo\nadapter: lora\n"))
     assert dpo.mode.kind == "preference" and dpo.mode.preference_method == "dpo" and dpo.objective.kind == "preference"
+    grpo = plan_of(write(tmp_path, "g.yml", BASE + "rl: grpo\nadapter: lora\n"))
+    assert grpo.mode.kind == grpo.objective.kind == "online_rl" and grpo.mode.rl_method == "grpo"
+    assert grpo.mode.preference_method is None
 
 
 def test_reinit_weights_is_from_scratch(tmp_path) -> None:

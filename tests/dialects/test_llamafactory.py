@@ -143,10 +143,16 @@ def test_pref_loss_names_the_method(tmp_path: Path, loss: str, method: str) -> N
     assert plan.mode.kind == "preference" and plan.mode.preference_method == method
 
 
-@pytest.mark.parametrize("stage, method", [("kto", "kto"), ("rm", "reward_model"), ("ppo", "ppo")])
+@pytest.mark.parametrize("stage, method", [("kto", "kto"), ("rm", "reward_model")])
 def test_other_preference_stages(tmp_path: Path, stage: str, method: str) -> None:
     plan = plan_of(write(tmp_path, f"{stage}.yaml", _LORA_SFT.replace("stage: sft", f"stage: {stage}")))
     assert plan.objective.kind == "preference" and plan.mode.preference_method == method
+
+
+def test_ppo_stage_is_online_rl(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "ppo.yaml", _LORA_SFT.replace("stage: sft", "stage: ppo")))
+    assert plan.mode.kind == plan.objective.kind == "online_rl" and plan.mode.rl_method == "ppo"
+    assert plan.mode.preference_method is None and plan.mode.lora_rank is not None
 
 
 def test_full_and_freeze_sft_are_full_finetunes(tmp_path: Path) -> None:

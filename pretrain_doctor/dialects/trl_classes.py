@@ -1,0 +1,65 @@
+"""Which TRL config class a flat HF/TRL YAML belongs to, for the online-RL trainers: GRPO, RLOO,
+PPO and online DPO (with its XPO / Nash-MD subclasses). Their configs extend TrainingArguments
+like DPOConfig does, and some share DPO's key names (`beta` is GRPO's KL coefficient, `loss_type`
+is `grpo`/`dapo`/`dr_grpo`, `max_prompt_length`), so a GRPO file must not be read as DPO.
+
+The marker keys were derived from TRL's own config classes: the dataclass fields of every
+`*Config` in `trl/**/*_config.py` at the last patch of each minor tag v0.8-v1.9 (read with
+`trainer_source.class_fields`, nothing imported). A class's markers are fields that no offline
+class (SFT, DPO, KTO, ORPO, CPO, BCO, Reward, PRM, ModelConfig) declares at any of those tags;
+ONLINE_COMMON are fields several online classes share (generation and vLLM settings).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from ..config.document import Document
+
+# method -> (TRL class, marker keys), in the order they are tried: RLOO before GRPO because
+# RLOO >= 0.23 declares GRPO's generation fields too; `reward_funcs` is the GRPO script's
+# argument (trl/scripts/grpo.py, open-r1's GRPOScriptArguments), which recipes put in the same file.
+ONLINE_MARKERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("rloo", "RLOOConfig", ("rloo_k", "normalize_advantages", "normalize_reward", "token_level_kl",
+                            "reward_clip_range")),
+    ("ppo", "PPOConfig", ("vf_coef", "cliprange_value", "num_ppo_epochs", "whiten_rewards", "ppo_epochs",
+                          "init_kl_coef", "adap_kl_ctrl", "target_kl")),
+    ("online_dpo", "OnlineDPOConfig", ("judge", "mixture_coef", "max_new_tokens")),
+    ("grpo", "GRPOConfig", ("num_generations", "reward_funcs", "reward_weights", "scale_rewards",
+                            "importance_sampling_level", "epsilon_high", "steps_per_generation",
+                            "generation_batch_size", "num_iterations", "mask_truncated_completions",
+                            "top_entropy_quantile", "vllm_importance_sampling_correction")),
+)
+ONLINE_COMMON = ("use_vllm", "vllm_mode", "vllm_gpu_memory_utilization", "vllm_server_host", "reward_model_path",
+                 "missing_eos_penalty", "kl_coef", "response_length", "total_episodes", "sft_model_path",
+                 "log_completions", "num_completions_to_print")
+# A file or folder named after the trainer (open-r1 `recipes/.../grpo/config_demo.yaml`), never
+# inside a longer word (`support`, `ppo` in `appointment`).
+_PATH_METHOD = re.compile(r"(?<![a-z])(grpo|rloo|ppo|online[_-]?dpo|xpo|nash[_-]?md)(?![a-z])")
+# TRL's own lr defaults (the class overrides TrainingArguments' 5e-5), the same at every tag read.
+LR_DEFAULTS = {"grpo": (1e-6, "TRL GRPOConfig default (v0.14-v1.9)"),
+               "online_dpo": (5e-7, "TRL OnlineDPOConfig default (v0.11-v1.9)")}
+CLASS_NAMES = {method: cls for method, cls, _ in ONLINE_MARKERS} | {"xpo": "XPOConfig", "nash_md": "NashMDConfig"}
+
+
+def online_rl_method(doc: Document) -> Optional[tuple[str, Optional[str]]]:
+    """(method, the key that shows it) when `doc` configures an online-RL TRL trainer; the key is
+    None when only the file's path names the trainer."""
+    data = doc.data
+    path_match = _PATH_METHOD.search(doc.path.lower().replace("\\", "/"))
+    named = path_match.group(1).replace("-", "_") if path_match else None
+    if named in ("onlinedpo", "nashmd"):
+        named = {"onlinedpo": "online_dpo", "nashmd": "nash_md"}[named]
+    for method, _cls, markers in ONLINE_MARKERS:
+        key = next((k for k in markers if k in data), None)
+        if key is not None:
+            if method == "online_dpo" and named in ("xpo", "nash_md"):
+                method = named
+            return method, key
+    common = next((k for k in ONLINE_COMMON if k in data), None)
+    if common is not None:
+        return named or "grpo", common
+    if named is not None:
+        return named, None
+    return None

@@ -1,0 +1,63 @@
+"""TRL online-RL configs (GRPOConfig, RLOOConfig, PPOConfig, OnlineDPOConfig) are read as online RL,
+not as DPO, although they share `beta`/`loss_type`/`max_prompt_length` with DPOConfig."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .helpers import findings, plan_of, write
+
+BASE = """
+model_name_or_path: Qwen/Qwen2.5-7B-Instruct
+output_dir: out
+per_device_train_batch_size: 4
+learning_rate: 3.0e-6
+bf16: true
+beta: 0.04
+"""
+
+
+@pytest.mark.parametrize("extra, method, key", [
+    ("num_generations: 8\nloss_type: dr_grpo\nmax_prompt_length: 512\n", "grpo", "num_generations"),
+    ("rloo_k: 4\n", "rloo", "rloo_k"),
+    ("num_ppo_epochs: 4\nvf_coef: 0.1\nreward_model_path: rm\n", "ppo", "vf_coef"),
+    ("judge: pair_rm\nmax_new_tokens: 64\n", "online_dpo", "judge"),
+    ("use_vllm: true\nvllm_mode: colocate\n", "grpo", "use_vllm"),
+])
+def test_online_rl_class_is_read_from_its_keys(tmp_path: Path, extra: str, method: str, key: str) -> None:
+    plan = plan_of(write(tmp_path, "c.yaml", BASE + extra))
+    assert plan.mode.kind == plan.objective.kind == "online_rl"
+    assert plan.mode.rl_method == method and plan.mode.preference_method is None
+    assert plan.sources["mode.rl_method"].key == key
+
+
+def test_dpo_keys_alone_stay_dpo(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "c.yaml", BASE + "loss_type: sigmoid\nmax_prompt_length: 512\n"))
+    assert plan.mode.kind == "preference" and plan.mode.preference_method == "sigmoid"
+    assert findings(plan, "PD103") == []  # 3e-6: inside the DPO band
+    hot = plan_of(write(tmp_path, "d.yaml", BASE.replace("3.0e-6", "2.0e-5")))
+    assert [f.code for f in findings(hot, "PD103")] == ["PD103"]
+
+
+def test_grpo_is_not_judged_by_the_dpo_lr_band(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "c.yaml", BASE.replace("3.0e-6", "2.0e-5") + "num_generations: 16\n"))
+    assert plan.mode.rl_method == "grpo" and findings(plan, "PD103") == []
+
+
+def test_path_names_the_trainer_only_as_a_whole_word(tmp_path: Path) -> None:
+    plain = BASE.replace("beta: 0.04\n", "")
+    assert plan_of(write(tmp_path, "recipes/grpo/config.yaml", plain)).mode.rl_method == "grpo"
+    assert plan_of(write(tmp_path, "xpo/online.yaml", plain + "judge: pair_rm\n")).mode.rl_method == "xpo"
+    assert plan_of(write(tmp_path, "support/config.yaml", plain)).mode.kind == "full_finetune"
+
+
+def test_grpo_lr_default_is_trl_s(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "c.yaml", BASE.replace("learning_rate: 3.0e-6\n", "") + "num_generations: 8\n"))
+    assert plan.optimizer.lr == 1e-6 and "GRPOConfig" in plan.sources["optimizer.lr"].note
+
+
+def test_grpo_with_peft_keeps_the_adapter_rank(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "c.yaml", BASE + "num_generations: 8\nuse_peft: true\nlora_r: 32\n"))
+    assert plan.mode.kind == "online_rl" and plan.mode.lora_rank == 32
