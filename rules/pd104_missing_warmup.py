@@ -21,7 +21,8 @@ class MissingWarmup(Rule):
     annealing stages (the optimizer state is restored, so there is nothing to warm
     up), for debug configs, for optimizers outside the Adam family, and when the
     format cannot say where the weights come from (a bare DeepSpeed JSON, whose
-    training script builds the model and often the schedule).
+    training script builds the model and often the schedule). A warmup the schedule
+    ignores (HF `constant` with `warmup_ratio`) is reported once, by PD002.
 
     `check --unsafe-fixes` adds the warmup this page advises, at the key the trainer reads
     (`warmup_steps`/`warmup_ratio` for HF, axolotl and LLaMA-Factory, `train.lr_warmup_steps`
@@ -77,6 +78,8 @@ class MissingWarmup(Rule):
             return  # set at launch (`--lr-warmup-samples ${N}` with an unknown batch): not known to be absent
         if warmup.value:
             return
+        if any(note.data.get("warmup_ignored") for note in self.notes_for(plan, "ignored-key")):
+            return  # a warmup written but dropped by the schedule: PD002 says so, once
         field = self._field(plan)
         if plan.mode.from_scratch:
             yield self.finding(

@@ -15,7 +15,7 @@ from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
-from .hf import _OPTIMIZERS
+from .hf import _OPTIMIZERS, warmup_ignored_by_schedule
 from .hf_keys import HF_KNOWN_KEYS
 from .shared import apply_accelerate, merge_deepspeed_reference, optimizer_family
 
@@ -66,6 +66,8 @@ class AxolotlDialect(Dialect):
         apply_accelerate(b, doc, context)
         # top-level keys only: nested models (fsdp_config, trl) accepted older spellings the schema does not show
         table_notes(b, doc, self.table(), context.trainer_versions, also={"": _KNOWN}, sections=[""])
+        # `lr_scheduler: constant` goes to the HF Trainer's create_scheduler (trainers/mixins/scheduler.py)
+        warmup_ignored_by_schedule(b, doc, trainer="axolotl (transformers)")
         apply_flags(b, context)
         return b.build()
 

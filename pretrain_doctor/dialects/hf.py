@@ -107,6 +107,7 @@ class HfDialect(Dialect):
         apply_accelerate(b, doc, context)
         if launched is None:
             hf_key_notes(b, doc, context.trainer_versions)
+        warmup_ignored_by_schedule(b, doc)
         apply_flags(b, context)
         return b.build()
 
@@ -268,6 +269,35 @@ class HfDialect(Dialect):
             b.note("mutually-exclusive", f"`save_steps` is set but `save_strategy` is {save!r}, so it is ignored",
                    b.source(doc, ("save_steps",)), hint="set `save_strategy: steps` or drop `save_steps`",
                    keys=["save_steps", "save_strategy"], loser_ignored=True)
+
+
+# transformers' get_scheduler returns these before it reads `num_warmup_steps` (optimization.py,
+# 4.x and 5.x alike): a warmup written beside them is ignored and the run starts at the peak lr.
+NO_WARMUP_SCHEDULES = ("constant", "reduce_lr_on_plateau", "greedy")
+
+
+def warmup_ignored_by_schedule(b: PlanBuilder, doc: Document, trainer: str = "transformers") -> None:
+    """`lr_scheduler_type: constant` with `warmup_ratio`/`warmup_steps`: the plan shows no warmup (the
+    truth), and one ignored-key note says so, unless another note already judges that key."""
+    kind = str(b.get("schedule.kind") or "")
+    if kind not in NO_WARMUP_SCHEDULES:
+        return
+    for field, key in (("schedule.warmup_steps", "warmup_steps"), ("schedule.warmup_ratio", "warmup_ratio")):
+        value = b.get(field)
+        if not value:
+            continue
+        why = f"ignored: `{kind}` has no warmup"
+        if not doc.has(key):  # a trainer default (axolotl's min(3%, 100)) that the schedule drops
+            b.set(field, 0, b.source(doc, (), note=why))
+            continue
+        source = b.source(doc, (key,), note=why)
+        b.set(field, 0, source)
+        if any(n.kind == "ignored-key" and n.data.get("key") == key for n in b.notes):
+            continue  # already judged (a key the judged transformers release does not read)
+        b.note("ignored-key", f"`{key}` {value} is ignored: the `{kind}` schedule of {trainer} has no warmup "
+               "(get_scheduler returns it before reading the warmup), so the run starts at the peak lr",
+               source, hint="use `constant_with_warmup` to warm up at a constant lr, or drop the warmup key",
+               key=key, warmup_ignored=True)
 
 
 def _interval(b: PlanBuilder, doc: Document, section: str, key: str, default: int) -> None:

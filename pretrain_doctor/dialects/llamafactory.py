@@ -26,7 +26,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, judged_version,
                    typo_notes)
-from .hf import HfDialect
+from .hf import HfDialect, warmup_ignored_by_schedule
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .llamafactory_keys import CHANGES, LLAMAFACTORY_KEYS, LLAMAFACTORY_V1_KEYS, LLAMAFACTORY_VERSION, TRAINER
 from .shared import apply_accelerate, merge_deepspeed_reference, optimizer_family, take_or_default
@@ -125,6 +125,7 @@ class LlamaFactoryDialect(Dialect):
                    changes=ChainMap(ChangeTable(TRAINER, CHANGES), _HF_CHANGES),
                    versions=_hf_versions(context.trainer_versions))
         judged_version(b, doc, context.trainer_versions, TRAINER)
+        warmup_ignored_by_schedule(b, doc)
         apply_flags(b, context)
         return b.build()
 

@@ -110,3 +110,12 @@ def test_keys_of_axolotl_0_4_are_not_typos(tmp_path) -> None:
     typo = old.replace("eval_table_max_new_tokens", "eval_max_new_token")
     assert [n.data.get("suggestion") for n in notes(plan_of(write(tmp_path, "typo.yml", typo)), "ignored-key")] == [
         "eval_max_new_tokens"]
+
+
+def test_constant_schedule_drops_the_default_warmup(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "c.yml", BASE + "lr_scheduler: constant\n"))
+    assert plan.schedule.warmup_ratio == 0 and "ignored" in plan.sources["schedule.warmup_ratio"].note
+    assert not [n for n in notes(plan, "ignored-key") if n.data.get("warmup_ignored")]  # nothing written to ignore
+    written = plan_of(write(tmp_path, "w.yml", BASE + "lr_scheduler: constant\nwarmup_steps: 10\n"))
+    assert written.schedule.warmup_steps == 0
+    assert [n.data["key"] for n in notes(written, "ignored-key") if n.data.get("warmup_ignored")] == ["warmup_steps"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
+
 from .helpers import findings, plan_of, write
 
 BASE = """
@@ -74,3 +76,19 @@ def test_a_key_of_the_recipes_own_script_is_not_called_a_typo(tmp_path: Path) ->
     typo = plan_of(write(tmp_path, "typo.yaml", recipe.replace("dataset_id_or_path", "learning_rat")))
     [note] = [n for n in typo.notes if n.kind == "ignored-key"]
     assert note.data["suggestion"] == "learning_rate" and note.data.get("severity") is None
+
+
+def test_constant_schedule_drops_the_warmup_once(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "a.yaml", BASE + "lr_scheduler_type: constant\nwarmup_ratio: 0.05\n"),
+                   trainer_versions=_TRANSFORMERS_4_46)
+    assert plan.schedule.warmup_ratio == 0 and plan.derived.warmup_steps.value == 0
+    assert plan.sources["schedule.warmup_ratio"].key == "warmup_ratio"
+    assert "ignored" in plan.sources["schedule.warmup_ratio"].note
+    assert [f.code for f in findings(plan, "PD002")] == ["PD002"] and findings(plan, "PD104") == []
+    kept = plan_of(write(tmp_path, "b.yaml", BASE + "lr_scheduler_type: constant_with_warmup\nwarmup_ratio: 0.05\n"),
+                   trainer_versions=_TRANSFORMERS_4_46)
+    assert kept.schedule.warmup_ratio == 0.05 and findings(kept, "PD002") == []
+
+
+
+_TRANSFORMERS_4_46 = TrainerVersions(parse_assignments(["transformers=4.46"]), detect_installed=False)
