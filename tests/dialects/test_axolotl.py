@@ -119,3 +119,37 @@ def test_constant_schedule_drops_the_default_warmup(tmp_path) -> None:
     written = plan_of(write(tmp_path, "w.yml", BASE + "lr_scheduler: constant\nwarmup_steps: 10\n"))
     assert written.schedule.warmup_steps == 0
     assert [n.data["key"] for n in notes(written, "ignored-key") if n.data.get("warmup_ignored")] == ["warmup_steps"]
+
+
+# axolotl v0.18 examples/gpt-oss/gpt-oss-120b-fft-fsdp2-offload.yaml and examples/ebft (reduced): the
+# schema's nested models (fsdp_config without the `fsdp_` prefix, trl, vllm, dataset entries) are read,
+# and their keys are not judged as top-level typos.
+NESTED_0_18 = BASE + """
+rl: ebft
+adapter: lora
+lora_r: 16
+trl:
+  num_generations: 4
+  max_completion_length: 256
+  use_vllm: true
+  scale_rewards: true
+  loss_type: grpo
+vllm:
+  gpu_memory_utilization: 0.5
+fsdp_version: 2
+fsdp_config:
+  offload_params: true
+  state_dict_type: SHARDED_STATE_DICT
+  reshard_after_forward: true
+  cpu_ram_efficient_loading: true
+"""
+
+
+def test_nested_sections_of_the_current_schema(tmp_path) -> None:
+    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
+
+    judged = TrainerVersions(parse_assignments(["axolotl=0.18.0"]), detect_installed=False)
+    plan = plan_of(write(tmp_path, "n.yml", NESTED_0_18), trainer_versions=judged)
+    assert notes(plan, "ignored-key") == []
+    assert plan.parallel.fsdp and plan.parallel.cpu_offload and plan.parallel.full_shard
+    assert plan.mode.kind == "online_rl" and plan.mode.rl_method == "ebft" and plan.mode.lora_rank == 16
