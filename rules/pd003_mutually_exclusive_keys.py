@@ -11,8 +11,11 @@ class MutuallyExclusiveKeys(Rule):
     honours only one of them: HF `warmup_steps` with `warmup_ratio` (the steps win);
     litgpt `lr_warmup_steps` with `lr_warmup_fraction`; axolotl
     `gradient_accumulation_steps` with `batch_size`; HF `save_steps` with a
-    `save_strategy` other than `steps`; axolotl `eval_steps` with `val_set_size: 0`.
-    The finding points at the key that loses.
+    `save_strategy` other than `steps`; axolotl `eval_steps` or `eval_strategy` with
+    `val_set_size: 0` and no `test_datasets` (axolotl 0.6 and later refuse to start); an
+    HF launch script that turns evaluation on for a program that then gets no eval dataset
+    (FastChat without `--eval_data_path`: the Trainer refuses it). The finding points at
+    the key that loses.
 
     `check --fix` drops the losing key where the trainer ignores it (HF `warmup_ratio` beside
     `warmup_steps`, `save_steps` without `save_strategy: steps`, axolotl `eval_steps` with

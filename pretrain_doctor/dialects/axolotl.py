@@ -262,11 +262,20 @@ class AxolotlDialect(Dialect):
         eval_steps = lenient_int(doc.get("eval_steps"))
         if isinstance(eval_steps, int) and eval_steps > 0:
             b.take("eval.interval_steps", doc, "eval_steps", lenient_int)
-            if no_eval:
-                b.note("mutually-exclusive", "`eval_steps` is set but `val_set_size` is 0 and there are no "
-                       "`test_datasets`: there is nothing to evaluate", b.source(doc, ("eval_steps",)),
-                       hint="set `val_set_size` (e.g. 0.05) or drop `eval_steps`", keys=["eval_steps", "val_set_size"],
-                       loser_ignored=True)
+        strategy = str(doc.get("eval_strategy", doc.get("evaluation_strategy")) or "").lower()
+        asked = None
+        if isinstance(eval_steps, int) and eval_steps > 0:
+            asked = "eval_steps"
+        elif strategy not in ("", "no"):
+            asked = "eval_strategy" if doc.has("eval_strategy") else "evaluation_strategy"
+        if no_eval and asked:
+            # axolotl >= 0.6 refuses an explicit `val_set_size: 0` beside either (schemas/validation.py: "eval_steps
+            # and eval_strategy are not supported with val_set_size == 0"); otherwise the builder sets eval off.
+            refused = " (axolotl 0.6 and later refuse to start)" if lenient_number(doc.get("val_set_size")) == 0 else ""
+            b.note("mutually-exclusive", f"`{asked}` is set but `val_set_size` is 0 and there are no "
+                   f"`test_datasets`: there is nothing to evaluate{refused}", b.source(doc, (asked,)),
+                   hint=f"set `val_set_size` (e.g. 0.05) or drop `{asked}`", keys=[asked, "val_set_size"],
+                   loser_ignored=True)
         save_steps = lenient_int(doc.get("save_steps"))
         b.set("checkpoint.enabled", str(doc.get("save_strategy", "steps")).lower() != "no",
               b.source(doc, ("save_strategy",)) if doc.has("save_strategy") else None)

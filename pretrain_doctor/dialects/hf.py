@@ -91,6 +91,8 @@ class HfDialect(Dialect):
         self._precision(b, doc)
         self._data(b, doc, context.trainer_versions)
         self._eval_and_checkpoints(b, doc)
+        if launched is not None:
+            _launcher_eval_data(b, doc)
         b.take("seed", doc, "seed", lenient_int)
         b.default("seed", 42, "transformers default")
         b.take("model.torch_dtype", doc, "torch_dtype")
@@ -484,6 +486,7 @@ def _launched_arguments(doc: Document) -> Optional[Document]:
             if (own,) in positions:
                 positions[("model_name_or_path",)] = positions[(own,)]
     data["program"] = program
+    data["program_path"] = str(doc.data.get("program") or "")
     if ("program",) in doc.positions:
         positions[("program",)] = doc.positions[("program",)]
     return dataclasses.replace(doc, data=data, positions=positions, unevaluated=unknown)
@@ -525,6 +528,29 @@ def _launcher_adapters(b: PlanBuilder, doc: Document) -> None:
     b.set("mode.kind", "qlora" if qlora else "lora", b.source(doc, (key,)))
     if rank_key:
         b.take("mode.lora_rank", doc, rank_key, lenient_int)
+
+
+# Launched programs whose eval dataset comes from one argument of their own, and nothing without it:
+# FastChat's make_supervised_data_module returns eval_dataset=None without `--eval_data_path` since
+# b5e3ed78 (2023-07-19, #2018; before, it split 2% off the training data). Path part -> (argument, who).
+_PROGRAM_EVAL_DATA = {"fastchat/train/": ("eval_data_path", "FastChat (since 2023-07-19)")}
+
+
+def _launcher_eval_data(b: PlanBuilder, doc: Document) -> None:
+    """Evaluation switched on for a program that gets no eval dataset: transformers' Trainer refuses
+    to start (recent releases) or raises at the first evaluation ("evaluation requires an eval_dataset")."""
+    strategy = str(b.get("eval.strategy") or "no")
+    if strategy == "no":
+        return
+    path = str(doc.data.get("program_path", "")).replace("\\", "/")
+    for part, (argument, who) in _PROGRAM_EVAL_DATA.items():
+        if part in path and argument not in doc.data:
+            key = "eval_strategy" if doc.has("eval_strategy") else "evaluation_strategy"
+            b.note("mutually-exclusive", f"`--{key} {strategy}` but no `--{argument}`: {who} then passes "
+                   "no eval dataset, and the Trainer refuses to start (or, in older transformers, fails at the "
+                   "first evaluation)", b.source(doc, (key,)),
+                   hint=f"pass `--{argument}` with a held-out file, or `--{key} no`", keys=[key, argument])
+            return
 
 
 class _LaunchBuilder(PlanBuilder):

@@ -125,3 +125,15 @@ torchrun --nproc-per-node 8 train/sft.py \\
     plan = plan_of(write(tmp_path, "sft.sh", text))
     assert plan.mode.kind == "full_finetune" and plan.mode.init_from == "Qwen/Qwen2.5-32B-Instruct"
     assert plan.sources["mode.init_from"].line == 6
+
+
+def test_fastchat_eval_without_eval_data_path(tmp_path):
+    # FastChat scripts/train_vicuna_7b.sh at 0e6d3e4 (reduced): eval every 1500 steps, no --eval_data_path.
+    asked = FASTCHAT.replace("    --gradient_checkpointing True\n",
+                             "    --evaluation_strategy \"steps\" \\\n    --eval_steps 1500 \\\n    --gradient_checkpointing True\n")
+    found = findings(plan_of(write(tmp_path, "a.sh", asked)), "PD003")
+    assert len(found) == 1 and "--eval_data_path" in found[0].message and found[0].severity == "error"
+    given = asked.replace("    --eval_steps 1500 \\\n", "    --eval_steps 1500 \\\n    --eval_data_path eval.json \\\n")
+    assert findings(plan_of(write(tmp_path, "b.sh", given)), "PD003") == []
+    other = asked.replace("fastchat/train/train_lora.py", "llava/train/train_mem.py")  # not FastChat's data module
+    assert findings(plan_of(write(tmp_path, "c.sh", other)), "PD003") == []
