@@ -11,7 +11,8 @@ class IgnoredKey(Rule):
     trainer never reads (litgpt finetune `train.min_lr`), keys it rejects
     (litgpt finetune `train.max_norm`), keys that do nothing in this combination
     (GPT-NeoX `fp16.type`; HF `max_grad_norm` under a DeepSpeed JSON without
-    `gradient_clipping`), and unknown keys that look like a misspelling of a known
+    `gradient_clipping`; a `warmup_ratio` beside HF's `constant` schedule, which has no
+    warmup), and unknown keys that look like a misspelling of a known
     one ("did you mean `warmup_steps`?"). The finding points at the key's line. A key
     that is ignored but only repeats what a read key already does (NeoX `fp16: true`
     beside the `enabled: true` NeoX requires in the block) is reported at `info`.
@@ -23,7 +24,9 @@ class IgnoredKey(Rule):
     yet) read names the release that changed it and what it reads instead
     (`evaluation_strategy` -> `eval_strategy` from transformers 4.46; torchtitan 0.1.0
     moved `training.data_parallel_shard_degree` to `[parallelism]`), and "did you mean"
-    only suggests keys that release reads.
+    only suggests keys that release reads. A layout every recent release refuses is still
+    named at `info` when no release is known (nanotron's Adam settings straight under
+    `optimizer:`, the layout of 0.4 and earlier).
 
     `check --fix` renames a misspelt key when the suggestion is certain: the key is read by
     no known release of the trainer and exactly one known key is close to it (a safe fix:

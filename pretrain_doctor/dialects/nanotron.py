@@ -113,6 +113,7 @@ class NanotronDialect(Dialect):
         self._parallel(b, doc)
         self._checkpoint_and_eval(b, doc)
         table_notes(b, doc, self.table(), context.trainer_versions)
+        _old_optimizer_layout(b, doc, context)
         apply_flags(b, context)
         return b.build()
 
@@ -358,3 +359,22 @@ class NanotronDialect(Dialect):
 
 
 DIALECT = NanotronDialect()
+
+
+# Moved under `optimizer.optimizer_factory` by abd91dc3 (2024-04-17, before 0.5); every release loads the
+# YAML with dacite strict=True (config/config.py), so a release from 0.5 on refuses the old layout.
+_PRE_FACTORY_KEYS = ("adam_beta1", "adam_beta2", "adam_eps", "torch_adam_is_fused")
+
+
+def _old_optimizer_layout(b: PlanBuilder, doc: Document, context: BuildContext) -> None:
+    """One info note for the layout before optimizer_factory when no nanotron version is known (a known
+    release from 0.5 on already gets a PD002 warning per key from the version table)."""
+    old = [k for k in _PRE_FACTORY_KEYS if doc.has(("optimizer", k))]
+    if not old or doc.has(("optimizer", "optimizer_factory")) or context.trainer_versions.get("nanotron") is not None:
+        return
+    b.note("ignored-key", f"`optimizer.{old[0]}` ({', '.join(old)}) is nanotron's optimizer layout of 0.4 and "
+           "earlier: 0.5 (April 2024) and later read them under `optimizer.optimizer_factory` and load configs "
+           "strictly, so they refuse this file", b.source(doc, ("optimizer", old[0])),
+           hint="move them under `optimizer.optimizer_factory` (with `name: adamW`), or pass "
+                "--trainer-version nanotron=VER for the release the config was written for",
+           key=f"optimizer.{old[0]}", severity="info")
