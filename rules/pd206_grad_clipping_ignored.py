@@ -10,7 +10,9 @@ class GradClippingIgnored(Rule):
     """`max_grad_norm` does nothing: the attached DeepSpeed config has no `gradient_clipping`.
 
     ## What it does
-    Fires when an HF Trainer or axolotl config sets a gradient clip but runs under a
+    Fires when an HF Trainer or axolotl config, or a Megatron-DeepSpeed script with
+    `--clip-grad` (its get_megatron_optimizer returns the bare optimizer under
+    `--deepspeed`, without Megatron's clipping wrapper), sets a gradient clip but runs under a
     DeepSpeed JSON that lacks `gradient_clipping` (the plan records this as
     `clipping.ignored_by: deepspeed`). Also reports adapter observations tagged for
     this rule.

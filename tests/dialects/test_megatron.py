@@ -358,3 +358,14 @@ torchrun finetune.py --load $LOAD --use_checkpoint_args --num_layers 80 --hidden
     scratch = plan_of(write(tmp_path, "pretrain.sh", text.replace("finetune.py", "pretrain_gpt.py").replace(
         " --use_checkpoint_args", "")))
     assert scratch.mode.init_from is None and len(findings(scratch, "PD106")) == 1
+
+
+def test_megatron_deepspeed_clip_grad_needs_the_json_s_gradient_clipping(fixtures_dir, tmp_path) -> None:
+    # Megatron-DeepSpeed's get_megatron_optimizer returns the bare optimizer under --deepspeed (no
+    # Megatron clipping wrapper): the engine clips by the JSON's `gradient_clipping`, default 0.
+    path = _fixture(fixtures_dir, tmp_path, "ds_pretrain_gpt_350m.sh", "ds_config.json")
+    assert findings(plan_of(path), "PD206") == []
+    json_path = tmp_path / "ds_config.json"
+    json_path.write_text(json_path.read_text().replace('"gradient_clipping": 1.0,', ""))
+    found = findings(plan_of(path), "PD206")
+    assert len(found) == 1 and "no `gradient_clipping`" in found[0].message and found[0].severity == "error"
