@@ -46,7 +46,8 @@ class DecayOnNormsOrEmbeddings(Rule):
     (nanoGPT decays the tied `wte`; OLMo's `decay_embeddings`). Norm and bias decay
     the config turns on by name (OLMo 2's `decay_norm_and_bias: true`, its published
     recipe) is a deliberate choice and stays silent; embedding decay is reported even
-    then, since OLMo 2 itself dropped it. It warns when the decay comes from a known trainer bug:
+    then, since OLMo 2 itself dropped it, and that finding names the chosen norm decay too
+    (OLMoE's `decay_norm_and_bias: true` with `decay_embeddings: true`). It warns when the decay comes from a known trainer bug:
     transformers releases before 4.50 (`trainer_version`) decay the RMSNorm weights of
     Llama-style models, because they recognised norms only by class.
 
@@ -95,10 +96,13 @@ class DecayOnNormsOrEmbeddings(Rule):
             )
             return
         decayed = []
-        if opt.decay_norm_and_bias and not _chosen_in_config(plan, "optimizer.decay_norm_and_bias"):
+        chosen = _chosen_in_config(plan, "optimizer.decay_norm_and_bias")
+        if opt.decay_norm_and_bias and not chosen:
             decayed.append("norm weights and biases")
         if opt.decay_embeddings and plan.mode.kind == "pretrain":
             decayed.append("the embedding")
+            if opt.decay_norm_and_bias and chosen:  # named too, so the one finding tells all that is decayed
+                decayed.append("the norm weights (and biases, where the model has them) as `decay_norm_and_bias: true` asks")
         if decayed:
             field = "optimizer.decay_norm_and_bias" if decayed[0].startswith("norm") else "optimizer.decay_embeddings"
             if field not in plan.sources:

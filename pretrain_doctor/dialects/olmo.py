@@ -135,6 +135,14 @@ class OlmoDialect(Dialect):
             b.set("optimizer.decay_norm_and_bias", not no_decay, b.source(doc, ("optimizer", "no_decay_norm_and_bias")))
         b.take("optimizer.decay_norm_and_bias", doc, "optimizer.decay_norm_and_bias", lenient_bool)
         b.default("optimizer.decay_norm_and_bias", False, DEFAULT)
+        # olmo/optim.py decays a norm's `weight` and any `bias`: a model with non-affine norms and no
+        # biases (OLMo-7B-0724: layer_norm_with_affine false, include_bias false) has none to decay.
+        affine = lenient_bool(doc.get(("model", "layer_norm_with_affine"), True))
+        include_bias = lenient_bool(doc.get(("model", "include_bias"), True))
+        norm_bias = lenient_bool(doc.get(("model", "bias_for_layer_norm"), include_bias))  # None: as include_bias
+        if b.get("optimizer.decay_norm_and_bias") and affine is False and not (include_bias or norm_bias):
+            b.set("optimizer.decay_norm_and_bias", False,
+                  b.source(doc, ("model", "layer_norm_with_affine"), note="no norm weights or biases to decay"))
         b.take("optimizer.decay_embeddings", doc, "optimizer.decay_embeddings", lenient_bool)
         b.default("optimizer.decay_embeddings", False, DEFAULT)
         b.take("clipping.max_norm", doc, "max_grad_norm", lenient_number)

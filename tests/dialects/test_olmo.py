@@ -163,3 +163,41 @@ def test_olmoe_experts_count_in_the_model_size(tmp_path) -> None:
     assert plan.derived.active_parameters.value == pytest.approx(1.28e9, rel=0.01)
     unstated = plan_of(write(tmp_path, "moe.yml", text.replace("      moe_top_k: 8\n", "")))
     assert "model.experts_per_token" in unstated.unknown  # OLMoE's default is not assumed
+
+
+# OLMoE olmoe-8x1b-newhp-newds-cx5-fine1-docmask.yml (held-out review 2, reduced): affine RMSNorm, both decays
+# chosen. OLMo-7B-0724 chooses the same but has non-affine norms and no biases: nothing for the norm flag to decay.
+DECAY = """
+model:
+  d_model: 2048
+  n_heads: 16
+  n_layers: 16
+  max_sequence_length: 4096
+  include_bias: false
+  layer_norm_type: rms
+  layer_norm_with_affine: {affine}
+  bias_for_layer_norm: false
+optimizer:
+  name: adamw
+  learning_rate: 4.0e-4
+  weight_decay: 0.1
+  decay_norm_and_bias: true
+  decay_embeddings: true
+scheduler:
+  name: cosine_with_warmup
+  t_warmup: 2000
+max_duration: 100000
+global_train_batch_size: 1024
+device_train_microbatch_size: 4
+"""
+
+
+def test_chosen_norm_decay_is_named_beside_embedding_decay_when_norms_have_weights(tmp_path) -> None:
+    olmoe = plan_of(write(tmp_path, "olmoe.yml", DECAY.format(affine="true")), "olmo")
+    [found] = findings(olmoe, "PD204")
+    assert "the embedding" in found.message and "norm weights" in found.message
+    plain = plan_of(write(tmp_path, "olmo0724.yml", DECAY.format(affine="false")), "olmo")
+    assert plain.optimizer.decay_norm_and_bias is False
+    assert plain.sources["optimizer.decay_norm_and_bias"].note == "no norm weights or biases to decay"
+    [found] = findings(plain, "PD204")
+    assert "norm" not in found.message
