@@ -168,7 +168,8 @@ def _typo_key(dialect: str) -> str:
 @pytest.mark.parametrize("dialect", sorted(CASES))
 def test_a_key_of_another_release_is_not_a_typo_under_the_union(tmp_path: Path, dialect: str) -> None:
     plan = plan_of(_config(tmp_path, dialect), dialect)
-    found = _pd002(plan)
+    # an info note may still name a layout every recent release refuses (nanotron's pre-0.5 optimizer)
+    found = {n.data["key"]: n.message for n in notes(plan, "ignored-key") if n.data.get("severity") != "info"}
     key = CASES[dialect][1]
     assert key not in found, found.get(key)
     assert plan.unknown["trainer_version"].startswith("--trainer-version ")
