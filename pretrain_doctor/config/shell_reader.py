@@ -1094,7 +1094,7 @@ def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
         rest = words[script_index + 1:]
     else:
         rest = words
-    args, overrides, arg_positions, unknown, unresolved = _arguments(rest)
+    args, overrides, arg_positions, unknown, unresolved = _arguments(rest, keep_positional=script_index is not None)
     data.update(args)
     positions.update(arg_positions)
     if overrides:
@@ -1171,14 +1171,16 @@ def _options(words: list[Word]) -> Optional[tuple[dict[str, Any], dict[KeyPath, 
     return launcher, positions
 
 
-def _arguments(words: list[Word]) -> tuple[dict[str, Any], dict[str, Any], dict[KeyPath, Position], dict[str, str],
-                                          list[Word]]:
-    """argparse-style: a `--flag` takes the words up to the next flag (none: a switch)."""
+def _arguments(words: list[Word], keep_positional: bool = False) -> tuple[
+        dict[str, Any], dict[str, Any], dict[KeyPath, Position], dict[str, str], list[Word]]:
+    """argparse-style: a `--flag` takes the words up to the next flag (none: a switch). With
+    `keep_positional`, the words before the first flag that are no override are `positional`."""
     args: dict[str, Any] = {}
     overrides: dict[str, Any] = {}
     positions: dict[KeyPath, Position] = {}
     unknown: dict[str, str] = {}
     unresolved: list[Word] = []
+    positional: list[str] = []
     i = 0
     while i < len(words):
         word = words[i]
@@ -1223,7 +1225,12 @@ def _arguments(words: list[Word]) -> tuple[dict[str, Any], dict[str, Any], dict[
             key = key.lstrip("+~")
             overrides[key] = value
             positions[("overrides", key)] = Position(word.line, word.column)
+        elif keep_positional and not args:  # a positional before any flag: `composer train.py yamls/x.yaml key=value`
+            positions[("positional", len(positional))] = Position(word.line, word.column)
+            positional.append(text)
         i += 1
+    if positional:
+        args = {"positional": positional, **args}
     return args, overrides, positions, unknown, unresolved
 
 

@@ -18,21 +18,27 @@ not a coefficient multiplied by the lr as in torch's AdamW. Schedulers are Compo
 happens only through `algorithms.gradient_clipping`.
 
 A MosaicML platform run file (`mcli/*.yaml`) carries the same config under `parameters:`;
-its `compute.gpus` is the world size.
+its `compute.gpus` is the world size. A launch script `composer train.py yamls/x.yaml key=value ...`
+is read as that YAML (found as written, or by the tail of its path under the script's folders) with
+the overrides applied as train.py's `om.merge(yaml_cfg, om.from_cli(args))` does; an overridden
+field points at the script's line. A YAML that cannot be found stops with one line saying so.
 
 Defaults are llm-foundry 0.22.0.dev0 (commit 8c8dd48) and Composer at commit 6405188.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from ..config.document import Document, KeyPath, Position
+from ..errors import ConfigError
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, closest_key, lenient_bool, lenient_int, lenient_number,
@@ -139,9 +145,11 @@ class _Clock:
 class LlmFoundryDialect(Dialect):
     name = "llmfoundry"
     field_keys = {"model.embedding_rows": "model.vocab_size", "model.vocab_size": "model.vocab_size"}
-    summary = "MosaicML llm-foundry / Composer YAML (Composer time strings, ${variables})"
+    summary = "MosaicML llm-foundry / Composer YAML (Composer time strings, ${variables}), or a `composer train.py x.yaml key=value` launch script"
 
     def score(self, doc: Document) -> int:
+        if doc.format == "shell":
+            return 85 if composer_yaml(doc) is not None else 0  # `composer train.py x.yaml key=value`
         data = _train_config(doc).data
         if not isinstance(data.get("model"), dict) or not isinstance(data.get("optimizer"), dict):
             return 0
@@ -160,6 +168,9 @@ class LlmFoundryDialect(Dialect):
         return score if score >= 80 else 0
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        script = docs[0] if docs[0].format == "shell" else None
+        if script is not None:
+            docs = [_launched_yaml(script, context), *docs[1:]]
         doc = resolve_interpolations(_train_config(docs[0]))
         b = self.builder([doc, *docs[1:]])
         _platform_world_size(b, docs[0], context)
@@ -180,7 +191,84 @@ class LlmFoundryDialect(Dialect):
         typo_notes(b, doc, _OPTIMIZER_KEYS, prefix=("optimizer",))
         typo_notes(b, doc, _SCHEDULER_KEYS, prefix=("scheduler",))
         apply_flags(b, context)
-        return b.build()
+        plan = b.build()
+        return _point_at_overrides(plan, script) if script is not None else plan
+
+
+# --- `composer train.py yamls/x.yaml key=value ...` launch scripts ----------------------------------
+def composer_yaml(doc: Document) -> Optional[str]:
+    """The YAML a Composer launch (`composer train.py yamls/x.yaml key=value ...`) trains with."""
+    launcher = doc.data.get("launcher")
+    if not (isinstance(launcher, dict) and launcher.get("name") == "composer"):
+        return None
+    return next((str(p) for p in doc.data.get("positional") or () if str(p).endswith((".yaml", ".yml"))), None)
+
+
+def _find_yaml(reference: str, script: Path) -> Optional[Path]:
+    """The YAML as written, beside the script, or as the longest tail of its path under the script's
+    folder or one of its parents (a script's absolute cluster path `/scratch/.../repo/configs/x.yaml`
+    names `configs/x.yaml` of the checkout the script is in)."""
+    written = Path(reference)
+    if written.is_file():
+        return written
+    parts = written.parts[1:] if written.is_absolute() else written.parts
+    for start in range(len(parts)):
+        tail = Path(*parts[start:])
+        for base in (script.parent, *list(script.parent.parents)[:4]):
+            if (base / tail).is_file():
+                return base / tail
+    return None
+
+
+def _launched_yaml(script: Document, context: BuildContext) -> Document:
+    """The launched YAML with the command line's `key=value` overrides applied, as train.py's
+    `om.merge(yaml_cfg, om.from_cli(args_list))` does (values parsed as YAML, as OmegaConf's CLI)."""
+    import yaml
+
+    reference = composer_yaml(script) or ""
+    found = _find_yaml(reference, Path(script.path))
+    overrides = script.data.get("overrides") or {}
+    line = script.position(("program",))
+    if found is None or context.load is None:
+        raise ConfigError(f"a Composer launch script: the YAML it trains with, `{reference}`, is not found beside "
+                          f"the script or in its parent folders; check that YAML (this script's {len(overrides)} "
+                          "command-line overrides are then not applied)", script.path, line.line if line else None)
+    base = context.load(found)
+    data = copy.deepcopy(base.data)
+    for key, text in overrides.items():
+        try:
+            value = yaml.safe_load(text) if text != "" else None
+        except yaml.YAMLError:
+            value = text
+        node = data
+        *parents, last = key.split(".")
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        node[last] = value
+    return dataclasses.replace(base, data=data)
+
+
+def _point_at_overrides(plan: TrainingPlan, script: Document) -> TrainingPlan:
+    """A plan field (or note) whose key the command line overrides points at the override's line."""
+    overrides = script.data.get("overrides") or {}
+
+    def moved(source: Any) -> Any:
+        key = getattr(source, "key", None)
+        hit = next((k for k in overrides if key and (key == k or key.startswith(k + "."))), None)
+        if hit is None:
+            return source
+        pos = script.position(("overrides", hit))
+        return source.model_copy(update={"file": script.path, "line": pos.line if pos else None,
+                                         "column": pos.column if pos else None, "key": hit,
+                                         "note": "command-line override"})
+
+    plan.sources = {field: moved(source) for field, source in plan.sources.items()}
+    for note in plan.notes:
+        if note.source is not None:
+            note.source = moved(note.source)
+    return plan
 
 
 class _Under(Mapping[KeyPath, Position]):

@@ -411,3 +411,44 @@ global_train_batch_size: 4096
     gpt = plan_of(write(tmp_path, "gpt.yaml", text.replace("name: bert", "name: mpt_causal_lm").replace(
         "    mlm_probability: ${mlm_probability}\n", "").replace("mlm_probability: 0.30\n", "")))
     assert gpt.objective.kind == "causal_lm"
+
+
+# LLM-Shearing llmshearing/scripts/continue_pretrain.sh (held-out review 2, reduced): a Composer launch of a YAML
+# of the same checkout, named by the absolute cluster path, with OmegaConf `key=value` overrides.
+_COMPOSER_LAUNCH = """
+PROJ_DIR=/scratch/user/LLM-Shearing
+TRAIN_SCRIPT=${PROJ_DIR}/llmshearing/train.py
+config_file=${PROJ_DIR}/llmshearing/configs/llama2/1.3b.yaml
+lr=1e-4
+composer $TRAIN_SCRIPT \\
+    $config_file \\
+    max_duration=48000ba \\
+    scheduler.t_warmup=1440ba \\
+    optimizer.lr=${lr} \\
+    model.path=/scratch/user/out/pruned-rank0.pt \\
+    train_loader.num_workers=0
+"""
+
+
+def test_composer_launch_reads_its_yaml_with_the_overrides(tmp_path: Path) -> None:
+    write(tmp_path, "llmshearing/configs/llama2/1.3b.yaml", _PRETRAIN)
+    script = write(tmp_path, "llmshearing/scripts/continue_pretrain.sh", _COMPOSER_LAUNCH)
+    assert detected(script) == "llmfoundry"
+    plan = plan_of(script)
+    assert plan.optimizer.lr == pytest.approx(1e-4) and plan.run.max_steps == 48000
+    assert plan.schedule.warmup_steps == 1440 and plan.mode.init_from == "/scratch/user/out/pruned-rank0.pt"
+    assert plan.optimizer.betas == (0.9, 0.95)  # from the YAML
+    lr = plan.sources["optimizer.lr"]
+    assert lr.file == str(script) and lr.line == 9 and lr.note == "command-line override"
+    assert plan.sources["optimizer.betas"].file.endswith("1.3b.yaml")
+    [found] = findings(plan, "PD704")
+    assert found.file == str(script)  # the override sets the workers to 0, not the YAML's 8
+
+
+def test_composer_launch_without_its_yaml_says_so(tmp_path: Path) -> None:
+    from pretrain_doctor.errors import ConfigError
+
+    script = write(tmp_path, "continue_pretrain.sh", _COMPOSER_LAUNCH)
+    with pytest.raises(ConfigError, match="YAML it trains with, `/scratch/user/LLM-Shearing/llmshearing/configs/llama2/"
+                                          "1.3b.yaml`, is not found.*5 command-line overrides"):
+        plan_of(script)
