@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from collections import deque
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 import numpy as np
 
@@ -16,6 +17,25 @@ from .stats import RollingBaseline, cached_baseline, episode_starts, finite_seri
 def _modules(record: StepRecord, prefix: str) -> list[str]:
     """Module names of the `prefix/<module>` metrics in a record, in logged (forward) order."""
     return [name[len(prefix) + 1:] for name in record.metrics if name.startswith(prefix + "/")]
+
+
+# A log writing at most this many decimals is taken as rounded (Megatron's `grad norm: 0.123`).
+_MAX_LOGGED_DECIMALS = 6
+
+
+def logged_rounding(values: Iterable[float]) -> float:
+    """How far from 0 a logged zero may have been: half a unit of the last decimal when every
+    non-zero value among `values` (the ones logged before it) has at most 6 decimals (a
+    text log's `grad norm: 0.000`), 0 when one has more (the monitor's float norms: a zero is
+    exactly 0, as fp16 gradients that underflowed are), inf with no non-zero value to tell."""
+    nonzero = [v for v in values if v != 0]
+    if not nonzero:
+        return math.inf
+    for decimals in range(_MAX_LOGGED_DECIMALS + 1):
+        unit = 10.0 ** decimals
+        if all(abs(v * unit - round(v * unit)) <= 1e-9 * abs(v * unit) for v in nonzero):
+            return 0.5 / unit
+    return 0.0
 
 
 class GradNormSpike(Detector):
@@ -184,11 +204,19 @@ class VanishingGradient(Detector):
     """The gradient vanished: the global norm at once, or a layer's relative to its weights.
 
     ## What it does
-    Every record with a finite, non-zero `grad_norm` (read every step): a `warning` when
-    it stays below `collapse_factor` × the median of the previous `window` finite grad
-    norms for `collapse_persist` records in a row (the loss scaled to ~0 or cut from the
-    graph: said within two steps, not after several layer samples). For each module with both `grad_norm/<module>` and `param_norm/<module>` in a
-    record, the ratio ‖g‖/‖θ‖. A `warning` when a module's ratio stays below `min_ratio`
+    Every record with a finite `grad_norm` (read every step): a `warning` when it stays
+    below `collapse_factor` × the median of the previous `window` finite grad norms for
+    `collapse_persist` records in a row (the loss scaled to ~0 or cut from the graph: said
+    within two steps, not after several layer samples). A norm of exactly 0 after non-zero
+    ones is the strongest such collapse (under fp16 the vanished gradients underflow to
+    0); only a zero that a log's rounding may have made of a healthy norm (every value
+    before it written with at most 6 decimals, and half a unit of the last one not below
+    `collapse_factor` × the median) or a zero from the start (a metric logged as 0.000) is
+    no verdict. Steps the loss scaler skipped carry non-finite or no norms, and a step
+    without a backward pass no gradients (`zero_grad()` sets them to None): neither is
+    judged; a single step whose gradients were zeroed in place and got none is below the
+    `collapse_persist` records a warning needs. For each module with both
+    `grad_norm/<module>` and `param_norm/<module>` in a record, the ratio ‖g‖/‖θ‖. A `warning` when a module's ratio stays below `min_ratio`
     for `persist` sampled records, or when the ratio of the first logged module to the
     last (forward order, as the monitor logs them) stays below `min_depth_ratio`.
     What fires at one step is one alert: the global collapse (or the first layer) names the
@@ -233,8 +261,9 @@ class VanishingGradient(Detector):
         grad = record.finite("grad_norm")
         if grad is not None:
             median = self._baseline.median if self._baseline.ready else None
+            rounding = logged_rounding(self._baseline.values) if grad == 0 else 0.0
             self._baseline.push(grad)
-            alerts += self._global(record.step, grad, median)
+            alerts += self._global(record.step, grad, median, rounding)
         ratios = {}
         for module in _modules(record, "grad_norm"):
             grad, param = record.finite(f"grad_norm/{module}"), record.finite(f"param_norm/{module}")
@@ -249,31 +278,42 @@ class VanishingGradient(Detector):
                 alerts += self._depth(record.step, first, last, depth, depth < self.min_depth_ratio)
         return _one_incident(alerts)
 
-    def _global(self, step: int, grad: float, median: Optional[float]) -> list[Alert]:
-        if grad <= 0:  # a trainer logging 0.000 (PDM502's business): no verdict either way
+    def _global(self, step: int, grad: float, median: Optional[float], rounding: float = 0.0) -> list[Alert]:
+        """`rounding`: how far from 0 a zero `grad` may have been (see `logged_rounding`)."""
+        if grad < 0 or (grad == 0 and not (median and rounding < self.collapse_factor * median)):
+            # a zero before any non-zero norm (a trainer logging 0.000: PDM502's business), or one
+            # that a log's rounding may have made of a healthy norm: no verdict either way
             return []
         low = median is not None and median > 0 and grad < self.collapse_factor * median
         self._runs["<global>"] = self._runs.get("<global>", 0) + 1 if low else 0
         if self._runs["<global>"] != self.collapse_persist:
             return []
-        return [self.alert(step, f"global grad norm {grad:.3g} is {grad / median:.2g} x its median {median:.4g} for "
-                                 f"{self.collapse_persist} records: the loss no longer produces gradients",
-                           grad_norm=grad, median=median, ratio=grad / median, collapse_factor=self.collapse_factor,
-                           persist=self.collapse_persist)]
+        if grad == 0:
+            said = (f"global grad norm is exactly 0 for {self.collapse_persist} records (its median {median:.4g}): "
+                    f"the gradients underflowed (fp16: the loss times its scale rounds to 0) or the loss no longer "
+                    f"produces gradients")
+        else:
+            said = (f"global grad norm {grad:.3g} is {grad / median:.2g} x its median {median:.4g} for "
+                    f"{self.collapse_persist} records: the loss no longer produces gradients")
+        return [self.alert(step, said, grad_norm=grad, median=median, ratio=grad / median,
+                           collapse_factor=self.collapse_factor, persist=self.collapse_persist)]
 
     def _scan_global(self, table: MetricTable, cache: dict, start: int, end: int) -> list[tuple[int, int, str, Alert]]:
         rows, grads, median, _ = cached_baseline(cache, table, "grad_norm", start, end, self.window,
                                                  *self._BASELINE, with_mad=False)
-        judged = grads > 0
+        rounding = np.zeros(len(grads))
+        for i in np.flatnonzero(grads == 0).tolist():  # rare: each judged against the window before it
+            rounding[i] = logged_rounding(grads[max(i - self.window, 0):i].tolist())
         with np.errstate(invalid="ignore"):
+            judged = (grads > 0) | ((grads == 0) & (median > 0) & (rounding < self.collapse_factor * median))
             low = judged & (median > 0) & (grads < self.collapse_factor * median)
-        # a zero grad norm is no verdict: the run of low records goes on through it
-        rows, grads, median, low = rows[judged], grads[judged], median[judged], low[judged]
+        # a zero without a verdict leaves the run of low records as it was
+        rows, grads, median, low, rounding = rows[judged], grads[judged], median[judged], low[judged], rounding[judged]
         out = []
         for i in np.flatnonzero(run_lengths(low) == self.collapse_persist).tolist():
             self._runs["<global>"] = self.collapse_persist - 1
             out += [(int(rows[i]), -1, "", a) for a in self._global(int(table.steps[rows[i]]), float(grads[i]),
-                                                                    float(median[i]))]
+                                                                    float(median[i]), float(rounding[i]))]
         return out
 
     def _layer(self, step: int, module: str, ratio: float, low: bool) -> list[Alert]:

@@ -7,6 +7,7 @@ computation through the cache.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Any, Optional
 
@@ -61,7 +62,10 @@ class LossSpike(_LossBaseline):
     or at least two records covering `persist` steps (a log written every 10 steps) —
     the loss stays up or recovers only partly — or when the spike comes with a second
     signal: the global `grad_norm` at the same step at ≥ `grad_factor` × its own rolling
-    median. One info and at most one warning per episode.
+    median, or gradients that overflowed at that step (a non-finite `grad_norm`, or a step
+    the fp16 loss scaler skipped: `step_skipped`, `extra["skipped_step"]`; their norm is
+    unknown, and a spike that overflows fp16 is the spike that moves the gradients under
+    fp32). One info and at most one warning per episode.
 
     ## Why is this bad?
     Healthy runs have single-step outliers (bad batches: the same steps across
@@ -92,6 +96,7 @@ class LossSpike(_LossBaseline):
     slug = "loss-spike"
     severity = "warning"
     needs = ("loss", "grad_norm")
+    also_reads = ("step_skipped",)
     defaults = {**LOSS_BASELINE_DEFAULTS, "z_spike": 6.0, "z_elevated": 4.0, "persist": 3,
                 "grad_factor": 10.0, "grad_window": 64}
     state_fields = ("_loss", "_grad", "_episode", "_previous_step")
@@ -117,7 +122,7 @@ class LossSpike(_LossBaseline):
         previous, self._previous_step = self._previous_step, record.step
         if judged is None:
             return []
-        return self._judge(record.step, loss, *judged, grad_ratio, previous)
+        return self._judge(record.step, loss, *judged, grad_ratio, previous, _overflowed(record))
 
     def _grad_ratio(self, grad: Optional[float]) -> Optional[float]:
         if grad is None:
@@ -127,7 +132,8 @@ class LossSpike(_LossBaseline):
         return ratio
 
     def _judge(self, step: int, loss: float, z: float, median: float, scale: float,
-               grad_ratio: Optional[float], previous_step: Optional[int]) -> list[Alert]:
+               grad_ratio: Optional[float], previous_step: Optional[int], overflowed: bool = False) -> list[Alert]:
+        """`overflowed`: the step's gradients overflowed (see `_overflowed`)."""
         episode = self._episode
         if z < self.z_elevated:
             if episode["start"] is not None:  # an episode ended (a pristine one stays as it is)
@@ -143,15 +149,20 @@ class LossSpike(_LossBaseline):
         episode["peak"] = max(episode["peak"], z)
         spike = z >= self.z_spike
         episode["spiked"] |= spike
-        escalated = spike and grad_ratio is not None and grad_ratio >= self.grad_factor
+        escalated = spike and ((grad_ratio is not None and grad_ratio >= self.grad_factor) or overflowed)
         data = {"loss": loss, "baseline": median, "scale": scale, "z": z, "peak_z": episode["peak"],
                 "episode_start": episode["start"], "episode_records": episode["length"], "episode_steps": covered,
                 "grad_ratio": grad_ratio, "z_spike": self.z_spike, "z_elevated": self.z_elevated,
-                "persist": self.persist, "grad_factor": self.grad_factor}
+                "persist": self.persist, "grad_factor": self.grad_factor, "grad_overflow": overflowed}
         if episode["spiked"] and not episode["warned"] and (lasting or escalated):
             episode["warned"] = True
-            why = (f"grad norm {grad_ratio:.1f}x its median at the same step" if escalated else
-                   f"still {z:.1f} sigma up after {episode['length']} records, {covered} steps")
+            if not escalated:
+                why = f"still {z:.1f} sigma up after {episode['length']} records, {covered} steps"
+            elif grad_ratio is not None and grad_ratio >= self.grad_factor:
+                why = f"grad norm {grad_ratio:.1f}x its median at the same step"
+            else:
+                why = "its gradients overflowed at the same step (non-finite; an fp16 loss scaler skips such a step)"
+
             return [self.alert(step, f"loss spike {loss:.4g} vs baseline {median:.4g} ({why})", "warning", **data)]
         if spike and not episode["info"] and not episode["warned"]:
             episode["info"] = True
@@ -163,6 +174,7 @@ class LossSpike(_LossBaseline):
         out: list[tuple[int, Alert]] = []
         for start, end in self._segments(table):
             ratio_by_row = self._grad_ratios(table, start, end, cache)
+            overflowed = _overflowed_rows(table)
             rows, losses, z, median, scale = self._z_arrays(table, start, end, cache)
             previous = -2
             for i in np.flatnonzero(z >= self.z_elevated).tolist():
@@ -172,7 +184,8 @@ class LossSpike(_LossBaseline):
                 ratio = None if np.isnan(ratio_by_row[rows[i]]) else float(ratio_by_row[rows[i]])
                 before = int(table.steps[rows[i - 1]]) if i > 0 else None
                 for alert in self._judge(int(table.steps[rows[i]]), float(losses[i]), float(z[i]),
-                                         float(median[i]), float(scale[i]), ratio, before):
+                                         float(median[i]), float(scale[i]), ratio, before,
+                                         bool(overflowed[rows[i]])):
                     out.append((int(rows[i]), alert))
             self._episode = self._new_episode()
         return out
@@ -185,6 +198,28 @@ class LossSpike(_LossBaseline):
         ratios = np.full(len(table), np.nan)
         ratios[rows[ok]] = grads[ok] / median[ok]
         return ratios
+
+
+def _overflowed(record: StepRecord) -> bool:
+    """Did this step's gradients overflow: a non-finite global grad norm, or a step the loss
+    scaler skipped (it skips exactly those)?"""
+    grad = record.metrics.get("grad_norm")
+    if grad is not None and not math.isfinite(grad):
+        return True
+    skipped = record.metrics.get("step_skipped")
+    return bool(skipped is not None and skipped > 0) or bool(record.extra.get("skipped_step"))
+
+
+def _overflowed_rows(table: MetricTable) -> np.ndarray:
+    """`_overflowed` of every row of a table."""
+    grads, grad_present = table.column("grad_norm")
+    skipped, skip_present = table.column("step_skipped")
+    with np.errstate(invalid="ignore"):
+        out = (grad_present & ~np.isfinite(grads)) | (skip_present & (skipped > 0))
+    for row, extra in table.extras.items():
+        if extra.get("skipped_step"):
+            out[row] = True
+    return out
 
 
 class LossDivergence(_LossBaseline):

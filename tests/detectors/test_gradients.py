@@ -129,7 +129,7 @@ def test_update_ratio_quiet_on_noisy_healthy_layers():
 
 def test_a_global_grad_norm_collapse_is_said_within_two_records():
     """Loss x 1e-12: the global norm, read every step, drops 12 orders of magnitude at
-    once; no layer sample is needed. A zero norm (a trainer logging 0.000) is no verdict."""
+    once; no layer sample is needed. A zero within the collapse goes on with it."""
     norms = [1.0 + 0.1 * (i % 3) for i in range(40)] + [1e-12, 1.1e-12, 0.0, 1e-12, 1e-12]
     records = [StepRecord(i + 1, {"grad_norm": g}) for i, g in enumerate(norms)]
     alerts = DetectorSet([VanishingGradient()]).feed(records)
@@ -137,6 +137,53 @@ def test_a_global_grad_norm_collapse_is_said_within_two_records():
     assert "global grad norm" in alerts[0].message and alerts[0].data["ratio"] < 1e-11
     assert [(a.step, a.message) for a in DetectorSet([VanishingGradient()]).scan(records)] == \
         [(a.step, a.message) for a in alerts]
+
+
+def _fed_and_scanned(recs):
+    fed = DetectorSet([VanishingGradient()]).feed(recs)
+    assert [a.as_dict() for a in DetectorSet([VanishingGradient()]).scan(recs)] == [a.as_dict() for a in fed]
+    return fed
+
+
+def test_a_norm_of_exactly_zero_after_nonzero_norms_is_a_collapse_within_two_records():
+    """fp16 + GradScaler: the loss x 1e-12 underflows every gradient to 0, so the global norm is
+    exactly 0 from the fault on; said at its second record, live and in replay alike."""
+    norms = list(healthy_grad(40)) + [0.0] * 8
+    fed = _fed_and_scanned([StepRecord(i + 1, {"grad_norm": g}) for i, g in enumerate(norms)])
+    assert [(a.step, a.severity) for a in fed] == [(42, "warning")]
+    assert "exactly 0" in fed[0].message and fed[0].data["grad_norm"] == 0.0 and fed[0].data["median"] > 0
+
+
+def test_zeros_that_are_no_collapse():
+    """No verdict on: a metric logged as 0 from the start (PDM502's business); steps the loss scaler
+    skipped (their norm is inf/NaN, or absent) between zeros; a lone zero (a step that zeroed its
+    gradients in place and ran no backward); a zero that a log's rounding may have made of a
+    healthy norm that decayed (Megatron's `grad norm: 0.000`)."""
+    healthy = list(healthy_grad(40))
+    from_start = [0.0] * 40 + healthy
+    skipped = healthy + [float("inf"), float("nan"), None, float("inf")] * 3 + healthy
+    lone = healthy + [0.0] + healthy + [0.0] + healthy
+    decayed = [round(0.02 * 0.9 ** i, 3) for i in range(60)]  # 0.02 ... 0.001, then 0.000 (~5e-4 and below)
+    assert decayed[-1] == 0.0 and decayed[30] > 0
+    for norms in (from_start, skipped, lone, decayed):
+        recs = [StepRecord(i + 1, {} if g is None else {"grad_norm": g}) for i, g in enumerate(norms)]
+        assert _fed_and_scanned(recs) == [], norms
+
+
+def test_a_rounded_log_judges_a_zero_only_when_its_rounding_proves_the_collapse():
+    """A log with 0 decimals of norms around 1e7: a 0 there is below 0.5, under 1e-6 x the median."""
+    norms = [float(round(1.2e7 * (1 + 0.01 * (i % 5)))) for i in range(30)] + [0.0, 0.0]
+    fed = _fed_and_scanned([StepRecord(i + 1, {"grad_norm": g}) for i, g in enumerate(norms)])
+    assert [(a.step, a.data["grad_norm"]) for a in fed] == [(32, 0.0)]
+
+
+def test_logged_rounding():
+    from pretrain_doctor.detectors.gradients import logged_rounding
+
+    assert logged_rounding([0.123, 17224.723, 0.0]) == 0.0005  # Megatron's %.3f
+    assert logged_rounding([1.2872216701507568, 1.25]) == 0.0  # float norms: a zero is exact
+    assert logged_rounding([1e-12, 1.0]) == 0.0
+    assert logged_rounding([0.0, 0.0]) == float("inf")
 
 
 def test_a_steep_but_healthy_drop_is_no_collapse():

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from pretrain_doctor.detectors import Annotation, default_detectors
+from pretrain_doctor.detectors.detector_set import DetectorSet
 from pretrain_doctor.detectors.loss import LossCollapse, LossDivergence, LossPlateau, LossSpike
 
 from .series import alerts, healthy_grad, healthy_loss, records, serious, severities
@@ -50,6 +51,41 @@ def test_spike_with_grad_norm_escalation_is_a_warning_at_once():
     found = alerts(LossSpike(), records(loss=loss, grad_norm=grad))
     assert [(a.step, a.severity) for a in found if a.step >= 400] == [(400, "warning")]
     assert found[-1].data["grad_ratio"] >= 10
+
+
+@pytest.mark.parametrize("how", ["step_skipped", "skipped_step", "inf_grad_norm", "nan_grad_norm"])
+def test_spike_whose_gradients_overflowed_is_a_warning_at_once(how):
+    """fp16: the spike's gradients overflow, the loss scaler skips the step, so no grad norm can
+    be compared with its median: the overflow is the second signal (under fp32 the same spike
+    is a grad norm jump). In the live feed and in replay's scan alike."""
+    loss, grad = healthy_loss(600, heavy_tails=False), healthy_grad(600)
+    loss[400] *= 1.5
+    grad_col: list = list(grad)
+    extras = {}
+    skipped: list = [0.0] * 600
+    if how == "step_skipped":
+        grad_col[400], skipped[400] = None, 1.0
+    elif how == "skipped_step":
+        grad_col[400] = None
+        extras = {400: {"skipped_step": True}}
+    else:
+        grad_col[400] = float("inf") if how == "inf_grad_norm" else float("nan")
+    recs = records(loss=loss, grad_norm=grad_col, step_skipped=skipped, extras=extras)
+    fed = DetectorSet([LossSpike()]).feed(recs)
+    assert [(a.step, a.severity) for a in fed if a.step >= 400] == [(400, "warning")]
+    assert fed[-1].data["grad_overflow"] is True and "overflowed" in fed[-1].message
+    assert [a.as_dict() for a in DetectorSet([LossSpike()]).scan(recs)] == [a.as_dict() for a in fed]
+
+
+def test_an_overflow_without_a_loss_spike_says_nothing():
+    """A healthy fp16 run overflows now and then (the scaler probing a higher scale): no spike, no alert;
+    a small outlier (z < z_spike) with an overflow stays quiet too."""
+    loss, grad = healthy_loss(600, heavy_tails=False), healthy_grad(600)
+    skipped = np.zeros(600)
+    skipped[[100, 300, 500]] = 1.0
+    loss[300] *= 1.01
+    assert [a for a in alerts(LossSpike(), records(loss=loss, grad_norm=grad, step_skipped=skipped))
+            if a.step >= 100] == []
 
 
 def test_persistence_counts_steps_in_sparse_logs():

@@ -196,9 +196,17 @@ def test_scan_equals_streaming_on_arbitrary_runs(data):
     loss[rng.random(n) < 0.05] = np.nan
     grad[rng.random(n) < 0.03] = np.inf
     loss[rng.random(n) < 0.05] *= 3
+    grad[rng.random(n) < 0.05] = 0.0  # zeros: vanished (fp16 underflow) or a metric logged as 0
+    if data.draw(st.booleans()):
+        grad[n // 2:] = np.where(np.isfinite(grad[n // 2:]), 0.0, grad[n // 2:])  # a collapse to exactly 0
+    if data.draw(st.booleans()):
+        grad = np.round(grad, 3)  # a text log's rounding
+    skipped = rng.random(n) < 0.03  # steps a loss scaler skipped
     records = []
     for i in range(n):
         metrics = {"loss": float(loss[i]), "grad_norm": float(grad[i]), "step_time": float(0.1 * (1 + (i > n // 2)))}
+        if skipped[i]:
+            metrics["step_skipped"] = 1.0
         for name in list(metrics):
             if rng.random() < 0.1:
                 del metrics[name]

@@ -6,6 +6,7 @@ Llama from a transformers config: `torch.autocast(dtype=float16)` around the for
 AdamW with two param groups (no decay on norms and biases) under a cosine schedule with warmup
 (`get_cosine_schedule_with_warmup`). On the CPU with float16 autocast, as on a GPU: the
 scaler starts at 2**16, skips the steps whose gradients overflow and halves its scale.
+`use_amp=False` is the recipe's own switch (`enabled=use_amp` on both): the same loop in float32.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ POISON = "model.layers.1.mlp.up_proj.weight"
 
 
 def run(doctor: Optional[dict] = None, fault: Optional[Fault] = None, steps: int = 40,
-        log_dir=None, init_scale: float = 2.0**16) -> Run:
+        log_dir=None, init_scale: float = 2.0**16, use_amp: bool = True) -> Run:
     from transformers import get_cosine_schedule_with_warmup
 
     model = hf_bits.tiny_llama(seed=3)
@@ -30,14 +31,14 @@ def run(doctor: Optional[dict] = None, fault: Optional[Fault] = None, steps: int
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=1e-3)
     scheduler = get_cosine_schedule_with_warmup(optimizer, num_warmup_steps=5, num_training_steps=steps)
-    scaler = torch.amp.GradScaler("cpu", init_scale=init_scale)
+    scaler = torch.amp.GradScaler("cpu", init_scale=init_scale, enabled=use_amp)
     data = hf_bits.loader(hf_bits.TokenBlocks(steps * 4, seed=5), 4)
     dr, result = harness.start(model, optimizer, doctor, log_dir, fault, POISON)
     model.train()
     for step, batch in enumerate(data):
         harness.apply(fault, "set_lr", step, optimizer)
         harness.apply(fault, "before_forward", step, model)
-        with torch.autocast(device_type="cpu", dtype=torch.float16):
+        with torch.autocast(device_type="cpu", dtype=torch.float16, enabled=use_amp):
             output = model(**batch)
             loss = harness.apply(fault, "scale_loss", step, output.loss)
         scaler.scale(loss).backward()

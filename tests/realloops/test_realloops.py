@@ -40,7 +40,8 @@ LOOPS: dict[str, tuple[Any, dict, tuple, bool]] = {
     "accelerate_clm": (loop_accelerate_clm, {}, ("nan_weight", "lr_x1000", "loss_spike", "grad_vanish",
                                                  "attn_blowup"), True),
     "peft_lora": (loop_peft_lora, {}, ("nan_weight", "lr_x1000", "loss_spike", "grad_vanish", "attn_blowup"), False),
-    "amp_grad_scaler": (loop_amp_scaler, {}, ("nan_weight", "lr_x1000", "attn_blowup"), True),
+    "amp_grad_scaler": (loop_amp_scaler, {}, ("nan_weight", "lr_x1000", "loss_spike", "grad_vanish", "attn_blowup"),
+                        True),
     "eval_mode": (loop_eval_mode, {}, ("nan_weight", "lr_x1000", "loss_spike", "grad_vanish"), True),
     "hf_trainer": (loop_hf_trainer, {}, ("nan_weight", "lr_x1000", "loss_spike", "attn_blowup"), True),
     "lightning_gan_two_optimizers": (loop_lightning_gan, {}, ("nan_weight", "lr_x1000", "grad_vanish"), False),
@@ -131,6 +132,32 @@ def test_fault_is_caught_at_its_step_and_delivered_by_the_next_sync(name, kind, 
         located = [a for a in run.doctor.alerts if a.code == "PDM103"]
         assert located and located[0].step == F + 1
         assert f"module {fault.param.rsplit('.', 1)[0]} " in located[0].message
-    if kind == "loss_spike" and clips:
+    if kind == "loss_spike" and clips and name != "amp_grad_scaler":  # fp16: the spike's step overflows (below)
         logged = harness.logged_metric(tmp_path, "grad_norm")
         assert logged[F + 1] == run.clip_norms[F] and logged[F + 1] > 10 * logged[F]
+
+
+@pytest.mark.parametrize("use_amp", [True, False], ids=["fp16_grad_scaler", "fp32"])
+def test_fp16_faults_are_said_as_under_fp32(use_amp, tmp_path):
+    """The torch.amp recipe with its own `use_amp` switch, faulted at loop step F. Under fp16 the
+    x30 logits overflow the gradients (GradScaler skips the step, halves its scale: no grad norm
+    to compare) and the loss x1e-12 underflows them to exactly 0; under fp32 the spike shows as a
+    grad norm jump and the vanishing as a norm 1e-12 of its median. The same alerts, at the same
+    steps, with the same severities: PDM201 a warning at F + 1, PDM303 a warning by F + 3."""
+    said = {}
+    for kind in ("loss_spike", "grad_vanish"):
+        log_dir = tmp_path / kind
+        run = loop_amp_scaler.run(doctor=_options(), fault=Fault(kind, F), log_dir=log_dir, steps=STEPS,
+                                  use_amp=use_amp)
+        code = EXPECTED[kind][0][0]
+        said[kind] = [(a.step, a.severity) for a in run.doctor.alerts if a.code == code]
+        logged = harness.logged_metric(log_dir, "grad_norm")
+        if kind == "loss_spike" and use_amp:
+            assert not math.isfinite(run.clip_norms[F]) and run.val_losses[F] == run.val_losses[F - 1] / 2  # the scale halved
+            assert F + 1 not in logged and harness.logged_metric(log_dir, "step_skipped") == {F + 1: 1.0}
+            assert next(a for a in run.doctor.alerts if a.code == code).data["grad_overflow"] is True
+        elif kind == "loss_spike":
+            assert logged[F + 1] > 10 * logged[F]
+        else:
+            assert (logged[F + 1] == 0.0) if use_amp else (0 < logged[F + 1] < 1e-9 * logged[F])
+    assert said == {"loss_spike": [(F + 1, "warning")], "grad_vanish": [(F + 2, "warning")]}
