@@ -16,7 +16,7 @@ UV := uv==0.13.9
 # (rules/ -> pretrain_doctor.builtin_rules) uses an import finder; information, not a fault.
 QUIET_EDITABLE := PYTHONWARNINGS="ignore:Editable installation"
 
-.PHONY: install demo test test-fast test-latest test-oldest lock lock-upgrade bench rule-index docs dist clean
+.PHONY: install demo test test-fast test-latest test-oldest test-deepspeed lock lock-upgrade bench rule-index docs dist clean
 
 install: $(VENV)/.installed
 
@@ -53,6 +53,19 @@ test-latest:
 	echo "$(TORCH_PIN)" > .venv-latest/torch-pin.txt
 	$(QUIET_EDITABLE) .venv-latest/bin/python -m pip install -q --upgrade --upgrade-strategy eager -c .venv-latest/torch-pin.txt -e '.[dev]'
 	OMP_NUM_THREADS=1 .venv-latest/bin/python -m pytest -q -n 2 --dist loadgroup tests
+
+# The monitor on real DeepSpeed, on the CPU (tests/deepspeed, which `make test` skips without it),
+# in its own venv: the pinned CPU torch first, then DeepSpeed built against it
+# (--no-build-isolation, so that pip does not pull a CUDA torch to build it).
+DEEPSPEED_PIN := deepspeed==0.19.8
+test-deepspeed:
+	test -x .venv-deepspeed/bin/python || python3 -m venv .venv-deepspeed
+	.venv-deepspeed/bin/python -m pip install -q --upgrade pip
+	.venv-deepspeed/bin/python -c "import torch" 2>/dev/null || .venv-deepspeed/bin/python -m pip install -q $(TORCH_PIN)
+	.venv-deepspeed/bin/python -m pip install -q -r $(LOCK)
+	$(QUIET_EDITABLE) .venv-deepspeed/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+	.venv-deepspeed/bin/python -m pip install -q --no-build-isolation $(DEEPSPEED_PIN)
+	OMP_NUM_THREADS=1 .venv-deepspeed/bin/python -m pytest -q tests/deepspeed
 
 # The oldest versions pyproject allows for our direct dependencies (torch still the pinned
 # CPU build; what they pull in resolves newest), in their own venv.

@@ -24,6 +24,7 @@ one, or none; and how the doctor sees a step of them.
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 import torch
@@ -122,8 +123,11 @@ def engine_grad_norm(optimizer: Any) -> Optional[tuple[Any, float, bool]]:
     FP16_Optimizer and BF16_Optimizer (deepspeed/runtime/fp16/fused_optimizer.py,
     bf16_optimizer.py) keep the same names: the fused fp16 one divides the scaled norm by
     the loss scale; the bf16 one has no loss scale. FP16_UnfusedOptimizer
-    (fp16/unfused_optimizer.py) keeps the norm still scaled (its `unscale_and_clip_grads`
-    divides by `cur_scale` itself): divided here the same way."""
+    (fp16/unfused_optimizer.py) keeps the norm of the gradients as they are: times the loss
+    scale when its own `backward` scaled the loss (then divided here, as its
+    `unscale_and_clip_grads` does), the true norm when nothing did: DeepSpeed 0.19's engine
+    (`engine.backward`) scales the loss only for ZeRO, so there its gradients, its norm and
+    `get_global_grad_norm()` are unscaled (measured on 0.19.8, the CPU: tests/deepspeed)."""
     norm = getattr(optimizer, "_global_grad_norm", None)
     # the engine marks a skipped step `_step_applied = False` (its optimizer's `overflow`)
     overflow = bool(getattr(optimizer, "overflow", False)) or getattr(optimizer, "_step_applied", True) is False
@@ -131,7 +135,7 @@ def engine_grad_norm(optimizer: Any) -> Optional[tuple[Any, float, bool]]:
         return (None, math.inf, True)
     if norm is None or isinstance(norm, bool) or (isinstance(norm, torch.Tensor) and norm.numel() != 1):
         return None
-    if type(optimizer).__name__ == "FP16_UnfusedOptimizer":
+    if type(optimizer).__name__ == "FP16_UnfusedOptimizer" and _SCALED_BACKWARD.pop(optimizer, False):
         norm = norm / _loss_scale(optimizer)
     clip = getattr(optimizer, "clip_grad", None)
     if clip is None and callable(getattr(optimizer, "gradient_clipping", None)):
@@ -163,6 +167,40 @@ def clipping_engine(*given: Any) -> Optional[Any]:
     return None
 
 
+# FP16_UnfusedOptimizers whose own `backward` (which scales the loss) ran since their last step
+_SCALED_BACKWARD: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()
+
+
+class _WatchScaledBackward:
+    """`backward` of a DeepSpeed FP16_UnfusedOptimizer, wrapped on the instance to note that
+    it scaled the loss (see `engine_grad_norm`); `remove()` restores it."""
+
+    def __init__(self, optimizer: Any) -> None:
+        self.optimizer, self.had_own, self.original = optimizer, "backward" in vars(optimizer), optimizer.backward
+        original, ref = self.original, weakref.ref(optimizer)
+
+        def backward(*args: Any, **kwargs: Any) -> Any:
+            owner = ref()
+            if owner is not None:
+                _SCALED_BACKWARD[owner] = True
+            return original(*args, **kwargs)
+
+        self.wrapper = optimizer.backward = backward
+
+    def remove(self) -> None:
+        _restore(self.optimizer, "backward", self.wrapper, self.original, self.had_own)
+        _SCALED_BACKWARD.pop(self.optimizer, None)
+
+
+def _restore(owner: Any, name: str, wrapper: Any, original: Any, had_own: bool) -> None:
+    """Undo an instance-level wrapper of `owner.<name>` (unless something replaced it since)."""
+    if vars(owner).get(name) is wrapper:
+        if had_own:
+            setattr(owner, name, original)
+        else:
+            delattr(owner, name)
+
+
 class _InstanceStep:
     """`optimizer.step` of a duck-typed optimizer, wrapped on the instance with the
     doctor's pre/post calls; `remove()` restores it."""
@@ -187,11 +225,7 @@ class _InstanceStep:
         optimizer.step = step
 
     def remove(self) -> None:
-        if vars(self.optimizer).get("step") is self.wrapper:
-            if self.had_own:
-                self.optimizer.step = self.original
-            else:
-                del self.optimizer.step
+        _restore(self.optimizer, "step", self.wrapper, self.original, self.had_own)
 
 
 def watch_steps(optimizers: Sequence[Any], pre: Hook, post: Hook) -> list[Any]:
@@ -213,6 +247,8 @@ def watch_steps(optimizers: Sequence[Any], pre: Hook, post: Hook) -> list[Any]:
                 handles.append(optimizer.register_step_post_hook(after))
         else:
             handles.append(_InstanceStep(optimizer, before, after))
+        if type(optimizer).__name__ == "FP16_UnfusedOptimizer" and callable(getattr(optimizer, "backward", None)):
+            handles.append(_WatchScaledBackward(optimizer))
     return handles
 
 

@@ -21,13 +21,19 @@ the shard: distributed.note_fsdp1_shards).
 DeepSpeed's ZeRO and mixed-precision optimizers (FP16_Optimizer, BF16_Optimizer: its
 fp16/bf16 engine without ZeRO) clip inside their own step with a norm they compute
 themselves: no tap sees it; the doctor reads it after the step
-(optimizers.engine_grad_norm). Its fp32 engine clips with a norm it discards: the doctor
-measures it inside the engine's `clip_fp32_gradients` (optimizers.clipping_engine).
+(optimizers.engine_grad_norm). Its fp32 engine without ZeRO clips in `clip_fp32_gradients`
+with DeepSpeed's own `clip_grad_norm_` (deepspeed/runtime/utils.py, imported by name into
+deepspeed/runtime/engine.py) and discards the norm it returns: the clip tap wraps that name
+in both modules once DeepSpeed is imported (checked at every attach; DeepSpeed is never
+imported here), so the norm arrives whatever `attach` was given (the engine, the model and
+the optimizer `deepspeed.initialize` returned, the HF Trainer's `deepspeed=`). Tested on
+DeepSpeed 0.19.8 on the CPU (tests/deepspeed).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import types
 import weakref
 from typing import Any, Callable, Iterable, Optional
@@ -95,6 +101,23 @@ class ClipTap(_Tap):
             self.how = "clip_grad_norm_"
         self._install_fsdp()
 
+    def subscribe(self, listener: Any) -> None:
+        super().subscribe(listener)
+        self._install_deepspeed()  # DeepSpeed may have been imported since the last attach
+
+    def _install_deepspeed(self) -> None:
+        """Wrap DeepSpeed's `clip_grad_norm_` where its engine calls it, once per module object;
+        nothing while DeepSpeed is not imported (or has moved it)."""
+        engine, utils = sys.modules.get("deepspeed.runtime.engine"), sys.modules.get("deepspeed.runtime.utils")
+        original = getattr(engine, "clip_grad_norm_", None)
+        if utils is None or not callable(original) or getattr(original, "_pretrain_doctor_tap", False):
+            return
+        tapped = _same_signature(original, self._tapped_clip_grad_norm(original))
+        tapped._pretrain_doctor_tap = True  # type: ignore[attr-defined]
+        if getattr(utils, "clip_grad_norm_", None) is original:
+            utils.clip_grad_norm_ = tapped
+        engine.clip_grad_norm_ = tapped
+
     def _install_fsdp(self) -> None:
         try:
             from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
@@ -132,7 +155,8 @@ class ClipTap(_Tap):
                 return original(parameters, max_norm, *args, **kwargs)
             parameters = _materialised(parameters)
             total = original(parameters, max_norm, *args, **kwargs)
-            tap.deliver(parameters, total, max_norm)
+            if isinstance(total, torch.Tensor) and total.numel() == 1:  # 0-d; DeepSpeed's is [1] without grads
+                tap.deliver(parameters, total.reshape(()), max_norm)
             return total
 
         return clip_grad_norm_

@@ -1,7 +1,8 @@
 """DeepSpeed's fp16 and bf16 engines without ZeRO clip inside their optimizer's own step.
 
-DeepSpeed does not run on this CPU-only machine (FP16_Optimizer refuses to start without
-an accelerator, and the package is not a dependency), so its optimizers are reduced here
+DeepSpeed is not a dependency (tests/deepspeed runs the real 0.19.8 on the CPU: `make
+test-deepspeed`; its fused FP16_Optimizer needs CUDA's FusedAdam, and its engines before 0.19
+scaled the loss through the optimizer's `backward`), so its optimizers are reduced here
 from their source (deepspeedai/DeepSpeed, deepspeed/runtime/fp16/fused_optimizer.py,
 fp16/unfused_optimizer.py, bf16_optimizer.py, utils.py get_global_norm,
 engine.py _take_model_step), keeping what the doctor meets:
@@ -241,3 +242,24 @@ def test_a_deepspeed_optimizer_is_not_unwrapped_to_the_torch_optimizer_inside():
         assert as_optimizer_list([optimizer]) == [optimizer]
         # the inner torch optimizer trains flat fp32 copies, not the model's parameters
         assert not {id(p) for p in model.parameters()} & {id(p) for p in optimizer.optimizer.param_groups[0]["params"]}
+
+
+def test_an_unfused_fp16_optimizer_whose_loss_nothing_scaled_keeps_the_true_norm():
+    """DeepSpeed 0.19's engine scales the loss only for ZeRO: without ZeRO its FP16_UnfusedOptimizer's
+    `backward` never runs, the gradients are unscaled and so is the norm it keeps (what
+    `get_global_grad_norm()` returns): not divided by the loss scale (it was: 256x too small on the
+    real 0.19.8, tests/deepspeed). Engines that call the optimizer's `backward` are the test above."""
+    engine, optimizer, model = _engine("fp16-unfused")
+    engine.backward = lambda loss: loss.float().backward()  # engine.py 0.19: no scaling for this optimizer
+    recorder = Recorder()
+    doctor = pretrain_doctor.attach(engine, optimizer, detectors=[recorder], sync_every=3, console=False)
+    generator = torch.Generator().manual_seed(1)
+    true_norms = []
+    for _ in range(4):
+        loss = 300.0 * engine(torch.randn(16, 8, generator=generator).half()).float().square().mean()
+        engine.backward(loss)
+        true_norms.append(math.sqrt(sum(float(p.grad.float().norm()) ** 2 for p in model.parameters())))
+        engine.step()
+    doctor.detach()
+    assert [r.metrics["grad_norm"] for r in recorder.records] == pytest.approx(true_norms, rel=1e-3)
+    assert "backward" not in vars(optimizer)  # detach removed the doctor's note-taking wrapper
