@@ -17,6 +17,9 @@ from typing import Any
 import pytest
 import torch
 
+from pretrain_doctor.detectors import MetricTable, default_detectors, scan
+from pretrain_doctor.readers import read_run
+
 from . import harness
 from . import (loop_accelerate_clm, loop_amp_scaler, loop_build_nanogpt, loop_eval_mode,
                loop_hf_trainer, loop_lightning_gan, loop_modded_nanogpt, loop_nanogpt, loop_peft_lora)
@@ -151,6 +154,8 @@ def test_fp16_faults_are_said_as_under_fp32(use_amp, tmp_path):
                                   use_amp=use_amp)
         code = EXPECTED[kind][0][0]
         said[kind] = [(a.step, a.severity) for a in run.doctor.alerts if a.code == code]
+        replayed = scan(MetricTable.from_records(read_run([log_dir / "doctor.jsonl"]).records), default_detectors())
+        assert [(a.step, a.severity) for a in replayed if a.code == code] == said[kind]  # replay says the same
         logged = harness.logged_metric(log_dir, "grad_norm")
         if kind == "loss_spike" and use_amp:
             assert not math.isfinite(run.clip_norms[F]) and run.val_losses[F] == run.val_losses[F - 1] / 2  # the scale halved
