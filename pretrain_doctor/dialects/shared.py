@@ -149,6 +149,16 @@ def find_referenced_file(reference: Any, doc: Document, levels: int = 4) -> Opti
     return None
 
 
+def _same_name_beside(reference: Any, doc: Document) -> Optional[Path]:
+    """A file of the reference's name beside `doc`: configs are often copied out of the
+    repository they were launched from together with their DeepSpeed JSON, into one folder."""
+    if not isinstance(reference, str) or not reference.strip() or "${" in reference or "://" in reference:
+        return None
+    name = Path(reference.strip()).name
+    path = Path(doc.path).resolve().parent / name
+    return path if name and _is_file(path) else None
+
+
 def _is_file(path: Path) -> bool:
     """`Path.is_file` that treats an unusable name (too long, NUL byte) as "no such file"."""
     try:
@@ -185,9 +195,13 @@ def merge_deepspeed_reference(b: PlanBuilder, doc: Document, context: BuildConte
             return
         path = find_referenced_file(reference, doc)
         if path is None:
-            b.note("other", f"DeepSpeed config `{reference}` not found beside the config or in the working "
-                   "directory; its settings are not checked", b.source(doc, (key,)), code="deepspeed-not-found")
-            return
+            path = _same_name_beside(reference, doc)
+            if path is None:
+                b.note("other", f"DeepSpeed config `{reference}` not found beside the config or in the working "
+                       "directory; its settings are not checked", b.source(doc, (key,)), code="deepspeed-not-found")
+                return
+            b.note("other", f"DeepSpeed config `{reference}` not found where it points; read `{path.name}` "
+                   "beside the config instead", b.source(doc, (key,)), code="deepspeed-by-name")
         loaded = load_companion(path, context)
         if loaded is None or not isinstance(loaded.data, dict):
             return

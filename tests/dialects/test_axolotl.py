@@ -101,6 +101,22 @@ def test_missing_deepspeed_json_is_noted_not_fatal(tmp_path) -> None:
     assert [n.data["code"] for n in notes(plan, "other")] == ["deepspeed-not-found"]
 
 
+def test_deepspeed_json_copied_beside_the_config_is_read_by_name(tmp_path) -> None:
+    # Held-out review 3 DEV: a config copied out of its repository with its DeepSpeed JSON, whose
+    # `deepspeed: examples/deepspeed/ds_z3_config.json` points into the repository it came from.
+    write(tmp_path, "ds_z3_config.json", '{"zero_optimization": {"stage": 3}}')
+    plan = plan_of(write(tmp_path, "a.yml", BASE + "deepspeed: examples/deepspeed/ds_z3_config.json\n"))
+    assert plan.parallel.zero_stage == 3 and plan.clipping.ignored_by == "deepspeed"
+    assert [n.data["code"] for n in notes(plan, "other")] == ["deepspeed-by-name"]
+
+
+def test_the_path_as_written_wins_over_a_same_named_file_beside(tmp_path) -> None:
+    write(tmp_path, "ds.json", '{"zero_optimization": {"stage": 1}}')
+    write(tmp_path, "cfg/ds.json", '{"zero_optimization": {"stage": 2}, "gradient_clipping": 1.0}')
+    plan = plan_of(write(tmp_path, "a.yml", BASE + "deepspeed: cfg/ds.json\n"))
+    assert plan.parallel.zero_stage == 2 and notes(plan, "other") == []
+
+
 def test_keys_of_axolotl_0_4_are_not_typos(tmp_path) -> None:
     # Held-out review 3 (axolotl-mdel examples/aurora/lora.yml, late 2023): `eval_table_max_new_tokens`, read and
     # documented by axolotl 0.3.0 and 0.4.0, got "did you mean `eval_max_new_tokens`?"; a real typo still does.
