@@ -258,6 +258,12 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
         if options.baseline:
             plan.set_baseline(_baseline_plan(path, options))
     except ConfigError as exc:
+        if not explicit and getattr(exc, "skippable", False):
+            # found in a folder walk, a file that only points at the config (a Composer launch script
+            # whose YAML is elsewhere): skipped with the reason, as a file no dialect reads is
+            report.files.append(FileResult(shown, found.dialect.name if found.dialect else None, role="skipped",
+                                           note=exc.message))
+            return
         report.errors.append(InputError(exc.file or shown, exc.line, exc.message))
         report.files.append(FileResult(shown, found.dialect.name if found.dialect else None, role="error",
                                        notices=[found.notice] if found.notice else []))
@@ -269,8 +275,16 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
     notices = [found.notice] if found.notice else []
     notices += [f"read the accelerate config beside it, {acc} (world size, distribution, mixed precision); "
                 "pass --accelerate-config to name another" for acc in context.read_beside]
+    # A launch script's plan also judges the YAML it launches: a finding already reported for that YAML
+    # (checked on its own in the same folder) is not repeated.
+    seen = {_identity(f) for f in report.findings}
+    findings = [f for f in findings if _identity(f) not in seen]
     report.files.append(FileResult(shown, dialect.name, findings=len(findings), notices=notices))
     report.findings.extend(findings)
+
+
+def _identity(finding: Finding) -> tuple:
+    return finding.file, finding.line, finding.column, finding.code, finding.message
 
 
 def _load_or_skip(path: Path, shown: str, options: CheckOptions, report: CheckReport) -> Optional[Document]:

@@ -230,9 +230,11 @@ def _launched_yaml(script: Document, context: BuildContext) -> Document:
     overrides = script.data.get("overrides") or {}
     line = script.position(("program",))
     if found is None or context.load is None:
-        raise ConfigError(f"a Composer launch script: the YAML it trains with, `{reference}`, is not found beside "
-                          f"the script or in its parent folders; check that YAML (this script's {len(overrides)} "
-                          "command-line overrides are then not applied)", script.path, line.line if line else None)
+        error = ConfigError(f"a Composer launch script: the YAML it trains with, `{reference}`, is not found beside "
+                            f"the script or in its parent folders; check that YAML (this script's {len(overrides)} "
+                            "command-line overrides are then not applied)", script.path, line.line if line else None)
+        error.skippable = True  # in a folder walk: skipped with this reason, not an input error
+        raise error
     base = context.load(found)
     data = copy.deepcopy(base.data)
     for key, text in overrides.items():

@@ -452,3 +452,19 @@ def test_composer_launch_without_its_yaml_says_so(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="YAML it trains with, `/scratch/user/LLM-Shearing/llmshearing/configs/llama2/"
                                           "1.3b.yaml`, is not found.*5 command-line overrides"):
         plan_of(script)
+
+
+def test_composer_launch_in_a_folder_walk(tmp_path: Path) -> None:
+    """Found in a folder: a script whose YAML is elsewhere is skipped with the reason (exit 0, as a file no
+    dialect reads); beside its YAML, a finding the YAML already got on its own is not repeated."""
+    alone = tmp_path / "alone"
+    write(alone, "continue_pretrain.sh", _COMPOSER_LAUNCH)
+    report = check_paths([alone], CheckOptions(use_settings=False))
+    assert report.errors == [] and [f.role for f in report.files] == ["skipped"]
+    assert "YAML it trains with" in report.files[0].note
+    both = tmp_path / "both"
+    write(both, "llmshearing/configs/llama2/1.3b.yaml", _PRETRAIN)
+    write(both, "llmshearing/scripts/continue_pretrain.sh", _COMPOSER_LAUNCH)
+    report = check_paths([both], CheckOptions(use_settings=False))
+    keys = [(f.file, f.line, f.code, f.message) for f in report.findings]
+    assert len(keys) == len(set(keys)) and any(f.file.endswith(".sh") for f in report.findings)
