@@ -23,6 +23,7 @@ one, or none; and how the doctor sees a step of them.
 
 from __future__ import annotations
 
+import logging
 import math
 import weakref
 from typing import Any, Callable, Iterable, Optional, Sequence
@@ -30,6 +31,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 import torch
 
 Hook = Callable[[Any, Any, Any], None]
+logger = logging.getLogger("pretrain_doctor.monitor")
 
 
 # Where DeepSpeed's mixed-precision and ZeRO optimizers keep the model's own (16-bit)
@@ -121,13 +123,15 @@ def engine_grad_norm(optimizer: Any) -> Optional[tuple[Any, float, bool]]:
     step is skipped (`overflow`) and the norm is the previous step's: not reported.
 
     FP16_Optimizer and BF16_Optimizer (deepspeed/runtime/fp16/fused_optimizer.py,
-    bf16_optimizer.py) keep the same names: the fused fp16 one divides the scaled norm by
-    the loss scale; the bf16 one has no loss scale. FP16_UnfusedOptimizer
-    (fp16/unfused_optimizer.py) keeps the norm of the gradients as they are: times the loss
-    scale when its own `backward` scaled the loss (then divided here, as its
-    `unscale_and_clip_grads` does), the true norm when nothing did: DeepSpeed 0.19's engine
-    (`engine.backward`) scales the loss only for ZeRO, so there its gradients, its norm and
-    `get_global_grad_norm()` are unscaled (measured on 0.19.8, the CPU: tests/deepspeed)."""
+    bf16_optimizer.py) keep the same names: the fused fp16 one divides the norm of its
+    gradients by the loss scale; the bf16 one has no loss scale. FP16_UnfusedOptimizer
+    (fp16/unfused_optimizer.py) keeps the norm of the gradients as they are. Both assume
+    their own `backward` scaled the loss. DeepSpeed 0.19's engine (`engine.backward`) scales
+    it only for ZeRO (deepspeedai/DeepSpeed#8393, open): there the gradients are unscaled,
+    the unfused norm is the true one and the fused one the true one / the scale (measured on
+    0.19.8, the CPU: tests/deepspeed), and both divide the gradients by a scale never applied
+    (`warn_unscaled_fp16`). So the doctor notes whether their `backward` ran since the last
+    step and puts the norm in true units either way."""
     norm = getattr(optimizer, "_global_grad_norm", None)
     # the engine marks a skipped step `_step_applied = False` (its optimizer's `overflow`)
     overflow = bool(getattr(optimizer, "overflow", False)) or getattr(optimizer, "_step_applied", True) is False
@@ -135,13 +139,43 @@ def engine_grad_norm(optimizer: Any) -> Optional[tuple[Any, float, bool]]:
         return (None, math.inf, True)
     if norm is None or isinstance(norm, bool) or (isinstance(norm, torch.Tensor) and norm.numel() != 1):
         return None
-    if type(optimizer).__name__ == "FP16_UnfusedOptimizer" and _SCALED_BACKWARD.pop(optimizer, False):
-        norm = norm / _loss_scale(optimizer)
+    kind = type(optimizer).__name__
+    if kind in FP16_LOSS_SCALERS:
+        scaled = _SCALED_BACKWARD.pop(optimizer, False)
+        if scaled and kind == "FP16_UnfusedOptimizer":
+            norm = norm / _loss_scale(optimizer)
+        elif not scaled and _scales_gradients(optimizer):
+            warn_unscaled_fp16(optimizer)
+            if kind == "FP16_Optimizer":
+                norm = norm * _loss_scale(optimizer)
     clip = getattr(optimizer, "clip_grad", None)
     if clip is None and callable(getattr(optimizer, "gradient_clipping", None)):
         clip = optimizer.gradient_clipping()
     max_norm = float(clip) if isinstance(clip, (int, float)) and clip > 0 else math.inf
     return (norm, max_norm, False)
+
+
+def _scales_gradients(optimizer: Any) -> bool:
+    """Does this fp16 optimizer divide the gradients by a loss scale (`use_grad_scaling`: fp16,
+    not bf16, in 0.19; before, a scale other than 1)?"""
+    config = getattr(optimizer, "loss_scale_config", None)
+    return bool(getattr(config, "use_grad_scaling", _loss_scale(optimizer) != 1.0))
+
+
+_WARNED_UNSCALED: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+def warn_unscaled_fp16(optimizer: Any) -> None:
+    """Once per optimizer: DeepSpeed fp16 without ZeRO stepped gradients that no loss scale
+    multiplied, and divides them by its scale all the same."""
+    if optimizer in _WARNED_UNSCALED:
+        return
+    _WARNED_UNSCALED.add(optimizer)
+    scale = _loss_scale(optimizer)
+    logger.warning("pretrain-doctor: DeepSpeed fp16 without ZeRO: the engine's backward did not scale the loss, "
+                   "but %s divides the gradients by its loss scale %g: every update is %gx too small and "
+                   "gradient clipping barely acts (deepspeedai/DeepSpeed#8393). Use ZeRO stage 1 or more, or bf16",
+                   type(optimizer).__name__, scale, scale)
 
 
 def _loss_scale(optimizer: Any) -> float:
@@ -167,12 +201,14 @@ def clipping_engine(*given: Any) -> Optional[Any]:
     return None
 
 
-# FP16_UnfusedOptimizers whose own `backward` (which scales the loss) ran since their last step
+# DeepSpeed's fp16 optimizers without ZeRO: their own `backward` scales the loss
+FP16_LOSS_SCALERS = ("FP16_Optimizer", "FP16_UnfusedOptimizer")
+# those whose own `backward` ran since their last step
 _SCALED_BACKWARD: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()
 
 
 class _WatchScaledBackward:
-    """`backward` of a DeepSpeed FP16_UnfusedOptimizer, wrapped on the instance to note that
+    """`backward` of a DeepSpeed fp16 optimizer (FP16_LOSS_SCALERS), wrapped on the instance to note that
     it scaled the loss (see `engine_grad_norm`); `remove()` restores it."""
 
     def __init__(self, optimizer: Any) -> None:
@@ -247,7 +283,7 @@ def watch_steps(optimizers: Sequence[Any], pre: Hook, post: Hook) -> list[Any]:
                 handles.append(optimizer.register_step_post_hook(after))
         else:
             handles.append(_InstanceStep(optimizer, before, after))
-        if type(optimizer).__name__ == "FP16_UnfusedOptimizer" and callable(getattr(optimizer, "backward", None)):
+        if type(optimizer).__name__ in FP16_LOSS_SCALERS and callable(getattr(optimizer, "backward", None)):
             handles.append(_WatchScaledBackward(optimizer))
     return handles
 

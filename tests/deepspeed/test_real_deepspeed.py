@@ -106,15 +106,19 @@ CASES = [(0, "fp32", "engine, optimizer"), (1, "fp32", "engine, optimizer"), (2,
 
 
 @pytest.mark.parametrize("stage,dtype,given", CASES, ids=[f"zero{s}-{d}-{g.replace(', ', '+')}" for s, d, g in CASES])
-def test_the_recorded_pre_clip_norm_is_deepspeeds_own(deepspeed, stage, dtype, given):
+def test_the_recorded_pre_clip_norm_is_deepspeeds_own(deepspeed, stage, dtype, given, caplog):
     """Every step clips (norms ~15 against 0.5). ZeRO 1/2, bf16 and fp16 keep their pre-clip norm
     (`get_global_grad_norm()`): the doctor records exactly it. The fp32 engine without ZeRO keeps
     none: the doctor's is the norm of the gradients after backward, before DeepSpeed clipped them
     (before: the clipped 0.5 when the engine was not given to attach). fp16 without ZeRO
     (FP16_UnfusedOptimizer): 0.19's engine scales no loss there, so its norm is not divided by the
-    loss scale (before: 256x too small)."""
+    loss scale (before: 256x too small), and the doctor says once that DeepSpeed divides those
+    unscaled gradients by its scale all the same (deepspeedai/DeepSpeed#8393)."""
     bare = _train(deepspeed, stage, dtype)
-    run = _train(deepspeed, stage, dtype, given)
+    with caplog.at_level("WARNING", logger="pretrain_doctor.monitor"):
+        run = _train(deepspeed, stage, dtype, given)
+    unscaled = [r for r in caplog.records if "did not scale the loss" in r.getMessage()]
+    assert len(unscaled) == (1 if (stage, dtype) == (0, "fp16") else 0)
     assert run["losses"] == bare["losses"]
     assert all(torch.equal(a, b) for a, b in zip(run["final"], bare["final"])), "the doctor changed training"
     assert sorted(run["records"]) == list(range(1, STEPS + 1))

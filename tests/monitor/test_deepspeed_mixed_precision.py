@@ -244,22 +244,28 @@ def test_a_deepspeed_optimizer_is_not_unwrapped_to_the_torch_optimizer_inside():
         assert not {id(p) for p in model.parameters()} & {id(p) for p in optimizer.optimizer.param_groups[0]["params"]}
 
 
-def test_an_unfused_fp16_optimizer_whose_loss_nothing_scaled_keeps_the_true_norm():
-    """DeepSpeed 0.19's engine scales the loss only for ZeRO: without ZeRO its FP16_UnfusedOptimizer's
-    `backward` never runs, the gradients are unscaled and so is the norm it keeps (what
-    `get_global_grad_norm()` returns): not divided by the loss scale (it was: 256x too small on the
-    real 0.19.8, tests/deepspeed). Engines that call the optimizer's `backward` are the test above."""
-    engine, optimizer, model = _engine("fp16-unfused")
-    engine.backward = lambda loss: loss.float().backward()  # engine.py 0.19: no scaling for this optimizer
+@pytest.mark.parametrize("kind", ["fp16", "fp16-unfused"])
+def test_an_fp16_optimizer_whose_loss_nothing_scaled_gives_the_true_norm_and_a_warning(kind, caplog):
+    """DeepSpeed 0.19's engine scales the loss only for ZeRO (deepspeedai/DeepSpeed#8393): without ZeRO
+    its fp16 optimizers' `backward` never runs, the gradients are unscaled, the unfused one keeps their
+    true norm and the fused one that norm / the loss scale (what `get_global_grad_norm()` returns), and
+    both divide the gradients by the scale. The doctor records the true norm (it divided the unfused
+    one by the scale: 256x too small on the real 0.19.8, tests/deepspeed) and says once that every
+    update is that much too small. Engines that call the optimizer's `backward` are the test above."""
+    engine, optimizer, model = _engine(kind)
+    engine.backward = lambda loss: loss.float().backward()  # engine.py 0.19: no scaling for these optimizers
     recorder = Recorder()
     doctor = pretrain_doctor.attach(engine, optimizer, detectors=[recorder], sync_every=3, console=False)
     generator = torch.Generator().manual_seed(1)
     true_norms = []
-    for _ in range(4):
-        loss = 300.0 * engine(torch.randn(16, 8, generator=generator).half()).float().square().mean()
-        engine.backward(loss)
-        true_norms.append(math.sqrt(sum(float(p.grad.float().norm()) ** 2 for p in model.parameters())))
-        engine.step()
-    doctor.detach()
+    with caplog.at_level("WARNING", logger="pretrain_doctor.monitor"):
+        for _ in range(4):
+            loss = 300.0 * engine(torch.randn(16, 8, generator=generator).half()).float().square().mean()
+            engine.backward(loss)
+            true_norms.append(math.sqrt(sum(float(p.grad.float().norm()) ** 2 for p in model.parameters())))
+            engine.step()
+        doctor.detach()
     assert [r.metrics["grad_norm"] for r in recorder.records] == pytest.approx(true_norms, rel=1e-3)
+    said = [r.getMessage() for r in caplog.records if "did not scale the loss" in r.getMessage()]
+    assert len(said) == 1 and f"{SCALE:g}x too small" in said[0] and "#8393" in said[0]
     assert "backward" not in vars(optimizer)  # detach removed the doctor's note-taking wrapper
