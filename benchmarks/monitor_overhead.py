@@ -27,6 +27,7 @@ Prints, for each variant against the bare loop of this same run:
     .venv/bin/python benchmarks/monitor_overhead.py --fixed-cost  # the doctor's fixed cost per step, in µs
     .venv/bin/python benchmarks/monitor_overhead.py --fixed-cost --no-clip  # ... in a loop that does not clip
     .venv/bin/python benchmarks/monitor_overhead.py --fixed-cost --instructions  # ... in instructions (callgrind)
+    .venv/bin/python benchmarks/monitor_overhead.py --blocks 400 --instructions --seq 16  # the GPT-2 step, in instructions
 """
 
 from __future__ import annotations
@@ -221,6 +222,51 @@ def block_mode(args: argparse.Namespace, template: torch.nn.Module, batches: lis
     return 0
 
 
+TURN_INSTRUCTION_VARIANTS = ("bare", "overhead_budget=0.01")  # the defaults: --fixed-cost --instructions
+
+
+def block_instructions(args: argparse.Namespace, template: torch.nn.Module, batches: list[torch.Tensor]) -> int:
+    """`--blocks K --instructions`: the tiny GPT-2's step in instructions (callgrind), bare
+    and under the 1% budget. The budget's controller settles here first, alone and
+    untraced, for `--warmup` steps (under valgrind its clocks would see steps ~50x
+    longer), or its intervals are given (`--pinned`); they are pinned in the traced run.
+    There each variant trains `--callgrind-warmup` steps, then K steps between a counter
+    reset and a dump. (Instructions, not time: the cache misses the doctor's code causes
+    in a large model's step are not counted.)"""
+    if args.pinned:  # given: counts of two code versions compare under the same intervals
+        intervals, how = json.loads(args.pinned), "given"
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            settled = Turns(template, VARIANTS["overhead_budget=0.01"], tmp)
+            settled.settle(batches, args.warmup)
+            intervals = dict(settled.doctor.schedule.interval)
+            settled.doctor.detach()
+        how = f"settled untraced over {args.warmup} steps"
+    command = ["--seq", str(args.seq), "--batch", str(args.batch), "--width", str(args.width), "--layers",
+               str(args.layers), "--steps", str(args.steps), "--blocks", str(args.blocks),
+               "--warmup", str(args.callgrind_warmup), "--pinned", json.dumps(intervals)]
+    counts = _callgrind_counts(command, TURN_INSTRUCTION_VARIANTS)
+    print(f"tiny GPT-2 ({args.layers} layers, width {args.width}, batch {args.batch}x{args.seq}), CPU, 1 thread, "
+          f"instructions per step (callgrind), {args.blocks} steps per variant after {args.callgrind_warmup}; "
+          f"budget intervals {how}: {intervals}")
+    _print_counts(counts, args.blocks)
+    return 0
+
+
+def under_callgrind_turns(args: argparse.Namespace, template: torch.nn.Module, batches: list[torch.Tensor]) -> int:
+    """The counted side of `block_instructions`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        turns = {name: Turns(template, VARIANTS[name], tmp) for name in TURN_INSTRUCTION_VARIANTS}
+        for turn in turns.values():
+            pin(turn.doctor, json.loads(args.pinned))
+            turn.block(batches, args.warmup)
+        _counted(turns.values(), lambda turn: turn.block(batches, args.blocks))
+        for turn in turns.values():
+            if turn.doctor is not None:
+                turn.doctor.detach()
+    return 0
+
+
 class TinyLoss(torch.nn.Module):
     """A model whose step costs little next to the doctor's fixed work: an HF-style
     output with a loss, so the doctor's forward hook has a loss to take."""
@@ -309,7 +355,20 @@ def fixed_cost(args: argparse.Namespace) -> int:
     return 0
 
 
-INSTRUCTION_VARIANTS = ("bare", "defaults")
+INSTRUCTION_VARIANTS = ("bare", "defaults", "overhead_budget=0.01")
+# The budget's intervals in a counted run (its controller would adapt to valgrind's ~50x
+# wall time): about what it settles at on the tiny GPT-2's 5.4 ms steps on a quiet
+# machine (benchmarks/RESULTS.md), the sync rounded to 100 steps.
+PINNED_BUDGET = {"grad_norm": 1, "layer_norms": 1900, "update_ratio": 50000, "attention": 23000, "log_z": 23000,
+                 "sync": 100}
+
+
+def pin(doctor: Any, intervals: dict[str, int]) -> None:
+    """Freeze a budget's controller at these intervals."""
+    if doctor is not None and doctor.schedule.budget is not None:
+        doctor.schedule.interval.update(intervals)
+        doctor.schedule.budget = None
+        doctor.capture.refresh_plain_until()
 
 
 def fixed_cost_instructions(args: argparse.Namespace) -> int:
@@ -318,32 +377,58 @@ def fixed_cost_instructions(args: argparse.Namespace) -> int:
     to a few parts in a thousand). This script runs again under callgrind
     (`--under-callgrind`); after the warm-up it zeroes the counters, trains one variant
     `--blocks` steps, dumps them (`callgrind_control -z` / `-d`), for each variant in turn.
-    The budget's controller adapts to the wall time, which valgrind stretches ~50x, so
-    only the bare loop and the defaults are counted."""
+    The budget's controller adapts to the wall time, which valgrind stretches ~50x: its
+    intervals are pinned (`--pinned`, default PINNED_BUDGET)."""
     missing = [tool for tool in ("valgrind", "callgrind_control") if shutil.which(tool) is None]
     if missing:
         raise SystemExit(f"--instructions needs {' and '.join(missing)} on PATH")
     steps = args.blocks or 400
+    pinned = args.pinned or json.dumps(PINNED_BUDGET)
+    counts = _callgrind_counts(["--fixed-cost", "--blocks", str(steps), "--warmup", str(args.warmup),
+                                "--pinned", pinned, *(["--no-clip"] if args.no_clip else [])], INSTRUCTION_VARIANTS)
+    print(f"fixed cost per step in instructions (callgrind): 81-parameter model, CPU, 1 thread, "
+          f"{'SGD' if args.no_clip else 'clip_grad_norm_ + SGD'}, {steps} steps per variant after {args.warmup} "
+          f"of warm-up; the budget's intervals pinned at {pinned}")
+    _print_counts(counts, steps)
+    return 0
+
+
+def _callgrind_counts(arguments: list[str], variants: tuple[str, ...]) -> dict[str, int]:
+    """Run this script under callgrind (`--under-callgrind` + `arguments`): one dump per variant."""
+    missing = [tool for tool in ("valgrind", "callgrind_control") if shutil.which(tool) is None]
+    if missing:
+        raise SystemExit(f"--instructions needs {' and '.join(missing)} on PATH")
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "callgrind.out"
         command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, __file__,
-                   "--fixed-cost", "--under-callgrind", "--blocks", str(steps), "--warmup", str(args.warmup),
-                   *(["--no-clip"] if args.no_clip else [])]
+                   "--under-callgrind", *arguments]
         result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
         dumps = sorted(Path(folder).glob("callgrind.out.*"), key=lambda path: int(path.suffix[1:]))
-        if result.returncode != 0 or len(dumps) != len(INSTRUCTION_VARIANTS):
+        if result.returncode != 0 or len(dumps) != len(variants):
             raise SystemExit(f"callgrind run failed ({len(dumps)} dumps): {result.stderr[-2000:]}")
-        counts = {name: _callgrind_total(path) / steps for name, path in zip(INSTRUCTION_VARIANTS, dumps)}
-    bare = counts["bare"]
-    print(f"fixed cost per step in instructions (callgrind): 81-parameter model, CPU, 1 thread, "
-          f"{'SGD' if args.no_clip else 'clip_grad_norm_ + SGD'}, {steps} steps per variant after {args.warmup} "
-          f"of warm-up")
+        keep = os.environ.get("CALLGRIND_KEEP")  # a folder to keep the dumps in, for callgrind_annotate
+        if keep:
+            for name, path in zip(variants, dumps):
+                shutil.copy(path, Path(keep) / f"callgrind.{re.sub(r'[^a-z0-9.]+', '_', name)}")
+        return {name: _callgrind_total(path) for name, path in zip(variants, dumps)}
+
+
+def _print_counts(counts: dict[str, int], steps: int) -> None:
+    bare = counts["bare"] / steps
     print(f"  {'bare':28s} {bare / 1e3:9.1f} k instructions/step")
-    for name in INSTRUCTION_VARIANTS[1:]:
-        extra = counts[name] - bare
-        print(f"  {name:28s} {counts[name] / 1e3:9.1f} k instructions/step  fixed cost {extra / 1e3:+8.1f} k "
+    for name, count in list(counts.items())[1:]:
+        extra = count / steps - bare
+        print(f"  {name:28s} {count / steps / 1e3:9.1f} k instructions/step  fixed cost {extra / 1e3:+8.1f} k "
               f"({extra / bare:+.1%} of the bare loop's)")
-    return 0
+
+
+def _counted(variants: Any, train: Callable[[Any], Any]) -> None:
+    """Under callgrind: for each variant in turn, zero the counters, train, dump them."""
+    pid = str(os.getpid())
+    for variant in variants:
+        subprocess.run(["callgrind_control", "-z", pid], check=True, stdout=subprocess.DEVNULL)
+        train(variant)
+        subprocess.run(["callgrind_control", "-d", pid], check=True, stdout=subprocess.DEVNULL)
 
 
 def under_callgrind(args: argparse.Namespace) -> int:
@@ -351,12 +436,9 @@ def under_callgrind(args: argparse.Namespace) -> int:
     inputs = _fixed_inputs()
     loops = {name: FixedLoop(FIXED_VARIANTS[name], inputs, not args.no_clip) for name in INSTRUCTION_VARIANTS}
     for loop in loops.values():
+        pin(loop.doctor, json.loads(args.pinned) if args.pinned else PINNED_BUDGET)
         loop.block(args.warmup)
-    pid = str(os.getpid())
-    for loop in loops.values():
-        subprocess.run(["callgrind_control", "-z", pid], check=True, stdout=subprocess.DEVNULL)
-        loop.block(args.blocks)
-        subprocess.run(["callgrind_control", "-d", pid], check=True, stdout=subprocess.DEVNULL)
+    _counted(loops.values(), lambda loop: loop.block(args.blocks))
     for loop in loops.values():
         if loop.doctor is not None:
             loop.doctor.detach()
@@ -401,7 +483,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--no-clip", action="store_true", help="--fixed-cost: a loop that does not clip")
     parser.add_argument("--instructions", action="store_true",
                         help="--fixed-cost: count instructions with valgrind's callgrind instead of timing "
-                             "(unmoved by other processes; bare loop and defaults, --blocks steps each, default 400)")
+                             "(unmoved by other processes; bare loop, defaults and the 1%% budget with pinned "
+                             "intervals, --blocks steps each, default 400); with --blocks K and no --fixed-cost: "
+                             "the tiny GPT-2's bare loop and 1%% budget, K steps each")
+    parser.add_argument("--callgrind-warmup", type=int, default=50,
+                        help="--blocks K --instructions: steps each variant trains under callgrind before it is "
+                             "counted (default 50)")
+    parser.add_argument("--pinned", default=None, metavar="JSON",
+                        help="--blocks K --instructions: the budget's intervals, e.g. '{\"sync\": 100}' (default: "
+                             "settled untraced over --warmup steps)")
     parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.warmup is None:
@@ -411,7 +501,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     elif args.five_ms and args.seq != 32:
         parser.error("--five-ms is --seq 32: give one or the other")
     torch.set_num_threads(args.threads)
-    if args.under_callgrind:
+    if args.under_callgrind and args.fixed_cost:
         return under_callgrind(args)
     if args.fixed_cost and args.instructions:
         return fixed_cost_instructions(args)
@@ -422,6 +512,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     template = build(args.seq, args.width, args.layers)
     generator = torch.Generator().manual_seed(0)
     batches = [torch.randint(0, 512, (args.batch, args.seq), generator=generator) for _ in range(args.steps)]
+    if args.under_callgrind:
+        return under_callgrind_turns(args, template, batches)
+    if args.blocks and args.instructions:
+        return block_instructions(args, template, batches)
     if args.blocks:
         return block_mode(args, template, batches)
     times: dict[str, list[float]] = {name: [] for name in VARIANTS}

@@ -9,7 +9,9 @@ turn, with each planned change announced to every detector just before the first
 whose step reaches it. Two things make that cheap, both exact by the detector contract (a
 detector ignores a record holding none of its `needs`/`extra_keys`): a record goes only to
 the detectors that read something in it, and within the records between two planned
-changes each detector takes all its records in one go (its code and state stay in cache).
+changes each detector takes all its records in one go (its code and state stay in cache);
+a detector that reuses another's statistics (PDM202 takes PDM201's loss baseline) takes
+them record by record right after it.
 `scan` adds the detectors' vectorised paths over a MetricTable.
 
 No torch here: the monitor, replay and the tests share this module.
@@ -45,6 +47,23 @@ class DetectorSet:
         self.on_error = on_error
         self._pending: list[Annotation] = sorted(annotations, key=lambda a: a.step)
         self._by_shape: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, ...]] = {}
+        self._followers: dict[int, int] = {}
+        self._link()
+
+    def _link(self) -> None:
+        """Pair each detector that can follow another (`follow(detectors)` sets its
+        `leader`: PDM202 takes PDM201's loss baseline) with its leader; a pair is fed
+        record by record, the leader first (`_feed_pair`)."""
+        self._followers = {}  # leader's index -> its follower's
+        for index, detector in enumerate(self.detectors):
+            follow = getattr(detector, "follow", None)
+            if follow is None:
+                continue
+            follow(self.detectors)
+            leader = getattr(detector, "leader", None)
+            if leader is not None:
+                self._followers[next(i for i, d in enumerate(self.detectors) if d is leader)] = index
+        self._led = set(self._followers.values())
 
     # -- what the set holds ----------------------------------------------------------
     @property
@@ -111,18 +130,58 @@ class DetectorSet:
 
     def _feed_segment(self, records: Sequence[StepRecord], start: int, end: int) -> list[Alert]:
         """Records [start, end) hold no planned change past the first: each detector takes
-        its rows in one go; alerts are sorted back by (row, detector)."""
+        its rows in one go (a pair, see `_link`, together); alerts are sorted back by (row,
+        detector)."""
         rows_of: list[list[int]] = [[] for _ in self.detectors]
         readers = self._readers
         for row in range(start, end):
             for index in readers(records[row]):
                 rows_of[index].append(row)
         found: list[tuple[int, int, Alert]] = []
-        for index, (detector, rows) in enumerate(zip(list(self.detectors), rows_of)):
-            if rows:
+        detectors, followers, led = list(self.detectors), self._followers, self._led
+        for index, (detector, rows) in enumerate(zip(detectors, rows_of)):
+            if index in followers:
+                self._feed_pair(detectors, records, index, followers[index], rows_of, found)
+            elif rows and index not in led:
                 self._call(detector, _feed_rows, detector, records, rows, index, found)
         found.sort(key=lambda item: (item[0], item[1]))  # stable: a detector's alerts keep their order
         return [alert for *_, alert in found]
+
+    def _feed_pair(self, detectors: list[Detector], records: Sequence[StepRecord], leader: int, follower: int,
+                   rows_of: list[list[int]], found: list[tuple[int, int, Alert]]) -> None:
+        """A leader and its follower take their rows record by record, the leader first
+        (the follower reuses what the leader just computed from the same record): the
+        alerts are those of feeding them one after the other. If one fails, it leaves the
+        set and the other takes the rest of its rows alone."""
+        first, second = detectors[leader], detectors[follower]
+        first_rows, second_rows = rows_of[leader], rows_of[follower]
+        if first_rows == second_rows:
+            rows, reads = first_rows, None  # both read every row (the usual case)
+        else:
+            reads = (set(first_rows), set(second_rows))
+            rows = sorted(reads[0] | reads[1])
+        update_first, update_second = first.update, second.update
+        failing, at = first, 0
+        try:
+            for at, row in enumerate(rows):
+                record = records[row]
+                if reads is None or row in reads[0]:
+                    failing = first
+                    for alert in update_first(record):
+                        found.append((row, leader, alert))
+                if reads is None or row in reads[1]:
+                    failing = second
+                    for alert in update_second(record):
+                        found.append((row, follower, alert))
+        except Exception as exc:  # noqa: BLE001 - as in _call: handed to on_error, which decides
+            if self.on_error is None:
+                raise
+            self._drop(failing)
+            self.on_error(failing, exc)
+            survivor, index, side = (second, follower, 1) if failing is first else (first, leader, 0)
+            rest = [row for row in rows[at + (failing is second):] if reads is None or row in reads[side]]
+            if rest:
+                self._call(survivor, _feed_rows, survivor, records, rest, index, found)
 
     def _readers(self, record: StepRecord) -> tuple[int, ...]:
         # The names in their order: a tuple of interned strings hashes in a fraction of a
@@ -149,6 +208,7 @@ class DetectorSet:
     def _drop(self, detector: Detector) -> None:
         self.detectors = [d for d in self.detectors if d is not detector]
         self._by_shape.clear()
+        self._link()
 
     # -- a whole run at once -------------------------------------------------------------
     def scan(self, run: Union[MetricTable, Iterable[StepRecord]]) -> list[Alert]:

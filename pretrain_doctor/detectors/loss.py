@@ -103,6 +103,7 @@ class LossSpike(_LossBaseline):
 
     def _reset_state(self) -> None:
         self._previous_step: Optional[int] = None
+        self._last: Optional[tuple[StepRecord, Any]] = None  # (record, its judgement): see LossDivergence.leader
         self._loss = self._new_baseline()
         self._grad = RollingBaseline(self.grad_window, self.min_history, self.refresh, with_mad=False)
         self._episode = self._new_episode()
@@ -119,6 +120,7 @@ class LossSpike(_LossBaseline):
             return []
         judged = self._z(self._loss, loss)
         self._loss.push(loss)
+        self._last = (record, judged)
         previous, self._previous_step = self._previous_step, record.step
         if judged is None:
             return []
@@ -268,6 +270,17 @@ class LossDivergence(_LossBaseline):
     defaults = {**LOSS_BASELINE_DEFAULTS, "drift": 1.0, "clip": 5.0, "threshold": 20.0, "min_progress": 0.3,
                 "reinit_factor": 1.0, "reinit_persist": 3, "initial_loss": None}
     state_fields = ("_loss", "_cusum", "_initial", "_trained", "_reinit_run")
+    # A PDM201 with the same baseline options, fed each record just before this one
+    # (DetectorSet.feed links them): its judgement of a loss is this one's, and its
+    # baseline's statistics after the push are too, so the median/MAD is computed once.
+    leader: Optional[LossSpike] = None
+
+    def follow(self, detectors: Any) -> None:
+        """Take the baseline of the first PDM201 among `detectors` that judges the loss
+        exactly as this one does (None: none, compute it here)."""
+        options = ("window", "min_history", "refresh", "rel_floor", "abs_floor")
+        self.leader = next((d for d in detectors if type(d) is LossSpike
+                            and all(d.options[name] == self.options[name] for name in options)), None)
 
     def _reset_state(self) -> None:
         self._initial = self.initial_loss
@@ -284,13 +297,32 @@ class LossDivergence(_LossBaseline):
         if loss is None:
             return []
         alerts = self._check_reinit(record.step, loss)
-        judged = self._z(self._loss, loss)
-        self._loss.push(loss)
+        judged = self._shared(record, loss)
+        if judged is None:
+            judged = self._z(self._loss, loss)
+            self._loss.push(loss)
+        else:
+            judged = judged[0]
         if judged is not None:
             z, median, scale = judged
             increment = min(max(z, -self.clip), self.clip) - self.drift
             alerts += self._cusum_step(record.step, loss, median, scale, increment)
         return alerts
+
+    def _shared(self, record: StepRecord, loss: float) -> Optional[tuple[Any]]:
+        """The leader's judgement of this record, boxed (it may be None: not ready), with
+        this baseline pushed; None when there is none to share. Shared only while both
+        baselines hold the same history: the leader has judged this very record from the
+        same count and median, and pushed it."""
+        leader = self.leader
+        last = leader._last if leader is not None else None
+        if last is None or last[0] is not record:
+            return None
+        theirs, ours, judged = leader._loss, self._loss, last[1]
+        if theirs.count != ours.count + 1 or (ours.median is not None if judged is None else judged[1] != ours.median):
+            return None
+        ours.follow(theirs, loss)
+        return (judged,)
 
     def _check_reinit(self, step: int, loss: float) -> list[Alert]:
         if self._initial is None:

@@ -49,6 +49,14 @@ class RollingBaseline:
             if self.with_mad:
                 self.mad = median_of([abs(v - self.median) for v in self.values])
 
+    def follow(self, leader: "RollingBaseline", value: float) -> None:
+        """`push(value)` for a baseline with `leader`'s settings and history, which has just
+        pushed `value`: its statistics are taken, not computed again (PDM202 following
+        PDM201's loss baseline, see DetectorSet)."""
+        self.values.append(float(value))
+        self.count += 1
+        self.median, self.mad = leader.median, leader.mad
+
     def to_state(self) -> dict[str, Any]:
         return {"window": self.window, "min_history": self.min_history, "refresh": self.refresh,
                 "with_mad": self.with_mad, "values": list(self.values), "count": self.count,

@@ -120,4 +120,21 @@ def report_text(info: dict[str, Any], alerts: Sequence[Alert]) -> str:
             lines.append(f"      what to do: {first.hint}")
     if info["internal_errors"]:
         lines.append(f"  internal errors (probes switched off): {len(info['internal_errors'])}")
+    thinned = budget_note(info.get("sampling") or {})
+    if thinned:
+        lines.append(thinned)
     return "\n".join(lines)
+
+
+def budget_note(sampling: dict[str, Any]) -> Optional[str]:
+    """What an overhead budget thinned: the probes and the sync it stretched past their
+    configured intervals (None without a budget)."""
+    budget = sampling.get("budget")
+    if budget is None:
+        return None
+    configured = sampling.get("configured_intervals", {})
+    stretched = [f"{name} every {every} steps (configured {configured[name]})"
+                 for name, every in sampling.get("intervals", {}).items()
+                 if configured.get(name) and every > configured[name]]
+    return (f"  overhead budget {budget:g}: " + ("; ".join(stretched) if stretched else "nothing thinned yet")
+            + "; every step is still transferred, judged and logged")

@@ -334,8 +334,10 @@ class StepCapture:
             self.guard.call("step", self._follow_new_groups)
         started = hook_clock()
         # `step(closure)` (Lightning, LBFGS) runs forward and backward INSIDE step, after
-        # this hook: the gradients of this step only exist in the post-step hook.
-        self._grads_in_post_hook = bool(args or kwargs) and _has_closure(optimizer, args, kwargs)
+        # this hook: the gradients of this step only exist in the post-step hook. (torch's
+        # hooks get `args = (optimizer,)` for a plain `step()`: nothing to look into.)
+        self._grads_in_post_hook = (bool(kwargs) or (bool(args) and (len(args) > 1 or args[0] is not optimizer))
+                                    ) and _has_closure(optimizer, args, kwargs)
         if self.inputs.traced.seen:
             self.guard.call("loss", self._take_traced_loss)
         self._current = self.guard.call("step", self._begin_step) or StepEntry(self.step + 1)

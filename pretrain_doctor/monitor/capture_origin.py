@@ -84,6 +84,7 @@ class NonFiniteOrigin:
         self.compiled = False  # a compiled model: no hooks on its modules
         self._last_localized = -10**9
         self._scanned = False  # parameters already scanned in this non-finite episode
+        self._poisoned_window: Optional[tuple[list[StepRecord], list[StepRecord]]] = None  # see `_poisoned`
         self._before_update: Optional[list[str]] = None  # named by should_skip_step
 
     # ------------------------------------------------------------ before the update
@@ -171,7 +172,8 @@ class NonFiniteOrigin:
     def scan_params_at_sync(self, records: list[StepRecord]) -> None:
         """First sync of a non-finite episode: scan the parameters once, unless that was done.
         After a skipped step no update has run since, so they are named as before the update."""
-        if not any(poisoned(r) for r in records):
+        bad = self._poisoned(records)
+        if not bad:
             self._scanned = False
             return
         known = ("nonfinite_params", BEFORE_KEY)
@@ -185,9 +187,19 @@ class NonFiniteOrigin:
         if names:
             last.extra[known[1] if skipped else known[0]] = names
 
+    def _poisoned(self, records: list[StepRecord]) -> list[StepRecord]:
+        """The window's poisoned records, found once per sync (both sync checks ask)."""
+        known = self._poisoned_window
+        if known is not None and known[0] is records:
+            return known[1]
+        bad = [r for r in records if poisoned(r)]
+        self._poisoned_window = (records, bad)
+        return bad
+
     def after_sync(self, records: list[StepRecord], step: int) -> bool:
         """Arm the localizer after a poisoned window; True if it armed."""
-        bad = [r for r in records if poisoned(r)]
+        bad = self._poisoned(records)
+        self._poisoned_window = None  # the last of the sync's questions
         if not bad:
             return False
         applied = [r.step for r in bad if "skip_reason" not in r.extra and not r.extra.get("skipped_step")]

@@ -200,6 +200,9 @@ class Doctor:
                                 "stretch to keep the doctor's measured host time under the budget; sync only "
                                 f"on one process, to at most {MAX_SYNC_SECONDS:g} s of training between "
                                 "sync points; final intervals are in the end record")
+            note["never_thinned"] = ("every step's loss, lr, pre-clip grad norm and non-finite check (on the CPU "
+                                     "read when measured: a NaN is seen at its step), and every step judged by "
+                                     "every detector at the next sync point")
         return note
 
     # ------------------------------------------------------------ user calls

@@ -163,9 +163,11 @@ class ProbeSchedule:
         if len(plain) < 5:
             return
         baseline = _median(plain)
+        # a plain step runs no sampled probe: only the others are looked into
+        sampled = [i for i in range(len(entries) - 1)
+                   if not entries[i].plain and times[i] is not None and times[i + 1] is not None]
         for name, ran in PROBE_MARKS.items():
-            extras = [times[i] + times[i + 1] - 2 * baseline for i in range(len(entries) - 1)
-                      if ran(entries[i]) and times[i] is not None and times[i + 1] is not None]
+            extras = [times[i] + times[i + 1] - 2 * baseline for i in sampled if ran(entries[i])]
             if extras:
                 self.record_seen_cost(name, max(0.0, sum(extras) / len(extras)))
 

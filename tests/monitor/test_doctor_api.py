@@ -436,6 +436,21 @@ def test_overhead_budget_is_described_in_the_header(tmp_path):
     end = lines[-1]["sampling"]
     assert end["budget"] == 0.01 and end["step_time_s"] > 0
     assert end["intervals"]["grad_norm"] >= 1
+    assert "every detector" in sampling["never_thinned"]
+
+
+def test_print_doctor_says_what_the_budget_thinned():
+    model = tiny_gpt2()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    doctor = pretrain_doctor.attach(model, optimizer, overhead_budget=1e-9, sync_every=2, **QUIET)
+    assert "overhead budget 1e-09: nothing thinned yet" in str(doctor)
+    train_gpt2(model, optimizer, lm_batches(0, 12))
+    doctor.detach()
+    line = next(line for line in str(doctor).splitlines() if "overhead budget" in line)
+    assert "layer_norms every" in line and "(configured 2)" in line and "still transferred, judged and logged" in line
+    plain = pretrain_doctor.attach(model, optimizer, **QUIET)
+    assert "overhead budget" not in str(plain)
+    plain.detach()
 
 
 def test_the_budget_sees_what_the_attention_probe_costs():
