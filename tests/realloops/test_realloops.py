@@ -166,3 +166,32 @@ def test_fp16_faults_are_said_as_under_fp32(use_amp, tmp_path):
         else:
             assert (logged[F + 1] == 0.0) if use_amp else (0 < logged[F + 1] < 1e-9 * logged[F])
     assert said == {"loss_spike": [(F + 1, "warning")], "grad_vanish": [(F + 2, "warning")]}
+
+
+@pytest.mark.parametrize("set_to_none", [True, False], ids=["grads_to_none", "grads_zeroed_in_place"])
+def test_a_step_without_backward_is_no_vanishing_step(set_to_none, tmp_path):
+    """A loop that skips a batch (no forward, no backward) but still steps its optimizer, as loops
+    that drop a bad batch do: with `zero_grad()` (gradients None) such steps have no grad norm at
+    all, twice in a row included; zeroed in place they have a norm of exactly 0, but a lone one is
+    below the two records PDM303 needs. No PDM303 either way (a vanished gradient is, test above)."""
+    import pretrain_doctor
+
+    from . import hf_bits
+
+    model = hf_bits.tiny_llama(seed=3)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    data = hf_bits.loader(hf_bits.TokenBlocks(STEPS * 4, seed=5), 4)
+    skipped = {20, 21} if set_to_none else {20, 25}
+    with pretrain_doctor.attach(model, optimizer, log_dir=tmp_path, **_options(action_level="info")) as dr:
+        for step, batch in enumerate(data):
+            if step not in skipped:
+                model(**batch).loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=set_to_none)
+    logged = harness.logged_metric(tmp_path, "grad_norm")
+    if set_to_none:
+        assert not {s + 1 for s in skipped} & set(logged) and len(logged) == STEPS - len(skipped)
+    else:
+        assert [logged[s + 1] for s in sorted(skipped)] == [0.0, 0.0] and min(logged[s] for s in (1, 2, 20)) > 0
+    assert [a for a in dr.alerts if a.code == "PDM303"] == []
