@@ -172,7 +172,11 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
         if close is not None and probe != key:  # shown as the file spells keys (`lr-decay-iters`)
             mapping = {new: old for old, new in zip(key, probe) if old != new} if len(key) == len(probe) else {}
             close = "".join(mapping.get(char, char) for char in close)
-        if close:
+        if close and close in node and not is_slip(probe, close):
+            builder.note("ignored-key", _not_a_slip_message(name, close), builder.source(doc, path),
+                         hint="check that the program this config is for (a fork, a newer release) reads it",
+                         key=name, severity="info")
+        elif close:
             builder.note(
                 "ignored-key",
                 f"`{name}` is not a key this trainer reads; did you mean `{close}`?",
@@ -183,6 +187,31 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
                 typo=True,
                 unique=unique,
             )
+
+
+def is_slip(key: str, known: str) -> bool:
+    """At most two letters apart (insert, delete, replace, swap two neighbours), `_`/`-` aside."""
+    a, b = key.replace("-", "_"), known.replace("-", "_")
+    if abs(len(a) - len(b)) > 2:
+        return False
+    previous2, previous = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if previous2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], previous2[j - 2] + 1)
+        previous2, previous = previous, row
+    return previous[-1] <= 2
+
+
+def _not_a_slip_message(name: str, close: str) -> str:
+    """An unknown key more than two letters from its only close known key, which the same file sets, is
+    no slip of it: renaming would set that key twice (StableLM-2's `use_bias_in_qk_norm` beside
+    `use_bias_in_norms`, read by Stability's gpt-neox fork). Most likely a fork's or a newer release's
+    key: said once, at info."""
+    return (f"`{name}` is not a key this trainer reads in any version known here; it is no slip of `{close}`, "
+            "which the file also sets: a fork's or a newer release's key is read only there")
 
 
 def closest_key(key: str, candidates: Iterable[str], cutoff: float,

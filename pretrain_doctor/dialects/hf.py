@@ -13,7 +13,7 @@ from typing import Any, Optional
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import ConfigNote, TrainingPlan
-from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .base import BuildContext, Dialect, apply_flags, is_slip, lenient_bool, lenient_int, lenient_number, typo_notes
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import TrainerVersions
 from .shared import apply_accelerate, is_accelerate_config, merge_deepspeed_reference
@@ -386,28 +386,12 @@ def _script_argument(note: ConfigNote) -> ConfigNote:
     a key that differs from the closest known one by more than two letters is most likely one of those,
     and renaming it breaks the script. It is reported at info, without a rename."""
     key, close = note.data.get("key"), note.data.get("suggestion")
-    if not note.data.get("typo") or not isinstance(key, str) or not isinstance(close, str) or _slip(key, close):
+    if not note.data.get("typo") or not isinstance(key, str) or not isinstance(close, str) or is_slip(key, close):
         return note
     message = (f"`{key}` is not a TrainingArguments or TRL config key (the closest is `{close}`): only a training "
                "script whose own argument dataclass declares it reads it; other scripts drop or reject it")
     return note.model_copy(update={"message": message, "hint": "check that the script this recipe is for declares it",
                                    "data": {**note.data, "severity": "info", "suggestion": None, "typo": False}})
-
-
-def _slip(key: str, known: str) -> bool:
-    """At most two letters apart (insert, delete, replace, swap two neighbours), `_`/`-` aside."""
-    a, b = key.replace("-", "_"), known.replace("-", "_")
-    if abs(len(a) - len(b)) > 2:
-        return False
-    previous2, previous = None, list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        row = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb))
-            if previous2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                row[j] = min(row[j], previous2[j - 2] + 1)
-        previous2, previous = previous, row
-    return previous[-1] <= 2
 
 
 def _example_script_arguments(b: PlanBuilder, doc: Document) -> None:

@@ -143,3 +143,14 @@ def test_redundant_fp16_key_is_an_info_note(tmp_path) -> None:
     [note] = notes(plan, "ignored-key")
     assert note.data["key"] == "fp16.fp16" and note.data["severity"] == "info"
     assert "severity" not in notes(plan_of(_one_file(tmp_path)), "ignored-key")[0].data
+
+
+def test_an_unknown_key_beside_its_only_close_key_is_no_typo(tmp_path) -> None:
+    # Held-out review 3 TEST (StableLM-2-12B, Stability's gpt-neox fork): `use_bias_in_qk_norm` beside
+    # `use_bias_in_norms` got "did you mean `use_bias_in_norms`?" at warning; the rename sets that key twice.
+    plan = plan_of(_one_file(tmp_path, '  "use_bias_in_norms": false,\n  "use_bias_in_qk_norm": false,\n'))
+    [note] = [n for n in notes(plan, "ignored-key") if n.data["key"] == "use_bias_in_qk_norm"]
+    assert note.data["severity"] == "info" and not note.data.get("typo") and "no slip" in note.message
+    plan = plan_of(_one_file(tmp_path, '  "use_bias_in_qk_norm": false,\n'))
+    [note] = [n for n in notes(plan, "ignored-key") if n.data["key"] == "use_bias_in_qk_norm"]
+    assert note.data["typo"] and note.data["suggestion"] == "use_bias_in_norms" and "severity" not in note.data
