@@ -243,6 +243,24 @@ def test_a_command_string_run_by_sh_c_and_placeholders_of_an_example_script() ->
     assert data["--num-layers"] == "96" and data["--fp16"] is True and "--save" in data
 
 
+def test_a_placeholder_a_variable_brings_into_a_plain_command_is_no_redirection() -> None:
+    # Held-out review 4 (CodeGeeX scripts/pretrain_codegeex.sh): OUTPUT_DIR="<path-to-output>-$TRIAL_NAME" made
+    # `--save $OUTPUT_DIR` look like a redirection, and every flag after it (betas, weight decay, fp16) was lost.
+    data, _, _ = _read(
+        'OUTPUT_DIR="<path-to-output>-run"\n'
+        'deepspeed pretrain_gpt.py \\\n'
+        '    --save $OUTPUT_DIR \\\n'
+        '    --adam-beta2 0.95 --fp16 2>&1 | tee log.txt\n'
+    )
+    assert data["--save"] == "<path-to-output>-run"
+    assert data["--adam-beta2"] == "0.95" and data["--fp16"] is True and "tee" not in str(data)
+
+
+def test_a_redirection_inside_an_evaluated_string_still_ends_the_command() -> None:
+    data, _, _ = _read('cmd="python pretrain_gpt.py --num-layers 2 2>&1 | tee log.txt"\neval $cmd\n')
+    assert data["--num-layers"] == "2" and "tee" not in str(data) and "log.txt" not in str(data)
+
+
 def test_a_single_quoted_command_string_is_expanded_by_the_shell_that_runs_it() -> None:
     # Held-out review 3: bigscience tr12a-1B3-oscar-en-filtered.slurm runs `bash -c '$LAUNCHER ... $CMD'` (the inner
     # shell expands the exported variables) and k2-train's pretrain_65b.sh runs `bcprun -c 'python main.py ...'`;

@@ -585,7 +585,10 @@ class _Shell:
             resplit = [Item(i.char, i.line, i.column, i.splittable or i.char in (" ", "\t", "\n"), i.raw)
                        for i in found]
             words.extend(_to_word(f) for f in _split(resplit))
-        return words
+        # Only a string parsed again sees `2>&1 | tee log` as words; in a plain command the parser took the
+        # redirections, and a `<` that a variable's value brings (`--save $OUT` with OUT="<path-to-output>-x",
+        # CodeGeeX) is an ordinary character of the word, as in bash.
+        return _until_redirection(words)
 
     def _assign(self, token: Token, array: Optional[list[Token]]) -> None:
         self._assign_value(token, array)
@@ -1119,7 +1122,7 @@ def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Opt
     """The command that starts the training script, its words and the index of the script in them."""
     best, best_score = None, 0
     for command in commands:
-        words = _until_redirection(command.words)
+        words = command.words
         for index, word in enumerate(words):
             # `${DIR}/../pretrain_gpt.py`: the folder is unknown, the script's name is not.
             name = (word.text or word.raw).rsplit("/", 1)[-1]
@@ -1144,7 +1147,7 @@ _REDIRECTION = re.compile(r"^(\d*[<>]|&>|\||&&|;|&$)")
 
 
 def _until_redirection(words: list[Word]) -> list[Word]:
-    """The words before `2>&1 | tee log` or `&> log` (an `eval`'d string keeps them as words)."""
+    """The words of a command string before `2>&1 | tee log` or `&> log`."""
     for index, word in enumerate(words):
         if word.text is not None and _REDIRECTION.match(word.text) and not _PLACEHOLDER.match(word.text):
             return words[:index]
