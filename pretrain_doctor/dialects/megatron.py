@@ -405,6 +405,8 @@ class MegatronDialect(Dialect):
             if isinstance(warmup, int):
                 note = f"lr_warmup_samples in global batches of {per_step}{_ramp_note(f)}" if unit == "samples" else None
                 b.set("schedule.warmup_steps", _in_steps(warmup, per_step, ramp), f.source(b, f"--lr-warmup-{unit}", note))
+        elif f.present("--warmup") or _old_era(f):
+            _fraction_warmup(b, f, decay)
         elif not f.present("--lr-warmup-tokens"):
             b.default("schedule.warmup_steps", 0, DEFAULT + " (lr_warmup_iters 0)")
         _token_schedule(b, f, tokens_decay)
@@ -558,6 +560,34 @@ def _hyphenated(doc: Document) -> Document:
                  for path, position in doc.positions.items()}
     return dataclasses.replace(doc, data={renames.get(k, k): v for k, v in doc.data.items()}, positions=positions,
                                unevaluated={renames.get(k, k): v for k, v in doc.unevaluated.items()})
+
+
+def _old_era(f: _Flags) -> bool:
+    """A script for Megatron-LM before Dec 2020 (9019bbf): its `--batch-size` (renamed `--micro-batch-size`)
+    or fractional `--warmup`; today's Megatron refuses both ("no longer valid")."""
+    return (f.present("--batch-size") or f.present("--warmup")) and not f.present("--micro-batch-size")
+
+
+def _fraction_warmup(b: PlanBuilder, f: _Flags, decay: Any) -> None:
+    """Old Megatron-LM's `--warmup` (default 0.01): "Percentage of total iterations to warmup on";
+    `warmup_iter = args.warmup * num_iters`, num_iters = lr_decay_iters or train_iters (pretrain_gpt2.py)."""
+    if f.unknown("--warmup"):
+        b.unknown("schedule.warmup_steps", f"the launch-time value of {f.unknown('--warmup')} (--warmup)")
+        return
+    given = f.present("--warmup")
+    fraction = lenient_number(f.raw("--warmup")) if given else 0.01
+    if not isinstance(fraction, (int, float)):
+        return
+    if decay is None and not f.present("--train-iters"):
+        decay = 1_000_000  # that era's --train-iters default
+    if not isinstance(decay, int):
+        b.set("schedule.warmup_ratio", fraction, f.source(b, "--warmup"))
+        return
+    note = "warmup fraction × the decay horizon (old Megatron-LM --warmup)"
+    if given:
+        b.set("schedule.warmup_steps", int(fraction * decay), f.source(b, "--warmup", note))
+    else:
+        b.default("schedule.warmup_steps", int(0.01 * decay), "old Megatron-LM default --warmup 0.01: " + note)
 
 
 def _rampup(f: _Flags) -> Optional[tuple[int, int, int]]:

@@ -369,3 +369,25 @@ def test_megatron_deepspeed_clip_grad_needs_the_json_s_gradient_clipping(fixture
     json_path.write_text(json_path.read_text().replace('"gradient_clipping": 1.0,', ""))
     found = findings(plan_of(path), "PD206")
     assert len(found) == 1 and "no `gradient_clipping`" in found[0].message and found[0].severity == "error"
+
+
+# Held-out review 4, tanbro/Megatron-LM commands/pretrain_gpt2-117m-spm_zh32k.sh (f7baddf, Oct 2019), reduced:
+# that era's flags, before Megatron-LM renamed --batch-size to --micro-batch-size (9019bbf, Dec 2020).
+OLD_SCRIPT = """python3 -m torch.distributed.launch --nnodes 1 --nproc_per_node 2 pretrain_gpt2.py \\
+    --num-layers 12 --hidden-size 768 --num-attention-heads 12 --seq-length 1024 \\
+    --max-position-embeddings 1024 --batch-size 16 --train-iters 1000000 \\
+    --save checkpoints/gpt2 --train-data wikipedia --split 949,50,1 \\
+    --lr 0.00015 --lr-decay-style cosine --weight-decay 1e-2 --clip-grad 1.0 --warmup .01 --fp16
+"""
+
+
+def test_old_megatron_warmup_is_a_fraction_of_the_decay_horizon(tmp_path) -> None:
+    # arguments.py of that era: `--warmup` "Percentage of total iterations to warmup on" (default 0.01);
+    # pretrain_gpt2.py: warmup_iter = args.warmup * num_iters, num_iters = lr_decay_iters or train_iters.
+    # The plan said warmup 0 and PD104 "no warmup".
+    plan = plan_of(write(tmp_path, "pretrain_gpt2-117m.sh", OLD_SCRIPT))
+    assert plan.schedule.warmup_steps == 10_000 and findings(plan, "PD104") == []
+    decayed = plan_of(write(tmp_path, "decay.sh", OLD_SCRIPT.replace("--warmup .01", "--warmup .02 --lr-decay-iters 500000")))
+    assert decayed.schedule.warmup_steps == 10_000
+    default = plan_of(write(tmp_path, "default.sh", OLD_SCRIPT.replace(" --warmup .01", "")))
+    assert default.schedule.warmup_steps == 10_000  # the old default 0.01, not today's lr_warmup_iters 0
