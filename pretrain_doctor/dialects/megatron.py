@@ -340,6 +340,9 @@ class MegatronDialect(Dialect):
     @staticmethod
     def _batch(b: PlanBuilder, f: _Flags) -> None:
         f.take(b, "batch.micro_batch_size", "--micro-batch-size", lenient_int)
+        if not f.present("--micro-batch-size") and f.present("--batch-size"):
+            # Megatron-LM before Dec 2020 (9019bbf): "Batch size per model instance", renamed --micro-batch-size.
+            f.take(b, "batch.micro_batch_size", "--batch-size", lenient_int)
         f.take(b, "batch.global_batch_size", "--global-batch-size", lenient_int)
         f.take(b, "batch.seq_len", "--seq-length", lenient_int)
         f.take(b, "run.max_steps", "--train-iters", lenient_int)

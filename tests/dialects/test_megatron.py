@@ -391,3 +391,11 @@ def test_old_megatron_warmup_is_a_fraction_of_the_decay_horizon(tmp_path) -> Non
     assert decayed.schedule.warmup_steps == 10_000
     default = plan_of(write(tmp_path, "default.sh", OLD_SCRIPT.replace(" --warmup .01", "")))
     assert default.schedule.warmup_steps == 10_000  # the old default 0.01, not today's lr_warmup_iters 0
+
+
+def test_old_megatron_batch_size_is_the_micro_batch(tmp_path) -> None:
+    # Old --batch-size: "Batch size per model instance (local batch size)"; configure_data.py multiplies it by
+    # the world size. The plan had no micro batch.
+    plan = plan_of(write(tmp_path, "pretrain_gpt2-117m.sh", OLD_SCRIPT))
+    assert plan.batch.micro_batch_size == 16 and plan.sources["batch.micro_batch_size"].line == 3
+    assert plan.derived.global_batch.value == 32  # 16 × 2 processes
