@@ -23,6 +23,12 @@ its `ArgumentGroupFactory` turns into flags, d98e8a6; `megatron_flags.py` lists 
   token-based `--lr-warmup-tokens`, `--lr-decay-tokens` and `--train-tokens` count in steps of
   global batch × sequence length (the run ends at whichever of tokens and samples comes first).
 
+Evaluation runs every `--eval-interval` steps on the `--split` validation part: the interval defaults
+to 1000 up to megatron-core 0.15 and to none (one evaluation after training) since 0.16. A script for
+Megatron-LM before Dec 2020 (`--batch-size`, fractional `--warmup`: today's Megatron refuses both) is read
+with that era's meanings: `--batch-size` is the micro batch, `--warmup` (default 0.01) the fraction of
+the decay horizon to warm up over, `--eval-interval` 1000.
+
 Megatron-LLM (epfLLM) spells the same flags with underscores (`--lr_warmup_samples`); they are read
 as Megatron-LM's. `--exit-interval N` (the program exits at iteration N) of 100 or less makes the
 script a smoke test, whatever `--train-iters` says. Only an upstream `pretrain_*.py` (or a bare
@@ -204,7 +210,7 @@ class MegatronDialect(Dialect):
             self._schedule(b, flags)
             self._precision(b, flags)
             self._parallel(b, flags, doc)
-            self._checkpoint_eval_data(b, flags)
+            self._checkpoint_eval_data(b, flags, context)
             self._exclusive(b, flags)
             if flags.present("--deepspeed") or flags.present("--deepspeed_config"):
                 merge_deepspeed_reference(b, doc, context, key="--deepspeed_config")
@@ -452,11 +458,17 @@ class MegatronDialect(Dialect):
         f.take(b, "seed", "--seed", lenient_int, 1234)
 
     @staticmethod
-    def _checkpoint_eval_data(b: PlanBuilder, f: _Flags) -> None:
+    def _checkpoint_eval_data(b: PlanBuilder, f: _Flags, context: BuildContext) -> None:
         f.take(b, "checkpoint.interval_steps", "--save-interval", lenient_int)
         b.set("checkpoint.enabled", f.present("--save"), f.source(b, "--save"))
-        # No --eval-interval: Megatron-LM (since its dataclass arguments) evaluates only after training.
-        interval = f.take(b, "eval.interval_steps", "--eval-interval", lenient_int)
+        # No --eval-interval: megatron-core 0.16 and later (dataclass arguments, eval_interval None) evaluate
+        # only after training; every Megatron-LM before (2019 to core 0.15) defaults to 1000.
+        judged = context.trainer_versions.get("megatron-core")
+        if _old_era(f) or (judged is not None and judged.key < (0, 16)):
+            interval = f.take(b, "eval.interval_steps", "--eval-interval", lenient_int, 1000,
+                              "Megatron-LM default before megatron-core 0.16 (eval_interval 1000)")
+        else:
+            interval = f.take(b, "eval.interval_steps", "--eval-interval", lenient_int)
         eval_iters = f.value("--eval-iters", lenient_int, 100)
         split = f.raw("--split")
         if isinstance(split, str):

@@ -8,6 +8,7 @@ import pytest
 
 from pretrain_doctor.config.loader import load_document
 from pretrain_doctor.dialects import detection
+from pretrain_doctor.dialects.versions import TrainerVersions
 
 from .helpers import detected, findings, notes, plan_of, write
 
@@ -399,3 +400,16 @@ def test_old_megatron_batch_size_is_the_micro_batch(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "pretrain_gpt2-117m.sh", OLD_SCRIPT))
     assert plan.batch.micro_batch_size == 16 and plan.sources["batch.micro_batch_size"].line == 3
     assert plan.derived.global_batch.value == 32  # 16 × 2 processes
+
+
+def test_eval_interval_defaults_to_1000_before_megatron_core_0_16(tmp_path) -> None:
+    # Old Megatron-LM and every megatron-core up to 0.15 default --eval-interval to 1000 (training evaluates when
+    # `iteration % eval_interval == 0 and do_valid`); a --split with a valid part makes do_valid true. PD702 said
+    # "evaluation is off". From 0.16 (ValidationConfig.eval_interval None) it evaluates only after training.
+    plan = plan_of(write(tmp_path, "pretrain_gpt2-117m.sh", OLD_SCRIPT))
+    assert plan.eval.enabled and plan.eval.interval_steps == 1000 and findings(plan, "PD702") == []
+    modern = SCRIPT.replace("--eval-interval 500", "")
+    old_core = plan_of(write(tmp_path, "train.sh", modern), trainer_versions=TrainerVersions(given={"megatron-core": "0.15.0"}))
+    assert old_core.eval.enabled and old_core.eval.interval_steps == 1000
+    new_core = plan_of(write(tmp_path, "train.sh", modern), trainer_versions=TrainerVersions(given={"megatron-core": "0.16.0"}))
+    assert new_core.eval.interval_steps is None
