@@ -303,6 +303,14 @@ class MegatronDialect(Dialect):
             else:
                 b.unknown("mode.init_from", "the checkpoint path the script is given (--load with --no-load-optim)")
             return
+        if f.present("--load-state"):
+            # CodeGeeX's Megatron (codegeex/megatron/arguments.py): "Start training from a existing model
+            # state", the weights of a trained model, while `--load` keeps the run's own resume folder.
+            state = f.raw("--load-state")
+            if not isinstance(state, str) or not state:
+                state = f.unknown("--load-state") or "the model state that --load-state names"
+            b.set("mode.init_from", state, f.source(b, "--load-state"))
+            return
         program = str(f.doc.data.get("program") or "").rsplit("/", 1)[-1]
         if f.present("--load") and f.unknown("--load") is not None and (
                 f.switch("--use-checkpoint-args") or program.startswith("finetune")):

@@ -413,3 +413,17 @@ def test_eval_interval_defaults_to_1000_before_megatron_core_0_16(tmp_path) -> N
     assert old_core.eval.enabled and old_core.eval.interval_steps == 1000
     new_core = plan_of(write(tmp_path, "train.sh", modern), trainer_versions=TrainerVersions(given={"megatron-core": "0.16.0"}))
     assert new_core.eval.interval_steps is None
+
+
+@pytest.mark.parametrize("value", ["/ckpt/codegeex_13b.pt", '"<path where you put the checkpoint (e.g., XXX/codegeex_13b.pt)>"'])
+def test_codegeex_load_state_starts_from_a_models_weights(tmp_path, value) -> None:
+    # Held-out review 4 (THUDM/CodeGeeX scripts/finetune_codegeex.sh): `--load-state` ("Start training from a
+    # existing model state", codegeex/megatron/arguments.py) beside `--load $OUTPUT_DIR` was read as a
+    # from-scratch run, and PD101 judged its fine-tuning lr 1e-6 against the pretraining band.
+    path = write(tmp_path, "finetune_codegeex.sh", f"CKPT_PATH={value}\n"
+                 "deepspeed tools/pretrain_codegeex.py --num-layers 39 --hidden-size 5120 --num-attention-heads 40 \\\n"
+                 "    --seq-length 2048 --micro-batch-size 1 --global-batch-size 8 --lr 1e-6 --train-iters 100 \\\n"
+                 "    --save /out --load /out --load-state $CKPT_PATH --fp16\n")
+    plan = plan_of(path, "megatron")
+    assert plan.mode.init_from and not plan.mode.from_scratch
+    assert findings(plan, "PD101") == []
