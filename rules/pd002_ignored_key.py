@@ -10,12 +10,14 @@ class IgnoredKey(Rule):
     Reports what the dialect adapter saw while reading the raw file: keys the
     trainer never reads (litgpt finetune `train.min_lr`), keys it rejects
     (litgpt finetune `train.max_norm`), keys that do nothing in this combination
-    (GPT-NeoX `fp16.type`; HF `max_grad_norm` under a DeepSpeed JSON without
+    (HF `max_grad_norm` under a DeepSpeed JSON without
     `gradient_clipping`; a `warmup_ratio` beside HF's `constant` schedule, which has no
     warmup), and unknown keys that look like a misspelling of a known
     one ("did you mean `warmup_steps`?"). The finding points at the key's line. A key
     that is ignored but only repeats what a read key already does (NeoX `fp16: true`
-    beside the `enabled: true` NeoX requires in the block) is reported at `info`.
+    beside the `enabled: true` NeoX requires in the block) is reported at `info`, and so is
+    GPT-NeoX `fp16.type: bfloat16`, which NeoX 1.0 and 2.0 read (the run is bf16) and NeoX main
+    after #787 no longer reads (the run is fp16).
 
     Keys are judged against the trainer release the config is for (`--trainer-version
     transformers=4.46`, `trainer-versions` in the settings, else the installed release),

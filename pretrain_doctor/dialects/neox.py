@@ -44,6 +44,24 @@ _FP16_KEYS = {"enabled", "auto_cast", "loss_scale", "initial_scale_power", "loss
               "consecutive_hysteresis", "min_loss_scale", "fp16_master_weights_and_grads"}
 
 
+def _note_fp16_type(b: PlanBuilder, view: "MergedNeox", value: Any) -> None:
+    """PD002 (info) for `fp16.type`, which NeoX itself reads in every release and later stopped reading.
+
+    NeoX 1.0 and 2.0 (megatron/neox_arguments/arguments.py, `derive precision`) set `precision` from
+    `(self.fp16 or {}).get("type", self.precision) == "bfloat16"`: Pythia's `fp16: {type: bfloat16,
+    enabled: true}` trains in bf16. EleutherAI/gpt-neox#787 (2023-05-16, after 2.0, unreleased) derives it
+    from `fp16.enabled`/`bf16.enabled` instead, so on NeoX main the same block runs fp16.
+    """
+    if str(value).lower() != "bfloat16":
+        _note_ignored_fp16_key(b, view, {"type": value}, "type", False)
+        return
+    b.note("ignored-key", "`fp16.type: bfloat16` makes GPT-NeoX 1.0 and 2.0 train in bf16 (arguments.py derives "
+           "`precision` from it); GPT-NeoX main since #787 (2023-05, after 2.0) no longer reads it and runs fp16",
+           view.source(b, ("fp16", "type")), hint="set `precision: bfloat16` and drop the `fp16` block (NeoX main asserts "
+           "on `fp16.enabled: true` beside it) so every NeoX version trains in bf16",
+           key="fp16.type", severity="info")
+
+
 def _note_ignored_fp16_key(b: PlanBuilder, view: "MergedNeox", fp16: dict, key: str, fp16_on: bool) -> None:
     """PD002 for a key of the `fp16` block that DeepSpeed does not read.
 
@@ -266,26 +284,31 @@ class NeoxDialect(Dialect):
         bf16 = view.get("bf16")
         fp16_on = isinstance(fp16, dict) and lenient_bool(fp16.get("enabled")) is True
         bf16_on = isinstance(bf16, dict) and lenient_bool(bf16.get("enabled", True)) is True
-        if precision in ("bfloat16", "bf16") or (bf16_on and precision is None):
+        # NeoX <= 2.0 reads `fp16.type` first (see _note_fp16_type).
+        fp16_type_bf16 = isinstance(fp16, dict) and str(fp16.get("type", "")).lower() == "bfloat16"
+        if precision in ("bfloat16", "bf16") or fp16_type_bf16 or (bf16_on and precision is None):
             compute = "bf16"
         elif precision in ("fp16", "float16") or fp16_on:
             compute = "fp16"
         else:
             compute = "fp32"
-        src = view.source(b, "precision") or view.source(b, "fp16") or view.source(b, "bf16")
+        src = (view.source(b, "precision") or (fp16_type_bf16 and view.source(b, "fp16.type")) or view.source(b, "fp16")
+               or view.source(b, "bf16"))
         b.set("precision.compute", compute, src)
         b.set("precision.params", "fp32")
         b.set("precision.mixed", compute != "fp32")
-        b.set("precision.fp16_enabled", fp16_on, view.source(b, "fp16.enabled"))
+        b.set("precision.fp16_enabled", fp16_on and compute == "fp16", view.source(b, "fp16.enabled"))
         b.set("precision.bf16_enabled", compute == "bf16")
         if isinstance(fp16, dict):
             view.take(b, "precision.loss_scale", "fp16.loss_scale", lenient_number)
             view.take(b, "precision.initial_scale_power", "fp16.initial_scale_power", lenient_int)
             view.take(b, "precision.min_loss_scale", "fp16.min_loss_scale", lenient_number)
             for key in fp16:
-                if key not in _FP16_KEYS:
+                if key == "type":
+                    _note_fp16_type(b, view, fp16[key])
+                elif key not in _FP16_KEYS:
                     _note_ignored_fp16_key(b, view, fp16, key, fp16_on)
-        if bf16_on and precision not in ("bfloat16", "bf16"):
+        if bf16_on and precision not in ("bfloat16", "bf16") and not fp16_type_bf16:
             # NeoX takes the dtype from `precision`; an enabled bf16 block alone disagrees with it (PD303).
             declared = "fp16" if fp16_on or precision in ("fp16", "float16") else "fp32"
             b.set("precision.declared_by.neox_precision", declared, view.source(b, "precision") or src)

@@ -56,11 +56,17 @@ def test_split_gives_the_validation_fraction(tmp_path) -> None:
     assert plan.eval.enabled is True
 
 
-def test_fp16_type_is_an_ignored_key(tmp_path) -> None:
+def test_fp16_type_bfloat16_trains_in_bf16(tmp_path) -> None:
+    # Held-out review 4 (Pythia 1B.yml): NeoX 1.0/2.0 arguments.py derives precision from `fp16.type`,
+    # so the run is bf16, not "fp16 with a key DeepSpeed ignores". Only NeoX main after #787 ignores it: info.
     plan = plan_of(_one_file(tmp_path))
-    ignored = notes(plan, "ignored-key")
-    assert [n.data["key"] for n in ignored] == ["fp16.type"]
-    assert plan.precision.compute == "fp16"
+    [note] = notes(plan, "ignored-key")
+    assert note.data["key"] == "fp16.type" and note.data["severity"] == "info"
+    assert "2.0" in note.message and "#787" in note.message
+    assert plan.precision.compute == "bf16" and plan.precision.fp16_enabled is False
+    assert plan.sources["precision.compute"].key == "fp16.type"
+    other = plan_of(write(tmp_path, "fp32type.yml", _one_file(tmp_path).read_text().replace('"bfloat16"', '"fp32"')))
+    assert other.precision.compute == "fp16" and "severity" not in notes(other, "ignored-key")[0].data
 
 
 def test_lr_decay_iters_longer_than_train_iters_is_reported_once(tmp_path) -> None:
@@ -76,6 +82,7 @@ def test_lr_decay_iters_longer_than_train_iters_is_reported_once(tmp_path) -> No
 
 def test_bf16_block_without_precision_is_a_conflict(tmp_path) -> None:
     path = _one_file(tmp_path, '"bf16": {"enabled": True},\n')
+    path.write_text(path.read_text().replace(', "type": "bfloat16"', ''))  # fp16.type: bfloat16 would agree
     plan = plan_of(path)
     assert plan.precision.declared_by == {"neox_precision": "fp16", "neox_bf16": "bf16"}
     assert findings(plan, "PD303")
@@ -142,7 +149,6 @@ def test_redundant_fp16_key_is_an_info_note(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "redundant.yml", body))
     [note] = notes(plan, "ignored-key")
     assert note.data["key"] == "fp16.fp16" and note.data["severity"] == "info"
-    assert "severity" not in notes(plan_of(_one_file(tmp_path)), "ignored-key")[0].data
 
 
 def test_an_unknown_key_beside_its_only_close_key_is_no_typo(tmp_path) -> None:
