@@ -136,8 +136,12 @@ def lenient_bool(value: Any) -> Any:
 def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix: KeyPath = (),
                keys: Optional[Iterable[str]] = None, cutoff: float = 0.84,
                changes: Optional[dict[str, KeyChange]] = None, versions: Optional[TrainerVersions] = None,
-               suggest: bool = True, spelling: Optional[Callable[[str], str]] = None) -> None:
+               suggest: bool = True, spelling: Optional[Callable[[str], str]] = None,
+               never_suggest: Iterable[str] = ()) -> None:
     """Report keys the judged trainer version does not read (`spelling`: how `known` spells a key).
+
+    `never_suggest`: known keys no config file sets (a launcher fills them in), so never a
+    "did you mean" target: an unknown key close to one is a script's own argument, not a slip.
 
     `known` is every key of every version we know; `changes` (dotted key -> KeyChange) says which
     versions lack some of them. A key some version reads is never a typo: it is reported only when
@@ -166,7 +170,9 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
         if key in known or not suggest or (spelling is not None and spelling(key) in known):
             continue
         if candidates is None:
-            candidates = sorted(k for k in known if _lacking(changes.get(_dotted(prefix, k)), versions) is None)
+            skip = set(never_suggest)
+            candidates = sorted(k for k in known
+                                if k not in skip and _lacking(changes.get(_dotted(prefix, k)), versions) is None)
         probe = spelling(key) if spelling is not None else key
         close, unique = closest_key(probe, candidates, cutoff, present=node)
         if close is not None and probe != key:  # shown as the file spells keys (`lr-decay-iters`)

@@ -35,6 +35,9 @@ _PREFERENCE_KEYS = ("beta", "loss_type", "max_prompt_length", "ref_model_init_kw
 # Launch scripts of HF Trainer programs (FastChat, LLaVA, Chinese-LLaMA-Alpaca, Qwen `finetune.py`): the
 # program parses TrainingArguments plus dataclasses of its own with HfArgumentParser, so its own LoRA
 # switches are spelt many ways (`--lora_enable`, `--use_lora`, `--lora_rank`, `--q_lora`).
+# TrainingArguments fields the launcher fills in (`__post_init__` takes `local_rank` from LOCAL_RANK), never
+# written in a config: no "did you mean" target (Firefly's own `lora_rank` is no slip of `local_rank`).
+_LAUNCHER_SET_KEYS = frozenset({"local_rank"})
 _LAUNCHER_LORA_SWITCHES = ("lora_enable", "use_lora", "use_peft", "lora")
 _LAUNCHER_QLORA_SWITCHES = ("q_lora", "qlora", "load_in_4bit")
 _ADAPTER_PROGRAM = re.compile(r"lora|peft", re.IGNORECASE)
@@ -369,7 +372,7 @@ def hf_key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> No
             if judged is not None and judged.fields:
                 known |= judged.fields
     first = len(b.notes)
-    typo_notes(b, doc, known, changes=HF_KEY_CHANGES, versions=versions)
+    typo_notes(b, doc, known, changes=HF_KEY_CHANGES, versions=versions, never_suggest=_LAUNCHER_SET_KEYS)
     b.notes[first:] = [_script_argument(note) for note in b.notes[first:]]
     transformers = versions.get("transformers")
     if transformers is not None:

@@ -92,3 +92,14 @@ def test_constant_schedule_drops_the_warmup_once(tmp_path: Path) -> None:
 
 
 _TRANSFORMERS_4_46 = TrainerVersions(parse_assignments(["transformers=4.46"]), detect_installed=False)
+
+
+def test_a_launcher_set_field_is_no_rename_target(tmp_path: Path) -> None:
+    # Held-out review 4 (Firefly qwen1.5-7b-dpo-full.json): `lora_rank`, Firefly's own CustomizedArguments field,
+    # got "did you mean `local_rank`?" at warning. TrainingArguments.__post_init__ takes `local_rank` from the
+    # launcher's LOCAL_RANK; no config file sets it, so it is never the key a config meant.
+    plan = plan_of(write(tmp_path, "dpo.yaml", BASE + "lora_rank: 64\n"))
+    assert not [n for n in plan.notes if n.kind == "ignored-key"] and not findings(plan, "PD002")
+    typo = plan_of(write(tmp_path, "typo.yaml", BASE + "lora_rank: 64\nwarmup_step: 100\n"))
+    [note] = [n for n in typo.notes if n.kind == "ignored-key"]
+    assert note.data["suggestion"] == "warmup_steps" and note.data.get("severity") is None
