@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import detected, notes, plan_of, write
+from .helpers import detected, findings, notes, plan_of, write
 
 
 def test_recognised_only_as_python(tmp_path) -> None:
@@ -73,3 +73,16 @@ def test_a_forks_own_train_py_gives_the_defaults(tmp_path) -> None:
     (tmp_path / "train.py").unlink()
     upstream = plan_of(override)
     assert upstream.optimizer.lr == pytest.approx(6e-4) and upstream.sources["optimizer.lr"].note == "nanoGPT train.py default"
+
+
+def test_char_level_recipe_lr_is_not_a_warning(tmp_path) -> None:
+    # Held-out review 4 (nanoGPT forks' train_shakespeare_char_new.py, train_harry_potter.py): a 16.9M char-level
+    # model at 64 x 300 tokens/step with nanoGPT's own lr 1e-3 got PD101 warning "5.1x above" the √-scaled band;
+    # 1e-3 is inside the published band for the size (Pythia 14M-70M), too high only by √-scaling 26x below the
+    # batches the band was measured at: info.
+    recipe = ("dataset = 'shakespeare_char'\ngradient_accumulation_steps = 1\nbatch_size = 64\nblock_size = 300\n"
+              "n_layer = 7\nn_head = 7\nn_embd = 448\ndropout = 0.2\nlearning_rate = 1e-3\nmax_iters = 6000\n"
+              "lr_decay_iters = 6000\nmin_lr = 1e-4\nbeta2 = 0.99\nwarmup_iters = 100\n")
+    plan = plan_of(write(tmp_path, "train_shakespeare_char_new.py", recipe))
+    assert plan.derived.tokens_per_step.value == 19200
+    assert [f.severity for f in findings(plan, "PD101")] == ["info"]
