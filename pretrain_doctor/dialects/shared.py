@@ -214,10 +214,40 @@ def merge_deepspeed_reference(b: PlanBuilder, doc: Document, context: BuildConte
         b.set("parallel.zero_stage", stage, b.source(ds_doc, prefix + ("zero_optimization", "stage")))
     if _offloads(ds_data):
         b.set("parallel.cpu_offload", True, b.source(ds_doc, prefix + ("zero_optimization",)))
+    _deepspeed_scheduler(b, doc, ds_doc, ds_data, prefix)
     if "gradient_clipping" not in ds_data:
         # PD206 reads this: the JSON owns clipping and DeepSpeed's default is no clipping.
         b.set("clipping.ignored_by", "deepspeed", b.source(ds_doc, prefix, note="no gradient_clipping"))
     _declare_deepspeed_precision(b, ds_doc, ds_data, prefix)
+
+
+# DeepSpeed's schedulers (deepspeed/runtime/lr_schedules.py) as the plan names schedules.
+_DEEPSPEED_SCHEDULES = {"WarmupLR": "constant_with_warmup", "WarmupDecayLR": "linear", "WarmupCosineLR": "cosine",
+                        "OneCycle": "one_cycle", "LRRangeTest": "lr_range_test"}
+
+
+def _deepspeed_scheduler(b: PlanBuilder, doc: Document, ds_doc: Document, ds_data: dict, prefix: KeyPath) -> None:
+    """A `scheduler` block in the DeepSpeed JSON replaces the Trainer's: transformers' deepspeed_optim_sched
+    builds no scheduler of its own then, so `lr_scheduler_type` is ignored (WarmupLR warms up and holds
+    the peak lr). Its `auto` values are the Trainer's warmup, lr and steps; a number is DeepSpeed's own."""
+    block = ds_data.get("scheduler")
+    if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+        return
+    name = block["type"]
+    kind = _DEEPSPEED_SCHEDULES.get(name, name.lower())
+    source = b.source(ds_doc, prefix + ("scheduler", "type"))
+    chosen = b.get("schedule.kind")
+    b.set("schedule.kind", kind, source)
+    params = block.get("params") if isinstance(block.get("params"), dict) else {}
+    warmup = lenient_int(params.get("warmup_num_steps"))
+    if isinstance(warmup, int):
+        b.set("schedule.warmup_steps", warmup, b.source(ds_doc, prefix + ("scheduler", "params", "warmup_num_steps")))
+        b.set("schedule.warmup_ratio", 0.0, b.source(ds_doc, prefix + ("scheduler", "params", "warmup_num_steps")))
+    if doc.has("lr_scheduler_type") and ds_doc is not doc and chosen != kind:
+        b.note("ignored-key", f"`lr_scheduler_type` {chosen} is ignored: the DeepSpeed config's scheduler ({name}) "
+               f"replaces the Trainer's, so the run follows {kind}", b.source(doc, ("lr_scheduler_type",)),
+               hint="remove the `scheduler` block from the DeepSpeed JSON to use `lr_scheduler_type`, or set the "
+                    "schedule there", key="lr_scheduler_type")
 
 
 def _offloads(ds_data: dict) -> bool:

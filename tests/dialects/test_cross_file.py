@@ -38,6 +38,28 @@ def test_hf_deepspeed_json_lacking_clipping(tmp_path) -> None:
     assert findings(plan, "PD303")
 
 
+def test_a_scheduler_in_the_deepspeed_json_replaces_lr_scheduler_type(tmp_path) -> None:
+    # Held-out reviews 3 and 4 (a Qwen-VL-style finetune script and a Firefly config): the JSON's WarmupLR
+    # replaces the Trainer's cosine (transformers builds no scheduler then): warm up, then a constant lr.
+    write(tmp_path, "ds.json", '{"gradient_clipping": 1.0, "scheduler": {"type": "WarmupLR", "params": '
+          '{"warmup_min_lr": "auto", "warmup_max_lr": "auto", "warmup_num_steps": "auto"}}}')
+    plan = plan_of(write(tmp_path, "sft.yaml", HF + "deepspeed: ds.json\nlr_scheduler_type: cosine\nwarmup_ratio: 0.03\n"),
+                   dialect="hf")
+    assert plan.schedule.kind == "constant_with_warmup" and plan.schedule.warmup_ratio == 0.03
+    [ignored] = [f for f in findings(plan, "PD002") if "lr_scheduler_type" in f.message]
+    assert "WarmupLR" in ignored.message and ignored.severity == "warning"
+
+
+def test_a_deepspeed_scheduler_with_its_own_warmup_and_none_at_all(tmp_path) -> None:
+    write(tmp_path, "ds.json", '{"scheduler": {"type": "WarmupDecayLR", "params": {"warmup_num_steps": 500}}}')
+    plan = plan_of(write(tmp_path, "a.yaml", HF + "deepspeed: ds.json\nwarmup_ratio: 0.1\n"), dialect="hf")
+    assert plan.schedule.kind == "linear" and plan.schedule.warmup_steps == 500
+    assert not [f for f in findings(plan, "PD002") if "lr_scheduler_type" in f.message]
+    write(tmp_path, "plain.json", '{"gradient_clipping": 1.0}')
+    plan = plan_of(write(tmp_path, "b.yaml", HF + "deepspeed: plain.json\nlr_scheduler_type: cosine\n"), dialect="hf")
+    assert plan.schedule.kind == "cosine"
+
+
 def test_accelerate_config_flag_gives_world_size(tmp_path) -> None:
     acc = write(tmp_path, "launch/zero3.yaml", ACCELERATE)
     plan = plan_of(write(tmp_path, "sft.yaml", HF), dialect="hf", accelerate_config=acc)
