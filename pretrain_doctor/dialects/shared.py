@@ -136,7 +136,7 @@ def find_referenced_file(reference: Any, doc: Document, levels: int = 4) -> Opti
     Trainers resolve such paths against the launch directory (usually the repository
     root, a few levels above the config), so the parents are tried too.
     """
-    if not isinstance(reference, str) or not reference.strip() or "${" in reference or "://" in reference:
+    if not _is_local_path(reference):
         return None
     candidate = Path(os.path.expanduser(reference.strip()))
     if candidate.is_absolute():
@@ -149,10 +149,15 @@ def find_referenced_file(reference: Any, doc: Document, levels: int = 4) -> Opti
     return None
 
 
+def _is_local_path(reference: Any) -> bool:
+    """A path written in a config that may name a local file (not a `${var}` or a URL)."""
+    return isinstance(reference, str) and bool(reference.strip()) and "${" not in reference and "://" not in reference
+
+
 def _same_name_beside(reference: Any, doc: Document) -> Optional[Path]:
     """A file of the reference's name beside `doc`: configs are often copied out of the
     repository they were launched from together with their DeepSpeed JSON, into one folder."""
-    if not isinstance(reference, str) or not reference.strip() or "${" in reference or "://" in reference:
+    if not _is_local_path(reference):
         return None
     name = Path(reference.strip()).name
     path = Path(doc.path).resolve().parent / name
