@@ -30,6 +30,14 @@ _FINETUNE_DEFAULTS = {"train.global_batch_size": 16, "train.micro_batch_size": 1
 _TORCH_DEFAULTS = {"adamw": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.01},
                    "adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0},
                    "sgd": {"weight_decay": 0.0}}
+# Before 0.4 there was no `optimizer` key: the scripts built AdamW from TrainArgs' own optimization fields
+# (litgpt 0.3.1 args.py; `AdamW(lr=train.learning_rate, weight_decay=train.weight_decay, betas=(train.beta1,
+# train.beta2))`), with each script's setup() defaults: pretrain.py 4e-4 / 0.1, finetune/lora.py 3e-4,
+# full.py 3e-3, adapter*.py 1e-3, and the dataclass's weight_decay 0.02 and betas 0.9/0.95 elsewhere.
+_TRAIN_OPTIMIZER_KEYS = ("learning_rate", "weight_decay", "beta1", "beta2")
+_OLD_PRETRAIN_OPTIMIZER = {"lr": 4e-4, "weight_decay": 0.1, "beta1": 0.9, "beta2": 0.95}
+_OLD_FINETUNE_OPTIMIZER = {"weight_decay": 0.02, "beta1": 0.9, "beta2": 0.95}
+_OLD_FINETUNE_LR = {"lora": 3e-4, "qlora": 3e-4, "full_finetune": 3e-3}
 # Data modules over a fixed published dataset: rows, default val_split_fraction, where the count comes from.
 _FIXED_SIZE_DATA = {
     "Alpaca2k": (2000, 0.05, "mhenrichsen/alpaca_2k_test; litgpt/data/alpaca_2k.py: 0.05 gives exactly 100 "
@@ -66,7 +74,8 @@ class LitgptDialect(Dialect):
         b = self.builder(docs)
         pretrain = self._mode(b, doc)
         script = "litgpt pretrain default" if pretrain else "litgpt finetune default"
-        self._optimizer(b, doc)
+        if not self._train_optimizer(b, doc, pretrain):
+            self._optimizer(b, doc)
         self._train(b, doc, pretrain, script)
         self._precision(b, doc)
         self._data(b, doc)
@@ -132,6 +141,34 @@ class LitgptDialect(Dialect):
                       b.source(doc, args_path + ("betas",)))
         for field, value in _TORCH_DEFAULTS.get(family, {}).items():
             b.default(f"optimizer.{field}", value, f"torch.optim default for {name}")
+
+    @staticmethod
+    def _train_optimizer(b: PlanBuilder, doc: Document, pretrain: bool) -> bool:
+        """A litgpt < 0.4 file: no `optimizer` key, AdamW set by `train.learning_rate`/`weight_decay`/`beta1`/
+        `beta2`. Returns whether the file is one (torch's defaults would misread it: lr 1e-3, β2 0.999)."""
+        train = doc.get("train")
+        if doc.has("optimizer") or not isinstance(train, dict) or not any(k in train for k in _TRAIN_OPTIMIZER_KEYS):
+            return False
+        script = "litgpt < 0.4 pretrain default" if pretrain else "litgpt < 0.4 finetune default"
+        defaults = dict(_OLD_PRETRAIN_OPTIMIZER if pretrain else _OLD_FINETUNE_OPTIMIZER)
+        if not pretrain and b.get("mode.kind") in _OLD_FINETUNE_LR:
+            defaults["lr"] = _OLD_FINETUNE_LR[b.get("mode.kind")]
+        source = b.source(doc, ("train",), note="litgpt < 0.4: AdamW from the train section")
+        b.set("optimizer.name", "AdamW", source)
+        b.set("optimizer.family", "adamw", source)
+        b.take("optimizer.lr", doc, "train.learning_rate", lenient_number)
+        b.take("optimizer.weight_decay", doc, "train.weight_decay", lenient_number)
+        beta1, beta2 = (lenient_number(train.get(k)) for k in ("beta1", "beta2"))
+        if beta1 is not None or beta2 is not None:
+            anchor = "beta2" if beta2 is not None else "beta1"
+            b.set("optimizer.betas", (beta1 if beta1 is not None else defaults["beta1"],
+                                      beta2 if beta2 is not None else defaults["beta2"]), b.source(doc, ("train", anchor)))
+        b.default("optimizer.betas", (defaults["beta1"], defaults["beta2"]), script)
+        b.default("optimizer.weight_decay", defaults["weight_decay"], script)
+        if "lr" in defaults:
+            b.default("optimizer.lr", defaults["lr"], script)
+        b.default("optimizer.eps", 1e-8, "torch.optim default for AdamW")
+        return True
 
     @staticmethod
     def _train(b: PlanBuilder, doc: Document, pretrain: bool, script: str) -> None:

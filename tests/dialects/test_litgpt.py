@@ -121,3 +121,47 @@ def test_typo_in_train_section(tmp_path) -> None:
     text = FINETUNE.replace("  lr_warmup_steps: 10\n", "  lr_warmup_step: 10\n")
     found = notes(plan_of(write(tmp_path, "full.yaml", text)), "ignored-key")
     assert found and found[0].data["suggestion"] == "lr_warmup_steps"
+
+
+# Reduced from zqgong/llm_test config_hub/pretrain/debug_infini_moe.yaml (822fe0a8, a mid-2024 litgpt): before 0.4
+# there is no `optimizer` key and AdamW takes TrainArgs' learning_rate/weight_decay/beta1/beta2 (held-out review 5:
+# read as torch's lr 1e-3 and β2 0.999, so PD106 wanted 2,000 warmup steps against the file's β2 0.95).
+OLD_TRAIN_OPTIMIZER = """
+model_name:
+model_config:
+  name: stories15M
+  n_layer: 6
+  n_embd: 288
+precision: bf16-mixed
+data: TinyStories
+train:
+  global_batch_size: 512
+  micro_batch_size: 128
+  lr_warmup_steps: 1000
+  max_tokens: 9700000000
+  max_seq_length: 256
+  learning_rate: 0.0006
+  weight_decay: 0.1
+  beta1: 0.9
+  beta2: 0.95
+  max_norm: 1.0
+  min_lr: 0.00006
+"""
+
+
+def test_pre_0_4_train_section_sets_the_optimizer(tmp_path) -> None:
+    from .helpers import findings
+
+    plan = plan_of(write(tmp_path, "config_hub/pretrain/debug_infini_moe.yaml", OLD_TRAIN_OPTIMIZER))
+    assert plan.optimizer.lr == pytest.approx(6e-4) and plan.optimizer.betas == (0.9, 0.95)
+    assert plan.optimizer.weight_decay == pytest.approx(0.1)
+    assert plan.sources["optimizer.lr"].key == "train.learning_rate"
+    assert findings(plan, "PD106") == [] and findings(plan, "PD201") == []
+
+
+def test_pre_0_4_finetune_defaults_are_the_scripts(tmp_path) -> None:
+    text = FINETUNE.split("optimizer:")[0].replace("max_seq_length: 512", "max_seq_length: 512\n  beta2: 0.99")
+    plan = plan_of(write(tmp_path, "full.yaml", text))
+    assert plan.optimizer.betas == (0.9, 0.99)
+    assert plan.optimizer.lr == pytest.approx(3e-3)  # finetune/full.py setup() at 0.3.1
+    assert plan.optimizer.weight_decay == pytest.approx(0.02)  # TrainArgs' own default
