@@ -11,8 +11,10 @@ PRETRAIN_STEPS = (200, 10_000)  # suggested warmup in optimizer steps (the hint)
 # 2,000 steps whatever the length (TinyLlama: 0.14% of 1.43M steps), so no fraction floor below this count.
 ABSOLUTE_WARMUP_ENOUGH = 2_000
 # The step ceiling is for warmups that also take a real share of the run: Llama 3's 8,000 steps at 4M tokens
-# are 30,000 steps at a 128-sample batch (Megatron-LM's llama3_8b example), still 0.2% of its 15M steps.
-LONG_WARMUP_SHARE = 0.01
+# are 30,000 steps at a 128-sample batch (Megatron-LM's llama3_8b example), still 0.2% of its 15M steps;
+# OPT-175B warms up 1.4% of its run and Zyphra's MoE recipes (Megatron-LM fork, examples/moe_*.sh) 2% of
+# 570,000 steps (11,400): long runs that warm up a few percent lose nothing worth a warning.
+LONG_WARMUP_SHARE = 0.03
 FINETUNE_MAX_FRACTION = 0.20
 
 
@@ -49,7 +51,7 @@ class WarmupLength(Rule):
     ## What it does
     For pretraining (not resumed): fires when the warmup is below 0.1% (unless it is
     already 2,000 steps or more, LLaMA's fixed warmup) or above 10% of the run, longer
-    than 10,000 optimizer steps (only where the warmup is also over 1% of the run), or —
+    than 10,000 optimizer steps (only where the warmup is also over 3% of the run), or —
     from scratch with Adam — shorter than 2/(1−β2) steps, the untuned warmup of Ma & Yarats (2000 steps for β2 = 0.999, 40 for
     0.95). For fine-tuning, and for a pretraining stage that starts from a model's weights
     (LLM-Shearing prunes LLaMA2-7B with 100 warmup steps of 800): fires when the warmup is above

@@ -246,6 +246,11 @@ def test_pretraining_warmup_problems() -> None:
     # A fixed 2,000-step warmup (LLaMA, TinyLlama) is not short, however long the run.
     assert pretraining_problems(2000, 2000 / 2_861_023, 2_861_023, 0.95, adam=True) == []
     assert pretraining_problems(500, 500 / 2_861_023, 2_861_023, 0.95, adam=True) != []
+    # Zyphra's Megatron-LM MoE recipe (examples/moe_125M_32E_lr_4e_4_bf16.sh, held-out review 5): 2% of 570,000
+    # steps is 11,400 steps, past the 10,000-step ceiling but a few percent of a long run: no warning.
+    assert pretraining_problems(11_400, 0.02, 570_000, 0.95, adam=True) == []
+    # GPT-NeoX's 125M-dmoe: 10% of 320,000 steps is 32,000, a real share of the run.
+    assert pretraining_problems(32_000, 0.1, 320_000, 0.95, adam=True) == ["32,000 steps is above 10,000"]
 
 
 def test_beta2_warmup_hint_fits_the_run() -> None:
