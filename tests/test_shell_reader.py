@@ -288,3 +288,10 @@ def test_a_single_quoted_command_string_is_expanded_by_the_shell_that_runs_it() 
     # A single-quoted string given to any other program's -c stays one literal word.
     data, _, _ = _read("python train.py -c '--num-layers 24'\n")
     assert "--num-layers" not in data
+
+
+def test_a_script_ending_in_a_backslash_without_newline() -> None:
+    # ScaleQuest's run_deepseek_qft.sh (held-out review 5) ends `--gradient_accumulation_steps 2 \` with no
+    # newline: bash drops the backslash; it was read as a second value, `[2, '\\']`, and the file refused.
+    data, _, _ = _read("torchrun train.py \\\n    --learning_rate 5e-7 \\\n    --gradient_accumulation_steps 2 \\")
+    assert data["--gradient_accumulation_steps"] == "2" and data["--learning_rate"] == "5e-7"

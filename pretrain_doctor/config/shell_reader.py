@@ -212,6 +212,9 @@ def _lex(text: str, shown: str, tokens: list[Token]) -> None:
         if ch == "\\" and i + 1 < n and text[i + 1] == "\n":
             advance(2)
             continue
+        if ch == "\\" and i + 1 == n:  # a script ending in `\` with no newline: bash drops it
+            advance()
+            continue
         if ch in " \t\r":
             flush()
             end = _BLANKS.match(text, i).end()  # type: ignore[union-attr]
