@@ -12,11 +12,11 @@ from typing import Any, Optional
 
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
-from ..plan.model import ConfigNote, TrainingPlan
+from ..plan.model import ConfigNote, Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, is_slip, lenient_bool, lenient_int, lenient_number, typo_notes
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import TrainerVersions
-from .shared import apply_accelerate, is_accelerate_config, merge_deepspeed_reference
+from .shared import PROGRAM_MAY_SET_PRECISION, apply_accelerate, is_accelerate_config, merge_deepspeed_reference
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, online_rl_method
 
 _SIGNATURE = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "lr_scheduler_type",
@@ -213,7 +213,13 @@ class HfDialect(Dialect):
         if doc.has("bf16"):
             b.take("precision.bf16_enabled", doc, "bf16", lenient_bool)
         compute = "bf16" if bf16 is True else "fp16" if fp16 is True else "fp32"
-        b.set("precision.compute", compute)
+        if doc.data.get("program") and not doc.has("fp16") and not doc.has("bf16"):
+            # A launched program that is passed neither flag may set the precision itself (ScaleQuest's
+            # qpo_train/train.py builds DPOConfig(bf16=True)): its fp32 is a guess, not a declared precision
+            # that a launcher's `mixed_precision: bf16` contradicts (PD303).
+            b.set("precision.compute", compute, Source(file=doc.path, note=PROGRAM_MAY_SET_PRECISION))
+        else:
+            b.set("precision.compute", compute)
         b.set("precision.mixed", compute != "fp32")
         b.take("precision.tf32", doc, "tf32", lenient_bool)
         _fsdp(b, doc)
@@ -254,6 +260,12 @@ class HfDialect(Dialect):
     def _eval_and_checkpoints(b: PlanBuilder, doc: Document) -> None:
         strategy = doc.get("eval_strategy", doc.get("evaluation_strategy"))
         key = "eval_strategy" if doc.has("eval_strategy") else "evaluation_strategy"
+        if doc.data.get("program") and not any(doc.has(k) for k in _EVAL_SWITCHES):
+            # A launched program passed no eval flag may evaluate on its own terms (ScaleQuest's
+            # qpo_train/train.py builds DPOConfig(evaluation_strategy="steps", eval_steps=...) itself):
+            # whether it evaluates is unknown, not transformers' "no".
+            _checkpoints(b, doc)
+            return
         if strategy is not None:
             b.take("eval.strategy", doc, key, str)
         elif not lenient_bool(doc.get("do_eval", False)):
@@ -264,16 +276,24 @@ class HfDialect(Dialect):
             # transformers: `eval_steps` defaults to `logging_steps`; a value below 1 is a fraction of the run.
             key_used = "eval_steps" if doc.get("eval_steps") is not None else "logging_steps"
             _interval(b, doc, "eval", key_used, 500)
-        save = doc.get("save_strategy", "steps")
-        b.take("checkpoint.strategy", doc, "save_strategy", str)
-        b.default("checkpoint.strategy", "steps", "transformers default")
-        b.set("checkpoint.enabled", str(save) != "no", b.source(doc, ("save_strategy",)) if doc.has("save_strategy") else None)
-        if str(save) == "steps":
-            _interval(b, doc, "checkpoint", "save_steps", 500)
-        elif doc.has("save_steps") and str(save) != "steps":
-            b.note("mutually-exclusive", f"`save_steps` is set but `save_strategy` is {save!r}, so it is ignored",
-                   b.source(doc, ("save_steps",)), hint="set `save_strategy: steps` or drop `save_steps`",
-                   keys=["save_steps", "save_strategy"], loser_ignored=True)
+        _checkpoints(b, doc)
+
+
+def _checkpoints(b: PlanBuilder, doc: Document) -> None:
+    save = doc.get("save_strategy", "steps")
+    b.take("checkpoint.strategy", doc, "save_strategy", str)
+    b.default("checkpoint.strategy", "steps", "transformers default")
+    b.set("checkpoint.enabled", str(save) != "no", b.source(doc, ("save_strategy",)) if doc.has("save_strategy") else None)
+    if str(save) == "steps":
+        _interval(b, doc, "checkpoint", "save_steps", 500)
+    elif doc.has("save_steps") and str(save) != "steps":
+        b.note("mutually-exclusive", f"`save_steps` is set but `save_strategy` is {save!r}, so it is ignored",
+               b.source(doc, ("save_steps",)), hint="set `save_strategy: steps` or drop `save_steps`",
+               keys=["save_steps", "save_strategy"], loser_ignored=True)
+
+
+# Arguments that say whether a Trainer evaluates.
+_EVAL_SWITCHES = ("eval_strategy", "evaluation_strategy", "do_eval", "eval_steps")
 
 
 # transformers' get_scheduler returns these before it reads `num_warmup_steps` (optimization.py,

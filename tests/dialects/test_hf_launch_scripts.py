@@ -137,3 +137,41 @@ def test_fastchat_eval_without_eval_data_path(tmp_path):
     assert findings(plan_of(write(tmp_path, "b.sh", given)), "PD003") == []
     other = asked.replace("fastchat/train/train_lora.py", "llava/train/train_mem.py")  # not FastChat's data module
     assert findings(plan_of(write(tmp_path, "c.sh", other)), "PD003") == []
+
+
+# Reduced from yyDing1/ScaleQuest src/train_question_generator/scripts/run_qwen2_qft.sh (74c12c2e) and the
+# zero3.yaml beside it. Its qpo_train/train.py builds DPOConfig(bf16=True, evaluation_strategy="steps", ...) in
+# code, so neither the missing `--bf16` nor the missing eval flags say what the run does (held-out review 5:
+# a PD303 error "accelerate: bf16, trainer: fp32" and PD702 "evaluation is off" were both false).
+SCALEQUEST = """
+ACCELERATE_LOG_LEVEL=info accelerate launch \\
+--config_file ./zero3.yaml \\
+--main_process_port 29051 \\
+train.py \\
+    --model_path /path/to/models/Qwen2-Math-7B-QFT \\
+    --ref_model /path/to/models/Qwen2-Math-7B-QFT \\
+    --learning_rate 5e-7 \\
+    --lr_scheduler_type cosine \\
+    --loss_type sigmoid \\
+    --warmup_steps 20 \\
+    --per_device_train_batch_size 8 \\
+    --gradient_accumulation_steps 2 \\
+"""
+ZERO3 = """
+compute_environment: LOCAL_MACHINE
+deepspeed_config:
+  zero_stage: 3
+distributed_type: DEEPSPEED
+mixed_precision: bf16
+num_processes: 8
+"""
+
+
+def test_a_launched_program_without_precision_or_eval_flags_leaves_them_to_its_code(tmp_path) -> None:
+    write(tmp_path, "zero3.yaml", ZERO3)
+    plan = plan_of(write(tmp_path, "run_qwen2_qft.sh", SCALEQUEST))
+    assert plan.parallel.world_size == 8 and plan.derived.global_batch.value == 128
+    assert findings(plan, "PD303") == [] and findings(plan, "PD702") == []
+    assert plan.eval.enabled is None
+    stated = plan_of(write(tmp_path, "stated.sh", SCALEQUEST.replace("--loss_type", "--fp16 True --evaluation_strategy no --loss_type")))
+    assert findings(stated, "PD303") and findings(stated, "PD702")
