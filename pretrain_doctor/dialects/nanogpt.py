@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
@@ -44,6 +44,8 @@ _GPT2 = {"gpt2": (12, 768, 12), "gpt2-medium": (24, 1024, 16), "gpt2-large": (36
 class _Defaults(NamedTuple):
     values: dict[str, object]
     note: str
+    # Whether the fork's model.py decays the embedding (None: no model.py read; upstream's does).
+    decays_embedding: Optional[bool] = None
 
 
 def _train_py_defaults(doc: Document) -> _Defaults:
@@ -64,8 +66,28 @@ def _train_py_defaults(doc: Document) -> _Defaults:
                     values[node.targets[0].id] = _literal(node.value)
                 except (ValueError, TypeError, ZeroDivisionError, OverflowError):
                     continue  # `dtype = 'bfloat16' if ... else 'float16'`: keep the upstream default
-        return _Defaults(values, f"{candidate.name} default ({candidate.parent.name}/{candidate.name}, this fork's)")
+        return _Defaults(values, f"{candidate.name} default ({candidate.parent.name}/{candidate.name}, this fork's)",
+                         _model_py_decays_embedding(candidate.parent / "model.py"))
     return _Defaults(TRAIN_PY_DEFAULTS, DEFAULT)
+
+
+def _model_py_decays_embedding(path: Path) -> Optional[bool]:
+    """False when the fork's model.py keeps nanoGPT's first configure_optimizers (before Feb 2023), which
+    puts `torch.nn.Embedding` among `blacklist_weight_modules` (not decayed; the tied head goes with it);
+    None when there is no such file or no such list (today's: every 2-D tensor, the embedding included)."""
+    try:
+        if not path.is_file() or path.stat().st_size > 1_000_000:
+            return None
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "blacklist_weight_modules"
+                                                for t in node.targets):
+            names = {n.attr if isinstance(n, ast.Attribute) else n.id for n in ast.walk(node.value)
+                     if isinstance(n, (ast.Attribute, ast.Name))}
+            return False if "Embedding" in names else None
+    return None
 
 
 def _literal(node: ast.AST) -> object:
@@ -154,9 +176,10 @@ class NanogptDialect(Dialect):
         key = "beta2" if doc.has("beta2") else "beta1"
         b.set("optimizer.betas", (beta1, beta2), b.source(doc, (key,), note=None if doc.has(key) else d.note))
         b.default("optimizer.eps", 1e-8, "torch.optim.AdamW default")
-        # configure_optimizers decays every 2-D tensor: the tied embedding too, norms and biases not.
+        # configure_optimizers decays every 2-D tensor: the tied embedding too, norms and biases not
+        # (a fork's model.py with the older whitelist/blacklist grouping leaves the embedding out).
         b.set("optimizer.decay_norm_and_bias", False)
-        b.set("optimizer.decay_embeddings", True)
+        b.set("optimizer.decay_embeddings", d.decays_embedding is not False)
         self._take(b, doc, d, "clipping.max_norm", "grad_clip")
 
     def _schedule(self, b: PlanBuilder, doc: Document, d: _Defaults) -> None:

@@ -86,3 +86,23 @@ def test_char_level_recipe_lr_is_not_a_warning(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "train_shakespeare_char_new.py", recipe))
     assert plan.derived.tokens_per_step.value == 19200
     assert [f.severity for f in findings(plan, "PD101")] == ["info"]
+
+
+def test_a_forks_older_model_py_keeps_the_embedding_out_of_weight_decay(tmp_path) -> None:
+    # Held-out review 5, SwordElucidator/nanoBackpackLM (9d1e2a04): its model.py (and backpack.py) keep nanoGPT's
+    # first configure_optimizers, whose blacklist holds torch.nn.Embedding; PD204 said the embedding is decayed.
+    from .helpers import findings
+
+    (tmp_path / "config").mkdir()
+    (tmp_path / "train.py").write_text("import torch\nbatch_size = 12\nweight_decay = 1e-1\n")
+    model = ("import torch\nclass GPT:\n    def configure_optimizers(self, weight_decay, learning_rate, betas, device_type):\n"
+             "        whitelist_weight_modules = (torch.nn.Linear, )\n"
+             "        blacklist_weight_modules = (torch.nn.LayerNorm, LayerNorm, torch.nn.Embedding)\n")
+    (tmp_path / "model.py").write_text(model)
+    override = write(tmp_path / "config", "train_backpack_lm.py", "batch_size = 12\nmax_iters = 600000\nweight_decay = 1e-1\n")
+    plan = plan_of(override)
+    assert plan.optimizer.decay_embeddings is False and findings(plan, "PD204") == []
+    (tmp_path / "model.py").write_text(model.replace(", torch.nn.Embedding", ""))
+    assert plan_of(override).optimizer.decay_embeddings is True
+    (tmp_path / "model.py").write_text("decay_params = [p for n, p in param_dict.items() if p.dim() >= 2]\n")
+    assert findings(plan_of(override), "PD204")  # today's nanoGPT: every 2-D tensor, the embedding included
