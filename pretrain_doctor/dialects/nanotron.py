@@ -35,6 +35,9 @@ _LLAMA_DEFAULTS = {"hidden_size": 4096, "intermediate_size": 11008, "max_positio
 _FAMILIES = {
     "is_llama_config": ("llama", _LLAMA_DEFAULTS),
     "is_qwen2_config": ("qwen2", _LLAMA_DEFAULTS),
+    # BitNet forks (Andrefty, ryanjakecherian nanotron): LlamaBitNetConfig is LlamaConfig's shape and defaults,
+    # and llama_bitnet.py's MLPBitNet a gated gate_up_proj MLP like Llama's.
+    "is_bitnet_config": ("llama", _LLAMA_DEFAULTS),
     "is_starcoder2_config": ("starcoder2", {"hidden_size": 2048, "max_position_embeddings": 4096,
                                             "num_attention_heads": 16, "num_hidden_layers": 24,
                                             "vocab_size": 49280}),

@@ -206,3 +206,17 @@ def test_resuming_its_own_checkpoints_is_this_run(tmp_path) -> None:
     other = plan_of(write(tmp_path, "from_hf.yaml", text.replace("resume_checkpoint_path: /fsx/ckpt", "resume_checkpoint_path: /fsx/llama-converted")))
     assert other.mode.init_from == "/fsx/llama-converted"
     assert [f.severity for f in findings(other, "PD601")] == ["warning"]
+
+
+def test_bitnet_fork_config_is_llamas_shape(tmp_path) -> None:
+    # Held-out review 5, ryanjakecherian/nanotron examples/config_tiny_llama.yaml (bb71090d): `is_bitnet_config`
+    # builds LlamaBitNetConfig, Llama's shape with a gated MLP (llama_bitnet.py MLPBitNet.gate_up_proj); the 7B
+    # shape was counted with a two-matrix MLP, 5.3B instead of 6.74B.
+    text = TINY.replace("is_llama_config: true", "is_bitnet_config: true").replace(
+        "    hidden_size: 1024\n    num_hidden_layers: 16\n    num_attention_heads: 16\n    vocab_size: 50257\n",
+        "    hidden_size: 4096\n    intermediate_size: 11008\n    num_hidden_layers: 32\n    num_attention_heads: 32\n"
+        "    num_key_value_heads: 32\n    tie_word_embeddings: false\n    vocab_size: 32000\n").replace(
+        "make_vocab_size_divisible_by: 64", "make_vocab_size_divisible_by: 1")
+    plan = plan_of(write(tmp_path, "config.yaml", text))
+    assert plan.model.family == "llama" and plan.model.gated_mlp is True
+    assert plan.derived.parameters.value == 6_738_149_376
