@@ -242,6 +242,10 @@ class OlmoDialect(Dialect):
             sharding = str(doc.get(("fsdp", "sharding_strategy"), "FULL_SHARD")).upper()
             b.set("parallel.full_shard", sharding == "FULL_SHARD")
         b.take("data.num_workers", doc, "data.num_workers", lenient_int)
+        if not doc.has(("data", "custom_dataset")):
+            # data.paths are token-id arrays the MemMapDataset slices (OLMo-1B.yaml itself uses num_workers 0);
+            # a `custom_dataset` class may do any work per batch.
+            b.set("data.prepared_per_batch", False, b.source(doc, ("data",), note="memory-mapped pre-tokenized data"))
         b.take("data.drop_last", doc, "data.drop_last", lenient_bool)
         paths = doc.get(("data", "paths"))
         if isinstance(paths, list) and paths:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import detected, notes, plan_of, write
+from .helpers import detected, findings, notes, plan_of, write
 
 FINETUNE = """
 checkpoint_dir: checkpoints/meta-llama/Llama-2-7b-hf
@@ -150,7 +150,6 @@ train:
 
 
 def test_pre_0_4_train_section_sets_the_optimizer(tmp_path) -> None:
-    from .helpers import findings
 
     plan = plan_of(write(tmp_path, "config_hub/pretrain/debug_infini_moe.yaml", OLD_TRAIN_OPTIMIZER))
     assert plan.optimizer.lr == pytest.approx(6e-4) and plan.optimizer.betas == (0.9, 0.95)

@@ -427,3 +427,11 @@ def test_codegeex_load_state_starts_from_a_models_weights(tmp_path, value) -> No
     plan = plan_of(path, "megatron")
     assert plan.mode.init_from and not plan.mode.from_scratch
     assert findings(plan, "PD101") == []
+
+
+def test_no_loader_workers_on_memory_mapped_data_is_no_finding(tmp_path) -> None:
+    # Held-out review 5 (Zyphra's Megatron-LM examples/moe_*.sh, `--num-workers 0`): the GPT dataset slices
+    # pre-tokenized .bin files, so PD704's "batches are prepared in the training process" does not apply.
+    plan = plan_of(write(tmp_path, "train.sh", SCRIPT.replace("--split 99,1,0", "--split 99,1,0\n    --num-workers 0")))
+    assert plan.data.num_workers == 0 and plan.data.prepared_per_batch is False
+    assert findings(plan, "PD704") == []

@@ -91,7 +91,6 @@ def test_char_level_recipe_lr_is_not_a_warning(tmp_path) -> None:
 def test_a_forks_older_model_py_keeps_the_embedding_out_of_weight_decay(tmp_path) -> None:
     # Held-out review 5, SwordElucidator/nanoBackpackLM (9d1e2a04): its model.py (and backpack.py) keep nanoGPT's
     # first configure_optimizers, whose blacklist holds torch.nn.Embedding; PD204 said the embedding is decayed.
-    from .helpers import findings
 
     (tmp_path / "config").mkdir()
     (tmp_path / "train.py").write_text("import torch\nbatch_size = 12\nweight_decay = 1e-1\n")

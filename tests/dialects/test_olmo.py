@@ -201,3 +201,14 @@ def test_chosen_norm_decay_is_named_beside_embedding_decay_when_norms_have_weigh
     assert plain.sources["optimizer.decay_norm_and_bias"].note == "no norm weights or biases to decay"
     [found] = findings(plain, "PD204")
     assert "norm" not in found.message
+
+
+def test_no_loader_workers_on_memory_mapped_data_is_no_finding(tmp_path) -> None:
+    # Held-out review 5 (kaistAI's OLMo fork, OLMo-1B.yaml `data.num_workers: 0`, as upstream's OLMo-1B.yaml):
+    # data.paths are token arrays the MemMapDataset slices; a custom_dataset class may do real work per batch.
+
+    text = BASE + "data:\n  num_workers: 0\n  paths: [a.npy]\n"
+    plan = plan_of(write(tmp_path, "c.yaml", text))
+    assert plan.data.prepared_per_batch is False and findings(plan, "PD704") == []
+    custom = plan_of(write(tmp_path, "d.yaml", text + "  custom_dataset: {name: my.Dataset}\n"))
+    assert custom.data.prepared_per_batch is None and findings(custom, "PD704")
