@@ -175,9 +175,10 @@ class TomlEditor(_Editor):
     def _rename(self, parent: Any, old: str, new: str) -> None:
         container = getattr(parent, "value", parent)  # a Table wraps its Container
         item = container.item(old)
-        # tomlkit has no public rename: insert the same item (its comment and spacing) right after, drop the old.
-        container._insert_after(old, new, item)
-        del container[old]
+        # tomlkit has no public rename. `_replace` (in every tomlkit from 0.12, the oldest allowed, to
+        # 0.15) swaps the key in place and keeps the item with its comment and spacing; 0.15.3
+        # dropped the `_insert_after` used before. tests/fix/test_editors.py runs it on each version.
+        container._replace(old, new, item)
 
 
 class JsonEditor:
