@@ -30,6 +30,10 @@ class IgnoredKey(Rule):
     named at `info` when no release is known (nanotron's Adam settings straight under
     `optimizer:`, the layout of 0.4 and earlier).
 
+    A key one YAML mapping sets twice is reported at its first line, whatever the trainer:
+    PyYAML keeps the last value and drops the first without a word (OmegaConf-based trainers
+    refuse the file); at `info` when both values are the same.
+
     `check --fix` renames a misspelt key when the suggestion is certain: the key is read by
     no known release of the trainer and exactly one known key is close to it (a safe fix:
     the trainer then reads the value the author wrote). A key some release reads, or one

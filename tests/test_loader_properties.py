@@ -246,3 +246,17 @@ def test_check_never_crashes_on_structured_configs(scratch, config, world_size, 
     assert report.warnings == []  # a rule that raised is reported as a warning: none may
     for error in report.errors:
         assert error.line is not None, error  # a refused value names its line
+
+
+def test_a_repeated_yaml_key_keeps_the_last_value_and_its_positions(tmp_path) -> None:
+    # Held-out review 5 (chiennv2000/nanotron config_tiny_llama.yaml): the plan showed the second `checkpoints`
+    # block's resume path at the first block's line, and nothing said the first block was dropped.
+    from pretrain_doctor.config.loader import load_document
+
+    path = tmp_path / "c.yaml"
+    path.write_text("ckpt:\n  resume: null\n  every: 10\nlr: 1\nckpt:\n  resume: here\nlr: 1\n")
+    doc = load_document(path)
+    assert doc.data["ckpt"] == {"resume": "here"} and doc.position(("ckpt", "resume")).line == 6
+    assert ("ckpt", "every") not in doc.positions
+    assert [(d.path, d.first_line, d.last_line, d.same_value) for d in doc.duplicates] == [
+        (("ckpt",), 1, 5, False), (("lr",), 4, 7, True)]

@@ -12,7 +12,7 @@ from ..dialects import BuildContext, Detection, Dialect, detect, detection, get_
 from ..dialects.versions import TrainerVersions
 from ..errors import ConfigError, UsageError
 from ..fix.resolve import resolve_fixes
-from ..plan.model import TrainingPlan
+from ..plan.model import ConfigNote, Source, TrainingPlan
 from ..registry import RuleSet, load_rules
 from ..rule import Finding, Rule
 from ..selection import Selection, matches
@@ -77,8 +77,8 @@ def load_plan_detected(path: str | Path, options: Optional[CheckOptions] = None
 def _keys_unjudged_when_guessed(plan: TrainingPlan, found: Detection) -> TrainingPlan:
     """A guessed dialect's key knowledge is about another trainer: no typo or version notes (PD002).
     open-instruct's `lora_rank` read as HF got "did you mean `local_rank`?"."""
-    if found.guess:
-        plan.notes = [note for note in plan.notes if note.kind != "ignored-key"]
+    if found.guess:  # a key the YAML file repeats is lost whichever trainer reads it
+        plan.notes = [note for note in plan.notes if note.kind != "ignored-key" or note.data.get("repeated")]
     return plan
 
 
@@ -176,9 +176,29 @@ def _build(doc: Document, dialect: Dialect, options: CheckOptions, more: Sequenc
            context: Optional[BuildContext] = None) -> TrainingPlan:
     context = context or _context(doc, options)
     plan = dialect.build_plan([doc, *more], context)
+    plan.notes.extend(note for document in (doc, *more) for note in _repeated_key_notes(document))
     for enrich in ENRICHERS:
         plan = enrich(plan, options, Path(doc.path))
     return plan
+
+
+def _repeated_key_notes(doc: Document) -> Iterator[ConfigNote]:
+    """PD002 for a key one YAML mapping sets twice: PyYAML (and so most trainers) keeps the last value and
+    drops the first without a word; OmegaConf-based trainers (OLMo, llm-foundry) refuse the file. Held-out
+    review 5: chiennv2000/nanotron's config_tiny_llama.yaml repeats `checkpoints` and `data_stages`, and
+    the second `checkpoints` turns a fresh run into a resumed one."""
+    for duplicate in doc.duplicates:
+        key = ".".join(str(part) for part in duplicate.path)
+        lost = ("the same value, so nothing is lost here" if duplicate.same_value else
+                f"the value at line {duplicate.first_line} is silently dropped")
+        yield ConfigNote(
+            kind="ignored-key",
+            message=(f"`{key}` is set twice (lines {duplicate.first_line} and {duplicate.last_line}): YAML loaders "
+                     f"keep the last one, so {lost} (OmegaConf-based trainers refuse the file)"),
+            hint=f"keep one `{key}` (merge the two)",
+            source=Source(file=doc.path, line=duplicate.first_line, key=key),
+            data={"repeated": True, "key": key, **({"severity": "info"} if duplicate.same_value else {})},
+        )
 
 
 def _context(doc: Document, options: CheckOptions) -> BuildContext:

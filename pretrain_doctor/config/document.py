@@ -41,6 +41,16 @@ class LazyPositions(Mapping[KeyPath, Position]):
         return len(self._loaded())
 
 
+@dataclass(frozen=True)
+class DuplicateKey:
+    """A key one mapping of a YAML file sets twice: the loader keeps the last value, the first is lost."""
+
+    path: KeyPath
+    first_line: int
+    last_line: int
+    same_value: bool
+
+
 @dataclass
 class Suppression:
     """An inline `# pretrain-doctor: ignore[...]` comment."""
@@ -69,6 +79,8 @@ class Document:
     # Python configs: names whose value is not a literal (calls, imports), with their source;
     # shell scripts: flags whose value the script does not determine, with their text.
     unevaluated: dict[str, str] = field(default_factory=dict)
+    # YAML: keys a mapping repeats (the value kept is the last one).
+    duplicates: list[DuplicateKey] = field(default_factory=list)
 
     def position(self, path: KeyPath) -> Position | None:
         """The position of `path`, or of its nearest ancestor that has one."""

@@ -109,6 +109,7 @@ def _first_statement(text: str) -> str:
 
 def _parse(text: str, fmt: str, shown: str) -> Document:
     unevaluated: dict[str, str] = {}
+    duplicates: list = []
     if fmt == "json":
         data, positions = read_json(text, shown)
     elif fmt == "toml":
@@ -122,7 +123,7 @@ def _parse(text: str, fmt: str, shown: str) -> Document:
 
         data, positions, unevaluated = read_shell(text, shown)
     else:
-        data, positions = read_yaml(text, shown)
+        data, positions, duplicates = read_yaml(text, shown)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -136,6 +137,7 @@ def _parse(text: str, fmt: str, shown: str) -> Document:
         text=text,
         suppressions=suppressions,
         unevaluated=unevaluated,
+        duplicates=duplicates,
     )
 
 

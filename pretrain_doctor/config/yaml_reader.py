@@ -16,7 +16,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import ConfigError
-from .document import KeyPath, Position
+from .document import DuplicateKey, KeyPath, Position
 
 MAX_NODES = 200_000  # expanded nodes, aliases counted at their full size
 # libyaml's parser when PyYAML was built with it: ~10x faster on large configs (OLMo's run
@@ -67,6 +67,8 @@ class _Builder:
         self.positions: dict[KeyPath, Position] = {}
         self.expanded = 0
         self._memo: dict[int, tuple[Any, int]] = {}
+        # A key a mapping repeats: (its path, the line of each occurrence, whether the values are equal).
+        self.duplicates: list[DuplicateKey] = []
 
     def build(self, node: Node, key_path: KeyPath) -> Any:
         memo = self._memo.get(id(node))
@@ -128,6 +130,17 @@ class _Builder:
             self._check_tag(key_node)
             key = key_node.value
             child_path = key_path + (key,)
+            if key in result and child_path in self.positions:
+                # PyYAML keeps the last value: positions follow the value kept, and the loss is reported.
+                first = self.positions[child_path].line
+                for known in [p for p in self.positions if p[:len(child_path)] == child_path]:
+                    del self.positions[known]
+                self._mark(child_path, key_node)
+                value = self.build(value_node, child_path)
+                self.duplicates.append(DuplicateKey(child_path, first, key_node.start_mark.line + 1,
+                                                    value == result[key]))
+                result[key] = value
+                continue
             self._mark(child_path, key_node)
             result[key] = self.build(value_node, child_path)
         return result
@@ -136,8 +149,8 @@ class _Builder:
         self.positions.setdefault(key_path, Position(node.start_mark.line + 1, node.start_mark.column + 1))
 
 
-def read_yaml(text: str, path: str) -> tuple[Any, dict[KeyPath, Position]]:
-    """Parse YAML text into plain data and a key-path -> position map."""
+def read_yaml(text: str, path: str) -> tuple[Any, dict[KeyPath, Position], list[DuplicateKey]]:
+    """Parse YAML text into plain data, a key-path -> position map and the keys a mapping repeats."""
     try:
         documents = list(yaml.compose_all(text, Loader=_LOADER))
     except yaml.MarkedYAMLError as exc:
@@ -153,11 +166,11 @@ def read_yaml(text: str, path: str) -> tuple[Any, dict[KeyPath, Position]]:
         raise ConfigError(f"invalid YAML: {' '.join(str(exc).split())}", path) from None
     documents = [d for d in documents if d is not None]
     if not documents:
-        return None, {}
+        return None, {}, []
     if len(documents) > 1:
         raise ConfigError(
             "several YAML documents in one file; give one config per file", path, documents[1].start_mark.line + 1
         )
     builder = _Builder(path)
     data = builder.build(documents[0], ())
-    return data, builder.positions
+    return data, builder.positions, builder.duplicates
