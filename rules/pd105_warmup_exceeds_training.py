@@ -51,8 +51,7 @@ class WarmupExceedsTraining(Rule):
                     plan, field,
                     f"warmup is {warmup.value:g} steps but the run has only {total.value:g} optimizer steps; "
                     "the peak learning rate is never reached",
-                    hint=f"use a warmup of about {max(1, int(total.value * 0.05))}–{max(1, int(total.value * 0.1))} "
-                         "steps (5–10% of the run)",
+                    hint=self._hint(total.value),
                 )
         elif total.missing:
             yield self.finding(
@@ -62,3 +61,10 @@ class WarmupExceedsTraining(Rule):
                 hint=f"pass {' and '.join(total.missing)} to decide",
                 severity="info",
             )
+
+    @staticmethod
+    def _hint(total: float) -> str:
+        low, high = max(1, int(total * 0.05)), max(1, int(total * 0.1))
+        # a 15-step smoke test gets "about 1 step", not "about 1–1 steps" (held-out review 5)
+        span = f"{low}–{high} steps" if high > low else f"{low} step{'s' if low > 1 else ''}"
+        return f"use a warmup of about {span} (5–10% of the run)"

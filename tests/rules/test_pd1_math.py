@@ -287,3 +287,11 @@ def test_parameters_fall_back_to_the_checkpoint_name() -> None:
     plan = TrainingPlan.model_validate({"mode": {"kind": "full_finetune", "init_from": "google/gemma-7b"}})
     assert plan.derived.parameters.value == 7e9
     assert "gemma-7b" in plan.derived.parameters.formula
+
+
+def test_pd105_hint_for_a_run_of_a_few_steps() -> None:
+    # Held-out review 5 (nanotron config_tiny_llama.yaml: warmup 2000, 15 train_steps): "about 1–1 steps".
+    from pretrain_doctor.builtin_rules.pd105_warmup_exceeds_training import WarmupExceedsTraining
+
+    assert WarmupExceedsTraining._hint(15) == "use a warmup of about 1 step (5–10% of the run)"
+    assert WarmupExceedsTraining._hint(50) == "use a warmup of about 2–5 steps (5–10% of the run)"
