@@ -171,6 +171,10 @@ class Rule(Documented):
     origin: ClassVar[str] = "built-in"
     # Whether findings carry a Fix (ruff's "Fix is sometimes available"): never, sometimes, always.
     fix_availability: ClassVar[str] = "never"
+    # Plan fields (prefixes: "batch", "schedule.warmup_steps") whose meaning is the trainer's own and
+    # that the finding rests on: on a file that reads as a fork or an unknown version (plan/reading.py)
+    # its findings drop one level and say what they assumed. Empty: the finding holds whatever the fork.
+    premises: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs) -> None:
         super().__init_subclass__(**kwargs)

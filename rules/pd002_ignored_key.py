@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pretrain_doctor.plan.reading import fork_key_message
 from pretrain_doctor.rule import Edit, Fix, Rule
 
 
@@ -33,6 +34,12 @@ class IgnoredKey(Rule):
     A key one YAML mapping sets twice is reported at its first line, whatever the trainer:
     PyYAML keeps the last value and drops the first without a word (OmegaConf-based trainers
     refuse the file); at `info` when both values are the same.
+
+    A file that reads as a fork or a version not known here (two or more keys no known release
+    reads; `plan` shows the line "Reading: read as a fork of ...") gets no "did you mean" for a key
+    more than one edit from the known one: it is reported at `info` as likely the fork's own key,
+    with no rename. A key one edit away, or one that shortens the known key's words (`adam_eps` for
+    axolotl's `adam_epsilon`), is still a warning with the rename.
 
     `check --fix` renames a misspelt key when the suggestion is certain: the key is read by
     no known release of the trainer and exactly one known key is close to it (a safe fix:
@@ -74,6 +81,11 @@ class IgnoredKey(Rule):
 
     def check(self, plan):
         for note in self.notes_for(plan, "ignored-key"):
+            fork_key = fork_key_message(plan, note)
+            if fork_key is not None:  # a fork's own key, more than one edit from the known one: no rename
+                yield self.finding_from_note(plan, note.model_copy(update={"message": fork_key, "hint": None}),
+                                             severity="info")
+                continue
             # An adapter marks a key that is ignored but harmless (it repeats what another key does) as info.
             yield self.finding_from_note(plan, note, severity=note.data.get("severity"), fix=self._fix(note))
 

@@ -38,6 +38,7 @@ class WarmupExceedsTraining(Rule):
     code = "PD105"
     slug = "warmup-exceeds-training"
     severity = "error"
+    premises = ("schedule.warmup_steps", "schedule.warmup_ratio", "run")  # a fork may mean other things by these (plan/reading.py)
 
     def check(self, plan):
         warmup = plan.derived.warmup_steps

@@ -95,6 +95,7 @@ class WarmupLength(Rule):
     code = "PD106"
     slug = "warmup-length"
     severity = "warning"
+    premises = ("schedule.warmup_steps", "schedule.warmup_ratio", "run")  # a fork may mean other things by these (plan/reading.py)
 
     def check(self, plan):
         if plan.mode.resumed or plan.debug:

@@ -63,6 +63,7 @@ class DecayHorizonMismatch(Rule):
     code = "PD107"
     slug = "decay-horizon-mismatch"
     severity = "warning"
+    premises = ("schedule.decay_steps", "schedule.kind", "run")  # a fork may mean other things by these (plan/reading.py)
 
     def check(self, plan):
         decay = plan.schedule.decay_steps

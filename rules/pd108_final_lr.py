@@ -58,6 +58,7 @@ class FinalLr(Rule):
     code = "PD108"
     slug = "final-lr"
     severity = "info"
+    premises = ("schedule.min_lr", "schedule.min_lr_ratio")  # a fork may mean other things by these (plan/reading.py)
 
     def check(self, plan):
         kind = (plan.schedule.kind or "").lower()

@@ -68,6 +68,7 @@ class BatchNotDivisible(Rule):
     code = "PD401"
     slug = "batch-not-divisible"
     severity = "warning"
+    premises = ("batch",)  # a fork may mean other things by these (plan/reading.py)
 
     def check(self, plan):
         yield from self._nanogpt_accumulation(plan)

@@ -46,6 +46,7 @@ class NoCheckpoints(Rule):
     code = "PD801"
     slug = "no-checkpoints"
     severity = "warning"
+    premises = ("checkpoint", "run")  # a fork may mean other things by these (plan/reading.py)
 
     def check(self, plan):
         if plan.checkpoint.enabled is not False or plan.debug:

@@ -45,6 +45,7 @@ class CheckpointInterval(Rule):
     code = "PD802"
     slug = "checkpoint-interval"
     severity = "warning"
+    premises = ("checkpoint", "run")  # a fork may mean other things by these (plan/reading.py)
 
     def check(self, plan):
         interval = plan.checkpoint.interval_steps

@@ -13,6 +13,7 @@ from ..dialects.versions import TrainerVersions
 from ..errors import ConfigError, UsageError
 from ..fix.resolve import resolve_fixes
 from ..plan.model import ConfigNote, Source, TrainingPlan
+from ..plan.reading import judge_reading, soften
 from ..registry import RuleSet, load_rules
 from ..rule import Finding, Rule
 from ..selection import Selection, matches
@@ -76,7 +77,9 @@ def load_plan_detected(path: str | Path, options: Optional[CheckOptions] = None
 
 def _keys_unjudged_when_guessed(plan: TrainingPlan, found: Detection) -> TrainingPlan:
     """A guessed dialect's key knowledge is about another trainer: no typo or version notes (PD002).
-    open-instruct's `lora_rank` read as HF got "did you mean `local_rank`?"."""
+    open-instruct's `lora_rank` read as HF got "did you mean `local_rank`?". A guess, keys no known
+    version reads, or a close call with such a key: the file reads as a fork (plan/reading.py)."""
+    judge_reading(plan, guessed_dialect=found.guess, close_call=found.notice is not None)
     if found.guess:  # a key the YAML file repeats is lost whichever trainer reads it
         plan.notes = [note for note in plan.notes if note.kind != "ignored-key" or note.data.get("repeated")]
     return plan
@@ -100,7 +103,9 @@ def load_merged_plan(paths: Sequence[str | Path], options: Optional[CheckOptions
     docs = [load_document(path, str(path)) for path in paths]
     primary, dialect = _merged_dialect(docs, options)
     rest = [doc for doc in docs if doc is not primary]
-    return primary, rest, dialect, _build(primary, dialect, options, rest)
+    plan = _build(primary, dialect, options, rest)
+    judge_reading(plan)
+    return primary, rest, dialect, plan
 
 
 def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = None) -> CheckReport:
@@ -326,7 +331,7 @@ def run_rules(plan: TrainingPlan, ruleset: RuleSet, selection: Selection, doc: D
     raw: list[Finding] = []
     enabled = [cls for cls in ruleset.sorted() if selection.is_enabled(cls)]
     for cls in enabled:
-        raw.extend(_safe_check(cls, lambda rule: rule.check(plan), warnings))
+        raw.extend(soften(_safe_check(cls, lambda rule: rule.check(plan), warnings), cls.premises, plan))
     kept = _apply_suppressions(raw, doc.suppressions, ruleset)
     unused = [s for s in doc.suppressions if set(s.codes) - s.used]
     for cls in enabled:

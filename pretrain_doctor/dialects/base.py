@@ -12,6 +12,7 @@ from typing import Any, Callable, ClassVar, Iterable, Mapping, Optional
 from ..config.document import Document, KeyPath, dotted
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
+from ..plan.reading import abbreviates
 from .versions import ChangeTable, KeyChange, TrainerVersions
 
 _INTERPOLATION = re.compile(r"\$\{[^}]*\}")
@@ -167,7 +168,10 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
             builder.note("ignored-key", message, builder.source(doc, path), hint=hint, key=name,
                          suggestion=change.replacement)
             continue
-        if key in known or not suggest or (spelling is not None and spelling(key) in known):
+        if key in known or (spelling is not None and spelling(key) in known):
+            continue
+        builder.foreign_key(name, node[key])  # no known version reads it
+        if not suggest:
             continue
         if candidates is None:
             skip = set(never_suggest)
@@ -175,6 +179,9 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
                                 if k not in skip and _lacking(changes.get(_dotted(prefix, k)), versions) is None)
         probe = spelling(key) if spelling is not None else key
         close, unique = closest_key(probe, candidates, cutoff, present=node)
+        if close is None:  # `adam_eps` for axolotl's `adam_epsilon` (held-out review 4): too short for difflib
+            shortened = [known_key for known_key in candidates if known_key not in node and abbreviates(probe, known_key)]
+            close, unique = (shortened[0], len(shortened) == 1) if shortened else (None, False)
         if close is not None and probe != key:  # shown as the file spells keys (`lr-decay-iters`)
             mapping = {new: old for old, new in zip(key, probe) if old != new} if len(key) == len(probe) else {}
             close = "".join(mapping.get(char, char) for char in close)

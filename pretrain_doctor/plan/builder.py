@@ -27,6 +27,9 @@ class PlanBuilder:
         self.sources: dict[str, Source] = {}
         self.unknowns: dict[str, str] = {}
         self.notes: list[ConfigNote] = []
+        # Keys no version of the trainer we know reads (dotted): evidence that the file is for a fork.
+        self.foreign_keys: list[str] = []
+        self.foreign_key_words: dict[str, list[str]] = {}  # a foreign mapping key's inner key names
 
     @property
     def primary(self) -> Document:
@@ -81,6 +84,14 @@ class PlanBuilder:
         if doc.has(key) and field not in self.sources:
             self.sources[field] = self.source(doc, key)
 
+    def foreign_key(self, name: str, value: Any) -> None:
+        """A key no known version of the trainer reads (`name` dotted), with its value."""
+        self.foreign_keys.append(name)
+        if isinstance(value, (dict, list)):
+            from .reading import key_words
+
+            self.foreign_key_words[name] = key_words(name, value)
+
     def note(self, kind: str, message: str, source: Source | None, hint: str | None = None, **data: Any) -> None:
         self.notes.append(ConfigNote(kind=kind, message=message, hint=hint, source=source, data=data))
 
@@ -107,6 +118,9 @@ class PlanBuilder:
         nested["sources"] = self.sources
         nested["unknown"] = self.unknowns
         nested["notes"] = self.notes
+        if self.foreign_keys:
+            nested["foreign_keys"] = list(dict.fromkeys(self.foreign_keys))
+            nested["foreign_key_words"] = self.foreign_key_words
         try:
             return TrainingPlan.model_validate(nested)
         except ValidationError as exc:

@@ -325,6 +325,15 @@ class TrainingPlan(BaseModel):
     unknown: dict[str, str] = Field(default_factory=_empty_dict)
     # Observations about the raw file that rules report (PD002-PD004).
     notes: list[ConfigNote] = Field(default_factory=_empty_list)
+    # Keys of the file that no version of the trainer we know reads (dotted, as the file spells them).
+    foreign_keys: list[str] = Field(default_factory=_empty_list)
+    # The words of each foreign key that is a mapping (its keys' names), for the areas it touches.
+    foreign_key_words: dict[str, list[str]] = Field(default_factory=_empty_dict)
+    # The plan areas (batch, schedule, run, model, checkpoint) a fork's own keys touch (plan/reading.py).
+    fork_areas: list[str] = Field(default_factory=_empty_list)
+    # Set when the evidence says the file is for a fork or a version we do not know (plan/reading.py):
+    # the one-line decision `plan` shows; rules whose premise is the trainer's semantics then say less.
+    reading: Optional[str] = None
 
     def source_of(self, field: str) -> Optional[Source]:
         """The source of `field`, or of the nearest section that has one."""

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from .model import Source, TrainingPlan
 
-_META = {"dialect", "files", "sources", "unknown", "notes"}
+_META = {"dialect", "files", "sources", "unknown", "notes", "foreign_keys", "foreign_key_words", "fork_areas", "reading"}
 
 
 def plan_fields(plan: TrainingPlan) -> list[tuple[str, Any]]:
@@ -57,6 +57,8 @@ def _value(value: Any) -> str:
 
 def render_text(plan: TrainingPlan) -> str:
     lines = [f"TrainingPlan for {', '.join(plan.files)} (dialect: {plan.dialect})", ""]
+    if plan.reading:  # a fork or an unknown version: findings resting on the trainer's semantics say less
+        lines[1:1] = [f"Reading: {plan.reading}"]
     rows = [(field, _value(value), describe_source(plan.sources.get(field))) for field, value in plan_fields(plan)]
     width = max((len(f) for f, _, _ in rows), default=10)
     vwidth = min(max((len(v) for _, v, _ in rows), default=10), 40)

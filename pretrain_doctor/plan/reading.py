@@ -1,0 +1,195 @@
+"""How sure we are that a file is read with the semantics of the trainer version we know.
+
+Dialects hold the keys and meanings of the upstream trainer's releases. A fork (better-nanoGPT,
+whose `block_size` is an attention window and whose batch comes from a `data` dict; a litgpt fork
+with `train.min_lr_ratio`) or a release we never read keeps most of those keys but may change what
+they mean. Learning each fork does not scale; what the file shows does: keys that no known
+version of the trainer reads (`TrainingPlan.foreign_keys`, collected by the dialects' key checks),
+and a dialect chosen as a guess. Where the evidence says "not the trainer we know", `check` says
+less, in one place:
+
+- a finding whose premise is that trainer's meaning of batch, context, warmup, schedule or run
+  length (the rule's `premises`) drops one level (warning -> info, error -> warning) and says what
+  it assumed, when the fork's own keys touch that area (`AREAS`: better-nanoGPT's `data` dict holds
+  `batch_size` and `context_length`, so batch findings soften, its untouched schedule's do not);
+- a "did you mean" on an unknown key becomes an info without a rename, unless the key is one edit
+  from a known key or shortens its words (`adam_eps`): a slip, not a fork's own key, and no evidence
+  of a fork either.
+
+`plan` shows the decision in one line (`TrainingPlan.reading`). Nothing here imports beyond the
+standard library: it runs on every `check`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, Iterable, Optional
+
+if TYPE_CHECKING:
+    from ..rule import Finding
+    from .model import ConfigNote, TrainingPlan
+
+# Keys no known version reads, from which a file is taken for a fork or an unknown version. One
+# such key is as likely a typo as a fork's key (and PD002 names it); two or more are a pattern.
+FORK_MIN_KEYS = 2
+_SHOWN_KEYS = 5
+_SOFTER = {"error": "warning", "warning": "info"}
+# The plan areas a fork's key may change the meaning of, by the words in its name (and, for a mapping,
+# in the names of its keys): a fork that adds a key about batching may read `batch_size` its own way.
+AREAS = {
+    "batch": frozenset({"batch", "micro", "accum", "accumulation", "context", "seq", "sequence", "block", "window",
+                        "packing", "pack", "tokens", "ctx", "bsz"}),
+    "warmup": frozenset({"warmup"}),
+    "decay": frozenset({"lr", "decay", "schedule", "scheduler", "cosine", "anneal", "cooldown", "wsd"}),
+    "run": frozenset({"iters", "iterations", "epochs", "duration", "horizon"}),
+    "model": frozenset({"layer", "layers", "hidden", "embd", "embedding", "embeddings", "head", "heads",
+                        "position", "positions", "positional", "rope", "alibi", "vocab", "dim", "pretrained",
+                        "init", "initialization", "flavor", "arch", "architecture"}),
+    "checkpoint": frozenset({"save", "checkpoint", "checkpoints", "ckpt"}),
+}
+# `steps` names the run's length only beside one of these (`max_steps`, `train_steps`; not
+# `gradient_accumulation_steps`, `denoising_steps`).
+_RUN_STEPS = frozenset({"max", "train", "training", "total", "num"})
+# Evaluation and logging keys change nothing of training (`eval_batch_size`).
+_NOT_TRAINING = frozenset({"eval", "evaluation", "val", "valid", "validation", "test", "log", "logging", "wandb",
+                           "metrics", "profiling"})
+_WORD = re.compile(r"[A-Za-z][a-z]*|[0-9]+")
+
+
+def judge_reading(plan: "TrainingPlan", guessed_dialect: bool = False, close_call: bool = False) -> None:
+    """Set `plan.reading` when the file reads as a fork or a version we do not know: the dialect was a
+    guess, or the file has FORK_MIN_KEYS keys no known version reads (one is enough after a close call
+    between two dialects)."""
+    slips = {str(n.data.get("key")) for n in plan.notes
+             if n.data.get("typo") and slip_of(str(n.data.get("key")), str(n.data.get("suggestion")))}
+    keys = [key for key in plan.foreign_keys if key not in slips]  # a misspelling says nothing of a fork
+    if len(keys) < (1 if close_call else FORK_MIN_KEYS) and not guessed_dialect:
+        return
+    shown = ", ".join(f"`{key}`" for key in keys[:_SHOWN_KEYS]) + (", …" if len(keys) > _SHOWN_KEYS else "")
+    evidence = f"{len(keys)} key{'s' if len(keys) != 1 else ''} no known version has" + (f": {shown}" if keys else "")
+    if guessed_dialect:
+        evidence = "the dialect is a guess" + (f", {evidence}" if keys else "")
+    areas = plan.fork_areas = sorted(_areas(keys, plan.foreign_key_words))
+    where = f"; its own keys touch {', '.join(areas)}" if areas else ""
+    plan.reading = f"read as a fork of {plan.dialect} (or a version not known here): {evidence}{where}"
+
+
+def key_words(key: str, value: Any = None) -> list[str]:
+    """The words of a key's name and, when its value is a mapping (or a list of them), of its keys."""
+    words = [w.lower() for w in _WORD.findall(key)]
+    stack = [value]
+    while stack and len(words) < 200:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for inner, item in node.items():
+                words += [w.lower() for w in _WORD.findall(str(inner))]
+                stack.append(item)
+        elif isinstance(node, list):
+            stack.extend(node[:20])
+    return words
+
+
+def _areas(keys: list[str], words: dict[str, list[str]]) -> set[str]:
+    found = set()
+    for key in keys:
+        leaf = set(key_words(key.rsplit(".", 1)[-1]))
+        if set(key_words(key)) & _NOT_TRAINING:
+            continue
+        said = set(words.get(key) or key_words(key))
+        found.update(area for area, vocabulary in AREAS.items() if said & vocabulary)
+        if "steps" in leaf and leaf & _RUN_STEPS and not leaf & AREAS["batch"]:
+            found.add("run")
+    return found
+
+
+def premise_areas(premises: Iterable[str]) -> set[str]:
+    """The areas of plan fields: `schedule.warmup_*` is the warmup, the rest of `schedule` the decay."""
+    areas = set()
+    for premise in premises:
+        if premise == "schedule":
+            areas |= {"warmup", "decay"}
+        elif premise.startswith("schedule."):
+            areas.add("warmup" if premise.startswith("schedule.warmup") else "decay")
+        else:
+            areas.add(premise.split(".")[0])
+    return areas
+
+
+def is_fork(plan: "TrainingPlan") -> bool:
+    return plan.reading is not None
+
+
+def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "TrainingPlan") -> list["Finding"]:
+    """Findings of a rule whose premise is the trainer's semantics of `premises` (plan field prefixes),
+    one level softer on a fork, each saying which keys' meaning it assumed."""
+    findings = list(findings)
+    premises = tuple(premises)
+    if not premises or not is_fork(plan) or not premise_areas(premises) & set(plan.fork_areas):
+        return findings
+    for finding in findings:
+        softer = _SOFTER.get(finding.severity)
+        if softer is None:
+            continue
+        finding.severity = softer
+        finding.message += (f" (assuming upstream {plan.dialect} semantics for {_premise_keys(plan, premises, finding)}: "
+                            f"the file reads as a fork whose own keys touch {', '.join(plan.fork_areas)}; `plan` says why)")
+    return findings
+
+
+def _premise_keys(plan: "TrainingPlan", premises: tuple[str, ...], finding: "Finding") -> str:
+    """The keys the finding's premises were read from, in the order of the premises."""
+    keys: list[str] = [finding.key] if finding.key else []
+    for premise in premises:
+        keys += [source.key for field, source in plan.sources.items()
+                 if source.key and _is_under(field, (premise,))]
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return "its defaults of " + ", ".join(premises)
+    return ", ".join(f"`{key}`" for key in keys[:3]) + (", …" if len(keys) > 3 else "")
+
+
+def _is_under(field: str, premises: tuple[str, ...]) -> bool:
+    return any(field == p or field.startswith(p + ".") for p in premises)
+
+
+def one_edit(key: str, known: str) -> bool:
+    """One letter inserted, deleted, replaced or two neighbours swapped (`_` and `-` alike)."""
+    a, b = key.replace("-", "_"), known.replace("-", "_")
+    if a == b:
+        return True
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+                                  and a[diff[1]] == b[diff[0]])
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    if len(long) - len(short) != 1:
+        return False
+    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
+
+
+def abbreviates(key: str, known: str) -> bool:
+    """`key` shortens some words of `known` to their first letters, word for word (`adam_eps` for
+    `adam_epsilon`, `grad_accum_steps` for `gradient_accumulation_steps`): a slip of memory, not a new key."""
+    a, b = key.replace("-", "_").split("_"), known.replace("-", "_").split("_")
+    same = sum(x == y for x, y in zip(a, b))
+    # at least one word kept whole: a single word (`data` for `dataset`) is a word of its own
+    return (len(a) == len(b) >= 2 and 0 < same < len(a) and all(x and y.startswith(x) for x, y in zip(a, b))
+            and all(len(x) >= 2 or x == y for x, y in zip(a, b)))
+
+
+def slip_of(key: str, known: str) -> bool:
+    """A likely misspelling or shortening of a known key, compared leaf to leaf (`train.lr` ~ `lr`)."""
+    key, known = key.rsplit(".", 1)[-1], known.rsplit(".", 1)[-1]
+    return one_edit(key, known) or abbreviates(key, known)
+
+
+def fork_key_message(plan: "TrainingPlan", note: "ConfigNote") -> Optional[str]:
+    """For a "did you mean" note on a fork: the info text that replaces it (no rename), or None when
+    the key stays a likely slip (one edit from the known key) or the file is not a fork."""
+    if not is_fork(plan) or not note.data.get("typo"):
+        return None
+    key, close = str(note.data.get("key") or ""), str(note.data.get("suggestion") or "")
+    if close and slip_of(key, close):
+        return None
+    return (f"`{key}` is not a key of any {plan.dialect} version known here; this file reads as a fork, so it is "
+            f"likely the fork's own key, not a misspelling of `{close}` ({plan.reading})")

@@ -1,0 +1,154 @@
+"""Files for a fork or an unknown version of a trainer: `check` says less (plan/reading.py).
+
+Reduced from held-out review 4: better-nanoGPT's train_gpt2.py (heldout4 57), whose `block_size` is an
+attention window and whose batch comes from its own `data` dict; its PD101 was judged wrong, its
+PD106/PD107 right (the fork left warmup and decay alone)."""
+
+from __future__ import annotations
+
+import textwrap
+
+from pretrain_doctor.check.engine import check_paths, load_plan_detected
+from pretrain_doctor.plan.reading import AREAS, one_edit, premise_areas
+from pretrain_doctor.plan.show import render_text
+from pretrain_doctor.settings import CheckOptions
+
+UPSTREAM = """\
+block_size = 128
+n_layer = 24
+n_head = 12
+n_embd = 768
+max_iters = 10000
+lr_decay_iters = 600000
+"""
+FORK_KEYS = """\
+data = {"train": {"datasets": [{"dataset": "openwebtext", "batch_size": 30, "context_length": 1024}]}}
+position_embedding = 'rope'
+max_position_embeddings = 8192
+"""
+
+
+def _check(tmp_path, text: str, name: str = "train_gpt2.py"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    report = check_paths([path], CheckOptions(use_settings=False))
+    return {f.code: f for f in report.findings}, report
+
+
+def test_fork_keys_about_the_batch_soften_batch_findings_only(tmp_path) -> None:
+    found, _ = _check(tmp_path, FORK_KEYS + UPSTREAM)
+    assert found["PD101"].severity == "info"
+    assert "assuming upstream nanogpt semantics for" in found["PD101"].message and "`block_size`" in found["PD101"].message
+    # warmup and decay horizon are nanoGPT's own in the fork: still warnings, as the reviewer judged them
+    assert found["PD106"].severity == "warning" and found["PD107"].severity == "warning"
+    assert "assuming" not in found["PD107"].message
+
+
+def test_upstream_file_keeps_its_warnings(tmp_path) -> None:
+    found, _ = _check(tmp_path, UPSTREAM)
+    assert found["PD101"].severity == "warning" and "assuming" not in found["PD101"].message
+
+
+def test_plan_shows_the_decision_in_one_line(tmp_path) -> None:
+    path = tmp_path / "train_gpt2.py"
+    path.write_text(FORK_KEYS + UPSTREAM, encoding="utf-8")
+    _, _, plan = load_plan_detected(path)
+    assert plan.foreign_keys == ["data", "position_embedding", "max_position_embeddings"]
+    assert plan.fork_areas == ["batch", "model"]
+    lines = [line for line in render_text(plan).splitlines() if line.startswith("Reading:")]
+    assert len(lines) == 1 and "read as a fork of nanogpt" in lines[0] and "3 keys no known version has" in lines[0]
+    upstream = tmp_path / "up.py"
+    upstream.write_text(UPSTREAM, encoding="utf-8")
+    assert load_plan_detected(upstream)[2].reading is None
+
+
+MORE_UPSTREAM = """\
+batch_size = 12
+learning_rate = 6e-4
+eval_interval = 1000
+eval_iters = 200
+log_interval = 10
+weight_decay = 1e-1
+beta2 = 0.95
+dropout = 0.0
+grad_clip = 1.0
+decay_lr = True
+"""
+
+
+def test_unknown_key_on_a_fork_is_no_rename_unless_one_edit(tmp_path) -> None:
+    # two keys of the fork's own (one far from any known key) and a slip; the slip is no evidence of a fork
+    text = UPSTREAM + MORE_UPSTREAM + "position_embedding = 'rope'\ngradient_accumulate_steps = 5\nwarmup_iter = 100\n"
+    found, report = _check(tmp_path, text)
+    pd002 = {f.key: f for f in report.findings if f.code == "PD002"}
+    far, slip = pd002["gradient_accumulate_steps"], pd002["warmup_iter"]
+    assert far.severity == "info" and far.fix is None and far.hint is None and "fork's own key" in far.message
+    assert slip.severity == "warning" and "did you mean `warmup_iters`" in slip.message
+
+
+def test_one_unknown_key_is_a_typo_not_a_fork(tmp_path) -> None:
+    found, report = _check(tmp_path, UPSTREAM + "gradient_accumulate_steps = 5\n")
+    pd002 = [f for f in report.findings if f.code == "PD002"]
+    assert pd002[0].severity == "warning" and "did you mean `gradient_accumulation_steps`" in pd002[0].message
+    assert found["PD101"].severity == "warning"
+
+
+def test_areas_of_keys() -> None:
+    from pretrain_doctor.plan.reading import _areas
+
+    assert _areas(["eval_batch_size", "metrics.save_aim_folder", "validation.denoising_steps"], {}) == set()
+    assert _areas(["training.gradient_accumulation_steps"], {}) == {"batch"}
+    assert _areas(["train.min_lr_ratio", "total_train_steps"], {}) == {"decay", "run"}
+    assert premise_areas(["schedule.warmup_steps", "run"]) == {"warmup", "run"}
+    assert set(AREAS) >= {"batch", "warmup", "decay", "run", "model", "checkpoint"}
+
+
+def test_one_edit() -> None:
+    assert one_edit("warmup_iter", "warmup_iters") and one_edit("lerning_rate", "learning_rate")
+    assert one_edit("wramup_steps", "warmup_steps") and one_edit("lr-decay-iters", "lr_decay_iters")
+    assert not one_edit("lr_decay_iterations", "lr_decay_iters") and not one_edit("lora_rank", "local_rank")
+
+
+def test_shortened_key_is_a_slip_even_on_an_old_axolotl_file(tmp_path) -> None:
+    """heldout4 43 (an axolotl file of 2023): `adam_eps: 1e-9` is read by no axolotl (it reads `adam_epsilon`,
+    so eps stays 1e-8); its other unknown keys make it read as another version, yet the slip is named."""
+    text = """\
+    base_model: cerebras/btlm-3b-8k-base
+    model_type: AutoModelForCausalLM
+    tokenizer_type: GPT2Tokenizer
+    trust_remote_code: true
+    val_set_size: 0.05
+    output_dir: ./outputs/btlm-out
+    num_epochs: 1
+    optimizer: adamw_torch
+    max_grad_norm: 1.0
+    lr_scheduler: cosine
+    lr_quadratic_warmup: true
+    train_on_inputs: true
+    gradient_checkpointing: false
+    flash_attention: true
+    warmup_steps: 32
+    evals_per_epoch: 4
+    sequence_len: 2048
+    sample_packing_seq_len_multiplier: 2
+    gptq_groupsize: 128
+    gptq_model_v1: false
+    micro_batch_size: 1
+    gradient_accumulation_steps: 1
+    learning_rate: 0.000085
+    adam_eps: 0.000000001
+    """
+    _, report = _check(tmp_path, text, "btlm-ft.yml")
+    pd002 = [f for f in report.findings if f.code == "PD002"]
+    assert len(pd002) == 1 and pd002[0].severity == "warning" and "did you mean `adam_epsilon`" in pd002[0].message
+    plan = load_plan_detected(tmp_path / "btlm-ft.yml")[2]
+    assert plan.reading is not None and "adam_eps" not in plan.reading  # a slip is no evidence of a fork
+
+
+def test_abbreviation() -> None:
+    from pretrain_doctor.plan.reading import abbreviates
+
+    assert abbreviates("adam_eps", "adam_epsilon") and abbreviates("grad_accum_steps", "gradient_accumulation_steps")
+    assert not abbreviates("adam_e", "adam_epsilon") and not abbreviates("lr", "lr_scheduler")
+    assert not abbreviates("adam_epsilon", "adam_epsilon")
+    assert not abbreviates("data", "dataset")  # better-nanoGPT's own `data` dict
