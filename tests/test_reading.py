@@ -77,19 +77,19 @@ decay_lr = True
 
 
 def test_unknown_key_on_a_fork_is_no_rename_unless_one_edit(tmp_path) -> None:
-    # two keys of the fork's own (one far from any known key) and a slip; the slip is no evidence of a fork
-    text = UPSTREAM + MORE_UPSTREAM + "position_embedding = 'rope'\ngradient_accumulate_steps = 5\nwarmup_iter = 100\n"
+    # two keys of the fork's own (`warmup_its`: two edits from a known key) and a slip; the slip is no evidence of a fork
+    text = UPSTREAM + MORE_UPSTREAM + "position_embedding = 'rope'\nwarmup_its = 5\nwarmup_iter = 100\n"
     found, report = _check(tmp_path, text)
     pd002 = {f.key: f for f in report.findings if f.code == "PD002"}
-    far, slip = pd002["gradient_accumulate_steps"], pd002["warmup_iter"]
+    far, slip = pd002["warmup_its"], pd002["warmup_iter"]
     assert far.severity == "info" and far.fix is None and far.hint is None and "fork's own key" in far.message
     assert slip.severity == "warning" and "did you mean `warmup_iters`" in slip.message
 
 
 def test_one_unknown_key_is_a_typo_not_a_fork(tmp_path) -> None:
-    found, report = _check(tmp_path, UPSTREAM + "gradient_accumulate_steps = 5\n")
+    found, report = _check(tmp_path, UPSTREAM + "warmup_its = 5\n")
     pd002 = [f for f in report.findings if f.code == "PD002"]
-    assert pd002[0].severity == "warning" and "did you mean `gradient_accumulation_steps`" in pd002[0].message
+    assert pd002[0].severity == "warning" and "did you mean `warmup_iters`" in pd002[0].message
     assert found["PD101"].severity == "warning"
 
 

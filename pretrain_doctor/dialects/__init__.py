@@ -57,11 +57,11 @@ def __getattr__(name: str) -> Any:
 
 
 # A format that only some dialects read, in order: a shell script (config/shell_reader.py) is a
-# Megatron launch script or argument list, else the launch of an HF Trainer program (`torchrun
-# train.py --learning_rate ...`), else a Composer launch of an llm-foundry YAML (`composer train.py x.yaml
+# Megatron launch script or argument list, else a LLaMA-Factory launch (`--stage sft --finetuning_type
+# full`), else the launch of an HF Trainer program (`torchrun train.py --learning_rate ...`), else a Composer launch of an llm-foundry YAML (`composer train.py x.yaml
 # key=value`). A later one is imported and scored only when no earlier one
 # recognised the document, so detecting a Megatron script imports no other dialect.
-_ONLY_DIALECTS_FOR_FORMAT = {"shell": ("megatron", "hf", "llmfoundry")}
+_ONLY_DIALECTS_FOR_FORMAT = {"shell": ("megatron", "llamafactory", "hf", "llmfoundry")}
 
 
 def _load(name: str) -> Dialect:

@@ -189,6 +189,14 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
             builder.note("ignored-key", _not_a_slip_message(name, close), builder.source(doc, path),
                          hint="check that the program this config is for (a fork, a newer release) reads it",
                          key=name, severity="info")
+        elif close and not is_slip(probe, close) and not abbreviates(probe, close):
+            # a whole word more or less (360-LLaMA-Factory's `sequence_parallel_size` beside upstream's
+            # `sequence_parallel`) is a key of its own, not a slip: renaming it would break the run
+            builder.note("ignored-key", f"`{name}` is not a key of any version of this trainer known here; the "
+                         f"nearest known key, `{close}`, is too far from it for a slip: it is most likely the own "
+                         "argument of a fork, a newer release or the training script, read only there",
+                         builder.source(doc, path), key=name, severity="info",
+                         hint="check that the program this config is for (a fork, a newer release, the script) reads it")
         elif close:
             builder.note(
                 "ignored-key",

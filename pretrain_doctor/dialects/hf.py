@@ -12,8 +12,8 @@ from typing import Any, Optional
 
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
-from ..plan.model import ConfigNote, Source, TrainingPlan
-from .base import BuildContext, Dialect, apply_flags, is_slip, lenient_bool, lenient_int, lenient_number, typo_notes
+from ..plan.model import Source, TrainingPlan
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import TrainerVersions
 from .shared import PROGRAM_MAY_SET_PRECISION, apply_accelerate, is_accelerate_config, merge_deepspeed_reference
@@ -51,7 +51,7 @@ class HfDialect(Dialect):
 
     def score(self, doc: Document) -> int:
         if doc.format == "shell":
-            launched = _launched_arguments(doc)
+            launched = launched_arguments(doc)
             return max(0, self._score_data(launched.data) - 5) if launched is not None else 0
         return self._score_data(doc.data)
 
@@ -78,7 +78,7 @@ class HfDialect(Dialect):
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         doc = docs[0]
-        launched = _launched_arguments(doc) if doc.format == "shell" else None
+        launched = launched_arguments(doc) if doc.format == "shell" else None
         if launched is not None:
             doc = launched
             docs = [doc, *docs[1:]]
@@ -391,30 +391,14 @@ def hf_key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> No
             judged = versions.get(trainer)
             if judged is not None and judged.fields:
                 known |= judged.fields
-    first = len(b.notes)
+    # A key more than two letters from the closest known one is a script's own argument (philschmid's
+    # run_dpo.py `ScriptArguments.dataset_id_or_path`, held-out review 3): typo_notes says so at info.
     typo_notes(b, doc, known, changes=HF_KEY_CHANGES, versions=versions, never_suggest=_LAUNCHER_SET_KEYS)
-    b.notes[first:] = [_script_argument(note) for note in b.notes[first:]]
     transformers = versions.get("transformers")
     if transformers is not None:
         b.set("trainer_version", transformers.version, b.source(doc, (), note=transformers.describe()))
     else:  # keys are judged against every release we know (transformers 4.36-5.24, TRL 0.8-1.9)
         b.unknown("trainer_version", "--trainer-version transformers=VER")
-
-
-def _script_argument(note: ConfigNote) -> ConfigNote:
-    """A "did you mean" whose key is not a slip of the suggestion's letters names another argument.
-
-    HF and TRL YAML recipes are read by a script's HfArgumentParser/TrlParser together with dataclasses of
-    the script's own (philschmid's run_dpo.py `ScriptArguments.dataset_id_or_path`, held-out review 3):
-    a key that differs from the closest known one by more than two letters is most likely one of those,
-    and renaming it breaks the script. It is reported at info, without a rename."""
-    key, close = note.data.get("key"), note.data.get("suggestion")
-    if not note.data.get("typo") or not isinstance(key, str) or not isinstance(close, str) or is_slip(key, close):
-        return note
-    message = (f"`{key}` is not a TrainingArguments or TRL config key (the closest is `{close}`): only a training "
-               "script whose own argument dataclass declares it reads it; other scripts drop or reject it")
-    return note.model_copy(update={"message": message, "hint": "check that the script this recipe is for declares it",
-                                   "data": {**note.data, "severity": "info", "suggestion": None, "typo": False}})
 
 
 def _example_script_arguments(b: PlanBuilder, doc: Document) -> None:
@@ -463,7 +447,7 @@ def _split(doc: Document, dataset: str, split: Any, key: str) -> dict[str, Any]:
 DIALECT = HfDialect()
 
 
-def _launched_arguments(doc: Document) -> Optional[Document]:
+def launched_arguments(doc: Document) -> Optional[Document]:
     """A launch script's `--flag value` list as the keys and values HfArgumentParser would parse
     (`--fp16` alone and `--fp16 True` are both True); None when the program is a Megatron entry point
     or the script passes no `--flag`. Values the script leaves to launch time stay in `unevaluated`."""

@@ -26,7 +26,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, judged_version,
                    typo_notes)
-from .hf import HfDialect, warmup_ignored_by_schedule
+from .hf import HfDialect, launched_arguments, warmup_ignored_by_schedule
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .llamafactory_keys import CHANGES, LLAMAFACTORY_KEYS, LLAMAFACTORY_V1_KEYS, LLAMAFACTORY_VERSION, TRAINER
 from .shared import apply_accelerate, merge_deepspeed_reference, optimizer_family, take_or_default
@@ -35,6 +35,8 @@ from .versions import ChangeTable, TrainerVersions, parse_version
 DEFAULT = f"LLaMA-Factory {LLAMAFACTORY_VERSION} default"
 HF_DEFAULT = "transformers default"
 _STAGES = ("pt", "sft", "rm", "ppo", "dpo", "kto")
+# What a launch script's reading adds beside the program's arguments (hf.launched_arguments).
+_LAUNCH = ("program", "program_path")
 _FINETUNING_TYPES = ("lora", "oft", "freeze", "full")
 # Keys only LLaMA-Factory reads; two of them beside HF TrainingArguments keys mark its files.
 _OWN_MARKERS = ("stage", "finetuning_type", "template", "cutoff_len", "lora_rank", "lora_target", "pref_beta",
@@ -71,6 +73,9 @@ class LlamaFactoryDialect(Dialect):
     summary = "LLaMA-Factory YAML (stage, finetuning_type, cutoff_len + HF TrainingArguments)"
 
     def score(self, doc: Document) -> int:
+        if doc.format == "shell":  # `deepspeed src/train.py --stage sft --finetuning_type full ...` (held-out 4, 06)
+            launched = launched_arguments(doc)
+            return self._score_launched(launched.data) if launched is not None else 0
         data = doc.data
         if "base_model" in data:  # axolotl
             return 0
@@ -84,8 +89,20 @@ class LlamaFactoryDialect(Dialect):
         hf_side = any(k in data for k in ("model_name_or_path", "per_device_train_batch_size", "learning_rate"))
         return 60 + own if own >= 2 and hf_side else 0
 
+    def _score_launched(self, data: dict) -> int:
+        """A launch script is LLaMA-Factory's when its program takes `--stage` and `--finetuning_type`
+        (LLaMA-Factory's own arguments; `src/train.py` or `llamafactory-cli train`), never a guess from HF flags."""
+        if str(data.get("stage")) not in _STAGES or str(data.get("finetuning_type")) not in _FINETUNING_TYPES:
+            return 0
+        return 80 + sum(1 for k in _OWN_MARKERS if k in data)
+
     def companion_reason(self, doc: Document) -> str | None:
         """Only `do_train: true` trains (train/*/workflow.py); other files predict, evaluate or export."""
+        if doc.format == "shell":
+            launched = launched_arguments(doc)
+            if launched is None:
+                return None
+            doc = launched
         if is_v1(doc.data):
             return None if "train_dataset" in doc.data else \
                 "LLaMA-Factory v1 config without `train_dataset`: export, sampling or chat, not training"
@@ -97,6 +114,11 @@ class LlamaFactoryDialect(Dialect):
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         doc = docs[0]
+        if doc.format == "shell":  # the launched program's `--flag value` list, as HfArgumentParser reads it
+            launched = launched_arguments(doc)
+            if launched is not None:
+                doc = launched
+                docs = [doc, *docs[1:]]
         b = self.builder(docs)
         if is_v1(doc.data):
             _v1(b, doc)
@@ -121,7 +143,7 @@ class LlamaFactoryDialect(Dialect):
         _other_trainers_keys(b, doc)
         # Its own keys are judged against the LLaMA-Factory version (llamafactory_keys.CHANGES), HF keys
         # renamed or removed across transformers releases like the hf dialect's.
-        typo_notes(b, doc, _KNOWN_KEYS, keys=[k for k in doc.data if k not in _OTHER_TRAINERS_NAMES],
+        typo_notes(b, doc, _KNOWN_KEYS, keys=[k for k in doc.data if k not in _OTHER_TRAINERS_NAMES and k not in _LAUNCH],
                    changes=ChainMap(ChangeTable(TRAINER, CHANGES), _HF_CHANGES),
                    versions=_hf_versions(context.trainer_versions))
         judged_version(b, doc, context.trainer_versions, TRAINER)

@@ -107,8 +107,14 @@ class OlmoDialect(Dialect):
         b.set("mode.kind", "pretrain")
         if isinstance(load, str) and load.strip():
             source = b.source(doc, ("load_path",))
-            b.set("mode.resumed", True, source)
             b.set("mode.init_from", load, source)
+            if lenient_bool(doc.get("reset_trainer_state")):
+                # train.py restores neither the step nor the scheduler (nor, with reset_optimizer_state, the
+                # optimizer): continued pretraining from the weights, not a resume (held-out review 4, 38)
+                b.set("mode.resumed", False, b.source(doc, ("reset_trainer_state",),
+                                                      note="weights only: the step count and schedule restart"))
+            else:
+                b.set("mode.resumed", True, source)
         elif lenient_bool(doc.get("reset_trainer_state")) or lenient_bool(doc.get("reset_optimizer_state")):
             # Both apply only to a checkpoint being loaded (olmo/config.py: "we don't restore the trainer state
             # from a checkpoint"): an anneal config (OLMoE `...-final-anneal.yml`, `t_warmup: 0`) gets its

@@ -70,7 +70,7 @@ def test_a_key_of_the_recipes_own_script_is_not_called_a_typo(tmp_path: Path) ->
               "num_train_epochs: 3\noutput_dir: runs/dpo\ndataset_id_or_path: data/train.json\n")
     plan = plan_of(write(tmp_path, "dpo.yaml", recipe))
     [note] = [n for n in plan.notes if n.kind == "ignored-key"]
-    assert note.data["severity"] == "info" and note.data["suggestion"] is None and "own argument" in note.message
+    assert note.data["severity"] == "info" and note.data.get("suggestion") is None and "own argument" in note.message
     [finding] = findings(plan, "PD002")
     assert finding.severity == "info" and finding.fix is None
     typo = plan_of(write(tmp_path, "typo.yaml", recipe.replace("dataset_id_or_path", "learning_rat")))

@@ -343,3 +343,37 @@ def test_installed_transformers_outside_llamafactorys_range_is_not_judged(tmp_pa
     found = notes(plan_of(path, trainer_versions=versions.TrainerVersions()), "ignored-key")
     # LLaMA-Factory declares overwrite_output_dir itself; evaluation_strategy went in transformers 4.46
     assert [n.data["key"] for n in found] == ["evaluation_strategy"]
+
+
+def test_a_launch_script_of_src_train_py_is_read_as_llamafactory(tmp_path) -> None:
+    # Held-out review 4 (06, 360-LLaMA-Factory 360-example.sh): `deepspeed src/train.py --stage dpo ...` was read
+    # as HF: the DPO stage was lost (causal_lm, full fine-tune). Its `--sequence_parallel_size` is the fork's own
+    # flag, a whole word more than upstream's `sequence_parallel`: no "did you mean".
+    script = write(tmp_path, "360-example.sh", """\
+        deepspeed --hostfile=hostfile.1mac src/train.py \\
+            --stage dpo \\
+            --do_train \\
+            --model_name_or_path Qwen/Qwen2.5-7B \\
+            --dataset dpo_toy \\
+            --template qwen \\
+            --finetuning_type full \\
+            --pref_beta 0.1 \\
+            --output_dir output/debug \\
+            --cutoff_len 32768 \\
+            --per_device_train_batch_size 1 \\
+            --gradient_accumulation_steps 4 \\
+            --lr_scheduler_type cosine \\
+            --learning_rate 1e-6 \\
+            --num_train_epochs 10 \\
+            --bf16 True \\
+            --sequence_parallel_size 8
+        """)
+    assert detected(script) == "llamafactory"
+    plan = plan_of(script)
+    assert plan.mode.kind == "preference" and plan.mode.preference_method == "dpo"
+    assert plan.optimizer.lr == 1e-6 and plan.batch.grad_accum == 4 and plan.batch.seq_len == 32768
+    assert plan.sources["optimizer.lr"].line == 14
+    assert [n.data.get("typo") for n in notes(plan, "ignored-key")] == [None]  # named at info, no rename
+    hf = write(tmp_path, "hf.sh", "torchrun train.py --model_name_or_path m --learning_rate 2e-5 --output_dir o "
+               "--per_device_train_batch_size 4\n")
+    assert detected(hf) == "hf"

@@ -212,3 +212,15 @@ def test_no_loader_workers_on_memory_mapped_data_is_no_finding(tmp_path) -> None
     assert plan.data.prepared_per_batch is False and findings(plan, "PD704") == []
     custom = plan_of(write(tmp_path, "d.yaml", text + "  custom_dataset: {name: my.Dataset}\n"))
     assert custom.data.prepared_per_batch is None and findings(custom, "PD704")
+
+
+def test_load_path_with_reset_trainer_state_is_continued_pretraining_not_a_resume(tmp_path) -> None:
+    # Held-out review 4 (38, Knowledge-Entropy ..._738k_resuscitation.yaml): `load_path` with
+    # `reset_optimizer_state: true` and `reset_trainer_state: true` loads only the weights; the step and the
+    # schedule restart. The plan said `mode.resumed True`.
+    text = BASE + "reset_optimizer_state: true\nreset_trainer_state: true\nload_path: checkpoints/pretrained_1B/738020\n"
+    plan = plan_of(write(tmp_path, "resuscitation.yaml", text))
+    assert not plan.mode.resumed and plan.mode.init_from == "checkpoints/pretrained_1B/738020"
+    assert plan.sources["mode.resumed"].key == "reset_trainer_state" and not plan.mode.from_scratch
+    resumed = plan_of(write(tmp_path, "resume.yaml", BASE + "load_path: checkpoints/run/step1000\n"))
+    assert resumed.mode.resumed and resumed.mode.init_from == "checkpoints/run/step1000"
