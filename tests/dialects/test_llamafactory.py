@@ -377,3 +377,20 @@ def test_a_launch_script_of_src_train_py_is_read_as_llamafactory(tmp_path) -> No
     hf = write(tmp_path, "hf.sh", "torchrun train.py --model_name_or_path m --learning_rate 2e-5 --output_dir o "
                "--per_device_train_batch_size 4\n")
     assert detected(hf) == "hf"
+
+
+def test_cutoff_len_beyond_the_models_positions_is_reported_when_the_model_config_is_known(tmp_path) -> None:
+    # Held-out review 3 (08, AI4MED llama3_8b_instruct_lora_pretrain.yaml): cutoff_len 8196 > Llama-3's 8192
+    # positions, with stage pt packing every block to 8196; a miss when the model folder is not on disk.
+    write(tmp_path, "model/config.json", '{"model_type": "llama", "hidden_size": 4096, "num_hidden_layers": 32, '
+          '"num_attention_heads": 32, "max_position_embeddings": 8192, "rope_theta": 500000.0, "vocab_size": 128256}')
+    config = write(tmp_path, "pt.yaml", "model_name_or_path: ./model\nstage: pt\ndo_train: true\nfinetuning_type: lora\n"
+                   "lora_target: all\ndataset: c4_demo\ncutoff_len: 8196\ntemplate: llama3\noutput_dir: out\n"
+                   "per_device_train_batch_size: 1\ngradient_accumulation_steps: 8\nlearning_rate: 1.0e-4\n")
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    report = check_paths([config], CheckOptions(use_settings=False))
+    [pd601] = [f for f in report.findings if f.code == "PD601"]
+    assert pd601.severity == "warning" and "8196 exceeds max_position_embeddings 8192" in pd601.message
+    assert pd601.key == "cutoff_len"

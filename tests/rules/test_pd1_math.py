@@ -295,3 +295,17 @@ def test_pd105_hint_for_a_run_of_a_few_steps() -> None:
 
     assert WarmupExceedsTraining._hint(15) == "use a warmup of about 1 step (5–10% of the run)"
     assert WarmupExceedsTraining._hint(50) == "use a warmup of about 2–5 steps (5–10% of the run)"
+
+
+def test_pd107_a_debug_config_with_a_mismatched_horizon_is_info() -> None:
+    # Held-out review 4 (nanotron config_tiny_llama.yaml on dummy data): lr_decay_steps 15 in a 2,000-step run,
+    # the lr at its minimum for 99% of the run, was not reported because the config is a debug one.
+    from pretrain_doctor.plan.model import TrainingPlan
+    from pretrain_doctor.registry import load_rules
+
+    plan = TrainingPlan(dialect="nanotron", debug=True, schedule={"kind": "cosine", "decay_steps": 17, "warmup_steps": 2},
+                        run={"max_steps": 2000})
+    [finding] = list(load_rules([]).rules["PD107"]().check(plan))
+    assert finding.severity == "info" and "debug or smoke-test" in finding.message
+    plan.debug = False
+    assert [f.severity for f in load_rules([]).rules["PD107"]().check(plan)] == ["warning"]

@@ -75,6 +75,18 @@ def test_pd204_warns_only_for_transformers_releases_with_the_norm_decay_bug(vers
     assert [f.severity for f in found] == ([severity] if severity else [])
 
 
+def test_pd204_is_silent_for_lora_unless_a_norm_or_the_embedding_trains() -> None:
+    # Held-out review 4 (13, llm-foundry dbrx-lora-ft.yaml): LoRA on Wqkv with DecoupledLionW, wd 0.01; the norms
+    # are frozen and the optimizer skips parameters with no gradient, so no decay reaches them.
+    sections = dict(optimizer={"family": "lion", "weight_decay": 0.01, "decay_norm_and_bias": True})
+    lora = TrainingPlan(dialect="llmfoundry", mode={"kind": "lora", "lora_rank": 64}, **sections)
+    assert findings("PD204", lora) == []
+    saved = TrainingPlan(dialect="llmfoundry", mode={"kind": "lora", "modules_to_save": ["norm_f"]}, **sections)
+    assert [f.severity for f in findings("PD204", saved)] == ["info"]
+    full = TrainingPlan(dialect="llmfoundry", mode={"kind": "full_finetune"}, **sections)
+    assert [f.severity for f in findings("PD204", full)] == ["info"]
+
+
 def test_pd206_reports_adapter_notes_tagged_for_it() -> None:
     plan = TrainingPlan(dialect="hf", files=["sft.yaml"], notes=[
         {"kind": "ignored-key", "message": "`max_grad_norm` is ignored under ds.json", "data": {"code": "PD206"},
