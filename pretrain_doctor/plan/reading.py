@@ -63,6 +63,7 @@ def judge_reading(plan: "TrainingPlan", guessed_dialect: bool = False, close_cal
     slips = {str(n.data.get("key")) for n in plan.notes
              if n.data.get("typo") and slip_of(str(n.data.get("key")), str(n.data.get("suggestion")))}
     keys = [key for key in plan.foreign_keys if key not in slips]  # a misspelling says nothing of a fork
+    _doubt_defaults(plan, keys)
     if len(keys) < (1 if close_call else FORK_MIN_KEYS) and not guessed_dialect:
         return
     shown = ", ".join(f"`{key}`" for key in keys[:_SHOWN_KEYS]) + (", …" if len(keys) > _SHOWN_KEYS else "")
@@ -72,6 +73,20 @@ def judge_reading(plan: "TrainingPlan", guessed_dialect: bool = False, close_cal
     areas = plan.fork_areas = sorted(_areas(keys, plan.foreign_key_words))
     where = f"; its own keys touch {', '.join(areas)}" if areas else ""
     plan.reading = f"read as a fork of {plan.dialect} (or a version not known here): {evidence}{where}"
+
+
+def _doubt_defaults(plan: "TrainingPlan", keys: list[str]) -> None:
+    """A trainer default in an area one of the file's unknown keys touches may not be what runs: a litgpt
+    fork's `train.min_lr_ratio` sets the min lr its own way, so the plan's "litgpt default" for it says so."""
+    for key in keys:
+        areas = _areas([key], plan.foreign_key_words)
+        if not areas:
+            continue
+        for field, source in list(plan.sources.items()):
+            if (source.key is None and source.note and "default" in source.note and "no known version" not in source.note
+                    and premise_areas([field]) & areas):
+                plan.sources[field] = source.model_copy(update={
+                    "note": f"{source.note}; the file's `{key}`, which no known version reads, may set it in a fork"})
 
 
 def key_words(key: str, value: Any = None) -> list[str]:

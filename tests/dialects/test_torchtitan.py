@@ -51,6 +51,15 @@ def test_decay_ratio_shapes(tmp_path) -> None:
     assert flat.schedule.kind == "constant" and flat.schedule.warmup_steps == 3000
 
 
+def test_lr_min_is_the_min_lr_factor_of_torchtitan_0_1(tmp_path) -> None:
+    # Held-out review 4 (52, llama-mimi's vendored torchtitan): `[lr_scheduler] lr_min = 0.1`, torchtitan 0.1.0's
+    # name of min_lr_factor; the plan showed the JobConfig default 0.
+    plan = plan_of(write(tmp_path, "m.toml", MINIMAL + "\n[lr_scheduler]\nwarmup_steps = 100\nlr_min = 0.1\n"))
+    assert plan.schedule.min_lr_ratio == pytest.approx(0.1) and plan.sources["schedule.min_lr_ratio"].key == "lr_scheduler.lr_min"
+    new = plan_of(write(tmp_path, "n.toml", MINIMAL + "\n[lr_scheduler]\nmin_lr_factor = 0.2\nlr_min = 0.1\n"))
+    assert new.schedule.min_lr_ratio == pytest.approx(0.2)
+
+
 def test_initial_load_path_is_a_continuation(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "t.toml", MINIMAL + '\n[checkpoint]\nenable = true\ninitial_load_path = "hf/llama"\n'))
     assert plan.mode.resumed and plan.mode.init_from == "hf/llama" and plan.checkpoint.enabled
