@@ -96,7 +96,8 @@ def test_one_unknown_key_is_a_typo_not_a_fork(tmp_path) -> None:
 def test_areas_of_keys() -> None:
     from pretrain_doctor.plan.reading import _areas
 
-    assert _areas(["eval_batch_size", "metrics.save_aim_folder", "validation.denoising_steps"], {}) == set()
+    assert _areas(["metrics.save_aim_folder", "wandb_log_steps"], {}) == set()
+    assert _areas(["eval_batch_size", "validation.denoising_steps", "probe_dataset"], {}) == {"eval"}
     assert _areas(["training.gradient_accumulation_steps"], {}) == {"batch"}
     assert _areas(["train.min_lr_ratio", "total_train_steps"], {}) == {"decay", "run"}
     assert premise_areas(["schedule.warmup_steps", "run"]) == {"warmup", "run"}

@@ -47,12 +47,14 @@ AREAS = {
                         "init", "initialization", "flavor", "arch", "architecture"}),
     "checkpoint": frozenset({"save", "checkpoint", "checkpoints", "ckpt"}),
 }
+# Evaluation keys touch only the evaluation (a fork that scores its own probe set every eval_interval).
+_EVAL = frozenset({"eval", "evaluation", "evaluate", "evaluator", "evaluators", "val", "valid", "validation",
+                   "test", "probe"})
 # `steps` names the run's length only beside one of these (`max_steps`, `train_steps`; not
 # `gradient_accumulation_steps`, `denoising_steps`).
 _RUN_STEPS = frozenset({"max", "train", "training", "total", "num"})
-# Evaluation and logging keys change nothing of training (`eval_batch_size`).
-_NOT_TRAINING = frozenset({"eval", "evaluation", "val", "valid", "validation", "test", "log", "logging", "wandb",
-                           "metrics", "profiling"})
+# Logging keys change nothing of training, evaluation keys (_EVAL) only the evaluation (`eval_batch_size`).
+_NOT_TRAINING = frozenset({"log", "logging", "wandb", "metrics", "profiling"})
 _WORD = re.compile(r"[A-Za-z][a-z]*|[0-9]+")
 
 
@@ -108,6 +110,9 @@ def _areas(keys: list[str], words: dict[str, list[str]]) -> set[str]:
     found = set()
     for key in keys:
         leaf = set(key_words(key.rsplit(".", 1)[-1]))
+        if set(key_words(key)) & _EVAL:
+            found.add("eval")
+            continue
         if set(key_words(key)) & _NOT_TRAINING:
             continue
         said = set(words.get(key) or key_words(key))
