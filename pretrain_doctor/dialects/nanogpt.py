@@ -46,6 +46,9 @@ class _Defaults(NamedTuple):
     note: str
     # Whether the fork's model.py decays the embedding (None: no model.py read; upstream's does).
     decays_embedding: Optional[bool] = None
+    # Globals a fork's train.py defines for its config that karpathy's lacks (better-nanoGPT's `data` dict):
+    # name -> value (None when not a literal). Evidence that upstream's meanings may not hold (plan/reading.py).
+    fork_only: dict[str, object] = {}
 
 
 def _train_py_defaults(doc: Document) -> _Defaults:
@@ -59,15 +62,19 @@ def _train_py_defaults(doc: Document) -> _Defaults:
         except (OSError, SyntaxError, ValueError):
             continue
         values = dict(TRAIN_PY_DEFAULTS)
-        for node in tree.body:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
-                    and node.targets[0].id in values:
-                try:
-                    values[node.targets[0].id] = _literal(node.value)
-                except (ValueError, TypeError, ZeroDivisionError, OverflowError):
-                    continue  # `dtype = 'bfloat16' if ... else 'float16'`: keep the upstream default
+        fork_only: dict[str, object] = {}
+        for node in _config_globals(tree):
+            name = node.targets[0].id  # type: ignore[attr-defined]
+            try:
+                value = _literal(node.value)
+            except (ValueError, TypeError, ZeroDivisionError, OverflowError):
+                value = None  # `dtype = 'bfloat16' if ... else 'float16'`: keep the upstream default
+            if name in values:
+                values[name] = value if value is not None else values[name]
+            elif not name.startswith("_"):
+                fork_only[name] = value
         return _Defaults(values, f"{candidate.name} default ({candidate.parent.name}/{candidate.name}, this fork's)",
-                         _model_py_decays_embedding(candidate.parent / "model.py"))
+                         _model_py_decays_embedding(candidate.parent / "model.py"), fork_only)
     return _Defaults(TRAIN_PY_DEFAULTS, DEFAULT)
 
 
@@ -88,6 +95,20 @@ def _model_py_decays_embedding(path: Path) -> Optional[bool]:
                      if isinstance(n, (ast.Attribute, ast.Name))}
             return False if "Embedding" in names else None
     return None
+
+
+def _config_globals(tree: ast.Module) -> list[ast.Assign]:
+    """The `name = value` globals train.py defines as its config: those before `config_keys = ...` (or the
+    `exec(open('configurator.py')...)` that applies an override file); none when it has neither."""
+    found: list[ast.Assign] = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if node.targets[0].id == "config_keys":
+                return found
+            found.append(node)
+        elif isinstance(node, ast.Expr) and "configurator" in ast.dump(node):
+            return found
+    return [node for node in found if node.targets[0].id in TRAIN_PY_DEFAULTS]  # type: ignore[attr-defined]
 
 
 def _literal(node: ast.AST) -> object:
@@ -123,7 +144,10 @@ class NanogptDialect(Dialect):
         self._schedule(b, doc, d)
         self._batch(b, doc, d)
         self._run(b, doc, d)
-        typo_notes(b, doc, TRAIN_PY_DEFAULTS)
+        # a fork's own config globals are known to it, not typos, and are evidence of a fork (plan/reading.py)
+        for name, value in d.fork_only.items():
+            b.foreign_key(name, doc.get(name, value))
+        typo_notes(b, doc, {*TRAIN_PY_DEFAULTS, *d.fork_only})
         apply_flags(b, context)
         return b.build()
 

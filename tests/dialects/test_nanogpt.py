@@ -105,3 +105,25 @@ def test_a_forks_older_model_py_keeps_the_embedding_out_of_weight_decay(tmp_path
     assert plan_of(override).optimizer.decay_embeddings is True
     (tmp_path / "model.py").write_text("decay_params = [p for n, p in param_dict.items() if p.dim() >= 2]\n")
     assert findings(plan_of(override), "PD204")  # today's nanoGPT: every 2-D tensor, the embedding included
+
+
+def test_a_forks_own_config_globals_are_known_to_it_and_mark_a_fork(tmp_path) -> None:
+    # Held-out review 4 (58, better-nanoGPT config/train_shakespeare_char.py): the fork's train.py reads its batch
+    # and context from its own `data` dict (default openwebtext, 12 x 1024), never `batch_size`; read beside the
+    # config, its config globals upstream lacks make the file read as a fork whose own keys touch the batch.
+    (tmp_path / "config").mkdir()
+    (tmp_path / "train.py").write_text(
+        "import os\nout_dir = 'out'\nbatch_size = 12\nblock_size = 1024\n"
+        "data = {'train': {'datasets': [{'dataset': 'openwebtext', 'batch_size': 12, 'context_length': 1024}]}}\n"
+        "position_embedding = 'alibi'\n"
+        "config_keys = [k for k, v in globals().items() if not k.startswith('_')]\n"
+        "exec(open('configurator.py').read())\nlocal_only = 3\n")
+    override = write(tmp_path / "config", "train_shakespeare_char.py",
+                     "batch_size = 64\nblock_size = 256\nposition_embedding = 'rope'\nmax_iters = 5000\n"
+                     "lr_decay_iters = 5000\n")
+    from pretrain_doctor.check.engine import load_plan_detected
+
+    plan = load_plan_detected(override)[2]
+    assert plan.foreign_keys == ["data", "position_embedding"]  # `local_only` comes after config_keys
+    assert plan.reading is not None and "batch" in plan.fork_areas
+    assert not notes(plan, "ignored-key")  # the fork reads `position_embedding`: no "did you mean"
