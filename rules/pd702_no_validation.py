@@ -10,7 +10,11 @@ class NoValidation(Rule):
     Reports (at `info`) a plan with evaluation turned off (HF `eval_strategy: "no"`,
     axolotl `val_set_size: 0`, no validation section) or with an evaluation interval
     as long as the run or longer, so the first evaluation would come after training
-    ends. Silent for debug configs and when the plan does not say.
+    ends. Silent for debug configs and when the plan does not say, and for a file read as
+    a fork whose own keys are about evaluation outside the section that turns the upstream
+    evaluation off (an OLMo fork's top-level `probe_dataset`, scored at every `eval_interval`
+    by the fork's own `eval()`, beside `evaluators: []`); a fork's keys inside a
+    `[validation]` section with `enable = false` change nothing.
 
     ## Why is this bad?
     Training loss alone cannot show overfitting, memorisation of a small fine-tuning
@@ -44,7 +48,7 @@ class NoValidation(Rule):
     severity = "info"
 
     def check(self, plan):
-        if plan.debug:
+        if plan.debug or _fork_evaluates(plan):
             return
         if plan.eval.enabled is False or plan.data.val_fraction == 0:
             field = "eval.enabled" if plan.eval.enabled is False else "data.val_fraction"
@@ -61,3 +65,17 @@ class NoValidation(Rule):
                 f"evaluation every {interval:,} steps in a {total.value:,.0f}-step run: it never runs during training",
                 hint=f"evaluate every {max(1, int(total.value // 10)):,} steps or so (about 10 times per run)",
             )
+
+
+def _fork_evaluates(plan) -> bool:
+    """The file reads as a fork (plan/reading.py) with evaluation keys of its own outside the section
+    whose key turned the upstream evaluation off (held-out review 5: kaistAI's OLMo fork)."""
+    if plan.reading is None or "eval" not in plan.fork_areas:
+        return False
+    from pretrain_doctor.plan.reading import _areas
+
+    source = plan.sources.get("eval.enabled")
+    off_key = source.key if source is not None else None
+    section = off_key.rsplit(".", 1)[0] + "." if off_key and "." in off_key else None
+    return any("eval" in _areas([key], plan.foreign_key_words) and not (section and key.startswith(section))
+               for key in plan.foreign_keys)
