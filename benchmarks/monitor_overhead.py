@@ -28,6 +28,7 @@ Prints, for each variant against the bare loop of this same run:
     .venv/bin/python benchmarks/monitor_overhead.py --fixed-cost --no-clip  # ... in a loop that does not clip
     .venv/bin/python benchmarks/monitor_overhead.py --fixed-cost --instructions  # ... in instructions (callgrind)
     .venv/bin/python benchmarks/monitor_overhead.py --blocks 400 --instructions --seq 16  # the GPT-2 step, in instructions
+    .venv/bin/python benchmarks/monitor_overhead.py --detectors --instructions  # the detectors' share, per record
 """
 
 from __future__ import annotations
@@ -445,6 +446,96 @@ def under_callgrind(args: argparse.Namespace) -> int:
     return 0
 
 
+DETECTOR_VARIANTS = ("defaults, record by record", "defaults, window paths", "budget (sync 100), record by record",
+                     "budget (sync 100), window paths")
+
+
+def _sync_windows(options: dict[str, Any], clip: bool, steps: int) -> list[list[Any]]:
+    """The records each sync point of the fixed-cost loop hands to the detectors, over `steps` steps."""
+    loop = FixedLoop(options, _fixed_inputs(), clip)
+    pin(loop.doctor, PINNED_BUDGET)
+    detectors, captured = loop.doctor.detectors, []
+    original = detectors.feed
+    detectors.feed = lambda records: captured.append(list(records)) or original(captured[-1])
+    loop.block(steps)
+    loop.doctor.detach()
+    return captured
+
+
+def detector_windows(args: argparse.Namespace) -> int:
+    """The detectors' share of the doctor's per-step work: the records of the fixed-cost
+    loop's sync points (defaults: a window of 10 records; the budget pinned as in
+    --instructions: 100), fed to a fresh default DetectorSet record by record
+    (`windows=False`, every detector's `update`) and window by window (the window paths,
+    `update_rows`), after --warmup steps' windows of warm-up; in instructions per record
+    under callgrind (--instructions), else CPU µs per record (best of --repeats)."""
+    import pickle
+
+    steps = args.blocks or 2000
+    windows = {"defaults": _sync_windows({}, not args.no_clip, args.warmup + steps),
+               "budget": _sync_windows({"overhead_budget": 0.01}, not args.no_clip, args.warmup + steps)}
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "windows.pickle"
+        path.write_bytes(pickle.dumps((windows, args.warmup)))
+        if args.instructions:
+            counts = _callgrind_counts(["--detectors", "--records-file", str(path)], DETECTOR_VARIANTS)
+        else:
+            counts = {name: min(_feed_seconds(windows, args.warmup, name) for _ in range(args.repeats))
+                      for name in DETECTOR_VARIANTS}
+    records = {name: sum(len(w) for w in _counted_windows(windows, args.warmup, name)) for name in DETECTOR_VARIANTS}
+    unit = "k instructions" if args.instructions else "µs"
+    print(f"the detectors' work per record at the sync ({'callgrind' if args.instructions else 'CPU time'}): the "
+          f"fixed-cost loop's records ({'SGD' if args.no_clip else 'clip_grad_norm_ + SGD'}), {steps} steps after "
+          f"{args.warmup} of warm-up")
+    for name in DETECTOR_VARIANTS:
+        per_record = counts[name] / records[name] / (1e3 if args.instructions else 1e-6)
+        print(f"  {name:36s} {per_record:8.2f} {unit}/record")
+    for kind in ("defaults", "budget (sync 100)"):
+        ratio = counts[f"{kind}, record by record"] / counts[f"{kind}, window paths"]
+        print(f"  {kind}: window paths {ratio:.2f}x fewer")
+    return 0
+
+
+def _counted_windows(windows: dict[str, list], warmup: int, variant: str) -> list:
+    captured = windows["budget" if variant.startswith("budget") else "defaults"]
+    first = sum(1 for _ in _steps_before(captured, warmup))
+    return captured[first:]
+
+
+def _steps_before(captured: list, warmup: int) -> Any:
+    for window in captured:
+        if window[-1].step >= warmup:
+            return
+        yield window
+
+
+def _fresh_set(windows: dict[str, list], warmup: int, variant: str) -> Any:
+    from pretrain_doctor.detectors import DetectorSet, default_detectors
+
+    detectors = DetectorSet(default_detectors(), windows=variant.endswith("window paths"))
+    for window in _steps_before(windows["budget" if variant.startswith("budget") else "defaults"], warmup):
+        detectors.feed(window)
+    return detectors
+
+
+def _feed_seconds(windows: dict[str, list], warmup: int, variant: str) -> float:
+    detectors, counted = _fresh_set(windows, warmup, variant), _counted_windows(windows, warmup, variant)
+    started = time.process_time()
+    for window in counted:
+        detectors.feed(window)
+    return time.process_time() - started
+
+
+def under_callgrind_detectors(args: argparse.Namespace) -> int:
+    """The counted side of `--detectors --instructions`."""
+    import pickle
+
+    windows, warmup = pickle.loads(Path(args.records_file).read_bytes())
+    sets = {name: _fresh_set(windows, warmup, name) for name in DETECTOR_VARIANTS}
+    _counted(DETECTOR_VARIANTS, lambda name: [sets[name].feed(w) for w in _counted_windows(windows, warmup, name)])
+    return 0
+
+
 def _callgrind_total(path: Path) -> int:
     found = re.search(r"^summary: (\d+)", path.read_text(errors="replace"), re.MULTILINE)
     if found is None:
@@ -492,15 +583,24 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--pinned", default=None, metavar="JSON",
                         help="--blocks K --instructions: the budget's intervals, e.g. '{\"sync\": 100}' (default: "
                              "settled untraced over --warmup steps)")
+    parser.add_argument("--detectors", action="store_true",
+                        help="the detectors' work per record at the sync: the fixed-cost loop's records fed record "
+                             "by record and through the window paths (see detector_windows; --blocks: steps, "
+                             "default 2000; with --instructions, in instructions)")
+    parser.add_argument("--records-file", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.warmup is None:
-        args.warmup = 500 if args.fixed_cost else 10
+        args.warmup = 500 if args.fixed_cost or args.detectors else 10
     if args.seq is None:
         args.seq = 32 if args.five_ms else 64
     elif args.five_ms and args.seq != 32:
         parser.error("--five-ms is --seq 32: give one or the other")
     torch.set_num_threads(args.threads)
+    if args.under_callgrind and args.detectors:
+        return under_callgrind_detectors(args)
+    if args.detectors:
+        return detector_windows(args)
     if args.under_callgrind and args.fixed_cost:
         return under_callgrind(args)
     if args.fixed_cost and args.instructions:

@@ -23,6 +23,7 @@ import bisect
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 from .base import Alert, Annotation, Detector, MetricTable, StepRecord, reads_record
+from .window import Window, window_path
 
 # Called with the detector and the exception when a detector fails; the detector is then
 # dropped from the set (the live monitor must not crash the loop over a detector bug).
@@ -42,19 +43,22 @@ class DetectorSet:
     """
 
     def __init__(self, detectors: Iterable[Detector], annotations: Iterable[Annotation] = (),
-                 on_error: Optional[OnDetectorError] = None) -> None:
+                 on_error: Optional[OnDetectorError] = None, windows: bool = True) -> None:
+        """`windows=False`: every detector takes its records one by one through `update`
+        (the reference the window paths are tested against)."""
         self.detectors: list[Detector] = list(detectors)
         self.on_error = on_error
+        self.windows = windows
         self._pending: list[Annotation] = sorted(annotations, key=lambda a: a.step)
         self._by_shape: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, ...]] = {}
-        self._followers: dict[int, int] = {}
+        self._pairs: dict[int, int] = {}
         self._link()
 
     def _link(self) -> None:
         """Pair each detector that can follow another (`follow(detectors)` sets its
         `leader`: PDM202 takes PDM201's loss baseline) with its leader; a pair is fed
         record by record, the leader first (`_feed_pair`)."""
-        self._followers = {}  # leader's index -> its follower's
+        self._pairs: dict[int, int] = {}  # leader's index -> its follower's
         for index, detector in enumerate(self.detectors):
             follow = getattr(detector, "follow", None)
             if follow is None:
@@ -62,7 +66,21 @@ class DetectorSet:
             follow(self.detectors)
             leader = getattr(detector, "leader", None)
             if leader is not None:
-                self._followers[next(i for i, d in enumerate(self.detectors) if d is leader)] = index
+                self._pairs[next(i for i, d in enumerate(self.detectors) if d is leader)] = index
+        self._windowed: Optional[list[bool]] = None
+        self._plan()
+
+    def _plan(self) -> None:
+        """Which detectors take whole windows (`update_rows`; not one whose `update` was
+        replaced on the instance), and which pairs are fed record by record: a pair with a
+        window path each (the built-in one) takes a window each, in turn, the follower
+        reusing the leader's judgement of the window (see LossDivergence)."""
+        windowed = [self.windows and _windowed(type(d)) and "update" not in vars(d) for d in self.detectors]
+        if windowed == self._windowed:
+            return
+        self._windowed = windowed
+        self._followers = {leader: follower for leader, follower in self._pairs.items()
+                           if not (windowed[leader] and windowed[follower])}
         self._led = set(self._followers.values())
 
     # -- what the set holds ----------------------------------------------------------
@@ -105,6 +123,7 @@ class DetectorSet:
     def feed(self, records: Iterable[StepRecord]) -> list[Alert]:
         """The alerts these records raise, in record order (then detector order)."""
         records = list(records)
+        self._plan()
         alerts: list[Alert] = []
         start = 0
         for cut in [*self._cuts(records), len(records)]:
@@ -130,31 +149,54 @@ class DetectorSet:
 
     def _feed_segment(self, records: Sequence[StepRecord], start: int, end: int) -> list[Alert]:
         """Records [start, end) hold no planned change past the first: each detector takes
-        its rows in one go (a pair, see `_link`, together); alerts are sorted back by (row,
-        detector)."""
-        rows_of: list[list[int]] = [[] for _ in self.detectors]
-        readers = self._readers
-        for row in range(start, end):
-            for index in readers(records[row]):
-                rows_of[index].append(row)
+        them in one go: one call for the whole window where it has a window path
+        (`update_rows`, see window.py), else its rows record by record (a pair, see
+        `_link`, together); alerts are sorted back by (row, detector)."""
+        segment = records[start:end]
+        shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
+        for row, record in enumerate(segment):
+            shape = (tuple(record.metrics), tuple(record.extra))
+            rows = shapes.get(shape)
+            if rows is None:
+                shapes[shape] = [row]
+            else:
+                rows.append(row)
         found: list[tuple[int, int, Alert]] = []
-        detectors, followers, led = list(self.detectors), self._followers, self._led
-        for index, (detector, rows) in enumerate(zip(detectors, rows_of)):
-            if index in followers:
+        detectors, followers, led, windowed = list(self.detectors), self._followers, self._led, self._windowed
+        read: set[int] = set()
+        rows_of: dict[int, list[int]] = {}
+        for shape, rows in shapes.items():
+            for index in self._readers_of(shape):
+                read.add(index)
+                if not windowed[index]:
+                    rows_of.setdefault(index, []).extend(row + start for row in rows)
+        if len(shapes) > 1:
+            for rows in rows_of.values():
+                rows.sort()
+        window = None
+        for index, detector in enumerate(detectors):
+            if index not in read and index not in followers:
+                continue
+            if windowed[index]:
+                if window is None:
+                    window = Window.of(segment, shapes)
+                self._call(detector, _feed_window, detector, window, start, index, found)
+            elif index in followers:
                 self._feed_pair(detectors, records, index, followers[index], rows_of, found)
-            elif rows and index not in led:
-                self._call(detector, _feed_rows, detector, records, rows, index, found)
-        found.sort(key=lambda item: (item[0], item[1]))  # stable: a detector's alerts keep their order
+            elif index not in led:
+                self._call(detector, _feed_rows, detector, records, rows_of[index], index, found)
+        if len(found) > 1:
+            found.sort(key=lambda item: (item[0], item[1]))  # stable: a detector's alerts keep their order
         return [alert for *_, alert in found]
 
     def _feed_pair(self, detectors: list[Detector], records: Sequence[StepRecord], leader: int, follower: int,
-                   rows_of: list[list[int]], found: list[tuple[int, int, Alert]]) -> None:
+                   rows_of: dict[int, list[int]], found: list[tuple[int, int, Alert]]) -> None:
         """A leader and its follower take their rows record by record, the leader first
         (the follower reuses what the leader just computed from the same record): the
         alerts are those of feeding them one after the other. If one fails, it leaves the
         set and the other takes the rest of its rows alone."""
         first, second = detectors[leader], detectors[follower]
-        first_rows, second_rows = rows_of[leader], rows_of[follower]
+        first_rows, second_rows = rows_of.get(leader, []), rows_of.get(follower, [])
         if first_rows == second_rows:
             rows, reads = first_rows, None  # both read every row (the usual case)
         else:
@@ -184,9 +226,11 @@ class DetectorSet:
                 self._call(survivor, _feed_rows, survivor, records, rest, index, found)
 
     def _readers(self, record: StepRecord) -> tuple[int, ...]:
+        return self._readers_of((tuple(record.metrics), tuple(record.extra)))
+
+    def _readers_of(self, shape: tuple[tuple[str, ...], tuple[str, ...]]) -> tuple[int, ...]:
         # The names in their order: a tuple of interned strings hashes in a fraction of a
         # frozenset's time, and a window's records mostly share one order, so few keys.
-        shape = (tuple(record.metrics), tuple(record.extra))
         chosen = self._by_shape.get(shape)
         if chosen is None:
             chosen = tuple(i for i, d in enumerate(self.detectors)
@@ -239,6 +283,28 @@ class DetectorSet:
         for detector, detector_state in zip(self.detectors, states):
             detector.load_state_dict(detector_state)
         self._pending = sorted((Annotation(**a) for a in state.get("pending", ())), key=lambda a: a.step)
+
+
+_WINDOWED: dict[type, bool] = {}
+
+
+def _windowed(cls: type) -> bool:
+    """`window_path(cls)`, remembered."""
+    found = _WINDOWED.get(cls)
+    if found is None:
+        found = _WINDOWED[cls] = window_path(cls)
+    return found
+
+
+def _feed_window(detector: Detector, window: Window, start: int, index: int,
+                 found: list[tuple[int, int, Alert]]) -> None:
+    """A whole window to one detector's window path; its alerts go to `found` even when
+    it raises part-way (as `_feed_rows` keeps those raised before an exception)."""
+    out: list[tuple[int, Alert]] = []
+    try:
+        detector.update_rows(window, out)  # type: ignore[attr-defined]
+    finally:
+        found.extend((start + row, index, alert) for row, alert in out)
 
 
 def _feed_rows(detector: Detector, records: Sequence[StepRecord], rows: list[int], index: int,

@@ -9,6 +9,7 @@ import numpy as np
 
 from .base import Alert, Detector, MetricTable, StepRecord
 from .stats import finite_series, median_of
+from .window import Window, feed_records
 
 
 class EvalDivergence(Detector):
@@ -69,6 +70,14 @@ class EvalDivergence(Detector):
             return []
         level = median_of(self._train) if self._train else None
         return self._judge(record.step, val, level)
+
+    def update_rows(self, window: Window, out: list[tuple[int, Alert]]) -> None:
+        """`update` over a whole window: without an evaluation in it, its training losses
+        only join the level's window; with one, record by record."""
+        if window.holds("val_loss"):
+            feed_records(self, window, out)
+        else:
+            self._train.extend(window.finite("loss")[1])
 
     def _judge(self, step: int, val: float, level: Optional[float]) -> list[Alert]:
         previous = self._evals[-1][1] if self._evals else None

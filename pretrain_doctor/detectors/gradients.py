@@ -12,6 +12,7 @@ import numpy as np
 
 from .base import Alert, Detector, MetricTable, StepRecord
 from .stats import RollingBaseline, cached_baseline, episode_starts, finite_series, rolling_baseline, run_lengths
+from .window import Window, feed_records
 
 
 def _modules(record: StepRecord, prefix: str) -> list[str]:
@@ -85,6 +86,29 @@ class GradNormSpike(Detector):
         self._baseline.push(grad)
         ratio = grad / median if median is not None else None
         return self._judge(record.step, grad, median, ratio)
+
+    def update_rows(self, window: Window, out: list[tuple[int, Alert]]) -> None:
+        """`update` over a whole window: the baseline pushed in one go; `_judge` only for a spike."""
+        rows, grads = window.finite("grad_norm")
+        if not rows:
+            return
+        pieces = window.push("grad_norm", self._baseline, grads)
+        factor, at, quiet = self.factor, 0, True
+        for length, median, _ in pieces:  # a ratio grows with the norm: the largest of each piece decides
+            if median is not None and median > 0 and max(grads[at:at + length]) / median >= factor:
+                quiet = False
+            at += length
+        if quiet:
+            self._run = 0
+            return
+        medians = [median for length, median, _ in pieces for _ in range(length)]
+        steps = window.steps
+        for row, grad, median in zip(rows, grads, medians):
+            if median is not None and median > 0 and grad / median >= factor:
+                for alert in self._judge(steps[row], grad, median, grad / median):
+                    out.append((row, alert))
+            else:
+                self._run = 0
 
     def _judge(self, step: int, grad: float, median: Optional[float], ratio: Optional[float]) -> list[Alert]:
         if ratio is None or ratio < self.factor:
@@ -166,6 +190,28 @@ class ExplodingGradient(Detector):
         growing = self._rising >= self.growth_records and then > 0 and grad >= self.total_growth * then
         bounded = self.max_norm is not None and grad >= self.max_norm
         return self._judge(record.step, grad, then, growing, bounded)
+
+    def update_rows(self, window: Window, out: list[tuple[int, Alert]]) -> None:
+        """`update` over a whole window; `_judge` only when an episode starts."""
+        rows, grads = window.finite("grad_norm")
+        if not rows:
+            return
+        history, rising, active, steps = self._history, self._rising, self._active, window.steps
+        records, total_growth, max_norm = self.growth_records, self.total_growth, self.max_norm
+        for row, grad in zip(rows, grads):
+            rising = rising + 1 if history and grad > history[-1] else 0
+            history.append(grad)
+            then = history[0]
+            growing = rising >= records and then > 0 and grad >= total_growth * then
+            bounded = max_norm is not None and grad >= max_norm
+            if not (growing or bounded) or active:
+                active = growing or bounded
+                continue
+            self._active = active
+            for alert in self._judge(steps[row], grad, then, growing, bounded):
+                out.append((row, alert))
+            active = self._active
+        self._rising, self._active = rising, active
 
     def _judge(self, step: int, grad: float, then: float, growing: bool, bounded: bool) -> list[Alert]:
         firing = growing or bounded
@@ -264,6 +310,11 @@ class VanishingGradient(Detector):
             rounding = logged_rounding(self._baseline.values) if grad == 0 else 0.0
             self._baseline.push(grad)
             alerts += self._global(record.step, grad, median, rounding)
+        return _one_incident(alerts + self._layers(record))
+
+    def _layers(self, record: StepRecord) -> list[Alert]:
+        """The per-layer tests of one record (its `grad_norm/<module>` over `param_norm/<module>`)."""
+        alerts: list[Alert] = []
         ratios = {}
         for module in _modules(record, "grad_norm"):
             grad, param = record.finite(f"grad_norm/{module}"), record.finite(f"param_norm/{module}")
@@ -276,7 +327,55 @@ class VanishingGradient(Detector):
             if ratios[last] > 0:
                 depth = ratios[first] / ratios[last]
                 alerts += self._depth(record.step, first, last, depth, depth < self.min_depth_ratio)
-        return _one_incident(alerts)
+        return alerts
+
+    def update_rows(self, window: Window, out: list[tuple[int, Alert]]) -> None:
+        """`update` over a whole window: the global norms against a baseline pushed in one
+        go, `_global` only for a collapse; the layer tests on the records holding layer
+        norms. A zero norm (judged against the logged values before it) goes record by record."""
+        rows, grads = window.finite("grad_norm")
+        if 0.0 in grads:
+            feed_records(self, window, out)
+            return
+        layer_rows = window.rows_with("grad_norm/")
+        pieces = window.push("grad_norm", self._baseline, grads) if grads else []
+        if grads and min(grads) > 0:
+            at, quiet = 0, True
+            for length, median, _ in pieces:  # the smallest norm of each piece decides
+                if median is not None and median > 0 and min(grads[at:at + length]) < self.collapse_factor * median:
+                    quiet = False
+                at += length
+            if quiet:  # no global alert: the layer tests alone (their state is their own)
+                self._runs["<global>"] = 0
+                records = window.records
+                for row in layer_rows:
+                    alerts = self._layers(records[row])
+                    if alerts:
+                        out.extend((row, alert) for alert in _one_incident(alerts))
+                return
+        medians = [median for length, median, _ in pieces for _ in range(length)]
+        if layer_rows:
+            order = sorted(set(rows).union(layer_rows))
+            layered = set(layer_rows)
+        else:
+            order, layered = rows, ()
+        runs, collapse, steps, records = self._runs, self.collapse_factor, window.steps, window.records
+        k, judged = 0, len(rows)
+        for row in order:
+            alerts: list[Alert] = []
+            if k < judged and rows[k] == row:
+                grad, median = grads[k], medians[k]
+                k += 1
+                if grad < 0:
+                    pass
+                elif median is not None and median > 0 and grad < collapse * median:
+                    alerts = self._global(steps[row], grad, median)
+                else:
+                    runs["<global>"] = 0
+            if row in layered:
+                alerts += self._layers(records[row])
+            if alerts:
+                out.extend((row, alert) for alert in _one_incident(alerts))
 
     def _global(self, step: int, grad: float, median: Optional[float], rounding: float = 0.0) -> list[Alert]:
         """`rounding`: how far from 0 a zero `grad` may have been (see `logged_rounding`)."""
@@ -317,17 +416,24 @@ class VanishingGradient(Detector):
         return out
 
     def _layer(self, step: int, module: str, ratio: float, low: bool) -> list[Alert]:
-        return self._count(step, module, low, f"layer {module}: grad/weight ratio {ratio:.3g} < {self.min_ratio:g}",
-                           module=module, ratio=ratio, min_ratio=self.min_ratio)
+        if not self._count(module, low):
+            return []
+        return self._said(step, f"layer {module}: grad/weight ratio {ratio:.3g} < {self.min_ratio:g}",
+                          module=module, ratio=ratio, min_ratio=self.min_ratio)
 
     def _depth(self, step: int, first: str, last: str, depth: float, low: bool) -> list[Alert]:
-        return self._count(step, "<depth>", low, f"grad/weight ratio of {first} is {depth:.3g} x that of {last}",
-                           first=first, last=last, depth_ratio=depth, min_depth_ratio=self.min_depth_ratio)
-
-    def _count(self, step: int, key: str, low: bool, message: str, **data: Any) -> list[Alert]:
-        self._runs[key] = self._runs.get(key, 0) + 1 if low else 0
-        if self._runs[key] != self.persist:
+        if not self._count("<depth>", low):
             return []
+        return self._said(step, f"grad/weight ratio of {first} is {depth:.3g} x that of {last}",
+                          first=first, last=last, depth_ratio=depth, min_depth_ratio=self.min_depth_ratio)
+
+    def _count(self, key: str, low: bool) -> bool:
+        """One more sample of `key`, low or not: has its run of low samples just reached `persist`?
+        (Counted before any message is written: most samples say nothing.)"""
+        run = self._runs[key] = self._runs.get(key, 0) + 1 if low else 0
+        return run == self.persist
+
+    def _said(self, step: int, message: str, **data: Any) -> list[Alert]:
         return [self.alert(step, f"{message} for {self.persist} samples", persist=self.persist, **data)]
 
     def _scan(self, table: MetricTable, cache: dict) -> list[tuple[int, Alert]]:

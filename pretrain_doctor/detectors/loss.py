@@ -7,15 +7,20 @@ computation through the cache.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
+import itertools
+from itertools import accumulate, repeat
+from operator import sub, truediv
 from typing import Any, Optional
 
 import numpy as np
 
 from .base import Alert, Detector, MetricTable, StepRecord
-from .stats import (RollingBaseline, cached_baseline, finite_series, median_of, robust_scale, robust_scale_array,
-                    run_lengths)
+from .stats import (RollingBaseline, cached_baseline, finite_series, median_of, median_of_sorted, robust_scale,
+                    robust_scale_array, run_lengths)
+from .window import Window, feed_records
 
 # Shared by PDM201/PDM202 (same defaults, so scan computes the baseline once).
 LOSS_BASELINE_DEFAULTS: dict[str, Any] = {
@@ -107,6 +112,9 @@ class LossSpike(_LossBaseline):
         self._loss = self._new_baseline()
         self._grad = RollingBaseline(self.grad_window, self.min_history, self.refresh, with_mad=False)
         self._episode = self._new_episode()
+        # (window, baseline count and median before it, judgement of each finite loss): for
+        # LossDivergence's window path, as `_last` is for its `update`
+        self._window_judged: Optional[tuple[Window, int, Optional[float], list]] = None
 
     @staticmethod
     def _new_episode() -> dict[str, Any]:
@@ -125,6 +133,45 @@ class LossSpike(_LossBaseline):
         if judged is None:
             return []
         return self._judge(record.step, loss, *judged, grad_ratio, previous, _overflowed(record))
+
+    def update_rows(self, window: Window, out: list[tuple[int, Alert]]) -> None:
+        """`update` over a whole window: both baselines pushed in one go, each loss judged
+        from the median/MAD held before it (z computed per piece of one baseline); a
+        window whose largest z is under `z_elevated` (the usual one) only ends an episode,
+        else `_judge` for each loss at or over it."""
+        grad_rows, grads = window.finite("grad_norm")
+        grad_pieces = window.push("grad_norm", self._grad, grads) if grads else []
+        rows, losses = window.finite("loss")
+        if not rows:
+            return
+        baseline = self._loss
+        before = (baseline.count, baseline.median)
+        zs, medians, scales = judge_pieces(baseline.push_pieces(losses), losses, self.rel_floor, self.abs_floor)
+        steps, records, z_elevated = window.steps, window.records, self.z_elevated
+        if None not in medians and max(zs) < z_elevated:
+            if self._episode["start"] is not None:
+                self._episode = self._new_episode()
+        else:
+            grad_medians = [median for length, median, _ in grad_pieces for _ in range(length)]
+            previous = self._previous_step
+            for row, loss, z, median, scale in zip(rows, losses, zs, medians, scales):
+                if median is not None:
+                    if z < z_elevated:
+                        if self._episode["start"] is not None:
+                            self._episode = self._new_episode()
+                    else:
+                        k = bisect.bisect_left(grad_rows, row)
+                        ratio = None
+                        if k < len(grad_rows) and grad_rows[k] == row:
+                            grad_median = grad_medians[k]
+                            ratio = grads[k] / grad_median if grad_median is not None and grad_median > 0 else None
+                        for alert in self._judge(steps[row], loss, z, median, scale, ratio, previous,
+                                                 _overflowed(records[row])):
+                            out.append((row, alert))
+                previous = steps[row]
+        self._previous_step = steps[rows[-1]]
+        self._last = (records[rows[-1]], None if medians[-1] is None else (zs[-1], medians[-1], scales[-1]))
+        self._window_judged = (window, *before, (zs, medians, scales))
 
     def _grad_ratio(self, grad: Optional[float]) -> Optional[float]:
         if grad is None:
@@ -200,6 +247,27 @@ class LossSpike(_LossBaseline):
         ratios = np.full(len(table), np.nan)
         ratios[rows[ok]] = grads[ok] / median[ok]
         return ratios
+
+
+def judge_pieces(pieces: list[tuple[int, Optional[float], Optional[float]]], losses: list[float], rel_floor: float,
+                 abs_floor: float) -> tuple[list, list, list]:
+    """(z, median, scale) of each loss (None: the baseline was not ready), from the pieces
+    of a `RollingBaseline.push_pieces`: `_LossBaseline._z`'s arithmetic, one piece at a time."""
+    zs: list = []
+    medians: list = []
+    scales: list = []
+    at = 0
+    for length, median, mad in pieces:
+        if median is None:
+            zs += [None] * length
+            scales += [None] * length
+        else:
+            scale = robust_scale(median, mad, rel_floor, abs_floor)
+            zs += map(truediv, map(sub, losses[at:at + length], repeat(median)), repeat(scale))
+            scales += [scale] * length
+        medians += [median] * length
+        at += length
+    return zs, medians, scales
 
 
 def _overflowed(record: StepRecord) -> bool:
@@ -309,6 +377,95 @@ class LossDivergence(_LossBaseline):
             alerts += self._cusum_step(record.step, loss, median, scale, increment)
         return alerts
 
+    def update_rows(self, window: Window, out: list[tuple[int, Alert]]) -> None:
+        """`update` over a whole window: the judgement of every loss taken from PDM201's
+        window path when it judged this window from this baseline's very history (else
+        computed here), then the reinit test and the CUSUM: over the whole window at once
+        when they cannot alert in it (the usual window), else loss by loss."""
+        rows, losses = window.finite("loss")
+        if not rows:
+            return
+        judged = self._shared_window(window, losses)
+        if judged is None:
+            judged = judge_pieces(self._loss.push_pieces(losses), losses, self.rel_floor, self.abs_floor)
+        zs, medians, scales = judged
+        steps = window.steps
+        if not self._reinit_quiet(losses):
+            for row, loss in zip(rows, losses):
+                for alert in self._check_reinit(steps[row], loss):
+                    out.append((row, alert))
+        if None not in medians and self._cusum_quiet(zs, steps, rows):
+            return
+        cusum = self._cusum
+        total, low, armed, start = cusum["sum"], cusum["low"], cusum["armed"], cusum["start"]
+        clip, drift, threshold = self.clip, self.drift, self.threshold
+        for row, loss, z, median, scale in zip(rows, losses, zs, medians, scales):
+            if z is None:
+                continue
+            total += min(max(z, -clip), clip) - drift  # _cusum_step, inline
+            low = min(low, total)
+            level = total - low
+            if level <= 0:
+                armed, start = True, None
+                continue
+            if start is None:
+                start = steps[row]
+            if armed and level >= threshold:
+                armed = False
+                out.append((row, self._cusum_alert(steps[row], loss, median, scale, level, start)))
+        cusum["sum"], cusum["low"], cusum["armed"], cusum["start"] = total, low, armed, start
+
+    def _reinit_quiet(self, losses: list[float]) -> bool:
+        """`_check_reinit` for each of `losses` when none can count towards an alert (the
+        usual window): its state as they leave it; False (nothing done) otherwise."""
+        initial = self._initial
+        if initial is None:
+            return False
+        if self._trained:
+            quiet = max(losses) < initial * self.reinit_factor
+        else:  # never trained within the window
+            quiet = min(losses) >= initial * (1 - self.min_progress)
+        if quiet:
+            self._reinit_run = 0
+        return quiet
+
+    def _cusum_quiet(self, zs: list[float], steps: list[int], rows: list[int]) -> bool:
+        """`_cusum_step` for each z when the CUSUM stays under its threshold (the usual
+        window): the sums by `itertools.accumulate`, the same additions in the same order;
+        False (nothing done) when it may alert."""
+        cusum, clip = self._cusum, self.clip
+        increments = map(sub, map(min, map(max, zs, repeat(-clip)), repeat(clip)), repeat(self.drift))
+        sums = list(accumulate(increments, initial=cusum["sum"]))[1:]
+        lows = list(accumulate(sums, min, initial=cusum["low"]))[1:]
+        levels = list(map(sub, sums, lows))
+        if max(levels) >= self.threshold:
+            return False
+        last = len(levels) - 1
+        while last >= 0 and levels[last] > 0:  # the last record at or under 0 re-armed it
+            last -= 1
+        if last == len(levels) - 1:
+            cusum["armed"], cusum["start"] = True, None
+        elif last >= 0:
+            cusum["armed"], cusum["start"] = True, steps[rows[last + 1]]
+        elif cusum["start"] is None:
+            cusum["start"] = steps[rows[0]]
+        cusum["sum"], cusum["low"] = sums[-1], lows[-1]
+        return True
+
+    def _shared_window(self, window: Window, losses: list[float]) -> Optional[tuple[list, list, list]]:
+        """The leader's judgements of this window's losses, with this baseline following
+        its pushes; None when it did not judge this window from the same history (see `_shared`)."""
+        leader = self.leader
+        found = leader._window_judged if leader is not None else None
+        if found is None or found[0] is not window:
+            return None
+        _, count, median, judged = found
+        ours = self._loss
+        if ours.count != count or ours.median != median or len(judged[0]) != len(losses):
+            return None
+        ours.follow_all(leader._loss, losses)
+        return judged
+
     def _shared(self, record: StepRecord, loss: float) -> Optional[tuple[Any]]:
         """The leader's judgement of this record, boxed (it may be None: not ready), with
         this baseline pushed; None when there is none to share. Shared only while both
@@ -335,10 +492,12 @@ class LossDivergence(_LossBaseline):
         self._reinit_run += 1
         if self._reinit_run != self.reinit_persist:
             return []
-        return [self.alert(step, f"loss {loss:.4g} is back above the initial loss {self._initial:.4g} "
-                                 f"for {self.reinit_persist} records", "error", test="reinit", loss=loss,
-                           initial_loss=self._initial, reinit_factor=self.reinit_factor,
-                           reinit_persist=self.reinit_persist)]
+        return [self._reinit_alert(step, loss, self._initial)]
+
+    def _reinit_alert(self, step: int, loss: float, initial: float) -> Alert:
+        return self.alert(step, f"loss {loss:.4g} is back above the initial loss {initial:.4g} "
+                                f"for {self.reinit_persist} records", "error", test="reinit", loss=loss,
+                          initial_loss=initial, reinit_factor=self.reinit_factor, reinit_persist=self.reinit_persist)
 
     def _cusum_step(self, step: int, loss: float, median: float, scale: float, increment: float) -> list[Alert]:
         cusum = self._cusum
@@ -352,12 +511,14 @@ class LossDivergence(_LossBaseline):
             cusum["start"] = step
         if cusum["armed"] and level >= self.threshold:
             cusum["armed"] = False
-            return [self.alert(step, f"loss diverging: {loss:.4g} vs baseline {median:.4g}, upward shift since "
-                                     f"step {cusum['start']} (CUSUM {level:.1f} >= {self.threshold})", "error",
-                               test="cusum", loss=loss, baseline=median, scale=scale, cusum=level,
-                               shift_start=cusum["start"], threshold=self.threshold, drift=self.drift,
-                               clip=self.clip)]
+            return [self._cusum_alert(step, loss, median, scale, level, cusum["start"])]
         return []
+
+    def _cusum_alert(self, step: int, loss: float, median: float, scale: float, level: float, start: int) -> Alert:
+        return self.alert(step, f"loss diverging: {loss:.4g} vs baseline {median:.4g}, upward shift since "
+                                f"step {start} (CUSUM {level:.1f} >= {self.threshold})", "error",
+                          test="cusum", loss=loss, baseline=median, scale=scale, cusum=level,
+                          shift_start=start, threshold=self.threshold, drift=self.drift, clip=self.clip)
 
     def _scan(self, table: MetricTable, cache: dict) -> list[tuple[int, Alert]]:
         tagged: list[tuple[int, int, Alert]] = [(row, 0, a) for row, a in self._scan_reinit(table)]
@@ -459,7 +620,24 @@ class LossPlateau(Detector):
         self._recent.append(loss)
         if len(self._recent) < self.smooth:
             return []
-        level = median_of(self._recent)
+        return self._judge(record.step, median_of(self._recent))
+
+    def _quiet(self, losses: list[float]) -> bool:
+        """Can no loss of the window move the best level or raise the alert (the usual
+        window on a plateau that was already said, or not yet long enough)? Every smoothed
+        level of the window is the median of `smooth` values among the last `smooth` - 1
+        before it and the window's: at least the (smooth // 2 + 1)-th smallest of those."""
+        recent, smooth = self._recent, self.smooth
+        if (smooth % 2 == 0 or len(recent) != smooth or recent.maxlen != smooth or self._best is None
+                or self._count + len(losses) > self.horizon):
+            return False
+        if not (self._warned or self._count + len(losses) - self._best_at < self.patience):
+            return False
+        pool = sorted([*itertools.islice(recent, 1, None), *losses])
+        return pool[smooth // 2] > self._best * (1 - self.min_improvement)
+
+    def _judge(self, step: int, level: float) -> list[Alert]:
+        """The smoothed loss `level` of the count-th loss."""
         if self._best is None or level <= self._best * (1 - self.min_improvement):
             self._best, self._best_at, self._warned = level, self._count, False
             return []
@@ -467,10 +645,42 @@ class LossPlateau(Detector):
         if self._warned or stalled < self.patience:
             return []
         self._warned = True
-        return [self.alert(record.step, f"loss plateau: no {self.min_improvement:.0%} improvement in {stalled} "
-                                        f"records (smoothed loss {level:.4g}, best {self._best:.4g})",
+        return [self.alert(step, f"loss plateau: no {self.min_improvement:.0%} improvement in {stalled} "
+                                 f"records (smoothed loss {level:.4g}, best {self._best:.4g})",
                            level=level, best=self._best, records_without_improvement=stalled,
                            patience=self.patience, min_improvement=self.min_improvement, horizon=self.horizon)]
+
+    def update_rows(self, window: Window, out: list[tuple[int, Alert]]) -> None:
+        """`update` over a whole window: the last `smooth` losses kept sorted as they come
+        (one insertion and one deletion per loss instead of a sort), so each median is
+        `median_of`'s."""
+        if self._count >= self.horizon:
+            return
+        rows, losses = window.finite("loss")
+        if not rows:
+            return
+        recent, smooth, steps = self._recent, self.smooth, window.steps
+        if self._quiet(losses):
+            self._count += len(losses)
+            recent.extend(losses)
+            return
+        ordered = sorted(recent)
+        for row, loss in zip(rows, losses):
+            if self._count >= self.horizon:
+                return
+            self._count += 1
+            oldest = recent[0] if len(recent) == recent.maxlen else None
+            recent.append(loss)
+            if loss == 0 or oldest == 0:  # ±0 compare equal but print apart: sort as median_of does
+                ordered = sorted(recent)
+            else:
+                if oldest is not None:
+                    del ordered[bisect.bisect_left(ordered, oldest)]
+                bisect.insort(ordered, loss)
+            if len(recent) < smooth:
+                continue
+            for alert in self._judge(steps[row], median_of_sorted(ordered)):
+                out.append((row, alert))
 
     def _scan(self, table: MetricTable, cache: dict) -> list[tuple[int, Alert]]:
         # Inert after `horizon` finite losses: stream only up to there.
@@ -525,23 +735,56 @@ class LossCollapse(Detector):
         loss = record.finite("loss")
         if loss is None:
             return []
+        return self._judge(record.step, loss)
+
+    def _judge(self, step: int, loss: float) -> list[Alert]:
         self._count += 1
         if self._initial is None:
             self._initial = loss
         self._low_run = self._low_run + 1 if loss <= self.floor else 0
         alerts = []
         if self._low_run == self.persist:
-            alerts.append(self.alert(record.step, f"loss {loss:.4g} has stayed <= {self.floor} for {self.persist} "
-                                                  f"records: labels leaking into inputs?", test="floor", loss=loss,
+            alerts.append(self.alert(step, f"loss {loss:.4g} has stayed <= {self.floor} for {self.persist} "
+                                           f"records: labels leaking into inputs?", test="floor", loss=loss,
                                      floor=self.floor, persist=self.persist))
         if (not self._fast_warned and self._count <= self.fast_records and self._initial > 0
                 and loss <= self._initial * self.fast_fraction):
             self._fast_warned = True
-            alerts.append(self.alert(record.step, f"loss fell from {self._initial:.4g} to {loss:.4g} within "
-                                                  f"{self._count} records: implausibly fast", test="fast", loss=loss,
+            alerts.append(self.alert(step, f"loss fell from {self._initial:.4g} to {loss:.4g} within "
+                                           f"{self._count} records: implausibly fast", test="fast", loss=loss,
                                      initial_loss=self._initial, fast_fraction=self.fast_fraction,
                                      fast_records=self.fast_records))
         return alerts
+
+    def update_rows(self, window: Window, out: list[tuple[int, Alert]]) -> None:
+        """`update` over a whole window; `_judge` only for a loss that can raise an alert
+        (at or under `floor`, or the fast test still open)."""
+        rows, losses = window.finite("loss")
+        if not rows:
+            return
+        steps, floor, fast_records, fast_fraction = window.steps, self.floor, self.fast_records, self.fast_fraction
+        initial, lowest = self._initial, min(losses)
+        fast_shut = initial is not None and (self._fast_warned or self._count >= fast_records or not initial > 0
+                                             or lowest > initial * fast_fraction)
+        if fast_shut and self.persist > 0:  # no alert possible in the window (the usual one): the counters only
+            if lowest > floor:
+                self._count += len(losses)
+                self._low_run = 0
+                return
+            if self._low_run >= self.persist and max(losses) <= floor:  # low all along, said already
+                self._count += len(losses)
+                self._low_run += len(losses)
+                return
+        for row, loss in zip(rows, losses):
+            initial = self._initial
+            if (initial is None or loss <= floor or self.persist == 0
+                    or (not self._fast_warned and self._count < fast_records and initial > 0
+                        and loss <= initial * fast_fraction)):
+                for alert in self._judge(steps[row], loss):
+                    out.append((row, alert))
+            else:  # no alert possible: the counters only
+                self._count += 1
+                self._low_run = 0
 
     def _scan(self, table: MetricTable, cache: dict) -> list[tuple[int, Alert]]:
         rows, losses = finite_series(table, "loss", 0, len(table))

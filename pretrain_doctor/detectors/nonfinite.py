@@ -13,6 +13,7 @@ import numpy as np
 
 from .base import Alert, Detector, MetricTable, StepRecord
 from .stats import episode_starts
+from .window import Window, feed_records
 
 
 def _show(value: float) -> str:
@@ -47,6 +48,18 @@ class _Episodes(Detector, abstract=True):
 
     def _describe(self, record: StepRecord) -> Alert:
         raise NotImplementedError
+
+    def _update_finite(self, window: Window, out: list[tuple[int, Alert]], name: str) -> None:
+        """A window path for a detector whose status is "metric `name` is not finite":
+        every value finite (the usual window) ends an episode and says nothing; otherwise
+        record by record."""
+        rows, _ = window.values(name)
+        if not rows:
+            return
+        if len(window.finite(name)[0]) == len(rows):
+            self._active = False
+        else:
+            feed_records(self, window, out)
 
     def update(self, record: StepRecord) -> list[Alert]:
         bad = self._status(record)
@@ -113,6 +126,10 @@ class NonFiniteLoss(_Episodes):
         values, present = table.column("loss")
         return present, present & ~np.isfinite(values)
 
+    def update_rows(self, window: Window, out: list[tuple[int, Alert]]) -> None:
+        """`update` over a whole window (see `_Episodes._update_finite`)."""
+        self._update_finite(window, out, "loss")
+
     def _describe(self, record: StepRecord) -> Alert:
         loss = record.get("loss")
         return self.alert(record.step, f"loss is {_show(loss)}", loss=_show(loss))
@@ -169,6 +186,14 @@ class NonFiniteGrad(_Episodes):
             nan_bad = nan_present & (nans != 0)
         bad = named | (grad_present & ~np.isfinite(grads)) | nan_bad
         return grad_present | nan_present | listed, bad
+
+    def update_rows(self, window: Window, out: list[tuple[int, Alert]]) -> None:
+        """`update` over a whole window (see `_Episodes._update_finite`); with a trainer's
+        NaN count or names of parameters in it, record by record."""
+        if window.holds("nan_iterations") or window.has_extra(self.extra_keys):
+            feed_records(self, window, out)
+        else:
+            self._update_finite(window, out, "grad_norm")
 
     def _describe(self, record: StepRecord) -> Alert:
         names = list(record.extra.get("nonfinite_grads") or ())

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from .base import Alert, Annotation, Detector, StepRecord
+from .window import Window
 
 if TYPE_CHECKING:
     from .base import MetricTable
@@ -81,6 +82,39 @@ class LrJump(Detector):
         for row, step, lr in zip(rows.tolist(), table.steps[rows].tolist(), values[rows].tolist()):
             out.extend((row, alert) for alert in self._judge(step, lr))
         return out
+
+    def update_rows(self, window: Window, out: list[tuple[int, Alert]]) -> None:
+        """`update` over a whole window: the prediction inline; `_judge` only for a jump."""
+        rows, lrs = window.finite("lr")
+        points, steps = self._points, window.steps
+        if (lrs and self.factor > 1 and len(points) == 2 and points[0][1] == points[1][1]
+                and lrs.count(points[1][1]) == len(lrs)):
+            # a constant lr on a flat line: every prediction is that lr, every ratio 1
+            last = [float(steps[row]) for row in rows[-2:]]
+            self._points = [*points[len(last):], *([step, lrs[0]] for step in last)]
+            return
+        low, high = 1 / self.factor, self.factor
+        for row, lr in zip(rows, lrs):
+            if lr <= 0:
+                continue
+            step = steps[row]
+            predicted = None
+            if len(points) >= 2:  # _predict
+                (s0, lr0), (s1, lr1) = points
+                if s1 <= s0 or step <= s1:
+                    predicted = lr1
+                else:
+                    predicted = lr1 + (lr1 - lr0) / (s1 - s0) * (step - s1)
+                    if not (predicted > 0 and math.isfinite(predicted)):
+                        predicted = lr1
+            if predicted is None or low < lr / predicted < high:
+                points = (points + [[float(step), lr]])[-2:]
+                continue
+            self._points = points
+            for alert in self._judge(step, lr):
+                out.append((row, alert))
+            points = self._points
+        self._points = points
 
     def _judge(self, step: int, lr: float) -> list[Alert]:
         predicted = self._predict(step)

@@ -7,6 +7,7 @@ reductions over the same numbers), so `scan` and `update` agree exactly.
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from typing import Any, Iterable, Optional
 
@@ -45,9 +46,55 @@ class RollingBaseline:
         count = self.count = self.count + 1
         # recompute from min_history values on, at every value until the window is full, then every `refresh`
         if count >= self.min_history and (count <= self.window or (count - self.window) % self.refresh == 0):
-            self.median = median_of(self.values)
             if self.with_mad:
-                self.mad = median_of([abs(v - self.median) for v in self.values])
+                self.median, self.mad = median_and_mad(self.values)
+            else:
+                self.median = median_of(self.values)
+
+    def push_all(self, values: list[float]) -> tuple[list[Optional[float]], list[Optional[float]]]:
+        """`push` each of `values` (floats) in turn; returns the median and MAD held just
+        before each push (None: not ready), i.e. what judged each value (window paths)."""
+        medians: list[Optional[float]] = []
+        mads: list[Optional[float]] = []
+        for length, median, mad in self.push_pieces(values):
+            medians += [median] * length
+            mads += [mad] * length
+        return medians, mads
+
+    def push_pieces(self, values: list[float]) -> list[tuple[int, Optional[float], Optional[float]]]:
+        """`push_all`, as pieces: (how many values, the median and MAD that judged them).
+        The values between two recomputations go in as one slice: the statistics change
+        only at the counts `push` recomputes them at."""
+        pieces: list[tuple[int, Optional[float], Optional[float]]] = []
+        held, with_mad, total, at = self.values, self.with_mad, len(values), 0
+        while at < total:
+            due = self._next_recompute()
+            end = min(total, at + due - self.count)
+            pieces.append((end - at, self.median, self.mad))
+            held.extend(values[at:end])
+            self.count += end - at
+            if self.count == due:
+                if with_mad:
+                    self.median, self.mad = median_and_mad(held)
+                else:
+                    self.median = median_of(held)
+            at = end
+        return pieces
+
+    def _next_recompute(self) -> int:
+        """The next count (after the current one) at which `push` recomputes the statistics."""
+        low = max(self.count + 1, self.min_history)
+        if low <= self.window:
+            return low
+        return self.window + -(-(low - self.window) // self.refresh) * self.refresh
+
+    def follow_all(self, leader: "RollingBaseline", values: list[float]) -> None:
+        """`follow` for each of `values` in turn (the leader has just pushed them all)."""
+        if not values:
+            return
+        self.values.extend(values)
+        self.count += len(values)
+        self.median, self.mad = leader.median, leader.mad
 
     def follow(self, leader: "RollingBaseline", value: float) -> None:
         """`push(value)` for a baseline with `leader`'s settings and history, which has just
@@ -76,7 +123,45 @@ STATEFUL_TYPES = {"RollingBaseline": RollingBaseline}
 def median_of(values: Iterable[float]) -> float:
     """np.median's result, bit for bit (the mean of the two middle values is (a + b) / 2),
     without NumPy's per-call overhead on the short windows of streaming detectors."""
+    return median_of_sorted(sorted(values))
+
+
+def median_and_mad(values: Iterable[float]) -> tuple[float, float]:
+    """(median_of(values), median_of(|v - median| for v in values)), bit for bit, with one
+    sort: the deviations of the values below the median, read from it outwards, and of the
+    rest, read from it upwards, are two sorted runs (abs(v - m) is m - v exactly below m),
+    whose middle elements a binary search finds without building them."""
     ordered = sorted(values)
+    median = median_of_sorted(ordered)
+    count = len(ordered)
+    split = bisect.bisect_left(ordered, median)  # deviations below: median - ordered[split - 1 - i]
+    middle = count // 2
+    if count % 2:
+        return median, float(_kth_deviation(ordered, median, split, middle))
+    return median, (_kth_deviation(ordered, median, split, middle - 1)
+                    + _kth_deviation(ordered, median, split, middle)) / 2
+
+
+def _kth_deviation(ordered: list[float], median: float, split: int, k: int) -> float:
+    """The k-th smallest (from 0) of |v - median| over `ordered` (see median_and_mad)."""
+    below, above = split, len(ordered) - split
+    low, high = max(0, k + 1 - above), min(k + 1, below)
+    while low < high:  # how many of the k + 1 smallest come from below the median
+        taken = (low + high) // 2
+        if median - ordered[split - 1 - taken] < ordered[split + k - taken] - median:
+            low = taken + 1
+        else:
+            high = taken
+    candidates = []
+    if low > 0:
+        candidates.append(median - ordered[split - low])
+    if k + 1 - low > 0:
+        candidates.append(ordered[split + k - low] - median)
+    return max(candidates)
+
+
+def median_of_sorted(ordered: list[float]) -> float:
+    """`median_of` of values already in ascending order."""
     middle = len(ordered) // 2
     if len(ordered) % 2:
         return float(ordered[middle])

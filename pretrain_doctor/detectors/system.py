@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections import deque
+from operator import eq
 from typing import Optional
 
 import numpy as np
@@ -11,6 +12,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .base import Alert, Detector, MetricTable, StepRecord
 from .stats import finite_series, median_of
+from .window import Window
 
 
 class StepTimeRegression(Detector):
@@ -66,11 +68,37 @@ class StepTimeRegression(Detector):
         self._current.append(seconds)
         if len(self._current) < self.block:
             return []
+        return self._close_block(record.step)
+
+    def update_rows(self, window: Window, out: list[tuple[int, Alert]]) -> None:
+        """`update` over a whole window: step times appended; a block judged when it fills."""
+        rows, seconds = window.finite("step_time")
+        block, steps = self.block, window.steps
+        if seconds and min(seconds) > 0:  # every time kept: the window's times in slices, block by block
+            at = 0
+            while at < len(seconds):
+                take = seconds[at:at + max(1, block - len(self._current))]
+                self._current += take
+                at += len(take)
+                if len(self._current) >= block:
+                    for alert in self._close_block(steps[rows[at - 1]]):
+                        out.append((rows[at - 1], alert))
+            return
+        for row, value in zip(rows, seconds):
+            if value <= 0:
+                continue
+            self._current.append(value)
+            if len(self._current) >= block:
+                for alert in self._close_block(steps[row]):
+                    out.append((row, alert))
+
+    def _close_block(self, step: int) -> list[Alert]:
+        """The current block is full: judge its median against the reference."""
         recent = median_of(self._current)
         reference = median_of(self._reference) if len(self._reference) == self._reference.maxlen else None
         self._reference.extend(self._current)
         self._current = []
-        return self._judge(record.step, recent, reference)
+        return self._judge(step, recent, reference)
 
     def _judge(self, step: int, recent: float, reference: Optional[float]) -> list[Alert]:
         if reference is None:
@@ -186,6 +214,32 @@ class StaleMetric(Detector):
             if run == (self.zero_repeats if value == 0 else self.repeats):
                 alerts.append(self._alert(record.step, name, value, run))
         return alerts
+
+    def update_rows(self, window: Window, out: list[tuple[int, Alert]]) -> None:
+        """`update` over a whole window, metric by metric (each metric's runs are its own);
+        the alerts sorted back into `update`'s order (row, then name)."""
+        names = sorted({name for shape in window.shapes for name in self._watched_in(dict.fromkeys(shape))})
+        last, runs, steps = self._last, self._runs, window.steps
+        repeats, zero_repeats = self.repeats, self.zero_repeats
+        found: list[tuple[int, str, Alert]] = []
+        for name in names:
+            rows, values = window.values(name)
+            if not rows:
+                continue
+            seen = name in last
+            previous, run = (last[name], runs[name]) if seen else (None, 0)
+            if min(repeats, zero_repeats) > 1 and not any(map(eq, values, [previous, *values[:-1]])):
+                last[name], runs[name] = values[-1], 1  # no value repeats the one before it (the usual window)
+                continue
+            for row, value in zip(rows, values):
+                run = run + 1 if seen and value == previous else 1
+                previous, seen = value, True
+                if run == (zero_repeats if value == 0 else repeats):
+                    found.append((row, name, self._alert(steps[row], name, value, run)))
+            last[name], runs[name] = previous, run
+        if found:
+            found.sort(key=lambda item: (item[0], item[1]))
+            out.extend((row, alert) for row, _, alert in found)
 
     def _watched_in(self, metrics: dict[str, float]) -> list[str]:
         shape = tuple(metrics)

@@ -32,9 +32,11 @@ def by_step(alerts):
 
 
 def counting_medians(monkeypatch):
+    """Count the baselines' recomputations (a median, or a median and its MAD)."""
     calls = []
-    original = stats.median_of
-    monkeypatch.setattr(stats, "median_of", lambda values: calls.append(1) or original(values))
+    for name in ("median_of", "median_and_mad"):
+        original = getattr(stats, name)
+        monkeypatch.setattr(stats, name, lambda values, original=original: calls.append(1) or original(values))
     return calls
 
 
