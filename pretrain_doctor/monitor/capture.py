@@ -182,12 +182,11 @@ class StepCapture:
                  watched: Watched, schedule: ProbeSchedule, guard: ProbeGuard, origin: NonFiniteOrigin,
                  attention: AttentionProbe, dist: DistributedContext, sync: Callable[..., Any], *,
                  sync_every: int, skip_factor: float, start_step: int, compiled: bool,
-                 rebuild: Callable[[Watched], Watched], engine: Any = None) -> None:
+                 rebuild: Callable[[Watched], Watched]) -> None:
         self.model, self.module, self.optimizers, self.scaler = model, module, optimizers, scaler
         self.optimizer = (optimizers or [None])[0]  # the front optimizer: its group 0 gives the lr
         # a DeepSpeed-style optimizer that keeps its step's global grad norm (no torch clip runs)
         self.norm_reporter = next((o for o in reversed(optimizers) if reports_grad_norm(o)), None)
-        self.engine = engine  # a DeepSpeed engine that clips inside its step (optimizers.clipping_engine)
         self.watched, self.schedule, self.guard, self.origin = watched, schedule, guard, origin
         self.attention, self.dist, self._sync, self._rebuild = attention, dist, sync, rebuild
         self.sync_every = sync_every
@@ -229,8 +228,6 @@ class StepCapture:
             # a scaler class of its own (GradScaler.step skips optimizer.step() on overflow,
             # so no optimizer hook sees those steps)
             self._patches.append(FunctionPatch(self.scaler, "step", self._around_scaler_step))
-        if self.engine is not None:
-            self._patches.append(FunctionPatch(self.engine, "clip_fp32_gradients", self._around_engine_clip))
         for patch in self._patches:
             patch.install()
 
@@ -619,21 +616,6 @@ class StepCapture:
         if math.isfinite(max_norm) and not self.detached:
             # FSDP2 returns a replicated DTensor: its local value is the norm.
             self.inputs.clip = (self.hold(local_tensor(total_norm)), max_norm)
-
-    def _around_engine_clip(self, original: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """DeepSpeed's fp32 clip (see optimizers.clipping_engine): the global norm of the
-        gradients it is about to scale is the step's pre-clip norm. Without ZeRO the
-        gradients are whole on every rank (averaged by the data-parallel all-reduce), so
-        this rank's norm is the global one, as DeepSpeed's own computation finds it."""
-        if not self.detached:
-            self.guard.call("clip", self._measure_engine_clip)
-        return original(*args, **kwargs)
-
-    def _measure_engine_clip(self) -> None:
-        max_norm = float(self.engine.gradient_clipping())
-        norms = self.watched.grad_probe.measure() if max_norm > 0 else None
-        if norms is not None:
-            self.on_clip(torch.linalg.vector_norm(norms), max_norm)
 
     def watches_optimizer(self, optimizer: Any) -> bool:
         """Is this the optimizer whose step ends a training step? (The scaler tap asks.)"""

@@ -34,7 +34,7 @@ from .capture_origin import NonFiniteOrigin
 from .compiled import is_compiled_module, original_module
 from .distributed import DistributedContext
 from .guard import ProbeGuard, debug_mode, logger
-from .optimizers import as_optimizer_list, clipping_engine
+from .optimizers import as_optimizer_list
 from .options import DEFAULTS, MonitorOptions
 from .records import StepEntry
 from .schedule import ProbeSchedule, hook_clock
@@ -97,7 +97,7 @@ class Doctor:
             model, self._module, self.optimizers, scaler, watched, self.schedule, self.guard, origin,
             AttentionProbe(self._module, self.guard, self._on_attention), self.dist, self._sync,
             sync_every=sync_every, skip_factor=skip_factor, start_step=start_step,
-            compiled=is_compiled_module(model), rebuild=self._watch, engine=clipping_engine(model, optimizer))
+            compiled=is_compiled_module(model), rebuild=self._watch)
         self.alerts: list[Alert] = []
         self._annotations_to_log: list[Annotation] = []
         self._coverage_reported = False

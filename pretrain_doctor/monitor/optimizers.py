@@ -9,8 +9,8 @@ one, or none; and how the doctor sees a step of them.
 - Several optimizers make one training step: it begins before the first one in the list
   steps and ends after the last one did (step them in the order given).
 - None: no step hooks; the loop reports each step with `doctor.observe(loss=...)`.
-- DeepSpeed without ZeRO (fp32): the engine clips inside its `step()` with a norm it
-  discards; the doctor measures it in the engine's `clip_fp32_gradients` (`clipping_engine`).
+- DeepSpeed without ZeRO (fp32): the engine clips inside its `step()` with DeepSpeed's own
+  `clip_grad_norm_` and discards the norm; the clip tap (taps.ClipTap) delivers it.
 - DeepSpeed: its ZeRO and mixed-precision optimizers (FP16_Optimizer, BF16_Optimizer;
   duck-typed: not torch optimizers) compute the global gradient norm inside their own
   `step()` and clip with it, so no torch clip runs; the pre-clip norm is read after the
@@ -183,22 +183,6 @@ def _loss_scale(optimizer: Any) -> float:
     config = getattr(optimizer, "loss_scale_config", None)
     scale = getattr(config, "cur_scale", None) if config is not None else getattr(optimizer, "cur_scale", None)
     return float(scale) if isinstance(scale, (int, float)) and scale > 0 else 1.0
-
-
-def clipping_engine(*given: Any) -> Optional[Any]:
-    """A DeepSpeed engine among what attach was given (the model, the optimizer or a list
-    of them), duck-typed by DeepSpeedEngine's own names (deepspeed/runtime/engine.py):
-    `clip_fp32_gradients()` and `gradient_clipping()`. Without ZeRO, fp16 or bf16 its
-    `step()` clips with DeepSpeed's own `clip_grad_norm_` (deepspeed/runtime/utils.py)
-    and discards the norm: no torch clip runs, `_global_grad_norm` stays None (a torch
-    optimizer has none to copy), and the optimizer's hooks see clipped gradients. The
-    doctor measures the norm inside `clip_fp32_gradients`, before it scales them."""
-    for item in given:
-        for candidate in (item if isinstance(item, (list, tuple)) else (item,)):
-            if (callable(getattr(candidate, "clip_fp32_gradients", None))
-                    and callable(getattr(candidate, "gradient_clipping", None))):
-                return candidate
-    return None
 
 
 # DeepSpeed's fp16 optimizers without ZeRO: their own `backward` scales the loss
