@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+from math import isfinite
 from typing import Any, Callable, Optional
 
 import torch
@@ -32,13 +33,13 @@ from .compiled import TracedLoss, is_compiling
 from .distributed import (DistributedContext, ReplicaChecker, SyncReducer, local_tensor,
                           reduce_squared_norms)
 from .guard import ProbeGuard, logger
-from .localize import host_knows_finite, run_replay
+from .localize import InputReplay, host_knows_finite, run_replay
 from .optimizers import engine_grad_norm, remove_handles, reports_grad_norm, watch_steps
 from .params import ParamTable
 from .patching import FunctionPatch
 from .probes import GradProbe, UpdateProbe, output_log_z, param_norms
-from .records import RecordBuilder, StepEntry
-from .schedule import ProbeSchedule, hook_clock
+from .records import RecordBuilder, StepEntry, entry_of
+from .schedule import NEVER, ProbeSchedule, hook_clock
 from .skip import SkipRule
 from .transfer import Held, hold
 
@@ -173,6 +174,25 @@ class StepInputs:
             self.attention = {}
 
 
+# The plain-step path times the doctor's own global norm on one step in COST_SAMPLE (its
+# cost is the same every step; each timing is two clock reads and an EMA update).
+COST_SAMPLE = 8
+
+
+class PlainPlan:
+    """The per-step plan, from the schedule (refreshed by `StepCapture.refresh_plain_until`
+    at every full step and sync): steps before `until` are plain; the close of step
+    `sync_at` makes a sync due; the doctor's own global norm is due every `grad_every`
+    steps (0: never)."""
+
+    __slots__ = ("until", "sync_at", "grad_every")
+
+    def __init__(self) -> None:
+        self.until = 0
+        self.sync_at = NEVER
+        self.grad_every = 0
+
+
 class StepCapture:
     """The hooks on the model and the optimizers, the clip and scaler taps, and the state
     of the step being captured. `sync(scheduled=True)` is the doctor's sync point, called
@@ -188,6 +208,7 @@ class StepCapture:
         # a DeepSpeed-style optimizer that keeps its step's global grad norm (no torch clip runs)
         self.norm_reporter = next((o for o in reversed(optimizers) if reports_grad_norm(o)), None)
         self.watched, self.schedule, self.guard, self.origin = watched, schedule, guard, origin
+        self.param_ids = watched.param_ids  # the clip tap's question: are these our parameters?
         self.attention, self.dist, self._sync, self._rebuild = attention, dist, sync, rebuild
         self.sync_every = sync_every
         self.skip_rule = SkipRule(skip_factor)
@@ -212,7 +233,13 @@ class StepCapture:
         self._grads_in_post_hook = False
         self._eval_mode_said = False
         self._plain_allowed = True
-        self._plain_until = 0  # first step that is not plain (see `refresh_plain_until`)
+        self.plan = PlainPlan()  # which steps are plain (see `refresh_plain_until`)
+        # The plain-step path (one process, one torch optimizer: its hooks get `(optimizer,)`)
+        # leaves each step a tuple (records.PlainStep); `_pending` carries its pre-step part.
+        self._plain_optimizer = (optimizers[0] if len(optimizers) == 1 and dist.world_size == 1
+                                 and isinstance(optimizers[0], torch.optim.Optimizer) else None)
+        self._pending: Optional[tuple[Any, Any, Any]] = None  # (lr, pre-clip norm, max_norm)
+        self._keep_inputs, self._replay = origin.keep_inputs, origin.replay
         self._handles: list[Any] = []
         self._patches: list[FunctionPatch] = []
 
@@ -261,16 +288,27 @@ class StepCapture:
 
     def annotate_last(self, key: str, value: Any) -> None:
         """Add a finding to the last unsynced entry (or a new one at the current step)."""
-        if self.entries:
-            self.entries[-1].extra[key] = value
+        last = self._last_entry()
+        if last is not None:
+            last.extra[key] = value
         else:
             self.entries.append(StepEntry(self.step, extra={key: value}))
+
+    def _last_entry(self) -> Optional[StepEntry]:
+        """The last unsynced entry, to add to (a plain step's tuple becomes its StepEntry)."""
+        if not self.entries:
+            return None
+        last = self.entries[-1]
+        if type(last) is tuple:
+            last = self.entries[-1] = entry_of(last)
+        return last
 
     def _follow_new_groups(self) -> None:
         """`add_param_group` since the last step: sync what was measured on the old set of
         parameters, then watch the new one."""
         self._sync()
         self.watched = self._rebuild(self.watched)
+        self.param_ids = self.watched.param_ids
         self.origin.table = self.watched.table
 
     # ------------------------------------------------------------ the hooks
@@ -281,6 +319,24 @@ class StepCapture:
             return
         started = hook_clock()
         if torch.is_grad_enabled() and (module.training or self._trains_in_eval_mode(output)):
+            if self.step + 1 < self.plan.until and self._skip_verdict is None and not self.guard.disabled:
+                # a plain step (see `refresh_plain_until`): keep the inputs and the loss, nothing else
+                if self._keep_inputs:
+                    kept = self._replay.inputs
+                    if len(kept) < InputReplay.LIMIT:
+                        kept.append((args, kwargs))
+                try:
+                    loss = output.get("loss") if isinstance(output, dict) else getattr(output, "loss", None)
+                    if type(loss) is torch.Tensor and loss.is_cpu and self.watched.on_host and loss.numel() == 1:
+                        self.inputs.losses.append(loss.item())  # `transfer.hold`, inline
+                        if kwargs and kwargs.get("num_items_in_batch") is not None:
+                            self.inputs.shares += 1
+                    elif loss is not None:
+                        self._capture_outputs(output, kwargs)
+                except Exception as exc:  # noqa: BLE001 - as `ProbeGuard.call`
+                    self.guard.fail_or_raise("loss", exc)
+                self.schedule.spent += hook_clock() - started
+                return
             if self._skip_verdict is not None:
                 self.guard.call("step", self.close_skipped_by_loop)
             if self.origin.keep_inputs:
@@ -316,7 +372,7 @@ class StepCapture:
             if kwargs and kwargs.get("num_items_in_batch") is not None:
                 self.inputs.shares += 1
         upcoming = self.step + 1
-        if upcoming >= self._plain_until and self.schedule.due("log_z", upcoming) and self.inputs.log_z is None:
+        if upcoming >= self.plan.until and self.schedule.due("log_z", upcoming) and self.inputs.log_z is None:
             logits = _find_output(output, "logits")
             if isinstance(logits, torch.Tensor) and logits.dim() >= 2:
                 started = hook_clock()
@@ -324,9 +380,22 @@ class StepCapture:
                 self.inputs.log_z = None if log_z is None else self.hold(log_z)
                 self.schedule.record_cost("log_z", hook_clock() - started)
 
-    def _on_step_pre(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+    def _on_step_pre(self, optimizer: Any, args: Any, kwargs: Any) -> Any:
         if self.sync_due:
             self._sync(scheduled=True)  # may raise TrainingAlert: deliberately outside the guard
+        if (self.step + 1 < self.plan.until and self._plain_optimizer is optimizer
+                and args[-1] is optimizer and not kwargs and self._skip_verdict is None and not self.inputs.traced.seen
+                and len(optimizer.param_groups) == self.watched.group_count and not self.guard.disabled):
+            started = hook_clock()
+            try:
+                plain = self._begin_plain_step(optimizer)
+            except Exception as exc:  # noqa: BLE001 - as `ProbeGuard.call`
+                self.guard.fail_or_raise("step", exc)
+                plain = False
+            self.schedule.spent += hook_clock() - started
+            if plain:
+                return None
+        self._pending = None
         if count_groups(self.optimizers) != self.watched.group_count:
             self.guard.call("step", self._follow_new_groups)
         started = hook_clock()
@@ -345,6 +414,26 @@ class StepCapture:
 
     def _on_step_post(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         started = hook_clock()
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            inputs = self.inputs
+            if not inputs.observed and not inputs.traced.seen and len(inputs.losses) <= 1:
+                # a plain step closes: one tuple into the window (records.PlainStep)
+                loss = None
+                if inputs.losses:
+                    loss, inputs.losses, inputs.shares = inputs.losses[0], [], 0
+                step, last = self.step + 1, self._last_step_end
+                self.entries.append((step, loss, pending[0], pending[1], pending[2],
+                                     None if last is None else started - last, started))
+                self._last_step_end = started
+                self._replay.inputs = []
+                self.step = step
+                if step >= self.plan.sync_at:
+                    self.sync_due = True
+                self.schedule.spent += hook_clock() - started
+                return
+            self._current = entry_of((self.step + 1, None, *pending, None, None))
         entry = self._current or StepEntry(self.step + 1)
         self._current = None
         if entry.plain:
@@ -359,8 +448,48 @@ class StepCapture:
         self.schedule.spent += hook_clock() - started
 
     # ------------------------------------------------------------ before the update
+    def _begin_plain_step(self, optimizer: Any) -> bool:
+        """The pre-step hook of a plain step on one process, in a handful of calls: the lr
+        and the pre-clip norm (the clip's, or the doctor's own) into `_pending`, for the
+        post-step hook's tuple. False (the general path takes the step) when a value is not
+        a finite host float: a non-finite one is looked into before the update."""
+        for loss in self.inputs.losses:
+            if type(loss) is not float or not isfinite(loss):
+                return False
+        groups = optimizer.param_groups
+        lr = groups[0].get("lr") if groups else None
+        if type(lr) is not float and lr is not None:
+            if isinstance(lr, torch.Tensor) and not lr.is_cpu:
+                return False
+            lr = float(lr)
+        clip = self.inputs.clip
+        if clip is not None:
+            norm, max_norm = clip
+            if type(norm) is not float or not isfinite(norm):
+                return False
+            self.inputs.clip = None
+            self._pending = (lr, norm, max_norm)
+            return True
+        if not self._own_norm_plain:
+            return False
+        norm, every, step = None, self.plan.grad_every, self.step + 1
+        if every and step % every == 0:  # `schedule.due("grad_norm", step)`
+            timed = step % COST_SAMPLE == 0
+            started = hook_clock() if timed else 0.0
+            try:
+                norm = self.watched.grad_probe.host_total()
+            except Exception as exc:  # noqa: BLE001 - as `ProbeGuard.call`
+                self.guard.fail_or_raise("grad_norm", exc)
+                return False
+            if timed:
+                self.schedule.record_cost("grad_norm", hook_clock() - started)
+            if norm is not None and not isfinite(norm):
+                return False
+        self._pending = (lr, norm, None)
+        return True
+
     def _begin_step(self) -> StepEntry:
-        if self.step + 1 < self._plain_until and self._skip_verdict is None and not self._grads_in_post_hook:
+        if self.step + 1 < self.plan.until and self._skip_verdict is None and not self._grads_in_post_hook:
             clip = self.inputs.clip
             if clip is not None:
                 if host_knows_finite((clip[0], *self.inputs.losses)) is not False:
@@ -436,13 +565,16 @@ class StepCapture:
         if (not self._plain_allowed or self.scaler is not None or self.watched.pending or self.sync_every == 1
                 or self.origin.flags is not None or self.origin.localizer.armed or self.attention.armed
                 or self.watched.update_probe.armed):
-            self._plain_until = 0
+            self.plan.until = 0
             return
-        upcoming = self.step + 1
+        upcoming, schedule, plan = self.step + 1, self.schedule, self.plan
         sampled = ["layer_norms", "update_ratio", "log_z"] + ([] if self.watched.on_host else ["grad_norm"])
-        firsts = [self.schedule.next_due(name, upcoming) for name in sampled]
-        firsts.append(self.schedule.next_due("attention", upcoming + 1) - 1)
-        self._plain_until = min(firsts)
+        firsts = [schedule.next_due(name, upcoming) for name in sampled]
+        firsts.append(schedule.next_due("attention", upcoming + 1) - 1)
+        plan.until = min(firsts)
+        # what the plain-step path would ask the schedule at every step, asked here once
+        plan.sync_at = schedule.next_due("sync", upcoming)
+        plan.grad_every = max(0, schedule.interval.get("grad_norm", 0))
 
     def _put_lr(self, entry: StepEntry) -> None:
         """Group 0's learning rate into the entry: a float, or a copy of a tensor lr on an
@@ -542,7 +674,7 @@ class StepCapture:
         if not self.compiled:
             self.compiled = self.origin.compiled = True
             self.attention.disarm()
-            self._plain_until = 0
+            self.plan.until = 0
 
     def _take_time_and_loss(self, entry: StepEntry, now: float) -> None:
         if self.inputs.traced.seen:
@@ -607,15 +739,13 @@ class StepCapture:
             self.inputs.attention[name] = self.hold(stats)
 
     # ------------------------------------------------------------ the taps' listener
-    def owns(self, parameter: torch.Tensor) -> bool:
-        """Is this one of the watched parameters? (The clip tap asks.)"""
-        return id(parameter) in self.watched.param_ids
-
     def on_clip(self, total_norm: torch.Tensor, max_norm: float) -> None:
         """The loop clipped these gradients: `total_norm` is the pre-clip norm."""
-        if math.isfinite(max_norm) and not self.detached:
-            # FSDP2 returns a replicated DTensor: its local value is the norm.
-            self.inputs.clip = (self.hold(local_tensor(total_norm)), max_norm)
+        if isfinite(max_norm) and not self.detached:
+            if type(total_norm) is torch.Tensor and total_norm.is_cpu and self.watched.on_host:
+                self.inputs.clip = (total_norm.item(), max_norm)  # `transfer.hold`, inline: a 0-d norm
+            else:  # FSDP2 returns a replicated DTensor: its local value is the norm
+                self.inputs.clip = (self.hold(local_tensor(total_norm)), max_norm)
 
     def watches_optimizer(self, optimizer: Any) -> bool:
         """Is this the optimizer whose step ends a training step? (The scaler tap asks.)"""
@@ -626,7 +756,7 @@ class StepCapture:
         """GradScaler.step on this capture's optimizer (the scaler tap calls it)."""
         if self.watches_optimizer(optimizer) and self.scaler is None:
             self.scaler = scaler  # from now on its scale is logged every step
-            self._plain_until = 0
+            self.plan.until = 0
         return self._around_scaler_step(functools.partial(original, scaler), optimizer, *args, **kwargs)
 
     def _around_scaler_step(self, original: Callable[..., Any], optimizer: Any, *args: Any, **kwargs: Any) -> Any:
@@ -651,7 +781,7 @@ class StepCapture:
         if loss is not None and self._plain_allowed:
             # a loop reporting its loss every step: its values ride on full entries (an
             # occasional `val_loss=` rides on whichever entry is there)
-            self._plain_allowed, self._plain_until = False, 0
+            self._plain_allowed, self.plan.until = False, 0
         values = dict(scalars)
         if loss is not None:
             values["loss"] = loss
@@ -659,7 +789,8 @@ class StepCapture:
         if self.inputs.observe_after_step:
             # that step's entry, unless it was synced already (a loop calling `sync()`):
             # its measurements are then dropped
-            target = self.entries[-1].extra.setdefault("_observed", {}) if self.entries else None
+            last = self._last_entry()
+            target = last.extra.setdefault("_observed", {}) if last is not None else None
         evaluated = None
         for name, value in values.items():
             if isinstance(value, torch.Tensor):
@@ -680,9 +811,11 @@ class StepCapture:
         the next step it would be one step late)."""
         if not self.optimizers or self.step == 0:
             return self.inputs.observed  # each observe() is a step / no step yet: the first one
-        if not (self.entries and self.entries[-1].step == self.step):
-            self.entries.append(StepEntry(self.step))
-        return self.entries[-1].extra.setdefault("_observed", {})
+        last = self._last_entry()
+        if last is None or last.step != self.step:
+            last = StepEntry(self.step)
+            self.entries.append(last)
+        return last.extra.setdefault("_observed", {})
 
     def _close_observed_step(self) -> None:
         """Without an optimizer, an `observe()` call is a step: close it (and sync when due)."""
@@ -702,7 +835,7 @@ class StepCapture:
         self._skip_verdict = (reason, total)
         if not math.isfinite(total):
             self.origin.skip_judged_poisoned(self.step)
-            self._plain_until = 0
+            self.plan.until = 0
         return True
 
     def _current_grad_norm(self) -> Optional[float]:
@@ -738,7 +871,7 @@ class StepCapture:
     def after_sync(self, records: list[Any]) -> None:
         """A window reached the host: arm the localizer if it was poisoned."""
         if self.origin.after_sync(records, self.step):
-            self._plain_until = 0
+            self.plan.until = 0
 
 
 def _combine(values: list[Held], add: bool = False) -> Held:

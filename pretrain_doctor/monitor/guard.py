@@ -41,6 +41,12 @@ class ProbeGuard:
             self.fail(probe, exc)
             return None
 
+    def fail_or_raise(self, probe: str, exc: Exception) -> None:
+        """What `call` does with an exception raised outside it (a hook's inlined probe)."""
+        if debug_mode():
+            raise exc
+        self.fail(probe, exc)
+
     def fail(self, probe: str, exc: BaseException) -> None:
         self.disabled.add(probe)
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()

@@ -128,11 +128,15 @@ class GradProbe:
         grads = [p.grad for p in self.table.params if p.grad is not None]
         if not grads:
             return None
-        with GradOff():
+        enabled = torch.is_grad_enabled()  # `GradOff`, inline: this runs at every plain step
+        torch._C._set_grad_enabled(False)
+        try:
             norms = norm_list(grads)
             if len(norms) > FEW_TENSORS:
                 return torch.linalg.vector_norm(torch.stack(norms)).item()
-        return math.hypot(*[norm.item() for norm in norms])
+        finally:
+            torch._C._set_grad_enabled(enabled)
+        return math.hypot(*map(torch.Tensor.item, norms))
 
 
 class UpdateProbe:

@@ -43,7 +43,43 @@ class StepEntry:
         self.tensors = {} if tensors is None else tensors
         self.extra = {} if extra is None else extra
         self.ended: Optional[float] = None  # time.perf_counter() when the step closed
-        self.plain = False  # a plain step (see Doctor._refresh_plain_until)
+        self.plain = False  # a plain step (see StepCapture.refresh_plain_until)
+
+
+# A plain step on one process (see capture.StepCapture's plain-step path) is left as a
+# tuple, not a StepEntry: building it is one bytecode, not a call. Its fields, in order
+# (None where absent; PLAIN_MAX_NORM None: PLAIN_NORM is the doctor's own global norm):
+PLAIN_FIELDS = ("step", "loss", "lr", "norm", "max_norm", "step_time", "ended")
+PLAIN_STEP, PLAIN_LOSS, PLAIN_LR, PLAIN_NORM, PLAIN_MAX_NORM, PLAIN_STEP_TIME, PLAIN_ENDED = range(7)
+PlainStep = tuple
+
+
+def entry_of(plain: PlainStep) -> StepEntry:
+    """The StepEntry a plain step's tuple stands for (as the general plain path builds it):
+    for whoever adds to a step after it closed (`annotate`, a late `observe`)."""
+    step, loss, lr, norm, max_norm, step_time, ended = plain
+    scalars: dict[str, float] = {} if max_norm is None else {"clip_max_norm": max_norm}
+    tensors: dict[str, Any] = {}
+    if norm is not None:
+        tensors["clip_total_norm" if max_norm is not None else "grad_total"] = norm
+    if lr is not None:
+        scalars["lr"] = lr
+    if step_time is not None:
+        scalars["step_time"] = step_time
+    if loss is not None:
+        tensors["loss"] = loss
+    entry = StepEntry(step, scalars, tensors, {"_grads_checked": True})
+    entry.plain, entry.ended = True, ended
+    return entry
+
+
+def step_time_of(entry: Any) -> Optional[float]:
+    """A StepEntry's or a plain step's time (None for the first step)."""
+    return entry[PLAIN_STEP_TIME] if type(entry) is tuple else entry.scalars.get("step_time")
+
+
+def is_plain(entry: Any) -> bool:
+    return type(entry) is tuple or entry.plain
 
 
 def poisoned(record: StepRecord) -> bool:
@@ -101,9 +137,14 @@ class RecordBuilder:
               epoch_offset: float) -> list[StepRecord]:
         """One record per entry; `epoch_offset` turns the entries' perf_counter ends into
         epoch seconds (`now` for an entry that never closed)."""
-        return [(self.plain_record if entry.plain and len(entry.extra) == 1 else self.record)(
-                    entry, values, now if entry.ended is None else entry.ended + epoch_offset)
-                for entry, values in zip(entries, host)]
+        records = []
+        for entry, values in zip(entries, host):
+            if type(entry) is tuple:
+                records.append(self.plain_step_record(entry, entry[PLAIN_ENDED] + epoch_offset))
+            else:
+                records.append((self.plain_record if entry.plain and len(entry.extra) == 1 else self.record)(
+                    entry, values, now if entry.ended is None else entry.ended + epoch_offset))
+        return records
 
     def record(self, entry: StepEntry, values: dict[str, Any], when: float) -> StepRecord:
         metrics: dict[str, float] = dict(entry.scalars)
@@ -135,7 +176,7 @@ class RecordBuilder:
 
     def plain_record(self, entry: StepEntry, values: dict[str, Any], when: float) -> StepRecord:
         """`record` for a plain step nothing was added to since it closed (see
-        `Doctor._refresh_plain_until`): the same metrics in the same order, without the
+        `StepCapture.refresh_plain_until`): the same metrics in the same order, without the
         general path's checks, since most records of a run are these."""
         self.grad_steps += 1
         metrics = {name: value for name, value in entry.scalars.items() if name != "clip_max_norm"}
@@ -148,6 +189,24 @@ class RecordBuilder:
             metrics["grad_norm"] = values["grad_total"]
             self.grad_history.append(values["grad_total"])
         return StepRecord(entry.step, metrics, when, {})
+
+    def plain_step_record(self, plain: PlainStep, when: float) -> StepRecord:
+        """`plain_record` for a plain step's tuple (its values are host floats already)."""
+        step, loss, lr, norm, max_norm, step_time, _ = plain
+        self.grad_steps += 1
+        metrics: dict[str, float] = {}
+        if lr is not None:
+            metrics["lr"] = lr
+        if step_time is not None:
+            metrics["step_time"] = step_time
+        if loss is not None:
+            metrics["loss"] = loss
+        if max_norm is not None:
+            self._clip_metrics(norm, max_norm, metrics)
+        elif norm is not None:  # the doctor's own norm, finite (else the step was not plain)
+            metrics["grad_norm"] = norm
+            self.grad_history.append(norm)
+        return StepRecord(step, metrics, when, {})
 
     def _clip_metrics(self, pre_clip: float, max_norm: float, metrics: dict[str, float]) -> float:
         """The pre-clip norm and the clip ratio into `metrics`; returns 1 / ratio, the

@@ -31,6 +31,8 @@ import math
 import time
 from typing import Any, Callable, Optional, Sequence
 
+from .records import is_plain, step_time_of
+
 EMA_WEIGHT = 0.2
 # Window statistics are averaged per step, not per window: a window of EMA_STEPS steps
 # weighs EMA_WEIGHT, a longer one (a stretched sync interval) more.
@@ -158,14 +160,14 @@ class ProbeSchedule:
         and the next against plain steps. Its own clock misses the cache misses it leaves
         the model's next forward (per-layer norms on the tiny CPU GPT: 3.4x their clock,
         benchmarks/RESULTS.md)."""
-        times = [entry.scalars.get("step_time") for entry in entries]
-        plain = [t for entry, t in zip(entries, times, strict=True) if entry.plain and t is not None]
+        times = [step_time_of(entry) for entry in entries]
+        plain = [t for entry, t in zip(entries, times, strict=True) if is_plain(entry) and t is not None]
         if len(plain) < 5:
             return
         baseline = _median(plain)
         # a plain step runs no sampled probe: only the others are looked into
         sampled = [i for i in range(len(entries) - 1)
-                   if not entries[i].plain and times[i] is not None and times[i + 1] is not None]
+                   if not is_plain(entries[i]) and times[i] is not None and times[i + 1] is not None]
         for name, ran in PROBE_MARKS.items():
             extras = [times[i] + times[i + 1] - 2 * baseline for i in sampled if ran(entries[i])]
             if extras:

@@ -44,10 +44,10 @@ logger = logging.getLogger("pretrain_doctor.monitor")
 
 
 class ClipListener:
-    """What a clip tap calls: `owns(parameter)` and `on_clip(total_norm, max_norm)`."""
+    """What a clip tap calls: `on_clip(total_norm, max_norm)` when a parameter it watches
+    (its id in `param_ids`, a set read, not a call: the tap runs at every clip) was clipped."""
 
-    def owns(self, parameter: torch.Tensor) -> bool:  # pragma: no cover - protocol
-        raise NotImplementedError
+    param_ids: "set[int] | frozenset[int]" = frozenset()
 
     def on_clip(self, total_norm: torch.Tensor, max_norm: float) -> None:  # pragma: no cover - protocol
         raise NotImplementedError
@@ -141,7 +141,8 @@ class ClipTap(_Tap):
 
         def tapped(parameters: Any, max_norm: float, total_norm: Any, *args: Any, **kwargs: Any) -> Any:
             if tap.refs:
-                parameters = _materialised(parameters)
+                if type(parameters) is not list:  # clip_grad_norm_ passes a list
+                    parameters = _materialised(parameters)
                 tap.deliver(parameters, total_norm, max_norm)
             return wrapped(parameters, max_norm, total_norm, *args, **kwargs)
 
@@ -163,14 +164,17 @@ class ClipTap(_Tap):
 
     def deliver(self, parameters: Any, total_norm: Any, max_norm: float) -> None:
         """Hand a pre-clip norm to the doctors watching these parameters."""
-        first = _first_with_grad(parameters)
-        if first is None or not isinstance(total_norm, torch.Tensor):
+        # (`_first_with_grad`, inline for the list torch's clip passes: this runs at every clip)
+        first = parameters[0] if type(parameters) is list and parameters else None
+        if type(first) is not torch.nn.Parameter or first.grad is None:
+            first = _first_with_grad(parameters)
+        if first is None or not (type(total_norm) is torch.Tensor or isinstance(total_norm, torch.Tensor)):
             return
         for ref in self.refs:
             listener = ref()
-            if listener is not None and listener.owns(first):
+            if listener is not None and id(first) in listener.param_ids:
                 try:
-                    listener.on_clip(total_norm, float(max_norm))
+                    listener.on_clip(total_norm, max_norm if type(max_norm) is float else float(max_norm))
                 except Exception as exc:  # noqa: BLE001 - the loop's clip must never fail for us
                     logger.warning("pretrain-doctor: internal error reading a clip: %s", exc)
 

@@ -64,6 +64,8 @@ def to_host(entries: list[StepEntry]) -> list[dict[str, Any]]:
     vectors: list[torch.Tensor] = []
     vector_slots: list[tuple[dict[str, Any], str]] = []
     for values, entry in zip(host, entries):
+        if type(entry) is tuple:  # a plain step: host floats already (records.PlainStep)
+            continue
         for key, tensor in entry.tensors.items():
             vector = key in NORM_VECTOR_KEYS or key.startswith(("attn/", "mask/"))
             if not isinstance(tensor, torch.Tensor):  # read on the CPU when it was held (see `hold`)

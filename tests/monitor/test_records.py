@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pretrain_doctor.monitor.records import CLIP_EPS, RecordBuilder, StepEntry, poisoned
+from pretrain_doctor.monitor.records import CLIP_EPS, RecordBuilder, StepEntry, entry_of, poisoned
+from pretrain_doctor.monitor.transfer import to_host
 
 MONITOR = Path(__file__).resolve().parents[2] / "pretrain_doctor" / "monitor"
 # two layers: h.0 holds parameters 0 and 1, h.1 parameter 2
@@ -88,6 +89,26 @@ def test_a_plain_step_records_what_the_general_path_records(clipped):
     assert plain.metrics == full.metrics and plain.extra == full.extra == {}
     assert list(plain.metrics) == list(full.metrics) and plain.metrics["grad_norm"] == 0.5
     assert list(plain_builder.grad_history) == list(full_builder.grad_history) == [0.5]
+
+
+@pytest.mark.parametrize("clipped", [True, False], ids=["clipped", "own-norm"])
+def test_a_plain_steps_tuple_records_what_its_step_entry_records(clipped):
+    """The plain-step path leaves a tuple (records.PlainStep) instead of a StepEntry; built
+    into a record, or turned into its StepEntry first (something was added to the step
+    after it closed), it gives the same record, through the same transfer."""
+    plain = (4, 3.0, 0.01, 0.5, 1.0 if clipped else None, 0.02, 7.0)
+    tuple_builder, entry_builder = _builder(), _builder()
+    (from_tuple,) = tuple_builder.build([plain], to_host([plain]), now=0.0, epoch_offset=100.0)
+    entry = entry_of(plain)
+    (from_entry,) = entry_builder.build([entry], to_host([entry]), now=0.0, epoch_offset=100.0)
+    assert from_tuple.step == from_entry.step == 4 and from_tuple.time == from_entry.time == 107.0
+    assert list(from_tuple.metrics.items()) == list(from_entry.metrics.items())
+    assert from_tuple.metrics["grad_norm"] == 0.5 and from_tuple.metrics["loss"] == 3.0
+    assert ("clip_ratio" in from_tuple.metrics) is clipped and from_tuple.extra == from_entry.extra == {}
+    assert list(tuple_builder.grad_history) == list(entry_builder.grad_history) == [0.5]
+    assert tuple_builder.grad_steps == entry_builder.grad_steps == 1
+    (first,) = _builder().build([(1, None, None, None, None, None, 2.0)], [{}], 0.0, 0.0)
+    assert first.metrics == {}  # no loss, lr, norm or time yet: nothing made up
 
 
 def test_the_skip_median_needs_twenty_norms_and_survives_a_rebuild():
