@@ -136,12 +136,14 @@ class Watched:
 class StepInputs:
     """What the hooks gathered for the step not yet closed, emptied as it closes: the
     forward's losses (and how many are shares of one token-weighted loss), the loss a
-    compiled forward traced, the clip's pre-clip norm, the sampled log Z and attention
-    statistics, and the values given to `observe()`. (StepCapture's state by group:
-    these; the watched set, `Watched`; where a NaN came from, `NonFiniteOrigin`; the
-    hooks, the step count and the plain-step decision, StepCapture's own.)"""
+    compiled forward traced, the sampled log Z and attention statistics, and the values
+    given to `observe()`. (StepCapture's state by group: these; the pre-clip norm,
+    `ClipMeasure`; which steps are plain, `PlainPlan`; the watched set, `Watched`; where a
+    NaN came from, `NonFiniteOrigin`; the hooks, the step count and the window of entries,
+    StepCapture's own.)"""
 
-    __slots__ = ("losses", "shares", "traced", "log_z", "attention", "clip", "observed", "observe_after_step")
+    __slots__ = ("losses", "shares", "traced", "log_z", "attention", "observed", "observe_after_step", "entry",
+                 "pending", "after_closure")
 
     def __init__(self, traced: TracedLoss) -> None:
         self.losses: list[Held] = []
@@ -149,9 +151,15 @@ class StepInputs:
         self.traced = traced  # the loss under torch.compile
         self.log_z: Optional[Held] = None
         self.attention: dict[str, Held] = {}  # module name -> its attention statistics
-        self.clip: Optional[tuple[Held, float]] = None  # (pre-clip norm, max_norm)
         self.observed: dict[str, list[Any]] = {}
         self.observe_after_step: Optional[bool] = None  # does the loop call observe() after the step? (first call)
+        # The step under way between the optimizer's pre- and post-step hooks: its entry (the
+        # general path), or the pre-step part of a plain step's tuple (records.PlainStep):
+        # (lr, pre-clip norm, max_norm); `after_closure`: `step(closure)` computes its
+        # gradients inside the step, after the pre-step hook.
+        self.entry: Optional[StepEntry] = None
+        self.pending: Optional[tuple[Any, Any, Any]] = None
+        self.after_closure = False
 
     def take_loss(self) -> Held:
         """The step's loss from its micro-batch losses: shares of one token-weighted loss
@@ -159,10 +167,6 @@ class StepInputs:
         loss = _combine(self.losses, add=self.shares == len(self.losses))
         self.losses, self.shares = [], 0
         return loss
-
-    def take_clip(self) -> Optional[tuple[Held, float]]:
-        clip, self.clip = self.clip, None
-        return clip
 
     def take_sampled(self, entry: StepEntry) -> None:
         """The sampled log Z and attention statistics into the step's entry."""
@@ -174,6 +178,43 @@ class StepInputs:
             self.attention = {}
 
 
+class ClipMeasure:
+    """The step's pre-clip gradient norm: what the clip tap delivers (this is its listener,
+    taps.ClipListener: held weakly there, by the capture here), or, for a DeepSpeed-style
+    optimizer that clips inside its own step (`reporter`), what it keeps after the step
+    (optimizers.engine_grad_norm). `own_norm`: a loop that does not clip has the doctor
+    measure the global norm of a plain step itself (one process: a rank's own norm is not
+    the global one until the sync's reduction)."""
+
+    __slots__ = ("param_ids", "on_host", "hold", "value", "reporter", "own_norm", "active", "__weakref__")
+
+    def __init__(self, watched: Watched, optimizers: list[Any], world_size: int) -> None:
+        self.value: Optional[tuple[Held, float]] = None  # (pre-clip norm, max_norm), until the step takes it
+        self.reporter = next((o for o in reversed(optimizers) if reports_grad_norm(o)), None)
+        self.active = True  # off once the doctor detaches
+        self.watch(watched)
+        self.own_norm = (watched.on_host and world_size == 1 and not watched.table.sharded
+                         and self.reporter is None)
+
+    def watch(self, watched: Watched) -> None:
+        """The watched parameters (at attach, and after `add_param_group`)."""
+        self.param_ids = watched.param_ids  # the clip tap's question: are these our parameters?
+        self.on_host = watched.on_host
+        self.hold = hold if watched.on_host else keep
+
+    def on_clip(self, total_norm: torch.Tensor, max_norm: float) -> None:
+        """The loop clipped these gradients: `total_norm` is the pre-clip norm."""
+        if isfinite(max_norm) and self.active:
+            if type(total_norm) is torch.Tensor and total_norm.is_cpu and self.on_host:
+                self.value = (total_norm.item(), max_norm)  # `transfer.hold`, inline: a 0-d norm
+            else:  # FSDP2 returns a replicated DTensor: its local value is the norm
+                self.value = (self.hold(local_tensor(total_norm)), max_norm)
+
+    def take(self) -> Optional[tuple[Held, float]]:
+        value, self.value = self.value, None
+        return value
+
+
 # The plain-step path times the doctor's own global norm on one step in COST_SAMPLE (its
 # cost is the same every step; each timing is two clock reads and an EMA update).
 COST_SAMPLE = 8
@@ -183,20 +224,31 @@ class PlainPlan:
     """The per-step plan, from the schedule (refreshed by `StepCapture.refresh_plain_until`
     at every full step and sync): steps before `until` are plain; the close of step
     `sync_at` makes a sync due; the doctor's own global norm is due every `grad_every`
-    steps (0: never)."""
+    steps (0: never). `allowed`: off for good once the loop reports its loss through
+    `observe()`. `optimizer`: the one torch optimizer whose plain steps become tuples
+    (records.PlainStep), on one process (its hooks get `(optimizer,)`); None: every plain
+    step takes the general path."""
 
-    __slots__ = ("until", "sync_at", "grad_every")
+    __slots__ = ("until", "sync_at", "grad_every", "allowed", "optimizer")
 
-    def __init__(self) -> None:
+    def __init__(self, optimizers: list[Any], world_size: int) -> None:
         self.until = 0
         self.sync_at = NEVER
         self.grad_every = 0
+        self.allowed = True
+        self.optimizer = (optimizers[0] if len(optimizers) == 1 and world_size == 1
+                          and isinstance(optimizers[0], torch.optim.Optimizer) else None)
 
 
 class StepCapture:
-    """The hooks on the model and the optimizers, the clip and scaler taps, and the state
-    of the step being captured. `sync(scheduled=True)` is the doctor's sync point, called
-    from the pre-step hook when one is due (it may raise TrainingAlert, on purpose)."""
+    """The hooks on the model and the optimizers and the scaler tap's listener; it wires
+    the state groups of a step's capture: what the step under way gathered (`inputs`,
+    StepInputs), its pre-clip norm (`clip`, ClipMeasure: the clip tap's listener), which
+    steps are plain (`plan`, PlainPlan), should_skip_step's verdict (`skip`, SkipRule),
+    where a NaN came from (`origin`, NonFiniteOrigin), the watched set (`watched`), and
+    keeps the step count and the window of entries since the last sync. `sync(scheduled=True)`
+    is the doctor's sync point, called from the pre-step hook when one is due (it may
+    raise TrainingAlert, on purpose)."""
 
     def __init__(self, model: torch.nn.Module, module: torch.nn.Module, optimizers: list[Any], scaler: Any,
                  watched: Watched, schedule: ProbeSchedule, guard: ProbeGuard, origin: NonFiniteOrigin,
@@ -205,19 +257,13 @@ class StepCapture:
                  rebuild: Callable[[Watched], Watched]) -> None:
         self.model, self.module, self.optimizers, self.scaler = model, module, optimizers, scaler
         self.optimizer = (optimizers or [None])[0]  # the front optimizer: its group 0 gives the lr
-        # a DeepSpeed-style optimizer that keeps its step's global grad norm (no torch clip runs)
-        self.norm_reporter = next((o for o in reversed(optimizers) if reports_grad_norm(o)), None)
         self.watched, self.schedule, self.guard, self.origin = watched, schedule, guard, origin
-        self.param_ids = watched.param_ids  # the clip tap's question: are these our parameters?
+        self.clip = ClipMeasure(watched, optimizers, dist.world_size)
         self.attention, self.dist, self._sync, self._rebuild = attention, dist, sync, rebuild
         self.sync_every = sync_every
-        self.skip_rule = SkipRule(skip_factor)
+        self.skip = SkipRule(skip_factor)  # should_skip_step's rule and its verdict
         self.hold = hold if watched.on_host else keep
         self.compiled = compiled  # also set at the first compiled forward
-        # Plain steps of a loop that does not clip measure the global norm themselves
-        # (one process: a rank's own norm is not the global one until the sync's reduction).
-        self._own_norm_plain = (watched.on_host and dist.world_size == 1 and not watched.table.sharded
-                                and self.norm_reporter is None)
         origin.compiled = compiled
         origin.table = watched.table
 
@@ -225,21 +271,11 @@ class StepCapture:
         self.entries: list[StepEntry] = []
         self.sync_due = False
         self.detached = False
-        self._current: Optional[StepEntry] = None
         devices = sorted(watched.table.devices, key=str)
         self.inputs = StepInputs(TracedLoss(devices[0] if len(devices) == 1 else None))
         self._last_step_end: Optional[float] = None
-        self._skip_verdict: Optional[tuple[str, float]] = None
-        self._grads_in_post_hook = False
         self._eval_mode_said = False
-        self._plain_allowed = True
-        self.plan = PlainPlan()  # which steps are plain (see `refresh_plain_until`)
-        # The plain-step path (one process, one torch optimizer: its hooks get `(optimizer,)`)
-        # leaves each step a tuple (records.PlainStep); `_pending` carries its pre-step part.
-        self._plain_optimizer = (optimizers[0] if len(optimizers) == 1 and dist.world_size == 1
-                                 and isinstance(optimizers[0], torch.optim.Optimizer) else None)
-        self._pending: Optional[tuple[Any, Any, Any]] = None  # (lr, pre-clip norm, max_norm)
-        self._keep_inputs, self._replay = origin.keep_inputs, origin.replay
+        self.plan = PlainPlan(optimizers, dist.world_size)  # which steps are plain (see `refresh_plain_until`)
         self._handles: list[Any] = []
         self._patches: list[FunctionPatch] = []
 
@@ -249,7 +285,7 @@ class StepCapture:
         self._handles.append(self.model.register_forward_hook(self._on_forward, with_kwargs=True))
         # Clipping and GradScaler.step are seen through process-wide taps (taps.py), which
         # hold this capture weakly and hand it the calls on its parameters and optimizer.
-        taps.CLIP.subscribe(self)
+        taps.CLIP.subscribe(self.clip)
         taps.SCALER.subscribe(self)
         if self.scaler is not None and getattr(type(self.scaler), "step", None) is not torch.amp.GradScaler.step:
             # a scaler class of its own (GradScaler.step skips optimizer.step() on overflow,
@@ -264,7 +300,7 @@ class StepCapture:
         self._handles = []
         for patch in self._patches:
             patch.remove()
-        taps.CLIP.unsubscribe(self)
+        taps.CLIP.unsubscribe(self.clip)
         taps.SCALER.unsubscribe(self)
         self.attention.disarm()
         self.origin.disarm()
@@ -273,7 +309,7 @@ class StepCapture:
     def stop(self) -> None:
         """The doctor detaches: from here on no probe arms again."""
         self.detached = True
-        self.origin.active = False
+        self.clip.active = self.origin.active = False
 
     def take_entries(self) -> list[StepEntry]:
         """The entries since the last sync (the sync point's to transfer)."""
@@ -308,7 +344,7 @@ class StepCapture:
         parameters, then watch the new one."""
         self._sync()
         self.watched = self._rebuild(self.watched)
-        self.param_ids = self.watched.param_ids
+        self.clip.watch(self.watched)
         self.origin.table = self.watched.table
 
     # ------------------------------------------------------------ the hooks
@@ -319,10 +355,10 @@ class StepCapture:
             return
         started = hook_clock()
         if torch.is_grad_enabled() and (module.training or self._trains_in_eval_mode(output)):
-            if self.step + 1 < self.plan.until and self._skip_verdict is None and not self.guard.disabled:
+            if self.step + 1 < self.plan.until and self.skip.verdict is None and not self.guard.disabled:
                 # a plain step (see `refresh_plain_until`): keep the inputs and the loss, nothing else
-                if self._keep_inputs:
-                    kept = self._replay.inputs
+                if self.origin.keep_inputs:
+                    kept = self.origin.replay.inputs
                     if len(kept) < InputReplay.LIMIT:
                         kept.append((args, kwargs))
                 try:
@@ -337,7 +373,7 @@ class StepCapture:
                     self.guard.fail_or_raise("loss", exc)
                 self.schedule.spent += hook_clock() - started
                 return
-            if self._skip_verdict is not None:
+            if self.skip.verdict is not None:
                 self.guard.call("step", self.close_skipped_by_loop)
             if self.origin.keep_inputs:
                 self.origin.replay.keep(args, kwargs)
@@ -383,8 +419,8 @@ class StepCapture:
     def _on_step_pre(self, optimizer: Any, args: Any, kwargs: Any) -> Any:
         if self.sync_due:
             self._sync(scheduled=True)  # may raise TrainingAlert: deliberately outside the guard
-        if (self.step + 1 < self.plan.until and self._plain_optimizer is optimizer
-                and args[-1] is optimizer and not kwargs and self._skip_verdict is None and not self.inputs.traced.seen
+        if (self.step + 1 < self.plan.until and self.plan.optimizer is optimizer
+                and args[-1] is optimizer and not kwargs and self.skip.verdict is None and not self.inputs.traced.seen
                 and len(optimizer.param_groups) == self.watched.group_count and not self.guard.disabled):
             started = hook_clock()
             try:
@@ -395,29 +431,29 @@ class StepCapture:
             self.schedule.spent += hook_clock() - started
             if plain:
                 return None
-        self._pending = None
+        self.inputs.pending = None
         if count_groups(self.optimizers) != self.watched.group_count:
             self.guard.call("step", self._follow_new_groups)
         started = hook_clock()
         # `step(closure)` (Lightning, LBFGS) runs forward and backward INSIDE step, after
         # this hook: the gradients of this step only exist in the post-step hook. (torch's
         # hooks get `args = (optimizer,)` for a plain `step()`: nothing to look into.)
-        self._grads_in_post_hook = (bool(kwargs) or (bool(args) and (len(args) > 1 or args[0] is not optimizer))
+        self.inputs.after_closure = (bool(kwargs) or (bool(args) and (len(args) > 1 or args[0] is not optimizer))
                                     ) and _has_closure(optimizer, args, kwargs)
         if self.inputs.traced.seen:
             self.guard.call("loss", self._take_traced_loss)
-        self._current = self.guard.call("step", self._begin_step) or StepEntry(self.step + 1)
+        self.inputs.entry = self.guard.call("step", self._begin_step) or StepEntry(self.step + 1)
         self.schedule.spent += hook_clock() - started
-        if self._grads_in_post_hook:  # check the loss between the closure and the update
+        if self.inputs.after_closure:  # check the loss between the closure and the update
             return with_closure_then(optimizer, args, kwargs, self._after_closure)
         return None
 
     def _on_step_post(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         started = hook_clock()
-        pending = self._pending
+        inputs = self.inputs
+        pending = inputs.pending
         if pending is not None:
-            self._pending = None
-            inputs = self.inputs
+            inputs.pending = None
             if not inputs.observed and not inputs.traced.seen and len(inputs.losses) <= 1:
                 # a plain step closes: one tuple into the window (records.PlainStep)
                 loss = None
@@ -427,21 +463,21 @@ class StepCapture:
                 self.entries.append((step, loss, pending[0], pending[1], pending[2],
                                      None if last is None else started - last, started))
                 self._last_step_end = started
-                self._replay.inputs = []
+                self.origin.replay.inputs = []
                 self.step = step
                 if step >= self.plan.sync_at:
                     self.sync_due = True
                 self.schedule.spent += hook_clock() - started
                 return
-            self._current = entry_of((self.step + 1, None, *pending, None, None))
-        entry = self._current or StepEntry(self.step + 1)
-        self._current = None
+            inputs.entry = entry_of((self.step + 1, None, *pending, None, None))
+        entry = inputs.entry or StepEntry(self.step + 1)
+        inputs.entry = None
         if entry.plain:
             self._close_plain_step(entry, started)
         else:
-            if self._grads_in_post_hook:
+            if self.inputs.after_closure:
                 self.guard.call("step", self._take_gradient_facts, entry)
-            if self.norm_reporter is not None and "clip_total_norm" not in entry.tensors:
+            if self.clip.reporter is not None and "clip_total_norm" not in entry.tensors:
                 self.guard.call("step", self._take_engine_norm, entry)
             self.guard.call("step", self._end_step, entry)
             self.close_step(entry)
@@ -450,7 +486,7 @@ class StepCapture:
     # ------------------------------------------------------------ before the update
     def _begin_plain_step(self, optimizer: Any) -> bool:
         """The pre-step hook of a plain step on one process, in a handful of calls: the lr
-        and the pre-clip norm (the clip's, or the doctor's own) into `_pending`, for the
+        and the pre-clip norm (the clip's, or the doctor's own) into `inputs.pending`, for the
         post-step hook's tuple. False (the general path takes the step) when a value is not
         a finite host float: a non-finite one is looked into before the update."""
         for loss in self.inputs.losses:
@@ -462,15 +498,15 @@ class StepCapture:
             if isinstance(lr, torch.Tensor) and not lr.is_cpu:
                 return False
             lr = float(lr)
-        clip = self.inputs.clip
-        if clip is not None:
-            norm, max_norm = clip
+        measure = self.clip
+        if measure.value is not None:
+            norm, max_norm = measure.value
             if type(norm) is not float or not isfinite(norm):
                 return False
-            self.inputs.clip = None
-            self._pending = (lr, norm, max_norm)
+            measure.value = None
+            self.inputs.pending = (lr, norm, max_norm)
             return True
-        if not self._own_norm_plain:
+        if not measure.own_norm:
             return False
         norm, every, step = None, self.plan.grad_every, self.step + 1
         if every and step % every == 0:  # `schedule.due("grad_norm", step)`
@@ -485,22 +521,22 @@ class StepCapture:
                 self.schedule.record_cost("grad_norm", hook_clock() - started)
             if norm is not None and not isfinite(norm):
                 return False
-        self._pending = (lr, norm, None)
+        self.inputs.pending = (lr, norm, None)
         return True
 
     def _begin_step(self) -> StepEntry:
-        if self.step + 1 < self.plan.until and self._skip_verdict is None and not self._grads_in_post_hook:
-            clip = self.inputs.clip
+        if self.step + 1 < self.plan.until and self.skip.verdict is None and not self.inputs.after_closure:
+            clip = self.clip.value
             if clip is not None:
                 if host_knows_finite((clip[0], *self.inputs.losses)) is not False:
-                    self.inputs.clip = None
+                    self.clip.value = None
                     return self._plain_entry(clip)
-            elif self._own_norm_plain:
+            elif self.clip.own_norm:
                 plain = self._plain_unclipped_entry()
                 if plain is not None:
                     return plain
         entry = StepEntry(self.step + 1)
-        if not self._grads_in_post_hook:
+        if not self.inputs.after_closure:
             self._take_gradient_facts(entry)
             self.guard.call("param_check", self._check_before_update, entry)
         self._put_lr(entry)
@@ -514,7 +550,7 @@ class StepCapture:
         """`step(closure)`: forward and backward have run, the update has not. A loss the
         host already knows is non-finite names the poisoned parameters now (PDM104's
         origin), not after the update spread the NaN to all of them."""
-        entry = self._current
+        entry = self.inputs.entry
         if entry is not None and not entry.plain:
             self.guard.call("param_check", self._check_before_update, entry)
 
@@ -562,7 +598,7 @@ class StepCapture:
         `sync_every=1`, parameters not yet seen with a gradient, the device's non-finite
         flags) or the localizer, the attention probe or the update snapshot is armed.
         """
-        if (not self._plain_allowed or self.scaler is not None or self.watched.pending or self.sync_every == 1
+        if (not self.plan.allowed or self.scaler is not None or self.watched.pending or self.sync_every == 1
                 or self.origin.flags is not None or self.origin.localizer.armed or self.attention.armed
                 or self.watched.update_probe.armed):
             self.plan.until = 0
@@ -589,7 +625,7 @@ class StepCapture:
     def _take_gradient_facts(self, entry: StepEntry) -> None:
         """Gradient norms, the pre-clip norm and a skip verdict: before the update, or
         after it when `step(closure)` computed the gradients (the update leaves them)."""
-        clip = self.inputs.take_clip()
+        clip = self.clip.take()
         if clip is not None:
             entry.tensors["clip_total_norm"], entry.scalars["clip_max_norm"] = clip
         layers = self.schedule.due("layer_norms", entry.step)
@@ -606,9 +642,8 @@ class StepCapture:
             entry.extra["_grads_checked"] = True
             if self.watched.pending:
                 self.guard.call("grad_norm", self._check_pending, entry)
-        if self._skip_verdict is not None:
-            reason, total = self._skip_verdict
-            self._skip_verdict = None
+        if self.skip.verdict is not None:
+            reason, total = self.skip.take_verdict()
             entry.extra["skip_reason"] = reason
             entry.scalars["grad_norm"] = total
             self.origin.take_before_update(entry)
@@ -630,7 +665,7 @@ class StepCapture:
     def _take_engine_norm(self, entry: StepEntry) -> None:
         """A DeepSpeed-style optimizer computed the global norm in its own step and clipped
         with it (see optimizers.engine_grad_norm): that norm is the step's pre-clip norm."""
-        found = engine_grad_norm(self.norm_reporter)
+        found = engine_grad_norm(self.clip.reporter)
         if found is None:
             return
         norm, max_norm, skipped = found
@@ -738,15 +773,7 @@ class StepCapture:
         if name not in self.inputs.attention:
             self.inputs.attention[name] = self.hold(stats)
 
-    # ------------------------------------------------------------ the taps' listener
-    def on_clip(self, total_norm: torch.Tensor, max_norm: float) -> None:
-        """The loop clipped these gradients: `total_norm` is the pre-clip norm."""
-        if isfinite(max_norm) and not self.detached:
-            if type(total_norm) is torch.Tensor and total_norm.is_cpu and self.watched.on_host:
-                self.inputs.clip = (total_norm.item(), max_norm)  # `transfer.hold`, inline: a 0-d norm
-            else:  # FSDP2 returns a replicated DTensor: its local value is the norm
-                self.inputs.clip = (self.hold(local_tensor(total_norm)), max_norm)
-
+    # ------------------------------------------------------------ the scaler tap's listener
     def watches_optimizer(self, optimizer: Any) -> bool:
         """Is this the optimizer whose step ends a training step? (The scaler tap asks.)"""
         return bool(self.optimizers) and optimizer is self.optimizers[-1] and not self.detached
@@ -778,10 +805,10 @@ class StepCapture:
         """See `Doctor.observe`."""
         if self.inputs.observe_after_step is None:
             self.inputs.observe_after_step = self.step > 0 and bool(self.optimizers)
-        if loss is not None and self._plain_allowed:
+        if loss is not None and self.plan.allowed:
             # a loop reporting its loss every step: its values ride on full entries (an
             # occasional `val_loss=` rides on whichever entry is there)
-            self._plain_allowed, self.plan.until = False, 0
+            self.plan.allowed, self.plan.until = False, 0
         values = dict(scalars)
         if loss is not None:
             values["loss"] = loss
@@ -829,18 +856,18 @@ class StepCapture:
         if total is None:
             return False
         records = self.watched.records
-        reason = self.skip_rule.judge(total, records.median_grad_norm(), records.grad_history)
+        reason = self.skip.judge(total, records.median_grad_norm(), records.grad_history)
         if reason is None:
             return False
-        self._skip_verdict = (reason, total)
+        self.skip.verdict = (reason, total)
         if not math.isfinite(total):
             self.origin.skip_judged_poisoned(self.step)
             self.plan.until = 0
         return True
 
     def _current_grad_norm(self) -> Optional[float]:
-        if self.inputs.clip is not None:
-            return float(self.inputs.clip[0])
+        if self.clip.value is not None:
+            return float(self.clip.value[0])
         norms = self.watched.grad_probe.measure()
         if norms is None:
             return None
@@ -849,9 +876,8 @@ class StepCapture:
 
     def close_skipped_by_loop(self) -> None:
         """The loop skipped `optimizer.step()` after a skip verdict: count that step."""
-        reason, total = self._skip_verdict or ("", float("nan"))
-        self._skip_verdict = None
-        self.inputs.clip = None
+        reason, total = self.skip.take_verdict() or ("", float("nan"))
+        self.clip.value = None
         entry = StepEntry(self.step + 1, scalars={"grad_norm": total}, extra={"skip_reason": reason})
         self.origin.take_before_update(entry)
         self.close_step(entry)
@@ -859,7 +885,7 @@ class StepCapture:
     @property
     def skip_pending(self) -> bool:
         """A skip verdict the loop acted on without stepping (counted by the next forward or detach)."""
-        return self._skip_verdict is not None
+        return self.skip.verdict is not None
 
     def replay_batch(self, forward: Callable[[], Any]) -> Optional[dict[str, Any]]:
         """See `Doctor.replay_batch`."""

@@ -21,6 +21,12 @@ class SkipRule:
     def __init__(self, factor: float) -> None:
         self.factor = factor
         self._spikes: list[float] = []  # the current run of spiking norms
+        # (reason, norm) of the step judged last, until that step is counted (applied or skipped)
+        self.verdict: Optional[tuple[str, float]] = None
+
+    def take_verdict(self) -> Optional[tuple[str, float]]:
+        verdict, self.verdict = self.verdict, None
+        return verdict
 
     def judge(self, total: float, median: Optional[float], history: deque) -> Optional[str]:
         """Why this step should be skipped, or None. `median`: of `history`, None while
