@@ -295,3 +295,46 @@ def test_a_script_ending_in_a_backslash_without_newline() -> None:
     # newline: bash drops the backslash; it was read as a second value, `[2, '\\']`, and the file refused.
     data, _, _ = _read("torchrun train.py \\\n    --learning_rate 5e-7 \\\n    --gradient_accumulation_steps 2 \\")
     assert data["--gradient_accumulation_steps"] == "2" and data["--learning_rate"] == "5e-7"
+
+
+def test_an_append_redirection_of_both_streams_is_no_flag_value() -> None:
+    # MedVicuna's run_medvicuna_13b.sh (held-out review 5): `--tf32 True &>>"./log"` was read as
+    # `--tf32 [True, './log']` and the file refused ("input should be a valid boolean").
+    data, _, _ = _read('deepspeed train_mem.py \\\n    --bf16 True \\\n    --tf32 True &>>"./medvicuna_13b.log"\n')
+    assert data["--tf32"] == "True" and data["--bf16"] == "True"
+
+
+def test_a_module_run_by_the_launcher_is_the_program() -> None:
+    # malaya's run-349M.sh (held-out review 5): `torchrun -m run_clm_mosaic --learning_rate ...`, an HF Trainer
+    # program run as a module, was "not a training config"; the launcher's own options stay the launcher's.
+    data, lines, _ = _read("~/.local/bin/torchrun --nproc_per_node 4 \\\n-m run_clm_mosaic \\\n"
+                           "--learning_rate 2e-4 \\\n--bf16\n")
+    assert data["program"] == "run_clm_mosaic" and lines["program"] == 2
+    assert data["launcher"] == {"name": "torchrun", "nproc_per_node": "4"}
+    assert data["--learning_rate"] == "2e-4" and data["--bf16"] is True
+    # `python -m torch.distributed.run ... train.py`: the module is the launcher, the script the program.
+    data, _, _ = _read("python -m torch.distributed.run --nproc_per_node 8 train.py --lr 1\n")
+    assert data["program"] == "train.py" and data["launcher"]["name"] == "torch.distributed.run"
+
+
+def test_a_console_entry_point_and_its_subcommand_are_the_program() -> None:
+    # ScaleBench's MiniCPM-V-2.6.sh (held-out review 5): `llamafactory-cli train --stage sft ...`.
+    data, _, _ = _read("CUDA_VISIBLE_DEVICES=2 llamafactory-cli train \\\n    --stage sft \\\n    --learning_rate 2e-05\n")
+    assert data["program"] == "llamafactory-cli" and data["positional"] == ["train"]
+    assert data["--stage"] == "sft" and data["--learning_rate"] == "2e-05"
+    assert "cut_continuation" not in data
+
+
+def test_a_comment_line_inside_a_continuation_ends_the_command() -> None:
+    # ScaleBench's Qwen2.5-VL.sh (held-out review 5): `#--model_name_or_path ... \` inside the continuation. The
+    # comment takes its own `\`, so bash runs the command up to line 3 and the lines after as commands of their
+    # own: the flags after it are read as meant, and the reader says where the command ends.
+    data, lines, _ = _read("llamafactory-cli train \\\n    --stage sft \\\n    --model_name_or_path Qwen/A \\\n"
+                           "    #--model_name_or_path Qwen/B \\\n    --learning_rate 2e-05 \\\n"
+                           "    #--learning_rate 5e-05 \\\n    --num_train_epochs 6 \\\n    --lora_target all\n")
+    assert data["--model_name_or_path"] == "Qwen/A" and data["--learning_rate"] == "2e-05"
+    assert data["--num_train_epochs"] == "6" and lines["--num_train_epochs"] == 7
+    assert data["cut_continuation"] == {"line": 4, "flags": ["--learning_rate", "--num_train_epochs", "--lora_target"]}
+    # A comment at the end of a line, or between commands, cuts nothing.
+    data, _, _ = _read("torchrun train.py --lr 1 \\\n    --bf16  # precision\n# next\necho done\n")
+    assert "cut_continuation" not in data and data["--bf16"] is True

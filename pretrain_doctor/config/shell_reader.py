@@ -101,18 +101,19 @@ class _Heredoc(NamedTuple):
 
 
 # --- lexing ------------------------------------------------------------------------------
-def _tokenize(text: str, shown: str) -> tuple[list[Token], Optional[ConfigError]]:
-    """The tokens of `text`; on a syntax error (an unterminated quote), those before it and the error."""
+def _tokenize(text: str, shown: str, cuts: Optional[list[int]] = None) -> tuple[list[Token], Optional[ConfigError]]:
+    """The tokens of `text`; on a syntax error (an unterminated quote), those before it and the error.
+    `cuts` receives the lines of comments that end a `\\` continuation (see _lex)."""
     tokens: list[Token] = []
     try:
-        _lex(text, shown, tokens)
+        _lex(text, shown, tokens, [] if cuts is None else cuts)
     except ConfigError as exc:
         tokens.append(Token("newline", "\n", exc.line or 1, 1))
         return tokens, exc
     return tokens, None
 
 
-def _lex(text: str, shown: str, tokens: list[Token]) -> None:
+def _lex(text: str, shown: str, tokens: list[Token], cuts: list[int]) -> None:
     i, line, col, n = 0, 1, 1, len(text)
     word: list[str] = []
     start = (1, 1)
@@ -230,6 +231,10 @@ def _lex(text: str, shown: str, tokens: list[Token]) -> None:
                 pending_heredocs = []
             continue
         if ch == "#" and not word:
+            if tokens and tokens[-1].kind != "newline" and tokens[-1].line < line:
+                # `--a 1 \` then `#--b 2 \`: the comment runs to the line's end, its `\` too, so bash
+                # ends the command here and runs the lines after it as commands of their own.
+                cuts.append(line)
             end = text.find("\n", i)
             end = n if end < 0 else end
             col += end - i
@@ -268,7 +273,7 @@ def _lex(text: str, shown: str, tokens: list[Token]) -> None:
                 word = []  # `2>&1`: a file-descriptor number, not a word
             flush()
             op = ch
-            for two in (";;", "&&", "||", "<<", ">>", "&>", "|&", ">&", "<&"):
+            for two in ("&>>", ";;", "&&", "||", "<<", ">>", "&>", "|&", ">&", "<&"):
                 if text.startswith(two, i):
                     op = two
                     break
@@ -457,7 +462,7 @@ class _Parser:
                 if command.words:
                     command.arrays[len(command.words) - 1] = elements
                 continue
-            if token.kind == "op" and token.text in (">", ">>", "<", "&>", "<<<", ">&", "<&"):
+            if token.kind == "op" and token.text in (">", ">>", "<", "&>", "&>>", "<<<", ">&", "<&"):
                 self.pos += 1  # the redirection target is not an argument
                 continue
             if token.kind == "word":
@@ -1072,7 +1077,8 @@ def _to_word(items: Field) -> Word:
 # --- the argument list -------------------------------------------------------------------------
 def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str]]:
     """The training command of a launch script, or a bare argument list, as data with positions."""
-    tokens, error = _tokenize(text, shown)
+    cuts: list[int] = []
+    tokens, error = _tokenize(text, shown, cuts)
     shell = _Shell(shown)
     try:
         shell.run(_Parser(tokens).parse())
@@ -1080,6 +1086,8 @@ def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
         raise ConfigError("shell script nested too deep to read", shown) from None
     command = _training_command(shell.commands)
     data: dict[str, Any] = {}
+    if command is not None and cuts:
+        command = _rejoined(command, shell.commands, cuts, data)
     if error is not None:
         # Kept, not raised: a folder walk meets shell scripts that are not launch scripts at all.
         data["syntax_error"] = {"message": error.message, "line": error.line}
@@ -1092,7 +1100,8 @@ def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
         script = words[script_index]
         data["program"] = script.text if script.text is not None else script.raw.rsplit("/", 1)[-1]
         positions[("program",)] = Position(script.line, script.column)
-        launcher = _options(words[:script_index])
+        before = words[:script_index]
+        launcher = _options(before[:-1] if before and before[-1].text == "-m" else before)
         if launcher:
             data["launcher"] = launcher[0]
             for key, position in launcher[1].items():
@@ -1111,6 +1120,25 @@ def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
     return data, positions, unevaluated
 
 
+def _rejoined(command: tuple[list[Word], Optional[int]], commands: list[Command], cuts: list[int],
+              data: dict[str, Any]) -> tuple[list[Word], Optional[int]]:
+    """The training command with the `--flag` lines a comment cut off it (`#--lr 5e-5 \\` inside the
+    continuation), read as the author meant; `data["cut_continuation"]` says where bash ends the command
+    and which flags never reach the program, for the plan to report."""
+    words, index = command
+    following = next((k + 1 for k, c in enumerate(commands) if c.words is words), len(commands))
+    extra: list[Word] = []
+    for later in commands[following:]:
+        if not later.words or not (later.words[0].text or "").startswith("--"):
+            break
+        extra.extend(later.words)
+    if not extra:
+        return command
+    cut = max((line for line in cuts if line < extra[0].line), default=extra[0].line - 1)
+    data["cut_continuation"] = {"line": cut, "flags": [w.text for w in extra if (w.text or "").startswith("--")]}
+    return words + extra, index
+
+
 def _runs_string(words: list[Token], position: int) -> bool:
     """Whether the word at `position` is a command line another program runs: `bash -c STRING`, or
     NVIDIA Base Command's `bcprun ... -c/--cmd STRING` (k2-train's pretrain_65b.sh)."""
@@ -1126,17 +1154,15 @@ def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Opt
     best, best_score = None, 0
     for command in commands:
         words = command.words
-        for index, word in enumerate(words):
-            # `${DIR}/../pretrain_gpt.py`: the folder is unknown, the script's name is not.
-            name = (word.text or word.raw).rsplit("/", 1)[-1]
-            if not name.endswith(".py"):
-                continue
-            flags = sum(1 for w in words[index + 1:] if (w.text or "").startswith("--"))
-            score = flags + (1000 if name.startswith("pretrain") else 500 if "train" in name or "finetun" in name else 0)
-            score -= 1 if command.uncertain else 0
-            if score > best_score:
-                best, best_score = (words, index), score
-            break
+        index = _program_index(words)
+        if index is None:
+            continue
+        name = _word_name(words[index])
+        flags = sum(1 for w in words[index + 1:] if (w.text or "").startswith("--"))
+        score = flags + (1000 if name.startswith("pretrain") else 500 if "train" in name or "finetun" in name else 0)
+        score -= 1 if command.uncertain else 0
+        if score > best_score:
+            best, best_score = (words, index), score
     if best is not None:
         return best
     # A bare argument list: every line is flags (`--num-layers 24 --hidden-size 1024`).
@@ -1146,6 +1172,35 @@ def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Opt
     return None
 
 
+# Modules a `-m` runs that launch another program (the one after them is the training program).
+_LAUNCHER_MODULES = frozenset(("torch.distributed.run", "torch.distributed.launch", "deepspeed.launcher.runner",
+                               "deepspeed", "accelerate.commands.launch", "torch.distributed.elastic"))
+_MODULE_RUNNERS = ("python", "torchrun", "deepspeed", "accelerate")
+_ENTRY_POINT = re.compile(r"^[\w.]+-cli$")  # `llamafactory-cli train ...`, `huggingface-cli ...`
+
+
+def _word_name(word: Word) -> str:
+    # `${DIR}/../pretrain_gpt.py`: the folder is unknown, the script's name is not.
+    return (word.text or word.raw).rsplit("/", 1)[-1]
+
+
+def _program_index(words: list[Word]) -> Optional[int]:
+    """Where the training program is named in a command: a `*.py` script, else the module a launcher runs
+    with `-m` (`torchrun -m run_clm_mosaic`, an HF Trainer program run as a module), else a console entry
+    point and its subcommand (`llamafactory-cli train --stage sft ...`, whose arguments HfArgumentParser
+    reads as a script's). None when the command names none of them."""
+    for index, word in enumerate(words):
+        if _word_name(word).endswith(".py"):
+            return index
+    for index, word in enumerate(words[:-1]):
+        module = words[index + 1].text or ""
+        if (word.text == "-m" and module and not module.startswith("-") and module not in _LAUNCHER_MODULES
+                and any(_word_name(w).startswith(_MODULE_RUNNERS) for w in words[:index])):
+            return index + 1
+    for index, word in enumerate(words[:-1]):
+        if _ENTRY_POINT.match(_word_name(word)) and not (words[index + 1].text or "-").startswith("-"):
+            return index
+    return None
 _REDIRECTION = re.compile(r"^(\d*[<>]|&>|\||&&|;|&$)")
 
 

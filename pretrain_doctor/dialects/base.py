@@ -91,6 +91,23 @@ def apply_flags(builder: PlanBuilder, context: BuildContext) -> None:
         builder.set("run.dataset_rows", context.dataset_rows, Source(file=flag_file, note="--dataset-rows"))
     else:
         builder.unknown("run.dataset_rows", "--dataset-rows")
+    _cut_continuation(builder)
+
+
+def _cut_continuation(builder: PlanBuilder) -> None:
+    """A launch script whose `\\` continuation a comment line ends (config/shell_reader.py's _rejoined): the
+    plan reads the flags after it as the author meant them, and says they never reach the program."""
+    cut = builder.primary.data.get("cut_continuation")
+    if not isinstance(cut, dict) or not cut.get("flags"):
+        return
+    flags = [str(f) for f in cut["flags"]]
+    line = cut.get("line")
+    builder.note("ignored-key", f"line {line} is a comment inside the `\\` continuation: bash ends the launch command "
+                 f"there, so `{flags[0]}` and the {len(flags) - 1} flags after it never reach the program (bash runs "
+                 "those lines as commands of their own, which fail); the plan reads them as meant",
+                 Source(file=builder.primary.path, line=line, key=flags[0].lstrip("-")),
+                 hint="move the commented-out lines below the command (a comment cannot sit inside a continuation)",
+                 keys=flags)
 
 
 def lenient_number(value: Any) -> Any:

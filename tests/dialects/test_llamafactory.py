@@ -394,3 +394,27 @@ def test_cutoff_len_beyond_the_models_positions_is_reported_when_the_model_confi
     [pd601] = [f for f in report.findings if f.code == "PD601"]
     assert pd601.severity == "warning" and "8196 exceeds max_position_embeddings 8192" in pd601.message
     assert pd601.key == "cutoff_len"
+
+
+def test_a_llamafactory_cli_script_and_a_comment_that_cuts_its_continuation(tmp_path) -> None:
+    # Held-out review 5 (31/32, ScaleBench): `llamafactory-cli train --stage sft ...` scripts were "not a training
+    # config"; in Qwen2.5-VL.sh a `#--...` line inside the `\` continuation ends the command in bash.
+    script = write(tmp_path, "Qwen2.5-VL.sh", """\
+        CUDA_VISIBLE_DEVICES=0 llamafactory-cli train \\
+            --stage sft \\
+            --do_train True \\
+            --model_name_or_path Qwen/Qwen2.5-VL-7B-Instruct \\
+            #--model_name_or_path Qwen/Qwen2.5-VL-32B-Instruct \\
+            --finetuning_type lora \\
+            --template qwen2_vl \\
+            --learning_rate 2e-05 \\
+            --per_device_train_batch_size 4 \\
+            --gradient_accumulation_steps 16 \\
+            --output_dir out \\
+            --lora_rank 32
+        """)
+    assert detected(script) == "llamafactory"
+    plan = plan_of(script)
+    assert plan.mode.kind == "lora" and plan.optimizer.lr == 2e-5 and plan.batch.grad_accum == 16
+    [cut] = findings(plan, "PD002")
+    assert cut.severity == "warning" and cut.line == 5 and "--finetuning_type" in cut.message
