@@ -193,6 +193,9 @@ class OlmoDialect(Dialect):
         name = str(doc.get(("scheduler", "name"), "cosine_with_warmup"))
         source = b.source(doc, ("scheduler", "name")) if doc.has(("scheduler", "name")) else None
         b.set("schedule.kind", _SCHEDULES.get(name, name), source)
+        if name == "constant":
+            _constant(b, doc, source)
+            return
         units = str(doc.get(("scheduler", "units"), "steps")).lower()
         per_step = _tokens_per_step(b) if units == "tokens" else 1
         warmup = lenient_number(doc.get(("scheduler", "t_warmup"), 100))
@@ -213,6 +216,9 @@ class OlmoDialect(Dialect):
             if steps:
                 b.set("schedule.decay_steps", steps, b.source(doc, ("max_duration",), note="schedule spans max_duration"))
         _mark_first_stage(b, doc)
+        if name == "constant_with_warmup":  # ConstantWithWarmupScheduler: the peak lr after warmup, no floor
+            _unread_by_schedule(b, doc, name, ("alpha_f", "t_max"))
+            return
         alpha = lenient_number(doc.get(("scheduler", "alpha_f"), 0.1))
         if isinstance(alpha, (int, float)):
             src = b.source(doc, ("scheduler", "alpha_f")) if doc.has(("scheduler", "alpha_f")) else None
@@ -311,3 +317,23 @@ def _line(doc: Document, path: tuple) -> Any:
 
 
 DIALECT = OlmoDialect()
+
+
+def _constant(b: PlanBuilder, doc: Document, source) -> None:
+    """OLMo's `constant` scheduler (optim.py ConstantScheduler.get_lr returns the initial lr at every step):
+    no warmup and no decay, whatever SchedulerConfig's t_warmup (default 100) and alpha_f (0.1) say."""
+    note = "ConstantScheduler has no warmup"
+    b.set("schedule.warmup_steps", 0, b.source(doc, ("scheduler", "name"), note=note) if source
+          else b.source(doc, (), note=note))
+    _unread_by_schedule(b, doc, "constant", ("t_warmup", "alpha_f", "t_max"))
+
+
+def _unread_by_schedule(b: PlanBuilder, doc: Document, name: str, keys: tuple[str, ...]) -> None:
+    """A `scheduler` key the named OLMo scheduler never reads (build_scheduler passes it no such argument)."""
+    for key in keys:
+        if doc.has(("scheduler", key)):
+            b.note("ignored-key", f"`scheduler.{key}` is not read: OLMo's `{name}` scheduler takes no {key} "
+                   f"(build_scheduler), so the lr {'never warms up' if key == 't_warmup' else 'never decays'}",
+                   b.source(doc, ("scheduler", key)), hint="use `cosine_with_warmup` or `constant_with_warmup`"
+                   if key == "t_warmup" else "use a decaying scheduler (`cosine_with_warmup`) to decay the lr",
+                   key=f"scheduler.{key}")

@@ -224,3 +224,20 @@ def test_load_path_with_reset_trainer_state_is_continued_pretraining_not_a_resum
     assert plan.sources["mode.resumed"].key == "reset_trainer_state" and not plan.mode.from_scratch
     resumed = plan_of(write(tmp_path, "resume.yaml", BASE + "load_path: checkpoints/run/step1000\n"))
     assert resumed.mode.resumed and resumed.mode.init_from == "checkpoints/run/step1000"
+
+
+def test_constant_scheduler_has_no_warmup_and_no_floor(tmp_path) -> None:
+    # Held-out review 5 (47, thepowerfuldeez/OLMo OLMo-300M.yaml): `scheduler: {name: constant}` was planned with
+    # SchedulerConfig's t_warmup 100 and alpha_f 0.1; ConstantScheduler.get_lr returns the initial lr at every step.
+    base = BASE.replace("scheduler:\n  t_warmup: 100\n", "")
+    plan = plan_of(write(tmp_path, "c.yaml", base + "max_duration: 1000\nscheduler:\n  name: constant\n"))
+    assert plan.schedule.kind == "constant" and plan.schedule.warmup_steps == 0
+    assert plan.schedule.min_lr is None and plan.schedule.min_lr_ratio is None
+    assert plan.sources["schedule.warmup_steps"].line == 14 and not notes(plan, "ignored-key")
+    # A t_warmup written beside it is not read (PD002); constant_with_warmup reads it, and no alpha_f.
+    plan = plan_of(write(tmp_path, "d.yaml", base + "max_duration: 1000\nscheduler:\n  name: constant\n  t_warmup: 50\n"))
+    assert plan.schedule.warmup_steps == 0 and [f.line for f in findings(plan, "PD002")] == [15]
+    plan = plan_of(write(tmp_path, "e.yaml", base + "max_duration: 1000\nscheduler:\n  name: constant_with_warmup\n"
+                                                     "  t_warmup: 50\n  alpha_f: 0.1\n"))
+    assert plan.schedule.warmup_steps == 50 and plan.schedule.min_lr is None
+    assert [n.data["key"] for n in notes(plan, "ignored-key")] == ["scheduler.alpha_f"]
