@@ -15,6 +15,9 @@ ABSOLUTE_WARMUP_ENOUGH = 2_000
 # OPT-175B warms up 1.4% of its run and Zyphra's MoE recipes (Megatron-LM fork, examples/moe_*.sh) 2% of
 # 570,000 steps (11,400): long runs that warm up a few percent lose nothing worth a warning.
 LONG_WARMUP_SHARE = 0.03
+# GPT-3's warmup (375M tokens, every model size): a warmup no longer than that in tokens is a published one, however
+# many steps a small batch needs for it (Megatron's GPT-2 345M recipe: 32,000 steps of 8 × 1,024 tokens = 262M).
+PUBLISHED_WARMUP_TOKENS = 375e6
 FINETUNE_MAX_FRACTION = 0.20
 
 
@@ -24,8 +27,9 @@ def adam_warmup_floor(beta2: float) -> Optional[float]:
 
 
 def pretraining_problems(steps: Optional[float], fraction: Optional[float], total: Optional[float],
-                         beta2: Optional[float], adam: bool) -> list[str]:
-    """What is wrong with a pretraining warmup of `steps` (or `fraction` of a `total`-step run)."""
+                         beta2: Optional[float], adam: bool, tokens_per_step: Optional[float] = None) -> list[str]:
+    """What is wrong with a pretraining warmup of `steps` (or `fraction` of a `total`-step run) of
+    `tokens_per_step` tokens each (None: unknown)."""
     problems = []
     low_fraction, high_fraction = PRETRAIN_FRACTION
     if fraction is not None and fraction < low_fraction and (steps is None or steps < ABSOLUTE_WARMUP_ENOUGH):
@@ -37,8 +41,10 @@ def pretraining_problems(steps: Optional[float], fraction: Optional[float], tota
         # No fixed step floor: MosaicML's MPT recipes warm up 100 batches in runs of 4,800 to 63,900, and
         # the short-warmup risk (Adam's uninformed second moment) is the 2/(1−β2) floor below.
         _, high_steps = PRETRAIN_STEPS
-        if steps > high_steps and (fraction is None or fraction > LONG_WARMUP_SHARE):
-            problems.append(f"{steps:,.0f} steps is above {high_steps:,}")
+        published = tokens_per_step is not None and steps * tokens_per_step <= PUBLISHED_WARMUP_TOKENS
+        if steps > high_steps and (fraction is None or fraction > LONG_WARMUP_SHARE) and not published:
+            tokens = f" ({steps * tokens_per_step / 1e9:.2g}B tokens)" if tokens_per_step else ""
+            problems.append(f"{steps:,.0f} steps{tokens} is above {high_steps:,}")
         floor = adam_warmup_floor(beta2) if adam and beta2 is not None else None
         if floor is not None and steps < floor:
             problems.append(f"{steps:,.0f} steps is shorter than 2/(1−β2) = {floor:,.0f} for β2 = {short_float(beta2)}")
@@ -51,7 +57,8 @@ class WarmupLength(Rule):
     ## What it does
     For pretraining (not resumed): fires when the warmup is below 0.1% (unless it is
     already 2,000 steps or more, LLaMA's fixed warmup) or above 10% of the run, longer
-    than 10,000 optimizer steps (only where the warmup is also over 3% of the run), or —
+    than 10,000 optimizer steps (only where the warmup is also over 3% of the run and, when the
+    tokens per step are known, more than GPT-3's 375M tokens), or —
     from scratch with Adam — shorter than 2/(1−β2) steps, the untuned warmup of Ma & Yarats (2000 steps for β2 = 0.999, 40 for
     0.95). For fine-tuning, and for a pretraining stage that starts from a model's weights
     (LLM-Shearing prunes LLaMA2-7B with 100 warmup steps of 800): fires when the warmup is above
@@ -112,7 +119,9 @@ class WarmupLength(Rule):
         if plan.mode.kind == "pretrain" and plan.mode.init_from is None:
             beta2 = plan.optimizer.betas[1] if plan.optimizer.betas else None
             adam = plan.optimizer.is_adam_family and plan.mode.from_scratch and plan.starting_point_known
-            problems = pretraining_problems(steps, fraction, total.value, beta2, adam)
+            tokens = plan.derived.tokens_per_step
+            problems = pretraining_problems(steps, fraction, total.value, beta2, adam,
+                                            tokens.value if tokens.known else None)
             if problems:
                 yield self.finding(
                     plan, field,

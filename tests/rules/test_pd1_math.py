@@ -109,6 +109,11 @@ def test_pd101_uses_the_plans_tokens_per_step() -> None:
     # an lr above the published band itself is still judged against the scaled band
     above = _pd101(plan_of(batch=small_batch, optimizer={"family": "adamw", "lr": 7e-4}))
     assert [f.severity for f in above] == ["warning"] and "extrapolated" not in above[0].message
+    # below the published band and above only the √-scaled one: info too (held-out review 5, Megatron's GPT-2
+    # 345M recipe: lr 1.5e-4 at 8k tokens/step got "3.4× above the AdamW band", a warning)
+    below = _pd101(plan_of(batch=small_batch, optimizer={"family": "adamw", "lr": 3e-4}))
+    assert [f.severity for f in below] == ["info"]
+    assert below[0].message.startswith("peak lr 3e-4 is below the published AdamW band")
 
 
 def test_pd101_error_at_ten_times_the_band() -> None:
@@ -253,6 +258,11 @@ def test_pretraining_warmup_problems() -> None:
     assert pretraining_problems(11_400, 0.02, 570_000, 0.95, adam=True) == []
     # GPT-NeoX's 125M-dmoe: 10% of 320,000 steps is 32,000, a real share of the run.
     assert pretraining_problems(32_000, 0.1, 320_000, 0.95, adam=True) == ["32,000 steps is above 10,000"]
+    # Megatron's GPT-2 345M recipe (riverstone496's ds_gpt2_345m.sh, held-out review 5): 32,000 steps of 8 × 1,024
+    # tokens are 262M tokens, under GPT-3's 375M, and 6.4% of the run: no warning. At 32k tokens/step (1.0B) it is.
+    assert pretraining_problems(32_000, 0.064, 500_000, 0.95, adam=True, tokens_per_step=8192) == []
+    assert pretraining_problems(32_000, 0.064, 500_000, 0.95, adam=True, tokens_per_step=32_768) == [
+        "32,000 steps (1B tokens) is above 10,000"]
 
 
 def test_beta2_warmup_hint_fits_the_run() -> None:
