@@ -31,6 +31,11 @@ class IgnoredKey(Rule):
     named at `info` when no release is known (nanotron's Adam settings straight under
     `optimizer:`, the layout of 0.4 and earlier).
 
+    A launch script whose `\\` continuation a comment line cuts (`#--lr 5e-5 \\` between two flags:
+    bash ends the command at the comment and runs the lines after it as commands of their own) is
+    reported at the comment's line, naming the flags that never reach the program; the plan reads
+    them as the author meant.
+
     A key one YAML mapping sets twice is reported at its first line, whatever the trainer:
     PyYAML keeps the last value and drops the first without a word (OmegaConf-based trainers
     refuse the file); at `info` when both values are the same.
