@@ -23,7 +23,7 @@ import bisect
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 from .base import Alert, Annotation, Detector, MetricTable, StepRecord, reads_record
-from .window import Window, window_path
+from .window import Window, feed_records, window_path
 
 # Called with the detector and the exception when a detector fails; the detector is then
 # dropped from the set (the live monitor must not crash the loop over a detector bug).
@@ -67,17 +67,14 @@ class DetectorSet:
             leader = getattr(detector, "leader", None)
             if leader is not None:
                 self._pairs[next(i for i, d in enumerate(self.detectors) if d is leader)] = index
-        self._windowed: Optional[list[bool]] = None
         self._plan()
 
     def _plan(self) -> None:
-        """Which detectors take whole windows (`update_rows`; not one whose `update` was
-        replaced on the instance), and which pairs are fed record by record: a pair with a
-        window path each (the built-in one) takes a window each, in turn, the follower
-        reusing the leader's judgement of the window (see LossDivergence)."""
-        windowed = [self.windows and _windowed(type(d)) and "update" not in vars(d) for d in self.detectors]
-        if windowed == self._windowed:
-            return
+        """Which detectors take whole windows (`update_rows`), and which pairs are fed
+        record by record: a pair with a window path each (the built-in one) takes a window
+        each, in turn, the follower reusing the leader's judgement of the window (see
+        LossDivergence)."""
+        windowed = [self.windows and _windowed(type(d)) for d in self.detectors]
         self._windowed = windowed
         self._followers = {leader: follower for leader, follower in self._pairs.items()
                            if not (windowed[leader] and windowed[follower])}
@@ -123,7 +120,6 @@ class DetectorSet:
     def feed(self, records: Iterable[StepRecord]) -> list[Alert]:
         """The alerts these records raise, in record order (then detector order)."""
         records = list(records)
-        self._plan()
         alerts: list[Alert] = []
         start = 0
         for cut in [*self._cuts(records), len(records)]:
@@ -180,7 +176,20 @@ class DetectorSet:
             if windowed[index]:
                 if window is None:
                     window = Window.of(segment, shapes)
-                self._call(detector, _feed_window, detector, window, start, index, found)
+                out: list[tuple[int, Alert]] = []
+                try:
+                    if "update" in detector.__dict__:  # replaced on the instance: that one judges
+                        feed_records(detector, window, out)
+                    else:
+                        detector.update_rows(window, out)  # type: ignore[attr-defined]
+                except Exception as exc:  # noqa: BLE001 - as in _call: handed to on_error, which decides
+                    if self.on_error is None:
+                        raise
+                    self._drop(detector)
+                    self.on_error(detector, exc)
+                finally:  # the alerts raised before an exception are kept, as `_feed_rows` keeps them
+                    if out:
+                        found.extend((start + row, index, alert) for row, alert in out)
             elif index in followers:
                 self._feed_pair(detectors, records, index, followers[index], rows_of, found)
             elif index not in led:
@@ -294,17 +303,6 @@ def _windowed(cls: type) -> bool:
     if found is None:
         found = _WINDOWED[cls] = window_path(cls)
     return found
-
-
-def _feed_window(detector: Detector, window: Window, start: int, index: int,
-                 found: list[tuple[int, int, Alert]]) -> None:
-    """A whole window to one detector's window path; its alerts go to `found` even when
-    it raises part-way (as `_feed_rows` keeps those raised before an exception)."""
-    out: list[tuple[int, Alert]] = []
-    try:
-        detector.update_rows(window, out)  # type: ignore[attr-defined]
-    finally:
-        found.extend((start + row, index, alert) for row, alert in out)
 
 
 def _feed_rows(detector: Detector, records: Sequence[StepRecord], rows: list[int], index: int,

@@ -218,11 +218,27 @@ class StaleMetric(Detector):
     def update_rows(self, window: Window, out: list[tuple[int, Alert]]) -> None:
         """`update` over a whole window, metric by metric (each metric's runs are its own);
         the alerts sorted back into `update`'s order (row, then name)."""
-        names = sorted({name for shape in window.shapes for name in self._watched_in(dict.fromkeys(shape))})
+        watched = {shape: self._watched_in(dict.fromkeys(shape)) for shape in window.shapes}
+        counts: dict[str, int] = {}
+        for shape_names in watched.values():
+            for name in shape_names:
+                counts[name] = counts.get(name, 0) + 1
         last, runs, steps = self._last, self._runs, window.steps
         repeats, zero_repeats = self.repeats, self.zero_repeats
         found: list[tuple[int, str, Alert]] = []
-        for name in names:
+        columns = [name for name, count in counts.items() if count > 1 or len(watched) == 1]
+        metrics = window.metrics
+        for shape, shape_names in watched.items():  # a metric of one shape only (a layer sample): its rows in turn
+            single = [name for name in shape_names if counts[name] == 1] if len(watched) > 1 else ()
+            for row in window.shapes[shape] if single else ():
+                values = metrics[row]
+                for name in single:
+                    value = float(values[name])
+                    run = runs[name] + 1 if name in last and value == last[name] else 1
+                    last[name], runs[name] = value, run
+                    if run == (zero_repeats if value == 0 else repeats):
+                        found.append((row, name, self._alert(steps[row], name, value, run)))
+        for name in columns:
             rows, values = window.values(name)
             if not rows:
                 continue
