@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pretrain_doctor.plan.numbers import short_count, short_float
+from pretrain_doctor.plan.reading import assumed_run_kind
 from pretrain_doctor.rule import Rule
 
 BIG_MODEL = 1e9  # full fine-tunes of models this large are sensitive to the lr
@@ -90,7 +91,13 @@ class FinetuneLr(Rule):
         elif kind in ("lora", "qlora"):
             yield from self._lora(plan, lr)
         else:
-            yield from self._full(plan, lr)
+            program = assumed_run_kind(plan)
+            for finding in self._full(plan, lr):
+                if program:
+                    # a launched program's code decides what trains: a base it freezes takes no lr at all
+                    finding.severity = "info"
+                    finding.message += f" (assuming every weight trains: {program} may freeze part of the model in its own code)"
+                yield finding
 
     def _preference(self, plan, lr: float):
         if plan.mode.lora_rank is not None:

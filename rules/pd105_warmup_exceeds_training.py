@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pretrain_doctor.plan.reading import TRAINER_CAPS_WARMUP
 from pretrain_doctor.rule import Rule
 
 
@@ -9,7 +10,9 @@ class WarmupExceedsTraining(Rule):
     ## What it does
     Compares the warmup length in optimizer steps with the total number of optimizer
     steps. Fires when warmup ≥ total steps. When the total depends on the dataset size
-    (epoch-based runs), it reports at `info` with the formula and the flag that decides it.
+    (epoch-based runs), it reports at `info` with the formula and the flag that decides it; also at
+    `info` for a smoke test (the plan's `debug`: a 1-step run only checks the run starts) and where
+    the trainer itself caps warmup at the run's length (torchtitan), which it then says.
 
     ## Why is this bad?
     The schedule never leaves warmup: the learning rate climbs for the whole run and the
@@ -48,12 +51,18 @@ class WarmupExceedsTraining(Rule):
         field = "schedule.warmup_steps" if plan.schedule.warmup_steps is not None else "schedule.warmup_ratio"
         if total.known:
             if warmup.value >= total.value:
-                yield self.finding(
-                    plan, field,
-                    f"warmup is {warmup.value:g} steps but the run has only {total.value:g} optimizer steps; "
-                    "the peak learning rate is never reached",
-                    hint=self._hint(total.value),
-                )
+                source = plan.sources.get(field)
+                capped = source is not None and bool(source.note) and source.note.startswith(TRAINER_CAPS_WARMUP)
+                message = (f"{source.note}; the whole run is warmup" if capped else
+                           f"warmup is {warmup.value:g} steps but the run has only {total.value:g} optimizer steps; "
+                           "the peak learning rate is never reached")
+                # A smoke test (the plan's `debug`) checks that the run starts: its schedule does not matter,
+                # though copied to a real run the warmup would (held-out review 5: torchtitan `steps = 1`).
+                smoke = plan.debug
+                if smoke:
+                    message += " (a debug or smoke-test config: the schedule matters only if it is copied to a real run)"
+                yield self.finding(plan, field, message, hint=self._hint(total.value),
+                                   severity="info" if smoke or capped else None)
         elif total.missing:
             yield self.finding(
                 plan, field,

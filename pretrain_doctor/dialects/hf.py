@@ -13,6 +13,7 @@ from typing import Any, Optional
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
+from ..plan.reading import PROGRAM_MAY_FREEZE
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import TrainerVersions
@@ -142,7 +143,13 @@ class HfDialect(Dialect):
             kind = "full_finetune"
         else:
             kind = "pretrain"
-        b.set("mode.kind", kind, b.source(doc, ("model_name_or_path",)) if "model_name_or_path" in data else None)
+        if kind == "full_finetune" and data.get("program"):
+            # Only the program's code says what trains (Medusa's train_legacy.py freezes the base model and
+            # trains its heads at 1e-3): "full fine-tune" is an assumption here, not the file's word.
+            b.set("mode.kind", kind, b.source(doc, ("model_name_or_path",),
+                                              note=f"{PROGRAM_MAY_FREEZE} (`{data.get('program')}`)"))
+        else:
+            b.set("mode.kind", kind, b.source(doc, ("model_name_or_path",)) if "model_name_or_path" in data else None)
         b.take("mode.init_from", doc, "model_name_or_path")
         b.take("mode.lora_rank", doc, "lora_r", lenient_int)
         b.take("mode.lora_alpha", doc, "lora_alpha", lenient_number)

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple, Optional
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
+from ..plan.reading import TRAINER_CAPS_WARMUP
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from .shared import SMOKE_TEST_STEPS, optimizer_family
 from .torchtitan_keys import TORCHTITAN_KEY_CHANGES, TORCHTITAN_KEYS
@@ -194,6 +195,7 @@ class TorchtitanDialect(Dialect):
         if not b.has("schedule.warmup_steps"):
             b.take("schedule.warmup_steps", doc, "training.warmup_steps", lenient_int)
         b.default("schedule.warmup_steps", 200, DEFAULT)
+        _cap_warmup(b, doc)
         decay_type = str(doc.get(("lr_scheduler", "decay_type"), "linear"))
         ratio = lenient_number(doc.get(("lr_scheduler", "decay_ratio")))
         src = b.source(doc, ("lr_scheduler", "decay_ratio")) if doc.has(("lr_scheduler", "decay_ratio")) else None
@@ -261,6 +263,21 @@ def _parallel_key(doc: Document, key: str) -> tuple[str, str]:
         if doc.has((table, key)):
             return (table, key)
     return ("parallelism", key)
+
+
+def _cap_warmup(b: PlanBuilder, doc: Document) -> None:
+    """torchtitan's build_lr_schedulers (components/lr_scheduler.py, the `[lr_scheduler]` layout) warns
+    and uses the training steps when `warmup_steps` exceeds them: a 1-step smoke test warms up for 1 step,
+    not 200. The older `training.warmup_steps` layout has no such cap."""
+    warmup, steps = b.get("schedule.warmup_steps"), b.get("run.max_steps")
+    if doc.has(("training", "warmup_steps")) or not isinstance(warmup, int) or not isinstance(steps, int) \
+            or warmup <= steps:
+        return
+    key = "lr_scheduler.warmup_steps" if doc.has(("lr_scheduler", "warmup_steps")) else None
+    source = b.source(doc, ("lr_scheduler", "warmup_steps")) if key else b.source(doc, (), note=DEFAULT)
+    b.set("schedule.warmup_steps", steps, source.model_copy(update={
+        "note": f"{TRAINER_CAPS_WARMUP}: {warmup} capped at `training.steps` {steps} "
+                "(torchtitan's lr_scheduler.py warns and adjusts)"}))
 
 
 def _key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:

@@ -58,6 +58,24 @@ _NOT_TRAINING = frozenset({"log", "logging", "wandb", "metrics", "profiling"})
 _WORD = re.compile(r"[A-Za-z][a-z]*|[0-9]+")
 
 
+# The note on a run kind read only as "a model path and no adapter flags" for a launched program of its own:
+# the program may freeze most of the model in its code (Medusa's train_legacy.py freezes the base and trains
+# its heads), so rules whose premise is "every weight trains" speak at info and say what they assumed.
+PROGRAM_MAY_FREEZE = "assumed from the model path: the launched program may freeze part of the model in its own code"
+
+
+# The note on a warmup the trainer itself shortens to the run's length (torchtitan's lr_scheduler.py).
+TRAINER_CAPS_WARMUP = "the trainer caps warmup at the run's steps"
+
+
+def assumed_run_kind(plan: "TrainingPlan") -> Optional[str]:
+    """The program whose run kind the plan only assumes (a launched program's own code decides what trains)."""
+    source = plan.sources.get("mode.kind")
+    if source is not None and source.note and source.note.startswith(PROGRAM_MAY_FREEZE):
+        return source.note[len(PROGRAM_MAY_FREEZE):].strip(" ()") or "the launched program"
+    return None
+
+
 def judge_reading(plan: "TrainingPlan", guessed_dialect: bool = False, close_call: bool = False) -> None:
     """Set `plan.reading` when the file reads as a fork or a version we do not know: the dialect was a
     guess, or the file has FORK_MIN_KEYS keys no known version reads (one is enough after a close call

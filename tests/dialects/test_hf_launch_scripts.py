@@ -175,3 +175,22 @@ def test_a_launched_program_without_precision_or_eval_flags_leaves_them_to_its_c
     assert plan.eval.enabled is None
     stated = plan_of(write(tmp_path, "stated.sh", SCALEQUEST.replace("--loss_type", "--fp16 True --evaluation_strategy no --loss_type")))
     assert findings(stated, "PD303") and findings(stated, "PD702")
+
+
+def test_a_launched_programs_full_fine_tune_is_assumed_so_its_lr_band_speaks_at_info(tmp_path):
+    # Held-out review 5 (13, Medusa train_vicuna_7b.sh): medusa/train/train_legacy.py freezes the base model and
+    # trains its heads at 1e-3; PD103 warned "full fine-tune of a 7B model at lr 1e-3 overwrites pretrained knowledge".
+    script = write(tmp_path, "train_vicuna_7b.sh", """
+        torchrun --nproc_per_node=4 medusa/train/train.py --model_name_or_path lmsys/vicuna-7b-v1.3 \\
+            --bf16 True --output_dir test --num_train_epochs 1 --per_device_train_batch_size 8 \\
+            --gradient_accumulation_steps 4 --learning_rate 1e-3 --warmup_ratio 0.1 \\
+            --lr_scheduler_type "cosine" --model_max_length 2048 --medusa_num_heads 3
+        """)
+    plan = plan_of(script, "hf")
+    assert plan.mode.kind == "full_finetune" and "may freeze part of the model" in plan.sources["mode.kind"].note
+    (finding,) = findings(plan, "PD103")
+    assert finding.severity == "info" and "assuming every weight trains" in finding.message
+    # the same arguments as a TrainingArguments YAML (no program of its own): the band warns
+    yaml = write(tmp_path, "args.yaml", "model_name_or_path: lmsys/vicuna-7b-v1.3\nlearning_rate: 1.0e-3\n"
+                 "per_device_train_batch_size: 8\nnum_train_epochs: 1\nbf16: true\n")
+    assert [f.severity for f in findings(plan_of(yaml, "hf"), "PD103")] == ["warning"]

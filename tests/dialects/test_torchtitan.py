@@ -114,3 +114,19 @@ enable_valid = true
 """
     plan = plan_of(write(tmp_path, "llama3.2_1b.toml", text))
     assert plan.eval.enabled is True and plan.eval.interval_steps == 2000 and findings(plan, "PD702") == []
+
+
+def test_a_one_step_smoke_test_gets_no_error_and_says_torchtitan_caps_its_warmup(tmp_path) -> None:
+    # Held-out review 5 (53, llm-benchmarking llama3_8b_4gpu.toml): `steps = 1` with warmup 200 gave a PD105 error.
+    # torchtitan's build_lr_schedulers warns and caps warmup_steps at the training steps; a 1-step run is a smoke test.
+    text = MINIMAL.replace("steps = 3000", "steps = 1") + "\n[lr_scheduler]\nwarmup_steps = 200\n"
+    plan = plan_of(write(tmp_path, "bench.toml", text))
+    assert plan.debug and plan.schedule.warmup_steps == 1
+    assert "200 capped at `training.steps` 1" in plan.sources["schedule.warmup_steps"].note
+    (finding,) = findings(plan, "PD105")
+    assert finding.severity == "info" and "caps warmup" in finding.message and "smoke-test" in finding.message
+    # a real run with a warmup longer than the run: capped, so the whole run is warmup, said at info
+    plan = plan_of(write(tmp_path, "long.toml", MINIMAL.replace("steps = 3000", "steps = 150")
+                         + "\n[lr_scheduler]\nwarmup_steps = 200\n"))
+    assert not plan.debug and plan.schedule.warmup_steps == 150
+    assert [f.severity for f in findings(plan, "PD105")] == ["info"]
