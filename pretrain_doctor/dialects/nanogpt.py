@@ -13,6 +13,7 @@ file), read with `ast` and never run, replace them (forks change learning_rate, 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 from typing import NamedTuple, Optional
 
@@ -20,6 +21,7 @@ from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .shared import optimizer_family
 
 DEFAULT = "nanoGPT train.py default"
 # train.py's globals (karpathy/nanoGPT), the ones an override file may set.
@@ -36,6 +38,10 @@ _SIGNATURE = ("batch_size", "block_size", "learning_rate", "max_iters", "init_fr
               "gradient_accumulation_steps", "n_layer", "n_embd", "always_save_checkpoint", "warmup_iters",
               "lr_decay_iters", "out_dir", "wandb_log", "eval_only")
 _DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
+# karpathy's train.py: `gradient_accumulation_steps //= ddp_world_size` (the config's GA is global).
+_GA_DIVIDED = re.compile(r"gradient_accumulation_steps\s*(//=|=\s*gradient_accumulation_steps\s*//)")
+# Globals a fork names its optimizer with (MARS: `optimizer_name = 'moonlight'`); upstream has AdamW only.
+_OPTIMIZER_GLOBALS = ("optimizer_name", "optimizer", "optim")
 _GPT2_BPE_DATASETS = ("openwebtext", "shakespeare")
 # GPT-2 checkpoints train.py can start from (model.py GPT.from_pretrained).
 _GPT2 = {"gpt2": (12, 768, 12), "gpt2-medium": (24, 1024, 16), "gpt2-large": (36, 1280, 20), "gpt2-xl": (48, 1600, 25)}
@@ -49,16 +55,38 @@ class _Defaults(NamedTuple):
     # Globals a fork's train.py defines for its config that karpathy's lacks (better-nanoGPT's `data` dict):
     # name -> value (None when not a literal). Evidence that upstream's meanings may not hold (plan/reading.py).
     fork_only: dict[str, object] = {}
+    # Whether the fork's train.py divides gradient_accumulation_steps by the world size (None: not read;
+    # karpathy's does). MARS's train_adamw.py does not: its GA is per GPU.
+    divides_grad_accum: Optional[bool] = None
+
+
+def _train_py_candidates(config: Path) -> list[Path]:
+    """The fork's training script for an override file: `train.py` (in `../` from `config/`, or beside the
+    file), else a `train_<words>.py` whose words all name the config (MARS: `train_adamw.py` runs
+    `config/train_gpt2_small_adamw.py`, `train_moonlight.py` runs `train_gpt2_xl_moonlight.py`), most words first."""
+    words = set(config.stem.lower().split("_"))
+    found: list[Path] = []
+    for folder in (config.parent.parent, config.parent):
+        found.append(folder / "train.py")
+        try:
+            scripts = sorted(folder.glob("train_*.py"))
+        except OSError:
+            continue
+        named = [(len(own), path) for path in scripts if path.name != config.name
+                 for own in [set(path.stem.lower().split("_")[1:])] if own and own <= words]
+        found += [path for _, path in sorted(named, key=lambda item: -item[0])]
+    return found
 
 
 def _train_py_defaults(doc: Document) -> _Defaults:
     """karpathy's train.py globals, with those a fork's own train.py beside the override sets."""
     config = Path(doc.path)
-    for candidate in (config.parent.parent / "train.py", config.parent / "train.py"):
+    for candidate in _train_py_candidates(config):
         try:
             if not candidate.is_file() or candidate.stat().st_size > 1_000_000 or candidate.resolve() == config.resolve():
                 continue
-            tree = ast.parse(candidate.read_text(encoding="utf-8", errors="replace"))
+            text = candidate.read_text(encoding="utf-8", errors="replace")
+            tree = ast.parse(text)
         except (OSError, SyntaxError, ValueError):
             continue
         values = dict(TRAIN_PY_DEFAULTS)
@@ -74,8 +102,17 @@ def _train_py_defaults(doc: Document) -> _Defaults:
             elif not name.startswith("_"):
                 fork_only[name] = value
         return _Defaults(values, f"{candidate.name} default ({candidate.parent.name}/{candidate.name}, this fork's)",
-                         _model_py_decays_embedding(candidate.parent / "model.py"), fork_only)
+                         _model_py_decays_embedding(candidate.parent / "model.py"), fork_only,
+                         _divides_grad_accum(text))
     return _Defaults(TRAIN_PY_DEFAULTS, DEFAULT)
+
+
+def _divides_grad_accum(text: str) -> Optional[bool]:
+    """Whether a DDP training script divides the config's GA by the world size (karpathy's does); None
+    for a script without DDP (a sketch, one GPU), whose GA says nothing of a world size."""
+    if "init_process_group" not in text and "ddp_rank" not in text:
+        return None
+    return _GA_DIVIDED.search(text) is not None
 
 
 def _model_py_decays_embedding(path: Path) -> Optional[bool]:
@@ -193,6 +230,14 @@ class NanogptDialect(Dialect):
     def _optimizer(self, b: PlanBuilder, doc: Document, d: _Defaults) -> None:
         b.set("optimizer.name", "torch.optim.AdamW")
         b.set("optimizer.family", "adamw")
+        for name in _OPTIMIZER_GLOBALS:
+            chosen = doc.get(name, d.fork_only.get(name))
+            if isinstance(chosen, str) and chosen.strip():
+                # a fork that chooses its optimizer (MARS's moonlight/mars/adamw): the AdamW bands judge only AdamW
+                src = b.source(doc, (name,)) if doc.has(name) else b.source(doc, (), note=d.note)
+                b.set("optimizer.name", chosen, src)
+                b.set("optimizer.family", optimizer_family(chosen), src)
+                break
         self._take(b, doc, d, "optimizer.lr", "learning_rate")
         self._take(b, doc, d, "optimizer.weight_decay", "weight_decay")
         beta1 = lenient_number(doc.get("beta1", d.values["beta1"]))
@@ -236,8 +281,13 @@ class NanogptDialect(Dialect):
         self._take(b, doc, d, "batch.micro_batch_size", "batch_size", lenient_int)
         self._take(b, doc, d, "batch.grad_accum", "gradient_accumulation_steps", lenient_int)
         self._take(b, doc, d, "batch.seq_len", "block_size", lenient_int)
-        b.set("batch.grad_accum_is_global", True, b.source(doc, ("gradient_accumulation_steps",),
-                                                           note="train.py divides it by the world size"))
+        if d.divides_grad_accum is False:
+            b.set("batch.grad_accum_is_global", False, b.source(
+                doc, ("gradient_accumulation_steps",), note="this fork's training script does not divide it by the "
+                "world size: it is per GPU"))
+        else:
+            b.set("batch.grad_accum_is_global", True, b.source(doc, ("gradient_accumulation_steps",),
+                                                               note="train.py divides it by the world size"))
 
     def _run(self, b: PlanBuilder, doc: Document, d: _Defaults) -> None:
         self._take(b, doc, d, "run.max_steps", "max_iters", lenient_int)

@@ -127,3 +127,32 @@ def test_a_forks_own_config_globals_are_known_to_it_and_mark_a_fork(tmp_path) ->
     assert plan.foreign_keys == ["data", "position_embedding"]  # `local_only` comes after config_keys
     assert plan.reading is not None and "batch" in plan.fork_areas
     assert not notes(plan, "ignored-key")  # the fork reads `position_embedding`: no "did you mean"
+
+
+def test_a_forks_named_training_script_its_optimizer_and_per_gpu_accumulation(tmp_path) -> None:
+    # Held-out review 5 (56, 59: MARS config/train_gpt2_xl_moonlight.py run by train_moonlight.py): no train.py, so the
+    # fork's script and model.py went unread; PD101 judged Moonlight's 3e-3 by the AdamW band, the plan divided GA by
+    # the world size (MARS's script never does: `gradient_accumulation_steps *= 8` only without DDP), and PD204 said
+    # the embedding is decayed though its model.py blacklists torch.nn.Embedding.
+    (tmp_path / "config").mkdir()
+    script = ("import os\nbatch_size = 12\ngradient_accumulation_steps = 5\noptimizer_name = 'adamw'\n"
+              "config_keys = [k for k in globals()]\n"
+              "ddp = int(os.environ.get('RANK', -1)) != -1\nif ddp:\n    init_process_group(backend='nccl')\n"
+              "    ddp_rank = int(os.environ['RANK'])\nelse:\n    gradient_accumulation_steps *= 8\n")
+    (tmp_path / "train_moonlight.py").write_text(script)
+    (tmp_path / "train_mars.py").write_text(script)
+    (tmp_path / "model.py").write_text("blacklist_weight_modules = (torch.nn.LayerNorm, torch.nn.Embedding)\n")
+    override = write(tmp_path / "config", "train_gpt2_xl_moonlight.py",
+                     "batch_size = 5\nblock_size = 1024\ngradient_accumulation_steps = 12\nn_layer = 48\nn_head = 25\n"
+                     "n_embd = 1600\noptimizer_name = 'moonlight'\nlearning_rate = 3e-3\nmax_iters = 100000\n"
+                     "lr_decay_iters = 100000\n")
+    plan = plan_of(override, world_size=8)
+    assert plan.optimizer.name == "moonlight" and not plan.optimizer.is_adam_family and findings(plan, "PD101") == []
+    assert plan.batch.grad_accum_is_global is False and plan.derived.global_batch.value == 5 * 12 * 8
+    assert plan.optimizer.decay_embeddings is False
+    # karpathy's script divides GA by the world size: the config's GA is global
+    (tmp_path / "train_moonlight.py").write_text(script.replace("else:\n", "    gradient_accumulation_steps //= 8\nelse:\n"))
+    assert plan_of(override, world_size=8).derived.global_batch.value == 5 * 12
+    # a script whose words are not all in the config's name is another program's
+    (tmp_path / "train_moonlight.py").unlink()
+    assert plan_of(override, world_size=8).optimizer.decay_embeddings is True
