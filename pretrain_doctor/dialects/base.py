@@ -155,8 +155,12 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
                keys: Optional[Iterable[str]] = None, cutoff: float = 0.84,
                changes: Optional[dict[str, KeyChange]] = None, versions: Optional[TrainerVersions] = None,
                suggest: bool = True, spelling: Optional[Callable[[str], str]] = None,
-               never_suggest: Iterable[str] = ()) -> None:
+               never_suggest: Iterable[str] = (), values: Optional[Mapping[str, Iterable[str]]] = None) -> None:
     """Report keys the judged trainer version does not read (`spelling`: how `known` spells a key).
+
+    `values`: the values every known version accepts for enum-like keys (NeoX `norm`). A value none
+    accepts (`norm: crmsnorm`) is evidence of a fork, as a fork's key is, and an unknown key holding a
+    word of it (`crms_norm_epsilon`) is that fork's own key, not a slip of `rms_norm_epsilon`.
 
     `never_suggest`: known keys no config file sets (a launcher fills them in), so never a
     "did you mean" target: an unknown key close to one is a script's own argument, not a slip.
@@ -173,6 +177,7 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
     if not isinstance(node, dict):
         return
     candidates: Optional[list[str]] = None  # the keys the judged version reads, listed once when needed
+    odd_values = _unknown_values(builder, doc, node, prefix, values, spelling)
     for key in keys if keys is not None else node:
         if not isinstance(key, str):
             continue
@@ -202,7 +207,13 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
         if close is not None and probe != key:  # shown as the file spells keys (`lr-decay-iters`)
             mapping = {new: old for old, new in zip(key, probe) if old != new} if len(key) == len(probe) else {}
             close = "".join(mapping.get(char, char) for char in close)
-        if close and close in node and not is_slip(probe, close):
+        owner = _value_word_owner(probe, close, odd_values) if close else None
+        if owner is not None:
+            builder.note("ignored-key", f"`{name}` is not a key of any version of this trainer known here; it goes "
+                         f"with `{owner[0]}: {owner[1]}`, a value no known version accepts, so it is the fork's own "
+                         f"key, not a misspelling of `{close}`", builder.source(doc, path), key=name, severity="info",
+                         hint="check that the fork this config is for reads it")
+        elif close and close in node and not is_slip(probe, close):
             builder.note("ignored-key", _not_a_slip_message(name, close), builder.source(doc, path),
                          hint="check that the program this config is for (a fork, a newer release) reads it",
                          key=name, severity="info")
@@ -225,6 +236,32 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
                 typo=True,
                 unique=unique,
             )
+
+
+def _unknown_values(builder: PlanBuilder, doc: Document, node: dict, prefix: KeyPath,
+                    values: Optional[Mapping[str, Iterable[str]]],
+                    spelling: Optional[Callable[[str], str]]) -> dict[str, str]:
+    """Values of enum-like keys that no known version accepts (value -> key), each recorded as fork evidence."""
+    found: dict[str, str] = {}
+    for key, value in node.items():
+        name = spelling(key) if spelling is not None and isinstance(key, str) else key
+        accepted = (values or {}).get(name)
+        if accepted is None or not isinstance(value, str) or not value.strip():
+            continue
+        if value.strip().lower() not in {str(v).lower() for v in accepted}:
+            found[value.strip().lower()] = dotted(prefix + (key,))
+            builder.foreign_key(f"{dotted(prefix + (key,))}: {value.strip()}", value)
+    return found
+
+
+def _value_word_owner(key: str, close: str, odd_values: dict[str, str]) -> Optional[tuple[str, str]]:
+    """(key, value) of an unknown value that holds a word of `key` the near known key lacks: `crms` of
+    `crms_norm_epsilon` is in `norm: crmsnorm` and not in `rms_norm_epsilon`."""
+    own = set(re.split(r"[_\-.]", key.lower())) - set(re.split(r"[_\-.]", close.lower()))
+    for value, where in odd_values.items():
+        if any(len(word) >= 3 and word in value for word in own):
+            return where, value
+    return None
 
 
 def is_slip(key: str, known: str) -> bool:
@@ -278,16 +315,18 @@ def _ranked(key: str, candidates: list[str], cutoff: float) -> list[tuple[float,
 
 def table_notes(builder: PlanBuilder, doc: Document, table: Any, versions: TrainerVersions,
                 also: Optional[Mapping[str, Iterable[str]]] = None, sections: Optional[Iterable[str]] = None,
-                spelling: Optional[Callable[[str], str]] = None) -> None:
+                spelling: Optional[Callable[[str], str]] = None,
+                values: Optional[Mapping[str, Iterable[str]]] = None) -> None:
     """typo_notes for every section of a generated keys table (a dialects/*_keys.py module with
     TRAINER, KEYS and CHANGES) that `doc` has, judged against the trainer version in `versions`.
 
-    `also`: keys a section reads beside the table's (section -> keys); `sections`: only these."""
+    `also`: keys a section reads beside the table's (section -> keys); `sections`: only these;
+    `values`: the accepted values of enum-like top-level keys (typo_notes)."""
     changes = ChangeTable(table.TRAINER, table.CHANGES, spelling)
     for section in sections if sections is not None else table.KEYS:
         known = set(table.KEYS.get(section, ())) | set((also or {}).get(section, ()))
         typo_notes(builder, doc, known, prefix=tuple(section.split(".")) if section else (), changes=changes,
-                   versions=versions, spelling=spelling)
+                   versions=versions, spelling=spelling, values=values if not section else None)
     judged_version(builder, doc, versions, table.TRAINER)
 
 

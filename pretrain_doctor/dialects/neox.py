@@ -34,6 +34,10 @@ _SETUP_KEYS = {"data_path", "train_data_paths", "valid_data_paths", "test_data_p
                "tokenizer_type", "data_impl", "use_comet", "comet_workspace", "comet_project", "deepspeed_slurm",
                "train_data_weights", "valid_data_weights", "test_data_weights", "label_data_paths", "master_port",
                "num_gpus", "num_nodes"}
+# The values NeoXArgs' Literal types accept in every release known here (neox_args.py `norm`): a
+# value outside them (a fork's `norm: crmsnorm`) is fork evidence (base.typo_notes).
+_ENUM_VALUES = {"norm": frozenset({"layernorm", "rmsnorm", "scalenorm", "non_parametric_layernorm", "te_rmsnorm",
+                                   "te_layernorm"})}
 _TRAINING_KEYS = {"optimizer", "train_iters", "train_micro_batch_size_per_gpu", "train_batch_size", "lr_decay_iters"}
 # Keys of NeoX configs that no release read declares (neox_keys.py holds the fields of every release's
 # NeoXArgs classes); `-` and `_` spellings are alike.
@@ -173,7 +177,7 @@ class NeoxDialect(Dialect):
         self._parallel_and_misc(b, view)
         for doc in docs:  # `-` and `_` alike: keys are looked up in the table's `_` spelling
             table_notes(b, doc, self.table(), context.trainer_versions, also={"": _EXTRA_KEYS},
-                        spelling=lambda key: key.replace("-", "_"))
+                        spelling=lambda key: key.replace("-", "_"), values=_ENUM_VALUES)
         apply_flags(b, context)
         return b.build()
 

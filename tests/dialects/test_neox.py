@@ -161,3 +161,17 @@ def test_an_unknown_key_beside_its_only_close_key_is_no_typo(tmp_path) -> None:
     [note] = [n for n in notes(plan, "ignored-key") if n.data["key"] == "use_bias_in_qk_norm"]
     # alone it is no slip either: a whole word (`qk_`) more than the nearest known key is a fork's own key
     assert not note.data.get("typo") and note.data["severity"] == "info" and "`use_bias_in_norms`" in note.message
+
+
+def test_a_value_no_release_accepts_marks_a_fork_whose_key_for_it_is_its_own(tmp_path) -> None:
+    # Held-out review 5 (21, LIVIA's NeoX fork 160M_allmods.yml): `norm: crmsnorm` with `crms_norm_epsilon`, read by the
+    # fork's neox_args.py and norms.py; PD002 warned "did you mean `rms_norm_epsilon`", a rename that breaks the fork.
+    text = MODEL.rstrip().rstrip("}").rstrip().rstrip(",") + ',\n  "norm": "crmsnorm",\n  "crms_norm_epsilon": 1.0e-8\n}\n'
+    plan = plan_of(write(tmp_path, "160M.yml", text), "neox")
+    ignored = [n for n in notes(plan, "ignored-key") if n.data.get("key") == "crms_norm_epsilon"]
+    assert len(ignored) == 1 and not ignored[0].data.get("typo") and "fork's own key" in ignored[0].message
+    assert "norm: crmsnorm" in plan.foreign_keys
+    # an upstream value: the near key stays a slip
+    plan = plan_of(write(tmp_path, "up.yml", text.replace("crmsnorm", "rmsnorm")), "neox")
+    assert [n.data.get("suggestion") for n in notes(plan, "ignored-key") if n.data.get("key") == "crms_norm_epsilon"] \
+        == ["rms_norm_epsilon"]
