@@ -102,9 +102,16 @@ def _train_py_defaults(doc: Document) -> _Defaults:
             elif not name.startswith("_"):
                 fork_only[name] = value
         return _Defaults(values, f"{candidate.name} default ({candidate.parent.name}/{candidate.name}, this fork's)",
-                         _model_py_decays_embedding(candidate.parent / "model.py"), fork_only,
+                         _model_py_decays_embedding(candidate.parent / "model.py") if _uses_model_grouping(text) else None,
+                         fork_only,
                          _divides_grad_accum(text))
     return _Defaults(TRAIN_PY_DEFAULTS, DEFAULT)
+
+
+def _uses_model_grouping(text: str) -> bool:
+    """Whether the script builds its optimizer with model.py's configure_optimizers (whose grouping PD204
+    reads); MARS's train_moonlight.py groups parameters itself and decays wte/wpe in its AdamW group."""
+    return ".configure_optimizers(" in text or re.search(r"^optimizer\s*=", text, re.M) is None
 
 
 def _divides_grad_accum(text: str) -> Optional[bool]:

@@ -153,6 +153,10 @@ def test_a_forks_named_training_script_its_optimizer_and_per_gpu_accumulation(tm
     # karpathy's script divides GA by the world size: the config's GA is global
     (tmp_path / "train_moonlight.py").write_text(script.replace("else:\n", "    gradient_accumulation_steps //= 8\nelse:\n"))
     assert plan_of(override, world_size=8).derived.global_batch.value == 5 * 12
+    # a script that groups the parameters itself (train_moonlight.py: wte/wpe in Moonlight's AdamW group, decayed)
+    (tmp_path / "train_moonlight.py").write_text(script + "optimizer = Moonlight(lr=learning_rate, wd=weight_decay)\n")
+    assert plan_of(override, world_size=8).optimizer.decay_embeddings is True
     # a script whose words are not all in the config's name is another program's
     (tmp_path / "train_moonlight.py").unlink()
-    assert plan_of(override, world_size=8).optimizer.decay_embeddings is True
+    assert plan_of(override, world_size=8).optimizer.name == "moonlight"  # the config's own optimizer_name
+    assert plan_of(override, world_size=8).batch.grad_accum_is_global is True  # no script read: upstream's
