@@ -19,7 +19,7 @@ from typing import NamedTuple, Optional
 
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
-from ..plan.model import TrainingPlan
+from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from .shared import optimizer_family
 
@@ -58,6 +58,10 @@ class _Defaults(NamedTuple):
     # Whether the fork's train.py divides gradient_accumulation_steps by the world size (None: not read;
     # karpathy's does). MARS's train_adamw.py does not: its GA is per GPU.
     divides_grad_accum: Optional[bool] = None
+    # Config globals the fork's train.py assigns again AFTER the configurator (cnnGPT: `init_from = 'resume'`,
+    # `learning_rate = 3e-5`): they override the config file. name -> (value, line in `script`).
+    overrides: dict[str, tuple[object, int]] = {}
+    script: str = ""  # the training script read
 
 
 def _train_py_candidates(config: Path) -> list[Path]:
@@ -104,7 +108,9 @@ def _train_py_defaults(doc: Document) -> _Defaults:
         return _Defaults(values, f"{candidate.name} default ({candidate.parent.name}/{candidate.name}, this fork's)",
                          _model_py_decays_embedding(candidate.parent / "model.py") if _uses_model_grouping(text) else None,
                          fork_only,
-                         _divides_grad_accum(text))
+                         _divides_grad_accum(text),
+                         _after_configurator(tree, {*values, *fork_only}),
+                         str(candidate))
     return _Defaults(TRAIN_PY_DEFAULTS, DEFAULT)
 
 
@@ -155,6 +161,39 @@ def _config_globals(tree: ast.Module) -> list[ast.Assign]:
     return [node for node in found if node.targets[0].id in TRAIN_PY_DEFAULTS]  # type: ignore[attr-defined]
 
 
+def _after_configurator(tree: ast.Module, config: set[str]) -> dict[str, tuple[object, int]]:
+    """Config globals train.py sets again at top level after applying the override file (`config_keys = ...` /
+    `exec(open('configurator.py')...)`), with literal values: the run uses these, whatever the config says.
+    Assignments inside `if`/functions are conditional and not read."""
+    found: dict[str, tuple[object, int]] = {}
+    applied = False
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and "configurator" in ast.dump(node):
+            applied = True
+        elif applied and isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id in config:
+            try:
+                found[node.targets[0].id] = (_literal(node.value), node.lineno)
+            except (ValueError, TypeError, ZeroDivisionError, OverflowError, SyntaxError):
+                found.pop(node.targets[0].id, None)  # set to something not literal: the config's value is gone too
+    return found
+
+
+def _value(doc: Document, d: _Defaults, name: str, default: object = None) -> object:
+    """What train.py runs with: its post-configurator assignment, else the override file's, else the default."""
+    if name in d.overrides:
+        return d.overrides[name][0]
+    return doc.get(name, d.values.get(name, default))
+
+
+def _source(b: PlanBuilder, doc: Document, d: _Defaults, name: str) -> Optional[Source]:
+    """Where `name`'s value comes from: the script's post-configurator line, the override file's key, or None."""
+    if name in d.overrides:
+        return Source(file=d.script, line=d.overrides[name][1], key=name,
+                      note=f"{Path(d.script).name} sets it after the configurator: overrides the config")
+    return b.source(doc, (name,)) if doc.has(name) else None
+
+
 def _literal(node: ast.AST) -> object:
     """A literal, or arithmetic on literals (`5 * 8`), as train.py writes its globals."""
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Add, ast.Sub, ast.Div, ast.FloorDiv)):
@@ -197,15 +236,20 @@ class NanogptDialect(Dialect):
 
     @staticmethod
     def _take(b: PlanBuilder, doc: Document, d: _Defaults, field: str, name: str, convert=lenient_number) -> None:
-        """The override's value, else train.py's default."""
+        """train.py's post-configurator assignment, else the override's value, else train.py's default."""
+        if name in d.overrides:
+            value = convert(d.overrides[name][0]) if convert else d.overrides[name][0]
+            if value is not None:
+                b.set(field, value, _source(b, doc, d, name))
+                return
         b.take(field, doc, name, convert)
         if not b.has(field):
             value = convert(d.values[name]) if convert else d.values[name]
             b.default(field, value, d.note)
 
     def _model_and_mode(self, b: PlanBuilder, doc: Document, d: _Defaults) -> None:
-        init_from = str(doc.get("init_from", d.values["init_from"]))
-        src = b.source(doc, ("init_from",)) if doc.has("init_from") else None
+        init_from = str(_value(doc, d, "init_from"))
+        src = _source(b, doc, d, "init_from")
         b.set("model.family", "gpt2")
         if init_from == "scratch":
             b.set("mode.kind", "pretrain", src)
@@ -213,7 +257,7 @@ class NanogptDialect(Dialect):
                 self._take(b, doc, d, field, name, lenient_int)
             # Without a meta.pkl (the GPT-2 BPE datasets) train.py pads GPT-2's vocabulary to 50304;
             # other datasets (shakespeare_char) bring their own size in meta.pkl.
-            if str(doc.get("dataset", d.values["dataset"])) in _GPT2_BPE_DATASETS:
+            if str(_value(doc, d, "dataset")) in _GPT2_BPE_DATASETS:
                 b.default("model.vocab_size", 50304, d.note + " (GPT-2 BPE, no meta.pkl)")
             else:
                 b.unknown("model.vocab_size", "the dataset's meta.pkl")
@@ -247,10 +291,10 @@ class NanogptDialect(Dialect):
                 break
         self._take(b, doc, d, "optimizer.lr", "learning_rate")
         self._take(b, doc, d, "optimizer.weight_decay", "weight_decay")
-        beta1 = lenient_number(doc.get("beta1", d.values["beta1"]))
-        beta2 = lenient_number(doc.get("beta2", d.values["beta2"]))
-        key = "beta2" if doc.has("beta2") else "beta1"
-        b.set("optimizer.betas", (beta1, beta2), b.source(doc, (key,), note=None if doc.has(key) else d.note))
+        beta1 = lenient_number(_value(doc, d, "beta1"))
+        beta2 = lenient_number(_value(doc, d, "beta2"))
+        key = "beta2" if doc.has("beta2") or "beta2" in d.overrides else "beta1"
+        b.set("optimizer.betas", (beta1, beta2), _source(b, doc, d, key) or b.source(doc, (key,), note=d.note))
         b.default("optimizer.eps", 1e-8, "torch.optim.AdamW default")
         # configure_optimizers decays every 2-D tensor: the tied embedding too, norms and biases not
         # (a fork's model.py with the older whitelist/blacklist grouping leaves the embedding out).
@@ -259,8 +303,8 @@ class NanogptDialect(Dialect):
         self._take(b, doc, d, "clipping.max_norm", "grad_clip")
 
     def _schedule(self, b: PlanBuilder, doc: Document, d: _Defaults) -> None:
-        decay = lenient_bool(doc.get("decay_lr", d.values["decay_lr"]))
-        src = b.source(doc, ("decay_lr",)) if doc.has("decay_lr") else None
+        decay = lenient_bool(_value(doc, d, "decay_lr"))
+        src = _source(b, doc, d, "decay_lr")
         if decay is False:
             b.set("schedule.kind", "constant", src)
             b.set("schedule.warmup_steps", 0, src)
@@ -298,10 +342,10 @@ class NanogptDialect(Dialect):
 
     def _run(self, b: PlanBuilder, doc: Document, d: _Defaults) -> None:
         self._take(b, doc, d, "run.max_steps", "max_iters", lenient_int)
-        dtype = str(doc.get("dtype", d.values["dtype"]))
+        dtype = str(_value(doc, d, "dtype"))
         compute = _DTYPES.get(dtype)
         if compute:
-            src = b.source(doc, ("dtype",)) if doc.has("dtype") else None
+            src = _source(b, doc, d, "dtype")
             b.set("precision.compute", compute, src)
             b.set("precision.params", "fp32")
             b.set("precision.mixed", compute != "fp32")
@@ -312,16 +356,16 @@ class NanogptDialect(Dialect):
         b.set("seed", 1337, b.source(doc, (), note="train.py: torch.manual_seed(1337 + seed_offset)"))
         self._take(b, doc, d, "eval.interval_steps", "eval_interval", lenient_int)
         b.set("eval.enabled", True)
-        always = lenient_bool(doc.get("always_save_checkpoint", True))
+        always = lenient_bool(_value(doc, d, "always_save_checkpoint", True))
         b.set("checkpoint.enabled", True)
         b.set("checkpoint.strategy", "every eval" if always else "best val loss",
-              b.source(doc, ("always_save_checkpoint",)) if doc.has("always_save_checkpoint") else None)
+              _source(b, doc, d, "always_save_checkpoint"))
         b.take("checkpoint.interval_steps", doc, "eval_interval", lenient_int)
         b.default("checkpoint.interval_steps", d.values["eval_interval"], d.note)
-        dataset = doc.get("dataset", d.values["dataset"])
+        dataset = _value(doc, d, "dataset")
         b.set("data.train", [{"dataset": str(dataset), "split": "train", "key": "dataset", "line": _line(doc, ("dataset",))}])
         b.set("data.eval", [{"dataset": str(dataset), "split": "val", "key": "dataset", "line": _line(doc, ("dataset",))}])
-        if lenient_bool(doc.get("eval_only")):
+        if lenient_bool(_value(doc, d, "eval_only")):
             b.set("debug", True, b.source(doc, ("eval_only",), note="eval_only: no training step runs"))
 
 

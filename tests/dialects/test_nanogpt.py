@@ -160,3 +160,32 @@ def test_a_forks_named_training_script_its_optimizer_and_per_gpu_accumulation(tm
     (tmp_path / "train_moonlight.py").unlink()
     assert plan_of(override, world_size=8).optimizer.name == "moonlight"  # the config's own optimizer_name
     assert plan_of(override, world_size=8).batch.grad_accum_is_global is True  # no script read: upstream's
+
+
+def test_a_forks_train_py_assignments_after_the_configurator_override_the_config(tmp_path) -> None:
+    # Held-out review 6, cnnGPT train_shakespeare_char.py: the fork's train.py sets `init_from = 'resume'`,
+    # `learning_rate = 3e-5`, `min_lr = 3e-6`, `max_iters=6000` at top level AFTER `exec(open('configurator.py')...)`,
+    # so the run resumes at 3e-5; the plan showed the config's 1e-3 / 1e-4 / 5000 as a from-scratch pretrain and
+    # PD106 warned about the from-scratch warmup. Assignments inside `if` stay conditional and are not read.
+    (tmp_path / "config").mkdir()
+    (tmp_path / "train.py").write_text(
+        "import torch\ninit_from = 'scratch'\nbatch_size = 12\nlearning_rate = 6e-4\nmax_iters = 600000\n"
+        "min_lr = 6e-5\nwarmup_iters = 2000\nlr_decay_iters = 600000\nloss_fn = 'cosine'\n"
+        "config_keys = [k for k,v in globals().items() if not k.startswith('_')]\n"
+        "exec(open('configurator.py').read()) # overrides from command line or config file\n"
+        "config = {k: globals()[k] for k in config_keys}\nddp = 0\nif ddp:\n    batch_size = 1\n"
+        "iter_num = 0\ninit_from = 'resume'\nlearning_rate = 3e-5\nmin_lr = 3e-6\nloss_fn = 'crossentropy'\n"
+        "max_iters=6000\n")
+    override = write(tmp_path / "config", "train_shakespeare_char.py",
+                     "dataset = 'shakespeare_char'\nbatch_size = 64\nblock_size = 256\nlearning_rate = 1e-3\n"
+                     "max_iters = 5000\nlr_decay_iters = 5000\nmin_lr = 1e-4\nbeta2 = 0.99\nwarmup_iters = 100\n")
+    plan = plan_of(override)
+    assert plan.mode.resumed is True and plan.optimizer.lr == pytest.approx(3e-5)
+    assert plan.schedule.min_lr == pytest.approx(3e-6) and plan.run.max_steps == 6000
+    assert plan.batch.micro_batch_size == 64 and plan.schedule.warmup_steps == 100  # set only in `if` / not at all
+    source = plan.sources["optimizer.lr"]
+    assert source.file.endswith("train.py") and source.line == 18 and "after the configurator" in source.note
+    assert findings(plan, "PD106") == []
+    # karpathy's train.py assigns no config global after the configurator: the override file decides
+    (tmp_path / "train.py").write_text("learning_rate = 6e-4\nexec(open('configurator.py').read())\niter_num = 0\n")
+    assert plan_of(override).optimizer.lr == pytest.approx(1e-3)
