@@ -27,9 +27,9 @@ class IgnoredKey(Rule):
     yet) read names the release that changed it and what it reads instead
     (`evaluation_strategy` -> `eval_strategy` from transformers 4.46; torchtitan 0.1.0
     moved `training.data_parallel_shard_degree` to `[parallelism]`), and "did you mean"
-    only suggests keys that release reads. A layout every recent release refuses is still
-    named at `info` when no release is known (nanotron's Adam settings straight under
-    `optimizer:`, the layout of 0.4 and earlier).
+    only suggests keys that release reads. A file wholly in an older release's layout is that
+    release's file, not a finding (nanotron's Adam settings straight under `optimizer:`, the
+    layout before 0.5); a file mixing two layouts no release reads together is a `warning`.
 
     A launch script whose `\\` continuation a comment line cuts (`#--lr 5e-5 \\` between two flags:
     bash ends the command at the comment and runs the lines after it as commands of their own) is
