@@ -49,6 +49,10 @@ _PRECISIONS = {"bf16-true": ("bf16", "bf16", False), "bf16-mixed": ("bf16", "fp3
                "transformer-engine": ("fp8", "fp32", True)}
 
 
+# `litgpt finetune lora` setup(): which projections get LoRA; no other trainer spells them this way.
+_LORA_SWITCHES = ("lora_query", "lora_key", "lora_value", "lora_projection", "lora_mlp", "lora_head")
+
+
 class LitgptDialect(Dialect):
     name = "litgpt"
     field_keys = {"schedule.warmup_steps": "train.lr_warmup_steps", "schedule.warmup_ratio": "train.lr_warmup_fraction"}
@@ -67,6 +71,13 @@ class LitgptDialect(Dialect):
             score += 15
         if any(k in data for k in ("checkpoint_dir", "out_dir", "model_name", "logger_name")):
             score += 10
+        # A finetune file may leave `train:` to the script's defaults (held-out review 6, 37): litgpt's
+        # own data module (`data.class_path: litgpt.data.*`) and its per-projection LoRA switches name it.
+        data_block = data.get("data")
+        if isinstance(data_block, dict) and str(data_block.get("class_path") or "").startswith("litgpt."):
+            score += 50
+        if any(k in data for k in _LORA_SWITCHES):
+            score += 50
         return score if score >= 60 else 0
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:

@@ -42,6 +42,37 @@ def test_recognised(tmp_path) -> None:
     assert detected(write(tmp_path, "pre.yaml", PRETRAIN)) == "litgpt"
 
 
+# Reduced from a litgpt fork's finetune config (held-out review 6, 37): no `train:` block at all.
+FINETUNE_NO_TRAIN = """
+checkpoint_dir: checkpoints/meta-llama/Llama-2-7b-hf
+out_dir: out/finetune/skip2lora-llama2-7b
+precision: bf16-true
+devices: 1
+lora_r: 32
+lora_alpha: 16
+lora_query: false
+lora_head: false
+data:
+  class_path: litgpt.data.Alpaca2k
+  init_args:
+    mask_prompt: false
+"""
+
+
+def test_finetune_without_train_block_is_litgpt(tmp_path) -> None:
+    assert detected(write(tmp_path, "skip2lora.yaml", FINETUNE_NO_TRAIN)) == "litgpt"
+    # Either signal alone, with the common checkpoint_dir, is enough: litgpt's data module or its LoRA switches.
+    data_only = "\n".join(l for l in FINETUNE_NO_TRAIN.splitlines() if not l.startswith("lora_"))
+    switches_only = FINETUNE_NO_TRAIN.split("data:")[0]
+    assert detected(write(tmp_path, "data.yaml", data_only)) == "litgpt"
+    assert detected(write(tmp_path, "switches.yaml", switches_only)) == "litgpt"
+    plan = plan_of(write(tmp_path, "skip2lora.yaml", FINETUNE_NO_TRAIN))
+    assert plan.mode.kind == "lora" and plan.mode.lora_rank == 32
+    assert plan.batch.global_batch_size == 16  # the finetune script's default
+    # Only axolotl-style lora keys and a checkpoint dir: not litgpt.
+    assert detected(write(tmp_path, "plain.yaml", "checkpoint_dir: x\nlora_r: 8\nlora_alpha: 16\n")) != "litgpt"
+
+
 def test_class_path_and_init_args(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "full.yaml", FINETUNE))
     assert plan.optimizer.family == "adamw" and plan.optimizer.lr == pytest.approx(3e-4)
