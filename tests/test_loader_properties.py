@@ -260,3 +260,25 @@ def test_a_repeated_yaml_key_keeps_the_last_value_and_its_positions(tmp_path) ->
     assert ("ckpt", "every") not in doc.positions
     assert [(d.path, d.first_line, d.last_line, d.same_value) for d in doc.duplicates] == [
         (("ckpt",), 1, 5, False), (("lr",), 4, 7, True)]
+
+
+def test_a_repeated_key_whose_dropped_value_is_empty_loses_nothing(tmp_path) -> None:
+    # Held-out review 6 (TEST B, 34, an axolotl qlora.yml): `lora_target_modules:` left blank, then the list
+    # set a few lines below. The dropped value is null: info, like a repeat of the same value; a real loss
+    # (a non-empty first value) stays a warning.
+    from pretrain_doctor.check import check_paths
+    from pretrain_doctor.config.loader import load_document
+    from pretrain_doctor.settings import CheckOptions
+
+    path = tmp_path / "qlora.yml"
+    path.write_text("base_model: NousResearch/Llama-2-7b-hf\nadapter: qlora\nlora_r: 32\nlora_target_modules:\n"
+                    "lora_target_linear: true\nlora_target_modules:\n  - q_proj\n  - v_proj\n"
+                    "learning_rate: 0.0002\nlearning_rate: 0.0001\n")
+    doc = load_document(path)
+    assert doc.data["lora_target_modules"] == ["q_proj", "v_proj"]
+    assert [(d.path, d.same_value, d.dropped_empty) for d in doc.duplicates] == [
+        (("lora_target_modules",), False, True), (("learning_rate",), False, False)]
+    report = check_paths([path], CheckOptions(use_settings=False))
+    repeated = {f.key: f for f in report.findings if f.code == "PD002" and "set twice" in f.message}
+    assert repeated["lora_target_modules"].severity == "info" and "empty" in repeated["lora_target_modules"].message
+    assert repeated["learning_rate"].severity == "warning" and "dropped" in repeated["learning_rate"].message

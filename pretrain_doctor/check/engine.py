@@ -194,15 +194,17 @@ def _repeated_key_notes(doc: Document) -> Iterator[ConfigNote]:
     the second `checkpoints` turns a fresh run into a resumed one."""
     for duplicate in doc.duplicates:
         key = ".".join(str(part) for part in duplicate.path)
+        harmless = duplicate.same_value or duplicate.dropped_empty
         lost = ("the same value, so nothing is lost here" if duplicate.same_value else
-                f"the value at line {duplicate.first_line} is silently dropped")
+                f"the value at line {duplicate.first_line} is empty and nothing is lost here"
+                if duplicate.dropped_empty else f"the value at line {duplicate.first_line} is silently dropped")
         yield ConfigNote(
             kind="ignored-key",
             message=(f"`{key}` is set twice (lines {duplicate.first_line} and {duplicate.last_line}): YAML loaders "
                      f"keep the last one, so {lost} (OmegaConf-based trainers refuse the file)"),
             hint=f"keep one `{key}` (merge the two)",
             source=Source(file=doc.path, line=duplicate.first_line, key=key),
-            data={"repeated": True, "key": key, **({"severity": "info"} if duplicate.same_value else {})},
+            data={"repeated": True, "key": key, **({"severity": "info"} if harmless else {})},
         )
 
 

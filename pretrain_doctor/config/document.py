@@ -49,6 +49,8 @@ class DuplicateKey:
     first_line: int
     last_line: int
     same_value: bool
+    # The dropped (first) value is null or empty (`lora_target_modules:` left blank, then filled in below).
+    dropped_empty: bool = False
 
 
 @dataclass

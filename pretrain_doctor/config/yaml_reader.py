@@ -137,8 +137,9 @@ class _Builder:
                     del self.positions[known]
                 self._mark(child_path, key_node)
                 value = self.build(value_node, child_path)
+                dropped = result[key]
                 self.duplicates.append(DuplicateKey(child_path, first, key_node.start_mark.line + 1,
-                                                    value == result[key]))
+                                                    value == dropped, dropped is None or dropped in ("", [], {})))
                 result[key] = value
                 continue
             self._mark(child_path, key_node)
