@@ -53,7 +53,8 @@ class MutuallyExclusiveKeys(Rule):
 
     def check(self, plan):
         for note in self.notes_for(plan, "mutually-exclusive"):
-            yield self.finding_from_note(plan, note, fix=self._fix(note))
+            # info where the conflict rests on an assumption about a program whose source is not at hand
+            yield self.finding_from_note(plan, note, severity=note.data.get("severity"), fix=self._fix(note))
 
     @staticmethod
     def _fix(note) -> Fix | None:

@@ -17,7 +17,7 @@ from ..plan.reading import PROGRAM_MAY_FREEZE
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import TrainerVersions
-from .shared import PROGRAM_MAY_SET_PRECISION, apply_accelerate, is_accelerate_config, merge_deepspeed_reference
+from .shared import PROGRAM_MAY_SET_PRECISION, find_referenced_file, apply_accelerate, is_accelerate_config, merge_deepspeed_reference
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, online_rl_method
 
 _SIGNATURE = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "lr_scheduler_type",
@@ -538,19 +538,46 @@ _PROGRAM_EVAL_DATA = {"fastchat/train/": ("eval_data_path", "FastChat (since 202
 
 def _launcher_eval_data(b: PlanBuilder, doc: Document) -> None:
     """Evaluation switched on for a program that gets no eval dataset: transformers' Trainer refuses
-    to start (recent releases) or raises at the first evaluation ("evaluation requires an eval_dataset")."""
+    to start (recent releases) or raises at the first evaluation ("evaluation requires an eval_dataset").
+
+    Only the program's own source can say so: a fork may keep the older split (held-out review 6, 25: a
+    FastChat fork's train.py has no `eval_data_path` and always splits 98/2 off the training data). With
+    the source beside the script (its folder holds the argument): an error; with a source that lacks the
+    argument: nothing; with no source at hand: an info that assumes the upstream program."""
     strategy = str(b.get("eval.strategy") or "no")
     if strategy == "no":
         return
-    path = str(doc.data.get("program_path", "")).replace("\\", "/")
+    program = str(doc.data.get("program_path", ""))
+    path = program.replace("\\", "/")
     for part, (argument, who) in _PROGRAM_EVAL_DATA.items():
-        if part in path and argument not in doc.data:
-            key = "eval_strategy" if doc.has("eval_strategy") else "evaluation_strategy"
-            b.note("mutually-exclusive", f"`--{key} {strategy}` but no `--{argument}`: {who} then passes "
-                   "no eval dataset, and the Trainer refuses to start (or, in older transformers, fails at the "
-                   "first evaluation)", b.source(doc, (key,)),
-                   hint=f"pass `--{argument}` with a held-out file, or `--{key} no`", keys=[key, argument])
-            return
+        if part not in path or argument in doc.data:
+            continue
+        source = find_referenced_file(program, doc)
+        held = _program_folder_mentions(source, argument) if source else None
+        if held is False:
+            return  # the program at hand has no such argument: it makes its eval data itself
+        key = "eval_strategy" if doc.has("eval_strategy") else "evaluation_strategy"
+        consequence = (f"{who} then passes no eval dataset, and the Trainer refuses to start (or, in older "
+                       "transformers, fails at the first evaluation)")
+        if held is None:
+            consequence = (f"assuming upstream's `{program}` ({who}), no eval dataset is passed and the Trainer "
+                           "refuses to start; a fork's own program may still split one off the training data")
+        b.note("mutually-exclusive", f"`--{key} {strategy}` but no `--{argument}`: {consequence}",
+               b.source(doc, (key,)), hint=f"pass `--{argument}` with a held-out file, or `--{key} no`",
+               keys=[key, argument], **({} if held else {"severity": "info"}))
+        return
+
+
+def _program_folder_mentions(program: Path, argument: str) -> bool:
+    """Whether the launched program or a module beside it (FastChat's train_mem.py imports train.py's
+    train()) names `argument`."""
+    for path in [program, *sorted(program.parent.glob("*.py"))]:
+        try:
+            if argument in path.read_text(encoding="utf-8", errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 class _LaunchBuilder(PlanBuilder):

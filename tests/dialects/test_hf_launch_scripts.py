@@ -131,8 +131,22 @@ def test_fastchat_eval_without_eval_data_path(tmp_path):
     # FastChat scripts/train_vicuna_7b.sh at 0e6d3e4 (reduced): eval every 1500 steps, no --eval_data_path.
     asked = FASTCHAT.replace("    --gradient_checkpointing True\n",
                              "    --evaluation_strategy \"steps\" \\\n    --eval_steps 1500 \\\n    --gradient_checkpointing True\n")
+    # No source of the program at hand: upstream FastChat is an assumption, so an info, not an error.
     found = findings(plan_of(write(tmp_path, "a.sh", asked)), "PD003")
-    assert len(found) == 1 and "--eval_data_path" in found[0].message and found[0].severity == "error"
+    assert len(found) == 1 and "--eval_data_path" in found[0].message and found[0].severity == "info"
+    assert "assuming upstream" in found[0].message
+    # The program's folder beside the script holds upstream's argument: an error.
+    upstream = tmp_path / "upstream"
+    write(upstream, "fastchat/train/train_lora.py", "from fastchat.train.train import make_supervised_data_module\n")
+    write(upstream, "fastchat/train/train.py", "class DataArguments:\n    eval_data_path: str = None\n")
+    found = findings(plan_of(write(upstream, "scripts/a.sh", asked)), "PD003")
+    assert len(found) == 1 and found[0].severity == "error" and "assuming" not in found[0].message
+    # Held-out review 6 (TEST A, 25): a fork's fastchat/train/train.py has no eval_data_path and always splits
+    # 98/2 off the training data: nothing to say.
+    fork = tmp_path / "fork"
+    write(fork, "fastchat/train/train_lora.py", "from fastchat.train.train import make_supervised_data_module\n")
+    write(fork, "fastchat/train/train.py", "def make_supervised_data_module():\n    split = int(len(raw) * 0.98)\n")
+    assert findings(plan_of(write(fork, "a.sh", asked)), "PD003") == []
     given = asked.replace("    --eval_steps 1500 \\\n", "    --eval_steps 1500 \\\n    --eval_data_path eval.json \\\n")
     assert findings(plan_of(write(tmp_path, "b.sh", given)), "PD003") == []
     other = asked.replace("fastchat/train/train_lora.py", "llava/train/train_mem.py")  # not FastChat's data module
