@@ -28,7 +28,7 @@ class DecayHorizonMismatch(Rule):
     outside 0.9–1.1× the run. When the run length needs `--dataset-rows` or
     `--world-size`, it reports at `info` and names the flag. Silent for a resumed run that
     stops before its horizon and for annealing stages (whose horizon belongs to the whole
-    run; a resumed run whose horizon ends before its last step is reported), WSD, constant and
+    run; a resumed run whose horizon ends before its last step is reported at `info`), WSD, constant and
     inverse-sqrt schedules; `info` for debug and smoke-test configs (copied to a real run,
     the horizon comes along). A stage-1 run that stops before an
     explicit horizon (OLMo 2's `*-stage1` configs: 4T tokens of a 5T-token cosine,
@@ -89,14 +89,16 @@ class DecayHorizonMismatch(Rule):
                       else "the last part of the run trains at the minimum lr")
             # A smoke test or dummy-data config still says so, at info: copied to a real run it keeps the horizon
             # (held-out review 4: nanotron tiny configs with lr_decay_steps 13 of 2,000 steps, 100,000 of 15).
-            debug = " (a debug or smoke-test config)" if plan.debug else ""
+            context = " (a debug or smoke-test config)" if plan.debug else ""
+            # resumed: where it resumes is unknown, and a continuation may mean to run at the minimum lr
+            context += " (a resumed run: a continuation may mean to train at the minimum lr)" if plan.mode.resumed else ""
             yield self.finding(
                 plan, "schedule.decay_steps",
                 f"the lr decays over {decay:,} steps but the run is {total.value:,.0f} steps "
-                f"({ratio:.2f}× the run); {effect}{debug}",
+                f"({ratio:.2f}× the run); {effect}{context}",
                 hint=f"set the decay horizon to the run length ({total.value:,.0f} steps), or suppress this "
                      "if a later annealing stage finishes the decay",
-                severity="info" if plan.debug else None,
+                severity="info" if plan.debug or plan.mode.resumed else None,
             )
         elif total.missing and not plan.mode.resumed:
             stage = (" (a stage-1 run may stop before it on purpose, leaving the decay to a later anneal)"
