@@ -175,7 +175,7 @@ class LrForModelSize(Rule):
     code = "PD101"
     slug = "lr-for-model-size"
     severity = "warning"
-    premises = ("batch", "model")  # a fork may mean other things by these (plan/reading.py)
+    premises = ("batch", "model", "mode.kind")  # a fork may mean other things by these; a launched program may decide the run kind (plan/reading.py)
 
     def check(self, plan):
         lr = plan.optimizer.lr

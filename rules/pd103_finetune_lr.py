@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from pretrain_doctor.plan.numbers import short_count, short_float
-from pretrain_doctor.plan.reading import assumed_run_kind
 from pretrain_doctor.rule import Rule
 
 BIG_MODEL = 1e9  # full fine-tunes of models this large are sensitive to the lr
@@ -79,6 +78,9 @@ class FinetuneLr(Rule):
     code = "PD103"
     slug = "finetune-lr"
     severity = "warning"
+    # A launched program's code may decide what trains (Medusa's train_legacy.py freezes the base): where the
+    # run kind is only assumed, the band speaks one level softer (plan/reading.py).
+    premises = ("mode.kind",)
 
     def check(self, plan):
         lr = plan.optimizer.lr
@@ -91,13 +93,7 @@ class FinetuneLr(Rule):
         elif kind in ("lora", "qlora"):
             yield from self._lora(plan, lr)
         else:
-            program = assumed_run_kind(plan)
-            for finding in self._full(plan, lr):
-                if program:
-                    # a launched program's code decides what trains: a base it freezes takes no lr at all
-                    finding.severity = "info"
-                    finding.message += f" (assuming every weight trains: {program} may freeze part of the model in its own code)"
-                yield finding
+            yield from self._full(plan, lr)
 
     def _preference(self, plan, lr: float):
         if plan.mode.lora_rank is not None:

@@ -64,7 +64,7 @@ class MissingWarmup(Rule):
     code = "PD104"
     slug = "missing-warmup"
     severity = "warning"
-    premises = ("schedule.warmup_steps", "schedule.warmup_ratio")  # a fork may mean other things by these (plan/reading.py)
+    premises = ("schedule.warmup_steps", "schedule.warmup_ratio", "mode.kind")  # a fork may mean other things by these; a launched program may decide the run kind (plan/reading.py)
     fix_availability = "sometimes"
 
     def check(self, plan):

@@ -66,7 +66,9 @@ class WarmupLength(Rule):
 
     A warmup of 0 is PD104's; a warmup as long as the run is PD105's. Ratios are
     judged without knowing the step count; step-based checks need the run length
-    and stay silent without it. Resumed runs and debug configs are left alone.
+    and stay silent without it. Resumed runs and debug configs are left alone. Where "pretraining"
+    is only assumed (a launch script names no weights and its program, whose source is not at hand,
+    may load some itself) the finding is one level softer and says so.
 
     ## Why is this bad?
     Too short, and the first updates of a freshly initialised network with an
@@ -102,7 +104,7 @@ class WarmupLength(Rule):
     code = "PD106"
     slug = "warmup-length"
     severity = "warning"
-    premises = ("schedule.warmup_steps", "schedule.warmup_ratio", "run")  # a fork may mean other things by these (plan/reading.py)
+    premises = ("schedule.warmup_steps", "schedule.warmup_ratio", "run", "mode.kind")  # a fork may mean other things by these; a launched program may decide the run kind (plan/reading.py)
 
     def check(self, plan):
         if plan.mode.resumed or plan.debug:

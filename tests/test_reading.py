@@ -180,3 +180,19 @@ def test_a_default_in_the_area_of_an_unknown_key_says_it_may_not_hold(tmp_path) 
     note = plan.sources["schedule.min_lr"].note
     assert "default" in note and "`train.min_lr_ratio`, which no known version reads, may set it" in note
     assert "no known version" not in (plan.sources["schedule.warmup_steps"].note or "")
+
+
+def test_a_premise_the_launched_program_may_decide_softens_once(tmp_path) -> None:
+    # The run kind of a launch script whose program's source is not at hand is assumed (dialects/hf.py): PD106's
+    # "pretraining warmup" (premise mode.kind) speaks one level softer and says so; a rule without it does not.
+    script = tmp_path / "finetune.sh"
+    script.write_text("torchrun -m dia_train --per_device_train_batch_size 10 --bf16 --num_train_epochs 2 \\\n"
+                      "  --learning_rate 2e-5 --warmup_steps 100 --save_steps 1000\n", encoding="utf-8")
+    report = check_paths([script], CheckOptions(use_settings=False))
+    found = {f.code: f for f in report.findings}
+    assert found["PD106"].severity == "info"
+    assert found["PD106"].message.count("(assuming") == 1 and "`dia_train` may decide otherwise" in found["PD106"].message
+    assert "assuming" not in found["PD105"].message  # no premise the program decides
+    _, _, plan = load_plan_detected(script)
+    shown = render_text(plan)
+    assert "program.path" in shown and "program.assumed            ['mode.kind']" in shown

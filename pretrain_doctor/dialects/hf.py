@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 from typing import Any, Optional
 
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
-from ..plan.reading import PROGRAM_MAY_FREEZE
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import TrainerVersions
-from .shared import PROGRAM_MAY_SET_PRECISION, find_referenced_file, apply_accelerate, is_accelerate_config, merge_deepspeed_reference
+from .program import Evidence, ProgramFacts, find_program_source, mentions, program_facts
+from .shared import apply_accelerate, is_accelerate_config, merge_deepspeed_reference
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, online_rl_method
 
 _SIGNATURE = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "lr_scheduler_type",
@@ -87,12 +88,17 @@ class HfDialect(Dialect):
         else:
             b = self.builder(docs)
         self._mode(b, doc)
+        facts = None
         if launched is not None:
+            facts = _launched_program(b, doc)
             _launcher_adapters(b, doc)
+            _program_run_kind(b, doc, facts)
         self._optimizer(b, doc)
         self._schedule(b, doc)
         self._batch_and_length(b, doc)
         self._precision(b, doc)
+        if launched is not None:
+            _program_precision(b, doc, facts)
         self._data(b, doc, context.trainer_versions)
         self._eval_and_checkpoints(b, doc)
         if launched is not None:
@@ -143,13 +149,7 @@ class HfDialect(Dialect):
             kind = "full_finetune"
         else:
             kind = "pretrain"
-        if kind == "full_finetune" and data.get("program"):
-            # Only the program's code says what trains (Medusa's train_legacy.py freezes the base model and
-            # trains its heads at 1e-3): "full fine-tune" is an assumption here, not the file's word.
-            b.set("mode.kind", kind, b.source(doc, ("model_name_or_path",),
-                                              note=f"{PROGRAM_MAY_FREEZE} (`{data.get('program')}`)"))
-        else:
-            b.set("mode.kind", kind, b.source(doc, ("model_name_or_path",)) if "model_name_or_path" in data else None)
+        b.set("mode.kind", kind, b.source(doc, ("model_name_or_path",)) if "model_name_or_path" in data else None)
         b.take("mode.init_from", doc, "model_name_or_path")
         b.take("mode.lora_rank", doc, "lora_r", lenient_int)
         b.take("mode.lora_alpha", doc, "lora_alpha", lenient_number)
@@ -220,13 +220,7 @@ class HfDialect(Dialect):
         if doc.has("bf16"):
             b.take("precision.bf16_enabled", doc, "bf16", lenient_bool)
         compute = "bf16" if bf16 is True else "fp16" if fp16 is True else "fp32"
-        if doc.data.get("program") and not doc.has("fp16") and not doc.has("bf16"):
-            # A launched program that is passed neither flag may set the precision itself (ScaleQuest's
-            # qpo_train/train.py builds DPOConfig(bf16=True)): its fp32 is a guess, not a declared precision
-            # that a launcher's `mixed_precision: bf16` contradicts (PD303).
-            b.set("precision.compute", compute, Source(file=doc.path, note=PROGRAM_MAY_SET_PRECISION))
-        else:
-            b.set("precision.compute", compute)
+        b.set("precision.compute", compute)
         b.set("precision.mixed", compute != "fp32")
         b.take("precision.tf32", doc, "tf32", lenient_bool)
         _fsdp(b, doc)
@@ -533,7 +527,79 @@ def _launcher_adapters(b: PlanBuilder, doc: Document) -> None:
 # Launched programs whose eval dataset comes from one argument of their own, and nothing without it:
 # FastChat's make_supervised_data_module returns eval_dataset=None without `--eval_data_path` since
 # b5e3ed78 (2023-07-19, #2018; before, it split 2% off the training data). Path part -> (argument, who).
-_PROGRAM_EVAL_DATA = {"fastchat/train/": ("eval_data_path", "FastChat (since 2023-07-19)")}
+_UPSTREAM_EVAL_DATA = {"fastchat/train/": ("eval_data_path", "FastChat (since 2023-07-19)")}
+# Arguments that say the run starts from scratch (run_clm.py builds the model from `config_name`/`model_type`).
+_FROM_SCRATCH_ARGUMENTS = ("config_name", "model_type", "from_scratch")
+
+
+def _launched_program(b: PlanBuilder, doc: Document) -> Optional[ProgramFacts]:
+    """The plan's `program` fact: the launched program's path, and its source when at hand (read, never run)."""
+    program = str(doc.data.get("program_path") or doc.data.get("program") or "")
+    if not program:
+        return None
+    b.set("program.path", program, b.source(doc, ("program",)))
+    path = find_program_source(program, doc)
+    if path is None:
+        return None
+    b.set("program.source", str(path), b.source(doc, ("program",), note="the launched program's source, read as text"))
+    return program_facts(path, doc.data)
+
+
+def _assume(b: PlanBuilder, doc: Document, field: str, what: str) -> None:
+    """`field` is only assumed: the launched program may decide it in its own code (plan/reading.py softens)."""
+    b.set("program.assumed", {**(b.get("program.assumed") or {}), field: what},
+          b.source(doc, ("program",), note="fields the launched program may decide in its own code"))
+
+
+def _evidence(evidence: Evidence, note: str) -> Source:
+    return Source(file=evidence.file, line=evidence.line, note=f"{note}: {evidence.what}")
+
+
+def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFacts]) -> None:
+    """What the launched program trains. Its arguments decide when they switch adapters on; else its source at
+    hand decides (cooking's train.py wraps the model with get_peft_model whatever the arguments; dia_train.py
+    loads Dia-1.6B's weights with load_state_dict although no argument names them); with no source at hand the
+    run kind read from the arguments is an assumption (Medusa's train_legacy.py freezes the base model)."""
+    data, kind = doc.data, b.get("mode.kind")
+    if kind not in ("full_finetune", "pretrain"):
+        return  # adapters, preference or RL: the arguments said so
+    if facts is not None and facts.adapters is not None:
+        b.set("mode.kind", "qlora" if facts.quantized else "lora",
+              _evidence(facts.adapters, "the launched program wraps the model in adapters whatever its arguments"))
+        if facts.lora_rank is not None and not b.has("mode.lora_rank"):
+            b.set("mode.lora_rank", facts.lora_rank, _evidence(facts.adapters, "the adapters' rank in the launched program"))
+        return
+    if kind == "full_finetune":
+        if facts is None:
+            _assume(b, doc, "mode.kind", "every weight trains")
+            b.set("mode.kind", kind, b.source(doc, ("model_name_or_path",), note="assumed from the model path: the "
+                                                 f"launched program `{data.get('program')}` may freeze part of the model in its own code"))
+        elif facts.freezes is not None:
+            _assume(b, doc, "mode.kind", "every weight trains")
+            b.set("mode.kind", kind, _evidence(facts.freezes, "assumed from the model path, but the launched program "
+                                               "sets requires_grad off for some weights"))
+        return
+    if any(k in data for k in _FROM_SCRATCH_ARGUMENTS):
+        return  # the arguments build the model from a config
+    if facts is not None and facts.loads_weights is not None and not facts.builds_fresh:
+        b.set("mode.kind", "full_finetune",
+              _evidence(facts.loads_weights, "the launched program loads pretrained weights whatever its arguments"))
+    elif facts is None:
+        _assume(b, doc, "mode.kind", "pretraining from scratch")
+        b.set("mode.kind", kind, b.source(doc, ("program",), note="assumed: no argument names weights to start from, "
+                                          "and the launched program may load some in its own code"))
+
+
+def _program_precision(b: PlanBuilder, doc: Document, facts: Optional[ProgramFacts]) -> None:
+    """A launched program passed neither `--bf16` nor `--fp16` may set the precision itself (ScaleQuest's
+    qpo_train/train.py builds DPOConfig(bf16=True)): its fp32 is then an assumption, not a declared precision
+    that a launcher's `mixed_precision: bf16` contradicts (PD303). A source at hand that names no half
+    precision settles it: transformers' fp32."""
+    if doc.has("fp16") or doc.has("bf16") or (facts is not None and not facts.sets_precision):
+        return
+    _assume(b, doc, "precision.compute", "transformers' fp32")
+    b.set("precision.compute", b.get("precision.compute"),
+          Source(file=doc.path, note="transformers default; the launched program may set bf16/fp16 itself"))
 
 
 def _launcher_eval_data(b: PlanBuilder, doc: Document) -> None:
@@ -542,18 +608,18 @@ def _launcher_eval_data(b: PlanBuilder, doc: Document) -> None:
 
     Only the program's own source can say so: a fork may keep the older split (held-out review 6, 25: a
     FastChat fork's train.py has no `eval_data_path` and always splits 98/2 off the training data). With
-    the source beside the script (its folder holds the argument): an error; with a source that lacks the
-    argument: nothing; with no source at hand: an info that assumes the upstream program."""
+    the source at hand (its folder holds the argument): an error; with a source that lacks the argument:
+    nothing; with no source at hand: an info that assumes the upstream program."""
     strategy = str(b.get("eval.strategy") or "no")
     if strategy == "no":
         return
-    program = str(doc.data.get("program_path", ""))
+    program = str(b.get("program.path") or "")
     path = program.replace("\\", "/")
-    for part, (argument, who) in _PROGRAM_EVAL_DATA.items():
+    for part, (argument, who) in _UPSTREAM_EVAL_DATA.items():
         if part not in path or argument in doc.data:
             continue
-        source = find_referenced_file(program, doc)
-        held = _program_folder_mentions(source, argument) if source else None
+        source = b.get("program.source")
+        held = mentions(Path(source), argument) if source else None
         if held is False:
             return  # the program at hand has no such argument: it makes its eval data itself
         key = "eval_strategy" if doc.has("eval_strategy") else "evaluation_strategy"
@@ -566,18 +632,6 @@ def _launcher_eval_data(b: PlanBuilder, doc: Document) -> None:
                b.source(doc, (key,)), hint=f"pass `--{argument}` with a held-out file, or `--{key} no`",
                keys=[key, argument], **({} if held else {"severity": "info"}))
         return
-
-
-def _program_folder_mentions(program: Path, argument: str) -> bool:
-    """Whether the launched program or a module beside it (FastChat's train_mem.py imports train.py's
-    train()) names `argument`."""
-    for path in [program, *sorted(program.parent.glob("*.py"))]:
-        try:
-            if argument in path.read_text(encoding="utf-8", errors="replace"):
-                return True
-        except OSError:
-            continue
-    return False
 
 
 class _LaunchBuilder(PlanBuilder):

@@ -17,6 +17,7 @@ SECTIONS = {
     name: sorted(field.annotation.model_fields)  # type: ignore[union-attr]
     for name, field in TrainingPlan.model_fields.items()
     if isinstance(field.annotation, type) and hasattr(field.annotation, "model_fields")
+    and name != "program"  # what a launch script's program decides: no native key
 }
 
 

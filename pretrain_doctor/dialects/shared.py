@@ -266,18 +266,14 @@ def _offloads(ds_data: dict) -> bool:
     return bool(lenient_bool(zero.get("cpu_offload")))
 
 
-# The note on a trainer precision that is only transformers' default for a launched program, which may set
-# bf16/fp16 in its own code: not a choice another component's precision contradicts.
-PROGRAM_MAY_SET_PRECISION = "transformers default; the launched program may set bf16/fp16 itself"
-
-
 def declare_precision(b: PlanBuilder, component: str, value: str, source: Source | None) -> None:
     """Record the precision one component of the run asks for (PD303 compares them).
 
-    The trainer's own choice is recorded alongside, so that a disagreement is visible.
+    The trainer's own choice is recorded alongside, so that a disagreement is visible, unless it is only
+    assumed: a launched program may set bf16/fp16 in its own code (`program.assumed`, dialects/hf.py).
     """
     compute = b.get("precision.compute")
-    guessed = getattr(b.sources.get("precision.compute"), "note", None) == PROGRAM_MAY_SET_PRECISION
+    guessed = "precision.compute" in (b.get("program.assumed") or {})
     if compute and not guessed and not b.has("precision.declared_by.trainer"):
         b.set("precision.declared_by.trainer", compute, b.sources.get("precision.compute"))
     b.set(f"precision.declared_by.{component}", value, source)

@@ -293,6 +293,21 @@ class ParallelSpec(_Section):
     deepspeed_config: Optional[str] = None
 
 
+class ProgramSpec(_Section):
+    """The program a launch script runs (`torchrun -m train ...`, `deepspeed llava/train/train_mem.py ...`).
+
+    Its own code may decide what its arguments leave open: whether LoRA wraps the model, whether it loads
+    pretrained weights, what it freezes, its precision. Where its source is at hand (beside the script or up
+    the repository folder) the dialect reads it (dialects/program.py) and the plan says what it decides;
+    where it is not, the plan fields it may decide are only assumed (`assumed`: field -> what was assumed),
+    and rules whose premises include such a field say less (plan/reading.py `soften`).
+    """
+
+    path: Optional[str] = None  # as the script names it: `llava/train/train_mem.py`, `train` for `-m train`
+    source: Optional[str] = None  # the file read for it; None: its source is not at hand
+    assumed: dict[str, str] = Field(default_factory=_empty_dict)
+
+
 class TrainingPlan(BaseModel):
     """Everything the doctor believes about one training run."""
 
@@ -314,6 +329,7 @@ class TrainingPlan(BaseModel):
     eval: EvalSpec = Field(default_factory=EvalSpec)
     checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
     parallel: ParallelSpec = Field(default_factory=ParallelSpec)
+    program: ProgramSpec = Field(default_factory=ProgramSpec)
     seed: Optional[int] = None
     seed_is_random: bool = False
     debug: bool = False  # a debug / smoke-test config: short-run rules stay quiet

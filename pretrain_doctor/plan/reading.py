@@ -16,6 +16,11 @@ less, in one place:
   from a known key or shortens its words (`adam_eps`): a slip, not a fork's own key, and no evidence
   of a fork either.
 
+The same mechanism says less where a launch script's program decides a plan field in its own code and its
+source is not at hand (`TrainingPlan.program.assumed`, filled by the dialect from dialects/program.py): a
+finding whose premises include such a field (the run kind: "pretraining from scratch" when the arguments name
+no weights) drops one level and says what it assumed.
+
 `plan` shows the decision in one line (`TrainingPlan.reading`). Nothing here imports beyond the
 standard library: it runs on every `check`.
 """
@@ -58,22 +63,8 @@ _NOT_TRAINING = frozenset({"log", "logging", "wandb", "metrics", "profiling"})
 _WORD = re.compile(r"[A-Za-z][a-z]*|[0-9]+")
 
 
-# The note on a run kind read only as "a model path and no adapter flags" for a launched program of its own:
-# the program may freeze most of the model in its code (Medusa's train_legacy.py freezes the base and trains
-# its heads), so rules whose premise is "every weight trains" speak at info and say what they assumed.
-PROGRAM_MAY_FREEZE = "assumed from the model path: the launched program may freeze part of the model in its own code"
-
-
 # The note on a warmup the trainer itself shortens to the run's length (torchtitan's lr_scheduler.py).
 TRAINER_CAPS_WARMUP = "the trainer caps warmup at the run's steps"
-
-
-def assumed_run_kind(plan: "TrainingPlan") -> Optional[str]:
-    """The program whose run kind the plan only assumes (a launched program's own code decides what trains)."""
-    source = plan.sources.get("mode.kind")
-    if source is not None and source.note and source.note.startswith(PROGRAM_MAY_FREEZE):
-        return source.note[len(PROGRAM_MAY_FREEZE):].strip(" ()") or "the launched program"
-    return None
 
 
 def judge_reading(plan: "TrainingPlan", guessed_dialect: bool = False, close_call: bool = False) -> None:
@@ -159,23 +150,40 @@ def is_fork(plan: "TrainingPlan") -> bool:
 
 def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "TrainingPlan") -> list["Finding"]:
     """Findings of a rule whose premise is the trainer's semantics of `premises` (plan field prefixes),
-    one level softer on a fork, each saying which keys' meaning it assumed."""
+    one level softer on a fork, each saying which keys' meaning it assumed; and one level softer (once) when
+    a premise is a field the launched program's own code may decide and the plan only assumed
+    (`TrainingPlan.program.assumed`: "pretraining from scratch" when the arguments name no weights)."""
     findings = list(findings)
     premises = tuple(premises)
-    if not premises or not is_fork(plan) or not premise_areas(premises) & set(plan.fork_areas):
+    if not premises:
+        return findings
+    fork = is_fork(plan) and bool(premise_areas(premises) & set(plan.fork_areas))
+    assumed = list(dict.fromkeys(what for field, what in plan.program.assumed.items() if _is_under(field, premises)))
+    if not fork and not assumed:
         return findings
     for finding in findings:
         softer = _SOFTER.get(finding.severity)
         if softer is None:
             continue
         finding.severity = softer
-        finding.message += (f" (assuming upstream {plan.dialect} semantics for {_premise_keys(plan, premises, finding)}: "
-                            f"the file reads as a fork whose own keys touch {', '.join(plan.fork_areas)}; `plan` says why)")
+        if fork:
+            finding.message += (f" (assuming upstream {plan.dialect} semantics for {_premise_keys(plan, premises, finding)}: "
+                                f"the file reads as a fork whose own keys touch {', '.join(plan.fork_areas)}; `plan` says why)")
+        if assumed:
+            finding.message += f" (assuming {'; '.join(assumed)}: {program_decides(plan)})"
     return findings
+
+
+def program_decides(plan: "TrainingPlan") -> str:
+    """Why a plan field of a launched program is only assumed."""
+    where = "" if plan.program.source else ", whose source is not at hand"
+    return f"the launched program `{plan.program.path or 'its program'}` may decide otherwise in its own code{where}"
 
 
 def _premise_keys(plan: "TrainingPlan", premises: tuple[str, ...], finding: "Finding") -> str:
     """The keys the finding's premises were read from, in the order of the premises."""
+    # only areas a fork's keys can touch (not the run kind a launched program decides)
+    premises = tuple(premise for premise in premises if premise_areas([premise]) & set(AREAS))
     keys: list[str] = [finding.key] if finding.key else []
     for premise in premises:
         keys += [source.key for field, source in plan.sources.items()

@@ -23,7 +23,7 @@ def plan_fields(plan: TrainingPlan) -> list[tuple[str, Any]]:
         if isinstance(value, BaseModel):
             for inner in type(value).model_fields:
                 inner_value = getattr(value, inner)
-                if inner_value not in (None, [], False) or f"{name}.{inner}" in plan.sources:
+                if inner_value not in (None, [], {}, False) or f"{name}.{inner}" in plan.sources:
                     out.append((f"{name}.{inner}", inner_value))
         elif value not in (None, False):
             out.append((name, value))
@@ -59,7 +59,8 @@ def render_text(plan: TrainingPlan) -> str:
     lines = [f"TrainingPlan for {', '.join(plan.files)} (dialect: {plan.dialect})", ""]
     if plan.reading:  # a fork or an unknown version: findings resting on the trainer's semantics say less
         lines[1:1] = [f"Reading: {plan.reading}"]
-    rows = [(field, _value(value), describe_source(plan.sources.get(field))) for field, value in plan_fields(plan)]
+    rows = [(field, _value(list(value) if field == "program.assumed" else value), describe_source(plan.sources.get(field)))
+            for field, value in plan_fields(plan)]
     width = max((len(f) for f, _, _ in rows), default=10)
     vwidth = min(max((len(v) for _, v, _ in rows), default=10), 40)
     for field, value, source in rows:

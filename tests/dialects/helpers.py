@@ -40,3 +40,13 @@ def findings(plan: TrainingPlan, code: str) -> list:
     from pretrain_doctor.registry import load_rules
 
     return list(load_rules([]).rules[code]().check(plan) or ())
+
+
+def reported(plan: TrainingPlan, code: str) -> list:
+    """What `check` reports for rule `code`: its findings, softened where a premise is a fork's or only assumed
+    (plan/reading.py)."""
+    from pretrain_doctor.plan.reading import soften
+    from pretrain_doctor.registry import load_rules
+
+    rule = load_rules([]).rules[code]
+    return soften(rule().check(plan) or (), rule.premises, plan)

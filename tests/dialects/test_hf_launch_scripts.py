@@ -3,7 +3,7 @@ as FastChat, LLaVA and Chinese-LLaMA-Alpaca-2 ship them, read as TrainingArgumen
 
 from __future__ import annotations
 
-from .helpers import detected, findings, plan_of, write
+from .helpers import detected, findings, plan_of, reported, write
 
 FASTCHAT = """
 deepspeed fastchat/train/train_lora.py \\
@@ -202,9 +202,159 @@ def test_a_launched_programs_full_fine_tune_is_assumed_so_its_lr_band_speaks_at_
         """)
     plan = plan_of(script, "hf")
     assert plan.mode.kind == "full_finetune" and "may freeze part of the model" in plan.sources["mode.kind"].note
-    (finding,) = findings(plan, "PD103")
+    (finding,) = reported(plan, "PD103")
     assert finding.severity == "info" and "assuming every weight trains" in finding.message
+    assert plan.program.assumed == {"mode.kind": "every weight trains"} and plan.program.source is None
     # the same arguments as a TrainingArguments YAML (no program of its own): the band warns
     yaml = write(tmp_path, "args.yaml", "model_name_or_path: lmsys/vicuna-7b-v1.3\nlearning_rate: 1.0e-3\n"
                  "per_device_train_batch_size: 8\nnum_train_epochs: 1\nbf16: true\n")
     assert [f.severity for f in findings(plan_of(yaml, "hf"), "PD103")] == ["warning"]
+
+
+# Reduced from malaysia-ai/cooking llama/sft/3.2-1b.sh and the train.py beside it (f7630738; held-out review 7,
+# TEST A 01): no LoRA flag on the line, but train.py wraps the model with get_peft_model(LoraConfig(r=model_args.rank)).
+COOKING_SCRIPT = """
+torchrun --nproc_per_node 2 \\
+-m train \\
+--model_name_or_path unsloth/Llama-3.2-1B-Instruct \\
+--per_device_train_batch_size 4 \\
+--gradient_accumulation_steps 3 \\
+--output_dir lora-embedding-256-llama3.2-1b-malaysian \\
+--bf16 --do_train --do_eval false --num_train_epochs 5 \\
+--learning_rate 2e-5 \\
+--rank 256
+"""
+COOKING_TRAIN = """
+from dataclasses import dataclass, field
+from peft import LoraConfig, get_peft_model
+from transformers import AutoTokenizer, HfArgumentParser, Trainer, TrainingArguments
+
+
+@dataclass
+class ModelArguments:
+    rank: int = field(default=64, metadata={"help": "lora rank"})
+    model_name_or_path: str = None
+
+
+def main():
+    model_args, training_args = HfArgumentParser((ModelArguments, TrainingArguments)).parse_args_into_dataclasses()
+    tokenizer = AutoTokenizer.from_pretrained(model_args.model_name_or_path)
+    model = Llama.from_pretrained(model_args.model_name_or_path)
+    peft_config = LoraConfig(lora_alpha=model_args.rank * 2, r=model_args.rank, target_modules=["q_proj", "embed_tokens"])
+    if hasattr(model, "enable_input_require_grads"):
+        model.enable_input_require_grads()
+    model = get_peft_model(model, peft_config)
+    Trainer(model=model, args=training_args, train_dataset=None).train()
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_the_programs_source_at_hand_decides_an_adapter_run(tmp_path):
+    script = write(tmp_path, "3.2-1b.sh", COOKING_SCRIPT)
+    # no source at hand: a full fine-tune, only assumed
+    alone = plan_of(script)
+    assert alone.mode.kind == "full_finetune" and alone.program.path == "train" and alone.program.source is None
+    assert alone.program.assumed == {"mode.kind": "every weight trains"}
+    write(tmp_path, "train.py", COOKING_TRAIN)
+    plan = plan_of(script)
+    assert plan.program.source == str(tmp_path / "train.py") and plan.program.assumed == {}
+    assert plan.mode.kind == "lora" and plan.mode.lora_rank == 256  # `--rank 256` feeds `r=model_args.rank`
+    assert plan.sources["mode.kind"].line == 19 and "get_peft_model" in plan.sources["mode.kind"].note
+    assert plan_of(write(tmp_path, "default.sh", COOKING_SCRIPT.replace("--rank 256", "--seed 1"))).mode.lora_rank == 64
+    literal = COOKING_TRAIN.replace("r=model_args.rank", "r=16").replace(
+        "model = Llama.from_pretrained(model_args.model_name_or_path)",
+        "model = prepare_model_for_kbit_training(Llama.from_pretrained(model_args.model_name_or_path, load_in_4bit=True))")
+    write(tmp_path, "train.py", literal)
+    plan = plan_of(script)
+    assert plan.mode.kind == "qlora" and plan.mode.lora_rank == 16
+
+
+def test_adapters_the_arguments_switch_on_are_the_arguments_word(tmp_path):
+    # LLaVA's train.py: `if training_args.lora_enable: model = get_peft_model(...)`: the switch decides, not the source.
+    conditional = COOKING_TRAIN.replace("    model = get_peft_model(model, peft_config)\n",
+                                        "    if training_args.lora_enable:\n        model = get_peft_model(model, peft_config)\n")
+    write(tmp_path, "train.py", conditional)
+    plan = plan_of(write(tmp_path, "full.sh", COOKING_SCRIPT))
+    assert plan.mode.kind == "full_finetune" and plan.program.assumed == {}  # the source at hand freezes nothing
+    switched = plan_of(write(tmp_path, "lora.sh", COOKING_SCRIPT.replace("--rank 256", "--lora_enable True --lora_r 8")))
+    assert switched.mode.kind == "lora" and switched.mode.lora_rank == 8
+
+
+# Reduced from mesolitica/malaya-speech session/dia-tts/finetune.sh and dia_train.py (d6150c3c; held-out review 7,
+# TEST A 05 and B 51): no model argument, but the program loads Dia-1.6B's weights itself.
+DIA_SCRIPT = """
+torchrun --nproc_per_node 6 --master_port 29502 \\
+-m dia_train \\
+--per_device_train_batch_size 10 \\
+--gradient_accumulation_steps 1 \\
+--output_dir dia-tts-malaysian-emilia-full-mixed-precision-checkpointing \\
+--bf16 --do_train --do_eval false --num_train_epochs 2 \\
+--learning_rate 2e-5 \\
+--weight_decay 0.01 \\
+--warmup_steps 100 \\
+--save_steps 1000
+"""
+DIA_TRAIN = """
+import torch
+from huggingface_hub import hf_hub_download
+from transformers import AutoTokenizer, Trainer
+from layers import DiaModel
+
+
+class TTS(torch.nn.Module):
+    def __init__(self, dia_cfg):
+        super().__init__()
+        ckpt_file = hf_hub_download('nari-labs/Dia-1.6B', filename="dia-v0_1.pth")
+        model = DiaModel(dia_cfg)
+        model.load_state_dict(torch.load(ckpt_file, map_location="cpu"))
+        self.model = model
+
+
+def main():
+    model = TTS(None)
+    trainer = Trainer(model=model, args=None, train_dataset=None)
+    if training_args.resume_from_checkpoint is not None:
+        optimizer.load_state_dict(torch.load("optimizer.pt"))
+    trainer.train()
+"""
+
+
+def test_a_program_that_loads_pretrained_weights_itself_is_a_fine_tune(tmp_path):
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    script = write(tmp_path, "finetune.sh", DIA_SCRIPT)
+    # no source at hand and nothing saying from scratch: pretraining is an assumption, its warmup warning an info
+    plan = plan_of(script)
+    assert plan.mode.kind == "pretrain" and plan.program.assumed == {"mode.kind": "pretraining from scratch"}
+    (pd106,) = reported(plan, "PD106")
+    assert pd106.severity == "info" and "assuming pretraining from scratch" in pd106.message
+    assert "`dia_train`" in pd106.message and "source is not at hand" in pd106.message
+    write(tmp_path, "dia_train.py", DIA_TRAIN)
+    plan = plan_of(script)
+    assert plan.mode.kind == "full_finetune" and plan.program.assumed == {}
+    assert plan.sources["mode.kind"].line == 12 and "load_state_dict" in plan.sources["mode.kind"].note
+    assert "PD106" not in {f.code for f in check_paths([script], CheckOptions(use_settings=False)).findings}
+    # a source at hand that loads nothing (only an optimizer's state) settles "pretrain"; so do the arguments
+    write(tmp_path, "dia_train.py", DIA_TRAIN.replace("        model.load_state_dict(torch.load(ckpt_file, map_location=\"cpu\"))\n", ""))
+    plan = plan_of(script)
+    assert plan.mode.kind == "pretrain" and plan.program.assumed == {}
+    assert [f.severity for f in reported(plan, "PD106")] == ["warning"]
+    scratch = plan_of(write(tmp_path / "other", "scratch.sh", DIA_SCRIPT.replace("--bf16", "--config_name ./config.json --bf16")))
+    assert scratch.mode.kind == "pretrain" and scratch.program.assumed == {}
+
+
+def test_a_source_at_hand_that_names_no_half_precision_settles_transformers_fp32(tmp_path) -> None:
+    write(tmp_path, "zero3.yaml", ZERO3)
+    script = write(tmp_path, "run_qwen2_qft.sh", SCALEQUEST)
+    # ScaleQuest's qpo_train/train.py (reduced): DPOConfig(bf16=True) in code: the trainer's fp32 stays an assumption
+    write(tmp_path, "train.py", "from trl import DPOConfig, DPOTrainer\nargs = DPOConfig(bf16=True)\nDPOTrainer(args=args).train()\n")
+    plan = plan_of(script)
+    assert plan.program.assumed.get("precision.compute") and findings(plan, "PD303") == []
+    # a program that sets no precision: transformers' fp32 is what runs, and the launcher's bf16 contradicts it
+    write(tmp_path, "train.py", "from trl import DPOConfig, DPOTrainer\nargs = DPOConfig(output_dir='out')\nDPOTrainer(args=args).train()\n")
+    plan = plan_of(script)
+    assert "precision.compute" not in plan.program.assumed and len(findings(plan, "PD303")) == 1

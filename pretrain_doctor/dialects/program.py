@@ -1,0 +1,306 @@
+"""The program a launch script runs, read from its source when the source is at hand.
+
+A launch script (`torchrun -m train --learning_rate 2e-5 ...`, `deepspeed llava/train/train_mem.py ...`)
+passes arguments to a program whose own code may decide what the arguments leave open: it may wrap the
+model in LoRA adapters (malaysia-ai/cooking's train.py: `get_peft_model(model, LoraConfig(r=model_args.rank))`),
+load pretrained weights without a model argument (malaya-speech's dia_train.py: `load_state_dict(torch.load(
+hf_hub_download('nari-labs/Dia-1.6B', ...)))`), freeze part of the model, set its precision or make its own
+eval data. When the program's source sits beside the script or up the repository folder it came from, its
+text says so; it is read as text and with `ast`, never imported or run.
+
+`find_program_source` is the one lookup (dialects that read a program's own argparse defaults use it too);
+`read_program` parses a file once; `program_facts` says what the source decides. No imports beyond the
+standard library: it runs on every `check`.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Optional
+
+from ..config.document import Document
+from .shared import find_referenced_file
+
+# Larger files are no training program's source (a vendored library, data): not read.
+_MAX_BYTES = 2_000_000
+_MODULE = re.compile(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*")
+
+
+@dataclasses.dataclass(frozen=True)
+class ProgramSource:
+    """One source file of a launched program: its text and syntax tree (None when it does not parse)."""
+
+    path: Path
+    text: str
+    tree: Optional[ast.Module]
+
+
+def find_program_source(program: Any, doc: Document) -> Optional[Path]:
+    """The source file of the program `doc` launches, if it is at hand: a path as the script writes it
+    (`llava/train/train_mem.py`, resolved beside the script, up its folders, or in the working directory)
+    or a module run with `-m` (`train` -> `train.py`, `fastchat.train.train` -> `fastchat/train/train.py`,
+    a package's `__main__.py`). None when no such file is found."""
+    if not isinstance(program, str) or not program.strip():
+        return None
+    name = program.strip()
+    if name.endswith(".py") or "/" in name:
+        return find_referenced_file(name, doc)
+    if not _MODULE.fullmatch(name):
+        return None  # a console command (`llamafactory-cli`), not a module
+    relative = name.replace(".", "/")
+    return find_referenced_file(f"{relative}.py", doc) or find_referenced_file(f"{relative}/__main__.py", doc)
+
+
+def read_program(path: Path) -> Optional[ProgramSource]:
+    """The file's text and syntax tree (cached by path and modification time); None when unreadable."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _read(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _read(name: str, _mtime: int, size: int) -> Optional[ProgramSource]:
+    if size > _MAX_BYTES:
+        return None
+    try:
+        text = Path(name).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    try:
+        tree: Optional[ast.Module] = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        tree = None
+    return ProgramSource(Path(name), text, tree)
+
+
+def program_modules(path: Path, levels: int = 4) -> list[ProgramSource]:
+    """The program's source and, when it is a thin wrapper that builds no model itself (LLaVA's and FastChat's
+    train_mem.py import `train` from train.py and call it), the local modules it imports from."""
+    main = read_program(path)
+    if main is None:
+        return []
+    found = [main]
+    if main.tree is None or _builds_model(main.tree):
+        return found
+    for module in _local_imports(main.tree):
+        relative = module.replace(".", "/") + ".py"
+        for base in [path.parent, *list(path.parent.parents)[:levels]]:
+            candidate = base / relative
+            if candidate != path and candidate.is_file():
+                loaded = read_program(candidate)
+                if loaded is not None:
+                    found.append(loaded)
+                break
+    return found
+
+
+_MODEL_CALLS = frozenset({"from_pretrained", "from_config", "load_state_dict", "get_peft_model", "Trainer"})
+
+
+def _builds_model(tree: ast.Module) -> bool:
+    return any(_call_name(node) in _MODEL_CALLS or str(_call_name(node)).endswith("Trainer")
+               for node in ast.walk(tree) if isinstance(node, ast.Call))
+
+
+def _local_imports(tree: ast.Module) -> list[str]:
+    return [node.module for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0][:8]
+
+
+def _call_name(node: ast.Call) -> Optional[str]:
+    func = node.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Name):
+        return func.id
+    return None
+
+
+def mentions(path: Path, word: str) -> bool:
+    """Whether the program or a module beside it (FastChat's train_mem.py imports train.py's train())
+    names `word`."""
+    for candidate in [path, *sorted(path.parent.glob("*.py"))]:
+        loaded = read_program(candidate)
+        if loaded is not None and word in loaded.text:
+            return True
+    return False
+
+
+# --- what the source decides ------------------------------------------------------------
+# Classes whose `from_pretrained` loads no model weights.
+_NOT_WEIGHTS = re.compile(r"tokeni[sz]er|config|processor|extractor", re.IGNORECASE)
+# Objects whose `load_state_dict` restores training state, not the model's weights.
+_STATE_HOLDERS = re.compile(r"optim|sched|scaler|ema|state", re.IGNORECASE)
+# Words by which a program sets a half precision itself (`DPOConfig(bf16=True)`, `torch.autocast(dtype=torch.bfloat16)`).
+_PRECISION_WORDS = re.compile(r"\b(bf16|fp16|bfloat16|float16|autocast|half\(\))")
+
+
+@dataclasses.dataclass(frozen=True)
+class Evidence:
+    """A call in the program's source that decides a plan fact, and where it is."""
+
+    what: str  # `get_peft_model(...)`, `load_state_dict(...)`
+    file: str
+    line: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ProgramFacts:
+    """What the launched program's source at hand decides. A call under a condition (`if training_args.lora_enable:`)
+    decides nothing: the arguments do."""
+
+    source: Path
+    adapters: Optional[Evidence] = None  # wraps the model in LoRA adapters whatever the arguments
+    quantized: Optional[Evidence] = None  # trains them on a 4-bit base (QLoRA)
+    lora_rank: Optional[int] = None  # the adapters' rank when the source or an argument states it
+    loads_weights: Optional[Evidence] = None  # loads pretrained weights whatever the arguments
+    builds_fresh: bool = False  # may build a model from a config instead (`from_config`)
+    freezes: Optional[Evidence] = None  # sets `requires_grad` off whatever the arguments
+    sets_precision: bool = False  # names bf16/fp16 itself: it may set the precision
+
+
+def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[ProgramFacts]:
+    """What the source at `path` (and the modules a thin wrapper imports) decides; `arguments` are the launch
+    script's (`--rank 256`), for an adapter rank the source reads from an argument."""
+    modules = program_modules(path)
+    if not modules:
+        return None
+    found: dict[str, Evidence] = {}
+    rank: Any = None
+    fresh = False
+    for module in modules:
+        if module.tree is None:
+            continue
+        for node, guarded in _calls(module.tree):
+            name = _call_name(node)
+            evidence = Evidence(f"`{name}(...)`", str(module.path), node.lineno)
+            fresh = fresh or name == "from_config"
+            if guarded:
+                if name in ("get_peft_model", "LoraConfig", "prepare_model_for_kbit_training"):
+                    found["conditional_adapters"] = evidence
+                continue
+            if name == "get_peft_model" or (name and any(k.arg == "peft_config" and not _is_none(k.value)
+                                                         for k in node.keywords)):
+                found.setdefault("adapters", evidence)
+            if name == "LoraConfig":
+                rank = _keyword(node, "r") if rank is None else rank
+            if name == "prepare_model_for_kbit_training" or _true_keyword(node, "load_in_4bit"):
+                found.setdefault("quantized", evidence)
+            if _loads_weights(node):
+                found.setdefault("weights", evidence)
+            if name == "requires_grad_" and node.args and _is_false(node.args[0]):
+                found.setdefault("freezes", evidence)
+        freeze = _freezing_assignment(module)
+        if freeze is not None:
+            found.setdefault("freezes", freeze)
+    adapters = found.get("adapters") if "conditional_adapters" not in found else None
+    return ProgramFacts(
+        source=path, adapters=adapters, quantized=found.get("quantized") if adapters else None,
+        lora_rank=_rank(rank, modules, arguments or {}) if adapters else None,
+        loads_weights=found.get("weights"), builds_fresh=fresh, freezes=found.get("freezes"),
+        sets_precision=any(_PRECISION_WORDS.search(m.text) for m in modules))
+
+
+def _guarded_nodes(tree: Optional[ast.Module]):
+    """Every node with whether a condition guards it (the branches of an `if`, a conditional expression or a
+    `while`, an exception handler, the later operands of `and`/`or`). `if __name__ == "__main__":` and
+    `hasattr`/`isinstance` tests guard nothing; a loop over the parameters is no condition."""
+    stack: list[tuple[ast.AST, bool]] = [(tree, False)] if tree is not None else []
+    while stack:
+        node, guarded = stack.pop()
+        yield node, guarded
+        for child in ast.iter_child_nodes(node):
+            inner = guarded
+            if isinstance(node, (ast.If, ast.IfExp, ast.While)) and child is not node.test and not _harmless(node.test):
+                inner = True
+            elif isinstance(node, ast.ExceptHandler) or (isinstance(node, ast.BoolOp) and child is not node.values[0]):
+                inner = True
+            stack.append((child, inner))
+
+
+def _calls(tree: ast.Module):
+    return ((node, guarded) for node, guarded in _guarded_nodes(tree) if isinstance(node, ast.Call))
+
+
+def _harmless(test: ast.AST) -> bool:
+    if isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__":
+        return True
+    return isinstance(test, ast.Call) and _call_name(test) in ("hasattr", "isinstance", "callable")
+
+
+def _loads_weights(node: ast.Call) -> bool:
+    name = _call_name(node)
+    func = node.func
+    if name == "from_pretrained" and isinstance(func, ast.Attribute):
+        owner = func.value
+        owner_name = owner.attr if isinstance(owner, ast.Attribute) else owner.id if isinstance(owner, ast.Name) else ""
+        return not _NOT_WEIGHTS.search(owner_name)
+    if name == "load_state_dict" and isinstance(func, ast.Attribute):
+        owner = ast.unparse(func.value)
+        return not _STATE_HOLDERS.search(owner)
+    return False
+
+
+def _freezing_assignment(module: ProgramSource) -> Optional[Evidence]:
+    """`param.requires_grad = False` outside any condition (a loop over the parameters is no condition)."""
+    for node, guarded in _guarded_nodes(module.tree):
+        if (isinstance(node, ast.Assign) and not guarded and _is_false(node.value)
+                and any(isinstance(t, ast.Attribute) and t.attr == "requires_grad" for t in node.targets)):
+            return Evidence("`requires_grad = False`", str(module.path), node.lineno)
+    return None
+
+
+def _keyword(node: ast.Call, name: str) -> Any:
+    return next((k.value for k in node.keywords if k.arg == name), None)
+
+
+def _true_keyword(node: ast.Call, name: str) -> bool:
+    value = _keyword(node, name)
+    return isinstance(value, ast.Constant) and value.value is True
+
+
+def _is_false(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is False
+
+
+def _is_none(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _rank(value: Any, modules: list[ProgramSource], arguments: dict) -> Optional[int]:
+    """`r=256`, or `r=model_args.rank` with `--rank 256` passed or the field's default in the source."""
+    if isinstance(value, ast.Constant) and isinstance(value.value, int) and not isinstance(value.value, bool):
+        return value.value if value.value > 0 else None
+    name = value.attr if isinstance(value, ast.Attribute) else value.id if isinstance(value, ast.Name) else None
+    if name is None:
+        return None
+    passed = arguments.get(name)
+    if isinstance(passed, int) and not isinstance(passed, bool):
+        return passed if passed > 0 else None
+    if passed is not None:
+        return None  # a launch-time value or a word: not known here
+    default = argument_default(modules, name)
+    return default if isinstance(default, int) and not isinstance(default, bool) and default > 0 else None
+
+
+def argument_default(modules: list[ProgramSource], name: str) -> Any:
+    """The literal default of a dataclass field `name` HfArgumentParser reads (`rank: int = field(default=256)`
+    or `rank: int = 256`) in the program's modules; None when there is none or it is not a literal."""
+    for module in modules:
+        for node in ast.walk(module.tree) if module.tree is not None else ():
+            if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == name):
+                continue
+            value = node.value
+            if isinstance(value, ast.Call) and _call_name(value) == "field":
+                value = _keyword(value, "default")
+            try:
+                return ast.literal_eval(value) if value is not None else None
+            except (ValueError, TypeError, SyntaxError, RecursionError):
+                return None
+    return None
