@@ -569,6 +569,10 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
         if facts.lora_rank is not None and not b.has("mode.lora_rank"):
             b.set("mode.lora_rank", facts.lora_rank, _evidence(facts.adapters, "the adapters' rank in the launched program"))
         return
+    if b.get("mode.trains_only"):
+        # LLaVA's `--tune_mm_mlp_adapter True`: the model frozen, a new module trains (not a full fine-tune)
+        b.set("mode.kind", "partial_finetune", b.sources.get("mode.trains_only"))
+        return
     if kind == "full_finetune":
         if facts is None:
             _assume(b, doc, "mode.kind", "every weight trains")

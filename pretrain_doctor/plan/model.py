@@ -105,7 +105,8 @@ class Objective(_Section):
 
 
 class Mode(_Section):
-    kind: Literal["pretrain", "full_finetune", "lora", "qlora", "preference", "online_rl"] = "pretrain"
+    # partial_finetune: the pretrained model frozen, a module of the program's own trains (`trains_only`).
+    kind: Literal["pretrain", "full_finetune", "partial_finetune", "lora", "qlora", "preference", "online_rl"] = "pretrain"
     resumed: bool = False  # continues a run (resume, annealing stage, load_path)
     init_from: Optional[str] = None  # checkpoint / hub id the weights start from
     lora_rank: Optional[int] = Field(None, gt=0)

@@ -333,7 +333,7 @@ def _objective_details(plan: "TrainingPlan", spec: RunSpec) -> None:
 
 def _mode_notes(plan: "TrainingPlan", unsupported: list[str]) -> None:
     mode = plan.mode
-    if mode.kind in ("lora", "qlora"):
+    if mode.kind in ("lora", "qlora", "partial_finetune"):
         unsupported.append(f"{mode.kind}: the trainer trains every weight of a randomly initialised model")
     if mode.init_from:
         unsupported.append(f"starting weights {mode.init_from!r}: never downloaded; random init instead")

@@ -358,3 +358,23 @@ def test_a_source_at_hand_that_names_no_half_precision_settles_transformers_fp32
     write(tmp_path, "train.py", "from trl import DPOConfig, DPOTrainer\nargs = DPOConfig(output_dir='out')\nDPOTrainer(args=args).train()\n")
     plan = plan_of(script)
     assert "precision.compute" not in plan.program.assumed and len(findings(plan, "PD303")) == 1
+
+
+def test_llava_stage_one_is_no_full_fine_tune(tmp_path):
+    # Held-out review 7 (TEST B 10, Text4Seg scripts/v1_5/pretrain.sh): `--tune_mm_mlp_adapter True` freezes the LLM
+    # (llava/train/train.py `model.requires_grad_(False)`): the reviewer marked "full_finetune" wrong.
+    plan = plan_of(write(tmp_path, "pretrain.sh", """
+        deepspeed llava/train/train_mem.py \\
+            --model_name_or_path lmsys/vicuna-7b-v1.5 \\
+            --tune_mm_mlp_adapter True \\
+            --bf16 True \\
+            --num_train_epochs 1 \\
+            --per_device_train_batch_size 8 \\
+            --learning_rate 1e-3 \\
+            --warmup_ratio 0.03
+    """))
+    assert plan.mode.kind == "partial_finetune" and plan.mode.is_finetune and not plan.mode.from_scratch
+    assert plan.sources["mode.kind"].key == "tune_mm_mlp_adapter" and "mode.kind" not in plan.program.assumed
+    for code in ("PD103", "PD106", "PD104", "PD201"):
+        assert reported(plan, code) == [], code
+
