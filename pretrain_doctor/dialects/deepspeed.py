@@ -15,7 +15,7 @@ from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
-from .neox import NEOX_ONLY_KEYS
+from .neox import NEOX_ONLY_KEYS, is_deepspeed_json
 from .shared import optimizer_family
 
 DEFAULT = "DeepSpeed default"
@@ -28,6 +28,10 @@ _BATCH_KEYS = ("train_batch_size", "train_micro_batch_size_per_gpu", "gradient_a
 _EXTRA_KEYS = frozenset({"fp32_allreduce", "seed", "train_batch"})
 _SCHEDULES = {"WarmupLR": "constant", "WarmupDecayLR": "linear", "WarmupCosineLR": "cosine", "OneCycle": "one_cycle",
               "LRRangeTest": "range_test"}
+# GPT-NeoX keys (`_` spelling) that DeepSpeed JSONs in the wild carry and DeepSpeed never reads.
+_NEOX_WORDS = NEOX_ONLY_KEYS | {"precision"}
+# Schedulers whose `warmup_max_lr` is the lr the run reaches (deepspeed/runtime/lr_schedules.py).
+_PEAK_SCHEDULES = frozenset({"WarmupLR", "WarmupDecayLR"})
 # Keys of other dialects: a file holding them belongs to neox/hf/axolotl, not to a bare DeepSpeed JSON.
 _FOREIGN = ("num_layers", "num-layers", "hidden_size", "hidden-size", "base_model", "per_device_train_batch_size",
             "model_name_or_path", "output_dir")
@@ -41,11 +45,18 @@ class DeepspeedDialect(Dialect):
 
     def score(self, doc: Document) -> int:
         data = doc.data
-        if any(k in data for k in _FOREIGN) or any(k.replace("-", "_") in NEOX_ONLY_KEYS for k in data):
+        if any(k in data for k in _FOREIGN):
+            return 0
+        if any(k.replace("-", "_") in NEOX_ONLY_KEYS for k in data) and not is_deepspeed_json(doc):
             return 0
         hits = sum(1 for k in _SIGNATURE if k in data)
         strong = any(k in data for k in ("zero_optimization", "train_micro_batch_size_per_gpu", "train_batch_size"))
         return 40 + hits if strong and hits >= 2 else 0
+
+    def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
+        # GPT-NeoX keys in a DeepSpeed JSON are read to be reported together (_neox_words), not a poor fit.
+        known = super().keys_read(doc)
+        return known | _NEOX_WORDS if known is not None and is_deepspeed_json(doc) else known
 
     def companion_reason(self, doc: Document) -> Optional[str]:
         data = doc.data
@@ -69,7 +80,8 @@ class DeepspeedDialect(Dialect):
         self._batch(b, doc, context)
         self._precision(b, doc)
         self._zero(b, doc)
-        table_notes(b, doc, self.table(), context.trainer_versions, also={"": self.known_keys})
+        neox_words = _neox_words(b, doc)
+        table_notes(b, doc, self.table(), context.trainer_versions, also={"": self.known_keys | neox_words})
         apply_flags(b, context)
         return b.build()
 
@@ -110,8 +122,14 @@ class DeepspeedDialect(Dialect):
         b.set("schedule.kind", _SCHEDULES.get(kind, kind), b.source(doc, ("scheduler", "type")))
         b.take("schedule.warmup_steps", doc, params + ("warmup_num_steps",), lenient_int)
         b.take("schedule.decay_steps", doc, params + ("total_num_steps",), lenient_int)
-        b.take("schedule.min_lr", doc, params + ("warmup_min_lr",), lenient_number)
-        if not b.has("optimizer.lr"):
+        if kind != "WarmupLR":  # WarmupLR starts at warmup_min_lr and then holds the peak: no decay floor
+            b.take("schedule.min_lr", doc, params + ("warmup_min_lr",), lenient_number)
+        peak = lenient_number(doc.get(params + ("warmup_max_lr",)))
+        if kind in _PEAK_SCHEDULES and isinstance(peak, (int, float)):
+            # WarmupLR/WarmupDecayLR set the optimizer's lr themselves: warmup_min_lr -> warmup_max_lr, then
+            # hold (WarmupLR) or decay; `optimizer.params.lr` is overwritten at the first step.
+            b.set("optimizer.lr", peak, b.source(doc, params + ("warmup_max_lr",)))
+        elif not b.has("optimizer.lr"):
             b.take("optimizer.lr", doc, params + ("warmup_max_lr",), lenient_number)
 
     @staticmethod
@@ -168,6 +186,23 @@ class DeepspeedDialect(Dialect):
                     b.set("parallel.cpu_offload", True, b.source(doc, ("zero_optimization", key)))
             if lenient_bool(zero.get("cpu_offload")):
                 b.set("parallel.cpu_offload", True, b.source(doc, ("zero_optimization", "cpu_offload")))
+
+
+def _neox_words(b: PlanBuilder, doc: Document) -> frozenset[str]:
+    """GPT-NeoX keys in a DeepSpeed JSON (fmengine's `lr-decay-style: cosine`, `warmup: 0.1`, `min_lr`,
+    `precision`): DeepSpeed reads none of them, so the schedule is the `scheduler` block's, else a constant lr.
+    One finding names them all (they are one mistake, not several typos)."""
+    keys = [k for k in doc.data if isinstance(k, str) and k.replace("-", "_") in _NEOX_WORDS]
+    if not keys:
+        return frozenset()
+    shown = ", ".join(f"`{k}`" for k in keys)
+    block = doc.get(("scheduler", "type"))
+    runs = f"its `scheduler` block ({block})" if isinstance(block, str) else "a constant lr (no `scheduler` block)"
+    b.note("ignored-key", f"{shown} {'is a GPT-NeoX key' if len(keys) == 1 else 'are GPT-NeoX keys'} that "
+           f"DeepSpeed ignores: the run follows {runs}",
+           b.source(doc, (keys[0],)), hint="set the schedule in a DeepSpeed `scheduler` block (WarmupCosineLR for a "
+           "cosine decay with warmup), or in the training script", key=keys[0], keys=keys)
+    return frozenset(keys)
 
 
 def _derived_accum(total: Any, micro: Any, world: Optional[int]) -> Optional[int]:

