@@ -64,7 +64,7 @@ def load_plan_detected(path: str | Path, options: Optional[CheckOptions] = None
     doc = load_document(path)
     found = _choose_dialect(doc, options)
     if found.dialect is None:
-        raise ConfigError(not_supported_message(), doc.path)
+        raise ConfigError(not_supported_message(doc), doc.path)
     reason = found.dialect.companion_reason(doc)
     if reason:
         raise ConfigError(f"this is a companion file ({reason}), not a training config", doc.path)
@@ -273,7 +273,7 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
         dialect = found.dialect
         if dialect is None:
             if explicit:
-                raise ConfigError(not_supported_message(), shown)
+                raise ConfigError(not_supported_message(doc), shown)
             report.files.append(FileResult(shown, None, role="skipped", note=SKIPPED_NOTE))
             return
         reason = dialect.companion_reason(doc)

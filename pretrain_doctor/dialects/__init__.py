@@ -33,6 +33,7 @@ DIALECT_MODULES = (
     "megatron",
     "deepspeed",
     "llamafactory",
+    "own_args",
     "hf",
 )
 
@@ -58,10 +59,11 @@ def __getattr__(name: str) -> Any:
 
 # A format that only some dialects read, in order: a shell script (config/shell_reader.py) is a
 # Megatron launch script or argument list, else a LLaMA-Factory launch (`--stage sft --finetuning_type
-# full`), else the launch of an HF Trainer program (`torchrun train.py --learning_rate ...`), else a Composer launch of an llm-foundry YAML (`composer train.py x.yaml
+# full`), else a program that parses its own arguments with argparse (own_args.py: its source at hand says
+# so, or its flags spell settings as no HfArgumentParser program does), else the launch of an HF Trainer program (`torchrun train.py --learning_rate ...`), else a Composer launch of an llm-foundry YAML (`composer train.py x.yaml
 # key=value`). A later one is imported and scored only when no earlier one
 # recognised the document, so detecting a Megatron script imports no other dialect.
-_ONLY_DIALECTS_FOR_FORMAT = {"shell": ("megatron", "llamafactory", "hf", "llmfoundry")}
+_ONLY_DIALECTS_FOR_FORMAT = {"shell": ("megatron", "llamafactory", "own_args", "hf", "llmfoundry")}
 
 
 def _load(name: str) -> Dialect:
@@ -98,10 +100,19 @@ def get_dialect(name: str) -> Dialect:
     raise UsageError(f"unknown dialect {name!r}; known: {', '.join(dialect_names())}")
 
 
-def not_supported_message() -> str:
-    """What a file no dialect explains is called, with the list of what is supported."""
-    return (f"not a training config of a supported trainer (supported: {', '.join(DIALECT_MODULES)}); "
+def not_supported_message(doc: Optional[Document] = None) -> str:
+    """What a file no dialect explains is called, with the list of what is supported; a launch script of a
+    program with flags none of which names a training setting says that it is that program's own."""
+    text = (f"not a training config of a supported trainer (supported: {', '.join(DIALECT_MODULES)}); "
             "pass --dialect NAME if it is one")
+    if doc is not None and doc.format == "shell":
+        from .own_args import launched_program
+
+        program = launched_program(doc)
+        if program.endswith(".py") and any(isinstance(k, str) and k.startswith("--") for k in doc.data):
+            return (f"`{program}` is a program with its own arguments, and none of the script's flags names a "
+                    f"training setting read here (lr, batch, schedule, steps): {text}")
+    return text
 
 
 @dataclass(frozen=True)

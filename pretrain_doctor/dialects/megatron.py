@@ -147,8 +147,8 @@ class _Flags:
 _READER_KEYS = frozenset({"program", "launcher", "overrides", "unresolved", "syntax_error", "cut_continuation"})
 
 
-_NOT_TRAINING = re.compile(r"eval|generat|inference|server|convert|checkpoint_util", re.IGNORECASE)
-_TRAINING = re.compile(r"train|finetun", re.IGNORECASE)
+NOT_TRAINING = re.compile(r"eval|generat|inference|server|convert|checkpoint_util", re.IGNORECASE)
+TRAINING = re.compile(r"train|finetun", re.IGNORECASE)
 # A Hugging Face Trainer script with Megatron-looking flags of its own argparse (Pai-Megatron-Patch's
 # `ds_train_huggingface_llama.py --lr --num-layers --epochs --gradient-accumulation-steps`): Megatron's
 # defaults (no warmup, β2 0.999) are not that script's, so it is not read as Megatron.
@@ -174,13 +174,15 @@ class MegatronDialect(Dialect):
         doc = _hyphenated(doc)
         hits = sum(1 for flag in _SIGNATURE if flag in doc.data)
         program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
-        if _NOT_TRAINING.search(program) and not _TRAINING.search(program):
+        if NOT_TRAINING.search(program) and not TRAINING.search(program):
             # Megatron-DeepSpeed's eval-harness `evaluate.py`, text generation servers: same flags, no training
             # (their `--num-layers -1` means "from the checkpoint").
             return 0
         if _HF_PROGRAM.search(program) and not program.startswith("pretrain_"):
             return 0
         nemo = sum(1 for key in doc.data.get("overrides") or {} if key in _NEMO_KEYS)
+        if not nemo and _own_program(doc, program):
+            return 0
         if hits >= 2 or (hits and program.startswith("pretrain_")):
             return 60 + 2 * hits
         if nemo >= 2 or (nemo and "megatron" in program):
@@ -563,6 +565,22 @@ def _expert_count(value: Any) -> Any:
         counts = [lenient_int(v) for v in value]
         return max(counts) if counts and all(isinstance(c, int) for c in counts) else None
     return lenient_int(value)
+
+
+# A program other than a `pretrain_*.py` whose flags are less than this share Megatron's is a program
+# with its own argparse that happens to spell two of them alike (Time-MoE's main.py `--micro_batch_size
+# --global_batch_size` beside `--learning_rate --lr_scheduler_type --num_train_epochs`; held-out review 7
+# B 07): Megatron's defaults (β2 0.999, weight decay 0.01, no warmup) are not its own.
+_MIN_MEGATRON_SHARE = 0.5
+
+
+def _own_program(doc: Document, program: str) -> bool:
+    """A named non-`pretrain_*` program most of whose flags Megatron does not have (program.py reads it)."""
+    if not program or program.startswith("pretrain_"):
+        return False
+    flags = [k for k in doc.data if isinstance(k, str) and k.startswith("--")]
+    known = sum(1 for k in flags if k in KNOWN_FLAGS)
+    return bool(flags) and known < _MIN_MEGATRON_SHARE * len(flags)
 
 
 def _judges_flags(doc: Document) -> bool:

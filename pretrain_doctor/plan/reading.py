@@ -166,7 +166,10 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
         if softer is None:
             continue
         finding.severity = softer
-        if fork:
+        if fork and plan.dialect == "own_args":  # dialects/own_args.py: a program with its own argparse decides them
+            finding.message += (f" (assuming the usual meaning of {_premise_keys(plan, premises, finding)}: the "
+                                f"program's own code decides {', '.join(plan.fork_areas)}; `plan` says why)")
+        elif fork:
             finding.message += (f" (assuming upstream {plan.dialect} semantics for {_premise_keys(plan, premises, finding)}: "
                                 f"the file reads as a fork whose own keys touch {', '.join(plan.fork_areas)}; `plan` says why)")
         if assumed:

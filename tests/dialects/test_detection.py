@@ -133,6 +133,14 @@ def test_a_file_no_dialect_reads_names_the_supported_trainers(tmp_path, capsys) 
     assert code == 2 and len(err.strip().splitlines()) == 1 and "not a training config of a supported trainer" in err
 
 
+def test_a_launch_of_a_program_whose_flags_name_no_training_setting_says_it_is_its_own(tmp_path, capsys) -> None:
+    # nanotron's train_tiny_llama.sh (held-out 7, 42): its YAML is written at run time by another script.
+    path = write(tmp_path, "train_tiny_llama.sh", "torchrun --nproc_per_node=8 run_train.py --config-file $CONFIG\n")
+    code, out, err = cli(capsys, "plan", str(path))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "`run_train.py` is a program with its own arguments" in err and "supported:" in err
+
+
 @pytest.mark.parametrize("command", ["check", "plan"])
 def test_help_lists_every_dialect(capsys, command) -> None:
     code, out, _ = cli(capsys, command, "--help")

@@ -322,7 +322,10 @@ def test_a_hugging_face_trainer_script_with_megatron_like_flags_is_not_megatron(
         "torchrun --nproc_per_node 8 ds_train_huggingface_llama.py --load /ckpt/llama-7b --num-layers 32 \\\n"
         "    --hidden-size 4096 --seq-length 2048 --micro-batch-size 4 --epochs 1 --lr 1e-5 \\\n"
         "    --gradient-accumulation-steps 4 --bf16\n"))
-    assert detection(load_document(path)).dialect is None
+    # Its own program (dialects/own_args.py): read by name, no trainer's defaults (held-out review 7 B 07 alike).
+    assert detection(load_document(path)).dialect.name == "own_args"
+    plan = plan_of(path)
+    assert plan.optimizer.lr == 1e-5 and plan.batch.grad_accum == 4 and plan.optimizer.betas is None
 
 
 def test_bigscience_flags_are_not_typos_and_deepspeed_owns_the_loss_scale(tmp_path) -> None:

@@ -1,0 +1,433 @@
+"""`own_args`: the launch script of a program that parses its own arguments with argparse (Time-MoE's
+`main.py`, DeepSpeed-Chat's step1-3 `main.py`, fmengine's `cli/train.py`): no trainer we know, so no
+trainer's defaults.
+
+A script is this program's, not Megatron's or an HF Trainer program's, when the program's source is at
+hand (beside the script, or up to four folders above it) and it builds an `argparse.ArgumentParser` with
+`add_argument` calls but no `HfArgumentParser`; or, with no source at hand, when its flags spell a training
+setting the way no HfArgumentParser program does (`--num_warmup_steps`, `--actor_learning_rate`,
+`--micro_batch_size`, `--train_steps`, `--zero_stage`: TrainingArguments holds those under other names).
+
+The source is read as text with `ast`, never imported or run: each `add_argument("--x", type=..., default=...)`
+gives the program's default for `x` (a literal default only; anything else stays unknown), and argparse's
+unique-prefix abbreviations (`--model` for `--model_path`) resolve as argparse resolves them. Flags map to plan
+fields by the names people use (`learning_rate`/`lr`/`actor_learning_rate`, `num_warmup_steps`/`warmup_steps`,
+`per_device_train_batch_size`/`micro_batch_size`, ...). A field the script does not set is the program's
+default when its source is at hand, else unknown: never another trainer's default. A `--deepspeed_config`
+JSON is merged (its optimizer, scheduler, batch, ZeRO and precision blocks, which DeepSpeed reads).
+
+`plan` says so in its Reading line ("read as the program's own arguments (<path>)"), and rules whose
+premises the program decides (its defaults, or what it does with a model path) speak one level softer.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from ..config.document import Document
+from ..plan.builder import PlanBuilder
+from ..plan.model import Source, TrainingPlan
+from ..plan.reading import premise_areas
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number
+from .megatron import NOT_TRAINING, TRAINING
+from .program import find_program_source, read_program
+from .shared import load_companion, merge_deepspeed_reference, optimizer_family
+
+# Flags that spell a training setting the way an own argparse does: TrainingArguments holds each under
+# another name, so an HfArgumentParser program does not define them beside it.
+_OWN_SPELLINGS = frozenset({
+    "num_warmup_steps", "warmup_iters", "lr_warmup_steps", "actor_learning_rate", "critic_learning_rate",
+    "min_learning_rate", "lr", "micro_batch_size", "global_batch_size", "batch_size", "train_steps", "total_steps",
+    "max_iters", "train_iters", "zero_stage", "actor_zero_stage", "grad_accum_steps", "grad_steps", "epochs",
+    "num_epochs", "clip_grad", "grad_clip"})
+
+# Plan fields -> the argument names programs use for them, first match wins.
+_NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
+    "optimizer.lr": (("learning_rate", "lr", "actor_learning_rate", "max_lr", "peak_lr"), lenient_number),
+    "optimizer.weight_decay": (("weight_decay", "wd", "actor_weight_decay"), lenient_number),
+    "optimizer.eps": (("adam_epsilon", "adam_eps", "eps"), lenient_number),
+    "schedule.warmup_steps": (("num_warmup_steps", "warmup_steps", "warmup_iters", "lr_warmup_steps"), lenient_int),
+    "schedule.warmup_ratio": (("warmup_ratio",), lenient_number),
+    "schedule.min_lr": (("min_learning_rate", "min_lr"), lenient_number),
+    "batch.micro_batch_size": (("per_device_train_batch_size", "micro_batch_size", "train_micro_batch_size",
+                                "batch_size_per_gpu", "per_gpu_train_batch_size", "batch_size_train"), lenient_int),
+    "batch.global_batch_size": (("global_batch_size",), lenient_int),
+    "batch.grad_accum": (("gradient_accumulation_steps", "grad_accum_steps", "gradient_accumulation",
+                          "accumulation_steps", "grad_steps"), lenient_int),
+    "batch.seq_len": (("max_seq_len", "max_seq_length", "max_length", "seq_len", "seq_length", "block_size",
+                       "model_max_length", "max_len"), lenient_int),
+    "run.max_steps": (("max_steps", "train_steps", "total_steps", "max_iters", "train_iters", "num_train_steps"),
+                      lenient_int),
+    "run.epochs": (("num_train_epochs", "epochs", "num_epochs", "train_epochs"), lenient_number),
+    "clipping.max_norm": (("max_grad_norm", "grad_clip", "clip_grad", "gradient_clipping", "clip_grad_norm"),
+                          lenient_number),
+    "seed": (("seed",), lenient_int),
+    "parallel.zero_stage": (("zero_stage", "actor_zero_stage"), lenient_int),
+}
+_SCHEDULE_NAMES = ("lr_scheduler_type", "lr_scheduler", "scheduler", "lr_schedule", "lr_decay_style")
+_MODEL_NAMES = ("model_name_or_path", "model_path", "model", "init_ckpt", "pretrained_model", "from_pretrained",
+                "actor_model_name_or_path", "base_model", "pretrained_model_name_or_path")
+_SCRATCH_NAMES = ("from_scratch", "pretrain")
+_PRECISION_WORDS = {"bf16": "bf16", "bfloat16": "bf16", "fp16": "fp16", "float16": "fp16", "half": "fp16",
+                    "fp32": "fp32", "float32": "fp32", "float": "fp32"}
+_DEEPSPEED_NAMES = ("deepspeed_config", "ds_config", "deepspeed")
+_UNKNOWN = "the program's own default (its source is not at hand)"
+_ASSUMED_ADAM = "assumed: the program builds its own optimizer, Adam(W) in the programs seen"
+
+
+@dataclasses.dataclass(frozen=True)
+class ProgramArguments:
+    """What a program's argparse declares: each destination's literal default (absent: not literal),
+    and every option string (`--model_path`, `-model`) -> destination."""
+
+    path: Path
+    defaults: dict[str, Any]
+    options: dict[str, str]
+
+    def resolve(self, flag: str) -> Optional[str]:
+        """The destination argparse gives `--flag`: exact, else the one option it abbreviates."""
+        if flag in self.options:
+            return self.options[flag]
+        matches = {dest for option, dest in self.options.items() if option.startswith(flag) and option[:2] == "--"}
+        return matches.pop() if len(matches) == 1 else None
+
+
+class ProgramDialect(Dialect):
+    name = "own_args"
+    summary = "launch script of a program with its own argparse (flags read by name; defaults from its source, else unknown)"
+    known_keys = frozenset()
+
+    def score(self, doc: Document) -> int:
+        if doc.format != "shell":
+            return 0
+        program = launched_program(doc)
+        name = Path(program).name
+        if not name.endswith(".py") or name.startswith("pretrain_") or (NOT_TRAINING.search(name)
+                                                                         and not TRAINING.search(name)):
+            return 0  # Megatron's entry points; evaluation, generation and serving programs train nothing
+        flags = _flags(doc)
+        if not flags:
+            return 0
+        found = program_arguments(program, doc)
+        if found is not None:
+            return 70 if found.options else 0
+        if _uses_hf_parser(program, doc):
+            return 0
+        return 45 + len(flags) if set(flags) & _OWN_SPELLINGS else 0
+
+    def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
+        return None  # the program's own arguments: no table to judge them against
+
+    def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        doc = docs[0]
+        program = launched_program(doc)
+        parsed = program_arguments(program, doc)
+        flags, written = _flags(doc), _spellings(doc)
+        if parsed is not None:  # `--model` is argparse's abbreviation of `--model_path`
+            flags = {parsed.resolve("--" + k) or k: v for k, v in flags.items()}
+            written = {parsed.resolve("--" + k) or k: v for k, v in written.items()}
+        view = _ArgsView(doc, flags, parsed, written)
+        b = PlanBuilder(self.name, docs)
+        deepspeed = next((name for name in _DEEPSPEED_NAMES if isinstance(flags.get(name), str)), None)
+        if deepspeed:
+            _merge_deepspeed(b, view, deepspeed, context)
+        for field, (names, convert) in _NUMBERS.items():
+            view.take(b, field, names, convert)
+        _stated_either(b, view)
+        _schedule(b, view)
+        _optimizer(b, view)
+        _precision(b, view)
+        _mode(b, view, program)
+        view.take_text(b, "model.name", _MODEL_NAMES)
+        apply_flags(b, context)
+        b.set("program.path", program, b.source(doc, ("program",)))
+        if parsed is not None:
+            b.set("program.source", str(parsed.path), b.source(doc, ("program",), note="its argparse read as text"))
+        plan = b.build()
+        where = str(parsed.path) if parsed is not None else f"{program}, source not at hand"
+        plan.reading = f"read as the program's own arguments ({where}): no trainer's defaults"
+        plan.fork_areas = sorted(premise_areas(view.decided))
+        return plan
+
+
+def launched_program(doc: Document) -> str:
+    """The program the script runs: the script's `*.py`, or the `*.py` a wrapper of it runs
+    (Time-MoE's `python torch_dist_run.py main.py ...`)."""
+    program = str(doc.data.get("program") or "")
+    positional = doc.data.get("positional")
+    if isinstance(positional, list) and positional and str(positional[0]).endswith(".py"):
+        return str(positional[0])
+    return program
+
+
+def _flags(doc: Document) -> dict[str, Any]:
+    """The script's `--flag value` pairs, `-` spelt `_`; a value left to launch time is None."""
+    return {name: None if flag in doc.unevaluated else doc.data[flag] for name, flag in _spellings(doc).items()}
+
+
+def _spellings(doc: Document) -> dict[str, str]:
+    """Each flag's name (`-` spelt `_`) -> the flag as the script writes it."""
+    return {flag[2:].replace("-", "_"): flag for flag in doc.data
+            if isinstance(flag, str) and flag.startswith("--") and len(flag) > 2}
+
+
+def program_arguments(program: str, doc: Document) -> Optional[ProgramArguments]:
+    """The program's argparse declarations, when its source is at hand; None when it is not, or when it is
+    an HfArgumentParser program (or declares nothing)."""
+    path = find_program_source(program, doc)
+    if path is None:
+        return None
+    found = _declared(str(path))
+    return None if found is None else ProgramArguments(path, *found)
+
+
+def _uses_hf_parser(program: str, doc: Document) -> bool:
+    path = find_program_source(program, doc)
+    return path is not None and _declared(str(path)) is None
+
+
+@lru_cache(maxsize=64)
+def _declared(path: str) -> Optional[tuple[dict[str, Any], dict[str, str]]]:
+    """(defaults, options) of the `add_argument` calls in the program and the modules beside it that it
+    imports (DeepSpeed-Chat's options); None for an HfArgumentParser program or one that declares none."""
+    defaults: dict[str, Any] = {}
+    options: dict[str, str] = {}
+    for tree in _trees(Path(path)):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id == "HfArgumentParser":
+                return None
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
+                _add_argument(node, defaults, options)
+    return (defaults, options) if options else None
+
+
+def _trees(path: Path) -> list[ast.Module]:
+    """The program's syntax tree and those of the modules beside it that it imports by name (DeepSpeed-Chat's
+    parser may live in an options module)."""
+    sources = [read_program(source) for source in [path, *_imported_beside(path)]]
+    return [source.tree for source in sources if source is not None and source.tree is not None]
+
+
+def _imported_beside(path: Path) -> list[Path]:
+    main = read_program(path)
+    tree = main.tree if main is not None else None
+    if tree is None:
+        return []
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[-1])
+        elif isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[-1] for alias in node.names)
+    return [path.parent / f"{name}.py" for name in sorted(names) if (path.parent / f"{name}.py").is_file()]
+
+
+def _add_argument(call: ast.Call, defaults: dict[str, Any], options: dict[str, str]) -> None:
+    flags = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    if not flags or not flags[0].startswith("-"):
+        return
+    keywords = {k.arg: k.value for k in call.keywords if k.arg}
+    long = next((f for f in flags if f.startswith("--")), flags[0])
+    dest = long.lstrip("-").replace("-", "_")
+    if isinstance(keywords.get("dest"), ast.Constant):
+        dest = str(keywords["dest"].value)
+    for flag in flags:
+        options[flag] = dest
+    action = keywords.get("action")
+    action_name = action.value if isinstance(action, ast.Constant) else None
+    if "default" in keywords:
+        try:
+            defaults[dest] = ast.literal_eval(keywords["default"])
+        except ValueError:
+            pass  # computed at run time: not a literal the plan can show
+    elif action_name in ("store_true", "store_false"):
+        defaults[dest] = action_name == "store_false"
+    else:
+        defaults[dest] = None  # argparse's default
+
+
+class _ArgsView:
+    """The script's arguments over the program's defaults; records the areas the program decides."""
+
+    def __init__(self, doc: Document, flags: dict[str, Any], parsed: Optional[ProgramArguments],
+                 written: dict[str, str]) -> None:
+        self.doc, self.flags, self.parsed, self.written = doc, flags, parsed, written
+        self.decided: set[str] = set()
+
+    def key(self, names: tuple[str, ...]) -> Optional[str]:
+        """The first of `names` the script passes, else the first the program declares."""
+        given = next((n for n in names if n in self.flags), None)
+        if given is not None or self.parsed is None:
+            return given
+        return next((n for n in names if n in self.parsed.defaults), None)
+
+    def value(self, name: str) -> Any:
+        if name in self.flags:
+            value = self.flags[name]
+            return True if value == "" or value is True else value
+        return self.parsed.defaults.get(name) if self.parsed is not None else None
+
+    def source(self, b: PlanBuilder, name: str) -> Source:
+        if name in self.flags:
+            return b.source(self.doc, (self.written.get(name, "--" + name),))
+        return Source(file=self.doc.path, note=f"the program's default ({self.parsed.path.name if self.parsed else '?'})")
+
+    def take(self, b: PlanBuilder, field: str, names: tuple[str, ...], convert: Callable[[Any], Any]) -> Any:
+        name = self.key(names)
+        if name is None:
+            if not b.has(field):
+                self.decided.add(field)
+                b.unknown(field, _UNKNOWN if self.parsed is None else f"not an argument of {self.parsed.path.name}")
+            return None
+        if name in self.flags and self.flags[name] is None:
+            b.unknown(field, f"the launch-time value of --{name}")
+            return None
+        value = convert(self.value(name))
+        if value is None:
+            if name not in self.flags:
+                self.decided.add(field)
+            return None
+        b.set(field, value, self.source(b, name))
+        if name not in self.flags:
+            self.decided.add(field)
+        return value
+
+    def take_text(self, b: PlanBuilder, field: str, names: tuple[str, ...]) -> Optional[str]:
+        name = self.key(names)
+        value = self.value(name) if name else None
+        if not isinstance(value, str) or not value:
+            return None
+        b.set(field, value, self.source(b, name))
+        return value
+
+
+# Fields one of which the script states makes the other no question: a warmup in steps needs no ratio, a
+# run in steps no epochs, micro and global batch give the accumulation.
+_EITHER = ((("schedule.warmup_steps",), "schedule.warmup_ratio"), (("schedule.warmup_ratio",), "schedule.warmup_steps"),
+           (("run.max_steps",), "run.epochs"), (("run.epochs",), "run.max_steps"),
+           (("batch.micro_batch_size", "batch.global_batch_size"), "batch.grad_accum"))
+
+
+def _stated_either(b: PlanBuilder, view: _ArgsView) -> None:
+    for stated, other in _EITHER:
+        if all(b.has(field) for field in stated) and not b.has(other):
+            b.unknowns.pop(other, None)
+            view.decided.discard(other)
+
+
+def _schedule(b: PlanBuilder, view: _ArgsView) -> None:
+    name = view.key(_SCHEDULE_NAMES)
+    value = view.value(name) if name else None
+    if isinstance(value, str) and value and not b.has("schedule.kind"):
+        b.set("schedule.kind", value.lower().replace("-", "_"), view.source(b, name))
+    elif not b.has("schedule.kind"):
+        b.unknown("schedule.kind", _UNKNOWN)
+        view.decided.add("schedule.kind")
+
+
+def _optimizer(b: PlanBuilder, view: _ArgsView) -> None:
+    betas = [view.key((f"adam_beta{i}", f"beta{i}")) for i in (1, 2)]
+    values = [lenient_number(view.value(n)) if n else None for n in betas]
+    if all(isinstance(v, (int, float)) for v in values):
+        b.set("optimizer.betas", tuple(values), view.source(b, betas[1]))
+        if betas[1] not in view.flags:
+            view.decided.add("optimizer.betas")
+    elif not b.has("optimizer.betas"):
+        b.unknown("optimizer.betas", _UNKNOWN)
+        view.decided.add("optimizer")
+    optim = view.key(("optim", "optimizer"))
+    if optim and isinstance(view.value(optim), str):
+        b.set("optimizer.name", view.value(optim), view.source(b, optim))
+        b.set("optimizer.family", optimizer_family(view.value(optim)), view.source(b, optim))
+    if not b.has("optimizer.family"):
+        # Not a default of any trainer but a premise, shown as one: own training loops build Adam(W)
+        # (DeepSpeed-Chat's FusedAdam, Time-MoE's Trainer); rules resting on it speak softer (fork_areas).
+        b.set("optimizer.family", "adamw", Source(file=view.doc.path, note=_ASSUMED_ADAM))
+        view.decided.add("optimizer")
+    for field in ("optimizer.lr", "optimizer.weight_decay"):
+        if not b.has(field) and field not in b.unknowns:
+            b.unknown(field, _UNKNOWN)
+
+
+def _precision(b: PlanBuilder, view: _ArgsView) -> None:
+    name = view.key(("precision", "dtype", "mixed_precision"))
+    word = _PRECISION_WORDS.get(str(view.value(name)).lower()) if name else None
+    if word is None:
+        switch = next((s for s in ("bf16", "fp16") if lenient_bool(view.value(s)) is True), None)
+        word, name = (switch, switch) if switch else (None, None)
+    if word is not None:
+        b.set("precision.compute", word, view.source(b, name))
+        b.set("precision.mixed", word != "fp32")
+    elif not b.has("precision.compute"):
+        b.unknown("precision.compute", _UNKNOWN)
+        view.decided.add("precision")
+
+
+def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
+    """Weights loaded from a model path make a fine-tune the program may freeze parts of; actor and critic
+    models an RLHF (PPO) run; `--from_scratch`/`--pretrain` on, a run from scratch."""
+    scratch = view.key(_SCRATCH_NAMES)
+    if scratch and lenient_bool(view.value(scratch)) is True:
+        b.set("mode.kind", "pretrain", view.source(b, scratch))
+        return
+    if "critic_model_name_or_path" in view.flags and "actor_model_name_or_path" in view.flags:
+        source = view.source(b, "critic_model_name_or_path")
+        b.set("mode.kind", "online_rl", source)
+        b.set("objective.kind", "online_rl", source)
+        b.set("mode.rl_method", "ppo", source)
+        actor = view.flags["actor_model_name_or_path"]
+        if actor is None:
+            b.unknown("mode.init_from", "the launch-time value of --actor_model_name_or_path")
+        else:
+            b.set("mode.init_from", actor, view.source(b, "actor_model_name_or_path"))
+        return
+    if "dpo" in _words(program):  # DeepSpeed-Chat-Extension's step2_dpo_finetuning/main.py
+        source = b.source(view.doc, ("program",))
+        b.set("mode.kind", "preference", source)
+        b.set("objective.kind", "preference", source)
+        b.set("mode.preference_method", "dpo", source)
+    model = view.key(_MODEL_NAMES)
+    path = view.value(model) if model else None
+    if model is None:
+        b.unknown("mode.init_from", _UNKNOWN)
+        view.decided.add("mode")
+        return
+    if not b.has("mode.kind"):
+        b.set("mode.kind", "full_finetune", Source(file=view.doc.path, note="assumed from the model path: the launched "
+                                                   f"program `{program}` may freeze part of the model in its own code"))
+        b.set("program.assumed", {**(b.get("program.assumed") or {}), "mode.kind": "every weight trains"},
+              b.source(view.doc, ("program",), note="fields the launched program may decide in its own code"))
+    if isinstance(path, str) and path:
+        b.set("mode.init_from", path, view.source(b, model))
+    else:  # a placeholder (`<your_model_path>`) or a launch-time value: a model is loaded, which one is unknown
+        b.unknown("mode.init_from", f"the launch-time value of --{model}")
+
+
+def _words(path: str) -> set[str]:
+    return set(re.split(r"[^a-z0-9]+", path.lower()))
+
+
+def _merge_deepspeed(b: PlanBuilder, view: _ArgsView, name: str, context: BuildContext) -> None:
+    """The `--deepspeed_config` JSON: what DeepSpeed reads of it (optimizer, scheduler, batch, ZeRO, precision)."""
+    from .deepspeed import DeepspeedDialect
+
+    reference = view.flags[name]
+    position = view.doc.positions.get((view.written.get(name, "--" + name),))
+    shim = dataclasses.replace(view.doc, data={name: reference}, positions={(name,): position} if position else {})
+    merge_deepspeed_reference(b, shim, context, key=name)
+    path = b.get("parallel.deepspeed_config")  # where the merge found it (beside the script, by name)
+    loaded = load_companion(Path(path), context) if path else None
+    if loaded is None or not isinstance(loaded.data, dict):
+        return
+    DeepspeedDialect._optimizer(b, loaded)
+    DeepspeedDialect._schedule(b, loaded)
+    DeepspeedDialect._batch(b, loaded, context)
+    DeepspeedDialect._precision(b, loaded)
+
+
+DIALECT = ProgramDialect()

@@ -1,0 +1,185 @@
+"""Launch scripts of programs that parse their own arguments (dialects/own_args.py): read by name, with the
+program's defaults from its source when at hand, else unknown; never Megatron's or transformers' defaults.
+Reduced from held-out review 7 (B 07 Time-MoE, B 31 / A 32 DeepSpeed-Chat, B 28 fmengine)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pretrain_doctor.check.engine import check_paths
+from pretrain_doctor.settings import CheckOptions
+
+from .helpers import detected, plan_of, write
+
+# XUHIT/Time-MoE@1e613d7 fine-tune.sh, reduced.
+TIME_MOE = """
+python torch_dist_run.py main.py \\
+  -d train_data/all_train.jsonl \\
+  --precision bf16 \\
+  --learning_rate 1e-4 \\
+  --min_learning_rate 5e-5 \\
+  --lr_scheduler_type cosine \\
+  --model pretrained_model/TimeMoE-50M \\
+  --max_length 4096 \\
+  --global_batch_size 128 \\
+  --micro_batch_size 8 \\
+  --num_train_epochs 1.0
+"""
+# Time-MoE main.py's parser, reduced (its add_argument lines as written).
+TIME_MOE_MAIN = """
+import argparse
+from time_moe.runner import TimeMoeRunner
+
+if __name__ == '__main__':
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--data_path', '-d', type=str,default='train_data/ETTh1.jsonl', help='Path to training data')
+    parser.add_argument('--model_path', '-model', type=str, default='pretrained_model/TimeMoE-50M')
+    parser.add_argument('--max_length', type=int, default=4096)
+    parser.add_argument('--learning_rate', type=float, default=5e-5, help='learning rate')
+    parser.add_argument('--min_learning_rate', type=float, default=0, help='minimum learning rate')
+    parser.add_argument('--num_train_epochs', type=float, default=1.0, help='number of training epochs')
+    parser.add_argument('--seed', type=int, default=9899, help='random seed')
+    parser.add_argument('--lr_scheduler_type', type=str, default='constant')
+    parser.add_argument('--warmup_ratio', type=float, default=0.0, help='warmup ratio')
+    parser.add_argument('--warmup_steps', type=int, default=0, help='warmup steps')
+    parser.add_argument('--weight_decay', type=float, default=0.1, help='weight decay')
+    parser.add_argument('--global_batch_size', type=int, default=128, help='global batch size')
+    parser.add_argument('--micro_batch_size', type=int, default=1, help='micro batch size per device')
+    parser.add_argument('--precision', choices=['fp32', 'fp16', 'bf16'], type=str, default='fp32')
+    parser.add_argument('--from_scratch', action='store_true', help='train from scratch')
+    parser.add_argument('--adam_beta1', type=float, default=0.9, help='adam beta1')
+    parser.add_argument('--adam_beta2', type=float, default=0.95, help='adam beta2')
+    parser.add_argument('--max_grad_norm', type=float, default=1.0, help='max gradient norm')
+    args = parser.parse_args()
+"""
+
+
+def _codes(path) -> dict[str, str]:
+    report = check_paths([path], CheckOptions(use_settings=False))
+    assert report.errors == []
+    return {f.code: f.severity for f in report.findings}
+
+
+def test_time_moe_without_its_source_is_its_own_program_not_megatron(tmp_path) -> None:
+    path = write(tmp_path, "fine-tune.sh", TIME_MOE)
+    assert detected(path) == "own_args"  # was megatron: `--micro_batch_size --global_batch_size` look alike
+    plan = plan_of(path)
+    assert plan.optimizer.lr == pytest.approx(1e-4) and plan.schedule.kind == "cosine"
+    assert plan.schedule.min_lr == pytest.approx(5e-5) and plan.precision.compute == "bf16"
+    assert (plan.batch.micro_batch_size, plan.batch.global_batch_size, plan.batch.seq_len) == (8, 128, 4096)
+    # No trainer's defaults: betas, weight decay and seed are the program's, unknown here.
+    assert plan.optimizer.betas is None and plan.optimizer.weight_decay is None
+    assert {"optimizer.betas", "optimizer.weight_decay", "seed"} <= set(plan.unknown)
+    assert plan.mode.kind == "full_finetune" and plan.mode.init_from == "pretrained_model/TimeMoE-50M"
+    assert "read as the program's own arguments (main.py, source not at hand)" in plan.reading
+    codes = _codes(path)
+    assert not {"PD201", "PD204", "PD803"} & set(codes)  # Megatron's β2 0.999 / wd 0.01, a seed it may set
+
+
+def test_time_moe_with_its_source_at_hand_takes_the_programs_defaults(tmp_path) -> None:
+    path = write(tmp_path, "fine-tune.sh", TIME_MOE)
+    main = write(tmp_path, "main.py", TIME_MOE_MAIN)
+    plan = plan_of(path)
+    assert plan.dialect == "own_args"
+    assert plan.optimizer.betas == (0.9, 0.95) and plan.optimizer.weight_decay == pytest.approx(0.1)
+    assert "the program's default" in plan.sources["optimizer.weight_decay"].note
+    assert plan.schedule.warmup_steps == 0 and plan.seed == 9899
+    # argparse resolves `--model` as the unique prefix of `--model_path`.
+    assert plan.mode.init_from == "pretrained_model/TimeMoE-50M" and plan.sources["mode.init_from"].line == 7
+    assert plan.optimizer.lr == pytest.approx(1e-4)  # the script's value over the default
+    assert str(main) in plan.reading
+    assert "optimizer" in plan.fork_areas and "warmup" in plan.fork_areas
+
+
+def test_a_program_whose_source_parses_with_hf_argument_parser_stays_hf(tmp_path) -> None:
+    path = write(tmp_path, "run.sh", "torchrun train.py --model_name_or_path m --num_warmup_steps 10 "
+                                     "--per_device_train_batch_size 4 --learning_rate 2e-5 --output_dir out\n")
+    write(tmp_path, "train.py", "from transformers import HfArgumentParser\n"
+                                "parser = HfArgumentParser((TrainingArguments,))\n")
+    assert detected(path) == "hf"
+
+
+# wangclnlp/DeepSpeed-Chat-Extension@ddc29f4 step3 run_6.7b.sh, reduced.
+DS_CHAT_STEP3 = """
+ACTOR_MODEL_PATH=$1
+CRITIC_MODEL_PATH=$2
+Actor_Lr=9.65e-6
+Critic_Lr=5e-6
+deepspeed --master_port 12346 main.py \\
+   --actor_model_name_or_path $ACTOR_MODEL_PATH \\
+   --critic_model_name_or_path $CRITIC_MODEL_PATH \\
+   --per_device_train_batch_size 4 \\
+   --actor_learning_rate ${Actor_Lr} \\
+   --critic_learning_rate ${Critic_Lr} \\
+   --actor_weight_decay 0.1 \\
+   --num_train_epochs 1 \\
+   --lr_scheduler_type cosine \\
+   --gradient_accumulation_steps 1 \\
+   --num_warmup_steps 100 \\
+   --deepspeed --seed 1234 \\
+   --output_dir $OUTPUT
+"""
+
+
+def test_deepspeed_chat_step3_is_its_own_ppo_program_not_hf(tmp_path) -> None:
+    path = write(tmp_path, "run_6.7b.sh", DS_CHAT_STEP3)
+    assert detected(path) == "own_args"  # was hf: lr "5e-5 transformers default", warmup missed
+    plan = plan_of(path)
+    assert plan.optimizer.lr == pytest.approx(9.65e-6) and plan.schedule.warmup_steps == 100
+    assert plan.mode.kind == "online_rl" and plan.mode.rl_method == "ppo"
+    assert plan.precision.compute is None or "precision.compute" in plan.unknown
+    assert "PD104" not in _codes(path)  # `--num_warmup_steps 100` is the warmup
+
+
+def test_deepspeed_chat_step2_zero_warmup_still_says_no_warmup(tmp_path) -> None:
+    path = write(tmp_path, "run_350m.sh", "deepspeed main.py --model_name_or_path facebook/opt-350m "
+                                          "--per_device_train_batch_size 4 --max_seq_len 512 --learning_rate 5e-5 "
+                                          "--weight_decay 0.1 --lr_scheduler_type cosine --num_warmup_steps 0\n")
+    plan = plan_of(path)
+    assert plan.dialect == "own_args" and plan.optimizer.betas is None and plan.schedule.warmup_steps == 0
+    assert "PD104" in _codes(path)
+
+
+# eth-easl/fmengine@ec00888 scripts/pretrain/pretrain_llama_1b.sh and its configs/llama.json, reduced.
+FMENGINE = """deepspeed --num_gpus 4 --num_nodes 1 cli/train.py \\
+    --init_ckpt /pretrained/llama-1b \\
+    --max_seq_len 1024 \\
+    --train_steps 1000 \\
+    --pipe_parallel_size 1 \\
+    --deepspeed_config ./configs/llama.json"""
+FMENGINE_JSON = """{
+    "train_micro_batch_size_per_gpu": 8, "train_batch_size": 32, "gradient_clipping": 1.0,
+    "lr-decay-style": "cosine", "warmup": 0.1, "bf16": {"enabled": true}, "zero_optimization": {"stage": 0},
+    "optimizer": {"type": "Adam", "params": {"lr": 1e-5, "betas": [0.9, 0.95], "eps": 1.0e-6}},
+    "scheduler": {"type": "WarmupLR", "params": {"warmup_min_lr": 1e-6, "warmup_max_lr": 5e-5, "warmup_num_steps": 50}}
+}"""
+
+
+def test_fmengine_launcher_reads_its_deepspeed_json(tmp_path) -> None:
+    path = write(tmp_path, "scripts/pretrain_llama_1b.sh", FMENGINE)
+    write(tmp_path, "configs/llama.json", FMENGINE_JSON)
+    assert detected(path) == "own_args"  # was "not a training config of a supported trainer"
+    plan = plan_of(path)
+    assert plan.optimizer.lr == pytest.approx(5e-5) and plan.optimizer.betas == (0.9, 0.95)
+    assert plan.schedule.kind == "constant" and plan.schedule.warmup_steps == 50
+    assert (plan.batch.micro_batch_size, plan.batch.global_batch_size) == (8, 32)
+    assert plan.run.max_steps == 1000 and plan.batch.seq_len == 1024 and plan.precision.compute == "bf16"
+    assert plan.mode.init_from == "/pretrained/llama-1b"
+
+
+def test_a_script_with_no_own_spelling_and_no_source_is_not_claimed(tmp_path) -> None:
+    path = write(tmp_path, "run.sh", "torchrun train.py --model_name_or_path m --per_device_train_batch_size 4 "
+                                     "--learning_rate 2e-5 --output_dir out\n")
+    assert detected(path) == "hf"
+
+
+def test_a_rule_whose_premise_the_program_decides_speaks_softer(tmp_path) -> None:
+    from pretrain_doctor.plan.reading import soften
+    from pretrain_doctor.rule import Finding
+
+    plan = plan_of(write(tmp_path, "fine-tune.sh", TIME_MOE))  # no warmup flag: main.py decides the warmup
+    assert "warmup" in plan.fork_areas and "batch" not in plan.fork_areas
+    (warmup,) = soften([Finding("PD104", "missing-warmup", "warning", "no warmup")], ("schedule.warmup_steps",), plan)
+    assert warmup.severity == "info" and "the program's own code decides" in warmup.message
+    (batch,) = soften([Finding("PD401", "batch-not-divisible", "error", "x")], ("batch",), plan)
+    assert batch.severity == "error"  # the script states micro, global batch and sequence length
