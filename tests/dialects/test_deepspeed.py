@@ -114,3 +114,14 @@ def test_a_neox_training_file_with_deepspeed_blocks_stays_neox(tmp_path) -> None
     # A NeoX file names its run (`train_iters`, `lr_decay_iters`): its schedule words are NeoX's.
     text = FMENGINE.replace('"min_lr": 5e-7', '"min_lr": 5e-7, "train_iters": 1000, "lr_decay_iters": 1000')
     assert detected(write(tmp_path, "neox.json", text)) == "neox"
+
+
+def test_a_zero_setting_at_the_top_level_is_reported_as_ignored(tmp_path) -> None:
+    # fmengine configs/7b.json (held-out review 7 A 27): `offload_optimizer` beside, not inside, zero_optimization.
+    text = RUN.replace('"gradient_clipping": 1.0,', '"gradient_clipping": 1.0,\n  "offload_optimizer": {"device": "cpu", '
+                       '"pin_memory": true},')
+    plan = plan_of(write(tmp_path, "ds.json", text))
+    (ignored,) = findings(plan, "PD002")
+    assert ignored.severity == "warning" and "`offload_optimizer` is a `zero_optimization` setting" in ignored.message
+    assert "nothing is offloaded to cpu" in ignored.message and not plan.parallel.cpu_offload
+    assert plan.reading is None and "offload_optimizer" not in plan.foreign_keys
