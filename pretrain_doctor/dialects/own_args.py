@@ -143,6 +143,7 @@ class ProgramDialect(Dialect):
         _optimizer(b, view)
         _precision(b, view)
         _mode(b, view, program)
+        _evaluation(b, view)
         view.take_text(b, "model.name", _MODEL_NAMES)
         apply_flags(b, context)
         b.set("program.path", program, b.source(doc, ("program",)))
@@ -352,6 +353,21 @@ def _optimizer(b: PlanBuilder, view: _ArgsView) -> None:
     for field in ("optimizer.lr", "optimizer.weight_decay"):
         if not b.has(field) and field not in b.unknowns:
             b.unknown(field, _UNKNOWN)
+
+
+def _evaluation(b: PlanBuilder, view: _ArgsView) -> None:
+    """`--evaluation_strategy no|steps|epoch` (Time-MoE's main.py defaults to `no`), else `--do_eval`."""
+    name = view.key(("evaluation_strategy", "eval_strategy"))
+    strategy = view.value(name) if name else None
+    if isinstance(strategy, str) and strategy:
+        b.set("eval.strategy", strategy, view.source(b, name))
+        b.set("eval.enabled", strategy.lower() != "no", view.source(b, name))
+        if name not in view.flags:
+            view.decided.add("eval")
+    elif lenient_bool(view.value("do_eval")) is not None and "do_eval" in view.flags:
+        b.set("eval.enabled", bool(lenient_bool(view.value("do_eval"))), view.source(b, "do_eval"))
+    else:
+        b.unknown("eval.enabled", _UNKNOWN)
 
 
 def _precision(b: PlanBuilder, view: _ArgsView) -> None:

@@ -50,6 +50,7 @@ if __name__ == '__main__':
     parser.add_argument('--adam_beta1', type=float, default=0.9, help='adam beta1')
     parser.add_argument('--adam_beta2', type=float, default=0.95, help='adam beta2')
     parser.add_argument('--max_grad_norm', type=float, default=1.0, help='max gradient norm')
+    parser.add_argument('--evaluation_strategy', choices=['steps', 'epoch', 'no'], type=str, default='no')
     args = parser.parse_args()
 """
 
@@ -89,6 +90,9 @@ def test_time_moe_with_its_source_at_hand_takes_the_programs_defaults(tmp_path) 
     assert plan.optimizer.lr == pytest.approx(1e-4)  # the script's value over the default
     assert str(main) in plan.reading
     assert "optimizer" in plan.fork_areas and "warmup" in plan.fork_areas
+    assert plan.eval.enabled is False  # main.py's `--evaluation_strategy` default 'no'
+    codes = _codes(path)
+    assert codes.get("PD702") == "info" and not {"PD201", "PD204"} & set(codes)  # β2 0.95 / wd 0.1 are main.py's
 
 
 def test_a_program_whose_source_parses_with_hf_argument_parser_stays_hf(tmp_path) -> None:
