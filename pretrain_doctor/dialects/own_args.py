@@ -116,7 +116,7 @@ class ProgramDialect(Dialect):
         found = program_arguments(program, doc)
         if found is not None:
             return 70 if found.options else 0
-        if _uses_hf_parser(program, doc):
+        if _source_declares_nothing(program, doc):
             return 0
         return 45 + len(flags) if set(flags) & _OWN_SPELLINGS else 0
 
@@ -183,17 +183,26 @@ def program_arguments(program: str, doc: Document) -> Optional[ProgramArguments]
     path = find_program_source(program, doc)
     if path is None:
         return None
-    found = _declared(str(path))
+    found = _declared_in(path)
     return None if found is None else ProgramArguments(path, *found)
 
 
-def _uses_hf_parser(program: str, doc: Document) -> bool:
+def _source_declares_nothing(program: str, doc: Document) -> bool:
+    """The source at hand parses with HfArgumentParser, declares no argument, or does not parse."""
     path = find_program_source(program, doc)
-    return path is not None and _declared(str(path)) is None
+    return path is not None and _declared_in(path) is None
+
+
+def _declared_in(path: Path) -> Optional[tuple[dict[str, Any], dict[str, str]]]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _declared(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 @lru_cache(maxsize=64)
-def _declared(path: str) -> Optional[tuple[dict[str, Any], dict[str, str]]]:
+def _declared(path: str, _mtime: int, _size: int) -> Optional[tuple[dict[str, Any], dict[str, str]]]:
     """(defaults, options) of the `add_argument` calls in the program and the modules beside it that it
     imports (DeepSpeed-Chat's options); None for an HfArgumentParser program or one that declares none."""
     defaults: dict[str, Any] = {}
@@ -244,7 +253,7 @@ def _add_argument(call: ast.Call, defaults: dict[str, Any], options: dict[str, s
     if "default" in keywords:
         try:
             defaults[dest] = ast.literal_eval(keywords["default"])
-        except ValueError:
+        except (ValueError, TypeError, SyntaxError, RecursionError):
             pass  # computed at run time: not a literal the plan can show
     elif action_name in ("store_true", "store_false"):
         defaults[dest] = action_name == "store_false"

@@ -187,3 +187,16 @@ def test_a_rule_whose_premise_the_program_decides_speaks_softer(tmp_path) -> Non
     assert warmup.severity == "info" and "the program's own code decides" in warmup.message
     (batch,) = soften([Finding("PD401", "batch-not-divisible", "error", "x")], ("batch",), plan)
     assert batch.severity == "error"  # the script states micro, global batch and sequence length
+
+
+def test_a_computed_default_is_not_a_default_and_a_broken_source_is_no_crash(tmp_path) -> None:
+    path = write(tmp_path, "run.sh", "python main.py --learning_rate 1e-4\n")
+    write(tmp_path, "main.py", "import argparse, os\np = argparse.ArgumentParser()\n"
+                               "p.add_argument('--learning_rate', type=float, default=1e-3)\n"
+                               "p.add_argument('--weight_decay', type=float, default=float(os.environ['WD']))\n"
+                               "p.add_argument('--seed', type=int, default={'a': [1, 2]}['a'][0])\n")
+    plan = plan_of(path)
+    assert plan.dialect == "own_args" and plan.optimizer.lr == pytest.approx(1e-4)
+    assert plan.optimizer.weight_decay is None and plan.seed is None  # computed at run time: not shown as a default
+    write(tmp_path, "main.py", "def broken(:\n")
+    assert detected(path) is None  # no parser to read, no own spelling, no HF signature
