@@ -8,8 +8,9 @@ hand (beside the script, or up to four folders above it) and it builds an `argpa
 setting the way no HfArgumentParser program does (`--num_warmup_steps`, `--actor_learning_rate`,
 `--micro_batch_size`, `--train_steps`, `--zero_stage`: TrainingArguments holds those under other names).
 
-The source is read as text with `ast`, never imported or run: each `add_argument("--x", type=..., default=...)`
-gives the program's default for `x` (a literal default only; anything else stays unknown), and argparse's
+The source is read as text with `ast` (dialects/program.py `argparse_arguments`), never imported or run:
+each `add_argument("--x", type=..., default=...)` gives the program's default for `x` (a literal default
+only; anything else stays unknown), and argparse's
 unique-prefix abbreviations (`--model` for `--model_path`) resolve as argparse resolves them. Flags map to plan
 fields by the names people use (`learning_rate`/`lr`/`actor_learning_rate`, `num_warmup_steps`/`warmup_steps`,
 `per_device_train_batch_size`/`micro_batch_size`, ...). A field the script does not set is the program's
@@ -22,10 +23,8 @@ premises the program decides (its defaults, or what it does with a model path) s
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -35,7 +34,7 @@ from ..plan.model import Source, TrainingPlan
 from ..plan.reading import premise_areas
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number
 from .megatron import NOT_TRAINING, TRAINING
-from .program import find_program_source, read_program
+from .program import ProgramArguments, argparse_arguments, find_program_source
 from .shared import load_companion, merge_deepspeed_reference, optimizer_family
 
 # Flags that spell a training setting the way an own argparse does: TrainingArguments holds each under
@@ -78,23 +77,6 @@ _PRECISION_WORDS = {"bf16": "bf16", "bfloat16": "bf16", "fp16": "fp16", "float16
 _DEEPSPEED_NAMES = ("deepspeed_config", "ds_config", "deepspeed")
 _UNKNOWN = "the program's own default (its source is not at hand)"
 _ASSUMED_ADAM = "assumed: the program builds its own optimizer, Adam(W) in the programs seen"
-
-
-@dataclasses.dataclass(frozen=True)
-class ProgramArguments:
-    """What a program's argparse declares: each destination's literal default (absent: not literal),
-    and every option string (`--model_path`, `-model`) -> destination."""
-
-    path: Path
-    defaults: dict[str, Any]
-    options: dict[str, str]
-
-    def resolve(self, flag: str) -> Optional[str]:
-        """The destination argparse gives `--flag`: exact, else the one option it abbreviates."""
-        if flag in self.options:
-            return self.options[flag]
-        matches = {dest for option, dest in self.options.items() if option.startswith(flag) and option[:2] == "--"}
-        return matches.pop() if len(matches) == 1 else None
 
 
 class ProgramDialect(Dialect):
@@ -183,82 +165,13 @@ def program_arguments(program: str, doc: Document) -> Optional[ProgramArguments]
     path = find_program_source(program, doc)
     if path is None:
         return None
-    found = _declared_in(path)
-    return None if found is None else ProgramArguments(path, *found)
+    return argparse_arguments(path)
 
 
 def _source_declares_nothing(program: str, doc: Document) -> bool:
     """The source at hand parses with HfArgumentParser, declares no argument, or does not parse."""
     path = find_program_source(program, doc)
-    return path is not None and _declared_in(path) is None
-
-
-def _declared_in(path: Path) -> Optional[tuple[dict[str, Any], dict[str, str]]]:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return _declared(str(path), stat.st_mtime_ns, stat.st_size)
-
-
-@lru_cache(maxsize=64)
-def _declared(path: str, _mtime: int, _size: int) -> Optional[tuple[dict[str, Any], dict[str, str]]]:
-    """(defaults, options) of the `add_argument` calls in the program and the modules beside it that it
-    imports (DeepSpeed-Chat's options); None for an HfArgumentParser program or one that declares none."""
-    defaults: dict[str, Any] = {}
-    options: dict[str, str] = {}
-    for tree in _trees(Path(path)):
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Name) and node.id == "HfArgumentParser":
-                return None
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
-                _add_argument(node, defaults, options)
-    return (defaults, options) if options else None
-
-
-def _trees(path: Path) -> list[ast.Module]:
-    """The program's syntax tree and those of the modules beside it that it imports by name (DeepSpeed-Chat's
-    parser may live in an options module)."""
-    sources = [read_program(source) for source in [path, *_imported_beside(path)]]
-    return [source.tree for source in sources if source is not None and source.tree is not None]
-
-
-def _imported_beside(path: Path) -> list[Path]:
-    main = read_program(path)
-    tree = main.tree if main is not None else None
-    if tree is None:
-        return []
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module.split(".")[-1])
-        elif isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[-1] for alias in node.names)
-    return [path.parent / f"{name}.py" for name in sorted(names) if (path.parent / f"{name}.py").is_file()]
-
-
-def _add_argument(call: ast.Call, defaults: dict[str, Any], options: dict[str, str]) -> None:
-    flags = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-    if not flags or not flags[0].startswith("-"):
-        return
-    keywords = {k.arg: k.value for k in call.keywords if k.arg}
-    long = next((f for f in flags if f.startswith("--")), flags[0])
-    dest = long.lstrip("-").replace("-", "_")
-    if isinstance(keywords.get("dest"), ast.Constant):
-        dest = str(keywords["dest"].value)
-    for flag in flags:
-        options[flag] = dest
-    action = keywords.get("action")
-    action_name = action.value if isinstance(action, ast.Constant) else None
-    if "default" in keywords:
-        try:
-            defaults[dest] = ast.literal_eval(keywords["default"])
-        except (ValueError, TypeError, SyntaxError, RecursionError):
-            pass  # computed at run time: not a literal the plan can show
-    elif action_name in ("store_true", "store_false"):
-        defaults[dest] = action_name == "store_false"
-    else:
-        defaults[dest] = None  # argparse's default
+    return path is not None and argparse_arguments(path) is None
 
 
 class _ArgsView:

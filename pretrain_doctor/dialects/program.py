@@ -304,3 +304,92 @@ def argument_default(modules: list[ProgramSource], name: str) -> Any:
             except (ValueError, TypeError, SyntaxError, RecursionError):
                 return None
     return None
+
+
+# --- argparse declarations (dialects/own_args.py: programs that parse their own arguments) ---------------
+@dataclasses.dataclass(frozen=True)
+class ProgramArguments:
+    """What a program's argparse declares: each destination's literal default (absent: not literal),
+    and every option string (`--model_path`, `-model`) -> destination."""
+
+    path: Path
+    defaults: dict[str, Any]
+    options: dict[str, str]
+
+    def resolve(self, flag: str) -> Optional[str]:
+        """The destination argparse gives `--flag`: exact, else the one option it abbreviates."""
+        if flag in self.options:
+            return self.options[flag]
+        matches = {dest for option, dest in self.options.items() if option.startswith(flag) and option[:2] == "--"}
+        return matches.pop() if len(matches) == 1 else None
+
+
+def argparse_arguments(path: Path) -> Optional[ProgramArguments]:
+    """What the program at `path` declares with argparse `add_argument` calls (and the modules beside it that
+    it imports); None for an HfArgumentParser program, one that declares nothing, or an unreadable file."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    found = _declared(str(path), stat.st_mtime_ns, stat.st_size)
+    return None if found is None else ProgramArguments(path, *found)
+
+
+@lru_cache(maxsize=64)
+def _declared(path: str, _mtime: int, _size: int) -> Optional[tuple[dict[str, Any], dict[str, str]]]:
+    """(defaults, options) of the `add_argument` calls in the program and the modules beside it that it
+    imports (DeepSpeed-Chat's options); None for an HfArgumentParser program or one that declares none."""
+    defaults: dict[str, Any] = {}
+    options: dict[str, str] = {}
+    for tree in _trees(Path(path)):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id == "HfArgumentParser":
+                return None
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
+                _add_argument(node, defaults, options)
+    return (defaults, options) if options else None
+
+
+def _trees(path: Path) -> list[ast.Module]:
+    """The program's syntax tree and those of the modules beside it that it imports by name (DeepSpeed-Chat's
+    parser may live in an options module)."""
+    sources = [read_program(source) for source in [path, *_imported_beside(path)]]
+    return [source.tree for source in sources if source is not None and source.tree is not None]
+
+
+def _imported_beside(path: Path) -> list[Path]:
+    main = read_program(path)
+    tree = main.tree if main is not None else None
+    if tree is None:
+        return []
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[-1])
+        elif isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[-1] for alias in node.names)
+    return [path.parent / f"{name}.py" for name in sorted(names) if (path.parent / f"{name}.py").is_file()]
+
+
+def _add_argument(call: ast.Call, defaults: dict[str, Any], options: dict[str, str]) -> None:
+    flags = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    if not flags or not flags[0].startswith("-"):
+        return
+    keywords = {k.arg: k.value for k in call.keywords if k.arg}
+    long = next((f for f in flags if f.startswith("--")), flags[0])
+    dest = long.lstrip("-").replace("-", "_")
+    if isinstance(keywords.get("dest"), ast.Constant):
+        dest = str(keywords["dest"].value)
+    for flag in flags:
+        options[flag] = dest
+    action = keywords.get("action")
+    action_name = action.value if isinstance(action, ast.Constant) else None
+    if "default" in keywords:
+        try:
+            defaults[dest] = ast.literal_eval(keywords["default"])
+        except (ValueError, TypeError, SyntaxError, RecursionError):
+            pass  # computed at run time: not a literal the plan can show
+    elif action_name in ("store_true", "store_false"):
+        defaults[dest] = action_name == "store_false"
+    else:
+        defaults[dest] = None  # argparse's default
