@@ -43,6 +43,8 @@ _LAUNCHER_SET_KEYS = frozenset({"local_rank"})
 _LAUNCHER_LORA_SWITCHES = ("lora_enable", "use_lora", "use_peft", "lora")
 _LAUNCHER_QLORA_SWITCHES = ("q_lora", "qlora", "load_in_4bit")
 _ADAPTER_PROGRAM = re.compile(r"lora|peft", re.IGNORECASE)
+# Words of a program's own argument that may set adapters up (cooking's `--rank 256` is its LoRA rank).
+_ADAPTER_WORDS = re.compile(r"lora|peft|adapter|(^|_)rank($|_)", re.IGNORECASE)
 
 
 class HfDialect(Dialect):
@@ -100,7 +102,7 @@ class HfDialect(Dialect):
         if launched is not None:
             _program_precision(b, doc, facts)
         self._data(b, doc, context.trainer_versions)
-        self._eval_and_checkpoints(b, doc)
+        self._eval_and_checkpoints(b, doc, facts)
         if launched is not None:
             _launcher_eval_data(b, doc)
         b.take("seed", doc, "seed", lenient_int)
@@ -258,13 +260,14 @@ class HfDialect(Dialect):
         _example_script_arguments(b, doc)
 
     @staticmethod
-    def _eval_and_checkpoints(b: PlanBuilder, doc: Document) -> None:
+    def _eval_and_checkpoints(b: PlanBuilder, doc: Document, facts: Optional[ProgramFacts] = None) -> None:
         strategy = doc.get("eval_strategy", doc.get("evaluation_strategy"))
         key = "eval_strategy" if doc.has("eval_strategy") else "evaluation_strategy"
-        if doc.data.get("program") and not any(doc.has(k) for k in _EVAL_SWITCHES):
+        if (doc.data.get("program") and not any(doc.has(k) for k in _EVAL_SWITCHES)
+                and (facts is None or facts.sets_eval)):
             # A launched program passed no eval flag may evaluate on its own terms (ScaleQuest's
             # qpo_train/train.py builds DPOConfig(evaluation_strategy="steps", eval_steps=...) itself):
-            # whether it evaluates is unknown, not transformers' "no".
+            # whether it evaluates is unknown, not transformers' "no", unless its source at hand never says.
             _checkpoints(b, doc)
             return
         if strategy is not None:
@@ -559,7 +562,8 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
     """What the launched program trains. Its arguments decide when they switch adapters on; else its source at
     hand decides (cooking's train.py wraps the model with get_peft_model whatever the arguments; dia_train.py
     loads Dia-1.6B's weights with load_state_dict although no argument names them); with no source at hand the
-    run kind read from the arguments is an assumption (Medusa's train_legacy.py freezes the base model)."""
+    run kind read from the arguments is an assumption. A source that sets requires_grad off whatever the arguments
+    (Medusa's train_legacy.py freezes the base model and trains its heads) makes a partial fine-tune."""
     data, kind = doc.data, b.get("mode.kind")
     if kind not in ("full_finetune", "pretrain"):
         return  # adapters, preference or RL: the arguments said so
@@ -573,25 +577,30 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
         # LLaVA's `--tune_mm_mlp_adapter True`: the model frozen, a new module trains (not a full fine-tune)
         b.set("mode.kind", "partial_finetune", b.sources.get("mode.trains_only"))
         return
-    if kind == "full_finetune":
-        if facts is None:
-            _assume(b, doc, "mode.kind", "every weight trains")
-            b.set("mode.kind", kind, b.source(doc, ("model_name_or_path",), note="assumed from the model path: the "
-                                                 f"launched program `{data.get('program')}` may freeze part of the model in its own code"))
-        elif facts.freezes is not None:
-            _assume(b, doc, "mode.kind", "every weight trains")
-            b.set("mode.kind", kind, _evidence(facts.freezes, "assumed from the model path, but the launched program "
-                                               "sets requires_grad off for some weights"))
+    if kind == "pretrain" and not any(k in data for k in _FROM_SCRATCH_ARGUMENTS):
+        if facts is not None and facts.loads_weights is not None and not facts.builds_fresh:
+            kind = "full_finetune"
+            b.set("mode.kind", kind, _evidence(facts.loads_weights, "the launched program loads pretrained weights "
+                                               "whatever its arguments"))
+        elif facts is None:
+            _assume(b, doc, "mode.kind", "pretraining from scratch")
+            b.set("mode.kind", kind, b.source(doc, ("program",), note="assumed: no argument names weights to start "
+                                              "from, and the launched program may load some in its own code"))
+    if kind != "full_finetune":
         return
-    if any(k in data for k in _FROM_SCRATCH_ARGUMENTS):
-        return  # the arguments build the model from a config
-    if facts is not None and facts.loads_weights is not None and not facts.builds_fresh:
-        b.set("mode.kind", "full_finetune",
-              _evidence(facts.loads_weights, "the launched program loads pretrained weights whatever its arguments"))
-    elif facts is None:
-        _assume(b, doc, "mode.kind", "pretraining from scratch")
-        b.set("mode.kind", kind, b.source(doc, ("program",), note="assumed: no argument names weights to start from, "
-                                          "and the launched program may load some in its own code"))
+    if facts is None:
+        _assume(b, doc, "mode.kind", "every weight trains")
+        own = [f"`--{k} {data[k]}`" for k in data if isinstance(k, str) and _ADAPTER_WORDS.search(k)
+               and k not in HF_ALL_KEYS][:2]
+        hint = f" (its own {', '.join(own)} may be for adapters)" if own else ""
+        b.set("mode.kind", kind, b.source(doc, ("model_name_or_path",), note="assumed from the model path: the launched "
+                                          f"program `{data.get('program')}` may freeze part of the model or train "
+                                          f"adapters in its own code{hint}"))
+    elif facts.freezes is not None:
+        # Medusa's train_legacy.py: `for param in model.base_model.parameters(): param.requires_grad = False`
+        where = _evidence(facts.freezes, "the launched program sets requires_grad off whatever its arguments")
+        b.set("mode.trains_only", f"what `{Path(facts.freezes.file).name}` leaves trainable", where)
+        b.set("mode.kind", "partial_finetune", where)
 
 
 def _program_precision(b: PlanBuilder, doc: Document, facts: Optional[ProgramFacts]) -> None:

@@ -139,6 +139,8 @@ _NOT_WEIGHTS = re.compile(r"tokeni[sz]er|config|processor|extractor", re.IGNOREC
 _STATE_HOLDERS = re.compile(r"optim|sched|scaler|ema|state", re.IGNORECASE)
 # Words by which a program sets a half precision itself (`DPOConfig(bf16=True)`, `torch.autocast(dtype=torch.bfloat16)`).
 _PRECISION_WORDS = re.compile(r"\b(bf16|fp16|bfloat16|float16|autocast|half\(\))")
+# Words by which a program switches evaluation on itself (`DPOConfig(evaluation_strategy="steps")`).
+_EVAL_WORDS = re.compile(r"\b(eval_strategy|evaluation_strategy|do_eval|eval_steps)\b")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,6 +165,7 @@ class ProgramFacts:
     builds_fresh: bool = False  # may build a model from a config instead (`from_config`)
     freezes: Optional[Evidence] = None  # sets `requires_grad` off whatever the arguments
     sets_precision: bool = False  # names bf16/fp16 itself: it may set the precision
+    sets_eval: bool = False  # names the Trainer's evaluation switches itself: it may evaluate
 
 
 def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[ProgramFacts]:
@@ -204,7 +207,8 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
         source=path, adapters=adapters, quantized=found.get("quantized") if adapters else None,
         lora_rank=_rank(rank, modules, arguments or {}) if adapters else None,
         loads_weights=found.get("weights"), builds_fresh=fresh, freezes=found.get("freezes"),
-        sets_precision=any(_PRECISION_WORDS.search(m.text) for m in modules))
+        sets_precision=any(_PRECISION_WORDS.search(m.text) for m in modules),
+        sets_eval=any(_EVAL_WORDS.search(m.text) for m in modules))
 
 
 def _guarded_nodes(tree: Optional[ast.Module]):

@@ -378,3 +378,45 @@ def test_llava_stage_one_is_no_full_fine_tune(tmp_path):
     for code in ("PD103", "PD106", "PD104", "PD201"):
         assert reported(plan, code) == [], code
 
+
+
+MEDUSA_TRAIN = """
+import transformers
+
+
+def train():
+    model = transformers.AutoModelForCausalLM.from_pretrained(model_args.model_name_or_path)
+    # Freeze the base model
+    for param in model.base_model.parameters():
+        param.requires_grad = False
+    medusa_lm_head = MedusaModel(model, medusa_num_heads=training_args.medusa_num_heads)
+    transformers.Trainer(model=medusa_lm_head, args=training_args).train()
+"""
+
+
+def test_a_program_that_freezes_the_base_is_a_partial_fine_tune(tmp_path):
+    # FasterDecoding/Medusa medusa/train/train_legacy.py (reduced; held-out review 5, 13): the base frozen, heads at 1e-3.
+    script = write(tmp_path, "train_vicuna_7b.sh", """
+        torchrun --nproc_per_node=4 medusa/train/train_legacy.py --model_name_or_path lmsys/vicuna-7b-v1.3 \\
+            --bf16 True --output_dir test --num_train_epochs 1 --per_device_train_batch_size 8 \\
+            --learning_rate 1e-3 --warmup_ratio 0.1 --medusa_num_heads 3
+        """)
+    write(tmp_path, "medusa/train/train_legacy.py", MEDUSA_TRAIN)
+    plan = plan_of(script)
+    assert plan.mode.kind == "partial_finetune" and "train_legacy.py" in plan.mode.trains_only
+    assert plan.sources["mode.kind"].line == 8 and plan.program.assumed == {}
+    assert reported(plan, "PD103") == []
+
+
+def test_without_the_source_the_programs_own_adapter_arguments_are_named(tmp_path):
+    plan = plan_of(write(tmp_path, "3.2-1b.sh", COOKING_SCRIPT))
+    assert "its own `--rank 256` may be for adapters" in plan.sources["mode.kind"].note
+
+
+def test_a_source_at_hand_that_never_evaluates_leaves_transformers_no(tmp_path):
+    # The ScaleQuest reduction with its program at hand: a train.py that names no eval switch runs transformers' "no".
+    write(tmp_path, "train.py", "from trl import DPOConfig, DPOTrainer\nargs = DPOConfig(bf16=True)\nDPOTrainer(args=args).train()\n")
+    plan = plan_of(write(tmp_path, "run_qwen2_qft.sh", SCALEQUEST))
+    assert plan.eval.enabled is False and len(findings(plan, "PD702")) == 1
+    write(tmp_path, "train.py", "from trl import DPOConfig\nargs = DPOConfig(bf16=True, evaluation_strategy='steps')\n")
+    assert plan_of(tmp_path / "run_qwen2_qft.sh").eval.enabled is None
