@@ -182,6 +182,12 @@ class _ArgsView:
         self.doc, self.flags, self.parsed, self.written = doc, flags, parsed, written
         self.decided: set[str] = set()
 
+    def unknown_text(self) -> str:
+        """Why a field the script leaves out is unknown: the source is not at hand, or sets it in code."""
+        if self.parsed is None:
+            return _UNKNOWN
+        return f"not an argument of {self.parsed.path.name}: its code decides"
+
     def key(self, names: tuple[str, ...]) -> Optional[str]:
         """The first of `names` the script passes, else the first the program declares."""
         given = next((n for n in names if n in self.flags), None)
@@ -205,7 +211,7 @@ class _ArgsView:
         if name is None:
             if not b.has(field):
                 self.decided.add(field)
-                b.unknown(field, _UNKNOWN if self.parsed is None else f"not an argument of {self.parsed.path.name}")
+                b.unknown(field, self.unknown_text())
             return None
         if name in self.flags and self.flags[name] is None:
             b.unknown(field, f"the launch-time value of --{name}")
@@ -249,7 +255,7 @@ def _schedule(b: PlanBuilder, view: _ArgsView) -> None:
     if isinstance(value, str) and value and not b.has("schedule.kind"):
         b.set("schedule.kind", value.lower().replace("-", "_"), view.source(b, name))
     elif not b.has("schedule.kind"):
-        b.unknown("schedule.kind", _UNKNOWN)
+        b.unknown("schedule.kind", view.unknown_text())
         view.decided.add("schedule.kind")
 
 
@@ -261,7 +267,7 @@ def _optimizer(b: PlanBuilder, view: _ArgsView) -> None:
         if betas[1] not in view.flags:
             view.decided.add("optimizer.betas")
     elif not b.has("optimizer.betas"):
-        b.unknown("optimizer.betas", _UNKNOWN)
+        b.unknown("optimizer.betas", view.unknown_text())
         view.decided.add("optimizer")
     optim = view.key(("optim", "optimizer"))
     if optim and isinstance(view.value(optim), str):
@@ -274,7 +280,7 @@ def _optimizer(b: PlanBuilder, view: _ArgsView) -> None:
         view.decided.add("optimizer")
     for field in ("optimizer.lr", "optimizer.weight_decay"):
         if not b.has(field) and field not in b.unknowns:
-            b.unknown(field, _UNKNOWN)
+            b.unknown(field, view.unknown_text())
 
 
 def _evaluation(b: PlanBuilder, view: _ArgsView) -> None:
@@ -289,7 +295,7 @@ def _evaluation(b: PlanBuilder, view: _ArgsView) -> None:
     elif lenient_bool(view.value("do_eval")) is not None and "do_eval" in view.flags:
         b.set("eval.enabled", bool(lenient_bool(view.value("do_eval"))), view.source(b, "do_eval"))
     else:
-        b.unknown("eval.enabled", _UNKNOWN)
+        b.unknown("eval.enabled", view.unknown_text())
 
 
 def _precision(b: PlanBuilder, view: _ArgsView) -> None:
@@ -302,7 +308,7 @@ def _precision(b: PlanBuilder, view: _ArgsView) -> None:
         b.set("precision.compute", word, view.source(b, name))
         b.set("precision.mixed", word != "fp32")
     elif not b.has("precision.compute"):
-        b.unknown("precision.compute", _UNKNOWN)
+        b.unknown("precision.compute", view.unknown_text())
         view.decided.add("precision")
 
 
@@ -332,7 +338,7 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
     model = view.key(_MODEL_NAMES)
     path = view.value(model) if model else None
     if model is None:
-        b.unknown("mode.init_from", _UNKNOWN)
+        b.unknown("mode.init_from", view.unknown_text())
         view.decided.add("mode")
         return
     if not b.has("mode.kind"):

@@ -200,3 +200,14 @@ def test_a_computed_default_is_not_a_default_and_a_broken_source_is_no_crash(tmp
     assert plan.optimizer.weight_decay is None and plan.seed is None  # computed at run time: not shown as a default
     write(tmp_path, "main.py", "def broken(:\n")
     assert detected(path) is None  # no parser to read, no own spelling, no HF signature
+
+
+def test_a_field_the_source_at_hand_does_not_declare_says_its_code_decides(tmp_path) -> None:
+    path = write(tmp_path, "run.sh", "deepspeed main.py --actor_learning_rate 9.65e-6 --num_warmup_steps 100\n")
+    write(tmp_path, "main.py", "import argparse\np = argparse.ArgumentParser()\n"
+                               "p.add_argument('--actor_learning_rate', type=float, default=9.65e-6)\n"
+                               "p.add_argument('--num_warmup_steps', type=int, default=0)\n"
+                               "p.add_argument('--dtype', type=str, default='fp16', choices=['fp16', 'bf16'])\n")
+    plan = plan_of(path)
+    assert plan.precision.compute == "fp16"  # main.py's `--dtype` default (DeepSpeed-Chat step3)
+    assert plan.unknown["optimizer.betas"] == "not an argument of main.py: its code decides"
