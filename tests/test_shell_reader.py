@@ -256,6 +256,24 @@ def test_a_placeholder_a_variable_brings_into_a_plain_command_is_no_redirection(
     assert data["--adam-beta2"] == "0.95" and data["--fp16"] is True and "tee" not in str(data)
 
 
+def test_an_assigned_placeholder_is_a_value_to_fill_in_never_a_switch(tmp_path) -> None:
+    # Held-out review 7 (A 30, a DeepSpeed-Chat DPO template): `MODEL_PATH=<your_model_path>` read as a
+    # redirection left MODEL_PATH empty, so `--model_name_or_path $MODEL_PATH` became a switch: "got True".
+    script = (
+        'MODEL_PATH=<your_model_path>\nTOKENIZER_PATH=$MODEL_PATH\nOUTPUT=<path_to_save_model>\n'
+        'if [ "$OUTPUT" == "" ]; then\n    OUTPUT=./output\nfi\n'
+        'deepspeed main.py \\\n   --model_name_or_path $MODEL_PATH \\\n   --tokenizer $TOKENIZER_PATH \\\n'
+        '   --learning_rate 1e-6 \\\n   --output_dir $OUTPUT\n'
+    )
+    data, _, unevaluated = _read(script)
+    assert data["--model_name_or_path"] is None and unevaluated["--model_name_or_path"] == "<your_model_path>"
+    assert unevaluated["--tokenizer"] == "<your_model_path>" and data["--learning_rate"] == "1e-6"
+    assert data["--output_dir"] is None  # a placeholder or ./output: the branch is not decided
+    plan = plan_of(write(tmp_path, "train.sh", script), "hf")
+    assert "model.name" not in plan.model_dump(exclude_none=True).get("model", {})
+    assert plan.unknown["model.name"].startswith("<your_model_path>, a placeholder the user fills in")
+
+
 def test_a_redirection_inside_an_evaluated_string_still_ends_the_command() -> None:
     data, _, _ = _read('cmd="python pretrain_gpt.py --num-layers 2 2>&1 | tee log.txt"\neval $cmd\n')
     assert data["--num-layers"] == "2" and "tee" not in str(data) and "log.txt" not in str(data)

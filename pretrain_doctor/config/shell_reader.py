@@ -43,6 +43,8 @@ _BLANK_CHARS = frozenset(("", " ", "\t", "\n"))
 _BLANKS = re.compile(r"[ \t\r]*")
 _PLAIN_IN_SINGLE = re.compile(r"[^'\n]*")
 _PLAIN_IN_DOUBLE = re.compile(r"[^\"\\$\n]*")
+# `VAR=<your_model_path>`: the placeholder of a template (words, no redirection or quote inside).
+_ASSIGNED_PLACEHOLDER = re.compile(r"<[A-Za-z][^<>|&;'\"\s]*>")
 _SHELLS = frozenset(("sh", "bash", "/bin/sh", "/bin/bash", "/usr/bin/env bash"))
 _MAX_STEPS = 200_000  # expansion work bound: a hostile script cannot make the reader loop for long
 _MAX_VALUE = 100_000  # characters one variable may hold: `A+=("${A[@]}")` forty times would not fit in memory
@@ -74,10 +76,12 @@ class Word(NamedTuple):
 
 
 class _Unknown:
-    """A variable whose value the script does not determine (`$(cmd)`, an env var, an uncertain branch)."""
+    """A variable whose value the script does not determine (`$(cmd)`, an env var, an uncertain branch),
+    or a template's `<placeholder>` the user fills in (`placeholder`: its uses read as that text)."""
 
-    def __init__(self, raw: str) -> None:
+    def __init__(self, raw: str, placeholder: bool = False) -> None:
         self.raw = raw
+        self.placeholder = placeholder
 
 
 Value = Union[Field, list[Field], _Unknown]
@@ -268,6 +272,15 @@ def _lex(text: str, shown: str, tokens: list[Token], cuts: list[int]) -> None:
             tokens.append(Token("op", "=(", line, col))
             advance()
             continue
+        if ch == "<" and word and word[-1].endswith("="):
+            # `MODEL_PATH=<your_model_path>`: a template's value for the reader to fill in, kept whole
+            # (bash would take it for a redirection and fail), read as a placeholder (`_assign_value`)
+            placeholder = _ASSIGNED_PLACEHOLDER.match(text, i)
+            if placeholder:
+                word.append(placeholder.group())
+                col += placeholder.end() - i
+                i = placeholder.end()
+                continue
         if ch in ";&|()<>":
             if ch in "<>" and word and "".join(word).isdigit():
                 word = []  # `2>&1`: a file-descriptor number, not a word
@@ -623,6 +636,9 @@ class _Shell:
             return
         value_raw = token.text[match.end():]
         column = token.column + match.end()
+        if _ASSIGNED_PLACEHOLDER.fullmatch(value_raw):
+            self.vars[name] = _Unknown(value_raw, placeholder=True)
+            return
         value = self.expand_scalar(value_raw, token.line, column)
         if subscript:
             self.vars[name] = _Unknown(f"${{{name}{subscript}}}")
@@ -785,8 +801,10 @@ class _Shell:
     def _lookup(self, name: str, text: str, line: int, column: int, quoted: bool) -> list:
         value = self.vars.get(name)
         if value is None or isinstance(value, _Unknown):
-            # Set by the environment or the command line (or by a branch we could not decide).
-            return [Item(None, line, column, not quoted, text)]
+            # Set by the environment or the command line (or by a branch we could not decide); a placeholder
+            # reads as itself (`<your_model_path>`), never as an empty value.
+            shown = value.raw if isinstance(value, _Unknown) and value.placeholder else text
+            return [Item(None, line, column, not quoted, shown)]
         if value and isinstance(value[0], list):  # `$ARRAY` is its first element
             value = value[0]  # type: ignore[assignment]
         # Known characters keep where they were written; an unknown stretch is placed where it is used.
@@ -1009,10 +1027,10 @@ def _shared_length(rows: list[list[Any]]) -> int:
 
 
 def _same(a: Optional[Value], b: Optional[Value]) -> bool:
+    if a is b:  # a variable no branch assigned (a placeholder stays one)
+        return a is None or not isinstance(a, _Unknown) or a.placeholder
     if isinstance(a, _Unknown) or isinstance(b, _Unknown):
         return False
-    if a is b:  # a variable no branch assigned
-        return True
     if a is None or b is None:
         return a is b
     return _render(a) == _render(b)

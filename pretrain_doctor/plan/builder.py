@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
 
 from pydantic import ValidationError
@@ -11,6 +12,8 @@ from ..errors import ConfigError
 from .model import ConfigNote, Source, TrainingPlan
 
 _MISSING = object()
+# A template's `MODEL_PATH=<your_model_path>` (the shell reader keeps it whole): no launch sets it yet.
+_PLACEHOLDER = re.compile(r"the launch-time value of (<[A-Za-z][^<>]*>)")
 
 
 class PlanBuilder:
@@ -96,6 +99,7 @@ class PlanBuilder:
         self.notes.append(ConfigNote(kind=kind, message=message, hint=hint, source=source, data=data))
 
     def unknown(self, field: str, flag: str) -> None:
+        flag = _PLACEHOLDER.sub(r"\1, a placeholder the user fills in (unevaluated)", flag)
         if field not in self.values:
             self.unknowns[field] = flag
 
