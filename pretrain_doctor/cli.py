@@ -277,7 +277,7 @@ def plan(
         the_plan = load_merged_plan(paths, options)[3]
     else:
         _, found, the_plan = load_plan_detected(paths[0], options)
-        notice = found.notice
+        notice = "; ".join(note for note in (found.via, found.notice) if note) or None
     if fmt == "json":
         typer.echo(json.dumps({**as_json(the_plan), **({"notice": notice} if notice else {})}, indent=2))
     else:

@@ -8,7 +8,7 @@ from pretrain_doctor.config.loader import load_document
 from pretrain_doctor.config.shell_reader import read_shell
 from pretrain_doctor.errors import ConfigError
 
-from pretrain_doctor.check.engine import check_paths
+from pretrain_doctor.check.engine import check_paths, load_plan_detected
 from pretrain_doctor.settings import CheckOptions
 
 from .dialects.helpers import plan_of, write
@@ -356,3 +356,35 @@ def test_a_comment_line_inside_a_continuation_ends_the_command() -> None:
     # A comment at the end of a line, or between commands, cuts nothing.
     data, _, _ = _read("torchrun train.py --lr 1 \\\n    --bf16  # precision\n# next\necho done\n")
     assert "cut_continuation" not in data and data["--bf16"] is True
+
+
+def test_a_job_wrapper_whose_only_action_is_sh_other_script_is_followed(tmp_path) -> None:
+    # Held-out review 7 (B 23, Megatron-DeepSpeed-ABCI abci/jobs/*.sh): an SGE job that loads modules, `cd`s to the
+    # checkout and runs `sh abci/shells/pretrain_....sh` was "not a training config"; the script it runs reads fine.
+    wrapper = write(tmp_path, "abci/jobs/job.sh", """\
+        #!/bin/bash
+        #$ -l rt_F=4
+        source /etc/profile.d/modules.sh
+        module load cuda/11.8/11.8.0
+        cd /bb/user/Megatron-DeepSpeed-ABCI
+        sh abci/shells/pretrain_345m.sh
+        """)
+    assert read_shell(wrapper.read_text(), "job.sh")[0] == {"runs_script": {"path": "abci/shells/pretrain_345m.sh",
+                                                                            "line": 6}}
+    options = CheckOptions(use_settings=False)
+    report = check_paths([wrapper], options)  # the script it runs is not at hand: the refusal as before
+    assert "not a training config" in report.errors[0].message
+    write(tmp_path, "abci/shells/pretrain_345m.sh", """\
+        deepspeed pretrain_gpt.py --num-layers 24 --hidden-size 1024 --num-attention-heads 16 \\
+            --seq-length 1024 --max-position-embeddings 1024 --micro-batch-size 4 --global-batch-size 64 \\
+            --train-iters 1000 --lr 1e-4 --lr-decay-style cosine --lr-warmup-iters 10
+        """)
+    report = check_paths([wrapper], options)
+    assert report.errors == [] and report.files[0].dialect == "megatron"
+    assert "job.sh is a job wrapper whose only action (line 6) is to run abci/shells/pretrain_345m.sh" in \
+        report.files[0].notices[0]
+    _, found, plan = load_plan_detected(wrapper, options)
+    assert found.via and plan.optimizer.lr == 1e-4 and plan.files[0].endswith("pretrain_345m.sh")
+    # Two scripts run, or one beside a training command of its own: not a wrapper to follow.
+    assert "runs_script" not in read_shell("sh a.sh\nbash b.sh\n", "job.sh")[0]
+    assert "runs_script" not in read_shell("python train.py --lr 1\nsh post.sh\n", "job.sh")[0]

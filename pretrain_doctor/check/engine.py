@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
@@ -62,7 +63,7 @@ def load_plan_detected(path: str | Path, options: Optional[CheckOptions] = None
     """`load_plan`, with the detection (its notice says when the dialect was a guess)."""
     options = options or CheckOptions()
     doc = load_document(path)
-    found = _choose_dialect(doc, options)
+    doc, found = _followed(doc, _choose_dialect(doc, options), options)
     if found.dialect is None:
         raise ConfigError(not_supported_message(doc), doc.path)
     reason = found.dialect.companion_reason(doc)
@@ -73,6 +74,34 @@ def load_plan_detected(path: str | Path, options: Optional[CheckOptions] = None
     except ConfigError as exc:
         raise _with_notice(exc, found) from None
     return doc, found, _keys_unjudged_when_guessed(plan, found)
+
+
+def _followed(doc: Document, found: Detection, options: CheckOptions) -> tuple[Document, Detection]:
+    """For a job wrapper no dialect reads whose only action is `sh other.sh` (an SGE/slurm job script), the
+    script it runs, when that script is at hand: beside the wrapper, or at the named path from the wrapper's
+    folder or a folder above it (`cd $REPO; sh abci/shells/pretrain.sh`). Otherwise the wrapper as it is."""
+    runs = doc.data.get("runs_script") if found.dialect is None and isinstance(doc.data, dict) else None
+    if not isinstance(runs, dict) or not isinstance(runs.get("path"), str):
+        return doc, found
+    named, wrapper = Path(runs["path"]), Path(doc.path)
+    if named.is_absolute() or ".." in named.parts:
+        candidates = [wrapper.parent / named.name]
+    else:
+        candidates = [folder / named for folder in [wrapper.parent, *wrapper.parent.parents][:4]]
+        candidates.append(wrapper.parent / named.name)
+    for candidate in candidates:
+        try:
+            if not candidate.is_file() or candidate.resolve() == wrapper.resolve():
+                continue
+            script = load_document(candidate, str(candidate))
+        except (OSError, ConfigError):
+            continue
+        chosen = _choose_dialect(script, options)
+        if chosen.dialect is not None:
+            via = (f"read {candidate}: {wrapper.name} is a job wrapper whose only action (line {runs.get('line')}) "
+                   f"is to run {runs['path']}")
+            return script, replace(chosen, via=via)
+    return doc, found
 
 
 def _keys_unjudged_when_guessed(plan: TrainingPlan, found: Detection) -> TrainingPlan:
@@ -269,7 +298,7 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
         doc = _load_or_skip(path, shown, options, report)
         if doc is None:
             return
-        found = _choose_dialect(doc, options)
+        doc, found = _followed(doc, _choose_dialect(doc, options), options)
         dialect = found.dialect
         if dialect is None:
             if explicit:
@@ -299,7 +328,7 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
     validate_selection(selection, ruleset)
     findings = run_rules(plan, ruleset, selection, doc, report.warnings)
     resolve_fixes(findings, plan, doc, dialect.field_keys)
-    notices = [found.notice] if found.notice else []
+    notices = [note for note in (found.via, found.notice) if note]
     notices += [f"read the accelerate config beside it, {acc} (world size, distribution, mixed precision); "
                 "pass --accelerate-config to name another" for acc in context.read_beside]
     # A launch script's plan also judges the YAML it launches: a finding already reported for that YAML

@@ -1112,6 +1112,9 @@ def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
     positions: dict[KeyPath, Position] = {}
     unevaluated: dict[str, str] = {}
     if command is None:
+        runs = _runs_one_script(shell.commands)
+        if runs is not None:
+            data["runs_script"] = {"path": runs.text, "line": runs.line}
         return data, positions, unevaluated
     words, script_index = command
     if script_index is not None:
@@ -1136,6 +1139,15 @@ def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
         data["unresolved"] = [{"text": w.raw, "line": w.line} for w in unresolved]
     unevaluated.update(unknown)
     return data, positions, unevaluated
+
+
+def _runs_one_script(commands: list[Command]) -> Optional[Word]:
+    """The script a job wrapper runs as its only action (an SGE/slurm job's `sh abci/shells/pretrain.sh`,
+    `bash other.sh`), for `check` to read instead; None when it runs none or several."""
+    runs = [command.words[1] for command in commands
+            if len(command.words) >= 2 and command.words[0].text in _SHELLS
+            and (command.words[1].text or "").endswith((".sh", ".bash"))]
+    return runs[0] if len(runs) == 1 else None
 
 
 def _rejoined(command: tuple[list[Word], Optional[int]], commands: list[Command], cuts: list[int],

@@ -125,6 +125,8 @@ class Detection:
     # The winner reads few of the file's keys: it may be another trainer's file, so the winner's key
     # knowledge (typos, keys a version lacks: PD002) says nothing about it.
     guess: bool = False
+    # The job wrapper this document was reached through (`sh other.sh`, its only action), said in the report.
+    via: Optional[str] = None
 
 
 def detection(doc: Document) -> Detection:
