@@ -13,6 +13,7 @@ file), read with `ast` and never run, replace them (forks change learning_rate, 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from pathlib import Path
 from typing import NamedTuple, Optional
@@ -21,6 +22,7 @@ from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from ..plan.reading import AREAS, key_words
 from .shared import optimizer_family
 
 DEFAULT = "nanoGPT train.py default"
@@ -37,6 +39,11 @@ TRAIN_PY_DEFAULTS: dict[str, object] = {
 _SIGNATURE = ("batch_size", "block_size", "learning_rate", "max_iters", "init_from", "eval_iters", "eval_interval",
               "gradient_accumulation_steps", "n_layer", "n_embd", "always_save_checkpoint", "warmup_iters",
               "lr_decay_iters", "out_dir", "wandb_log", "eval_only")
+# Names only nanoGPT (and its forks) give its run length and logging: with _SIGNATURE, what makes a YAML
+# file a nanoGPT fork's (nanoGPT-playground's config.py `Config` dataclass, read through OmegaConf).
+_ITERS_STYLE = ("max_iters", "lr_decay_iters", "warmup_iters", "eval_iters", "wandb_log", "always_save_checkpoint",
+                "decay_lr", "init_from")
+_YAML_MIN_HITS = 5
 _DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
 # karpathy's train.py: `gradient_accumulation_steps //= ddp_world_size` (the config's GA is global).
 _GA_DIVIDED = re.compile(r"gradient_accumulation_steps\s*(//=|=\s*gradient_accumulation_steps\s*//)")
@@ -82,9 +89,44 @@ def _train_py_candidates(config: Path) -> list[Path]:
     return found
 
 
-def _train_py_defaults(doc: Document) -> _Defaults:
-    """karpathy's train.py globals, with those a fork's own train.py beside the override sets."""
+def _config_py_defaults(doc: Document) -> Optional[_Defaults]:
+    """For a fork's YAML, the defaults of the dataclasses its `config.py` (beside the file, or in `../` from
+    `config/`) fills from YAML (nanoGPT-playground: `Config` and the nested `GPTConfig`, via OmegaConf), read
+    with `ast`; None without such a file."""
     config = Path(doc.path)
+    for candidate in (config.parent / "config.py", config.parent.parent / "config.py"):
+        try:
+            if not candidate.is_file() or candidate.stat().st_size > 1_000_000:
+                continue
+            tree = ast.parse(candidate.read_text(encoding="utf-8", errors="replace"))
+        except (OSError, SyntaxError, ValueError):
+            continue
+        values, fork_only = dict(TRAIN_PY_DEFAULTS), {}
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None):
+                continue
+            try:
+                value = _literal(node.value)
+            except (ValueError, TypeError, ZeroDivisionError, OverflowError, SyntaxError):
+                continue  # `dtype: str = ("bfloat16" if ... else "float16")`, a `field(default_factory=...)`
+            if node.target.id in values:
+                values[node.target.id] = value
+            elif not node.target.id.startswith("_"):
+                fork_only[node.target.id] = value
+        if fork_only or values != TRAIN_PY_DEFAULTS:
+            return _Defaults(values, f"config.py default ({candidate.parent.name}/config.py, this fork's)",
+                             fork_only=fork_only, script=str(candidate))
+    return None
+
+
+def _train_py_defaults(doc: Document) -> _Defaults:
+    """karpathy's train.py globals, with those a fork's own train.py beside the override sets (for a fork's
+    YAML, its config.py's dataclass defaults when there is one)."""
+    config = Path(doc.path)
+    if doc.format != "python":
+        found = _config_py_defaults(doc)
+        if found is not None:
+            return found
     for candidate in _train_py_candidates(config):
         try:
             if not candidate.is_file() or candidate.stat().st_size > 1_000_000 or candidate.resolve() == config.resolve():
@@ -212,6 +254,8 @@ class NanogptDialect(Dialect):
     known_keys = frozenset(TRAIN_PY_DEFAULTS)
 
     def score(self, doc: Document) -> int:
+        if doc.format in ("yaml", "json", "toml"):
+            return _fork_file_score(doc)
         if doc.format != "python":
             return 0
         names = set(doc.data) | set(doc.unevaluated)
@@ -221,6 +265,8 @@ class NanogptDialect(Dialect):
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         doc = docs[0]
         b = self.builder(docs)
+        if doc.format != "python":
+            doc = _lifted(doc)
         d = _train_py_defaults(doc)
         self._model_and_mode(b, doc, d)
         self._optimizer(b, doc, d)
@@ -231,8 +277,16 @@ class NanogptDialect(Dialect):
         for name, value in d.fork_only.items():
             b.foreign_key(name, doc.get(name, value))
         typo_notes(b, doc, {*TRAIN_PY_DEFAULTS, *d.fork_only})
+        if doc.format != "python":
+            _fork_batch_unknown(b, doc)
         apply_flags(b, context)
         return b.build()
+
+    def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
+        """train.py's names, and in a fork's YAML the sections that hold some of them (`gpt:`)."""
+        sections = {key for key, node in doc.data.items() if isinstance(node, dict)
+                    and any(inner in TRAIN_PY_DEFAULTS for inner in node)} if isinstance(doc.data, dict) else set()
+        return self.known_keys | frozenset(sections)
 
     @staticmethod
     def _take(b: PlanBuilder, doc: Document, d: _Defaults, field: str, name: str, convert=lenient_number) -> None:
@@ -367,6 +421,58 @@ class NanogptDialect(Dialect):
         b.set("data.eval", [{"dataset": str(dataset), "split": "val", "key": "dataset", "line": _line(doc, ("dataset",))}])
         if lenient_bool(_value(doc, d, "eval_only")):
             b.set("debug", True, b.source(doc, ("eval_only",), note="eval_only: no training step runs"))
+
+
+def _fork_file_score(doc: Document) -> int:
+    """A YAML (JSON, TOML) file of a nanoGPT fork that reads its config from a file (nanoGPT-playground's
+    OmegaConf `Config`): nanoGPT's own key names, at the top or one section down (`gpt: {n_layer: ...}`), with
+    at least two of those only nanoGPT uses for its run length and logging (`max_iters`, `lr_decay_iters`,
+    `wandb_log`). Below the python override files' score: other trainers' YAML with such keys keeps winning."""
+    names = set(_lifted(doc).data) if isinstance(doc.data, dict) else set()
+    hits = sum(1 for key in TRAIN_PY_DEFAULTS if key in names)
+    if hits < _YAML_MIN_HITS or sum(1 for key in _ITERS_STYLE if key in names) < 2:
+        return 0
+    return 20 + hits
+
+
+def _lifted(doc: Document) -> Document:
+    """The file with train.py's names that a fork nests one section down (`gpt.n_layer`) lifted to the top,
+    keeping their positions; the section keeps the fork's own keys (`gpt.block_linear`). Top-level names win."""
+    data = dict(doc.data) if isinstance(doc.data, dict) else {}
+    positions = dict(doc.positions)
+    for section, node in list(data.items()):
+        if not isinstance(node, dict) or section in TRAIN_PY_DEFAULTS:
+            continue
+        lifted = {key: value for key, value in node.items() if key in TRAIN_PY_DEFAULTS and key not in data}
+        if not lifted:
+            continue
+        for key, value in lifted.items():
+            data[key] = value
+            if (section, key) in doc.positions:
+                positions[(key,)] = doc.positions[(section, key)]
+        rest = {key: value for key, value in node.items() if key not in lifted}
+        if rest:
+            data[section] = rest
+        else:
+            del data[section]
+    return dataclasses.replace(doc, data=data, positions=positions)
+
+
+def _fork_batch_unknown(b: PlanBuilder, doc: Document) -> None:
+    """In a fork's YAML with a batch key of its own (nanoGPT-playground's `micro_batch_size`, per GPU, beside
+    a `batch_size` that is the global batch), `batch_size` and the accumulation are the fork's to define:
+    unknown rather than nanoGPT's (micro batch `batch_size`, 40 accumulation steps)."""
+    own = [key for key in b.foreign_keys if ":" not in key and set(key_words(key.rsplit(".", 1)[-1])) & AREAS["batch"]
+           and not set(key_words(key)) & {"eval", "val", "valid", "validation", "test"}]
+    if not own:
+        return
+    own.sort(key=lambda key: not doc.has(key))  # the file's own keys first: they are what the reader sees
+    for field, name in (("batch.micro_batch_size", "batch_size"), ("batch.grad_accum", "gradient_accumulation_steps")):
+        b.values.pop(field, None)
+        b.sources.pop(field, None)
+        b.unknown(field, f"the fork's `{name}`: its own `{own[0]}` may change what `batch_size` means")
+    b.values.pop("batch.grad_accum_is_global", None)
+    b.sources.pop("batch.grad_accum_is_global", None)
 
 
 def _line(doc: Document, path: tuple) -> object:

@@ -128,7 +128,30 @@ class PlanBuilder:
         try:
             return TrainingPlan.model_validate(nested)
         except ValidationError as exc:
+            if self._drop_sentinels(exc):
+                return self.build()
             raise self._as_config_error(exc) from None
+
+    def _drop_sentinels(self, exc: ValidationError) -> bool:
+        """A `-1` where every release wants a value >= 0 (nanoGPT-playground's `min_lr: -1.0`, "computed as
+        learning_rate/10") is a fork's sentinel, not a broken file: the field becomes unknown, and the value is
+        fork evidence, as a value no release accepts is (plan/reading.py). Whether any was dropped."""
+        dropped = False
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            value = self.values.get(field)
+            if (error["type"] not in ("greater_than_equal", "greater_than") or isinstance(value, bool)
+                    or value != -1):
+                continue
+            source = self.sources.pop(field, None)
+            del self.values[field]
+            key = source.key if source and source.key else field
+            said = f"`{key}: {value}`" if source and source.key else f"{value}, the {source.note if source else 'default'},"
+            self.unknown(field, f"{said} is no value any known release accepts: a fork's sentinel for a value its own "
+                                "code computes")
+            self.foreign_key(f"{key}: {value}", value)
+            dropped = True
+        return dropped
 
     def _as_config_error(self, exc: ValidationError) -> ConfigError:
         first = exc.errors()[0]

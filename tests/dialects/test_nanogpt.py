@@ -4,12 +4,88 @@ from __future__ import annotations
 
 import pytest
 
+from pretrain_doctor.check import load_plan
+from pretrain_doctor.errors import ConfigError
+
 from .helpers import detected, findings, notes, plan_of, write
 
 
-def test_recognised_only_as_python(tmp_path) -> None:
+def test_recognised_as_python_and_as_a_forks_yaml_with_nanogpts_own_names(tmp_path) -> None:
     assert detected(write(tmp_path, "c.py", "batch_size = 8\nmax_iters = 100\nlr_decay_iters = 100\n")) == "nanogpt"
     assert detected(write(tmp_path, "c.yaml", "batch_size: 8\nmax_iters: 100\n")) != "nanogpt"
+    # five of train.py's names, two of them nanoGPT's run-length/logging names, are a fork's YAML
+    assert detected(write(tmp_path, "f.yaml", "batch_size: 8\nlearning_rate: 1e-3\nmax_iters: 100\n"
+                                              "lr_decay_iters: 100\neval_interval: 10\n")) == "nanogpt"
+    assert detected(write(tmp_path, "g.yaml", "batch_size: 8\nlearning_rate: 1e-3\nmax_iters: 100\n"
+                                              "weight_decay: 0.1\neval_interval: 10\n")) != "nanogpt"
+
+
+# nanoGPT-playground config/train_gpt2_mini_block.yml at 6524a08 (held-out review 7, B 40), reduced: read by its
+# config.py `Config` dataclass through OmegaConf; `batch_size` is the global batch, `micro_batch_size` per GPU.
+_PLAYGROUND_YAML = """\
+    out_dir: "out-gpt2-mini-block"
+    eval_interval: 1000
+    eval_batches: 1
+    log_interval: 10
+    weight_decay: 1e-1
+    wandb_log: True
+    dataset: "openwebtext"
+    batch_size: 480
+    micro_batch_size: 12
+    gpt:
+      block_size: 128
+      n_layer: 3
+      n_head: 4
+      n_embd: 128
+      block_linear: True
+    learning_rate: 6e-4
+    max_iters: 100000
+    lr_decay_iters: 100000
+    min_lr: -1.0 # compute this automatically learning_rate / 10 usually
+    warmup_iters: 100
+    """
+
+
+def test_a_forks_yaml_reads_as_a_fork_and_its_minus_one_sentinel_is_no_load_error(tmp_path) -> None:
+    # Held-out review 7 (A 39, B 40, B 41): "not a config"; with --dialect nanogpt, `min_lr: -1.0` (this trainer's
+    # "compute learning_rate/10") was a load error.
+    plan = load_plan(write(tmp_path, "config/train_gpt2_mini_block.yml", _PLAYGROUND_YAML))[2]
+    assert plan.dialect == "nanogpt" and plan.reading and "micro_batch_size" in plan.reading
+    assert "`min_lr: -1.0`" in plan.reading  # a value no release accepts is fork evidence
+    assert plan.schedule.min_lr is None and "a fork's sentinel" in plan.unknown["schedule.min_lr"]
+    # the nested `gpt:` section holds train.py's model names
+    assert (plan.model.layers, plan.model.heads, plan.model.hidden_size, plan.batch.seq_len) == (3, 4, 128, 128)
+    assert plan.sources["model.layers"].line == 12 and plan.optimizer.lr == pytest.approx(6e-4)
+    # the fork's own `micro_batch_size` beside `batch_size`: nanoGPT's meaning (480 per GPU x 40) is not assumed
+    assert plan.batch.micro_batch_size is None and plan.batch.grad_accum is None
+    assert "micro_batch_size" in plan.unknown["batch.micro_batch_size"]
+    # only the -1 sentinel: another negative value is still a broken file
+    with pytest.raises(ConfigError, match="min_lr"):
+        load_plan(write(tmp_path, "config/b.yml", _PLAYGROUND_YAML.replace("min_lr: -1.0", "min_lr: -0.5")))
+
+
+def test_a_forks_yaml_takes_the_defaults_of_its_config_py_dataclass(tmp_path) -> None:
+    write(tmp_path, "config.py", """\
+        from dataclasses import dataclass, field
+        @dataclass
+        class GPTConfig:
+            block_size: int = 1024
+            n_layer: int = 12
+        @dataclass
+        class Config:
+            gpt: GPTConfig = field(default_factory=GPTConfig)
+            init_from: str = "resume"
+            batch_size: int = 480
+            micro_batch_size: int = 30
+            warmup_iters: int = 2000
+            min_lr: float = -1.0  # set to -1 to get override
+        """)
+    plan = plan_of(write(tmp_path, "config/train_gpt2.yml", "eval_interval: 250\nwandb_log: True\n"
+                                                              "max_iters: 100000\nlr_decay_iters: 100000\n"
+                                                              "micro_batch_size: 10\nbatch_size: 480\n"))
+    assert plan.mode.resumed is True  # the fork's default init_from, not nanoGPT's "scratch"
+    assert plan.sources["schedule.warmup_steps"].note.startswith("config.py default")
+    assert plan.schedule.min_lr is None and "config.py default" in plan.unknown["schedule.min_lr"]
 
 
 def test_train_py_defaults(tmp_path) -> None:
