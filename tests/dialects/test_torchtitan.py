@@ -183,3 +183,8 @@ def test_dropped_keys_softened_where_torchtitan_rejects_them_or_the_checkout_rea
     # a table torchtitan lacks, or a custom config module, marks a config torchtitan's tables do not describe
     other = write(tmp_path / "other", "c.toml", _DROPPED + "\n[dataloader]\nnum_workers = 2\n")
     assert not [n for n in notes(plan_of(other), "ignored-key") if n.data.get("dropped")]
+    # a fork's new feature (held-out 5, 54: HypexJuice's `model.use_moe`, read by its own JobConfig) is no size,
+    # accumulation, evaluation or float8 knob torchtitan has elsewhere: still read as a fork, no warning
+    moe = write(tmp_path / "moe", "m.toml", "[job]\n[model]\nname = 'llama3'\nflavor = '8B'\nuse_moe = true\n"
+                                           "num_experts = 8\n[training]\nsteps = 100\n[optimizer]\nlr = 3e-4\n")
+    assert not [n for n in notes(plan_of(moe), "ignored-key") if n.data.get("dropped")]
