@@ -135,7 +135,11 @@ class PlanBuilder:
     def _drop_sentinels(self, exc: ValidationError) -> bool:
         """A `-1` where every release wants a value >= 0 (nanoGPT-playground's `min_lr: -1.0`, "computed as
         learning_rate/10") is a fork's sentinel, not a broken file: the field becomes unknown, and the value is
-        fork evidence, as a value no release accepts is (plan/reading.py). Whether any was dropped."""
+        fork evidence, as a value no release accepts is (plan/reading.py). Only in a file with a key no known
+        version reads (a fork's file): in the trainer's own config, `lr: -1` stays a broken value. Whether any was
+        dropped."""
+        if not self.foreign_keys:
+            return False
         dropped = False
         for error in exc.errors():
             field = ".".join(str(part) for part in error["loc"])
