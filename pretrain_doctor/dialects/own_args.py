@@ -214,7 +214,7 @@ class _ArgsView:
                 b.unknown(field, self.unknown_text())
             return None
         if name in self.flags and self.flags[name] is None:
-            b.unknown(field, f"the launch-time value of --{name}")
+            b.unknown(field, _launch_time(self.doc, name))
             return None
         value = convert(self.value(name))
         if value is None:
@@ -349,7 +349,7 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
     if isinstance(path, str) and path:
         b.set("mode.init_from", path, view.source(b, model))
     else:  # a placeholder (`<your_model_path>`) or a launch-time value: a model is loaded, which one is unknown
-        b.unknown("mode.init_from", f"the launch-time value of --{model}")
+        b.unknown("mode.init_from", _launch_time(view.doc, model))
 
 
 def _words(path: str) -> set[str]:
@@ -375,3 +375,10 @@ def _merge_deepspeed(b: PlanBuilder, view: _ArgsView, name: str, context: BuildC
 
 
 DIALECT = ProgramDialect()
+
+
+def _launch_time(doc: Document, name: str) -> str:
+    """The unknown a flag's unevaluated value leaves, naming what the script wrote (`$MODEL_PATH`, and a
+    template's `<your_model_path>`, which PlanBuilder.unknown calls a placeholder)."""
+    text = doc.unevaluated.get(f"--{name}")
+    return f"the launch-time value of {text} (--{name})" if text else f"the launch-time value of --{name}"
