@@ -75,6 +75,10 @@ _SCRATCH_NAMES = ("from_scratch", "pretrain")
 _PRECISION_WORDS = {"bf16": "bf16", "bfloat16": "bf16", "fp16": "fp16", "float16": "fp16", "half": "fp16",
                     "fp32": "fp32", "float32": "fp32", "float": "fp32"}
 _DEEPSPEED_NAMES = ("deepspeed_config", "ds_config", "deepspeed")
+# Every argument name that maps to a plan field: a program none of whose arguments is one is refused.
+_MAPPED = frozenset(name for names, _ in _NUMBERS.values() for name in names) | frozenset(
+    _SCHEDULE_NAMES + _MODEL_NAMES + _DEEPSPEED_NAMES + ("precision", "dtype", "mixed_precision", "bf16", "fp16",
+                                                        "adam_beta1", "adam_beta2", "beta1", "beta2"))
 _UNKNOWN = "the program's own default (its source is not at hand)"
 _ASSUMED_ADAM = "assumed: the program builds its own optimizer, Adam(W) in the programs seen"
 
@@ -97,10 +101,11 @@ class ProgramDialect(Dialect):
             return 0
         found = program_arguments(program, doc)
         if found is not None:
-            return 70 if found.options else 0
+            declared = set(found.defaults) | {found.resolve("--" + k) or k for k in flags}
+            return 70 if declared & _MAPPED else 0  # nothing maps: refused as "its own arguments"
         if _source_declares_nothing(program, doc):
             return 0
-        return 45 + len(flags) if set(flags) & _OWN_SPELLINGS else 0
+        return 45 + len(flags) if set(flags) & _OWN_SPELLINGS and set(flags) & _MAPPED else 0
 
     def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
         return None  # the program's own arguments: no table to judge them against

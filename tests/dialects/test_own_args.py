@@ -211,3 +211,17 @@ def test_a_field_the_source_at_hand_does_not_declare_says_its_code_decides(tmp_p
     plan = plan_of(path)
     assert plan.precision.compute == "fp16"  # main.py's `--dtype` default (DeepSpeed-Chat step3)
     assert plan.unknown["optimizer.betas"] == "not an argument of main.py: its code decides"
+
+
+def test_a_program_none_of_whose_arguments_maps_is_refused_as_its_own(tmp_path, capsys) -> None:
+    from pretrain_doctor.cli import main
+
+    path = write(tmp_path, "run.sh", "python launch.py --config exp.yaml --nodes 2\n")
+    write(tmp_path, "launch.py", "import argparse\np = argparse.ArgumentParser()\np.add_argument('--config')\n"
+                                 "p.add_argument('--nodes', type=int, default=1)\n")
+    assert detected(path) is None
+    try:
+        code = main(["plan", str(path)])
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2 and "`launch.py` is a program with its own arguments" in capsys.readouterr().err
