@@ -571,7 +571,8 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
         b.set("mode.kind", "qlora" if facts.quantized else "lora",
               _evidence(facts.adapters, "the launched program wraps the model in adapters whatever its arguments"))
         if facts.lora_rank is not None and not b.has("mode.lora_rank"):
-            b.set("mode.lora_rank", facts.lora_rank, _evidence(facts.adapters, "the adapters' rank in the launched program"))
+            b.set("mode.lora_rank", facts.lora_rank, _evidence(facts.lora_config or facts.adapters,
+                                                               "the adapters' rank in the launched program"))
         return
     if b.get("mode.trains_only"):
         # LLaVA's `--tune_mm_mlp_adapter True`: the model frozen, a new module trains (not a full fine-tune)
@@ -586,6 +587,9 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
             _assume(b, doc, "mode.kind", "pretraining from scratch")
             b.set("mode.kind", kind, b.source(doc, ("program",), note="assumed: no argument names weights to start "
                                               "from, and the launched program may load some in its own code"))
+        else:
+            b.set("mode.kind", kind, Source(file=str(facts.source), note="the launched program's source loads no "
+                                            "pretrained weights whatever its arguments"))
     if kind != "full_finetune":
         return
     if facts is None:
@@ -596,7 +600,12 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
         b.set("mode.kind", kind, b.source(doc, ("model_name_or_path",), note="assumed from the model path: the launched "
                                           f"program `{data.get('program')}` may freeze part of the model or train "
                                           f"adapters in its own code{hint}"))
-    elif facts.freezes is not None:
+    elif facts.freezes is None:
+        if "model_name_or_path" in data:  # the model path said "full fine-tune"; the source at hand confirms it
+            b.set("mode.kind", kind, b.source(doc, ("model_name_or_path",), note=f"`{facts.source.name}`, the launched "
+                                              "program at hand, freezes no weights and adds no adapters but under "
+                                              "conditions on its arguments"))
+    else:
         # Medusa's train_legacy.py: `for param in model.base_model.parameters(): param.requires_grad = False`
         where = _evidence(facts.freezes, "the launched program sets requires_grad off whatever its arguments")
         b.set("mode.trains_only", f"what `{Path(facts.freezes.file).name}` leaves trainable", where)

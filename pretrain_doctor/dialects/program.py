@@ -161,6 +161,7 @@ class ProgramFacts:
     adapters: Optional[Evidence] = None  # wraps the model in LoRA adapters whatever the arguments
     quantized: Optional[Evidence] = None  # trains them on a 4-bit base (QLoRA)
     lora_rank: Optional[int] = None  # the adapters' rank when the source or an argument states it
+    lora_config: Optional[Evidence] = None  # where the source builds the adapters' LoraConfig
     loads_weights: Optional[Evidence] = None  # loads pretrained weights whatever the arguments
     builds_fresh: bool = False  # may build a model from a config instead (`from_config`)
     freezes: Optional[Evidence] = None  # sets `requires_grad` off whatever the arguments
@@ -193,6 +194,7 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
                 found.setdefault("adapters", evidence)
             if name == "LoraConfig":
                 rank = _keyword(node, "r") if rank is None else rank
+                found.setdefault("lora_config", evidence)
             if name == "prepare_model_for_kbit_training" or _true_keyword(node, "load_in_4bit"):
                 found.setdefault("quantized", evidence)
             if _loads_weights(node):
@@ -206,6 +208,7 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
     return ProgramFacts(
         source=path, adapters=adapters, quantized=found.get("quantized") if adapters else None,
         lora_rank=_rank(rank, modules, arguments or {}) if adapters else None,
+        lora_config=found.get("lora_config") if adapters else None,
         loads_weights=found.get("weights"), builds_fresh=fresh, freezes=found.get("freezes"),
         sets_precision=any(_PRECISION_WORDS.search(m.text) for m in modules),
         sets_eval=any(_EVAL_WORDS.search(m.text) for m in modules))
@@ -213,12 +216,27 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
 
 def _guarded_nodes(tree: Optional[ast.Module]):
     """Every node with whether a condition guards it (the branches of an `if`, a conditional expression or a
-    `while`, an exception handler, the later operands of `and`/`or`). `if __name__ == "__main__":` and
-    `hasattr`/`isinstance` tests guard nothing; a loop over the parameters is no condition."""
-    stack: list[tuple[ast.AST, bool]] = [(tree, False)] if tree is not None else []
+    `while`, an exception handler, the later operands of `and`/`or`, the body of a helper every call of which
+    is guarded: InternVL's `_freeze_params` runs only `if model_args.freeze_backbone:`).
+    `if __name__ == "__main__":` and `hasattr`/`isinstance` tests guard nothing; a loop over the parameters is
+    no condition."""
+    if tree is None:
+        return []
+    sites: dict[str, list[bool]] = {}
+    for node, guarded in _walk_guarded(tree, frozenset()):
+        if isinstance(node, ast.Call) and _call_name(node):
+            sites.setdefault(str(_call_name(node)), []).append(guarded)
+    helpers = frozenset(name for name, guards in sites.items() if all(guards))
+    return _walk_guarded(tree, helpers)
+
+
+def _walk_guarded(tree: ast.AST, guarded_functions: frozenset):
+    stack: list[tuple[ast.AST, bool]] = [(tree, False)]
     while stack:
         node, guarded = stack.pop()
         yield node, guarded
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in guarded_functions:
+            guarded = True
         for child in ast.iter_child_nodes(node):
             inner = guarded
             if isinstance(node, (ast.If, ast.IfExp, ast.While)) and child is not node.test and not _harmless(node.test):

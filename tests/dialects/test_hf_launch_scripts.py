@@ -263,6 +263,7 @@ def test_the_programs_source_at_hand_decides_an_adapter_run(tmp_path):
     assert plan.program.source == str(tmp_path / "train.py") and plan.program.assumed == {}
     assert plan.mode.kind == "lora" and plan.mode.lora_rank == 256  # `--rank 256` feeds `r=model_args.rank`
     assert plan.sources["mode.kind"].line == 19 and "get_peft_model" in plan.sources["mode.kind"].note
+    assert plan.sources["mode.lora_rank"].line == 16  # the LoraConfig(...) call
     assert plan_of(write(tmp_path, "default.sh", COOKING_SCRIPT.replace("--rank 256", "--seed 1"))).mode.lora_rank == 64
     literal = COOKING_TRAIN.replace("r=model_args.rank", "r=16").replace(
         "model = Llama.from_pretrained(model_args.model_name_or_path)",
@@ -279,6 +280,7 @@ def test_adapters_the_arguments_switch_on_are_the_arguments_word(tmp_path):
     write(tmp_path, "train.py", conditional)
     plan = plan_of(write(tmp_path, "full.sh", COOKING_SCRIPT))
     assert plan.mode.kind == "full_finetune" and plan.program.assumed == {}  # the source at hand freezes nothing
+    assert "freezes no weights and adds no adapters but under conditions" in plan.sources["mode.kind"].note
     switched = plan_of(write(tmp_path, "lora.sh", COOKING_SCRIPT.replace("--rank 256", "--lora_enable True --lora_r 8")))
     assert switched.mode.kind == "lora" and switched.mode.lora_rank == 8
 
@@ -342,6 +344,7 @@ def test_a_program_that_loads_pretrained_weights_itself_is_a_fine_tune(tmp_path)
     write(tmp_path, "dia_train.py", DIA_TRAIN.replace("        model.load_state_dict(torch.load(ckpt_file, map_location=\"cpu\"))\n", ""))
     plan = plan_of(script)
     assert plan.mode.kind == "pretrain" and plan.program.assumed == {}
+    assert plan.sources["mode.kind"].file.endswith("dia_train.py") and "loads no pretrained weights" in plan.sources["mode.kind"].note
     assert [f.severity for f in reported(plan, "PD106")] == ["warning"]
     scratch = plan_of(write(tmp_path / "other", "scratch.sh", DIA_SCRIPT.replace("--bf16", "--config_name ./config.json --bf16")))
     assert scratch.mode.kind == "pretrain" and scratch.program.assumed == {}
@@ -420,3 +423,18 @@ def test_a_source_at_hand_that_never_evaluates_leaves_transformers_no(tmp_path):
     assert plan.eval.enabled is False and len(findings(plan, "PD702")) == 1
     write(tmp_path, "train.py", "from trl import DPOConfig\nargs = DPOConfig(bf16=True, evaluation_strategy='steps')\n")
     assert plan_of(tmp_path / "run_qwen2_qft.sh").eval.enabled is None
+
+
+def test_a_helper_called_only_under_an_argument_decides_nothing(tmp_path):
+    # OpenGVLab InternVL internvl_chat_finetune.py (held-out 3, 46): `def _freeze_params(module): ... requires_grad = False`
+    # called only `if model_args.freeze_backbone:`: the arguments decide, the source freezes nothing by itself.
+    write(tmp_path, "train.py", COOKING_TRAIN.replace("    model = get_peft_model(model, peft_config)\n", """
+    def _freeze_params(module):
+        for param in module.parameters():
+            param.requires_grad = False
+
+    if model_args.freeze_backbone:
+        _freeze_params(model.vision_model)
+"""))
+    plan = plan_of(write(tmp_path, "3.2-1b.sh", COOKING_SCRIPT))
+    assert plan.mode.kind == "full_finetune" and plan.mode.trains_only is None
