@@ -42,6 +42,8 @@ _PREFERENCE_KEYS = ("beta", "loss_type", "max_prompt_length", "ref_model_init_kw
 _LAUNCHER_SET_KEYS = frozenset({"local_rank"})
 _LAUNCHER_LORA_SWITCHES = ("lora_enable", "use_lora", "use_peft", "lora")
 _LAUNCHER_QLORA_SWITCHES = ("q_lora", "qlora", "load_in_4bit")
+# A switch that is also the rank: InternVL's `--use_llm_lora 16` (0: off) wraps the LLM with LoRA of rank 16.
+_RANK_SWITCH = re.compile(r"(use|enable)_(\w+_)?lora")
 _ADAPTER_PROGRAM = re.compile(r"lora|peft", re.IGNORECASE)
 # Words of a program's own argument that may set adapters up (cooking's `--rank 256` is its LoRA rank).
 _ADAPTER_WORDS = re.compile(r"lora|peft|adapter|(^|_)rank($|_)", re.IGNORECASE)
@@ -514,7 +516,13 @@ def _launcher_adapters(b: PlanBuilder, doc: Document) -> None:
               b.source(doc, ("tune_mm_mlp_adapter",)))
     switches = [k for k in _LAUNCHER_LORA_SWITCHES if k in data]
     rank_key = next((k for k in ("lora_r", "lora_rank", "lora_dim") if k in data), None)
-    if switches:
+    ranked = [k for k in data if isinstance(k, str) and _RANK_SWITCH.fullmatch(k)
+              and isinstance(data[k], int) and not isinstance(data[k], bool)]
+    if ranked and not switches:  # held-out review 3, 47: InternVL's LoRA run read as a full fine-tune
+        switches = [k for k in ranked if data[k] > 0] or ranked
+        rank_key = rank_key or next((k for k in ranked if data[k] > 0), None)
+        adapters = data[switches[0]] > 0
+    elif switches:
         adapters = any(lenient_bool(data[k]) is True for k in switches)
     else:
         adapters = rank_key is not None or bool(_ADAPTER_PROGRAM.search(str(data.get("program", ""))))

@@ -438,3 +438,21 @@ def test_a_helper_called_only_under_an_argument_decides_nothing(tmp_path):
 """))
     plan = plan_of(write(tmp_path, "3.2-1b.sh", COOKING_SCRIPT))
     assert plan.mode.kind == "full_finetune" and plan.mode.trains_only is None
+
+
+def test_a_switch_that_is_the_lora_rank(tmp_path):
+    # OpenGVLab/InternVL internvl2_26b_internlm2_20b_dynamic_res_2nd_finetune_lora.sh (held-out review 3, 47: run kind
+    # judged wrong): `--use_llm_lora 16` wraps the LLM with LoRA of rank 16 (model.wrap_llm_lora(r=16)); 0 is off.
+    text = """
+        torchrun --nproc_per_node=8 internvl/train/internvl_chat_finetune.py \\
+          --model_name_or_path "./pretrained/InternVL2-26B" \\
+          --freeze_llm True \\
+          --freeze_backbone True \\
+          --use_llm_lora 16 \\
+          --per_device_train_batch_size 2 \\
+          --learning_rate 2e-5
+    """
+    plan = plan_of(write(tmp_path, "lora.sh", text))
+    assert plan.mode.kind == "lora" and plan.mode.lora_rank == 16 and plan.sources["mode.kind"].key == "use_llm_lora"
+    full = plan_of(write(tmp_path, "full.sh", text.replace("--use_llm_lora 16", "--use_llm_lora 0")))
+    assert full.mode.kind == "full_finetune"
