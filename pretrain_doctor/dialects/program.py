@@ -181,6 +181,7 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
     for module in modules:
         if module.tree is None:
             continue
+        lora_names = _lora_config_names(module.tree)
         for node, guarded in _calls(module.tree):
             name = _call_name(node)
             evidence = Evidence(f"`{name}(...)`", str(module.path), node.lineno)
@@ -189,8 +190,8 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
                 if name in ("get_peft_model", "LoraConfig", "prepare_model_for_kbit_training"):
                     found["conditional_adapters"] = evidence
                 continue
-            if name == "get_peft_model" or (name and any(k.arg == "peft_config" and not _is_none(k.value)
-                                                         for k in node.keywords)):
+            if name == "get_peft_model" or any(k.arg == "peft_config" and _is_lora_config(k.value, lora_names)
+                                               for k in node.keywords):
                 found.setdefault("adapters", evidence)
             if name == "LoraConfig":
                 rank = _keyword(node, "r") if rank is None else rank
@@ -291,8 +292,19 @@ def _is_false(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and node.value is False
 
 
-def _is_none(node: ast.AST) -> bool:
-    return isinstance(node, ast.Constant) and node.value is None
+def _lora_config_names(tree: ast.Module) -> set[str]:
+    """Names assigned a LoraConfig(...) outside any condition (`peft_config = LoraConfig(r=16, ...)`)."""
+    return {target.id for node, guarded in _guarded_nodes(tree)
+            if isinstance(node, ast.Assign) and not guarded and isinstance(node.value, ast.Call)
+            and _call_name(node.value) == "LoraConfig" for target in node.targets if isinstance(target, ast.Name)}
+
+
+def _is_lora_config(value: ast.AST, names: set[str]) -> bool:
+    """`peft_config=LoraConfig(...)` or a name bound to one; not TRL's `get_peft_config(model_args)`, which is
+    None unless `--use_peft` (the arguments decide)."""
+    if isinstance(value, ast.Call):
+        return _call_name(value) == "LoraConfig"
+    return isinstance(value, ast.Name) and value.id in names
 
 
 def _rank(value: Any, modules: list[ProgramSource], arguments: dict) -> Optional[int]:

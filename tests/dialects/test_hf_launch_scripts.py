@@ -456,3 +456,17 @@ def test_a_switch_that_is_the_lora_rank(tmp_path):
     assert plan.mode.kind == "lora" and plan.mode.lora_rank == 16 and plan.sources["mode.kind"].key == "use_llm_lora"
     full = plan_of(write(tmp_path, "full.sh", text.replace("--use_llm_lora 16", "--use_llm_lora 0")))
     assert full.mode.kind == "full_finetune"
+
+
+def test_trls_peft_config_from_the_arguments_is_no_adapter_run(tmp_path):
+    # huggingface/trl trl/scripts/sft.py: SFTTrainer(..., peft_config=get_peft_config(model_args)) is None without
+    # `--use_peft`; a LoraConfig passed outright is an adapter run whatever the arguments.
+    script = write(tmp_path, "sft.sh", "accelerate launch sft.py --model_name_or_path Qwen/Qwen2-0.5B --learning_rate 2e-5 "
+                   "--per_device_train_batch_size 8 --bf16 True\n")
+    write(tmp_path, "sft.py", "from trl import SFTTrainer, get_peft_config\n"
+          "trainer = SFTTrainer(model=model_args.model_name_or_path, args=training_args, peft_config=get_peft_config(model_args))\n")
+    assert plan_of(script).mode.kind == "full_finetune"
+    write(tmp_path, "sft.py", "from peft import LoraConfig\nfrom trl import SFTTrainer\npeft_config = LoraConfig(r=32)\n"
+          "trainer = SFTTrainer(model=model_args.model_name_or_path, args=training_args, peft_config=peft_config)\n")
+    plan = plan_of(script)
+    assert plan.mode.kind == "lora" and plan.mode.lora_rank == 32
