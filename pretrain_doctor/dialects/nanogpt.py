@@ -279,6 +279,7 @@ class NanogptDialect(Dialect):
         typo_notes(b, doc, {*TRAIN_PY_DEFAULTS, *d.fork_only})
         if doc.format != "python":
             _fork_batch_unknown(b, doc)
+            _nested_keys(b, docs[0])
         apply_flags(b, context)
         return b.build()
 
@@ -456,6 +457,18 @@ def _lifted(doc: Document) -> Document:
         else:
             del data[section]
     return dataclasses.replace(doc, data=data, positions=positions)
+
+
+def _nested_keys(b: PlanBuilder, original: Document) -> None:
+    """Sources of names lifted from a section (see `_lifted`) name the key as the file writes it (`gpt.n_layer`):
+    a fix or a message must point there, and a top-level `n_layer` would break the fork's structured config."""
+    data = original.data if isinstance(original.data, dict) else {}
+    where = {key: f"{section}.{key}" for section, node in data.items()
+             if isinstance(node, dict) and section not in TRAIN_PY_DEFAULTS
+             for key in node if key in TRAIN_PY_DEFAULTS and key not in data}
+    for field, source in list(b.sources.items()):
+        if source.key in where:
+            b.sources[field] = source.model_copy(update={"key": where[source.key]})
 
 
 def _fork_batch_unknown(b: PlanBuilder, doc: Document) -> None:

@@ -55,7 +55,8 @@ def test_a_forks_yaml_reads_as_a_fork_and_its_minus_one_sentinel_is_no_load_erro
     assert plan.schedule.min_lr is None and "a fork's sentinel" in plan.unknown["schedule.min_lr"]
     # the nested `gpt:` section holds train.py's model names
     assert (plan.model.layers, plan.model.heads, plan.model.hidden_size, plan.batch.seq_len) == (3, 4, 128, 128)
-    assert plan.sources["model.layers"].line == 12 and plan.optimizer.lr == pytest.approx(6e-4)
+    assert plan.sources["model.layers"].line == 12 and plan.sources["model.layers"].key == "gpt.n_layer"
+    assert plan.optimizer.lr == pytest.approx(6e-4)
     # the fork's own `micro_batch_size` beside `batch_size`: nanoGPT's meaning (480 per GPU x 40) is not assumed
     assert plan.batch.micro_batch_size is None and plan.batch.grad_accum is None
     assert "micro_batch_size" in plan.unknown["batch.micro_batch_size"]
