@@ -7,6 +7,7 @@ the doctor's own copies) and none draws random numbers: subsamples are evenly sp
 from __future__ import annotations
 
 import math
+from math import isfinite
 from typing import Optional, Sequence
 
 import torch
@@ -19,6 +20,14 @@ from .params import ParamTable
 # 1 µs each on the CPU) rather than stacking them and taking the norm of the stack (two
 # more ops, about 8 µs): see `GradProbe.host_total`.
 FEW_TENSORS = 8
+# Up to this many gradient elements in all, a plain step's global norm is one dot product:
+# the gradients copied into one vector by one C++ call (64 KiB at most, about what one more
+# dispatch costs) and its dot product with itself, three ops in all, instead of a norm
+# kernel per gradient (a full dispatch each, about 9k instructions on the CPU) and a read
+# per norm. Larger models keep the per-gradient kernels: no copy of their gradients.
+FLAT_MOST = 1 << 14
+_flatten = torch._C._nn.flatten_dense_tensors  # torch._utils._flatten_dense_tensors, without its Python layer
+_DOT_DTYPES = (torch.float32, torch.float64)  # a float16 or bfloat16 dot product would overflow
 
 
 class GradOff:
@@ -89,6 +98,9 @@ class GradProbe:
     def __init__(self, table: ParamTable) -> None:
         self.table = table
         self._indices: dict[tuple[int, ...], torch.Tensor] = {}
+        # `host_total` by one dot product (see FLAT_MOST); off for good once it cannot be
+        # (sparse gradients ...)
+        self.flat = sum(p.numel() for p in table.params) <= FLAT_MOST
 
     def _index(self, present: tuple[int, ...], device: torch.device) -> torch.Tensor:
         """The positions of the parameters that have gradients, as a device tensor; cached,
@@ -124,19 +136,40 @@ class GradProbe:
         """The global norm of the gradients present (what `clip_grad_norm_` computes), read on
         the host, for a plain step on one CPU process (where reads are free; it needs no
         per-parameter vector): a few gradients' norms are read one by one and combined on the
-        host, in double precision; more are combined on the device first."""
+        host, in double precision; more are combined on the device first. Small gradients in
+        float32 or float64 (FLAT_MOST elements in all) take one dot product instead; where
+        its sum of squares is not finite (a NaN, or squares past float32's range) the
+        per-gradient norms decide, as without it."""
         grads = [p.grad for p in self.table.params if p.grad is not None]
         if not grads:
             return None
         enabled = torch.is_grad_enabled()  # `GradOff`, inline: this runs at every plain step
         torch._C._set_grad_enabled(False)
         try:
+            if self.flat:
+                squares = self._flat_squares(grads)
+                if squares is not None and isfinite(squares):
+                    return math.sqrt(squares)
             norms = norm_list(grads)
             if len(norms) > FEW_TENSORS:
                 return torch.linalg.vector_norm(torch.stack(norms)).item()
         finally:
             torch._C._set_grad_enabled(enabled)
         return math.hypot(*map(torch.Tensor.item, norms))
+
+    def _flat_squares(self, grads: list[torch.Tensor]) -> Optional[float]:
+        """The sum of the gradients' squares as one dot product (see FLAT_MOST); None, and the
+        per-gradient path from then on, where they cannot be flattened or their dtype is too
+        narrow for it."""
+        try:
+            flat = _flatten(grads)
+        except (RuntimeError, TypeError):  # sparse gradients, a tensor subclass ...
+            self.flat = False
+            return None
+        if flat.dtype not in _DOT_DTYPES:
+            self.flat = False
+            return None
+        return flat.dot(flat).item()
 
 
 class UpdateProbe:

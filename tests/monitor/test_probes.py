@@ -147,3 +147,50 @@ def test_host_total_is_the_global_norm_clip_grad_norm_computes(count, dtype):
     for parameter in model.parameters():
         parameter.grad = None
     assert probe.host_total() is None
+
+
+def _probe_with_grads(model: torch.nn.Module, scale: float = 3.0):
+    from pretrain_doctor.monitor.probes import GradProbe
+
+    for parameter in model.parameters():
+        parameter.grad = torch.randn_like(parameter) * scale
+    probe = GradProbe(ParamTable.build(model, [torch.optim.SGD(model.parameters(), lr=0.1)]))
+    return probe, float(torch.nn.utils.get_total_norm([p.grad.double() for p in model.parameters()]))
+
+
+def test_host_total_of_small_gradients_is_one_dot_product_not_a_norm_per_gradient(monkeypatch):
+    """Up to FLAT_MOST elements in all (float32/float64), a plain step's global norm is one
+    dot product over the gradients copied into one vector; larger models keep one norm
+    kernel per gradient (no copy of their gradients)."""
+    from pretrain_doctor.monitor import probes
+
+    torch.manual_seed(0)
+    small, expected = _probe_with_grads(torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Linear(8, 1)))
+    large, expected_large = _probe_with_grads(torch.nn.Linear(200, 100))  # 20,100 elements > FLAT_MOST
+    assert small.flat and not large.flat
+
+    def per_gradient(*args, **kwargs):
+        raise AssertionError("a norm per gradient")
+
+    monkeypatch.setattr(probes, "norm_list", per_gradient)
+    assert small.host_total() == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(AssertionError, match="a norm per gradient"):
+        large.host_total()
+    monkeypatch.undo()
+    assert large.host_total() == pytest.approx(expected_large, rel=1e-6)
+
+
+def test_host_total_keeps_the_per_gradient_norms_where_a_dot_product_would_not_do():
+    torch.manual_seed(0)
+    # a sum of squares past float32's range, each gradient's within it: the per-gradient
+    # norms, combined in double
+    huge, _ = _probe_with_grads(torch.nn.Linear(1, 1), scale=0.0)
+    for parameter in huge.table.params:
+        parameter.grad = torch.full_like(parameter, 1.5e19)
+    assert huge.host_total() == pytest.approx(1.5e19 * 2 ** 0.5, rel=1e-6) and huge.flat
+    # a NaN: non-finite either way
+    huge.table.params[0].grad[0, 0] = float("nan")
+    assert math.isnan(huge.host_total())
+    # bfloat16: too narrow for a dot product; the per-gradient path from then on
+    narrow, expected = _probe_with_grads(torch.nn.Linear(4, 4).to(torch.bfloat16))
+    assert narrow.host_total() == pytest.approx(expected, rel=1e-2) and not narrow.flat
