@@ -39,6 +39,7 @@ class ZeroWeightDecay(Rule):
     code = "PD203"
     slug = "zero-weight-decay"
     severity = "info"
+    premises = ("mode.kind",)  # the run kind: a launched program or a fork's own key may decide it (plan/reading.py)
 
     def check(self, plan):
         opt = plan.optimizer

@@ -101,7 +101,8 @@ class DecayOnNormsOrEmbeddings(Rule):
         chosen = _chosen_in_config(plan, "optimizer.decay_norm_and_bias")
         if opt.decay_norm_and_bias and not chosen:
             decayed.append("norm weights and biases")
-        if opt.decay_embeddings and plan.mode.kind == "pretrain":
+        # the embedding only when pretraining is known, not assumed (a launched program may load weights itself)
+        if opt.decay_embeddings and plan.mode.kind == "pretrain" and "mode.kind" not in plan.program.assumed:
             decayed.append("the embedding")
             if opt.decay_norm_and_bias and chosen:  # named too, so the one finding tells all that is decayed
                 decayed.append("the norm weights (and biases, where the model has them) as `decay_norm_and_bias: true` asks")

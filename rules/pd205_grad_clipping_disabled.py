@@ -44,6 +44,7 @@ class GradClippingDisabled(Rule):
     code = "PD205"
     slug = "grad-clipping-disabled"
     severity = "warning"
+    premises = ("mode.kind",)  # the run kind: a launched program or a fork's own key may decide it (plan/reading.py)
 
     def check(self, plan):
         if plan.clipping.enabled is not False:

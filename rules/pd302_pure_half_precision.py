@@ -46,6 +46,7 @@ class PureHalfPrecision(Rule):
     code = "PD302"
     slug = "pure-half-precision"
     severity = "warning"
+    premises = ("mode.kind",)  # the run kind: a launched program or a fork's own key may decide it (plan/reading.py)
 
     def check(self, plan):
         prec = plan.precision

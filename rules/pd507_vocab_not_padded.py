@@ -51,6 +51,7 @@ class VocabNotPadded(Rule):
     code = "PD507"
     slug = "vocab-not-padded"
     severity = "info"
+    premises = ("mode.kind",)  # the run kind: a launched program or a fork's own key may decide it (plan/reading.py)
     fix_availability = "sometimes"
 
     def check(self, plan):

@@ -52,7 +52,7 @@ class SeqLenExceedsPositions(Rule):
     code = "PD601"
     slug = "seq-len-exceeds-positions"
     severity = "error"
-    premises = ("batch.seq_len", "model")  # a fork may mean other things by these (plan/reading.py)
+    premises = ("batch.seq_len", "model", "mode.kind")  # a fork may mean other things by these; a launched program may decide the run kind (plan/reading.py)
 
     def check(self, plan):
         seq, positions = plan.batch.seq_len, plan.model.max_positions

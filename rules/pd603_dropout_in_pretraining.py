@@ -45,6 +45,7 @@ class DropoutInPretraining(Rule):
     code = "PD603"
     slug = "dropout-in-pretraining"
     severity = "info"
+    premises = ("mode.kind",)  # the run kind: a launched program or a fork's own key may decide it (plan/reading.py)
 
     def check(self, plan):
         dropout = plan.model.dropout

@@ -17,9 +17,11 @@ less, in one place:
   of a fork either.
 
 The same mechanism says less where a launch script's program decides a plan field in its own code and its
-source is not at hand (`TrainingPlan.program.assumed`, filled by the dialect from dialects/program.py): a
-finding whose premises include such a field (the run kind: "pretraining from scratch" when the arguments name
-no weights) drops one level and says what it assumed.
+source is not at hand (`TrainingPlan.program.assumed`, filled by the dialect from dialects/program.py), or where
+a fork's own key names a training mode (axolotl forks' `eagle_training`, an llm-foundry fork's own loader on
+pretrained weights): a finding whose premises include such a field (the run kind: "pretraining from scratch"
+when the arguments name no weights) drops one level and says what it assumed; an info resting on an assumed
+pretraining drops to silence.
 
 `plan` shows the decision in one line (`TrainingPlan.reading`). Nothing here imports beyond the
 standard library: it runs on every `check`.
@@ -152,7 +154,8 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
     """Findings of a rule whose premise is the trainer's semantics of `premises` (plan field prefixes),
     one level softer on a fork, each saying which keys' meaning it assumed; and one level softer (once) when
     a premise is a field the launched program's own code may decide and the plan only assumed
-    (`TrainingPlan.program.assumed`: "pretraining from scratch" when the arguments name no weights)."""
+    (`TrainingPlan.program.assumed`: "pretraining from scratch" when the arguments name no weights); an info
+    resting on an assumed pretraining is dropped (one level below info)."""
     findings = list(findings)
     premises = tuple(premises)
     if not premises:
@@ -161,10 +164,20 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
     assumed = list(dict.fromkeys(what for field, what in plan.program.assumed.items() if _is_under(field, premises)))
     if not fork and not assumed:
         return findings
+    # An info one level softer is silence where it rests on an assumed *pretraining*: a launched program whose
+    # arguments name neither weights nor a config to build from mostly loads a default checkpoint in its own code
+    # (LLaVA-style stages, `finetune.py`), so "weight decay 0 for pretraining" says nothing the run is known to
+    # do. Infos on an assumed fine-tune (no warmup on pretrained weights) hold for any fine-tune and stay.
+    silent = plan.mode.kind == "pretrain" and any(_is_under("mode.kind", (premise,)) for premise in premises) \
+        and "mode.kind" in plan.program.assumed
+    kept = []
     for finding in findings:
         softer = _SOFTER.get(finding.severity)
         if softer is None:
+            if not silent:
+                kept.append(finding)
             continue
+        kept.append(finding)
         finding.severity = softer
         if fork and plan.dialect == "own_args":  # dialects/own_args.py: a program with its own argparse decides them
             finding.message += (f" (assuming the usual meaning of {_premise_keys(plan, premises, finding)}: the "
@@ -174,13 +187,15 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
                                 f"the file reads as a fork whose own keys touch {', '.join(plan.fork_areas)}; `plan` says why)")
         if assumed:
             finding.message += f" (assuming {'; '.join(assumed)}: {program_decides(plan)})"
-    return findings
+    return kept
 
 
 def program_decides(plan: "TrainingPlan") -> str:
     """Why a plan field of a launched program is only assumed."""
+    if not plan.program.path:  # a config file, not a launch script: a fork's own key decides (dialects' notes)
+        return "the file's own keys, which the trainer known here does not read, may decide otherwise; `plan` says why"
     where = "" if plan.program.source else ", whose source is not at hand"
-    return f"the launched program `{plan.program.path or 'its program'}` may decide otherwise in its own code{where}"
+    return f"the launched program `{plan.program.path}` may decide otherwise in its own code{where}"
 
 
 def _premise_keys(plan: "TrainingPlan", premises: tuple[str, ...], finding: "Finding") -> str:
