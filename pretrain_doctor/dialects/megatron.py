@@ -246,6 +246,9 @@ class MegatronDialect(Dialect):
         heads = f.take(b, "model.heads", "--num-attention-heads", lenient_int)
         if f.switch("--group-query-attention"):
             f.take(b, "model.kv_heads", "--num-query-groups", lenient_int, 1)
+        elif f.present("--num-key-value-heads"):
+            # Megatron-DeepSpeed's GQA flag (megatron/arguments.py at f4157be): no switch; None = the head count.
+            f.take(b, "model.kv_heads", "--num-key-value-heads", lenient_int)
         elif isinstance(heads, int):
             b.set("model.kv_heads", heads, f.source(b, "--num-attention-heads", "no --group-query-attention"))
         gated = f.switch("--swiglu")

@@ -440,3 +440,12 @@ def test_no_loader_workers_on_memory_mapped_data_is_no_finding(tmp_path) -> None
     plan = plan_of(write(tmp_path, "train.sh", SCRIPT.replace("--split 99,1,0", "--split 99,1,0\n    --num-workers 0")))
     assert plan.data.num_workers == 0 and plan.data.prepared_per_batch is False
     assert findings(plan, "PD704") == []
+
+
+def test_megatron_deepspeed_num_key_value_heads_sets_the_kv_heads(tmp_path) -> None:
+    # Held-out review 8 (45/46, quangvinh2110 Megatron-DeepSpeed-Training): `--num-key-value-heads 4` is the fork's
+    # GQA flag (megatron/arguments.py at f4157be, no switch); it was read as 16 kv heads "no --group-query-attention".
+    plan = plan_of(write(tmp_path, "train.sh", SCRIPT.replace("--swiglu", "--swiglu\n    --num-key-value-heads 4")))
+    assert plan.model.heads == 16 and plan.model.kv_heads == 4 and plan.sources["model.kv_heads"].key == "--num-key-value-heads"
+    assert notes(plan, "ignored-key") == []
+    assert plan_of(write(tmp_path, "plain.sh", SCRIPT)).model.kv_heads == 16
