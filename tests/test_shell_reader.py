@@ -388,3 +388,60 @@ def test_a_job_wrapper_whose_only_action_is_sh_other_script_is_followed(tmp_path
     # Two scripts run, or one beside a training command of its own: not a wrapper to follow.
     assert "runs_script" not in read_shell("sh a.sh\nbash b.sh\n", "job.sh")[0]
     assert "runs_script" not in read_shell("python train.py --lr 1\nsh post.sh\n", "job.sh")[0]
+
+
+OPTION_LOOP = """USE_DEEPSPEED=1
+ZERO_STAGE=1
+while [[ $# -gt 0 ]]
+do
+key="$1"
+case $key in
+    --no-deepspeed)
+    USE_DEEPSPEED=0;
+    shift
+    ;;
+    -z|--zero-stage)
+    ZERO_STAGE=$2;
+    shift
+    ;;
+esac
+done
+options=" \\
+        --num-layers 24 \\
+        --fp16 \\
+        --loss-scale 12 \\
+        --checkpoint-activations
+        "
+if [[ ${USE_DEEPSPEED} -eq 1 ]]; then
+    options="${options} \\
+        --deepspeed \\
+        --deepspeed_config=ds_config.json \\
+        --zero-stage=${ZERO_STAGE} \\
+    "
+fi
+run_cmd="deepspeed ${DIR}/pretrain_gpt.py $@ ${options}"
+eval ${run_cmd}
+"""
+
+
+def test_a_loop_over_the_scripts_own_arguments_leaves_its_defaults() -> None:
+    # Megatron-DeepSpeed forks' run.sh (held-out review 8, case 10): `--no-deepspeed) USE_DEEPSPEED=0` in a
+    # `while [[ $# -gt 0 ]]` option loop made USE_DEEPSPEED unknown, so `--deepspeed` (added under `if`) was
+    # never seen and `--loss-scale 12` read as a static scale. Read as launched with no arguments, the loop
+    # never runs: the script's own values are its defaults (and `$@` stays unresolved).
+    data, _, _ = _read(OPTION_LOOP)
+    assert data["--deepspeed"] is True and data["--zero-stage"] == "1" and data["--checkpoint-activations"] is True
+    assert [u["text"] for u in data["unresolved"]] == ["$@"]
+    for head in ("while getopts 'z:' opt; do", "for arg in \"$@\"; do", "while [ -n \"$1\" ]; do"):
+        data, _, _ = _read(OPTION_LOOP.replace("while [[ $# -gt 0 ]]\ndo", head))
+        assert data["--deepspeed"] is True, head
+    # Any other loop may change what it assigns: still uncertain.
+    data, _, _ = _read(OPTION_LOOP.replace("while [[ $# -gt 0 ]]\ndo\nkey=\"$1\"", "for key in $MODES; do"))
+    assert "--deepspeed" not in data
+
+
+def test_megatron_deepspeed_on_by_the_scripts_default_owns_the_loss_scale(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "run.sh", OPTION_LOOP))
+    assert plan.precision.loss_scale is None and plan.parallel.zero_stage == 1
+    off = plan_of(write(tmp_path, "off.sh", OPTION_LOOP.replace("USE_DEEPSPEED=1", "USE_DEEPSPEED=0")))
+    assert off.precision.loss_scale == 12

@@ -348,6 +348,7 @@ class _Block(NamedTuple):
     """A loop or a function body: run at most once, and what it assigns is uncertain."""
 
     body: list
+    over_arguments: bool = False  # a loop over the script's own arguments (`while [[ $# -gt 0 ]]`, getopts)
 
 
 class _Parser:
@@ -372,8 +373,8 @@ class _Parser:
             if token.kind == "word" and token.text == "if":
                 body.append(self._if())
             elif token.kind == "word" and token.text in ("for", "while", "until", "select"):
-                self._until_word("do")
-                body.append(_Block(self.parse(stop=("done",))))
+                head = self._until_word("do")
+                body.append(_Block(self.parse(stop=("done",)), _loops_over_arguments(head)))
                 self.pos += 1
             elif token.kind == "word" and token.text == "case":
                 body.append(self._case())
@@ -507,6 +508,10 @@ class _Shell:
                 self._choose([(self._matches(subject, patterns), body) for patterns, body in statement.arms],
                              [], uncertain)
             elif isinstance(statement, _Block):
+                if statement.over_arguments:
+                    # The script is read as launched with no arguments (`$@` stays unresolved): an option loop
+                    # (`--no-deepspeed) USE_DEEPSPEED=0`) never runs, the values set before it are its defaults.
+                    continue
                 before = dict(self.vars)
                 self.run(statement.body, uncertain=True)
                 self._merge([before, dict(self.vars)])
@@ -942,6 +947,22 @@ def _arith(node: ast.AST) -> int:
 
 def _raise_zero() -> int:
     raise ZeroDivisionError
+
+
+_ARGUMENT_WORDS = re.compile(r'^"?(\$#|\$\{#\}|\$\{?[1@*]\}?)"?$')
+
+
+def _loops_over_arguments(head: list[Token]) -> bool:
+    """Whether a loop's head walks the script's own arguments: `while [[ $# -gt 0 ]]`, `while [ -n "$1" ]`,
+    `while getopts "a:b" opt`, `for arg in "$@"`, `for arg` (no `in`: the arguments)."""
+    words = [t.text for t in head if t.kind == "word"]
+    if not words:
+        return False
+    if words[0] == "for":
+        if len(words) < 2 or not _NAME.fullmatch(words[1]):
+            return False  # `for ((i = 0; ...))`
+        return len(words) == 2 or (words[2] == "in" and len(words) > 3 and all(_ARGUMENT_WORDS.match(w) for w in words[3:]))
+    return "getopts" in words or any(_ARGUMENT_WORDS.match(w) for w in words[1:])
 
 
 def _matching(raw: str, start: int, opening: str, closing: str) -> int:
