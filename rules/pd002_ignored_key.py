@@ -10,7 +10,9 @@ class IgnoredKey(Rule):
     ## What it does
     Reports what the dialect adapter saw while reading the raw file: keys the
     trainer never reads (litgpt finetune `train.min_lr`), keys it rejects
-    (litgpt finetune `train.max_norm`), keys that do nothing in this combination
+    (litgpt finetune `train.max_norm`; a DeepSpeed `scheduler.params` key its scheduler's
+    `__init__` does not take, such as `warmup_max_lr` under `WarmupCosineLR`, which stops the run at
+    start-up and is an error), keys that do nothing in this combination
     (HF `max_grad_norm` under a DeepSpeed JSON without
     `gradient_clipping`; a `warmup_ratio` beside HF's `constant` schedule, which has no
     warmup), and unknown keys that look like a misspelling of a known

@@ -16,7 +16,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .neox import NEOX_ONLY_KEYS, is_deepspeed_json
-from .shared import optimizer_family
+from .shared import deepspeed_scheduler_rejected, optimizer_family
 
 DEFAULT = "DeepSpeed default"
 _SIGNATURE = ("zero_optimization", "train_micro_batch_size_per_gpu", "train_batch_size", "fp16", "bf16",
@@ -120,6 +120,8 @@ class DeepspeedDialect(Dialect):
             if b.has("optimizer.lr"):
                 b.default("schedule.kind", "constant", DEFAULT + " (no scheduler block: constant lr)")
                 b.default("schedule.warmup_steps", 0, DEFAULT + " (no scheduler block)")
+            return
+        if deepspeed_scheduler_rejected(b, doc, doc.get("scheduler")):
             return
         params = ("scheduler", "params")
         b.set("schedule.kind", _SCHEDULES.get(kind, kind), b.source(doc, ("scheduler", "type")))

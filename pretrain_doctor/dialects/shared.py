@@ -231,12 +231,61 @@ _DEEPSPEED_SCHEDULES = {"WarmupLR": "constant_with_warmup", "WarmupDecayLR": "li
                         "OneCycle": "one_cycle", "LRRangeTest": "lr_range_test"}
 
 
+# The keyword arguments each DeepSpeed scheduler's __init__ takes (deepspeed/runtime/lr_schedules.py; unchanged
+# since WarmupCosineLR came in 4388a605f, Nov 2023). The engine builds it as `scheduler(optimizer, **params)`.
+_DEEPSPEED_SCHEDULER_PARAMS = {
+    "WarmupLR": ("warmup_min_lr", "warmup_max_lr", "warmup_num_steps", "warmup_type", "last_batch_iteration"),
+    "WarmupDecayLR": ("total_num_steps", "warmup_min_lr", "warmup_max_lr", "warmup_num_steps", "warmup_type",
+                      "last_batch_iteration"),
+    "WarmupCosineLR": ("total_num_steps", "warmup_min_ratio", "warmup_num_steps", "cos_min_ratio", "warmup_type",
+                       "last_batch_iteration"),
+    "LRRangeTest": ("lr_range_test_min_lr", "lr_range_test_step_size", "lr_range_test_step_rate",
+                    "lr_range_test_staircase", "last_batch_iteration"),
+    "OneCycle": ("cycle_min_lr", "cycle_max_lr", "decay_lr_rate", "cycle_first_step_size", "cycle_second_step_size",
+                 "cycle_first_stair_count", "cycle_second_stair_count", "decay_step_size", "cycle_momentum",
+                 "cycle_min_mom", "cycle_max_mom", "decay_mom_rate", "last_batch_iteration"),
+}
+
+
+def deepspeed_scheduler_rejected(b: PlanBuilder, ds_doc: Document, block: Any, prefix: KeyPath = ()) -> bool:
+    """Whether DeepSpeed refuses the JSON's `scheduler` block at start-up: a `params` key its scheduler's
+    __init__ does not take (`WarmupCosineLR` with WarmupDecayLR's `warmup_min_lr`/`warmup_max_lr`) is a
+    TypeError when the engine builds it. Reported once (an error), and the plan keeps no schedule from it."""
+    if not isinstance(block, dict) or not isinstance(block.get("params"), dict):
+        return False
+    name = block.get("type")
+    accepted = _DEEPSPEED_SCHEDULER_PARAMS.get(name) if isinstance(name, str) else None
+    rejected = [key for key in block["params"] if isinstance(key, str) and accepted and key not in accepted]
+    if not rejected:
+        return False
+    for field in ("schedule.kind", "schedule.warmup_steps", "schedule.warmup_ratio", "schedule.decay_steps",
+                  "schedule.min_lr"):
+        b.values.pop(field, None)
+        b.sources.pop(field, None)
+    b.unknown("schedule.kind", f"DeepSpeed's {name} refuses `{rejected[0]}`: the run stops before training")
+    if any(note.data.get("scheduler_rejects") for note in b.notes):
+        return True
+    shown = ", ".join(f"`{key}`" for key in rejected)
+    b.note("ignored-key", f"`scheduler.params` {shown}: DeepSpeed's {name} takes only {', '.join(accepted)}; "
+           f"the engine builds it as {name}(optimizer, **params), so the run stops at start-up with a TypeError "
+           "(unexpected keyword argument)", b.source(ds_doc, prefix + ("scheduler", "params", rejected[0])),
+           hint=_SCHEDULER_HINTS.get(name, f"keep only the parameters {name} takes"), key=rejected[0],
+           keys=rejected, severity="error", scheduler_rejects=True)
+    return True
+
+
+_SCHEDULER_HINTS = {"WarmupCosineLR": "WarmupCosineLR scales the optimizer's lr: give `warmup_min_ratio` and "
+                    "`cos_min_ratio` (fractions of the lr), or use WarmupDecayLR for `warmup_min_lr`/`warmup_max_lr`"}
+
+
 def _deepspeed_scheduler(b: PlanBuilder, doc: Document, ds_doc: Document, ds_data: dict, prefix: KeyPath) -> None:
     """A `scheduler` block in the DeepSpeed JSON replaces the Trainer's: transformers' deepspeed_optim_sched
     builds no scheduler of its own then, so `lr_scheduler_type` is ignored (WarmupLR warms up and holds
     the peak lr). Its `auto` values are the Trainer's warmup, lr and steps; a number is DeepSpeed's own."""
     block = ds_data.get("scheduler")
     if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+        return
+    if deepspeed_scheduler_rejected(b, ds_doc, block, prefix):
         return
     name = block["type"]
     kind = _DEEPSPEED_SCHEDULES.get(name, name.lower())

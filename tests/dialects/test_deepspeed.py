@@ -125,3 +125,27 @@ def test_a_zero_setting_at_the_top_level_is_reported_as_ignored(tmp_path) -> Non
     assert ignored.severity == "warning" and "`offload_optimizer` is a `zero_optimization` setting" in ignored.message
     assert "nothing is offloaded to cpu" in ignored.message and not plan.parallel.cpu_offload
     assert plan.reading is None and "offload_optimizer" not in plan.foreign_keys
+
+
+def test_warmup_cosine_lr_with_warmup_decay_params_stops_deepspeed_at_start(tmp_path) -> None:
+    # llm-training-pipeline's ds_config_sft.json (held-out review 8, case 51): WarmupCosineLR takes ratios
+    # (total_num_steps, warmup_min_ratio, warmup_num_steps, cos_min_ratio, warmup_type); the engine calls
+    # scheduler(optimizer, **params), so `warmup_min_lr`/`warmup_max_lr` are a TypeError before training.
+    cosine = '"scheduler": {"type": "WarmupCosineLR", "params": {"warmup_min_lr": 0, "warmup_max_lr": 2e-5, ' \
+             '"warmup_num_steps": 100, "total_num_steps": 3000}}'
+    text = RUN.replace(RUN.splitlines()[5].rstrip(","), cosine)
+    plan = plan_of(write(tmp_path, "ds.json", text))
+    [finding] = findings(plan, "PD002")
+    assert finding.severity == "error" and finding.key == "scheduler.params.warmup_min_lr"
+    assert "`warmup_min_lr`, `warmup_max_lr`" in finding.message and "cos_min_ratio" in finding.message
+    assert plan.schedule.kind is None and "refuses" in plan.unknown["schedule.kind"]  # no working cosine shown
+    assert plan.schedule.min_lr is None and plan.optimizer.lr == pytest.approx(1e-4)
+    # The same block beside an HF run (the Trainer hands the JSON's scheduler to DeepSpeed): one error as well.
+    write(tmp_path, "hf/ds.json", text)
+    hf = plan_of(write(tmp_path, "hf/train.yaml", "model_name_or_path: gpt2\nlearning_rate: 1e-4\n"
+                                                   "lr_scheduler_type: cosine\ndeepspeed: ds.json\n"))
+    assert [f.severity for f in findings(hf, "PD002")] == ["error"] and hf.schedule.kind is None
+    # Its own parameters are fine.
+    good = cosine.replace('"warmup_min_lr": 0, "warmup_max_lr": 2e-5', '"warmup_min_ratio": 0, "cos_min_ratio": 0.1')
+    ok = plan_of(write(tmp_path, "ok.json", RUN.replace(RUN.splitlines()[5].rstrip(","), good)))
+    assert findings(ok, "PD002") == [] and ok.schedule.kind == "cosine"
