@@ -18,7 +18,7 @@ from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int,
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import TrainerVersions
 from .program import Evidence, ProgramFacts, find_program_source, mentions, program_facts
-from .shared import apply_accelerate, is_accelerate_config, merge_deepspeed_reference
+from .shared import apply_accelerate, assume, is_accelerate_config, merge_deepspeed_reference
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, online_rl_method
 
 _SIGNATURE = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "lr_scheduler_type",
@@ -557,9 +557,7 @@ def _launched_program(b: PlanBuilder, doc: Document) -> Optional[ProgramFacts]:
 
 
 def _assume(b: PlanBuilder, doc: Document, field: str, what: str) -> None:
-    """`field` is only assumed: the launched program may decide it in its own code (plan/reading.py softens)."""
-    b.set("program.assumed", {**(b.get("program.assumed") or {}), field: what},
-          b.source(doc, ("program",), note="fields the launched program may decide in its own code"))
+    assume(b, doc, field, what, ("program",), "fields the launched program may decide in its own code")
 
 
 def _evidence(evidence: Evidence, note: str) -> Source:

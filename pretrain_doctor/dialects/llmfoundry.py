@@ -40,10 +40,10 @@ from typing import Any, Iterator, Optional
 from ..config.document import Document, KeyPath, Position
 from ..errors import ConfigError
 from ..plan.builder import PlanBuilder
-from ..plan.model import TrainingPlan
+from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, closest_key, lenient_bool, lenient_int, lenient_number,
                    judged_version, typo_notes)
-from .shared import optimizer_family, resolve_interpolations, take_or_default
+from .shared import assume, optimizer_family, resolve_interpolations, take_or_default
 from .versions import ChangeTable, TrainerVersions
 
 LLMFOUNDRY_VERSION = "0.22.0.dev0"
@@ -390,6 +390,8 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, model: str) -> None:
         b.set("objective.completion_only", prompts == "none",
               b.source(doc, ("train_loader", "dataset", "target_prompts"))
               if doc.has(("train_loader", "dataset", "target_prompts")) else loader_source)
+    elif loader not in _PRETRAINING_LOADERS and b.get("mode.init_from") and not b.get("mode.resumed"):
+        _fork_loader_on_weights(b, doc, loader, loader_source)
     else:
         b.set("mode.kind", "pretrain", loader_source)
         b.set("data.pretraining_text", loader == "text", loader_source)
@@ -399,6 +401,34 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, model: str) -> None:
         b.set("mode.kind", "qlora" if lenient_bool(doc.get(("model", "load_in_8bit"))) else "lora", source)
         b.take("mode.lora_rank", doc, ("model", "peft_config", "r"), lenient_int)
         b.take("mode.lora_alpha", doc, ("model", "peft_config", "lora_alpha"), lenient_number)
+
+
+# llm-foundry's registered train loaders (data/dataloader.py): `text` streams pretraining text, `finetuning`
+# prompt/response pairs. Any other name is a fork's own loader (zephyr-training's `chat_text`, `packed_chat`).
+_PRETRAINING_LOADERS = frozenset({"text"})
+# Words in a fork's loader name or its dataset that say the data are chats or instructions, not raw text.
+_FINETUNE_DATA = re.compile(r"chat|sft|instruct|finetun|dialog|conversation|alpaca|preference|dpo", re.I)
+
+
+def _fork_loader_on_weights(b: PlanBuilder, doc: Document, loader: str, source: Optional[Source]) -> None:
+    """A fork's own loader (not llm-foundry's `text`) feeding pretrained weights (`pretrained: true`, `model.path`)
+    fine-tunes them: zephyr-training's `chat_text` on ultrachat's `train_sft`. With chat/instruction words in the
+    loader or its dataset that is read; without, the fork's loader may still stream raw text (continued
+    pretraining), so the fine-tune is an assumption that softens the rules judging the run kind."""
+    dataset = doc.get(("train_loader", "dataset"))
+    words = " ".join([loader] + [str(dataset.get(k)) for k in ("hf_name", "split", "remote", "local")
+                                 if isinstance(dataset, dict) and dataset.get(k) is not None])
+    weights = b.get("mode.init_from")
+    if _FINETUNE_DATA.search(words):
+        b.set("mode.kind", "full_finetune", b.source(doc, ("train_loader", "name"), note=(
+            f"the fork's own loader `{loader}` on chat or instruction data fine-tunes the pretrained `{weights}`")))
+    else:
+        assume(b, doc, "mode.kind", "a fine-tune of the pretrained weights", ("train_loader", "name"),
+               f"the fork's own loader `{loader}` decides what the pretrained weights are trained on")
+        b.set("mode.kind", "full_finetune", b.source(doc, ("train_loader", "name"), note=(
+            f"assumed: the fork's own loader `{loader}` on the pretrained `{weights}`; it may stream raw text "
+            "(continued pretraining)")))
+    b.set("data.pretraining_text", False, source)
 
 
 def _optimizer(b: PlanBuilder, doc: Document) -> None:

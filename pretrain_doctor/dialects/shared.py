@@ -315,6 +315,12 @@ def _offloads(ds_data: dict) -> bool:
     return bool(lenient_bool(zero.get("cpu_offload")))
 
 
+def assume(b: PlanBuilder, doc: Document, field: str, what: str, key: KeyPath, why: str) -> None:
+    """`field` is only assumed (`what`): a launched program's own code, or a fork's own key (`key`), may decide
+    it; rules whose premises include it say less (plan/reading.py `soften`)."""
+    b.set("program.assumed", {**(b.get("program.assumed") or {}), field: what}, b.source(doc, key, note=why))
+
+
 def declare_precision(b: PlanBuilder, component: str, value: str, source: Source | None) -> None:
     """Record the precision one component of the run asks for (PD303 compares them).
 

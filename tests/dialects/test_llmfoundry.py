@@ -468,3 +468,56 @@ def test_composer_launch_in_a_folder_walk(tmp_path: Path) -> None:
     report = check_paths([both], CheckOptions(use_settings=False))
     keys = [(f.file, f.line, f.code, f.message) for f in report.findings]
     assert len(keys) == len(set(keys)) and any(f.file.endswith(".sh") for f in report.findings)
+
+
+ZEPHYR_SFT = """\
+max_seq_len: 2048
+knowledge_distillation:
+  teacher_name_or_path: HuggingFaceH4/mistral-7b-sft-beta
+model:
+  name: hf_causal_lm
+  pretrained_model_name_or_path: robertgshaw2/mistral-sft-50sparse-fp16-v0
+  pretrained: true
+train_loader:
+  name: chat_text
+  dataset:
+    hf_name: HuggingFaceH4/ultrachat_200k
+    split: train_sft
+    max_seq_len: ${max_seq_len}
+scheduler:
+  name: cosine_with_warmup
+  t_warmup: 5ba
+optimizer:
+  name: decoupled_adamw
+  lr: 2.0e-5
+  betas: [0.9, 0.95]
+  weight_decay: 0.0
+max_duration: 1ep
+global_train_batch_size: 128
+device_train_microbatch_size: 8
+precision: amp_bf16
+"""
+
+
+def test_a_forks_own_loader_on_pretrained_weights_fine_tunes_them(tmp_path: Path) -> None:
+    # Held-out review 8 (A 15, B 14, B 16, zephyr-training): `chat_text` / `packed_chat` on ultrachat's train_sft
+    # from `pretrained: true` weights read as pretraining: PD205 warned "clipping off for pretraining", PD203 said
+    # "weight decay 0 for adamw pretraining". llm-foundry registers `text` and `finetuning`; another loader on
+    # pretrained weights fine-tunes them (read from chat words, assumed without them).
+    from .helpers import plan_of, reported, write
+
+    plan = plan_of(write(tmp_path, "sft.yaml", ZEPHYR_SFT), "llmfoundry")
+    assert plan.mode.kind == "full_finetune" and plan.program.assumed == {}
+    assert plan.mode.init_from == "robertgshaw2/mistral-sft-50sparse-fp16-v0" and plan.data.pretraining_text is False
+    assert reported(plan, "PD203") == [] and reported(plan, "PD205") == []
+    # a neutral loader and dataset name: the fine-tune is assumed, so rules judging the run kind say less
+    neutral = ZEPHYR_SFT.replace("chat_text", "my_loader").replace("ultrachat_200k", "corpus").replace("train_sft", "train")
+    plan = plan_of(write(tmp_path, "neutral.yaml", neutral), "llmfoundry")
+    assert plan.mode.kind == "full_finetune" and "mode.kind" in plan.program.assumed
+    assert "assumed" in plan.sources["mode.kind"].note
+    # llm-foundry's own `text` loader on pretrained weights stays continued pretraining; no weights: from scratch
+    text = plan_of(write(tmp_path, "text.yaml", neutral.replace("my_loader", "text")), "llmfoundry")
+    assert text.mode.kind == "pretrain" and text.mode.init_from and text.program.assumed == {}
+    scratch = plan_of(write(tmp_path, "scratch.yaml", ZEPHYR_SFT.replace("pretrained: true", "pretrained: false")), "llmfoundry")
+    assert scratch.mode.kind == "pretrain" and scratch.mode.init_from is None
+    assert [f.severity for f in reported(scratch, "PD203")] == ["info"]
