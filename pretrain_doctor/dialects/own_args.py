@@ -54,12 +54,13 @@ _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "schedule.warmup_ratio": (("warmup_ratio",), lenient_number),
     "schedule.min_lr": (("min_learning_rate", "min_lr"), lenient_number),
     "batch.micro_batch_size": (("per_device_train_batch_size", "micro_batch_size", "train_micro_batch_size",
-                                "batch_size_per_gpu", "per_gpu_train_batch_size", "batch_size_train"), lenient_int),
+                                "batch_size_per_gpu", "per_gpu_train_batch_size", "batch_size_train",
+                                "train_batch_size"), lenient_int),
     "batch.global_batch_size": (("global_batch_size",), lenient_int),
     "batch.grad_accum": (("gradient_accumulation_steps", "grad_accum_steps", "gradient_accumulation",
                           "accumulation_steps", "grad_steps"), lenient_int),
     "batch.seq_len": (("max_seq_len", "max_seq_length", "max_length", "seq_len", "seq_length", "block_size",
-                       "model_max_length", "max_len"), lenient_int),
+                       "model_max_length", "max_len", "cutoff_len"), lenient_int),
     "run.max_steps": (("max_steps", "train_steps", "total_steps", "max_iters", "train_iters", "num_train_steps"),
                       lenient_int),
     "run.epochs": (("num_train_epochs", "epochs", "num_epochs", "train_epochs"), lenient_number),
@@ -70,7 +71,7 @@ _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
 }
 _SCHEDULE_NAMES = ("lr_scheduler_type", "lr_scheduler", "scheduler", "lr_schedule", "lr_decay_style")
 _MODEL_NAMES = ("model_name_or_path", "model_path", "model", "init_ckpt", "pretrained_model", "from_pretrained",
-                "actor_model_name_or_path", "base_model", "pretrained_model_name_or_path")
+                "actor_model_name_or_path", "base_model", "pretrained_model_name_or_path", "model_name")
 _SCRATCH_NAMES = ("from_scratch", "pretrain")
 _PRECISION_WORDS = {"bf16": "bf16", "bfloat16": "bf16", "fp16": "fp16", "float16": "fp16", "half": "fp16",
                     "fp32": "fp32", "float32": "fp32", "float": "fp32"}
@@ -123,6 +124,7 @@ class ProgramDialect(Dialect):
         deepspeed = next((name for name in _DEEPSPEED_NAMES if isinstance(flags.get(name), str)), None)
         if deepspeed:
             _merge_deepspeed(b, view, deepspeed, context)
+        _global_batch_beside_micro(b, view)
         for field, (names, convert) in _NUMBERS.items():
             view.take(b, field, names, convert)
         _stated_either(b, view)
@@ -317,6 +319,29 @@ def _precision(b: PlanBuilder, view: _ArgsView) -> None:
         view.decided.add("precision")
 
 
+def _global_batch_beside_micro(b: PlanBuilder, view: _ArgsView) -> None:
+    """`--batch_size` beside a micro batch flag is the global batch (alpaca-lora's finetune.py:
+    `gradient_accumulation_steps = batch_size // micro_batch_size`); alone it says nothing sure."""
+    micro = next((n for n in _NUMBERS["batch.micro_batch_size"][0] if n in view.flags), None)
+    if micro is None or "global_batch_size" in view.flags or "batch_size" not in view.flags:
+        return
+    value = lenient_int(view.flags["batch_size"])
+    if value is not None:
+        b.set("batch.global_batch_size", value, b.source(view.doc, (view.written["batch_size"],), note=(
+            f"the global batch: `--{micro}` is the micro batch beside it")))
+
+
+def _adapters(b: PlanBuilder, view: _ArgsView, program: str) -> None:
+    """The program's own LoRA switches (`--use_lora`, `--lora_r 16` to a program named for adapters), read
+    as the HF launch scripts' are (dialects/hf.py): an adapter run, not a full fine-tune."""
+    from .hf import _launcher_adapters
+
+    data = {**view.flags, "program": program}
+    positions = {(name,): view.doc.positions[(flag,)] for name, flag in view.written.items()
+                 if (flag,) in view.doc.positions}
+    _launcher_adapters(b, dataclasses.replace(view.doc, data=data, positions=positions))
+
+
 def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
     """Weights loaded from a model path make a fine-tune the program may freeze parts of; actor and critic
     models an RLHF (PPO) run; `--from_scratch`/`--pretrain` on, a run from scratch."""
@@ -346,6 +371,8 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
         b.unknown("mode.init_from", view.unknown_text())
         view.decided.add("mode")
         return
+    if not b.has("mode.kind"):
+        _adapters(b, view, program)
     if not b.has("mode.kind"):
         b.set("mode.kind", "full_finetune", Source(file=view.doc.path, note="assumed from the model path: the launched "
                                                    f"program `{program}` may freeze part of the model in its own code"))

@@ -225,3 +225,32 @@ def test_a_program_none_of_whose_arguments_maps_is_refused_as_its_own(tmp_path, 
     except SystemExit as exc:
         code = exc.code
     assert code == 2 and "`launch.py` is a program with its own arguments" in capsys.readouterr().err
+
+
+def test_the_batch_length_and_adapter_flags_by_the_names_people_use(tmp_path):
+    # Held-out review 8 (B 33 chatalpaca train_lora.sh, alpaca-lora's finetune.py): `--batch_size 64` beside
+    # `--micro_batch_size 8` is the global batch, `--cutoff_len` the sequence length, `--lora_r 16` to a program named
+    # for LoRA an adapter run (PD103 said "full fine-tune of a 7B model at lr 3e-4"). A 34 (sotopia-rl train_sft.sh):
+    # `--train_batch_size 2` the micro batch, `--use_lora` LoRA, `--model_name` the weights fine-tuned.
+    from .helpers import reported
+
+    alpaca = plan_of(write(tmp_path, "train_lora.sh", """
+        python ./train/train_lora.py --base_model /path/to/llama-7b --micro_batch_size 8 --batch_size 64 \\
+            --cutoff_len 2048 --num_epochs 3 --learning_rate 3e-4 --lora_r 16 \\
+            --lora_target_modules '[q_proj,k_proj,v_proj,o_proj]'
+        """))
+    assert alpaca.dialect == "own_args" and alpaca.mode.kind == "lora" and alpaca.mode.lora_rank == 16
+    assert (alpaca.batch.micro_batch_size, alpaca.batch.global_batch_size, alpaca.batch.seq_len) == (8, 64, 2048)
+    assert reported(alpaca, "PD103") == []
+    sotopia = plan_of(write(tmp_path / "s", "train_sft.sh", """
+        accelerate launch --config_file ./accelerate_config_sft.yaml ./train_sft.py --model_name Qwen/Qwen2.5-7B-Instruct \\
+            --learning_rate 1e-4 --max_length 4096 --train_batch_size 2 --accumulation_steps 8 --num_epochs 500 \\
+            --use_lora --checkpoint_dir ../sft_checkpoints
+        """))
+    assert sotopia.dialect == "own_args" and sotopia.mode.kind == "lora"
+    assert sotopia.mode.init_from == "Qwen/Qwen2.5-7B-Instruct"
+    assert (sotopia.batch.micro_batch_size, sotopia.batch.grad_accum) == (2, 8)
+    # `--batch_size` alone says nothing sure (a micro or a global batch); no LoRA flag: a full fine-tune, assumed
+    alone = plan_of(write(tmp_path / "a", "train.sh", "python train.py --model_name m --batch_size 64 --lr 1e-5\n"))
+    assert alone.batch.global_batch_size is None and alone.mode.kind == "full_finetune"
+    assert alone.program.assumed == {"mode.kind": "every weight trains"}
