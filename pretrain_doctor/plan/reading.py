@@ -62,6 +62,9 @@ _EVAL = frozenset({"eval", "evaluation", "evaluate", "evaluator", "evaluators", 
 _RUN_STEPS = frozenset({"max", "train", "training", "total", "num"})
 # Logging keys change nothing of training, evaluation keys (_EVAL) only the evaluation (`eval_batch_size`).
 _NOT_TRAINING = frozenset({"log", "logging", "wandb", "metrics", "profiling"})
+# A key about resuming or loading (`checkpoint.resume`, `load_path`) changes what a run starts from, not how often
+# it saves: a fork's such key leaves checkpoint-interval findings as they are (held-out review 8, Adam-mini B 37).
+_LOADING = frozenset({"resume", "load", "restore", "reload"})
 _WORD = re.compile(r"[A-Za-z][a-z]*|[0-9]+")
 
 
@@ -127,6 +130,8 @@ def _areas(keys: list[str], words: dict[str, list[str]]) -> set[str]:
         if set(key_words(key)) & _NOT_TRAINING:
             continue
         said = set(words.get(key) or key_words(key))
+        if leaf & _LOADING:  # what is loaded at start, not how often checkpoints are written
+            said -= AREAS["checkpoint"]
         found.update(area for area, vocabulary in AREAS.items() if said & vocabulary)
         if "steps" in leaf and leaf & _RUN_STEPS and not leaf & AREAS["batch"]:
             found.add("run")

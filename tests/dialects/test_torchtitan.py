@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import detected, findings, notes, plan_of, write
+from .helpers import detected, findings, notes, plan_of, reported, write
 
 MINIMAL = """
 [job]
@@ -154,9 +154,11 @@ enable_float8_linear = true
 """
 
 
-def test_keys_no_release_reads_in_a_torchtitan_config_are_dropped_not_a_fork(tmp_path) -> None:
+def test_keys_no_release_reads_warn_only_where_the_upstream_source_at_hand_lacks_them(tmp_path) -> None:
     from pretrain_doctor.check import load_plan
 
+    # the checkout's job_config.py at hand is upstream's and has no field for them: torchtitan drops them
+    write(tmp_path, "torchtitan/config/job_config.py", "class Model:\n    name: str = 'llama3'\n    flavor: str = ''\n")
     plan = load_plan(write(tmp_path, "llama3_1b.toml", _DROPPED))[2]
     (note,) = [n for n in notes(plan, "ignored-key") if n.data.get("dropped")]
     assert note.data["severity"] == "warning" and note.source.line == 6
@@ -166,6 +168,63 @@ def test_keys_no_release_reads_in_a_torchtitan_config_are_dropped_not_a_fork(tmp
     assert "no gradient accumulation" in note.message and "no float8" in note.message
     assert plan.reading is None  # torchtitan's own config with keys it drops, not a fork: the plan values hold
     assert plan.model.name == "llama3 debugmodel" and plan.batch.micro_batch_size == 8
+
+
+def test_keys_no_release_reads_without_the_source_at_hand_are_a_forks_at_info(tmp_path) -> None:
+    from pretrain_doctor.check import load_plan
+
+    plan = load_plan(write(tmp_path, "llama3_1b.toml", _DROPPED))[2]
+    (note,) = [n for n in notes(plan, "ignored-key") if n.data.get("dropped")]
+    assert note.data["severity"] == "info" and "upstream torchtitan up to 0.1.0 would ignore" in note.message
+    assert "a fork whose JobConfig defines them reads them" in note.message
+    assert plan.reading is not None and "training.grad_accum" in plan.foreign_keys
+    assert "float8.enable_float8_linear" not in plan.foreign_keys  # read by releases before 0.0.2: upstream's key
+
+
+# Adam-mini's bundled torchtitan copy (zyushun/Adam-mini examples/llama/train_configs/llama2_scaling_law.toml, held-out
+# review 8, B 37), reduced: its config_manager.py defines grad_accumulation_steps, val_interval, num_val_batch, resume;
+# the file, without that source, was told "no gradient accumulation" (warning) and "evaluation is off".
+_ADAM_MINI = """
+[job]
+dump_folder = "./outputs"
+[metrics]
+log_freq = 1
+wandb_comment = "llama2"
+[model]
+name = "llama2"
+flavor = "271M"
+[optimizer]
+name = "adam_mini"
+lr = 1e-4
+[training]
+batch_size = 64
+seq_len = 512
+grad_accumulation_steps = 1
+warmup_steps = 2000
+steps = 200000
+val_interval = 100
+num_val_batch = 32
+[checkpoint]
+resume = false
+enable_checkpoint = true
+interval_type = "steps"
+interval = 50000000
+"""
+
+
+def test_a_forks_own_keys_are_no_warning_and_its_evaluation_is_not_called_off(tmp_path) -> None:
+    from pretrain_doctor.check import load_plan
+
+    plan = load_plan(write(tmp_path, "llama2_scaling_law.toml", _ADAM_MINI))[2]
+    (note,) = [n for n in notes(plan, "ignored-key") if n.data.get("dropped")]
+    assert note.data["severity"] == "info"
+    assert set(plan.fork_areas) == {"batch", "eval"}  # `checkpoint.resume` is about loading, not the interval
+    assert not reported(plan, "PD702")
+    assert [f.severity for f in reported(plan, "PD802")] == ["warning"]  # 50,000,000 > 200,000 steps still holds
+    # evaluation off only by upstream's default is no claim on a fork either (Adam-mini A 36: no eval key at all)
+    no_eval = load_plan(write(tmp_path / "b", "llama2_13b.toml", _ADAM_MINI.replace("val_interval = 100\n", "")
+                              .replace("num_val_batch = 32\n", "")))[2]
+    assert no_eval.reading is not None and "eval" not in no_eval.fork_areas and not reported(no_eval, "PD702")
 
 
 def test_dropped_keys_softened_where_torchtitan_rejects_them_or_the_checkout_reads_them(tmp_path) -> None:
