@@ -65,10 +65,13 @@ class ShardingSmallModel(Rule):
         if world is not None and world > SMALL_CLUSTER_GPUS:
             return
         names = ", ".join(name for _, name in features)
+        # a sharding only assumed from the trainer's default (an OLMo file without `distributed_strategy`) says so
+        assumed = [source.note for field, _ in features
+                   if (source := plan.sources.get(field)) is not None and source.note and source.note.startswith("assumed")]
         where = f"on {world} GPU{'s' if world != 1 else ''}" if world else "(world size unknown: pass --world-size)"
         yield self.finding(
             plan, features[0][0],
             f"{names} for a ~{params.value / 1e6:,.0f}M-parameter model {where}: the model and its optimizer state "
-            "fit without sharding, which only adds communication",
+            "fit without sharding, which only adds communication" + (f" ({assumed[0]})" if assumed else ""),
             hint="use DDP or ZeRO-1/2 without offload",
         )

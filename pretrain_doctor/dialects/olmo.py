@@ -19,6 +19,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .shared import Duration, optimizer_family, parse_duration, resolve_interpolations, take_or_default
+from .versions import TrainerVersions
 
 DEFAULT = "OLMo TrainConfig default"
 _PRECISIONS = {"amp_bf16": "bf16", "amp_fp16": "fp16", "fp32": "fp32"}
@@ -55,7 +56,7 @@ class OlmoDialect(Dialect):
         self._batch(b, doc)
         duration = self._length(b, doc)
         self._schedule(b, doc, duration)
-        self._misc(b, doc)
+        self._misc(b, doc, context.trainer_versions)
         table_notes(b, doc, self.table(), context.trainer_versions)
         apply_flags(b, context)
         return b.build()
@@ -228,7 +229,7 @@ class OlmoDialect(Dialect):
                 b.set("schedule.min_lr", lr * alpha, src)
 
     @staticmethod
-    def _misc(b: PlanBuilder, doc: Document) -> None:
+    def _misc(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
         precision = doc.get("precision")
         mapped = _PRECISIONS.get(str(precision)) if precision is not None else None
         if mapped:
@@ -248,11 +249,7 @@ class OlmoDialect(Dialect):
         b.take_first("checkpoint.interval_steps", doc, "save_interval", "save_interval_unsharded", convert=_positive_int)
         b.default("checkpoint.interval_steps", 1000, DEFAULT)
         b.set("checkpoint.enabled", True)
-        strategy = str(doc.get("distributed_strategy", "fsdp" if doc.has("fsdp") else "ddp")).lower()
-        if strategy == "fsdp":
-            b.set("parallel.fsdp", True, b.source(doc, ("distributed_strategy",)) if doc.has("distributed_strategy") else b.source(doc, ("fsdp",)))
-            sharding = str(doc.get(("fsdp", "sharding_strategy"), "FULL_SHARD")).upper()
-            b.set("parallel.full_shard", sharding == "FULL_SHARD")
+        _strategy(b, doc, versions)
         b.take("data.num_workers", doc, "data.num_workers", lenient_int)
         if not doc.has(("data", "custom_dataset")):
             # data.paths are token-id arrays the MemMapDataset slices (OLMo-1B.yaml itself uses num_workers 0);
@@ -337,3 +334,29 @@ def _unread_by_schedule(b: PlanBuilder, doc: Document, name: str, keys: tuple[st
                    b.source(doc, ("scheduler", key)), hint="use `cosine_with_warmup` or `constant_with_warmup`"
                    if key == "t_warmup" else "use a decaying scheduler (`cosine_with_warmup`) to decay the lr",
                    key=f"scheduler.{key}")
+
+
+def _strategy(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
+    """FSDP and its sharding. A file without `distributed_strategy` runs the TrainConfig default: FSDP in OLMo's
+    releases but 0.4.0 (None there; before 0.4.0 no choice, scripts/train.py always wraps in FSDP), but a fork's
+    may be DDP (held-out review 8, A 43 / B 44: GeneLLM's olmo/config.py defaults to ddp). Without a judged version
+    the FSDP is only assumed, and the sources say so."""
+    if doc.has("distributed_strategy"):
+        strategy, src = str(doc.get("distributed_strategy")).lower(), b.source(doc, ("distributed_strategy",))
+        assumed = None
+    elif not doc.has("fsdp"):
+        return  # no sign of FSDP in the file
+    else:
+        from .olmo_keys import TRAINER  # the key tables load only when asked (test_trainer_version_tables)
+
+        judged = versions.get(TRAINER)
+        if judged is not None and judged.key[:2] == (0, 4):
+            return  # 0.4.0's default is None: no FSDP
+        strategy = "fsdp"
+        assumed = None if judged is not None else ("assumed: OLMo's releases default `distributed_strategy` to FSDP, "
+                                                   "a fork's TrainConfig may default to DDP")
+        src = b.source(doc, ("fsdp",), note=assumed) if assumed else b.source(doc, ("fsdp",))
+    if strategy == "fsdp":
+        b.set("parallel.fsdp", True, src)
+        sharding = str(doc.get(("fsdp", "sharding_strategy"), "FULL_SHARD")).upper()
+        b.set("parallel.full_shard", sharding == "FULL_SHARD", src if assumed else None)

@@ -241,3 +241,27 @@ def test_constant_scheduler_has_no_warmup_and_no_floor(tmp_path) -> None:
                                                      "  t_warmup: 50\n  alpha_f: 0.1\n"))
     assert plan.schedule.warmup_steps == 50 and plan.schedule.min_lr is None
     assert [n.data["key"] for n in notes(plan, "ignored-key")] == ["scheduler.alpha_f"]
+
+
+def test_fsdp_without_distributed_strategy_is_only_assumed_without_a_version(tmp_path) -> None:
+    # Held-out review 8 (A 43 / B 44: GeneLLM's OLMo-1B.yaml, `fsdp:` and `ddp:` sections, no distributed_strategy):
+    # that fork's olmo/config.py defaults to DDP; OLMo's releases default to FSDP except 0.4.0 (None).
+    from pretrain_doctor.dialects.versions import TrainerVersions
+
+    text = ("model:\n  d_model: 2048\n  n_heads: 16\n  n_layers: 1\n  max_sequence_length: 2048\n  vocab_size: 50280\n"
+            "optimizer:\n  name: adamw\n  learning_rate: 4.0e-4\nscheduler:\n  name: cosine_with_warmup\n"
+            "  t_warmup: 2000\nmax_duration: 739_328\nglobal_train_batch_size: 2\ndevice_train_microbatch_size: 8\n"
+            "fsdp:\n  wrapping_strategy: null\n  precision: mixed\nddp:\n  grad_sync_mode: batch\n")
+    path = write(tmp_path, "OLMo-1B.yaml", text)
+    plan = plan_of(path, trainer_versions=TrainerVersions(detect_installed=False))
+    assert plan.parallel.full_shard is True and plan.sources["parallel.fsdp"].note.startswith("assumed")
+    (finding,) = findings(plan, "PD404")
+    assert finding.severity == "info" and "a fork's TrainConfig may default to DDP" in finding.message
+    v04 = plan_of(path, trainer_versions=TrainerVersions({"ai2-olmo": "0.4.0"}, detect_installed=False))
+    assert not v04.parallel.fsdp and not findings(v04, "PD404")
+    v06 = plan_of(path, trainer_versions=TrainerVersions({"ai2-olmo": "0.6.0"}, detect_installed=False))
+    assert v06.parallel.full_shard is True and "may default" not in findings(v06, "PD404")[0].message
+    # the file's own strategy is no assumption
+    own = plan_of(write(tmp_path / "b", "c.yaml", text + "distributed_strategy: fsdp\n"),
+                  trainer_versions=TrainerVersions(detect_installed=False))
+    assert "may default" not in findings(own, "PD404")[0].message
