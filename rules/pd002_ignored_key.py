@@ -12,7 +12,8 @@ class IgnoredKey(Rule):
     trainer never reads (litgpt finetune `train.min_lr`), keys it rejects
     (litgpt finetune `train.max_norm`; a DeepSpeed `scheduler.params` key its scheduler's
     `__init__` does not take, such as `warmup_max_lr` under `WarmupCosineLR`, which stops the run at
-    start-up and is an error), keys that do nothing in this combination
+    start-up and is an error; a launch script's `\\` and `# comment` inside a quoted argument
+    string, which pass as arguments: an error, the flags read as meant), keys that do nothing in this combination
     (HF `max_grad_norm` under a DeepSpeed JSON without
     `gradient_clipping`; a `warmup_ratio` beside HF's `constant` schedule, which has no
     warmup), and unknown keys that look like a misspelling of a known

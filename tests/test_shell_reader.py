@@ -445,3 +445,43 @@ def test_megatron_deepspeed_on_by_the_scripts_default_owns_the_loss_scale(tmp_pa
     assert plan.precision.loss_scale is None and plan.parallel.zero_stage == 1
     off = plan_of(write(tmp_path, "off.sh", OPTION_LOOP.replace("USE_DEEPSPEED=1", "USE_DEEPSPEED=0")))
     assert off.precision.loss_scale == 12
+
+
+QUOTED_COMMENTS = """GPUS_PER_NODE=2
+DISTRIBUTED_ARGS="
+    --nproc_per_node $GPUS_PER_NODE \\        # GPUs per node
+    --nnodes 2 \\                       # 节点数
+"
+GPT_ARGS="
+    --num-layers 4 \\                         # Transformer 层数
+    --hidden-size 256 \\                      # 隐藏层维度
+    --num-attention-heads 8 \\
+    --lr 0.00015 \\                           # 初始学习率
+    --fp16 \\                                 # 混合精度
+"
+torchrun $DISTRIBUTED_ARGS pretrain_gpt.py $GPT_ARGS --save /ckpt
+"""
+
+
+def test_a_backslash_and_comment_inside_a_quoted_value_are_reported_and_read_as_meant() -> None:
+    # beatlesforever/megatron-lm-custom's pretrain_gpt_distributed_2node.sh (held-out review 8, case 06): inside
+    # quotes `\\` before blanks is a literal backslash and `#` no comment, so `$GPT_ARGS` gave `--num-layers`
+    # the words ['4', '\\', '#', 'Transformer', '层数'] and the script was refused as unreadable.
+    data, lines, _ = _read(QUOTED_COMMENTS)
+    assert data["--num-layers"] == "4" and data["--hidden-size"] == "256" and data["--lr"] == "0.00015"
+    assert data["--fp16"] is True and data["--num-attention-heads"] == "8" and lines["--lr"] == 10
+    assert data["launcher"]["nproc_per_node"] == "2" and data["launcher"]["nnodes"] == "2"
+    assert data["quoted_comments"] == [{"line": 3, "variable": "DISTRIBUTED_ARGS"},
+                                       {"line": 4, "variable": "DISTRIBUTED_ARGS"},
+                                       {"line": 7, "variable": "GPT_ARGS"}, {"line": 8, "variable": "GPT_ARGS"},
+                                       {"line": 10, "variable": "GPT_ARGS"}, {"line": 11, "variable": "GPT_ARGS"}]
+    # A `#` that is a value, or a `\\` before a newline (a real continuation inside quotes), is left alone.
+    data, _, _ = _read('ARGS="--run-name a#b \\\n    --lr 1"\ntorchrun train.py $ARGS\n')
+    assert data["--run-name"] == "a#b" and data["--lr"] == "1" and "quoted_comments" not in data
+
+
+def test_quoted_comments_are_one_error_finding_and_the_plan_reads_the_flags(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "train.sh", QUOTED_COMMENTS))
+    [note] = [n for n in plan.notes if n.kind == "ignored-key" and n.data.get("severity") == "error"]
+    assert note.source.line == 3 and "(also in GPT_ARGS)" in note.message and "5 more lines" in note.message
+    assert plan.model.layers == 4 and plan.optimizer.lr == pytest.approx(0.00015) and plan.precision.compute == "fp16"

@@ -491,6 +491,7 @@ class _Shell:
         self.vars: dict[str, Value] = {}
         self.commands: list[Command] = []
         self.steps = 0
+        self.quoted_comments: dict[int, str] = {}  # line -> variable: `--x 1 \   # note` inside a quoted value
 
     # statements
     def run(self, body: list, uncertain: bool = False) -> None:
@@ -645,6 +646,7 @@ class _Shell:
             self.vars[name] = _Unknown(value_raw, placeholder=True)
             return
         value = self.expand_scalar(value_raw, token.line, column)
+        value = self._without_quoted_comments(name, value)
         if subscript:
             self.vars[name] = _Unknown(f"${{{name}{subscript}}}")
             return
@@ -657,6 +659,31 @@ class _Shell:
                 return
             value = (current or []) + value  # type: ignore[operator]
         self.vars[name] = value
+
+    def _without_quoted_comments(self, name: str, value: Field) -> Field:
+        """`GPT_ARGS="--num-layers 4 \\   # layers` (beatlesforever's megatron-lm-custom): inside quotes a `\\`
+        before blanks is a literal backslash and `#` starts no comment, so `\\`, `#` and the comment's words
+        become arguments. Read as the author meant (cut up to the line's end); the lines are kept to report."""
+        if not isinstance(value, list) or not any(i.char == "#" for i in value):
+            return value
+        kept: Field = []
+        k = 0
+        while k < len(value):
+            item = value[k]
+            if item.char == "\\" and not item.splittable:
+                j = k + 1
+                while j < len(value) and value[j].char in (" ", "\t"):
+                    j += 1
+                if j > k + 1 and j < len(value) and value[j].char == "#" and not value[j].splittable:
+                    while j < len(value) and value[j].char != "\n":
+                        j += 1
+                    self.quoted_comments.setdefault(item.line, name)
+                    kept.append(Item(" ", item.line, item.column, True, item.raw))
+                    k = j
+                    continue
+            kept.append(item)
+            k += 1
+        return kept
 
     # words
     def expand_word(self, raw: str, line: int, column: int) -> list[Word]:
@@ -1127,6 +1154,11 @@ def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
     data: dict[str, Any] = {}
     if command is not None and cuts:
         command = _rejoined(command, shell.commands, cuts, data)
+    if command is not None and shell.quoted_comments:
+        lines = {word.line for word in command[0]}
+        found = [{"line": line, "variable": name} for line, name in sorted(shell.quoted_comments.items()) if line in lines]
+        if found:
+            data["quoted_comments"] = found
     if error is not None:
         # Kept, not raised: a folder walk meets shell scripts that are not launch scripts at all.
         data["syntax_error"] = {"message": error.message, "line": error.line}

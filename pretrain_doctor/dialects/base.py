@@ -92,6 +92,7 @@ def apply_flags(builder: PlanBuilder, context: BuildContext) -> None:
     else:
         builder.unknown("run.dataset_rows", "--dataset-rows")
     _cut_continuation(builder)
+    _quoted_comments(builder)
 
 
 def _cut_continuation(builder: PlanBuilder) -> None:
@@ -108,6 +109,28 @@ def _cut_continuation(builder: PlanBuilder) -> None:
                  Source(file=builder.primary.path, line=line, key=flags[0].lstrip("-")),
                  hint="move the commented-out lines below the command (a comment cannot sit inside a continuation)",
                  keys=flags)
+
+
+def _quoted_comments(builder: PlanBuilder) -> None:
+    """`ARGS="--num-layers 4 \\   # layers"` (config/shell_reader.py's _without_quoted_comments): inside the quotes
+    the `\\` and the `# comment` are text, so the launch command gets them as arguments; the plan reads the
+    flags as meant and says so, once, at the first such line."""
+    found = builder.primary.data.get("quoted_comments")
+    if not isinstance(found, list) or not found or not isinstance(found[0], dict):
+        return
+    first, count = found[0], len(found)
+    variables = list(dict.fromkeys(str(f.get("variable")) for f in found if isinstance(f, dict)))
+    variable = variables[0]
+    more = f" (and {count - 1} more lines)" if count > 1 else ""
+    also = f" (also in {', '.join(variables[1:])})" if len(variables) > 1 else ""
+    builder.note("ignored-key", f"line {first.get('line')}{more}: a `\\` and a `# comment` inside the quoted "
+                 f"value of {variable}{also} are text, not a continuation and a comment: `${variable}` passes `\\`, "
+                 "`#` and the comment's words as arguments, which the launcher or the program's argument parser "
+                 "rejects (the run fails or misreads them); the plan reads the flags as meant",
+                 Source(file=builder.primary.path, line=first.get("line"), key=str(variable)),
+                 hint="inside quotes no `\\` is needed at the line ends; move the comments out of the string "
+                      "(or build the arguments as a bash array, one commented line per element)",
+                 severity="error", keys=variables)
 
 
 def lenient_number(value: Any) -> Any:

@@ -484,8 +484,9 @@ def launched_arguments(doc: Document) -> Optional[Document]:
                 positions[("model_name_or_path",)] = positions[(own,)]
     data["program"] = program
     data["program_path"] = str(doc.data.get("program") or "")
-    if "cut_continuation" in doc.data:
-        data["cut_continuation"] = doc.data["cut_continuation"]
+    for key in ("cut_continuation", "quoted_comments"):
+        if key in doc.data:
+            data[key] = doc.data[key]
     if ("program",) in doc.positions:
         positions[("program",)] = doc.positions[("program",)]
     return dataclasses.replace(doc, data=data, positions=positions, unevaluated=unknown)

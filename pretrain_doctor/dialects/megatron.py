@@ -144,7 +144,8 @@ class _Flags:
 
 
 # What the shell reader adds beside the flags (config/shell_reader.py:read_shell).
-_READER_KEYS = frozenset({"program", "launcher", "overrides", "unresolved", "syntax_error", "cut_continuation"})
+_READER_KEYS = frozenset({"program", "launcher", "overrides", "unresolved", "syntax_error", "cut_continuation",
+                           "quoted_comments"})
 
 
 NOT_TRAINING = re.compile(r"eval|generat|inference|server|convert|checkpoint_util", re.IGNORECASE)
