@@ -355,6 +355,14 @@ class _Parser:
     def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens
         self.pos = 0
+        self.argument_loops: list[tuple[int, int]] = []  # token spans of loops over the script's arguments
+
+    def needs_arguments(self) -> bool:
+        """Whether the script reads a positional parameter outside its option loops (`MODEL=$1`, `if [[ $# = 0 ]];
+        then exit`): it is launched with arguments, so what an option loop sets stays uncertain."""
+        inside = {k for start, end in self.argument_loops for k in range(start, end)}
+        return any(_POSITIONAL.search(token.text) for k, token in enumerate(self.tokens)
+                   if k not in inside and token.kind == "word")
 
     def peek(self) -> Optional[Token]:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -373,8 +381,12 @@ class _Parser:
             if token.kind == "word" and token.text == "if":
                 body.append(self._if())
             elif token.kind == "word" and token.text in ("for", "while", "until", "select"):
+                start = self.pos
                 head = self._until_word("do")
-                body.append(_Block(self.parse(stop=("done",)), _loops_over_arguments(head)))
+                block = _Block(self.parse(stop=("done",)), _loops_over_arguments(head))
+                if block.over_arguments:
+                    self.argument_loops.append((start, self.pos))
+                body.append(block)
                 self.pos += 1
             elif token.kind == "word" and token.text == "case":
                 body.append(self._case())
@@ -491,6 +503,7 @@ class _Shell:
         self.vars: dict[str, Value] = {}
         self.commands: list[Command] = []
         self.steps = 0
+        self.launched_bare = False  # read as launched with no arguments: option loops never run
         self.quoted_comments: dict[int, str] = {}  # line -> variable: `--x 1 \   # note` inside a quoted value
 
     # statements
@@ -509,9 +522,10 @@ class _Shell:
                 self._choose([(self._matches(subject, patterns), body) for patterns, body in statement.arms],
                              [], uncertain)
             elif isinstance(statement, _Block):
-                if statement.over_arguments:
-                    # The script is read as launched with no arguments (`$@` stays unresolved): an option loop
-                    # (`--no-deepspeed) USE_DEEPSPEED=0`) never runs, the values set before it are its defaults.
+                if statement.over_arguments and self.launched_bare:
+                    # A script that needs no argument is read as launched with none (`$@` stays unresolved): its
+                    # option loop (`--no-deepspeed) USE_DEEPSPEED=0`) never runs, the values set before it are
+                    # its defaults.
                     continue
                 before = dict(self.vars)
                 self.run(statement.body, uncertain=True)
@@ -976,6 +990,7 @@ def _raise_zero() -> int:
     raise ZeroDivisionError
 
 
+_POSITIONAL = re.compile(r"\$(\{)?[1-9#*]")
 _ARGUMENT_WORDS = re.compile(r'^"?(\$#|\$\{#\}|\$\{?[1@*]\}?)"?$')
 
 
@@ -1146,8 +1161,11 @@ def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
     cuts: list[int] = []
     tokens, error = _tokenize(text, shown, cuts)
     shell = _Shell(shown)
+    parser = _Parser(tokens)
     try:
-        shell.run(_Parser(tokens).parse())
+        body = parser.parse()
+        shell.launched_bare = not parser.needs_arguments()
+        shell.run(body)
     except RecursionError:
         raise ConfigError("shell script nested too deep to read", shown) from None
     command = _training_command(shell.commands)
