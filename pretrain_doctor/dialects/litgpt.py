@@ -119,8 +119,9 @@ class LitgptDialect(Dialect):
         resume = data.get("resume")
         if resume not in (None, False, "false", "False", "") and str(resume).lower() != "false":
             b.set("mode.resumed", True, b.source(doc, ("resume",)))
-        if pretrain and _path_or_none(data.get("initial_checkpoint_dir")):
-            b.set("mode.resumed", True, b.source(doc, ("initial_checkpoint_dir",)))
+        # `initial_checkpoint_dir` loads weights only (pretrain.py: `fabric.load_raw(... model)`, "useful for
+        # continued pretraining, mutually exclusive with resume"): the optimizer, schedule and step start afresh,
+        # so the run is continued pretraining from weights (init_from), not a resumed one
         b.take_first("model.name", doc, "model_name", "checkpoint_dir", convert=_path_or_none)
         b.take("tokenizer.path", doc, "tokenizer_dir", _path_or_none)
         if not b.has("tokenizer.path"):

@@ -13,6 +13,18 @@ from .model import ConfigNote, Source, TrainingPlan
 
 _MISSING = object()
 # A template's `MODEL_PATH=<your_model_path>` (the shell reader keeps it whole): no launch sets it yet.
+# Words that, in a fork's own key switched on, name what trains: the base may be frozen (EAGLE's and Medusa's
+# draft heads, a distilled student's teacher, adapters of the fork's own).
+_MODE_WORDS = frozenset({"eagle", "medusa", "draft", "speculative", "freeze", "frozen", "distill", "distillation",
+                         "adapter", "adapters", "prefix", "ptuning"})
+_WORDS = re.compile(r"[a-z]+")
+
+
+def _switched_on(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "false", "no", "off", "0", "none", "null")
+    return bool(value) and not isinstance(value, (dict, list))
+
 _PLACEHOLDER = re.compile(r"the launch-time value of (<[A-Za-z][^<>]*>)")
 
 
@@ -33,6 +45,7 @@ class PlanBuilder:
         # Keys no version of the trainer we know reads (dotted): evidence that the file is for a fork.
         self.foreign_keys: list[str] = []
         self.foreign_key_words: dict[str, list[str]] = {}  # a foreign mapping key's inner key names
+        self.mode_keys: list[str] = []  # foreign keys, switched on, that name a training mode
 
     @property
     def primary(self) -> Document:
@@ -88,8 +101,12 @@ class PlanBuilder:
             self.sources[field] = self.source(doc, key)
 
     def foreign_key(self, name: str, value: Any) -> None:
-        """A key no known version of the trainer reads (`name` dotted), with its value."""
+        """A key no known version of the trainer reads (`name` dotted), with its value. One switched on whose
+        name says what trains (axolotl forks' `eagle_training: true`: the base frozen, a draft head trains)
+        makes the run kind an assumption (`program.assumed`, plan/reading.py softens the rules judging it)."""
         self.foreign_keys.append(name)
+        if _MODE_WORDS & set(_WORDS.findall(name.rsplit(".", 1)[-1].lower())) and _switched_on(value):
+            self.mode_keys.append(name)
         if isinstance(value, (dict, list)):
             from .reading import key_words
 
@@ -110,6 +127,7 @@ class PlanBuilder:
         return self.values.get(field, default)
 
     def build(self) -> TrainingPlan:
+        self._mode_keys_assumed()
         nested: dict[str, Any] = {}
         for field, value in self.values.items():
             node = nested
@@ -131,6 +149,23 @@ class PlanBuilder:
             if self._drop_sentinels(exc):
                 return self.build()
             raise self._as_config_error(exc) from None
+
+    def _mode_keys_assumed(self) -> None:
+        """Every weight training (a full fine-tune, pretraining) is only assumed beside a fork's own switch
+        that names a training mode: the fork's code may freeze the base and train a part (EAGLE's draft layer)."""
+        kind = self.values.get("mode.kind", "pretrain")
+        if not self.mode_keys or kind not in ("pretrain", "full_finetune") or "mode.kind" in self.values.get(
+                "program.assumed", {}):
+            return
+        keys = ", ".join(f"`{key}`" for key in dict.fromkeys(self.mode_keys))
+        assumed = {**self.values.get("program.assumed", {}), "mode.kind": "every weight trains"}
+        self.values["program.assumed"] = assumed
+        where = self.documents[0].path if self.documents else ""
+        self.sources["program.assumed"] = Source(file=where, note=f"the fork's own {keys} may train only part of the model")
+        source = self.sources.get("mode.kind")
+        note = f"assumed: the fork's own {keys} may train only part of the model"
+        self.sources["mode.kind"] = source.model_copy(update={"note": f"{source.note}; {note}" if source.note else note}) \
+            if source is not None else Source(file=where, note=note)
 
     def _drop_sentinels(self, exc: ValidationError) -> bool:
         """A `-1` where every release wants a value >= 0 (nanoGPT-playground's `min_lr: -1.0`, "computed as

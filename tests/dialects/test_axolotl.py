@@ -169,3 +169,24 @@ def test_nested_sections_of_the_current_schema(tmp_path) -> None:
     assert notes(plan, "ignored-key") == []
     assert plan.parallel.fsdp and plan.parallel.cpu_offload and plan.parallel.full_shard
     assert plan.mode.kind == "online_rl" and plan.mode.rl_method == "ebft" and plan.mode.lora_rank == 16
+
+
+def test_a_forks_own_switch_naming_a_training_mode_makes_the_run_kind_an_assumption(tmp_path):
+    # Held-out review 8 (B 59, an axolotl fork's replicate.yaml): `eagle_training: true` wraps the model in
+    # EagleAugmentedModel(freeze_model=True), only the draft layer trains; the plan said full_finetune outright.
+    # A fork's own key, switched on, whose name says what trains makes "every weight trains" an assumption.
+    from .helpers import plan_of, reported, write
+
+    base = ("base_model: meta-llama/Meta-Llama-3-8B-Instruct\nlearning_rate: 1.0e-3\nmicro_batch_size: 4\n"
+            "gradient_accumulation_steps: 1\nnum_epochs: 5\noptimizer: adamw_torch\nlr_scheduler: cosine\n"
+            "datasets:\n  - path: data.jsonl\n    type: alpaca\n")
+    eagle = plan_of(write(tmp_path, "replicate.yaml", base + "eagle_training: true\nnum_eagle_layers: 1\n"
+                          "hidden_state_loss_coef: 0.1\nlm_loss_coef: 1.0\n"), "axolotl")
+    assert eagle.mode.kind == "full_finetune" and eagle.program.assumed == {"mode.kind": "every weight trains"}
+    assert "`eagle_training`" in eagle.sources["mode.kind"].note
+    (pd103,) = reported(eagle, "PD103")
+    assert pd103.severity == "info" and "assuming every weight trains: the file's own keys" in pd103.message
+    plain = plan_of(write(tmp_path / "p", "plain.yaml", base), "axolotl")
+    assert plain.program.assumed == {} and [f.severity for f in reported(plain, "PD103")] == ["warning"]
+    off = plan_of(write(tmp_path / "o", "off.yaml", base + "eagle_training: false\nlm_loss_coef: 1.0\n"), "axolotl")
+    assert off.program.assumed == {}

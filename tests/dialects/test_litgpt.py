@@ -134,11 +134,14 @@ def test_pretrain_uses_min_lr_and_max_norm(tmp_path) -> None:
     assert plan.clipping.max_norm == 0.5 and plan.schedule.min_lr == pytest.approx(6e-5)
 
 
-def test_resume_and_initial_checkpoint_mark_continuation(tmp_path) -> None:
+def test_resume_marks_a_resumed_run_initial_checkpoint_continued_pretraining(tmp_path) -> None:
     resumed = plan_of(write(tmp_path, "a.yaml", PRETRAIN.replace("resume: false", "resume: true")))
     assert resumed.mode.resumed
+    # held-out review 8 (A 23, pcfg_pretraining): initial_checkpoint_dir loads weights only (pretrain.py
+    # fabric.load_raw into the model; optimizer and step start afresh): continued pretraining, not a resumed run
     continued = plan_of(write(tmp_path, "b.yaml", PRETRAIN.replace("initial_checkpoint_dir:", "initial_checkpoint_dir: ckpt/x")))
-    assert continued.mode.resumed and continued.mode.init_from == "ckpt/x"
+    assert not continued.mode.resumed and continued.mode.init_from == "ckpt/x"
+    assert continued.mode.kind == "pretrain" and not continued.mode.from_scratch
 
 
 def test_lora_and_qlora(tmp_path) -> None:
