@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..config.document import Document
@@ -56,7 +56,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, judged_version, lenient_int, lenient_number, typo_notes
 from .megatron_flags import KNOWN_FLAGS, SWITCHES
-from .shared import SMOKE_TEST_STEPS, merge_deepspeed_reference, optimizer_family
+from .shared import SMOKE_TEST_STEPS, load_companion, merge_deepspeed_reference, optimizer_family
 from .versions import ChangeTable
 
 DEFAULT = "Megatron-LM arguments.py default"
@@ -217,6 +217,7 @@ class MegatronDialect(Dialect):
             self._exclusive(b, flags)
             if flags.present("--deepspeed") or flags.present("--deepspeed_config"):
                 merge_deepspeed_reference(b, doc, context, key="--deepspeed_config")
+                self._deepspeed_loss_scale(b, flags, context)
             if _judges_flags(doc):
                 table = self.table()
                 typo_notes(b, doc, KNOWN_FLAGS | table.KEYS[""], keys=[k for k in doc.data if isinstance(k, str)
@@ -452,6 +453,24 @@ class MegatronDialect(Dialect):
             # DeepSpeed's JSON `fp16` block does the loss scaling: --loss-scale is not used (bigscience tr12).
             f.take(b, "precision.loss_scale", "--loss-scale", lenient_number)
             f.take(b, "precision.min_loss_scale", "--min-loss-scale", lenient_number, 1.0)
+
+    @staticmethod
+    def _deepspeed_loss_scale(b: PlanBuilder, f: _Flags, context: BuildContext) -> None:
+        """Under --deepspeed an fp16 run's loss scale is the JSON's `fp16` block (`loss_scale: 0` = dynamic)."""
+        if not (f.switch("--deepspeed") and b.get("precision.fp16_enabled")):
+            return
+        path = b.get("parallel.deepspeed_config")
+        loaded = load_companion(Path(path), context) if path else None
+        block = loaded.data.get("fp16") if loaded is not None and isinstance(loaded.data, dict) else None
+        if not isinstance(block, dict):
+            b.unknown("precision.loss_scale", "the DeepSpeed JSON's fp16.loss_scale (under --deepspeed, "
+                      "--loss-scale is not used; the JSON is not at hand)")
+            return
+        for field, key, convert in (("precision.loss_scale", "loss_scale", lenient_number),
+                                    ("precision.initial_scale_power", "initial_scale_power", lenient_int),
+                                    ("precision.min_loss_scale", "min_loss_scale", lenient_number)):
+            if key in block:
+                b.take(field, loaded, ("fp16", key), convert)
 
     @staticmethod
     def _parallel(b: PlanBuilder, f: _Flags, doc: Document) -> None:

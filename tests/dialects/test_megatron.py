@@ -449,3 +449,18 @@ def test_megatron_deepspeed_num_key_value_heads_sets_the_kv_heads(tmp_path) -> N
     assert plan.model.heads == 16 and plan.model.kv_heads == 4 and plan.sources["model.kv_heads"].key == "--num-key-value-heads"
     assert notes(plan, "ignored-key") == []
     assert plan_of(write(tmp_path, "plain.sh", SCRIPT)).model.kv_heads == 16
+
+
+def test_under_deepspeed_the_jsons_fp16_block_is_the_loss_scale(fixtures_dir, tmp_path) -> None:
+    # Held-out review 8 case 10: Megatron-DeepSpeed's optimizer leaves loss scaling to DeepSpeed, so the plan reads
+    # the `--deepspeed_config` JSON's fp16 block (`loss_scale: 0` = dynamic), never `--loss-scale`.
+    path = _fixture(fixtures_dir, tmp_path, "ds_pretrain_gpt_350m.sh", "ds_config.json")
+    plan = plan_of(path)
+    assert plan.precision.loss_scale == 0 and plan.precision.initial_scale_power == 12
+    assert plan.sources["precision.loss_scale"].file.endswith("ds_config.json") and findings(plan, "PD304") == []
+    static = (tmp_path / "ds_config.json").read_text().replace('"loss_scale": 0', '"loss_scale": 128')
+    (tmp_path / "ds_config.json").write_text(static)
+    assert plan_of(path).precision.loss_scale == 128 and len(findings(plan_of(path), "PD304")) == 1
+    # The JSON not at hand: the loss scale is unknown, not --loss-scale's.
+    (tmp_path / "ds_config.json").unlink()
+    assert "precision.loss_scale" in plan_of(path).unknown
