@@ -130,6 +130,7 @@ class HfDialect(Dialect):
     @staticmethod
     def _mode(b: PlanBuilder, doc: Document) -> None:
         data = doc.data
+        model_key = _model_key(data)
         online = online_rl_method(doc)
         if online is not None:
             # GRPO/RLOO/PPO/online DPO share `beta`/`loss_type` with DPOConfig: read the class first.
@@ -149,12 +150,18 @@ class HfDialect(Dialect):
             b.set("mode.preference_method", method)
         elif lenient_bool(data.get("use_peft")) or "lora_r" in data:
             kind = "qlora" if lenient_bool(data.get("load_in_4bit")) else "lora"
-        elif data.get("model_name_or_path") is not None:
+        elif data.get(model_key) is not None and _ADAPTER_FILE.search(Path(doc.path).name):
+            kind = "lora"  # the program's own dataclasses add the adapters (LLaSA's config_lora.json)
+        elif data.get(model_key) is not None:
             kind = "full_finetune"
         else:
             kind = "pretrain"
-        b.set("mode.kind", kind, b.source(doc, ("model_name_or_path",)) if "model_name_or_path" in data else None)
-        b.take("mode.init_from", doc, "model_name_or_path")
+        source = b.source(doc, (model_key,)) if model_key in data else None
+        if kind == "lora" and "lora_r" not in data and "use_peft" not in data:
+            source = b.source(doc, (model_key,), note=f"the file's name `{Path(doc.path).name}` says LoRA; the "
+                              "program reading it adds the adapters in its own code")
+        b.set("mode.kind", kind, source)
+        b.take("mode.init_from", doc, model_key)
         b.take("mode.lora_rank", doc, "lora_r", lenient_int)
         b.take("mode.lora_alpha", doc, "lora_alpha", lenient_number)
         b.take("mode.modules_to_save", doc, "lora_modules_to_save")
@@ -505,6 +512,21 @@ def _parsed(value: Any) -> Any:
     if isinstance(number, float) and number.is_integer() and re.fullmatch(r"[+-]?\d+", value.strip()):
         return int(number)
     return number if isinstance(number, (int, float)) else value
+
+
+# A script's own dataclass may name the weights it loads `<part>_model_name_or_path` (LLaSA's
+# `llm_model_name_or_path`); not a teacher, reference, reward or tokenizer path.
+_OWN_MODEL_KEY = re.compile(r"(?!(teacher|ref|reference|reward|critic|tokenizer|draft|vision|audio)_)\w+_model_name_or_path")
+# An arguments file named for adapters (`config_lora.json`, `qlora_args.yaml`).
+_ADAPTER_FILE = re.compile(r"(^|[^a-z])q?lora([^a-z]|$)", re.IGNORECASE)
+
+
+def _model_key(data: dict) -> str:
+    """The key naming the weights the run starts from: `model_name_or_path`, else a script's own spelling."""
+    if "model_name_or_path" in data:
+        return "model_name_or_path"
+    own = [k for k in data if isinstance(k, str) and k not in HF_ALL_KEYS and _OWN_MODEL_KEY.fullmatch(k)]
+    return own[0] if len(own) == 1 else "model_name_or_path"
 
 
 def _launcher_adapters(b: PlanBuilder, doc: Document) -> None:

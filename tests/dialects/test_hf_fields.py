@@ -103,3 +103,22 @@ def test_a_launcher_set_field_is_no_rename_target(tmp_path: Path) -> None:
     typo = plan_of(write(tmp_path, "typo.yaml", BASE + "lora_rank: 64\nwarmup_step: 100\n"))
     [note] = [n for n in typo.notes if n.kind == "ignored-key"]
     assert note.data["suggestion"] == "warmup_steps" and note.data.get("severity") is None
+
+
+def test_a_scripts_own_model_key_and_an_arguments_file_named_for_lora(tmp_path):
+    # Held-out review 8 (A 49, B 48, LLaSA_training): finetune_offline_lora.py's dataclass reads
+    # `llm_model_name_or_path` and wraps the model with get_peft_model; config_lora.json was read as pretraining
+    # from scratch. A lone `<part>_model_name_or_path` names the weights; a file named for LoRA is an adapter run.
+    from .helpers import plan_of, write
+
+    text = ('{"llm_model_name_or_path": "HKUSTAudio/Llasa-1B", "bf16": true, "num_train_epochs": 2,\n'
+            ' "per_device_train_batch_size": 4, "learning_rate": 0.0005, "warmup_ratio": 0.03,\n'
+            ' "lr_scheduler_type": "cosine", "output_dir": "results_tts_lora"}\n')
+    lora = plan_of(write(tmp_path, "config_lora.json", text), "hf")
+    assert lora.mode.kind == "lora" and lora.mode.init_from == "HKUSTAudio/Llasa-1B"
+    assert "config_lora.json" in lora.sources["mode.kind"].note
+    full = plan_of(write(tmp_path, "config.json", text), "hf")
+    assert full.mode.kind == "full_finetune" and full.mode.init_from == "HKUSTAudio/Llasa-1B"
+    # a teacher's path names no starting weights; with no model at all the run stays pretraining
+    teacher = plan_of(write(tmp_path, "t.json", text.replace("llm_model", "teacher_model")), "hf")
+    assert teacher.mode.kind == "pretrain" and teacher.mode.init_from is None
