@@ -4,7 +4,8 @@ A training script builds the argument list of a `pretrain_*.py` from variables, 
 line continuations, then starts it with `torchrun`, `python` or `deepspeed`. This module
 follows what a reader of the script would: comments, `\\` continuations, `VAR=value`,
 `export`, `${VAR}`, `${VAR:-default}`, `$((arithmetic))`, arrays `A=( ... )`, `A+=( ... )`,
-`"${A[@]}"`, `if [[ "$X" == y ]]` on values the script sets, and heredocs (skipped). A value
+`"${A[@]}"`, `if [[ "$X" == y ]]` on values the script sets, and heredocs (skipped, but for a JSON file
+the script writes with `cat <<EOT > file.json`, kept in `written_files`). A value
 that needs running something (`$(cmd)`, a positional `$1` without default, a variable the
 script never sets) stays unknown: never guessed.
 
@@ -102,6 +103,8 @@ class Command(NamedTuple):
 class _Heredoc(NamedTuple):
     delimiter: str
     strip_tabs: bool
+    token: int = -1  # index of its "heredoc" token, whose text becomes the body
+    quoted: bool = False  # `<<'EOF'`: the body is not expanded
 
 
 # --- lexing ------------------------------------------------------------------------------
@@ -130,9 +133,9 @@ def _lex(text: str, shown: str, tokens: list[Token], cuts: list[int]) -> None:
             raw = "".join(word)
             if expect_heredoc_word is not None:
                 quoted = any(q in raw for q in "'\"\\")
-                pending_heredocs.append(_Heredoc(raw.strip("'\"\\"), expect_heredoc_word))
+                pending_heredocs.append(_Heredoc(raw.strip("'\"\\"), expect_heredoc_word, len(tokens), quoted))
+                tokens.append(Token("heredoc-quoted" if quoted else "heredoc", "", *start))
                 expect_heredoc_word = None
-                del quoted
             else:
                 tokens.append(Token("word", raw, *start))
             word = []
@@ -231,7 +234,7 @@ def _lex(text: str, shown: str, tokens: list[Token], cuts: list[int]) -> None:
             tokens.append(Token("newline", "\n", line, col))
             advance()
             if pending_heredocs:
-                _skip_heredocs(text, pending_heredocs, lambda: i, advance)
+                _skip_heredocs(text, pending_heredocs, lambda: i, advance, tokens)
                 pending_heredocs = []
             continue
         if ch == "#" and not word:
@@ -315,9 +318,13 @@ def _lex(text: str, shown: str, tokens: list[Token], cuts: list[int]) -> None:
 
 
 def _skip_heredocs(text: str, heredocs: list[_Heredoc], position: Callable[[], int],
-                   advance: Callable[[int], None]) -> None:
-    """Skip the bodies of the heredocs opened on the line just ended (a JSON file written by `cat <<EOT`)."""
+                   advance: Callable[[int], None], tokens: list[Token]) -> None:
+    """Skip the bodies of the heredocs opened on the line just ended (a JSON file written by `cat <<EOT`); each
+    body becomes the text of its heredoc token, at the body's first line."""
     for doc in heredocs:
+        begin = position()
+        first = text.count("\n", 0, begin) + 1
+        body_end = begin
         while position() < len(text):
             end = text.find("\n", position())
             end = len(text) if end < 0 else end
@@ -326,12 +333,16 @@ def _skip_heredocs(text: str, heredocs: list[_Heredoc], position: Callable[[], i
             check = body_line.lstrip("\t") if doc.strip_tabs else body_line
             if check.strip() == doc.delimiter:
                 break
+            body_end = position()
+        if 0 <= doc.token < len(tokens):
+            tokens[doc.token] = Token(tokens[doc.token].kind, text[begin:body_end], first, 1)
 
 
 # --- parsing into statements ------------------------------------------------------------------
 class _Simple(NamedTuple):
     words: list[Token]
     arrays: dict[int, list[Token]]  # word index -> elements of `NAME=( ... )`
+    writes: list[Token]  # `cat <<EOT > $CONFIG_JSON`: the heredoc token, then the `>` target
 
 
 class _If(NamedTuple):
@@ -472,7 +483,7 @@ class _Parser:
         return _Block(body)
 
     def _simple(self) -> _Simple:
-        command = _Simple([], {})
+        command = _Simple([], {}, [])
         while self.pos < len(self.tokens):
             token = self.tokens[self.pos]
             if token.kind == "newline" or (token.kind == "op" and token.text in (";", "&", "&&", "||", "|", "|&", ";;", ")")):
@@ -489,7 +500,12 @@ class _Parser:
                     command.arrays[len(command.words) - 1] = elements
                 continue
             if token.kind == "op" and token.text in (">", ">>", "<", "&>", "&>>", "<<<", ">&", "<&"):
+                if token.text == ">" and self.pos < len(self.tokens) and self.tokens[self.pos].kind == "word":
+                    command.writes.append(self.tokens[self.pos])
                 self.pos += 1  # the redirection target is not an argument
+                continue
+            if token.kind.startswith("heredoc"):
+                command.writes.insert(0, token)
                 continue
             if token.kind == "word":
                 command.words.append(token)
@@ -504,7 +520,8 @@ class _Shell:
         self.commands: list[Command] = []
         self.steps = 0
         self.launched_bare = False  # read as launched with no arguments: option loops never run
-        self.quoted_comments: dict[int, str] = {}  # line -> variable: `--x 1 \   # note` inside a quoted value
+        self.quoted_comments: dict[int, str] = {}
+        self.written: list[dict[str, Any]] = []  # JSON files the script writes with `cat <<EOT > file.json`  # line -> variable: `--x 1 \   # note` inside a quoted value
 
     # statements
     def run(self, body: list, uncertain: bool = False) -> None:
@@ -586,6 +603,8 @@ class _Shell:
         if index >= len(words):
             return
         head = words[index].text
+        if head == "cat" and len(statement.writes) == 2:
+            self._write(statement.writes[0], statement.writes[1])
         if head in _DECLARE:
             for offset, token in enumerate(words[index + 1:], start=index + 1):
                 if _ASSIGNMENT.match(token.text):
@@ -673,6 +692,24 @@ class _Shell:
                 return
             value = (current or []) + value  # type: ignore[operator]
         self.vars[name] = value
+
+    def _write(self, body: Token, target: Token) -> None:
+        """A JSON file the script writes (Megatron-DeepSpeed's `cat <<EOT > $CONFIG_JSON` DeepSpeed config): its
+        name (what is known after the last `/`) and its text, expanded as bash does unless the delimiter is
+        quoted; kept only when every value in it is known."""
+        path = self.expand_scalar(target.text, target.line, target.column)
+        name_items = path[max((k for k, i in enumerate(path) if i.char in (None, "/")), default=-1) + 1:]
+        name = "".join(i.char or "" for i in name_items)
+        if not name.endswith(".json"):
+            return
+        if body.kind == "heredoc-quoted":
+            text: Optional[str] = body.text
+        else:
+            # A heredoc body expands as inside double quotes, its own `"` being ordinary characters.
+            items = _flatten(self._expand(body.text.replace('"', '\\"'), body.line, 1, quoted=True))
+            text = None if any(i.char is None for i in items) else "".join(i.char for i in items)
+        if text is not None:
+            self.written.append({"name": name, "text": text, "line": body.line})
 
     def _without_quoted_comments(self, name: str, value: Field) -> Field:
         """`GPT_ARGS="--num-layers 4 \\   # layers` (beatlesforever's megatron-lm-custom): inside quotes a `\\`
@@ -1172,6 +1209,8 @@ def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
     data: dict[str, Any] = {}
     if command is not None and cuts:
         command = _rejoined(command, shell.commands, cuts, data)
+    if command is not None and shell.written:
+        data["written_files"] = shell.written
     if command is not None and shell.quoted_comments:
         lines = {word.line for word in command[0]}
         found = [{"line": line, "variable": name} for line, name in sorted(shell.quoted_comments.items()) if line in lines]

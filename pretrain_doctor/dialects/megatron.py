@@ -46,6 +46,7 @@ defaults are never assumed.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -145,7 +146,7 @@ class _Flags:
 
 # What the shell reader adds beside the flags (config/shell_reader.py:read_shell).
 _READER_KEYS = frozenset({"program", "launcher", "overrides", "unresolved", "syntax_error", "cut_continuation",
-                           "quoted_comments"})
+                           "quoted_comments", "written_files"})
 
 
 NOT_TRAINING = re.compile(r"eval|generat|inference|server|convert|checkpoint_util", re.IGNORECASE)
@@ -216,8 +217,9 @@ class MegatronDialect(Dialect):
             self._checkpoint_eval_data(b, flags, context)
             self._exclusive(b, flags)
             if flags.present("--deepspeed") or flags.present("--deepspeed_config"):
-                merge_deepspeed_reference(b, doc, context, key="--deepspeed_config")
-                self._deepspeed_loss_scale(b, flags, context)
+                written = _written_deepspeed_config(doc)
+                merge_deepspeed_reference(b, written or doc, context, key="--deepspeed_config")
+                self._deepspeed_loss_scale(b, flags, context, written)
             if _judges_flags(doc):
                 table = self.table()
                 typo_notes(b, doc, KNOWN_FLAGS | table.KEYS[""], keys=[k for k in doc.data if isinstance(k, str)
@@ -455,13 +457,17 @@ class MegatronDialect(Dialect):
             f.take(b, "precision.min_loss_scale", "--min-loss-scale", lenient_number, 1.0)
 
     @staticmethod
-    def _deepspeed_loss_scale(b: PlanBuilder, f: _Flags, context: BuildContext) -> None:
+    def _deepspeed_loss_scale(b: PlanBuilder, f: _Flags, context: BuildContext, written: Optional[Document]) -> None:
         """Under --deepspeed an fp16 run's loss scale is the JSON's `fp16` block (`loss_scale: 0` = dynamic)."""
         if not (f.switch("--deepspeed") and b.get("precision.fp16_enabled")):
             return
         path = b.get("parallel.deepspeed_config")
-        loaded = load_companion(Path(path), context) if path else None
-        block = loaded.data.get("fp16") if loaded is not None and isinstance(loaded.data, dict) else None
+        loaded = load_companion(Path(path), context) if path and written is None else None
+        prefix: tuple[str, ...] = ()
+        if written is not None:
+            loaded, prefix = written, ("--deepspeed_config",)
+        config = loaded.get(prefix) if loaded is not None and prefix else loaded.data if loaded is not None else None
+        block = config.get("fp16") if isinstance(config, dict) else None
         if not isinstance(block, dict):
             b.unknown("precision.loss_scale", "the DeepSpeed JSON's fp16.loss_scale (under --deepspeed, "
                       "--loss-scale is not used; the JSON is not at hand)")
@@ -470,7 +476,7 @@ class MegatronDialect(Dialect):
                                     ("precision.initial_scale_power", "initial_scale_power", lenient_int),
                                     ("precision.min_loss_scale", "min_loss_scale", lenient_number)):
             if key in block:
-                b.take(field, loaded, ("fp16", key), convert)
+                b.take(field, loaded, prefix + ("fp16", key), convert)
 
     @staticmethod
     def _parallel(b: PlanBuilder, f: _Flags, doc: Document) -> None:
@@ -666,6 +672,27 @@ def _rampup(f: _Flags) -> Optional[tuple[int, int, int]]:
 
 def _ramp_note(f: _Flags) -> str:
     return " (batch ramped up by --rampup-batch-size)" if _rampup(f) else ""
+
+
+def _written_deepspeed_config(doc: Document) -> Optional[Document]:
+    """The script as read with the DeepSpeed JSON it writes itself (`cat <<EOT > $CONFIG_JSON`, Megatron-DeepSpeed's
+    examples) in place of `--deepspeed_config`'s path: the one written JSON whose name the flag names (or the only
+    one, where the flag's value is set at launch)."""
+    written = doc.data.get("written_files")
+    if not isinstance(written, list):
+        return None
+    reference = doc.data.get("--deepspeed_config")
+    wanted = str(reference).rsplit("/", 1)[-1] if isinstance(reference, str) else None
+    found = [w for w in written if isinstance(w, dict) and (wanted is None or w.get("name") == wanted)]
+    if len(found) != 1:
+        return None
+    try:
+        config = json.loads(str(found[0].get("text")))
+    except ValueError:
+        return None
+    if not isinstance(config, dict):
+        return None
+    return dataclasses.replace(doc, data={**doc.data, "--deepspeed_config": config})
 
 
 def _in_steps(samples: int, batch: int, ramp: Optional[tuple[int, int, int]]) -> int:

@@ -464,3 +464,33 @@ def test_under_deepspeed_the_jsons_fp16_block_is_the_loss_scale(fixtures_dir, tm
     # The JSON not at hand: the loss scale is unknown, not --loss-scale's.
     (tmp_path / "ds_config.json").unlink()
     assert "precision.loss_scale" in plan_of(path).unknown
+
+
+WRITES_ITS_JSON = """GLOBAL_BATCH=64
+ZERO_STAGE=1
+CONFIG_JSON="$(dirname $0)/ds_config.json"
+cat <<EOT > $CONFIG_JSON
+{
+  "train_batch_size" : $GLOBAL_BATCH,
+  "zero_optimization": {"stage": $ZERO_STAGE},
+  "fp16": {"enabled": true, "loss_scale": 0, "initial_scale_power": 12}
+}
+EOT
+deepspeed pretrain_gpt.py --num-layers 24 --hidden-size 1024 --num-attention-heads 16 --seq-length 1024 \\
+    --micro-batch-size 4 --global-batch-size $GLOBAL_BATCH --train-iters 1000 --lr 6e-5 --fp16 --loss-scale 12 \\
+    --clip-grad 1.0 --deepspeed --deepspeed_config=${CONFIG_JSON} --zero-stage=$ZERO_STAGE
+"""
+
+
+def test_the_deepspeed_json_the_script_writes_is_read(tmp_path) -> None:
+    # Megatron-DeepSpeed's run.sh (held-out review 8 case 10; 45/46, CodeGeeX): `cat <<EOT > $CONFIG_JSON` writes the
+    # DeepSpeed config at launch, its values expanded; the plan reads it for `--deepspeed_config`.
+    plan = plan_of(write(tmp_path, "run.sh", WRITES_ITS_JSON))
+    assert plan.precision.loss_scale == 0 and plan.precision.initial_scale_power == 12 and plan.parallel.zero_stage == 1
+    assert findings(plan, "PD304") == []
+    # No gradient_clipping in it: DeepSpeed does not clip, --clip-grad is unused (get_megatron_optimizer returns
+    # the bare optimizer under --deepspeed).
+    assert plan.clipping.ignored_by == "deepspeed" and len(findings(plan, "PD206")) == 1
+    # A quoted delimiter writes the text as it stands: `$GLOBAL_BATCH` is not JSON, so nothing is read from it.
+    quoted = plan_of(write(tmp_path, "quoted.sh", WRITES_ITS_JSON.replace("cat <<EOT", "cat <<'EOT'")))
+    assert quoted.precision.loss_scale is None and "precision.loss_scale" in quoted.unknown
