@@ -45,6 +45,8 @@ _LAUNCHER_QLORA_SWITCHES = ("q_lora", "qlora", "load_in_4bit")
 # A switch that is also the rank: InternVL's `--use_llm_lora 16` (0: off) wraps the LLM with LoRA of rank 16.
 _RANK_SWITCH = re.compile(r"(use|enable)_(\w+_)?lora")
 _ADAPTER_PROGRAM = re.compile(r"lora|peft", re.IGNORECASE)
+# A launched program named for fine-tuning (`finetune.py`, `train_sft.py`, `sft_trainer.py`).
+_FINETUNE_PROGRAM = re.compile(r"(^|[^a-z])(fine_?tun\w*|finetun\w*|sft|instruct\w*)([^a-z]|$)", re.IGNORECASE)
 # Words of a program's own argument that may set adapters up (cooking's `--rank 256` is its LoRA rank).
 _ADAPTER_WORDS = re.compile(r"lora|peft|adapter|(^|_)rank($|_)", re.IGNORECASE)
 
@@ -612,6 +614,13 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
             kind = "full_finetune"
             b.set("mode.kind", kind, _evidence(facts.loads_weights, "the launched program loads pretrained weights "
                                                "whatever its arguments"))
+        elif facts is None and _FINETUNE_PROGRAM.search(Path(str(data.get("program") or "")).name):
+            # `finetune.py`, `finetune_plus_one.py`, `train_sft.py`: the program loads the weights it fine-tunes
+            # from its own defaults (241121_qwerty: a stage-1 checkpoint); what trains is still assumed
+            kind = "full_finetune"
+            b.set("mode.kind", kind, b.source(doc, ("program",), note=(
+                f"assumed from the program's name `{data.get('program')}`: no argument names weights, so it loads "
+                "its own default checkpoint")))
         elif facts is None:
             _assume(b, doc, "mode.kind", "pretraining from scratch")
             b.set("mode.kind", kind, b.source(doc, ("program",), note="assumed: no argument names weights to start "
@@ -623,6 +632,8 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
         return
     if facts is None:
         _assume(b, doc, "mode.kind", "every weight trains")
+        if "model_name_or_path" not in data:
+            return  # named for fine-tuning (above): that note stands
         own = [f"`--{k} {data[k]}`" for k in data if isinstance(k, str) and _ADAPTER_WORDS.search(k)
                and k not in HF_ALL_KEYS][:2]
         hint = f" (its own {', '.join(own)} may be for adapters)" if own else ""

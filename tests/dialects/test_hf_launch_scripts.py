@@ -477,8 +477,8 @@ def test_an_info_resting_on_an_assumed_pretraining_is_silent_a_warning_speaks_at
     # to build from; the program loads a stage-2 checkpoint in its own code. PD203 said "weight decay is 0 for adamw
     # pretraining" (info) and PD104 warned as for a from-scratch run. Every rule judging "pretraining" declares the
     # run kind in its premises (PD203, PD205, PD302, PD507, PD601, PD603): the warning softens once, the info goes.
-    script = write(tmp_path, "finetune_plus_one.sh", """
-        torchrun --nproc_per_node=4 --master_port=29500 finetune_plus_one.py \\
+    script = write(tmp_path, "pretrain.sh", """
+        torchrun --nproc_per_node=4 --master_port=29500 train.py \\
             --bf16 True --num_train_epochs 1 --per_device_train_batch_size 4 --gradient_accumulation_steps 2 \\
             --learning_rate 1e-9 --weight_decay 0. --lr_scheduler_type "constant" --max_grad_norm 0
         """)
@@ -488,8 +488,14 @@ def test_an_info_resting_on_an_assumed_pretraining_is_silent_a_warning_speaks_at
     (pd205,) = reported(plan, "PD205")
     assert pd205.severity == "info" and "assuming pretraining from scratch" in pd205.message
     (pd104,) = reported(plan, "PD104")
-    assert pd104.severity == "info" and "`finetune_plus_one.py`" in pd104.message
+    assert pd104.severity == "info" and "`train.py`" in pd104.message
     # the same arguments with a config to build from: pretraining is read, not assumed, and both speak in full
     scratch = plan_of(write(tmp_path / "s", "pretrain.sh", script.read_text().replace("--bf16", "--config_name c.json --bf16")), "hf")
     assert scratch.program.assumed == {} and [f.severity for f in reported(scratch, "PD203")] == ["info"]
     assert [f.severity for f in reported(scratch, "PD205")] == ["warning"]
+    # a program named for fine-tuning (A 30 `finetune_plus_one.py`, B 29 `finetune.py`) loads its own default
+    # checkpoint: a full fine-tune, still only assumed (it may freeze part), no pretraining findings
+    tuned = plan_of(write(tmp_path / "f", "finetune.sh", script.read_text().replace("train.py", "finetune_plus_one.py")), "hf")
+    assert tuned.mode.kind == "full_finetune" and tuned.program.assumed == {"mode.kind": "every weight trains"}
+    assert "program's name `finetune_plus_one.py`" in tuned.sources["mode.kind"].note
+    assert reported(tuned, "PD203") == [] and reported(tuned, "PD205") == []
