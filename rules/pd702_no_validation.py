@@ -13,9 +13,9 @@ class NoValidation(Rule):
     ends. Silent for debug configs and when the plan does not say, and for a file read as
     a fork whose own keys are about evaluation outside the section that turns the upstream
     evaluation off (an OLMo fork's top-level `probe_dataset`, scored at every `eval_interval`
-    by the fork's own `eval()`, beside `evaluators: []`), or whose evaluation is off only by the
-    upstream trainer's default (a fork's code has defaults of its own); a fork's keys inside a
-    `[validation]` section with `enable = false` change nothing.
+    by the fork's own `eval()`, beside `evaluators: []`; Adam-mini's torchtitan copy with
+    `training.val_interval`); a fork's keys inside a `[validation]` section with `enable = false`
+    change nothing.
 
     ## Why is this bad?
     Training loss alone cannot show overfitting, memorisation of a small fine-tuning
@@ -71,18 +71,11 @@ class NoValidation(Rule):
 def _fork_evaluates(plan) -> bool:
     """The file reads as a fork (plan/reading.py) with evaluation keys of its own outside the section
     whose key turned the upstream evaluation off (held-out review 5: kaistAI's OLMo fork)."""
-    if plan.reading is None:
-        return False
-    source = plan.sources.get("eval.enabled")
-    if plan.eval.enabled is False and source is not None and source.key is None and plan.dialect != "own_args":
-        # off only by the upstream trainer's default, which a fork's code need not share (held-out review 8:
-        # Adam-mini's torchtitan copy validates every `training.val_interval`, default 100); a program read by
-        # own_args has its own defaults read from its source
-        return True
-    if "eval" not in plan.fork_areas:
+    if plan.reading is None or "eval" not in plan.fork_areas:
         return False
     from pretrain_doctor.plan.reading import _areas
 
+    source = plan.sources.get("eval.enabled")
     off_key = source.key if source is not None else None
     section = off_key.rsplit(".", 1)[0] + "." if off_key and "." in off_key else None
     return any("eval" in _areas([key], plan.foreign_key_words) and not (section and key.startswith(section))
