@@ -348,6 +348,12 @@ def _dropped_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> N
                    "job stops at start (\"Invalid field names\")")
     # the source at hand lacks them: not a fork's, the plan's reading holds; keys an older release read
     # (`checkpoint.interval_type`) are upstream's own either way, no sign of a fork
+    source_of_eval = b.sources.get("eval.enabled")
+    if fork and source_of_eval is not None and source_of_eval.key is None:
+        # a fork whose JobConfig has training keys of its own has evaluation defaults of its own too (Adam-mini's
+        # copy validates every `training.val_interval`, default 100: held-out review 8, A 36): not upstream's "off"
+        b.values.pop("eval.enabled", None)
+        b.sources.pop("eval.enabled", None)
     for key in keys if not fork else older:
         while key in b.foreign_keys:
             b.foreign_keys.remove(key)

@@ -221,6 +221,10 @@ def test_a_forks_own_keys_are_no_warning_and_its_evaluation_is_not_called_off(tm
     assert set(plan.fork_areas) == {"batch", "eval"}  # `checkpoint.resume` is about loading, not the interval
     assert not reported(plan, "PD702")
     assert [f.severity for f in reported(plan, "PD802")] == ["warning"]  # 50,000,000 > 200,000 steps still holds
+    # without an eval key in the file (Adam-mini A 36) the fork's own evaluation default is unknown, not upstream's off
+    no_eval = load_plan(write(tmp_path / "b", "llama2_13b.toml", _ADAM_MINI.replace("val_interval = 100\n", "")
+                              .replace("num_val_batch = 32\n", "")))[2]
+    assert no_eval.eval.enabled is None and not reported(no_eval, "PD702")
 
 
 def test_dropped_keys_softened_where_torchtitan_rejects_them_or_the_checkout_reads_them(tmp_path) -> None:
