@@ -52,6 +52,7 @@ class DetectorSet:
         self._pending: list[Annotation] = sorted(annotations, key=lambda a: a.step)
         self._by_shape: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, ...]] = {}
         self._pairs: dict[int, int] = {}
+        self._plans: dict[tuple, list[tuple[int, int, Any]]] = {}  # see `_plan_window`
         self._link()
 
     def _link(self) -> None:
@@ -79,6 +80,7 @@ class DetectorSet:
         self._followers = {leader: follower for leader, follower in self._pairs.items()
                            if not (windowed[leader] and windowed[follower])}
         self._led = set(self._followers.values())
+        self._plans = {}
 
     # -- what the set holds ----------------------------------------------------------
     @property
@@ -120,9 +122,12 @@ class DetectorSet:
     def feed(self, records: Iterable[StepRecord]) -> list[Alert]:
         """The alerts these records raise, in record order (then detector order)."""
         records = list(records)
+        cuts = self._cuts(records)
+        if not cuts:  # the usual window: no planned change in it
+            return self._feed_segment(records, 0, len(records)) if records else []
         alerts: list[Alert] = []
         start = 0
-        for cut in [*self._cuts(records), len(records)]:
+        for cut in [*cuts, len(records)]:
             if cut > start:
                 alerts.extend(self._feed_segment(records, start, cut))
             if cut < len(records):
@@ -134,6 +139,8 @@ class DetectorSet:
 
     def _cuts(self, records: Sequence[StepRecord]) -> list[int]:
         """Rows before which a planned change is announced."""
+        if not self._pending:  # none queued: only a record's own annotations cut
+            return [row for row, record in enumerate(records) if record.extra and record.extra.get("annotations")]
         cuts, cursor = [], 0
         for row, record in enumerate(records):
             due = cursor < len(self._pending) and self._pending[cursor].step <= record.step
@@ -148,32 +155,26 @@ class DetectorSet:
         them in one go: one call for the whole window where it has a window path
         (`update_rows`, see window.py), else its rows record by record (a pair, see
         `_link`, together); alerts are sorted back by (row, detector)."""
-        segment = records[start:end]
+        segment = records[start:end] if start or end != len(records) else records
         shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
         for row, record in enumerate(segment):
-            shape = (tuple(record.metrics), tuple(record.extra))
+            extra = record.extra
+            shape = (tuple(record.metrics), tuple(extra) if extra else ())
             rows = shapes.get(shape)
             if rows is None:
                 shapes[shape] = [row]
             else:
                 rows.append(row)
+        key = tuple(shapes)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plan_window(key)
         found: list[tuple[int, int, Alert]] = []
-        detectors, followers, led, windowed = list(self.detectors), self._followers, self._led, self._windowed
-        read: set[int] = set()
-        rows_of: dict[int, list[int]] = {}
-        for shape, rows in shapes.items():
-            for index in self._readers_of(shape):
-                read.add(index)
-                if not windowed[index]:
-                    rows_of.setdefault(index, []).extend(row + start for row in rows)
-        if len(shapes) > 1:
-            for rows in rows_of.values():
-                rows.sort()
+        detectors = self.detectors
         window = None
-        for index, detector in enumerate(detectors):
-            if index not in read and index not in followers:
-                continue
-            if windowed[index]:
+        for index, kind, reads in plan:
+            detector = detectors[index]
+            if kind == _WINDOW:
                 if window is None:
                     window = Window.of(segment, shapes)
                 out: list[tuple[int, Alert]] = []
@@ -190,13 +191,45 @@ class DetectorSet:
                 finally:  # the alerts raised before an exception are kept, as `_feed_rows` keeps them
                     if out:
                         found.extend((start + row, index, alert) for row, alert in out)
-            elif index in followers:
-                self._feed_pair(detectors, records, index, followers[index], rows_of, found)
-            elif index not in led:
-                self._call(detector, _feed_rows, detector, records, rows_of[index], index, found)
+            elif kind == _PAIR:
+                follower, leader_reads, follower_reads = reads
+                rows_of = {index: _rows(shapes, key, leader_reads, start),
+                           follower: _rows(shapes, key, follower_reads, start)}
+                self._feed_pair(detectors, records, index, follower, rows_of, found)
+            else:
+                self._call(detector, _feed_rows, detector, records, _rows(shapes, key, reads, start), index, found)
         if len(found) > 1:
             found.sort(key=lambda item: (item[0], item[1]))  # stable: a detector's alerts keep their order
         return [alert for *_, alert in found]
+
+    def _plan_window(self, key: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]) -> list[tuple[int, int, Any]]:
+        """Which detectors a window of these shapes (in the order the window first holds
+        them) goes to, and how, in detector order: (index, _WINDOW, None) for a window
+        path, (leader, _PAIR, (follower, the leader's shapes, the follower's shapes)) for
+        a pair fed record by record, (index, _ROWS, its shapes) for one fed its records
+        by itself (shapes as positions in `key`). Worked out once per combination of
+        shapes: a run's windows hold few (the plain steps', a layer sample's)."""
+        read_by: dict[int, list[int]] = {}
+        for position, shape in enumerate(key):
+            for index in self._readers_of(shape):
+                read_by.setdefault(index, []).append(position)
+        plan: list[tuple[int, int, Any]] = []
+        windowed, followers = self._windowed, self._followers
+        for index in range(len(self.detectors)):
+            if index not in read_by and index not in followers:
+                continue
+            if windowed[index]:
+                plan.append((index, _WINDOW, None))
+            elif index in followers:
+                follower = followers[index]
+                # a windowed follower takes its window itself (above), none of its rows here
+                theirs = () if windowed[follower] else tuple(read_by.get(follower, ()))
+                plan.append((index, _PAIR, (follower, tuple(read_by.get(index, ())), theirs)))
+            elif index not in self._led:
+                plan.append((index, _ROWS, tuple(read_by[index])))
+        if len(self._plans) < _SHAPE_CACHE_SIZE:
+            self._plans[key] = plan
+        return plan
 
     def _feed_pair(self, detectors: list[Detector], records: Sequence[StepRecord], leader: int, follower: int,
                    rows_of: dict[int, list[int]], found: list[tuple[int, int, Alert]]) -> None:
@@ -295,6 +328,8 @@ class DetectorSet:
 
 
 _WINDOWED: dict[type, bool] = {}
+# How `_feed_segment` hands a window to a detector (see `_plan_window`).
+_WINDOW, _PAIR, _ROWS = range(3)
 
 
 def _windowed(cls: type) -> bool:
@@ -303,6 +338,14 @@ def _windowed(cls: type) -> bool:
     if found is None:
         found = _WINDOWED[cls] = window_path(cls)
     return found
+
+
+def _rows(shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]],
+          key: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...], positions: tuple[int, ...], start: int) -> list[int]:
+    """The rows (in the records, ascending) of the window's shapes at `positions` of `key`."""
+    if len(positions) == 1:
+        return [row + start for row in shapes[key[positions[0]]]]
+    return sorted(row + start for position in positions for row in shapes[key[position]])
 
 
 def _feed_rows(detector: Detector, records: Sequence[StepRecord], rows: list[int], index: int,

@@ -301,6 +301,8 @@ class VanishingGradient(Detector):
     def _reset_state(self) -> None:
         self._runs: dict[str, int] = {}
         self._baseline = RollingBaseline(self.window, *self._BASELINE, with_mad=False)
+        # (module, its grad_norm and param_norm metric names) of a record's metrics, by their tuple of names
+        self._layer_names: dict[tuple[str, ...], list[tuple[str, str, str]]] = {}
 
     def update(self, record: StepRecord) -> list[Alert]:
         alerts = []
@@ -316,9 +318,19 @@ class VanishingGradient(Detector):
         """The per-layer tests of one record (its `grad_norm/<module>` over `param_norm/<module>`)."""
         alerts: list[Alert] = []
         ratios = {}
-        for module in _modules(record, "grad_norm"):
-            grad, param = record.finite(f"grad_norm/{module}"), record.finite(f"param_norm/{module}")
-            if grad is not None and param is not None and param > 0:
+        metrics = record.metrics
+        shape = tuple(metrics)
+        layers = self._layer_names.get(shape)
+        if layers is None:  # few shapes recur: the names worked out once per shape
+            layers = [(module, f"grad_norm/{module}", f"param_norm/{module}") for module in _modules(record, "grad_norm")]
+            if len(self._layer_names) < 1024:
+                self._layer_names[shape] = layers
+        for module, grad_name, param_name in layers:
+            grad, param = metrics.get(grad_name), metrics.get(param_name)  # `record.finite`, inline
+            if grad is None or param is None:
+                continue
+            grad, param = float(grad), float(param)
+            if math.isfinite(grad) and math.isfinite(param) and param > 0:
                 ratios[module] = grad / param
         for module in sorted(ratios):
             alerts += self._layer(record.step, module, ratios[module], ratios[module] < self.min_ratio)

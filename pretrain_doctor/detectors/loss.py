@@ -665,10 +665,12 @@ class LossPlateau(Detector):
             recent.extend(losses)
             return
         ordered = sorted(recent)
+        horizon, keep = self.horizon, 1 - self.min_improvement
+        count, best, best_at, warned, patience = self._count, self._best, self._best_at, self._warned, self.patience
         for row, loss in zip(rows, losses):
-            if self._count >= self.horizon:
-                return
-            self._count += 1
+            if count >= horizon:
+                break
+            count += 1
             oldest = recent[0] if len(recent) == recent.maxlen else None
             recent.append(loss)
             if loss == 0 or oldest == 0:  # ±0 compare equal but print apart: sort as median_of does
@@ -677,10 +679,20 @@ class LossPlateau(Detector):
                 if oldest is not None:
                     del ordered[bisect.bisect_left(ordered, oldest)]
                 bisect.insort(ordered, loss)
-            if len(recent) < smooth:
+            size = len(ordered)
+            if size < smooth:
                 continue
-            for alert in self._judge(steps[row], median_of_sorted(ordered)):
-                out.append((row, alert))
+            middle = size // 2  # median_of_sorted, inline
+            level = float(ordered[middle]) if size % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+            # `_judge` inline up to an alert
+            if best is None or level <= best * keep:
+                best, best_at, warned = level, count, False
+            elif not (warned or count - best_at < patience):
+                self._count, self._best, self._best_at, self._warned = count, best, best_at, warned
+                for alert in self._judge(steps[row], level):
+                    out.append((row, alert))
+                best, best_at, warned = self._best, self._best_at, self._warned
+        self._count, self._best, self._best_at, self._warned = count, best, best_at, warned
 
     def _scan(self, table: MetricTable, cache: dict) -> list[tuple[int, Alert]]:
         # Inert after `horizon` finite losses: stream only up to there.

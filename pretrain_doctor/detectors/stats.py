@@ -138,20 +138,40 @@ def median_and_mad(values: Iterable[float]) -> tuple[float, float]:
     middle = count // 2
     if count % 2:
         return median, float(_kth_deviation(ordered, median, split, middle))
-    return median, (_kth_deviation(ordered, median, split, middle - 1)
-                    + _kth_deviation(ordered, median, split, middle)) / 2
+    if median == 0:  # a zero deviation may be -0.0 (0.0 - -0.0 ...): which of equal ones is taken matters
+        return median, (_kth_deviation(ordered, median, split, middle - 1)
+                        + _kth_deviation(ordered, median, split, middle)) / 2
+    # the two middle deviations from one search: the next after the `middle`-th smallest is the
+    # smaller of the next one of each run (equal deviations of a non-zero median are equal bits)
+    k = middle - 1
+    low = _taken_below(ordered, median, split, k)
+    kth = _kth_deviation(ordered, median, split, k, low)
+    following = []
+    if low < split:
+        following.append(median - ordered[split - 1 - low])
+    if k + 1 - low < count - split:
+        following.append(ordered[split + k + 1 - low] - median)
+    return median, (kth + min(following)) / 2
 
 
-def _kth_deviation(ordered: list[float], median: float, split: int, k: int) -> float:
-    """The k-th smallest (from 0) of |v - median| over `ordered` (see median_and_mad)."""
+def _taken_below(ordered: list[float], median: float, split: int, k: int) -> int:
+    """How many of the k + 1 smallest of |v - median| come from below the median (see `_kth_deviation`)."""
     below, above = split, len(ordered) - split
     low, high = max(0, k + 1 - above), min(k + 1, below)
-    while low < high:  # how many of the k + 1 smallest come from below the median
+    while low < high:
         taken = (low + high) // 2
         if median - ordered[split - 1 - taken] < ordered[split + k - taken] - median:
             low = taken + 1
         else:
             high = taken
+    return low
+
+
+def _kth_deviation(ordered: list[float], median: float, split: int, k: int, low: Optional[int] = None) -> float:
+    """The k-th smallest (from 0) of |v - median| over `ordered` (see median_and_mad);
+    `low`: `_taken_below`'s answer, when known."""
+    if low is None:
+        low = _taken_below(ordered, median, split, k)
     candidates = []
     if low > 0:
         candidates.append(median - ordered[split - low])

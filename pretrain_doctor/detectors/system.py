@@ -194,6 +194,8 @@ class StaleMetric(Detector):
         self._watched: dict[str, bool] = {}
         # the watched names of a record's metrics, by its tuple of names (few shapes recur)
         self._watched_by_shape: dict[tuple[str, ...], list[str]] = {}
+        # `update_rows`' layout of a window, by the window's shapes (see `_layout`)
+        self._layouts: dict[tuple[tuple[str, ...], ...], tuple[list, list[str]]] = {}
 
     def _reset_state(self) -> None:
         self._last: dict[str, float] = {}
@@ -218,19 +220,13 @@ class StaleMetric(Detector):
     def update_rows(self, window: Window, out: list[tuple[int, Alert]]) -> None:
         """`update` over a whole window, metric by metric (each metric's runs are its own);
         the alerts sorted back into `update`'s order (row, then name)."""
-        watched = {shape: self._watched_in(dict.fromkeys(shape)) for shape in window.shapes}
-        counts: dict[str, int] = {}
-        for shape_names in watched.values():
-            for name in shape_names:
-                counts[name] = counts.get(name, 0) + 1
+        singles, columns = self._layout(tuple(window.shapes))
         last, runs, steps = self._last, self._runs, window.steps
         repeats, zero_repeats = self.repeats, self.zero_repeats
         found: list[tuple[int, str, Alert]] = []
-        columns = [name for name, count in counts.items() if count > 1 or len(watched) == 1]
         metrics = window.metrics
-        for shape, shape_names in watched.items():  # a metric of one shape only (a layer sample): its rows in turn
-            single = [name for name in shape_names if counts[name] == 1] if len(watched) > 1 else ()
-            for row in window.shapes[shape] if single else ():
+        for shape, single in singles:  # a metric of one shape only (a layer sample): its rows in turn
+            for row in window.shapes[shape]:
                 values = metrics[row]
                 for name in single:
                     value = float(values[name])
@@ -256,6 +252,30 @@ class StaleMetric(Detector):
         if found:
             found.sort(key=lambda item: (item[0], item[1]))
             out.extend((row, alert) for row, _, alert in found)
+
+    def _layout(self, shapes: tuple[tuple[str, ...], ...]) -> tuple[list, list[str]]:
+        """For a window holding these shapes (tuples of metric names): (each shape with
+        the watched metrics only it holds, when the window holds several shapes; the
+        watched metrics read as columns: those of several shapes, or all of a window of
+        one shape). Worked out once per combination of shapes."""
+        found = self._layouts.get(shapes)
+        if found is None:
+            watched = {shape: self._watched_in(dict.fromkeys(shape)) for shape in shapes}
+            counts: dict[str, int] = {}
+            for shape_names in watched.values():
+                for name in shape_names:
+                    counts[name] = counts.get(name, 0) + 1
+            columns = [name for name, count in counts.items() if count > 1 or len(watched) == 1]
+            singles = []
+            if len(watched) > 1:
+                for shape, shape_names in watched.items():
+                    single = [name for name in shape_names if counts[name] == 1]
+                    if single:
+                        singles.append((shape, single))
+            found = (singles, columns)
+            if len(self._layouts) < 1024:
+                self._layouts[shapes] = found
+        return found
 
     def _watched_in(self, metrics: dict[str, float]) -> list[str]:
         shape = tuple(metrics)

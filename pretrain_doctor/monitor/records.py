@@ -25,6 +25,52 @@ from ..detectors.base import StepRecord
 CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by (total_norm + 1e-6)
 GRAD_HISTORY = 200  # pre-clip norms kept for the skip rule's median
 MEDIAN_AFTER = 20   # ... which needs at least this many
+# Up to this many parameters (and layers), a layer sample's norms become its record's
+# metrics in Python floats: on vectors this short NumPy's cost per call (a dozen calls
+# per sample) is most of the work. The values are NumPy's, bit for bit (see `numpy_sum`).
+SMALL_VECTOR = 32
+_PAIRWISE_BLOCK = 128  # numpy's PW_BLOCKSIZE: below it, its pairwise sum is one flat pass
+
+
+def numpy_sum(values: list[float]) -> float:
+    """`float(np.sum(np.asarray(values, dtype=np.float64)))`, bit for bit, for at most 128
+    finite values: NumPy's order of additions (its pairwise summation: one pass of 8
+    partial sums, paired up, then the rest; under 8 values, in turn from -0.0) added to
+    the reduction's initial 0.0."""
+    n = len(values)
+    if n > _PAIRWISE_BLOCK:
+        raise ValueError(f"numpy_sum: {n} values, at most {_PAIRWISE_BLOCK}")
+    if n < 8:
+        total = -0.0
+        for value in values:
+            total += value
+        return 0.0 + total
+    r0, r1, r2, r3, r4, r5, r6, r7 = values[:8]
+    end = n - n % 8
+    for i in range(8, end, 8):
+        r0 += values[i]
+        r1 += values[i + 1]
+        r2 += values[i + 2]
+        r3 += values[i + 3]
+        r4 += values[i + 4]
+        r5 += values[i + 5]
+        r6 += values[i + 6]
+        r7 += values[i + 7]
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for value in values[end:]:
+        total += value
+    return 0.0 + total
+
+
+def _small_finite(values: Any, any_dtype: bool = True) -> Optional[list[float]]:
+    """`values` (a host vector: a list of floats or an array) as Python floats when it is
+    short (`SMALL_VECTOR`) and all finite; else None (the NumPy path). `any_dtype=False`:
+    also None for an array other than float64 (NumPy would square it in its own dtype)."""
+    if len(values) > SMALL_VECTOR or (not any_dtype and isinstance(values, np.ndarray)
+                                      and values.dtype != np.float64):
+        return None
+    floats = values.tolist() if isinstance(values, np.ndarray) else [float(v) for v in values]
+    return floats if math.isfinite(sum(floats)) or all(map(math.isfinite, floats)) else None
 
 
 class StepEntry:
@@ -110,6 +156,8 @@ class RecordBuilder:
         self.grad_history: deque[float] = deque(maxlen=GRAD_HISTORY)
         self._metric_names = {family: [f"{family}/{layer}" for layer in self.layers]
                               for family in ("grad_norm", "param_norm", "update_ratio")}
+        # the layer of each parameter, as Python ints, where the sums are taken in Python (see SMALL_VECTOR)
+        self._layer_of = self.layer_index.tolist() if len(self.layers) <= SMALL_VECTOR else None
 
     def rebuilt(self, names: Sequence[str], layers: Sequence[str], layer_index: Any,
                 seen: Sequence[bool]) -> "RecordBuilder":
@@ -228,6 +276,10 @@ class RecordBuilder:
         if "grad_seen" in values:
             self.ever_nonzero |= np.asarray(values["grad_seen"]) > 0
         norms = values.get("grad_norms")
+        small = None if norms is None or self._layer_of is None else _small_finite(norms)
+        if small is not None:
+            self._small_grad_metrics(entry, values, metrics, small)
+            return
         if norms is not None:
             norms = np.asarray(norms, dtype=np.float64)
             self.ever_nonzero |= norms > 0
@@ -258,7 +310,45 @@ class RecordBuilder:
             squares = np.bincount(self.layer_index, weights=np.square(norms), minlength=len(self.layers))
             metrics.update(zip(self._metric_names["grad_norm"], (np.sqrt(squares) * scale).tolist()))
 
+    def _small_grad_metrics(self, entry: StepEntry, values: dict[str, Any], metrics: dict[str, float],
+                            norms: list[float]) -> None:
+        """`_grad_metrics`' work after its checks, for a short vector of finite
+        per-parameter norms (`SMALL_VECTOR`), in Python floats: NumPy's values, bit for bit
+        (its squares are x * x, its bincount adds in parameter order from 0.0, its sum is
+        `numpy_sum`, its square roots and math.sqrt are both correctly rounded)."""
+        if not self._all_seen:  # once every parameter was seen, `ever_nonzero` is all True already
+            self.ever_nonzero |= np.asarray(norms) > 0
+        squares = [norm * norm for norm in norms]
+        scale = 1.0
+        if "clip_total_norm" in values:
+            scale = self._clip_metrics(float(values["clip_total_norm"]), entry.scalars["clip_max_norm"], metrics)
+            if entry.extra.get("_norms_before_clip"):  # as in `_grad_metrics`
+                measured = math.sqrt(numpy_sum(squares))
+                true = float(values["clip_total_norm"])
+                scale = true / measured if measured > 0 and math.isfinite(measured) and math.isfinite(true) else 1.0
+        else:
+            total = math.sqrt(numpy_sum(squares))
+            metrics["grad_norm"] = total
+            if math.isfinite(total):
+                self.grad_history.append(total)
+        if entry.extra.get("_layer_norms"):
+            sums = self._layer_sums(squares)
+            metrics.update(zip(self._metric_names["grad_norm"], [math.sqrt(total) * scale for total in sums]))
+
+    def _layer_sums(self, squares: list[float]) -> list[float]:
+        """np.bincount(layer_index, weights=squares, minlength=layers), as floats."""
+        sums = [0.0] * len(self.layers)
+        for layer, square in zip(self._layer_of, squares):
+            sums[layer] += square
+        return sums
+
     def _param_metrics(self, norms: np.ndarray, metrics: dict[str, float], extra: dict[str, Any]) -> None:
+        small = None if self._layer_of is None else _small_finite(norms, any_dtype=False)
+        if small is not None:  # as below, in Python floats (see `_small_grad_metrics`)
+            sums = self._layer_sums([norm * norm for norm in small])
+            metrics["param_norm"] = math.sqrt(numpy_sum(sums))
+            metrics.update(zip(self._metric_names["param_norm"], map(math.sqrt, sums)))
+            return
         finite = np.isfinite(norms)
         if not finite.all():
             extra["nonfinite_params"] = [self.names[i] for i in np.flatnonzero(~finite)]

@@ -102,3 +102,25 @@ def test_reads_any_tells_the_monitor_which_probes_someone_needs():
     assert DetectorSet(default_detectors(select="PDM401")).reads_any("attn_entropy")
     assert not DetectorSet(default_detectors(select="PDM401")).reads_any("update_ratio", "log_z")
     assert DetectorSet(default_detectors()).reads_any("update_ratio")
+
+
+def test_windows_of_recurring_shapes_reuse_their_plan_and_a_dropped_detector_leaves_it():
+    """`_feed_segment` works out once per combination of record shapes which detectors a
+    window goes to (`_plan_window`); windows of a monitor's usual shapes (plain steps, a
+    layer sample, an extra) in turn give the reference alerts, and a detector dropped by
+    `on_error` is no longer in any plan."""
+    plain = [StepRecord(i, {"lr": 1e-3, "loss": 2.0 - i * 1e-3, "grad_norm": 1.0 + (i % 3)}) for i in range(1, 301)]
+    for record in plain[9::10]:  # a layer sample every 10 steps
+        record.metrics.update({"grad_norm/h.0": 0.5, "param_norm/h.0": 2.0, "param_norm": 2.0})
+    plain[154].extra["nonfinite_grads"] = ["h.0.weight"]
+    plain[154].metrics["grad_norm"] = float("nan")
+    reference = DetectorSet(default_detectors(), windows=False)
+    expected = [a for start in range(0, 300, 10) for a in reference.feed(plain[start:start + 10])]
+    failures = []
+    windowed = DetectorSet([Broken(), *default_detectors()], on_error=lambda d, exc: failures.append(d.code))
+    found = [a for start in range(0, 300, 10) for a in windowed.feed(plain[start:start + 10])]
+    assert as_json([a for a in found if a.code != "PDM999"]) == as_json(expected)
+    assert any(a.code == "PDM102" for a in expected)
+    assert failures == ["PDM999"] and "PDM999" not in windowed.codes
+    assert 2 <= len(windowed._plans) <= 3  # (plain) + (plain, layer sample) + (plain, extra, layer sample)
+    assert all(index < len(windowed.detectors) for plan in windowed._plans.values() for index, *_ in plan)

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pretrain_doctor.monitor.records import CLIP_EPS, RecordBuilder, StepEntry, entry_of, poisoned
+from pretrain_doctor.monitor import records as records_module
+from pretrain_doctor.monitor.records import CLIP_EPS, RecordBuilder, StepEntry, entry_of, numpy_sum, poisoned
 from pretrain_doctor.monitor.transfer import to_host
 
 MONITOR = Path(__file__).resolve().parents[2] / "pretrain_doctor" / "monitor"
@@ -134,3 +135,44 @@ def test_the_host_side_seams_import_no_torch(module):
     assert not any(name.split(".")[0] == "torch" for name in absolute)
     siblings = [node.module for node in imports if isinstance(node, ast.ImportFrom) and node.level == 1]
     assert set(siblings) <= {"records", "schedule", "sinks", "guard", "actions"}
+
+
+def test_numpy_sum_adds_in_numpys_order():
+    rng = np.random.default_rng(5)
+    for n in [*range(0, 40), 64, 127, 128]:
+        for _ in range(60):
+            values = (rng.random(n) * 10.0 ** rng.integers(-8, 4, n)).astype(np.float32).astype(np.float64)
+            squares = np.square(values)
+            assert numpy_sum(squares.tolist()) == float(np.sum(squares))
+    assert math.copysign(1.0, numpy_sum([-0.0, -0.0])) == math.copysign(1.0, float(np.sum([-0.0, -0.0])))
+    with pytest.raises(ValueError):
+        numpy_sum([1.0] * 129)
+
+
+@pytest.mark.parametrize("clipped", [False, True])
+def test_a_small_models_layer_sample_is_numpys_record_bit_for_bit(monkeypatch, clipped):
+    """Up to SMALL_VECTOR parameters the layer sample's metrics are summed in Python
+    floats; the record must be the NumPy path's exactly (CPU lists and float64 arrays;
+    float32 parameter norms stay with NumPy, which squares them in float32)."""
+    names, layers, index = [f"p{i}" for i in range(7)], ["a", "b", "c"], [0, 0, 1, 2, 2, 2, 1]
+
+    def records(small: int) -> list:
+        monkeypatch.setattr(records_module, "SMALL_VECTOR", small)
+        builder = RecordBuilder(names, layers, index)
+        out = []
+        for step, kind in enumerate([list, np.asarray, lambda v: np.asarray(v, dtype=np.float32)] * 4):
+            local = np.random.default_rng(step)
+            grads = (local.random(7) * 10.0 ** local.integers(-6, 3, 7)).astype(np.float32).tolist()
+            params = (local.random(7) * 10.0).astype(np.float32).tolist()
+            entry = _entry(step)
+            entry.extra["_layer_norms"] = True
+            values = {"grad_norms": kind(grads), "param_norms": kind(params), "loss": 1.0}
+            if clipped:
+                entry.scalars["clip_max_norm"] = 0.5
+                values["clip_total_norm"] = 3.0
+                entry.extra["_norms_before_clip"] = step % 2 == 0
+            out += builder.build([entry], [values], 0.0, 0.0)
+        return [(r.metrics, r.extra) for r in out]
+
+    numpy_path, python_path = records(0), records(32)
+    assert repr(python_path) == repr(numpy_path)
