@@ -157,9 +157,11 @@ class DetectorSet:
         `_link`, together); alerts are sorted back by (row, detector)."""
         segment = records[start:end] if start or end != len(records) else records
         shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
+        metrics = []
         for row, record in enumerate(segment):
-            extra = record.extra
-            shape = (tuple(record.metrics), tuple(extra) if extra else ())
+            extra, values = record.extra, record.metrics
+            metrics.append(values)
+            shape = (tuple(values), tuple(extra) if extra else ())
             rows = shapes.get(shape)
             if rows is None:
                 shapes[shape] = [row]
@@ -176,7 +178,7 @@ class DetectorSet:
             detector = detectors[index]
             if kind == _WINDOW:
                 if window is None:
-                    window = Window.of(segment, shapes)
+                    window = Window.of(segment, shapes, metrics)
                 out: list[tuple[int, Alert]] = []
                 try:
                     if "update" in detector.__dict__:  # replaced on the instance: that one judges

@@ -198,6 +198,18 @@ class ExplodingGradient(Detector):
             return
         history, rising, active, steps = self._history, self._rising, self._active, window.steps
         records, total_growth, max_norm = self.growth_records, self.total_growth, self.max_norm
+        if max_norm is None and history:
+            lowest = min(min(history), min(grads))
+            if lowest > 0 and max(grads) < total_growth * lowest:
+                # no norm reaches `total_growth` x any earlier one it could be judged against (the
+                # usual window): the state only, the rises counted back from the last norm
+                last = k = len(grads) - 1
+                while k > 0 and grads[k] > grads[k - 1]:
+                    k -= 1
+                self._rising = rising + len(grads) if k == 0 and grads[0] > history[-1] else last - k
+                self._active = False
+                history.extend(grads)
+                return
         for row, grad in zip(rows, grads):
             rising = rising + 1 if history and grad > history[-1] else 0
             history.append(grad)
@@ -332,8 +344,12 @@ class VanishingGradient(Detector):
             grad, param = float(grad), float(param)
             if math.isfinite(grad) and math.isfinite(param) and param > 0:
                 ratios[module] = grad / param
+        runs, persist, min_ratio = self._runs, self.persist, self.min_ratio
         for module in sorted(ratios):
-            alerts += self._layer(record.step, module, ratios[module], ratios[module] < self.min_ratio)
+            ratio = ratios[module]
+            run = runs[module] = runs.get(module, 0) + 1 if ratio < min_ratio else 0  # `_layer`, inline
+            if run == persist:
+                alerts += self._layer_alert(record.step, module, ratio)
         if len(ratios) >= 2:
             first, last = next(iter(ratios)), list(ratios)[-1]
             if ratios[last] > 0:
@@ -430,6 +446,9 @@ class VanishingGradient(Detector):
     def _layer(self, step: int, module: str, ratio: float, low: bool) -> list[Alert]:
         if not self._count(module, low):
             return []
+        return self._layer_alert(step, module, ratio)
+
+    def _layer_alert(self, step: int, module: str, ratio: float) -> list[Alert]:
         return self._said(step, f"layer {module}: grad/weight ratio {ratio:.3g} < {self.min_ratio:g}",
                           module=module, ratio=ratio, min_ratio=self.min_ratio)
 

@@ -32,13 +32,16 @@ _STEP, _METRICS = attrgetter("step"), attrgetter("metrics")
 class Window:
     """The records of one window between planned changes, with their columns on demand."""
 
-    __slots__ = ("records", "metrics", "shapes", "_steps", "_values", "_finite", "_extra_rows", "_pushed")
+    __slots__ = ("records", "metrics", "shapes", "_steps", "_values", "_finite", "_extra_rows", "_pushed", "_every")
 
-    def __init__(self, records: Sequence[StepRecord], shapes: dict[tuple[str, ...], list[int]]) -> None:
-        """`shapes`: each tuple of metric names found in the window and the rows holding exactly it."""
+    def __init__(self, records: Sequence[StepRecord], shapes: dict[tuple[str, ...], list[int]],
+                 metrics: Optional[list[dict[str, float]]] = None) -> None:
+        """`shapes`: each tuple of metric names found in the window and the rows holding
+        exactly it; `metrics`: the records' metrics, when the caller has them at hand."""
         self.records = records
-        self.metrics = list(map(_METRICS, records))
+        self.metrics = list(map(_METRICS, records)) if metrics is None else metrics
         self.shapes = shapes
+        self._every: list[int] | None = None  # the rows of a metric every record holds (shared)
         self._steps: list[int] | None = None
         self._values: dict[str, Column] = {}
         self._finite: dict[str, Column] = {}
@@ -46,16 +49,32 @@ class Window:
         self._pushed: dict[tuple, tuple] = {}
 
     @classmethod
-    def of(cls, records: Sequence[StepRecord],
-           shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]]) -> "Window":
-        """From the rows of each (metric names, extra keys) of the records."""
+    def of(cls, records: Sequence[StepRecord], shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]],
+           metrics: Optional[list[dict[str, float]]] = None) -> "Window":
+        """From the rows (ascending) of each (metric names, extra keys: empty for an empty
+        `extra`) of the records."""
         if len(shapes) == 1:
-            ((names, _), rows), = shapes.items()
-            return cls(records, {names: rows})
+            ((names, extra), rows), = shapes.items()
+            window = cls(records, {names: rows}, metrics)
+            window._extra_rows = rows if extra else []
+            return window
         by_names: dict[tuple[str, ...], list[int]] = {}
-        for (names, _), rows in shapes.items():
-            by_names.setdefault(names, []).extend(rows)
-        return cls(records, {names: sorted(rows) for names, rows in by_names.items()})
+        merged = False
+        extra_rows: list[int] = []
+        for (names, extra), rows in shapes.items():
+            held = by_names.get(names)
+            if held is None:
+                by_names[names] = rows
+            else:  # the same metrics with other extra keys
+                by_names[names] = held + rows
+                merged = True
+            if extra:
+                extra_rows += rows
+        if merged:
+            by_names = {names: sorted(rows) for names, rows in by_names.items()}
+        window = cls(records, by_names, metrics)
+        window._extra_rows = sorted(extra_rows) if len(extra_rows) > 1 else extra_rows
+        return window
 
     def __len__(self) -> int:
         return len(self.records)
@@ -89,7 +108,10 @@ class Window:
             metrics, get = self.metrics, itemgetter(name)
             holding = [rows for names, rows in self.shapes.items() if name in names]
             if len(holding) == len(self.shapes):  # every record (the usual metric)
-                found = (list(range(len(metrics))), list(map(float, map(get, metrics))))
+                every = self._every
+                if every is None:
+                    every = self._every = list(range(len(metrics)))
+                found = (every, list(map(float, map(get, metrics))))
             else:
                 rows = holding[0] if len(holding) == 1 else sorted(row for rows in holding for row in rows)
                 found = (rows, [float(metrics[row][name]) for row in rows])
@@ -131,9 +153,19 @@ class Window:
         """Rows holding some metric named `prefix...` (per shape, not per record)."""
         rows: list[int] = []
         for names, shape_rows in self.shapes.items():
-            if any(name.startswith(prefix) for name in names):
+            holds = _PREFIXED.get((prefix, names))
+            if holds is None:  # a run's windows hold few shapes: each asked once
+                holds = any(name.startswith(prefix) for name in names)
+                if len(_PREFIXED) < _PREFIXED_SIZE:
+                    _PREFIXED[prefix, names] = holds
+            if holds:
                 rows += shape_rows
         return sorted(rows) if len(rows) > 1 else rows
+
+
+# (prefix, a shape's metric names) -> does one of the names start with the prefix (`Window.rows_with`)
+_PREFIXED: dict[tuple[str, tuple[str, ...]], bool] = {}
+_PREFIXED_SIZE = 4096
 
 
 def feed_records(detector: Any, window: Window, out: list[tuple[int, Alert]]) -> None:

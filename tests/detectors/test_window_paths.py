@@ -254,3 +254,24 @@ def test_push_pieces_judges_as_push_one_by_one():
                 one.push(value)
             assert list(zip(*many.push_all(values))) == expected if values else many.push_all(values) == ([], [])
             assert many.to_state() == one.to_state()
+
+
+@pytest.mark.parametrize("start", [1.0, 0.3])
+def test_exploding_grad_skips_quiet_windows_and_still_sees_the_growth(start):
+    """PDM302's window path settles a window in which no norm reaches `total_growth` x the
+    smallest it could be judged against without judging each norm (the rises counted back
+    from the last); a geometric growth across windows is still the reference's alert."""
+    grads = [start * (1 + 0.1 * ((i * 7) % 5)) for i in range(60)]  # calm, with runs of rises
+    grads += [grads[-1] * 1.01 ** k for k in range(1, 11)]  # a calm window rising all along
+    grads += [grads[-1] * 2.2 ** k for k in range(1, 9)] + [1.0] * 12
+    run = [StepRecord(i, {"grad_norm": g}) for i, g in enumerate(grads, 1)]
+    options = {"PDM302": {}}
+    reference, windowed = make(options, windows=False), make(options, windows=True)
+    expected, found = [], []
+    for at in range(0, len(run), 10):  # the state after every window, as in `compare`
+        expected += [a for record in run[at:at + 10] for a in reference.feed([record])]
+        found += windowed.feed(run[at:at + 10])
+        assert states(windowed) == states(reference)
+    assert [a.code for a in expected] == ["PDM302"]
+    assert as_text([a.as_dict() for a in found]) == as_text([a.as_dict() for a in expected])
+    assert states(windowed) == states(reference)
