@@ -90,8 +90,8 @@ class LrJump(Detector):
         if (lrs and self.factor > 1 and len(points) == 2 and points[0][1] == points[1][1]
                 and lrs.count(points[1][1]) == len(lrs)):
             # a constant lr on a flat line: every prediction is that lr, every ratio 1
-            last = [float(steps[row]) for row in rows[-2:]]
-            self._points = [*points[len(last):], *([step, lrs[0]] for step in last)]
+            lr, latest = lrs[0], [float(steps[rows[-1]]), lrs[0]]
+            self._points = [[float(steps[rows[-2]]), lr], latest] if len(rows) > 1 else [points[1], latest]
             return
         low, high = 1 / self.factor, self.factor
         for row, lr in zip(rows, lrs):

@@ -94,12 +94,18 @@ class Window:
 
     def has_extra(self, keys: Sequence[str]) -> bool:
         """Does some record's `extra` hold one of these keys?"""
+        rows = self.extra_rows
+        if not rows:  # the usual window: no record says anything more
+            return False
         records = self.records
-        return any(key in records[row].extra for row in self.extra_rows for key in keys)
+        return any(key in records[row].extra for row in rows for key in keys)
 
     def holds(self, name: str) -> bool:
         """Does some record hold metric `name`?"""
-        return any(name in names for names in self.shapes)
+        for names in self.shapes:  # a loop, not any(...): asked of every window, of few shapes
+            if name in names:
+                return True
+        return False
 
     def values(self, name: str) -> Column:
         """(rows, values as floats) of the records holding metric `name`."""
