@@ -74,11 +74,12 @@ class DetectorSet:
         """Which detectors take whole windows (`update_rows`), and which pairs are fed
         record by record: a pair with a window path each (the built-in one) takes a window
         each, in turn, the follower reusing the leader's judgement of the window (see
-        LossDivergence)."""
+        LossDivergence). A leader with a window path takes its window first; a follower
+        without one then takes its records by itself (it shares what it still can, see
+        LossDivergence._shared)."""
         windowed = [self.windows and _windowed(type(d)) for d in self.detectors]
         self._windowed = windowed
-        self._followers = {leader: follower for leader, follower in self._pairs.items()
-                           if not (windowed[leader] and windowed[follower])}
+        self._followers = {leader: follower for leader, follower in self._pairs.items() if not windowed[leader]}
         self._led = set(self._followers.values())
         self._plans = {}
 

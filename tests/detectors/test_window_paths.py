@@ -275,3 +275,33 @@ def test_exploding_grad_skips_quiet_windows_and_still_sees_the_growth(start):
     assert [a.code for a in expected] == ["PDM302"]
     assert as_text([a.as_dict() for a in found]) == as_text([a.as_dict() for a in expected])
     assert states(windowed) == states(reference)
+
+
+def test_a_follower_overriding_update_beside_a_windowed_leader_takes_its_records():
+    """A PDM202 subclass that overrides `update` (no window path) paired with the built-in
+    PDM201 (a window path) was fed no record at all; it now takes them one by one after
+    the leader's window, with the reference's alerts and state."""
+    seen = []
+
+    class Counting(LossDivergence):
+        __doc__ = LossDivergence.__doc__
+
+        def update(self, record):
+            seen.append(record.step)
+            return super().update(record)
+
+    run = eventful_run(seed=2)
+    baseline = {"window": 8, "refresh": 2}
+
+    def detectors() -> list:
+        return [LossSpike(**baseline), Counting(threshold=4.0, **baseline)]
+
+    reference = DetectorSet(detectors(), PLANNED, windows=False)
+    windowed = DetectorSet(detectors(), PLANNED)
+    expected = [a for record in run for a in reference.feed([record])]
+    seen.clear()
+    found = [a for start in range(0, len(run), 10) for a in windowed.feed(run[start:start + 10])]
+    assert len(seen) == sum(1 for r in run if "loss" in r.metrics)
+    assert any(a.code == "PDM202" for a in expected)
+    assert as_text([a.as_dict() for a in found]) == as_text([a.as_dict() for a in expected])
+    assert states(windowed) == states(reference)
