@@ -35,7 +35,7 @@ from ..plan.reading import premise_areas
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number
 from .megatron import NOT_TRAINING, TRAINING
 from .program import ProgramArguments, argparse_arguments, find_program_source
-from .shared import load_companion, merge_deepspeed_reference, optimizer_family
+from .shared import assume, load_companion, merge_deepspeed_reference, optimizer_family
 
 # Flags that spell a training setting the way an own argparse does: TrainingArguments holds each under
 # another name, so an HfArgumentParser program does not define them beside it.
@@ -100,12 +100,12 @@ class ProgramDialect(Dialect):
         flags = _flags(doc)
         if not flags:
             return 0
-        found = program_arguments(program, doc)
+        source, found = _program_source(program, doc)
         if found is not None:
             declared = set(found.defaults) | {found.resolve("--" + k) or k for k in flags}
             return 70 if declared & _MAPPED else 0  # nothing maps: refused as "its own arguments"
-        if _source_declares_nothing(program, doc):
-            return 0
+        if source is not None:
+            return 0  # the source at hand parses with HfArgumentParser, declares no argument, or does not parse
         return 45 + len(flags) if set(flags) & _OWN_SPELLINGS and set(flags) & _MAPPED else 0
 
     def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
@@ -114,7 +114,7 @@ class ProgramDialect(Dialect):
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         doc = docs[0]
         program = launched_program(doc)
-        parsed = program_arguments(program, doc)
+        _, parsed = _program_source(program, doc)
         flags, written = _flags(doc), _spellings(doc)
         if parsed is not None:  # `--model` is argparse's abbreviation of `--model_path`
             flags = {parsed.resolve("--" + k) or k: v for k, v in flags.items()}
@@ -166,19 +166,11 @@ def _spellings(doc: Document) -> dict[str, str]:
             if isinstance(flag, str) and flag.startswith("--") and len(flag) > 2}
 
 
-def program_arguments(program: str, doc: Document) -> Optional[ProgramArguments]:
-    """The program's argparse declarations, when its source is at hand; None when it is not, or when it is
-    an HfArgumentParser program (or declares nothing)."""
+def _program_source(program: str, doc: Document) -> tuple[Optional[Path], Optional[ProgramArguments]]:
+    """The program's source at hand (None: not at hand) and its argparse declarations (None: it parses with
+    HfArgumentParser, declares no argument, or does not parse)."""
     path = find_program_source(program, doc)
-    if path is None:
-        return None
-    return argparse_arguments(path)
-
-
-def _source_declares_nothing(program: str, doc: Document) -> bool:
-    """The source at hand parses with HfArgumentParser, declares no argument, or does not parse."""
-    path = find_program_source(program, doc)
-    return path is not None and argparse_arguments(path) is None
+    return path, (argparse_arguments(path) if path is not None else None)
 
 
 class _ArgsView:
@@ -376,8 +368,8 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
     if not b.has("mode.kind"):
         b.set("mode.kind", "full_finetune", Source(file=view.doc.path, note="assumed from the model path: the launched "
                                                    f"program `{program}` may freeze part of the model in its own code"))
-        b.set("program.assumed", {**(b.get("program.assumed") or {}), "mode.kind": "every weight trains"},
-              b.source(view.doc, ("program",), note="fields the launched program may decide in its own code"))
+        assume(b, view.doc, "mode.kind", "every weight trains", ("program",),
+               "fields the launched program may decide in its own code")
     if isinstance(path, str) and path:
         b.set("mode.init_from", path, view.source(b, model))
     else:  # a placeholder (`<your_model_path>`) or a launch-time value: a model is loaded, which one is unknown

@@ -181,8 +181,11 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
     for module in modules:
         if module.tree is None:
             continue
-        lora_names = _lora_config_names(module.tree)
-        for node, guarded in _calls(module.tree):
+        nodes = list(_guarded_nodes(module.tree))  # one guarded walk per module, read three ways below
+        lora_names = _lora_config_names(nodes)
+        for node, guarded in nodes:
+            if not isinstance(node, ast.Call):
+                continue
             name = _call_name(node)
             evidence = Evidence(f"`{name}(...)`", str(module.path), node.lineno)
             fresh = fresh or name == "from_config"
@@ -202,7 +205,7 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
                 found.setdefault("weights", evidence)
             if name == "requires_grad_" and node.args and _is_false(node.args[0]):
                 found.setdefault("freezes", evidence)
-        freeze = _freezing_assignment(module)
+        freeze = _freezing_assignment(module, nodes)
         if freeze is not None:
             found.setdefault("freezes", freeze)
     adapters = found.get("adapters") if "conditional_adapters" not in found else None
@@ -247,10 +250,6 @@ def _walk_guarded(tree: ast.AST, guarded_functions: frozenset):
             stack.append((child, inner))
 
 
-def _calls(tree: ast.Module):
-    return ((node, guarded) for node, guarded in _guarded_nodes(tree) if isinstance(node, ast.Call))
-
-
 def _harmless(test: ast.AST) -> bool:
     if isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__":
         return True
@@ -270,9 +269,10 @@ def _loads_weights(node: ast.Call) -> bool:
     return False
 
 
-def _freezing_assignment(module: ProgramSource) -> Optional[Evidence]:
-    """`param.requires_grad = False` outside any condition (a loop over the parameters is no condition)."""
-    for node, guarded in _guarded_nodes(module.tree):
+def _freezing_assignment(module: ProgramSource, nodes: list[tuple[ast.AST, bool]]) -> Optional[Evidence]:
+    """`param.requires_grad = False` outside any condition (a loop over the parameters is no condition);
+    `nodes`: the module's `_guarded_nodes`."""
+    for node, guarded in nodes:
         if (isinstance(node, ast.Assign) and not guarded and _is_false(node.value)
                 and any(isinstance(t, ast.Attribute) and t.attr == "requires_grad" for t in node.targets)):
             return Evidence("`requires_grad = False`", str(module.path), node.lineno)
@@ -292,9 +292,10 @@ def _is_false(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and node.value is False
 
 
-def _lora_config_names(tree: ast.Module) -> set[str]:
-    """Names assigned a LoraConfig(...) outside any condition (`peft_config = LoraConfig(r=16, ...)`)."""
-    return {target.id for node, guarded in _guarded_nodes(tree)
+def _lora_config_names(nodes: list[tuple[ast.AST, bool]]) -> set[str]:
+    """Names assigned a LoraConfig(...) outside any condition (`peft_config = LoraConfig(r=16, ...)`);
+    `nodes`: the module's `_guarded_nodes`."""
+    return {target.id for node, guarded in nodes
             if isinstance(node, ast.Assign) and not guarded and isinstance(node.value, ast.Call)
             and _call_name(node.value) == "LoraConfig" for target in node.targets if isinstance(target, ast.Name)}
 

@@ -318,7 +318,7 @@ def _offloads(ds_data: dict) -> bool:
 def assume(b: PlanBuilder, doc: Document, field: str, what: str, key: KeyPath, why: str) -> None:
     """`field` is only assumed (`what`): a launched program's own code, or a fork's own key (`key`), may decide
     it; rules whose premises include it say less (plan/reading.py `soften`)."""
-    b.set("program.assumed", {**(b.get("program.assumed") or {}), field: what}, b.source(doc, key, note=why))
+    b.assume(field, what, b.source(doc, key, note=why))
 
 
 def declare_precision(b: PlanBuilder, component: str, value: str, source: Source | None) -> None:

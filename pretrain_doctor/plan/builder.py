@@ -12,7 +12,6 @@ from ..errors import ConfigError
 from .model import ConfigNote, Source, TrainingPlan
 
 _MISSING = object()
-# A template's `MODEL_PATH=<your_model_path>` (the shell reader keeps it whole): no launch sets it yet.
 # Words that, in a fork's own key switched on, name what trains: the base may be frozen (EAGLE's and Medusa's
 # draft heads, a distilled student's teacher, adapters of the fork's own).
 _MODE_WORDS = frozenset({"eagle", "medusa", "draft", "speculative", "freeze", "frozen", "distill", "distillation",
@@ -25,6 +24,8 @@ def _switched_on(value: Any) -> bool:
         return value.strip().lower() not in ("", "false", "no", "off", "0", "none", "null")
     return bool(value) and not isinstance(value, (dict, list))
 
+
+# A template's `MODEL_PATH=<your_model_path>` (the shell reader keeps it whole): no launch sets it yet.
 _PLACEHOLDER = re.compile(r"the launch-time value of (<[A-Za-z][^<>]*>)")
 
 
@@ -66,6 +67,11 @@ class PlanBuilder:
         if source is not None:
             self.sources[field] = source
         self.unknowns.pop(field, None)
+
+    def assume(self, field: str, what: str, source: Source | None) -> None:
+        """`field` is only assumed (`what`): a launched program's own code, or a fork's own key, may decide it
+        (`program.assumed`); rules whose premises include it say less (plan/reading.py `soften`)."""
+        self.set("program.assumed", {**self.values.get("program.assumed", {}), field: what}, source)
 
     def take(self, field: str, doc: Document, path: KeyPath | str, convert: Any = None) -> Any:
         """Copy `doc[path]` into `field` if present (and not null). Returns the value or None."""
@@ -158,10 +164,9 @@ class PlanBuilder:
                 "program.assumed", {}):
             return
         keys = ", ".join(f"`{key}`" for key in dict.fromkeys(self.mode_keys))
-        assumed = {**self.values.get("program.assumed", {}), "mode.kind": "every weight trains"}
-        self.values["program.assumed"] = assumed
         where = self.documents[0].path if self.documents else ""
-        self.sources["program.assumed"] = Source(file=where, note=f"the fork's own {keys} may train only part of the model")
+        self.assume("mode.kind", "every weight trains",
+                    Source(file=where, note=f"the fork's own {keys} may train only part of the model"))
         source = self.sources.get("mode.kind")
         note = f"assumed: the fork's own {keys} may train only part of the model"
         self.sources["mode.kind"] = source.model_copy(update={"note": f"{source.note}; {note}" if source.note else note}) \
