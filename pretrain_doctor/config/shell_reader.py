@@ -520,8 +520,8 @@ class _Shell:
         self.commands: list[Command] = []
         self.steps = 0
         self.launched_bare = False  # read as launched with no arguments: option loops never run
-        self.quoted_comments: dict[int, str] = {}
-        self.written: list[dict[str, Any]] = []  # JSON files the script writes with `cat <<EOT > file.json`  # line -> variable: `--x 1 \   # note` inside a quoted value
+        self.quoted_comments: dict[int, str] = {}  # line -> variable: `--x 1 \\   # note` inside a quoted value
+        self.written: list[dict[str, Any]] = []  # JSON files the script writes with `cat <<EOT > file.json`
 
     # statements
     def run(self, body: list, uncertain: bool = False) -> None:

@@ -48,7 +48,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..config.document import Document
@@ -57,7 +56,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, judged_version, lenient_int, lenient_number, typo_notes
 from .megatron_flags import KNOWN_FLAGS, SWITCHES
-from .shared import SMOKE_TEST_STEPS, load_companion, merge_deepspeed_reference, optimizer_family
+from .shared import SMOKE_TEST_STEPS, merge_deepspeed_reference, optimizer_family
 from .versions import ChangeTable
 
 DEFAULT = "Megatron-LM arguments.py default"
@@ -217,9 +216,9 @@ class MegatronDialect(Dialect):
             self._checkpoint_eval_data(b, flags, context)
             self._exclusive(b, flags)
             if flags.present("--deepspeed") or flags.present("--deepspeed_config"):
-                written = _written_deepspeed_config(doc)
-                merge_deepspeed_reference(b, written or doc, context, key="--deepspeed_config")
-                self._deepspeed_loss_scale(b, flags, context, written)
+                merged = merge_deepspeed_reference(b, _written_deepspeed_config(doc) or doc, context,
+                                                   key="--deepspeed_config")
+                self._deepspeed_loss_scale(b, flags, merged)
             if _judges_flags(doc):
                 table = self.table()
                 typo_notes(b, doc, KNOWN_FLAGS | table.KEYS[""], keys=[k for k in doc.data if isinstance(k, str)
@@ -457,17 +456,13 @@ class MegatronDialect(Dialect):
             f.take(b, "precision.min_loss_scale", "--min-loss-scale", lenient_number, 1.0)
 
     @staticmethod
-    def _deepspeed_loss_scale(b: PlanBuilder, f: _Flags, context: BuildContext, written: Optional[Document]) -> None:
-        """Under --deepspeed an fp16 run's loss scale is the JSON's `fp16` block (`loss_scale: 0` = dynamic)."""
+    def _deepspeed_loss_scale(b: PlanBuilder, f: _Flags, merged: Optional[tuple[Document, tuple[str, ...]]]) -> None:
+        """Under --deepspeed an fp16 run's loss scale is the JSON's `fp16` block (`loss_scale: 0` = dynamic);
+        `merged`: where merge_deepspeed_reference read the JSON."""
         if not (f.switch("--deepspeed") and b.get("precision.fp16_enabled")):
             return
-        path = b.get("parallel.deepspeed_config")
-        loaded = load_companion(Path(path), context) if path and written is None else None
-        prefix: tuple[str, ...] = ()
-        if written is not None:
-            loaded, prefix = written, ("--deepspeed_config",)
-        config = loaded.get(prefix) if loaded is not None and prefix else loaded.data if loaded is not None else None
-        block = config.get("fp16") if isinstance(config, dict) else None
+        loaded, prefix = merged if merged is not None else (None, ())
+        block = loaded.get(prefix + ("fp16",)) if loaded is not None else None
         if not isinstance(block, dict):
             b.unknown("precision.loss_scale", "the DeepSpeed JSON's fp16.loss_scale (under --deepspeed, "
                       "--loss-scale is not used; the JSON is not at hand)")

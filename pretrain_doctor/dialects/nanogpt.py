@@ -23,7 +23,8 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from ..plan.reading import AREAS, key_words
-from .shared import optimizer_family
+from .program import read_program
+from .shared import names_optimizer, optimizer_family
 
 DEFAULT = "nanoGPT train.py default"
 # train.py's globals (karpathy/nanoGPT), the ones an override file may set.
@@ -54,14 +55,6 @@ _NAMED_ONLY_IF_OPTIMIZER = frozenset({"algorithm"})
 _GPT2_BPE_DATASETS = ("openwebtext", "shakespeare")
 # GPT-2 checkpoints train.py can start from (model.py GPT.from_pretrained).
 _GPT2 = {"gpt2": (12, 768, 12), "gpt2-medium": (24, 1024, 16), "gpt2-large": (36, 1280, 20), "gpt2-xl": (48, 1600, 25)}
-
-
-def _names_optimizer(value: object) -> bool:
-    """A value that is an optimizer's name (`adam_mini`, `adamw`, `muon`), not some other algorithm's."""
-    from .shared import _FAMILIES
-
-    compact = str(value).lower().replace("_", "").replace("-", "")
-    return any(marker in compact for marker, _ in _FAMILIES)
 
 
 class _Defaults(NamedTuple):
@@ -105,12 +98,10 @@ def _config_py_defaults(doc: Document) -> Optional[_Defaults]:
     with `ast`; None without such a file."""
     config = Path(doc.path)
     for candidate in (config.parent / "config.py", config.parent.parent / "config.py"):
-        try:
-            if not candidate.is_file() or candidate.stat().st_size > 1_000_000:
-                continue
-            tree = ast.parse(candidate.read_text(encoding="utf-8", errors="replace"))
-        except (OSError, SyntaxError, ValueError):
+        source = read_program(candidate) if candidate.is_file() else None
+        if source is None or source.tree is None:
             continue
+        tree = source.tree
         values, fork_only = dict(TRAIN_PY_DEFAULTS), {}
         for node in ast.walk(tree):
             if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None):
@@ -348,7 +339,7 @@ class NanogptDialect(Dialect):
         b.set("optimizer.family", "adamw")
         for name in _OPTIMIZER_GLOBALS:
             chosen = doc.get(name, d.fork_only.get(name))
-            if name in _NAMED_ONLY_IF_OPTIMIZER and not _names_optimizer(chosen):
+            if name in _NAMED_ONLY_IF_OPTIMIZER and not names_optimizer(chosen):
                 continue
             if isinstance(chosen, str) and chosen.strip():
                 # a fork that chooses its optimizer (MARS's moonlight/mars/adamw): the AdamW bands judge only AdamW

@@ -35,7 +35,7 @@ from ..plan.reading import premise_areas
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number
 from .megatron import NOT_TRAINING, TRAINING
 from .program import ProgramArguments, argparse_arguments, find_program_source
-from .shared import assume, load_companion, merge_deepspeed_reference, optimizer_family
+from .shared import assume, merge_deepspeed_reference, optimizer_family
 
 # Flags that spell a training setting the way an own argparse does: TrainingArguments holds each under
 # another name, so an HfArgumentParser program does not define them beside it.
@@ -387,11 +387,10 @@ def _merge_deepspeed(b: PlanBuilder, view: _ArgsView, name: str, context: BuildC
     reference = view.flags[name]
     position = view.doc.positions.get((view.written.get(name, "--" + name),))
     shim = dataclasses.replace(view.doc, data={name: reference}, positions={(name,): position} if position else {})
-    merge_deepspeed_reference(b, shim, context, key=name)
-    path = b.get("parallel.deepspeed_config")  # where the merge found it (beside the script, by name)
-    loaded = load_companion(Path(path), context) if path else None
-    if loaded is None or not isinstance(loaded.data, dict):
+    merged = merge_deepspeed_reference(b, shim, context, key=name)
+    if merged is None:
         return
+    loaded = merged[0]  # the JSON's own document: the script names a file
     DeepspeedDialect._optimizer(b, loaded)
     DeepspeedDialect._schedule(b, loaded)
     DeepspeedDialect._batch(b, loaded, context)

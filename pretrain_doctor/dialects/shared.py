@@ -45,6 +45,13 @@ def optimizer_family(name: Any) -> Optional[str]:
     return compact
 
 
+def names_optimizer(value: Any) -> bool:
+    """Whether `value` names an optimizer of a known family (`adam_mini`, `AdamW`, `muon`), not some other
+    algorithm (a fork's `algorithm = 'dpo'`)."""
+    compact = str(value).lower().replace("_", "").replace("-", "")
+    return any(marker in compact for marker, _ in _FAMILIES)
+
+
 # --- OmegaConf interpolation -------------------------------------------------------
 _WHOLE = re.compile(r"^\$\{([A-Za-z_][\w.\-]*)\}$")
 _EMBEDDED = re.compile(r"\$\{([A-Za-z_][\w.\-]*)\}")
@@ -183,8 +190,10 @@ def load_companion(path: Path, context: BuildContext) -> Optional[Document]:
 
 
 # --- DeepSpeed JSON referenced by an HF-style (hf, axolotl) config --------------------
-def merge_deepspeed_reference(b: PlanBuilder, doc: Document, context: BuildContext, key: str = "deepspeed") -> None:
-    """Merge the facts of the DeepSpeed JSON that `doc[key]` names.
+def merge_deepspeed_reference(b: PlanBuilder, doc: Document, context: BuildContext,
+                              key: str = "deepspeed") -> Optional[tuple[Document, KeyPath]]:
+    """Merge the facts of the DeepSpeed JSON that `doc[key]` names; return where it was read (the document
+    and the key path of the JSON in it: `()` for a file of its own, `(key,)` inline), None if it was not.
 
     With DeepSpeed, the HF Trainer hands clipping to DeepSpeed: if the JSON has no
     `gradient_clipping`, `max_grad_norm` silently does nothing (axolotl#1381), which is
@@ -197,19 +206,19 @@ def merge_deepspeed_reference(b: PlanBuilder, doc: Document, context: BuildConte
         prefix: KeyPath = (key,)
     else:
         if not isinstance(reference, str):
-            return
+            return None
         path = find_referenced_file(reference, doc)
         if path is None:
             path = _same_name_beside(reference, doc)
             if path is None:
                 b.note("other", f"DeepSpeed config `{reference}` not found beside the config or in the working "
                        "directory; its settings are not checked", b.source(doc, (key,)), code="deepspeed-not-found")
-                return
+                return None
             b.note("other", f"DeepSpeed config `{reference}` not found where it points; read `{path.name}` "
                    "beside the config instead", b.source(doc, (key,)), code="deepspeed-by-name")
         loaded = load_companion(path, context)
         if loaded is None or not isinstance(loaded.data, dict):
-            return
+            return None
         ds_doc, ds_data, prefix = loaded, loaded.data, ()
         b.documents.append(loaded)
         b.set("parallel.deepspeed_config", str(path), b.source(doc, (key,)))
@@ -224,6 +233,7 @@ def merge_deepspeed_reference(b: PlanBuilder, doc: Document, context: BuildConte
         # PD206 reads this: the JSON owns clipping and DeepSpeed's default is no clipping.
         b.set("clipping.ignored_by", "deepspeed", b.source(ds_doc, prefix, note="no gradient_clipping"))
     _declare_deepspeed_precision(b, ds_doc, ds_data, prefix)
+    return ds_doc, prefix
 
 
 # DeepSpeed's schedulers (deepspeed/runtime/lr_schedules.py) as the plan names schedules.

@@ -322,8 +322,10 @@ def _dropped_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> N
     if source is not None and all(f"{key.rsplit('.', 1)[1]}:" in source[1] for key in keys):
         return  # the checkout's own JobConfig reads them: a fork's keys
     judged = versions.get("torchtitan")
-    rejects = source is not None and "Invalid field names" in source[1] if source is not None else (
-        judged is not None and _release(judged.version) >= REJECTS_UNKNOWN_SINCE)
+    if source is not None:
+        rejects = "Invalid field names" in source[1]
+    else:
+        rejects = judged is not None and judged.at_least(REJECTS_UNKNOWN_SINCE)
     shown = ", ".join(f"`{key}`" for key in keys[:10]) + (", …" if len(keys) > 10 else "")
     if source is None:
         shown += " (no release read here has them)"
@@ -412,14 +414,6 @@ def _checkout_config_source(doc: Document) -> Optional[tuple[str, str]]:
             except OSError:
                 continue
     return None
-
-
-def _release(version: str) -> tuple[int, ...]:
-    numbers = []
-    for part in version.split(".")[:3]:
-        digits = "".join(ch for ch in part if ch.isdigit())
-        numbers.append(int(digits) if digits else 0)
-    return tuple(numbers)
 
 
 def _line(doc: Document, path: tuple) -> Any:

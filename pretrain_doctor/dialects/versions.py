@@ -88,6 +88,10 @@ class TrainerVersion:
     def key(self) -> tuple[int, ...]:
         return parse_version(self.version)
 
+    def at_least(self, release: tuple[int, ...]) -> bool:
+        """This version is `release` or later (see `_at_least`)."""
+        return _at_least(self.key, release)
+
     def describe(self) -> str:
         where = {"installed": "installed here", "settings": "from trainer-versions"}.get(self.origin, f"from {self.origin}")
         return f"{self.trainer} {self.version} ({where})"
