@@ -23,14 +23,12 @@ import bisect
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 from .base import Alert, Annotation, Detector, MetricTable, StepRecord, reads_record
-from .window import Window, feed_records, window_path
+from .window import SHAPE_CACHE_SIZE, Window, feed_records, window_path
 
 # Called with the detector and the exception when a detector fails; the detector is then
 # dropped from the set (the live monitor must not crash the loop over a detector bug).
 # Without it, the exception propagates.
 OnDetectorError = Callable[[Detector, Exception], None]
-# Distinct record shapes remembered for the "who reads this record" question.
-_SHAPE_CACHE_SIZE = 1024
 
 
 class DetectorSet:
@@ -230,7 +228,7 @@ class DetectorSet:
                 plan.append((index, _PAIR, (follower, tuple(read_by.get(index, ())), theirs)))
             elif index not in self._led:
                 plan.append((index, _ROWS, tuple(read_by[index])))
-        if len(self._plans) < _SHAPE_CACHE_SIZE:
+        if len(self._plans) < SHAPE_CACHE_SIZE:
             self._plans[key] = plan
         return plan
 
@@ -280,7 +278,7 @@ class DetectorSet:
         if chosen is None:
             chosen = tuple(i for i, d in enumerate(self.detectors)
                            if reads_record(d, shape[0], shape[1]))
-            if len(self._by_shape) < _SHAPE_CACHE_SIZE:
+            if len(self._by_shape) < SHAPE_CACHE_SIZE:
                 self._by_shape[shape] = chosen
         return chosen
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from .base import Alert, Detector, MetricTable, StepRecord
 from .stats import RollingBaseline, cached_baseline, episode_starts, finite_series, rolling_baseline, run_lengths
-from .window import Window, feed_records
+from .window import SHAPE_CACHE_SIZE, Window, feed_records
 
 
 def _modules(record: StepRecord, prefix: str) -> list[str]:
@@ -335,7 +335,7 @@ class VanishingGradient(Detector):
         layers = self._layer_names.get(shape)
         if layers is None:  # few shapes recur: the names worked out once per shape
             layers = [(module, f"grad_norm/{module}", f"param_norm/{module}") for module in _modules(record, "grad_norm")]
-            if len(self._layer_names) < 1024:
+            if len(self._layer_names) < SHAPE_CACHE_SIZE:
                 self._layer_names[shape] = layers
         for module, grad_name, param_name in layers:
             grad, param = metrics.get(grad_name), metrics.get(param_name)  # `record.finite`, inline
@@ -344,12 +344,8 @@ class VanishingGradient(Detector):
             grad, param = float(grad), float(param)
             if math.isfinite(grad) and math.isfinite(param) and param > 0:
                 ratios[module] = grad / param
-        runs, persist, min_ratio = self._runs, self.persist, self.min_ratio
         for module in sorted(ratios):
-            ratio = ratios[module]
-            run = runs[module] = runs.get(module, 0) + 1 if ratio < min_ratio else 0  # `_layer`, inline
-            if run == persist:
-                alerts += self._layer_alert(record.step, module, ratio)
+            alerts += self._layer(record.step, module, ratios[module], ratios[module] < self.min_ratio)
         if len(ratios) >= 2:
             first, last = next(iter(ratios)), list(ratios)[-1]
             if ratios[last] > 0:
@@ -446,9 +442,6 @@ class VanishingGradient(Detector):
     def _layer(self, step: int, module: str, ratio: float, low: bool) -> list[Alert]:
         if not self._count(module, low):
             return []
-        return self._layer_alert(step, module, ratio)
-
-    def _layer_alert(self, step: int, module: str, ratio: float) -> list[Alert]:
         return self._said(step, f"layer {module}: grad/weight ratio {ratio:.3g} < {self.min_ratio:g}",
                           module=module, ratio=ratio, min_ratio=self.min_ratio)
 

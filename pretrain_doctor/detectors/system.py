@@ -12,7 +12,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .base import Alert, Detector, MetricTable, StepRecord
 from .stats import finite_series, median_of
-from .window import Window
+from .window import SHAPE_CACHE_SIZE, Window
 
 
 class StepTimeRegression(Detector):
@@ -273,7 +273,7 @@ class StaleMetric(Detector):
                     if single:
                         singles.append((shape, single))
             found = (singles, columns)
-            if len(self._layouts) < 1024:
+            if len(self._layouts) < SHAPE_CACHE_SIZE:
                 self._layouts[shapes] = found
         return found
 
@@ -282,7 +282,7 @@ class StaleMetric(Detector):
         names = self._watched_by_shape.get(shape)
         if names is None:
             names = sorted(n for n in metrics if self.reads(n))
-            if len(self._watched_by_shape) < 1024:
+            if len(self._watched_by_shape) < SHAPE_CACHE_SIZE:
                 self._watched_by_shape[shape] = names
         return names
 

@@ -26,6 +26,9 @@ from .stats import RollingBaseline
 
 Column = tuple[list[int], list[float]]  # (rows, values)
 Piece = tuple[int, Optional[float], Optional[float]]  # RollingBaseline.push_pieces: (values, median, MAD)
+# Distinct record shapes (tuples of metric names) a cache keyed by them remembers: a run's
+# windows hold few (plain steps, a layer sample), so the bound is only against misuse.
+SHAPE_CACHE_SIZE = 1024
 _STEP, _METRICS = attrgetter("step"), attrgetter("metrics")
 
 
@@ -162,7 +165,7 @@ class Window:
             holds = _PREFIXED.get((prefix, names))
             if holds is None:  # a run's windows hold few shapes: each asked once
                 holds = any(name.startswith(prefix) for name in names)
-                if len(_PREFIXED) < _PREFIXED_SIZE:
+                if len(_PREFIXED) < 4 * SHAPE_CACHE_SIZE:
                     _PREFIXED[prefix, names] = holds
             if holds:
                 rows += shape_rows
@@ -171,7 +174,6 @@ class Window:
 
 # (prefix, a shape's metric names) -> does one of the names start with the prefix (`Window.rows_with`)
 _PREFIXED: dict[tuple[str, tuple[str, ...]], bool] = {}
-_PREFIXED_SIZE = 4096
 
 
 def feed_records(detector: Any, window: Window, out: list[tuple[int, Alert]]) -> None:

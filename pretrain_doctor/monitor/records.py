@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -71,6 +71,17 @@ def _small_finite(values: Any, any_dtype: bool = True) -> Optional[list[float]]:
         return None
     floats = values.tolist() if isinstance(values, np.ndarray) else [float(v) for v in values]
     return floats if math.isfinite(sum(floats)) or all(map(math.isfinite, floats)) else None
+
+
+def _root_of_sum(squares: Union[list[float], np.ndarray]) -> float:
+    """sqrt(sum(squares)): NumPy's for an array, `numpy_sum`'s (the same bits) for floats."""
+    if isinstance(squares, np.ndarray):
+        return float(np.sqrt(np.sum(squares)))
+    return math.sqrt(numpy_sum(squares))
+
+
+def _floats(values: Union[list[float], np.ndarray]) -> list[float]:
+    return values.tolist() if isinstance(values, np.ndarray) else values
 
 
 class StepEntry:
@@ -275,68 +286,58 @@ class RecordBuilder:
             self.grad_steps += 1
         if "grad_seen" in values:
             self.ever_nonzero |= np.asarray(values["grad_seen"]) > 0
-        norms = values.get("grad_norms")
-        small = None if norms is None or self._layer_of is None else _small_finite(norms)
-        if small is not None:
-            self._small_grad_metrics(entry, values, metrics, small)
-            return
-        if norms is not None:
-            norms = np.asarray(norms, dtype=np.float64)
-            self.ever_nonzero |= norms > 0
-            finite = np.isfinite(norms)
-            # After a NaN pre-clip norm clip_grad_norm_ has multiplied every gradient by
-            # NaN: names would be all of them, and say nothing (PDM103 localises instead).
-            spread = "clip_total_norm" in values and math.isnan(values["clip_total_norm"]) and not finite.any()
-            if not finite.all() and not spread:
-                extra["nonfinite_grads"] = [self.names[i] for i in np.flatnonzero(~finite)]
+        squares = self._grad_squares(values, extra)
         scale = 1.0
         if "clip_total_norm" in values:
             scale = self._clip_metrics(float(values["clip_total_norm"]), entry.scalars["clip_max_norm"], metrics)
             if entry.extra.get("_norms_before_clip"):  # clipped inside the optimizer's step, after they were measured
                 # ... in the gradients' own units: DeepSpeed fp16 measures them times its loss
                 # scale; its unscaled global norm puts the layers back into true units
-                measured = float(np.sqrt(np.sum(np.square(norms)))) if norms is not None else 0.0
+                measured = _root_of_sum(squares) if squares is not None else 0.0
                 true = float(values["clip_total_norm"])
                 scale = true / measured if measured > 0 and math.isfinite(measured) and math.isfinite(true) else 1.0
-        elif norms is not None or "grad_total" in values:
+        elif squares is not None or "grad_total" in values:
             # the doctor's own global norm: from the vector, or measured as one scalar (a plain step)
-            total = float(np.sqrt(np.sum(np.square(norms)))) if norms is not None else float(values["grad_total"])
+            total = _root_of_sum(squares) if squares is not None else float(values["grad_total"])
             metrics["grad_norm"] = total
             if math.isfinite(total):
                 self.grad_history.append(total)
         else:
             return
-        if norms is not None and entry.extra.get("_layer_norms"):
-            squares = np.bincount(self.layer_index, weights=np.square(norms), minlength=len(self.layers))
-            metrics.update(zip(self._metric_names["grad_norm"], (np.sqrt(squares) * scale).tolist()))
+        if squares is not None and entry.extra.get("_layer_norms"):
+            metrics.update(zip(self._metric_names["grad_norm"],
+                               [math.sqrt(total) * scale for total in _floats(self._by_layer(squares))]))
 
-    def _small_grad_metrics(self, entry: StepEntry, values: dict[str, Any], metrics: dict[str, float],
-                            norms: list[float]) -> None:
-        """`_grad_metrics`' work after its checks, for a short vector of finite
-        per-parameter norms (`SMALL_VECTOR`), in Python floats: NumPy's values, bit for bit
-        (its squares are x * x, its bincount adds in parameter order from 0.0, its sum is
-        `numpy_sum`, its square roots and math.sqrt are both correctly rounded)."""
-        if not self._all_seen:  # once every parameter was seen, `ever_nonzero` is all True already
-            self.ever_nonzero |= np.asarray(norms) > 0
-        squares = [norm * norm for norm in norms]
-        scale = 1.0
-        if "clip_total_norm" in values:
-            scale = self._clip_metrics(float(values["clip_total_norm"]), entry.scalars["clip_max_norm"], metrics)
-            if entry.extra.get("_norms_before_clip"):  # as in `_grad_metrics`
-                measured = math.sqrt(numpy_sum(squares))
-                true = float(values["clip_total_norm"])
-                scale = true / measured if measured > 0 and math.isfinite(measured) and math.isfinite(true) else 1.0
-        else:
-            total = math.sqrt(numpy_sum(squares))
-            metrics["grad_norm"] = total
-            if math.isfinite(total):
-                self.grad_history.append(total)
-        if entry.extra.get("_layer_norms"):
-            sums = self._layer_sums(squares)
-            metrics.update(zip(self._metric_names["grad_norm"], [math.sqrt(total) * scale for total in sums]))
+    def _grad_squares(self, values: dict[str, Any], extra: dict[str, Any]) -> Optional[Union[list[float], np.ndarray]]:
+        """The squares of the per-parameter gradient norms, None when the vector was not
+        measured: Python floats for a short, finite vector (`SMALL_VECTOR`: NumPy's cost
+        per call is most of the work there, and the values are NumPy's bit for bit: its
+        squares are x * x, its bincount adds in parameter order from 0.0, its sum is
+        `numpy_sum`, its square roots and math.sqrt are both correctly rounded); else an
+        array, the non-finite gradients named on the way."""
+        norms = values.get("grad_norms")
+        if norms is None:
+            return None
+        small = None if self._layer_of is None else _small_finite(norms)
+        if small is not None:
+            if not self._all_seen:  # once every parameter was seen, `ever_nonzero` is all True already
+                self.ever_nonzero |= np.asarray(small) > 0
+            return [norm * norm for norm in small]
+        norms = np.asarray(norms, dtype=np.float64)
+        self.ever_nonzero |= norms > 0
+        finite = np.isfinite(norms)
+        # After a NaN pre-clip norm clip_grad_norm_ has multiplied every gradient by
+        # NaN: names would be all of them, and say nothing (PDM103 localises instead).
+        spread = "clip_total_norm" in values and math.isnan(values["clip_total_norm"]) and not finite.any()
+        if not finite.all() and not spread:
+            extra["nonfinite_grads"] = [self.names[i] for i in np.flatnonzero(~finite)]
+        return np.square(norms)
 
-    def _layer_sums(self, squares: list[float]) -> list[float]:
-        """np.bincount(layer_index, weights=squares, minlength=layers), as floats."""
+    def _by_layer(self, squares: Union[list[float], np.ndarray]) -> Union[list[float], np.ndarray]:
+        """Per-parameter squares summed per layer: np.bincount(layer_index, weights=squares,
+        minlength=layers), in Python floats for Python floats (see `_grad_squares`)."""
+        if isinstance(squares, np.ndarray):
+            return np.bincount(self.layer_index, weights=squares, minlength=len(self.layers))
         sums = [0.0] * len(self.layers)
         for layer, square in zip(self._layer_of, squares):
             sums[layer] += square
@@ -344,17 +345,16 @@ class RecordBuilder:
 
     def _param_metrics(self, norms: np.ndarray, metrics: dict[str, float], extra: dict[str, Any]) -> None:
         small = None if self._layer_of is None else _small_finite(norms, any_dtype=False)
-        if small is not None:  # as below, in Python floats (see `_small_grad_metrics`)
-            sums = self._layer_sums([norm * norm for norm in small])
-            metrics["param_norm"] = math.sqrt(numpy_sum(sums))
-            metrics.update(zip(self._metric_names["param_norm"], map(math.sqrt, sums)))
-            return
-        finite = np.isfinite(norms)
-        if not finite.all():
-            extra["nonfinite_params"] = [self.names[i] for i in np.flatnonzero(~finite)]
-        squares = np.bincount(self.layer_index, weights=np.square(norms), minlength=len(self.layers))
-        metrics["param_norm"] = float(np.sqrt(squares.sum()))
-        metrics.update(zip(self._metric_names["param_norm"], np.sqrt(squares).tolist()))
+        if small is not None:  # in Python floats, as `_grad_squares`
+            squares: Union[list[float], np.ndarray] = [norm * norm for norm in small]
+        else:
+            finite = np.isfinite(norms)
+            if not finite.all():
+                extra["nonfinite_params"] = [self.names[i] for i in np.flatnonzero(~finite)]
+            squares = np.square(norms)
+        sums = self._by_layer(squares)
+        metrics["param_norm"] = _root_of_sum(sums)
+        metrics.update(zip(self._metric_names["param_norm"], map(math.sqrt, _floats(sums))))
 
     def _update_metrics(self, delta: np.ndarray, base: np.ndarray, metrics: dict[str, float]) -> None:
         index, size = self.layer_index, len(self.layers)
