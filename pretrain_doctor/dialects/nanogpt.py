@@ -432,11 +432,21 @@ def _fork_file_score(doc: Document) -> int:
     OmegaConf `Config`): nanoGPT's own key names, at the top or one section down (`gpt: {n_layer: ...}`), with
     at least two of those only nanoGPT uses for its run length and logging (`max_iters`, `lr_decay_iters`,
     `wandb_log`). Below the python override files' score: other trainers' YAML with such keys keeps winning."""
-    names = set(_lifted(doc).data) if isinstance(doc.data, dict) else set()
+    names = _lifted_names(doc.data) if isinstance(doc.data, dict) else set()
     hits = sum(1 for key in TRAIN_PY_DEFAULTS if key in names)
     if hits < _YAML_MIN_HITS or sum(1 for key in _ITERS_STYLE if key in names) < 2:
         return 0
     return 20 + hits
+
+
+def _lifted_names(data: dict) -> set[str]:
+    """The top-level names of `_lifted(doc).data`, without building it: scoring runs on every file, and a
+    Document's positions are worked out only when something asks for them."""
+    names = set(data)
+    for section, node in data.items():
+        if isinstance(node, dict) and section not in TRAIN_PY_DEFAULTS:
+            names.update(key for key in node if key in TRAIN_PY_DEFAULTS)
+    return names
 
 
 def _lifted(doc: Document) -> Document:
