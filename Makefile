@@ -15,6 +15,10 @@ UV := uv==0.13.9
 # setuptools notes that an editable install of a package with a mapped folder
 # (rules/ -> pretrain_doctor.builtin_rules) uses an import finder; information, not a fault.
 QUIET_EDITABLE := PYTHONWARNINGS="ignore:Editable installation"
+# No download caches: they double what an install writes, and a CI machine can be short of disk
+# (a landing once failed with "No space left on device" while installing the lock).
+export PIP_NO_CACHE_DIR := 1
+export UV_NO_CACHE := 1
 
 .PHONY: install demo test test-fast test-latest test-oldest test-deepspeed lock lock-upgrade bench rule-index docs dist clean
 
