@@ -13,7 +13,6 @@ skipped; it never stops the run.
 from __future__ import annotations
 
 import importlib
-import importlib.machinery
 import importlib.util
 import os
 import pkgutil
@@ -23,6 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Iterable
 
+from .distributions import metadata_folders
 from .rule import Rule, iter_rule_classes
 
 ENTRY_POINT_GROUP = "pretrain_doctor.rules"
@@ -89,31 +89,20 @@ def _entry_points() -> list[tuple[str, str]]:
 
 def _group_may_be_declared() -> bool:
     """False only when no distribution importlib.metadata would see can declare our group:
-    no dist-info/egg-info folder on sys.path has an entry_points.txt that names it, no
-    sys.path entry is an archive, and no custom finder provides distributions. A cheap
-    over-estimate: a True answer is settled by importlib.metadata itself."""
-    if any(hasattr(finder, "find_distributions") and finder is not importlib.machinery.PathFinder
-           for finder in sys.meta_path):
+    no dist-info/egg-info folder on sys.path has an entry_points.txt that names it (see
+    `distributions.metadata_folders`). A cheap over-estimate: a True answer is settled by
+    importlib.metadata itself."""
+    folders = metadata_folders()
+    if folders is None:
         return True
     group = ENTRY_POINT_GROUP.encode()
-    for entry in sys.path:
-        folder = entry or "."  # importlib.metadata reads "" as the working directory
-        if not os.path.isdir(folder):
-            if os.path.exists(folder):
-                return True  # a zip or egg archive: leave it to importlib.metadata
-            continue
+    for path in folders:
         try:
-            with os.scandir(folder) as children:
-                metadata_dirs = [c.path for c in children if c.name.lower().endswith((".dist-info", ".egg-info"))]
-        except OSError:
+            with open(os.path.join(path, "entry_points.txt"), "rb") as file:
+                if group in file.read():
+                    return True
+        except OSError:  # no entry points, or an egg-info that is a file
             continue
-        for path in metadata_dirs:
-            try:
-                with open(os.path.join(path, "entry_points.txt"), "rb") as file:
-                    if group in file.read():
-                        return True
-            except OSError:  # no entry points, or an egg-info that is a file
-                continue
     return False
 
 

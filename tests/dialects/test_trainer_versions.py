@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pretrain_doctor.check import check_paths
 from pretrain_doctor.dialects import versions
 from pretrain_doctor.dialects.trainer_source import class_fields
 from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments, parse_version
+from pretrain_doctor.distributions import may_be_installed
 from pretrain_doctor.errors import UsageError
 from pretrain_doctor.settings import CheckOptions, _find_from
 
@@ -171,3 +173,26 @@ def test_bad_versions_are_one_line_usage_errors(tmp_path: Path) -> None:
         assert len(run.stderr.strip().splitlines()) == 1
     with pytest.raises(UsageError, match="must be a string"):
         versions.normalise({"transformers": 4.50})  # TOML would read 4.5
+
+
+def test_an_uninstalled_trainer_is_settled_from_sys_path_without_importlib_metadata(tmp_path: Path, monkeypatch) -> None:
+    """`installed_version` answers None from the folder listings when no metadata folder on
+    sys.path can be the trainer's; any folder that could be (any spelling of the name, an
+    egg-info without a version) or an archive on sys.path leaves it to importlib.metadata."""
+    site = tmp_path / "site"
+    (site / "llm_foundry-0.21.0.dist-info").mkdir(parents=True)
+    (site / "Composer.egg-info").mkdir()
+    (site / "litgptx-1.0.dist-info").mkdir()
+    monkeypatch.setattr(sys, "path", [str(site), str(tmp_path / "missing")])
+    monkeypatch.setattr(sys, "meta_path", [m for m in sys.meta_path if not hasattr(m, "find_distributions")
+                                           or m is importlib.machinery.PathFinder])
+    assert may_be_installed("llm-foundry") and may_be_installed("LLM.Foundry") and may_be_installed("composer")
+    assert not may_be_installed("litgpt")
+    versions.installed_version.cache_clear()
+    try:
+        assert versions.installed_version("litgpt") is None
+        (site / "trainer.zip").write_bytes(b"not looked into")
+        monkeypatch.setattr(sys, "path", [str(site), str(site / "trainer.zip")])
+        assert may_be_installed("litgpt")
+    finally:
+        versions.installed_version.cache_clear()
