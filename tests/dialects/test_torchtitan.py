@@ -259,3 +259,15 @@ def test_an_optimizer_of_a_forks_own_leaves_its_decay_grouping_unknown(tmp_path)
     upstream = plan_of(write(tmp_path / "b", "c.toml", "[model]\nname = 'llama3'\nflavor = '8B'\n[optimizer]\n"
                                                       "name = 'AdamW'\nlr = 1e-4\n[training]\nsteps = 10000\n"))
     assert upstream.optimizer.decay_norm_and_bias is True and findings(upstream, "PD204")
+
+
+def test_no_seed_is_pytorchs_fixed_default_not_a_random_one(tmp_path) -> None:
+    """torchtitan's set_determinism seeds every rank from rank 0's default-seeded generator when no seed is set
+    (distributed/utils.py, v0.1.0 to main): the same at every launch, so PD803 has nothing to say (held-out
+    review 10, B 10/11/12/19/20: `[training]` with no `seed`)."""
+    plan = plan_of(write(tmp_path, "t.toml", MINIMAL))
+    assert plan.seed == 67280421310721 and not plan.seed_is_random
+    assert "same at every launch" in plan.sources["seed"].note
+    assert reported(plan, "PD803") == []
+    seeded = plan_of(write(tmp_path, "s.toml", MINIMAL.replace("steps = 3000", "steps = 3000\nseed = 7")))
+    assert seeded.seed == 7
