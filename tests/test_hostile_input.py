@@ -317,3 +317,20 @@ def test_forced_dialect_never_crashes(shared_dir, hostile, dialect):
         assert report.warnings == [], report.warnings[:3]  # a rule that raised is reported here
         assert all(error.message for error in report.errors)
     assert not marker.exists()
+
+
+def test_python_config_builtins_on_numbers_are_evaluated_and_nothing_else(tmp_path):
+    """`int`, `float`, `round`, `min`, `max`, `abs` on numbers are computed (held-out review 10, A 30: a nanoGPT
+    fork's `warmup_iters = int(max_iters * 0.05)`); on anything else, with keywords, or once the file rebinds
+    the name, they stay unevaluated text like any other call."""
+    from pretrain_doctor.config import load_document
+
+    source = tmp_path / "train.py"
+    source.write_text("max_iters = 6_000\nwarmup_iters = int(max_iters * 0.05)\nlr = float(3)\nr = round(2.567, 2)\n"
+                      "hi = max(1, max_iters // 15)\nlo = min([4, 2.5])\na = abs(-3)\ns = int('5')\n"
+                      "k = round(2.5, ndigits=1)\ne = max([])\nbig = int(1e300 * 1e300)\nmin = 3\nm = min(1, 2)\n",
+                      encoding="utf-8")
+    doc = load_document(source)
+    assert doc.data == {"max_iters": 6000, "warmup_iters": 300, "lr": 3.0, "r": 2.57, "hi": 400, "lo": 2.5,
+                        "a": 3, "min": 3}
+    assert set(doc.unevaluated) == {"s", "k", "e", "big", "m"}

@@ -278,3 +278,14 @@ def test_a_forks_algorithm_global_names_its_optimizer_when_it_is_one(tmp_path) -
     # an `algorithm` that names no optimizer (a sampling or RL algorithm) leaves upstream's AdamW
     other = write(tmp_path / "b", "train_x.py", "batch_size = 12\nblock_size = 1024\nalgorithm = 'greedy'\n")
     assert plan_of(other).optimizer.name == "torch.optim.AdamW"
+
+
+def test_warmup_computed_with_int_is_read_not_the_default(tmp_path) -> None:
+    """marict/nanoGPT-llm-extraction config/train_daggpt.py at d36a15e (held-out review 10, A 30), reduced:
+    `warmup_iters = int(max_iters * 0.05)` is 300, not train.py's default 2000 (PD106 said 33% of the run)."""
+    path = write(tmp_path, "train_daggpt.py", "batch_size = 24\nmax_iters = 6_000\nlr_decay_iters = 6_000\n"
+                                              "warmup_iters = int(max_iters * 0.05)\neval_interval = max_iters // 15\n"
+                                              "learning_rate = 3e-4\nmin_lr = 3e-5\n")
+    plan = plan_of(path)
+    assert plan.schedule.warmup_steps == 300 and plan.eval.interval_steps == 400
+    assert findings(plan, "PD106") == []
