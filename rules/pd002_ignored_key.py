@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 from pretrain_doctor.plan.reading import fork_key_message
 from pretrain_doctor.rule import Edit, Fix, Rule
 
@@ -19,7 +21,10 @@ class IgnoredKey(Rule):
     warmup), and unknown keys that look like a misspelling of a known
     one ("did you mean `warmup_steps`?"). The finding points at the key's line. A key
     that is ignored but only repeats what a read key already does (NeoX `fp16: true`
-    beside the `enabled: true` NeoX requires in the block) is reported at `info`, and so is
+    beside the `enabled: true` NeoX requires in the block), or whose value is what the run
+    does without it (litgpt finetune `train.min_lr: 0.0`: the scripts' cosine decays to 0
+    anyway; OLMo `scheduler.t_warmup: 0` under the `constant` scheduler), is reported at
+    `info`: nothing the author meant is lost. So is
     GPT-NeoX `fp16.type: bfloat16`, which NeoX 1.0 and 2.0 read (the run is bf16) and NeoX main
     after #787 no longer reads (the run is fp16).
 
@@ -95,6 +100,12 @@ class IgnoredKey(Rule):
                                              severity="info")
                 continue
             # An adapter marks a key that is ignored but harmless (it repeats what another key does) as info.
+            if _happens_anyway(plan, note):
+                yield self.finding_from_note(plan, note.model_copy(update={
+                    "message": f"{note.message}; its value {_shown(note.data['value'])} is what the run does anyway, "
+                               "so nothing is lost", "hint": f"{note.hint}: it changes nothing" if note.hint else None}),
+                    severity="info", fix=self._fix(note))
+                continue
             yield self.finding_from_note(plan, note, severity=note.data.get("severity"), fix=self._fix(note))
 
     @staticmethod
@@ -106,3 +117,22 @@ class IgnoredKey(Rule):
         if note.data.get("typo"):
             return Fix.safe(title, Edit.rename(key, new)) if note.data.get("unique") else None
         return Fix.unsafe(title, Edit.rename(key, new))
+
+
+def _happens_anyway(plan, note) -> bool:
+    """The ignored key stands for a plan field (`data["field"]`, set by the adapter) and its value
+    (`data["value"]`) is what the run does without it: litgpt finetune `train.min_lr: 0.0` (held-out
+    review 10, A 17)."""
+    field, value = note.data.get("field"), note.data.get("value")
+    if not field or value is None or note.data.get("severity") == "error":
+        return False
+    actual = plan.get(field)
+    if isinstance(value, bool) or isinstance(actual, bool):
+        return value == actual
+    if isinstance(value, (int, float)) and isinstance(actual, (int, float)):
+        return math.isclose(value, actual, rel_tol=1e-9, abs_tol=1e-12)
+    return value == actual
+
+
+def _shown(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -259,10 +259,12 @@ class LitgptDialect(Dialect):
     def _ignored_in_finetune(b: PlanBuilder, doc: Document, pretrain: bool) -> None:
         if pretrain:
             return
-        if lenient_number(doc.get(("train", "min_lr"))) is not None:
+        min_lr = lenient_number(doc.get(("train", "min_lr")))
+        if min_lr is not None:
+            # `field`/`value`: what the key stands for; PD002 says less when the run does it anyway (`min_lr: 0.0`)
             b.note("ignored-key", "`train.min_lr` is not used by litgpt's finetune scripts: their CosineAnnealingLR "
                    "has no eta_min, so the lr always decays to 0", b.source(doc, ("train", "min_lr")),
-                   hint="remove `train.min_lr`", key="train.min_lr")
+                   hint="remove `train.min_lr`", key="train.min_lr", field="schedule.min_lr", value=min_lr)
         if lenient_number(doc.get(("train", "max_norm"))) is not None:
             b.note("ignored-key", "`train.max_norm` is rejected by litgpt's finetune scripts (validate_args lists it "
                    "as unsupported)", b.source(doc, ("train", "max_norm")), hint="remove `train.max_norm`",

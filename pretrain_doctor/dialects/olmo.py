@@ -333,7 +333,8 @@ def _unread_by_schedule(b: PlanBuilder, doc: Document, name: str, keys: tuple[st
                    f"(build_scheduler), so the lr {'never warms up' if key == 't_warmup' else 'never decays'}",
                    b.source(doc, ("scheduler", key)), hint="use `cosine_with_warmup` or `constant_with_warmup`"
                    if key == "t_warmup" else "use a decaying scheduler (`cosine_with_warmup`) to decay the lr",
-                   key=f"scheduler.{key}")
+                   key=f"scheduler.{key}",
+                   **({"field": "schedule.warmup_steps", "value": doc.get(("scheduler", key))} if key == "t_warmup" else {}))
 
 
 def _strategy(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:

@@ -215,3 +215,15 @@ def test_a_forks_own_warmup_key_sets_the_warmup_not_upstreams_default(tmp_path) 
     # a warmup key of the fork's that is no share of the run leaves the warmup unknown, not 2000
     other = plan_of(write(tmp_path / "b", "c.yaml", text.replace("lr_warmup_ratio: 0.1", "warmup_iters_custom: 500")))
     assert other.schedule.warmup_steps is None and other.schedule.warmup_ratio is None
+
+
+def test_ignored_min_lr_whose_value_is_what_happens_is_an_info(tmp_path) -> None:
+    """puppyapple/Chinese_LLM_From_Scratch Experiments/configs/microstories/sft.yaml at 52c817b (held-out review 10,
+    A 17), reduced: litgpt's own `--print_config` template writes `train.min_lr: 0.0`, which finetune/full.py never
+    reads, but its CosineAnnealingLR decays to 0 anyway: nothing is lost, an info. Another value stays a warning."""
+    same = plan_of(write(tmp_path, "a.yaml", FINETUNE.replace("  epochs: 3\n", "  epochs: 3\n  min_lr: 0.0\n")))
+    (finding,) = findings(same, "PD002")
+    assert finding.severity == "info" and "is what the run does anyway" in finding.message
+    other = plan_of(write(tmp_path, "b.yaml", FINETUNE.replace("  epochs: 3\n", "  epochs: 3\n  min_lr: 6.0e-5\n")))
+    (finding,) = findings(other, "PD002")
+    assert finding.severity == "warning" and "anyway" not in finding.message

@@ -237,6 +237,10 @@ def test_constant_scheduler_has_no_warmup_and_no_floor(tmp_path) -> None:
     # A t_warmup written beside it is not read (PD002); constant_with_warmup reads it, and no alpha_f.
     plan = plan_of(write(tmp_path, "d.yaml", base + "max_duration: 1000\nscheduler:\n  name: constant\n  t_warmup: 50\n"))
     assert plan.schedule.warmup_steps == 0 and [f.line for f in findings(plan, "PD002")] == [15]
+    assert [f.severity for f in findings(plan, "PD002")] == ["warning"]
+    # `t_warmup: 0` is what ConstantScheduler does anyway: an info (held-out review 10, PD002's own rule)
+    plan = plan_of(write(tmp_path, "z.yaml", base + "max_duration: 1000\nscheduler:\n  name: constant\n  t_warmup: 0\n"))
+    assert [f.severity for f in findings(plan, "PD002")] == ["info"]
     plan = plan_of(write(tmp_path, "e.yaml", base + "max_duration: 1000\nscheduler:\n  name: constant_with_warmup\n"
                                                      "  t_warmup: 50\n  alpha_f: 0.1\n"))
     assert plan.schedule.warmup_steps == 50 and plan.schedule.min_lr is None
