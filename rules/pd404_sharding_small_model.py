@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pretrain_doctor.plan.reading import is_fork
 from pretrain_doctor.rule import Rule
 
 SMALL_MODEL_PARAMS = 1e9
@@ -26,7 +27,11 @@ class ShardingSmallModel(Rule):
     Reports parameter sharding (ZeRO stage 3, FSDP `full_shard`) or optimizer/parameter
     CPU offload for a model under about 1B parameters on 8 GPUs or fewer. Without
     `--world-size` it still reports and says the flag would decide it. Debug configs,
-    which shard a tiny model to test the sharding path, are left alone.
+    which shard a tiny model to test the sharding path, are left alone. A sharding the
+    file does not choose, only assumed from the trainer's default (an OLMo file without
+    `distributed_strategy`), is reported with that assumption, and not at all when the
+    file reads as a fork (`plan` shows "Reading: read as a fork"), whose own TrainConfig
+    may default to DDP.
 
     ## Why is this bad?
     A sub-1B model with its AdamW state fits on one modern GPU (≈16 bytes per
@@ -68,6 +73,11 @@ class ShardingSmallModel(Rule):
         # a sharding only assumed from the trainer's default (an OLMo file without `distributed_strategy`) says so
         assumed = [source.note for field, _ in features
                    if (source := plan.sources.get(field)) is not None and source.note and source.note.startswith("assumed")]
+        if assumed and is_fork(plan):
+            # Only the releases' default, in a file that reads as a fork: a fork's TrainConfig may default to DDP
+            # (GeneLLM's does; held-out review 10, B 09). An info resting on a premise the fork may change is one
+            # level softer, as plan/reading.py `soften` makes it: silence.
+            return
         where = f"on {world} GPU{'s' if world != 1 else ''}" if world else "(world size unknown: pass --world-size)"
         yield self.finding(
             plan, features[0][0],

@@ -269,3 +269,16 @@ def test_fsdp_without_distributed_strategy_is_only_assumed_without_a_version(tmp
     own = plan_of(write(tmp_path / "b", "c.yaml", text + "distributed_strategy: fsdp\n"),
                   trainer_versions=TrainerVersions(detect_installed=False))
     assert "may default" not in findings(own, "PD404")[0].message
+    # A file that reads as a fork (keys no OLMo release has) whose strategy is only the releases' default says
+    # nothing: GeneLLM-main configs/official/OLMoE.yaml at e318204 (held-out review 10, B 09), reduced, runs DDP,
+    # its TrainConfig's default. An info resting on an assumption a fork may change is one level softer: silence.
+    from pretrain_doctor.plan.reading import judge_reading
+
+    fork = plan_of(write(tmp_path / "f", "OLMoE.yaml", text + "ancestor_path: ckpt/teacher\ndistll: true\n"),
+                   trainer_versions=TrainerVersions(detect_installed=False))
+    judge_reading(fork)  # as `check` does
+    assert fork.reading is not None and fork.parallel.full_shard is True and not findings(fork, "PD404")
+    stated = plan_of(write(tmp_path / "g", "OLMoE.yaml", text + "ancestor_path: ckpt/teacher\ndistll: true\n"
+                                                               "distributed_strategy: fsdp\n"),
+                     trainer_versions=TrainerVersions(detect_installed=False))
+    assert len(findings(stated, "PD404")) == 1
