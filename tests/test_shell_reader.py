@@ -489,3 +489,20 @@ def test_quoted_comments_are_one_error_finding_and_the_plan_reads_the_flags(tmp_
     [note] = [n for n in plan.notes if n.kind == "ignored-key" and n.data.get("severity") == "error"]
     assert note.source.line == 3 and "(also in GPT_ARGS)" in note.message and "5 more lines" in note.message
     assert plan.model.layers == 4 and plan.optimizer.lr == pytest.approx(0.00015) and plan.precision.compute == "fp16"
+
+
+def test_the_folder_the_command_runs_in_after_its_cds() -> None:
+    data, _, _ = _read('cd "$(dirname "$0")/.."\nROOT=src\ncd $ROOT\npython train.py cfg.yaml\n')
+    assert data["workdir"] == {"path": "../src", "line": 3}
+    data, _, _ = _read("cd /repo/sub\ncd ..\npython train.py --lr 1\n")
+    assert data["workdir"]["path"] == "/repo/sub/.."
+    data, _, _ = _read("if [ -n \"$X\" ]; then cd elsewhere; fi\npython train.py --lr 1\n")
+    assert data["workdir"]["path"] is None  # a cd the script may not take: unknown
+    data, _, _ = _read("python train.py --lr 1\ncd later\n")
+    assert "workdir" not in data
+
+
+def test_a_program_handed_only_a_config_file_is_the_training_command() -> None:
+    # declare-lab/trust-align dpo.sh: no flag after the program, its arguments are in the YAML
+    data, _, _ = _read('task="dpo"\naccelerate launch --config_file acc.yaml ${task}.py configs/${task}_full.yaml\n')
+    assert data["program"] == "dpo.py" and data["positional"] == ["configs/dpo_full.yaml"]

@@ -522,6 +522,8 @@ class _Shell:
         self.launched_bare = False  # read as launched with no arguments: option loops never run
         self.quoted_comments: dict[int, str] = {}  # line -> variable: `--x 1 \\   # note` inside a quoted value
         self.written: list[dict[str, Any]] = []  # JSON files the script writes with `cat <<EOT > file.json`
+        # `cd DIR` in the order run: (commands before it, the folder or None when unknown, its line)
+        self.cds: list[tuple[int, Optional[str], int]] = []
 
     # statements
     def run(self, body: list, uncertain: bool = False) -> None:
@@ -614,6 +616,8 @@ class _Shell:
             for token in words[index + 1:]:
                 self.vars.pop(token.text, None)
             return
+        if head == "cd":
+            self._cd(words[index + 1:], words[index].line, uncertain)
         if head in ("set", "shift", "cd", "mkdir", "echo", "printf", "source", ".", "trap", "wait", "sleep", "exit",
                     "return", "cat", "rm", "cp", "mv", "ln", "touch", "chmod", "pushd", "popd", "read", "[[", "[",
                     "test", "true", "false", ":"):
@@ -632,6 +636,22 @@ class _Shell:
                 else:
                     expanded.extend(self.expand_word(token.text, token.line, token.column))
         self.commands.append(Command(expanded, uncertain))
+
+    def _cd(self, arguments: list[Token], line: int, uncertain: bool) -> None:
+        """`cd DIR`: the folder later commands run in. `cd "$(dirname "$0")"` is the script's own folder; a
+        folder the script does not determine (or a `cd` in a branch it may not take) is unknown (None)."""
+        words = [token for token in arguments if not token.text.startswith("-")]
+        raw = words[0].text if words else ""
+        if re.search(r"dirname\b.*(\$0|\$\{?BASH_SOURCE)", raw):
+            folder: Optional[str] = raw[raw.rfind(")") + 1:].strip("\"'/") or "."  # `.../..`: its parent
+        elif not words or uncertain:
+            folder = None
+        else:
+            expanded = self.expand_word(raw, line, words[0].column)
+            folder = expanded[0].text if len(expanded) == 1 else None
+            if folder is not None and (folder in ("", "-") or folder.startswith("~")):
+                folder = None
+        self.cds.append((len(self.commands), folder, line))
 
     def _command_string(self, token: Token) -> list[Word]:
         """The words of a string run as a command line (`eval`, `sh -c`): split again at every space."""
@@ -1211,6 +1231,10 @@ def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
         command = _rejoined(command, shell.commands, cuts, data)
     if command is not None and shell.written:
         data["written_files"] = shell.written
+    if command is not None:
+        workdir = _workdir(command[0], shell)
+        if workdir is not None:
+            data["workdir"] = workdir
     if command is not None and shell.quoted_comments:
         lines = {word.line for word in command[0]}
         found = [{"line": line, "variable": name} for line, name in sorted(shell.quoted_comments.items()) if line in lines]
@@ -1249,6 +1273,27 @@ def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
         data["unresolved"] = [{"text": w.raw, "line": w.line} for w in unresolved]
     unevaluated.update(unknown)
     return data, positions, unevaluated
+
+
+def _workdir(words: list[Word], shell: _Shell) -> Optional[dict[str, Any]]:
+    """The folder the training command runs in, relative to the script's (`cd ..`, `cd src`; an absolute
+    `cd /repo/src` as written), after the `cd`s run before it: a program's relative paths (the YAML it is
+    handed, its source) start there. None when the script does not `cd`; `path` None when a `cd` goes where
+    the script does not say."""
+    at = next((k for k, c in enumerate(shell.commands) if c.words is words), len(shell.commands))
+    folder: Optional[str] = "."
+    line = 0
+    for before, target, cd_line in shell.cds:
+        if before > at:
+            break
+        line = cd_line
+        if folder is None or target is None:
+            folder = None
+        elif target.startswith("/"):
+            folder = target
+        else:
+            folder = target if folder == "." else f"{folder.rstrip('/')}/{target}"
+    return None if line == 0 else {"path": folder, "line": line}
 
 
 def _runs_one_script(commands: list[Command]) -> Optional[Word]:
@@ -1299,6 +1344,8 @@ def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Opt
             continue
         name = _word_name(words[index])
         flags = sum(1 for w in words[index + 1:] if (w.text or "").startswith("--"))
+        if index + 1 < len(words) and (words[index + 1].text or "").endswith(_CONFIG_SUFFIXES):
+            flags += 1  # `dpo.py recipes/dpo.yaml`: the program's arguments are in the file it is handed
         score = flags + (1000 if name.startswith("pretrain") else 500 if "train" in name or "finetun" in name else 0)
         score -= 1 if command.uncertain else 0
         if score > best_score:
@@ -1312,6 +1359,7 @@ def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Opt
     return None
 
 
+_CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 # Modules a `-m` runs that launch another program (the one after them is the training program).
 _LAUNCHER_MODULES = frozenset(("torch.distributed.run", "torch.distributed.launch", "deepspeed.launcher.runner",
                                "deepspeed", "accelerate.commands.launch", "torch.distributed.elastic"))

@@ -17,7 +17,7 @@ from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import TrainerVersions
-from .program import Evidence, ProgramFacts, find_program_source, mentions, program_facts
+from .program import Evidence, ProgramConfig, ProgramFacts, find_program_source, mentions, program_config, program_facts
 from .shared import apply_accelerate, assume, is_accelerate_config, merge_deepspeed_reference
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, online_rl_method
 
@@ -101,6 +101,8 @@ class HfDialect(Dialect):
             _program_run_kind(b, doc, facts)
         self._optimizer(b, doc)
         self._schedule(b, doc)
+        if launched is not None:
+            _unread_config_warmup(b, doc)
         self._batch_and_length(b, doc)
         self._precision(b, doc)
         if launched is not None:
@@ -275,7 +277,7 @@ class HfDialect(Dialect):
         strategy = doc.get("eval_strategy", doc.get("evaluation_strategy"))
         key = "eval_strategy" if doc.has("eval_strategy") else "evaluation_strategy"
         if (doc.data.get("program") and not any(doc.has(k) for k in _EVAL_SWITCHES)
-                and (facts is None or facts.sets_eval)):
+                and (facts is None or facts.sets_eval or _unread_config(doc) is not None)):
             # A launched program passed no eval flag may evaluate on its own terms (ScaleQuest's
             # qpo_train/train.py builds DPOConfig(evaluation_strategy="steps", eval_steps=...) itself):
             # whether it evaluates is unknown, not transformers' "no", unless its source at hand never says.
@@ -469,21 +471,33 @@ def launched_arguments(doc: Document) -> Optional[Document]:
     program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
     if program.startswith("pretrain_"):
         return None
-    data: dict[str, Any] = {}
+    # The YAML/JSON the program is handed is the base (`dpo.py recipes/dpo.yaml --learning_rate=1e-6`, TRL's
+    # `--config FILE`); the command line's flags override it (held-out review 10, A 01 and A 29).
+    config = program_config(doc)
+    base = config.document.data if config is not None and config.document is not None else {}
+    data: dict[str, Any] = {k: v for k, v in base.items() if isinstance(k, str) and k != "env"}  # TrlParser pops `env`
     positions = {}
     unknown: dict[str, str] = {}
     for flag, value in doc.data.items():
         if not (isinstance(flag, str) and flag.startswith("--") and len(flag) > 2):
             continue
         key = flag[2:]
+        if config is not None and (flag,) == config.key:
+            continue  # `--config FILE` names the file, no argument of the program's dataclasses
         if (flag,) in doc.positions:
             positions[(key,)] = doc.positions[(flag,)]
+        data.pop(key, None)
         if value is None:
             unknown[key] = str(doc.unevaluated.get(flag, "a value set at launch"))
         else:
             data[key] = _parsed(value)
     if not data:
         return None
+    if config is not None:
+        keys = frozenset(k for k in base if k in data and (k,) not in positions)
+        data["program_config"] = dataclasses.replace(config, keys=keys)
+        if config.key in doc.positions:
+            positions[("program_config",)] = doc.positions[config.key]
     for own in ("model_name", "model_path"):
         # The program's own spelling of the model it loads (simplescaling/s1 sft.py `TrainingConfig.model_name`,
         # from_pretrained'd): a run from those weights, not from scratch.
@@ -493,7 +507,7 @@ def launched_arguments(doc: Document) -> Optional[Document]:
                 positions[("model_name_or_path",)] = positions[(own,)]
     data["program"] = program
     data["program_path"] = str(doc.data.get("program") or "")
-    for key in ("cut_continuation", "quoted_comments"):
+    for key in ("cut_continuation", "quoted_comments", "workdir"):
         if key in doc.data:
             data[key] = doc.data[key]
     if ("program",) in doc.positions:
@@ -574,6 +588,16 @@ def _launched_program(b: PlanBuilder, doc: Document) -> Optional[ProgramFacts]:
     if not program:
         return None
     b.set("program.path", program, b.source(doc, ("program",)))
+    config = doc.data.get("program_config")
+    if isinstance(config, ProgramConfig):
+        where = b.source(doc, ("program_config",), note=config.how).model_copy(
+            update={"key": "config" if config.key == ("--config",) else None})
+        b.set("program.config", str(config.path) if config.path is not None else config.reference, where)
+        if config.document is None:
+            why = "is not found beside the script, up its folders or in the working directory" if config.path is None \
+                else "could not be read as a mapping of arguments"
+            b.note("other", f"`{config.reference}`, the config file the script hands `{program}`, {why}: what the "
+                   "flags leave open is unknown, not the trainer's default", where, code="program-config-not-found")
     path = find_program_source(program, doc)
     if path is None:
         return None
@@ -598,6 +622,13 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
     data, kind = doc.data, b.get("mode.kind")
     if kind not in ("full_finetune", "pretrain"):
         return  # adapters, preference or RL: the arguments said so
+    unread = _unread_config(doc)
+    if unread is not None and kind == "pretrain" and not any(k in data for k in _FROM_SCRATCH_ARGUMENTS):
+        _assume(b, doc, "mode.kind", "pretraining from scratch")
+        b.set("mode.kind", kind, b.source(doc, ("program_config",), note=(
+            f"assumed: no argument names weights to start from, and `{unread.reference}`, the config file the script "
+            "hands the program, is not at hand to say")))
+        return
     if facts is not None and facts.adapters is not None:
         b.set("mode.kind", "qlora" if facts.quantized else "lora",
               _evidence(facts.adapters, "the launched program wraps the model in adapters whatever its arguments"))
@@ -657,11 +688,30 @@ def _program_precision(b: PlanBuilder, doc: Document, facts: Optional[ProgramFac
     qpo_train/train.py builds DPOConfig(bf16=True)): its fp32 is then an assumption, not a declared precision
     that a launcher's `mixed_precision: bf16` contradicts (PD303). A source at hand that names no half
     precision settles it: transformers' fp32."""
-    if doc.has("fp16") or doc.has("bf16") or (facts is not None and not facts.sets_precision):
+    unread = _unread_config(doc)
+    if doc.has("fp16") or doc.has("bf16") or (facts is not None and not facts.sets_precision and unread is None):
         return
     _assume(b, doc, "precision.compute", "transformers' fp32")
-    b.set("precision.compute", b.get("precision.compute"),
-          Source(file=doc.path, note="transformers default; the launched program may set bf16/fp16 itself"))
+    where = (f"`{unread.reference}`, the config file the script hands the program, is not at hand and may set "
+             "bf16/fp16") if unread is not None else "the launched program may set bf16/fp16 itself"
+    b.set("precision.compute", b.get("precision.compute"), Source(file=doc.path, note=f"transformers default; {where}"))
+
+
+def _unread_config(doc: Document) -> Optional[ProgramConfig]:
+    """The config file the script hands its program, when it is not at hand (or not readable)."""
+    config = doc.data.get("program_config")
+    return config if isinstance(config, ProgramConfig) and config.document is None else None
+
+
+def _unread_config_warmup(b: PlanBuilder, doc: Document) -> None:
+    """No warmup flag and a config file not at hand: whether the run warms up is unknown (not "no warmup")."""
+    unread = _unread_config(doc)
+    if unread is None:
+        return
+    for field, key in (("schedule.warmup_steps", "warmup_steps"), ("schedule.warmup_ratio", "warmup_ratio")):
+        if key not in doc.data and key not in doc.unevaluated:
+            b.unknown(field, f"`{unread.reference}`, the config file the script hands the program (not found "
+                             "here: it may set this)")
 
 
 def _launcher_eval_data(b: PlanBuilder, doc: Document) -> None:
@@ -698,11 +748,21 @@ def _launcher_eval_data(b: PlanBuilder, doc: Document) -> None:
 
 class _LaunchBuilder(PlanBuilder):
     """A builder for launched arguments: a field whose argument the script leaves to launch time is
-    unknown, never the trainer's default."""
+    unknown, never the trainer's default. A value from the config file the script hands the program
+    points into that file; when the script names such a file that is not at hand, what the arguments
+    leave open is unknown (the file may set it), never the trainer's default."""
 
     def __init__(self, dialect: str, docs: list[Document], unknown: dict[str, str]) -> None:
         super().__init__(dialect, docs)
         self._unknown_keys = unknown
+        config = docs[0].data.get("program_config")
+        self._config: Optional[ProgramConfig] = config if isinstance(config, ProgramConfig) else None
+
+    def source(self, doc: Document, path: Any, note: Optional[str] = None) -> Source:
+        config = self._config
+        if config is not None and config.document is not None and doc is self.primary and path and path[0] in config.keys:
+            return super().source(config.document, path, note)
+        return super().source(doc, path, note)
 
     def take(self, field: str, doc: Document, path: Any, convert: Any = None) -> Any:
         key = path if isinstance(path, str) else ".".join(map(str, path))
@@ -712,5 +772,8 @@ class _LaunchBuilder(PlanBuilder):
         return super().take(field, doc, path, convert)
 
     def default(self, field: str, value: Any, note: str) -> None:
+        if self._config is not None and self._config.document is None:
+            self.unknown(field, f"`{self._config.reference}`, the config file the script hands the program "
+                                "(not found here: it may set this)")
         if field not in self.unknowns:
             super().default(field, value, note)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -130,6 +131,75 @@ def mentions(path: Path, word: str) -> bool:
         if loaded is not None and word in loaded.text:
             return True
     return False
+
+
+# --- the config file a launch script hands its program ---------------------------------------------------
+# An HF-style program reads its arguments from a file it is handed, the command line over it:
+# alignment-handbook's H4ArgumentParser.parse() (src/alignment/configs.py, 2023-11 on: `sys.argv[1].endswith(".yaml")`
+# -> parse_yaml_file alone, or parse_yaml_and_args with the `--key=value` words after it overriding the file),
+# TRL's TrlParser.parse_args_and_config() (trl/scripts/utils.py: `--config FILE` sets the parser's defaults from the
+# YAML, minus its `env` block, and the command line is parsed over them), transformers' example scripts
+# (`len(sys.argv) == 2 and sys.argv[1].endswith(".json")` -> HfArgumentParser.parse_json_file, `.yaml` ->
+# parse_yaml_file). The file is opened relative to the folder the program runs in.
+_CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclasses.dataclass(frozen=True)
+class ProgramConfig:
+    """The YAML/JSON a launch script hands its program: as written, where the script writes it, how the program
+    reads it, the file found here (None: not at hand) and its document (None: not found or unreadable)."""
+
+    reference: str
+    key: tuple  # the script's key path of the reference: ("positional", 0) or ("--config",)
+    how: str
+    path: Optional[Path]
+    document: Optional[Document]
+    keys: frozenset = frozenset()  # its top-level keys that the command line leaves as the file sets them
+
+
+def program_config(doc: Document) -> Optional[ProgramConfig]:
+    """The config file the launch script `doc` hands its program as the program's first argument
+    (`dpo.py recipes/dpo.yaml --learning_rate=1e-6`) or with TRL's `--config FILE`; None when it hands none."""
+    data = doc.data
+    positional = data.get("positional")
+    config_flag = data.get("--config")
+    if isinstance(positional, list) and positional and str(positional[0]).endswith(_CONFIG_SUFFIXES):
+        reference, key = str(positional[0]), ("positional", 0)
+        how = ("the program's first argument: HfArgumentParser reads it (alignment-handbook's H4ArgumentParser "
+               "with the `--key=value` flags after it over the file)")
+    elif isinstance(config_flag, str) and config_flag.endswith((".yaml", ".yml")):
+        reference, key = config_flag, ("--config",)
+        how = "`--config`: TRL's TrlParser reads it, the command line over it"
+    else:
+        return None
+    path = find_referenced_file(reference, doc)
+    return ProgramConfig(reference, key, how, path, _load_config(path, doc) if path is not None else None)
+
+
+def _load_config(path: Path, script: Document) -> Optional[Document]:
+    """The config's document, named as the script is (relative to the working directory when the script's
+    name is), so that a folder check that also reads the file on its own reports each finding once."""
+    try:
+        stat = path.stat()
+        shown = str(path) if Path(script.path).is_absolute() else os.path.relpath(path)
+    except (OSError, ValueError):
+        return None
+    return _loaded_config(str(path), shown, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=32)
+def _loaded_config(name: str, shown: str, _mtime: int, size: int) -> Optional[Document]:
+    """The config read once per check (detection scores the script, then its plan is built)."""
+    from ..config.loader import load_document  # the loader imports every reader: only when a script names a file
+    from ..errors import ConfigError
+
+    if size > _MAX_BYTES:
+        return None
+    try:
+        loaded = load_document(name, shown)
+    except (ConfigError, OSError, ValueError):
+        return None
+    return loaded if isinstance(loaded.data, dict) else None
 
 
 # --- what the source decides ------------------------------------------------------------

@@ -149,11 +149,25 @@ def find_referenced_file(reference: Any, doc: Document, levels: int = 4) -> Opti
     if candidate.is_absolute():
         return candidate if _is_file(candidate) else None
     folder = Path(doc.path).resolve().parent
-    for base in [folder, *list(folder.parents)[:levels], Path.cwd()]:
+    for base in [*_workdir(doc, folder), folder, *list(folder.parents)[:levels], Path.cwd()]:
         path = base / candidate
         if _is_file(path):
             return path
     return None
+
+
+def _workdir(doc: Document, folder: Path) -> list[Path]:
+    """The folder a launch script `cd`s into before its command (shell_reader's `workdir`), tried first: the
+    program resolves the paths it is handed from there. An absolute folder counts only when it exists here."""
+    workdir = doc.data.get("workdir") if doc.format == "shell" else None
+    path = workdir.get("path") if isinstance(workdir, dict) else None
+    if not isinstance(path, str) or path == ".":
+        return []
+    base = Path(path) if path.startswith("/") else folder / path
+    try:
+        return [base] if base.is_dir() else []
+    except OSError:
+        return []
 
 
 def _is_local_path(reference: Any) -> bool:

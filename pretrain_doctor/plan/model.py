@@ -306,6 +306,9 @@ class ProgramSpec(_Section):
 
     path: Optional[str] = None  # as the script names it: `llava/train/train_mem.py`, `train` for `-m train`
     source: Optional[str] = None  # the file read for it; None: its source is not at hand
+    # The YAML/JSON the script hands it as its arguments (`dpo.py recipes/dpo.yaml`, TRL's `--config FILE`), the
+    # command line over it: the file read, or the script's reference when it is not at hand.
+    config: Optional[str] = None
     assumed: dict[str, str] = Field(default_factory=_empty_dict)
 
 

@@ -3,7 +3,7 @@ as FastChat, LLaVA and Chinese-LLaMA-Alpaca-2 ship them, read as TrainingArgumen
 
 from __future__ import annotations
 
-from .helpers import detected, findings, plan_of, reported, write
+from .helpers import detected, findings, notes, plan_of, reported, write
 
 FASTCHAT = """
 deepspeed fastchat/train/train_lora.py \\
@@ -499,3 +499,124 @@ def test_an_info_resting_on_an_assumed_pretraining_is_silent_a_warning_speaks_at
     assert tuned.mode.kind == "full_finetune" and tuned.program.assumed == {"mode.kind": "every weight trains"}
     assert "program's name `finetune_plus_one.py`" in tuned.sources["mode.kind"].note
     assert reported(tuned, "PD203") == [] and reported(tuned, "PD205") == []
+
+
+# --- the YAML/JSON a script hands its program (held-out review 10, A 01 and A 29) ---------------------------
+# Reduced from taishan1994/DPO-Finetuning@6f19d2e train.sh + train_config/qwen2_dpo_config.yaml: finetune_dpo.py's
+# H4ArgumentParser.parse() reads the YAML (sys.argv[1] ends with .yaml) and lets the `--key=value` flags override it.
+HANDED_YAML = """
+# Model arguments
+model_name_or_path: ./model_hub/01ai/Yi-6B-Chat
+bf16: true
+do_eval: true
+evaluation_strategy: steps
+eval_steps: 100
+gradient_accumulation_steps: 4
+learning_rate: 1e-5
+lr_scheduler_type: cosine
+num_train_epochs: 2
+max_length: 4096
+per_device_train_batch_size: 1
+warmup_ratio: 0.1
+"""
+HANDED_SCRIPT = """
+CUDA_VISIBLE_DEVICES=0,1 ACCELERATE_LOG_LEVEL=info accelerate launch \\
+--config_file accelerate_config/default_config.yaml \\
+finetune_dpo.py \\
+train_config/qwen2_dpo_config.yaml \\
+--learning_rate=2e-5 \\
+--model_name_or_path=./model_hub/Qwen2-0.5B-Instruct \\
+--max_length=1024 \\
+--beta=0.1
+"""
+
+
+def test_the_yaml_a_script_hands_its_program_is_the_base_and_the_flags_override_it(tmp_path):
+    write(tmp_path, "train_config/qwen2_dpo_config.yaml", HANDED_YAML)
+    path = write(tmp_path, "train.sh", HANDED_SCRIPT)
+    assert detected(path) == "hf"
+    plan = plan_of(path)
+    yaml = str(tmp_path / "train_config" / "qwen2_dpo_config.yaml")
+    # from the YAML, with its lines
+    assert plan.schedule.kind == "cosine" and plan.sources["schedule.kind"].file == yaml
+    assert plan.sources["schedule.kind"].line == 9
+    assert plan.schedule.warmup_ratio == 0.1 and plan.sources["schedule.warmup_ratio"].line == 13
+    assert plan.run.epochs == 2 and plan.precision.compute == "bf16"
+    assert plan.eval.strategy == "steps" and plan.eval.interval_steps == 100
+    # the command line over it, with the script's lines
+    assert plan.optimizer.lr == 2e-5 and plan.sources["optimizer.lr"].file == str(path)
+    assert plan.sources["optimizer.lr"].line == 5
+    assert plan.batch.seq_len == 1024 and plan.mode.init_from == "./model_hub/Qwen2-0.5B-Instruct"
+    assert plan.mode.kind == "preference" and plan.program.config == yaml
+    assert not findings(plan, "PD104")  # the YAML's warmup_ratio: no "missing warmup"
+
+
+def test_a_script_that_passes_only_the_yaml_is_read_and_its_variables_resolved(tmp_path):
+    # declare-lab/trust-align@30ac614 trust_align/dpo.sh: `${task}.py training_configs/${task}_full_align.yaml`,
+    # task set in the script, no flag at all (was refused as "not a training config of a supported trainer")
+    write(tmp_path, "training_configs/dpo_full_align.yaml", """
+        model_name_or_path: /mnt/models/llama3_8b_sft
+        num_train_epochs: 2
+        bf16: true
+        beta: 0.5
+        per_device_train_batch_size: 2
+        gradient_accumulation_steps: 16
+        learning_rate: 5.0e-7
+        lr_scheduler_type: cosine
+        eval_strategy: steps
+        eval_steps: 20
+        warmup_ratio: 0.1
+        """)
+    path = write(tmp_path, "dpo.sh", """
+        #!/bin/bash
+        export CUDA_VISIBLE_DEVICES="0,1"
+        task="dpo"
+        ACCELERATE_LOG_LEVEL=info accelerate launch \\
+        --main_process_port 25679 --config_file training_configs/deepspeed_zero3.yaml \\
+        ${task}.py \\
+        training_configs/${task}_full_align.yaml
+        """)
+    assert detected(path) == "hf"
+    plan = plan_of(path)
+    assert plan.mode.kind == "preference" and plan.optimizer.lr == 5e-7 and plan.batch.grad_accum == 16
+    assert plan.schedule.warmup_ratio == 0.1 and plan.eval.interval_steps == 20 and plan.run.epochs == 2
+    assert plan.sources["optimizer.lr"].file.endswith("dpo_full_align.yaml")
+    assert not findings(plan, "PD104") and not findings(plan, "PD702")
+
+
+def test_the_handed_yaml_is_found_where_the_script_cds(tmp_path):
+    write(tmp_path, "src/recipes/sft.yaml", "learning_rate: 3.0e-5\nper_device_train_batch_size: 4\nwarmup_ratio: 0.05\n")
+    path = write(tmp_path, "scripts/run.sh", """
+        cd "$(dirname "$0")/.."
+        cd src
+        python run_sft.py recipes/sft.yaml --num_train_epochs=1
+        """)
+    plan = plan_of(path)
+    assert plan.optimizer.lr == 3e-5 and plan.schedule.warmup_ratio == 0.05 and plan.run.epochs == 1
+    assert plan.sources["optimizer.lr"].file == str(tmp_path / "scripts" / ".." / "src" / "recipes" / "sft.yaml")
+
+
+def test_trls_config_flag_names_the_base(tmp_path):
+    # TrlParser.parse_args_and_config: `--config FILE` sets the defaults, the command line overrides them,
+    # the YAML's `env` block is environment, no argument
+    write(tmp_path, "sft_lora.yaml", "learning_rate: 1.0e-4\nlr_scheduler_type: cosine\nwarmup_ratio: 0.1\n"
+                                     "env:\n  WANDB_PROJECT: x\n")
+    path = write(tmp_path, "sft_lora.sh", "accelerate launch ../../scripts/run_sft.py --config sft_lora.yaml "
+                                          "--learning_rate 2e-4 --per_device_train_batch_size 2\n")
+    plan = plan_of(path)
+    assert plan.optimizer.lr == 2e-4 and plan.schedule.kind == "cosine" and plan.schedule.warmup_ratio == 0.1
+    assert plan.program.config == str(tmp_path / "sft_lora.yaml")
+    assert plan.sources["schedule.kind"].line == 2
+
+
+def test_a_handed_yaml_that_is_not_at_hand_leaves_what_the_flags_leave_open_unknown(tmp_path):
+    path = write(tmp_path, "train.sh", "accelerate launch finetune_dpo.py train_config/missing.yaml "
+                                       "--learning_rate=1e-5 --per_device_train_batch_size=1\n")
+    assert detected(path) == "hf"
+    plan = plan_of(path)
+    assert plan.optimizer.lr == 1e-5
+    assert plan.schedule.kind is None and "schedule.kind" in plan.unknown and "missing.yaml" in plan.unknown["schedule.kind"]
+    assert plan.schedule.warmup_ratio is None and plan.run.epochs is None
+    assert [n.data["code"] for n in notes(plan, "other")] == ["program-config-not-found"]
+    assert plan.program.config == "train_config/missing.yaml"
+    assert not findings(plan, "PD104")
