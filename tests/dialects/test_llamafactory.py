@@ -418,3 +418,23 @@ def test_a_llamafactory_cli_script_and_a_comment_that_cuts_its_continuation(tmp_
     assert plan.mode.kind == "lora" and plan.optimizer.lr == 2e-5 and plan.batch.grad_accum == 16
     [cut] = findings(plan, "PD002")
     assert cut.severity == "warning" and cut.line == 5 and "--finetuning_type" in cut.message
+
+
+def test_cutoff_len_default_follows_the_version_or_the_era_its_script_dates_it_to(tmp_path) -> None:
+    """`cutoff_len` defaulted to 1024 until 0.9.1 (2048 since, hiyouga/LLaMA-Factory 1e6f965). HuangXinzhe/
+    llm_fine_tuning lora_finetuning.sh at 5c31d43 (held-out review 10, A 02), reduced: a 2024-03 script running
+    `src/train_bash.py` (removed in 0.7.1) was shown 0.9.6's 2048; its era's default is 1024."""
+    from pretrain_doctor.dialects.versions import TrainerVersions
+
+    flags = ("    --stage sft \\\n    --do_train \\\n    --model_name_or_path Qwen/Qwen1.5-1.8B \\\n"
+             "    --finetuning_type lora \\\n    --output_dir out \\\n    --learning_rate 5e-5\n")
+    old = write(tmp_path, "old.sh", "deepspeed --num_gpus 8 ./LLaMA-Factory/src/train_bash.py \\\n" + flags)
+    unknown = TrainerVersions(detect_installed=False)
+    plan = plan_of(old, trainer_versions=unknown)
+    assert plan.batch.seq_len == 1024 and "train_bash.py" in plan.sources["batch.seq_len"].note
+    new = write(tmp_path, "new.sh", "deepspeed --num_gpus 8 src/train.py \\\n" + flags)
+    plan = plan_of(new, trainer_versions=unknown)
+    assert plan.batch.seq_len == 2048 and "1024 before 0.9.1" in plan.sources["batch.seq_len"].note
+    for version, length in (("0.8.3", 1024), ("0.9.0", 1024), ("0.9.1", 2048)):
+        plan = plan_of(new, trainer_versions=TrainerVersions({"llamafactory": version}, detect_installed=False))
+        assert plan.batch.seq_len == length and version in plan.sources["batch.seq_len"].note
