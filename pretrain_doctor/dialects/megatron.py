@@ -13,7 +13,8 @@ its `ArgumentGroupFactory` turns into flags, d98e8a6; `megatron_flags.py` lists 
   (`validate_args` asserts);
 - the lr decays over `--lr-decay-iters` (default `--train-iters`) with `--lr-decay-style`
   (default linear) to `--min-lr` (default 0); warmup is `--lr-warmup-iters` or
-  `--lr-warmup-fraction` × the decay horizon;
+  `--lr-warmup-fraction` × the decay horizon, a float the trainer never rounds to whole steps (the
+  plan's `warmup_ratio`: that share of the run);
 - the global batch defaults to micro × data-parallel size; the world size comes from the
   launcher (`torchrun --nproc_per_node × --nnodes`, `deepspeed --num_gpus × --num_nodes`);
 - Adam is AdamW (decoupled weight decay, 0.01 by default) and skips biases and 1-D
@@ -420,7 +421,11 @@ class MegatronDialect(Dialect):
             return
         fraction = lenient_number(f.raw("--lr-warmup-fraction"))
         if isinstance(fraction, (int, float)):
-            if isinstance(decay, int):
+            share = None if ramp else _warmup_share(b, fraction, decay, lenient_int(f.raw(f"--train-{unit}")), per_step)
+            if share is not None:
+                b.set("schedule.warmup_ratio", share, f.source(b, "--lr-warmup-fraction", _share_note(
+                    "warmup fraction × the decay horizon", fraction, decay, per_step, share)))
+            elif isinstance(decay, int):
                 b.set("schedule.warmup_steps", _in_steps(int(fraction * decay), per_step, ramp),
                       f.source(b, "--lr-warmup-fraction", "warmup fraction × the decay horizon"))
             else:
@@ -652,10 +657,40 @@ def _fraction_warmup(b: PlanBuilder, f: _Flags, decay: Any) -> None:
         b.set("schedule.warmup_ratio", fraction, f.source(b, "--warmup"))
         return
     note = "warmup fraction × the decay horizon (old Megatron-LM --warmup)"
+    train = lenient_int(f.raw("--train-iters")) if f.present("--train-iters") else 1_000_000
+    share = _warmup_share(b, fraction, decay, train, 1)
+    if share is not None:  # AnnealingLR's warmup_iter is that float too
+        note = _share_note(note, fraction, decay, 1, share)
+        if given:
+            b.set("schedule.warmup_ratio", share, f.source(b, "--warmup", note))
+        else:
+            b.default("schedule.warmup_ratio", share, "old Megatron-LM default --warmup 0.01: " + note)
+        return
     if given:
         b.set("schedule.warmup_steps", int(fraction * decay), f.source(b, "--warmup", note))
     else:
         b.default("schedule.warmup_steps", int(0.01 * decay), "old Megatron-LM default --warmup 0.01: " + note)
+
+
+def _warmup_share(b: PlanBuilder, fraction: float, decay: Any, total: Any, per_step: int) -> Optional[float]:
+    """The share of the run a fractional warmup takes, as the trainer computes it: Megatron's
+    `lr_warmup_steps = lr_warmup_fraction × lr_decay_steps` (get_optimizer_param_scheduler, counted in samples
+    as a float: 0.001 × 1,600 iterations × 1,024 samples is 1.6 iterations, LLM360 crystalcoder-train's
+    rank_cmd_phase2.sh) and old Megatron-LM's `warmup_iter = warmup × num_iters` (AnnealingLR) are never rounded to
+    whole steps, so the warmup is judged as that fraction of the decay horizon over the run's length (`total`, in
+    the unit `decay` counts: iterations, or samples of `per_step` each), not as a truncated step count. None when
+    the run's length in steps is not that `total` (a --train-tokens limit ends it sooner) or is unknown."""
+    steps = b.get("run.max_steps")
+    if not (isinstance(decay, int) and isinstance(total, int) and total > 0 and isinstance(steps, int)
+            and steps == total // per_step):
+        return None
+    share = fraction if decay == total else float(f"{fraction * decay / total:.12g}")
+    return share if 0 <= share <= 1 else None
+
+
+def _share_note(note: str, fraction: float, decay: int, per_step: int, share: float) -> str:
+    steps = fraction * decay / per_step
+    return f"{note}, a float: {steps:,.4g} iterations, {share * 100:.3g}% of the run"
 
 
 def _rampup(f: _Flags) -> Optional[tuple[int, int, int]]:

@@ -54,7 +54,7 @@ def test_script_is_detected_and_read(tmp_path) -> None:
     assert plan.optimizer.lr == pytest.approx(3e-4) and plan.optimizer.family == "adamw"
     assert plan.optimizer.betas == (0.9, 0.999) and plan.sources["optimizer.betas"].note.startswith("Megatron")
     assert plan.optimizer.weight_decay == pytest.approx(0.01) and plan.clipping.max_norm == 1.0
-    assert plan.schedule.kind == "cosine" and plan.schedule.warmup_steps == 200  # 0.01 × lr_decay_iters (= train_iters)
+    assert plan.schedule.kind == "cosine" and plan.schedule.warmup_ratio == 0.01  # 0.01 × lr_decay_iters (= train_iters)
     assert plan.schedule.min_lr == 0.0 and plan.run.max_steps == 20000
     assert plan.batch.global_batch_size == 512 and plan.batch.micro_batch_size == 2 and plan.batch.seq_len == 4096
     assert plan.parallel.world_size == 32 and plan.parallel.tensor == 2  # torchrun 8 × 4 nodes
@@ -120,7 +120,7 @@ def test_bare_argument_list(fixtures_dir, tmp_path) -> None:
     path = _fixture(fixtures_dir, tmp_path, "bert-args.txt")
     plan = plan_of(path, "megatron")
     assert plan.run.max_steps == 1_000_000 and plan.schedule.decay_steps == 990_000
-    assert plan.schedule.warmup_steps == 9900  # 0.01 × lr_decay_iters
+    assert plan.schedule.warmup_ratio == 0.0099 and plan.derived.warmup_steps.value == 9900  # 0.01 × lr_decay_iters
     assert plan.schedule.kind == "linear" and plan.precision.compute == "bf16"
     assert [n.data["suggestion"] for n in notes(plan, "ignored-key")] == ["--num-layers"]
 
@@ -141,7 +141,7 @@ def test_real_gpt3_175b(shared_dir) -> None:
     assert plan.dialect == "megatron"
     assert plan.optimizer.lr == pytest.approx(6e-5) and plan.schedule.min_lr == pytest.approx(6e-6)
     assert plan.schedule.kind == "cosine" and plan.schedule.decay_steps == 430_000
-    assert plan.schedule.warmup_steps == 430  # .001 × lr_decay_iters
+    assert plan.derived.warmup_steps.value == 430  # .001 × lr_decay_iters (0.086% of the run)
     assert plan.run.max_steps == 500_000
     assert plan.batch.global_batch_size == 1536 and plan.batch.micro_batch_size == 1 and plan.batch.seq_len == 2048
     assert plan.parallel.tensor == 8 and plan.parallel.pipeline == 16 and plan.parallel.world_size == 8
@@ -392,11 +392,11 @@ def test_old_megatron_warmup_is_a_fraction_of_the_decay_horizon(tmp_path) -> Non
     # pretrain_gpt2.py: warmup_iter = args.warmup * num_iters, num_iters = lr_decay_iters or train_iters.
     # The plan said warmup 0 and PD104 "no warmup".
     plan = plan_of(write(tmp_path, "pretrain_gpt2-117m.sh", OLD_SCRIPT))
-    assert plan.schedule.warmup_steps == 10_000 and findings(plan, "PD104") == []
+    assert plan.derived.warmup_steps.value == 10_000 and findings(plan, "PD104") == []
     decayed = plan_of(write(tmp_path, "decay.sh", OLD_SCRIPT.replace("--warmup .01", "--warmup .02 --lr-decay-iters 500000")))
-    assert decayed.schedule.warmup_steps == 10_000
+    assert decayed.derived.warmup_steps.value == 10_000
     default = plan_of(write(tmp_path, "default.sh", OLD_SCRIPT.replace(" --warmup .01", "")))
-    assert default.schedule.warmup_steps == 10_000  # the old default 0.01, not today's lr_warmup_iters 0
+    assert default.derived.warmup_steps.value == 10_000  # the old default 0.01, not today's lr_warmup_iters 0
 
 
 def test_old_megatron_batch_size_is_the_micro_batch(tmp_path) -> None:
@@ -494,3 +494,29 @@ def test_the_deepspeed_json_the_script_writes_is_read(tmp_path) -> None:
     # A quoted delimiter writes the text as it stands: `$GLOBAL_BATCH` is not JSON, so nothing is read from it.
     quoted = plan_of(write(tmp_path, "quoted.sh", WRITES_ITS_JSON.replace("cat <<EOT", "cat <<'EOT'")))
     assert quoted.precision.loss_scale is None and "precision.loss_scale" in quoted.unknown
+
+
+def test_fractional_warmup_is_judged_as_the_fraction_not_a_truncated_step_count(tmp_path) -> None:
+    # Held-out review 10, B 03 (LLM360 crystalcoder-train finetune/Megatron-LM/rank_cmd_phase2.sh, reduced):
+    # `--lr-warmup-fraction 0.001` of 1,600 iterations of 1,024 samples. Megatron warms up over
+    # lr_warmup_fraction × lr_decay_iters × global batch = 1,638.4 samples, a float (training.py
+    # get_optimizer_param_scheduler): 1.6 iterations, exactly 0.1% of the run. The plan said 1 step and PD106
+    # "0.062% of the run is below 0.1%".
+    script = SCRIPT.replace("--train-iters 20000", "--train-iters 1600").replace(
+        "--global-batch-size 512", "--global-batch-size 1024").replace("--lr-warmup-fraction 0.01",
+                                                                      "--lr-warmup-fraction 0.001")
+    plan = plan_of(write(tmp_path, "train.sh", script))
+    assert plan.schedule.warmup_ratio == 0.001 and plan.derived.warmup_steps.value == 2
+    assert "1.6 iterations" in plan.sources["schedule.warmup_ratio"].note
+    assert not any("below 0.1%" in f.message for f in findings(plan, "PD106"))
+    # a decay horizon other than the run: the share of the run, 0.001 × 1,200 / 1,600
+    shorter = plan_of(write(tmp_path, "decay.sh", script.replace("--lr-warmup-fraction", "--lr-decay-iters 1200 "
+                                                                 "--lr-warmup-fraction")))
+    assert shorter.schedule.warmup_ratio == pytest.approx(0.00075)
+    # sample-based: the fraction of lr_decay_samples over train_samples
+    samples = plan_of(write(tmp_path, "samples.sh", script.replace("--train-iters 1600", "--train-samples 1638400")))
+    assert samples.schedule.warmup_ratio == 0.001 and samples.run.max_steps == 1600
+    # old Megatron-LM's `--warmup`: AnnealingLR's warmup_iter = warmup × num_iters, a float too
+    old = plan_of(write(tmp_path, "old.sh", OLD_SCRIPT.replace("--train-iters 1000000", "--train-iters 1500")
+                        .replace("--warmup .01", "--warmup .001")))
+    assert old.schedule.warmup_ratio == 0.001 and old.derived.warmup_steps.value == 2
