@@ -506,3 +506,9 @@ def test_a_program_handed_only_a_config_file_is_the_training_command() -> None:
     # declare-lab/trust-align dpo.sh: no flag after the program, its arguments are in the YAML
     data, _, _ = _read('task="dpo"\naccelerate launch --config_file acc.yaml ${task}.py configs/${task}_full.yaml\n')
     assert data["program"] == "dpo.py" and data["positional"] == ["configs/dpo_full.yaml"]
+
+
+def test_litgpt_is_an_entry_point_and_its_training_command_wins() -> None:
+    data, _, _ = _read("litgpt download meta-llama/Meta-Llama-3-8B --access_token x\n"
+                       "litgpt pretrain meta-llama/Meta-Llama-3-8B --train.micro_batch_size=1\n")
+    assert data["program"] == "litgpt" and data["positional"] == ["pretrain", "meta-llama/Meta-Llama-3-8B"]

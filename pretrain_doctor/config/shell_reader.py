@@ -1343,6 +1343,8 @@ def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Opt
         if index is None:
             continue
         name = _word_name(words[index])
+        if _ENTRY_POINT.match(name):  # `litgpt pretrain`, `llamafactory-cli train`: the subcommand says what runs
+            name = _word_name(words[index + 1])
         flags = sum(1 for w in words[index + 1:] if (w.text or "").startswith("--"))
         if index + 1 < len(words) and (words[index + 1].text or "").endswith(_CONFIG_SUFFIXES):
             flags += 1  # `dpo.py recipes/dpo.yaml`: the program's arguments are in the file it is handed
@@ -1364,7 +1366,8 @@ _CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 _LAUNCHER_MODULES = frozenset(("torch.distributed.run", "torch.distributed.launch", "deepspeed.launcher.runner",
                                "deepspeed", "accelerate.commands.launch", "torch.distributed.elastic"))
 _MODULE_RUNNERS = ("python", "torchrun", "deepspeed", "accelerate")
-_ENTRY_POINT = re.compile(r"^[\w.]+-cli$")  # `llamafactory-cli train ...`, `huggingface-cli ...`
+# `llamafactory-cli train ...`, `huggingface-cli ...`; litgpt's console script `litgpt pretrain|finetune_* ...`
+_ENTRY_POINT = re.compile(r"^([\w.]+-cli|litgpt)$")
 
 
 def _word_name(word: Word) -> str:

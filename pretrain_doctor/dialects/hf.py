@@ -17,7 +17,8 @@ from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import TrainerVersions
-from .program import Evidence, ProgramConfig, ProgramFacts, find_program_source, mentions, program_config, program_facts
+from .program import (Evidence, LaunchBuilder, ProgramConfig, ProgramFacts, find_program_source, mentions, program_config,
+                      program_facts)
 from .shared import apply_accelerate, assume, is_accelerate_config, merge_deepspeed_reference
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, online_rl_method
 
@@ -90,7 +91,9 @@ class HfDialect(Dialect):
         if launched is not None:
             doc = launched
             docs = [doc, *docs[1:]]
-            b: PlanBuilder = _LaunchBuilder(self.name, docs, doc.unevaluated)
+            config = doc.data.get("program_config")
+            b: PlanBuilder = LaunchBuilder(self.name, docs, doc.unevaluated,
+                                           config if isinstance(config, ProgramConfig) else None)
         else:
             b = self.builder(docs)
         self._mode(b, doc)
@@ -494,8 +497,7 @@ def launched_arguments(doc: Document) -> Optional[Document]:
     if not data:
         return None
     if config is not None:
-        keys = frozenset(k for k in base if k in data and (k,) not in positions)
-        data["program_config"] = dataclasses.replace(config, keys=keys)
+        data["program_config"] = config
         if config.key in doc.positions:
             positions[("program_config",)] = doc.positions[config.key]
     for own in ("model_name", "model_path"):
@@ -744,36 +746,3 @@ def _launcher_eval_data(b: PlanBuilder, doc: Document) -> None:
                b.source(doc, (key,)), hint=f"pass `--{argument}` with a held-out file, or `--{key} no`",
                keys=[key, argument], **({} if held else {"severity": "info"}))
         return
-
-
-class _LaunchBuilder(PlanBuilder):
-    """A builder for launched arguments: a field whose argument the script leaves to launch time is
-    unknown, never the trainer's default. A value from the config file the script hands the program
-    points into that file; when the script names such a file that is not at hand, what the arguments
-    leave open is unknown (the file may set it), never the trainer's default."""
-
-    def __init__(self, dialect: str, docs: list[Document], unknown: dict[str, str]) -> None:
-        super().__init__(dialect, docs)
-        self._unknown_keys = unknown
-        config = docs[0].data.get("program_config")
-        self._config: Optional[ProgramConfig] = config if isinstance(config, ProgramConfig) else None
-
-    def source(self, doc: Document, path: Any, note: Optional[str] = None) -> Source:
-        config = self._config
-        if config is not None and config.document is not None and doc is self.primary and path and path[0] in config.keys:
-            return super().source(config.document, path, note)
-        return super().source(doc, path, note)
-
-    def take(self, field: str, doc: Document, path: Any, convert: Any = None) -> Any:
-        key = path if isinstance(path, str) else ".".join(map(str, path))
-        if key in self._unknown_keys:
-            self.unknown(field, f"the launch-time value of {self._unknown_keys[key]} (--{key})")
-            return None
-        return super().take(field, doc, path, convert)
-
-    def default(self, field: str, value: Any, note: str) -> None:
-        if self._config is not None and self._config.document is None:
-            self.unknown(field, f"`{self._config.reference}`, the config file the script hands the program "
-                                "(not found here: it may set this)")
-        if field not in self.unknowns:
-            super().default(field, value, note)

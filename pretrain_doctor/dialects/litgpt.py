@@ -1,21 +1,33 @@
-"""`litgpt`: LitGPT `config_hub/` YAML for `litgpt pretrain` and `litgpt finetune_*`.
+"""`litgpt`: LitGPT `config_hub/` YAML for `litgpt pretrain` and `litgpt finetune_*`, and the shell scripts that
+run those commands (`litgpt pretrain <model> --train.lr_warmup_steps 100 ...`, `--config file.yaml`).
 
 The file is read by jsonargparse: the optimizer and data module are `class_path` +
 `init_args`, or a bare name (`optimizer: AdamW`, `data: TinyLlama`). Defaults are the
 `setup()` signatures of `litgpt/pretrain.py` and `litgpt/finetune/*.py` and the
 `TrainArgs`/`EvalArgs` dataclasses of `litgpt/args.py`; a bare optimizer name gets
 torch's own defaults. Warmup is counted in optimizer steps.
+
+A launch script names the command, which decides the run kind (litgpt/__main__.py's PARSER_DATA; 0.3's nested
+`litgpt finetune lora`; or a script run directly, `python litgpt/pretrain.py`, whose foot is `CLI(setup)`):
+`pretrain` builds the model named by `model_name` from random init unless `--initial_checkpoint_dir` loads weights
+(continued pretraining), `finetune_*` (`finetune` is `finetune_lora`) loads `checkpoint_dir`, the first positional
+argument. jsonargparse reads the flags as setup()'s keys (`--train.lr_warmup_steps 100`, `--data LitData
+--data.data_path x`: class and init_args) and `--config FILE` where it stands: the flags after it override the
+file, the file overrides those before it.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
-from typing import Any
+from typing import Any, Optional
 
-from ..config.document import Document
+from ..config.document import Document, KeyPath, Position
 from ..plan.builder import PlanBuilder
-from ..plan.model import TrainingPlan
+from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
+from .program import LaunchBuilder, ProgramConfig, program_config
 from .shared import optimizer_family
 
 # Keys of litgpt configs that no release read declares in a `setup()` (litgpt_keys.py holds the rest).
@@ -61,6 +73,8 @@ class LitgptDialect(Dialect):
     keys_table = "litgpt_keys"
 
     def score(self, doc: Document) -> int:
+        if doc.format == "shell":
+            return 85 if litgpt_command(doc) is not None else 0
         data = doc.data
         train = data.get("train")
         score = 0
@@ -80,10 +94,22 @@ class LitgptDialect(Dialect):
             score += 50
         return score if score >= 60 else 0
 
+    def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
+        # A script's words are not keys (`program`, `--data.data_path`): its flags are judged once read as keys.
+        return None if doc.format == "shell" else super().keys_read(doc)
+
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         doc = docs[0]
-        b = self.builder(docs)
+        command = litgpt_command(doc) if doc.format == "shell" else None
+        if command is not None:
+            doc, config = _command_line_document(doc, command)
+            docs = [doc, *docs[1:]]
+            b: PlanBuilder = LaunchBuilder(self.name, docs, doc.unevaluated, config)
+        else:
+            b = self.builder(docs)
         pretrain = self._mode(b, doc)
+        if command is not None:
+            pretrain = _command_mode(b, doc, command)
         script = "litgpt pretrain default" if pretrain else "litgpt finetune default"
         if not self._train_optimizer(b, doc, pretrain):
             self._optimizer(b, doc)
@@ -117,7 +143,9 @@ class LitgptDialect(Dialect):
         b.take("mode.lora_alpha", doc, "lora_alpha", lenient_number)
         b.take_first("mode.init_from", doc, "checkpoint_dir", "initial_checkpoint_dir", convert=_path_or_none)
         resume = data.get("resume")
-        if resume not in (None, False, "false", "False", "") and str(resume).lower() != "false":
+        # `resume: auto` resumes "from the latest checkpoint but not error if no checkpoint exists" (setup()'s
+        # docstring): the first launch starts afresh, and that start is what is judged
+        if resume not in (None, False, "false", "False", "") and str(resume).lower() not in ("false", "auto"):
             b.set("mode.resumed", True, b.source(doc, ("resume",)))
         # `initial_checkpoint_dir` loads weights only (pretrain.py: `fabric.load_raw(... model)`, "useful for
         # continued pretraining, mutually exclusive with resume"): the optimizer, schedule and step start afresh,
@@ -269,6 +297,168 @@ class LitgptDialect(Dialect):
             b.note("ignored-key", "`train.max_norm` is rejected by litgpt's finetune scripts (validate_args lists it "
                    "as unsupported)", b.source(doc, ("train", "max_norm")), hint="remove `train.max_norm`",
                    key="train.max_norm")
+
+
+# --- launch scripts: `litgpt <command> ...` -------------------------------------------------------------
+# litgpt/__main__.py PARSER_DATA (0.4 on): the training commands; `finetune` is `finetune_lora`.
+_COMMANDS = {"pretrain": "pretrain", "finetune": "finetune_lora", "finetune_lora": "finetune_lora",
+             "finetune_full": "finetune_full", "finetune_adapter": "finetune_adapter",
+             "finetune_adapter_v2": "finetune_adapter_v2"}
+# 0.3: `litgpt finetune lora|full|adapter|adapter_v2` (a nested subcommand).
+_NESTED_FINETUNE = ("lora", "full", "adapter", "adapter_v2")
+# The scripts themselves, run with python (each ends in `CLI(setup)`).
+_SCRIPTS = {"litgpt/pretrain.py": "pretrain", "litgpt/finetune/lora.py": "finetune_lora",
+            "litgpt/finetune/full.py": "finetune_full", "litgpt/finetune/adapter.py": "finetune_adapter",
+            "litgpt/finetune/adapter_v2.py": "finetune_adapter_v2"}
+# jsonargparse's class arguments: `--data LitData --data.data_path x` is the class and its init_args.
+_CLASS_KEYS = ("data", "optimizer")
+
+
+@dataclasses.dataclass(frozen=True)
+class LitgptCommand:
+    """A litgpt training command in a launch script: its name (a key of _COMMANDS' values), the positional
+    arguments setup() gets (`model_name` for pretrain, `checkpoint_dir` for a fine-tune) and where the command and
+    those arguments are written (the script's key paths)."""
+
+    name: str
+    arguments: list
+    written: KeyPath
+    first_argument: int
+
+
+def litgpt_command(doc: Document) -> Optional[LitgptCommand]:
+    """The litgpt training command the launch script `doc` runs; None when it runs none."""
+    program = str(doc.data.get("program") or "").replace("\\", "/")
+    positional = [str(p) for p in doc.data.get("positional") or ()]
+    if program.rsplit("/", 1)[-1] == "litgpt":  # the console script, or `python -m litgpt`
+        if not positional:
+            return None
+        if positional[0] == "finetune" and len(positional) > 1 and positional[1] in _NESTED_FINETUNE:
+            return LitgptCommand(f"finetune_{positional[1]}", positional[2:], ("positional", 0), 2)
+        name = _COMMANDS.get(positional[0])
+        return LitgptCommand(name, positional[1:], ("positional", 0), 1) if name else None
+    name = next((name for tail, name in _SCRIPTS.items() if program.endswith(tail)), None)
+    return LitgptCommand(name, positional, ("program",), 0) if name else None
+
+
+def _command_line_document(script: Document, command: LitgptCommand) -> tuple[Document, Optional[ProgramConfig]]:
+    """The script's command line as the keys setup() gets, over the `--config` file where it stands, with the
+    script's positions for what the command line sets (the file's values point into the file, LaunchBuilder)."""
+    config = program_config(script)
+    if config is not None:
+        config = dataclasses.replace(config, how="`--config`: litgpt's jsonargparse reads it where it stands, the "
+                                     "flags after it over the file")
+    base = config.document.data if config is not None and config.document is not None else {}
+    data: dict[str, Any] = copy.deepcopy(base)
+    positions: dict[KeyPath, Position] = {}
+    unknown: dict[str, str] = {}
+    if command.written in script.positions:
+        positions[("command",)] = script.positions[command.written]
+    if command.arguments:
+        key = "model_name" if command.name == "pretrain" else "checkpoint_dir"
+        data[key] = command.arguments[0]
+        written = script.positions.get(("positional", command.first_argument))
+        if written is not None:
+            positions[(key,)] = written
+    at = script.positions.get(config.key) if config is not None else None
+    for flag, value in script.data.items():
+        if not (isinstance(flag, str) and flag.startswith("--") and len(flag) > 2) or flag == "--config":
+            continue
+        path = _flag_path(flag[2:])
+        written = script.positions.get((flag,))
+        if at is not None and written is not None and (written.line, written.column) < (at.line, at.column) \
+                and config is not None and config.document is not None and config.document.has(path):
+            continue  # before `--config`: the file's value wins
+        if written is not None:
+            positions[path] = written
+        if value is None:
+            unknown[".".join(path)] = str(script.unevaluated.get(flag, "a value set at launch"))
+            _drop(data, path)
+        else:
+            _put(data, path, _value(value))
+    return dataclasses.replace(script, data=data, positions=positions, unevaluated=unknown), config
+
+
+def _flag_path(name: str) -> KeyPath:
+    path = tuple(name.split("."))
+    if len(path) > 1 and path[0] in _CLASS_KEYS and path[1] not in ("class_path", "init_args"):
+        return (path[0], "init_args", *path[1:])
+    return path
+
+
+def _value(value: Any) -> Any:
+    """A flag's words as jsonargparse reads them: as YAML (`[0.9, 0.95]` a list, `true` a bool, `null` None), then
+    as the parameter's type (`1e-4`, a string to YAML 1.1, is a float)."""
+    import yaml  # only for a litgpt launch script
+
+    if isinstance(value, list):
+        return [_value(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        parsed = value
+    if isinstance(parsed, str):
+        number = lenient_number(parsed)
+        return number if isinstance(number, (int, float)) and not isinstance(number, bool) else parsed
+    return parsed
+
+
+def _put(data: dict, path: KeyPath, value: Any) -> None:
+    head = path[0]
+    if head in _CLASS_KEYS and len(path) > 1 and isinstance(data.get(head), str):
+        data[head] = {"class_path": data[head], "init_args": {}}  # `data: LitData` then `--data.data_path x`
+    if len(path) == 1 and head in _CLASS_KEYS and isinstance(data.get(head), dict) and isinstance(value, str):
+        if data[head].get("class_path") != value:  # another class: its init_args start afresh
+            data[head] = {"class_path": value, "init_args": {}}
+        return
+    node = data
+    for part in path[:-1]:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[path[-1]] = value
+
+
+def _drop(data: dict, path: KeyPath) -> None:
+    node: Any = data
+    for part in path[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.pop(path[-1], None)
+
+
+def _command_mode(b: PlanBuilder, doc: Document, command: LitgptCommand) -> bool:
+    """The run kind the command decides (the file or flags cannot make `pretrain` a fine-tune); returns whether
+    it is `pretrain`."""
+    pos = doc.position(("command",))
+    where = Source(file=doc.path, line=pos.line if pos else None, column=pos.column if pos else None)
+    if command.name == "pretrain":
+        if doc.get("initial_checkpoint_dir") is not None or "initial_checkpoint_dir" in doc.unevaluated:
+            note = ("`litgpt pretrain` with `initial_checkpoint_dir`: continued pretraining from those weights "
+                    "(the optimizer, schedule and step start afresh)")
+            where = b.source(doc, ("initial_checkpoint_dir",), note=note)
+        else:
+            note = ("`litgpt pretrain` without `--initial_checkpoint_dir`: the model is built from random init; "
+                    "`model_name` names only its architecture (pretrain.py: \"Useful for continued pretraining\")")
+            where = where.model_copy(update={"note": note})
+        b.set("mode.kind", "pretrain", where)
+        return True
+    where = where.model_copy(update={"note": f"`litgpt {command.name}` fine-tunes the weights in `checkpoint_dir`"})
+    if command.name == "finetune_full":
+        b.set("mode.kind", "full_finetune", where)
+    elif command.name == "finetune_lora":
+        quantize = doc.get("quantize")
+        qlora = isinstance(quantize, str) and quantize.startswith("bnb.") and "int8" not in quantize
+        b.set("mode.kind", "qlora" if qlora else "lora", where)
+        b.take("mode.lora_rank", doc, "lora_r", lenient_int)
+        b.default("mode.lora_rank", 8, "litgpt finetune_lora default")
+        b.default("mode.lora_alpha", 16, "litgpt finetune_lora default")
+    else:  # Adapter / Adapter v2: the base model frozen, the adapter's prompts and gates train
+        b.set("mode.trains_only", f"the {command.name.split('_', 1)[1].replace('_', ' ')} modules", where)
+        b.set("mode.kind", "partial_finetune", where)
+    return False
 
 
 def _known_dataset_rows(b: PlanBuilder, doc: Document, name: Any) -> None:

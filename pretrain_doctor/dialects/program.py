@@ -23,7 +23,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
-from ..config.document import Document
+from ..config.document import Document, KeyPath
+from ..plan.builder import PlanBuilder
+from ..plan.model import Source
 from .shared import find_referenced_file
 
 # Larger files are no training program's source (a vendored library, data): not read.
@@ -154,7 +156,6 @@ class ProgramConfig:
     how: str
     path: Optional[Path]
     document: Optional[Document]
-    keys: frozenset = frozenset()  # its top-level keys that the command line leaves as the file sets them
 
 
 def program_config(doc: Document) -> Optional[ProgramConfig]:
@@ -174,6 +175,41 @@ def program_config(doc: Document) -> Optional[ProgramConfig]:
         return None
     path = find_referenced_file(reference, doc)
     return ProgramConfig(reference, key, how, path, _load_config(path, doc) if path is not None else None)
+
+
+class LaunchBuilder(PlanBuilder):
+    """A plan builder for a launch script's arguments, read as the program's keys (`docs[0]`, the script's flags
+    over the config file it hands the program). A field whose argument the script leaves to launch time is
+    unknown, never the trainer's default. A key the command line does not set points into the config file
+    when that file sets it; when the script names a config file that is not at hand, what the arguments leave
+    open is unknown (the file may set it), never the trainer's default."""
+
+    def __init__(self, dialect: str, docs: list[Document], unknown: dict[str, str],
+                 config: Optional[ProgramConfig] = None) -> None:
+        super().__init__(dialect, docs)
+        self._unknown_keys = unknown
+        self._config = config
+
+    def source(self, doc: Document, path: KeyPath, note: Optional[str] = None) -> Source:
+        config = self._config
+        if (config is not None and config.document is not None and doc is self.primary and path
+                and doc.position(path) is None and config.document.position(path) is not None):
+            return super().source(config.document, path, note)
+        return super().source(doc, path, note)
+
+    def take(self, field: str, doc: Document, path: Any, convert: Any = None) -> Any:
+        key = path if isinstance(path, str) else ".".join(map(str, path))
+        if key in self._unknown_keys:
+            self.unknown(field, f"the launch-time value of {self._unknown_keys[key]} (--{key})")
+            return None
+        return super().take(field, doc, path, convert)
+
+    def default(self, field: str, value: Any, note: str) -> None:
+        if self._config is not None and self._config.document is None:
+            self.unknown(field, f"`{self._config.reference}`, the config file the script hands the program "
+                                "(not found here: it may set this)")
+        if field not in self.unknowns:
+            super().default(field, value, note)
 
 
 def _load_config(path: Path, script: Document) -> Optional[Document]:

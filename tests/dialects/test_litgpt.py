@@ -227,3 +227,106 @@ def test_ignored_min_lr_whose_value_is_what_happens_is_an_info(tmp_path) -> None
     other = plan_of(write(tmp_path, "b.yaml", FINETUNE.replace("  epochs: 3\n", "  epochs: 3\n  min_lr: 6.0e-5\n")))
     (finding,) = findings(other, "PD002")
     assert finding.severity == "warning" and "anyway" not in finding.message
+
+
+# --- launch scripts: `litgpt <command> ...` (held-out review 10, A 07) ------------------------------------
+# Reduced from ryanyxw/phdbrainstorm@d6a881c train.sh (was refused as "not a training config of a supported trainer").
+PRETRAIN_SCRIPT = """
+TORCHDYNAMO_VERBOSE=1 litgpt pretrain meta-llama/Meta-Llama-3-8B \\
+   --tokenizer_dir meta-llama/Meta-Llama-3-8B \\
+   --data LitData \\
+   --data.data_path "data/tokenized_pubmed" \\
+   --train.lr_warmup_steps=100 \\
+   --train.micro_batch_size=1 \\
+   --out_dir models/test_pretrain \\
+   --resume auto \\
+   --precision bf16-mixed \\
+"""
+
+
+def test_litgpt_pretrain_in_a_script_is_read_as_setups_keys_and_starts_from_random_init(tmp_path) -> None:
+    path = write(tmp_path, "train.sh", PRETRAIN_SCRIPT)
+    assert detected(path) == "litgpt"
+    plan = plan_of(path)
+    # pretrain.py setup(model_name, ..., initial_checkpoint_dir=None): the model is built from random init
+    assert plan.mode.kind == "pretrain" and plan.mode.init_from is None and plan.mode.from_scratch
+    assert "random init" in plan.sources["mode.kind"].note and plan.sources["mode.kind"].line == 1
+    assert plan.model.name == "meta-llama/Meta-Llama-3-8B"
+    assert plan.schedule.warmup_steps == 100 and plan.sources["schedule.warmup_steps"].line == 5
+    assert plan.batch.micro_batch_size == 1 and plan.batch.global_batch_size == 512  # pretrain default
+    assert plan.precision.compute == "bf16" and plan.precision.mixed
+    assert plan.data.train[0].dataset == "LitData"
+    assert not plan.mode.resumed  # `resume: auto` starts afresh when there is no checkpoint yet
+    assert plan.optimizer.lr == 1e-3 and plan.optimizer.betas == (0.9, 0.999)  # a bare "AdamW": torch's defaults
+    assert findings(plan, "PD201")  # β2 0.999 for a from-scratch 8B model
+
+
+def test_litgpt_pretrain_with_an_initial_checkpoint_is_continued_pretraining(tmp_path) -> None:
+    path = write(tmp_path, "cpt.sh", "litgpt pretrain pythia-160m --initial_checkpoint_dir checkpoints/pythia-160m "
+                                     "--optimizer AdamW --optimizer.lr 1e-4 --optimizer.betas '[0.9, 0.95]'\n")
+    plan = plan_of(path)
+    assert plan.mode.kind == "pretrain" and plan.mode.init_from == "checkpoints/pythia-160m"
+    assert "continued pretraining" in plan.sources["mode.kind"].note
+    assert plan.optimizer.lr == 1e-4 and plan.optimizer.name == "AdamW" and plan.optimizer.betas == (0.9, 0.95)
+
+
+CONFIG_YAML = """
+lora_r: 8
+train:
+  global_batch_size: 16
+  micro_batch_size: 2
+  lr_warmup_steps: 10
+  epochs: 4
+optimizer:
+  class_path: torch.optim.AdamW
+  init_args:
+    lr: 0.0003
+"""
+
+
+def test_litgpt_config_is_the_base_and_the_flags_after_it_override_it(tmp_path) -> None:
+    # litgpt's jsonargparse applies `--config FILE` where it stands: the flags after it win, the file wins over
+    # those before it
+    write(tmp_path, "configs/lora.yaml", CONFIG_YAML)
+    path = write(tmp_path, "finetune.sh", """
+        litgpt finetune_lora checkpoints/meta-llama/Llama-2-7b-hf \\
+            --train.micro_batch_size 8 \\
+            --config configs/lora.yaml \\
+            --train.epochs 2 \\
+            --lora_r 16 \\
+            --optimizer.lr 2e-4
+        """)
+    assert detected(path) == "litgpt"
+    plan = plan_of(path)
+    yaml = str(tmp_path / "configs" / "lora.yaml")
+    assert plan.mode.kind == "lora" and plan.mode.lora_rank == 16 and plan.mode.init_from == "checkpoints/meta-llama/Llama-2-7b-hf"
+    assert plan.run.epochs == 2 and plan.sources["run.epochs"].file == str(path) and plan.sources["run.epochs"].line == 4
+    assert plan.batch.micro_batch_size == 2 and plan.sources["batch.micro_batch_size"].file == yaml  # before --config
+    assert plan.schedule.warmup_steps == 10 and plan.sources["schedule.warmup_steps"].file == yaml
+    assert plan.sources["schedule.warmup_steps"].line == 5
+    assert plan.optimizer.lr == 2e-4 and plan.optimizer.name == "torch.optim.AdamW"
+
+
+def test_litgpt_finetune_commands_and_scripts_decide_the_run_kind(tmp_path) -> None:
+    cases = {
+        "litgpt finetune_full ckpt/x --train.epochs 1\n": "full_finetune",
+        "litgpt finetune full --checkpoint_dir ckpt/x --train.epochs 1\n": "full_finetune",  # 0.3's nested command
+        "litgpt finetune ckpt/x --quantize bnb.nf4 --train.epochs 1\n": "qlora",  # `finetune` is finetune_lora
+        "python litgpt/finetune/full.py --checkpoint_dir ckpt/x --train.epochs 1\n": "full_finetune",
+        "python -m litgpt finetune_adapter ckpt/x --train.epochs 1\n": "partial_finetune",
+    }
+    for index, (text, kind) in enumerate(cases.items()):
+        path = write(tmp_path, f"run{index}.sh", text)
+        assert detected(path) == "litgpt", text
+        plan = plan_of(path)
+        assert plan.mode.kind == kind and plan.mode.init_from == "ckpt/x" and plan.run.epochs == 1, text
+    assert detected(write(tmp_path, "download.sh", "litgpt download meta-llama/Llama-2-7b-hf\n")) is None
+
+
+def test_litgpt_flags_are_judged_as_keys_and_a_missing_config_leaves_defaults_unknown(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "a.sh", "litgpt finetune_full ckpt/x \\\n  --train.lr_warmup_step 10\n"))
+    [typo] = [n for n in notes(plan, "ignored-key") if n.data.get("key") == "train.lr_warmup_step"]
+    assert typo.source.line == 2 and "lr_warmup_steps" in typo.message
+    plan = plan_of(write(tmp_path, "b.sh", "litgpt finetune_full ckpt/x --config missing.yaml --train.epochs 1\n"))
+    assert plan.run.epochs == 1 and plan.schedule.warmup_steps is None and "schedule.warmup_steps" in plan.unknown
+    assert "missing.yaml" in plan.unknown["batch.global_batch_size"]
