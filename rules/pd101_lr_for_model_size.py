@@ -128,8 +128,12 @@ class LrForModelSize(Rule):
     published lr (nanoGPT's shakespeare_char: 10.7M parameters, 16k tokens/step, 1e-3).
 
     Model size is the active parameter count (for MoE: the experts a token visits),
-    from the model config, a known flavor name, or ≈ 12·L·d² + V·d. Between table
-    rows the band is interpolated in log space. When the tokens per step depend on
+    from the model config, a known flavor name, or ≈ 12·L·d² + V·d. A size read only
+    from a name that may not be the model built (a flavor no release of the trainer
+    defines, a named model whose `config_overrides` resize it) is an assumption: the
+    finding is one level softer and says what it assumed (`--model-config` decides).
+    The same holds for the other rules that judge by size (PD103, PD201, PD202,
+    PD404). Between table rows the band is interpolated in log space. When the tokens per step depend on
     the world size, an lr that is wrong at every world size is reported; one that
     would need more than one 8-GPU node's worth of data-parallel replicas to be in
     band is reported at `info`, naming `--world-size`.

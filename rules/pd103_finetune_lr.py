@@ -80,7 +80,7 @@ class FinetuneLr(Rule):
     severity = "warning"
     # A launched program's code may decide what trains (Medusa's train_legacy.py freezes the base): where the
     # run kind is only assumed, the band speaks one level softer (plan/reading.py).
-    premises = ("mode.kind",)
+    premises = ("mode.kind", "model.parameters")  # the run kind; the size, when only read from a name (plan/reading.py)
 
     def check(self, plan):
         lr = plan.optimizer.lr

@@ -55,7 +55,7 @@ class AdamBeta2(Rule):
     code = "PD201"
     slug = "adam-beta2"
     severity = "warning"
-    premises = ("mode.kind",)  # from-scratch pretraining; a launched program may decide the run kind (plan/reading.py)
+    premises = ("mode.kind", "model.parameters")  # from-scratch pretraining; a launched program may decide the run kind; the size, when only read from a name (plan/reading.py)
 
     def check(self, plan):
         opt = plan.optimizer

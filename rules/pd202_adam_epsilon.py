@@ -75,7 +75,7 @@ class AdamEpsilon(Rule):
     code = "PD202"
     slug = "adam-epsilon"
     severity = "warning"
-    premises = ("mode.kind",)  # from-scratch pretraining; a launched program may decide the run kind (plan/reading.py)
+    premises = ("mode.kind", "model.parameters")  # from-scratch pretraining; a launched program may decide the run kind; the size, when only read from a name (plan/reading.py)
 
     def check(self, plan):
         opt = plan.optimizer

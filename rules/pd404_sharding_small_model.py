@@ -59,6 +59,7 @@ class ShardingSmallModel(Rule):
     code = "PD404"
     slug = "sharding-small-model"
     severity = "info"
+    premises = ("model.parameters",)  # the size, when only read from a name (plan/reading.py)
 
     def check(self, plan):
         features = _sharding(plan)

@@ -306,6 +306,13 @@ def _platform_world_size(b: PlanBuilder, run_file: Document, context: BuildConte
         b.set("parallel.world_size", gpus, b.source(run_file, ("compute", "gpus"), note="mcli compute.gpus"))
 
 
+# `config_overrides` keys of Hugging Face configs that change the model's size.
+_SIZE_OVERRIDES = frozenset({"hidden_size", "num_hidden_layers", "intermediate_size", "num_attention_heads",
+                             "num_key_value_heads", "vocab_size", "n_layer", "n_layers", "n_embd", "d_model",
+                             "n_head", "n_heads", "n_inner", "ffn_dim", "num_local_experts", "num_experts",
+                             "num_experts_per_tok", "moe_intermediate_size", "head_dim"})
+
+
 def _model(b: PlanBuilder, doc: Document, name: str) -> None:
     """The `model` section: an MPT built from its config, or a Hugging Face model (`hf_causal_lm`, `hf_t5`)."""
     b.section("model", doc, ("model",))
@@ -315,6 +322,11 @@ def _model(b: PlanBuilder, doc: Document, name: str) -> None:
                      ("model", "config_overrides", "n_positions"),
                      ("model", "config_overrides", "max_position_embeddings"), convert=lenient_int)
         b.take("model.layers", doc, ("model", "config_overrides", "n_layers"), lenient_int)
+        overrides = doc.get(("model", "config_overrides"))
+        if isinstance(overrides, dict) and any(key in overrides for key in _SIZE_OVERRIDES):
+            # The named model resized: its name's size is not the one built (held-out review 10, B 30: Mistral-7B
+            # overridden to 24 layers of 3216, ~2.7B); a size read from the name is then only assumed (derive.py).
+            b.unknown("model.parameters", "--model-config")
     elif name == "mpt_causal_lm":
         _mpt(b, doc)
     else:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Optional
 
+from .numbers import short_count
+
 if TYPE_CHECKING:
     from .model import TrainingPlan
 
@@ -58,8 +60,23 @@ class Derived:
             if isinstance(name, str):
                 size = parameters_from_name(name)
                 if size is not None:
-                    return DerivedValue(size, f"from the name {name!r}", (field_name,))
+                    # the adapter's word that the name may not be the model built (`size_assumed`)
+                    doubt = " (assumed: the model built may differ)" if "model.parameters" in self.plan.unknown else ""
+                    return DerivedValue(size, f"from the name {name!r}{doubt}", (field_name,))
         return _unknown("12·L·d² + V·d", self.plan, "model.layers", "model.hidden_size")
+
+    @cached_property
+    def size_assumed(self) -> Optional[str]:
+        """What the model's size rests on when it is only read from a name that the adapter says may not be the
+        model built (it marks `model.parameters` unknown): a torchtitan flavor no release defines (littletitan's
+        `deepseek-moe-16b` has 4 layers, ~2.35B), an llm-foundry HF model whose `config_overrides` resize it
+        (`Mistral-7B-v0.1` shrunk to ~2.7B) (held-out review 10, B 20 / B 30). None when the size is counted or
+        stated, or the name is that of the model used as it is (`base_model: Qwen/Qwen2.5-0.5B`). Rules whose
+        premises include the size say less (plan/reading.py `soften`)."""
+        size = self.parameters
+        if not size.known or not size.formula.startswith("from the name") or "model.parameters" not in self.plan.unknown:
+            return None
+        return f"a {short_count(size.value)} model, a size read from the name {self.plan.get(size.inputs[0])!r}"
 
     def as_dict(self) -> dict[str, Optional[float]]:
         return {name: getattr(self, name).value for name in self.NAMES}

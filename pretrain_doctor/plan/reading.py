@@ -23,7 +23,9 @@ pretrained weights), or where the flags load trained weights into a new run and 
 continues pretraining or fine-tunes (Megatron's `--load` with `--no-load-optim`; `program.assumed_because` says
 so): a finding whose premises include such a field (the run kind: "pretraining from scratch" when the arguments
 name no weights) drops one level and says what it assumed; an info resting on an assumed pretraining from
-scratch drops to silence.
+scratch drops to silence. A finding that judges by the model's size (premise `model.parameters`) drops one level
+too, and says so, when that size is only read from a name the adapter says may not be the model built (a flavor
+no release defines, a named model that `config_overrides` resize; derive.py `size_assumed`), not counted or stated.
 
 `plan` shows the decision in one line (`TrainingPlan.reading`). Nothing here imports beyond the
 standard library: it runs on every `check`.
@@ -70,6 +72,9 @@ _LOADING = frozenset({"resume", "load", "restore", "reload"})
 _WORD = re.compile(r"[A-Za-z][a-z]*|[0-9]+")
 
 
+# The plan fields of the model's size: a rule whose premises include them judges by the size (PD101, PD103, PD201,
+# PD202, PD404), and says less when the size is only read from a name (`soften`).
+SIZE_FIELDS = ("model.parameters", "model.active_parameters")
 # The note on a warmup the trainer itself shortens to the run's length (torchtitan's lr_scheduler.py).
 TRAINER_CAPS_WARMUP = "the trainer caps warmup at the run's steps"
 
@@ -161,15 +166,19 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
     """Findings of a rule whose premise is the trainer's semantics of `premises` (plan field prefixes),
     one level softer on a fork, each saying which keys' meaning it assumed; and one level softer (once) when
     a premise is a field the launched program's own code may decide and the plan only assumed
-    (`TrainingPlan.program.assumed`: "pretraining from scratch" when the arguments name no weights); an info
-    resting on an assumed pretraining is dropped (one level below info)."""
+    (`TrainingPlan.program.assumed`: "pretraining from scratch" when the arguments name no weights), or when a
+    premise is the model's size and it is only read from a name (derive.py `size_assumed`); an info resting on an
+    assumed pretraining is dropped (one level below info)."""
     findings = list(findings)
     premises = tuple(premises)
     if not premises:
         return findings
     fork = is_fork(plan) and bool(premise_areas(premises) & set(plan.fork_areas))
     assumed = list(dict.fromkeys(what for field, what in plan.program.assumed.items() if _is_under(field, premises)))
-    if not fork and not assumed:
+    # A size read from a name is a premise too (derive.py `size_assumed`): the flavor or model named may not be the
+    # one built (held-out review 10, B 20: littletitan's `deepseek-moe-16b` flavor has 4 layers).
+    named = plan.derived.size_assumed if any(_is_under(field, premises) for field in SIZE_FIELDS) else None
+    if not fork and not assumed and not named:
         return findings
     # An info one level softer is silence where it rests on an assumed *pretraining*: a launched program whose
     # arguments name neither weights nor a config to build from mostly loads a default checkpoint in its own code
@@ -196,6 +205,9 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
                                 f"the file reads as a fork whose own keys touch {', '.join(plan.fork_areas)}; `plan` says why)")
         if assumed:
             finding.message += f" (assuming {'; '.join(assumed)}: {program_decides(plan)})"
+        if named:
+            finding.message += (f" (assuming {named}: the model built may differ, a fork's own flavor or an "
+                                "override of the named config; pass --model-config to decide)")
     return kept
 
 

@@ -521,3 +521,31 @@ def test_a_forks_own_loader_on_pretrained_weights_fine_tunes_them(tmp_path: Path
     scratch = plan_of(write(tmp_path, "scratch.yaml", ZEPHYR_SFT.replace("pretrained: true", "pretrained: false")), "llmfoundry")
     assert scratch.mode.kind == "pretrain" and scratch.mode.init_from is None
     assert [f.severity for f in reported(scratch, "PD203")] == ["info"]
+
+
+def test_config_overrides_that_resize_the_named_model_make_its_size_an_assumption(tmp_path: Path) -> None:
+    """superagi/llm-foundry-os scripts/train/yamls/pretrain/mistralSmall.yaml at 7521bd9 (held-out review 10, B 30),
+    reduced: `Mistral-7B-v0.1` with `config_overrides` of 24 layers of 3216 (~2.7B) was planned as 7B "from the
+    name". The size is only assumed now; an override that does not resize it (attention settings) leaves the name."""
+    text = """
+        max_seq_len: 2048
+        model:
+          name: hf_causal_lm
+          pretrained_model_name_or_path: mistralai/Mistral-7B-v0.1
+          config_overrides:
+            hidden_size: 3216
+            num_hidden_layers: 24
+          pretrained: false
+        tokenizer: {name: meta-llama/Llama-2-7b-hf}
+        train_loader: {name: text, dataset: {local: data, split: train}}
+        scheduler: {name: cosine_with_warmup, t_warmup: 100ba}
+        optimizer: {name: decoupled_adamw, lr: 1.0e-4}
+        max_duration: 1ep
+        global_train_batch_size: 1024
+    """
+    plan = plan_of(write(tmp_path, "small.yaml", text))
+    assert plan.derived.parameters.value == 7e9 and plan.unknown["model.parameters"] == "--model-config"
+    assert plan.derived.size_assumed == "a 7B model, a size read from the name 'mistralai/Mistral-7B-v0.1'"
+    same = plan_of(write(tmp_path, "same.yaml", text.replace("hidden_size: 3216", "sliding_window: 1024")
+                                                    .replace("num_hidden_layers: 24", "rope_theta: 10000")))
+    assert same.derived.parameters.value == 7e9 and same.derived.size_assumed is None

@@ -271,3 +271,18 @@ def test_no_seed_is_pytorchs_fixed_default_not_a_random_one(tmp_path) -> None:
     assert reported(plan, "PD803") == []
     seeded = plan_of(write(tmp_path, "s.toml", MINIMAL.replace("steps = 3000", "steps = 3000\nseed = 7")))
     assert seeded.seed == 7
+
+
+def test_size_from_a_flavor_name_no_release_defines_is_an_assumption(tmp_path) -> None:
+    """xffxff/littletitan train_configs/deepseek_moe_16b.toml at add0c24 (held-out review 10, B 20), reduced: the
+    fork's own `deepseek-moe-16b` flavor has 4 layers (~2.35B), so "3.7× above the band for a 16B model" rested on
+    the name. The size is only assumed: PD101 drops to info and says so. A flavor torchtitan defines stays a fact."""
+    text = ('[model]\nname = "moe"\nflavor = "deepseek-moe-16b"\n\n[optimizer]\nname = "AdamW"\nlr = 8e-4\n\n'
+            '[training]\nbatch_size = 8\nseq_len = 2048\nwarmup_steps = 2000\nsteps = 10000\n')
+    plan = plan_of(write(tmp_path, "fork.toml", text))
+    assert plan.derived.parameters.value == 16e9 and "assumed" in plan.derived.parameters.formula
+    (finding,) = reported(plan, "PD101")
+    assert finding.severity == "info" and "assuming a 16B model, a size read from the name" in finding.message
+    known = plan_of(write(tmp_path, "known.toml", MINIMAL.replace("lr = 3e-4", "lr = 3e-3")))
+    assert known.derived.size_assumed is None
+    assert [f.severity for f in reported(known, "PD101")] == ["warning"]
