@@ -20,8 +20,10 @@ its `ArgumentGroupFactory` turns into flags, d98e8a6; `megatron_flags.py` lists 
 - Adam is AdamW (decoupled weight decay, 0.01 by default) and skips biases and 1-D
   (norm) parameters; `--clip-grad` defaults to 1.0, `--init-method-std` to 0.02,
   `--hidden-dropout`/`--attention-dropout` to 0.1, the seed to 1234;
-- Megatron-DeepSpeed's `--deepspeed_config` JSON is merged as the hf dialect merges one; its
-  token-based `--lr-warmup-tokens`, `--lr-decay-tokens` and `--train-tokens` count in steps of
+- Megatron-DeepSpeed's `--deepspeed_config` JSON is merged as the hf dialect merges one, and under
+  `--deepspeed` its `fp16` block decides what `--fp16` trains: the program builds fp16 weights and hands
+  DeepSpeed the bare optimizer, so a disabled block (DeepSpeed's default) at ZeRO stage 0 is pure fp16 with no
+  loss scaler, whose settings are then never read; Megatron-DeepSpeed's token-based `--lr-warmup-tokens`, `--lr-decay-tokens` and `--train-tokens` count in steps of
   global batch × sequence length (the run ends at whichever of tokens and samples comes first).
 
 Evaluation runs every `--eval-interval` steps on the `--split` validation part: the interval defaults
@@ -55,7 +57,8 @@ from ..config.document import Document
 from ..errors import ConfigError
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
-from .base import BuildContext, Dialect, apply_flags, judged_version, lenient_int, lenient_number, typo_notes
+from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
+                   typo_notes)
 from .megatron_flags import KNOWN_FLAGS, SWITCHES
 from .shared import SMOKE_TEST_STEPS, merge_deepspeed_reference, optimizer_family
 from .versions import ChangeTable
@@ -219,7 +222,7 @@ class MegatronDialect(Dialect):
             if flags.present("--deepspeed") or flags.present("--deepspeed_config"):
                 merged = merge_deepspeed_reference(b, _written_deepspeed_config(doc) or doc, context,
                                                    key="--deepspeed_config")
-                self._deepspeed_loss_scale(b, flags, merged)
+                self._deepspeed_precision(b, flags, merged)
             if _judges_flags(doc):
                 table = self.table()
                 typo_notes(b, doc, KNOWN_FLAGS | table.KEYS[""], keys=[k for k in doc.data if isinstance(k, str)
@@ -463,22 +466,56 @@ class MegatronDialect(Dialect):
             f.take(b, "precision.min_loss_scale", "--min-loss-scale", lenient_number, 1.0)
 
     @staticmethod
-    def _deepspeed_loss_scale(b: PlanBuilder, f: _Flags, merged: Optional[tuple[Document, tuple[str, ...]]]) -> None:
-        """Under --deepspeed an fp16 run's loss scale is the JSON's `fp16` block (`loss_scale: 0` = dynamic);
-        `merged`: where merge_deepspeed_reference read the JSON."""
+    def _deepspeed_precision(b: PlanBuilder, f: _Flags, merged: Optional[tuple[Document, tuple[str, ...]]]) -> None:
+        """Under --deepspeed, what --fp16 trains is the DeepSpeed JSON's to decide (`merged`: where
+        merge_deepspeed_reference read it). The program builds the weights in fp16 itself: Megatron-DeepSpeed's
+        `params_dtype = torch.half` (arguments.py, f4157be and bigscience 8387ae1; get_model returns the model
+        under --deepspeed before any Float16Module) and DeepSpeedExamples' Megatron-LM with its forks (ru-gpts
+        pretrain_gpt3.py) `model.half()`, and both hand DeepSpeed the bare optimizer. DeepSpeed adds fp32 master
+        weights and a loss scaler only when the JSON's `fp16.enabled` is true (DeepSpeedFP16Config: default false;
+        its min_loss_scale and loss_scale_window "only take effect when dynamic loss scaling is active, i.e. fp16 is
+        enabled"). Enabled: mixed fp16 with the block's loss scale. Disabled at ZeRO stage 0: the engine keeps the
+        basic optimizer, so fp16 weights train with no fp32 copy and no loss scaling, and the block's loss-scale
+        settings are never read (held-out review 10 B 15, ru-gpts deepspeed_gpt3_large.sh with
+        gpt3_large_2048.json). Disabled under ZeRO 1-3 (fp32 partitions, a loss scaler that depends on the
+        DeepSpeed version) or a JSON not at hand: unknown."""
         if not (f.switch("--deepspeed") and b.get("precision.fp16_enabled")):
             return
         loaded, prefix = merged if merged is not None else (None, ())
-        block = loaded.get(prefix + ("fp16",)) if loaded is not None else None
-        if not isinstance(block, dict):
-            b.unknown("precision.loss_scale", "the DeepSpeed JSON's fp16.loss_scale (under --deepspeed, "
-                      "--loss-scale is not used; the JSON is not at hand)")
+        data = loaded.get(prefix) if loaded is not None and prefix else loaded.data if loaded is not None else None
+        if not isinstance(data, dict):
+            _unknown_precision(b, "the DeepSpeed JSON's fp16 block (under --deepspeed it decides the fp32 master "
+                               "weights and the loss scaling of --fp16; the JSON is not at hand)")
             return
-        for field, key, convert in (("precision.loss_scale", "loss_scale", lenient_number),
-                                    ("precision.initial_scale_power", "initial_scale_power", lenient_int),
-                                    ("precision.min_loss_scale", "min_loss_scale", lenient_number)):
-            if key in block:
-                b.take(field, loaded, prefix + ("fp16", key), convert)
+        block = data.get("fp16")
+        enabled = lenient_bool(block.get("enabled", False)) if isinstance(block, dict) else False
+        if enabled is True:
+            for field, key, convert in (("precision.loss_scale", "loss_scale", lenient_number),
+                                        ("precision.initial_scale_power", "initial_scale_power", lenient_int),
+                                        ("precision.min_loss_scale", "min_loss_scale", lenient_number)):
+                if key in block:
+                    b.take(field, loaded, prefix + ("fp16", key), convert)
+            return
+        bf16 = data.get("bf16", data.get("bfloat16"))
+        bf16_enabled = lenient_bool(bf16.get("enabled", False)) if isinstance(bf16, dict) else False
+        if bf16_enabled is True:
+            return  # DeepSpeed's bf16 over --fp16's weights: not a precision read here
+        zero = data.get("zero_optimization")
+        stage = lenient_int(zero.get("stage", 0)) if isinstance(zero, dict) else 0
+        if enabled is False and bf16_enabled is False and stage == 0:
+            where = prefix + (("fp16", "enabled") if isinstance(block, dict) and "enabled" in block else
+                              ("fp16",) if isinstance(block, dict) else ())
+            source = b.source(loaded, where, note="--fp16 builds the weights in fp16 and DeepSpeed's fp16 is "
+                              "disabled: no fp32 master weights, no loss scaler (ZeRO stage 0 keeps the bare optimizer)")
+            b.set("precision.params", "fp16", source)
+            b.set("precision.mixed", False, source)
+            return
+        if enabled is not False or bf16_enabled is not False:
+            _unknown_precision(b, "the DeepSpeed JSON's fp16 or bf16 `enabled` is not a boolean (set at launch)")
+        else:
+            shown = stage if isinstance(stage, int) else "set at launch"
+            _unknown_precision(b, f"--fp16 weights with DeepSpeed's fp16 disabled under ZeRO stage {shown}: fp32 "
+                               "partitions, and a loss scaler that depends on the DeepSpeed version")
 
     @staticmethod
     def _parallel(b: PlanBuilder, f: _Flags, doc: Document) -> None:
@@ -587,6 +624,14 @@ class MegatronDialect(Dialect):
         b.note("other", "a NeMo script: only its Hydra overrides are read; the model, optimizer and schedule of "
                "the YAML it names (--config-name) are not, so NeMo's defaults are not assumed",
                b.source(doc, ("program",)) if doc.position(("program",)) else None, code="nemo-config-not-read")
+
+
+def _unknown_precision(b: PlanBuilder, why: str) -> None:
+    """Whether --fp16 weights get fp32 master copies and loss scaling is not known (`why`)."""
+    for field in ("precision.params", "precision.mixed", "precision.loss_scale"):
+        b.values.pop(field, None)
+        b.sources.pop(field, None)
+        b.unknown(field, why)
 
 
 def _from_weights(b: PlanBuilder, f: _Flags, weights: Any, flag: str, source: Optional[Source]) -> None:

@@ -559,3 +559,60 @@ def test_a_new_run_from_trained_weights_is_not_judged_as_pretraining_from_scratc
     # the path known: the same assumption
     known = plan_of(write(tmp_path, "known.sh", FROM_WEIGHTS.replace("${CKPT}_save", "/ckpt/crystalcoder")))
     assert known.mode.init_from == "/ckpt/crystalcoder" and "mode.kind" in known.program.assumed
+
+
+# Held-out review 10, B 15 (ai-forever/ru-gpts scripts/deepspeed_gpt3_large.sh + src/deepspeed_config/
+# gpt3_large_2048.json at 1e4b33d, reduced): DeepSpeedExamples' Megatron-LM lineage, `--fp16` with a DeepSpeed JSON
+# whose fp16 block is disabled.
+RU_GPTS = """gpt_options=" \\
+       --num-layers 24 --hidden-size 1536 --num-attention-heads 16 --batch-size 1 --seq-length 2048 \\
+       --max-position-embeddings 2048 --train-iters 200000 --lr 0.00015 --lr-decay-style cosine \\
+       --weight-decay 1e-2 --warmup .01 --fp16 --deepspeed --deepspeed_config ds.json \\
+"
+run_cmd="USE_DEEPSPEED=1 mpirun --np 1 python ../pretrain_gpt3.py $@ ${gpt_options}"
+eval "${run_cmd}"
+"""
+RU_GPTS_JSON = """{
+  "train_micro_batch_size_per_gpu": 1,
+  "fp16": {
+    "enabled": false,
+    "loss_scale": 0,
+    "loss_scale_window": 2000,
+    "min_loss_scale": 0.0
+  },
+  "zero_optimization": {"stage": 0}
+}
+"""
+
+
+def test_fp16_weights_under_a_disabled_deepspeed_fp16_block_train_in_pure_fp16(tmp_path) -> None:
+    # Under --deepspeed --fp16 the program builds fp16 weights itself (ru-gpts pretrain_gpt3.py `model.half()`, as
+    # DeepSpeedExamples' Megatron-LM; Megatron-DeepSpeed's params_dtype torch.half) and hands DeepSpeed the bare
+    # optimizer; DeepSpeed adds fp32 master weights and a loss scaler only when the JSON's fp16 is enabled
+    # (DeepSpeedFP16Config). The plan said "fp16 mixed, fp32 params" and PD304 judged `min_loss_scale: 0`, which
+    # no loss scaler reads; pure fp16 with no loss scaling went unreported.
+    write(tmp_path, "ds.json", RU_GPTS_JSON)
+    path = write(tmp_path, "deepspeed_gpt3_large.sh", RU_GPTS)
+    plan = plan_of(path)
+    assert plan.precision.params == "fp16" and plan.precision.mixed is False and plan.precision.compute == "fp16"
+    assert plan.precision.min_loss_scale is None and plan.precision.loss_scale is None
+    assert findings(plan, "PD304") == []
+    [pure] = findings(plan, "PD302")
+    assert "pure fp16" in pure.message and "no loss scaling" in pure.message and pure.file.endswith("ds.json")
+    # no fp16 block at all: DeepSpeed's default is disabled too
+    write(tmp_path, "ds.json", '{"train_micro_batch_size_per_gpu": 1}\n')
+    assert plan_of(path).precision.params == "fp16" and findings(plan_of(path), "PD302")
+    # enabled: DeepSpeed's mixed fp16, whose dynamic scaler reads min_loss_scale
+    write(tmp_path, "ds.json", RU_GPTS_JSON.replace('"enabled": false', '"enabled": true'))
+    mixed = plan_of(path)
+    assert mixed.precision.params == "fp32" and mixed.precision.mixed is True and mixed.precision.min_loss_scale == 0
+    assert len(findings(mixed, "PD304")) == 1 and findings(mixed, "PD302") == []
+    # disabled under ZeRO 1: fp32 partitions, and a loss scaler that depends on the DeepSpeed version: unknown
+    write(tmp_path, "ds.json", RU_GPTS_JSON.replace('"stage": 0', '"stage": 1'))
+    zero = plan_of(path)
+    assert {"precision.params", "precision.mixed", "precision.loss_scale"} <= set(zero.unknown)
+    assert findings(zero, "PD304") == [] and findings(zero, "PD302") == []
+    # the JSON not at hand: unknown, not "fp16 mixed"
+    (tmp_path / "ds.json").unlink()
+    missing = plan_of(path)
+    assert missing.precision.params is None and "precision.params" in missing.unknown
