@@ -60,7 +60,7 @@ from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
                    typo_notes)
 from .megatron_flags import KNOWN_FLAGS, SWITCHES
-from .shared import SMOKE_TEST_STEPS, merge_deepspeed_reference, optimizer_family
+from .shared import SMOKE_TEST_STEPS, merge_deepspeed_reference, optimizer_family, warmup_share
 from .versions import ChangeTable
 
 DEFAULT = "Megatron-LM arguments.py default"
@@ -736,19 +736,12 @@ def _fraction_warmup(b: PlanBuilder, f: _Flags, decay: Any) -> None:
 
 
 def _warmup_share(b: PlanBuilder, fraction: float, decay: Any, total: Any, per_step: int) -> Optional[float]:
-    """The share of the run a fractional warmup takes, as the trainer computes it: Megatron's
-    `lr_warmup_steps = lr_warmup_fraction × lr_decay_steps` (get_optimizer_param_scheduler, counted in samples
-    as a float: 0.001 × 1,600 iterations × 1,024 samples is 1.6 iterations, LLM360 crystalcoder-train's
-    rank_cmd_phase2.sh) and old Megatron-LM's `warmup_iter = warmup × num_iters` (AnnealingLR) are never rounded to
-    whole steps, so the warmup is judged as that fraction of the decay horizon over the run's length (`total`, in
-    the unit `decay` counts: iterations, or samples of `per_step` each), not as a truncated step count. None when
-    the run's length in steps is not that `total` (a --train-tokens limit ends it sooner) or is unknown."""
+    """shared.warmup_share of a run `total` long in the unit `decay` counts (iterations, or samples of `per_step`
+    each), when the run's steps are that length (not cut short by a --train-tokens limit)."""
     steps = b.get("run.max_steps")
-    if not (isinstance(decay, int) and isinstance(total, int) and total > 0 and isinstance(steps, int)
-            and steps == total // per_step):
+    if not (isinstance(total, int) and isinstance(steps, int) and steps == total // per_step):
         return None
-    share = fraction if decay == total else float(f"{fraction * decay / total:.12g}")
-    return share if 0 <= share <= 1 else None
+    return warmup_share(fraction, decay, total)
 
 
 def _share_note(note: str, fraction: float, decay: int, per_step: int, share: float) -> str:

@@ -16,7 +16,7 @@ from ..config.document import Document, KeyPath
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
-from .shared import optimizer_family
+from .shared import optimizer_family, warmup_share
 
 DEFAULT = "GPT-NeoX neox_args default"
 _MODEL_KEYS = ("num_layers", "hidden_size")
@@ -286,10 +286,16 @@ class NeoxDialect(Dialect):
         horizon = decay_iters or train_iters
         warmup = lenient_number(view.get("warmup", 0.01))
         if isinstance(warmup, (int, float)) and 0 <= warmup <= 1:
+            share = warmup_share(warmup, horizon, train_iters)
             if isinstance(horizon, int):
                 formula = "warmup × " + ("lr_decay_iters" if decay_iters else "train_iters")
+                if share is not None:  # AnnealingLR's warmup_iter = warmup × num_iters, a float
+                    formula += f", a float: {warmup * horizon:,.4g} iterations, {share * 100:.3g}% of the run"
                 src = view.source(b, "warmup", formula) or b.source(b.primary, (), note=f"{DEFAULT} 0.01; {formula}")
-                b.set("schedule.warmup_steps", int(warmup * horizon), src)
+                if share is not None:
+                    b.set("schedule.warmup_ratio", share, src)
+                else:
+                    b.set("schedule.warmup_steps", int(warmup * horizon), src)
             else:
                 b.set("schedule.warmup_ratio", warmup, view.source(b, "warmup"))
         # `lr_decay_iters` ≠ `train_iters` is PD107's (decay-horizon-mismatch) to judge, with its

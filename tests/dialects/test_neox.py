@@ -46,8 +46,15 @@ def test_dash_and_underscore_keys_are_the_same(tmp_path) -> None:
 
 def test_warmup_is_a_fraction_of_the_decay_horizon(tmp_path) -> None:
     plan = plan_of(_one_file(tmp_path))
-    assert plan.schedule.warmup_steps == 100
-    assert "warmup ×" in plan.sources["schedule.warmup_steps"].note
+    assert plan.schedule.warmup_ratio == 0.01 and plan.derived.warmup_steps.value == 100
+    assert "warmup ×" in plan.sources["schedule.warmup_ratio"].note
+    # AnnealingLR's warmup_iter = warmup × num_iters is a float: 0.001 × 1,500 is 1.5 iterations, 0.1% of the
+    # run, not 1 step (0.067%); the same truncation as Megatron's --lr-warmup-fraction (held-out review 10, B 03)
+    path = _one_file(tmp_path)
+    path.write_text(path.read_text().replace('"warmup": 0.01', '"warmup": 0.001').replace('10000', '1500'))
+    short = plan_of(path)
+    assert short.run.max_steps == 1500 and short.schedule.warmup_ratio == 0.001
+    assert not any("below 0.1%" in f.message for f in findings(short, "PD106"))
 
 
 def test_split_gives_the_validation_fraction(tmp_path) -> None:
@@ -74,7 +81,7 @@ def test_lr_decay_iters_longer_than_train_iters_is_reported_once(tmp_path) -> No
     path.write_text(path.read_text().replace('"lr_decay_iters": 10000', '"lr_decay_iters": 20000'))
     plan = plan_of(path)
     assert plan.schedule.decay_steps == 20000
-    assert plan.schedule.warmup_steps == 200  # the fraction applies to lr_decay_iters
+    assert plan.derived.warmup_steps.value == 200  # the fraction applies to lr_decay_iters
     # PD107 judges the horizon; the adapter adds no PD004 note that would say it again.
     assert not notes(plan, "inconsistent")
     assert findings(plan, "PD107") and not findings(plan, "PD004")
