@@ -41,15 +41,39 @@ def _normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()  # PEP 503
 
 
-def may_be_installed(dist: str) -> bool:
-    """False only when no metadata folder on sys.path can be `dist`'s (`name-version.dist-info`,
-    `name-version-py3.x.egg-info`, `name.egg-info`): then importlib.metadata would not find it."""
+def _first_folder(dist: str) -> Optional[str]:
+    """The first metadata folder on sys.path that can be `dist`'s (`name-version.dist-info`,
+    `name-version-py3.x.egg-info`, `name.egg-info`), the one importlib.metadata would read;
+    "" where only importlib.metadata can tell, None where there is none."""
     folders = metadata_folders()
     if folders is None:
-        return True
+        return ""
     wanted = _normalized(dist)
     for path in folders:
         stem = os.path.basename(path).rsplit(".", 1)[0]
         if _normalized(stem.split("-", 1)[0]) == wanted:
-            return True
-    return False
+            return path
+    return None
+
+
+def may_be_installed(dist: str) -> bool:
+    """False only when importlib.metadata would not find `dist` either."""
+    return _first_folder(dist) is not None
+
+
+def installed_version(dist: str) -> Optional[str]:
+    """The version of `dist` as importlib.metadata.version gives it: from the name of its
+    dist-info folder (`name-version.dist-info`, version normalized by the installer) where that
+    is the folder importlib.metadata would read, else from importlib.metadata itself."""
+    path = _first_folder(dist)
+    if path is None:
+        return None
+    name = os.path.basename(path)
+    if name.lower().endswith(".dist-info") and name[: -len(".dist-info")].count("-") == 1:
+        return name[: -len(".dist-info")].split("-", 1)[1]
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Iterable, Iterator, Mapping, Optional
 
-from ..distributions import may_be_installed
+from .. import distributions
 from ..errors import UsageError
 
 # Distribution names people pass to --trainer-version, with the spellings they may use (the
@@ -69,14 +69,7 @@ def normalise(versions: Mapping[str, object]) -> dict[str, str]:
 @lru_cache(maxsize=None)
 def installed_version(dist: str) -> Optional[str]:
     """The version of `dist` installed beside pretrain-doctor, read from its metadata (never imported)."""
-    if not may_be_installed(dist):  # settled without importing importlib.metadata
-        return None
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
+    return distributions.installed_version(dist)
 
 
 @dataclass(frozen=True)

@@ -191,6 +191,7 @@ def test_an_uninstalled_trainer_is_settled_from_sys_path_without_importlib_metad
     versions.installed_version.cache_clear()
     try:
         assert versions.installed_version("litgpt") is None
+        assert versions.installed_version("llm_foundry") == "0.21.0"  # from the folder's name
         (site / "trainer.zip").write_bytes(b"not looked into")
         monkeypatch.setattr(sys, "path", [str(site), str(site / "trainer.zip")])
         assert may_be_installed("litgpt")
