@@ -221,7 +221,7 @@ def test_neox_pythia_14m(corpus: Path) -> None:
     plan = _plan(corpus, "gpt-neox/configs/pythia/14M.yml")
     assert plan.model.layers == 6 and plan.model.hidden_size == 128  # `num-layers`, `hidden-size`
     assert plan.run.max_steps == 143000
-    assert plan.schedule.warmup_steps == 1430  # warmup 0.01 × lr-decay-iters
+    assert plan.schedule.warmup_ratio == 0.01 and plan.schedule.warmup_steps is None  # warmup 0.01 × lr-decay-iters, a float (4fa417d)
     assert plan.precision.compute == "fp16"
     assert any(n.data.get("key") == "fp16.fp16" for n in plan.notes if n.kind == "ignored-key")
 
