@@ -310,7 +310,9 @@ class Batches:
 
         epoch, within = divmod(k, self.per_epoch)
         if self._order[0] != epoch:
-            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            # modulo 2**63: manual_seed takes a signed 64-bit seed, and configs carry large ones
+            # (torchtitan's default is PyTorch's own 67280421310721)
+            generator = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) % 2**63)
             self._order = (epoch, torch.randperm(self.examples.input_ids.shape[0], generator=generator))
         order = self._order[1]
         assert order is not None

@@ -95,3 +95,15 @@ def test_a_document_masked_run_trains(tmp_path):
     result = run(_config(tmp_path, TINY_GPT2, True), tmp_path / "run", steps=4,
                  monitor_options={"console": False})
     assert len(result.losses) == 4 and all(0 < loss < 10 for loss in result.losses.values())
+
+
+def test_batches_take_any_seed_a_config_carries() -> None:
+    """torchtitan's default seed is PyTorch's own 67280421310721: the shuffle's per-epoch seed
+    (seed × 1,000,003 + epoch) passes 2**63 and must still give a generator, the same each time."""
+    from pretrain_doctor.trainer.data import Batches, Examples
+
+    ids = torch.arange(32).reshape(8, 4)
+    examples = Examples(ids, torch.ones_like(ids), ids.clone())
+    first = Batches(examples, micro_batch=2, seed=67280421310721).batch(0)["input_ids"]
+    again = Batches(examples, micro_batch=2, seed=67280421310721).batch(0)["input_ids"]
+    assert torch.equal(first, again)
