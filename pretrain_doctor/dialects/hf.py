@@ -622,6 +622,10 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
     run kind read from the arguments is an assumption. A source that sets requires_grad off whatever the arguments
     (Medusa's train_legacy.py freezes the base model and trains its heads) makes a partial fine-tune."""
     data, kind = doc.data, b.get("mode.kind")
+    if kind in ("preference", "online_rl") and facts is not None and facts.adapters is not None:
+        # LLM_finetune's qwen_dpo.py (held-out review 11, A 07): DPO of the model get_peft_model wrapped in LoRA r=32
+        _program_adapters(b, facts)
+        return
     if kind not in ("full_finetune", "pretrain"):
         return  # adapters, preference or RL: the arguments said so
     unread = _unread_config(doc)
@@ -634,9 +638,7 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
     if facts is not None and facts.adapters is not None:
         b.set("mode.kind", "qlora" if facts.quantized else "lora",
               _evidence(facts.adapters, "the launched program wraps the model in adapters whatever its arguments"))
-        if facts.lora_rank is not None and not b.has("mode.lora_rank"):
-            b.set("mode.lora_rank", facts.lora_rank, _evidence(facts.lora_config or facts.adapters,
-                                                               "the adapters' rank in the launched program"))
+        _program_adapters(b, facts)
         return
     if b.get("mode.trains_only"):
         # LLaVA's `--tune_mm_mlp_adapter True`: the model frozen, a new module trains (not a full fine-tune)
@@ -683,6 +685,16 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
         where = _evidence(facts.freezes, "the launched program sets requires_grad off whatever its arguments")
         b.set("mode.trains_only", f"what `{Path(facts.freezes.file).name}` leaves trainable", where)
         b.set("mode.kind", "partial_finetune", where)
+
+
+def _program_adapters(b: PlanBuilder, facts: ProgramFacts) -> None:
+    """The adapters' rank and alpha as the launched program's LoraConfig states them (PEFT's r=8 when it gives
+    none); a preference or RL run keeps its kind, its adapters shown by the rank (PD103's adapter band)."""
+    where = facts.lora_config or facts.adapters
+    if facts.lora_rank is not None and not b.has("mode.lora_rank"):
+        b.set("mode.lora_rank", facts.lora_rank, _evidence(where, "the adapters' rank in the launched program"))
+    if facts.lora_alpha is not None and not b.has("mode.lora_alpha"):
+        b.set("mode.lora_alpha", facts.lora_alpha, _evidence(where, "the adapters' alpha in the launched program"))
 
 
 def _program_precision(b: PlanBuilder, doc: Document, facts: Optional[ProgramFacts]) -> None:

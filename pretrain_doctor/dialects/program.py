@@ -267,6 +267,7 @@ class ProgramFacts:
     adapters: Optional[Evidence] = None  # wraps the model in LoRA adapters whatever the arguments
     quantized: Optional[Evidence] = None  # trains them on a 4-bit base (QLoRA)
     lora_rank: Optional[int] = None  # the adapters' rank when the source or an argument states it
+    lora_alpha: Optional[float] = None  # their alpha when the source states it as a literal
     lora_config: Optional[Evidence] = None  # where the source builds the adapters' LoraConfig
     loads_weights: Optional[Evidence] = None  # loads pretrained weights whatever the arguments
     builds_fresh: bool = False  # may build a model from a config instead (`from_config`)
@@ -283,12 +284,14 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
         return None
     found: dict[str, Evidence] = {}
     rank: Any = None
+    alpha: Any = None
     fresh = False
     for module in modules:
         if module.tree is None:
             continue
         nodes = list(_guarded_nodes(module.tree))  # one guarded walk per module, read three ways below
         lora_names = _lora_config_names(nodes)
+        constants = _constants(nodes)
         for node, guarded in nodes:
             if not isinstance(node, ast.Call):
                 continue
@@ -296,15 +299,20 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
             evidence = Evidence(f"`{name}(...)`", str(module.path), node.lineno)
             fresh = fresh or name == "from_config"
             if guarded:
-                if name in ("get_peft_model", "LoraConfig", "prepare_model_for_kbit_training"):
+                if name in ("get_peft_model", "LoraConfig", "prepare_model_for_kbit_training", "add_adapter"):
                     found["conditional_adapters"] = evidence
                 continue
-            if name == "get_peft_model" or any(k.arg == "peft_config" and _is_lora_config(k.value, lora_names)
-                                               for k in node.keywords):
+            # `get_peft_model(model, config)`, `model.add_adapter(config)` (transformers' PEFT integration), a
+            # LoraConfig handed to TRL's trainer as `peft_config=` (the trainer wraps the model itself)
+            if name in ("get_peft_model", "add_adapter") or any(
+                    k.arg == "peft_config" and _is_lora_config(k.value, lora_names) for k in node.keywords):
                 found.setdefault("adapters", evidence)
-            if name == "LoraConfig":
-                rank = _keyword(node, "r") if rank is None else rank
-                found.setdefault("lora_config", evidence)
+            if name == "LoraConfig" and "lora_config" not in found:
+                # PEFT's LoraConfig: r=8, lora_alpha=8 when not given (a `**kwargs` may give them: unknown)
+                spread = any(k.arg is None for k in node.keywords)
+                rank = _resolve(_keyword(node, "r"), constants) or (None if spread else ast.Constant(8))
+                alpha = _resolve(_keyword(node, "lora_alpha"), constants) or (None if spread else ast.Constant(8))
+                found["lora_config"] = evidence
             if name == "prepare_model_for_kbit_training" or _true_keyword(node, "load_in_4bit"):
                 found.setdefault("quantized", evidence)
             if _loads_weights(node):
@@ -318,10 +326,36 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
     return ProgramFacts(
         source=path, adapters=adapters, quantized=found.get("quantized") if adapters else None,
         lora_rank=_rank(rank, modules, arguments or {}) if adapters else None,
+        lora_alpha=_literal_number(alpha) if adapters else None,
         lora_config=found.get("lora_config") if adapters else None,
         loads_weights=found.get("weights"), builds_fresh=fresh, freezes=found.get("freezes"),
         sets_precision=any(_PRECISION_WORDS.search(m.text) for m in modules),
         sets_eval=any(_EVAL_WORDS.search(m.text) for m in modules))
+
+
+def _constants(nodes: list[tuple[ast.AST, bool]]) -> dict[str, ast.AST]:
+    """Names bound once to a literal outside any condition (LLM_finetune's qwen_dpo.py: `LORA_R = 32` then
+    `LoraConfig(r=LORA_R, ...)`); a name bound twice is not a constant."""
+    seen: dict[str, list[ast.AST]] = {}
+    for node, guarded in nodes:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    seen.setdefault(target.id, []).append(node.value if not guarded else ast.Name("?"))
+    return {name: values[0] for name, values in seen.items()
+            if len(values) == 1 and isinstance(values[0], ast.Constant)}
+
+
+def _resolve(value: Any, constants: dict[str, ast.AST]) -> Any:
+    if isinstance(value, ast.Name) and value.id in constants:
+        return constants[value.id]
+    return value
+
+
+def _literal_number(value: Any) -> Optional[float]:
+    if isinstance(value, ast.Constant) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
+        return value.value if value.value > 0 else None
+    return None
 
 
 def _guarded_nodes(tree: Optional[ast.Module]):

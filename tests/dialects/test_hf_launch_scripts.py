@@ -620,3 +620,58 @@ def test_a_handed_yaml_that_is_not_at_hand_leaves_what_the_flags_leave_open_unkn
     assert [n.data["code"] for n in notes(plan, "other")] == ["program-config-not-found"]
     assert plan.program.config == "train_config/missing.yaml"
     assert not findings(plan, "PD104")
+
+
+# Reduced from LB-Young/LLM_finetune Qwen/dpo/qwen_dpo.sh and the qwen_dpo.py beside it (e8c2143, lines 167-181;
+# held-out review 11, A 07): DPO through trl's DPOTrainer of a model the program wraps in LoRA r=32 (`LORA_R = 32`,
+# `LoraConfig(r=LORA_R)`, `get_peft_model`), read as "preference tuning of the full model at lr 2e-4" (PD103).
+QWEN_DPO_SCRIPT = """
+deepspeed --include localhost:7 qwen_dpo.py \\
+    --model_name_or_path Qwen/Qwen-7B-Chat \\
+    --learning_rate 2e-4 \\
+    --per_device_train_batch_size 2 \\
+    --max_length 1024 \\
+    --output_dir ./test
+"""
+QWEN_DPO = """
+from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM, HfArgumentParser, TrainingArguments
+from trl import DPOTrainer
+
+if __name__ == "__main__":
+    script_args, training_args = HfArgumentParser((ScriptArguments, TrainingArguments)).parse_args_into_dataclasses()
+    model = AutoModelForCausalLM.from_pretrained(script_args.model_name_or_path, torch_dtype='auto')
+    LORA_R = 32
+    config = LoraConfig(
+        r=LORA_R,
+        target_modules=["c_attn", "c_proj", "w1", "w2"],
+        lora_dropout=0.05,
+    )
+    model = get_peft_model(model, config)
+    DPOTrainer(model, None, args=training_args).train()
+"""
+
+
+def test_a_preference_run_through_the_programs_own_adapters(tmp_path):
+    script = write(tmp_path, "qwen_dpo.sh", QWEN_DPO_SCRIPT)
+    write(tmp_path, "qwen_dpo.py", QWEN_DPO)
+    plan = plan_of(script)
+    assert plan.mode.kind == "preference" and plan.mode.preference_method == "dpo"
+    assert plan.mode.lora_rank == 32 and plan.mode.lora_alpha == 8  # PEFT's default alpha: none given
+    assert plan.sources["mode.lora_rank"].line == 9  # the LoraConfig(...) call
+    assert findings(plan, "PD103") == []  # 2e-4 is inside the preference adapter band
+    # a LoraConfig handed to the TRL trainer as peft_config=, no r: PEFT's r=8
+    trl = QWEN_DPO.replace("    model = get_peft_model(model, config)\n", "").replace(
+        "r=LORA_R,", "").replace("DPOTrainer(model, None, args=training_args)",
+                                 "DPOTrainer(model, None, args=training_args, peft_config=config)")
+    write(tmp_path, "qwen_dpo.py", trl)
+    assert plan_of(script).mode.lora_rank == 8
+    # transformers' own integration: model.add_adapter(config); a 4-bit BitsAndBytesConfig makes it QLoRA
+    sft = QWEN_DPO.replace("model = get_peft_model(model, config)", "model.add_adapter(config)").replace(
+        "torch_dtype='auto'", "quantization_config=BitsAndBytesConfig(load_in_4bit=True)").replace("DPOTrainer", "Trainer")
+    write(tmp_path, "train.py", sft)
+    plan = plan_of(write(tmp_path, "sft.sh", QWEN_DPO_SCRIPT.replace("qwen_dpo.py", "train.py")))
+    assert plan.mode.kind == "qlora" and plan.mode.lora_rank == 32
+    # the source not at hand: the full model, as before
+    (tmp_path / "qwen_dpo.py").unlink()
+    assert [f.severity for f in findings(plan_of(script), "PD103")] == ["warning"]
