@@ -276,6 +276,12 @@ def fork_key_message(plan: "TrainingPlan", note: "ConfigNote") -> Optional[str]:
     if not is_fork(plan) or not note.data.get("typo"):
         return None
     key, close = str(note.data.get("key") or ""), str(note.data.get("suggestion") or "")
+    if note.data.get("fork_source") is False:
+        # the fork's own source is not at hand (or names the key): upstream's key may be the one the fork drops
+        # (nrgpt's `n_embed`, held-out review 11, A 30), so even a slip gets no rename
+        return (f"`{key}` is not a key of upstream {plan.dialect}, but this file reads as a fork whose own source "
+                f"does not show it unknown, so it is likely the fork's own key: renaming it to `{close}` could make "
+                f"the fork drop the setting ({plan.reading})")
     if close and slip_of(key, close):
         return None
     return (f"`{key}` is not a key of any {plan.dialect} version known here; this file reads as a fork, so it is "

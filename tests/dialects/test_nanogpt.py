@@ -289,3 +289,43 @@ def test_warmup_computed_with_int_is_read_not_the_default(tmp_path) -> None:
     plan = plan_of(path)
     assert plan.schedule.warmup_steps == 300 and plan.eval.interval_steps == 400
     assert findings(plan, "PD106") == []
+
+
+# Reduced from bhoov/nrgpt config/train_owt_config.py (30034e0; held-out review 11, A 30): a fork whose
+# model_config.py spells `n_embed` (train_nanogpt.py keeps only its dataclasses' fields and drops the rest silently),
+# so "did you mean `n_embd`" would have the setting dropped.
+NRGPT_CONFIG = """
+out_dir = 'out-owt'
+n_layer = 12
+n_head = 12
+n_embed = 768
+batch_size = 12
+block_size = 1024
+learning_rate = 1e-4
+gradient_accumulation_steps = 32
+max_iters = 100000
+lr_decay_iters = 100000
+warmup_iters = 2000
+min_lr = 5e-5
+beta2 = 0.99
+weight_decay = 1e-1
+eval_interval = 1000
+cosine_decay = True
+model_path = 'out/model.pt'
+"""
+
+
+def test_a_forks_key_one_edit_from_upstreams_gets_no_rename_without_the_forks_source(tmp_path) -> None:
+    config = write(tmp_path, "config/train_owt_config.py", NRGPT_CONFIG)
+    [found] = findings(load_plan(config)[2], "PD002")
+    assert found.severity == "info" and found.hint is None and found.fix is None
+    assert "likely the fork's own key" in found.message and "could make the fork drop" in found.message
+    # the fork's train.py at hand, its model_config.py beside it naming `n_embed`: still the fork's key
+    write(tmp_path, "train.py", "n_layer = 12\nbatch_size = 12\ncosine_decay = False\nmodel_path = ''\n")
+    write(tmp_path, "model_config.py", "class ModelConfig:\n    n_embed: int = 768\n")
+    [found] = findings(load_plan(config)[2], "PD002")
+    assert found.severity == "info" and found.hint is None
+    # the fork's source at hand names no `n_embed`: a slip of `n_embd`, renamed
+    (tmp_path / "model_config.py").unlink()
+    [found] = findings(load_plan(config)[2], "PD002")
+    assert found.severity == "warning" and found.hint == "rename it to `n_embd`"
