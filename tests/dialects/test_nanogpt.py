@@ -60,9 +60,11 @@ def test_a_forks_yaml_reads_as_a_fork_and_its_minus_one_sentinel_is_no_load_erro
     # the fork's own `micro_batch_size` beside `batch_size`: nanoGPT's meaning (480 per GPU x 40) is not assumed
     assert plan.batch.micro_batch_size is None and plan.batch.grad_accum is None
     assert "micro_batch_size" in plan.unknown["batch.micro_batch_size"]
-    # only the -1 sentinel: another negative value is still a broken file
-    with pytest.raises(ConfigError, match="min_lr"):
-        load_plan(write(tmp_path, "config/b.yml", _PLAYGROUND_YAML.replace("min_lr: -1.0", "min_lr: -0.5")))
+    # only the -1 sentinel: another negative value is still a broken value, an error at its line (not a refusal)
+    broken = load_plan(write(tmp_path, "config/b.yml", _PLAYGROUND_YAML.replace("min_lr: -1.0", "min_lr: -0.5")))[2]
+    assert broken.schedule.min_lr is None and "a fork's sentinel" not in broken.unknown["schedule.min_lr"]
+    (note,) = [n for n in broken.notes if n.data.get("severity") == "error" and "min_lr" in n.message]
+    assert note.source.line is not None
 
 
 def test_a_forks_yaml_takes_the_defaults_of_its_config_py_dataclass(tmp_path) -> None:
