@@ -111,16 +111,23 @@ class LitgptDialect(Dialect):
         if command is not None:
             pretrain = _command_mode(b, doc, command)
         script = "litgpt pretrain default" if pretrain else "litgpt finetune default"
-        if not self._train_optimizer(b, doc, pretrain):
+        defaults = None
+        if command is not None and command.era == "lit_gpt":
+            script = f"{command.shown} setup() default"
+            defaults = {**_LIT_GPT_COMMON, **_LIT_GPT_DEFAULTS[command.name]}
+            _lit_gpt_run(b, doc, script)
+            self._train_optimizer(b, doc, pretrain, lr=(defaults["lr"], script))
+        elif not self._train_optimizer(b, doc, pretrain):
             self._optimizer(b, doc)
-        self._train(b, doc, pretrain, script)
+        self._train(b, doc, pretrain, script, defaults)
         self._precision(b, doc)
         self._data(b, doc)
         self._parallel(b, doc)
         b.take("seed", doc, "seed", lenient_int)
-        b.default("seed", (_PRETRAIN_DEFAULTS if pretrain else _FINETUNE_DEFAULTS)["seed"], script)
+        b.default("seed", (defaults or (_PRETRAIN_DEFAULTS if pretrain else _FINETUNE_DEFAULTS))["seed"], script)
         self._ignored_in_finetune(b, doc, pretrain)
-        table_notes(b, doc, self.table(), context.trainer_versions, also={"": _EXTRA_KEYS})
+        also = {"": _EXTRA_KEYS | set(_LIT_GPT_KEYS[""]), "train": _LIT_GPT_KEYS["train"]} if defaults else {"": _EXTRA_KEYS}
+        table_notes(b, doc, self.table(), context.trainer_versions, also=also)
         apply_flags(b, context)
         return b.build()
 
@@ -183,17 +190,25 @@ class LitgptDialect(Dialect):
             b.default(f"optimizer.{field}", value, f"torch.optim default for {name}")
 
     @staticmethod
-    def _train_optimizer(b: PlanBuilder, doc: Document, pretrain: bool) -> bool:
+    def _train_optimizer(b: PlanBuilder, doc: Document, pretrain: bool,
+                         lr: Optional[tuple[float, str]] = None) -> bool:
         """A litgpt < 0.4 file: no `optimizer` key, AdamW set by `train.learning_rate`/`weight_decay`/`beta1`/
-        `beta2`. Returns whether the file is one (torch's defaults would misread it: lr 1e-3, β2 0.999)."""
+        `beta2`. Returns whether the file is one (torch's defaults would misread it: lr 1e-3, β2 0.999). `lr`: a
+        lit-gpt script's own default and its label (that era has no other optimizer, whatever the file sets)."""
         train = doc.get("train")
-        if doc.has("optimizer") or not isinstance(train, dict) or not any(k in train for k in _TRAIN_OPTIMIZER_KEYS):
+        if not isinstance(train, dict):
+            train = {}
+        if lr is None and (doc.has("optimizer") or not any(k in train for k in _TRAIN_OPTIMIZER_KEYS)):
             return False
         script = "litgpt < 0.4 pretrain default" if pretrain else "litgpt < 0.4 finetune default"
         defaults = dict(_OLD_PRETRAIN_OPTIMIZER if pretrain else _OLD_FINETUNE_OPTIMIZER)
         if not pretrain and b.get("mode.kind") in _OLD_FINETUNE_LR:
             defaults["lr"] = _OLD_FINETUNE_LR[b.get("mode.kind")]
-        source = b.source(doc, ("train",), note="litgpt < 0.4: AdamW from the train section")
+        era = "litgpt < 0.4"
+        if lr is not None:
+            defaults["lr"], script = lr
+            era = "lit-gpt"
+        source = b.source(doc, ("train",), note=f"{era}: AdamW from the train section")
         b.set("optimizer.name", "AdamW", source)
         b.set("optimizer.family", "adamw", source)
         b.take("optimizer.lr", doc, "train.learning_rate", lenient_number)
@@ -211,8 +226,8 @@ class LitgptDialect(Dialect):
         return True
 
     @staticmethod
-    def _train(b: PlanBuilder, doc: Document, pretrain: bool, script: str) -> None:
-        defaults = _PRETRAIN_DEFAULTS if pretrain else _FINETUNE_DEFAULTS
+    def _train(b: PlanBuilder, doc: Document, pretrain: bool, script: str, defaults: Optional[dict] = None) -> None:
+        defaults = defaults or (_PRETRAIN_DEFAULTS if pretrain else _FINETUNE_DEFAULTS)
         b.take("batch.global_batch_size", doc, "train.global_batch_size", lenient_int)
         b.take("batch.micro_batch_size", doc, "train.micro_batch_size", lenient_int)
         b.default("batch.global_batch_size", defaults["train.global_batch_size"], script)
@@ -312,6 +327,23 @@ _NESTED_FINETUNE = ("lora", "full", "adapter", "adapter_v2")
 _SCRIPTS = {"litgpt/pretrain.py": "pretrain", "litgpt/finetune/lora.py": "finetune_lora",
             "litgpt/finetune/full.py": "finetune_full", "litgpt/finetune/adapter.py": "finetune_adapter",
             "litgpt/finetune/adapter_v2.py": "finetune_adapter_v2"}
+# lit-gpt (the repository before its March 2024 rename to litgpt, 62004641 "Arguments everywhere" 2024-02-22 to
+# 4be70ad8 2024-03-07): `python finetune/full.py --io.checkpoint_dir ... --train.epoch_size ...`, jsonargparse over
+# setup(precision, devices, resume, seed, io: IOArgs, train: TrainArgs, eval: EvalArgs) with each script's defaults
+# (lit_gpt/args.py TrainArgs: weight_decay 0.02, betas 0.9/0.95; AdamW(lr=train.learning_rate, ...)).
+_LIT_GPT_SCRIPTS = {"finetune/full.py": "finetune_full", "finetune/lora.py": "finetune_lora",
+                    "finetune/adapter.py": "finetune_adapter", "finetune/adapter_v2.py": "finetune_adapter_v2"}
+_LIT_GPT_SHOWN = {name: f"lit-gpt finetune/{name.split('_', 1)[1]}.py" for name in _LIT_GPT_SCRIPTS.values()}
+_LIT_GPT_DEFAULTS = {  # setup() defaults, identical from 62004641 to 4be70ad8 (epoch_size 50000 until 73baa2d5)
+    "finetune_full": {"train.global_batch_size": 64, "train.micro_batch_size": 1, "lr": 3e-3, "eval.interval": 600},
+    "finetune_lora": {"train.global_batch_size": 128, "train.micro_batch_size": 4, "lr": 3e-4, "eval.interval": 100},
+    "finetune_adapter": {"train.global_batch_size": 64, "train.micro_batch_size": 4, "lr": 1e-3, "eval.interval": 600},
+    "finetune_adapter_v2": {"train.global_batch_size": 128, "train.micro_batch_size": 2, "lr": 1e-3,
+                            "eval.interval": 600},
+}
+_LIT_GPT_COMMON = {"train.lr_warmup_steps": 100, "train.epochs": 5, "train.save_interval": 1000, "seed": 1337}
+# Keys of that era litgpt's table lacks: IOArgs, and TrainArgs.epoch_size (samples per epoch).
+_LIT_GPT_KEYS = {"": ("io",), "train": ("epoch_size",)}
 # jsonargparse's class arguments: `--data LitData --data.data_path x` is the class and its init_args.
 _CLASS_KEYS = ("data", "optimizer")
 
@@ -326,6 +358,11 @@ class LitgptCommand:
     arguments: list
     written: KeyPath
     first_argument: int
+    era: str = "litgpt"  # "lit_gpt": the repository's own finetune/*.py before litgpt's rename (_LIT_GPT_SCRIPTS)
+
+    @property
+    def shown(self) -> str:
+        return _LIT_GPT_SHOWN[self.name] if self.era == "lit_gpt" else f"litgpt {self.name}"
 
 
 def litgpt_command(doc: Document) -> Optional[LitgptCommand]:
@@ -340,6 +377,11 @@ def litgpt_command(doc: Document) -> Optional[LitgptCommand]:
         name = _COMMANDS.get(positional[0])
         return LitgptCommand(name, positional[1:], ("positional", 0), 1) if name else None
     name = next((name for tail, name in _SCRIPTS.items() if program.endswith(tail)), None)
+    if name is None and any(isinstance(k, str) and k.startswith(("--io.", "--train.", "--eval.")) for k in doc.data):
+        # lit-gpt's own scripts, with its dotted `--io.*`/`--train.*` arguments (held-out review 11, A 24)
+        name = next((name for tail, name in _LIT_GPT_SCRIPTS.items()
+                     if program == tail or program.endswith("/" + tail)), None)
+        return LitgptCommand(name, positional, ("program",), 0, "lit_gpt") if name else None
     return LitgptCommand(name, positional, ("program",), 0) if name else None
 
 
@@ -378,6 +420,14 @@ def _command_line_document(script: Document, command: LitgptCommand) -> tuple[Do
             _drop(data, path)
         else:
             _put(data, path, _value(value))
+    if command.era == "lit_gpt" and isinstance(data.get("io"), dict):
+        for key in ("checkpoint_dir", "out_dir"):  # IOArgs' fields, setup()'s own arguments in litgpt
+            if key in data["io"] and key not in data:
+                data[key] = data["io"][key]
+                if ("io", key) in positions:
+                    positions[(key,)] = positions[("io", key)]
+            if f"io.{key}" in unknown:
+                unknown[key] = unknown[f"io.{key}"]
     return dataclasses.replace(script, data=data, positions=positions, unevaluated=unknown), config
 
 
@@ -447,7 +497,7 @@ def _command_mode(b: PlanBuilder, doc: Document, command: LitgptCommand) -> bool
             where = where.model_copy(update={"note": note})
         b.set("mode.kind", "pretrain", where)
         return True
-    where = where.model_copy(update={"note": f"`litgpt {command.name}` fine-tunes the weights in `checkpoint_dir`"})
+    where = where.model_copy(update={"note": f"`{command.shown}` fine-tunes the weights in `checkpoint_dir`"})
     if command.name == "finetune_full":
         b.set("mode.kind", "full_finetune", where)
     elif command.name == "finetune_lora":

@@ -330,3 +330,43 @@ def test_litgpt_flags_are_judged_as_keys_and_a_missing_config_leaves_defaults_un
     plan = plan_of(write(tmp_path, "b.sh", "litgpt finetune_full ckpt/x --config missing.yaml --train.epochs 1\n"))
     assert plan.run.epochs == 1 and plan.schedule.warmup_steps is None and "schedule.warmup_steps" in plan.unknown
     assert "missing.yaml" in plan.unknown["batch.global_batch_size"]
+
+
+# Reduced from held-out review 11, A 24 (metame-ai/lit-gpt-chinese@ba10201 metame/finetune_full.sh): lit-gpt's own
+# finetune/full.py before the rename to litgpt, jsonargparse over setup(..., io: IOArgs, train: TrainArgs, ...).
+_LIT_GPT_FULL = """\
+    #!/bin/bash
+    python finetune/full.py \\
+    \t--precision "bf16-true" \\
+    \t--io.train_data_dir data/metame \\
+    \t--io.checkpoint_dir checkpoints/chatglm/chatglm3-6b-hf \\
+    \t--io.out_dir out/full/metame_chatglm3_6b \\
+    \t--train.save_interval 20 \\
+    \t--train.global_batch_size 32 \\
+    \t--train.micro_batch_size 1 \\
+    \t--train.epochs 2 \\
+    \t--train.epoch_size 600 \\
+    \t--train.max_seq_length 1024 \\
+    \t--eval.interval 10
+    """
+
+
+def test_lit_gpt_era_finetune_scripts_are_read_with_their_setup_defaults(tmp_path) -> None:
+    path = write(tmp_path, "finetune_full.sh", _LIT_GPT_FULL)
+    assert detected(path) == "litgpt"
+    plan = plan_of(path)
+    assert plan.mode.kind == "full_finetune" and "lit-gpt finetune/full.py" in plan.sources["mode.kind"].note
+    # full.py setup(): learning_rate=3e-3; lit_gpt/args.py TrainArgs: weight_decay 0.02, betas 0.9/0.95
+    assert plan.optimizer.lr == pytest.approx(3e-3) and "finetune/full.py setup() default" in plan.sources["optimizer.lr"].note
+    assert plan.optimizer.weight_decay == pytest.approx(0.02) and plan.optimizer.betas == (0.9, 0.95)
+    assert (plan.batch.global_batch_size, plan.batch.micro_batch_size, plan.batch.seq_len) == (32, 1, 1024)
+    assert plan.run.epochs == 2 and plan.run.dataset_rows == 600 and plan.sources["run.dataset_rows"].line == 11
+    assert plan.mode.init_from == "checkpoints/chatglm/chatglm3-6b-hf" and plan.sources["mode.init_from"].line == 5
+    assert plan.schedule.warmup_steps == 100 and plan.seed == 1337 and plan.eval.interval_steps == 10
+    assert not [n for n in notes(plan, "ignored-key") if "io" in n.message or "epoch_size" in n.message]
+    # the scripts' own lr defaults: lora.py 3e-4 (global 128, micro 4, eval every 100), adapter*.py 1e-3
+    lora = plan_of(write(tmp_path, "lora.sh", "python finetune/lora.py --io.checkpoint_dir ckpt/x --train.epochs 1\n"))
+    assert lora.mode.kind == "lora" and lora.optimizer.lr == pytest.approx(3e-4)
+    assert (lora.batch.global_batch_size, lora.batch.micro_batch_size, lora.eval.interval_steps) == (128, 4, 100)
+    # the lit-gpt of before "Arguments everywhere" (flat `--data_dir`, hyperparameters as module constants): unread
+    assert detected(write(tmp_path, "old.sh", "python finetune/lora.py --data_dir data/x --checkpoint_dir c\n")) is None
