@@ -234,14 +234,37 @@ class NeoxDialect(Dialect):
     @staticmethod
     def _mode(b: PlanBuilder, view: MergedNeox) -> None:
         load, save = view.get("load"), view.get("save")
-        finetune = lenient_bool(view.get("finetune", False))
-        if finetune and isinstance(load, str):
-            b.set("mode.kind", "full_finetune", view.source(b, "finetune"))
-            b.set("mode.init_from", load, view.source(b, "load"))
+        loads = isinstance(load, str) and bool(load.strip())
+        if lenient_bool(view.get("finetune", False)) and loads:
+            # neox_args `finetune`: "Load model for finetuning. Do not load optimizer or rng state from checkpoint
+            # and set iteration to 0" (checkpointing.py load_checkpoint: load_module_only, iteration = 0). A new run
+            # from trained weights, which the flag cannot tell from continued pretraining: the Geodesic fork's
+            # midtraining configs set it for an annealing-mix stage at a pretraining lr (held-out review 11, B 18).
+            # A fine-tune, as the flag's name says, is only assumed (plan/reading.py `soften`).
+            _from_weights(b, view, "finetune", "full_finetune", "a fine-tune of the loaded weights",
+                          "`finetune: true` only loads the weights into a new run (iteration 0, a fresh optimizer); "
+                          "continued pretraining reads the same, and only its data decide")
             return
         b.set("mode.kind", "pretrain")
-        # `load` equal to `save` is the auto-resume pattern of local_setup.yml: a fresh run starts from scratch.
-        if isinstance(load, str) and load.strip() and load != save:
+        if not loads:
+            return
+        if lenient_bool(view.get("no_load_optim", False)):
+            # Weights (and the iteration counter) without the optimizer state: a new optimizer on trained weights,
+            # continued pretraining only assumed, as for Megatron's --load --no-load-optim (dialects/megatron.py).
+            _from_weights(b, view, "no_load_optim", "pretrain", "continued pretraining of the loaded weights",
+                          "`no_load_optim` loads the weights with a fresh optimizer and the keys cannot tell "
+                          "continued pretraining from fine-tuning; its data decide (`plan` says why)")
+            return
+        offset = lenient_int(view.get("iteration_offset"))
+        if isinstance(offset, int) and offset > 0:
+            # tilde-nlp's NeoX fork (megatron/checkpointing.py, 374a5c6): `iteration_offset` is "the name of the last
+            # checkpoint on the previous datapack"; load_checkpoint restores the model and, without no_load_optim,
+            # the optimizer from `load` and counts iterations from that checkpoint's step minus the offset, and
+            # save_checkpoint adds it back. A later stage of a staged run, resumed with its optimizer state, even
+            # with `load` equal to `save` (held-out review 11, B 11: 30B_SOTA_U1_1.yml after its warmup stage).
+            b.set("mode.resumed", True, view.source(b, "iteration_offset"))
+            b.set("mode.init_from", load, view.source(b, "load"))
+        elif load != save:  # `load` equal to `save` is the auto-resume pattern of local_setup.yml: a fresh run
             b.set("mode.resumed", True, view.source(b, "load"))
             b.set("mode.init_from", load, view.source(b, "load"))
 
@@ -382,3 +405,15 @@ def _is_setup(keys: set) -> bool:
 
 
 DIALECT = NeoxDialect()
+
+
+def _from_weights(b: PlanBuilder, view: MergedNeox, key: str, kind: str, what: str, because: str) -> None:
+    """A new run from the trained weights `load` names, with a fresh optimizer (`key`: `finetune`,
+    `no_load_optim`): whether it fine-tunes or continues pretraining is its data's to say, so the run kind
+    `what` is only assumed (`program.assumed`, `program.assumed_because`; plan/reading.py `soften`)."""
+    source = view.source(b, key) or view.source(b, "load")
+    b.set("mode.init_from", view.get("load"), view.source(b, "load"))
+    b.assume("mode.kind", what, source)
+    b.set("program.assumed_because", because)
+    b.set("mode.kind", kind, source.model_copy(update={
+        "note": "assumed: a new run from trained weights, a fine-tune or continued pretraining as its data decide"}))

@@ -9,7 +9,7 @@ from pretrain_doctor.config.loader import load_document
 from pretrain_doctor.dialects import BuildContext, get_dialect
 from pretrain_doctor.settings import CheckOptions
 
-from .helpers import detected, findings, notes, plan_of, write
+from .helpers import detected, findings, notes, plan_of, reported, write
 
 MODEL = """{
   "num-layers": 6,
@@ -131,9 +131,39 @@ def test_load_different_from_save_is_a_resumed_run(tmp_path) -> None:
     assert plan.mode.resumed and plan.mode.init_from == "/old/run"
 
 
-def test_finetune_flag(tmp_path) -> None:
+def test_finetune_flag_is_an_assumed_fine_tune(tmp_path) -> None:
+    # neox_args `finetune`: weights only, a fresh optimizer, iteration 0; continued pretraining reads the same.
+    # Held-out review 11, B 18 (GeodesicResearch/geodesic-gpt-neox ga_midtraining_N_128.yml: `finetune: true`
+    # for an annealing-mix midtraining stage at lr 2.25e-4) got PD103's fine-tune lr warning as a fact.
     plan = plan_of(_one_file(tmp_path, '"load": "/base", "finetune": true,\n'))
-    assert plan.mode.kind == "full_finetune" and plan.mode.init_from == "/base"
+    assert plan.mode.kind == "full_finetune" and plan.mode.init_from == "/base" and not plan.mode.resumed
+    assert "mode.kind" in plan.program.assumed and "finetune" in plan.program.assumed_because
+    big = (MODEL.replace('"num-layers": 6', '"num-layers": 32').replace('"hidden-size": 512', '"hidden-size": 4096')
+           .rstrip().rstrip("}") + TRAINING.replace("0.0006", "0.000225").strip().lstrip("{").rstrip("}")
+           + '"load": "/base", "finetune": true,\n}\n')
+    said = reported(plan_of(write(tmp_path, "big.yml", big)), "PD103")
+    assert said and all(f.severity == "info" and "assuming a fine-tune" in f.message for f in said)
+
+
+def test_no_load_optim_is_assumed_continued_pretraining(tmp_path) -> None:
+    # neox_args `no_load_optim`: the weights without the optimizer state, a fresh optimizer on trained weights.
+    plan = plan_of(_one_file(tmp_path, '"load": "/base", "save": "/base", "no_load_optim": true,\n'))
+    assert plan.mode.kind == "pretrain" and plan.mode.init_from == "/base" and not plan.mode.resumed
+    assert "mode.kind" in plan.program.assumed
+
+
+def test_iteration_offset_resumes_an_earlier_stage(tmp_path) -> None:
+    # tilde-nlp's NeoX fork (checkpointing.py at 374a5c6): `iteration_offset` counts iterations from the checkpoint
+    # the previous stage left in `load`, loaded with its optimizer state. Held-out review 11, B 11 (30B_SOTA_U1_1.yml,
+    # the stage after a 2000-iteration warmup stage, `load` = `save`, warmup 0) got PD104's from-scratch warning.
+    body = '"load": "/ckpt", "save": "/ckpt", "iteration_offset": 2000, "override_lr_scheduler": true,\n'
+    text = _one_file(tmp_path, body).read_text().replace('"warmup": 0.01', '"warmup": 0')
+    plan = plan_of(write(tmp_path, "stage2.yml", text))
+    assert plan.schedule.warmup_ratio == 0
+    assert plan.mode.resumed and plan.mode.init_from == "/ckpt" and plan.mode.kind == "pretrain"
+    assert findings(plan, "PD104") == []
+    fresh = plan_of(_one_file(tmp_path, '"load": "/ckpt", "save": "/ckpt",\n'))
+    assert not fresh.mode.resumed  # load == save alone: the auto-resume pattern, a fresh run
 
 
 def test_typo_in_either_spelling(tmp_path) -> None:
