@@ -125,10 +125,13 @@ class _Clock:
 
     def fraction(self, time: Optional[ComposerTime]) -> Optional[float]:
         """`time` as a fraction of `max_duration`, when both are in one unit (or `dur`)."""
+        if time is not None and time.unit == "duration":
+            # Composer's `dur` is a fraction of max_duration whatever that is, even one set at launch
+            # (optim/scheduler.py `_convert_time`: time.value × max_duration; held-out review 11, B 15:
+            # `t_warmup: 0.01dur` under a `max_duration: #TODO` template read as no warmup at all).
+            return time.value
         if time is None or self.total is None or self.total.value <= 0:
             return None
-        if time.unit == "duration":
-            return time.value
         if time.unit == self.total.unit:
             return time.value / self.total.value
         return None

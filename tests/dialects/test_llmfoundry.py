@@ -163,6 +163,14 @@ def test_epoch_warmup_in_an_epoch_run_is_a_ratio(tmp_path: Path) -> None:
     assert plan.run.epochs == 4 and plan.schedule.warmup_ratio == 0.25 and plan.schedule.warmup_steps is None
 
 
+def test_duration_warmup_with_max_duration_set_at_launch_is_a_ratio(tmp_path: Path) -> None:
+    # Composer's `dur` is a fraction of max_duration, whatever that is; held-out review 11, B 15 (MNikdan/llm-foundry-acdc
+    # yamls/acdc_levanter/llama125m_acdc_vanilla.yaml: `max_duration: #TODO`, `t_warmup: 0.01dur`) read as no warmup.
+    text = _PRETRAIN.replace("max_duration: 4800ba", "max_duration:").replace("t_warmup: 100ba", "t_warmup: 0.01dur")
+    plan = plan_of(write(tmp_path, "todo.yaml", text))
+    assert plan.run.max_steps is None and plan.schedule.warmup_ratio == 0.01 and plan.schedule.warmup_steps is None
+
+
 def test_integer_max_duration_is_epochs(tmp_path: Path) -> None:
     plan = _variant(tmp_path, "int.yaml", "max_duration: 4800ba", "max_duration: 2")
     assert plan.run.epochs == 2 and plan.run.max_steps is None
