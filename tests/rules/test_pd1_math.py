@@ -272,6 +272,21 @@ def test_beta2_warmup_hint_fits_the_run() -> None:
     assert "at least 2,000 steps" in WarmupLength._pretrain_hint(100_000, 0.999)
 
 
+def test_warmup_hint_is_computed_from_the_run() -> None:
+    # Held-out review 11: "use a warmup of about 1% of the run (200 steps)" whatever the run's length, and for
+    # B 14 (eminorhan/frontier-torchtitan llama3_1b.toml) and B 22 (torchtitan_moe deepseek_v3_16b) a 200-step
+    # warmup of a 1,000-step run, the value the file already has.
+    from pretrain_doctor.builtin_rules.pd106_warmup_length import WarmupLength
+
+    long_one = WarmupLength._pretrain_hint(1000, 0.95, 200)
+    assert "200" not in long_one and long_one == "shorten the warmup to about 40 steps (2/(1−β2) for β2 = 0.95)"
+    assert WarmupLength._pretrain_hint(1000, None, 200) == "shorten the warmup to about 1% of the run (10 steps)"
+    # B 20 (GPT-NeoX-Colab shakespeare.yml): 8 steps of an 800-step run at β2 0.95, already 0.95.
+    assert WarmupLength._pretrain_hint(800, 0.95, 8) == "use a warmup of at least 40 steps for β2 = 0.95"
+    assert WarmupLength._pretrain_hint(305_176, 0.95, 300) == "use a warmup of about 1% of the run (3,052 steps)"
+    assert WarmupLength._pretrain_hint(None, None, 20_000) == "shorten the warmup to about 1% of the run"
+
+
 def test_decay_schedules() -> None:
     assert decays_over_the_run("cosine") and decays_over_the_run("linear") and decays_over_the_run("cosine_with_min_lr")
     assert not any(decays_over_the_run(k) for k in ("wsd", "constant", "constant_with_warmup", "inverse_sqrt", None))
@@ -336,3 +351,13 @@ def test_pd107_a_resumed_run_whose_horizon_ends_before_its_last_step() -> None:
     stops_early = TrainingPlan(dialect="nanotron", mode={"kind": "pretrain", "resumed": True},
                                schedule={"kind": "cosine", "decay_steps": 100, "warmup_steps": 2}, run={"max_steps": 50})
     assert list(load_rules([]).rules["PD107"]().check(stops_early)) == []
+
+
+def test_missing_warmup_hint_is_one_percent_of_this_run() -> None:
+    # The hint said `warmup_steps: 2000` whatever the run (10% of the README demo's 20,000 steps); the fix wrote 1%.
+    from pretrain_doctor.builtin_rules.pd104_missing_warmup import MissingWarmup
+
+    said = list(MissingWarmup().check(plan_of(run={"max_steps": 20_000}, schedule={"kind": "cosine"})))
+    assert [f.hint for f in said] == ["add a warmup of about 1% of the run (e.g. `warmup_steps: 200`)"]
+    unknown = list(MissingWarmup().check(plan_of(schedule={"kind": "cosine"})))
+    assert [f.hint for f in unknown] == ["add a warmup of about 1% of the run"]
