@@ -87,7 +87,7 @@ class MissingWarmup(Rule):
                 plan, field,
                 f"{plan.optimizer.family} starts at its peak lr{self._lr(plan)} with no warmup; "
                 "early Adam updates are large and noisy and from-scratch runs often spike or diverge",
-                hint="add a warmup of about 1% of the run (e.g. `warmup_steps: 2000`)",
+                hint=self._hint(plan),
                 fix=self._fix(plan, _FROM_SCRATCH_FRACTION),
             )
         else:
@@ -111,6 +111,15 @@ class MissingWarmup(Rule):
             choices = [("schedule.warmup_ratio", fraction)]
             title = f"add a warmup of {fraction:.0%} of the steps"
         return Fix.unsafe(title, Edit.set_field(*choices))
+
+    @staticmethod
+    def _hint(plan) -> str:
+        """About 1% of this run's steps, the count the fix writes (a fixed 2,000 steps was 10% of the README's
+        20,000-step demo)."""
+        total = plan.derived.total_steps.value
+        if not total:
+            return "add a warmup of about 1% of the run"
+        return f"add a warmup of about 1% of the run (e.g. `warmup_steps: {max(1, math.ceil(_FROM_SCRATCH_FRACTION * total))}`)"
 
     @staticmethod
     def _lr(plan) -> str:
