@@ -512,3 +512,24 @@ def test_litgpt_is_an_entry_point_and_its_training_command_wins() -> None:
     data, _, _ = _read("litgpt download meta-llama/Meta-Llama-3-8B --access_token x\n"
                        "litgpt pretrain meta-llama/Meta-Llama-3-8B --train.micro_batch_size=1\n")
     assert data["program"] == "litgpt" and data["positional"] == ["pretrain", "meta-llama/Meta-Llama-3-8B"]
+
+
+def test_a_script_written_by_a_heredoc_and_submitted_is_read_at_its_lines() -> None:
+    # Reduced from held-out review 11, A 22 (harishvs/litgpt-slurm@3716db9 slurm_ft.sh): `cat >$script_name <<EOD`
+    # writes a SLURM job whose `srun litgpt finetune_lora ...` runs once `sbatch $script_name` submits it.
+    data, lines, _ = _read(
+        'script_name="ft_stabai"\n'
+        "cat >$script_name <<EOD\n"
+        "#!/bin/bash\n"
+        "#SBATCH --nodes=2\n"
+        "srun litgpt finetune_lora ckpt/Llama-3.2-1B --data Alpaca --train.epochs 1 --out_dir /data/out/$script_name\n"
+        "EOD\n"
+        "\n"
+        "chmod +x $script_name\n"
+        "sbatch $script_name\n")
+    assert data["program"] == "litgpt" and data["positional"][:2] == ["finetune_lora", "ckpt/Llama-3.2-1B"]
+    assert data["--train.epochs"] == "1" and lines["--train.epochs"] == 5
+    assert data["--out_dir"] == "/data/out/ft_stabai"
+    # a heredoc that is no script (a README, a prompt) is still skipped
+    data, _, _ = _read("cat > notes.txt <<EOF\npython train.py --lr 1\nEOF\n")
+    assert "--lr" not in data

@@ -721,6 +721,7 @@ class _Shell:
         name_items = path[max((k for k, i in enumerate(path) if i.char in (None, "/")), default=-1) + 1:]
         name = "".join(i.char or "" for i in name_items)
         if not name.endswith(".json"):
+            self._write_script(body, name)
             return
         if body.kind == "heredoc-quoted":
             text: Optional[str] = body.text
@@ -730,6 +731,18 @@ class _Shell:
             text = None if any(i.char is None for i in items) else "".join(i.char for i in items)
         if text is not None:
             self.written.append({"name": name, "text": text, "line": body.line})
+
+    def _write_script(self, body: Token, name: str) -> None:
+        """A script the script writes and then submits (`cat >$script_name <<EOD` with `#!/bin/bash`, `#SBATCH`
+        lines and `srun litgpt finetune_lora ...`, then `sbatch $script_name`: held-out review 11, A 22): its
+        commands are read where they are written, at the body's own lines. A body is a script when it starts with
+        `#!` or its file is named `*.sh`/`*.slurm`/`*.sbatch`; its variables are the writer's (an unquoted
+        heredoc expands them as it is written)."""
+        first = next((line.strip() for line in body.text.splitlines() if line.strip()), "")
+        if not (first.startswith("#!") or name.endswith((".sh", ".slurm", ".sbatch"))):
+            return
+        tokens, _ = _tokenize("\n" * (body.line - 1) + body.text, self.shown)
+        self.run(_Parser(tokens).parse())
 
     def _without_quoted_comments(self, name: str, value: Field) -> Field:
         """`GPT_ARGS="--num-layers 4 \\   # layers` (beatlesforever's megatron-lm-custom): inside quotes a `\\`

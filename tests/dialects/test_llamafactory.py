@@ -438,3 +438,37 @@ def test_cutoff_len_default_follows_the_version_or_the_era_its_script_dates_it_t
     for version, length in (("0.8.3", 1024), ("0.9.0", 1024), ("0.9.1", 2048)):
         plan = plan_of(new, trainer_versions=TrainerVersions({"llamafactory": version}, detect_installed=False))
         assert plan.batch.seq_len == length and version in plan.sources["batch.seq_len"].note
+
+
+def test_llamafactory_cli_train_file_with_dotlist_overrides(tmp_path) -> None:
+    # Reduced from held-out review 11, A 27 (MachinePhoenix/GeoReasoning@0488acf scripts_raft/run_coldstart.sh):
+    # LLaMA-Factory's read_args loads the YAML/JSON after `train` and merges OmegaConf.from_cli(argv[2:]) over it.
+    script = """\
+        FORCE_TORCHRUN=1 llamafactory-cli train base/gemma3_full_sft.yaml \\
+            model_name_or_path=google/gemma-3-4b-it \\
+            num_train_epochs=1 \\
+            per_device_train_batch_size=16 \\
+            gradient_accumulation_steps=2 \\
+            learning_rate=1e-5
+        """
+    path = write(tmp_path, "run.sh", script)
+    assert detected(path) == "llamafactory"
+    plan = plan_of(path)  # the base file is not at hand: what the words leave open is the file's
+    assert plan.optimizer.lr == pytest.approx(1e-5) and plan.sources["optimizer.lr"].line == 6
+    assert (plan.batch.micro_batch_size, plan.batch.grad_accum, plan.run.epochs) == (16, 2, 1)
+    assert "schedule.warmup_ratio" in plan.unknown and "mode.kind" in plan.program.assumed
+    assert not findings(plan, "PD104")
+    # the base file at hand: the words override it, the rest points into it
+    write(tmp_path, "base/gemma3_full_sft.yaml", """\
+        model_name_or_path: google/gemma-3-4b-pt
+        stage: sft
+        do_train: true
+        finetuning_type: full
+        learning_rate: 1.0e-4
+        warmup_ratio: 0.1
+        bf16: true
+        """)
+    plan = plan_of(path)
+    assert plan.mode.kind == "full_finetune" and plan.optimizer.lr == pytest.approx(1e-5)
+    assert plan.model.name == "google/gemma-3-4b-it" and plan.schedule.warmup_ratio == pytest.approx(0.1)
+    assert plan.sources["schedule.warmup_ratio"].file.endswith("gemma3_full_sft.yaml")
