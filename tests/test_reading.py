@@ -83,6 +83,12 @@ def test_unknown_key_on_a_fork_is_no_rename_unless_one_edit(tmp_path) -> None:
     pd002 = {f.key: f for f in report.findings if f.code == "PD002"}
     far, slip = pd002["warmup_its"], pd002["warmup_iter"]
     assert far.severity == "info" and far.fix is None and far.hint is None and "fork's own key" in far.message
+    # a nanoGPT fork whose own source is not at hand: even a slip may be the fork's key (nrgpt's `n_embed`,
+    # held-out review 11, A 30), so it is named with no rename; the fork's train.py at hand without it: a slip
+    assert slip.severity == "info" and slip.fix is None and "renaming it to `warmup_iters`" in slip.message
+    (tmp_path / "train.py").write_text("n_layer = 12\nwarmup_iters = 2000\n", encoding="utf-8")
+    found, report = _check(tmp_path, text)
+    slip = {f.key: f for f in report.findings if f.code == "PD002"}["warmup_iter"]
     assert slip.severity == "warning" and "did you mean `warmup_iters`" in slip.message
 
 

@@ -17,7 +17,8 @@ from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import TrainerVersions
-from .program import (Evidence, LaunchBuilder, ProgramConfig, ProgramFacts, find_program_source, mentions, program_config,
+from .program import (Evidence, LaunchBuilder, ProgramConfig, ProgramFacts, find_program_source, mentions, own_arguments,
+                      program_config,
                       program_facts)
 from .shared import apply_accelerate, assume, is_accelerate_config, merge_deepspeed_reference
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, online_rl_method
@@ -131,6 +132,8 @@ class HfDialect(Dialect):
         if launched is None:
             hf_key_notes(b, doc, context.trainer_versions)
         warmup_ignored_by_schedule(b, doc)
+        if launched is not None:
+            _program_default_sources(b, doc)
         apply_flags(b, context)
         return b.build()
 
@@ -520,12 +523,84 @@ def launched_arguments(doc: Document) -> Optional[Document]:
                 positions[("model_name_or_path",)] = positions[(own,)]
     data["program"] = program
     data["program_path"] = str(doc.data.get("program") or "")
+    _own_arguments(doc, data, positions, unknown)
     for key in ("cut_continuation", "quoted_comments", "workdir"):
         if key in doc.data:
             data[key] = doc.data[key]
     if ("program",) in doc.positions:
         positions[("program",)] = doc.positions[("program",)]
     return dataclasses.replace(doc, data=data, positions=positions, unevaluated=unknown)
+
+
+def _own_arguments(doc: Document, data: dict[str, Any], positions: dict, unknown: dict[str, str]) -> None:
+    """The flags as they reach the Trainer when the launched program's source at hand parses them into its own
+    dataclasses (program.py `own_arguments`). A program that builds TrainingArguments itself (meteora's
+    meteora_train.py, held-out review 11, A 12) passes what it passes: a Trainer key it writes as a literal
+    (`evaluation_strategy="steps"`) is that value, one it fills from a field it names differently takes that
+    field, one the script leaves out takes the field's default in the program (`optim` paged_adamw_32bit,
+    `max_grad_norm` 0.3); a flag that fills a field the program reads nowhere (`--packing True`: its data path
+    pads one example at a time) is no fact of the run and is dropped. A program that subclasses
+    TrainingArguments with defaults of its own (lawer-llm's app/finetune/train.py `warmup_ratio = 0.03`, A 16)
+    has those defaults. `data["program_defaults"]`: Trainer key -> (file, line, what) for the plan's sources."""
+    path = find_program_source(data.get("program_path"), doc)
+    own = own_arguments(path) if path is not None else None
+    if own is None:
+        return
+    where: dict[str, tuple[str, int, str]] = {}
+
+    def take_default(key: str, field: str) -> None:
+        if field in data or field in unknown or field not in own.defaults:
+            return
+        value, file, line = own.defaults[field]
+        if value is None:
+            return
+        data[key] = value
+        where[key] = (file, line, f"the launched program's own default of `{field}`")
+
+    if not own.builds_arguments:
+        for field in own.defaults:
+            if field in HF_ALL_KEYS:
+                take_default(field, field)
+    else:
+        for key in [k for k in data if isinstance(k, str) and k in own.defaults and k in HF_ALL_KEYS]:
+            if key not in own.passed.values() and key not in own.reads and "**" not in own.reads:
+                data.pop(key)  # a field the program never reads: the flag does nothing
+                positions.pop((key,), None)
+        for key, field in own.passed.items():
+            if key in own.literals:
+                value, file, line = own.literals[key]
+                data[key] = value
+                positions.pop((key,), None)
+                unknown.pop(key, None)
+                where[key] = (file, line, "written in the launched program")
+            elif field is not None and field != key and field in data:
+                data[key] = data[field]
+                if (field,) in positions:
+                    positions[(key,)] = positions[(field,)]
+            elif field is not None and field != key and field in unknown:
+                unknown[key] = unknown[field]
+            elif field is not None:
+                take_default(key, field)
+    if where:
+        data["program_defaults"] = where
+
+
+def _program_default_sources(b: PlanBuilder, doc: Document) -> None:
+    """Plan fields read from a Trainer key the launched program sets itself point at the program's line."""
+    where = doc.data.get("program_defaults")
+    if not isinstance(where, dict):
+        return
+    for field, source in list(b.sources.items()):
+        if source.file == doc.path and source.key in where and source.line is None:
+            file, line, what = where[source.key]
+            b.sources[field] = Source(file=file, line=line, key=source.key,
+                                      note=f"{what}" + (f"; {source.note}" if source.note else ""))
+    for index, note in enumerate(b.notes):
+        source = note.source
+        if source is not None and source.file == doc.path and source.key in where and source.line is None:
+            file, line, what = where[source.key]
+            b.notes[index] = note.model_copy(update={"source": Source(
+                file=file, line=line, key=source.key, note=f"{what}" + (f"; {source.note}" if source.note else ""))})
 
 
 def _parsed(value: Any) -> Any:

@@ -278,7 +278,7 @@ class NanogptDialect(Dialect):
         for name, value in d.fork_only.items():
             b.foreign_key(name, doc.get(name, value))
         typo_notes(b, doc, {*TRAIN_PY_DEFAULTS, *d.fork_only})
-        _fork_source_of_typos(b, d)
+        _fork_source_of_typos(b, d, Path(docs[0].path))
         if doc.format != "python":
             _fork_batch_unknown(b, doc)
             _nested_keys(b, docs[0])
@@ -428,12 +428,13 @@ class NanogptDialect(Dialect):
             b.set("debug", True, b.source(doc, ("eval_only",), note="eval_only: no training step runs"))
 
 
-def _fork_source_of_typos(b: PlanBuilder, d: _Defaults) -> None:
+def _fork_source_of_typos(b: PlanBuilder, d: _Defaults, config: Path) -> None:
     """Mark each "did you mean" note with whether the fork's own source says the key is unknown
     (`fork_source`, read by plan/reading.py's fork_key_message): False when no training script of the fork
     was read, or when the script or a module beside it names the key (nrgpt's model_config.py reads `n_embed`,
     and its train_nanogpt.py drops unknown keys silently: held-out review 11, A 30). On a file that reads as a
-    fork, only a key its source shows unknown keeps the rename to upstream's key."""
+    fork, only a key its source shows unknown keeps the rename to upstream's key. `config`: the file itself,
+    which names every key it sets (a config beside the training script)."""
     script = Path(d.script) if d.script else None
     for note in b.notes:
         if note.kind != "ignored-key" or not note.data.get("typo"):
@@ -441,7 +442,7 @@ def _fork_source_of_typos(b: PlanBuilder, d: _Defaults) -> None:
         key = str(note.data.get("key") or "").rsplit(".", 1)[-1]
         note.data["fork_source"] = script is not None and not (
             key and any(re.search(rf"\b{re.escape(key)}\b", loaded.text)
-                        for loaded in _fork_modules(script)))
+                        for loaded in _fork_modules(script) if loaded.path.resolve() != config.resolve()))
 
 
 def _fork_modules(script: Path) -> list:

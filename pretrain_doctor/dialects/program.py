@@ -388,19 +388,29 @@ def _guarded_nodes(tree: Optional[ast.Module]):
 
 
 def _walk_guarded(tree: ast.AST, guarded_functions: frozenset):
-    stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+    stack: list[tuple[ast.AST, bool, frozenset]] = [(tree, False, frozenset())]
     while stack:
-        node, guarded = stack.pop()
+        node, guarded, loop_names = stack.pop()
         yield node, guarded
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in guarded_functions:
             guarded = True
+        if isinstance(node, ast.For):
+            loop_names = loop_names | {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
         for child in ast.iter_child_nodes(node):
             inner = guarded
-            if isinstance(node, (ast.If, ast.IfExp, ast.While)) and child is not node.test and not _harmless(node.test):
+            if (isinstance(node, (ast.If, ast.IfExp, ast.While)) and child is not node.test
+                    and not _harmless(node.test) and not _on_loop_item(node.test, loop_names)):
                 inner = True
             elif isinstance(node, ast.ExceptHandler) or (isinstance(node, ast.BoolOp) and child is not node.values[0]):
                 inner = True
-            stack.append((child, inner))
+            stack.append((child, inner, loop_names))
+
+
+def _on_loop_item(test: ast.AST, loop_names: frozenset) -> bool:
+    """A test on the loop's own item only (`for name, p in model.named_parameters(): if "lora_" in name:`,
+    meteora's meteora_train.py): which parameters, not whether the arguments switch it on."""
+    names = {n.id for n in ast.walk(test) if isinstance(n, ast.Name)}
+    return bool(names) and names <= loop_names
 
 
 def _harmless(test: ast.AST) -> bool:
@@ -581,3 +591,108 @@ def _add_argument(call: ast.Call, defaults: dict[str, Any], options: dict[str, s
         defaults[dest] = action_name == "store_false"
     else:
         defaults[dest] = None  # argparse's default
+
+
+# --- HfArgumentParser over the program's own dataclasses --------------------------------------------------
+# A program may parse its flags into dataclasses of its own and build TrainingArguments itself (meteora's
+# meteora_train.py: HfArgumentParser(ScriptArguments), then `TrainingArguments(optim=args.optim,
+# evaluation_strategy="steps", ...)`), or subclass TrainingArguments with defaults of its own (lawer-llm's
+# app/finetune/train.py: `warmup_ratio: float = 0.03`). Then the flags are facts of the run only as the program
+# passes them on, and the defaults are the program's.
+_HF_ARGUMENT_CLASSES = re.compile(r"^(Seq2Seq)?TrainingArguments$|^[A-Z]\w*(SFT|DPO|KTO|ORPO|CPO|BCO|GRPO|RLOO|PPO|"
+                                  r"Reward|PRM|GKD|OnlineDPO|XPO|NashMD)Config$|^(SFT|DPO|KTO|ORPO|CPO|BCO|GRPO|"
+                                  r"RLOO|PPO|Reward|PRM|GKD|OnlineDPO|XPO|NashMD)Config$")
+
+
+@dataclasses.dataclass(frozen=True)
+class OwnArguments:
+    """How a program with its own HfArgumentParser dataclasses turns them into the Trainer's arguments.
+
+    `defaults`: field -> (literal default, file, line) of the program's own classes (a subclass of
+    TrainingArguments included). `builds_arguments`: True when no class of the parser is TrainingArguments or a
+    TRL config (or a subclass): the program builds them itself, and `passed` (Trainer key -> the field it is
+    given, or None with `literals` holding a value the source writes) says what reaches the Trainer; a field
+    read nowhere in the source (`reads`) does nothing."""
+
+    defaults: dict[str, tuple[Any, str, int]]
+    builds_arguments: bool
+    passed: dict[str, Optional[str]]
+    literals: dict[str, tuple[Any, str, int]]
+    reads: frozenset[str]
+
+
+def own_arguments(path: Path) -> Optional[OwnArguments]:
+    """The program's own HfArgumentParser dataclasses at `path` (and the local modules a thin wrapper imports);
+    None when it parses none of its own."""
+    modules = [m for m in program_modules(path) if m.tree is not None]
+    classes: dict[str, tuple[ast.ClassDef, ProgramSource]] = {}
+    parsed: list[str] = []
+    for module in modules:
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.ClassDef):
+                classes.setdefault(node.name, (node, module))
+            elif isinstance(node, ast.Call) and _call_name(node) == "HfArgumentParser" and node.args:
+                first = node.args[0]
+                items = first.elts if isinstance(first, (ast.Tuple, ast.List)) else [first]
+                parsed += [_dotted_tail(item) for item in items]
+    own = [name for name in parsed if name in classes]
+    if not own:
+        return None
+    defaults: dict[str, tuple[Any, str, int]] = {}
+    hf_based = False
+    for name in parsed:
+        if name not in classes:
+            hf_based = hf_based or bool(_HF_ARGUMENT_CLASSES.match(name))
+            continue
+        node, module = classes[name]
+        hf_based = hf_based or any(_HF_ARGUMENT_CLASSES.match(_dotted_tail(base)) for base in node.bases)
+        for item in node.body:
+            if not (isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name) and item.value is not None):
+                continue
+            value = item.value
+            if isinstance(value, ast.Call) and _call_name(value) == "field":
+                value = _keyword(value, "default")
+                if value is None:
+                    continue
+            try:
+                defaults.setdefault(item.target.id, (ast.literal_eval(value), str(module.path), item.lineno))
+            except (ValueError, TypeError, SyntaxError, RecursionError):
+                continue
+    passed: dict[str, Optional[str]] = {}
+    literals: dict[str, tuple[Any, str, int]] = {}
+    reads: set[str] = set()
+    for module in modules:
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+                reads.add(node.attr)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _MODULE.fullmatch(node.value):
+                reads.add(node.value)  # getattr(args, "packing"), asdict(args)["packing"]
+            elif isinstance(node, ast.Call) and _builds_trainer_arguments(node):
+                if any(k.arg is None for k in node.keywords):
+                    reads.add("**")  # `TrainingArguments(**vars(args))`: every field may reach it
+                for keyword in node.keywords:
+                    if keyword.arg is None:
+                        continue
+                    value = keyword.value
+                    if isinstance(value, ast.Attribute):
+                        passed.setdefault(keyword.arg, value.attr)
+                        continue
+                    try:
+                        literal = ast.literal_eval(value)
+                    except (ValueError, TypeError, SyntaxError, RecursionError):
+                        passed.setdefault(keyword.arg, None)  # computed: neither a field nor a literal
+                        continue
+                    passed.setdefault(keyword.arg, None)
+                    literals.setdefault(keyword.arg, (literal, str(module.path), value.lineno))
+    return OwnArguments(defaults, not hf_based, passed, literals, frozenset(reads))
+
+
+def _builds_trainer_arguments(node: ast.Call) -> bool:
+    name = _call_name(node) or ""
+    return bool(_HF_ARGUMENT_CLASSES.match(name)) or (name.endswith("Trainer") and name != "Trainer")
+
+
+def _dotted_tail(node: ast.AST) -> str:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""

@@ -675,3 +675,143 @@ def test_a_preference_run_through_the_programs_own_adapters(tmp_path):
     # the source not at hand: the full model, as before
     (tmp_path / "qwen_dpo.py").unlink()
     assert [f.severity for f in findings(plan_of(script), "PD103")] == ["warning"]
+
+
+# Reduced from NJUDeepEngine/meteora run_meteora_train_fsdp.sh and meteora_train.py (2d192ad, lines 52-190,
+# 199-220, 258-264; held-out review 11, A 12): HfArgumentParser over the program's own ScriptArguments, which
+# builds TrainingArguments itself: `--packing True` fills a field it never reads, eval is written "steps", the
+# optimizer and clipping are its own defaults, and only the gates and LoRA weights train.
+METEORA_SCRIPT = """
+accelerate launch --num_processes=4 meteora_train.py \\
+    --model_name /models/Meta-Llama-3-8B \\
+    --max_steps 15000 \\
+    --eval_steps 2 \\
+    --bf16 True \\
+    --packing True \\
+    --learning_rate 5e-4 \\
+    --lr_scheduler_type cosine \\
+    --per_device_train_batch_size 4 \\
+    --gradient_accumulation_steps 2
+"""
+METEORA_TRAIN = """
+from dataclasses import dataclass, field
+from typing import Optional
+from transformers import HfArgumentParser, TrainingArguments, Trainer
+
+
+@dataclass
+class ScriptArguments:
+    per_device_train_batch_size: Optional[int] = field(default=4)
+    gradient_accumulation_steps: Optional[int] = field(default=4)
+    learning_rate: Optional[float] = field(default=2e-4)
+    max_grad_norm: Optional[float] = field(default=0.3)
+    max_seq_length: Optional[int] = field(default=512)
+    model_name: Optional[str] = field(default="Salesforce/codegen25-7b-multi")
+    bf16: Optional[bool] = field(default=False)
+    packing: Optional[bool] = field(default=False, metadata={"help": "Use packing dataset creating."})
+    optim: Optional[str] = field(default="paged_adamw_32bit")
+    lr_scheduler_type: str = field(default="constant")
+    max_steps: int = field(default=10000)
+    eval_steps: int = field(default=10)
+
+
+def main(args):
+    training_arguments = TrainingArguments(
+        per_device_train_batch_size=args.per_device_train_batch_size,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        optim=args.optim,
+        learning_rate=args.learning_rate,
+        bf16=args.bf16,
+        max_grad_norm=args.max_grad_norm,
+        lr_scheduler_type=args.lr_scheduler_type,
+        evaluation_strategy="steps",
+        max_steps=args.max_steps,
+        eval_steps=args.eval_steps,
+    )
+    model = LlamaMeteorForCausalLM.from_pretrained(args.model_name)
+    train_dataset, test_dataset = create_bbl_united_dataset(tokenizer, args.max_seq_length)
+    for module, weight in model.named_parameters():
+        if "moe_gate" in module or "lora_" in module:
+            weight.requires_grad = True
+        else:
+            weight.requires_grad = False
+    Trainer(model=model, args=training_arguments, train_dataset=train_dataset, eval_dataset=test_dataset).train()
+
+
+if __name__ == "__main__":
+    main(HfArgumentParser(ScriptArguments).parse_args_into_dataclasses()[0])
+"""
+
+
+def test_a_program_that_builds_its_own_training_arguments(tmp_path):
+    script = write(tmp_path, "run_meteora_train_fsdp.sh", METEORA_SCRIPT)
+    # no source at hand: the flags read as TrainingArguments, as before
+    alone = plan_of(script)
+    assert alone.data.packing is True and alone.optimizer.name == "adamw_torch"
+    write(tmp_path, "meteora_train.py", METEORA_TRAIN)
+    plan = plan_of(script)
+    assert plan.data.packing is None and findings(plan, "PD510") == []  # the program never reads `packing`
+    assert plan.optimizer.name == "paged_adamw_32bit" and plan.sources["optimizer.name"].line == 16
+    assert "own default of `optim`" in plan.sources["optimizer.name"].note
+    assert plan.clipping.max_norm == 0.3 and plan.sources["clipping.max_norm"].line == 11
+    assert plan.eval.strategy == "steps" and plan.eval.interval_steps == 2 and findings(plan, "PD702") == []
+    assert plan.sources["eval.strategy"].line == 31 and "written in the launched program" in plan.sources["eval.strategy"].note
+    assert plan.optimizer.lr == 5e-4 and plan.schedule.kind == "cosine"  # the flags the program passes on
+    # a loop over the parameters that keeps only some trainable is no condition on the arguments
+    assert plan.mode.kind == "partial_finetune" and findings(plan, "PD103") == []
+    # a program that reads the field (its own data path packs) keeps the flag
+    write(tmp_path, "meteora_train.py", METEORA_TRAIN.replace("args.max_seq_length)", "args.max_seq_length, args.packing)"))
+    assert plan_of(script).data.packing is True
+
+
+# Reduced from yuetan1988/lawer-llm app/finetune/run.sh and train.py (b5c4c5e, lines 40-68; held-out review 11,
+# A 16): a TrainingArguments subclass whose own defaults (`warmup_ratio` 0.03 under `lr_scheduler_type`
+# "constant", `optim` paged_adamw_32bit) are the run's where the script passes no flag.
+LAWER_SCRIPT = """
+deepspeed --include localhost:0,1 train.py \\
+    --do_train \\
+    --model_name_or_path internlm/internlm2-chat-7b \\
+    --fp16 true \\
+    --num_train_epochs 1 \\
+    --gradient_accumulation_steps 16 \\
+    --learning_rate 1e-4
+"""
+LAWER_TRAIN = """
+from dataclasses import dataclass, field
+from typing import Optional
+import transformers
+
+
+@dataclass
+class ModelArguments:
+    model_name_or_path: Optional[str] = field(default=None)
+
+
+@dataclass
+class TrainingArguments(transformers.TrainingArguments):
+    optim: str = field(default="paged_adamw_32bit")
+    max_grad_norm: float = field(default=0.3)
+    warmup_ratio: float = field(default=0.03)
+    lr_scheduler_type: str = field(default="constant")
+
+
+def train():
+    parser = transformers.HfArgumentParser((ModelArguments, TrainingArguments))
+    model_args, training_args = parser.parse_args_into_dataclasses()
+    model = transformers.AutoModelForCausalLM.from_pretrained(model_args.model_name_or_path)
+    transformers.Trainer(model=model, args=training_args).train()
+"""
+
+
+def test_a_training_arguments_subclass_has_its_own_defaults(tmp_path):
+    script = write(tmp_path, "run.sh", LAWER_SCRIPT)
+    write(tmp_path, "train.py", LAWER_TRAIN)
+    plan = plan_of(script)
+    assert plan.optimizer.name == "paged_adamw_32bit" and plan.clipping.max_norm == 0.3
+    assert plan.schedule.kind == "constant" and plan.sources["schedule.kind"].line == 16
+    # the subclass's warmup_ratio is what transformers' constant schedule ignores: said at the program's line
+    [ignored] = [n for n in notes(plan, "ignored-key") if n.data.get("key") == "warmup_ratio"]
+    assert ignored.source.file == str(tmp_path / "train.py") and ignored.source.line == 15
+    switched = plan_of(write(tmp_path, "cosine.sh", LAWER_SCRIPT.replace(
+        "--learning_rate 1e-4", "--learning_rate 1e-4 \\\n    --lr_scheduler_type cosine")))
+    assert switched.schedule.kind == "cosine" and switched.schedule.warmup_ratio == 0.03
