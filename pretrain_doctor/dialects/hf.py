@@ -590,17 +590,17 @@ def _program_default_sources(b: PlanBuilder, doc: Document) -> None:
     where = doc.data.get("program_defaults")
     if not isinstance(where, dict):
         return
+    def moved(source: Optional[Source]) -> Optional[Source]:
+        if source is None or source.file != doc.path or source.key not in where or source.line is not None:
+            return None
+        file, line, what = where[source.key]
+        return Source(file=file, line=line, key=source.key, note=what + (f"; {source.note}" if source.note else ""))
+
     for field, source in list(b.sources.items()):
-        if source.file == doc.path and source.key in where and source.line is None:
-            file, line, what = where[source.key]
-            b.sources[field] = Source(file=file, line=line, key=source.key,
-                                      note=f"{what}" + (f"; {source.note}" if source.note else ""))
+        b.sources[field] = moved(source) or source
     for index, note in enumerate(b.notes):
-        source = note.source
-        if source is not None and source.file == doc.path and source.key in where and source.line is None:
-            file, line, what = where[source.key]
-            b.notes[index] = note.model_copy(update={"source": Source(
-                file=file, line=line, key=source.key, note=f"{what}" + (f"; {source.note}" if source.note else ""))})
+        if moved(note.source) is not None:
+            b.notes[index] = note.model_copy(update={"source": moved(note.source)})
 
 
 def _parsed(value: Any) -> Any:
