@@ -226,6 +226,7 @@ class TorchtitanDialect(Dialect):
         # vendored torchtitan sets `lr_min = 0.1` (held-out review 4, 52/53: the plan showed the 0 default)
         b.take_first("schedule.min_lr_ratio", doc, "lr_scheduler.min_lr_factor", "lr_scheduler.lr_min",
                      convert=lenient_number)
+        _fork_schedule(b, doc)
         b.default("schedule.min_lr_ratio", 0.0, DEFAULT)
 
     @staticmethod
@@ -432,3 +433,28 @@ def _line(doc: Document, path: tuple) -> Any:
 
 
 DIALECT = TorchtitanDialect()
+
+
+def _fork_schedule(b: PlanBuilder, doc: Document) -> None:
+    """`training.lr_scheduler_type`, a fork's own key under the old `[training]` layout, which JobConfig turns into
+    an attribute like any TOML key: ZH-Haoran/PC-Layer-torchtitan's lr_scheduling.py (be96014) builds
+    "linear_warmup_linear_decay" (to 0), "cosine" (linear warmup, then cosine from 1 to `training.cosine_end_ratio`
+    over the steps after warmup) or "wsd" (`training.decay_steps` of `training.lr_decay_type` decay to 0), and raises
+    on any other name. Held-out review 11, B 26/27 (gpt2_pc_layer.toml, llama2_pc_layer.toml: cosine to 0.1) read
+    as the upstream linear decay to 0."""
+    path = ("training", "lr_scheduler_type")
+    kind = doc.get(path)
+    if not isinstance(kind, str) or doc.has(("lr_scheduler",)):
+        return
+    src = b.source(doc, path)
+    if kind == "cosine":
+        b.set("schedule.kind", "cosine", src)
+        ratio = lenient_number(doc.get(("training", "cosine_end_ratio")))
+        if isinstance(ratio, (int, float)) and 0 <= ratio <= 1:
+            b.set("schedule.min_lr_ratio", ratio, b.source(doc, ("training", "cosine_end_ratio")))
+    elif kind == "linear_warmup_linear_decay":
+        b.set("schedule.kind", "linear", src)
+        b.set("schedule.min_lr_ratio", 0.0, src)
+    elif kind == "wsd":
+        b.set("schedule.kind", "wsd", src)
+        b.set("schedule.min_lr_ratio", 0.0, src)

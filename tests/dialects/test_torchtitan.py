@@ -60,6 +60,17 @@ def test_lr_min_is_the_min_lr_factor_of_torchtitan_0_1(tmp_path) -> None:
     assert new.schedule.min_lr_ratio == pytest.approx(0.2)
 
 
+def test_pc_layer_fork_scheduler_keys(tmp_path) -> None:
+    # ZH-Haoran/PC-Layer-torchtitan (be96014) lr_scheduling.py: `training.lr_scheduler_type = "cosine"` decays from 1
+    # to `training.cosine_end_ratio`. Held-out review 11, B 26/27 (gpt2_pc_layer.toml): read as linear decay to 0.
+    old = MINIMAL.replace("steps = 3000", 'steps = 3000\nwarmup_steps = 30\nlr_scheduler_type = "cosine"\ncosine_end_ratio = 0.1')
+    plan = plan_of(write(tmp_path, "pc.toml", old))
+    assert plan.schedule.kind == "cosine" and plan.schedule.min_lr_ratio == pytest.approx(0.1)
+    assert plan.sources["schedule.min_lr_ratio"].key == "training.cosine_end_ratio" and plan.schedule.warmup_steps == 30
+    wsd = plan_of(write(tmp_path, "w.toml", old.replace('"cosine"', '"wsd"\ndecay_steps = 600')))
+    assert wsd.schedule.kind == "wsd" and wsd.schedule.min_lr_ratio == 0
+
+
 def test_initial_load_path_is_a_continuation(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "t.toml", MINIMAL + '\n[checkpoint]\nenable = true\ninitial_load_path = "hf/llama"\n'))
     assert plan.mode.resumed and plan.mode.init_from == "hf/llama" and plan.checkpoint.enabled
