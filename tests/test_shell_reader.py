@@ -533,3 +533,35 @@ def test_a_script_written_by_a_heredoc_and_submitted_is_read_at_its_lines() -> N
     # a heredoc that is no script (a README, a prompt) is still skipped
     data, _, _ = _read("cat > notes.txt <<EOF\npython train.py --lr 1\nEOF\n")
     assert "--lr" not in data
+
+
+def test_what_a_job_wrapper_exports_reaches_the_script_it_runs(tmp_path) -> None:
+    # Reduced from held-out review 11, A 04 (icip-cas/AutoAlign@e16a07e scripts/train/sft_qwen2-7b_infinite_deepspeed.sh):
+    # the wrapper exports LR, GA, EPOCH ... and runs `bash scripts/train_sft.sh`, whose `${LR:-"2e-5"}` fallbacks
+    # then read the exported values, as bash does.
+    wrapper = write(tmp_path, "sft_wrapper.sh", """\
+        export MODEL_PATH=Qwen/Qwen2-7B
+        export GA=16
+        export LR=5e-6
+        WARMUP_RATIO=0.5
+        export EPOCH=1
+        bash scripts/train_sft.sh
+        """)
+    assert read_shell(wrapper.read_text(), "w.sh")[0]["runs_script"]["env"] == {
+        "MODEL_PATH": "Qwen/Qwen2-7B", "GA": "16", "LR": "5e-6", "EPOCH": "1"}  # WARMUP_RATIO is not exported
+    write(tmp_path, "scripts/train_sft.sh", """\
+        torchrun train.py \\
+            --model_name_or_path ${MODEL_PATH:-"Qwen2/Qwen2-7B"} \\
+            --num_train_epochs ${EPOCH:-"3"} \\
+            --gradient_accumulation_steps ${GA:-"1"} \\
+            --learning_rate ${LR:-"2e-5"} \\
+            --warmup_ratio ${WARMUP_RATIO:-0.04}
+        """)
+    _, found, plan = load_plan_detected(wrapper, CheckOptions(use_settings=False))
+    assert found.dialect.name == "hf" and "with the variables it exports (EPOCH, GA, LR, MODEL_PATH)" in found.via
+    assert plan.optimizer.lr == pytest.approx(5e-6) and plan.sources["optimizer.lr"].line == 5
+    assert (plan.batch.grad_accum, plan.run.epochs, plan.model.name) == (16, 1, "Qwen/Qwen2-7B")
+    assert plan.schedule.warmup_ratio == pytest.approx(0.04)
+    # the script read on its own keeps its fallbacks
+    alone = load_plan_detected(tmp_path / "scripts/train_sft.sh", CheckOptions(use_settings=False))[2]
+    assert alone.optimizer.lr == pytest.approx(2e-5) and alone.batch.grad_accum == 1

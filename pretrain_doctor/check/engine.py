@@ -93,13 +93,16 @@ def _followed(doc: Document, found: Detection, options: CheckOptions) -> tuple[D
         try:
             if not candidate.is_file() or candidate.resolve() == wrapper.resolve():
                 continue
-            script = load_document(candidate, str(candidate))
+            env = runs.get("env") if isinstance(runs.get("env"), dict) else None
+            script = load_document(candidate, str(candidate), shell_env=env)
         except (OSError, ConfigError):
             continue
         chosen = _choose_dialect(script, options)
         if chosen.dialect is not None:
             via = (f"read {candidate}: {wrapper.name} is a job wrapper whose only action (line {runs.get('line')}) "
                    f"is to run {runs['path']}")
+            if env:
+                via += f", with the variables it exports ({', '.join(sorted(env))})"
             return script, replace(chosen, via=via)
     return doc, found
 

@@ -41,14 +41,16 @@ def format_for(path: Path) -> str | None:
     return CONFIG_SUFFIXES.get(path.suffix.lower())
 
 
-def load_document(path: str | os.PathLike[str], display: str | None = None) -> Document:
-    """Load one config file. Every failure is a `ConfigError` naming the file (and line)."""
+def load_document(path: str | os.PathLike[str], display: str | None = None,
+                  shell_env: dict[str, str] | None = None) -> Document:
+    """Load one config file. Every failure is a `ConfigError` naming the file (and line). `shell_env`: for a
+    launch script, the variables the wrapper that runs it exports."""
     file = Path(path)
     shown = display or str(path)
     text = read_text(file, shown)
     fmt = format_for(file) or _sniff(text)
     try:
-        return _parse(text, fmt, shown)
+        return _parse(text, fmt, shown, shell_env)
     except RecursionError:
         raise ConfigError("nesting too deep to be a config", shown) from None
     except MemoryError:
@@ -107,7 +109,7 @@ def _first_statement(text: str) -> str:
     return ""
 
 
-def _parse(text: str, fmt: str, shown: str) -> Document:
+def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = None) -> Document:
     unevaluated: dict[str, str] = {}
     duplicates: list = []
     if fmt == "json":
@@ -121,7 +123,7 @@ def _parse(text: str, fmt: str, shown: str) -> Document:
     elif fmt == "shell":
         from .shell_reader import read_shell  # only for launch scripts: start-up time
 
-        data, positions, unevaluated = read_shell(text, shown)
+        data, positions, unevaluated = read_shell(text, shown, shell_env)
     else:
         data, positions, duplicates = read_yaml(text, shown)
     if data is None:

@@ -514,9 +514,13 @@ class _Parser:
 
 # --- expansion -------------------------------------------------------------------------------
 class _Shell:
-    def __init__(self, shown: str) -> None:
+    def __init__(self, shown: str, env: Optional[dict[str, str]] = None) -> None:
         self.shown = shown
-        self.vars: dict[str, Value] = {}
+        # The environment a wrapper exports before it runs this script (`export LR=5e-6; bash train.sh`): known
+        # values, placed where this script uses them (line -1 until then, see _lookup).
+        self.vars: dict[str, Value] = {name: [Item(ch, -1, -1, False) for ch in value]
+                                       for name, value in (env or {}).items()}
+        self.exported: set[str] = set()
         self.commands: list[Command] = []
         self.steps = 0
         self.launched_bare = False  # read as launched with no arguments: option loops never run
@@ -611,6 +615,8 @@ class _Shell:
             for offset, token in enumerate(words[index + 1:], start=index + 1):
                 if _ASSIGNMENT.match(token.text):
                     self._assign(token, statement.arrays.get(offset))
+                if head == "export" and _NAME.match(token.text):
+                    self.exported.add(_NAME.match(token.text).group(0))  # type: ignore[union-attr]
             return
         if head == "unset":
             for token in words[index + 1:]:
@@ -925,6 +931,7 @@ class _Shell:
             value = value[0]  # type: ignore[assignment]
         # Known characters keep where they were written; an unknown stretch is placed where it is used.
         return [Item(None, line, column, not quoted, it.raw) if it.char is None  # type: ignore[union-attr]
+                else Item(it.char, line, column, not quoted, it.raw) if it.line < 0  # type: ignore[union-attr]
                 else Item(it.char, it.line, it.column, not quoted, it.raw) if it.char in _BLANK_CHARS
                 else it for it in value]  # type: ignore[union-attr]
 
@@ -1226,11 +1233,13 @@ def _to_word(items: Field) -> Word:
 
 
 # --- the argument list -------------------------------------------------------------------------
-def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str]]:
-    """The training command of a launch script, or a bare argument list, as data with positions."""
+def read_shell(text: str, shown: str, env: Optional[dict[str, str]] = None
+               ) -> tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str]]:
+    """The training command of a launch script, or a bare argument list, as data with positions. `env`: the
+    variables a wrapper exports before running it (`runs_script["env"]` of that wrapper)."""
     cuts: list[int] = []
     tokens, error = _tokenize(text, shown, cuts)
-    shell = _Shell(shown)
+    shell = _Shell(shown, env)
     parser = _Parser(tokens)
     try:
         body = parser.parse()
@@ -1262,6 +1271,13 @@ def read_shell(text: str, shown: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
         runs = _runs_one_script(shell.commands)
         if runs is not None:
             data["runs_script"] = {"path": runs.text, "line": runs.line}
+            # What the wrapper exports reaches the script it runs (AutoAlign's sft_*.sh exports LR=5e-6 before
+            # `bash scripts/train_sft.sh`, whose `${LR:-"2e-5"}` then reads 5e-6: held-out review 11, A 04).
+            env = {name: _field_text(value) for name, value in shell.vars.items() if name in shell.exported
+                   and isinstance(value, list) and (not value or not isinstance(value[0], list))}
+            env = {name: text for name, text in env.items() if text is not None}
+            if env:
+                data["runs_script"]["env"] = env
         return data, positions, unevaluated
     words, script_index = command
     if script_index is not None:
