@@ -13,18 +13,26 @@ import importlib.machinery
 import os
 import re
 import sys
+from functools import lru_cache
 from typing import Optional
 
 
-def metadata_folders() -> Optional[list[str]]:
+def metadata_folders() -> Optional[tuple[str, ...]]:
     """Every dist-info/egg-info folder on sys.path; None where importlib.metadata could see
     distributions such a listing cannot (an archive on sys.path, a custom finder)."""
     if any(hasattr(finder, "find_distributions") and finder is not importlib.machinery.PathFinder
            for finder in sys.meta_path):
         return None
+    return _listed(tuple(sys.path), os.getcwd())
+
+
+@lru_cache(maxsize=8)
+def _listed(entries: tuple[str, ...], cwd: str) -> Optional[tuple[str, ...]]:
+    """The metadata folders of `entries`, listed once per sys.path (and working directory, which "" names): the
+    plugin lookup and each trainer's version would otherwise scan site-packages again."""
     found: list[str] = []
-    for entry in sys.path:
-        folder = entry or "."  # importlib.metadata reads "" as the working directory
+    for entry in entries:
+        folder = entry or cwd  # importlib.metadata reads "" as the working directory
         if not os.path.isdir(folder):
             if os.path.exists(folder):
                 return None  # a zip or egg archive
@@ -34,7 +42,7 @@ def metadata_folders() -> Optional[list[str]]:
                 found.extend(c.path for c in children if c.name.lower().endswith((".dist-info", ".egg-info")))
         except OSError:
             continue
-    return found
+    return tuple(found)
 
 
 def _normalized(name: str) -> str:
