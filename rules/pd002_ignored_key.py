@@ -58,8 +58,15 @@ class IgnoredKey(Rule):
     A file that reads as a fork or a version not known here (two or more keys no known release
     reads; `plan` shows the line "Reading: read as a fork of ...") gets no "did you mean" for a key
     more than one edit from the known one: it is reported at `info` as likely the fork's own key,
-    with no rename. A key one edit away, or one that shortens the known key's words (`adam_eps` for
-    axolotl's `adam_epsilon`), is still a warning with the rename.
+    with no rename. A key one edit away, or one that shortens the known key's words, is named with
+    its near key in words, at `info` and with no rename, whatever the trainer: the fork may define it
+    (a LLaMA-Factory fork's own `grpo_beta`, one edit from upstream's `orpo_beta`: the rename would
+    drop the KL coefficient; brrr's top-level `profile`, one edit from later nanotron's `profiler`:
+    the rename makes its strict loader refuse the file). Only where the fork's own source was read
+    and names no such key (a nanoGPT fork's train.py at hand) is it still a warning with the rename.
+    So is a key beside another unknown key with the same first word (`grpo_beta` beside
+    `grpo_num_generations`), fork or not: a family of the program's own arguments. A near miss in a
+    file that is not a fork is a warning with its rename.
 
     `check --fix` renames a misspelt key when the suggestion is certain: the key is read by
     no known release of the trainer and exactly one known key is close to it (a safe fix:

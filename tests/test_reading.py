@@ -118,7 +118,9 @@ def test_one_edit() -> None:
 
 def test_shortened_key_is_a_slip_even_on_an_old_axolotl_file(tmp_path) -> None:
     """heldout4 43 (an axolotl file of 2023): `adam_eps: 1e-9` is read by no axolotl (it reads `adam_epsilon`,
-    so eps stays 1e-8); its other unknown keys make it read as another version, yet the slip is named."""
+    so eps stays 1e-8); its other unknown keys make it read as another version, yet the slip is named. Named in
+    words only, at info and with no rename since held-out review 12 (A 03, B 02): on a file that reads as a fork
+    or an unknown version, a key near a known one may be that program's own, and a rename would drop it."""
     text = """\
     base_model: cerebras/btlm-3b-8k-base
     model_type: AutoModelForCausalLM
@@ -147,7 +149,8 @@ def test_shortened_key_is_a_slip_even_on_an_old_axolotl_file(tmp_path) -> None:
     """
     _, report = _check(tmp_path, text, "btlm-ft.yml")
     pd002 = [f for f in report.findings if f.code == "PD002"]
-    assert len(pd002) == 1 and pd002[0].severity == "warning" and "did you mean `adam_epsilon`" in pd002[0].message
+    assert len(pd002) == 1 and pd002[0].severity == "info" and pd002[0].fix is None
+    assert "renaming it to `adam_epsilon`" in pd002[0].message
     plan = load_plan_detected(tmp_path / "btlm-ft.yml")[2]
     assert plan.reading is not None and "adam_eps" not in plan.reading  # a slip is no evidence of a fork
 
@@ -202,3 +205,51 @@ def test_a_premise_the_launched_program_may_decide_softens_once(tmp_path) -> Non
     _, _, plan = load_plan_detected(script)
     shown = render_text(plan)
     assert "program.path" in shown and "program.assumed            ['mode.kind']" in shown
+
+
+GRPO_FORK = """\
+stage: grpo
+do_train: true
+finetuning_type: full
+template: qwen
+cutoff_len: 20480
+per_device_train_batch_size: 1
+gradient_accumulation_steps: 8
+learning_rate: 1.0e-5
+bf16: true
+grpo_beta: 0.0
+"""
+
+
+def test_a_key_one_edit_from_a_known_one_on_a_fork_is_named_without_a_rename(tmp_path) -> None:
+    """Held-out review 12, A 03 (SachinKonan/LLaMA-Factory-AutoReviewer@5675b228, configs/grpo_binary.yaml): the
+    fork's own `grpo_beta` (hparams/finetuning_args.py:266, GRPOConfig(beta=...) in train/grpo/trainer.py:63) is one
+    edit from upstream's `orpo_beta`. On a file that reads as a fork it is an info naming the near key in words,
+    with no rename (the rename would drop the KL coefficient), whatever the dialect, as nanoGPT forks' already were."""
+    fork = GRPO_FORK + "grpo_num_generations: 4\ngrpo_max_new_tokens: 1024\ngrpo_temperature: 1.0\n"
+    _, report = _check(tmp_path, fork, "grpo_binary.yaml")
+    plan = load_plan_detected(tmp_path / "grpo_binary.yaml")[2]
+    assert plan.dialect == "llamafactory" and plan.reading is not None
+    beta = {f.key: f for f in report.findings if f.code == "PD002"}["grpo_beta"]
+    assert beta.severity == "info" and beta.fix is None and beta.hint is None
+    assert "renaming it to `orpo_beta`" in beta.message and "fork" in beta.message
+
+
+def test_a_key_beside_its_own_family_is_not_renamed_even_off_a_fork(tmp_path) -> None:
+    # one more `grpo_*` key only: not a fork (one key no known version reads), but `grpo_beta` shares its first word
+    # with it and not with `orpo_beta`: an argument of the program's own, named with no rename
+    _, report = _check(tmp_path, GRPO_FORK + "grpo_num_generations: 4\n", "grpo.yaml")
+    assert load_plan_detected(tmp_path / "grpo.yaml")[2].reading is None
+    beta = {f.key: f for f in report.findings if f.code == "PD002"}["grpo_beta"]
+    assert beta.severity == "info" and beta.fix is None and "`grpo_num_generations`" in beta.message
+
+
+def test_a_near_miss_off_a_fork_keeps_its_warning_and_rename(tmp_path) -> None:
+    # the same key alone in an upstream LLaMA-Factory file: a slip of `orpo_beta`, renamed
+    _, report = _check(tmp_path, GRPO_FORK, "grpo.yaml")
+    beta = {f.key: f for f in report.findings if f.code == "PD002"}["grpo_beta"]
+    assert beta.severity == "warning" and beta.fix is not None and "did you mean `orpo_beta`" in beta.message
+    # an unknown sibling sharing the near key's own first word is no family: `lora_rnk` stays a slip of `lora_rank`
+    _, report = _check(tmp_path, GRPO_FORK.replace("grpo_beta: 0.0", "lora_rnk: 8\nlora_custom_init: true"), "lora.yaml")
+    slip = {f.key: f for f in report.findings if f.code == "PD002"}["lora_rnk"]
+    assert slip.severity == "warning" and "did you mean `lora_rank`" in slip.message

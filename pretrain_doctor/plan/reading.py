@@ -12,9 +12,11 @@ less, in one place:
   length (the rule's `premises`) drops one level (warning -> info, error -> warning) and says what
   it assumed, when the fork's own keys touch that area (`AREAS`: better-nanoGPT's `data` dict holds
   `batch_size` and `context_length`, so batch findings soften, its untouched schedule's do not);
-- a "did you mean" on an unknown key becomes an info without a rename, unless the key is one edit
-  from a known key or shortens its words (`adam_eps`): a slip, not a fork's own key, and no evidence
-  of a fork either.
+- a "did you mean" on an unknown key becomes an info without a rename (`fork_key_message`): a key
+  far from the known one is the fork's own; one a slip away (one edit, or shortening its words:
+  `adam_eps`) is no evidence of a fork, but on a fork it may still be the fork's own (a
+  LLaMA-Factory fork's `grpo_beta`), so the near key is named in words only, unless the fork's own
+  source at hand reads no such key.
 
 The same mechanism says less where a launch script's program decides a plan field in its own code and its
 source is not at hand (`TrainingPlan.program.assumed`, filled by the dialect from dialects/program.py), or where
@@ -271,11 +273,27 @@ def slip_of(key: str, known: str) -> bool:
 
 
 def fork_key_message(plan: "TrainingPlan", note: "ConfigNote") -> Optional[str]:
-    """For a "did you mean" note on a fork: the info text that replaces it (no rename), or None when
-    the key stays a likely slip (one edit from the known key) or the file is not a fork."""
-    if not is_fork(plan) or not note.data.get("typo"):
+    """For a "did you mean" note on a fork: the info text that replaces it (no rename), or None when the key
+    stays a likely slip with its rename (the file is not a fork, or the fork's own source was read and shows the
+    key unknown: a dialect sets `fork_source` True, as nanogpt's does for a fork's train.py at hand).
+
+    On a fork, a key one edit from upstream's may be the fork's own argument as well as a slip: the
+    LLaMA-Factory-AutoReviewer fork's `grpo_beta` (one edit from upstream's `orpo_beta`; held-out review 12, A 03)
+    and brrr's top-level `profile` (one edit from later nanotron's `profiler`; B 02). A rename there drops the
+    setting or makes a strict loader refuse the file, so the near key is named in words only, at info, with no fix,
+    whatever the dialect. So is a key that shares its first word with another key of the file no known version
+    reads (`grpo_beta` beside `grpo_num_generations`), fork or not: a family of a program's own arguments."""
+    if not note.data.get("typo"):
         return None
     key, close = str(note.data.get("key") or ""), str(note.data.get("suggestion") or "")
+    kin = None if is_fork(plan) else _kin_key(plan, key, close)
+    if not is_fork(plan) and kin is None:
+        return None
+    if kin is not None:
+        return (f"`{key}` is not a key of any {plan.dialect} version known here; it is close to `{close}`, but "
+                f"the file's `{kin}`, which no known version reads either, starts with the same word, so it is "
+                f"likely an argument of the program's own (a fork's or the training script's): renaming it to "
+                f"`{close}` could make that program drop the setting")
     if note.data.get("fork_source") is False:
         # the fork's own source is not at hand (or names the key): upstream's key may be the one the fork drops
         # (nrgpt's `n_embed`, held-out review 11, A 30), so even a slip gets no rename
@@ -283,6 +301,28 @@ def fork_key_message(plan: "TrainingPlan", note: "ConfigNote") -> Optional[str]:
                 f"does not show it unknown, so it is likely the fork's own key: renaming it to `{close}` could make "
                 f"the fork drop the setting ({plan.reading})")
     if close and slip_of(key, close):
-        return None
+        if note.data.get("fork_source") is True:
+            return None  # the fork's own source at hand reads no such key: a slip, renamed
+        return (f"`{key}` is not a key of any {plan.dialect} version known here and is close to `{close}`, but "
+                f"this file reads as a fork, so it may be the fork's own key: renaming it to `{close}` would make "
+                f"the fork drop the setting if it is ({plan.reading})")
     return (f"`{key}` is not a key of any {plan.dialect} version known here; this file reads as a fork, so it is "
             f"likely the fork's own key, not a misspelling of `{close}` ({plan.reading})")
+
+
+def _kin_key(plan: "TrainingPlan", key: str, close: str) -> Optional[str]:
+    """Another key of the file no known version reads, not itself a slip, in the same section and with the same
+    first word as `key`, when that word is not the near known key's own (`grpo_num_generations` for `grpo_beta`
+    near `orpo_beta`; not `lora_custom` for `lora_rr` near `lora_r`)."""
+    parent, _, leaf = key.rpartition(".")
+    words = leaf.replace("-", "_").split("_")
+    if len(words) < 2 or len(words[0]) < 3 or words[0] == close.rsplit(".", 1)[-1].replace("-", "_").split("_")[0]:
+        return None
+    slips = {str(n.data.get("key")) for n in plan.notes if n.data.get("typo")}
+    for other in plan.foreign_keys:
+        other_parent, _, other_leaf = other.rpartition(".")
+        if other == key or other in slips or other_parent != parent or ":" in other:
+            continue
+        if other_leaf.replace("-", "_").split("_")[0] == words[0] and "_" in other_leaf.replace("-", "_"):
+            return other
+    return None
