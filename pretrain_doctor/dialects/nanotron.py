@@ -14,7 +14,10 @@ Built from nanotron's config dataclasses (`src/nanotron/config/config.py`, `mode
 - `data_stages[*].data.dataset: null` trains on nanotron's dummy data generator (a smoke test).
 
 Older files put the Adam settings straight under `optimizer:` (before `optimizer_factory`);
-both layouts are read.
+both layouts are read. Files of nanotron's first commits (2023-09 to 2023-12, the config.py it took from
+HF's brrr: c1df08ed to 51912358) put the schedule in a top-level `learning_rate_scheduler`, the lr in
+`optimizer.learning_rate` and the profiler under `profile`; a file in that layout is read from there
+(`_BRRR_KEYS`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,50 @@ _FAMILIES = {
                                             "num_attention_heads": 16, "num_hidden_layers": 24,
                                             "vocab_size": 49280}),
 }
+# The layout of nanotron's first commits (c1df08ed 2023-09-11 to 51912358 2023-12-18, before the config/ package
+# of e77dfdf1): src/nanotron/config.py, brrr's `Config` (loaded with dacite strict=True), its sections' fields two
+# levels down, where they differ from the releases' (KEYS in nanotron_keys.py). `learning_rate_scheduler` is
+# top-level (LRSchedulerArgs), the lr is OptimizerArgs.learning_rate, the profiler section is `profile`.
+# StarCoder2's brrr configs are in this layout (held-out review 12, B 02: brrr/starcoder2/config_7b_finetune_16k.yaml).
+_BRRR_KEYS = {
+    "": ("checkpoints", "data", "dpo", "general", "learning_rate_scheduler", "logging", "model", "optimizer",
+         "parallelism", "ppo", "profile", "reward", "tokens"),
+    "general": ("ignore_sanity_checks", "kill_switch_path", "name"),
+    "profile": ("profiler_export_path",),
+    "checkpoints": ("checkpoint_interval", "checkpoints_path", "load_from_specific_checkpoint"),
+    "parallelism": ("dp", "pp", "pp_engine", "recompute_granularity", "ref_model_pp_size", "tp",
+                    "tp_linear_async_communication", "tp_mode"),
+    "model": ("dtype", "hf_model_name", "init_method", "make_vocab_size_divisible_by", "remote_code", "seed"),
+    "model.init_method": ("path", "std"),
+    "logging": ("iteration_step_info_interval", "log_level", "log_level_replica", "tensorboard_logger"),
+    "tokens": ("batch_accumulation_per_replica", "limit_test_batches", "limit_val_batches", "micro_batch_size",
+               "sequence_length", "train_steps", "val_check_interval"),
+    "optimizer": ("accumulate_grad_in_fp32", "adam_beta1", "adam_beta2", "adam_eps", "clip_grad", "learning_rate",
+                  "torch_adam_is_fused", "weight_decay", "zero_stage"),
+    "learning_rate_scheduler": ("lr_decay_steps", "lr_decay_style", "lr_warmup_steps", "lr_warmup_style",
+                                "min_decay_lr"),
+    "data": ("dataset", "num_loading_workers", "seed"),
+    "data.dataset": ("data_prefix", "dataloader_type", "dataset_overwrite_cache", "dataset_processing_num_proc_per_process",
+                     "eod_mask_loss", "hf_dataset_config_name", "hf_dataset_mixer", "hf_dataset_name", "hf_dataset_split",
+                     "hf_dataset_splits", "index_mapping_dir", "no_seqlen_plus_one_input_tokens",
+                     "pad_samples_to_global_batch_size", "skip_warmup", "splits_string", "text_column_name",
+                     "validation_drop_last"),
+}
+BRRR_NOTE = "nanotron's first (brrr) layout"
+
+
+def _brrr_layout(doc: Document) -> bool:
+    """The file puts its schedule where nanotron's first commits read it (a top-level `learning_rate_scheduler`,
+    the lr in `optimizer.learning_rate`), not under `optimizer.learning_rate_scheduler` (every release)."""
+    if doc.has(("optimizer", "learning_rate_scheduler")):
+        return False
+    return isinstance(doc.get("learning_rate_scheduler"), dict) or doc.has(("optimizer", "learning_rate"))
+
+
+def _schedule_section(doc: Document) -> tuple:
+    return ("learning_rate_scheduler",) if _brrr_layout(doc) else ("optimizer", "learning_rate_scheduler")
+
+
 # Transformer families (rope attention + MLP); others (mamba) only read the keys they state.
 _TRANSFORMERS = {"llama", "qwen2", "starcoder2", "llamoe"}
 _DTYPES = {"bfloat16": "bf16", "bf16": "bf16", "float16": "fp16", "fp16": "fp16", "half": "fp16",
@@ -98,7 +145,8 @@ class NanotronDialect(Dialect):
         hits = sum((
             "project" in data["general"],
             isinstance(tokens, dict) and "micro_batch_size" in tokens,
-            isinstance(optimizer, dict) and "learning_rate_scheduler" in optimizer,
+            (isinstance(optimizer, dict) and "learning_rate_scheduler" in optimizer)
+            or isinstance(data.get("learning_rate_scheduler"), dict),  # nanotron's first (brrr) layout
             isinstance(model, dict) and "model_config" in model,
             any(k in data["parallelism"] for k in ("dp", "tp", "pp")),
         ))
@@ -115,7 +163,13 @@ class NanotronDialect(Dialect):
         self._precision(b, doc)
         self._parallel(b, doc)
         self._checkpoint_and_eval(b, doc)
-        table_notes(b, doc, self.table(), context.trainer_versions)
+        table = self.table()
+        if _brrr_layout(doc) and context.trainer_versions.get("nanotron") is None:
+            # a file wholly in the first commits' layout is that layout's file: its keys are known (no release judged)
+            table_notes(b, doc, table, context.trainer_versions, also=_BRRR_KEYS,
+                        sections=list(dict.fromkeys([*table.KEYS, *_BRRR_KEYS])))
+        else:
+            table_notes(b, doc, table, context.trainer_versions)
         _old_optimizer_layout(b, doc, context)
         apply_flags(b, context)
         return b.build()
@@ -237,7 +291,12 @@ class NanotronDialect(Dialect):
         b.set("optimizer.name", str(name), src)
         family = optimizer_family(name)
         b.set("optimizer.family", "adamw" if family == "adam" else family, src)
-        b.take("optimizer.lr", doc, ("optimizer", "learning_rate_scheduler", "learning_rate"), lenient_number)
+        if _brrr_layout(doc):
+            lr = lenient_number(doc.get(("optimizer", "learning_rate")))
+            if lr is not None:
+                b.set("optimizer.lr", lr, b.source(doc, ("optimizer", "learning_rate"), note=BRRR_NOTE))
+        else:
+            b.take("optimizer.lr", doc, ("optimizer", "learning_rate_scheduler", "learning_rate"), lenient_number)
         beta1 = lenient_number(doc.get(factory + ("adam_beta1",)))
         beta2 = lenient_number(doc.get(factory + ("adam_beta2",)))
         if isinstance(beta1, (int, float)) and isinstance(beta2, (int, float)):
@@ -267,7 +326,7 @@ class NanotronDialect(Dialect):
 
     @staticmethod
     def _schedule(b: PlanBuilder, doc: Document) -> None:
-        base = ("optimizer", "learning_rate_scheduler")
+        base = _schedule_section(doc)
         warmup = b.take("schedule.warmup_steps", doc, base + ("lr_warmup_steps",), lenient_int)
         if warmup is None:
             b.default("schedule.warmup_steps", 0, DEFAULT)
@@ -277,7 +336,7 @@ class NanotronDialect(Dialect):
             b.set("schedule.warmup_steps", 0, b.source(doc, base + ("lr_warmup_style",),
                                                         note="lr_warmup_style: constant holds the full lr"))
         style = str(doc.get(base + ("lr_decay_style",)) or "linear")
-        lr = lenient_number(doc.get(base + ("learning_rate",)))
+        lr = lenient_number(doc.get(base + ("learning_rate",) if len(base) == 2 else ("optimizer", "learning_rate")))
         min_lr = b.take("schedule.min_lr", doc, base + ("min_decay_lr",), lenient_number)
         if min_lr is None and isinstance(lr, (int, float)):
             b.default("schedule.min_lr", lr, DEFAULT + " (min_decay_lr = learning_rate)")

@@ -236,3 +236,71 @@ def test_a_file_wholly_in_the_pre_factory_layout_is_not_called_old(tmp_path) -> 
     assert "  adam_beta1: 0.9\n" in mixed
     flagged = [n for n in notes(plan_of(write(tmp_path, "mixed.yaml", mixed)), "ignored-key") if "adam_beta1" in n.message]
     assert len(flagged) == 1 and flagged[0].data["severity"] == "warning" and "both" in flagged[0].message
+
+
+# Held-out review 12, B 02 (loubnabnl/nanotron-smol-cluster@4406dd8 brrr/starcoder2/config_7b_finetune_16k.yaml,
+# reduced): the layout of nanotron's first commits (c1df08ed..51912358, src/nanotron/config.py taken from brrr):
+# `profile` (ProfileArgs), a top-level `learning_rate_scheduler` (LRSchedulerArgs), `optimizer.learning_rate`.
+BRRR = """
+general: {name: sc2_7b_16k, kill_switch_path: ./kill_sc2_7b_16k, ignore_sanity_checks: true}
+profile:
+checkpoints: {checkpoints_path: /ckpt/sc2_7b_16k, checkpoint_interval: 5000}
+parallelism: {dp: 54, pp: 1, tp: 4, pp_engine: 1f1b, tp_mode: REDUCE_SCATTER, tp_linear_async_communication: true}
+model:
+  hf_model_name: bigcode/starcoder2
+  make_vocab_size_divisible_by: 128
+  init_method: {std: 0.0147}
+  dtype: bfloat16
+  seed: 1234
+tokens: {sequence_length: 16384, train_steps: 14200, micro_batch_size: 1, batch_accumulation_per_replica: 4,
+         val_check_interval: 1, limit_val_batches: 1}
+optimizer:
+  zero_stage: 0
+  weight_decay: 0.1
+  clip_grad: 1.0
+  accumulate_grad_in_fp32: true
+  adam_eps: 1.0e-8
+  adam_beta1: 0.9
+  adam_beta2: 0.95
+  torch_adam_is_fused: true
+  learning_rate: 2.0e-5
+learning_rate_scheduler:
+  lr_warmup_steps: 1000
+  lr_warmup_style: linear
+  lr_decay_steps: 14200
+  lr_decay_style: cosine
+  min_decay_lr: 2.0e-6
+logging: {log_level: info, log_level_replica: info, iteration_step_info_interval: 10}
+data:
+  seed: 1234
+  num_loading_workers: 1
+  dataset: {data_prefix: [1.0, /data/stack], index_mapping_dir: null, splits_string: '9998,1,1', skip_warmup: true,
+            dataloader_type: single, validation_drop_last: true, eod_mask_loss: false,
+            no_seqlen_plus_one_input_tokens: false, pad_samples_to_global_batch_size: false}
+"""
+
+
+def test_the_first_brrr_layout_is_read_where_it_puts_the_schedule(tmp_path) -> None:
+    path = write(tmp_path, "config.yaml", BRRR)
+    assert detected(path) == "nanotron"
+    plan = plan_of(path)
+    assert plan.optimizer.lr == pytest.approx(2e-5) and "brrr" in plan.sources["optimizer.lr"].note
+    assert plan.schedule.kind == "cosine" and plan.schedule.warmup_steps == 1000
+    assert plan.schedule.min_lr == pytest.approx(2e-6) and plan.schedule.decay_steps == 1000 + 14200
+    # its keys are that layout's: no "did you mean `profiler`" (dacite strict=True would refuse `profiler`), no fork
+    assert notes(plan, "ignored-key") == [] and plan.foreign_keys == []
+
+
+def test_the_brrr_layout_judged_against_a_release_and_profile_in_a_release_layout(tmp_path) -> None:
+    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
+
+    # judged against a release (0.4 reads the schedule under `optimizer:` and `profiler`), the layout's keys are not
+    # that release's: unknown to it, `profile` named
+    judged = TrainerVersions(parse_assignments(["nanotron=0.4"]), detect_installed=False)
+    plan = plan_of(write(tmp_path, "config.yaml", BRRR), trainer_versions=judged)
+    assert {"profile", "learning_rate_scheduler", "optimizer.learning_rate"} <= set(plan.foreign_keys)
+    assert "profile" in {n.data.get("key") for n in notes(plan, "ignored-key")}
+    # a release-layout file with `profile:` is a near miss of `profiler`, not a fork: still a warning with its rename
+    plan = plan_of(write(tmp_path, "release.yaml", TINY + "profile:\n  profiler_export_path: /tmp/prof\n"))
+    (note,) = [n for n in notes(plan, "ignored-key") if n.data.get("key") == "profile"]
+    assert note.data.get("suggestion") == "profiler" and note.data.get("typo") and plan.reading is None
