@@ -6,8 +6,18 @@ divides by the world size and then divides it (so the global batch is
 `batch_size × gradient_accumulation_steps`). The seed is `1337 + rank`.
 
 The defaults are karpathy/nanoGPT's train.py, unless the override sits in a fork's checkout: then
-the literal module globals of that fork's own `train.py` (`../train.py` from `config/`, or beside the
-file), read with `ast` and never run, replace them (forks change learning_rate, warmup_iters, batch_size).
+the literal module globals of that fork's own `train.py` (`../train.py` from `config/`, beside the
+file, or above a nested `config/gpt2/<name>/`), read with `ast` and never run, replace them (forks change
+learning_rate, warmup_iters, batch_size).
+
+Without the training script, the defaults that changed between nanoGPT's versions are unknown, not
+karpathy's of today (forks copy train.py and model.py at some commit and keep them): on master,
+`gradient_accumulation_steps` was 1 (from 2023-01-15, cf999148; 5 from 2023-01-27 to 02-02), then 5 with
+`*= 8` on a single GPU and per GPU under DDP (2023-02-14, ae3a8d5f), and only since 2023-04-17 (21f9bff7)
+`5 * 8` divided by the world size; model.py's configure_optimizers kept `torch.nn.Embedding` (and the tied
+`lm_head.weight`) out of weight decay until 2023-05-06 (7fe4a099), and decays every 2-D tensor since.
+`min_lr` is 6e-5 in every version since 2023-01-03, but a fork that says it is one (keys upstream lacks) and
+sets its own learning_rate may derive it (teaching_arithmetic: `min_lr = None`, then `learning_rate/10`).
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
-from ..plan.reading import AREAS, key_words
+from ..plan.reading import AREAS, FORK_MIN_KEYS, key_words
 from .program import read_program
 from .shared import names_optimizer, optimizer_family
 
@@ -55,6 +65,13 @@ _NAMED_ONLY_IF_OPTIMIZER = frozenset({"algorithm"})
 _GPT2_BPE_DATASETS = ("openwebtext", "shakespeare")
 # GPT-2 checkpoints train.py can start from (model.py GPT.from_pretrained).
 _GPT2 = {"gpt2": (12, 768, 12), "gpt2-medium": (24, 1024, 16), "gpt2-large": (36, 1280, 20), "gpt2-xl": (48, 1600, 25)}
+# What the plan says of a default that nanoGPT's versions disagree on, when the fork's own script is not at hand.
+ERA_GRAD_ACCUM = ("the training script that runs it: nanoGPT's default is 1 before 2023-02-14, 5 (× 8 on one GPU) "
+                  "until 2023-04-17, 5 * 8 since")
+ERA_GRAD_ACCUM_DIVIDED = ("the training script that runs it: nanoGPT's train.py divides the accumulation by the world "
+                          "size only since 2023-04-17; before, it is per GPU")
+ERA_DECAY_EMBEDDING = ("the fork's model.py: nanoGPT's configure_optimizers keeps the embedding out of weight decay "
+                       "before 2023-05-06, decays it since")
 
 
 class _Defaults(NamedTuple):
@@ -72,6 +89,10 @@ class _Defaults(NamedTuple):
     # `learning_rate = 3e-5`): they override the config file. name -> (value, line in `script`).
     overrides: dict[str, tuple[object, int]] = {}
     script: str = ""  # the training script read
+    # Config globals the fork's train.py leaves None and derives after the configurator when still None
+    # (teaching_arithmetic: `min_lr = None`, then `if min_lr == None: min_lr = learning_rate/10`):
+    # name -> (the expression, its line in `script`); a None default without one is in the map with None.
+    derived_if_none: dict[str, tuple[Optional[ast.expr], int]] = {}
 
 
 def _train_py_candidates(config: Path) -> list[Path]:
@@ -80,7 +101,15 @@ def _train_py_candidates(config: Path) -> list[Path]:
     `config/train_gpt2_small_adamw.py`, `train_moonlight.py` runs `train_gpt2_xl_moonlight.py`), most words first."""
     words = set(config.stem.lower().split("_"))
     found: list[Path] = []
-    for folder in (config.parent.parent, config.parent):
+    folders = [config.parent.parent, config.parent]
+    # `python train.py config/gpt2/<name>/x.py` from the checkout (teaching_arithmetic, held-out review 12, A 16):
+    # the folder above a `config*` folder the file sits in, a few levels down
+    for depth, folder in enumerate(config.parents):
+        if depth > 4:
+            break
+        if folder.name.lower().startswith("config") and folder.parent not in folders:
+            folders.append(folder.parent)
+    for folder in folders:
         found.append(folder / "train.py")
         try:
             scripts = sorted(folder.glob("train_*.py"))
@@ -138,12 +167,16 @@ def _train_py_defaults(doc: Document) -> _Defaults:
             continue
         values = dict(TRAIN_PY_DEFAULTS)
         fork_only: dict[str, object] = {}
+        nones: set[str] = set()
         for node in _config_globals(tree):
             name = node.targets[0].id  # type: ignore[attr-defined]
             try:
                 value = _literal(node.value)
             except (ValueError, TypeError, ZeroDivisionError, OverflowError):
                 value = None  # `dtype = 'bfloat16' if ... else 'float16'`: keep the upstream default
+            else:
+                if value is None and name in values:
+                    nones.add(name)  # `min_lr = None`: the fork decides it after the configurator, or nothing does
             if name in values:
                 values[name] = value if value is not None else values[name]
             elif not name.startswith("_"):
@@ -153,8 +186,42 @@ def _train_py_defaults(doc: Document) -> _Defaults:
                          fork_only,
                          _divides_grad_accum(text),
                          _after_configurator(tree, {*values, *fork_only}),
-                         str(candidate))
+                         str(candidate),
+                         {**{name: (None, 0) for name in nones}, **_derived_if_none(tree, nones)})
     return _Defaults(TRAIN_PY_DEFAULTS, DEFAULT)
+
+
+def _derived_if_none(tree: ast.Module, names: set[str]) -> dict[str, tuple[ast.expr, int]]:
+    """`if min_lr == None: min_lr = learning_rate/10` (or `is None`) at top level of the script: name ->
+    (the expression, its line), for the config globals in `names` that the script defaults to None."""
+    found: dict[str, tuple[ast.expr, int]] = {}
+    for node in tree.body:
+        if not (isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and len(node.test.ops) == 1
+                and isinstance(node.test.ops[0], (ast.Eq, ast.Is)) and isinstance(node.test.left, ast.Name)
+                and isinstance(node.test.comparators[0], ast.Constant) and node.test.comparators[0].value is None):
+            continue
+        name = node.test.left.id
+        for inner in node.body:
+            if (name in names and isinstance(inner, ast.Assign) and len(inner.targets) == 1
+                    and isinstance(inner.targets[0], ast.Name) and inner.targets[0].id == name):
+                found[name] = (inner.value, inner.lineno)
+    return found
+
+
+def _evaluate(node: ast.AST, value_of) -> Optional[float]:
+    """Arithmetic on literals and config globals (`learning_rate/10`), `value_of(name)` giving each global's
+    number; None when a part is not a number."""
+    if isinstance(node, ast.Name):
+        return lenient_number(value_of(node.id))
+    if isinstance(node, ast.Constant):
+        return lenient_number(node.value)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Add, ast.Sub, ast.Div)):
+        left, right = _evaluate(node.left, value_of), _evaluate(node.right, value_of)
+        if left is None or right is None or (isinstance(node.op, ast.Div) and right == 0):
+            return None
+        return {ast.Mult: left * right, ast.Add: left + right, ast.Sub: left - right}.get(
+            type(node.op), left / right if right else None)
+    return None
 
 
 def _uses_model_grouping(text: str) -> bool:
@@ -172,7 +239,7 @@ def _divides_grad_accum(text: str) -> Optional[bool]:
 
 
 def _model_py_decays_embedding(path: Path) -> Optional[bool]:
-    """False when the fork's model.py keeps nanoGPT's first configure_optimizers (before Feb 2023), which
+    """False when the fork's model.py keeps nanoGPT's first configure_optimizers (before 2023-05-06, 7fe4a099), which
     puts `torch.nn.Embedding` among `blacklist_weight_modules` (not decayed; the tied head goes with it);
     None when there is no such file or no such list (today's: every 2-D tensor, the embedding included)."""
     try:
@@ -278,6 +345,7 @@ class NanogptDialect(Dialect):
         for name, value in d.fork_only.items():
             b.foreign_key(name, doc.get(name, value))
         typo_notes(b, doc, {*TRAIN_PY_DEFAULTS, *d.fork_only})
+        _fork_min_lr_unknown(b, doc, d)
         _fork_source_of_typos(b, d, Path(docs[0].path))
         if doc.format != "python":
             _fork_batch_unknown(b, doc)
@@ -300,6 +368,16 @@ class NanogptDialect(Dialect):
                 b.set(field, value, _source(b, doc, d, name))
                 return
         b.take(field, doc, name, convert)
+        if not b.has(field) and name in d.derived_if_none:
+            # the fork's train.py defaults it to None and derives it after the configurator (`learning_rate/10`)
+            expression, line = d.derived_if_none[name]
+            value = _evaluate(expression, lambda other: _value(doc, d, other)) if expression is not None else None
+            if value is None:
+                b.unknown(field, f"the fork's `{name} = None` ({Path(d.script).name}): what the run uses for it")
+                return
+            b.set(field, value, Source(file=d.script, line=line, key=name, note=(
+                f"{Path(d.script).name}: `{ast.unparse(expression)}` when the config leaves `{name}` None, this fork's")))
+            return
         if not b.has(field):
             value = convert(d.values[name]) if convert else d.values[name]
             b.default(field, value, d.note)
@@ -358,7 +436,10 @@ class NanogptDialect(Dialect):
         # configure_optimizers decays every 2-D tensor: the tied embedding too, norms and biases not
         # (a fork's model.py with the older whitelist/blacklist grouping leaves the embedding out).
         b.set("optimizer.decay_norm_and_bias", False)
-        b.set("optimizer.decay_embeddings", d.decays_embedding is not False)
+        if d.script:
+            b.set("optimizer.decay_embeddings", d.decays_embedding is not False)
+        else:  # no model.py at hand: which nanoGPT's grouping the run has is unknown (held-out review 12, A 15/16)
+            b.unknown("optimizer.decay_embeddings", ERA_DECAY_EMBEDDING)
         self._take(b, doc, d, "clipping.max_norm", "grad_clip")
 
     def _schedule(self, b: PlanBuilder, doc: Document, d: _Defaults) -> None:
@@ -389,9 +470,16 @@ class NanogptDialect(Dialect):
 
     def _batch(self, b: PlanBuilder, doc: Document, d: _Defaults) -> None:
         self._take(b, doc, d, "batch.micro_batch_size", "batch_size", lenient_int)
-        self._take(b, doc, d, "batch.grad_accum", "gradient_accumulation_steps", lenient_int)
+        if d.script or doc.has("gradient_accumulation_steps"):
+            self._take(b, doc, d, "batch.grad_accum", "gradient_accumulation_steps", lenient_int)
+        else:  # no training script at hand: nanoGPT's default changed from 1 to 40 (held-out review 12, A 15, A 24)
+            b.unknown("batch.grad_accum", ERA_GRAD_ACCUM)
         self._take(b, doc, d, "batch.seq_len", "block_size", lenient_int)
-        if d.divides_grad_accum is False:
+        if not d.script:
+            # whether the config's accumulation is global or per GPU depends on the version (derive.py: the global
+            # batch is then known on one process only)
+            b.unknown("batch.grad_accum_is_global", ERA_GRAD_ACCUM_DIVIDED)
+        elif d.divides_grad_accum is False:
             b.set("batch.grad_accum_is_global", False, b.source(
                 doc, ("gradient_accumulation_steps",), note="this fork's training script does not divide it by the "
                 "world size: it is per GPU"))
@@ -426,6 +514,22 @@ class NanogptDialect(Dialect):
         b.set("data.eval", [{"dataset": str(dataset), "split": "val", "key": "dataset", "line": _line(doc, ("dataset",))}])
         if lenient_bool(_value(doc, d, "eval_only")):
             b.set("debug", True, b.source(doc, ("eval_only",), note="eval_only: no training step runs"))
+
+
+def _fork_min_lr_unknown(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
+    """karpathy's min_lr 6e-5 does not follow a learning rate the config sets; a fork's train.py often derives
+    it (teaching_arithmetic: `learning_rate/10`, held-out review 12, A 15). On a file that reads as a fork (keys
+    upstream lacks: plan/reading.py) whose script is not at hand, with its own learning_rate and no min_lr, the
+    min lr is unknown rather than upstream's."""
+    if d.script or doc.has("min_lr") or not doc.has("learning_rate") or b.sources.get("schedule.min_lr") is None:
+        return
+    if b.sources["schedule.min_lr"].key is not None:
+        return
+    if len(set(b.foreign_keys)) < FORK_MIN_KEYS:
+        return
+    b.discard("schedule.min_lr")
+    b.unknown("schedule.min_lr", "the fork's train.py: karpathy's is 6e-5 whatever the learning rate; forks often "
+                                 "derive it from learning_rate (/10)")
 
 
 def _fork_source_of_typos(b: PlanBuilder, d: _Defaults, config: Path) -> None:

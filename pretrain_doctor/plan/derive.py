@@ -136,6 +136,17 @@ class Derived:
         b = self.plan.batch
         if b.global_batch_size:
             return DerivedValue(b.global_batch_size, "stated", ("batch.global_batch_size",))
+        if b.grad_accum is None and "batch.grad_accum" in self.plan.unknown:
+            # an accumulation the trainer's version decides (nanoGPT's default: 1, then 40): not 1
+            return _unknown("micro × grad_accum × data_parallel", self.plan, "batch.grad_accum")
+        if b.micro_batch_size and "batch.grad_accum_is_global" in self.plan.unknown:
+            # global or per GPU depending on the trainer's version (nanoGPT's train.py divides it since 2023-04):
+            # the same on one process only
+            if self.data_parallel.value == 1:
+                return DerivedValue(b.micro_batch_size * (b.grad_accum or 1), "micro × grad_accum (one process)",
+                                    ("batch.micro_batch_size", "batch.grad_accum", "parallel.world_size"))
+            return _unknown("micro × grad_accum (× data_parallel where the trainer does not divide it)", self.plan,
+                            "batch.grad_accum_is_global", "parallel.world_size")
         if b.micro_batch_size and b.grad_accum_is_global:
             # nanoGPT divides a global GA by the world size: the global batch needs no world size.
             return DerivedValue(b.micro_batch_size * (b.grad_accum or 1), "micro × grad_accum (global)",

@@ -236,7 +236,8 @@ def test_nanogpt_shakespeare_char(corpus: Path) -> None:
     assert plan.optimizer.lr == pytest.approx(1e-3)
     assert plan.optimizer.betas == (0.9, 0.99)
     assert plan.schedule.warmup_steps == 100 and plan.schedule.decay_steps == 5000
-    assert plan.batch.grad_accum_is_global and plan.derived.global_batch.value == 64
+    # global or per GPU depends on the nanoGPT version (no train.py beside): the global batch needs --world-size
+    assert "batch.grad_accum_is_global" in plan.unknown and plan.derived.global_batch.value is None
     assert plan.clipping.max_norm == 1.0  # train.py default
 
 
