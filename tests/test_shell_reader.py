@@ -565,3 +565,64 @@ def test_what_a_job_wrapper_exports_reaches_the_script_it_runs(tmp_path) -> None
     # the script read on its own keeps its fallbacks
     alone = load_plan_detected(tmp_path / "scripts/train_sft.sh", CheckOptions(use_settings=False))[2]
     assert alone.optimizer.lr == pytest.approx(2e-5) and alone.batch.grad_accum == 1
+
+
+# Reduced from held-out review 12, A 14 (yyDing1/SCAN-PRM@463c201 scripts/train.sh): an HF Trainer program run by
+# deepspeed's launcher as a module, with shell variables and an `exec > >(tee ...)` line.
+SCAN_PRM = """\
+SAVE_PATH=checkpoints/Qwen2.5-Math-7B-SCAN-PRO
+MODEL=Qwen/Qwen2.5-Math-7B-Instruct
+
+mkdir -p $SAVE_PATH
+
+exec > >(tee ${SAVE_PATH}/output.log) 2>&1
+
+deepspeed --module src.train_prm.main \\
+    --do_train --do_eval \\
+    --model_path $MODEL  \\
+    --output_dir $SAVE_PATH \\
+    --eval_strategy steps \\
+    --eval_steps 100 \\
+    --per_device_train_batch_size 1 \\
+    --gradient_accumulation_steps 16 \\
+    --bf16 \\
+    --learning_rate 7e-6 \\
+    --lr_scheduler_type constant
+"""
+
+
+def test_a_module_run_by_a_launchers_module_switch_is_the_program(tmp_path) -> None:
+    # deepspeed/launcher/runner.py `--module` ("the same behavior as 'python -m'"); torchrun's and
+    # `accelerate launch`'s `-m/--module` switch: the word after the switch is the module the launcher runs.
+    data, lines, _ = _read(SCAN_PRM)
+    assert data["program"] == "src.train_prm.main" and lines["program"] == 8
+    assert data["launcher"] == {"name": "deepspeed"} and data["--learning_rate"] == "7e-6"
+    for command, launcher in (("torchrun --nproc_per_node 8 --module pkg.train --lr 1\n", "torchrun"),
+                              ("accelerate launch --num_processes 8 -m pkg.train --lr 1\n", "accelerate"),
+                              ("python -m pkg.train --lr 1\n", "python")):
+        data, _, _ = _read(command)
+        assert data["program"] == "pkg.train" and data["launcher"]["name"] == launcher, command
+        assert "module" not in data["launcher"] and data["--lr"] == "1"
+    plan = load_plan_detected(write(tmp_path, "scripts/train.sh", SCAN_PRM), CheckOptions(use_settings=False))[2]
+    assert plan.dialect == "hf" and plan.optimizer.lr == pytest.approx(7e-6)
+    assert (plan.eval.strategy, plan.eval.interval_steps, plan.batch.grad_accum) == ("steps", 100, 16)
+
+
+def test_a_forced_dialect_reads_the_scripts_arguments_or_refuses(tmp_path) -> None:
+    # Held-out review 12, A 14: `--dialect hf` on the script whose command was not found read none of its
+    # arguments and judged transformers' defaults (lr 5e-5, eval off, a PD104 warning) as if the file said them.
+    options = CheckOptions(use_settings=False, dialect="hf")
+    script = write(tmp_path, "train.sh", SCAN_PRM)
+    assert load_plan_detected(script, options)[2].optimizer.lr == pytest.approx(7e-6)
+    setup = write(tmp_path, "setup.sh", "pip install -r requirements.txt\nmkdir -p checkpoints\n")
+    with pytest.raises(ConfigError, match="no training command found in this shell script.*--dialect hf"):
+        load_plan_detected(setup, options)
+    report = check_paths([setup], options)
+    assert report.findings == [] and "no training command found" in report.errors[0].message
+    # in a folder walk, a script that launches nothing is skipped with the reason, not judged by defaults
+    report = check_paths([tmp_path], options)
+    assert report.errors == [] and [f.role for f in report.files] == ["skipped", "config"]
+    # a job wrapper whose only action is to run the launch script: the script it runs is read
+    wrapper = write(tmp_path, "job.sh", "cd /repo\nbash train.sh\n")
+    _, found, plan = load_plan_detected(wrapper, options)
+    assert found.via and plan.optimizer.lr == pytest.approx(7e-6)

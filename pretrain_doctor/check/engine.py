@@ -80,7 +80,8 @@ def _followed(doc: Document, found: Detection, options: CheckOptions) -> tuple[D
     """For a job wrapper no dialect reads whose only action is `sh other.sh` (an SGE/slurm job script), the
     script it runs, when that script is at hand: beside the wrapper, or at the named path from the wrapper's
     folder or a folder above it (`cd $REPO; sh abci/shells/pretrain.sh`). Otherwise the wrapper as it is."""
-    runs = doc.data.get("runs_script") if found.dialect is None and isinstance(doc.data, dict) else None
+    forced = _forced(options) and not _reads_a_command(doc)  # a forced dialect reads the script it runs too
+    runs = _data(doc).get("runs_script") if found.dialect is None or forced else None
     if not isinstance(runs, dict) or not isinstance(runs.get("path"), str):
         return doc, found
     named, wrapper = Path(runs["path"]), Path(doc.path)
@@ -95,15 +96,17 @@ def _followed(doc: Document, found: Detection, options: CheckOptions) -> tuple[D
                 continue
             env = runs.get("env") if isinstance(runs.get("env"), dict) else None
             script = load_document(candidate, str(candidate), shell_env=env)
+            chosen = _choose_dialect(script, options)
         except (OSError, ConfigError):
             continue
-        chosen = _choose_dialect(script, options)
         if chosen.dialect is not None:
             via = (f"read {candidate}: {wrapper.name} is a job wrapper whose only action (line {runs.get('line')}) "
                    f"is to run {runs['path']}")
             if env:
                 via += f", with the variables it exports ({', '.join(sorted(env))})"
             return script, replace(chosen, via=via)
+    if forced:
+        raise _no_command(found.dialect.name if found.dialect else str(options.dialect), doc)
     return doc, found
 
 
@@ -204,9 +207,41 @@ def selection_for(options: CheckOptions, settings: Settings, file: Optional[Path
 
 
 def _choose_dialect(doc: Document, options: CheckOptions) -> Detection:
-    if options.dialect and options.dialect != "auto":
-        return Detection(get_dialect(options.dialect), {})
+    if _forced(options):
+        dialect = get_dialect(options.dialect or "")
+        if not _reads_a_command(doc) and not isinstance(_data(doc).get("runs_script"), dict):
+            raise _no_command(dialect.name, doc)
+        return Detection(dialect, {})
     return detection(doc)
+
+
+def _forced(options: CheckOptions) -> bool:
+    return bool(options.dialect) and options.dialect != "auto"
+
+
+def _data(doc: Document) -> dict:
+    return doc.data if isinstance(doc.data, dict) else {}
+
+
+def _reads_a_command(doc: Document) -> bool:
+    """Whether the document holds settings to read: any config file; a shell script only when its reader found
+    the training command (a program and its arguments) or a bare argument list."""
+    data = _data(doc)
+    return doc.format != "shell" or "program" in data or "overrides" in data or any(
+        isinstance(key, str) and key.startswith("-") for key in data)
+
+
+def _no_command(name: str, doc: Document) -> ConfigError:
+    """A forced dialect on a script whose command was not found read no argument and judged the trainer's
+    defaults as the file's (held-out review 12, A 14: `--dialect hf` on a `deepspeed --module ...` script
+    reported lr 5e-5 and eval off against the script's `--learning_rate 7e-6 --eval_strategy steps`): refused,
+    and in a folder walk skipped with the reason (a setup script is no launch script)."""
+    error = ConfigError(f"no training command found in this shell script (a `*.py` program, a module run with "
+                        f"`-m`/`--module` or a `*-cli` entry point, with its flags), so --dialect {name} has no "
+                        "arguments to read; pass the script that launches training, or the config file it hands "
+                        "the program", doc.path)
+    error.skippable = True
+    return error
 
 
 def _build(doc: Document, dialect: Dialect, options: CheckOptions, more: Sequence[Document] = (),

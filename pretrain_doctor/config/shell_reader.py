@@ -1285,7 +1285,7 @@ def read_shell(text: str, shown: str, env: Optional[dict[str, str]] = None
         data["program"] = script.text if script.text is not None else script.raw.rsplit("/", 1)[-1]
         positions[("program",)] = Position(script.line, script.column)
         before = words[:script_index]
-        launcher = _options(before[:-1] if before and before[-1].text == "-m" else before)
+        launcher = _options(before[:-1] if before and before[-1].text in _MODULE_FLAGS else before)
         if launcher:
             data["launcher"] = launcher[0]
             for key, position in launcher[1].items():
@@ -1395,6 +1395,10 @@ _CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 _LAUNCHER_MODULES = frozenset(("torch.distributed.run", "torch.distributed.launch", "deepspeed.launcher.runner",
                                "deepspeed", "accelerate.commands.launch", "torch.distributed.elastic"))
 _MODULE_RUNNERS = ("python", "torchrun", "deepspeed", "accelerate")
+# The flag that makes the next word a module: python's `-m MODULE`; the launchers' switch that runs their
+# script "with the same behavior as 'python -m'" (deepspeed/launcher/runner.py `--module`; torchrun's and
+# `accelerate launch`'s `-m/--module`).
+_MODULE_FLAGS = ("-m", "--module")
 # `llamafactory-cli train ...`, `huggingface-cli ...`; litgpt's console script `litgpt pretrain|finetune_* ...`
 _ENTRY_POINT = re.compile(r"^([\w.]+-cli|litgpt)$")
 
@@ -1406,7 +1410,8 @@ def _word_name(word: Word) -> str:
 
 def _program_index(words: list[Word]) -> Optional[int]:
     """Where the training program is named in a command: a `*.py` script, else the module a launcher runs
-    with `-m` (`torchrun -m run_clm_mosaic`, an HF Trainer program run as a module), else a console entry
+    with `-m`/`--module` (`torchrun -m run_clm_mosaic`, `deepspeed --module src.train_prm.main`: an HF
+    Trainer program run as a module), else a console entry
     point and its subcommand (`llamafactory-cli train --stage sft ...`, whose arguments HfArgumentParser
     reads as a script's). None when the command names none of them."""
     for index, word in enumerate(words):
@@ -1414,7 +1419,7 @@ def _program_index(words: list[Word]) -> Optional[int]:
             return index
     for index, word in enumerate(words[:-1]):
         module = words[index + 1].text or ""
-        if (word.text == "-m" and module and not module.startswith("-") and module not in _LAUNCHER_MODULES
+        if (word.text in _MODULE_FLAGS and module and not module.startswith("-") and module not in _LAUNCHER_MODULES
                 and any(_word_name(w).startswith(_MODULE_RUNNERS) for w in words[:index])):
             return index + 1
     for index, word in enumerate(words[:-1]):
