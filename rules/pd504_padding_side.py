@@ -69,7 +69,8 @@ class PaddingSide(Rule):
     @staticmethod
     def _decoder_only(plan) -> bool:
         family = (plan.model.family or "").lower()
-        return plan.objective.kind != "seq2seq" and family not in _ENCODER_DECODER
+        # an unknown objective (a fork's or a program's own, None) is no known decoder-only LM's
+        return plan.objective.kind not in (None, "seq2seq") and family not in _ENCODER_DECODER
 
     @staticmethod
     def _fp16(plan) -> bool:

@@ -49,6 +49,8 @@ _RANK_SWITCH = re.compile(r"(use|enable)_(\w+_)?lora")
 _ADAPTER_PROGRAM = re.compile(r"lora|peft", re.IGNORECASE)
 # A launched program named for fine-tuning (`finetune.py`, `train_sft.py`, `sft_trainer.py`).
 _FINETUNE_PROGRAM = re.compile(r"(^|[^a-z])(fine_?tun\w*|finetun\w*|sft|instruct\w*)([^a-z]|$)", re.IGNORECASE)
+# A launched program named for a reward model (`reward_trainer.py`, `train_rm.py`, `train_prm`).
+_REWARD_PROGRAM = re.compile(r"(^|[^a-z])(reward\w*|p?rm)([^a-z]|$)", re.IGNORECASE)
 # Words of a program's own argument that may set adapters up (cooking's `--rank 256` is its LoRA rank).
 _ADAPTER_WORDS = re.compile(r"lora|peft|adapter|(^|_)rank($|_)", re.IGNORECASE)
 
@@ -103,6 +105,7 @@ class HfDialect(Dialect):
             facts = _launched_program(b, doc)
             _launcher_adapters(b, doc)
             _program_run_kind(b, doc, facts)
+            _program_objective(b, doc, facts)
         self._optimizer(b, doc)
         self._schedule(b, doc)
         if launched is not None:
@@ -771,6 +774,26 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
         where = _evidence(facts.freezes, "the launched program sets requires_grad off whatever its arguments")
         b.set("mode.trains_only", f"what `{Path(facts.freezes.file).name}` leaves trainable", where)
         b.set("mode.kind", "partial_finetune", where)
+
+
+def _program_objective(b: PlanBuilder, doc: Document, facts: Optional[ProgramFacts]) -> None:
+    """A launched program that trains a reward model or a classification head, not a causal LM: its loss is its
+    own, the objective unknown here rather than the causal LM the Trainer's arguments suggest. Its source at hand
+    says so (SCAN-PRM's src/train_prm/main.py builds `AutoModelForTokenClassification`: held-out review 12, A 14;
+    TRL's RewardTrainer); with none at hand, its name (llm-foundry-ale's alignment/reward_trainer.py runs
+    `trl.RewardTrainer`: held-out review 12, B 25)."""
+    if b.has("objective.kind"):
+        return  # preference or RL: the arguments said so
+    if facts is not None:
+        if facts.not_causal_lm is not None:
+            b.not_known("objective.kind", f"the launched program trains no causal LM: {facts.not_causal_lm.what} "
+                        f"at {Path(facts.not_causal_lm.file).name}:{facts.not_causal_lm.line} (a reward model or a "
+                        "classification head, with a loss of its own)")
+        return
+    program = str(doc.data.get("program") or "")
+    if _REWARD_PROGRAM.search(program):
+        b.not_known("objective.kind", f"the launched program `{program}` is named for a reward model (its source is "
+                    "not at hand): its loss is its own, no causal LM's")
 
 
 def _program_adapters(b: PlanBuilder, facts: ProgramFacts) -> None:

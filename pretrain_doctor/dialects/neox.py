@@ -247,6 +247,11 @@ class NeoxDialect(Dialect):
 
     @staticmethod
     def _mode(b: PlanBuilder, view: MergedNeox) -> None:
+        NeoxDialect._run_kind(b, view)
+        _post_training(b, view)
+
+    @staticmethod
+    def _run_kind(b: PlanBuilder, view: MergedNeox) -> None:
         load, save = view.get("load"), view.get("save")
         loads = isinstance(load, str) and bool(load.strip())
         if lenient_bool(view.get("finetune", False)) and loads:
@@ -411,6 +416,34 @@ class NeoxDialect(Dialect):
         data_path = view.get("data_path")
         if isinstance(data_path, str) and not b.has("data.train"):
             b.set("data.train", [{"dataset": data_path, "split": "train", "key": "data_path", "line": None}])
+
+
+def _post_training(b: PlanBuilder, view: MergedNeox) -> None:
+    """`train_impl` (neox_args.py, since EleutherAI/gpt-neox 77e8158 "Add DPO training"; "normal", "dpo", "rm",
+    "kto", "reinforce"): megatron/training.py computes a DPO or KTO loss against a reference model, a reward
+    model's (`rm`: a scalar head, parallel_output off) or REINFORCE's on the data's rewards, not the causal-LM loss
+    of "normal". Held-out review 12, B 12: biancaganescu/gpt-neox-pythia's llama3-8b-kto.yml read as a causal-LM
+    fine-tune."""
+    impl = view.get("train_impl")
+    if not isinstance(impl, str) or impl.strip().lower() in ("", "normal"):
+        return
+    impl = impl.strip().lower()
+    source = view.source(b, "train_impl")
+    if impl in ("dpo", "kto"):
+        assumed = b.get("program.assumed")
+        if isinstance(assumed, dict) and "mode.kind" in assumed:  # `finetune: true` is the usual start of one
+            rest = {k: v for k, v in assumed.items() if k != "mode.kind"}
+            if rest:
+                b.set("program.assumed", rest)
+            else:
+                b.discard("program.assumed")
+            b.discard("program.assumed_because")
+        b.set("mode.kind", "preference", source)
+        b.set("mode.preference_method", impl, source)
+        b.set("objective.kind", "preference", source)
+    else:
+        what = "a reward model's scalar head" if impl == "rm" else f"`{impl}`'s loss on the data's rewards"
+        b.not_known("objective.kind", f"`train_impl: {impl}` trains {what}, no causal LM's loss")
 
 
 def _is_setup(keys: set) -> bool:

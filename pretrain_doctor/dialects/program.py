@@ -116,6 +116,16 @@ def _local_imports(tree: ast.Module) -> list[str]:
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0][:8]
 
 
+def _receiver(node: ast.Call) -> Optional[str]:
+    """The class a method is called on (`AutoModelForCausalLM` of `AutoModelForCausalLM.from_pretrained(...)`,
+    `transformers.AutoModelForCausalLM.from_pretrained(...)`), None for a plain call."""
+    func = node.func
+    if not isinstance(func, ast.Attribute):
+        return None
+    value = func.value
+    return value.id if isinstance(value, ast.Name) else value.attr if isinstance(value, ast.Attribute) else None
+
+
 def _call_name(node: ast.Call) -> Optional[str]:
     func = node.func
     if isinstance(func, ast.Attribute):
@@ -287,6 +297,9 @@ class ProgramFacts:
     freezes: Optional[Evidence] = None  # sets `requires_grad` off whatever the arguments
     sets_precision: bool = False  # names bf16/fp16 itself: it may set the precision
     sets_eval: bool = False  # names the Trainer's evaluation switches itself: it may evaluate
+    # trains a model that is no causal LM: a reward model (TRL's RewardTrainer/PRMTrainer) or a classification head
+    # (`AutoModelForTokenClassification`, SCAN-PRM's process reward model), whatever the arguments
+    not_causal_lm: Optional[Evidence] = None
 
 
 def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[ProgramFacts]:
@@ -332,6 +345,12 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
                 found.setdefault("weights", evidence)
             if name == "requires_grad_" and node.args and _is_false(node.args[0]):
                 found.setdefault("freezes", evidence)
+            # `trl.RewardTrainer(...)`, `AutoModelForTokenClassification.from_pretrained(...)`
+            for model_class in (name, _receiver(node)):
+                if model_class is not None and _NOT_CAUSAL_LM.fullmatch(model_class):
+                    found.setdefault("not_causal_lm", Evidence(f"`{model_class}`", str(module.path), node.lineno))
+                elif model_class is not None and _CAUSAL_LM.fullmatch(model_class):
+                    found.setdefault("causal_lm", evidence)
         freeze = _freezing_assignment(module, nodes)
         if freeze is not None:
             found.setdefault("freezes", freeze)
@@ -343,7 +362,15 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
         lora_config=found.get("lora_config") if adapters else None,
         loads_weights=found.get("weights"), builds_fresh=fresh, freezes=found.get("freezes"),
         sets_precision=any(_PRECISION_WORDS.search(m.text) for m in modules),
-        sets_eval=any(_EVAL_WORDS.search(m.text) for m in modules))
+        sets_eval=any(_EVAL_WORDS.search(m.text) for m in modules),
+        not_causal_lm=found.get("not_causal_lm") if "causal_lm" not in found else None)
+
+
+# What a program builds or trains that is no causal LM (transformers' `*ForSequenceClassification`/
+# `*ForTokenClassification` heads; TRL's reward trainers build the former), and what is one (a program that builds
+# both, a policy beside its reward model, is read as the causal LM it may train).
+_NOT_CAUSAL_LM = re.compile(r"\w*For(Sequence|Token)Classification|(PRM|Reward)(Trainer|Config)")
+_CAUSAL_LM = re.compile(r"\w*ForCausalLM|(SFT|DPO|KTO|ORPO|CPO|GRPO|PPO|RLOO)(Trainer|Config)")
 
 
 def _constants(nodes: list[tuple[ast.AST, bool]]) -> dict[str, ast.AST]:

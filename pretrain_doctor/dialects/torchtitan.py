@@ -113,6 +113,10 @@ class TorchtitanDialect(Dialect):
 
     @staticmethod
     def _model(b: PlanBuilder, doc: Document) -> None:
+        own = _own_model_keys(doc)
+        if own:
+            _fork_model(b, doc, own)
+            return
         family = str(doc.get(("model", "name"), "llama3"))
         flavor = str(doc.get(("model", "flavor"), "debugmodel"))
         src = b.source(doc, ("model", "flavor")) if doc.has(("model", "flavor")) else None
@@ -174,7 +178,8 @@ class TorchtitanDialect(Dialect):
         if isinstance(gbs, int) and gbs > 0:
             b.take("batch.global_batch_size", doc, "training.global_batch_size", lenient_int)
         b.take("batch.seq_len", doc, "training.seq_len", lenient_int)
-        b.default("batch.seq_len", 2048, DEFAULT)
+        if not _own_model_keys(doc):  # 2048 tokens are upstream's language models' sequences
+            b.default("batch.seq_len", 2048, DEFAULT)
         b.take("run.max_steps", doc, "training.steps", lenient_int)
         b.default("run.max_steps", 10000, DEFAULT)
         steps = b.get("run.max_steps")
@@ -200,6 +205,7 @@ class TorchtitanDialect(Dialect):
         b.default("seed", TORCH_DEFAULT_SEED, "torchtitan with no seed: set_determinism seeds every rank from rank "
                   "0's default-seeded generator, PyTorch's fixed default seed, the same at every launch")
         b.set("mode.kind", "pretrain")
+        _fork_objective(b, doc)
         datasets = doc.get(("training", "dataset"))
         if isinstance(datasets, str):
             b.set("data.train", [{"dataset": datasets, "split": "train", "key": "training.dataset",
@@ -271,6 +277,41 @@ class TorchtitanDialect(Dialect):
         b.take_first("eval.enabled", doc, "validation.enable", "validation.enable_valid", convert=lenient_bool)
         b.default("eval.enabled", False, DEFAULT)
         b.take_first("eval.interval_steps", doc, "validation.freq", "validation.valid_freq", convert=lenient_int)
+
+
+def _own_model_keys(doc: Document) -> list[str]:
+    """The `[model]` keys of a fork's own model: a table with neither `name` nor `flavor` whose keys no known
+    torchtitan reads (eminorhan/torchtitan-mae's `size`/`img_size`/`patch_size`/`mask_ratio` for a 3D image MAE,
+    its `backbone`/`head`/`num_classes` for segmentation: held-out review 12, B 04/05). Upstream's defaults for
+    an absent name and flavor (llama3 debugmodel) say nothing of such a model; empty when the table is upstream's."""
+    model = doc.get(("model",))
+    if not isinstance(model, dict) or "name" in model or "flavor" in model:
+        return []
+    return [key for key in model if isinstance(key, str) and key not in TORCHTITAN_KEYS["model"]]
+
+
+def _fork_model(b: PlanBuilder, doc: Document, own: list[str]) -> None:
+    """A fork's own model: its name, size, objective and the shape of what it reads are the fork's, unknown here;
+    the run kind only assumed (the segmentation fork trains a head on a pretrained DINOv3 backbone)."""
+    keys = ", ".join(f"`model.{key}`" for key in own[:4]) + (", …" if len(own) > 4 else "")
+    why = f"the fork's own model ({keys}; no `model.name`/`model.flavor`), not read here"
+    b.unknown("model.parameters", "--model-config")
+    b.not_known("objective.kind", why)
+    if not doc.has(("training", "seq_len")):
+        b.unknown("batch.seq_len", why)
+    b.take_first("tokenizer.path", doc, "model.hf_assets_path", "model.tokenizer_path", convert=str)
+    b.assume("mode.kind", "every weight trains from scratch",
+             b.source(doc, ("model",), note=f"the fork's own model ({keys}) may start from trained weights"))
+
+
+def _fork_objective(b: PlanBuilder, doc: Document) -> None:
+    """A fork's masked-LM training: eminorhan/torchtitan-mlm's `training.mlm_probability` (config_manager.py,
+    default 0.3) masks the tokens train.py feeds the model with `model.mask_token` (held-out review 12, B 06);
+    no known torchtitan has the key."""
+    if "mlm_probability" in TORCHTITAN_KEYS["training"] or not doc.has(("training", "mlm_probability")):
+        return
+    b.set("objective.kind", "masked_lm", b.source(doc, ("training", "mlm_probability")))
+    b.take("objective.mlm_probability", doc, "training.mlm_probability", lenient_number)
 
 
 def _parallel_key(doc: Document, key: str) -> tuple[str, str]:

@@ -126,6 +126,13 @@ class PlanBuilder:
         if field not in self.values:
             self.unknowns[field] = flag
 
+    def not_known(self, field: str, why: str) -> None:
+        """`field` is unknown, not the default the plan would hold (`objective.kind` of a fork whose own model
+        is no language model): None in the plan, `why` in its unknowns."""
+        self.values[field] = None
+        self.sources.pop(field, None)
+        self.unknowns[field] = why
+
     def discard(self, field: str) -> None:
         """Forget `field` and its source (a value that means "off" where the plan holds a positive count)."""
         self.values.pop(field, None)

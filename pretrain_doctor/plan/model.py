@@ -94,7 +94,10 @@ class ModelSpec(_Section):
 
 
 class Objective(_Section):
-    kind: Literal["causal_lm", "masked_lm", "contrastive", "preference", "online_rl", "seq2seq"] = "causal_lm"
+    # None: unknown, the objective of a fork's or a program's own (torchtitan-mae's masked-autoencoder image
+    # pretraining, a reward model's pairwise loss) that no kind here names; `unknown["objective.kind"]` says why.
+    # Rules that judge a language-model objective do not fire on it.
+    kind: Optional[Literal["causal_lm", "masked_lm", "contrastive", "preference", "online_rl", "seq2seq"]] = "causal_lm"
     mlm_probability: Optional[float] = Field(None, ge=0, le=1)
     mlm_replacement: Optional[bool] = None  # 80/10/10 replacement on
     temperature: Optional[float] = Field(None, gt=0)  # contrastive

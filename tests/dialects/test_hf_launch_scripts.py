@@ -815,3 +815,57 @@ def test_a_training_arguments_subclass_has_its_own_defaults(tmp_path):
     switched = plan_of(write(tmp_path, "cosine.sh", LAWER_SCRIPT.replace(
         "--learning_rate 1e-4", "--learning_rate 1e-4 \\\n    --lr_scheduler_type cosine")))
     assert switched.schedule.kind == "cosine" and switched.schedule.warmup_ratio == 0.03
+
+
+# Reduced from yyDing1/SCAN-PRM@463c201 src/train_prm/main.py (held-out review 12, A 14): an HfArgumentParser
+# program that trains a process reward model, a token-classification head, with a Trainer subclass of its own.
+PRM_MAIN = """\
+from dataclasses import dataclass, field
+from transformers import AutoModelForTokenClassification, HfArgumentParser, TrainingArguments
+from src.train_prm.prm_trainer import PRMTrainer
+
+
+@dataclass
+class ModelArguments:
+    model_path: str = field(default=None)
+
+
+def main():
+    parser = HfArgumentParser((ModelArguments, TrainingArguments))
+    model_args, training_args = parser.parse_args_into_dataclasses()
+    model = AutoModelForTokenClassification.from_pretrained(model_args.model_path, num_labels=2)
+    trainer = PRMTrainer(model=model, args=training_args)
+    trainer.train()
+"""
+PRM_SCRIPT = """\
+deepspeed --module src.train_prm.main \\
+    --model_path Qwen/Qwen2.5-Math-7B-Instruct \\
+    --output_dir out --bf16 --learning_rate 7e-6 --num_train_epochs 1
+"""
+
+
+def test_a_program_that_trains_a_reward_model_has_no_causal_lm_objective(tmp_path):
+    # Held-out review 12, A 14 and B 25 (dendrobait/llm-foundry-ale@a77d993 alignment/reward_trainer.sh, whose
+    # reward_trainer.py runs `trl.RewardTrainer`): read as causal-LM fine-tunes. The source at hand says what trains;
+    # without it, a program named for a reward model leaves the objective unknown.
+    script = write(tmp_path, "scripts/train.sh", PRM_SCRIPT)
+    assert plan_of(script).objective.kind is None  # `train_prm` names a process reward model
+    write(tmp_path, "src/train_prm/main.py", PRM_MAIN)
+    plan = plan_of(script)
+    assert plan.objective.kind is None and "trains no causal LM" in plan.unknown["objective.kind"]
+    assert plan.mode.kind == "full_finetune" and plan.optimizer.lr == 7e-6
+    # the same program building a causal LM trains one, whatever its name
+    write(tmp_path, "src/train_prm/main.py", PRM_MAIN.replace("TokenClassification", "CausalLM"))
+    assert plan_of(script).objective.kind == "causal_lm"
+    reward = write(tmp_path / "b25", "reward_trainer.sh", "accelerate launch --config_file .ddp_config.yaml "
+                   "alignment/reward_trainer.py --model_name_or_path Qwen/Qwen3-0.6B --learning_rate 1e-4 --bf16 "
+                   "--per_device_train_batch_size 8 --gradient_accumulation_steps 4 --num_train_epochs 1\n")
+    plan = plan_of(reward)
+    assert plan.objective.kind is None and "named for a reward model" in plan.unknown["objective.kind"]
+    write(tmp_path / "b25", "alignment/reward_trainer.py",
+          "import trl\ntrainer = trl.RewardTrainer(model='m', args=trl.RewardConfig(output_dir='o'))\n")
+    assert "`RewardTrainer`" in plan_of(reward).unknown["objective.kind"]
+    # an SFT program's name says nothing of the kind
+    sft = plan_of(write(tmp_path / "sft", "train.sh", "torchrun train_sft.py --model_name_or_path m --bf16 "
+                          "--per_device_train_batch_size 8 --learning_rate 1e-5\n"))
+    assert sft.objective.kind == "causal_lm"

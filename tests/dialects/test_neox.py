@@ -229,3 +229,27 @@ def test_geodesic_fork_takes_an_explicit_intermediate_size_as_the_branch_width(t
     # intermediate_size is explicitly set, use it directly". Held-out review 11, B 19 (configs/olmo3/olmo3_7b.yml).
     body = '"intermediate_size": 11008, "activation": "swiglu", "norm_placement": "olmo3", "use_separate_qk_norms": true,\n'
     assert plan_of(_one_file(tmp_path, body)).model.ffn_size == 11008
+
+
+def test_train_impl_kto_and_dpo_are_preference_runs_rm_no_causal_lm(tmp_path) -> None:
+    # Reduced from held-out review 12, B 12 (biancaganescu/gpt-neox-pythia@77691bf post-training/configs/
+    # llama3-8b-kto.yml): `train_impl: kto` (neox_args.py; megatron/training.py's KTO loss against a reference
+    # model) on `finetune: true` weights was read as a causal-LM full fine-tune.
+    base = """\
+        {
+          "num_layers": 32, "hidden_size": 4096, "num_attention_heads": 32, "seq_length": 1024,
+          "train_micro_batch_size_per_gpu": 32, "train_iters": 477,
+          "optimizer": {"type": "Adam", "params": {"lr": 1.0e-5}},
+          "train_impl": "IMPL",
+          "load": "checkpoints/neox_converted/llama3-8b-instruct",
+          "finetune": true
+        }
+        """
+    plan = plan_of(write(tmp_path, "kto.yml", base.replace("IMPL", "kto")), dialect="neox")
+    assert (plan.mode.kind, plan.mode.preference_method, plan.objective.kind) == ("preference", "kto", "preference")
+    assert plan.sources["mode.kind"].key == "train_impl" and "mode.kind" not in plan.program.assumed
+    assert plan.mode.init_from == "checkpoints/neox_converted/llama3-8b-instruct"
+    plan = plan_of(write(tmp_path, "rm.yml", base.replace("IMPL", "rm")), dialect="neox")
+    assert plan.objective.kind is None and "reward model" in plan.unknown["objective.kind"]
+    plan = plan_of(write(tmp_path, "sft.yml", base.replace("IMPL", "normal")), dialect="neox")
+    assert (plan.mode.kind, plan.objective.kind) == ("full_finetune", "causal_lm")

@@ -297,3 +297,52 @@ def test_size_from_a_flavor_name_no_release_defines_is_an_assumption(tmp_path) -
     known = plan_of(write(tmp_path, "known.toml", MINIMAL.replace("lr = 3e-4", "lr = 3e-3")))
     assert known.derived.size_assumed is None
     assert [f.severity for f in reported(known, "PD101")] == ["warning"]
+
+
+# Reduced from held-out review 12, B 04 (eminorhan/torchtitan-mae@9006d0b train_configs/demo_mae.toml): the fork's
+# config_manager.py defines model.size/img_size/patch_size/mask_ratio and no model.name, model.flavor or
+# training.seq_len; train_mae.py pretrains a masked autoencoder on 3D image crops.
+FORK_MAE = """
+[job]
+description = "mae training"
+
+[model]
+size = "2B"
+img_size = 512
+patch_size = 8
+mask_ratio = 0.95
+
+[optimizer]
+name = "AdamW"
+lr = 3e-4
+
+[training]
+batch_size = 1
+warmup_steps = 1000
+max_norm = 1.0
+steps = 25000
+"""
+
+
+def test_a_forks_own_model_table_is_no_upstream_default_model(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "demo_mae.toml", FORK_MAE))
+    assert plan.dialect == "torchtitan" and plan.model.name is None and plan.model.family is None
+    assert plan.objective.kind is None and "`model.img_size`" in plan.unknown["objective.kind"]
+    assert plan.batch.seq_len is None and "batch.seq_len" in plan.unknown
+    assert plan.model.layers is None and not plan.debug  # not llama3 debugmodel's 6 layers, no smoke test
+    assert "mode.kind" in plan.program.assumed
+    assert (plan.optimizer.lr, plan.run.max_steps, plan.schedule.warmup_steps) == (3e-4, 25000, 1000)
+    # upstream's own `[model]` table without name/flavor still trains llama3 debugmodel at seq 2048
+    plan = plan_of(write(tmp_path, "upstream.toml", FORK_MAE.replace(
+        'size = "2B"\nimg_size = 512\npatch_size = 8\nmask_ratio = 0.95', 'norm_type = "rmsnorm"')))
+    assert (plan.model.name, plan.objective.kind, plan.batch.seq_len) == ("llama3 debugmodel", "causal_lm", 2048)
+
+
+def test_a_forks_mlm_probability_makes_a_masked_lm(tmp_path) -> None:
+    # Held-out review 12, B 06 (eminorhan/torchtitan-mlm@c83c949 train_configs/llama3_1b_n64.toml): the fork's
+    # `training.mlm_probability` (config_manager.py, default 0.3) masks what train.py feeds the model.
+    text = MINIMAL.replace("steps = 3000", "steps = 3000\nseq_len = 16384\nmlm_probability = 0.3")
+    plan = plan_of(write(tmp_path, "mlm.toml", text))
+    assert (plan.objective.kind, plan.objective.mlm_probability) == ("masked_lm", 0.3)
+    assert plan.sources["objective.kind"].key == "training.mlm_probability" and plan.batch.seq_len == 16384
+    assert plan_of(write(tmp_path, "clm.toml", MINIMAL)).objective.kind == "causal_lm"

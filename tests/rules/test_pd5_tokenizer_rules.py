@@ -65,3 +65,18 @@ def test_pd601_uses_the_model_configs_learned_positions(tmp_path: Path) -> None:
     body = "batch: {seq_len: 256}\n"
     [finding] = _findings(tmp_path, body, "PD601", model_config=FIXTURES / "models" / "gpt2-tiny")
     assert finding.severity == "error" and "128 learned positions" in finding.message
+
+
+
+def test_pd504_is_silent_on_an_unknown_objective() -> None:
+    # An objective of a fork's or a program's own (None: a reward model's head, torchtitan-mae's image MAE; held-out
+    # review 12, A 14, B 04/05/25) is no decoder-only LM's that generates after right padding.
+    from pretrain_doctor.plan.model import TrainingPlan
+    from pretrain_doctor.registry import load_rules
+
+    rule = load_rules([]).rules["PD504"]()
+    sections = {"mode": {"kind": "full_finetune", "init_from": "m"}, "eval": {"enabled": True, "generate": True},
+                "tokenizer": {"padding_side": "right"}}
+    assert [f.code for f in rule.check(TrainingPlan(dialect="hf", files=["a.sh"], **sections))] == ["PD504"]
+    unknown = TrainingPlan(dialect="hf", files=["a.sh"], objective={"kind": None}, **sections)
+    assert not list(rule.check(unknown) or ())
