@@ -180,7 +180,14 @@ class OlmoDialect(Dialect):
         else:
             b.set("run.epochs", duration.value, source)
         stop_at = lenient_int(doc.get("stop_at"))
-        if isinstance(stop_at, int) and stop_at > 0:
+        if isinstance(stop_at, int) and stop_at > 0 and not duration_steps and _only_a_cap(stop_at, tokens_per_step):
+            # train.py (OLMo, and TianjinYellow/OlmoClean@cb9dd0c:1209-1348) loops over max_duration's epochs and
+            # breaks at `global_step >= stop_at`: the run is the shorter of the two. A stop_at no corpus reaches
+            # (OLMo2-7B-stage1-our.yaml's 1e9 steps, 4.2e15 tokens: held-out review 12, B 22) never ends it; the
+            # run is max_duration's, unknown without the dataset's size.
+            b.unknown("run.max_steps", f"max_duration ({doc.get('max_duration')}) needs --dataset-rows; "
+                      f"`stop_at: {stop_at}` only caps it")
+        elif isinstance(stop_at, int) and stop_at > 0:
             stop_source = b.source(doc, ("stop_at",))
             steps = min(stop_at, duration_steps) if duration_steps else stop_at
             b.set("run.max_steps", steps, stop_source)
@@ -281,6 +288,16 @@ def _mark_first_stage(b: PlanBuilder, doc: Document) -> None:
 def _tokens_per_step(b: PlanBuilder) -> Optional[int]:
     batch, seq = b.get("batch.global_batch_size"), b.get("batch.seq_len")
     return batch * seq if isinstance(batch, int) and isinstance(seq, int) else None
+
+
+# More tokens than any training corpus holds (the largest are tens of trillions), or more steps than any run takes:
+# a `stop_at` beyond them is a cap, not the run's length.
+_CAP_TOKENS = 1e15
+_CAP_STEPS = 100_000_000
+
+
+def _only_a_cap(stop_at: int, tokens_per_step: Optional[int]) -> bool:
+    return stop_at >= _CAP_STEPS or (bool(tokens_per_step) and stop_at * (tokens_per_step or 0) > _CAP_TOKENS)
 
 
 def _check_stop_at(b: PlanBuilder, doc: Document, stop_at: int, duration: Optional[Duration],

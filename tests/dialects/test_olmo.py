@@ -55,6 +55,24 @@ def test_stop_at_stops_early_but_schedule_spans_max_duration(tmp_path) -> None:
     assert plan.schedule.decay_steps == 10000
 
 
+def test_a_stop_at_no_corpus_reaches_only_caps_an_epoch_run(tmp_path) -> None:
+    # Held-out review 12, B 22 (TianjinYellow/OlmoClean@cb9dd0c configs/official-1124/OLMo2-7B-stage1-our.yaml):
+    # `max_duration: 1ep` with `stop_at: 1000000000`, read as a stated 1e9-step run. train.py loops over the epochs
+    # and breaks at stop_at: the run is the shorter, here the epoch, whose length needs the dataset's size.
+    plan = plan_of(write(tmp_path, "c.yaml", BASE + "max_duration: 1ep\nstop_at: 1000000000\n"))
+    assert plan.run.max_steps is None and plan.run.epochs == 1
+    assert "`stop_at: 1000000000` only caps it" in plan.unknown["run.max_steps"]
+    assert not plan.derived.total_steps.known
+    # 9e7 steps of 4096 × 4096 tokens are 1.5e15 tokens, more than any corpus holds; 1e6 steps are a run's length
+    big = BASE.replace("max_sequence_length: 1024", "max_sequence_length: 4096").replace(
+        "global_train_batch_size: 512", "global_train_batch_size: 4096")
+    assert plan_of(write(tmp_path, "d.yaml", big + "max_duration: 1ep\nstop_at: 1000000\n")).run.max_steps == 1000000
+    assert plan_of(write(tmp_path, "e.yaml", big + "max_duration: 1ep\nstop_at: 90000000\n")).run.max_steps is None
+    # OLMo's tiny configs: `max_duration: 1ep` and `stop_at: 406_934`, the run's intended length
+    plan = plan_of(write(tmp_path, "f.yaml", BASE + "max_duration: 1ep\nstop_at: 406_934\n"))
+    assert plan.run.max_steps == 406_934 and plan.sources["run.max_steps"].key == "stop_at"
+
+
 def test_stop_at_inconsistent_with_token_duration(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "c.yaml", BASE + 'max_duration: "1048576000T"\nstop_at: 3000\n'))
     found = notes(plan, "inconsistent")
