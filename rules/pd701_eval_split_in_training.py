@@ -16,15 +16,33 @@ def names_held_out_split(split: str | None) -> bool:
     return any(word in HELD_OUT_WORDS for word in re.split(r"[^a-z0-9]+", split.lower()))
 
 
+def _loaded(split) -> tuple:
+    """What the trainer really loads for a split: a split name alone is not the data (`load_dataset("json",
+    data_dir=".../test/", split="train")` is the test folder's file, which HF calls `train`)."""
+    return split.dataset, split.subset, split.split
+
+
+def _named(split) -> str:
+    return f"{split.dataset} ({split.subset})" if split.subset else split.dataset
+
+
 class EvalSplitInTraining(Rule):
     """A test/validation split is part of the training data, or eval reuses a training split.
 
     ## What it does
     Looks at the plan's training mixture and fires when one of its splits is named
     like a held-out split (`test`, `test_sft`, `validation`, `valid`, `val`, `eval`,
-    `dev`, with any suffix or slice), or when the evaluation split is the same
-    dataset and split as one the model trains on and nothing is carved out
-    (`val_fraction`/`test_split_size`).
+    `dev`, with any suffix or slice), or when evaluation loads the same data as one
+    of the training splits and nothing is carved out (`val_fraction`/`test_split_size`).
+
+    "The same data" is what the trainer loads, not the split's name: the dataset
+    name or path, what `datasets.load_dataset` is told beyond it (the config name,
+    `data_dir`, `data_files`: llm-foundry's `hf_kwargs`, axolotl's `name`/`data_files`),
+    and the split. `hf_name: json, split: train` with `hf_kwargs.data_dir: data/test/`
+    is the test folder's single file, which HF calls `train`; it is held out.
+    Trainers that take whole files per role compare the files: GPT-NeoX's
+    `valid_data_paths`/`test_data_paths` (and `pos_`/`neg_` preference variants)
+    against `train_data_paths`, LLaMA-Factory's `eval_dataset` against `dataset`.
 
     ## Why is this bad?
     Evaluation then measures memorisation, not generalisation: eval loss falls for as
@@ -74,19 +92,26 @@ class EvalSplitInTraining(Rule):
                 )
         if plan.data.val_fraction:
             return
-        trained = {(s.dataset, s.split) for s in plan.data.train}
+        trained = {_loaded(s) for s in plan.data.train}
+        reported = set()
         for split in plan.data.eval:
-            if (split.dataset, split.split) in trained:
-                yield self._at(
-                    plan, split,
-                    f"evaluation uses `{split.split}` of {split.dataset}, which is also a training split, and no "
-                    "held-out portion is carved out; eval loss will track training loss",
-                    hint="evaluate on a held-out split, or carve one out of the training data",
-                )
+            if _loaded(split) not in trained or _loaded(split) in reported:
+                continue  # once per data: NeoX's Pythia 14M names its training prefix for validation and test
+            reported.add(_loaded(split))
+            if split.split is None:
+                message = (f"evaluation reads {_named(split)}, which is also training data, and no held-out portion "
+                           "is carved out; eval loss will track training loss")
+            else:
+                message = (f"evaluation uses `{split.split}` of {_named(split)}, which is also a training split, and "
+                           "no held-out portion is carved out; eval loss will track training loss")
+            yield self._at(plan, split, message, hint="evaluate on a held-out split, or carve one out of the training data",
+                           field="data.eval")
 
-    def _at(self, plan, split, message: str, hint: str):
-        source = plan.source_of("data.train")
+    def _at(self, plan, split, message: str, hint: str, field: str = "data.train"):
+        if plan.source_of(field) is None:
+            field = "data.train"
+        source = plan.source_of(field)
         file = source.file if source else (plan.files[0] if plan.files else None)
         if split.line is None or file is None:
-            return self.finding(plan, "data.train", message, hint=hint)
+            return self.finding(plan, field, message, hint=hint)
         return self.finding_at(message, file=file, line=split.line, key=split.key, hint=hint)

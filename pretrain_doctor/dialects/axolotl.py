@@ -9,7 +9,7 @@ with `gradient_accumulation_steps` is contradictory. A `deepspeed:` JSON is merg
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
@@ -17,7 +17,7 @@ from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .hf import _OPTIMIZERS, warmup_ignored_by_schedule
 from .hf_keys import HF_KNOWN_KEYS
-from .shared import apply_accelerate, merge_deepspeed_reference, optimizer_family
+from .shared import apply_accelerate, dataset_subset, merge_deepspeed_reference, optimizer_family
 
 DEFAULT = "axolotl default"
 # Keys of axolotl configs in the wild that no release read declares at the top level (axolotl_keys.py
@@ -236,14 +236,15 @@ class AxolotlDialect(Dialect):
                 if isinstance(entry, dict) and entry.get("path"):
                     pos = doc.position((key, index))
                     train.append({"dataset": str(entry["path"]), "split": str(entry.get("split") or "train"),
-                                  "key": f"{key}[{index}]", "line": pos.line if pos else None})
+                                  "key": f"{key}[{index}]", "line": pos.line if pos else None, **_subset(entry)})
         if train:
             b.set("data.train", train, b.source(doc, ("datasets",) if doc.has("datasets") else ("pretraining_dataset",)))
         evals = doc.get("test_datasets")
         if isinstance(evals, list):
             b.set("data.eval", [{"dataset": str(e.get("path")), "split": str(e.get("split") or "test"),
-                                 "key": f"test_datasets[{i}]", "line": None}
-                                for i, e in enumerate(evals) if isinstance(e, dict) and e.get("path")])
+                                 "key": f"test_datasets[{i}]", "line": _line(doc, ("test_datasets", i)), **_subset(e)}
+                                for i, e in enumerate(evals) if isinstance(e, dict) and e.get("path")],
+                  b.source(doc, ("test_datasets",)))
         val = lenient_number(doc.get("val_set_size", 0.0))
         b.take("data.val_fraction", doc, "val_set_size", _fraction)
         b.take("data.packing", doc, "sample_packing", lenient_bool)
@@ -311,5 +312,17 @@ def _fraction(value: Any) -> Any:
     number = lenient_number(value)
     return number if isinstance(number, float) and 0 <= number < 1 else None
 
+
+
+def _line(doc: Document, path: tuple) -> Optional[int]:
+    pos = doc.position(path)
+    return pos.line if pos else None
+
+
+def _subset(entry: dict) -> dict:
+    """`name` and `data_files` go to `load_dataset` with the path (utils/data/shared.py,
+    load_dataset_with_config): a test entry on the same path with other files is other data."""
+    subset = dataset_subset(entry, ("name", "data_files"))
+    return {"subset": subset} if subset else {}
 
 DIALECT = AxolotlDialect()

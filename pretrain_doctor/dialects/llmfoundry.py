@@ -43,7 +43,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, closest_key, lenient_bool, lenient_int, lenient_number,
                    judged_version, typo_notes)
-from .shared import assume, optimizer_family, resolve_interpolations, take_or_default
+from .shared import assume, dataset_subset, optimizer_family, resolve_interpolations, take_or_default
 from .versions import ChangeTable, TrainerVersions
 
 LLMFOUNDRY_VERSION = "0.22.0.dev0"
@@ -617,9 +617,13 @@ def _splits(doc: Document, path: KeyPath, split_kind: str) -> list[dict[str, Any
         for key in ("hf_name", "remote", "local"):
             if dataset.get(key):
                 pos = doc.position(base + (key,))
+                # build_from_hf calls `load_dataset(hf_name, split=split, **hf_kwargs)` (finetuning/tasks.py, 2023
+                # to now): `hf_name: json, split: train` with `hf_kwargs.data_dir: .../test/` is the test folder's
+                # single file, which HF names `train` (held-out review 12, B 24).
+                subset = dataset_subset(dataset.get("hf_kwargs")) if key == "hf_name" else None
                 found.append({"dataset": str(dataset[key]), "split": None if dataset.get("split") is None
                               else str(dataset["split"]), "key": ".".join(str(p) for p in base + (key,)),
-                              "line": pos.line if pos else None})
+                              "line": pos.line if pos else None, **({"subset": subset} if subset else {})})
                 break
     return found if split_kind == "train" or found else []
 

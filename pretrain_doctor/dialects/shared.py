@@ -44,6 +44,25 @@ def warmup_share(fraction: Any, horizon: Any, total: Any) -> Optional[float]:
     return share if 0 <= share <= 1 else None
 
 
+def dataset_subset(entry: Any, keys: tuple[str, ...] = ("name", "data_dir", "data_files")) -> Optional[str]:
+    """What of a dataset `datasets.load_dataset(path, name=, data_dir=, data_files=)` loads beyond its split,
+    from a loader's mapping of those arguments (`hf_kwargs`, an axolotl dataset entry): `data_dir=/data/test/`.
+    None when none is set (the dataset's default config, every file)."""
+    if not isinstance(entry, dict):
+        return None
+    parts = [f"{key}={_canonical(entry[key])}" for key in keys if entry.get(key) not in (None, "", [], {})]
+    return " ".join(parts) or None
+
+
+def _canonical(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_canonical(v)}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_canonical(v) for v in value) + "]"
+    text = str(value)
+    return text.rstrip("/") if len(text) > 1 else text
+
+
 def optimizer_family(name: Any) -> Optional[str]:
     """`torch.optim.AdamW` -> adamw, `lionw` -> lion, `paged_adamw_8bit` -> adamw_8bit."""
     if not isinstance(name, str) or not name.strip():

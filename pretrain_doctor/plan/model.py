@@ -237,8 +237,11 @@ class TokenizerSpec(_Section):
 
 
 class DataSplit(_Section):
-    dataset: str
-    split: Optional[str] = None
+    dataset: str  # hub name, builder (`json`) or path
+    split: Optional[str] = None  # None: the whole dataset or file (NeoX/Megatron paths, a LLaMA-Factory entry)
+    # What of `dataset` is loaded beyond its split, as the trainer hands it to `datasets.load_dataset`
+    # (`name=... data_dir=... data_files=...`): two splits named alike are the same data only when this matches too.
+    subset: Optional[str] = None
     key: Optional[str] = None  # dotted config key, for findings
     line: Optional[int] = None
 
