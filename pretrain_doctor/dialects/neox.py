@@ -397,7 +397,14 @@ class NeoxDialect(Dialect):
         b.default("eval.interval_steps", 1000, DEFAULT)
         split = str(view.get("split", "969, 30, 1"))
         weights = [lenient_number(part.strip()) for part in split.split(",")]
-        if len(weights) >= 2 and all(isinstance(w, (int, float)) for w in weights) and sum(weights) > 0:
+        # With `train_data_paths` (or a preference run's `pos_train_data_paths`) each role's files are loaded whole
+        # and `split` is not read (megatron/data/data_utils.py, build_train_valid_test_data_iterators): nothing is
+        # carved out, and there is validation only when validation files are named.
+        explicit = any(_paths(view.get(key)) for key in ("train_data_paths", "pos_train_data_paths"))
+        if explicit:
+            valid = [key for key in ("valid_data_paths", "pos_valid_data_paths") if _paths(view.get(key))]
+            b.set("eval.enabled", bool(valid), view.source(b, valid[0]) if valid else None)
+        elif len(weights) >= 2 and all(isinstance(w, (int, float)) for w in weights) and sum(weights) > 0:
             fraction = weights[1] / sum(weights)
             b.set("data.val_fraction", fraction, view.source(b, "split", "valid weight / sum of split weights")
                   or b.source(b.primary, (), note=DEFAULT + ' split "969, 30, 1"'))
@@ -407,12 +414,10 @@ class NeoxDialect(Dialect):
         if not b.has("checkpoint.interval_steps"):
             view.take(b, "checkpoint.interval_steps", "save_interval", lenient_int)
         b.set("checkpoint.enabled", bool(view.get("save")) or b.has("checkpoint.interval_steps"))
-        for field, key in (("data.train", "train_data_paths"), ("data.eval", "valid_data_paths")):
-            paths = view.get(key)
-            if isinstance(paths, list) and paths:
-                found = view.locate(key)
-                line = found[0].position(found[1]).line if found and found[0].position(found[1]) else None
-                b.set(field, [{"dataset": str(p), "split": field.split(".")[1], "key": key, "line": line} for p in paths])
+        for field, keys in _DATA_PATH_ROLES:
+            splits = [entry for key in keys for entry in _path_splits(view, key)]
+            if splits:
+                b.set(field, splits, view.source(b, splits[0]["key"]))
         data_path = view.get("data_path")
         if isinstance(data_path, str) and not b.has("data.train"):
             b.set("data.train", [{"dataset": data_path, "split": "train", "key": "data_path", "line": None}])
@@ -444,6 +449,36 @@ def _post_training(b: PlanBuilder, view: MergedNeox) -> None:
     else:
         what = "a reward model's scalar head" if impl == "rm" else f"`{impl}`'s loss on the data's rewards"
         b.not_known("objective.kind", f"`train_impl: {impl}` trains {what}, no causal LM's loss")
+
+
+# Each role's data prefixes (megatron/data/data_utils.py, build_weighted_datasets): eval is the validation set
+# every eval_interval and the test set after training. A preference run names chosen/rejected prefixes
+# (`pos_`/`neg_`). `*_label_data_paths` and `*_reward_data_paths` only mark which tokens count and each
+# document's reward: the text prefixes say whether eval reads training data.
+_DATA_PATH_ROLES = (
+    ("data.train", ("train_data_paths", "pos_train_data_paths", "neg_train_data_paths")),
+    ("data.eval", ("valid_data_paths", "pos_valid_data_paths", "neg_valid_data_paths",
+                   "test_data_paths", "pos_test_data_paths", "neg_test_data_paths")),
+)
+
+
+def _paths(value: Any) -> list:
+    return [p for p in value if p] if isinstance(value, list) else []
+
+
+def _path_splits(view: MergedNeox, key: str) -> list[dict[str, Any]]:
+    """One whole-file split per data prefix of `key` (split None: NeoX reads each prefix whole)."""
+    found = view.locate(key)
+    if found is None:
+        return []
+    doc, spelled, value = found
+    splits = []
+    for index, path in enumerate(value if isinstance(value, list) else []):
+        if not path:
+            continue
+        pos = doc.position(spelled + (index,)) or doc.position(spelled)
+        splits.append({"dataset": str(path), "split": None, "key": key, "line": pos.line if pos else None})
+    return splits
 
 
 def _is_setup(keys: set) -> bool:

@@ -63,6 +63,22 @@ def test_split_gives_the_validation_fraction(tmp_path) -> None:
     assert plan.eval.enabled is True
 
 
+def test_explicit_data_paths_are_read_whole_and_split_is_not(tmp_path) -> None:
+    # With train_data_paths NeoX loads each role's prefixes whole and never reads `split`
+    # (megatron/data/data_utils.py, build_train_valid_test_data_iterators); held-out review 12, B 12.
+    plan = plan_of(_one_file(tmp_path, '"train_data_paths": ["data/a_text_document", "data/b_text_document"],'
+                                       ' "test_data_paths": ["data/test_text_document"],'))
+    assert [(s.dataset, s.split) for s in plan.data.train] == [("data/a_text_document", None), ("data/b_text_document", None)]
+    assert [s.dataset for s in plan.data.eval] == ["data/test_text_document"]
+    assert plan.data.val_fraction is None and plan.eval.enabled is False  # no validation files: no validation
+    assert not findings(plan, "PD701")
+    preference = plan_of(_one_file(tmp_path, '"pos_train_data_paths": ["data/chosen"], "neg_train_data_paths": ["data/rejected"],'
+                                             ' "pos_valid_data_paths": ["data/chosen"], "neg_valid_data_paths": ["data/rejected_v"],'))
+    assert preference.eval.enabled is True and preference.data.val_fraction is None
+    [finding] = findings(preference, "PD701")
+    assert "data/chosen" in finding.message
+
+
 def test_fp16_type_bfloat16_trains_in_bf16(tmp_path) -> None:
     # Held-out review 4 (Pythia 1B.yml): NeoX 1.0/2.0 arguments.py derives precision from `fp16.type`,
     # so the run is bf16, not "fp16 with a key DeepSpeed ignores". Only NeoX main after #787 ignores it: info.
