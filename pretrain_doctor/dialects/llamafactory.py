@@ -408,8 +408,9 @@ def _datasets(doc: Document, key: str) -> list[dict[str, Any]]:
     elif isinstance(value, list):
         names = [str(n).strip() for n in value if str(n).strip()]
     pos = doc.position((key,))
-    split = "train" if key == "dataset" else "eval"
-    return [{"dataset": name, "split": split, "key": key, "line": pos.line if pos else None} for name in names]
+    # `eval_dataset` names are looked up in the same dataset_info.json as `dataset` and loaded with that entry's
+    # own split (data/parser.py, default "train"): the same name is the same data, whatever the role.
+    return [{"dataset": name, "split": None, "key": key, "line": pos.line if pos else None} for name in names]
 
 
 def _other_trainers_keys(b: PlanBuilder, doc: Document) -> None:
@@ -484,10 +485,10 @@ def _v1_optimizer(b: PlanBuilder, doc: Document) -> None:
 
 
 def _v1_data_and_checkpoints(b: PlanBuilder, doc: Document) -> None:
-    for key, field, split in (("train_dataset", "data.train", "train"), ("eval_dataset", "data.eval", "eval")):
-        if isinstance(doc.get(key), str):
+    for key, field in (("train_dataset", "data.train"), ("eval_dataset", "data.eval")):
+        if isinstance(doc.get(key), str):  # a file or dataset loaded whole in either role
             pos = doc.position((key,))
-            b.set(field, [{"dataset": doc.get(key), "split": split, "key": key, "line": pos.line if pos else None}])
+            b.set(field, [{"dataset": doc.get(key), "split": None, "key": key, "line": pos.line if pos else None}])
     b.set("eval.enabled", doc.get("eval_dataset") is not None,
           b.source(doc, ("eval_dataset",)) if doc.has("eval_dataset") else None)
     steps = lenient_int(doc.get("save_steps"))

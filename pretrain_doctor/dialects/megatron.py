@@ -571,6 +571,14 @@ class MegatronDialect(Dialect):
             b.set("data.train", [{"dataset": str(p), "split": "train", "key": "--data-path",
                                   "line": position.line if position else None}
                                  for p in items if not _is_number(p)])
+        # --train-data-path/--valid-data-path/--test-data-path (weight-prefix lists like --data-path, exclusive with
+        # it: arguments.py) are loaded whole for their role, with no --split carving (blend_per_split).
+        for field, flags in (("data.train", ("--train-data-path",)), ("data.eval", ("--valid-data-path", "--test-data-path"))):
+            if paths is not None and field == "data.train":
+                continue
+            splits = [split for flag in flags for split in _per_split_paths(f, flag)]
+            if splits:
+                b.set(field, splits, f.source(b, splits[0]["key"]))
         f.take(b, "data.num_workers", "--num-workers", lenient_int, 2)
         # preprocess_data.py tokenizes once into .bin/.idx files the GPT dataset memory-maps: a batch is a slice
         # read, so loader workers matter little (held-out reviews 3 and 5 judged PD704 on them debatable).
@@ -840,6 +848,15 @@ def _launcher_world_size(launcher: dict) -> Optional[int]:
 
 def _product(a: Optional[int], b: Optional[int]) -> Optional[int]:
     return a * b if isinstance(a, int) and isinstance(b, int) else None
+
+
+def _per_split_paths(f: _Flags, flag: str) -> list[dict[str, Any]]:
+    value = f.raw(flag) if f.unknown(flag) is None else None
+    if value is None:
+        return []
+    position = f.doc.position((flag,))
+    return [{"dataset": str(p), "split": None, "key": flag, "line": position.line if position else None}
+            for p in (value if isinstance(value, list) else str(value).split()) if str(p) and not _is_number(p)]
 
 
 def _is_number(value: Any) -> bool:

@@ -616,3 +616,18 @@ def test_fp16_weights_under_a_disabled_deepspeed_fp16_block_train_in_pure_fp16(t
     (tmp_path / "ds.json").unlink()
     missing = plan_of(path)
     assert missing.precision.params is None and "precision.params" in missing.unknown
+
+
+def test_per_split_data_paths_are_eval_data(tmp_path) -> None:
+    # --train-data-path/--valid-data-path/--test-data-path (megatron/training/arguments.py) are loaded whole for
+    # their role; validation on a training prefix is PD701's case, a prefix of its own is not (held-out review 12).
+    base = SCRIPT.replace("    --split 99,1,0\n", "    --train-data-path 0.7 /data/web_text_document 0.3 /data/code_text_document\n"
+                                                   "    --test-data-path /data/test_text_document\n")
+    same = base.replace("    --test-data-path", "    --valid-data-path /data/code_text_document\n    --test-data-path")
+    plan = plan_of(write(tmp_path, "train.sh", same))
+    assert [s.dataset for s in plan.data.train] == ["/data/web_text_document", "/data/code_text_document"]
+    assert [s.dataset for s in plan.data.eval] == ["/data/code_text_document", "/data/test_text_document"]
+    assert plan.data.val_fraction is None and plan.eval.enabled is True
+    assert [f.line for f in findings(plan, "PD701")] == [plan.data.eval[0].line]
+    own = same.replace("--valid-data-path /data/code_text_document", "--valid-data-path /data/valid_text_document")
+    assert not findings(plan_of(write(tmp_path, "train.sh", own)), "PD701")
