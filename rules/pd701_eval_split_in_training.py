@@ -43,6 +43,7 @@ class EvalSplitInTraining(Rule):
     Trainers that take whole files per role compare the files: GPT-NeoX's
     `valid_data_paths`/`test_data_paths` (and `pos_`/`neg_` preference variants)
     against `train_data_paths`, LLaMA-Factory's `eval_dataset` against `dataset`.
+    An eval set the run never evaluates (evaluation off) is no finding.
 
     ## Why is this bad?
     Evaluation then measures memorisation, not generalisation: eval loss falls for as
@@ -90,8 +91,8 @@ class EvalSplitInTraining(Rule):
                     "training mixture; evaluation on it (or on the published test set) is contaminated",
                     hint="train on the train split only; evaluate on the held-out split",
                 )
-        if plan.data.val_fraction:
-            return
+        if plan.data.val_fraction or plan.eval.enabled is False:
+            return  # a share is carved out, or the eval data is never evaluated (held-out review 12, A 02)
         trained = {_loaded(s) for s in plan.data.train}
         reported = set()
         for split in plan.data.eval:
