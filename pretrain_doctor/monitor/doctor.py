@@ -56,6 +56,7 @@ class Doctor:
         log_dir, overhead_budget, sync_every, start_step = o.log_dir, o.overhead_budget, o.sync_every, o.start_step
         select, ignore = o.select, o.ignore
         scaler, update_every, attention_every, skip_factor = o.scaler, o.update_every, o.attention_every, o.skip_factor
+        layer_every = o.layer_every
         on_alert, action_level, detectors = o.on_alert, o.action_level, o.detectors
         replica_check_every, config = o.replica_check_every, o.config
         self.actions = AlertActions(on_alert, action_level)  # what on_alert does (actions.py)
@@ -79,7 +80,7 @@ class Doctor:
             "grad_norm": 1,
             # per-parameter grad norms before the update and parameter norms after it, on
             # the same step (PDM303 divides one by the other), grouped into layers
-            "layer_norms": sync_every,
+            "layer_norms": layer_every,
             "update_ratio": update_every if self._needed("update_ratio") else 0,
             "attention": attention_every if self._needed("attn_entropy", "attn_max_logit") else 0,
             "log_z": attention_every if self._needed("log_z") else 0,
@@ -387,7 +388,8 @@ def attach(model: torch.nn.Module, optimizer: Any, log_dir: Optional[Union[str, 
            tensorboard: bool = DEFAULTS.tensorboard, sync_every: int = DEFAULTS.sync_every,
            overhead_budget: Optional[float] = DEFAULTS.overhead_budget, on_alert: OnAlert = DEFAULTS.on_alert,
            select: Any = DEFAULTS.select, ignore: Any = DEFAULTS.ignore, config: Any = DEFAULTS.config, *,
-           scaler: Any = DEFAULTS.scaler, update_every: int = DEFAULTS.update_every,
+           scaler: Any = DEFAULTS.scaler, layer_every: int = DEFAULTS.layer_every,
+           update_every: int = DEFAULTS.update_every,
            attention_every: int = DEFAULTS.attention_every, replica_check_every: int = DEFAULTS.replica_check_every,
            action_level: str = DEFAULTS.action_level, skip_factor: float = DEFAULTS.skip_factor,
            detectors: Optional[Iterable[Detector]] = DEFAULTS.detectors, console: bool = DEFAULTS.console,
@@ -404,7 +406,8 @@ def attach(model: torch.nn.Module, optimizer: Any, log_dir: Optional[Union[str, 
     `requires_grad=False` are not watched; `add_param_group` is followed.
 
     `scaler` (a GradScaler with a step of its own; torch's is seen without it),
-    `update_every` and `attention_every` (sampling intervals, steps),
+    `layer_every`, `update_every` and `attention_every` (sampling intervals, steps: per-layer
+    gradient and weight norms, update ratios, attention statistics and output log Z),
     `replica_check_every` (steps), `action_level` (the lowest severity `on_alert` acts
     on), `skip_factor` (`should_skip_step`'s grad-norm spike factor), `detectors`
     (explicit detector instances instead of the defaults), `console` (alerts on stderr),
@@ -421,7 +424,7 @@ def attach(model: torch.nn.Module, optimizer: Any, log_dir: Optional[Union[str, 
     """
     given = dict(log_dir=log_dir, tensorboard=tensorboard, sync_every=sync_every, overhead_budget=overhead_budget,
                  on_alert=on_alert, select=select, ignore=ignore, config=config, scaler=scaler,
-                 update_every=update_every, attention_every=attention_every,
+                 layer_every=layer_every, update_every=update_every, attention_every=attention_every,
                  replica_check_every=replica_check_every, action_level=action_level, skip_factor=skip_factor,
                  detectors=detectors, console=console, start_step=start_step,
                  detector_options=detector_options or {})

@@ -40,6 +40,7 @@ class MonitorOptions(BaseModel):
     ignore: Any = Field(None, description="detector codes, prefixes or slugs to leave out (as `check --ignore`)")
     config: Any = Field(None, description="a config path or TrainingPlan, stored in the run log header")
     scaler: Any = Field(None, description="a GradScaler with a step of its own (torch's is seen without it)")
+    layer_every: int = Field(50, ge=0, description="steps between per-layer gradient and weight norms (0: off)")
     update_every: int = Field(100, ge=0, description="steps between update-ratio probes (0: off)")
     attention_every: int = Field(200, ge=0, description="steps between attention and log Z probes (0: off)")
     replica_check_every: int = Field(200, ge=0, description="steps between replica checksums (distributed)")

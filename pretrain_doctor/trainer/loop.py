@@ -214,7 +214,8 @@ class _Run:
 
         extra = dict(self.options.monitor_options)
         detector_options = {**objective_options(self.spec.objective), **extra.pop("detector_options", {})}
-        options = {"sync_every": self.options.sync_every, "update_every": self.options.sync_every,
+        options = {"sync_every": self.options.sync_every, "layer_every": self.options.sync_every,
+                   "update_every": self.options.sync_every,
                    "attention_every": self.options.sync_every, "scaler": scaler,
                    "detector_options": detector_options, **extra}
         # start_step: the run log continues (same run id, no second header) at the resumed step

@@ -123,7 +123,8 @@ def _alerts(doctor: pretrain_doctor.Doctor) -> list[dict[str, Any]]:
 def _grad_norm_run(kind: str, rank: int, world_size: int, workdir: Path, clip: Any = True,
                    **options: Any) -> dict[str, Any]:
     recorder = Recorder()
-    _train(kind, rank, world_size, workdir, sync_every=2, detectors=[recorder], clip=clip, **options)
+    _train(kind, rank, world_size, workdir, sync_every=2, layer_every=2, detectors=[recorder], clip=clip,
+           **options)
     return {"records": [{"step": r.step, "metrics": r.metrics, "extra": sorted(r.extra)} for r in recorder.records]}
 
 
@@ -166,7 +167,8 @@ def nan_param_on_last_rank(rank: int, world_size: int, workdir: Path) -> dict[st
 
     model = make_model()
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
-    doctor = pretrain_doctor.attach(model, optimizer, log_dir=workdir / "log", console=False, sync_every=1)
+    doctor = pretrain_doctor.attach(model, optimizer, log_dir=workdir / "log", console=False, sync_every=1,
+                                    layer_every=1)
     for step in range(1, STEPS + 1):
         x, y = global_batch(step - 1)
         loss = torch.nn.functional.mse_loss(model(x), y)

@@ -91,7 +91,8 @@ def test_a_loop_that_does_not_clip_has_its_norm_on_every_step_and_in_the_skip_me
     recorder = Recorder()
     generator = torch.Generator().manual_seed(1)
     true_norms, skipped = [], []
-    with pretrain_doctor.attach(model, optimizer, detectors=[recorder], sync_every=10, **QUIET) as doctor:
+    with pretrain_doctor.attach(model, optimizer, detectors=[recorder], sync_every=10, layer_every=10,
+                                **QUIET) as doctor:
         for step in range(1, 33):
             x = torch.randn(16, 8, generator=generator)
             (300.0 * (1000.0 if step == 31 else 1.0) * model(x).square().mean()).backward()

@@ -16,7 +16,7 @@ from .helpers import TinyCausalLM, lm_batches
 
 # every probe due within the run: attention and log Z at steps 3 and 6, layer norms and
 # update ratios at 2, 4, 6
-SAMPLED = dict(sync_every=2, update_every=2, attention_every=3, console=False)
+SAMPLED = dict(sync_every=2, layer_every=2, update_every=2, attention_every=3, console=False)
 STEPS = 7
 
 

@@ -197,7 +197,7 @@ def test_deepspeed_fp16_and_bf16_engines_give_their_pre_clip_norm(kind, given):
     engine, optimizer, model = _engine(kind)
     recorder = Recorder()
     doctor = pretrain_doctor.attach(engine, optimizer if given == "engine-and-optimizer" else engine,
-                                    detectors=[recorder], sync_every=3, console=False)
+                                    detectors=[recorder], sync_every=3, layer_every=3, console=False)
     assert doctor.capture.watched.table.not_in_optimizer == []
     assert len(doctor.capture.watched.table.params) == 4
     generator = torch.Generator().manual_seed(1)

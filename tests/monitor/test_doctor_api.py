@@ -163,7 +163,7 @@ def test_grad_norm_is_pre_clip_and_clip_ratio_is_recorded():
     model = tiny_gpt2(dropout=0.0)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     recorder = Recorder()
-    doctor = pretrain_doctor.attach(model, optimizer, detectors=[recorder], sync_every=1, **QUIET)
+    doctor = pretrain_doctor.attach(model, optimizer, detectors=[recorder], sync_every=1, layer_every=1, **QUIET)
     returned = []
     for ids in lm_batches(0, 3):
         model(input_ids=ids, labels=ids).loss.backward()
@@ -242,10 +242,32 @@ def test_stop_and_callable_actions(tmp_path):
     assert [(a.step, a.severity) for a in seen] == [(3, "error")]  # info is logged, not acted on
 
 
+@pytest.mark.parametrize("options, sampled", [({}, [50, 100]), ({"layer_every": 20}, [20, 40, 60, 80, 100]),
+                                              ({"layer_every": 0}, [])])
+def test_per_layer_norms_are_sampled_every_layer_every_steps_and_the_rest_every_step(options, sampled):
+    """Per-layer gradient and weight norms every `layer_every` steps (50 by default, 0: off),
+    apart from the sync points; the global norm and the loss every step."""
+    model = mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-2)
+    recorder = Recorder()
+    with pretrain_doctor.attach(model, optimizer, detectors=[recorder], **options, **QUIET) as doctor:
+        for x, y in regression_data(100):
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            doctor.observe(loss=loss)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+    assert doctor.schedule.base["layer_norms"] == options.get("layer_every", 50)
+    assert [r.step for r in recorder.records] == list(range(1, 101))
+    assert all("loss" in r.metrics and "grad_norm" in r.metrics for r in recorder.records)
+    assert [r.step for r in recorder.records if "grad_norm/0" in r.metrics] == sampled
+    assert [r.step for r in recorder.records if "param_norm/0" in r.metrics] == sampled
+
+
 def test_run_log_follows_the_schema_and_is_flushed_at_every_sync(tmp_path):
     model = tiny_gpt2()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    doctor = pretrain_doctor.attach(model, optimizer, log_dir=tmp_path, sync_every=4, detectors=[AlertAt(5)],
+    doctor = pretrain_doctor.attach(model, optimizer, log_dir=tmp_path, sync_every=4, layer_every=4, detectors=[AlertAt(5)],
                                     **QUIET)
     path = tmp_path / "doctor.jsonl"
     train_gpt2(model, optimizer, lm_batches(0, 9))
@@ -264,7 +286,7 @@ def test_run_log_follows_the_schema_and_is_flushed_at_every_sync(tmp_path):
     steps = [line for line in lines if line["type"] == "step"]
     assert [s["step"] for s in steps] == list(range(1, 10))
     assert {"loss", "lr", "grad_norm", "clip_ratio"} <= set(steps[-1]["metrics"])
-    # Per-layer norms are sampled: on the steps that are multiples of sync_every (the header says so).
+    # Per-layer norms are sampled: on the steps that are multiples of layer_every (the header says so).
     assert [s["step"] for s in steps if "grad_norm/transformer.h.0" in s["metrics"]] == [4, 8]
     assert [s["step"] for s in steps if "param_norm/transformer.h.0" in s["metrics"]] == [4, 8]
     assert header["options"]["sampling"]["intervals"]["layer_norms"] == 4
@@ -394,7 +416,7 @@ def test_should_skip_step_flags_non_finite_gradients():
     model = mlp()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     recorder = Recorder()
-    doctor = pretrain_doctor.attach(model, optimizer, detectors=[recorder], sync_every=1, **QUIET)
+    doctor = pretrain_doctor.attach(model, optimizer, detectors=[recorder], sync_every=1, layer_every=1, **QUIET)
     before = None
     for step, (x, y) in enumerate(regression_data(4), start=1):
         loss = torch.nn.functional.mse_loss(model(x), y) * (float("inf") if step == 3 else 1.0)
@@ -442,7 +464,7 @@ def test_overhead_budget_is_described_in_the_header(tmp_path):
 def test_print_doctor_says_what_the_budget_thinned():
     model = tiny_gpt2()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    doctor = pretrain_doctor.attach(model, optimizer, overhead_budget=1e-9, sync_every=2, **QUIET)
+    doctor = pretrain_doctor.attach(model, optimizer, overhead_budget=1e-9, sync_every=2, layer_every=2, **QUIET)
     assert "overhead budget 1e-09: nothing thinned yet" in str(doctor)
     train_gpt2(model, optimizer, lm_batches(0, 12))
     doctor.detach()

@@ -58,7 +58,8 @@ def test_a_cast_after_attach_is_followed():
     model = tiny_gpt2(0)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-2)
     recorder = Recorder()
-    with pretrain_doctor.attach(model, optimizer, detectors=[recorder], sync_every=2, console=False) as doctor:
+    with pretrain_doctor.attach(model, optimizer, detectors=[recorder], sync_every=2, layer_every=2,
+                                console=False) as doctor:
         model.to(torch.bfloat16)
         for ids in lm_batches(0, 6):
             model(input_ids=ids, labels=ids).loss.backward()

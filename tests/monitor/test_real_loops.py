@@ -35,7 +35,7 @@ def test_lora_with_the_whole_model_in_adamw_runs_without_alerts():
     from pretrain_doctor.detectors import default_detectors
 
     with pretrain_doctor.attach(model, optimizer, on_alert="stop", detectors=[*default_detectors(), recorder],
-                                sync_every=5, **QUIET) as doctor:
+                                sync_every=5, layer_every=5, **QUIET) as doctor:
         train_gpt2(model, optimizer, lm_batches(0, 40), doctor=doctor)
     assert doctor.step == 40 and not doctor.stop_requested
     assert [a for a in doctor.alerts if a.severity != "info"] == []
@@ -190,7 +190,7 @@ def test_add_param_group_after_attach_is_followed():
     extra = torch.nn.Linear(32, 32)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     recorder = Recorder()
-    with pretrain_doctor.attach(model, optimizer, detectors=[recorder], sync_every=2, **QUIET):
+    with pretrain_doctor.attach(model, optimizer, detectors=[recorder], sync_every=2, layer_every=2, **QUIET):
         for step, ids in enumerate(lm_batches(0, 6), start=1):
             if step == 3:
                 model.adapter = extra
@@ -244,7 +244,8 @@ def test_a_float64_model_is_measured(when):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     recorder = Recorder()
     true_norms = []
-    with pretrain_doctor.attach(model, optimizer, detectors=[recorder], sync_every=2, **QUIET) as doctor:
+    with pretrain_doctor.attach(model, optimizer, detectors=[recorder], sync_every=2, layer_every=2,
+                                **QUIET) as doctor:
         model.double()  # `model.to(dtype)` keeps the Parameter objects: the doctor follows
         for _ in range(6):
             model(torch.randn(8, 4, dtype=torch.float64)).pow(2).mean().backward()
