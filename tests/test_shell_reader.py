@@ -626,3 +626,31 @@ def test_a_forced_dialect_reads_the_scripts_arguments_or_refuses(tmp_path) -> No
     wrapper = write(tmp_path, "job.sh", "cd /repo\nbash train.sh\n")
     _, found, plan = load_plan_detected(wrapper, options)
     assert found.via and plan.optimizer.lr == pytest.approx(7e-6)
+
+
+# Reduced from held-out review 13, B 20 (HYGON-AI/Megatron-LM-das@0685d1f examples/gemma3/train_gemma3_1B.sh;
+# B 21, examples/GLM/train_glm5_300B.sh, is built the same way): the arrays are pasted into a string
+# (`APP="python ... ${TRAINING_ARGS[@]} ..."`) that runs as `${APP}`. bash joins the elements with spaces
+# there; the reader glued them into one word and refused the script.
+GEMMA3_APP = (
+    'MBS=1\nGBS=32\nTRAIN_ITERS=500\n'
+    'GPT_MODEL_ARGS=(\n    --seq-length 4096\n    --num-layers 26\n)\n'
+    'TRAINING_ARGS=(\n    --micro-batch-size ${MBS}\n    --global-batch-size ${GBS}\n'
+    '    --train-iters ${TRAIN_ITERS}\n    --lr 3.0e-5 \n    --bf16\n)\n'
+    'EMPTY_ARGS=()\n'
+    'APP="python -u ${MEGATRON_PATH}/pretrain_gpt.py \\\n'
+    '        ${GPT_MODEL_ARGS[@]} \\\n        ${EMPTY_ARGS[@]} \\\n        ${TRAINING_ARGS[@]} \\\n        "\n'
+    'APP+=" ${GPT_MODEL_ARGS[@]}"\n'
+    '${launch_with_binding} ${LOCAL_RANK} ${APP}\n')
+
+
+def test_an_array_pasted_into_a_string_is_its_elements_joined_by_spaces(tmp_path) -> None:
+    data, lines, _ = _read(GEMMA3_APP)
+    assert data["program"] == "pretrain_gpt.py"
+    assert (data["--lr"], data["--global-batch-size"], data["--train-iters"]) == ("3.0e-5", "32", "500")
+    assert (data["--bf16"], data["--micro-batch-size"], data["--num-layers"]) == (True, "1", "26")
+    assert lines["--lr"] == 12 and lines["--num-layers"] == 6
+    data, _, _ = _read('A=(--a 1 --b)\nX="${A[@]}"\npython train.py $X\nY="${A[*]}"\n')
+    assert (data["--a"], data["--b"]) == ("1", True)
+    plan = load_plan_detected(write(tmp_path, "train_gemma3_1B.sh", GEMMA3_APP), CheckOptions(use_settings=False))[2]
+    assert plan.dialect == "megatron" and plan.optimizer.lr == pytest.approx(3e-5)

@@ -1111,12 +1111,21 @@ def _marked(items: list[Item], splittable: bool) -> list[Item]:
 
 
 def _flatten(items: list) -> list[Item]:
+    """The items of an expansion that is not split into words (an assignment's value, a heredoc, a test):
+    a quoted `"${A[@]}"` there is its elements joined by a space, as bash joins them (`APP="python
+    pretrain_gpt.py ${TRAINING_ARGS[@]}"`, then `${APP}`: the Hygon Megatron-LM fork's examples, held-out
+    review 13, B 20 and B 21)."""
     flat: list[Item] = []
+    after_element = False
     for item in items:
         if isinstance(item, list):
+            if after_element and item:
+                flat.append(Item(" ", item[0].line, item[0].column, False))
             flat.extend(item)
+            after_element = bool(item) or after_element
         else:
             flat.append(item)
+            after_element = False
     return flat
 
 
