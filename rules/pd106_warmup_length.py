@@ -147,7 +147,7 @@ class WarmupLength(Rule):
             if problems:
                 # only short of Ma & Yarats' rule of thumb, not far below it (held-out review 12, A 15: nanoGPT's
                 # char-level recipe, 100 steps for β2 0.99): an info that says what the bound is
-                mild = adam and len(problems) == 1 and "2/(1−β2)" in problems[0] and near_adam_floor(steps, beta2)
+                mild = adam and len(problems) == 1 and near_adam_floor(steps, beta2)  # the one problem: 2/(1−β2)
                 message = f"pretraining warmup: {'; '.join(problems)}"
                 if mild:
                     message += (f" (Ma & Yarats' rule of thumb for an untuned warmup; it is at least 1/(1−β2) = "

@@ -78,6 +78,15 @@ def read_python(text: str, path: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
     return values, positions, unevaluated
 
 
+def evaluate(node: ast.expr, names: dict[str, Any]) -> Any:
+    """`node` evaluated as a config line is (literals, arithmetic, `int`/`min`/`max`...), the globals it names
+    taken from `names`; None when it is not something we evaluate or its arithmetic fails."""
+    try:
+        return _evaluate(node, names)
+    except (_NotLiteral, ArithmeticError, RecursionError, ValueError, TypeError):
+        return None
+
+
 def _assignment(statement: ast.stmt) -> tuple[list[str], ast.expr | None]:
     if isinstance(statement, ast.Assign):
         names = [t.id for t in statement.targets if isinstance(t, ast.Name)]

@@ -1242,6 +1242,13 @@ def _to_word(items: Field) -> Word:
 
 
 # --- the argument list -------------------------------------------------------------------------
+def _run(shell: "_Shell", body: Any, shown: str) -> None:
+    try:
+        shell.run(body)
+    except RecursionError:
+        raise ConfigError("shell script nested too deep to read", shown) from None
+
+
 def read_shell(text: str, shown: str, env: Optional[dict[str, str]] = None
                ) -> tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str]]:
     """The training command of a launch script, or a bare argument list, as data with positions. `env`: the
@@ -1252,10 +1259,10 @@ def read_shell(text: str, shown: str, env: Optional[dict[str, str]] = None
     parser = _Parser(tokens)
     try:
         body = parser.parse()
-        shell.launched_bare = not parser.needs_arguments()
-        shell.run(body)
     except RecursionError:
         raise ConfigError("shell script nested too deep to read", shown) from None
+    shell.launched_bare = not parser.needs_arguments()
+    _run(shell, body, shown)
     command = _training_command(shell.commands)
     if command is None and not shell.launched_bare:
         # A script that takes a mode argument (`if [ "$1" = "convert" ]; then task_args=...; else
@@ -1267,10 +1274,7 @@ def read_shell(text: str, shown: str, env: Optional[dict[str, str]] = None
         bare.launched_bare = True
         bare.vars.update({str(k): [] for k in range(1, 10)})
         bare.vars["#"] = [Item("0", -1, -1, False)]
-        try:
-            bare.run(body)
-        except RecursionError:
-            raise ConfigError("shell script nested too deep to read", shown) from None
+        _run(bare, body, shown)
         found = _training_command(bare.commands)
         if found is not None:
             shell, command = bare, found

@@ -313,7 +313,6 @@ def _fraction(value: Any) -> Any:
     return number if isinstance(number, float) and 0 <= number < 1 else None
 
 
-
 def _line(doc: Document, path: tuple) -> Optional[int]:
     pos = doc.position(path)
     return pos.line if pos else None
@@ -324,5 +323,6 @@ def _subset(entry: dict) -> dict:
     load_dataset_with_config): a test entry on the same path with other files is other data."""
     subset = dataset_subset(entry, ("name", "data_files"))
     return {"subset": subset} if subset else {}
+
 
 DIALECT = AxolotlDialect()

@@ -33,6 +33,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from ..plan.reading import AREAS, FORK_MIN_KEYS, key_words
+from ..config.python_reader import evaluate
 from .program import read_program
 from .shared import names_optimizer, optimizer_family
 
@@ -208,22 +209,6 @@ def _derived_if_none(tree: ast.Module, names: set[str]) -> dict[str, tuple[ast.e
     return found
 
 
-def _evaluate(node: ast.AST, value_of) -> Optional[float]:
-    """Arithmetic on literals and config globals (`learning_rate/10`), `value_of(name)` giving each global's
-    number; None when a part is not a number."""
-    if isinstance(node, ast.Name):
-        return lenient_number(value_of(node.id))
-    if isinstance(node, ast.Constant):
-        return lenient_number(node.value)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Add, ast.Sub, ast.Div)):
-        left, right = _evaluate(node.left, value_of), _evaluate(node.right, value_of)
-        if left is None or right is None or (isinstance(node.op, ast.Div) and right == 0):
-            return None
-        return {ast.Mult: left * right, ast.Add: left + right, ast.Sub: left - right}.get(
-            type(node.op), left / right if right else None)
-    return None
-
-
 def _uses_model_grouping(text: str) -> bool:
     """Whether the script builds its optimizer with model.py's configure_optimizers (whose grouping PD204
     reads); MARS's train_moonlight.py groups parameters itself and decays wte/wpe in its AdamW group."""
@@ -371,7 +356,9 @@ class NanogptDialect(Dialect):
         if not b.has(field) and name in d.derived_if_none:
             # the fork's train.py defaults it to None and derives it after the configurator (`learning_rate/10`)
             expression, line = d.derived_if_none[name]
-            value = _evaluate(expression, lambda other: _value(doc, d, other)) if expression is not None else None
+            value = None if expression is None else lenient_number(evaluate(expression, {
+                node.id: lenient_number(_value(doc, d, node.id)) for node in ast.walk(expression)
+                if isinstance(node, ast.Name)}))
             if value is None:
                 b.unknown(field, f"the fork's `{name} = None` ({Path(d.script).name}): what the run uses for it")
                 return

@@ -336,7 +336,7 @@ class NanotronDialect(Dialect):
             b.set("schedule.warmup_steps", 0, b.source(doc, base + ("lr_warmup_style",),
                                                         note="lr_warmup_style: constant holds the full lr"))
         style = str(doc.get(base + ("lr_decay_style",)) or "linear")
-        lr = lenient_number(doc.get(base + ("learning_rate",) if len(base) == 2 else ("optimizer", "learning_rate")))
+        lr = lenient_number(doc.get(("optimizer", "learning_rate") if _brrr_layout(doc) else base + ("learning_rate",)))
         min_lr = b.take("schedule.min_lr", doc, base + ("min_decay_lr",), lenient_number)
         if min_lr is None and isinstance(lr, (int, float)):
             b.default("schedule.min_lr", lr, DEFAULT + " (min_decay_lr = learning_rate)")
