@@ -25,7 +25,11 @@ pretrained weights), or where the flags load trained weights into a new run and 
 continues pretraining or fine-tunes (Megatron's `--load` with `--no-load-optim`; `program.assumed_because` says
 so): a finding whose premises include such a field (the run kind: "pretraining from scratch" when the arguments
 name no weights) drops one level and says what it assumed; an info resting on an assumed pretraining from
-scratch drops to silence. A finding that judges by the model's size (premise `model.parameters`) drops one level
+scratch drops to silence. Where the dialect itself is only a guess (a LitGPT fork's YAML read as nanoGPT, a
+Megatron-Bridge override read as litgpt: held-out review 13, A 12 and B 30), the guessed trainer's defaults are not
+facts: `plan` marks each as assumed (`GUESSED_DEFAULT`), and a finding whose premises include such a default drops
+one level the same way, an info to silence (B 30's PD105 "warmup is 100 steps" stood on litgpt's default warmup of a
+file that is not litgpt's). A finding that judges by the model's size (premise `model.parameters`) drops one level
 too, and says so, when that size is only read from a name the adapter says may not be the model built (a flavor
 no release defines, a named model that `config_overrides` resize; derive.py `size_assumed`), not counted or stated.
 
@@ -79,6 +83,8 @@ _WORD = re.compile(r"[A-Za-z][a-z]*|[0-9]+")
 SIZE_FIELDS = ("model.parameters", "model.active_parameters")
 # The note on a warmup the trainer itself shortens to the run's length (torchtitan's lr_scheduler.py).
 TRAINER_CAPS_WARMUP = "the trainer caps warmup at the run's steps"
+# The note on a trainer default under a dialect that is only a guess (`judge_reading`); `soften` reads it.
+GUESSED_DEFAULT = "assumed: the dialect is a guess"
 
 
 def judge_reading(plan: "TrainingPlan", guessed_dialect: bool = False, close_call: bool = False) -> None:
@@ -89,6 +95,8 @@ def judge_reading(plan: "TrainingPlan", guessed_dialect: bool = False, close_cal
              if n.data.get("typo") and slip_of(str(n.data.get("key")), str(n.data.get("suggestion")))}
     keys = [key for key in plan.foreign_keys if key not in slips]  # a misspelling says nothing of a fork
     _doubt_defaults(plan, keys)
+    if guessed_dialect:
+        _assume_defaults(plan)
     if len(keys) < (1 if close_call else FORK_MIN_KEYS) and not guessed_dialect:
         return
     shown = ", ".join(f"`{key}`" for key in keys[:_SHOWN_KEYS]) + (", …" if len(keys) > _SHOWN_KEYS else "")
@@ -112,6 +120,19 @@ def _doubt_defaults(plan: "TrainingPlan", keys: list[str]) -> None:
                     and premise_areas([field]) & areas):
                 plan.sources[field] = source.model_copy(update={
                     "note": f"{source.note}; the file's `{key}`, which no known version reads, may set it in a fork"})
+
+
+def _assume_defaults(plan: "TrainingPlan") -> None:
+    """Under a guessed dialect the trainer's defaults are another trainer's: each is only assumed (plan says so,
+    `soften` says less on it). Values the file sets are still read."""
+    for field, source in list(plan.sources.items()):
+        if source.key is None and source.note and "default" in source.note and GUESSED_DEFAULT not in source.note:
+            plan.sources[field] = source.model_copy(update={"note": f"{source.note}; {GUESSED_DEFAULT}"})
+
+
+def _guessed_defaults(plan: "TrainingPlan", premises: tuple[str, ...]) -> list[str]:
+    return [field for field, source in plan.sources.items()
+            if source.note and GUESSED_DEFAULT in source.note and _is_under(field, premises)]
 
 
 def key_words(key: str, value: Any = None) -> list[str]:
@@ -180,7 +201,8 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
     # A size read from a name is a premise too (derive.py `size_assumed`): the flavor or model named may not be the
     # one built (held-out review 10, B 20: littletitan's `deepseek-moe-16b` flavor has 4 layers).
     named = plan.derived.size_assumed if any(_is_under(field, premises) for field in SIZE_FIELDS) else None
-    if not fork and not assumed and not named:
+    guessed = _guessed_defaults(plan, premises)
+    if not fork and not assumed and not named and not guessed:
         return findings
     # An info one level softer is silence where it rests on an assumed *pretraining*: a launched program whose
     # arguments name neither weights nor a config to build from mostly loads a default checkpoint in its own code
@@ -194,7 +216,7 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
     for finding in findings:
         softer = _SOFTER.get(finding.severity)
         if softer is None:
-            if not silent:
+            if not silent and not guessed:  # an info on a guessed trainer's default is one level below: silence
                 kept.append(finding)
             continue
         kept.append(finding)
@@ -210,6 +232,9 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
         if named:
             finding.message += (f" (assuming {named}: the model built may differ, a fork's own flavor or an "
                                 "override of the named config; pass --model-config to decide)")
+        if guessed:
+            finding.message += (f" (assuming {plan.dialect}'s defaults of {', '.join(guessed[:3])}"
+                                f"{', …' if len(guessed) > 3 else ''}: the dialect is a guess; pass --dialect to decide)")
     return kept
 
 
