@@ -17,7 +17,7 @@ from ..config.document import Document, KeyPath
 from ..errors import ConfigError
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
-from .base import BuildContext, lenient_bool, lenient_int
+from .base import BuildContext, lenient_bool, lenient_int, lenient_number
 
 # Optimizer names as trainers spell them -> the plan's normalised family.
 _FAMILIES = (
@@ -279,6 +279,7 @@ def merge_deepspeed_reference(b: PlanBuilder, doc: Document, context: BuildConte
         # PD206 reads this: the JSON owns clipping and DeepSpeed's default is no clipping.
         b.set("clipping.ignored_by", "deepspeed", b.source(ds_doc, prefix, note="no gradient_clipping"))
     _declare_deepspeed_precision(b, ds_doc, ds_data, prefix)
+    _deepspeed_loss_scaling(b, ds_doc, ds_data, prefix)
     return ds_doc, prefix
 
 
@@ -397,6 +398,22 @@ def _declare_deepspeed_precision(b: PlanBuilder, ds_doc: Document, ds_data: dict
         if isinstance(block, dict) and lenient_bool(block.get("enabled")) is True:
             declare_precision(b, "deepspeed", dtype, b.source(ds_doc, prefix + (dtype, "enabled")))
             return
+
+
+# The fp16 block's loss-scaling settings (DeepSpeed's config reference; PD304 judges them when the run is fp16).
+_DEEPSPEED_LOSS_SCALING = (("precision.loss_scale", "loss_scale", lenient_number),
+                           ("precision.initial_scale_power", "initial_scale_power", lenient_int),
+                           ("precision.min_loss_scale", "min_loss_scale", lenient_number))
+
+
+def _deepspeed_loss_scaling(b: PlanBuilder, ds_doc: Document, ds_data: dict, prefix: KeyPath) -> None:
+    """Under DeepSpeed its engine scales the fp16 loss, as the JSON's fp16 block says (HF fills in only
+    `"enabled": "auto"`, from `--fp16`): a static `loss_scale` there is the run's (held-out review 13 A 14)."""
+    block = ds_data.get("fp16")
+    if not isinstance(block, dict) or lenient_bool(block.get("enabled")) is False:
+        return
+    for field, key, convert in _DEEPSPEED_LOSS_SCALING:
+        b.take(field, ds_doc, prefix + ("fp16", key), convert)
 
 
 # --- accelerate launcher config --------------------------------------------------------

@@ -38,6 +38,22 @@ def test_hf_deepspeed_json_lacking_clipping(tmp_path) -> None:
     assert findings(plan, "PD303")
 
 
+def test_the_deepspeed_jsons_loss_scaling_is_the_fp16_runs(tmp_path) -> None:
+    # Held-out review 13 A 14 (bitnet158's ds_config.json beside an HF Trainer script): DeepSpeed's engine scales
+    # the fp16 loss as its fp16 block says, so a static `loss_scale: 1.0` there is the run's (PD304).
+    fp16 = HF.replace("bf16: true", "fp16: true")
+    write(tmp_path, "ds.json", '{"gradient_clipping": 1.0, "fp16": {"enabled": "auto", "loss_scale": 1.0, '
+          '"min_loss_scale": 1}}')
+    plan = plan_of(write(tmp_path, "fp16.yaml", fp16 + "deepspeed: ds.json\n"), dialect="hf")
+    assert plan.precision.loss_scale == 1.0 and plan.precision.min_loss_scale == 1
+    [static] = findings(plan, "PD304")
+    assert "static loss scale 1" in static.message and static.file.endswith("ds.json")
+    # a bf16 run never uses the fp16 block; a block switched off says nothing either
+    assert not findings(plan_of(write(tmp_path, "bf16.yaml", HF + "deepspeed: ds.json\n"), dialect="hf"), "PD304")
+    write(tmp_path, "off.json", '{"gradient_clipping": 1.0, "fp16": {"enabled": false, "loss_scale": 1.0}}')
+    assert plan_of(write(tmp_path, "off.yaml", fp16 + "deepspeed: off.json\n"), dialect="hf").precision.loss_scale is None
+
+
 def test_a_scheduler_in_the_deepspeed_json_replaces_lr_scheduler_type(tmp_path) -> None:
     # Held-out reviews 3 and 4 (a Qwen-VL-style finetune script and a Firefly config): the JSON's WarmupLR
     # replaces the Trainer's cosine (transformers builds no scheduler then): warm up, then a constant lr.
