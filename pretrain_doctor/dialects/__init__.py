@@ -100,11 +100,43 @@ def get_dialect(name: str) -> Dialect:
     raise UsageError(f"unknown dialect {name!r}; known: {', '.join(dialect_names())}")
 
 
+# Megatron-Bridge's ConfigContainer (NVIDIA-NeMo/Megatron-Bridge src/megatron/bridge/training/config.py, 958fb9b
+# 2025-07-16 to 067f987 2026-08): its fields are the sections of an override YAML, and the fields of its
+# train/scheduler/optimizer sections carry Megatron-LM's argument names (`train_iters`, `lr_warmup_fraction`,
+# `adam_beta2`). No dialect reads it; litgpt, whose `train`/`optimizer` sections look alike, would read it with its
+# own defaults (held-out review 13, B 30: a 100-step warmup where the file says `lr_warmup_fraction: 0.10`).
+_BRIDGE_SECTIONS = frozenset({
+    "rng", "rerun_state_machine", "train", "model", "optimizer", "optimizer_config_override_provider", "ddp",
+    "validation", "scheduler", "dataset", "logger", "tokenizer", "checkpoint", "dist", "ft", "straggler",
+    "nvrx_straggler", "profiling", "peft", "comm_overlap", "mixed_precision", "tensor_inspect", "inprocess_restart",
+    "env_vars"})
+_BRIDGE_FIELDS = {
+    "train": frozenset({"train_iters", "train_samples", "exit_signal_handler", "rampup_batch_size"}),
+    "scheduler": frozenset({"lr_warmup_iters", "lr_warmup_fraction", "lr_warmup_samples", "lr_decay_style",
+                            "lr_decay_iters", "lr_decay_samples", "lr_wsd_decay_iters"}),
+    "optimizer": frozenset({"adam_beta1", "adam_beta2", "adam_eps", "clip_grad", "use_distributed_optimizer"}),
+}
+
+
+def megatron_bridge(doc: Document) -> bool:
+    """Whether `doc` is a Megatron-Bridge ConfigContainer override YAML: every top-level key a ConfigContainer
+    section, and two or more of its Megatron-named fields."""
+    data = doc.data if doc.format in ("yaml", "json") and isinstance(doc.data, dict) else {}
+    if not data or not set(data) <= _BRIDGE_SECTIONS:
+        return False
+    hits = sum(len(fields & set(data[section])) for section, fields in _BRIDGE_FIELDS.items()
+               if isinstance(data.get(section), dict))
+    return hits >= 2
+
+
 def not_supported_message(doc: Optional[Document] = None) -> str:
     """What a file no dialect explains is called, with the list of what is supported; a launch script of a
     program with flags none of which names a training setting says that it is that program's own."""
     text = (f"not a training config of a supported trainer (supported: {', '.join(DIALECT_MODULES)}); "
             "pass --dialect NAME if it is one")
+    if doc is not None and megatron_bridge(doc):
+        return ("a Megatron-Bridge ConfigContainer override (sections train, optimizer, scheduler with Megatron's "
+                f"field names), which no dialect here reads: {text}")
     if doc is not None and doc.format == "shell":
         from .own_args import launched_program
 
@@ -135,6 +167,8 @@ def detection(doc: Document) -> Detection:
     ranked = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]))
     scores = {dialect.name: score for score, _, dialect in ranked}
     if not ranked:
+        return Detection(None, scores)
+    if megatron_bridge(doc):  # not litgpt's, whose sections look alike (not_supported_message says what it is)
         return Detection(None, scores)
     best_score, _, best = ranked[0]
     if best.companion_reason(doc):

@@ -197,3 +197,50 @@ def test_a_guessed_dialect_does_not_judge_the_files_key_names(tmp_path, capsys) 
     plain = write(tmp_path, "sft.yaml", HF_CONFIG + "    warmup_step: 100\n")
     _, out, _ = cli(capsys, "check", str(plain), "--fail-on", "never", "--format", "json")
     assert [f["code"] for f in json.loads(out)["findings"]].count("PD002") == 1
+
+
+# Reduced from held-out review 13, B 30 (geodesic-research's `configs/pa_warm_start/sft_120b_1bmix_32k_v1.yaml`, a
+# Megatron-Bridge ConfigContainer override): read as litgpt, a guess, with litgpt's 100-step warmup where the file
+# says `scheduler.lr_warmup_fraction: 0.10`. Its sections are ConfigContainer's, its fields Megatron's
+# (NVIDIA-NeMo/Megatron-Bridge src/megatron/bridge/training/config.py).
+MEGATRON_BRIDGE = """\
+scheduler:
+  lr_decay_style: cosine
+  lr_warmup_iters: 0
+  lr_warmup_fraction: 0.10
+train:
+  train_iters: 474
+  global_batch_size: 64
+  micro_batch_size: 1
+optimizer:
+  lr: 5.0e-06
+  adam_beta2: 0.95
+ddp:
+  overlap_grad_reduce: true
+"""
+
+
+def test_a_megatron_bridge_override_is_said_to_be_one_not_read_as_litgpt(tmp_path, capsys) -> None:
+    path = write(tmp_path, "sft_120b.yaml", MEGATRON_BRIDGE)
+    assert detection(load_document(path)).dialect is None
+    code, out, err = cli(capsys, "check", str(path))
+    assert code == 2 and "a Megatron-Bridge ConfigContainer override" in out + err and "litgpt (score" not in out + err
+    code, _, err = cli(capsys, "plan", str(path))
+    assert code == 2 and "a Megatron-Bridge ConfigContainer override" in err
+
+
+def test_a_litgpt_config_with_its_own_train_section_stays_litgpt(tmp_path) -> None:
+    # litgpt's TrainArgs has `lr_warmup_fraction` too, and its files have no `scheduler` section
+    path = write(tmp_path, "pretrain.yaml", """\
+        model_name: pythia-14m
+        train:
+          global_batch_size: 64
+          micro_batch_size: 1
+          lr_warmup_fraction: 0.1
+          max_tokens: 1000000
+        optimizer:
+          class_path: torch.optim.AdamW
+          init_args:
+            lr: 0.0004
+        """)
+    assert detection(load_document(path)).dialect.name == "litgpt"
