@@ -84,11 +84,14 @@ class FinetuneLr(Rule):
 
     def check(self, plan):
         lr = plan.optimizer.lr
+        # A preference or RL run through adapters may say so in the objective only (mode.kind "qlora": a
+        # launched program's get_peft_model wrapped the DPO/KTO/RLOO policy), in the mode only, or in both.
+        objective = plan.objective.kind
         if (lr is None or plan.debug or not plan.mode.is_finetune or plan.mode.trains_only
-                or plan.mode.kind == "online_rl"):
+                or "online_rl" in (plan.mode.kind, objective)):
             return
         kind = plan.mode.kind
-        if kind == "preference":
+        if "preference" in (kind, objective):
             yield from self._preference(plan, lr)
         elif kind in ("lora", "qlora"):
             yield from self._lora(plan, lr)
@@ -96,7 +99,7 @@ class FinetuneLr(Rule):
             yield from self._full(plan, lr)
 
     def _preference(self, plan, lr: float):
-        if plan.mode.lora_rank is not None:
+        if plan.mode.lora_rank is not None or plan.mode.kind in ("lora", "qlora"):
             yield from self._lora(plan, lr, PREFERENCE_ADAPTER_RANGE, f"{plan.mode.preference_method or 'dpo'} ")
             return
         method = plan.mode.preference_method or "dpo"

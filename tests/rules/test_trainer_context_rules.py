@@ -127,3 +127,17 @@ def test_pd303_points_at_the_component_an_adapter_recorded(tmp_path) -> None:
     builder.set("precision.declared_by.deepspeed", "fp16", Source(file="ds.json", line=3, key="fp16.enabled"))
     [finding] = findings("PD303", builder.build())
     assert (finding.file, finding.line, finding.key) == ("ds.json", 3, "fp16.enabled")
+
+
+@pytest.mark.parametrize(("objective", "method"), [("preference", {"preference_method": "kto"}),
+                                                    ("online_rl", {"rl_method": "rloo"})])
+def test_pd103_adapters_on_a_preference_or_rl_objective_are_not_judged_as_lora_sft(objective, method) -> None:
+    # A TRL KTO / RLOO script whose program wraps the policy in QLoRA: mode.kind says "qlora", the objective says
+    # what trains it (the Zephyr QLoRA recipes' 5e-6 / 3e-6 are below the LoRA SFT floor and right for these losses).
+    plan = TrainingPlan(dialect="hf", files=["train.sh"], objective={"kind": objective},
+                        mode={"kind": "qlora", "lora_rank": 128, "init_from": "alignment-handbook/zephyr-7b-sft-qlora",
+                              **method},
+                        optimizer={"lr": 5e-6})
+    assert findings("PD103", plan) == []
+    plan.optimizer.lr = 1e-3  # above the preference adapter band at rank 128: still said, for a preference loss
+    assert [f.code for f in findings("PD103", plan)] == ([] if objective == "online_rl" else ["PD103"])
