@@ -410,3 +410,30 @@ def test_a_forks_script_above_a_nested_config_folder_gives_its_era(tmp_path) -> 
     config = nested / "train_shakespeare_add_ar.py"
     config.write_text(_ARITHMETIC_CONFIG + "min_lr = 3e-5\n")
     assert plan_of(config).schedule.min_lr == pytest.approx(3e-5)
+
+
+def test_a_forks_conditional_schedule_after_the_configurator_is_read_on_the_branch_the_config_takes(tmp_path) -> None:
+    # Held-out review 13, A 04 (Cranial-XIX/longhorn@4ea17459 config/train_openwebtext.py, reduced): the fork's
+    # train.py:84-85, right after the configurator, `if dataset == "openwebtext": warmup_iters = min(int(0.05 *
+    # max_iters), 2000)`; the config sets max_iters = 5000 and no dataset (train.py's 'openwebtext'), so the run
+    # warms up 250 steps (5 %), not upstream's 2000, and PD106 warned of a 40 % warmup.
+    (tmp_path / "config").mkdir()
+    train_py = ("import torch\ndataset = 'openwebtext'\nbatch_size = 12\nmax_iters = 600000\nwarmup_iters = 2000\n"
+                "lr_decay_iters = 600000\n"
+                "config_keys = [k for k,v in globals().items() if not k.startswith('_')]\n"
+                "exec(open('configurator.py').read()) # overrides from command line or config file\n"
+                "config = {k: globals()[k] for k in config_keys}\n"
+                "if dataset == \"openwebtext\":\n    warmup_iters = min(int(0.05 * max_iters), 2000)\n")
+    (tmp_path / "train.py").write_text(train_py)
+    override = write(tmp_path / "config", "train_openwebtext.py",
+                     "batch_size = 12\nblock_size = 1024\ngradient_accumulation_steps = 5 * 8\nmax_iters = 5000\n"
+                     "lr_decay_iters = 5000\nweight_decay = 1e-1\n")
+    plan = plan_of(override)
+    assert plan.schedule.warmup_steps == 250
+    assert plan.sources["schedule.warmup_steps"].line == 11
+    assert findings(plan, "PD106") == []
+    # the other branch: the config's own dataset keeps the default (or its own warmup_iters)
+    other = write(tmp_path / "config", "train_shakespeare.py", "dataset = 'shakespeare'\nmax_iters = 5000\n"
+                  "lr_decay_iters = 5000\n")
+    assert plan_of(other).schedule.warmup_steps == 2000
+
