@@ -59,11 +59,11 @@ def __getattr__(name: str) -> Any:
 
 # A format that only some dialects read, in order: a shell script (config/shell_reader.py) is a
 # Megatron launch script or argument list, else a LLaMA-Factory launch (`--stage sft --finetuning_type
-# full`), else a program that parses its own arguments with argparse (own_args.py: its source at hand says
+# full`), else nanoGPT's `train.py --key=value ...` (its configurator's words, nanogpt.py), else a program that parses its own arguments with argparse (own_args.py: its source at hand says
 # so, or its flags spell settings as no HfArgumentParser program does), else the launch of an HF Trainer program (`torchrun train.py --learning_rate ...`), else a Composer launch of an llm-foundry YAML (`composer train.py x.yaml
 # key=value`). A later one is imported and scored only when no earlier one
 # recognised the document, so detecting a Megatron script imports no other dialect.
-_ONLY_DIALECTS_FOR_FORMAT = {"shell": ("megatron", "llamafactory", "litgpt", "own_args", "hf", "llmfoundry")}
+_ONLY_DIALECTS_FOR_FORMAT = {"shell": ("megatron", "llamafactory", "litgpt", "nanogpt", "own_args", "hf", "llmfoundry")}
 
 
 def _load(name: str) -> Dialect:

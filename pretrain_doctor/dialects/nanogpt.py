@@ -34,7 +34,7 @@ from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from ..plan.reading import AREAS, FORK_MIN_KEYS, key_words
 from ..config.python_reader import evaluate
-from .program import read_program
+from .program import LaunchBuilder, find_program_source, read_program
 from .shared import names_optimizer, optimizer_family
 
 DEFAULT = "nanoGPT train.py default"
@@ -150,15 +150,16 @@ def _config_py_defaults(doc: Document) -> Optional[_Defaults]:
     return None
 
 
-def _train_py_defaults(doc: Document) -> _Defaults:
+def _train_py_defaults(doc: Document, script: Optional[Path] = None) -> _Defaults:
     """karpathy's train.py globals, with those a fork's own train.py beside the override sets (for a fork's
-    YAML, its config.py's dataclass defaults when there is one)."""
+    YAML, its config.py's dataclass defaults when there is one; for a launch script, the train.py it runs when
+    at hand, `script`)."""
     config = Path(doc.path)
-    if doc.format != "python":
+    if doc.format not in ("python", "shell"):
         found = _config_py_defaults(doc)
         if found is not None:
             return found
-    for candidate in _train_py_candidates(config):
+    for candidate in ([script] if script is not None else [] if doc.format == "shell" else _train_py_candidates(config)):
         try:
             if not candidate.is_file() or candidate.stat().st_size > 1_000_000 or candidate.resolve() == config.resolve():
                 continue
@@ -352,6 +353,8 @@ class NanogptDialect(Dialect):
     def score(self, doc: Document) -> int:
         if doc.format in ("yaml", "json", "toml"):
             return _fork_file_score(doc)
+        if doc.format == "shell":
+            return 90 if _configurator_launch(doc) is not None else 0
         if doc.format != "python":
             return 0
         names = set(doc.data) | set(doc.unevaluated)
@@ -360,10 +363,16 @@ class NanogptDialect(Dialect):
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         doc = docs[0]
-        b = self.builder(docs)
-        if doc.format != "python":
-            doc = _lifted(doc)
-        d = _train_py_defaults(doc)
+        launch = _configurator_launch(doc) if doc.format == "shell" else None
+        if launch is not None:  # `python train.py --key=value ...`: the script's overrides, as the configurator reads them
+            doc, script = launch
+            b: PlanBuilder = LaunchBuilder(self.name, docs, {name: doc.unevaluated[name] for name in doc.unevaluated})
+            d = _train_py_defaults(doc, script)
+        else:
+            b = self.builder(docs)
+            if doc.format != "python":
+                doc = _lifted(doc)
+            d = _train_py_defaults(doc)
         self._model_and_mode(b, doc, d)
         self._optimizer(b, doc, d)
         self._schedule(b, doc, d)
@@ -375,14 +384,17 @@ class NanogptDialect(Dialect):
         typo_notes(b, doc, {*TRAIN_PY_DEFAULTS, *d.fork_only})
         _fork_min_lr_unknown(b, doc, d)
         _fork_source_of_typos(b, d, Path(docs[0].path))
-        if doc.format != "python":
+        if doc.format not in ("python", "shell"):
             _fork_batch_unknown(b, doc)
             _nested_keys(b, docs[0])
         apply_flags(b, context)
         return b.build()
 
     def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
-        """train.py's names, and in a fork's YAML the sections that hold some of them (`gpt:`)."""
+        """train.py's names, and in a fork's YAML the sections that hold some of them (`gpt:`); in a launch script,
+        its `--name=value` words and what runs them."""
+        if doc.format == "shell":
+            return frozenset({"program", "launcher", "positional", *(f"--{name}" for name in self.known_keys)})
         sections = {key for key, node in doc.data.items() if isinstance(node, dict)
                     and any(inner in TRAIN_PY_DEFAULTS for inner in node)} if isinstance(doc.data, dict) else set()
         return self.known_keys | frozenset(sections)
@@ -544,6 +556,55 @@ class NanogptDialect(Dialect):
         b.set("data.eval", [{"dataset": str(dataset), "split": "val", "key": "dataset", "line": _line(doc, ("dataset",))}])
         if lenient_bool(_value(doc, d, "eval_only")):
             b.set("debug", True, b.source(doc, ("eval_only",), note="eval_only: no training step runs"))
+
+
+# A launch script is nanoGPT's when most of its `--key=value` words are train.py's globals (nanoGPT-mup's run.sh
+# adds muP keys of its fork): at least this many, and at least this share of them.
+_LAUNCH_MIN_KEYS = 3
+_LAUNCH_MIN_SHARE = 0.6
+
+
+def _configurator_launch(doc: Document) -> Optional[tuple[Document, Optional[Path]]]:
+    """A shell script that runs nanoGPT's `train.py` with `--key=value` words only (held-out review 13, A 20:
+    cat-state/nanoGPT-mup's mup_examples/.../run.sh, read as a generic program's own arguments): the words as
+    configurator.py reads them (`--k=v`, the value `literal_eval`'d, else the string; a key train.py lacks is a
+    ValueError upstream), as a document of train.py's names at the words' positions, and the train.py at hand
+    (None: not at hand). None when the script is not that: another program, a positional argument (a config file,
+    not read here), a `--key value` word (argparse's spelling, not the configurator's), a train.py at hand that
+    applies no configurator, or too few of the keys nanoGPT's."""
+    from .own_args import launched_program  # launch scripts only: not imported for every python config
+
+    program = launched_program(doc)
+    positional = doc.data.get("positional")
+    if Path(program.replace("\\", "/")).name != "train.py" or (
+            positional and not (len(positional) == 1 and str(positional[0]) == program)):
+        return None
+    flags = {key[2:]: key for key in doc.data if isinstance(key, str) and key.startswith("--")}
+    known = [name for name in flags if name in TRAIN_PY_DEFAULTS]
+    if len(known) < _LAUNCH_MIN_KEYS or len(known) < _LAUNCH_MIN_SHARE * len(flags):
+        return None
+    if any(not re.search(rf"{re.escape(flag)}=", doc.text) for flag in flags.values()):
+        return None
+    script = find_program_source(program, doc)
+    source = read_program(script) if script is not None else None
+    if script is not None and (source is None or "configurator" not in source.text):
+        return None
+    data: dict[str, object] = {}
+    positions = {}
+    unevaluated = {}
+    for name, flag in flags.items():
+        position = doc.position((flag,))
+        if position is not None:
+            positions[(name,)] = position
+        if flag in doc.unevaluated or doc.data[flag] is None:
+            unevaluated[name] = doc.unevaluated.get(flag) or "the script's word"
+            continue
+        value = doc.data[flag]
+        try:
+            data[name] = ast.literal_eval(value) if isinstance(value, str) else value
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            data[name] = value  # configurator.py: "if that goes wrong, just use the string"
+    return dataclasses.replace(doc, data=data, positions=positions, unevaluated=unevaluated), script
 
 
 def _fork_min_lr_unknown(b: PlanBuilder, doc: Document, d: _Defaults) -> None:

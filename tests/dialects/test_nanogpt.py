@@ -437,3 +437,63 @@ def test_a_forks_conditional_schedule_after_the_configurator_is_read_on_the_bran
                   "lr_decay_iters = 5000\n")
     assert plan_of(other).schedule.warmup_steps == 2000
 
+
+
+# Held-out review 13, A 20 (cat-state/nanoGPT-mup@9ac9d939 mup_examples/mutransfer_lr_owt/mup/run.sh, reduced): the
+# script runs nanoGPT's train.py with configurator words only (`--key=value`; train.py:101 execs configurator.py)
+# and no --warmup_iters, so train.py's warmup_iters = 2000 (:80) outlasts the 1000-step run; read as a generic
+# program's own arguments, the warmup was unknown and nothing was said.
+_MUP_RUN_SH = """\
+LAUNCHER=python
+for lr in 0.125 0.0625
+do
+    $LAUNCHER train.py \\
+        --out_dir=out/lr${lr} \\
+        --eval_interval=1 \\
+        --init_from='scratch' \\
+        --dataset='openwebtext' \\
+        --gradient_accumulation_steps=1 \\
+        --batch_size=32 \\
+        --block_size=1024 \\
+        --n_layer=2 \\
+        --learning_rate=$lr \\
+        --lr_decay_iters=1000 \\
+        --max_iters=1000 \\
+        --decay_lr=True \\
+        --mup_enabled=True \\
+        --mup_width_multiplier=2.0 \\
+        --dtype='bfloat16'
+done
+"""
+
+
+def test_a_launch_of_train_py_with_configurator_words_reads_as_nanogpt(tmp_path) -> None:
+    script = write(tmp_path, "mup/run.sh", _MUP_RUN_SH)
+    assert detected(script) == "nanogpt"
+    plan = plan_of(script)
+    assert plan.run.max_steps == 1000 and plan.schedule.warmup_steps == 2000 and plan.batch.micro_batch_size == 32
+    assert plan.sources["run.max_steps"].line == 15 and plan.sources["run.max_steps"].file.endswith("run.sh")
+    assert "optimizer.lr" in plan.unknown  # `$lr`: set at launch, not train.py's default
+    assert plan.precision.compute == "bf16" and plan.mode.kind == "pretrain"
+    assert [f.severity for f in findings(plan, "PD105")] == ["error"]
+    # the fork's train.py at hand (the folder above): its defaults, and its configurator is what reads the words
+    (tmp_path / "train.py").write_text("mup_enabled = False\nmup_width_multiplier = 1.0\nwarmup_iters = 100\n"
+                                       "exec(open('configurator.py').read())\n")
+    assert plan_of(script).schedule.warmup_steps == 100
+
+
+def test_a_launch_of_train_py_that_is_not_the_configurators_stays_the_programs_own(tmp_path) -> None:
+    # `--key value` is argparse's spelling: the configurator asserts every word without `=` is a config file
+    spaced = write(tmp_path, "a/run.sh", "python train.py --batch_size 32 --max_iters 1000 --lr_decay_iters 1000 "
+                                         "--learning_rate 1e-3\n")
+    assert detected(spaced) != "nanogpt"
+    # most words are not train.py's globals
+    other = write(tmp_path, "b/run.sh", "python train.py --max_iters=1000 --num_warmup_steps=10 --model_path=x "
+                                        "--data_path=y --lr_scheduler=cosine --batch_size=4 --epochs=3\n")
+    assert detected(other) != "nanogpt"
+    # a train.py at hand that applies no configurator parses its own arguments
+    write(tmp_path, "c/train.py", "import argparse\np = argparse.ArgumentParser()\np.add_argument('--max_iters', "
+                                  "type=int, default=10)\np.add_argument('--batch_size', type=int)\n")
+    own = write(tmp_path, "c/run.sh", "python train.py --batch_size=32 --max_iters=1000 --lr_decay_iters=1000 "
+                                      "--learning_rate=1e-3\n")
+    assert detected(own) != "nanogpt"
