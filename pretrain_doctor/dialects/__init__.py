@@ -137,6 +137,12 @@ def not_supported_message(doc: Optional[Document] = None) -> str:
     if doc is not None and megatron_bridge(doc):
         return ("a Megatron-Bridge ConfigContainer override (sections train, optimizer, scheduler with Megatron's "
                 f"field names), which no dialect here reads: {text}")
+    if doc is not None and doc.format == "python":
+        from .nanogpt import training_program
+
+        program = training_program(doc)
+        if program is not None:
+            return f"{program}: {text}"
     if doc is not None and doc.format == "shell":
         from .own_args import launched_program
 

@@ -63,6 +63,15 @@ _GA_DIVIDED = re.compile(r"gradient_accumulation_steps\s*(//=|=\s*gradient_accum
 _OPTIMIZER_GLOBALS = ("optimizer_name", "optimizer", "optim", "algorithm")
 # `algorithm` names an optimizer only when its value is one (Adam-mini's GPT-2 fork: `algorithm = 'adam_mini'`).
 _NAMED_ONLY_IF_OPTIMIZER = frozenset({"algorithm"})
+# Packages a training program imports and a nanoGPT override file never does: upstream's configurator
+# exec's the file in train.py's globals, a list of `name = value` lines (config/train_gpt2.py); a file that
+# defines functions or classes and imports one of these is a program of its own (old lit-gpt's
+# finetune/lora.py and pretrain/*.py keep their hyperparameters as module globals with nanoGPT's names,
+# held-out review 14, A 37 and A 38). torch, numpy and the standard library are not in the list: nanoGPT
+# configs import `time`, and train.py itself (torch, `from model import GPT`) reads as its own defaults.
+_TRAINING_FRAMEWORKS = frozenset({
+    "lightning", "pytorch_lightning", "lit_gpt", "litgpt", "transformers", "trl", "peft", "accelerate", "deepspeed",
+    "composer", "llmfoundry", "megatron", "nanotron", "torchtitan", "olmo", "olmo_core", "axolotl", "llamafactory"})
 _GPT2_BPE_DATASETS = ("openwebtext", "shakespeare")
 # GPT-2 checkpoints train.py can start from (model.py GPT.from_pretrained).
 _GPT2 = {"gpt2": (12, 768, 12), "gpt2-medium": (24, 1024, 16), "gpt2-large": (36, 1280, 20), "gpt2-xl": (48, 1600, 25)}
@@ -359,7 +368,7 @@ class NanogptDialect(Dialect):
             return 0
         names = set(doc.data) | set(doc.unevaluated)
         hits = sum(1 for k in _SIGNATURE if k in names)
-        return 40 + hits if hits >= 2 else 0
+        return 40 + hits if hits >= 2 and training_program(doc) is None else 0
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         doc = docs[0]
@@ -648,6 +657,34 @@ def _fork_modules(script: Path) -> list:
         if loaded is not None:
             found.append(loaded)
     return found
+
+
+def training_program(doc: Document) -> Optional[str]:
+    """What makes a Python file a training program of its own, not a nanoGPT override file: it defines
+    functions or classes and imports a training framework (`_TRAINING_FRAMEWORKS`); None otherwise."""
+    if doc.format != "python":
+        return None
+    try:
+        tree = ast.parse(doc.text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    defined = [node.name for node in tree.body
+               if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    if not defined:
+        return None
+    imported: list[str] = []
+    for node in ast.walk(tree):
+        modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
+            [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+        for module in modules:
+            top = module.split(".")[0]
+            if top in _TRAINING_FRAMEWORKS and top not in imported:
+                imported.append(top)
+    if not imported:
+        return None
+    shown = ", ".join(f"`{name}`" for name in defined[:3]) + (", …" if len(defined) > 3 else "")
+    return (f"a Python program of its own (it defines {shown} and imports {', '.join(imported)}), not a nanoGPT "
+            "override file of assignments for train.py's configurator")
 
 
 def _fork_file_score(doc: Document) -> int:

@@ -497,3 +497,50 @@ def test_a_launch_of_train_py_that_is_not_the_configurators_stays_the_programs_o
     own = write(tmp_path, "c/run.sh", "python train.py --batch_size=32 --max_iters=1000 --lr_decay_iters=1000 "
                                       "--learning_rate=1e-3\n")
     assert detected(own) != "nanogpt"
+
+
+# Old lit-gpt's finetune/lora.py (murdadesmaeeli/lit-gpt_LegalLLM@7c031e5, held-out review 14, A 37; A 38 is its
+# pretrain/ sibling), reduced: hyperparameters as module globals with nanoGPT's names, but a program of its own
+# (functions, lightning and lit_gpt imports), which nanoGPT's configurator never exec's. It was read as nanoGPT,
+# with train.py's defaults invented (lr_decay_iters 600000: a PD004 warning, PD106/PD107 infos).
+_LIT_GPT_LORA = """\
+    import lightning as L
+    import torch
+    from lit_gpt.lora import GPT, Config, mark_only_lora_as_trainable
+
+    eval_interval = 100
+    eval_iters = 100
+    learning_rate = 3e-4
+    batch_size = 128
+    micro_batch_size = 4
+    max_iters = 18000  # train dataset size
+    warmup_steps = 100
+
+
+    def setup(precision=None):
+        fabric = L.Fabric(devices=8, precision=precision)
+        fabric.launch(main)
+
+
+    def main(fabric):
+        pass
+    """
+
+
+def test_a_training_program_with_nanogpt_named_globals_is_not_a_nanogpt_config(tmp_path, capsys) -> None:
+    from pretrain_doctor.cli import main
+
+    path = write(tmp_path, "finetune/lora.py", _LIT_GPT_LORA)
+    assert detected(path) is None
+    with pytest.raises(SystemExit) as exit_info:
+        main(["check", str(path)])
+    code = exit_info.value.code
+    out, err = capsys.readouterr()
+    assert code == 2 and "PD004" not in out + err
+    assert "a Python program of its own (it defines `setup`, `main` and imports lightning, lit_gpt)" in out + err
+    assert "not a training config of a supported trainer" in out + err
+    # functions alone (a config that computes a value), or framework imports alone, keep a nanoGPT config one
+    helper = "import math\nbatch_size = 8\nmax_iters = 100\n\n\ndef lr(it):\n    return math.cos(it)\n"
+    assert detected(write(tmp_path, "helper.py", helper)) == "nanogpt"
+    imports = "import torch\nfrom transformers import AutoConfig\nbatch_size = 8\nmax_iters = 100\n"
+    assert detected(write(tmp_path, "imports.py", imports)) == "nanogpt"
