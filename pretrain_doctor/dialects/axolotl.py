@@ -2,7 +2,8 @@
 
 axolotl builds HF `TrainingArguments` from the file, so unset keys get axolotl's own
 defaults first (cosine schedule, 1 epoch, micro batch 1, warmup `min(3% of steps, 100)`)
-and transformers' after that. `bf16: auto` means bf16 where the GPU supports it.
+and transformers' after that. `bf16: auto` means bf16 where the GPU supports it, and off beside
+`fp16: true` (axolotl 0.9.1 and later; before, bf16 won over fp16 on such GPUs).
 `batch_size` is the per-device batch: GA = batch_size / micro_batch_size, so giving it
 with `gradient_accumulation_steps` is contradictory. A `deepspeed:` JSON is merged.
 """
@@ -56,7 +57,7 @@ class AxolotlDialect(Dialect):
         self._optimizer(b, doc)
         self._batch(b, doc)
         self._length_and_schedule(b, doc)
-        self._precision(b, doc)
+        self._precision(b, doc, context)
         self._tokenizer(b, doc)
         self._data_and_eval(b, doc)
         self._parallel(b, doc)
@@ -169,7 +170,7 @@ class AxolotlDialect(Dialect):
         b.take("schedule.min_lr_ratio", doc, "cosine_min_lr_ratio", lenient_number)
 
     @staticmethod
-    def _precision(b: PlanBuilder, doc: Document) -> None:
+    def _precision(b: PlanBuilder, doc: Document, context: BuildContext) -> None:
         bf16_raw = doc.get("bf16")
         bf16 = lenient_bool(bf16_raw)
         fp16 = lenient_bool(doc.get("fp16"))
@@ -178,7 +179,10 @@ class AxolotlDialect(Dialect):
         b.take("precision.fp16_enabled", doc, "fp16", lenient_bool)
         b.take("precision.bf16_enabled", doc, "bf16", lenient_bool)
         note = None
-        if isinstance(bf16_raw, str) and bf16_raw.strip().lower() == "auto":
+        auto = isinstance(bf16_raw, str) and bf16_raw.strip().lower() == "auto"
+        if auto and fp16 is True:
+            compute, mixed, key, note = _auto_beside_fp16(b, doc, context)
+        elif auto:
             note = "bf16: auto (bf16 on GPUs that support it)"
             b.set("precision.bf16_enabled", True, b.source(doc, ("bf16",), note=note))
             compute, mixed, key = "bf16", True, "bf16"
@@ -305,6 +309,28 @@ def _all_datasets_of_type(doc: Document, kinds: tuple[str, ...]) -> bool:
     if not isinstance(entries, list) or not entries:
         return False
     return all(isinstance(e, dict) and str(e.get("type", "")).split(".")[0] in kinds for e in entries)
+
+
+# axolotl resolve_dtype (utils/config/__init__.py): `if cfg.fp16 and cfg.bf16 == "auto": cfg.bf16 = False`, from
+# 3dd9c3bf3 (May 2025, released in 0.9.1). Before it `bf16: auto` became True on GPUs with bf16 and the following
+# `if cfg.bf16: cfg.fp16 = False` turned fp16 off there (False and fp16 kept elsewhere): never both on.
+_AUTO_OFF_BESIDE_FP16 = (0, 9, 1)
+
+
+def _auto_beside_fp16(b: PlanBuilder, doc: Document, context: BuildContext) -> tuple[str, bool, str, str]:
+    """`bf16: auto` with `fp16: true`: fp16 in axolotl 0.9.1 and later (and on GPUs without bf16 in any
+    release); before 0.9.1, bf16 on GPUs that support it. Never both (the compute, mixed, key and note)."""
+    judged = context.trainer_versions.get("axolotl")
+    if judged is not None and not judged.at_least(_AUTO_OFF_BESIDE_FP16):
+        note = (f"bf16: auto with fp16: true: {judged.trainer} {judged.version} enables bf16 on GPUs that support it "
+                "and turns fp16 off there (fp16 on GPUs without bf16); 0.9.1 and later keep fp16")
+        b.set("precision.bf16_enabled", True, b.source(doc, ("bf16",), note=note))
+        b.set("precision.fp16_enabled", False, b.source(doc, ("fp16",), note=note))
+        return "bf16", True, "bf16", note
+    note = ("bf16: auto with fp16: true: axolotl 0.9.1 and later turn bf16 off" + (
+        "" if judged is not None else "; before 0.9.1 bf16 replaced fp16 on GPUs that support it"))
+    b.set("precision.bf16_enabled", False, b.source(doc, ("bf16",), note=note))
+    return "fp16", True, "fp16", note
 
 
 def _fraction(value: Any) -> Any:

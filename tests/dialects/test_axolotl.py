@@ -190,3 +190,23 @@ def test_a_forks_own_switch_naming_a_training_mode_makes_the_run_kind_an_assumpt
     assert plain.program.assumed == {} and [f.severity for f in reported(plain, "PD103")] == ["warning"]
     off = plan_of(write(tmp_path / "o", "off.yaml", base + "eagle_training: false\nlm_loss_coef: 1.0\n"), "axolotl")
     assert off.program.assumed == {}
+
+
+def test_bf16_auto_beside_fp16_is_never_both(tmp_path) -> None:
+    # Held-out review 14 (A 11, DataSet_PIPE's axolotl_config.yaml, axolotl from git main, T4): `bf16: auto` with
+    # `fp16: true` was read as both on (PD303 error). axolotl's resolve_dtype turns auto off beside fp16 from 0.9.1
+    # (3dd9c3bf3); before, auto became bf16 on GPUs with it and turned fp16 off there. Never both.
+    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
+
+    path = write(tmp_path, "a.yml", BASE + "fp16: true\nadapter: lora\nload_in_4bit: true\n")
+    for version in (None, "0.12.0", "0.9.1", "0.8.0"):
+        judged = TrainerVersions(parse_assignments([f"axolotl={version}"]) if version else {}, detect_installed=False)
+        plan = plan_of(path, trainer_versions=judged)
+        assert not (plan.precision.fp16_enabled and plan.precision.bf16_enabled), version
+        assert findings(plan, "PD303") == [], version
+        old = version == "0.8.0"
+        assert plan.precision.compute == ("bf16" if old else "fp16") and plan.precision.mixed, version
+        assert "0.9.1" in plan.sources["precision.compute"].note
+    # explicit `bf16: true` beside `fp16: true` is still the file contradicting itself
+    both = plan_of(write(tmp_path, "b.yml", BASE.replace("bf16: auto", "bf16: true") + "fp16: true\n"))
+    assert [f.code for f in findings(both, "PD303")] == ["PD303"]
