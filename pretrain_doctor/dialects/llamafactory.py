@@ -63,6 +63,12 @@ _V1_MARKERS = ("micro_batch_size", "train_dataset", "dist_config", "model_class"
                "kernel_config", "quant_config", "sample_backend", "global_batch_size")
 
 
+def _llamafactory_entry(program: Any) -> bool:
+    """LLaMA-Factory's own entry points: `src/train.py` (-> tuner.run_exp) and `-m llamafactory.launcher`."""
+    name = str(program or "").replace("\\", "/")
+    return name.endswith("src/train.py") or name.startswith("llamafactory.")
+
+
 def is_v1(data: dict) -> bool:
     return isinstance(data.get("model"), str) and "model_name_or_path" not in data and \
         sum(1 for k in _V1_MARKERS if k in data) >= 2
@@ -96,8 +102,13 @@ class LlamaFactoryDialect(Dialect):
 
     def _score_launched(self, data: dict) -> int:
         """A launch script is LLaMA-Factory's when its program takes `--stage` and `--finetuning_type`
-        (LLaMA-Factory's own arguments; `src/train.py` or `llamafactory-cli train`), never a guess from HF flags."""
-        if str(data.get("stage")) not in _STAGES or str(data.get("finetuning_type")) not in _FINETUNING_TYPES:
+        (LLaMA-Factory's own arguments; `src/train.py` or `llamafactory-cli train`), never a guess from HF flags.
+        A stage upstream lacks is a fork's own (AMoPO's `src/train.py --stage amopo`, held-out review 13 A 02):
+        its `--template` (LLaMA-Factory's chat-template argument) or LLaMA-Factory's entry point says whose it is."""
+        stage = data.get("stage")
+        if str(data.get("finetuning_type")) not in _FINETUNING_TYPES or not isinstance(stage, str) or not stage:
+            return 0
+        if stage not in _STAGES and "template" not in data and not _llamafactory_entry(data.get("program")):
             return 0
         return 80 + sum(1 for k in _OWN_MARKERS if k in data)
 
@@ -234,6 +245,13 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, stage: str) -> None:
         if adapter:  # the rules judge adapter preference tuning by the adapter's lr range
             b.set("mode.lora_rank", lenient_int(doc.get("lora_rank", 8)),
                   b.source(doc, ("lora_rank",)) if doc.has("lora_rank") else b.source(doc, (), note=DEFAULT))
+    elif stage not in _STAGES:
+        # Upstream's FinetuningArguments.stage is Literal["pt", "sft", "rm", "ppo", "dpo", "kto"] and run_exp raises
+        # "Unknown task" on any other (train/tuner.py): another is a fork's own trainer, whose loss its code decides
+        # (held-out review 13, A 02/03: Javkonline/AMoPO's amopo/rmopo, preference losses of its own).
+        b.not_known("objective.kind", f"`stage: {stage}` is no LLaMA-Factory stage (pt, sft, rm, ppo, dpo, kto): "
+                                      "a fork's own trainer, whose loss its code decides")
+        b.set("mode.kind", kind, quantized or method_source)
     else:
         b.set("objective.kind", "causal_lm", source)
         b.set("mode.kind", kind, quantized or method_source)

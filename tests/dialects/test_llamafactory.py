@@ -472,3 +472,56 @@ def test_llamafactory_cli_train_file_with_dotlist_overrides(tmp_path) -> None:
     assert plan.mode.kind == "full_finetune" and plan.optimizer.lr == pytest.approx(1e-5)
     assert plan.model.name == "google/gemma-3-4b-it" and plan.schedule.warmup_ratio == pytest.approx(0.1)
     assert plan.sources["schedule.warmup_ratio"].file.endswith("gemma3_full_sft.yaml")
+
+
+def test_a_fork_stage_in_a_src_train_py_script_is_llamafactory_with_unknown_objective(tmp_path) -> None:
+    # Reduced from held-out review 13, A 02 (Javkonline/AMoPO@d8caba0 run_amopo/run_bash_accelerate.sh):
+    # `accelerate launch src/train.py --stage amopo --template qwen --finetuning_type full ...` was read as generic
+    # HF (causal LM). src/train.py is LLaMA-Factory's run_exp; `amopo` is no upstream stage (FinetuningArguments.stage
+    # is Literal["pt", "sft", "rm", "ppo", "dpo", "kto"], tuner.py raises "Unknown task"): the fork's own loss.
+    script = write(tmp_path, "run_bash_accelerate.sh", """\
+        accelerate launch --num_machines 1 --num_processes 2 \\
+        src/train.py \\
+        --stage amopo \\
+        --model_name_or_path Qwen/Qwen2.5-0.5B-Instruct \\
+        --do_train \\
+        --dataset help_steer2 \\
+        --template qwen \\
+        --finetuning_type full \\
+        --pref_beta 0.8 \\
+        --pref_loss simpo \\
+        --per_device_train_batch_size 1 \\
+        --learning_rate 3e-7 \\
+        --num_train_epochs 3.0
+        """)
+    assert detected(script) == "llamafactory"
+    plan = plan_of(script)
+    assert plan.objective.kind is None and "amopo" in plan.unknown["objective.kind"]
+    assert plan.mode.kind == "full_finetune" and plan.optimizer.lr == 3e-7
+    # Neither the stage nor the template: generic HF flags stay HF.
+    plain = write(tmp_path, "plain.sh", "accelerate launch train.py --stage amopo --finetuning_type full "
+                                        "--model_name_or_path m --learning_rate 1e-5\n")
+    assert detected(plain) != "llamafactory"
+
+
+def test_a_fork_stage_in_a_yaml_leaves_the_objective_unknown(tmp_path) -> None:
+    # Reduced from held-out review 13, A 03 (Javkonline/AMoPO@d8caba0 examples/train_lora/llama3_lora_rmopo.yaml):
+    # `stage: rmopo` (the fork's preference stage) was reported as causal-LM SFT.
+    path = write(tmp_path, "llama3_lora_rmopo.yaml", """
+        model_name_or_path: meta-llama/Llama-3.2-1B-Instruct
+        stage: rmopo
+        do_train: true
+        finetuning_type: full
+        lora_target: all
+        pref_beta: 0.1
+        pref_loss: simpo
+        dataset: help_steer2
+        template: llama3
+        cutoff_len: 1024
+        learning_rate: 5.0e-6
+    """)
+    assert detected(path) == "llamafactory"
+    plan = plan_of(path)
+    assert plan.objective.kind is None and "rmopo" in plan.unknown["objective.kind"]
+    assert plan.objective.completion_only is None and plan.mode.kind == "full_finetune"
+
