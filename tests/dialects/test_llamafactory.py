@@ -525,3 +525,21 @@ def test_a_fork_stage_in_a_yaml_leaves_the_objective_unknown(tmp_path) -> None:
     assert plan.objective.kind is None and "rmopo" in plan.unknown["objective.kind"]
     assert plan.objective.completion_only is None and plan.mode.kind == "full_finetune"
 
+
+def test_stage_pt_from_weights_is_labelled_continued_pretraining(tmp_path) -> None:
+    # Reduced from held-out review 13, A 26 (EricZhang1412/loopllama-cpt@21df274 deepspeed_cpt.sh): `--stage pt
+    # --model_name_or_path models/Llama-3.2-1B` is continued pretraining: the plan's `pretrain` from init_from,
+    # the source naming it (as litgpt's `pretrain --initial_checkpoint_dir`), not the finetuning_type.
+    script = write(tmp_path, "deepspeed_cpt.sh", """\
+        deepspeed --num_gpus=8 --module llamafactory.launcher \\
+          --stage pt \\
+          --model_name_or_path models/Llama-3.2-1B \\
+          --dataset slimpajama_train_6B \\
+          --finetuning_type full \\
+          --do_train \\
+          --max_steps 30720 \\
+          --learning_rate 1.0e-5
+        """)
+    plan = plan_of(script)
+    assert plan.mode.kind == "pretrain" and plan.mode.init_from == "models/Llama-3.2-1B" and not plan.mode.from_scratch
+    assert plan.sources["mode.kind"].key == "stage" and "continued pretraining" in plan.sources["mode.kind"].note
