@@ -16,7 +16,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
-from .versions import TrainerVersions
+from .versions import TrainerVersions, parse_version
 from .program import (Evidence, LaunchBuilder, ProgramConfig, ProgramFacts, find_program_source, mentions, own_arguments,
                       program_config,
                       program_facts)
@@ -114,6 +114,8 @@ class HfDialect(Dialect):
         self._precision(b, doc)
         if launched is not None:
             _program_precision(b, doc, facts)
+        else:
+            _trl_bf16_default(b, doc, context.trainer_versions)
         self._data(b, doc, context.trainer_versions)
         self._eval_and_checkpoints(b, doc, facts)
         if launched is not None:
@@ -384,6 +386,52 @@ def _fsdp(b: PlanBuilder, doc: Document) -> None:
 # TRL 0.19 made packing padding-free with per-document position ids (`ffd`, renamed `bfd` in
 # 0.20) the default; before, packing concatenated examples into plain causal rows.
 TRL_POSITION_ID_PACKING = (0, 19)
+
+
+# From TRL 0.19 every trainer config (SFTConfig, DPOConfig, GRPOConfig, RewardConfig, KTO/ORPO/CPO/BCO/PRM/
+# OnlineDPO/RLOO..., since 1.x their shared _BaseConfig) declares `bf16: Optional[bool] = None` and its
+# __post_init__ sets `self.bf16 = not (self.fp16) if self.bf16 is None else self.bf16` (trl@v0.19.0
+# trl/trainer/sft_config.py:252, dpo_config.py:441; trl@v1.9.0 trl/trainer/base_config.py:105); v0.18 and
+# earlier keep TrainingArguments' False.
+TRL_BF16_DEFAULT = (0, 19)
+
+
+def _trl_bf16_default(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
+    """A TRL config that sets neither `bf16` nor `fp16` trains in bf16 from TRL 0.19 on. Which TRL reads the file
+    is what its keys pin (HF_KEY_CHANGES: `packing_strategy`/`assistant_only_loss` are read from 0.19,
+    `max_seq_length` until 0.20), over the judged version: bf16 when all of them say >= 0.19, unknown when they
+    disagree (a key only older TRL reads, or a judged TRL older than a key the file has), transformers' fp32 when
+    nothing pins a TRL (a plain TrainingArguments file reads the same). Held-out review 13, A 22
+    (falcon-h1-0.5b-sft-ptbr configs/sft_full.yaml: packing_strategy bfd, assistant_only_loss) read as fp32."""
+    if doc.has("bf16") or doc.has("fp16"):
+        return
+    newest, oldest = None, None  # the key needing the newest TRL; the key gone earliest
+    for key in doc.data:
+        change = HF_KEY_CHANGES.get(key)
+        if change is None or change.trainer != "trl":
+            continue
+        if change.since is not None and (newest is None or parse_version(change.since) > parse_version(newest.since)):
+            newest = change
+        if change.until is not None and (oldest is None or parse_version(change.until) < parse_version(oldest.until)):
+            oldest = change
+    if newest is None or parse_version(newest.since) < TRL_BF16_DEFAULT:
+        return
+    judged = versions.get("trl")
+    source = b.source(doc, (newest.key,), note=f"TRL >= 0.19 default (bf16 = not fp16 when unset): `{newest.key}` "
+                                               f"is read from TRL {newest.since}")
+    if oldest is not None and parse_version(oldest.until) <= TRL_BF16_DEFAULT or \
+            judged is not None and not judged.at_least(TRL_BF16_DEFAULT):
+        b.discard("precision.mixed")
+    if oldest is not None and parse_version(oldest.until) <= TRL_BF16_DEFAULT:
+        b.not_known("precision.compute", f"the keys pin no one TRL: `{newest.key}` is read from {newest.since}, "
+                                          f"`{oldest.key}` only before {oldest.until} (bf16 is on by default from 0.19)")
+    elif judged is not None and not judged.at_least(TRL_BF16_DEFAULT):
+        b.not_known("precision.compute", f"{judged.describe()} lacks `{newest.key}` (read from {newest.since}); "
+                                          "TRL from 0.19 trains in bf16 when neither bf16 nor fp16 is set")
+    else:
+        b.set("precision.compute", "bf16", source)
+        b.set("precision.mixed", True, source)
+        b.set("precision.bf16_enabled", True, source)
 
 
 def _document_mask(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:

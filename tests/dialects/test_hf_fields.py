@@ -122,3 +122,42 @@ def test_a_scripts_own_model_key_and_an_arguments_file_named_for_lora(tmp_path):
     # a teacher's path names no starting weights; with no model at all the run stays pretraining
     teacher = plan_of(write(tmp_path, "t.json", text.replace("llm_model", "teacher_model")), "hf")
     assert teacher.mode.kind == "pretrain" and teacher.mode.init_from is None
+
+
+# Reduced from held-out review 13, A 22 (Gustavoaluiz/falcon-h1-0.5b-sft-ptbr@2585251 configs/sft_full.yaml):
+# `packing_strategy`/`assistant_only_loss` are TRL >= 0.19 keys, and from 0.19 every TRL config's __post_init__
+# sets `bf16 = not fp16` when bf16 is unset (trl@v0.19.0 trl/trainer/sft_config.py:252): bf16, not fp32.
+_TRL_SFT = BASE + """
+packing: true
+packing_strategy: bfd
+assistant_only_loss: false
+"""
+_NO_DETECT = TrainerVersions(detect_installed=False)
+
+
+def test_trl_019_keys_without_bf16_or_fp16_train_in_bf16(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "sft_full.yaml", _TRL_SFT), trainer_versions=_NO_DETECT)
+    assert plan.precision.compute == "bf16" and plan.precision.mixed is True
+    assert "0.19" in plan.sources["precision.compute"].note
+    new = TrainerVersions(parse_assignments(["trl=0.21"]), detect_installed=False)
+    assert plan_of(write(tmp_path, "b.yaml", _TRL_SFT), trainer_versions=new).precision.compute == "bf16"
+    # fp16 or bf16 written: the file's choice.
+    assert plan_of(write(tmp_path, "fp16.yaml", _TRL_SFT + "fp16: true\n"),
+                   trainer_versions=_NO_DETECT).precision.compute == "fp16"
+    assert plan_of(write(tmp_path, "fp32.yaml", _TRL_SFT + "bf16: false\n"),
+                   trainer_versions=_NO_DETECT).precision.compute == "fp32"
+
+
+def test_trl_versions_that_disagree_leave_the_precision_unknown(tmp_path: Path) -> None:
+    old = TrainerVersions(parse_assignments(["trl=0.18"]), detect_installed=False)
+    plan = plan_of(write(tmp_path, "a.yaml", _TRL_SFT), trainer_versions=old)
+    assert plan.precision.compute is None and "trl 0.18" in plan.unknown["precision.compute"]
+    # `dataset_batch_size` is read until TRL 0.18 only, `packing_strategy` from 0.19.
+    mixed = plan_of(write(tmp_path, "m.yaml", _TRL_SFT + "dataset_batch_size: 1000\n"), trainer_versions=_NO_DETECT)
+    assert mixed.precision.compute is None and "dataset_batch_size" in mixed.unknown["precision.compute"]
+
+
+def test_no_trl_019_key_stays_transformers_fp32(tmp_path: Path) -> None:
+    # A plain TrainingArguments file, or TRL keys every release reads: transformers' bf16 False.
+    plan = plan_of(write(tmp_path, "p.yaml", BASE + "packing: true\n"), trainer_versions=_NO_DETECT)
+    assert plan.precision.compute == "fp32"
