@@ -19,6 +19,10 @@ LONG_WARMUP_SHARE = 0.03
 # GPT-3's warmup (375M tokens, every model size): a warmup no longer than that in tokens is a published one, however
 # many steps a small batch needs for it (Megatron's GPT-2 345M recipe: 32,000 steps of 8 × 1,024 tokens = 262M).
 PUBLISHED_WARMUP_TOKENS = 375e6
+# ... and one at least that long is not short, whatever share of the run it is: GPT-3 warms up 375M tokens of 300B
+# (0.125%), BLOOM the same 375M written in samples (`--lr-warmup-samples 183_105` × 2,048 = 374,999,040 tokens,
+# 0.083% of its 450B: held-out review 14, B 03), hence the 0.1% tolerance.
+PUBLISHED_WARMUP_TOKENS_FLOOR = 0.999 * PUBLISHED_WARMUP_TOKENS
 FINETUNE_MAX_FRACTION = 0.20
 
 
@@ -47,7 +51,12 @@ def pretraining_problems(steps: Optional[float], fraction: Optional[float], tota
     `tokens_per_step` tokens each (None: unknown)."""
     problems = []
     low_fraction, high_fraction = PRETRAIN_FRACTION
-    if fraction is not None and fraction < low_fraction and (steps is None or steps < ABSOLUTE_WARMUP_ENOUGH):
+    floor = adam_warmup_floor(beta2) if adam and beta2 is not None else None
+    # Long in absolute terms: GPT-3's token warmup or more, and no shorter than the 2/(1−β2) bound.
+    long_in_tokens = (steps is not None and tokens_per_step is not None and (floor is None or steps >= floor)
+                      and steps * tokens_per_step >= PUBLISHED_WARMUP_TOKENS_FLOOR)
+    if fraction is not None and fraction < low_fraction and (steps is None or steps < ABSOLUTE_WARMUP_ENOUGH) \
+            and not long_in_tokens:
         # two significant digits: 300 of 305,176 steps is 0.098%, never "0.10% ... below 0.1%"
         problems.append(f"{fraction * 100:.2g}% of the run is below {low_fraction:.1%}")
     if fraction is not None and fraction > high_fraction:
@@ -60,7 +69,6 @@ def pretraining_problems(steps: Optional[float], fraction: Optional[float], tota
         if steps > high_steps and (fraction is None or fraction > LONG_WARMUP_SHARE) and not published:
             tokens = f" ({steps * tokens_per_step / 1e9:.2g}B tokens)" if tokens_per_step else ""
             problems.append(f"{steps:,.0f} steps{tokens} is above {high_steps:,}")
-        floor = adam_warmup_floor(beta2) if adam and beta2 is not None else None
         if floor is not None and steps < floor:
             problems.append(f"{steps:,.0f} steps is shorter than 2/(1−β2) = {floor:,.0f} for β2 = {short_float(beta2)}")
     return problems
@@ -71,7 +79,8 @@ class WarmupLength(Rule):
 
     ## What it does
     For pretraining (not resumed): fires when the warmup is below 0.1% (unless it is
-    already 2,000 steps or more, LLaMA's fixed warmup) or above 10% of the run, longer
+    already 2,000 steps or more, LLaMA's fixed warmup, or at least GPT-3's 375M tokens and
+    2/(1−β2) steps) or above 10% of the run, longer
     than 10,000 optimizer steps (only where the warmup is also over 3% of the run and, when the
     tokens per step are known, more than GPT-3's 375M tokens), or —
     from scratch with Adam — shorter than 2/(1−β2) steps, the untuned warmup of Ma & Yarats (2000 steps for β2 = 0.999, 40 for

@@ -631,3 +631,23 @@ def test_per_split_data_paths_are_eval_data(tmp_path) -> None:
     assert [f.line for f in findings(plan, "PD701")] == [plan.data.eval[0].line]
     own = same.replace("--valid-data-path /data/code_text_document", "--valid-data-path /data/valid_text_document")
     assert not findings(plan_of(write(tmp_path, "train.sh", own)), "PD701")
+
+
+def test_gpt3_warmup_in_samples_is_not_short(tmp_path) -> None:
+    # genggui001/Megatron-DeepSpeed-Llama pretrain_gpt.sh (held-out review 14, B 03, reduced): BLOOM's warmup of
+    # 183,105 samples × 2,048 = 375M tokens, GPT-3's, is 0.083% of 220M samples. PD106 called it "below 0.1%".
+    path = write(tmp_path, "pretrain_gpt.sh", """
+LR_WARMUP_SAMPLES=183_105  # 375M tokens
+ARGS="--num-layers 32 --hidden-size 4096 --num-attention-heads 32 --seq-length 2048 --max-position-embeddings 2048
+    --micro-batch-size 1 --global-batch-size 256 --train-samples 220_000_000 --adam-beta2 0.95 --lr 6e-5
+    --min-lr 6e-6 --lr-decay-style cosine --lr-decay-samples 200_000_000 --lr-warmup-samples $LR_WARMUP_SAMPLES
+    --save ckpt --save-interval 8 --fp16"
+deepspeed pretrain_gpt.py $ARGS
+""")
+    plan = plan_of(path)
+    assert plan.derived.warmup_steps.value == pytest.approx(183_105 / 256, rel=0.01)
+    assert findings(plan, "PD106") == []
+    # A quarter of it (94M tokens) at the same share of a shorter run is short.
+    short = plan_of(write(tmp_path, "short.sh", path.read_text().replace("183_105", "45_776").replace(
+        "220_000_000", "55_000_000").replace("200_000_000", "50_000_000")))
+    assert [f.severity for f in findings(short, "PD106")] == ["warning"]

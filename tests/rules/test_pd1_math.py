@@ -253,6 +253,14 @@ def test_pretraining_warmup_problems() -> None:
     # A fixed 2,000-step warmup (LLaMA, TinyLlama) is not short, however long the run.
     assert pretraining_problems(2000, 2000 / 2_861_023, 2_861_023, 0.95, adam=True) == []
     assert pretraining_problems(500, 500 / 2_861_023, 2_861_023, 0.95, adam=True) != []
+    # BLOOM's / GPT-3's 375M-token warmup written in samples (genggui001/Megatron-DeepSpeed-Llama pretrain_gpt.sh,
+    # held-out review 14, B 03): 715 steps of 256 × 2,048 tokens, 0.083% of 859,375 steps, is not short.
+    assert pretraining_problems(183_105 / 256, 715 / 859_375, 859_375, 0.95, adam=True,
+                                tokens_per_step=256 * 2048) == []
+    # The same share at a smaller batch (131M tokens) is; so are 2 steps of many tokens (held-out 14, B 13: 2 steps).
+    assert pretraining_problems(715, 715 / 859_375, 859_375, 0.95, adam=True, tokens_per_step=64 * 2048) != []
+    assert pretraining_problems(2, 2 / 32_000, 32_000, 0.95, adam=True, tokens_per_step=1e9) == [
+        "0.0063% of the run is below 0.1%", "2 steps is shorter than 2/(1−β2) = 40 for β2 = 0.95"]
     # Zyphra's Megatron-LM MoE recipe (examples/moe_125M_32E_lr_4e_4_bf16.sh, held-out review 5): 2% of 570,000
     # steps is 11,400 steps, past the 10,000-step ceiling but a few percent of a long run: no warning.
     assert pretraining_problems(11_400, 0.02, 570_000, 0.95, adam=True) == []
