@@ -677,3 +677,38 @@ def test_a_script_taking_a_mode_argument_is_read_as_launched_with_none() -> None
     # a script whose training command is found as launched with arguments keeps reading `$1` as unknown
     data, _, unevaluated = _read('python train.py --save $1 --lr 1\nif [ "$1" = x ]; then echo; fi\n')
     assert data["--save"] is None and data["--lr"] == "1" and unevaluated["--save"] == "$1"
+
+
+def test_a_program_the_command_line_chooses_is_the_word_after_the_launchers_options(tmp_path) -> None:
+    # shifang99/Megatron-LM_core_v0.7.0_trace my_test/.../train_gpt.sh (held-out review 14, B 32, reduced): the
+    # script started is `$2`; "not a training config of a supported trainer" was false.
+    script = (
+        'PRETRAIN_PY_FILE=$2\n'
+        'DISTRIBUTED_ARGS=(\n    --nproc_per_node 8\n    --nnodes 1\n    --master_addr localhost\n)\n'
+        'GPT_MODEL_ARGS=(\n    --num-layers 2\n    --hidden-size 2048\n    --num-attention-heads 16\n'
+        '    --seq-length 1024\n)\n'
+        'TRAINING_ARGS=(\n    --global-batch-size 4\n    --train-iters 300\n    --lr 6.0e-5\n    --save-interval 100\n)\n'
+        'torchrun ${DISTRIBUTED_ARGS[@]} ${PRETRAIN_PY_FILE} \\\n'
+        '    ${GPT_MODEL_ARGS[@]} \\\n    ${TRAINING_ARGS[@]} > ${LOG_NAME} 2>&1\n')
+    data, lines, _ = _read(script)
+    assert data["program"] == "$2" and data["launcher"]["nproc_per_node"] == "8"
+    assert data["--num-layers"] == "2" and lines["--lr"] == 16
+    path = write(tmp_path, "train_gpt.sh", script)
+    assert plan_of(path).optimizer.lr == pytest.approx(6e-5)
+    # An unknown array after the launcher may be its options: no program is guessed from it.
+    data, _, _ = _read('torchrun ${LAUNCH_ARGS[@]} --num-layers 2 --lr 1e-4\n')
+    assert "program" not in data
+    # Nor from a known word that is not a script (`python -c ...`, a subcommand).
+    data, _, _ = _read('python -c "$CODE" --num-layers 2\n')
+    assert "program" not in data
+
+
+def test_an_undecided_command_is_no_program_the_command_line_chooses() -> None:
+    # idriscnrs/JZ-Megatron-DeepSpeed finetune_llama.sh (held-out review 13, B 22, reduced): `$task_args` is either
+    # command; the bare launch (`$1` empty) reads the fine-tune, not `deepspeed ${task_args}` with an unknown program.
+    data, _, _ = _read(
+        'finetune_args="deepspeed finetune_llama.py --load ckpt"\n'
+        'if [ "$1" = "convert" ]; then\n    task_args="deepspeed tools/convert.py --save out"\nelse\n'
+        '    task_args="$finetune_args"\nfi\n'
+        'full_cmd="$task_args --num-layers 2 --lr 2e-5"\neval "$full_cmd"\n')
+    assert data["program"] == "finetune_llama.py" and data["--load"] == "ckpt"

