@@ -13,7 +13,10 @@ A launch script names the command, which decides the run kind (litgpt/__main__.p
 (continued pretraining), `finetune_*` (`finetune` is `finetune_lora`) loads `checkpoint_dir`, the first positional
 argument. jsonargparse reads the flags as setup()'s keys (`--train.lr_warmup_steps 100`, `--data LitData
 --data.data_path x`: class and init_args) and `--config FILE` where it stands: the flags after it override the
-file, the file overrides those before it.
+file, the file overrides those before it. A file alone says `pretrain` by `model_name` and a fine-tune by
+`checkpoint_dir` (each setup()'s own argument); in another program's layout (a top-level key no release reads: a
+`peft:` block, a Lightning `trainer:`) `model_name` says nothing sure, so the run kind is only assumed, and a LoRA
+block of the file's own names a LoRA fine-tune.
 """
 
 from __future__ import annotations
@@ -107,7 +110,7 @@ class LitgptDialect(Dialect):
             b: PlanBuilder = LaunchBuilder(self.name, docs, doc.unevaluated, config)
         else:
             b = self.builder(docs)
-        pretrain = self._mode(b, doc)
+        pretrain = self._mode(b, doc, launched=command is not None)
         if command is not None:
             pretrain = _command_mode(b, doc, command)
         script = "litgpt pretrain default" if pretrain else "litgpt finetune default"
@@ -132,13 +135,21 @@ class LitgptDialect(Dialect):
         return b.build()
 
     @staticmethod
-    def _mode(b: PlanBuilder, doc: Document) -> bool:
-        """Set the mode; returns whether this is a `litgpt pretrain` config."""
+    def _mode(b: PlanBuilder, doc: Document, launched: bool = False) -> bool:
+        """Set the mode; returns whether this is a `litgpt pretrain` config. (`launched`: a launch script's command
+        line, whose command decides the run kind afterwards, `_command_mode`.)"""
         data = doc.data
         pretrain = "model_name" in data or "/pretrain/" in doc.path.replace("\\", "/") or (
             "checkpoint_dir" not in data and "initial_checkpoint_dir" in data)
         quantize = data.get("quantize")
-        if pretrain:
+        # A top-level key no litgpt release reads is another program's layout (a Lightning `trainer:`, a `peft:`
+        # block): `model_name` then no longer says `litgpt pretrain` (held-out review 14, A 12 and A 14).
+        own = [] if launched or "checkpoint_dir" in data or "initial_checkpoint_dir" in data \
+            or "/pretrain/" in doc.path.replace("\\", "/") else _own_top_keys(doc)
+        adapter = _own_adapter(doc, own)
+        if adapter is not None:
+            pretrain, kind = False, adapter[1]
+        elif pretrain:
             kind = "pretrain"
         elif "lora_r" in data or "lora_alpha" in data:
             kind = "qlora" if isinstance(quantize, str) and quantize.startswith("bnb.") and "int8" not in quantize else "lora"
@@ -146,6 +157,19 @@ class LitgptDialect(Dialect):
             kind = "full_finetune"
         anchor = next((k for k in ("model_name", "checkpoint_dir", "lora_r") if k in data), None)
         b.set("mode.kind", kind, b.source(doc, (anchor,)) if anchor else None)
+        if adapter is not None:
+            key, method = adapter[0], {"lora": "LoRA", "qlora": "QLoRA"}[kind]
+            note = (f"the file's own `{key}`, which no litgpt release reads, names {method}: a fine-tune of pretrained "
+                    "weights (`litgpt finetune_lora` reads `lora_r`, `lora_alpha`, ... at the top level)")
+            b.set("mode.kind", kind, b.source(doc, (key,), note=note))
+            b.assume("mode.kind", f"a {method} fine-tune, as the file's own `{key}` says", b.source(doc, (key,)))
+        elif kind == "pretrain" and own and "model_name" in data:
+            keys = ", ".join(f"`{k}`" for k in own[:3])
+            note = (f"assumed: `model_name` is `litgpt pretrain`'s key, but no litgpt release reads {keys}: another "
+                    "program's layout, which may fine-tune the named model")
+            b.set("mode.kind", kind, b.source(doc, ("model_name",), note=note))
+            b.assume("mode.kind", "pretraining from scratch (`model_name` is `litgpt pretrain`'s key)",
+                     b.source(doc, ("model_name",)))
         b.take("mode.lora_rank", doc, "lora_r", lenient_int)
         b.take("mode.lora_alpha", doc, "lora_alpha", lenient_number)
         b.take_first("mode.init_from", doc, "checkpoint_dir", "initial_checkpoint_dir", convert=_path_or_none)
@@ -166,16 +190,24 @@ class LitgptDialect(Dialect):
     @staticmethod
     def _optimizer(b: PlanBuilder, doc: Document) -> None:
         optimizer = doc.get("optimizer", "AdamW")
+        key: KeyPath = ("optimizer",)
+        note = None
         if isinstance(optimizer, dict):
             name = optimizer.get("class_path")
+            if name is not None:
+                key = ("optimizer", "class_path")
+            elif isinstance(optimizer.get("name"), str):
+                # `optimizer: {name: sgd, lr: ...}` (held-out review 14, A 14): no release reads `name` (their
+                # instantiate_torch_optimizer takes `optimizer["class_path"]`); the optimizer the file means
+                name, key = optimizer["name"], ("optimizer", "name")
+                note = "the optimizer the file names; litgpt itself reads a mapping's `class_path`, which it lacks"
             args_path: tuple = ("optimizer", "init_args")
             if not isinstance(optimizer.get("init_args"), dict):
                 args_path = ("optimizer",)
         else:
             name, args_path = optimizer, ()
         family = optimizer_family(name) or "adamw"
-        source = b.source(doc, ("optimizer", "class_path") if isinstance(optimizer, dict) else ("optimizer",)) \
-            if doc.has("optimizer") else None
+        source = b.source(doc, key, note=note) if doc.has("optimizer") else None
         b.set("optimizer.name", str(name), source)
         b.set("optimizer.family", family, source)
         if args_path:
@@ -532,6 +564,36 @@ def _known_dataset_rows(b: PlanBuilder, doc: Document, name: Any) -> None:
     train_rows = rows - math.ceil(fraction * rows)
     b.set("run.dataset_rows", train_rows, b.source(
         doc, ("data",), note=f"{short}: {rows:,} rows ({origin}) minus ceil({fraction:g} × {rows:,}) for validation"))
+
+
+# Words of a key that switches adapters on (`peft: {method: lora}`), and those of them that name the method.
+_ADAPTER_WORDS = frozenset({"peft", "lora", "qlora", "adapter", "adapters"})
+
+
+def _own_top_keys(doc: Document) -> list:
+    """The file's top-level keys that no litgpt release reads (litgpt_keys.py, `_EXTRA_KEYS`)."""
+    known = DIALECT.table().KEYS.get("", frozenset()) | _EXTRA_KEYS
+    return [key for key in doc.data if isinstance(key, str) and key not in known]
+
+
+def _own_adapter(doc: Document, own: list) -> Optional[tuple[str, str]]:
+    """A key of the file's own (`own`) that sets up LoRA (`peft: {method: lora, r: 8}`, `lora: {r: 8}`,
+    `use_lora: true`): the key and the run kind it names (lora or qlora). None where no such key names LoRA."""
+    from ..plan.reading import key_words
+
+    for key in own:
+        value = doc.data.get(key)
+        if not (_ADAPTER_WORDS & set(key_words(key))) or value in (None, False, {}, []) or (
+                isinstance(value, str) and value.strip().lower() in ("", "false", "no", "off", "none", "null")):
+            continue
+        words = set(key_words(key, value))
+        if isinstance(value, dict):  # `method: lora`: the method is a value
+            words |= {str(v).strip().lower() for v in value.values() if isinstance(v, str)}
+        if "qlora" in words:
+            return key, "qlora"
+        if "lora" in words:
+            return key, "lora"
+    return None
 
 
 def _path_or_none(value: Any) -> Any:

@@ -380,3 +380,73 @@ def test_lit_gpt_era_finetune_scripts_are_read_with_their_setup_defaults(tmp_pat
     assert (lora.batch.global_batch_size, lora.batch.micro_batch_size, lora.eval.interval_steps) == (128, 4, 100)
     # the lit-gpt of before "Arguments everywhere" (flat `--data_dir`, hyperparameters as module constants): unread
     assert detected(write(tmp_path, "old.sh", "python finetune/lora.py --data_dir data/x --checkpoint_dir c\n")) is None
+
+
+# Held-out review 14, A 12 and A 14 (rushxbh910/Scalable_LLM_Fine-Tuning_with_MLOps_Strategies, reduced): files
+# the repo runs with `litgpt finetune` / `finetune_full`, in a layout no litgpt release reads (`peft:`,
+# `trainer:`, `optimizer.name`), were read as `litgpt pretrain` because of `model_name` (PD201 warnings).
+_OWN_LORA = """
+model_name: TinyLlama/TinyLlama-1.1B-intermediate-step-1431k-3T
+peft:
+  method: lora
+  r: 8
+  lora_alpha: 16
+trainer:
+  max_epochs: 1
+train:
+  global_batch_size: 16
+  micro_batch_size: 16
+optimizer:
+  name: adamw
+  lr: 2e-4
+precision: bf16-mixed
+"""
+_OWN_FULL = """
+model_name: openlm-research/open_llama_13b
+trainer:
+  max_epochs: 1
+train:
+  global_batch_size: 8
+  micro_batch_size: 2
+optimizer:
+  name: adamw
+  lr: 5e-4
+precision: bf16-mixed
+"""
+
+
+def test_an_own_peft_block_names_a_lora_fine_tune(tmp_path) -> None:
+    from .helpers import reported
+
+    plan = plan_of(write(tmp_path, "tiny-llama-lora.yaml", _OWN_LORA))
+    assert plan.mode.kind == "lora" and not plan.mode.from_scratch and "peft" in plan.sources["mode.kind"].note
+    assert "mode.kind" in plan.program.assumed and plan.schedule.warmup_steps == 100  # finetune default
+    assert reported(plan, "PD201") == []
+    assert plan.optimizer.name == "adamw" and plan.sources["optimizer.name"].key == "optimizer.name"
+    # `method: qlora` names QLoRA; an own block naming no LoRA method decides nothing
+    assert plan_of(write(tmp_path, "q.yaml", _OWN_LORA.replace("method: lora", "method: qlora"))).mode.kind == "qlora"
+    prefix = plan_of(write(tmp_path, "p.yaml", _OWN_LORA.replace("method: lora", "method: prefix")
+                           .replace("lora_alpha: 16", "tokens: 16")))
+    assert prefix.mode.kind == "pretrain" and "mode.kind" in prefix.program.assumed
+
+
+def test_model_name_in_another_programs_layout_is_only_an_assumed_pretraining(tmp_path) -> None:
+    from .helpers import reported
+
+    plan = plan_of(write(tmp_path, "open-llama-13b-full.yaml", _OWN_FULL))
+    assert plan.mode.kind == "pretrain" and "mode.kind" in plan.program.assumed
+    assert [f.severity for f in reported(plan, "PD201")] == ["info"]  # β2 0.999 of a 13B run: not a warning
+    # upstream's own pretrain layout still says `litgpt pretrain` outright
+    upstream = plan_of(write(tmp_path, "pre.yaml", PRETRAIN.replace("pythia-14m", "pythia-1b")))
+    assert upstream.mode.kind == "pretrain" and "mode.kind" not in upstream.program.assumed
+    assert [f.severity for f in reported(upstream, "PD201")] == ["warning"]
+
+
+def test_sgd_has_no_beta2(tmp_path) -> None:
+    sgd = plan_of(write(tmp_path, "s.yaml", _OWN_FULL.replace("name: adamw", "name: sgd")))
+    assert sgd.optimizer.family == "sgd" and sgd.optimizer.betas is None and findings(sgd, "PD201") == []
+    assert sgd.sources["optimizer.family"].key == "optimizer.name"
+    path = PRETRAIN.replace("pythia-14m", "pythia-1b").replace("optimizer: AdamW", "optimizer:\n  class_path: "
+                                                              "torch.optim.SGD\n  init_args:\n    lr: 0.1")
+    upstream = plan_of(write(tmp_path, "u.yaml", path))
+    assert upstream.optimizer.family == "sgd" and findings(upstream, "PD201") == []
