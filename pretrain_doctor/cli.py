@@ -3,7 +3,9 @@
 Errors in the user's input exit 2 with one line; tracebacks only with `--debug`.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads every command's annotations at each start
+# (inspect.signature(eval_str=True), then get_type_hints) and would evaluate ~200 strings twice, compiling
+# each one (~24 M instructions, 2% of a `check`; benchmarks/RESULTS.md 2026-12-04).
 
 import json
 import os
