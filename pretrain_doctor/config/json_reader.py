@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from ..errors import ConfigError
+from ..lazyre import lazy_compile
 from .document import KeyPath, LazyPositions, Position
 
 
@@ -22,7 +23,7 @@ def read_json(text: str, path: str) -> tuple[Any, LazyPositions]:
 
 
 # Tokens of valid JSON: a whole string, one punctuation mark, or a bare scalar (number, true...).
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
+_TOKEN = lazy_compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
 
 
 def _key_positions(text: str) -> dict[KeyPath, Position]:

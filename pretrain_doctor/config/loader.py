@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import ConfigError
+from ..lazyre import lazy_compile
 from .document import Document, scan_suppressions
 from .json_reader import read_json
 from .python_reader import read_python
@@ -17,8 +17,8 @@ from .yaml_reader import read_yaml
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 CONFIG_SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".py": "python",
                    ".sh": "shell", ".bash": "shell"}
-_ARGUMENT_LIST = re.compile(r"--[A-Za-z]")
-_SHEBANG = re.compile(r"#!\S*(?:/|env\s+)(?:ba|z|da)?sh\b")
+_ARGUMENT_LIST = lazy_compile(r"--[A-Za-z]")
+_SHEBANG = lazy_compile(r"#!\S*(?:/|env\s+)(?:ba|z|da)?sh\b")
 
 
 # `check --fix/--diff` re-checks fixed text before (or without) writing it: resolved path -> text.

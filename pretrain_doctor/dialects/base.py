@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Mapping, Optional
 
 from ..config.document import Document, KeyPath, dotted
+from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from ..plan.reading import abbreviates
 from .versions import ChangeTable, KeyChange, TrainerVersions
 
-_INTERPOLATION = re.compile(r"\$\{[^}]*\}")
+_INTERPOLATION = lazy_compile(r"\$\{[^}]*\}")
 
 
 @dataclass

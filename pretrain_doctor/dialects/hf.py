@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..config.document import Document
+from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
@@ -45,14 +46,14 @@ _LAUNCHER_SET_KEYS = frozenset({"local_rank"})
 _LAUNCHER_LORA_SWITCHES = ("lora_enable", "use_lora", "use_peft", "lora")
 _LAUNCHER_QLORA_SWITCHES = ("q_lora", "qlora", "load_in_4bit")
 # A switch that is also the rank: InternVL's `--use_llm_lora 16` (0: off) wraps the LLM with LoRA of rank 16.
-_RANK_SWITCH = re.compile(r"(use|enable)_(\w+_)?lora")
-_ADAPTER_PROGRAM = re.compile(r"lora|peft", re.IGNORECASE)
+_RANK_SWITCH = lazy_compile(r"(use|enable)_(\w+_)?lora")
+_ADAPTER_PROGRAM = lazy_compile(r"lora|peft", re.IGNORECASE)
 # A launched program named for fine-tuning (`finetune.py`, `train_sft.py`, `sft_trainer.py`).
-_FINETUNE_PROGRAM = re.compile(r"(^|[^a-z])(fine_?tun\w*|finetun\w*|sft|instruct\w*)([^a-z]|$)", re.IGNORECASE)
+_FINETUNE_PROGRAM = lazy_compile(r"(^|[^a-z])(fine_?tun\w*|finetun\w*|sft|instruct\w*)([^a-z]|$)", re.IGNORECASE)
 # A launched program named for a reward model (`reward_trainer.py`, `train_rm.py`, `train_prm`).
-_REWARD_PROGRAM = re.compile(r"(^|[^a-z])(reward\w*|p?rm)([^a-z]|$)", re.IGNORECASE)
+_REWARD_PROGRAM = lazy_compile(r"(^|[^a-z])(reward\w*|p?rm)([^a-z]|$)", re.IGNORECASE)
 # Words of a program's own argument that may set adapters up (cooking's `--rank 256` is its LoRA rank).
-_ADAPTER_WORDS = re.compile(r"lora|peft|adapter|(^|_)rank($|_)", re.IGNORECASE)
+_ADAPTER_WORDS = lazy_compile(r"lora|peft|adapter|(^|_)rank($|_)", re.IGNORECASE)
 
 
 class HfDialect(Dialect):
@@ -678,9 +679,9 @@ def _parsed(value: Any) -> Any:
 
 # A script's own dataclass may name the weights it loads `<part>_model_name_or_path` (LLaSA's
 # `llm_model_name_or_path`); not a teacher, reference, reward or tokenizer path.
-_OWN_MODEL_KEY = re.compile(r"(?!(teacher|ref|reference|reward|critic|tokenizer|draft|vision|audio)_)\w+_model_name_or_path")
+_OWN_MODEL_KEY = lazy_compile(r"(?!(teacher|ref|reference|reward|critic|tokenizer|draft|vision|audio)_)\w+_model_name_or_path")
 # An arguments file named for adapters (`config_lora.json`, `qlora_args.yaml`).
-_ADAPTER_FILE = re.compile(r"(^|[^a-z])q?lora([^a-z]|$)", re.IGNORECASE)
+_ADAPTER_FILE = lazy_compile(r"(^|[^a-z])q?lora([^a-z]|$)", re.IGNORECASE)
 
 
 # The dimensions of an architecture, as transformers' configs name them: a file that gives them in the mapping

@@ -22,6 +22,7 @@ from collections import ChainMap
 from typing import Any, Optional
 
 from ..config.document import Document
+from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, judged_version,
@@ -52,7 +53,7 @@ _OTHER_TRAINERS_NAMES = {"lora_r": "lora_rank", "lora_target_modules": "lora_tar
                          "load_in_4bit": "quantization_bit", "load_in_8bit": "quantization_bit",
                          "use_peft": "finetuning_type", "dataset_name": "dataset"}
 # A checkpoint that is already quantized: LLaMA-Factory trains adapters over its frozen low-bit weights.
-_PREQUANTIZED = re.compile(r"(?i)[-_.](awq|gptq|aqlm|bnb[-_]4bit|4bit|int4|eetq|hqq)(\b|[-_.])")
+_PREQUANTIZED = lazy_compile(r"(?i)[-_.](awq|gptq|aqlm|bnb[-_]4bit|4bit|int4|eetq|hqq)(\b|[-_.])")
 _KNOWN_KEYS = HF_ALL_KEYS | LLAMAFACTORY_KEYS
 # LLaMA-Factory declares some keys transformers dropped (`overwrite_output_dir`): they stay read.
 _HF_CHANGES = {key: change for key, change in HF_KEY_CHANGES.items() if key not in LLAMAFACTORY_KEYS}

@@ -39,6 +39,7 @@ from typing import Any, Iterator, Optional
 
 from ..config.document import Document, KeyPath, Position
 from ..errors import ConfigError
+from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, closest_key, lenient_bool, lenient_int, lenient_number,
@@ -71,8 +72,8 @@ _MARKERS = ("train_loader", "global_train_batch_size", "device_train_microbatch_
 # --- Composer time strings -----------------------------------------------------------------
 _UNITS = {"ba": "batches", "ep": "epochs", "tok": "tokens", "sp": "samples", "dur": "duration",
           "iter": "iterations", "sec": "seconds"}
-_TIME = re.compile(r"^\s*([0-9][0-9_]*\.?[0-9_]*(?:e[-+]?[0-9]+)?)\s*(ba|ep|tok|sp|dur|iter|sec)\s*$", re.IGNORECASE)
-_WALL_CLOCK = re.compile(r"^\s*(\d+h)?(\d+m)?(\d+s)?\s*$")
+_TIME = lazy_compile(r"^\s*([0-9][0-9_]*\.?[0-9_]*(?:e[-+]?[0-9]+)?)\s*(ba|ep|tok|sp|dur|iter|sec)\s*$", re.IGNORECASE)
+_WALL_CLOCK = lazy_compile(r"^\s*(\d+h)?(\d+m)?(\d+s)?\s*$")
 
 
 @dataclass(frozen=True)
@@ -422,7 +423,7 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, model: str) -> None:
 # prompt/response pairs. Any other name is a fork's own loader (zephyr-training's `chat_text`, `packed_chat`).
 _PRETRAINING_LOADERS = frozenset({"text"})
 # Words in a fork's loader name or its dataset that say the data are chats or instructions, not raw text.
-_FINETUNE_DATA = re.compile(r"chat|sft|instruct|finetun|dialog|conversation|alpaca|preference|dpo", re.I)
+_FINETUNE_DATA = lazy_compile(r"chat|sft|instruct|finetun|dialog|conversation|alpaca|preference|dpo", re.I)
 
 
 def _fork_loader_on_weights(b: PlanBuilder, doc: Document, loader: str, source: Optional[Source]) -> None:

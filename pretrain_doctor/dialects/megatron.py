@@ -55,6 +55,7 @@ from typing import Any, Callable, Optional
 
 from ..config.document import Document
 from ..errors import ConfigError
+from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
@@ -152,12 +153,12 @@ _READER_KEYS = frozenset({"program", "launcher", "overrides", "unresolved", "syn
                            "quoted_comments", "written_files"})
 
 
-NOT_TRAINING = re.compile(r"eval|generat|inference|server|convert|checkpoint_util", re.IGNORECASE)
-TRAINING = re.compile(r"train|finetun", re.IGNORECASE)
+NOT_TRAINING = lazy_compile(r"eval|generat|inference|server|convert|checkpoint_util", re.IGNORECASE)
+TRAINING = lazy_compile(r"train|finetun", re.IGNORECASE)
 # A Hugging Face Trainer script with Megatron-looking flags of its own argparse (Pai-Megatron-Patch's
 # `ds_train_huggingface_llama.py --lr --num-layers --epochs --gradient-accumulation-steps`): Megatron's
 # defaults (no warmup, β2 0.999) are not that script's, so it is not read as Megatron.
-_HF_PROGRAM = re.compile(r"huggingface|(^|[_.-])hf([_.-]|$)", re.IGNORECASE)
+_HF_PROGRAM = lazy_compile(r"huggingface|(^|[_.-])hf([_.-]|$)", re.IGNORECASE)
 # The `pretrain_*.py` entry points of Megatron-LM (NVIDIA d98e8a6), Megatron-DeepSpeed (microsoft f4157be,
 # bigscience 8387ae1) and their forks (bigcode 7c325cd, epfLLM 806a833): they parse Megatron's flags and no
 # others. Forks' own entries (Pai-Megatron-Patch `pretrain_megatron_falcon.py`, `pretrain_qwen.py`) add

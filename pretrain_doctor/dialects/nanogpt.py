@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import NamedTuple, Optional
 
 from ..config.document import Document
+from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
@@ -58,7 +59,7 @@ _ITERS_STYLE = ("max_iters", "lr_decay_iters", "warmup_iters", "eval_iters", "wa
 _YAML_MIN_HITS = 5
 _DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
 # karpathy's train.py: `gradient_accumulation_steps //= ddp_world_size` (the config's GA is global).
-_GA_DIVIDED = re.compile(r"gradient_accumulation_steps\s*(//=|=\s*gradient_accumulation_steps\s*//)")
+_GA_DIVIDED = lazy_compile(r"gradient_accumulation_steps\s*(//=|=\s*gradient_accumulation_steps\s*//)")
 # Globals a fork names its optimizer with (MARS: `optimizer_name = 'moonlight'`); upstream has AdamW only.
 _OPTIMIZER_GLOBALS = ("optimizer_name", "optimizer", "optim", "algorithm")
 # `algorithm` names an optimizer only when its value is one (Adam-mini's GPT-2 fork: `algorithm = 'adam_mini'`).

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..config.document import Document
+from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
@@ -271,7 +272,7 @@ class OlmoDialect(Dialect):
 
 # OLMo 2's official configs name their stages ("OLMo2-1B-stage1.yaml", "...-stage2-seed42.yaml"):
 # stage 1 stops at 4T tokens of a 5T-token cosine, and stage 2 anneals the lr to zero from there.
-_FIRST_STAGE = re.compile(r"stage[-_ ]?1(?!\d)", re.IGNORECASE)
+_FIRST_STAGE = lazy_compile(r"stage[-_ ]?1(?!\d)", re.IGNORECASE)
 
 
 def _mark_first_stage(b: PlanBuilder, doc: Document) -> None:

@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..config.document import Document, KeyPath
+from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
 from .shared import find_referenced_file
 
 # Larger files are no training program's source (a vendored library, data): not read.
 _MAX_BYTES = 2_000_000
-_MODULE = re.compile(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*")
+_MODULE = lazy_compile(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,13 +264,13 @@ def _loaded_config(name: str, shown: str, _mtime: int, size: int) -> Optional[Do
 
 # --- what the source decides ------------------------------------------------------------
 # Classes whose `from_pretrained` loads no model weights.
-_NOT_WEIGHTS = re.compile(r"tokeni[sz]er|config|processor|extractor", re.IGNORECASE)
+_NOT_WEIGHTS = lazy_compile(r"tokeni[sz]er|config|processor|extractor", re.IGNORECASE)
 # Objects whose `load_state_dict` restores training state, not the model's weights.
-_STATE_HOLDERS = re.compile(r"optim|sched|scaler|ema|state", re.IGNORECASE)
+_STATE_HOLDERS = lazy_compile(r"optim|sched|scaler|ema|state", re.IGNORECASE)
 # Words by which a program sets a half precision itself (`DPOConfig(bf16=True)`, `torch.autocast(dtype=torch.bfloat16)`).
-_PRECISION_WORDS = re.compile(r"\b(bf16|fp16|bfloat16|float16|autocast|half\(\))")
+_PRECISION_WORDS = lazy_compile(r"\b(bf16|fp16|bfloat16|float16|autocast|half\(\))")
 # Words by which a program switches evaluation on itself (`DPOConfig(evaluation_strategy="steps")`).
-_EVAL_WORDS = re.compile(r"\b(eval_strategy|evaluation_strategy|do_eval|eval_steps)\b")
+_EVAL_WORDS = lazy_compile(r"\b(eval_strategy|evaluation_strategy|do_eval|eval_steps)\b")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -369,8 +370,8 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
 # What a program builds or trains that is no causal LM (transformers' `*ForSequenceClassification`/
 # `*ForTokenClassification` heads; TRL's reward trainers build the former), and what is one (a program that builds
 # both, a policy beside its reward model, is read as the causal LM it may train).
-_NOT_CAUSAL_LM = re.compile(r"\w*For(Sequence|Token)Classification|(PRM|Reward)(Trainer|Config)")
-_CAUSAL_LM = re.compile(r"\w*ForCausalLM|(SFT|DPO|KTO|ORPO|CPO|GRPO|PPO|RLOO)(Trainer|Config)")
+_NOT_CAUSAL_LM = lazy_compile(r"\w*For(Sequence|Token)Classification|(PRM|Reward)(Trainer|Config)")
+_CAUSAL_LM = lazy_compile(r"\w*ForCausalLM|(SFT|DPO|KTO|ORPO|CPO|GRPO|PPO|RLOO)(Trainer|Config)")
 
 
 def _constants(nodes: list[tuple[ast.AST, bool]]) -> dict[str, ast.AST]:
@@ -626,7 +627,7 @@ def _add_argument(call: ast.Call, defaults: dict[str, Any], options: dict[str, s
 # evaluation_strategy="steps", ...)`), or subclass TrainingArguments with defaults of its own (lawer-llm's
 # app/finetune/train.py: `warmup_ratio: float = 0.03`). Then the flags are facts of the run only as the program
 # passes them on, and the defaults are the program's.
-_HF_ARGUMENT_CLASSES = re.compile(r"^(Seq2Seq)?TrainingArguments$|^[A-Z]\w*(SFT|DPO|KTO|ORPO|CPO|BCO|GRPO|RLOO|PPO|"
+_HF_ARGUMENT_CLASSES = lazy_compile(r"^(Seq2Seq)?TrainingArguments$|^[A-Z]\w*(SFT|DPO|KTO|ORPO|CPO|BCO|GRPO|RLOO|PPO|"
                                   r"Reward|PRM|GKD|OnlineDPO|XPO|NashMD)Config$|^(SFT|DPO|KTO|ORPO|CPO|BCO|GRPO|"
                                   r"RLOO|PPO|Reward|PRM|GKD|OnlineDPO|XPO|NashMD)Config$")
 

@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 from ..config.document import Document, KeyPath
 from ..errors import ConfigError
+from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
 from .base import BuildContext, lenient_bool, lenient_int, lenient_number
@@ -85,8 +86,8 @@ def names_optimizer(value: Any) -> bool:
 
 
 # --- OmegaConf interpolation -------------------------------------------------------
-_WHOLE = re.compile(r"^\$\{([A-Za-z_][\w.\-]*)\}$")
-_EMBEDDED = re.compile(r"\$\{([A-Za-z_][\w.\-]*)\}")
+_WHOLE = lazy_compile(r"^\$\{([A-Za-z_][\w.\-]*)\}$")
+_EMBEDDED = lazy_compile(r"\$\{([A-Za-z_][\w.\-]*)\}")
 
 
 def resolve_interpolations(doc: Document) -> Document:
@@ -143,7 +144,7 @@ def _resolve_node(node: Any, root: dict, depth: int) -> Any:
 
 
 # --- durations with units ----------------------------------------------------------
-_DURATION = re.compile(r"^\s*([0-9][0-9_]*\.?[0-9_]*(?:[eE][-+]?[0-9]+)?)\s*(ep|T|tok|tokens|steps?|ba)?\s*$")
+_DURATION = lazy_compile(r"^\s*([0-9][0-9_]*\.?[0-9_]*(?:[eE][-+]?[0-9]+)?)\s*(ep|T|tok|tokens|steps?|ba)?\s*$")
 
 
 @dataclasses.dataclass(frozen=True)

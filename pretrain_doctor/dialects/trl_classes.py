@@ -12,10 +12,10 @@ ONLINE_COMMON are fields several online classes share (generation and vLLM setti
 
 from __future__ import annotations
 
-import re
 from typing import Optional
 
 from ..config.document import Document
+from ..lazyre import lazy_compile
 
 # method -> (TRL class, marker keys), in the order they are tried: RLOO before GRPO because
 # RLOO >= 0.23 declares GRPO's generation fields too; `reward_funcs` is the GRPO script's
@@ -36,7 +36,7 @@ ONLINE_COMMON = ("use_vllm", "vllm_mode", "vllm_gpu_memory_utilization", "vllm_s
                  "log_completions", "num_completions_to_print")
 # A file or folder named after the trainer (open-r1 `recipes/.../grpo/config_demo.yaml`), never
 # inside a longer word (`support`, `ppo` in `appointment`).
-_PATH_METHOD = re.compile(r"(?<![a-z])(grpo|rloo|ppo|online[_-]?dpo|xpo|nash[_-]?md)(?![a-z])")
+_PATH_METHOD = lazy_compile(r"(?<![a-z])(grpo|rloo|ppo|online[_-]?dpo|xpo|nash[_-]?md)(?![a-z])")
 # TRL's own lr defaults (the class overrides TrainingArguments' 5e-5), the same at every tag read.
 LR_DEFAULTS = {"grpo": (1e-6, "TRL GRPOConfig default (v0.14-v1.9)"),
                "online_dpo": (5e-7, "TRL OnlineDPOConfig default (v0.11-v1.9)")}

@@ -12,13 +12,13 @@ typo, and a key the judged version lacks says in which version it went and what 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Iterable, Iterator, Mapping, Optional
 
 from .. import distributions
 from ..errors import UsageError
+from ..lazyre import lazy_compile
 
 # Distribution names people pass to --trainer-version, with the spellings they may use (the
 # dialect names among them). The distribution's installed metadata gives its version.
@@ -30,7 +30,7 @@ TRAINERS = {
     "llm-foundry": "llm-foundry", "llmfoundry": "llm-foundry", "composer": "mosaicml", "mosaicml": "mosaicml",
     "nanotron": "nanotron", "megatron": "megatron-core", "megatron-core": "megatron-core",
 }
-_VERSION = re.compile(r"^\s*v?(\d+(?:\.\d+){0,3})")
+_VERSION = lazy_compile(r"^\s*v?(\d+(?:\.\d+){0,3})")
 
 
 def parse_version(text: str) -> tuple[int, ...]:

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from ..config.document import Document, KeyPath, dotted
 from ..errors import ConfigError
+from ..lazyre import lazy_compile
 from .model import ConfigNote, Source, TrainingPlan
 
 _MISSING = object()
@@ -16,7 +17,7 @@ _MISSING = object()
 # draft heads, a distilled student's teacher, adapters of the fork's own).
 _MODE_WORDS = frozenset({"eagle", "medusa", "draft", "speculative", "freeze", "frozen", "distill", "distillation",
                          "adapter", "adapters", "prefix", "ptuning"})
-_WORDS = re.compile(r"[a-z]+")
+_WORDS = lazy_compile(r"[a-z]+")
 
 
 def _switched_on(value: Any) -> bool:

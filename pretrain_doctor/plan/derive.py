@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Optional
 
+from ..lazyre import lazy_compile
 from .numbers import short_count
 
 if TYPE_CHECKING:
@@ -226,8 +227,8 @@ class Derived:
         return DerivedValue(total.value, "= total_steps", total.inputs, total.missing)
 
 
-_MOE_NAME = re.compile(r"(?<![\w.])(\d+)x(\d+(?:\.\d+)?)([bm])(?![a-z])", re.IGNORECASE)
-_SIZE_NAME = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)([bm])(?![a-z])", re.IGNORECASE)
+_MOE_NAME = lazy_compile(r"(?<![\w.])(\d+)x(\d+(?:\.\d+)?)([bm])(?![a-z])", re.IGNORECASE)
+_SIZE_NAME = lazy_compile(r"(?<![\w.])(\d+(?:\.\d+)?)([bm])(?![a-z])", re.IGNORECASE)
 
 
 # Well-known checkpoints whose names carry no size (counts from their model cards).

@@ -39,8 +39,9 @@ standard library: it runs on every `check`.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, Iterable, Optional
+
+from ..lazyre import lazy_compile
 
 if TYPE_CHECKING:
     from ..rule import Finding
@@ -75,7 +76,7 @@ _NOT_TRAINING = frozenset({"log", "logging", "wandb", "metrics", "profiling"})
 # A key about resuming or loading (`checkpoint.resume`, `load_path`) changes what a run starts from, not how often
 # it saves: a fork's such key leaves checkpoint-interval findings as they are (held-out review 8, Adam-mini B 37).
 _LOADING = frozenset({"resume", "load", "restore", "reload"})
-_WORD = re.compile(r"[A-Za-z][a-z]*|[0-9]+")
+_WORD = lazy_compile(r"[A-Za-z][a-z]*|[0-9]+")
 
 
 # The plan fields of the model's size: a rule whose premises include them judges by the size (PD101, PD103, PD201,
