@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
@@ -104,7 +103,7 @@ def _followed(doc: Document, found: Detection, options: CheckOptions) -> tuple[D
                    f"is to run {runs['path']}")
             if env:
                 via += f", with the variables it exports ({', '.join(sorted(env))})"
-            return script, replace(chosen, via=via)
+            return script, chosen._replace(via=via)
     if forced:
         raise _no_command(found.dialect.name if found.dialect else str(options.dialect), doc)
     return doc, found

@@ -11,9 +11,8 @@ This module stays light (no pydantic): `--help` lists the dialects from DIALECT_
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 if TYPE_CHECKING:
     from ..config.document import Document
@@ -153,8 +152,7 @@ def not_supported_message(doc: Optional[Document] = None) -> str:
     return text
 
 
-@dataclass(frozen=True)
-class Detection:
+class Detection(NamedTuple):
     """Which dialect reads a document, every dialect's score, and a notice when it is a guess."""
 
     dialect: Optional[Dialect]

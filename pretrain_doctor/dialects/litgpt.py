@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document, KeyPath, Position, dotted
 from ..plan.builder import PlanBuilder
@@ -383,8 +383,7 @@ _LIT_GPT_KEYS = {"": ("io",), "train": ("epoch_size",)}
 _CLASS_KEYS = ("data", "optimizer")
 
 
-@dataclasses.dataclass(frozen=True)
-class LitgptCommand:
+class LitgptCommand(NamedTuple):
     """A litgpt training command in a launch script: its name (a key of _COMMANDS' values), the positional
     arguments setup() gets (`model_name` for pretrain, `checkpoint_dir` for a fine-tune) and where the command and
     those arguments are written (the script's key paths)."""

@@ -33,9 +33,8 @@ import dataclasses
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, NamedTuple, Optional
 
 from ..config.document import Document, KeyPath, Position
 from ..errors import ConfigError
@@ -76,8 +75,7 @@ _TIME = lazy_compile(r"^\s*([0-9][0-9_]*\.?[0-9_]*(?:e[-+]?[0-9]+)?)\s*(ba|ep|to
 _WALL_CLOCK = lazy_compile(r"^\s*(\d+h)?(\d+m)?(\d+s)?\s*$")
 
 
-@dataclass(frozen=True)
-class ComposerTime:
+class ComposerTime(NamedTuple):
     value: float
     unit: str  # batches | epochs | tokens | samples | duration | iterations | seconds
 

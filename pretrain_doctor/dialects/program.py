@@ -21,7 +21,7 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document, KeyPath
 from ..lazyre import lazy_compile
@@ -34,8 +34,7 @@ _MAX_BYTES = 2_000_000
 _MODULE = lazy_compile(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*")
 
 
-@dataclasses.dataclass(frozen=True)
-class ProgramSource:
+class ProgramSource(NamedTuple):
     """One source file of a launched program: its text and syntax tree (None when it does not parse)."""
 
     path: Path
@@ -273,8 +272,7 @@ _PRECISION_WORDS = lazy_compile(r"\b(bf16|fp16|bfloat16|float16|autocast|half\(\
 _EVAL_WORDS = lazy_compile(r"\b(eval_strategy|evaluation_strategy|do_eval|eval_steps)\b")
 
 
-@dataclasses.dataclass(frozen=True)
-class Evidence:
+class Evidence(NamedTuple):
     """A call in the program's source that decides a plan fact, and where it is."""
 
     what: str  # `get_peft_model(...)`, `load_state_dict(...)`
@@ -282,8 +280,7 @@ class Evidence:
     line: int
 
 
-@dataclasses.dataclass(frozen=True)
-class ProgramFacts:
+class ProgramFacts(NamedTuple):
     """What the launched program's source at hand decides. A call under a condition (`if training_args.lora_enable:`)
     decides nothing: the arguments do."""
 
@@ -533,8 +530,7 @@ def argument_default(modules: list[ProgramSource], name: str) -> Any:
 
 
 # --- argparse declarations (dialects/own_args.py: programs that parse their own arguments) ---------------
-@dataclasses.dataclass(frozen=True)
-class ProgramArguments:
+class ProgramArguments(NamedTuple):
     """What a program's argparse declares: each destination's literal default (absent: not literal),
     and every option string (`--model_path`, `-model`) -> destination."""
 
@@ -632,8 +628,7 @@ _HF_ARGUMENT_CLASSES = lazy_compile(r"^(Seq2Seq)?TrainingArguments$|^[A-Z]\w*(SF
                                   r"RLOO|PPO|Reward|PRM|GKD|OnlineDPO|XPO|NashMD)Config$")
 
 
-@dataclasses.dataclass(frozen=True)
-class OwnArguments:
+class OwnArguments(NamedTuple):
     """How a program with its own HfArgumentParser dataclasses turns them into the Trainer's arguments.
 
     `defaults`: field -> (literal default, file, line) of the program's own classes (a subclass of

@@ -11,7 +11,7 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document, KeyPath
 from ..errors import ConfigError
@@ -147,8 +147,7 @@ def _resolve_node(node: Any, root: dict, depth: int) -> Any:
 _DURATION = lazy_compile(r"^\s*([0-9][0-9_]*\.?[0-9_]*(?:[eE][-+]?[0-9]+)?)\s*(ep|T|tok|tokens|steps?|ba)?\s*$")
 
 
-@dataclasses.dataclass(frozen=True)
-class Duration:
+class Duration(NamedTuple):
     value: float
     unit: str  # steps | tokens | epochs
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Iterable, Iterator, Mapping, Optional
+from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, Optional
 
 from .. import distributions
 from ..errors import UsageError
@@ -72,8 +72,7 @@ def installed_version(dist: str) -> Optional[str]:
     return distributions.installed_version(dist)
 
 
-@dataclass(frozen=True)
-class TrainerVersion:
+class TrainerVersion(NamedTuple):
     trainer: str  # distribution name
     version: str
     origin: str  # "--trainer-version", "settings", "installed"
@@ -113,8 +112,7 @@ class TrainerVersions:
         return None
 
 
-@dataclass(frozen=True)
-class KeyChange:
+class KeyChange(NamedTuple):
     """A key that only some versions of a trainer read, as their argument classes show.
 
     `since`: the first release seen with the key (None: the oldest we read has it);

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from ..lazyre import lazy_compile
 from .numbers import short_count
@@ -19,12 +18,11 @@ if TYPE_CHECKING:
     from .model import TrainingPlan
 
 
-@dataclass(frozen=True)
-class DerivedValue:
+class DerivedValue(NamedTuple):
     value: Optional[float]
     formula: str
     inputs: tuple[str, ...] = ()
-    missing: tuple[str, ...] = field(default=())  # flags that would make it known
+    missing: tuple[str, ...] = ()  # flags that would make it known
 
     @property
     def known(self) -> bool:
