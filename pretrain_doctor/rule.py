@@ -36,7 +36,7 @@ skips it, never failing the whole run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Literal, Optional
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Literal, NamedTuple, Optional
 
 from .checkmeta import RULE_SECTIONS, CheckDefinitionError, Documented, reference_lines, reference_urls, validate_check_class
 
@@ -50,8 +50,7 @@ Applicability = Literal["safe", "unsafe"]
 EditOp = Literal["rename", "drop", "set", "add"]
 
 
-@dataclass(frozen=True)
-class Edit:
+class Edit(NamedTuple):
     """One change to a config's keys.
 
     `key` is the key as the file spells it, dotted (a Finding's `key`). A rule that does not know
@@ -98,8 +97,7 @@ class Edit:
         return f"{'add' if self.op == 'add' else 'set'} {where} = {self.value!r}"
 
 
-@dataclass(frozen=True)
-class Fix:
+class Fix(NamedTuple):
     """How to repair a finding: edits applied together, and whether `--fix` may apply them alone."""
 
     title: str

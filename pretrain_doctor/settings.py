@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from .errors import UsageError
 from .selection import split_codes
@@ -25,8 +25,7 @@ TRUST_RULES_ENV = "PRETRAIN_DOCTOR_TRUST_RULES_DIR"
 _QUOTES_AND_BLANKS = str.maketrans("", "", "\"' \t")
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     path: Optional[Path] = None  # the file they came from
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from pretrain_doctor.plan.numbers import short_count, short_float, times
 from pretrain_doctor.rule import Rule
@@ -28,8 +27,7 @@ WARN_ABOVE, ERROR_ABOVE = 3.0, 10.0
 WARN_BELOW, ERROR_BELOW = 10.0, 100.0
 
 
-@dataclass(frozen=True)
-class LrBand:
+class LrBand(NamedTuple):
     """A range of reasonable peak learning rates."""
 
     low: float

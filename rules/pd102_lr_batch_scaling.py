@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from pretrain_doctor.plan.numbers import short_count, short_float
 from pretrain_doctor.rule import Rule
@@ -38,8 +37,7 @@ def followed_fraction(actual_lr_ratio: float, expected_ratio: float) -> float:
     return math.log(actual_lr_ratio) / math.log(expected_ratio)
 
 
-@dataclass(frozen=True)
-class BatchComparison:
+class BatchComparison(NamedTuple):
     new: float
     old: float
     unit: str  # "tokens/step" or "tokens/step per replica"

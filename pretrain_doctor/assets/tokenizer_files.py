@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from ..errors import ConfigError
 
@@ -44,8 +44,7 @@ CONVENTIONAL_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class AddedToken:
+class AddedToken(NamedTuple):
     id: int
     content: str
     special: bool

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 KeyPath = tuple[Any, ...]
 
@@ -41,8 +41,7 @@ class LazyPositions(Mapping[KeyPath, Position]):
         return len(self._loaded())
 
 
-@dataclass(frozen=True)
-class DuplicateKey:
+class DuplicateKey(NamedTuple):
     """A key one mapping of a YAML file sets twice: the loader keeps the last value, the first is lost."""
 
     path: KeyPath
