@@ -32,6 +32,8 @@ _SOURCE_TREE_RULES = Path(__file__).resolve().parent.parent / "rules"
 
 @dataclass
 class RuleSet:
+    """The rules found (code -> class) and the plugins that failed to load."""
+
     rules: dict[str, type[Rule]] = field(default_factory=dict)  # code -> class
     problems: list[str] = field(default_factory=list)  # plugins that failed to load
 

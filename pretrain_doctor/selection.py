@@ -42,6 +42,8 @@ def validate_tokens(tokens: Iterable[str], checks: Iterable[_Check], what: str) 
 
 @dataclass
 class Selection:
+    """Which checks run and at what severity: --select, --ignore and --severity over the settings."""
+
     select: list[str] = field(default_factory=list)  # empty: everything
     ignore: list[str] = field(default_factory=list)
     severity: dict[str, str] = field(default_factory=dict)  # token -> level

@@ -11,6 +11,8 @@ from ..rule import Finding
 
 @dataclass
 class FileResult:
+    """One file a check read: its dialect, role and how many findings it has."""
+
     path: str
     dialect: Optional[str]
     findings: int = 0
@@ -23,6 +25,8 @@ class FileResult:
 
 @dataclass
 class InputError:
+    """A file the check could not read (exit 2), with the line where that is known."""
+
     file: str
     line: Optional[int]
     message: str
@@ -33,6 +37,8 @@ class InputError:
 
 @dataclass
 class CheckReport:
+    """Everything one `check` found, for the renderers."""
+
     files: list[FileResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)

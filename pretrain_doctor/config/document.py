@@ -12,8 +12,7 @@ KeyPath = tuple[Any, ...]
 _SUPPRESSION = re.compile(r"#\s*pretrain-doctor:\s*(ignore|ignore-file)\[([^\]]*)\]")
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
     line: int  # 1-based
     column: int  # 1-based
 
