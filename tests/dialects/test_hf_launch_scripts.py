@@ -817,6 +817,55 @@ def test_a_training_arguments_subclass_has_its_own_defaults(tmp_path):
     assert switched.schedule.kind == "cosine" and switched.schedule.warmup_ratio == 0.03
 
 
+# Reduced from Force1ess/Merge-MoE@267202f scripts/train-det-deepspeed-torchrun.sh, main.py and arguments.py
+# (held-out review 14, A 21): the TrainingArguments subclass the program parses is imported from a module of
+# its own (`from arguments import TraningArguments`), whose defaults (warmup_ratio 0.03, cosine, lr 2e-4) were
+# read as transformers' (a PD104 "no warmup" info).
+MERGE_MOE_MAIN = """\
+import transformers
+from transformers import AutoModelForCausalLM
+from arguments import DataArguments, TraningArguments
+from kd_trainer import KDTrainer
+
+
+def main():
+    training_args, data_args = transformers.HfArgumentParser(
+        (TraningArguments, DataArguments)
+    ).parse_args_into_dataclasses()
+    model = AutoModelForCausalLM.from_pretrained(training_args.model_name_or_path)
+    KDTrainer(model=model, args=training_args).train()
+"""
+MERGE_MOE_ARGUMENTS = """\
+from dataclasses import dataclass, field
+from typing import Optional
+from transformers import TrainingArguments
+
+
+@dataclass
+class TraningArguments(TrainingArguments):
+    model_name_or_path: Optional[str] = field(default="./Qwen1.5-MoE-A2.7B")
+    lr_scheduler_type: str = field(default="cosine")
+    warmup_ratio: float = field(default=0.03)
+    learning_rate: float = field(default=2e-4)
+
+
+@dataclass
+class DataArguments:
+    split: Optional[str] = field(default="train")
+"""
+
+
+def test_a_training_arguments_subclass_imported_from_the_programs_own_module_has_its_defaults(tmp_path):
+    write(tmp_path, "main.py", MERGE_MOE_MAIN)
+    write(tmp_path, "arguments.py", MERGE_MOE_ARGUMENTS)
+    script = write(tmp_path, "scripts/train.sh", "torchrun --nproc_per_node 8 main.py --split train \\\n"
+                                                 "    --per_device_train_batch_size 16 --bf16 True\n")
+    plan = plan_of(script)
+    assert plan.schedule.kind == "cosine" and plan.schedule.warmup_ratio == 0.03 and plan.optimizer.lr == 2e-4
+    assert plan.sources["schedule.warmup_ratio"].file == str(tmp_path / "arguments.py")
+    assert findings(plan, "PD104") == []
+
+
 # Reduced from yyDing1/SCAN-PRM@463c201 src/train_prm/main.py (held-out review 12, A 14): an HfArgumentParser
 # program that trains a process reward model, a token-classification head, with a Trainer subclass of its own.
 PRM_MAIN = """\
