@@ -570,9 +570,13 @@ _ADAPTER_WORDS = frozenset({"peft", "lora", "qlora", "adapter", "adapters"})
 
 
 def _own_top_keys(doc: Document) -> list:
-    """The file's top-level keys that no litgpt release reads (litgpt_keys.py, `_EXTRA_KEYS`)."""
+    """The file's top-level keys that no litgpt release reads (litgpt_keys.py, `_EXTRA_KEYS`), misspellings of
+    those it reads aside (`tokenizer_dirr`: a slip, no other program's layout; plan/reading.py `slip_of`)."""
+    from ..plan.reading import slip_of
+
     known = DIALECT.table().KEYS.get("", frozenset()) | _EXTRA_KEYS
-    return [key for key in doc.data if isinstance(key, str) and key not in known]
+    return [key for key in doc.data if isinstance(key, str) and key not in known
+            and not any(slip_of(key, k) for k in known)]
 
 
 def _own_adapter(doc: Document, own: list) -> Optional[tuple[str, str]]:

@@ -440,6 +440,11 @@ def test_model_name_in_another_programs_layout_is_only_an_assumed_pretraining(tm
     upstream = plan_of(write(tmp_path, "pre.yaml", PRETRAIN.replace("pythia-14m", "pythia-1b")))
     assert upstream.mode.kind == "pretrain" and "mode.kind" not in upstream.program.assumed
     assert [f.severity for f in reported(upstream, "PD201")] == ["warning"]
+    # a misspelt key of litgpt's own is a slip, not another program's layout
+    text = PRETRAIN.replace("initial_checkpoint_dir:\n", "")
+    slip = plan_of(write(tmp_path, "slip.yaml", text + "tokenizer_dirr: t\n"))
+    assert slip.mode.kind == "pretrain" and "mode.kind" not in slip.program.assumed
+    assert "mode.kind" in plan_of(write(tmp_path, "own.yaml", text + "trainer:\n  max_epochs: 1\n")).program.assumed
 
 
 def test_sgd_has_no_beta2(tmp_path) -> None:
