@@ -263,7 +263,7 @@ def plan(
 ) -> None:
     """Show what the doctor read from a config: every field with its source line, and the derived numbers."""
     _skip_pydantic_plugins()
-    from .check import load_merged_plan, load_plan_detected
+    from .check import load_merged_plan, load_plan_detected, sourced_notices
     from .plan.show import as_json, render_text
     from .settings import CheckOptions
 
@@ -278,8 +278,8 @@ def plan(
     if len(paths) > 1:
         the_plan = load_merged_plan(paths, options)[3]
     else:
-        _, found, the_plan = load_plan_detected(paths[0], options)
-        notice = "; ".join(note for note in (found.via, found.notice) if note) or None
+        doc, found, the_plan = load_plan_detected(paths[0], options)
+        notice = "; ".join(note for note in (found.via, found.notice, *sourced_notices(doc)) if note) or None
     if fmt == "json":
         typer.echo(json.dumps({**as_json(the_plan), **({"notice": notice} if notice else {})}, indent=2))
     else:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from pretrain_doctor.config.loader import load_document
@@ -712,3 +715,123 @@ def test_an_undecided_command_is_no_program_the_command_line_chooses() -> None:
         '    task_args="$finetune_args"\nfi\n'
         'full_cmd="$task_args --num-layers 2 --lr 2e-5"\neval "$full_cmd"\n')
     assert data["program"] == "finetune_llama.py" and data["--load"] == "ckpt"
+
+
+# elena-lyulina/Megatron-LM-Attention-Benchmark attn_bench/submissions/_old/pretrain_llama3_1b_fineweb160B.slurm and the
+# files it sources (held-out review 14, B 08, reduced): every warmup, β2, dropout and checkpoint flag is in them.
+_SOURCING = """#!/bin/bash
+REPO_ROOT=/iopsstor/scratch/cscs/$USER/Megatron-LM-Attention-Benchmark
+cd $REPO_ROOT
+source $REPO_ROOT/attn_bench/configs/models/llama3_1b.sh
+DATA_ARGS=(
+    --split "100,0,0"
+    --seq-length 8192
+)
+TRAINING_STEPS=244306
+source $REPO_ROOT/attn_bench/configs/training.sh
+TRAINING_ARGS+=(
+    --micro-batch-size 2
+    --global-batch-size 80
+    --train-iters $TRAINING_STEPS
+)
+TRAINING_CMD="torchrun --nproc-per-node 4 $REPO_ROOT/pretrain_gpt.py \\
+    ${NETWORK_SIZE_ARGS[*]} \\
+    ${REGULARIZATION_ARGS[*]} \\
+    ${TRAINING_ARGS[*]} \\
+    ${LEARNING_RATE_ARGS[*]} \\
+    ${CHECKPOINTING_ARGS[*]} \\
+    ${MIXED_PRECISION_ARGS[*]} \\
+    ${DATA_ARGS[*]}"
+srun -lu bash -c "${TRAINING_CMD}"
+"""
+_MODEL = """: ${NUM_LAYERS:=16}
+: ${HIDDEN_SIZE:=2048}
+NETWORK_SIZE_ARGS=(
+    --num-layers $NUM_LAYERS # "num_hidden_layers": 16
+    --hidden-size $HIDDEN_SIZE
+    --num-attention-heads 32
+    --position-embedding-type rope
+)
+: ${LR:=0.0003}
+: ${LR_WARMUP:=2000}
+LEARNING_RATE_ARGS=(
+    --lr $LR
+    --lr-decay-style cosine
+    --lr-warmup-iters $LR_WARMUP # 2000 -- following LLama3 paper
+)
+: ${ATTENTION_DROPOUT:=0.0}
+REGULARIZATION_ARGS=(
+    --attention-dropout $ATTENTION_DROPOUT
+    --hidden-dropout 0.0
+    --adam-beta2 0.95
+)
+"""
+_TRAINING = """MIXED_PRECISION_ARGS=(
+    --bf16
+)
+TRAINING_ARGS=(
+    --eval-iters 0
+)
+: ${CHECKPOINT_STEPS:=1000}
+: ${CKPT_DIR:=$EXP_DIR/checkpoints}
+CHECKPOINTING_ARGS=(
+    --save $CKPT_DIR
+    --save-interval $CHECKPOINT_STEPS
+)
+"""
+
+
+def test_sourced_files_are_read_as_bash_sources_them(tmp_path) -> None:
+    (tmp_path / "attn_bench" / "configs" / "models").mkdir(parents=True)
+    (tmp_path / "attn_bench" / "configs" / "models" / "llama3_1b.sh").write_text(_MODEL)
+    (tmp_path / "attn_bench" / "configs" / "training.sh").write_text(_TRAINING)
+    script = tmp_path / "attn_bench" / "submissions" / "_old" / "pretrain.slurm"
+    script.parent.mkdir(parents=True)
+    script.write_text(_SOURCING)  # where it sits in its repository: the root is three folders up
+    for path in (script, write(tmp_path, "pretrain.slurm", _SOURCING)):  # and copied beside the files it sources
+        doc = load_document(path)
+        data = doc.data
+        assert data["--lr-warmup-iters"] == "2000" and data["--adam-beta2"] == "0.95" and data["--bf16"] is True
+        assert data["--save-interval"] == "1000" and data["--num-layers"] == "16" and data["--train-iters"] == "244306"
+        assert doc.positions[("--lr-warmup-iters",)].line == 4 and doc.positions[("--save",)].line == 10
+        assert [(s["path"], s["line"], s["read"]) for s in data["sourced"]] == [
+            (str(Path(rel)), line, True) for rel, line in
+            ((os.path.relpath(tmp_path / "attn_bench/configs/models/llama3_1b.sh", path.parent), 4),
+             (os.path.relpath(tmp_path / "attn_bench/configs/training.sh", path.parent), 10))]
+        plan = plan_of(path)
+        assert plan.schedule.warmup_steps == 2000 and plan.optimizer.betas == (0.9, 0.95)
+        assert plan.model.dropout == 0.0 and plan.checkpoint.enabled is True and plan.precision.compute == "bf16"
+        assert plan.sources["schedule.warmup_steps"].line == 4
+    report = check_paths([script], CheckOptions())
+    assert not {"PD104", "PD801", "PD201", "PD603"} & {f.code for f in report.findings}
+    assert any("read the files it sources" in notice for notice in report.files[0].notices)
+
+
+def test_a_sourced_file_not_at_hand_leaves_what_it_may_set_unknown(tmp_path) -> None:
+    path = write(tmp_path, "pretrain.slurm", _SOURCING)
+    data = load_document(path).data
+    assert [(s["line"], s["read"]) for s in data["sourced"]] == [(4, False), (10, False)]
+    plan = plan_of(path)
+    # No warmup flag and no --save in the script itself: not known to be absent ("no warmup", "checkpointing off").
+    assert "schedule.warmup_steps" in plan.unknown and plan.checkpoint.enabled is None
+    report = check_paths([path], CheckOptions())
+    assert not {"PD104", "PD801"} & {f.code for f in report.findings}
+    assert any("not at hand, so not read" in notice for notice in report.files[0].notices)
+
+
+def test_sourcing_follows_relative_paths_and_never_loops(tmp_path) -> None:
+    (tmp_path / "common.sh").write_text('LR=3e-4\nsource ./common.sh\n. "$(dirname "$0")/more.sh"\n')
+    (tmp_path / "more.sh").write_text("ARGS=(--lr $LR --train-iters 10)\n")
+    path = write(tmp_path, "run.sh", ". common.sh\npython pretrain_gpt.py ${ARGS[@]} --num-layers 2\n")
+    data = load_document(path).data
+    assert data["--lr"] == "3e-4" and data["--train-iters"] == "10"
+    assert [(s["path"], s["read"]) for s in data["sourced"]] == [
+        ("common.sh", True), ("./common.sh", False), ("more.sh", True)]
+
+
+def test_environment_set_up_scripts_are_not_listed_as_sourced(tmp_path) -> None:
+    # held-out 10, B 14 and 12, B 08: `source /etc/profile.d/modules.sh`, `source .env/bin/activate`, conda.sh.
+    data, _, _ = read_shell("source /etc/profile.d/modules.sh\nsource .env/bin/activate\n"
+                            "source /opt/conda/etc/profile.d/conda.sh\nsource activate\nsource ~/.bashrc\n"
+                            "python pretrain_gpt.py --lr 1e-4 --num-layers 2\n", "train.sh", None, tmp_path / "train.sh")
+    assert "sourced" not in data and data["--lr"] == "1e-4"

@@ -218,6 +218,20 @@ def _forced(options: CheckOptions) -> bool:
     return bool(options.dialect) and options.dialect != "auto"
 
 
+def sourced_notices(doc: Document) -> list[str]:
+    """What a launch script's `source`d files gave (config/shell_reader.py's `sourced`): the ones read, and the
+    ones not at hand, whose settings the check then lacks (held-out review 14, B 08)."""
+    sourced = _data(doc).get("sourced") if doc.format == "shell" else None
+    entries = [s for s in sourced if isinstance(s, dict)] if isinstance(sourced, list) else []
+    read = [f"{s.get('path')} (line {s.get('line')})" for s in entries if s.get("read")]
+    unread = [f"{s.get('path')} (line {s.get('line')})" for s in entries if not s.get("read")]
+    notices = [f"read the files it sources: {', '.join(read)}"] if read else []
+    if unread:
+        notices.append(f"not at hand, so not read: the files it sources, {', '.join(unread)}; flags they may "
+                       "set are not known to be absent")
+    return notices
+
+
 def _data(doc: Document) -> dict:
     return doc.data if isinstance(doc.data, dict) else {}
 
@@ -368,6 +382,7 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
     notices = [note for note in (found.via, found.notice) if note]
     notices += [f"read the accelerate config beside it, {acc} (world size, distribution, mixed precision); "
                 "pass --accelerate-config to name another" for acc in context.read_beside]
+    notices += sourced_notices(doc)
     # A launch script's plan also judges the YAML it launches: a finding already reported for that YAML
     # (checked on its own in the same folder) is not repeated.
     seen = {_identity(f) for f in report.findings}

@@ -50,7 +50,7 @@ def load_document(path: str | os.PathLike[str], display: str | None = None,
     text = read_text(file, shown)
     fmt = format_for(file) or _sniff(text)
     try:
-        return _parse(text, fmt, shown, shell_env)
+        return _parse(text, fmt, shown, shell_env, file)
     except RecursionError:
         raise ConfigError("nesting too deep to be a config", shown) from None
     except MemoryError:
@@ -59,7 +59,7 @@ def load_document(path: str | os.PathLike[str], display: str | None = None,
 
 def parse_text(text: str, shown: str, fmt: str | None = None) -> Document:
     """A Document from text in hand (`check --fix` reads its edits back through this)."""
-    return _parse(text, fmt or format_for(Path(shown)) or _sniff(text), shown)
+    return _parse(text, fmt or format_for(Path(shown)) or _sniff(text), shown, None, Path(shown))
 
 
 def read_text(file: Path, shown: str) -> str:
@@ -109,7 +109,8 @@ def _first_statement(text: str) -> str:
     return ""
 
 
-def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = None) -> Document:
+def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = None,
+           file: Path | None = None) -> Document:
     unevaluated: dict[str, str] = {}
     duplicates: list = []
     if fmt == "json":
@@ -123,7 +124,7 @@ def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = N
     elif fmt == "shell":
         from .shell_reader import read_shell  # only for launch scripts: start-up time
 
-        data, positions, unevaluated = read_shell(text, shown, shell_env)
+        data, positions, unevaluated = read_shell(text, shown, shell_env, file)
     else:
         data, positions, duplicates = read_yaml(text, shown)
     if data is None:

@@ -4,7 +4,8 @@ A training script builds the argument list of a `pretrain_*.py` from variables, 
 line continuations, then starts it with `torchrun`, `python` or `deepspeed`. This module
 follows what a reader of the script would: comments, `\\` continuations, `VAR=value`,
 `export`, `${VAR}`, `${VAR:-default}`, `$((arithmetic))`, arrays `A=( ... )`, `A+=( ... )`,
-`"${A[@]}"`, `if [[ "$X" == y ]]` on values the script sets, and heredocs (skipped, but for a JSON file
+`"${A[@]}"`, `if [[ "$X" == y ]]` on values the script sets, `: ${X:=default}`, the files it `source`s (read
+in its place when they are at hand, listed in `sourced` either way), and heredocs (skipped, but for a JSON file
 the script writes with `cat <<EOT > file.json`, kept in `written_files`). A value
 that needs running something (`$(cmd)`, a positional `$1` without default, a variable the
 script never sets) stays unknown: never guessed.
@@ -22,7 +23,9 @@ from __future__ import annotations
 import ast
 import fnmatch
 import operator
+import os
 import re
+from pathlib import Path
 from typing import Any, Callable, NamedTuple, Optional, Union
 
 from ..errors import ConfigError
@@ -49,6 +52,14 @@ _ASSIGNED_PLACEHOLDER = re.compile(r"<[A-Za-z][^<>|&;'\"\s]*>")
 _SHELLS = frozenset(("sh", "bash", "/bin/sh", "/bin/bash", "/usr/bin/env bash"))
 _MAX_STEPS = 200_000  # expansion work bound: a hostile script cannot make the reader loop for long
 _MAX_VALUE = 100_000  # characters one variable may hold: `A+=("${A[@]}")` forty times would not fit in memory
+# The lines of the k-th file a script sources are numbered from (k + 1) × this while it is read, so that what it
+# sets can be traced back to the `source` line of the script (`_Shell.main_line`).
+_SOURCED_LINES = 10_000_000
+_MAX_SOURCED = 32  # files one script may source, nested ones included
+_SOURCE_LEVELS = 4  # folders above the script a sourced path is looked for in (a repository root)
+# What job scripts source to set up the machine, not the run: a virtualenv's or conda's `activate`, conda.sh,
+# environment modules, the shell's own start-up files, anything under /etc.
+_ENVIRONMENT_SCRIPT = re.compile(r"(^|/)(activate|conda\.sh|\.?modules\.sh|\.bashrc|\.bash_profile|\.profile)$|^/etc/")
 
 
 # The records below are named tuples, not dataclasses: `check` of a script pays for every
@@ -514,8 +525,13 @@ class _Parser:
 
 # --- expansion -------------------------------------------------------------------------------
 class _Shell:
-    def __init__(self, shown: str, env: Optional[dict[str, str]] = None) -> None:
+    def __init__(self, shown: str, env: Optional[dict[str, str]] = None, path: Optional[Path] = None) -> None:
         self.shown = shown
+        self.path = path  # the script's own file: what it sources is looked for from its folder
+        # `source FILE` / `. FILE`: {"path", "line", "column", "read"}, in the order run; `reading` the files being
+        # read (nested sources; a file sourcing itself is read once)
+        self.sourced: list[dict[str, Any]] = []
+        self.reading: list[Path] = [path.resolve()] if path is not None else []
         # The environment a wrapper exports before it runs this script (`export LR=5e-6; bash train.sh`): known
         # values, placed where this script uses them (line -1 until then, see _lookup).
         self.vars: dict[str, Value] = {name: [Item(ch, -1, -1, False) for ch in value]
@@ -624,6 +640,13 @@ class _Shell:
             return
         if head == "cd":
             self._cd(words[index + 1:], words[index].line, uncertain)
+        if head in ("source", ".") and index + 1 < len(words):
+            self._source(words[index + 1], words[index], uncertain)
+            return
+        if head == ":":
+            for token in words[index + 1:]:  # `: ${LR:=3e-4}`: run for what its expansion assigns
+                self.expand_word(token.text, token.line, token.column)
+            return
         if head in ("set", "shift", "cd", "mkdir", "echo", "printf", "source", ".", "trap", "wait", "sleep", "exit",
                     "return", "cat", "rm", "cp", "mv", "ln", "touch", "chmod", "pushd", "popd", "read", "[[", "[",
                     "test", "true", "false", ":"):
@@ -643,6 +666,75 @@ class _Shell:
                     expanded.extend(self.expand_word(token.text, token.line, token.column))
         self.commands.append(Command(expanded, uncertain))
 
+    def _source(self, target: Token, command: Token, uncertain: bool) -> None:
+        """`source FILE` / `. FILE`: the file's commands run here, in this shell, so its variables and arrays are
+        the script's (bash's `source`). Read when it is at hand (`_sourced_file`); listed in `sourced` either way,
+        at the line of the outermost `source`, for the plan to say what was read and what may set more."""
+        fields = self.fields(target.text, target.line, target.column)
+        items = fields[0] if fields else []
+        unknown = [k for k, item in enumerate(items) if item.char is None]
+        known = "".join(item.char or "" for item in items[unknown[-1] + 1 if unknown else 0:])
+        shown = "".join(item.raw if item.char is None else item.char for item in items) or target.text
+        if _ENVIRONMENT_SCRIPT.search(shown):
+            return  # a Python environment or the cluster's modules: no training setting in it
+        record: dict[str, Any] = {"path": shown, "line": self.main_line(command.line),
+                                  "column": command.column if command.line < _SOURCED_LINES else 1, "read": False}
+        found = self._sourced_file(known, bool(unknown)) if len(self.sourced) < _MAX_SOURCED else None
+        self.sourced.append(record)
+        if found is None:
+            return
+        file, text = found
+        record["read"] = True
+        record["path"] = os.path.relpath(file, self.path.parent) if self.path is not None else str(file)
+        base = len(self.sourced) * _SOURCED_LINES
+        tokens, _ = _tokenize(text, str(file))  # what precedes a syntax error in it is read, as bash runs it
+        tokens = [Token(t.kind, t.text, t.line + base, t.column) for t in tokens]
+        self.reading.append(file.resolve())
+        try:
+            self.run(_Parser(tokens).parse(), uncertain)
+        finally:
+            self.reading.pop()
+
+    def _sourced_file(self, known: str, prefixed: bool) -> Optional[tuple[Path, str]]:
+        """The file a `source` names, when it is at hand, and its text. A relative path is looked for from the
+        script's folder and the folders above it (the job is started from the repository root:
+        `source attn_bench/configs/training.sh`); a path with a folder the script does not determine
+        (`$REPO_ROOT/attn_bench/configs/training.sh`, REPO_ROOT=/scratch/$USER/repo) or an absolute one, by its
+        known end, longest first, from the same folders: the repository's own copy. Nothing outside them."""
+        if self.path is None or not known.strip("/"):
+            return None
+        parts = [part for part in known.split("/") if part not in ("", ".")]
+        if not parts or any(part.startswith("~") for part in parts):
+            return None
+        folder = self.path.resolve().parent
+        folders = [folder, *list(folder.parents)[:_SOURCE_LEVELS]]
+        if prefixed or known.startswith("/"):
+            parts = parts[len(parts) - parts[::-1].index(".."):] if ".." in parts else parts  # after the last `..`
+            tails = [parts[k:] for k in range(len(parts))]
+        else:
+            tails = [parts]  # `../configs/common.sh`: from the script's folder, as from a folder below the root
+        from .loader import read_text  # loader imports this module lazily: no import cycle at start-up
+
+        for tail in tails:
+            for base in folders:
+                candidate = base.joinpath(*tail)
+                try:
+                    if not candidate.is_file() or candidate.resolve() in self.reading:
+                        continue
+                    return candidate, read_text(candidate, str(candidate))
+                except (OSError, ValueError, ConfigError):
+                    continue
+        return None
+
+    def main_line(self, line: int) -> int:
+        """The line of the script itself that `line` comes from: a sourced file's, its `source` line."""
+        while line >= _SOURCED_LINES:
+            index = line // _SOURCED_LINES - 1
+            if not 0 <= index < len(self.sourced):
+                return 0
+            line = self.sourced[index]["line"]
+        return line
+
     def _cd(self, arguments: list[Token], line: int, uncertain: bool) -> None:
         """`cd DIR`: the folder later commands run in. `cd "$(dirname "$0")"` is the script's own folder; a
         folder the script does not determine (or a `cd` in a branch it may not take) is unknown (None)."""
@@ -657,7 +749,7 @@ class _Shell:
             folder = expanded[0].text if len(expanded) == 1 else None
             if folder is not None and (folder in ("", "-") or folder.startswith("~")):
                 folder = None
-        self.cds.append((len(self.commands), folder, line))
+        self.cds.append((len(self.commands), folder, self.main_line(line)))
 
     def _command_string(self, token: Token) -> list[Word]:
         """The words of a string run as a command line (`eval`, `sh -c`): split again at every space."""
@@ -1249,13 +1341,42 @@ def _run(shell: "_Shell", body: Any, shown: str) -> None:
         raise ConfigError("shell script nested too deep to read", shown) from None
 
 
-def read_shell(text: str, shown: str, env: Optional[dict[str, str]] = None
+def read_shell(text: str, shown: str, env: Optional[dict[str, str]] = None, path: Optional[Path] = None
                ) -> tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str]]:
     """The training command of a launch script, or a bare argument list, as data with positions. `env`: the
-    variables a wrapper exports before running it (`runs_script["env"]` of that wrapper)."""
+    variables a wrapper exports before running it (`runs_script["env"]` of that wrapper); `path`: the script's
+    file, from whose folder the files it sources are looked for (None: none is read). What a sourced file sets
+    is placed at the script's `source` line; `sourced` lists those files, read or not."""
+    data, positions, unevaluated, shell = _read_shell(text, shown, env, path)
+    if shell.sourced:
+        data["sourced"] = [{key: value for key, value in record.items() if key != "column"}
+                           for record in shell.sourced]
+        columns = {k + 1: record["column"] for k, record in enumerate(shell.sourced)}
+        positions = {key: Position(shell.main_line(where.line),
+                                   columns.get(_outermost(shell, where.line), where.column))
+                     if where.line >= _SOURCED_LINES else where for key, where in positions.items()}
+        for key in ("unresolved", "quoted_comments", "written_files"):
+            for entry in data.get(key) or []:
+                entry["line"] = shell.main_line(entry["line"])
+        if isinstance(data.get("runs_script"), dict):
+            data["runs_script"]["line"] = shell.main_line(data["runs_script"]["line"])
+    return data, positions, unevaluated
+
+
+def _outermost(shell: "_Shell", line: int) -> int:
+    """The number (1-based) of the sourced file the script's own `source` line of `line` reads."""
+    number = 0
+    while line >= _SOURCED_LINES:
+        number = line // _SOURCED_LINES
+        line = shell.sourced[number - 1]["line"] if number - 1 < len(shell.sourced) else 0
+    return number
+
+
+def _read_shell(text: str, shown: str, env: Optional[dict[str, str]], path: Optional[Path]
+                ) -> tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str], "_Shell"]:
     cuts: list[int] = []
     tokens, error = _tokenize(text, shown, cuts)
-    shell = _Shell(shown, env)
+    shell = _Shell(shown, env, path)
     parser = _Parser(tokens)
     try:
         body = parser.parse()
@@ -1270,7 +1391,7 @@ def read_shell(text: str, shown: str, env: Optional[dict[str, str]] = None
         # command only as launched with no argument, as bash reads `$1` then: empty (held-out review 13, B 22:
         # idriscnrs/JZ-Megatron-DeepSpeed examples_JZ/finetune_hf_llama/finetune_llama.sh). Read so only when
         # the script starts no training program otherwise.
-        bare = _Shell(shown, env)
+        bare = _Shell(shown, env, path)
         bare.launched_bare = True
         bare.vars.update({str(k): [] for k in range(1, 10)})
         bare.vars["#"] = [Item("0", -1, -1, False)]
@@ -1308,7 +1429,7 @@ def read_shell(text: str, shown: str, env: Optional[dict[str, str]] = None
             env = {name: text for name, text in env.items() if text is not None}
             if env:
                 data["runs_script"]["env"] = env
-        return data, positions, unevaluated
+        return data, positions, unevaluated, shell
     words, script_index = command
     if script_index is not None:
         script = words[script_index]
@@ -1331,7 +1452,7 @@ def read_shell(text: str, shown: str, env: Optional[dict[str, str]] = None
     if unresolved:
         data["unresolved"] = [{"text": w.raw, "line": w.line} for w in unresolved]
     unevaluated.update(unknown)
-    return data, positions, unevaluated
+    return data, positions, unevaluated, shell
 
 
 def _workdir(words: list[Word], shell: _Shell) -> Optional[dict[str, Any]]:

@@ -94,6 +94,35 @@ def apply_flags(builder: PlanBuilder, context: BuildContext) -> None:
         builder.unknown("run.dataset_rows", "--dataset-rows")
     _cut_continuation(builder)
     _quoted_comments(builder)
+    _sourced_files(builder)
+
+
+def unread_sources(doc: Document) -> list[dict[str, Any]]:
+    """The files a launch script `source`s that are not at hand (config/shell_reader.py's `sourced`): what they
+    set is not known, so a flag the script does not give is not known to be absent."""
+    sourced = doc.data.get("sourced") if doc.format == "shell" else None
+    return [s for s in sourced if isinstance(s, dict) and not s.get("read")] if isinstance(sourced, list) else []
+
+
+def _sourced_files(builder: PlanBuilder) -> None:
+    """The files a launch script sources: read ones said so (their settings sit at the `source` line), the ones
+    not at hand too, since their settings may be the run's (held-out review 14, B 08: the warmup, β2, dropout
+    and checkpointing of a slurm script were all in the files it sources)."""
+    doc = builder.primary
+    sourced = doc.data.get("sourced") if doc.format == "shell" else None
+    for entry in sourced if isinstance(sourced, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        line, path = entry.get("line"), entry.get("path")
+        source = Source(file=doc.path, line=line or None, key="source")
+        if entry.get("read"):
+            builder.note("other", f"read `{path}`, which line {line} sources: what it sets is the script's, "
+                         f"shown at line {line}", source, code="sourced-file-read", path=path)
+        else:
+            builder.note("other", f"line {line} sources `{path}`, which is not at hand: the settings it makes are "
+                         "not read, and a flag the script does not give may be set there", source,
+                         hint="check the script where the files it sources are (from its repository)",
+                         code="sourced-file-not-read", path=path)
 
 
 def _cut_continuation(builder: PlanBuilder) -> None:

@@ -59,7 +59,7 @@ from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
-                   typo_notes)
+                   typo_notes, unread_sources)
 from .megatron_flags import KNOWN_FLAGS, SWITCHES
 from .shared import SMOKE_TEST_STEPS, merge_deepspeed_reference, optimizer_family, warmup_share
 from .versions import ChangeTable
@@ -150,7 +150,7 @@ class _Flags:
 
 # What the shell reader adds beside the flags (config/shell_reader.py:read_shell).
 _READER_KEYS = frozenset({"program", "launcher", "overrides", "unresolved", "syntax_error", "cut_continuation",
-                           "quoted_comments", "written_files"})
+                           "quoted_comments", "written_files", "sourced"})
 
 
 NOT_TRAINING = lazy_compile(r"eval|generat|inference|server|convert|checkpoint_util", re.IGNORECASE)
@@ -443,6 +443,8 @@ class MegatronDialect(Dialect):
                 b.set("schedule.warmup_steps", _in_steps(warmup, per_step, ramp), f.source(b, f"--lr-warmup-{unit}", note))
         elif f.present("--warmup") or _old_era(f):
             _fraction_warmup(b, f, decay)
+        elif not f.present("--lr-warmup-tokens") and _unread(f):
+            b.unknown("schedule.warmup_steps", _unread(f))
         elif not f.present("--lr-warmup-tokens"):
             b.default("schedule.warmup_steps", 0, DEFAULT + " (lr_warmup_iters 0)")
         _token_schedule(b, f, tokens_decay)
@@ -539,7 +541,10 @@ class MegatronDialect(Dialect):
     @staticmethod
     def _checkpoint_eval_data(b: PlanBuilder, f: _Flags, context: BuildContext) -> None:
         f.take(b, "checkpoint.interval_steps", "--save-interval", lenient_int)
-        b.set("checkpoint.enabled", f.present("--save"), f.source(b, "--save"))
+        if f.present("--save") or not _unread(f):
+            b.set("checkpoint.enabled", f.present("--save"), f.source(b, "--save"))
+        else:
+            b.unknown("checkpoint.enabled", _unread(f))
         # No --eval-interval: megatron-core 0.16 and later (dataclass arguments, eval_interval None) evaluate
         # only after training; every Megatron-LM before (2019 to core 0.15) defaults to 1000.
         judged = context.trainer_versions.get("megatron-core")
@@ -675,6 +680,15 @@ def _expert_count(value: Any) -> Any:
 # --global_batch_size` beside `--learning_rate --lr_scheduler_type --num_train_epochs`; held-out review 7
 # B 07): Megatron's defaults (β2 0.999, weight decay 0.01, no warmup) are not its own.
 _MIN_MEGATRON_SHARE = 0.5
+
+
+def _unread(f: _Flags) -> str:
+    """Why a flag the script does not give may still be set: a file it sources that is not at hand ("" if none)."""
+    lines = [str(s.get("line")) for s in unread_sources(f.doc)]
+    if not lines:
+        return ""
+    return f"the file{'s' if len(lines) > 1 else ''} sourced at line{'s' if len(lines) > 1 else ''} " \
+           f"{', '.join(lines)}, not at hand, may set it"
 
 
 def _own_program(doc: Document, program: str) -> bool:
