@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, NamedTuple, Optional, Union
 
 from ..errors import ConfigError
+from ..lazyre import lazy_compile
 from .document import KeyPath, Position
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -59,7 +60,7 @@ _MAX_SOURCED = 32  # files one script may source, nested ones included
 _SOURCE_LEVELS = 4  # folders above the script a sourced path is looked for in (a repository root)
 # What job scripts source to set up the machine, not the run: a virtualenv's or conda's `activate`, conda.sh,
 # environment modules, the shell's own start-up files, anything under /etc.
-_ENVIRONMENT_SCRIPT = re.compile(r"(^|/)(activate|conda\.sh|\.?modules\.sh|\.bashrc|\.bash_profile|\.profile)$|^/etc/")
+_ENVIRONMENT_SCRIPT = lazy_compile(r"(^|/)(activate|conda\.sh|\.?modules\.sh|\.bashrc|\.bash_profile|\.profile)$|^/etc/")
 
 
 # The records below are named tuples, not dataclasses: `check` of a script pays for every
@@ -1604,7 +1605,7 @@ def _program_from_launch(words: list[Word]) -> Optional[int]:
 
 
 _SCRIPT_LAUNCHERS = frozenset(("torchrun", "deepspeed", "python", "python3"))
-_SCRIPT_ARGUMENT = re.compile(r'^"?\$(\{[1-9]\}|[1-9])"?$')
+_SCRIPT_ARGUMENT = lazy_compile(r'^"?\$(\{[1-9]\}|[1-9])"?$')
 # The launchers' options that take no value (torch/distributed/run.py, deepspeed/launcher/runner.py, python's own):
 # every other option of theirs is followed by its value.
 _LAUNCHER_SWITCHES = frozenset((
