@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from pydantic import ValidationError
 
@@ -18,6 +18,11 @@ _MISSING = object()
 _MODE_WORDS = frozenset({"eagle", "medusa", "draft", "speculative", "freeze", "frozen", "distill", "distillation",
                          "adapter", "adapters", "prefix", "ptuning"})
 _WORDS = lazy_compile(r"[a-z]+")
+# A fork's own switch, on, that freezes the whole pretrained model (Balcony-LLaMA's `freeze_model: true`: its
+# finetuning/train.py sets requires_grad only on the parameters `unfreeze_layers` names, new exit modules;
+# held-out review 14, B 35): the run trains a part, not every weight.
+_FREEZES_MODEL = frozenset({("freeze", "model"), ("freeze", "base"), ("freeze", "base", "model"),
+                            ("freeze", "backbone")})
 
 
 def _switched_on(value: Any) -> bool:
@@ -48,6 +53,8 @@ class PlanBuilder:
         self.foreign_keys: list[str] = []
         self.foreign_key_words: dict[str, list[str]] = {}  # a foreign mapping key's inner key names
         self.mode_keys: list[str] = []  # foreign keys, switched on, that name a training mode
+        self.freezes_model: Optional[str] = None  # a foreign key, on, that freezes the whole model
+        self.unfrozen: Optional[tuple[str, list[str]]] = None  # a foreign key listing what still trains
 
     @property
     def primary(self) -> Document:
@@ -112,8 +119,14 @@ class PlanBuilder:
         name says what trains (axolotl forks' `eagle_training: true`: the base frozen, a draft head trains)
         makes the run kind an assumption (`program.assumed`, plan/reading.py softens the rules judging it)."""
         self.foreign_keys.append(name)
-        if _MODE_WORDS & set(_WORDS.findall(name.rsplit(".", 1)[-1].lower())) and _switched_on(value):
+        words = tuple(_WORDS.findall(name.rsplit(".", 1)[-1].lower()))
+        if _MODE_WORDS & set(words) and _switched_on(value):
             self.mode_keys.append(name)
+            if words in _FREEZES_MODEL:
+                self.freezes_model = name
+        if ("unfreeze" in words or "trainable" in words) and isinstance(value, list) and value and all(
+                isinstance(item, str) for item in value):
+            self.unfrozen = (name, value)
         if isinstance(value, (dict, list)):
             from .reading import key_words
 
@@ -175,6 +188,17 @@ class PlanBuilder:
         kind = self.values.get("mode.kind", "pretrain")
         if not self.mode_keys or kind not in ("pretrain", "full_finetune") or "mode.kind" in self.values.get(
                 "program.assumed", {}):
+            return
+        if self.freezes_model is not None and kind == "full_finetune" and self.documents:
+            frozen = self.source(self.documents[0], tuple(self.freezes_model.split(".")),
+                                 note=f"the fork's own `{self.freezes_model}` freezes the pretrained model")
+            if self.unfrozen is not None:
+                name, modules = self.unfrozen
+                trains = f"the modules `{name}` names ({', '.join(modules[:4])}{', …' if len(modules) > 4 else ''})"
+            else:
+                trains = f"what the fork's code leaves trainable beside `{self.freezes_model}`"
+            self.values["mode.kind"], self.sources["mode.kind"] = "partial_finetune", frozen
+            self.values["mode.trains_only"], self.sources["mode.trains_only"] = trains, frozen
             return
         keys = ", ".join(f"`{key}`" for key in dict.fromkeys(self.mode_keys))
         where = self.documents[0].path if self.documents else ""

@@ -198,3 +198,29 @@ def test_a_file_that_gives_the_models_dimensions_is_pretraining(tmp_path: Path) 
     # TRL's usual model_init_kwargs (dtype, attention) say nothing of the architecture: a fine-tune still
     plain = _DOGE_STAGE1.replace("  hidden_size: 1024\n", "  torch_dtype: bfloat16\n")
     assert plan_of(write(tmp_path, "sft.yaml", plain)).mode.kind == "full_finetune"
+
+
+# Balcony-LLaMA experiments/balcony.yaml (benyaminjami/Balcony-LLaMA@84faf4b, held-out review 14, B 35), reduced:
+# finetuning/train.py freezes every parameter when `freeze_model` and unfreezes those `unfreeze_layers` names (new
+# exit modules). It was read as a full fine-tune of the 8B model: a PD103 info "overwrites pretrained knowledge".
+_BALCONY = """\
+    model_name_or_path: meta-llama/Llama-3.1-8B-Instruct
+    output_dir: out
+    learning_rate: 5.0e-04
+    per_device_train_batch_size: 8
+    max_steps: 30000
+    kl_weight: 1.0
+    freeze_model: true
+    unfreeze_layers:
+      - "exit_modules"
+    """
+
+
+def test_a_forks_switch_that_freezes_the_model_trains_only_what_it_unfreezes(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "balcony.yaml", _BALCONY))
+    assert plan.mode.kind == "partial_finetune" and "exit_modules" in plan.mode.trains_only
+    assert plan.sources["mode.kind"].line == 7
+    assert findings(plan, "PD103") == []
+    # switched off, the model trains whole (only assumed: the fork's own key names a mode)
+    whole = plan_of(write(tmp_path, "whole.yaml", _BALCONY.replace("freeze_model: true", "freeze_model: false")))
+    assert whole.mode.kind == "full_finetune" and whole.mode.trains_only is None
