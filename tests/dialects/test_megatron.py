@@ -651,3 +651,14 @@ deepspeed pretrain_gpt.py $ARGS
     short = plan_of(write(tmp_path, "short.sh", path.read_text().replace("183_105", "45_776").replace(
         "220_000_000", "55_000_000").replace("200_000_000", "50_000_000")))
     assert [f.severity for f in findings(short, "PD106")] == ["warning"]
+
+
+def test_a_run_of_a_few_iterations_is_a_smoke_test(tmp_path) -> None:
+    # Held-out review 14 B 32 (a Megatron-LM attention-benchmark tracing script): `--train-iters 3` with the
+    # GPT-3 recipe's 430-step warmup; its schedule is never trained with, so no error about it.
+    script = RESHAPE_TEST.format(exit="--lr-warmup-iters 430").replace("--train-iters 100000", "--train-iters 3")
+    smoke = plan_of(write(tmp_path, "trace.sh", script))
+    assert smoke.debug and "3-iteration run" in smoke.sources["debug"].note
+    assert [f.severity for f in findings(smoke, "PD105")] == ["info"]
+    long = plan_of(write(tmp_path, "long.sh", script.replace("--train-iters 3", "--train-iters 101")))
+    assert not long.debug and [f.severity for f in findings(long, "PD105")] == ["error"]
