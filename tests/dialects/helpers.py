@@ -50,3 +50,11 @@ def reported(plan: TrainingPlan, code: str) -> list:
 
     rule = load_rules([]).rules[code]
     return soften(rule().check(plan) or (), rule.premises, plan)
+
+
+def assert_trains_only(plan: TrainingPlan, part: str, field: str, line: int) -> None:
+    """The plan trains only a part of the model (`part` in `mode.trains_only`), read from `field` at `line`,
+    and PD103's fine-tuning bands leave it alone."""
+    assert plan.mode.kind == "partial_finetune" and part in (plan.mode.trains_only or "")
+    assert plan.sources[field].line == line
+    assert findings(plan, "PD103") == []

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
 
-from .helpers import findings, plan_of, write
+from .helpers import assert_trains_only, findings, plan_of, write
 
 BASE = """
 model_name_or_path: Qwen/Qwen2.5-0.5B
@@ -217,10 +217,7 @@ _BALCONY = """\
 
 
 def test_a_forks_switch_that_freezes_the_model_trains_only_what_it_unfreezes(tmp_path: Path) -> None:
-    plan = plan_of(write(tmp_path, "balcony.yaml", _BALCONY))
-    assert plan.mode.kind == "partial_finetune" and "exit_modules" in plan.mode.trains_only
-    assert plan.sources["mode.kind"].line == 7
-    assert findings(plan, "PD103") == []
+    assert_trains_only(plan_of(write(tmp_path, "balcony.yaml", _BALCONY)), "exit_modules", "mode.kind", 7)
     # switched off, the model trains whole (only assumed: the fork's own key names a mode)
     whole = plan_of(write(tmp_path, "whole.yaml", _BALCONY.replace("freeze_model: true", "freeze_model: false")))
     assert whole.mode.kind == "full_finetune" and whole.mode.trains_only is None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import detected, findings, notes, plan_of, write
+from .helpers import assert_trains_only, detected, findings, notes, plan_of, write
 
 
 _LORA_SFT = """
@@ -543,3 +543,34 @@ def test_stage_pt_from_weights_is_labelled_continued_pretraining(tmp_path) -> No
     plan = plan_of(script)
     assert plan.mode.kind == "pretrain" and plan.mode.init_from == "models/Llama-3.2-1B" and not plan.mode.from_scratch
     assert plan.sources["mode.kind"].key == "stage" and "continued pretraining" in plan.sources["mode.kind"].note
+
+
+# InfiniteVL examples/train_linear/train_config_distill_stage1.yaml (hustvl/InfiniteVL@8cc1542, held-out review 14,
+# A 29), reduced: the fork's `finetuning_type: customize` runs `_setup_distill_tuning` (model/adapter.py), which
+# trains only the parameters `distill_weights` names. It was read as a full fine-tune of the 3B model (PD103 info).
+_INFINITEVL = """\
+    model_name_or_path: Qwen/Qwen2.5-VL-3B-Instruct
+    stage: dt
+    do_train: true
+    finetuning_type: customize
+    dataset: mllm_demo
+    template: qwen2_vl
+    cutoff_len: 8096
+    output_dir: ./output/qwen2.5vl_distill
+    per_device_train_batch_size: 1
+    gradient_accumulation_steps: 8
+    learning_rate: 2.0e-4
+    num_train_epochs: 1.0
+    lr_scheduler_type: cosine
+    bf16: true
+    distill_stage: stage1
+    distill_weights: ["q_proj", "k_proj", "v_proj"]
+    """
+
+
+def test_a_forks_own_finetuning_type_trains_what_its_code_selects(tmp_path: Path) -> None:
+    assert_trains_only(plan_of(write(tmp_path, "distill.yaml", _INFINITEVL)), "`finetuning_type: customize`",
+                       "mode.trains_only", 4)
+    # upstream's own types keep their reading
+    full = plan_of(write(tmp_path, "full.yaml", _INFINITEVL.replace("customize", "full")))
+    assert full.mode.kind == "full_finetune" and full.mode.trains_only is None
