@@ -9,6 +9,23 @@ from pretrain_doctor.rule import Edit, Fix, Rule
 _FROM_SCRATCH_FRACTION = 0.01
 _FINETUNE_FRACTION = 0.03
 
+# The key each trainer takes a warmup at, where it is not HF's `warmup_steps`/`warmup_ratio`, and its unit:
+# GPT-NeoX has only the float `warmup`, a fraction of lr_decay_iters (neox_args.py `warmup: float = 0.01`;
+# held-out review 14, B 40 was told `warmup_steps: 401`), Megatron-LM `--lr-warmup-fraction` (valid with iteration-
+# and sample-based runs alike; old releases' `--warmup` where the file uses that), llm-foundry a
+# Composer duration in batches; the others count optimizer steps (each dialect's `field_keys` and its reading).
+_WARMUP_KEYS = {
+    "neox": ("warmup", "fraction"),
+    "megatron": ("--lr-warmup-fraction", "flag fraction"),
+    "litgpt": ("train.lr_warmup_steps", "steps"),
+    "nanogpt": ("warmup_iters", "steps"),
+    "nanotron": ("optimizer.learning_rate_scheduler.lr_warmup_steps", "steps"),
+    "olmo": ("scheduler.t_warmup", "steps"),
+    "llmfoundry": ("scheduler.t_warmup", "batches"),
+    "deepspeed": ("scheduler.params.warmup_num_steps", "steps"),
+    "torchtitan": ("lr_scheduler.warmup_steps", "steps"),
+}
+
 
 class MissingWarmup(Rule):
     """An Adam-family optimizer starts at its peak learning rate, with no warmup.
@@ -95,7 +112,7 @@ class MissingWarmup(Rule):
                 plan, field,
                 f"{plan.optimizer.family} with a fresh optimizer state starts at the peak lr with no warmup; "
                 "the first noisy updates can disturb the pretrained weights",
-                hint="a short warmup (3–10% of the steps, e.g. `warmup_ratio: 0.03`) is the usual fine-tuning choice",
+                hint=self._finetune_hint(plan),
                 severity="info",
                 fix=self._fix(plan, _FINETUNE_FRACTION),
             )
@@ -115,11 +132,14 @@ class MissingWarmup(Rule):
     @staticmethod
     def _hint(plan) -> str:
         """About 1% of this run's steps, the count the fix writes (a fixed 2,000 steps was 10% of the README's
-        20,000-step demo)."""
-        total = plan.derived.total_steps.value
-        if not total:
-            return "add a warmup of about 1% of the run"
-        return f"add a warmup of about 1% of the run (e.g. `warmup_steps: {max(1, math.ceil(_FROM_SCRATCH_FRACTION * total))}`)"
+        20,000-step demo), at the key this trainer reads."""
+        example = _example(plan, _FROM_SCRATCH_FRACTION, ratio=False)
+        return f"add a warmup of about 1% of the run (e.g. {example})" if example else "add a warmup of about 1% of the run"
+
+    @staticmethod
+    def _finetune_hint(plan) -> str:
+        example = _example(plan, _FINETUNE_FRACTION, ratio=True)
+        return f"a short warmup (3–10% of the steps{f', e.g. {example}' if example else ''}) is the usual fine-tuning choice"
 
     @staticmethod
     def _lr(plan) -> str:
@@ -131,3 +151,28 @@ class MissingWarmup(Rule):
             if field in plan.sources and plan.sources[field].line is not None:
                 return field
         return "schedule"
+
+
+def _example(plan, fraction: float, ratio: bool) -> str | None:
+    """`fraction` of the run at the key the plan's trainer reads (`_WARMUP_KEYS`, else HF's names): as a ratio where
+    the trainer takes only that, or where it takes one and `ratio` asks; else in steps when the run length is known
+    (None when it is not)."""
+    total = plan.derived.total_steps.value
+    steps = max(1, math.ceil(fraction * total)) if total else None
+    key, unit = _WARMUP_KEYS.get(plan.dialect, ("warmup_steps", "steps"))
+    stated = plan.sources.get("schedule.warmup_steps")
+    if unit == "steps" and plan.dialect in _WARMUP_KEYS and stated and stated.note is None and "warmup" in (stated.key or ""):
+        key = stated.key  # the file's own spelling of a step count (torchtitan's older `training.warmup_steps`)
+    if unit == "flag fraction":
+        keys = [source.key for source in plan.sources.values() if source.key]
+        if any(k.startswith("model.optim") for k in keys):  # a NeMo-style YAML (dialects/megatron.py)
+            key, unit = "model.optim.sched.warmup_steps", "steps"
+        else:
+            return f"`{'--warmup' if '--warmup' in keys else key} {fraction:g}`"
+    if unit == "fraction" or (ratio and plan.dialect not in _WARMUP_KEYS):
+        return f"`{key if unit == 'fraction' else 'warmup_ratio'}: {fraction:g}`"
+    if steps is None:
+        return None
+    if stated and stated.key == "decay_lr":  # nanoGPT's get_lr (and its warmup) only runs with decay_lr on
+        return f"`decay_lr: True` with `{key}: {steps}`"
+    return f"`{key}: {steps}ba`" if unit == "batches" else f"`{key}: {steps}`"

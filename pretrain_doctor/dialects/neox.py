@@ -264,6 +264,23 @@ class NeoxDialect(Dialect):
                           "`finetune: true` only loads the weights into a new run (iteration 0, a fresh optimizer); "
                           "continued pretraining reads the same, and only its data decide")
             return
+        if lenient_bool(view.get("finetune", False)) and view.get("save") is None:
+            # `finetune: true` with no `load` in the files read: NeoX merges several YAMLs and keeps the paths
+            # (`load`, `save`, data) in a setup file (local_setup.yml, README: `deepy.py train.py -d configs
+            # X.yml local_setup.yml`), so the weights the flag asks for are named elsewhere. Without `load`
+            # NeoX trains from scratch (training.py: load_checkpoint only `if neox_args.load is not None`), which
+            # the files read cannot decide: a fine-tune is assumed, as for `finetune` with `load`. A file that
+            # sets `save` but no `load` holds the paths: from scratch, as below. Held-out review 14, B 40
+            # (Lisennlp/gpt-neox-j gpt2_large.yml, MetaICL fine-tuning of GPT-2 Large at lr 1e-6, `load` in
+            # its local_setup.yml) was read as pretraining.
+            source = view.source(b, "finetune")
+            b.assume("mode.kind", "a fine-tune of weights a file not read here names", source)
+            b.set("program.assumed_because", "`finetune: true` asks for trained weights, and `load`, which names "
+                  "them, is not in the files read (NeoX keeps paths in a setup file such as local_setup.yml; "
+                  "`check --merge` both to decide)")
+            b.set("mode.kind", "full_finetune", source.model_copy(update={
+                "note": "assumed: `finetune: true` with `load` in a file not read here"}))
+            return
         b.set("mode.kind", "pretrain")
         if not loads:
             return

@@ -161,6 +161,29 @@ def test_finetune_flag_is_an_assumed_fine_tune(tmp_path) -> None:
     assert said and all(f.severity == "info" and "assuming a fine-tune" in f.message for f in said)
 
 
+def test_finetune_flag_with_load_in_a_file_not_read_is_an_assumed_fine_tune(tmp_path) -> None:
+    # Held-out review 14, B 40 (Lisennlp/gpt-neox-j configs/gpt2_large.yml, reduced): `finetune: true` in the model
+    # file, `load` (converted GPT-2 Large) in the local_setup.yml it is launched with (`deepy.py train.py -d configs
+    # gpt2_large.yml local_setup.yml`). Checked alone it was read as pretraining from scratch: a PD104 warning
+    # ("from-scratch runs often spike"), PD101/PD201/PD203 infos on pretraining premises, and a hint naming
+    # `warmup_steps`, which NeoX does not have (only the fraction `warmup`).
+    body = MODEL.replace('"num-layers": 6', '"num-layers": 36').replace('"hidden-size": 512', '"hidden-size": 1280')
+    body = body.rstrip().rstrip("}") + TRAINING.replace("0.0006", "0.000001").replace("0.95]", "0.995]").replace(
+        '"warmup": 0.01', '"warmup": 0.0').strip().lstrip("{").rstrip("}") + '"weight-decay": 0.0, "finetune": true,\n}\n'
+    plan = plan_of(write(tmp_path, "gpt2_large.yml", body))
+    assert plan.mode.kind == "full_finetune" and "mode.kind" in plan.program.assumed
+    assert "local_setup.yml" in plan.program.assumed_because
+    for code in ("PD101", "PD201", "PD203"):
+        assert reported(plan, code) == [], code
+    [warmup] = reported(plan, "PD104")
+    assert warmup.severity == "info" and "`warmup: 0.03`" in warmup.hint and "warmup_ratio" not in warmup.hint
+    # The paths file read too, naming no `load`: NeoX loads nothing (training.py: `if neox_args.load is not None`).
+    scratch = plan_of(write(tmp_path, "scratch.yml", body.replace('"finetune": true', '"finetune": true, "save": "/out"')))
+    assert scratch.mode.kind == "pretrain" and "mode.kind" not in scratch.program.assumed
+    [warning] = reported(scratch, "PD104")
+    assert warning.severity == "warning" and "(e.g. `warmup: 0.01`)" in warning.hint
+
+
 def test_no_load_optim_is_assumed_continued_pretraining(tmp_path) -> None:
     # neox_args `no_load_optim`: the weights without the optimizer state, a fresh optimizer on trained weights.
     plan = plan_of(_one_file(tmp_path, '"load": "/base", "save": "/base", "no_load_optim": true,\n'))

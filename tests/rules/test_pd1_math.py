@@ -369,3 +369,20 @@ def test_missing_warmup_hint_is_one_percent_of_this_run() -> None:
     assert [f.hint for f in said] == ["add a warmup of about 1% of the run (e.g. `warmup_steps: 200`)"]
     unknown = list(MissingWarmup().check(plan_of(schedule={"kind": "cosine"})))
     assert [f.hint for f in unknown] == ["add a warmup of about 1% of the run"]
+
+
+def test_missing_warmup_hint_names_the_trainers_own_key() -> None:
+    # Held-out review 14, B 40: a GPT-NeoX file was told `warmup_steps: 401`, a key NeoX does not have (its warmup
+    # is the float `warmup`, a fraction of lr_decay_iters); the fine-tune hint named HF's `warmup_ratio`.
+    from pretrain_doctor.builtin_rules.pd104_missing_warmup import MissingWarmup
+
+    def hint(dialect: str, kind: str = "pretrain") -> str:
+        [finding] = MissingWarmup().check(plan_of(dialect=dialect, mode={"kind": kind}, run={"max_steps": 40_000},
+                                                  schedule={"kind": "linear"}))
+        return finding.hint
+
+    assert "(e.g. `warmup: 0.01`)" in hint("neox") and "`warmup: 0.03`" in hint("neox", "full_finetune")
+    assert "(e.g. `--lr-warmup-fraction 0.01`)" in hint("megatron")
+    assert "(e.g. `scheduler.t_warmup: 400ba`)" in hint("llmfoundry")
+    assert "`train.lr_warmup_steps: 1200`" in hint("litgpt", "full_finetune")
+    assert "(e.g. `warmup_steps: 400`)" in hint("hf") and "`warmup_ratio: 0.03`" in hint("hf", "full_finetune")
