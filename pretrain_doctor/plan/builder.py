@@ -23,6 +23,25 @@ _WORDS = lazy_compile(r"[a-z]+")
 # held-out review 14, B 35): the run trains a part, not every weight.
 _FREEZES_MODEL = frozenset({("freeze", "model"), ("freeze", "base"), ("freeze", "base", "model"),
                             ("freeze", "backbone")})
+# Words that name adapters of the fork's own, counted only in a switch set to true (`use_lora = true`), not in a
+# size beside it (`lora_rank = 16` with `use_lora = false` trains every weight: held-out review 14, B 10).
+_ADAPTER_WORDS = frozenset({"lora", "qlora", "dora", "peft"})
+_SWITCH_WORDS = frozenset({"use", "enable", "enabled"})
+
+
+def _names_a_mode(table: str, key: str, value: Any) -> bool:
+    """Whether `key` (in the fork's own table `table`, "" at the top) set to `value` switches on a way of training
+    that may leave the base frozen: a mode word in the key with any value switched on, or a switch set to true
+    that names adapters (`use_lora`, `peft`) or sits in a table that does (torchtitan forks' `[lora] use_lora =
+    true`, a `[lora] enable = true`)."""
+    words = set(_WORDS.findall(key.lower()))
+    if _MODE_WORDS & words and _switched_on(value):
+        return True
+    if value is not True and not (isinstance(value, str) and value.strip().lower() in ("true", "yes", "on")):
+        return False
+    if not words <= _ADAPTER_WORDS | _SWITCH_WORDS:
+        return False  # a setting of the adapters (`force_lora_parameter_ddp = true`), not their switch
+    return bool(_ADAPTER_WORDS & words) or bool((_MODE_WORDS | _ADAPTER_WORDS) & set(_WORDS.findall(table.lower())))
 
 
 def _switched_on(value: Any) -> bool:
@@ -119,11 +138,15 @@ class PlanBuilder:
         name says what trains (axolotl forks' `eagle_training: true`: the base frozen, a draft head trains)
         makes the run kind an assumption (`program.assumed`, plan/reading.py softens the rules judging it)."""
         self.foreign_keys.append(name)
-        words = tuple(_WORDS.findall(name.rsplit(".", 1)[-1].lower()))
-        if _MODE_WORDS & set(words) and _switched_on(value):
+        table, _, last = name.rpartition(".")
+        words = tuple(_WORDS.findall(last.lower()))
+        if _names_a_mode(table.rsplit(".", 1)[-1], last, value):
             self.mode_keys.append(name)
             if words in _FREEZES_MODEL:
                 self.freezes_model = name
+        if isinstance(value, dict):  # a fork's own table: its switches (`[lora] use_lora = true`)
+            self.mode_keys += [f"{name}.{key}" for key, inner in value.items()
+                               if isinstance(key, str) and _names_a_mode(last, key, inner)]
         if ("unfreeze" in words or "trainable" in words) and isinstance(value, list) and value and all(
                 isinstance(item, str) for item in value):
             self.unfrozen = (name, value)

@@ -346,3 +346,55 @@ def test_a_forks_mlm_probability_makes_a_masked_lm(tmp_path) -> None:
     assert (plan.objective.kind, plan.objective.mlm_probability) == ("masked_lm", 0.3)
     assert plan.sources["objective.kind"].key == "training.mlm_probability" and plan.batch.seq_len == 16384
     assert plan_of(write(tmp_path, "clm.toml", MINIMAL)).objective.kind == "causal_lm"
+
+
+# Held-out review 14, B 09 and B 10 (lynnl0927/torchtitan-tpu-time-slicing-poc, reduced from
+# afm_pt_moe_24b_lora.toml and afmv7_3b.toml): 20-step TPU smoke tests with `max_norm = 0.0` and the fork's own
+# `[lora]` table (afm_pt_moe/model/args.py: "When use_lora=True, all base model parameters are frozen").
+_SMOKE = """
+[model]
+name = "afm_pt_moe_tpu"
+flavor = "24b-lora"
+
+[optimizer]
+name = "AdamW"
+lr = 3e-4
+
+[lr_scheduler]
+warmup_steps = 10
+
+[training]
+local_batch_size = 4
+seq_len = 8192
+max_norm = 0.0
+steps = 20
+
+[lora]
+use_lora = {use}
+force_lora_parameter_ddp = true
+lora_rank = 16
+"""
+
+
+def test_a_forks_own_lora_switch_makes_the_run_kind_an_assumption(tmp_path) -> None:
+    # The LoRA run got PD205 "clipping off for pretraining" as a warning (PD205 leaves LoRA alone).
+    lora = plan_of(write(tmp_path, "lora.toml", _SMOKE.format(use="true")), "torchtitan")
+    assert lora.mode.kind == "pretrain" and "mode.kind" in lora.program.assumed
+    assert "`lora.use_lora`" in lora.sources["mode.kind"].note
+    assert reported(lora, "PD205") == []
+    long = plan_of(write(tmp_path, "long.toml", _SMOKE.format(use="true").replace("steps = 20", "steps = 20000")),
+                   "torchtitan")
+    assert [(f.severity, "assuming every weight trains" in f.message) for f in reported(long, "PD205")] == [("info", True)]
+    # `use_lora = false` trains every weight: a rank and a DDP setting of the adapters beside it switch nothing on.
+    full = plan_of(write(tmp_path, "full.toml", _SMOKE.format(use="false")), "torchtitan")
+    assert "mode.kind" not in full.program.assumed
+
+
+def test_clipping_off_in_a_smoke_test_is_an_info(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "full.toml", _SMOKE.format(use="false")), "torchtitan")
+    assert plan.debug
+    [said] = reported(plan, "PD205")
+    assert said.severity == "info" and "smoke-test" in said.message
+    long = plan_of(write(tmp_path, "long.toml", _SMOKE.format(use="false").replace("steps = 20", "steps = 20000")),
+                   "torchtitan")
+    assert not long.debug and [f.severity for f in reported(long, "PD205")] == ["warning"]
