@@ -404,3 +404,16 @@ def test_small_models_at_the_lrs_small_model_studies_tune_are_not_too_high() -> 
     assert said(3e-5) == ["warning"]  # too low is judged as before
     assert said(1e-3, micro=64) == ["warning"]  # 32k tokens/step: below the batches they tuned at, the √ rule holds
     assert said(1e-3, hidden=1280) == ["warning"]  # ~340M: above the sizes they tuned
+
+
+def test_an_moe_name_that_says_its_active_size_sizes_the_band_by_it() -> None:
+    # Held-out review 14, B 11 (a torchtitan fork's qwen3 `30B-A3B` flavor): PD101 judged lr 8e-4 against the dense
+    # 30B band ("5.3× above"); its docs size the band by the parameters a token visits, 3B here.
+    from pretrain_doctor.plan.derive import active_from_name
+
+    assert active_from_name("Qwen/Qwen3-30B-A3B") == 3_000_000_000
+    assert active_from_name("qwen3_tpu 235B-A22B") == 22_000_000_000
+    assert active_from_name("Llama-3.2-3B") is None and active_from_name(None) is None
+    plan = TrainingPlan.model_validate({"model": {"name": "Qwen3-30B-A3B"}, "unknown": {"model.parameters": "--model-config"}})
+    assert plan.derived.parameters.value == 30e9 and plan.derived.active_parameters.value == 3e9
+    assert "3B active" in plan.derived.size_assumed
