@@ -7,6 +7,7 @@ Errors in the user's input exit 2 with one line; tracebacks only with `--debug`.
 # (inspect.signature(eval_str=True), then get_type_hints) and would evaluate ~200 strings twice, compiling
 # each one (~24 M instructions, 2% of a `check`; benchmarks/RESULTS.md 2026-12-04).
 
+import copy
 import json
 import os
 import sys
@@ -491,7 +492,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     """Console entry point: user errors exit 2 with one line, never a traceback."""
     try:
         # Without standalone mode click returns the exit code instead of exiting.
-        code = app(args=argv, prog_name="pretrain-doctor", standalone_mode=False)
+        args = sys.argv[1:] if argv is None else list(argv)
+        code = _app_for(args)(args=args, prog_name="pretrain-doctor", standalone_mode=False)
     except DoctorError as exc:
         typer.echo(f"pretrain-doctor: error: {exc}", err=True)
         sys.exit(2)
@@ -503,6 +505,21 @@ def main(argv: Optional[List[str]] = None) -> None:
     except Exception as exc:  # click usage errors and anything unexpected
         _report_unexpected(exc)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+
+def _app_for(args: List[str]) -> typer.Typer:
+    """`app` with only the command that `args` names first: typer builds the click command of every registered
+    command at each start (their ~100 options, ~4 ms), and a run needs only its own. Anything else (`--help`,
+    `--version`, a misspelt command) gets the whole app, so what it prints lists every command."""
+    name = args[0] if args else None
+    chosen = [info for info in app.registered_commands
+              if info.callback is not None and (info.name or info.callback.__name__.lower().replace("_", "-")) == name]
+    if len(chosen) != 1:
+        return app
+    single = copy.copy(app)
+    single.registered_commands = chosen
+    return single
 
 
 def _report_unexpected(exc: Exception) -> None:
