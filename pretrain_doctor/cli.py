@@ -8,7 +8,6 @@ Errors in the user's input exit 2 with one line; tracebacks only with `--debug`.
 # each one (~24 M instructions, 2% of a `check`; benchmarks/RESULTS.md 2026-12-04).
 
 import copy
-import json
 import os
 import sys
 from pathlib import Path
@@ -282,6 +281,8 @@ def plan(
         doc, found, the_plan = load_plan_detected(paths[0], options)
         notice = "; ".join(note for note in (found.via, found.notice, *sourced_notices(doc)) if note) or None
     if fmt == "json":
+        import json
+
         typer.echo(json.dumps({**as_json(the_plan), **({"notice": notice} if notice else {})}, indent=2))
     else:
         typer.echo((f"notice: {notice}\n" if notice else "") + render_text(the_plan), nl=False)
@@ -301,6 +302,8 @@ def list_rules(
         typer.echo(f"pretrain-doctor: warning: {problem}", err=True)
     checks = all_checks(rules)
     if fmt == "json":
+        import json
+
         rows = [{"code": c.code, "slug": c.slug, "severity": c.severity, "summary": c.summary(),
                  "origin": getattr(c, "origin", "built-in"), "fix": getattr(c, "fix_availability", "never")}
                 for c in checks]

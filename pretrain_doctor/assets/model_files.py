@@ -6,7 +6,6 @@ so each concept lists the spellings transformers' config classes use (`attribute
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -153,6 +152,8 @@ def _load_cached(config_path: str, _mtime: int, generation_path: Optional[str]) 
 
 
 def _read_json(path: Path) -> Any:
+    import json  # only when the files are there: the decoder is ~6 M instructions of every `check` start
+
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -15,7 +15,6 @@ tokens included) and a token's id is the same one `convert_tokens_to_ids` return
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -212,6 +211,8 @@ class TokenizerFiles:
     @property
     def is_sentencepiece_style(self) -> bool:
         """A Metaspace (`▁`) pre-tokenizer: a word's tokens depend on what precedes it."""
+        import json
+
         text = json.dumps([self.tokenizer_json.get("pre_tokenizer"), self.tokenizer_json.get("normalizer")],
                           ensure_ascii=False)
         return "Metaspace" in text or "\u2581" in text or (self.model_type == "Unigram")
@@ -270,6 +271,8 @@ def _candidate_files(location: Path) -> list[Path]:
 
 
 def _read_json(path: Path) -> Any:
+    import json  # only when the files are there: the decoder is ~6 M instructions of every `check` start
+
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import json
 import re
 from typing import Any
 
@@ -13,6 +12,8 @@ from .document import KeyPath, LazyPositions, Position
 
 
 def read_json(text: str, path: str) -> tuple[Any, LazyPositions]:
+    import json  # only for a JSON file: the decoder is ~6 M instructions of every `check` start
+
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -24,6 +25,12 @@ def read_json(text: str, path: str) -> tuple[Any, LazyPositions]:
 
 # Tokens of valid JSON: a whole string, one punctuation mark, or a bare scalar (number, true...).
 _TOKEN = lazy_compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
+
+
+def _json_string(token: str) -> Any:
+    import json
+
+    return json.loads(token)
 
 
 def _key_positions(text: str) -> dict[KeyPath, Position]:
@@ -46,7 +53,7 @@ def _key_positions(text: str) -> dict[KeyPath, Position]:
         first = token[0]
         if first == '"' and stack and stack[-1][3]:
             frame = stack[-1]
-            frame[2], frame[3] = (json.loads(token) if "\\" in token else token[1:-1]), False
+            frame[2], frame[3] = (_json_string(token) if "\\" in token else token[1:-1]), False
             offsets[frame[1] + (frame[2],)] = offset  # the last duplicate wins, as in json.loads
         elif first in "{[":
             start_value(offset)

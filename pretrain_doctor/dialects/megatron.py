@@ -49,7 +49,6 @@ defaults are never assumed.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from typing import Any, Callable, Optional
 
@@ -800,6 +799,8 @@ def _written_deepspeed_config(doc: Document) -> Optional[Document]:
     found = [w for w in written if isinstance(w, dict) and (wanted is None or w.get("name") == wanted)]
     if len(found) != 1:
         return None
+    import json  # only for a script that writes its DeepSpeed JSON
+
     try:
         config = json.loads(str(found[0].get("text")))
     except ValueError:
