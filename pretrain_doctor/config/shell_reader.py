@@ -46,7 +46,7 @@ _PLAIN_IN_SUBSTITUTION = re.compile(r"[^'\"\\(){}\n]*")
 # What field splitting separates at when unquoted (`"" in " \t\n"`: a quote mark from a variable's value too).
 _BLANK_CHARS = frozenset(("", " ", "\t", "\n"))
 _BLANKS = re.compile(r"[ \t\r]*")
-_PLAIN_IN_SINGLE = re.compile(r"[^'\n]*")
+_PLAIN_IN_SINGLE = lazy_compile(r"[^'\n]*")
 _PLAIN_IN_DOUBLE = re.compile(r"[^\"\\$\n]*")
 # `VAR=<your_model_path>`: the placeholder of a template (words, no redirection or quote inside).
 _ASSIGNED_PLACEHOLDER = re.compile(r"<[A-Za-z][^<>|&;'\"\s]*>")
@@ -1161,7 +1161,7 @@ def _raise_zero() -> int:
 
 
 _POSITIONAL = re.compile(r"\$(\{)?[1-9#*]")
-_ARGUMENT_WORDS = re.compile(r'^"?(\$#|\$\{#\}|\$\{?[1@*]\}?)"?$')
+_ARGUMENT_WORDS = lazy_compile(r'^"?(\$#|\$\{#\}|\$\{?[1@*]\}?)"?$')
 
 
 def _loops_over_arguments(head: list[Token]) -> bool:
@@ -1614,7 +1614,7 @@ _LAUNCHER_SWITCHES = frozenset((
     "--virtual-local-rank", "--virtual_local_rank", "-u", "-O", "-OO", "-B", "-s", "-S", "-E", "-I"))
 
 
-_REDIRECTION = re.compile(r"^(\d*[<>]|&>|\||&&|;|&$)")
+_REDIRECTION = lazy_compile(r"^(\d*[<>]|&>|\||&&|;|&$)")
 
 
 def _until_redirection(words: list[Word]) -> list[Word]:
@@ -1626,7 +1626,7 @@ def _until_redirection(words: list[Word]) -> list[Word]:
 
 
 # `<PATH TO CHECKPOINTS DIRECTORY>`: a value the reader of an example script fills in, not a redirection.
-_PLACEHOLDER = re.compile(r"^<[A-Za-z][^<>|&;]*>?$")
+_PLACEHOLDER = lazy_compile(r"^<[A-Za-z][^<>|&;]*>?$")
 
 
 def _options(words: list[Word]) -> Optional[tuple[dict[str, Any], dict[KeyPath, Position]]]:
@@ -1708,7 +1708,7 @@ def _arguments(words: list[Word], keep_positional: bool = False) -> tuple[
     return args, overrides, positions, unknown, unresolved
 
 
-_OVERRIDE = re.compile(r"^[+~]?[A-Za-z_][\w.]*=")
+_OVERRIDE = lazy_compile(r"^[+~]?[A-Za-z_][\w.]*=")
 
 
 def _is_override(word: Word) -> bool:

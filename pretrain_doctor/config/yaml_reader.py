@@ -9,13 +9,13 @@ plain data ourselves, so that:
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import ConfigError
+from ..lazyre import lazy_compile
 from .document import DuplicateKey, KeyPath, Position
 
 MAX_NODES = 200_000  # expanded nodes, aliases counted at their full size
@@ -31,9 +31,9 @@ _ALLOWED_TAGS = {
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _TRUE = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"}
 _FALSE = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"}
-_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)$")
-_HEX = re.compile(r"[-+]?0x[0-9a-fA-F_]+$")
-_FLOAT = re.compile(r"[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?$")
+_INT = lazy_compile(r"[-+]?(0|[1-9][0-9_]*)$")
+_HEX = lazy_compile(r"[-+]?0x[0-9a-fA-F_]+$")
+_FLOAT = lazy_compile(r"[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?$")
 _SPECIAL_FLOATS = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
 
 
