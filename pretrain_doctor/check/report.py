@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional, Sequence
 
 from ..checkmeta import SEVERITY_RANK
 from ..rule import Finding
 
 
-@dataclass
-class FileResult:
+class FileResult(NamedTuple):
     """One file a check read: its dialect, role and how many findings it has."""
 
     path: str
@@ -20,11 +19,10 @@ class FileResult:
     note: Optional[str] = None
     # What the reader should know about how the file was read: a dialect that was a guess,
     # a companion file picked up beside it.
-    notices: list[str] = field(default_factory=list)
+    notices: Sequence[str] = ()
 
 
-@dataclass
-class InputError:
+class InputError(NamedTuple):
     """A file the check could not read (exit 2), with the line where that is known."""
 
     file: str
