@@ -17,10 +17,9 @@ import importlib.util
 import os
 import pkgutil
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from .distributions import metadata_folders
 from .rule import Rule, iter_rule_classes
@@ -30,12 +29,11 @@ BUILTIN_PACKAGE = "pretrain_doctor.builtin_rules"
 _SOURCE_TREE_RULES = Path(__file__).resolve().parent.parent / "rules"
 
 
-@dataclass
-class RuleSet:
+class RuleSet(NamedTuple):
     """The rules found (code -> class) and the plugins that failed to load."""
 
-    rules: dict[str, type[Rule]] = field(default_factory=dict)  # code -> class
-    problems: list[str] = field(default_factory=list)  # plugins that failed to load
+    rules: dict[str, type[Rule]]  # code -> class
+    problems: list[str]  # plugins that failed to load
 
     def add(self, cls: type[Rule], origin: str) -> None:
         existing = self.rules.get(cls.code)
@@ -53,7 +51,7 @@ class RuleSet:
 
 
 def load_rules(rules_dirs: Iterable[str | Path] = ()) -> RuleSet:
-    found = RuleSet()
+    found = RuleSet({}, [])
     _collect_builtin(found)
     for name, target in _entry_points():
         if target == BUILTIN_PACKAGE:

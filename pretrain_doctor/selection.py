@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Iterable, Protocol
+from types import MappingProxyType
+from typing import Iterable, Mapping, NamedTuple, Protocol, Sequence
 
 from .checkmeta import SEVERITIES
 from .errors import UsageError
@@ -40,13 +40,12 @@ def validate_tokens(tokens: Iterable[str], checks: Iterable[_Check], what: str) 
             raise UsageError(f"{what}: {token!r} matches no rule code, prefix or slug (see `pretrain-doctor rules`)")
 
 
-@dataclass
-class Selection:
+class Selection(NamedTuple):
     """Which checks run and at what severity: --select, --ignore and --severity over the settings."""
 
-    select: list[str] = field(default_factory=list)  # empty: everything
-    ignore: list[str] = field(default_factory=list)
-    severity: dict[str, str] = field(default_factory=dict)  # token -> level
+    select: Sequence[str] = ()  # empty: everything
+    ignore: Sequence[str] = ()
+    severity: Mapping[str, str] = MappingProxyType({})  # token -> level
 
     def is_enabled(self, check: _Check) -> bool:
         if self.select and not any(matches(t, check) for t in self.select):

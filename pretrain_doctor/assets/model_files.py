@@ -6,10 +6,10 @@ so each concept lists the spellings transformers' config classes use (`attribute
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from types import MappingProxyType
+from typing import Any, Mapping, NamedTuple, Optional
 
 from ..errors import ConfigError
 
@@ -49,13 +49,12 @@ KEYS = {
 }
 
 
-@dataclass
-class ModelFiles:
+class ModelFiles(NamedTuple):
     """A model's config.json (and generation_config.json when beside it)."""
 
     config_path: Path
     config: dict[str, Any]
-    generation: dict[str, Any] = field(default_factory=dict)
+    generation: Mapping[str, Any] = MappingProxyType({})
     generation_path: Optional[Path] = None
 
     def value(self, concept: str) -> tuple[Optional[str], Any]:

@@ -51,15 +51,14 @@ class DuplicateKey(NamedTuple):
     dropped_empty: bool = False
 
 
-@dataclass
-class Suppression:
+class Suppression(NamedTuple):
     """An inline `# pretrain-doctor: ignore[...]` comment."""
 
     line: int
     column: int
     file_wide: bool
     codes: tuple[str, ...]
-    used: set[str] = field(default_factory=set)
+    used: set[str]  # the codes it suppressed, filled as findings are matched (a set of its own each)
 
     def covers_line(self, line: int | None) -> bool:
         # A comment suppresses its own line and the line below it.
@@ -145,6 +144,7 @@ def scan_suppressions(text: str) -> list[Suppression]:
                     column=match.start() + 1,
                     file_wide=match.group(1) == "ignore-file",
                     codes=codes,
+                    used=set(),
                 )
             )
     return found

@@ -12,8 +12,8 @@ typo, and a key the judged version lacks says in which version it went and what 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, Optional
 
 from .. import distributions
@@ -92,12 +92,11 @@ class TrainerVersion(NamedTuple):
         return f"{self.trainer} {self.version} ({where})"
 
 
-@dataclass(frozen=True)
-class TrainerVersions:
+class TrainerVersions(NamedTuple):
     """The versions a check was given, and whether to look at what is installed."""
 
-    given: Mapping[str, str] = field(default_factory=dict)  # dist -> version, flags over settings
-    origins: Mapping[str, str] = field(default_factory=dict)  # dist -> "--trainer-version" / "settings"
+    given: Mapping[str, str] = MappingProxyType({})  # dist -> version, flags over settings
+    origins: Mapping[str, str] = MappingProxyType({})  # dist -> "--trainer-version" / "settings"
     detect_installed: bool = True
 
     def get(self, trainer: str) -> Optional[TrainerVersion]:
