@@ -510,7 +510,6 @@ def main(argv: Optional[List[str]] = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-
 def _app_for(args: List[str]) -> typer.Typer:
     """`app` with only the command that `args` names first: typer builds the click command of every registered
     command at each start (their ~100 options, ~4 ms), and a run needs only its own. Anything else (`--help`,
