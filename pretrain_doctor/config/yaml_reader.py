@@ -34,6 +34,7 @@ _FALSE = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"}
 _INT = lazy_compile(r"[-+]?(0|[1-9][0-9_]*)$")
 _HEX = lazy_compile(r"[-+]?0x[0-9a-fA-F_]+$")
 _FLOAT = lazy_compile(r"[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?$")
+_FLOAT_START = frozenset("+-.0123456789")
 _SPECIAL_FLOATS = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
 
 
@@ -50,7 +51,8 @@ def resolve_plain_scalar(text: str) -> Any:
             return int(text.replace("_", ""), 16 if "x" in text else 10)
         except ValueError:  # longer than Python's 4300-digit conversion limit
             return text
-    if any(ch.isdigit() for ch in text) and _FLOAT.match(text):
+    # a float starts with a sign, a digit or a point (`e5` matches _FLOAT but is no number): most scalars are words
+    if text[0] in _FLOAT_START and any(ch.isdigit() for ch in text) and _FLOAT.match(text):
         try:
             return float(text.replace("_", ""))
         except ValueError:

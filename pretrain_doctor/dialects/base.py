@@ -357,11 +357,17 @@ def closest_key(key: str, candidates: Iterable[str], cutoff: float,
 
 
 def _ranked(key: str, candidates: list[str], cutoff: float) -> list[tuple[float, str]]:
+    # as difflib.get_close_matches: the key is the matcher's second sequence, indexed once for every candidate
+    # (a file with a dozen unknown keys against a table of thousands spent most of a folder check re-indexing it)
     ranked = []
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(key)
     for candidate in candidates:
-        matcher = difflib.SequenceMatcher(None, key, candidate)
-        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff and matcher.ratio() >= cutoff:
-            ranked.append((matcher.ratio(), candidate))
+        matcher.set_seq1(candidate)
+        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
+            score = matcher.ratio()
+            if score >= cutoff:
+                ranked.append((score, candidate))
     ranked.sort(reverse=True)  # as difflib.get_close_matches ranks: score, then the name
     return ranked
 
