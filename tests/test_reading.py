@@ -15,13 +15,14 @@ from pretrain_doctor.settings import CheckOptions
 
 # `gradient_accumulation_steps` and one process (world size 1): nanoGPT's default and whether train.py divides it
 # by the world size changed between its versions, so without them the tokens per step PD101 judges are unknown.
+# 30k tokens/step: below 32k, where the √-scaled band judges nanoGPT's 6e-4 for this ~210M model (rules/pd101).
 UPSTREAM = """\
 gradient_accumulation_steps = 5 * 8
-block_size = 128
+block_size = 64
 n_layer = 24
 n_head = 12
 n_embd = 768
-max_iters = 10000
+max_iters = 8000  # train.py's 2,000 warmup steps are 25% of it: past the 20% that is only an info (PD106)
 lr_decay_iters = 600000
 """
 FORK_KEYS = """\

@@ -55,25 +55,15 @@ def read_python(text: str, path: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
     positions: dict[KeyPath, Position] = {}
     unevaluated: dict[str, str] = {}
     for statement in tree.body:
-        targets, value = _assignment(statement)
-        if value is None:
-            continue
-        try:
-            result = _evaluate(value, values)
-        except _NotLiteral:
-            result = None
-            source = ast.get_source_segment(text, value) or "<expression>"
-            for name in targets:
-                unevaluated[name] = source[:200]
-        except (ArithmeticError, RecursionError, ValueError, TypeError):
-            result = None
-            for name in targets:
-                unevaluated[name] = "<arithmetic error>"
-        for name in targets:
+        # all right-hand sides first: `a, b = b, a` swaps
+        results = [(name, *_evaluated(value, values, text)) for name, value in assignments(statement)]
+        for name, result, why in results:
             positions[(name,)] = Position(statement.lineno, statement.col_offset + 1)
-            if name not in unevaluated:
+            if why is None:
                 values[name] = result
+                unevaluated.pop(name, None)
             else:
+                unevaluated[name] = why
                 values.pop(name, None)
     return values, positions, unevaluated
 
@@ -87,13 +77,32 @@ def evaluate(node: ast.expr, names: dict[str, Any]) -> Any:
         return None
 
 
-def _assignment(statement: ast.stmt) -> tuple[list[str], ast.expr | None]:
+def _evaluated(value: ast.expr, names: dict[str, Any], text: str) -> tuple[Any, str | None]:
+    """(the value, None), or (None, why it is not evaluated: its source or an arithmetic error)."""
+    try:
+        return _evaluate(value, names), None
+    except _NotLiteral:
+        return None, (ast.get_source_segment(text, value) or "<expression>")[:200]
+    except (ArithmeticError, RecursionError, ValueError, TypeError):
+        return None, "<arithmetic error>"
+
+
+def assignments(statement: ast.stmt) -> list[tuple[str, ast.expr]]:
+    """(name, expression) of each global a module-level statement assigns: `a = b = 1`, `a: int = 1`, and
+    `n_layer, n_head = 6, 12` element by element (held-out review 15, B 15); other unpacking is skipped."""
     if isinstance(statement, ast.Assign):
-        names = [t.id for t in statement.targets if isinstance(t, ast.Name)]
-        return names, statement.value if names else None
+        pairs: list[tuple[str, ast.expr]] = []
+        for target in statement.targets:
+            if isinstance(target, ast.Name):
+                pairs.append((target.id, statement.value))
+            elif (isinstance(target, (ast.Tuple, ast.List)) and isinstance(statement.value, (ast.Tuple, ast.List))
+                  and len(target.elts) == len(statement.value.elts)
+                  and all(isinstance(element, ast.Name) for element in target.elts)):
+                pairs += [(element.id, value) for element, value in zip(target.elts, statement.value.elts)]  # type: ignore[attr-defined]
+        return pairs
     if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value:
-        return [statement.target.id], statement.value
-    return [], None
+        return [(statement.target.id, statement.value)]
+    return []
 
 
 def _evaluate(node: ast.expr, names: dict[str, Any]) -> Any:

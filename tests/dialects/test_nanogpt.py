@@ -544,3 +544,40 @@ def test_a_training_program_with_nanogpt_named_globals_is_not_a_nanogpt_config(t
     assert detected(write(tmp_path, "helper.py", helper)) == "nanogpt"
     imports = "import torch\nfrom transformers import AutoConfig\nbatch_size = 8\nmax_iters = 100\n"
     assert detected(write(tmp_path, "imports.py", imports)) == "nanogpt"
+
+
+def test_a_forks_train_script_of_another_name_that_runs_the_configurator_is_its_script(tmp_path) -> None:
+    # Held-out review 15, B 15 (shikaiqiu/compute-better-spent@4523764 config/train_open.py, reduced): the fork's
+    # script is train_gpt.py, which sets `lr_decay_iters, min_lr = max_iters, init_lr / 10.` after the configurator;
+    # read with upstream's 600,000 instead, PD004 and PD107 were wrong. The config unpacks `n_layer, n_head, d_model`.
+    (tmp_path / "config").mkdir()
+    (tmp_path / "train_gpt.py").write_text(
+        "init_lr = 6e-4\nmax_iters = 600000\nlr_decay_iters = 600000\nn_layer = 12\nn_head = 12\n"
+        "exec(open('./model/configurator.py').read())  # overrides from command line or config file\n"
+        "lr_decay_iters, min_lr = max_iters, init_lr / 10.\n")
+    (tmp_path / "train_eval.py").write_text("import torch\n")  # another script, not the configurator's
+    override = write(tmp_path / "config", "train_open.py",
+                     "n_layer, n_head, n_embd = 6, 12, 768\nmax_iters = 10_000\nwarmup_iters = 100\n")
+    plan = plan_of(override)
+    assert (plan.model.layers, plan.model.heads) == (6, 12)
+    assert plan.schedule.decay_steps == 10_000 and plan.sources["schedule.decay_steps"].line == 7
+    assert plan.schedule.min_lr == pytest.approx(6e-5)
+    assert findings(plan, "PD004") == [] and findings(plan, "PD107") == []
+    # two scripts that run the configurator: which one runs the file is not known, so neither is taken
+    (tmp_path / "train_other.py").write_text("exec(open('configurator.py').read())\n")
+    assert plan_of(override).schedule.decay_steps == 600_000
+
+
+def test_nanogpts_own_datasets_give_the_corpus_size(tmp_path) -> None:
+    # Held-out review 15, B 18: dropout 0.3 on shakespeare_char (1M tokens seen ~6,500 times) got PD603's "if the
+    # corpus is about that large"; nanoGPT's prepare.py gives its size, and a repeated small corpus is what dropout
+    # is for.
+    config = ("dataset = 'shakespeare_char'\nbatch_size = 64\nblock_size = 256\ngradient_accumulation_steps = 1\n"
+              "n_layer = 6\nn_head = 6\nn_embd = 384\ndropout = 0.3\nmax_iters = 100000\nlr_decay_iters = 100000\n")
+    plan = plan_of(write(tmp_path, "train_shakespeare_char.py", config), world_size=1)
+    assert plan.data.corpus_tokens == 1_003_854 and "prepare.py" in plan.sources["data.corpus_tokens"].note
+    assert findings(plan, "PD603") == []
+    # openwebtext (train.py's default dataset) is 9B tokens seen about once: still reported
+    owt = plan_of(write(tmp_path, "owt.py", config.replace("'shakespeare_char'", "'openwebtext'")), world_size=1)
+    [finding] = findings(owt, "PD603")
+    assert "9.04e+09 tokens" in finding.message

@@ -106,9 +106,18 @@ def test_pd101_uses_the_plans_tokens_per_step() -> None:
     assert "√ rule" in findings[0].message and "extrapolated" in findings[0].message
     # the published band comes first, never "N× above ... inside the published band" (held-out review 5)
     assert findings[0].message.startswith("peak lr 6e-4 is inside the published AdamW band")
-    # an lr above the published band itself is still judged against the scaled band
+    # an lr above the published band itself is still judged against the scaled band at this batch (8k tokens/step)
     above = _pd101(plan_of(batch=small_batch, optimizer={"family": "adamw", "lr": 7e-4}))
     assert [f.severity for f in above] == ["warning"] and "extrapolated" not in above[0].message
+    # from 32k tokens/step, up to 1B parameters, one within the band's 3× tolerance is too high only by the √ rule:
+    # info (held-out review 15, B 04: a 0.5B model at 6e-4 and 65k tokens/step was "5× above", a warning)
+    mid_batch = {**small_batch, "micro_batch_size": 32}
+    above = _pd101(plan_of(batch=mid_batch, optimizer={"family": "adamw", "lr": 7e-4}))
+    assert [f.severity for f in above] == ["info"]
+    assert above[0].message.startswith("peak lr 7e-4 is 1.2× above the published AdamW band")
+    assert "within its 3× tolerance" in above[0].message and "extrapolated" in above[0].message
+    far = _pd101(plan_of(batch=mid_batch, optimizer={"family": "adamw", "lr": 2e-3}))
+    assert [f.severity for f in far] == ["error"] and "extrapolated" not in far[0].message
     # below the published band and above only the √-scaled one: info too (held-out review 5, Megatron's GPT-2
     # 345M recipe: lr 1.5e-4 at 8k tokens/step got "3.4× above the AdamW band", a warning)
     below = _pd101(plan_of(batch=small_batch, optimizer={"family": "adamw", "lr": 3e-4}))
@@ -408,8 +417,12 @@ def test_small_models_at_the_lrs_small_model_studies_tune_are_not_too_high() -> 
     assert said(1e-3) == [] and said(3.16e-3) == []
     assert said(1e-2) == ["error"]  # well past what they tune: still caught
     assert said(3e-5) == ["warning"]  # too low is judged as before
-    assert said(1e-3, micro=64) == ["warning"]  # 32k tokens/step: below the batches they tuned at, the √ rule holds
-    assert said(1e-3, hidden=1280) == ["warning"]  # ~340M: above the sizes they tuned
+    # 32k tokens/step, below the batches they tuned at: 1.7× the published 6e-4, too high only by the √ rule: info
+    assert said(1e-3, micro=64) == ["info"]
+    assert said(2e-3, micro=64) == ["error"]  # 3.3× the published band: the √-scaled band judges it
+    # ~340M, above the sizes they tuned: 2.9× the published band, within its tolerance, at 131k tokens/step: info
+    assert said(1e-3, hidden=1280) == ["info"]
+    assert said(1e-3, hidden=2560) == ["warning"]  # ~1.1B: past 1B the √-scaled band judges it
 
 
 def test_an_moe_name_that_says_its_active_size_sizes_the_band_by_it() -> None:

@@ -141,3 +141,14 @@ def test_pd103_adapters_on_a_preference_or_rl_objective_are_not_judged_as_lora_s
     assert findings("PD103", plan) == []
     plan.optimizer.lr = 1e-3  # above the preference adapter band at rank 128: still said, for a preference loss
     assert [f.code for f in findings("PD103", plan)] == ([] if objective == "online_rl" else ["PD103"])
+
+
+@pytest.mark.parametrize(("dialect", "phrase"), [
+    ("torchtitan", "`[checkpoint] enable = true`"), ("megatron", "`--save DIR --save-interval 500`"),
+    ("litgpt", "`train.save_interval: 500`"), ("hf", "`save_strategy: steps`"),
+])
+def test_pd801_hints_the_keys_of_the_trainer_that_reads_the_file(dialect, phrase) -> None:
+    # Held-out review 15, B 11: a torchtitan file was told to set HF's `save_strategy`.
+    plan = TrainingPlan(dialect=dialect, files=["train.yaml"], checkpoint={"enabled": False}, run={"max_steps": 5000})
+    [finding] = findings("PD801", plan)
+    assert phrase in finding.hint and finding.severity == "warning"
