@@ -8,8 +8,13 @@ from pretrain_doctor.rule import Rule
 # litgpt: batch_size = GBS // world, GA = batch_size // micro (floors); axolotl:
 # GA = batch_size // micro (floors); OLMo: device batch = GBS // world (floors; it then
 # splits each rank's batch into micro-batches itself); torchtitan and DeepSpeed (NeoX) assert.
-_ASSERTS = {"torchtitan", "deepspeed", "neox"}
+# llm-foundry raises on a global batch its ranks do not split (config_utils.update_batch_size_info).
+_ASSERTS = {"torchtitan", "deepspeed", "neox", "llmfoundry"}
 _FLOORS = {"litgpt", "axolotl", "olmo"}
+# Trainers that split each rank's batch into micro-batches themselves: OLMo, and llm-foundry, which lowers a
+# `device_train_microbatch_size` above the rank's batch to it and lets Composer run a last, smaller micro-batch
+# (held-out review 15, A 13: a global batch of 1 with micro-batch 64 trains at 1 on one GPU).
+_SPLITS_ITSELF = {"olmo", "llmfoundry"}
 
 
 def _stated(plan, field: str) -> bool:
@@ -32,8 +37,9 @@ class BatchNotDivisible(Rule):
     Checks that the configured global (or axolotl per-device) batch is a whole number
     of micro-batches on every data-parallel rank, and that nanoGPT's global
     `gradient_accumulation_steps` divides by the world size. Severity follows what the
-    trainer does: litgpt, axolotl and OLMo floor silently (warning, with the batch you
-    actually get); nanoGPT, torchtitan and DeepSpeed assert at start-up (error).
+    trainer does (OLMo and llm-foundry split each rank's batch into micro-batches themselves, so
+    only the split across ranks counts there): litgpt, axolotl and OLMo floor silently (warning, with the batch you
+    actually get); nanoGPT, torchtitan, DeepSpeed and llm-foundry refuse to start (error).
     Without `--world-size` only what fails for every world size is reported.
 
     ## Why is this bad?
@@ -115,7 +121,7 @@ class BatchNotDivisible(Rule):
         gbs, micro = b.global_batch_size, b.micro_batch_size
         dp = plan.derived.data_parallel
         if not dp.known:
-            if gbs % micro and plan.dialect != "olmo":
+            if gbs % micro and plan.dialect not in _SPLITS_ITSELF:
                 yield self.finding(
                     plan, "batch.global_batch_size",
                     f"global batch {gbs} is not a multiple of the micro-batch {micro}, so no world size divides it "
@@ -125,7 +131,7 @@ class BatchNotDivisible(Rule):
                 )
             return
         ranks = int(dp.value)
-        olmo = plan.dialect == "olmo"  # OLMo splits each rank's batch itself; only the rank split must be even
+        olmo = plan.dialect in _SPLITS_ITSELF  # only the rank split must be even
         unit = ranks if olmo else micro * ranks
         if gbs % unit == 0:
             return

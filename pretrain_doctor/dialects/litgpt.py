@@ -123,6 +123,7 @@ class LitgptDialect(Dialect):
         elif not self._train_optimizer(b, doc, pretrain):
             self._optimizer(b, doc)
         self._train(b, doc, pretrain, script, defaults)
+        _model_config(b, doc)
         self._precision(b, doc)
         self._data(b, doc)
         self._parallel(b, doc)
@@ -381,6 +382,34 @@ _LIT_GPT_COMMON = {"train.lr_warmup_steps": 100, "train.epochs": 5, "train.save_
 _LIT_GPT_KEYS = {"": ("io",), "train": ("epoch_size",)}
 # jsonargparse's class arguments: `--data LitData --data.data_path x` is the class and its init_args.
 _CLASS_KEYS = ("data", "optimizer")
+
+
+# litgpt's Config fields a `model_config:` block sets (pretrain.py: `Config.from_name(model_name) if model_config is
+# None else model_config`; config.py), and the plan field each gives.
+_MODEL_CONFIG = (("model.layers", "n_layer"), ("model.hidden_size", "n_embd"), ("model.heads", "n_head"),
+                 ("model.kv_heads", "n_query_groups"), ("model.vocab_size", "vocab_size"),
+                 ("model.embedding_rows", "padded_vocab_size"), ("model.max_positions", "block_size"),
+                 ("model.num_experts", "n_expert"), ("model.experts_per_token", "n_expert_per_token"))
+# litgpt's MLP classes with a gate (LLaMAMLP, GemmaMLP, and LLaMAMoE's experts); GptNeoxMLP has none.
+_GATED_MLPS = ("LLaMAMLP", "GemmaMLP", "LLaMAMoE")
+
+
+def _model_config(b: PlanBuilder, doc: Document) -> None:
+    """The architecture a `model_config:` block gives `litgpt pretrain` in place of `model_name`'s (held-out review
+    15, B 03: a 6-layer MoE fork config whose size was left unknown); an MoE's experts are
+    `moe_intermediate_size` wide where it is set."""
+    block = doc.get("model_config")
+    if not isinstance(block, dict):
+        return
+    for field, key in _MODEL_CONFIG:
+        b.take(field, doc, ("model_config", key), lenient_int)
+    mlp = block.get("mlp_class_name")
+    if isinstance(mlp, str):
+        b.set("model.gated_mlp", mlp in _GATED_MLPS, b.source(doc, ("model_config", "mlp_class_name")))
+    wide = "moe_intermediate_size" if mlp == "LLaMAMoE" and block.get("moe_intermediate_size") else "intermediate_size"
+    b.take("model.ffn_size", doc, ("model_config", wide), lenient_int)
+    if "model_config" in doc.data and b.has("model.layers"):
+        b.set("model.tie_embeddings", False, b.source(doc, ("model_config",), note="litgpt's lm_head is its own"))
 
 
 class LitgptCommand(NamedTuple):

@@ -629,9 +629,19 @@ def _splits(doc: Document, path: KeyPath, split_kind: str) -> list[dict[str, Any
 
 def _eval_and_checkpoints(b: PlanBuilder, doc: Document, clock: _Clock) -> None:
     has_eval = doc.get("eval_loader") is not None or doc.get("icl_tasks") is not None
+    interval = parse_time(doc.get("eval_interval"), "epochs") if doc.has("eval_interval") else None
+    if has_eval and interval is not None and interval.unit != "duration" and interval.value <= 0:
+        # Composer's interval scheduler never fires for 0 (utils/misc.py `int(time_interval) <= 0: return False`),
+        # not even at the end: evaluation is off (held-out review 15, A 10/A 11)
+        b.set("eval.enabled", False, b.source(doc, ("eval_interval",), note="0: Composer never evaluates"))
+        return _checkpoints(b, doc, clock)
     b.set("eval.enabled", has_eval, b.source(doc, ("eval_loader",)) if doc.has("eval_loader") else None)
     if has_eval:
         _interval(b, doc, clock, "eval", ("eval_interval",), 1, "eval_interval 1 (one epoch)")
+    _checkpoints(b, doc, clock)
+
+
+def _checkpoints(b: PlanBuilder, doc: Document, clock: _Clock) -> None:
     save_folder = doc.get("save_folder")
     if isinstance(save_folder, str) and save_folder.strip():
         b.set("checkpoint.enabled", True, b.source(doc, ("save_folder",)))
@@ -673,6 +683,29 @@ def _interval(b: PlanBuilder, doc: Document, clock: _Clock, section: str, path: 
 STRICT_TOP_LEVEL = (0, 10)
 
 
+def _checkout_train_config_fields(path: str) -> frozenset[str]:
+    """The fields of `TrainConfig` in the llm-foundry checkout the config sits in (`llmfoundry/utils/config_utils.py`
+    a few folders up), read with `ast`: a fork declares its own top-level keys there (held-out review 15, A 13:
+    Tangshengku/llm-foundry's `timing_file`, read by its train.py). Empty without one."""
+    import ast
+    from pathlib import Path
+
+    for folder in list(Path(path).resolve().parents)[:6]:
+        source = folder / "llmfoundry" / "utils" / "config_utils.py"
+        if not source.is_file():
+            continue
+        try:
+            tree = ast.parse(source.read_text(encoding="utf-8", errors="replace"))
+        except (OSError, SyntaxError, ValueError):
+            return frozenset()
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.name == "TrainConfig":
+                return frozenset(item.target.id for item in node.body
+                                 if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name))
+        return frozenset()
+    return frozenset()
+
+
 def _unknown_top_level_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
     """llm-foundry stops on any top-level key TrainConfig lacks; say which key and what was meant.
 
@@ -681,7 +714,10 @@ def _unknown_top_level_keys(b: PlanBuilder, doc: Document, versions: TrainerVers
     from . import llmfoundry_keys  # loaded for the dialect in use only
 
     known = llmfoundry_keys.KEYS[""]
-    changed = [key for key in doc.data if isinstance(key, str) and key in llmfoundry_keys.CHANGES]
+    own = _checkout_train_config_fields(doc.path)
+    if own:  # the fork's own TrainConfig at hand: its fields are what this train.py accepts
+        known = frozenset(known) | own
+    changed = [key for key in doc.data if isinstance(key, str) and key in llmfoundry_keys.CHANGES and key not in own]
     typo_notes(b, doc, known, keys=changed, versions=versions, suggest=False,
                changes=ChangeTable(llmfoundry_keys.TRAINER, llmfoundry_keys.CHANGES))
     judged_version(b, doc, versions, llmfoundry_keys.TRAINER)

@@ -115,6 +115,11 @@ class OlmoDialect(Dialect):
                 # optimizer): continued pretraining from the weights, not a resume (held-out review 4, 38)
                 b.set("mode.resumed", False, b.source(doc, ("reset_trainer_state",),
                                                       note="weights only: the step count and schedule restart"))
+            elif lenient_bool(doc.get("reset_optimizer_state")):
+                # a fresh optimizer on the loaded weights (restore_checkpoint(load_optimizer_state=False)) is a new
+                # stage whose warmup matters, not a resume (held-out review 15, B 06: sunnytqin/OLMo's SFT stage)
+                b.set("mode.resumed", False, b.source(doc, ("reset_optimizer_state",),
+                                                      note="weights only: a fresh optimizer state"))
             else:
                 b.set("mode.resumed", True, source)
         elif lenient_bool(doc.get("reset_trainer_state")) or lenient_bool(doc.get("reset_optimizer_state")):

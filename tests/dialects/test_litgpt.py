@@ -455,3 +455,23 @@ def test_sgd_has_no_beta2(tmp_path) -> None:
                                                               "torch.optim.SGD\n  init_args:\n    lr: 0.1")
     upstream = plan_of(write(tmp_path, "u.yaml", path))
     assert upstream.optimizer.family == "sgd" and findings(upstream, "PD201") == []
+
+
+def test_a_model_config_block_gives_the_architecture(tmp_path) -> None:
+    # Held-out review 15, B 03 (matrix72c/litgpt Qwen-TinyStories-MoE-Base.yaml, reduced): `litgpt pretrain` builds
+    # `model_config` instead of `model_name`'s config; its size (235M in all, 169M active) was left unknown.
+    text = ("model_name: Qwen-TinyStories-MoE-Base\nmodel_config:\n  name: Qwen-TinyStories-MoE-Base\n"
+            "  block_size: 1024\n  vocab_size: 151643\n  padded_vocab_size: 151936\n  n_layer: 6\n  n_head: 8\n"
+            "  n_embd: 512\n  n_query_groups: 2\n  mlp_class_name: LLaMAMoE\n  intermediate_size: 1365\n"
+            "  moe_intermediate_size: 256\n  n_expert: 32\n  n_expert_per_token: 4\n"
+            "train:\n  global_batch_size: 256\n  micro_batch_size: 32\n  max_seq_length: 1024\n"
+            "  lr_warmup_steps: 2000\n  max_tokens: 5000000000\n"
+            "optimizer:\n  class_path: torch.optim.AdamW\n  init_args:\n    lr: 1e-3\n")
+    plan = plan_of(write(tmp_path, "moe.yaml", text))
+    m = plan.model
+    assert (m.layers, m.hidden_size, m.heads, m.kv_heads, m.ffn_size) == (6, 512, 8, 2, 256)
+    assert (m.num_experts, m.experts_per_token, m.gated_mlp, m.tie_embeddings) == (32, 4, True, False)
+    assert plan.sources["model.ffn_size"].key == "model_config.moe_intermediate_size"
+    assert round(plan.derived.parameters.value / 1e6) == 235 and round(plan.derived.active_parameters.value / 1e6) == 169
+    dense = plan_of(write(tmp_path, "dense.yaml", text.replace("LLaMAMoE", "GptNeoxMLP")))
+    assert dense.model.ffn_size == 1365 and dense.model.gated_mlp is False

@@ -557,3 +557,37 @@ def test_config_overrides_that_resize_the_named_model_make_its_size_an_assumptio
     same = plan_of(write(tmp_path, "same.yaml", text.replace("hidden_size: 3216", "sliding_window: 1024")
                                                     .replace("num_hidden_layers: 24", "rope_theta: 10000")))
     assert same.derived.parameters.value == 7e9 and same.derived.size_assumed is None
+
+
+def test_zero_decay_is_hinted_in_the_decoupled_optimizers_units(tmp_path: Path) -> None:
+    # Held-out review 15, A 10: `weight_decay: 0.1` for Composer's DecoupledAdamW (decay not scaled by the lr) would
+    # shrink every weight by 10% a step; AdamW's 0.1 is 0.1 × lr there.
+    plan = plan_of(write(tmp_path, "p.yaml", _PRETRAIN), "llmfoundry")
+    [finding] = findings(plan, "PD203")
+    assert "`weight_decay: 6e-05`" in finding.hint and "0.1 × lr 0.0006" in finding.hint
+
+
+def test_eval_interval_0_turns_evaluation_off(tmp_path: Path) -> None:
+    # Held-out review 15, A 10/A 11: Composer's interval scheduler never fires for 0 (utils/misc.py), not even at the
+    # end, so an eval_loader with `eval_interval: 0` evaluates nothing.
+    plan = plan_of(write(tmp_path, "e.yaml", _PRETRAIN.replace("eval_interval: 500ba", "eval_interval: 0")), "llmfoundry")
+    assert plan.eval.enabled is False and plan.sources["eval.enabled"].key == "eval_interval"
+    assert [f.code for f in findings(plan, "PD702")] == ["PD702"]
+
+
+def test_llmfoundry_splits_a_ranks_batch_itself_and_reads_a_forks_train_config(tmp_path: Path) -> None:
+    # Held-out review 15, A 13 (Tangshengku/llm-foundry@a638064 scripts/train/yamls/pretrain/qwen2.5-3.yaml): a global
+    # batch of 1 with `device_train_microbatch_size: 64` trains at 1 on one GPU (the micro-batch is lowered to the
+    # rank's batch), and the fork's own TrainConfig declares `timing_file`.
+    folder = tmp_path / "scripts" / "train" / "yamls"
+    folder.mkdir(parents=True)
+    text = _PRETRAIN.replace("global_train_batch_size: 256", "global_train_batch_size: 1\n    timing_file: /tmp/t.txt")
+    config = write(folder, "q.yaml", text)
+    plan = plan_of(config, "llmfoundry")
+    assert findings(plan, "PD401") == []
+    assert [n.data.get("key") for n in notes(plan, "ignored-key")] == ["timing_file"]
+    utils = tmp_path / "llmfoundry" / "utils"
+    utils.mkdir(parents=True)
+    (utils / "config_utils.py").write_text("from dataclasses import dataclass\n\n@dataclass\nclass TrainConfig:\n"
+                                           "    model: dict\n    timing_file: str = ''\n")
+    assert notes(plan_of(config, "llmfoundry"), "ignored-key") == []

@@ -300,3 +300,15 @@ def test_fsdp_without_distributed_strategy_is_only_assumed_without_a_version(tmp
                                                                "distributed_strategy: fsdp\n"),
                      trainer_versions=TrainerVersions(detect_installed=False))
     assert len(findings(stated, "PD404")) == 1
+
+
+def test_load_path_with_a_fresh_optimizer_is_a_new_stage_not_a_resume(tmp_path) -> None:
+    # Held-out review 15, B 06 (sunnytqin/OLMo@223abb9 experiment_scripts/OLMo2-1B-sft.yaml): `load_path` with
+    # `reset_optimizer_state: true` (and `restore_dataloader: false`, which restarts the step at 0) starts a new
+    # stage on the weights whose warmup matters; the plan said `mode.resumed True`.
+    text = BASE + "reset_optimizer_state: true\nrestore_dataloader: false\nload_path: ckpt/stage1/step3000\n"
+    plan = plan_of(write(tmp_path, "sft.yaml", text))
+    assert not plan.mode.resumed and plan.mode.init_from == "ckpt/stage1/step3000"
+    assert plan.sources["mode.resumed"].key == "reset_optimizer_state"
+    without_warmup = plan_of(write(tmp_path, "sft0.yaml", text.replace("t_warmup: 100", "t_warmup: 0")))
+    assert [f.severity for f in findings(without_warmup, "PD104")] == ["info"]

@@ -398,3 +398,14 @@ def test_clipping_off_in_a_smoke_test_is_an_info(tmp_path) -> None:
     long = plan_of(write(tmp_path, "long.toml", _SMOKE.format(use="false").replace("steps = 20", "steps = 20000")),
                    "torchtitan")
     assert not long.debug and [f.severity for f in reported(long, "PD205")] == ["warning"]
+
+
+def test_an_moe_familys_unknown_flavor_leaves_the_active_size_unknown(tmp_path) -> None:
+    # Held-out review 15, B 12 (a torchtitan fork's deepseek_v3 `10B` flavor: 64 routed experts, top-6, ~9.7B in all
+    # and ~1.6B active): the name gives the total only; judged as a dense 10B, PD101 used the wrong size.
+    plan = plan_of(write(tmp_path, "ds.toml", '[model]\nname = "deepseek_v3"\nflavor = "10B"\n\n[optimizer]\n'
+                                              'name = "AdamW"\nlr = 2.2e-4\n\n[training]\nlocal_batch_size = 2\n'
+                                              'seq_len = 4096\nsteps = 1000\n'))
+    assert plan.derived.parameters.value == 10e9 and not plan.derived.active_parameters.known
+    assert plan.derived.active_parameters.missing == ("--model-config",)
+    assert findings(plan, "PD101") == []

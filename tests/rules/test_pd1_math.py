@@ -318,12 +318,19 @@ def test_final_lr_ratio() -> None:
 
 @pytest.mark.parametrize("name, size", [
     ("mistralai/Mistral-7B-v0.1", 7e9), ("meta-llama/Llama-3.2-1B", 1e9), ("EleutherAI/pythia-160m", 160e6),
-    ("Qwen/Qwen2.5-0.5B-Instruct", 0.5e9), ("mistral-community/Mixtral-8x22B-v0.1", 176e9), ("llama3_8b", 8e9),
+    ("Qwen/Qwen2.5-0.5B-Instruct", 0.5e9), ("mistral-community/Mixtral-8x22B-v0.1", 140.6e9), ("Mixtral-8x4B", 32e9), ("llama3_8b", 8e9),
     ("openai-community/gpt2", 124e6), ("bert-base-uncased", 110e6), ("microsoft/Phi-3-mini-4k-instruct", None),
     ("my-org/base-model", None),
 ])
 def test_parameters_from_name(name, size) -> None:
     assert parameters_from_name(name) == size
+
+
+def test_mixtral_names_give_the_model_cards_total_and_active_sizes() -> None:
+    # Held-out review 15, A 06: `mistralai/Mixtral-8x7B-Instruct-v0.1` was read as 56B in all and active (8 × 7B);
+    # its experts share attention and embeddings: 46.7B in all, 12.9B a token visits.
+    plan = TrainingPlan.model_validate({"mode": {"kind": "lora", "init_from": "mistralai/Mixtral-8x7B-Instruct-v0.1"}})
+    assert plan.derived.parameters.value == 46.7e9 and plan.derived.active_parameters.value == 12.9e9
 
 
 def test_parameters_fall_back_to_the_checkpoint_name() -> None:
