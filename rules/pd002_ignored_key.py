@@ -35,7 +35,10 @@ class IgnoredKey(Rule):
     yet) read names the release that changed it and what it reads instead
     (`evaluation_strategy` -> `eval_strategy` from transformers 4.46; torchtitan 0.1.0
     moved `training.data_parallel_shard_degree` to `[parallelism]`), and "did you mean"
-    only suggests keys that release reads. A file wholly in an older release's layout is that
+    only suggests keys that release reads. When only the release installed beside
+    pretrain-doctor says a key is gone and earlier releases read it, the finding is an
+    `info` with no rename to apply: the config may be written for one of those releases
+    (pin it with `--trainer-version` to have it judged). A file wholly in an older release's layout is that
     release's file, not a finding (nanotron's Adam settings straight under `optimizer:`, the
     layout before 0.5); a file mixing two layouts no release reads together is a `warning`.
 

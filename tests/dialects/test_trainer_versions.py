@@ -125,6 +125,13 @@ def test_flag_settings_and_installed_versions_in_that_order(tmp_path: Path, monk
 
     assert "transformers 4.46.0 (installed here)" in message(detect_installed_trainers=True)
     assert message(detect_installed_trainers=False) == ""
+    # only the linter's environment says so, and older releases read the key: an info, no rename to apply
+    # (held-out review 15, A 18-25: configs of transformers 4.28-4.52 judged by the 5.24 installed beside the linter)
+    installed = check_paths([path], CheckOptions(select=["PD002"], detect_installed_trainers=True)).findings
+    assert installed and {f.severity for f in installed} == {"info"} and not any(f.fix for f in installed)
+    assert all("if the run uses transformers 4.46.0" in f.hint for f in installed)
+    settled = check_paths([path], CheckOptions(select=["PD002"], trainer_versions={"transformers": "4.47"})).findings
+    assert {f.severity for f in settled} == {"warning"}
     (tmp_path / ".pretrain-doctor.toml").write_text('trainer-versions = {transformers = "4.47"}\n')
     _find_from.cache_clear()  # settings are cached per folder
     assert "transformers 4.47 (from trainer-versions)" in message(detect_installed_trainers=True)
