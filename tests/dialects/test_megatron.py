@@ -492,6 +492,8 @@ def test_the_deepspeed_json_the_script_writes_is_read(tmp_path) -> None:
     # No gradient_clipping in it: DeepSpeed does not clip, --clip-grad is unused (get_megatron_optimizer returns
     # the bare optimizer under --deepspeed).
     assert plan.clipping.ignored_by == "deepspeed" and len(findings(plan, "PD206")) == 1
+    # the number itself: DeepSpeed takes "auto" as it is outside transformers (held-out review 15, A 16)
+    assert '"gradient_clipping": 1.0' in findings(plan, "PD206")[0].hint and "auto" not in findings(plan, "PD206")[0].hint
     # A quoted delimiter writes the text as it stands: `$GLOBAL_BATCH` is not JSON, so nothing is read from it.
     quoted = plan_of(write(tmp_path, "quoted.sh", WRITES_ITS_JSON.replace("cat <<EOT", "cat <<'EOT'")))
     assert quoted.precision.loss_scale is None and "precision.loss_scale" in quoted.unknown

@@ -254,3 +254,27 @@ def test_the_batch_length_and_adapter_flags_by_the_names_people_use(tmp_path):
     alone = plan_of(write(tmp_path / "a", "train.sh", "python train.py --model_name m --batch_size 64 --lr 1e-5\n"))
     assert alone.batch.global_batch_size is None and alone.mode.kind == "full_finetune"
     assert alone.program.assumed == {"mode.kind": "every weight trains"}
+
+
+def test_total_iters_and_context_length_are_the_run_length_and_sequence(tmp_path) -> None:
+    # Held-out review 15, A 23 (bigohofone/assignment1-basics-solution ts_train_model.sh, reduced): `--total_iters
+    # 5000 --context_length 256` were "not an argument", and PD105 said the run length "needs not an argument of
+    # _train_model.py: its code decides".
+    (tmp_path / "train.py").write_text(
+        "import argparse\nparser = argparse.ArgumentParser()\n"
+        "parser.add_argument('--total_iters', type=int, default=10000)\n"
+        "parser.add_argument('--context_length', type=int, default=128)\n"
+        "parser.add_argument('--warmup_iters', type=int, default=1000)\n"
+        "parser.add_argument('--lr', type=float, default=1e-3)\nargs = parser.parse_args()\n")
+    script = write(tmp_path, "run.sh", "python train.py --total_iters 5000 --context_length 256 --lr 3e-4\n")
+    plan = plan_of(script)
+    assert plan.run.max_steps == 5000 and plan.batch.seq_len == 256
+    # a reason the length is unknown is said as one, never as a flag to pass
+    from pretrain_doctor.builtin_rules.pd105_warmup_exceeds_training import WarmupExceedsTraining
+    from pretrain_doctor.plan.model import TrainingPlan
+
+    unknown = TrainingPlan.model_validate({"schedule": {"warmup_steps": 1000}, "optimizer": {"family": "adamw"},
+                                           "unknown": {"run.max_steps": "not an argument of x.py: its code decides"}})
+    [finding] = WarmupExceedsTraining().check(unknown)
+    assert "unknown here (not an argument of x.py: its code decides)" in finding.message
+    assert "needs not" not in finding.message and "pass" not in finding.hint
