@@ -152,3 +152,15 @@ def test_pd801_hints_the_keys_of_the_trainer_that_reads_the_file(dialect, phrase
     plan = TrainingPlan(dialect=dialect, files=["train.yaml"], checkpoint={"enabled": False}, run={"max_steps": 5000})
     [finding] = findings("PD801", plan)
     assert phrase in finding.hint and finding.severity == "warning"
+
+
+@pytest.mark.parametrize(("dialect", "phrase"), [
+    ("nanotron", "no validation loop"), ("llmfoundry", "`eval_loader`"), ("megatron", "--eval-interval"),
+    ("hf", "`eval_strategy: steps`"),
+])
+def test_pd702_hints_how_the_trainer_evaluates(dialect, phrase) -> None:
+    # Held-out review 15, B 23/B 24: nanotron has no validation loop, so "evaluate every few hundred steps" could
+    # not be acted on there.
+    plan = TrainingPlan(dialect=dialect, files=["train.yaml"], eval={"enabled": False})
+    [finding] = findings("PD702", plan)
+    assert phrase in finding.hint
