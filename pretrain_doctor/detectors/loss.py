@@ -11,7 +11,7 @@ import bisect
 import math
 from collections import deque
 import itertools
-from itertools import accumulate, repeat
+from itertools import repeat
 from operator import sub, truediv
 from typing import Any, Optional
 
@@ -431,25 +431,37 @@ class LossDivergence(_LossBaseline):
 
     def _cusum_quiet(self, zs: list[float], steps: list[int], rows: list[int]) -> bool:
         """`_cusum_step` for each z when the CUSUM stays under its threshold (the usual
-        window): the sums by `itertools.accumulate`, the same additions in the same order;
-        False (nothing done) when it may alert."""
-        cusum, clip = self._cusum, self.clip
-        increments = map(sub, map(min, map(max, zs, repeat(-clip)), repeat(clip)), repeat(self.drift))
-        sums = list(accumulate(increments, initial=cusum["sum"]))[1:]
-        lows = list(accumulate(sums, min, initial=cusum["low"]))[1:]
-        levels = list(map(sub, sums, lows))
-        if max(levels) >= self.threshold:
+        window): one loop doing `_cusum_step`'s additions in the same order (comparisons
+        where it calls min/max: the same value, and the same one of equal values); False
+        (nothing done) when it may alert."""
+        cusum, clip, drift, threshold = self._cusum, self.clip, self.drift, self.threshold
+        low_clip = -clip
+        total, low = cusum["sum"], cusum["low"]
+        rearmed = -1  # the last position whose level was not above 0 (it re-armed the CUSUM)
+        peak = None  # max(levels), as max() takes it (a NaN first stays)
+        for at, z in enumerate(zs):
+            if z < low_clip:  # min(max(z, -clip), clip)
+                z = low_clip
+            if clip < z:
+                z = clip
+            total += z - drift
+            if total < low:  # min(low, total)
+                low = total
+            level = total - low
+            if peak is None or level > peak:
+                peak = level
+            if not level > 0:
+                rearmed = at
+        if peak >= threshold:
             return False
-        last = len(levels) - 1
-        while last >= 0 and levels[last] > 0:  # the last record at or under 0 re-armed it
-            last -= 1
-        if last == len(levels) - 1:
+        last = len(zs) - 1
+        if rearmed == last:
             cusum["armed"], cusum["start"] = True, None
-        elif last >= 0:
-            cusum["armed"], cusum["start"] = True, steps[rows[last + 1]]
+        elif rearmed >= 0:
+            cusum["armed"], cusum["start"] = True, steps[rows[rearmed + 1]]
         elif cusum["start"] is None:
             cusum["start"] = steps[rows[0]]
-        cusum["sum"], cusum["low"] = sums[-1], lows[-1]
+        cusum["sum"], cusum["low"] = total, low
         return True
 
     def _shared_window(self, window: Window, losses: list[float]) -> Optional[tuple[list, list, list]]:

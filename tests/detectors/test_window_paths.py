@@ -305,3 +305,48 @@ def test_a_follower_overriding_update_beside_a_windowed_leader_takes_its_records
     assert any(a.code == "PDM202" for a in expected)
     assert as_text([a.as_dict() for a in found]) == as_text([a.as_dict() for a in expected])
     assert states(windowed) == states(reference)
+
+
+def _cusum_quiet_reference(detector: LossDivergence, zs: list, steps: list, rows: list) -> bool:
+    """PDM202's quiet CUSUM window as it was written first (itertools.accumulate over
+    min/max): the reference its one-loop form must match, NaN and ±inf included."""
+    from itertools import accumulate, repeat
+    from operator import sub
+
+    cusum, clip = detector._cusum, detector.clip
+    increments = map(sub, map(min, map(max, zs, repeat(-clip)), repeat(clip)), repeat(detector.drift))
+    sums = list(accumulate(increments, initial=cusum["sum"]))[1:]
+    lows = list(accumulate(sums, min, initial=cusum["low"]))[1:]
+    levels = list(map(sub, sums, lows))
+    if max(levels) >= detector.threshold:
+        return False
+    last = len(levels) - 1
+    while last >= 0 and levels[last] > 0:
+        last -= 1
+    if last == len(levels) - 1:
+        cusum["armed"], cusum["start"] = True, None
+    elif last >= 0:
+        cusum["armed"], cusum["start"] = True, steps[rows[last + 1]]
+    elif cusum["start"] is None:
+        cusum["start"] = steps[rows[0]]
+    cusum["sum"], cusum["low"] = sums[-1], lows[-1]
+    return True
+
+
+def test_cusum_quiet_window_is_the_accumulate_reference():
+    rng = np.random.default_rng(11)
+    specials = [math.nan, math.inf, -math.inf, 0.0, -0.0, 5.0, -5.0, 1.0]
+    for _ in range(4000):
+        n = int(rng.integers(1, 25))
+        zs = (rng.standard_normal(n) * float(rng.choice([0.5, 2.0, 6.0]))).tolist()
+        for _ in range(int(rng.integers(0, 3))):
+            zs[int(rng.integers(0, n))] = float(rng.choice(specials))
+        options = {"threshold": float(rng.choice([4.0, 20.0])), "clip": float(rng.choice([5.0, math.inf]))}
+        ours, theirs = LossDivergence(**options), LossDivergence(**options)
+        start = None if rng.random() < 0.5 else int(rng.integers(0, 50))
+        state = {"sum": float(rng.choice([0.0, -0.0, 3.0, 15.0, -2.0])), "low": float(rng.choice([0.0, -3.0])),
+                 "armed": bool(rng.random() < 0.5), "start": start}
+        ours._cusum, theirs._cusum = dict(state), dict(state)
+        steps, rows = list(range(100, 100 + n)), list(range(n))
+        assert ours._cusum_quiet(zs, steps, rows) == _cusum_quiet_reference(theirs, zs, steps, rows)
+        assert repr(ours._cusum) == repr(theirs._cusum)
