@@ -152,26 +152,38 @@ class LossSpike(_LossBaseline):
             if self._episode["start"] is not None:
                 self._episode = self._new_episode()
         else:
-            grad_medians = [median for length, median, _ in grad_pieces for _ in range(length)]
-            previous = self._previous_step
-            for row, loss, z, median, scale in zip(rows, losses, zs, medians, scales):
-                if median is not None:
-                    if z < z_elevated:
-                        if self._episode["start"] is not None:
-                            self._episode = self._new_episode()
-                    else:
-                        k = bisect.bisect_left(grad_rows, row)
-                        ratio = None
-                        if k < len(grad_rows) and grad_rows[k] == row:
-                            grad_median = grad_medians[k]
-                            ratio = grads[k] / grad_median if grad_median is not None and grad_median > 0 else None
-                        for alert in self._judge(steps[row], loss, z, median, scale, ratio, previous,
-                                                 _overflowed(records[row])):
-                            out.append((row, alert))
-                previous = steps[row]
+            self._judge_rows(window, (rows, losses, zs, medians, scales), (grad_rows, grads, grad_pieces), out)
         self._previous_step = steps[rows[-1]]
         self._last = (records[rows[-1]], None if medians[-1] is None else (zs[-1], medians[-1], scales[-1]))
         self._window_judged = (window, *before, (zs, medians, scales))
+
+    def _judge_rows(self, window: Window, judged: tuple[list, ...], grad: tuple[list, list, list],
+                    out: list[tuple[int, Alert]]) -> None:
+        """`update_rows` for a window holding a loss at or over `z_elevated` (or one judged
+        before the baseline was ready): each loss in turn, `_judge` for those at or over it
+        (with the grad norm's ratio to the median that judged it, at the same row)."""
+        rows, losses, zs, medians, scales = judged
+        grad_rows, grads, grad_pieces = grad
+        steps, records, z_elevated = window.steps, window.records, self.z_elevated
+        grad_medians: Optional[list] = None
+        previous = self._previous_step
+        for row, loss, z, median, scale in zip(rows, losses, zs, medians, scales):
+            if median is not None:
+                if z < z_elevated:
+                    if self._episode["start"] is not None:
+                        self._episode = self._new_episode()
+                else:
+                    if grad_medians is None:
+                        grad_medians = [median for length, median, _ in grad_pieces for _ in range(length)]
+                    k = bisect.bisect_left(grad_rows, row)
+                    ratio = None
+                    if k < len(grad_rows) and grad_rows[k] == row:
+                        grad_median = grad_medians[k]
+                        ratio = grads[k] / grad_median if grad_median is not None and grad_median > 0 else None
+                    for alert in self._judge(steps[row], loss, z, median, scale, ratio, previous,
+                                             _overflowed(records[row])):
+                        out.append((row, alert))
+            previous = steps[row]
 
     def _grad_ratio(self, grad: Optional[float]) -> Optional[float]:
         if grad is None:
@@ -199,11 +211,14 @@ class LossSpike(_LossBaseline):
         spike = z >= self.z_spike
         episode["spiked"] |= spike
         escalated = spike and ((grad_ratio is not None and grad_ratio >= self.grad_factor) or overflowed)
+        warn = episode["spiked"] and not episode["warned"] and (lasting or escalated)
+        if not warn and not (spike and not episode["info"] and not episode["warned"]):
+            return []  # no alert (most elevated losses): no data built
         data = {"loss": loss, "baseline": median, "scale": scale, "z": z, "peak_z": episode["peak"],
                 "episode_start": episode["start"], "episode_records": episode["length"], "episode_steps": covered,
                 "grad_ratio": grad_ratio, "z_spike": self.z_spike, "z_elevated": self.z_elevated,
                 "persist": self.persist, "grad_factor": self.grad_factor, "grad_overflow": overflowed}
-        if episode["spiked"] and not episode["warned"] and (lasting or escalated):
+        if warn:
             episode["warned"] = True
             if not escalated:
                 why = f"still {z:.1f} sigma up after {episode['length']} records, {covered} steps"
@@ -213,11 +228,8 @@ class LossSpike(_LossBaseline):
                 why = "its gradients overflowed at the same step (non-finite; an fp16 loss scaler skips such a step)"
 
             return [self.alert(step, f"loss spike {loss:.4g} vs baseline {median:.4g} ({why})", "warning", **data)]
-        if spike and not episode["info"] and not episode["warned"]:
-            episode["info"] = True
-            return [self.alert(step, f"loss outlier {loss:.4g} vs baseline {median:.4g} "
-                                     f"(z={z:.1f})", "info", **data)]
-        return []
+        episode["info"] = True
+        return [self.alert(step, f"loss outlier {loss:.4g} vs baseline {median:.4g} (z={z:.1f})", "info", **data)]
 
     def _scan(self, table: MetricTable, cache: dict) -> list[tuple[int, Alert]]:
         out: list[tuple[int, Alert]] = []

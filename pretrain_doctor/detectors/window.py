@@ -113,6 +113,8 @@ class Window:
     def values(self, name: str) -> Column:
         """(rows, values as floats) of the records holding metric `name`."""
         found = self._values.get(name)
+        if found is None and len(self.shapes) == 1 and not self._values:
+            found = self._all_values(name)  # the usual window: every column at once
         if found is None:
             metrics, get = self.metrics, itemgetter(name)
             holding = [rows for names, rows in self.shapes.items() if name in names]
@@ -126,6 +128,20 @@ class Window:
                 found = (rows, [float(metrics[row][name]) for row in rows])
             self._values[name] = found
         return found
+
+    def _all_values(self, name: str) -> Optional[Column]:
+        """`values` of every metric of a window whose records all hold the same metrics in
+        the same order (one shape), in one pass over the records: the detectors ask for
+        most of them (loss, grad_norm, lr, step_time). Returns `name`'s (None: not held)."""
+        names = next(iter(self.shapes))
+        metrics = self.metrics
+        if not names or list(map(type, metrics)).count(dict) != len(metrics):
+            return None  # a Mapping of another kind: by name, as before
+        every = self._every = list(range(len(metrics)))
+        columns = self._values
+        for metric, column in zip(names, zip(*map(dict.values, metrics))):
+            columns[metric] = (every, list(map(float, column)))
+        return columns.get(name)
 
     def finite(self, name: str) -> Column:
         """(rows, values) of the finite values of metric `name` (`StepRecord.finite`'s)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from math import isfinite
+from operator import attrgetter
 from typing import Optional, Sequence
 
 import torch
@@ -27,6 +28,10 @@ FEW_TENSORS = 8
 # per norm. Larger models keep the per-gradient kernels: no copy of their gradients.
 FLAT_MOST = 1 << 14
 _flatten = torch._C._nn.flatten_dense_tensors  # torch._utils._flatten_dense_tensors, without its Python layer
+_GRAD = attrgetter("grad")
+# No graph and no view tracking for the plain step's own norm, at less cost than turning
+# grad mode off (a C++ guard; the grad-mode switch where torch lacks it).
+_BELOW_AUTOGRAD = getattr(torch._C, "_AutoDispatchBelowADInplaceOrView", None) or torch.no_grad
 _DOT_DTYPES = (torch.float32, torch.float64)  # a float16 or bfloat16 dot product would overflow
 
 
@@ -140,16 +145,16 @@ class GradProbe:
         float32 or float64 (FLAT_MOST elements in all) take one dot product instead; where
         its sum of squares is not finite (a NaN, or squares past float32's range) the
         per-gradient norms decide, as without it."""
-        grads = [p.grad for p in self.table.params if p.grad is not None]
+        grads = [grad for grad in map(_GRAD, self.table.params) if grad is not None]  # each `.grad` read once
         if not grads:
             return None
+        if self.flat:
+            squares = self._flat_squares(grads)
+            if squares is not None and isfinite(squares):
+                return math.sqrt(squares)
         enabled = torch.is_grad_enabled()  # `GradOff`, inline: this runs at every plain step
         torch._C._set_grad_enabled(False)
         try:
-            if self.flat:
-                squares = self._flat_squares(grads)
-                if squares is not None and isfinite(squares):
-                    return math.sqrt(squares)
             norms = norm_list(grads)
             if len(norms) > FEW_TENSORS:
                 return torch.linalg.vector_norm(torch.stack(norms)).item()
@@ -160,16 +165,18 @@ class GradProbe:
     def _flat_squares(self, grads: list[torch.Tensor]) -> Optional[float]:
         """The sum of the gradients' squares as one dot product (see FLAT_MOST); None, and the
         per-gradient path from then on, where they cannot be flattened or their dtype is too
-        narrow for it."""
-        try:
-            flat = _flatten(grads)
-        except (RuntimeError, TypeError):  # sparse gradients, a tensor subclass ...
-            self.flat = False
-            return None
-        if flat.dtype not in _DOT_DTYPES:
-            self.flat = False
-            return None
-        return flat.dot(flat).item()
+        narrow for it. Its three ops run below autograd (`_BELOW_AUTOGRAD`): the same
+        kernels on the same values, without autograd's and view tracking's layers."""
+        with _BELOW_AUTOGRAD():
+            try:
+                flat = _flatten(grads)
+            except (RuntimeError, TypeError):  # sparse gradients, a tensor subclass ...
+                self.flat = False
+                return None
+            if flat.dtype not in _DOT_DTYPES:
+                self.flat = False
+                return None
+            return flat.dot(flat).item()
 
 
 class UpdateProbe:

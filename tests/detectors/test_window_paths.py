@@ -210,6 +210,22 @@ def test_window_columns():
     assert out == []
 
 
+
+def test_the_columns_of_a_one_shape_window_come_in_one_pass():
+    """A window of one shape builds all its columns at the first ask: the values (as
+    floats: an int, a NumPy float) and rows of asking them one by one; a Mapping other
+    than a dict is still read by name."""
+    from collections import OrderedDict
+    from types import MappingProxyType
+
+    metrics = [{"lr": 1, "loss": np.float32(0.5), "grad_norm": math.nan}, {"lr": 2.0, "loss": -0.0, "grad_norm": 3.0}]
+    for kind in (dict, OrderedDict, MappingProxyType):
+        run = [StepRecord(step, kind(values)) for step, values in enumerate(metrics)]
+        window = Window(run, {("lr", "loss", "grad_norm"): [0, 1]})
+        assert window.values("loss") == ([0, 1], [0.5, -0.0]) and repr(window.values("loss")[1][1]) == "-0.0"
+        assert [type(v) for v in window.values("lr")[1]] == [float, float] and window.values("lr")[1] == [1.0, 2.0]
+        assert window.finite("grad_norm") == ([1], [3.0]) and window.values("val_loss") == ([], [])
+
 def test_stale_metrics_in_one_window_come_back_in_record_order():
     run = [StepRecord(step, {"loss": 1.0 if step > 3 else float(step), "grad_norm": 0.0 if step < 6 else 1.0})
            for step in range(12)]
@@ -350,3 +366,4 @@ def test_cusum_quiet_window_is_the_accumulate_reference():
         steps, rows = list(range(100, 100 + n)), list(range(n))
         assert ours._cusum_quiet(zs, steps, rows) == _cusum_quiet_reference(theirs, zs, steps, rows)
         assert repr(ours._cusum) == repr(theirs._cusum)
+
