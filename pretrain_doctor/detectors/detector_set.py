@@ -20,6 +20,7 @@ No torch here: the monitor, replay and the tests share this module.
 from __future__ import annotations
 
 import bisect
+from operator import attrgetter
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 from .base import Alert, Annotation, Detector, MetricTable, StepRecord, reads_record
@@ -155,17 +156,8 @@ class DetectorSet:
         (`update_rows`, see window.py), else its rows record by record (a pair, see
         `_link`, together); alerts are sorted back by (row, detector)."""
         segment = records[start:end] if start or end != len(records) else records
-        shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
-        metrics = []
-        for row, record in enumerate(segment):
-            extra, values = record.extra, record.metrics
-            metrics.append(values)
-            shape = (tuple(values), tuple(extra) if extra else ())
-            rows = shapes.get(shape)
-            if rows is None:
-                shapes[shape] = [row]
-            else:
-                rows.append(row)
+        metrics = list(map(_METRICS, segment))
+        shapes = _shapes(segment, metrics)
         key = tuple(shapes)
         plan = self._plans.get(key)
         if plan is None:
@@ -328,6 +320,7 @@ class DetectorSet:
         self._pending = sorted((Annotation(**a) for a in state.get("pending", ())), key=lambda a: a.step)
 
 
+_METRICS, _EXTRA = attrgetter("metrics"), attrgetter("extra")
 _WINDOWED: dict[type, bool] = {}
 # How `_feed_segment` hands a window to a detector (see `_plan_window`).
 _WINDOW, _PAIR, _ROWS = range(3)
@@ -339,6 +332,26 @@ def _windowed(cls: type) -> bool:
     if found is None:
         found = _WINDOWED[cls] = window_path(cls)
     return found
+
+
+def _shapes(records: Sequence[StepRecord], metrics: list[dict[str, float]]
+            ) -> dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]]:
+    """The rows (ascending) of each (metric names, extra keys: empty for an empty `extra`)
+    of the records, in the order the records first hold them. The usual window (every
+    record the same metrics in the same order, no extra) is found without a loop in Python."""
+    names = list(map(tuple, metrics))
+    if names and names.count(names[0]) == len(names) and not any(map(_EXTRA, records)):
+        return {(names[0], ()): list(range(len(names)))}
+    shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
+    for row, (held, record) in enumerate(zip(names, records)):
+        extra = record.extra
+        shape = (held, tuple(extra) if extra else ())
+        rows = shapes.get(shape)
+        if rows is None:
+            shapes[shape] = [row]
+        else:
+            rows.append(row)
+    return shapes
 
 
 def _rows(shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]],

@@ -691,18 +691,19 @@ class LossPlateau(Detector):
         ordered = sorted(recent)
         horizon, keep = self.horizon, 1 - self.min_improvement
         count, best, best_at, warned, patience = self._count, self._best, self._best_at, self._warned, self.patience
+        position, insert, full = bisect.bisect_left, bisect.insort, recent.maxlen
         for row, loss in zip(rows, losses):
             if count >= horizon:
                 break
             count += 1
-            oldest = recent[0] if len(recent) == recent.maxlen else None
+            oldest = recent[0] if len(recent) == full else None
             recent.append(loss)
             if loss == 0 or oldest == 0:  # ±0 compare equal but print apart: sort as median_of does
                 ordered = sorted(recent)
             else:
                 if oldest is not None:
-                    del ordered[bisect.bisect_left(ordered, oldest)]
-                bisect.insort(ordered, loss)
+                    del ordered[position(ordered, oldest)]
+                insert(ordered, loss)
             size = len(ordered)
             if size < smooth:
                 continue

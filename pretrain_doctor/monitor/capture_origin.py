@@ -187,6 +187,11 @@ class NonFiniteOrigin:
         if names:
             last.extra[known[1] if skipped else known[0]] = names
 
+    def known_clean(self, records: list[StepRecord]) -> None:
+        """None of this window's records is `poisoned` (the caller knows it by how they were
+        built): the sync's questions take that answer instead of looking at each record."""
+        self._poisoned_window = (records, [])
+
     def _poisoned(self, records: list[StepRecord]) -> list[StepRecord]:
         """The window's poisoned records, found once per sync (both sync checks ask)."""
         known = self._poisoned_window

@@ -275,6 +275,8 @@ class Doctor:
         watched.reducer.reduce(host)  # global loss and norms on every rank (no-op on one process)
         now = time.time()
         records = watched.records.build(entries, host, now, epoch_offset=now - time.perf_counter())
+        if watched.records.only_plain_steps:
+            origin.known_clean(records)
         origin.name_first_bad_step(host, records)
         if records and self.guard.enabled("param_check"):
             self.guard.call("param_check", origin.scan_params_at_sync, records)

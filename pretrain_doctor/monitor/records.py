@@ -164,6 +164,9 @@ class RecordBuilder:
                              else np.asarray(ever_nonzero, dtype=bool))
         self._all_seen = False  # every parameter seen with a non-zero gradient (see `never_seen`)
         self.grad_steps = 0  # steps whose gradients were checked
+        # the last `build` took plain steps' tuples only: a finite loss and norm each, no
+        # extra (a step with a non-finite one is no plain step), so none is `poisoned`
+        self.only_plain_steps = False
         self.grad_history: deque[float] = deque(maxlen=GRAD_HISTORY)
         self._metric_names = {family: [f"{family}/{layer}" for layer in self.layers]
                               for family in ("grad_norm", "param_norm", "update_ratio")}
@@ -197,12 +200,15 @@ class RecordBuilder:
         """One record per entry; `epoch_offset` turns the entries' perf_counter ends into
         epoch seconds (`now` for an entry that never closed)."""
         records = []
+        only_tuples = True
         for entry, values in zip(entries, host):
             if type(entry) is tuple:
                 records.append(self.plain_step_record(entry, entry[PLAIN_ENDED] + epoch_offset))
             else:
+                only_tuples = False
                 records.append((self.plain_record if entry.plain and len(entry.extra) == 1 else self.record)(
                     entry, values, now if entry.ended is None else entry.ended + epoch_offset))
+        self.only_plain_steps = only_tuples
         return records
 
     def record(self, entry: StepEntry, values: dict[str, Any], when: float) -> StepRecord:

@@ -112,6 +112,20 @@ def test_a_plain_steps_tuple_records_what_its_step_entry_records(clipped):
     assert first.metrics == {}  # no loss, lr, norm or time yet: nothing made up
 
 
+
+def test_a_window_of_plain_steps_tuples_is_known_unpoisoned():
+    """`only_plain_steps`: the last build took tuples only (a plain step's loss and norm are
+    finite, or it is no plain step), so the sync need not ask each record `poisoned`;
+    one StepEntry among them, and it asks."""
+    builder = _builder()
+    plains = [(step, 3.0, 0.01, 0.5, None, 0.02, 7.0) for step in (1, 2)]
+    records = builder.build(plains, to_host(plains), now=0.0, epoch_offset=0.0)
+    assert builder.only_plain_steps and not any(poisoned(record) for record in records)
+    nan_step = _entry(3, lr=0.01)
+    nan_step.tensors["loss"] = math.nan
+    builder.build([*plains, nan_step], to_host([*plains, nan_step]), now=0.0, epoch_offset=0.0)
+    assert not builder.only_plain_steps
+
 def test_the_skip_median_needs_twenty_norms_and_survives_a_rebuild():
     builder = _builder()
     for step in range(1, 20):
