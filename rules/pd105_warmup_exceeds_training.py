@@ -64,18 +64,15 @@ class WarmupExceedsTraining(Rule):
                 yield self.finding(plan, field, message, hint=self._hint(total.value),
                                    severity="info" if smoke or capped else None)
         elif total.missing:
-            flags = [need for need in total.missing if need.startswith("-")]
-            reasons = [need for need in total.missing if not need.startswith("-")]
             # a reason (a program's own code decides it) is said as such, never as a flag to pass (held-out
             # review 15, A 23: "which needs not an argument of _train_model.py: its code decides")
-            needs = ", ".join([*flags, *(f"unknown here ({reason})" for reason in reasons)])
+            needs = ([f"which needs {', '.join(total.flags)}"] if total.flags else []) + \
+                [f"unknown here ({reason})" for reason in total.reasons]
             yield self.finding(
                 plan, field,
-                f"warmup is {warmup.value:g} steps; whether that exceeds the run depends on "
-                f"{total.formula}, which needs {needs}" if not reasons else
                 f"warmup is {warmup.value:g} steps; whether that exceeds the run depends on {total.formula}, "
-                f"{needs}",
-                hint=f"pass {' and '.join(flags)} to decide" if flags else
+                f"{'; '.join(needs)}",
+                hint=f"pass {' and '.join(total.flags)} to decide" if total.flags else
                 "check the run length the program computes against the warmup",
                 severity="info",
             )

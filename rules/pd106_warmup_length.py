@@ -164,15 +164,17 @@ class WarmupLength(Rule):
                 # char-level recipe, 100 steps for β2 0.99): an info that says what the bound is
                 near_floor = adam and len(problems) == 1 and near_adam_floor(steps, beta2)  # the one problem: 2/(1−β2)
                 # only long, and no longer than torchtitan's own template share
-                long_share = (len(problems) == 1 and fraction is not None and problems[0].endswith("above 10%")
-                              and fraction <= PRETRAIN_MILD_FRACTION + 1e-9)
+                # (past 10% that share is always one of the problems: the only one here)
+                long_share = (len(problems) == 1 and fraction is not None
+                              and PRETRAIN_FRACTION[1] < fraction <= PRETRAIN_MILD_FRACTION + 1e-9)
                 mild = near_floor or long_share
                 message = f"pretraining warmup: {'; '.join(problems)}"
                 if near_floor:
                     message += (f" (Ma & Yarats' rule of thumb for an untuned warmup; it is at least 1/(1−β2) = "
                                 f"{adam_warmup_horizon(beta2):,.0f}, the second moment's averaging horizon)")
                 elif long_share:
-                    message += " (up to 20%, torchtitan's template share, it trains longer below the peak lr at no risk)"
+                    message += (f" (up to {PRETRAIN_MILD_FRACTION:.0%}, torchtitan's template share, it trains longer below "
+                                "the peak lr at no risk)")
                 yield self.finding(
                     plan, field, message,
                     hint=self._pretrain_hint(total.value, beta2 if adam else None, steps),

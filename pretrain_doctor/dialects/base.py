@@ -240,11 +240,9 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
         if lacking is not None:
             change, judged = lacking
             message, hint = change.explain(judged)
-            # Only the release installed beside pretrain-doctor says so, and older releases read the key: the config
-            # may well be written for one of those (held-out review 15, A 18-25: `warmup_ratio` and
-            # `evaluation_strategy` of configs pinned to transformers 4.28-4.52, judged by 5.24 installed for the
-            # linter): an info, and the rename only as one choice.
-            written_for_older = judged.origin == "installed" and change.until is not None
+            # an info, and the rename only as one choice (`warmup_ratio` of configs pinned to transformers 4.28-4.52,
+            # judged by the 5.24 installed for the linter)
+            written_for_older = change.only_the_install_lacks(judged)
             builder.note("ignored-key", message, builder.source(doc, path), hint=hint, key=name,
                          suggestion=None if written_for_older else change.replacement,
                          **({"severity": "info"} if written_for_older else {}))

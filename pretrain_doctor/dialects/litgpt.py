@@ -408,7 +408,7 @@ def _model_config(b: PlanBuilder, doc: Document) -> None:
         b.set("model.gated_mlp", mlp in _GATED_MLPS, b.source(doc, ("model_config", "mlp_class_name")))
     wide = "moe_intermediate_size" if mlp == "LLaMAMoE" and block.get("moe_intermediate_size") else "intermediate_size"
     b.take("model.ffn_size", doc, ("model_config", wide), lenient_int)
-    if "model_config" in doc.data and b.has("model.layers"):
+    if b.has("model.layers"):
         b.set("model.tie_embeddings", False, b.source(doc, ("model_config",), note="litgpt's lm_head is its own"))
 
 

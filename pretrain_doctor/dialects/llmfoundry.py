@@ -634,10 +634,10 @@ def _eval_and_checkpoints(b: PlanBuilder, doc: Document, clock: _Clock) -> None:
         # Composer's interval scheduler never fires for 0 (utils/misc.py `int(time_interval) <= 0: return False`),
         # not even at the end: evaluation is off (held-out review 15, A 10/A 11)
         b.set("eval.enabled", False, b.source(doc, ("eval_interval",), note="0: Composer never evaluates"))
-        return _checkpoints(b, doc, clock)
-    b.set("eval.enabled", has_eval, b.source(doc, ("eval_loader",)) if doc.has("eval_loader") else None)
-    if has_eval:
-        _interval(b, doc, clock, "eval", ("eval_interval",), 1, "eval_interval 1 (one epoch)")
+    else:
+        b.set("eval.enabled", has_eval, b.source(doc, ("eval_loader",)) if doc.has("eval_loader") else None)
+        if has_eval:
+            _interval(b, doc, clock, "eval", ("eval_interval",), 1, "eval_interval 1 (one epoch)")
     _checkpoints(b, doc, clock)
 
 
@@ -685,24 +685,17 @@ STRICT_TOP_LEVEL = (0, 10)
 
 def _checkout_train_config_fields(path: str) -> frozenset[str]:
     """The fields of `TrainConfig` in the llm-foundry checkout the config sits in (`llmfoundry/utils/config_utils.py`
-    a few folders up), read with `ast`: a fork declares its own top-level keys there (held-out review 15, A 13:
+    a few folders up): a fork declares its own top-level keys there (held-out review 15, A 13:
     Tangshengku/llm-foundry's `timing_file`, read by its train.py). Empty without one."""
-    import ast
     from pathlib import Path
 
+    from .program import read_program
+    from .trainer_source import class_fields
+
     for folder in list(Path(path).resolve().parents)[:6]:
-        source = folder / "llmfoundry" / "utils" / "config_utils.py"
-        if not source.is_file():
-            continue
-        try:
-            tree = ast.parse(source.read_text(encoding="utf-8", errors="replace"))
-        except (OSError, SyntaxError, ValueError):
-            return frozenset()
-        for node in tree.body:
-            if isinstance(node, ast.ClassDef) and node.name == "TrainConfig":
-                return frozenset(item.target.id for item in node.body
-                                 if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name))
-        return frozenset()
+        source = read_program(folder / "llmfoundry" / "utils" / "config_utils.py")
+        if source is not None:
+            return frozenset(class_fields(source.tree, ["TrainConfig"])) if source.tree is not None else frozenset()
     return frozenset()
 
 

@@ -138,15 +138,8 @@ def _train_py_candidates(config: Path) -> list[Path]:
 def _sole_configurator_script(scripts: list[Path], found: list[Path], config: Path) -> list[Path]:
     """The one other `train_*.py` in the folder that runs nanoGPT's configurator (compute-better-spent's
     `train_gpt.py` runs `config/train_open.py`: held-out review 15, B 15); none when there are several."""
-    running = []
-    for path in scripts[:8]:
-        if path in found or path.name == config.name:
-            continue
-        try:
-            if path.stat().st_size < 1_000_000 and "configurator" in path.read_text(encoding="utf-8", errors="replace"):
-                running.append(path)
-        except OSError:
-            continue
+    running = [path for path in scripts[:8] if path not in found and path.name != config.name
+               for source in [read_program(path)] if source is not None and "configurator" in source.text]
     return running if len(running) == 1 else []
 
 

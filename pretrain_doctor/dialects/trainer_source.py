@@ -31,12 +31,12 @@ _SOURCES = {
 _CACHE_VERSION = 1
 
 
-def class_fields(source: str, classes: Iterable[str]) -> set[str]:
-    """Annotated class attributes (dataclass fields) of `classes` in `source`; "*" takes every
-    class named `*Config` or `*Arguments`."""
+def class_fields(source: str | ast.AST, classes: Iterable[str]) -> set[str]:
+    """Annotated class attributes (dataclass fields) of `classes` in `source` (its text, or its
+    syntax tree); "*" takes every class named `*Config` or `*Arguments`."""
     wanted = set(classes)
     fields: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(ast.parse(source) if isinstance(source, str) else source):
         if not isinstance(node, ast.ClassDef):
             continue
         if node.name in wanted or ("*" in wanted and node.name.endswith(("Config", "Arguments"))):

@@ -28,6 +28,16 @@ class DerivedValue(NamedTuple):
     def known(self) -> bool:
         return self.value is not None
 
+    @property
+    def flags(self) -> list[str]:
+        """The flags in `missing` that would make it known (`--world-size`)."""
+        return [need for need in self.missing if need.startswith("-")]
+
+    @property
+    def reasons(self) -> list[str]:
+        """The rest of `missing`: why no flag can (`not an argument of x.py: its code decides`)."""
+        return [need for need in self.missing if not need.startswith("-")]
+
 
 def _unknown(formula: str, plan: "TrainingPlan", *fields: str) -> DerivedValue:
     flags = tuple(sorted({plan.unknown[f] for f in fields if f in plan.unknown}))
@@ -103,16 +113,14 @@ class Derived:
         if not (m.num_experts and m.experts_per_token and m.layers and m.hidden_size and m.num_experts > 1):
             total = self.parameters
             named = self.plan.get(total.inputs[0]) if total.known and total.formula.startswith("from the name") else None
-            active = active_from_name(named) if named is not None else None
-            if active is None and known_moe_size(named) is not None:
-                active = known_moe_size(named)[1]  # type: ignore[index]
+            known = known_moe_size(named)
+            active = active_from_name(named) or (known[1] if known else None)
             if active is not None and active < total.value:
                 # Qwen's MoE names say both: `Qwen3-30B-A3B` is 30B in all, 3B a token visits (held-out review 14,
                 # B 11: a torchtitan fork's `30B-A3B` flavor judged by PD101 as a dense 30B)
                 return DerivedValue(active, total.formula.replace("from the name", "active, from the name", 1),
                                     total.inputs, total.missing)
-            if active is None and total.known and total.formula.startswith("from the name") \
-                    and str(m.family).lower() in MOE_FAMILIES:
+            if active is None and named is not None and str(m.family).lower() in MOE_FAMILIES:
                 # an MoE family's total from a name says nothing of what a token visits (held-out review 15, B 12:
                 # a torchtitan fork's deepseek_v3 `10B` flavor, ~1.6B active, judged by PD101 as a dense 10B)
                 return DerivedValue(None, f"the active part of a {m.family} MoE model {total.formula}",

@@ -72,9 +72,7 @@ def render_text(plan: TrainingPlan) -> str:
         value = _value(item.value) if item.known else "unknown"
         note = item.formula
         if item.missing:
-            flags = [need for need in item.missing if need.startswith("-")]
-            reasons = [need for need in item.missing if not need.startswith("-")]  # "its code decides" ...
-            note += "  (" + "; ".join(([f"needs {', '.join(flags)}"] if flags else []) + reasons) + ")"
+            note += "  (" + "; ".join(([f"needs {', '.join(item.flags)}"] if item.flags else []) + item.reasons) + ")"
         lines.append(f"  {name:<17} {value:<16} {note}")
     if plan.unknown:
         lines += ["", "Unknown (supply with a flag):"]
