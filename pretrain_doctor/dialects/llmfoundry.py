@@ -690,11 +690,12 @@ def _checkout_train_config_fields(path: str) -> frozenset[str]:
     from pathlib import Path
 
     from .program import read_program
-    from .trainer_source import class_fields
 
     for folder in list(Path(path).resolve().parents)[:6]:
         source = read_program(folder / "llmfoundry" / "utils" / "config_utils.py")
         if source is not None:
+            from .trainer_source import class_fields  # only with a checkout at hand: no cost at start-up
+
             return frozenset(class_fields(source.tree, ["TrainConfig"])) if source.tree is not None else frozenset()
     return frozenset()
 
