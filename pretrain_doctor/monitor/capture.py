@@ -270,6 +270,7 @@ class StepCapture:
         self.step = start_step  # optimizer steps seen (skipped ones included), from start_step
         self.entries: list[StepEntry] = []
         self.sync_due = False
+        self.landing_due = False  # a window in flight lands at the next step (transfer.InFlight)
         self.detached = False
         devices = sorted(watched.table.devices, key=str)
         self.inputs = StepInputs(TracedLoss(devices[0] if len(devices) == 1 else None))
@@ -417,7 +418,7 @@ class StepCapture:
                 self.schedule.record_cost("log_z", hook_clock() - started)
 
     def _on_step_pre(self, optimizer: Any, args: Any, kwargs: Any) -> Any:
-        if self.sync_due:
+        if self.sync_due or self.landing_due:
             self._sync(scheduled=True)  # may raise TrainingAlert: deliberately outside the guard
         if (self.step + 1 < self.plan.until and self.plan.optimizer is optimizer
                 and args[-1] is optimizer and not kwargs and self.skip.verdict is None and not self.inputs.traced.seen
@@ -791,7 +792,7 @@ class StepCapture:
         result = original(optimizer, *args, **kwargs)
         if self.watches_optimizer(optimizer) and self.step == before:
             # GradScaler found inf/NaN and skipped optimizer.step(): no hook fired.
-            if self.sync_due:
+            if self.sync_due or self.landing_due:
                 self._sync(scheduled=True)
             entry = StepEntry(self.step + 1)
             # no update ran: a loss known non-finite names the poisoned parameters now, not
@@ -846,7 +847,7 @@ class StepCapture:
 
     def _close_observed_step(self) -> None:
         """Without an optimizer, an `observe()` call is a step: close it (and sync when due)."""
-        if self.sync_due:
+        if self.sync_due or self.landing_due:
             self._sync(scheduled=True)
         self.guard.call("step", self.close_step, StepEntry(self.step + 1))
 

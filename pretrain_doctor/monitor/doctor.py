@@ -104,6 +104,7 @@ class Doctor:
         self._coverage_reported = False
         self._ended = False
         self._detached = False
+        self._in_flight: Optional[transfer.InFlight] = None  # a window on its way to the host
 
         is_writer = self.dist.is_writer  # one run log per run, not per rank
         # A resumed run (start_step) continues the run log in log_dir: its run id, no second header.
@@ -244,15 +245,55 @@ class Doctor:
 
     def _sync(self, scheduled: bool = False) -> list[Alert]:
         """`scheduled`: a sync point of the schedule, which closes a window of the overhead
-        account (see `ProbeSchedule.charge_sync`)."""
+        account (see `ProbeSchedule.charge_sync`). A window in flight lands first; on a CUDA
+        device a scheduled one is sent on its way (see `transfer.InFlight`) and lands at the
+        next step, where `capture.landing_due` calls here again."""
+        alerts = self._land() if self._in_flight is not None else []
+        if scheduled and not self.capture.sync_due:  # only the landing was due
+            return alerts
         entries = self.capture.take_entries()
         if not entries:
-            return []
+            return alerts
         started = hook_clock()
+        host = None
+        if scheduled and self.world_size == 1 and self.sync_every > 1:
+            try:
+                packed = self.guard.call("sync", transfer.pack, entries)
+            except BaseException:  # KeyboardInterrupt while reading observed values: nothing is lost
+                self.capture.put_back(entries)  # detach's final sync takes them
+                raise
+            if packed is not None and self._send(entries, packed):
+                self.schedule.spent += hook_clock() - started
+                return alerts
+            host = None if packed is None else self.guard.call("sync", transfer.read, packed)
+        return alerts + self._process(entries, host, started, scheduled)
+
+    def _send(self, entries: list[StepEntry], packed: transfer.Packed) -> bool:
+        """On a CUDA device, a scheduled window goes on its way (see `transfer.InFlight`):
+        on one process only, where no rank waits for another's collectives, and not at
+        `sync_every=1`, which asks for every step on the host before the next update."""
+        if packed.flat is None or not transfer.in_background(packed.flat.device):
+            return False
+        self._in_flight = self.guard.call("sync", transfer.InFlight, entries, packed)
+        self.capture.landing_due = self._in_flight is not None
+        return self.capture.landing_due
+
+    def _land(self) -> list[Alert]:
+        """The window in flight reached the host: its records, detectors and run-log lines."""
+        flight, self._in_flight = self._in_flight, None
+        self.capture.landing_due = False
+        started = hook_clock()
+        host = self.guard.call("sync", flight.land)
+        return self._process(flight.entries, host, started, scheduled=True)
+
+    def _process(self, entries: list[StepEntry], host: Optional[list[dict[str, Any]]], started: float,
+                 scheduled: bool) -> list[Alert]:
+        """A window's StepRecords (from `host`, its values on the host; None: read them now)
+        through the detectors, the sinks and `on_alert`."""
         records = alerts = None
         written: set[str] = set()
         try:
-            records = self.guard.call("sync", self._records_of, entries) or []
+            records = self.guard.call("sync", self._records_of, entries, host) or []
             alerts = self._run_detectors(records)
             self.sinks.write(records, alerts, written)
         except BaseException:  # KeyboardInterrupt, SystemExit: the window must still reach the run log
@@ -269,9 +310,10 @@ class Doctor:
         self.actions.act(alerts, detaching=self._detached)  # on_alert (see actions.AlertActions)
         return alerts
 
-    def _records_of(self, entries: list[StepEntry]) -> list[StepRecord]:
+    def _records_of(self, entries: list[StepEntry], host: Optional[list[dict[str, Any]]] = None) -> list[StepRecord]:
         watched, origin = self.capture.watched, self.capture.origin
-        host = transfer.to_host(entries)
+        if host is None:
+            host = transfer.to_host(entries)
         watched.reducer.reduce(host)  # global loss and norms on every rank (no-op on one process)
         now = time.time()
         records = watched.records.build(entries, host, now, epoch_offset=now - time.perf_counter())

@@ -33,14 +33,14 @@ class LossLM(torch.nn.Module):
         return {"loss": loss, "logits": logits}
 
 
-def _train(order: str, backend: str = "aot_eager", micro_batches: int = 1):
+def _train(order: str, backend: str = "aot_eager", micro_batches: int = 1, device: str = "cpu"):
     """Train a fresh model for STEPS steps; `order`: "plain" (no doctor), "attach-compile"
     or "compile-attach". Returns losses, final parameters, the doctor's records and
     Dynamo's counters."""
     torch._dynamo.reset()
     counters.clear()
     torch.manual_seed(0)
-    model = LossLM()
+    model = LossLM().to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
     recorder, doctor = Recorder(), None
     if order == "attach-compile":
@@ -56,7 +56,7 @@ def _train(order: str, backend: str = "aot_eager", micro_batches: int = 1):
     losses = []
     with torch._dynamo.config.patch(error_on_recompile=True):  # a recompile raises
         for ids in lm_batches(0, STEPS * micro_batches, batch=4, length=16):
-            losses.append(compiled(ids)["loss"] / micro_batches)
+            losses.append(compiled(ids.to(device))["loss"] / micro_batches)
             losses[-1].backward()
             if len(losses) % micro_batches == 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

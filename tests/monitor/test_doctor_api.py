@@ -358,8 +358,8 @@ def test_console_line_per_alert(capsys):
 
 def test_host_reads_only_at_sync_points(monkeypatch):
     transfers = []
-    real = transfer.to_host
-    monkeypatch.setattr(transfer, "to_host", lambda entries: transfers.append(len(entries)) or real(entries))
+    real = transfer.pack
+    monkeypatch.setattr(transfer, "pack", lambda entries: transfers.append(len(entries)) or real(entries))
     model = tiny_gpt2()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     doctor = pretrain_doctor.attach(model, optimizer, sync_every=5, detectors=[Recorder()], **QUIET)

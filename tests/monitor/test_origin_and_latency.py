@@ -11,23 +11,26 @@ import torch
 
 import pretrain_doctor
 import pretrain_doctor.monitor.capture as capture_module
+from pretrain_doctor.monitor import transfer
 
+from ..recorder import Recorder
 from .helpers import TinyCausalLM, lm_batches, tiny_gpt2
 
 FAULT_STEP = 12
 POISONED = "transformer.h.1.mlp.c_fc.weight"
 
 
-def _train_without_skipping(steps: int, clip: bool, poison: bool = True, **options):
+def _train_without_skipping(steps: int, clip: bool, poison: bool = True, device: str = "cpu", **options):
     """The loop most people write: it never asks `should_skip_step()`, so the poisoned
     update at FAULT_STEP makes every parameter NaN."""
-    model = tiny_gpt2(0)
+    model = tiny_gpt2(0).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
     with pretrain_doctor.attach(model, optimizer, console=False, **options) as doctor:
         for step, ids in enumerate(lm_batches(0, steps), start=1):
             if step == FAULT_STEP and poison:
                 with torch.no_grad():
                     model.get_parameter(POISONED)[0, 0] = float("nan")
+            ids = ids.to(device)
             model(input_ids=ids, labels=ids).loss.backward()
             if clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -206,3 +209,44 @@ def test_vanishing_gradients_are_said_within_two_steps_at_defaults(clip):
     assert vanished and FAULT_STEP <= vanished[0].step <= FAULT_STEP + 1
     assert "global grad norm" in vanished[0].message
     assert [a for a in doctor.alerts if a.step < FAULT_STEP and a.severity != "info"] == []
+
+
+def _in_background(monkeypatch):
+    """The CUDA path on the CPU: values stay on the device, and a scheduled window's
+    transfer is sent on its way to land at the next step (transfer.InFlight)."""
+    _on_the_device(monkeypatch)
+    monkeypatch.setattr(transfer, "in_background", lambda device: True)
+
+
+def test_a_window_sent_in_the_background_lands_at_the_next_step_and_nothing_is_lost(monkeypatch):
+    _in_background(monkeypatch)
+    recorder = Recorder()
+    model = tiny_gpt2(0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    landed = []
+    doctor = pretrain_doctor.attach(model, optimizer, console=False, sync_every=5, detectors=[recorder])
+    for ids in lm_batches(0, 12):
+        model(input_ids=ids, labels=ids).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        landed.append(len(recorder.records))
+    # steps 1-5 are sent at step 6's optimizer step and land at step 7's; 6-10 at 11 and 12
+    assert landed == [0, 0, 0, 0, 0, 0, 5, 5, 5, 5, 5, 10]
+    doctor.sync()  # lands what is in flight, reads the rest
+    assert [r.step for r in recorder.records] == list(range(1, 13))
+    assert all(r.metrics["loss"] > 0 for r in recorder.records)
+    doctor.detach()
+
+
+def test_in_the_background_a_nan_weight_gives_the_alerts_of_a_blocking_sync(monkeypatch):
+    def alerts():
+        doctor, _ = _train_without_skipping(FAULT_STEP + 8, clip=False, sync_every=5)
+        return [(a.code, a.step, a.data.get("before_update")) for a in doctor.alerts if a.code != "PDM103"], doctor
+
+    _on_the_device(monkeypatch)
+    blocking, _ = alerts()
+    _in_background(monkeypatch)
+    background, doctor = alerts()
+    assert background == blocking and ("PDM104", FAULT_STEP, [POISONED]) in background
+    located = next(a for a in doctor.alerts if a.code == "PDM103")
+    assert located.data["spread_since"] == FAULT_STEP and "should_skip_step" in located.message
