@@ -53,7 +53,24 @@ class GradOff:
 def norms_fp32(tensors: list[torch.Tensor], one_device: bool = True) -> torch.Tensor:
     """Per-tensor L2 norms, accumulated in float32 (float64 tensors in float64), stacked
     into one float32 vector."""
-    return torch.stack(norm_list(tensors, one_device))
+    return stacked(norm_list(tensors, one_device))
+
+
+def stacked(scalars: list[torch.Tensor]) -> torch.Tensor:
+    """`torch.stack(scalars)`, without the stack where they are the consecutive elements of
+    one storage: CUDA's `_foreach_norm` writes its results into one output vector and
+    returns its elements (`ret_per_tensor[i]`), and stacking 148 of them cost a GPT-2 step
+    on an H200 about 300 `unsqueeze`/`as_strided` dispatches on the host (RESULTS.md,
+    2026-12-04). The check reads each element's address, far cheaper than the stack."""
+    first = scalars[0] if scalars else None
+    if first is not None and len(scalars) > 1 and first.dim() == 0:
+        storage, size = first.untyped_storage(), first.element_size()
+        start = first.data_ptr()
+        if storage.nbytes() == len(scalars) * size and start == storage.data_ptr() and all(
+                t.dim() == 0 and t.dtype == first.dtype and t.data_ptr() == start + i * size
+                for i, t in enumerate(scalars)):
+            return first.as_strided((len(scalars),), (1,), first.storage_offset())
+    return torch.stack(scalars)
 
 
 def norm_list(tensors: list[torch.Tensor], one_device: bool = True) -> list[torch.Tensor]:

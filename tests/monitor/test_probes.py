@@ -194,3 +194,17 @@ def test_host_total_keeps_the_per_gradient_norms_where_a_dot_product_would_not_d
     # bfloat16: too narrow for a dot product; the per-gradient path from then on
     narrow, expected = _probe_with_grads(torch.nn.Linear(4, 4).to(torch.bfloat16))
     assert narrow.host_total() == pytest.approx(expected, rel=1e-2) and not narrow.flat
+
+
+def test_consecutive_views_of_one_vector_are_that_vector_and_others_are_stacked():
+    """CUDA's `_foreach_norm` returns views of one output: no stack there (probes.stacked)."""
+    from pretrain_doctor.monitor.probes import stacked
+
+    vector = torch.arange(5.0)
+    whole = stacked(list(vector.unbind()))
+    assert torch.equal(whole, vector) and whole.data_ptr() == vector.data_ptr()  # no copy
+    separate = [torch.tensor(float(i)) for i in range(5)]
+    assert torch.equal(stacked(separate), vector)
+    strided = torch.arange(10.0)[::2]  # views of a vector, but not all of it: stacked
+    assert torch.equal(stacked(list(strided.unbind())), strided)
+    assert torch.equal(stacked(list(vector.unbind())[1:]), vector[1:])
