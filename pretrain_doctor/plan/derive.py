@@ -144,6 +144,8 @@ class Derived:
             formula = "12·L·d² + V·d"
         embeddings = vocab * d * (1 if m.tie_embeddings in (True, None) else 2)
         total = layers * (attention + mlp * experts) + embeddings
+        if not vocab:  # the label must not claim the embeddings it could not count (held-out review 16, A 03-07)
+            formula = formula.split(" + V·d")[0] + ", embeddings not counted (vocabulary unknown)"
         return DerivedValue(total, formula, ("model.layers", "model.hidden_size", "model.vocab_size"))
 
     @cached_property

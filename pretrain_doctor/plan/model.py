@@ -162,6 +162,8 @@ class ScheduleSpec(_Section):
     decay_steps: Optional[int] = Field(None, gt=0)  # the horizon the decay is computed over
     # A stage-1 run that stops before its horizon on purpose: a later annealing stage finishes the decay.
     continued_by_anneal: Optional[bool] = None
+    # Steps held at min_lr after the decay by design (NeMo's CosineAnnealing `constant_steps`).
+    hold_steps: Optional[int] = Field(None, ge=0)
     min_lr: Optional[float] = Field(None, ge=0)
     min_lr_ratio: Optional[float] = Field(None, ge=0)
 

@@ -554,6 +554,14 @@ def test_config_overrides_that_resize_the_named_model_make_its_size_an_assumptio
     plan = plan_of(write(tmp_path, "small.yaml", text))
     assert plan.derived.parameters.value == 7e9 and plan.unknown["model.parameters"] == "--model-config"
     assert plan.derived.size_assumed == "a 7B model, a size read from the name 'mistralai/Mistral-7B-v0.1'"
+    # Held-out review 16, A 16 (superagi/llm-foundry, the same file at a later commit): with the MLP width and the
+    # heads overridden too, the shape is the built model's: ~2.5B without the embeddings (vocabulary unknown).
+    resized = text.replace("num_hidden_layers: 24\n", "num_hidden_layers: 24\n            intermediate_size: 8000\n"
+                                                        "            num_attention_heads: 24\n"
+                                                        "            num_key_value_heads: 8\n")
+    plan = plan_of(write(tmp_path, "resized.yaml", resized))
+    assert plan.model.gated_mlp and plan.derived.parameters.value == 2_514_345_984
+    assert "embeddings not counted" in plan.derived.parameters.formula
     same = plan_of(write(tmp_path, "same.yaml", text.replace("hidden_size: 3216", "sliding_window: 1024")
                                                     .replace("num_hidden_layers: 24", "rope_theta: 10000")))
     assert same.derived.parameters.value == 7e9 and same.derived.size_assumed is None

@@ -664,3 +664,69 @@ def test_a_run_of_a_few_iterations_is_a_smoke_test(tmp_path) -> None:
     assert [f.severity for f in findings(smoke, "PD105")] == ["info"]
     long = plan_of(write(tmp_path, "long.sh", script.replace("--train-iters 3", "--train-iters 101")))
     assert not long.debug and [f.severity for f in findings(long, "PD105")] == ["error"]
+
+
+def test_save_interval_0_is_no_periodic_save(tmp_path) -> None:
+    # Held-out review 16, A 04 (a Megatron-DeepSpeed benchmark's recorded command.sh): training.py saves only
+    # `if args.save and args.save_interval and iteration % args.save_interval == 0`: 0 is off, no refusal.
+    script = write(tmp_path, "command.sh", """\
+        deepspeed pretrain_gpt.py --num-layers 2 --hidden-size 256 --num-attention-heads 4 --seq-length 512 \\
+            --max-position-embeddings 512 --micro-batch-size 2 --global-batch-size 16 --train-iters 1000 \\
+            --lr 3e-4 --lr-warmup-iters 10 --save-interval 0 --eval-interval 100
+        """)
+    plan = plan_of(script, "megatron")
+    assert plan.checkpoint.interval_steps is None and plan.checkpoint.enabled is False
+    assert [f for f in findings(plan, "PD002") if "save-interval" in f.message] == []
+
+
+def test_a_nemo_launch_reads_the_hydra_yaml_it_names_under_its_overrides(tmp_path) -> None:
+    # Held-out review 16, A 05 (guyk1971/NeMo sandbox/run_gpt_pretrain.sh, reduced): `--config-path=conf
+    # --config-name=megatron_gpt_config` beside the program; the YAML's seed and clip are the run's, the script's
+    # overrides win, and CosineAnnealing's `constant_steps` holds min_lr to the end by design (no PD107).
+    write(tmp_path, "conf/megatron_gpt_config.yaml", """\
+        trainer:
+          devices: 1
+          precision: 16
+          max_steps: 100000
+          gradient_clip_val: 1.0
+        model:
+          micro_batch_size: 4
+          global_batch_size: 8
+          encoder_seq_length: 512
+          max_position_embeddings: ${.encoder_seq_length}
+          num_layers: 12
+          hidden_size: 768
+          num_attention_heads: 12
+          seed: 1234
+          optim:
+            name: distributed_fused_adam
+            lr: 2e-4
+            weight_decay: 0.01
+            betas:
+            - 0.9
+            - 0.98
+            sched:
+              name: CosineAnnealing
+              warmup_steps: 500
+              constant_steps: 50000
+              min_lr: 2e-5
+        """)
+    script = write(tmp_path, "run_gpt_pretrain.sh", """\
+        python megatron_gpt_pretraining_gk.py \\
+            --config-path=conf \\
+            --config-name=megatron_gpt_config \\
+            trainer.max_steps=300000 \\
+            model.global_batch_size=192 \\
+            model.optim.lr=6e-4 \\
+            model.optim.betas=[0.9,0.95] \\
+            model.optim.sched.warmup_steps=750 \\
+            model.optim.sched.constant_steps=80000
+        """)
+    plan = plan_of(script)
+    assert plan.seed == 1234 and plan.sources["seed"].file.endswith("megatron_gpt_config.yaml")
+    assert plan.clipping.max_norm == 1.0 and plan.batch.micro_batch_size == 4 and plan.batch.global_batch_size == 192
+    assert plan.optimizer.lr == pytest.approx(6e-4) and plan.optimizer.betas == (0.9, 0.95)
+    assert plan.optimizer.family == "adamw" and plan.run.max_steps == 300000
+    assert (plan.schedule.decay_steps, plan.schedule.hold_steps) == (220000, 80000)
+    assert plan.precision.compute == "fp16" and not notes(plan, code="nemo-config-not-read")
+    assert findings(plan, "PD107") == [] and findings(plan, "PD803") == []

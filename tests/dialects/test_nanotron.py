@@ -304,3 +304,13 @@ def test_the_brrr_layout_judged_against_a_release_and_profile_in_a_release_layou
     plan = plan_of(write(tmp_path, "release.yaml", TINY + "profile:\n  profiler_export_path: /tmp/prof\n"))
     (note,) = [n for n in notes(plan, "ignored-key") if n.data.get("key") == "profile"]
     assert note.data.get("suggestion") == "profiler" and note.data.get("typo") and plan.reading is None
+
+
+def test_a_vision_language_forks_text_config_gives_the_language_models_shape(fixtures_dir) -> None:
+    # Held-out review 16, B 25 (kisate/nanotron, Idefics3): `model_config.text_config` holds the language model; the
+    # Llama defaults (32,000 rows) made pad id 128002 an out-of-bounds error, and Llama 3's list of eos ids a PD002.
+    plan = plan_of(fixtures_dir / "rules" / "PD501" / "good-vlm-text-config.yaml", "nanotron")
+    assert (plan.model.vocab_size, plan.model.embedding_rows, plan.model.layers) == (128260, 128260, 32)
+    assert plan.sources["model.vocab_size"].key == "model.model_config.text_config.vocab_size"
+    assert (plan.model.pad_token_id, plan.model.eos_token_id) == (128002, 128001)
+    assert findings(plan, "PD002") == [] and findings(plan, "PD501") == []

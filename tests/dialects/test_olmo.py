@@ -265,6 +265,17 @@ def test_constant_scheduler_has_no_warmup_and_no_floor(tmp_path) -> None:
     assert [n.data["key"] for n in notes(plan, "ignored-key")] == ["scheduler.alpha_f"]
 
 
+def test_a_decay_key_beside_a_named_constant_scheduler_is_a_leftover_info(tmp_path) -> None:
+    # Held-out review 16, B 07 (kaistAI/factual-knowledge-acquisition OLMo-7B-bsize.yaml): `name: constant` with the
+    # template's `alpha_f: 0.1`: the author chose no decay (the sibling config decays), so the unread key is a
+    # leftover, an info whose hint does not ask for a decaying scheduler.
+    base = BASE.replace("scheduler:\n  t_warmup: 100\n", "")
+    plan = plan_of(write(tmp_path, "c.yaml", base + "max_duration: 1000\nscheduler:\n  name: constant\n  alpha_f: 0.1\n"))
+    (found,) = findings(plan, "PD002")
+    assert found.severity == "info" and "as `name: constant` asks" in found.message
+    assert found.hint.startswith("drop `scheduler.alpha_f`")
+
+
 def test_fsdp_without_distributed_strategy_is_only_assumed_without_a_version(tmp_path) -> None:
     # Held-out review 8 (A 43 / B 44: GeneLLM's OLMo-1B.yaml, `fsdp:` and `ddp:` sections, no distributed_strategy):
     # that fork's olmo/config.py defaults to DDP; OLMo's releases default to FSDP except 0.4.0 (None).
