@@ -14,7 +14,9 @@ class MutuallyExclusiveKeys(Rule):
     `save_strategy` other than `steps`; axolotl `eval_steps` or `eval_strategy` with
     `val_set_size: 0` and no `test_datasets` (axolotl 0.6 and later refuse to start); an
     HF launch script that turns evaluation on for a program that then gets no eval dataset
-    (FastChat without `--eval_data_path`: the Trainer refuses it). The finding points at
+    (FastChat without `--eval_data_path`: the Trainer refuses it); a LLaMA-Factory config that asks
+    for evaluation (`do_eval`, `do_predict`, an `eval_strategy`) with no `eval_dataset` and no
+    `val_size` (its parser refuses to start). The finding points at
     the key that loses.
 
     `check --fix` drops the losing key where the trainer ignores it (HF `warmup_ratio` beside

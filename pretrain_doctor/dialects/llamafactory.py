@@ -395,6 +395,7 @@ def _data(b: PlanBuilder, doc: Document, stage: str) -> None:
     val_size = lenient_number(doc.get("val_size"))
     if isinstance(val_size, (int, float)) and 0 < val_size < 1:
         b.take("data.val_fraction", doc, "val_size", lenient_number)
+    _evaluation_without_data(b, doc, evals, val_size)
     _packing(b, doc, stage)
     b.take("data.num_workers", doc, "dataloader_num_workers", lenient_int)
     b.default("data.num_workers", 0, HF_DEFAULT)
@@ -408,6 +409,24 @@ def _data(b: PlanBuilder, doc: Document, stage: str) -> None:
     b.default("data.shuffle", True, HF_DEFAULT + " (random sampler)")
     # LLaMA-Factory pads labels with IGNORE_INDEX and masks by position (data/processor/).
     b.set("data.label_masking", "positional")
+
+
+def _evaluation_without_data(b: PlanBuilder, doc: Document, evals: Any, val_size: Any) -> None:
+    """Evaluation asked for (`do_eval`, `do_predict`, or an `eval_strategy` that transformers turns into
+    `do_eval`) with no `eval_dataset` and no `val_size`: hparams/parser.py raises "Please specify dataset for
+    evaluation." before training starts (held-out review 16, A 09)."""
+    strategy_key = "eval_strategy" if doc.has("eval_strategy") else "evaluation_strategy"
+    strategy = str(doc.get(strategy_key) or "").strip().lower()
+    asked = next((key for key in ("do_eval", "do_predict") if lenient_bool(doc.get(key)) is True), None)
+    if asked is None and strategy not in ("", "no"):
+        asked = strategy_key
+    held_out = isinstance(val_size, (int, float)) and val_size >= 1e-6
+    if asked is None or evals or held_out:
+        return
+    b.note("mutually-exclusive", f"`{asked}` asks for evaluation but there is no `eval_dataset` and `val_size` is "
+           f"{'0' if doc.has('val_size') else 'unset (0)'}: LLaMA-Factory refuses to start (\"Please specify dataset "
+           "for evaluation.\")", b.source(doc, (asked,)),
+           hint=f"set `val_size` (e.g. 0.05) or an `eval_dataset`, or drop `{asked}`", keys=[asked, "val_size"])
 
 
 def _packing(b: PlanBuilder, doc: Document, stage: str) -> None:
