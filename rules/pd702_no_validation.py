@@ -77,9 +77,17 @@ class NoValidation(Rule):
             return
         interval, total = plan.eval.interval_steps, plan.derived.total_steps
         if plan.eval.enabled and interval and total.known and interval >= total.value:
+            # Composer evaluates once more when fit ends, whatever the interval (`eval_at_fit_end`, default on:
+            # held-out review 16, A 18): the run gets one held-out loss, at its end
+            if plan.dialect == "llmfoundry":
+                when = "it runs once, when training ends (Composer's eval_at_fit_end), never during it"
+            elif interval == total.value:
+                when = "it runs once, at the last step, never during training"
+            else:
+                when = "it never runs during training"
             yield self.finding(
                 plan, "eval.interval_steps",
-                f"evaluation every {interval:,} steps in a {total.value:,.0f}-step run: it never runs during training",
+                f"evaluation every {interval:,} steps in a {total.value:,.0f}-step run: {when}",
                 hint=f"evaluate every {max(1, int(total.value // 10)):,} steps or so (about 10 times per run)",
             )
 

@@ -599,3 +599,25 @@ def test_llmfoundry_splits_a_ranks_batch_itself_and_reads_a_forks_train_config(t
     (utils / "config_utils.py").write_text("from dataclasses import dataclass\n\n@dataclass\nclass TrainConfig:\n"
                                            "    model: dict\n    timing_file: str = ''\n")
     assert notes(plan_of(config, "llmfoundry"), "ignored-key") == []
+
+
+def test_an_eval_interval_past_the_run_still_evaluates_once_at_fit_end(tmp_path: Path) -> None:
+    # Held-out review 16, A 18: Composer's `eval_at_fit_end` (default on) evaluates when training ends, whatever
+    # the interval; and a pretraining run of at most 100 batches is a smoke test, which PD702 leaves alone.
+    text = """
+        max_seq_len: 2048
+        model: {name: mpt_causal_lm, d_model: 768, n_heads: 12, n_layers: 12, max_seq_len: 2048, vocab_size: 50368}
+        train_loader: {name: text, dataset: {local: data, split: train}}
+        eval_loader: {name: text, dataset: {local: data, split: val}}
+        scheduler: {name: cosine_with_warmup, t_warmup: 10ba}
+        optimizer: {name: decoupled_adamw, lr: 6.0e-4, betas: [0.9, 0.95]}
+        max_duration: {duration}
+        eval_interval: 500ba
+        global_train_batch_size: 256
+    """
+    plan = plan_of(write(tmp_path, "long.yaml", text.replace("{duration}", "400ba")))
+    (found,) = findings(plan, "PD702")
+    assert "once, when training ends (Composer's eval_at_fit_end)" in found.message and not plan.debug
+    smoke = plan_of(write(tmp_path, "smoke.yaml", text.replace("{duration}", "30ba")))
+    assert smoke.debug and findings(smoke, "PD702") == []
+    assert smoke.sources["debug"].note == "30-batch pretraining run: a smoke test"
