@@ -172,6 +172,12 @@ class HfDialect(Dialect):
             kind = "full_finetune"
         else:
             kind = "pretrain"
+            if doc.format != "shell" and model_key not in data and "config_name" not in data \
+                    and _architecture_key(data) is None:
+                # A TrainingArguments file alone names no model: the program that builds `TrainingArguments(**file)`
+                # picks the weights, mostly to fine-tune them (held-out review 16, A 24: a QLoRA of CodeLlama-7B).
+                b.assume("mode.kind", "pretraining from scratch: the file names no model, and the program that "
+                         "reads it chooses the weights (mostly a fine-tune's)", None)
         source = b.source(doc, (model_key,)) if model_key in data else None
         architecture = _architecture_key(data)
         if architecture is not None and data.get(model_key) is not None and kind == "pretrain":

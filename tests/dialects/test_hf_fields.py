@@ -221,3 +221,15 @@ def test_a_forks_switch_that_freezes_the_model_trains_only_what_it_unfreezes(tmp
     # switched off, the model trains whole (only assumed: the fork's own key names a mode)
     whole = plan_of(write(tmp_path, "whole.yaml", _BALCONY.replace("freeze_model: true", "freeze_model: false")))
     assert whole.mode.kind == "full_finetune" and whole.mode.trains_only is None
+
+
+def test_a_training_arguments_file_alone_only_assumes_pretraining(tmp_path) -> None:
+    # Held-out review 16, A 24 (Showmick119/Fine-Tuning-Open-Source-LLM configs/training_args.json): a script builds
+    # `TrainingArguments(**json)` and QLoRA-tunes CodeLlama-7B; the file names no model, so "from-scratch
+    # pretraining" is only assumed and the infos resting on it (PD201's β2, PD203's weight decay) stay silent.
+    from .helpers import reported
+
+    plan = plan_of(write(tmp_path, "training_args.json", '{"output_dir": "out", "learning_rate": 2e-4, '
+                                                         '"num_train_epochs": 3, "optim": "paged_adamw_32bit"}'), "hf")
+    assert plan.mode.kind == "pretrain" and "mode.kind" in plan.program.assumed
+    assert reported(plan, "PD201") == [] and reported(plan, "PD203") == []
