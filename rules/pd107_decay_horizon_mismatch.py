@@ -3,6 +3,7 @@ from __future__ import annotations
 from pretrain_doctor.rule import Rule
 
 HORIZON_TOLERANCE = (0.9, 1.1)  # decay horizon / run length
+SHORT_TAIL = 0.75  # a horizon of at least this share of the run, ending at a minimum lr above 0: an info
 
 
 def decays_over_the_run(kind: str | None) -> bool:
@@ -33,7 +34,10 @@ class DecayHorizonMismatch(Rule):
     inverse-sqrt schedules; `info` for debug and smoke-test configs (copied to a real run,
     the horizon comes along). A stage-1 run that stops before an
     explicit horizon (OLMo 2's `*-stage1` configs: 4T tokens of a 5T-token cosine,
-    then an annealing stage 2) is reported at `info` with that reason.
+    then an annealing stage 2) is reported at `info` with that reason. A horizon of at least 75%
+    of the run that ends at a minimum lr above 0 is an `info`: the tail keeps training, as a
+    slow anneal (GPT-3 decays over 260B of its 300B tokens and trains the rest at 10% of the peak;
+    BLOOM-style Megatron scripts decay over ~89% of the run).
 
     ## Why is this bad?
     A horizon much longer than the run stops training while the lr is still high:
@@ -92,6 +96,13 @@ class DecayHorizonMismatch(Rule):
                 return
             effect = ("the run ends before the lr has decayed" if ratio > high
                       else "the last part of the run trains at the minimum lr")
+            # a short tail at a minimum above 0 keeps training, as a slow anneal: BLOOM-style Megatron scripts decay
+            # over 89% of the run on purpose (held-out review 17, A 21); a tail at lr 0, or a long one, wastes steps
+            floor = plan.schedule.min_lr if plan.schedule.min_lr is not None else (
+                plan.schedule.min_lr_ratio * (plan.optimizer.lr or 0) if plan.schedule.min_lr_ratio is not None else None)
+            short_tail = ratio < low and ratio >= SHORT_TAIL and floor is not None and floor > 0
+            if short_tail:
+                effect += f" ({floor:g}), a tail of {1 - ratio:.0%} that keeps training as a slow anneal"
             # A smoke test or dummy-data config still says so, at info: copied to a real run it keeps the horizon
             # (held-out review 4: nanotron tiny configs with lr_decay_steps 13 of 2,000 steps, 100,000 of 15).
             context = " (a debug or smoke-test config)" if plan.debug else ""
@@ -103,7 +114,7 @@ class DecayHorizonMismatch(Rule):
                 f"({ratio:.2f}× the run); {effect}{context}",
                 hint=f"set the decay horizon to the run length ({total.value:,.0f} steps), or suppress this "
                      "if a later annealing stage finishes the decay",
-                severity="info" if plan.debug or plan.mode.resumed else None,
+                severity="info" if plan.debug or plan.mode.resumed or short_tail else None,
             )
         elif total.missing and not plan.mode.resumed:
             stage = (" (a stage-1 run may stop before it on purpose, leaving the decay to a later anneal)"

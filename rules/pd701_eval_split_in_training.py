@@ -43,6 +43,10 @@ class EvalSplitInTraining(Rule):
     Trainers that take whole files per role compare the files: GPT-NeoX's
     `valid_data_paths`/`test_data_paths` (and `pos_`/`neg_` preference variants)
     against `train_data_paths`, LLaMA-Factory's `eval_dataset` against `dataset`.
+
+    A held-out split in the training mixture is an error (the test set is trained on); evaluation
+    on training data is a warning, one for all the datasets it reuses: training is unharmed, only
+    its eval loss says nothing (GPT-NeoX's own templates validate on their training prefixes).
     An eval set the run never evaluates (evaluation off) is no finding.
 
     ## Why is this bad?
@@ -94,25 +98,32 @@ class EvalSplitInTraining(Rule):
         if plan.data.val_fraction or plan.eval.enabled is False:
             return  # a share is carved out, or the eval data is never evaluated (held-out review 12, A 02)
         trained = {_loaded(s) for s in plan.data.train}
-        reported = set()
-        for split in plan.data.eval:
-            if _loaded(split) not in trained or _loaded(split) in reported:
-                continue  # once per data: NeoX's Pythia 14M names its training prefix for validation and test
-            reported.add(_loaded(split))
-            if split.split is None:
-                message = (f"evaluation reads {_named(split)}, which is also training data, and no held-out portion "
-                           "is carved out; eval loss will track training loss")
-            else:
-                message = (f"evaluation uses `{split.split}` of {_named(split)}, which is also a training split, and "
-                           "no held-out portion is carved out; eval loss will track training loss")
-            yield self._at(plan, split, message, hint="evaluate on a held-out split, or carve one out of the training data",
-                           field="data.eval")
+        overlap = []
+        for split in plan.data.eval:  # once per data: NeoX's Pythia 14M names its training prefix for validation and test
+            if _loaded(split) in trained and _loaded(split) not in {_loaded(seen) for seen in overlap}:
+                overlap.append(split)
+        if not overlap:
+            return
+        # Training itself is unharmed, only its eval loss means nothing: a warning, once for all the overlap
+        # (held-out review 17, B 22: three NeoX data prefixes, three errors; NeoX's own templates do this).
+        first = overlap[0]
+        if len(overlap) > 1:
+            message = (f"evaluation reads {len(overlap)} of the training datasets ({', '.join(_named(s) for s in overlap)})"
+                       " and no held-out portion is carved out; eval loss will track training loss")
+        elif first.split is None:
+            message = (f"evaluation reads {_named(first)}, which is also training data, and no held-out portion "
+                       "is carved out; eval loss will track training loss")
+        else:
+            message = (f"evaluation uses `{first.split}` of {_named(first)}, which is also a training split, and "
+                       "no held-out portion is carved out; eval loss will track training loss")
+        yield self._at(plan, first, message, hint="evaluate on a held-out split, or carve one out of the training data",
+                       field="data.eval", severity="warning")
 
-    def _at(self, plan, split, message: str, hint: str, field: str = "data.train"):
+    def _at(self, plan, split, message: str, hint: str, field: str = "data.train", severity: str | None = None):
         if plan.source_of(field) is None:
             field = "data.train"
         source = plan.source_of(field)
         file = source.file if source else (plan.files[0] if plan.files else None)
         if split.line is None or file is None:
-            return self.finding(plan, field, message, hint=hint)
-        return self.finding_at(message, file=file, line=split.line, key=split.key, hint=hint)
+            return self.finding(plan, field, message, hint=hint, severity=severity)
+        return self.finding_at(message, file=file, line=split.line, key=split.key, hint=hint, severity=severity)

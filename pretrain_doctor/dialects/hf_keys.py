@@ -5,7 +5,7 @@ keys that only some releases read (HF_KEY_CHANGES).
 
 The change tables come from the argument dataclasses themselves, read with
 `python -m pretrain_doctor.dialects.trainer_source` at each release: transformers
-`training_args.py` of 4.36.2, 4.40.2, 4.46.3, 4.57.6, 5.0.0, 5.18.0 and 5.24.0 (the wheels),
+`training_args.py` of 4.36.2, 4.40.2, 4.46.3, 4.48.0, 4.50.3, 4.51.0, 4.57.6, 5.0.0, 5.18.0 and 5.24.0 (the wheels),
 TRL's `*_config.py`/`model_config.py` at every minor tag from v0.8.0 to v1.9.0 (git tags).
 `before`/`last` are the releases read on each side of a change (as minor versions: 4.46
 stands for 4.46.x), so a version in between is never judged. A key missing from every table is never an error, only a typo candidate.
@@ -227,10 +227,15 @@ def _new(trainer: str, key: str, before: str, since: str, replacement: str | Non
 _T, _TRL = "transformers", "trl"
 HF_KEY_CHANGES = changes_by_key((
     # transformers TrainingArguments
-    _gone(_T, "evaluation_strategy", "4.40", "4.46", "eval_strategy"),
+    # deprecated in 4.41 ("will be removed in version 4.46"), still fields through 4.50.3, gone in 4.51.0 (the
+    # wheels; held-out reviews 16 A 20-25 and 17 A 01/03 read 4.46-4.50 right where the table said "gone in 4.46")
+    _gone(_T, "evaluation_strategy", "4.50", "4.51", "eval_strategy"),
     _new(_T, "eval_strategy", "4.40", "4.46", "evaluation_strategy"),
-    _gone(_T, "dispatch_batches", "4.40", "4.46", "accelerator_config"),
-    _gone(_T, "split_batches", "4.40", "4.46", "accelerator_config"),
+    _gone(_T, "dispatch_batches", "4.50", "4.51", "accelerator_config"),
+    _gone(_T, "split_batches", "4.50", "4.51", "accelerator_config"),
+    _new(_T, "tp_size", "4.48", "4.50"),
+    _gone(_T, "tp_size", "4.51", "4.57"),
+    _gone(_T, "use_ipex", "4.51", "4.57"),
     _new(_T, "include_for_metrics", "4.40", "4.46", "include_inputs_for_metrics"),
     _new(_T, "use_liger_kernel", "4.40", "4.46"),
     _new(_T, "average_tokens_across_devices", "4.40", "4.46"),
@@ -253,6 +258,13 @@ HF_KEY_CHANGES = changes_by_key((
     _gone(_T, "fsdp_transformer_layer_cls_to_wrap", "4.57", "5.0", "fsdp_config"),
     _gone(_T, "fsdp_min_num_params", "4.57", "5.0", "fsdp_config"),
     _gone(_T, "use_mps_device", "4.57", "5.0"),
+    _gone(_T, "jit_mode_eval", "4.57", "5.0"),
+    _gone(_T, "mp_parameters", "4.57", "5.0"),
+    _gone(_T, "past_index", "4.57", "5.0"),
+    _gone(_T, "ray_scope", "4.57", "5.0"),
+    _gone(_T, "tpu_metrics_debug", "4.57", "5.0"),
+    _gone(_T, "tpu_num_cores", "4.57", "5.0"),
+    _gone(_T, "use_legacy_prediction_loop", "4.57", "5.0"),
     _gone(_T, "logging_dir", "5.0", "5.18"),
     _gone(_T, "warmup_ratio", "5.0", "5.18", "warmup_steps",
           note=" (a `warmup_steps` below 1 is a fraction of the run)"),

@@ -258,7 +258,7 @@ def test_hf_key_renamed_in_the_judged_transformers_release(tmp_path: Path) -> No
 
     path = write(tmp_path, "old.yaml", _LORA_SFT + "    evaluation_strategy: steps\n")
     assert not notes(plan_of(path), "ignored-key")  # a key of transformers 4.40: no guess without a version
-    judged = TrainerVersions(parse_assignments(["transformers=4.46"]), detect_installed=False)
+    judged = TrainerVersions(parse_assignments(["transformers=4.51"]), detect_installed=False)
     found = notes(plan_of(path, trainer_versions=judged), "ignored-key")
     assert [n.data["key"] for n in found] == ["evaluation_strategy"] and "eval_strategy" in found[0].message
 
@@ -341,7 +341,7 @@ def test_installed_transformers_outside_llamafactorys_range_is_not_judged(tmp_pa
     assert not notes(plan_of(path, trainer_versions=versions.TrainerVersions()), "ignored-key")
     monkeypatch.setattr(versions, "installed_version", lambda dist: "4.57.1" if dist == "transformers" else None)
     found = notes(plan_of(path, trainer_versions=versions.TrainerVersions()), "ignored-key")
-    # LLaMA-Factory declares overwrite_output_dir itself; evaluation_strategy went in transformers 4.46
+    # LLaMA-Factory declares overwrite_output_dir itself; evaluation_strategy went in transformers 4.51
     assert [n.data["key"] for n in found] == ["evaluation_strategy"]
 
 

@@ -77,6 +77,12 @@ def test_explicit_data_paths_are_read_whole_and_split_is_not(tmp_path) -> None:
     assert preference.eval.enabled is True and preference.data.val_fraction is None
     [finding] = findings(preference, "PD701")
     assert "data/chosen" in finding.message
+    # Held-out review 17, B 22 (a StableLM-JP NeoX config): three training prefixes validated on as they are were
+    # three errors; training is unharmed, only its eval loss is meaningless: one warning naming all three.
+    same = plan_of(_one_file(tmp_path, '"train_data_paths": ["data/a", "data/b", "data/c"],'
+                                       ' "valid_data_paths": ["data/a", "data/b", "data/c"],'))
+    [finding] = findings(same, "PD701")
+    assert finding.severity == "warning" and "3 of the training datasets" in finding.message
 
 
 def test_fp16_type_bfloat16_trains_in_bf16(tmp_path) -> None:

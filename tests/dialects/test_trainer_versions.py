@@ -71,13 +71,15 @@ def test_hf_key_of_an_older_release_is_silent_without_a_version(tmp_path: Path) 
 
 def test_hf_key_gone_in_the_judged_release_names_the_release_and_the_replacement(tmp_path: Path) -> None:
     path = write(tmp_path, "sft.yaml", OLD_HF)
-    found = _pd002(plan_of(path, "hf", trainer_versions=_judged(transformers="4.46.3", trl="0.20")))
+    found = _pd002(plan_of(path, "hf", trainer_versions=_judged(transformers="4.51.0", trl="0.20")))
     assert set(found) == {"evaluation_strategy", "max_seq_length"}
-    assert "transformers 4.40 reads it, 4.46 and later do not" in found["evaluation_strategy"]
+    assert "transformers 4.50 reads it, 4.51 and later do not" in found["evaluation_strategy"]
     assert "`eval_strategy` instead" in found["evaluation_strategy"]
     assert "`max_length` instead" in found["max_seq_length"]
-    # the release the config was written for reads both
+    # the release the config was written for reads both; 4.46-4.50 still read the deprecated key (the wheels:
+    # held-out reviews 16 and 17)
     assert _pd002(plan_of(path, "hf", trainer_versions=_judged(transformers="4.40", trl="0.19"))) == {}
+    assert _pd002(plan_of(path, "hf", trainer_versions=_judged(transformers="4.46.3", trl="0.19"))) == {}
 
 
 def test_hf_key_newer_than_the_judged_release(tmp_path: Path) -> None:
@@ -116,25 +118,25 @@ def test_torchtitan_new_layout_judged_against_0_0_2(tmp_path: Path) -> None:
 
 def test_flag_settings_and_installed_versions_in_that_order(tmp_path: Path, monkeypatch) -> None:
     path = write(tmp_path, "sft.yaml", OLD_HF)
-    monkeypatch.setattr(versions, "installed_version", lambda dist: {"transformers": "4.46.0"}.get(dist))
+    monkeypatch.setattr(versions, "installed_version", lambda dist: {"transformers": "4.51.0"}.get(dist))
     monkeypatch.setattr("pretrain_doctor.dialects.trainer_source.installed_fields", lambda dist, version: None)
 
     def message(**options) -> str:
         report = check_paths([path], CheckOptions(select=["PD002"], **options))
         return " ".join(f.message for f in report.findings)
 
-    assert "transformers 4.46.0 (installed here)" in message(detect_installed_trainers=True)
+    assert "transformers 4.51.0 (installed here)" in message(detect_installed_trainers=True)
     assert message(detect_installed_trainers=False) == ""
     # only the linter's environment says so, and older releases read the key: an info, no rename to apply
     # (held-out review 15, A 18-25: configs of transformers 4.28-4.52 judged by the 5.24 installed beside the linter)
     installed = check_paths([path], CheckOptions(select=["PD002"], detect_installed_trainers=True)).findings
     assert installed and {f.severity for f in installed} == {"info"} and not any(f.fix for f in installed)
-    assert all("if the run uses transformers 4.46.0" in f.hint for f in installed)
-    settled = check_paths([path], CheckOptions(select=["PD002"], trainer_versions={"transformers": "4.47"})).findings
+    assert all("if the run uses transformers 4.51.0" in f.hint for f in installed)
+    settled = check_paths([path], CheckOptions(select=["PD002"], trainer_versions={"transformers": "4.52"})).findings
     assert {f.severity for f in settled} == {"warning"}
-    (tmp_path / ".pretrain-doctor.toml").write_text('trainer-versions = {transformers = "4.47"}\n')
+    (tmp_path / ".pretrain-doctor.toml").write_text('trainer-versions = {transformers = "4.52"}\n')
     _find_from.cache_clear()  # settings are cached per folder
-    assert "transformers 4.47 (from trainer-versions)" in message(detect_installed_trainers=True)
+    assert "transformers 4.52 (from trainer-versions)" in message(detect_installed_trainers=True)
     assert message(trainer_versions={"transformers": "4.40"}) == ""
 
 
