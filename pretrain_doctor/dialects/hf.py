@@ -66,7 +66,10 @@ class HfDialect(Dialect):
         if doc.format == "shell":
             launched = launched_arguments(doc)
             return max(0, self._score_data(launched.data) - 5) if launched is not None else 0
-        return self._score_data(doc.data)
+        score = self._score_data(doc.data)
+        if not score and nested_arguments(doc) is not None:
+            return NESTED_SCORE
+        return score
 
     @staticmethod
     def _score_data(data: dict) -> int:
@@ -80,8 +83,11 @@ class HfDialect(Dialect):
         return 20 + hits if hits >= 2 else 0
 
     def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
-        # A launched program adds arguments of its own (`--model_max_length`, `--data_path`): not judged.
-        return None if doc.format == "shell" else super().keys_read(doc)
+        # A launched program adds arguments of its own (`--model_max_length`, `--data_path`): not judged; nor are
+        # the sections of a project YAML whose program maps one of them into TrainingArguments.
+        if doc.format == "shell" or (not self._score_data(doc.data) and nested_arguments(doc) is not None):
+            return None
+        return super().keys_read(doc)
 
     def companion_reason(self, doc: Document) -> str | None:
         data = doc.data
@@ -91,6 +97,10 @@ class HfDialect(Dialect):
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         doc = docs[0]
+        nested = nested_arguments(doc) if not self._score_data(doc.data) else None
+        if nested is not None:
+            doc = nested
+            docs = [doc, *docs[1:]]
         launched = launched_arguments(doc) if doc.format == "shell" else None
         if launched is not None:
             doc = launched
@@ -136,7 +146,8 @@ class HfDialect(Dialect):
         merge_deepspeed_reference(b, doc, context)
         apply_accelerate(b, doc, context)
         if launched is None:
-            hf_key_notes(b, doc, context.trainer_versions)
+            # a project's own section: the keys it adds are its program's (not judged), the HF ones' releases are
+            hf_key_notes(b, doc, context.trainer_versions, own=frozenset(doc.data) if nested is not None else frozenset())
         warmup_ignored_by_schedule(b, doc)
         if launched is not None:
             _program_default_sources(b, doc)
@@ -159,10 +170,11 @@ class HfDialect(Dialect):
             if lenient_bool(data.get("use_peft")) or "lora_r" in data:
                 b.take("mode.lora_rank", doc, "lora_r", lenient_int)
                 b.default("mode.lora_rank", 16, "TRL ModelConfig default")
-        elif any(k in data for k in _PREFERENCE_KEYS) or "orpo" in doc.path.lower() or "dpo" in doc.path.lower():
+        elif any(k in data for k in _PREFERENCE_KEYS) or _preference_in_name(doc.path):
             kind = "preference"
             b.set("objective.kind", "preference")
-            method = "orpo" if "orpo" in doc.path.lower() or "orpo_alpha" in data else str(data.get("loss_type") or "dpo")
+            named = _PREFERENCE_NAMES.search(doc.path.lower())
+            method = "orpo" if "orpo_alpha" in data else (named.group(1) if named else str(data.get("loss_type") or "dpo"))
             b.set("mode.preference_method", method)
         elif lenient_bool(data.get("use_peft")) or "lora_r" in data:
             kind = "qlora" if lenient_bool(data.get("load_in_4bit")) else "lora"
@@ -475,9 +487,10 @@ def _document_mask(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> 
             b.set("data.document_mask", True, b.source(doc, ("packing",), note=note))
 
 
-def hf_key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
-    """Keys the judged transformers/TRL versions do not read, and typos of keys they do."""
-    known = set(HF_ALL_KEYS)
+def hf_key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions, own: frozenset = frozenset()) -> None:
+    """Keys the judged transformers/TRL versions do not read, and typos of keys they do (`own`: keys a project's
+    program reads itself, never typos)."""
+    known = set(HF_ALL_KEYS) | own
     if any(key not in known for key in doc.data):  # a key newer than our tables may be read by the installed release
         for trainer in ("transformers", "trl"):
             judged = versions.get(trainer)
@@ -949,3 +962,74 @@ def _launcher_eval_data(b: PlanBuilder, doc: Document) -> None:
                b.source(doc, (key,)), hint=f"pass `--{argument}` with a held-out file, or `--{key} no`",
                keys=[key, argument], **({} if held else {"severity": "info"}))
         return
+
+
+# --- a project YAML that keeps its TrainingArguments under one section ----------------------------------------------
+NESTED_SCORE = 45  # below a flat arguments file's 50: a section of one is read as one, and `check` says it guessed
+_NESTED_SECTIONS = ("training", "training_args", "training_arguments", "trainer", "train", "sft", "args")
+_MODEL_NAMES = ("model_name_or_path", "model_name", "pretrained_model_name_or_path", "name", "model_id", "path")
+
+
+class _Remapped(dict):
+    """Positions of a flattened document: each flat path at its place in the file."""
+
+    def __init__(self, positions: Any, moved: dict[tuple, tuple]) -> None:
+        super().__init__({flat: positions[real] for flat, real in moved.items() if real in positions})
+
+
+def nested_arguments(doc: Document) -> Optional[Document]:
+    """A project's own YAML that keeps the HF TrainingArguments (or a TRL config) of its program under one section
+    (`training:`) beside `model:`, `lora:` and data sections, and builds `SFTConfig(**config["training"])` itself
+    (goddoe/llm-trainer, MSWon/krx_lm_train: held-out review 17, A 04/05; held-out review 15, A 24): that section
+    read as an arguments file, with the model `model:` names and the LoRA rank `lora:` gives. None otherwise."""
+    if doc.format not in ("yaml", "json", "toml"):
+        return None
+    for key in _NESTED_SECTIONS:
+        section = doc.data.get(key)
+        if not (isinstance(section, dict) and HfDialect._score_data(section) >= 50):
+            continue
+        flat, moved = dict(section), {(name,): (key, name) for name in section}
+        _nested_model(doc, flat, moved)
+        _nested_lora(doc, flat, moved)
+        return dataclasses.replace(doc, data=flat, positions=_Remapped(doc.positions, moved))
+    return None
+
+
+def _nested_model(doc: Document, flat: dict, moved: dict) -> None:
+    model = doc.data.get("model")
+    if not isinstance(model, dict):
+        return
+    if lenient_bool(model.get("load_in_4bit")) is True and "load_in_4bit" not in flat:  # QLoRA with a `lora:` section
+        flat["load_in_4bit"] = True
+        moved[("load_in_4bit",)] = ("model", "load_in_4bit")
+    if "model_name_or_path" in flat:
+        return
+    for name in _MODEL_NAMES:
+        if isinstance(model.get(name), str) and model[name].strip():
+            flat["model_name_or_path"] = model[name]
+            moved[("model_name_or_path",)] = ("model", name)
+            return
+
+
+_PREFERENCE_NAMES = lazy_compile(r"(?<![a-z])(orpo|simpo|cpo|kto)(?![a-z])")
+
+
+def _preference_in_name(path: str) -> bool:
+    """Does a config's path name a preference method (`dpo` anywhere, `cpo_config.yaml`: held-out review 17, A 04)?"""
+    name = path.lower()
+    return "dpo" in name or _PREFERENCE_NAMES.search(name) is not None
+
+
+def _nested_lora(doc: Document, flat: dict, moved: dict) -> None:
+    section_key = next((k for k in ("lora", "peft", "lora_config") if isinstance(doc.data.get(k), dict)), None)
+    if section_key is None or "lora_r" in flat or lenient_bool(flat.get("use_lora")) is False:
+        return
+    lora = doc.data[section_key]
+    rank_key = next((k for k in ("r", "lora_r", "rank") if lenient_int(lora.get(k))), None)
+    if rank_key is None:
+        return
+    flat["lora_r"], flat["use_peft"] = lenient_int(lora[rank_key]), True
+    moved[("lora_r",)] = moved[("use_peft",)] = (section_key, rank_key)
+    if "lora_alpha" in lora and "lora_alpha" not in flat:
+        flat["lora_alpha"] = lora["lora_alpha"]
+        moved[("lora_alpha",)] = (section_key, "lora_alpha")
