@@ -128,7 +128,9 @@ class MissingWarmup(Rule):
             )
 
     @staticmethod
-    def _fix(plan, fraction: float) -> Fix:
+    def _fix(plan, fraction: float) -> Fix | None:
+        if _hf_constant(plan):
+            return None  # HF's `constant` schedule ignores a warmup: the scheduler itself has to change
         total = plan.derived.total_steps.value
         if total:
             steps = max(1, math.ceil(fraction * total))
@@ -163,6 +165,11 @@ class MissingWarmup(Rule):
         return "schedule"
 
 
+def _hf_constant(plan) -> bool:
+    """A transformers scheduler (HF, axolotl, LLaMA-Factory) named `constant`, which takes no warmup."""
+    return plan.dialect in ("hf", "axolotl", "llamafactory") and plan.schedule.kind == "constant"
+
+
 def _example(plan, fraction: float, ratio: bool) -> str | None:
     """`fraction` of the run at the key the plan's trainer reads (`_WARMUP_KEYS`, else HF's names): as a ratio where
     the trainer takes only that, or where it takes one and `ratio` asks; else in steps when the run length is known
@@ -179,6 +186,10 @@ def _example(plan, fraction: float, ratio: bool) -> str | None:
             key, unit = "model.optim.sched.warmup_steps", "steps"
         else:
             return f"`{'--warmup' if '--warmup' in keys else key} {fraction:g}`"
+    if _hf_constant(plan):
+        # transformers' `constant` schedule has no warmup: a warmup key alone changes nothing (held-out review 17,
+        # A 06: the hint and its fix wrote `warmup_ratio: 0.03` under `lr_scheduler_type: constant`)
+        return f"`lr_scheduler_type: constant_with_warmup` with `warmup_ratio: {fraction:g}`"
     if unit == "fraction" or (ratio and plan.dialect not in _WARMUP_KEYS):
         return f"`{key if unit == 'fraction' else 'warmup_ratio'}: {fraction:g}`"
     if steps is None:

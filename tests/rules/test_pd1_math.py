@@ -443,3 +443,15 @@ def test_an_moe_name_that_says_its_active_size_sizes_the_band_by_it() -> None:
     plan = TrainingPlan.model_validate({"model": {"name": "Qwen3-30B-A3B"}, "unknown": {"model.parameters": "--model-config"}})
     assert plan.derived.parameters.value == 30e9 and plan.derived.active_parameters.value == 3e9
     assert "3B active" in plan.derived.size_assumed
+
+
+def test_pd104_hint_on_transformers_constant_schedule_changes_the_scheduler() -> None:
+    """Held-out review 17, A 06: `warmup_ratio` under `lr_scheduler_type: constant` does nothing (PD002 says so)."""
+    from pathlib import Path
+
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    fixture = Path(__file__).resolve().parents[2] / "fixtures/rules/PD104/bad-hf-constant-schedule-info.yaml"
+    [found] = [f for f in check_paths([fixture], CheckOptions(select=["PD104"], use_settings=False)).findings]
+    assert "`lr_scheduler_type: constant_with_warmup` with `warmup_ratio: 0.03`" in found.hint and found.fix is None
