@@ -15,7 +15,8 @@ class PureHalfPrecision(Rule):
     warning for any training of the full model, pretraining or fine-tuning: fine-tuning
     lrs (1e-5 to 2e-5) make updates even smaller relative to the weights, so more of
     them round away. Under LoRA/QLoRA the frozen base is meant to be half precision, so
-    it is only `info` there.
+    it is only `info` there. Silent for bf16 weights that an HF Trainer (HF, axolotl,
+    LLaMA-Factory) hands to DeepSpeed with bf16 on: its engine keeps fp32 master weights.
 
     ## Why is this bad?
     An update `lr × step` that is smaller than half a unit in the last place of the
@@ -51,6 +52,11 @@ class PureHalfPrecision(Rule):
     def check(self, plan):
         prec = plan.precision
         if prec.params not in _HALF or prec.mixed is not False:
+            return
+        if plan.dialect in ("hf", "axolotl", "llamafactory") and plan.parallel.deepspeed_config \
+                and prec.params == "bf16" and prec.bf16_enabled:
+            # DeepSpeed's bf16 engine keeps fp32 master weights of bf16 parameters (ZeRO's fp32 partitions,
+            # BF16_Optimizer at stage 0): LLaMA-Factory's `pure_bf16` under ZeRO-2 (held-out review 18, A 01)
             return
         kind = plan.mode.kind
         adapter = kind in ("lora", "qlora") or plan.mode.lora_rank is not None

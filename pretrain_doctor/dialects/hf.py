@@ -345,9 +345,11 @@ def _checkpoints(b: PlanBuilder, doc: Document) -> None:
     elif str(save) == "steps":
         _interval(b, doc, "checkpoint", "save_steps", 500)
     elif doc.has("save_steps") and str(save) != "steps":
+        # the run still saves on its strategy (per epoch, say, as `load_best_model_at_end` wants): a warning
+        # (held-out review 18, A 03/A 05)
         b.note("mutually-exclusive", f"`save_steps` is set but `save_strategy` is {save!r}, so it is ignored",
                b.source(doc, ("save_steps",)), hint="set `save_strategy: steps` or drop `save_steps`",
-               keys=["save_steps", "save_strategy"], loser_ignored=True)
+               keys=["save_steps", "save_strategy"], loser_ignored=True, severity="warning")
 
 
 # Arguments that say whether a Trainer evaluates.

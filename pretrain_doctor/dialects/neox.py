@@ -83,13 +83,16 @@ def _note_fp16_type(b: PlanBuilder, view: "MergedNeox", value: Any) -> None:
 def _note_ignored_fp16_key(b: PlanBuilder, view: "MergedNeox", fp16: dict, key: str, fp16_on: bool) -> None:
     """PD002 for a key of the `fp16` block that DeepSpeed does not read.
 
-    `fp16: true` beside `enabled: true` (every Pythia config) only repeats what `enabled`, which
-    NeoX requires in the block, already says: info. Any other such key (`type: bfloat16`) states an
+    `fp16: true` beside `enabled: true` (every Pythia config), or `false` beside `false`, only repeats
+    what `enabled`, which NeoX requires in the block, already says: info. Any other such key (`type: bfloat16`) states an
     intent the run does not follow: warning.
     """
-    redundant = key == "fp16" and fp16_on and lenient_bool(fp16.get(key)) is True
+    # `fp16: false` beside `enabled: false` repeats it the same way (held-out review 18, B 20: an fp32 run)
+    redundant = key == "fp16" and lenient_bool(fp16.get(key)) is fp16_on
+    state = "on" if fp16_on else "off"
     message = (f"`fp16.{key}` is not a DeepSpeed fp16 setting; GPT-NeoX passes the block to DeepSpeed, which "
-               "ignores it" + ("; harmless here, since `fp16.enabled: true` turns fp16 on" if redundant else ""))
+               "ignores it" + (f"; harmless here, since `fp16.enabled: {str(fp16_on).lower()}` turns fp16 {state}"
+                               if redundant else ""))
     b.note("ignored-key", message, view.source(b, ("fp16", key)), hint="remove it; use `precision` to choose the dtype",
            key=f"fp16.{key}", **({"severity": "info"} if redundant else {}))
 
