@@ -14,6 +14,10 @@ _HINTS = {
     "llmfoundry": "add an `eval_loader` on a held-out split with `eval_interval: 500ba`",
     "litgpt": "set `eval.interval: 100` with a validation split in the data module",
     "olmo": "add `evaluators:` with a held-out `data:` section, and `eval_interval: 1000`",
+    # held-out review 18, B 22: a NeoX config got the HF hint
+    "neox": "give a validation share (`split: 969,30,1`) or `valid_data_paths`, with `eval_interval: 1000` and "
+            "`eval_iters: 10`",
+    "nanogpt": "keep `eval_interval` below `max_iters` (train.py evaluates on the val.bin split)",
 }
 _HF_HINT = "evaluate every few hundred steps on a small held-out split (`eval_strategy: steps`, `eval_steps: 500`)"
 

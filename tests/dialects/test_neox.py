@@ -72,6 +72,8 @@ def test_explicit_data_paths_are_read_whole_and_split_is_not(tmp_path) -> None:
     assert [s.dataset for s in plan.data.eval] == ["data/test_text_document"]
     assert plan.data.val_fraction is None and plan.eval.enabled is False  # no validation files: no validation
     assert not findings(plan, "PD701")
+    [off] = findings(plan, "PD702")  # its hint in NeoX's own keys (held-out review 18, B 22 got HF's)
+    assert "valid_data_paths" in off.hint and "eval_strategy" not in off.hint
     preference = plan_of(_one_file(tmp_path, '"pos_train_data_paths": ["data/chosen"], "neg_train_data_paths": ["data/rejected"],'
                                              ' "pos_valid_data_paths": ["data/chosen"], "neg_valid_data_paths": ["data/rejected_v"],'))
     assert preference.eval.enabled is True and preference.data.val_fraction is None
