@@ -193,6 +193,17 @@ class OlmoDialect(Dialect):
             # run is max_duration's, unknown without the dataset's size.
             b.unknown("run.max_steps", f"max_duration ({doc.get('max_duration')}) needs --dataset-rows; "
                       f"`stop_at: {stop_at}` only caps it")
+        elif isinstance(stop_at, int) and stop_at > 0 and duration is not None and duration.unit == "steps" \
+                and duration_steps and stop_at > duration_steps:
+            # Trainer.fit stops at `stop_at` (set to max_steps only when it is None) or at the data's end; a
+            # max_duration in steps only sets the schedule's length, which ends there: the run goes on at the
+            # minimum lr (PD107 says so; held-out review 18, B 09: 406,934 past a 15,360-step schedule)
+            if _only_a_cap(stop_at, tokens_per_step):
+                b.unknown("run.max_steps", f"the data's size (--dataset-rows): `stop_at: {stop_at}` only caps the run, "
+                          f"and `max_duration: {duration_steps}` only sets the schedule's length")
+            else:
+                b.set("run.max_steps", stop_at, b.source(doc, ("stop_at",), note="OLMo trains until `stop_at` (or the "
+                      "data's end); `max_duration` in steps only sets the schedule's length"))
         elif isinstance(stop_at, int) and stop_at > 0:
             stop_source = b.source(doc, ("stop_at",))
             steps = min(stop_at, duration_steps) if duration_steps else stop_at

@@ -273,3 +273,15 @@ def test_a_project_yaml_with_its_training_arguments_under_one_section_is_read_as
     # A 04 (MSWon/krx_lm_train configs/cpo_config.yaml): a 4-bit model and a CPO file
     cpo = plan_of(write(tmp_path, "cpo_config.yaml", NESTED.replace("load_in_4bit: false", "load_in_4bit: true")))
     assert cpo.mode.kind == "preference" and cpo.mode.preference_method == "cpo"
+
+
+def test_use_peft_false_beside_lora_keys_is_a_full_parameter_run_and_save_steps_under_no_is_a_leftover(tmp_path) -> None:
+    # Held-out review 18, A 24 (a TRL DPO recipe: `use_peft: false` with `lora_r: 16`, `lora_alpha: 32` kept from
+    # the template) was planned as LoRA; A 22: `save_steps` beside `save_strategy: "no"` is a leftover, an info.
+    plan = plan_of(write(tmp_path, "dpo.yaml", "model_name_or_path: m/x\noutput_dir: o\nlearning_rate: 5.0e-7\n"
+                                               "beta: 0.1\nuse_peft: false\nlora_r: 16\nlora_alpha: 32\n"
+                                               "save_strategy: \"no\"\nsave_steps: 200\n"), "hf")
+    assert plan.mode.kind == "preference" and plan.mode.lora_rank is None and plan.mode.lora_alpha is None
+    assert [f.severity for f in findings(plan, "PD003")] == ["info"]
+    lora = plan_of(write(tmp_path, "sft.yaml", "model_name_or_path: m/x\noutput_dir: o\nlora_r: 16\n"), "hf")
+    assert lora.mode.kind == "lora" and lora.mode.lora_rank == 16

@@ -323,3 +323,14 @@ def test_load_path_with_a_fresh_optimizer_is_a_new_stage_not_a_resume(tmp_path) 
     assert plan.sources["mode.resumed"].key == "reset_optimizer_state"
     without_warmup = plan_of(write(tmp_path, "sft0.yaml", text.replace("t_warmup: 100", "t_warmup: 0")))
     assert [f.severity for f in findings(without_warmup, "PD104")] == ["info"]
+
+
+def test_a_stop_at_past_a_schedule_in_steps_is_the_runs_length(tmp_path) -> None:
+    # Held-out review 18, B 09 (a LLaMA2-162M OLMo fork config): `max_duration: 15360` (steps) with `stop_at: 406934`.
+    # Trainer.fit stops at `stop_at` (it falls back to max_steps only when None): the schedule ends at 15,360 and the
+    # run goes on at the minimum lr, which PD107 says; PD004's "it never triggers" was the opposite of what happens.
+    base = BASE.replace("scheduler:\n  t_warmup: 100\n", "")
+    plan = plan_of(write(tmp_path, "c.yaml", base + "max_duration: 15360\nstop_at: 406934\nscheduler:\n"
+                                                     "  name: cosine_with_warmup\n  t_warmup: 100\n"))
+    assert plan.run.max_steps == 406934 and "until `stop_at`" in plan.sources["run.max_steps"].note
+    assert findings(plan, "PD004") == [] and [f.code for f in findings(plan, "PD107")] == ["PD107"]
