@@ -409,3 +409,12 @@ def test_an_moe_familys_unknown_flavor_leaves_the_active_size_unknown(tmp_path) 
     assert plan.derived.parameters.value == 10e9 and not plan.derived.active_parameters.known
     assert plan.derived.active_parameters.missing == ("--model-config",)
     assert findings(plan, "PD101") == []
+
+
+def test_a_job_described_as_debug_is_a_debug_config(tmp_path) -> None:
+    # Held-out review 18, B 12 (LambdaLabsML/torchtitan qwen3_30b_a3b-8xb200-32k.toml): 1,000-step throughput runs
+    # keep upstream's `description = "... debug model training"` and checkpointing off on purpose: PD801 warned.
+    text = MINIMAL.replace('description = "tiny"', 'description = "Qwen 3 MoE debug model training"') \
+        + "[checkpoint]\nenable = false\n"
+    plan = plan_of(write(tmp_path, "bench.toml", text))
+    assert plan.debug and plan.sources["debug"].key == "job.description" and findings(plan, "PD801") == []
