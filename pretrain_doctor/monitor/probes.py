@@ -123,6 +123,9 @@ class GradProbe:
         # `host_total` by one dot product (see FLAT_MOST); off for good once it cannot be
         # (sparse gradients ...)
         self.flat = sum(p.numel() for p in table.params) <= FLAT_MOST
+        # one guard, entered at each plain step: building it is half its cost (about 3k of
+        # the 40k instructions of `host_total`); a probe's own, as it holds the guard it enters
+        self._below_autograd = _BELOW_AUTOGRAD()
 
     def _index(self, present: tuple[int, ...], device: torch.device) -> torch.Tensor:
         """The positions of the parameters that have gradients, as a device tensor; cached,
@@ -184,7 +187,7 @@ class GradProbe:
         per-gradient path from then on, where they cannot be flattened or their dtype is too
         narrow for it. Its three ops run below autograd (`_BELOW_AUTOGRAD`): the same
         kernels on the same values, without autograd's and view tracking's layers."""
-        with _BELOW_AUTOGRAD():
+        with self._below_autograd:
             try:
                 flat = _flatten(grads)
             except (RuntimeError, TypeError):  # sparse gradients, a tensor subclass ...
