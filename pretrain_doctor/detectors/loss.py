@@ -688,6 +688,9 @@ class LossPlateau(Detector):
             self._count += len(losses)
             recent.extend(losses)
             return
+        if self._steady(losses):
+            self._steady_rows(rows, losses, steps, out)
+            return
         ordered = sorted(recent)
         horizon, keep = self.horizon, 1 - self.min_improvement
         count, best, best_at, warned, patience = self._count, self._best, self._best_at, self._warned, self.patience
@@ -717,6 +720,42 @@ class LossPlateau(Detector):
                 for alert in self._judge(steps[row], level):
                     out.append((row, alert))
                 best, best_at, warned = self._best, self._best_at, self._warned
+        self._count, self._best, self._best_at, self._warned = count, best, best_at, warned
+
+    def _steady(self, losses: list[float]) -> bool:
+        """Is the window the usual one of a run still in its horizon: the last `smooth`
+        losses held (an odd count: each level is one middle value), a best level set, no
+        zero among the values entering or leaving (±0 sort as `median_of` sorts them only
+        by a full sort)? Then `_steady_rows` judges it."""
+        recent, smooth = self._recent, self.smooth
+        return (smooth % 2 == 1 and len(recent) == smooth and recent.maxlen == smooth and self._best is not None
+                and self._count + len(losses) <= self.horizon and 0 not in recent and 0 not in losses)
+
+    def _steady_rows(self, rows: list[int], losses: list[float], steps: list[int],
+                     out: list[tuple[int, Alert]]) -> None:
+        """`update_rows`' loop for a `_steady` window, with what it asks at every loss
+        settled once: the value leaving is known (the oldest held, then the window's own),
+        every level is the middle value, the best's threshold changes only with the best."""
+        recent, keep, patience = self._recent, 1 - self.min_improvement, self.patience
+        count, best, best_at, warned = self._count, self._best, self._best_at, self._warned
+        assert best is not None  # `_steady`
+        threshold, middle = best * keep, self.smooth // 2
+        ordered = sorted(recent)
+        position, insert = bisect.bisect_left, bisect.insort
+        for row, loss, oldest in zip(rows, losses, [*recent, *losses]):
+            count += 1
+            del ordered[position(ordered, oldest)]
+            insert(ordered, loss)
+            level = float(ordered[middle])
+            if level <= threshold:
+                best, best_at, warned = level, count, False
+                threshold = best * keep
+            elif not warned and count - best_at >= patience:
+                self._count, self._best, self._best_at, self._warned = count, best, best_at, warned
+                for alert in self._judge(steps[row], level):
+                    out.append((row, alert))
+                warned = self._warned
+        recent.extend(losses)
         self._count, self._best, self._best_at, self._warned = count, best, best_at, warned
 
     def _scan(self, table: MetricTable, cache: dict) -> list[tuple[int, Alert]]:

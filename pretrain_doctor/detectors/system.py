@@ -11,7 +11,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .base import Alert, Detector, MetricTable, StepRecord
-from .stats import finite_series, median_of
+from .stats import finite_series, median_of, median_of_sorted
 from .window import SHAPE_CACHE_SIZE, Window
 
 
@@ -60,6 +60,13 @@ class StepTimeRegression(Detector):
         # [reference, step time] of the incident's last alert, and the blocks back to speed
         # since; None: no incident
         self._incident: Optional[list[float]] = None
+        self._forget_lows()
+
+    def _forget_lows(self) -> None:
+        """The lower middle value of each block in `_reference` (see `_below_reference`), kept
+        for the deque `_lows_of` (a state loaded or reset gives a new one: the lows start over)."""
+        self._lows: deque[float] = deque(maxlen=self.reference_blocks)
+        self._lows_of: Optional[deque[float]] = self._reference
 
     def update(self, record: StepRecord) -> list[Alert]:
         seconds = record.finite("step_time")
@@ -93,12 +100,34 @@ class StepTimeRegression(Detector):
                     out.append((row, alert))
 
     def _close_block(self, step: int) -> list[Alert]:
-        """The current block is full: judge its median against the reference."""
-        recent = median_of(self._current)
-        reference = median_of(self._reference) if len(self._reference) == self._reference.maxlen else None
+        """The current block is full: judge its median against the reference (not computed
+        where a bound on it settles the judgement: see `_below_reference`)."""
+        ordered = sorted(self._current)
+        recent = median_of_sorted(ordered)
+        alerts: list[Alert] = []
+        if len(self._reference) == self._reference.maxlen and not self._below_reference(recent):
+            alerts = self._judge(step, recent, median_of(self._reference))
+        if self._lows_of is not self._reference:
+            self._forget_lows()
+        if len(ordered) == self.block:
+            self._lows.append(ordered[(self.block - 1) // 2])
+        else:  # a block of another size (a state saved under other options): no bound until refilled
+            self._lows.clear()
         self._reference.extend(self._current)
         self._current = []
-        return self._judge(step, recent, reference)
+        return alerts
+
+    def _below_reference(self, recent: float) -> bool:
+        """Is `recent` under `factor` x the reference's median, known without computing it
+        (no incident: `_judge` would return nothing and change nothing)? The reference holds
+        `reference_blocks` blocks of `block` values; at least block // 2 + 1 values of each
+        are at or above its lower middle value, so at least half of the reference plus one
+        are at or above the smallest of those (`_lows`), and so is its median; x `factor` > 0
+        keeps the order. Saves sorting the reference's 200 values at most blocks."""
+        lows = self._lows
+        return (self._incident is None and self._lows_of is self._reference and len(lows) == self.reference_blocks
+                and self._reference.maxlen == self.block * self.reference_blocks and self.factor > 0
+                and recent < self.factor * min(lows))
 
     def _judge(self, step: int, recent: float, reference: Optional[float]) -> list[Alert]:
         if reference is None:

@@ -367,3 +367,67 @@ def test_cusum_quiet_window_is_the_accumulate_reference():
         assert ours._cusum_quiet(zs, steps, rows) == _cusum_quiet_reference(theirs, zs, steps, rows)
         assert repr(ours._cusum) == repr(theirs._cusum)
 
+
+
+def plateau_run(n: int, seed: int) -> list[StepRecord]:
+    """Losses that fall, stall and fall again, never zero (PDM203's `_steady` windows), a
+    few of them ints, some records without a loss or with a NaN one."""
+    rng = np.random.default_rng(seed)
+    out, level = [], 5.0
+    for i in range(n):
+        if (i // 150) % 2 == 0:
+            level *= 0.995
+        loss = level * (1 + 0.02 * rng.standard_normal())
+        metrics: dict[str, float] = {}
+        draw = rng.random()
+        if draw > 0.05:
+            metrics["loss"] = loss if draw > 0.08 else float("nan") if draw > 0.07 else int(loss) or 1
+        out.append(StepRecord(i + 1, metrics, None, {}))
+    return out
+
+
+@pytest.mark.parametrize("options", [{"smooth": 5, "patience": 12, "horizon": 1500},
+                                     {"smooth": 25, "patience": 60, "horizon": 900},
+                                     {"smooth": 6, "patience": 12, "horizon": 700}],
+                         ids=["smooth-5", "smooth-25", "smooth-even"])
+def test_the_plateau_s_steady_windows_judge_as_update(options, monkeypatch):
+    from pretrain_doctor.detectors.loss import LossPlateau
+
+    steady = []
+    original = LossPlateau._steady_rows
+    monkeypatch.setattr(LossPlateau, "_steady_rows", lambda self, *a: steady.append(1) or original(self, *a))
+    alerts = sum(compare(plateau_run(1200, seed), {"PDM203": options}, seed) for seed in range(4))
+    assert alerts > 0
+    assert bool(steady) == (options["smooth"] % 2 == 1)
+
+
+@pytest.mark.parametrize("options", [{}, {"block": 3, "reference_blocks": 2, "factor": 1.2, "recover": 1.1},
+                                     {"block": 4, "reference_blocks": 3}], ids=["defaults", "odd-block", "even"])
+def test_step_time_blocks_under_the_reference_bound_judge_as_update(options, monkeypatch):
+    """PDM501 leaves the reference's median uncomputed where the blocks' lower middle
+    values settle the judgement: the alerts and state are update's, and both ways occur."""
+    from pretrain_doctor.detectors import stats, system
+
+    computed = []
+    monkeypatch.setattr(system, "median_of", lambda values: computed.append(1) or stats.median_of(values))
+    rng = np.random.default_rng(5)
+    run, slow = [], 1.0
+    for i in range(3000):
+        if rng.random() < 0.004:
+            slow = float(rng.choice([1.0, 1.0, 2.0, 3.5]))
+        run.append(StepRecord(i + 1, {"step_time": 0.1 * slow * (1 + 0.3 * rng.random())}, None, {}))
+    alerts = sum(compare(run, {"PDM501": options}, seed) for seed in range(3))
+    assert alerts > 0
+    blocks = 2 * 3 * 3000 // options.get("block", 20)  # both sets of `compare`, three seeds
+    assert 0 < len(computed) < blocks * 3 // 4  # the reference's median only where the bound does not settle it
+
+
+def test_the_reference_median_is_at_or_above_every_block_s_lower_middle_minimum():
+    from pretrain_doctor.detectors.stats import median_of
+
+    rng = np.random.default_rng(7)
+    for _ in range(2000):
+        block, blocks = int(rng.integers(1, 9)), int(rng.integers(1, 7))
+        values = [float(v) for v in rng.choice([0.1, 0.2, 0.3, 1.0], size=block * blocks) * rng.random(block * blocks)]
+        lows = [sorted(values[i:i + block])[(block - 1) // 2] for i in range(0, len(values), block)]
+        assert median_of(values) >= min(lows)
