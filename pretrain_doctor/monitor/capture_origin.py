@@ -33,37 +33,25 @@ from .transfer import all_finite
 
 LOCALIZE_EVERY = 100  # steps between two localisations (each arms hooks on every module)
 BEFORE_KEY = "nonfinite_params_before_update"
-FLAG_KEY = "nonfinite_params_before"  # an entry's device count of parameters bad before its update
-FIRST_KEY = "mask/nonfinite_params_first"  # the window's per-parameter mask at the first bad step
+# an entry's per-parameter norms before its update, on the device: a non-finite norm is a bad parameter
+NORMS_KEY = "mask/param_norms_before_update"
 
 
 class DeviceFlags:
     """Which parameters are non-finite before each update, kept on the device.
 
     Per step: one foreach norm over the parameters (a NaN or Inf anywhere makes its
-    tensor's norm non-finite), a count of the bad ones held in the step's entry, and
-    the mask of the first step of the window that had any. No value is read: the
-    count and the mask reach the host with the window's one transfer."""
+    tensor's norm non-finite), held as the step's vector: two device ops (the norms and
+    their stack), where counting the bad ones and keeping the window's first mask on the
+    device took nine more, each a kernel launch on the host's clock (a host-bound GPU
+    step paid ≈ 0.4 ms a step for the doctor, benchmarks/RESULTS.md 2026-12-04). No value
+    is read: the vectors reach the host with the window's one transfer, where the first
+    step with a non-finite norm is found (`NonFiniteOrigin.name_first_bad_step`)."""
 
-    def __init__(self) -> None:
-        self._first: Optional[torch.Tensor] = None  # bool mask of the window's first bad step
-        self._seen: Optional[torch.Tensor] = None   # bool scalar: a bad step in this window
-
-    def note(self, table: ParamTable, entry: StepEntry) -> None:
+    @staticmethod
+    def note(table: ParamTable, entry: StepEntry) -> None:
         with torch.no_grad():
-            bad = ~torch.isfinite(param_norms(table))
-            entry.tensors[FLAG_KEY] = bad.sum().float()
-            if self._first is None or self._seen is None or self._first.shape != bad.shape:
-                self._first, self._seen = bad, bad.any()
-            else:
-                self._first = torch.where(self._seen, self._first, bad)
-                self._seen = self._seen | bad.any()
-
-    def close_window(self, entries: list[StepEntry]) -> None:
-        """Hand the window's mask to its last entry (it travels with the transfer)."""
-        if self._first is not None and entries:
-            entries[-1].tensors[FIRST_KEY] = self._first.float()
-        self._first = self._seen = None
+            entry.tensors[NORMS_KEY] = param_norms(table)
 
 
 class NonFiniteOrigin:
@@ -146,21 +134,19 @@ class NonFiniteOrigin:
 
     # -------------------------------------------------------------- at the sync
     def close_window(self, entries: list[StepEntry]) -> None:
-        if self.flags is not None:
-            self.flags.close_window(entries)
+        """A window leaves for the host (nothing to hand over: each step holds its own norms)."""
 
     def name_first_bad_step(self, host: list[dict[str, Any]], records: list[StepRecord]) -> None:
         """The device flags of the window (see DeviceFlags): the first step whose
         parameters were non-finite before its update gets their names, as the origin,
         unless an earlier step was poisoned already (then its update spread them)."""
-        mask = host[-1].get(FIRST_KEY) if host else None
-        if mask is None or self.table is None:
+        if self.table is None or not any(NORMS_KEY in values for values in host):
             return
         for values, record in zip(host, records):
-            count = values.get(FLAG_KEY)
-            if count is not None and count > 0:
-                names = [self.table.names[i] for i in np.flatnonzero(np.asarray(mask) > 0)
-                         if i < len(self.table.names)]
+            norms = values.get(NORMS_KEY)
+            bad = np.flatnonzero(~np.isfinite(np.asarray(norms))) if norms is not None else ()
+            if len(bad):
+                names = [self.table.names[i] for i in bad if i < len(self.table.names)]
                 if names and BEFORE_KEY not in record.extra and not self._scanned:
                     record.extra[BEFORE_KEY] = names
                 self._scanned = True
