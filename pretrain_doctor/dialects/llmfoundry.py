@@ -39,7 +39,7 @@ from typing import Any, Iterator, NamedTuple, Optional
 from ..config.document import Document, KeyPath, Position
 from ..errors import ConfigError
 from ..lazyre import lazy_compile
-from ..plan.builder import PlanBuilder
+from ..plan.builder import PlanBuilder, is_required_at_launch
 from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, closest_key, lenient_bool, lenient_int, lenient_number,
                    judged_version, typo_notes)
@@ -407,7 +407,7 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, model: str) -> None:
         # ComposerMosaicLlama: the LLaMA2 state dict its pruning starts from).
         b.set("mode.init_from", weights, b.source(doc, ("model", "path")))
     load_path = doc.get("load_path")
-    if isinstance(load_path, str) and load_path.strip():
+    if isinstance(load_path, str) and load_path.strip() and not is_required_at_launch(load_path):
         source = b.source(doc, ("load_path",))
         b.set("mode.init_from", load_path, source)
         b.set("mode.resumed", lenient_bool(doc.get("load_weights_only")) is not True, source)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import math
 import re
 from pathlib import Path
 from typing import NamedTuple, Optional
@@ -346,6 +347,13 @@ def _condition(test: ast.expr, names: dict[str, object]) -> Optional[bool]:
     return None
 
 
+def _iterations(value: object) -> object:
+    """An iteration count as train.py uses it: the configurator execs the file with no type check and `get_lr`
+    compares and divides, so `warmup_iters = 313.98` runs (held-out review 19, B 07): the next whole step."""
+    number = lenient_int(value)
+    return math.ceil(number) if isinstance(number, float) and math.isfinite(number) and number > 0 else number
+
+
 def _adapter_fork(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
     """`lora_rank` > 0 in a fork's config: nanoGPT's configurator only overrides globals train.py defines, so the
     fork's train.py reads it and adds LoRA adapters (danielgrittner/nanoGPT-LoRA: held-out review 16, B 15)."""
@@ -539,8 +547,8 @@ class NanogptDialect(Dialect):
             b.set("schedule.warmup_steps", 0, src)
             return
         b.set("schedule.kind", "cosine", src)
-        self._take(b, doc, d, "schedule.warmup_steps", "warmup_iters", lenient_int)
-        self._take(b, doc, d, "schedule.decay_steps", "lr_decay_iters", lenient_int)
+        self._take(b, doc, d, "schedule.warmup_steps", "warmup_iters", _iterations)
+        self._take(b, doc, d, "schedule.decay_steps", "lr_decay_iters", _iterations)
         self._take(b, doc, d, "schedule.min_lr", "min_lr")
         self._check_decay_horizon(b, doc, d)
 
@@ -580,7 +588,7 @@ class NanogptDialect(Dialect):
                                                                note="train.py divides it by the world size"))
 
     def _run(self, b: PlanBuilder, doc: Document, d: _Defaults) -> None:
-        self._take(b, doc, d, "run.max_steps", "max_iters", lenient_int)
+        self._take(b, doc, d, "run.max_steps", "max_iters", _iterations)
         dtype = str(_value(doc, d, "dtype"))
         compute = _DTYPES.get(dtype)
         device = _value(doc, d, "device")
@@ -602,7 +610,7 @@ class NanogptDialect(Dialect):
             if src is None:
                 b.sources["precision.compute"] = b.source(doc, (), note=d.note + " (float16 without bf16 support)")
         b.set("seed", 1337, b.source(doc, (), note="train.py: torch.manual_seed(1337 + seed_offset)"))
-        self._take(b, doc, d, "eval.interval_steps", "eval_interval", lenient_int)
+        self._take(b, doc, d, "eval.interval_steps", "eval_interval", _iterations)
         b.set("eval.enabled", True)
         always = lenient_bool(_value(doc, d, "always_save_checkpoint", True))
         b.set("checkpoint.enabled", True)

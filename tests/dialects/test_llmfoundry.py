@@ -621,3 +621,41 @@ def test_an_eval_interval_past_the_run_still_evaluates_once_at_fit_end(tmp_path:
     smoke = plan_of(write(tmp_path, "smoke.yaml", text.replace("{duration}", "30ba")))
     assert smoke.debug and findings(smoke, "PD702") == []
     assert smoke.sources["debug"].note == "30-batch pretraining run: a smoke test"
+
+
+def test_omegaconf_required_values_are_unknown_not_bad_values(tmp_path: Path) -> None:
+    # Held-out review 19, A 05 (a muP llm-foundry template): `???` is OmegaConf's MISSING, given on the command line;
+    # eight of them were PD002 errors ("no value the trainer can run with") and two `???` splits a PD701 warning.
+    text = """
+        max_seq_len: 2048
+        model:
+          name: mpt_causal_lm
+          d_model: ???
+          n_heads: ???
+          n_layers: ???
+          max_seq_len: 2048
+          vocab_size: 50368
+        load_path: ???
+        train_loader:
+          name: text
+          num_workers: ???
+          dataset:
+            local: ???
+            split: ???
+        eval_loader:
+          name: text
+          dataset:
+            local: ???
+            split: ???
+        scheduler: {name: cosine_with_warmup, t_warmup: 100ba}
+        optimizer:
+          name: decoupled_adamw
+          lr: ???
+          betas: [0.9, 0.95]
+        max_duration: 4800ba
+        global_train_batch_size: 256
+    """
+    plan = plan_of(write(tmp_path, "mup.yaml", text))
+    assert findings(plan, "PD002") == [] and findings(plan, "PD701") == []
+    assert plan.optimizer.lr is None and "OmegaConf's MISSING" in plan.unknown["optimizer.lr"]
+    assert not plan.mode.resumed and plan.mode.init_from is None

@@ -616,3 +616,11 @@ def test_a_script_the_configs_name_names_comes_before_train_py(tmp_path) -> None
     assert "wrap_lte" in get_dialect("nanogpt").keys_read(load_plan_document(override))
     other = write(tmp_path / "config", "train_shakespeare.py", "max_iters = 1000\nlr_decay_iters = 1000\n")
     assert plan_of(other, "nanogpt").schedule.warmup_steps == 2000  # not named by it: train.py runs it
+
+
+def test_a_float_iteration_count_is_the_next_whole_step(tmp_path) -> None:
+    # Held-out review 19, B 07: `warmup_iters = 313.98` runs (the configurator execs the file, get_lr compares and
+    # divides); it was a PD002 error, "no value the trainer can run with".
+    plan = plan_of(write(tmp_path, "config/x.py", "warmup_iters = 313.98\nmax_iters = 6279.6\nlr_decay_iters = 6279.6\n"),
+                   "nanogpt")
+    assert (plan.schedule.warmup_steps, plan.run.max_steps) == (314, 6280) and findings(plan, "PD002") == []
