@@ -347,6 +347,23 @@ def _condition(test: ast.expr, names: dict[str, object]) -> Optional[bool]:
     return None
 
 
+# keys a fork adds to choose its lr schedule (upstream nanoGPT has only `decay_lr` and its cosine)
+_FORK_SCHEDULE_KEYS = ("lr_decay_style", "lr_schedule", "lr_scheduler", "lr_scheduler_type", "scheduler", "schedule",
+                       "lr_decay_type", "decay_type")
+
+
+def _fork_schedule(doc: Document, d: _Defaults) -> Optional[tuple[str, str]]:
+    """The fork's own schedule key and its value, where the config or the fork's script names one other than
+    upstream's cosine; None otherwise."""
+    for key in _FORK_SCHEDULE_KEYS:
+        if key in TRAIN_PY_DEFAULTS or not (doc.has(key) or key in d.fork_only):
+            continue
+        value = _value(doc, d, key)
+        if isinstance(value, str) and value.strip() and value.strip().lower() != "cosine":
+            return key, value.strip()
+    return None
+
+
 def _iterations(value: object) -> object:
     """An iteration count as train.py uses it: the configurator execs the file with no type check and `get_lr`
     compares and divides, so `warmup_iters = 313.98` runs (held-out review 19, B 07): the next whole step."""
@@ -545,6 +562,17 @@ class NanogptDialect(Dialect):
         if decay is False:
             b.set("schedule.kind", "constant", src)
             b.set("schedule.warmup_steps", 0, src)
+            return
+        own = _fork_schedule(doc, d)
+        if own is not None:
+            # a fork's own schedule selector (`lr_decay_style = "wsd-exp"` with `warmup_samples`...): upstream's
+            # `warmup_iters`/`lr_decay_iters` are not what it runs by (held-out review 19, B 06)
+            key, name = own
+            source = _source(b, doc, d, key)
+            b.set("schedule.kind", "wsd" if "wsd" in name.lower() else name, source)
+            for field in ("schedule.warmup_steps", "schedule.decay_steps"):
+                b.unknown(field, f"the fork's own `{key} = {name!r}` schedule")
+            self._take(b, doc, d, "schedule.min_lr", "min_lr")
             return
         b.set("schedule.kind", "cosine", src)
         self._take(b, doc, d, "schedule.warmup_steps", "warmup_iters", _iterations)

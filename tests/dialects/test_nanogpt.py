@@ -624,3 +624,15 @@ def test_a_float_iteration_count_is_the_next_whole_step(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "config/x.py", "warmup_iters = 313.98\nmax_iters = 6279.6\nlr_decay_iters = 6279.6\n"),
                    "nanogpt")
     assert (plan.schedule.warmup_steps, plan.run.max_steps) == (314, 6280) and findings(plan, "PD002") == []
+
+
+def test_a_forks_own_schedule_selector_is_not_judged_by_upstreams_cosine_keys(tmp_path) -> None:
+    # Held-out review 19, B 06 (quietsmile/nanogpt): `lr_decay_style = "wsd-exp"` with warmup/decay in samples; PD004
+    # asked to set `lr_decay_iters`, which that schedule never reads, and PD106/PD107 judged upstream's defaults.
+    (tmp_path / "train.py").write_text("lr_decay_style = 'cosine'\nwarmup_iters = 2000\nlr_decay_iters = 600000\n"
+                                       "exec(open('configurator.py').read())\n")
+    plan = plan_of(write(tmp_path, "config/dense.py", "max_iters = 8002\nlr_decay_style = 'wsd-exp'\n"
+                                                       "min_lr = 9.24e-05\n"), "nanogpt")
+    assert plan.schedule.kind == "wsd" and plan.schedule.warmup_steps is None and plan.schedule.decay_steps is None
+    assert "wsd-exp" in plan.unknown["schedule.decay_steps"]
+    assert findings(plan, "PD004") == [] and findings(plan, "PD106") == [] and findings(plan, "PD107") == []
