@@ -64,7 +64,7 @@ class ZeroWeightDecay(Rule):
         """AdamW's 0.1, in the units the optimizer takes: Composer's decoupled optimizers (llm-foundry's
         `decoupled_adamw`) apply the decay per step unscaled by the lr, so 0.1 there would shrink every weight by
         10% a step (held-out review 15, A 10): the same decay is 0.1 × lr."""
-        if str(opt.name or "").lower().startswith("decoupled_") and opt.lr:
+        if "decoupled_" in str(opt.name or "").lower() and opt.lr:  # `mup_decoupled_adamw` too (review 20, A 12)
             return (f"set `weight_decay: {0.1 * opt.lr:.2g}` ({opt.name} decays by it each step, not scaled by the "
                     f"lr: 0.1 × lr {opt.lr:g}; norms and biases are usually excluded)")
         return "set `weight_decay: 0.1` (norms and biases are usually excluded)"

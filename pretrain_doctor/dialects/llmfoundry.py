@@ -508,6 +508,10 @@ def _optimizer(b: PlanBuilder, doc: Document) -> None:
         kind = str(clipping.get("clipping_type", "norm")).lower()
         if kind == "norm":
             b.take("clipping.max_norm", doc, ("algorithms", "gradient_clipping", "clipping_threshold"), lenient_number)
+    elif lenient_number(doc.get("grad_clip_norm")) is not None:
+        # mosaicml/examples' llm (2022, before llm-foundry): main.py hands `grad_clip_norm` to the Trainer, which
+        # clips by norm (held-out review 20, A 13)
+        b.take("clipping.max_norm", doc, "grad_clip_norm", lenient_number)
     else:
         b.set("clipping.max_norm", 0.0, b.source(doc, ("algorithms",) if doc.has("algorithms") else (),
                                                  note="no algorithms.gradient_clipping: Composer does not clip"))

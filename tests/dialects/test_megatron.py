@@ -730,3 +730,19 @@ def test_a_nemo_launch_reads_the_hydra_yaml_it_names_under_its_overrides(tmp_pat
     assert (plan.schedule.decay_steps, plan.schedule.hold_steps) == (220000, 80000)
     assert plan.precision.compute == "fp16" and not notes(plan, code="nemo-config-not-read")
     assert findings(plan, "PD107") == [] and findings(plan, "PD803") == []
+
+
+def test_a_nemo_launch_finds_its_yaml_under_a_clusters_absolute_config_path(tmp_path) -> None:
+    # Held-out review 20, A 17 (NVIDIA/NeMo debug_cpu_offload/megatron/run_gpt3.4b_pretrain.sh): `--config-path
+    # ${NEMO}/debug_cpu_offload/megatron` resolves to a cluster path; the YAML beside the script is the one named.
+    # Its 100 steps make a smoke test (PD105's warmup of 115 an info).
+    write(tmp_path, "debug/megatron/gpt_3.4b.yaml", "trainer:\n  max_steps: 100\nmodel:\n  seed: 1234\n  optim:\n"
+                                                    "    name: fused_adam\n    lr: 1.6e-4\n    sched:\n"
+                                                    "      name: CosineAnnealing\n      warmup_steps: 115\n")
+    script = write(tmp_path, "debug/megatron/run.sh", "NEMO=/home/scratch.user/NeMo\n"
+                   "python ${NEMO}/examples/nlp/language_modeling/megatron_gpt_pretraining.py \\\n"
+                   "--config-path ${NEMO}/debug/megatron \\\n--config-name gpt_3.4b.yaml \\\n"
+                   "trainer.devices=8 model.global_batch_size=64\n")
+    plan = plan_of(script)
+    assert plan.seed == 1234 and plan.schedule.warmup_steps == 115 and plan.run.max_steps == 100 and plan.debug
+    assert [f.severity for f in findings(plan, "PD105")] == ["info"]

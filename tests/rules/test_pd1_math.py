@@ -455,3 +455,16 @@ def test_pd104_hint_on_transformers_constant_schedule_changes_the_scheduler() ->
     fixture = Path(__file__).resolve().parents[2] / "fixtures/rules/PD104/bad-hf-constant-schedule-info.yaml"
     [found] = [f for f in check_paths([fixture], CheckOptions(select=["PD104"], use_settings=False)).findings]
     assert "`lr_scheduler_type: constant_with_warmup` with `warmup_ratio: 0.03`" in found.hint and found.fix is None
+
+
+def test_pd203_hint_for_a_mup_decoupled_optimizer_is_in_its_units() -> None:
+    """Held-out review 20, A 12: `mup_decoupled_adamw` decays per step unscaled by the lr, as `decoupled_adamw` does."""
+    from pretrain_doctor.plan.model import TrainingPlan
+
+    plan = TrainingPlan.model_validate({"dialect": "llmfoundry", "mode": {"kind": "pretrain"},
+                                        "optimizer": {"name": "mup_decoupled_adamw", "family": "adamw", "lr": 0.06,
+                                                      "weight_decay": 0.0}})
+    from pretrain_doctor.registry import load_rules
+
+    [found] = list(load_rules([]).rules["PD203"]().check(plan))
+    assert "`weight_decay: 0.006`" in found.hint
