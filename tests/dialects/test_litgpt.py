@@ -475,3 +475,18 @@ def test_a_model_config_block_gives_the_architecture(tmp_path) -> None:
     assert round(plan.derived.parameters.value / 1e6) == 235 and round(plan.derived.active_parameters.value / 1e6) == 169
     dense = plan_of(write(tmp_path, "dense.yaml", text.replace("LLaMAMoE", "GptNeoxMLP")))
     assert dense.model.ffn_size == 1365 and dense.model.gated_mlp is False
+
+
+def test_pretrain_rejects_max_steps_and_epochs(tmp_path) -> None:
+    # Held-out review 20, B 01 (a litgpt 0.4 fork's config_hub/pretrain/llama.yaml): `train.max_steps: 10` and
+    # `train.epochs: 10` make pretrain.py's validate_args raise; the run is `max_tokens` long, not 10 steps (PD105
+    # and PD101 errors rested on the 10).
+    from .helpers import findings, plan_of, write
+
+    path = write(tmp_path, "pretrain.yaml", "model_name: pythia-14m\nout_dir: out\ntrain:\n  global_batch_size: 512\n"
+                 "  micro_batch_size: 4\n  max_tokens: 3000000000\n  max_steps: 10\n  epochs: 10\n"
+                 "  lr_warmup_steps: 2000\ndata: TinyStories\n")
+    plan = plan_of(path, "litgpt")
+    assert plan.run.max_steps is None and plan.run.epochs is None and plan.run.max_tokens == 3e9
+    errors = [f for f in findings(plan, "PD002") if f.severity == "error"]
+    assert sorted(f.key for f in errors) == ["train.epochs", "train.max_steps"] and findings(plan, "PD105") == []

@@ -272,7 +272,8 @@ deepspeed pretrain_gpt.py \\
 
 def test_exit_interval_within_a_smoke_test_makes_the_script_one(tmp_path) -> None:
     full = plan_of(write(tmp_path, "run.sh", RESHAPE_TEST.format(exit="")))
-    assert not full.debug and [f.severity for f in findings(full, "PD101")] == ["error"]
+    # 6e-4 is inside the published band: only the √ rule at 4k tokens/step makes it 10×, a warning (review 20)
+    assert not full.debug and [f.severity for f in findings(full, "PD101")] == ["warning"]
     smoke = plan_of(write(tmp_path, "run_bf16.sh", RESHAPE_TEST.format(exit="--exit-interval 10")))
     assert smoke.debug and "exits at iteration 10" in smoke.sources["debug"].note
     assert findings(smoke, "PD101") == [] and findings(smoke, "PD104") == []
