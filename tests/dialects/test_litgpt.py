@@ -490,3 +490,17 @@ def test_pretrain_rejects_max_steps_and_epochs(tmp_path) -> None:
     assert plan.run.max_steps is None and plan.run.epochs is None and plan.run.max_tokens == 3e9
     errors = [f for f in findings(plan, "PD002") if f.severity == "error"]
     assert sorted(f.key for f in errors) == ["train.epochs", "train.max_steps"] and findings(plan, "PD105") == []
+
+
+def test_a_galore_era_optim_section_gives_the_optimizer(tmp_path) -> None:
+    # Held-out review 20, B 25 (a litgpt galore branch's config_hub/finetune/tiny-llama/galore.yaml): `optim:` holds
+    # OptimizerArgs (optimizer, learning_rate, weight_decay, beta1, beta2); lr 2e-4 was judged as the default 1e-3.
+    from .helpers import findings, plan_of, write
+
+    path = write(tmp_path, "galore.yaml", "checkpoint_dir: checkpoints/TinyLlama/TinyLlama-1.1B\nout_dir: out\n"
+                 "train:\n  global_batch_size: 16\n  micro_batch_size: 4\n  epochs: 1\noptim:\n"
+                 "  optimizer: galore_adamw_8bit\n  learning_rate: 0.0002\n  weight_decay: 0.0\n  beta1: 0.9\n"
+                 "  beta2: 0.95\n")
+    plan = plan_of(path, "litgpt")
+    assert plan.optimizer.lr == 2e-4 and plan.optimizer.betas == (0.9, 0.95) and plan.optimizer.family == "adamw_8bit"
+    assert plan.sources["optimizer.lr"].key == "optim.learning_rate" and findings(plan, "PD103") == []
