@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 
+from pretrain_doctor.plan.builder import is_required_at_launch
 from pretrain_doctor.rule import Rule
 
 # Words that name a held-out split (`test_sft`, `validation`, `eval[:500]`, `dev`).
@@ -18,7 +19,7 @@ def names_held_out_split(split: str | None) -> bool:
 
 def _placeholder(split) -> bool:
     """A split the launch command names (`???`, OmegaConf's MISSING): not comparable (held-out review 19, A 05)."""
-    return any(isinstance(part, str) and part.strip() == "???" for part in (split.dataset, split.subset, split.split))
+    return any(is_required_at_launch(part) for part in (split.dataset, split.subset, split.split))
 
 
 def _loaded(split) -> tuple:

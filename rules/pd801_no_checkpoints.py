@@ -70,7 +70,7 @@ class NoCheckpoints(Rule):
         hint = f"save periodically (e.g. {_SAVE_HINTS.get(plan.dialect, _HF_HINT)})"
         if total.known:
             if total.value > SHORT_RUN_STEPS:
-                flops = self._flops(plan)
+                flops = plan.derived.training_flops
                 small = flops is not None and flops < SMALL_RUN_FLOPS
                 yield self.finding(
                     plan, "checkpoint.enabled",
@@ -88,10 +88,3 @@ class NoCheckpoints(Rule):
                 severity="info",
             )
 
-    @staticmethod
-    def _flops(plan) -> float | None:
-        """6 · parameters · training tokens, where both are known."""
-        params, tokens = plan.derived.active_parameters, plan.derived.total_tokens
-        if not (params.known and tokens.known):
-            return None
-        return 6.0 * params.value * tokens.value

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pretrain_doctor.rule import Rule
 
-SMALL_RUN_FLOPS = 1e17  # PD801's line: minutes of one GPU to run again
+SMALL_RUN_FLOPS = 1e17  # PD801's line (its SMALL_RUN_FLOPS): minutes of one GPU to run again
 SMALL_RUN_TOKENS = 2e6  # the same, where the model's size is unknown
 
 SHORT_RUN_STEPS = 100  # smoke tests need no intermediate checkpoint
@@ -73,9 +73,8 @@ class CheckpointInterval(Rule):
 def _small_run(plan) -> str | None:
     """A run cheap to repeat, as PD801 judges it (under 1e17 FLOPs), or, the model's size unknown, under 2M
     training tokens (held-out review 19, B 05: litgpt's phi-3 LoRA recipe, 987k tokens, 6.5 minutes)."""
-    params, tokens = plan.derived.active_parameters, plan.derived.total_tokens
-    if params.known and tokens.known:
-        flops = 6.0 * params.value * tokens.value
+    flops, tokens = plan.derived.training_flops, plan.derived.total_tokens
+    if flops is not None:
         return f"about {flops:.1g} FLOPs" if flops < SMALL_RUN_FLOPS else None
     if tokens.known and tokens.value < SMALL_RUN_TOKENS:
         return f"about {tokens.value:,.0f} training tokens"

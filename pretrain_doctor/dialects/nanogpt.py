@@ -467,8 +467,10 @@ class NanogptDialect(Dialect):
                     and any(inner in TRAIN_PY_DEFAULTS for inner in node)} if isinstance(doc.data, dict) else set()
         # a fork's training script defines globals of its own, which its configurator accepts (Lowrank-Training's
         # `wrap_lte`, `lora_r`: held-out review 17, B 14, read as "a guess" while its script was at hand)
-        own = _train_py_defaults(doc).fork_only if doc.format == "python" else {}
-        return self.known_keys | frozenset(sections) | frozenset(own)
+        known = self.known_keys | frozenset(sections)
+        if doc.format != "python" or not isinstance(doc.data, dict) or set(doc.data) <= known:
+            return known  # nothing to look up: no second read of the training script (build_plan reads it)
+        return known | frozenset(_train_py_defaults(doc).fork_only)
 
     @staticmethod
     def _take(b: PlanBuilder, doc: Document, d: _Defaults, field: str, name: str, convert=lenient_number) -> None:

@@ -316,7 +316,6 @@ class StepCapture:
         """The entries since the last sync (the sync point's to transfer)."""
         self.sync_due = False
         entries, self.entries = self.entries, []
-        self.origin.close_window(entries)
         return entries
 
     def put_back(self, entries: list[StepEntry]) -> None:

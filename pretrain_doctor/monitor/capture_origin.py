@@ -133,9 +133,6 @@ class NonFiniteOrigin:
         return False
 
     # -------------------------------------------------------------- at the sync
-    def close_window(self, entries: list[StepEntry]) -> None:
-        """A window leaves for the host (nothing to hand over: each step holds its own norms)."""
-
     def name_first_bad_step(self, host: list[dict[str, Any]], records: list[StepRecord]) -> None:
         """The device flags of the window (see DeviceFlags): the first step whose
         parameters were non-finite before its update gets their names, as the origin,

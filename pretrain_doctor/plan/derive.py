@@ -229,6 +229,12 @@ class Derived:
         return DerivedValue(None, "total_steps × tokens_per_step", steps.inputs + tps.inputs, missing)
 
     @cached_property
+    def training_flops(self) -> Optional[float]:
+        """6 · active parameters · training tokens, where both are known (PD801/PD802's cheap-run line)."""
+        params, tokens = self.active_parameters, self.total_tokens
+        return 6.0 * params.value * tokens.value if params.known and tokens.known else None
+
+    @cached_property
     def warmup_steps(self) -> DerivedValue:
         s = self.plan.schedule
         if s.warmup_steps is not None:
