@@ -33,6 +33,7 @@ part versions 30 bash -c "nvidia-smi -L; $PY -c 'import sys, torch, transformers
 \"torch\", torch.__version__, \"transformers\", transformers.__version__, torch.cuda.get_device_name())'"
 part cuda_tests 240 env CUBLAS_WORKSPACE_CONFIG=:4096:8 $PY -m pytest -q -p no:cacheprovider -rs tests/monitor/test_cuda.py \
     tests/monitor/test_doctor_api.py::test_no_host_device_sync_between_sync_points_on_cuda
+part profile 60 $PY benchmarks/monitor_overhead_cuda.py --profile
 part fixed_cost 60 $PY benchmarks/monitor_overhead_cuda.py --fixed-cost
 part small_overhead 90 $PY benchmarks/monitor_overhead_cuda.py --sizes small --repeats 40
 part gpt2_overhead 150 $PY benchmarks/monitor_overhead_cuda.py --sizes gpt2 --repeats 15

@@ -114,7 +114,8 @@ def _own(turn: Turns) -> str:
     return f"  own account {own * 1e6:6.1f} µs/step" if own is not None else ""
 
 
-def fixed_cost(args: argparse.Namespace) -> None:
+def _tiny_loop() -> tuple[Callable, Callable]:
+    """The launch-bound loop: TinyLoss, clip_grad_norm_ + SGD (its model and optimizer, its step)."""
     torch.manual_seed(0)
     inputs = [torch.randn(4, 8, device=DEVICE) for _ in range(64)]
 
@@ -127,7 +128,11 @@ def fixed_cost(args: argparse.Namespace) -> None:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+    return make, step
 
+
+def fixed_cost(args: argparse.Namespace) -> None:
+    make, step = _tiny_loop()
     per_step, turns = compare(FIXED_VARIANTS, make, step, args)
     bare = statistics.median(per_step["bare"])
     print(f"fixed cost per step on {_device_name()}: TinyLoss, clip_grad_norm_ + SGD, turns of "
@@ -138,6 +143,47 @@ def fixed_cost(args: argparse.Namespace) -> None:
         low, high = bootstrap_interval(extra, statistics.median)
         print(f"  {name:28s} {statistics.median(per_step[name]) * 1e6:8.1f} µs/step  fixed cost "
               f"{statistics.median(extra) * 1e6:+7.1f} µs [{low * 1e6:+.1f}, {high * 1e6:+.1f}]{_own(turns[name])}")
+
+
+def profile(args: argparse.Namespace) -> None:
+    """Where the doctor's host time goes on the tiny loop: kernel launches and ops it adds
+    per step (torch.profiler, bare vs defaults) and its own functions (cProfile)."""
+    import cProfile
+    import pstats
+    from collections import Counter
+
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    from pretrain_doctor.monitor.probes import norm_list, stacked
+    norms = norm_list([torch.ones(3, device=DEVICE), torch.ones(5, device=DEVICE)])
+    print(f"_foreach_norm's outputs: storage of {norms[0].untyped_storage().nbytes()} bytes, offsets "
+          f"{[n.storage_offset() for n in norms]}; stacked without a copy: "
+          f"{stacked(norms).data_ptr() == norms[0].data_ptr()}")
+    make, step = _tiny_loop()
+    steps = 100
+    with tempfile.TemporaryDirectory() as tmp:
+        counts = {}
+        for name, options in (("bare", None), ("defaults", {})):
+            turn = Turns(make, step, options, tmp)
+            turn.block(300)
+            with torch_profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+                turn.block(steps)
+            counts[name] = Counter(event.name for event in prof.events())
+            if name == "defaults":
+                profiler = cProfile.Profile()
+                profiler.enable()
+                turn.block(2000)
+                profiler.disable()
+                turn.doctor.detach()
+    added = counts["defaults"] - counts["bare"]
+    print(f"events the doctor adds per step (torch.profiler, {steps} steps, defaults - bare):")
+    for event, count in added.most_common(40):
+        print(f"  {count / steps:8.2f}  {event}")
+    print("the doctor's step under cProfile (2000 steps), by own time:")
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("tottime").print_stats(35)
+    stats.sort_stats("cumulative").print_stats("pretrain_doctor", 30)
 
 
 def gpt2(size: str, args: argparse.Namespace) -> None:
@@ -187,6 +233,7 @@ def gpt2(size: str, args: argparse.Namespace) -> None:
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fixed-cost", action="store_true", help="the fixed cost per step on a tiny model, in µs")
+    parser.add_argument("--profile", action="store_true", help="what the doctor adds per step on the tiny loop")
     parser.add_argument("--sizes", default="small,gpt2", help=f"GPT-2 sizes, of {', '.join(SIZES)}")
     parser.add_argument("--blocks", type=int, default=None, help="steps per turn (default 200 fixed cost, 20 GPT-2)")
     parser.add_argument("--repeats", type=int, default=20, help="cycles")
@@ -198,6 +245,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     if DEVICE == "cuda" and not torch.cuda.is_available():
         parser.error("needs a CUDA device (the CPU benchmark is monitor_overhead.py)")
     transformers.logging.set_verbosity_error()
+    if args.profile:
+        profile(args)
+        return 0
     if args.fixed_cost:
         args.blocks, args.warmup = args.blocks or 200, args.warmup or 500
         fixed_cost(args)

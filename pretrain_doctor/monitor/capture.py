@@ -28,7 +28,7 @@ import torch
 
 from . import taps
 from .attention import AttentionProbe
-from .capture_origin import NonFiniteOrigin
+from .capture_origin import NORMS_KEY, NonFiniteOrigin
 from .compiled import TracedLoss, is_compiling
 from .distributed import (DistributedContext, ReplicaChecker, SyncReducer, local_tensor,
                           reduce_squared_norms)
@@ -557,7 +557,12 @@ class StepCapture:
     def _check_before_update(self, entry: StepEntry) -> None:
         held = [entry.tensors[key] for key in ("grad_norms", "clip_total_norm") if key in entry.tensors]
         observed = [] if self.inputs.observe_after_step else self.inputs.observed.get("loss", [])
-        self.origin.check_before_update(entry, [*held, *self.inputs.losses, *observed], self.step)
+        flags_due = self.schedule.due("nonfinite_flags", entry.step)
+        timed = flags_due and self.origin.flags is not None and NORMS_KEY not in entry.tensors
+        started = hook_clock() if timed else 0.0
+        self.origin.check_before_update(entry, [*held, *self.inputs.losses, *observed], self.step, flags_due)
+        if timed and NORMS_KEY in entry.tensors:
+            self.schedule.record_cost("nonfinite_flags", hook_clock() - started)
 
     def _plain_entry(self, clip: tuple[Held, float]) -> StepEntry:
         """A plain step (see `refresh_plain_until`) measures the lr and takes the clip's
@@ -631,7 +636,7 @@ class StepCapture:
         layers = self.schedule.due("layer_norms", entry.step)
         if self._wants_grad_vector(entry.step, clip, layers) and self.guard.enabled("grad_norm"):
             t0 = hook_clock()
-            norms = self.guard.call("grad_norm", self.watched.grad_probe.measure)
+            norms = self.guard.call("grad_norm", self._measure_grads, entry)
             self.schedule.record_cost("layer_norms" if layers else "grad_norm", hook_clock() - t0)
             if norms is not None:
                 entry.tensors["grad_norms"] = self.hold(norms)
@@ -647,6 +652,19 @@ class StepCapture:
             entry.extra["skip_reason"] = reason
             entry.scalars["grad_norm"] = total
             self.origin.take_before_update(entry)
+
+    def _measure_grads(self, entry: StepEntry) -> Optional[torch.Tensor]:
+        """The per-parameter gradient norms; where the device keeps the non-finite flags
+        (capture_origin.DeviceFlags), the parameters' norms before the update come from the
+        same foreach call."""
+        probe = self.watched.grad_probe
+        if (self.origin.flags is not None and self.origin.table is not None and not self.inputs.after_closure
+                and self.schedule.due("nonfinite_flags", entry.step)):
+            both = probe.measure_with_params()
+            if both is not None:
+                entry.tensors[NORMS_KEY] = both[1]
+                return both[0]
+        return probe.measure()
 
     def _wants_grad_vector(self, step: int, clip: Optional[tuple[Held, float]], layers: bool) -> bool:
         """Measure per-parameter gradient norms at this step? On sampled steps; whenever

@@ -40,18 +40,19 @@ NORMS_KEY = "mask/param_norms_before_update"
 class DeviceFlags:
     """Which parameters are non-finite before each update, kept on the device.
 
-    Per step: one foreach norm over the parameters (a NaN or Inf anywhere makes its
-    tensor's norm non-finite), held as the step's vector: two device ops (the norms and
-    their stack), where counting the bad ones and keeping the window's first mask on the
-    device took nine more, each a kernel launch on the host's clock (a host-bound GPU
-    step paid ≈ 0.4 ms a step for the doctor, benchmarks/RESULTS.md 2026-12-04). No value
+    Per step: the parameters' norms (a NaN or Inf anywhere makes its tensor's norm
+    non-finite), held as the step's vector. They come from the foreach call that measures
+    the gradients' norms (`GradProbe.measure_with_params`), one call where two cost a
+    host-bound H200 step 2 x 4 launches, each on the host's clock (benchmarks/RESULTS.md
+    2026-12-04); alone (`note`) where no gradient vector is measured at the step. No value
     is read: the vectors reach the host with the window's one transfer, where the first
     step with a non-finite norm is found (`NonFiniteOrigin.name_first_bad_step`)."""
 
     @staticmethod
     def note(table: ParamTable, entry: StepEntry) -> None:
-        with torch.no_grad():
-            entry.tensors[NORMS_KEY] = param_norms(table)
+        if NORMS_KEY not in entry.tensors:
+            with torch.no_grad():
+                entry.tensors[NORMS_KEY] = param_norms(table)
 
 
 class NonFiniteOrigin:
@@ -76,18 +77,20 @@ class NonFiniteOrigin:
         self._before_update: Optional[list[str]] = None  # named by should_skip_step
 
     # ------------------------------------------------------------ before the update
-    def check_before_update(self, entry: StepEntry, held: list[Any], step: int) -> None:
+    def check_before_update(self, entry: StepEntry, held: list[Any], step: int, flags_due: bool = True) -> None:
         """If this step's loss or gradients are non-finite and the host can know it now,
         name the parameters that are non-finite before the optimizer spreads the NaN,
         and the module whose output went non-finite first (the step's batch run again).
-        Where the host cannot know without a read, the device keeps the flags."""
+        Where the host cannot know without a read, the device keeps the flags (at the
+        steps `flags_due`: every step unless an overhead budget samples them)."""
         if BEFORE_KEY in entry.extra:
             return
         finite = host_knows_finite(held)
         if finite is None and self.sync_every == 1:
             finite = all_finite(held)
         if finite is None and self.flags is not None and self.table is not None:
-            self.flags.note(self.table, entry)
+            if flags_due:
+                self.flags.note(self.table, entry)
             return
         if finite is not False:
             return

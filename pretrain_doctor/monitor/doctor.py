@@ -87,6 +87,9 @@ class Doctor:
             # transfers and detector runs; stretched by a budget on one process only, since
             # every rank must reach the same sync points (their collectives pair up)
             "sync": sync_every,
+            # on accelerators, the parameters' non-finite flags before each update (the NaN
+            # origin's step and names without a host read; capture_origin.DeviceFlags)
+            "nonfinite_flags": 1 if not watched.on_host and sync_every > 1 else 0,
         }, overhead_budget, max_seconds={"sync": MAX_SYNC_SECONDS if self.world_size == 1 else 0.0},
             first_step=start_step)
         # Where the host may learn of a NaN before the update (reads when measured, or a read
@@ -186,6 +189,8 @@ class Doctor:
                         "grad_norm": "the doctor's own global grad norm, when the loop does not clip",
                         "sync": "one device-to-host transfer, the detectors and the run-log lines of every "
                                 "step since the last sync (no step is left out)",
+                        "nonfinite_flags": "on accelerators, which parameters are non-finite before the "
+                                           "update (the NaN origin), every step unless a budget samples them",
                         "nonfinite_grads": "names: on sampled steps, and on every grad_norm step on "
                                            "accelerators; none after a NaN pre-clip norm (clipping spread it "
                                            "to every gradient)"},

@@ -57,16 +57,18 @@ def norms_fp32(tensors: list[torch.Tensor], one_device: bool = True) -> torch.Te
 
 
 def stacked(scalars: list[torch.Tensor]) -> torch.Tensor:
-    """`torch.stack(scalars)`, without the stack where they are the consecutive elements of
+    """`torch.stack(scalars)`, without the stack where they are consecutive elements of
     one storage: CUDA's `_foreach_norm` writes its results into one output vector and
-    returns its elements (`ret_per_tensor[i]`), and stacking 148 of them cost a GPT-2 step
-    on an H200 about 300 `unsqueeze`/`as_strided` dispatches on the host (RESULTS.md,
-    2026-12-04). The check reads each element's address, far cheaper than the stack."""
+    returns its elements (`ret[i]`), and stacking 148 of them cost a GPT-2 step on an H200
+    about 300 `unsqueeze`/`as_strided` dispatches on the host (RESULTS.md, 2026-12-04).
+    The check reads each element's address, far cheaper than the stack. The storage may
+    hold more than these elements (an allocator's rounding, a larger workspace): the
+    first and the last sharing it, with consecutive addresses between, is enough."""
     first = scalars[0] if scalars else None
     if first is not None and len(scalars) > 1 and first.dim() == 0:
-        storage, size = first.untyped_storage(), first.element_size()
-        start = first.data_ptr()
-        if storage.nbytes() == len(scalars) * size and start == storage.data_ptr() and all(
+        size, start = first.element_size(), first.data_ptr()
+        last = scalars[-1]
+        if last.untyped_storage().data_ptr() == first.untyped_storage().data_ptr() and all(
                 t.dim() == 0 and t.dtype == first.dtype and t.data_ptr() == start + i * size
                 for i, t in enumerate(scalars)):
             return first.as_strided((len(scalars),), (1,), first.storage_offset())
@@ -156,6 +158,21 @@ class GradProbe:
                 full = torch.zeros(len(params), dtype=norms.dtype, device=norms.device)
                 norms = full.index_copy(0, self._index(present, norms.device), norms)
         return norms
+
+    def measure_with_params(self) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
+        """`measure()` and `param_norms(table)` from one foreach call (on an accelerator
+        each call is kernel launches on the host's clock); None where a parameter has no
+        gradient (then the two are measured apart)."""
+        params = self.table.params
+        grads = [p.grad for p in params]
+        if any(g is None for g in grads):
+            return None
+        if self.table.sharded:
+            grads, params = [local_tensor(g) for g in grads], [local_tensor(p) for p in params]
+        with GradOff():
+            both = norms_fp32([*grads, *params], one_device=len(self.table.devices) <= 1)
+        count = len(grads)
+        return both[:count], both[count:]
 
     def host_total(self) -> Optional[float]:
         """The global norm of the gradients present (what `clip_grad_norm_` computes), read on

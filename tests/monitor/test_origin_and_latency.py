@@ -160,6 +160,60 @@ def test_on_the_accelerator_path_the_device_flags_name_the_first_bad_step_and_pa
     assert {where for _, where in reads} <= {"attach", "sync", "localizer"}
 
 
+def _count_doctor_foreach_norms(monkeypatch) -> list[int]:
+    """The doctor's own `torch._foreach_norm` calls for the gradient vector and the flags
+    (not the loop's clip, nor the norms of parameters not yet seen with a gradient, which
+    run at every step until the first sync)."""
+    calls: list[int] = []
+    original = torch._foreach_norm
+    package = os.sep + "pretrain_doctor" + os.sep
+
+    def counting(*args, **kwargs):
+        frame = sys._getframe(1)
+        if package in frame.f_code.co_filename:
+            callers = set()
+            while frame is not None:
+                callers.add(frame.f_code.co_name)
+                frame = frame.f_back
+            if "_check_pending" not in callers:
+                calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "_foreach_norm", counting)
+    return calls
+
+
+@pytest.mark.parametrize("clip", [True, False], ids=["clips", "no-clip"])
+def test_on_the_accelerator_path_one_foreach_call_a_step_measures_gradients_and_flags(monkeypatch, clip):
+    """The gradients' norms and the parameters' non-finite flags come from one foreach call
+    a step: on a host-bound H200 each call cost about 90 µs of launches (RESULTS.md)."""
+    _on_the_device(monkeypatch)
+    calls = _count_doctor_foreach_norms(monkeypatch)
+    _train_without_skipping(20, clip=clip, poison=False, sync_every=5, layer_every=0)
+    assert len(calls) == 20
+
+
+def test_a_budget_may_sample_the_device_flags_and_they_still_name_the_origin(monkeypatch):
+    """`overhead_budget` stretches the flags' interval like a sampled probe's (a 1% budget
+    on a host-bound GPU step cannot pay one foreach call a step): flags and gradient
+    vectors run at the due steps only, and a NaN weight at a due step is still named."""
+    _on_the_device(monkeypatch)
+    calls = _count_doctor_foreach_norms(monkeypatch)
+    original = pretrain_doctor.attach
+
+    def attach_sampled(*args, **kwargs):
+        doctor = original(*args, **kwargs)
+        doctor.schedule.interval.update(nonfinite_flags=4, grad_norm=4)  # as a budget would set them
+        return doctor
+
+    monkeypatch.setattr(pretrain_doctor, "attach", attach_sampled)
+    _train_without_skipping(20, clip=True, poison=False, sync_every=5, layer_every=0)
+    assert len(calls) == 20 // 4
+    doctor, _ = _train_without_skipping(FAULT_STEP + 2, clip=True, sync_every=5, layer_every=0)
+    param = next(a for a in doctor.alerts if a.code == "PDM104")
+    assert param.step == FAULT_STEP and param.data["before_update"] == [POISONED]
+
+
 def test_a_nan_born_in_a_forward_on_the_accelerator_path_says_its_origin_is_unknown(monkeypatch):
     """Finite parameters, a non-finite input at FAULT_STEP (tanh saturates: the loss stays
     finite, the gradients do not): the held per-step gradient norms give the step, no

@@ -208,3 +208,18 @@ def test_consecutive_views_of_one_vector_are_that_vector_and_others_are_stacked(
     strided = torch.arange(10.0)[::2]  # views of a vector, but not all of it: stacked
     assert torch.equal(stacked(list(strided.unbind())), strided)
     assert torch.equal(stacked(list(vector.unbind())[1:]), vector[1:])
+
+
+def test_consecutive_views_inside_a_larger_storage_are_a_view_of_it():
+    """The output vector may lie inside a larger allocation (on an H200 the storage check
+    of 2026-12-04 failed and every step stacked): consecutive elements are enough."""
+    from pretrain_doctor.monitor.probes import stacked
+
+    workspace = torch.arange(12.0)
+    inner = list(workspace[3:8].unbind())
+    view = stacked(inner)
+    assert torch.equal(view, workspace[3:8]) and view.data_ptr() == workspace[3:].data_ptr()
+    gap = [workspace[3], workspace[4], workspace[6]]  # not consecutive: a copy
+    assert torch.equal(stacked(gap), torch.tensor([3.0, 4.0, 6.0]))
+    other = torch.arange(2.0)
+    assert torch.equal(stacked([workspace[11], other[0]]), torch.tensor([11.0, 0.0]))
