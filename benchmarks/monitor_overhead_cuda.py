@@ -93,7 +93,7 @@ def compare(variants: dict[str, Optional[dict[str, Any]]], make: Callable, step:
         turns = {name: Turns(make, step, options, tmp) for name, options in variants.items()}
         for turn in turns.values():
             turn.block(args.warmup)
-            turn.settle(args.warmup)
+            turn.settle(max(args.warmup, args.settle))
         per_step: dict[str, list[float]] = {name: [] for name in variants}
         names = list(variants)
         for cycle in range(args.repeats):
@@ -219,7 +219,7 @@ def gpt2(size: str, args: argparse.Namespace) -> None:
 
     print(f"GPT-2 {size} ({layers} layers, width {width}, batch {batch}x{seq}, bf16 autocast, fused AdamW, clip) on "
           f"{_device_name()}: turns of {args.blocks} steps, {args.repeats} cycles after "
-          f"{args.warmup} steps of warm-up each, wall time")
+          f"{args.warmup} steps of warm-up each (a budget: {max(args.warmup, args.settle)} more alone), wall time")
     for name in VARIANTS:
         low, high = bootstrap_interval(list(kept), lambda rows, name=name: overhead(name, rows))
         target = TARGETS.get(name)
@@ -238,6 +238,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--blocks", type=int, default=None, help="steps per turn (default 200 fixed cost, 20 GPT-2)")
     parser.add_argument("--repeats", type=int, default=20, help="cycles")
     parser.add_argument("--warmup", type=int, default=None, help="steps each variant trains first (default 500 / 50)")
+    parser.add_argument("--settle", type=int, default=400,
+                        help="steps a budget adapts alone before it is frozen (its sampled probes first run at "
+                             "steps 100-200, and a long run's budget has seen them)")
     parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     global DEVICE
