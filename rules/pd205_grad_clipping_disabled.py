@@ -7,6 +7,14 @@ def _fp16(plan) -> bool:
     return plan.precision.compute == "fp16" or plan.precision.fp16_enabled is True
 
 
+def _clips_its_updates(plan) -> bool:
+    """StableAdamW (Wortsman et al. 2023) and Adafactor (Shazeer & Stern 2018) clip each tensor's update by
+    its RMS, in place of gradient clipping: ModernBERT's trainer tells users to set clipping to 0 with
+    StableAdamW (held-out review 21, A 12)."""
+    name = (plan.optimizer.name or "").lower().replace("_", "").replace("-", "")
+    return plan.optimizer.family == "adafactor" or "stableadamw" in name
+
+
 class GradClippingDisabled(Rule):
     """Gradient clipping is off for pretraining or for an fp16 full fine-tune.
 
@@ -15,7 +23,8 @@ class GradClippingDisabled(Rule):
     `grad_clip: 0.0`, DeepSpeed without `gradient_clipping`) while pretraining, or while
     fully fine-tuning (including preference tuning and online RL) in fp16. LoRA/QLoRA and bf16/fp32
     fine-tunes are left alone, and so is a bare DeepSpeed JSON, which cannot say what
-    its training script trains (DeepSpeedExamples use them for GANs and CNNs). A debug or
+    its training script trains (DeepSpeedExamples use them for GANs and CNNs), and so are
+    optimizers that clip each update themselves (StableAdamW, Adafactor). A debug or
     smoke-test config (a few steps to see that it runs) gets it at `info`.
 
     ## Why is this bad?
@@ -40,6 +49,7 @@ class GradClippingDisabled(Rule):
     - Pascanu et al. 2013, On the difficulty of training recurrent neural networks: https://arxiv.org/abs/1211.5063
     - GPT-3 (Brown et al. 2020), Appendix B: global norm clipped at 1.0: https://arxiv.org/abs/2005.14165
     - LLaMA (Touvron et al. 2023), §2.2: gradient clipping 1.0: https://arxiv.org/abs/2302.13971
+    - Wortsman et al. 2023, Stable and low-precision training (StableAdamW's update clipping): https://arxiv.org/abs/2304.13013
     """
 
     code = "PD205"
@@ -48,7 +58,7 @@ class GradClippingDisabled(Rule):
     premises = ("mode.kind",)  # the run kind: a launched program or a fork's own key may decide it (plan/reading.py)
 
     def check(self, plan):
-        if plan.clipping.enabled is not False:
+        if plan.clipping.enabled is not False or _clips_its_updates(plan):
             return
         kind = plan.mode.kind
         if kind == "pretrain" and not plan.starting_point_known:

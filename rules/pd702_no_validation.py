@@ -18,6 +18,10 @@ _HINTS = {
     "neox": "give a validation share (`split: 969,30,1`) or `valid_data_paths`, with `eval_interval: 1000` and "
             "`eval_iters: 10`",
     "nanogpt": "keep `eval_interval` below `max_iters` (train.py evaluates on the val.bin split)",
+    # held-out review 21, A 09: the HF hint's `eval_steps` beside axolotl's own `evals_per_epoch` stops axolotl's
+    # config validation; a held-out share is what it lacks
+    "axolotl": "hold out a share of the data (`val_set_size: 0.05`) or give `test_datasets:`; axolotl then "
+               "evaluates `evals_per_epoch` times an epoch (or every `eval_steps`, never both)",
 }
 _HF_HINT = "evaluate every few hundred steps on a small held-out split (`eval_strategy: steps`, `eval_steps: 500`)"
 

@@ -501,7 +501,14 @@ def _optimizer(b: PlanBuilder, doc: Document) -> None:
         # Every parameter sits in one group (builders.py `_extract_param_groups`): norms, biases
         # and embeddings are decayed too.
         every = b.source(doc, wd_path, note="no optimizer.param_groups: every parameter is decayed")
-        b.set("optimizer.decay_norm_and_bias", True, every)
+        filtered = doc.get(("optimizer", "filter_bias_norm_wd"))
+        if filtered is True:
+            # ModernBERT's Composer trainer (main.py `filter_bias_norm_wd`): norms and biases in a group
+            # without decay, the embedding still decayed (held-out review 21, A 11/A 12)
+            b.set("optimizer.decay_norm_and_bias", False, b.source(
+                doc, ("optimizer", "filter_bias_norm_wd"), note="the fork's key: norms and biases not decayed"))
+        else:
+            b.set("optimizer.decay_norm_and_bias", True, every)
         b.set("optimizer.decay_embeddings", True, every)
     clipping = doc.get(("algorithms", "gradient_clipping"))
     if isinstance(clipping, dict):

@@ -659,3 +659,32 @@ def test_omegaconf_required_values_are_unknown_not_bad_values(tmp_path: Path) ->
     assert findings(plan, "PD002") == [] and findings(plan, "PD701") == []
     assert plan.optimizer.lr is None and "OmegaConf's MISSING" in plan.unknown["optimizer.lr"]
     assert not plan.mode.resumed and plan.mode.init_from is None
+
+
+def test_modernberts_stableadamw_clips_its_updates_and_its_filter_keeps_norms_undecayed(tmp_path: Path) -> None:
+    # Held-out review 21, A 11/A 12 (ModernBERT's Composer trainer, main.py): `decoupled_stableadamw` clips each
+    # update by its RMS and the trainer tells users to set gradient clipping to 0 with it (no PD205), and
+    # `filter_bias_norm_wd: true` puts norms and biases in a group without decay (PD204 names the embedding only).
+    text = """
+        max_seq_len: 1024
+        model:
+          name: flex_bert
+          model_config: {vocab_size: 50368, num_hidden_layers: 22, hidden_size: 768, num_attention_heads: 12}
+        train_loader: {name: text, dataset: {local: data, split: train}}
+        scheduler: {name: warmup_stable_decay, t_warmup: 3_000_000_000tok}
+        optimizer:
+          name: decoupled_stableadamw
+          lr: 8e-4
+          betas: [0.9, 0.98]
+          weight_decay: 1.0e-5
+          filter_bias_norm_wd: {filter}
+        max_duration: 1_719_000_000_000tok
+        global_train_batch_size: 4608
+    """
+    plan = plan_of(write(tmp_path, "modernbert.yaml", text.replace("{filter}", "true")))
+    assert plan.clipping.enabled is False and findings(plan, "PD205") == []
+    assert plan.optimizer.decay_norm_and_bias is False and plan.optimizer.decay_embeddings is True
+    (decay,) = findings(plan, "PD204")
+    assert "embedding" in decay.message and "norm" not in decay.message
+    unfiltered = plan_of(write(tmp_path, "unfiltered.yaml", text.replace("{filter}", "false")))
+    assert unfiltered.optimizer.decay_norm_and_bias is True

@@ -156,11 +156,12 @@ def test_pd801_hints_the_keys_of_the_trainer_that_reads_the_file(dialect, phrase
 
 @pytest.mark.parametrize(("dialect", "phrase"), [
     ("nanotron", "no validation loop"), ("llmfoundry", "`eval_loader`"), ("megatron", "--eval-interval"),
-    ("hf", "`eval_strategy: steps`"),
+    ("hf", "`eval_strategy: steps`"), ("axolotl", "`val_set_size: 0.05`"),
 ])
 def test_pd702_hints_how_the_trainer_evaluates(dialect, phrase) -> None:
     # Held-out review 15, B 23/B 24: nanotron has no validation loop, so "evaluate every few hundred steps" could
     # not be acted on there.
+    # Held-out review 21, A 09: axolotl's config check refuses HF's `eval_steps` beside its `evals_per_epoch`.
     plan = TrainingPlan(dialect=dialect, files=["train.yaml"], eval={"enabled": False})
     [finding] = findings("PD702", plan)
     assert phrase in finding.hint
