@@ -265,11 +265,17 @@ class OlmoDialect(Dialect):
             b.set("precision.fp16_enabled", mapped == "fp16", src)
         b.take("seed", doc, "seed", lenient_int)
         b.default("seed", 6198, DEFAULT)
-        b.take("eval.interval_steps", doc, "eval_interval", lenient_int)
-        b.default("eval.interval_steps", 1000, DEFAULT)
+        interval = lenient_int(doc.get("eval_interval"))
         evaluators = doc.get("evaluators")
-        b.set("eval.enabled", isinstance(evaluators, list) and len(evaluators) > 0,
-              b.source(doc, ("evaluators",)) if doc.has("evaluators") else None)
+        if isinstance(interval, int) and interval <= 0:
+            # OLMo's train loop evaluates only `if self.cfg.eval_interval > 0` (a plain int, no validator): -1 is
+            # "no evaluation", not a fork's sentinel (held-out review 21, B 20)
+            b.set("eval.enabled", False, b.source(doc, ("eval_interval",), note="eval_interval <= 0: no evaluation"))
+        else:
+            b.take("eval.interval_steps", doc, "eval_interval", lenient_int)
+            b.default("eval.interval_steps", 1000, DEFAULT)
+            b.set("eval.enabled", isinstance(evaluators, list) and len(evaluators) > 0,
+                  b.source(doc, ("evaluators",)) if doc.has("evaluators") else None)
         _checkpoint_interval(b, doc)
         b.default("checkpoint.interval_steps", 1000, DEFAULT)
         b.set("checkpoint.enabled", True)

@@ -334,3 +334,12 @@ def test_a_stop_at_past_a_schedule_in_steps_is_the_runs_length(tmp_path) -> None
                                                      "  name: cosine_with_warmup\n  t_warmup: 100\n"))
     assert plan.run.max_steps == 406934 and "until `stop_at`" in plan.sources["run.max_steps"].note
     assert findings(plan, "PD004") == [] and [f.code for f in findings(plan, "PD107")] == ["PD107"]
+
+
+def test_a_negative_eval_interval_turns_evaluation_off(tmp_path) -> None:
+    # Held-out review 21, B 20: OLMo evaluates only `if self.cfg.eval_interval > 0` (a plain int): -1 is "no
+    # evaluation", not a value no release accepts (which made the file read as a fork's).
+    plan = plan_of(write(tmp_path, "c.yaml", BASE + "max_duration: 1000\neval_interval: -1\n"))
+    assert plan.eval.enabled is False and plan.sources["eval.enabled"].note == "eval_interval <= 0: no evaluation"
+    assert "eval_interval" not in (plan.reading or "")  # no fork evidence
+    assert plan_of(write(tmp_path, "d.yaml", BASE + "max_duration: 1000\neval_interval: 500\n")).eval.interval_steps == 500
