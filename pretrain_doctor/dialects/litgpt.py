@@ -418,8 +418,96 @@ def _model_config(b: PlanBuilder, doc: Document) -> None:
         b.set("model.gated_mlp", mlp in _GATED_MLPS, b.source(doc, ("model_config", "mlp_class_name")))
     wide = "moe_intermediate_size" if mlp == "LLaMAMoE" and block.get("moe_intermediate_size") else "intermediate_size"
     b.take("model.ffn_size", doc, ("model_config", wide), lenient_int)
-    if b.has("model.layers"):
+    if b.has("model.layers") and not b.has("model.tie_embeddings"):  # `train.tie_embeddings` ties them (pretrain.py)
         b.set("model.tie_embeddings", False, b.source(doc, ("model_config",), note="litgpt's lm_head is its own"))
+    if b.has("model.layers") and b.has("model.hidden_size"):
+        _config_size(b, doc, block)
+
+
+# litgpt Config's defaults (config.py) of the fields GPT(config)'s parameters depend on.
+_CONFIG_DEFAULTS = {"n_layer": 16, "n_embd": 4096, "n_head": 32, "vocab_size": 50254, "padding_multiple": 512,
+                    "norm_class_name": "LayerNorm", "mlp_class_name": "GptNeoxMLP", "bias": True, "attn_bias": False,
+                    "lm_head_bias": False, "norm_qk": False, "norm_qk_type": "default", "post_attention_norm": False,
+                    "post_mlp_norm": False, "shared_attention_norm": False, "norm_1": True, "norm_2": True,
+                    "n_expert": 0, "n_expert_per_token": 0, "n_shared_expert": 0}
+
+
+def _config_size(b: PlanBuilder, doc: Document, block: dict) -> None:
+    """The parameters GPT(config) has (litgpt model.py), `head_size` and the tie of `train.tie_embeddings` included:
+    the width of attention is n_head·head_size, not n_embd. Held-out review 21, B 01 (Chinese_LLM_From_Scratch's
+    microstories, head_size 48 of n_embd 512, tied): 79,953,920 shown for 43,915,776."""
+    tied = b.get("model.tie_embeddings") is True
+    counted = litgpt_config_parameters({**_CONFIG_DEFAULTS, **block}, tied)
+    if counted is None:
+        return
+    total, active = counted
+    note = "litgpt GPT(config): L·(qkv + proj + mlp + norms) + wte" + ("" if tied else " + lm_head") + " + ln_f"
+    b.set("model.parameters", total, b.source(doc, ("model_config",), note=note))
+    if active != total:
+        b.set("model.active_parameters", active, b.source(doc, ("model_config",), note=note + ", top-k experts"))
+
+
+def litgpt_config_parameters(config: dict, tied: bool) -> Optional[tuple[int, int]]:
+    """(total, active per token) parameters of litgpt's GPT(Config(**config)), or None where the config builds
+    what this does not follow (latent attention, grouped routers, dense first layers) or a value is not a number."""
+    if config.get("latent_attention") or config.get("n_expert_groups") or config.get("first_k_dense_replace"):
+        return None
+    layers, d, heads, vocab, multiple = (lenient_int(config.get(k)) for k in (
+        "n_layer", "n_embd", "n_head", "vocab_size", "padding_multiple"))
+    if not all(isinstance(v, int) and v > 0 for v in (layers, d, heads, vocab, multiple)):
+        return None
+    head = lenient_int(config.get("head_size")) or d // heads
+    groups = lenient_int(config.get("n_query_groups")) or heads
+    rows = lenient_int(config.get("padded_vocab_size")) or -(-vocab // multiple) * multiple
+    per_norm = _norm_parameters_per_element(config)
+    mlp = _mlp_parameters(config, d)
+    if per_norm is None or mlp is None or not all(isinstance(v, int) for v in (head, groups, rows)):
+        return None
+    def flag(key: str) -> bool:
+        return lenient_bool(config.get(key)) is True
+
+    bias = flag("bias")
+    qkv = (heads + 2 * groups) * head
+    attention = d * qkv + qkv * (bias or flag("attn_bias")) + heads * head * d + d * bias
+    if flag("norm_qk"):
+        attention += per_norm * (head * (heads + groups) if config.get("norm_qk_type") == "olmo2" else 2 * head)
+    norms = sum((flag("norm_1"), flag("post_attention_norm"), flag("post_mlp_norm"),
+                 flag("norm_2") and not flag("shared_attention_norm"))) * per_norm * d
+    outside = rows * d * (1 if tied else 2) + rows * flag("lm_head_bias") + per_norm * d
+    total, active = mlp
+    return (layers * (attention + norms + total) + outside, layers * (attention + norms + active) + outside)
+
+
+def _norm_parameters_per_element(config: dict) -> Optional[int]:
+    """RMSNorm: a weight; LayerNorm: weight and bias (OLMo's none, config.py norm_class)."""
+    name = config.get("norm_class_name")
+    if name == "LayerNorm":
+        return 0 if "OLMo" in str(config.get("name", "")) else 2
+    return 1 if name == "RMSNorm" else None
+
+
+def _mlp_parameters(config: dict, d: int) -> Optional[tuple[int, int]]:
+    """(all, active) parameters of one layer's MLP: GptNeoxMLP fc + proj, LLaMAMLP/GemmaMLP fc_1 + fc_2 + proj,
+    LLaMAMoE a gate, `n_expert` LLaMAMLPs `moe_intermediate_size` wide and the shared experts."""
+    kind, bias = config.get("mlp_class_name"), lenient_bool(config.get("bias")) is True
+    width = lenient_int(config.get("intermediate_size")) or (4 * d if kind == "GptNeoxMLP" else None)
+    if not isinstance(width, int):
+        return None
+
+    def gated(w: int) -> int:  # LLaMAMLP `w` wide
+        return 3 * d * w + (2 * w + d) * bias
+
+    if kind == "GptNeoxMLP":
+        return (2 * d * width + (width + d) * bias,) * 2
+    if kind in ("LLaMAMLP", "GemmaMLP"):
+        return (gated(width),) * 2
+    experts, per_token = lenient_int(config.get("n_expert")), lenient_int(config.get("n_expert_per_token"))
+    expert_width = lenient_int(config.get("moe_intermediate_size")) or width
+    shared = lenient_int(config.get("n_shared_expert")) or 0
+    if kind != "LLaMAMoE" or not all(isinstance(v, int) and v > 0 for v in (experts, per_token, expert_width)):
+        return None
+    fixed = d * experts + (gated(expert_width * shared) if shared else 0)
+    return fixed + experts * gated(expert_width), fixed + per_token * gated(expert_width)
 
 
 class LitgptCommand(NamedTuple):

@@ -257,6 +257,10 @@ class Derived:
         if self.plan.schedule.decay_steps:
             return DerivedValue(self.plan.schedule.decay_steps, "stated", ("schedule.decay_steps",))
         total = self.total_steps
+        wsd = self.plan.schedule.wsd_decay_steps
+        if wsd:  # the horizon still: a WSD schedule holds the peak and decays over its last steps only
+            return DerivedValue(total.value, f"= total_steps (WSD: decays over the last {wsd})",
+                                total.inputs + ("schedule.wsd_decay_steps",), total.missing)
         return DerivedValue(total.value, "= total_steps", total.inputs, total.missing)
 
 

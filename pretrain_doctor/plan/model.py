@@ -160,6 +160,8 @@ class ScheduleSpec(_Section):
     warmup_steps: Optional[int] = Field(None, ge=0)
     warmup_ratio: Optional[float] = Field(None, ge=0, le=1)
     decay_steps: Optional[int] = Field(None, gt=0)  # the horizon the decay is computed over
+    # WSD: the steps of the final decay, which ends at the horizon; the lr holds its peak from warmup until then.
+    wsd_decay_steps: Optional[int] = Field(None, gt=0)
     # A stage-1 run that stops before its horizon on purpose: a later annealing stage finishes the decay.
     continued_by_anneal: Optional[bool] = None
     # Steps held at min_lr after the decay by design (NeMo's CosineAnnealing `constant_steps`).

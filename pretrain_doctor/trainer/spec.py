@@ -292,7 +292,18 @@ def _schedule(plan: "TrainingPlan", total: int, changes: list[Change], unsupport
     used_decay = max(used_decay, used_warmup + 1)
     min_ratio = s.min_lr_ratio if s.min_lr_ratio is not None else (
         s.min_lr / plan.optimizer.lr if (s.min_lr is not None and plan.optimizer.lr) else 0.0)
-    return ScheduleShape(kind=kind, warmup_steps=used_warmup, decay_steps=used_decay, min_lr_ratio=min_ratio)
+    shape = ScheduleShape(kind=kind, warmup_steps=used_warmup, decay_steps=used_decay, min_lr_ratio=min_ratio)
+    fraction = _wsd_decay_fraction(s.wsd_decay_steps, decay or planned_total, warmup or 0)
+    if kind == "wsd" and fraction is not None:
+        shape.wsd_decay_fraction = fraction
+    return shape
+
+
+def _wsd_decay_fraction(wsd_decay: Optional[int], horizon: Optional[int], warmup: int) -> Optional[float]:
+    """The share of the steps after warmup that a WSD schedule decays over (the plan's stated decay length)."""
+    if not wsd_decay or not horizon or horizon <= warmup:
+        return None
+    return min(1.0, wsd_decay / (horizon - warmup))
 
 
 def _fraction_of(part: float, whole: float, total: int) -> int:

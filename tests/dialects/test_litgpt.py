@@ -477,6 +477,24 @@ def test_a_model_config_block_gives_the_architecture(tmp_path) -> None:
     assert dense.model.ffn_size == 1365 and dense.model.gated_mlp is False
 
 
+def test_model_config_size_honours_head_size_and_tied_embeddings(tmp_path) -> None:
+    # Held-out review 21, B 01 (puppyapple/Chinese_LLM_From_Scratch microstories pretrain.yaml, reduced):
+    # `train.tie_embeddings: true` makes pretrain.py share wte with lm_head, and `head_size: 48` makes attention
+    # 6 × 48 = 288 wide, not n_embd 512. GPT(config) has 43,915,776 parameters (the author: ~44M); the plan showed
+    # 79,953,920, untied.
+    text = ("model_name: microstories\nmodel_config:\n  name: microstories\n  block_size: 512\n"
+            "  padded_vocab_size: 65024\n  vocab_size: 64798\n  n_layer: 6\n  n_head: 6\n  n_query_groups: 6\n"
+            "  n_embd: 512\n  head_size: 48\n  parallel_residual: false\n  bias: false\n"
+            "  norm_class_name: RMSNorm\n  mlp_class_name: LLaMAMLP\n  intermediate_size: 768\n"
+            "train:\n  global_batch_size: 512\n  micro_batch_size: 32\n  max_tokens: 3000000000000\n"
+            "  tie_embeddings: true\n")
+    plan = plan_of(write(tmp_path, "pretrain.yaml", text))
+    assert plan.model.tie_embeddings is True and plan.sources["model.tie_embeddings"].key == "train.tie_embeddings"
+    assert plan.derived.parameters.value == 43_915_776
+    untied = plan_of(write(tmp_path, "untied.yaml", text.replace("  tie_embeddings: true\n", "")))
+    assert untied.model.tie_embeddings is False and untied.derived.parameters.value == 43_915_776 + 65024 * 512
+
+
 def test_pretrain_rejects_max_steps_and_epochs(tmp_path) -> None:
     # Held-out review 20, B 01 (a litgpt 0.4 fork's config_hub/pretrain/llama.yaml): `train.max_steps: 10` and
     # `train.epochs: 10` make pretrain.py's validate_args raise; the run is `max_tokens` long, not 10 steps (PD105

@@ -51,6 +51,25 @@ def test_decay_ratio_shapes(tmp_path) -> None:
     assert flat.schedule.kind == "constant" and flat.schedule.warmup_steps == 3000
 
 
+def test_decay_ratio_gives_the_length_of_the_wsd_decay(tmp_path) -> None:
+    # Held-out review 21, B 04 (eth-easl/torchtitan-mixtera ado_default.toml, reduced): `decay_ratio = 0.1` of 30,000
+    # steps is round(30000 × 0.1) = 3000 steps of linear decay after 26,500 stable ones (build_lr_schedulers);
+    # the plan showed only `decay_steps 30000 = total_steps`.
+    text = MINIMAL.replace("steps = 3000", "steps = 30000") + (
+        '\n[lr_scheduler]\nwarmup_steps = 500\ndecay_ratio = 0.1\ndecay_type = "linear"\n')
+    plan = plan_of(write(tmp_path, "ado.toml", text))
+    s = plan.schedule
+    assert (s.kind, s.warmup_steps, s.wsd_decay_steps, s.min_lr_ratio) == ("wsd", 500, 3000, 0)
+    assert plan.sources["schedule.wsd_decay_steps"].key == "lr_scheduler.decay_ratio"
+    assert plan.sources["schedule.kind"].note == "warmup 500, stable 26500, then linear decay"
+    horizon = plan.derived.decay_steps
+    assert horizon.value == 30000 and "last 3000" in horizon.formula
+    assert findings(plan, "PD107") == []
+    # warmup + decay reaching the run's end: torchtitan shortens the decay to the steps after warmup, no stable phase
+    plain = plan_of(write(tmp_path, "p.toml", text.replace("decay_ratio = 0.1", "decay_ratio = 0.99")))
+    assert plain.schedule.kind == "linear" and plain.schedule.wsd_decay_steps is None
+
+
 def test_lr_min_is_the_min_lr_factor_of_torchtitan_0_1(tmp_path) -> None:
     # Held-out review 4 (52, llama-mimi's vendored torchtitan): `[lr_scheduler] lr_min = 0.1`, torchtitan 0.1.0's
     # name of min_lr_factor; the plan showed the JobConfig default 0.

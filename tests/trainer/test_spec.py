@@ -35,6 +35,15 @@ def test_warmup_keeps_its_fraction_of_the_run():
     assert spec.schedule.warmup_steps == 4 and spec.schedule.decay_steps == 40
 
 
+def test_a_wsd_decay_keeps_its_share_of_the_steps_after_warmup(tmp_path):
+    # torchtitan `decay_ratio = 0.1` of 30,000 steps, warmup 500: 3000 of the 29,500 steps after warmup decay
+    config = tmp_path / "wsd.toml"
+    config.write_text('[model]\nname = "llama3"\nflavor = "debugmodel"\n[training]\nsteps = 30000\n'
+                      "[lr_scheduler]\nwarmup_steps = 500\ndecay_ratio = 0.1\n")
+    schedule = run_spec(_plan(config), "tiny", steps=40).schedule
+    assert schedule.kind == "wsd" and schedule.wsd_decay_fraction == pytest.approx(3000 / 29500)
+
+
 def test_as_is_keeps_the_plan_sizes():
     spec = run_spec(_plan(TINY_GPT2), "as-is", steps=10)
     assert (spec.model.layers, spec.model.hidden, spec.micro_batch, spec.seq_len) == (2, 64, 8, 64)
