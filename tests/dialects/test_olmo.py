@@ -343,3 +343,14 @@ def test_a_negative_eval_interval_turns_evaluation_off(tmp_path) -> None:
     assert plan.eval.enabled is False and plan.sources["eval.enabled"].note == "eval_interval <= 0: no evaluation"
     assert "eval_interval" not in (plan.reading or "")  # no fork evidence
     assert plan_of(write(tmp_path, "d.yaml", BASE + "max_duration: 1000\neval_interval: 500\n")).eval.interval_steps == 500
+
+
+def test_a_key_no_trainconfig_has_is_said_to_stop_upstreams_loader(tmp_path) -> None:
+    # Held-out review 21, B 20: `tokenizer.name_or_path` (OLMo's field is `identifier`) stops OLMo's structured
+    # OmegaConf merge at start; said at info, as a fork's TrainConfig may define it. Many such keys: a fork's own.
+    plan = plan_of(write(tmp_path, "c.yaml", BASE + "max_duration: 1000\ntokenizer:\n  name_or_path: Qwen/Qwen2.5-0.5B\n"))
+    (note,) = notes(plan, "ignored-key")
+    assert note.data["key"] == "tokenizer.name_or_path" and "ConfigKeyError" in note.message
+    assert note.data["severity"] == "info"
+    fork = plan_of(write(tmp_path, "f.yaml", BASE + "max_duration: 1000\nmy_a: 1\nmy_b: 2\nmy_c: 3\n"))
+    assert notes(fork, "ignored-key") == []
