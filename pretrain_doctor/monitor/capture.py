@@ -49,7 +49,7 @@ def reads_when_measured(devices: Any) -> bool:
 
     On the CPU the read costs nothing and holding tensors costs time (see
     `transfer.hold`); on an accelerator a read waits for the device, so values stay there
-    until the sync and non-finite checks run on the device (capture_origin.DeviceFlags).
+    until the sync and non-finite checks run on the device (capture_origin.note_param_norms).
     Tests replace this function to run the accelerator path on the CPU."""
     return all(device.type == "cpu" for device in devices)
 
@@ -558,7 +558,7 @@ class StepCapture:
         held = [entry.tensors[key] for key in ("grad_norms", "clip_total_norm") if key in entry.tensors]
         observed = [] if self.inputs.observe_after_step else self.inputs.observed.get("loss", [])
         flags_due = self.schedule.due("nonfinite_flags", entry.step)
-        timed = flags_due and self.origin.flags is not None and NORMS_KEY not in entry.tensors
+        timed = flags_due and self.origin.keeps_flags and NORMS_KEY not in entry.tensors
         started = hook_clock() if timed else 0.0
         self.origin.check_before_update(entry, [*held, *self.inputs.losses, *observed], self.step, flags_due)
         if timed and NORMS_KEY in entry.tensors:
@@ -604,7 +604,7 @@ class StepCapture:
         flags) or the localizer, the attention probe or the update snapshot is armed.
         """
         if (not self.plan.allowed or self.scaler is not None or self.watched.pending or self.sync_every == 1
-                or self.origin.flags is not None or self.origin.localizer.armed or self.attention.armed
+                or self.origin.keeps_flags or self.origin.localizer.armed or self.attention.armed
                 or self.watched.update_probe.armed):
             self.plan.until = 0
             return
@@ -655,10 +655,10 @@ class StepCapture:
 
     def _measure_grads(self, entry: StepEntry) -> Optional[torch.Tensor]:
         """The per-parameter gradient norms; where the device keeps the non-finite flags
-        (capture_origin.DeviceFlags), the parameters' norms before the update come from the
+        (capture_origin.note_param_norms), the parameters' norms before the update come from the
         same foreach call."""
         probe = self.watched.grad_probe
-        if (self.origin.flags is not None and self.origin.table is not None and not self.inputs.after_closure
+        if (self.origin.keeps_flags and self.origin.table is not None and not self.inputs.after_closure
                 and self.schedule.due("nonfinite_flags", entry.step)):
             both = probe.measure_with_params()
             if both is not None:

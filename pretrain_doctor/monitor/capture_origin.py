@@ -7,7 +7,7 @@ Three moments can name it, from the earliest:
    `should_skip_step()`): the parameters already non-finite are named, and the step's
    batch runs again with per-module checks (PDM103), before the optimizer spreads it.
 2. On an accelerator between sync points the host reads nothing, so the check runs on
-   the device (`DeviceFlags`): every step, before the update, which parameters are
+   the device (`note_param_norms`): every step, before the update, which parameters are
    non-finite, kept as the first step each went bad, read at the next sync point with
    the rest of the window. The loss and the gradient norms are held per step anyway.
    The first offending step and its parameters are then known exactly, although late.
@@ -37,22 +37,18 @@ BEFORE_KEY = "nonfinite_params_before_update"
 NORMS_KEY = "mask/param_norms_before_update"
 
 
-class DeviceFlags:
-    """Which parameters are non-finite before each update, kept on the device.
+def note_param_norms(table: ParamTable, entry: StepEntry) -> None:
+    """The device's non-finite flags of a step: which parameters are non-finite before its update.
 
-    Per step: the parameters' norms (a NaN or Inf anywhere makes its tensor's norm
-    non-finite), held as the step's vector. They come from the foreach call that measures
-    the gradients' norms (`GradProbe.measure_with_params`), one call where two cost a
-    host-bound H200 step 2 x 4 launches, each on the host's clock (benchmarks/RESULTS.md
-    2026-12-04); alone (`note`) where no gradient vector is measured at the step. No value
-    is read: the vectors reach the host with the window's one transfer, where the first
-    step with a non-finite norm is found (`NonFiniteOrigin.name_first_bad_step`)."""
-
-    @staticmethod
-    def note(table: ParamTable, entry: StepEntry) -> None:
-        if NORMS_KEY not in entry.tensors:
-            with torch.no_grad():
-                entry.tensors[NORMS_KEY] = param_norms(table)
+    The parameters' norms (a NaN or Inf anywhere makes its tensor's norm non-finite), held as the
+    step's vector. Usually they come from the foreach call that measures the gradients' norms
+    (`GradProbe.measure_with_params`): one call where two cost a host-bound H200 step 2 x 4 launches,
+    each on the host's clock (benchmarks/RESULTS.md 2026-12-04); alone here where no gradient vector is
+    measured at the step. No value is read: the vectors reach the host with the window's one transfer,
+    where the first step with a non-finite norm is found (`NonFiniteOrigin.name_first_bad_step`)."""
+    if NORMS_KEY not in entry.tensors:
+        with torch.no_grad():
+            entry.tensors[NORMS_KEY] = param_norms(table)
 
 
 class NonFiniteOrigin:
@@ -66,8 +62,8 @@ class NonFiniteOrigin:
         # the step's batches, run again for PDM103 before the update where the host knows in time
         self.replay = InputReplay(module, self.localizer)
         self.keep_inputs = keep_inputs
-        # the device keeps per-step flags where the host reads nothing between syncs
-        self.flags = DeviceFlags() if not reads_on_host and sync_every > 1 else None
+        # the device keeps per-step flags (`note_param_norms`) where the host reads nothing between syncs
+        self.keeps_flags = not reads_on_host and sync_every > 1
         self.table: Optional[ParamTable] = None
         self.active = True  # off once the doctor detaches: nothing arms again
         self.compiled = False  # a compiled model: no hooks on its modules
@@ -88,9 +84,9 @@ class NonFiniteOrigin:
         finite = host_knows_finite(held)
         if finite is None and self.sync_every == 1:
             finite = all_finite(held)
-        if finite is None and self.flags is not None and self.table is not None:
+        if finite is None and self.keeps_flags and self.table is not None:
             if flags_due:
-                self.flags.note(self.table, entry)
+                note_param_norms(self.table, entry)
             return
         if finite is not False:
             return
@@ -137,7 +133,7 @@ class NonFiniteOrigin:
 
     # -------------------------------------------------------------- at the sync
     def name_first_bad_step(self, host: list[dict[str, Any]], records: list[StepRecord]) -> None:
-        """The device flags of the window (see DeviceFlags): the first step whose
+        """The device flags of the window (see note_param_norms): the first step whose
         parameters were non-finite before its update gets their names, as the origin,
         unless an earlier step was poisoned already (then its update spread them)."""
         if self.table is None or not any(NORMS_KEY in values for values in host):

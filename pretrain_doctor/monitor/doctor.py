@@ -88,7 +88,7 @@ class Doctor:
             # every rank must reach the same sync points (their collectives pair up)
             "sync": sync_every,
             # on accelerators, the parameters' non-finite flags before each update (the NaN
-            # origin's step and names without a host read; capture_origin.DeviceFlags)
+            # origin's step and names without a host read; capture_origin.note_param_norms)
             "nonfinite_flags": 1 if not watched.on_host and sync_every > 1 else 0,
         }, overhead_budget, max_seconds={"sync": MAX_SYNC_SECONDS if self.world_size == 1 else 0.0},
             first_step=start_step)
