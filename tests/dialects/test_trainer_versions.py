@@ -64,6 +64,43 @@ def test_versions_parse_and_names_normalise() -> None:
             parse_assignments(bad)
 
 
+def test_a_checkout_pin_is_the_judged_release_below_flags_and_settings(tmp_path: Path, monkeypatch) -> None:
+    """`transformers==4.36.2` in the checkout's requirements is the release its configs run, whatever is installed
+    beside the linter (held-out reviews 15-21: configs pinned to 4.36-4.52 judged by the 5.24 installed here)."""
+    monkeypatch.setattr(versions, "installed_version", lambda dist: {"transformers": "5.24.0"}.get(dist))
+    monkeypatch.setattr("pretrain_doctor.dialects.trainer_source.installed_fields", lambda dist, version: None)
+    checkout = tmp_path / "repo"
+    (checkout / ".git").mkdir(parents=True)
+    (checkout / "requirements.txt").write_text("torch>=2.1\ntransformers==4.51.0  # the run's\ntrl[vllm]==0.19.0\n")
+    (tmp_path / "requirements.txt").write_text("transformers==4.40.0\n")  # above the checkout: not read
+    path = write(checkout / "recipes" / "sft", "config.yaml", OLD_HF)
+
+    def findings(**options) -> list:
+        return check_paths([path], CheckOptions(select=["PD002"], **options)).findings
+
+    pinned = findings(detect_installed_trainers=True)
+    assert pinned and all("transformers 4.51.0 (pinned in ../../requirements.txt)" in f.message for f in pinned)
+    assert {f.severity for f in pinned} == {"warning"}  # the run's own release, not only the linter's
+    assert findings(detect_installed_trainers=True, trainer_versions={"transformers": "4.40"}) == []
+    assert findings(detect_installed_trainers=False) == []  # the test suite's switch: no environment at all
+    (checkout / "requirements.txt").write_text("transformers>=4.36\n")  # a range pins nothing: the installed 5.24
+    assert all("(installed here)" in f.message for f in findings(detect_installed_trainers=True))
+
+
+def test_pins_are_read_from_each_kind_of_file(tmp_path: Path) -> None:
+    from pretrain_doctor.dialects.pins import checkout_pins, pins_in
+
+    assert pins_in('install_requires=["trl[vllm]==0.18.0", "deepspeed==0.16.8", "torch==2.1"]\n') == {
+        "trl": "0.18.0", "deepspeed": "0.16.8"}
+    assert pins_in("dependencies:\n  - pip:\n    - transformers==4.44.2\n# peft==0.1\n") == {"transformers": "4.44.2"}
+    (tmp_path / "pyproject.toml").write_text('dependencies = ["axolotl==0.4.1"]\n')
+    (tmp_path / "environment.yml").write_text("  - pip:\n    - litgpt==0.4.5\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "requirements-train.txt").write_text("axolotl==0.8.0\n")  # nearer: wins
+    assert checkout_pins(tmp_path / "sub" / "c.yaml") == {
+        "axolotl": ("0.8.0", "requirements-train.txt"), "litgpt": ("0.4.5", "../environment.yml")}
+
+
 def test_hf_key_of_an_older_release_is_silent_without_a_version(tmp_path: Path) -> None:
     plan = plan_of(write(tmp_path, "sft.yaml", OLD_HF), "hf")
     assert _pd002(plan) == {}
