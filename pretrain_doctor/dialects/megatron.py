@@ -61,7 +61,7 @@ from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
                    typo_notes, unread_sources)
 from .megatron_flags import KNOWN_FLAGS, SWITCHES
-from .shared import SMOKE_TEST_STEPS, merge_deepspeed_reference, optimizer_family, warmup_share
+from .shared import SMOKE_TEST_STEPS, mark_smoke_test, merge_deepspeed_reference, optimizer_family, warmup_share
 from .versions import ChangeTable
 
 DEFAULT = "Megatron-LM arguments.py default"
@@ -395,9 +395,8 @@ class MegatronDialect(Dialect):
         f.take(b, "batch.global_batch_size", "--global-batch-size", lenient_int)
         f.take(b, "batch.seq_len", "--seq-length", lenient_int)
         iterations = f.take(b, "run.max_steps", "--train-iters", lenient_int)
-        if isinstance(iterations, int) and 0 < iterations <= SMOKE_TEST_STEPS:
-            # as nanotron's and torchtitan's: a tracing or throughput run (held-out review 14 B 32's 3 iterations)
-            b.set("debug", True, f.source(b, "--train-iters", f"{iterations}-iteration run: a smoke test"))
+        # as nanotron's and torchtitan's: a tracing or throughput run (held-out review 14 B 32's 3 iterations)
+        mark_smoke_test(b, iterations, lambda note: f.source(b, "--train-iters", note), unit="iteration")
         exit_at = lenient_int(f.raw("--exit-interval")) if f.unknown("--exit-interval") is None else None
         if isinstance(exit_at, int) and 0 < exit_at <= SMOKE_TEST_STEPS:
             # Megatron exits once the iteration is divisible by it: bigscience's `run_bf16.sh` (a checkpoint
@@ -669,8 +668,7 @@ class MegatronDialect(Dialect):
                     b.set(field, value, values[key][1])
         _nemo_schedule(b, values)
         steps = b.get("run.max_steps")
-        if isinstance(steps, int) and 0 < steps <= SMOKE_TEST_STEPS:  # as a Megatron script's (held-out review 20, A 17)
-            b.set("debug", True, b.sources.get("run.max_steps"))
+        mark_smoke_test(b, steps, lambda note: b.sources.get("run.max_steps"))  # as a Megatron script's (review 20, A 17)
         precision = str(values.get("trainer.precision", ("", None))[0])
         if precision:
             compute = "bf16" if "bf16" in precision else "fp16" if "16" in precision else "fp32"

@@ -28,7 +28,7 @@ from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
-from .shared import SMOKE_TEST_STEPS, optimizer_family
+from .shared import mark_smoke_test, optimizer_family
 
 DEFAULT = "nanotron config default"
 # The model config classes nanotron's loader tries in order, with their marker key and defaults.
@@ -337,8 +337,7 @@ class NanotronDialect(Dialect):
         b.take("batch.grad_accum", doc, ("tokens", "batch_accumulation_per_replica"), lenient_int)
         b.take("batch.seq_len", doc, ("tokens", "sequence_length"), lenient_int)
         steps = b.take("run.max_steps", doc, ("tokens", "train_steps"), lenient_int)
-        if isinstance(steps, int) and steps <= SMOKE_TEST_STEPS:
-            b.set("debug", True, b.source(doc, ("tokens", "train_steps"), note=f"{steps}-step run: a smoke test"))
+        mark_smoke_test(b, steps, lambda note: b.source(doc, ("tokens", "train_steps"), note=note))
 
     @staticmethod
     def _schedule(b: PlanBuilder, doc: Document) -> None:

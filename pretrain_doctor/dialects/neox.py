@@ -16,7 +16,7 @@ from ..config.document import Document, KeyPath
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
-from .shared import SMOKE_TEST_STEPS, optimizer_family, warmup_share
+from .shared import mark_smoke_test, optimizer_family, warmup_share
 
 DEFAULT = "GPT-NeoX neox_args default"
 _MODEL_KEYS = ("num_layers", "hidden_size")
@@ -336,10 +336,9 @@ class NeoxDialect(Dialect):
         view.take(b, "batch.global_batch_size", "train_batch_size", lenient_int)
         view.take(b, "batch.seq_len", "seq_length", lenient_int)
         steps = view.take(b, "run.max_steps", "train_iters", lenient_int)
-        if isinstance(steps, int) and 0 < steps <= SMOKE_TEST_STEPS:
-            # as torchtitan's, nanotron's and Megatron's: a 100-iteration run has nothing to spike over (held-out
-            # review 21, B 13: a 24-layer model's binary-layer comparison for 100 iterations)
-            b.set("debug", True, view.source(b, "train_iters", note=f"{steps}-step run: a smoke test"))
+        # as torchtitan's, nanotron's and Megatron's: a 100-iteration run has nothing to spike over (held-out
+        # review 21, B 13: a 24-layer model's binary-layer comparison for 100 iterations)
+        mark_smoke_test(b, steps, lambda note: view.source(b, "train_iters", note=note))
 
     @staticmethod
     def _schedule(b: PlanBuilder, view: MergedNeox) -> None:

@@ -11,7 +11,7 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 from ..config.document import Document, KeyPath
 from ..errors import ConfigError
@@ -30,6 +30,15 @@ _FAMILIES = (
 # No training run is this short: a config of this many steps or fewer is a smoke test (torchtitan's
 # 10-step qwen3_0.6b, nanotron's 10-step DoReMi example); the same bound as PD801's smoke tests.
 SMOKE_TEST_STEPS = 100
+
+
+def mark_smoke_test(b: Any, steps: Any, source: Callable[[str], Any], unit: str = "step") -> bool:
+    """A run of at most SMOKE_TEST_STEPS steps (batches, iterations) is a smoke test: the plan's `debug`, with
+    `source(note)` saying why. Whether it is one."""
+    if not (isinstance(steps, int) and not isinstance(steps, bool) and 0 < steps <= SMOKE_TEST_STEPS):
+        return False
+    b.set("debug", True, source(f"{steps}-{unit} run: a smoke test"))
+    return True
 
 
 def warmup_share(fraction: Any, horizon: Any, total: Any) -> Optional[float]:

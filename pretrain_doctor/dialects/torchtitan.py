@@ -16,7 +16,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from ..plan.reading import TRAINER_CAPS_WARMUP
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
-from .shared import SMOKE_TEST_STEPS, optimizer_family
+from .shared import mark_smoke_test, optimizer_family
 from .torchtitan_keys import OLDER_KEYS, REJECTS_UNKNOWN_SINCE, TORCHTITAN_KEY_CHANGES, TORCHTITAN_KEYS
 from .versions import TrainerVersions
 
@@ -183,9 +183,8 @@ class TorchtitanDialect(Dialect):
         b.take("run.max_steps", doc, "training.steps", lenient_int)
         b.default("run.max_steps", 10000, DEFAULT)
         steps = b.get("run.max_steps")
-        if isinstance(steps, int) and steps <= SMOKE_TEST_STEPS:
-            # torchtitan ships 10-step configs (qwen3_0.6b, debug_model) that only check the run starts.
-            b.set("debug", True, b.source(doc, ("training", "steps"), note=f"{steps}-step run: a smoke test"))
+        # torchtitan ships 10-step configs (qwen3_0.6b, debug_model) that only check the run starts.
+        mark_smoke_test(b, steps, lambda note: b.source(doc, ("training", "steps"), note=note))
         description = doc.get(("job", "description"))
         if isinstance(description, str) and "debug" in description.lower() and not b.get("debug"):
             # the job says what it is: LambdaLabsML's 8×B200 throughput configs keep upstream's "... debug model
