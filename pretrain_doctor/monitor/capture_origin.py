@@ -140,7 +140,8 @@ class NonFiniteOrigin:
             return
         for values, record in zip(host, records):
             norms = values.get(NORMS_KEY)
-            bad = np.flatnonzero(~np.isfinite(np.asarray(norms))) if norms is not None else ()
+            # one vectorised test a step; the names only for the rare bad one
+            bad = () if norms is None or np.isfinite(norms).all() else np.flatnonzero(~np.isfinite(norms))
             if len(bad):
                 names = [self.table.names[i] for i in bad if i < len(self.table.names)]
                 if names and BEFORE_KEY not in record.extra and not self._scanned:
