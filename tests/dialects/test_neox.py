@@ -300,3 +300,17 @@ def test_train_impl_kto_and_dpo_are_preference_runs_rm_no_causal_lm(tmp_path) ->
     assert plan.objective.kind is None and "reward model" in plan.unknown["objective.kind"]
     plan = plan_of(write(tmp_path, "sft.yml", base.replace("IMPL", "normal")), dialect="neox")
     assert (plan.mode.kind, plan.objective.kind) == ("full_finetune", "causal_lm")
+
+
+@pytest.mark.parametrize(("extra", "world"), [
+    ('"num_gpus": 1,', 1),  # held-out review 21, B 11: a global batch of 4 sequences
+    ('"num_gpus": 8, "num_nodes": 2,', 16),
+    ('"num_gpus": 8, "hostfile": "/mock_path",', 8),  # upstream's placeholder: DeepSpeed trains on this host
+    ('"num_gpus": 8, "hostfile": "/job/hostfile",', None),  # every host of a real hostfile: unknown
+    ("", None),
+])
+def test_the_launchers_gpu_and_node_counts_give_the_world_size(tmp_path, extra, world) -> None:
+    plan = plan_of(_one_file(tmp_path, extra))
+    assert plan.parallel.world_size == world
+    if world is not None:
+        assert plan.derived.global_batch.value == 4 * world
