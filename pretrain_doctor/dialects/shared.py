@@ -506,3 +506,37 @@ def take_or_default(b: PlanBuilder, doc: Document, field: str, path: KeyPath | s
         return None
     b.default(field, default, note)
     return default
+
+
+def launcher_world_size(b: PlanBuilder, doc: Document) -> None:
+    """The world size a launch script's launcher starts (`torchrun --nproc_per_node 8 --nnodes 1`,
+    `deepspeed --num_gpus 8`), where the shell reader found one (the document's `launcher`)."""
+    launcher = doc.data.get("launcher")
+    if not isinstance(launcher, dict):
+        return
+    world = _processes(launcher)
+    if world is not None:
+        key = "nproc_per_node" if "nproc_per_node" in launcher else "num_gpus"
+        b.set("parallel.world_size", world, b.source(doc, ("launcher", key) if doc.position(("launcher", key))
+                                                     else ("program",), note=f"{launcher.get('name')} processes"))
+
+
+def _processes(launcher: dict) -> Optional[int]:
+    """Processes started: `torchrun --nproc_per_node × --nnodes`, `deepspeed --num_gpus × --num_nodes`."""
+    def number(*keys: str, default: Optional[int] = None) -> Optional[int]:
+        for key in keys:
+            if key in launcher:
+                value = lenient_int(launcher[key])
+                return value if isinstance(value, int) and value > 0 else None
+        return default
+
+    name = str(launcher.get("name", ""))
+    if "deepspeed" in name:
+        return _product(number("num_gpus"), number("num_nodes", default=1) if "hostfile" not in launcher else number("num_nodes"))
+    if name in ("torchrun", "torch.distributed.run", "torch.distributed.launch"):
+        return _product(number("nproc_per_node", "nproc-per-node"), number("nnodes", default=1))
+    return None
+
+
+def _product(a: Optional[int], b: Optional[int]) -> Optional[int]:
+    return a * b if isinstance(a, int) and isinstance(b, int) else None

@@ -932,3 +932,12 @@ def test_deepspeeds_own_deepspeed_config_argument_is_read(tmp_path):
     plan = plan_of(script)
     assert plan.parallel.deepspeed_config.endswith("ds.json") and plan.schedule.warmup_steps == 200
     assert findings(plan, "PD104") == []
+
+
+def test_the_launchers_processes_are_the_world_size(tmp_path):
+    # Held-out review 21, A 22: `torchrun --nproc_per_node 8 --nnodes 1 ... --per_device_train_batch_size 1
+    # --gradient_accumulation_steps 8` is a global batch of 64; a deepspeed launcher without --num_gpus says nothing.
+    plan = plan_of(write(tmp_path, "run_sft.sh", ALPACA.replace("--nproc_per_node 1", "--nproc_per_node 8")), "hf")
+    assert plan.parallel.world_size == 8 and plan.sources["parallel.world_size"].note == "torchrun processes"
+    assert plan.derived.global_batch.value == 64
+    assert plan_of(write(tmp_path, "train_lora.sh", FASTCHAT)).parallel.world_size is None
