@@ -107,6 +107,9 @@ class _Defaults(NamedTuple):
     # (teaching_arithmetic: `min_lr = None`, then `if min_lr == None: min_lr = learning_rate/10`):
     # name -> (the expression, its line in `script`); a None default without one is in the map with None.
     derived_if_none: dict[str, tuple[Optional[ast.expr], int]] = {}
+    # The optimizer class the script builds itself (`optimizer = IVON(...)`), None where it takes model.py's
+    # configure_optimizers (AdamW) or builds none at the top level: (class name, line in `script`).
+    optimizer_class: Optional[tuple[str, int]] = None
 
 
 def _train_py_candidates(config: Path) -> list[Path]:
@@ -218,7 +221,8 @@ def _train_py_defaults(doc: Document, script: Optional[Path] = None) -> _Default
                              **{k: v for k, v in {**values, **fork_only}.items() if v is not None},
                              **{k: doc.get(k) for k in {*values, *fork_only} if doc.has(k)}}),
                          str(candidate),
-                         {**{name: (None, 0) for name in nones}, **_derived_if_none(tree, nones)})
+                         {**{name: (None, 0) for name in nones}, **_derived_if_none(tree, nones)},
+                         _optimizer_class(text))
     return _Defaults(TRAIN_PY_DEFAULTS, DEFAULT)
 
 
@@ -237,6 +241,19 @@ def _derived_if_none(tree: ast.Module, names: set[str]) -> dict[str, tuple[ast.e
                     and isinstance(inner.targets[0], ast.Name) and inner.targets[0].id == name):
                 found[name] = (inner.value, inner.lineno)
     return found
+
+
+_BUILT_OPTIMIZER = re.compile(r"^optimizer\s*=\s*([A-Za-z_][\w.]*)\(", re.M)
+
+
+def _optimizer_class(text: str) -> Optional[tuple[str, int]]:
+    """The class a script's top-level `optimizer = Name(...)` builds (ivon-experiments' train_ivon.py:
+    `optimizer = IVON(optim_groups, learning_rate, ess, hess_init, beta1, beta2, ...)`), unless it is
+    model.py's configure_optimizers."""
+    found = _BUILT_OPTIMIZER.search(text)
+    if found is None or found.group(1).endswith("configure_optimizers"):
+        return None
+    return found.group(1), text.count("\n", 0, found.start()) + 1
 
 
 def _uses_model_grouping(text: str) -> bool:
@@ -532,6 +549,13 @@ class NanogptDialect(Dialect):
     def _optimizer(self, b: PlanBuilder, doc: Document, d: _Defaults) -> None:
         b.set("optimizer.name", "torch.optim.AdamW")
         b.set("optimizer.family", "adamw")
+        if d.optimizer_class is not None:
+            # the fork's script builds its own optimizer (held-out review 22, B 05: IVON, whose `beta2 = 0.99999`
+            # averages the Hessian and whose lr 200 is its own step size): the AdamW bands do not judge it
+            cls, line = d.optimizer_class
+            src = Source(file=d.script, line=line, note=f"the fork's script builds `{cls}`")
+            b.set("optimizer.name", cls, src)
+            b.set("optimizer.family", optimizer_family(cls), src)
         for name in _OPTIMIZER_GLOBALS:
             chosen = doc.get(name, d.fork_only.get(name))
             if name in _NAMED_ONLY_IF_OPTIMIZER and not names_optimizer(chosen):

@@ -636,3 +636,21 @@ def test_a_forks_own_schedule_selector_is_not_judged_by_upstreams_cosine_keys(tm
     assert plan.schedule.kind == "wsd" and plan.schedule.warmup_steps is None and plan.schedule.decay_steps is None
     assert "wsd-exp" in plan.unknown["schedule.decay_steps"]
     assert findings(plan, "PD004") == [] and findings(plan, "PD106") == [] and findings(plan, "PD107") == []
+
+
+def test_an_optimizer_the_forks_script_builds_itself_is_not_judged_as_adamw(tmp_path) -> None:
+    # Held-out review 22, B 05 (team-approx-bayes/ivon-experiments gpt2/train_ivon.py): the script builds
+    # `optimizer = IVON(optim_groups, learning_rate, ess, hess_init, beta1, beta2, ...)`; its lr 200 and beta2 0.99999
+    # are IVON's step size and Hessian average, and PD101/PD106 judged them by AdamW's bands (two wrong warnings).
+    (tmp_path / "config").mkdir()
+    (tmp_path / "train_ivon.py").write_text(
+        "learning_rate = 0.2\nbeta2 = 0.99999\nhess_init = 0.1\nconfig_keys = [k for k in globals()]\n"
+        "optimizer = IVON(\n    optim_groups, learning_rate, hess_init, beta2)\n")
+    override = write(tmp_path / "config", "train_gpt2_medium_ivon.py",
+                     "n_layer = 24\nn_head = 16\nn_embd = 1024\nbatch_size = 12\nblock_size = 1024\n"
+                     "gradient_accumulation_steps = 40\nmax_iters = 100000\nlr_decay_iters = 100000\n"
+                     "learning_rate = 200.0\nwarmup_iters = 100\nhess_init = 0.1\n")
+    plan = plan_of(override, world_size=8)
+    assert plan.optimizer.name == "IVON" and not plan.optimizer.is_adam_family
+    assert plan.sources["optimizer.name"].line == 5
+    assert findings(plan, "PD101") == [] and findings(plan, "PD106") == [] and findings(plan, "PD201") == []
