@@ -522,3 +522,29 @@ def test_a_galore_era_optim_section_gives_the_optimizer(tmp_path) -> None:
     plan = plan_of(path, "litgpt")
     assert plan.optimizer.lr == 2e-4 and plan.optimizer.betas == (0.9, 0.95) and plan.optimizer.family == "adamw_8bit"
     assert plan.sources["optimizer.lr"].key == "optim.learning_rate" and findings(plan, "PD103") == []
+
+
+def test_a_forks_own_lora_block_beside_checkpoint_dir_is_a_qlora_fine_tune(tmp_path) -> None:
+    # Held-out review 22, B 24 (orobix/lit-gpt config_hub/finetune/llama-3-openmed/ol.yaml, read by the fork's
+    # lora_OL.py): `lora: {r: 256, alpha: 512}` with `quantize: bnb.nf4-dq` was judged a full fine-tune, and PD302
+    # warned "pure bf16" with a hint (bf16-mixed) that litgpt refuses beside a bnb quantization.
+    path = write(tmp_path, "ol.yaml", """
+        checkpoint_dir: checkpoints/aaditya/Llama3-OpenBioLLM-70B
+        precision: bf16-true
+        quantize: bnb.nf4-dq
+        devices: 1
+        lora:
+          r: 256
+          alpha: 512
+          query: True
+          value: True
+        train:
+          global_batch_size: 32
+          micro_batch_size: 2
+          epochs: 20
+          learning_rate: 3e-5
+    """)
+    plan = plan_of(path)
+    assert plan.mode.kind == "qlora" and plan.mode.lora_rank == 256 and plan.mode.lora_alpha == 512
+    (pure,) = findings(plan, "PD302")
+    assert pure.severity == "info" and "mixed" not in pure.hint
