@@ -139,7 +139,21 @@ def _train_py_candidates(config: Path) -> list[Path]:
         found += [path for _, path in sorted(named, key=lambda item: -item[0])]
         found.append(folder / "train.py")
         found += _sole_configurator_script(scripts, found, config)
-    return found
+    return found + _sibling_folder_script(config)
+
+
+def _sibling_folder_script(config: Path) -> list[Path]:
+    """The one `train.py` in a folder beside the config's folder that reads a config file the configurator's
+    way (Variance-Adaptive-Muon: `torchrun models/train.py config/medium_muon_vs.py`, its configurator inlined:
+    held-out review 22, B 21, where upstream's defaults stood for the fork's); none when there are several."""
+    try:
+        folders = [sub for sub in config.parent.parent.iterdir() if sub.is_dir() and sub != config.parent]
+    except OSError:
+        return []
+    running = [path for path in (sub / "train.py" for sub in sorted(folders)[:16]) if path.is_file()
+               for source in [read_program(path)] if source is not None
+               and ("configurator" in source.text or "config_keys" in source.text)]
+    return running if len(running) == 1 else []
 
 
 _MODEL_WORDS = frozenset({"gpt", "gpt2", "nanogpt", "llama", "model"})
@@ -254,6 +268,21 @@ def _optimizer_class(text: str) -> Optional[tuple[str, int]]:
     if found is None or found.group(1).endswith("configure_optimizers"):
         return None
     return found.group(1), text.count("\n", 0, found.start()) + 1
+
+
+def _get_lr_holds_the_peak(d: _Defaults) -> Optional[int]:
+    """The line of the fork's `def get_lr` when it reads neither `lr_decay_iters` nor a cosine (Variance-Adaptive-
+    Muon's models/train.py: warmup, then `return learning_rate`); None otherwise, or with no script read."""
+    source = read_program(Path(d.script)) if d.script and d.script.endswith(".py") else None
+    if source is None or source.tree is None:
+        return None
+    for node in source.tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "get_lr":
+            body = ast.get_source_segment(source.text, node) or ""
+            if "lr_decay_iters" in body or "cos" in body or "decay" in body.replace("decay_lr", ""):
+                return None
+            return node.lineno
+    return None
 
 
 def _uses_model_grouping(text: str) -> bool:
@@ -599,6 +628,14 @@ class NanogptDialect(Dialect):
             for field in ("schedule.warmup_steps", "schedule.decay_steps"):
                 b.unknown(field, f"the fork's own `{key} = {name!r}` schedule")
             self._take(b, doc, d, "schedule.min_lr", "min_lr")
+            return
+        held = _get_lr_holds_the_peak(d)
+        if held is not None:
+            # the fork's get_lr warms up, then holds the lr: no lr_decay_iters, no cosine (held-out review 22, B 21:
+            # PD107 and PD004 judged upstream's 600,000-step decay the fork does not have)
+            b.set("schedule.kind", "constant_with_warmup",
+                  Source(file=d.script, line=held, note="the fork's get_lr: warmup, then the peak lr"))
+            self._take(b, doc, d, "schedule.warmup_steps", "warmup_iters", _iterations)
             return
         b.set("schedule.kind", "cosine", src)
         self._take(b, doc, d, "schedule.warmup_steps", "warmup_iters", _iterations)

@@ -654,3 +654,27 @@ def test_an_optimizer_the_forks_script_builds_itself_is_not_judged_as_adamw(tmp_
     assert plan.optimizer.name == "IVON" and not plan.optimizer.is_adam_family
     assert plan.sources["optimizer.name"].line == 5
     assert findings(plan, "PD101") == [] and findings(plan, "PD106") == [] and findings(plan, "PD201") == []
+
+
+def test_a_forks_train_py_in_a_sibling_folder_and_its_warmup_then_constant_schedule(tmp_path) -> None:
+    # Held-out review 22, B 21 (jingru-lee/Variance-Adaptive-Muon: `torchrun models/train.py config/medium_muon_vs.py`,
+    # the configurator inlined): the script was not found, so upstream's 600,000-step cosine decay gave a PD107 and a
+    # PD004 warning; the fork's get_lr warms up and then holds the peak lr.
+    (tmp_path / "config").mkdir()
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "train.py").write_text(
+        "max_iters = 100000\nwarmup_iters = 2000\nlearning_rate = 6e-4\n"
+        "config_keys = [k for k, v in globals().items() if not k.startswith('_')]\n"
+        "exec(open(config_file).read())\n\n"
+        "def get_lr(it):\n    if it < warmup_iters:\n        return learning_rate * it / warmup_iters\n"
+        "    else:\n        return learning_rate\n")
+    override = write(tmp_path / "config", "medium_muon_vs.py",
+                     "n_layer = 24\nn_head = 16\nn_embd = 1024\nmax_iters = 100000\nlearning_rate = 0.01\n")
+    plan = plan_of(override, world_size=8)
+    assert plan.sources["schedule.kind"].file.endswith("models/train.py")
+    assert plan.schedule.kind == "constant_with_warmup" and plan.schedule.warmup_steps == 2000
+    assert findings(plan, "PD107") == [] and notes(plan, "inconsistent") == []
+    # two candidate scripts beside: none is guessed
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "train.py").write_text("config_keys = []\n")
+    assert plan_of(override, world_size=8).schedule.kind == "cosine"
