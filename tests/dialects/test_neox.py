@@ -314,3 +314,22 @@ def test_the_launchers_gpu_and_node_counts_give_the_world_size(tmp_path, extra, 
     assert plan.parallel.world_size == world
     if world is not None:
         assert plan.derived.global_batch.value == 4 * world
+
+
+def test_a_deepy_launch_script_is_read_through_the_files_it_names(tmp_path) -> None:
+    # Held-out review 22, B 07 (llm-jp/gpt-neox scripts/1.3B/2node-dp16-tp1-pp1.sh): `python ./deepy.py train.py
+    # --hostfile ... -d configs 1-3B.yml multi-node/...yml`, run from the checkout's root, was refused as "not a
+    # training config".
+    write(tmp_path / "configs", "model.yml", MODEL)
+    write(tmp_path / "configs" / "multi-node", "train.yml", TRAINING)
+    script = write(tmp_path / "scripts" / "1.3B", "run.sh", (
+        "#!/bin/bash\nsource .env/bin/activate\npython ./deepy.py train.py \\\n  --hostfile scripts/1.3B/hostfile \\\n"
+        "  -d configs model.yml multi-node/train.yml \\\n  &> outputs/logs/run.log\n"))
+    assert detected(script) == "neox"
+    plan = plan_of(script)
+    assert [p.rsplit("/", 1)[-1] for p in plan.files] == ["model.yml", "train.yml"]
+    assert plan.model.layers == 6 and plan.optimizer.lr == 0.0006 and plan.run.max_steps == 10000
+    assert plan.sources["optimizer.lr"].file.endswith("configs/multi-node/train.yml")
+    # a file it names that is not at hand: no reading at all
+    (tmp_path / "configs" / "model.yml").unlink()
+    assert detected(script) is None
