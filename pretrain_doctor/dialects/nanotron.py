@@ -288,6 +288,12 @@ class NanotronDialect(Dialect):
                 b.set("objective.completion_only", True, b.source(doc, path + ("sft_dataloader",)))
         if train:
             b.set("data.train", train)
+        if train and all(isinstance(data.get("dataset"), dict) and "dataset_folder" in data["dataset"]
+                         for _, data in blocks):
+            # Nanoset (nanotron/data/nanoset.py): token ids memory-mapped from files tokenized beforehand; a batch
+            # is a slice, no work per batch (held-out review 22, B 10/B 11: PD704 on SmolLM2's configs)
+            b.set("data.prepared_per_batch", False, b.source(doc, blocks[0][0] + ("dataset", "dataset_folder"),
+                                                              note="Nanoset: pre-tokenized, memory-mapped token files"))
         if dummy:
             b.set("debug", True, b.source(doc, (blocks[0][0][0],),
                                           note="dataset: null: nanotron trains on its dummy data generator"))
