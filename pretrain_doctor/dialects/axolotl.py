@@ -67,6 +67,7 @@ class AxolotlDialect(Dialect):
         apply_accelerate(b, doc, context)
         # top-level keys only: nested models (fsdp_config, trl) accepted older spellings the schema does not show
         table_notes(b, doc, self.table(), context.trainer_versions, also={"": _KNOWN}, sections=[""])
+        _lr_without_learning_rate(b, doc)
         # `lr_scheduler: constant` goes to the HF Trainer's create_scheduler (trainers/mixins/scheduler.py)
         warmup_ignored_by_schedule(b, doc, trainer="axolotl (transformers)")
         apply_flags(b, context)
@@ -354,3 +355,18 @@ def _subset(entry: dict) -> dict:
 
 
 DIALECT = AxolotlDialect()
+
+
+def _lr_without_learning_rate(b: PlanBuilder, doc: Document) -> None:
+    """`lr:` and no `learning_rate:`: axolotl's config schema requires `learning_rate` (0.4.1 on: `learning_rate:
+    Union[str, float]`, no default), so the run stops at its config check, and `lr` is read by nothing (held-out
+    review 21, A 07). Said at info where the file has other keys no release reads (a fork's, which may read
+    `lr`), else a warning."""
+    if "learning_rate" in doc.data or "lr" not in doc.data:
+        return
+    others = [key for key in b.foreign_keys if key != "lr"]
+    b.note("ignored-key", "`lr` is not an axolotl key and the file has no `learning_rate`, which axolotl's config schema "
+           "requires (0.4.1 on): the run stops at its config check", b.source(doc, ("lr",)), key="lr",
+           hint="rename it to `learning_rate`", suggestion="learning_rate",
+           **({"severity": "info"} if others else {}))
+

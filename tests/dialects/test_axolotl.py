@@ -210,3 +210,14 @@ def test_bf16_auto_beside_fp16_is_never_both(tmp_path) -> None:
     # explicit `bf16: true` beside `fp16: true` is still the file contradicting itself
     both = plan_of(write(tmp_path, "b.yml", BASE.replace("bf16: auto", "bf16: true") + "fp16: true\n"))
     assert [f.code for f in findings(both, "PD303")] == ["PD303"]
+
+
+def test_lr_without_learning_rate_stops_axolotls_config_check(tmp_path) -> None:
+    # Held-out review 21, A 07 (1478387600/Vako axolotl.yaml): `lr: 2e-4` and no `learning_rate`, which axolotl's
+    # schema requires; the file was read as a fork and nothing was said.
+    plan = plan_of(write(tmp_path, "a.yml", BASE.replace("learning_rate: 0.0002", "lr: 0.0002")))
+    (said,) = findings(plan, "PD002")
+    assert said.severity == "warning" and "requires" in said.message and "`learning_rate`" in said.hint
+    forked = plan_of(write(tmp_path, "b.yml", BASE.replace("learning_rate: 0.0002", "lr: 0.0002\nepochs: 3\n")))
+    assert [f.severity for f in findings(forked, "PD002") if "`lr`" in f.message] == ["info"]
+    assert [f for f in findings(plan_of(write(tmp_path, "c.yml", BASE)), "PD002")] == []
