@@ -31,6 +31,8 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .program import LaunchBuilder, ProgramConfig, program_config
+from .litgpt_globals import build as build_from_globals
+from .litgpt_globals import globals_script
 from .shared import optimizer_family
 
 # Keys of litgpt configs that no release read declares in a `setup()` (litgpt_keys.py holds the rest).
@@ -77,7 +79,9 @@ class LitgptDialect(Dialect):
 
     def score(self, doc: Document) -> int:
         if doc.format == "shell":
-            return 85 if litgpt_command(doc) is not None else 0
+            if litgpt_command(doc) is not None:
+                return 85
+            return 80 if globals_script(doc) is not None else 0  # TinyLlama's layout (litgpt_globals.py)
         data = doc.data
         train = data.get("train")
         score = 0
@@ -104,6 +108,12 @@ class LitgptDialect(Dialect):
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         doc = docs[0]
         command = litgpt_command(doc) if doc.format == "shell" else None
+        script = globals_script(doc) if doc.format == "shell" and command is None else None
+        if script is not None:
+            b = self.builder(docs)
+            build_from_globals(b, doc, script)
+            apply_flags(b, context)
+            return b.build()
         if command is not None:
             doc, config = _command_line_document(doc, command)
             docs = [doc, *docs[1:]]

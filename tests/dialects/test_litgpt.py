@@ -548,3 +548,64 @@ def test_a_forks_own_lora_block_beside_checkpoint_dir_is_a_qlora_fine_tune(tmp_p
     assert plan.mode.kind == "qlora" and plan.mode.lora_rank == 256 and plan.mode.lora_alpha == 512
     (pure,) = findings(plan, "PD302")
     assert pure.severity == "info" and "mixed" not in pure.hint
+
+
+TINYLLAMA_SCRIPT = '''
+import math
+model_name = "tiny_LLaMA_120M"
+name = "tinyllama_120M"
+num_of_devices = 8
+global_batch_size = 512
+learning_rate = 4e-4
+micro_batch_size = 8
+max_step = 715256 * 2
+warmup_steps = 2000
+save_step_interval = 5000
+eval_step_interval = 5000
+weight_decay = 1e-1
+beta1 = 0.9
+beta2 = 0.95
+grad_clip = 1.0
+decay_lr = True
+min_lr = 4e-5
+batch_size = global_batch_size // num_of_devices
+gradient_accumulation_steps = batch_size // micro_batch_size
+model_name_from_env = os.environ["MODEL"]
+
+
+def setup(devices: int = 8, train_data_dir=None) -> None:
+    main(devices)
+
+
+def main(devices):
+    fabric.seed_everything(3407)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=learning_rate, weight_decay=weight_decay, betas=(beta1, beta2), foreach=False)
+'''
+TINYLLAMA_CONFIG = '''
+configs = [
+    dict(name="tiny_LLaMA_120M", block_size=2048, vocab_size=32000, padding_multiple=64, n_layer=12, n_head=12,
+         n_embd=768, rotary_percentage=1.0, parallel_residual=False, bias=False, _norm_class="FusedRMSNorm",
+         norm_eps=1e-5, _mlp_class="LLaMAMLP", intermediate_size=2048, n_query_groups=1),
+]
+'''
+
+
+def test_a_tinyllama_pretrain_script_is_read_through_its_globals(tmp_path) -> None:
+    # Held-out review 23, B 20-22 (TinyLlama descendants: `lightning run model ... pretrain/x.py --devices 8`):
+    # the hyperparameters are the script's globals and the model is lit_gpt/config.py's entry; all three refused.
+    write(tmp_path / "pretrain", "tiny.py", TINYLLAMA_SCRIPT)
+    write(tmp_path / "lit_gpt", "config.py", TINYLLAMA_CONFIG)
+    launch = write(tmp_path / "scripts", "pretrain.sh", (
+        "lightning run model \\\n    --node-rank=0 \\\n    --accelerator=cuda \\\n    --devices=8 \\\n"
+        "    --num-nodes=1 \\\n    pretrain/tiny.py --devices 8 --train_data_dir /data/slim\n"))
+    assert detected(launch) == "litgpt"
+    plan = plan_of(launch)
+    assert plan.mode.kind == "pretrain" and plan.optimizer.lr == 4e-4 and plan.optimizer.betas == (0.9, 0.95)
+    assert plan.run.max_steps == 1_430_512 and plan.schedule.kind == "cosine" and plan.schedule.warmup_steps == 2000
+    assert plan.derived.global_batch.value == 512 and plan.batch.grad_accum == 8 and plan.parallel.world_size == 8
+    assert plan.batch.seq_len == 2048 and plan.model.layers == 12 and plan.seed == 3407
+    assert plan.sources["optimizer.lr"].line == 6 and plan.sources["optimizer.lr"].file.endswith("pretrain/tiny.py")
+    # GPT(config): 12 x (attention (12 + 2) x 64 x 768 + 768 x 768, gated MLP 3 x 768 x 2048, 2 RMSNorms) + embeddings
+    layer = 768 * (12 + 2) * 64 + 768 * 768 + 3 * 768 * 2048 + 2 * 768
+    assert plan.model.parameters == 12 * layer + 2 * 32000 * 768 + 768

@@ -1,0 +1,201 @@
+"""lit-gpt-era pretraining scripts that keep their hyperparameters as module globals: TinyLlama's
+`pretrain/tinyllama.py` and the forks built on it, started by a launch script (`lightning run model
+--devices=8 --num-nodes=1 pretrain/x.py --devices 8 --train_data_dir ...`). The script is read with `ast`,
+never run: its globals (`global_batch_size = 512`, `max_step = 715256 * 2`, `learning_rate = 4e-4`) are what
+the run uses, `setup()`'s flags only pick devices and data; the model is the `dict(name=...)` of
+`lit_gpt/config.py` that `model_name` names (held-out review 23, B 20-22: three such scripts refused).
+
+TinyLlama's loop (pretrain/tinyllama.py): `batch_size = global_batch_size // num_of_devices` per device,
+`gradient_accumulation_steps = batch_size // micro_batch_size`; `warmup_steps` and `max_step` are optimizer
+steps; `get_lr` warms up linearly, then decays by a cosine to `min_lr` over the run (`decay_lr`), AdamW with
+`betas=(beta1, beta2)` and `weight_decay`, `grad_clip` on the global norm.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any, NamedTuple, Optional
+
+from ..config.document import Document
+from ..plan.builder import PlanBuilder
+from ..plan.model import Source
+from .program import read_program
+from .shared import find_referenced_file, optimizer_family
+
+# Globals that say the script is one of these (four or more, with a `setup()` the launcher calls).
+_MARKERS = ("global_batch_size", "micro_batch_size", "learning_rate", "max_step", "warmup_steps", "min_lr",
+            "num_of_devices", "grad_clip")
+_OPTIMIZER = re.compile(r"^\s*optimizer\s*=\s*([A-Za-z_][\w.]*)\(", re.M)
+_SEED = re.compile(r"seed_everything\((\d+)")  # `fabric.seed_everything(3407)` in main()
+# lit_gpt Config's defaults (lit_gpt/config.py) and its older field names, as litgpt's `litgpt_config_parameters`
+# reads them
+_OLD_NAMES = {"_norm_class": "norm_class_name", "_mlp_class": "mlp_class_name"}
+_OLD_CLASSES = {"GptNeoXMLP": "GptNeoxMLP", "FusedRMSNorm": "RMSNorm"}
+
+
+class GlobalsScript(NamedTuple):
+    path: Path
+    values: dict[str, tuple[Any, int]]  # global -> (value, line); only those whose value is known
+    text: str
+
+
+def globals_script(doc: Document) -> Optional[GlobalsScript]:
+    """The pretraining script a launch script starts, when it keeps its hyperparameters as globals."""
+    if doc.format != "shell":
+        return None
+    program = str(doc.data.get("program") or "")
+    path = find_referenced_file(program, doc) if program.endswith(".py") else None
+    source = read_program(path) if path is not None else None
+    if source is None or source.tree is None or "def setup(" not in source.text:
+        return None
+    values: dict[str, tuple[Any, int]] = {}
+    for node in source.tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                values[node.targets[0].id] = (_evaluate(node.value, values), node.lineno)
+            except (ValueError, TypeError, ZeroDivisionError, KeyError, SyntaxError):
+                values.pop(node.targets[0].id, None)  # `model_name = os.environ['MODEL_NAME']`: unknown
+    if sum(name in values for name in _MARKERS) < 4:
+        return None
+    return GlobalsScript(path, values, source.text)
+
+
+def _evaluate(node: ast.AST, known: dict[str, tuple[Any, int]]) -> Any:
+    """A literal, a global assigned before, or arithmetic and `min`/`max` on them."""
+    if isinstance(node, ast.Name):
+        return known[node.id][0]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Add, ast.Sub, ast.Div, ast.FloorDiv)):
+        left, right = _evaluate(node.left, known), _evaluate(node.right, known)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right)):
+            raise ValueError("not arithmetic on numbers")
+        ops = {ast.Mult: lambda a, b: a * b, ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+               ast.Div: lambda a, b: a / b, ast.FloorDiv: lambda a, b: a // b}
+        return ops[type(node.op)](left, right)
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("min", "max")
+            and not node.keywords):
+        return (min if node.func.id == "min" else max)(_evaluate(arg, known) for arg in node.args)
+    return ast.literal_eval(node)
+
+
+def build(b: PlanBuilder, doc: Document, script: GlobalsScript) -> None:
+    """The plan of the run the script's globals describe."""
+    def take(field: str, name: str, convert: Any = None) -> Any:
+        found = script.values.get(name)
+        if found is None or found[0] is None:
+            return None
+        value = convert(found[0]) if convert is not None else found[0]
+        b.set(field, value, Source(file=str(script.path), line=found[1], key=name, note="the script's global"))
+        return value
+
+    where = Source(file=str(script.path), note=f"{script.path.name}: hyperparameters as globals (TinyLlama's layout)")
+    b.set("mode.kind", "pretrain", where)
+    b.set("objective.kind", "causal_lm")
+    _optimizer(b, script, take)
+    _schedule(b, script, take)
+    _batch(b, doc, script, take)
+    take("run.max_steps", "max_step", int)
+    take("checkpoint.interval_steps", "save_step_interval", int)
+    take("eval.interval_steps", "eval_step_interval", int)
+    _model(b, script)
+    seeded = _SEED.search(script.text)
+    if seeded is not None:
+        b.set("seed", int(seeded.group(1)), Source(file=str(script.path), line=script.text.count("\n", 0, seeded.start()) + 1,
+                                                    note="fabric.seed_everything"))
+
+
+def _optimizer(b: PlanBuilder, script: GlobalsScript, take: Any) -> None:
+    built = _OPTIMIZER.search(script.text)
+    name = built.group(1) if built else "torch.optim.AdamW"
+    src = Source(file=str(script.path), line=script.text.count("\n", 0, built.start()) + 1 if built else None,
+                 note="the optimizer the script builds")
+    b.set("optimizer.name", name, src)
+    b.set("optimizer.family", optimizer_family(name), src)
+    take("optimizer.lr", "learning_rate", float)
+    take("optimizer.weight_decay", "weight_decay", float)
+    beta1, beta2 = (script.values.get(key, (None, 0))[0] for key in ("beta1", "beta2"))
+    if isinstance(beta1, (int, float)) and isinstance(beta2, (int, float)):
+        b.set("optimizer.betas", (float(beta1), float(beta2)),
+              Source(file=str(script.path), line=script.values["beta2"][1], key="beta2"))
+    take("clipping.max_norm", "grad_clip", float)
+
+
+def _schedule(b: PlanBuilder, script: GlobalsScript, take: Any) -> None:
+    decay = script.values.get("decay_lr", (True, 0))[0]
+    line = script.values.get("decay_lr", (None, None))[1]
+    b.set("schedule.kind", "cosine" if decay is not False else "constant_with_warmup",
+          Source(file=str(script.path), line=line, note="get_lr: linear warmup, then a cosine to min_lr"
+                 if decay is not False else "decay_lr = False: the peak lr after warmup"))
+    take("schedule.warmup_steps", "warmup_steps", int)
+    take("schedule.min_lr", "min_lr", float)
+    if decay is not False:
+        take("schedule.decay_steps", "max_step", int)
+
+
+def _batch(b: PlanBuilder, doc: Document, script: GlobalsScript, take: Any) -> None:
+    take("batch.micro_batch_size", "micro_batch_size", int)
+    accumulation = script.values.get("gradient_accumulation_steps")
+    if accumulation is not None and isinstance(accumulation[0], int):
+        b.set("batch.grad_accum", accumulation[0], Source(
+            file=str(script.path), line=accumulation[1], key="gradient_accumulation_steps",
+            note="global_batch_size // num_of_devices // micro_batch_size"))
+    launcher = doc.data.get("launcher")
+    devices = nodes = None
+    if isinstance(launcher, dict) and launcher.get("name") == "lightning":
+        devices, nodes = _positive(launcher.get("devices")), _positive(launcher.get("num_nodes")) or 1
+    devices = devices or _positive(script.values.get("num_of_devices", (None, 0))[0])
+    if devices is not None:
+        b.set("parallel.world_size", devices * (nodes or 1),
+              b.source(doc, ("launcher", "devices")) if doc.position(("launcher", "devices")) else
+              Source(file=str(script.path), line=script.values["num_of_devices"][1], key="num_of_devices"))
+
+
+def _positive(value: Any) -> Optional[int]:
+    try:
+        number = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def _model(b: PlanBuilder, script: GlobalsScript) -> None:
+    """`model_name`'s entry of the checkout's lit_gpt/config.py: its size and context."""
+    name = script.values.get("model_name", (None, 0))[0]
+    config_py = script.path.parent.parent / "lit_gpt" / "config.py"
+    source = read_program(config_py) if isinstance(name, str) and config_py.is_file() else None
+    if source is None or source.tree is None:
+        b.unknown("model.parameters", "the model the script's `model_name` names (lit_gpt/config.py)")
+        return
+    for node in ast.walk(source.tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict"):
+            continue
+        fields = {}
+        for keyword in node.keywords:
+            try:
+                fields[keyword.arg] = ast.literal_eval(keyword.value)
+            except (ValueError, SyntaxError):
+                continue
+        if fields.get("name") != name:
+            continue
+        src = Source(file=str(config_py), line=node.lineno, note=f"lit_gpt Config `{name}`")
+        for field, key in (("model.layers", "n_layer"), ("model.hidden_size", "n_embd"), ("model.heads", "n_head"),
+                           ("model.vocab_size", "vocab_size"), ("batch.seq_len", "block_size"),
+                           ("model.ffn_size", "intermediate_size"), ("model.kv_heads", "n_query_groups")):
+            if isinstance(fields.get(key), int):
+                b.set(field, fields[key], src)
+        _size(b, fields, src)
+        return
+
+
+def _size(b: PlanBuilder, fields: dict, src: Source) -> None:
+    from .litgpt import _CONFIG_DEFAULTS, litgpt_config_parameters
+
+    config = {**_CONFIG_DEFAULTS, "mlp_class_name": "GptNeoxMLP", "norm_class_name": "LayerNorm"}
+    for key, value in fields.items():
+        key = _OLD_NAMES.get(key, key)
+        config[key] = _OLD_CLASSES.get(value, value) if isinstance(value, str) else value
+    counted = litgpt_config_parameters(config, tied=False)  # lit_gpt's lm_head is its own
+    if counted is not None:
+        b.set("model.parameters", counted[0], src.model_copy(update={"note": f"{src.note}: GPT(config)'s parameters"}))
+        b.set("model.tie_embeddings", False, src)
