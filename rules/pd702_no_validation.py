@@ -89,6 +89,10 @@ class NoValidation(Rule):
             # held-out review 16, A 18): the run gets one held-out loss, at its end
             if plan.dialect == "llmfoundry":
                 when = "it runs once, when training ends (Composer's eval_at_fit_end), never during it"
+            elif plan.dialect == "olmo":
+                # OLMo's loop also evaluates when it reaches its last step (`or self.global_step >= stop_at`;
+                # later releases `last_step and eval_on_last_step`): held-out review 23, B 10
+                when = "it runs at most once, at the last step (OLMo's loop evaluates there), never during training"
             elif interval == total.value:
                 when = "it runs once, at the last step, never during training"
             else:

@@ -165,3 +165,13 @@ def test_pd702_hints_how_the_trainer_evaluates(dialect, phrase) -> None:
     plan = TrainingPlan(dialect=dialect, files=["train.yaml"], eval={"enabled": False})
     [finding] = findings("PD702", plan)
     assert phrase in finding.hint
+
+
+def test_pd702_says_olmo_evaluates_at_its_last_step() -> None:
+    # Held-out review 23, B 10: an OLMo run of 306 steps with `eval_interval: 5000` was said never to evaluate; OLMo's
+    # loop evaluates at its last step.
+    plan = TrainingPlan(dialect="olmo", files=["c.yaml"], eval={"enabled": True, "interval_steps": 5000},
+                        run={"max_steps": 306})
+    [finding] = findings("PD702", plan)
+    assert "at the last step (OLMo's loop evaluates there)" in finding.message
+
