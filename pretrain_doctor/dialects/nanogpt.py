@@ -270,6 +270,44 @@ def _optimizer_class(text: str) -> Optional[tuple[str, int]]:
     return found.group(1), text.count("\n", 0, found.start()) + 1
 
 
+_POSITION_KINDS = {"rope": "rope", "alibi": "alibi", "none": "none", "nope": "none", "learned": "learned"}
+
+
+def _fork_positions(b: PlanBuilder, doc: Document) -> None:
+    """A fork's own `position_embedding = 'rope'` (and `max_position_embeddings = 8192`): better-nanoGPT's model.py
+    rotates instead of learning positions, and `block_size` is only its attention window (held-out review 23,
+    B 14: PD601 said 1,024-token sequences overrun 128 learned positions)."""
+    kind = doc.get("position_embedding")
+    encoding = _POSITION_KINDS.get(str(kind).strip().lower()) if isinstance(kind, str) else None
+    if encoding is None:
+        return
+    b.set("model.position_encoding", encoding, b.source(doc, ("position_embedding",), note="the fork's own key"))
+    most = lenient_int(doc.get("max_position_embeddings"))
+    if isinstance(most, int) and most > 0:
+        b.set("model.max_positions", most, b.source(doc, ("max_position_embeddings",), note="the fork's own key"))
+
+
+_DATA_BATCH = "data['train']['datasets'][0]['batch_size']"
+
+
+def _train_data_batch(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
+    """better-nanoGPT's `data = {"train": {"datasets": [{"batch_size": 30, "context_length": 1024}]}}`: its train.py
+    batches the first training dataset by these (`data['train']['datasets'][0]['batch_size']`), and `block_size`
+    is only an attention window (held-out review 23, B 14/B 15: PD101 judged 12,288 tokens a step for 245,760)."""
+    source = read_program(Path(d.script)) if d.script and d.script.endswith(".py") else None
+    if source is None or _DATA_BATCH not in source.text.replace('"', "'"):
+        return
+    datasets = doc.get(("data", "train", "datasets"))
+    first = datasets[0] if isinstance(datasets, list) and datasets and isinstance(datasets[0], dict) else None
+    if first is None:
+        return
+    note = "the fork's train.py batches `data['train']['datasets'][0]`"
+    for field, key in (("batch.micro_batch_size", "batch_size"), ("batch.seq_len", "context_length")):
+        value = lenient_int(first.get(key))
+        if isinstance(value, int) and value > 0:
+            b.set(field, value, b.source(doc, ("data",), note=note))
+
+
 def _get_lr_holds_the_peak(d: _Defaults) -> Optional[int]:
     """The line of the fork's `def get_lr` when it reads neither `lr_decay_iters` nor a cosine (Variance-Adaptive-
     Muon's models/train.py: warmup, then `return learning_rate`); None otherwise, or with no script read."""
@@ -574,6 +612,7 @@ class NanogptDialect(Dialect):
         b.set("model.tie_embeddings", True)
         self._take(b, doc, d, "model.dropout", "dropout")
         self._take(b, doc, d, "model.max_positions", "block_size", lenient_int)
+        _fork_positions(b, doc)
 
     def _optimizer(self, b: PlanBuilder, doc: Document, d: _Defaults) -> None:
         b.set("optimizer.name", "torch.optim.AdamW")
@@ -666,6 +705,7 @@ class NanogptDialect(Dialect):
         else:  # no training script at hand: nanoGPT's default changed from 1 to 40 (held-out review 12, A 15, A 24)
             b.unknown("batch.grad_accum", ERA_GRAD_ACCUM)
         self._take(b, doc, d, "batch.seq_len", "block_size", lenient_int)
+        _train_data_batch(b, doc, d)
         if not d.script:
             # whether the config's accumulation is global or per GPU depends on the version (derive.py: the global
             # batch is then known on one process only)

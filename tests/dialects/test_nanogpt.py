@@ -678,3 +678,26 @@ def test_a_forks_train_py_in_a_sibling_folder_and_its_warmup_then_constant_sched
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "train.py").write_text("config_keys = []\n")
     assert plan_of(override, world_size=8).schedule.kind == "cosine"
+
+
+def test_better_nanogpts_data_dict_batches_and_its_rotary_positions(tmp_path) -> None:
+    # Held-out review 23, B 14/B 15 (Fzkuji/better-nanoGPT): train.py batches `data['train']['datasets'][0]`
+    # (batch_size 30 x context_length 1024), `block_size = 128` is only an attention window and
+    # `position_embedding = 'rope'`: PD101 judged 12,288 tokens a step (it is 245,760), PD601 would see 128 positions.
+    (tmp_path / "config").mkdir()
+    (tmp_path / "train.py").write_text(
+        "data = {}\nbatch_size = 12\nblock_size = 1024\ngradient_accumulation_steps = 40\n"
+        "config_keys = [k for k in globals()]\nexec(open('configurator.py').read())\n"
+        "import os\nddp = int(os.environ.get('RANK', -1)) != -1\nif ddp:\n    init_process_group(backend='nccl')\n"
+        "    gradient_accumulation_steps //= ddp_world_size\n"
+        "x = data['train']['datasets'][0]['batch_size'] * data['train']['datasets'][0]['context_length']\n")
+    override = write(tmp_path / "config", "train_gpt2.py", (
+        "data = {'train': {'datasets': [{'dataset': 'openwebtext', 'batch_size': 30, 'context_length': 1024}]},\n"
+        "        'val': {'datasets': [{'dataset': 'pg19', 'batch_size': 2, 'context_length': 16384}]}}\n"
+        "gradient_accumulation_steps = 8\nblock_size = 128\nn_layer = 24\nn_head = 12\nn_embd = 768\n"
+        "position_embedding = 'rope'\nmax_position_embeddings = 8192\nmax_iters = 10000\nlr_decay_iters = 10000\n"))
+    plan = plan_of(override, world_size=4)
+    assert plan.batch.micro_batch_size == 30 and plan.batch.seq_len == 1024
+    assert plan.derived.tokens_per_step.value == 245_760
+    assert plan.model.position_encoding == "rope" and plan.model.max_positions == 8192
+    assert findings(plan, "PD601") == []
