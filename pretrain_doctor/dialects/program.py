@@ -439,7 +439,10 @@ def _on_loop_item(test: ast.AST, loop_names: frozenset) -> bool:
 
 
 def _harmless(test: ast.AST) -> bool:
-    if isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__":
+    # `if __name__ == "__main__":`, or written the other way round (self-llm's `if "__main__" == __name__:`,
+    # held-out review 24, A 17: the weights it loads went unseen and the LoRA run read as pretraining)
+    if isinstance(test, ast.Compare) and any(isinstance(side, ast.Name) and side.id == "__name__"
+                                             for side in (test.left, *test.comparators)):
         return True
     return isinstance(test, ast.Call) and _call_name(test) in ("hasattr", "isinstance", "callable")
 

@@ -941,3 +941,20 @@ def test_the_launchers_processes_are_the_world_size(tmp_path):
     assert plan.parallel.world_size == 8 and plan.sources["parallel.world_size"].note == "torchrun processes"
     assert plan.derived.global_batch.value == 64
     assert plan_of(write(tmp_path, "train_lora.sh", FASTCHAT)).parallel.world_size is None
+
+
+def test_weights_loaded_under_a_main_guard_written_the_other_way_round(tmp_path):
+    # Held-out review 24, A 17 (datawhalechina/self-llm models/MiniCPM/train.py): `if "__main__" == __name__:` hid
+    # its `AutoModelForCausalLM.from_pretrained(...)`, so the run read as pretraining and PD104 warned of a
+    # from-scratch start.
+    write(tmp_path, "train.py", (
+        "from transformers import AutoModelForCausalLM, HfArgumentParser, Trainer, TrainingArguments\n\n"
+        'if "__main__" == __name__:\n'
+        "    args, training_args = HfArgumentParser((FinetuneArguments, TrainingArguments)).parse_args_into_dataclasses()\n"
+        "    model = AutoModelForCausalLM.from_pretrained(args.model_path)\n"
+        "    Trainer(model=model, args=training_args).train()\n"))
+    script = write(tmp_path, "train.sh", (
+        "deepspeed --num_gpus 1 train.py --output_dir=./out --per_device_train_batch_size=4 --learning_rate=1e-4 "
+        "--num_train_epochs=3\n"))
+    plan = plan_of(script)
+    assert plan.mode.kind == "full_finetune" and plan.sources["mode.kind"].line == 5

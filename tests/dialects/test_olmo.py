@@ -354,3 +354,13 @@ def test_a_key_no_trainconfig_has_is_said_to_stop_upstreams_loader(tmp_path) -> 
     assert note.data["severity"] == "info"
     fork = plan_of(write(tmp_path, "f.yaml", BASE + "max_duration: 1000\nmy_a: 1\nmy_b: 2\nmy_c: 3\n"))
     assert notes(fork, "ignored-key") == []
+
+
+def test_a_later_stage_with_its_checkpoint_given_at_launch_is_no_from_scratch_run(tmp_path) -> None:
+    # Held-out review 24, B 17 (OLMo2-1B-stage2-seed42.yaml): `load_path: null` for the stage-1 checkpoint given at
+    # launch, `t_warmup: 0` at stage 1's last lr; PD104 warned of a from-scratch start.
+    stage2 = BASE.replace("run_name: tiny", "run_name: OLMo2-1B-stage2-seed42").replace("t_warmup: 100", "t_warmup: 0")
+    plan = plan_of(write(tmp_path, "c.yaml", stage2 + "max_duration: 1000\nload_path: null\n"))
+    assert not plan.starting_point_known and findings(plan, "PD104") == []
+    first = BASE.replace("t_warmup: 100", "t_warmup: 0")
+    assert findings(plan_of(write(tmp_path, "d.yaml", first + "max_duration: 1000\nload_path: null\n")), "PD104")
