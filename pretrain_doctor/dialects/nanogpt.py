@@ -270,6 +270,25 @@ def _optimizer_class(text: str) -> Optional[tuple[str, int]]:
     return found.group(1), text.count("\n", 0, found.start()) + 1
 
 
+_LLAMA_SHAPE = (("model.layers", "n_layers"), ("model.heads", "n_heads"), ("model.hidden_size", "dim"),
+                ("model.vocab_size", "vocab_size"))
+
+
+def _llama_style_shape(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
+    """llama2.c's names for the model (`dim`, `n_layers`, `n_heads`), which nanoLlama-style forks read from their
+    config (`model_args = dict(dim=dim, n_layers=n_layers, ...)`), with rotary positions: upstream's `n_layer = 12`
+    and `n_embd = 768` stood for an 8-layer, 128-wide model (held-out review 24, B 14)."""
+    if not all(doc.has(name) or name in d.fork_only for name in ("dim", "n_layers")):
+        return
+    for field, name in _LLAMA_SHAPE:
+        value = lenient_int(doc.get(name) if doc.has(name) else d.fork_only.get(name))
+        if isinstance(value, int) and value > 0:
+            b.set(field, value, b.source(doc, (name,)) if doc.has(name) else Source(
+                file=d.script, key=name, note="the fork's train.py default (llama2.c's names)"))
+    b.set("model.position_encoding", "rope", b.source(doc, ("dim",)) if doc.has("dim") else None)
+    b.set("model.tie_embeddings", False, None)
+
+
 _POSITION_KINDS = {"rope": "rope", "alibi": "alibi", "none": "none", "nope": "none", "learned": "learned"}
 
 
@@ -613,6 +632,8 @@ class NanogptDialect(Dialect):
         self._take(b, doc, d, "model.dropout", "dropout")
         self._take(b, doc, d, "model.max_positions", "block_size", lenient_int)
         _fork_positions(b, doc)
+        if init_from == "scratch":
+            _llama_style_shape(b, doc, d)
 
     def _optimizer(self, b: PlanBuilder, doc: Document, d: _Defaults) -> None:
         b.set("optimizer.name", "torch.optim.AdamW")

@@ -701,3 +701,20 @@ def test_better_nanogpts_data_dict_batches_and_its_rotary_positions(tmp_path) ->
     assert plan.derived.tokens_per_step.value == 245_760
     assert plan.model.position_encoding == "rope" and plan.model.max_positions == 8192
     assert findings(plan, "PD601") == []
+
+
+def test_llama2c_model_names_in_a_forks_config_give_its_shape(tmp_path) -> None:
+    # Held-out review 24, B 14 (Hanyx2021/nanoLlama config/train_llama.py): `dim = 128`, `n_layers = 8`,
+    # `n_heads = 8`, `vocab_size = 32` build its model (train.py `model_args = dict(dim=dim, n_layers=n_layers, ...)`);
+    # upstream's n_layer 12 / n_embd 768 defaults stood for it, and PD101 judged a 85M model.
+    (tmp_path / "config").mkdir()
+    (tmp_path / "train.py").write_text(
+        "dim = 288\nn_layers = 6\nn_heads = 6\nvocab_size = 32000\nbatch_size = 12\n"
+        "config_keys = [k for k in globals()]\nexec(open('configurator.py').read())\n"
+        "model_args = dict(dim=dim, n_layers=n_layers, n_heads=n_heads, vocab_size=vocab_size)\n")
+    override = write(tmp_path / "config", "train_llama.py",
+                     "dataset = 'shakespeare_char'\ndim = 128\nn_layers = 8\nn_heads = 8\nvocab_size = 32\n"
+                     "batch_size = 64\nblock_size = 256\nmax_iters = 5000\nlr_decay_iters = 5000\n")
+    plan = plan_of(override)
+    assert (plan.model.layers, plan.model.hidden_size, plan.model.heads, plan.model.vocab_size) == (8, 128, 8, 32)
+    assert plan.model.position_encoding == "rope" and plan.derived.parameters.value < 2e6
