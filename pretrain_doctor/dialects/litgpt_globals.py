@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document
+from ..config.python_reader import assignments, evaluate
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
 from .program import read_program
@@ -51,32 +52,16 @@ def globals_script(doc: Document) -> Optional[GlobalsScript]:
     if source is None or source.tree is None or "def setup(" not in source.text:
         return None
     values: dict[str, tuple[Any, int]] = {}
-    for node in source.tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            try:
-                values[node.targets[0].id] = (_evaluate(node.value, values), node.lineno)
-            except (ValueError, TypeError, ZeroDivisionError, KeyError, SyntaxError):
-                values.pop(node.targets[0].id, None)  # `model_name = os.environ['MODEL_NAME']`: unknown
+    for statement in source.tree.body:
+        for name, expression in assignments(statement):
+            value = evaluate(expression, {known: found[0] for known, found in values.items()})
+            if value is None:
+                values.pop(name, None)  # `model_name = os.environ['MODEL_NAME']`: unknown
+            else:
+                values[name] = (value, statement.lineno)
     if sum(name in values for name in _MARKERS) < 4:
         return None
     return GlobalsScript(path, values, source.text)
-
-
-def _evaluate(node: ast.AST, known: dict[str, tuple[Any, int]]) -> Any:
-    """A literal, a global assigned before, or arithmetic and `min`/`max` on them."""
-    if isinstance(node, ast.Name):
-        return known[node.id][0]
-    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Add, ast.Sub, ast.Div, ast.FloorDiv)):
-        left, right = _evaluate(node.left, known), _evaluate(node.right, known)
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right)):
-            raise ValueError("not arithmetic on numbers")
-        ops = {ast.Mult: lambda a, b: a * b, ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
-               ast.Div: lambda a, b: a / b, ast.FloorDiv: lambda a, b: a // b}
-        return ops[type(node.op)](left, right)
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("min", "max")
-            and not node.keywords):
-        return (min if node.func.id == "min" else max)(_evaluate(arg, known) for arg in node.args)
-    return ast.literal_eval(node)
 
 
 def build(b: PlanBuilder, doc: Document, script: GlobalsScript) -> None:
