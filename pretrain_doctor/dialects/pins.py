@@ -11,6 +11,7 @@ up; the nearest file wins. Nothing is executed or imported.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
@@ -44,7 +45,12 @@ def pins_in(text: str) -> dict[str, str]:
 
 def checkout_pins(config: Path) -> dict[str, tuple[str, str]]:
     """Trainer distribution -> (version, the file that pins it, relative to the config's folder)."""
-    start = config.resolve().parent
+    return dict(_folder_pins(config.resolve().parent))
+
+
+@lru_cache(maxsize=64)
+def _folder_pins(start: Path) -> dict[str, tuple[str, str]]:
+    """`checkout_pins` of every config in `start`, looked up once per folder (a folder check reads many)."""
     pins: dict[str, tuple[str, str]] = {}
     folder: Optional[Path] = start
     for _ in range(MAX_LEVELS):

@@ -63,7 +63,8 @@ def stacked(scalars: list[torch.Tensor]) -> torch.Tensor:
     about 300 `unsqueeze`/`as_strided` dispatches on the host (RESULTS.md, 2026-12-04).
     The check reads each element's address, far cheaper than the stack. The storage may
     hold more than these elements (an allocator's rounding, a larger workspace): the
-    first and the last sharing it, with consecutive addresses between, is enough."""
+    first and the last sharing it, with consecutive addresses between, is enough. (torch
+    2.11's CUDA `_foreach_norm` returns separate 4-byte storages: there the stack stays.)"""
     first = scalars[0] if scalars else None
     if first is not None and len(scalars) > 1 and first.dim() == 0:
         size, start = first.element_size(), first.data_ptr()

@@ -84,6 +84,9 @@ def test_a_checkout_pin_is_the_judged_release_below_flags_and_settings(tmp_path:
     assert findings(detect_installed_trainers=True, trainer_versions={"transformers": "4.40"}) == []
     assert findings(detect_installed_trainers=False) == []  # the test suite's switch: no environment at all
     (checkout / "requirements.txt").write_text("transformers>=4.36\n")  # a range pins nothing: the installed 5.24
+    from pretrain_doctor.dialects.pins import _folder_pins
+
+    _folder_pins.cache_clear()  # pins are read once per folder
     assert all("(installed here)" in f.message for f in findings(detect_installed_trainers=True))
 
 
