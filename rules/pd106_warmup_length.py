@@ -28,7 +28,6 @@ FINETUNE_MAX_FRACTION = 0.20
 # "normally 20% of the train steps" (held-out review 15, B 12/13): an info up to it, a warning past it.
 PRETRAIN_MILD_FRACTION = 0.20
 PUBLISHED_SHORTEST_WARMUP = 100  # MosaicML's MPT recipes and nanoGPT's char-level one warm up 100 steps
-SMALL_MODEL_PARAMS = 30e6  # PD104's line: below it a short warmup is an info
 
 
 def adam_warmup_floor(beta2: float) -> Optional[float]:
@@ -93,9 +92,8 @@ class WarmupLength(Rule):
     of at least 1/(1−β2) steps (the second moment's averaging horizon, the time constant of their other
     untuned warmup, the exponential one) is within a factor 2 of it, and when that is the only problem
     the finding is an info (nanoGPT's char-level recipe: β2 0.99, 100 steps at lr 1e-3, trains stably),
-    also where those steps, at least 100 (MPT's recipes), are under 0.1% of a long run, and for a model
-    under 30M parameters, PD104's
-    small-model line.
+    also where those steps, at least 100 (MPT's recipes), are under 0.1% of a long run, and, as PD104
+    judges it, for a model under 30M parameters or a run cheap to repeat (under 1e17 FLOPs).
     Below 1/(1−β2) the warmup ramps faster than either untuned warmup: a warning. A pretraining
     warmup whose only fault is its length, a share of at most 20% of the run (torchtitan's templates:
     "normally 20% of the train steps"; llm-foundry's 6% of a 248k-step run, 14,878 steps) is an info:
@@ -180,18 +178,17 @@ class WarmupLength(Rule):
                 too_short = ((steps is not None and floor is not None and steps < floor)
                              or (fraction is not None and fraction < PRETRAIN_FRACTION[0]))
                 long_share = (not too_short and fraction is not None and fraction <= PRETRAIN_MILD_FRACTION + 1e-9)
-                # a short warmup of a model under 30M parameters, PD104's small-model line (held-out review 17, B 18:
-                # a 7-layer char-level fork, 75 steps at β2 0.99, trains as nanoGPT's char recipe does)
-                params = plan.derived.parameters
-                small = adam and len(problems) == 1 and steps is not None and floor is not None and steps < floor \
-                    and params.known and params.value < SMALL_MODEL_PARAMS
+                # a short warmup where a spike costs little (PD104's line: a model under 30M parameters, a run cheap
+                # to repeat; held-out review 17, B 18: a 7-layer char-level fork, 75 steps at β2 0.99)
+                low_stakes = plan.derived.low_stakes
+                small = low_stakes is not None and too_short and not any(" is above " in p for p in problems)
                 mild = near_floor or long_share or small
                 message = f"pretraining warmup: {'; '.join(problems)}"
                 if near_floor:
                     message += (f" (Ma & Yarats' rule of thumb for an untuned warmup; it is at least 1/(1−β2) = "
                                 f"{adam_warmup_horizon(beta2):,.0f}, the second moment's averaging horizon)")
                 elif small:
-                    message += f" (a ~{params.value / 1e6:.0f}M-parameter model: small models warm up fast)"
+                    message += f" ({low_stakes})"
                 elif long_share:
                     share = "" if fraction > PRETRAIN_FRACTION[1] else f"{fraction:.0%} of the run: "  # else said already
                     message += (f" ({share}up to {PRETRAIN_MILD_FRACTION:.0%}, torchtitan's template share, it trains "

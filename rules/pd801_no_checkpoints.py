@@ -4,9 +4,8 @@ from pretrain_doctor.rule import Rule
 
 # Runs this short (in optimizer steps) are smoke tests: restarting them costs little.
 SHORT_RUN_STEPS = 100
-# ... and runs this small in compute (6 · parameters · tokens): about 15 minutes of one A100 at 40% MFU, so a
-# crash costs minutes (held-out review 15, B 11: a 40M model's 1,000-step debug run): an info.
-SMALL_RUN_FLOPS = 1e17
+# ... and a run cheap to repeat (plan.derived.cheap_to_repeat: under 1e17 FLOPs, about 15 minutes of one A100 at
+# 40% MFU) gets an info (held-out review 15, B 11: a 40M model's 1,000-step debug run).
 # How each trainer turns periodic checkpoints on (HF's keys elsewhere: axolotl and LLaMA-Factory take them too).
 _SAVE_HINTS = {
     "native": "`checkpoint: {enabled: true, interval_steps: 500}`",
@@ -27,7 +26,7 @@ class NoCheckpoints(Rule):
     Fires when the plan saves no checkpoints at all (HF `save_strategy: "no"`,
     torchtitan `checkpoint.enable = false`, ...) and the run is longer than
     100 optimizer steps: at `info` when the run is small in compute (6 · parameters ·
-    tokens under 1e17 FLOPs, minutes of one GPU). Silent for debug configs and shorter runs. When the run
+    tokens under 1e17 FLOPs, minutes of one GPU; the model's size unknown, under 2M tokens). Silent for debug configs and shorter runs. When the run
     length depends on the dataset size or world size, it reports at `info` and
     names the flags that decide it.
 
@@ -70,14 +69,13 @@ class NoCheckpoints(Rule):
         hint = f"save periodically (e.g. {_SAVE_HINTS.get(plan.dialect, _HF_HINT)})"
         if total.known:
             if total.value > SHORT_RUN_STEPS:
-                flops = plan.derived.training_flops
-                small = flops is not None and flops < SMALL_RUN_FLOPS
+                cheap = plan.derived.cheap_to_repeat
                 yield self.finding(
                     plan, "checkpoint.enabled",
                     f"checkpointing is off for a {total.value:,.0f}-step run; a crash or preemption loses all of it"
-                    + (f" (about {flops:.1g} FLOPs: minutes of one GPU to run again)" if small else ""),
+                    + (f" ({cheap})" if cheap else ""),
                     hint=hint,
-                    severity="info" if small else None,
+                    severity="info" if cheap else None,
                 )
         elif total.missing:
             yield self.finding(

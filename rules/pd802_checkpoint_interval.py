@@ -2,9 +2,6 @@ from __future__ import annotations
 
 from pretrain_doctor.rule import Rule
 
-SMALL_RUN_FLOPS = 1e17  # PD801's line (its SMALL_RUN_FLOPS): minutes of one GPU to run again
-SMALL_RUN_TOKENS = 2e6  # the same, where the model's size is unknown
-
 SHORT_RUN_STEPS = 100  # smoke tests need no intermediate checkpoint
 
 
@@ -60,22 +57,12 @@ class CheckpointInterval(Rule):
             return
         source = plan.sources.get("checkpoint.interval_steps")
         origin = f" ({source.note})" if source is not None and source.note else ""
-        small = _small_run(plan)
+        cheap = plan.derived.cheap_to_repeat
         yield self.finding(
             plan, "checkpoint.interval_steps",
             f"checkpoints every {interval:,} steps{origin} in a {total.value:,.0f}-step run: no checkpoint is written "
-            "before the end, so a crash loses the whole run" + (f" ({small}: minutes to run again)" if small else ""),
+            "before the end, so a crash loses the whole run" + (f" ({cheap})" if cheap else ""),
             hint=f"save every {max(1, int(total.value // 10)):,} steps or so, keeping the last few",
-            severity="info" if small else None,
+            severity="info" if cheap else None,
         )
 
-
-def _small_run(plan) -> str | None:
-    """A run cheap to repeat, as PD801 judges it (under 1e17 FLOPs), or, the model's size unknown, under 2M
-    training tokens (held-out review 19, B 05: litgpt's phi-3 LoRA recipe, 987k tokens, 6.5 minutes)."""
-    flops, tokens = plan.derived.training_flops, plan.derived.total_tokens
-    if flops is not None:
-        return f"about {flops:.1g} FLOPs" if flops < SMALL_RUN_FLOPS else None
-    if tokens.known and tokens.value < SMALL_RUN_TOKENS:
-        return f"about {tokens.value:,.0f} training tokens"
-    return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import re
 import warnings
 from typing import Any, Callable
 
@@ -66,6 +67,19 @@ def read_python(text: str, path: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
                 unevaluated[name] = why
                 values.pop(name, None)
     return values, positions, unevaluated
+
+
+_BUILT_OPTIMIZER = re.compile(r"^([ \t]*)optimizer\s*=\s*([A-Za-z_][\w.]*)\(", re.M)
+
+
+def built_optimizer(text: str, *, top_level: bool = False) -> tuple[str, int] | None:
+    """The class a script's `optimizer = Name(...)` builds and the line it does so on, or None: read as text, as
+    nanoGPT forks (`optimizer = IVON(optim_groups, ...)`) and old lit-gpt scripts (`optimizer =
+    torch.optim.AdamW(...)` inside main()) write it; `top_level`: at module level only."""
+    for found in _BUILT_OPTIMIZER.finditer(text):
+        if not (top_level and found.group(1)):
+            return found.group(2), text.count("\n", 0, found.start()) + 1
+    return None
 
 
 def evaluate(node: ast.expr, names: dict[str, Any]) -> Any:

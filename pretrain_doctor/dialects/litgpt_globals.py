@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document
-from ..config.python_reader import assignments, evaluate
+from ..config.python_reader import assignments, built_optimizer, evaluate
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
 from .program import read_program
@@ -28,7 +28,6 @@ from .shared import find_referenced_file, optimizer_family
 # Globals that say the script is one of these (four or more, with a `setup()` the launcher calls).
 _MARKERS = ("global_batch_size", "micro_batch_size", "learning_rate", "max_step", "warmup_steps", "min_lr",
             "num_of_devices", "grad_clip")
-_OPTIMIZER = re.compile(r"^\s*optimizer\s*=\s*([A-Za-z_][\w.]*)\(", re.M)
 _SEED = re.compile(r"seed_everything\((\d+)")  # `fabric.seed_everything(3407)` in main()
 # lit_gpt Config's defaults (lit_gpt/config.py) and its older field names, as litgpt's `litgpt_config_parameters`
 # reads them
@@ -91,10 +90,8 @@ def build(b: PlanBuilder, doc: Document, script: GlobalsScript) -> None:
 
 
 def _optimizer(b: PlanBuilder, script: GlobalsScript, take: Any) -> None:
-    built = _OPTIMIZER.search(script.text)
-    name = built.group(1) if built else "torch.optim.AdamW"
-    src = Source(file=str(script.path), line=script.text.count("\n", 0, built.start()) + 1 if built else None,
-                 note="the optimizer the script builds")
+    name, line = built_optimizer(script.text) or ("torch.optim.AdamW", None)
+    src = Source(file=str(script.path), line=line, note="the optimizer the script builds")
     b.set("optimizer.name", name, src)
     b.set("optimizer.family", optimizer_family(name), src)
     take("optimizer.lr", "learning_rate", float)

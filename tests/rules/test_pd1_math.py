@@ -469,3 +469,30 @@ def test_pd203_hint_for_a_mup_decoupled_optimizer_is_in_its_units() -> None:
 
     [found] = list(load_rules([]).rules["PD203"]().check(plan))
     assert "`weight_decay: 0.006`" in found.hint
+
+
+# -- the stakes the stability and checkpoint rules share (plan.derived) -----------------------
+def test_a_run_under_1e17_flops_is_cheap_to_repeat_and_a_long_one_is_not() -> None:
+    batch = {"micro_batch_size": 8, "grad_accum": 1, "data_parallel": 1, "seq_len": 1024}
+    short = plan_of(batch=batch, run={"max_steps": 500})  # 124M x 4M tokens: ~3e15 FLOPs
+    long = plan_of(batch=batch, run={"max_steps": 500_000})  # ~3e18
+    assert "FLOPs, cheap to run again" in short.derived.cheap_to_repeat
+    assert long.derived.cheap_to_repeat is None and long.derived.low_stakes is None
+
+
+def test_without_the_model_size_only_under_2m_tokens_is_cheap() -> None:
+    batch = {"micro_batch_size": 8, "grad_accum": 1, "data_parallel": 1, "seq_len": 1024}
+    few = TrainingPlan.model_validate({"batch": batch, "run": {"max_steps": 200}})  # 1.6M tokens
+    many = TrainingPlan.model_validate({"batch": batch, "run": {"max_steps": 300}})  # 2.5M tokens
+    assert few.derived.cheap_to_repeat == "about 1,638,400 training tokens, cheap to run again"
+    assert many.derived.cheap_to_repeat is None
+
+
+def test_low_stakes_names_a_debug_config_and_a_small_from_scratch_model_before_the_run_cost() -> None:
+    tiny = {"layers": 2, "hidden_size": 128, "heads": 2, "vocab_size": 65}
+    assert plan_of(debug=True).derived.low_stakes == "a debug or smoke-test config"
+    small = plan_of(model=tiny, run={"max_steps": 10**7})
+    assert small.derived.low_stakes.startswith("a ~0.") and "trains through spikes" in small.derived.low_stakes
+    # a fine-tune of a small model: its size says nothing about the stakes of the run
+    tuned = plan_of(model=tiny, mode={"kind": "full_finetune", "init_from": "ckpt"}, run={"max_steps": 10**7})
+    assert tuned.derived.low_stakes is None
