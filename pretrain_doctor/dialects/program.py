@@ -42,6 +42,11 @@ class ProgramSource(NamedTuple):
     tree: Optional[ast.Module]
 
 
+def is_module_name(program: str) -> bool:
+    """`training.trainer`, `train`: a name `python -m` takes, not a path or a console command."""
+    return bool(_MODULE.fullmatch(program.strip()))
+
+
 def find_program_source(program: Any, doc: Document) -> Optional[Path]:
     """The source file of the program `doc` launches, if it is at hand: a path as the script writes it
     (`llava/train/train_mem.py`, resolved beside the script, up its folders, or in the working directory)
@@ -52,7 +57,7 @@ def find_program_source(program: Any, doc: Document) -> Optional[Path]:
     name = program.strip()
     if name.endswith(".py") or "/" in name:
         return find_referenced_file(name, doc)
-    if not _MODULE.fullmatch(name):
+    if not is_module_name(name):
         return None  # a console command (`llamafactory-cli`), not a module
     relative = name.replace(".", "/")
     return find_referenced_file(f"{relative}.py", doc) or find_referenced_file(f"{relative}/__main__.py", doc)

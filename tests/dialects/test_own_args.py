@@ -171,6 +171,32 @@ def test_fmengine_launcher_reads_its_deepspeed_json(tmp_path) -> None:
     assert plan.mode.init_from == "/pretrained/llama-1b"
 
 
+# Held-out review 25, A 17 (databrickslabs/dolly train.sh at c89f48d), reduced: DeepSpeed's launcher runs the
+# training program as a module, with click options of its own spelling.
+DOLLY = """deepspeed \\
+     --include="localhost:1,0" \\
+     --module training.trainer \\
+     --deepspeed config/ds_z3_bf16_config.json \\
+     --epochs 1 \\
+     --per-device-train-batch-size 2 \\
+     --lr 1e-5
+"""
+
+
+def test_a_program_run_as_a_module_is_read_by_its_own_arguments(tmp_path) -> None:
+    from pretrain_doctor.plan.show import render_text
+
+    path = write(tmp_path, "train.sh", DOLLY)
+    assert detected(path) == "own_args"  # was "not a training config of a supported trainer"
+    plan = plan_of(path)
+    assert plan.optimizer.lr == pytest.approx(1e-5) and plan.run.epochs == 1 and plan.batch.micro_batch_size == 2
+    assert "mode.init_from" in plan.unknown  # the program decides what it loads: the run kind is not asserted
+    assert "assumed: from scratch unless the program loads weights" in render_text(plan)
+    # a console command spelt like a module, which says nothing of training, is not taken for one
+    other = write(tmp_path, "eval.sh", DOLLY.replace("training.trainer", "tools.report"))
+    assert detected(other) != "own_args"
+
+
 def test_a_script_with_no_own_spelling_and_no_source_is_not_claimed(tmp_path) -> None:
     path = write(tmp_path, "run.sh", "torchrun train.py --model_name_or_path m --per_device_train_batch_size 4 "
                                      "--learning_rate 2e-5 --output_dir out\n")
