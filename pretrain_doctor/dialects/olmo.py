@@ -212,7 +212,11 @@ class OlmoDialect(Dialect):
                 b.set("run.max_steps", stop_at, b.source(doc, ("stop_at",), note="OLMo trains until `stop_at` (or the "
                       "data's end); `max_duration` in steps only sets the schedule's length"))
         elif isinstance(stop_at, int) and stop_at > 0:
-            stop_source = b.source(doc, ("stop_at",))
+            # beside a max_duration in epochs, `stop_at` is the most the run takes: it ends at the epoch's end if
+            # that comes first (held-out review 25, B 05: `1ep` of a 138B-token corpus beside upstream's 406,934)
+            epochs = duration is not None and duration.unit == "epochs"
+            stop_source = b.source(doc, ("stop_at",), note=f"at most: the run ends after max_duration's "
+                                   f"{doc.get('max_duration')} if the data runs out first" if epochs else None)
             steps = min(stop_at, duration_steps) if duration_steps else stop_at
             b.set("run.max_steps", steps, stop_source)
             _check_stop_at(b, doc, stop_at, duration, duration_steps, tokens_per_step)

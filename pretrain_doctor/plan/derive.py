@@ -343,8 +343,9 @@ def known_moe_size(name: object) -> Optional[tuple[int, int]]:
 
 
 def parameters_from_name(name: str) -> Optional[int]:
-    """Parameter count spelled in a model name (`Llama-3.2-1B` -> 1e9) or known by name (`gpt2`), or None."""
-    base = name.rsplit("/", 1)[-1].replace("_", "-")
+    """Parameter count spelled in a model name (`Llama-3.2-1B` -> 1e9) or known by name (`gpt2`), or None.
+    ModelScope's download folders spell a name's dots `___` (`Qwen3-0___6B` is Qwen3-0.6B: held-out review 25, A 09)."""
+    base = name.rsplit("/", 1)[-1].replace("___", ".").replace("_", "-")
     if base.lower() in KNOWN_SIZES:
         return KNOWN_SIZES[base.lower()]
     known = known_moe_size(base)

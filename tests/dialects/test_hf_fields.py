@@ -285,3 +285,13 @@ def test_use_peft_false_beside_lora_keys_is_a_full_parameter_run_and_save_steps_
     assert [f.severity for f in findings(plan, "PD003")] == ["info"]
     lora = plan_of(write(tmp_path, "sft.yaml", "model_name_or_path: m/x\noutput_dir: o\nlora_r: 16\n"), "hf")
     assert lora.mode.kind == "lora" and lora.mode.lora_rank == 16
+
+
+def test_a_model_loaded_in_bf16_without_a_precision_flag_computes_in_bf16(tmp_path) -> None:
+    # held-out review 25, A 21 (a TRL SFT config: `torch_dtype: bfloat16`, no `bf16`): the plan said fp32
+    text = "model_name_or_path: Qwen/Qwen2.5-Coder-1.5B-Instruct\ntorch_dtype: bfloat16\nlearning_rate: 1.0e-5\n" \
+           "output_dir: out\nper_device_train_batch_size: 4\n"
+    plan = plan_of(write(tmp_path, "sft.yaml", text))
+    assert plan.precision.compute == "bf16" and plan.sources["precision.compute"].key == "torch_dtype"
+    flagged = plan_of(write(tmp_path, "sft2.yaml", text + "bf16: true\n"))
+    assert flagged.precision.compute == "bf16" and flagged.precision.mixed is True  # the flag's autocast, as before

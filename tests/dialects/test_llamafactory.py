@@ -30,6 +30,18 @@ _LORA_SFT = """
 """
 
 
+def test_without_a_precision_flag_an_adapter_computes_in_the_inferred_dtype_and_a_full_tune_in_fp32(tmp_path) -> None:
+    # held-out review 25, A 09: LLaMA-Factory loads the model in the dtype infer_optim_dtype picks (bf16 where the
+    # device has it) and upcasts only the trainable parameters; the plan said fp32 for a LoRA
+    lora = plan_of(write(tmp_path, "lora.yaml", _LORA_SFT.replace("    bf16: true\n", "")))
+    assert lora.precision.compute == "bf16" and lora.precision.mixed is None
+    assert "inferred by LLaMA-Factory" in lora.sources["precision.compute"].note
+    assert not findings(lora, "PD302")  # the adapters are upcast: no pure-bf16 finding
+    full = plan_of(write(tmp_path, "full.yaml", _LORA_SFT.replace("    bf16: true\n", "").replace(
+        "finetuning_type: lora", "finetuning_type: full")))
+    assert full.precision.compute == "fp32"
+
+
 @pytest.fixture
 def real(shared_dir: Path) -> Path:
     return shared_dir / "real-configs" / "llamafactory" / "examples"

@@ -187,6 +187,7 @@ def test_olmo_20m(corpus: Path) -> None:
     assert plan.schedule.warmup_steps == 5000
     assert plan.tokenizer.eos_token_id == 0
     assert plan.run.max_steps == 406_934  # stop_at, the epoch length being unknown
+    assert plan.sources["run.max_steps"].note.startswith("at most: the run ends after max_duration's 1ep")
     assert plan.batch.global_batch_size == 1024 and plan.batch.seq_len == 4096
     assert plan.model.embedding_rows == 50304
 
