@@ -4,6 +4,7 @@ from pretrain_doctor.rule import Rule
 
 HORIZON_TOLERANCE = (0.9, 1.1)  # decay horizon / run length
 SHORT_TAIL = 0.75  # a horizon of at least this share of the run, ending at a minimum lr above 0: an info
+NO_RUN_STEPS = 100_000_000  # more optimizer steps than any run takes (the longest LLM runs take a few million)
 
 
 def decays_over_the_run(kind: str | None) -> bool:
@@ -27,7 +28,8 @@ class DecayHorizonMismatch(Rule):
     DeepSpeed `total_num_steps`, ...) with the number of optimizer steps the run
     takes, for cosine, linear and polynomial schedules. Fires when the horizon is
     outside 0.9–1.1× the run. When the run length needs `--dataset-rows` or
-    `--world-size`, it reports at `info` and names the flag. Silent for a resumed run that
+    `--world-size`, it reports at `info` and names the flag, unless the horizon is longer than
+    any run (100M optimizer steps or more: a token count given in steps), a warning. Silent for a resumed run that
     stops before its horizon and for annealing stages (whose horizon belongs to the whole
     run; a resumed run whose horizon ends before its last step is reported at `info`), for a schedule
     that holds its minimum lr by design for the rest (NeMo's CosineAnnealing `constant_steps`), WSD, constant and
@@ -115,6 +117,17 @@ class DecayHorizonMismatch(Rule):
                 hint=f"set the decay horizon to the run length ({total.value:,.0f} steps), or suppress this "
                      "if a later annealing stage finishes the decay",
                 severity="info" if plan.debug or plan.mode.resumed or short_tail else None,
+            )
+        elif total.missing and not plan.mode.resumed and decay >= NO_RUN_STEPS and not plan.schedule.continued_by_anneal:
+            # no run takes that many optimizer steps, whatever the data's size: the "decay" never starts (held-out
+            # review 25, B 06: OLMoE's `t_max: 5e12`, tokens upstream, given with `units: steps`)
+            yield self.finding(
+                plan, "schedule.decay_steps",
+                f"the lr decays over {decay:,.0f} steps, more than any run takes: it stays near its peak for the "
+                f"whole run{' (a debug or smoke-test config)' if plan.debug else ''}",
+                hint="set the decay horizon to the run's length in optimizer steps (a horizon in tokens needs the "
+                     "trainer's token units), or use a constant schedule if a constant lr is meant",
+                severity="info" if plan.debug else None,
             )
         elif total.missing and not plan.mode.resumed:
             stage = (" (a stage-1 run may stop before it on purpose, leaving the decay to a later anneal)"
