@@ -285,7 +285,12 @@ class LitgptDialect(Dialect):
         b.default("batch.micro_batch_size", defaults["train.micro_batch_size"], script)
         b.take("batch.seq_len", doc, "train.max_seq_length", lenient_int)
         steps = b.take("schedule.warmup_steps", doc, "train.lr_warmup_steps", lenient_int)
-        fraction = b.take("schedule.warmup_ratio", doc, "train.lr_warmup_fraction", lenient_number)
+        fraction = lenient_number(doc.get(("train", "lr_warmup_fraction")))
+        if fraction:
+            # a fraction of one epoch of the data, not of the run: TrainArgs.warmup_iters takes
+            # `min(max_iters, ceil(lr_warmup_fraction * len(train_dataloader)))` (held-out review 25, B 01)
+            b.unknown("schedule.warmup_steps", f"the data's size (--dataset-rows): `train.lr_warmup_fraction: "
+                      f"{fraction:g}` is a fraction of one epoch's iterations (litgpt TrainArgs.warmup_iters)")
         if steps and fraction:
             b.note("mutually-exclusive", "both `train.lr_warmup_steps` and `train.lr_warmup_fraction` are set; "
                    "litgpt refuses to start (TrainArgs.__post_init__ raises)", b.source(doc, ("train", "lr_warmup_fraction")),

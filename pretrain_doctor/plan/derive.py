@@ -280,7 +280,7 @@ class Derived:
                 )
             return DerivedValue(None, "warmup_ratio × total_steps", ("schedule.warmup_ratio",), total.missing)
         if "schedule.warmup_steps" in self.plan.unknown or "schedule.warmup_ratio" in self.plan.unknown:
-            return _unknown("warmup set at launch", self.plan, "schedule.warmup_steps", "schedule.warmup_ratio")
+            return _unknown("a warmup the file does not fix", self.plan, "schedule.warmup_steps", "schedule.warmup_ratio")
         return DerivedValue(None, "no warmup configured", ())
 
     @cached_property

@@ -121,6 +121,16 @@ def test_warmup_steps_and_fraction_exclude_each_other(tmp_path) -> None:
     assert len(notes(plan_of(write(tmp_path, "full.yaml", text)), "mutually-exclusive")) == 1
 
 
+def test_warmup_fraction_is_a_share_of_one_epoch_not_of_the_run(tmp_path) -> None:
+    # held-out review 25, B 01: TrainArgs.warmup_iters is `lr_warmup_fraction * len(train_dataloader)`, one epoch's
+    # iterations; the plan had read it as a share of the run
+    text = FINETUNE.replace("  lr_warmup_steps: 10\n", "  lr_warmup_fraction: 0.1\n")
+    plan = plan_of(write(tmp_path, "full.yaml", text))
+    assert plan.schedule.warmup_ratio is None and plan.derived.warmup_steps.value is None
+    assert "a fraction of one epoch's iterations" in plan.unknown["schedule.warmup_steps"]
+    assert not findings(plan, "PD104")  # a warmup whose length the data decides is still a warmup
+
+
 def test_finetune_ignores_min_lr_and_rejects_max_norm(tmp_path) -> None:
     text = FINETUNE.replace("  epochs: 3\n", "  epochs: 3\n  min_lr: 6.0e-5\n  max_norm: 1.0\n")
     keys = sorted(n.data["key"] for n in notes(plan_of(write(tmp_path, "full.yaml", text)), "ignored-key"))
