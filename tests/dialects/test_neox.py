@@ -307,6 +307,7 @@ def test_train_impl_kto_and_dpo_are_preference_runs_rm_no_causal_lm(tmp_path) ->
     ('"num_gpus": 8, "num_nodes": 2,', 16),
     ('"num_gpus": 8, "hostfile": "/mock_path",', 8),  # upstream's placeholder: DeepSpeed trains on this host
     ('"num_gpus": 8, "hostfile": "/job/hostfile",', None),  # every host of a real hostfile: unknown
+    ('"global_num_gpus": 4, "hostfile": "/job/hostfile",', 4),  # stated: NeoX derives the batch from it (review 25, B 20)
     ("", None),
 ])
 def test_the_launchers_gpu_and_node_counts_give_the_world_size(tmp_path, extra, world) -> None:
