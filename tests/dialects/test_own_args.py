@@ -9,7 +9,7 @@ import pytest
 from pretrain_doctor.check.engine import check_paths
 from pretrain_doctor.settings import CheckOptions
 
-from .helpers import detected, plan_of, write
+from .helpers import detected, findings, plan_of, write
 
 # XUHIT/Time-MoE@1e613d7 fine-tune.sh, reduced.
 TIME_MOE = """
@@ -195,6 +195,36 @@ def test_a_program_run_as_a_module_is_read_by_its_own_arguments(tmp_path) -> Non
     # a console command spelt like a module, which says nothing of training, is not taken for one
     other = write(tmp_path, "eval.sh", DOLLY.replace("training.trainer", "tools.report"))
     assert detected(other) != "own_args"
+
+
+# TokisakiKurumi2001/lit-gpt at 3db4960 (held-out review 26, B 08), reduced: old lit-gpt's finetune/lora.py takes its
+# flags from `CLI(setup)` (jsonargparse: the function's parameters) and loops over micro-batch iterations.
+OLD_LIT_GPT_LORA = """
+from jsonargparse import CLI
+MAX_ITERS = 50000
+WARMUP_RATIO = 0.1
+learning_rate = 5e-5
+batch_size = 128
+micro_batch_size = 2
+gradient_accumulation_iters = batch_size // micro_batch_size
+def setup(data_dir: str = "data", checkpoint_dir: str = "ckpt", out_dir: str = "out", precision=None,
+          max_iters: int = MAX_ITERS, warmup_ratio: float = WARMUP_RATIO) -> None:
+    pass
+if __name__ == "__main__":
+    CLI(setup)
+"""
+
+
+def test_a_jsonargparse_cli_program_is_read_by_its_functions_parameters(tmp_path) -> None:
+    write(tmp_path, "finetune/lora.py", OLD_LIT_GPT_LORA)
+    path = write(tmp_path, "training.sh", "python finetune/lora.py --data_dir d --checkpoint_dir c --max_iters 127331 "
+                                          "--precision bf16-true\n")
+    assert detected(path) == "own_args"  # was: "none of the script's flags names a training setting"
+    plan = plan_of(path)
+    assert plan.schedule.warmup_ratio == pytest.approx(0.1)  # the function's default, a module constant
+    # its iterations are micro-batches: the optimizer steps are not 127,331
+    assert plan.run.max_steps is None and "micro-batch iterations" in plan.unknown["run.max_steps"]
+    assert not findings(plan, "PD106")
 
 
 def test_a_script_with_no_own_spelling_and_no_source_is_not_claimed(tmp_path) -> None:
