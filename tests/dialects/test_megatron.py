@@ -772,3 +772,54 @@ torchrun --nproc_per_node $GPUS_PER_NODE --nnodes $NUM_NODES pretrain_gpt.py \\
     # where even the lowered degrees do not divide the world, the error stays: tp 3 on 8 GPUs
     odd = plan_of(write(tmp_path, "odd.sh", script.replace("--tensor-model-parallel-size 8", "--tensor-model-parallel-size 3")))
     assert [f.severity for f in findings(odd, "PD405")] == ["error"]
+
+
+# Held-out review 26, A 04 (a fork's runtime/megatron/e2e/gpt/train_gpt3.sh with Megatron's examples/gpt3/
+# gpt_config.yaml), reduced: `pretrain_gpt.py --yaml-cfg` takes every argument from the YAML (parse_args:
+# `args = load_yaml(args.yaml_cfg)`), its sections flattened; the script's own flags are dropped.
+_YAML_CFG = """
+language_model:
+  num_layers: 24
+  hidden_size: 1024
+  num_attention_heads: 16
+  add_bias_linear: False
+model_parallel:
+  tensor_model_parallel_size: 1
+  bf16: True
+micro_batch_size: 2
+global_batch_size: 128
+seq_length: 4096
+max_position_embeddings: 4096
+train_samples: 268554688
+lr: 2.5e-4
+lr_decay_style: cosine
+lr_decay_samples: 255126953
+lr_warmup_iters: 0
+lr_warmup_samples: 81381
+min_lr: 2.5e-5
+adam_beta2: 0.95
+clip_grad: 1.0
+save: null
+save_interval: 20000
+"""
+_YAML_CFG_SCRIPT = """
+torchrun --nproc_per_node 4 --nnodes 1 pretrain_gpt.py \\
+    --yaml-cfg configs/gpt_config.yaml \\
+    --data-path /data/text_document --save checkpoints --lr 1e-3
+"""
+
+
+def test_a_yaml_cfg_launch_is_read_from_its_yaml_and_the_scripts_flags_are_dropped(tmp_path) -> None:
+    write(tmp_path, "configs/gpt_config.yaml", _YAML_CFG)
+    script = write(tmp_path, "train_gpt3.sh", _YAML_CFG_SCRIPT)
+    assert detected(script) == "megatron"  # was: "none of the script's flags names a training setting"
+    plan = plan_of(script)
+    assert plan.optimizer.lr == pytest.approx(2.5e-4)  # the YAML's, not the script's 1e-3
+    assert (plan.model.layers, plan.model.hidden_size, plan.batch.seq_len) == (24, 1024, 4096)
+    assert plan.precision.compute == "bf16" and plan.parallel.world_size == 4
+    assert plan.sources["optimizer.lr"].file.endswith("gpt_config.yaml")
+    assert plan.checkpoint.enabled is False  # `save: null`: the script's --save is ignored
+    [dropped] = [n for n in notes(plan, "ignored-key") if n.data.get("key") == "--yaml-cfg"]
+    yaml_line = next(i for i, line in enumerate(script.read_text().splitlines(), 1) if "--yaml-cfg" in line)
+    assert dropped.data["dropped"] == ["--data-path", "--lr", "--save"] and dropped.source.line == yaml_line
+    assert not findings(plan, "PD003")  # `lr_warmup_iters: 0` beside train_samples is Megatron's default, no conflict
