@@ -117,6 +117,10 @@ _NEMO_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 _NEMO_BASE_ONLY: dict[str, tuple[str, Callable[[Any], Any]]] = {"model.seed": ("seed", lenient_int)}
 
 
+_VARIABLE = lazy_compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+_FLAG_WORD = lazy_compile(r"--[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
 class _Flags:
     """The flags of one script: values, positions, and which ones the script leaves unknown."""
 
@@ -135,6 +139,31 @@ class _Flags:
     def switch(self, flag: str) -> bool:
         # A switch followed by an unreadable word (`--bf16 $EXTRA`) is still on.
         return self.present(flag)
+
+    def maybe(self, *flags: str) -> Optional[str]:
+        """The unresolved word (`${pr_options}`) that may add one of `flags` at run time: a variable the script
+        assigns them to in a branch it does not decide (`if [ $PR = bf16 ]; then pr_options="--bf16"`: held-out
+        review 26, A 05), or None."""
+        for word, added in self._undecided().items():
+            if any(flag in added for flag in flags):
+                return word
+        return None
+
+    def _undecided(self) -> dict[str, frozenset[str]]:
+        if not hasattr(self, "_undecided_flags"):
+            found: dict[str, frozenset[str]] = {}
+            for entry in self.doc.data.get("unresolved") or ():
+                word = str(entry.get("text", "")) if isinstance(entry, dict) else ""
+                name = _VARIABLE.fullmatch(word)
+                if name is None:
+                    continue
+                assigned = re.finditer(rf"(?m)^[ \t]*(?:export[ \t]+)?{name.group(1)}\+?=(\"(?:[^\"\\]|\\[\s\S])*\"|'[^']*'|"
+                                       rf"\([^)]*\)|\S+)", self.doc.text)
+                flags = frozenset(flag for match in assigned for flag in _FLAG_WORD.findall(match.group(1)))
+                if flags:
+                    found[word] = flags
+            self._undecided_flags = found
+        return self._undecided_flags
 
     def raw(self, flag: str) -> Any:
         value = self.doc.data.get(flag)
@@ -324,6 +353,12 @@ class MegatronDialect(Dialect):
             b.set("mode.kind", "full_finetune", f.source(b, "--finetune") or f.source(b, "--pretrained-checkpoint"))
         else:
             b.set("mode.kind", "pretrain")
+            undecided = None if f.present("--load") or isinstance(pretrained, str) else f.maybe(
+                "--load", "--pretrained-checkpoint", "--finetune")
+            if undecided:  # `${load_option}` set in a branch the script does not decide: weights or not
+                b.unknown("mode.init_from", f"`{undecided}`, which a branch the script does not decide sets to load a "
+                                            "checkpoint")
+                return
         start = pretrained if isinstance(pretrained, str) else load
         if b.get("mode.kind") != "pretrain":
             if isinstance(start, str):
@@ -478,6 +513,12 @@ class MegatronDialect(Dialect):
     @staticmethod
     def _precision(b: PlanBuilder, f: _Flags) -> None:
         half = "bf16" if f.switch("--bf16") else "fp16" if f.switch("--fp16") else None
+        undecided = f.maybe("--bf16", "--fp16") if half is None else None
+        if undecided:
+            b.unknown("precision.compute", f"`{undecided}`, which a branch the script does not decide sets to "
+                                           "--bf16 or --fp16")
+            b.set("precision.params", "fp32")  # Megatron's fp32 main weights, whichever half precision
+            return
         src = f.source(b, "--bf16") or f.source(b, "--fp16")
         fp8 = f.present("--fp8-format") or f.switch("--fp8-e4m3") or f.switch("--fp8-hybrid")
         compute = "fp8" if fp8 and half else (half or "fp32")

@@ -823,3 +823,30 @@ def test_a_yaml_cfg_launch_is_read_from_its_yaml_and_the_scripts_flags_are_dropp
     yaml_line = next(i for i, line in enumerate(script.read_text().splitlines(), 1) if "--yaml-cfg" in line)
     assert dropped.data["dropped"] == ["--data-path", "--lr", "--save"] and dropped.source.line == yaml_line
     assert not findings(plan, "PD003")  # `lr_warmup_iters: 0` beside train_samples is Megatron's default, no conflict
+
+
+def test_flags_a_branch_the_script_does_not_decide_may_add_leave_their_fields_unknown(tmp_path) -> None:
+    # held-out review 26, A 05 (a Pai-Megatron-Patch-style run_mcore_qwen3.sh), reduced: `PR=$9` picks --bf16 or --fp16
+    # into `pr_options`, `load_option` holds --load: the plan said fp32 and a run from scratch
+    script = """
+PR=$9
+LOAD=$8
+if [ $PR = fp16 ]; then
+    pr_options=" \\
+        --fp16"
+elif [ $PR = bf16 ]; then
+    pr_options=" \\
+        --bf16"
+fi
+if [ $LOAD != none ]; then
+    load_option=" \\
+        --load $LOAD"
+fi
+torchrun pretrain_gpt.py --num-layers 24 --hidden-size 1024 --num-attention-heads 16 --seq-length 2048 \\
+    --micro-batch-size 2 --global-batch-size 64 --train-iters 1000 --lr 1e-5 ${pr_options} ${load_option}
+"""
+    plan = plan_of(write(tmp_path, "run_mcore.sh", script))
+    assert plan.precision.compute is None and "${pr_options}" in plan.unknown["precision.compute"]
+    assert "${load_option}" in plan.unknown["mode.init_from"] and not plan.starting_point_known
+    decided = plan_of(write(tmp_path, "decided.sh", script.replace("PR=$9", "PR=bf16").replace("LOAD=$8", "LOAD=none")))
+    assert decided.precision.compute == "bf16" and decided.starting_point_known
