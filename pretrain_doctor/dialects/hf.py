@@ -127,6 +127,7 @@ class HfDialect(Dialect):
         self._precision(b, doc)
         if launched is not None:
             _program_precision(b, doc, facts)
+            _program_optimizer(b, facts)
         else:
             _trl_bf16_default(b, doc, context.trainer_versions)
         self._data(b, doc, context.trainer_versions)
@@ -919,6 +920,26 @@ def _program_adapters(b: PlanBuilder, facts: ProgramFacts) -> None:
         b.set("mode.lora_rank", facts.lora_rank, _evidence(where, "the adapters' rank in the launched program"))
     if facts.lora_alpha is not None and not b.has("mode.lora_alpha"):
         b.set("mode.lora_alpha", facts.lora_alpha, _evidence(where, "the adapters' alpha in the launched program"))
+
+
+# What TrainingArguments decide only when the Trainer builds the optimizer and scheduler itself.
+_TRAINER_BUILT = ("optimizer.name", "optimizer.betas", "optimizer.eps", "optimizer.weight_decay", "schedule.kind",
+                  "schedule.warmup_steps", "schedule.warmup_ratio", "schedule.min_lr", "schedule.min_lr_ratio")
+
+
+def _program_optimizer(b: PlanBuilder, facts: Optional[ProgramFacts]) -> None:
+    """A program that hands the Trainer its own optimizer and scheduler (`Trainer(..., optimizers=(optimizer,
+    lr_scheduler))`): TrainingArguments' optim, betas, weight decay, scheduler and warmup are not used (held-out
+    review 26, A 06: its own AdamW with torch's weight decay 0.01 and a cosine to a floor, read as transformers'
+    linear schedule and no decay). The lr stays the argument's: such programs pass `training_args.learning_rate`."""
+    evidence = facts.own_optimizer if facts is not None else None
+    if evidence is None:
+        return
+    why = f"the optimizer and scheduler the program hands the Trainer ({evidence.what}, {Path(evidence.file).name}:" \
+          f"{evidence.line})"
+    for field in _TRAINER_BUILT:
+        b.discard(field)
+        b.unknown(field, why)
 
 
 def _loaded_half_precision(b: PlanBuilder, doc: Document) -> None:

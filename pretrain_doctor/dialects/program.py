@@ -303,6 +303,9 @@ class ProgramFacts(NamedTuple):
     # trains a model that is no causal LM: a reward model (TRL's RewardTrainer/PRMTrainer) or a classification head
     # (`AutoModelForTokenClassification`, SCAN-PRM's process reward model), whatever the arguments
     not_causal_lm: Optional[Evidence] = None
+    # hands the Trainer an optimizer and scheduler of its own (`Trainer(..., optimizers=(optimizer, lr_scheduler))`):
+    # TrainingArguments' optim, betas, eps, weight decay, scheduler and warmup are not what trains
+    own_optimizer: Optional[Evidence] = None
 
 
 def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[ProgramFacts]:
@@ -346,6 +349,9 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
                 found.setdefault("quantized", evidence)
             if _loads_weights(node):
                 found.setdefault("weights", evidence)
+            if any(k.arg == "optimizers" and not (isinstance(k.value, ast.Tuple) and all(
+                    isinstance(e, ast.Constant) and e.value is None for e in k.value.elts)) for k in node.keywords):
+                found.setdefault("own_optimizer", evidence)
             if name == "requires_grad_" and node.args and _is_false(node.args[0]):
                 found.setdefault("freezes", evidence)
             # `trl.RewardTrainer(...)`, `AutoModelForTokenClassification.from_pretrained(...)`
@@ -366,7 +372,8 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
         loads_weights=found.get("weights"), builds_fresh=fresh, freezes=found.get("freezes"),
         sets_precision=any(_PRECISION_WORDS.search(m.text) for m in modules),
         sets_eval=any(_EVAL_WORDS.search(m.text) for m in modules),
-        not_causal_lm=found.get("not_causal_lm") if "causal_lm" not in found else None)
+        not_causal_lm=found.get("not_causal_lm") if "causal_lm" not in found else None,
+        own_optimizer=found.get("own_optimizer"))
 
 
 # What a program builds or trains that is no causal LM (transformers' `*ForSequenceClassification`/

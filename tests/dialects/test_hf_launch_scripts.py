@@ -3,6 +3,8 @@ as FastChat, LLaVA and Chinese-LLaMA-Alpaca-2 ship them, read as TrainingArgumen
 
 from __future__ import annotations
 
+import pytest
+
 from .helpers import detected, findings, notes, plan_of, reported, write
 
 FASTCHAT = """
@@ -958,3 +960,31 @@ def test_weights_loaded_under_a_main_guard_written_the_other_way_round(tmp_path)
         "--num_train_epochs=3\n"))
     plan = plan_of(script)
     assert plan.mode.kind == "full_finetune" and plan.sources["mode.kind"].line == 5
+
+
+# overloadedHenry/TinyLLM-Forge trainer/pretrain.py at 6c4c447 (held-out review 26, A 06), reduced: the program builds
+# its own AdamW (torch's weight decay 0.01) and a cosine schedule to a floor, and hands both to the Trainer.
+_OWN_OPTIMIZER_PROGRAM = """
+from torch.optim import AdamW
+from transformers import AutoConfig, AutoModelForCausalLM, HfArgumentParser, Trainer, TrainingArguments
+from utils.get_custom_opt import get_cosine_schedule_with_lower_bound
+def main():
+    training_args, = HfArgumentParser(TrainingArguments).parse_args_into_dataclasses()
+    model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained("model"))
+    optimizer = AdamW(model.parameters(), lr=training_args.learning_rate)
+    lr_scheduler = get_cosine_schedule_with_lower_bound(optimizer, 1000)
+    trainer = Trainer(model=model, args=training_args, optimizers=(optimizer, lr_scheduler))
+    trainer.train()
+"""
+
+
+def test_a_program_handing_the_trainer_its_own_optimizer_leaves_the_trainers_optimizer_settings_unknown(tmp_path):
+    write(tmp_path, "trainer/pretrain.py", _OWN_OPTIMIZER_PROGRAM)
+    script = write(tmp_path, "scripts/pretrain.sh", "torchrun --nproc_per_node 8 trainer/pretrain.py --output_dir out "
+                                                    "--learning_rate 5e-4 --per_device_train_batch_size 32 "
+                                                    "--max_steps 1000 --warmup_ratio 0.01\n")
+    plan = plan_of(script)
+    assert plan.optimizer.lr == pytest.approx(5e-4)  # passed on as training_args.learning_rate
+    for field in ("schedule.kind", "optimizer.weight_decay", "schedule.warmup_ratio"):
+        assert "the optimizer and scheduler the program hands the Trainer" in plan.unknown[field], field
+    assert plan.schedule.kind is None and plan.optimizer.weight_decay is None
