@@ -441,3 +441,33 @@ def test_a_job_described_as_debug_is_a_debug_config(tmp_path) -> None:
         + "[checkpoint]\nenable = false\n"
     plan = plan_of(write(tmp_path, "bench.toml", text))
     assert plan.debug and plan.sources["debug"].key == "job.description" and findings(plan, "PD801") == []
+
+
+def test_an_initial_load_path_with_checkpointing_off_is_never_loaded(tmp_path) -> None:
+    # hicann/torchtitan-npu's deepseek_v32 671B config (held-out review 26, B 02), reduced: CheckpointManager.load
+    # returns at once when checkpointing is off, so the released weights are never loaded; min_lr_factor 1 keeps the
+    # peak lr after warmup
+    text = """
+[model]
+name = "llama3"
+flavor = "8B"
+[training]
+local_batch_size = 1
+seq_len = 4096
+steps = 1000
+[lr_scheduler]
+warmup_steps = 200
+decay_ratio = 0.8
+decay_type = "cosine"
+min_lr_factor = 1
+[checkpoint]
+enable = false
+initial_load_path = "/data/model/llama3-8b"
+"""
+    plan = plan_of(write(tmp_path, "train.toml", text))
+    assert plan.mode.init_from is None and not plan.mode.resumed
+    [found] = [f for f in findings(plan, "PD002") if "initial_load_path" in f.message]
+    assert found.severity == "warning" and "randomly initialised weights" in found.message
+    assert plan.schedule.kind == "constant_with_warmup"
+    enabled = plan_of(write(tmp_path, "enabled.toml", text.replace("enable = false", "enable = true")))
+    assert enabled.mode.init_from == "/data/model/llama3-8b"
