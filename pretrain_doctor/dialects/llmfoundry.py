@@ -404,7 +404,12 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, model: str) -> None:
     if pretrained:
         src = b.source(doc, ("model", "pretrained")) if doc.has(("model", "pretrained")) else \
             b.source(doc, ("model", "pretrained_model_name_or_path"), note="hf_causal_lm default pretrained: true")
-        b.set("mode.init_from", doc.get(("model", "pretrained_model_name_or_path")), src)
+        named = doc.get(("model", "pretrained_model_name_or_path"))
+        if isinstance(named, str) and named.strip():
+            b.set("mode.init_from", named, src)
+        else:  # `${model_name_or_path}` left `#TODO` in a template: pretrained weights, named at launch
+            b.unknown("mode.init_from", "`model.pretrained_model_name_or_path`, blank in the file: the pretrained "
+                                        "model the launch names (`pretrained: true` loads its weights)")
     weights = doc.get(("model", "path"))
     if isinstance(weights, str) and weights.strip():
         # Forks that build their own model class load its weights from `model.path` (LLM-Shearing's
@@ -576,6 +581,10 @@ def _schedule(b: PlanBuilder, doc: Document, clock: _Clock) -> None:
     source = b.source(doc, ("scheduler", "name")) if doc.has(("scheduler", "name")) else None
     b.set("schedule.kind", _SCHEDULES.get(name, name or None), source)
     warmup = parse_time(doc.get(("scheduler", "t_warmup")), "batches")
+    if warmup is None and doc.has(("scheduler", "t_warmup")) and doc.get(("scheduler", "t_warmup")) is None:
+        # `t_warmup: # TODO`: a template's blank that the launch fills (Composer's warmup schedulers require it),
+        # not "no warmup" (held-out review 27, A 10: a PD104 warning)
+        b.unknown("schedule.warmup_steps", "`scheduler.t_warmup`, blank in the file: set at launch")
     if warmup is not None:
         src = b.source(doc, ("scheduler", "t_warmup"))
         steps = clock.steps(warmup)

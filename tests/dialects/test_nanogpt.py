@@ -794,3 +794,16 @@ def test_a_helper_the_override_file_reads_itself_is_no_misspelling(tmp_path) -> 
     # a name nothing reads stays a likely slip of upstream's key
     slip = plan_of(write(tmp_path, "config/slip.py", config.read_text() + "batch_sise = 8\n"), dialect="nanogpt")
     assert [f.hint for f in findings(slip, "PD002")] == ["rename it to `batch_size`"]
+
+
+def test_a_config_restating_the_forks_own_max_iters_leaves_its_decay_pair_alone(tmp_path) -> None:
+    # CenterforDigitalHealth/GPT-Disease-Drug-Prediction (held-out review 27, B 05), reduced: the fork's train script
+    # sets `max_iters = 20000` and `lr_decay_iters = 19000` ("Adjusted for 20000 max_iters"); the config restates 20000
+    write(tmp_path, "train.py", "out_dir = 'out'\nbatch_size = 12\nblock_size = 1024\nlearning_rate = 6e-4\n"
+                                "max_iters = 20000\nwarmup_iters = 1000\nlr_decay_iters = 19000\nmin_lr = 6e-5\n"
+                                "exec(open('configurator.py').read())\n")
+    config = "out_dir = 'out-composite'\nbatch_size = 64\nblock_size = 48\nlearning_rate = 6e-4\nwarmup_iters = 1000\n"
+    same = load_plan(write(tmp_path, "config/same.py", config + "max_iters = 20000\n"))[2]
+    assert notes(same, "inconsistent") == []
+    longer = load_plan(write(tmp_path, "config/longer.py", config + "max_iters = 30000\n"))[2]
+    assert [n.data["derived"] for n in notes(longer, "inconsistent")] == [19000]

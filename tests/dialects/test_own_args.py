@@ -227,6 +227,22 @@ def test_a_jsonargparse_cli_program_is_read_by_its_functions_parameters(tmp_path
     assert not findings(plan, "PD106")
 
 
+def test_a_program_whose_argparse_arguments_live_in_a_module_not_at_hand_is_read_by_its_flags(tmp_path) -> None:
+    # sangwoo3/lit-GPT run_scripts/run_pretrain.sh at 9cebf24 (held-out review 27, B 17), reduced: the program builds
+    # `ArgumentParser(...)` and lets lit_gpt/config_retnet.py's arg_loader (not at hand) add the arguments
+    write(tmp_path, "pretrain/trainer_fabric_dev.py", "from argparse import ArgumentParser\n"
+                    "from lit_gpt.config_retnet import arg_loader\n"
+                    "def setup():\n    parser = arg_loader(ArgumentParser(description='x'))\n    args = parser.parse_args()\n")
+    path = write(tmp_path, "run_scripts/run_pretrain.sh",
+                 "lightning run model --devices 4 --num_nodes 1 pretrain/trainer_fabric_dev.py --model_name retnet_medium "
+                 "--max_iters 500 --warmup_iters 50 --batch_size 4 --micro_batch_size 2\n")
+    assert detected(path) == "own_args"  # was: "none of the script's flags names a training setting"
+    plan = plan_of(path)
+    assert (plan.run.max_steps, plan.schedule.warmup_steps, plan.batch.micro_batch_size) == (500, 50, 2)
+    # a pretraining program's `--model_name retnet_medium` names an architecture, not weights to fine-tune
+    assert plan.mode.kind == "pretrain" and "names an architecture" in plan.unknown["mode.init_from"]
+
+
 def test_a_script_with_no_own_spelling_and_no_source_is_not_claimed(tmp_path) -> None:
     path = write(tmp_path, "run.sh", "torchrun train.py --model_name_or_path m --per_device_train_batch_size 4 "
                                      "--learning_rate 2e-5 --output_dir out\n")

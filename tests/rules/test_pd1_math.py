@@ -496,3 +496,13 @@ def test_low_stakes_names_a_debug_config_and_a_small_from_scratch_model_before_t
     # a fine-tune of a small model: its size says nothing about the stakes of the run
     tuned = plan_of(model=tiny, mode={"kind": "full_finetune", "init_from": "ckpt"}, run={"max_steps": 10**7})
     assert tuned.derived.low_stakes is None
+
+
+def test_without_the_world_size_a_run_is_cheap_when_each_processs_share_is() -> None:
+    # held-out review 27, B 08 (a torchtitan fork, 125M, 4,800 steps of 8 × 2048 tokens a process, world unknown)
+    per_process = {"micro_batch_size": 8, "grad_accum": 1, "seq_len": 2048}
+    plan = plan_of(batch=per_process, run={"max_steps": 4800}, parallel={"world_size": None})
+    assert plan.derived.training_flops is None and "a process" in plan.derived.cheap_to_repeat
+    # a global batch fixed in the file: each process's share depends on the world size, unknown
+    fixed = plan_of(batch={**per_process, "global_batch_size": 1024}, run={"max_steps": 4800})
+    assert fixed.derived.cheap_to_repeat is None
