@@ -7,6 +7,17 @@ def _fp16(plan) -> bool:
     return plan.precision.compute == "fp16" or plan.precision.fp16_enabled is True
 
 
+# How each trainer is told to clip at 1.0 (held-out review 27, A 10: an llm-foundry run was told HF's and DeepSpeed's
+# keys, which Composer ignores).
+_DEFAULT_CLIP_KEYS = "`max_grad_norm: 1.0`, `gradient_clipping: 1.0`"
+_CLIP_KEYS = {
+    "llmfoundry": "`algorithms: {gradient_clipping: {clipping_type: norm, clipping_threshold: 1.0}}`",
+    "megatron": "`--clip-grad 1.0`", "neox": "`gradient_clipping: 1.0`", "deepspeed": "`gradient_clipping: 1.0`",
+    "nanogpt": "`grad_clip = 1.0`", "litgpt": "`train.max_norm: 1.0`", "torchtitan": "`[training] max_norm = 1.0`",
+    "olmo": "`max_grad_norm: 1.0`", "nanotron": "`optimizer.clip_grad: 1.0`", "native": "`clipping: {max_norm: 1.0}`",
+}
+
+
 def _clips_its_updates(plan) -> bool:
     """StableAdamW (Wortsman et al. 2023) and Adafactor (Shazeer & Stern 2018) clip each tensor's update by
     its RMS, in place of gradient clipping: ModernBERT's trainer tells users to set clipping to 0 with
@@ -79,6 +90,6 @@ class GradClippingDisabled(Rule):
         yield self.finding(
             plan, "clipping.max_norm",
             f"gradient clipping is off for {why}{context}: one gradient spike can push the run into divergence",
-            hint="clip the global gradient norm at 1.0 (`max_grad_norm: 1.0`, `gradient_clipping: 1.0`)",
+            hint=f"clip the global gradient norm at 1.0 ({_CLIP_KEYS.get(plan.dialect, _DEFAULT_CLIP_KEYS)})",
             severity="info" if low_stakes else None,
         )

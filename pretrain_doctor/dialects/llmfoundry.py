@@ -408,8 +408,8 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, model: str) -> None:
         if isinstance(named, str) and named.strip():
             b.set("mode.init_from", named, src)
         else:  # `${model_name_or_path}` left `#TODO` in a template: pretrained weights, named at launch
-            b.unknown("mode.init_from", "`model.pretrained_model_name_or_path`, blank in the file: the pretrained "
-                                        "model the launch names (`pretrained: true` loads its weights)")
+            b.set("mode.init_from", "the pretrained model named at launch (`model.pretrained_model_name_or_path` is "
+                                    "blank in the file)", src)
     weights = doc.get(("model", "path"))
     if isinstance(weights, str) and weights.strip():
         # Forks that build their own model class load its weights from `model.path` (LLM-Shearing's

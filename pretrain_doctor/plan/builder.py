@@ -288,10 +288,13 @@ class PlanBuilder:
                 continue
             said = f"`{label}`: {error['msg'].lower()}, got {value!r}"
             self.unknown(field, f"{said}, no value the trainer can run with")
+            dropped = True
+            if any(note.kind == "ignored-key" and note.data.get("key") == label and note.data.get("severity") == "error"
+                   for note in self.notes):
+                continue  # one key feeding several fields (`model_name_or_path`: model, tokenizer, weights) is one finding
             self.note("ignored-key", f"{said}: no value the trainer can run with, so the plan leaves it unknown",
                       source if source is not None and source.line is not None else Source(file=self.primary.path),
                       hint=f"set a valid `{label}`", severity="error", key=label)
-            dropped = True
         return dropped
 
     def _as_config_error(self, exc: ValidationError) -> ConfigError:

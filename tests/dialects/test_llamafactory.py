@@ -586,3 +586,12 @@ def test_a_forks_own_finetuning_type_trains_what_its_code_selects(tmp_path: Path
     # upstream's own types keep their reading
     full = plan_of(write(tmp_path, "full.yaml", _INFINITEVL.replace("customize", "full")))
     assert full.mode.kind == "full_finetune" and full.mode.trains_only is None
+
+
+def test_a_broken_value_feeding_several_fields_is_one_finding(tmp_path) -> None:
+    # sun-hailong/TVC (held-out review 27, A 05): `model_name_or_path: [Qwen2-VL-72B-Instruct]`, a YAML list, feeds the
+    # model, the tokenizer and the starting weights; one PD002 error, not three
+    text = _LORA_SFT.replace("model_name_or_path: meta-llama/Meta-Llama-3-8B-Instruct",
+                             "model_name_or_path: [Qwen2-VL-72B-Instruct]")
+    plan = plan_of(write(tmp_path, "sft.yaml", text))
+    assert [f.severity for f in findings(plan, "PD002") if "model_name_or_path" in f.message] == ["error"]

@@ -744,6 +744,6 @@ optimizer:
 """
     plan = plan_of(write(tmp_path, "llama2_7b_dolma.yaml", text))
     assert "blank in the file" in plan.unknown["schedule.warmup_steps"]
-    assert "blank in the file" in plan.unknown["mode.init_from"] and not plan.starting_point_known
+    assert "named at launch" in plan.mode.init_from and not plan.mode.from_scratch  # `pretrained: true` loads weights
     assert findings(plan, "PD104") == []
 

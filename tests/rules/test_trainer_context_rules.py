@@ -175,3 +175,15 @@ def test_pd702_says_olmo_evaluates_at_its_last_step() -> None:
     [finding] = findings("PD702", plan)
     assert "at the last step (OLMo's loop evaluates there)" in finding.message
 
+
+
+def test_pd205_names_the_clipping_key_of_the_trainer_the_config_is_for(tmp_path) -> None:
+    # held-out review 27, A 10: an llm-foundry run was told `max_grad_norm`/`gradient_clipping`, keys Composer ignores
+    from pretrain_doctor.builtin_rules.pd205_grad_clipping_disabled import GradClippingDisabled
+    from pretrain_doctor.plan.model import TrainingPlan
+
+    base = {"mode": {"kind": "pretrain"}, "clipping": {"max_norm": 0}, "optimizer": {"family": "adamw", "lr": 3e-4}}
+    [foundry] = GradClippingDisabled().check(TrainingPlan.model_validate({**base, "dialect": "llmfoundry"}))
+    assert "clipping_threshold: 1.0" in foundry.hint and "max_grad_norm" not in foundry.hint
+    [megatron] = GradClippingDisabled().check(TrainingPlan.model_validate({**base, "dialect": "megatron"}))
+    assert "--clip-grad 1.0" in megatron.hint
