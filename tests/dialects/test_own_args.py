@@ -191,6 +191,7 @@ def test_a_program_run_as_a_module_is_read_by_its_own_arguments(tmp_path) -> Non
     plan = plan_of(path)
     assert plan.optimizer.lr == pytest.approx(1e-5) and plan.run.epochs == 1 and plan.batch.micro_batch_size == 2
     assert "mode.init_from" in plan.unknown  # the program decides what it loads: the run kind is not asserted
+    assert plan.parallel.world_size == 2  # `--include="localhost:1,0"`: two GPUs (held-out review 27, A 12)
     assert "assumed: from scratch unless the program loads weights" in render_text(plan)
     # a console command spelt like a module, which says nothing of training, is not taken for one
     other = write(tmp_path, "eval.sh", DOLLY.replace("training.trainer", "tools.report"))
