@@ -351,3 +351,11 @@ def test_total_iters_and_context_length_are_the_run_length_and_sequence(tmp_path
     [finding] = WarmupExceedsTraining().check(unknown)
     assert "unknown here (not an argument of x.py: its code decides)" in finding.message
     assert "needs not" not in finding.message and "pass" not in finding.hint
+
+
+@pytest.mark.parametrize(("include", "world"), [("localhost:0,1,2,3", 4), ('"localhost:1,0"', 2), ("w0:0,1@w1:0", 3),
+                                                 ("w0", None), ("w0:0@w1", None)])
+def test_deepspeeds_include_counts_the_slots_it_lists(include, world) -> None:
+    from pretrain_doctor.dialects.shared import _included_slots
+
+    assert _included_slots(include) == world  # a host without slots takes all of its GPUs: unknown
