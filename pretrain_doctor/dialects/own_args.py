@@ -44,7 +44,7 @@ _OWN_SPELLINGS = frozenset({
     "num_warmup_steps", "warmup_iters", "lr_warmup_steps", "actor_learning_rate", "critic_learning_rate",
     "min_learning_rate", "lr", "micro_batch_size", "global_batch_size", "batch_size", "train_steps", "total_steps",
     "max_iters", "train_iters", "zero_stage", "actor_zero_stage", "grad_accum_steps", "grad_steps", "epochs",
-    "num_epochs", "clip_grad", "grad_clip"})
+    "num_epochs", "clip_grad", "grad_clip", "max_len", "deepspeed_cfg", "ds_cfg"})
 
 # Plan fields -> the argument names programs use for them, first match wins.
 _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
@@ -77,7 +77,7 @@ _MODEL_NAMES = ("model_name_or_path", "model_path", "model", "init_ckpt", "pretr
 _SCRATCH_NAMES = ("from_scratch", "pretrain")
 _PRECISION_WORDS = {"bf16": "bf16", "bfloat16": "bf16", "fp16": "fp16", "float16": "fp16", "half": "fp16",
                     "fp32": "fp32", "float32": "fp32", "float": "fp32"}
-_DEEPSPEED_NAMES = ("deepspeed_config", "ds_config", "deepspeed")
+_DEEPSPEED_NAMES = ("deepspeed_config", "ds_config", "deepspeed", "deepspeed_cfg", "ds_cfg")
 # Every argument name that maps to a plan field: a program none of whose arguments is one is refused.
 _MAPPED = frozenset(name for names, _ in _NUMBERS.values() for name in names) | frozenset(
     _SCHEDULE_NAMES + _MODEL_NAMES + _DEEPSPEED_NAMES + ("precision", "dtype", "mixed_precision", "bf16", "fp16",

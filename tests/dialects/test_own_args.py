@@ -359,3 +359,16 @@ def test_deepspeeds_include_counts_the_slots_it_lists(include, world) -> None:
     from pretrain_doctor.dialects.shared import _included_slots
 
     assert _included_slots(include) == world  # a host without slots takes all of its GPUs: unknown
+
+
+def test_a_deepspeed_config_passed_as_deepspeed_cfg_is_read(tmp_path) -> None:
+    # held-out review 28, A 01 (a pretraining repo's scripts/train_with_dp.sh): `--deepspeed_cfg ./config/x.json`,
+    # handed to deepspeed.initialize by its train.py (not at hand), and `--max_len 1024`
+    write(tmp_path, "config/pretrain.json", '{"train_micro_batch_size_per_gpu": 6, "gradient_accumulation_steps": 32,'
+                                            ' "gradient_clipping": 1.0, "fp16": {"enabled": true}}')
+    path = write(tmp_path, "scripts/train_with_dp.sh", "cd ..\ndeepspeed --num_gpus 2 train.py --deepspeed_cfg "
+                                                        "./config/pretrain.json --n_layers 32 --max_len 1024\n")
+    assert detected(path) == "own_args"  # was: "none of the script's flags names a training setting"
+    plan = plan_of(path)
+    assert (plan.batch.micro_batch_size, plan.batch.grad_accum, plan.batch.seq_len) == (6, 32, 1024)
+    assert plan.parallel.world_size == 2 and plan.clipping.max_norm == 1.0
