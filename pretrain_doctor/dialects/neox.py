@@ -69,15 +69,18 @@ def _note_fp16_type(b: PlanBuilder, view: "MergedNeox", value: Any) -> None:
     NeoX 1.0 and 2.0 (megatron/neox_arguments/arguments.py, `derive precision`) set `precision` from
     `(self.fp16 or {}).get("type", self.precision) == "bfloat16"`: Pythia's `fp16: {type: bfloat16,
     enabled: true}` trains in bf16. EleutherAI/gpt-neox#787 (2023-05-16, after 2.0, unreleased) derives it
-    from `fp16.enabled`/`bf16.enabled` instead, so on NeoX main the same block runs fp16.
+    from `fp16.enabled`/`bf16.enabled` instead, so on NeoX main the same block runs fp16. The hint keeps the block for
+    1.0/2.0 (held-out reviews 27, B 04 and 28, B 20: 2022 forks whose DeeperSpeed enables bf16 from it; dropping it
+    would lose bf16 there).
     """
     if str(value).lower() != "bfloat16":
         _note_ignored_fp16_key(b, view, {"type": value}, "type", False)
         return
     b.note("ignored-key", "`fp16.type: bfloat16` makes GPT-NeoX 1.0 and 2.0 train in bf16 (arguments.py derives "
            "`precision` from it); GPT-NeoX main since #787 (2023-05, after 2.0) no longer reads it and runs fp16",
-           view.source(b, ("fp16", "type")), hint="set `precision: bfloat16` and drop the `fp16` block (NeoX main asserts "
-           "on `fp16.enabled: true` beside it) so every NeoX version trains in bf16",
+           view.source(b, ("fp16", "type")), hint="on GPT-NeoX 1.0/2.0 (and their DeeperSpeed) keep it: it is how they "
+           "choose bf16; on NeoX after 2.0 use `precision: bfloat16` with a `bf16: {enabled: true}` block instead of "
+           "the `fp16` one",
            key="fp16.type", severity="info")
 
 

