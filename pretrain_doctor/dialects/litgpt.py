@@ -32,7 +32,7 @@ from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .program import LaunchBuilder, ProgramConfig, program_config
 from .litgpt_globals import build as build_from_globals
-from .litgpt_globals import globals_script
+from .litgpt_globals import globals_script, quantized_4bit
 from .shared import optimizer_family
 
 # Keys of litgpt configs that no release read declares in a `setup()` (litgpt_keys.py holds the rest).
@@ -161,14 +161,14 @@ class LitgptDialect(Dialect):
         # and `quantize: bnb.nf4-dq`, read by its lora_OL.py: held-out review 22, B 24, judged a full fine-tune)
         upstream_lora = "lora_r" in data or "lora_alpha" in data  # finetune_lora's own keys decide then
         adapter = _own_adapter(doc, own if own or launched or upstream_lora else _own_top_keys(doc))
-        if adapter is not None and adapter[1] == "lora" and _quantized_4bit(quantize):
+        if adapter is not None and adapter[1] == "lora" and quantized_4bit(quantize):
             adapter = (adapter[0], "qlora")
         if adapter is not None:
             pretrain, kind = False, adapter[1]
         elif pretrain:
             kind = "pretrain"
         elif "lora_r" in data or "lora_alpha" in data:
-            kind = "qlora" if _quantized_4bit(quantize) else "lora"
+            kind = "qlora" if quantized_4bit(quantize) else "lora"
         else:
             kind = "full_finetune"
         anchor = next((k for k in ("model_name", "checkpoint_dir", "lora_r") if k in data), None)
@@ -335,17 +335,7 @@ class LitgptDialect(Dialect):
 
     @staticmethod
     def _precision(b: PlanBuilder, doc: Document) -> None:
-        precision = doc.get("precision")
-        mapped = _PRECISIONS.get(str(precision).lower()) if precision is not None else None
-        if mapped is None:
-            return
-        source = b.source(doc, ("precision",))
-        compute, params, mixed = mapped
-        b.set("precision.compute", compute, source)
-        b.set("precision.params", params, source)
-        b.set("precision.mixed", mixed, source)
-        b.set("precision.bf16_enabled", compute == "bf16", source)
-        b.set("precision.fp16_enabled", compute == "fp16", source)
+        set_precision(b, doc.get("precision"), b.source(doc, ("precision",)))
 
     @staticmethod
     def _data(b: PlanBuilder, doc: Document) -> None:
@@ -729,11 +719,6 @@ def _own_top_keys(doc: Document) -> list:
             and not any(slip_of(key, k) for k in known)]
 
 
-def _quantized_4bit(quantize: Any) -> bool:
-    """litgpt's `quantize: bnb.nf4`, `bnb.nf4-dq`, `bnb.fp4...`: QLoRA's 4-bit base (int8 is no QLoRA)."""
-    return isinstance(quantize, str) and quantize.startswith("bnb.") and "int8" not in quantize
-
-
 def _own_adapter(doc: Document, own: list) -> Optional[tuple[str, str]]:
     """A key of the file's own (`own`) that sets up LoRA (`peft: {method: lora, r: 8}`, `lora: {r: 8}`,
     `use_lora: true`): the key and the run kind it names (lora or qlora). None where no such key names LoRA."""
@@ -853,3 +838,18 @@ def _forks_warmup(b: PlanBuilder, doc: Document) -> bool:
                                                                                        "share of the run's steps"))
             return True
     return bool(own)
+
+
+def set_precision(b: PlanBuilder, precision: Any, source: Source) -> bool:
+    """Fabric's precision string (`bf16-true`, `bf16-mixed`, `16-mixed` ...) as the plan's precision, from `source`
+    (a config's `precision:`, a launch script's `--precision`); whether it was one."""
+    mapped = _PRECISIONS.get(str(precision).lower()) if precision is not None else None
+    if mapped is None:
+        return False
+    compute, params, mixed = mapped
+    b.set("precision.compute", compute, source)
+    b.set("precision.params", params, source)
+    b.set("precision.mixed", mixed, source)
+    b.set("precision.bf16_enabled", compute == "bf16", source)
+    b.set("precision.fp16_enabled", compute == "fp16", source)
+    return True

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
@@ -22,7 +23,7 @@ from ..config.document import Document
 from ..config.python_reader import assignments, built_optimizer, evaluate
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
-from .program import read_program
+from .program import ProgramSource, read_program
 from .shared import find_referenced_file, optimizer_family
 
 # Globals that say the script is one of these (four or more, with a `setup()` the launcher calls).
@@ -41,15 +42,17 @@ _OLD_CLASSES = {"GptNeoXMLP": "GptNeoxMLP", "FusedRMSNorm": "RMSNorm"}
 # count), `setup()`'s flags picking the checkpoint, precision and quantization (held-out review 26, B 08, B 25).
 _FINETUNE_MARKERS = ("learning_rate", "batch_size", "micro_batch_size", "gradient_accumulation_iters", "max_iters",
                      "weight_decay", "warmup_steps", "warmup_iters")
-_PRECISIONS = {"bf16-true": ("bf16", False), "bf16-mixed": ("bf16", True), "16-true": ("fp16", False),
-               "16-mixed": ("fp16", True), "32-true": ("fp32", False), "32": ("fp32", False)}
-
 
 class GlobalsScript(NamedTuple):
     path: Path
     values: dict[str, tuple[Any, int]]  # global -> (value, line); only those whose value is known
     text: str
     kind: str = "pretrain"  # TinyLlama's pretraining layout, or lit-gpt's 2023 "finetune" scripts
+
+
+def quantized_4bit(quantize: Any) -> bool:
+    """litgpt's `quantize: bnb.nf4`, `bnb.nf4-dq`, `bnb.fp4...`: QLoRA's 4-bit base (int8 is no QLoRA)."""
+    return isinstance(quantize, str) and quantize.startswith("bnb.") and "int8" not in quantize
 
 
 def globals_script(doc: Document) -> Optional[GlobalsScript]:
@@ -59,22 +62,29 @@ def globals_script(doc: Document) -> Optional[GlobalsScript]:
     program = str(doc.data.get("program") or "")
     path = find_referenced_file(program, doc) if program.endswith(".py") else None
     source = read_program(path) if path is not None else None
-    if source is None or source.tree is None or "def setup(" not in source.text:
+    return _globals_script(source) if source is not None else None
+
+
+@lru_cache(maxsize=32)
+def _globals_script(source: ProgramSource) -> Optional[GlobalsScript]:
+    """The script's known globals, once per version of the file (a dialect's score and its plan both ask)."""
+    if source.tree is None or "def setup(" not in source.text:
         return None
     values: dict[str, tuple[Any, int]] = {}
+    names: dict[str, Any] = {}
     for statement in source.tree.body:
         for name, expression in assignments(statement):
-            value = evaluate(expression, {known: found[0] for known, found in values.items()})
-            if value is None:
-                values.pop(name, None)  # `model_name = os.environ['MODEL_NAME']`: unknown
+            value = evaluate(expression, names)
+            if value is None:  # `model_name = os.environ['MODEL_NAME']`: unknown
+                values.pop(name, None)
+                names.pop(name, None)
             else:
-                values[name] = (value, statement.lineno)
+                values[name], names[name] = (value, statement.lineno), value
     if sum(name in values for name in _MARKERS) >= 4:
-        return GlobalsScript(path, values, source.text)
+        return GlobalsScript(source.path, values, source.text)
     if "gradient_accumulation_iters" in values and sum(name in values for name in _FINETUNE_MARKERS) >= 5:
-        return GlobalsScript(path, values, source.text, "finetune")
+        return GlobalsScript(source.path, values, source.text, "finetune")
     return None
-
 
 def build(b: PlanBuilder, doc: Document, script: GlobalsScript) -> None:
     """The plan of the run the script's globals describe."""
@@ -204,21 +214,9 @@ def _build_finetune(b: PlanBuilder, doc: Document, script: GlobalsScript, take: 
     def flag(name: str) -> Any:
         return doc.data.get(f"--{name}") if f"--{name}" not in doc.unevaluated else None
 
-    def flagged(field: str, name: str, convert: Any) -> Any:
-        value = flag(name)
-        if value is None:
-            return take(field, name, convert)
-        try:
-            converted = convert(value)
-        except (TypeError, ValueError):
-            return None
-        b.set(field, converted, b.source(doc, (f"--{name}",)))
-        return converted
-
     b.set("objective.kind", "causal_lm")
     lora = "lora_r" in script.values
-    quantize = flag("quantize")
-    kind = ("qlora" if isinstance(quantize, str) and quantize.startswith("bnb.") else "lora") if lora else "full_finetune"
+    kind = ("qlora" if quantized_4bit(flag("quantize")) else "lora") if lora else "full_finetune"
     where = Source(file=str(script.path), note=f"{script.path.name}: lit-gpt's finetune script, hyperparameters as globals")
     b.set("mode.kind", kind, where)
     if lora:
@@ -254,16 +252,10 @@ def _build_finetune(b: PlanBuilder, doc: Document, script: GlobalsScript, take: 
     else:  # forks set the lr in the loop, constant or decaying (held-out review 26, B 08: a linear decay)
         b.unknown("schedule.kind", f"the lr {script.path.name}'s training loop sets")
     take("batch.seq_len", "max_seq_length", int)
-    precision = _PRECISIONS.get(str(flag("precision") or "").strip().lower())
-    if precision is not None:
-        source = b.source(doc, ("--precision",))
-        b.set("precision.compute", precision[0], source)
-        b.set("precision.mixed", precision[1], source)
-        if not precision[1]:
-            b.set("precision.params", precision[0], source)
-    else:
-        b.unknown("precision.compute", "lit-gpt's get_default_supported_precision (bf16-mixed where the GPU has bf16)")
+    from .litgpt import set_precision
 
+    if not set_precision(b, flag("precision"), b.source(doc, ("--precision",))):
+        b.unknown("precision.compute", "lit-gpt's get_default_supported_precision (bf16-mixed where the GPU has bf16)")
 
 def _setup_parameters(script: GlobalsScript) -> list[str]:
     """The parameters of the script's `setup()`, the flags its `CLI(setup)` takes."""
