@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document, KeyPath
+from ..config.python_reader import assignments, evaluate
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
@@ -596,16 +597,12 @@ def _cli_function_arguments(tree: ast.Module, defaults: dict[str, Any], options:
     literal or a module constant (held-out review 26, B 08: such a launch was refused as naming no setting)."""
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     constants: dict[str, Any] = {}
-    for statement in tree.body:
-        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
-            try:
-                constants[statement.targets[0].id] = ast.literal_eval(statement.value)
-            except (ValueError, TypeError, SyntaxError, RecursionError):
-                pass
+    for statement in tree.body:  # the module's constants (`MAX_ITERS = 50000`), read as a nanoGPT config's lines
+        for name, expression in assignments(statement):
+            constants[name] = evaluate(expression, constants)
     for node in ast.walk(tree):
-        name = node.func.id if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) else (
-            node.func.attr if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) else None)
-        if name != "CLI" or not node.args or not isinstance(node.args[0], ast.Name):
+        if not (isinstance(node, ast.Call) and _call_name(node) == "CLI" and node.args
+                and isinstance(node.args[0], ast.Name)):
             continue
         function = functions.get(node.args[0].id)
         if function is None:
@@ -615,15 +612,10 @@ def _cli_function_arguments(tree: ast.Module, defaults: dict[str, Any], options:
             + list(function.args.kw_defaults)
         for parameter, default in zip(parameters, values):
             options[f"--{parameter.arg}"] = parameter.arg
-            if isinstance(default, ast.Name) and default.id in constants:
-                defaults[parameter.arg] = constants[default.id]
-            elif default is not None:
-                try:
-                    defaults[parameter.arg] = ast.literal_eval(default)
-                except (ValueError, TypeError, SyntaxError, RecursionError):
-                    pass  # computed at run time
-            else:
-                defaults[parameter.arg] = None
+            literal = default is None or (isinstance(default, ast.Constant) and default.value is None)
+            value = None if literal else evaluate(default, constants)
+            if literal or value is not None:  # else computed at run time: not a default the plan can show
+                defaults[parameter.arg] = value
         return
 
 
