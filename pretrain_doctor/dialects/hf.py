@@ -21,7 +21,8 @@ from .versions import TrainerVersions, parse_version
 from .program import (Evidence, LaunchBuilder, ProgramConfig, ProgramFacts, find_program_source, mentions, own_arguments,
                       program_config,
                       program_facts)
-from .shared import apply_accelerate, assume, is_accelerate_config, launcher_world_size, merge_deepspeed_reference
+from .shared import (DTYPE_NAMES, apply_accelerate, assume, is_accelerate_config, launcher_world_size,
+                     merge_deepspeed_reference)
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, online_rl_method
 
 _SIGNATURE = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "lr_scheduler_type",
@@ -945,9 +946,8 @@ def _program_optimizer(b: PlanBuilder, facts: Optional[ProgramFacts]) -> None:
 def _loaded_half_precision(b: PlanBuilder, doc: Document) -> None:
     """`torch_dtype: bfloat16` (TRL's ModelConfig) with neither `bf16` nor `fp16`: the model is loaded in that dtype
     and computes in it, not in fp32 (held-out review 25, A 21)."""
-    dtype = str(doc.get("torch_dtype") or "").strip().lower()
-    half = {"bfloat16": "bf16", "bf16": "bf16", "float16": "fp16", "fp16": "fp16", "half": "fp16"}.get(dtype)
-    if half is None or b.values.get("precision.compute") != "fp32" or doc.has("bf16") or doc.has("fp16"):
+    half = DTYPE_NAMES.get(str(doc.get("torch_dtype") or "").strip().lower())
+    if half not in ("bf16", "fp16") or b.values.get("precision.compute") != "fp32" or doc.has("bf16") or doc.has("fp16"):
         return
     b.set("precision.compute", half, b.source(doc, ("torch_dtype",), note="the model is loaded in it"))
     b.discard("precision.mixed")

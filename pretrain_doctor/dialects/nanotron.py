@@ -28,7 +28,7 @@ from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
-from .shared import mark_smoke_test, optimizer_family
+from .shared import DTYPE_NAMES, mark_smoke_test, optimizer_family
 
 DEFAULT = "nanotron config default"
 # The model config classes nanotron's loader tries in order, with their marker key and defaults.
@@ -91,8 +91,6 @@ def _schedule_section(doc: Document) -> tuple:
 
 # Transformer families (rope attention + MLP); others (mamba) only read the keys they state.
 _TRANSFORMERS = {"llama", "qwen2", "starcoder2", "llamoe"}
-_DTYPES = {"bfloat16": "bf16", "bf16": "bf16", "float16": "fp16", "fp16": "fp16", "half": "fp16",
-           "float32": "fp32", "fp32": "fp32", "float": "fp32"}
 
 
 def _family(config: dict) -> tuple[str, dict]:
@@ -383,7 +381,7 @@ class NanotronDialect(Dialect):
     @staticmethod
     def _precision(b: PlanBuilder, doc: Document) -> None:
         dtype = str(doc.get(("model", "dtype")) or "bfloat16").lower().removeprefix("torch.")
-        compute = _DTYPES.get(dtype, dtype)
+        compute = DTYPE_NAMES.get(dtype, dtype)
         src = b.source(doc, ("model", "dtype")) if doc.has("model.dtype") else None
         b.set("precision.compute", compute, src)
         fp32_master = lenient_bool(doc.get(("optimizer", "accumulate_grad_in_fp32"), False)) is True

@@ -19,7 +19,7 @@ from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
-from .shared import Duration, optimizer_family, parse_duration, resolve_interpolations, take_or_default
+from .shared import Duration, checkout_file, optimizer_family, parse_duration, resolve_interpolations, take_or_default
 from .versions import TrainerVersions
 
 DEFAULT = "OLMo TrainConfig default"
@@ -130,12 +130,12 @@ class OlmoDialect(Dialect):
             key = "reset_trainer_state" if lenient_bool(doc.get("reset_trainer_state")) else "reset_optimizer_state"
             b.set("mode.resumed", True, b.source(doc, (key,), note="applies only to a checkpoint loaded at launch"))
             b.unknown("mode.init_from", "the checkpoint given at launch (`--load_path=...`)")
-        elif doc.has("load_path") and _later_stage(doc):
+        elif doc.has("load_path") and (stage := _later_stage(doc)):
             # OLMo 2's stage-2 (mid-training) configs leave `load_path: null` for the stage-1 checkpoint given at
             # launch and start at stage 1's last lr with `t_warmup: 0` (held-out review 24, B 17: PD104 warned of a
             # from-scratch start)
-            b.unknown("mode.init_from", f"the checkpoint given at launch (`--load_path=...`): `{_later_stage(doc)}` "
-                                        "names a later stage")
+            b.unknown("mode.init_from", f"the checkpoint given at launch (`--load_path=...`): `{stage}` names a later "
+                                        "stage")
 
     @staticmethod
     def _optimizer(b: PlanBuilder, doc: Document) -> None:
@@ -437,7 +437,8 @@ def _strict_loader_notes(b: PlanBuilder, doc: Document) -> None:
     keys = [key for key in dict.fromkeys(b.foreign_keys) if key not in noted]
     if not keys or len(keys) > STRICT_LOADER_MOST:
         return
-    checkout = _checkout_olmo_config(doc)
+    found = checkout_file(doc, "olmo/config.py")  # the checkout's own TrainConfig, a fork's where it is one
+    checkout = found[1] if found is not None else None
     for key in keys:
         leaf = key.rsplit(".", 1)[-1]
         if checkout is not None and re.search(rf"^[ \t]+{re.escape(leaf)}[ \t]*:", checkout, re.M):
@@ -446,19 +447,6 @@ def _strict_loader_notes(b: PlanBuilder, doc: Document) -> None:
                "(a structured OmegaConf merge) stops at start on it with a ConfigKeyError, unless the fork this "
                "config is for defines it", b.source(doc, tuple(key.split("."))), key=key, severity="info",
                hint="remove it (or use the TrainConfig's own field), or check that the fork this config is for reads it")
-
-
-def _checkout_olmo_config(doc: Document) -> Optional[str]:
-    """The text of the OLMo checkout's own `olmo/config.py` (a fork's, where the config sits in one), or None."""
-    folder = Path(doc.path).resolve().parent
-    for parent in [folder, *folder.parents][:6]:
-        path = parent / "olmo" / "config.py"
-        try:
-            if path.is_file() and path.stat().st_size < 2_000_000:
-                return path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-    return None
 
 
 def _strategy(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:

@@ -36,7 +36,7 @@ from ..plan.reading import premise_areas
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number
 from .megatron import NOT_TRAINING, TRAINING
 from .program import ProgramArguments, argparse_arguments, find_program_source, is_module_name, read_program
-from .shared import assume, launcher_world_size, merge_deepspeed_reference, optimizer_family
+from .shared import DTYPE_NAMES, assume, launcher_world_size, merge_deepspeed_reference, optimizer_family
 
 # Flags that spell a training setting the way an own argparse does: TrainingArguments holds each under
 # another name, so an HfArgumentParser program does not define them beside it.
@@ -75,8 +75,6 @@ _SCHEDULE_NAMES = ("lr_scheduler_type", "lr_scheduler", "scheduler", "lr_schedul
 _MODEL_NAMES = ("model_name_or_path", "model_path", "model", "init_ckpt", "pretrained_model", "from_pretrained",
                 "actor_model_name_or_path", "base_model", "pretrained_model_name_or_path", "model_name")
 _SCRATCH_NAMES = ("from_scratch", "pretrain")
-_PRECISION_WORDS = {"bf16": "bf16", "bfloat16": "bf16", "fp16": "fp16", "float16": "fp16", "half": "fp16",
-                    "fp32": "fp32", "float32": "fp32", "float": "fp32"}
 _DEEPSPEED_NAMES = ("deepspeed_config", "ds_config", "deepspeed", "deepspeed_cfg", "ds_cfg")
 # Every argument name that maps to a plan field: a program none of whose arguments is one is refused.
 _MAPPED = frozenset(name for names, _ in _NUMBERS.values() for name in names) | frozenset(
@@ -332,7 +330,7 @@ def _evaluation(b: PlanBuilder, view: _ArgsView) -> None:
 
 def _precision(b: PlanBuilder, view: _ArgsView) -> None:
     name = view.key(("precision", "dtype", "mixed_precision"))
-    word = _PRECISION_WORDS.get(str(view.value(name)).lower()) if name else None
+    word = DTYPE_NAMES.get(str(view.value(name)).lower()) if name else None
     if word is None:
         switch = next((s for s in ("bf16", "fp16") if lenient_bool(view.value(s)) is True), None)
         word, name = (switch, switch) if switch else (None, None)

@@ -30,6 +30,9 @@ _FAMILIES = (
 # No training run is this short: a config of this many steps or fewer is a smoke test (torchtitan's
 # 10-step qwen3_0.6b, nanotron's 10-step DoReMi example); the same bound as PD801's smoke tests.
 SMOKE_TEST_STEPS = 100
+# The words configs spell a dtype with (`torch_dtype: bfloat16`, `--precision bf16`, nanotron's `dtype: bfloat16`).
+DTYPE_NAMES = {"bfloat16": "bf16", "bf16": "bf16", "float16": "fp16", "fp16": "fp16", "half": "fp16",
+               "float32": "fp32", "fp32": "fp32", "float": "fp32"}
 
 
 def mark_smoke_test(b: Any, steps: Any, source: Callable[[str], Any], unit: str = "step") -> bool:
@@ -506,6 +509,25 @@ def take_or_default(b: PlanBuilder, doc: Document, field: str, path: KeyPath | s
         return None
     b.default(field, default, note)
     return default
+
+
+CHECKOUT_LEVELS = 6  # the config's folder and five above it: where a trainer's checkout holds the config
+CHECKOUT_FILE_BYTES = 2_000_000  # a trainer's own config module is smaller than this
+
+
+def checkout_file(doc: Document, *names: str) -> Optional[tuple[Path, str]]:
+    """The first of `names` (paths relative to a checkout's root: `olmo/config.py`) found in the config's folder or
+    one of the folders above it, with its text: a fork's own source where the config sits in its checkout."""
+    folder = Path(doc.path).resolve().parent
+    for parent in [folder, *folder.parents][:CHECKOUT_LEVELS]:
+        for name in names:
+            path = parent / name
+            try:
+                if path.is_file() and path.stat().st_size < CHECKOUT_FILE_BYTES:
+                    return path, path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+    return None
 
 
 def launcher_world_size(b: PlanBuilder, doc: Document) -> None:

@@ -16,7 +16,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from ..plan.reading import TRAINER_CAPS_WARMUP
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
-from .shared import mark_smoke_test, optimizer_family
+from .shared import CHECKOUT_FILE_BYTES, checkout_file, mark_smoke_test, optimizer_family
 from .torchtitan_keys import OLDER_KEYS, REJECTS_UNKNOWN_SINCE, TORCHTITAN_KEY_CHANGES, TORCHTITAN_KEYS
 from .versions import TrainerVersions
 
@@ -500,20 +500,19 @@ def _what_runs(b: PlanBuilder, keys: list[str]) -> str:
 
 def _checkout_config_source(doc: Document) -> Optional[tuple[str, str]]:
     """The torchtitan checkout's own job config (a fork's, when the file sits in one): (name, text)."""
-    folder = Path(doc.path).resolve().parent
-    for parent in [folder, *folder.parents][:6]:
-        for name in ("torchtitan/config/job_config.py", "torchtitan/config_manager.py"):
-            path = parent / name
-            try:
-                if path.is_file() and path.stat().st_size < 2_000_000:
-                    text = path.read_text(encoding="utf-8", errors="replace")
-                    manager = parent / "torchtitan/config/manager.py"
-                    if manager.is_file() and manager.stat().st_size < 2_000_000:
-                        text += manager.read_text(encoding="utf-8", errors="replace")
-                    return name, text
-            except OSError:
-                continue
-    return None
+    names = ("torchtitan/config/job_config.py", "torchtitan/config_manager.py")
+    found = checkout_file(doc, *names)
+    if found is None:
+        return None
+    path, text = found
+    name = next(name for name in names if path.as_posix().endswith(name))
+    manager = path.parents[name.count("/")] / "torchtitan/config/manager.py"
+    try:
+        if manager.is_file() and manager.stat().st_size < CHECKOUT_FILE_BYTES:
+            text += manager.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        pass  # the job config alone
+    return name, text
 
 
 def _line(doc: Document, path: tuple) -> Any:
