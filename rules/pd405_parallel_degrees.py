@@ -52,7 +52,7 @@ class ParallelDegrees(Rule):
         if plan.dialect == "megatron":
             lowered = _megatron_lowered(degrees, world)
             if lowered:
-                yield lowered_finding(self, plan, degrees, lowered, world)
+                yield self._lowered(plan, degrees, lowered, world)
                 degrees.update(lowered)
         used = [(field, name, degrees[field]) for field, name in _DEGREES if (degrees[field] or 1) > 1]
         if not used:
@@ -71,6 +71,18 @@ class ParallelDegrees(Rule):
             hint=f"use a world size that is a multiple of {product}, or change the degrees",
         )
 
+    def _lowered(self, plan, degrees: dict, lowered: dict, world: int):
+        """Megatron runs with less model parallelism than the script asks for: an info."""
+        names = dict(_DEGREES)
+        said = ", ".join(f"{names[field]} {degrees[field]} to {value}" for field, value in lowered.items())
+        return self.finding(
+            plan, next(iter(lowered)),
+            f"on {world} processes Megatron lowers {said} before it builds the mesh: the run trains with less "
+            "model parallelism than the script asks for",
+            hint="launch on enough GPUs for the degrees you mean, or set them to what runs",
+            severity="info",
+        )
+
 
 def _megatron_lowered(degrees: dict, world: int) -> dict:
     """The degrees Megatron's validate_args lowers before it checks them: tp to at most the world size, pp to at most
@@ -87,15 +99,3 @@ def _megatron_lowered(degrees: dict, world: int) -> dict:
     if new_pp != pp:
         lowered["parallel.pipeline"] = new_pp
     return lowered
-
-
-def lowered_finding(rule: ParallelDegrees, plan, degrees: dict, lowered: dict, world: int):
-    names = dict(_DEGREES)
-    said = ", ".join(f"{names[field]} {degrees[field]} to {value}" for field, value in lowered.items())
-    return rule.finding(
-        plan, next(iter(lowered)),
-        f"on {world} processes Megatron lowers {said} before it builds the mesh: the run trains with less "
-        "model parallelism than the script asks for",
-        hint="launch on enough GPUs for the degrees you mean, or set them to what runs",
-        severity="info",
-    )

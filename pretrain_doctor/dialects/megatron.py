@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -61,7 +62,8 @@ from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
                    typo_notes, unread_sources)
 from .megatron_flags import KNOWN_FLAGS, SWITCHES
-from .shared import SMOKE_TEST_STEPS, launcher_world_size, mark_smoke_test, merge_deepspeed_reference, optimizer_family, warmup_share
+from .shared import (SMOKE_TEST_STEPS, find_referenced_file, launcher_world_size, mark_smoke_test,
+                     merge_deepspeed_reference, optimizer_family, warmup_share)
 from .versions import ChangeTable
 
 DEFAULT = "Megatron-LM arguments.py default"
@@ -144,26 +146,26 @@ class _Flags:
         """The unresolved word (`${pr_options}`) that may add one of `flags` at run time: a variable the script
         assigns them to in a branch it does not decide (`if [ $PR = bf16 ]; then pr_options="--bf16"`: held-out
         review 26, A 05), or None."""
-        for word, added in self._undecided().items():
+        for word, added in self._undecided.items():
             if any(flag in added for flag in flags):
                 return word
         return None
 
+    @cached_property
     def _undecided(self) -> dict[str, frozenset[str]]:
-        if not hasattr(self, "_undecided_flags"):
-            found: dict[str, frozenset[str]] = {}
-            for entry in self.doc.data.get("unresolved") or ():
-                word = str(entry.get("text", "")) if isinstance(entry, dict) else ""
-                name = _VARIABLE.fullmatch(word)
-                if name is None:
-                    continue
-                assigned = re.finditer(rf"(?m)^[ \t]*(?:export[ \t]+)?{name.group(1)}\+?=(\"(?:[^\"\\]|\\[\s\S])*\"|'[^']*'|"
-                                       rf"\([^)]*\)|\S+)", self.doc.text)
-                flags = frozenset(flag for match in assigned for flag in _FLAG_WORD.findall(match.group(1)))
-                if flags:
-                    found[word] = flags
-            self._undecided_flags = found
-        return self._undecided_flags
+        """Unresolved word -> the flags the script assigns its variable anywhere."""
+        found: dict[str, frozenset[str]] = {}
+        for entry in self.doc.data.get("unresolved") or ():
+            word = str(entry.get("text", "")) if isinstance(entry, dict) else ""
+            name = _VARIABLE.fullmatch(word)
+            if name is None:
+                continue
+            assigned = re.finditer(rf"(?m)^[ \t]*(?:export[ \t]+)?{name.group(1)}\+?=(\"(?:[^\"\\]|\\[\s\S])*\"|'[^']*'|"
+                                   rf"\([^)]*\)|\S+)", self.doc.text)
+            flags = frozenset(flag for match in assigned for flag in _FLAG_WORD.findall(match.group(1)))
+            if flags:
+                found[word] = flags
+        return found
 
     def raw(self, flag: str) -> Any:
         value = self.doc.data.get(flag)
@@ -825,7 +827,7 @@ def _own_program(doc: Document, program: str) -> bool:
 
 def _judges_flags(doc: Document) -> bool:
     """Whether the flags are all Megatron's own: an upstream `pretrain_*.py` or a bare argument list."""
-    if "yaml_cfg_ignores" in doc.data or doc.path.endswith((".yaml", ".yml")):
+    if "yaml_cfg_ignores" in doc.data:
         return False  # a `--yaml-cfg` YAML: its keys are argparse's destinations, not the flags the table holds
     program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
     return not program or program in _UPSTREAM_ENTRIES
@@ -858,8 +860,7 @@ def yaml_cfg_arguments(doc: Document) -> Optional[Document]:
     YAML's (`args = load_yaml(args.yaml_cfg)`), its top-level keys and the `model_parallel` and `language_model`
     sections flattened. The YAML as the flags it stands for, with the script's launcher and program (held-out
     review 26, A 04: refused, no flag naming a setting); None when the script passes no YAML or it is not at hand."""
-    from ..config.loader import load_document
-    from .shared import find_referenced_file
+    from ..config.loader import load_document  # the loader reads dialects: imported when a script names a YAML
 
     reference = doc.data.get("--yaml-cfg") if doc.format == "shell" and "--yaml-cfg" not in doc.unevaluated else None
     path = find_referenced_file(reference, doc) if isinstance(reference, str) else None

@@ -855,11 +855,12 @@ def _fork_source_of_typos(b: PlanBuilder, d: _Defaults, config: Path) -> None:
     fork, only a key its source shows unknown keeps the rename to upstream's key. `config`: the file itself,
     which names every key it sets (a config beside the training script)."""
     script = Path(d.script) if d.script else None
+    source = read_program(script) if script is not None else None
     for note in b.notes:
         if note.kind != "ignored-key" or not note.data.get("typo"):
             continue
         key = str(note.data.get("key") or "").rsplit(".", 1)[-1]
-        note.data["fork_source"] = script is not None and (wired_elsewhere(read_program(script), key) or not (
+        note.data["fork_source"] = script is not None and (wired_elsewhere(source, key) or not (
             key and any(re.search(rf"\b{re.escape(key)}\b", loaded.text)
                         for loaded in _fork_modules(script) if loaded.path.resolve() != config.resolve())))
 
