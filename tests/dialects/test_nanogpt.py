@@ -11,6 +11,12 @@ from pretrain_doctor.errors import ConfigError
 from .helpers import detected, findings, notes, plan_of, write
 
 
+def fork_override(root, script: str, name: str, config: str, script_name: str = "train.py"):
+    """A nanoGPT fork's checkout: its training script at `root`, the override file `config/<name>`."""
+    (root / script_name).write_text(script)
+    return write(root / "config", name, config)
+
+
 def test_recognised_as_python_and_as_a_forks_yaml_with_nanogpts_own_names(tmp_path) -> None:
     assert detected(write(tmp_path, "c.py", "batch_size = 8\nmax_iters = 100\nlr_decay_iters = 100\n")) == "nanogpt"
     assert detected(write(tmp_path, "c.yaml", "batch_size: 8\nmax_iters: 100\n")) != "nanogpt"
@@ -642,14 +648,12 @@ def test_an_optimizer_the_forks_script_builds_itself_is_not_judged_as_adamw(tmp_
     # Held-out review 22, B 05 (team-approx-bayes/ivon-experiments gpt2/train_ivon.py): the script builds
     # `optimizer = IVON(optim_groups, learning_rate, ess, hess_init, beta1, beta2, ...)`; its lr 200 and beta2 0.99999
     # are IVON's step size and Hessian average, and PD101/PD106 judged them by AdamW's bands (two wrong warnings).
-    (tmp_path / "config").mkdir()
-    (tmp_path / "train_ivon.py").write_text(
-        "learning_rate = 0.2\nbeta2 = 0.99999\nhess_init = 0.1\nconfig_keys = [k for k in globals()]\n"
-        "optimizer = IVON(\n    optim_groups, learning_rate, hess_init, beta2)\n")
-    override = write(tmp_path / "config", "train_gpt2_medium_ivon.py",
+    override = fork_override(
+        tmp_path, "learning_rate = 0.2\nbeta2 = 0.99999\nhess_init = 0.1\nconfig_keys = [k for k in globals()]\n"
+        "optimizer = IVON(\n    optim_groups, learning_rate, hess_init, beta2)\n", "train_gpt2_medium_ivon.py",
                      "n_layer = 24\nn_head = 16\nn_embd = 1024\nbatch_size = 12\nblock_size = 1024\n"
                      "gradient_accumulation_steps = 40\nmax_iters = 100000\nlr_decay_iters = 100000\n"
-                     "learning_rate = 200.0\nwarmup_iters = 100\nhess_init = 0.1\n")
+                     "learning_rate = 200.0\nwarmup_iters = 100\nhess_init = 0.1\n", script_name="train_ivon.py")
     plan = plan_of(override, world_size=8)
     assert plan.optimizer.name == "IVON" and not plan.optimizer.is_adam_family
     assert plan.sources["optimizer.name"].line == 5
@@ -684,14 +688,14 @@ def test_better_nanogpts_data_dict_batches_and_its_rotary_positions(tmp_path) ->
     # Held-out review 23, B 14/B 15 (Fzkuji/better-nanoGPT): train.py batches `data['train']['datasets'][0]`
     # (batch_size 30 x context_length 1024), `block_size = 128` is only an attention window and
     # `position_embedding = 'rope'`: PD101 judged 12,288 tokens a step (it is 245,760), PD601 would see 128 positions.
-    (tmp_path / "config").mkdir()
-    (tmp_path / "train.py").write_text(
+    override = fork_override(
+        tmp_path,
         "data = {}\nbatch_size = 12\nblock_size = 1024\ngradient_accumulation_steps = 40\n"
         "config_keys = [k for k in globals()]\nexec(open('configurator.py').read())\n"
         "import os\nddp = int(os.environ.get('RANK', -1)) != -1\nif ddp:\n    init_process_group(backend='nccl')\n"
         "    gradient_accumulation_steps //= ddp_world_size\n"
-        "x = data['train']['datasets'][0]['batch_size'] * data['train']['datasets'][0]['context_length']\n")
-    override = write(tmp_path / "config", "train_gpt2.py", (
+        "x = data['train']['datasets'][0]['batch_size'] * data['train']['datasets'][0]['context_length']\n",
+        "train_gpt2.py", (
         "data = {'train': {'datasets': [{'dataset': 'openwebtext', 'batch_size': 30, 'context_length': 1024}]},\n"
         "        'val': {'datasets': [{'dataset': 'pg19', 'batch_size': 2, 'context_length': 16384}]}}\n"
         "gradient_accumulation_steps = 8\nblock_size = 128\nn_layer = 24\nn_head = 12\nn_embd = 768\n"
@@ -707,12 +711,10 @@ def test_llama2c_model_names_in_a_forks_config_give_its_shape(tmp_path) -> None:
     # Held-out review 24, B 14 (Hanyx2021/nanoLlama config/train_llama.py): `dim = 128`, `n_layers = 8`,
     # `n_heads = 8`, `vocab_size = 32` build its model (train.py `model_args = dict(dim=dim, n_layers=n_layers, ...)`);
     # upstream's n_layer 12 / n_embd 768 defaults stood for it, and PD101 judged a 85M model.
-    (tmp_path / "config").mkdir()
-    (tmp_path / "train.py").write_text(
-        "dim = 288\nn_layers = 6\nn_heads = 6\nvocab_size = 32000\nbatch_size = 12\n"
+    override = fork_override(
+        tmp_path, "dim = 288\nn_layers = 6\nn_heads = 6\nvocab_size = 32000\nbatch_size = 12\n"
         "config_keys = [k for k in globals()]\nexec(open('configurator.py').read())\n"
-        "model_args = dict(dim=dim, n_layers=n_layers, n_heads=n_heads, vocab_size=vocab_size)\n")
-    override = write(tmp_path / "config", "train_llama.py",
+        "model_args = dict(dim=dim, n_layers=n_layers, n_heads=n_heads, vocab_size=vocab_size)\n", "train_llama.py",
                      "dataset = 'shakespeare_char'\ndim = 128\nn_layers = 8\nn_heads = 8\nvocab_size = 32\n"
                      "batch_size = 64\nblock_size = 256\nmax_iters = 5000\nlr_decay_iters = 5000\n")
     plan = plan_of(override)
