@@ -77,7 +77,8 @@ def _write(text: str, output: Optional[Path]) -> None:
 _TRAINER_VERSION_HELP = (
     "Judge keys and defaults against this trainer release: NAME=VER, repeatable (transformers=4.46, trl=0.19, "
     "torchtitan=0.1.0, axolotl=0.12, llamafactory=0.9.2, litgpt=0.5.4, llm-foundry=0.20, olmo=0.6, neox=2.0, "
-    "nanotron=0.5, deepspeed=0.16, megatron-core=0.15); default: the installed one, else every known release.")
+    "nanotron=0.5, deepspeed=0.16, megatron-core=0.15); default: the checkout's exact pin (requirements*.txt, "
+    "setup.py, pyproject.toml), else the installed one unless the checkout allows a range, else every known release.")
 
 
 @app.command(

@@ -188,21 +188,26 @@ def _settings(path: Path, options: CheckOptions) -> Settings:
 
 def trainer_versions_for(path: Path, options: CheckOptions) -> TrainerVersions:
     """--trainer-version over `trainer-versions` settings over the checkout's pins (dialects/pins.py); then,
-    unless turned off, what is installed. The pins are the environment as much as the installed releases are:
-    the switch that turns those off (the test suite's) turns them off too."""
+    unless turned off or the checkout allows a range of releases, what is installed. The pins are the
+    environment as much as the installed releases are: the switch that turns those off (the test suite's)
+    turns them off too."""
     given: dict[str, str] = {}
     origins: dict[str, str] = {}
+    ranged: dict[str, str] = {}
     if options.detect_installed_trainers:
-        from ..dialects.pins import checkout_pins
+        from ..dialects.pins import checkout_requirements
 
-        for dist, (version, where) in checkout_pins(path).items():
-            given[dist], origins[dist] = version, f"pinned in {where}"
+        for dist, pin in checkout_requirements(path).items():
+            if pin.version is not None:
+                given[dist], origins[dist] = pin.version, f"pinned in {pin.where}"
+            else:
+                ranged[dist] = f"`{dist}{pin.spec}` in {pin.where}"
     settings = dict(_settings(path, options).trainer_versions)
     given.update(settings)
     origins.update(dict.fromkeys(settings, "settings"))
     given.update(options.trainer_versions)
     origins.update(dict.fromkeys(options.trainer_versions, "--trainer-version"))
-    return TrainerVersions(given, origins, detect_installed=options.detect_installed_trainers)
+    return TrainerVersions(given, origins, detect_installed=options.detect_installed_trainers, ranged=ranged)
 
 
 def selection_for(options: CheckOptions, settings: Settings, file: Optional[Path] = None) -> Selection:

@@ -399,7 +399,7 @@ def judged_version(builder: PlanBuilder, doc: Document, versions: TrainerVersion
     if judged is not None:
         builder.set("trainer_version", judged.version, builder.source(doc, (), note=judged.describe()))
     else:  # keys are judged against every release we know
-        builder.unknown("trainer_version", f"--trainer-version {trainer}=VER")
+        builder.unknown("trainer_version", versions.unjudged(trainer))
 
 
 def _dotted(prefix: KeyPath, key: str) -> str:

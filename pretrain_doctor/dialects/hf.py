@@ -15,7 +15,8 @@ from ..config.document import Document
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
-from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
+                   typo_notes)
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import TrainerVersions, parse_version
 from .program import (Evidence, LaunchBuilder, ProgramConfig, ProgramFacts, find_program_source, mentions, own_arguments,
@@ -513,11 +514,7 @@ def hf_key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions, own: 
     # A key more than two letters from the closest known one is a script's own argument (philschmid's
     # run_dpo.py `ScriptArguments.dataset_id_or_path`, held-out review 3): typo_notes says so at info.
     typo_notes(b, doc, known, changes=HF_KEY_CHANGES, versions=versions, never_suggest=_LAUNCHER_SET_KEYS)
-    transformers = versions.get("transformers")
-    if transformers is not None:
-        b.set("trainer_version", transformers.version, b.source(doc, (), note=transformers.describe()))
-    else:  # keys are judged against every release we know (transformers 4.36-5.24, TRL 0.8-1.9)
-        b.unknown("trainer_version", "--trainer-version transformers=VER")
+    judged_version(b, doc, versions, "transformers")  # unknown: every release we know (4.36-5.24, TRL 0.8-1.9)
 
 
 def _example_script_arguments(b: PlanBuilder, doc: Document) -> None:

@@ -214,7 +214,7 @@ def _hf_versions(versions: TrainerVersions) -> TrainerVersions:
         release = ()
     if release and low <= release + (0,) * (3 - len(release)) <= high:
         return versions
-    return TrainerVersions(given=versions.given, origins=versions.origins, detect_installed=False)
+    return versions._replace(detect_installed=False)
 
 
 def _mode_and_objective(b: PlanBuilder, doc: Document, stage: str) -> None:

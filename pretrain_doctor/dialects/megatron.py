@@ -661,6 +661,7 @@ class MegatronDialect(Dialect):
         pairs = [("--train-iters", "--train-samples", "the run length is counted in iterations or in samples"),
                  ("--train-iters", "--lr-decay-samples", "iteration-based runs decay over --lr-decay-iters"),
                  ("--train-iters", "--lr-warmup-samples", "iteration-based runs warm up over --lr-warmup-iters"),
+                 ("--train-iters", "--rampup-batch-size", "'expected no batch-size rampup for iteration-based training'"),
                  ("--train-samples", "--lr-decay-iters", "sample-based runs decay over --lr-decay-samples"),
                  ("--train-samples", "--lr-warmup-iters", "sample-based runs warm up over --lr-warmup-samples"),
                  ("--lr-warmup-fraction", "--lr-warmup-iters", "one warmup setting only"),

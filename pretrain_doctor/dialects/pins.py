@@ -2,10 +2,13 @@
 
 A repository that trains with `transformers==4.36.2` in its requirements runs that release,
 whatever pretrain-doctor's own environment has installed; its config is judged against it (see
-versions.TrainerVersions). Read: exact pins (`name==X`, with or without extras) in
-requirements*.txt, setup.py, pyproject.toml and conda environment*.yml, in the config's folder and
-each folder above it up to the checkout's root (the first holding `.git`), at most MAX_LEVELS
-up; the nearest file wins. Nothing is executed or imported.
+versions.TrainerVersions). A range (`transformers>=4.49`, `trl~=0.8`, `<4.46`) says the run uses
+one release of several, not the one installed beside pretrain-doctor: its config is judged against
+every release we know (held-out reviews 25-28: `warmup_ratio` of a `>=4.49` checkout judged by the
+linter's 5.24). Read: requirement specifiers (with or without extras) in requirements*.txt,
+setup.py, pyproject.toml and conda environment*.yml, in the config's folder and each folder above
+it up to the checkout's root (the first holding `.git`), at most MAX_LEVELS up; the nearest file
+wins. A bare name pins nothing. Nothing is executed or imported.
 """
 
 from __future__ import annotations
@@ -13,16 +16,26 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from ..lazyre import lazy_compile
 from .versions import TRAINERS
 
 MAX_LEVELS = 5  # folders looked into: the config's and four above it
 MAX_BYTES = 256 * 1024  # a pin file larger than this is no pin file
-# `transformers==4.36.2`, `trl[vllm]==0.18.0`, quoted in setup.py/pyproject or bare in requirements
-_PIN = lazy_compile(r"""(?:^|[\s"',\[(-])([A-Za-z][A-Za-z0-9_.\-]*)(?:\[[^\]]*\])?\s*===?\s*v?(\d+(?:\.\d+){0,3})""",
-                    0)
+_CLAUSE = r"(?:===?|~=|>=|<=|!=|<|>|\^)\s*v?\d[\w.*+]*"
+# `transformers==4.36.2`, `trl[vllm]>=0.18.0,<0.20`, quoted in setup.py/pyproject or bare in requirements
+_REQUIREMENT = lazy_compile(rf"""(?:^|[\s"',\[(-])([A-Za-z][A-Za-z0-9_.\-]*)(?:\[[^\]]*\])?"""
+                            rf"""\s*({_CLAUSE}(?:\s*,\s*{_CLAUSE})*)""", 0)
+_EXACT = lazy_compile(r"^===?\s*v?(\d+(?:\.\d+){0,3})(?:[a-z+][\w.+]*)?$")  # 4.36.2, 4.36.2+cu118, 5.0.0rc1
+
+
+class Pin(NamedTuple):
+    """A trainer's requirement in a checkout: `version` for an exact pin, None for a range (`spec`)."""
+
+    version: Optional[str]
+    spec: str  # as written, e.g. ">=4.49.0"
+    where: str  # the file, relative to the config's folder
 
 
 def _is_pin_file(name: str) -> bool:
@@ -31,27 +44,44 @@ def _is_pin_file(name: str) -> bool:
             or (lower.startswith("environment") and lower.endswith((".yml", ".yaml"))))
 
 
-def pins_in(text: str) -> dict[str, str]:
-    """Trainer distribution -> pinned version, from one file's text (comments skipped)."""
+def requirements_in(text: str) -> dict[str, str]:
+    """Trainer distribution -> its version specifier (`==4.36.2`, `>=4.49,<5`), from one file's text
+    (comments skipped)."""
     found: dict[str, str] = {}
     for line in text.splitlines():
         line = line.split("#", 1)[0]
-        for name, version in _PIN.findall(line):
+        for name, spec in _REQUIREMENT.findall(line):
             dist = TRAINERS.get(name.lower().replace("_", "-"))
             if dist is not None:
-                found.setdefault(dist, version)
+                found.setdefault(dist, "".join(spec.split()))
     return found
+
+
+def pins_in(text: str) -> dict[str, str]:
+    """Trainer distribution -> exactly pinned version, from one file's text."""
+    return {dist: exact for dist, spec in requirements_in(text).items() if (exact := _exact(spec))}
+
+
+def _exact(spec: str) -> Optional[str]:
+    match = _EXACT.match(spec)
+    return match.group(1) if match else None
 
 
 def checkout_pins(config: Path) -> dict[str, tuple[str, str]]:
     """Trainer distribution -> (version, the file that pins it, relative to the config's folder)."""
+    return {dist: (pin.version, pin.where) for dist, pin in _folder_pins(config.resolve().parent).items()
+            if pin.version is not None}
+
+
+def checkout_requirements(config: Path) -> dict[str, Pin]:
+    """Trainer distribution -> its nearest requirement in the checkout, exact or a range."""
     return dict(_folder_pins(config.resolve().parent))
 
 
 @lru_cache(maxsize=64)
-def _folder_pins(start: Path) -> dict[str, tuple[str, str]]:
-    """`checkout_pins` of every config in `start`, looked up once per folder (a folder check reads many)."""
-    pins: dict[str, tuple[str, str]] = {}
+def _folder_pins(start: Path) -> dict[str, Pin]:
+    """`checkout_requirements` of every config in `start`, looked up once per folder (a folder check reads many)."""
+    pins: dict[str, Pin] = {}
     folder: Optional[Path] = start
     for _ in range(MAX_LEVELS):
         if folder is None:
@@ -62,18 +92,18 @@ def _folder_pins(start: Path) -> dict[str, tuple[str, str]]:
             break
         for entry in entries:
             if _is_pin_file(entry.name) and entry.is_file():
-                for dist, version in _read_pins(Path(entry.path)).items():
-                    pins.setdefault(dist, (version, os.path.relpath(entry.path, start)))
+                for dist, spec in _read_requirements(Path(entry.path)).items():
+                    pins.setdefault(dist, Pin(_exact(spec), spec, os.path.relpath(entry.path, start)))
         if any(entry.name == ".git" for entry in entries):
             break  # the checkout's root
         folder = folder.parent if folder.parent != folder else None
     return pins
 
 
-def _read_pins(path: Path) -> dict[str, str]:
+def _read_requirements(path: Path) -> dict[str, str]:
     try:
         if path.stat().st_size > MAX_BYTES:
             return {}
-        return pins_in(path.read_text(encoding="utf-8", errors="replace"))
+        return requirements_in(path.read_text(encoding="utf-8", errors="replace"))
     except OSError:
         return {}

@@ -15,7 +15,8 @@ from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from ..plan.reading import TRAINER_CAPS_WARMUP
-from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
+from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
+                   typo_notes)
 from .shared import CHECKOUT_FILE_BYTES, checkout_file, mark_smoke_test, optimizer_family
 from .torchtitan_keys import OLDER_KEYS, REJECTS_UNKNOWN_SINCE, TORCHTITAN_KEY_CHANGES, TORCHTITAN_KEYS
 from .versions import TrainerVersions
@@ -380,11 +381,7 @@ def _cap_warmup(b: PlanBuilder, doc: Document) -> None:
 def _key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
     """Keys the judged torchtitan release does not read (moved or renamed), and typos."""
     typo_notes(b, doc, {*TORCHTITAN_KEYS, "encoder"}, changes=TORCHTITAN_KEY_CHANGES, versions=versions)
-    judged = versions.get("torchtitan")
-    if judged is not None:
-        b.set("trainer_version", judged.version, b.source(doc, (), note=judged.describe()))
-    else:  # keys are judged against every release we know (0.0.2-0.2.2)
-        b.unknown("trainer_version", "--trainer-version torchtitan=VER")
+    judged_version(b, doc, versions, "torchtitan")  # unknown: every release we know (0.0.2-0.2.2)
     for table in TORCHTITAN_KEYS:
         if isinstance(doc.data.get(table), dict):
             typo_notes(b, doc, TORCHTITAN_KEYS[table], prefix=(table,), changes=TORCHTITAN_KEY_CHANGES,

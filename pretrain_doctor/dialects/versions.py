@@ -101,17 +101,27 @@ class TrainerVersions(NamedTuple):
     given: Mapping[str, str] = MappingProxyType({})  # dist -> version, flags over settings
     origins: Mapping[str, str] = MappingProxyType({})  # dist -> "--trainer-version" / "settings"
     detect_installed: bool = True
+    # dist -> the range the checkout allows, as said (`transformers>=4.49.0 in requirements.txt`): the run uses
+    # one of several releases, so the one installed beside pretrain-doctor says nothing about it
+    ranged: Mapping[str, str] = MappingProxyType({})
 
     def get(self, trainer: str) -> Optional[TrainerVersion]:
         if trainer in self.given:
             return TrainerVersion(trainer, self.given[trainer], self.origins.get(trainer, "--trainer-version"))
-        if self.detect_installed:
+        if self.detect_installed and trainer not in self.ranged:
             version = installed_version(trainer)
             if version is not None:
                 from .trainer_source import installed_fields
 
                 return TrainerVersion(trainer, version, "installed", installed_fields(trainer, version))
         return None
+
+    def unjudged(self, trainer: str) -> str:
+        """Why no one version of `trainer` is judged against, and how to name one (the plan's unknown field)."""
+        ask = f"--trainer-version {trainer}=VER"
+        if trainer in self.ranged:
+            return f"{self.ranged[trainer]} allows several releases, so keys are judged against every one known; {ask}"
+        return ask
 
 
 class KeyChange(NamedTuple):

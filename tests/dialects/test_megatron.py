@@ -193,6 +193,12 @@ def test_batch_rampup_counts_the_smaller_early_steps(tmp_path) -> None:
     assert plan.schedule.warmup_steps == 200 and plan.run.max_steps == 2100
     assert "rampup" in plan.sources["run.max_steps"].note
 
+    # a ramp is counted in samples: validate_args refuses it beside --train-iters (held-out review 28)
+    iterations = plan_of(write(tmp_path, "iters.sh", SCRIPT.replace("--train-iters 20000",
+                                                                   "--train-iters 20000 --rampup-batch-size 32 32 1000")))
+    [finding] = findings(iterations, "PD003")
+    assert "`--train-iters` and `--rampup-batch-size`" in finding.message and finding.severity == "error"
+
 
 
 FOREIGN_FLAGS = "--temperature 1.0 --top_p 0.9 --out-seq-length 64 --sample-input-file in.txt --genfile out.txt --num-samples 3"

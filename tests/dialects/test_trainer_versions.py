@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pretrain_doctor.check import check_paths
+from pretrain_doctor.check.engine import load_plan
 from pretrain_doctor.dialects import versions
 from pretrain_doctor.dialects.trainer_source import class_fields
 from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments, parse_version
@@ -83,19 +84,28 @@ def test_a_checkout_pin_is_the_judged_release_below_flags_and_settings(tmp_path:
     assert {f.severity for f in pinned} == {"warning"}  # the run's own release, not only the linter's
     assert findings(detect_installed_trainers=True, trainer_versions={"transformers": "4.40"}) == []
     assert findings(detect_installed_trainers=False) == []  # the test suite's switch: no environment at all
-    (checkout / "requirements.txt").write_text("transformers>=4.36\n")  # a range pins nothing: the installed 5.24
     from pretrain_doctor.dialects.pins import _folder_pins
 
+    # a range: the run takes one of several releases, not the linter's 5.24 (held-out reviews 25-28)
+    (checkout / "requirements.txt").write_text("transformers>=4.36\n")
     _folder_pins.cache_clear()  # pins are read once per folder
+    assert findings(detect_installed_trainers=True) == []
+    unknown = load_plan(path, CheckOptions(detect_installed_trainers=True))[2].unknown["trainer_version"]
+    assert "`transformers>=4.36` in ../../requirements.txt allows several releases" in unknown
+    (checkout / "requirements.txt").write_text("transformers\n")  # a bare name: whatever is installed
+    _folder_pins.cache_clear()
     assert all("(installed here)" in f.message for f in findings(detect_installed_trainers=True))
 
 
 def test_pins_are_read_from_each_kind_of_file(tmp_path: Path) -> None:
-    from pretrain_doctor.dialects.pins import checkout_pins, pins_in
+    from pretrain_doctor.dialects.pins import checkout_pins, pins_in, requirements_in
 
     assert pins_in('install_requires=["trl[vllm]==0.18.0", "deepspeed==0.16.8", "torch==2.1"]\n') == {
         "trl": "0.18.0", "deepspeed": "0.16.8"}
     assert pins_in("dependencies:\n  - pip:\n    - transformers==4.44.2\n# peft==0.1\n") == {"transformers": "4.44.2"}
+    assert pins_in("transformers==4.36.2+cu118\ntrl==0.8.*\npeft>=0.10\n") == {"transformers": "4.36.2"}
+    assert requirements_in("trl[vllm] >= 0.8, <0.20\npeft==0.8.*\naccelerate\n") == {"trl": ">=0.8,<0.20",
+                                                                                      "peft": "==0.8.*"}
     (tmp_path / "pyproject.toml").write_text('dependencies = ["axolotl==0.4.1"]\n')
     (tmp_path / "environment.yml").write_text("  - pip:\n    - litgpt==0.4.5\n")
     (tmp_path / "sub").mkdir()
