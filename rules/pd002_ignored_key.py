@@ -15,7 +15,10 @@ class IgnoredKey(Rule):
     (litgpt finetune `train.max_norm`; a DeepSpeed `scheduler.params` key its scheduler's
     `__init__` does not take, such as `warmup_max_lr` under `WarmupCosineLR`, which stops the run at
     start-up and is an error; a launch script's `\\` and `# comment` inside a quoted argument
-    string, which pass as arguments: an error, the flags read as meant), keys that do nothing in this combination
+    string, which pass as arguments: an error, the flags read as meant; an llm-foundry `hf_causal_lm`
+    section's Hugging Face config keys such as `hidden_size` outside `config_overrides`, which llm-foundry 0.10 and
+    later pass to ComposerHFCausalLM as keywords and stop on, and earlier releases ignore: one finding for the
+    section, and the model's size is left unknown), keys that do nothing in this combination
     (HF `max_grad_norm` under a DeepSpeed JSON without
     `gradient_clipping`; a `warmup_ratio` beside HF's `constant` schedule, which has no
     warmup), and unknown keys that look like a misspelling of a known

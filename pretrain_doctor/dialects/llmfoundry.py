@@ -190,6 +190,7 @@ class LlmFoundryDialect(Dialect):
         b.take("tokenizer.name", doc, ("tokenizer", "name"), str)
         b.take("tokenizer.model_max_length", doc, ("tokenizer", "kwargs", "model_max_length"), lenient_number)
         _unknown_top_level_keys(b, doc, context.trainer_versions)
+        _hf_model_arguments(b, doc, context.trainer_versions)
         typo_notes(b, doc, _OPTIMIZER_KEYS, prefix=("optimizer",))
         typo_notes(b, doc, _SCHEDULER_KEYS, prefix=("scheduler",))
         apply_flags(b, context)
@@ -790,6 +791,84 @@ def _unknown_top_level_keys(b: PlanBuilder, doc: Document, versions: TrainerVers
         b.note("ignored-key", f"`{key}` is not a TrainConfig key: {who} to start "
                f"(\"Unused parameters ['{key}'] found in cfg\"){meant}", b.source(doc, (key,)), hint=hint,
                key=key, **({"suggestion": close, "typo": True, "unique": unique} if close else {}))
+
+
+# ComposerHFCausalLM's keyword arguments, llm-foundry 0.10.0-0.21.0 (llmfoundry/models/hf/hf_causal_lm.py), and what
+# train.py takes out of the section first (`name`, `master_weights_dtype`): the rest of the section is handed over as
+# keywords, so any other key stops the run (TypeError). Before 0.10 it read the section as a DictConfig and ignored
+# other keys.
+_HF_CAUSAL_LM_ARGUMENTS = frozenset({
+    "name", "master_weights_dtype", "pretrained_model_name_or_path", "pretrained", "pretrained_lora_id_or_path", "trust_remote_code",
+    "use_auth_token", "use_flash_attention_2", "load_in_8bit", "init_device", "config_overrides", "peft_config",
+    "use_train_metrics", "allow_embedding_resizing", "additional_train_metrics", "additional_eval_metrics",
+    "should_save_peft_only", "attn_implementation"})
+_KEYWORD_MODELS = (0, 10)
+
+
+def _hf_model_arguments(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
+    """An `hf_causal_lm` section with keys ComposerHFCausalLM does not take: a Hugging Face config key such as
+    `hidden_size` beside the model's name belongs under `config_overrides` (held-out review 29, A 08: a "350M"
+    llama of `hidden_size: 1024` under `model:` builds Llama-2-7B's shape before 0.10 and stops from 0.10). One
+    finding for the section; the model's size is then unknown, not the name's."""
+    from . import llmfoundry_keys  # loaded for the dialect in use only
+
+    model = doc.get("model")
+    if not isinstance(model, dict) or str(model.get("name", "")) != "hf_causal_lm":
+        return
+    checkout = _checkout_hf_causal_lm(doc.path)
+    if checkout is not None and checkout.takes_any:
+        return
+    known = _HF_CAUSAL_LM_ARGUMENTS | (checkout.arguments if checkout else frozenset())
+    extra = [key for key in model if isinstance(key, str) and key not in known]
+    if not extra:
+        return
+    judged = versions.get(llmfoundry_keys.TRAINER)
+    if checkout is not None:
+        who, stops = "this checkout's ComposerHFCausalLM", not checkout.reads_config
+    elif judged is not None:
+        who, stops = judged.describe(), judged.at_least(_KEYWORD_MODELS)
+    else:  # a file with `variables:` is written for 0.10 or later (see _unknown_top_level_keys)
+        who, stops = "llm-foundry 0.10 and later", "variables" in doc.data
+    listed = ", ".join(f"`{key}`" for key in extra)
+    if stops:
+        outcome = f"{who} stops at start-up (TypeError: unexpected keyword argument '{extra[0]}')"
+    elif checkout is not None or judged is not None:
+        outcome = f"{who} reads the section as a config and ignores them"
+    else:
+        outcome = "llm-foundry before 0.10 ignores them, 0.10 and later stop at start-up (TypeError)"
+    shape = [key for key in extra if key in _SIZE_OVERRIDES]
+    if shape:
+        b.unknown("model.parameters", "--model-config")  # the name's size, the keys' size, or no model at all
+    b.note("ignored-key", f"`model` gives {listed}, which hf_causal_lm (ComposerHFCausalLM) does not take: {outcome}",
+           b.source(doc, ("model", extra[0])), key=f"model.{extra[0]}", keys=[f"model.{key}" for key in extra],
+           hint="move the model's settings under `model.config_overrides`" + ("" if shape else ", or remove them"),
+           **({"severity": "error"} if stops and (checkout is not None or judged is not None) else {}))
+
+
+class _HfModelSignature(NamedTuple):
+    arguments: frozenset[str]
+    takes_any: bool  # `**kwargs`
+    reads_config: bool  # llm-foundry before 0.10: `om_model_config`, other keys ignored
+
+
+def _checkout_hf_causal_lm(path: str) -> Optional[_HfModelSignature]:
+    """ComposerHFCausalLM's `__init__` in the llm-foundry checkout the config sits in (a fork's own), when at hand."""
+    import ast
+
+    from .program import read_program
+
+    for folder in list(Path(path).resolve().parents)[:6]:
+        source = read_program(folder / "llmfoundry" / "models" / "hf" / "hf_causal_lm.py")
+        if source is None or source.tree is None:
+            continue
+        for node in ast.walk(source.tree):
+            if isinstance(node, ast.ClassDef) and node.name == "ComposerHFCausalLM":
+                for item in node.body:
+                    if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                        names = frozenset(a.arg for a in [*item.args.args, *item.args.kwonlyargs])
+                        return _HfModelSignature(names, item.args.kwarg is not None, "om_model_config" in names)
+        return None
+    return None
 
 
 DIALECT = LlmFoundryDialect()

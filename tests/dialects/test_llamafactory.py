@@ -355,6 +355,12 @@ def test_installed_transformers_outside_llamafactorys_range_is_not_judged(tmp_pa
     found = notes(plan_of(path, trainer_versions=versions.TrainerVersions()), "ignored-key")
     # LLaMA-Factory declares overwrite_output_dir itself; evaluation_strategy went in transformers 4.51
     assert [n.data["key"] for n in found] == ["evaluation_strategy"]
+    # before LLaMA-Factory 0.9.4 declared it, transformers 4.x read it (held-out review 29, A 01: 0.9.1 pinned)
+    pinned = versions.TrainerVersions({"llamafactory": "0.9.1"}, detect_installed=False)
+    assert not notes(plan_of(path, trainer_versions=pinned), "ignored-key")
+    # a key LLaMA-Factory added that transformers never read is still judged against its release
+    trust = write(tmp_path, "trust.yaml", _LORA_SFT + "    trust_remote_code: true\n")
+    assert [n.data["key"] for n in notes(plan_of(trust, trainer_versions=pinned), "ignored-key")] == ["trust_remote_code"]
 
 
 def test_a_launch_script_of_src_train_py_is_read_as_llamafactory(tmp_path) -> None:

@@ -302,6 +302,53 @@ def test_optimizer_key_typo(tmp_path: Path) -> None:
     assert [n.data["suggestion"] for n in notes(plan, "ignored-key")] == ["betas"]
 
 
+# Reduced from held-out review 29, A 08 (a fork's pretrain/llama-350m.yaml): the shape sits beside the model's name
+# instead of under `config_overrides`.
+_MISPLACED_SHAPE = """
+    variables: {max_seq_len: 512}
+    max_seq_len: ${variables.max_seq_len}
+    model:
+      name: hf_causal_lm
+      pretrained_model_name_or_path: meta-llama/Llama-2-7b-hf
+      pretrained: false
+      hidden_size: 1024
+      num_hidden_layers: 24
+      intermediate_size: 4096
+      master_weights_dtype: bf16
+    train_loader: {name: text, dataset: {local: ./c4, split: train}}
+    optimizer: {name: decoupled_adamw, lr: 6.0e-4, betas: [0.9, 0.95], weight_decay: 0.0}
+    scheduler: {name: cosine_with_warmup, t_warmup: 100ba, alpha_f: 0.1}
+    max_duration: 4800ba
+    global_train_batch_size: 256
+"""
+
+
+def test_hf_causal_lm_keys_it_does_not_take(tmp_path: Path) -> None:
+    path = write(tmp_path, "llama-350m.yaml", _MISPLACED_SHAPE)
+    [note] = notes(plan_of(path, trainer_versions=TrainerVersions(detect_installed=False)), "ignored-key")
+    assert "`hidden_size`, `num_hidden_layers`, `intermediate_size`, which hf_causal_lm" in note.message
+    assert "0.10 and later stops at start-up" in note.message and note.data.get("severity") is None  # a warning
+    assert note.hint.startswith("move the model's settings under `model.config_overrides`")
+    plan = plan_of(path, trainer_versions=TrainerVersions(detect_installed=False))
+    assert plan.model.parameters is None and "model.parameters" in plan.unknown  # not the name's 7B
+    v20 = TrainerVersions(parse_assignments(["llm-foundry=0.20"]), detect_installed=False)
+    assert notes(plan_of(path, trainer_versions=v20), "ignored-key")[0].data["severity"] == "error"
+    v8 = TrainerVersions(parse_assignments(["llm-foundry=0.8"]), detect_installed=False)
+    old = notes(plan_of(path, trainer_versions=v8), "ignored-key")[0]
+    assert "llm-foundry 0.8 (from --trainer-version) reads the section as a config and ignores them" in old.message
+    # under config_overrides they are the model's shape: nothing to say
+    fixed = _MISPLACED_SHAPE.replace("      hidden_size", "      config_overrides:\n        hidden_size").replace(
+        "      num_hidden_layers", "        num_hidden_layers").replace("      intermediate_size", "        intermediate_size")
+    assert not notes(plan_of(write(tmp_path, "fixed.yaml", fixed), trainer_versions=v20), "ignored-key")
+    # a fork whose ComposerHFCausalLM takes **kwargs reads them itself
+    source = tmp_path / "fork" / "llmfoundry" / "models" / "hf"
+    source.mkdir(parents=True)
+    (source / "hf_causal_lm.py").write_text("class ComposerHFCausalLM:\n    def __init__(self, tokenizer, **kwargs):\n"
+                                            "        pass\n")
+    forked = write(tmp_path / "fork" / "yamls", "llama-350m.yaml", _MISPLACED_SHAPE)
+    assert not notes(plan_of(forked, trainer_versions=v20), "ignored-key")
+
+
 def test_finetuning_with_lora_and_packing(tmp_path: Path) -> None:
     path = write(tmp_path, "lora.yaml", """
         max_seq_len: 2048
