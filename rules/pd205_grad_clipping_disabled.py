@@ -67,7 +67,7 @@ class GradClippingDisabled(Rule):
     code = "PD205"
     slug = "grad-clipping-disabled"
     severity = "warning"
-    premises = ("mode.kind",)  # the run kind: a launched program or a fork's own key may decide it (plan/reading.py)
+    premises = ("mode.kind", "clipping")  # the run kind, or a clip of the program's or fork's own (plan/reading.py)
 
     def check(self, plan):
         if plan.clipping.enabled is not False or _clips_its_updates(plan):

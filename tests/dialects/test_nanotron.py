@@ -334,3 +334,42 @@ def test_sequence_length_unlike_the_positions_stops_the_checkouts_trainer(tmp_pa
     assert not findings(plan_of(write(checkout / "examples", "ft.yaml", from_weights)), "PD004")  # only warns
     (trainer / "trainer.py").write_text("log_rank('the model max_position_embeddings is ignored')\n")
     assert not findings(plan_of(write(checkout / "examples", "new.yaml", text)), "PD004")
+
+
+_FORK_CONFIG_PY = '''
+@dataclass
+class DataStatesArgs:
+    host_cache_size: int = 16
+
+@dataclass
+class CheckpointsArgs:
+    checkpoints_path: Path
+    checkpoint_interval: int
+    datastates: Optional[DataStatesArgs] = None
+
+@dataclass
+class Config:
+    general: GeneralArgs
+    model: ModelArgs
+    checkpoints: Optional[CheckpointsArgs] = None
+    tokens: Optional[TokensArgs] = None
+    optimizer: Optional[OptimizerArgs] = None
+    data_stages: Optional[List[DatasetStageArgs]] = None
+    parallelism: ParallelismArgs = None
+'''
+
+
+def test_a_key_the_checkouts_config_declares_in_a_section_is_misplaced_at_the_top(tmp_path) -> None:
+    # held-out review 29, B 24 (korovod/kenotron): `datastates:` at the top level; the fork's Config takes it under
+    # `checkpoints:` and every nanotron loads the YAML with dacite strict=True
+    checkout = tmp_path / "kenotron"
+    (checkout / "src" / "nanotron" / "config").mkdir(parents=True)
+    (checkout / "src" / "nanotron" / "config" / "config.py").write_text(_FORK_CONFIG_PY)
+    path = write(checkout / "examples", "config.yaml", TINY + "datastates:\n  host_cache_size: 32\ndoremi: {}\n")
+    found = {n.data["key"]: n for n in notes(plan_of(path), "ignored-key")}
+    assert found["datastates"].data["severity"] == "error" and found["datastates"].hint == "move it under `checkpoints:`"
+    # `doremi` may be a field of a program's own Config subclass (nanotron's doremi example): no error
+    assert [key for key, note in found.items() if note.data.get("severity") == "error"] == ["datastates"]
+    # without the checkout's source nothing says where the key belongs: no error
+    alone = notes(plan_of(write(tmp_path / "alone", "config.yaml", TINY + "datastates: {}\n")), "ignored-key")
+    assert alone and all(n.data.get("severity") != "error" for n in alone)

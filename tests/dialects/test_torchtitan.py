@@ -471,3 +471,13 @@ initial_load_path = "/data/model/llama3-8b"
     assert plan.schedule.kind == "constant_with_warmup"
     enabled = plan_of(write(tmp_path, "enabled.toml", text.replace("enable = false", "enable = true")))
     assert enabled.mode.init_from == "/data/model/llama3-8b"
+
+
+def test_training_on_torchtitans_test_set_is_a_test_run(tmp_path) -> None:
+    # held-out review 29, B 12: a 3,000-step MI300 throughput run on c4_test with checkpointing off (PD801 warned)
+    off = MINIMAL.replace("steps = 3000\n", "steps = 3000\ndataset = \"c4_test\"\n") + "\n[checkpoint]\nenable = false\n"
+    plan = plan_of(write(tmp_path, "t.toml", off))
+    assert plan.debug is True and "2,000-document test set" in plan.sources["debug"].note
+    assert not findings(plan, "PD801")
+    real = plan_of(write(tmp_path, "c4.toml", off.replace('"c4_test"', '"c4"')))
+    assert real.debug is not True and findings(real, "PD801")
