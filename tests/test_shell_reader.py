@@ -835,3 +835,17 @@ def test_environment_set_up_scripts_are_not_listed_as_sourced(tmp_path) -> None:
                             "source /opt/conda/etc/profile.d/conda.sh\nsource activate\nsource ~/.bashrc\n"
                             "python pretrain_gpt.py --lr 1e-4 --num-layers 2\n", "train.sh", None, tmp_path / "train.sh")
     assert "sourced" not in data and data["--lr"] == "1e-4"
+
+
+def test_appending_to_an_array_undecided_branches_set() -> None:
+    # held-out review 29, A 14 (a Megatron MoE run script): `ARGS=(...)` in both branches of an `if` the script
+    # cannot decide, then `ARGS+=(--tensor-model-parallel-size ${TP} ...)` on every path: the flags it adds hold
+    data, _, _ = _read(
+        "TP=2\n"
+        'if [ "$USE_FSDP2" = true ]; then\n    ARGS=(--use-torch-fsdp2)\nelse\n    ARGS=(--use-distributed-optimizer)\nfi\n'
+        "ARGS+=(\n    --tensor-model-parallel-size ${TP}\n)\n"
+        'EXTRA="$MAYBE"\nEXTRA+=" --seed 7"\n'
+        "python pretrain_gpt.py ${ARGS[@]} $EXTRA --x ${ARGS[0]} --lr 1\n")
+    assert data["--tensor-model-parallel-size"] == "2" and data["--seed"] == "7"
+    assert data["--x"] is None  # element 0 is what the branches set: any number of words, unknown
+    assert any(word["text"] == "${ARGS[@]}" for word in data["unresolved"])

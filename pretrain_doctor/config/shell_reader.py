@@ -788,7 +788,10 @@ class _Shell:
             if op == "+=" and isinstance(current, list) and (not current or isinstance(current[0], list)):
                 self.vars[name] = list(current) + elements  # type: ignore[operator]
             elif op == "+=" and isinstance(current, _Unknown):
-                return
+                # what undecided branches set, then what every path adds (held-out review 29, A 14: `ARGS=(...)` in
+                # both branches of an `if`, then `ARGS+=(--tensor-model-parallel-size ${TP} ...)`)
+                unknown = [Item(None, token.line, token.column, False, f"${{{name}[@]}}")]
+                self.vars[name] = [unknown] + elements
             else:
                 self.vars[name] = elements
             return
@@ -808,6 +811,8 @@ class _Shell:
                 self.vars[name] = list(current) + [value]  # type: ignore[operator]
                 return
             if isinstance(current, _Unknown):
+                value = [Item(None, token.line, token.column, False, f"${{{name}}}"), *value]
+                self.vars[name] = value
                 return
             value = (current or []) + value  # type: ignore[operator]
         self.vars[name] = value
@@ -981,6 +986,10 @@ class _Shell:
             value = self.vars.get(name)
             if isinstance(value, list) and (not value or isinstance(value[0], list)):
                 elements = value if subscript in ("@", "*") else value[int(subscript):int(subscript) + 1]
+                if subscript not in ("@", "*") and any(i.char is None and str(i.raw).endswith("[@]}")
+                                                       for e in value[:int(subscript) + 1] for i in e):
+                    # an element undecided branches set (`${A[@]}`, standing for any number of words) shifts indices
+                    return [Item(None, line, column, not quoted, text)]
                 if operation:
                     return [Item(None, line, column, not quoted, text)]
                 if subscript == "@" and quoted:

@@ -451,6 +451,11 @@ class MegatronDialect(Dialect):
             else:
                 b.unknown("run.max_steps", "--global-batch-size (the run is counted in samples)")
         tokens = lenient_number(f.raw("--train-tokens"))  # Megatron-DeepSpeed: stop after this many tokens
+        if f.unknown("--train-tokens") and b.has("run.max_steps"):
+            # the token limit ends the run when it comes first (held-out review 29, A 11: 4e11 tokens, 96,877 of the
+            # 145,321 steps --train-samples gives); set at launch, it leaves the length open
+            b.not_known("run.max_steps", f"the launch-time value of {f.unknown('--train-tokens')} (--train-tokens), "
+                                         "which ends the run when it comes before --train-samples")
         if isinstance(tokens, (int, float)) and tokens > 0:
             b.set("run.max_tokens", tokens, f.source(b, "--train-tokens"))
             seq, steps = b.get("batch.seq_len"), b.get("run.max_steps")
@@ -487,7 +492,8 @@ class MegatronDialect(Dialect):
         if "schedule.warmup_steps" in b.unknowns:
             _token_schedule(b, f, tokens_decay)
             return
-        fraction = lenient_number(f.raw("--lr-warmup-fraction"))
+        # Megatron-DeepSpeed's AnnealingLR warms up by tokens whenever --lr-warmup-tokens is given: the fraction is moot
+        fraction = None if f.present("--lr-warmup-tokens") else lenient_number(f.raw("--lr-warmup-fraction"))
         if isinstance(fraction, (int, float)):
             share = None if ramp else _warmup_share(b, fraction, decay, lenient_int(f.raw(f"--train-{unit}")), per_step)
             if share is not None:
@@ -1028,7 +1034,9 @@ def _token_schedule(b: PlanBuilder, f: _Flags, tokens_decay: Any) -> None:
                                ("schedule.decay_steps", "--lr-decay-tokens", tokens_decay)):
         if not f.present(flag):
             continue
-        if per_step is None or not isinstance(value, (int, float)):
+        if f.unknown(flag):
+            b.unknown(field, f"the launch-time value of {f.unknown(flag)} ({flag})")
+        elif per_step is None or not isinstance(value, (int, float)):
             b.unknown(field, f"{flag} in steps needs the global batch and sequence length")
         else:
             b.set(field, max(int(value // per_step), 1 if field == "schedule.decay_steps" else 0),

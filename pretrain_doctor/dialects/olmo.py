@@ -219,6 +219,9 @@ class OlmoDialect(Dialect):
                                    f"{doc.get('max_duration')} if the data runs out first" if epochs else None)
             steps = min(stop_at, duration_steps) if duration_steps else stop_at
             b.set("run.max_steps", steps, stop_source)
+            if epochs:  # the scheduler's horizon is max_duration's (Trainer.max_steps), not `stop_at` (review 29, B 06)
+                b.unknown("schedule.decay_steps", f"max_duration ({doc.get('max_duration')}) in steps needs "
+                          f"--dataset-rows: the schedule spans it, `stop_at` only ends the run")
             _check_stop_at(b, doc, stop_at, duration, duration_steps, tokens_per_step)
         elif duration_steps:
             b.set("run.max_steps", duration_steps, source or b.source(doc, (), note=DEFAULT))

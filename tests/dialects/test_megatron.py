@@ -169,6 +169,14 @@ def test_megatron_deepspeed_token_based_schedule(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "train.sh", text))
     assert plan.schedule.warmup_steps == 1000 and plan.schedule.decay_steps == 10000  # tokens / (512 × 4096)
     assert plan.run.max_tokens == 20971520000 and plan.run.max_steps == 10000  # the token limit comes first
+    # held-out review 29, A 11 (DeepSpeedFugaku): the token limits computed with `bc` at launch; the fraction beside
+    # --lr-warmup-tokens is moot (AnnealingLR warms up by tokens), and the length is open, not --train-samples'
+    launch = ('train_tokens=$(echo "$B * 1000000000" | bc)\n' + SCRIPT.replace(
+        "--train-iters 20000", "--train-samples 20000000 --train-tokens $train_tokens --lr-warmup-tokens $train_tokens"))
+    open_ended = plan_of(write(tmp_path, "fugaku.sh", launch))
+    assert open_ended.run.max_steps is None and "--train-tokens" in open_ended.unknown["run.max_steps"]
+    assert open_ended.schedule.warmup_ratio is None and open_ended.schedule.warmup_steps is None
+    assert "launch-time value" in open_ended.unknown["schedule.warmup_steps"]
 
 
 def test_custom_entry_points_may_add_flags_and_unknown_warmup_is_not_missing(tmp_path) -> None:

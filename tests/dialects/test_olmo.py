@@ -71,6 +71,9 @@ def test_a_stop_at_no_corpus_reaches_only_caps_an_epoch_run(tmp_path) -> None:
     # OLMo's tiny configs: `max_duration: 1ep` and `stop_at: 406_934`, the run's intended length
     plan = plan_of(write(tmp_path, "f.yaml", BASE + "max_duration: 1ep\nstop_at: 406_934\n"))
     assert plan.run.max_steps == 406_934 and plan.sources["run.max_steps"].key == "stop_at"
+    # ... but the scheduler's horizon is the epoch's steps (Trainer.max_steps), not stop_at (held-out review 29, B 06)
+    assert plan.schedule.decay_steps is None and "--dataset-rows" in plan.unknown["schedule.decay_steps"]
+    assert plan.derived.decay_steps.value is None
 
 
 def test_stop_at_inconsistent_with_token_duration(tmp_path) -> None:
