@@ -36,9 +36,9 @@ class NoValidation(Rule):
     axolotl `val_set_size: 0`, no validation section) or with an evaluation interval
     as long as the run or longer, so the first evaluation would come after training
     ends. With evaluation off and a share of the data held out for it anyway (LLaMA-Factory
-    `val_size: 0.1`, a Megatron `--split`), the finding says that share is neither trained on nor
-    evaluated: a `warning` from a quarter of the data on. Silent for debug configs and when the plan does not say, and for a file read as
-    a fork whose own keys are about evaluation outside the section that turns the upstream
+    `val_size: 0.1`, a Megatron `--split`), the finding says that share is neither trained on
+    nor evaluated: a `warning` from a quarter of the data on. Silent for debug configs and when
+    the plan does not say, and for a file read as a fork whose own keys are about evaluation outside the section that turns the upstream
     evaluation off (an OLMo fork's top-level `probe_dataset`, scored at every `eval_interval`
     by the fork's own `eval()`, beside `evaluators: []`; Adam-mini's torchtitan copy with
     `training.val_interval`); a fork's keys inside a `[validation]` section with `enable = false`
@@ -87,7 +87,8 @@ class NoValidation(Rule):
                     plan, "data.val_fraction",
                     f"evaluation is off, yet {held_out:.0%} of the data is held out for it: that share is neither "
                     "trained on nor evaluated",
-                    hint=f"turn evaluation on to use the held-out share, or hold none out; {_HINTS.get(plan.dialect, _HF_HINT)}",
+                    hint="turn evaluation on to use the held-out share, or hold none out; "
+                         + _HINTS.get(plan.dialect, _HF_HINT),
                     severity="warning" if held_out >= WASTED_SHARE else None,
                 )
                 return

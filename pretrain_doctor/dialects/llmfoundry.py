@@ -34,7 +34,7 @@ import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Optional
 
 from ..config.document import Document, KeyPath, Position
 from ..errors import ConfigError
@@ -45,6 +45,9 @@ from .base import (BuildContext, Dialect, apply_flags, closest_key, lenient_bool
                    judged_version, typo_notes)
 from .shared import SMOKE_TEST_STEPS, assume, dataset_subset, optimizer_family, resolve_interpolations, take_or_default
 from .versions import ChangeTable, TrainerVersions
+
+if TYPE_CHECKING:
+    from .program import ProgramSource
 
 LLMFOUNDRY_VERSION = "0.22.0.dev0"
 DEFAULT = f"llm-foundry {LLMFOUNDRY_VERSION} default"
@@ -748,17 +751,23 @@ def _checkout_train_config_fields(path: str) -> frozenset[str]:
     """The fields of `TrainConfig` in the llm-foundry checkout the config sits in (`llmfoundry/utils/config_utils.py`
     a few folders up): a fork declares its own top-level keys there (held-out review 15, A 13:
     Tangshengku/llm-foundry's `timing_file`, read by its train.py). Empty without one."""
-    from pathlib import Path
+    source = _checkout_source(path, "llmfoundry/utils/config_utils.py")
+    if source is None:
+        return frozenset()
+    from .trainer_source import class_fields  # only with a checkout at hand: no cost at start-up
 
+    return frozenset(class_fields(source.tree, ["TrainConfig"])) if source.tree is not None else frozenset()
+
+
+def _checkout_source(path: str, relative: str) -> Optional["ProgramSource"]:
+    """`relative` (a file of llm-foundry's tree) in the checkout the config sits in, a few folders up, read once."""
     from .program import read_program
 
     for folder in list(Path(path).resolve().parents)[:6]:
-        source = read_program(folder / "llmfoundry" / "utils" / "config_utils.py")
+        source = read_program(folder / relative)
         if source is not None:
-            from .trainer_source import class_fields  # only with a checkout at hand: no cost at start-up
-
-            return frozenset(class_fields(source.tree, ["TrainConfig"])) if source.tree is not None else frozenset()
-    return frozenset()
+            return source
+    return None
 
 
 def _unknown_top_level_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
@@ -798,8 +807,9 @@ def _unknown_top_level_keys(b: PlanBuilder, doc: Document, versions: TrainerVers
 # keywords, so any other key stops the run (TypeError). Before 0.10 it read the section as a DictConfig and ignored
 # other keys.
 _HF_CAUSAL_LM_ARGUMENTS = frozenset({
-    "name", "master_weights_dtype", "pretrained_model_name_or_path", "pretrained", "pretrained_lora_id_or_path", "trust_remote_code",
-    "use_auth_token", "use_flash_attention_2", "load_in_8bit", "init_device", "config_overrides", "peft_config",
+    "name", "master_weights_dtype", "pretrained_model_name_or_path", "pretrained", "pretrained_lora_id_or_path",
+    "trust_remote_code", "use_auth_token", "use_flash_attention_2", "load_in_8bit", "init_device", "config_overrides",
+    "peft_config",
     "use_train_metrics", "allow_embedding_resizing", "additional_train_metrics", "additional_eval_metrics",
     "should_save_peft_only", "attn_implementation"})
 _KEYWORD_MODELS = (0, 10)
@@ -855,19 +865,13 @@ def _checkout_hf_causal_lm(path: str) -> Optional[_HfModelSignature]:
     """ComposerHFCausalLM's `__init__` in the llm-foundry checkout the config sits in (a fork's own), when at hand."""
     import ast
 
-    from .program import read_program
-
-    for folder in list(Path(path).resolve().parents)[:6]:
-        source = read_program(folder / "llmfoundry" / "models" / "hf" / "hf_causal_lm.py")
-        if source is None or source.tree is None:
-            continue
-        for node in ast.walk(source.tree):
-            if isinstance(node, ast.ClassDef) and node.name == "ComposerHFCausalLM":
-                for item in node.body:
-                    if isinstance(item, ast.FunctionDef) and item.name == "__init__":
-                        names = frozenset(a.arg for a in [*item.args.args, *item.args.kwonlyargs])
-                        return _HfModelSignature(names, item.args.kwarg is not None, "om_model_config" in names)
-        return None
+    source = _checkout_source(path, "llmfoundry/models/hf/hf_causal_lm.py")
+    for node in ast.walk(source.tree) if source is not None and source.tree is not None else ():
+        if isinstance(node, ast.ClassDef) and node.name == "ComposerHFCausalLM":
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                    names = frozenset(a.arg for a in [*item.args.args, *item.args.kwonlyargs])
+                    return _HfModelSignature(names, item.args.kwarg is not None, "om_model_config" in names)
     return None
 
 

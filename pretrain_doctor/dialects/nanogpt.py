@@ -919,7 +919,8 @@ def _lr_from_the_forks_global(b: PlanBuilder, doc: Document, d: _Defaults) -> No
             note=f"{script}'s `{name}`, which it hands configure_optimizers (line {line})"))
     if doc.has("learning_rate"):
         b.note("ignored-key", f"`learning_rate` is set, but this fork's {script} never reads it: its optimizer takes "
-               f"`{name}` (line {line}), so the run's lr is {b.get('optimizer.lr')!r}", b.source(doc, ("learning_rate",)),
+               f"`{name}` (line {line}), so the run's lr is {b.get('optimizer.lr')!r}",
+               b.source(doc, ("learning_rate",)),
                hint=f"set `{name}` instead", key="learning_rate", suggestion=name)
 
 

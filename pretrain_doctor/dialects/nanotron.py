@@ -472,24 +472,23 @@ def _checkout_config(doc: Document) -> Optional[_CheckoutConfig]:
     classes = {node.name: node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
     if "Config" not in classes:
         return None
-    fields = {"": _annotated(classes["Config"])}
-    for name, annotation in _annotated(classes["Config"], with_types=True).items():
+    fields = {"": set(_annotated(classes["Config"]))}
+    for name, annotation in _annotated(classes["Config"]).items():
         nested = [word for word in _NAME_WORDS.findall(annotation) if word in classes]
         if len(nested) == 1 and not {"List", "list", "Sequence"} & set(_NAME_WORDS.findall(annotation)):
-            fields[name] = _annotated(classes[nested[0]])
+            fields[name] = set(_annotated(classes[nested[0]]))
     return _CheckoutConfig(str(found[0]), {k: frozenset(v) for k, v in fields.items()})
 
 
 _NAME_WORDS = lazy_compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _annotated(node: Any, with_types: bool = False) -> Any:
-    """A dataclass's fields (`name: Type = default`), with their annotations' text when asked."""
+def _annotated(node: Any) -> dict[str, str]:
+    """A dataclass's fields (`name: Type = default`): name -> the annotation's text."""
     import ast
 
-    pairs = {stmt.target.id: ast.unparse(stmt.annotation) for stmt in node.body
-             if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)}
-    return pairs if with_types else set(pairs)
+    return {stmt.target.id: ast.unparse(stmt.annotation) for stmt in node.body
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)}
 
 
 def _strict_checkout_keys(b: PlanBuilder, doc: Document, checkout: _CheckoutConfig) -> None:
@@ -501,7 +500,8 @@ def _strict_checkout_keys(b: PlanBuilder, doc: Document, checkout: _CheckoutConf
             continue
         homes = [section for section, fields in checkout.fields.items() if section and key in fields]
         if homes:
-            b.note("ignored-key", f"`{key}` is not a field of the checkout's nanotron `Config` ({Path(checkout.file).name}) "
+            config = Path(checkout.file).name
+            b.note("ignored-key", f"`{key}` is not a field of the checkout's nanotron `Config` ({config}) "
                    f"but of its `{homes[0]}` section; the YAML is loaded with dacite strict=True, so the run stops at "
                    "start-up", b.source(doc, (key,)), key=key, severity="error", hint=f"move it under `{homes[0]}:`")
 
@@ -516,7 +516,8 @@ def _judged_by_checkout(doc: Document, checkout: Optional[_CheckoutConfig]) -> O
 
 
 # nanotron main from 5f025dc5 (2024-04-26) to 74705529 (2025-03-21) asserts this in `init_model` for a model built from
-# random weights; the releases before (0.1-0.5) set max_position_embeddings to the sequence length, later main ignores it.
+# random weights; the releases before (0.1-0.5) set max_position_embeddings to the sequence length, later main ignores
+# it.
 _POSITIONS_ASSERT = "The tokenizer's sequence length does not match the model's maximum position embeddings"
 
 
