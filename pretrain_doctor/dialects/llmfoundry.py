@@ -34,7 +34,7 @@ import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Optional
+from typing import Any, Iterator, NamedTuple, Optional
 
 from ..config.document import Document, KeyPath, Position
 from ..errors import ConfigError
@@ -45,9 +45,6 @@ from .base import (BuildContext, Dialect, apply_flags, closest_key, lenient_bool
                    judged_version, typo_notes)
 from .shared import SMOKE_TEST_STEPS, assume, dataset_subset, optimizer_family, resolve_interpolations, take_or_default
 from .versions import ChangeTable, TrainerVersions
-
-if TYPE_CHECKING:
-    from .program import ProgramSource
 
 LLMFOUNDRY_VERSION = "0.22.0.dev0"
 DEFAULT = f"llm-foundry {LLMFOUNDRY_VERSION} default"
@@ -751,23 +748,14 @@ def _checkout_train_config_fields(path: str) -> frozenset[str]:
     """The fields of `TrainConfig` in the llm-foundry checkout the config sits in (`llmfoundry/utils/config_utils.py`
     a few folders up): a fork declares its own top-level keys there (held-out review 15, A 13:
     Tangshengku/llm-foundry's `timing_file`, read by its train.py). Empty without one."""
-    source = _checkout_source(path, "llmfoundry/utils/config_utils.py")
+    from .program import checkout_source  # imported when a file is read, not at start-up
+
+    source = checkout_source(path, "llmfoundry/utils/config_utils.py")
     if source is None:
         return frozenset()
     from .trainer_source import class_fields  # only with a checkout at hand: no cost at start-up
 
     return frozenset(class_fields(source.tree, ["TrainConfig"])) if source.tree is not None else frozenset()
-
-
-def _checkout_source(path: str, relative: str) -> Optional["ProgramSource"]:
-    """`relative` (a file of llm-foundry's tree) in the checkout the config sits in, a few folders up, read once."""
-    from .program import read_program
-
-    for folder in list(Path(path).resolve().parents)[:6]:
-        source = read_program(folder / relative)
-        if source is not None:
-            return source
-    return None
 
 
 def _unknown_top_level_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
@@ -865,7 +853,9 @@ def _checkout_hf_causal_lm(path: str) -> Optional[_HfModelSignature]:
     """ComposerHFCausalLM's `__init__` in the llm-foundry checkout the config sits in (a fork's own), when at hand."""
     import ast
 
-    source = _checkout_source(path, "llmfoundry/models/hf/hf_causal_lm.py")
+    from .program import checkout_source
+
+    source = checkout_source(path, "llmfoundry/models/hf/hf_causal_lm.py")
     for node in ast.walk(source.tree) if source is not None and source.tree is not None else ():
         if isinstance(node, ast.ClassDef) and node.name == "ComposerHFCausalLM":
             for item in node.body:

@@ -22,6 +22,7 @@ HF's brrr: c1df08ed to 51912358) put the schedule in a top-level `learning_rate_
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
@@ -30,7 +31,7 @@ from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
-from .shared import DTYPE_NAMES, checkout_file, mark_smoke_test, optimizer_family
+from .shared import DTYPE_NAMES, mark_smoke_test, optimizer_family
 
 DEFAULT = "nanotron config default"
 # The model config classes nanotron's loader tries in order, with their marker key and defaults.
@@ -457,19 +458,15 @@ class _CheckoutConfig(NamedTuple):
 
 
 def _checkout_config(doc: Document) -> Optional[_CheckoutConfig]:
-    """The nanotron (or fork) `Config` dataclass of the checkout the config sits in, read as text (held-out review
+    """The nanotron (or fork) `Config` dataclass of the checkout the config sits in, read, never imported (held-out review
     29, B 24: kenotron takes `datastates` under `checkpoints:` only, and every nanotron loads the YAML with dacite
     strict=True, so a top-level `datastates:` stops the run)."""
-    found = checkout_file(doc, "src/nanotron/config/config.py", "src/nanotron/config.py")
-    if found is None:
-        return None
-    import ast
+    from .program import checkout_source  # reading a checkout's source costs nothing at start-up
 
-    try:
-        tree = ast.parse(found[1])
-    except SyntaxError:
+    found = checkout_source(doc.path, "src/nanotron/config/config.py", "src/nanotron/config.py")
+    if found is None or found.tree is None:
         return None
-    classes = {node.name: node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
+    classes = {node.name: node for node in ast.walk(found.tree) if isinstance(node, ast.ClassDef)}
     if "Config" not in classes:
         return None
     fields = {"": set(_annotated(classes["Config"]))}
@@ -477,7 +474,7 @@ def _checkout_config(doc: Document) -> Optional[_CheckoutConfig]:
         nested = [word for word in _NAME_WORDS.findall(annotation) if word in classes]
         if len(nested) == 1 and not {"List", "list", "Sequence"} & set(_NAME_WORDS.findall(annotation)):
             fields[name] = set(_annotated(classes[nested[0]]))
-    return _CheckoutConfig(str(found[0]), {k: frozenset(v) for k, v in fields.items()})
+    return _CheckoutConfig(str(found.path), {k: frozenset(v) for k, v in fields.items()})
 
 
 _NAME_WORDS = lazy_compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -485,8 +482,6 @@ _NAME_WORDS = lazy_compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 def _annotated(node: Any) -> dict[str, str]:
     """A dataclass's fields (`name: Type = default`): name -> the annotation's text."""
-    import ast
-
     return {stmt.target.id: ast.unparse(stmt.annotation) for stmt in node.body
             if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)}
 
@@ -527,8 +522,10 @@ def _positions_against_sequence(b: PlanBuilder, doc: Document) -> None:
     seq, positions = b.get("batch.seq_len"), b.get("model.max_positions")
     if not isinstance(seq, int) or not isinstance(positions, int) or seq == positions or b.get("mode.init_from"):
         return
-    trainer = checkout_file(doc, "src/nanotron/trainer.py")
-    if trainer is None or _POSITIONS_ASSERT not in trainer[1]:
+    from .program import checkout_source
+
+    trainer = checkout_source(doc.path, "src/nanotron/trainer.py")
+    if trainer is None or _POSITIONS_ASSERT not in trainer.text:
         return
     b.note("inconsistent", f"`tokens.sequence_length: {seq}` differs from `max_position_embeddings: {positions}`: "
            f"the checkout's nanotron asserts they are equal for a model from random weights (\"{_POSITIONS_ASSERT}\") "

@@ -19,7 +19,7 @@ from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
-from .shared import Duration, checkout_file, optimizer_family, parse_duration, resolve_interpolations, take_or_default
+from .shared import Duration, optimizer_family, parse_duration, resolve_interpolations, take_or_default
 from .versions import TrainerVersions
 
 DEFAULT = "OLMo TrainConfig default"
@@ -440,8 +440,10 @@ def _strict_loader_notes(b: PlanBuilder, doc: Document) -> None:
     keys = [key for key in dict.fromkeys(b.foreign_keys) if key not in noted]
     if not keys or len(keys) > STRICT_LOADER_MOST:
         return
-    found = checkout_file(doc, "olmo/config.py")  # the checkout's own TrainConfig, a fork's where it is one
-    checkout = found[1] if found is not None else None
+    from .program import checkout_source  # only for a file with unknown keys
+
+    found = checkout_source(doc.path, "olmo/config.py")  # the checkout's own TrainConfig, a fork's where it is one
+    checkout = found.text if found is not None else None
     for key in keys:
         leaf = key.rsplit(".", 1)[-1]
         if checkout is not None and re.search(rf"^[ \t]+{re.escape(leaf)}[ \t]*:", checkout, re.M):

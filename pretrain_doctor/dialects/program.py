@@ -88,6 +88,22 @@ def _read(name: str, _mtime: int, size: int) -> Optional[ProgramSource]:
     return ProgramSource(Path(name), text, tree)
 
 
+CHECKOUT_LEVELS = 6  # the config's folder and five above it: where a trainer's checkout holds the config
+
+
+def checkout_source(config: str | Path, *names: str) -> Optional[ProgramSource]:
+    """The first of `names` (paths relative to a checkout's root: `olmo/config.py`) found in the config's folder or
+    one of the folders above it, read as read_program reads (cached by file version): a fork's own source where the
+    config sits in its checkout."""
+    folder = Path(config).resolve().parent
+    for parent in [folder, *folder.parents][:CHECKOUT_LEVELS]:
+        for name in names:
+            source = read_program(parent / name)
+            if source is not None:
+                return source
+    return None
+
+
 def program_modules(path: Path, levels: int = 4) -> list[ProgramSource]:
     """The program's source and, when it is a thin wrapper that builds no model itself (LLaVA's and FastChat's
     train_mem.py import `train` from train.py and call it), the local modules it imports from."""

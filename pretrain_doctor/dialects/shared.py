@@ -511,25 +511,6 @@ def take_or_default(b: PlanBuilder, doc: Document, field: str, path: KeyPath | s
     return default
 
 
-CHECKOUT_LEVELS = 6  # the config's folder and five above it: where a trainer's checkout holds the config
-CHECKOUT_FILE_BYTES = 2_000_000  # a trainer's own config module is smaller than this
-
-
-def checkout_file(doc: Document, *names: str) -> Optional[tuple[Path, str]]:
-    """The first of `names` (paths relative to a checkout's root: `olmo/config.py`) found in the config's folder or
-    one of the folders above it, with its text: a fork's own source where the config sits in its checkout."""
-    folder = Path(doc.path).resolve().parent
-    for parent in [folder, *folder.parents][:CHECKOUT_LEVELS]:
-        for name in names:
-            path = parent / name
-            try:
-                if path.is_file() and path.stat().st_size < CHECKOUT_FILE_BYTES:
-                    return path, path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-    return None
-
-
 def launcher_world_size(b: PlanBuilder, doc: Document) -> None:
     """The world size a launch script's launcher starts (`torchrun --nproc_per_node 8 --nnodes 1`,
     `deepspeed --num_gpus 8`), where the shell reader found one (the document's `launcher`)."""

@@ -17,7 +17,7 @@ from ..plan.model import TrainingPlan
 from ..plan.reading import TRAINER_CAPS_WARMUP
 from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
                    typo_notes)
-from .shared import CHECKOUT_FILE_BYTES, checkout_file, mark_smoke_test, optimizer_family
+from .shared import mark_smoke_test, optimizer_family
 from .torchtitan_keys import OLDER_KEYS, REJECTS_UNKNOWN_SINCE, TORCHTITAN_KEY_CHANGES, TORCHTITAN_KEYS
 from .versions import TrainerVersions
 
@@ -497,19 +497,15 @@ def _what_runs(b: PlanBuilder, keys: list[str]) -> str:
 
 def _checkout_config_source(doc: Document) -> Optional[tuple[str, str]]:
     """The torchtitan checkout's own job config (a fork's, when the file sits in one): (name, text)."""
+    from .program import checkout_source, read_program  # only for a config that may sit in a checkout
+
     names = ("torchtitan/config/job_config.py", "torchtitan/config_manager.py")
-    found = checkout_file(doc, *names)
+    found = checkout_source(doc.path, *names)
     if found is None:
         return None
-    path, text = found
-    name = next(name for name in names if path.as_posix().endswith(name))
-    manager = path.parents[name.count("/")] / "torchtitan/config/manager.py"
-    try:
-        if manager.is_file() and manager.stat().st_size < CHECKOUT_FILE_BYTES:
-            text += manager.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        pass  # the job config alone
-    return name, text
+    name = next(name for name in names if found.path.as_posix().endswith(name))
+    manager = read_program(found.path.parents[name.count("/")] / "torchtitan/config/manager.py")
+    return name, found.text + (manager.text if manager is not None else "")
 
 
 def _line(doc: Document, path: tuple) -> Any:
