@@ -790,8 +790,7 @@ class _Shell:
             elif op == "+=" and isinstance(current, _Unknown):
                 # what undecided branches set, then what every path adds (held-out review 29, A 14: `ARGS=(...)` in
                 # both branches of an `if`, then `ARGS+=(--tensor-model-parallel-size ${TP} ...)`)
-                unknown = [Item(None, token.line, token.column, False, f"${{{name}[@]}}")]
-                self.vars[name] = [unknown] + elements
+                self.vars[name] = [[_unknown_words(name, token.line, token.column)]] + elements
             else:
                 self.vars[name] = elements
             return
@@ -810,11 +809,10 @@ class _Shell:
             if isinstance(current, list) and current and isinstance(current[0], list):
                 self.vars[name] = list(current) + [value]  # type: ignore[operator]
                 return
-            if isinstance(current, _Unknown):
+            if isinstance(current, _Unknown):  # an unknown stretch, then what is appended
                 value = [Item(None, token.line, token.column, False, f"${{{name}}}"), *value]
-                self.vars[name] = value
-                return
-            value = (current or []) + value  # type: ignore[operator]
+            else:
+                value = (current or []) + value  # type: ignore[operator]
         self.vars[name] = value
 
     def _write(self, body: Token, target: Token) -> None:
@@ -986,8 +984,8 @@ class _Shell:
             value = self.vars.get(name)
             if isinstance(value, list) and (not value or isinstance(value[0], list)):
                 elements = value if subscript in ("@", "*") else value[int(subscript):int(subscript) + 1]
-                if subscript not in ("@", "*") and any(i.char is None and str(i.raw).endswith("[@]}")
-                                                       for e in value[:int(subscript) + 1] for i in e):
+                before = value[:int(subscript) + 1] if subscript not in ("@", "*") else []
+                if any(_is_unknown_words(item) for element in before for item in element):
                     # an element undecided branches set (`${A[@]}`, standing for any number of words) shifts indices
                     return [Item(None, line, column, not quoted, text)]
                 if operation:
@@ -1245,7 +1243,16 @@ def _common_array_start(name: str, values: list[Optional[Value]]) -> Optional[li
     if not common:
         return None
     rest = next((a[common] for a in arrays if len(a) > common and a[common]), arrays[0][common - 1])
-    return arrays[0][:common] + [[Item(None, rest[0].line, rest[0].column, False, f"${{{name}[@]}}")]]
+    return arrays[0][:common] + [[_unknown_words(name, rest[0].line, rest[0].column)]]
+
+
+def _unknown_words(name: str, line: int, column: int) -> Item:
+    """The element of array `name` that stands for what undecided branches put there: any number of words."""
+    return Item(None, line, column, False, f"${{{name}[@]}}")
+
+
+def _is_unknown_words(item: Item) -> bool:
+    return item.char is None and str(item.raw).endswith("[@]}")
 
 
 def _common_string_start(name: str, values: list[Optional[Value]]) -> Optional[Field]:

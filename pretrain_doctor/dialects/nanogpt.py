@@ -110,9 +110,10 @@ class _Defaults(NamedTuple):
     # The optimizer class the script builds itself (`optimizer = IVON(...)`), None where it takes model.py's
     # configure_optimizers (AdamW) or builds none at the top level: (class name, line in `script`).
     optimizer_class: Optional[tuple[str, int]] = None
-    # The global the script hands configure_optimizers as its lr where that is not `learning_rate` (Alex2034's
-    # nanoGPT: `configure_optimizers(weight_decay, max_lr, ...)`, no `learning_rate` at all): (name, line).
-    lr_global: Optional[tuple[str, int]] = None
+    # The global the script hands configure_optimizers as its lr where the script never names `learning_rate`
+    # (Alex2034's nanoGPT: `configure_optimizers(weight_decay, max_lr, ...)`): its name, the call's line and the line
+    # the script assigns it on.
+    lr_global: Optional[tuple[str, int, Optional[int]]] = None
 
 
 def _train_py_candidates(config: Path) -> list[Path]:
@@ -211,14 +212,17 @@ def _train_py_defaults(doc: Document, script: Optional[Path] = None) -> _Default
         try:
             if not candidate.is_file() or candidate.stat().st_size > 1_000_000 or candidate.resolve() == config.resolve():
                 continue
-            text = candidate.read_text(encoding="utf-8", errors="replace")
-            tree = ast.parse(text)
-        except (OSError, SyntaxError, ValueError):
+        except OSError:
             continue
+        source = read_program(candidate)  # the same cached read the fork's other checks take
+        if source is None or source.tree is None:
+            continue
+        text, tree = source.text, source.tree
         values = dict(TRAIN_PY_DEFAULTS)
         fork_only: dict[str, object] = {}
         nones: set[str] = set()
-        for name, expression in _config_globals(tree):
+        config_globals = _config_globals(tree)
+        for name, expression in config_globals:
             try:
                 value = _literal(expression)
             except (ValueError, TypeError, ZeroDivisionError, OverflowError):
@@ -240,7 +244,7 @@ def _train_py_defaults(doc: Document, script: Optional[Path] = None) -> _Default
                          str(candidate),
                          {**{name: (None, 0) for name in nones}, **_derived_if_none(tree, nones)},
                          _optimizer_class(text),
-                         _lr_global(tree, {*values, *fork_only}))
+                         _lr_global(tree, {name: expression.lineno for name, expression in config_globals}))
     return _Defaults(TRAIN_PY_DEFAULTS, DEFAULT)
 
 
@@ -269,16 +273,20 @@ def _optimizer_class(text: str) -> Optional[tuple[str, int]]:
     return None if found is None or found[0].endswith("configure_optimizers") else found
 
 
-def _lr_global(tree: ast.Module, names: set[str]) -> Optional[tuple[str, int]]:
-    """The config global a script passes `model.configure_optimizers` as the lr (its second argument), when it is
-    not `learning_rate`."""
+def _lr_global(tree: ast.Module, globals_at: dict[str, int]) -> Optional[tuple[str, int, Optional[int]]]:
+    """The config global (of `globals_at`: name -> its line) a script passes `model.configure_optimizers` as the lr
+    (its second argument), when the script never names `learning_rate` (the configurator execs the file into the
+    script's globals, and model.py's functions take what the script passes them: setting it changes nothing)."""
+    found = None
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+        if isinstance(node, ast.Name) and node.id == "learning_rate":
+            return None
+        if found is None and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                 and node.func.attr == "configure_optimizers" and len(node.args) >= 2:
             lr = node.args[1]
-            if isinstance(lr, ast.Name) and lr.id != "learning_rate" and lr.id in names:
-                return lr.id, node.lineno
-    return None
+            if isinstance(lr, ast.Name) and lr.id != "learning_rate" and lr.id in globals_at:
+                found = lr.id, node.lineno, globals_at[lr.id]
+    return found
 
 
 _LLAMA_SHAPE = (("model.layers", "n_layers"), ("model.heads", "n_heads"), ("model.hidden_size", "dim"),
@@ -670,7 +678,7 @@ class NanogptDialect(Dialect):
                 b.set("optimizer.name", chosen, src)
                 b.set("optimizer.family", optimizer_family(chosen), src)
                 break
-        if d.lr_global is not None and _never_read(d, "learning_rate"):
+        if d.lr_global is not None:
             _lr_from_the_forks_global(b, doc, d)
         else:
             self._take(b, doc, d, "optimizer.lr", "learning_rate")
@@ -897,40 +905,22 @@ def _helper_names(doc: Document) -> set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
 
 
-def _never_read(d: _Defaults, name: str) -> bool:
-    """The fork's training script never uses a global `name` (the configurator execs the file into the script's
-    globals, and model.py's functions take what the script passes them): setting it changes nothing."""
-    source = read_program(Path(d.script)) if d.script else None
-    if source is None or source.tree is None:
-        return False
-    return not any(isinstance(node, ast.Name) and node.id == name for node in ast.walk(source.tree))
-
-
 def _lr_from_the_forks_global(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
     """A fork whose optimizer takes another global as its lr (`max_lr`) and never reads `learning_rate`: the lr is
     that global's, and a `learning_rate` the file sets does nothing (held-out review 29, B 14: 1e-3 set, 6e-4 run)."""
-    name, line = d.lr_global
+    name, line, assigned = d.lr_global
     script = Path(d.script).name
     if doc.has(name) or name in d.overrides:
         b.set("optimizer.lr", lenient_number(_value(doc, d, name)), _source(b, doc, d, name))
     else:
         b.set("optimizer.lr", lenient_number(d.fork_only.get(name)), Source(
-            file=d.script, line=_assigned_at(d.script, name), key=name,
+            file=d.script, line=assigned, key=name,
             note=f"{script}'s `{name}`, which it hands configure_optimizers (line {line})"))
     if doc.has("learning_rate"):
         b.note("ignored-key", f"`learning_rate` is set, but this fork's {script} never reads it: its optimizer takes "
                f"`{name}` (line {line}), so the run's lr is {b.get('optimizer.lr')!r}",
                b.source(doc, ("learning_rate",)),
                hint=f"set `{name}` instead", key="learning_rate", suggestion=name)
-
-
-def _assigned_at(script: str, name: str) -> Optional[int]:
-    """The line of the script's first top-level `name = ...`."""
-    source = read_program(Path(script))
-    for node in source.tree.body if source is not None and source.tree is not None else []:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
-            return node.lineno
-    return None
 
 
 def wired_elsewhere(script: Optional[ProgramSource], key: str) -> bool:

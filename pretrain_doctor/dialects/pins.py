@@ -23,7 +23,7 @@ from .versions import TRAINERS
 
 MAX_LEVELS = 5  # folders looked into: the config's and four above it
 MAX_BYTES = 256 * 1024  # a pin file larger than this is no pin file
-_CLAUSE = r"(?:===?|~=|>=|<=|!=|<|>|\^)\s*v?\d[\w.*+]*"
+_CLAUSE = r"(?:===?|~=|>=|<=|!=|<|>)\s*v?\d[\w.*+]*"
 # `transformers==4.36.2`, `trl[vllm]>=0.18.0,<0.20`, quoted in setup.py/pyproject or bare in requirements
 _REQUIREMENT = lazy_compile(rf"""(?:^|[\s"',\[(-])([A-Za-z][A-Za-z0-9_.\-]*)(?:\[[^\]]*\])?"""
                             rf"""\s*({_CLAUSE}(?:\s*,\s*{_CLAUSE})*)""", 0)
@@ -57,20 +57,10 @@ def requirements_in(text: str) -> dict[str, str]:
     return found
 
 
-def pins_in(text: str) -> dict[str, str]:
-    """Trainer distribution -> exactly pinned version, from one file's text."""
-    return {dist: exact for dist, spec in requirements_in(text).items() if (exact := _exact(spec))}
-
-
-def _exact(spec: str) -> Optional[str]:
+def exact_version(spec: str) -> Optional[str]:
+    """The release a specifier pins (`==4.36.2`, `==4.36.2+cu118` -> 4.36.2), None for a range (`>=4.49`, `==4.*`)."""
     match = _EXACT.match(spec)
     return match.group(1) if match else None
-
-
-def checkout_pins(config: Path) -> dict[str, tuple[str, str]]:
-    """Trainer distribution -> (version, the file that pins it, relative to the config's folder)."""
-    return {dist: (pin.version, pin.where) for dist, pin in _folder_pins(config.resolve().parent).items()
-            if pin.version is not None}
 
 
 def checkout_requirements(config: Path) -> dict[str, Pin]:
@@ -93,7 +83,7 @@ def _folder_pins(start: Path) -> dict[str, Pin]:
         for entry in entries:
             if _is_pin_file(entry.name) and entry.is_file():
                 for dist, spec in _read_requirements(Path(entry.path)).items():
-                    pins.setdefault(dist, Pin(_exact(spec), spec, os.path.relpath(entry.path, start)))
+                    pins.setdefault(dist, Pin(exact_version(spec), spec, os.path.relpath(entry.path, start)))
         if any(entry.name == ".git" for entry in entries):
             break  # the checkout's root
         folder = folder.parent if folder.parent != folder else None

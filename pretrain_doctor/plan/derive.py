@@ -249,10 +249,10 @@ class Derived:
         TEST_DATASETS), or None. A lost or diverged run of this size is a nuisance, not a
         loss: the checkpoint and stability rules say their findings at info (held-out review 19, B 05: litgpt's
         phi-3 LoRA recipe, 987k tokens, 6.5 minutes; review 23, A 12: a 16M-token test of a 302M model)."""
-        test_set = next((split.dataset for split in self.plan.data.train
-                         if str(split.dataset or "").strip().lower() in TEST_DATASETS), None)
+        test_set = next((name for split in self.plan.data.train
+                         if (name := split.dataset.strip().lower()) in TEST_DATASETS), None)
         if test_set is not None:
-            return TEST_DATASETS[str(test_set).strip().lower()]
+            return TEST_DATASETS[test_set]
         flops, tokens = self.training_flops, self.total_tokens
         if flops is not None:
             return f"about {flops:.1g} FLOPs, cheap to run again" if flops < CHEAP_RUN_FLOPS else None

@@ -98,7 +98,10 @@ def test_a_checkout_pin_is_the_judged_release_below_flags_and_settings(tmp_path:
 
 
 def test_pins_are_read_from_each_kind_of_file(tmp_path: Path) -> None:
-    from pretrain_doctor.dialects.pins import checkout_pins, pins_in, requirements_in
+    from pretrain_doctor.dialects.pins import checkout_requirements, exact_version, requirements_in
+
+    def pins_in(text: str) -> dict[str, str]:  # the exact pins of one file's text
+        return {dist: version for dist, spec in requirements_in(text).items() if (version := exact_version(spec))}
 
     assert pins_in('install_requires=["trl[vllm]==0.18.0", "deepspeed==0.16.8", "torch==2.1"]\n') == {
         "trl": "0.18.0", "deepspeed": "0.16.8"}
@@ -110,7 +113,8 @@ def test_pins_are_read_from_each_kind_of_file(tmp_path: Path) -> None:
     (tmp_path / "environment.yml").write_text("  - pip:\n    - litgpt==0.4.5\n")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "requirements-train.txt").write_text("axolotl==0.8.0\n")  # nearer: wins
-    assert checkout_pins(tmp_path / "sub" / "c.yaml") == {
+    assert {dist: (pin.version, pin.where) for dist, pin in checkout_requirements(tmp_path / "sub" / "c.yaml").items()
+            if pin.version is not None} == {
         "axolotl": ("0.8.0", "requirements-train.txt"), "litgpt": ("0.4.5", "../environment.yml")}
 
 
