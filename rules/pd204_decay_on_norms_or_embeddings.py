@@ -42,7 +42,7 @@ class DecayOnNormsOrEmbeddings(Rule):
 
     ## What it does
     Reports, at `info`, a run with weight decay > 0 whose trainer decays norm gains and
-    biases (torchtitan decays every parameter) or, when pretraining, the embedding
+    biases (torchtitan and litgpt decay every parameter: one parameter group) or, when pretraining, the embedding
     (nanoGPT decays the tied `wte`; OLMo's `decay_embeddings`). Norm and bias decay
     the config turns on by name (OLMo 2's `decay_norm_and_bias: true`, its published
     recipe) is a deliberate choice and stays silent; embedding decay is reported even
@@ -108,11 +108,13 @@ class DecayOnNormsOrEmbeddings(Rule):
                 decayed.append("the norm weights (and biases, where the model has them) as `decay_norm_and_bias: true` asks")
         if decayed:
             field = "optimizer.decay_norm_and_bias" if decayed[0].startswith("norm") else "optimizer.decay_embeddings"
-            if field not in plan.sources:
+            source = plan.sources.get(field)
+            why = f" ({source.note})" if source is not None and source.line is None and source.note else ""
+            if source is None or source.line is None:  # a trainer default: point at the decay the file sets
                 field = "optimizer.weight_decay"
             yield self.finding(
                 plan, field,
-                f"weight decay {opt.weight_decay:g} is applied to {' and '.join(decayed)}",
+                f"weight decay {opt.weight_decay:g} is applied to {' and '.join(decayed)}{why}",
                 hint="decay only the weight matrices of linear layers (exclude 1-D parameters and embeddings)",
             )
 

@@ -397,7 +397,7 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
     notices = [note for note in (found.via, found.notice) if note]
     notices += [f"read the accelerate config beside it, {acc} (world size, distribution, mixed precision); "
                 "pass --accelerate-config to name another" for acc in context.read_beside]
-    notices += sourced_notices(doc)
+    notices += context.notices + sourced_notices(doc)
     # A launch script's plan also judges the YAML it launches: a finding already reported for that YAML
     # (checked on its own in the same folder) is not repeated.
     seen = {_identity(f) for f in report.findings}

@@ -32,6 +32,8 @@ class BuildContext:
     extra: dict[str, Any] = field(default_factory=dict)
     # Files nobody named that the adapter read (an accelerate YAML beside the config): the report says so.
     read_beside: list[str] = field(default_factory=list)
+    # Other lines for the report about the reading (a companion file the launch names that is not there).
+    notices: list[str] = field(default_factory=list)
 
 
 class Dialect:

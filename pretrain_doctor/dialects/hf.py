@@ -154,7 +154,7 @@ class HfDialect(Dialect):
         ds_key = "deepspeed_config" if launched is not None and not doc.has("deepspeed") \
             and isinstance(doc.get("deepspeed_config"), str) else "deepspeed"
         merge_deepspeed_reference(b, doc, context, key=ds_key)
-        apply_accelerate(b, doc, context)
+        apply_accelerate(b, doc, context, script if launched is not None else None)
         if launched is None:
             # a project's own section: the keys it adds are its program's (not judged), the HF ones' releases are
             hf_key_notes(b, doc, context.trainer_versions, own=frozenset(doc.data) if nested is not None else frozenset())

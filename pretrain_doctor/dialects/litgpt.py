@@ -32,7 +32,7 @@ from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .program import LaunchBuilder, ProgramConfig, program_config
 from .litgpt_globals import build as build_from_globals
-from .litgpt_globals import globals_script, quantized_4bit
+from .litgpt_globals import decays_all, globals_script, quantized_4bit
 from .shared import optimizer_family
 
 # Keys of litgpt configs that no release read declares in a `setup()` (litgpt_keys.py holds the rest).
@@ -132,6 +132,8 @@ class LitgptDialect(Dialect):
             self._train_optimizer(b, doc, pretrain, lr=(defaults["lr"], script))
         elif not self._train_optimizer(b, doc, pretrain) and not _optim_section(b, doc):
             self._optimizer(b, doc)
+        if not _fork_file(doc):  # a fork's own loop may build its parameter groups
+            decays_all(b)
         self._train(b, doc, pretrain, script, defaults)
         _model_config(b, doc)
         self._precision(b, doc)

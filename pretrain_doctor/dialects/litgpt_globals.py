@@ -127,6 +127,24 @@ def _optimizer(b: PlanBuilder, script: GlobalsScript, take: Any) -> None:
         b.set("optimizer.betas", (float(beta1), float(beta2)),
               Source(file=str(script.path), line=script.values["beta2"][1], key="beta2"))
     take("clipping.max_norm", "grad_clip", float)
+    if line is not None and _ALL_PARAMETERS.match("\n".join(script.text.splitlines()[line - 1:line + 2])):
+        decays_all(b, src)
+
+
+# `optimizer = torch.optim.AdamW(model.parameters(), ...)`: one group, so every parameter decays
+_ALL_PARAMETERS = re.compile(r"\s*optimizer\s*=\s*[\w.]+\(\s*model\.parameters\(\)")
+
+
+def decays_all(b: PlanBuilder, where: Optional[Source] = None) -> None:
+    """litgpt and lit-gpt hand `model.parameters()` to the optimizer (pretrain.py, finetune/*.py, every release):
+    one parameter group, so the weight decay reaches the norm gains, biases and embedding too. `where`: the line
+    of a script that builds it so; else the trainer's default."""
+    note = "the optimizer gets model.parameters(): one group, every parameter decays"
+    for field in ("optimizer.decay_norm_and_bias", "optimizer.decay_embeddings"):
+        if where is None:
+            b.default(field, True, f"litgpt: {note}")
+        else:
+            b.set(field, True, Source(file=where.file, line=where.line, note=note))
 
 
 def _schedule(b: PlanBuilder, script: GlobalsScript, take: Any) -> None:

@@ -36,7 +36,8 @@ from ..plan.reading import premise_areas
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number
 from .megatron import NOT_TRAINING, TRAINING
 from .program import ProgramArguments, argparse_arguments, find_program_source, is_module_name, read_program
-from .shared import DTYPE_NAMES, assume, launcher_world_size, merge_deepspeed_reference, optimizer_family
+from .shared import (DTYPE_NAMES, accelerate_launcher, apply_accelerate, assume, launcher_world_size,
+                     merge_deepspeed_reference, optimizer_family)
 
 # Flags that spell a training setting the way an own argparse does: TrainingArguments holds each under
 # another name, so an HfArgumentParser program does not define them beside it.
@@ -125,6 +126,8 @@ class ProgramDialect(Dialect):
         view = _ArgsView(doc, flags, parsed, written)
         b = PlanBuilder(self.name, docs)
         launcher_world_size(b, doc)  # `deepspeed --include localhost:1,0`, `torchrun --nproc_per_node 8`
+        if accelerate_launcher(doc) is not None:  # `accelerate launch --config_file ... --num_processes 4`
+            apply_accelerate(b, doc, context, doc)
         deepspeed = next((name for name in _DEEPSPEED_NAMES if isinstance(flags.get(name), str)), None)
         if deepspeed:
             _merge_deepspeed(b, view, deepspeed, context)

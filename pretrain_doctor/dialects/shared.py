@@ -433,15 +433,77 @@ def is_accelerate_config(data: dict) -> bool:
     return "compute_environment" in data and ("num_processes" in data or "distributed_type" in data)
 
 
-def apply_accelerate(b: PlanBuilder, doc: Document, context: BuildContext) -> None:
-    """World size and distribution from `--accelerate-config`, or the one accelerate YAML beside the config."""
-    path = context.accelerate_config or _accelerate_beside(doc)
-    if path is None:
-        return
-    acc = load_companion(Path(path), context)
-    if acc is None or not is_accelerate_config(acc.data):
-        return
-    flag = "--accelerate-config" if context.accelerate_config else "accelerate config beside the config"
+def apply_accelerate(b: PlanBuilder, doc: Document, context: BuildContext, script: Optional[Document] = None) -> None:
+    """World size and distribution from `--accelerate-config`, the YAML a launch script's `accelerate launch
+    --config_file` names, or the one accelerate YAML beside the config; then the launch's own flags over it."""
+    launcher = accelerate_launcher(script)
+    named = _launcher_config_file(launcher, script, context) if launcher is not None else None
+    # a launch that names its YAML reads that one alone, found or not
+    names_one = launcher is not None and isinstance(launcher.get("config_file"), str)
+    path = context.accelerate_config or named or (None if names_one else _accelerate_beside(doc))
+    if names_one and named is None and script is not None:
+        context.notices.append(_unfound_launch_config(launcher["config_file"], script))
+    acc = load_companion(Path(path), context) if path is not None else None
+    if acc is not None and is_accelerate_config(acc.data):
+        _accelerate_yaml(b, acc, context, named=path == named)
+    if launcher is not None and script is not None:
+        _accelerate_flags(b, script, launcher, context)
+
+
+def accelerate_launcher(script: Optional[Document]) -> Optional[dict]:
+    launcher = script.data.get("launcher") if script is not None and script.format == "shell" else None
+    return launcher if isinstance(launcher, dict) and launcher.get("name") == "accelerate" else None
+
+
+def _launcher_config_file(launcher: dict, script: Document, context: BuildContext) -> Optional[Path]:
+    """Where `--config_file` points, or a file of its name beside the script (a cluster's absolute path, the
+    YAML copied along with the script: the report says it was read so)."""
+    reference = launcher.get("config_file")
+    if not isinstance(reference, str):
+        return None
+    found = find_referenced_file(reference, script)
+    if found is None and (found := _same_name_beside(reference, script)) is not None:
+        context.notices.append(f"`accelerate launch --config_file {reference}` is not found where it points; "
+                               f"read {found} beside the script instead")
+    return found
+
+
+def _unfound_launch_config(reference: str, script: Document) -> str:
+    """What the report says of an `accelerate launch --config_file` not found: where a file of the other YAML
+    extension is (`.yml` for `.yaml`, a typo accelerate stops on with FileNotFoundError), else that its settings
+    are unknown."""
+    stem, suffix = os.path.splitext(reference.strip())
+    other = {".yaml": ".yml", ".yml": ".yaml"}.get(suffix.lower())
+    twin = find_referenced_file(stem + other, script) if other else None
+    said = f"`accelerate launch --config_file {reference}`: no such file"
+    if twin is not None:
+        return f"{said}, but {stem + other} is there; accelerate stops with FileNotFoundError on the name as written"
+    return (f"{said} beside the script, up its folders or in the working directory; the world size and "
+            "distribution it sets are unknown")
+
+
+def _accelerate_flags(b: PlanBuilder, script: Document, launcher: dict, context: BuildContext) -> None:
+    """`accelerate launch --num_processes 3 --mixed_precision bf16 ...`: the launch's flags beat its config file
+    (accelerate's launch_command fills only the arguments not given). `--num_processes` is the total over all
+    machines."""
+    processes = lenient_int(launcher.get("num_processes"))
+    if context.world_size is None and isinstance(processes, int) and processes > 0:
+        b.set("parallel.world_size", processes, b.source(script, ("launcher", "num_processes"),
+                                                          note="accelerate launch --num_processes"))
+    mixed = str(launcher.get("mixed_precision", "")).lower()
+    if mixed in ("fp16", "bf16"):
+        declare_precision(b, "accelerate", mixed, b.source(script, ("launcher", "mixed_precision")))
+    stage = lenient_int(launcher.get("zero_stage"))
+    if isinstance(stage, int) and not b.has("parallel.zero_stage"):
+        b.set("parallel.zero_stage", stage, b.source(script, ("launcher", "zero_stage")))
+    if lenient_bool(launcher.get("use_fsdp")):
+        b.set("parallel.fsdp", True, b.source(script, ("launcher", "use_fsdp")))
+
+
+def _accelerate_yaml(b: PlanBuilder, acc: Document, context: BuildContext, named: bool) -> None:
+    flag = "--accelerate-config" if context.accelerate_config else \
+        "accelerate launch --config_file" if named else "accelerate config beside the config"
+    path = acc.path
     processes = lenient_int(acc.data.get("num_processes"))
     if context.world_size is None and isinstance(processes, int) and processes > 0:
         source = b.source(acc, ("num_processes",), note=flag)
@@ -464,7 +526,7 @@ def apply_accelerate(b: PlanBuilder, doc: Document, context: BuildContext) -> No
     if mixed in ("fp16", "bf16"):
         declare_precision(b, "accelerate", mixed, b.source(acc, ("mixed_precision",)))
     b.documents.append(acc)
-    if not context.accelerate_config:
+    if not context.accelerate_config and not named:
         context.read_beside.append(str(path))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from ..test_cli import cli
 from .helpers import detected, findings, notes, plan_of, reported, write
 
 FASTCHAT = """
@@ -1016,3 +1017,52 @@ def test_the_programs_own_warmup_and_clipping_replace_the_trainers_defaults(tmp_
     write(tmp_path, "config/args_lomo.yaml", (tmp_path / "config/args_lomo.yaml").read_text()
           .replace("clip_grad_norm: 1.0", "clip_grad_norm: 0"))
     assert plan_of(path).clipping.max_norm == 1.0
+
+
+ACCELERATE_ZERO3 = """
+compute_environment: LOCAL_MACHINE
+distributed_type: DEEPSPEED
+deepspeed_config:
+  zero_stage: 3
+mixed_precision: bf16
+num_processes: 8
+"""
+ACCELERATE_LAUNCH = """
+accelerate launch --config_file recipes/accelerate_configs/zero3.yaml --num_processes 3 \\
+    scripts/run_sft.py --model_name_or_path Qwen/Qwen2.5-0.5B --learning_rate 1e-5 --output_dir out \\
+    --per_device_train_batch_size 4 --gradient_accumulation_steps 2 --bf16
+"""
+
+
+def test_accelerate_launch_reads_its_config_file_and_its_flags_beat_it(tmp_path) -> None:
+    # Held-out review 29, A 23: `accelerate launch --config_file ... --num_processes 3` judged as 8 processes (the
+    # YAML's); before that, the YAML a launch names was not read at all (only one beside the script).
+    write(tmp_path / "recipes" / "accelerate_configs", "zero3.yaml", ACCELERATE_ZERO3)
+    script = write(tmp_path, "train.sh", ACCELERATE_LAUNCH)
+    plan = plan_of(script)
+    assert plan.parallel.world_size == 3 and plan.sources["parallel.world_size"].line == 1
+    assert plan.parallel.zero_stage == 3 and plan.derived.global_batch.value == 24
+    write(tmp_path, "train.sh", ACCELERATE_LAUNCH.replace("--num_processes 3 ", ""))
+    assert plan_of(script).parallel.world_size == 8
+
+
+def test_an_accelerate_config_file_misspelt_is_named_in_a_notice(tmp_path, capsys) -> None:
+    write(tmp_path / "recipes" / "accelerate_configs", "zero3.yaml", ACCELERATE_ZERO3)
+    script = write(tmp_path, "train.sh", ACCELERATE_LAUNCH.replace("zero3.yaml", "zero3.yml"))
+    # a YAML beside the script is not what `--config_file` names: not read in its place
+    write(tmp_path, "other_accelerate.yaml", ACCELERATE_ZERO3.replace("zero_stage: 3", "zero_stage: 2"))
+    plan = plan_of(script)
+    assert plan.parallel.zero_stage is None and plan.parallel.world_size == 3
+    _, out, _ = cli(capsys, "check", str(script), "--fail-on", "never")
+    assert ("notice: `accelerate launch --config_file recipes/accelerate_configs/zero3.yml`: no such file, but "
+            "recipes/accelerate_configs/zero3.yaml is there") in out
+
+
+def test_an_accelerate_config_named_by_a_cluster_path_is_read_beside_the_script(tmp_path, capsys) -> None:
+    # Held-out review 23, A 17: `--config_file /lustre/.../alignment/.ddp_config.yaml`, copied beside the script
+    write(tmp_path, ".ddp_config.yaml", ACCELERATE_ZERO3)
+    script = write(tmp_path, "train.sh", ACCELERATE_LAUNCH.replace("recipes/accelerate_configs/zero3.yaml",
+                                                                   "/lustre/run/.ddp_config.yaml"))
+    assert plan_of(script).parallel.zero_stage == 3
+    _, out, _ = cli(capsys, "check", str(script), "--fail-on", "never")
+    assert f"is not found where it points; read {tmp_path / '.ddp_config.yaml'} beside the script instead" in out

@@ -498,7 +498,7 @@ def test_model_config_size_honours_head_size_and_tied_embeddings(tmp_path) -> No
             "  norm_class_name: RMSNorm\n  mlp_class_name: LLaMAMLP\n  intermediate_size: 768\n"
             "train:\n  global_batch_size: 512\n  micro_batch_size: 32\n  max_tokens: 3000000000000\n"
             "  tie_embeddings: true\n")
-    plan = plan_of(write(tmp_path, "pretrain.yaml", text))
+    plan = plan_of(write(tmp_path, "pretrain.yaml", text), "litgpt")
     assert plan.model.tie_embeddings is True and plan.sources["model.tie_embeddings"].key == "train.tie_embeddings"
     assert plan.derived.parameters.value == 43_915_776
     untied = plan_of(write(tmp_path, "untied.yaml", text.replace("  tie_embeddings: true\n", "")))
@@ -619,6 +619,26 @@ def test_a_tinyllama_pretrain_script_is_read_through_its_globals(tmp_path) -> No
     # GPT(config): 12 x (attention (12 + 2) x 64 x 768 + 768 x 768, gated MLP 3 x 768 x 2048, 2 RMSNorms) + embeddings
     layer = 768 * (12 + 2) * 64 + 768 * 768 + 3 * 768 * 2048 + 2 * 768
     assert plan.model.parameters == 12 * layer + 2 * 32000 * 768 + 768
+    # `torch.optim.AdamW(model.parameters(), ...)`: one group, so the norms and the embedding decay too
+    written = (tmp_path / "pretrain" / "tiny.py").read_text()
+    assert plan.optimizer.decay_norm_and_bias and plan.optimizer.decay_embeddings
+    assert plan.sources["optimizer.decay_embeddings"].line == written.count("\n", 0, written.index("optimizer =")) + 1
+    write(tmp_path / "pretrain", "tiny.py", TINYLLAMA_SCRIPT.replace("model.parameters()", "param_groups"))
+    grouped = plan_of(launch).optimizer
+    assert grouped.decay_norm_and_bias is None and grouped.decay_embeddings is None
+
+
+def test_litgpt_decays_every_parameter_unless_the_file_is_a_forks(tmp_path) -> None:
+    # Held-out review 29 (a missed PD204): litgpt's pretrain.py and finetune/*.py hand model.parameters() to
+    # instantiate_torch_optimizer, so weight decay reaches the norm gains and the embedding (every release).
+    text = ("model_name: pythia-14m\nout_dir: out\ntrain:\n  max_tokens: 1000000\n"
+            "optimizer:\n  class_path: torch.optim.AdamW\n  init_args:\n    lr: 4.0e-4\n    weight_decay: 0.1\n")
+    plan = plan_of(write(tmp_path, "pretrain.yaml", text), "litgpt")
+    assert plan.optimizer.decay_norm_and_bias and plan.optimizer.decay_embeddings
+    [finding] = findings(plan, "PD204")
+    assert finding.line == 9 and "every parameter decays" in finding.message
+    fork = plan_of(write(tmp_path, "fork.yaml", text + "my_own_groups: true\n"), "litgpt").optimizer
+    assert fork.decay_norm_and_bias is None and fork.decay_embeddings is None
 
 
 # Reinforz/lit-gpt finetune/lora.py (held-out review 26, B 25), reduced: lit-gpt's 2023 finetune scripts keep their
