@@ -15,6 +15,7 @@ import ast
 import operator
 import re
 import warnings
+from functools import lru_cache
 from typing import Any, Callable
 
 from ..errors import ConfigError
@@ -43,11 +44,18 @@ class _NotLiteral(Exception):
     """The expression is not something we evaluate."""
 
 
+@lru_cache(maxsize=32)
+def parse_module(text: str) -> ast.Module:
+    """`text` parsed once, however many readers ask (a nanoGPT override file is read for its values, for the
+    helper names it reads and for whether it is a program of its own). Callers must not change the tree."""
+    with warnings.catch_warnings():  # "invalid escape sequence" is the config's business, not ours
+        warnings.simplefilter("ignore")
+        return ast.parse(text)
+
+
 def read_python(text: str, path: str) -> tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str]]:
     try:
-        with warnings.catch_warnings():  # "invalid escape sequence" is the config's business, not ours
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text, filename=path)
+        tree = parse_module(text)
     except SyntaxError as exc:
         raise ConfigError(f"invalid Python: {exc.msg}", path, exc.lineno) from None
     except (RecursionError, MemoryError, ValueError) as exc:

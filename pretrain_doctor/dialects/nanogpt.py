@@ -35,7 +35,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from ..plan.reading import AREAS, FORK_MIN_KEYS, key_words
-from ..config.python_reader import assignments, built_optimizer, evaluate
+from ..config.python_reader import assignments, built_optimizer, evaluate, parse_module
 from .program import LaunchBuilder, ProgramSource, find_program_source, read_program
 from .shared import names_optimizer, optimizer_family
 
@@ -383,13 +383,10 @@ def _model_py_decays_embedding(path: Path) -> Optional[bool]:
     """False when the fork's model.py keeps nanoGPT's first configure_optimizers (before 2023-05-06, 7fe4a099), which
     puts `torch.nn.Embedding` among `blacklist_weight_modules` (not decayed; the tied head goes with it);
     None when there is no such file or no such list (today's: every 2-D tensor, the embedding included)."""
-    try:
-        if not path.is_file() or path.stat().st_size > 1_000_000:
-            return None
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-    except (OSError, SyntaxError, ValueError):
+    model = read_program(path)  # cached: _fork_modules reads the same model.py
+    if model is None or model.tree is None:
         return None
-    for node in ast.walk(tree):
+    for node in ast.walk(model.tree):
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "blacklist_weight_modules"
                                                 for t in node.targets):
             names = {n.attr if isinstance(n, ast.Attribute) else n.id for n in ast.walk(node.value)
@@ -899,7 +896,7 @@ def _helper_names(doc: Document) -> set[str]:
     if doc.format != "python":
         return set()
     try:
-        tree = ast.parse(doc.text)
+        tree = parse_module(doc.text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
@@ -955,7 +952,7 @@ def training_program(doc: Document) -> Optional[str]:
     if doc.format != "python":
         return None
     try:
-        tree = ast.parse(doc.text)
+        tree = parse_module(doc.text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     defined = [node.name for node in tree.body
