@@ -337,8 +337,39 @@ def _model(b: PlanBuilder, doc: Document, name: str) -> None:
             _resized_shape(b, doc, overrides)
     elif name == "mpt_causal_lm":
         _mpt(b, doc)
+    elif name in _BERT_BUILDERS:
+        _bert(b, doc, name)
     else:
         b.take("model.name", doc, ("model", "name"), str)
+
+
+# MosaicBERT's and ModernBERT's Composer models: `create_*_mlm(pretrained_model_name="bert-base-uncased",
+# model_config=...)` builds `*Config.from_pretrained(pretrained_model_name, **model_config)`.
+_BERT_BUILDERS = {"mosaic_bert": "MosaicBERT", "flex_bert": "ModernBERT's FlexBERT"}
+# bert-base-uncased's config.json, which fills what model_config leaves out
+_BERT_BASE = {"num_hidden_layers": 12, "hidden_size": 768, "intermediate_size": 3072, "num_attention_heads": 12,
+              "vocab_size": 30522}
+_BERT_FIELDS = {"num_hidden_layers": "model.layers", "hidden_size": "model.hidden_size",
+                "intermediate_size": "model.ffn_size", "num_attention_heads": "model.heads",
+                "vocab_size": "model.vocab_size"}
+
+
+def _bert(b: PlanBuilder, doc: Document, name: str) -> None:
+    """The BERT a MosaicBERT/ModernBERT config builds: `model.model_config` over bert-base-uncased's config (held-out
+    review 29, A 07/09: its 12 x 768 shape was in the file, the size left unknown). MosaicBERT's MLP is gated
+    (BertGatedLinearUnitMLP); FlexBERT's when `mlp_layer` is `glu` or `parallel_glu` (its default `mlp` is not)."""
+    b.set("model.name", name, b.source(doc, ("model", "name")))
+    b.set("model.family", "bert", b.source(doc, ("model", "name")))
+    base = str(doc.get(("model", "pretrained_model_name"), "bert-base-uncased"))
+    for key, field in _BERT_FIELDS.items():
+        path = ("model", "model_config", key)
+        if not b.take(field, doc, path, lenient_int) and base == "bert-base-uncased":
+            b.default(field, _BERT_BASE[key], f"bert-base-uncased's config, under {_BERT_BUILDERS[name]}'s model_config")
+    b.set("model.embedding_rows", b.get("model.vocab_size"), b.sources.get("model.vocab_size"))
+    mlp = str(doc.get(("model", "model_config", "mlp_layer"), "mlp"))
+    gated = name == "mosaic_bert" or mlp in ("glu", "parallel_glu")
+    where = ("model", "model_config", "mlp_layer") if doc.has(("model", "model_config", "mlp_layer")) else ("model", "name")
+    b.set("model.gated_mlp", gated, b.source(doc, where))
 
 
 # HF config keys of a resized model -> plan fields (held-out review 16, A 16: the shape counts, not the name's 7B).
@@ -589,7 +620,11 @@ def _schedule(b: PlanBuilder, doc: Document, clock: _Clock) -> None:
     if warmup is not None:
         src = b.source(doc, ("scheduler", "t_warmup"))
         steps = clock.steps(warmup)
-        if steps is not None:
+        ramp = _batch_ramp(doc)
+        if steps is not None and ramp is not None and warmup.unit in ("tokens", "samples"):
+            b.unknown("schedule.warmup_steps", f"`scheduler.t_warmup` counts {warmup.unit} while {ramp}: the "
+                      "optimizer steps it spans are more than at the full batch")
+        elif steps is not None:
             b.set("schedule.warmup_steps", steps, src)
         elif clock.fraction(warmup) is not None and clock.fraction(warmup) <= 1:
             b.set("schedule.warmup_ratio", clock.fraction(warmup), src)
@@ -599,6 +634,8 @@ def _schedule(b: PlanBuilder, doc: Document, clock: _Clock) -> None:
         # forks' `adamw_schedulefree`: held-out review 16, A 17)
         b.set("schedule.warmup_steps", own, b.source(doc, ("optimizer", "warmup_steps"),
                                                      note="the schedule-free optimizer's own linear warmup"))
+    if name == "warmup_stable_decay":
+        _stable_then_decay(b, doc, clock)
     if name in ("cosine_with_warmup", "linear_decay_with_warmup"):
         t_max = parse_time(doc.get(("scheduler", "t_max"), "1dur"), "batches")
         steps = clock.steps(t_max)
@@ -614,6 +651,43 @@ def _schedule(b: PlanBuilder, doc: Document, clock: _Clock) -> None:
             lr = b.get("optimizer.lr")
             if isinstance(lr, (int, float)):
                 b.set("schedule.min_lr", lr * alpha, src)
+
+
+def _batch_ramp(doc: Document) -> Optional[str]:
+    """ModernBERT's batch-size warmup (`train_loader.batch_size_warmup_min_size` and `batch_size_warmup_tokens`:
+    its sequence packer grows the batch to the global size over those tokens), said in words; None without one."""
+    loader = doc.get("train_loader")
+    loader = loader if isinstance(loader, dict) else {}
+    smallest, tokens = loader.get("batch_size_warmup_min_size"), loader.get("batch_size_warmup_tokens")
+    if smallest is None or tokens in (None, 0, "0tok"):
+        return None
+    return f"the batch grows from {smallest} over {tokens} (`train_loader.batch_size_warmup_tokens`)"
+
+
+def _stable_then_decay(b: PlanBuilder, doc: Document, clock: _Clock) -> None:
+    """ModernBERT's `warmup_stable_decay` (src/scheduler.py WarmupStableDecayScheduler; main.py passes `t_decay`,
+    default 0.1dur, and `alpha_f`): a linear warmup, the peak lr, then a linear decay to alpha_f x peak over the
+    last `t_decay`. `t_decay: 0tok` has no decay: the peak lr holds to the end (held-out review 29, A 07/09)."""
+    written = doc.has(("scheduler", "t_decay"))
+    t_decay = parse_time(doc.get(("scheduler", "t_decay"), "0.1dur"), "batches")
+    src = b.source(doc, ("scheduler", "t_decay")) if written else \
+        b.source(doc, ("scheduler", "name"), note="t_decay 0.1dur, ModernBERT main.py's default")
+    if t_decay is None:
+        return
+    if t_decay.value == 0:
+        b.set("schedule.kind", "constant", b.source(doc, ("scheduler", "t_decay"),
+                                                    note="t_decay 0: the peak lr after warmup to the end, no decay"))
+        return
+    b.set("schedule.kind", "wsd", b.source(doc, ("scheduler", "name")))
+    steps = clock.steps(t_decay)
+    if steps:
+        b.set("schedule.wsd_decay_steps", steps, src)
+    alpha = lenient_number(doc.get(("scheduler", "alpha_f")))
+    lr = b.get("optimizer.lr")
+    if isinstance(alpha, (int, float)):
+        b.set("schedule.min_lr_ratio", alpha, b.source(doc, ("scheduler", "alpha_f")))
+        if isinstance(lr, (int, float)):
+            b.set("schedule.min_lr", lr * alpha, b.source(doc, ("scheduler", "alpha_f")))
 
 
 def _precision_and_parallel(b: PlanBuilder, doc: Document) -> None:

@@ -311,6 +311,8 @@ class Derived:
             return DerivedValue(self.plan.schedule.decay_steps, "stated", ("schedule.decay_steps",))
         if "schedule.decay_steps" in self.plan.unknown:  # a horizon of its own the file leaves open, not the run's
             return _unknown("a decay horizon the file does not fix", self.plan, "schedule.decay_steps")
+        if self.plan.schedule.kind == "constant":  # no horizon to show: `= total_steps` would claim a decay
+            return DerivedValue(None, "none: the lr holds after warmup", ("schedule.kind",))
         total = self.total_steps
         wsd = self.plan.schedule.wsd_decay_steps
         if wsd:  # the horizon still: a WSD schedule holds the peak and decays over its last steps only

@@ -794,3 +794,57 @@ optimizer:
     assert "named at launch" in plan.mode.init_from and not plan.mode.from_scratch  # `pretrained: true` loads weights
     assert findings(plan, "PD104") == []
 
+
+
+# ModernBERT's yamls/main/modernbert-base.yaml (held-out review 29, A 09), reduced: its own Composer main.py builds a
+# FlexBERT from `model_config` over bert-base-uncased, ramps the batch over 50B tokens, and holds the lr after warmup.
+MODERNBERT = """
+max_seq_len: 1024
+model:
+  name: flex_bert
+  pretrained_model_name: bert-base-uncased
+  model_config:
+    vocab_size: 50368
+    num_hidden_layers: 22
+    hidden_size: 768
+    intermediate_size: 1152
+    num_attention_heads: 12
+    mlp_layer: glu
+train_loader:
+  name: text
+  dataset:
+    local: data
+    split: train
+    max_seq_len: ${max_seq_len}
+  sequence_packing: true
+  batch_size_warmup_min_size: 96
+  batch_size_warmup_tokens: 50_000_000_000tok
+scheduler:
+  name: warmup_stable_decay
+  t_warmup: 3_000_000_000tok
+  alpha_f: 0.00
+  t_decay: 0tok
+optimizer: {name: decoupled_stableadamw, lr: 8e-4, betas: [0.9, 0.98], weight_decay: 1.0e-5}
+max_duration: 1_719_000_000_000tok
+global_train_batch_size: 4608
+device_train_microbatch_size: 96
+precision: amp_bf16
+"""
+
+
+def test_a_modernbert_config_reads_its_bert_shape_batch_ramp_and_stable_schedule(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "modernbert-base.yaml", MODERNBERT), "llmfoundry")
+    m = plan.model
+    assert (m.family, m.layers, m.hidden_size, m.ffn_size, m.gated_mlp, m.vocab_size) == ("bert", 22, 768, 1152, True, 50368)
+    # 22 x (4 x 768² attention + 3 x 768 x 1152 GLU) + 50368 x 768 tied: ModernBERT-base's 149M
+    assert plan.derived.parameters.value == 22 * (4 * 768 ** 2 + 3 * 768 * 1152) + 50368 * 768
+    # 3B tokens at the full 4608 x 1024 batch would be 636 steps; the batch starts at 96, so the steps are more
+    assert plan.schedule.warmup_steps is None and "batch grows from 96" in plan.unknown["schedule.warmup_steps"]
+    # `t_decay: 0tok`: warmup, then the peak lr to the end (src/scheduler.py WarmupStableDecayScheduler)
+    assert plan.schedule.kind == "constant" and plan.derived.decay_steps.value is None
+    wsd = plan_of(write(tmp_path, "wsd.yaml", MODERNBERT.replace("t_decay: 0tok", "t_decay: 0.1dur")), "llmfoundry")
+    assert wsd.schedule.kind == "wsd" and wsd.schedule.wsd_decay_steps == 36_431  # 10% of 364,304 steps
+    # unset, ModernBERT main.py's default 0.1dur; an unlisted shape key keeps bert-base-uncased's value
+    default = plan_of(write(tmp_path, "default.yaml", MODERNBERT.replace("  t_decay: 0tok\n", "").replace(
+        "    intermediate_size: 1152\n", "")), "llmfoundry")
+    assert default.schedule.wsd_decay_steps == 36_431 and default.model.ffn_size == 3072
