@@ -849,3 +849,13 @@ def test_appending_to_an_array_undecided_branches_set() -> None:
     assert data["--tensor-model-parallel-size"] == "2" and data["--seed"] == "7"
     assert data["--x"] is None  # element 0 is what the branches set: any number of words, unknown
     assert any(word["text"] == "${ARGS[@]}" for word in data["unresolved"])
+
+
+def test_an_evaluated_command_string_runs_each_of_its_commands() -> None:
+    # Held-out review 30, A 03 (a Megatron-DeepSpeed script): `run_cmd="rm -rf $CKPT && deepspeed ... | tee log"`
+    # then `eval ${run_cmd}` was read as `rm` alone and the script refused as no training config.
+    data, lines, _ = _read('CKPT=/tmp/ck\noptions="--lr 3e-4 --train-iters 10"\n'
+                           'run_cmd="rm -rf $CKPT && deepspeed pretrain_gpt.py ${options} | tee log.txt"\n'
+                           "eval ${run_cmd}\n")
+    assert data["program"] == "pretrain_gpt.py" and data["--lr"] == "3e-4" and data["--train-iters"] == "10"
+    assert "tee" not in str(data) and lines["--lr"] == 2  # where `options` spells it

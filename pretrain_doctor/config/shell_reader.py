@@ -648,15 +648,18 @@ class _Shell:
             for token in words[index + 1:]:  # `: ${LR:=3e-4}`: run for what its expansion assigns
                 self.expand_word(token.text, token.line, token.column)
             return
-        if head in ("set", "shift", "cd", "mkdir", "echo", "printf", "source", ".", "trap", "wait", "sleep", "exit",
-                    "return", "cat", "rm", "cp", "mv", "ln", "touch", "chmod", "pushd", "popd", "read", "[[", "[",
-                    "test", "true", "false", ":"):
+        if head in _NO_SETTINGS:
             return
         expanded: list[Word] = []
         if head == "eval":
-            # `eval "$run_cmd"`: the string is a command line again; its words split at every space.
+            # `eval "$run_cmd"`: the string is a command line again; its words split at every space, and its
+            # `&&`/`||`/`;` separate commands (`run_cmd="rm -rf $CKPT && deepspeed pretrain_gpt.py ..."`: held-out
+            # review 30, A 03, refused as no training command)
             for token in words[index + 1:]:
-                expanded.extend(self._command_string(token))
+                expanded.extend(self._command_string(token, cut=False))
+            for command in _command_list(expanded):
+                self.commands.append(Command(_until_redirection(command), uncertain))
+            return
         else:
             rest = words[index:]
             for position, token in enumerate(rest):
@@ -752,8 +755,9 @@ class _Shell:
                 folder = None
         self.cds.append((len(self.commands), folder, self.main_line(line)))
 
-    def _command_string(self, token: Token) -> list[Word]:
-        """The words of a string run as a command line (`eval`, `sh -c`): split again at every space."""
+    def _command_string(self, token: Token, cut: bool = True) -> list[Word]:
+        """The words of a string run as a command line (`eval`, `sh -c`): split again at every space; `cut`: only
+        those before its first redirection, pipe or command separator."""
         text, column = token.text, token.column
         if len(text) >= 2 and text[0] == text[-1] == "'" and "'" not in text[1:-1]:
             # `bash -c '$LAUNCHER $CMD'`: the shell that runs the string expands what this one exported
@@ -767,7 +771,7 @@ class _Shell:
         # Only a string parsed again sees `2>&1 | tee log` as words; in a plain command the parser took the
         # redirections, and a `<` that a variable's value brings (`--save $OUT` with OUT="<path-to-output>-x",
         # CodeGeeX) is an ordinary character of the word, as in bash.
-        return _until_redirection(words)
+        return _until_redirection(words) if cut else words
 
     def _assign(self, token: Token, array: Optional[list[Token]]) -> None:
         self._assign_value(token, array)
@@ -1545,7 +1549,9 @@ def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Opt
         flags = sum(1 for w in words[index + 1:] if (w.text or "").startswith("--"))
         if index + 1 < len(words) and (words[index + 1].text or "").endswith(_CONFIG_SUFFIXES):
             flags += 1  # `dpo.py recipes/dpo.yaml`: the program's arguments are in the file it is handed
-        score = flags + (1000 if name.startswith("pretrain") else 500 if "train" in name or "finetun" in name else 0)
+        # GPT-NeoX's launcher `deepy.py train.py -d configs a.yml b.yml` trains: its words name the YAML files
+        trains = "train" in name or "finetun" in name or name == "deepy.py"
+        score = flags + (1000 if name.startswith("pretrain") else 500 if trains else 0)
         score -= 1 if command.uncertain else 0
         if score > best_score:
             best, best_score = (words, index), score
@@ -1631,6 +1637,24 @@ _LAUNCHER_SWITCHES = frozenset((
 
 
 _REDIRECTION = lazy_compile(r"^(\d*[<>]|&>|\||&&|;|&$)")
+
+
+# Commands that set no training setting: their words are not read as a launch.
+_NO_SETTINGS = frozenset({"set", "shift", "cd", "mkdir", "echo", "printf", "source", ".", "trap", "wait", "sleep",
+                          "exit", "return", "cat", "rm", "cp", "mv", "ln", "touch", "chmod", "pushd", "popd", "read",
+                          "[[", "[", "test", "true", "false", ":"})
+_SEPARATORS = frozenset({"&&", "||", ";"})
+
+
+def _command_list(words: list[Word]) -> list[list[Word]]:
+    """A command string's commands, split at `&&`, `||` and `;`, less those that set nothing (`rm -rf $CKPT`)."""
+    commands: list[list[Word]] = [[]]
+    for word in words:
+        if word.text in _SEPARATORS:
+            commands.append([])
+        else:
+            commands[-1].append(word)
+    return [command for command in commands if command and command[0].text not in _NO_SETTINGS]
 
 
 def _until_redirection(words: list[Word]) -> list[Word]:

@@ -258,9 +258,12 @@ class HfDialect(Dialect):
                    hint="keep one of them", keys=["warmup_steps", "warmup_ratio"],
                    loser_ignored=True)
         kwargs = doc.get("lr_scheduler_kwargs")
-        if isinstance(kwargs, dict):
+        if isinstance(kwargs, dict) and str(b.get("schedule.kind")) in _MIN_LR_SCHEDULERS:
+            # get_scheduler hands the kwargs to these only: `constant_with_warmup` drops them (held-out review 30,
+            # A 18: `min_lr_rate: 0.01` read as a floor of a constant schedule)
             b.take("schedule.min_lr", doc, ("lr_scheduler_kwargs", "min_lr"), lenient_number)
             b.take("schedule.min_lr_ratio", doc, ("lr_scheduler_kwargs", "min_lr_rate"), lenient_number)
+            b.take("schedule.min_lr_ratio", doc, ("lr_scheduler_kwargs", "min_lr_ratio"), lenient_number)
 
     @staticmethod
     def _batch_and_length(b: PlanBuilder, doc: Document) -> None:
@@ -807,6 +810,8 @@ def _launcher_adapters(b: PlanBuilder, doc: Document) -> None:
 # Launched programs whose eval dataset comes from one argument of their own, and nothing without it:
 # FastChat's make_supervised_data_module returns eval_dataset=None without `--eval_data_path` since
 # b5e3ed78 (2023-07-19, #2018; before, it split 2% off the training data). Path part -> (argument, who).
+# transformers' schedulers with a floor (optimization.py): `min_lr`/`min_lr_rate`, WSD's `min_lr_ratio`
+_MIN_LR_SCHEDULERS = ("cosine_with_min_lr", "cosine_warmup_with_min_lr", "warmup_stable_decay")
 _UPSTREAM_EVAL_DATA = {"fastchat/train/": ("eval_data_path", "FastChat (since 2023-07-19)")}
 # Arguments that say the run starts from scratch (run_clm.py builds the model from `config_name`/`model_type`).
 _FROM_SCRATCH_ARGUMENTS = ("config_name", "model_type", "from_scratch")

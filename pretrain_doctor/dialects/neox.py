@@ -279,26 +279,10 @@ class NeoxDialect(Dialect):
         view.take(b, "model.init_std", "init_method_std", lenient_number)
         view.take(b, "model.dropout", "hidden_dropout", lenient_number)
         ffn = lenient_int(view.get("intermediate_size"))
-        activation = str(view.get("activation", "gelu")).lower()
-        gated = activation in ("swiglu", "geglu", "reglu")
-        b.set("model.gated_mlp", gated)
-        if isinstance(ffn, int) and ffn > 0:
-            source = view.source(b, "intermediate_size")
-            if gated and any(view.get(key) is not None for key in _EXPLICIT_FFN_KEYS):
-                # GeodesicResearch's NeoX fork (transformer.py ParallelMLP since 385e662, the commit that adds
-                # `norm_placement` and `use_separate_qk_norms` for its OLMo-3 port): "When intermediate_size is
-                # explicitly set, use it directly", each gated branch that wide (held-out review 11, B 19: 11008).
-                b.set("model.ffn_size", ffn, source.model_copy(update={
-                    "note": "each gated branch, as the fork with norm_placement/use_separate_qk_norms reads it"}))
-            elif gated:
-                # Upstream ParallelMLP (since intermediate_size exists, 0d4bdb96): "auto scale so gated activations
-                # has equal parameters", ffn_dim = int(intermediate_size × 2/3), each branch ffn_dim // 2 rounded up
-                # to a multiple of 256; Llama-2-7B's config writes 32768 for 11008.
-                branch = -(-(int(ffn * 2 / 3) // 2) // 256) * 256
-                b.set("model.ffn_size", branch, source.model_copy(update={
-                    "note": "int(intermediate_size × 2/3) // 2, rounded up to 256 (ParallelMLP, gated)"}))
-            else:
-                b.set("model.ffn_size", ffn, source)
+        if str(view.get("mlp_type", "regular")).lower() == "llama":
+            _llama_mlp(b, view, ffn)
+        else:
+            _parallel_mlp(b, view, ffn)
         pos = view.get("pos_emb", "learned")
         b.set("model.position_encoding", _POS_EMB.get(str(pos), "learned"), view.source(b, "pos_emb"))
         untied = lenient_bool(view.get("no_weight_tying", False))
@@ -566,6 +550,45 @@ def _path_splits(view: MergedNeox, key: str) -> list[dict[str, Any]]:
 def _is_setup(keys: set) -> bool:
     return len(keys & _SETUP_KEYS) >= 2 and not keys - _SETUP_KEYS - {"checkpoint_validation_with_forward_pass"} \
         and not keys & _TRAINING_KEYS
+
+
+
+def _llama_mlp(b: PlanBuilder, view: MergedNeox, ffn: Optional[int]) -> None:
+    """`mlp_type: llama` (NeoX 2023-05 to 2024-09, 299b68cd..adbf5d6f, and forks of that time): LLaMAParallelMLP,
+    gated with three matrices w1/w3/w2 whatever `activation` says, each `intermediate_size` wide, else
+    int(2 × 4h / 3) rounded up to 256 (held-out review 30, B 17: counted as a two-matrix MLP, 450M for 580M)."""
+    b.set("model.gated_mlp", True, view.source(b, "mlp_type"))
+    if isinstance(ffn, int) and ffn > 0:
+        b.set("model.ffn_size", ffn, view.source(b, "intermediate_size"))
+        return
+    hidden = b.get("model.hidden_size")
+    if isinstance(hidden, int):
+        b.set("model.ffn_size", -(-int(2 * hidden * 4 / 3) // 256) * 256, view.source(b, "mlp_type").model_copy(
+            update={"note": "int(2 × 4 × hidden / 3) rounded up to 256 (LLaMAParallelMLP)"}))
+
+
+def _parallel_mlp(b: PlanBuilder, view: MergedNeox, ffn: Optional[int]) -> None:
+    """Upstream's ParallelMLP: two matrices, or gated (swiglu/geglu/reglu) with its own width rule."""
+    activation = str(view.get("activation", "gelu")).lower()
+    gated = activation in ("swiglu", "geglu", "reglu")
+    b.set("model.gated_mlp", gated)
+    if isinstance(ffn, int) and ffn > 0:
+        source = view.source(b, "intermediate_size")
+        if gated and any(view.get(key) is not None for key in _EXPLICIT_FFN_KEYS):
+            # GeodesicResearch's NeoX fork (transformer.py ParallelMLP since 385e662, the commit that adds
+            # `norm_placement` and `use_separate_qk_norms` for its OLMo-3 port): "When intermediate_size is
+            # explicitly set, use it directly", each gated branch that wide (held-out review 11, B 19: 11008).
+            b.set("model.ffn_size", ffn, source.model_copy(update={
+                "note": "each gated branch, as the fork with norm_placement/use_separate_qk_norms reads it"}))
+        elif gated:
+            # Upstream ParallelMLP (since intermediate_size exists, 0d4bdb96): "auto scale so gated activations
+            # has equal parameters", ffn_dim = int(intermediate_size × 2/3), each branch ffn_dim // 2 rounded up
+            # to a multiple of 256; Llama-2-7B's config writes 32768 for 11008.
+            branch = -(-(int(ffn * 2 / 3) // 2) // 256) * 256
+            b.set("model.ffn_size", branch, source.model_copy(update={
+                "note": "int(intermediate_size × 2/3) // 2, rounded up to 256 (ParallelMLP, gated)"}))
+        else:
+            b.set("model.ffn_size", ffn, source)
 
 
 DIALECT = NeoxDialect()

@@ -66,7 +66,7 @@ _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "run.max_steps": (("max_steps", "train_steps", "total_steps", "max_iters", "train_iters", "num_train_steps",
                        "total_iters"),
                       lenient_int),
-    "run.epochs": (("num_train_epochs", "epochs", "num_epochs", "train_epochs"), lenient_number),
+    "run.epochs": (("num_train_epochs", "epochs", "num_epochs", "train_epochs", "epoch"), lenient_number),
     "clipping.max_norm": (("max_grad_norm", "grad_clip", "clip_grad", "gradient_clipping", "clip_grad_norm"),
                           lenient_number),
     "seed": (("seed",), lenient_int),
@@ -132,6 +132,7 @@ class ProgramDialect(Dialect):
         if deepspeed:
             _merge_deepspeed(b, view, deepspeed, context)
         _global_batch_beside_micro(b, view)
+        _loader_batch(b, view)
         for field, (names, convert) in _NUMBERS.items():
             view.take(b, field, names, convert)
         _stated_either(b, view)
@@ -151,6 +152,22 @@ class ProgramDialect(Dialect):
         plan.reading = f"read as the program's own arguments ({where}): no trainer's defaults"
         plan.fork_areas = sorted(premise_areas(view.decided))
         return plan
+
+
+# `DataLoader(train_set, batch_size=args.batch_size, ...)`: the program's own loader batches by its `--batch_size`
+_LOADER_BATCH = lazy_compile(r"DataLoader\([^()]*(?:\([^()]*\)[^()]*)*\bbatch_size\s*=\s*args\.batch_size\b", 0)
+
+
+def _loader_batch(b: PlanBuilder, view: "_ArgsView") -> None:
+    """A bare `--batch_size` is a micro-batch where the program's DataLoader takes it (each process loads its own:
+    held-out review 30, A 17, Toy-LIMA's multi_gpu_sft.py under `deepspeed`); elsewhere it may be the global batch,
+    and stays unread."""
+    if view.parsed is None or view.key(("batch_size",)) is None or any(
+            view.key((name,)) for name in _NUMBERS["batch.micro_batch_size"][0]):
+        return
+    source = read_program(view.parsed.path)
+    if source is not None and _LOADER_BATCH.search(source.text):
+        view.take(b, "batch.micro_batch_size", ("batch_size",), lenient_int)
 
 
 # A module global that makes a program's "iterations" micro-batches: old lit-gpt's finetune/*.py loop `for iter_num in

@@ -295,3 +295,16 @@ def test_a_model_loaded_in_bf16_without_a_precision_flag_computes_in_bf16(tmp_pa
     assert plan.precision.compute == "bf16" and plan.sources["precision.compute"].key == "torch_dtype"
     flagged = plan_of(write(tmp_path, "sft2.yaml", text + "bf16: true\n"))
     assert flagged.precision.compute == "bf16" and flagged.precision.mixed is True  # the flag's autocast, as before
+
+
+def test_scheduler_kwargs_floor_only_the_schedulers_that_take_them(tmp_path: Path) -> None:
+    # Held-out review 30, A 18: get_scheduler hands `lr_scheduler_kwargs` to cosine_with_min_lr & co; a
+    # constant_with_warmup schedule drops them, so `min_lr_rate: 0.01` is no floor there.
+    kwargs = "lr_scheduler_kwargs:\n  min_lr_rate: 0.01\n"
+    floored = plan_of(write(tmp_path, "a.yaml", BASE + "lr_scheduler_type: cosine_with_min_lr\n" + kwargs))
+    assert floored.schedule.min_lr_ratio == 0.01
+    constant = plan_of(write(tmp_path, "b.yaml", BASE + "lr_scheduler_type: constant_with_warmup\n" + kwargs))
+    assert constant.schedule.min_lr_ratio is None
+    wsd = plan_of(write(tmp_path, "c.yaml", BASE + "lr_scheduler_type: warmup_stable_decay\n"
+                        "lr_scheduler_kwargs:\n  num_decay_steps: 100\n  min_lr_ratio: 0.1\n"))
+    assert wsd.schedule.min_lr_ratio == 0.1

@@ -333,6 +333,22 @@ def test_a_deepy_launch_script_is_read_through_the_files_it_names(tmp_path) -> N
     assert [p.rsplit("/", 1)[-1] for p in plan.files] == ["model.yml", "train.yml"]
     assert plan.model.layers == 6 and plan.optimizer.lr == 0.0006 and plan.run.max_steps == 10000
     assert plan.sources["optimizer.lr"].file.endswith("configs/multi-node/train.yml")
+    # held-out review 30, B 19 (`python ./deepy.py train.py -d configs a.yml b.yml`, no `--` flag at all) and B 18
+    # (a tools/create_run_specific_config.py command before it): both were refused
+    bare = write(tmp_path / "scripts", "bare.sh", "python ./deepy.py train.py -d configs model.yml multi-node/train.yml")
+    after_tool = write(tmp_path / "scripts", "tool.sh", "python3 tools/create_run_specific_config.py --run x\n"
+                                                        "python3 deepy.py train.py -d configs model.yml multi-node/train.yml\n")
+    assert detected(bare) == detected(after_tool) == "neox" and plan_of(after_tool).optimizer.lr == 0.0006
     # a file it names that is not at hand: no reading at all
     (tmp_path / "configs" / "model.yml").unlink()
     assert detected(script) is None
+
+
+def test_a_llama_mlp_type_is_gated_with_three_matrices(tmp_path) -> None:
+    # Held-out review 30, B 17 (SLOP's NeoX of 2024: `"mlp_type": "llama"`, `"activation": "silu"`, intermediate 7680
+    # for hidden 2816): LLaMAParallelMLP's w1/w3/w2, counted as a two-matrix MLP (450M for 580M).
+    given = plan_of(_one_file(tmp_path, '"mlp_type": "llama", "activation": "silu", "intermediate-size": 1536,'))
+    assert given.model.gated_mlp and given.model.ffn_size == 1536
+    assert given.derived.parameters.value == 6 * (4 * 512 ** 2 + 3 * 512 * 1536)
+    # without intermediate-size: int(2 × 4 × 512 / 3) = 1365, rounded up to 256 = 1536
+    assert plan_of(_one_file(tmp_path, '"mlp_type": "llama",')).model.ffn_size == 1536

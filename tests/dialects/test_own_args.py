@@ -372,3 +372,29 @@ def test_a_deepspeed_config_passed_as_deepspeed_cfg_is_read(tmp_path) -> None:
     plan = plan_of(path)
     assert (plan.batch.micro_batch_size, plan.batch.grad_accum, plan.batch.seq_len) == (6, 32, 1024)
     assert plan.parallel.world_size == 2 and plan.clipping.max_norm == 1.0
+
+
+SFT_PROGRAM = """
+import argparse
+from torch.utils.data import DataLoader
+parser = argparse.ArgumentParser()
+parser.add_argument('--model_path', type=str, required=True)
+parser.add_argument('--batch_size', type=int, default=8)
+parser.add_argument('--epoch', type=int, default=3)
+parser.add_argument('--lr', type=float, default=1e-5)
+args = parser.parse_args()
+loader = DataLoader(train_set, shuffle=True, collate_fn=collate(tokenizer), batch_size=args.batch_size)
+"""
+
+
+def test_a_programs_epoch_and_its_loaders_batch_size_are_read(tmp_path) -> None:
+    # Held-out review 30, A 17 (Toy-LIMA's multi_gpu_sft.py, `--epoch 3 --batch_size 2`): both were "not an
+    # argument of the program". `--batch_size` counts per process where the program's DataLoader takes it.
+    write(tmp_path / "src", "sft.py", SFT_PROGRAM)
+    script = write(tmp_path, "train.sh", "deepspeed --include localhost:0,1 src/sft.py --model_path m "
+                                         "--epoch 2 --batch_size 4 --lr 2e-5\n")
+    plan = plan_of(script)
+    assert (plan.run.epochs, plan.batch.micro_batch_size, plan.parallel.world_size) == (2, 4, 2)
+    # a program that slices its own batches may mean a global batch by it: left unread
+    write(tmp_path / "src", "sft.py", SFT_PROGRAM.replace("batch_size=args.batch_size", "batch_size=1"))
+    assert plan_of(script).batch.micro_batch_size is None

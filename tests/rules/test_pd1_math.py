@@ -106,6 +106,8 @@ def test_pd101_uses_the_plans_tokens_per_step() -> None:
     assert "√ rule" in findings[0].message and "extrapolated" in findings[0].message
     # the published band comes first, never "N× above ... inside the published band" (held-out review 5)
     assert findings[0].message.startswith("peak lr 6e-4 is inside the published AdamW band")
+    # and no lr to move to: the √ rule's 7.7e-5 can fall below a file's own min_lr (held-out review 30, B 12)
+    assert "lr near" not in findings[0].hint and "raise the batch" in findings[0].hint
     # an lr above the published band itself is still judged against the scaled band at this batch (8k tokens/step)
     above = _pd101(plan_of(batch=small_batch, optimizer={"family": "adamw", "lr": 7e-4}))
     assert [f.severity for f in above] == ["warning"] and "extrapolated" not in above[0].message
