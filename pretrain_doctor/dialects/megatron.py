@@ -332,7 +332,7 @@ class MegatronDialect(Dialect):
         f.take(b, "model.dropout", "--hidden-dropout", lenient_number, 0.1)
         experts = f.take(b, "model.num_experts", "--num-experts", _expert_count)
         if isinstance(experts, int) and experts > 1:
-            f.take(b, "model.experts_per_token", "--moe-router-topk", lenient_int, 2)
+            _experts_layout(b, f)
         vocab = f.take(b, "model.vocab_size", "--vocab-size", lenient_int)
         divisor = lenient_int(f.raw("--make-vocab-size-divisible-by") or 128)
         tensor = lenient_int(f.raw("--tensor-model-parallel-size") or 1)
@@ -797,6 +797,26 @@ def _from_weights(b: PlanBuilder, f: _Flags, weights: Any, flag: str, source: Op
           "continued pretraining from fine-tuning; its data decide (`plan` says why)")
     b.set("mode.kind", "pretrain", (source or Source(file=f.doc.path)).model_copy(update={
         "note": "assumed: a new run from trained weights, continued pretraining or a fine-tune as its data decide"}))
+
+
+def _experts_layout(b: PlanBuilder, f: "_Flags") -> None:
+    """Experts a token visits and the layers that hold them. Megatron-LM: `--moe-router-topk` (2), every layer
+    (`--moe-layer-freq` 1). Megatron-DeepSpeed (its `--topk`, `--expert-interval`, `--mlp-type`; arguments.py at
+    f4157be): one expert a token, experts in every second layer (get_num_experts_per_layer: layer % interval == 0),
+    and `--mlp-type residual` keeps a dense MLP beside them (held-out review 30, A 04: 13.3B/2.0B for 7.7B/1.6B)."""
+    deepspeed = f.present("--deepspeed") or f.present("--deepspeed_config") or any(
+        f.present(flag) for flag in ("--topk", "--expert-interval", "--mlp-type"))
+    if f.present("--moe-router-topk") or not deepspeed:
+        f.take(b, "model.experts_per_token", "--moe-router-topk", lenient_int, 2)
+        return
+    f.take(b, "model.experts_per_token", "--topk", lenient_int, 1, "Megatron-DeepSpeed arguments.py default (--topk)")
+    interval = lenient_int(f.raw("--expert-interval") or 2)
+    layers = b.get("model.layers")
+    if isinstance(interval, int) and interval > 0 and isinstance(layers, int):
+        b.set("model.moe_layers", layers // interval, f.source(b, "--expert-interval", "layers // --expert-interval")
+              or f.source(b, "--num-experts", "Megatron-DeepSpeed: experts in every 2nd layer (--expert-interval 2)"))
+    if str(f.raw("--mlp-type") or "standard") == "residual":
+        b.set("model.residual_moe", True, f.source(b, "--mlp-type"))
 
 
 def _expert_count(value: Any) -> Any:

@@ -151,7 +151,9 @@ class Derived:
             mlp = 8 * d * d
             formula = "12·L·d² + V·d"
         embeddings = vocab * d * (1 if m.tie_embeddings in (True, None) else 2)
-        total = layers * (attention + mlp * experts) + embeddings
+        moe = layers if m.moe_layers is None or (m.num_experts or 1) <= 1 else min(m.moe_layers, layers)
+        moe_mlp = mlp * (experts + (1 if m.residual_moe else 0))
+        total = (layers - moe) * (attention + mlp) + moe * (attention + moe_mlp) + embeddings
         if not vocab:  # the label must not claim the embeddings it could not count (held-out review 16, A 03-07)
             formula = formula.split(" + V·d")[0] + ", embeddings not counted (vocabulary unknown)"
         return DerivedValue(total, formula, ("model.layers", "model.hidden_size", "model.vocab_size"))

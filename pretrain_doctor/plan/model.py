@@ -76,6 +76,8 @@ class ModelSpec(_Section):
     rope_scaling: Optional[bool] = None
     num_experts: Optional[int] = Field(None, gt=0)
     experts_per_token: Optional[int] = Field(None, gt=0)
+    moe_layers: Optional[int] = Field(None, ge=0)  # layers whose MLP is the experts' (None: every layer)
+    residual_moe: Optional[bool] = None  # a dense MLP beside the experts in each MoE layer (Megatron-DeepSpeed)
     tie_embeddings: Optional[bool] = None
     base_tie_embeddings: Optional[bool] = None  # the setting of the checkpoint we start from
     init_std: Optional[float] = Field(None, gt=0)

@@ -241,6 +241,21 @@ def test_pyramid_moe_expert_counts_per_layer_group(tmp_path) -> None:
     assert plan.model.num_experts == 128
 
 
+def test_megatron_deepspeed_moe_visits_one_expert_in_every_second_layer(tmp_path) -> None:
+    # Held-out review 30, A 04 (examples_deepspeed/MoE, `--num-experts 16 --mlp-type residual --deepspeed`): read
+    # with Megatron-LM's top-2 in every layer, 13.3B / 2.0B for Megatron-DeepSpeed's 7.65B / 1.61B.
+    moe = SCRIPT.replace("--swiglu", "--num-experts 16\n    --mlp-type residual\n    --deepspeed")
+    plan = plan_of(write(tmp_path, "moe.sh", moe.replace("--vocab-size 50257", "")))
+    m = plan.model
+    assert (m.experts_per_token, m.moe_layers, m.residual_moe) == (1, 12, True)
+    layer, mlp = 4 * 2048 ** 2, 2 * 2048 * 8192
+    assert plan.derived.parameters.value == 12 * (layer + mlp) + 12 * (layer + 17 * mlp)
+    assert plan.derived.active_parameters.value == 12 * (layer + mlp) + 12 * (layer + 2 * mlp)
+    # Megatron-LM's own flags keep its defaults: top-2, every layer
+    lm = plan_of(write(tmp_path, "lm.sh", SCRIPT.replace("--swiglu", "--num-experts 16"))).model
+    assert (lm.experts_per_token, lm.moe_layers) == (2, None)
+
+
 def test_a_shell_script_is_scored_by_megatron_alone(tmp_path) -> None:
     """No other dialect reads a shell script, so `check` of one imports no other dialect module (start-up)."""
     import subprocess
