@@ -11,8 +11,11 @@ This module stays light (no pydantic): `--help` lists the dialects from DIALECT_
 from __future__ import annotations
 
 import importlib
+import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional
+
+from ..lazyre import lazy_compile
 
 if TYPE_CHECKING:
     from ..config.document import Document
@@ -146,10 +149,39 @@ def not_supported_message(doc: Optional[Document] = None) -> str:
         from .own_args import launched_program
 
         program = launched_program(doc)
+        framework = _unsupported_framework(program, doc)
+        if framework is not None:
+            return f"`{program}` trains with {framework}, which no dialect here reads: {text.split('; pass')[0]}"
         if program.endswith(".py") and any(isinstance(k, str) and k.startswith("--") for k in doc.data):
             return (f"`{program}` is a program with its own arguments, and none of the script's flags names a "
                     f"training setting read here (lr, batch, schedule, steps): {text}")
     return text
+
+
+# Training frameworks no dialect reads, by the top-level module a launched program imports: named in the refusal,
+# whose `--dialect` advice would misread them (held-out review 30, B 03: an OLMo-core job, whose `--dialect olmo`
+# read it as OLMo's TrainConfig: LionW, lr 1e-4, 1024 tokens).
+_UNSUPPORTED_FRAMEWORKS = {
+    "olmo_core": "OLMo-core (ai2-olmo-core; the olmo dialect reads the original OLMo's TrainConfig YAML)",
+    "levanter": "Levanter", "maxtext": "MaxText", "fairseq2": "fairseq2", "nemo": "NeMo"}
+
+
+def _unsupported_framework(program: str, doc: Document) -> Optional[str]:
+    """The unsupported framework the launched program's source imports at its top level, when that source is at
+    hand (read as text: a program in a newer Python's syntax is still read)."""
+    from .program import find_program_source, read_program
+
+    path = find_program_source(program, doc) if program.endswith(".py") else None
+    source = read_program(path) if path is not None else None
+    if source is None:
+        return None
+    for module in _TOP_IMPORT.findall(source.text):
+        if module in _UNSUPPORTED_FRAMEWORKS:
+            return _UNSUPPORTED_FRAMEWORKS[module]
+    return None
+
+
+_TOP_IMPORT = lazy_compile(r"^(?:from|import)\s+([A-Za-z_]\w*)", re.M)
 
 
 class Detection(NamedTuple):

@@ -244,3 +244,14 @@ def test_a_litgpt_config_with_its_own_train_section_stays_litgpt(tmp_path) -> No
             lr: 0.0004
         """)
     assert detection(load_document(path)).dialect.name == "litgpt"
+
+
+def test_a_launch_of_an_olmo_core_program_is_refused_by_name(tmp_path, capsys) -> None:
+    # Held-out review 30, B 03 (an OLMo-core SLURM job, `torchrun ... train.py llama3-1B ...`): refused with "pass
+    # --dialect NAME if it is one", and `--dialect olmo` misread it as OLMo's TrainConfig. The program's source,
+    # here in 3.12-only f-string syntax, is read as text for its imports.
+    write(tmp_path, "train.py", 'from olmo_core.train import prepare_training_environment\nprint(f"{"x"}")\n')
+    job = write(tmp_path, "train.job", "#!/bin/bash\ntorchrun --nproc_per_node=4 train.py llama3-1B "
+                                       "train_module.optim.lr=3e-4 trainer.max_duration.value=1000\n")
+    code, out, err = cli(capsys, "check", str(job))
+    assert code == 2 and "`train.py` trains with OLMo-core" in out + err and "--dialect NAME" not in out + err

@@ -308,3 +308,14 @@ def test_scheduler_kwargs_floor_only_the_schedulers_that_take_them(tmp_path: Pat
     wsd = plan_of(write(tmp_path, "c.yaml", BASE + "lr_scheduler_type: warmup_stable_decay\n"
                         "lr_scheduler_kwargs:\n  num_decay_steps: 100\n  min_lr_ratio: 0.1\n"))
     assert wsd.schedule.min_lr_ratio == 0.1
+
+
+def test_open_r1_benchmarks_on_save_are_an_evaluation(tmp_path: Path) -> None:
+    # Held-out review 30, A 18: open-r1's push_to_hub_revision callback runs `benchmarks` on each saved revision;
+    # PD702 said "evaluation is off" for `do_eval: false`.
+    r1 = BASE + "do_eval: false\ncallbacks:\n- push_to_hub_revision\nbenchmarks:\n- math_500\n- aime24\n"
+    plan = plan_of(write(tmp_path, "grpo.yaml", r1))
+    assert plan.eval.enabled is None and "benchmarks" in plan.unknown["eval.enabled"]
+    assert findings(plan, "PD702") == []
+    no_callback = plan_of(write(tmp_path, "b.yaml", r1.replace("- push_to_hub_revision\n", "- other\n")))
+    assert no_callback.eval.enabled is False
