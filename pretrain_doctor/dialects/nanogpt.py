@@ -575,6 +575,8 @@ class NanogptDialect(Dialect):
         typo_notes(b, doc, {*TRAIN_PY_DEFAULTS, *d.fork_only, *_helper_names(doc)})
         _fork_min_lr_unknown(b, doc, d)
         _fork_source_of_typos(b, d, Path(docs[0].path))
+        if doc.format == "python":
+            _unread_globals(b, doc, d)
         if doc.format not in ("python", "shell"):
             _fork_batch_unknown(b, doc)
             _nested_keys(b, docs[0])
@@ -918,6 +920,61 @@ def _lr_from_the_forks_global(b: PlanBuilder, doc: Document, d: _Defaults) -> No
                f"`{name}` (line {line}), so the run's lr is {b.get('optimizer.lr')!r}",
                b.source(doc, ("learning_rate",)),
                hint=f"set `{name}` instead", key="learning_rate", suggestion=name)
+
+
+def _unread_globals(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
+    """An override of a global the fork's train.py declares and never reads: the configurator accepts it (the name
+    exists), and nothing uses it (held-out reviews 30, B 10/B 11: `use_positional_embeddings = False`,
+    `n_hidden_multiplier = 6`, never handed to `model_args`). Not judged where the script may read globals by other
+    means (`globals()[...]` beyond the configurator's, `eval`, another `exec`, its `config` dict passed on)."""
+    script = read_program(Path(d.script)) if d.script else None
+    if script is None or script.tree is None or not _reads_globals_only_by_name(script):
+        return
+    loaded = {node.id for node in ast.walk(script.tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    named = {node.value for node in ast.walk(script.tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    declared = _module_assignments(script.tree)
+    for key, value in doc.data.items():
+        if key not in declared or key in loaded or key in named or key in TRAIN_PY_DEFAULTS:
+            continue
+        line, default = declared[key]
+        if value != default:  # the script's own value again loses nothing
+            b.note("ignored-key", f"`{key}` is set, but {Path(d.script).name} never reads it (declared at line {line}, "
+                   "used nowhere, not passed to the model): the setting changes nothing",
+                   b.source(doc, (key,)), hint=f"wire `{key}` into the model or the loop, or drop it", key=key)
+
+
+def _module_assignments(tree: ast.Module) -> dict[str, tuple[int, object]]:
+    """Names the script assigns at its top level -> (the first line, the value when a literal)."""
+    found: dict[str, tuple[int, object]] = {}
+    for node in tree.body:
+        for name, value in assignments(node) if isinstance(node, ast.Assign) else []:
+            found.setdefault(name, (node.lineno, evaluate(value, {})))
+    return found
+
+
+_LOGGING_CALLS = frozenset({"init", "log", "update", "save", "dump", "add_hparams", "log_hyperparams"})
+
+
+def _reads_globals_only_by_name(script: ProgramSource) -> bool:
+    """The configurator's `exec` and no other, no `eval`/`vars`/`locals`, `globals()` only as nanoGPT's config_keys
+    and config lines use it, and its `config` dict only logged (`wandb.init(config=config)`) or saved."""
+    calls = [node.func.id for node in ast.walk(script.tree) if isinstance(node, ast.Call)
+             and isinstance(node.func, ast.Name)]
+    if {"eval", "vars", "locals"} & set(calls) or calls.count("exec") != 1 or calls.count("globals") > 2 \
+            or "configurator" not in script.text:
+        return False  # the override reaches the script through its configurator's exec, and nothing else
+    # the config dict logged (`wandb.init(config=config)`), saved (`{'config': config}`) or read by a written key
+    # (`config["start_temperature"]`, whose key counts as read)
+    kept = set()
+    for node in ast.walk(script.tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _LOGGING_CALLS:
+            kept.update(id(keyword.value) for keyword in node.keywords)
+        elif isinstance(node, ast.Dict):
+            kept.update(id(value) for value in node.values)
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            kept.add(id(node.value))
+    return all(id(node) in kept for node in ast.walk(script.tree)
+               if isinstance(node, ast.Name) and node.id == "config" and isinstance(node.ctx, ast.Load))
 
 
 def wired_elsewhere(script: Optional[ProgramSource], key: str) -> bool:

@@ -221,7 +221,7 @@ def test_a_forks_own_config_globals_are_known_to_it_and_mark_a_fork(tmp_path) ->
         "data = {'train': {'datasets': [{'dataset': 'openwebtext', 'batch_size': 12, 'context_length': 1024}]}}\n"
         "position_embedding = 'alibi'\n"
         "config_keys = [k for k, v in globals().items() if not k.startswith('_')]\n"
-        "exec(open('configurator.py').read())\nlocal_only = 3\n")
+        "exec(open('configurator.py').read())\nlocal_only = 3\nmodel_args = dict(position_embedding=position_embedding)\n")
     override = write(tmp_path / "config", "train_shakespeare_char.py",
                      "batch_size = 64\nblock_size = 256\nposition_embedding = 'rope'\nmax_iters = 5000\n"
                      "lr_decay_iters = 5000\n")
@@ -842,3 +842,29 @@ def test_a_fork_whose_optimizer_takes_another_global_never_reads_learning_rate(t
     (tmp_path / "train.py").write_text(_MAX_LR_SCRIPT + "max_lr = learning_rate\n")
     read = plan_of(write(tmp_path / "config", "read.py", "learning_rate = 1e-3\n"), "nanogpt")
     assert read.optimizer.lr == pytest.approx(1e-3)
+
+
+_UNREAD_GLOBAL_SCRIPT = (
+    "import os\nbatch_size = 12\nblock_size = 1024\nn_layer = 12\nn_head = 12\nn_embd = 768\nlearning_rate = 6e-4\n"
+    "max_iters = 600000\nn_hidden_multiplier = 4\n"
+    "config_keys = [k for k,v in globals().items() if not k.startswith('_')]\n"
+    "exec(open('configurator.py').read())\n"
+    "config = {k: globals()[k] for k in config_keys}\n"
+    "model_args = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=block_size)\n"
+    "wandb.init(project='p', config=config)\n"
+    "checkpoint = {'model_args': model_args, 'config': config}\n")
+
+
+def test_an_override_of_a_global_the_script_never_reads_is_reported(tmp_path) -> None:
+    # Held-out review 30, B 10/B 11 (pbelcak/nanoGPT): `n_hidden_multiplier = 6`, `use_positional_embeddings = False`
+    # pass the configurator (train.py declares them) and are never handed to model_args: they change nothing.
+    path = fork_override(tmp_path, _UNREAD_GLOBAL_SCRIPT, "lut.py", "n_hidden_multiplier = 6\nmax_iters = 1000\n")
+    [note] = notes(plan_of(path, "nanogpt"), "ignored-key")
+    assert note.data["key"] == "n_hidden_multiplier" and "never reads it (declared at line 9" in note.message
+    # the script's own value again, or a script that passes it on, or one that hands its config dict to the model
+    assert not notes(plan_of(write(tmp_path / "config", "same.py", "n_hidden_multiplier = 4\n"), "nanogpt"), "ignored-key")
+    wired = _UNREAD_GLOBAL_SCRIPT.replace("block_size=block_size)", "block_size=block_size, mult=n_hidden_multiplier)")
+    (tmp_path / "train.py").write_text(wired)
+    assert not notes(plan_of(path, "nanogpt"), "ignored-key")
+    (tmp_path / "train.py").write_text(_UNREAD_GLOBAL_SCRIPT + "model = GPT(GPTConfig(**config))\n")
+    assert not notes(plan_of(path, "nanogpt"), "ignored-key")
