@@ -441,7 +441,7 @@ def apply_accelerate(b: PlanBuilder, doc: Document, context: BuildContext, scrip
     # a launch that names its YAML reads that one alone, found or not
     names_one = launcher is not None and isinstance(launcher.get("config_file"), str)
     path = context.accelerate_config or named or (None if names_one else _accelerate_beside(doc))
-    if names_one and named is None and script is not None:
+    if names_one and named is None and script is not None and not context.accelerate_config:
         context.notices.append(_unfound_launch_config(launcher["config_file"], script))
     acc = load_companion(Path(path), context) if path is not None else None
     if acc is not None and is_accelerate_config(acc.data):
@@ -501,9 +501,9 @@ def _accelerate_flags(b: PlanBuilder, script: Document, launcher: dict, context:
 
 
 def _accelerate_yaml(b: PlanBuilder, acc: Document, context: BuildContext, named: bool) -> None:
+    """The accelerate YAML's world size, distribution and mixed precision (`named`: by the launch script)."""
     flag = "--accelerate-config" if context.accelerate_config else \
         "accelerate launch --config_file" if named else "accelerate config beside the config"
-    path = acc.path
     processes = lenient_int(acc.data.get("num_processes"))
     if context.world_size is None and isinstance(processes, int) and processes > 0:
         source = b.source(acc, ("num_processes",), note=flag)
@@ -527,7 +527,7 @@ def _accelerate_yaml(b: PlanBuilder, acc: Document, context: BuildContext, named
         declare_precision(b, "accelerate", mixed, b.source(acc, ("mixed_precision",)))
     b.documents.append(acc)
     if not context.accelerate_config and not named:
-        context.read_beside.append(str(path))
+        context.read_beside.append(str(acc.path))
 
 
 def _accelerate_beside(doc: Document) -> Optional[Path]:
