@@ -190,7 +190,9 @@ class HfDialect(Dialect):
         elif _peft_on(data):
             kind = "qlora" if lenient_bool(data.get("load_in_4bit")) else "lora"
         elif data.get(model_key) is not None and _ADAPTER_FILE.search(Path(doc.path).name):
-            kind = "lora"  # the program's own dataclasses add the adapters (LLaSA's config_lora.json)
+            # the program's own dataclasses add the adapters (LLaSA's config_lora.json); Firefly's
+            # `train_args/qlora/llama2-sft-qlora-*.json` for its train_qlora.py (held-out review 29, A 06)
+            kind = "qlora" if _QLORA_NAME.search(Path(doc.path).name) else "lora"
         elif data.get(model_key) is not None and _architecture_key(data) is None:
             kind = "full_finetune"
         else:
@@ -209,8 +211,9 @@ class HfDialect(Dialect):
                 f"weights `{model_key}` names where the program loads them"))
             b.assume("mode.init_from", f"continued pretraining from `{model_key}`'s weights: a program that builds "
                      "the model from the file's dimensions may load them or start from scratch", source)
-        if kind == "lora" and "lora_r" not in data and "use_peft" not in data:
-            source = b.source(doc, (model_key,), note=f"the file's name `{Path(doc.path).name}` says LoRA; the "
+        if kind in ("lora", "qlora") and "lora_r" not in data and "use_peft" not in data and not _peft_on(data):
+            method = "QLoRA" if kind == "qlora" else "LoRA"
+            source = b.source(doc, (model_key,), note=f"the file's name `{Path(doc.path).name}` says {method}; the "
                               "program reading it adds the adapters in its own code")
         b.set("mode.kind", kind, source)
         b.take("mode.init_from", doc, model_key)
@@ -753,6 +756,7 @@ def _parsed(value: Any) -> Any:
 _OWN_MODEL_KEY = lazy_compile(r"(?!(teacher|ref|reference|reward|critic|tokenizer|draft|vision|audio)_)\w+_model_name_or_path")
 # An arguments file named for adapters (`config_lora.json`, `qlora_args.yaml`).
 _ADAPTER_FILE = lazy_compile(r"(^|[^a-z])q?lora([^a-z]|$)", re.IGNORECASE)
+_QLORA_NAME = lazy_compile(r"(^|[^a-z])qlora([^a-z]|$)", re.IGNORECASE)
 
 
 # The dimensions of an architecture, as transformers' configs name them: a file that gives them in the mapping
@@ -813,7 +817,8 @@ def _launcher_adapters(b: PlanBuilder, doc: Document) -> None:
         adapters = rank_key is not None or bool(_ADAPTER_PROGRAM.search(str(data.get("program", ""))))
     if not adapters:
         return
-    qlora = any(lenient_bool(data.get(k)) is True for k in _LAUNCHER_QLORA_SWITCHES) or lenient_int(data.get("bits")) == 4
+    qlora = any(lenient_bool(data.get(k)) is True for k in _LAUNCHER_QLORA_SWITCHES) or lenient_int(data.get("bits")) == 4 \
+        or (not switches and bool(_QLORA_NAME.search(Path(str(data.get("program", ""))).name)))  # train_qlora.py
     key = switches[0] if switches else rank_key or "program"
     b.set("mode.kind", "qlora" if qlora else "lora", b.source(doc, (key,)))
     if rank_key:

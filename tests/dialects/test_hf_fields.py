@@ -119,6 +119,9 @@ def test_a_scripts_own_model_key_and_an_arguments_file_named_for_lora(tmp_path):
     assert "config_lora.json" in lora.sources["mode.kind"].note
     full = plan_of(write(tmp_path, "config.json", text), "hf")
     assert full.mode.kind == "full_finetune" and full.mode.init_from == "HKUSTAudio/Llasa-1B"
+    # held-out review 29, A 06 (Firefly's train_args/qlora/llama2-sft-qlora-chem-gene.json for train_qlora.py)
+    qlora = plan_of(write(tmp_path, "llama2-sft-qlora-chem-gene.json", text), "hf")
+    assert qlora.mode.kind == "qlora" and "says QLoRA" in qlora.sources["mode.kind"].note
     # a teacher's path names no starting weights; with no model at all the run stays pretraining
     teacher = plan_of(write(tmp_path, "t.json", text.replace("llm_model", "teacher_model")), "hf")
     assert teacher.mode.kind == "pretrain" and teacher.mode.init_from is None

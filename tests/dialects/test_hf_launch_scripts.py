@@ -1066,3 +1066,14 @@ def test_an_accelerate_config_named_by_a_cluster_path_is_read_beside_the_script(
     assert plan_of(script).parallel.zero_stage == 3
     _, out, _ = cli(capsys, "check", str(script), "--fail-on", "never")
     assert f"is not found where it points; read {tmp_path / '.ddp_config.yaml'} beside the script instead" in out
+
+
+def test_a_program_named_for_qlora_runs_qlora(tmp_path) -> None:
+    # held-out review 29, A 06/A 21: Firefly-style `train_qlora.py` loads the base model in 4-bit itself
+    script = write(tmp_path, "run.sh", "torchrun --nproc_per_node 2 train_qlora.py --model_name_or_path m "
+                                       "--lora_rank 64 --learning_rate 2e-4 --output_dir out\n")
+    plan = plan_of(script)
+    assert plan.mode.kind == "qlora" and plan.mode.lora_rank == 64
+    plain = write(tmp_path, "lora.sh", "torchrun train_lora.py --model_name_or_path m --lora_rank 64 "
+                                       "--learning_rate 2e-4 --output_dir out\n")
+    assert plan_of(plain).mode.kind == "lora"
