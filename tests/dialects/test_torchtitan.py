@@ -482,3 +482,17 @@ def test_training_on_torchtitans_test_set_is_cheap_to_repeat(tmp_path) -> None:
     assert finding.severity == "info" and "c4_test" in finding.message
     real = plan_of(write(tmp_path, "c4.toml", off.replace('"c4_test"', '"c4"')))
     assert real.derived.cheap_to_repeat is None and findings(real, "PD801")[0].severity == "warning"
+
+
+def test_training_dtype_bfloat16_is_full_bf16(tmp_path) -> None:
+    # Held-out review 29, B 10: `[training] dtype = "bfloat16"` (torchtitan since 2025-09-16, "without an extra copy
+    # of fp32 weights") was read as mixed precision over fp32 weights, and PD302 stayed silent.
+    plan = plan_of(write(tmp_path, "t.toml", MINIMAL.replace("steps = 3000", 'steps = 3000\ndtype = "bfloat16"')))
+    assert (plan.precision.params, plan.precision.compute, plan.precision.mixed) == ("bf16", "bf16", False)
+    assert plan.sources["precision.params"].line == 11
+    assert [f.severity for f in findings(plan, "PD302")] == ["warning"]
+    mixed = plan_of(write(tmp_path, "m.toml", MINIMAL)).precision
+    assert (mixed.params, mixed.mixed) == ("fp32", True)
+    # review 18, B 12: a throughput sweep's "debug model training" wants no trained model: info
+    sweep = MINIMAL.replace('"tiny"', '"Qwen 3 MoE debug model training"').replace("steps = 3000", 'steps = 1000\ndtype = "bfloat16"')
+    assert [f.severity for f in findings(plan_of(write(tmp_path, "s.toml", sweep)), "PD302")] == ["info"]
