@@ -928,53 +928,60 @@ def _unread_globals(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
     `n_hidden_multiplier = 6`, never handed to `model_args`). Not judged where the script may read globals by other
     means (`globals()[...]` beyond the configurator's, `eval`, another `exec`, its `config` dict passed on)."""
     script = read_program(Path(d.script)) if d.script else None
-    if script is None or script.tree is None or not _reads_globals_only_by_name(script):
+    if script is None or script.tree is None:
         return
-    loaded = {node.id for node in ast.walk(script.tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
-    named = {node.value for node in ast.walk(script.tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
-    declared = _module_assignments(script.tree)
-    for key, value in doc.data.items():
-        if key not in declared or key in loaded or key in named or key in TRAIN_PY_DEFAULTS:
+    declared = dict(_config_globals(script.tree))
+    own = [key for key in doc.data if key in declared and key not in TRAIN_PY_DEFAULTS]
+    if not own or "configurator" not in script.text:
+        return  # upstream's names are read by upstream's loop; the override reaches the script through its exec
+    reads = _script_reads(script.tree)
+    if not reads.by_name_only:
+        return
+    for key in own:
+        expression = declared[key]
+        if key in reads.names or doc.data[key] == evaluate(expression, {}):  # read, or the script's own value again
             continue
-        line, default = declared[key]
-        if value != default:  # the script's own value again loses nothing
-            b.note("ignored-key", f"`{key}` is set, but {Path(d.script).name} never reads it (declared at line {line}, "
-                   "used nowhere, not passed to the model): the setting changes nothing",
-                   b.source(doc, (key,)), hint=f"wire `{key}` into the model or the loop, or drop it", key=key)
-
-
-def _module_assignments(tree: ast.Module) -> dict[str, tuple[int, object]]:
-    """Names the script assigns at its top level -> (the first line, the value when a literal)."""
-    found: dict[str, tuple[int, object]] = {}
-    for node in tree.body:
-        for name, value in assignments(node) if isinstance(node, ast.Assign) else []:
-            found.setdefault(name, (node.lineno, evaluate(value, {})))
-    return found
+        b.note("ignored-key", f"`{key}` is set, but {Path(d.script).name} never reads it (declared at line "
+               f"{expression.lineno}, used nowhere, not passed to the model): the setting changes nothing",
+               b.source(doc, (key,)), hint=f"wire `{key}` into the model or the loop, or drop it", key=key)
 
 
 _LOGGING_CALLS = frozenset({"init", "log", "update", "save", "dump", "add_hparams", "log_hyperparams"})
 
 
-def _reads_globals_only_by_name(script: ProgramSource) -> bool:
-    """The configurator's `exec` and no other, no `eval`/`vars`/`locals`, `globals()` only as nanoGPT's config_keys
-    and config lines use it, and its `config` dict only logged (`wandb.init(config=config)`) or saved."""
-    calls = [node.func.id for node in ast.walk(script.tree) if isinstance(node, ast.Call)
-             and isinstance(node.func, ast.Name)]
-    if {"eval", "vars", "locals"} & set(calls) or calls.count("exec") != 1 or calls.count("globals") > 2 \
-            or "configurator" not in script.text:
-        return False  # the override reaches the script through its configurator's exec, and nothing else
-    # the config dict logged (`wandb.init(config=config)`), saved (`{'config': config}`) or read by a written key
-    # (`config["start_temperature"]`, whose key counts as read)
-    kept = set()
-    for node in ast.walk(script.tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _LOGGING_CALLS:
-            kept.update(id(keyword.value) for keyword in node.keywords)
+class _ScriptReads(NamedTuple):
+    names: frozenset[str]  # every name the script reads, and every string it writes (`config["n_layers"]`)
+    by_name_only: bool  # it reaches its globals by name alone (_script_reads)
+
+
+def _script_reads(tree: ast.Module) -> _ScriptReads:
+    """What a training script reads, in one walk, and whether it reads its globals by name only: the configurator's
+    `exec` and no other, no `eval`/`vars`/`locals`, `globals()` only as nanoGPT's config_keys and config lines use it,
+    and its `config` dict only logged (`wandb.init(config=config)`), saved (`{'config': config}`) or read by a
+    written key (`config["start_temperature"]`, whose key counts as read)."""
+    names: set[str] = set()
+    calls: list[str] = []
+    kept: set[int] = set()
+    config_reads: list[int] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+            if node.id == "config":
+                config_reads.append(id(node))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            names.add(node.value)
+        elif isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Name):
+                calls.append(node.func.id)
+            elif isinstance(node.func, ast.Attribute) and node.func.attr in _LOGGING_CALLS:
+                kept.update(id(keyword.value) for keyword in node.keywords)
         elif isinstance(node, ast.Dict):
             kept.update(id(value) for value in node.values)
         elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
             kept.add(id(node.value))
-    return all(id(node) in kept for node in ast.walk(script.tree)
-               if isinstance(node, ast.Name) and node.id == "config" and isinstance(node.ctx, ast.Load))
+    by_name = not {"eval", "vars", "locals"} & set(calls) and calls.count("exec") == 1 and calls.count("globals") <= 2 \
+        and all(read in kept for read in config_reads)
+    return _ScriptReads(frozenset(names), by_name)
 
 
 def wired_elsewhere(script: Optional[ProgramSource], key: str) -> bool:
