@@ -32,7 +32,7 @@ from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .program import LaunchBuilder, ProgramConfig, program_config
 from .litgpt_globals import build as build_from_globals
-from .litgpt_globals import decays_all, globals_script, quantized_4bit
+from .litgpt_globals import decays_all, globals_script, quantized_4bit, set_precision
 from .shared import optimizer_family
 
 # Keys of litgpt configs that no release read declares in a `setup()` (litgpt_keys.py holds the rest).
@@ -60,10 +60,6 @@ _FIXED_SIZE_DATA = {
     "Alpaca2k": (2000, 0.05, "mhenrichsen/alpaca_2k_test; litgpt/data/alpaca_2k.py: 0.05 gives exactly 100 "
                  "validation samples"),
 }
-_PRECISIONS = {"bf16-true": ("bf16", "bf16", False), "bf16-mixed": ("bf16", "fp32", True),
-               "16-true": ("fp16", "fp16", False), "16-mixed": ("fp16", "fp32", True),
-               "32-true": ("fp32", "fp32", False), "32": ("fp32", "fp32", False),
-               "transformer-engine": ("fp8", "fp32", True)}
 
 
 # `litgpt finetune lora` setup(): which projections get LoRA; no other trainer spells them this way.
@@ -841,17 +837,3 @@ def _forks_warmup(b: PlanBuilder, doc: Document) -> bool:
             return True
     return bool(own)
 
-
-def set_precision(b: PlanBuilder, precision: Any, source: Source) -> bool:
-    """Fabric's precision string (`bf16-true`, `bf16-mixed`, `16-mixed` ...) as the plan's precision, from `source`
-    (a config's `precision:`, a launch script's `--precision`); whether it was one."""
-    mapped = _PRECISIONS.get(str(precision).lower()) if precision is not None else None
-    if mapped is None:
-        return False
-    compute, params, mixed = mapped
-    b.set("precision.compute", compute, source)
-    b.set("precision.params", params, source)
-    b.set("precision.mixed", mixed, source)
-    b.set("precision.bf16_enabled", compute == "bf16", source)
-    b.set("precision.fp16_enabled", compute == "fp16", source)
-    return True

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document
 from ..config.python_reader import assignments, built_optimizer, evaluate
+from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
 from .program import ProgramSource, read_program
@@ -48,6 +49,13 @@ class GlobalsScript(NamedTuple):
     values: dict[str, tuple[Any, int]]  # global -> (value, line); only those whose value is known
     text: str
     kind: str = "pretrain"  # TinyLlama's pretraining layout, or lit-gpt's 2023 "finetune" scripts
+
+
+# Fabric's precision strings -> (compute, params, mixed)
+_PRECISIONS = {"bf16-true": ("bf16", "bf16", False), "bf16-mixed": ("bf16", "fp32", True),
+               "16-true": ("fp16", "fp16", False), "16-mixed": ("fp16", "fp32", True),
+               "32-true": ("fp32", "fp32", False), "32": ("fp32", "fp32", False),
+               "transformer-engine": ("fp8", "fp32", True)}
 
 
 def quantized_4bit(quantize: Any) -> bool:
@@ -85,6 +93,7 @@ def _globals_script(source: ProgramSource) -> Optional[GlobalsScript]:
     if "gradient_accumulation_iters" in values and sum(name in values for name in _FINETUNE_MARKERS) >= 5:
         return GlobalsScript(source.path, values, source.text, "finetune")
     return None
+
 
 def build(b: PlanBuilder, doc: Document, script: GlobalsScript) -> None:
     """The plan of the run the script's globals describe."""
@@ -132,7 +141,7 @@ def _optimizer(b: PlanBuilder, script: GlobalsScript, take: Any) -> None:
 
 
 # `optimizer = torch.optim.AdamW(model.parameters(), ...)`: one group, so every parameter decays
-_ALL_PARAMETERS = re.compile(r"\s*optimizer\s*=\s*[\w.]+\(\s*model\.parameters\(\)")
+_ALL_PARAMETERS = lazy_compile(r"\s*optimizer\s*=\s*[\w.]+\(\s*model\.parameters\(\)")
 
 
 def decays_all(b: PlanBuilder, where: Optional[Source] = None) -> None:
@@ -270,10 +279,9 @@ def _build_finetune(b: PlanBuilder, doc: Document, script: GlobalsScript, take: 
     else:  # forks set the lr in the loop, constant or decaying (held-out review 26, B 08: a linear decay)
         b.unknown("schedule.kind", f"the lr {script.path.name}'s training loop sets")
     take("batch.seq_len", "max_seq_length", int)
-    from .litgpt import set_precision
-
     if not set_precision(b, flag("precision"), b.source(doc, ("--precision",))):
         b.unknown("precision.compute", "lit-gpt's get_default_supported_precision (bf16-mixed where the GPU has bf16)")
+
 
 def _setup_parameters(script: GlobalsScript) -> list[str]:
     """The parameters of the script's `setup()`, the flags its `CLI(setup)` takes."""
@@ -282,3 +290,18 @@ def _setup_parameters(script: GlobalsScript) -> list[str]:
     setup = next((node for node in (tree.body if tree is not None else ())
                   if isinstance(node, ast.FunctionDef) and node.name == "setup"), None)
     return [arg.arg for arg in (setup.args.args + setup.args.kwonlyargs)] if setup is not None else []
+
+
+def set_precision(b: PlanBuilder, precision: Any, source: Source) -> bool:
+    """Fabric's precision string (`bf16-true`, `bf16-mixed`, `16-mixed` ...) as the plan's precision, from `source`
+    (a config's `precision:`, a launch script's `--precision`); whether it was one."""
+    mapped = _PRECISIONS.get(str(precision).lower()) if precision is not None else None
+    if mapped is None:
+        return False
+    compute, params, mixed = mapped
+    b.set("precision.compute", compute, source)
+    b.set("precision.params", params, source)
+    b.set("precision.mixed", mixed, source)
+    b.set("precision.bf16_enabled", compute == "bf16", source)
+    b.set("precision.fp16_enabled", compute == "fp16", source)
+    return True

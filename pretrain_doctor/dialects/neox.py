@@ -552,7 +552,6 @@ def _is_setup(keys: set) -> bool:
         and not keys & _TRAINING_KEYS
 
 
-
 def _llama_mlp(b: PlanBuilder, view: MergedNeox, ffn: Optional[int]) -> None:
     """`mlp_type: llama` (NeoX 2023-05 to 2024-09, 299b68cd..adbf5d6f, and forks of that time): LLaMAParallelMLP,
     gated with three matrices w1/w3/w2 whatever `activation` says, each `intermediate_size` wide, else
