@@ -643,14 +643,21 @@ def _schedule(b: PlanBuilder, doc: Document, clock: _Clock) -> None:
             src = b.source(doc, ("scheduler", "t_max")) if doc.has(("scheduler", "t_max")) else \
                 b.source(doc, ("max_duration",), note=f"{COMPOSER_DEFAULT} t_max 1dur")
             b.set("schedule.decay_steps", steps, src)
-        alpha = lenient_number(doc.get(("scheduler", "alpha_f"), 0.0))
-        if isinstance(alpha, (int, float)):
-            src = b.source(doc, ("scheduler", "alpha_f")) if doc.has(("scheduler", "alpha_f")) else \
-                b.source(doc, ("scheduler",), note=f"{COMPOSER_DEFAULT} alpha_f 0.0")
-            b.set("schedule.min_lr_ratio", alpha, src)
-            lr = b.get("optimizer.lr")
-            if isinstance(lr, (int, float)):
-                b.set("schedule.min_lr", lr * alpha, src)
+        _lr_floor(b, doc, 0.0)
+
+
+def _lr_floor(b: PlanBuilder, doc: Document, default: Optional[float]) -> None:
+    """`scheduler.alpha_f`, the final lr as a share of the peak, and the min lr it makes; `default`: the
+    scheduler's own when the file leaves it out (None: none the plan can show)."""
+    alpha = lenient_number(doc.get(("scheduler", "alpha_f"), default))
+    if not isinstance(alpha, (int, float)):
+        return
+    src = b.source(doc, ("scheduler", "alpha_f")) if doc.has(("scheduler", "alpha_f")) else \
+        b.source(doc, ("scheduler",), note=f"{COMPOSER_DEFAULT} alpha_f {default}")
+    b.set("schedule.min_lr_ratio", alpha, src)
+    lr = b.get("optimizer.lr")
+    if isinstance(lr, (int, float)):
+        b.set("schedule.min_lr", lr * alpha, src)
 
 
 def _batch_ramp(doc: Document) -> Optional[str]:
@@ -682,12 +689,7 @@ def _stable_then_decay(b: PlanBuilder, doc: Document, clock: _Clock) -> None:
     steps = clock.steps(t_decay)
     if steps:
         b.set("schedule.wsd_decay_steps", steps, src)
-    alpha = lenient_number(doc.get(("scheduler", "alpha_f")))
-    lr = b.get("optimizer.lr")
-    if isinstance(alpha, (int, float)):
-        b.set("schedule.min_lr_ratio", alpha, b.source(doc, ("scheduler", "alpha_f")))
-        if isinstance(lr, (int, float)):
-            b.set("schedule.min_lr", lr * alpha, b.source(doc, ("scheduler", "alpha_f")))
+    _lr_floor(b, doc, None)  # main.py hands the scheduler `cfg.alpha_f`: the file's, or none
 
 
 def _precision_and_parallel(b: PlanBuilder, doc: Document) -> None:

@@ -193,15 +193,7 @@ class TorchtitanDialect(Dialect):
             b.set("debug", True, b.source(doc, ("job", "description"), note="the job's description says debug"))
         b.take("clipping.max_norm", doc, "training.max_norm", lenient_number)
         b.default("clipping.max_norm", 1.0, DEFAULT)
-        param = str(doc.get(("training", "mixed_precision_param"), "bfloat16"))
-        compute = _DTYPES.get(param, "bf16")
-        src = b.source(doc, ("training", "mixed_precision_param")) if doc.has(("training", "mixed_precision_param")) else None
-        b.set("precision.compute", compute, src or b.source(doc, (), note=DEFAULT))
-        b.set("precision.params", "fp32")
-        b.set("precision.mixed", compute != "fp32")
-        b.set("precision.bf16_enabled", compute == "bf16")
-        b.set("precision.fp16_enabled", compute == "fp16")
-        _full_bf16(b, doc)
+        _precision(b, doc)
         b.take_first("seed", doc, "debug.seed", "training.seed", convert=lenient_int)
         # No seed is not a random one: set_determinism (distributed/utils.py, since 2024-12 and in every release)
         # broadcasts rank 0's `torch.get_rng_state()[:8]` and seeds every rank with it; in a fresh process that is
@@ -514,17 +506,25 @@ def _line(doc: Document, path: tuple) -> Any:
     return pos.line if pos else None
 
 
-def _full_bf16(b: PlanBuilder, doc: Document) -> None:
-    """`training.dtype = "bfloat16"` (torchtitan since e99e16c, 2025-09-16: "all parameters, gradients, and optimizer
-    states in bfloat16, without an extra copy of fp32 weights"; RoPE and the logits stay fp32): pure bf16 training
-    (held-out review 29, B 10: read as mixed precision over fp32 weights)."""
-    if str(doc.get(("training", "dtype"), "float32")) != "bfloat16":
-        return
-    src = b.source(doc, ("training", "dtype"), note="full bf16: weights, gradients and optimizer states in bf16")
-    b.set("precision.params", "bf16", src)
-    b.set("precision.compute", "bf16", src)
-    b.set("precision.mixed", False, src)
-    b.set("precision.bf16_enabled", True, src)
+def _precision(b: PlanBuilder, doc: Document) -> None:
+    """Mixed precision over fp32 weights in `training.mixed_precision_param`, or, with `training.dtype = "bfloat16"`
+    (torchtitan since e99e16c, 2025-09-16: "all parameters, gradients, and optimizer states in bfloat16, without an
+    extra copy of fp32 weights"; RoPE and the logits stay fp32), pure bf16 training (held-out review 29, B 10: read
+    as mixed precision over fp32 weights)."""
+    if str(doc.get(("training", "dtype"), "float32")) == "bfloat16":
+        src = b.source(doc, ("training", "dtype"), note="full bf16: weights, gradients and optimizer states in bf16")
+        compute, params = "bf16", "bf16"
+    else:
+        compute = _DTYPES.get(str(doc.get(("training", "mixed_precision_param"), "bfloat16")), "bf16")
+        src = b.source(doc, ("training", "mixed_precision_param")) if doc.has(("training", "mixed_precision_param")) \
+            else b.source(doc, (), note=DEFAULT)
+        params = "fp32"
+    b.set("precision.compute", compute, src)
+    full = src if params == "bf16" else None  # the mixed-precision fields are JobConfig's, no line of the file
+    b.set("precision.params", params, full)
+    b.set("precision.mixed", compute != params, full)
+    b.set("precision.bf16_enabled", compute == "bf16", full)
+    b.set("precision.fp16_enabled", compute == "fp16")
 
 
 DIALECT = TorchtitanDialect()
