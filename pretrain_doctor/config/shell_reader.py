@@ -660,14 +660,13 @@ class _Shell:
             for command in _command_list(expanded):
                 self.commands.append(Command(_until_redirection(command), uncertain))
             return
-        else:
-            rest = words[index:]
-            for position, token in enumerate(rest):
-                if _runs_string(rest, position):
-                    # `srun ... sh -c "${run_cmd}"` (Megatron-DeepSpeed's GPT-3 175B example): read like eval.
-                    expanded.extend(self._command_string(token))
-                else:
-                    expanded.extend(self.expand_word(token.text, token.line, token.column))
+        rest = words[index:]
+        for position, token in enumerate(rest):
+            if _runs_string(rest, position):
+                # `srun ... sh -c "${run_cmd}"` (Megatron-DeepSpeed's GPT-3 175B example): read like eval.
+                expanded.extend(self._command_string(token))
+            else:
+                expanded.extend(self.expand_word(token.text, token.line, token.column))
         self.commands.append(Command(expanded, uncertain))
 
     def _source(self, target: Token, command: Token, uncertain: bool) -> None:

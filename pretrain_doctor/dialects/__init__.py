@@ -134,8 +134,8 @@ def megatron_bridge(doc: Document) -> bool:
 def not_supported_message(doc: Optional[Document] = None) -> str:
     """What a file no dialect explains is called, with the list of what is supported; a launch script of a
     program with flags none of which names a training setting says that it is that program's own."""
-    text = (f"not a training config of a supported trainer (supported: {', '.join(DIALECT_MODULES)}); "
-            "pass --dialect NAME if it is one")
+    unsupported = f"not a training config of a supported trainer (supported: {', '.join(DIALECT_MODULES)})"
+    text = f"{unsupported}; pass --dialect NAME if it is one"
     if doc is not None and megatron_bridge(doc):
         return ("a Megatron-Bridge ConfigContainer override (sections train, optimizer, scheduler with Megatron's "
                 f"field names), which no dialect here reads: {text}")
@@ -151,7 +151,7 @@ def not_supported_message(doc: Optional[Document] = None) -> str:
         program = launched_program(doc)
         framework = _unsupported_framework(program, doc)
         if framework is not None:
-            return f"`{program}` trains with {framework}, which no dialect here reads: {text.split('; pass')[0]}"
+            return f"`{program}` trains with {framework}, which no dialect here reads: {unsupported}"
         if program.endswith(".py") and any(isinstance(k, str) and k.startswith("--") for k in doc.data):
             return (f"`{program}` is a program with its own arguments, and none of the script's flags names a "
                     f"training setting read here (lr, batch, schedule, steps): {text}")

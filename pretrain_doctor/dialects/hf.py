@@ -757,6 +757,8 @@ _OWN_MODEL_KEY = lazy_compile(r"(?!(teacher|ref|reference|reward|critic|tokenize
 # An arguments file named for adapters (`config_lora.json`, `qlora_args.yaml`).
 _ADAPTER_FILE = lazy_compile(r"(^|[^a-z])q?lora([^a-z]|$)", re.IGNORECASE)
 _QLORA_NAME = lazy_compile(r"(^|[^a-z])qlora([^a-z]|$)", re.IGNORECASE)
+# transformers' schedulers with a floor (optimization.py): `min_lr`/`min_lr_rate`, WSD's `min_lr_ratio`
+_MIN_LR_SCHEDULERS = ("cosine_with_min_lr", "cosine_warmup_with_min_lr", "warmup_stable_decay")
 
 
 # The dimensions of an architecture, as transformers' configs name them: a file that gives them in the mapping
@@ -828,8 +830,6 @@ def _launcher_adapters(b: PlanBuilder, doc: Document) -> None:
 # Launched programs whose eval dataset comes from one argument of their own, and nothing without it:
 # FastChat's make_supervised_data_module returns eval_dataset=None without `--eval_data_path` since
 # b5e3ed78 (2023-07-19, #2018; before, it split 2% off the training data). Path part -> (argument, who).
-# transformers' schedulers with a floor (optimization.py): `min_lr`/`min_lr_rate`, WSD's `min_lr_ratio`
-_MIN_LR_SCHEDULERS = ("cosine_with_min_lr", "cosine_warmup_with_min_lr", "warmup_stable_decay")
 _UPSTREAM_EVAL_DATA = {"fastchat/train/": ("eval_data_path", "FastChat (since 2023-07-19)")}
 # Arguments that say the run starts from scratch (run_clm.py builds the model from `config_name`/`model_type`).
 _FROM_SCRATCH_ARGUMENTS = ("config_name", "model_type", "from_scratch")

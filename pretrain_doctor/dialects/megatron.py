@@ -799,7 +799,7 @@ def _from_weights(b: PlanBuilder, f: _Flags, weights: Any, flag: str, source: Op
         "note": "assumed: a new run from trained weights, continued pretraining or a fine-tune as its data decide"}))
 
 
-def _experts_layout(b: PlanBuilder, f: "_Flags") -> None:
+def _experts_layout(b: PlanBuilder, f: _Flags) -> None:
     """Experts a token visits and the layers that hold them. Megatron-LM: `--moe-router-topk` (2), every layer
     (`--moe-layer-freq` 1). Megatron-DeepSpeed (its `--topk`, `--expert-interval`, `--mlp-type`; arguments.py at
     f4157be): one expert a token, experts in every second layer (get_num_experts_per_layer: layer % interval == 0),
