@@ -11,7 +11,9 @@ class IgnoredKey(Rule):
 
     ## What it does
     Reports what the dialect adapter saw while reading the raw file: keys the
-    trainer never reads (litgpt finetune `train.min_lr`), keys it rejects
+    trainer never reads (litgpt finetune `train.min_lr`; a nanoGPT override of a global the
+    fork's train.py declares and never reads, such as `n_hidden_multiplier` never handed to
+    `model_args`), keys it rejects
     (litgpt finetune `train.max_norm`; a DeepSpeed `scheduler.params` key its scheduler's
     `__init__` does not take, such as `warmup_max_lr` under `WarmupCosineLR`, which stops the run at
     start-up and is an error; a launch script's `\\` and `# comment` inside a quoted argument
@@ -32,7 +34,8 @@ class IgnoredKey(Rule):
     after #787 no longer reads (the run is fp16).
 
     Keys are judged against the trainer release the config is for (`--trainer-version
-    transformers=4.46`, `trainer-versions` in the settings, else the installed release),
+    transformers=4.46`, `trainer-versions` in the settings, an exact pin in the checkout's
+    requirements, else the installed release unless the checkout allows a range),
     or, when none is known, against every release the adapter knows: a key that some
     release reads is then never a typo. A key the judged release no longer (or does not
     yet) read names the release that changed it and what it reads instead

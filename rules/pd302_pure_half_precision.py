@@ -15,8 +15,9 @@ class PureHalfPrecision(Rule):
     warning for any training of the full model, pretraining or fine-tuning: fine-tuning
     lrs (1e-5 to 2e-5) make updates even smaller relative to the weights, so more of
     them round away. Under LoRA/QLoRA the frozen base is meant to be half precision, so
-    it is only `info` there, as it is for a debug or smoke-test config. Silent for bf16 weights that an HF Trainer (HF, axolotl,
-    LLaMA-Factory) hands to DeepSpeed with bf16 on: its engine keeps fp32 master weights.
+    it is only `info` there, as it is for a debug or smoke-test config, which wants no
+    trained model. Silent for bf16 weights that an HF Trainer (HF, axolotl, LLaMA-Factory)
+    hands to DeepSpeed with bf16 on: its engine keeps fp32 master weights.
 
     ## Why is this bad?
     An update `lr × step` that is smaller than half a unit in the last place of the

@@ -38,8 +38,8 @@ class NoValidation(Rule):
     ends. With evaluation off and a share of the data held out for it anyway (LLaMA-Factory
     `val_size: 0.1`, a Megatron `--split`), the finding says that share is neither trained on
     nor evaluated: a `warning` from a quarter of the data on. Silent for debug configs and when
-    the plan does not say, and for a file read as a fork whose own keys are about evaluation outside the section that turns the upstream
-    evaluation off (an OLMo fork's top-level `probe_dataset`, scored at every `eval_interval`
+    the plan does not say, and for a file read as a fork whose own keys are about evaluation
+    outside the section that turns the upstream evaluation off (an OLMo fork's top-level `probe_dataset`, scored at every `eval_interval`
     by the fork's own `eval()`, beside `evaluators: []`; Adam-mini's torchtitan copy with
     `training.val_interval`); a fork's keys inside a `[validation]` section with `enable = false`
     change nothing.
