@@ -18,7 +18,7 @@ from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .hf import _OPTIMIZERS, warmup_ignored_by_schedule
 from .hf_keys import HF_KNOWN_KEYS
-from .shared import apply_accelerate, dataset_subset, merge_deepspeed_reference, optimizer_family
+from .shared import apply_accelerate, dataset_subset, lora_target_list, merge_deepspeed_reference, optimizer_family
 
 DEFAULT = "axolotl default"
 # Keys of axolotl configs in the wild that no release read declares at the top level (axolotl_keys.py
@@ -102,6 +102,8 @@ class AxolotlDialect(Dialect):
         b.take("mode.lora_rank", doc, "lora_r", lenient_int)
         b.take("mode.lora_alpha", doc, "lora_alpha", lenient_number)
         b.take("mode.modules_to_save", doc, "lora_modules_to_save")
+        if adapter in ("lora", "qlora") and lenient_bool(data.get("lora_target_linear")) is not True:
+            b.take("mode.lora_targets", doc, "lora_target_modules", lora_target_list)
         resume = data.get("resume_from_checkpoint")
         if isinstance(resume, str) and resume.strip():
             b.set("mode.resumed", True, b.source(doc, ("resume_from_checkpoint",)))

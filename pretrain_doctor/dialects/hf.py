@@ -22,7 +22,7 @@ from .versions import TrainerVersions, parse_version
 from .program import (Evidence, LaunchBuilder, ProgramConfig, ProgramFacts, find_program_source, mentions, own_arguments,
                       program_config,
                       program_facts)
-from .shared import (DTYPE_NAMES, apply_accelerate, assume, is_accelerate_config, launcher_world_size,
+from .shared import (DTYPE_NAMES, apply_accelerate, assume, is_accelerate_config, launcher_world_size, lora_target_list,
                      merge_deepspeed_reference)
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, online_rl_method
 
@@ -221,6 +221,7 @@ class HfDialect(Dialect):
             # `use_peft: false` beside TRL's `lora_r` defaults is a full-parameter run (held-out review 18, A 24)
             b.take("mode.lora_rank", doc, "lora_r", lenient_int)
             b.take("mode.lora_alpha", doc, "lora_alpha", lenient_number)
+            b.take("mode.lora_targets", doc, "lora_target_modules", lora_target_list)
         b.take("mode.modules_to_save", doc, "lora_modules_to_save")
         resume = data.get("resume_from_checkpoint")
         if resume not in (None, False, "false", "False"):

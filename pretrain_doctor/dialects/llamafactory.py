@@ -31,7 +31,7 @@ from .hf import HfDialect, launched_arguments, warmup_ignored_by_schedule
 from .program import LaunchBuilder, ProgramConfig, llamafactory_train
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .llamafactory_keys import CHANGES, LLAMAFACTORY_KEYS, LLAMAFACTORY_V1_KEYS, LLAMAFACTORY_VERSION, TRAINER
-from .shared import apply_accelerate, merge_deepspeed_reference, optimizer_family, take_or_default
+from .shared import apply_accelerate, lora_target_list, merge_deepspeed_reference, optimizer_family, take_or_default
 from .versions import ChangeTable, TrainerVersions, parse_version
 
 DEFAULT = f"LLaMA-Factory {LLAMAFACTORY_VERSION} default"
@@ -320,6 +320,7 @@ def _lora(b: PlanBuilder, doc: Document) -> None:
     alpha = b.take("mode.lora_alpha", doc, "lora_alpha", lenient_number)
     if alpha is None and isinstance(rank, int):
         b.default("mode.lora_alpha", float(rank * 2), f"{DEFAULT}: lora_rank × 2")
+    b.take("mode.lora_targets", doc, "lora_target", lora_target_list)
     target = doc.get("additional_target")
     if isinstance(target, str) and target.strip():
         b.set("mode.modules_to_save", [t.strip() for t in target.split(",") if t.strip()],

@@ -90,6 +90,21 @@ def optimizer_family(name: Any) -> Optional[str]:
     return compact
 
 
+_ALL_LINEAR = frozenset(("all", "all-linear", "all_linear"))
+
+
+def lora_target_list(value: Any) -> Optional[list[str]]:
+    """LoRA's target module names from a YAML list (or LLaMA-Factory's comma-separated string), as PEFT matches
+    them: a module's whole name or its dotted suffix. None for every linear layer (`all-linear`, `all`) and for a
+    lone string elsewhere, which PEFT reads as a regular expression over the full module names."""
+    if isinstance(value, str) and "," in value:
+        value = value.split(",")
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) for v in value):
+        return None
+    names = [v.strip() for v in value if v.strip()]
+    return names if names and not _ALL_LINEAR & {n.lower() for n in names} else None
+
+
 def names_optimizer(value: Any) -> bool:
     """Whether `value` names an optimizer of a known family (`adam_mini`, `AdamW`, `muon`), not some other
     algorithm (a fork's `algorithm = 'dpo'`)."""

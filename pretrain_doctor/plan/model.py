@@ -117,6 +117,9 @@ class Mode(_Section):
     lora_rank: Optional[int] = Field(None, gt=0)
     lora_alpha: Optional[float] = Field(None, gt=0)
     modules_to_save: Optional[list[str]] = None
+    # The module names LoRA adapts, as PEFT matches them (a name or a dotted suffix); None when not listed or when
+    # every linear layer is adapted (`all-linear`, axolotl `lora_target_linear`, LLaMA-Factory `all`).
+    lora_targets: Optional[list[str]] = None
     preference_method: Optional[str] = None  # dpo, orpo, kto, apo, ...
     # online_rl: the policy learns from its own samples scored by rewards (TRL GRPO, RLOO, PPO,
     # online DPO; axolotl `rl: grpo`; LLaMA-Factory `stage: ppo`), not from a fixed preference set.
