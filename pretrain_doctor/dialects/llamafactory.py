@@ -54,6 +54,7 @@ _OTHER_TRAINERS_NAMES = {"lora_r": "lora_rank", "lora_target_modules": "lora_tar
                          "use_peft": "finetuning_type", "dataset_name": "dataset"}
 # A checkpoint that is already quantized: LLaMA-Factory trains adapters over its frozen low-bit weights.
 _PREQUANTIZED = lazy_compile(r"(?i)[-_.](awq|gptq|aqlm|bnb[-_]4bit|4bit|int4|eetq|hqq)(\b|[-_.])")
+_BNB_PREQUANTIZED = lazy_compile(r"(?i)[-_.](bnb[-_]4bit|4bit)(\b|[-_.])")  # bitsandbytes: the rest in bf16/fp16
 _KNOWN_KEYS = HF_ALL_KEYS | LLAMAFACTORY_KEYS
 # A fork's own held-out split (`train_size`, `eval_ratio`, `test_split`): it evaluates on part of the data.
 _SPLIT_KEY = lazy_compile(r"(train|eval|val|valid|validation|test|dev)_(size|ratio|split|fraction|percent(age)?)")
@@ -394,16 +395,22 @@ def _pure_bf16(b: PlanBuilder, doc: Document) -> None:
 
 
 def _inferred_adapter_dtype(b: PlanBuilder, doc: Document) -> None:
-    """No `bf16`/`fp16`/`pure_bf16`: LLaMA-Factory loads the model in the dtype it infers (model/patcher.py
-    `infer_optim_dtype`: bf16 where the device has it, else fp16) and upcasts only the trainable parameters to fp32.
-    An adapter run computes in that dtype, its frozen base held in it; a full fine-tune upcasts every weight, fp32
-    (held-out review 25, A 09: a LoRA's fp32 "compute")."""
-    if any(doc.has(key) for key in ("bf16", "fp16", "pure_bf16")):
+    """No `bf16`/`fp16`/`pure_bf16` set true: LLaMA-Factory loads the model in the dtype it infers (extras/misc.py
+    `infer_optim_dtype`: bf16 for a checkpoint stored in bf16 on a device that has it, else fp16) and upcasts only
+    the trainable parameters to fp32. An adapter run computes in that dtype, its frozen base held in it; a full
+    fine-tune upcasts every weight, fp32 (held-out review 25, A 09: a LoRA's fp32 "compute"). An AWQ/GPTQ checkpoint
+    is stored in fp16 (held-out review 30, A 14: `bf16: false` is no flag either)."""
+    if any(lenient_bool(doc.get(key)) is True for key in ("bf16", "fp16", "pure_bf16")):
         return
     if str(doc.get("finetuning_type", "lora")).strip().lower() not in ("lora", "freeze", "oft"):
         return
-    b.set("precision.compute", "bf16", b.source(doc, (), note="inferred by LLaMA-Factory from the model's dtype "
-                                                   "(bf16 where the device has it, else fp16); adapters upcast to fp32"))
+    name = doc.get("model_name_or_path")
+    if isinstance(name, str) and _PREQUANTIZED.search(name) and not _BNB_PREQUANTIZED.search(name):
+        dtype, why = "fp16", "AWQ/GPTQ checkpoints keep their other weights in fp16"
+    else:
+        dtype, why = "bf16", "bf16 for a checkpoint stored in bf16 on a device that has it, else fp16"
+    b.set("precision.compute", dtype, b.source(doc, (), note=f"inferred by LLaMA-Factory from the model's dtype "
+                                                  f"({why}); adapters upcast to fp32"))
     b.discard("precision.mixed")
 
 

@@ -42,6 +42,15 @@ def test_without_a_precision_flag_an_adapter_computes_in_the_inferred_dtype_and_
     assert full.precision.compute == "fp32"
 
 
+def test_an_awq_checkpoint_without_a_precision_flag_computes_in_fp16(tmp_path) -> None:
+    # held-out review 30, A 14: `bf16: false` is no flag; an AWQ checkpoint is stored in fp16, which
+    # infer_optim_dtype keeps
+    text = _LORA_SFT.replace("    bf16: true\n", "    bf16: false\n").replace(
+        "model_name_or_path: meta-llama/Meta-Llama-3-8B-Instruct", "model_name_or_path: Qwen/Qwen2.5-32B-Instruct-AWQ")
+    plan = plan_of(write(tmp_path, "awq.yaml", text))
+    assert plan.precision.compute == "fp16" and "AWQ/GPTQ" in plan.sources["precision.compute"].note
+
+
 @pytest.fixture
 def real(shared_dir: Path) -> Path:
     return shared_dir / "real-configs" / "llamafactory" / "examples"
