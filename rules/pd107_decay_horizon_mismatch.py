@@ -34,7 +34,8 @@ class DecayHorizonMismatch(Rule):
     run; a resumed run whose horizon ends before its last step is reported at `info`), for a schedule
     that holds its minimum lr by design for the rest (NeMo's CosineAnnealing `constant_steps`), WSD, constant and
     inverse-sqrt schedules; `info` for debug and smoke-test configs (copied to a real run,
-    the horizon comes along). A stage-1 run that stops before an
+    the horizon comes along) and for runs cheap to repeat (under 1e17 FLOPs: the steps spent at
+    the minimum lr cost minutes). A stage-1 run that stops before an
     explicit horizon (OLMo 2's `*-stage1` configs: 4T tokens of a 5T-token cosine,
     then an annealing stage 2) is reported at `info` with that reason. A horizon of at least 75%
     of the run that ends at a minimum lr above 0 is an `info`: the tail keeps training, as a
@@ -107,7 +108,10 @@ class DecayHorizonMismatch(Rule):
                 effect += f" ({floor:g}), a tail of {1 - ratio:.0%} that keeps training as a slow anneal"
             # A smoke test or dummy-data config still says so, at info: copied to a real run it keeps the horizon
             # (held-out review 4: nanotron tiny configs with lr_decay_steps 13 of 2,000 steps, 100,000 of 15).
-            context = " (a debug or smoke-test config)" if plan.debug else ""
+            # ... and so does a run cheap to repeat: the steps it spends at the minimum lr cost minutes (held-out review
+            # 31, B 04: a 500-step nanotron profiling run kept config_tiny_llama's 15-step decay)
+            cheap = None if plan.debug else plan.derived.cheap_to_repeat
+            context = " (a debug or smoke-test config)" if plan.debug else f" ({cheap})" if cheap else ""
             # resumed: where it resumes is unknown, and a continuation may mean to run at the minimum lr
             context += " (a resumed run: a continuation may mean to train at the minimum lr)" if plan.mode.resumed else ""
             yield self.finding(
@@ -116,7 +120,7 @@ class DecayHorizonMismatch(Rule):
                 f"({ratio:.2f}× the run); {effect}{context}",
                 hint=f"set the decay horizon to the run length ({total.value:,.0f} steps), or suppress this "
                      "if a later annealing stage finishes the decay",
-                severity="info" if plan.debug or plan.mode.resumed or short_tail else None,
+                severity="info" if plan.debug or cheap or plan.mode.resumed or short_tail else None,
             )
         elif total.missing and not plan.mode.resumed and decay >= NO_RUN_STEPS and not plan.schedule.continued_by_anneal:
             # no run takes that many optimizer steps, whatever the data's size: the "decay" never starts (held-out
