@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pretrain_doctor.plan.numbers import short_float
 from pretrain_doctor.rule import Rule
 
 
@@ -26,6 +27,11 @@ _HINTS = {
 _HF_HINT = "evaluate every few hundred steps on a small held-out split (`eval_strategy: steps`, `eval_steps: 500`)"
 # A held-out share that no evaluation reads, from which it is a warning: a quarter of the data thrown away.
 WASTED_SHARE = 0.25
+
+
+def _steps(interval: float) -> str:
+    """`1e32` as the file means it ("never", Ettin's configs), not as its float's 33 digits."""
+    return f"{interval:,.0f}" if interval < 1e12 else short_float(interval)
 
 
 class NoValidation(Rule):
@@ -115,7 +121,7 @@ class NoValidation(Rule):
                 when = "it never runs during training"
             yield self.finding(
                 plan, "eval.interval_steps",
-                f"evaluation every {interval:,} steps in a {total.value:,.0f}-step run: {when}",
+                f"evaluation every {_steps(interval)} steps in a {total.value:,.0f}-step run: {when}",
                 hint=f"evaluate every {max(1, int(total.value // 10)):,} steps or so (about 10 times per run)",
             )
 

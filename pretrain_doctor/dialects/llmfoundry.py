@@ -41,7 +41,7 @@ from ..errors import ConfigError
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder, is_required_at_launch
 from ..plan.model import Source, TrainingPlan
-from .base import (BuildContext, Dialect, apply_flags, closest_key, lenient_bool, lenient_int, lenient_number,
+from .base import (BuildContext, Dialect, apply_flags, closest_key, is_slip, lenient_bool, lenient_int, lenient_number,
                    judged_version, typo_notes)
 from .shared import SMOKE_TEST_STEPS, assume, dataset_subset, optimizer_family, resolve_interpolations, take_or_default
 from .versions import ChangeTable, TrainerVersions
@@ -189,7 +189,10 @@ class LlmFoundryDialect(Dialect):
         take_or_default(b, doc, "seed", "seed", lenient_int, 17, DEFAULT)
         b.take("tokenizer.name", doc, ("tokenizer", "name"), str)
         b.take("tokenizer.model_max_length", doc, ("tokenizer", "kwargs", "model_max_length"), lenient_number)
-        _unknown_top_level_keys(b, doc, context.trainer_versions)
+        if model in _BERT_MAIN_MODELS:
+            _unknown_bert_main_keys(b, doc, model)
+        else:
+            _unknown_top_level_keys(b, doc, context.trainer_versions)
         _hf_model_arguments(b, doc, context.trainer_versions)
         typo_notes(b, doc, _OPTIMIZER_KEYS, prefix=("optimizer",))
         typo_notes(b, doc, _SCHEDULER_KEYS, prefix=("scheduler",))
@@ -365,7 +368,11 @@ def _bert(b: PlanBuilder, doc: Document, name: str) -> None:
         path = ("model", "model_config", key)
         if not b.take(field, doc, path, lenient_int) and base == "bert-base-uncased":
             b.default(field, _BERT_BASE[key], f"bert-base-uncased's config, under {_BERT_BUILDERS[name]}'s model_config")
-    b.set("model.embedding_rows", b.get("model.vocab_size"), b.sources.get("model.vocab_size"))
+    vocab = b.get("model.vocab_size")
+    if isinstance(vocab, int):  # both builders pad it "for divisibility by 8": 30522 -> 30528 (held-out review 31, A 15)
+        source = b.sources.get("model.vocab_size")
+        b.set("model.embedding_rows", -(-vocab // 8) * 8, source.model_copy(update={
+            "note": f"{_BERT_BUILDERS[name]} pads the vocabulary to a multiple of 8"}) if source else None)
     mlp = str(doc.get(("model", "model_config", "mlp_layer"), "mlp"))
     gated = name == "mosaic_bert" or mlp in ("glu", "parallel_glu")
     where = ("model", "model_config", "mlp_layer") if doc.has(("model", "model_config", "mlp_layer")) else ("model", "name")
@@ -454,8 +461,14 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, model: str) -> None:
         b.set("mode.resumed", lenient_bool(doc.get("load_weights_only")) is not True, source)
     mlm_key = next((k for k in (("train_loader", "dataset", "mlm_probability"), ("mlm_probability",))
                     if doc.get(k) is not None), None)
+    # ModernBERT's decoders (`flex_gpt`, `causal_mask: true`: Ettin's) learn the next token from the shifted inputs;
+    # the text loader's `mlm_probability: 0` only turns its masking off (held-out review 31, A 16).
+    causal_path = ("model", "model_config", "causal_mask")
+    decoder = model == "flex_gpt" or lenient_bool(doc.get(causal_path)) is True
     if model == "hf_t5":  # ComposerHFT5: encoder-decoder, loss on the decoder's targets
         b.set("objective.kind", "seq2seq", b.source(doc, ("model", "name")))
+    elif decoder:
+        b.set("objective.kind", "causal_lm", b.source(doc, causal_path if doc.has(causal_path) else ("model", "name")))
     elif mlm_key is not None or model in ("bert", "mosaic_bert", "hf_bert"):
         # Composer BERT recipes (mosaicml/examples bert, HazyResearch/m2): the text loader masks
         # `mlm_probability` of the tokens (default 0.15) and the loss is on the masked ones.
@@ -832,6 +845,34 @@ def _checkout_train_config_fields(path: str) -> frozenset[str]:
     from .trainer_source import class_fields  # only with a checkout at hand: no cost at start-up
 
     return frozenset(class_fields(source.tree, ["TrainConfig"])) if source.tree is not None else frozenset()
+
+
+# MosaicBERT's and ModernBERT's models are trained by their repositories' Composer `main.py` (mosaicml/examples
+# benchmarks/bert, AnswerDotAI/ModernBERT and its forks), not by llm-foundry's train.py: it reads its top-level keys
+# with `cfg.get` and ignores the rest (ModernBERT's `global_eval_batch_size` is no slip: held-out review 31, A 15).
+_BERT_MAIN_MODELS = frozenset({"mosaic_bert", "flex_bert", "flex_gpt"})
+_BERT_MAIN_KEYS = frozenset({
+    "algorithms", "autoresume", "callbacks", "console_log_interval", "count_padding_tokens", "device",
+    "device_eval_batch_size", "device_eval_microbatch_size", "device_train_batch_size", "device_train_microbatch_size",
+    "disable_train_metrics", "eval_interval", "eval_loader", "eval_subset_num_batches", "fsdp_config",
+    "global_eval_batch_size", "global_train_batch_size", "init_from_checkpoint", "load_path", "load_weights_only",
+    "log_to_console", "loggers", "max_duration", "model", "n_gpus", "optimizer", "precision", "progress_bar",
+    "python_log_level", "restart_override", "run_name", "save_folder", "save_interval", "save_num_checkpoints_to_keep",
+    "save_overwrite", "scheduler", "seed", "tokenizer_name", "train_loader", "train_subset_num_batches",
+})
+
+
+def _unknown_bert_main_keys(b: PlanBuilder, doc: Document, model: str) -> None:
+    """A top-level key the BERT `main.py` never reads and that is a slip of one it reads and the file does not set:
+    a warning (the setting is lost, nothing stops). Others are the file's `${variables}` (`data_local`)."""
+    for key in doc.data:
+        if not isinstance(key, str) or key in _BERT_MAIN_KEYS:
+            continue
+        close, unique = closest_key(key, sorted(_BERT_MAIN_KEYS), 0.8, present=doc.data)
+        if close and close not in doc.data and is_slip(key, close):
+            b.note("ignored-key", f"`{key}` is not a key the Composer `main.py` of {_BERT_BUILDERS.get(model, 'ModernBERT')} "
+                   f"reads (it ignores keys it does not know); did you mean `{close}`?", b.source(doc, (key,)),
+                   hint=f"rename it to `{close}`", key=key, suggestion=close, typo=True, unique=unique)
 
 
 def _unknown_top_level_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:

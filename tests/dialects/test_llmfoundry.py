@@ -848,3 +848,28 @@ def test_a_modernbert_config_reads_its_bert_shape_batch_ramp_and_stable_schedule
     default = plan_of(write(tmp_path, "default.yaml", MODERNBERT.replace("  t_decay: 0tok\n", "").replace(
         "    intermediate_size: 1152\n", "")), "llmfoundry")
     assert default.schedule.wsd_decay_steps == 36_431 and default.model.ffn_size == 3072
+
+
+def test_modernberts_decoder_learns_the_next_token_whatever_its_loaders_mlm_probability(tmp_path: Path) -> None:
+    # held-out review 31, A 16 (Ettin's decoder_mini.yaml on bert24): `flex_gpt` with `causal_mask: true` trains on
+    # the shifted inputs; `mlm_probability: 0.0` only turns the text loader's masking off (PD511 said "a copy task")
+    text = MODERNBERT.replace("    split: train\n", "    split: train\n    mlm_probability: 0.0\n")
+    decoder = plan_of(write(tmp_path, "decoder.yaml", text.replace("name: flex_bert", "name: flex_gpt").replace(
+        "    mlp_layer: glu\n", "    mlp_layer: glu\n    causal_mask: true\n")), "llmfoundry")
+    assert decoder.objective.kind == "causal_lm" and decoder.sources["objective.kind"].key == "model.model_config.causal_mask"
+    assert findings(decoder, "PD511") == []
+    encoder = plan_of(write(tmp_path, "encoder.yaml", text), "llmfoundry")
+    assert encoder.objective.kind == "masked_lm" and [f.severity for f in findings(encoder, "PD511")] == ["error"]
+
+
+def test_the_bert_main_py_reads_its_own_top_level_keys_and_pads_the_vocabulary(tmp_path: Path) -> None:
+    # held-out review 31, A 15 (ModernBERT's flex-bert-rope-base.yaml): its Composer main.py reads
+    # `global_eval_batch_size` and `device_eval_microbatch_size` (llm-foundry's TrainConfig has neither, and PD002
+    # proposed renames that would have set `global_train_batch_size` twice), and pads 30522 rows to 30528
+    text = MODERNBERT.replace("    vocab_size: 50368\n", "    vocab_size: 30522\n") + (
+        "global_eval_batch_size: 256\ndevice_eval_microbatch_size: 64\ndata_local: data\nsave_intervall: 1000ba\n"
+        "global_train_batch_sise: 8\n")  # a slip of a key the file sets is its own key: renaming would set it twice
+    plan = plan_of(write(tmp_path, "flex-bert.yaml", text), "llmfoundry")
+    assert [n.data["key"] for n in notes(plan, "ignored-key")] == ["save_intervall"]
+    assert "did you mean `save_interval`" in notes(plan, "ignored-key")[0].message
+    assert (plan.model.vocab_size, plan.model.embedding_rows) == (30522, 30528) and findings(plan, "PD507") == []
