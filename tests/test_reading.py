@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
+
 from pretrain_doctor.check.engine import check_paths, load_plan_detected
 from pretrain_doctor.plan.reading import AREAS, GUESSED_DEFAULT, one_edit, premise_areas
 from pretrain_doctor.plan.show import render_text
@@ -302,7 +304,9 @@ def test_a_guessed_dialects_defaults_are_shown_as_assumed(tmp_path) -> None:
     path.write_text(GUESSED_NANOGPT, encoding="utf-8")
     _, found, plan = load_plan_detected(path)
     assert found.guess and plan.dialect == "nanogpt"
-    assert GUESSED_DEFAULT in plan.sources["schedule.warmup_steps"].note
+    # nanoGPT's warmup_iters default is no reading where the file's own `warmup_steps` sets the warmup in its
+    # trainer (held-out review 31, B 23): unknown, not 2000
+    assert "schedule.warmup_steps" not in plan.sources and "`warmup_steps`" in plan.unknown["schedule.warmup_steps"]
     assert GUESSED_DEFAULT in plan.sources["run.max_steps"].note
     # what the file sets is still read, and not marked
     assert plan.sources["optimizer.lr"].key == "learning_rate" and not plan.sources["optimizer.lr"].note
@@ -330,3 +334,34 @@ def test_a_stated_dialect_keeps_its_defaults_as_facts(tmp_path) -> None:
     path.write_text(GUESSED_LITGPT, encoding="utf-8")
     report = check_paths([path], CheckOptions(use_settings=False, dialect="litgpt", dataset_rows=64))
     assert {f.code: f.severity for f in report.findings}.get("PD105") == "error"
+
+
+@pytest.mark.parametrize(("key", "known", "slip"), [
+    ("lerning_rate", "learning_rate", True), ("per_device_train_batch_szie", "per_device_train_batch_size", True),
+    ("warmup_ration", "warmup_ratio", True), ("lr-decay-iter", "lr-decay-iters", True),
+    # half of the one word they differ in: another word, not a slip (held-out review 31, A 02: a fork's POET switch)
+    ("use_poet", "use_peft", False), ("use_lora", "use_peft", False),
+    ("learning_rate_lm", "learning_rate", False),  # a whole word more: three letters
+])
+def test_a_slip_is_a_near_miss_of_a_word_not_another_word(key, known, slip) -> None:
+    from pretrain_doctor.dialects.base import is_slip
+
+    assert is_slip(key, known) is slip
+
+
+def test_a_forks_own_key_of_a_fields_usual_name_leaves_no_trainer_default(tmp_path) -> None:
+    # Held-out review 31, B 23 (nihalsid/lit-gpt's hydra config/lora.yaml), reduced: read as a litgpt fork, the plan
+    # showed torch's lr 1e-3, litgpt's 5 epochs and micro-batch 1 beside the file's own `learning_rate: 3e-4`,
+    # `num_epochs: 1`, `micro_batch_size: 4`, which its fork's script reads
+    path = tmp_path / "lora.yaml"
+    path.write_text("experiment: fastdev\nlearning_rate: 3e-4\nbatch_size: 64\nmicro_batch_size: 4\nnum_epochs: 1\n"
+                    "warmup_epochs: 0.05\nlora_r: 8\nlora_alpha: 16\nlora_dropout: 0.05\nlora_query: true\nlora_key: true\n"
+                    "lora_value: true\nlora_projection: true\nlora_mlp: true\nlora_head: true\ndata_dir: data/alpaca\n"
+                    "checkpoint_dir: checkpoints/meta-llama/Llama-2-7b-hf\nprecision: bf16-true\nquantize: null\n"
+                    "out_dir: out\n", encoding="utf-8")
+    _, found, plan = load_plan_detected(path)
+    assert plan.dialect == "litgpt" and plan.reading is not None
+    for field in ("optimizer.lr", "run.epochs", "batch.micro_batch_size", "schedule.warmup_steps"):
+        assert field not in plan.sources and "sets it in the fork" in plan.unknown[field], field
+    assert plan.optimizer.lr is None and plan.derived.global_batch.value is None
+    assert plan.mode.lora_rank == 8  # what the dialect reads from the file stays

@@ -324,10 +324,25 @@ def _value_word_owner(key: str, close: str, odd_values: dict[str, str]) -> Optio
 
 
 def is_slip(key: str, known: str) -> bool:
-    """At most two letters apart (insert, delete, replace, swap two neighbours), `_`/`-` aside."""
+    """At most two letters apart (insert, delete, replace, swap two neighbours), `_`/`-` aside, and not half of
+    the one word they differ in: `use_poet` is no slip of `use_peft` (a fork's POET switch, held-out review 31,
+    A 02: the rename would turn LoRA on), `lerning_rate` is one of `learning_rate`."""
     a, b = key.replace("-", "_"), known.replace("-", "_")
-    if abs(len(a) - len(b)) > 2:
+    if abs(len(a) - len(b)) > 2 or _distance(a, b) > 2:
         return False
+    words_a, words_b = a.split("_"), b.split("_")
+    differing = [(x, y) for x, y in zip(words_a, words_b) if x != y] if len(words_a) == len(words_b) else []
+    if len(differing) == 1:
+        x, y = differing[0]
+        edits = _distance(x, y)
+        return not (edits >= 2 and 2 * edits >= max(len(x), len(y)))
+    return True
+
+
+def _distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (optimal string alignment), capped at 3: only "within two" matters."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
     previous2, previous = None, list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         row = [i] + [0] * len(b)
@@ -336,7 +351,7 @@ def is_slip(key: str, known: str) -> bool:
             if previous2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
                 row[j] = min(row[j], previous2[j - 2] + 1)
         previous2, previous = previous, row
-    return previous[-1] <= 2
+    return min(previous[-1], 3)
 
 
 def _not_a_slip_message(name: str, close: str) -> str:

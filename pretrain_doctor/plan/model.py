@@ -418,6 +418,10 @@ class TrainingPlan(BaseModel):
     def set_baseline(self, other: Optional["TrainingPlan"]) -> None:
         self._baseline = other
 
+    def reset_derived(self) -> None:
+        """Forget the derived quantities after a field changed (plan/reading.py drops a doubted default)."""
+        self._derived = None
+
     @property
     def derived(self) -> "Derived":
         """Derived quantities (global batch, total steps, ...), computed once."""

@@ -96,6 +96,8 @@ def judge_reading(plan: "TrainingPlan", guessed_dialect: bool = False, close_cal
     slips = {str(n.data.get("key")) for n in plan.notes
              if n.data.get("typo") and slip_of(str(n.data.get("key")), str(n.data.get("suggestion")))}
     keys = [key for key in plan.foreign_keys if key not in slips]  # a misspelling says nothing of a fork
+    if guessed_dialect:  # another trainer's file: its keys are read there; a known trainer's file may be wrong instead
+        _named_by_the_fork(plan, keys)  # (held-out review 21, A 07: axolotl ignores `epochs: 3`, 1 epoch runs)
     _doubt_defaults(plan, keys)
     if guessed_dialect:
         _assume_defaults(plan)
@@ -108,6 +110,34 @@ def judge_reading(plan: "TrainingPlan", guessed_dialect: bool = False, close_cal
     areas = plan.fork_areas = sorted(_areas(keys, plan.foreign_key_words))
     where = f"; its own keys touch {', '.join(areas)}" if areas else ""
     plan.reading = f"read as a fork of {plan.dialect} (or a version not known here): {evidence}{where}"
+
+
+# A key no known version reads whose whole name is the usual name of a plan field: the file sets that field its
+# own way (a lit-gpt fork's top-level `learning_rate: 3e-4`, `micro_batch_size: 4`, `num_epochs: 1`), so the
+# trainer's default for it is no reading at all (held-out review 31, B 23: lr 1e-3, 5 epochs, micro 1 shown).
+_FIELD_NAMES = {
+    "optimizer.lr": ("learning_rate", "lr"), "optimizer.weight_decay": ("weight_decay",),
+    "batch.micro_batch_size": ("micro_batch_size",), "batch.global_batch_size": ("batch_size", "global_batch_size"),
+    "run.epochs": ("num_epochs", "epochs", "max_epochs"), "run.max_steps": ("max_steps", "max_iters", "train_steps"),
+    "schedule.warmup_steps": ("warmup_steps", "warmup_iters", "warmup_epochs", "warmup_ratio"),
+    "eval.interval_steps": ("eval_interval", "eval_steps"),
+}
+
+
+def _named_by_the_fork(plan: "TrainingPlan", keys: list[str]) -> None:
+    """Under a guessed dialect, drop a trainer default that the file's own key of the field's usual name sets in
+    the program the file is for: the field is unknown."""
+    leaves = {key.rsplit(".", 1)[-1].lower(): key for key in keys}
+    for field, names in _FIELD_NAMES.items():
+        key = next((leaves[name] for name in names if name in leaves), None)
+        source = plan.sources.get(field)
+        if key is None or source is None or source.key is not None or not source.note or "default" not in source.note:
+            continue
+        section, name = field.split(".")
+        setattr(getattr(plan, section), name, None)
+        del plan.sources[field]
+        plan.unknown[field] = f"the file's `{key}`, which no known version reads, sets it in the fork it is for"
+        plan.reset_derived()
 
 
 def _doubt_defaults(plan: "TrainingPlan", keys: list[str]) -> None:

@@ -290,6 +290,16 @@ def test_use_peft_false_beside_lora_keys_is_a_full_parameter_run_and_save_steps_
     assert lora.mode.kind == "lora" and lora.mode.lora_rank == 16
 
 
+def test_save_steps_under_epoch_saving_warns_unless_it_means_never(tmp_path) -> None:
+    # held-out review 31, A 02: `save_steps: 1000000` beside `save_strategy: epoch` is a "never" leftover: an info
+    text = "model_name_or_path: m/x\noutput_dir: o\nsave_strategy: epoch\nsave_steps: {}\n"
+    meant = plan_of(write(tmp_path, "a.yaml", text.format(200)), "hf")
+    assert [f.severity for f in findings(meant, "PD003")] == ["warning"]
+    never = plan_of(write(tmp_path, "b.yaml", text.format(1000000)), "hf")
+    (found,) = findings(never, "PD003")
+    assert found.severity == "info" and "1,000,000 steps saves at no step" in found.message
+
+
 def test_a_model_loaded_in_bf16_without_a_precision_flag_computes_in_bf16(tmp_path) -> None:
     # held-out review 25, A 21 (a TRL SFT config: `torch_dtype: bfloat16`, no `bf16`): the plan said fp32
     text = "model_name_or_path: Qwen/Qwen2.5-Coder-1.5B-Instruct\ntorch_dtype: bfloat16\nlearning_rate: 1.0e-5\n" \
