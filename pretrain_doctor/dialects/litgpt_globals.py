@@ -24,7 +24,7 @@ from ..config.python_reader import assignments, built_optimizer, evaluate
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
-from .program import ProgramSource, read_program
+from .program import ProgramSource, find_program_source, read_program
 from .shared import find_referenced_file, optimizer_family
 
 # Globals that say the script is one of these (four or more, with a `setup()` the launcher calls).
@@ -68,7 +68,7 @@ def globals_script(doc: Document) -> Optional[GlobalsScript]:
     if doc.format != "shell":
         return None
     program = str(doc.data.get("program") or "")
-    path = find_referenced_file(program, doc) if program.endswith(".py") else None
+    path = find_program_source(program, doc) if program.endswith(".py") else None
     source = read_program(path) if path is not None else None
     return _globals_script(source) if source is not None else None
 
@@ -236,6 +236,11 @@ def _size(b: PlanBuilder, fields: dict, src: Source) -> None:
         b.set("model.tie_embeddings", False, src)
 
 
+_SEEDED = lazy_compile(r"\bseed_everything\(\s*(\d+)")
+# lit-gpt's adapter scripts freeze the model but the adapter's parameters (`mark_only_adapter_v2_as_trainable(model)`).
+_ADAPTER_MARK = lazy_compile(r"\bmark_only_(adapter(?:_v2)?)_as_trainable\(")
+
+
 def _build_finetune(b: PlanBuilder, doc: Document, script: GlobalsScript, take: Any) -> None:
     """A lit-gpt 2023 finetune script: its globals, the launch's `setup()` flags over them."""
     def flag(name: str) -> Any:
@@ -243,8 +248,12 @@ def _build_finetune(b: PlanBuilder, doc: Document, script: GlobalsScript, take: 
 
     b.set("objective.kind", "causal_lm")
     lora = "lora_r" in script.values
+    adapter = _ADAPTER_MARK.search(script.text)
     kind = ("qlora" if quantized_4bit(flag("quantize")) else "lora") if lora else "full_finetune"
     where = Source(file=str(script.path), note=f"{script.path.name}: lit-gpt's finetune script, hyperparameters as globals")
+    if adapter and not lora:  # adapter.py / adapter_v2.py: the base frozen, the prompts and gates train (B 25, review 31)
+        b.set("mode.trains_only", f"the {adapter.group(1).replace('_', ' ')} modules", where)
+        kind = "partial_finetune"
     b.set("mode.kind", kind, where)
     if lora:
         take("mode.lora_rank", "lora_r", int)
@@ -260,8 +269,17 @@ def _build_finetune(b: PlanBuilder, doc: Document, script: GlobalsScript, take: 
     accumulation = take("batch.grad_accum", "gradient_accumulation_iters", int)
     devices = _positive(flag("devices")) or _positive(script.values.get("devices", (None, 0))[0])
     if devices is not None:
-        b.set("parallel.world_size", devices, b.source(doc, ("--devices",)) if flag("devices") is not None else
-              Source(file=str(script.path), line=script.values["devices"][1], key="devices"))
+        # `L.Fabric(devices=devices, num_nodes=num_nodes)`: a fork's `num_nodes = 2` global multiplies the processes
+        nodes = _positive(script.values.get("num_nodes", (None, 0))[0]) if "num_nodes=num_nodes" in script.text else None
+        where_devices = b.source(doc, ("--devices",)) if flag("devices") is not None else Source(
+            file=str(script.path), line=script.values["devices"][1], key="devices")
+        if nodes is not None and nodes > 1:
+            where_devices = where_devices.model_copy(update={"note": f"{devices} devices × num_nodes {nodes}"})
+        b.set("parallel.world_size", devices * (nodes or 1), where_devices)
+    seeded = _SEEDED.search(script.text)
+    if seeded:  # `fabric.seed_everything(1337)` in the script's setup, whatever the launch
+        b.set("seed", int(seeded.group(1)), Source(file=str(script.path), line=script.text.count("\n", 0, seeded.start()) + 1,
+                                                   note="the script's fabric.seed_everything"))
     iterations = _positive(flag("max_iters")) or _positive(script.values.get("max_iters", (None, 0))[0])
     if iterations is not None and isinstance(accumulation, int) and accumulation > 0:
         where_iters = b.source(doc, ("--max_iters",)) if flag("max_iters") is not None else Source(

@@ -682,3 +682,22 @@ def test_an_old_lit_gpt_finetune_script_is_read_through_its_globals(tmp_path) ->
     inline = OLD_FINETUNE_SCRIPT.replace("CosineAnnealingLR", "LambdaLR")
     write(tmp_path / "finetune", "lora.py", inline)
     assert "training loop sets" in plan_of(script).unknown["schedule.kind"]
+
+
+def test_an_old_lit_gpt_adapter_script_on_two_nodes_with_its_seed_found_from_an_absolute_path(tmp_path) -> None:
+    # held-out review 31, B 24/25: `python /home/jupyter/lit-gpt/finetune/lora.py` (the author's path) is the
+    # checkout's finetune/lora.py; adapter_v2.py trains only the adapter (PD103 judged a full fine-tune at 3e-3);
+    # `num_nodes = 2` beside `devices = 2` makes 4 processes; `fabric.seed_everything(1337)` seeds every run (PD803)
+    adapter = (OLD_FINETUNE_SCRIPT.replace("lora_r = 8\nlora_alpha = 16\n", "num_nodes = 2\n")
+               .replace("devices = 1\n", "devices = 2\n")
+               .replace("def train(optimizer):", "def main(fabric):\n    fabric.seed_everything(1337)\n"
+                        "    mark_only_adapter_v2_as_trainable(model)\ndef train(optimizer):")
+               .replace("    pass\n", "    fabric = L.Fabric(devices=devices, num_nodes=num_nodes)\n"))
+    write(tmp_path / "finetune", "adapter_v2.py", adapter)
+    script = write(tmp_path, "slurm.sh", "srun python /home/someone/lit-gpt/finetune/adapter_v2.py "
+                                         "--checkpoint_dir checkpoints/meta-llama/Llama-2-7b-chat-hf\n")
+    plan = plan_of(script)
+    assert plan.dialect == "litgpt" and plan.sources["mode.kind"].file.endswith("finetune/adapter_v2.py")
+    assert plan.mode.kind == "partial_finetune" and plan.mode.trains_only == "the adapter v2 modules"
+    assert plan.parallel.world_size == 4 and plan.seed == 1337
+    assert findings(plan, "PD103") == [] and findings(plan, "PD803") == []
