@@ -13,7 +13,7 @@ from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
-from ..plan.model import TrainingPlan
+from ..plan.model import Source, TrainingPlan
 from ..plan.reading import TRAINER_CAPS_WARMUP
 from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
                    typo_notes)
@@ -482,7 +482,7 @@ def _what_runs(b: PlanBuilder, keys: list[str]) -> str:
     if any("accum" in key for key in keys):
         parts.append("there is no gradient accumulation (torchtitan accumulates only to reach "
                      "`training.global_batch_size`)")
-    if any("float8" in key or "fp8" in key for key in keys):
+    if any("float8" in key or "fp8" in key for key in keys) and b.get("precision.compute") != "fp8":
         parts.append("there is no float8 (torchtitan turns it on with `model.converters = [\"float8\"]`)")
     parts.append("the rest take their defaults" if parts else "each takes its default")
     return ", ".join(parts[:-1]) + (", and " if len(parts) > 1 else "") + parts[-1]
@@ -519,12 +519,26 @@ def _precision(b: PlanBuilder, doc: Document) -> None:
         src = b.source(doc, ("training", "mixed_precision_param")) if doc.has(("training", "mixed_precision_param")) \
             else b.source(doc, (), note=DEFAULT)
         params = "fp32"
-    b.set("precision.compute", compute, src)
-    full = src if params == "bf16" else None  # the mixed-precision fields are JobConfig's, no line of the file
+    float8 = _float8_source(b, doc)
+    full = src if params == "bf16" else None
+    if float8 is not None and compute == "bf16":  # the linear layers' matmuls in float8, the rest in bf16
+        b.set("precision.compute", "fp8", float8)
+    else:
+        b.set("precision.compute", compute, src)  # the mixed-precision fields are JobConfig's, no line of the file
     b.set("precision.params", params, full)
     b.set("precision.mixed", compute != params, full)
     b.set("precision.bf16_enabled", compute == "bf16", full)
     b.set("precision.fp16_enabled", compute == "fp16")
+
+
+def _float8_source(b: PlanBuilder, doc: Document) -> Optional[Source]:
+    """Float8 linear layers: `model.converters = ["float8"]`; torchtitan skips them on GPUs before SM89 (held-out
+    review 31, B 08). The older `float8.enable_float8_linear` is read by some releases only and not judged here."""
+    converters = doc.get(("model", "converters"))
+    if isinstance(converters, list) and any(str(c).startswith("float8") for c in converters):
+        return b.source(doc, ("model", "converters"), note="float8 matmuls in the linear layers (SM89+ GPUs; "
+                                                          "torchtitan skips them on older ones), bf16 elsewhere")
+    return None
 
 
 DIALECT = TorchtitanDialect()

@@ -496,3 +496,16 @@ def test_training_dtype_bfloat16_is_full_bf16(tmp_path) -> None:
     # review 18, B 12: a throughput sweep's "debug model training" wants no trained model: info
     sweep = MINIMAL.replace('"tiny"', '"Qwen 3 MoE debug model training"').replace("steps = 3000", 'steps = 1000\ndtype = "bfloat16"')
     assert [f.severity for f in findings(plan_of(write(tmp_path, "s.toml", sweep)), "PD302")] == ["info"]
+
+
+def test_the_float8_converter_computes_the_linear_layers_in_fp8(tmp_path) -> None:
+    # held-out review 31, B 08 (torchtitan-amd's llama4_17bx16e.toml): `converters = ["float8"]` was read as plain
+    # bf16, and a dropped fork key with "fp8" in its name made the notice say "there is no float8"
+    text = '[model]\nname = "llama3"\nflavor = "8B"\nconverters = ["float8"]\nuse_turbo_fp8_gemm = true\n' \
+           '[training]\nsteps = 100\n'
+    plan = plan_of(write(tmp_path, "llama3_8b.toml", text), "torchtitan")
+    assert plan.precision.compute == "fp8" and plan.precision.params == "fp32" and plan.precision.mixed is True
+    assert plan.sources["precision.compute"].key == "model.converters"
+    assert all("no float8" not in n.message for n in notes(plan, "ignored-key"))
+    plain = plan_of(write(tmp_path, "plain.toml", text.replace('converters = ["float8"]\n', "")), "torchtitan")
+    assert plain.precision.compute == "bf16"
