@@ -385,6 +385,19 @@ def _adapters(b: PlanBuilder, view: _ArgsView, program: str) -> None:
     _launcher_adapters(b, dataclasses.replace(view.doc, data=data, positions=positions))
 
 
+def _loaded_weights(view: _ArgsView) -> Optional[Source]:
+    """Where the program loads pretrained weights whatever its arguments (and builds no fresh model beside)."""
+    if view.parsed is None:
+        return None
+    from .program import program_facts  # only for a program whose source is at hand
+
+    facts = program_facts(view.parsed.path)
+    if facts is None or facts.loads_weights is None or facts.builds_fresh:
+        return None
+    found = facts.loads_weights
+    return Source(file=found.file, line=found.line, note=f"{found.what}: the program loads pretrained weights")
+
+
 def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
     """Weights loaded from a model path make a fine-tune the program may freeze parts of; actor and critic
     models an RLHF (PPO) run; `--from_scratch`/`--pretrain` on, a run from scratch."""
@@ -411,6 +424,13 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
     model = view.key(_MODEL_NAMES)
     path = view.value(model) if model else None
     if model is None:
+        loads = _loaded_weights(view)
+        if loads is not None:  # `model.load_state_dict(torch.load(...), strict=True)`: a fine-tune (review 31, A 22)
+            b.set("mode.kind", "full_finetune", loads)
+            b.set("mode.init_from", f"the weights {view.parsed.path.name} loads", loads)
+            assume(b, view.doc, "mode.kind", "every weight trains", ("program",),
+                   "fields the launched program may decide in its own code")
+            return
         b.unknown("mode.init_from", view.unknown_text())
         view.decided.add("mode")
         return

@@ -398,3 +398,16 @@ def test_a_programs_epoch_and_its_loaders_batch_size_are_read(tmp_path) -> None:
     # a program that slices its own batches may mean a global batch by it: left unread
     write(tmp_path / "src", "sft.py", SFT_PROGRAM.replace("batch_size=args.batch_size", "batch_size=1"))
     assert plan_of(script).batch.micro_batch_size is None
+
+
+def test_a_program_that_loads_a_state_dict_whatever_its_arguments_fine_tunes(tmp_path) -> None:
+    # Held-out review 31, A 22 (CleanTransformer's ft_bloom_deepspeed.py, `--model_dir`): the program builds the
+    # model and loads `pytorch_model.bin` into it (`load_state_dict(..., strict=True)`); the plan said "pretrain"
+    program = SFT_PROGRAM.replace("'--model_path'", "'--model_dir'") + (
+        "model = BloomForCausalLM(config)\nmodel.load_state_dict(torch.load(args.model_dir + '/pytorch_model.bin'))\n")
+    write(tmp_path / "src", "ft.py", program)
+    plan = plan_of(write(tmp_path, "train.sh", "torchrun --nproc_per_node 4 src/ft.py --model_dir ckpt --lr 2e-5\n"))
+    assert plan.mode.kind == "full_finetune" and plan.sources["mode.kind"].line == 11
+    assert "mode.kind" in (plan.program.assumed or [])
+    write(tmp_path / "src", "ft.py", SFT_PROGRAM.replace("'--model_path'", "'--model_dir'"))
+    assert "mode.init_from" in plan_of(write(tmp_path, "b.sh", "torchrun src/ft.py --model_dir ckpt --lr 2e-5\n")).unknown
