@@ -11,7 +11,7 @@ from pretrain_doctor.dialects.llmfoundry import ComposerTime, parse_time
 from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
 from pretrain_doctor.settings import CheckOptions
 
-from .helpers import detected, findings, notes, plan_of, write
+from .helpers import detected, findings, notes, plan_of, reported, write
 
 
 _PRETRAIN = """
@@ -873,3 +873,20 @@ def test_the_bert_main_py_reads_its_own_top_level_keys_and_pads_the_vocabulary(t
     assert [n.data["key"] for n in notes(plan, "ignored-key")] == ["save_intervall"]
     assert "did you mean `save_interval`" in notes(plan, "ignored-key")[0].message
     assert (plan.model.vocab_size, plan.model.embedding_rows) == (30522, 30528) and findings(plan, "PD507") == []
+
+
+def test_top_level_keys_of_a_forks_own_train_py_make_it_read_as_a_fork(tmp_path: Path) -> None:
+    # held-out review 32, A 01/A 23 (tahoebio/mosaicfm): its own scripts/train.py requires `valid_loader` beside its
+    # `vocabulary` and `collator` sections; PD002 warned "did you mean `eval_loader`?", which would break the start
+    from pretrain_doctor.check import load_plan
+
+    text = ("max_seq_len: 1024\nvocabulary: {local: vocab.json}\ncollator: {mlm_probability: 0.5}\n"
+            "model: {name: mosaicfm, d_model: 512, n_layers: 12}\n"
+            "train_loader: {name: text, dataset: {local: data, split: train}}\n"
+            "valid_loader: {name: text, dataset: {local: data, split: valid}}\n"
+            "optimizer: {name: decoupled_adamw, lr: 3.0e-4}\nscheduler: {name: cosine_with_warmup, t_warmup: 0.05dur}\n"
+            "max_duration: 1000ba\nglobal_train_batch_size: 256\nprecision: amp_bf16\n")
+    plan = load_plan(write(tmp_path, "mosaicfm.yaml", text))[2]
+    assert plan.dialect == "llmfoundry" and plan.reading is not None
+    assert {"vocabulary", "collator", "valid_loader"} <= set(plan.foreign_keys)
+    assert [f.severity for f in reported(plan, "PD002")] == ["info"]
