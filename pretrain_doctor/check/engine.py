@@ -201,7 +201,8 @@ def trainer_versions_for(path: Path, options: CheckOptions) -> TrainerVersions:
             if pin.version is not None:
                 given[dist], origins[dist] = pin.version, f"pinned in {pin.where}"
             else:
-                ranged[dist] = f"`{dist}{pin.spec}` in {pin.where}"
+                snapshot = " (a development snapshot)" if pin.spec.startswith(" @ ") else ""
+                ranged[dist] = f"`{dist}{pin.spec}`{snapshot} in {pin.where}"
     settings = dict(_settings(path, options).trainer_versions)
     given.update(settings)
     origins.update(dict.fromkeys(settings, "settings"))

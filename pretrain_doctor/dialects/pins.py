@@ -27,6 +27,10 @@ _CLAUSE = r"(?:===?|~=|>=|<=|!=|<|>)\s*v?\d[\w.*+]*"
 # `transformers==4.36.2`, `trl[vllm]>=0.18.0,<0.20`, quoted in setup.py/pyproject or bare in requirements
 _REQUIREMENT = lazy_compile(rf"""(?:^|[\s"',\[(-])([A-Za-z][A-Za-z0-9_.\-]*)(?:\[[^\]]*\])?"""
                             rf"""\s*({_CLAUSE}(?:\s*,\s*{_CLAUSE})*)""", 0)
+# A direct reference (`transformers @ git+https://github.com/huggingface/transformers.git@main`, or a bare
+# `git+https://github.com/huggingface/trl` line): a development snapshot, no release: judged like a range.
+_DIRECT = lazy_compile(r"""(?:^|[\s"',\[(-])(?:([A-Za-z][A-Za-z0-9_.\-]*)(?:\[[^\]]*\])?\s*@\s*)?"""
+                       r"""((?:git\+)?https?://[^\s"',#]+)""", 0)
 _EXACT = lazy_compile(r"^===?\s*v?(\d+(?:\.\d+){0,3})(?:[a-z+][\w.+]*)?$")  # 4.36.2, 4.36.2+cu118, 5.0.0rc1
 
 
@@ -54,6 +58,11 @@ def requirements_in(text: str) -> dict[str, str]:
             dist = TRAINERS.get(name.lower().replace("_", "-"))
             if dist is not None:
                 found.setdefault(dist, "".join(spec.split()))
+        for name, url in _DIRECT.findall(line):
+            repository = url.split("@", 1)[0].rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+            dist = TRAINERS.get((name or repository).lower().replace("_", "-"))
+            if dist is not None and (name or url.startswith("git+")):
+                found.setdefault(dist, f" @ {url}")  # no release: every known one (engine.py's `ranged`)
     return found
 
 

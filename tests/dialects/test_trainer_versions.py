@@ -109,6 +109,13 @@ def test_pins_are_read_from_each_kind_of_file(tmp_path: Path) -> None:
     assert pins_in("transformers==4.36.2+cu118\ntrl==0.8.*\npeft>=0.10\n") == {"transformers": "4.36.2"}
     assert requirements_in("trl[vllm] >= 0.8, <0.20\npeft==0.8.*\naccelerate\n") == {"trl": ">=0.8,<0.20",
                                                                                       "peft": "==0.8.*"}
+    # a development snapshot pins no release (held-out review 32, A 21: open-r1's `transformers @ git+...@main` was
+    # judged by the release installed beside the linter): judged like a range
+    assert requirements_in('    "transformers @ git+https://github.com/huggingface/transformers.git@main",\n'
+                           "git+https://github.com/huggingface/trl.git@v0.9.6\ngit+https://github.com/x/y.git\n") == {
+        "transformers": " @ git+https://github.com/huggingface/transformers.git@main",
+        "trl": " @ git+https://github.com/huggingface/trl.git@v0.9.6"}
+    assert exact_version(" @ git+https://github.com/huggingface/trl.git@v0.9.6") is None
     (tmp_path / "pyproject.toml").write_text('dependencies = ["axolotl==0.4.1"]\n')
     (tmp_path / "environment.yml").write_text("  - pip:\n    - litgpt==0.4.5\n")
     (tmp_path / "sub").mkdir()
