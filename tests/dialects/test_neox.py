@@ -121,6 +121,18 @@ def test_bf16_block_without_precision_is_a_conflict(tmp_path) -> None:
     assert findings(plan, "PD303")
 
 
+def test_a_bf16_block_alone_on_an_attention_free_model_declares_no_conflict(tmp_path) -> None:
+    # held-out review 32, B 12 (an RWKV config on a NeoX fork): no attention path uses the fp32 params NeoX derives;
+    # DeepSpeed casts the model to bf16 and it trains as the block says
+    path = _one_file(tmp_path, '"bf16": {"enabled": True},\n"attention_config": [[["rwkv"], 6]],\n')
+    path.write_text(path.read_text().replace('"fp16": {"enabled": True, "type": "bfloat16"},', ''))
+    plan = plan_of(path)
+    assert plan.precision.compute == "bf16" and not plan.precision.declared_by and not findings(plan, "PD303")
+    # an attention model keeps the conflict (held-out review 26, B 11: fp32 rotary tables beside bf16 q/k)
+    path.write_text(path.read_text().replace('"attention_config": [[["rwkv"], 6]],', ''))
+    assert findings(plan_of(path), "PD303")
+
+
 def test_model_fragment_and_local_setup_are_companions(tmp_path) -> None:
     neox = get_dialect("neox")
     fragment = load_document(write(tmp_path, "model.yml", MODEL))
