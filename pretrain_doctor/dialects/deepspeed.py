@@ -153,7 +153,10 @@ class DeepspeedDialect(Dialect):
                        "gradient_accumulation_steps", b.source(doc, ("train_batch_size",)),
                        hint="make train_batch_size a multiple of micro × world size",
                        stated=total, derived=micro, formula="micro × world_size × gradient_accumulation_steps")
-        if not isinstance(accum, int):
+        if str(doc.get("gradient_accumulation_steps", "")).strip().lower() == "auto":
+            # the HF Trainer (or accelerate) that launches DeepSpeed fills it in: not DeepSpeed's default of 1
+            b.unknown("batch.grad_accum", "`gradient_accumulation_steps: auto`: the launching trainer fills it in")
+        elif not isinstance(accum, int):
             derived = _derived_accum(total, micro, context.world_size)
             if derived is not None:
                 b.default("batch.grad_accum", derived, DEFAULT + " (derived from train_batch_size)" if total else DEFAULT)

