@@ -88,6 +88,33 @@ ERA_DECAY_EMBEDDING = ("the fork's model.py: nanoGPT's configure_optimizers keep
                        "before 2023-05-06, decays it since")
 
 
+def _seed(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
+    """`torch.manual_seed(1337 + seed_offset)` in karpathy's train.py; a fork's own literal where it has one
+    (held-out review 31, B 04: 2506); none where the script seeds from something else."""
+    source = read_program(Path(d.script)) if d.script else None
+    if source is None:
+        b.set("seed", 1337, b.source(doc, (), note="train.py: torch.manual_seed(1337 + seed_offset)"))
+        return
+    seeded = re.search(r"torch\.manual_seed\(\s*(\d+)", source.text)
+    if seeded:
+        line = source.text.count("\n", 0, seeded.start()) + 1
+        b.set("seed", int(seeded.group(1)), Source(file=d.script, line=line, note=f"{Path(d.script).name}: "
+                                                   f"torch.manual_seed({seeded.group(1)} + ...)"))
+    elif "manual_seed(" in source.text:
+        b.unknown("seed", f"the seed {Path(d.script).name} computes")
+
+
+def _builds_fresh_on(script: str, value: str) -> bool:
+    """Whether the fork's train.py answers `init_from == value` by building a model it loads no weights into."""
+    source = read_program(Path(script)) if script else None
+    if source is None or not re.fullmatch(r"[\w.-]+", value):
+        return False
+    branch = re.search(rf"^(?:el)?if init_from == ['\"]{re.escape(value)}['\"]:\n((?:[ \t]+.*\n|[ \t]*\n)+)",
+                       source.text, re.MULTILINE)
+    body = branch.group(1) if branch else ""
+    return "GPT(" in body and not any(word in body for word in ("torch.load", "from_pretrained", "load_state_dict"))
+
+
 class _Defaults(NamedTuple):
     values: dict[str, object]
     note: str
@@ -626,6 +653,11 @@ class NanogptDialect(Dialect):
         init_from = str(_value(doc, d, "init_from"))
         src = _source(b, doc, d, "init_from")
         b.set("model.family", "gpt2")
+        if init_from not in ("scratch", "resume") and _builds_fresh_on(d.script, init_from):
+            # the fork's own word for scratch (`init_from = 'start'`: a fresh GPT(gptconf), held-out review 31, B 04)
+            note = f"the fork's train.py builds a fresh model for '{init_from}'"
+            src = src.model_copy(update={"note": note}) if src is not None else Source(file=d.script, note=note)
+            init_from = "scratch"
         if init_from == "scratch":
             b.set("mode.kind", "pretrain", src)
             for field, name in (("model.layers", "n_layer"), ("model.heads", "n_head"), ("model.hidden_size", "n_embd")):
@@ -788,7 +820,7 @@ class NanogptDialect(Dialect):
             b.set("precision.bf16_enabled", compute == "bf16")
             if src is None:
                 b.sources["precision.compute"] = b.source(doc, (), note=d.note + " (float16 without bf16 support)")
-        b.set("seed", 1337, b.source(doc, (), note="train.py: torch.manual_seed(1337 + seed_offset)"))
+        _seed(b, doc, d)
         self._take(b, doc, d, "eval.interval_steps", "eval_interval", _iterations)
         b.set("eval.enabled", True)
         always = lenient_bool(_value(doc, d, "always_save_checkpoint", True))

@@ -868,3 +868,22 @@ def test_an_override_of_a_global_the_script_never_reads_is_reported(tmp_path) ->
     assert not notes(plan_of(path, "nanogpt"), "ignored-key")
     (tmp_path / "train.py").write_text(_UNREAD_GLOBAL_SCRIPT + "model = GPT(GPTConfig(**config))\n")
     assert not notes(plan_of(path, "nanogpt"), "ignored-key")
+
+
+def test_a_forks_own_word_for_scratch_and_its_own_seed(tmp_path) -> None:
+    # Held-out review 32, B 04 (a nanoGPT fork: `init_from = 'start'`, `torch.manual_seed(2506 + seed_offset)`):
+    # 'start' builds a fresh GPT(gptconf) in the fork's train.py, not weights named 'start'; the seed is 2506
+    (tmp_path / "config").mkdir()
+    (tmp_path / "train.py").write_text(
+        "import torch\ninit_from = 'start'\nbatch_size = 12\nlearning_rate = 6e-4\nmax_iters = 5000\n"
+        "torch.manual_seed(2506 + seed_offset)\n"
+        "if init_from == 'start':\n    gptconf = GPTConfig(**model_args)\n    model = GPT(gptconf)\n"
+        "elif init_from == 'resume':\n    checkpoint = torch.load(ckpt_path)\n")
+    override = write(tmp_path / "config", "train_gpt2.py", "n_layer = 12\nn_head = 12\nn_embd = 768\n")
+    plan = plan_of(override)
+    assert plan.mode.kind == "pretrain" and plan.mode.init_from is None and plan.model.layers == 12
+    assert plan.seed == 2506 and plan.sources["seed"].line == 6
+    # a value the fork answers by loading weights stays a fine-tune of them
+    (tmp_path / "train.py").write_text((tmp_path / "train.py").read_text().replace(
+        "    model = GPT(gptconf)\n", "    model = GPT(gptconf)\n    model.load_state_dict(torch.load('base.pt'))\n"))
+    assert plan_of(override).mode.kind == "full_finetune"
