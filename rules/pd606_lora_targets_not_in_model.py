@@ -134,8 +134,10 @@ class LoraTargetsNotInModel(Rule):
 
     def check(self, plan):
         targets = plan.mode.lora_targets
-        found = architecture(plan)
-        if not targets or found is None or any(_PATTERN_CHARS.search(t) for t in targets):
+        if not targets or any(_PATTERN_CHARS.search(t) for t in targets):
+            return
+        found = architecture(plan)  # compiles the name patterns: only for a run that lists its targets
+        if found is None:
             return
         family, read_from = found
         modules = _MODULES[family]
