@@ -896,9 +896,11 @@ def _unknown_top_level_keys(b: PlanBuilder, doc: Document, versions: TrainerVers
     for key in doc.data:
         if not isinstance(key, str) or key in known:
             continue
-        # evidence of a fork's own train.py (MosaicFM's `vocabulary`, `collator`, `valid_loader`: held-out review 32,
-        # A 01), which plan/reading.py weighs: its notes then say "likely the fork's own key"
-        b.foreign_key(key, doc.data[key])
+        if f"${{{key}}}" not in doc.text and f"${{{key}." not in doc.text:
+            # evidence of a fork's own train.py (MosaicFM's `vocabulary`, `collator`, `valid_loader`: held-out review
+            # 32, A 01), which plan/reading.py weighs: its notes then say "likely the fork's own key". A variable the
+            # file interpolates (`data_local` in `${data_local}`, pre-0.10 upstream configs) is no such evidence.
+            b.foreign_key(key, doc.data[key])
         close, unique = closest_key(key, sorted(known), 0.8, present=doc.data)
         if not close and not strict:
             continue  # a variable of a pre-0.10 config (LLM-Shearing's `data_local`, llm-foundry 0.3.0)

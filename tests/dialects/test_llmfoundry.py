@@ -890,3 +890,9 @@ def test_top_level_keys_of_a_forks_own_train_py_make_it_read_as_a_fork(tmp_path:
     assert plan.dialect == "llmfoundry" and plan.reading is not None
     assert {"vocabulary", "collator", "valid_loader"} <= set(plan.foreign_keys)
     assert [f.severity for f in reported(plan, "PD002")] == ["info"]
+    # an upstream config of before 0.10 keeps its variables at the top level and interpolates them: not a fork
+    upstream = ("data_local: ./my-copy-c4\ndata_remote: null\nglobal_seed: 17\nmax_seq_len: 2048\nseed: ${global_seed}\n"
+                "model:\n  name: mpt_causal_lm\n  d_model: 2048\n  n_layers: 24\n  max_seq_len: ${max_seq_len}\n"
+                "train_loader:\n  name: text\n  dataset:\n    local: ${data_local}\n    remote: ${data_remote}\n"
+                "optimizer: {name: decoupled_adamw, lr: 2.0e-4}\nmax_duration: 24800ba\nglobal_train_batch_size: 512\n")
+    assert load_plan(write(tmp_path, "mpt-1b.yaml", upstream))[2].reading is None
