@@ -24,8 +24,8 @@ from ..config.python_reader import assignments, built_optimizer, evaluate
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
-from .program import ProgramSource, find_program_source, read_program
-from .shared import find_referenced_file, optimizer_family
+from .program import ProgramSource, find_program_source, literal_seed, read_program
+from .shared import optimizer_family
 
 # Globals that say the script is one of these (four or more, with a `setup()` the launcher calls).
 _MARKERS = ("global_batch_size", "micro_batch_size", "learning_rate", "max_step", "warmup_steps", "min_lr",
@@ -236,7 +236,6 @@ def _size(b: PlanBuilder, fields: dict, src: Source) -> None:
         b.set("model.tie_embeddings", False, src)
 
 
-_SEEDED = lazy_compile(r"\bseed_everything\(\s*(\d+)")
 # lit-gpt's adapter scripts freeze the model but the adapter's parameters (`mark_only_adapter_v2_as_trainable(model)`).
 _ADAPTER_MARK = lazy_compile(r"\bmark_only_(adapter(?:_v2)?)_as_trainable\(")
 
@@ -276,10 +275,9 @@ def _build_finetune(b: PlanBuilder, doc: Document, script: GlobalsScript, take: 
         if nodes is not None and nodes > 1:
             where_devices = where_devices.model_copy(update={"note": f"{devices} devices × num_nodes {nodes}"})
         b.set("parallel.world_size", devices * (nodes or 1), where_devices)
-    seeded = _SEEDED.search(script.text)
+    seeded = literal_seed(script.text)
     if seeded:  # `fabric.seed_everything(1337)` in the script's setup, whatever the launch
-        b.set("seed", int(seeded.group(1)), Source(file=str(script.path), line=script.text.count("\n", 0, seeded.start()) + 1,
-                                                   note="the script's fabric.seed_everything"))
+        b.set("seed", seeded[0], Source(file=str(script.path), line=seeded[1], note="the script's fabric.seed_everything"))
     iterations = _positive(flag("max_iters")) or _positive(script.values.get("max_iters", (None, 0))[0])
     if iterations is not None and isinstance(accumulation, int) and accumulation > 0:
         where_iters = b.source(doc, ("--max_iters",)) if flag("max_iters") is not None else Source(

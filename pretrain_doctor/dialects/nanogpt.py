@@ -36,7 +36,7 @@ from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from ..plan.reading import AREAS, FORK_MIN_KEYS, key_words
 from ..config.python_reader import assignments, built_optimizer, evaluate, parse_module
-from .program import LaunchBuilder, ProgramSource, find_program_source, read_program
+from .program import LaunchBuilder, ProgramSource, find_program_source, literal_seed, read_program
 from .shared import names_optimizer, optimizer_family
 
 DEFAULT = "nanoGPT train.py default"
@@ -90,16 +90,15 @@ ERA_DECAY_EMBEDDING = ("the fork's model.py: nanoGPT's configure_optimizers keep
 
 def _seed(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
     """`torch.manual_seed(1337 + seed_offset)` in karpathy's train.py; a fork's own literal where it has one
-    (held-out review 31, B 04: 2506); none where the script seeds from something else."""
+    (held-out review 32, B 04: 2506); none where the script seeds from something else."""
     source = read_program(Path(d.script)) if d.script else None
     if source is None:
         b.set("seed", 1337, b.source(doc, (), note="train.py: torch.manual_seed(1337 + seed_offset)"))
         return
-    seeded = re.search(r"torch\.manual_seed\(\s*(\d+)", source.text)
+    seeded = literal_seed(source.text)
     if seeded:
-        line = source.text.count("\n", 0, seeded.start()) + 1
-        b.set("seed", int(seeded.group(1)), Source(file=d.script, line=line, note=f"{Path(d.script).name}: "
-                                                   f"torch.manual_seed({seeded.group(1)} + ...)"))
+        seed, line = seeded
+        b.set("seed", seed, Source(file=d.script, line=line, note=f"{Path(d.script).name} seeds with {seed}"))
     elif "manual_seed(" in source.text:
         b.unknown("seed", f"the seed {Path(d.script).name} computes")
 

@@ -103,6 +103,16 @@ def _read(name: str, _mtime: int, size: int) -> Optional[ProgramSource]:
     return ProgramSource(Path(name), text, tree)
 
 
+# `torch.manual_seed(1337 + seed_offset)` (nanoGPT), `fabric.seed_everything(1337)` (lit-gpt): the literal seeds it
+_SEED_CALL = lazy_compile(r"\b(?:manual_seed|seed_everything)\(\s*(\d+)")
+
+
+def literal_seed(text: str) -> Optional[tuple[int, int]]:
+    """The number a training script's `text` seeds with, and its line; None when it writes none."""
+    found = _SEED_CALL.search(text)
+    return (int(found.group(1)), text.count("\n", 0, found.start()) + 1) if found else None
+
+
 CHECKOUT_LEVELS = 6  # the config's folder and five above it: where a trainer's checkout holds the config
 
 

@@ -8,7 +8,6 @@ bf16 FSDP mixed precision). The model size comes from the flavor name.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document
