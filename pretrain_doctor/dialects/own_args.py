@@ -29,13 +29,15 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..config.document import Document
+from ..errors import ConfigError
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from ..plan.reading import premise_areas
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number
 from .megatron import NOT_TRAINING, TRAINING
-from .program import ProgramArguments, argparse_arguments, find_program_source, is_module_name, read_program
+from .program import (ProgramArguments, argparse_arguments, find_program_source, is_module_name, program_facts,
+                      read_program)
 from .shared import (DTYPE_NAMES, accelerate_launcher, apply_accelerate, assume, find_referenced_file, launcher_world_size,
                      merge_deepspeed_reference, optimizer_family)
 
@@ -134,7 +136,7 @@ class ProgramDialect(Dialect):
         launcher_world_size(b, doc)  # `deepspeed --include localhost:1,0`, `torchrun --nproc_per_node 8`
         if accelerate_launcher(doc) is not None:  # `accelerate launch --config_file ... --num_processes 4`
             apply_accelerate(b, doc, context, doc)
-        deepspeed = next((name for name in _DEEPSPEED_NAMES if isinstance(flags.get(name), str)), None)
+        deepspeed = _deepspeed_flag(flags)
         if deepspeed:
             _merge_deepspeed(b, view, deepspeed, context)
         _global_batch_beside_micro(b, view)
@@ -411,8 +413,6 @@ def _loaded_weights(view: _ArgsView) -> Optional[Source]:
     """Where the program loads pretrained weights whatever its arguments (and builds no fresh model beside)."""
     if view.parsed is None:
         return None
-    from .program import program_facts  # only for a program whose source is at hand
-
     facts = program_facts(view.parsed.path)
     if facts is None or facts.loads_weights is None or facts.builds_fresh:
         return None
@@ -486,21 +486,25 @@ def _trainer_flags(flags: dict[str, Any]) -> set[str]:
     return (set(flags) - set(_DEEPSPEED_NAMES)) & HF_ALL_KEYS
 
 
-def _deepspeed_json_with_optimizer(flags: dict[str, Any], doc: Document) -> bool:
-    import json
+def _deepspeed_flag(flags: dict[str, Any]) -> Optional[str]:
+    """The flag that names the run's DeepSpeed JSON (`--deepspeed_config`, `--ds_config` ...), if one does."""
+    return next((name for name in _DEEPSPEED_NAMES if isinstance(flags.get(name), str)), None)
 
-    name = next((name for name in _DEEPSPEED_NAMES if isinstance(flags.get(name), str)), None)
+
+def _deepspeed_json_with_optimizer(flags: dict[str, Any], doc: Document) -> bool:
+    from ..config.loader import load_document  # the loader reads dialects: imported when a launch names a JSON
+
+    name = _deepspeed_flag(flags)
     path = find_referenced_file(flags[name], doc) if name else None
     if path is None or path.suffix != ".json":
         return False
     try:
-        data = json.loads(path.read_text(encoding="utf-8", errors="replace")[:1_000_000])
-    except (OSError, ValueError):
+        data = load_document(path).data
+    except ConfigError:
         return False
     # "auto" values are filled by the HF Trainer or accelerate launching DeepSpeed: an LM fine-tune's JSON, not a
     # DeepSpeedExamples program's (held-out review 25, A 18: a FashionMNIST classifier's ds_config.json)
-    auto = any(value == "auto" for value in data.values()) if isinstance(data, dict) else False
-    return auto and isinstance(data.get("optimizer"), dict)
+    return "auto" in data.values() and isinstance(data.get("optimizer"), dict)
 
 
 def _merge_deepspeed(b: PlanBuilder, view: _ArgsView, name: str, context: BuildContext) -> None:
