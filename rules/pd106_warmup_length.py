@@ -198,12 +198,12 @@ class WarmupLength(Rule):
                         and (not long_side or long_share))
                 message = f"pretraining warmup: {'; '.join(problems)}"
                 why = []
-                if short_side and near_floor:
+                if near_floor:
                     why.append(f"Ma & Yarats' rule of thumb for an untuned warmup; it is at least 1/(1−β2) = "
                                f"{adam_warmup_horizon(beta2):,.0f}, the second moment's averaging horizon")
-                elif short_side and small:
+                elif short_side and small:  # short by a share or a floor that named no problem: no reason to give
                     why.append(low_stakes)
-                elif short_side and share_only:
+                elif share_only:
                     why.append(f"{steps:,.0f} steps, at least published recipes' shortest warmup "
                                f"({PUBLISHED_SHORTEST_WARMUP}, MPT's): a longer run does not make them riskier")
                 if long_share:

@@ -74,13 +74,9 @@ def architecture(plan) -> Optional[tuple[str, str]]:
     return None
 
 
-def _matched(target: str, modules: dict[str, str]) -> bool:
-    """PEFT's list match: a module's whole name or its dotted suffix; only the last part is checked here."""
-    return target.rsplit(".", 1)[-1] in modules
-
-
-def _parts(names: dict[str, str], target: str) -> list[str]:
-    return names.get(target.rsplit(".", 1)[-1], "").split()
+def _leaf(target: str) -> str:
+    """The module name a target ends in: PEFT matches a module's whole name or its dotted suffix."""
+    return target.rsplit(".", 1)[-1]
 
 
 class LoraTargetsNotInModel(Rule):
@@ -141,7 +137,7 @@ class LoraTargetsNotInModel(Rule):
             return
         family, read_from = found
         modules = _MODULES[family]
-        missing = [t for t in targets if not _matched(t, modules)]
+        missing = [t for t in targets if _leaf(t) not in modules]
         if not missing:
             return
         names = ", ".join(f"`{t}`" for t in missing)
@@ -154,8 +150,8 @@ class LoraTargetsNotInModel(Rule):
                 f"no LoRA target matches a module of {family} ({read_from}): PEFT stops with \"Target modules "
                 f"... not found in the base model\"", hint=hint)
             return
-        covered = {part for t in targets if _matched(t, modules) for part in _parts(modules, t)}
-        uncovered = {part for t in missing for part in _parts(_PART_OF_NAME, t)} - covered
+        covered = {part for t in targets if t not in missing for part in modules[_leaf(t)].split()}
+        uncovered = {part for t in missing for part in _PART_OF_NAME.get(_leaf(t), "").split()} - covered
         instead = [m for m, parts in modules.items() if set(parts.split()) & uncovered]
         if not instead:
             return

@@ -328,7 +328,7 @@ def is_slip(key: str, known: str) -> bool:
     the one word they differ in: `use_poet` is no slip of `use_peft` (a fork's POET switch, held-out review 31,
     A 02: the rename would turn LoRA on), `lerning_rate` is one of `learning_rate`."""
     a, b = key.replace("-", "_"), known.replace("-", "_")
-    if abs(len(a) - len(b)) > 2 or _distance(a, b) > 2:
+    if _distance(a, b) > 2:
         return False
     words_a, words_b = a.split("_"), b.split("_")
     differing = [(x, y) for x, y in zip(words_a, words_b) if x != y] if len(words_a) == len(words_b) else []

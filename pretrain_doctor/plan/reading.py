@@ -45,7 +45,7 @@ from ..lazyre import lazy_compile
 
 if TYPE_CHECKING:
     from ..rule import Finding
-    from .model import ConfigNote, TrainingPlan
+    from .model import ConfigNote, Source, TrainingPlan
 
 # Keys no known version reads, from which a file is taken for a fork or an unknown version. One
 # such key is as likely a typo as a fork's key (and PD002 names it); two or more are a pattern.
@@ -128,15 +128,17 @@ def _named_by_the_fork(plan: "TrainingPlan", keys: list[str]) -> None:
     """Under a guessed dialect, drop a trainer default that the file's own key of the field's usual name sets in
     the program the file is for: the field is unknown."""
     leaves = {key.rsplit(".", 1)[-1].lower(): key for key in keys}
+    dropped = False
     for field, names in _FIELD_NAMES.items():
         key = next((leaves[name] for name in names if name in leaves), None)
-        source = plan.sources.get(field)
-        if key is None or source is None or source.key is not None or not source.note or "default" not in source.note:
+        if key is None or not _trainer_default(plan.sources.get(field)):
             continue
         section, name = field.split(".")
         setattr(getattr(plan, section), name, None)
         del plan.sources[field]
         plan.unknown[field] = f"the file's `{key}`, which no known version reads, sets it in the fork it is for"
+        dropped = True
+    if dropped:
         plan.reset_derived()
 
 
@@ -148,7 +150,7 @@ def _doubt_defaults(plan: "TrainingPlan", keys: list[str]) -> None:
         if not areas:
             continue
         for field, source in list(plan.sources.items()):
-            if (source.key is None and source.note and "default" in source.note and "no known version" not in source.note
+            if (_trainer_default(source) and "no known version" not in source.note
                     and premise_areas([field]) & areas):
                 plan.sources[field] = source.model_copy(update={
                     "note": f"{source.note}; the file's `{key}`, which no known version reads, may set it in a fork"})
@@ -158,8 +160,13 @@ def _assume_defaults(plan: "TrainingPlan") -> None:
     """Under a guessed dialect the trainer's defaults are another trainer's: each is only assumed (plan says so,
     `soften` says less on it). Values the file sets are still read."""
     for field, source in list(plan.sources.items()):
-        if source.key is None and source.note and "default" in source.note and GUESSED_DEFAULT not in source.note:
+        if _trainer_default(source) and GUESSED_DEFAULT not in source.note:
             plan.sources[field] = source.model_copy(update={"note": f"{source.note}; {GUESSED_DEFAULT}"})
+
+
+def _trainer_default(source: Optional["Source"]) -> bool:
+    """A value the trainer supplies, not the file (no key; its note says whose default)."""
+    return source is not None and source.key is None and bool(source.note) and "default" in source.note
 
 
 def _guessed_defaults(plan: "TrainingPlan", premises: tuple[str, ...]) -> list[str]:
