@@ -37,6 +37,16 @@ _FOREIGN = ("num_layers", "num-layers", "hidden_size", "hidden-size", "base_mode
             "model_name_or_path", "output_dir")
 
 
+def is_auto(value: Any) -> bool:
+    """`"auto"`: the HF Trainer or accelerate that launches DeepSpeed fills the value in."""
+    return isinstance(value, str) and value.strip().lower() == "auto"
+
+
+def batch_from_trainer(data: dict) -> bool:
+    """Some batch setting of the JSON is `"auto"`: an HF Trainer (or accelerate) launches it."""
+    return any(is_auto(data.get(key)) for key in _BATCH_KEYS)
+
+
 class DeepspeedDialect(Dialect):
     name = "deepspeed"
     summary = "DeepSpeed JSON config (`\"auto\"` values are filled by the HF side)"
@@ -64,7 +74,7 @@ class DeepspeedDialect(Dialect):
     def companion_reason(self, doc: Document) -> Optional[str]:
         data = doc.data
         batch = [data[k] for k in _BATCH_KEYS if k in data]
-        if batch and all(isinstance(v, str) and v.strip().lower() == "auto" for v in batch):
+        if batch and all(is_auto(v) for v in batch):
             return "DeepSpeed config whose batch settings are \"auto\" (filled in by the HF Trainer or axolotl config that references it)"
         if not batch and "optimizer" not in data:
             return "DeepSpeed settings fragment (ZeRO/precision only), used through an HF, accelerate or axolotl config"
@@ -153,7 +163,7 @@ class DeepspeedDialect(Dialect):
                        "gradient_accumulation_steps", b.source(doc, ("train_batch_size",)),
                        hint="make train_batch_size a multiple of micro × world size",
                        stated=total, derived=micro, formula="micro × world_size × gradient_accumulation_steps")
-        if str(doc.get("gradient_accumulation_steps", "")).strip().lower() == "auto":
+        if is_auto(doc.get("gradient_accumulation_steps")):
             # the HF Trainer (or accelerate) that launches DeepSpeed fills it in: not DeepSpeed's default of 1
             b.unknown("batch.grad_accum", "`gradient_accumulation_steps: auto`: the launching trainer fills it in")
         elif not isinstance(accum, int):

@@ -493,6 +493,7 @@ def _deepspeed_flag(flags: dict[str, Any]) -> Optional[str]:
 
 def _deepspeed_json_with_optimizer(flags: dict[str, Any], doc: Document) -> bool:
     from ..config.loader import load_document  # the loader reads dialects: imported when a launch names a JSON
+    from .deepspeed import batch_from_trainer
 
     name = _deepspeed_flag(flags)
     path = find_referenced_file(flags[name], doc) if name else None
@@ -502,9 +503,9 @@ def _deepspeed_json_with_optimizer(flags: dict[str, Any], doc: Document) -> bool
         data = load_document(path).data
     except ConfigError:
         return False
-    # "auto" values are filled by the HF Trainer or accelerate launching DeepSpeed: an LM fine-tune's JSON, not a
+    # "auto" batch values are filled by the HF Trainer or accelerate launching DeepSpeed: an LM fine-tune's JSON, not a
     # DeepSpeedExamples program's (held-out review 25, A 18: a FashionMNIST classifier's ds_config.json)
-    return "auto" in data.values() and isinstance(data.get("optimizer"), dict)
+    return batch_from_trainer(data) and isinstance(data.get("optimizer"), dict)
 
 
 def _merge_deepspeed(b: PlanBuilder, view: _ArgsView, name: str, context: BuildContext) -> None:
