@@ -21,6 +21,9 @@ _HINTS = {
     "nanogpt": "keep `eval_interval` below `max_iters` (train.py evaluates on the val.bin split)",
     # held-out review 21, A 09: the HF hint's `eval_steps` beside axolotl's own `evals_per_epoch` stops axolotl's
     # config validation; a held-out share is what it lacks
+    # held-out review 32: LLaMA-Factory holds out a share with `val_size`, and evaluates on it with the HF keys
+    "llamafactory": "hold out a share of the data (`val_size: 0.05`) or give `eval_dataset:`, with "
+                    "`eval_strategy: steps` and `eval_steps: 500`",
     "axolotl": "hold out a share of the data (`val_set_size: 0.05`) or give `test_datasets:`; axolotl then "
                "evaluates `evals_per_epoch` times an epoch (or every `eval_steps`, never both)",
 }
@@ -84,7 +87,9 @@ class NoValidation(Rule):
     def check(self, plan):
         if plan.debug or _fork_evaluates(plan):
             return
-        if plan.eval.enabled is False or plan.data.val_fraction == 0:
+        # a held-out share of 0 beside an eval dataset of its own is evaluation all the same (held-out review 32,
+        # A 24: axolotl's `test_datasets` with `val_set_size: 0.0`)
+        if plan.eval.enabled is False or (plan.data.val_fraction == 0 and not plan.data.eval):
             field = "eval.enabled" if plan.eval.enabled is False else "data.val_fraction"
             held_out = plan.data.val_fraction if plan.eval.enabled is False else None
             if isinstance(held_out, float) and 0 < held_out < 1:

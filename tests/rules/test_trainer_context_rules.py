@@ -156,7 +156,7 @@ def test_pd801_hints_the_keys_of_the_trainer_that_reads_the_file(dialect, phrase
 
 @pytest.mark.parametrize(("dialect", "phrase"), [
     ("nanotron", "no validation loop"), ("llmfoundry", "`eval_loader`"), ("megatron", "--eval-interval"),
-    ("hf", "`eval_strategy: steps`"), ("axolotl", "`val_set_size: 0.05`"),
+    ("hf", "`eval_strategy: steps`"), ("axolotl", "`val_set_size: 0.05`"), ("llamafactory", "`val_size: 0.05`"),
 ])
 def test_pd702_hints_how_the_trainer_evaluates(dialect, phrase) -> None:
     # Held-out review 15, B 23/B 24: nanotron has no validation loop, so "evaluate every few hundred steps" could
