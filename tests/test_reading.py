@@ -365,3 +365,19 @@ def test_a_forks_own_key_of_a_fields_usual_name_leaves_no_trainer_default(tmp_pa
         assert field not in plan.sources and "sets it in the fork" in plan.unknown[field], field
     assert plan.optimizer.lr is None and plan.derived.global_batch.value is None
     assert plan.mode.lora_rank == 8  # what the dialect reads from the file stays
+
+
+@pytest.mark.parametrize(("name", "debug"), [
+    ("testing-moe.yaml", True), ("debug_model.yaml", True), ("llama_smoke.yaml", True),
+    # "test" alone names a split as often as a test run: `gsm8k_test_cot.yaml` is judged as any other config
+    ("gsm8k_test_cot.yaml", False), ("latest.yaml", False),
+])
+def test_a_file_named_as_a_test_is_a_smoke_test(tmp_path, name, debug) -> None:
+    # held-out review 33, A 11: llm-foundry's `testing-moe.yaml` (200 batches of a 2-layer MoE, half of them warmup)
+    path = tmp_path / name
+    path.write_text("pretrain_doctor: 1\nschedule: {kind: cosine, warmup_steps: 100}\nrun: {max_steps: 200}\n",
+                    encoding="utf-8")
+    _, _, plan = load_plan_detected(path, CheckOptions(use_settings=False))
+    assert plan.debug is debug
+    if debug:
+        assert "the file's name says" in plan.sources["debug"].note

