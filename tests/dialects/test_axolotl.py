@@ -74,8 +74,29 @@ def test_eval_steps_without_validation_split(tmp_path) -> None:
 
 
 def test_load_in_8bit_implies_fp16(tmp_path) -> None:
-    plan = plan_of(write(tmp_path, "a.yml", BASE.replace("bf16: auto\n", "load_in_8bit: true\n")))
+    plan = plan_of(write(tmp_path, "a.yml", BASE.replace("bf16: auto\n", "bf16: false\nload_in_8bit: true\n")))
     assert plan.precision.compute == "fp16"
+
+
+def test_bf16_left_out_is_auto_from_0_5(tmp_path) -> None:
+    # Held-out review 33, A 24: a Qwen2.5-32B full fine-tune without `bf16`, beside a DeepSpeed JSON with bf16 on,
+    # was read as fp32 and the pair as a precision conflict (PD303 error). AxolotlInputConfig's `bf16` defaults to
+    # "auto", and the default reaches the run from 0.5.0 on (601b77bc9); `bf16:` left blank is None, off.
+    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
+
+    path = write(tmp_path, "a.yml", BASE.replace("bf16: auto\n", ""))
+    for version, compute in ((None, "bf16"), ("0.5.0", "bf16"), ("0.12.0", "bf16"), ("0.4.0", "fp32")):
+        judged = TrainerVersions(parse_assignments([f"axolotl={version}"]) if version else {}, detect_installed=False)
+        plan = plan_of(path, trainer_versions=judged)
+        assert plan.precision.compute == compute, version
+        if compute == "bf16":
+            assert plan.precision.mixed and "default since 0.5" in plan.sources["precision.compute"].note
+    blank = plan_of(write(tmp_path, "b.yml", BASE.replace("bf16: auto\n", "bf16:\n")))
+    assert blank.precision.compute == "fp32"
+    ds = tmp_path / "ds.json"
+    ds.write_text('{"bf16": {"enabled": true}, "zero_optimization": {"stage": 3}}', encoding="utf-8")
+    zero3 = plan_of(write(tmp_path, "c.yml", BASE.replace("bf16: auto\n", f"deepspeed: {ds}\n")))
+    assert findings(zero3, "PD303") == []
 
 
 def test_deepspeed_json_without_clipping_ignores_max_grad_norm(tmp_path) -> None:

@@ -323,6 +323,8 @@ def test_final_lr_ratio() -> None:
     ("Qwen/Qwen2.5-0.5B-Instruct", 0.5e9), ("mistral-community/Mixtral-8x22B-v0.1", 140.6e9), ("Mixtral-8x4B", 32e9), ("llama3_8b", 8e9),
     ("openai-community/gpt2", 124e6), ("bert-base-uncased", 110e6), ("microsoft/Phi-3-mini-4k-instruct", None),
     ("my-org/base-model", None), ("C:/Users/u/.cache/modelscope/hub/models/Qwen/Qwen3-0___6B", 0.6e9),
+    # a local folder given with its trailing slash (held-out review 33, A 06)
+    ("/home/u/Taiwan-LLM-7B-v2.0-chat/", 7e9), ("C:\\models\\Llama-3.2-1B\\", 1e9),
 ])
 def test_parameters_from_name(name, size) -> None:
     assert parameters_from_name(name) == size
