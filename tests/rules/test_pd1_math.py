@@ -290,6 +290,11 @@ def test_beta2_warmup_hint_fits_the_run() -> None:
 
     assert WarmupLength._pretrain_hint(305, 0.999).startswith("lower β2 to 0.95")
     assert "at least 2,000 steps" in WarmupLength._pretrain_hint(100_000, 0.999)
+    # held-out review 33: A 11 (100 of 200 steps, too long) was told to lower β2, and B 10 (10 of 200 steps at β2
+    # already 0.95) to lower it with no value
+    assert WarmupLength._pretrain_hint(200, 0.95, 100) == "shorten the warmup to about 40 steps (2/(1−β2) for β2 = 0.95)"
+    assert WarmupLength._pretrain_hint(200, 0.95, 10) == "warm up for 40 steps (2/(1−β2) for β2 = 0.95), 20% of this " \
+        "200-step run, or lower β2"
 
 
 def test_warmup_hint_is_computed_from_the_run() -> None:
