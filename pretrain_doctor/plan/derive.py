@@ -324,7 +324,9 @@ class Derived:
 
 
 _MOE_NAME = lazy_compile(r"(?<![\w.])(\d+)x(\d+(?:\.\d+)?)([bm])(?![a-z])", re.IGNORECASE)
-_SIZE_NAME = lazy_compile(r"(?<![\w.])(\d+(?:\.\d+)?)([bm])(?![a-z])", re.IGNORECASE)
+# digits after the unit are its decimals: BLOOM's `bloom-7b1` is 7.1B, PhoGPT's `PhoGPT-7B5` 7.5B (held-out review
+# 33, A 13)
+_SIZE_NAME = lazy_compile(r"(?<![\w.])(\d+(?:\.\d+)?)([bm])(\d+)?(?![a-z])", re.IGNORECASE)
 
 
 # Well-known checkpoints whose names carry no size (counts from their model cards).
@@ -391,5 +393,7 @@ def parameters_from_name(name: str) -> Optional[int]:
         return int(int(moe.group(1)) * float(moe.group(2)) * unit[moe.group(3).lower()])
     match = _SIZE_NAME.search(base)
     if match:
-        return int(float(match.group(1)) * unit[match.group(2).lower()])
+        whole, decimals = match.group(1), match.group(3)
+        number = float(f"{whole}.{decimals}" if decimals and "." not in whole else whole)
+        return int(number * unit[match.group(2).lower()])
     return None

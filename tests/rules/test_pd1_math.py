@@ -330,6 +330,8 @@ def test_final_lr_ratio() -> None:
     ("my-org/base-model", None), ("C:/Users/u/.cache/modelscope/hub/models/Qwen/Qwen3-0___6B", 0.6e9),
     # a local folder given with its trailing slash (held-out review 33, A 06)
     ("/home/u/Taiwan-LLM-7B-v2.0-chat/", 7e9), ("C:\\models\\Llama-3.2-1B\\", 1e9),
+    # digits after the unit are decimals (held-out review 33, A 13: PhoGPT-7B5 read as 7B)
+    ("vinai/PhoGPT-7B5-Instruct", 7.5e9), ("bigscience/bloom-7b1", 7.1e9), ("bigscience/bloom-1b7", 1.7e9),
 ])
 def test_parameters_from_name(name, size) -> None:
     assert parameters_from_name(name) == size
