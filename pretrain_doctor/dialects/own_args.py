@@ -409,6 +409,20 @@ def _seq2seq(b: PlanBuilder, view: _ArgsView, program: str) -> None:
         b.set("objective.kind", "seq2seq", b.source(view.doc, ("program",)))
 
 
+def _source_adapters(b: PlanBuilder, view: _ArgsView) -> None:
+    """The program at hand wraps the model in adapters whatever its arguments (held-out review 33, A 19:
+    qwen2-7b-reason-lora's train.py calls get_peft_model unconditionally, with `--lora_r` defaulting to 64), as an HF
+    launch's program does (dialects/hf.py)."""
+    from .hf import _evidence, _program_adapters
+
+    facts = program_facts(view.parsed.path, view.flags) if view.parsed is not None else None
+    if facts is None or facts.adapters is None:
+        return
+    b.set("mode.kind", "qlora" if facts.quantized else "lora",
+          _evidence(facts.adapters, "the launched program wraps the model in adapters whatever its arguments"))
+    _program_adapters(b, facts)
+
+
 def _loaded_weights(view: _ArgsView) -> Optional[Source]:
     """Where the program loads pretrained weights whatever its arguments (and builds no fresh model beside)."""
     if view.parsed is None:
@@ -465,6 +479,8 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
         return
     if not b.has("mode.kind"):
         _adapters(b, view, program)
+    if not b.has("mode.kind"):
+        _source_adapters(b, view)
     if not b.has("mode.kind"):
         b.set("mode.kind", "full_finetune", Source(file=view.doc.path, note="assumed from the model path: the launched "
                                                    f"program `{program}` may freeze part of the model in its own code"))

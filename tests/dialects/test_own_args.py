@@ -413,6 +413,23 @@ def test_a_program_that_loads_a_state_dict_whatever_its_arguments_fine_tunes(tmp
     assert "mode.init_from" in plan_of(write(tmp_path, "b.sh", "torchrun src/ft.py --model_dir ckpt --lr 2e-5\n")).unknown
 
 
+def test_a_program_that_wraps_the_model_in_lora_whatever_its_arguments_trains_adapters(tmp_path) -> None:
+    # Held-out review 33, A 19 (qwen2-7b-reason-lora's run_train.sh, `deepspeed --num_gpus=2 train.py`): train.py calls
+    # get_peft_model(base_model, LoraConfig(r=args.lora_r, ...)) unconditionally; the plan said "full fine-tune" and
+    # PD103 judged its 2e-4 against the full fine-tuning band
+    program = SFT_PROGRAM + (
+        "base_model = AutoModelForCausalLM.from_pretrained(args.model_path)\n"
+        "lora_config = LoraConfig(r=64, lora_alpha=128, target_modules=['q_proj', 'v_proj'])\n"
+        "model = get_peft_model(base_model, lora_config)\n")
+    write(tmp_path, "train.py", program)
+    plan = plan_of(write(tmp_path, "run.sh", "deepspeed --num_gpus=2 train.py --model_path Qwen/Qwen2-7B --lr 2e-4\n"))
+    assert plan.mode.kind == "lora" and plan.mode.lora_rank == 64 and plan.sources["mode.kind"].line == 12
+    assert findings(plan, "PD103") == []
+    write(tmp_path, "train.py", program.replace("model = get_peft_model", "if args.lora:\n    model = get_peft_model"))
+    assert plan_of(write(tmp_path, "b.sh", "deepspeed train.py --model_path Qwen/Qwen2-7B --lr 2e-4\n")).mode.kind \
+        == "full_finetune"
+
+
 def test_a_deepspeed_launch_whose_only_flag_names_a_json_with_the_optimizer_is_read(tmp_path) -> None:
     # Held-out review 32, A 17 (`deepspeed --num_gpus=8 finetune_mn.py --deepspeed ds_config_mn.json`, the program
     # not at hand): refused as "its own arguments"; the JSON holds the optimizer, schedule, ZeRO-3 and bf16
