@@ -896,3 +896,16 @@ def test_top_level_keys_of_a_forks_own_train_py_make_it_read_as_a_fork(tmp_path:
                 "train_loader:\n  name: text\n  dataset:\n    local: ${data_local}\n    remote: ${data_remote}\n"
                 "optimizer: {name: decoupled_adamw, lr: 2.0e-4}\nmax_duration: 24800ba\nglobal_train_batch_size: 512\n")
     assert load_plan(write(tmp_path, "mpt-1b.yaml", upstream))[2].reading is None
+
+
+def test_megablocks_experts_are_read(tmp_path: Path) -> None:
+    # Held-out review 33, A 11 (llm-foundry's testing-moe.yaml): `ffn_type: mb_dmoe` with 4 experts, top-2, was
+    # counted as a dense model (6.64M, active the same; 6.84M in all, 6.71M active)
+    moe = _PRETRAIN.replace("      n_layers: 12\n", "      n_layers: 12\n      ffn_config:\n        ffn_type: mb_dmoe\n"
+                            "        moe_num_experts: 4\n        moe_top_k: 2\n")
+    plan = plan_of(write(tmp_path, "moe.yaml", moe))
+    dense = plan_of(write(tmp_path, "dense.yaml", _PRETRAIN))
+    assert plan.model.num_experts == 4 and plan.model.experts_per_token == 2
+    assert plan.sources["model.num_experts"].key == "model.ffn_config.moe_num_experts"
+    assert plan.derived.parameters.value > plan.derived.active_parameters.value > dense.derived.parameters.value
+    assert dense.model.num_experts is None
