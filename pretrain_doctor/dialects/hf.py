@@ -122,7 +122,7 @@ class HfDialect(Dialect):
             _program_run_kind(b, doc, facts)
             _program_objective(b, doc, facts)
         self._optimizer(b, doc)
-        self._schedule(b, doc)
+        self._schedule(b, doc, context.trainer_versions)
         if launched is not None:
             _unread_config_warmup(b, doc)
         self._batch_and_length(b, doc)
@@ -251,10 +251,11 @@ class HfDialect(Dialect):
         b.default("clipping.max_norm", 1.0, "transformers default")
 
     @staticmethod
-    def _schedule(b: PlanBuilder, doc: Document) -> None:
+    def _schedule(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
         b.take("schedule.kind", doc, "lr_scheduler_type")
         b.default("schedule.kind", "linear", "transformers default")
-        steps = b.take("schedule.warmup_steps", doc, "warmup_steps", lenient_int)
+        steps = None if _fractional_warmup(b, doc, versions) else b.take(
+            "schedule.warmup_steps", doc, "warmup_steps", lenient_int)
         ratio = b.take("schedule.warmup_ratio", doc, "warmup_ratio", lenient_number)
         if steps and ratio:
             b.note("mutually-exclusive", "both `warmup_steps` and `warmup_ratio` are set; transformers uses "
@@ -400,6 +401,33 @@ _EVAL_SWITCHES = ("eval_strategy", "evaluation_strategy", "do_eval", "eval_steps
 # transformers' get_scheduler returns these before it reads `num_warmup_steps` (optimization.py,
 # 4.x and 5.x alike): a warmup written beside them is ignored and the run starts at the peak lr.
 NO_WARMUP_SCHEDULES = ("constant", "reduce_lr_on_plateau", "greedy")
+
+
+# transformers 5.0 made `warmup_steps` a float: below 1 it is a share of the run (`get_warmup_steps`), taking over
+# from the deprecated `warmup_ratio` (hf_keys.py).
+_FRACTIONAL_WARMUP = (5, 0)
+
+
+def _fractional_warmup(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> bool:
+    """`warmup_steps: 0.03`: a 3% warmup from transformers 5.0 on, and so when the release is not known (held-out
+    review 34, A 10: NV-Reason-CT on transformers 5.6.2, "must be an integer" as an error). Before 5.0 the int field
+    takes the float unconverted from a YAML or JSON file and warms up for 0.03 of a step: no warmup, said as a
+    warning. Whether the file's value was read here."""
+    value = doc.get("warmup_steps")
+    if not (isinstance(value, float) and 0 < value < 1):
+        return False
+    judged = versions.get("transformers")
+    if judged is not None and not judged.at_least(_FRACTIONAL_WARMUP):
+        b.set("schedule.warmup_steps", 0, b.source(doc, ("warmup_steps",), note=(
+            f"{judged.trainer} {judged.version} counts it in steps: a fraction of the first step")))
+        b.note("ignored-key", f"`warmup_steps: {value}` is a share of the run only from transformers 5.0 on; "
+               f"{judged.trainer} {judged.version} reads it as {value} steps, so there is no warmup",
+               b.source(doc, ("warmup_steps",)), hint=f"use `warmup_ratio: {value}` on this release",
+               key="warmup_steps", severity="warning")
+        return True
+    b.set("schedule.warmup_ratio", value, b.source(doc, ("warmup_steps",), note=(
+        "a share of the run (transformers 5.0 and later read a warmup_steps below 1 so)")))
+    return True
 
 
 def warmup_ignored_by_schedule(b: PlanBuilder, doc: Document, trainer: str = "transformers") -> None:

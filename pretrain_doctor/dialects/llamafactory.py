@@ -163,7 +163,7 @@ class LlamaFactoryDialect(Dialect):
             _left_to_missing_config(b, doc, config)
         HfDialect._optimizer(b, doc)
         _special_optimizers(b, doc)
-        HfDialect._schedule(b, doc)
+        HfDialect._schedule(b, doc, context.trainer_versions)
         _batch_and_length(b, doc, context.trainer_versions)
         HfDialect._precision(b, doc)
         _pure_bf16(b, doc)

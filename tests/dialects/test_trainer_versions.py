@@ -143,6 +143,21 @@ def test_hf_key_gone_in_the_judged_release_names_the_release_and_the_replacement
     assert _pd002(plan_of(path, "hf", trainer_versions=_judged(transformers="4.46.3", trl="0.19"))) == {}
 
 
+def test_a_warmup_steps_below_one_is_a_share_of_the_run_from_transformers_5(tmp_path: Path) -> None:
+    # Held-out review 34, A 10 (NV-Reason-CT's sft_config.yaml, transformers 5.6.2 pinned): `warmup_steps: 0.03` was
+    # "input should be a valid integer" (a PD002 error); transformers 5 reads it as 3% of the run.
+    path = write(tmp_path, "sft.yaml", OLD_HF.replace("evaluation_strategy: steps", "warmup_steps: 0.03"))
+    for judged in (_judged(transformers="5.6.2"), _judged()):
+        plan = plan_of(path, "hf", trainer_versions=judged)
+        assert plan.schedule.warmup_ratio == 0.03 and plan.schedule.warmup_steps is None
+        assert _pd002(plan) == {}
+    # 4.x takes the float into its int field unconverted from a file: 0.03 of a step, no warmup
+    old = plan_of(path, "hf", trainer_versions=_judged(transformers="4.46"))
+    assert old.schedule.warmup_steps == 0 and old.schedule.warmup_ratio is None
+    [note] = notes(old, "ignored-key")
+    assert note.data["severity"] == "warning" and "`warmup_ratio: 0.03`" in note.hint
+
+
 def test_hf_key_newer_than_the_judged_release(tmp_path: Path) -> None:
     path = write(tmp_path, "sft.yaml", OLD_HF.replace("evaluation_strategy", "eval_strategy"))
     found = _pd002(plan_of(path, "hf", trainer_versions=_judged(transformers="4.36")))
