@@ -381,3 +381,25 @@ def test_a_file_named_as_a_test_is_a_smoke_test(tmp_path, name, debug) -> None:
     assert plan.debug is debug
     if debug:
         assert "the file's name says" in plan.sources["debug"].note
+
+
+FIREFLY_ARGS = """{
+    "model_name_or_path": "Qwen/Qwen2.5-7B-Instruct", "output_dir": "out", "template_name": "qwen",
+    "num_train_epochs": 1, "per_device_train_batch_size": 1, "gradient_accumulation_steps": 16,
+    "learning_rate": 2e-4, "lr_scheduler_type": "constant_with_warmup", "warmup_steps": 100,
+    "lora_rank": 64, "lora_alpha": 16, "use_unsloth": true%s
+}
+"""
+
+
+@pytest.mark.parametrize(("extra", "severity"), [
+    ("", "info"),
+    # the fork's own switch says every weight trains: the warning stands
+    (', "train_mode": "full"', "warning"), (', "use_lora": false', "warning"),
+])
+def test_a_forks_adapter_size_on_pretrained_weights_makes_every_weight_training_an_assumption(
+        tmp_path, extra, severity) -> None:
+    # Held-out review 34, A 11 (FocusMed's Firefly-style train_args.json, `lora_rank: 64`, its mode left at the fork's
+    # default): PD103 warned of a full fine-tune at 2e-4, a LoRA run's usual lr
+    found, _ = _check(tmp_path, FIREFLY_ARGS % extra, name="train_args.json")
+    assert found["PD103"].severity == severity

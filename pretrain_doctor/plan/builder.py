@@ -28,6 +28,12 @@ _FREEZES_MODEL = frozenset({("freeze", "model"), ("freeze", "base"), ("freeze", 
 # size beside it (`lora_rank = 16` with `use_lora = false` trains every weight: held-out review 14, B 10).
 _ADAPTER_WORDS = frozenset({"lora", "qlora", "dora", "peft"})
 _SWITCH_WORDS = frozenset({"use", "enable", "enabled"})
+# Words of an adapter's size (`lora_rank: 64`, `lora_r`, `lora_alpha`): beside no switch of the fork's that turns
+# adapters off, the fork may train adapters of that size (held-out review 34, A 11: a Firefly fork's `lora_rank: 64`
+# with `use_unsloth`, its mode left at the fork's default, read as a full fine-tune at 2e-4).
+_ADAPTER_SIZE_WORDS = frozenset({"r", "rank", "dim", "alpha"})
+# A fork's own mode value that trains every weight (Firefly's `train_mode: full`, `peft_type: none`).
+_FULL_MODES = frozenset({"full", "none", "false", "off", "no"})
 # Words in a config's file name that say it is no training run (llm-foundry's `testing-moe.yaml`, a 200-batch
 # run of a 2-layer model: held-out review 33, A 11). "test" alone is not one: `gsm8k_test_cot.yaml` names a split.
 _TEST_RUN_WORDS = frozenset({"debug", "testing", "smoke", "smoketest", "sanity"})
@@ -84,6 +90,8 @@ class PlanBuilder:
         self.mode_keys: list[str] = []  # foreign keys, switched on, that name a training mode
         self.freezes_model: Optional[str] = None  # a foreign key, on, that freezes the whole model
         self.unfrozen: Optional[tuple[str, list[str]]] = None  # a foreign key listing what still trains
+        self.adapter_sizes: list[str] = []  # foreign keys giving adapters a size (`lora_rank: 64`)
+        self.adapters_off = False  # a foreign switch turns adapters off or names a full mode
 
     @property
     def primary(self) -> Document:
@@ -157,6 +165,7 @@ class PlanBuilder:
             self.mode_keys.append(name)
             if words in _FREEZES_MODEL:
                 self.freezes_model = name
+        self._adapter_evidence(name, set(words), value)
         if isinstance(value, dict):  # a fork's own table: its switches (`[lora] use_lora = true`)
             self.mode_keys += [f"{name}.{key}" for key, inner in value.items()
                                if isinstance(key, str) and _names_a_mode(last, key, inner)]
@@ -236,10 +245,24 @@ class PlanBuilder:
             self.values["debug"] = True
             self.sources["debug"] = Source(file=path, note=f"the file's name says {word!r}: a test config")
 
+    def _adapter_evidence(self, name: str, words: set[str], value: Any) -> None:
+        """A fork's adapter size (`lora_rank: 64`), or its switch off (`use_lora: false`, `train_mode: full`)."""
+        adapter = bool(words & _ADAPTER_WORDS)
+        if adapter and words <= _ADAPTER_WORDS | _ADAPTER_SIZE_WORDS and words & _ADAPTER_SIZE_WORDS and isinstance(
+                value, (int, float)) and not isinstance(value, bool) and value > 0:
+            self.adapter_sizes.append(name)
+        elif (adapter and value is False) or (isinstance(value, str) and value.strip().lower() in _FULL_MODES
+                                              and words & {"mode", "type", "method", "finetuning"}):
+            self.adapters_off = True
+
     def _mode_keys_assumed(self) -> None:
         """Every weight training (a full fine-tune, pretraining) is only assumed beside a fork's own switch
         that names a training mode: the fork's code may freeze the base and train a part (EAGLE's draft layer)."""
         kind = self.values.get("mode.kind", "pretrain")
+        if not self.mode_keys and not self.adapters_off and kind == "full_finetune":
+            # only on pretrained weights: a from-scratch fork's `lora_rank` shapes its own layers, which all train
+            # (held-out reviews 17, B 14 and 26, B 03: LoRA-the-Explorer's heads, a delayed-attention nanoGPT)
+            self.mode_keys = list(self.adapter_sizes)
         if not self.mode_keys or kind not in ("pretrain", "full_finetune") or "mode.kind" in self.values.get(
                 "program.assumed", {}):
             return
