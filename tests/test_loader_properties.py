@@ -273,12 +273,15 @@ def test_a_repeated_key_whose_dropped_value_is_empty_loses_nothing(tmp_path) -> 
     path = tmp_path / "qlora.yml"
     path.write_text("base_model: NousResearch/Llama-2-7b-hf\nadapter: qlora\nlora_r: 32\nlora_target_modules:\n"
                     "lora_target_linear: true\nlora_target_modules:\n  - q_proj\n  - v_proj\n"
-                    "learning_rate: 0.0002\nlearning_rate: 0.0001\n")
+                    "learning_rate: 0.0002\nlearning_rate: 0.0001\nlora_fan_in_fan_out: false\nlora_fan_in_fan_out:\n")
     doc = load_document(path)
     assert doc.data["lora_target_modules"] == ["q_proj", "v_proj"]
-    assert [(d.path, d.same_value, d.dropped_empty) for d in doc.duplicates] == [
-        (("lora_target_modules",), False, True), (("learning_rate",), False, False)]
+    assert [(d.path, d.same_value, d.dropped_empty, d.both_off) for d in doc.duplicates] == [
+        (("lora_target_modules",), False, True, False), (("learning_rate",), False, False, False),
+        (("lora_fan_in_fan_out",), False, False, True)]
     report = check_paths([path], CheckOptions(use_settings=False))
     repeated = {f.key: f for f in report.findings if f.code == "PD002" and "set twice" in f.message}
     assert repeated["lora_target_modules"].severity == "info" and "empty" in repeated["lora_target_modules"].message
     assert repeated["learning_rate"].severity == "warning" and "dropped" in repeated["learning_rate"].message
+    # held-out review 34, A 23 (an axolotl file): `false`, then left blank, is off either way
+    assert repeated["lora_fan_in_fan_out"].severity == "info" and "off as well" in repeated["lora_fan_in_fan_out"].message

