@@ -38,6 +38,11 @@ def _unless_set(plan) -> str:
     return ""
 
 
+# Where a trainer's eps is set, when not every release reads it from the config (held-out review 34, B 03: an OLMo
+# 0.3 fork, whose build_optimizer passes eps=1e-5 itself and whose OptimizerConfig has no `eps`, was told to set it).
+_OWN_KEY = {"olmo": ": `optimizer.eps` from OLMo 0.4 on (0.3 and earlier pass 1e-5 in olmo/optim.py's build_optimizer)"}
+
+
 class AdamEpsilon(Rule):
     """Adam epsilon too large for large-model pretraining, or too small for fp16 optimizer state.
 
@@ -104,6 +109,6 @@ class AdamEpsilon(Rule):
                 f"~{params.value / 1e9:.1f}B-parameter model: gradient RMS in large models falls below eps, which "
                 "then shrinks their updates (OLMo 2 lowered it from 1e-5 to 1e-8"
                 + ("; Llama 2 and OLMo 1 trained at 1e-5)" if published else ")"),
-                hint="use eps = 1e-8 (GPT-3, OLMo 2) or smaller",
+                hint="use eps = 1e-8 (GPT-3, OLMo 2) or smaller" + _OWN_KEY.get(plan.dialect, ""),
                 severity="info" if published else None,
             )

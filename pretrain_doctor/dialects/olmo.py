@@ -451,7 +451,10 @@ def _strict_loader_notes(b: PlanBuilder, doc: Document) -> None:
         b.note("ignored-key", f"`{key}` is not a field of OLMo's TrainConfig in any release known here: OLMo's loader "
                "(a structured OmegaConf merge) stops at start on it with a ConfigKeyError, unless the fork this "
                "config is for defines it", b.source(doc, tuple(key.split("."))), key=key, severity="info",
-               hint="remove it (or use the TrainConfig's own field), or check that the fork this config is for reads it")
+               # the fork first: removing a fork's own switch turns its experiment into the baseline (held-out
+               # review 34, B 05 and 33, B 16: `track_embedding_gradient_provenance`, `matformer_factor`)
+               hint="keep it where the fork this config is for defines it (its olmo/config.py); for upstream OLMo, "
+                    "remove it or use the TrainConfig's own field")
 
 
 def _strategy(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:

@@ -187,3 +187,12 @@ def test_pd205_names_the_clipping_key_of_the_trainer_the_config_is_for(tmp_path)
     assert "clipping_threshold: 1.0" in foundry.hint and "max_grad_norm" not in foundry.hint
     [megatron] = GradClippingDisabled().check(TrainingPlan.model_validate({**base, "dialect": "megatron"}))
     assert "--clip-grad 1.0" in megatron.hint
+
+
+def test_pd202_names_where_olmo_takes_its_eps() -> None:
+    # held-out review 34, B 03: an OLMo 0.3 fork (build_optimizer passes eps=1e-5, OptimizerConfig has no `eps`) was
+    # told to set eps, a key its strict loader refuses
+    plan = TrainingPlan(dialect="olmo", files=["c.yaml"], mode={"kind": "pretrain"},
+                        optimizer={"family": "adamw", "lr": 4e-4, "eps": 1e-5}, model={"parameters": 1_200_000_000})
+    [finding] = findings("PD202", plan)
+    assert "`optimizer.eps` from OLMo 0.4 on" in finding.hint and "0.3 and earlier" in finding.hint
