@@ -49,7 +49,9 @@ _LAUNCHER_LORA_SWITCHES = ("lora_enable", "use_lora", "use_peft", "lora")
 _LAUNCHER_QLORA_SWITCHES = ("q_lora", "qlora", "load_in_4bit")
 # A switch that is also the rank: InternVL's `--use_llm_lora 16` (0: off) wraps the LLM with LoRA of rank 16.
 _RANK_SWITCH = lazy_compile(r"(use|enable)_(\w+_)?lora")
-_ADAPTER_PROGRAM = lazy_compile(r"lora|peft", re.IGNORECASE)
+# A launched program named for adapters (`finetune_lora.py`, `train_qlora.py`, `peft_sft.py`), not one named against
+# them (EasyLLM's `nonlora-finetune.py`, a full fine-tune: held-out review 34, A 18).
+_ADAPTER_PROGRAM = lazy_compile(r"(?<!non)(?<!non[-_])(?<!no[-_])(?<!without[-_])(?:lora|peft)", re.IGNORECASE)
 # A launched program named for fine-tuning (`finetune.py`, `train_sft.py`, `sft_trainer.py`).
 _FINETUNE_PROGRAM = lazy_compile(r"(^|[^a-z])(fine_?tun\w*|finetun\w*|sft|instruct\w*)([^a-z]|$)", re.IGNORECASE)
 # A launched program named for a reward model (`reward_trainer.py`, `train_rm.py`, `train_prm`).

@@ -633,16 +633,17 @@ def _declared(path: str, _mtime: int, _size: int) -> Optional[tuple[dict[str, An
 
 
 def _cli_function_arguments(tree: ast.Module, defaults: dict[str, Any], options: dict[str, str]) -> None:
-    """jsonargparse's `CLI(setup)` (old lit-gpt's finetune/*.py and pretrain/*.py, many Lightning-era programs): the
-    function's parameters are the program's flags, `--max_iters` for `max_iters: int = MAX_ITERS`; a default is a
-    literal or a module constant (held-out review 26, B 08: such a launch was refused as naming no setting)."""
+    """jsonargparse's `CLI(setup)` (old lit-gpt's finetune/*.py and pretrain/*.py, many Lightning-era programs) and
+    python-fire's `fire.Fire(train)` (alpaca-lora's finetune.py and its many copies): the function's parameters are
+    the program's flags, `--max_iters` for `max_iters: int = MAX_ITERS`; a default is a literal or a module constant
+    (held-out reviews 26, B 08 and 34, A 18: such launches were refused as naming no setting)."""
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     constants: dict[str, Any] = {}
     for statement in tree.body:  # the module's constants (`MAX_ITERS = 50000`), read as a nanoGPT config's lines
         for name, expression in assignments(statement):
             constants[name] = evaluate(expression, constants)
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and _call_name(node) == "CLI" and node.args
+        if not (isinstance(node, ast.Call) and _call_name(node) in ("CLI", "Fire") and node.args
                 and isinstance(node.args[0], ast.Name)):
             continue
         function = functions.get(node.args[0].id)

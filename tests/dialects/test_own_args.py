@@ -228,6 +228,22 @@ def test_a_jsonargparse_cli_program_is_read_by_its_functions_parameters(tmp_path
     assert not findings(plan, "PD106")
 
 
+def test_a_python_fire_program_is_read_by_its_functions_parameters(tmp_path) -> None:
+    # Held-out review 34, A 18 (EasyLLM's run_nonlora_finetune.sh, alpaca-lora style): `fire.Fire(start_ift)` declares
+    # the flags by the function's parameters; the launch was refused as naming no setting, and, forced, its
+    # `nonlora-finetune.py` was read as an adapter program by its name
+    write(tmp_path, "nonlora-finetune.py", "import fire\n\ndef start_ift(base_model: str, data_path: str, "
+                                           "batch_size: int = 128, micro_batch_size: int = 4, num_epochs: int = 3,\n"
+                                           "              learning_rate: float = 3e-4, cutoff_len: int = 512):\n"
+                                           "    pass\n\nif __name__ == '__main__':\n    fire.Fire(start_ift)\n")
+    path = write(tmp_path, "run.sh", "deepspeed --num_gpus=4 nonlora-finetune.py --base_model huggyllama/llama-7b "
+                                     "--data_path d.json --batch_size 128 --micro_batch_size 4 --learning_rate 1e-4\n")
+    assert detected(path) == "own_args"
+    plan = plan_of(path)
+    assert plan.optimizer.lr == 1e-4 and plan.batch.global_batch_size == 128 and plan.run.epochs == 3
+    assert plan.mode.kind == "full_finetune"
+
+
 def test_a_program_whose_argparse_arguments_live_in_a_module_not_at_hand_is_read_by_its_flags(tmp_path) -> None:
     # sangwoo3/lit-GPT run_scripts/run_pretrain.sh at 9cebf24 (held-out review 27, B 17), reduced: the program builds
     # `ArgumentParser(...)` and lets lit_gpt/config_retnet.py's arg_loader (not at hand) add the arguments
