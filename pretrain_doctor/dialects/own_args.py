@@ -59,7 +59,7 @@ _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "schedule.min_lr": (("min_learning_rate", "min_lr"), lenient_number),
     "batch.micro_batch_size": (("per_device_train_batch_size", "micro_batch_size", "train_micro_batch_size",
                                 "batch_size_per_gpu", "per_gpu_train_batch_size", "batch_size_train",
-                                "train_batch_size"), lenient_int),
+                                "train_batch_size", "per_device_batch_size", "batch_size_per_device"), lenient_int),
     "batch.global_batch_size": (("global_batch_size",), lenient_int),
     "batch.grad_accum": (("gradient_accumulation_steps", "grad_accum_steps", "gradient_accumulation",
                           "accumulation_steps", "grad_steps"), lenient_int),
@@ -226,11 +226,20 @@ def _program_source(program: str, doc: Document) -> tuple[Optional[Path], Option
     parsed = argparse_arguments(path) if path is not None else None
     if path is not None and parsed is None:
         source = read_program(path)
-        if source is not None and "ArgumentParser(" in source.text and "HfArgumentParser" not in source.text:
+        if source is not None and "HfArgumentParser" not in source.text and (
+                "ArgumentParser(" in source.text or _ARGUMENTS_MODULE.search(source.text)):
             # an argparse parser whose arguments another module adds (`parser = arg_loader(parser)` from
-            # lit_gpt/config_retnet.py, not at hand: held-out review 27, B 17): read as if the source were not here
+            # lit_gpt/config_retnet.py, not at hand: held-out review 27, B 17), or a parser imported whole
+            # (`from core.args import *`, minLLMTrain's pretrain.py: held-out review 35, A 06): read as if the
+            # source were not here
             return None, None
     return path, parsed
+
+
+# An import of the module that declares a program's arguments (`from core.args import *`, `from utils.arguments
+# import parse_args`, `import options`).
+_ARGUMENTS_MODULE = lazy_compile(r"^\s*(?:from\s+[\w.]*?\b(?:args|arguments|options|opts|flags|cli)\s+import\b"
+                                 r"|import\s+[\w.]*?\b(?:args|arguments|options|opts)\b)", re.MULTILINE)
 
 
 class _ArgsView:

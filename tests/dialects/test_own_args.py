@@ -244,6 +244,17 @@ def test_a_python_fire_program_is_read_by_its_functions_parameters(tmp_path) -> 
     assert plan.mode.kind == "full_finetune"
 
 
+def test_a_program_that_imports_its_arguments_module_not_at_hand_is_read_by_its_flags(tmp_path) -> None:
+    # Held-out review 35, A 06 (minLLMTrain's llama_1b_ds.sh): pretrain.py declares nothing itself, `from core.args
+    # import *` does, and core/ was not at hand: the launch was refused as naming no setting
+    write(tmp_path, "pretrain.py", "from core.args import *\n\ndef main():\n    args = get_args()\n")
+    path = write(tmp_path, "run.sh", "accelerate launch pretrain.py --epochs 1 --lr 0.0004 --num_warmup_steps 1000 "
+                                     "--per_device_batch_size 8\n")
+    assert detected(path) == "own_args"
+    plan = plan_of(path)
+    assert plan.optimizer.lr == 4e-4 and plan.schedule.warmup_steps == 1000 and plan.batch.micro_batch_size == 8
+
+
 def test_a_program_whose_argparse_arguments_live_in_a_module_not_at_hand_is_read_by_its_flags(tmp_path) -> None:
     # sangwoo3/lit-GPT run_scripts/run_pretrain.sh at 9cebf24 (held-out review 27, B 17), reduced: the program builds
     # `ArgumentParser(...)` and lets lit_gpt/config_retnet.py's arg_loader (not at hand) add the arguments
