@@ -909,3 +909,22 @@ def test_megablocks_experts_are_read(tmp_path: Path) -> None:
     assert plan.sources["model.num_experts"].key == "model.ffn_config.moe_num_experts"
     assert plan.derived.parameters.value > plan.derived.active_parameters.value > dense.derived.parameters.value
     assert dense.model.num_experts is None
+
+
+def test_mosaic_gpt_the_forerunner_of_mpt_is_sized(tmp_path: Path) -> None:
+    # Held-out review 35, A 20 (a fork of mosaicml/examples, llm/yamls/mosaic_gpt/125m.yaml): the model was left
+    # unsized, so PD801 judged a 124M, 6e16-FLOP run as a large one (a warning)
+    text = _PRETRAIN.replace("name: mpt_causal_lm", "name: mosaic_gpt\n      mlp_ratio: 4\n      vocab_size: 50368")
+    plan = plan_of(write(tmp_path, "125m.yaml", text))
+    assert plan.model.name == "mosaic_gpt" and plan.model.ffn_size == 3072 and plan.model.tie_embeddings
+    assert plan.derived.parameters.value == pytest.approx(123.6e6, rel=0.01)
+
+
+def test_a_mup_optimizer_is_not_judged_by_the_lr_band(tmp_path: Path) -> None:
+    # Held-out review 20, A 12 (mosaicml/examples 125m_mup.yaml): `mup_decoupled_adamw` at lr 0.06 is muP's base-width
+    # lr; once the model was sized (review 35) PD101 called it "60× above the band" (an error)
+    text = _PRETRAIN.replace("name: decoupled_adamw", "name: mup_decoupled_adamw").replace("lr: 6.0e-4", "lr: 6.0e-2")
+    plan = plan_of(write(tmp_path, "mup.yaml", text))
+    assert plan.optimizer.mup and plan.optimizer.family == "adamw" and findings(plan, "PD101") == []
+    assert plan_of(write(tmp_path, "plain.yaml", text.replace("mup_decoupled_adamw", "decoupled_adamw"))).optimizer.mup \
+        in (None, False)
