@@ -64,8 +64,11 @@ def pretraining_problems(steps: Optional[float], fraction: Optional[float], tota
             and not long_in_tokens:
         # two significant digits: 300 of 305,176 steps is 0.098%, never "0.10% ... below 0.1%"
         problems.append(f"{fraction * 100:.2g}% of the run is below {low_fraction:.1%}")
-    if fraction is not None and fraction > high_fraction:
-        problems.append(f"{fraction:.0%} of the run is above {high_fraction:.0%}")
+    # a share read at 0.1%: a warmup of t_max/10 in tokens, rounded up to whole steps, is 10.0016% of the run, not
+    # "10% of the run is above 10%" (held-out review 35, B 18: an OLMoE sweep config)
+    if fraction is not None and round(fraction, 3) > high_fraction:
+        shown = f"{fraction:.0%}" if round(fraction, 2) > high_fraction else f"{fraction:.1%}"
+        problems.append(f"{shown} of the run is above {high_fraction:.0%}")
     if steps is not None:
         # No fixed step floor: MosaicML's MPT recipes warm up 100 batches in runs of 4,800 to 63,900, and
         # the short-warmup risk (Adam's uninformed second moment) is the 2/(1−β2) floor below.
