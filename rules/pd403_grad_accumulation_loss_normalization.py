@@ -37,6 +37,8 @@ def _variable_token_counts(plan) -> bool:
         return True
     if plan.data.packing is not None:
         return not plan.data.packing
+    if "data.packing" in plan.unknown:  # a launching script decides (an alignment-handbook recipe's run_sft.py packs)
+        return False
     return plan.mode.is_finetune  # pretraining data is packed into full blocks by default
 
 
@@ -49,7 +51,9 @@ class GradAccumulationLossNormalization(Rule):
     (padding without packing, completion-only loss, MLM masking), and the loop
     averages each micro-batch's mean loss instead of dividing by the tokens of the
     whole step: transformers before 4.46 (`trainer_version`), litgpt's fine-tuning
-    scripts, or a custom loop (`batch.loss_averaged_per_micro_batch`).
+    scripts, or a custom loop (`batch.loss_averaged_per_micro_batch`). Silent where the
+    launching script decides whether rows are packed full (an alignment-handbook recipe of
+    the `dataset_mixer` era, whose run_sft.py packs whatever the file says).
 
     ## Why is this bad?
     Mean-of-means weights a token in a short micro-batch more than one in a long one,

@@ -312,6 +312,7 @@ class HfDialect(Dialect):
         if isinstance(test_size, (int, float)) and 0 < test_size < 1:
             b.take("data.val_fraction", doc, ("dataset_mixture", "test_split_size"), lenient_number)
         b.take("data.packing", doc, "packing", lenient_bool)
+        _handbook_packing(b, doc)
         _document_mask(b, doc, versions)
         b.take("data.num_workers", doc, "dataloader_num_workers", lenient_int)
         b.default("data.num_workers", 0, "transformers default")
@@ -586,6 +587,17 @@ def _example_script_arguments(b: PlanBuilder, doc: Document) -> None:
     if lenient_bool(doc.get("pad_to_max_length")) is True and not b.has("data.padding"):
         b.set("data.padding", "max_length", b.source(doc, ("pad_to_max_length",)))
     b.take("data.label_pad_token_id", doc, "label_pad_token_id", lenient_int)
+
+
+def _handbook_packing(b: PlanBuilder, doc: Document) -> None:
+    """An alignment-handbook SFT recipe of the `dataset_mixer` era (2023-11 to 2025-07) without `packing`: the
+    handbook's scripts/run_sft.py hands SFTTrainer `packing=True` itself whatever the file says, and the copies of it
+    in forks mostly keep that; a repo's own script may not. Packing is unknown, not TRL's default False (held-out
+    reviews 34, A 07 and 36: PD403 "micro-batches of varying length" on runs whose rows are packed full)."""
+    if doc.has("packing") or not doc.has("dataset_mixer") or b.get("mode.kind") in ("preference", "online_rl"):
+        return
+    b.unknown("data.packing", "the launching script's: alignment-handbook's run_sft.py (2023-11 to 2025-07) passes "
+                              "packing=True itself, whatever the file says")
 
 
 def _dataset_splits(doc: Document) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

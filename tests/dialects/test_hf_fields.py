@@ -332,3 +332,18 @@ def test_open_r1_benchmarks_on_save_are_an_evaluation(tmp_path: Path) -> None:
     assert findings(plan, "PD702") == []
     no_callback = plan_of(write(tmp_path, "b.yaml", r1.replace("- push_to_hub_revision\n", "- other\n")))
     assert no_callback.eval.enabled is False
+
+
+def test_an_alignment_handbook_recipe_leaves_packing_to_its_run_sft_script(tmp_path: Path) -> None:
+    # Held-out reviews 34 (A 07) and 36 (A 09-A 11): handbook SFT recipes of the `dataset_mixer` era, whose
+    # scripts/run_sft.py passes packing=True itself (2023-11 to 2025-07), got PD403 "micro-batches of varying length"
+    judged = TrainerVersions(parse_assignments(["transformers=4.42.3"]), detect_installed=False)
+    recipe = BASE + "dataset_mixer:\n  HuggingFaceH4/ultrachat_200k: 1.0\ngradient_accumulation_steps: 8\n"
+    plan = plan_of(write(tmp_path, "sft.yaml", recipe), trainer_versions=judged)
+    assert plan.data.packing is None and "run_sft.py" in plan.unknown["data.packing"]
+    assert findings(plan, "PD403") == [] and findings(plan, "PD510") == []
+    # the file's own `packing: false` is the run's (and a plain TrainingArguments file keeps PD403)
+    unpacked = plan_of(write(tmp_path, "b.yaml", recipe + "packing: false\n"), trainer_versions=judged)
+    assert unpacked.data.packing is False and [f.code for f in findings(unpacked, "PD403")] == ["PD403"]
+    plain = plan_of(write(tmp_path, "c.yaml", BASE + "gradient_accumulation_steps: 8\n"), trainer_versions=judged)
+    assert [f.code for f in findings(plain, "PD403")] == ["PD403"]
