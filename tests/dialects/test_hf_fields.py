@@ -341,7 +341,10 @@ def test_an_alignment_handbook_recipe_leaves_packing_to_its_run_sft_script(tmp_p
     recipe = BASE + "dataset_mixer:\n  HuggingFaceH4/ultrachat_200k: 1.0\ngradient_accumulation_steps: 8\n"
     plan = plan_of(write(tmp_path, "sft.yaml", recipe), trainer_versions=judged)
     assert plan.data.packing is None and "run_sft.py" in plan.unknown["data.packing"]
-    assert findings(plan, "PD403") == [] and findings(plan, "PD510") == []
+    # forks' copies of run_sft.py often pass packing=False (BMC's, the distillation repo's): an info that says so
+    [finding] = findings(plan, "PD403")
+    assert finding.severity == "info" and "if the rows are not packed" in finding.message
+    assert findings(plan, "PD510") == []
     # the file's own `packing: false` is the run's (and a plain TrainingArguments file keeps PD403)
     unpacked = plan_of(write(tmp_path, "b.yaml", recipe + "packing: false\n"), trainer_versions=judged)
     assert unpacked.data.packing is False and [f.code for f in findings(unpacked, "PD403")] == ["PD403"]
