@@ -406,9 +406,10 @@ def _resized_shape(b: PlanBuilder, doc: Document, overrides: dict) -> None:
                                                  note="a gated MLP, as the named model's family has"))
 
 
-def _mpt_shape(b: PlanBuilder, doc: Document, name: str, note: str, vocab: int) -> None:
+def _mpt_shape(b: PlanBuilder, doc: Document, name: str, note: str, vocab: int, ratio_key: str) -> None:
     """The shape MPTConfig and its forerunner MosaicGPTConfig share: d_model 2048, 24 layers of 16 heads, 2048
-    positions by default; `vocab` is the config's default vocabulary."""
+    positions, an MLP 4 × d_model wide (`ratio_key`: `expansion_ratio`, MosaicGPT's `mlp_ratio`) and no residual
+    dropout by default; `vocab` is the config's default vocabulary."""
     b.set("model.family", "mpt", b.source(doc, ("model", "name")))
     b.set("model.name", name, b.source(doc, ("model", "name")))
     take_or_default(b, doc, "model.hidden_size", ("model", "d_model"), lenient_int, 2048, note)
@@ -417,24 +418,25 @@ def _mpt_shape(b: PlanBuilder, doc: Document, name: str, note: str, vocab: int) 
     take_or_default(b, doc, "model.max_positions", ("model", "max_seq_len"), lenient_int, 2048, note)
     take_or_default(b, doc, "model.vocab_size", ("model", "vocab_size"), lenient_int, vocab, note)
     b.set("model.embedding_rows", b.get("model.vocab_size"), b.sources.get("model.vocab_size"))
+    ratio = lenient_number(doc.get(("model", ratio_key), 4))
+    hidden = b.get("model.hidden_size")
+    if isinstance(ratio, (int, float)) and isinstance(hidden, int):
+        source = b.source(doc, ("model", ratio_key), note=f"{ratio_key} × d_model") \
+            if doc.has(("model", ratio_key)) else b.source(doc, ("model",), note=note)
+        b.set("model.ffn_size", int(ratio * hidden), source)
+    take_or_default(b, doc, "model.dropout", ("model", "resid_pdrop"), lenient_number, 0.0, note)
 
 
 def _mpt(b: PlanBuilder, doc: Document) -> None:
     """MPTConfig (llmfoundry/models/mpt/configuration_mpt.py) and its attn_config defaults."""
     note = f"MPTConfig default (llm-foundry {LLMFOUNDRY_VERSION})"
-    _mpt_shape(b, doc, "mpt_causal_lm", note, vocab=50368)
+    _mpt_shape(b, doc, "mpt_causal_lm", note, vocab=50368, ratio_key="expansion_ratio")
     if str(doc.get(("model", "attn_config", "attn_type"), "")) == "grouped_query_attention":
         b.take("model.kv_heads", doc, ("model", "attn_config", "kv_n_heads"), lenient_int)
     ffn_type = str(doc.get(("model", "ffn_config", "ffn_type"), "mptmlp"))
     b.set("model.gated_mlp", ffn_type == "mptglu")
     if ffn_type in ("mb_moe", "mb_dmoe"):
         _megablocks_experts(b, doc)
-    ratio = lenient_number(doc.get(("model", "expansion_ratio"), 4))
-    hidden = b.get("model.hidden_size")
-    if isinstance(ratio, (int, float)) and isinstance(hidden, int):
-        source = b.source(doc, ("model", "expansion_ratio"), note="expansion_ratio × d_model") \
-            if doc.has(("model", "expansion_ratio")) else b.source(doc, ("model",), note=note)
-        b.set("model.ffn_size", int(ratio * hidden), source)
     take_or_default(b, doc, "model.tie_embeddings", ("model", "tie_word_embeddings"), lenient_bool, True, note)
     if lenient_bool(doc.get(("model", "attn_config", "alibi"))):
         b.set("model.position_encoding", "alibi", b.source(doc, ("model", "attn_config", "alibi")))
@@ -442,7 +444,6 @@ def _mpt(b: PlanBuilder, doc: Document) -> None:
         b.set("model.position_encoding", "rope", b.source(doc, ("model", "attn_config", "rope")))
     elif lenient_bool(doc.get(("model", "learned_pos_emb"), True)):
         b.set("model.position_encoding", "learned", b.source(doc, ("model",), note=f"{note}: learned_pos_emb"))
-    take_or_default(b, doc, "model.dropout", ("model", "resid_pdrop"), lenient_number, 0.0, note)
 
 
 def _megablocks_experts(b: PlanBuilder, doc: Document) -> None:
@@ -462,18 +463,12 @@ def _mosaic_gpt(b: PlanBuilder, doc: Document) -> None:
     d_model 2048, n_heads 16, n_layers 24, mlp_ratio 4, vocab 50257, the output tied to `wte`, learned positions
     unless `alibi` (held-out review 35, A 20: a 124M model left unsized, so PD801 judged it as a large run)."""
     note = "MosaicGPTConfig default (mosaicml/examples)"
-    _mpt_shape(b, doc, "mosaic_gpt", note, vocab=50257)
-    ratio = lenient_number(doc.get(("model", "mlp_ratio"), 4))
-    hidden = b.get("model.hidden_size")
-    if isinstance(ratio, (int, float)) and isinstance(hidden, int):
-        b.set("model.ffn_size", int(ratio * hidden), b.source(doc, ("model", "mlp_ratio"), note="mlp_ratio × d_model")
-              if doc.has(("model", "mlp_ratio")) else b.source(doc, ("model",), note=note))
+    _mpt_shape(b, doc, "mosaic_gpt", note, vocab=50257, ratio_key="mlp_ratio")
     b.set("model.gated_mlp", False)
     b.set("model.tie_embeddings", True, b.source(doc, ("model", "name"), note="MosaicGPT's output reuses wte"))
     alibi = lenient_bool(doc.get(("model", "alibi")))
     b.set("model.position_encoding", "alibi" if alibi else "learned",
           b.source(doc, ("model", "alibi")) if alibi else b.source(doc, ("model",), note=f"{note}: alibi off"))
-    take_or_default(b, doc, "model.dropout", ("model", "resid_pdrop"), lenient_number, 0.0, note)
 
 
 def _mode_and_objective(b: PlanBuilder, doc: Document, model: str) -> None:
