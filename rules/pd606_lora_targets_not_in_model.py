@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from pathlib import PurePosixPath
 from typing import Optional
 
 from pretrain_doctor.lazyre import lazy_compile
+from pretrain_doctor.plan.derive import name_leaf
 from pretrain_doctor.rule import Rule
 
 _ATTENTION = {"q_proj": "q", "k_proj": "k", "v_proj": "v", "o_proj": "attention output"}
@@ -67,7 +67,7 @@ def architecture(plan) -> Optional[tuple[str, str]]:
     for name in (plan.model.name, plan.mode.init_from):
         if not isinstance(name, str) or not name.strip():
             continue
-        base = _QUANTIZED_SUFFIX.sub("", PurePosixPath(name.strip().rstrip("/")).name.lower())
+        base = _QUANTIZED_SUFFIX.sub("", name_leaf(name.strip()).lower())
         for pattern, family in _FAMILY_BY_NAME:
             if pattern.fullmatch(base):
                 return family, f"`{name.strip()}`"

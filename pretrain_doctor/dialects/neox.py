@@ -451,10 +451,10 @@ class NeoxDialect(Dialect):
                     _note_fp16_type(b, view, fp16[key])
                 elif key not in _FP16_KEYS:
                     _note_ignored_fp16_key(b, view, fp16, key, fp16_on)
-        block_alone = bf16_on and precision is None and not fp16_on and not fp16_type_bf16
-        if block_alone and not _attention_free(view):
-            _note_bf16_block_alone(b, view)
-        elif bf16_on and precision not in ("bfloat16", "bf16") and not fp16_type_bf16 and not block_alone:
+        if bf16_on and precision is None and not fp16_on and not fp16_type_bf16:  # the block alone
+            if not _attention_free(view):
+                _note_bf16_block_alone(b, view)
+        elif bf16_on and precision not in ("bfloat16", "bf16") and not fp16_type_bf16:
             # NeoX takes the dtype from `precision`; an enabled bf16 block beside another precision disagrees with
             # it (PD303): NeoX since #1311 asserts "DeepSpeed bf16 field was set but precision conflicts"
             declared = "fp16" if fp16_on or precision in ("fp16", "float16") else "fp32"
