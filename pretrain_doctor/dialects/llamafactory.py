@@ -165,6 +165,8 @@ class LlamaFactoryDialect(Dialect):
         _special_optimizers(b, doc)
         HfDialect._schedule(b, doc, context.trainer_versions)
         _batch_and_length(b, doc, context.trainer_versions)
+        _attention_choice(b, doc, context.trainer_versions)
+        _counts_given_as_collections(b, doc)
         HfDialect._precision(b, doc)
         _pure_bf16(b, doc)
         _inferred_adapter_dtype(b, doc)
@@ -403,6 +405,66 @@ def _batch_and_length(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
     else:
         b.take("run.epochs", doc, "num_train_epochs", lenient_number)
         b.default("run.epochs", 3.0, HF_DEFAULT)
+
+
+# `flash_attn` took a switch before 0.7.0; from then on one of these names (`off` became `disabled` in 0.8.3,
+# since YAML reads a bare `off` as false), and any other value stops the run when the model loads
+# (model_utils/attention.py `configure_attn_implementation`: NotImplementedError "Unknown attention type").
+_ATTENTION_NAMED_SINCE = (0, 7, 0)
+_ATTENTION_DISABLED_SINCE = (0, 8, 3)
+
+
+def _attention_names(judged: Any) -> tuple[str, ...]:
+    if judged is not None and not judged.at_least(_ATTENTION_DISABLED_SINCE):
+        return ("auto", "off", "sdpa", "fa2")
+    return ("auto", "disabled", "sdpa", "fa2")
+
+
+def _attention_choice(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
+    """`flash_attn: true` (a switch before 0.7.0) or a name the judged release lacks: a failure at model load from
+    0.7.0 on, a warning for a switch when the release is unknown (held-out review 34: `flash_attn: true` missed)."""
+    value = doc.get("flash_attn")
+    judged = versions.get(TRAINER)
+    if value is None or judged is not None and not judged.at_least(_ATTENTION_NAMED_SINCE):
+        return
+    names = _attention_names(judged)
+    if isinstance(value, str) and value.strip().lower() in names:
+        return
+    source = b.source(doc, ("flash_attn",))
+    if judged is None and isinstance(value, str) and value.strip().lower() == "off":
+        b.note("ignored-key", "`flash_attn: off` is the name LLaMA-Factory 0.7.0-0.8.2 take; 0.8.3 renamed it "
+               "`disabled` and stops at model load on `off` (NotImplementedError: Unknown attention type)", source,
+               hint="`flash_attn: disabled` on 0.8.3 and later", key="flash_attn", severity="info")
+        return
+    if isinstance(value, bool):
+        said = f"`{str(value).lower()}`" + (" (YAML reads a bare on/off/yes/no as a boolean)" if doc.format == "yaml" else "")
+    else:
+        said = f"`{value}`" if isinstance(value, (str, int, float)) else f"a {type(value).__name__}"
+    where = f"{judged.describe()} takes" if judged is not None else "LLaMA-Factory 0.7.0 and later take"
+    message = (f"`flash_attn` is {said}, but {where} one of {', '.join(names)}: the run stops when the model "
+               "loads (NotImplementedError: Unknown attention type)")
+    unsure = judged is None and isinstance(value, bool)
+    if unsure:
+        message += "; only releases before 0.7.0 (2024-04) read it as a switch"
+    hint = ("`flash_attn: disabled` for eager attention" if value is False else
+            "`flash_attn: fa2` for FlashAttention-2 (`sdpa`, `auto` or `disabled` otherwise)")
+    b.note("ignored-key", message, source, key="flash_attn", severity="warning" if unsure else "error", hint=hint)
+
+
+# LLaMA-Factory's own whole-number arguments; HfArgumentParser's parse_dict hands YAML values over unconverted, so
+# a mapping or list reaches the code that uses the number (`min(data_args.max_samples, len(dataset))`: TypeError).
+_LF_COUNTS = ("max_samples", "cutoff_len", "lora_rank", "lora_alpha", "quantization_bit", "preprocessing_num_workers",
+              "val_size", "freeze_trainable_layers")
+
+
+def _counts_given_as_collections(b: PlanBuilder, doc: Document) -> None:
+    for key in _LF_COUNTS:
+        value = doc.get(key)
+        if isinstance(value, (dict, list)):
+            kind = "mapping" if isinstance(value, dict) else "list"
+            b.note("ignored-key", f"`{key}` is a {kind}, but LLaMA-Factory takes one number and passes it on "
+                   "unconverted: the run stops with a TypeError where it is first used", b.source(doc, (key,)),
+                   key=key, severity="error", hint=f"give `{key}` one number (it applies to every dataset together)")
 
 
 def _pure_bf16(b: PlanBuilder, doc: Document) -> None:

@@ -340,9 +340,7 @@ class MegatronDialect(Dialect):
             multiple = divisor * tensor
             b.set("model.embedding_rows", -(-vocab // multiple) * multiple,
                   f.source(b, "--vocab-size", "padded to make_vocab_size_divisible_by × tensor parallel size"))
-        f.take(b, "tokenizer.name", "--tokenizer-type", str)
-        if f.take(b, "tokenizer.path", "--tokenizer-model", str) is None:
-            f.take(b, "tokenizer.path", "--vocab-file", str)
+        _tokenizer(b, f)
 
     @staticmethod
     def _mode(b: PlanBuilder, f: _Flags) -> None:
@@ -842,6 +840,38 @@ def _unread(f: _Flags) -> str:
         return ""
     return f"the file{'s' if len(lines) > 1 else ''} sourced at line{'s' if len(lines) > 1 else ''} " \
            f"{', '.join(lines)}, not at hand, may set it"
+
+
+# The tokenizer an upstream entry point builds when the script names none (`initialize_megatron(args_defaults=
+# {'tokenizer_type': 'GPT2BPETokenizer'})` in pretrain_gpt.py since v2.0; pretrain_bert.py: BERT's word pieces).
+_TOKENIZER_DEFAULTS = {"pretrain_gpt.py": "GPT2BPETokenizer", "pretrain_hybrid.py": "GPT2BPETokenizer",
+                       "pretrain_vlm.py": "GPT2BPETokenizer", "pretrain_bert.py": "BertWordPieceLowerCase"}
+
+
+def _tokenizer(b: PlanBuilder, f: _Flags) -> None:
+    program = str(f.doc.data.get("program") or "").rsplit("/", 1)[-1]
+    fallback = _TOKENIZER_DEFAULTS.get(program)
+    named = f.take(b, "tokenizer.name", "--tokenizer-type", str, fallback,
+                   note=f"{program}'s args_defaults (no --tokenizer-type)")
+    model = f.take(b, "tokenizer.path", "--tokenizer-model", str)
+    if model is None:
+        f.take(b, "tokenizer.path", "--vocab-file", str)
+    if f.present("--tokenizer-type") or not f.present("--tokenizer-model") or fallback is None:
+        return
+    if f.maybe("--tokenizer-type") or _unread(f) or f.switch("--use-checkpoint-args") or _opaque_words(f):
+        return
+    b.note("ignored-key", f"`--tokenizer-model` is given but `--tokenizer-type` is not: {program} then builds "
+           f"{named} (its args_defaults), which never reads --tokenizer-model; it stops on the missing --vocab-file "
+           "(older releases) or fetches GPT-2's own vocabulary and trains on ids it does not match",
+           f.source(b, "--tokenizer-model"), key="--tokenizer-model", severity="error",
+           hint="add `--tokenizer-type HuggingFaceTokenizer` (or SentencePieceTokenizer / TikTokenizer, "
+                "whichever the model file is)")
+
+
+def _opaque_words(f: _Flags) -> bool:
+    """An unresolved word whose flags the script never spells out (`$EXTRA_ARGS` from the environment)."""
+    return any(isinstance(entry, dict) and str(entry.get("text", "")) not in f._undecided
+               for entry in f.doc.data.get("unresolved") or ())
 
 
 def _own_program(doc: Document, program: str) -> bool:

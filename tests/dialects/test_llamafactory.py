@@ -625,3 +625,37 @@ def test_a_config_with_training_settings_and_no_do_train_is_read_and_reported(tm
     assert note.data["severity"] == "error" and "trains nothing" in note.message
     predict = write(tmp_path, "predict.yaml", _LORA_SFT.replace("    do_train: true\n", "    do_predict: true\n"))
     assert "does not train" in get_dialect("llamafactory").companion_reason(load_document(predict))
+
+
+def _judged(release: str):
+    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
+
+    return TrainerVersions(parse_assignments([f"llamafactory={release}"]), detect_installed=False)
+
+
+def test_flash_attn_switch_stops_the_run_from_0_7_and_is_a_warning_when_the_release_is_unknown(tmp_path: Path) -> None:
+    path = write(tmp_path, "fa.yaml", _LORA_SFT + "    flash_attn: true\n")
+    [unknown] = notes(plan_of(path), "ignored-key")
+    assert unknown.data["severity"] == "warning" and "before 0.7.0" in unknown.message
+    [judged] = notes(plan_of(path, trainer_versions=_judged("0.9.2")), "ignored-key")
+    assert judged.data["severity"] == "error" and "Unknown attention type" in judged.message
+    assert not notes(plan_of(path, trainer_versions=_judged("0.6.3")), "ignored-key")  # a switch then
+
+
+@pytest.mark.parametrize("value, release, severity", [
+    ("fa2", None, None), ("sdpa", "0.7.1", None), ("disabled", "0.9.0", None),
+    ("off", "0.8.2", None),  # quoted below: the name before 0.8.3
+    ("off", "0.9.0", "error"), ("off", None, "info"), ("disabled", "0.8.2", "error"), ("flash", None, "error"),
+])
+def test_flash_attn_names_follow_the_release(tmp_path: Path, value: str, release, severity) -> None:
+    path = write(tmp_path, "fa.yaml", _LORA_SFT + f"    flash_attn: '{value}'\n")
+    context = {"trainer_versions": _judged(release)} if release else {}
+    found = [n.data["severity"] for n in notes(plan_of(path, **context), "ignored-key")]
+    assert found == ([severity] if severity else [])
+
+
+def test_a_count_given_as_a_mapping_stops_the_run(tmp_path: Path) -> None:
+    path = write(tmp_path, "ms.yaml", _LORA_SFT + "    max_samples:\n      alpaca_en_demo: 1000\n")
+    [note] = notes(plan_of(path), "ignored-key")
+    assert note.data["key"] == "max_samples" and note.data["severity"] == "error" and "mapping" in note.message
+    assert not notes(plan_of(write(tmp_path, "ok.yaml", _LORA_SFT + "    max_samples: 1000\n")), "ignored-key")

@@ -879,3 +879,17 @@ torchrun pretrain_gpt.py --num-layers 24 --hidden-size 1024 --num-attention-head
     assert "${load_option}" in plan.unknown["mode.init_from"] and not plan.starting_point_known
     decided = plan_of(write(tmp_path, "decided.sh", script.replace("PR=$9", "PR=bf16").replace("LOAD=$8", "LOAD=none")))
     assert decided.precision.compute == "bf16" and decided.starting_point_known
+
+
+def test_tokenizer_model_without_tokenizer_type_is_never_read(tmp_path) -> None:
+    with_model = SCRIPT.replace("    --bf16\n", "    --bf16\n    --tokenizer-model /data/llama-tokenizer\n")
+    plan = plan_of(write(tmp_path, "train.sh", with_model))
+    assert plan.tokenizer.name == "GPT2BPETokenizer" and "args_defaults" in plan.sources["tokenizer.name"].note
+    [note] = [n for n in notes(plan, "ignored-key") if n.data["key"] == "--tokenizer-model"]
+    assert note.data["severity"] == "error" and "HuggingFaceTokenizer" in note.hint
+    typed = with_model.replace("--bf16\n", "--bf16\n    --tokenizer-type HuggingFaceTokenizer\n")
+    assert plan_of(write(tmp_path, "typed.sh", typed)).tokenizer.name == "HuggingFaceTokenizer"
+    assert not notes(plan_of(write(tmp_path, "typed.sh", typed)), "ignored-key")
+    opaque = with_model.replace('"${ARGS[@]}"', '"${ARGS[@]}" $EXTRA_ARGS')  # may add --tokenizer-type
+    assert not [n for n in notes(plan_of(write(tmp_path, "opaque.sh", opaque)), "ignored-key")
+                if n.data.get("key") == "--tokenizer-model"]
