@@ -223,6 +223,18 @@ def llamafactory_train(doc: Document) -> bool:
         and str(positional[0]) == "train"
 
 
+# Flags through which a program takes its whole argument set as one file (Firefly's `--train_args_file`).
+_ARGUMENTS_FILE_FLAGS = ("--train_args_file", "--args_file", "--train_args_json", "--args_json")
+
+
+def _arguments_file(data: dict) -> Optional[tuple[str, str]]:
+    for flag in _ARGUMENTS_FILE_FLAGS:
+        value = data.get(flag)
+        if isinstance(value, str) and value.endswith(_CONFIG_SUFFIXES):
+            return flag, value
+    return None
+
+
 def program_config(doc: Document) -> Optional[ProgramConfig]:
     """The config file the launch script `doc` hands its program as the program's first argument
     (`dpo.py recipes/dpo.yaml --learning_rate=1e-6`) or with TRL's `--config FILE`; None when it hands none."""
@@ -241,6 +253,11 @@ def program_config(doc: Document) -> Optional[ProgramConfig]:
     elif isinstance(config_flag, str) and config_flag.endswith((".yaml", ".yml")):
         reference, key = config_flag, ("--config",)
         how = "`--config`: TRL's TrlParser reads it, the command line over it"
+    elif (args_file := _arguments_file(data)) is not None:
+        flag, reference = args_file
+        reference, key = reference, (flag,)
+        how = (f"`{flag}`: the program hands it to HfArgumentParser (parse_json_file / parse_yaml_file; Firefly's "
+               "train.py), its dataclasses' fields as keys")
     else:
         return None
     path = find_referenced_file(reference, doc)

@@ -3,6 +3,8 @@ as FastChat, LLaVA and Chinese-LLaMA-Alpaca-2 ship them, read as TrainingArgumen
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ..test_cli import cli
@@ -610,6 +612,17 @@ def test_trls_config_flag_names_the_base(tmp_path):
     assert plan.optimizer.lr == 2e-4 and plan.schedule.kind == "cosine" and plan.schedule.warmup_ratio == 0.1
     assert plan.program.config == str(tmp_path / "sft_lora.yaml")
     assert plan.sources["schedule.kind"].line == 2
+
+
+def test_an_arguments_file_flag_hands_the_program_its_whole_config(tmp_path):
+    # Firefly's train.py: `--train_args_file X.json` -> HfArgumentParser(...).parse_json_file(X)
+    arguments = {"model_name_or_path": "Qwen/Qwen-7B-Chat", "learning_rate": 1e-5, "lr_scheduler_type": "cosine",
+                 "gradient_accumulation_steps": 16, "train_mode": "full"}
+    write(tmp_path, "train_args/sft/qwen.json", json.dumps(arguments, indent=1))
+    plan = plan_of(write(tmp_path, "train.sh", "deepspeed --num_gpus=8 train.py --train_args_file train_args/sft/qwen.json\n"))
+    assert plan.dialect == "hf" and plan.program.config == str(tmp_path / "train_args/sft/qwen.json")
+    assert (plan.optimizer.lr, plan.schedule.kind, plan.batch.grad_accum, plan.parallel.world_size) == (1e-5, "cosine", 16, 8)
+    assert [plan.sources[f].line for f in ("optimizer.lr", "schedule.kind")] == [3, 4]
 
 
 def test_a_handed_yaml_that_is_not_at_hand_leaves_what_the_flags_leave_open_unknown(tmp_path):
