@@ -50,8 +50,22 @@ def near_adam_floor(steps: Optional[float], beta2: Optional[float]) -> bool:
     return steps is not None and horizon is not None and floor is not None and horizon <= steps < floor
 
 
+class WarmupProblem(str):
+    """One fault of a warmup as the finding says it, with the side it errs on ("short" or "long") and whether
+    a share of the run is what says so."""
+
+    side: str
+    by_share: bool
+
+    def __new__(cls, text: str, side: str, by_share: bool = False) -> "WarmupProblem":
+        problem = super().__new__(cls, text)
+        problem.side, problem.by_share = side, by_share
+        return problem
+
+
 def pretraining_problems(steps: Optional[float], fraction: Optional[float], total: Optional[float],
-                         beta2: Optional[float], adam: bool, tokens_per_step: Optional[float] = None) -> list[str]:
+                         beta2: Optional[float], adam: bool, tokens_per_step: Optional[float] = None
+                         ) -> list[WarmupProblem]:
     """What is wrong with a pretraining warmup of `steps` (or `fraction` of a `total`-step run) of
     `tokens_per_step` tokens each (None: unknown)."""
     problems = []
@@ -63,12 +77,12 @@ def pretraining_problems(steps: Optional[float], fraction: Optional[float], tota
     if fraction is not None and fraction < low_fraction and (steps is None or steps < ABSOLUTE_WARMUP_ENOUGH) \
             and not long_in_tokens:
         # two significant digits: 300 of 305,176 steps is 0.098%, never "0.10% ... below 0.1%"
-        problems.append(f"{fraction * 100:.2g}% of the run is below {low_fraction:.1%}")
+        problems.append(WarmupProblem(f"{fraction * 100:.2g}% of the run is below {low_fraction:.1%}", "short", True))
     # a share read at 0.1%: a warmup of t_max/10 in tokens, rounded up to whole steps, is 10.0016% of the run, not
     # "10% of the run is above 10%" (held-out review 35, B 18: an OLMoE sweep config)
     if fraction is not None and round(fraction, 3) > high_fraction:
         shown = f"{fraction:.0%}" if round(fraction, 2) > high_fraction else f"{fraction:.1%}"
-        problems.append(f"{shown} of the run is above {high_fraction:.0%}")
+        problems.append(WarmupProblem(f"{shown} of the run is above {high_fraction:.0%}", "long", True))
     if steps is not None:
         # No fixed step floor: MosaicML's MPT recipes warm up 100 batches in runs of 4,800 to 63,900, and
         # the short-warmup risk (Adam's uninformed second moment) is the 2/(1−β2) floor below.
@@ -76,9 +90,10 @@ def pretraining_problems(steps: Optional[float], fraction: Optional[float], tota
         published = tokens_per_step is not None and steps * tokens_per_step <= PUBLISHED_WARMUP_TOKENS
         if steps > high_steps and (fraction is None or fraction > LONG_WARMUP_SHARE) and not published:
             tokens = f" ({steps * tokens_per_step / 1e9:.2g}B tokens)" if tokens_per_step else ""
-            problems.append(f"{steps:,.0f} steps{tokens} is above {high_steps:,}")
+            problems.append(WarmupProblem(f"{steps:,.0f} steps{tokens} is above {high_steps:,}", "long"))
         if floor is not None and steps < floor:
-            problems.append(f"{steps:,.0f} steps is shorter than 2/(1−β2) = {floor:,.0f} for β2 = {short_float(beta2)}")
+            problems.append(WarmupProblem(f"{steps:,.0f} steps is shorter than 2/(1−β2) = {floor:,.0f} for β2 = "
+                                          f"{short_float(beta2)}", "short"))
     return problems
 
 
@@ -177,8 +192,8 @@ class WarmupLength(Rule):
                 # recipes' shortest (MPT's 100 batches): a longer run does not make its first 100 steps riskier
                 # (held-out review 21, B 09: the char recipe's 100 steps in a 150k-step enwik8 run, 0.067%)
                 below_share = steps is not None and steps >= PUBLISHED_SHORTEST_WARMUP and sum(
-                    problem.endswith(f"of the run is below {PRETRAIN_FRACTION[0]:.1%}") for problem in problems)
-                long_side = [problem for problem in problems if " is above " in problem]
+                    problem.side == "short" and problem.by_share for problem in problems)
+                long_side = [problem for problem in problems if problem.side == "long"]
                 short_side = len(problems) - len(long_side)
                 near_floor = adam and short_side == 1 + below_share and near_adam_floor(steps, beta2)
                 # only long, and no longer than torchtitan's own template share, whether the share or the step
