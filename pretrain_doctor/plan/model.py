@@ -292,6 +292,7 @@ class CheckpointSpec(_Section):
     strategy: Optional[str] = None
     interval_steps: Optional[int] = Field(None, gt=0)
     interval_fraction: Optional[float] = Field(None, gt=0, lt=1)  # every this fraction of the run (HF `save_steps` < 1)
+    peer_recovery: Optional[bool] = None  # a failed replica restores from a live peer (torchft), not only from disk
 
 
 class ParallelSpec(_Section):

@@ -374,6 +374,7 @@ def test_total_iters_and_context_length_are_the_run_length_and_sequence(tmp_path
     from pretrain_doctor.plan.model import TrainingPlan
 
     unknown = TrainingPlan.model_validate({"schedule": {"warmup_steps": 1000}, "optimizer": {"family": "adamw"},
+                                           "mode": {"kind": "full_finetune"},  # a corpus outlasts a warmup: no finding
                                            "unknown": {"run.max_steps": "not an argument of x.py: its code decides"}})
     [finding] = WarmupExceedsTraining().check(unknown)
     assert "unknown here (not an argument of x.py: its code decides)" in finding.message

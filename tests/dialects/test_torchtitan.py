@@ -146,6 +146,16 @@ enable_valid = true
     assert plan.eval.enabled is True and plan.eval.interval_steps == 2000 and findings(plan, "PD702") == []
 
 
+@pytest.mark.parametrize("switch", ["enable", "enabled"])
+def test_validation_switch_of_each_release_is_read(tmp_path, switch) -> None:
+    # `validation.enabled` from torchtitan #1362 (2025-07-09) until #1607 renamed it `enable` (2025-08-22); held-out
+    # review 37, B 23 (a vendored mid-2025 copy): the plan said evaluation was off
+    text = (f"[model]\nname = \"llama3\"\nflavor = \"1B\"\n[optimizer]\nname = \"AdamW\"\nlr = 4e-4\n"
+            f"[training]\nseq_len = 2048\nsteps = 20000\n[validation]\n{switch} = true\nfreq = 100\n")
+    plan = plan_of(write(tmp_path, "t.toml", text))
+    assert plan.eval.enabled is True and plan.eval.interval_steps == 100 and findings(plan, "PD702") == []
+
+
 def test_a_one_step_smoke_test_gets_no_error_and_says_torchtitan_caps_its_warmup(tmp_path) -> None:
     # Held-out review 5 (53, llm-benchmarking llama3_8b_4gpu.toml): `steps = 1` with warmup 200 gave a PD105 error.
     # torchtitan's build_lr_schedulers warns and caps warmup_steps at the training steps; a 1-step run is a smoke test.
