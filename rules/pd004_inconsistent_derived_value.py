@@ -15,7 +15,11 @@ class InconsistentDerivedValue(Rule):
     the world size is known; a nanotron `tokens.sequence_length` unlike the model's
     `max_position_embeddings` for a model from random weights, an error where the checkout's
     trainer.py asserts they are equal (nanotron main, 2024-04 to 2025-03; the releases set one to the
-    other). The adapters describe the disagreements they see; the
+    other); an llm-foundry `load_path` that restores a Composer checkpoint's whole state (no
+    `load_weights_only: true`) into another run: an error where the timestamp in its name
+    (`ep3-ba59181-rank0.pt`) is already past `max_duration` (the run ends before its first step), a
+    warning for a fine-tune (`finetuning` loader) that would carry a pretraining run's optimizer moments
+    and schedule on. The adapters describe the disagreements they see; the
     batch product is checked on the plan. A DeepSpeed JSON's own batch triple is
     PD402's, because DeepSpeed asserts on it at launch; a decay horizon (NeoX
     `lr_decay_iters`) that differs from the run length is PD107's.

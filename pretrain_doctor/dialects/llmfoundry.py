@@ -471,6 +471,39 @@ def _mosaic_gpt(b: PlanBuilder, doc: Document) -> None:
           b.source(doc, ("model", "alibi")) if alibi else b.source(doc, ("model",), note=f"{note}: alibi off"))
 
 
+# Composer's default checkpoint name (`save_filename: ep{epoch}-ba{batch}-rank{rank}.pt`): the timestamp it holds.
+_CHECKPOINT_TIME = re.compile(r"(?:^|/)ep(\d+)-ba(\d+)(?:-rank\d+)?\.pt$")
+
+
+def _full_state_load(b: PlanBuilder, doc: Document, load_path: str, loader: str) -> None:
+    """`load_path` without `load_weights_only: true` restores the checkpoint's whole state: Composer carries on from
+    its timestamp, optimizer and scheduler (held-out review 37, B 13: a 1-epoch SFT from a pretraining run's
+    `ep3-ba59181-rank0.pt`, already past `max_duration: 1ep`, so it trains no step). `load_ignore_keys` may drop
+    the timestamp: then nothing is said."""
+    if lenient_bool(doc.get("load_weights_only")) is True or doc.get("load_ignore_keys") or doc.get("reset_time"):
+        return
+    folder = doc.get("save_folder")
+    if isinstance(folder, str) and folder.strip() and load_path.strip().startswith(folder.strip().rstrip("/") + "/"):
+        return  # the run's own checkpoint: resuming it is what a full-state load is for
+    source = b.source(doc, ("load_path",))
+    match = _CHECKPOINT_TIME.search(load_path.strip())
+    total = parse_time(doc.get("max_duration"))
+    if match and total is not None and total.unit in ("epochs", "batches"):
+        reached = int(match.group(1) if total.unit == "epochs" else match.group(2))
+        if reached >= total.value:
+            b.note("inconsistent", f"`load_path` restores the whole training state of a checkpoint at epoch "
+                   f"{match.group(1)}, batch {match.group(2)} (its name), already at or past `max_duration: "
+                   f"{doc.get('max_duration')}`: Composer's timestamp carries on from it, so the run ends before "
+                   "its first step", source, hint="set `load_weights_only: true` to start a new run from its weights",
+                   severity="error")
+            return
+    if loader == "finetuning":
+        b.note("inconsistent", "`load_path` without `load_weights_only: true` restores the checkpoint's whole "
+               "training state: a fine-tune from a pretraining checkpoint then carries on its timestamp (stopping "
+               "at once if it is past `max_duration`), its optimizer moments and its lr schedule", source,
+               hint="set `load_weights_only: true` to fine-tune from its weights alone")
+
+
 def _mode_and_objective(b: PlanBuilder, doc: Document, model: str) -> None:
     """`finetuning` loaders fine-tune; `text` loaders pretrain, from a checkpoint when `pretrained: true`."""
     loader = str(doc.get(("train_loader", "name"), "text"))
@@ -495,6 +528,7 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, model: str) -> None:
         source = b.source(doc, ("load_path",))
         b.set("mode.init_from", load_path, source)
         b.set("mode.resumed", lenient_bool(doc.get("load_weights_only")) is not True, source)
+        _full_state_load(b, doc, load_path, loader)
     mlm_key = next((k for k in (("train_loader", "dataset", "mlm_probability"), ("mlm_probability",))
                     if doc.get(k) is not None), None)
     # ModernBERT's decoders (`flex_gpt`, `causal_mask: true`: Ettin's) learn the next token from the shifted inputs;

@@ -928,3 +928,21 @@ def test_a_mup_optimizer_is_not_judged_by_the_lr_band(tmp_path: Path) -> None:
     assert plan.optimizer.mup and plan.optimizer.family == "adamw" and findings(plan, "PD101") == []
     assert plan_of(write(tmp_path, "plain.yaml", text.replace("mup_decoupled_adamw", "decoupled_adamw"))).optimizer.mup \
         in (None, False)
+
+
+def _sft_from(tmp_path: Path, load: str) -> object:
+    text = (_PRETRAIN.replace("name: text\n      dataset:\n        local: ./c4", "name: finetuning\n      dataset:\n"
+                              "        hf_name: json", 1).replace("max_duration: 4800ba", "max_duration: 1ep")
+            + f"    save_folder: ./output/sft\n{load}")
+    return plan_of(write(tmp_path, "sft.yaml", text))
+
+
+def test_a_full_state_load_past_max_duration_trains_no_step(tmp_path: Path) -> None:
+    # Held-out review 37, B 13: a 1-epoch SFT loading a pretraining run's `ep3-ba59181-rank0.pt` whole
+    [note] = notes(_sft_from(tmp_path, "    load_path: ckpt/ep3-ba59181-rank0.pt\n"), "inconsistent")
+    assert note.data["severity"] == "error" and "before its first step" in note.message
+    [earlier] = notes(_sft_from(tmp_path, "    load_path: ckpt/ep0-ba900-rank0.pt\n"), "inconsistent")
+    assert "severity" not in earlier.data and "optimizer moments" in earlier.message  # a fine-tune carrying pretraining state
+    weights_only = "    load_path: ckpt/ep3-ba59181-rank0.pt\n    load_weights_only: true\n"
+    own = "    load_path: ./output/sft/ep0-ba900-rank0.pt\n"  # resuming its own run
+    assert not notes(_sft_from(tmp_path, weights_only), "inconsistent") and not notes(_sft_from(tmp_path, own), "inconsistent")
