@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
 
 from .helpers import assert_trains_only, findings, plan_of, write
@@ -35,6 +37,19 @@ def test_eval_steps_default_to_logging_steps(tmp_path: Path) -> None:
     assert plan.eval.interval_steps == 25
     plan = plan_of(write(tmp_path, "b.yaml", BASE + "eval_strategy: steps\neval_steps: 0.1\n"))
     assert plan.eval.interval_fraction == 0.1
+
+
+@pytest.mark.parametrize("extra, severity", [
+    ("do_eval: true\neval_steps: 477\n", "warning"),  # held-out review 37, A 20: one evaluation, at the end
+    ("eval_dataset: test\neval_steps: 100\n", "warning"),
+    ("eval_steps: 100\n", "info"),  # no data to evaluate on: a leftover either way
+    ("eval_strategy: epoch\neval_steps: 100\n", "info"),  # still evaluates, once per epoch
+    ("eval_strategy: 'no'\ndo_eval: true\neval_steps: 100\n", None),  # turned off on purpose: PD702's to say
+    ("eval_strategy: steps\neval_steps: 100\n", None),
+])
+def test_eval_steps_beside_another_strategy_is_ignored(tmp_path: Path, extra: str, severity) -> None:
+    found = findings(plan_of(write(tmp_path, "a.yaml", BASE + extra)), "PD003")
+    assert [f.severity for f in found if f.key == "eval_steps"] == ([severity] if severity else [])
 
 
 def test_sampling_strategy_sets_shuffle(tmp_path: Path) -> None:
