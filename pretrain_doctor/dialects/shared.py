@@ -234,7 +234,7 @@ def _is_local_path(reference: Any) -> bool:
     return isinstance(reference, str) and bool(reference.strip()) and "${" not in reference and "://" not in reference
 
 
-def _same_name_beside(reference: Any, doc: Document) -> Optional[Path]:
+def same_name_beside(reference: Any, doc: Document) -> Optional[Path]:
     """A file of the reference's name beside `doc`: configs are often copied out of the
     repository they were launched from together with their DeepSpeed JSON, into one folder."""
     if not _is_local_path(reference):
@@ -282,7 +282,7 @@ def merge_deepspeed_reference(b: PlanBuilder, doc: Document, context: BuildConte
             return None
         path = find_referenced_file(reference, doc)
         if path is None:
-            path = _same_name_beside(reference, doc)
+            path = same_name_beside(reference, doc)
             if path is None:
                 b.note("other", f"DeepSpeed config `{reference}` not found beside the config or in the working "
                        "directory; its settings are not checked", b.source(doc, (key,)), code="deepspeed-not-found")
@@ -477,7 +477,7 @@ def _launcher_config_file(launcher: dict, script: Document, context: BuildContex
     if not isinstance(reference, str):
         return None
     found = find_referenced_file(reference, script)
-    if found is None and (found := _same_name_beside(reference, script)) is not None:
+    if found is None and (found := same_name_beside(reference, script)) is not None:
         context.notices.append(f"`accelerate launch --config_file {reference}` is not found where it points; "
                                f"read {found} beside the script instead")
     return found

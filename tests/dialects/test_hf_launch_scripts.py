@@ -625,6 +625,15 @@ def test_an_arguments_file_flag_hands_the_program_its_whole_config(tmp_path):
     assert [plan.sources[f].line for f in ("optimizer.lr", "schedule.kind")] == [3, 4]
 
 
+def test_a_handed_yaml_copied_beside_the_script_is_read_by_its_name(tmp_path):
+    # Held-out review 37, A 03: `finetune_dpo.py train_config/qwen2_dpo_config.yaml ...`, the YAML copied beside the script
+    write(tmp_path, "qwen2_dpo_config.yaml", "bf16: true\nlr_scheduler_type: cosine\n")
+    plan = plan_of(write(tmp_path, "train.sh", "accelerate launch finetune_dpo.py train_config/qwen2_dpo_config.yaml "
+                                                "--learning_rate=1e-5 --per_device_train_batch_size=1\n"))
+    assert plan.precision.compute == "bf16" and plan.schedule.kind == "cosine" and plan.optimizer.lr == 1e-5
+    assert "beside the script" in plan.sources["program.config"].note
+
+
 def test_a_handed_yaml_that_is_not_at_hand_leaves_what_the_flags_leave_open_unknown(tmp_path):
     path = write(tmp_path, "train.sh", "accelerate launch finetune_dpo.py train_config/missing.yaml "
                                        "--learning_rate=1e-5 --per_device_train_batch_size=1\n")

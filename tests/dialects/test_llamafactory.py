@@ -659,3 +659,12 @@ def test_a_count_given_as_a_mapping_stops_the_run(tmp_path: Path) -> None:
     [note] = notes(plan_of(path), "ignored-key")
     assert note.data["key"] == "max_samples" and note.data["severity"] == "error" and "mapping" in note.message
     assert not notes(plan_of(write(tmp_path, "ok.yaml", _LORA_SFT + "    max_samples: 1000\n")), "ignored-key")
+
+
+def test_a_deepspeed_launch_counts_its_processes(tmp_path: Path) -> None:
+    # Held-out review 37, A 23: `deepspeed --num_gpus 8 ./LLaMA-Factory/src/train_bash.py --stage sft ...`
+    script = write(tmp_path, "lora.sh", "deepspeed --num_gpus 8 src/train_bash.py --stage sft --do_train "
+                                        "--finetuning_type lora --template qwen --per_device_train_batch_size 8 "
+                                        "--gradient_accumulation_steps 2 --learning_rate 5e-5\n")
+    plan = plan_of(script)
+    assert plan.dialect == "llamafactory" and plan.parallel.world_size == 8 and plan.derived.global_batch.value == 128
