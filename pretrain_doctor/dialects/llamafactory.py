@@ -28,7 +28,7 @@ from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, judged_version,
                    typo_notes)
 from .hf import HfDialect, launched_arguments, warmup_ignored_by_schedule
-from .program import LaunchBuilder, ProgramConfig, llamafactory_train
+from .program import LaunchBuilder, ProgramConfig, launched_config, llamafactory_train
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .llamafactory_keys import CHANGES, LLAMAFACTORY_KEYS, LLAMAFACTORY_V1_KEYS, LLAMAFACTORY_VERSION, TRAINER
 from .shared import (apply_accelerate, launcher_world_size, lora_target_list, merge_deepspeed_reference, optimizer_family,
@@ -151,6 +151,7 @@ class LlamaFactoryDialect(Dialect):
         config = doc.data.get("program_config")
         if isinstance(config, ProgramConfig):  # a YAML the command names: the flags over it (LaunchBuilder)
             b: PlanBuilder = LaunchBuilder(self.name, docs, doc.unevaluated, config)
+            launched_config(b, script, config)
         else:
             b = self.builder(docs)
         if is_v1(doc.data):

@@ -17,7 +17,7 @@ from ..config.document import Document, KeyPath
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
-from .shared import find_referenced_file, load_companion, mark_smoke_test, optimizer_family, warmup_share
+from .shared import find_referenced_file, load_companion, mark_smoke_test, optimizer_family, shown_as, warmup_share
 
 DEFAULT = "GPT-NeoX neox_args default"
 _MODEL_KEYS = ("num_layers", "hidden_size")
@@ -250,7 +250,7 @@ class NeoxDialect(Dialect):
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         named = deepy_configs(docs[0])
         if named is not None:  # a launch script: the files it hands deepy.py, merged in its order
-            loaded = [load_companion(path, context) for path in named]
+            loaded = [load_companion(shown_as(path, docs[0]), context) for path in named]
             docs = [doc for doc in loaded if doc is not None] + docs[1:] or docs
         b = self.builder(docs)
         view = MergedNeox(docs)

@@ -9,20 +9,27 @@ units: `max_duration: 739_328` is steps, `"4e12T"` tokens, `"1ep"` epochs;
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 import re
 from pathlib import Path
 from typing import Any, Optional
 
 from ..config.document import Document
+from ..config.yaml_reader import resolve_plain_scalar
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
-from .shared import Duration, optimizer_family, parse_duration, resolve_interpolations, take_or_default
+from .program import LaunchBuilder, ProgramConfig, launched_config, program_config
+from .shared import (Duration, launcher_world_size, optimizer_family, parse_duration, resolve_interpolations,
+                     take_or_default)
 from .versions import TrainerVersions
 
 DEFAULT = "OLMo TrainConfig default"
+# OLMo's entry point (`torchrun scripts/train.py CONFIG.yaml --key.path=value ...`, or `-m scripts.train`).
+_ENTRY_POINTS = ("scripts/train.py", "scripts.train")
 _PRECISIONS = {"amp_bf16": "bf16", "amp_fp16": "fp16", "fp32": "fp32"}
 _SCHEDULES = {"cosine_with_warmup": "cosine", "linear_with_warmup": "linear", "inverse_sqrt_with_warmup": "inverse_sqrt",
               "constant": "constant", "constant_with_warmup": "constant", "wsd": "wsd", "max_scheduler": "max"}
@@ -34,7 +41,10 @@ class OlmoDialect(Dialect):
     summary = "AI2 OLMo training YAML (OmegaConf; durations with units)"
     keys_table = "olmo_keys"  # TrainConfig's fields at each release read
 
-    def score(self, doc: Document) -> int:
+    @staticmethod
+    def _score_file(doc: Optional[Document]) -> int:
+        if doc is None:
+            return 0
         data = doc.data
         if "train_loader" in data:  # llm-foundry/Composer: OLMo's TrainConfig has `data:` instead
             return 0
@@ -48,9 +58,27 @@ class OlmoDialect(Dialect):
         score += 10 * sum(1 for k in ("max_duration", "global_train_batch_size", "device_train_microbatch_size") if k in data)
         return score if score >= 60 else 0
 
+    def score(self, doc: Document) -> int:
+        if doc.format == "shell":
+            launched = olmo_launch(doc)
+            return self._score_file(launched[1].document) + 5 if launched is not None else 0
+        return self._score_file(doc)
+
+    def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
+        if doc.format == "shell":
+            return None  # a launch script: its config's keys, overrides included, are judged in its plan
+        return super().keys_read(doc)
+
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
-        doc = resolve_interpolations(docs[0])
-        b = self.builder([doc, *docs[1:]])
+        launched = olmo_launch(docs[0])
+        if launched is not None:  # the config the script hands train.py, its overrides over it
+            doc = resolve_interpolations(launched[0])
+            b: PlanBuilder = LaunchBuilder(self.name, [doc, *docs[1:]], doc.unevaluated, launched[1])
+            launcher_world_size(b, docs[0])
+            launched_config(b, docs[0], launched[1])
+        else:
+            doc = resolve_interpolations(docs[0])
+            b = self.builder([doc, *docs[1:]])
         self._model(b, doc)
         self._mode(b, doc)
         self._optimizer(b, doc)
@@ -481,3 +509,41 @@ def _strategy(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
         b.set("parallel.fsdp", True, src)
         sharding = str(doc.get(("fsdp", "sharding_strategy"), "FULL_SHARD")).upper()
         b.set("parallel.full_shard", sharding == "FULL_SHARD", src if assumed else None)
+
+
+def olmo_launch(script: Document) -> Optional[tuple[Document, ProgramConfig]]:
+    """A launch script's OLMo run: scripts/train.py loads the YAML it is handed with the words after it merged
+    over it (`TrainConfig.load(path, [clean_opt(s) for s in args_list])`: `--a.b=value` -> OmegaConf dotlist
+    `a.b=value`, dashes in names read as underscores). The config as the run sees it, positions of what the script
+    overrides, and the config file (held-out review 37, B 21: `--load_path=...` resumed a 7B run the YAML alone
+    read as from scratch). None for any other script, or one whose config is not at hand."""
+    if script.format != "shell":
+        return None
+    program = str(script.data.get("program") or "").replace("\\", "/")
+    if not any(program == entry or program.endswith("/" + entry) for entry in _ENTRY_POINTS):
+        return None
+    config = program_config(script)
+    if config is None or config.document is None or not isinstance(config.document.data, dict):
+        return None
+    data = copy.deepcopy(config.document.data)
+    positions, unknown = {}, {}
+    for flag, value in script.data.items():
+        if not (isinstance(flag, str) and flag.startswith("--") and len(flag) > 2):
+            continue
+        path = tuple(flag.strip("-").replace("-", "_").split("."))
+        if value is None:
+            unknown[".".join(path)] = str(script.unevaluated.get(flag, "a value set at launch"))
+            continue
+        _assign(data, path, resolve_plain_scalar(value) if isinstance(value, str) else value)
+        if (flag,) in script.positions:
+            positions[path] = script.positions[(flag,)]
+    return dataclasses.replace(script, data=data, positions=positions, unevaluated=unknown), config
+
+
+def _assign(data: dict, path: tuple[str, ...], value: Any) -> None:
+    for part in path[:-1]:
+        node = data.get(part)
+        if not isinstance(node, dict):
+            node = data[part] = {}
+        data = node
+    data[path[-1]] = value

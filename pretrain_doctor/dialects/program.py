@@ -266,6 +266,15 @@ def program_config(doc: Document) -> Optional[ProgramConfig]:
     return ProgramConfig(reference, key, how, path, _load_config(path, doc) if path is not None else None)
 
 
+def launched_config(b: PlanBuilder, script: Document, config: ProgramConfig) -> None:
+    """The plan's `program` facts for a script that hands its program a config file: the program and the file."""
+    program = script.data.get("program")
+    if program:
+        b.set("program.path", str(program), b.source(script, ("program",)))
+    if config.path is not None:
+        b.set("program.config", str(config.path), b.source(script, config.key, note=config.how))
+
+
 class LaunchBuilder(PlanBuilder):
     """A plan builder for a launch script's arguments, read as the program's keys (`docs[0]`, the script's flags
     over the config file it hands the program). A field whose argument the script leaves to launch time is

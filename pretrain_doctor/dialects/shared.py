@@ -215,6 +215,17 @@ def find_referenced_file(reference: Any, doc: Document, levels: int = 4) -> Opti
     return None
 
 
+def shown_as(path: Path, script: Document) -> Path:
+    """`path` named as `script` is (relative to the working directory when the script's name is), so that a finding
+    on a file the script reads and the same file checked on its own in a folder read as one file."""
+    if Path(script.path).is_absolute():
+        return path
+    try:
+        return Path(os.path.relpath(path))
+    except ValueError:  # another drive (Windows)
+        return path
+
+
 def _workdir(doc: Document, folder: Path) -> list[Path]:
     """The folder a launch script `cd`s into before its command (shell_reader's `workdir`), tried first: the
     program resolves the paths it is handed from there. An absolute folder counts only when it exists here."""

@@ -1111,3 +1111,18 @@ def test_transformers_example_scripts_say_what_they_train(tmp_path, program, obj
                                              "--per_device_train_batch_size 1 --learning_rate 1e-3 --do_train\n"))
     assert plan.objective.kind == objective
     assert (objective is None) == ("objective.kind" in plan.unknown)
+
+
+def test_a_folder_still_checks_an_hf_programs_config_on_its_own(tmp_path):
+    # The launched program may add arguments of its own, so the script's plan leaves the YAML's keys unjudged: the
+    # YAML is checked alone too, and its typo is reported (unlike OLMo's and LLaMA-Factory's launches, whose plan
+    # judges the whole file).
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    write(tmp_path, "sft.yaml", "model_name_or_path: Qwen/Qwen2.5-0.5B\nlearning_rate: 2.0e-5\n"
+                                "lr_scheduler_typ: cosine\nper_device_train_batch_size: 4\n")
+    write(tmp_path, "sft.sh", "accelerate launch scripts/run_sft.py sft.yaml\n")
+    report = check_paths([tmp_path], CheckOptions(use_settings=False))
+    assert {f.path.rsplit("/", 1)[-1]: f.role for f in report.files} == {"sft.sh": "config", "sft.yaml": "config"}
+    assert [f.key for f in report.findings if f.code == "PD002"] == ["lr_scheduler_typ"]

@@ -668,3 +668,14 @@ def test_a_deepspeed_launch_counts_its_processes(tmp_path: Path) -> None:
                                         "--gradient_accumulation_steps 2 --learning_rate 5e-5\n")
     plan = plan_of(script)
     assert plan.dialect == "llamafactory" and plan.parallel.world_size == 8 and plan.derived.global_batch.value == 128
+
+
+def test_a_folder_checks_the_yaml_through_the_script_that_launches_it(tmp_path: Path) -> None:
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    write(tmp_path, "sft.yaml", _LORA_SFT)
+    write(tmp_path, "train.sh", "llamafactory-cli train sft.yaml learning_rate=5e-5\n")
+    report = check_paths([tmp_path], CheckOptions(use_settings=False))
+    assert {f.path.rsplit("/", 1)[-1]: f.role for f in report.files} == {"train.sh": "config", "sft.yaml": "companion"}
+    assert plan_of(tmp_path / "train.sh").program.config == str(tmp_path / "sft.yaml")

@@ -360,6 +360,21 @@ def test_a_deepy_launch_script_is_read_through_the_files_it_names(tmp_path) -> N
     assert detected(script) is None
 
 
+def test_a_folder_reports_a_finding_on_a_launched_yaml_once(tmp_path, monkeypatch) -> None:
+    # Held-out review 37, B 24 (`python ./deepy.py train-times.py 49M.yml` beside 49M.yml, checked as `.`): the
+    # script's plan named the YAML by its absolute path, the folder walk by its relative one: each finding twice
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    _one_file(tmp_path)
+    write(tmp_path, "train_script.sh", "python ./deepy.py train.py run.yml\n")
+    monkeypatch.chdir(tmp_path)
+    report = check_paths(["."], CheckOptions(use_settings=False))
+    identities = [(f.file, f.line, f.code) for f in report.findings]
+    assert report.findings and len(identities) == len(set(identities)) and all(not f.file.startswith("/")
+                                                                              for f in report.findings)
+
+
 def test_a_llama_mlp_type_is_gated_with_three_matrices(tmp_path) -> None:
     # Held-out review 30, B 17 (SLOP's NeoX of 2024: `"mlp_type": "llama"`, `"activation": "silu"`, intermediate 7680
     # for hidden 2816): LLaMAParallelMLP's w1/w3/w2, counted as a two-matrix MLP (450M for 580M).

@@ -375,3 +375,29 @@ def test_a_later_stage_with_its_checkpoint_given_at_launch_is_no_from_scratch_ru
     assert not plan.starting_point_known and findings(plan, "PD104") == []
     first = BASE.replace("t_warmup: 100", "t_warmup: 0")
     assert findings(plan_of(write(tmp_path, "d.yaml", first + "max_duration: 1000\nload_path: null\n")), "PD104")
+
+
+def test_a_launch_script_reads_its_config_with_the_overrides_over_it(tmp_path) -> None:
+    # Held-out review 37, B 21: `torchrun --nproc_per_node=8 scripts/train.py configs/x.yaml --load_path=...`
+    write(tmp_path, "configs/x.yaml", BASE)
+    script = write(tmp_path, "train.sh", "torchrun --nproc_per_node=8 scripts/train.py configs/x.yaml "
+                                         "--load_path=/ckpt/latest-unsharded/ --optimizer.learning_rate=3e-4\n")
+    assert detected(script) == "olmo"
+    plan = plan_of(script)
+    assert plan.mode.resumed is True and plan.mode.init_from == "/ckpt/latest-unsharded/"
+    assert plan.optimizer.lr == 3e-4 and plan.sources["optimizer.lr"].file.endswith("train.sh")
+    assert plan.batch.global_batch_size == 512 and plan.sources["batch.global_batch_size"].file.endswith("x.yaml")
+    assert plan.parallel.world_size == 8 and plan.program.config == str(tmp_path / "configs/x.yaml")
+
+
+def test_a_folder_checks_the_config_through_its_launch_script(tmp_path) -> None:
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    write(tmp_path, "x.yaml", BASE)
+    write(tmp_path, "train.sh", "torchrun --nproc_per_node=8 scripts/train.py x.yaml --load_path=/ckpt/latest/\n")
+    report = check_paths([tmp_path], CheckOptions(use_settings=False))
+    roles = {f.path.rsplit("/", 1)[-1]: f.role for f in report.files}
+    assert roles == {"train.sh": "config", "x.yaml": "companion"}
+    alone = check_paths([tmp_path / "x.yaml"], CheckOptions(use_settings=False))  # named on its own: checked alone
+    assert [f.role for f in alone.files] == ["config"]
