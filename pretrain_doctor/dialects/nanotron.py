@@ -383,7 +383,11 @@ class NanotronDialect(Dialect):
             b.set("schedule.decay_steps", start + steps,
                   b.source(doc, base + ("lr_decay_steps",), note="decay start + lr_decay_steps"))
         elif isinstance(train, int) and train > 0 and start > warmup:
-            b.set("schedule.decay_steps", train, b.source(doc, ("tokens", "train_steps"), note=DEFAULT))
+            # Config.__post_init__ (nanotron 0.4 on) fills `lr_decay_steps = train_steps - lr_warmup_steps`, counted
+            # from the decay's start: a late start ends the decay past the run (held-out review 37, B 05)
+            b.set("schedule.decay_steps", start + train - warmup, b.source(
+                doc, ("tokens", "train_steps"), note=f"{DEFAULT}: lr_decay_steps = train_steps - lr_warmup_steps, "
+                                                     "from lr_decay_starting_step"))
 
     @staticmethod
     def _precision(b: PlanBuilder, doc: Document) -> None:

@@ -84,6 +84,14 @@ def test_explicit_decay_steps_count_after_the_decay_start(tmp_path) -> None:
     assert plan.schedule.kind.startswith("wsd")  # flat between warmup and the decay start
 
 
+def test_a_late_decay_start_without_decay_steps_decays_past_the_run(tmp_path) -> None:
+    # Held-out review 37, B 05: Config.__post_init__ fills lr_decay_steps = train_steps - warmup (10000 - 500), counted
+    # from lr_decay_starting_step (6000): the cosine ends at 15500, past the 10000-step run
+    text = TINY.replace("min_decay_lr: 0.00006", "min_decay_lr: 0.00006\n    lr_decay_starting_step: 6000")
+    plan = plan_of(write(tmp_path, "config.yaml", text))
+    assert plan.schedule.decay_steps == 15500 and "lr_decay_starting_step" in plan.sources["schedule.decay_steps"].note
+
+
 def test_min_decay_lr_defaults_to_the_peak_lr(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "config.yaml", TINY.replace("    min_decay_lr: 0.00006\n", "")))
     assert plan.schedule.min_lr == pytest.approx(6e-4)
