@@ -5,6 +5,7 @@ from pretrain_doctor.rule import Rule
 HORIZON_TOLERANCE = (0.9, 1.1)  # decay horizon / run length
 SHORT_TAIL = 0.75  # a horizon of at least this share of the run, ending at a minimum lr above 0: an info
 NO_RUN_STEPS = 100_000_000  # more optimizer steps than any run takes (the longest LLM runs take a few million)
+NO_RUN_WARMUP = 10_000_000  # a warmup no run gets to the end of
 
 
 def decays_over_the_run(kind: str | None) -> bool:
@@ -125,10 +126,16 @@ class DecayHorizonMismatch(Rule):
         elif total.missing and not plan.mode.resumed and decay >= NO_RUN_STEPS and not plan.schedule.continued_by_anneal:
             # no run takes that many optimizer steps, whatever the data's size: the "decay" never starts (held-out
             # review 25, B 06: OLMoE's `t_max: 5e12`, tokens upstream, given with `units: steps`)
+            # ... and where the warmup is as long, the lr never gets near its peak at all (held-out review 38, B 16:
+            # OLMo token units over a 2-token sequence, a 10.5B-token warmup of 2.6e9 steps)
+            warmup = plan.derived.warmup_steps.value if plan.derived.warmup_steps.known else None
+            where = (f"its warmup ({warmup:,.0f} steps) is longer than any run too, so the lr climbs for the whole run "
+                     "and stays near 0" if warmup is not None and warmup >= NO_RUN_WARMUP
+                     else "it stays near its peak for the whole run")
             yield self.finding(
                 plan, "schedule.decay_steps",
-                f"the lr decays over {decay:,.0f} steps, more than any run takes: it stays near its peak for the "
-                f"whole run{' (a debug or smoke-test config)' if plan.debug else ''}",
+                f"the lr decays over {decay:,.0f} steps, more than any run takes: {where}"
+                f"{' (a debug or smoke-test config)' if plan.debug else ''}",
                 hint="set the decay horizon to the run's length in optimizer steps (a horizon in tokens needs the "
                      "trainer's token units), or use a constant schedule if a constant lr is meant",
                 severity="info" if plan.debug else None,

@@ -1074,11 +1074,23 @@ def _fork_file_score(doc: Document) -> int:
     OmegaConf `Config`): nanoGPT's own key names, at the top or one section down (`gpt: {n_layer: ...}`), with
     at least two of those only nanoGPT uses for its run length and logging (`max_iters`, `lr_decay_iters`,
     `wandb_log`). Below the python override files' score: other trainers' YAML with such keys keeps winning."""
-    names = _lifted_names(doc.data) if isinstance(doc.data, dict) else set()
+    if not isinstance(doc.data, dict) or _search_spec(doc.data):
+        return 0
+    names = _lifted_names(doc.data)
     hits = sum(1 for key in TRAIN_PY_DEFAULTS if key in names)
     if hits < _YAML_MIN_HITS or sum(1 for key in _ITERS_STYLE if key in names) < 2:
         return 0
     return 20 + hits
+
+
+# Sections of a hyperparameter search spec: one file for many runs, its settings sampled per trial.
+_SEARCH_SECTIONS = ("optuna", "hyperparameters", "search_space", "sweep", "hparam_search")
+
+
+def _search_spec(data: dict) -> bool:
+    """A search over runs (held-out review 38, B 13: an Optuna study of nanoGPT runs, `fixed_args` beside a sampled
+    `learning_rate`, its `train_config` the override file the trials start from), not one run's config."""
+    return any(isinstance(data.get(key), dict) for key in _SEARCH_SECTIONS)
 
 
 def _lifted_names(data: dict) -> set[str]:

@@ -203,6 +203,7 @@ class TorchtitanDialect(Dialect):
                   "0's default-seeded generator, PyTorch's fixed default seed, the same at every launch")
         b.set("mode.kind", "pretrain")
         _fork_objective(b, doc)
+        _fork_reinforcement(b, doc)
         datasets = doc.get(("training", "dataset"))
         if isinstance(datasets, str):
             b.set("data.train", [{"dataset": datasets, "split": "train", "key": "training.dataset",
@@ -321,6 +322,28 @@ def _fork_objective(b: PlanBuilder, doc: Document) -> None:
         return
     b.set("objective.kind", "masked_lm", b.source(doc, ("training", "mlm_probability")))
     b.take("objective.mlm_probability", doc, "training.mlm_probability", lenient_number)
+
+
+# A fork's own section for a reinforcement-learning trainer (NousResearch/torchtitan's `[grpo]`: its GRPO trainer scores
+# rollouts from SGLang servers), a section no torchtitan release has.
+_RL_SECTIONS = ("grpo", "ppo", "rloo", "reinforce", "rlhf", "rl")
+
+
+def _fork_reinforcement(b: PlanBuilder, doc: Document) -> None:
+    """A fork's RL fine-tuning of a pretrained policy (held-out review 38, B 24: Nous's `[grpo]` over Qwen2.5-7B at
+    lr 1e-6, judged as pretraining from scratch: "lr 120× below the band", "warmup shorter than 2/(1−β2)")."""
+    section = next((name for name in _RL_SECTIONS if isinstance(doc.data.get(name), dict)
+                    and name not in TORCHTITAN_KEYS), None)
+    if section is None:
+        return
+    source = b.source(doc, (section,), note=f"the fork's own `[{section}]` section")
+    b.set("mode.kind", "online_rl", source)
+    b.set("mode.rl_method", section, source)
+    weights = doc.get(("checkpoint", "initial_load_path"))
+    if isinstance(weights, str) and weights.strip():
+        b.set("mode.init_from", weights, b.source(doc, ("checkpoint", "initial_load_path")))
+    else:
+        b.set("mode.init_from", "the policy the fork's RL trainer loads", source)
 
 
 def _parallel_key(doc: Document, key: str) -> tuple[str, str]:

@@ -887,3 +887,16 @@ def test_a_forks_own_word_for_scratch_and_its_own_seed(tmp_path) -> None:
     (tmp_path / "train.py").write_text((tmp_path / "train.py").read_text().replace(
         "    model = GPT(gptconf)\n", "    model = GPT(gptconf)\n    model.load_state_dict(torch.load('base.pt'))\n"))
     assert plan_of(override).mode.kind == "full_finetune"
+
+
+def test_an_optuna_study_over_nanogpt_runs_is_no_one_runs_config(tmp_path) -> None:
+    # Held-out review 38, B 13: a study spec (`fixed_args` with `max_iters`, `eval_interval`, ..., a sampled
+    # `learning_rate`) read as a nanoGPT YAML with upstream defaults: "lr_decay_iters keeps train.py's 600000"
+    text = ("experiment:\n  train_script: train_llama.py\n  train_config: config/train_llama_350m.py\n"
+            "fixed_args:\n  max_iters: 5000\n  eval_interval: 200\n  eval_iters: 20\n  log_interval: 10\n"
+            "  always_save_checkpoint: true\n  compile: true\n"
+            "hyperparameters:\n  learning_rate:\n    type: log_uniform\n    range: [1.0e-5, 1.0e-3]\n"
+            "optuna:\n  max_study_time_hours: 24.0\n")
+    path = write(tmp_path, "optuna_train_llama350m.yaml", text)
+    assert detected(path) is None
+    assert detected(write(tmp_path, "plain.yaml", text.split("hyperparameters:")[0])) == "nanogpt"  # the same keys, one run

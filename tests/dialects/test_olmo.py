@@ -401,3 +401,20 @@ def test_a_folder_checks_the_config_through_its_launch_script(tmp_path) -> None:
     assert roles == {"train.sh": "config", "x.yaml": "companion"}
     alone = check_paths([tmp_path / "x.yaml"], CheckOptions(use_settings=False))  # named on its own: checked alone
     assert [f.role for f in alone.files] == ["config"]
+
+
+def test_a_slurm_launch_is_read_and_a_warmup_no_run_ends_is_said_as_such(tmp_path) -> None:
+    # Held-out review 38, B 16: `run_tulu-7B.slurm` (not walked before: no `.sh`) fine-tunes OLMo-7B from
+    # `--load_path`; its YAML counts the schedule in tokens over `max_sequence_length: 2`, a 2.6e9-step warmup
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    write(tmp_path, "x.yaml", BASE.replace("max_sequence_length: 1024", "max_sequence_length: 2").replace(
+        "  t_warmup: 100\n", "  units: tokens\n  t_warmup: 1.0e11\n  t_max: 3e12\n") + "max_duration: 2ep\n")
+    write(tmp_path, "run.slurm", "#!/bin/bash\n#SBATCH -N 1\ntorchrun --nproc_per_node=1 scripts/train.py x.yaml "
+                                 "--reset_trainer_state --reset_optimizer_state --load_path=/ckpt/step558223/\n")
+    report = check_paths([tmp_path], CheckOptions(use_settings=False))
+    assert {f.path.rsplit("/", 1)[-1]: f.role for f in report.files} == {"run.slurm": "config", "x.yaml": "companion"}
+    [decay] = [f for f in report.findings if f.code == "PD107"]
+    assert "stays near 0" in decay.message and "near its peak" not in decay.message
+    assert not [f for f in report.findings if f.code in ("PD202", "PD106")]  # a fine-tune from a checkpoint

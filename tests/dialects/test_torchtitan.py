@@ -519,3 +519,14 @@ def test_the_float8_converter_computes_the_linear_layers_in_fp8(tmp_path) -> Non
     assert all("no float8" not in n.message for n in notes(plan, "ignored-key"))
     plain = plan_of(write(tmp_path, "plain.toml", text.replace('converters = ["float8"]\n', "")), "torchtitan")
     assert plain.precision.compute == "bf16"
+
+
+def test_a_forks_grpo_section_is_reinforcement_learning_of_a_pretrained_policy(tmp_path) -> None:
+    # Held-out review 38, B 24 (NousResearch/torchtitan grpo/configs/qwen25-7b-math.toml): judged as pretraining from
+    # scratch, its lr 1e-6 was "120× below the band" and its 10-step warmup "shorter than 2/(1−β2)"
+    text = ("[model]\nname = \"qwen2\"\nflavor = \"7B\"\n[optimizer]\nname = \"AdamW\"\nlr = 1e-6\n"
+            "[lr_scheduler]\nwarmup_steps = 10\n[training]\nsteps = 1000\nseq_len = 32768\n"
+            "[grpo]\nnum_generations = 8\n[checkpoint]\nenable = true\ninitial_load_path = \"/ckpt/qwen_2-5_7b\"\n")
+    plan = plan_of(write(tmp_path, "qwen25-7b-math.toml", text))
+    assert plan.mode.kind == "online_rl" and plan.mode.rl_method == "grpo" and plan.mode.init_from == "/ckpt/qwen_2-5_7b"
+    assert findings(plan, "PD101") == [] and findings(plan, "PD106") == [] and findings(plan, "PD201") == []
