@@ -17,6 +17,7 @@ unless `optim_config` names a plugin, and a constant lr unless `lr_scheduler_con
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import ChainMap
 from typing import Any, Optional
@@ -79,6 +80,24 @@ def _llamafactory_entry(program: Any) -> bool:
     return name.endswith("src/train.py") or name.startswith("llamafactory.")
 
 
+# A job wrapper's section that holds LLaMA-Factory's own config, dumped as-is for `llamafactory-cli train`.
+_WRAPPER_SECTIONS = ("llamafactory", "llama_factory", "llamafactory_config")
+
+
+def wrapped_config(doc: Document) -> Optional[Document]:
+    """The LLaMA-Factory config a job wrapper keeps under `llamafactory:` beside its own container and Slurm sections
+    (held-out review 38, A 23: `backend: llamafactory`, "dumped as-is to a YAML file for llamafactory-cli"), as its
+    own document with the positions of the file; None for any other file."""
+    if doc.format not in ("yaml", "json", "toml") or not isinstance(doc.data, dict):
+        return None
+    for key in _WRAPPER_SECTIONS:
+        section = doc.data.get(key)
+        if isinstance(section, dict) and sum(1 for k in _OWN_MARKERS if k in section) >= 2:
+            positions = {path[1:]: where for path, where in doc.positions.items() if path[:1] == (key,) and path[1:]}
+            return dataclasses.replace(doc, data=dict(section), positions=positions, duplicates=[])
+    return None
+
+
 def is_v1(data: dict) -> bool:
     return isinstance(data.get("model"), str) and "model_name_or_path" not in data and \
         sum(1 for k in _V1_MARKERS if k in data) >= 2
@@ -90,6 +109,9 @@ class LlamaFactoryDialect(Dialect):
     summary = "LLaMA-Factory YAML (stage, finetuning_type, cutoff_len + HF TrainingArguments)"
 
     def score(self, doc: Document) -> int:
+        wrapped = wrapped_config(doc)
+        if wrapped is not None:
+            return self.score(wrapped)
         if doc.format == "shell":  # `deepspeed src/train.py --stage sft --finetuning_type full ...` (held-out 4, 06)
             launched = launched_arguments(doc)
             if launched is None:
@@ -124,6 +146,7 @@ class LlamaFactoryDialect(Dialect):
 
     def companion_reason(self, doc: Document) -> str | None:
         """Only `do_train: true` trains (train/*/workflow.py); other files predict, evaluate or export."""
+        doc = wrapped_config(doc) or doc
         if doc.format == "shell":
             launched = launched_arguments(doc)
             if launched is None:
@@ -142,6 +165,9 @@ class LlamaFactoryDialect(Dialect):
         return "LLaMA-Factory config without `do_train: true`: it predicts, evaluates or serves a model, it does not train"
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        wrapped = wrapped_config(docs[0])
+        if wrapped is not None:
+            docs = [wrapped, *docs[1:]]
         doc = script = docs[0]
         if doc.format == "shell":  # the launched program's `--flag value` list, as HfArgumentParser reads it
             launched = launched_arguments(doc)

@@ -679,3 +679,16 @@ def test_a_folder_checks_the_yaml_through_the_script_that_launches_it(tmp_path: 
     report = check_paths([tmp_path], CheckOptions(use_settings=False))
     assert {f.path.rsplit("/", 1)[-1]: f.role for f in report.files} == {"train.sh": "config", "sft.yaml": "companion"}
     assert plan_of(tmp_path / "train.sh").program.config == str(tmp_path / "sft.yaml")
+
+
+def test_a_job_wrappers_llamafactory_section_is_read_as_the_config(tmp_path: Path) -> None:
+    # Held-out review 38, A 23 (`backend: llamafactory`, container and Slurm sections, the LLaMA-Factory config under
+    # `llamafactory:` "dumped as-is for llamafactory-cli"): refused as no training config
+    import textwrap
+
+    nested = textwrap.indent(textwrap.dedent(_LORA_SFT).strip(), "  ")
+    path = write(tmp_path, "long-context.yaml", f"backend: llamafactory\nslurm:\n  num_nodes: 2\nllamafactory:\n{nested}\n")
+    assert detected(path) == "llamafactory"
+    plan = plan_of(path)
+    assert plan.mode.kind == "lora" and plan.optimizer.lr == 1e-4 and plan.batch.seq_len == 1024
+    assert plan.sources["optimizer.lr"].line == 17  # its line in the wrapper (the 13th of the section, after 4)
