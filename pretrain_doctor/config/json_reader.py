@@ -17,11 +17,22 @@ def read_json(text: str, path: str) -> tuple[Any, LazyPositions]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"invalid JSON: {exc.msg} (column {exc.colno})", path, exc.lineno) from None
+        error = ConfigError(f"invalid JSON: {exc.msg} (column {exc.colno})", path, exc.lineno)
+        placeholder = _PLACEHOLDER.match(text, exc.pos)
+        if placeholder:
+            # a template a script fills in with sed (Megatron-DeepSpeed's ds_config_gpt_TEMPLATE.json:
+            # `"train_batch_size": CONFIG_BATCH_SIZE`): skipped in a folder walk, an error when named
+            error = ConfigError(f"{error.message}: `{placeholder.group(0)}` is a template placeholder a script fills "
+                                "in, not JSON", path, exc.lineno)
+            error.skippable = True
+        raise error from None
     except ValueError as exc:  # e.g. an integer longer than Python's 4300-digit conversion limit
         raise ConfigError(f"invalid JSON: {exc}", path) from None
     return data, LazyPositions(lambda: _key_positions(text))
 
+
+# A bare word where a JSON value goes that a script substitutes: CONFIG_BATCH_SIZE, ${VAR}, {{ var }}.
+_PLACEHOLDER = lazy_compile(r"[A-Z][A-Z0-9]*_[A-Z0-9_]+|[A-Z]{3,}(?![a-z])|\$\{?\w+\}?|\{\{[^}]*\}\}")
 
 # Tokens of valid JSON: a whole string, one punctuation mark, or a bare scalar (number, true...).
 _TOKEN = lazy_compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')

@@ -149,3 +149,21 @@ def test_warmup_cosine_lr_with_warmup_decay_params_stops_deepspeed_at_start(tmp_
     good = cosine.replace('"warmup_min_lr": 0, "warmup_max_lr": 2e-5', '"warmup_min_ratio": 0, "cos_min_ratio": 0.1')
     ok = plan_of(write(tmp_path, "ok.json", RUN.replace(RUN.splitlines()[5].rstrip(","), good)))
     assert findings(ok, "PD002") == [] and ok.schedule.kind == "cosine"
+
+
+def test_a_json_template_with_placeholders_is_skipped_in_a_folder_and_an_error_when_named(tmp_path) -> None:
+    # Held-out review 38, B 25 (Megatron-DeepSpeed's ds_config_gpt_TEMPLATE.json, filled in by the script's sed):
+    # "invalid JSON" made the folder check exit 2
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    template = tmp_path / "ds_config_gpt_TEMPLATE.json"
+    template.write_text('{\n  "train_batch_size" : CONFIG_BATCH_SIZE,\n  "zero_optimization": {"stage": ZERO_STAGE}\n}\n')
+    report = check_paths([tmp_path], CheckOptions(use_settings=False))
+    assert not report.errors and [(f.role, "CONFIG_BATCH_SIZE" in (f.note or "")) for f in report.files] == [("skipped", True)]
+    named = check_paths([template], CheckOptions(use_settings=False))
+    assert [e.line for e in named.errors] == [2]
+    broken = tmp_path / "sub" / "broken.json"
+    broken.parent.mkdir()
+    broken.write_text('{"train_batch_size": 8,,}\n')  # no placeholder: still an input error in a folder
+    assert check_paths([broken.parent], CheckOptions(use_settings=False)).errors
