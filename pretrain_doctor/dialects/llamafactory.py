@@ -75,9 +75,10 @@ _V1_MARKERS = ("micro_batch_size", "train_dataset", "dist_config", "model_class"
 
 
 def _llamafactory_entry(program: Any) -> bool:
-    """LLaMA-Factory's own entry points: `src/train.py` (-> tuner.run_exp) and `-m llamafactory.launcher`."""
+    """LLaMA-Factory's own entry points: `src/train.py` (-> tuner.run_exp), `src/train_bash.py` before 0.7.1 and
+    `-m llamafactory.launcher`."""
     name = str(program or "").replace("\\", "/")
-    return name.endswith("src/train.py") or name.startswith("llamafactory.")
+    return name.endswith(("src/train.py", "src/train_bash.py")) or name.startswith("llamafactory.")
 
 
 # A job wrapper's section that holds LLaMA-Factory's own config, dumped as-is for `llamafactory-cli train`.
@@ -137,10 +138,15 @@ class LlamaFactoryDialect(Dialect):
         (LLaMA-Factory's own arguments; `src/train.py` or `llamafactory-cli train`), never a guess from HF flags.
         A stage upstream lacks is a fork's own (AMoPO's `src/train.py --stage amopo`, held-out review 13 A 02):
         its `--template` (LLaMA-Factory's chat-template argument) or LLaMA-Factory's entry point says whose it is."""
-        stage = data.get("stage")
-        if str(data.get("finetuning_type")) not in _FINETUNING_TYPES or not isinstance(stage, str) or not stage:
+        stage, method = data.get("stage"), data.get("finetuning_type")
+        if not isinstance(method, str) or not method or not isinstance(stage, str) or not stage:
             return 0
-        if stage not in _STAGES and "template" not in data and not _llamafactory_entry(data.get("program")):
+        entry = _llamafactory_entry(data.get("program_path") or data.get("program"))
+        if stage not in _STAGES and "template" not in data and not entry:
+            return 0
+        # a fork's own finetuning_type (MoE-LPR's `--finetuning_type moe`, held-out review 38, A 22: read as plain HF),
+        # with upstream's stage on LLaMA-Factory's entry point
+        if method not in _FINETUNING_TYPES and not (stage in _STAGES and entry):
             return 0
         return 80 + sum(1 for k in _OWN_MARKERS if k in data)
 
@@ -273,13 +279,15 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, stage: str) -> None:
         kind = "pretrain"
     else:
         kind = "full_finetune"  # `full`, or `freeze` (the last layers of the full weights)
-    if (kind == "full_finetune" and not from_scratch and doc.has("finetuning_type")
+    if (kind in ("full_finetune", "pretrain") and not from_scratch and doc.has("finetuning_type")
             and str(method) not in (*_FINETUNING_TYPES, "none")
             and stage not in ("rm", "ppo", "dpo", "kto")):
         # Upstream's finetuning_type is Literal["lora", "oft", "freeze", "full"] ("none" for inference until
         # 2023), and init_adapter raises "Unknown finetuning type" on another: a fork's own type, whose code
         # decides what trains (held-out review 14, A 29: InfiniteVL's `customize` trains only the parameters
-        # `distill_weights` names, model/adapter.py `_setup_distill_tuning`), not every weight.
+        # `distill_weights` names, model/adapter.py `_setup_distill_tuning`), not every weight; in continued
+        # pretraining too (held-out review 38, A 22: MoE-LPR's `--stage pt --finetuning_type moe` trains only the
+        # experts and router it adds).
         kind = "partial_finetune"
         b.set("mode.trains_only", f"the parameters the fork's own `finetuning_type: {method}` leaves trainable",
               method_source)

@@ -692,3 +692,15 @@ def test_a_job_wrappers_llamafactory_section_is_read_as_the_config(tmp_path: Pat
     plan = plan_of(path)
     assert plan.mode.kind == "lora" and plan.optimizer.lr == 1e-4 and plan.batch.seq_len == 1024
     assert plan.sources["optimizer.lr"].line == 17  # its line in the wrapper (the 13th of the section, after 4)
+
+
+def test_a_forks_own_finetuning_type_on_the_old_entry_point_is_still_llamafactory(tmp_path: Path) -> None:
+    # Held-out review 38, A 22 (MoE-LPR: `deepspeed src/train_bash.py --stage pt --finetuning_type moe ...`): read as
+    # plain HF, its cutoff_len, stage and finetuning_type unread
+    script = write(tmp_path, "stage1.sh", "deepspeed --num_gpus 4 src/train_bash.py --stage pt --finetuning_type moe "
+                                          "--model_name_or_path Qwen/Qwen1.5-1.8B --do_train --cutoff_len 1024 "
+                                          "--per_device_train_batch_size 16 --learning_rate 5e-5\n")
+    assert detected(script) == "llamafactory"
+    plan = plan_of(script)
+    assert plan.mode.kind == "partial_finetune" and "`finetuning_type: moe`" in plan.mode.trains_only
+    assert plan.batch.seq_len == 1024 and plan.parallel.world_size == 4
