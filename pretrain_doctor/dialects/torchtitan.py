@@ -192,6 +192,11 @@ class TorchtitanDialect(Dialect):
             b.set("debug", True, b.source(doc, ("job", "description"), note="the job's description says debug"))
         b.take("clipping.max_norm", doc, "training.max_norm", lenient_number)
         b.default("clipping.max_norm", 1.0, DEFAULT)
+        if lenient_bool(doc.get(("optimizer", "early_step_in_backward"))) is True:
+            # OptimizersInBackwardContainer steps each parameter in its post-accumulate-grad hook: train_step's
+            # clip_grad_norm_ comes after the updates, so it clips nothing (held-out review 38, B 07/B 08)
+            b.set("clipping.max_norm", 0.0, b.source(doc, ("optimizer", "early_step_in_backward"), note=(
+                "the optimizer steps in backward, before train_step clips: no clipping reaches the update")))
         _precision(b, doc)
         b.take_first("seed", doc, "debug.seed", "training.seed", convert=lenient_int)
         # No seed is not a random one: set_determinism (distributed/utils.py, since 2024-12 and in every release)

@@ -530,3 +530,13 @@ def test_a_forks_grpo_section_is_reinforcement_learning_of_a_pretrained_policy(t
     plan = plan_of(write(tmp_path, "qwen25-7b-math.toml", text))
     assert plan.mode.kind == "online_rl" and plan.mode.rl_method == "grpo" and plan.mode.init_from == "/ckpt/qwen_2-5_7b"
     assert findings(plan, "PD101") == [] and findings(plan, "PD106") == [] and findings(plan, "PD201") == []
+
+
+def test_an_optimizer_stepping_in_backward_leaves_nothing_to_clip(tmp_path) -> None:
+    # OptimizersInBackwardContainer steps each parameter in its grad hook, before train_step's clip_grad_norm_
+    # (held-out review 38, B 07: `early_step_in_backward = true` beside `max_norm = 1.0`, shown as clipped at 1.0)
+    text = ("[model]\nname = \"llama3\"\nflavor = \"8B\"\n[optimizer]\nname = \"AdamW\"\nlr = 3e-4\n"
+            "early_step_in_backward = true\n[training]\nsteps = 1000\nmax_norm = 1.0\n")
+    plan = plan_of(write(tmp_path, "t.toml", text))
+    assert plan.clipping.max_norm == 0.0 and "in backward" in plan.sources["clipping.max_norm"].note
+    assert plan_of(write(tmp_path, "u.toml", text.replace("early_step_in_backward = true\n", ""))).clipping.max_norm == 1.0
