@@ -997,6 +997,9 @@ _HF_CAUSAL_LM_ARGUMENTS = frozenset({
     "use_train_metrics", "allow_embedding_resizing", "additional_train_metrics", "additional_eval_metrics",
     "should_save_peft_only", "attn_implementation"})
 _KEYWORD_MODELS = (0, 10)
+# ... `attn_implementation` only from 0.20.0 (#1801, 2025-04): before it, `use_flash_attention_2` was the only switch,
+# and the key was ignored (before 0.10: eager attention, held-out review 38, B 20) or a TypeError.
+_ARGUMENTS_SINCE = {"attn_implementation": (0, 20)}
 
 
 def _hf_model_arguments(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
@@ -1012,11 +1015,13 @@ def _hf_model_arguments(b: PlanBuilder, doc: Document, versions: TrainerVersions
     checkout = _checkout_hf_causal_lm(doc.path)
     if checkout is not None and checkout.takes_any:
         return
+    judged = versions.get(llmfoundry_keys.TRAINER)
     known = _HF_CAUSAL_LM_ARGUMENTS | (checkout.arguments if checkout else frozenset())
+    if checkout is None and judged is not None:
+        known -= {key for key, since in _ARGUMENTS_SINCE.items() if not judged.at_least(since)}
     extra = [key for key in model if isinstance(key, str) and key not in known]
     if not extra:
         return
-    judged = versions.get(llmfoundry_keys.TRAINER)
     if checkout is not None:
         who, stops = "this checkout's ComposerHFCausalLM", not checkout.reads_config
     elif judged is not None:
@@ -1035,7 +1040,9 @@ def _hf_model_arguments(b: PlanBuilder, doc: Document, versions: TrainerVersions
         b.unknown("model.parameters", "--model-config")  # the name's size, the keys' size, or no model at all
     b.note("ignored-key", f"`model` gives {listed}, which hf_causal_lm (ComposerHFCausalLM) does not take: {outcome}",
            b.source(doc, ("model", extra[0])), key=f"model.{extra[0]}", keys=[f"model.{key}" for key in extra],
-           hint="move the model's settings under `model.config_overrides`" + ("" if shape else ", or remove them"),
+           hint="`use_flash_attention_2: true` turns FlashAttention-2 on before llm-foundry 0.20"
+           if extra == ["attn_implementation"] else
+           "move the model's settings under `model.config_overrides`" + ("" if shape else ", or remove them"),
            **({"severity": "error"} if stops and (checkout is not None or judged is not None) else {}))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -946,3 +947,21 @@ def test_a_full_state_load_past_max_duration_trains_no_step(tmp_path: Path) -> N
     weights_only = "    load_path: ckpt/ep3-ba59181-rank0.pt\n    load_weights_only: true\n"
     own = "    load_path: ./output/sft/ep0-ba900-rank0.pt\n"  # resuming its own run
     assert not notes(_sft_from(tmp_path, weights_only), "inconsistent") and not notes(_sft_from(tmp_path, own), "inconsistent")
+
+
+def test_attn_implementation_is_an_argument_from_0_20_only(tmp_path: Path) -> None:
+    # llm-foundry #1801 (0.20.0) added it; llm-foundry 0.8.0 ignored it and ran eager attention (held-out review 38,
+    # B 20: Minerva-7B's `attn_implementation: flash_attention_2`)
+    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
+
+    body = textwrap.dedent(_PRETRAIN).replace("  name: mpt_causal_lm\n  d_model: 768\n  n_heads: 12\n  n_layers: 12\n"
+                                              "  max_seq_len: ${variables.max_seq_len}\n",
+                                              "  name: hf_causal_lm\n  pretrained_model_name_or_path: mistralai/"
+                                              "Mistral-7B-v0.1\n  attn_implementation: flash_attention_2\n")
+    path = write(tmp_path, "m.yaml", body)
+    judged = lambda release: TrainerVersions(parse_assignments([f"llm-foundry={release}"]), detect_installed=False)
+    [old] = [n for n in notes(plan_of(path, trainer_versions=judged("0.8.0")), "ignored-key")
+             if n.data["key"] == "model.attn_implementation"]
+    assert "ignores them" in old.message and "use_flash_attention_2" in old.hint
+    assert not notes(plan_of(path, trainer_versions=judged("0.20.0")), "ignored-key")
+    assert not notes(plan_of(path), "ignored-key")  # no release known: some take it
