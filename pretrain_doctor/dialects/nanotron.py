@@ -96,6 +96,13 @@ def _schedule_section(doc: Document) -> tuple:
 _TRANSFORMERS = {"llama", "qwen2", "starcoder2", "llamoe"}
 
 
+# GPT3Config's own fields (models_config.py at fc9d062): Starcoder2's MLP and tied embeddings, multi-head attention,
+# sinusoidal (or learned) positions instead of rotary.
+_GPT3_ONLY_KEYS = ("sinusoidal_position_embedding", "position_embedding_offset", "act_pdrop", "scale_embedding")
+_GPT3_DEFAULTS = {"hidden_size": 2048, "max_position_embeddings": 4096, "num_attention_heads": 16,
+                  "num_hidden_layers": 24, "vocab_size": 49280}
+
+
 def _family(config: dict) -> tuple[str, dict]:
     """The model config class nanotron builds: from its `is_<family>_config` marker (the loader tries
     LlamaConfig first, so a file without a marker is read as Llama), with that class's defaults."""
@@ -105,6 +112,10 @@ def _family(config: dict) -> tuple[str, dict]:
     for key, value in config.items():
         if isinstance(key, str) and key.startswith("is_") and key.endswith("_config") and lenient_bool(value):
             return key[3:-7], {}  # examples' own configs (mamba, llamoe): no defaults assumed
+    if any(key in config for key in _GPT3_ONLY_KEYS):
+        # swiss-ai/nanotron-multilingual's GPT3Config (XGLM): the loader's strict dacite refuses these keys for
+        # LlamaConfig and Starcoder2Config, so this class takes the file (held-out review 38, B 05)
+        return "gpt3", _GPT3_DEFAULTS
     return "llama", _LLAMA_DEFAULTS
 
 
@@ -217,12 +228,20 @@ class NanotronDialect(Dialect):
         heads = take("model.heads", "num_attention_heads")
         kv_key = "num_kv_heads" if family == "starcoder2" else "num_key_value_heads"
         if b.take("model.kv_heads", doc, base + (kv_key,), lenient_int) is None and isinstance(heads, int):
-            if family == "starcoder2" and not lenient_bool(config.get("grouped_query")):
+            if family == "gpt3":
+                b.default("model.kv_heads", heads, note + " (as_starcoder2: num_kv_heads = num_attention_heads)")
+            elif family == "starcoder2" and not lenient_bool(config.get("grouped_query")):
                 b.default("model.kv_heads", 1, note + " (multi-query attention)")
             else:
                 b.default("model.kv_heads", heads, note + " (num_key_value_heads = num_attention_heads)")
         take("model.ffn_size", "intermediate_size")
-        if transformer:
+        if family == "gpt3":
+            b.set("model.gated_mlp", False)
+            sinusoidal = lenient_bool(config.get("sinusoidal_position_embedding", True)) is not False
+            b.set("model.position_encoding", "sinusoidal" if sinusoidal else "learned",
+                  b.source(doc, base + ("sinusoidal_position_embedding",)) if "sinusoidal_position_embedding" in config
+                  else None)
+        elif transformer:
             b.set("model.gated_mlp", family != "starcoder2")
             b.set("model.position_encoding", "rope")
         elif family == "mamba":
@@ -231,8 +250,8 @@ class NanotronDialect(Dialect):
         vocab = take("model.vocab_size", "vocab_size")
         take("model.max_positions", "max_position_embeddings")
         tied = b.take("model.tie_embeddings", doc, base + ("tie_word_embeddings",), lenient_bool)
-        if tied is None and transformer:
-            b.default("model.tie_embeddings", family == "starcoder2", note)
+        if tied is None and (transformer or family == "gpt3"):
+            b.default("model.tie_embeddings", family in ("starcoder2", "gpt3"), note)
         if isinstance(config.get("rope_scaling"), dict):
             b.set("model.rope_scaling", True, b.source(doc, base + ("rope_scaling",)))
         moe = config.get("moe_config")

@@ -72,7 +72,7 @@ class ModelSpec(_Section):
     vocab_size: Optional[int] = Field(None, gt=0)  # tokens the model config declares
     embedding_rows: Optional[int] = Field(None, gt=0)  # rows of the embedding table (padded)
     max_positions: Optional[int] = Field(None, gt=0)
-    position_encoding: Optional[Literal["learned", "rope", "alibi", "none"]] = None
+    position_encoding: Optional[Literal["learned", "rope", "alibi", "sinusoidal", "none"]] = None
     rope_scaling: Optional[bool] = None
     num_experts: Optional[int] = Field(None, gt=0)
     experts_per_token: Optional[int] = Field(None, gt=0)

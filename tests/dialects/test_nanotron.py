@@ -382,3 +382,18 @@ def test_a_key_the_checkouts_config_declares_in_a_section_is_misplaced_at_the_to
     # without the checkout's source nothing says where the key belongs: no error
     alone = notes(plan_of(write(tmp_path / "alone", "config.yaml", TINY + "datastates: {}\n")), "ignored-key")
     assert alone and all(n.data.get("severity") != "error" for n in alone)
+
+
+def test_a_forks_gpt3_config_is_xglms_shape_not_llamas(tmp_path) -> None:
+    # Held-out review 38, B 05 (swiss-ai/nanotron-multilingual examples/xglm: GPT3Config, which the strict loader picks
+    # for its sinusoidal-position keys): read as Llama, gated, rotary and untied, 927M parameters for XGLM-564M
+    text = TINY.split("model:")[0] + (
+        "model:\n  ddp_bucket_cap_mb: 25\n  dtype: bfloat16\n  init_method:\n    std: 0.02\n  make_vocab_size_divisible_by: 1\n"
+        "  model_config:\n    activation_function: gelu\n    hidden_size: 1024\n    intermediate_size: 4096\n"
+        "    max_position_embeddings: 2048\n    num_attention_heads: 16\n    num_hidden_layers: 24\n"
+        "    vocab_size: 256008\n    sinusoidal_position_embedding: true\n    position_embedding_offset: 2\n"
+        "    scale_embedding: true\n") + "optimizer:" + TINY.split("optimizer:", 1)[1]
+    plan = plan_of(write(tmp_path, "example_config.yaml", text))
+    assert plan.model.family == "gpt3" and plan.model.gated_mlp is False and plan.model.position_encoding == "sinusoidal"
+    assert plan.model.tie_embeddings is True and plan.model.kv_heads == 16
+    assert abs(plan.derived.parameters.value - 564e6) < 2e6
