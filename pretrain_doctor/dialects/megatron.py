@@ -311,6 +311,10 @@ class MegatronDialect(Dialect):
         elif f.present("--num-key-value-heads"):
             # Megatron-DeepSpeed's GQA flag (megatron/arguments.py at f4157be): no switch; None = the head count.
             f.take(b, "model.kv_heads", "--num-key-value-heads", lenient_int)
+        elif str(f.raw("--attention-head-type") or "") == "multiquery":
+            # bigcode-project/Megatron-LM's flag (StarCoder's multi-query attention): one key/value head
+            # (held-out review 38, B 01: 48 kv heads, 18.1B parameters for a 15.5B model)
+            b.set("model.kv_heads", 1, f.source(b, "--attention-head-type"))
         elif isinstance(heads, int):
             b.set("model.kv_heads", heads, f.source(b, "--num-attention-heads", "no --group-query-attention"))
         gated = f.switch("--swiglu")

@@ -893,3 +893,9 @@ def test_tokenizer_model_without_tokenizer_type_is_never_read(tmp_path) -> None:
     opaque = with_model.replace('"${ARGS[@]}"', '"${ARGS[@]}" $EXTRA_ARGS')  # may add --tokenizer-type
     assert not [n for n in notes(plan_of(write(tmp_path, "opaque.sh", opaque)), "ignored-key")
                 if n.data.get("key") == "--tokenizer-model"]
+
+
+def test_the_bigcode_forks_multiquery_head_type_has_one_kv_head(tmp_path) -> None:
+    # Held-out review 38, B 01 (bigcode-project/Megatron-LM on LUMI: `--attention-head-type multiquery`)
+    plan = plan_of(write(tmp_path, "train.sh", SCRIPT.replace("    --swiglu\n", "    --attention-head-type multiquery\n")))
+    assert plan.model.kv_heads == 1 and plan.sources["model.kv_heads"].key == "--attention-head-type"
