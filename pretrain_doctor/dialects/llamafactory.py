@@ -465,6 +465,9 @@ def _attention_choice(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
     judged = versions.get(TRAINER)
     if value is None or judged is not None and not judged.at_least(_ATTENTION_NAMED_SINCE):
         return
+    program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
+    if judged is None and isinstance(value, bool) and program in _OLD_PROGRAMS:
+        return  # `train_bash.py` dates the run to 0.7.0 or before: a switch then, save in 0.7.0 alone (held-out 39, A 23)
     names = _attention_names(judged)
     if isinstance(value, str) and value.strip().lower() in names:
         return
@@ -480,8 +483,9 @@ def _attention_choice(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
     else:
         said = f"`{value}`" if isinstance(value, (str, int, float)) else f"a {type(value).__name__}"
     where = f"{judged.describe()} takes" if judged is not None else "LLaMA-Factory 0.7.0 and later take"
-    message = (f"`flash_attn` is {said}, but {where} one of {', '.join(names)}: the run stops when the model "
-               "loads (NotImplementedError: Unknown attention type)")
+    stops = ("its argument parser refuses it at start-up (invalid choice)" if program else
+             "the run stops when the model loads (NotImplementedError: Unknown attention type)")
+    message = f"`flash_attn` is {said}, but {where} one of {', '.join(names)}: {stops}"
     unsure = judged is None and isinstance(value, bool)
     if unsure:
         message += "; only releases before 0.7.0 (2024-04) read it as a switch"

@@ -175,6 +175,9 @@ class LlmFoundryDialect(Dialect):
             docs = [_launched_yaml(script, context), *docs[1:]]
         doc = resolve_interpolations(_train_config(docs[0]))
         b = self.builder([doc, *docs[1:]])
+        if script is not None:  # the YAML the script trains with: checked through the script in a folder
+            b.set("program.config", doc.path, b.source(script, ("program",), note="the YAML the launch trains with, "
+                                                                                "the command line's overrides over it"))
         _platform_world_size(b, docs[0], context)
         model = str(doc.get(("model", "name"), ""))
         _model(b, doc, model)

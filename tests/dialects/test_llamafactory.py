@@ -704,3 +704,16 @@ def test_a_forks_own_finetuning_type_on_the_old_entry_point_is_still_llamafactor
     plan = plan_of(script)
     assert plan.mode.kind == "partial_finetune" and "`finetuning_type: moe`" in plan.mode.trains_only
     assert plan.batch.seq_len == 1024 and plan.parallel.world_size == 4
+
+
+def test_a_flash_attn_switch_on_the_train_bash_entry_point_is_no_finding(tmp_path: Path) -> None:
+    # Held-out review 39, A 23 (a March 2024 course script: `src/train_bash.py ... --flash_attn`): train_bash.py dates the
+    # run to LLaMA-Factory 0.7.0 or before, when flash_attn was a switch (a name only in 0.7.0 itself)
+    old = write(tmp_path, "run.sh", "deepspeed --num_gpus 8 src/train_bash.py --stage sft --do_train --finetuning_type lora "
+                                    "--template qwen --flash_attn --learning_rate 5e-5\n")
+    assert not [n for n in notes(plan_of(old), "ignored-key") if n.data.get("key") == "flash_attn"]
+    new = write(tmp_path, "new.sh", "llamafactory-cli train --stage sft --do_train --finetuning_type lora "
+                                    "--template qwen --flash_attn --learning_rate 5e-5\n")
+    flagged = [n for n in notes(plan_of(new, trainer_versions=_judged("0.9.2")), "ignored-key")
+               if n.data.get("key") == "flash_attn"]
+    assert flagged and "argument parser refuses it" in flagged[0].message

@@ -551,6 +551,11 @@ def test_composer_launch_in_a_folder_walk(tmp_path: Path) -> None:
     report = check_paths([both], CheckOptions(use_settings=False))
     keys = [(f.file, f.line, f.code, f.message) for f in report.findings]
     assert len(keys) == len(set(keys)) and any(f.file.endswith(".sh") for f in report.findings)
+    # the YAML is the run the script launches, its overrides over it: checked through the script, not alone too
+    # (held-out review 39, B 14: "checkpointing is off for a 24,800-step run" on a YAML the script gives
+    # `save_folder=mpt-1b max_duration=100ba`)
+    assert {f.path.rsplit("/", 1)[-1]: f.role for f in report.files} == {"continue_pretrain.sh": "config",
+                                                                         "1.3b.yaml": "companion"}
 
 
 ZEPHYR_SFT = """\
