@@ -16,6 +16,7 @@ import operator
 import re
 import warnings
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import ConfigError
@@ -53,7 +54,7 @@ def parse_module(text: str) -> ast.Module:
         return ast.parse(text)
 
 
-def read_python(text: str, path: str) -> tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str]]:
+def read_python(text: str, path: str, depth: int = 0) -> tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str]]:
     try:
         tree = parse_module(text)
     except SyntaxError as exc:
@@ -64,6 +65,10 @@ def read_python(text: str, path: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
     positions: dict[KeyPath, Position] = {}
     unevaluated: dict[str, str] = {}
     for statement in tree.body:
+        included = _included_file(statement, path)
+        if included is not None:  # the base file's assignments, at the line that pulls them in
+            _read_included(included, path, statement, values, positions, unevaluated, depth)
+            continue
         # all right-hand sides first: `a, b = b, a` swaps
         results = [(name, *_evaluated(value, values, text)) for name, value in assignments(statement)]
         for name, result, why in results:
@@ -75,6 +80,67 @@ def read_python(text: str, path: str) -> tuple[dict[str, Any], dict[KeyPath, Pos
                 unevaluated[name] = why
                 values.pop(name, None)
     return values, positions, unevaluated
+
+
+# A config that runs its base file first, as nanoGPT's configurator runs the override file itself:
+# `exec(open('config/base.py').read())`, or `with open('config/base.py') as f: exec(f.read())`.
+_MAX_INCLUDE_DEPTH = 3
+_MAX_INCLUDE_BYTES = 8 * 1024 * 1024  # as the loader's limit for a config
+
+
+def _included_file(statement: ast.stmt, path: str) -> Path | None:
+    """The `.py` file `statement` executes in place (held-out review 39, B 11: a fork's task config that execs its
+    baseline's), found where it points, above this file, or by its name beside it; None for any other statement."""
+    call, handle = None, None
+    if isinstance(statement, ast.Expr):
+        call = statement.value
+    elif isinstance(statement, ast.With) and len(statement.body) == 1 and isinstance(statement.body[0], ast.Expr):
+        item = statement.items[0]
+        if len(statement.items) == 1 and isinstance(item.optional_vars, ast.Name):
+            call, handle = statement.body[0].value, (item.optional_vars.id, item.context_expr)
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "exec" and call.args):
+        return None
+    read = call.args[0]
+    if not (isinstance(read, ast.Call) and isinstance(read.func, ast.Attribute) and read.func.attr == "read"):
+        return None
+    opened = read.func.value
+    if handle is not None and isinstance(opened, ast.Name) and opened.id == handle[0]:
+        opened = handle[1]
+    if not (isinstance(opened, ast.Call) and isinstance(opened.func, ast.Name) and opened.func.id == "open"
+            and opened.args and isinstance(opened.args[0], ast.Constant) and isinstance(opened.args[0].value, str)):
+        return None
+    reference = Path(opened.args[0].value)
+    if reference.suffix != ".py":
+        return None
+    here = Path(path).resolve().parent
+    for candidate in [*(base / reference for base in (here, *list(here.parents)[:3])), here / reference.name]:
+        try:
+            if candidate.is_file() and candidate.resolve() != Path(path).resolve():
+                return candidate
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _read_included(included: Path, path: str, statement: ast.stmt, values: dict[str, Any],
+                   positions: dict[KeyPath, Position], unevaluated: dict[str, str], depth: int) -> None:
+    if depth >= _MAX_INCLUDE_DEPTH:
+        return
+    try:
+        if included.stat().st_size > _MAX_INCLUDE_BYTES:
+            return
+        text = included.read_text(encoding="utf-8")
+        base_values, _, base_unevaluated = read_python(text, str(included), depth + 1)
+    except (OSError, UnicodeDecodeError, ConfigError):
+        return
+    where = Position(statement.lineno, statement.col_offset + 1)
+    for name, value in base_values.items():
+        values[name], positions[(name,)] = value, where
+        unevaluated.pop(name, None)
+    for name, why in base_unevaluated.items():
+        unevaluated[name] = why
+        values.pop(name, None)
+        positions[(name,)] = where
 
 
 _BUILT_OPTIMIZER = re.compile(r"^([ \t]*)optimizer\s*=\s*([A-Za-z_][\w.]*)\(", re.M)

@@ -900,3 +900,18 @@ def test_an_optuna_study_over_nanogpt_runs_is_no_one_runs_config(tmp_path) -> No
     path = write(tmp_path, "optuna_train_llama350m.yaml", text)
     assert detected(path) is None
     assert detected(write(tmp_path, "plain.yaml", text.split("hyperparameters:")[0])) == "nanogpt"  # the same keys, one run
+
+
+def test_an_override_file_that_execs_its_base_file_takes_the_base_values(tmp_path) -> None:
+    # Held-out review 39, B 11: `with open('config/task_1_6_baseline.py') as f: exec(f.read())`, then its own keys:
+    # refused as no training config (the base's keys unseen); the base is read, never run
+    write(tmp_path, "config/base.py", "batch_size = 8\nmax_iters = 999\nlr_decay_iters = 999\nlearning_rate = 6e-4\n"
+                                      "import os\nout_dir = os.getcwd()\n")
+    task = write(tmp_path, "config/task.py", "with open('config/base.py', encoding='utf-8') as f:\n"
+                                             "    exec(f.read())\n\nlearning_rate = 1e-3\n")
+    assert detected(task) == "nanogpt"
+    plan = plan_of(task)
+    assert plan.run.max_steps == 999 and plan.optimizer.lr == 1e-3  # the base's, then the file's own
+    assert plan.sources["run.max_steps"].line == 1  # at the line that pulls the base in
+    loop = write(tmp_path, "config/loop.py", "exec(open('config/loop.py').read())\nmax_iters = 5\nlr_decay_iters = 5\n")
+    assert plan_of(loop, "nanogpt").run.max_steps == 5  # itself: not read again
