@@ -18,8 +18,10 @@ unless `optim_config` names a plugin, and a constant lr unless `lr_scheduler_con
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from collections import ChainMap
+from pathlib import Path
 from typing import Any, Optional
 
 from ..config.document import Document
@@ -201,6 +203,7 @@ class LlamaFactoryDialect(Dialect):
         _batch_and_length(b, doc, context.trainer_versions)
         _attention_choice(b, doc, context.trainer_versions)
         _counts_given_as_collections(b, doc)
+        _unknown_template(b, doc, stage)
         HfDialect._precision(b, doc)
         _pure_bf16(b, doc)
         _inferred_adapter_dtype(b, doc)
@@ -492,6 +495,33 @@ def _attention_choice(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
     hint = ("`flash_attn: disabled` for eager attention" if value is False else
             "`flash_attn: fa2` for FlashAttention-2 (`sdpa`, `auto` or `disabled` otherwise)")
     b.note("ignored-key", message, source, key="flash_attn", severity="warning" if unsure else "error", hint=hint)
+
+
+def _unknown_template(b: PlanBuilder, doc: Document, stage: str) -> None:
+    """A chat `template` no LLaMA-Factory release registers, where the checkout's own data/template.py is at hand and
+    does not register it either: get_template_and_fix_tokenizer raises "Template NAME does not exist." before training
+    (held-out review 39, A 23: `--template qwen2`, LLaMA-Factory's is `qwen`). Without the checkout nothing is said:
+    forks register their own (SkyThought's and OpenThinker's `qwen25`, held-out review 39, A 05-07)."""
+    from .llamafactory_templates import TEMPLATES  # only for a file that names a template
+    from .program import checkout_source
+
+    name = doc.get("template")
+    if not isinstance(name, str) or not name.strip() or name in TEMPLATES or "$" in name:
+        return
+    checkout = checkout_source(doc.path, *_TEMPLATE_SOURCES)
+    if checkout is None or re.search(rf"name\s*=\s*['\"]{re.escape(name)}['\"]", checkout.text):
+        return  # a fork at hand registers it, or none is at hand to say
+    close = difflib.get_close_matches(name, sorted(TEMPLATES), n=1, cutoff=0.75)
+    b.note("ignored-key", f"`template: {name}` is no chat template of any LLaMA-Factory release, and this checkout's "
+           f"{Path(checkout.path).parent.parent.name}/data/template.py does not register it either: "
+           f"get_template_and_fix_tokenizer stops before training (ValueError: Template {name} does not exist.)",
+           b.source(doc, ("template",)), key="template", severity="error",
+           hint=f"`template: {close[0]}`" if close else "use a template data/template.py registers")
+
+
+# Where a checkout keeps its templates (a fork vendoring LLaMA-Factory beside its configs).
+_TEMPLATE_SOURCES = ("src/llamafactory/data/template.py", "src/llmtuner/data/template.py",
+                     "LLaMA-Factory/src/llamafactory/data/template.py", "LLaMA-Factory/src/llmtuner/data/template.py")
 
 
 # LLaMA-Factory's own whole-number arguments; HfArgumentParser's parse_dict hands YAML values over unconverted, so

@@ -717,3 +717,18 @@ def test_a_flash_attn_switch_on_the_train_bash_entry_point_is_no_finding(tmp_pat
     flagged = [n for n in notes(plan_of(new, trainer_versions=_judged("0.9.2")), "ignored-key")
                if n.data.get("key") == "flash_attn"]
     assert flagged and "argument parser refuses it" in flagged[0].message
+
+
+def test_an_unknown_template_is_an_error_only_against_the_checkout_at_hand(tmp_path: Path) -> None:
+    # Held-out review 39, A 23 (`--template qwen2`: "Template qwen2 does not exist."); forks register their own
+    # (SkyThought's `qwen25`, A 05-07), so without the checkout nothing is said
+    config = _LORA_SFT.replace("template: llama3", "template: qwen2")
+    alone = write(tmp_path / "alone", "sft.yaml", config)
+    assert not [n for n in notes(plan_of(alone), "ignored-key") if n.data.get("key") == "template"]
+    write(tmp_path / "repo", "src/llamafactory/data/template.py", 'register_template(\n    name="qwen",\n)\n')
+    upstream = write(tmp_path / "repo", "examples/sft.yaml", config)
+    [note] = [n for n in notes(plan_of(upstream), "ignored-key") if n.data.get("key") == "template"]
+    assert note.data["severity"] == "error" and note.hint == "`template: qwen`"
+    write(tmp_path / "fork", "src/llamafactory/data/template.py", 'register_template(\n    name="qwen2",\n)\n')
+    assert not [n for n in notes(plan_of(write(tmp_path / "fork", "examples/sft.yaml", config)), "ignored-key")
+                if n.data.get("key") == "template"]
