@@ -859,3 +859,16 @@ def test_an_evaluated_command_string_runs_each_of_its_commands() -> None:
                            "eval ${run_cmd}\n")
     assert data["program"] == "pretrain_gpt.py" and data["--lr"] == "3e-4" and data["--train-iters"] == "10"
     assert "tee" not in str(data) and lines["--lr"] == 2  # where `options` spells it
+
+
+def test_sbatch_directives_are_the_jobs_slurm_variables() -> None:
+    # Held-out review 39, A 13: `#SBATCH --nodes=8`, `--gpus-per-node=8`, then `WORLD_SIZE=$((SLURM_GPUS_ON_NODE*
+    # SLURM_NNODES))` handed to `accelerate launch` under srun
+    text = ("#!/bin/bash\n#SBATCH --nodes=8\n#SBATCH --gpus-per-node=mi250:8\n#SBATCH -n 64\n"
+            "export WORLD_SIZE=$((SLURM_GPUS_ON_NODE*SLURM_NNODES))\n"
+            "srun bash -c \"accelerate launch --config_file zero3.yaml --num_machines $SLURM_NNODES "
+            "--num_processes $WORLD_SIZE scripts/run_sft.py recipe.yaml\"\n")
+    data, _, _ = read_shell(text, "launch.sh")
+    assert data["launcher"]["num_machines"] == "8" and data["launcher"]["num_processes"] == "64"
+    ranged = read_shell(text.replace("--nodes=8", "--nodes=2-4"), "launch.sh")[0]  # a range Slurm settles
+    assert ranged["launcher"]["num_machines"] is None

