@@ -540,3 +540,15 @@ def test_an_optimizer_stepping_in_backward_leaves_nothing_to_clip(tmp_path) -> N
     plan = plan_of(write(tmp_path, "t.toml", text))
     assert plan.clipping.max_norm == 0.0 and "in backward" in plan.sources["clipping.max_norm"].note
     assert plan_of(write(tmp_path, "u.toml", text.replace("early_step_in_backward = true\n", ""))).clipping.max_norm == 1.0
+
+
+def test_an_async_mode_checkpointmanager_does_not_know_stops_a_checkpointing_run(tmp_path) -> None:
+    # Held-out review 39, B 07 (`async_mode = "aync"` with checkpointing on): ValueError at start-up
+    text = ("[model]\nname = \"llama3\"\nflavor = \"1B\"\n[optimizer]\nname = \"AdamW\"\nlr = 3e-4\n"
+            "[training]\nsteps = 1000\n[checkpoint]\nenable = true\nasync_mode = \"aync\"\n")
+    [note] = [n for n in notes(plan_of(write(tmp_path, "t.toml", text)), "ignored-key")
+              if n.data["key"] == "checkpoint.async_mode"]
+    assert note.data["severity"] == "error" and note.hint == '`async_mode = "async"`'
+    off = text.replace("enable = true", "enable = false")  # the manager returns before it reads the mode
+    assert not [n for n in notes(plan_of(write(tmp_path, "u.toml", off)), "ignored-key")
+                if n.data["key"] == "checkpoint.async_mode"]
