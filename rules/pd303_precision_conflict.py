@@ -9,7 +9,9 @@ class PrecisionConflict(Rule):
     ## What it does
     Fires when fp16 and bf16 are both enabled, or when the components of a run declare
     different precisions: a DeepSpeed JSON with `fp16.enabled` under an HF config with
-    `bf16: true`, an accelerate `mixed_precision` that differs from the trainer's, a
+    `bf16: true`, an accelerate `mixed_precision` that differs from the trainer's fp16 or bf16 (a
+    Trainer that turns neither on runs accelerate's, as TrainingArguments keeps
+    ACCELERATE_MIXED_PRECISION then: no conflict), a
     GPT-NeoX `bf16` block beside another `precision` (adapters record each
     component's choice in `precision.declared_by`). A NeoX `bf16` block with `precision`
     unset is an `info`: NeoX since #1311 (2024-11) derives bfloat16 from it, earlier

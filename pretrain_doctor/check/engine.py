@@ -8,6 +8,7 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from ..config.document import Document, Suppression
 from ..config.loader import CONFIG_SUFFIXES, load_document
+from ..lazyre import lazy_compile
 from ..dialects import BuildContext, Detection, Dialect, detect, detection, get_dialect, not_supported_message
 from ..dialects.versions import TrainerVersions
 from ..errors import ConfigError, UsageError
@@ -163,16 +164,21 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
         _check_merged([path for path, _ in files], options, settings_by_file[files[0][0]], ruleset, report)
     else:
         launched: dict[str, str] = {}  # a config a launch script in this check hands its program -> that script
+        overridden: dict[str, tuple[str, frozenset[str]]] = {}  # ... or only the keys its command line sets
         for path, explicit in sorted(files, key=lambda file: file[0].suffix.lower() not in _SCRIPT_SUFFIXES):
             script = launched.get(os.path.abspath(path))
             if script is not None and not explicit:
                 report.files.append(FileResult(str(path), None, role="companion", note=_launched_note(script)))
                 continue
             plan = _check_file(path, explicit and not options.skip_non_configs, options, settings_by_file[path],
-                               ruleset, report)
-            if (plan is not None and path.suffix.lower() in _SCRIPT_SUFFIXES and plan.program.config
-                    and plan.dialect in _LAUNCHES_JUDGE_THE_WHOLE_CONFIG):
-                launched.setdefault(os.path.abspath(plan.program.config), str(path))
+                               ruleset, report, overridden.get(os.path.abspath(path)))
+            if plan is None or path.suffix.lower() not in _SCRIPT_SUFFIXES or not plan.program.config:
+                continue
+            config = os.path.abspath(plan.program.config)
+            if plan.dialect in _LAUNCHES_JUDGE_THE_WHOLE_CONFIG:
+                launched.setdefault(config, str(path))
+            else:
+                overridden.setdefault(config, (str(path), _command_line_keys(plan, path)))
     report.findings.sort(key=Finding.sort_key)
     return report
 
@@ -180,12 +186,27 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
 # Launch scripts are checked before the configs of a folder: a config a script hands its program is the run that
 # script launches, with the script's arguments over it, and is checked through it rather than alone (held-out
 # review 37, B 21: OLMo's `--load_path=...` resumes a run its YAML alone reads as from scratch).
-_SCRIPT_SUFFIXES = (".sh", ".bash", ".slurm", ".sbatch")
+_SCRIPT_SUFFIXES = (".sh", ".bash", ".slurm", ".sbatch", ".slrm")
 # ... where the script's plan judges every key of the config as the trainer reads it (OLMo's train.py, Composer's
 # train.py and `llamafactory-cli train` take nothing but the file and overrides). An HF program may add arguments
 # of its own, so its launch plan leaves keys unjudged: the config is still checked alone, for the typos only that
 # check sees.
 _LAUNCHES_JUDGE_THE_WHOLE_CONFIG = ("olmo", "llamafactory", "llmfoundry")
+
+
+def _command_line_keys(plan: TrainingPlan, script: Path) -> frozenset[str]:
+    """The arguments a launch script's command line sets over the config it hands an HF program (`--learning_rate
+    2e-5` over the YAML's `learning_rate: dummy`): the keys its plan took from the script itself."""
+    here = os.path.abspath(script)
+    written = {source.key for source in plan.sources.values()
+               if source is not None and source.key and source.file and os.path.abspath(source.file) == here}
+    # ... and those it leaves to launch time (`--learning_rate=${lr}`): the plan's unknowns name the flag
+    at_launch = {match.group(1) for why in plan.unknown.values() if isinstance(why, str)
+                 for match in _LAUNCH_TIME_FLAG.finditer(why)}
+    return frozenset(written | at_launch)
+
+
+_LAUNCH_TIME_FLAG = lazy_compile(r"the launch-time value of .*?\(--([\w.-]+)\)")
 
 
 def _launched_note(script: str) -> str:
@@ -383,8 +404,12 @@ def _merged_dialect(docs: list[Document], options: CheckOptions) -> tuple[Docume
 
 
 def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Settings, ruleset: RuleSet,
-                report: CheckReport) -> Optional[TrainingPlan]:
-    """Check one file into `report`; the plan its findings came from, None when it was skipped or failed."""
+                report: CheckReport, overridden: Optional[tuple[str, frozenset[str]]] = None
+                ) -> Optional[TrainingPlan]:
+    """Check one file into `report`; the plan its findings came from, None when it was skipped or failed.
+    `overridden`: the launch script that hands this config to an HF program, and the keys its command line sets
+    over the file: findings on them here are that script's to judge (held-out review 40, A 01: `learning_rate:
+    dummy` in a YAML whose `.slrm` passes the real value)."""
     shown = str(path)
     found = Detection(None, {})
     try:
@@ -429,6 +454,13 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
     # (checked on its own in the same folder) is not repeated.
     seen = {_identity(f) for f in report.findings}
     findings = [f for f in findings if _identity(f) not in seen]
+    if overridden is not None and overridden[1]:
+        kept = [f for f in findings if f.key not in overridden[1]]
+        if len(kept) < len(findings):
+            keys = sorted({f.key for f in findings if f.key in overridden[1]})
+            notices.append(f"{', '.join(f'`{k}`' for k in keys)}: set on `{overridden[0]}`'s command line over this "
+                           "file; judged there")
+        findings = kept
     report.files.append(FileResult(shown, dialect.name, findings=len(findings), notices=notices))
     report.findings.extend(findings)
     return plan

@@ -16,7 +16,8 @@ from .yaml_reader import read_yaml
 
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 CONFIG_SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".py": "python",
-                   ".sh": "shell", ".bash": "shell", ".slurm": "shell", ".sbatch": "shell"}
+                   ".sh": "shell", ".bash": "shell", ".slurm": "shell", ".sbatch": "shell",
+                   ".slrm": "shell"}
 _ARGUMENT_LIST = lazy_compile(r"--[A-Za-z]")
 _SHEBANG = lazy_compile(r"#!\S*(?:/|env\s+)(?:ba|z|da)?sh\b")
 

@@ -984,9 +984,15 @@ def _unknown_top_level_keys(b: PlanBuilder, doc: Document, versions: TrainerVers
         hint = f"rename it to `{close}`" if close else "move it under `variables:` or remove it"
         meant = f"; did you mean `{close}`?" if close else ""
         who = f"{judged.describe()} refuses" if judged is not None else "llm-foundry 0.10 and later refuse"
+        # A key near no TrainConfig field, with no checkout at hand to say otherwise, is most likely a fork's own
+        # field (IST-DASLab's `timing_file`, `is_prune`, `target`: held-out review 40, B 14/B 15): upstream stops on
+        # it at the first launch, so a published config that ran had a TrainConfig that takes it. An info.
+        fork = not close and not own
         b.note("ignored-key", f"`{key}` is not a TrainConfig key: {who} to start "
-               f"(\"Unused parameters ['{key}'] found in cfg\"){meant}", b.source(doc, (key,)), hint=hint,
-               key=key, **({"suggestion": close, "typo": True, "unique": unique} if close else {}))
+               f"(\"Unused parameters ['{key}'] found in cfg\"){meant}"
+               + ("; a fork's TrainConfig may declare it" if fork else ""), b.source(doc, (key,)), hint=hint,
+               key=key, **({"suggestion": close, "typo": True, "unique": unique} if close else {}),
+               **({"severity": "info"} if fork else {}))
 
 
 # ComposerHFCausalLM's keyword arguments, llm-foundry 0.10.0-0.21.0 (llmfoundry/models/hf/hf_causal_lm.py), and what

@@ -528,12 +528,31 @@ def _accelerate_flags(b: PlanBuilder, script: Document, launcher: dict, context:
                                                           note="accelerate launch --num_processes"))
     mixed = str(launcher.get("mixed_precision", "")).lower()
     if mixed in ("fp16", "bf16"):
-        declare_precision(b, "accelerate", mixed, b.source(script, ("launcher", "mixed_precision")))
+        _accelerate_precision(b, mixed, b.source(script, ("launcher", "mixed_precision")))
     stage = lenient_int(launcher.get("zero_stage"))
     if isinstance(stage, int) and not b.has("parallel.zero_stage"):
         b.set("parallel.zero_stage", stage, b.source(script, ("launcher", "zero_stage")))
     if lenient_bool(launcher.get("use_fsdp")):
         b.set("parallel.fsdp", True, b.source(script, ("launcher", "use_fsdp")))
+
+
+# Dialects whose run is an HF Trainer: TrainingArguments overrides ACCELERATE_MIXED_PRECISION only with fp16/bf16 on.
+_HF_TRAINER_DIALECTS = ("hf", "llamafactory", "axolotl")
+
+
+def _accelerate_precision(b: PlanBuilder, mixed: str, source: Optional[Source]) -> None:
+    """accelerate's mixed precision (`accelerate launch` exports ACCELERATE_MIXED_PRECISION): an HF Trainer whose
+    arguments turn neither fp16 nor bf16 on leaves it, and its Accelerator autocasts to it (held-out review 40, A 03:
+    accelerate bf16 beside `bf16: false` is a bf16 mixed-precision run, no conflict); otherwise the two declarations
+    are compared (PD303)."""
+    if b.dialect in _HF_TRAINER_DIALECTS and b.get("precision.compute") in (None, "fp32") \
+            and "precision.compute" not in (b.get("program.assumed") or {}):
+        note = "accelerate's mixed_precision: the Trainer's arguments turn neither fp16 nor bf16 on, so it stands"
+        where = source.model_copy(update={"note": note}) if source is not None else None
+        b.set("precision.compute", mixed, where)
+        b.set("precision.mixed", True, where)
+        return
+    declare_precision(b, "accelerate", mixed, source)
 
 
 def _accelerate_yaml(b: PlanBuilder, acc: Document, context: BuildContext, named: bool) -> None:
@@ -560,7 +579,7 @@ def _accelerate_yaml(b: PlanBuilder, acc: Document, context: BuildContext, named
                 b.set("parallel.cpu_offload", True, b.source(acc, ("deepspeed_config", key)))
     mixed = str(acc.data.get("mixed_precision", "")).lower()
     if mixed in ("fp16", "bf16"):
-        declare_precision(b, "accelerate", mixed, b.source(acc, ("mixed_precision",)))
+        _accelerate_precision(b, mixed, b.source(acc, ("mixed_precision",)))
     b.documents.append(acc)
     if not context.accelerate_config and not named:
         context.read_beside.append(str(acc.path))

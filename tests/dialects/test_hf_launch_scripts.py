@@ -355,17 +355,20 @@ def test_a_program_that_loads_pretrained_weights_itself_is_a_fine_tune(tmp_path)
     assert scratch.mode.kind == "pretrain" and scratch.program.assumed == {}
 
 
-def test_a_source_at_hand_that_names_no_half_precision_settles_transformers_fp32(tmp_path) -> None:
+def test_a_source_at_hand_that_names_no_half_precision_runs_the_launchers_mixed_precision(tmp_path) -> None:
     write(tmp_path, "zero3.yaml", ZERO3)
     script = write(tmp_path, "run_qwen2_qft.sh", SCALEQUEST)
     # ScaleQuest's qpo_train/train.py (reduced): DPOConfig(bf16=True) in code: the trainer's fp32 stays an assumption
     write(tmp_path, "train.py", "from trl import DPOConfig, DPOTrainer\nargs = DPOConfig(bf16=True)\nDPOTrainer(args=args).train()\n")
     plan = plan_of(script)
     assert plan.program.assumed.get("precision.compute") and findings(plan, "PD303") == []
-    # a program that sets no precision: transformers' fp32 is what runs, and the launcher's bf16 contradicts it
+    # a program that sets no precision: TrainingArguments leaves ACCELERATE_MIXED_PRECISION as the launch set it
+    # (training_args.py: `os.environ.get("ACCELERATE_MIXED_PRECISION", "no")`, replaced only by fp16/bf16 on), so
+    # the launcher's bf16 is what runs: no conflict (held-out review 40, A 03)
     write(tmp_path, "train.py", "from trl import DPOConfig, DPOTrainer\nargs = DPOConfig(output_dir='out')\nDPOTrainer(args=args).train()\n")
     plan = plan_of(script)
-    assert "precision.compute" not in plan.program.assumed and len(findings(plan, "PD303")) == 1
+    assert "precision.compute" not in plan.program.assumed and findings(plan, "PD303") == []
+    assert plan.precision.compute == "bf16" and plan.precision.mixed is True
 
 
 def test_llava_stage_one_is_no_full_fine_tune(tmp_path):
@@ -1141,3 +1144,19 @@ def test_accelerate_under_srun_counts_the_processes_it_is_given(tmp_path):
                                           "$SLURM_NNODES --num_processes $WORLD_SIZE scripts/run_sft.py recipe.yaml\"\n")
     plan = plan_of(script)
     assert plan.parallel.world_size == 64 and plan.derived.global_batch.value == 256
+
+
+def test_a_key_the_launch_script_sets_is_not_judged_in_the_config_alone(tmp_path):
+    # Held-out review 40, A 01 (`config_qlora.fir.yaml` has `learning_rate: dummy`; `simpo.8b.fir.slrm` passes
+    # `--learning_rate=${lr}` over it): an error on the YAML alone
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    write(tmp_path, "config.yaml", "model_name_or_path: meta-llama/Meta-Llama-3-8B\nlearning_rate: dummy\n"
+                                   "lr_scheduler_typ: cosine\nper_device_train_batch_size: 2\n")
+    write(tmp_path, "simpo.slrm", "#!/bin/bash\n#SBATCH --nodes=1\nlr=${LR:-1e-6}\n"
+                                  "accelerate launch scripts/run_simpo.py config.yaml --learning_rate=${lr}\n")
+    report = check_paths([tmp_path], CheckOptions(use_settings=False))
+    assert [f.key for f in report.findings if f.code == "PD002"] == ["lr_scheduler_typ"]  # still judged alone
+    [config] = [f for f in report.files if f.path.endswith("config.yaml")]
+    assert any("`learning_rate`: set on `" in notice for notice in config.notices)

@@ -970,3 +970,14 @@ def test_attn_implementation_is_an_argument_from_0_20_only(tmp_path: Path) -> No
     assert "ignores them" in old.message and "use_flash_attention_2" in old.hint
     assert not notes(plan_of(path, trainer_versions=judged("0.20.0")), "ignored-key")
     assert not notes(plan_of(path), "ignored-key")  # no release known: some take it
+
+
+def test_a_top_level_key_near_no_trainconfig_field_is_likely_a_forks_own(tmp_path: Path) -> None:
+    # Held-out review 40, B 14/B 15 (IST-DASLab's llm-foundry fork: `timing_file`, `is_prune`, `target` in its own
+    # TrainConfig): warnings that upstream refuses to start. A typo of a field stays a warning with its rename.
+    body = textwrap.dedent(_PRETRAIN)
+    fork = notes(plan_of(write(tmp_path, "fork.yaml", body + "timing_file: /nfs/timing.txt\n")), "ignored-key")
+    assert [(n.data["key"], n.data.get("severity")) for n in fork] == [("timing_file", "info")]
+    typo = notes(plan_of(write(tmp_path, "typo.yaml", body + "save_intervall: 500ba\n")), "ignored-key")
+    assert [(n.data["key"], n.data.get("suggestion"), n.data.get("severity")) for n in typo] == [
+        ("save_intervall", "save_interval", None)]
