@@ -959,6 +959,12 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
         # LLM_finetune's qwen_dpo.py (held-out review 11, A 07): DPO of the model get_peft_model wrapped in LoRA r=32
         _program_adapters(b, facts)
         return
+    if kind in ("preference", "online_rl") and facts is None and not b.has("mode.lora_rank") \
+            and not any(lenient_bool(data.get(switch)) for switch in (*_LAUNCHER_LORA_SWITCHES, *_LAUNCHER_QLORA_SWITCHES)):
+        # with no source at hand, whether the program wraps the policy in adapters is its own code's (held-out
+        # review 40, A 16: train_dpo.py builds LoRA r=32 itself; PD103 judged lr 2e-4 as full-model DPO)
+        _assume(b, doc, "mode.kind", f"{kind} training of the whole model, no adapters")
+        return
     if kind not in ("full_finetune", "pretrain"):
         return  # adapters, preference or RL: the arguments said so
     unread = _unread_config(doc)

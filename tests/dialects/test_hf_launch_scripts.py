@@ -1160,3 +1160,13 @@ def test_a_key_the_launch_script_sets_is_not_judged_in_the_config_alone(tmp_path
     assert [f.key for f in report.findings if f.code == "PD002"] == ["lr_scheduler_typ"]  # still judged alone
     [config] = [f for f in report.files if f.path.endswith("config.yaml")]
     assert any("`learning_rate`: set on `" in notice for notice in config.notices)
+
+
+def test_a_preference_programs_adapters_are_its_own_when_its_source_is_not_at_hand(tmp_path):
+    # Held-out review 40, A 16 (`deepspeed train_dpo.py --learning_rate 2e-4 ...`, train_dpo.py building LoRA itself):
+    # PD103 warned as for DPO of the whole model; the run kind is assumed, so it speaks one level softer
+    plan = plan_of(write(tmp_path, "train_ds.sh", "deepspeed --include localhost:0,1,2,3 train_dpo.py "
+                                                  "--model_name_or_path model/Baichuan2-7B-Chat --learning_rate 2e-4 "
+                                                  "--per_device_train_batch_size 2 --beta 0.1\n"))
+    assert plan.mode.kind == "preference" and "mode.kind" in plan.program.assumed
+    assert [f.severity for f in reported(plan, "PD103")] == ["info"]
