@@ -502,11 +502,13 @@ def _unknown_template(b: PlanBuilder, doc: Document, stage: str) -> None:
     does not register it either: get_template_and_fix_tokenizer raises "Template NAME does not exist." before training
     (held-out review 39, A 23: `--template qwen2`, LLaMA-Factory's is `qwen`). Without the checkout nothing is said:
     forks register their own (SkyThought's and OpenThinker's `qwen25`, held-out review 39, A 05-07)."""
+    name = doc.get("template")
+    if not isinstance(name, str) or not name.strip() or "$" in name:
+        return
     from .llamafactory_templates import TEMPLATES  # only for a file that names a template
     from .program import checkout_source
 
-    name = doc.get("template")
-    if not isinstance(name, str) or not name.strip() or name in TEMPLATES or "$" in name:
+    if name in TEMPLATES:
         return
     checkout = checkout_source(doc.path, *_TEMPLATE_SOURCES)
     if checkout is None or re.search(rf"name\s*=\s*['\"]{re.escape(name)}['\"]", checkout.text):
