@@ -1170,3 +1170,17 @@ def test_a_preference_programs_adapters_are_its_own_when_its_source_is_not_at_ha
                                                   "--per_device_train_batch_size 2 --beta 0.1\n"))
     assert plan.mode.kind == "preference" and "mode.kind" in plan.program.assumed
     assert [f.severity for f in reported(plan, "PD103")] == ["info"]
+
+
+def test_one_rule_on_one_key_at_one_place_is_reported_once_in_a_folder(tmp_path):
+    # Held-out review 40, A 03: the launch script's plan says "dpo QLoRA at lr 2e-3", its YAML alone "dpo LoRA at lr
+    # 2e-3", both at the YAML's `learning_rate` line: one finding
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    write(tmp_path, "dpo-qlora.yaml", "model_name_or_path: state-spaces/mamba-2.8b-hf\nuse_peft: true\n"
+                                      "load_in_4bit: true\nlora_r: 128\nbeta: 0.1\nlearning_rate: 2.0e-3\n"
+                                      "per_device_train_batch_size: 4\nnum_train_epochs: 1\noutput_dir: out\n")
+    write(tmp_path, "dpo.sh", "accelerate launch --num_processes=1 scripts/run_dpo.py dpo-qlora.yaml\n")
+    report = check_paths([tmp_path], CheckOptions(use_settings=False))
+    assert len([f for f in report.findings if f.code == "PD103"]) == 1
