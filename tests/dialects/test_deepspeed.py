@@ -167,3 +167,16 @@ def test_a_json_template_with_placeholders_is_skipped_in_a_folder_and_an_error_w
     broken.parent.mkdir()
     broken.write_text('{"train_batch_size": 8,,}\n')  # no placeholder: still an input error in a folder
     assert check_paths([broken.parent], CheckOptions(use_settings=False)).errors
+
+
+def test_a_git_lfs_pointer_is_said_to_be_one(tmp_path) -> None:
+    # Held-out review 41, A 15: a DeepSpeed JSON kept in Git LFS, the checkout holding its pointer: "invalid JSON"
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    pointer = tmp_path / "ds_z3_config.json"
+    pointer.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:4d7a2146\nsize 1210\n")
+    walked = check_paths([tmp_path], CheckOptions(use_settings=False))
+    assert not walked.errors and "Git LFS pointer" in walked.files[0].note
+    named = check_paths([pointer], CheckOptions(use_settings=False))
+    assert [("Git LFS pointer" in e.message) for e in named.errors] == [True]
