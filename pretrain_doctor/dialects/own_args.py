@@ -118,7 +118,10 @@ class ProgramDialect(Dialect):
         # the run's settings are there (held-out review 32, A 17: `finetune_mn.py --deepspeed ds_config_mn.json`)
         # ... where no flag is a TrainingArguments one: an HF Trainer launch (`--deepspeed_config ... --do_train`) is
         # the hf dialect's, scored after this one
-        return 45 + len(flags) if _deepspeed_json_with_optimizer(flags, doc) and not _trainer_flags(flags) else 0
+        # ... and where the program is handed no TrainingArguments file (held-out review 41, A 17: `train.py
+        # config.yaml --deepspeed=ds.json`, the YAML an HF Trainer's arguments, read as the program's own flags)
+        return 45 + len(flags) if (_deepspeed_json_with_optimizer(flags, doc) and not _trainer_flags(flags)
+                                   and not _handed_trainer_config(doc)) else 0
 
     def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
         return None  # the program's own arguments: no table to judge them against
@@ -503,6 +506,16 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
 
 def _words(path: str) -> set[str]:
     return set(re.split(r"[^a-z0-9]+", path.lower()))
+
+
+def _handed_trainer_config(doc: Document) -> bool:
+    """The program is handed a config file whose keys are TrainingArguments' (`train.py config.yaml ...`)."""
+    from .hf import HfDialect  # only for a launch whose program is not at hand
+    from .program import program_config
+
+    config = program_config(doc)
+    data = config.document.data if config is not None and config.document is not None else None
+    return isinstance(data, dict) and HfDialect._score_data(data) >= 50
 
 
 def _trainer_flags(flags: dict[str, Any]) -> set[str]:

@@ -484,3 +484,16 @@ def test_a_t5_checkpoint_or_a_seq2seq_program_is_an_encoder_decoder_objective(tm
     assert plan.objective.kind == "seq2seq" and plan.mode.init_from == "google/flan-t5-base"
     causal = plan_of(write(tmp_path, "c.sh", "deepspeed ./train.py --model_id gpt2 --epochs 1 --lr 1e-4\n"))
     assert causal.objective.kind == "causal_lm"
+
+
+def test_a_program_handed_a_trainingarguments_yaml_beside_its_deepspeed_json_is_an_hf_run(tmp_path) -> None:
+    # Held-out review 41, A 17 (`torchrun train.py config.yaml --deepspeed=ds.json`): read as the program's own
+    # arguments (the JSON holds the optimizer), the YAML's `lr_scheduler_type: cosine` under DeepSpeed's WarmupLR unseen
+    write(tmp_path, "ds.json", '{"train_batch_size": "auto", "optimizer": {"type": "AdamW", "params": {"lr": "auto"}},'
+                               ' "scheduler": {"type": "WarmupLR", "params": {"warmup_num_steps": "auto"}}}\n')
+    write(tmp_path, "config.yaml", "model_name_or_path: bigcode/starcoderbase-7b\nlearning_rate: 2.0e-5\n"
+                                   "lr_scheduler_type: cosine\nper_device_train_batch_size: 2\nnum_train_epochs: 10\n")
+    script = write(tmp_path, "train.sh", "torchrun --nproc_per_node=4 train.py config.yaml --deepspeed=ds.json\n")
+    assert detected(script) == "hf"
+    plan = plan_of(script)
+    assert plan.schedule.kind == "constant_with_warmup" and plan.parallel.world_size == 4
