@@ -321,19 +321,34 @@ def _build(doc: Document, dialect: Dialect, options: CheckOptions, more: Sequenc
            context: Optional[BuildContext] = None) -> TrainingPlan:
     context = context or _context(doc, options)
     plan = dialect.build_plan([doc, *more], context)
-    plan.notes.extend(note for document in (doc, *more) for note in _repeated_key_notes(document))
+    plan.notes.extend(note for document in (doc, *more) for note in _repeated_key_notes(document, plan.dialect))
     for enrich in ENRICHERS:
         plan = enrich(plan, options, Path(doc.path))
     return plan
 
 
-def _repeated_key_notes(doc: Document) -> Iterator[ConfigNote]:
+# Trainers that load their YAML with OmegaConf (llm-foundry's `om.load`, OLMo's TrainConfig.load): a key repeated in a
+# mapping is a ConstructorError there ("found duplicate key"), not PyYAML's last-one-wins.
+_OMEGACONF_LOADERS = ("llmfoundry", "olmo")
+
+
+def _repeated_key_notes(doc: Document, dialect: str) -> Iterator[ConfigNote]:
     """PD002 for a key one YAML mapping sets twice: PyYAML (and so most trainers) keeps the last value and
-    drops the first without a word; OmegaConf-based trainers (OLMo, llm-foundry) refuse the file. Held-out
-    review 5: chiennv2000/nanotron's config_tiny_llama.yaml repeats `checkpoints` and `data_stages`, and
+    drops the first without a word; OmegaConf-based trainers (OLMo, llm-foundry) refuse the file, an error there
+    whatever the values (held-out review 41, B 09: llm-foundry's `streams:` twice, "nothing is lost" at info).
+    Held-out review 5: chiennv2000/nanotron's config_tiny_llama.yaml repeats `checkpoints` and `data_stages`, and
     the second `checkpoints` turns a fresh run into a resumed one."""
+    refused = dialect in _OMEGACONF_LOADERS and doc.format == "yaml"
     for duplicate in doc.duplicates:
         key = ".".join(str(part) for part in duplicate.path)
+        if refused:
+            yield ConfigNote(
+                kind="ignored-key",
+                message=(f"`{key}` is set twice (lines {duplicate.first_line} and {duplicate.last_line}): {dialect} "
+                         "loads its YAML with OmegaConf, which refuses a repeated key, so the run stops at start-up"),
+                hint=f"keep one `{key}` (merge the two)", source=Source(file=doc.path, line=duplicate.first_line, key=key),
+                data={"repeated": True, "key": key, "severity": "error"})
+            continue
         harmless = duplicate.same_value or duplicate.dropped_empty or duplicate.both_off
         lost = ("the same value, so nothing is lost here" if duplicate.same_value else
                 f"the value at line {duplicate.first_line} is empty and nothing is lost here"

@@ -981,3 +981,12 @@ def test_a_top_level_key_near_no_trainconfig_field_is_likely_a_forks_own(tmp_pat
     typo = notes(plan_of(write(tmp_path, "typo.yaml", body + "save_intervall: 500ba\n")), "ignored-key")
     assert [(n.data["key"], n.data.get("suggestion"), n.data.get("severity")) for n in typo] == [
         ("save_intervall", "save_interval", None)]
+
+
+def test_a_repeated_key_stops_an_omegaconf_loader(tmp_path: Path) -> None:
+    # Held-out review 41, B 09 (`streams:` twice under train_loader.dataset): llm-foundry's om.load refuses it
+    # ("found duplicate key"); PyYAML's last-one-wins made it "nothing is lost" at info
+    body = textwrap.dedent(_PRETRAIN).replace("    split: train\n", "    split: train\n    split: train\n", 1)
+    report = check_paths([write(tmp_path, "dup.yaml", body)], CheckOptions(use_settings=False))
+    [repeated] = [f for f in report.findings if f.code == "PD002" and "set twice" in f.message]
+    assert repeated.severity == "error" and "OmegaConf" in repeated.message
