@@ -810,6 +810,7 @@ def _experts_layout(b: PlanBuilder, f: _Flags) -> None:
         f.present(flag) for flag in ("--topk", "--expert-interval", "--mlp-type"))
     if f.present("--moe-router-topk") or not deepspeed:
         f.take(b, "model.experts_per_token", "--moe-router-topk", lenient_int, 2)
+        _moe_layer_frequency(b, f)
         return
     f.take(b, "model.experts_per_token", "--topk", lenient_int, 1, "Megatron-DeepSpeed arguments.py default (--topk)")
     interval = lenient_int(f.raw("--expert-interval") or 2)
@@ -819,6 +820,43 @@ def _experts_layout(b: PlanBuilder, f: _Flags) -> None:
               or f.source(b, "--num-experts", "Megatron-DeepSpeed: experts in every 2nd layer (--expert-interval 2)"))
     if str(f.raw("--mlp-type") or "standard") == "residual":
         b.set("model.residual_moe", True, f.source(b, "--mlp-type"))
+
+
+def _moe_layer_frequency(b: PlanBuilder, f: _Flags) -> None:
+    """Megatron-LM's `--moe-layer-freq`: N puts experts in layers i % N == 0 (ceil(L / N) of them); a list (`[1,0]*3`
+    written out, or `([0]*1+[1]*5)`) marks each layer (held-out review 41, B 11: `--moe-layer-freq 2` over 6 layers,
+    counted as 6 MoE layers)."""
+    raw, layers = f.raw("--moe-layer-freq"), b.get("model.layers")
+    if raw is None or f.unknown("--moe-layer-freq") or not isinstance(layers, int):
+        return
+    count = None
+    every = lenient_int(raw)
+    if isinstance(every, int) and every > 0:
+        count = -(-layers // every)
+    else:
+        pattern = _layer_pattern(str(raw))
+        if pattern is not None and len(pattern) == layers:
+            count = sum(1 for flag in pattern if flag)
+    if count is not None:
+        b.set("model.moe_layers", count, f.source(b, "--moe-layer-freq", "layers whose MLP is the experts'"))
+
+
+def _layer_pattern(text: str) -> Optional[list[int]]:
+    """A `--moe-layer-freq` list as Megatron evaluates it: `[1,0,1,0]` or sums of `[x]*n` terms; None otherwise."""
+    terms = text.strip().strip("()").split("+")
+    pattern: list[int] = []
+    for term in terms:
+        match = _PATTERN_TERM.fullmatch(term.strip())
+        if match is None:
+            return None
+        values = [int(v) for v in match.group(1).split(",") if v.strip()]
+        pattern += values * int(match.group(2) or 1)
+        if len(pattern) > 100_000:
+            return None
+    return pattern
+
+
+_PATTERN_TERM = lazy_compile(r"\[([\d,\s]*)\]\s*(?:\*\s*(\d+))?")
 
 
 def _expert_count(value: Any) -> Any:

@@ -899,3 +899,11 @@ def test_the_bigcode_forks_multiquery_head_type_has_one_kv_head(tmp_path) -> Non
     # Held-out review 38, B 01 (bigcode-project/Megatron-LM on LUMI: `--attention-head-type multiquery`)
     plan = plan_of(write(tmp_path, "train.sh", SCRIPT.replace("    --swiglu\n", "    --attention-head-type multiquery\n")))
     assert plan.model.kv_heads == 1 and plan.sources["model.kv_heads"].key == "--attention-head-type"
+
+
+@pytest.mark.parametrize("freq, moe_layers", [("2", 12), ("1", 24), ("'([0]*4+[1]*20)'", 20), ("'[1,0]*12'", 12)])
+def test_moe_layer_frequency_counts_the_layers_with_experts(tmp_path, freq, moe_layers) -> None:
+    # Held-out review 41, B 11 (`--moe-layer-freq 2` over 6 layers, counted as 6 MoE layers)
+    text = SCRIPT.replace("    --swiglu\n", f"    --num-experts 8\n    --moe-layer-freq {freq}\n")
+    plan = plan_of(write(tmp_path, "train.sh", text))
+    assert plan.model.moe_layers == moe_layers
