@@ -443,15 +443,18 @@ def _dropped_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> N
     with no accumulation and no float8. A warning (and the plan values hold) only where the checkout's JobConfig
     at hand lacks them; without it, an info and the file reads as a fork (held-out review 8, Adam-mini)."""
     noted = {note.data.get("key") for note in b.notes if note.kind == "ignored-key"}
+    # keys only torchtitan before 0.0.2 read (`checkpoint.interval_type`, `float8.enable_float8_linear`) are upstream's
+    # own, no sign of a fork, whatever else the file has (held-out review 41, B 03: PD801 softened as on a fork's keys)
+    older = [key for key in dict.fromkeys(b.foreign_keys) if key in OLDER_KEYS and key not in noted]
+    b.foreign_keys[:] = [key for key in b.foreign_keys if key not in OLDER_KEYS]
     keys = [key for key in dict.fromkeys(b.foreign_keys) if ":" not in key and "." in key
-            and key.split(".")[0] in TORCHTITAN_KEYS and key not in OLDER_KEYS and key not in noted]
+            and key.split(".")[0] in TORCHTITAN_KEYS and key not in noted]
     tables = [key for key in b.foreign_keys if "." not in key and ":" not in key]
     custom = any(doc.has((table, key)) for table in ("job", "experimental")
                  for key in ("custom_config_module", "custom_args_module", "custom_import"))
     if len(keys) < 2 or not any(_shadowed(key) for key in keys) or tables or custom:
         return
-    # keys only torchtitan before 0.0.2 read (`float8.enable_float8_linear`): named too, once the file shows others
-    older = [key for key in dict.fromkeys(b.foreign_keys) if key in OLDER_KEYS and key not in noted]
+    # ... named too, once the file shows others
     source = _checkout_config_source(doc)
     if source is not None and all(f"{key.rsplit('.', 1)[1]}:" in source[1] for key in keys):
         return  # the checkout's own JobConfig reads them: a fork's keys
@@ -490,7 +493,7 @@ def _dropped_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> N
         # copy validates every `training.val_interval`, default 100: held-out review 8, A 36): not upstream's "off"
         b.values.pop("eval.enabled", None)
         b.sources.pop("eval.enabled", None)
-    for key in keys if not fork else older:
+    for key in keys if not fork else ():
         while key in b.foreign_keys:
             b.foreign_keys.remove(key)
     b.note("ignored-key", message, b.source(doc, tuple(keys[0].split("."))), key=keys[0],

@@ -552,3 +552,14 @@ def test_an_async_mode_checkpointmanager_does_not_know_stops_a_checkpointing_run
     off = text.replace("enable = true", "enable = false")  # the manager returns before it reads the mode
     assert not [n for n in notes(plan_of(write(tmp_path, "u.toml", off)), "ignored-key")
                 if n.data["key"] == "checkpoint.async_mode"]
+
+
+def test_an_older_releases_key_is_no_fork_evidence(tmp_path) -> None:
+    # Held-out review 41, B 03 (`checkpoint.interval_type = "steps"`, a key of torchtitan before 0.0.2, beside a fork's
+    # masked-LM keys): the reading took it for the fork's, and PD801 on a 500k-step run spoke only at info
+    text = ("[model]\nname = \"llama3\"\nflavor = \"1B\"\nmask_token = 0\n[optimizer]\nname = \"AdamW\"\nlr = 3e-4\n"
+            "[training]\nsteps = 500000\nmlm_probability = 0.3\n"
+            "[checkpoint]\nenable_checkpoint = false\ninterval_type = \"steps\"\ninterval = 500\n")
+    plan = plan_of(write(tmp_path, "t.toml", text))
+    assert "checkpoint.interval_type" not in plan.foreign_keys
+    assert [f.severity for f in reported(plan, "PD801")] == ["warning"]
