@@ -326,6 +326,7 @@ class Derived:
 _MOE_NAME = lazy_compile(r"(?<![\w.])(\d+)x(\d+(?:\.\d+)?)([bm])(?![a-z])", re.IGNORECASE)
 # digits after the unit are its decimals: BLOOM's `bloom-7b1` is 7.1B, PhoGPT's `PhoGPT-7B5` 7.5B (held-out review
 # 33, A 13)
+_UNDERSCORE_DECIMAL = lazy_compile(r"(?<![\w.])(\d+)_(\d+[bm])(?![a-z])", re.IGNORECASE)
 _SIZE_NAME = lazy_compile(r"(?<![\w.])(\d+(?:\.\d+)?)([bm])(\d+)?(?![a-z])", re.IGNORECASE)
 
 
@@ -381,7 +382,8 @@ def known_moe_size(name: object) -> Optional[tuple[int, int]]:
 def parameters_from_name(name: str) -> Optional[int]:
     """Parameter count spelled in a model name (`Llama-3.2-1B` -> 1e9) or known by name (`gpt2`), or None.
     ModelScope's download folders spell a name's dots `___` (`Qwen3-0___6B` is Qwen3-0.6B: held-out review 25, A 09)."""
-    base = name_leaf(name).replace("___", ".").replace("_", "-")
+    # ... and StabilityAI's a single one between digits (`stablelm-2-1_6b` is 1.6B: held-out review 42, A 03)
+    base = _UNDERSCORE_DECIMAL.sub(r"\1.\2", name_leaf(name).replace("___", ".")).replace("_", "-")
     if base.lower() in KNOWN_SIZES:
         return KNOWN_SIZES[base.lower()]
     known = known_moe_size(base)

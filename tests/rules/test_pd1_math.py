@@ -335,6 +335,8 @@ def test_final_lr_ratio() -> None:
     ("/home/u/Taiwan-LLM-7B-v2.0-chat/", 7e9), ("C:\\models\\Llama-3.2-1B\\", 1e9),
     # digits after the unit are decimals (held-out review 33, A 13: PhoGPT-7B5 read as 7B)
     ("vinai/PhoGPT-7B5-Instruct", 7.5e9), ("bigscience/bloom-7b1", 7.1e9), ("bigscience/bloom-1b7", 1.7e9),
+    # StabilityAI's underscore between digits is the decimal point (held-out review 42, A 03: read as 6B)
+    ("stabilityai/stablelm-2-1_6b", 1.6e9), ("stablelm-2-zephyr-1_6b", 1.6e9), ("llama_2_7b", 7e9),
 ])
 def test_parameters_from_name(name, size) -> None:
     assert parameters_from_name(name) == size
