@@ -700,6 +700,12 @@ def _length(b: PlanBuilder, doc: Document) -> _Clock:
 
 def _schedule(b: PlanBuilder, doc: Document, clock: _Clock) -> None:
     name = str(doc.get(("scheduler", "name"), ""))
+    if is_required_at_launch(name):
+        # `scheduler: {name: ???}`: the launch picks the scheduler, and with it whether it warms up (held-out review
+        # 42, B 16: a muP sweep template, "no warmup" at warning)
+        b.unknown("schedule.kind", "`scheduler.name` is `???`: set at launch")
+        b.unknown("schedule.warmup_steps", "`scheduler.name` is `???`: the scheduler the launch picks")
+        return
     source = b.source(doc, ("scheduler", "name")) if doc.has(("scheduler", "name")) else None
     b.set("schedule.kind", _SCHEDULES.get(name, name or None), source)
     warmup = parse_time(doc.get(("scheduler", "t_warmup")), "batches")
@@ -1037,6 +1043,13 @@ def _hf_model_arguments(b: PlanBuilder, doc: Document, versions: TrainerVersions
         who, stops = judged.describe(), judged.at_least(_KEYWORD_MODELS)
     else:  # a file with `variables:` is written for 0.10 or later (see _unknown_top_level_keys)
         who, stops = "llm-foundry 0.10 and later", "variables" in doc.data
+        # ... and for a release before it, a key the file interpolates elsewhere (`${model._mup_config.d_model_base}`)
+        # or sets off is read as meant or changes nothing (held-out review 42, B 16: a muP fork's `_mup_config`,
+        # whose removal the hint asked for, and `disable_biases: false`)
+        if not stops:
+            extra = [key for key in extra if f"${{model.{key}" not in doc.text and model.get(key) not in (False, None)]
+            if not extra:
+                return
     listed = ", ".join(f"`{key}`" for key in extra)
     if stops:
         outcome = f"{who} stops at start-up (TypeError: unexpected keyword argument '{extra[0]}')"

@@ -990,3 +990,18 @@ def test_a_repeated_key_stops_an_omegaconf_loader(tmp_path: Path) -> None:
     report = check_paths([write(tmp_path, "dup.yaml", body)], CheckOptions(use_settings=False))
     [repeated] = [f for f in report.findings if f.code == "PD002" and "set twice" in f.message]
     assert repeated.severity == "error" and "OmegaConf" in repeated.message
+
+
+def test_a_scheduler_left_to_launch_and_model_keys_the_file_interpolates(tmp_path: Path) -> None:
+    # Held-out review 42, B 16 (a muP sweep template: `scheduler: {name: ???}`, `model._mup_config` read through
+    # `${model._mup_config...}` interpolations, `disable_biases: false`): "no warmup" and "remove them" at warning
+    body = textwrap.dedent(_PRETRAIN).replace("  name: cosine_with_warmup\n  t_warmup: 100ba\n", "  name: ???\n")
+    body = body.replace("  name: mpt_causal_lm\n  d_model: 768\n  n_heads: 12\n  n_layers: 12\n"
+                        "  max_seq_len: ${variables.max_seq_len}\n",
+                        "  name: hf_causal_lm\n  pretrained_model_name_or_path: gpt2\n  pretrained: false\n"
+                        "  disable_biases: false\n  _mup_config:\n    d_model_base: 256\n"
+                        "  config_overrides:\n    n_embd: ${model._mup_config.d_model_base}\n").replace("variables:\n", "vars:\n")
+    body = body.replace("${variables.", "${vars.")
+    plan = plan_of(write(tmp_path, "mup.yaml", body))
+    assert plan.schedule.kind is None and "schedule.warmup_steps" in plan.unknown and findings(plan, "PD104") == []
+    assert not [n for n in notes(plan, "ignored-key") if str(n.data.get("key", "")).startswith("model.")]
