@@ -376,3 +376,12 @@ def test_adam_betas_and_epsilon_only_for_the_optimizers_that_take_them(tmp_path:
     # Trainer.get_optimizer_cls_and_kwargs: betas for Adam and Lion, epsilon for Adam (held-out review 37, A 16)
     plan = plan_of(write(tmp_path, "a.yaml", BASE + f"optim: {optim}\n"))
     assert plan.optimizer.betas == betas and plan.optimizer.eps == eps
+
+
+def test_a_strategy_left_to_config_composition_is_unknown_not_a_conflict(tmp_path: Path) -> None:
+    # Held-out review 42, A 19 (a Hydra SFT config: `save_strategy: ${save_strategy}`, `save_steps: ${step}`): PD003 said
+    # `save_steps` was ignored, and `--fix` would have removed it
+    plan = plan_of(write(tmp_path, "a.yaml", BASE + "save_strategy: ${save_strategy}\nsave_steps: 250\n"
+                                                    "eval_strategy: ${eval_strategy}\neval_steps: 250\n"))
+    assert findings(plan, "PD003") == [] and findings(plan, "PD801") == [] and findings(plan, "PD702") == []
+    assert "checkpoint.enabled" in plan.unknown and "eval.enabled" in plan.unknown
