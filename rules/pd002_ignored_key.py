@@ -49,9 +49,9 @@ class IgnoredKey(Rule):
     layout before 0.5); a file mixing two layouts no release reads together is a `warning`.
 
     A launch script whose `\\` continuation a comment line cuts (`#--lr 5e-5 \\` between two flags:
-    bash ends the command at the comment and runs the lines after it as commands of their own) is
-    reported at the comment's line, naming the flags that never reach the program; the plan reads
-    them as the author meant.
+    bash ends the command at the comment and runs the lines after it as commands of their own) is an
+    error at the comment's line, naming the flags that never reach the program (it starts without
+    them); the plan reads them as the author meant.
 
     A value no run can use (`lr: -1`, `per_device_train_batch_size: 0`, `learning_rate: fast`) is an
     `error` at its line; the field is left unknown and the rest of the file is still checked, never

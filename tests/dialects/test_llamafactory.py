@@ -444,7 +444,7 @@ def test_a_llamafactory_cli_script_and_a_comment_that_cuts_its_continuation(tmp_
     plan = plan_of(script)
     assert plan.mode.kind == "lora" and plan.optimizer.lr == 2e-5 and plan.batch.grad_accum == 16
     [cut] = findings(plan, "PD002")
-    assert cut.severity == "warning" and cut.line == 5 and "--finetuning_type" in cut.message
+    assert cut.severity == "error" and cut.line == 5 and "--finetuning_type" in cut.message
 
 
 def test_cutoff_len_default_follows_the_version_or_the_era_its_script_dates_it_to(tmp_path) -> None:
