@@ -361,7 +361,7 @@ class HfDialect(Dialect):
         b.set("eval.enabled", str(b.get("eval.strategy", "no")) != "no" or bool(lenient_bool(doc.get("do_eval", False))),
               b.source(doc, (key,)) if doc.has(key) else None)
         _benchmark_callback(b, doc)
-        _eval_steps_unused(b, doc, str(strategy) if strategy is not None else None)
+        _eval_steps_unused(b, doc, str(strategy) if strategy is not None else None, key)
         if b.get("eval.strategy") == "steps":
             # transformers: `eval_steps` defaults to `logging_steps`; a value below 1 is a fraction of the run.
             # `eval_steps: 0` is unset too (TrainingArguments.__post_init__: `eval_steps is None or == 0`).
@@ -374,7 +374,7 @@ class HfDialect(Dialect):
 _EVAL_DATA = ("eval_dataset", "val_size", "validation_file", "dataset_test_split", "eval_dataset_name", "test_file")
 
 
-def _eval_steps_unused(b: PlanBuilder, doc: Document, strategy: Optional[str]) -> None:
+def _eval_steps_unused(b: PlanBuilder, doc: Document, strategy: Optional[str], key: str) -> None:
     """`eval_steps` beside a strategy other than "steps": transformers never switches to steps for it (held-out
     review 37, A 20: LLaMA-Factory `do_eval: true`, `eval_steps: 477`, no `eval_strategy`: one evaluation at the end).
     A warning where the run has data to evaluate on and no periodic evaluation; an info beside "epoch", which still
@@ -388,7 +388,6 @@ def _eval_steps_unused(b: PlanBuilder, doc: Document, strategy: Optional[str]) -
         doc.has(k) and lenient_number(doc.get(k)) != 0 for k in _EVAL_DATA)
     outcome = ("the run never evaluates during training" + (" (`do_eval` evaluates once, at the end)"
                if lenient_bool(doc.get("do_eval")) is True else "")) if shown == "no" else "it evaluates once per epoch"
-    key = "eval_strategy" if doc.has("eval_strategy") else "evaluation_strategy"
     b.note("mutually-exclusive", f"`eval_steps` is set but `eval_strategy` is {shown!r}{default}, so it is ignored: "
            f"{outcome}", b.source(doc, ("eval_steps",)), hint="set `eval_strategy: steps` or drop `eval_steps`",
            keys=["eval_steps", key], loser_ignored=True,

@@ -203,7 +203,7 @@ class LlamaFactoryDialect(Dialect):
         _batch_and_length(b, doc, context.trainer_versions)
         _attention_choice(b, doc, context.trainer_versions)
         _counts_given_as_collections(b, doc)
-        _unknown_template(b, doc, stage)
+        _unknown_template(b, doc)
         HfDialect._precision(b, doc)
         _pure_bf16(b, doc)
         _inferred_adapter_dtype(b, doc)
@@ -497,7 +497,7 @@ def _attention_choice(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
     b.note("ignored-key", message, source, key="flash_attn", severity="warning" if unsure else "error", hint=hint)
 
 
-def _unknown_template(b: PlanBuilder, doc: Document, stage: str) -> None:
+def _unknown_template(b: PlanBuilder, doc: Document) -> None:
     """A chat `template` no LLaMA-Factory release registers, where the checkout's own data/template.py is at hand and
     does not register it either: get_template_and_fix_tokenizer raises "Template NAME does not exist." before training
     (held-out review 39, A 23: `--template qwen2`, LLaMA-Factory's is `qwen`). Without the checkout nothing is said:

@@ -475,7 +475,7 @@ def _mosaic_gpt(b: PlanBuilder, doc: Document) -> None:
 
 
 # Composer's default checkpoint name (`save_filename: ep{epoch}-ba{batch}-rank{rank}.pt`): the timestamp it holds.
-_CHECKPOINT_TIME = re.compile(r"(?:^|/)ep(\d+)-ba(\d+)(?:-rank\d+)?\.pt$")
+_CHECKPOINT_TIME = lazy_compile(r"(?:^|/)ep(\d+)-ba(\d+)(?:-rank\d+)?\.pt$")
 
 
 def _full_state_load(b: PlanBuilder, doc: Document, load_path: str, loader: str) -> None:

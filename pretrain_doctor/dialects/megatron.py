@@ -151,6 +151,11 @@ class _Flags:
                 return word
         return None
 
+    def opaque(self) -> bool:
+        """An unresolved word whose flags the script never spells out (`$EXTRA_ARGS` from the environment)."""
+        return any(isinstance(entry, dict) and str(entry.get("text", "")) not in self._undecided
+                   for entry in self.doc.data.get("unresolved") or ())
+
     @cached_property
     def _undecided(self) -> dict[str, frozenset[str]]:
         """Unresolved word -> the flags the script assigns its variable anywhere."""
@@ -900,7 +905,7 @@ def _tokenizer(b: PlanBuilder, f: _Flags) -> None:
         f.take(b, "tokenizer.path", "--vocab-file", str)
     if f.present("--tokenizer-type") or not f.present("--tokenizer-model") or fallback is None:
         return
-    if f.maybe("--tokenizer-type") or _unread(f) or f.switch("--use-checkpoint-args") or _opaque_words(f):
+    if f.maybe("--tokenizer-type") or _unread(f) or f.switch("--use-checkpoint-args") or f.opaque():
         return
     b.note("ignored-key", f"`--tokenizer-model` is given but `--tokenizer-type` is not: {program} then builds "
            f"{named} (its args_defaults), which never reads --tokenizer-model; it stops on the missing --vocab-file "
@@ -908,12 +913,6 @@ def _tokenizer(b: PlanBuilder, f: _Flags) -> None:
            f.source(b, "--tokenizer-model"), key="--tokenizer-model", severity="error",
            hint="add `--tokenizer-type HuggingFaceTokenizer` (or SentencePieceTokenizer / TikTokenizer, "
                 "whichever the model file is)")
-
-
-def _opaque_words(f: _Flags) -> bool:
-    """An unresolved word whose flags the script never spells out (`$EXTRA_ARGS` from the environment)."""
-    return any(isinstance(entry, dict) and str(entry.get("text", "")) not in f._undecided
-               for entry in f.doc.data.get("unresolved") or ())
 
 
 def _own_program(doc: Document, program: str) -> bool:

@@ -255,7 +255,7 @@ def program_config(doc: Document) -> Optional[ProgramConfig]:
         how = "`--config`: TRL's TrlParser reads it, the command line over it"
     elif (args_file := _arguments_file(data)) is not None:
         flag, reference = args_file
-        reference, key = reference, (flag,)
+        key = (flag,)
         how = (f"`{flag}`: the program hands it to HfArgumentParser (parse_json_file / parse_yaml_file; Firefly's "
                "train.py), its dataclasses' fields as keys")
     else:
