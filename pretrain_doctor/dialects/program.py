@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -28,7 +27,7 @@ from ..config.python_reader import assignments, evaluate
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
-from .shared import find_referenced_file, same_name_beside
+from .shared import find_referenced_file, same_name_beside, shown_as
 
 # Larger files are no training program's source (a vendored library, data): not read.
 _MAX_BYTES = 2_000_000
@@ -315,10 +314,9 @@ def _load_config(path: Path, script: Document) -> Optional[Document]:
     name is), so that a folder check that also reads the file on its own reports each finding once."""
     try:
         stat = path.stat()
-        shown = str(path) if Path(script.path).is_absolute() else os.path.relpath(path)
-    except (OSError, ValueError):
+    except OSError:
         return None
-    return _loaded_config(str(path), shown, stat.st_mtime_ns, stat.st_size)
+    return _loaded_config(str(path), str(shown_as(path, script)), stat.st_mtime_ns, stat.st_size)
 
 
 @lru_cache(maxsize=32)
