@@ -43,7 +43,8 @@ from ..plan.builder import PlanBuilder, is_required_at_launch
 from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, closest_key, is_slip, lenient_bool, lenient_int, lenient_number,
                    judged_version, typo_notes)
-from .shared import SMOKE_TEST_STEPS, assume, dataset_subset, optimizer_family, resolve_interpolations, take_or_default
+from .shared import (SMOKE_TEST_STEPS, assume, dataset_subset, optimizer_family, resolve_interpolations, set_dotted,
+                     take_or_default)
 from .versions import ChangeTable, TrainerVersions
 
 LLMFOUNDRY_VERSION = "0.22.0.dev0"
@@ -255,13 +256,7 @@ def _launched_yaml(script: Document, context: BuildContext) -> Document:
             value = yaml.safe_load(text) if text != "" else None
         except yaml.YAMLError:
             value = text
-        node = data
-        *parents, last = key.split(".")
-        for part in parents:
-            if not isinstance(node.get(part), dict):
-                node[part] = {}
-            node = node[part]
-        node[last] = value
+        set_dotted(data, key.split("."), value)
     return dataclasses.replace(base, data=data)
 
 

@@ -24,7 +24,7 @@ from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .program import LaunchBuilder, ProgramConfig, launched_config, program_config
 from .shared import (Duration, launcher_world_size, optimizer_family, parse_duration, resolve_interpolations,
-                     take_or_default)
+                     set_dotted, take_or_default)
 from .versions import TrainerVersions
 
 DEFAULT = "OLMo TrainConfig default"
@@ -536,16 +536,7 @@ def olmo_launch(script: Document) -> Optional[tuple[Document, ProgramConfig]]:
         if value is None:
             unknown[".".join(path)] = str(script.unevaluated.get(flag, "a value set at launch"))
             continue
-        _assign(data, path, resolve_plain_scalar(value) if isinstance(value, str) else value)
+        set_dotted(data, path, resolve_plain_scalar(value) if isinstance(value, str) else value)
         if (flag,) in script.positions:
             positions[path] = script.positions[(flag,)]
     return dataclasses.replace(script, data=data, positions=positions, unevaluated=unknown), config
-
-
-def _assign(data: dict, path: tuple[str, ...], value: Any) -> None:
-    for part in path[:-1]:
-        node = data.get(part)
-        if not isinstance(node, dict):
-            node = data[part] = {}
-        data = node
-    data[path[-1]] = value

@@ -11,7 +11,7 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 from ..config.document import Document, KeyPath
 from ..errors import ConfigError
@@ -213,6 +213,17 @@ def find_referenced_file(reference: Any, doc: Document, levels: int = 4) -> Opti
         if _is_file(path):
             return path
     return None
+
+
+def set_dotted(data: dict, path: Sequence[str], value: Any) -> None:
+    """Set `a.b.c` in nested mappings as an OmegaConf dotlist override does, making (or replacing with) a mapping
+    wherever a parent is missing or not one (OLMo's and Composer's `--key.sub=value` command-line overrides)."""
+    for part in path[:-1]:
+        node = data.get(part)
+        if not isinstance(node, dict):
+            node = data[part] = {}
+        data = node
+    data[path[-1]] = value
 
 
 def shown_as(path: Path, script: Document) -> Path:
