@@ -62,8 +62,8 @@ class OlmoDialect(Dialect):
 
     def score(self, doc: Document) -> int:
         if doc.format == "shell":
-            launched = olmo_launch(doc)
-            return self._score_file(launched[1].document) + 5 if launched is not None else 0
+            config = _launched_config(doc)  # the merge waits for build_plan
+            return self._score_file(config.document) + 5 if config is not None else 0
         return self._score_file(doc)
 
     def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
@@ -519,13 +519,8 @@ def olmo_launch(script: Document) -> Optional[tuple[Document, ProgramConfig]]:
     `a.b=value`, dashes in names read as underscores). The config as the run sees it, positions of what the script
     overrides, and the config file (held-out review 37, B 21: `--load_path=...` resumed a 7B run the YAML alone
     read as from scratch). None for any other script, or one whose config is not at hand."""
-    if script.format != "shell":
-        return None
-    program = str(script.data.get("program") or "").replace("\\", "/")
-    if not _ENTRY_POINT.search(program):
-        return None
-    config = program_config(script)
-    if config is None or config.document is None or not isinstance(config.document.data, dict):
+    config = _launched_config(script)
+    if config is None:
         return None
     data = copy.deepcopy(config.document.data)
     positions, unknown = {}, {}
@@ -540,3 +535,13 @@ def olmo_launch(script: Document) -> Optional[tuple[Document, ProgramConfig]]:
         if (flag,) in script.positions:
             positions[path] = script.positions[(flag,)]
     return dataclasses.replace(script, data=data, positions=positions, unevaluated=unknown), config
+
+
+def _launched_config(script: Document) -> Optional[ProgramConfig]:
+    """The YAML mapping a launch script hands OLMo's scripts/train.py, or None."""
+    if script.format != "shell" or not _ENTRY_POINT.search(str(script.data.get("program") or "").replace("\\", "/")):
+        return None
+    config = program_config(script)
+    if config is None or config.document is None or not isinstance(config.document.data, dict):
+        return None
+    return config
