@@ -8,7 +8,6 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from ..config.document import Document, Suppression
 from ..config.loader import CONFIG_SUFFIXES, load_document
-from ..lazyre import lazy_compile
 from ..dialects import BuildContext, Detection, Dialect, detect, detection, get_dialect, not_supported_message
 from ..dialects.versions import TrainerVersions
 from ..errors import ConfigError, UsageError
@@ -178,7 +177,7 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
             if plan.dialect in _LAUNCHES_JUDGE_THE_WHOLE_CONFIG:
                 launched.setdefault(config, str(path))
             else:
-                overridden.setdefault(config, (str(path), _command_line_keys(plan, path)))
+                overridden.setdefault(config, (str(path), frozenset(plan.program.command_line)))
     report.findings.sort(key=Finding.sort_key)
     return report
 
@@ -195,21 +194,6 @@ def _is_launch_script(path: Path) -> bool:
 # of its own, so its launch plan leaves keys unjudged: the config is still checked alone, for the typos only that
 # check sees.
 _LAUNCHES_JUDGE_THE_WHOLE_CONFIG = ("olmo", "llamafactory", "llmfoundry")
-
-
-def _command_line_keys(plan: TrainingPlan, script: Path) -> frozenset[str]:
-    """The arguments a launch script's command line sets over the config it hands an HF program (`--learning_rate
-    2e-5` over the YAML's `learning_rate: dummy`): the keys its plan took from the script itself."""
-    here = os.path.abspath(script)
-    written = {source.key for source in plan.sources.values()
-               if source is not None and source.key and source.file and os.path.abspath(source.file) == here}
-    # ... and those it leaves to launch time (`--learning_rate=${lr}`): the plan's unknowns name the flag
-    at_launch = {match.group(1) for why in plan.unknown.values() if isinstance(why, str)
-                 for match in _LAUNCH_TIME_FLAG.finditer(why)}
-    return frozenset(written | at_launch)
-
-
-_LAUNCH_TIME_FLAG = lazy_compile(r"the launch-time value of .*?\(--([\w.-]+)\)")
 
 
 def _launched_note(script: str) -> str:

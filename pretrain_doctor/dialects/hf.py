@@ -692,6 +692,7 @@ def launched_arguments(doc: Document) -> Optional[Document]:
     data: dict[str, Any] = {k: v for k, v in base.items() if isinstance(k, str) and k != "env"}  # TrlParser pops `env`
     positions = {}
     unknown: dict[str, str] = {}
+    command_line: list[str] = []
     words = list(doc.data.items())
     overrides = doc.data.get("overrides")
     if config is not None and config.key == ("positional", 1) and isinstance(overrides, dict):
@@ -708,6 +709,7 @@ def launched_arguments(doc: Document) -> Optional[Document]:
         if written is not None:
             positions[(key,)] = written
         data.pop(key, None)
+        command_line.append(key)
         if value is None:
             unknown[key] = str(doc.unevaluated.get(flag, doc.unevaluated.get(f"overrides.{key}", "a value set at launch")))
         else:
@@ -716,6 +718,7 @@ def launched_arguments(doc: Document) -> Optional[Document]:
         return None
     if config is not None:
         data["program_config"] = config
+        data["command_line_keys"] = command_line
         if config.key in doc.positions:
             positions[("program_config",)] = doc.positions[config.key]
     for own in ("model_name", "model_path"):
@@ -941,6 +944,7 @@ def _launched_program(b: PlanBuilder, doc: Document) -> Optional[ProgramFacts]:
         where = b.source(doc, ("program_config",), note=config.how).model_copy(
             update={"key": "config" if config.key == ("--config",) else None})
         b.set("program.config", str(config.path) if config.path is not None else config.reference, where)
+        b.set("program.command_line", list(doc.data.get("command_line_keys") or ()), where)
         if config.document is None:
             why = "is not found beside the script, up its folders or in the working directory" if config.path is None \
                 else "could not be read as a mapping of arguments"

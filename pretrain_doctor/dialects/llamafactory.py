@@ -42,7 +42,8 @@ DEFAULT = f"LLaMA-Factory {LLAMAFACTORY_VERSION} default"
 HF_DEFAULT = "transformers default"
 _STAGES = ("pt", "sft", "rm", "ppo", "dpo", "kto")
 # What a launch script's reading adds beside the program's arguments (hf.launched_arguments).
-_LAUNCH = ("program", "program_path", "cut_continuation", "quoted_comments", "program_config", "workdir")
+_LAUNCH = ("program", "program_path", "cut_continuation", "quoted_comments", "program_config", "command_line_keys",
+           "workdir")
 _FINETUNING_TYPES = ("lora", "oft", "freeze", "full")
 # Keys only LLaMA-Factory reads; two of them beside HF TrainingArguments keys mark its files.
 _OWN_MARKERS = ("stage", "finetuning_type", "template", "cutoff_len", "lora_rank", "lora_target", "pref_beta",

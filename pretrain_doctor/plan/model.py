@@ -325,6 +325,9 @@ class ProgramSpec(_Section):
     # The YAML/JSON the script hands it as its arguments (`dpo.py recipes/dpo.yaml`, TRL's `--config FILE`), the
     # command line over it: the file read, or the script's reference when it is not at hand.
     config: Optional[str] = None
+    # The program's keys the script's command line sets over `config` (`--learning_rate 2e-5`, or left to launch
+    # time): a check of that config on its own leaves them to the script.
+    command_line: list[str] = Field(default_factory=_empty_list)
     assumed: dict[str, str] = Field(default_factory=_empty_dict)
     # Why the `assumed` fields are only assumed where neither the program's own code nor a fork's own keys decide
     # them: a Megatron script that loads trained weights with a fresh optimizer (`--load` with `--no-load-optim`)
