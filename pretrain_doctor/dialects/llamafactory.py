@@ -18,7 +18,6 @@ unless `optim_config` names a plugin, and a constant lr unless `lr_scheduler_con
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from collections import ChainMap
 from pathlib import Path
@@ -28,8 +27,8 @@ from ..config.document import Document
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
-from .base import (BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, judged_version,
-                   typo_notes)
+from .base import (BuildContext, Dialect, apply_flags, closest_key, lenient_bool, lenient_int, lenient_number,
+                   judged_version, typo_notes)
 from .hf import HfDialect, launched_arguments, warmup_ignored_by_schedule
 from .program import LaunchBuilder, ProgramConfig, launched_config, llamafactory_train
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
@@ -514,12 +513,12 @@ def _unknown_template(b: PlanBuilder, doc: Document) -> None:
     checkout = checkout_source(doc.path, *_TEMPLATE_SOURCES)
     if checkout is None or re.search(rf"name\s*=\s*['\"]{re.escape(name)}['\"]", checkout.text):
         return  # a fork at hand registers it, or none is at hand to say
-    close = difflib.get_close_matches(name, sorted(TEMPLATES), n=1, cutoff=0.75)
+    close, _ = closest_key(name, sorted(TEMPLATES), 0.75)
     b.note("ignored-key", f"`template: {name}` is no chat template of any LLaMA-Factory release, and this checkout's "
            f"{Path(checkout.path).parent.parent.name}/data/template.py does not register it either: "
            f"get_template_and_fix_tokenizer stops before training (ValueError: Template {name} does not exist.)",
            b.source(doc, ("template",)), key="template", severity="error",
-           hint=f"`template: {close[0]}`" if close else "use a template data/template.py registers")
+           hint=f"`template: {close}`" if close else "use a template data/template.py registers")
 
 
 # Where a checkout keeps its templates (a fork vendoring LLaMA-Factory beside its configs).

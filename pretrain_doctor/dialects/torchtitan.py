@@ -8,15 +8,14 @@ bf16 FSDP mixed precision). The model size comes from the flavor name.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from ..plan.reading import TRAINER_CAPS_WARMUP
-from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
-                   typo_notes)
+from .base import (BuildContext, Dialect, apply_flags, closest_key, judged_version, lenient_bool, lenient_int,
+                   lenient_number, typo_notes)
 from .shared import mark_smoke_test, optimizer_family
 from .torchtitan_keys import OLDER_KEYS, REJECTS_UNKNOWN_SINCE, TORCHTITAN_KEY_CHANGES, TORCHTITAN_KEYS
 from .versions import TrainerVersions
@@ -306,11 +305,11 @@ def _async_mode(b: PlanBuilder, doc: Document) -> None:
     mode = doc.get(("checkpoint", "async_mode"))
     if not isinstance(mode, str) or mode.lower() in _ASYNC_MODES or b.get("checkpoint.enabled") is not True:
         return
-    close = difflib.get_close_matches(mode.lower(), _ASYNC_MODES, n=1, cutoff=0.6)
+    close, _ = closest_key(mode.lower(), _ASYNC_MODES, 0.6)
     b.note("ignored-key", f"`checkpoint.async_mode = \"{mode}\"` is none of {', '.join(_ASYNC_MODES)}: with "
            "checkpointing on, CheckpointManager stops the run at start-up (ValueError: Unknown checkpoint async_mode)",
            b.source(doc, ("checkpoint", "async_mode")), key="checkpoint.async_mode", severity="error",
-           hint=f'`async_mode = "{close[0]}"`' if close else f"one of {', '.join(_ASYNC_MODES)}")
+           hint=f'`async_mode = "{close}"`' if close else f"one of {', '.join(_ASYNC_MODES)}")
 
 
 def _own_model_keys(doc: Document) -> list[str]:
