@@ -445,7 +445,7 @@ def _dropped_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> N
     # keys only torchtitan before 0.0.2 read (`checkpoint.interval_type`, `float8.enable_float8_linear`) are upstream's
     # own, no sign of a fork, whatever else the file has (held-out review 41, B 03: PD801 softened as on a fork's keys)
     older = [key for key in dict.fromkeys(b.foreign_keys) if key in OLDER_KEYS and key not in noted]
-    b.foreign_keys[:] = [key for key in b.foreign_keys if key not in OLDER_KEYS]
+    b.not_foreign(OLDER_KEYS)
     keys = [key for key in dict.fromkeys(b.foreign_keys) if ":" not in key and "." in key
             and key.split(".")[0] in TORCHTITAN_KEYS and key not in noted]
     tables = [key for key in b.foreign_keys if "." not in key and ":" not in key]
@@ -492,9 +492,8 @@ def _dropped_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> N
         # copy validates every `training.val_interval`, default 100: held-out review 8, A 36): not upstream's "off"
         b.values.pop("eval.enabled", None)
         b.sources.pop("eval.enabled", None)
-    for key in keys if not fork else ():
-        while key in b.foreign_keys:
-            b.foreign_keys.remove(key)
+    if not fork:
+        b.not_foreign(keys)
     b.note("ignored-key", message, b.source(doc, tuple(keys[0].split("."))), key=keys[0],
            severity="info" if rejects or fork else "warning", dropped=keys, hint=_dropped_keys_hint(keys, fork))
 

@@ -148,6 +148,12 @@ class PlanBuilder:
         self.values[field] = value
         self.sources[field] = Source(file=self.primary.path, note=note)
 
+    def not_foreign(self, keys: Iterable[str]) -> None:
+        """Keys first taken for no known version's that a dialect finds the trainer's own after all (an older
+        release's, or keys its notes already judge): no evidence of a fork."""
+        known = set(keys)
+        self.foreign_keys = [key for key in self.foreign_keys if key not in known]
+
     def section(self, field: str, doc: Document, path: KeyPath | str) -> None:
         """Remember where a whole section lives, for findings about an absent key."""
         key = tuple(path.split(".")) if isinstance(path, str) else path
