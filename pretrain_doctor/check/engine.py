@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from ..config.document import Document, Suppression
-from ..config.loader import CONFIG_SUFFIXES, load_document
+from ..config.loader import CONFIG_SUFFIXES, is_launch_script_path, load_document
 from ..dialects import BuildContext, Detection, Dialect, detect, detection, get_dialect, not_supported_message
 from ..dialects.versions import TrainerVersions
 from ..errors import ConfigError, UsageError
@@ -186,7 +186,7 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
 # script launches, with the script's arguments over it, and is checked through it rather than alone (held-out
 # review 37, B 21: OLMo's `--load_path=...` resumes a run its YAML alone reads as from scratch).
 def _is_launch_script(path: Path) -> bool:
-    return CONFIG_SUFFIXES.get(path.suffix.lower()) == "shell"
+    return is_launch_script_path(path)
 
 
 # Launches whose script plan judges every key of the config as the trainer reads it (OLMo's train.py, Composer's

@@ -28,7 +28,7 @@ def read_json(text: str, path: str) -> tuple[Any, LazyPositions]:
         raise error from None
     except ValueError as exc:  # e.g. an integer longer than Python's 4300-digit conversion limit
         raise ConfigError(f"invalid JSON: {exc}", path) from None
-    return data, LazyPositions(lambda: _key_positions(text))
+    return data, LazyPositions(lambda: key_positions(text))
 
 
 # A bare word where a JSON value goes that a script substitutes: CONFIG_BATCH_SIZE, ${VAR}, {{ var }}.
@@ -44,7 +44,7 @@ def _json_string(token: str) -> Any:
     return json.loads(token)
 
 
-def _key_positions(text: str) -> dict[KeyPath, Position]:
+def key_positions(text: str) -> dict[KeyPath, Position]:
     """Positions of object keys and array items, by one regex pass over valid JSON.
 
     Each frame of the stack is [container kind, path of the container, current key or

@@ -43,6 +43,18 @@ def format_for(path: Path) -> str | None:
     return CONFIG_SUFFIXES.get(path.suffix.lower())
 
 
+def is_launch_script_path(path: Path) -> bool:
+    """A file that launches a program with arguments: a shell script, or VS Code's launch.json."""
+    return format_for(path) == "shell" or path.name == _VSCODE_LAUNCH
+
+
+_VSCODE_LAUNCH = "launch.json"
+
+
+def _is_vscode_launch(file: Path | None, text: str) -> bool:
+    return file is not None and file.name == _VSCODE_LAUNCH and '"configurations"' in text
+
+
 def load_document(path: str | os.PathLike[str], display: str | None = None,
                   shell_env: dict[str, str] | None = None) -> Document:
     """Load one config file. Every failure is a `ConfigError` naming the file (and line). `shell_env`: for a
@@ -122,7 +134,13 @@ def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = N
            file: Path | None = None) -> Document:
     unevaluated: dict[str, str] = {}
     duplicates: list = []
-    if fmt == "json":
+    if fmt == "json" and _is_vscode_launch(file, text):
+        from .vscode_reader import read_vscode_launch  # VS Code's debug configurations: a launch script
+
+        assert file is not None
+        data, positions, unevaluated = read_vscode_launch(text, shown, file, shell_env)
+        fmt = "shell"
+    elif fmt == "json":
         data, positions = read_json(text, shown)
     elif fmt == "toml":
         from .toml_reader import read_toml  # tomllib only for TOML configs: start-up time

@@ -491,7 +491,7 @@ def accelerate_launcher(script: Optional[Document]) -> Optional[dict]:
     launcher = script.data.get("launcher") if script is not None and script.format == "shell" else None
     if not isinstance(launcher, dict):
         return None
-    if launcher.get("name") == "accelerate":
+    if launcher.get("name") in ("accelerate", "accelerate.commands.launch"):  # `python -m accelerate.commands.launch`
         return launcher
     # `srun ... bash -c "accelerate launch --config_file X --num_processes N ..."`: the reader keeps the outer
     # launcher's name with the flags of both; `--config_file` with a process count is accelerate's, not Slurm's
