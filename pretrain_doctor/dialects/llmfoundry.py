@@ -816,7 +816,11 @@ def _data(b: PlanBuilder, doc: Document) -> None:
         b.set("data.eval", evals)
     loader = str(doc.get(("train_loader", "name"), "text"))
     shuffle_path = ("train_loader", "dataset", "shuffle")
-    if b.take("data.shuffle", doc, shuffle_path, lenient_bool) is None and loader == "text":
+    if not doc.has("train_loader"):
+        # the loaders are elsewhere: a fork's own `dataloaders:` list (held-out review 44, B 08: its train loader
+        # shuffles), or a base file a launch completes; StreamingTextDataset's default is no fact of this run
+        b.unknown("data.shuffle", "no `train_loader` in this file: the loader that feeds training is set elsewhere")
+    elif b.take("data.shuffle", doc, shuffle_path, lenient_bool) is None and loader == "text":
         b.default("data.shuffle", False, f"{DEFAULT} (StreamingTextDataset shuffle: false)")
     b.take("data.num_workers", doc, ("train_loader", "num_workers"), lenient_int)
     b.take("data.drop_last", doc, ("train_loader", "drop_last"), lenient_bool)

@@ -1005,3 +1005,16 @@ def test_a_scheduler_left_to_launch_and_model_keys_the_file_interpolates(tmp_pat
     plan = plan_of(write(tmp_path, "mup.yaml", body))
     assert plan.schedule.kind is None and "schedule.warmup_steps" in plan.unknown and findings(plan, "PD104") == []
     assert not [n for n in notes(plan, "ignored-key") if str(n.data.get("key", "")).startswith("model.")]
+
+
+def test_loaders_elsewhere_leave_the_order_unknown(tmp_path: Path) -> None:
+    # Held-out review 44, B 08 (a fork's `dataloaders:` list whose train loader shuffles): PD703 "read in a fixed
+    # order" from StreamingTextDataset's default, for a loader the file does not configure under that name
+    body = textwrap.dedent(_PRETRAIN)
+    start, end = body.index("train_loader:"), body.index("eval_loader:")
+    forked = body[:start] + "dataloaders:\n  - name: train_loader_docs\n    dataset: {local: ./c4, shuffle: true}\n" \
+        + body[end:]
+    plan = plan_of(write(tmp_path, "fork.yaml", forked))
+    assert plan.data.shuffle is None and "data.shuffle" in plan.unknown and findings(plan, "PD703") == []
+    unshuffled = body.replace("    shuffle: true\n", "", 1)
+    assert findings(plan_of(write(tmp_path, "upstream.yaml", unshuffled)), "PD703")  # upstream's default: no shuffle
