@@ -285,3 +285,21 @@ def test_a_repeated_key_whose_dropped_value_is_empty_loses_nothing(tmp_path) -> 
     assert repeated["learning_rate"].severity == "warning" and "dropped" in repeated["learning_rate"].message
     # held-out review 34, A 23 (an axolotl file): `false`, then left blank, is off either way
     assert repeated["lora_fan_in_fan_out"].severity == "info" and "off as well" in repeated["lora_fan_in_fan_out"].message
+
+
+def test_a_repeated_switch_turned_on_beside_its_settings_is_meant(tmp_path) -> None:
+    # Held-out review 44, A 18 (an alignment-handbook CPT recipe: `eval_strategy: "no"` at line 24, `eval_strategy:
+    # "steps"` with `eval_steps: 800` at line 49): the later value is the one the file's settings go with, info.
+    # Turned off later, or on with nothing that configures it, the drop stays a warning.
+    from pretrain_doctor.check import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    head = "model_name_or_path: gpt2\noutput_dir: out\nlearning_rate: 2.0e-5\n"
+    cases = {"on.yaml": ('eval_strategy: "no"\neval_steps: 800\neval_strategy: steps\n', "info"),
+             "off.yaml": ('eval_strategy: steps\neval_steps: 800\neval_strategy: "no"\n', "warning"),
+             "bare.yaml": ('save_strategy: "no"\nsave_strategy: epoch\n', "warning")}
+    for name, (body, severity) in cases.items():
+        (tmp_path / name).write_text(head + body)
+        report = check_paths([tmp_path / name], CheckOptions(use_settings=False))
+        [repeated] = [f for f in report.findings if f.code == "PD002" and "set twice" in f.message]
+        assert repeated.severity == severity, name

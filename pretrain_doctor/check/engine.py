@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
-from ..config.document import Document, Suppression
+from ..config.document import Document, DuplicateKey, Suppression
 from ..config.loader import CONFIG_SUFFIXES, is_launch_script_path, load_document
 from ..dialects import BuildContext, Detection, Dialect, detect, detection, get_dialect, not_supported_message
 from ..dialects.versions import TrainerVersions
@@ -336,12 +336,16 @@ def _repeated_key_notes(doc: Document, dialect: str) -> Iterator[ConfigNote]:
                 hint=f"keep one `{key}` (merge the two)", source=Source(file=doc.path, line=duplicate.first_line, key=key),
                 data={"repeated": True, "key": key, "severity": "error"})
             continue
-        harmless = duplicate.same_value or duplicate.dropped_empty or duplicate.both_off
+        partner = _configuring_sibling(doc, duplicate) if duplicate.turned_on else None
+        harmless = duplicate.same_value or duplicate.dropped_empty or duplicate.both_off or partner is not None
         lost = ("the same value, so nothing is lost here" if duplicate.same_value else
                 f"the value at line {duplicate.first_line} is empty and nothing is lost here"
                 if duplicate.dropped_empty else
                 f"the `false` at line {duplicate.first_line} gives way to an empty value, off as well: nothing is lost "
-                "here" if duplicate.both_off else f"the value at line {duplicate.first_line} is silently dropped")
+                "here" if duplicate.both_off else
+                f"the switch-off at line {duplicate.first_line} gives way to the setting at line {duplicate.last_line}, "
+                f"which the file's `{partner}` goes with: the later one is meant" if partner is not None else
+                f"the value at line {duplicate.first_line} is silently dropped")
         yield ConfigNote(
             kind="ignored-key",
             message=(f"`{key}` is set twice (lines {duplicate.first_line} and {duplicate.last_line}): YAML loaders "
@@ -350,6 +354,19 @@ def _repeated_key_notes(doc: Document, dialect: str) -> Iterator[ConfigNote]:
             source=Source(file=doc.path, line=duplicate.first_line, key=key),
             data={"repeated": True, "key": key, **({"severity": "info"} if harmless else {})},
         )
+
+
+def _configuring_sibling(doc: Document, duplicate: DuplicateKey) -> Optional[str]:
+    """A key beside a repeated switch that configures what its kept value turns on (`eval_steps: 800` beside
+    `eval_strategy: "no"` ... `eval_strategy: "steps"`): the later value is the one the file means (held-out
+    review 44, A 18)."""
+    *parent, last = duplicate.path
+    mapping = doc.get(tuple(parent)) if parent else doc.data
+    feature = str(last).split("_", 1)[0]
+    if not isinstance(mapping, dict) or feature == str(last):
+        return None
+    return next((str(key) for key, value in mapping.items() if key != last and str(key).startswith(f"{feature}_")
+                 and value not in (None, "", False)), None)
 
 
 def _context(doc: Document, options: CheckOptions) -> BuildContext:

@@ -51,6 +51,8 @@ class DuplicateKey(NamedTuple):
     dropped_empty: bool = False
     # `false`, then left blank (null): both off where the key is a flag.
     both_off: bool = False
+    # The dropped value switches the feature off (`no`, `none`, `false`) and the kept one on (`steps`).
+    turned_on: bool = False
 
 
 class Suppression(NamedTuple):

@@ -144,7 +144,8 @@ class _Builder:
                 # axolotl's `lora_fan_in_fan_out`), so nothing meant is lost
                 self.duplicates.append(DuplicateKey(child_path, first, key_node.start_mark.line + 1,
                                                     value == dropped, dropped is None or dropped in ("", [], {}),
-                                                    dropped is False and value is None))
+                                                    dropped is False and value is None,
+                                                    _is_off(dropped) and value is not None and not _is_off(value)))
                 result[key] = value
                 continue
             self._mark(child_path, key_node)
@@ -180,3 +181,8 @@ def read_yaml(text: str, path: str) -> tuple[Any, dict[KeyPath, Position], list[
     builder = _Builder(path)
     data = builder.build(documents[0], ())
     return data, builder.positions, builder.duplicates
+
+
+def _is_off(value: Any) -> bool:
+    """A value that switches a strategy or flag off (`eval_strategy: "no"`, `false`)."""
+    return value is False or (isinstance(value, str) and value.strip().lower() in ("no", "none", "off", "false"))
