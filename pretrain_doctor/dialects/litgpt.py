@@ -361,9 +361,13 @@ class LitgptDialect(Dialect):
         min_lr = lenient_number(doc.get(("train", "min_lr")))
         if min_lr is not None:
             # `field`/`value`: what the key stands for; PD002 says less when the run does it anyway (`min_lr: 0.0`)
+            # an info: the lr decays to 0, the usual end of a fine-tuning schedule, and litgpt's own config_hub
+            # finetune files carry `min_lr: 6.0e-05` too, so the key says nothing of what the user meant (held-out
+            # review 44, B 22)
             b.note("ignored-key", "`train.min_lr` is not used by litgpt's finetune scripts: their CosineAnnealingLR "
-                   "has no eta_min, so the lr always decays to 0", b.source(doc, ("train", "min_lr")),
-                   hint="remove `train.min_lr`", key="train.min_lr", field="schedule.min_lr", value=min_lr)
+                   "has no eta_min, so the lr decays to 0 (the usual end of a fine-tuning schedule)",
+                   b.source(doc, ("train", "min_lr")), hint="remove `train.min_lr`", key="train.min_lr",
+                   field="schedule.min_lr", value=min_lr, severity="info")
         if lenient_number(doc.get(("train", "max_norm"))) is not None:
             # a fork's file (held-out review 11, A 21: its own run_train.py clips by it) is judged by its own loop
             fork = {"severity": "info"} if _fork_file(doc) else {}
