@@ -2,12 +2,18 @@ from __future__ import annotations
 
 import math
 
+from pretrain_doctor.plan.lr_bands import published_band, reference_band
 from pretrain_doctor.plan.numbers import short_float
 from pretrain_doctor.rule import Edit, Fix, Rule
 
 # The rule's own advice: about 1% of a from-scratch run, 3% of a fine-tune.
 _FROM_SCRATCH_FRACTION = 0.01
 _FINETUNE_FRACTION = 0.03
+
+# An lr this many times below the published band for its size (at its batch) takes small first steps: a missing
+# warmup is an info there (held-out review 44, B 25: GPT-2 small at 6e-5, a tenth of its band, as nanoGPT's own
+# finetune_shakespeare.py runs with no warmup at 3e-5).
+_GENTLE_BELOW_BAND = 5.0
 
 # The key each trainer takes a warmup at, where it is not HF's `warmup_steps`/`warmup_ratio`, and its unit:
 # GPT-NeoX has only the float `warmup`, a fraction of lr_decay_iters (neox_args.py `warmup: float = 0.01`;
@@ -35,7 +41,8 @@ class MissingWarmup(Rule):
     variants) has no learning-rate warmup: warmup steps and ratio both absent or 0.
     A warning for pretraining from scratch; `info` for a model under 30M parameters (a
     pre-LN model that small usually trains without warmup: held-out review 15, B 17, a 3-layer
-    study model), for a run cheap to repeat (under 1e17 FLOPs), for fine-tuning, LoRA, preference
+    study model), for a run cheap to repeat (under 1e17 FLOPs), for a peak lr 5× or more below the
+    published AdamW band for the model's size (its first steps stay small), for fine-tuning, LoRA, preference
     tuning and continued pretraining from a checkpoint. Silent for resumed runs and
     annealing stages (the optimizer state is restored, so there is nothing to warm
     up), for debug configs, for optimizers outside the Adam family, and when the
@@ -104,7 +111,9 @@ class MissingWarmup(Rule):
             return  # a warmup written but dropped by the schedule: PD002 says so, once
         field = self._field(plan)
         if plan.mode.from_scratch:
-            low_stakes = plan.derived.low_stakes  # a small model survives it; a cheap run is soon run again
+            # a small model survives it; a cheap run is soon run again; an lr far below its size's band takes
+            # small steps from the first one
+            low_stakes = plan.derived.low_stakes or _gentle_lr(plan)
             yield self.finding(
                 plan, field,
                 f"{plan.optimizer.family} starts at its peak lr{self._lr(plan)} with no warmup; "
@@ -194,3 +203,17 @@ def _example(plan, fraction: float, ratio: bool) -> str | None:
     if stated and stated.key == "decay_lr":  # nanoGPT's get_lr (and its warmup) only runs with decay_lr on
         return f"`decay_lr: True` with `{key}: {steps}`"
     return f"`{key}: {steps}ba`" if unit == "batches" else f"`{key}: {steps}`"
+
+
+def _gentle_lr(plan) -> str | None:
+    """Why the peak lr is low enough that early Adam steps stay small (`_GENTLE_BELOW_BAND` below the published
+    band for the model's size, scaled to the batch where it is known), or None."""
+    lr, parameters = plan.optimizer.lr, plan.derived.parameters
+    if not lr or not parameters.known:
+        return None
+    tokens = plan.derived.tokens_per_step
+    band = reference_band(parameters.value, tokens.value) if tokens.known else published_band(parameters.value)
+    if band is None or lr * _GENTLE_BELOW_BAND > band.low:
+        return None
+    return (f"a peak lr {band.low / lr:.0f}× below the AdamW band for its size ({band.label()}), whose first steps "
+            "stay small")

@@ -6,15 +6,7 @@ import math
 
 import pytest
 
-from pretrain_doctor.builtin_rules.pd101_lr_for_model_size import (
-    LrBand,
-    LrForModelSize,
-    batch_scale,
-    published_band,
-    reference_band,
-    replicas_needed,
-    severity_for,
-)
+from pretrain_doctor.builtin_rules.pd101_lr_for_model_size import LrForModelSize, replicas_needed, severity_for
 from pretrain_doctor.builtin_rules.pd102_lr_batch_scaling import (
     LrBatchScaling,
     capped_batch_ratio,
@@ -26,6 +18,7 @@ from pretrain_doctor.builtin_rules.pd106_warmup_length import adam_warmup_floor,
 from pretrain_doctor.builtin_rules.pd107_decay_horizon_mismatch import decays_over_the_run
 from pretrain_doctor.builtin_rules.pd108_final_lr import final_lr_ratio
 from pretrain_doctor.plan.derive import parameters_from_name
+from pretrain_doctor.plan.lr_bands import LrBand, batch_scale, published_band, reference_band
 from pretrain_doctor.plan.model import TrainingPlan
 
 GPT2_SMALL = {"layers": 12, "hidden_size": 768, "heads": 12, "vocab_size": 50304}  # ~124M
