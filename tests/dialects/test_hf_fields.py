@@ -385,3 +385,12 @@ def test_a_strategy_left_to_config_composition_is_unknown_not_a_conflict(tmp_pat
                                                     "eval_strategy: ${eval_strategy}\neval_steps: 250\n"))
     assert findings(plan, "PD003") == [] and findings(plan, "PD801") == [] and findings(plan, "PD702") == []
     assert "checkpoint.enabled" in plan.unknown and "eval.enabled" in plan.unknown
+
+
+def test_warmup_steps_zero_leaves_the_ratio_in_force(tmp_path: Path) -> None:
+    # Held-out review 44, A 22 (a GRPOConfig dump: `"warmup_ratio": 0.1, "warmup_steps": 0`): transformers'
+    # get_warmup_steps takes the ratio when the steps are 0, so the run warms up 10 of its 100 steps, and PD104's
+    # "no warmup" was wrong
+    plan = plan_of(write(tmp_path, "args.yaml", BASE.replace("1000", "100") + "warmup_ratio: 0.1\nwarmup_steps: 0\n"))
+    assert plan.schedule.warmup_steps is None and plan.derived.warmup_steps.value == 10
+    assert findings(plan, "PD104") == [] and findings(plan, "PD003") == []
