@@ -311,4 +311,66 @@ HF_EXAMPLE_SCRIPT_KEYS = frozenset({
     "overwrite_cache", "validation_split_percentage", "preprocessing_num_workers", "keep_linebreaks",
     "low_cpu_mem_usage",
 })
-HF_ALL_KEYS = HF_KNOWN_KEYS | frozenset(HF_KEY_CHANGES) | HF_OLDER_KEYS | HF_EXAMPLE_SCRIPT_KEYS
+# Fields of TRL's other config classes (GRPO, RLOO, PPO, online DPO, Nash-MD, XPO, GKD, KTO/BCO, PRM, TPO and the
+# experimental trainers): `trl/**/*_config.py` at the last patch of each minor tag v0.8-v1.9, every `*Config` and
+# `*Arguments` class read with trainer_source.class_fields; left out: the diffusion trainers' (DDPO, AlignProp), the
+# PPOConfig of v0.8-v0.11 (a plain dataclass, no TrainingArguments file) and PPOConfig's derived batch sizes
+# (`batch_size`, `micro_batch_size`, ...: other trainers' key names, set in code) and an experimental trainer's
+# `beta1`/`beta2`/`mask_type` (in an HF file, slips of `adam_beta1`/`adam_beta2`, or the near key of PEFT's
+# `task_type`). Each a key of some release. Without them a
+# GRPO recipe's `epsilon`, `num_iterations`, `scale_rewards` read as a fork's own keys (held-out review 44, A 11).
+HF_TRL_CONFIG_KEYS = frozenset({
+    'cache_implementation', 'cast_lm_head_to_fp32', 'chat_template_kwargs', 'clip_ratio_c',
+    'cliprange', 'cliprange_value', 'delta', 'der_loss_weight1', 'der_loss_weight2', 'diagnostics_flat_tolerance',
+    'diagnostics_warning_interval', 'distillation_add_tail', 'distillation_alpha', 'distillation_is_clip',
+    'distillation_mode', 'distillation_objective', 'distillation_topk', 'distillation_weight', 'divergence_topk',
+    'divergence_type', 'dont_reprompt_on_self_success', 'ds3_gather_for_generation', 'ema_update_rate',
+    'entropy_coef', 'entropy_coef_delta', 'entropy_coef_max', 'entropy_coef_min', 'entropy_target',
+    'environment_feedback_only_without_solution', 'epsilon', 'epsilon_high', 'feedback_template',
+    'filter_all_incorrect', 'filter_empty', 'fork_threshold_tokens', 'full_logit_distillation', 'gamma',
+    'generate_from_teacher', 'generation_batch_size', 'generation_kwargs', 'gpu_memory_utilization',
+    'heartbeat_stale_after_s', 'importance_sampling_level', 'include_environment_feedback', 'iw_opd_epsilon',
+    'iw_opd_gamma', 'judge', 'kd_temperature', 'kl_coef', 'kl_estimator', 'lam', 'length_normalization', 'lmbda',
+    'local_rollout_forward_batch_size', 'log_completions', 'log_completions_hub_repo', 'log_completions_steps',
+    'log_multimodal', 'log_unique_prompts', 'loss_add_tail', 'loss_top_k', 'mask_ratio',
+    'mask_truncated_completions', 'max_density_ratio', 'max_inflight_tasks', 'max_new_tokens',
+    'max_reprompt_len', 'max_staleness', 'max_tool_calling_iterations', 'min_density_ratio', 'min_p',
+    'missing_eos_penalty', 'mixture_coef', 'multi_objective_aggregation', 'normalize_advantage',
+    'normalize_advantages', 'normalize_reward', 'num_completions_to_print', 'num_generations_eval',
+    'num_iterations', 'num_loss_tokens_to_skip', 'num_mini_batches', 'num_ppo_epochs', 'num_remains_in_group',
+    'num_sample_generations', 'num_total_batches', 'num_value_samples', 'off_policy_mask_threshold',
+    'optimize_device_cache', 'overwrite_hub_revision', 'perception_loss_weight', 'prompt_sample_size',
+    'push_to_hub_revision', 'queue_maxsize', 'remove_thinking_from_demonstration', 'repetition_penalty',
+    'replay_buffer_size', 'reprompt_template', 'request_timeout', 'response_length', 'reverse_kl_top_1_mode',
+    'reward_clip_range', 'reward_model_path', 'reward_weights', 'rkl_advantage', 'rloo_k', 'sapo_temperature_neg',
+    'sapo_temperature_pos', 'scale_rewards', 'sdpo_policy_loss_mode', 'seq_kd', 'sft_model_path',
+    'single_step_decomposition', 'solution_template', 'step_separator', 'steps_per_generation', 'stop_token',
+    'stop_token_id', 'student_model_revision', 'success_reward_threshold', 'teacher_model_init_kwargs',
+    'teacher_model_kind', 'teacher_model_name_or_path', 'teacher_model_revision', 'teacher_model_server_url',
+    'teacher_prompt_template', 'teacher_regularization', 'teacher_sync_steps', 'teacher_tokenizer_name_or_path',
+    'teacher_update_rate', 'token_budget', 'token_level_kl', 'top_entropy_quantile', 'top_k', 'top_p',
+    'total_episodes', 'tpo_alpha', 'tpo_l_gamma', 'train_on_last_step_only',
+    'transformers_continuous_batching_config', 'trl_project', 'uld_crossentropy_weight', 'uld_distillation_weight',
+    'uld_hybrid_matched_weight', 'uld_hybrid_unmatched_weight', 'uld_skip_student_eos', 'uld_skip_teacher_eos',
+    'uld_student_temperature', 'uld_teacher_temperature', 'uld_token_merge_strategy', 'uld_use_hybrid_loss',
+    'use_adaptive_entropy', 'use_bias_correction_kl', 'use_extended_uld', 'use_successful_as_teacher',
+    'use_teacher_server', 'use_transformers_continuous_batching', 'use_transformers_paged', 'use_uld_loss',
+    'vespo_k_neg', 'vespo_k_pos', 'vespo_lambda_neg', 'vespo_lambda_pos', 'vf_coef', 'vllm_device', 'vllm_dtype',
+    'vllm_enable_prefix_caching', 'vllm_enable_sleep_mode', 'vllm_gpu_memory_utilization', 'vllm_group_port',
+    'vllm_guided_decoding_regex', 'vllm_importance_sampling_cap', 'vllm_importance_sampling_clip_max',
+    'vllm_importance_sampling_clip_min', 'vllm_importance_sampling_correction', 'vllm_importance_sampling_mode',
+    'vllm_max_model_len', 'vllm_max_model_length', 'vllm_model_impl', 'vllm_server_base_url', 'vllm_server_host',
+    'vllm_server_port', 'vllm_server_timeout', 'vllm_structured_outputs_regex', 'vllm_sync_frequency',
+    'vllm_tensor_parallel_size', 'wandb_log_unique_prompts', 'wandb_run_group', 'weight_sync_steps',
+    'whiten_rewards', 'world_size',
+})
+# open-r1's recipe arguments (src/open_r1/configs.py ScriptArguments / GRPOScriptArguments / SFTScriptArguments,
+# every commit of huggingface/open-r1 to 1416fa0), which its recipes put beside TRL's keys as alignment-handbook's do.
+HF_OPEN_R1_KEYS = frozenset({
+    "code_eval_scoring_mode", "code_eval_test_batch_size", "code_language", "code_provider", "cosine_max_len",
+    "cosine_max_value_correct", "cosine_max_value_wrong", "cosine_min_value_correct", "cosine_min_value_wrong",
+    "dataset_prompt_column", "e2b_router_url", "ioi_provider", "max_completion_len", "morph_router_url",
+    "parallel_code_exec_per_proc", "repetition_max_penalty", "repetition_n_grams", "reward_funcs", "soft_punish_cache",
+})
+HF_ALL_KEYS = (HF_KNOWN_KEYS | frozenset(HF_KEY_CHANGES) | HF_OLDER_KEYS | HF_EXAMPLE_SCRIPT_KEYS
+               | HF_TRL_CONFIG_KEYS | HF_OPEN_R1_KEYS)

@@ -394,3 +394,15 @@ def test_warmup_steps_zero_leaves_the_ratio_in_force(tmp_path: Path) -> None:
     plan = plan_of(write(tmp_path, "args.yaml", BASE.replace("1000", "100") + "warmup_ratio: 0.1\nwarmup_steps: 0\n"))
     assert plan.schedule.warmup_steps is None and plan.derived.warmup_steps.value == 10
     assert findings(plan, "PD104") == [] and findings(plan, "PD003") == []
+
+
+def test_trl_online_trainers_keys_are_no_fork_evidence(tmp_path: Path) -> None:
+    # Held-out review 44, A 11 (an open-r1 GRPO recipe: `epsilon`, `num_iterations`, `scale_rewards`,
+    # `mask_truncated_completions`, `reward_funcs`, `dataset_prompt_column`): read as "a fork of hf"
+    from pretrain_doctor.plan.reading import judge_reading
+
+    body = BASE + ("num_generations: 8\nepsilon: 0.2\nnum_iterations: 2\nscale_rewards: false\n"
+                   "mask_truncated_completions: true\nreward_funcs: [accuracy]\ndataset_prompt_column: problem\n")
+    plan = plan_of(write(tmp_path, "grpo.yaml", body))
+    judge_reading(plan)
+    assert plan.mode.rl_method == "grpo" and plan.reading is None and plan.foreign_keys == []
