@@ -19,8 +19,10 @@ class MutuallyExclusiveKeys(Rule):
     HF launch script that turns evaluation on for a program that then gets no eval dataset
     (FastChat without `--eval_data_path`: the Trainer refuses it); a LLaMA-Factory config that asks
     for evaluation (`do_eval`, `do_predict`, an `eval_strategy`) with no `eval_dataset` and no
-    `val_size` (its parser refuses to start). The finding points at
-    the key that loses.
+    `val_size` (its parser refuses to start); HF `load_best_model_at_end: true` with save and
+    eval strategies that differ, or under `steps` a `save_steps` that is no whole multiple of
+    `eval_steps` (TrainingArguments refuses to start; `save_strategy: best` is exempt). The finding
+    points at the key that loses.
 
     `check --fix` drops the losing key where the trainer ignores it (HF `warmup_ratio` beside
     `warmup_steps`, `save_steps` without `save_strategy: steps`, axolotl `eval_steps` with

@@ -372,6 +372,7 @@ class HfDialect(Dialect):
             key_used = "eval_steps" if lenient_number(doc.get("eval_steps")) not in (None, 0) else "logging_steps"
             _interval(b, doc, "eval", key_used, 500)
         _checkpoints(b, doc)
+        _best_model_strategies(b, doc, str(strategy) if strategy is not None else "no", key)
 
 
 # Keys that give a Trainer data to evaluate on (HF scripts, TRL, LLaMA-Factory's `val_size`).
@@ -396,6 +397,35 @@ def _eval_steps_unused(b: PlanBuilder, doc: Document, strategy: Optional[str], k
            f"{outcome}", b.source(doc, ("eval_steps",)), hint="set `eval_strategy: steps` or drop `eval_steps`",
            keys=["eval_steps", key], loser_ignored=True,
            severity="warning" if shown == "no" and has_data else "info")
+
+
+def _best_model_strategies(b: PlanBuilder, doc: Document, evaluation: str, key: str) -> None:
+    """`load_best_model_at_end` with save and eval strategies that do not match: TrainingArguments.__post_init__
+    raises ValueError ("--load_best_model_at_end requires the save and eval strategy to match"), at every release
+    since 4.x, unless `save_strategy: best` (4.46 on); under "steps" the save interval must also be a whole multiple
+    of the eval interval (held-out review 44, A 01: eval per epoch, save every 100 steps)."""
+    if lenient_bool(doc.get("load_best_model_at_end")) is not True:
+        return
+    save = str(doc.get("save_strategy", "steps"))
+    if _interpolated(save) or _interpolated(evaluation) or save == "best" or doc.data.get("program"):
+        return  # resolved elsewhere, or a launched program's own code builds the arguments
+    where = b.source(doc, ("load_best_model_at_end",))
+    if evaluation != save:
+        b.note("mutually-exclusive", f"`load_best_model_at_end: true` needs the save and eval strategies to match, but "
+               f"`save_strategy` is {save!r} and `{key}` {evaluation!r}: TrainingArguments refuses to start "
+               "(ValueError: --load_best_model_at_end requires the save and eval strategy to match)", where,
+               hint=f"set `save_strategy` and `{key}` alike (e.g. both `{evaluation if evaluation != 'no' else 'steps'}`)",
+               keys=["load_best_model_at_end", "save_strategy", key], severity="error")
+        return
+    save_steps, eval_steps = lenient_number(doc.get("save_steps", 500)), lenient_number(doc.get("eval_steps"))
+    if save == "steps" and eval_steps in (None, 0):
+        eval_steps = lenient_number(doc.get("logging_steps", 500))
+    if (save == "steps" and isinstance(save_steps, int) and isinstance(eval_steps, int) and save_steps >= 1
+            and eval_steps >= 1 and save_steps % eval_steps):
+        b.note("mutually-exclusive", f"`load_best_model_at_end: true` needs `save_steps` ({save_steps}) to be a whole "
+               f"multiple of `eval_steps` ({eval_steps}): TrainingArguments refuses to start (ValueError)", where,
+               hint=f"set `save_steps` to a multiple of {eval_steps}",
+               keys=["load_best_model_at_end", "save_steps", "eval_steps"], severity="error")
 
 
 def _interpolated(value: Any) -> bool:

@@ -406,3 +406,18 @@ def test_trl_online_trainers_keys_are_no_fork_evidence(tmp_path: Path) -> None:
     plan = plan_of(write(tmp_path, "grpo.yaml", body))
     judge_reading(plan)
     assert plan.mode.rl_method == "grpo" and plan.reading is None and plan.foreign_keys == []
+
+
+@pytest.mark.parametrize("extra, refused", [
+    ("evaluation_strategy: epoch\nsave_strategy: steps\nsave_steps: 100\n", True),  # held-out review 44, A 01
+    ("save_strategy: epoch\n", True),  # eval_strategy's default "no"
+    ("eval_strategy: steps\neval_steps: 300\nsave_steps: 500\n", True),  # not a whole multiple
+    ("eval_strategy: steps\neval_steps: 250\nsave_steps: 500\n", False),
+    ("eval_strategy: epoch\nsave_strategy: epoch\n", False),
+    ("eval_strategy: steps\nsave_strategy: best\nmetric_for_best_model: eval_loss\n", False),
+])
+def test_load_best_model_at_end_needs_matching_strategies(tmp_path: Path, extra: str, refused: bool) -> None:
+    # TrainingArguments.__post_init__ raises ValueError before training when the strategies differ
+    plan = plan_of(write(tmp_path, "best.yaml", BASE + "load_best_model_at_end: true\n" + extra))
+    errors = [f for f in findings(plan, "PD003") if "load_best_model_at_end" in f.message]
+    assert [f.severity for f in errors] == (["error"] if refused else [])
