@@ -19,7 +19,11 @@ class DeepspeedBatchMismatch(Rule):
     the first equals the product of the other two and the data-parallel size. Without
     `--world-size` it fires only when no world size can satisfy it, and otherwise
     reports (info) the one world size that would. Also reports mismatches adapters
-    find between a DeepSpeed JSON and the HF/axolotl config that attaches it.
+    find between a DeepSpeed JSON and the HF/axolotl config that attaches it: any value
+    other than `"auto"` that transformers compares with TrainingArguments (micro batch,
+    accumulation, clipping, the optimizer's lr/eps/weight decay, the scheduler's peak lr) and
+    the file sets differently is an error, since the Trainer refuses to start; a warning where
+    a launched program is handed the JSON through DeepSpeed's own `--deepspeed_config`.
 
     ## Why is this bad?
     DeepSpeed asserts `train_batch_size == micro × GA × world_size` when it starts, so

@@ -7,11 +7,12 @@ Defaults are transformers' own `TrainingArguments` defaults for keys the file le
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from pathlib import Path
 from typing import Any, Optional
 
-from ..config.document import Document
+from ..config.document import Document, KeyPath
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
@@ -156,7 +157,9 @@ class HfDialect(Dialect):
         # (held-out review 19, A 15: its JSON's scheduler and bf16 were the run's, unread)
         ds_key = "deepspeed_config" if launched is not None and not doc.has("deepspeed") \
             and isinstance(doc.get("deepspeed_config"), str) else "deepspeed"
-        merge_deepspeed_reference(b, doc, context, key=ds_key)
+        merged = merge_deepspeed_reference(b, doc, context, key=ds_key)
+        if merged is not None:
+            _deepspeed_mismatches(b, doc, *merged, own_flag=ds_key != "deepspeed")
         apply_accelerate(b, doc, context, script if launched is not None else None)
         if launched is None:
             # a project's own section: the keys it adds are its program's (not judged), the HF ones' releases are
@@ -426,6 +429,44 @@ def _best_model_strategies(b: PlanBuilder, doc: Document, evaluation: str, key: 
                f"multiple of `eval_steps` ({eval_steps}): TrainingArguments refuses to start (ValueError)", where,
                hint=f"set `save_steps` to a multiple of {eval_steps}",
                keys=["load_best_model_at_end", "save_steps", "eval_steps"], severity="error")
+
+
+# What transformers' HfTrainerDeepSpeedConfig.trainer_config_process compares (`fill_match`): a DeepSpeed value other
+# than "auto" must equal the TrainingArguments one, or trainer_config_finalize raises ValueError ("Please correct the
+# following DeepSpeed config values that mismatch TrainingArguments values"), every release since 4.6. Only keys the
+# file or the command line sets are compared: a TRL config class has defaults of its own (its lr).
+_DEEPSPEED_MATCHED = (("train_micro_batch_size_per_gpu", "per_device_train_batch_size"),
+                      ("gradient_accumulation_steps", "gradient_accumulation_steps"),
+                      ("gradient_clipping", "max_grad_norm"),
+                      ("optimizer.params.lr", "learning_rate"),
+                      ("optimizer.params.eps", "adam_epsilon"),
+                      ("optimizer.params.weight_decay", "weight_decay"),
+                      ("scheduler.params.warmup_max_lr", "learning_rate"))
+
+
+def _deepspeed_mismatches(b: PlanBuilder, doc: Document, ds_doc: Document, prefix: KeyPath, own_flag: bool) -> None:
+    """DeepSpeed JSON values that differ from the Trainer's arguments: the HF Trainer stops before training (held-out
+    review 44, A 13: `train_micro_batch_size_per_gpu: 4` against `--per_device_train_batch_size 12`). Handed through
+    a program's own `--deepspeed_config` (DeepSpeed's argparse name), the program may initialise DeepSpeed itself,
+    where no such check runs: a warning then, the values still disagree."""
+    found = []
+    for ds_key, hf_key in _DEEPSPEED_MATCHED:
+        ds_value = ds_doc.get(prefix + tuple(ds_key.split(".")))
+        if not doc.has(hf_key) or ds_value is None or str(ds_value).lower() == "auto":
+            continue
+        ours, theirs = lenient_number(ds_value), lenient_number(doc.get(hf_key))
+        if isinstance(ours, (int, float)) and isinstance(theirs, (int, float)) and not math.isclose(ours, theirs):
+            found.append((ds_key, ds_value, hf_key, doc.get(hf_key)))
+    if not found:
+        return
+    shown = "; ".join(f"`{ds}` {ds_value} against `{hf}` {hf_value}" for ds, ds_value, hf, hf_value in found)
+    outcome = ("if the program hands it to the HF Trainer, the Trainer refuses to start" if own_flag else
+               "the HF Trainer refuses to start")
+    b.note("mutually-exclusive", f"the DeepSpeed config disagrees with the Trainer's arguments ({shown}): {outcome} "
+           "(ValueError: Please correct the following DeepSpeed config values that mismatch TrainingArguments values)",
+           b.source(ds_doc, prefix + tuple(found[0][0].split("."))),
+           hint="set those DeepSpeed values to \"auto\" (the Trainer fills them in) or make both agree",
+           keys=[found[0][0], found[0][2]], code="PD402", severity="warning" if own_flag else "error")
 
 
 def _interpolated(value: Any) -> bool:

@@ -148,3 +148,17 @@ def test_plan_takes_the_same_cross_file_flags_as_check(tmp_path) -> None:
 def test_unusable_deepspeed_reference_is_not_a_crash(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "sft.yaml", HF + f"deepspeed: {'x' * 5000}.json\n"), dialect="hf")
     assert plan.parallel.deepspeed_config is None
+
+
+def test_deepspeed_values_that_disagree_with_the_trainers_arguments(tmp_path) -> None:
+    # transformers' trainer_config_process compares every non-"auto" value with TrainingArguments and
+    # trainer_config_finalize raises on a mismatch (held-out review 44, A 13: micro batch 4 against 12)
+    write(tmp_path, "ds.json", '{"train_micro_batch_size_per_gpu": 4, "gradient_accumulation_steps": "auto",'
+                               ' "optimizer": {"type": "AdamW", "params": {"lr": "auto", "weight_decay": 0.001}}}')
+    body = HF.replace("batch_size: 4", "batch_size: 12") + "deepspeed: ds.json\nweight_decay: 0.0001\n"
+    [mismatch] = findings(plan_of(write(tmp_path, "a.yaml", body), dialect="hf"), "PD402")
+    assert mismatch.severity == "error" and "per_device_train_batch_size" in mismatch.message
+    assert "weight_decay" in mismatch.message and "gradient_accumulation_steps" not in mismatch.message
+    agreeing = body.replace("per_device_train_batch_size: 12", "per_device_train_batch_size: 4").replace(
+        "weight_decay: 0.0001", "weight_decay: 0.001")
+    assert findings(plan_of(write(tmp_path, "b.yaml", agreeing), dialect="hf"), "PD402") == []
