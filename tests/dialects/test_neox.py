@@ -385,3 +385,33 @@ def test_a_llama_mlp_type_is_gated_with_three_matrices(tmp_path) -> None:
     assert given.derived.parameters.value == 6 * (4 * 512 ** 2 + 3 * 512 * 1536)
     # without intermediate-size: int(2 × 4 × 512 / 3) = 1365, rounded up to 256 = 1536
     assert plan_of(_one_file(tmp_path, '"mlp_type": "llama",')).model.ffn_size == 1536
+
+
+def test_a_later_dashed_duplicate_escapes_neoxs_check(tmp_path) -> None:
+    # NeoXArgs.from_ymls checks the later file's key as written against keys stored with `_`: a later `vocab-file`
+    # silently replaces the earlier value (held-out review 40, B 04: the same value in both, a run that starts)
+    first = write(tmp_path, "a.yml", MODEL.replace('"num-layers": 6', '"num-layers": 6, "vocab-file": "t.json"'))
+    same = write(tmp_path, "b.yml", TRAINING.replace('"train-iters"', '"vocab-file": "t.json", "train-iters"'))
+    other = write(tmp_path, "c.yml", TRAINING.replace('"train-iters"', '"vocab-file": "u.json", "train-iters"'))
+    assert notes(get_dialect("neox").build_plan([load_document(first), load_document(same)], BuildContext()),
+                 "mutually-exclusive") == []
+    [replaced] = notes(get_dialect("neox").build_plan([load_document(first), load_document(other)], BuildContext()),
+                       "mutually-exclusive")
+    assert replaced.data["severity"] == "info" and "silently replaces" in replaced.message
+
+
+def test_a_vocab_file_without_a_tokenizer_type_stops_the_default_tokenizer(tmp_path) -> None:
+    # Held-out review 44, B 23 (a GSLM run: `deepy.py train.py configs/1-3B.yml scripts/gslm/dataset.yml`, the two
+    # files copied beside the script, `vocab_file: data/tokenizer.json` and no tokenizer_type): GPT2BPETokenizer asserts
+    # a merge_file at start. The script's files, copied beside it, were not found and the script was skipped.
+    write(tmp_path, "1-3B.yml", MODEL)
+    write(tmp_path, "dataset.yml", TRAINING.replace('"train-iters"', '"vocab_file": "data/tokenizer.json", "train-iters"'))
+    script = write(tmp_path, "1node.sh", "python ./deepy.py train.py configs/1-3B.yml scripts/gslm/dataset.yml\n")
+    plan = plan_of(script)
+    [stops] = [n for n in notes(plan, "ignored-key") if n.data.get("key") == "vocab_file"]
+    assert stops.data["severity"] == "error" and "GPT2BPETokenizer" in stops.message
+    alone = plan_of(tmp_path / "dataset.yml", dialect="neox")  # another file of the run may set tokenizer_type
+    assert [n.data["severity"] for n in notes(alone, "ignored-key") if n.data.get("key") == "vocab_file"] == ["info"]
+    typed = write(tmp_path / "t", "dataset.yml", TRAINING.replace(
+        '"train-iters"', '"vocab_file": "data/tokenizer.json", "tokenizer_type": "HFTokenizer", "train-iters"'))
+    assert not [n for n in notes(plan_of(typed, dialect="neox"), "ignored-key") if n.data.get("key") == "vocab_file"]
