@@ -162,3 +162,20 @@ def test_deepspeed_values_that_disagree_with_the_trainers_arguments(tmp_path) ->
     agreeing = body.replace("per_device_train_batch_size: 12", "per_device_train_batch_size: 4").replace(
         "weight_decay: 0.0001", "weight_decay: 0.001")
     assert findings(plan_of(write(tmp_path, "b.yaml", agreeing), dialect="hf"), "PD402") == []
+
+
+def test_a_deepspeed_json_block_inside_accelerates_deepspeed_config(tmp_path) -> None:
+    # Held-out review 44, A 25 (`deepspeed_config: {zero_optimization: {stage: 3, offload_param: {device: nvme}}}`):
+    # the plugin reads only its own keys, so the run gets its default ZeRO-2 and no offload
+    nested = ("compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\nnum_processes: 8\n"
+              "deepspeed_config:\n  zero_optimization:\n    stage: 3\n    offload_param: {device: nvme}\n"
+              "  zero3_init_flag: true\n")
+    acc = write(tmp_path, "zero3.yaml", nested)
+    plan = plan_of(write(tmp_path, "sft.yaml", HF), dialect="hf", accelerate_config=acc)
+    assert plan.parallel.zero_stage == 2 and not plan.parallel.cpu_offload
+    [ignored] = [f for f in findings(plan, "PD002") if f.key == "deepspeed_config.zero_optimization"]
+    assert ignored.severity == "warning" and "instead of the stage 3" in ignored.message
+    # held-out review 38, A 12: a stage-2 block under the default stage 2 loses nothing the run relies on
+    same = write(tmp_path, "zero2.yaml", nested.replace("stage: 3\n    offload_param: {device: nvme}", "stage: 2"))
+    plan = plan_of(write(tmp_path, "b.yaml", HF), dialect="hf", accelerate_config=same)
+    assert [f.severity for f in findings(plan, "PD002") if f.key == "deepspeed_config.zero_optimization"] == ["info"]
