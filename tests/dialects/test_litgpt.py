@@ -718,3 +718,14 @@ def test_a_forks_pretraining_file_with_its_own_optimizer_and_strategy(tmp_path) 
     upstream = plan_of(write(tmp_path, "adamw.yaml", text.replace("muon.MuonWithAuxAdam", "torch.optim.AdamW")
                              .replace("strategy: ddp\n", "")), dialect="litgpt")
     assert upstream.optimizer.lr == 1e-3 and upstream.parallel.fsdp is True
+
+
+def test_bitsandbytes_quantization_with_mixed_precision_stops_a_lora_run(tmp_path) -> None:
+    # Held-out review 44, B 14 (`litgpt finetune --config x.yaml --quantize bnb.nf4` over `precision: bf16-mixed`):
+    # finetune/lora.py raises "Quantization and mixed precision is not supported." before training
+    text = FINETUNE.replace("precision: bf16-true", "precision: bf16-mixed") + "lora_r: 8\nquantize: bnb.nf4\n"
+    plan = plan_of(write(tmp_path, "qlora.yaml", text), dialect="litgpt")
+    [stops] = [f for f in findings(plan, "PD002") if f.key == "quantize"]
+    assert stops.severity == "error" and "bf16-true" in stops.hint
+    true_half = plan_of(write(tmp_path, "ok.yaml", text.replace("bf16-mixed", "bf16-true")), dialect="litgpt")
+    assert not [f for f in findings(true_half, "PD002") if f.key == "quantize"]
