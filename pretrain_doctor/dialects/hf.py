@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..config.document import Document, KeyPath
+from ..errors import ConfigError
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
@@ -229,6 +230,9 @@ class HfDialect(Dialect):
             b.take("mode.lora_alpha", doc, "lora_alpha", lenient_number)
             b.take("mode.lora_targets", doc, "lora_target_modules", lora_target_list)
         b.take("mode.modules_to_save", doc, "lora_modules_to_save")
+        if kind in ("full_finetune", "preference", "online_rl") and not b.has("mode.lora_rank") \
+                and lenient_bool(data.get("use_peft")) is not False and doc.format != "shell":
+            _peft_config_beside(b, doc)
         resume = data.get("resume_from_checkpoint")
         if resume not in (None, False, "false", "False"):
             b.set("mode.resumed", True, b.source(doc, ("resume_from_checkpoint",)))
@@ -952,6 +956,48 @@ def _architecture_key(data: dict) -> Optional[str]:
         if isinstance(section, dict) and all(name in section for name in _ARCHITECTURE_DIMENSIONS):
             return key
     return None
+
+
+# PEFT LoraConfig fields: a file of them is the adapters a program builds from (held-out review 44, A 22: an
+# `adapter_config.json` beside the TrainingArguments dump; 45, A 14: `lora_config.yaml` beside `dpo_config.yaml`).
+_LORA_CONFIG_KEYS = frozenset({"r", "lora_alpha", "target_modules", "lora_dropout", "bias", "task_type", "use_dora",
+                               "use_rslora", "init_lora_weights", "modules_to_save", "peft_type", "fan_in_fan_out"})
+_PEFT_FILE = lazy_compile(r"(?i)(lora|peft|adapter)[^/]*\.(ya?ml|json)$")
+
+
+def _peft_config_beside(b: PlanBuilder, doc: Document) -> None:
+    """A PEFT LoraConfig file in the config's own folder (`lora_config.yaml`, `adapter_config.json`), which no key
+    of this file names: a program that reads both trains LoRA adapters, so the run kind's adapters are assumed."""
+    from ..config.loader import load_document  # only for a fine-tune whose file names no adapters
+
+    folder = Path(doc.path).resolve().parent
+    try:
+        own = Path(doc.path).resolve()
+        candidates = sorted(p for p in folder.iterdir() if _PEFT_FILE.search(p.name) and p.resolve() != own)
+    except OSError:
+        return
+    for path in candidates[:4]:
+        try:
+            found = load_document(path)
+        except ConfigError:
+            continue
+        data = found.data if isinstance(found.data, dict) else {}
+        rank = lenient_int(data.get("r"))
+        if isinstance(rank, int) and rank > 0 and ("lora_alpha" in data or "target_modules" in data) \
+                and set(data) <= _LORA_CONFIG_KEYS | {"base_model_name_or_path", "revision", "inference_mode",
+                                                      "layers_to_transform", "layers_pattern", "rank_pattern",
+                                                      "alpha_pattern", "auto_mapping", "megatron_config",
+                                                      "megatron_core", "loftq_config", "layer_replication",
+                                                      "exclude_modules", "lora_bias", "eva_config", "corda_config",
+                                                      "trainable_token_indices", "target_parameters"}:
+            where = b.source(found, ("r",), note=f"a PEFT LoraConfig beside the config ({path.name})")
+            b.set("mode.lora_rank", rank, where)
+            b.take("mode.lora_alpha", found, "lora_alpha", lenient_number)
+            if b.get("mode.kind") == "full_finetune":
+                b.set("mode.kind", "lora", where)
+            b.assume("mode.kind", f"LoRA adapters, as {path.name} beside the config says: the program reading both "
+                     "builds them", where)
+            return
 
 
 def _peft_on(data: dict) -> bool:

@@ -421,3 +421,21 @@ def test_load_best_model_at_end_needs_matching_strategies(tmp_path: Path, extra:
     plan = plan_of(write(tmp_path, "best.yaml", BASE + "load_best_model_at_end: true\n" + extra))
     errors = [f for f in findings(plan, "PD003") if "load_best_model_at_end" in f.message]
     assert [f.severity for f in errors] == (["error"] if refused else [])
+
+
+def test_a_peft_config_beside_the_config_makes_an_adapter_run(tmp_path: Path) -> None:
+    # Held-out review 45, A 14 (`dpo_config.yaml` beside `lora_config.yaml` with r 128, read together by the project's
+    # own program): PD103 judged a 2e-5 DPO of "the full model"
+    dpo = BASE + "beta: 0.1\nloss_type: sigmoid\n"
+    (tmp_path / "lora_config.yaml").write_text("r: 128\nlora_alpha: 256\nlora_dropout: 0.05\nbias: none\n"
+                                               "target_modules: [q_proj, v_proj]\n")
+    plan = plan_of(write(tmp_path, "dpo_config.yaml", dpo))
+    assert plan.mode.kind == "preference" and plan.mode.lora_rank == 128 and "mode.kind" in plan.program.assumed
+    assert findings(plan, "PD103") == []
+    # a file beside named for adapters that is no LoraConfig, or `use_peft: false`, says nothing
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "lora_notes.yaml").write_text("r: 128\nlearning_rate: 1.0e-4\n")
+    plain = plan_of(write(tmp_path / "other", "dpo_config.yaml", dpo))
+    assert plain.mode.lora_rank is None and findings(plain, "PD103")
+    off = plan_of(write(tmp_path, "off.yaml", dpo + "use_peft: false\n"))
+    assert off.mode.lora_rank is None
