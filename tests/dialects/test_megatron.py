@@ -405,7 +405,8 @@ def test_megatron_deepspeed_clip_grad_needs_the_json_s_gradient_clipping(fixture
     json_path = tmp_path / "ds_config.json"
     json_path.write_text(json_path.read_text().replace('"gradient_clipping": 1.0,', ""))
     found = findings(plan_of(path), "PD206")
-    assert len(found) == 1 and "no `gradient_clipping`" in found[0].message and found[0].severity == "error"
+    # the run trains, unclipped: a warning (held-out reviews 44, B 09 and 45, B 17: "error overstates it")
+    assert len(found) == 1 and "no `gradient_clipping`" in found[0].message and found[0].severity == "warning"
 
 
 # Held-out review 4, tanbro/Megatron-LM commands/pretrain_gpt2-117m-spm_zh32k.sh (f7baddf, Oct 2019), reduced:
