@@ -894,3 +894,27 @@ def test_a_command_string_squeezed_by_echo_and_sed_then_evaluated() -> None:
     data, _, _ = _read('run_cmd="python3 pretrain_gpt.py --lr 3e-4"\nrun_cmd=$(echo "${run_cmd}" | grep x)\n'
                        'eval "${run_cmd}"\n')
     assert "program" not in data
+
+
+def test_undecided_branches_that_build_different_commands() -> None:
+    # Held-out review 45, B 09 (ALCF's finetune_llama.sh: `$1` picks a weight converter, another converter or
+    # `finetune_llama.py`, each string with an unknown `${CKPT_DIR}`): two values with unknown parts compared "the
+    # same", and the first branch's converter was read as the run, then refused
+    data, _, _ = _read(
+        'A="launch python3 tools/convert.py --load ${CKPT}"\n'
+        'B="launch python3 tools/convert.py --to-hf --load ${CKPT}"\n'
+        'C="launch python3 finetune_llama.py --load ${CKPT}"\n'
+        'if [ "$1" = a ]; then T="$A"; elif [ "$1" = b ]; then T="$B"; else T="$C"; fi\n'
+        'eval "$T --lr 2e-5 --train-iters 3500"\n')
+    assert data["program"] == "finetune_llama.py" and data["--train-iters"] == "3500"
+    # an optional wrapper around the command (held-out review 41, B 13): the command without it
+    data, _, _ = _read(
+        'CMD="python3 $DIR/pretrain_gpt.py --lr 3e-4"\n'
+        'if [ -n "$WANDB_API_KEY" ]; then CMD="$CMD --wandb-project p"; fi\n'
+        'if [ "$NSYS" = true ]; then CMD="nsys profile -o x $CMD --profile"; fi\n'
+        'srun $CMD\n')
+    assert data["program"] == "pretrain_gpt.py" and data["--lr"] == "3e-4"
+    # values that are no commands stay unknown where they differ
+    data, _, unknown = _read('if [ "$NO_WARMUP" = true ]; then W=0; else W=5000; fi\n'
+                             'python pretrain_gpt.py --lr-warmup-iters $W\n')
+    assert data["--lr-warmup-iters"] is None and "--lr-warmup-iters" in unknown

