@@ -558,10 +558,11 @@ class LitgptCommand(NamedTuple):
     written: KeyPath
     first_argument: int
     era: str = "litgpt"  # "lit_gpt": the repository's own finetune/*.py before litgpt's rename (_LIT_GPT_SCRIPTS)
+    spelled: Optional[str] = None  # a fork's own subcommand (`pretrain_poet`) read as the command it extends
 
     @property
     def shown(self) -> str:
-        return _LIT_GPT_SHOWN[self.name] if self.era == "lit_gpt" else f"litgpt {self.name}"
+        return _LIT_GPT_SHOWN[self.name] if self.era == "lit_gpt" else f"litgpt {self.spelled or self.name}"
 
 
 def litgpt_command(doc: Document) -> Optional[LitgptCommand]:
@@ -574,6 +575,10 @@ def litgpt_command(doc: Document) -> Optional[LitgptCommand]:
         if positional[0] == "finetune" and len(positional) > 1 and positional[1] in _NESTED_FINETUNE:
             return LitgptCommand(f"finetune_{positional[1]}", positional[2:], ("positional", 0), 2)
         name = _COMMANDS.get(positional[0])
+        if name is None and positional[0].startswith("pretrain_"):
+            # a fork's own pretraining subcommand (`litgpt pretrain_poet --config ...`, held-out review 45, B 25: its
+            # launcher, which overrides the YAML's devices and micro batch, was skipped): read as `pretrain`
+            return LitgptCommand("pretrain", positional[1:], ("positional", 0), 1, spelled=positional[0])
         return LitgptCommand(name, positional[1:], ("positional", 0), 1) if name else None
     name = next((name for tail, name in _SCRIPTS.items() if program.endswith(tail)), None)
     if name is None and any(isinstance(k, str) and k.startswith(("--io.", "--train.", "--eval.")) for k in doc.data):

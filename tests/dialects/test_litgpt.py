@@ -729,3 +729,13 @@ def test_bitsandbytes_quantization_with_mixed_precision_stops_a_lora_run(tmp_pat
     assert stops.severity == "error" and "bf16-true" in stops.hint
     true_half = plan_of(write(tmp_path, "ok.yaml", text.replace("bf16-mixed", "bf16-true")), dialect="litgpt")
     assert not [f for f in findings(true_half, "PD002") if f.key == "quantize"]
+
+
+def test_a_forks_own_pretraining_subcommand(tmp_path) -> None:
+    # Held-out review 45, B 25 (`litgpt pretrain_poet --config x.yaml --devices 1 --train.micro_batch_size 2`): the
+    # launcher was skipped as no training config, and the YAML's 8 devices and micro batch 4 judged instead
+    write(tmp_path, "poet.yaml", PRETRAIN)
+    script = write(tmp_path, "run.sh", "litgpt pretrain_poet --config poet.yaml --devices 1 --train.micro_batch_size 2\n")
+    plan = plan_of(script)
+    assert plan.dialect == "litgpt" and plan.mode.kind == "pretrain"
+    assert plan.parallel.world_size == 1 and plan.batch.micro_batch_size == 2
