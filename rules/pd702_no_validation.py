@@ -89,7 +89,10 @@ class NoValidation(Rule):
             return
         # a held-out share of 0 beside an eval dataset of its own is evaluation all the same (held-out review 32,
         # A 24: axolotl's `test_datasets` with `val_set_size: 0.0`)
-        if plan.eval.enabled is False or (plan.data.val_fraction == 0 and not plan.data.eval):
+        # ... and where evaluation is left to the program (a NeoX fork's lm-eval `eval_tasks`), a zero share says
+        # nothing (held-out review 45, B 01)
+        if plan.eval.enabled is False or (plan.data.val_fraction == 0 and not plan.data.eval
+                                          and "eval.enabled" not in plan.unknown):
             field = "eval.enabled" if plan.eval.enabled is False else "data.val_fraction"
             held_out = plan.data.val_fraction if plan.eval.enabled is False else None
             if isinstance(held_out, float) and 0 < held_out < 1:

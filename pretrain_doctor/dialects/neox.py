@@ -530,6 +530,13 @@ class NeoxDialect(Dialect):
                   or b.source(b.primary, (), note=DEFAULT + ' split "969, 30, 1"'))
             has_valid_paths = bool(view.get("valid_data_paths"))
             b.set("eval.enabled", fraction > 0 or has_valid_paths)
+        if b.get("eval.enabled") is False and view.get("eval_tasks"):
+            # lm-eval harness tasks every eval_interval: upstream runs them inside evaluate(), only beside validation
+            # data, but forks run them on their own (held-out review 45, B 01/02: wmdp and mmlu tasks on a split
+            # with no validation share): whether the run evaluates is the program's
+            b.discard("eval.enabled")
+            b.unknown("eval.enabled", "`eval_tasks` (lm-eval harness): upstream NeoX runs them only beside validation "
+                                      "data, a fork may run them on their own")
         view.take(b, "checkpoint.interval_steps", "checkpoint_factor", lenient_int)
         if not b.has("checkpoint.interval_steps"):
             view.take(b, "checkpoint.interval_steps", "save_interval", lenient_int)

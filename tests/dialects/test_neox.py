@@ -415,3 +415,14 @@ def test_a_vocab_file_without_a_tokenizer_type_stops_the_default_tokenizer(tmp_p
     typed = write(tmp_path / "t", "dataset.yml", TRAINING.replace(
         '"train-iters"', '"vocab_file": "data/tokenizer.json", "tokenizer_type": "HFTokenizer", "train-iters"'))
     assert not [n for n in notes(plan_of(typed, dialect="neox"), "ignored-key") if n.data.get("key") == "vocab_file"]
+
+
+def test_eval_tasks_without_validation_data_leave_evaluation_unknown(tmp_path) -> None:
+    # Held-out review 45, B 01 (a fork running its lm-eval `eval_tasks` every eval_interval on a `split: 100,0,0`
+    # run): PD702 said evaluation was off
+    path = _one_file(tmp_path, '  "eval_tasks": ["mmlu"],\n')
+    path.write_text(path.read_text().replace('"949,50,1"', '"100,0,0"'))
+    plan = plan_of(path, dialect="neox")
+    assert plan.eval.enabled is None and "eval.enabled" in plan.unknown and findings(plan, "PD702") == []
+    path.write_text(path.read_text().replace('  "eval_tasks": ["mmlu"],\n', ""))
+    assert plan_of(path, dialect="neox").eval.enabled is False
