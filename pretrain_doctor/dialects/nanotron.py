@@ -93,7 +93,7 @@ def _schedule_section(doc: Document) -> tuple:
 
 
 # Transformer families (rope attention + MLP); others (mamba) only read the keys they state.
-_TRANSFORMERS = {"llama", "qwen2", "starcoder2", "llamoe"}
+_TRANSFORMERS = {"llama", "qwen2", "starcoder2", "llamoe", "mistral"}  # mistral: examples/mistral MistralConfig, SwiGLU
 
 
 # GPT3Config's own fields (models_config.py at fc9d062): Starcoder2's MLP and tied embeddings, multi-head attention,

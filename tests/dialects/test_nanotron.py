@@ -402,3 +402,11 @@ def test_a_forks_gpt3_config_is_xglms_shape_not_llamas(tmp_path) -> None:
     assert plan.model.family == "gpt3" and plan.model.gated_mlp is False and plan.model.position_encoding == "sinusoidal"
     assert plan.model.tie_embeddings is True and plan.model.kv_heads == 16
     assert abs(plan.derived.parameters.value - 564e6) < 2e6
+
+
+def test_a_mistral_config_has_a_gated_mlp(tmp_path) -> None:
+    # Held-out review 45, B 16 (`is_mistral_config: true`, a 7B with intermediate_size 14336): counted with two MLP
+    # matrices, 5.52B instead of 7.4B
+    text = TINY.replace("is_llama_config: true", "is_mistral_config: true\n    intermediate_size: 4096")
+    plan = plan_of(write(tmp_path, "mistral.yaml", text))
+    assert plan.model.family == "mistral" and plan.model.gated_mlp is True and plan.model.position_encoding == "rope"
