@@ -190,10 +190,10 @@ def _is_launch_script(path: Path) -> bool:
 
 
 # Launches whose script plan judges every key of the config as the trainer reads it (OLMo's train.py, Composer's
-# train.py and `llamafactory-cli train` take nothing but the file and overrides). An HF program may add arguments
-# of its own, so its launch plan leaves keys unjudged: the config is still checked alone, for the typos only that
-# check sees.
-_LAUNCHES_JUDGE_THE_WHOLE_CONFIG = ("olmo", "llamafactory", "llmfoundry")
+# train.py, `llamafactory-cli train` and nanoGPT's configurator take nothing but the file and overrides). An HF
+# program may add arguments of its own, so its launch plan leaves keys unjudged: the config is still checked alone,
+# for the typos only that check sees.
+_LAUNCHES_JUDGE_THE_WHOLE_CONFIG = ("olmo", "llamafactory", "llmfoundry", "nanogpt")
 
 
 def _launched_note(script: str) -> str:
@@ -343,8 +343,9 @@ def _repeated_key_notes(doc: Document, dialect: str) -> Iterator[ConfigNote]:
                 if duplicate.dropped_empty else
                 f"the `false` at line {duplicate.first_line} gives way to an empty value, off as well: nothing is lost "
                 "here" if duplicate.both_off else
-                f"the switch-off at line {duplicate.first_line} gives way to the setting at line {duplicate.last_line}, "
-                f"which the file's `{partner}` goes with: the later one is meant" if partner is not None else
+                f"the switch-off at line {duplicate.first_line} gives way to the setting at line "
+                f"{duplicate.last_line}, which the file's `{partner}` goes with: the later one is meant"
+                if partner is not None else
                 f"the value at line {duplicate.first_line} is silently dropped")
         yield ConfigNote(
             kind="ignored-key",

@@ -1654,6 +1654,9 @@ def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Opt
         trains = "train" in name or "finetun" in name or name == "deepy.py"
         score = flags + (1000 if name.startswith("pretrain") else 500 if trains else 0)
         score -= 1 if command.uncertain else 0
+        # of a fresh run and its resumption (`--init_from=resume`) the script offers alike, the fresh run is the one
+        # its settings are for (held-out review 40, B 13: a resume at the config's min_lr read as the run)
+        score -= 2 if any("resume" in (w.text or "") for w in words[index + 1:]) else 0
         if score > best_score:
             best, best_score = (words, index), score
     if best is not None:

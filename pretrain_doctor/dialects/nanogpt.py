@@ -30,13 +30,15 @@ from pathlib import Path
 from typing import NamedTuple, Optional
 
 from ..config.document import Document
+from ..errors import ConfigError
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, typo_notes
 from ..plan.reading import AREAS, FORK_MIN_KEYS, key_words
 from ..config.python_reader import assignments, built_optimizer, evaluate, parse_module
-from .program import LaunchBuilder, ProgramSource, find_program_source, literal_seed, read_program
+from .program import (LaunchBuilder, ProgramConfig, ProgramSource, find_program_source, launched_config, literal_seed,
+                      read_program)
 from .shared import names_optimizer, optimizer_family
 
 DEFAULT = "nanoGPT train.py default"
@@ -581,9 +583,18 @@ class NanogptDialect(Dialect):
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         doc = docs[0]
         launch = _configurator_launch(doc) if doc.format == "shell" else None
+        fork_flags: list[str] = []
         if launch is not None:  # `python train.py --key=value ...`: the script's overrides, as the configurator reads them
-            doc, script = launch
-            b: PlanBuilder = LaunchBuilder(self.name, docs, {name: doc.unevaluated[name] for name in doc.unevaluated})
+            doc, script, config = launch
+            # words upstream's configurator refuses ("Unknown config key"): the train.py that runs is a fork's
+            fork_flags = [name for name in doc.data if name not in TRAIN_PY_DEFAULTS] if script is None else []
+            handed = None if config is None else ProgramConfig(
+                config.path, ("positional", 0), "configurator.py execs the file, then the `--key=value` words over it",
+                Path(config.path), config)
+            b: PlanBuilder = LaunchBuilder(self.name, [doc, *docs[1:]],
+                                           {name: doc.unevaluated[name] for name in doc.unevaluated}, handed)
+            if handed is not None:
+                launched_config(b, docs[0], handed)
             d = _train_py_defaults(doc, script)
         else:
             b = self.builder(docs)
@@ -606,6 +617,8 @@ class NanogptDialect(Dialect):
         if doc.format not in ("python", "shell"):
             _fork_batch_unknown(b, doc)
             _nested_keys(b, docs[0])
+        if fork_flags:
+            _fork_defaults_assumed(b, fork_flags)
         apply_flags(b, context)
         return b.build()
 
@@ -845,7 +858,35 @@ _LAUNCH_MIN_KEYS = 3
 _LAUNCH_MIN_SHARE = 0.6
 
 
-def _configurator_launch(doc: Document) -> Optional[tuple[Document, Optional[Path]]]:
+def _fork_defaults_assumed(b: PlanBuilder, flags: list[str]) -> None:
+    """A launch passing `--key=value` words upstream's configurator refuses (`--master_seed`, `--model_name`) runs a
+    fork's train.py, not at hand: upstream's defaults are only assumed (held-out review 46, B 11: the fork resets
+    `warmup_iters` to 5% of the run, upstream's 2,000 read as 40% of it)."""
+    from ..plan.reading import FORK_DEFAULT
+
+    shown = ", ".join(f"`--{name}`" for name in flags[:3])
+    for field, source in list(b.sources.items()):
+        if source is not None and source.key is None and source.note and "default" in source.note:
+            b.sources[field] = source.model_copy(update={"note": f"{source.note}; {FORK_DEFAULT} (it takes {shown})"})
+
+
+def _configurator_file(reference: str, script: Document) -> Optional[Document]:
+    """The nanoGPT config file a launch hands train.py (`config/train_gpt2.py`), found where it points, up the
+    script's folders, or by name beside the script; None when not at hand or unreadable."""
+    from ..config.loader import load_document
+    from .shared import find_referenced_file, same_name_beside
+
+    path = find_referenced_file(reference, script) or same_name_beside(reference, script)
+    if path is None:
+        return None
+    try:
+        found = load_document(path)
+    except ConfigError:
+        return None
+    return found if found.format == "python" and isinstance(found.data, dict) else None
+
+
+def _configurator_launch(doc: Document) -> Optional[tuple[Document, Optional[Path], Optional[Document]]]:
     """A shell script that runs nanoGPT's `train.py` with `--key=value` words only (held-out review 13, A 20:
     cat-state/nanoGPT-mup's mup_examples/.../run.sh, read as a generic program's own arguments): the words as
     configurator.py reads them (`--k=v`, the value `literal_eval`'d, else the string; a key train.py lacks is a
@@ -855,16 +896,26 @@ def _configurator_launch(doc: Document) -> Optional[tuple[Document, Optional[Pat
     applies no configurator, or too few of the keys nanoGPT's."""
     from .own_args import launched_program  # launch scripts only: not imported for every python config
 
-    program = launched_program(doc)
-    positional = doc.data.get("positional")
-    if Path(program.replace("\\", "/")).name != "train.py" or (
-            positional and not (len(positional) == 1 and str(positional[0]) == program)):
+    program = str(doc.data.get("program") or "")
+    if Path(program.replace("\\", "/")).name != "train.py":
+        program = launched_program(doc)  # a runner's argument (`python launcher.py train.py ...`)
+    positional = [str(word) for word in doc.data.get("positional") or () if str(word) != program]
+    if Path(program.replace("\\", "/")).name != "train.py" or len(positional) > 1 or (
+            positional and not positional[0].endswith(".py")):
+        return None
+    # configurator.py execs a config file named without `--` first (`train.py config/train_openwebtext.py --k=v`),
+    # then applies the `--key=value` words over it (held-out review 46, B 11: read as another program's arguments)
+    config = _configurator_file(positional[0], doc) if positional else None
+    if positional and config is None:
         return None
     flags = {key[2:]: key for key in doc.data if isinstance(key, str) and key.startswith("--")}
     known = [name for name in flags if name in TRAIN_PY_DEFAULTS]
+    if config is not None:
+        known += [name for name in config.data if name in TRAIN_PY_DEFAULTS and name not in flags]
+        flags.update({name: name for name in config.data if name not in flags})
     if len(known) < _LAUNCH_MIN_KEYS or len(known) < _LAUNCH_MIN_SHARE * len(flags):
         return None
-    if any(not re.search(rf"{re.escape(flag)}=", doc.text) for flag in flags.values()):
+    if any(flag.startswith("--") and not re.search(rf"{re.escape(flag)}=", doc.text) for flag in flags.values()):
         return None
     script = find_program_source(program, doc)
     source = read_program(script) if script is not None else None
@@ -874,6 +925,12 @@ def _configurator_launch(doc: Document) -> Optional[tuple[Document, Optional[Pat
     positions = {}
     unevaluated = {}
     for name, flag in flags.items():
+        if not flag.startswith("--"):  # the config file's own name: its value and line there
+            assert config is not None
+            data[name] = config.data[name]
+            if name in config.unevaluated:
+                unevaluated[name] = config.unevaluated[name]
+            continue
         position = doc.position((flag,))
         if position is not None:
             positions[(name,)] = position
@@ -885,7 +942,7 @@ def _configurator_launch(doc: Document) -> Optional[tuple[Document, Optional[Pat
             data[name] = ast.literal_eval(value) if isinstance(value, str) else value
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             data[name] = value  # configurator.py: "if that goes wrong, just use the string"
-    return dataclasses.replace(doc, data=data, positions=positions, unevaluated=unevaluated), script
+    return dataclasses.replace(doc, data=data, positions=positions, unevaluated=unevaluated), script, config
 
 
 def _fork_min_lr_unknown(b: PlanBuilder, doc: Document, d: _Defaults) -> None:

@@ -87,6 +87,9 @@ SIZE_FIELDS = ("model.parameters", "model.active_parameters")
 TRAINER_CAPS_WARMUP = "the trainer caps warmup at the run's steps"
 # The note on a trainer default under a dialect that is only a guess (`judge_reading`); `soften` reads it.
 GUESSED_DEFAULT = "assumed: the dialect is a guess"
+# A trainer default where the program that runs is a fork's, whose own defaults may differ (a nanoGPT launch passing
+# `--key=value` words upstream's configurator refuses): assumed as a guessed dialect's are.
+FORK_DEFAULT = "assumed: the program is a fork's, whose own defaults may differ"
 
 
 def judge_reading(plan: "TrainingPlan", guessed_dialect: bool = False, close_call: bool = False) -> None:
@@ -171,7 +174,8 @@ def _trainer_default(source: Optional["Source"]) -> bool:
 
 def _guessed_defaults(plan: "TrainingPlan", premises: tuple[str, ...]) -> list[str]:
     return [field for field, source in plan.sources.items()
-            if source.note and GUESSED_DEFAULT in source.note and _is_under(field, premises)]
+            if source.note and (GUESSED_DEFAULT in source.note or FORK_DEFAULT in source.note)
+            and _is_under(field, premises)]
 
 
 def key_words(key: str, value: Any = None) -> list[str]:
@@ -277,8 +281,11 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
             finding.message += (f" (assuming {named}: the model built may differ, a fork's own flavor or an "
                                 "override of the named config; pass --model-config to decide)")
         if guessed:
+            fork_defaults = all(FORK_DEFAULT in (plan.sources[field].note or "") for field in guessed)
             finding.message += (f" (assuming {plan.dialect}'s defaults of {', '.join(guessed[:3])}"
-                                f"{', …' if len(guessed) > 3 else ''}: the dialect is a guess; pass --dialect to decide)")
+                                f"{', …' if len(guessed) > 3 else ''}: "
+                                + ("the program is a fork's, whose own defaults may differ)" if fork_defaults else
+                                   "the dialect is a guess; pass --dialect to decide)"))
     return kept
 
 

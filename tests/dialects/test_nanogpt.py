@@ -8,7 +8,7 @@ from pretrain_doctor.check import load_plan
 from pretrain_doctor.config.loader import load_document as load_plan_document
 from pretrain_doctor.errors import ConfigError
 
-from .helpers import detected, findings, notes, plan_of, write
+from .helpers import detected, findings, notes, plan_of, reported, write
 
 
 def fork_override(root, script: str, name: str, config: str, script_name: str = "train.py"):
@@ -915,3 +915,26 @@ def test_an_override_file_that_execs_its_base_file_takes_the_base_values(tmp_pat
     assert plan.sources["run.max_steps"].line == 1  # at the line that pulls the base in
     loop = write(tmp_path, "config/loop.py", "exec(open('config/loop.py').read())\nmax_iters = 5\nlr_decay_iters = 5\n")
     assert plan_of(loop, "nanogpt").run.max_steps == 5  # itself: not read again
+
+
+def test_a_launch_handing_train_py_a_config_file_reads_the_file_under_its_words(tmp_path) -> None:
+    # Held-out review 46, B 11 (`torchrun train.py config/train_openwebtext.py --max_iters=5000 --master_seed=1337
+    # --model_name=$model ...`): read as another program's own arguments, "a full fine-tune", and upstream's 2,000
+    # warmup steps called 40% of the run at warning, though a fork's train.py (it takes `--master_seed`, which
+    # upstream's configurator refuses) sets its own
+    write(tmp_path, "config/train_openwebtext.py", "batch_size = 12\nblock_size = 1024\ngradient_accumulation_steps = 40\n"
+                                                   "max_iters = 600000\nlr_decay_iters = 600000\nweight_decay = 1e-1\n")
+    script = write(tmp_path, "run.sh", "torchrun --standalone --nproc_per_node=4 train.py config/train_openwebtext.py "
+                                       "--master_seed=1337 --model_name=$1 --batch_size=24 --max_iters=5000 "
+                                       "--lr_decay_iters=5000 --learning_rate=0.0006\n")
+    plan = plan_of(script)
+    assert plan.dialect == "nanogpt" and plan.mode.kind == "pretrain" and plan.run.max_steps == 5000
+    assert plan.batch.micro_batch_size == 24 and plan.batch.grad_accum == 40
+    assert plan.sources["batch.grad_accum"].file.endswith("train_openwebtext.py")
+    assert plan.program.config and plan.program.config.endswith("train_openwebtext.py")
+    [warmup] = reported(plan, "PD106")
+    assert warmup.severity == "info" and "fork" in warmup.message
+    # upstream's own words only: upstream's defaults, judged as such
+    upstream = plan_of(write(tmp_path, "up.sh", "python train.py config/train_openwebtext.py --max_iters=5000 "
+                                                "--lr_decay_iters=5000 --batch_size=24\n"))
+    assert [f.severity for f in reported(upstream, "PD106")] == ["warning"]
