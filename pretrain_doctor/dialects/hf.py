@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any, Optional
@@ -159,9 +160,13 @@ class HfDialect(Dialect):
         ds_key = "deepspeed_config" if launched is not None and not doc.has("deepspeed") \
             and isinstance(doc.get("deepspeed_config"), str) else "deepspeed"
         merged = merge_deepspeed_reference(b, doc, context, key=ds_key)
+        apply_accelerate(b, doc, context, script if launched is not None else None)
+        if merged is None:  # the accelerate config's `deepspeed_config_file`, which the Trainer checks alike
+            config = b.get("parallel.deepspeed_config")
+            merged = next(((d, ()) for d in b.documents if config and os.path.abspath(d.path) == os.path.abspath(config)),
+                          None)
         if merged is not None:
             _deepspeed_mismatches(b, doc, *merged, own_flag=ds_key != "deepspeed")
-        apply_accelerate(b, doc, context, script if launched is not None else None)
         if launched is None:
             # a project's own section: the keys it adds are its program's (not judged), the HF ones' releases are
             hf_key_notes(b, doc, context.trainer_versions, own=frozenset(doc.data) if nested is not None else frozenset())

@@ -179,3 +179,19 @@ def test_a_deepspeed_json_block_inside_accelerates_deepspeed_config(tmp_path) ->
     same = write(tmp_path, "zero2.yaml", nested.replace("stage: 3\n    offload_param: {device: nvme}", "stage: 2"))
     plan = plan_of(write(tmp_path, "b.yaml", HF), dialect="hf", accelerate_config=same)
     assert [f.severity for f in findings(plan, "PD002") if f.key == "deepspeed_config.zero_optimization"] == ["info"]
+
+
+def test_the_deepspeed_json_an_accelerate_config_names_is_the_runs(tmp_path) -> None:
+    # Held-out review 46, A 24/A 25 (`deepspeed_config: {deepspeed_config_file: .../deepspeed_zero2.json}` beside a
+    # handbook recipe): the Trainer checks that JSON against its arguments as one `deepspeed:` names (accumulation 8
+    # against 16: ValueError at start-up), and its precision is the run's
+    write(tmp_path, "ds.json", '{"gradient_accumulation_steps": 8, "fp16": {"enabled": true},'
+                               ' "zero_optimization": {"stage": 2}}')
+    acc = write(tmp_path, "zero2.yaml", "compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\n"
+                                        "num_processes: 2\ndeepspeed_config:\n  deepspeed_config_file: /cluster/ds.json\n")
+    plan = plan_of(write(tmp_path, "kto.yaml", HF.replace("accumulation_steps: 2", "accumulation_steps: 16")),
+                   dialect="hf", accelerate_config=acc)
+    assert plan.parallel.zero_stage == 2 and plan.parallel.deepspeed_config.endswith("ds.json")
+    [mismatch] = findings(plan, "PD402")
+    assert mismatch.severity == "error" and "gradient_accumulation_steps" in mismatch.message
+    assert findings(plan, "PD303")  # the JSON's fp16 against the Trainer's bf16
