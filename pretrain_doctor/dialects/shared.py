@@ -552,13 +552,24 @@ def _accelerate_flags(b: PlanBuilder, script: Document, launcher: dict, context:
 _HF_TRAINER_DIALECTS = ("hf", "llamafactory", "axolotl")
 
 
-def _accelerate_precision(b: PlanBuilder, mixed: str, source: Optional[Source]) -> None:
+def _accelerate_precision(b: PlanBuilder, mixed: str, source: Optional[Source], plugin_json: bool = False) -> None:
     """accelerate's mixed precision (`accelerate launch` exports ACCELERATE_MIXED_PRECISION): an HF Trainer whose
     arguments turn neither fp16 nor bf16 on leaves it, and its Accelerator autocasts to it (held-out review 40, A 03:
     accelerate bf16 beside `bf16: false` is a bf16 mixed-precision run, no conflict); otherwise the two declarations
     are compared (PD303)."""
     compute = b.get("precision.compute")
     if b.dialect in _HF_TRAINER_DIALECTS and "precision.compute" not in (b.get("program.assumed") or {}):
+        if plugin_json and b.dialect in ("hf", "llamafactory") and b.get("precision.bf16_enabled") is not True \
+                and b.get("precision.fp16_enabled") is not True:
+            # the Trainer sets neither, so ACCELERATE_MIXED_PRECISION keeps accelerate's value; DeepSpeed's plugin then
+            # writes `"<dtype>": {"enabled": true}` into the config it builds, and the Trainer's trainer_config_process
+            # matches it against its own fp16/bf16, both off: ValueError at start-up
+            # (held-out review 46, A 08: "ds bf16.enabled=True vs hf bf16|bf16_full_eval=False")
+            b.note("other", f"accelerate's DeepSpeed plugin enables {mixed} (`mixed_precision: {mixed}`) but the "
+                   f"Trainer's `{mixed}` is off: transformers refuses the mismatch at start-up (ValueError: ds "
+                   f"{mixed}.enabled=True vs hf {mixed}|{mixed}_full_eval=False)", source,
+                   hint=f"set `{mixed}: true` in the training config", code="PD303", severity="error")
+            return
         if compute in (None, "fp32"):
             note = "accelerate's mixed_precision: the Trainer's arguments turn neither fp16 nor bf16 on, so it stands"
             where = source.model_copy(update={"note": note}) if source is not None else None
@@ -607,7 +618,8 @@ def _accelerate_yaml(b: PlanBuilder, acc: Document, context: BuildContext, named
                 b.set("parallel.cpu_offload", True, b.source(acc, ("deepspeed_config", key)))
     mixed = str(acc.data.get("mixed_precision", "")).lower()
     if mixed in ("fp16", "bf16"):
-        _accelerate_precision(b, mixed, b.source(acc, ("mixed_precision",)))
+        plugin_json = kind == "DEEPSPEED" and not acc.get(("deepspeed_config", "deepspeed_config_file"))
+        _accelerate_precision(b, mixed, b.source(acc, ("mixed_precision",)), plugin_json)
     b.documents.append(acc)
     if not context.accelerate_config and not named:
         context.read_beside.append(str(acc.path))

@@ -195,3 +195,15 @@ def test_the_deepspeed_json_an_accelerate_config_names_is_the_runs(tmp_path) -> 
     [mismatch] = findings(plan, "PD402")
     assert mismatch.severity == "error" and "gradient_accumulation_steps" in mismatch.message
     assert findings(plan, "PD303")  # the JSON's fp16 against the Trainer's bf16
+
+
+def test_accelerates_deepspeed_plugin_precision_against_a_trainer_that_sets_none(tmp_path) -> None:
+    # Held-out review 46, A 08 (alignment-handbook's zero3 accelerate config, `mixed_precision: bf16`, beside a recipe
+    # without `bf16: true`): the plugin's DeepSpeed config enables bf16, and the Trainer refuses it at start-up
+    acc = write(tmp_path, "zero3.yaml", "compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\n"
+                                        "mixed_precision: bf16\nnum_processes: 8\ndeepspeed_config:\n  zero_stage: 3\n")
+    plan = plan_of(write(tmp_path, "sft.yaml", HF.replace("bf16: true\n", "torch_dtype: bfloat16\n")),
+                   dialect="hf", accelerate_config=acc)
+    [refused] = findings(plan, "PD303")
+    assert refused.severity == "error" and "bf16.enabled=True" in refused.message
+    assert findings(plan_of(write(tmp_path, "ok.yaml", HF), dialect="hf", accelerate_config=acc), "PD303") == []

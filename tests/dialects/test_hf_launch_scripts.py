@@ -364,11 +364,16 @@ def test_a_source_at_hand_that_names_no_half_precision_runs_the_launchers_mixed_
     assert plan.program.assumed.get("precision.compute") and findings(plan, "PD303") == []
     # a program that sets no precision: TrainingArguments leaves ACCELERATE_MIXED_PRECISION as the launch set it
     # (training_args.py: `os.environ.get("ACCELERATE_MIXED_PRECISION", "no")`, replaced only by fp16/bf16 on), so
-    # the launcher's bf16 is what runs: no conflict (held-out review 40, A 03)
+    # the launcher's bf16 is what runs: no conflict under DDP (held-out review 40, A 03, a MULTI_GPU config) ...
     write(tmp_path, "train.py", "from trl import DPOConfig, DPOTrainer\nargs = DPOConfig(output_dir='out')\nDPOTrainer(args=args).train()\n")
+    (tmp_path / "zero3.yaml").write_text(ZERO3.replace("DEEPSPEED", "MULTI_GPU"))
     plan = plan_of(script)
     assert "precision.compute" not in plan.program.assumed and findings(plan, "PD303") == []
     assert plan.precision.compute == "bf16" and plan.precision.mixed is True
+    # ... but DeepSpeed's plugin writes bf16 enabled into its config, which the Trainer then matches against its own
+    # bf16, off: it refuses to start (held-out review 46, A 08)
+    (tmp_path / "zero3.yaml").write_text(ZERO3)
+    assert [f.severity for f in findings(plan_of(script), "PD303")] == ["error"]
 
 
 def test_llava_stage_one_is_no_full_fine_tune(tmp_path):
