@@ -47,7 +47,7 @@ class NoValidation(Rule):
     ends. With evaluation off and a share of the data held out for it anyway (LLaMA-Factory
     `val_size: 0.1`, a Megatron `--split`), the finding says that share is neither trained on
     nor evaluated: a `warning` from a quarter of the data on. Silent for debug configs and when
-    the plan does not say, and for a file read as a fork whose own keys are about evaluation
+    the plan does not say, for online RL (GRPO and kin score fresh prompts at every step), and for a file read as a fork whose own keys are about evaluation
     outside the section that turns the upstream evaluation off (an OLMo fork's top-level `probe_dataset`, scored at every `eval_interval`
     by the fork's own `eval()`, beside `evaluators: []`; Adam-mini's torchtitan copy with
     `training.val_interval`); a fork's keys inside a `[validation]` section with `enable = false`
@@ -85,7 +85,9 @@ class NoValidation(Rule):
     severity = "info"
 
     def check(self, plan):
-        if plan.debug or _fork_evaluates(plan):
+        if plan.debug or _fork_evaluates(plan) or plan.mode.kind == "online_rl":
+            # online RL scores fresh prompts at every step (its rewards are the measure); a held-out loss is no
+            # part of it (held-out review 46, A 09: a one-epoch GRPO run)
             return
         # a held-out share of 0 beside an eval dataset of its own is evaluation all the same (held-out review 32,
         # A 24: axolotl's `test_datasets` with `val_set_size: 0.0`)
