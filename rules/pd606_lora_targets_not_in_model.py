@@ -70,8 +70,15 @@ def architecture(plan) -> Optional[tuple[str, str]]:
         base = _QUANTIZED_SUFFIX.sub("", name_leaf(name.strip()).lower())
         for pattern, family in _FAMILY_BY_NAME:
             if pattern.fullmatch(base):
+                if family in _LLAMAFIED and name.strip().lower().startswith(_LLAMAFIED[family]):
+                    return None  # a re-upload converted to Llama's split projections: the name fixes nothing
                 return family, f"`{name.strip()}`"
     return None
+
+
+# Re-uploads of a family converted to Llama's layout (held-out review 47, A 21: `unsloth/phi-4` has q_proj/k_proj/
+# v_proj and gate_proj/up_proj, not Phi-3's merged qkv_proj and gate_up_proj): family -> the owner prefix.
+_LLAMAFIED = {"phi3": "unsloth/"}
 
 
 def _leaf(target: str) -> str:

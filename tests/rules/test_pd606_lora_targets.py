@@ -84,7 +84,8 @@ def test_llamafactory_comma_string_on_falcon(tmp_path) -> None:
 
 @pytest.mark.parametrize(("name", "family"), [
     ("microsoft/Phi-4-mini-instruct", "phi3"), ("microsoft/phi-4", "phi3"),
-    ("unsloth/Phi-3-mini-4k-instruct-bnb-4bit", "phi3"), ("/models/Phi-3.5-mini-instruct/", "phi3"),
+    ("unsloth/Phi-3-mini-4k-instruct-bnb-4bit", None), ("unsloth/phi-4", None),  # re-uploads in Llama's layout
+    ("/models/Phi-3.5-mini-instruct/", "phi3"),
     ("openai-community/gpt2-medium", "gpt2"), ("EleutherAI/pythia-1.4b-deduped", "gpt_neox"),
     ("Qwen/Qwen-7B-Chat", "qwen"), ("mistralai/Mixtral-8x7B-Instruct-v0.1", None),
     ("Qwen/Qwen2.5-7B-Instruct", "qwen2"), ("meta-llama/Meta-Llama-3-8B", "llama"),
