@@ -207,3 +207,15 @@ def test_accelerates_deepspeed_plugin_precision_against_a_trainer_that_sets_none
     [refused] = findings(plan, "PD303")
     assert refused.severity == "error" and "bf16.enabled=True" in refused.message
     assert findings(plan_of(write(tmp_path, "ok.yaml", HF), dialect="hf", accelerate_config=acc), "PD303") == []
+
+
+def test_the_deepspeed_plugins_own_keys_against_the_trainers_arguments(tmp_path) -> None:
+    # Held-out review 47, A 01 (accelerate `deepspeed_config: {gradient_clipping: 0.3}` against `max_grad_norm: 0.5`):
+    # the plugin writes its keys into the DeepSpeed config it builds, and the Trainer refuses the mismatch
+    acc = write(tmp_path, "zero1.yaml", "compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\n"
+                                        "num_processes: 4\ndeepspeed_config:\n  zero_stage: 1\n  gradient_clipping: 0.3\n")
+    plan = plan_of(write(tmp_path, "sft.yaml", HF + "max_grad_norm: 0.5\n"), dialect="hf", accelerate_config=acc)
+    [mismatch] = findings(plan, "PD402")
+    assert mismatch.severity == "error" and "max_grad_norm" in mismatch.message
+    same = plan_of(write(tmp_path, "ok.yaml", HF + "max_grad_norm: 0.3\n"), dialect="hf", accelerate_config=acc)
+    assert findings(same, "PD402") == []
