@@ -15,7 +15,10 @@ class PrecisionConflict(Rule):
     GPT-NeoX `bf16` block beside another `precision` (adapters record each
     component's choice in `precision.declared_by`). A NeoX `bf16` block with `precision`
     unset is an `info`: NeoX since #1311 (2024-11) derives bfloat16 from it, earlier
-    releases fail at start-up.
+    releases fail at start-up. Also an error: accelerate's DeepSpeed plugin enabling a
+    precision the HF Trainer leaves off (the Trainer refuses the mismatch), and axolotl's
+    `flash_attention: true` on a float32 model (neither `bf16` nor `fp16`: FlashAttention
+    runs in fp16/bf16 only).
 
     ## Why is this bad?
     transformers refuses `fp16` together with `bf16`, and raises when DeepSpeed's

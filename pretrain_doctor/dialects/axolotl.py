@@ -211,6 +211,14 @@ class AxolotlDialect(Dialect):
         b.set("precision.mixed", mixed, source)
         b.set("precision.params", "fp32" if mixed else compute, source)
         b.take("precision.tf32", doc, "tf32", lenient_bool)
+        if compute == "fp32" and lenient_bool(doc.get("flash_attention")) is True:
+            # normalize_config loads the model in float32 with neither bf16 nor fp16, and flash-attn's kernels take
+            # fp16/bf16 only: the first forward stops (held-out review 47, A 04 and A 23)
+            b.note("other", "`flash_attention: true` with neither `bf16` nor `fp16`: axolotl loads the model in float32 "
+                   "and FlashAttention runs only in fp16/bf16, so the first step stops (RuntimeError: FlashAttention only "
+                   "support fp16 and bf16 data type)", b.source(doc, ("flash_attention",)),
+                   hint="set `bf16: auto` (or `fp16: true` on GPUs without bf16), or use `sdp_attention: true`",
+                   code="PD303", severity="error")
 
     @staticmethod
     def _tokenizer(b: PlanBuilder, doc: Document) -> None:

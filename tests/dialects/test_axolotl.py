@@ -254,3 +254,14 @@ def test_the_default_optimizer_follows_the_release(tmp_path) -> None:
     assert plan_of(path).optimizer.name == "adamw_torch_fused"
     assert plan_of(path, trainer_versions=judged("0.6.0")).optimizer.name == "adamw_hf"
     assert plan_of(path, trainer_versions=judged("0.8.0")).optimizer.name == "adamw_torch_fused"
+
+
+def test_flash_attention_on_a_float32_model_stops_the_first_step(tmp_path) -> None:
+    # Held-out review 47, A 04 and A 23 (`bf16: false`, `fp16: false`, `flash_attention: true`): the model loads in
+    # float32 and FlashAttention's kernels refuse it
+    body = BASE.replace("bf16: auto\n", "") + "bf16: false\nfp16: false\nflash_attention: true\n"
+    [stops] = [f for f in findings(plan_of(write(tmp_path, "a.yml", body)), "PD303") if "FlashAttention" in f.message]
+    assert stops.severity == "error"
+    for fine in ("bf16: true", "bf16: auto"):
+        plan = plan_of(write(tmp_path, "b.yml", body.replace("bf16: false", fine)))
+        assert not [f for f in findings(plan, "PD303") if "FlashAttention" in f.message], fine
