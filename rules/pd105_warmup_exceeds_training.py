@@ -9,7 +9,8 @@ class WarmupExceedsTraining(Rule):
 
     ## What it does
     Compares the warmup length in optimizer steps with the total number of optimizer
-    steps. Fires when warmup ≥ total steps: an error when the warmup is longer than the run (the peak
+    steps, or, where both are given in tokens and the steps are not known (Megatron-DeepSpeed's
+    `--lr-warmup-tokens` against `--train-tokens` with the batch set at launch), the tokens. Fires when warmup ≥ total steps: an error when the warmup is longer than the run (the peak
     is never reached), a warning when it is exactly as long (the peak is reached at the last step
     only), an info when it is written as 100% of the run (a warmup stage of a staged run). When the total depends on the dataset size
     (epoch-based runs), it reports at `info` with the formula and the flag that decides it (not for
@@ -50,6 +51,9 @@ class WarmupExceedsTraining(Rule):
     def check(self, plan):
         warmup = plan.derived.warmup_steps
         total = plan.derived.total_steps
+        if not warmup.known and plan.schedule.warmup_tokens and plan.run.max_tokens:
+            yield from self._in_tokens(plan, plan.schedule.warmup_tokens, plan.run.max_tokens)
+            return
         if not warmup.known or not warmup.value:
             return
         field = "schedule.warmup_steps" if plan.schedule.warmup_steps is not None else "schedule.warmup_ratio"
@@ -96,6 +100,22 @@ class WarmupExceedsTraining(Rule):
                 "check the run length the program computes against the warmup",
                 severity="info",
             )
+
+    def _in_tokens(self, plan, warmup: float, run: float):
+        """A warmup and a run both counted in tokens (Megatron-DeepSpeed's `--lr-warmup-tokens` against
+        `--train-tokens`): comparable without the batch (held-out review 47, B 20/B 21: 375M warmup tokens in a
+        ~6.6M-token run, the lr never past a few percent of its peak)."""
+        if warmup < run:
+            return
+        whole = warmup == run
+        yield self.finding(
+            plan, "schedule.warmup_tokens",
+            f"warmup is {warmup:,.0f} tokens but the run trains {run:,.0f}: " + (
+                "the lr reaches its peak only at the last step" if whole else
+                f"the lr climbs for all of it and ends at about {run / warmup:.0%} of its peak"),
+            hint=f"warm up over about {max(1, int(run * 0.01)):,} tokens (1% of the run)",
+            severity="warning" if whole else None,
+        )
 
     @staticmethod
     def _hint(total: float) -> str:

@@ -1122,7 +1122,11 @@ def _token_schedule(b: PlanBuilder, f: _Flags, tokens_decay: Any) -> None:
     so in steps of global batch × sequence length (fixed-length samples)."""
     batch, seq = b.get("batch.global_batch_size"), b.get("batch.seq_len")
     per_step = batch * seq if isinstance(batch, int) and isinstance(seq, int) else None
-    for field, flag, value in (("schedule.warmup_steps", "--lr-warmup-tokens", lenient_number(f.raw("--lr-warmup-tokens"))),
+    warmup_tokens = lenient_number(f.raw("--lr-warmup-tokens"))
+    if f.present("--lr-warmup-tokens") and not f.unknown("--lr-warmup-tokens") \
+            and isinstance(warmup_tokens, (int, float)) and warmup_tokens > 0:
+        b.set("schedule.warmup_tokens", float(warmup_tokens), f.source(b, "--lr-warmup-tokens"))
+    for field, flag, value in (("schedule.warmup_steps", "--lr-warmup-tokens", warmup_tokens),
                                ("schedule.decay_steps", "--lr-decay-tokens", tokens_decay)):
         if not f.present(flag):
             continue

@@ -164,6 +164,9 @@ class ScheduleSpec(_Section):
     kind: Optional[str] = None  # cosine, linear, constant, wsd, inverse_sqrt, polynomial, ...
     warmup_steps: Optional[int] = Field(None, ge=0)
     warmup_ratio: Optional[float] = Field(None, ge=0, le=1)
+    # A warmup counted in tokens (Megatron-DeepSpeed's `--lr-warmup-tokens`), as written: comparable with a run
+    # given in tokens (`run.max_tokens`) where its steps are not known.
+    warmup_tokens: Optional[float] = Field(None, gt=0)
     decay_steps: Optional[int] = Field(None, gt=0)  # the horizon the decay is computed over
     # WSD: the steps of the final decay, which ends at the horizon; the lr holds its peak from warmup until then.
     wsd_decay_steps: Optional[int] = Field(None, gt=0)

@@ -908,3 +908,15 @@ def test_moe_layer_frequency_counts_the_layers_with_experts(tmp_path, freq, moe_
     text = SCRIPT.replace("    --swiglu\n", f"    --num-experts 8\n    --moe-layer-freq {freq}\n")
     plan = plan_of(write(tmp_path, "train.sh", text))
     assert plan.model.moe_layers == moe_layers
+
+
+def test_a_token_warmup_longer_than_a_token_run_with_the_batch_unknown(tmp_path) -> None:
+    # Held-out review 47, B 20/B 21 (`--lr-warmup-tokens 375000000` beside `--train-tokens` of ~6.6M and a global batch
+    # set at launch): the warmup outlasts the run whatever the batch
+    text = (SCRIPT.replace("--lr-warmup-fraction 0.01", "--lr-warmup-tokens 375000000")
+            .replace("--train-iters 20000", "--train-iters 600 --train-tokens 6553600")
+            .replace("--global-batch-size 512", "--global-batch-size ${GBS}"))
+    plan = plan_of(write(tmp_path, "train.sh", text))
+    assert plan.schedule.warmup_steps is None and plan.schedule.warmup_tokens == 375000000
+    [outlasts] = findings(plan, "PD105")
+    assert outlasts.severity == "error" and "6,553,600" in outlasts.message
