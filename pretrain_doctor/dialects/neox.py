@@ -349,6 +349,19 @@ class NeoxDialect(Dialect):
     def _run_kind(b: PlanBuilder, view: MergedNeox) -> None:
         load, save = view.get("load"), view.get("save")
         loads = isinstance(load, str) and bool(load.strip())
+        if lenient_bool(view.get("finetune", False)) and loads and isinstance(save, str) \
+                and load.strip().rstrip("/") == save.strip().rstrip("/"):
+            # `finetune: true` over the run's own checkpoint folder (held-out review 47, B 17; Stability's stable-code
+            # FIM configs put the base checkpoint there first): every restart loads only the weights last saved, at
+            # iteration 0 with a fresh optimizer, so the schedule and warmup start over after each crash
+            b.note("mutually-exclusive", "`finetune: true` with `load` = `save`: a restart after a crash loads only the "
+                   "weights last saved and starts again at iteration 0 with a fresh optimizer (load_checkpoint: "
+                   "load_module_only), so the lr schedule and its warmup run again from the start",
+                   # no key: the fix that drops one (PD003's) would choose between a fine-tune and a resumable run
+                   view.source(b, "finetune").model_copy(update={"key": None}),
+                   hint="once the first launch has loaded the starting weights, drop `finetune: true` so that restarts "
+                        "resume the run (optimizer, iteration, schedule)",
+                   keys=["finetune", "load"], severity="warning")
         if lenient_bool(view.get("finetune", False)) and loads:
             # neox_args `finetune`: "Load model for finetuning. Do not load optimizer or rng state from checkpoint
             # and set iteration to 0" (checkpointing.py load_checkpoint: load_module_only, iteration = 0). A new run

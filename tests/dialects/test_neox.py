@@ -426,3 +426,13 @@ def test_eval_tasks_without_validation_data_leave_evaluation_unknown(tmp_path) -
     assert plan.eval.enabled is None and "eval.enabled" in plan.unknown and findings(plan, "PD702") == []
     path.write_text(path.read_text().replace('  "eval_tasks": ["mmlu"],\n', ""))
     assert plan_of(path, dialect="neox").eval.enabled is False
+
+
+def test_finetune_over_the_runs_own_checkpoint_folder(tmp_path) -> None:
+    # Held-out review 47, B 17 (`finetune: true`, `load` = `save`): every restart loads only the weights, at iteration 0
+    # with a fresh optimizer; what the first launch loads (a base checkpoint put there, or nothing) stays assumed
+    path = _one_file(tmp_path, '  "finetune": true, "load": "ckpt/run", "save": "ckpt/run/",\n')
+    plan = plan_of(path, dialect="neox")
+    assert plan.mode.kind == "full_finetune" and "mode.kind" in plan.program.assumed
+    [restarts] = [f for f in findings(plan, "PD003") if "finetune" in f.message]
+    assert restarts.severity == "warning" and restarts.fix is None
