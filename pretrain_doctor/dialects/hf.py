@@ -10,6 +10,7 @@ import dataclasses
 import math
 import os
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
@@ -981,44 +982,55 @@ def _architecture_key(data: dict) -> Optional[str]:
 
 # PEFT LoraConfig fields: a file of them is the adapters a program builds from (held-out review 44, A 22: an
 # `adapter_config.json` beside the TrainingArguments dump; 45, A 14: `lora_config.yaml` beside `dpo_config.yaml`).
-_LORA_CONFIG_KEYS = frozenset({"r", "lora_alpha", "target_modules", "lora_dropout", "bias", "task_type", "use_dora",
-                               "use_rslora", "init_lora_weights", "modules_to_save", "peft_type", "fan_in_fan_out"})
+_LORA_CONFIG_KEYS = frozenset({
+    "r", "lora_alpha", "target_modules", "lora_dropout", "bias", "task_type", "use_dora", "use_rslora",
+    "init_lora_weights", "modules_to_save", "peft_type", "fan_in_fan_out", "base_model_name_or_path", "revision",
+    "inference_mode", "layers_to_transform", "layers_pattern", "rank_pattern", "alpha_pattern", "auto_mapping",
+    "megatron_config", "megatron_core", "loftq_config", "layer_replication", "exclude_modules", "lora_bias",
+    "eva_config", "corda_config", "trainable_token_indices", "target_parameters",
+})
 _PEFT_FILE = lazy_compile(r"(?i)(lora|peft|adapter)[^/]*\.(ya?ml|json)$")
 
 
 def _peft_config_beside(b: PlanBuilder, doc: Document) -> None:
     """A PEFT LoraConfig file in the config's own folder (`lora_config.yaml`, `adapter_config.json`), which no key
     of this file names: a program that reads both trains LoRA adapters, so the run kind's adapters are assumed."""
+    own = Path(doc.path).resolve()
+    found = next((d for d in _lora_configs_in(str(own.parent)) if Path(d.path).resolve() != own), None)
+    if found is None:
+        return
+    name = Path(found.path).name
+    where = b.source(found, ("r",), note=f"a PEFT LoraConfig beside the config ({name})")
+    b.set("mode.lora_rank", lenient_int(found.data["r"]), where)
+    b.take("mode.lora_alpha", found, "lora_alpha", lenient_number)
+    if b.get("mode.kind") == "full_finetune":
+        b.set("mode.kind", "lora", where)
+    b.assume("mode.kind", f"LoRA adapters, as {name} beside the config says: the program reading both builds them",
+             where)
+
+
+@lru_cache(maxsize=64)
+def _lora_configs_in(folder: str) -> tuple[Document, ...]:
+    """The PEFT LoraConfig files of a folder (at most four files named for adapters looked at), read once per folder:
+    a folder walk meets each of its configs."""
     from ..config.loader import load_document  # only for a fine-tune whose file names no adapters
 
-    folder = Path(doc.path).resolve().parent
     try:
-        own = Path(doc.path).resolve()
-        candidates = sorted(p for p in folder.iterdir() if _PEFT_FILE.search(p.name) and p.resolve() != own)
+        candidates = sorted(p for p in Path(folder).iterdir() if _PEFT_FILE.search(p.name))
     except OSError:
-        return
+        return ()
+    found = []
     for path in candidates[:4]:
         try:
-            found = load_document(path)
+            loaded = load_document(path)
         except ConfigError:
             continue
-        data = found.data if isinstance(found.data, dict) else {}
+        data = loaded.data if isinstance(loaded.data, dict) else {}
         rank = lenient_int(data.get("r"))
         if isinstance(rank, int) and rank > 0 and ("lora_alpha" in data or "target_modules" in data) \
-                and set(data) <= _LORA_CONFIG_KEYS | {"base_model_name_or_path", "revision", "inference_mode",
-                                                      "layers_to_transform", "layers_pattern", "rank_pattern",
-                                                      "alpha_pattern", "auto_mapping", "megatron_config",
-                                                      "megatron_core", "loftq_config", "layer_replication",
-                                                      "exclude_modules", "lora_bias", "eva_config", "corda_config",
-                                                      "trainable_token_indices", "target_parameters"}:
-            where = b.source(found, ("r",), note=f"a PEFT LoraConfig beside the config ({path.name})")
-            b.set("mode.lora_rank", rank, where)
-            b.take("mode.lora_alpha", found, "lora_alpha", lenient_number)
-            if b.get("mode.kind") == "full_finetune":
-                b.set("mode.kind", "lora", where)
-            b.assume("mode.kind", f"LoRA adapters, as {path.name} beside the config says: the program reading both "
-                     "builds them", where)
-            return
+                and set(data) <= _LORA_CONFIG_KEYS:
+            found.append(loaded)
+    return tuple(found)
 
 
 def _peft_on(data: dict) -> bool:

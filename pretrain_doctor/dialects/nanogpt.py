@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import NamedTuple, Optional
 
 from ..config.document import Document
-from ..errors import ConfigError
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
@@ -38,7 +37,7 @@ from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int,
 from ..plan.reading import AREAS, FORK_MIN_KEYS, key_words
 from ..config.python_reader import assignments, built_optimizer, evaluate, parse_module
 from .program import (LaunchBuilder, ProgramConfig, ProgramSource, find_program_source, launched_config, literal_seed,
-                      read_program)
+                      load_handed_config, read_program)
 from .shared import names_optimizer, optimizer_family
 
 DEFAULT = "nanoGPT train.py default"
@@ -872,18 +871,13 @@ def _fork_defaults_assumed(b: PlanBuilder, flags: list[str]) -> None:
 
 def _configurator_file(reference: str, script: Document) -> Optional[Document]:
     """The nanoGPT config file a launch hands train.py (`config/train_gpt2.py`), found where it points, up the
-    script's folders, or by name beside the script; None when not at hand or unreadable."""
-    from ..config.loader import load_document
+    script's folders, or by name beside the script, read once per check (detection, then the plan); None when not
+    at hand or unreadable."""
     from .shared import find_referenced_file, same_name_beside
 
     path = find_referenced_file(reference, script) or same_name_beside(reference, script)
-    if path is None:
-        return None
-    try:
-        found = load_document(path)
-    except ConfigError:
-        return None
-    return found if found.format == "python" and isinstance(found.data, dict) else None
+    found = load_handed_config(path, script) if path is not None else None
+    return found if found is not None and found.format == "python" else None
 
 
 def _configurator_launch(doc: Document) -> Optional[tuple[Document, Optional[Path], Optional[Document]]]:

@@ -262,7 +262,7 @@ def program_config(doc: Document) -> Optional[ProgramConfig]:
     path = find_referenced_file(reference, doc)
     if path is None and (path := same_name_beside(reference, doc)) is not None:
         how += "; not found where it points, the file of its name beside the script is read"
-    return ProgramConfig(reference, key, how, path, _load_config(path, doc) if path is not None else None)
+    return ProgramConfig(reference, key, how, path, load_handed_config(path, doc) if path is not None else None)
 
 
 def launched_config(b: PlanBuilder, script: Document, config: ProgramConfig) -> None:
@@ -309,7 +309,7 @@ class LaunchBuilder(PlanBuilder):
             super().default(field, value, note)
 
 
-def _load_config(path: Path, script: Document) -> Optional[Document]:
+def load_handed_config(path: Path, script: Document) -> Optional[Document]:
     """The config's document, named as the script is (relative to the working directory when the script's
     name is), so that a folder check that also reads the file on its own reports each finding once."""
     try:
