@@ -164,14 +164,14 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
     else:
         launched: dict[str, str] = {}  # a config a launch script in this check hands its program -> that script
         overridden: dict[str, tuple[str, frozenset[str]]] = {}  # ... or only the keys its command line sets
-        for path, explicit in sorted(files, key=lambda file: not _is_launch_script(file[0])):
+        for path, explicit in sorted(files, key=lambda file: not is_launch_script_path(file[0])):
             script = launched.get(os.path.abspath(path))
             if script is not None and not explicit:
                 report.files.append(FileResult(str(path), None, role="companion", note=_launched_note(script)))
                 continue
             plan = _check_file(path, explicit and not options.skip_non_configs, options, settings_by_file[path],
                                ruleset, report, overridden.get(os.path.abspath(path)))
-            if plan is None or not _is_launch_script(path) or not plan.program.config:
+            if plan is None or not is_launch_script_path(path) or not plan.program.config:
                 continue
             config = os.path.abspath(plan.program.config)
             if plan.dialect in _LAUNCHES_JUDGE_THE_WHOLE_CONFIG:
@@ -185,10 +185,6 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
 # Launch scripts are checked before the configs of a folder: a config a script hands its program is the run that
 # script launches, with the script's arguments over it, and is checked through it rather than alone (held-out
 # review 37, B 21: OLMo's `--load_path=...` resumes a run its YAML alone reads as from scratch).
-def _is_launch_script(path: Path) -> bool:
-    return is_launch_script_path(path)
-
-
 # Launches whose script plan judges every key of the config as the trainer reads it (OLMo's train.py, Composer's
 # train.py, `llamafactory-cli train` and nanoGPT's configurator take nothing but the file and overrides). An HF
 # program may add arguments of its own, so its launch plan leaves keys unjudged: the config is still checked alone,

@@ -1304,17 +1304,17 @@ def _merged_string(name: str, values: list[Optional[Value]]) -> Optional[Field]:
     --profile"`, held-out review 41, B 13), else the one command that trains (a mode argument's branches: a weight
     converter, or `finetune_llama.py`, held-out review 45, B 09)."""
     common = _common_string_start(name, values)
-    if common is not None and (_program_word(common) is not None or all(_program_word(v) is None for v in values)):
+    if not all(isinstance(v, list) and v and not _is_array(v) for v in values):
         return common
-    if not all(isinstance(v, list) and v and not _is_array(v) for v in values) \
-            or all(_program_word(v) is None for v in values):
+    programs = [_program_word(v) for v in values]
+    if all(p is None for p in programs) or (common is not None and _program_word(common) is not None):
         return common  # no command among them (`WARMUP=0` or `5000`): what is not shared is unknown
     fields: list[Field] = values  # type: ignore[assignment]
     keys = [[_item_key(i) for i in field] for field in fields]
     for field, key in zip(fields, keys):
         if all(_contains(other, key) for other in keys):
             return field
-    scores = [_program_score(_program_word(field)) for field in fields]
+    scores = [_training_rank(p or "") for p in programs]
     best = max(scores)
     if best > 0 and scores.count(best) == 1:
         return fields[scores.index(best)]
@@ -1331,9 +1331,11 @@ def _program_word(value: Any) -> Optional[str]:
     return next((word for word in text.split() if word.endswith(".py")), None)
 
 
-def _program_score(program: Optional[str]) -> int:
-    name = (program or "").rsplit("/", 1)[-1]
-    return 2 if name.startswith("pretrain") else 1 if "train" in name or "finetun" in name else 0
+def _training_rank(name: str) -> int:
+    """How surely a program's name says it trains: `pretrain_*` 2; `train`, `finetune` or GPT-NeoX's launcher
+    `deepy.py train.py -d configs a.yml b.yml` (its words name the YAML files) 1; anything else 0."""
+    name = name.rsplit("/", 1)[-1]
+    return 2 if name.startswith("pretrain") else 1 if "train" in name or "finetun" in name or name == "deepy.py" else 0
 
 
 def _item_key(item: Item) -> Any:
@@ -1368,12 +1370,6 @@ def _keys(value: Value) -> Any:
     if isinstance(value, list) and value and isinstance(value[0], list):
         return [[_item_key(i) for i in element] for element in value]
     return [_item_key(i) for i in value] if isinstance(value, list) else value
-
-
-def _render(value: Value) -> Any:
-    if isinstance(value, list) and value and isinstance(value[0], list):
-        return [_field_text(e) for e in value]  # type: ignore[arg-type]
-    return _field_text(value)  # type: ignore[arg-type]
 
 
 def _field_text(items: Any) -> Optional[str]:
@@ -1651,8 +1647,7 @@ def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Opt
         if index + 1 < len(words) and (words[index + 1].text or "").endswith(_CONFIG_SUFFIXES):
             flags += 1  # `dpo.py recipes/dpo.yaml`: the program's arguments are in the file it is handed
         # GPT-NeoX's launcher `deepy.py train.py -d configs a.yml b.yml` trains: its words name the YAML files
-        trains = "train" in name or "finetun" in name or name == "deepy.py"
-        score = flags + (1000 if name.startswith("pretrain") else 500 if trains else 0)
+        score = flags + 500 * _training_rank(name)
         score -= 1 if command.uncertain else 0
         # of a fresh run and its resumption (`--init_from=resume`) the script offers alike, the fresh run is the one
         # its settings are for (held-out review 40, B 13: a resume at the config's min_lr read as the run)

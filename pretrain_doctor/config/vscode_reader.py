@@ -11,6 +11,7 @@ words sit on the lines (and near the columns) where the file writes them, so tha
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 from typing import Any, Optional
 
@@ -141,8 +142,4 @@ def _word(value: str, workspace: Path) -> str:
 
 
 def _quote(text: str) -> str:
-    if not text:
-        return ""
-    if re.fullmatch(r"[\w@%+=:,./-]+", text):
-        return text
-    return "'" + text.replace("'", "'\"'\"'") + "'"
+    return shlex.quote(text) if text else ""  # an empty stretch between two variables adds nothing
