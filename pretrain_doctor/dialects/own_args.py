@@ -93,8 +93,8 @@ class ProgramDialect(Dialect):
     known_keys = frozenset()
 
     def score(self, doc: Document) -> int:
-        if doc.format != "shell":
-            return 0
+        if doc.format != "shell" or "arguments_class" in doc.data:
+            return 0  # a program that builds TrainingArguments itself hands them to an HF Trainer
         program = launched_program(doc)
         # a module a launcher runs (`deepspeed --module training.trainer`: held-out review 25, A 17), by its last part
         # and only when it says it trains (`litgpt`, a console command, spells like a module too)

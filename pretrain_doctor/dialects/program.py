@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document, KeyPath
+from ..config.python_program import ARGUMENT_CLASSES
 from ..config.python_reader import assignments, evaluate
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
@@ -364,6 +365,7 @@ class ProgramFacts(NamedTuple):
     lora_alpha: Optional[float] = None  # their alpha when the source states it as a literal
     lora_config: Optional[Evidence] = None  # where the source builds the adapters' LoraConfig
     loads_weights: Optional[Evidence] = None  # loads pretrained weights whatever the arguments
+    may_load_weights: Optional[Evidence] = None  # loads them under a condition of its own (`if "Vision" in project:`)
     builds_fresh: bool = False  # may build a model from a config instead (`from_config`)
     freezes: Optional[Evidence] = None  # sets `requires_grad` off whatever the arguments
     sets_precision: bool = False  # names bf16/fp16 itself: it may set the precision
@@ -401,6 +403,8 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
             if guarded:
                 if name in ("get_peft_model", "LoraConfig", "prepare_model_for_kbit_training", "add_adapter"):
                     found["conditional_adapters"] = evidence
+                if _loads_weights(node):
+                    found.setdefault("conditional_weights", evidence)
                 continue
             # `get_peft_model(model, config)`, `model.add_adapter(config)` (transformers' PEFT integration), a
             # LoraConfig handed to TRL's trainer as `peft_config=` (the trainer wraps the model itself)
@@ -437,7 +441,8 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
         lora_rank=_rank(rank, modules, arguments or {}) if adapters else None,
         lora_alpha=_literal_number(alpha) if adapters else None,
         lora_config=found.get("lora_config") if adapters else None,
-        loads_weights=found.get("weights"), builds_fresh=fresh, freezes=found.get("freezes"),
+        loads_weights=found.get("weights"), may_load_weights=found.get("conditional_weights"), builds_fresh=fresh,
+        freezes=found.get("freezes"),
         sets_precision=any(_PRECISION_WORDS.search(m.text) for m in modules),
         sets_eval=any(_EVAL_WORDS.search(m.text) for m in modules),
         not_causal_lm=found.get("not_causal_lm") if "causal_lm" not in found else None,
@@ -738,9 +743,6 @@ def _add_argument(call: ast.Call, defaults: dict[str, Any], options: dict[str, s
 # evaluation_strategy="steps", ...)`), or subclass TrainingArguments with defaults of its own (lawer-llm's
 # app/finetune/train.py: `warmup_ratio: float = 0.03`). Then the flags are facts of the run only as the program
 # passes them on, and the defaults are the program's.
-_HF_ARGUMENT_CLASSES = lazy_compile(r"^(Seq2Seq)?TrainingArguments$|^[A-Z]\w*(SFT|DPO|KTO|ORPO|CPO|BCO|GRPO|RLOO|PPO|"
-                                  r"Reward|PRM|GKD|OnlineDPO|XPO|NashMD)Config$|^(SFT|DPO|KTO|ORPO|CPO|BCO|GRPO|"
-                                  r"RLOO|PPO|Reward|PRM|GKD|OnlineDPO|XPO|NashMD)Config$")
 
 
 class OwnArguments(NamedTuple):
@@ -781,10 +783,10 @@ def own_arguments(path: Path) -> Optional[OwnArguments]:
     hf_based = False
     for name in parsed:
         if name not in classes:
-            hf_based = hf_based or bool(_HF_ARGUMENT_CLASSES.match(name))
+            hf_based = hf_based or bool(ARGUMENT_CLASSES.match(name))
             continue
         node, module = classes[name]
-        hf_based = hf_based or any(_HF_ARGUMENT_CLASSES.match(_dotted_tail(base)) for base in node.bases)
+        hf_based = hf_based or any(ARGUMENT_CLASSES.match(_dotted_tail(base)) for base in node.bases)
         for item in node.body:
             if not (isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name) and item.value is not None):
                 continue
@@ -854,7 +856,7 @@ def _imported_classes(modules: list[ProgramSource], names: list[str],
 
 def _builds_trainer_arguments(node: ast.Call) -> bool:
     name = _call_name(node) or ""
-    return bool(_HF_ARGUMENT_CLASSES.match(name)) or (name.endswith("Trainer") and name != "Trainer")
+    return bool(ARGUMENT_CLASSES.match(name)) or (name.endswith("Trainer") and name != "Trainer")
 
 
 def _dotted_tail(node: ast.AST) -> str:

@@ -43,10 +43,28 @@ LR_DEFAULTS = {"grpo": (1e-6, "TRL GRPOConfig default (v0.14-v1.9)"),
 CLASS_NAMES = {method: cls for method, cls, _ in ONLINE_MARKERS} | {"xpo": "XPOConfig", "nash_md": "NashMDConfig"}
 
 
+# The run kind and method of the TRL config class a Python program builds itself (`ORPOConfig(...)`).
+_CLASS_METHODS = {"GRPO": ("online_rl", "grpo"), "RLOO": ("online_rl", "rloo"), "PPO": ("online_rl", "ppo"),
+                  "OnlineDPO": ("online_rl", "online_dpo"), "XPO": ("online_rl", "xpo"),
+                  "NashMD": ("online_rl", "nash_md"), "DPO": ("preference", "dpo"), "ORPO": ("preference", "orpo"),
+                  "KTO": ("preference", "kto"), "CPO": ("preference", "cpo"), "BCO": ("preference", "bco")}
+_CLASS = lazy_compile(r"(OnlineDPO|NashMD|GRPO|RLOO|PPO|XPO|ORPO|DPO|KTO|CPO|BCO)Config$")
+
+
+def class_method(name: object) -> Optional[tuple[str, str]]:
+    """("online_rl" | "preference", method) for a TRL config class name (a project's `MyDPOConfig` too); None for
+    TrainingArguments, SFTConfig and the reward classes, whose keys say the rest."""
+    found = _CLASS.search(name) if isinstance(name, str) else None
+    return _CLASS_METHODS[found.group(1)] if found else None
+
+
 def online_rl_method(doc: Document) -> Optional[tuple[str, Optional[str]]]:
     """(method, the key that shows it) when `doc` configures an online-RL TRL trainer; the key is
     None when only the file's path names the trainer."""
     data = doc.data
+    built = class_method(data.get("arguments_class"))
+    if built is not None:
+        return (built[1], "arguments_class") if built[0] == "online_rl" else None
     path_match = _PATH_METHOD.search(doc.path.lower().replace("\\", "/"))
     named = path_match.group(1).replace("-", "_") if path_match else None
     if named in ("onlinedpo", "nashmd"):

@@ -1,0 +1,145 @@
+"""A Python program that builds TrainingArguments or a TRL config itself, read as the launch of that program
+(held-out reviews 38 A 20 and 47: `SFTConfig(...)`/`ORPOConfig(...)` in train.py refused as "a Python program of
+its own")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pretrain_doctor.check.engine import check_paths
+from pretrain_doctor.config.loader import load_document
+from pretrain_doctor.settings import CheckOptions
+
+from .dialects.helpers import detected, plan_of, write
+
+ORPO = '''
+import torch
+from transformers import AutoModelForCausalLM
+from trl import ORPOConfig, ORPOTrainer
+from peft import LoraConfig
+
+base_model = "meta-llama/Meta-Llama-3-8B"
+EPOCHS = 1
+
+
+def main():
+    peft_config = LoraConfig(r=16, lora_alpha=32, task_type="CAUSAL_LM")
+    model = AutoModelForCausalLM.from_pretrained(base_model, torch_dtype=torch.bfloat16)
+    lr = 8e-6
+    orpo_args = ORPOConfig(
+        learning_rate=lr,
+        beta=0.1,
+        lr_scheduler_type="linear",
+        max_length=1024,
+        per_device_train_batch_size=2, gradient_accumulation_steps=4,
+        num_train_epochs=EPOCHS,
+        report_to=["wandb"],
+        lr_scheduler_kwargs={"min_lr": 1e-7},
+        output_dir=None,
+        warmup_steps=compute_warmup(),
+    )
+    trainer = ORPOTrainer(model=model, args=orpo_args, peft_config=peft_config)
+    trainer.train()
+
+
+main()
+'''
+
+
+def test_the_keywords_are_the_launch_arguments_at_their_lines(tmp_path: Path) -> None:
+    program = write(tmp_path, "train.py", ORPO)
+    doc = load_document(program)
+    assert doc.format == "shell" and doc.data["program"] == "train.py"
+    assert doc.data["--learning_rate"] == 8e-6  # a local assigned before the call
+    assert doc.data["--num_train_epochs"] == 1  # a module constant
+    assert doc.data["--report_to"] == ["wandb"] and doc.data["--lr_scheduler_kwargs"] == {"min_lr": 1e-7}
+    assert "--output_dir" not in doc.data  # `=None` leaves the field unset
+    assert doc.data["--warmup_steps"] is None and "compute_warmup()" in doc.unevaluated["--warmup_steps"]
+    assert doc.positions[("--per_device_train_batch_size",)].line == 19
+    assert doc.positions[("--gradient_accumulation_steps",)].column == 40  # the second keyword on that line
+    assert doc.data["--model_name_or_path"] == "meta-llama/Meta-Llama-3-8B"
+
+
+def test_the_program_is_its_own_launched_source(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "train.py", ORPO))
+    assert plan.dialect == "hf"
+    assert plan.objective.kind == "preference" and plan.mode.preference_method == "orpo"
+    assert plan.sources["mode.preference_method"].line == 14  # the ORPOConfig call
+    assert plan.optimizer.lr == 8e-6 and plan.sources["optimizer.lr"].line == 15
+    assert plan.mode.lora_rank == 16 and plan.mode.lora_alpha == 32  # the LoraConfig it builds
+    assert plan.model.name == "meta-llama/Meta-Llama-3-8B" and plan.derived.parameters.value == 8e9
+    assert plan.batch.micro_batch_size == 2 and plan.batch.grad_accum == 4 and plan.batch.seq_len == 1024
+    # computed by the program: unknown, never the transformers default of 0
+    assert plan.schedule.warmup_steps is None and "compute_warmup()" in plan.unknown["schedule.warmup_steps"]
+
+
+def test_an_online_rl_class_sets_the_method_and_its_defaults(tmp_path: Path) -> None:
+    program = write(tmp_path, "run_rl.py", '''
+        from trl import GRPOConfig, GRPOTrainer
+
+        if __name__ == "__main__":
+            steps = 500
+            config = GRPOConfig(output_dir="out", max_steps=steps, per_device_train_batch_size=8, bf16=True)
+            GRPOTrainer(model="Qwen/Qwen2.5-0.5B", args=config, reward_funcs=[]).train()
+        ''')
+    plan = plan_of(program)
+    assert plan.objective.kind == "online_rl" and plan.mode.rl_method == "grpo"
+    assert plan.run.max_steps == 500  # assigned in the `__main__` block before the call
+    assert plan.optimizer.lr == 1e-6 and "GRPOConfig default" in plan.sources["optimizer.lr"].note
+
+
+def test_a_program_whose_arguments_come_from_its_command_line_stays_refused(tmp_path: Path) -> None:
+    program = write(tmp_path, "train.py", '''
+        import argparse
+        from transformers import Trainer, TrainingArguments
+
+        def main():
+            args = argparse.ArgumentParser().parse_args()
+            training_args = TrainingArguments(output_dir=args.out, learning_rate=args.lr, bf16=True)
+            Trainer(args=training_args).train()
+        ''')
+    assert load_document(program).format == "python"  # one literal is not a run's arguments
+    [refused] = check_paths([program], CheckOptions(use_settings=False)).errors
+    assert "a Python program of its own" in refused.message
+
+
+def test_a_nanogpt_override_file_is_still_one(tmp_path: Path) -> None:
+    config = write(tmp_path, "config/train_small.py", "learning_rate = 6e-4\nmax_iters = 5000\nn_layer = 6\n")
+    assert load_document(config).format == "python" and detected(config) == "nanogpt"
+
+
+def test_a_deepspeed_file_the_program_names_is_read_with_it(tmp_path: Path) -> None:
+    write(tmp_path, "ds.json", '{"train_micro_batch_size_per_gpu": "auto", "zero_optimization": {"stage": 3},'
+                               ' "scheduler": {"type": "WarmupLR", "params": {"warmup_num_steps": "auto"}}}')
+    program = write(tmp_path, "sft.py", '''
+        from trl import SFTConfig, SFTTrainer
+        args = SFTConfig(output_dir="o", learning_rate=4e-5, lr_scheduler_type="constant", deepspeed="ds.json")
+        SFTTrainer(model="m", args=args).train()
+        ''')
+    assert plan_of(program).parallel.zero_stage == 3
+    report = check_paths([program], CheckOptions(use_settings=False))
+    [ignored] = [f for f in report.findings if f.key == "lr_scheduler_type"]
+    assert ignored.line == 2 and "WarmupLR" in ignored.message
+
+
+def test_what_the_program_computes_stays_unknown(tmp_path: Path) -> None:
+    program = write(tmp_path, "finetune.py", '''
+        import argparse
+        import transformers
+
+        def train(args, project):
+            if "Vision" in project:
+                model = VisionLM.from_pretrained(args.base)
+            else:
+                model = transformers.AutoModelForCausalLM.from_pretrained(args.base)
+            training_args = transformers.TrainingArguments(
+                output_dir="out", bf16=True, evaluation_strategy="steps", eval_steps=args.eval_steps,
+                save_strategy="steps", save_steps=args.save_steps, logging_steps=1)
+            transformers.Trainer(model=model, args=training_args).train()
+        ''')
+    plan = plan_of(program)
+    # both branches load a checkpoint: a fine-tune, though the condition is the program's
+    assert plan.mode.kind == "full_finetune" and "under a condition" in plan.sources["mode.kind"].note
+    # `args.eval_steps` is the program's: neither `logging_steps` (1) nor the default 500
+    assert plan.eval.interval_steps is None and "eval.interval_steps" in plan.unknown
+    assert plan.checkpoint.interval_steps is None and "checkpoint.interval_steps" in plan.unknown
