@@ -246,6 +246,7 @@ class AxolotlDialect(Dialect):
     @staticmethod
     def _data_and_eval(b: PlanBuilder, doc: Document) -> None:
         train = []
+        _datasets_mapping(b, doc)
         for key in ("datasets", "pretraining_dataset"):
             entries = doc.get(key)
             if isinstance(entries, dict):
@@ -320,6 +321,21 @@ class AxolotlDialect(Dialect):
             b.set("parallel.full_shard", lenient_bool(reshard) is not False and strategy in ("FULL_SHARD", "1"), src)
         for field, key in (("tensor", "tensor_parallel_size"), ("context", "context_parallel_size")):
             b.take(f"parallel.{field}", doc, key, lenient_int)
+
+
+def _datasets_mapping(b: PlanBuilder, doc: Document) -> None:
+    """`datasets:` written as one mapping, not a list of them (held-out review 48, A 13: the `- path:` line commented
+    out leaves `type:`, `ds_type:` ... as the value of `datasets`). AxolotlInputConfig declares `datasets` a list of
+    dataset configs (pydantic refuses a mapping at start-up, since 0.4); the loader before it iterated the mapping's
+    keys as dataset configs and failed on the first. The run never starts."""
+    entries = doc.get("datasets")
+    if not isinstance(entries, dict) or not entries:
+        return
+    missing = "" if entries.get("path") else ", and it names no `path`"
+    b.note("ignored-key", f"`datasets` is a mapping ({', '.join(f'`{k}`' for k in list(entries)[:3])}), not a list of "
+           f"datasets{missing}: axolotl refuses the config at start-up (`datasets` must be a list)",
+           b.source(doc, ("datasets",)), hint="write each dataset as a list item: `datasets:` then `  - path: ...` with "
+           "its `type:` and other keys indented under it", key="datasets", severity="error")
 
 
 def _all_datasets_of_type(doc: Document, kinds: tuple[str, ...]) -> bool:
