@@ -12,8 +12,10 @@ class DoubleBos(Rule):
     `tokenizer_config.json`, or a post-processor template that starts with the BOS).
     It warns when both are known, and reports at `info` when the template emits a BOS but
     only the tokenizer (`--tokenizer`) can tell whether encoding adds another; not for TRL's
-    GRPO and RLOO, which encode the rendered prompts with `add_special_tokens=False`, nor for a
-    Qwen model, whose tokenizers have no BOS token (`{{ bos_token }}` renders empty).
+    GRPO and RLOO, which encode the rendered prompts with `add_special_tokens=False`, nor for TRL's
+    DPO, ORPO and CPO (SimPO), which tokenize the prompt without special tokens and, from 0.9 on, add
+    the BOS only where it is missing (0.8 and earlier prepended one whatever the text began with),
+    nor for a Qwen model, whose tokenizers have no BOS token (`{{ bos_token }}` renders empty).
 
     ## Why is this bad?
     Rendering a conversation with the template and then encoding the text with
@@ -80,5 +82,7 @@ def _no_second_bos(plan) -> bool:
     A 11: a Qwen2.5 GRPO recipe whose template writes `{{ bos_token }}`)."""
     if plan.mode.kind == "online_rl" and plan.mode.rl_method in _PROMPTS_WITHOUT_SPECIAL_TOKENS:
         return True
+    if plan.objective.kind == "preference" and plan.mode.preference_method not in (None, "kto", "bco"):
+        return True  # held-out review 48, A 03: TRL 0.9.6 DPO, `bos_token_id != prompt_input_ids[0]` before adding one
     names = " ".join(str(name) for name in (plan.tokenizer.name, plan.model.name) if name).lower()
     return "qwen" in names and plan.tokenizer.bos_token is None  # Qwen tokenizers: `bos_token: null`

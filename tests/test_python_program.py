@@ -143,3 +143,18 @@ def test_what_the_program_computes_stays_unknown(tmp_path: Path) -> None:
     # `args.eval_steps` is the program's: neither `logging_steps` (1) nor the default 500
     assert plan.eval.interval_steps is None and "eval.interval_steps" in plan.unknown
     assert plan.checkpoint.interval_steps is None and "checkpoint.interval_steps" in plan.unknown
+
+
+def test_a_script_that_runs_the_program_without_flags_is_that_run(tmp_path: Path) -> None:
+    write(tmp_path, "sft_llama_ds.py", '''
+        from trl import SFTConfig, SFTTrainer
+        args = SFTConfig(output_dir="o", learning_rate=4e-5, per_device_train_batch_size=2, bf16=True)
+        SFTTrainer(model="meta-llama/Meta-Llama-3-8B", args=args).train()
+        ''')
+    script = write(tmp_path, "launch.slurm", "#!/bin/bash\n#SBATCH -N 1\nmodule load rocm\ndeepspeed ./sft_llama_ds.py\n")
+    plan = plan_of(script)
+    assert plan.dialect == "hf" and plan.optimizer.lr == 4e-5
+    assert plan.sources["optimizer.lr"].file.endswith("sft_llama_ds.py") and plan.sources["optimizer.lr"].line == 2
+    report = check_paths([tmp_path], CheckOptions(use_settings=False))
+    roles = {Path(f.path).name: f.role for f in report.files}
+    assert roles == {"launch.slurm": "config", "sft_llama_ds.py": "companion"}  # one run, checked once

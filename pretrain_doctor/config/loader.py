@@ -44,8 +44,24 @@ def format_for(path: Path) -> str | None:
 
 
 def is_launch_script_path(path: Path) -> bool:
-    """A file that launches a program with arguments: a shell script, or VS Code's launch.json."""
-    return format_for(path) == "shell" or path.name == _VSCODE_LAUNCH
+    """A file that launches a program with arguments: a shell script, VS Code's launch.json, or a MosaicML run spec
+    whose `command` is the launch (a YAML with top-level `command:` and `image:`, looked at before it is parsed)."""
+    return format_for(path) == "shell" or path.name == _VSCODE_LAUNCH or (
+        format_for(path) == "yaml" and _looks_like_run_spec(path))
+
+
+_RUN_SPEC = lazy_compile(r"(?ms)^command:.*^image:|^image:.*^command:")
+
+
+def _looks_like_run_spec(path: Path) -> bool:
+    try:
+        if not path.is_file():  # a FIFO would block the read; the loader refuses it with its own message
+            return False
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return False
+    return "command:" in head and _RUN_SPEC.search(head) is not None
 
 
 _VSCODE_LAUNCH = "launch.json"
@@ -161,6 +177,12 @@ def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = N
         data, positions, unevaluated = read_shell(text, shown, shell_env, file)
     else:
         data, positions, duplicates = read_yaml(text, shown)
+        if isinstance(data, dict) and isinstance(data.get("command"), str):
+            from .mcli_reader import is_mcli_launch, read_mcli_launch  # MosaicML run specs: a launch script in YAML
+
+            if is_mcli_launch(data):
+                data, positions, unevaluated = read_mcli_launch(text, shown, data, positions, shell_env, file)
+                fmt = "shell"
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -1332,10 +1332,15 @@ def _program_word(value: Any) -> Optional[str]:
 
 
 def _training_rank(name: str) -> int:
-    """How surely a program's name says it trains: `pretrain_*` 2; `train`, `finetune` or GPT-NeoX's launcher
-    `deepy.py train.py -d configs a.yml b.yml` (its words name the YAML files) 1; anything else 0."""
+    """How surely a program's name says it trains: `pretrain_*` 2; `train`, `finetune`, a TRL method (`sft_llama.py`,
+    `run_dpo.py`: held-out review 38, A 20) or GPT-NeoX's launcher `deepy.py train.py -d configs a.yml b.yml` (its
+    words name the YAML files) 1; anything else 0."""
     name = name.rsplit("/", 1)[-1]
-    return 2 if name.startswith("pretrain") else 1 if "train" in name or "finetun" in name or name == "deepy.py" else 0
+    return 2 if name.startswith("pretrain") else 1 if "train" in name or "finetun" in name or name == "deepy.py" \
+        or _METHOD_IN_NAME.search(name) else 0
+
+
+_METHOD_IN_NAME = lazy_compile(r"(^|[^a-z])(sft|dpo|orpo|kto|simpo|grpo|ppo|rloo)([^a-z]|$)")
 
 
 def _item_key(item: Item) -> Any:

@@ -328,18 +328,18 @@ def is_slip(key: str, known: str) -> bool:
     the one word they differ in: `use_poet` is no slip of `use_peft` (a fork's POET switch, held-out review 31,
     A 02: the rename would turn LoRA on), `lerning_rate` is one of `learning_rate`."""
     a, b = key.replace("-", "_"), known.replace("-", "_")
-    if _distance(a, b) > 2:
+    if edit_distance(a, b) > 2:
         return False
     words_a, words_b = a.split("_"), b.split("_")
     differing = [(x, y) for x, y in zip(words_a, words_b) if x != y] if len(words_a) == len(words_b) else []
     if len(differing) == 1:
         x, y = differing[0]
-        edits = _distance(x, y)
+        edits = edit_distance(x, y)
         return not (edits >= 2 and 2 * edits >= max(len(x), len(y)))
     return True
 
 
-def _distance(a: str, b: str) -> int:
+def edit_distance(a: str, b: str) -> int:
     """Damerau-Levenshtein distance (optimal string alignment), capped at 3: only "within two" matters."""
     if abs(len(a) - len(b)) > 2:
         return 3

@@ -24,8 +24,7 @@ from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_b
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import TrainerVersions, parse_version
 from .program import (Evidence, LaunchBuilder, ProgramConfig, ProgramFacts, find_program_source, mentions, own_arguments,
-                      program_config,
-                      program_facts)
+                      program_config, program_facts, self_built_arguments)
 from .shared import (DTYPE_NAMES, apply_accelerate, assume, is_accelerate_config, launcher_world_size, lora_target_list,
                      merge_deepspeed_reference)
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, class_method, online_rl_method
@@ -797,7 +796,7 @@ def launched_arguments(doc: Document) -> Optional[Document]:
         return None
     # The YAML/JSON the program is handed is the base (`dpo.py recipes/dpo.yaml --learning_rate=1e-6`, TRL's
     # `--config FILE`); the command line's flags override it (held-out review 10, A 01 and A 29).
-    config = program_config(doc)
+    config = program_config(doc) or self_built_arguments(doc)
     base = config.document.data if config is not None and config.document is not None else {}
     data: dict[str, Any] = {k: v for k, v in base.items() if isinstance(k, str) and k != "env"}  # TrlParser pops `env`
     positions = {}

@@ -27,8 +27,8 @@ from ..config.document import Document
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
-from .base import (BuildContext, Dialect, apply_flags, closest_key, lenient_bool, lenient_int, lenient_number,
-                   judged_version, typo_notes)
+from .base import (BuildContext, Dialect, apply_flags, closest_key, edit_distance, judged_version, lenient_bool,
+                   lenient_int, lenient_number, typo_notes)
 from .hf import HfDialect, launched_arguments, warmup_ignored_by_schedule
 from .program import LaunchBuilder, ProgramConfig, launched_config, llamafactory_train
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
@@ -485,11 +485,13 @@ def _attention_choice(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
         said = f"`{str(value).lower()}`{bare}"
     else:
         said = f"`{value}`" if isinstance(value, (str, int, float)) else f"a {type(value).__name__}"
-    where = f"{judged.describe()} takes" if judged is not None else "LLaMA-Factory 0.7.0 and later take"
+    dated = _written_for(doc) if judged is None and isinstance(value, bool) else None
+    where = f"{judged.describe()} takes" if judged is not None else "LLaMA-Factory 0.7.0 and later take" \
+        if dated is None else f"LLaMA-Factory 0.7.0 and later (its {dated} is of those releases) take"
     stops = ("its argument parser refuses it at start-up (invalid choice)" if program else
              "the run stops when the model loads (NotImplementedError: Unknown attention type)")
     message = f"`flash_attn` is {said}, but {where} one of {', '.join(names)}: {stops}"
-    unsure = judged is None and isinstance(value, bool)
+    unsure = judged is None and isinstance(value, bool) and dated is None
     if unsure:
         message += "; only releases before 0.7.0 (2024-04) read it as a switch"
     hint = ("`flash_attn: disabled` for eager attention" if value is False else
@@ -497,11 +499,35 @@ def _attention_choice(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
     b.note("ignored-key", message, source, key="flash_attn", severity="warning" if unsure else "error", hint=hint)
 
 
+# The chat templates LLaMA-Factory registered while `flash_attn` was a switch: at every tag v0.0.9-v0.6.3 and at
+# d2bb1b3a6~1 (2024-04-24, the commit before "reenable sdpa" made it a name), read with `git show`. A config whose
+# template is none of these was written for a release that takes a name (held-out review 48, A 07: `qwen2_vl`).
+_SWITCH_ERA_TEMPLATES = frozenset({
+    'alpaca', 'aquila', 'atom', 'baichuan', 'baichuan2', 'belle', 'billa', 'bluelm', 'breeze', 'chatglm2', 'chatglm3',
+    'chatglm3_raw', 'chatglm3_system', 'chatml', 'chatml_de', 'codegeex2', 'cohere', 'cpm', 'custom', 'deepseek',
+    'deepseekcoder', 'default', 'empty', 'falcon', 'fewshot', 'gemma', 'intern', 'intern2', 'linly', 'llama2',
+    'llama2_zh', 'llama3', 'mistral', 'olmo', 'openchat', 'orion', 'phi', 'qwen', 'solar', 'starchat', 'vanilla',
+    'vicuna', 'xuanyuan', 'xverse', 'yayi', 'yi', 'yuan', 'zephyr', 'ziya'})
+
+
+def _written_for(doc: Document) -> Optional[str]:
+    """What dates the config after 0.7.0, when no release is known: a template or a key no earlier release has."""
+    template = doc.get("template")
+    if isinstance(template, str) and template.strip() and template.strip() not in _SWITCH_ERA_TEMPLATES:
+        return f"template `{template.strip()}`"
+    for key in doc.data:
+        since = CHANGES.get(key, (None,))[0] if isinstance(key, str) else None
+        if since is not None and parse_version(since) > _ATTENTION_NAMED_SINCE:
+            return f"`{key}`"
+    return None
+
+
 def _unknown_template(b: PlanBuilder, doc: Document) -> None:
     """A chat `template` no LLaMA-Factory release registers, where the checkout's own data/template.py is at hand and
     does not register it either: get_template_and_fix_tokenizer raises "Template NAME does not exist." before training
-    (held-out review 39, A 23: `--template qwen2`, LLaMA-Factory's is `qwen`). Without the checkout nothing is said:
-    forks register their own (SkyThought's and OpenThinker's `qwen25`, held-out review 39, A 05-07)."""
+    (held-out review 39, A 23: `--template qwen2`, LLaMA-Factory's is `qwen`). Without the checkout it is an info:
+    forks register their own (SkyThought's and OpenThinker's `qwen25`, held-out review 39, A 05-07), and stock
+    LLaMA-Factory stops (held-out review 48, A 08: `--template qwen2` on 0.9.4)."""
     name = doc.get("template")
     if not isinstance(name, str) or not name.strip() or "$" in name:
         return
@@ -511,9 +537,17 @@ def _unknown_template(b: PlanBuilder, doc: Document) -> None:
     if name in TEMPLATES:
         return
     checkout = checkout_source(doc.path, *_TEMPLATE_SOURCES)
-    if checkout is None or re.search(rf"name\s*=\s*['\"]{re.escape(name)}['\"]", checkout.text):
-        return  # a fork at hand registers it, or none is at hand to say
+    if checkout is not None and re.search(rf"name\s*=\s*['\"]{re.escape(name)}['\"]", checkout.text):
+        return  # a fork at hand registers it
     close, _ = closest_key(name, sorted(TEMPLATES), 0.75)
+    if checkout is None:
+        if close is None or edit_distance(name, close) > 1:
+            return  # a fork's own name (`qwen25`, `tulu_v3`, `gemma3-pawa`), not a slip of a stock template's
+        b.note("ignored-key", f"`template: {name}` is no chat template of any LLaMA-Factory release: stock LLaMA-Factory "
+               f"stops before training (ValueError: Template {name} does not exist.); only a fork that registers it runs",
+               b.source(doc, ("template",)), key="template", severity="info",
+               hint=f"`template: {close}`" if close else "use a template data/template.py registers")
+        return
     b.note("ignored-key", f"`template: {name}` is no chat template of any LLaMA-Factory release, and this checkout's "
            f"{Path(checkout.path).parent.parent.name}/data/template.py does not register it either: "
            f"get_template_and_fix_tokenizer stops before training (ValueError: Template {name} does not exist.)",

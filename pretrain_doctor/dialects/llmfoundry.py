@@ -179,7 +179,7 @@ class LlmFoundryDialect(Dialect):
         if script is not None:  # the YAML the script trains with: checked through the script in a folder
             b.set("program.config", doc.path, b.source(script, ("program",), note="the YAML the launch trains with, "
                                                                                 "the command line's overrides over it"))
-        _platform_world_size(b, docs[0], context)
+        _platform_world_size(b, script if script is not None else docs[0], context)
         model = str(doc.get(("model", "name"), ""))
         _model(b, doc, model)
         _mode_and_objective(b, doc, model)
@@ -309,8 +309,10 @@ def _train_config(doc: Document) -> Document:
 
 
 def _platform_world_size(b: PlanBuilder, run_file: Document, context: BuildContext) -> None:
+    """An MCLI run spec's GPUs: its `parameters` run, or the launch its `command` is (mcli_reader.py)."""
     gpus = lenient_int(run_file.get(("compute", "gpus")))
-    if context.world_size is None and isinstance(gpus, int) and gpus > 0 and "parameters" in run_file.data:
+    if context.world_size is None and isinstance(gpus, int) and gpus > 0 \
+            and ("parameters" in run_file.data or run_file.format == "shell"):
         b.set("parallel.world_size", gpus, b.source(run_file, ("compute", "gpus"), note="mcli compute.gpus"))
 
 

@@ -321,7 +321,12 @@ _BIGSCIENCE_VALUED = frozenset("""
 --test-weighted-split-paths --test-weighted-split-paths-path --tokenizer-name-or-path --train-weighted-split-paths
 --train-weighted-split-paths-path --valid-num-workers --valid-weighted-split-paths --valid-weighted-split-paths-path
 """.split())
-SWITCHES = SWITCHES | _BIGSCIENCE_SWITCHES
-VALUED = VALUED | _BIGSCIENCE_VALUED
+# The LLM-jp / Swallow forks of Megatron-DeepSpeed (llm-jp/Megatron-DeepSpeed branches feature/fujii/abci,
+# llmjp0/dev and hpc/fujii/new-mds; okoge-kaz/megatron-deepspeed-turing-techblog; kojimano/Megatron-DeepSpeed-ABCI),
+# megatron/arguments.py, the add_arguments none of the above has (held-out review 48, B 02-03: `--use-mpi`).
+_LLMJP_SWITCHES = frozenset(("--use-mpi", "--use-relu"))
+_LLMJP_VALUED = frozenset(("--wandb-id", "--wandb-name"))
+SWITCHES = SWITCHES | _BIGSCIENCE_SWITCHES | _LLMJP_SWITCHES
+VALUED = VALUED | _BIGSCIENCE_VALUED | _LLMJP_VALUED
 
 KNOWN_FLAGS = SWITCHES | VALUED

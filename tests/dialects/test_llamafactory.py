@@ -642,6 +642,13 @@ def test_flash_attn_switch_stops_the_run_from_0_7_and_is_a_warning_when_the_rele
     assert not notes(plan_of(path, trainer_versions=_judged("0.6.3")), "ignored-key")  # a switch then
 
 
+def test_a_template_of_the_named_era_dates_a_flash_attn_switch(tmp_path: Path) -> None:
+    # held-out review 48, A 07: `template: qwen2_vl` was first registered in 0.9.0, long after the switch became a name
+    path = write(tmp_path, "fa.yaml", _LORA_SFT.replace("template: llama3", "template: qwen2_vl") + "    flash_attn: true\n")
+    [dated] = notes(plan_of(path), "ignored-key")
+    assert dated.data["severity"] == "error" and "template `qwen2_vl`" in dated.message
+
+
 @pytest.mark.parametrize("value, release, severity", [
     ("fa2", None, None), ("sdpa", "0.7.1", None), ("disabled", "0.9.0", None),
     ("off", "0.8.2", None),  # quoted below: the name before 0.8.3
@@ -720,11 +727,12 @@ def test_a_flash_attn_switch_on_the_train_bash_entry_point_is_no_finding(tmp_pat
 
 
 def test_an_unknown_template_is_an_error_only_against_the_checkout_at_hand(tmp_path: Path) -> None:
-    # Held-out review 39, A 23 (`--template qwen2`: "Template qwen2 does not exist."); forks register their own
-    # (SkyThought's `qwen25`, A 05-07), so without the checkout nothing is said
+    # Held-out reviews 39, A 23 and 48, A 08 (`--template qwen2`: "Template qwen2 does not exist."); forks register
+    # their own (SkyThought's `qwen25`, A 05-07), so without the checkout it is an info
     config = _LORA_SFT.replace("template: llama3", "template: qwen2")
     alone = write(tmp_path / "alone", "sft.yaml", config)
-    assert not [n for n in notes(plan_of(alone), "ignored-key") if n.data.get("key") == "template"]
+    [info] = [n for n in notes(plan_of(alone), "ignored-key") if n.data.get("key") == "template"]
+    assert info.data["severity"] == "info" and "only a fork that registers it" in info.message
     write(tmp_path / "repo", "src/llamafactory/data/template.py", 'register_template(\n    name="qwen",\n)\n')
     upstream = write(tmp_path / "repo", "examples/sft.yaml", config)
     [note] = [n for n in notes(plan_of(upstream), "ignored-key") if n.data.get("key") == "template"]

