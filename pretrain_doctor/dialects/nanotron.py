@@ -467,9 +467,12 @@ class NanotronDialect(Dialect):
             b.set("checkpoint.enabled", False)
         interval = lenient_int(doc.get(("tokens", "val_check_interval"), -1))
         lighteval = doc.get("lighteval")
-        if isinstance(interval, int) and interval > 0:
-            b.set("eval.enabled", True, b.source(doc, ("tokens", "val_check_interval")))
-            b.set("eval.interval_steps", interval, b.source(doc, ("tokens", "val_check_interval")))
+        if isinstance(interval, int) and interval > 0 and not isinstance(lighteval, dict):
+            # TokensArgs declares it, but nanotron's trainer never calls its validation_step, on main or in a
+            # release (held-out review 48, B 16: a SmolLM3 stage read as evaluating every 100 steps); a few forks
+            # do (swiss-ai/nanotron-multilingual): whether this run evaluates is the checkout's
+            b.unknown("eval.enabled", "`tokens.val_check_interval`: stock nanotron never runs the validation it "
+                                      "declares; a fork's trainer may")
         elif isinstance(lighteval, dict):
             b.set("eval.enabled", True, b.source(doc, ("lighteval",)))
             b.take("eval.interval_steps", doc, ("lighteval", "eval_interval"), lenient_int)

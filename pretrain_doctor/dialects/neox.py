@@ -49,7 +49,7 @@ _SETUP_KEYS = {"data_path", "train_data_paths", "valid_data_paths", "test_data_p
                "wandb_host", "wandb_project", "wandb_team", "wandb_group", "launcher", "hostfile", "include",
                "tokenizer_type", "data_impl", "use_comet", "comet_workspace", "comet_project", "deepspeed_slurm",
                "train_data_weights", "valid_data_weights", "test_data_weights", "label_data_paths", "master_port",
-               "num_gpus", "num_nodes"}
+               "num_gpus", "num_nodes", "weight_by_num_documents", "weighted_sampler_alpha"}
 # The values NeoXArgs' Literal types accept in every release known here (neox_args.py `norm`): a
 # value outside them (a fork's `norm: crmsnorm`) is fork evidence (base.typo_notes).
 _ENUM_VALUES = {"norm": frozenset({"layernorm", "rmsnorm", "scalenorm", "non_parametric_layernorm", "te_rmsnorm",
@@ -267,7 +267,8 @@ class NeoxDialect(Dialect):
     def companion_reason(self, doc: Document) -> Optional[str]:
         keys = {_norm(k) for k in doc.data}
         if _is_setup(keys):
-            return "GPT-NeoX launcher/paths file (local_setup.yml); merge it with a model config via `check --merge`"
+            return ("GPT-NeoX launcher/paths file (local_setup.yml): read with the one model config beside it that names "
+                    "no data; else merge it with one via `check --merge`")
         if all(k in keys for k in _MODEL_KEYS) and not keys & _TRAINING_KEYS:
             return "GPT-NeoX model-architecture fragment (no optimizer or run length); merge it with a training config via `check --merge`"
         return None
@@ -277,6 +278,8 @@ class NeoxDialect(Dialect):
         if named is not None:  # a launch script: the files it hands deepy.py, merged in its order
             loaded = [load_companion(shown_as(path, docs[0]), context) for path in named]
             docs = [doc for doc in loaded if doc is not None] + docs[1:] or docs
+        elif len(docs) == 1 and docs[0].format != "shell":
+            docs = docs + _setup_beside(docs[0], context)
         b = self.builder(docs)
         view = MergedNeox(docs)
         self._duplicates(b, view)
@@ -619,6 +622,37 @@ def _path_splits(view: MergedNeox, key: str) -> list[dict[str, Any]]:
         pos = doc.position(spelled + (index,)) or doc.position(spelled)
         splits.append({"dataset": str(path), "split": None, "key": key, "line": pos.line if pos else None})
     return splits
+
+
+def _setup_beside(doc: Document, context: BuildContext) -> list[Document]:
+    """The one GPT-NeoX setup file (data paths, tokenizer, checkpoints, logging: local_setup.yml) beside a model config
+    that names no data, which deepy.py is handed with it (`deepy.py train.py -d configs model.yml local_setup.yml`;
+    held-out review 48, B 08: the data paths of a folder's setup file never read). Two or more: which one is unknown."""
+    keys = {_norm(k) for k in doc.data}
+    if keys & _DATA_KEYS or _is_setup(keys):
+        return []
+    found = []
+    for path in _yaml_files_beside(str(Path(doc.path).resolve().parent)):
+        if path == Path(doc.path).resolve():
+            continue
+        setup = load_companion(shown_as(path, doc), context)
+        if setup is not None and setup.format in ("yaml", "json") and _is_setup({_norm(k) for k in setup.data}):
+            found.append(setup)
+    if len(found) != 1:
+        return []
+    context.notices.append(f"read the GPT-NeoX setup file beside it, {found[0].path} (data paths, tokenizer, "
+                           "checkpoints), as deepy.py merges the two; pass both files to name them yourself")
+    return found
+
+
+_DATA_KEYS = {"data_path", "train_data_paths", "pos_train_data_paths"}
+
+
+def _yaml_files_beside(folder: str) -> tuple[Path, ...]:
+    try:
+        return tuple(sorted(p for p in Path(folder).iterdir() if p.suffix in (".yml", ".yaml") and p.is_file()))[:40]
+    except OSError:
+        return ()
 
 
 def _is_setup(keys: set) -> bool:

@@ -436,3 +436,27 @@ def test_finetune_over_the_runs_own_checkpoint_folder(tmp_path) -> None:
     assert plan.mode.kind == "full_finetune" and "mode.kind" in plan.program.assumed
     [restarts] = [f for f in findings(plan, "PD003") if "finetune" in f.message]
     assert restarts.severity == "warning" and restarts.fix is None
+
+
+def test_the_one_setup_file_beside_a_config_without_data_is_merged(tmp_path) -> None:
+    # held-out review 48, B 08: `deepy.py pretrain_gpt2.py -d configs extra-small-opt.yml hellomouse-pile-mixed-local.yml`
+    # recorded in notes.txt; the setup file's data paths were never read and it was skipped
+    config = _one_file(tmp_path)
+    write(tmp_path, "local-setup.yml", """{
+      "train-data-paths": ["data/chat_text_document", "data/pile_text_document"],
+      "valid-data-paths": ["data/chat_text_document", "data/pile_text_document"],
+      "weight_by_num_documents": false,
+      "vocab-file": "data/gpt2-vocab.json",
+      "merge-file": "data/gpt2-merges.txt",
+      "save": "checkpoints",
+    }
+    """)
+    plan = plan_of(config)
+    assert [entry.dataset for entry in plan.data.train] == ["data/chat_text_document", "data/pile_text_document"]
+    assert plan.data.val_fraction is None and plan.eval.enabled is True  # `split` unread beside explicit paths
+    report = check_paths([tmp_path], CheckOptions(use_settings=False))
+    [run] = [f for f in report.files if f.path.endswith("run.yml")]
+    assert any("local-setup.yml" in notice for notice in run.notices)
+    assert [f.code for f in report.findings if f.file.endswith("local-setup.yml")] == ["PD701"]  # eval on train data
+    write(tmp_path, "cluster-setup.yml", '{"train-data-paths": ["a"], "vocab-file": "v.json", "save": "c"}\n')
+    assert not plan_of(config).data.train  # two setup files: which one is deepy.py's is unknown
