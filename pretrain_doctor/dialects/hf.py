@@ -58,6 +58,8 @@ _RANK_SWITCH = lazy_compile(r"(use|enable)_(\w+_)?lora")
 _ADAPTER_PROGRAM = lazy_compile(r"(?<!non)(?<!non[-_])(?<!no[-_])(?<!without[-_])(?:lora|peft)", re.IGNORECASE)
 # A launched program named for fine-tuning (`finetune.py`, `train_sft.py`, `sft_trainer.py`).
 _FINETUNE_PROGRAM = lazy_compile(r"(^|[^a-z])(fine_?tun\w*|finetun\w*|sft|instruct\w*)([^a-z]|$)", re.IGNORECASE)
+# A launched program named for (continued) pretraining on raw text (`pretraining.py`, `run_clm.py`, `pretrain_clm.py`).
+_RAW_TEXT_PROGRAM = lazy_compile(r"(^|[^a-z])(pre_?train\w*|run_clm\w*|\w*_clm)\.py$", re.IGNORECASE)
 # A launched program named for a reward model (`reward_trainer.py`, `train_rm.py`, `train_prm`).
 _REWARD_PROGRAM = lazy_compile(r"(^|[^a-z])(reward\w*|p?rm)([^a-z]|$)", re.IGNORECASE)
 # Words of a program's own argument that may set adapters up (cooking's `--rank 256` is its LoRA rank).
@@ -196,10 +198,13 @@ class HfDialect(Dialect):
             if _peft_on(data):
                 b.take("mode.lora_rank", doc, "lora_r", lenient_int)
                 b.default("mode.lora_rank", 16, "TRL ModelConfig default")
-        elif any(k in data for k in _PREFERENCE_KEYS) or _preference_in_name(doc.path) or built is not None:
+        elif any(k in data for k in _PREFERENCE_KEYS) or _preference_in_name(doc.path, data.get("program")) \
+                or built is not None:
             kind = "preference"
             b.set("objective.kind", "preference")
-            named = _PREFERENCE_NAMES.search(doc.path.lower())
+            # the config's path or the launched program's name (`scripts/run_orpo.py`: held-out review 49, A 14)
+            named = _PREFERENCE_NAMES.search(doc.path.lower()) or _PREFERENCE_NAMES.search(
+                str(data.get("program") or "").rsplit("/", 1)[-1].lower())
             method = "orpo" if "orpo_alpha" in data else (named.group(1) if named else str(data.get("loss_type") or "dpo"))
             if built is not None and built[1] != "dpo":  # DPOConfig's `loss_type` (ipo, sigmoid...) names its variant
                 method = "simpo" if built[1] == "cpo" and data.get("loss_type") == "simpo" else built[1]
@@ -345,6 +350,11 @@ class HfDialect(Dialect):
         b.take("data.packing", doc, "packing", lenient_bool)
         _handbook_packing(b, doc)
         _document_mask(b, doc, versions)
+        program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
+        if _RAW_TEXT_PROGRAM.search(program):
+            # MedicalGPT's training/pretraining.py, transformers' run_clm.py: raw text, concatenated into blocks
+            # (held-out review 49, A 07: a LoRA continued pretraining judged as a packed SFT)
+            b.set("data.pretraining_text", True, b.source(doc, ("program",), note=f"`{program}` trains on raw text"))
         b.take("data.num_workers", doc, "dataloader_num_workers", lenient_int)
         b.default("data.num_workers", 0, "transformers default")
         # TRL's trainers and the example scripts tokenize the dataset once (`dataset.map`) before the
@@ -416,10 +426,31 @@ def _eval_steps_unused(b: PlanBuilder, doc: Document, strategy: Optional[str], k
         doc.has(k) and lenient_number(doc.get(k)) != 0 for k in _EVAL_DATA)
     outcome = ("the run never evaluates during training" + (" (`do_eval` evaluates once, at the end)"
                if lenient_bool(doc.get("do_eval")) is True else "")) if shown == "no" else "it evaluates once per epoch"
+    own = _own_parser_unseen(doc) if strategy is None and b.dialect == "hf" else None  # LLaMA-Factory's are known
+    if own:
+        outcome += (f"; unless `{doc.data.get('program')}`, which takes arguments of its own ({own}) and whose source "
+                    "is not at hand, sets another strategy itself")
     b.note("mutually-exclusive", f"`eval_steps` is set but `eval_strategy` is {shown!r}{default}, so it is ignored: "
            f"{outcome}", b.source(doc, ("eval_steps",)), hint="set `eval_strategy: steps` or drop `eval_steps`",
            keys=["eval_steps", key], loser_ignored=True,
-           severity="warning" if shown == "no" and has_data else "info")
+           severity="warning" if shown == "no" and has_data and not own else "info")
+
+
+def _own_parser_unseen(doc: Document) -> Optional[str]:
+    """The launched program's own arguments (`--orpo_beta`, `--train_file_dir`), where its source is not at hand: such a
+    program may build the Trainer's arguments from a dataclass of its own, with defaults of its own (held-out review
+    49, A 06: MedicalGPT's orpo_training.py evaluates every `eval_steps` though the script sets no strategy)."""
+    program = doc.data.get("program_path") or doc.data.get("program")
+    if doc.format != "shell" or not program or find_program_source(program, doc) is not None:
+        return None
+    own = [key for key in doc.data if isinstance(key, str) and key not in HF_ALL_KEYS and key not in _LAUNCH_KEYS]
+    return ", ".join(f"`--{key}`" for key in own[:3]) if len(own) >= 2 else None
+
+
+# Keys a launch document carries beside the program's arguments (launched_arguments).
+_LAUNCH_KEYS = frozenset(("program", "program_path", "program_config", "command_line_keys", "launcher", "workdir",
+                          "cut_continuation", "quoted_comments", "arguments_class", "program_defaults", "positional",
+                          "overrides", "sourced", "env"))
 
 
 def _best_model_strategies(b: PlanBuilder, doc: Document, evaluation: str, key: str) -> None:
@@ -787,13 +818,18 @@ def _split(doc: Document, dataset: str, split: Any, key: str) -> dict[str, Any]:
 DIALECT = HfDialect()
 
 
+# Flags only a TrainingArguments command line spells so (Megatron's are hyphenated: `--micro-batch-size`).
+_TRAINER_FLAGS = ("--learning_rate", "--per_device_train_batch_size", "--num_train_epochs", "--gradient_accumulation_steps",
+                  "--output_dir", "--warmup_steps", "--lr_scheduler_type", "--model_name_or_path", "--save_steps")
+
+
 def launched_arguments(doc: Document) -> Optional[Document]:
     """A launch script's `--flag value` list as the keys and values HfArgumentParser would parse
     (`--fp16` alone and `--fp16 True` are both True); None when the program is a Megatron entry point
     or the script passes no `--flag`. Values the script leaves to launch time stay in `unevaluated`."""
     program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
-    if program.startswith("pretrain_"):
-        return None
+    if program.startswith("pretrain_") and sum(1 for key in _TRAINER_FLAGS if key in doc.data) < 2:
+        return None  # Megatron's entry points; a `pretrain_clm.py --learning_rate ...` is an HF program's (49, A 19)
     # The YAML/JSON the program is handed is the base (`dpo.py recipes/dpo.yaml --learning_rate=1e-6`, TRL's
     # `--config FILE`); the command line's flags override it (held-out review 10, A 01 and A 29).
     config = program_config(doc) or self_built_arguments(doc)
@@ -1408,9 +1444,10 @@ def _nested_model(doc: Document, flat: dict, moved: dict) -> None:
 _PREFERENCE_NAMES = lazy_compile(r"(?<![a-z])(orpo|simpo|cpo|kto)(?![a-z])")
 
 
-def _preference_in_name(path: str) -> bool:
-    """Does a config's path name a preference method (`dpo` anywhere, `cpo_config.yaml`: held-out review 17, A 04)?"""
-    name = path.lower()
+def _preference_in_name(path: str, program: object = None) -> bool:
+    """Does a config's path name a preference method (`dpo` anywhere, `cpo_config.yaml`: held-out review 17, A 04), or
+    the program a launch script runs (`run_orpo.py`)?"""
+    name = f"{path} {str(program or '').rsplit('/', 1)[-1]}".lower()
     return "dpo" in name or _PREFERENCE_NAMES.search(name) is not None
 
 

@@ -594,8 +594,8 @@ def _command_line_document(script: Document, command: LitgptCommand) -> tuple[Do
     script's positions for what the command line sets (the file's values point into the file, LaunchBuilder)."""
     config = program_config(script)
     if config is not None:
-        config = dataclasses.replace(config, how="`--config`: litgpt's jsonargparse reads it where it stands, the "
-                                     "flags after it over the file")
+        config = config._replace(how="`--config`: litgpt's jsonargparse reads it where it stands, the flags after it "
+                                 "over the file")
     base = config.document.data if config is not None and config.document is not None else {}
     data: dict[str, Any] = copy.deepcopy(base)
     positions: dict[KeyPath, Position] = {}

@@ -431,7 +431,9 @@ def _unread_by_schedule(b: PlanBuilder, doc: Document, name: str, keys: tuple[st
             b.note("ignored-key", f"`scheduler.t_warmup` is not read: OLMo's `{name}` scheduler takes no t_warmup "
                    "(build_scheduler), so the lr never warms up", b.source(doc, ("scheduler", key)),
                    hint="use `cosine_with_warmup` or `constant_with_warmup`", key=f"scheduler.{key}",
-                   field="schedule.warmup_steps", value=doc.get(("scheduler", key)))
+                   field="schedule.warmup_steps", value=doc.get(("scheduler", key)),
+                   # a fork's `constant` may warm up (held-out review 49, B 03-04: ConstantWithWarmupScheduler)
+                   fork_may_read=True)
         elif named:
             # `name: constant` written out asks for no decay: a decay key beside it is a template's leftover, and
             # naming a decaying scheduler would change the experiment (held-out review 16, B 07)

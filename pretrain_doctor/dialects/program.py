@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document, KeyPath
-from ..config.python_program import ARGUMENT_CLASSES
 from ..config.python_reader import assignments, evaluate
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
@@ -203,10 +202,10 @@ def mentions(path: Path, word: str) -> bool:
 _CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-@dataclasses.dataclass(frozen=True)
-class ProgramConfig:
+class ProgramConfig(NamedTuple):
     """The YAML/JSON a launch script hands its program: as written, where the script writes it, how the program
-    reads it, the file found here (None: not at hand) and its document (None: not found or unreadable)."""
+    reads it, the file found here (None: not at hand) and its document (None: not found or unreadable). A
+    NamedTuple, not a frozen dataclass: defining one costs a fifth as much at start-up."""
 
     reference: str
     key: tuple  # the script's key path of the reference: ("positional", 0) or ("--config",)
@@ -785,6 +784,8 @@ class OwnArguments(NamedTuple):
 def own_arguments(path: Path) -> Optional[OwnArguments]:
     """The program's own HfArgumentParser dataclasses at `path` (and the local modules a thin wrapper imports);
     None when it parses none of its own."""
+    from ..config.python_program import ARGUMENT_CLASSES  # only where a program's source is at hand: start-up time
+
     modules = [m for m in program_modules(path) if m.tree is not None]
     classes: dict[str, tuple[ast.ClassDef, ProgramSource]] = {}
     parsed: list[str] = []
@@ -876,6 +877,8 @@ def _imported_classes(modules: list[ProgramSource], names: list[str],
 
 
 def _builds_trainer_arguments(node: ast.Call) -> bool:
+    from ..config.python_program import ARGUMENT_CLASSES
+
     name = _call_name(node) or ""
     return bool(ARGUMENT_CLASSES.match(name)) or (name.endswith("Trainer") and name != "Trainer")
 

@@ -285,6 +285,16 @@ def load_companion(path: Path, context: BuildContext) -> Optional[Document]:
 
 
 # --- DeepSpeed JSON referenced by an HF-style (hf, axolotl) config --------------------
+def _parses_as_json(text: str) -> bool:
+    import json
+
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def merge_deepspeed_reference(b: PlanBuilder, doc: Document, context: BuildContext,
                               key: str | KeyPath = "deepspeed") -> Optional[tuple[Document, KeyPath]]:
     """Merge the facts of the DeepSpeed JSON that `doc[key]` names; return where it was read (the document
@@ -314,6 +324,15 @@ def merge_deepspeed_reference(b: PlanBuilder, doc: Document, context: BuildConte
                    "beside the config instead", b.source(doc, where), code="deepspeed-by-name")
         loaded = load_companion(path, context)
         if loaded is None or not isinstance(loaded.data, dict):
+            return None
+        if loaded.format != "json" and not _parses_as_json(loaded.text):
+            # transformers' HfDeepSpeedConfig opens a path with json.load (held-out review 49, A 16: axolotl's
+            # `deepspeed: configs/zero2.yaml`, an accelerate launcher YAML): the run stops before training
+            what = "an accelerate launcher config" if is_accelerate_config(loaded.data) else "YAML"
+            b.note("ignored-key", f"`{'.'.join(map(str, where))}` names `{reference}`, {what}, not a DeepSpeed JSON: "
+                   "transformers reads the file with json.load and stops at start-up (JSONDecodeError)",
+                   b.source(doc, where), hint="name a DeepSpeed JSON (`deepspeed_configs/zero2.json`); an accelerate "
+                   "YAML goes to `accelerate launch --config_file`", key=".".join(map(str, where)), severity="error")
             return None
         ds_doc, ds_data, prefix = loaded, loaded.data, ()
         b.documents.append(loaded)
@@ -681,8 +700,14 @@ def _lost_zero_settings(block: dict, stage: Optional[int]) -> Optional[str]:
 
 
 def _accelerate_beside(doc: Document) -> Optional[Path]:
-    """The single accelerate YAML in the config's own folder, if there is exactly one."""
-    return _accelerate_in(str(Path(doc.path).resolve().parent))
+    """The single accelerate YAML in the config's own folder, if there is exactly one, and not the file the config
+    names as its DeepSpeed config (held-out review 49, A 16: axolotl's `deepspeed: configs/zero2.yaml` is read as
+    JSON, not by `accelerate launch`)."""
+    found = _accelerate_in(str(Path(doc.path).resolve().parent))
+    named = doc.get("deepspeed")
+    if found is not None and isinstance(named, str) and Path(named).name == found.name:
+        return None
+    return found
 
 
 @lru_cache(maxsize=256)

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from pretrain_doctor.rule import Rule
+
+# Trainers whose attention takes the head width as hidden_size / heads, with no setting of its own for it, and
+# refuse a remainder before training: GPT-NeoX (NeoXArgs.validate_values: "hidden_size must be divisible by
+# num_attention_heads"; "num_kv_heads must evenly divide num_attention_heads"), nanoGPT (model.py
+# `assert config.n_embd % config.n_head == 0`), OLMo (olmo/model.py `assert config.d_model % config.n_heads == 0`).
+# Megatron (`--kv-channels`), litgpt (`head_size`), torchtitan and HF models (`head_dim`) may set the width apart.
+_NO_HEAD_WIDTH_SETTING = {"neox": "GPT-NeoX's argument checks refuse it",
+                          "nanogpt": "nanoGPT's CausalSelfAttention asserts it",
+                          "olmo": "OLMo's attention asserts it"}
+
+
+class HeadsDoNotDivide(Rule):
+    """The attention heads do not divide the hidden size (or the key/value heads the heads).
+
+    ## What it does
+    For trainers whose head width is always hidden size / heads (GPT-NeoX, nanoGPT, OLMo), reports
+    a hidden size that the number of attention heads does not divide, and a number of
+    key/value heads (grouped-query attention) that does not divide the heads. An error: each
+    of these trainers refuses the model before the first step.
+
+    ## Why is this bad?
+    Each head gets hidden_size / heads channels. With a remainder the query, key and value
+    projections cannot be split into equal heads, so the trainer stops at start-up
+    (GPT-NeoX: "hidden_size must be divisible by num_attention_heads"), after the job waited in
+    the queue. Grouped-query attention shares each key/value head among heads / kv_heads query
+    heads, which must be a whole number.
+
+    ## Example
+    ```yaml
+    # GPT-NeoX
+    hidden-size: 2048
+    num-attention-heads: 40   # 2048 / 40 = 51.2
+    ```
+
+    ## Use instead
+    ```yaml
+    hidden-size: 2048
+    num-attention-heads: 32   # 64 channels per head
+    ```
+
+    ## References
+    - GPT-NeoX `NeoXArgs.validate_values` (megatron/neox_arguments/arguments.py): https://github.com/EleutherAI/gpt-neox/blob/main/megatron/neox_arguments/arguments.py
+    - nanoGPT `CausalSelfAttention` (model.py): https://github.com/karpathy/nanoGPT/blob/master/model.py
+    - Ainslie et al. 2023, GQA: https://arxiv.org/abs/2305.13245
+    """
+
+    code = "PD607"
+    slug = "heads-do-not-divide"
+    severity = "error"
+
+    def check(self, plan):
+        refusal = _NO_HEAD_WIDTH_SETTING.get(plan.dialect)
+        hidden, heads, kv_heads = plan.model.hidden_size, plan.model.heads, plan.model.kv_heads
+        if refusal is None or not heads:
+            return
+        if hidden and hidden % heads:
+            yield self.finding(
+                plan, "model.heads",
+                f"{heads} attention heads do not divide the hidden size {hidden} ({hidden / heads:.4g} channels per "
+                f"head): {refusal} before training",
+                hint=f"use a head count that divides {hidden} (e.g. {_divisor_near(hidden, heads)})",
+            )
+        if kv_heads and heads % kv_heads:
+            yield self.finding(
+                plan, "model.kv_heads",
+                f"{kv_heads} key/value heads do not divide the {heads} attention heads: {refusal} before training",
+                hint=f"use a key/value head count that divides {heads} (e.g. {_divisor_near(heads, kv_heads)})",
+            )
+
+
+def _divisor_near(number: int, wanted: int) -> int:
+    """The divisor of `number` nearest `wanted` (the larger one on a tie)."""
+    divisors = [d for d in range(1, number + 1) if number % d == 0]
+    return min(divisors, key=lambda d: (abs(d - wanted), -d))
