@@ -265,3 +265,17 @@ def test_flash_attention_on_a_float32_model_stops_the_first_step(tmp_path) -> No
     for fine in ("bf16: true", "bf16: auto"):
         plan = plan_of(write(tmp_path, "b.yml", body.replace("bf16: false", fine)))
         assert not [f for f in findings(plan, "PD303") if "FlashAttention" in f.message], fine
+
+
+def test_a_deepspeed_key_naming_an_accelerate_yaml_stops_the_run(tmp_path) -> None:
+    # held-out review 49, A 16: axolotl's `deepspeed: configs/zero2.yaml` is json.load'ed by transformers
+    write(tmp_path, "configs/zero2.yaml", "compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\n"
+          "num_processes: 2\ndeepspeed_config:\n  zero_stage: 2\n  gradient_clipping: auto\n")
+    config = write(tmp_path, "configs/axolotl.yaml", "base_model: Qwen/Qwen3-1.7B\nadapter: qlora\nload_in_4bit: true\n"
+                   "micro_batch_size: 2\nnum_epochs: 1\nlearning_rate: 2e-4\nsequence_len: 2048\n"
+                   "datasets:\n  - path: d\n    type: chat_template\ndeepspeed: configs/zero2.yaml\n")
+    plan = plan_of(config)
+    [refused] = [n for n in notes(plan, "ignored-key") if n.data.get("key") == "deepspeed"]
+    assert refused.data["severity"] == "error" and "accelerate launcher config" in refused.message
+    assert plan.parallel.world_size is None  # the file is the DeepSpeed reference, not the launcher config beside it
+    assert not findings(plan, "PD206")  # no claim about a clip the file was never read for

