@@ -344,6 +344,7 @@ def merge_deepspeed_reference(b: PlanBuilder, doc: Document, context: BuildConte
     if _offloads(ds_data):
         b.set("parallel.cpu_offload", True, b.source(ds_doc, prefix + ("zero_optimization",)))
     _deepspeed_scheduler(b, doc, ds_doc, ds_data, prefix)
+    _deepspeed_optimizer(b, ds_doc, ds_data, prefix)
     if "gradient_clipping" not in ds_data:
         # PD206 reads this: the JSON owns clipping and DeepSpeed's default is no clipping.
         b.set("clipping.ignored_by", "deepspeed", b.source(ds_doc, prefix, note="no gradient_clipping"))
@@ -428,6 +429,23 @@ def _deepspeed_scheduler(b: PlanBuilder, doc: Document, ds_doc: Document, ds_dat
                f"replaces the Trainer's, so the run follows {kind}", b.source(doc, ("lr_scheduler_type",)),
                hint="remove the `scheduler` block from the DeepSpeed JSON to use `lr_scheduler_type`, or set the "
                     "schedule there", key="lr_scheduler_type")
+
+
+def _deepspeed_optimizer(b: PlanBuilder, ds_doc: Document, ds_data: dict, prefix: KeyPath) -> None:
+    """An `optimizer` block in the DeepSpeed JSON is the optimizer that trains: transformers' deepspeed_optim_sched
+    hands it to DeepSpeed and builds no `optim` of its own (held-out review 49, A 04: Firefly's `adamw_hf` beside a
+    DeepSpeed `Adam`). DeepSpeed's Adam (FusedAdam, DeepSpeedCPUAdam under offload) is AdamW unless `adam_w_mode`
+    is off; its `auto` parameters are the Trainer's."""
+    block = ds_data.get("optimizer")
+    if not isinstance(block, dict) or not isinstance(block.get("type"), str) or not block["type"].strip():
+        return
+    name = block["type"].strip()
+    source = b.source(ds_doc, prefix + ("optimizer", "type"))
+    b.set("optimizer.name", f"DeepSpeed {name}", source)
+    params = block.get("params") if isinstance(block.get("params"), dict) else {}
+    if name.lower() in ("adam", "adamw"):
+        decoupled = name.lower() == "adamw" or lenient_bool(params.get("adam_w_mode", True)) is not False
+        b.set("optimizer.family", "adamw" if decoupled else "adam", source)
 
 
 def _offloads(ds_data: dict) -> bool:

@@ -180,3 +180,14 @@ def test_a_git_lfs_pointer_is_said_to_be_one(tmp_path) -> None:
     assert not walked.errors and "Git LFS pointer" in walked.files[0].note
     named = check_paths([pointer], CheckOptions(use_settings=False))
     assert [("Git LFS pointer" in e.message) for e in named.errors] == [True]
+
+
+def test_the_json_optimizer_block_is_what_an_hf_run_trains_with(tmp_path) -> None:
+    # held-out review 49, A 04: TrainingArguments `optim: adamw_hf` beside a DeepSpeed `optimizer` block
+    write(tmp_path, "ds.json", '{"optimizer": {"type": "Adam", "params": {"lr": "auto", "adam_w_mode": false}},'
+                               ' "zero_optimization": {"stage": 3}, "gradient_clipping": "auto"}')
+    config = write(tmp_path, "args.json", '{"output_dir": "o", "learning_rate": 1e-5, "optim": "adamw_hf",'
+                                          ' "per_device_train_batch_size": 2, "deepspeed": "ds.json"}')
+    plan = plan_of(config)
+    assert plan.optimizer.name == "DeepSpeed Adam" and plan.optimizer.family == "adam"  # adam_w_mode off: L2 Adam
+    assert plan.sources["optimizer.name"].file.endswith("ds.json") and plan.optimizer.lr == 1e-5  # `auto`: the Trainer's
