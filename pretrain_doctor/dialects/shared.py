@@ -517,7 +517,12 @@ def apply_accelerate(b: PlanBuilder, doc: Document, context: BuildContext, scrip
     names_one = launcher is not None and isinstance(launcher.get("config_file"), str)
     path = context.accelerate_config or named or (None if names_one else _accelerate_beside(doc))
     if names_one and named is None and script is not None and not context.accelerate_config:
-        context.notices.append(_unfound_launch_config(launcher["config_file"], script))
+        message, twin = _unfound_launch_config(launcher["config_file"], script)
+        if twin is None:
+            context.notices.append(message)
+        else:  # a `.yaml`/`.yml` slip: the launch stops before training (held-out review 49, A 17)
+            b.note("ignored-key", message, b.source(script, ("launcher", "config_file")), key="launcher.config_file",
+                   severity="error", hint=f"`--config_file {twin}`")
     acc = load_companion(Path(path), context) if path is not None else None
     if acc is not None and is_accelerate_config(acc.data):
         _accelerate_yaml(b, acc, context, named=path == named)
@@ -553,18 +558,19 @@ def _launcher_config_file(launcher: dict, script: Document, context: BuildContex
     return found
 
 
-def _unfound_launch_config(reference: str, script: Document) -> str:
-    """What the report says of an `accelerate launch --config_file` not found: where a file of the other YAML
-    extension is (`.yml` for `.yaml`, a typo accelerate stops on with FileNotFoundError), else that its settings
-    are unknown."""
+def _unfound_launch_config(reference: str, script: Document) -> tuple[str, Optional[str]]:
+    """What the report says of an `accelerate launch --config_file` not found, and the name of a file of the other
+    YAML extension where there is one (`.yml` for `.yaml`, a typo accelerate stops on with FileNotFoundError); else
+    that its settings are unknown."""
     stem, suffix = os.path.splitext(reference.strip())
     other = {".yaml": ".yml", ".yml": ".yaml"}.get(suffix.lower())
     twin = find_referenced_file(stem + other, script) if other else None
     said = f"`accelerate launch --config_file {reference}`: no such file"
     if twin is not None:
-        return f"{said}, but {stem + other} is there; accelerate stops with FileNotFoundError on the name as written"
+        return (f"{said}, but {stem + other} is there; accelerate stops with FileNotFoundError on the name as "
+                "written", stem + other)
     return (f"{said} beside the script, up its folders or in the working directory; the world size and "
-            "distribution it sets are unknown")
+            "distribution it sets are unknown", None)
 
 
 def _accelerate_flags(b: PlanBuilder, script: Document, launcher: dict, context: BuildContext) -> None:
