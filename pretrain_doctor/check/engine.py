@@ -165,7 +165,8 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
         launched: dict[str, str] = {}  # a config a launch script in this check hands its program -> that script
         overridden: dict[str, tuple[str, frozenset[str]]] = {}  # ... or only the keys its command line sets
         programs: dict[str, str] = {}  # the source of a program a launch script in this check runs -> that script
-        for path, explicit in sorted(files, key=lambda file: not is_launch_script_path(file[0])):
+        launches = {path for path, _ in files if is_launch_script_path(path)}  # read once: a YAML may be a run spec
+        for path, explicit in sorted(files, key=lambda file: file[0] not in launches):
             script = launched.get(os.path.abspath(path))
             if script is not None and not explicit:
                 report.files.append(FileResult(str(path), None, role="companion", note=_launched_note(script)))
@@ -176,7 +177,7 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
                 continue
             plan = _check_file(path, explicit and not options.skip_non_configs, options, settings_by_file[path],
                                ruleset, report, overridden.get(os.path.abspath(path)))
-            if plan is None or not is_launch_script_path(path):
+            if plan is None or path not in launches:
                 continue
             if plan.program.source and plan.program.source.endswith(".py"):
                 programs.setdefault(os.path.abspath(plan.program.source), str(path))
@@ -204,7 +205,7 @@ _LAUNCHES_JUDGE_THE_WHOLE_CONFIG = ("olmo", "llamafactory", "llmfoundry", "nanog
 def _program_note(script: str) -> str:
     # A train.py that builds TrainingArguments reads as a launch of itself; run by a script, the script's
     # arguments are the run's (held-out review 38, A 20).
-    return f"the program `{script}` runs: read as its source, with that script's arguments"
+    return f"the program the launch script `{script}` runs: checked through that script, with its arguments"
 
 
 def _launched_note(script: str) -> str:

@@ -79,11 +79,12 @@ def _arguments_call(tree: ast.Module) -> Optional[ast.Call]:
     """The call that builds the Trainer's arguments with the most keywords (a script may build a second, smaller one
     for evaluation); None when no call builds them with at least two."""
     best: Optional[ast.Call] = None
+    most = _MIN_KEYWORDS - 1
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and ARGUMENT_CLASSES.match(_name(node)):
             count = sum(1 for keyword in node.keywords if keyword.arg is not None)
-            if count >= _MIN_KEYWORDS and (best is None or count > len(best.keywords)):
-                best = node
+            if count > most:
+                best, most = node, count
     return best
 
 
