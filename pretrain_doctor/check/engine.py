@@ -285,6 +285,10 @@ def sourced_notices(doc: Document) -> list[str]:
     read = [f"{s.get('path')} (line {s.get('line')})" for s in entries if s.get("read")]
     unread = [f"{s.get('path')} (line {s.get('line')})" for s in entries if not s.get("read")]
     notices = [f"read the files it sources: {', '.join(read)}"] if read else []
+    echoed = _data(doc).get("echoed") if doc.format == "shell" else None
+    if isinstance(echoed, dict):
+        notices.append(f"the launch at line {echoed.get('line')} is printed with `echo`, not run: read as the run it "
+                       "describes")
     if unread:
         notices.append(f"not at hand, so not read: the files it sources, {', '.join(unread)}; flags they may "
                        "set are not known to be absent")

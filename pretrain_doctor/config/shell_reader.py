@@ -539,6 +539,7 @@ class _Shell:
                                        for name, value in (env or {}).items()}
         self.exported: set[str] = set()
         self.commands: list[Command] = []
+        self.echoed: list[Command] = []  # `echo torchrun pretrain_gpt.py ...`: a launch the script only prints
         self.steps = 0
         self.launched_bare = False  # read as launched with no arguments: option loops never run
         self.quoted_comments: dict[int, str] = {}  # line -> variable: `--x 1 \\   # note` inside a quoted value
@@ -565,11 +566,26 @@ class _Shell:
                 if statement.over_arguments and self.launched_bare:
                     # A script that needs no argument is read as launched with none (`$@` stays unresolved): its
                     # option loop (`--no-deepspeed) USE_DEEPSPEED=0`) never runs, the values set before it are
-                    # its defaults.
+                    # its defaults; but not a placeholder 0 or "" its options must replace.
+                    self._option_placeholders(statement.body)
                     continue
                 before = dict(self.vars)
                 self.run(statement.body, uncertain=True)
                 self._merge([before, dict(self.vars)])
+
+    def _option_placeholders(self, body: list) -> None:
+        """A variable the option loop sets whose value before it is `0` or empty (`NUM_LAYERS=0` ... `getopts`
+        `L) NUM_LAYERS="$OPTARG"`): a placeholder the launch's options fill in, not a default (held-out review 50,
+        B 09: `--num-layers 0` read as the run's); it is the launch's, unknown here."""
+        before = dict(self.vars)
+        self.run(body, uncertain=True)
+        after, self.vars = self.vars, before
+        for name, value in after.items():
+            prior = before.get(name)
+            if value is prior or not isinstance(prior, list) or (prior and isinstance(prior[0], list)):
+                continue  # unchanged, unset before the loop, unknown already, or an array
+            if _field_text(prior) in ("", "0"):
+                self.vars[name] = _Unknown(f"${name}")
 
     def _matches(self, subject: Optional[str], patterns: list[Token]) -> Optional[bool]:
         if subject is None:
@@ -646,6 +662,10 @@ class _Shell:
         if head == ":":
             for token in words[index + 1:]:  # `: ${LR:=3e-4}`: run for what its expansion assigns
                 self.expand_word(token.text, token.line, token.column)
+            return
+        if head == "echo" and index + 1 < len(words) and (words[index + 1].text or "") in _LAUNCHERS:
+            echoed = [w for token in words[index + 1:] for w in self.expand_word(token.text, token.line, token.column)]
+            self.echoed.append(Command(_until_redirection(echoed), uncertain))
             return
         if head in _NO_SETTINGS:
             return
@@ -1523,6 +1543,12 @@ def _read_shell(text: str, shown: str, env: Optional[dict[str, str]], path: Opti
         if found is not None:
             shell, command = bare, found
     data: dict[str, Any] = {}
+    if command is None and shell.echoed:
+        # A launch the script prints instead of running (held-out review 50, B 11: `echo torchrun ... pretrain_gpt.py`,
+        # a dry run of its author's): read as the run it describes, and said so.
+        command = _training_command(shell.echoed)
+        if command is not None:
+            data["echoed"] = {"line": command[0][0].line}
     if command is not None and cuts:
         command = _rejoined(command, shell.commands, cuts, data)
     if command is not None and shell.written:

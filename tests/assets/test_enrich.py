@@ -59,8 +59,14 @@ def test_a_relative_tokenizer_path_resolves_against_an_ancestor_folder(tmp_path:
 
 
 def test_a_hub_id_that_is_not_on_disk_stays_unknown(tmp_path: Path) -> None:
-    plan = _plan(tmp_path, NATIVE_FT + "tokenizer: {name: meta-llama/Llama-2-7b-hf}\n")
+    plan = _plan(tmp_path, NATIVE_FT + "tokenizer: {name: mistralai/Mistral-Nemo-Base-2407}\n")
     assert plan.tokenizer.path is None and plan.unknown["tokenizer.length"] == "--tokenizer"
+
+
+def test_a_hub_id_known_here_gives_the_length_and_says_so(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, NATIVE_FT + "tokenizer: {name: meta-llama/Llama-2-7b-hf}\n")
+    assert plan.tokenizer.path is None and plan.tokenizer.length == 32000
+    assert "tokenizer.length" not in plan.unknown and "on the Hub, known here" in plan.sources["tokenizer.length"].note
 
 
 def test_model_config_of_a_finetune_describes_the_base_checkpoint(tmp_path: Path) -> None:

@@ -417,3 +417,15 @@ def test_val_check_interval_leaves_evaluation_unknown(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "config.yaml", BRRR))
     assert plan.eval.enabled is None and "never runs the validation" in plan.unknown["eval.enabled"]
     assert not findings(plan, "PD702")  # neither "evaluation is off" (a fork may run it) nor on
+
+
+def test_a_hub_tokenizer_known_here_gives_its_length(tmp_path) -> None:
+    # held-out review 49, B 10: 256 embedding rows beside `HuggingFaceTB/cosmo2-tokenizer` (49,152 tokens)
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    small = TINY.replace("vocab_size: 50257", "vocab_size: 256") + \
+        "tokenizer: {tokenizer_name_or_path: HuggingFaceTB/cosmo2-tokenizer}\n"
+    path = write(tmp_path, "config.yaml", small)
+    [finding] = [f for f in check_paths([path], CheckOptions(use_settings=False)).findings if f.code == "PD501"]
+    assert finding.severity == "error" and "49152 tokens" in finding.message
