@@ -291,8 +291,28 @@ class TorchtitanDialect(Dialect):
         # torchtitan fork) spells them `validation.enable_valid` / `validation.valid_freq`.
         b.take_first("eval.enabled", doc, "validation.enable", "validation.enabled", "validation.enable_valid",
                      convert=lenient_bool)
-        b.default("eval.enabled", False, DEFAULT)
+        older = _key_of_releases_without_validation(doc) if not b.has("eval.enabled") else None
+        if older is not None:
+            # torchtitan evaluated nothing before #1362 (2025-07-09, first released in 0.2.0): "evaluation is off"
+            # tells such a file's author of no switch (held-out review 50, B 07-08: `enable_checkpoint` era presets)
+            b.unknown("eval.enabled", f"`{older}` is of a torchtitan release before its validation (0.2.0, "
+                                      "2025-07): that release evaluates nothing")
+        else:
+            b.default("eval.enabled", False, DEFAULT)
         b.take_first("eval.interval_steps", doc, "validation.freq", "validation.valid_freq", convert=lenient_int)
+
+
+def _key_of_releases_without_validation(doc: Document) -> Optional[str]:
+    """A key of the file that only releases before 0.2.0 read (`checkpoint.enable_checkpoint`, the parallel degrees
+    under `[training]`): the file was written for a torchtitan with no `[validation]`."""
+    for table, keys in doc.data.items():
+        if not isinstance(keys, dict):
+            continue
+        for key in keys:
+            change = TORCHTITAN_KEY_CHANGES.get(f"{table}.{key}")
+            if change is not None and change.until in ("0.1.0", "0.2.0") and change.last is not None:
+                return f"{table}.{key}"
+    return None
 
 
 # CheckpointManager's async modes (components/checkpoint.py: anything else is "Unknown checkpoint async_mode").

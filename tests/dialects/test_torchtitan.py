@@ -563,3 +563,25 @@ def test_an_older_releases_key_is_no_fork_evidence(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "t.toml", text))
     assert "checkpoint.interval_type" not in plan.foreign_keys
     assert [f.severity for f in reported(plan, "PD801")] == ["warning"]
+
+
+def test_a_file_of_a_release_without_validation_says_nothing_of_evaluation(tmp_path) -> None:
+    # held-out review 50, B 07-08: torchtitan evaluated nothing before 0.2.0 (#1362): "evaluation is off" told the
+    # author of a `[checkpoint] enable_checkpoint` preset of no switch there is
+    path = write(tmp_path, "llama3_8b.toml", """
+        [model]
+        name = "llama3"
+        flavor = "8B"
+        [optimizer]
+        name = "AdamW"
+        lr = 3e-4
+        [training]
+        batch_size = 1
+        seq_len = 8192
+        steps = 1000
+        [checkpoint]
+        enable_checkpoint = false
+        """)
+    plan = plan_of(path)
+    assert plan.eval.enabled is None and "before its validation" in plan.unknown["eval.enabled"]
+    assert not findings(plan, "PD702")
