@@ -32,6 +32,8 @@ class FinetuneLr(Rule):
     - DPO / ORPO / other preference tuning of the full model: at most 1e-5;
     - no band when only a newly added module trains on a frozen model (LLaVA's
       `tune_mm_mlp_adapter` stage trains its projector at 1e-3);
+    - no band for an optimizer outside the Adam family (Lion, SGD, Adafactor): these ranges are
+      AdamW's, and Lion's lr is 3-10× smaller for the same update size;
     - no band for online RL (TRL GRPO, RLOO, PPO, online DPO; axolotl `rl: grpo`): the policy
       learns from its own samples, not from a fixed preference set, and published recipes
       spread widely (TRL's defaults 5e-7 to 3e-6, open-r1's GRPO recipes 1e-6 to 2e-5);
@@ -90,6 +92,8 @@ class FinetuneLr(Rule):
         if (lr is None or plan.debug or not plan.mode.is_finetune or plan.mode.trains_only
                 or "online_rl" in (plan.mode.kind, objective)):
             return
+        if plan.optimizer.family is not None and not plan.optimizer.is_adam_family:
+            return  # Lion, SGD, Adafactor: other lr scales (held-out review 51, B 12: decoupled Lion at 5e-7)
         kind = plan.mode.kind
         if "preference" in (kind, objective):
             yield from self._preference(plan, lr)

@@ -280,8 +280,17 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, stage: str) -> None:
     elif stage == "pt":
         # Continued pretraining of all (or, with `freeze`, some) weights: the pretraining regime.
         kind = "pretrain"
+    elif str(method) == "freeze":
+        # `freeze` trains the last `freeze_trainable_layers` (before 0.7: `num_layer_trainable`; default 2) or, with
+        # `use_llama_pro`, the blocks it adds; the rest stays frozen (held-out review 51, A 03: a LLaMA-Pro run judged
+        # as a full fine-tune of 8B at lr 9e-4)
+        kind = "partial_finetune"
+        layers = next((doc.get(key) for key in ("freeze_trainable_layers", "num_layer_trainable") if doc.has(key)), 2)
+        what = f"the {layers} blocks LLaMA-Pro adds" if lenient_bool(doc.get("use_llama_pro")) else \
+            f"the last {layers} layers"
+        b.set("mode.trains_only", f"{what} (`finetuning_type: freeze`)", method_source)
     else:
-        kind = "full_finetune"  # `full`, or `freeze` (the last layers of the full weights)
+        kind = "full_finetune"  # `full`
     if (kind in ("full_finetune", "pretrain") and not from_scratch and doc.has("finetuning_type")
             and str(method) not in (*_FINETUNING_TYPES, "none")
             and stage not in ("rm", "ppo", "dpo", "kto")):
@@ -644,7 +653,9 @@ def _evaluation_without_data(b: PlanBuilder, doc: Document, evals: Any, val_size
     if asked is None and strategy not in ("", "no"):
         asked = strategy_key
     held_out = isinstance(val_size, (int, float)) and val_size >= 1e-6
-    if asked is None or evals or held_out:
+    # a value left to launch time is still given (held-out review 51, A 17: `--eval_dataset "grade${GRADE}_val"`)
+    launch_time = any(key in doc.unevaluated or f"--{key}" in doc.unevaluated for key in ("eval_dataset", "val_size"))
+    if asked is None or evals or held_out or launch_time:
         return
     own = [key for key in doc.data if isinstance(key, str) and key not in _KNOWN_KEYS and key not in _LAUNCH
            and key not in _OTHER_TRAINERS_NAMES]

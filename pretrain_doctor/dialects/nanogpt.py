@@ -724,6 +724,14 @@ class NanogptDialect(Dialect):
             _lr_from_the_forks_global(b, doc, d)
         else:
             self._take(b, doc, d, "optimizer.lr", "learning_rate")
+        lr = b.get("optimizer.lr")
+        if b.get("optimizer.name") == "torch.optim.AdamW" and isinstance(lr, (int, float)) and lr >= 1:
+            # no Adam(W) run takes a step of 1 or more: the fork's train.py, not at hand, builds another optimizer
+            # (held-out review 51, B 15: `learning_rate = 150.0` in `train_gpt2_large_ivon.py`, IVON's step size)
+            b.discard("optimizer.name")
+            b.discard("optimizer.family")
+            b.unknown("optimizer.family", f"lr {lr:g} is no AdamW step size: the fork's train.py, not at hand, "
+                                          f"builds another optimizer (`{Path(doc.path).name}`)")
         self._take(b, doc, d, "optimizer.weight_decay", "weight_decay")
         beta1 = lenient_number(_value(doc, d, "beta1"))
         beta2 = lenient_number(_value(doc, d, "beta2"))

@@ -176,11 +176,14 @@ def test_ppo_stage_is_online_rl(tmp_path: Path) -> None:
     assert plan.mode.preference_method is None and plan.mode.lora_rank is not None
 
 
-def test_full_and_freeze_sft_are_full_finetunes(tmp_path: Path) -> None:
-    for method in ("full", "freeze"):
-        plan = plan_of(write(tmp_path, f"{method}.yaml", _LORA_SFT.replace("finetuning_type: lora", f"finetuning_type: {method}")))
-        assert plan.mode.kind == "full_finetune"
-        assert plan.mode.lora_rank is None
+def test_full_sft_is_a_full_finetune_and_freeze_a_partial_one(tmp_path: Path) -> None:
+    full = plan_of(write(tmp_path, "full.yaml", _LORA_SFT.replace("finetuning_type: lora", "finetuning_type: full")))
+    assert full.mode.kind == "full_finetune" and full.mode.lora_rank is None
+    # held-out review 51, A 03: `freeze` trains the last layers (or LLaMA-Pro's added blocks), the rest stays frozen
+    freeze = plan_of(write(tmp_path, "freeze.yaml", _LORA_SFT.replace(
+        "finetuning_type: lora", "finetuning_type: freeze\n    use_llama_pro: true\n    freeze_trainable_layers: 8")))
+    assert freeze.mode.kind == "partial_finetune" and freeze.mode.lora_rank is None
+    assert freeze.mode.trains_only.startswith("the 8 blocks LLaMA-Pro adds")
 
 
 def test_full_pt_is_continued_pretraining(tmp_path: Path) -> None:
@@ -740,3 +743,14 @@ def test_an_unknown_template_is_an_error_only_against_the_checkout_at_hand(tmp_p
     write(tmp_path / "fork", "src/llamafactory/data/template.py", 'register_template(\n    name="qwen2",\n)\n')
     assert not [n for n in notes(plan_of(write(tmp_path / "fork", "examples/sft.yaml", config)), "ignored-key")
                 if n.data.get("key") == "template"]
+
+
+def test_an_eval_dataset_left_to_launch_time_is_given(tmp_path: Path) -> None:
+    # held-out review 51, A 17: `--do_eval True --eval_dataset "cleaned_grade${GRADE}_validation"` read as no eval data
+    script = write(tmp_path, "grade.sh", """
+        llamafactory-cli train \\
+          --stage sft --do_train True --model_name_or_path meta-llama/Llama-3.2-3B --finetuning_type lora \\
+          --template llama3 --dataset "grade${GRADE}_train" --output_dir out --learning_rate 1.0e-5 \\
+          --do_eval True --eval_dataset "grade${GRADE}_validation" --eval_strategy epoch
+        """)
+    assert not [n for n in notes(plan_of(script), "mutually-exclusive") if "asks for evaluation" in n.message]

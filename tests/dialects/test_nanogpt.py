@@ -938,3 +938,14 @@ def test_a_launch_handing_train_py_a_config_file_reads_the_file_under_its_words(
     upstream = plan_of(write(tmp_path, "up.sh", "python train.py config/train_openwebtext.py --max_iters=5000 "
                                                 "--lr_decay_iters=5000 --batch_size=24\n"))
     assert [f.severity for f in reported(upstream, "PD106")] == ["warning"]
+
+
+def test_an_lr_no_adamw_takes_leaves_the_optimizer_unknown(tmp_path) -> None:
+    # held-out review 51, B 15: `learning_rate = 150.0` in train_gpt2_large_ivon.py (IVON's step size), the fork's
+    # train.py not at hand: PD101 judged it against the AdamW band as an error
+    path = write(tmp_path, "config/train_gpt2_large_ivon.py", "n_layer = 36\nn_head = 20\nn_embd = 1280\n"
+                 "batch_size = 4\nblock_size = 1024\nmax_iters = 100000\nlr_decay_iters = 100000\n"
+                 "learning_rate = 150.0\nmin_lr = 0\n")
+    plan = plan_of(path)
+    assert plan.optimizer.family is None and "no AdamW step size" in plan.unknown["optimizer.family"]
+    assert not findings(plan, "PD101")
