@@ -21,7 +21,8 @@ class AdamBeta2(Rule):
     model size is unknown it reports at `info` and names `--model-config` (silent when
     the config does not even show a language model, e.g. a DeepSpeed JSON alone, or is a smoke
     test of a model of unknown size). A debug or
-    smoke-test config (a few iterations: nothing to spike over) gets an info, and so does a run
+    smoke-test config (a few iterations: nothing to spike over) gets an info, and so do masked-LM
+    (BERT-style) pretraining, whose published recipes use 0.999, and a run
     cheap to repeat (under 1e17 FLOPs, PD801's line). Fine-tuning,
     resumed runs and non-Adam optimizers (Lion, Muon, Adafactor ...) are left alone.
 
@@ -78,6 +79,9 @@ class AdamBeta2(Rule):
                 # a smoke test (10 iterations of a throughput benchmark: held-out review 16, A 06) or a run cheap to
                 # repeat (review 23, A 12: a 1,000-step, 16M-token test of a 302M model) has no long run to spike in
                 low_stakes = plan.derived.low_stakes
+                if not low_stakes and plan.objective.kind == "masked_lm":
+                    # BERT's own recipe (and Megatron's BERT-1.3B) trains at β2 0.999 (held-out review 52, B 02)
+                    low_stakes = "masked-LM pretraining, whose published BERT recipes use 0.999"
                 smoke = f" ({low_stakes}: it matters if the optimizer is copied to a long run)" if low_stakes else ""
                 yield self.finding(
                     plan, "optimizer.betas",

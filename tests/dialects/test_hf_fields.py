@@ -8,7 +8,7 @@ import pytest
 
 from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
 
-from .helpers import assert_trains_only, findings, plan_of, write
+from .helpers import assert_trains_only, findings, notes, plan_of, write
 
 BASE = """
 model_name_or_path: Qwen/Qwen2.5-0.5B
@@ -439,3 +439,15 @@ def test_a_peft_config_beside_the_config_makes_an_adapter_run(tmp_path: Path) ->
     assert plain.mode.lora_rank is None and findings(plain, "PD103")
     off = plan_of(write(tmp_path, "off.yaml", dpo + "use_peft: false\n"))
     assert off.mode.lora_rank is None
+
+
+def test_load_best_beside_an_unset_eval_strategy_is_a_warning(tmp_path) -> None:
+    # held-out review 52, A 18: `eval_steps: 100`, `load_best_model_at_end: true`, no eval strategy: the project's
+    # script set `eval_strategy="steps"` itself; the refusal holds only for the file as it stands
+    base = "model_name_or_path: m\noutput_dir: o\nsave_strategy: steps\nsave_steps: 100\nload_best_model_at_end: true\n"
+    [omitted] = [n for n in notes(plan_of(write(tmp_path, "a.yaml", base + "eval_steps: 100\n")), "mutually-exclusive")
+                 if "load_best_model_at_end" in n.message]
+    assert omitted.data["severity"] == "warning" and "`eval_strategy` 'no' (unset)" in omitted.message
+    [written] = [n for n in notes(plan_of(write(tmp_path, "b.yaml", base + "eval_strategy: epoch\n")), "mutually-exclusive")
+                 if "load_best_model_at_end" in n.message]
+    assert written.data["severity"] == "error"
