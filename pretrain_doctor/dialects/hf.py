@@ -219,6 +219,12 @@ class HfDialect(Dialect):
             kind = "qlora" if _QLORA_NAME.search(Path(doc.path).name) else "lora"
         elif data.get(model_key) is not None and _architecture_key(data) is None:
             kind = "full_finetune"
+        elif doc.format != "shell" and model_key not in data and _says_finetune(doc) is not None:
+            # the program that reads the file loads the weights it fine-tunes (held-out review 52, A 02: a LLaVA-style
+            # wrapper's sft.yaml with `model: saves/llava/pretrain` and `task: sft`, read as pretraining from scratch)
+            kind = "full_finetune"
+            b.assume("mode.kind", f"a fine-tune of weights the program reading the file loads: {_says_finetune(doc)}",
+                     None)
         else:
             kind = "pretrain"
             if doc.format != "shell" and model_key not in data and "config_name" not in data \
@@ -1450,6 +1456,18 @@ def _nested_model(doc: Document, flat: dict, moved: dict) -> None:
 
 
 _PREFERENCE_NAMES = lazy_compile(r"(?<![a-z])(orpo|simpo|cpo|kto)(?![a-z])")
+
+
+def _says_finetune(doc: Document) -> Optional[str]:
+    """Why a TrainingArguments file that names no model is a fine-tune's: its name (`sft.yaml`, `finetune_args.json`)
+    or a `task`/`stage` of its own that says so; None otherwise."""
+    if _FINETUNE_PROGRAM.search(Path(doc.path).stem):
+        return f"the file's name `{Path(doc.path).name}` says so"
+    for key in ("task", "stage", "training_type", "train_type"):
+        value = doc.data.get(key)
+        if isinstance(value, str) and _FINETUNE_PROGRAM.search(value):
+            return f"its `{key}: {value}` says so"
+    return None
 
 
 def _preference_in_name(path: str, program: object = None) -> bool:

@@ -451,3 +451,14 @@ def test_load_best_beside_an_unset_eval_strategy_is_a_warning(tmp_path) -> None:
     [written] = [n for n in notes(plan_of(write(tmp_path, "b.yaml", base + "eval_strategy: epoch\n")), "mutually-exclusive")
                  if "load_best_model_at_end" in n.message]
     assert written.data["severity"] == "error"
+
+
+def test_a_file_that_names_no_model_but_says_sft_is_a_fine_tune(tmp_path) -> None:
+    # held-out review 52, A 02: a wrapper's sft.yaml (`model: saves/llava/pretrain`, `task: sft`) read as pretraining
+    # from scratch, and PD106 judged its 60-step warmup as a pretraining warmup
+    body = "output_dir: o\nlearning_rate: 2.0e-5\nwarmup_steps: 60\nper_device_train_batch_size: 4\n"
+    plan = plan_of(write(tmp_path, "args.yaml", body + "task: sft\n"))
+    assert plan.mode.kind == "full_finetune" and "`task: sft`" in plan.program.assumed["mode.kind"]
+    assert not findings(plan, "PD106")
+    assert plan_of(write(tmp_path, "sft.yaml", body)).mode.kind == "full_finetune"  # the file's name
+    assert plan_of(write(tmp_path, "train_args.yaml", body)).mode.kind == "pretrain"  # nothing says fine-tune
