@@ -949,3 +949,18 @@ echo torchrun $DISTRIBUTED_ARGS pretrain_gpt.py \\
 """)
     assert data["program"] == "pretrain_gpt.py" and data["--lr"] == "3e-4" and data["echoed"] == {"line": 3}
     assert "echoed" not in _read("echo torchrun pretrain_gpt.py --lr 1\ntorchrun pretrain_gpt.py --lr 2\n")[0]
+
+
+def test_the_option_loop_read_for_its_placeholders_runs_nothing() -> None:
+    # the loop is only read for what it assigns: a `--help) python train.py --help` inside it is no command of the run
+    data, _, _ = _read("""
+NUM_LAYERS=0
+while getopts ":L:h" opt; do
+  case $opt in
+    L) NUM_LAYERS="$OPTARG" ;;
+    h) deepspeed pretrain_gpt.py --lr 9e-9 --help; exit 0 ;;
+  esac
+done
+echo "layers $NUM_LAYERS"
+""")
+    assert "program" not in data and "--lr" not in data

@@ -578,8 +578,12 @@ class _Shell:
         `L) NUM_LAYERS="$OPTARG"`): a placeholder the launch's options fill in, not a default (held-out review 50,
         B 09: `--num-layers 0` read as the run's); it is the launch's, unknown here."""
         before = dict(self.vars)
+        recorded = (len(self.commands), len(self.echoed), len(self.written), len(self.cds), len(self.sourced))
         self.run(body, uncertain=True)
         after, self.vars = self.vars, before
+        # only the values are wanted: the loop never runs, so what it would run or write is not the script's
+        del self.commands[recorded[0]:], self.echoed[recorded[1]:], self.written[recorded[2]:]
+        del self.cds[recorded[3]:], self.sourced[recorded[4]:]
         for name, value in after.items():
             prior = before.get(name)
             if value is prior or not isinstance(prior, list) or (prior and isinstance(prior[0], list)):

@@ -449,12 +449,12 @@ def _own_parser_unseen(doc: Document) -> Optional[str]:
     program = doc.data.get("program_path") or doc.data.get("program")
     if doc.format != "shell" or not program or find_program_source(program, doc) is not None:
         return None
-    own = [key for key in doc.data if isinstance(key, str) and key not in HF_ALL_KEYS and key not in _LAUNCH_KEYS]
+    own = [key for key in doc.data if isinstance(key, str) and key not in HF_ALL_KEYS and key not in LAUNCH_KEYS]
     return ", ".join(f"`--{key}`" for key in own[:3]) if len(own) >= 2 else None
 
 
-# Keys a launch document carries beside the program's arguments (launched_arguments).
-_LAUNCH_KEYS = frozenset(("program", "program_path", "program_config", "command_line_keys", "launcher", "workdir",
+# Keys a launch document carries beside the program's arguments (launched_arguments): no argument of the program.
+LAUNCH_KEYS = frozenset(("program", "program_path", "program_config", "command_line_keys", "launcher", "workdir",
                           "cut_continuation", "quoted_comments", "arguments_class", "program_defaults", "positional",
                           "overrides", "sourced", "env"))
 

@@ -29,7 +29,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, closest_key, edit_distance, judged_version, lenient_bool,
                    lenient_int, lenient_number, typo_notes)
-from .hf import HfDialect, launched_arguments, warmup_ignored_by_schedule
+from .hf import LAUNCH_KEYS, HfDialect, launched_arguments, warmup_ignored_by_schedule
 from .program import LaunchBuilder, ProgramConfig, launched_config, llamafactory_train
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .llamafactory_keys import CHANGES, LLAMAFACTORY_KEYS, LLAMAFACTORY_V1_KEYS, LLAMAFACTORY_VERSION, TRAINER
@@ -40,9 +40,6 @@ from .versions import ChangeTable, TrainerVersions, parse_version
 DEFAULT = f"LLaMA-Factory {LLAMAFACTORY_VERSION} default"
 HF_DEFAULT = "transformers default"
 _STAGES = ("pt", "sft", "rm", "ppo", "dpo", "kto")
-# What a launch script's reading adds beside the program's arguments (hf.launched_arguments).
-_LAUNCH = ("program", "program_path", "cut_continuation", "quoted_comments", "program_config", "command_line_keys",
-           "workdir")
 _FINETUNING_TYPES = ("lora", "oft", "freeze", "full")
 # Keys only LLaMA-Factory reads; two of them beside HF TrainingArguments keys mark its files.
 _OWN_MARKERS = ("stage", "finetuning_type", "template", "cutoff_len", "lora_rank", "lora_target", "pref_beta",
@@ -220,7 +217,8 @@ class LlamaFactoryDialect(Dialect):
         _other_trainers_keys(b, doc)
         # Its own keys are judged against the LLaMA-Factory version (llamafactory_keys.CHANGES), HF keys
         # renamed or removed across transformers releases like the hf dialect's.
-        typo_notes(b, doc, _KNOWN_KEYS, keys=[k for k in doc.data if k not in _OTHER_TRAINERS_NAMES and k not in _LAUNCH],
+        typo_notes(b, doc, _KNOWN_KEYS,
+                   keys=[k for k in doc.data if k not in _OTHER_TRAINERS_NAMES and k not in LAUNCH_KEYS],
                    changes=ChainMap(ChangeTable(TRAINER, _LF_CHANGES), _HF_CHANGES),
                    versions=_hf_versions(context.trainer_versions))
         judged_version(b, doc, context.trainer_versions, TRAINER)
@@ -657,7 +655,7 @@ def _evaluation_without_data(b: PlanBuilder, doc: Document, evals: Any, val_size
     launch_time = any(key in doc.unevaluated or f"--{key}" in doc.unevaluated for key in ("eval_dataset", "val_size"))
     if asked is None or evals or held_out or launch_time:
         return
-    own = [key for key in doc.data if isinstance(key, str) and key not in _KNOWN_KEYS and key not in _LAUNCH
+    own = [key for key in doc.data if isinstance(key, str) and key not in _KNOWN_KEYS and key not in LAUNCH_KEYS
            and key not in _OTHER_TRAINERS_NAMES]
     if any(_SPLIT_KEY.fullmatch(key) for key in own):
         return  # a fork's own split (`train_size: 0.8`: held-out review 25, A 03, a vendored 0.7.2.dev0)
