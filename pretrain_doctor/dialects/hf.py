@@ -187,6 +187,7 @@ class HfDialect(Dialect):
         model_key = _model_key(data)
         online = online_rl_method(doc)
         built = class_method(data.get("arguments_class"))
+        names = _names(doc)
         if online is not None:
             # GRPO/RLOO/PPO/online DPO share `beta`/`loss_type` with DPOConfig: read the class first.
             method, key = online
@@ -198,13 +199,11 @@ class HfDialect(Dialect):
             if _peft_on(data):
                 b.take("mode.lora_rank", doc, "lora_r", lenient_int)
                 b.default("mode.lora_rank", 16, "TRL ModelConfig default")
-        elif any(k in data for k in _PREFERENCE_KEYS) or _preference_in_name(doc.path, data.get("program")) \
+        elif any(k in data for k in _PREFERENCE_KEYS) or _preference_in_name(names) \
                 or built is not None:
             kind = "preference"
             b.set("objective.kind", "preference")
-            # the config's path or the launched program's name (`scripts/run_orpo.py`: held-out review 49, A 14)
-            named = _PREFERENCE_NAMES.search(doc.path.lower()) or _PREFERENCE_NAMES.search(
-                str(data.get("program") or "").rsplit("/", 1)[-1].lower())
+            named = _PREFERENCE_NAMES.search(names)
             method = "orpo" if "orpo_alpha" in data else (named.group(1) if named else str(data.get("loss_type") or "dpo"))
             if built is not None and built[1] != "dpo":  # DPOConfig's `loss_type` (ipo, sigmoid...) names its variant
                 method = "simpo" if built[1] == "cpo" and data.get("loss_type") == "simpo" else built[1]
@@ -219,12 +218,11 @@ class HfDialect(Dialect):
             kind = "qlora" if _QLORA_NAME.search(Path(doc.path).name) else "lora"
         elif data.get(model_key) is not None and _architecture_key(data) is None:
             kind = "full_finetune"
-        elif doc.format != "shell" and model_key not in data and _says_finetune(doc) is not None:
+        elif doc.format != "shell" and model_key not in data and (says := _says_finetune(doc)) is not None:
             # the program that reads the file loads the weights it fine-tunes (held-out review 52, A 02: a LLaVA-style
             # wrapper's sft.yaml with `model: saves/llava/pretrain` and `task: sft`, read as pretraining from scratch)
             kind = "full_finetune"
-            b.assume("mode.kind", f"a fine-tune of weights the program reading the file loads: {_says_finetune(doc)}",
-                     None)
+            b.assume("mode.kind", f"a fine-tune of weights the program reading the file loads: {says}", None)
         else:
             kind = "pretrain"
             if doc.format != "shell" and model_key not in data and "config_name" not in data \
@@ -1470,11 +1468,15 @@ def _says_finetune(doc: Document) -> Optional[str]:
     return None
 
 
-def _preference_in_name(path: str, program: object = None) -> bool:
-    """Does a config's path name a preference method (`dpo` anywhere, `cpo_config.yaml`: held-out review 17, A 04), or
-    the program a launch script runs (`run_orpo.py`)?"""
-    name = f"{path} {str(program or '').rsplit('/', 1)[-1]}".lower()
-    return "dpo" in name or _PREFERENCE_NAMES.search(name) is not None
+def _names(doc: Document) -> str:
+    """The config's path and the name of the program a launch script runs (`scripts/run_orpo.py`: held-out review 49,
+    A 14), lower-cased: where a run's method may be named, the path first."""
+    return f"{doc.path} {str(doc.data.get('program') or '').rsplit('/', 1)[-1]}".lower()
+
+
+def _preference_in_name(names: str) -> bool:
+    """Do the names (`_names`) name a preference method (`dpo` anywhere, `cpo_config.yaml`: held-out review 17, A 04)?"""
+    return "dpo" in names or _PREFERENCE_NAMES.search(names) is not None
 
 
 def _nested_lora(doc: Document, flat: dict, moved: dict) -> None:
