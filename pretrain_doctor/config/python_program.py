@@ -19,7 +19,7 @@ from typing import Any, Iterator, Optional
 
 from ..lazyre import lazy_compile
 from .document import KeyPath, Position
-from .python_reader import assignments, evaluate, parse_module
+from .python_reader import assignments, dotted_tail, evaluate, parse_module
 
 # TrainingArguments and the TRL configs that extend it, a project's own prefixed subclass included (`MyDPOConfig`).
 ARGUMENT_CLASSES = lazy_compile(r"^(Seq2Seq)?TrainingArguments$|^[A-Z]\w*(SFT|DPO|KTO|ORPO|CPO|BCO|GRPO|RLOO|PPO|"
@@ -49,7 +49,7 @@ def read_python_program(text: str, shown: str
         return None
     where = Position(call.lineno, call.col_offset + 1)
     data: dict[str, Any] = {"program": Path(shown).name, "launcher": {"name": "python"},
-                            "arguments_class": _name(call)}
+                            "arguments_class": dotted_tail(call.func)}
     positions: dict[KeyPath, Position] = {("program",): where, ("launcher", "name"): where,
                                           ("arguments_class",): where}
     unevaluated: dict[str, str] = {}
@@ -81,16 +81,11 @@ def _arguments_call(tree: ast.Module) -> Optional[ast.Call]:
     best: Optional[ast.Call] = None
     most = _MIN_KEYWORDS - 1
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and ARGUMENT_CLASSES.match(_name(node)):
+        if isinstance(node, ast.Call) and ARGUMENT_CLASSES.match(dotted_tail(node.func)):
             count = sum(1 for keyword in node.keywords if keyword.arg is not None)
             if count > most:
                 best, most = node, count
     return best
-
-
-def _name(call: ast.Call) -> str:
-    func = call.func
-    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
 
 
 def scope_at(tree: ast.Module, target: ast.AST) -> _Scope:
@@ -139,7 +134,7 @@ def _loaded_model(tree: ast.Module, data: dict[str, Any], positions: dict[KeyPat
     `FastLanguageModel.from_pretrained(model_name=...)`) whose model the source names as a string."""
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "from_pretrained" and _MODEL_CLASSES.match(_dotted_tail(node.func.value))):
+                and node.func.attr == "from_pretrained" and _MODEL_CLASSES.match(dotted_tail(node.func.value))):
             continue
         given = node.args[0] if node.args else next(
             (k.value for k in node.keywords if k.arg in ("pretrained_model_name_or_path", "model_name")), None)
@@ -148,7 +143,3 @@ def _loaded_model(tree: ast.Module, data: dict[str, Any], positions: dict[KeyPat
             data["--model_name_or_path"] = model
             positions[("--model_name_or_path",)] = Position(given.lineno, given.col_offset + 1)  # type: ignore[union-attr]
             return
-
-
-def _dotted_tail(node: ast.AST) -> str:
-    return node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""

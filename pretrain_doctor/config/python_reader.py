@@ -156,6 +156,14 @@ def built_optimizer(text: str, *, top_level: bool = False) -> tuple[str, int] | 
     return None
 
 
+def dotted_tail(node: ast.AST) -> str:
+    """The last name of `a.b.c` or `c` (a called function's: `AutoModelForCausalLM.from_pretrained` -> `from_pretrained`);
+    "" for anything else."""
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""
+
+
 def evaluate(node: ast.expr, names: dict[str, Any]) -> Any:
     """`node` evaluated as a config line is (literals, arithmetic, `int`/`min`/`max`...), the globals it names
     taken from `names`; None when it is not something we evaluate or its arithmetic fails."""

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document, KeyPath
-from ..config.python_reader import assignments, evaluate
+from ..config.python_reader import assignments, dotted_tail, evaluate
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
@@ -165,20 +165,11 @@ def _local_imports(tree: ast.Module) -> list[str]:
 def _receiver(node: ast.Call) -> Optional[str]:
     """The class a method is called on (`AutoModelForCausalLM` of `AutoModelForCausalLM.from_pretrained(...)`,
     `transformers.AutoModelForCausalLM.from_pretrained(...)`), None for a plain call."""
-    func = node.func
-    if not isinstance(func, ast.Attribute):
-        return None
-    value = func.value
-    return value.id if isinstance(value, ast.Name) else value.attr if isinstance(value, ast.Attribute) else None
+    return dotted_tail(node.func.value) or None if isinstance(node.func, ast.Attribute) else None
 
 
 def _call_name(node: ast.Call) -> Optional[str]:
-    func = node.func
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    if isinstance(func, ast.Name):
-        return func.id
-    return None
+    return dotted_tail(node.func) or None
 
 
 def mentions(path: Path, word: str) -> bool:
@@ -796,7 +787,7 @@ def own_arguments(path: Path) -> Optional[OwnArguments]:
             elif isinstance(node, ast.Call) and _call_name(node) == "HfArgumentParser" and node.args:
                 first = node.args[0]
                 items = first.elts if isinstance(first, (ast.Tuple, ast.List)) else [first]
-                parsed += [_dotted_tail(item) for item in items]
+                parsed += [dotted_tail(item) for item in items]
     _imported_classes(modules, [name for name in parsed if name not in classes], classes)
     own = [name for name in parsed if name in classes]
     if not own:
@@ -808,7 +799,7 @@ def own_arguments(path: Path) -> Optional[OwnArguments]:
             hf_based = hf_based or bool(ARGUMENT_CLASSES.match(name))
             continue
         node, module = classes[name]
-        hf_based = hf_based or any(ARGUMENT_CLASSES.match(_dotted_tail(base)) for base in node.bases)
+        hf_based = hf_based or any(ARGUMENT_CLASSES.match(dotted_tail(base)) for base in node.bases)
         for item in node.body:
             if not (isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name) and item.value is not None):
                 continue
@@ -830,7 +821,7 @@ def own_arguments(path: Path) -> Optional[OwnArguments]:
                 reads.add(node.attr)
             elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _MODULE.fullmatch(node.value):
                 reads.add(node.value)  # getattr(args, "packing"), asdict(args)["packing"]
-            elif isinstance(node, ast.Call) and _builds_trainer_arguments(node):
+            elif isinstance(node, ast.Call) and _builds_trainer_arguments(node, ARGUMENT_CLASSES):
                 if any(k.arg is None for k in node.keywords):
                     reads.add("**")  # `TrainingArguments(**vars(args))`: every field may reach it
                 for keyword in node.keywords:
@@ -876,14 +867,7 @@ def _imported_classes(modules: list[ProgramSource], names: list[str],
                 break
 
 
-def _builds_trainer_arguments(node: ast.Call) -> bool:
-    from ..config.python_program import ARGUMENT_CLASSES
-
+def _builds_trainer_arguments(node: ast.Call, classes: "re.Pattern[str]") -> bool:
     name = _call_name(node) or ""
-    return bool(ARGUMENT_CLASSES.match(name)) or (name.endswith("Trainer") and name != "Trainer")
+    return bool(classes.match(name)) or (name.endswith("Trainer") and name != "Trainer")
 
-
-def _dotted_tail(node: ast.AST) -> str:
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return node.id if isinstance(node, ast.Name) else ""
