@@ -36,9 +36,8 @@ def read_mcli_launch(text: str, shown: str, data: dict[str, Any], positions: dic
 
     lines = _command_lines(text, data["command"], positions.get(("command",)))
     launch, launch_positions, unevaluated = read_shell("\n".join(lines), shown, env, file)
-    for key in (("compute", "gpus"), ("gpu_num",)):
-        gpus = data.get(key[0]) if len(key) == 1 else (data.get("compute") or {}).get(key[1]) \
-            if isinstance(data.get("compute"), dict) else None
+    compute = data.get("compute") if isinstance(data.get("compute"), dict) else {}
+    for key, gpus in ((("compute", "gpus"), compute.get("gpus")), (("gpu_num",), data.get("gpu_num"))):
         if isinstance(gpus, int) and not isinstance(gpus, bool) and gpus > 0:
             launch["compute"] = {"gpus": gpus}
             where = positions.get(key)
