@@ -26,7 +26,8 @@ class NoCheckpoints(Rule):
     Fires when the plan saves no checkpoints at all (HF `save_strategy: "no"`,
     torchtitan `checkpoint.enable = false`, ...) and the run is longer than
     100 optimizer steps: at `info` when the run is small in compute (6 · parameters ·
-    tokens under 1e17 FLOPs, minutes of one GPU; the model's size unknown, under 2M tokens) and where a failed
+    tokens under 1e17 FLOPs, minutes of one GPU, or that on each GPU of one node; the model's size unknown, under
+    2M tokens) and where a failed
     replica recovers from a live peer (torchtitan `[fault_tolerance] enable`, torchft). Silent for debug configs and
     shorter runs. When the run
     length depends on the dataset size or world size, it reports at `info` and

@@ -62,7 +62,7 @@ from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
                    typo_notes, unread_sources)
 from .megatron_flags import KNOWN_FLAGS, SWITCHES
-from .shared import (SMOKE_TEST_STEPS, find_referenced_file, launcher_world_size, mark_smoke_test,
+from .shared import (SMOKE_TEST_STEPS, exported_world_size, find_referenced_file, launcher_world_size, mark_smoke_test,
                      merge_deepspeed_reference, optimizer_family, warmup_share)
 from .versions import ChangeTable
 
@@ -328,10 +328,11 @@ class MegatronDialect(Dialect):
                 and not f.unknown("--ffn-hidden-size"):
             ffn = int((4 * hidden * 2 / 3) / 64) * 64 if gated else 4 * hidden
             b.default("model.ffn_size", ffn, DEFAULT + (" (8h/3 rounded down to 64 with --swiglu)" if gated else " (4h)"))
-        seq = lenient_int(f.raw("--seq-length"))
+        seq_flag = "--seq-length" if f.present("--seq-length") else "--encoder-seq-length"
+        seq = lenient_int(f.raw(seq_flag))
         if f.take(b, "model.max_positions", "--max-position-embeddings", lenient_int) is None and isinstance(seq, int) \
                 and not f.present("--max-position-embeddings"):
-            b.set("model.max_positions", seq, f.source(b, "--seq-length", "--max-position-embeddings defaults to it"))
+            b.set("model.max_positions", seq, f.source(b, seq_flag, "--max-position-embeddings defaults to it"))
         style = "rope" if f.switch("--use-rotary-position-embeddings") else f.raw("--position-embedding-type")
         b.set("model.position_encoding", _POSITIONS.get(str(style or "learned_absolute"), "learned"),
               f.source(b, "--position-embedding-type") or f.source(b, "--use-rotary-position-embeddings"))
@@ -440,7 +441,10 @@ class MegatronDialect(Dialect):
             # Megatron-LM before Dec 2020 (9019bbf): "Batch size per model instance", renamed --micro-batch-size.
             f.take(b, "batch.micro_batch_size", "--batch-size", lenient_int)
         f.take(b, "batch.global_batch_size", "--global-batch-size", lenient_int)
-        f.take(b, "batch.seq_len", "--seq-length", lenient_int)
+        if f.take(b, "batch.seq_len", "--seq-length", lenient_int) is None and not f.present("--seq-length"):
+            # validate_args: `args.seq_length = args.encoder_seq_length` when only the encoder's is given (held-out
+            # review 52, B 03: a Megatron-DeepSpeed GPT run with `--encoder-seq-length 1024`)
+            f.take(b, "batch.seq_len", "--encoder-seq-length", lenient_int)
         iterations = f.take(b, "run.max_steps", "--train-iters", lenient_int)
         # as nanotron's and torchtitan's: a tracing or throughput run (held-out review 14 B 32's 3 iterations)
         mark_smoke_test(b, iterations, lambda note: f.source(b, "--train-iters", note), unit="iteration")
@@ -611,6 +615,8 @@ class MegatronDialect(Dialect):
         elif f.switch("--use-distributed-optimizer"):
             b.set("parallel.zero_stage", 1, f.source(b, "--use-distributed-optimizer", "optimizer state sharded (ZeRO-1)"))
         launcher_world_size(b, doc)
+        if b.get("parallel.world_size") is None:
+            exported_world_size(b, doc)
         f.take(b, "seed", "--seed", lenient_int, 1234)
 
     @staticmethod

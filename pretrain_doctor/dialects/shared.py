@@ -785,6 +785,21 @@ def launcher_world_size(b: PlanBuilder, doc: Document) -> None:
                                                      else ("program",), note=f"{launcher.get('name')} processes"))
 
 
+# Launchers that leave WORLD_SIZE as the script exported it (torchrun, deepspeed and accelerate set their own).
+_KEEPS_WORLD_SIZE = frozenset(("srun", "mpirun", "python", "python3"))
+
+
+def exported_world_size(b: PlanBuilder, doc: Document) -> None:
+    """The world size a Megatron script exports (`int(os.getenv("WORLD_SIZE", '1'))` in validate_args) when its
+    launcher keeps it (srun, mpirun, plain python)."""
+    exported = doc.data.get("exported_world_size")
+    launcher = doc.data.get("launcher")
+    name = launcher.get("name") if isinstance(launcher, dict) else None
+    if isinstance(exported, dict) and (name is None or name in _KEEPS_WORLD_SIZE):
+        b.set("parallel.world_size", exported["value"],
+              Source(file=doc.path, line=exported["line"] or None, key="WORLD_SIZE", note="exported by the script"))
+
+
 def _processes(launcher: dict) -> Optional[int]:
     """Processes started: `torchrun --nproc_per_node × --nnodes`, `deepspeed --num_gpus × --num_nodes`."""
     def number(*keys: str, default: Optional[int] = None) -> Optional[int]:

@@ -46,6 +46,7 @@ def _unknown(formula: str, plan: "TrainingPlan", *fields: str) -> DerivedValue:
 
 CHEAP_RUN_FLOPS = 1e17  # minutes of one accelerator to run again
 CHEAP_RUN_TOKENS = 2e6  # the same, where the model's size is unknown
+GPUS_PER_NODE = 8  # a run no wider than one node shares its minutes among its GPUs
 # Trainers' own test data: a run on it checks that training starts or measures throughput, and is worth nothing beyond
 # that (held-out review 29, B 12: a 3,000-step MI300 throughput run of a 20B MoE on torchtitan's c4_test).
 TEST_DATASETS = {"c4_test": "it trains on `c4_test`, torchtitan's 2,000-document test set: a test or throughput run"}
@@ -257,7 +258,9 @@ class Derived:
             return TEST_DATASETS[test_set]
         flops, tokens = self.training_flops, self.total_tokens
         if flops is not None:
-            return f"about {flops:.1g} FLOPs, cheap to run again" if flops < CHEAP_RUN_FLOPS else None
+            if flops < CHEAP_RUN_FLOPS:
+                return f"about {flops:.1g} FLOPs, cheap to run again"
+            return self._minutes_of_one_node(flops)
         if tokens.known and tokens.value < CHEAP_RUN_TOKENS:
             return f"about {tokens.value:,.0f} training tokens, cheap to run again"
         per_gpu = self._flops_per_process()
@@ -265,6 +268,14 @@ class Derived:
             # the world size unknown: each process's share is the run's wall time, whatever the GPU count
             # (held-out review 27, B 08: a 125M model, 4,800 steps of 8 × 2048 tokens a process)
             return f"about {per_gpu:.1g} FLOPs a process, minutes to run again"
+        return None
+
+    def _minutes_of_one_node(self, flops: float) -> Optional[str]:
+        """A run of one node whose every GPU does under 1e17 FLOPs: minutes of that node (held-out review 52, B 03:
+        1,000 iterations of a 302M model on 8 GPUs of a 30-minute dev partition, 2e17 FLOPs in all)."""
+        dp = self.data_parallel
+        if dp.known and 1 < dp.value <= GPUS_PER_NODE and flops / dp.value < CHEAP_RUN_FLOPS:
+            return f"about {flops / dp.value:.1g} FLOPs on each of {dp.value} GPUs, minutes to run again"
         return None
 
     def _flops_per_process(self) -> Optional[float]:

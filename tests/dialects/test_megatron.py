@@ -920,3 +920,19 @@ def test_a_token_warmup_longer_than_a_token_run_with_the_batch_unknown(tmp_path)
     assert plan.schedule.warmup_steps is None and plan.schedule.warmup_tokens == 375000000
     [outlasts] = findings(plan, "PD105")
     assert outlasts.severity == "error" and "6,553,600" in outlasts.message
+
+
+def test_srun_script_exporting_world_size_and_giving_only_the_encoder_seq_length(tmp_path) -> None:
+    """Held-out review 52, B 03: `export WORLD_SIZE=$((SLURM_GPUS_ON_NODE*SLURM_NNODES))` from the #SBATCH lines,
+    then `srun python3 pretrain_gpt.py ... --encoder-seq-length 1024` (validate_args makes it the seq_length)."""
+    text = ("#!/bin/bash\n#SBATCH --nodes=1\n#SBATCH --gpus-per-node=8\n"
+            "export WORLD_SIZE=$((SLURM_GPUS_ON_NODE*SLURM_NNODES))\n"
+            "srun python3 pretrain_gpt.py --num-layers 24 --hidden-size 1024 --num-attention-heads 16 \\\n"
+            "  --encoder-seq-length 1024 --micro-batch-size 15 --train-iters 1000 --lr 1e-4 --fp16\n")
+    plan = plan_of(write(tmp_path, "train.sh", text))
+    assert plan.batch.seq_len == 1024 and plan.model.max_positions == 1024
+    assert plan.parallel.world_size == 8 and plan.sources["parallel.world_size"].line == 4
+    assert plan.derived.global_batch.value == 120
+    # torchrun sets WORLD_SIZE itself: its own count wins over the export
+    launched = plan_of(write(tmp_path, "t2.sh", text.replace("srun python3", "torchrun --nproc_per_node 4")))
+    assert launched.parallel.world_size == 4

