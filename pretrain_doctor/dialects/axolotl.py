@@ -57,6 +57,7 @@ class AxolotlDialect(Dialect):
         self._mode(b, doc)
         self._optimizer(b, doc, context.trainer_versions)
         self._batch(b, doc)
+        _rollout(b, doc)
         self._length_and_schedule(b, doc)
         self._precision(b, doc, context)
         self._tokenizer(b, doc)
@@ -419,3 +420,12 @@ def _lr_without_learning_rate(b: PlanBuilder, doc: Document) -> None:
            hint="rename it to `learning_rate`", suggestion="learning_rate",
            **({"severity": "info"} if others else {}))
 
+
+def _rollout(b: PlanBuilder, doc: Document) -> None:
+    """`rl: grpo`: axolotl hands `trl.num_generations` and `trl.generation_batch_size` to GRPOConfig when set
+    (core/trainers/grpo/__init__.py), whose default is 8 completions per prompt."""
+    if b.get("mode.rl_method") != "grpo":
+        return
+    b.take("rollout.generations", doc, ("trl", "num_generations"), lenient_int)
+    b.default("rollout.generations", 8, "TRL GRPOConfig default")
+    b.take("rollout.generation_batch_size", doc, ("trl", "generation_batch_size"), lenient_int)

@@ -134,6 +134,7 @@ class HfDialect(Dialect):
         if launched is not None:
             _unread_config_warmup(b, doc)
         self._batch_and_length(b, doc)
+        _rollout(b, doc, context.trainer_versions, launched is not None)
         self._precision(b, doc)
         if launched is not None:
             _program_precision(b, doc, facts)
@@ -729,6 +730,46 @@ def _trl_bf16_default(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
         b.set("precision.compute", "bf16", source)
         b.set("precision.mixed", True, source)
         b.set("precision.bf16_enabled", True, source)
+
+
+# GRPO checks that its generation batch holds whole prompt groups from TRL 0.15 (#2776, per_device_train_batch_size
+# counted in completions): the batch of one step (micro × processes) until 0.17, of `gradient_accumulation_steps`
+# steps from 0.17, of `steps_per_generation` (or `generation_batch_size`) from 0.18 (#3388). 0.14 sampled
+# num_generations completions for each prompt of the batch, with no constraint.
+TRL_GENERATION_GROUPS = (0, 15)
+TRL_ACCUMULATED_GENERATION = (0, 17)
+TRL_GENERATION_BATCH = (0, 18)
+
+
+def _rollout(b: PlanBuilder, doc: Document, versions: TrainerVersions, launched: bool) -> None:
+    """GRPO's sampling: `num_generations` (GRPOConfig default 8), the generation batch and the eval batch it must
+    split into whole prompt groups (grpo_config.py __post_init__). `launched`: the values are the flags of a program
+    run by a script; one other than a `grpo.py` (TRL's and open-r1's scripts, and the copies of them) may be a fork
+    whose own `generation_batch_size` means something else (held-out review 48, A 18: wd1's diffusion GRPO on TRL
+    0.16, before TRL had the key), and whose own defaults are unseen."""
+    method = b.get("mode.rl_method")
+    if not (method == "grpo" or method == "rloo" and doc.has("num_generations")):
+        return
+    judged = versions.get("trl")
+    if judged is not None and not judged.at_least(TRL_GENERATION_GROUPS):
+        return
+    program = str(doc.data.get("program") or "").rsplit("/", 1)[-1] if launched else ""
+    trl_script = not launched or program == "grpo.py"
+    b.take("rollout.generations", doc, "num_generations", lenient_int)
+    b.take("rollout.eval_generations", doc, "num_generations_eval", lenient_int)
+    b.take("eval.micro_batch_size", doc, "per_device_eval_batch_size", lenient_int)
+    if judged is not None and not judged.at_least(TRL_ACCUMULATED_GENERATION):
+        b.set("rollout.steps_per_generation", 1, b.source(doc, ("num_generations",), note=(
+            f"{judged.describe()} groups the completions of one step (micro × processes)")))
+    elif trl_script:
+        b.take("rollout.generation_batch_size", doc, "generation_batch_size", lenient_int)
+        b.take("rollout.steps_per_generation", doc, "steps_per_generation", lenient_int)
+    if trl_script:
+        b.default("rollout.generations", 8 if method == "grpo" else 2, f"TRL {CLASS_NAMES[method]} default")
+        b.default("eval.micro_batch_size", 8, "transformers default")
+    elif b.get("rollout.generations") is not None:
+        b.assume("rollout.generations", f"that `{program}` keeps TRL's GRPO batch checks",
+                 b.source(doc, ("program",)))
 
 
 def _document_mask(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:

@@ -285,8 +285,18 @@ class DataSpec(_Section):
     pretraining_text: Optional[bool] = None
 
 
+class RolloutSpec(_Section):
+    """Online RL's sampling (TRL GRPOConfig): completions drawn per prompt, and the batch they are drawn in."""
+
+    generations: Optional[int] = Field(None, gt=0)  # completions per prompt (`num_generations`, G in the GRPO paper)
+    generation_batch_size: Optional[int] = Field(None, gt=0)  # completions drawn at once, across all processes
+    steps_per_generation: Optional[int] = Field(None, gt=0)  # optimizer micro-steps one generation batch feeds
+    eval_generations: Optional[int] = Field(None, gt=0)  # completions per prompt in evaluation (`num_generations_eval`)
+
+
 class EvalSpec(_Section):
     enabled: Optional[bool] = None
+    micro_batch_size: Optional[int] = Field(None, gt=0)  # per device (HF `per_device_eval_batch_size`)
     strategy: Optional[str] = None  # steps, epoch, no
     interval_steps: Optional[int] = Field(None, gt=0)
     interval_fraction: Optional[float] = Field(None, gt=0, lt=1)  # every this fraction of the run (HF `eval_steps` < 1)
@@ -360,6 +370,7 @@ class TrainingPlan(BaseModel):
     tokenizer: TokenizerSpec = Field(default_factory=TokenizerSpec)
     data: DataSpec = Field(default_factory=DataSpec)
     eval: EvalSpec = Field(default_factory=EvalSpec)
+    rollout: RolloutSpec = Field(default_factory=RolloutSpec)
     checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
     parallel: ParallelSpec = Field(default_factory=ParallelSpec)
     program: ProgramSpec = Field(default_factory=ProgramSpec)

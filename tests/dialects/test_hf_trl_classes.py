@@ -61,3 +61,39 @@ def test_grpo_lr_default_is_trl_s(tmp_path: Path) -> None:
 def test_grpo_with_peft_keeps_the_adapter_rank(tmp_path: Path) -> None:
     plan = plan_of(write(tmp_path, "c.yaml", BASE + "num_generations: 8\nuse_peft: true\nlora_r: 32\n"))
     assert plan.mode.kind == "online_rl" and plan.mode.lora_rank == 32
+
+
+GRPO = ("model_name_or_path: Qwen/Qwen2.5-0.5B-Instruct\nlearning_rate: 1.0e-6\nper_device_train_batch_size: 4\n"
+        "gradient_accumulation_steps: 2\nnum_generations: 8\ngeneration_batch_size: 64\nreward_funcs: [accuracy]\n")
+
+
+def test_grpo_sampling_is_read_with_trl_defaults(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "grpo.yaml", GRPO.replace("num_generations: 8\n", "")))
+    assert plan.rollout.generations == 8 and "GRPOConfig default" in plan.sources["rollout.generations"].note
+    assert plan.rollout.generation_batch_size == 64 and plan.eval.micro_batch_size == 8
+
+
+def test_grpo_sampling_follows_the_judged_trl(tmp_path: Path) -> None:
+    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
+
+    def judged(version: str):
+        return TrainerVersions(parse_assignments([f"trl={version}"]), detect_installed=False)
+
+    path = write(tmp_path, "grpo.yaml", GRPO)
+    # 0.15-0.16 group the completions of one step; generation_batch_size is no key of theirs
+    old = plan_of(path, trainer_versions=judged("0.16.0"))
+    assert old.rollout.steps_per_generation == 1 and old.rollout.generation_batch_size is None
+    # 0.14 samples num_generations for each prompt with no constraint: nothing read
+    assert plan_of(path, trainer_versions=judged("0.14.0")).rollout.generations is None
+
+
+def test_a_launched_program_of_its_own_keeps_num_generations_as_an_assumption(tmp_path: Path) -> None:
+    """Held-out review 48, A 18: wd1's diffusion GRPO (run_train.py on TRL 0.16) has its own generation_batch_size."""
+    config = write(tmp_path, "train.yaml", GRPO)
+    script = write(tmp_path, "run.sh", f"accelerate launch --num_processes 4 run_train.py --config {config.name}\n")
+    plan = plan_of(script, dialect="hf")
+    assert plan.rollout.generations == 8 and plan.rollout.generation_batch_size is None
+    assert "rollout.generations" in plan.program.assumed
+    opened = plan_of(write(tmp_path, "run2.sh", f"accelerate launch src/open_r1/grpo.py --config {config.name}\n"),
+                     dialect="hf")
+    assert opened.rollout.generation_batch_size == 64 and "rollout.generations" not in opened.program.assumed
