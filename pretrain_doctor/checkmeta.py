@@ -40,21 +40,18 @@ def doc_sections(doc: str) -> dict[str, str]:
     return sections
 
 
+_HEADING_START = re.compile(r"\n[ \t]*##[ \t]")
+
+
 def _filled_sections(doc: str) -> set[str]:
-    """The headings of `doc`'s non-empty sections: what `doc_sections` would find, in one
-    pass over the raw docstring's lines (every rule's docs are checked on every start; a
-    DOTALL regex with a look-ahead at each character cost ~37 M instructions a `check`)."""
+    """The headings of `doc`'s non-empty sections: what `doc_sections` would find, with one C-level split of the
+    raw docstring at its heading lines (every rule's docs are checked on every start: a Python loop over the lines
+    cost ~11 M instructions a `check`, a DOTALL regex with a look-ahead at each character ~37 M)."""
     filled: set[str] = set()
-    heading: Optional[str] = None
-    lines = doc.split("\n")
-    last = len(lines) - 1
-    for number, line in enumerate(lines):
-        text = line.lstrip(" \t")
-        if text[:2] == "##" and text[2:3] in (" ", "\t"):
-            # A heading line; the last line (no newline after it) only ends a section.
-            heading = text[2:].strip(" \t") if number < last else None
-        elif heading is not None and line.strip():
-            filled.add(heading)
+    for part in _HEADING_START.split(doc)[1:]:
+        heading, _, body = part.partition("\n")
+        if body.strip():
+            filled.add(heading.strip(" \t"))
     return filled
 
 

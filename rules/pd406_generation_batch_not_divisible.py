@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from math import gcd
+from typing import Optional
 
 from pretrain_doctor.rule import Rule
 
@@ -54,32 +55,31 @@ class GenerationBatchNotDivisible(Rule):
     code = "PD406"
     slug = "generation-batch-not-divisible"
     severity = "error"
-    premises = ("batch", "rollout")  # a fork may mean other things by these (plan/reading.py)
+    premises = ("batch",)  # a fork may mean other things by these (plan/reading.py)
 
     def check(self, plan):
-        r, b = plan.rollout, plan.batch
-        groups = r.generations
+        b = plan.batch
+        groups = b.generations
         if not groups or plan.mode.rl_method not in ("grpo", "rloo") or not b.micro_batch_size:
             return
         if groups < 2:
-            yield self.finding(plan, "rollout.generations",
+            yield self.finding(plan, "batch.generations",
                                f"num_generations = {groups}: GRPO needs at least 2 completions per prompt to compute "
                                "an advantage, and TRL refuses the config", hint="set `num_generations` to 2 or more")
             return
-        if r.generation_batch_size and r.steps_per_generation:
-            yield self.finding(plan, "rollout.generation_batch_size",
+        if b.generation_batch_size and b.steps_per_generation:
+            yield self.finding(plan, "batch.generation_batch_size",
                                "`generation_batch_size` and `steps_per_generation` are both set; TRL refuses the "
                                "config (each decides the other)", hint="keep one of them")
             return
-        if r.generation_batch_size and plan.reading is not None:
-            # a fork's own key as often as TRL's (TRL has it from 0.18; d1/wd1's diffusion GRPO forks define their
-            # own on TRL 0.16: held-out review 48, A 18): judged as the default batch instead
-            r = r.model_copy(update={"generation_batch_size": None})
+        # `generation_batch_size` is a fork's own key as often as TRL's (TRL has it from 0.18; d1/wd1's diffusion
+        # GRPO forks define their own on TRL 0.16: held-out review 48, A 18): on a fork, the default batch is judged
+        generation_batch = b.generation_batch_size if plan.reading is None else None
         world = plan.parallel.world_size
         if world:
-            yield from self._known_world(plan, r, groups, world)
+            yield from self._known_world(plan, groups, generation_batch, world)
         else:
-            yield from self._unknown_world(plan, r, groups)
+            yield from self._unknown_world(plan, groups, generation_batch)
 
     def _severity(self, plan):
         source = plan.sources.get("parallel.world_size")
@@ -87,15 +87,15 @@ class GenerationBatchNotDivisible(Rule):
             return "warning"  # num_processes of an accelerate config: the launch line may override it
         return None
 
-    def _known_world(self, plan, r, groups: int, world: int):
+    def _known_world(self, plan, groups: int, generation_batch: Optional[int], world: int):
         b = plan.batch
-        micro, steps = b.micro_batch_size, r.steps_per_generation or b.grad_accum or 1
+        micro, steps = b.micro_batch_size, b.steps_per_generation or b.grad_accum or 1
         severity = self._severity(plan)
         processes = f"{world} process{'es' if world > 1 else ''}"
-        if r.generation_batch_size:
-            batch, spelled = r.generation_batch_size, f"generation_batch_size = {r.generation_batch_size}"
+        if generation_batch:
+            batch, spelled = generation_batch, f"generation_batch_size = {generation_batch}"
             if batch % (micro * world):
-                yield self.finding(plan, "rollout.generation_batch_size",
+                yield self.finding(plan, "batch.generation_batch_size",
                                    f"{spelled} is not a multiple of per_device_train_batch_size {micro} × {processes}; "
                                    "TRL refuses the config",
                                    hint=f"use a multiple of {micro * world}", severity=severity)
@@ -105,12 +105,12 @@ class GenerationBatchNotDivisible(Rule):
             spelled = (f"the generation batch {micro} × {processes} × {steps} step{'s' if steps > 1 else ''} = {batch} "
                        "completions")
         if batch % groups:
-            yield self.finding(plan, "rollout.generations",
+            yield self.finding(plan, "batch.generations",
                                f"{spelled} is not a multiple of num_generations = {groups}: not whole prompt groups, "
                                "and TRL (0.15 and later) refuses the config",
                                hint=_hint(batch, groups, "generation_batch_size", micro * world), severity=severity)
         eval_micro = plan.eval.micro_batch_size
-        eval_groups = r.eval_generations or groups
+        eval_groups = plan.eval.generations or groups
         if plan.eval.enabled and eval_micro and (eval_micro * world) % eval_groups:
             yield self.finding(plan, "eval.micro_batch_size",
                                f"the eval batch per_device_eval_batch_size {eval_micro} × {processes} = "
@@ -119,19 +119,19 @@ class GenerationBatchNotDivisible(Rule):
                                hint=f"use a per_device_eval_batch_size that makes {eval_groups} divide it (or set "
                                     "`num_generations_eval`)", severity=severity)
 
-    def _unknown_world(self, plan, r, groups: int):
+    def _unknown_world(self, plan, groups: int, generation_batch: Optional[int]):
         b = plan.batch
-        if r.generation_batch_size:
-            if r.generation_batch_size % groups:
-                yield self.finding(plan, "rollout.generations",
-                                   f"generation_batch_size = {r.generation_batch_size} is not a multiple of "
+        if generation_batch:
+            if generation_batch % groups:
+                yield self.finding(plan, "batch.generations",
+                                   f"generation_batch_size = {generation_batch} is not a multiple of "
                                    f"num_generations = {groups}: not whole prompt groups, and TRL refuses the config",
                                    hint=f"use a generation_batch_size that is a multiple of {groups}")
             return
-        per_process = b.micro_batch_size * (r.steps_per_generation or b.grad_accum or 1)
+        per_process = b.micro_batch_size * (b.steps_per_generation or b.grad_accum or 1)
         needed = groups // gcd(per_process, groups)
         if needed > 1:
-            yield self.finding(plan, "rollout.generations",
+            yield self.finding(plan, "batch.generations",
                                f"each process adds {per_process} completions to a generation batch, which must hold "
                                f"whole groups of num_generations = {groups}: this runs only on a multiple of {needed} "
                                "processes (TRL 0.15 and later refuse the config otherwise)",

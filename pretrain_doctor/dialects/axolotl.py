@@ -15,7 +15,8 @@ from typing import Any, Optional
 from ..config.document import Document
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
-from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
+from .base import (BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, positive_count,
+                   table_notes)
 from .hf import _OPTIMIZERS, warmup_ignored_by_schedule
 from .hf_keys import HF_KNOWN_KEYS
 from .shared import apply_accelerate, dataset_subset, lora_target_list, merge_deepspeed_reference, optimizer_family
@@ -426,6 +427,6 @@ def _rollout(b: PlanBuilder, doc: Document) -> None:
     (core/trainers/grpo/__init__.py), whose default is 8 completions per prompt."""
     if b.get("mode.rl_method") != "grpo":
         return
-    b.take("rollout.generations", doc, ("trl", "num_generations"), lenient_int)
-    b.default("rollout.generations", 8, "TRL GRPOConfig default")
-    b.take("rollout.generation_batch_size", doc, ("trl", "generation_batch_size"), lenient_int)
+    b.take("batch.generations", doc, ("trl", "num_generations"), positive_count)
+    b.default("batch.generations", 8, "TRL GRPOConfig default")
+    b.take("batch.generation_batch_size", doc, ("trl", "generation_batch_size"), positive_count)

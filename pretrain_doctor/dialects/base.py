@@ -194,6 +194,13 @@ def lenient_int(value: Any) -> Any:
     return number
 
 
+def positive_count(value: Any) -> Optional[int]:
+    """A count the plan holds as a plain int (no pydantic constraint: each costs start-up): a whole number above 0,
+    else None."""
+    number = lenient_int(value)
+    return number if isinstance(number, int) and not isinstance(number, bool) and number > 0 else None
+
+
 def lenient_bool(value: Any) -> Any:
     if isinstance(value, str):
         lowered = value.strip().lower()

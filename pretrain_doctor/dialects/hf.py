@@ -19,7 +19,7 @@ from ..errors import ConfigError
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
-from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
+from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number, positive_count,
                    typo_notes)
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import TrainerVersions, parse_version
@@ -755,20 +755,20 @@ def _rollout(b: PlanBuilder, doc: Document, versions: TrainerVersions, launched:
         return
     program = str(doc.data.get("program") or "").rsplit("/", 1)[-1] if launched else ""
     trl_script = not launched or program == "grpo.py"
-    b.take("rollout.generations", doc, "num_generations", lenient_int)
-    b.take("rollout.eval_generations", doc, "num_generations_eval", lenient_int)
-    b.take("eval.micro_batch_size", doc, "per_device_eval_batch_size", lenient_int)
+    b.take("batch.generations", doc, "num_generations", positive_count)
+    b.take("eval.generations", doc, "num_generations_eval", positive_count)
+    b.take("eval.micro_batch_size", doc, "per_device_eval_batch_size", positive_count)
     if judged is not None and not judged.at_least(TRL_ACCUMULATED_GENERATION):
-        b.set("rollout.steps_per_generation", 1, b.source(doc, ("num_generations",), note=(
+        b.set("batch.steps_per_generation", 1, b.source(doc, ("num_generations",), note=(
             f"{judged.describe()} groups the completions of one step (micro × processes)")))
     elif trl_script:
-        b.take("rollout.generation_batch_size", doc, "generation_batch_size", lenient_int)
-        b.take("rollout.steps_per_generation", doc, "steps_per_generation", lenient_int)
+        b.take("batch.generation_batch_size", doc, "generation_batch_size", positive_count)
+        b.take("batch.steps_per_generation", doc, "steps_per_generation", positive_count)
     if trl_script:
-        b.default("rollout.generations", 8 if method == "grpo" else 2, f"TRL {CLASS_NAMES[method]} default")
+        b.default("batch.generations", 8 if method == "grpo" else 2, f"TRL {CLASS_NAMES[method]} default")
         b.default("eval.micro_batch_size", 8, "transformers default")
-    elif b.get("rollout.generations") is not None:
-        b.assume("rollout.generations", f"that `{program}` keeps TRL's GRPO batch checks",
+    elif b.get("batch.generations") is not None:
+        b.assume("batch.generations", f"that `{program}` keeps TRL's GRPO batch checks",
                  b.source(doc, ("program",)))
 
 

@@ -184,6 +184,11 @@ class BatchSpec(_Section):
     global_batch_size: Optional[int] = Field(None, gt=0)  # as configured (samples per optimizer step)
     data_parallel: Optional[int] = Field(None, gt=0)
     seq_len: Optional[int] = Field(None, gt=0)
+    # Online RL's sampling (TRL GRPOConfig), plain ints (the dialects keep them positive): completions drawn per
+    # prompt (`num_generations`), and the batch they are drawn in, across processes, or in optimizer micro-steps.
+    generations: Optional[int] = None
+    generation_batch_size: Optional[int] = None
+    steps_per_generation: Optional[int] = None
     grad_accum_is_global: bool = False  # nanoGPT: GA is divided by the world size
     # Samples per optimizer step on ONE device as configured (axolotl `batch_size`);
     # the trainer floors GA = per_device_batch_size // micro_batch_size.
@@ -285,18 +290,10 @@ class DataSpec(_Section):
     pretraining_text: Optional[bool] = None
 
 
-class RolloutSpec(_Section):
-    """Online RL's sampling (TRL GRPOConfig): completions drawn per prompt, and the batch they are drawn in."""
-
-    generations: Optional[int] = Field(None, gt=0)  # completions per prompt (`num_generations`, G in the GRPO paper)
-    generation_batch_size: Optional[int] = Field(None, gt=0)  # completions drawn at once, across all processes
-    steps_per_generation: Optional[int] = Field(None, gt=0)  # optimizer micro-steps one generation batch feeds
-    eval_generations: Optional[int] = Field(None, gt=0)  # completions per prompt in evaluation (`num_generations_eval`)
-
-
 class EvalSpec(_Section):
     enabled: Optional[bool] = None
-    micro_batch_size: Optional[int] = Field(None, gt=0)  # per device (HF `per_device_eval_batch_size`)
+    micro_batch_size: Optional[int] = None  # per device (HF `per_device_eval_batch_size`)
+    generations: Optional[int] = None  # completions per prompt in online RL's evaluation (TRL `num_generations_eval`)
     strategy: Optional[str] = None  # steps, epoch, no
     interval_steps: Optional[int] = Field(None, gt=0)
     interval_fraction: Optional[float] = Field(None, gt=0, lt=1)  # every this fraction of the run (HF `eval_steps` < 1)
@@ -370,7 +367,6 @@ class TrainingPlan(BaseModel):
     tokenizer: TokenizerSpec = Field(default_factory=TokenizerSpec)
     data: DataSpec = Field(default_factory=DataSpec)
     eval: EvalSpec = Field(default_factory=EvalSpec)
-    rollout: RolloutSpec = Field(default_factory=RolloutSpec)
     checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
     parallel: ParallelSpec = Field(default_factory=ParallelSpec)
     program: ProgramSpec = Field(default_factory=ProgramSpec)

@@ -69,8 +69,8 @@ GRPO = ("model_name_or_path: Qwen/Qwen2.5-0.5B-Instruct\nlearning_rate: 1.0e-6\n
 
 def test_grpo_sampling_is_read_with_trl_defaults(tmp_path: Path) -> None:
     plan = plan_of(write(tmp_path, "grpo.yaml", GRPO.replace("num_generations: 8\n", "")))
-    assert plan.rollout.generations == 8 and "GRPOConfig default" in plan.sources["rollout.generations"].note
-    assert plan.rollout.generation_batch_size == 64 and plan.eval.micro_batch_size == 8
+    assert plan.batch.generations == 8 and "GRPOConfig default" in plan.sources["batch.generations"].note
+    assert plan.batch.generation_batch_size == 64 and plan.eval.micro_batch_size == 8
 
 
 def test_grpo_sampling_follows_the_judged_trl(tmp_path: Path) -> None:
@@ -82,9 +82,9 @@ def test_grpo_sampling_follows_the_judged_trl(tmp_path: Path) -> None:
     path = write(tmp_path, "grpo.yaml", GRPO)
     # 0.15-0.16 group the completions of one step; generation_batch_size is no key of theirs
     old = plan_of(path, trainer_versions=judged("0.16.0"))
-    assert old.rollout.steps_per_generation == 1 and old.rollout.generation_batch_size is None
+    assert old.batch.steps_per_generation == 1 and old.batch.generation_batch_size is None
     # 0.14 samples num_generations for each prompt with no constraint: nothing read
-    assert plan_of(path, trainer_versions=judged("0.14.0")).rollout.generations is None
+    assert plan_of(path, trainer_versions=judged("0.14.0")).batch.generations is None
 
 
 def test_a_launched_program_of_its_own_keeps_num_generations_as_an_assumption(tmp_path: Path) -> None:
@@ -92,8 +92,8 @@ def test_a_launched_program_of_its_own_keeps_num_generations_as_an_assumption(tm
     config = write(tmp_path, "train.yaml", GRPO)
     script = write(tmp_path, "run.sh", f"accelerate launch --num_processes 4 run_train.py --config {config.name}\n")
     plan = plan_of(script, dialect="hf")
-    assert plan.rollout.generations == 8 and plan.rollout.generation_batch_size is None
-    assert "rollout.generations" in plan.program.assumed
+    assert plan.batch.generations == 8 and plan.batch.generation_batch_size is None
+    assert "batch.generations" in plan.program.assumed
     opened = plan_of(write(tmp_path, "run2.sh", f"accelerate launch src/open_r1/grpo.py --config {config.name}\n"),
                      dialect="hf")
-    assert opened.rollout.generation_batch_size == 64 and "rollout.generations" not in opened.program.assumed
+    assert opened.batch.generation_batch_size == 64 and "batch.generations" not in opened.program.assumed
