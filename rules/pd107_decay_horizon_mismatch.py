@@ -4,6 +4,9 @@ from pretrain_doctor.rule import Rule
 
 HORIZON_TOLERANCE = (0.9, 1.1)  # decay horizon / run length
 SHORT_TAIL = 0.75  # a horizon of at least this share of the run, ending at a minimum lr above 0: an info
+# A decay over under a fifth of the run to a floor at most 1% of the peak: most of the run barely trains.
+STALLED_SHARE = 0.2
+STALLED_FLOOR = 0.01
 NO_RUN_STEPS = 100_000_000  # more optimizer steps than any run takes (the longest LLM runs take a few million)
 NO_RUN_WARMUP = 10_000_000  # a warmup no run gets to the end of
 
@@ -41,7 +44,8 @@ class DecayHorizonMismatch(Rule):
     then an annealing stage 2) is reported at `info` with that reason. A horizon of at least 75%
     of the run that ends at a minimum lr above 0 is an `info`: the tail keeps training, as a
     slow anneal (GPT-3 decays over 260B of its 300B tokens and trains the rest at 10% of the peak;
-    BLOOM-style Megatron scripts decay over ~89% of the run).
+    BLOOM-style Megatron scripts decay over ~89% of the run). A horizon under a fifth of the run that ends at a
+    hundredth of the peak lr or less (most of the run barely trains) is an `error`.
 
     ## Why is this bad?
     A horizon much longer than the run stops training while the lr is still high:
@@ -112,6 +116,13 @@ class DecayHorizonMismatch(Rule):
             # ... and so does a run cheap to repeat: the steps it spends at the minimum lr cost minutes (held-out review
             # 31, B 04: a 500-step nanotron profiling run kept config_tiny_llama's 15-step decay)
             cheap = None if plan.debug else plan.derived.cheap_to_repeat
+            # Most of the run far below the peak (held-out review 53, B 12: nanotron's 70-step decay after a 12,500-step
+            # warmup leaves 95% of a 249,300-step run at 1e-6, 300× below the peak): broken, not only wasteful
+            stalled = ratio < STALLED_SHARE and floor is not None and plan.optimizer.lr is not None \
+                and floor <= STALLED_FLOOR * plan.optimizer.lr and not plan.schedule.continued_by_anneal
+            if stalled and not (plan.debug or cheap or plan.mode.resumed):
+                effect = (f"{1 - ratio:.0%} of the run trains at the minimum lr ({floor:g}, "
+                          f"{floor / plan.optimizer.lr:.1%} of the peak)")
             context = " (a debug or smoke-test config)" if plan.debug else f" ({cheap})" if cheap else ""
             # resumed: where it resumes is unknown, and a continuation may mean to run at the minimum lr
             context += " (a resumed run: a continuation may mean to train at the minimum lr)" if plan.mode.resumed else ""
@@ -121,7 +132,8 @@ class DecayHorizonMismatch(Rule):
                 f"({ratio:.2f}× the run); {effect}{context}",
                 hint=f"set the decay horizon to the run length ({total.value:,.0f} steps), or suppress this "
                      "if a later annealing stage finishes the decay",
-                severity="info" if plan.debug or cheap or plan.mode.resumed or short_tail else None,
+                severity="info" if plan.debug or cheap or plan.mode.resumed or short_tail else
+                "error" if stalled else None,
             )
         elif total.missing and not plan.mode.resumed and decay >= NO_RUN_STEPS and not plan.schedule.continued_by_anneal:
             # no run takes that many optimizer steps, whatever the data's size: the "decay" never starts (held-out

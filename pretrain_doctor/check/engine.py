@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
@@ -11,6 +12,7 @@ from ..config.loader import CONFIG_SUFFIXES, is_launch_script_path, load_documen
 from ..dialects import BuildContext, Detection, Dialect, detect, detection, get_dialect, not_supported_message
 from ..dialects.versions import TrainerVersions
 from ..errors import ConfigError, UsageError
+from ..lazyre import lazy_compile
 from ..fix.resolve import resolve_fixes
 from ..plan.model import ConfigNote, Source, TrainingPlan
 from ..plan.reading import judge_reading, soften
@@ -324,7 +326,7 @@ def _build(doc: Document, dialect: Dialect, options: CheckOptions, more: Sequenc
            context: Optional[BuildContext] = None) -> TrainingPlan:
     context = context or _context(doc, options)
     plan = dialect.build_plan([doc, *more], context)
-    plan.notes.extend(note for document in (doc, *more) for note in _repeated_key_notes(document, plan.dialect))
+    plan.notes.extend(note for document in (doc, *more) for note in _repeated_key_notes(document, plan))
     for enrich in ENRICHERS:
         plan = enrich(plan, options, Path(doc.path))
     return plan
@@ -335,12 +337,13 @@ def _build(doc: Document, dialect: Dialect, options: CheckOptions, more: Sequenc
 _OMEGACONF_LOADERS = ("llmfoundry", "olmo")
 
 
-def _repeated_key_notes(doc: Document, dialect: str) -> Iterator[ConfigNote]:
+def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNote]:
     """PD002 for a key one YAML mapping sets twice: PyYAML (and so most trainers) keeps the last value and
     drops the first without a word; OmegaConf-based trainers (OLMo, llm-foundry) refuse the file, an error there
     whatever the values (held-out review 41, B 09: llm-foundry's `streams:` twice, "nothing is lost" at info).
     Held-out review 5: chiennv2000/nanotron's config_tiny_llama.yaml repeats `checkpoints` and `data_stages`, and
     the second `checkpoints` turns a fresh run into a resumed one."""
+    dialect = plan.dialect
     refused = dialect in _OMEGACONF_LOADERS and doc.format == "yaml"
     for duplicate in doc.duplicates:
         key = ".".join(str(part) for part in duplicate.path)
@@ -353,8 +356,12 @@ def _repeated_key_notes(doc: Document, dialect: str) -> Iterator[ConfigNote]:
                 data={"repeated": True, "key": key, "severity": "error"})
             continue
         partner = _configuring_sibling(doc, duplicate) if duplicate.turned_on else None
-        harmless = duplicate.same_value or duplicate.dropped_empty or duplicate.both_off or partner is not None
+        own_tokens = _the_tokenizers_own(duplicate, plan)
+        harmless = duplicate.same_value or duplicate.dropped_empty or duplicate.both_off or partner is not None \
+            or own_tokens
         lost = ("the same value, so nothing is lost here" if duplicate.same_value else
+                f"the special tokens at line {duplicate.first_line} are the ones the model's SentencePiece tokenizer "
+                "already has, so nothing is lost here" if own_tokens else
                 f"the value at line {duplicate.first_line} is empty and nothing is lost here"
                 if duplicate.dropped_empty else
                 f"the `false` at line {duplicate.first_line} gives way to an empty value, off as well: nothing is lost "
@@ -371,6 +378,22 @@ def _repeated_key_notes(doc: Document, dialect: str) -> Iterator[ConfigNote]:
             source=Source(file=doc.path, line=duplicate.first_line, key=key),
             data={"repeated": True, "key": key, **({"severity": "info"} if harmless else {})},
         )
+
+
+# Llama 1/2 and Mistral/Mixtral's SentencePiece tokenizers, whose bos/eos/unk are `<s>`, `</s>`, `<unk>`.
+_SENTENCEPIECE_LLAMA = lazy_compile(r"mistral|mixtral|llama-?2|tinyllama|codellama|vicuna", re.I)
+_SENTENCEPIECE_TOKENS = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
+
+
+def _the_tokenizers_own(duplicate: DuplicateKey, plan: TrainingPlan) -> bool:
+    """A dropped `special_tokens` mapping that only names what the model's tokenizer already has (held-out review
+    53, A 10: axolotl's Mistral-7B `<s>`/`</s>`/`<unk>` block, then `special_tokens:` left empty below)."""
+    dropped = duplicate.dropped
+    if duplicate.path[-1] != "special_tokens" or not isinstance(dropped, dict) or not dropped:
+        return False
+    names = f"{plan.model.name or ''} {plan.tokenizer.name or ''}"
+    return bool(_SENTENCEPIECE_LLAMA.search(names)) and all(
+        _SENTENCEPIECE_TOKENS.get(str(key)) == value for key, value in dropped.items())
 
 
 def _configuring_sibling(doc: Document, duplicate: DuplicateKey) -> Optional[str]:

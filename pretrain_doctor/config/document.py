@@ -53,6 +53,7 @@ class DuplicateKey(NamedTuple):
     both_off: bool = False
     # The dropped value switches the feature off (`no`, `none`, `false`) and the kept one on (`steps`).
     turned_on: bool = False
+    dropped: Any = None  # the dropped value itself
 
 
 class Suppression(NamedTuple):
@@ -67,6 +68,11 @@ class Suppression(NamedTuple):
     def covers_line(self, line: int | None) -> bool:
         # A comment suppresses its own line and the line below it.
         return self.file_wide or (line is not None and line in (self.line, self.line + 1))
+
+
+# How `Document.unevaluated` ends the text of a value a program computes itself (a Python program's
+# `TrainingArguments(bf16=CONFIG['bf16'])`), set but unknown here, not left to launch time.
+COMPUTED = ", computed by the program"
 
 
 @dataclass

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from ..lazyre import lazy_compile
-from .document import KeyPath, Position
+from .document import COMPUTED, KeyPath, Position
 from .python_reader import assignments, dotted_tail, evaluate, parse_module
 
 # TrainingArguments and the TRL configs that extend it, a project's own prefixed subclass included (`MyDPOConfig`).
@@ -64,7 +64,7 @@ def read_python_program(text: str, shown: str
         if value is None:
             data[flag] = None
             source = ast.get_source_segment(text, keyword.value) or "<expression>"
-            unevaluated[flag] = f"`{source[:120]}`, computed by the program"
+            unevaluated[flag] = f"`{source[:120]}`{COMPUTED}"
         else:
             data[flag] = value
             evaluated += 1

@@ -145,7 +145,8 @@ class _Builder:
                 self.duplicates.append(DuplicateKey(child_path, first, key_node.start_mark.line + 1,
                                                     value == dropped, dropped is None or dropped in ("", [], {}),
                                                     dropped is False and value is None,
-                                                    _is_off(dropped) and value is not None and not _is_off(value)))
+                                                    _is_off(dropped) and value is not None and not _is_off(value),
+                                                    dropped))
                 result[key] = value
                 continue
             self._mark(child_path, key_node)

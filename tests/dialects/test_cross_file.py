@@ -66,6 +66,15 @@ def test_a_scheduler_in_the_deepspeed_json_replaces_lr_scheduler_type(tmp_path) 
     assert "WarmupLR" in ignored.message and ignored.severity == "warning"
 
 
+def test_a_scheduler_deepspeed_refuses_leaves_the_warmup_unknown(tmp_path) -> None:
+    # Held-out review 53, A 17: WarmupCosineLR given WarmupDecayLR's warmup_min_lr: the run stops at start-up, so
+    # "no warmup" (PD104) is no fact of it
+    write(tmp_path, "ds.json", '{"gradient_clipping": 1.0, "scheduler": {"type": "WarmupCosineLR", "params": '
+          '{"warmup_min_lr": 0, "warmup_max_lr": 5e-6, "warmup_num_steps": "auto", "total_num_steps": "auto"}}}')
+    plan = plan_of(write(tmp_path, "sft.yaml", HF + "deepspeed: ds.json\nwarmup_ratio: 0.05\n"), dialect="hf")
+    assert "schedule.warmup_steps" in plan.unknown and not findings(plan, "PD104")
+
+
 def test_a_deepspeed_scheduler_with_its_own_warmup_and_none_at_all(tmp_path) -> None:
     write(tmp_path, "ds.json", '{"scheduler": {"type": "WarmupDecayLR", "params": {"warmup_num_steps": 500}}}')
     plan = plan_of(write(tmp_path, "a.yaml", HF + "deepspeed: ds.json\nwarmup_ratio: 0.1\n"), dialect="hf")

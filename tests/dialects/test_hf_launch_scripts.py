@@ -1235,3 +1235,55 @@ def test_eval_steps_without_a_strategy_is_an_info_when_the_program_has_its_own_p
     write(tmp_path, "training/orpo_training.py", "from transformers import HfArgumentParser, TrainingArguments\n")
     [seen] = [n for n in notes(plan_of(script), "mutually-exclusive") if "eval_steps" in n.message]
     assert seen.data["severity"] == "warning"  # the source at hand: transformers' default is what runs
+
+
+PHASED = '''import yaml
+from peft import LoraConfig, PeftModel, get_peft_model
+from transformers import AutoModelForCausalLM, Trainer, TrainingArguments
+
+CONFIG = yaml.safe_load(open("config.yaml"))["training"]
+
+
+def train(previous=None):
+    base = AutoModelForCausalLM.from_pretrained("Kwaipilot/KAT-Dev")
+    if previous:
+        model = PeftModel.from_pretrained(base, previous, is_trainable=True)
+    else:
+        model = get_peft_model(base, LoraConfig(r=CONFIG["r"], lora_alpha=CONFIG["alpha"]))
+    args = TrainingArguments(output_dir="out", learning_rate=CONFIG["lr"], warmup_ratio=CONFIG["warmup_ratio"],
+                             bf16=CONFIG["bf16"], eval_strategy="steps", deepspeed="zero3.json")
+    Trainer(model=model, args=args).train()
+'''
+
+
+def test_arguments_a_program_computes_are_unknown_and_adapters_in_both_branches_count(tmp_path):
+    """Held-out review 53, A 13: TrainingArguments(bf16=TRAINING_CONFIG['bf16'], ...) from the project's own YAML,
+    and LoRA whether a phase resumes its adapter (PeftModel.from_pretrained) or starts one (get_peft_model)."""
+    write(tmp_path, "train_phased.py", PHASED)
+    write(tmp_path, "zero3.json", json.dumps({"bf16": {"enabled": True}, "zero_optimization": {"stage": 3}}))
+    plan = plan_of(write(tmp_path, "run.sh", "deepspeed --num_gpus=8 train_phased.py\n"), dialect="hf")
+    assert plan.precision.compute is None and "computed by the program" in plan.unknown["precision.compute"]
+    assert plan.optimizer.lr is None and "CONFIG[\"lr\"]" in plan.unknown["optimizer.lr"]
+    assert plan.mode.kind == "lora"
+    assert not reported(plan, "PD303") and not reported(plan, "PD104")
+    # one branch alone decides nothing: the arguments do
+    single = PHASED.replace("        model = PeftModel.from_pretrained(base, previous, is_trainable=True)\n",
+                            "        model = base\n")
+    write(tmp_path, "train_phased.py", single)
+    assert plan_of(write(tmp_path, "run2.sh", "deepspeed train_phased.py\n"), dialect="hf").mode.kind != "lora"
+
+
+def test_a_project_section_with_eval_keys_and_no_strategy_leaves_evaluation_to_its_program(tmp_path):
+    """Held-out review 53, A 17: train_sft.py maps `training:` into TrainingArguments and passes
+    `eval_strategy='steps'` itself; the section has eval_steps and load_best_model_at_end."""
+    text = ("model:\n  name: ./models/llama\ntraining:\n  output_dir: out\n  per_device_train_batch_size: 4\n"
+            "  gradient_accumulation_steps: 8\n  learning_rate: 5.0e-6\n  num_train_epochs: 3\n"
+            "  lr_scheduler_type: cosine\n  warmup_ratio: 0.05\n  save_steps: 500\n  eval_steps: 500\n"
+            "  load_best_model_at_end: true\n  metric_for_best_model: eval_loss\n  bf16: true\n")
+    plan = plan_of(write(tmp_path, "sft_config.yaml", text), dialect="hf")
+    assert plan.eval.enabled is None and "eval_strategy" in plan.unknown["eval.enabled"]
+    assert not [n for n in plan.notes if "load_best_model_at_end" in n.message or "eval_steps" in n.message]
+    # a flat arguments file is read by HfArgumentParser as it stands: the refusal holds
+    flat = plan_of(write(tmp_path, "flat.yaml", text.replace("training:\n", "").replace("\n  ", "\n")
+                         .replace("model:\nname: ./models/llama\n", "model_name_or_path: ./models/llama\n")), dialect="hf")
+    assert flat.eval.strategy == "no" and any("load_best_model_at_end" in n.message for n in flat.notes)
