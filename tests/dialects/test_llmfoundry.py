@@ -537,6 +537,21 @@ def test_composer_launch_without_its_yaml_says_so(tmp_path: Path) -> None:
         plan_of(script)
 
 
+def test_composer_launch_naming_its_yaml_by_a_script_argument_takes_the_one_file_that_fits(tmp_path: Path) -> None:
+    """Held-out review 53, B 19: `composer train/train.py "train/yamls/pretrain/mpt-${MODEL_SIZE}.yaml" ...` with
+    `MODEL_SIZE=$1`, and mpt-1b.yaml beside the script; two candidates decide nothing."""
+    from pretrain_doctor.errors import ConfigError
+
+    write(tmp_path, "mpt-1b.yaml", _PRETRAIN)
+    launch = ('MODEL_SIZE=$1\ncomposer -n 8 train/train.py "train/yamls/pretrain/mpt-${MODEL_SIZE}.yaml" '
+              "max_duration=100ba optimizer.lr=0.0001\n")
+    plan = plan_of(write(tmp_path, "ds_gaudi.sh", launch))
+    assert plan.run.max_steps == 100 and plan.optimizer.lr == pytest.approx(1e-4)
+    write(tmp_path, "mpt-3b.yaml", _PRETRAIN)
+    with pytest.raises(ConfigError, match="is not found"):
+        plan_of(write(tmp_path, "ds_gaudi2.sh", launch))
+
+
 # Held-out review 23, A 23 (jiaryang/llm-foundry-script pretrain_mpt.sh), reduced: the command line is built in a
 # string from the script's own folder, known only at run time, and run with `eval`.
 _COMPOSER_EVAL_LAUNCH = """
