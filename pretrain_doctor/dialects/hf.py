@@ -23,7 +23,8 @@ from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_b
                    typo_notes)
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import TrainerVersions, parse_version
-from .program import (Evidence, LaunchBuilder, ProgramConfig, ProgramFacts, find_program_source, mentions, own_arguments,
+from .program import (Evidence, LaunchBuilder, ProgramConfig, ProgramFacts, arguments_passed_on, find_program_source,
+                      mentions, own_arguments,
                       program_config, program_facts, self_built_arguments)
 from .shared import (DTYPE_NAMES, apply_accelerate, assume, is_accelerate_config, launcher_world_size, lora_target_list,
                      merge_deepspeed_reference)
@@ -75,7 +76,14 @@ class HfDialect(Dialect):
     def score(self, doc: Document) -> int:
         if doc.format == "shell":
             launched = launched_arguments(doc)
-            return max(0, self._score_data(launched.data) - 5) if launched is not None else 0
+            if launched is None:
+                return 0
+            # a flag whose value is left to launch (`--output_dir $2`) still names the argument (held-out review 53,
+            # A 19: `--output_dir $2 --deepspeed $3 --bf16 --evaluation_strategy steps ...` to a train.py not at hand)
+            # (a Python program's own computed values, read as its launch, do not count: every one may be unknown)
+            named = launched.data if str(doc.path).endswith(".py") else {**dict.fromkeys(launched.unevaluated),
+                                                                          **launched.data}
+            return max(0, self._score_data(named) - 5)
         score = self._score_data(doc.data)
         if not score and nested_arguments(doc) is not None:
             return NESTED_SCORE
@@ -464,7 +472,7 @@ def _own_parser_unseen(doc: Document) -> Optional[str]:
 # Keys a launch document carries beside the program's arguments (launched_arguments): no argument of the program.
 LAUNCH_KEYS = frozenset(("program", "program_path", "program_config", "command_line_keys", "launcher", "workdir",
                           "cut_continuation", "quoted_comments", "arguments_class", "program_defaults", "positional",
-                          "overrides", "sourced", "env"))
+                          "overrides", "sourced", "env", "unresolved"))
 
 
 def _best_model_strategies(b: PlanBuilder, doc: Document, evaluation: str, key: str) -> None:
@@ -946,7 +954,7 @@ def launched_arguments(doc: Document) -> Optional[Document]:
     data["program"] = program
     data["program_path"] = str(doc.data.get("program") or "")
     _own_arguments(doc, data, positions, unknown)
-    for key in ("cut_continuation", "quoted_comments", "workdir", "arguments_class"):
+    for key in ("cut_continuation", "quoted_comments", "workdir", "arguments_class", "unresolved"):
         if key in doc.data:
             data[key] = doc.data[key]
             if (key,) in doc.positions:
@@ -1427,14 +1435,18 @@ def _unread_config(doc: Document) -> Optional[ProgramConfig]:
 
 
 def _unread_config_warmup(b: PlanBuilder, doc: Document) -> None:
-    """No warmup flag and a config file not at hand: whether the run warms up is unknown (not "no warmup")."""
+    """No warmup flag and a config file not at hand, or the script's own arguments handed on: whether the run warms
+    up is unknown (not "no warmup")."""
     unread = _unread_config(doc)
-    if unread is None:
+    passed_on = arguments_passed_on(doc)
+    if unread is None and passed_on is None:
         return
+    why = (f"`{unread.reference}`, the config file the script hands the program (not found here: it may set this)"
+           if unread is not None else f"the script hands the program its own arguments (`{passed_on}`), which may "
+                                      "set this")
     for field, key in (("schedule.warmup_steps", "warmup_steps"), ("schedule.warmup_ratio", "warmup_ratio")):
         if key not in doc.data and key not in doc.unevaluated:
-            b.unknown(field, f"`{unread.reference}`, the config file the script hands the program (not found "
-                             "here: it may set this)")
+            b.unknown(field, why)
 
 
 def _launcher_eval_data(b: PlanBuilder, doc: Document) -> None:

@@ -1287,3 +1287,17 @@ def test_a_project_section_with_eval_keys_and_no_strategy_leaves_evaluation_to_i
     flat = plan_of(write(tmp_path, "flat.yaml", text.replace("training:\n", "").replace("\n  ", "\n")
                          .replace("model:\nname: ./models/llama\n", "model_name_or_path: ./models/llama\n")), dialect="hf")
     assert flat.eval.strategy == "no" and any("load_best_model_at_end" in n.message for n in flat.notes)
+
+
+def test_a_script_handing_its_arguments_on_to_a_program_not_at_hand_leaves_the_rest_unknown(tmp_path):
+    """Held-out review 53, A 19: `deepspeed train.py --output_dir $2 --deepspeed $3 --bf16 --evaluation_strategy steps
+    ... ${@:4}`, train.py absent (its own dataclasses default lr to 1e-5): read, not refused, and what the command
+    line leaves open is unknown, not transformers' default."""
+    script = write(tmp_path, "run_train.sh", "CUSTOM=${@:4}\ndeepspeed --num_gpus=$1 train.py --output_dir $2 \\\n"
+                   "  --deepspeed $3 --logging_steps 10 --save_strategy steps --do_train --do_eval --bf16 \\\n"
+                   "  --evaluation_strategy steps --report_to wandb ${CUSTOM}\n")
+    assert detected(script) == "hf"
+    plan = plan_of(script)
+    assert plan.precision.compute == "bf16" and plan.eval.strategy == "steps"
+    assert plan.optimizer.lr is None and "${@:4}" in plan.unknown["optimizer.lr"]
+    assert "schedule.warmup_steps" in plan.unknown and not reported(plan, "PD104")
