@@ -168,9 +168,13 @@ class AxolotlDialect(Dialect):
         b.default("schedule.kind", "cosine", DEFAULT)
         steps = b.take("schedule.warmup_steps", doc, "warmup_steps", lenient_int)
         ratio = b.take("schedule.warmup_ratio", doc, "warmup_ratio", lenient_number)
-        if steps is not None and ratio is not None:
-            b.note("mutually-exclusive", "both `warmup_steps` and `warmup_ratio` are set; axolotl refuses the pair",
-                   b.source(doc, ("warmup_ratio",)), hint="keep one of them", keys=["warmup_steps", "warmup_ratio"])
+        # axolotl's validators test the values' truth (`warmup_steps: 0` beside a ratio passes)
+        for first, second in (("warmup_steps", "warmup_ratio"), ("save_steps", "saves_per_epoch"),
+                              ("eval_steps", "evals_per_epoch")):
+            if doc.get(first) and doc.get(second):
+                b.note("mutually-exclusive", f"both `{first}` and `{second}` are set; axolotl refuses the pair "
+                       f"(\"{first} and {second} are mutually exclusive\")", b.source(doc, (second,)),
+                       hint="keep one of them", keys=[first, second])
         if steps is None and ratio is None:
             # axolotl: warmup_steps = min(int(0.03 * total_num_steps), 100) when neither is given.
             if isinstance(max_steps, int) and max_steps > 0:

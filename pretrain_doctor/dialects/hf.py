@@ -147,6 +147,7 @@ class HfDialect(Dialect):
         if launched is not None:
             _program_precision(b, doc, facts)
             _program_optimizer(b, facts)
+            _trl_keys_of_two_eras(b, doc, context.trainer_versions)
         else:
             _trl_bf16_default(b, doc, context.trainer_versions)
         self._data(b, doc, context.trainer_versions)
@@ -789,6 +790,29 @@ def _rollout(b: PlanBuilder, doc: Document, versions: TrainerVersions, launched:
     elif b.get("batch.generations") is not None:
         b.assume("batch.generations", f"that `{program}` keeps TRL's GRPO batch checks",
                  b.source(doc, ("program",)))
+
+
+def _trl_keys_of_two_eras(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
+    """A launch whose config file and command line together name a TRL key gone before another key came in: the TRL
+    that reads the newer key stops at the older one ("Unknown arguments from config file": TrlParser), unless the
+    program's own dataclass declares it (held-out review 53, A 20: the YAML's `vllm_device: auto`, gone in 0.18,
+    beside the command line's `--vllm_mode server`, new in 0.18). A YAML alone is judged by hf_key_notes."""
+    if versions.get("trl") is not None:
+        return
+    changes = [HF_KEY_CHANGES[key] for key in doc.data if isinstance(key, str) and key in HF_KEY_CHANGES]
+    changes = [change for change in changes if change.trainer == "trl"]
+    # `generation_batch_size` pins nothing: diffusion-GRPO forks on TRL 0.16 declare their own (review 48, A 18)
+    newest = max((c for c in changes if c.since and c.key != "generation_batch_size"),
+                 key=lambda c: parse_version(c.since), default=None)
+    if newest is None:
+        return
+    for gone in (c for c in changes if c.until and parse_version(c.until) <= parse_version(newest.since)):
+        instead = f" (TRL {gone.until} reads `{gone.replacement}` instead)" if gone.replacement else ""
+        b.note("ignored-key", f"`{gone.key}` is read only before TRL {gone.until}, but `{newest.key}` needs TRL "
+               f"{newest.since} or later, which does not read `{gone.key}`{instead}: TrlParser stops at a key no "
+               "dataclass declares (\"Unknown arguments from config file\"), unless the program's own arguments "
+               "declare it", b.source(doc, (gone.key,)), hint=f"remove `{gone.key}`", key=gone.key,
+               severity="warning")
 
 
 def _document_mask(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:

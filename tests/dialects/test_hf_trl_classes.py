@@ -97,3 +97,17 @@ def test_a_launched_program_of_its_own_keeps_num_generations_as_an_assumption(tm
     opened = plan_of(write(tmp_path, "run2.sh", f"accelerate launch src/open_r1/grpo.py --config {config.name}\n"),
                      dialect="hf")
     assert opened.batch.generation_batch_size == 64 and "batch.generations" not in opened.program.assumed
+
+
+def test_a_launch_naming_trl_keys_of_two_eras_warns_of_the_older_one(tmp_path: Path) -> None:
+    """Held-out review 53, A 20: the YAML's `vllm_device: auto` (gone in TRL 0.18) under a command line's
+    `--vllm_mode server` (new in 0.18): the TRL that reads the newer key stops at the older one."""
+    write(tmp_path, "grpo.yaml", GRPO.replace("generation_batch_size: 64\n", "") + "use_vllm: true\nvllm_device: auto\n")
+    script = write(tmp_path, "run.sh", "accelerate launch --num_processes 4 FedGRPO.py --config grpo.yaml "
+                   "--vllm_mode server\n")
+    plan = plan_of(script, dialect="hf")
+    [note] = [n for n in plan.notes if n.data.get("key") == "vllm_device"]
+    assert note.data["severity"] == "warning" and "`vllm_mode` needs TRL 0.18" in note.message
+    # one era only: nothing to say
+    older = plan_of(write(tmp_path, "run2.sh", "accelerate launch FedGRPO.py --config grpo.yaml\n"), dialect="hf")
+    assert not [n for n in older.notes if n.data.get("key") == "vllm_device"]
