@@ -26,8 +26,8 @@ from .versions import TrainerVersions, parse_version
 from .program import (Evidence, LaunchBuilder, ProgramConfig, ProgramFacts, arguments_passed_on, find_program_source,
                       mentions, own_arguments,
                       program_config, program_facts, self_built_arguments)
-from .shared import (DTYPE_NAMES, apply_accelerate, assume, is_accelerate_config, launcher_world_size, lora_target_list,
-                     merge_deepspeed_reference)
+from .shared import (DTYPE_NAMES, apply_accelerate, assume, folder_files, is_accelerate_config, launcher_world_size,
+                     lora_target_list, merge_deepspeed_reference)
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, class_method, online_rl_method
 
 _SIGNATURE = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "lr_scheduler_type",
@@ -1144,7 +1144,8 @@ def _peft_config_beside(b: PlanBuilder, doc: Document) -> None:
     """A PEFT LoraConfig file in the config's own folder (`lora_config.yaml`, `adapter_config.json`), which no key
     of this file names: a program that reads both trains LoRA adapters, so the run kind's adapters are assumed."""
     own = Path(doc.path).resolve()
-    found = next((d for d in _lora_configs_in(str(own.parent)) if Path(d.path).resolve() != own), None)
+    found = next((d for d in _lora_configs_among(folder_files(own.parent, pattern=_PEFT_FILE))
+                  if Path(d.path).resolve() != own), None)
     if found is None:
         return
     name = Path(found.path).name
@@ -1158,17 +1159,14 @@ def _peft_config_beside(b: PlanBuilder, doc: Document) -> None:
 
 
 @lru_cache(maxsize=64)
-def _lora_configs_in(folder: str) -> tuple[Document, ...]:
-    """The PEFT LoraConfig files of a folder (at most four files named for adapters looked at), read once per folder:
-    a folder walk meets each of its configs."""
+def _lora_configs_among(files: tuple) -> tuple[Document, ...]:
+    """The PEFT LoraConfig files of a folder (at most four files named for adapters looked at), read once per folder
+    state: a folder walk meets each of its configs."""
     from ..config.loader import load_document  # only for a fine-tune whose file names no adapters
 
-    try:
-        candidates = sorted(p for p in Path(folder).iterdir() if _PEFT_FILE.search(p.name))
-    except OSError:
-        return ()
     found = []
-    for path in candidates[:4]:
+    for name, _, _ in files[:4]:
+        path = Path(name)
         try:
             loaded = load_document(path)
         except ConfigError:

@@ -729,23 +729,43 @@ def _accelerate_beside(doc: Document) -> Optional[Path]:
     """The single accelerate YAML in the config's own folder, if there is exactly one, and not the file the config
     names as its DeepSpeed config (held-out review 49, A 16: axolotl's `deepspeed: configs/zero2.yaml` is read as
     JSON, not by `accelerate launch`)."""
-    found = _accelerate_in(str(Path(doc.path).resolve().parent))
+    found = _accelerate_among(folder_files(Path(doc.path).resolve().parent, (".yaml", ".yml")))
     named = doc.get("deepspeed")
     if found is not None and isinstance(named, str) and Path(named).name == found.name:
         return None
     return found
 
 
-@lru_cache(maxsize=256)
-def _accelerate_in(folder_name: str) -> Optional[Path]:
-    # Cached per folder: a folder walk checks every config in it against the same files.
-    folder = Path(folder_name)
-    found = []
+FileStamp = tuple[str, int, int]  # path, mtime_ns, size
+
+
+def folder_files(folder: Path, suffixes: tuple[str, ...] = (), pattern: Any = None) -> tuple[FileStamp, ...]:
+    """The files of `folder` with one of `suffixes` (or whose name `pattern` finds), each with its mtime and size,
+    sorted: the key of a per-folder cache, so that a long-lived process (the monitor, an editor's linter) sees a
+    file added, removed or rewritten since."""
     try:
-        candidates = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        with os.scandir(folder) as entries:
+            found = []
+            for entry in entries:
+                if not (entry.name.endswith(suffixes) if suffixes else pattern.search(entry.name)):
+                    continue
+                try:
+                    if entry.is_file():
+                        stat = entry.stat()
+                        found.append((entry.path, stat.st_mtime_ns, stat.st_size))
+                except OSError:
+                    continue
     except OSError:
-        return None
-    for path in candidates:
+        return ()
+    return tuple(sorted(found))
+
+
+@lru_cache(maxsize=256)
+def _accelerate_among(files: tuple[FileStamp, ...]) -> Optional[Path]:
+    # Cached per folder state: a folder walk checks every config in it against the same files.
+    found = []
+    for name, _, _ in files:
+        path = Path(name)
         try:
             with path.open("rb") as handle:
                 head = handle.read(20000).decode("utf-8", errors="replace")

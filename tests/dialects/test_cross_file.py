@@ -228,3 +228,12 @@ def test_the_deepspeed_plugins_own_keys_against_the_trainers_arguments(tmp_path)
     assert mismatch.severity == "error" and "max_grad_norm" in mismatch.message
     same = plan_of(write(tmp_path, "ok.yaml", HF + "max_grad_norm: 0.3\n"), dialect="hf", accelerate_config=acc)
     assert findings(same, "PD402") == []
+
+
+def test_the_accelerate_config_beside_a_config_is_looked_for_again_when_the_folder_changes(tmp_path) -> None:
+    """The per-folder cache is keyed by the folder's files and their mtimes: a long-lived process (the monitor, an
+    editor's linter) sees an accelerate config written after the first check."""
+    path = write(tmp_path, "sft.yaml", HF)
+    assert plan_of(path, dialect="hf").parallel.world_size is None
+    write(tmp_path, "zero3.yaml", ACCELERATE)
+    assert plan_of(path, dialect="hf").parallel.world_size == 8
