@@ -51,7 +51,8 @@ class EvalSplitInTraining(Rule):
     against `train_data_paths`, LLaMA-Factory's `eval_dataset` against `dataset`.
 
     A held-out split in the training mixture is an error (the test set is trained on); evaluation
-    on training data is a warning, one for all the datasets it reuses: training is unharmed, only
+    on training data is a warning (an info for a debug config or a run cheap to repeat, under 1e17 FLOPs), one
+    for all the datasets it reuses: training is unharmed, only
     its eval loss says nothing (GPT-NeoX's own templates validate on their training prefixes).
     An eval set the run never evaluates (evaluation off) is no finding. A file that reads as a fork
     whose own keys touch evaluation gets each finding one level softer: the fork may build its
@@ -127,8 +128,13 @@ class EvalSplitInTraining(Rule):
         else:
             message = (f"evaluation uses `{first.split}` of {_named(first)}, which is also a training split, and "
                        "no held-out portion is carved out; eval loss will track training loss")
+        # a debug run or one cheap to repeat reads its eval loss for nothing that matters (held-out review 54, B 09: a
+        # 32-step Pythia replay whose eval prefix is its training data, as Pythia's own configs have it)
+        low_stakes = plan.derived.low_stakes if plan.debug else plan.derived.cheap_to_repeat
+        if low_stakes:
+            message += f" ({low_stakes})"
         yield self._at(plan, first, message, hint="evaluate on a held-out split, or carve one out of the training data",
-                       field="data.eval", severity="warning")
+                       field="data.eval", severity="info" if low_stakes else "warning")
 
     def _at(self, plan, split, message: str, hint: str, field: str = "data.train", severity: str | None = None):
         if plan.source_of(field) is None:

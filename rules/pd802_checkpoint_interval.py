@@ -20,7 +20,9 @@ class CheckpointInterval(Rule):
     or, the model's size unknown, under 2M training tokens. A resumed run whose config names the
     step it continues from (nanotron's checkpoint folder) is judged on the steps it trains from
     there, at info when that stage is under 1,000 steps (a crash restarts it from its checkpoint); so is
-    a LoRA/QLoRA fine-tune of under 1,000 steps on at most one node.
+    a LoRA/QLoRA fine-tune of under 1,000 steps on at most one node. An error when no interval save falls
+    within the run and the trainer writes nothing at the end either (nanotron without `save_final_state: true`:
+    no release saves at the end), so the run keeps no trained weights.
 
     ## Why is this bad?
     Checkpointing is on, so the config looks safe, but a crash at 95% of the run
@@ -81,6 +83,20 @@ class CheckpointInterval(Rule):
             world = plan.parallel.world_size
             if plan.mode.kind in ("lora", "qlora") and steps < SHORT_STAGE_STEPS and (world or 1) <= ONE_NODE:
                 cheap = cheap or f"an adapter fine-tune of under {SHORT_STAGE_STEPS:,} steps on one node, soon run again"
+        if plan.checkpoint.final_save is False and total.value // interval * interval <= start:
+            # no interval save falls within the run and nothing is saved at the end either: even a run that succeeds
+            # keeps no trained weights (an interval equal to the run length saves at its last step)
+            final = plan.sources.get("checkpoint.final_save")
+            stated = final is not None and final.note is None
+            yield self.finding(
+                plan, "checkpoint.interval_steps",
+                f"checkpoints every {interval:,} steps{origin} in {run}, and no checkpoint at the end "
+                f"({'`save_final_state: false`' if stated else final.note if final else 'the trainer saves none'}): "
+                "the run keeps no trained weights",
+                hint=f"save every {max(1, int(steps // 10)):,} steps or so, and set `save_final_state: true`",
+                severity="error" if stated or not cheap else "warning",
+            )
+            return
         yield self.finding(
             plan, "checkpoint.interval_steps",
             f"checkpoints every {interval:,} steps{origin} in {run}: no checkpoint is written "

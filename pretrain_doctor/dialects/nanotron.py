@@ -463,6 +463,15 @@ class NanotronDialect(Dialect):
             b.take("checkpoint.interval_steps", doc, ("checkpoints", "checkpoint_interval"), lenient_int)
             b.set("checkpoint.enabled", bool(doc.get(("checkpoints", "checkpoints_path"))),
                   b.source(doc, ("checkpoints",)))
+            # trainer.py saves at the end only `if config.checkpoints.save_final_state` (May 2024, off; on by default
+            # since March 2025, 5b81517, in no release: v0.5 and earlier never save at the end). Held-out review 54,
+            # B 21: a 1,918-step run saving every 100,000 steps keeps no trained weights.
+            final = lenient_bool(doc.get(("checkpoints", "save_final_state")))
+            if isinstance(final, bool):
+                b.set("checkpoint.final_save", final, b.source(doc, ("checkpoints", "save_final_state")))
+            else:
+                b.default("checkpoint.final_save", False, "nanotron default: no final checkpoint in any release "
+                          "(`save_final_state` on by default only on main since March 2025)")
         else:
             b.set("checkpoint.enabled", False)
         interval = lenient_int(doc.get(("tokens", "val_check_interval"), -1))

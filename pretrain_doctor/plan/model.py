@@ -306,6 +306,7 @@ class CheckpointSpec(_Section):
     interval_steps: Optional[int] = Field(None, gt=0)
     interval_fraction: Optional[float] = Field(None, gt=0, lt=1)  # every this fraction of the run (HF `save_steps` < 1)
     peer_recovery: Optional[bool] = None  # a failed replica restores from a live peer (torchft), not only from disk
+    final_save: Optional[bool] = None  # False: the trainer writes no checkpoint when the run ends (nanotron)
 
 
 class ParallelSpec(_Section):
