@@ -19,15 +19,14 @@ from ..errors import ConfigError
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
-from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number, positive_count,
-                   typo_notes)
+from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
+                   positive_count, typo_notes)
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import TrainerVersions, parse_version
 from .program import (Evidence, LaunchBuilder, ProgramConfig, ProgramFacts, arguments_passed_on, find_program_source,
-                      mentions, own_arguments,
-                      program_config, program_facts, self_built_arguments)
-from .shared import (DTYPE_NAMES, apply_accelerate, assume, folder_files, is_accelerate_config, launcher_world_size,
-                     lora_target_list, merge_deepspeed_reference)
+                      mentions, own_arguments, program_config, program_facts, self_built_arguments)
+from .shared import (DTYPE_NAMES, FileStamp, apply_accelerate, assume, folder_files, is_accelerate_config,
+                     launcher_world_size, lora_target_list, merge_deepspeed_reference)
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, class_method, online_rl_method
 
 _SIGNATURE = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "lr_scheduler_type",
@@ -613,9 +612,9 @@ def _checkpoints(b: PlanBuilder, doc: Document) -> None:
                keys=["save_steps", "save_strategy"], loser_ignored=True, severity="info")
 
 
-# Arguments that say whether a Trainer evaluates.
 # Keys that say a project's section means to evaluate, whatever strategy its program passes.
 _EVAL_INTENT = ("eval_steps", "load_best_model_at_end", "metric_for_best_model")
+# Arguments that say whether a Trainer evaluates.
 _EVAL_SWITCHES = ("eval_strategy", "evaluation_strategy", "do_eval", "eval_steps")
 
 
@@ -758,7 +757,6 @@ def _trl_bf16_default(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
 # num_generations completions for each prompt of the batch, with no constraint.
 TRL_GENERATION_GROUPS = (0, 15)
 TRL_ACCUMULATED_GENERATION = (0, 17)
-TRL_GENERATION_BATCH = (0, 18)
 
 
 def _rollout(b: PlanBuilder, doc: Document, versions: TrainerVersions, launched: bool) -> None:
@@ -1159,7 +1157,7 @@ def _peft_config_beside(b: PlanBuilder, doc: Document) -> None:
 
 
 @lru_cache(maxsize=64)
-def _lora_configs_among(files: tuple) -> tuple[Document, ...]:
+def _lora_configs_among(files: tuple[FileStamp, ...]) -> tuple[Document, ...]:
     """The PEFT LoraConfig files of a folder (at most four files named for adapters looked at), read once per folder
     state: a folder walk meets each of its configs."""
     from ..config.loader import load_document  # only for a fine-tune whose file names no adapters

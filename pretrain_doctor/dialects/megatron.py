@@ -284,7 +284,7 @@ class MegatronDialect(Dialect):
                 merged = merge_deepspeed_reference(b, _written_deepspeed_config(doc) or doc, context,
                                                    key="--deepspeed_config")
                 self._deepspeed_precision(b, flags, merged)
-                _two_schedulers(b, flags, merged, lr_before)
+                _two_schedulers(b, merged, lr_before)
             if _judges_flags(doc):
                 table = self.table()
                 typo_notes(b, doc, KNOWN_FLAGS | table.KEYS[""], keys=[k for k in doc.data if isinstance(k, str)
@@ -932,8 +932,7 @@ def _tokenizer(b: PlanBuilder, f: _Flags) -> None:
                 "whichever the model file is)")
 
 
-def _two_schedulers(b: PlanBuilder, f: _Flags, merged: Optional[tuple[Document, tuple[str, ...]]],
-                    lr: Any) -> None:
+def _two_schedulers(b: PlanBuilder, merged: Optional[tuple[Document, tuple[str, ...]]], lr: Any) -> None:
     """A `scheduler` block in a Megatron-DeepSpeed run's JSON: Megatron hands deepspeed.initialize its own
     scheduler too, and DeepSpeed up to 0.14.4 runs the JSON's in its place, 0.14.5 on (#5846) the client's (held-out
     review 54, B 13: WarmupLR to 1e-3 in place of `--lr 5e-6` cosine, 200× the DPO lr on the older releases)."""

@@ -470,8 +470,8 @@ class NanotronDialect(Dialect):
             if isinstance(final, bool):
                 b.set("checkpoint.final_save", final, b.source(doc, ("checkpoints", "save_final_state")))
             else:
-                b.default("checkpoint.final_save", False, "nanotron default: no final checkpoint in any release "
-                          "(`save_final_state` on by default only on main since March 2025)")
+                b.default("checkpoint.final_save", False, "nanotron's default in every release: `save_final_state` "
+                          "is on by default only on main since March 2025")
         else:
             b.set("checkpoint.enabled", False)
         interval = lenient_int(doc.get(("tokens", "val_check_interval"), -1))

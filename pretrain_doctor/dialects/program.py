@@ -298,6 +298,7 @@ class LaunchBuilder(PlanBuilder):
         super().__init__(dialect, docs)
         self._unknown_keys = unknown
         self._config = config
+        self._passed_on = arguments_passed_on(docs[0])  # asked for every default: looked up once
 
     def source(self, doc: Document, path: KeyPath, note: Optional[str] = None) -> Source:
         config = self._config
@@ -318,9 +319,9 @@ class LaunchBuilder(PlanBuilder):
         if self._config is not None and self._config.document is None:
             self.unknown(field, f"`{self._config.reference}`, the config file the script hands the program "
                                 "(not found here: it may set this)")
-        passed_on = arguments_passed_on(self.primary)
-        if passed_on is not None:
-            self.unknown(field, f"the script hands the program its own arguments (`{passed_on}`), which may set this")
+        if self._passed_on is not None:
+            self.unknown(field, f"the script hands the program its own arguments (`{self._passed_on}`), which may "
+                                "set this")
         if field not in self.unknowns:
             super().default(field, value, note)
 
@@ -601,8 +602,9 @@ def _adapter_calls(statements: list) -> list[ast.Call]:
     calls = [n for statement in statements for n in ast.walk(statement) if isinstance(n, ast.Call)]
     wraps = [n for n in calls if _call_name(n) in ("get_peft_model", "add_adapter") or (
         _call_name(n) == "from_pretrained" and _receiver(n) == "PeftModel" and _true_keyword(n, "is_trainable"))]
-    return wraps + [n for n in calls if _call_name(n) in ("LoraConfig", "prepare_model_for_kbit_training")] if wraps \
-        else []
+    if not wraps:
+        return []
+    return wraps + [n for n in calls if _call_name(n) in ("LoraConfig", "prepare_model_for_kbit_training")]
 
 
 def _adapters_either_way(node: ast.If) -> set[int]:
