@@ -355,10 +355,21 @@ def test_a_comment_line_inside_a_continuation_ends_the_command() -> None:
                            "    #--learning_rate 5e-05 \\\n    --num_train_epochs 6 \\\n    --lora_target all\n")
     assert data["--model_name_or_path"] == "Qwen/A" and data["--learning_rate"] == "2e-05"
     assert data["--num_train_epochs"] == "6" and lines["--num_train_epochs"] == 7
-    assert data["cut_continuation"] == {"line": 4, "flags": ["--learning_rate", "--num_train_epochs", "--lora_target"]}
+    assert data["cut_continuation"] == {"line": 4, "by": "comment",
+                                        "flags": ["--learning_rate", "--num_train_epochs", "--lora_target"]}
     # A comment at the end of a line, or between commands, cuts nothing.
     data, _, _ = _read("torchrun train.py --lr 1 \\\n    --bf16  # precision\n# next\necho done\n")
     assert "cut_continuation" not in data and data["--bf16"] is True
+
+
+def test_a_line_without_its_backslash_ends_the_command() -> None:
+    # Held-out review 54, A 23 (a stanford_alpaca launch): `--fp16 True` lacks its `\`, so bash runs torchrun without
+    # the FSDP flags on the lines below and then fails on `--fsdp` as a command of its own.
+    data, _, _ = _read("torchrun --nproc_per_node=5 train.py \\\n    --learning_rate 2e-5 \\\n    --fp16 True\n"
+                       "    --fsdp \"full_shard auto_wrap offload\" \\\n    --fsdp_transformer_layer_cls_to_wrap Layer\n")
+    assert data["--fsdp"] == "full_shard auto_wrap offload"
+    assert data["cut_continuation"] == {"line": 3, "by": "no_backslash",
+                                        "flags": ["--fsdp", "--fsdp_transformer_layer_cls_to_wrap"]}
 
 
 def test_a_job_wrapper_whose_only_action_is_sh_other_script_is_followed(tmp_path) -> None:

@@ -1563,7 +1563,7 @@ def _read_shell(text: str, shown: str, env: Optional[dict[str, str]], path: Opti
         command = _training_command(shell.echoed)
         if command is not None:
             data["echoed"] = {"line": command[0][0].line}
-    if command is not None and cuts:
+    if command is not None:
         command = _rejoined(command, shell.commands, cuts, data)
     if command is not None and shell.written:
         data["written_files"] = shell.written
@@ -1664,8 +1664,12 @@ def _rejoined(command: tuple[list[Word], Optional[int]], commands: list[Command]
         extra.extend(later.words)
     if not extra:
         return command
-    cut = max((line for line in cuts if line < extra[0].line), default=extra[0].line - 1)
-    data["cut_continuation"] = {"line": cut, "flags": [w.text for w in extra if (w.text or "").startswith("--")]}
+    # a comment line inside the continuation, or a line that lacks its `\\` (held-out review 54, A 23: `--fp16 True`
+    # then `--fsdp "full_shard auto_wrap offload" \\` on the next line)
+    comment = max((line for line in cuts if words[-1].line < line < extra[0].line), default=None)
+    data["cut_continuation"] = {"line": comment if comment is not None else words[-1].line,
+                                "by": "comment" if comment is not None else "no_backslash",
+                                "flags": [w.text for w in extra if (w.text or "").startswith("--")]}
     return words + extra, index
 
 

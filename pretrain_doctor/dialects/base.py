@@ -135,11 +135,16 @@ def _cut_continuation(builder: PlanBuilder) -> None:
         return
     flags = [str(f) for f in cut["flags"]]
     line = cut.get("line")
-    builder.note("ignored-key", f"line {line} is a comment inside the `\\` continuation: bash ends the launch command "
-                 f"there, so `{flags[0]}` and the {len(flags) - 1} flags after it never reach the program (bash runs "
-                 "those lines as commands of their own, which fail); the plan reads them as meant",
+    by_comment = cut.get("by", "comment") == "comment"
+    where = (f"line {line} is a comment inside the `\\` continuation: bash ends the launch command there" if by_comment
+             else f"line {line} does not end in `\\`: bash ends the launch command there")
+    rest = len(flags) - 1
+    after = "" if not rest else " and the flag after it" if rest == 1 else f" and the {rest} flags after it"
+    builder.note("ignored-key", f"{where}, so `{flags[0]}`{after} never reach the program (bash runs those lines "
+                 "as commands of their own, which fail); the plan reads them as meant",
                  Source(file=builder.primary.path, line=line, key=flags[0].lstrip("-")),
-                 hint="move the commented-out lines below the command (a comment cannot sit inside a continuation)",
+                 hint="move the commented-out lines below the command (a comment cannot sit inside a continuation)"
+                 if by_comment else f"end line {line} with ` \\`",
                  keys=flags, severity="error")  # the program starts without them (held-out review 43, A 09)
 
 
