@@ -122,10 +122,13 @@ class AxolotlDialect(Dialect):
         b.set("optimizer.name", optim, src)
         b.set("optimizer.family", _OPTIMIZERS.get(optim) or optimizer_family(optim), src)
         b.take("optimizer.lr", doc, "learning_rate", lenient_number)
-        beta1 = lenient_number(doc.get("adam_beta1", 0.9))
-        beta2 = lenient_number(doc.get("adam_beta2", 0.999))
-        key = "adam_beta2" if doc.has("adam_beta2") else "adam_beta1"
-        if doc.has(key):
+        # a key left blank is not passed on (`if self.cfg.adam_beta1:`): the default holds (held-out review 55, A 09/10:
+        # `adam_beta1:` empty beside `adam_beta2: 0.95`)
+        given = [key for key in ("adam_beta2", "adam_beta1") if doc.get(key) is not None]
+        beta1 = lenient_number(doc.get("adam_beta1") if "adam_beta1" in given else 0.9)
+        beta2 = lenient_number(doc.get("adam_beta2") if "adam_beta2" in given else 0.999)
+        key = given[0] if given else "adam_beta1"
+        if given:
             b.set("optimizer.betas", (beta1, beta2), b.source(doc, (key,)))
         else:  # point at the optimizer line, where `adam_beta2` would go
             b.set("optimizer.betas", (beta1, beta2), b.source(doc, ("optimizer",), note="transformers default")

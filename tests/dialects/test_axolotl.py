@@ -279,3 +279,14 @@ def test_a_deepspeed_key_naming_an_accelerate_yaml_stops_the_run(tmp_path) -> No
     assert refused.data["severity"] == "error" and "accelerate launcher config" in refused.message
     assert plan.parallel.world_size is None  # the file is the DeepSpeed reference, not the launcher config beside it
     assert not findings(plan, "PD206")  # no claim about a clip the file was never read for
+
+
+def test_a_blank_beta_is_not_passed_on_and_its_default_holds(tmp_path) -> None:
+    """Held-out review 55, A 09/10: `adam_beta1:` left blank beside `adam_beta2: 0.95`; axolotl passes a beta only
+    when it is set (`if self.cfg.adam_beta1:`), so the run uses (0.9, 0.95), and nothing is invalid."""
+    path = write(tmp_path, "qlora.yml", "base_model: meta-llama/Meta-Llama-3-8B\nadapter: qlora\nload_in_4bit: true\n"
+                 "datasets:\n  - path: tatsu-lab/alpaca\n    type: alpaca\nmicro_batch_size: 2\nnum_epochs: 1\n"
+                 "learning_rate: 0.0002\noptimizer: adamw_torch\nadam_beta1:\nadam_beta2: 0.95\n")
+    plan = plan_of(path)
+    assert plan.optimizer.betas == (0.9, 0.95) and plan.sources["optimizer.betas"].key == "adam_beta2"
+    assert "optimizer.betas" not in plan.unknown
