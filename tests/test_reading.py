@@ -427,3 +427,23 @@ def test_eval_on_a_training_split_is_softer_on_a_fork_whose_keys_touch_evaluatio
     fork, _ = _check(tmp_path, EVAL_ON_TRAIN + "eval_probe_subset: reasoning\neval_rubric_sets: [a, b]\n",
                      name="fork.yaml")
     assert fork["PD701"].severity == "info" and "own keys touch eval" in fork["PD701"].message
+
+
+def test_one_section_of_a_forks_own_module_reads_as_a_fork(tmp_path) -> None:
+    """Held-out review 55, A 20: an axolotl fork's `mlpspec:` block (emb_dim, inner_dim, n_predict, ...) configures
+    speculator heads, all that trains; one such section weighs as two loose keys, and PD103's full-fine-tune band
+    softens (the fork's own model keys touch the run's premise)."""
+    text = ("base_model: meta-llama/Meta-Llama-3-8B-Instruct\ndatasets:\n  - path: tatsu-lab/alpaca\n    type: alpaca\n"
+            "micro_batch_size: 2\nnum_epochs: 1\nlearning_rate: 0.0005\noptimizer: adamw_torch\n"
+            "mlpspec:\n  emb_dim: 4096\n  inner_dim: 3072\n  n_predict: 4\n  vocab_size: 128256\n")
+    path = tmp_path / "spec.yaml"
+    path.write_text(text)
+    plan = load_plan_detected(path, CheckOptions())[2]
+    assert plan.reading is not None and "model" in plan.fork_areas
+    report = check_paths([path], CheckOptions())
+    [lr] = [f for f in report.findings if f.code == "PD103"]
+    assert lr.severity == "info"
+    # one loose unknown key stays a typo candidate, not a fork
+    single = tmp_path / "one.yaml"
+    single.write_text(text.split("mlpspec:")[0] + "mlpspec_dim: 4096\n")
+    assert load_plan_detected(single, CheckOptions())[2].reading is None

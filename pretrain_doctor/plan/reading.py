@@ -104,7 +104,10 @@ def judge_reading(plan: "TrainingPlan", guessed_dialect: bool = False, close_cal
     _doubt_defaults(plan, keys)
     if guessed_dialect:
         _assume_defaults(plan)
-    if len(keys) < (1 if close_call else FORK_MIN_KEYS) and not guessed_dialect:
+    # a section of the fork's own (a module's settings, ≥3 keys: axolotl-fork `mlpspec:` with emb_dim, inner_dim,
+    # n_predict ... for speculator heads, held-out review 55, A 20) weighs as much as two loose keys
+    weight = sum(2 if len(plan.foreign_key_words.get(key) or ()) >= 3 else 1 for key in keys)
+    if weight < (1 if close_call else FORK_MIN_KEYS) and not guessed_dialect:
         return
     shown = ", ".join(f"`{key}`" for key in keys[:_SHOWN_KEYS]) + (", …" if len(keys) > _SHOWN_KEYS else "")
     evidence = f"{len(keys)} key{'s' if len(keys) != 1 else ''} no known version has" + (f": {shown}" if keys else "")
