@@ -949,3 +949,19 @@ def test_an_lr_no_adamw_takes_leaves_the_optimizer_unknown(tmp_path) -> None:
     plan = plan_of(path)
     assert plan.optimizer.family is None and "no AdamW step size" in plan.unknown["optimizer.family"]
     assert not findings(plan, "PD101")
+
+
+def test_an_override_file_of_a_fork_not_at_hand_assumes_upstreams_defaults(tmp_path) -> None:
+    """Held-out review 56, B 02: `optimizer_name`, `data_path`, `out_dir_name` are globals of a fork's train.py (not
+    at hand), which keeps the lr constant after warmup: upstream's lr_decay_iters is only assumed, PD004 an info."""
+    text = ("out_dir_name = 'medium_muon'\ndata_path = 'data/owt'\noptimizer_name = 'muon_vs'\nn_layer = 24\n"
+            "n_head = 16\nn_embd = 1024\nbatch_size = 8\nblock_size = 1024\ngradient_accumulation_steps = 8\n"
+            "learning_rate = 6e-4\nmax_iters = 100000\n")
+    plan = plan_of(write(tmp_path, "medium_muon_vs.py", text), dialect="nanogpt")
+    assert "fork's" in plan.sources["schedule.decay_steps"].note
+    [note] = [n for n in plan.notes if n.kind == "inconsistent" and "lr_decay_iters" in n.message]
+    assert note.data["severity"] == "info" and "not at hand" in note.message
+    # upstream's own names only: the pair is judged against upstream's train.py, a warning
+    upstream = plan_of(write(tmp_path, "train_medium.py", "\n".join(text.splitlines()[3:]) + "\n"), dialect="nanogpt")
+    [note] = [n for n in upstream.notes if n.kind == "inconsistent" and "lr_decay_iters" in n.message]
+    assert note.data.get("severity") is None

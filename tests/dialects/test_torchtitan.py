@@ -585,3 +585,15 @@ def test_a_file_of_a_release_without_validation_says_nothing_of_evaluation(tmp_p
     plan = plan_of(path)
     assert plan.eval.enabled is None and "before its validation" in plan.unknown["eval.enabled"]
     assert not findings(plan, "PD702")
+
+
+def test_an_sft_run_loading_only_the_model_starts_from_trained_weights(tmp_path) -> None:
+    """Held-out review 56, B 08: `initial_load_model_only = true` written out in a run whose model names an SFT: the
+    weights come from the checkpoint folder's step-0, so the pretraining-from-scratch rules stay silent."""
+    text = (MINIMAL.replace('name = "llama3"', 'name = "qwen3_5_hybrid_diffusion_sft"')
+            + "\n[checkpoint]\nenable = true\nfolder = \"checkpoints\"\ninitial_load_model_only = true\n")
+    plan = plan_of(write(tmp_path, "sft.toml", text), dialect="torchtitan")
+    assert plan.mode.init_from and not plan.mode.from_scratch
+    pretrain = plan_of(write(tmp_path, "pt.toml", text.replace("qwen3_5_hybrid_diffusion_sft", "llama3")),
+                       dialect="torchtitan")
+    assert pretrain.mode.from_scratch  # the key alone is its default: no evidence of trained weights
