@@ -473,6 +473,7 @@ class NeoxDialect(Dialect):
                 b.set("schedule.warmup_ratio", warmup, view.source(b, "warmup"))
         # `lr_decay_iters` ≠ `train_iters` is PD107's (decay-horizon-mismatch) to judge, with its
         # tolerance and its exemptions for annealing stages: no adapter note, or it would be reported twice.
+        _onebitadam_without_scheduler(b, view)
 
     @staticmethod
     def _precision(b: PlanBuilder, view: MergedNeox) -> None:
@@ -725,3 +726,23 @@ def _from_weights(b: PlanBuilder, view: MergedNeox, key: str, kind: str, what: s
     b.set("program.assumed_because", because)
     b.set("mode.kind", kind, source.model_copy(update={
         "note": "assumed: a new run from trained weights, a fine-tune or continued pretraining as its data decide"}))
+
+
+def _onebitadam_without_scheduler(b: PlanBuilder, view: MergedNeox) -> None:
+    """OneBitAdam runs inside the DeepSpeed engine, and NeoX builds no lr scheduler for it (training.py
+    get_learning_rate_scheduler: "onebitadam requires the lr scheduler be built by deepspeed"): without a DeepSpeed
+    `scheduler` block the lr is constant from the first step, with no warmup and no decay (held-out review 56, B 21:
+    a 10B fp16 run whose cosine, 3,200 warmup steps and min lr do nothing)."""
+    if str(view.get("optimizer.type", "")).lower() != "onebitadam" or view.get("scheduler") is not None:
+        return
+    source = view.source(b, "optimizer.type")
+    b.note("ignored-key", "the optimizer is OneBitAdam, for which GPT-NeoX builds no lr scheduler and the config gives "
+           "DeepSpeed none (no `scheduler` block): the lr stays at its peak from the first step, and `lr-decay-style`, "
+           "`warmup` and `min_lr` do nothing", source,
+           hint="add a DeepSpeed `scheduler` block (WarmupDecayLR or WarmupCosineLR) to the config",
+           key="lr_decay_style", severity="warning")
+    b.set("schedule.kind", "constant", source)
+    b.set("schedule.warmup_steps", 0, source)
+    b.set("schedule.warmup_ratio", 0.0, source)
+    for field in ("schedule.decay_steps", "schedule.min_lr"):
+        b.discard(field)

@@ -466,3 +466,17 @@ def test_the_one_setup_file_beside_a_config_without_data_is_merged(tmp_path) -> 
     assert [f.code for f in report.findings if f.file.endswith("local-setup.yml")] == ["PD701"]  # eval on train data
     write(tmp_path, "cluster-setup.yml", '{"train-data-paths": ["a"], "vocab-file": "v.json", "save": "c"}\n')
     assert not plan_of(config).data.train  # two setup files: which one is deepy.py's is unknown
+
+
+def test_onebitadam_without_a_deepspeed_scheduler_runs_at_a_constant_lr(tmp_path) -> None:
+    """Held-out review 56, B 21: NeoX builds no lr scheduler for OneBitAdam (training.py get_learning_rate_scheduler),
+    so without a DeepSpeed `scheduler` block the lr stays at its peak: no warmup, no decay."""
+    body = (MODEL.rstrip().rstrip("}") + TRAINING.strip().lstrip("{").rstrip("}")
+            .replace('"type": "Adam"', '"type": "OneBitAdam"') + "}\n")
+    plan = plan_of(write(tmp_path, "onebit.yml", body))
+    assert plan.schedule.kind == "constant" and plan.schedule.warmup_steps == 0
+    [note] = [n for n in plan.notes if "OneBitAdam" in n.message]
+    assert note.data["severity"] == "warning"
+    scheduled = body.replace('"split"', '"scheduler": {"type": "WarmupDecayLR", "params": {"warmup_num_steps": 100}},'
+                                        ' "split"')
+    assert not [n for n in plan_of(write(tmp_path, "s.yml", scheduled)).notes if "OneBitAdam" in n.message]
