@@ -23,10 +23,11 @@ from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_b
                    positive_count, typo_notes)
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import TrainerVersions, parse_version
-from .program import (Evidence, LaunchBuilder, ProgramConfig, ProgramFacts, arguments_passed_on, find_program_source,
-                      mentions, own_arguments, program_config, program_facts, self_built_arguments)
-from .shared import (DTYPE_NAMES, FileStamp, apply_accelerate, assume, folder_files, is_accelerate_config,
-                     launcher_world_size, lora_target_list, merge_deepspeed_reference)
+from .program import (Evidence, LaunchBuilder, ProgramConfig, ProgramFacts, find_program_source, mentions,
+                      own_arguments, program_config, program_facts, self_built_arguments)
+from .shared import (DTYPE_NAMES, FINETUNE_WORDS, PREFERENCE_VARIANTS, FileStamp, apply_accelerate, assume,
+                     folder_files, is_accelerate_config, launcher_world_size, lora_target_list,
+                     merge_deepspeed_reference, preference_named)
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, class_method, online_rl_method
 
 _SIGNATURE = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "lr_scheduler_type",
@@ -57,7 +58,6 @@ _RANK_SWITCH = lazy_compile(r"(use|enable)_(\w+_)?lora")
 # them (EasyLLM's `nonlora-finetune.py`, a full fine-tune: held-out review 34, A 18).
 _ADAPTER_PROGRAM = lazy_compile(r"(?<!non)(?<!non[-_])(?<!no[-_])(?<!without[-_])(?:lora|peft)", re.IGNORECASE)
 # A launched program named for fine-tuning (`finetune.py`, `train_sft.py`, `sft_trainer.py`).
-_FINETUNE_PROGRAM = lazy_compile(r"(^|[^a-z])(fine_?tun\w*|finetun\w*|sft|instruct\w*)([^a-z]|$)", re.IGNORECASE)
 # A launched program named for (continued) pretraining on raw text (`pretraining.py`, `run_clm.py`, `pretrain_clm.py`).
 _RAW_TEXT_PROGRAM = lazy_compile(r"(^|[^a-z])(pre_?train\w*|run_clm\w*|\w*_clm)\.py$", re.IGNORECASE)
 # A launched program named for a reward model (`reward_trainer.py`, `train_rm.py`, `train_prm`).
@@ -208,11 +208,11 @@ class HfDialect(Dialect):
             if _peft_on(data):
                 b.take("mode.lora_rank", doc, "lora_r", lenient_int)
                 b.default("mode.lora_rank", 16, "TRL ModelConfig default")
-        elif any(k in data for k in _PREFERENCE_KEYS) or _preference_in_name(names) \
+        elif any(k in data for k in _PREFERENCE_KEYS) or preference_named(names) is not None \
                 or built is not None:
             kind = "preference"
             b.set("objective.kind", "preference")
-            named = _PREFERENCE_NAMES.search(names)
+            named = PREFERENCE_VARIANTS.search(names)
             method = "orpo" if "orpo_alpha" in data else (named.group(1) if named else str(data.get("loss_type") or "dpo"))
             if built is not None and built[1] != "dpo":  # DPOConfig's `loss_type` (ipo, sigmoid...) names its variant
                 method = "simpo" if built[1] == "cpo" and data.get("loss_type") == "simpo" else built[1]
@@ -1303,7 +1303,7 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
             kind = "full_finetune"
             b.set("mode.kind", kind, _evidence(facts.loads_weights, "the launched program loads pretrained weights "
                                                "whatever its arguments"))
-        elif facts is None and _FINETUNE_PROGRAM.search(Path(str(data.get("program") or "")).name):
+        elif facts is None and FINETUNE_WORDS.search(Path(str(data.get("program") or "")).name):
             # `finetune.py`, `finetune_plus_one.py`, `train_sft.py`: the program loads the weights it fine-tunes
             # from its own defaults (241121_qwerty: a stage-1 checkpoint); what trains is still assumed
             kind = "full_finetune"
@@ -1458,7 +1458,7 @@ def _unread_config_warmup(b: PlanBuilder, doc: Document) -> None:
     """No warmup flag and a config file not at hand, or the script's own arguments handed on: whether the run warms
     up is unknown (not "no warmup")."""
     unread = _unread_config(doc)
-    passed_on = arguments_passed_on(doc)
+    passed_on = b.passed_on if isinstance(b, LaunchBuilder) else None
     if unread is None and passed_on is None:
         return
     why = (f"`{unread.reference}`, the config file the script hands the program (not found here: it may set this)"
@@ -1548,17 +1548,16 @@ def _nested_model(doc: Document, flat: dict, moved: dict) -> None:
             return
 
 
-_PREFERENCE_NAMES = lazy_compile(r"(?<![a-z])(orpo|simpo|cpo|kto)(?![a-z])")
 
 
 def _says_finetune(doc: Document) -> Optional[str]:
     """Why a TrainingArguments file that names no model is a fine-tune's: its name (`sft.yaml`, `finetune_args.json`)
     or a `task`/`stage` of its own that says so; None otherwise."""
-    if _FINETUNE_PROGRAM.search(Path(doc.path).stem):
+    if FINETUNE_WORDS.search(Path(doc.path).stem):
         return f"the file's name `{Path(doc.path).name}` says so"
     for key in ("task", "stage", "training_type", "train_type"):
         value = doc.data.get(key)
-        if isinstance(value, str) and _FINETUNE_PROGRAM.search(value):
+        if isinstance(value, str) and FINETUNE_WORDS.search(value):
             return f"its `{key}: {value}` says so"
     return None
 
@@ -1567,11 +1566,6 @@ def _names(doc: Document) -> str:
     """The config's path and the name of the program a launch script runs (`scripts/run_orpo.py`: held-out review 49,
     A 14), lower-cased: where a run's method may be named, the path first."""
     return f"{doc.path} {str(doc.data.get('program') or '').rsplit('/', 1)[-1]}".lower()
-
-
-def _preference_in_name(names: str) -> bool:
-    """Do the names (`_names`) name a preference method (`dpo` anywhere, `cpo_config.yaml`: held-out review 17, A 04)?"""
-    return "dpo" in names or _PREFERENCE_NAMES.search(names) is not None
 
 
 def _nested_lora(doc: Document, flat: dict, moved: dict) -> None:

@@ -63,7 +63,7 @@ from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_b
                    typo_notes, unread_sources)
 from .megatron_flags import KNOWN_FLAGS, SWITCHES
 from .shared import (SMOKE_TEST_STEPS, exported_world_size, find_referenced_file, launcher_world_size, mark_smoke_test,
-                     merge_deepspeed_reference, optimizer_family, warmup_share)
+                     merge_deepspeed_reference, optimizer_family, preference_named, warmup_share)
 from .versions import ChangeTable
 
 DEFAULT = "Megatron-LM arguments.py default"
@@ -307,7 +307,7 @@ class MegatronDialect(Dialect):
             f.take(b, "objective.mlm_probability", "--mask-prob", lenient_number, 0.15)
         elif family in ("t5", "retro_t5"):
             b.set("objective.kind", "seq2seq", b.source(f.doc, ("program",)))
-        elif _preference_program(program):
+        elif preference_named(program.lower()):
             b.set("objective.kind", "preference", b.source(f.doc, ("program",), note="the program names the method"))
         else:
             b.set("objective.kind", "causal_lm", b.source(f.doc, ("program",)) if program else None)
@@ -361,7 +361,7 @@ class MegatronDialect(Dialect):
     def _mode(b: PlanBuilder, f: _Flags) -> None:
         load, save = f.raw("--load"), f.raw("--save")
         pretrained = f.raw("--pretrained-checkpoint")
-        method = _preference_program(str(f.doc.data.get("program") or "").rsplit("/", 1)[-1])
+        method = preference_named(str(f.doc.data.get("program") or "").rsplit("/", 1)[-1].lower())
         if method is not None:
             # Megatron-DeepSpeed's dpo_training.py (held-out review 54, B 13): a policy and a reference model trained
             # on preference pairs, not pretraining
@@ -976,15 +976,6 @@ def _interleaved_rope_fusion(b: PlanBuilder, f: _Flags, context: BuildContext) -
            "stop the run at start-up (RuntimeError: --rotary-interleaved does not work with rope_fusion)",
            f.source(b, "--rotary-interleaved"), hint="add `--no-rope-fusion`",
            keys=["--rotary-interleaved", "--no-rope-fusion"], severity="error" if judged is not None else "warning")
-
-
-_PREFERENCE_PROGRAM = lazy_compile(r"(?<![a-z])(dpo|ipo|kto|orpo|simpo)(?![a-z])")
-
-
-def _preference_program(program: str) -> Optional[str]:
-    """The preference method a program's name gives (`dpo_training.py`), or None."""
-    found = _PREFERENCE_PROGRAM.search(program.lower())
-    return found.group(1) if found else None
 
 
 def _own_program(doc: Document, program: str) -> bool:

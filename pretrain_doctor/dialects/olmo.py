@@ -21,7 +21,8 @@ from ..config.yaml_reader import resolve_plain_scalar
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
-from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
+from .base import (BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, positive_count,
+                   table_notes)
 from .program import LaunchBuilder, ProgramConfig, launched_config, program_config
 from .shared import (Duration, launcher_world_size, optimizer_family, parse_duration, resolve_interpolations,
                      set_dotted, take_or_default)
@@ -387,17 +388,12 @@ def _check_stop_at(b: PlanBuilder, doc: Document, stop_at: int, duration: Option
                derived=duration_steps, formula="max_duration (steps)")
 
 
-def _positive_int(value: Any) -> Any:
-    number = lenient_int(value)
-    return number if isinstance(number, int) and number > 0 else None
-
-
 def _checkpoint_interval(b: PlanBuilder, doc: Document) -> None:
     """OLMo writes a sharded checkpoint every `save_interval` steps and an unsharded one every
     `save_interval_unsharded` (train.py): a crash loses at most the shorter of the two (held-out review 17,
     B 07: sharded 1,000,000, unsharded 50)."""
     given = [(value, key) for key in ("save_interval", "save_interval_unsharded")
-             if (value := _positive_int(doc.get(key))) is not None]
+             if (value := positive_count(doc.get(key))) is not None]
     if given:
         value, key = min(given)
         note = "the shorter of OLMo's sharded and unsharded intervals" if len(given) > 1 else None

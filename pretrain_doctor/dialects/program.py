@@ -298,7 +298,8 @@ class LaunchBuilder(PlanBuilder):
         super().__init__(dialect, docs)
         self._unknown_keys = unknown
         self._config = config
-        self._passed_on = arguments_passed_on(docs[0])  # asked for every default: looked up once
+        # the script's own arguments handed on (`"$@"`), asked for every default: looked up once
+        self.passed_on = arguments_passed_on(docs[0])
 
     def source(self, doc: Document, path: KeyPath, note: Optional[str] = None) -> Source:
         config = self._config
@@ -319,8 +320,8 @@ class LaunchBuilder(PlanBuilder):
         if self._config is not None and self._config.document is None:
             self.unknown(field, f"`{self._config.reference}`, the config file the script hands the program "
                                 "(not found here: it may set this)")
-        if self._passed_on is not None:
-            self.unknown(field, f"the script hands the program its own arguments (`{self._passed_on}`), which may "
+        if self.passed_on is not None:
+            self.unknown(field, f"the script hands the program its own arguments (`{self.passed_on}`), which may "
                                 "set this")
         if field not in self.unknowns:
             super().default(field, value, note)

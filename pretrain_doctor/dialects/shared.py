@@ -18,7 +18,7 @@ from ..errors import ConfigError
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
-from .base import BuildContext, lenient_bool, lenient_int, lenient_number
+from .base import BuildContext, lenient_bool, lenient_int, lenient_number, positive_count
 
 # Optimizer names as trainers spell them -> the plan's normalised family.
 _FAMILIES = (
@@ -113,6 +113,21 @@ def names_optimizer(value: Any) -> bool:
 
 
 # --- OmegaConf interpolation -------------------------------------------------------
+# Words in a program's, a file's or a run's name that say it fine-tunes (`finetune_lora.py`, `sft.yaml`, a torchtitan
+# model `qwen3_5_hybrid_diffusion_sft`, `fine-tune` in a job's description).
+FINETUNE_WORDS = lazy_compile(r"(^|[^a-z])(fine[_-]?tun\w*|finetun\w*|sft|instruct\w*)([^a-z]|$)", re.IGNORECASE)
+# Preference methods other than DPO that a name gives as a word (`run_orpo.py`, `cpo_config.yaml`); DPO's `dpo` is
+# taken anywhere in a name (`dpo_training.py`, `rlhf-dpo`), see `preference_named`.
+PREFERENCE_VARIANTS = lazy_compile(r"(?<![a-z])(orpo|simpo|cpo|kto|ipo)(?![a-z])")
+
+
+def preference_named(names: str) -> Optional[str]:
+    """The preference method names (paths, program names, lower-cased) give: a variant as a word, else `dpo` anywhere;
+    None when they name none."""
+    found = PREFERENCE_VARIANTS.search(names)
+    return found.group(1) if found else "dpo" if "dpo" in names else None
+
+
 _WHOLE = lazy_compile(r"^\$\{([A-Za-z_][\w.\-]*)\}$")
 _EMBEDDED = lazy_compile(r"\$\{([A-Za-z_][\w.\-]*)\}")
 
@@ -827,8 +842,7 @@ def _processes(launcher: dict) -> Optional[int]:
     def number(*keys: str, default: Optional[int] = None) -> Optional[int]:
         for key in keys:
             if key in launcher:
-                value = lenient_int(launcher[key])
-                return value if isinstance(value, int) and value > 0 else None
+                return positive_count(launcher[key])
         return default
 
     name = str(launcher.get("name", ""))

@@ -8,17 +8,15 @@ bf16 FSDP mixed precision). The model size comes from the flavor name.
 
 from __future__ import annotations
 
-import re
 from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document
-from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from ..plan.reading import TRAINER_CAPS_WARMUP
 from .base import (BuildContext, Dialect, apply_flags, closest_key, judged_version, lenient_bool, lenient_int,
                    lenient_number, typo_notes)
-from .shared import mark_smoke_test, optimizer_family
+from .shared import FINETUNE_WORDS, mark_smoke_test, optimizer_family
 from .torchtitan_keys import OLDER_KEYS, REJECTS_UNKNOWN_SINCE, TORCHTITAN_KEY_CHANGES, TORCHTITAN_KEYS
 from .versions import TrainerVersions
 
@@ -288,7 +286,7 @@ class TorchtitanDialect(Dialect):
             b.set("mode.resumed", True, src)
         if (not b.has("mode.init_from") and b.get("checkpoint.enabled") is not False
                 and lenient_bool(doc.get(("checkpoint", "initial_load_model_only"))) is True
-                and _FINETUNE_WORDS.search(f"{doc.get(('model', 'name'), '')} {doc.get(('job', 'description'), '')}")):
+                and FINETUNE_WORDS.search(f"{doc.get(('model', 'name'), '')} {doc.get(('job', 'description'), '')}")):
             # `initial_load_model_only` written out (its default) in a run its model or job names a fine-tune: the
             # weights it starts from sit at `{folder}/step-0`, torchtitan's fine-tuning recipe (held-out review 56,
             # B 08: `qwen3_5_hybrid_diffusion_sft`, stage 2 of an SFT of Qwen3.5-4B)
@@ -351,9 +349,6 @@ def _own_model_keys(doc: Document) -> list[str]:
     if not isinstance(model, dict) or "name" in model or "flavor" in model:
         return []
     return [key for key in model if isinstance(key, str) and key not in TORCHTITAN_KEYS["model"]]
-
-
-_FINETUNE_WORDS = lazy_compile(r"(?<![a-z])(sft|fine[_-]?tun\w*|instruct\w*)(?![a-z])", re.IGNORECASE)
 
 
 def _fork_model(b: PlanBuilder, doc: Document, own: list[str]) -> None:

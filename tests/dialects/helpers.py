@@ -58,3 +58,10 @@ def assert_trains_only(plan: TrainingPlan, part: str, field: str, line: int) -> 
     assert plan.mode.kind == "partial_finetune" and part in (plan.mode.trains_only or "")
     assert plan.sources[field].line == line
     assert findings(plan, "PD103") == []
+
+
+def judged(*assignments: str):
+    """The trainer versions `--trainer-version` would give (`judged("trl=0.16.0")`), nothing installed consulted."""
+    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
+
+    return TrainerVersions(parse_assignments(list(assignments)), detect_installed=False)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import findings, plan_of, write
+from .helpers import findings, judged, plan_of, write
 
 BASE = """
 model_name_or_path: Qwen/Qwen2.5-7B-Instruct
@@ -74,17 +74,12 @@ def test_grpo_sampling_is_read_with_trl_defaults(tmp_path: Path) -> None:
 
 
 def test_grpo_sampling_follows_the_judged_trl(tmp_path: Path) -> None:
-    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
-
-    def judged(version: str):
-        return TrainerVersions(parse_assignments([f"trl={version}"]), detect_installed=False)
-
     path = write(tmp_path, "grpo.yaml", GRPO)
     # 0.15-0.16 group the completions of one step; generation_batch_size is no key of theirs
-    old = plan_of(path, trainer_versions=judged("0.16.0"))
+    old = plan_of(path, trainer_versions=judged("trl=0.16.0"))
     assert old.batch.steps_per_generation == 1 and old.batch.generation_batch_size is None
     # 0.14 samples num_generations for each prompt with no constraint: nothing read
-    assert plan_of(path, trainer_versions=judged("0.14.0")).batch.generations is None
+    assert plan_of(path, trainer_versions=judged("trl=0.14.0")).batch.generations is None
 
 
 def test_a_launched_program_of_its_own_keeps_num_generations_as_an_assumption(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pretrain_doctor.config.loader import load_document
 from pretrain_doctor.dialects import detection
 from pretrain_doctor.dialects.versions import TrainerVersions
 
-from .helpers import detected, findings, notes, plan_of, reported, write
+from .helpers import detected, findings, judged, notes, plan_of, reported, write
 
 def _fixture(fixtures_dir, tmp_path, *names: str):
     for name in names:
@@ -958,18 +958,13 @@ def test_a_dpo_program_is_a_preference_run_and_a_json_scheduler_beside_megatrons
 def test_interleaved_rotary_with_rope_fusion_on_is_refused_by_core_0_6_to_0_13(tmp_path) -> None:
     """Held-out review 55, B 09: `--rotary-interleaved` and no `--no-rope-fusion`: validate_args raises RuntimeError
     on megatron-core 0.6-0.13 (a warning with the release unknown, an error when judged in range, silent from 0.14)."""
-    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
-
     text = SCRIPT.replace("    --swiglu\n", "    --swiglu \\\n    --rotary-interleaved\n")
     path = write(tmp_path, "train.sh", text)
     [note] = [n for n in plan_of(path).notes if "rotary-interleaved" in n.message]
     assert note.data["severity"] == "warning"
-
-    def judged(version: str):
-        return TrainerVersions(parse_assignments([f"megatron-core={version}"]), detect_installed=False)
-
-    [note] = [n for n in plan_of(path, trainer_versions=judged("0.7.0")).notes if "rotary-interleaved" in n.message]
+    core_0_7, core_0_14 = judged("megatron-core=0.7.0"), judged("megatron-core=0.14.0")
+    [note] = [n for n in plan_of(path, trainer_versions=core_0_7).notes if "rotary-interleaved" in n.message]
     assert note.data["severity"] == "error"
-    assert not [n for n in plan_of(path, trainer_versions=judged("0.14.0")).notes if "rotary-interleaved" in n.message]
+    assert not [n for n in plan_of(path, trainer_versions=core_0_14).notes if "rotary-interleaved" in n.message]
     fused_off = write(tmp_path, "t2.sh", text.replace("--rotary-interleaved", "--rotary-interleaved --no-rope-fusion"))
     assert not [n for n in plan_of(fused_off).notes if "rotary-interleaved" in n.message]
