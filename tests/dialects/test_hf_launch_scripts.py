@@ -51,6 +51,16 @@ torchrun --nnodes 1 --nproc_per_node 1 run_clm_sft_with_peft.py \\
 """
 
 
+def test_the_programs_own_lora_alpha_beside_its_rank(tmp_path):
+    # held-out review 56, A 04: `--lora_alpha 16` beside `--lora_r 128` scales the update (PD103 weighs it)
+    script = ALPACA.replace("--lora_rank ${lora_rank}", "--lora_r 128 --lora_alpha 16").replace("lr=1e-4", "lr=5e-4")
+    plan = plan_of(write(tmp_path, "train.sh", script), "hf")
+    assert plan.mode.lora_rank == 128 and plan.mode.lora_alpha == 16
+    assert not findings(plan, "PD103")
+    plan = plan_of(write(tmp_path, "big.sh", script.replace("--lora_alpha 16", "--lora_alpha 256")), "hf")
+    assert findings(plan, "PD103")
+
+
 def test_a_fastchat_launch_script_is_an_hf_lora_run(tmp_path):
     path = write(tmp_path, "train_lora.sh", FASTCHAT)
     assert detected(path) == "hf"

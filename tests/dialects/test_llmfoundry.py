@@ -351,6 +351,34 @@ def test_hf_causal_lm_keys_it_does_not_take(tmp_path: Path) -> None:
     assert not notes(plan_of(forked, trainer_versions=v20), "ignored-key")
 
 
+def test_mpt_max_seq_len_beside_the_name_is_an_info(tmp_path: Path) -> None:
+    # held-out review 55, B 12: before 0.10 the copy of the loader's length is ignored, but MPT's own config holds
+    # its longest sequence and its forward stops on a longer batch: nothing is lost silently
+    mpt = """
+        max_seq_len: 2048
+        model:
+          name: hf_causal_lm
+          pretrained: true
+          pretrained_model_name_or_path: NAME
+          max_seq_len: ${max_seq_len}
+        train_loader: {name: finetuning, dataset: {hf_name: garage-bAInd/Open-Platypus, split: train}}
+        optimizer: {name: decoupled_adamw, lr: 1.0e-5}
+        max_duration: 2ep
+        global_train_batch_size: 32
+    """
+    v8 = TrainerVersions(parse_assignments(["llm-foundry=0.8"]), detect_installed=False)
+    [note] = notes(plan_of(write(tmp_path, "mpt.yaml", mpt.replace("NAME", "mosaicml/mpt-7b")), trainer_versions=v8),
+                   "ignored-key")
+    assert note.data["severity"] == "info" and "MPT's own config keeps its `max_seq_len`" in note.message
+    [llama] = notes(plan_of(write(tmp_path, "llama.yaml", mpt.replace("NAME", "meta-llama/Llama-2-7b-hf")),
+                            trainer_versions=v8), "ignored-key")
+    assert llama.data.get("severity") is None  # a llama's config has no such limit: a warning
+    v20 = TrainerVersions(parse_assignments(["llm-foundry=0.20"]), detect_installed=False)
+    stops = notes(plan_of(write(tmp_path, "mpt.yaml", mpt.replace("NAME", "mosaicml/mpt-7b")), trainer_versions=v20),
+                  "ignored-key")
+    assert stops[0].data["severity"] == "error"  # from 0.10 the unexpected keyword stops the run
+
+
 def test_finetuning_with_lora_and_packing(tmp_path: Path) -> None:
     path = write(tmp_path, "lora.yaml", """
         max_seq_len: 2048
