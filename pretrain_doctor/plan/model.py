@@ -10,7 +10,7 @@ names its line instead of a silent wrong answer.
 # No `from __future__ import annotations`: pydantic would have to evaluate every field
 # annotation from its string again (~2.5 ms of each `check` start-up, measured 09:00).
 
-from typing import TYPE_CHECKING, Literal, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -435,6 +435,12 @@ class TrainingPlan(BaseModel):
 
     def set_baseline(self, other: Optional["TrainingPlan"]) -> None:
         self._baseline = other
+
+    def model_copy(self, *, update: Optional[dict[str, Any]] = None, deep: bool = False) -> "TrainingPlan":
+        """A copy whose derived quantities are computed afresh: the cached ones describe the original."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy._derived = None
+        return copy
 
     def reset_derived(self) -> None:
         """Forget the derived quantities after a field changed (plan/reading.py drops a doubted default)."""

@@ -530,3 +530,11 @@ def test_a_one_node_run_is_cheap_when_each_gpus_share_is() -> None:
     assert "on each of 8 GPUs, minutes to run again" in one_node.derived.cheap_to_repeat
     two_nodes = plan_of(model=model, batch=batch, run={"max_steps": 1000}, parallel={"world_size": 16})
     assert two_nodes.derived.cheap_to_repeat is None
+
+
+def test_a_copied_plan_derives_its_own_quantities() -> None:
+    plan = plan_of(batch={"global_batch_size": 32, "seq_len": 1024})
+    assert plan.derived.tokens_per_step.value == 32 * 1024  # cached on the original
+    bigger = plan.model_copy(update={"batch": plan.batch.model_copy(update={"global_batch_size": 64})})
+    assert bigger.derived.tokens_per_step.value == 64 * 1024  # not the original's cached value
+    assert plan.derived.tokens_per_step.value == 32 * 1024
