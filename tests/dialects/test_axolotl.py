@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import detected, findings, notes, plan_of, write
+from .helpers import detected, findings, judged, notes, plan_of, write
 
 BASE = """
 base_model: NousResearch/Meta-Llama-3-8B
@@ -82,12 +82,11 @@ def test_bf16_left_out_is_auto_from_0_5(tmp_path) -> None:
     # Held-out review 33, A 24: a Qwen2.5-32B full fine-tune without `bf16`, beside a DeepSpeed JSON with bf16 on,
     # was read as fp32 and the pair as a precision conflict (PD303 error). AxolotlInputConfig's `bf16` defaults to
     # "auto", and the default reaches the run from 0.5.0 on (601b77bc9); `bf16:` left blank is None, off.
-    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
 
     path = write(tmp_path, "a.yml", BASE.replace("bf16: auto\n", ""))
     for version, compute in ((None, "bf16"), ("0.5.0", "bf16"), ("0.12.0", "bf16"), ("0.4.0", "fp32")):
-        judged = TrainerVersions(parse_assignments([f"axolotl={version}"]) if version else {}, detect_installed=False)
-        plan = plan_of(path, trainer_versions=judged)
+        versions = judged(f"axolotl={version}") if version else judged()
+        plan = plan_of(path, trainer_versions=versions)
         assert plan.precision.compute == compute, version
         if compute == "bf16":
             assert plan.precision.mixed and "default since 0.5" in plan.sources["precision.compute"].note
@@ -183,10 +182,9 @@ fsdp_config:
 
 
 def test_nested_sections_of_the_current_schema(tmp_path) -> None:
-    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
 
-    judged = TrainerVersions(parse_assignments(["axolotl=0.18.0"]), detect_installed=False)
-    plan = plan_of(write(tmp_path, "n.yml", NESTED_0_18), trainer_versions=judged)
+    versions = judged("axolotl=0.18.0")
+    plan = plan_of(write(tmp_path, "n.yml", NESTED_0_18), trainer_versions=versions)
     assert notes(plan, "ignored-key") == []
     assert plan.parallel.fsdp and plan.parallel.cpu_offload and plan.parallel.full_shard
     assert plan.mode.kind == "online_rl" and plan.mode.rl_method == "ebft" and plan.mode.lora_rank == 16
@@ -217,12 +215,11 @@ def test_bf16_auto_beside_fp16_is_never_both(tmp_path) -> None:
     # Held-out review 14 (A 11, DataSet_PIPE's axolotl_config.yaml, axolotl from git main, T4): `bf16: auto` with
     # `fp16: true` was read as both on (PD303 error). axolotl's resolve_dtype turns auto off beside fp16 from 0.9.1
     # (3dd9c3bf3); before, auto became bf16 on GPUs with it and turned fp16 off there. Never both.
-    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
 
     path = write(tmp_path, "a.yml", BASE + "fp16: true\nadapter: lora\nload_in_4bit: true\n")
     for version in (None, "0.12.0", "0.9.1", "0.8.0"):
-        judged = TrainerVersions(parse_assignments([f"axolotl={version}"]) if version else {}, detect_installed=False)
-        plan = plan_of(path, trainer_versions=judged)
+        versions = judged(f"axolotl={version}") if version else judged()
+        plan = plan_of(path, trainer_versions=versions)
         assert not (plan.precision.fp16_enabled and plan.precision.bf16_enabled), version
         assert findings(plan, "PD303") == [], version
         old = version == "0.8.0"
@@ -246,14 +243,12 @@ def test_lr_without_learning_rate_stops_axolotls_config_check(tmp_path) -> None:
 
 def test_the_default_optimizer_follows_the_release(tmp_path) -> None:
     # axolotl 0.8.0 (#2425, 2025-03) made adamw_torch_fused the default; before it, adamw_hf (held-out review 38, A 02)
-    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
 
     path = write(tmp_path, "a.yml", "base_model: Qwen/Qwen2.5-0.5B\nmicro_batch_size: 2\nnum_epochs: 1\n"
                                     "learning_rate: 0.0002\n")
-    judged = lambda release: TrainerVersions(parse_assignments([f"axolotl={release}"]), detect_installed=False)
     assert plan_of(path).optimizer.name == "adamw_torch_fused"
-    assert plan_of(path, trainer_versions=judged("0.6.0")).optimizer.name == "adamw_hf"
-    assert plan_of(path, trainer_versions=judged("0.8.0")).optimizer.name == "adamw_torch_fused"
+    assert plan_of(path, trainer_versions=judged("axolotl=0.6.0")).optimizer.name == "adamw_hf"
+    assert plan_of(path, trainer_versions=judged("axolotl=0.8.0")).optimizer.name == "adamw_torch_fused"
 
 
 def test_flash_attention_on_a_float32_model_stops_the_first_step(tmp_path) -> None:

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
-
-from .helpers import assert_trains_only, findings, notes, plan_of, write
+from .helpers import assert_trains_only, findings, judged, notes, plan_of, write
 
 BASE = """
 model_name_or_path: Qwen/Qwen2.5-0.5B
@@ -106,7 +104,7 @@ def test_constant_schedule_drops_the_warmup_once(tmp_path: Path) -> None:
 
 
 
-_TRANSFORMERS_4_46 = TrainerVersions(parse_assignments(["transformers=4.46"]), detect_installed=False)
+_TRANSFORMERS_4_46 = judged("transformers=4.46")
 
 
 def test_a_launcher_set_field_is_no_rename_target(tmp_path: Path) -> None:
@@ -150,14 +148,14 @@ packing: true
 packing_strategy: bfd
 assistant_only_loss: false
 """
-_NO_DETECT = TrainerVersions(detect_installed=False)
+_NO_DETECT = judged()
 
 
 def test_trl_019_keys_without_bf16_or_fp16_train_in_bf16(tmp_path: Path) -> None:
     plan = plan_of(write(tmp_path, "sft_full.yaml", _TRL_SFT), trainer_versions=_NO_DETECT)
     assert plan.precision.compute == "bf16" and plan.precision.mixed is True
     assert "0.19" in plan.sources["precision.compute"].note
-    new = TrainerVersions(parse_assignments(["trl=0.21"]), detect_installed=False)
+    new = judged("trl=0.21")
     assert plan_of(write(tmp_path, "b.yaml", _TRL_SFT), trainer_versions=new).precision.compute == "bf16"
     # fp16 or bf16 written: the file's choice.
     assert plan_of(write(tmp_path, "fp16.yaml", _TRL_SFT + "fp16: true\n"),
@@ -167,7 +165,7 @@ def test_trl_019_keys_without_bf16_or_fp16_train_in_bf16(tmp_path: Path) -> None
 
 
 def test_trl_versions_that_disagree_leave_the_precision_unknown(tmp_path: Path) -> None:
-    old = TrainerVersions(parse_assignments(["trl=0.18"]), detect_installed=False)
+    old = judged("trl=0.18")
     plan = plan_of(write(tmp_path, "a.yaml", _TRL_SFT), trainer_versions=old)
     assert plan.precision.compute is None and "trl 0.18" in plan.unknown["precision.compute"]
     # `dataset_batch_size` is read until TRL 0.18 only, `packing_strategy` from 0.19.
@@ -353,18 +351,18 @@ def test_open_r1_benchmarks_on_save_are_an_evaluation(tmp_path: Path) -> None:
 def test_an_alignment_handbook_recipe_leaves_packing_to_its_run_sft_script(tmp_path: Path) -> None:
     # Held-out reviews 34 (A 07) and 36 (A 09-A 11): handbook SFT recipes of the `dataset_mixer` era, whose
     # scripts/run_sft.py passes packing=True itself (2023-11 to 2025-07), got PD403 "micro-batches of varying length"
-    judged = TrainerVersions(parse_assignments(["transformers=4.42.3"]), detect_installed=False)
+    versions = judged("transformers=4.42.3")
     recipe = BASE + "dataset_mixer:\n  HuggingFaceH4/ultrachat_200k: 1.0\ngradient_accumulation_steps: 8\n"
-    plan = plan_of(write(tmp_path, "sft.yaml", recipe), trainer_versions=judged)
+    plan = plan_of(write(tmp_path, "sft.yaml", recipe), trainer_versions=versions)
     assert plan.data.packing is None and "run_sft.py" in plan.unknown["data.packing"]
     # forks' copies of run_sft.py often pass packing=False (BMC's, the distillation repo's): an info that says so
     [finding] = findings(plan, "PD403")
     assert finding.severity == "info" and "if the rows are not packed" in finding.message
     assert findings(plan, "PD510") == []
     # the file's own `packing: false` is the run's (and a plain TrainingArguments file keeps PD403)
-    unpacked = plan_of(write(tmp_path, "b.yaml", recipe + "packing: false\n"), trainer_versions=judged)
+    unpacked = plan_of(write(tmp_path, "b.yaml", recipe + "packing: false\n"), trainer_versions=versions)
     assert unpacked.data.packing is False and [f.code for f in findings(unpacked, "PD403")] == ["PD403"]
-    plain = plan_of(write(tmp_path, "c.yaml", BASE + "gradient_accumulation_steps: 8\n"), trainer_versions=judged)
+    plain = plan_of(write(tmp_path, "c.yaml", BASE + "gradient_accumulation_steps: 8\n"), trainer_versions=versions)
     assert [f.code for f in findings(plain, "PD403")] == ["PD403"]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import assert_trains_only, detected, findings, notes, plan_of, write
+from .helpers import assert_trains_only, detected, findings, judged, notes, plan_of, write
 
 
 _LORA_SFT = """
@@ -278,12 +278,11 @@ def test_files_that_do_not_train_are_companions(tmp_path: Path) -> None:
 
 
 def test_hf_key_renamed_in_the_judged_transformers_release(tmp_path: Path) -> None:
-    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
 
     path = write(tmp_path, "old.yaml", _LORA_SFT + "    evaluation_strategy: steps\n")
     assert not notes(plan_of(path), "ignored-key")  # a key of transformers 4.40: no guess without a version
-    judged = TrainerVersions(parse_assignments(["transformers=4.51"]), detect_installed=False)
-    found = notes(plan_of(path, trainer_versions=judged), "ignored-key")
+    versions = judged("transformers=4.51")
+    found = notes(plan_of(path, trainer_versions=versions), "ignored-key")
     assert [n.data["key"] for n in found] == ["evaluation_strategy"] and "eval_strategy" in found[0].message
 
 
@@ -368,7 +367,7 @@ def test_installed_transformers_outside_llamafactorys_range_is_not_judged(tmp_pa
     # LLaMA-Factory declares overwrite_output_dir itself; evaluation_strategy went in transformers 4.51
     assert [n.data["key"] for n in found] == ["evaluation_strategy"]
     # before LLaMA-Factory 0.9.4 declared it, transformers 4.x read it (held-out review 29, A 01: 0.9.1 pinned)
-    pinned = versions.TrainerVersions({"llamafactory": "0.9.1"}, detect_installed=False)
+    pinned = judged("llamafactory=0.9.1")
     assert not notes(plan_of(path, trainer_versions=pinned), "ignored-key")
     # a key LLaMA-Factory added that transformers never read is still judged against its release
     trust = write(tmp_path, "trust.yaml", _LORA_SFT + "    trust_remote_code: true\n")
@@ -454,19 +453,17 @@ def test_cutoff_len_default_follows_the_version_or_the_era_its_script_dates_it_t
     """`cutoff_len` defaulted to 1024 until 0.9.1 (2048 since, hiyouga/LLaMA-Factory 1e6f965). HuangXinzhe/
     llm_fine_tuning lora_finetuning.sh at 5c31d43 (held-out review 10, A 02), reduced: a 2024-03 script running
     `src/train_bash.py` (removed in 0.7.1) was shown 0.9.6's 2048; its era's default is 1024."""
-    from pretrain_doctor.dialects.versions import TrainerVersions
-
     flags = ("    --stage sft \\\n    --do_train \\\n    --model_name_or_path Qwen/Qwen1.5-1.8B \\\n"
              "    --finetuning_type lora \\\n    --output_dir out \\\n    --learning_rate 5e-5\n")
     old = write(tmp_path, "old.sh", "deepspeed --num_gpus 8 ./LLaMA-Factory/src/train_bash.py \\\n" + flags)
-    unknown = TrainerVersions(detect_installed=False)
+    unknown = judged()
     plan = plan_of(old, trainer_versions=unknown)
     assert plan.batch.seq_len == 1024 and "train_bash.py" in plan.sources["batch.seq_len"].note
     new = write(tmp_path, "new.sh", "deepspeed --num_gpus 8 src/train.py \\\n" + flags)
     plan = plan_of(new, trainer_versions=unknown)
     assert plan.batch.seq_len == 2048 and "1024 before 0.9.1" in plan.sources["batch.seq_len"].note
     for version, length in (("0.8.3", 1024), ("0.9.0", 1024), ("0.9.1", 2048)):
-        plan = plan_of(new, trainer_versions=TrainerVersions({"llamafactory": version}, detect_installed=False))
+        plan = plan_of(new, trainer_versions=judged(f"llamafactory={version}"))
         assert plan.batch.seq_len == length and version in plan.sources["batch.seq_len"].note
 
 
@@ -637,9 +634,8 @@ def test_a_config_with_training_settings_and_no_do_train_is_read_and_reported(tm
 
 
 def _judged(release: str):
-    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
 
-    return TrainerVersions(parse_assignments([f"llamafactory={release}"]), detect_installed=False)
+    return judged(f"llamafactory={release}")
 
 
 def test_flash_attn_switch_stops_the_run_from_0_7_and_is_a_warning_when_the_release_is_unknown(tmp_path: Path) -> None:

@@ -9,11 +9,10 @@ import pytest
 
 from pretrain_doctor.check.engine import check_paths
 from pretrain_doctor.dialects.llmfoundry import ComposerTime, parse_time
-from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
 from pretrain_doctor.plan.reading import judge_reading
 from pretrain_doctor.settings import CheckOptions
 
-from .helpers import detected, findings, notes, plan_of, reported, write
+from .helpers import detected, findings, judged, notes, plan_of, reported, write
 
 
 _PRETRAIN = """
@@ -236,18 +235,18 @@ def test_auto_microbatch_is_unknown(tmp_path: Path) -> None:
 def test_unknown_top_level_key_stops_llm_foundry(tmp_path: Path) -> None:
     text = _PRETRAIN.replace("max_duration: 4800ba", "max_duration: 4800ba\n    max_duraton: 9600ba\n    my_flag: 1")
     path = write(tmp_path, "typo.yaml", text)
-    plan = plan_of(path, trainer_versions=TrainerVersions(parse_assignments(["llm-foundry=0.20"]), detect_installed=False))
+    plan = plan_of(path, trainer_versions=judged("llm-foundry=0.20"))
     found = {n.data["key"]: n.data.get("suggestion") for n in notes(plan, "ignored-key")}
     assert found == {"max_duraton": "max_duration", "my_flag": None}
     assert "llm-foundry 0.20 (from --trainer-version) refuses" in notes(plan, "ignored-key")[0].message
     assert "Unused parameters" in notes(plan, "ignored-key")[0].message
     # With no version known, a file with a `variables:` section is judged as written for llm-foundry >= 0.10 ...
-    unknown = plan_of(path, trainer_versions=TrainerVersions(detect_installed=False))
+    unknown = plan_of(path, trainer_versions=judged())
     assert [n.data["key"] for n in notes(unknown, "ignored-key")] == ["max_duraton", "my_flag"]
     assert "llm-foundry 0.10 and later refuse" in notes(unknown, "ignored-key")[1].message
     # ... one without may be a pre-0.10 config whose `my_flag` is a top-level variable; a misspelling is wrong in any.
     old = write(tmp_path, "old.yaml", text.replace("variables:", "vars:").replace("${variables.", "${vars."))
-    plan = plan_of(old, "llmfoundry", trainer_versions=TrainerVersions(detect_installed=False))
+    plan = plan_of(old, "llmfoundry", trainer_versions=judged())
     assert [n.data["key"] for n in notes(plan, "ignored-key")] == ["max_duraton"]
 
 
@@ -285,9 +284,8 @@ _OLD_STYLE = """
     ("0.10.0", ["data_local", "data_remote", "tokenizer_name", "global_seed"]),
 ])
 def test_top_level_variables_of_old_configs(tmp_path: Path, version, keys) -> None:
-    given = parse_assignments([f"llm-foundry={version}"]) if version else {}
-    plan = plan_of(write(tmp_path, "3b.yaml", _OLD_STYLE), "llmfoundry",
-                   trainer_versions=TrainerVersions(given, detect_installed=False))
+    versions = judged(f"llm-foundry={version}") if version else judged()
+    plan = plan_of(write(tmp_path, "3b.yaml", _OLD_STYLE), "llmfoundry", trainer_versions=versions)
     assert [n.data["key"] for n in notes(plan, "ignored-key")] == keys
     assert plan.seed == 17 and plan.batch.seq_len == 4096
 
@@ -327,15 +325,15 @@ _MISPLACED_SHAPE = """
 
 def test_hf_causal_lm_keys_it_does_not_take(tmp_path: Path) -> None:
     path = write(tmp_path, "llama-350m.yaml", _MISPLACED_SHAPE)
-    [note] = notes(plan_of(path, trainer_versions=TrainerVersions(detect_installed=False)), "ignored-key")
+    [note] = notes(plan_of(path, trainer_versions=judged()), "ignored-key")
     assert "`hidden_size`, `num_hidden_layers`, `intermediate_size`, which hf_causal_lm" in note.message
     assert "0.10 and later stops at start-up" in note.message and note.data.get("severity") is None  # a warning
     assert note.hint.startswith("move the model's settings under `model.config_overrides`")
-    plan = plan_of(path, trainer_versions=TrainerVersions(detect_installed=False))
+    plan = plan_of(path, trainer_versions=judged())
     assert plan.model.parameters is None and "model.parameters" in plan.unknown  # not the name's 7B
-    v20 = TrainerVersions(parse_assignments(["llm-foundry=0.20"]), detect_installed=False)
+    v20 = judged("llm-foundry=0.20")
     assert notes(plan_of(path, trainer_versions=v20), "ignored-key")[0].data["severity"] == "error"
-    v8 = TrainerVersions(parse_assignments(["llm-foundry=0.8"]), detect_installed=False)
+    v8 = judged("llm-foundry=0.8")
     old = notes(plan_of(path, trainer_versions=v8), "ignored-key")[0]
     assert "llm-foundry 0.8 (from --trainer-version) reads the section as a config and ignores them" in old.message
     # under config_overrides they are the model's shape: nothing to say
@@ -366,14 +364,14 @@ def test_mpt_max_seq_len_beside_the_name_is_an_info(tmp_path: Path) -> None:
         max_duration: 2ep
         global_train_batch_size: 32
     """
-    v8 = TrainerVersions(parse_assignments(["llm-foundry=0.8"]), detect_installed=False)
+    v8 = judged("llm-foundry=0.8")
     [note] = notes(plan_of(write(tmp_path, "mpt.yaml", mpt.replace("NAME", "mosaicml/mpt-7b")), trainer_versions=v8),
                    "ignored-key")
     assert note.data["severity"] == "info" and "MPT's own config keeps its `max_seq_len`" in note.message
     [llama] = notes(plan_of(write(tmp_path, "llama.yaml", mpt.replace("NAME", "meta-llama/Llama-2-7b-hf")),
                             trainer_versions=v8), "ignored-key")
     assert llama.data.get("severity") is None  # a llama's config has no such limit: a warning
-    v20 = TrainerVersions(parse_assignments(["llm-foundry=0.20"]), detect_installed=False)
+    v20 = judged("llm-foundry=0.20")
     stops = notes(plan_of(write(tmp_path, "mpt.yaml", mpt.replace("NAME", "mosaicml/mpt-7b")), trainer_versions=v20),
                   "ignored-key")
     assert stops[0].data["severity"] == "error"  # from 0.10 the unexpected keyword stops the run
@@ -1027,18 +1025,16 @@ def test_a_full_state_load_past_max_duration_trains_no_step(tmp_path: Path) -> N
 def test_attn_implementation_is_an_argument_from_0_20_only(tmp_path: Path) -> None:
     # llm-foundry #1801 (0.20.0) added it; llm-foundry 0.8.0 ignored it and ran eager attention (held-out review 38,
     # B 20: Minerva-7B's `attn_implementation: flash_attention_2`)
-    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
 
     body = textwrap.dedent(_PRETRAIN).replace("  name: mpt_causal_lm\n  d_model: 768\n  n_heads: 12\n  n_layers: 12\n"
                                               "  max_seq_len: ${variables.max_seq_len}\n",
                                               "  name: hf_causal_lm\n  pretrained_model_name_or_path: mistralai/"
                                               "Mistral-7B-v0.1\n  attn_implementation: flash_attention_2\n")
     path = write(tmp_path, "m.yaml", body)
-    judged = lambda release: TrainerVersions(parse_assignments([f"llm-foundry={release}"]), detect_installed=False)
-    [old] = [n for n in notes(plan_of(path, trainer_versions=judged("0.8.0")), "ignored-key")
+    [old] = [n for n in notes(plan_of(path, trainer_versions=judged("llm-foundry=0.8.0")), "ignored-key")
              if n.data["key"] == "model.attn_implementation"]
     assert "ignores them" in old.message and "use_flash_attention_2" in old.hint
-    assert not notes(plan_of(path, trainer_versions=judged("0.20.0")), "ignored-key")
+    assert not notes(plan_of(path, trainer_versions=judged("llm-foundry=0.20.0")), "ignored-key")
     assert not notes(plan_of(path), "ignored-key")  # no release known: some take it
 
 

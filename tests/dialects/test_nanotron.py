@@ -7,7 +7,7 @@ import pytest
 from pretrain_doctor.config.loader import load_document
 from pretrain_doctor.dialects import detection
 
-from .helpers import detected, findings, notes, plan_of, write
+from .helpers import detected, findings, judged, notes, plan_of, write
 
 TINY = """
 general: {project: demo, run: r1, seed: 7}
@@ -306,12 +306,11 @@ def test_the_first_brrr_layout_is_read_where_it_puts_the_schedule(tmp_path) -> N
 
 
 def test_the_brrr_layout_judged_against_a_release_and_profile_in_a_release_layout(tmp_path) -> None:
-    from pretrain_doctor.dialects.versions import TrainerVersions, parse_assignments
 
     # judged against a release (0.4 reads the schedule under `optimizer:` and `profiler`), the layout's keys are not
     # that release's: unknown to it, `profile` named
-    judged = TrainerVersions(parse_assignments(["nanotron=0.4"]), detect_installed=False)
-    plan = plan_of(write(tmp_path, "config.yaml", BRRR), trainer_versions=judged)
+    versions = judged("nanotron=0.4")
+    plan = plan_of(write(tmp_path, "config.yaml", BRRR), trainer_versions=versions)
     assert {"profile", "learning_rate_scheduler", "optimizer.learning_rate"} <= set(plan.foreign_keys)
     assert "profile" in {n.data.get("key") for n in notes(plan, "ignored-key")}
     # a release-layout file with `profile:` is a near miss of `profiler`, not a fork: still a warning with its rename

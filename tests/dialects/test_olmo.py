@@ -6,7 +6,7 @@ import pytest
 
 from pretrain_doctor.dialects.shared import Duration, parse_duration
 
-from .helpers import detected, findings, notes, plan_of, write
+from .helpers import detected, findings, judged, notes, plan_of, write
 
 BASE = """
 run_name: tiny
@@ -282,24 +282,22 @@ def test_a_decay_key_beside_a_named_constant_scheduler_is_a_leftover_info(tmp_pa
 def test_fsdp_without_distributed_strategy_is_only_assumed_without_a_version(tmp_path) -> None:
     # Held-out review 8 (A 43 / B 44: GeneLLM's OLMo-1B.yaml, `fsdp:` and `ddp:` sections, no distributed_strategy):
     # that fork's olmo/config.py defaults to DDP; OLMo's releases default to FSDP except 0.4.0 (None).
-    from pretrain_doctor.dialects.versions import TrainerVersions
-
     text = ("model:\n  d_model: 2048\n  n_heads: 16\n  n_layers: 1\n  max_sequence_length: 2048\n  vocab_size: 50280\n"
             "optimizer:\n  name: adamw\n  learning_rate: 4.0e-4\nscheduler:\n  name: cosine_with_warmup\n"
             "  t_warmup: 2000\nmax_duration: 739_328\nglobal_train_batch_size: 2\ndevice_train_microbatch_size: 8\n"
             "fsdp:\n  wrapping_strategy: null\n  precision: mixed\nddp:\n  grad_sync_mode: batch\n")
     path = write(tmp_path, "OLMo-1B.yaml", text)
-    plan = plan_of(path, trainer_versions=TrainerVersions(detect_installed=False))
+    plan = plan_of(path, trainer_versions=judged())
     assert plan.parallel.full_shard is True and plan.sources["parallel.fsdp"].note.startswith("assumed")
     (finding,) = findings(plan, "PD404")
     assert finding.severity == "info" and "a fork's TrainConfig may default to DDP" in finding.message
-    v04 = plan_of(path, trainer_versions=TrainerVersions({"ai2-olmo": "0.4.0"}, detect_installed=False))
+    v04 = plan_of(path, trainer_versions=judged("ai2-olmo=0.4.0"))
     assert not v04.parallel.fsdp and not findings(v04, "PD404")
-    v06 = plan_of(path, trainer_versions=TrainerVersions({"ai2-olmo": "0.6.0"}, detect_installed=False))
+    v06 = plan_of(path, trainer_versions=judged("ai2-olmo=0.6.0"))
     assert v06.parallel.full_shard is True and "may default" not in findings(v06, "PD404")[0].message
     # the file's own strategy is no assumption
     own = plan_of(write(tmp_path / "b", "c.yaml", text + "distributed_strategy: fsdp\n"),
-                  trainer_versions=TrainerVersions(detect_installed=False))
+                  trainer_versions=judged())
     assert "may default" not in findings(own, "PD404")[0].message
     # A file that reads as a fork (keys no OLMo release has) whose strategy is only the releases' default says
     # nothing: GeneLLM-main configs/official/OLMoE.yaml at e318204 (held-out review 10, B 09), reduced, runs DDP,
@@ -307,12 +305,12 @@ def test_fsdp_without_distributed_strategy_is_only_assumed_without_a_version(tmp
     from pretrain_doctor.plan.reading import judge_reading
 
     fork = plan_of(write(tmp_path / "f", "OLMoE.yaml", text + "ancestor_path: ckpt/teacher\ndistll: true\n"),
-                   trainer_versions=TrainerVersions(detect_installed=False))
+                   trainer_versions=judged())
     judge_reading(fork)  # as `check` does
     assert fork.reading is not None and fork.parallel.full_shard is True and not findings(fork, "PD404")
     stated = plan_of(write(tmp_path / "g", "OLMoE.yaml", text + "ancestor_path: ckpt/teacher\ndistll: true\n"
                                                                "distributed_strategy: fsdp\n"),
-                     trainer_versions=TrainerVersions(detect_installed=False))
+                     trainer_versions=judged())
     assert len(findings(stated, "PD404")) == 1
 
 
