@@ -303,3 +303,19 @@ def test_a_repeated_switch_turned_on_beside_its_settings_is_meant(tmp_path) -> N
         report = check_paths([tmp_path / name], CheckOptions(use_settings=False))
         [repeated] = [f for f in report.findings if f.code == "PD002" and "set twice" in f.message]
         assert repeated.severity == severity, name
+
+
+def test_a_repeated_reporting_key_changes_no_training_step(tmp_path) -> None:
+    # Held-out review 57, A 22 (a TRL SFTConfig YAML: `logging_steps: 1`, then `logging_steps: 100`): only what the
+    # run logs changes, info; a repeated training setting beside it stays a warning.
+    from pretrain_doctor.check import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    path = tmp_path / "sft.yaml"
+    path.write_text("model_name_or_path: gpt2\noutput_dir: out\nlogging_steps: 1\nlearning_rate: 2.0e-5\n"
+                    "logging_steps: 100\nwarmup_ratio: 0.1\nwarmup_ratio: 0.03\n")
+    report = check_paths([path], CheckOptions(use_settings=False))
+    repeated = {f.key: f for f in report.findings if f.code == "PD002" and "set twice" in f.message}
+    assert repeated["logging_steps"].severity == "info" and "only what the run logs changes" in repeated[
+        "logging_steps"].message
+    assert repeated["warmup_ratio"].severity == "warning"

@@ -357,8 +357,9 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
             continue
         partner = _configuring_sibling(doc, duplicate) if duplicate.turned_on else None
         own_tokens = _the_tokenizers_own(duplicate, plan)
+        reporting = str(duplicate.path[-1]) in _REPORTING_KEYS
         harmless = duplicate.same_value or duplicate.dropped_empty or duplicate.both_off or partner is not None \
-            or own_tokens
+            or own_tokens or reporting
         lost = ("the same value, so nothing is lost here" if duplicate.same_value else
                 f"the special tokens at line {duplicate.first_line} are the ones the model's SentencePiece tokenizer "
                 "already has, so nothing is lost here" if own_tokens else
@@ -369,7 +370,8 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
                 f"the switch-off at line {duplicate.first_line} gives way to the setting at line "
                 f"{duplicate.last_line}, which the file's `{partner}` goes with: the later one is meant"
                 if partner is not None else
-                f"the value at line {duplicate.first_line} is silently dropped")
+                f"the value at line {duplicate.first_line} is silently dropped"
+                + (": only what the run logs changes, not how it trains" if reporting else ""))
         yield ConfigNote(
             kind="ignored-key",
             message=(f"`{key}` is set twice (lines {duplicate.first_line} and {duplicate.last_line}): YAML loaders "
@@ -378,6 +380,15 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
             source=Source(file=doc.path, line=duplicate.first_line, key=key),
             data={"repeated": True, "key": key, **({"severity": "info"} if harmless else {})},
         )
+
+
+# Keys that decide only what a run logs and where: a dropped value changes no step of training (held-out review 57,
+# A 22: TRL's `logging_steps` 1, then 100).
+_REPORTING_KEYS = frozenset({
+    "logging_steps", "logging_strategy", "logging_first_step", "logging_dir", "logging_nan_inf_filter", "log_level",
+    "log_on_each_node", "report_to", "run_name", "disable_tqdm", "log_interval", "log_every", "logging_interval",
+    "wandb_project", "wandb_name", "wandb_entity", "wandb_run_id", "wandb_watch", "wandb_log_model", "project_name",
+    "experiment_name"})
 
 
 # Llama 1/2 and Mistral/Mixtral's SentencePiece tokenizers, whose bos/eos/unk are `<s>`, `</s>`, `<unk>`.
