@@ -292,6 +292,15 @@ class TorchtitanDialect(Dialect):
             # B 08: `qwen3_5_hybrid_diffusion_sft`, stage 2 of an SFT of Qwen3.5-4B)
             b.set("mode.init_from", "the model weights at `checkpoint.folder`'s step-0",
                   b.source(doc, ("checkpoint", "initial_load_model_only")))
+        finetune = doc.get(("model", "enable_finetune"))
+        if not b.has("mode.init_from") and lenient_bool(finetune) is True:
+            # a fork's own switch that loads released weights (`model_path` / `model_files`, HF safetensors) into the
+            # model before training (held-out review 51, B 17: a Llama-3-8B fine-tune whose checkpoints are off)
+            files = doc.get(("model", "model_files")) or doc.get(("model", "model_path"))
+            src = b.source(doc, ("model", "enable_finetune"))
+            b.set("mode.init_from", str(files[0] if isinstance(files, list) and files else files or "the fork's weights"),
+                  src)
+            b.set("mode.kind", "full_finetune", src)
         step = lenient_int(doc.get(("checkpoint", "load_step"), -1))
         if isinstance(step, int) and step > 0:
             b.set("mode.resumed", True, b.source(doc, ("checkpoint", "load_step")))

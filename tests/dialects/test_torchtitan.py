@@ -490,8 +490,28 @@ def test_training_on_torchtitans_test_set_is_cheap_to_repeat(tmp_path) -> None:
     assert "2,000-document test set" in plan.derived.cheap_to_repeat
     [finding] = findings(plan, "PD801")
     assert finding.severity == "info" and "c4_test" in finding.message
-    real = plan_of(write(tmp_path, "c4.toml", off.replace('"c4_test"', '"c4"')))
+    real = plan_of(write(tmp_path, "c4.toml", off.replace('"c4_test"', '"c4"').replace("local_batch_size = 2",
+                                                                                        "local_batch_size = 8")))
     assert real.derived.cheap_to_repeat is None and findings(real, "PD801")[0].severity == "warning"
+
+
+def test_a_from_scratch_run_of_under_an_hour_a_gpu_loses_little_without_checkpoints(tmp_path) -> None:
+    # held-out review 57, B 05: torchtitan's Llama-3-8B preset, 1,000 steps of 6 × 2048 tokens a GPU (about 20 minutes
+    # of an H100) with checkpointing off, a throughput run; PD801 warned
+    off = MINIMAL.replace("steps = 3000", "steps = 1000\nseq_len = 2048\nlocal_batch_size = 6").replace(
+        "local_batch_size = 2\n", "") + "\n[checkpoint]\nenable_checkpoint = false\n"
+    plan = plan_of(write(tmp_path, "t.toml", off))
+    [finding] = findings(plan, "PD801")
+    assert finding.severity == "info" and "under an hour of one GPU" in finding.message
+    # tensor parallelism divides each GPU's share (review 50, B 07: TP 8 on one node)
+    wide = plan_of(write(tmp_path, "tp.toml", off.replace("local_batch_size = 6", "local_batch_size = 48")
+                         + "\n[parallelism]\ntensor_parallel_degree = 8\n"))
+    assert findings(wide, "PD801")[0].severity == "info"
+    # a fork's fine-tune keeps no trained weights without checkpoints (review 51, B 17: `model.enable_finetune`)
+    tuned = plan_of(write(tmp_path, "ft.toml", off.replace('flavor = "8B"', 'flavor = "8B"\nenable_finetune = true\n'
+                                                          "model_files = ['model-00001-of-00004.safetensors']")))
+    assert tuned.mode.kind == "full_finetune" and tuned.mode.init_from == "model-00001-of-00004.safetensors"
+    assert findings(tuned, "PD801")[0].severity == "warning"
 
 
 def test_training_dtype_bfloat16_is_full_bf16(tmp_path) -> None:

@@ -154,6 +154,16 @@ def test_pd801_hints_the_keys_of_the_trainer_that_reads_the_file(dialect, phrase
     assert phrase in finding.hint and finding.severity == "warning"
 
 
+@pytest.mark.parametrize(("steps", "severity"), [(1_000, "info"), (30_000, "info"), (143_000, "warning")])
+def test_pd801_a_short_from_scratch_run_loses_little(steps, severity) -> None:
+    # under an hour of one GPU a process (1.4e18 FLOPs) loses little; 143,000 steps take hours however small each
+    # is (held-out review 37, B 24: a 49M model, 8 × 2048 tokens a step)
+    plan = TrainingPlan(dialect="neox", files=["49M.yml"], checkpoint={"enabled": False}, run={"max_steps": steps},
+                        model={"parameters": 49_000_000}, batch={"micro_batch_size": 8, "seq_len": 2048})
+    [finding] = findings("PD801", plan)
+    assert finding.severity == severity
+
+
 @pytest.mark.parametrize(("dialect", "phrase"), [
     ("nanotron", "no validation loop"), ("llmfoundry", "`eval_loader`"), ("megatron", "--eval-interval"),
     ("hf", "`eval_strategy: steps`"), ("axolotl", "`val_set_size: 0.05`"), ("llamafactory", "`val_size: 0.05`"),
