@@ -11,7 +11,9 @@ class NoShuffle(Rule):
     `train_sampling_strategy: sequential`, a loader with `shuffle: false`), outside
     debug configs, where a fixed order is useful for reproducing a failure.
     Pre-shuffled token streams (Megatron/NeoX/OLMo indexed datasets) are shuffled
-    by their index and are not reported.
+    by their index and are not reported. Shuffling turned off by a launch command's
+    override of the config (Composer's `train_loader.dataset.shuffle=False`) is a
+    choice made for that run, most often over data written in shuffled order: `info`.
 
     ## Why is this bad?
     Datasets are rarely stored in random order: files are sorted by source, date,
@@ -43,9 +45,15 @@ class NoShuffle(Rule):
 
     def check(self, plan):
         if plan.data.shuffle is False and not plan.debug:
+            # held-out review 57, B 11: MDS shards written from OLMo's shuffled loader, read in order on purpose
+            source = plan.sources.get("data.shuffle")
+            chosen = source is not None and source.note == "command-line override"
             yield self.finding(
                 plan, "data.shuffle",
                 "training data is read in a fixed order; any ordering in the files (by source, length, date or "
-                "label) becomes an unintended curriculum",
+                "label) becomes an unintended curriculum"
+                + ("; the launch command turns shuffling off on purpose, right if the data was written in "
+                   "shuffled order" if chosen else ""),
                 hint="shuffle the training data (with a fixed seed for reproducibility)",
+                severity="info" if chosen else None,
             )

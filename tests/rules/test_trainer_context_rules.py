@@ -206,3 +206,16 @@ def test_pd202_names_where_olmo_takes_its_eps() -> None:
                         optimizer={"family": "adamw", "lr": 4e-4, "eps": 1e-5}, model={"parameters": 1_200_000_000})
     [finding] = findings("PD202", plan)
     assert "`optimizer.eps` from OLMo 0.4 on" in finding.hint and "0.3 and earlier" in finding.hint
+
+
+def test_pd703_shuffling_turned_off_at_launch_is_a_choice() -> None:
+    # held-out review 57, B 11: Composer's `train_loader.dataset.shuffle=False` over the YAML's `shuffle: true`, the
+    # shards written from OLMo's shuffled loader; the same switch in the file stays a warning
+    from pretrain_doctor.plan.model import Source
+
+    plan = TrainingPlan(dialect="llmfoundry", files=["mpt-1b.yaml"], data={"shuffle": False})
+    assert [f.severity for f in findings("PD703", plan)] == ["warning"]
+    plan.sources["data.shuffle"] = Source(file="run.sh", line=38, key="train_loader.dataset.shuffle",
+                                          note="command-line override")
+    [finding] = findings("PD703", plan)
+    assert finding.severity == "info" and "turns shuffling off on purpose" in finding.message
