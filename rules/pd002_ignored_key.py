@@ -54,7 +54,8 @@ class IgnoredKey(Rule):
     them); the plan reads them as the author meant.
 
     A value no run can use (`lr: -1`, `per_device_train_batch_size: 0`, `learning_rate: fast`, axolotl
-    `datasets:` written as one mapping where it takes a list, a `- path:` line commented out) is an
+    `datasets:` written as one mapping where it takes a list, a `- path:` line commented out, a dataset
+    `type:` no axolotl release tokenizes such as `chat` or `json`) is an
     `error` at its line; the field is left unknown and the rest of the file is still checked, never
     refused whole. A value a trainer gives a meaning is read as that meaning first: transformers'
     `save_steps: 0` saves at no step and `eval_steps: 0` falls back to `logging_steps`; Megatron's

@@ -300,3 +300,15 @@ def test_rows_of_sliced_splits(tmp_path) -> None:
     assert plan.run.dataset_rows == 360 and "split slices" in plan.sources["run.dataset_rows"].note
     whole = plan_of(write(tmp_path, "b.yml", text.replace("train[:300]", "train")))
     assert whole.run.dataset_rows is None  # one dataset loaded whole: the rows are not known
+
+
+def test_a_dataset_type_no_release_tokenizes(tmp_path) -> None:
+    # held-out reviews 57, A 10 (`type: chat`) and 52, A 04 (`type: json`): preprocessing stops, an error; not judged
+    # for a preference run (its own loaders) nor in a fork's checkout, which may add strategies
+    text = ("base_model: google/gemma-2-2b\ndatasets:\n  - path: a/b\n    type: chat\nmicro_batch_size: 1\n"
+            "num_epochs: 1\nlearning_rate: 2.0e-5\n")
+    [note] = notes(plan_of(write(tmp_path, "a.yml", text)), "ignored-key")
+    assert note.data["severity"] == "error" and "`chat`" in note.message and note.data["key"] == "datasets[0].type"
+    assert not notes(plan_of(write(tmp_path, "dpo.yml", text + "rl: dpo\n")), "ignored-key")
+    (tmp_path / "fork" / "src" / "axolotl" / "prompt_strategies").mkdir(parents=True)
+    assert not notes(plan_of(write(tmp_path / "fork" / "examples", "a.yml", text)), "ignored-key")
