@@ -65,6 +65,7 @@ class AxolotlDialect(Dialect):
         self._precision(b, doc, context)
         self._tokenizer(b, doc)
         self._data_and_eval(b, doc)
+        _packing_attention(b, doc, context.trainer_versions)
         self._parallel(b, doc)
         b.take("seed", doc, "seed", lenient_int)
         b.default("seed", 42, "transformers default")
@@ -407,6 +408,34 @@ def _fraction(value: Any) -> Any:
 def _line(doc: Document, path: tuple) -> Optional[int]:
     pos = doc.position(path)
     return pos.line if pos else None
+
+
+# Attention switches under which packed examples never see each other: flash-attention's varlen kernels and the
+# sdpa path reset at each example's `position_ids` (the others by their own patches).
+_PACKING_AWARE_ATTENTION = ("flash_attention", "sdp_attention", "flex_attention", "xformers_attention", "s2_attention")
+# ... and from 0.18.0 (#3796, 2026-07-04) eager attention too, through the block-diagonal mask.
+_EAGER_DECONTAMINATES_SINCE = (0, 18)
+
+
+def _packing_attention(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
+    """`sample_packing` with `eager_attention: true` (or `attn_implementation: eager`) and no packing-aware backend:
+    before 0.18 the packed examples attend to each other, axolotl's own check says so ("sample_packing without
+    flash_attention or sdp_attention does not handle cross-attention", utils/schemas/config.py 0.8-0.17; held-out
+    review 57, A 11: a Gemma-3 LoRA)."""
+    if b.get("data.packing") is not True or any(lenient_bool(doc.get(key)) is True for key in _PACKING_AWARE_ATTENTION):
+        return
+    switch = next((key for key in ("eager_attention", "attn_implementation")
+                   if lenient_bool(doc.get(key)) is True or str(doc.get(key) or "").lower() == "eager"), None)
+    if switch is None:
+        return
+    judged = versions.get("axolotl")
+    if judged is not None and judged.at_least(_EAGER_DECONTAMINATES_SINCE):
+        b.set("data.document_mask", True, b.source(doc, (switch,), note=f"{judged.describe()}: eager attention "
+                                                   "masks packed examples block-diagonally"))
+        return
+    era = judged.describe() if judged is not None else "axolotl before 0.18"
+    b.set("data.document_mask", False, b.source(doc, (switch,), note=f"{era}: eager attention with `sample_packing` "
+                                                "lets packed examples attend to each other"))
 
 
 # The dataset `type`s an axolotl release tokenizes (utils/data/wrappers.py get_dataset_wrapper, utils/data.py before

@@ -312,3 +312,16 @@ def test_a_dataset_type_no_release_tokenizes(tmp_path) -> None:
     assert not notes(plan_of(write(tmp_path, "dpo.yml", text + "rl: dpo\n")), "ignored-key")
     (tmp_path / "fork" / "src" / "axolotl" / "prompt_strategies").mkdir(parents=True)
     assert not notes(plan_of(write(tmp_path / "fork" / "examples", "a.yml", text)), "ignored-key")
+
+
+def test_packing_with_eager_attention(tmp_path) -> None:
+    # held-out review 57, A 11: `sample_packing` with `eager_attention: true` and no flash/sdp attention; before 0.18
+    # the packed examples attend to each other (axolotl's own check warns), from 0.18 eager masks them
+    text = ("base_model: google/gemma-3-27b-it\nadapter: lora\nlora_r: 16\ndatasets:\n  - path: a/b\n"
+            "    type: chat_template\nsample_packing: true\neager_attention: true\nmicro_batch_size: 1\n"
+            "num_epochs: 1\nlearning_rate: 2.0e-4\n")
+    plan = plan_of(write(tmp_path, "a.yml", text))
+    assert plan.data.document_mask is False and findings(plan, "PD510")[0].severity == "warning"
+    assert plan_of(write(tmp_path, "new.yml", text), trainer_versions=judged("axolotl=0.18.0")).data.document_mask
+    flash = plan_of(write(tmp_path, "fa.yml", text + "flash_attention: true\n"))
+    assert flash.data.document_mask is None and not findings(flash, "PD510")
