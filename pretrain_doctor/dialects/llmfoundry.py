@@ -414,6 +414,8 @@ def _resized_shape(b: PlanBuilder, doc: Document, overrides: dict) -> None:
     for key, field in _HF_SHAPE_KEYS.items():
         if key in overrides:
             b.take(field, doc, ("model", "config_overrides", key), lenient_int)
+    # an untied output layer counts the vocabulary twice (held-out review 57, B 13: 1.74B, not 1.68B)
+    b.take("model.tie_embeddings", doc, ("model", "config_overrides", "tie_word_embeddings"), lenient_bool)
     name = str(b.get("model.name") or "").lower()
     if b.has("model.ffn_size") and any(family in name for family in _GATED_FAMILIES):
         b.set("model.gated_mlp", True, b.source(doc, ("model", "pretrained_model_name_or_path"),

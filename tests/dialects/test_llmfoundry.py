@@ -710,6 +710,12 @@ def test_config_overrides_that_resize_the_named_model_make_its_size_an_assumptio
     plan = plan_of(write(tmp_path, "resized.yaml", resized))
     assert plan.model.gated_mlp and plan.derived.parameters.value == 2_514_345_984
     assert "embeddings not counted" in plan.derived.parameters.formula
+    # held-out review 57, B 13: with the vocabulary and `tie_word_embeddings: false` the output layer counts again
+    untied = resized.replace("intermediate_size: 8000\n", "intermediate_size: 8000\n            vocab_size: 32000\n"
+                             "            tie_word_embeddings: false\n")
+    plan = plan_of(write(tmp_path, "untied.yaml", untied))
+    assert plan.model.tie_embeddings is False
+    assert plan.derived.parameters.value == 2_514_345_984 + 2 * 32000 * 3216
     same = plan_of(write(tmp_path, "same.yaml", text.replace("hidden_size: 3216", "sliding_window: 1024")
                                                     .replace("num_hidden_layers: 24", "rope_theta: 10000")))
     assert same.derived.parameters.value == 7e9 and same.derived.size_assumed is None
