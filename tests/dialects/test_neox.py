@@ -480,3 +480,14 @@ def test_onebitadam_without_a_deepspeed_scheduler_runs_at_a_constant_lr(tmp_path
     scheduled = body.replace('"split"', '"scheduler": {"type": "WarmupDecayLR", "params": {"warmup_num_steps": 100}},'
                                         ' "split"')
     assert not [n for n in plan_of(write(tmp_path, "s.yml", scheduled)).notes if "OneBitAdam" in n.message]
+
+
+def test_checkpoints_need_a_save_folder(tmp_path) -> None:
+    # held-out review 57, B 09/10: `checkpoint-factor` without `save` saves nothing in that file alone, but NeoX's split
+    # configs (local_setup.yml) may give the folder: unknown, not on; with `save` it is on, with neither off
+    interval = plan_of(_one_file(tmp_path / "a", '  "checkpoint-factor": 1000,\n'))
+    assert interval.checkpoint.enabled is None and "`save`" in interval.unknown["checkpoint.enabled"]
+    assert findings(interval, "PD801") == []
+    saved = plan_of(_one_file(tmp_path / "b", '  "checkpoint-factor": 1000,\n  "save": "checkpoints",\n'))
+    assert saved.checkpoint.enabled is True and saved.sources["checkpoint.enabled"].key == "save"
+    assert plan_of(_one_file(tmp_path / "c")).checkpoint.enabled is False
