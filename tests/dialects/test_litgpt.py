@@ -141,8 +141,14 @@ def test_a_forks_max_norm_is_an_info(tmp_path) -> None:
     """spirlness/litgpt_project kaggle_t4_ddp.yaml (held-out review 11, A 21), reduced: a file with keys no litgpt
     release reads is a fork's, whose own loop clips by `train.max_norm`: upstream's rejection is only an info there."""
     text = FINETUNE.replace("  epochs: 3\n", "  epochs: 3\n  max_norm: 1.0\n")
+    # upstream's validate_args raises ValueError on it, but the finetune files found carrying it were forks' that
+    # clip by it (held-out review 58, B 13/14): an info, and the plan reads the clip
     (upstream,) = findings(plan_of(write(tmp_path / "a", "full.yaml", text)), "PD002")
-    assert upstream.severity == "warning"
+    assert upstream.severity == "info" and "raises ValueError" in upstream.message
+    assert plan_of(write(tmp_path / "a", "full.yaml", text)).clipping.max_norm == 1.0
+    both = text.replace("  max_norm: 1.0\n", "  max_norm: 1.0\n  lr_warmup_fraction: 0.1\n")
+    (two,) = findings(plan_of(write(tmp_path / "c", "full.yaml", both)), "PD002")
+    assert "`train.max_norm`, `train.lr_warmup_fraction` are refused" in two.message
     (fork,) = findings(plan_of(write(tmp_path / "b", "full.yaml", text + "run_name: kaggle\n")), "PD002")
     assert fork.severity == "info" and "fork" in fork.message
 
