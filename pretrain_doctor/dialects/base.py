@@ -288,6 +288,15 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
             builder.note("ignored-key", _not_a_slip_message(name, close), builder.source(doc, path),
                          hint="check that the program this config is for (a fork, a newer release) reads it",
                          key=name, severity="info")
+        elif close and close == f"{probe}s" and _a_name(node[key]):
+            # one value where the known key takes a list of them (`dataset_split: train` beside the recipe's
+            # `dataset_splits`): a program's own singular argument, not a slip (held-out review 58, A 01/02: the
+            # repo's own main.py declares `dataset_split`); renaming it would break the run
+            builder.note("ignored-key", f"`{name}` is not a key of any version of this trainer known here; the "
+                         f"known `{close}` is its plural, and one value under the singular is most likely the "
+                         "training script's own argument, read only there", builder.source(doc, path), key=name,
+                         severity="info",
+                         hint="check that the program this config is for (the script, a fork) reads it")
         elif close and not is_slip(probe, close) and not abbreviates(probe, close):
             # a whole word more or less (360-LLaMA-Factory's `sequence_parallel_size` beside upstream's
             # `sequence_parallel`) is a key of its own, not a slip: renaming it would break the run
@@ -307,6 +316,12 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
                 typo=True,
                 unique=unique,
             )
+
+
+def _a_name(value: Any) -> bool:
+    """A single word of a value (`train`), not a number or a switch a slip of the key would still carry."""
+    return isinstance(value, str) and isinstance(lenient_number(value), str) and isinstance(lenient_bool(value), str) \
+        and value.strip() != ""
 
 
 def _unknown_values(builder: PlanBuilder, doc: Document, node: dict, prefix: KeyPath,

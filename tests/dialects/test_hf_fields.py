@@ -89,6 +89,16 @@ def test_a_key_of_the_recipes_own_script_is_not_called_a_typo(tmp_path: Path) ->
     typo = plan_of(write(tmp_path, "typo.yaml", recipe.replace("dataset_id_or_path", "learning_rat")))
     [note] = [n for n in typo.notes if n.kind == "ignored-key"]
     assert note.data["suggestion"] == "learning_rate" and note.data.get("severity") is None
+    # held-out review 58, A 01/02: `dataset_split: train` beside the handbook's plural `dataset_splits`, the repo's
+    # own main.py's argument; a list under the singular stays a slip
+    single = plan_of(write(tmp_path, "single.yaml", recipe.replace("dataset_id_or_path: data/train.json",
+                                                                   "dataset_split: train")))
+    [note] = [n for n in single.notes if n.kind == "ignored-key"]
+    assert note.data["severity"] == "info" and note.data.get("suggestion") is None and "its plural" in note.message
+    listed = plan_of(write(tmp_path, "listed.yaml", recipe.replace("dataset_id_or_path: data/train.json",
+                                                                   "dataset_split: [train, test]")))
+    [note] = [n for n in listed.notes if n.kind == "ignored-key"]
+    assert note.data["suggestion"] == "dataset_splits"
 
 
 def test_constant_schedule_drops_the_warmup_once(tmp_path: Path) -> None:
