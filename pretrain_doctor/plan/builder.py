@@ -100,7 +100,7 @@ class PlanBuilder:
     def source(self, doc: Document, path: KeyPath, note: str | None = None) -> Source:
         pos = doc.position(path)
         return Source(
-            file=doc.path,
+            file=pos.file or doc.path if pos else doc.path,
             line=pos.line if pos else None,
             column=pos.column if pos else None,
             key=dotted(path) if path else None,

@@ -133,6 +133,26 @@ def test_cli_merge_flag(tmp_path) -> None:
     assert load_document(model).data["num_layers"] == 2
 
 
+def test_merge_overlays_a_model_file_onto_its_base(tmp_path) -> None:
+    # held-out review 58, B 10: OLMo's `base-c4-t5.yaml+models/150m.yaml`, merged in that order by the fork; `--merge`
+    # kept the base's 2,500 steps and micro-batch 128, and warned that the warmup was the whole run
+    from pretrain_doctor.check.engine import load_merged_plan
+
+    base = write(tmp_path, "base.yaml", "model:\n  d_model: 512\n  n_heads: 8\n  n_layers: 8\n"
+                 "  max_sequence_length: 512\noptimizer:\n  name: adamw\n  learning_rate: 1.0e-3\n"
+                 "scheduler:\n  name: cosine_with_warmup\n  t_warmup: 2500\nmax_duration: 2500\n"
+                 "global_train_batch_size: 256\ndevice_train_microbatch_size: 128\nsave_interval: 5000\n"
+                 "data:\n  paths: [a.npy]\n")
+    model = write(tmp_path, "models/150m.yaml", "max_duration: 25000\ndevice_train_microbatch_size: 32\n"
+                  "model:\n  d_model: 1024\n  n_heads: 16\n  n_layers: 12\n")
+    primary, rest, dialect, plan = load_merged_plan([base, model])
+    assert dialect.name == "olmo" and rest == []
+    assert plan.run.max_steps == 25000 and plan.batch.micro_batch_size == 32 and plan.model.hidden_size == 1024
+    assert plan.model.heads == 16 and plan.optimizer.lr == 1e-3  # the base's keys the overlay leaves alone
+    assert plan.sources["run.max_steps"].file == str(model) and plan.sources["optimizer.lr"].file == str(base)
+    assert not findings(plan, "PD105") and not findings(plan, "PD802")
+
+
 def test_plan_takes_the_same_cross_file_flags_as_check(tmp_path) -> None:
     import json
 
