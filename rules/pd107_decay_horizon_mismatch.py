@@ -20,6 +20,12 @@ def decays_over_the_run(kind: str | None) -> bool:
     return any(word in name for word in ("cos", "linear", "poly"))
 
 
+# Dialects whose WSD horizon (`schedule.decay_steps`) is the step the final decay ends at: nanotron's
+# `lr_decay_starting_step + lr_decay_steps`, Megatron's `--lr-decay-iters` (its WSD decays over the last
+# `--lr-wsd-decay-iters` of them).
+_WSD_HORIZON_DIALECTS = ("nanotron", "megatron")
+
+
 def horizon_ratio(decay_steps: float, total_steps: float) -> float:
     return decay_steps / total_steps
 
@@ -45,7 +51,9 @@ class DecayHorizonMismatch(Rule):
     of the run that ends at a minimum lr above 0 is an `info`: the tail keeps training, as a
     slow anneal (GPT-3 decays over 260B of its 300B tokens and trains the rest at 10% of the peak;
     BLOOM-style Megatron scripts decay over ~89% of the run). A horizon under a fifth of the run that ends at a
-    hundredth of the peak lr or less (most of the run barely trains) is an `error`.
+    hundredth of the peak lr or less (most of the run barely trains) is an `error`. A WSD decay
+    (nanotron, Megatron) that ends before 90% of the run at a hundredth of the peak or less leaves
+    the rest at (almost) no lr: a warning.
 
     ## Why is this bad?
     A horizon much longer than the run stops training while the lr is still high:
@@ -82,6 +90,9 @@ class DecayHorizonMismatch(Rule):
 
     def check(self, plan):
         decay = plan.schedule.decay_steps
+        if decay is not None and plan.dialect in _WSD_HORIZON_DIALECTS and "wsd" in (plan.schedule.kind or ""):
+            yield from self._wsd_tail(plan, decay)
+            return
         if decay is None or not decays_over_the_run(plan.schedule.kind):
             return
         total = plan.derived.total_steps
@@ -162,6 +173,28 @@ class DecayHorizonMismatch(Rule):
                 hint=f"pass {' and '.join(total.missing)} to decide",
                 severity="info",
             )
+
+    def _wsd_tail(self, plan, decay: int):
+        """A WSD schedule whose decay ends well before the run, at an lr of (almost) 0: the steps after it train at
+        nothing (held-out review 58, B 24: nanotron's 1-sqrt decay ends at step 600,000 of 732,000, lr 0 after)."""
+        total = plan.derived.total_steps
+        floor, peak = plan.schedule.min_lr, plan.optimizer.lr
+        if not total.known or floor is None or not peak or floor > STALLED_FLOOR * peak:
+            return
+        ratio = horizon_ratio(decay, total.value)
+        if ratio >= HORIZON_TOLERANCE[0]:
+            return
+        cheap = None if plan.debug else plan.derived.cheap_to_repeat
+        context = " (a debug or smoke-test config)" if plan.debug else f" ({cheap})" if cheap else ""
+        context += " (a resumed run: a continuation may mean to train at the minimum lr)" if plan.mode.resumed else ""
+        yield self.finding(
+            plan, "schedule.decay_steps",
+            f"the WSD decay ends at step {decay:,} of a {total.value:,.0f}-step run, at lr {floor:g}: the last "
+            f"{total.value - decay:,.0f} steps ({1 - ratio:.0%} of the run) train at {floor / peak:.0%} of the peak"
+            f"{context}",
+            hint=f"end the decay at the run's last step ({total.value:,.0f}), or stop the run where the decay ends",
+            severity="info" if plan.debug or cheap or plan.mode.resumed else None,
+        )
 
     def _first_stage(self, plan, decay: int, total: float, ratio: float):
         """Stage 1 of a staged run stops early by design; only a run that is not followed by the anneal suffers."""

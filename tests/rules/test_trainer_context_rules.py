@@ -228,3 +228,16 @@ def test_pd607_a_forks_own_head_layout_is_only_an_info() -> None:
     plan.foreign_keys = ["n_heads_in_split", "ffn_expansion", "is_split"]
     [finding] = findings("PD607", plan)
     assert finding.severity == "info" and "`n_heads_in_split`, `is_split`" in finding.message
+
+
+def test_pd107_a_wsd_decay_that_ends_before_the_run_at_lr_zero() -> None:
+    # held-out review 58, B 24: nanotron's 1-sqrt decay ends at step 600,000 of 732,000, at lr 0
+    def plan(dialect: str, end: int, floor: float) -> TrainingPlan:
+        return TrainingPlan(dialect=dialect, files=["config.yaml"], optimizer={"family": "adamw", "lr": 3e-3},
+                            schedule={"kind": "wsd (1-sqrt decay)", "decay_steps": end, "min_lr": floor},
+                            run={"max_steps": 732_000}, batch={"global_batch_size": 256, "seq_len": 2048})
+    [finding] = findings("PD107", plan("nanotron", 600_000, 0.0))
+    assert finding.severity == "warning" and "the last 132,000 steps (18% of the run)" in finding.message
+    assert findings("PD107", plan("nanotron", 720_000, 0.0)) == []  # within a tenth of the run
+    assert findings("PD107", plan("nanotron", 600_000, 3e-4)) == []  # a tail at a tenth of the peak keeps training
+    assert findings("PD107", plan("torchtitan", 600_000, 0.0)) == []  # its WSD horizon means another thing
