@@ -10,7 +10,6 @@ with `gradient_accumulation_steps` is contradictory. A `deepspeed:` JSON is merg
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Optional
 
 from ..config.document import Document
@@ -479,11 +478,11 @@ def _handled(kind: str) -> bool:
 
 
 def _axolotl_checkout_strategies(path: str) -> bool:
-    """Whether an axolotl source tree (a fork's own prompt strategies) sits above the config."""
-    for folder in Path(path).resolve().parents:
-        if (folder / "src" / "axolotl" / "prompt_strategies").is_dir():
-            return True
-    return False
+    """Whether an axolotl source tree (a fork's own prompt strategies) sits around the config."""
+    from .program import checkout_source
+
+    return checkout_source(path, "src/axolotl/prompt_strategies/__init__.py",
+                           "axolotl/prompt_strategies/__init__.py") is not None
 
 
 def _rows_of_sliced_splits(b: PlanBuilder, doc: Document, train: list[dict]) -> None:

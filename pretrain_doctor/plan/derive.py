@@ -174,7 +174,7 @@ class Derived:
         if b.data_parallel:
             return DerivedValue(b.data_parallel, "stated", ("batch.data_parallel",))
         if p.world_size:
-            split = (p.tensor or 1) * (p.pipeline or 1) * (p.context or 1)
+            split = self._model_parallel()
             if p.world_size % split == 0:
                 return DerivedValue(p.world_size // split, "world_size / (tp·pp·cp)", ("parallel.world_size",))
         return _unknown("world_size / (tp·pp·cp)", self.plan, "parallel.world_size", "batch.data_parallel")

@@ -311,6 +311,7 @@ def test_a_dataset_type_no_release_tokenizes(tmp_path) -> None:
     assert note.data["severity"] == "error" and "`chat`" in note.message and note.data["key"] == "datasets[0].type"
     assert not notes(plan_of(write(tmp_path, "dpo.yml", text + "rl: dpo\n")), "ignored-key")
     (tmp_path / "fork" / "src" / "axolotl" / "prompt_strategies").mkdir(parents=True)
+    (tmp_path / "fork" / "src" / "axolotl" / "prompt_strategies" / "__init__.py").write_text("def load(): pass\n")
     assert not notes(plan_of(write(tmp_path / "fork" / "examples", "a.yml", text)), "ignored-key")
 
 
