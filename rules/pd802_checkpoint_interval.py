@@ -21,8 +21,9 @@ class CheckpointInterval(Rule):
     step it continues from (nanotron's checkpoint folder) is judged on the steps it trains from
     there, at info when that stage is under 1,000 steps (a crash restarts it from its checkpoint); so is
     a LoRA/QLoRA fine-tune of under 1,000 steps on at most one node. An error when no interval save falls
-    within the run and the trainer writes nothing at the end either (nanotron without `save_final_state: true`:
-    no release saves at the end), so the run keeps no trained weights.
+    within the run and the trainer writes nothing at the end either (nanotron's `save_final_state: false`;
+    left unset it saves at the end on main since March 2025, in no release, so that is not judged), so the run
+    keeps no trained weights.
 
     ## Why is this bad?
     Checkpointing is on, so the config looks safe, but a crash at 95% of the run

@@ -466,13 +466,15 @@ class NanotronDialect(Dialect):
                   b.source(doc, ("checkpoints",)))
             # trainer.py saves at the end only `if config.checkpoints.save_final_state` (May 2024, off; on by default
             # since March 2025, 5b81517, in no release: v0.5 and earlier never save at the end). Held-out review 54,
-            # B 21: a 1,918-step run saving every 100,000 steps keeps no trained weights.
+            # B 21: a 1,918-step run saving every 100,000 steps keeps no trained weights. Unset, it depends on the
+            # checkout, and main's pyproject has said "0.4" since March 2024 (review 59, B 06: a fork of 2025-04 main
+            # saves at the end), so it is unknown.
             final = lenient_bool(doc.get(("checkpoints", "save_final_state")))
             if isinstance(final, bool):
                 b.set("checkpoint.final_save", final, b.source(doc, ("checkpoints", "save_final_state")))
             else:
-                b.default("checkpoint.final_save", False, "nanotron's default in every release: `save_final_state` "
-                          "is on by default only on main since March 2025")
+                b.unknown("checkpoint.final_save", "`checkpoints.save_final_state`, unset: off in every nanotron "
+                          "release (v0.5 and earlier never save at the end), on by default on main since March 2025")
         else:
             b.set("checkpoint.enabled", False)
         interval = lenient_int(doc.get(("tokens", "val_check_interval"), -1))

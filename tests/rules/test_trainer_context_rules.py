@@ -241,3 +241,17 @@ def test_pd107_a_wsd_decay_that_ends_before_the_run_at_lr_zero() -> None:
     assert findings("PD107", plan("nanotron", 720_000, 0.0)) == []  # within a tenth of the run
     assert findings("PD107", plan("nanotron", 600_000, 3e-4)) == []  # a tail at a tenth of the peak keeps training
     assert findings("PD107", plan("torchtitan", 600_000, 0.0)) == []  # its WSD horizon means another thing
+
+
+def test_pd206_an_adapter_runs_ignored_clip_is_a_warning() -> None:
+    # held-out review 59, A 13: a LoRA SFT under an inline DeepSpeed block without `gradient_clipping`
+    from pretrain_doctor.plan.model import Source
+
+    def plan(kind: str) -> TrainingPlan:
+        built = TrainingPlan(dialect="llamafactory", files=["sft.yaml"], mode={"kind": kind},
+                             clipping={"max_norm": 1.0, "ignored_by": "deepspeed"})
+        built.sources["clipping.max_norm"] = Source(file="sft.yaml", line=26, key="max_grad_norm")
+        return built
+
+    assert [f.severity for f in findings("PD206", plan("full_finetune"))] == ["error"]
+    assert [f.severity for f in findings("PD206", plan("lora"))] == ["warning"]
