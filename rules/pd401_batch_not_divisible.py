@@ -8,8 +8,10 @@ from pretrain_doctor.rule import Rule
 # litgpt: batch_size = GBS // world, GA = batch_size // micro (floors); axolotl:
 # GA = batch_size // micro (floors); OLMo: device batch = GBS // world (floors; it then
 # splits each rank's batch into micro-batches itself); torchtitan and DeepSpeed (NeoX) assert.
-# llm-foundry raises on a global batch its ranks do not split (config_utils.update_batch_size_info).
-_ASSERTS = {"torchtitan", "deepspeed", "neox", "llmfoundry"}
+# llm-foundry raises on a global batch its ranks do not split (config_utils.update_batch_size_info); Megatron (and
+# Megatron-DeepSpeed) asserts it in its micro-batch calculator (microbatches.py ConstantNumMicroBatches: "global
+# batch size is not divisible by micro batch size times data parallel size"; held-out review 59, B 04).
+_ASSERTS = {"torchtitan", "deepspeed", "neox", "llmfoundry", "megatron"}
 _FLOORS = {"litgpt", "axolotl", "olmo"}
 # Trainers that split each rank's batch into micro-batches themselves: OLMo, and llm-foundry, which lowers a
 # `device_train_microbatch_size` above the rank's batch to it and lets Composer run a last, smaller micro-batch
@@ -39,7 +41,7 @@ class BatchNotDivisible(Rule):
     `gradient_accumulation_steps` divides by the world size. Severity follows what the
     trainer does (OLMo and llm-foundry split each rank's batch into micro-batches themselves, so
     only the split across ranks counts there): litgpt, axolotl and OLMo floor silently (warning, with the batch you
-    actually get); nanoGPT, torchtitan, DeepSpeed and llm-foundry refuse to start (error).
+    actually get); nanoGPT, torchtitan, DeepSpeed, llm-foundry and Megatron refuse to start (error).
     Without `--world-size` only what fails for every world size is reported.
 
     ## Why is this bad?

@@ -255,3 +255,12 @@ def test_pd206_an_adapter_runs_ignored_clip_is_a_warning() -> None:
 
     assert [f.severity for f in findings("PD206", plan("full_finetune"))] == ["error"]
     assert [f.severity for f in findings("PD206", plan("lora"))] == ["warning"]
+
+
+def test_pd401_megatron_asserts_the_split() -> None:
+    # held-out review 59, B 04: `--global-batch-size 1 --micro-batch-size 1` on 2 data-parallel ranks; Megatron's
+    # micro-batch calculator asserts before training
+    plan = TrainingPlan(dialect="megatron", files=["run.sh"], batch={"global_batch_size": 1, "micro_batch_size": 1},
+                        parallel={"world_size": 2})
+    [finding] = findings("PD401", plan)
+    assert finding.severity == "error" and "megatron refuses to start" in finding.message
