@@ -319,3 +319,25 @@ def test_a_repeated_reporting_key_changes_no_training_step(tmp_path) -> None:
     assert repeated["logging_steps"].severity == "info" and "only what the run logs changes" in repeated[
         "logging_steps"].message
     assert repeated["warmup_ratio"].severity == "warning"
+
+
+def test_a_config_inherits_its_base(tmp_path) -> None:
+    # held-out review 59, A 06: `_base_: base.yaml` (the mmengine convention a repository's wrapper follows) holds the
+    # warmup and evaluation settings; the stage file's own values win, each position keeps its file
+    from pretrain_doctor.config.loader import load_document
+
+    (tmp_path / "base.yaml").write_text("seed: 17\ntrain:\n  warmup_ratio: 0.1\n  learning_rate: 1.0e-4\n")
+    (tmp_path / "dpo.yaml").write_text("_base_: base.yaml\ntrain:\n  learning_rate: 5.0e-7\n")
+    doc = load_document(tmp_path / "dpo.yaml")
+    assert doc.data == {"seed": 17, "train": {"warmup_ratio": 0.1, "learning_rate": 5.0e-7}}
+    assert doc.position(("train", "warmup_ratio")).file == str(tmp_path / "base.yaml")
+    assert doc.position(("train", "learning_rate")).file == str(tmp_path / "dpo.yaml")
+    # a base that is missing, or a file naming itself, leaves the file as written
+    (tmp_path / "lost.yaml").write_text("_base_: [nowhere.yaml]\nseed: 1\n")
+    assert load_document(tmp_path / "lost.yaml").data == {"_base_": ["nowhere.yaml"], "seed": 1}
+    (tmp_path / "self.yaml").write_text("_base_: self.yaml\nseed: 2\n")
+    assert load_document(tmp_path / "self.yaml").data["seed"] == 2
+    # two files naming each other stop after a few levels
+    (tmp_path / "a.yaml").write_text("_base_: b.yaml\nx: 1\n")
+    (tmp_path / "b.yaml").write_text("_base_: a.yaml\ny: 2\n")
+    assert load_document(tmp_path / "a.yaml").data == {"x": 1, "y": 2}
