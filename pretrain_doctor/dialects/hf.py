@@ -408,6 +408,15 @@ class HfDialect(Dialect):
                                       "program that maps it into TrainingArguments decides")
             _checkpoints(b, doc)
             return
+        own_eval = _own_eval_data(doc) if strategy is None else None
+        if own_eval is not None:
+            # the file names held-out data through its program's own key (a wrapper's `eval_split: validation`,
+            # `eval_data: ...`): that program may turn evaluation on itself (held-out review 59, A 09/10 and A 26:
+            # their wrappers evaluate every 25-50 steps)
+            b.unknown("eval.enabled", f"`{own_eval}` names held-out data through the program's own argument: the "
+                                      "program that reads it decides whether and when it evaluates")
+            _checkpoints(b, doc)
+            return
         if (doc.data.get("program") and not any(doc.has(k) for k in _EVAL_SWITCHES)
                 and (facts is None or facts.sets_eval or _unread_config(doc) is not None)):
             # A launched program passed no eval flag may evaluate on its own terms (ScaleQuest's
@@ -618,6 +627,16 @@ def _checkpoints(b: PlanBuilder, doc: Document) -> None:
 
 # Keys that say a project's section means to evaluate, whatever strategy its program passes.
 _EVAL_INTENT = ("eval_steps", "load_best_model_at_end", "metric_for_best_model")
+# A program's own argument naming held-out data (`eval_split`, `eval_data`, `val_file`, `validation_path`);
+# LLaMA-Factory's `eval_dataset`, which evaluates only beside an `eval_strategy`, is the trainer's own.
+_OWN_EVAL_DATA = lazy_compile(r"(?!eval_dataset$)(eval|val|valid|validation|dev)_(split|data|dataset|file|path|set)s?")
+
+
+def _own_eval_data(doc: Document) -> Optional[str]:
+    """A key no trainer release reads that names held-out data, with a value (not `null`, `none`, `""`)."""
+    return next((key for key, value in doc.data.items() if isinstance(key, str) and key not in HF_ALL_KEYS
+                 and _OWN_EVAL_DATA.fullmatch(key) and value not in (None, "", False)
+                 and str(value).strip().lower() not in ("none", "null")), None)
 # Arguments that say whether a Trainer evaluates.
 _EVAL_SWITCHES = ("eval_strategy", "evaluation_strategy", "do_eval", "eval_steps")
 

@@ -470,3 +470,14 @@ def test_a_file_that_names_no_model_but_says_sft_is_a_fine_tune(tmp_path) -> Non
     assert not findings(plan, "PD106")
     assert plan_of(write(tmp_path, "sft.yaml", body)).mode.kind == "full_finetune"  # the file's name
     assert plan_of(write(tmp_path, "train_args.yaml", body)).mode.kind == "pretrain"  # nothing says fine-tune
+
+
+def test_a_programs_own_eval_data_leaves_evaluation_to_it(tmp_path: Path) -> None:
+    # held-out review 59, A 09/10 and A 26: a wrapper's `eval_split: validation` / `eval_data: ...`, no eval_strategy;
+    # the wrapper evaluates every 25-50 steps itself: unknown, not transformers' "no"
+    plan = plan_of(write(tmp_path, "lora.yaml", BASE + "eval_split: validation\neval_steps: 50\n"))
+    assert plan.eval.enabled is None and "`eval_split`" in plan.unknown["eval.enabled"]
+    assert not findings(plan, "PD702") and not findings(plan, "PD003")
+    # LLaMA-Factory's own `eval_dataset` evaluates only beside a strategy: still off
+    off = plan_of(write(tmp_path, "lf.yaml", BASE + "eval_dataset: test\n"))
+    assert off.eval.enabled is False
