@@ -103,6 +103,20 @@ def test_a_program_whose_arguments_come_from_its_command_line_stays_refused(tmp_
     assert "a Python program of its own" in refused.message
 
 
+def test_a_frameworks_python_config_is_named_as_such(tmp_path: Path) -> None:
+    # held-out review 59, B 15: torchtitan's Python configs (functions building `Trainer.Config`), refused as "not a
+    # nanoGPT override file", a file the author never meant as one
+    config = write(tmp_path, "paper.py", '''
+        from torchtitan.config import TrainingConfig
+        from torchtitan.trainer import Trainer
+
+        def nanovlm_230m() -> Trainer.Config:
+            return Trainer.Config(training=TrainingConfig(steps=1000))
+        ''')
+    [refused] = check_paths([config], CheckOptions(use_settings=False)).errors
+    assert "a torchtitan config written in Python" in refused.message and "nanoGPT" not in refused.message
+
+
 def test_a_nanogpt_override_file_is_still_one(tmp_path: Path) -> None:
     config = write(tmp_path, "config/train_small.py", "learning_rate = 6e-4\nmax_iters = 5000\nn_layer = 6\n")
     assert load_document(config).format == "python" and detected(config) == "nanogpt"
