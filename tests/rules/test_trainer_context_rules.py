@@ -264,3 +264,20 @@ def test_pd401_megatron_asserts_the_split() -> None:
                         parallel={"world_size": 2})
     [finding] = findings("PD401", plan)
     assert finding.severity == "error" and "megatron refuses to start" in finding.message
+
+
+def test_pd303_an_own_programs_unstated_precision_is_no_declaration() -> None:
+    # held-out review 60, A 11: a reward-model script's own YAML (read as a fork of hf) sets no precision, the script
+    # hard-codes bf16; the DeepSpeed JSON's bf16 against transformers' default fp32 was a false error
+    from pretrain_doctor.plan.model import Source
+
+    def plan(reading) -> TrainingPlan:
+        return TrainingPlan(dialect="hf", files=["rm.yaml"], reading=reading,
+                            precision={"compute": "fp32", "declared_by": {"trainer": "fp32", "deepspeed": "bf16"}})
+    assert [f.severity for f in findings("PD303", plan(None))] == ["error"]
+    assert findings("PD303", plan("read as a fork of hf (or a version not known here): the dialect is a guess")) == []
+    stated = plan("read as a fork of hf: the dialect is a guess")
+    stated.precision.fp16_enabled = True
+    stated.sources["precision.fp16_enabled"] = Source(file="rm.yaml", line=3, key="fp16")
+    stated.precision.declared_by = {"trainer": "fp16", "deepspeed": "bf16"}
+    assert [f.code for f in findings("PD303", stated)] == ["PD303"]
