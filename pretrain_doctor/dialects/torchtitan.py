@@ -292,6 +292,12 @@ class TorchtitanDialect(Dialect):
             # B 08: `qwen3_5_hybrid_diffusion_sft`, stage 2 of an SFT of Qwen3.5-4B)
             b.set("mode.init_from", "the model weights at `checkpoint.folder`'s step-0",
                   b.source(doc, ("checkpoint", "initial_load_model_only")))
+        init = next((key for key in _FORK_INIT_KEYS if isinstance(doc.get(("model", key)), str)
+                     and doc.get(("model", key)).strip() and key not in TORCHTITAN_KEYS.get("model", ())), None)
+        if not b.has("mode.init_from") and init is not None:
+            # a fork's own path of weights loaded before training (held-out review 60, B 04: JiuYanLian's
+            # `init_path = "Qwen/Qwen2.5-7B"`, continued training read as from scratch)
+            b.set("mode.init_from", str(doc.get(("model", init))), b.source(doc, ("model", init)))
         finetune = doc.get(("model", "enable_finetune"))
         if not b.has("mode.init_from") and lenient_bool(finetune) is True:
             # a fork's own switch that loads released weights (`model_path` / `model_files`, HF safetensors) into the
@@ -358,6 +364,10 @@ def _own_model_keys(doc: Document) -> list[str]:
     if not isinstance(model, dict) or "name" in model or "flavor" in model:
         return []
     return [key for key in model if isinstance(key, str) and key not in TORCHTITAN_KEYS["model"]]
+
+
+# Forks' own `[model]` keys naming weights to start from (read only where no known release has the key).
+_FORK_INIT_KEYS = ("init_path", "pretrained_path", "init_from", "init_checkpoint")
 
 
 def _fork_model(b: PlanBuilder, doc: Document, own: list[str]) -> None:

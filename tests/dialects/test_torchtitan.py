@@ -617,3 +617,13 @@ def test_an_sft_run_loading_only_the_model_starts_from_trained_weights(tmp_path)
     pretrain = plan_of(write(tmp_path, "pt.toml", text.replace("qwen3_5_hybrid_diffusion_sft", "llama3")),
                        dialect="torchtitan")
     assert pretrain.mode.from_scratch  # the key alone is its default: no evidence of trained weights
+
+
+def test_a_forks_init_path_starts_from_those_weights(tmp_path) -> None:
+    # held-out review 60, B 04: JiuYanLian (a renamed torchtitan) loads `model.init_path = "Qwen/Qwen2.5-7B"` before
+    # training; read as from scratch, PD106 judged its warmup as a pretraining warmup
+    text = MINIMAL.replace('flavor = "8B"', 'flavor = "8B"\ninit_path = "Qwen/Qwen2.5-7B"')
+    plan = plan_of(write(tmp_path, "qwen.toml", text))
+    assert plan.mode.init_from == "Qwen/Qwen2.5-7B" and plan.sources["mode.init_from"].key == "model.init_path"
+    assert plan_of(write(tmp_path, "plain.toml", MINIMAL)).mode.init_from is None
+
