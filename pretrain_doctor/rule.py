@@ -256,6 +256,18 @@ class Rule(Documented):
         return [n for n in plan.notes if n.data.get("code") == self.code or (n.data.get("code") is None and n.kind == kind)]
 
 
+def written_in_a_file(plan: "TrainingPlan", field: str) -> bool:
+    """`field` was read from a line of a config file or launch script (not a trainer default, not derived)."""
+    source = plan.sources.get(field)
+    return plan.get(field) is not None and source is not None and source.line is not None
+
+
+def given_not_defaulted(plan: "TrainingPlan", field: str) -> bool:
+    """`field` is set and no note qualifies where it came from (not a default, a flag or a derivation)."""
+    source = plan.sources.get(field)
+    return plan.get(field) is not None and (source is None or source.note is None)
+
+
 def iter_rule_classes(namespace: dict) -> Iterator[type[Rule]]:
     """Rule subclasses defined in a module namespace (imported ones are skipped)."""
     module = namespace.get("__name__")

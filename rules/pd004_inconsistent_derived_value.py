@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pretrain_doctor.rule import Rule
+from pretrain_doctor.rule import Rule, written_in_a_file
 
 
 class InconsistentDerivedValue(Rule):
@@ -63,7 +63,8 @@ class InconsistentDerivedValue(Rule):
         b = plan.batch
         if plan.dialect == "deepspeed" or b.grad_accum_is_global:
             return  # a DeepSpeed JSON's own product is PD402's (DeepSpeed asserts on it)
-        if not all(_stated(plan, f) for f in ("batch.global_batch_size", "batch.micro_batch_size", "batch.grad_accum")):
+        if not all(written_in_a_file(plan, f)
+                   for f in ("batch.global_batch_size", "batch.micro_batch_size", "batch.grad_accum")):
             return
         dp = plan.derived.data_parallel
         if not dp.known:
@@ -76,9 +77,3 @@ class InconsistentDerivedValue(Rule):
                 f"gradient accumulation {b.grad_accum} × data parallel {dp.value:g} = {product:g}",
                 hint=f"set the global batch to {product:g}, or fix the micro batch / accumulation",
             )
-
-
-def _stated(plan, field: str) -> bool:
-    """Written in a config file (not a trainer default, not derived)."""
-    source = plan.sources.get(field)
-    return plan.get(field) is not None and source is not None and source.line is not None

@@ -133,6 +133,7 @@ class FinetuneLr(Rule):
     def _lora(self, plan, lr: float, band: tuple[float, float] = LORA_RANGE, method: str = ""):
         low, high = band
         rank = plan.mode.lora_rank
+        scale = _alpha_times_lr(plan, lr)
         if lr < low or lr > high:
             hint = ("preference tuning through adapters uses 5e-6 (Zephyr QLoRA DPO) to 2e-4" if method else
                     "LoRA adapters usually train at 1e-4 to 3e-4 (QLoRA paper: 2e-4 for 7B–13B)")
@@ -142,7 +143,8 @@ class FinetuneLr(Rule):
                 f"the usual {'preference ' if method else ''}adapter range {short_float(low)}–{short_float(high)}",
                 hint=hint,
             )
-        elif not method and lr < LORA_SLOW_LR and not _large_alpha(plan, lr) and not _very_large(plan):
+        elif not method and lr < LORA_SLOW_LR and (scale is None or scale < LORA_SLOW_ALPHA_LR) \
+                and not _very_large(plan):
             yield self.finding(
                 plan, "optimizer.lr",
                 f"{'QLoRA' if plan.mode.kind == 'qlora' else 'LoRA'} at lr {short_float(lr)}, a full fine-tune's lr: "
@@ -150,7 +152,8 @@ class FinetuneLr(Rule):
                 hint="LoRA adapters usually train at 1e-4 to 3e-4 (QLoRA paper: 2e-4 for 7B–13B)",
                 severity="info",
             )
-        elif rank is not None and rank >= HIGH_RANK and lr > HIGH_RANK_MAX_LR and not _small_alpha(plan, lr):
+        elif rank is not None and rank >= HIGH_RANK and lr > HIGH_RANK_MAX_LR \
+                and (scale is None or scale > HIGH_RANK_MAX_ALPHA_LR):
             yield self.finding(
                 plan, "optimizer.lr",
                 f"LoRA rank {rank} at lr {short_float(lr)}: with the standard alpha/r scaling, high ranks at "
@@ -192,14 +195,10 @@ class FinetuneLr(Rule):
         return " or ".join(missing) if missing else "--model-config"
 
 
-def _small_alpha(plan, lr: float) -> bool:
+def _alpha_times_lr(plan, lr: float) -> float | None:
+    """The adapter update's scale under alpha/r scaling (alpha × lr), where the alpha is known."""
     alpha = plan.mode.lora_alpha
-    return alpha is not None and alpha * lr <= HIGH_RANK_MAX_ALPHA_LR
-
-
-def _large_alpha(plan, lr: float) -> bool:
-    alpha = plan.mode.lora_alpha
-    return alpha is not None and alpha * lr >= LORA_SLOW_ALPHA_LR
+    return None if alpha is None else alpha * lr
 
 
 def _very_large(plan) -> bool:

@@ -126,7 +126,7 @@ class DecayHorizonMismatch(Rule):
             # (held-out review 4: nanotron tiny configs with lr_decay_steps 13 of 2,000 steps, 100,000 of 15).
             # ... and so does a run cheap to repeat: the steps it spends at the minimum lr cost minutes (held-out review
             # 31, B 04: a 500-step nanotron profiling run kept config_tiny_llama's 15-step decay)
-            cheap = None if plan.debug else plan.derived.cheap_to_repeat
+            cheap, context = _low_stakes_context(plan)
             # Most of the run far below the peak (held-out review 53, B 12: nanotron's 70-step decay after a 12,500-step
             # warmup leaves 95% of a 249,300-step run at 1e-6, 300× below the peak): broken, not only wasteful
             stalled = ratio < STALLED_SHARE and floor is not None and plan.optimizer.lr is not None \
@@ -134,9 +134,6 @@ class DecayHorizonMismatch(Rule):
             if stalled and not (plan.debug or cheap or plan.mode.resumed):
                 effect = (f"{1 - ratio:.0%} of the run trains at the minimum lr ({floor:g}, "
                           f"{floor / plan.optimizer.lr:.1%} of the peak)")
-            context = " (a debug or smoke-test config)" if plan.debug else f" ({cheap})" if cheap else ""
-            # resumed: where it resumes is unknown, and a continuation may mean to run at the minimum lr
-            context += " (a resumed run: a continuation may mean to train at the minimum lr)" if plan.mode.resumed else ""
             yield self.finding(
                 plan, "schedule.decay_steps",
                 f"the lr decays over {decay:,} steps but the run is {total.value:,.0f} steps "
@@ -184,9 +181,7 @@ class DecayHorizonMismatch(Rule):
         ratio = horizon_ratio(decay, total.value)
         if ratio >= HORIZON_TOLERANCE[0]:
             return
-        cheap = None if plan.debug else plan.derived.cheap_to_repeat
-        context = " (a debug or smoke-test config)" if plan.debug else f" ({cheap})" if cheap else ""
-        context += " (a resumed run: a continuation may mean to train at the minimum lr)" if plan.mode.resumed else ""
+        cheap, context = _low_stakes_context(plan)
         yield self.finding(
             plan, "schedule.decay_steps",
             f"the WSD decay ends at step {decay:,} of a {total.value:,.0f}-step run, at lr {floor:g}: the last "
@@ -207,3 +202,11 @@ class DecayHorizonMismatch(Rule):
             severity="info",
         )
 
+
+def _low_stakes_context(plan) -> tuple[str | None, str]:
+    """Why the run's schedule matters less (a debug config, a run cheap to repeat, a resumed run), as the finding
+    says it: the cheap-run reason (None for a debug config) and the text appended to the message."""
+    cheap = None if plan.debug else plan.derived.cheap_to_repeat
+    context = " (a debug or smoke-test config)" if plan.debug else f" ({cheap})" if cheap else ""
+    context += " (a resumed run: a continuation may mean to train at the minimum lr)" if plan.mode.resumed else ""
+    return cheap, context

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pretrain_doctor.rule import Rule
+from pretrain_doctor.rule import Rule, written_in_a_file
 
 
 class PrecisionConflict(Rule):
@@ -53,7 +53,7 @@ class PrecisionConflict(Rule):
             yield self.finding(plan, "precision.bf16_enabled", "fp16 and bf16 are both enabled",
                                hint="keep one: bf16 on Ampere or newer, fp16 otherwise")
         declared = {component: value for component, value in (prec.declared_by or {}).items() if value}
-        if plan.reading is not None and not any(_stated(plan, f"precision.{field}")
+        if plan.reading is not None and not any(written_in_a_file(plan, f"precision.{field}")
                                                 for field in ("compute", "bf16_enabled", "fp16_enabled")):
             # a fork's or an own program's file that sets no precision: the trainer's default is no declaration, the
             # program may set it in code (held-out review 60, A 11: a reward-model script that hard-codes bf16)
@@ -72,9 +72,3 @@ class PrecisionConflict(Rule):
             if field in plan.sources and component != "trainer":
                 return field
         return "precision.declared_by"
-
-
-def _stated(plan, field: str) -> bool:
-    """The value was read from a key of the config (not a default or a derivation)."""
-    source = plan.sources.get(field)
-    return source is not None and source.key is not None and source.note is None

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from pretrain_doctor.rule import Rule
+from pretrain_doctor.rule import Rule, given_not_defaulted
 
 # What each trainer does with a global batch that micro × data-parallel does not divide.
 # litgpt: batch_size = GBS // world, GA = batch_size // micro (floors); axolotl:
@@ -17,12 +17,6 @@ _FLOORS = {"litgpt", "axolotl", "olmo"}
 # `device_train_microbatch_size` above the rank's batch to it and lets Composer run a last, smaller micro-batch
 # (held-out review 15, A 13: a global batch of 1 with micro-batch 64 trains at 1 on one GPU).
 _SPLITS_ITSELF = {"olmo", "llmfoundry"}
-
-
-def _stated(plan, field: str) -> bool:
-    """The value was written in the config (not a default, a flag or a derivation)."""
-    source = plan.sources.get(field)
-    return plan.get(field) is not None and (source is None or source.note is None)
 
 
 def _effective(global_batch: int, micro: int, dp: int, whole_micro_batches: bool = True) -> int:
@@ -118,7 +112,7 @@ class BatchNotDivisible(Rule):
         if b.grad_accum_is_global or not (b.global_batch_size and b.micro_batch_size):
             return
         under_deepspeed = plan.dialect == "deepspeed" or plan.parallel.deepspeed_config is not None
-        if under_deepspeed and _stated(plan, "batch.grad_accum"):
+        if under_deepspeed and given_not_defaulted(plan, "batch.grad_accum"):
             return  # all three DeepSpeed values given: PD402 checks the product
         gbs, micro = b.global_batch_size, b.micro_batch_size
         dp = plan.derived.data_parallel

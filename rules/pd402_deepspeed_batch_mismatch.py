@@ -1,13 +1,8 @@
 from __future__ import annotations
 
-from pretrain_doctor.rule import Rule
+from pretrain_doctor.rule import Rule, given_not_defaulted
 
 _FIELDS = ("batch.global_batch_size", "batch.micro_batch_size", "batch.grad_accum")
-
-
-def _stated(plan, field: str) -> bool:
-    source = plan.sources.get(field)
-    return plan.get(field) is not None and (source is None or source.note is None)
 
 
 class DeepspeedBatchMismatch(Rule):
@@ -55,7 +50,7 @@ class DeepspeedBatchMismatch(Rule):
     def check(self, plan):
         yield from self.tagged_note_findings(plan)
         under_deepspeed = plan.dialect == "deepspeed" or plan.parallel.deepspeed_config is not None
-        if not under_deepspeed or not all(_stated(plan, f) for f in _FIELDS):
+        if not under_deepspeed or not all(given_not_defaulted(plan, f) for f in _FIELDS):
             return
         b = plan.batch
         per_rank = b.micro_batch_size * b.grad_accum
