@@ -23,7 +23,9 @@ class IgnoredKey(Rule):
     section, and the model's size is left unknown), keys that do nothing in this combination
     (HF `max_grad_norm` under a DeepSpeed JSON without
     `gradient_clipping`; a `warmup_ratio` beside HF's `constant` schedule, which has no
-    warmup), and unknown keys that look like a misspelling of a known
+    warmup; the optimizer's lr under a DeepSpeed `WarmupDecayLR`, or a `WarmupLR` before
+    DeepSpeed 0.17.2, whose `params` leave out `warmup_max_lr`: the scheduler warms up to
+    its own default of 0.001 and overwrites it), and unknown keys that look like a misspelling of a known
     one ("did you mean `warmup_steps`?"). The finding points at the key's line. A key
     that is ignored but only repeats what a read key already does (NeoX `fp16: true`
     beside the `enabled: true` NeoX requires in the block), or whose value is what the run

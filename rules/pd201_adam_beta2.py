@@ -59,7 +59,9 @@ class AdamBeta2(Rule):
     code = "PD201"
     slug = "adam-beta2"
     severity = "warning"
-    premises = ("mode.kind", "model.parameters")  # from-scratch pretraining; a launched program may decide the run kind; the size, when only read from a name (plan/reading.py)
+    # from-scratch pretraining, which a launched program may decide; the size, when only read from a name; β2, when
+    # it is upstream's default on a fork's script (plan/reading.py)
+    premises = ("mode.kind", "model.parameters", "optimizer.betas")
 
     def check(self, plan):
         opt = plan.optimizer
@@ -73,7 +75,7 @@ class AdamBeta2(Rule):
         params = plan.derived.parameters
         hint = "set β2 = 0.95 (`adam_beta2: 0.95`, `betas: [0.9, 0.95]`)"
         source = plan.sources.get("optimizer.betas")
-        origin = f" ({source.note})" if source is not None and source.note else ""
+        origin = f" ({source.note.split('; ')[0]})" if source is not None and source.note else ""  # whose value
         if params.known:
             if params.value >= LARGE_MODEL_PARAMS:
                 # a smoke test (10 iterations of a throughput benchmark: held-out review 16, A 06) or a run cheap to

@@ -52,6 +52,7 @@ class PackingWithoutDocumentMask(Rule):
     code = "PD510"
     slug = "packing-without-document-mask"
     severity = "warning"
+    premises = ("data.packing",)  # a launched program with arguments of its own may never pack (plan/reading.py)
 
     def check(self, plan):
         if plan.data.packing is not True or plan.data.document_mask is True:

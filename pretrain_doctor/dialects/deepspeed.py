@@ -16,7 +16,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .neox import NEOX_ONLY_KEYS, is_deepspeed_json
-from .shared import deepspeed_scheduler_rejected, optimizer_family
+from .shared import deepspeed_default_peak, deepspeed_scheduler_rejected, optimizer_family
 
 DEFAULT = "DeepSpeed default"
 _SIGNATURE = ("zero_optimization", "train_micro_batch_size_per_gpu", "train_batch_size", "fp16", "bf16",
@@ -90,6 +90,7 @@ class DeepspeedDialect(Dialect):
         b.unknown("seed", "the training script")  # DeepSpeed JSON has no seed key; the script seeds
         self._optimizer(b, doc)
         self._schedule(b, doc)
+        deepspeed_default_peak(b, doc, doc.get("scheduler"), (), context.trainer_versions)
         self._batch(b, doc, context)
         self._precision(b, doc)
         self._zero(b, doc)

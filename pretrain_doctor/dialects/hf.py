@@ -364,7 +364,10 @@ class HfDialect(Dialect):
         test_size = lenient_number(doc.get(("dataset_mixture", "test_split_size")))
         if isinstance(test_size, (int, float)) and 0 < test_size < 1:
             b.take("data.val_fraction", doc, ("dataset_mixture", "test_split_size"), lenient_number)
-        b.take("data.packing", doc, "packing", lenient_bool)
+        if b.take("data.packing", doc, "packing", lenient_bool) and b.dialect == "hf" and _own_parser_unseen(doc):
+            # a program with arguments of its own may parse `--packing` and never use it (held-out review 60, A 09:
+            # meteora_train.py pads each example and never packs)
+            b.assume("data.packing", "examples packed as TRL's `packing` does", b.source(doc, ("packing",)))
         _handbook_packing(b, doc)
         _document_mask(b, doc, versions)
         program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
@@ -417,6 +420,16 @@ class HfDialect(Dialect):
                                       "program that reads it decides whether and when it evaluates")
             _checkpoints(b, doc)
             return
+        own = _own_parser_unseen(doc) if strategy is None and doc.has("eval_steps") and b.dialect == "hf" else None
+        if own:
+            # a program with arguments of its own passed `--eval_steps` and no strategy builds the Trainer's
+            # arguments itself, and sets the strategy there (held-out reviews 49, A 06: MedicalGPT's
+            # orpo_training.py; 60, A 09: meteora_train.py's `evaluation_strategy="steps"`)
+            b.unknown("eval.enabled", f"`{doc.data.get('program')}` takes arguments of its own ({own}) and is passed "
+                                      "`--eval_steps` without a strategy: its own code, whose source is not at hand, "
+                                      "decides")
+            _checkpoints(b, doc)
+            return
         if (doc.data.get("program") and not any(doc.has(k) for k in _EVAL_SWITCHES)
                 and (facts is None or facts.sets_eval or _unread_config(doc) is not None)):
             # A launched program passed no eval flag may evaluate on its own terms (ScaleQuest's
@@ -461,14 +474,10 @@ def _eval_steps_unused(b: PlanBuilder, doc: Document, strategy: Optional[str], k
         doc.has(k) and lenient_number(doc.get(k)) != 0 for k in _EVAL_DATA)
     outcome = ("the run never evaluates during training" + (" (`do_eval` evaluates once, at the end)"
                if lenient_bool(doc.get("do_eval")) is True else "")) if shown == "no" else "it evaluates once per epoch"
-    own = _own_parser_unseen(doc) if strategy is None and b.dialect == "hf" else None  # LLaMA-Factory's are known
-    if own:
-        outcome += (f"; unless `{doc.data.get('program')}`, which takes arguments of its own ({own}) and whose source "
-                    "is not at hand, sets another strategy itself")
     b.note("mutually-exclusive", f"`eval_steps` is set but `eval_strategy` is {shown!r}{default}, so it is ignored: "
            f"{outcome}", b.source(doc, ("eval_steps",)), hint="set `eval_strategy: steps` or drop `eval_steps`",
            keys=["eval_steps", key], loser_ignored=True,
-           severity="warning" if shown == "no" and has_data and not own else "info")
+           severity="warning" if shown == "no" and has_data else "info")
 
 
 def _own_parser_unseen(doc: Document) -> Optional[str]:

@@ -7,6 +7,7 @@ Nothing here imports torch or transformers: `check` must stay fast.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 from functools import lru_cache
@@ -19,6 +20,7 @@ from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
 from .base import BuildContext, lenient_bool, lenient_int, lenient_number, positive_count
+from .versions import TrainerVersions
 
 # Optimizer names as trainers spell them -> the plan's normalised family.
 _FAMILIES = (
@@ -373,12 +375,52 @@ def merge_deepspeed_reference(b: PlanBuilder, doc: Document, context: BuildConte
         b.set("parallel.cpu_offload", True, b.source(ds_doc, prefix + ("zero_optimization",)))
     _deepspeed_scheduler(b, doc, ds_doc, ds_data, prefix)
     _deepspeed_optimizer(b, ds_doc, ds_data, prefix)
+    deepspeed_default_peak(b, ds_doc, ds_data.get("scheduler"), prefix, context.trainer_versions)
     if "gradient_clipping" not in ds_data:
         # PD206 reads this: the JSON owns clipping and DeepSpeed's default is no clipping.
         b.set("clipping.ignored_by", "deepspeed", b.source(ds_doc, prefix, note="no gradient_clipping"))
     _declare_deepspeed_precision(b, ds_doc, ds_data, prefix)
     _deepspeed_loss_scaling(b, ds_doc, ds_data, prefix)
     return ds_doc, prefix
+
+
+# The peak WarmupLR and WarmupDecayLR warm up to when `warmup_max_lr` is left out (deepspeed/runtime/lr_schedules.py):
+# their __init__ default, which overwrites the optimizer's lr at the first step. WarmupLR keeps the optimizer's lr
+# instead from 0.17.2 on (22cf1a440, #7360, June 2025); WarmupDecayLR passes its own 0.001 at every release.
+DEEPSPEED_DEFAULT_PEAK = 0.001
+_WARMUPLR_INHERITS_LR = (0, 17, 2)
+
+
+def deepspeed_default_peak(b: PlanBuilder, ds_doc: Document, block: Any, prefix: KeyPath,
+                           versions: TrainerVersions) -> None:
+    """A DeepSpeed WarmupLR/WarmupDecayLR with no `warmup_max_lr` runs at DeepSpeed's 0.001, not the optimizer's lr
+    (an HF Trainer fills only an `auto` value, never an absent one: HfTrainerDeepSpeedConfig.fill_match): the plan's
+    lr becomes 0.001 and a warning says what was lost; for WarmupLR with no DeepSpeed version judged, a warning
+    says which releases do it and the plan keeps the optimizer's lr."""
+    if not isinstance(block, dict) or block.get("type") not in ("WarmupLR", "WarmupDecayLR"):
+        return
+    params = block.get("params") if isinstance(block.get("params"), dict) else {}
+    if "warmup_max_lr" in params:
+        return
+    name, judged = block["type"], versions.get("deepspeed")
+    if name == "WarmupLR" and judged is not None and judged.at_least(_WARMUPLR_INHERITS_LR):
+        return
+    lr, lr_source = b.get("optimizer.lr"), b.sources.get("optimizer.lr")
+    if isinstance(lr, (int, float)) and math.isclose(lr, DEEPSPEED_DEFAULT_PEAK):
+        return
+    path = prefix + ("scheduler", "params" if "params" in block else "type")
+    where = b.source(ds_doc, path)
+    shown = f"the optimizer's lr ({lr:g})" if isinstance(lr, (int, float)) else "the optimizer's lr"
+    if name == "WarmupLR" and judged is None:
+        releases, consequence = "before 0.17.2 (June 2025)", f"; 0.17.2 and later keep {shown}"
+    else:
+        releases, consequence = (f"at {judged.describe()}" if judged else "at every release"), ""
+        b.set("optimizer.lr", DEEPSPEED_DEFAULT_PEAK, b.source(
+            ds_doc, path, note=f"DeepSpeed's {name} default `warmup_max_lr`, which overwrites the optimizer's lr"))
+    b.note("ignored-key", f"`scheduler.params` sets no `warmup_max_lr`: DeepSpeed's {name} ({releases}) warms up to "
+           f"its default of 0.001 and overwrites {shown} at the first step{consequence}", where,
+           hint="set `warmup_max_lr` to the peak lr you mean (`auto` under the HF Trainer)",
+           key=lr_source.key if lr_source is not None and lr_source.key else "warmup_max_lr", severity="warning")
 
 
 # DeepSpeed's schedulers (deepspeed/runtime/lr_schedules.py) as the plan names schedules.

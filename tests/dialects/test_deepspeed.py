@@ -6,6 +6,7 @@ import pytest
 
 from pretrain_doctor.config.loader import load_document
 from pretrain_doctor.dialects import get_dialect
+from pretrain_doctor.dialects.versions import TrainerVersions
 
 from .helpers import detected, findings, notes, plan_of, write
 
@@ -191,3 +192,36 @@ def test_the_json_optimizer_block_is_what_an_hf_run_trains_with(tmp_path) -> Non
     plan = plan_of(config)
     assert plan.optimizer.name == "DeepSpeed Adam" and plan.optimizer.family == "adam"  # adam_w_mode off: L2 Adam
     assert plan.sources["optimizer.name"].file.endswith("ds.json") and plan.optimizer.lr == 1e-5  # `auto`: the Trainer's
+
+
+@pytest.mark.parametrize("scheduler, version, lr, warned", [
+    ("WarmupDecayLR", None, 1e-3, "at every release"),  # its __init__ passes 0.001 at every release
+    ("WarmupLR", None, 2e-5, "before 0.17.2"),  # 0.17.2 (#7360) keeps the optimizer's lr
+    ("WarmupLR", "0.16.9", 1e-3, "at deepspeed 0.16.9"),
+    ("WarmupLR", "0.17.2", 2e-5, None),
+])
+def test_a_warmup_scheduler_without_warmup_max_lr_runs_at_deepspeeds_default(
+        tmp_path, scheduler, version, lr, warned) -> None:
+    config = write(tmp_path, "ds.json", '{"train_batch_size": 8, "train_micro_batch_size_per_gpu": 8,'
+                   ' "optimizer": {"type": "AdamW", "params": {"lr": 2e-5}},'
+                   f' "scheduler": {{"type": "{scheduler}", "params": {{"warmup_num_steps": 100}}}}}}')
+    given = TrainerVersions(given={"deepspeed": version} if version else {}, detect_installed=False)
+    plan = plan_of(config, trainer_versions=given)
+    assert plan.optimizer.lr == lr
+    said = [n for n in notes(plan, "ignored-key") if "warmup_max_lr" in n.message]
+    assert [n.data["severity"] for n in said] == (["warning"] if warned else [])
+    assert not warned or (warned in said[0].message and "(2e-05)" in said[0].message)
+
+
+def test_an_hf_run_fills_only_an_auto_warmup_max_lr(tmp_path) -> None:
+    # transformers' HfTrainerDeepSpeedConfig.fill_match fills `auto` values; an absent one stays DeepSpeed's default
+    write(tmp_path, "ds.json", '{"optimizer": {"type": "AdamW", "params": {"lr": "auto"}}, "zero_optimization":'
+                               ' {"stage": 2}, "scheduler": {"type": "WarmupDecayLR", "params": {"warmup_num_steps":'
+                               ' "auto", "total_num_steps": "auto"}}}')
+    config = write(tmp_path, "args.json", '{"output_dir": "o", "learning_rate": 2e-5, "deepspeed": "ds.json",'
+                                          ' "per_device_train_batch_size": 2}')
+    plan = plan_of(config)
+    assert plan.optimizer.lr == 1e-3 and plan.sources["optimizer.lr"].file.endswith("ds.json")
+    write(tmp_path, "ds.json", '{"optimizer": {"type": "AdamW", "params": {"lr": "auto"}}, "scheduler": {"type":'
+                               ' "WarmupDecayLR", "params": {"warmup_max_lr": "auto", "total_num_steps": "auto"}}}')
+    assert plan_of(config).optimizer.lr == 2e-5

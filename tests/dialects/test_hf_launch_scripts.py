@@ -1234,14 +1234,32 @@ def test_a_programs_name_gives_the_preference_method_and_raw_text(tmp_path) -> N
     assert [f.severity for f in findings(plan, "PD510")] == ["info"]  # held-out review 49, A 07: was a warning
 
 
-def test_eval_steps_without_a_strategy_is_an_info_when_the_program_has_its_own_parser_unseen(tmp_path) -> None:
-    # held-out review 49, A 06: MedicalGPT's orpo_training.py builds the Trainer's arguments from its own dataclass
+def test_packing_passed_to_a_program_with_its_own_parser_unseen_is_an_assumption(tmp_path) -> None:
+    # held-out review 60, A 09: meteora_train.py parses `--packing` and pads each example
+    script = write(tmp_path, "run.sh", """
+        accelerate launch meteora_train.py --model_name /m/Meta-Llama-3-8B --tasks_datasets_prefix /d \\
+            --lora_path_prefix /l --packing True --max_steps 1000 --output_dir o
+        """)
+    plan = plan_of(script)
+    assert "data.packing" in plan.program.assumed
+    [finding] = reported(plan, "PD510")
+    assert finding.severity == "info" and "meteora_train.py` may decide otherwise" in finding.message
+    write(tmp_path, "meteora_train.py", "from transformers import HfArgumentParser, TrainingArguments\n")
+    assert [f.severity for f in reported(plan_of(script), "PD510")] == ["warning"]  # its source at hand
+
+
+def test_eval_steps_without_a_strategy_leaves_evaluation_unknown_when_the_program_has_its_own_parser_unseen(
+        tmp_path) -> None:
+    # held-out reviews 49, A 06 (MedicalGPT's orpo_training.py) and 60, A 09 (meteora_train.py): a program with its own
+    # dataclass builds the Trainer's arguments and sets the strategy itself
     script = write(tmp_path, "run_orpo.sh", """
         python3 training/orpo_training.py --model_name_or_path Qwen/Qwen3.5-2B --train_file_dir ./data \\
             --max_source_length 1024 --do_eval --eval_steps 20 --max_steps 100 --output_dir o
         """)
-    [note] = [n for n in notes(plan_of(script), "mutually-exclusive") if "eval_steps" in n.message]
-    assert note.data["severity"] == "info" and "`--train_file_dir`" in note.message
+    plan = plan_of(script)
+    assert not [n for n in notes(plan, "mutually-exclusive") if "eval_steps" in n.message]
+    assert "eval.enabled" in plan.unknown and "`--train_file_dir`" in plan.unknown["eval.enabled"]
+    assert not findings(plan, "PD702")
     write(tmp_path, "training/orpo_training.py", "from transformers import HfArgumentParser, TrainingArguments\n")
     [seen] = [n for n in notes(plan_of(script), "mutually-exclusive") if "eval_steps" in n.message]
     assert seen.data["severity"] == "warning"  # the source at hand: transformers' default is what runs

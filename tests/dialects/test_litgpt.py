@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import detected, findings, notes, plan_of, write
+from .helpers import detected, findings, notes, plan_of, reported, write
 
 FINETUNE = """
 checkpoint_dir: checkpoints/meta-llama/Llama-2-7b-hf
@@ -745,3 +745,20 @@ def test_a_forks_own_pretraining_subcommand(tmp_path) -> None:
     plan = plan_of(script)
     assert plan.dialect == "litgpt" and plan.mode.kind == "pretrain"
     assert plan.parallel.world_size == 1 and plan.batch.micro_batch_size == 2
+
+
+def test_upstreams_default_optimizer_on_a_forks_script_is_only_assumed(tmp_path) -> None:
+    # Held-out review 59, B 12: yuzc19/lit-gpt's pretrain.py defaults to AdamW with β2 0.95 and weight decay 0.1, and
+    # its script passes two keys no litgpt release reads, one of them set at launch
+    script = write(tmp_path, "pretrain.sh", """
+        python3 -m litgpt pretrain --model_name pythia-1b --tokenizer_dir checkpoints/EleutherAI/pythia-1b \\
+            --train.micro_batch_size 16 --train.max_tokens 104_857_600_00 --train.resume_steps $resume \\
+            --train.decay true --out_dir out
+        """)
+    plan = plan_of(script)
+    assert plan.optimizer.betas == (0.9, 0.999) and "fork's" in plan.sources["optimizer.betas"].note
+    [finding] = reported(plan, "PD201")
+    assert finding.severity == "info" and "whose own defaults may differ" in finding.message
+    upstream = write(tmp_path, "upstream.sh", "python3 -m litgpt pretrain --model_name pythia-1b --out_dir out "
+                                              "--train.max_tokens 104_857_600_00 --train.decay true\n")
+    assert [f.severity for f in reported(plan_of(upstream), "PD201")] == ["warning"]  # one odd key: maybe a slip
