@@ -14,10 +14,13 @@ class IgnoredKey(Rule):
     trainer never reads (litgpt finetune `train.min_lr`; a nanoGPT override of a global the
     fork's train.py declares and never reads, such as `n_hidden_multiplier` never handed to
     `model_args`), keys it rejects
-    (litgpt finetune `train.max_norm`; a DeepSpeed `scheduler.params` key its scheduler's
+    (litgpt finetune `train.max_norm`; a litgpt `train.micro_batch_size:` or `global_batch_size:`
+    left empty, which YAML reads as null and the batch arithmetic stops on: an error; a DeepSpeed
+    `scheduler.params` key its scheduler's
     `__init__` does not take, such as `warmup_max_lr` under `WarmupCosineLR`, which stops the run at
     start-up and is an error; a launch script's `\\` and `# comment` inside a quoted argument
-    string, which pass as arguments: an error, the flags read as meant; an llm-foundry `hf_causal_lm`
+    string, which pass as arguments: an error, the flags read as meant; a launch script with
+    Windows (CRLF) line endings, whose `\\` continues nothing under bash: an error, read as meant; an llm-foundry `hf_causal_lm`
     section's Hugging Face config keys such as `hidden_size` outside `config_overrides`, which llm-foundry 0.10 and
     later pass to ComposerHFCausalLM as keywords and stop on, and earlier releases ignore: one finding for the
     section, and the model's size is left unknown), keys that do nothing in this combination

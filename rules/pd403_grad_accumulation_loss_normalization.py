@@ -7,7 +7,7 @@ from pretrain_doctor.rule import Rule
 
 # transformers normalises the loss by the tokens of the whole optimizer step from 4.46 on.
 HF_GA_FIX = (4, 46)
-_HF_TRAINERS = ("hf", "axolotl")
+_HF_TRAINERS = ("hf", "axolotl")  # the HF Trainer's loss averaging; only hf's plan names the transformers release
 _TOKEN_LOSSES = ("causal_lm", "masked_lm", "seq2seq")
 
 
@@ -22,7 +22,9 @@ def _per_micro_batch_reason(plan) -> Optional[str]:
     if stated is not None:
         return "the training loop averages the loss per micro-batch" if stated else None
     if plan.dialect in _HF_TRAINERS:
-        version = _version(plan.trainer_version)
+        # the hf plan's version is transformers'; axolotl's plan holds axolotl's (held-out review 61, A 02: with
+        # `--trainer-version axolotl=0.15` this read "transformers 0.15")
+        version = _version(plan.trainer_version) if plan.dialect == "hf" else None
         if version is not None and version < HF_GA_FIX:
             return f"transformers {plan.trainer_version} (< 4.46) averages the loss per micro-batch"
         return None

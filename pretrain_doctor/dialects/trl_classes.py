@@ -37,6 +37,8 @@ ONLINE_COMMON = ("use_vllm", "vllm_mode", "vllm_gpu_memory_utilization", "vllm_s
 # A file or folder named after the trainer (open-r1 `recipes/.../grpo/config_demo.yaml`), never
 # inside a longer word (`support`, `ppo` in `appointment`).
 _PATH_METHOD = lazy_compile(r"(?<![a-z])(grpo|rloo|ppo|online[_-]?dpo|xpo|nash[_-]?md)(?![a-z])")
+# ... and named after an offline trainer (`recipes/dpo/config.yaml`).
+_PATH_OFFLINE = lazy_compile(r"(?<![a-z])(dpo|orpo|kto|cpo|bco|simpo|sft)(?![a-z])")
 # TRL's own lr defaults (the class overrides TrainingArguments' 5e-5), the same at every tag read.
 LR_DEFAULTS = {"grpo": (1e-6, "TRL GRPOConfig default (v0.14-v1.9)"),
                "online_dpo": (5e-7, "TRL OnlineDPOConfig default (v0.11-v1.9)")}
@@ -76,7 +78,9 @@ def online_rl_method(doc: Document) -> Optional[tuple[str, Optional[str]]]:
                 method = named
             return method, key
     common = next((k for k in ONLINE_COMMON if k in data), None)
-    if common is not None:
+    if common is not None and (named or not _PATH_OFFLINE.search(doc.path.lower().replace("\\", "/"))):
+        # a shared generation key alone in a file the path calls an offline method's (held-out review 61, A 21:
+        # `configs/dpo/…yaml` carrying GRPO's `log_completions`, which DPOConfig drops) is no online run
         return named or "grpo", common
     if named is not None:
         return named, None

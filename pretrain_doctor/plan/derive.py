@@ -58,7 +58,10 @@ SHORT_PROCESS_FLOPS = 1.4e18
 SHORT_RUN_MAX_STEPS = 36_000
 # Trainers' own test data: a run on it checks that training starts or measures throughput, and is worth nothing beyond
 # that (held-out review 29, B 12: a 3,000-step MI300 throughput run of a 20B MoE on torchtitan's c4_test).
-TEST_DATASETS = {"c4_test": "it trains on `c4_test`, torchtitan's 2,000-document test set: a test or throughput run"}
+TEST_DATASETS = {"c4_test": "it trains on `c4_test`, torchtitan's 2,000-document test set: a test or throughput run",
+                 # early torchtitan's (2024) local test set (held-out review 61, B 17: a 400B throughput preset)
+                 "c4_mini": "it trains on `c4_mini`, early torchtitan's 45,000-document test set: a test or "
+                            "throughput run"}
 SPIKE_TOLERANT_PARAMS = 30e6  # below it a from-scratch model trains through a missing warmup or an unclipped spike
 
 

@@ -326,3 +326,9 @@ def test_packing_with_eager_attention(tmp_path) -> None:
     assert plan_of(write(tmp_path, "new.yml", text), trainer_versions=judged("axolotl=0.18.0")).data.document_mask
     flash = plan_of(write(tmp_path, "fa.yml", text + "flash_attention: true\n"))
     assert flash.data.document_mask is None and not findings(flash, "PD510")
+
+
+def test_the_judged_axolotl_release_is_not_taken_for_transformers(tmp_path) -> None:
+    # held-out review 61, A 02: `--trainer-version axolotl=0.15` made PD403 say "transformers 0.15 (< 4.46)"
+    plan = plan_of(write(tmp_path, "a.yml", BASE), trainer_versions=judged("axolotl=0.15"))
+    assert plan.trainer_version == "0.15" and findings(plan, "PD403") == []

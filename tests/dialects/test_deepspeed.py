@@ -225,3 +225,31 @@ def test_an_hf_run_fills_only_an_auto_warmup_max_lr(tmp_path) -> None:
     write(tmp_path, "ds.json", '{"optimizer": {"type": "AdamW", "params": {"lr": "auto"}}, "scheduler": {"type":'
                                ' "WarmupDecayLR", "params": {"warmup_max_lr": "auto", "total_num_steps": "auto"}}}')
     assert plan_of(config).optimizer.lr == 2e-5
+
+
+def test_the_world_size_comes_from_a_deepspeed_launch_beside_the_json(tmp_path) -> None:
+    # held-out review 60, A 15: `deepspeed --include localhost:4,5,6,7 train.py --deepspeed_config ds.json` starts 4
+    # ranks, and DeepSpeed asserts 8 == 1 × 1 × 4 at start-up
+    config = write(tmp_path, "ds.json", '{"train_batch_size": 8, "train_micro_batch_size_per_gpu": 1,'
+                                        ' "gradient_accumulation_steps": 1, "zero_optimization": {"stage": 3}}')
+    write(tmp_path, "train.sh", "deepspeed --include localhost:4,5,6,7 train.py --deepspeed_config ds.json --env_conf $1\n")
+    write(tmp_path, "eval.sh", "python eval.py --ckpt out\n")  # names no JSON: not read
+    plan = plan_of(config)
+    assert plan.parallel.world_size == 4 and plan.sources["parallel.world_size"].file.endswith("train.sh")
+    assert [f.severity for f in findings(plan, "PD402")] == ["error"]
+    write(tmp_path, "train8.sh", "deepspeed --num_gpus 8 train.py --deepspeed_config ds.json\n")
+    assert plan_of(config).parallel.world_size is None  # two launches that disagree say nothing
+    assert plan_of(config, world_size=8).parallel.world_size == 8  # --world-size wins
+
+
+def test_a_launchs_pipeline_flag_splits_its_ranks(tmp_path) -> None:
+    # held-out review 58, A 10: `deepspeed --num_gpus 4 ds_train.py --deepspeed_config ds_config.yml
+    # --pipeline_parallel_size 2`: 512 = 16 × 16 × 2 data-parallel ranks holds
+    config = write(tmp_path, "ds.json", '{"train_batch_size": 512, "train_micro_batch_size_per_gpu": 16,'
+                                        ' "gradient_accumulation_steps": 16}')
+    write(tmp_path, "run.sh", "deepspeed --num_gpus 4 ds_train.py --deepspeed_config ds.json --pipeline_parallel_size 2\n")
+    plan = plan_of(config)
+    assert (plan.parallel.world_size, plan.parallel.pipeline, plan.derived.data_parallel.value) == (4, 2, 2)
+    assert findings(plan, "PD402") == []
+    write(tmp_path, "run.sh", "deepspeed --num_gpus 4 ds_train.py --deepspeed_config ds.json --expert_parallel 2\n")
+    assert plan_of(config).parallel.world_size is None  # a parallelism not read here: the launch is not used

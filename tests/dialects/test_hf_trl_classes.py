@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import findings, judged, plan_of, write
+from .helpers import findings, judged, plan_of, reported, write
 
 BASE = """
 model_name_or_path: Qwen/Qwen2.5-7B-Instruct
@@ -39,6 +39,16 @@ def test_dpo_keys_alone_stay_dpo(tmp_path: Path) -> None:
     assert findings(plan, "PD103") == []  # 3e-6: inside the DPO band
     hot = plan_of(write(tmp_path, "d.yaml", BASE.replace("3.0e-6", "2.0e-5")))
     assert [f.code for f in findings(hot, "PD103")] == ["PD103"]
+
+
+def test_a_shared_generation_key_alone_in_an_offline_methods_file_is_no_online_run(tmp_path: Path) -> None:
+    # held-out review 61, A 21: `src/configs/dpo/Qwen2.5-7B-Instruct.yaml` carries GRPO's `log_completions`, which
+    # DPOConfig drops: a DPO run, not GRPO
+    plan = plan_of(write(tmp_path, "configs/dpo/qwen.yaml", BASE + "log_completions: true\n"))
+    assert plan.mode.kind == "preference" and plan.mode.rl_method is None
+    assert plan_of(write(tmp_path, "configs/x/qwen.yaml", BASE + "log_completions: true\n")).mode.rl_method == "grpo"
+    marked = plan_of(write(tmp_path, "configs/dpo/grpo.yaml", BASE + "num_generations: 8\n"))
+    assert marked.mode.rl_method == "grpo"  # a GRPO-only key decides, wherever the file lies
 
 
 def test_grpo_is_not_judged_by_the_dpo_lr_band(tmp_path: Path) -> None:
@@ -89,6 +99,12 @@ def test_a_launched_program_of_its_own_keeps_num_generations_as_an_assumption(tm
     plan = plan_of(script, dialect="hf")
     assert plan.batch.generations == 8 and plan.batch.generation_batch_size is None
     assert "batch.generations" in plan.program.assumed
+    # held-out review 61, A 12: a program of its own may run a trainer of its own, which checks nothing: an info
+    sixteen = GRPO.replace("generation_batch_size: 64\n", "").replace("num_generations: 8", "num_generations: 16")
+    write(tmp_path, "odd.yaml", sixteen)
+    odd = plan_of(write(tmp_path, "run3.sh", "accelerate launch --num_processes 7 grpo_cache.py --config odd.yaml\n"),
+                  dialect="hf")
+    assert [f.severity for f in reported(odd, "PD406")] == ["info"]
     opened = plan_of(write(tmp_path, "run2.sh", f"accelerate launch src/open_r1/grpo.py --config {config.name}\n"),
                      dialect="hf")
     assert opened.batch.generation_batch_size == 64 and "batch.generations" not in opened.program.assumed

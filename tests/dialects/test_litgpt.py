@@ -762,3 +762,14 @@ def test_upstreams_default_optimizer_on_a_forks_script_is_only_assumed(tmp_path)
     upstream = write(tmp_path, "upstream.sh", "python3 -m litgpt pretrain --model_name pythia-1b --out_dir out "
                                               "--train.max_tokens 104_857_600_00 --train.decay true\n")
     assert [f.severity for f in reported(plan_of(upstream), "PD201")] == ["warning"]  # one odd key: maybe a slip
+
+
+def test_an_empty_micro_batch_size_is_null_and_stops_the_run(tmp_path) -> None:
+    # Held-out review 61, B 22: `micro_batch_size:` with nothing after it is null, not litgpt's default of 1
+    config = write(tmp_path, "full.yaml", FINETUNE.replace("  micro_batch_size: 2\n", "  micro_batch_size:\n"))
+    plan = plan_of(config)
+    [note] = [n for n in notes(plan, "ignored-key") if "empty" in n.message]
+    assert note.data["severity"] == "error" and note.source.line == 6 and "TypeError" in note.message
+    assert plan.batch.micro_batch_size is None and "batch.micro_batch_size" in plan.unknown
+    dropped = plan_of(write(tmp_path, "dropped.yaml", FINETUNE.replace("  micro_batch_size: 2\n", "")))
+    assert dropped.batch.micro_batch_size == 1 and not [n for n in notes(dropped, "ignored-key") if "empty" in n.message]

@@ -965,3 +965,25 @@ def test_an_override_file_of_a_fork_not_at_hand_assumes_upstreams_defaults(tmp_p
     upstream = plan_of(write(tmp_path, "train_medium.py", "\n".join(text.splitlines()[3:]) + "\n"), dialect="nanogpt")
     [note] = [n for n in upstream.notes if n.kind == "inconsistent" and "lr_decay_iters" in n.message]
     assert note.data.get("severity") is None
+
+
+def test_the_launch_scripts_world_size_meets_the_global_accumulation(tmp_path) -> None:
+    # Held-out review 60, B 18: `srun ... bash -c '... python -m torch.distributed.launch --nproc_per_node=8
+    # --nnodes=4 ... train.py config/train_gpt2.py'` with `gradient_accumulation_steps = 40`: 40 % 32 asserts in
+    # nanoGPT's train.py since 2023-04-17; the train.py that runs is not at hand, so a warning that says so
+    write(tmp_path, "config/train_gpt2.py", "out_dir = 'out'\neval_interval = 1000\nwandb_log = True\n"
+                                           "batch_size = 12\nblock_size = 1024\ngradient_accumulation_steps = 40\n"
+                                           "n_layer = 1\nn_embd = 512\nwarmup_iters = 2000\n"
+                                           "max_iters = 600000\nlr_decay_iters = 600000\n")
+    script = write(tmp_path, "run.sh", "srun bash -c 'echo start && python -m torch.distributed.launch "
+                                       "--nproc_per_node=8 --nnodes=4 train.py config/train_gpt2.py'\n")
+    _, _, plan = load_plan(script)
+    assert plan.parallel.world_size == 32
+    [finding] = findings(plan, "PD401")
+    assert finding.severity == "warning" and "not at hand" in finding.message
+    write(tmp_path, "train.py", "out_dir = 'out'\ngradient_accumulation_steps = 5 * 8\nbatch_size = 12\n"
+                                "block_size = 1024\nlearning_rate = 6e-4\nmax_iters = 600000\n"
+                                "exec(open('configurator.py').read())\nddp_world_size = 1\n"
+                                "assert gradient_accumulation_steps % ddp_world_size == 0\n"
+                                "gradient_accumulation_steps //= ddp_world_size\n")
+    assert [f.severity for f in findings(load_plan(script)[2], "PD401")] == ["error"]  # upstream's, at hand

@@ -491,3 +491,16 @@ def test_checkpoints_need_a_save_folder(tmp_path) -> None:
     saved = plan_of(_one_file(tmp_path / "b", '  "checkpoint-factor": 1000,\n  "save": "checkpoints",\n'))
     assert saved.checkpoint.enabled is True and saved.sources["checkpoint.enabled"].key == "save"
     assert plan_of(_one_file(tmp_path / "c")).checkpoint.enabled is False
+
+
+@pytest.mark.parametrize("value, encoding, scaled, said", [
+    # savanna (held-out review 61, B 14): RoPE, positions divided by 16: 2,048 tokens past 128 positions is no overrun
+    ("rotary_linear_scaled", "rope", True, []),
+    ("xpos_special", None, None, ["warning"]),  # a fork's own value: no learned table assumed, the encoding asked for
+])
+def test_a_forks_own_position_encoding_is_no_learned_table(tmp_path, value, encoding, scaled, said) -> None:
+    config = _one_file(tmp_path, '  "rotary_emb_scaling_factor": 16,\n  "max_position_embeddings": 128,\n')
+    plan = plan_of(write(tmp_path, "fork.yml", config.read_text().replace('"rotary"', f'"{value}"')))
+    assert plan.model.position_encoding == encoding and plan.model.rope_scaling == scaled
+    found = findings(plan, "PD601")
+    assert [f.severity for f in found] == said and all("--model-config" in f.hint for f in found)
