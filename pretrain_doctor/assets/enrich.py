@@ -155,7 +155,7 @@ def shown_path(path: Path) -> str:
 
 
 # -- model config ------------------------------------------------------------------------
-_MODEL_CONCEPTS = ("vocab_size", "max_positions", "hidden_size", "layers", "heads", "kv_heads", "ffn_size",
+_MODEL_CONCEPTS = ("vocab_size", "max_positions", "hidden_size", "layers", "heads", "kv_heads", "head_dim", "ffn_size",
                    "init_std", "dropout", "torch_dtype")
 
 

@@ -41,6 +41,7 @@ KEYS = {
     "layers": ("num_hidden_layers", "n_layer", "n_layers", "num_layers"),
     "heads": ("num_attention_heads", "n_head", "n_heads"),
     "kv_heads": ("num_key_value_heads", "n_kv_heads"),
+    "head_dim": ("head_dim",),
     "ffn_size": ("intermediate_size", "n_inner", "ffn_dim", "d_ff"),
     "init_std": ("initializer_range", "init_std"),
     "dropout": ("hidden_dropout_prob", "resid_pdrop", "hidden_dropout", "residual_dropout", "dropout",

@@ -327,6 +327,7 @@ class MegatronDialect(Dialect):
             b.set("model.kv_heads", 1, f.source(b, "--attention-head-type"))
         elif isinstance(heads, int):
             b.set("model.kv_heads", heads, f.source(b, "--num-attention-heads", "no --group-query-attention"))
+        f.take(b, "model.head_dim", "--kv-channels", lenient_int)  # heads × kv-channels need not be the hidden size
         gated = f.switch("--swiglu")
         b.set("model.gated_mlp", gated, f.source(b, "--swiglu"))
         if f.take(b, "model.ffn_size", "--ffn-hidden-size", lenient_int) is None and isinstance(hidden, int) \

@@ -154,9 +154,11 @@ class Derived:
         d, layers = m.hidden_size, m.layers
         vocab = m.embedding_rows or m.vocab_size or 0
         attention = 4 * d * d
-        if m.heads and m.kv_heads and m.kv_heads < m.heads:
-            head_dim = d // m.heads
-            attention = 2 * d * d + 2 * d * head_dim * m.kv_heads
+        if m.heads and (m.kv_heads and m.kv_heads < m.heads or m.head_dim):
+            # q and o project to heads × head_dim, k and v to kv_heads × head_dim (Qwen3-0.6B: 16 × 128 = 2048 of
+            # a 1024 hidden size; held-out review 61, B 09: Megatron's `--kv-channels 128`)
+            head_dim = m.head_dim or d // m.heads
+            attention = 2 * d * head_dim * m.heads + 2 * d * head_dim * (m.kv_heads or m.heads)
         if m.ffn_size:
             mlp = (3 if m.gated_mlp else 2) * d * m.ffn_size
             formula = "L·(attn + mlp·experts) + V·d·(1 or 2 if untied)"

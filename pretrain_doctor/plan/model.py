@@ -67,6 +67,7 @@ class ModelSpec(_Section):
     hidden_size: Optional[int] = Field(None, gt=0)
     heads: Optional[int] = Field(None, gt=0)
     kv_heads: Optional[int] = Field(None, gt=0)
+    head_dim: Optional[int] = Field(None, gt=0)  # stated apart from hidden / heads (Qwen3, Megatron --kv-channels)
     ffn_size: Optional[int] = Field(None, gt=0)
     gated_mlp: Optional[bool] = None
     vocab_size: Optional[int] = Field(None, gt=0)  # tokens the model config declares

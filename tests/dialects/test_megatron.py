@@ -483,6 +483,22 @@ def test_megatron_deepspeed_num_key_value_heads_sets_the_kv_heads(tmp_path) -> N
     assert plan_of(write(tmp_path, "plain.sh", SCRIPT)).model.kv_heads == 16
 
 
+def test_kv_channels_size_the_attention_apart_from_the_hidden_size(tmp_path) -> None:
+    # Held-out review 61, B 09 (Qwen3-0.6B): 16 heads × `--kv-channels 128` = 2048 query channels of a 1024 hidden size;
+    # counting d / heads per head read 508M parameters for a 596M model
+    flags = ("--num-layers 28 --hidden-size 1024 --num-attention-heads 16 --group-query-attention --num-query-groups 8"
+             " --kv-channels 128 --ffn-hidden-size 3072 --swiglu --untie-embeddings-and-output-weights")
+    script = write(tmp_path, "train.sh", f"torchrun pretrain_gpt.py {flags} --seq-length 4096 --micro-batch-size 1 "
+                                         "--global-batch-size 8 --lr 3e-4 --train-iters 100\n")
+    plan = plan_of(script)
+    assert plan.model.head_dim == 128
+    d, hd = 1024, 128
+    attention = 2 * d * hd * 16 + 2 * d * hd * 8
+    assert plan.derived.parameters.value == 28 * (attention + 3 * d * 3072)  # ~440M, ~596M with the embeddings
+    plain = plan_of(write(tmp_path, "plain.sh", script.read_text().replace(" --kv-channels 128", "")))
+    assert plain.model.head_dim is None and plain.derived.parameters.value < plan.derived.parameters.value
+
+
 def test_under_deepspeed_the_jsons_fp16_block_is_the_loss_scale(fixtures_dir, tmp_path) -> None:
     # Held-out review 8 case 10: Megatron-DeepSpeed's optimizer leaves loss scaling to DeepSpeed, so the plan reads
     # the `--deepspeed_config` JSON's fp16 block (`loss_scale: 0` = dynamic), never `--loss-scale`.
