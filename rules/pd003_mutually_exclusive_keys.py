@@ -22,7 +22,9 @@ class MutuallyExclusiveKeys(Rule):
     for evaluation (`do_eval`, `do_predict`, an `eval_strategy`) with no `eval_dataset` and no
     `val_size` (its parser refuses to start); HF `load_best_model_at_end: true` with save and
     eval strategies that differ, or under `steps` a `save_steps` that is no whole multiple of
-    `eval_steps` (TrainingArguments refuses to start; `save_strategy: best` is exempt). The finding
+    `eval_steps` (TrainingArguments refuses to start; `save_strategy: best` is exempt); axolotl
+    `load_in_4bit`/`load_in_8bit` with no `adapter` (before 0.13 the base loads quantized and the
+    Trainer refuses to train it whole: an error; from 0.13 the flag is ignored, PD002). The finding
     points at the key that loses.
 
     `check --fix` drops the losing key where the trainer ignores it (HF `warmup_ratio` beside

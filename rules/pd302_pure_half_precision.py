@@ -11,7 +11,9 @@ class PureHalfPrecision(Rule):
     ## What it does
     Fires when the trained weights are fp16 or bf16 and the run is not mixed precision
     (no fp32 master copy): axolotl `float16: true` with AMP off, litgpt
-    `precision: bf16-true`, NeoX/DeepSpeed without the fp32 optimizer copy. It is a
+    `precision: bf16-true`, NeoX/DeepSpeed without the fp32 optimizer copy, an HF/TRL
+    recipe's `torch_dtype: bfloat16` beside `bf16: true` under an accelerate config that
+    uses neither DeepSpeed nor FSDP (the Trainer's autocast keeps no fp32 copy). It is a
     warning for any training of the full model, pretraining or fine-tuning: fine-tuning
     lrs (1e-5 to 2e-5) make updates even smaller relative to the weights, so more of
     them round away. Under LoRA/QLoRA the frozen base is meant to be half precision, so
@@ -80,6 +82,12 @@ class PureHalfPrecision(Rule):
             plan, field,
             f"weights are trained in pure {prec.params} with no fp32 master copy{scaling}{context}: small updates "
             "round away",
-            hint=f"use mixed precision ({prec.params}-mixed / AMP): {prec.params} compute, fp32 master weights",
+            hint=_LOADED_HINT if (plan.sources.get(field) and plan.sources[field].key == "torch_dtype") else
+            f"use mixed precision ({prec.params}-mixed / AMP): {prec.params} compute, fp32 master weights",
             severity="info" if plan.debug else None,
         )
+
+
+# An HF recipe's `torch_dtype: bfloat16` beside `bf16: true` on plain DDP (dialects/hf.py `_loaded_half_weights`).
+_LOADED_HINT = ("load the model in float32 (drop `torch_dtype`) and keep `bf16: true`, so autocast computes in bf16 "
+                "over fp32 weights; or run under DeepSpeed or FSDP, which keep an fp32 copy")

@@ -21,7 +21,7 @@ from .hf import _OPTIMIZERS, warmup_ignored_by_schedule
 from .hf_keys import HF_KNOWN_KEYS
 from .shared import (apply_accelerate, dataset_subset, lora_target_list, merge_deepspeed_reference, optimizer_family,
                      sliced_rows)
-from .versions import TrainerVersions
+from .versions import TrainerVersion, TrainerVersions
 
 DEFAULT = "axolotl default"
 # Keys of axolotl configs in the wild that no release read declares at the top level (axolotl_keys.py
@@ -56,7 +56,7 @@ class AxolotlDialect(Dialect):
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         doc = docs[0]
         b = self.builder(docs)
-        self._mode(b, doc)
+        self._mode(b, doc, context.trainer_versions)
         self._optimizer(b, doc, context.trainer_versions)
         self._batch(b, doc)
         _rollout(b, doc)
@@ -79,7 +79,7 @@ class AxolotlDialect(Dialect):
         return b.build()
 
     @staticmethod
-    def _mode(b: PlanBuilder, doc: Document) -> None:
+    def _mode(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
         data = doc.data
         adapter = str(data.get("adapter") or "").lower()
         rl = str(data.get("rl") or "").lower()
@@ -101,6 +101,8 @@ class AxolotlDialect(Dialect):
             kind = "full_finetune"
         anchor = "rl" if kind in ("preference", "online_rl") else "adapter" if kind in ("lora", "qlora") else "base_model"
         b.set("mode.kind", kind, b.source(doc, (anchor,)))
+        if kind in ("full_finetune", "pretrain", "preference", "online_rl") and adapter in ("", "none", "false"):
+            _quantized_without_adapter(b, doc, versions.get("axolotl"))
         if not scratch:
             b.take("mode.init_from", doc, "base_model", str)
         b.take("model.name", doc, "base_model", str)
@@ -349,6 +351,37 @@ def _datasets_mapping(b: PlanBuilder, doc: Document) -> None:
            f"datasets{missing}: axolotl refuses the config at start-up (`datasets` must be a list)",
            b.source(doc, ("datasets",)), hint="write each dataset as a list item: `datasets:` then `  - path: ...` with "
            "its `type:` and other keys indented under it", key="datasets", severity="error")
+
+
+def _quantized_without_adapter(b: PlanBuilder, doc: Document, judged: Optional[TrainerVersion]) -> None:
+    """`load_in_4bit`/`load_in_8bit` with no `adapter` (held-out review 62, A 14: `peft_type: lora` and `target_modules`,
+    keys axolotl does not read, in place of `adapter: qlora`). Before 0.13 axolotl hands the flag to from_pretrained,
+    so the base model loads quantized and the Trainer refuses to train it whole ("You cannot perform fine-tuning on
+    purely quantized models"); from 0.13 (aa1240acd, #3205) only an adapter's branch builds a quantization config, so
+    the flag is ignored and every weight trains in full precision."""
+    key = next((key for key in ("load_in_4bit", "load_in_8bit") if lenient_bool(doc.get(key)) is True), None)
+    if key is None:
+        return
+    where = b.source(doc, (key,))
+    adapter = "qlora" if key == "load_in_4bit" else "lora"
+    hint = f"set `adapter: {adapter}` (with `lora_r`, `lora_target_modules`), or drop `{key}` for a full fine-tune"
+    if judged is not None and judged.at_least(_QUANTIZES_ONLY_ADAPTERS):
+        b.note("ignored-key", f"`{key}: true` with no `adapter` is ignored at {judged.describe()}: no quantization "
+               "config is built without an adapter, so every weight trains in full precision", where, hint=hint,
+               key=key, severity="warning")
+        return
+    refused = ("the Trainer refuses to start (\"You cannot perform fine-tuning on purely quantized models\")")
+    message = f"`{key}: true` with no `adapter`: axolotl loads the base model quantized and trains it whole, and "
+    if judged is None:
+        message += (f"{refused} before axolotl 0.13; from 0.13 the flag is ignored and every weight trains in full "
+                    "precision")
+    b.note("mutually-exclusive", message + ("" if judged is None else refused), where, hint=hint, keys=[key, "adapter"],
+           severity="warning" if judged is None else "error")
+    b.assume("mode.kind", "a full fine-tune, which axolotl before 0.13 refuses on a quantized model", where)
+
+
+# axolotl builds a bitsandbytes config only for an adapter from 0.13 on (aa1240acd, #3205, 2025-10).
+_QUANTIZES_ONLY_ADAPTERS = (0, 13)
 
 
 def _all_datasets_of_type(doc: Document, kinds: tuple[str, ...]) -> bool:

@@ -180,6 +180,7 @@ class HfDialect(Dialect):
             merged = _deepspeed_plugin_settings(b)
         if merged is not None:
             _deepspeed_mismatches(b, doc, *merged, own_flag=ds_key != "deepspeed")
+        _loaded_half_weights(b, doc)
         if launched is None:
             # a project's own section: the keys it adds are its program's (not judged), the HF ones' releases are
             hf_key_notes(b, doc, context.trainer_versions, own=frozenset(doc.data) if nested is not None else frozenset())
@@ -1461,6 +1462,30 @@ def _loaded_half_precision(b: PlanBuilder, doc: Document) -> None:
         return
     b.set("precision.compute", half, b.source(doc, ("torch_dtype",), note="the model is loaded in it"))
     b.discard("precision.mixed")
+
+
+# accelerate's `distributed_type`s that keep the model as loaded (no DeepSpeed engine, no FSDP upcast).
+_PLAIN_LAUNCHES = frozenset(("NO", "MULTI_GPU", "MULTI_NPU", "MULTI_XPU", "MULTI_MLU"))
+
+
+def _loaded_half_weights(b: PlanBuilder, doc: Document) -> None:
+    """`torch_dtype: bfloat16` beside `bf16: true` in a recipe file, with neither DeepSpeed nor FSDP: the weights are
+    loaded in bf16 and the Trainer's autocast keeps no fp32 copy, so AdamW updates bf16 weights (DeepSpeed's bf16
+    engine and accelerate's FSDP upcast them; held-out review 61, A 06: a GRPO run at lr 1e-5 on plain multi-GPU)."""
+    half = DTYPE_NAMES.get(str(doc.get("torch_dtype") or "").strip().lower())
+    if half not in ("bf16", "fp16") or b.values.get("precision.compute") != half or doc.data.get("program") \
+            or b.get("parallel.deepspeed_config") or b.get("parallel.zero_stage") is not None \
+            or b.get("parallel.fsdp") or doc.get("fsdp") or b.get("mode.lora_rank") is not None \
+            or b.get("mode.kind") in ("lora", "qlora"):
+        return  # (PEFT upcasts the adapters it trains to fp32 by default)
+    launches = [str(d.data.get("distributed_type", "")).upper() for d in b.documents
+                if isinstance(d.data, dict) and is_accelerate_config(d.data)]
+    launches = ["NO" if kind == "FALSE" else kind for kind in launches]  # YAML 1.1 reads `distributed_type: NO` as false
+    if not launches or any(kind not in _PLAIN_LAUNCHES for kind in launches):
+        return  # how it is launched is unknown (open-r1's recipes run under a ZeRO-3 accelerate config), or sharded
+    b.set("precision.params", half, b.source(doc, ("torch_dtype",), note="the model is loaded in it, and without "
+                                             "DeepSpeed or FSDP nothing keeps an fp32 copy"))
+    b.set("precision.mixed", False, b.source(doc, ("torch_dtype",)))
 
 
 def _program_precision(b: PlanBuilder, doc: Document, facts: Optional[ProgramFacts]) -> None:

@@ -405,6 +405,13 @@ class NeoxDialect(Dialect):
         b.set("mode.kind", "pretrain")
         if not loads:
             return
+        if lenient_bool(view.get("warmstart", False)):
+            # savanna (Evo 2's NeoX fork): "warmstart the model from a previous checkpoint at iteration 0", a new run
+            # with a fresh schedule on the loaded weights, not a resumed one (held-out review 61, B 14)
+            _from_weights(b, view, "warmstart", "pretrain", "continued pretraining of the loaded weights",
+                          "savanna's `warmstart` loads the weights into a new run at iteration 0; the keys cannot tell "
+                          "continued pretraining from fine-tuning; its data decide (`plan` says why)")
+            return
         if lenient_bool(view.get("no_load_optim", False)):
             # Weights (and the iteration counter) without the optimizer state: a new optimizer on trained weights,
             # continued pretraining only assumed, as for Megatron's --load --no-load-optim (dialects/megatron.py).

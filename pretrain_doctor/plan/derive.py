@@ -141,10 +141,11 @@ class Derived:
                 # B 11: a torchtitan fork's `30B-A3B` flavor judged by PD101 as a dense 30B)
                 return DerivedValue(active, total.formula.replace("from the name", "active, from the name", 1),
                                     total.inputs, total.missing)
-            if active is None and named is not None and str(m.family).lower() in MOE_FAMILIES:
+            if active is None and named is not None and (str(m.family).lower() in MOE_FAMILIES
+                                                         or _MOE_NAME.search(name_leaf(str(named)))):
                 # an MoE family's total from a name says nothing of what a token visits (held-out review 15, B 12:
                 # a torchtitan fork's deepseek_v3 `10B` flavor, ~1.6B active, judged by PD101 as a dense 10B)
-                return DerivedValue(None, f"the active part of a {m.family} MoE model {total.formula}",
+                return DerivedValue(None, f"the active part of {f'a {m.family}' if m.family else 'an'} MoE model {total.formula}",
                                     total.inputs, ("--model-config",))
             return DerivedValue(total.value, total.formula, total.inputs, total.missing)
         return self._count_parameters(m.experts_per_token)
@@ -167,7 +168,10 @@ class Derived:
             formula = "12·L·d² + V·d"
         embeddings = vocab * d * (1 if m.tie_embeddings in (True, None) else 2)
         moe = layers if m.moe_layers is None or (m.num_experts or 1) <= 1 else min(m.moe_layers, layers)
-        moe_mlp = mlp * (experts + (1 if m.residual_moe else 0))
+        width = (3 if m.gated_mlp else 2) * d
+        expert = width * m.expert_ffn_size if m.expert_ffn_size else mlp
+        shared = width * m.shared_expert_ffn_size if m.shared_expert_ffn_size else 0
+        moe_mlp = expert * experts + (mlp if m.residual_moe else 0) + shared
         total = (layers - moe) * (attention + mlp) + moe * (attention + moe_mlp) + embeddings
         if not vocab:  # the label must not claim the embeddings it could not count (held-out review 16, A 03-07)
             formula = formula.split(" + V·d")[0] + ", embeddings not counted (vocabulary unknown)"
@@ -410,7 +414,10 @@ def active_from_name(name: object) -> Optional[int]:
 # embeddings): (total, active) from their model cards, by the name's `NxM` (held-out review 15, A 06: Mixtral-8x7B
 # read as 56B in all and active).
 KNOWN_MOE_SIZES = {("mixtral", "8x7b"): (46_700_000_000, 12_900_000_000),
-                   ("mixtral", "8x22b"): (140_600_000_000, 39_100_000_000)}
+                   ("mixtral", "8x22b"): (140_600_000_000, 39_100_000_000),
+                   # ... and as people misspell it (held-out review 62, A 25: `Mistral-8x7B-Instruct-v0.1`)
+                   ("mistral", "8x7b"): (46_700_000_000, 12_900_000_000),
+                   ("mistral", "8x22b"): (140_600_000_000, 39_100_000_000)}
 
 
 def known_moe_size(name: object) -> Optional[tuple[int, int]]:

@@ -79,6 +79,8 @@ class ModelSpec(_Section):
     experts_per_token: Optional[int] = Field(None, gt=0)
     moe_layers: Optional[int] = Field(None, ge=0)  # layers whose MLP is the experts' (None: every layer)
     residual_moe: Optional[bool] = None  # a dense MLP beside the experts in each MoE layer (Megatron-DeepSpeed)
+    expert_ffn_size: Optional[int] = None  # each routed expert's MLP width, where it is not ffn_size's
+    shared_expert_ffn_size: Optional[int] = None  # the MLP every token passes beside the routed ones (DeepSeek's)
     tie_embeddings: Optional[bool] = None
     base_tie_embeddings: Optional[bool] = None  # the setting of the checkpoint we start from
     init_std: Optional[float] = Field(None, gt=0)

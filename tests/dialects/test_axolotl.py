@@ -332,3 +332,19 @@ def test_the_judged_axolotl_release_is_not_taken_for_transformers(tmp_path) -> N
     # held-out review 61, A 02: `--trainer-version axolotl=0.15` made PD403 say "transformers 0.15 (< 4.46)"
     plan = plan_of(write(tmp_path, "a.yml", BASE), trainer_versions=judged("axolotl=0.15"))
     assert plan.trainer_version == "0.15" and findings(plan, "PD403") == []
+
+
+@pytest.mark.parametrize("version, kind, severity", [
+    (None, "mutually-exclusive", "warning"),  # refused before 0.13, ignored from 0.13: said both ways
+    ("0.12", "mutually-exclusive", "error"),  # from_pretrained(load_in_4bit=True): "purely quantized models"
+    ("0.13", "ignored-key", "warning"),  # aa1240acd: no quantization config without an adapter
+])
+def test_a_quantized_load_without_an_adapter(tmp_path, version, kind, severity) -> None:
+    # held-out review 62, A 14: `peft_type: lora` and `target_modules` (no axolotl keys) in place of `adapter: qlora`
+    config = write(tmp_path, "a.yml", BASE + "load_in_4bit: true\n")
+    plan = plan_of(config, trainer_versions=judged(f"axolotl={version}") if version else judged())
+    [note] = [n for n in notes(plan) if "load_in_4bit" in n.message]
+    assert (note.kind, note.data["severity"]) == (kind, severity)
+    assert ("mode.kind" in plan.program.assumed) is (kind != "ignored-key")
+    assert not [n for n in notes(plan_of(write(tmp_path, "b.yml", BASE + "load_in_4bit: true\nadapter: qlora\n")))
+                if "load_in_4bit" in n.message]

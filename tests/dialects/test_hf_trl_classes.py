@@ -122,3 +122,20 @@ def test_a_launch_naming_trl_keys_of_two_eras_warns_of_the_older_one(tmp_path: P
     # one era only: nothing to say
     older = plan_of(write(tmp_path, "run2.sh", "accelerate launch FedGRPO.py --config grpo.yaml\n"), dialect="hf")
     assert not [n for n in older.notes if n.data.get("key") == "vllm_device"]
+
+
+def test_weights_loaded_in_bf16_on_plain_multi_gpu_train_in_pure_bf16(tmp_path: Path) -> None:
+    # held-out review 61, A 06: a GRPO recipe with `torch_dtype: bfloat16` and `bf16: true` beside an accelerate
+    # MULTI_GPU config: AdamW updates bf16 weights (DeepSpeed's bf16 engine and FSDP keep an fp32 copy)
+    from pretrain_doctor.check.engine import load_plan
+
+    config = write(tmp_path, "run/config_demo.yaml", BASE + "torch_dtype: bfloat16\nnum_generations: 8\n")
+    assert [f.severity for f in findings(load_plan(config)[2], "PD302")] == []  # launched how: unknown
+    accelerate = "compute_environment: LOCAL_MACHINE\ndistributed_type: {}\nmixed_precision: bf16\nnum_processes: 2\n"
+    write(tmp_path, "run/multi.yaml", accelerate.format("MULTI_GPU"))
+    plan = load_plan(config)[2]
+    assert plan.precision.params == "bf16" and plan.precision.mixed is False
+    [finding] = findings(plan, "PD302")
+    assert finding.severity == "warning" and "drop `torch_dtype`" in finding.hint
+    write(tmp_path, "run/multi.yaml", accelerate.format("DEEPSPEED") + "deepspeed_config:\n  zero_stage: 2\n")
+    assert findings(load_plan(config)[2], "PD302") == []

@@ -499,6 +499,21 @@ def test_kv_channels_size_the_attention_apart_from_the_hidden_size(tmp_path) -> 
     assert plain.model.head_dim is None and plain.derived.parameters.value < plan.derived.parameters.value
 
 
+def test_narrow_and_shared_experts_are_counted_at_their_own_width(tmp_path) -> None:
+    # Held-out review 62, B 14 (DeepSeek-V3 671B): 256 routed experts of `--moe-ffn-hidden-size 2048` and a shared one
+    # of 2048 beside the dense `--ffn-hidden-size 18432` of the first 3 layers; every expert at 18,432 counted 5.9T
+    flags = ("--num-layers 61 --hidden-size 7168 --num-attention-heads 128 --ffn-hidden-size 18432 --swiglu"
+             " --multi-latent-attention --kv-channels 128 --num-experts 256 --moe-router-topk 8"
+             " --moe-layer-freq ([0]*3+[1]*58) --moe-ffn-hidden-size 2048 --moe-shared-expert-intermediate-size 2048")
+    plan = plan_of(write(tmp_path, "train.sh", f"torchrun pretrain_gpt.py {flags} --seq-length 4096 --micro-batch-size 1 "
+                                               "--global-batch-size 8 --lr 3e-4 --train-iters 100\n"))
+    assert plan.model.head_dim is None  # MLA's low-rank projections: the 4d² estimate stands
+    d, attention, dense = 7168, 4 * 7168 ** 2, 3 * 7168 * 18432
+    expert = 3 * d * 2048
+    assert plan.derived.parameters.value == 3 * (attention + dense) + 58 * (attention + 257 * expert)  # ~670B
+    assert plan.derived.active_parameters.value == 3 * (attention + dense) + 58 * (attention + 9 * expert)  # ~37B
+
+
 def test_under_deepspeed_the_jsons_fp16_block_is_the_loss_scale(fixtures_dir, tmp_path) -> None:
     # Held-out review 8 case 10: Megatron-DeepSpeed's optimizer leaves loss scaling to DeepSpeed, so the plan reads
     # the `--deepspeed_config` JSON's fp16 block (`loss_scale: 0` = dynamic), never `--loss-scale`.

@@ -504,3 +504,11 @@ def test_a_forks_own_position_encoding_is_no_learned_table(tmp_path, value, enco
     assert plan.model.position_encoding == encoding and plan.model.rope_scaling == scaled
     found = findings(plan, "PD601")
     assert [f.severity for f in found] == said and all("--model-config" in f.hint for f in found)
+
+
+def test_a_savanna_warmstart_is_a_new_run_from_the_loaded_weights(tmp_path) -> None:
+    # Held-out review 61, B 14: `load` with `warmstart: true` and `iteration: 0` was read as a resumed run
+    config = _one_file(tmp_path, '  "load": "ckpt/40b",\n  "save": "ckpt/128k",\n  "warmstart": True,\n'
+                                 '  "iteration": 0,\n')
+    plan = plan_of(config)
+    assert plan.mode.resumed is not True and plan.mode.init_from == "ckpt/40b" and "mode.kind" in plan.program.assumed

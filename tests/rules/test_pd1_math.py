@@ -345,6 +345,13 @@ def test_mixtral_names_give_the_model_cards_total_and_active_sizes() -> None:
     # its experts share attention and embeddings: 46.7B in all, 12.9B a token visits.
     plan = TrainingPlan.model_validate({"mode": {"kind": "lora", "init_from": "mistralai/Mixtral-8x7B-Instruct-v0.1"}})
     assert plan.derived.parameters.value == 46.7e9 and plan.derived.active_parameters.value == 12.9e9
+    # held-out review 62, A 25: the name misspelled `Mistral-8x7B-Instruct-v0.1` is the same checkpoint
+    misspelled = TrainingPlan.model_validate({"mode": {"kind": "full_finetune",
+                                                       "init_from": "/path/to/models/Mistral-8x7B-Instruct-v0.1"}})
+    assert misspelled.derived.active_parameters.value == 12.9e9
+    # an `NxM` name of no known family is an MoE whose active part the name does not give
+    other = TrainingPlan.model_validate({"mode": {"kind": "full_finetune", "init_from": "foo/Bar-4x3B"}})
+    assert other.derived.parameters.value == 12e9 and other.derived.active_parameters.value is None
 
 
 def test_parameters_fall_back_to_the_checkpoint_name() -> None:
