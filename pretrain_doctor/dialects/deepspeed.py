@@ -87,9 +87,23 @@ def _degrees(script: Document) -> Optional[dict[str, tuple[int, str]]]:
     return found
 
 
-def _launched_degrees(b: PlanBuilder, script: Document) -> None:
-    for field, (degree, flag) in (_degrees(script) or {}).items():
-        b.set(field, degree, b.source(script, (flag,)))
+def _data_parallel_ranks(b: PlanBuilder, doc: Document, context: BuildContext) -> Optional[int]:
+    """The data-parallel ranks DeepSpeed's batch assertion counts: `--world-size`, else the launch beside the JSON
+    (its processes and the model-parallel degrees its flags set, read into the plan and said in a notice)."""
+    world = context.world_size
+    if world is None:
+        script = launching_script(doc, context)
+        if script is None:
+            return None
+        launcher_world_size(b, script)
+        for field, (degree, flag) in (_degrees(script) or {}).items():
+            b.set(field, degree, b.source(script, (flag,)))
+        b.documents.append(script)
+        world = b.get("parallel.world_size")
+        context.notices.append(f"read the DeepSpeed launch beside it, {script.path} (world size {world}); pass "
+                               "--world-size to name another")
+    split = (b.get("parallel.pipeline") or 1) * (b.get("parallel.tensor") or 1)
+    return world // split if isinstance(world, int) and world % split == 0 else None
 
 
 def _naming_launch(path: Path, json_path: Path, context: BuildContext) -> Optional[Document]:
@@ -165,15 +179,7 @@ class DeepspeedDialect(Dialect):
         self._optimizer(b, doc)
         self._schedule(b, doc)
         deepspeed_default_peak(b, doc, doc.get("scheduler"), (), context.trainer_versions)
-        if context.world_size is None:
-            script = launching_script(doc, context)
-            if script is not None:
-                launcher_world_size(b, script)
-                _launched_degrees(b, script)
-                b.documents.append(script)
-                context.notices.append(f"read the DeepSpeed launch beside it, {script.path} (world size "
-                                       f"{b.get('parallel.world_size')}); pass --world-size to name another")
-        self._batch(b, doc, context.world_size or b.get("parallel.world_size"))
+        self._batch(b, doc, _data_parallel_ranks(b, doc, context))
         self._precision(b, doc)
         self._zero(b, doc)
         explained = _neox_words(b, doc) | _misplaced_zero_keys(b, doc, self.table())
