@@ -71,7 +71,9 @@ _SIGNATURE = ("--micro-batch-size", "--global-batch-size", "--lr", "--train-iter
               "--hidden-size", "--num-attention-heads", "--seq-length", "--max-position-embeddings",
               "--tensor-model-parallel-size", "--lr-decay-style", "--min-lr", "--clip-grad")
 _POSITIONS = {"learned_absolute": "learned", "rope": "rope", "mrope": "rope", "yarn": "rope", "none": "none",
-              "relative": "learned"}
+              "relative": "learned",
+              # epfLLM's Megatron-LLM (PositionEmbeddingType: absolute, rotary): held-out review 62, B 06/07
+              "absolute": "learned", "rotary": "rope"}
 _SCHEDULES = {"inverse-square-root": "inverse_sqrt", "WSD": "wsd"}
 def _nemo_betas(value: Any) -> Any:
     if isinstance(value, str):
@@ -343,8 +345,7 @@ class MegatronDialect(Dialect):
         style = "rope" if f.switch("--use-rotary-position-embeddings") else f.raw("--position-embedding-type")
         b.set("model.position_encoding", _POSITIONS.get(str(style or "learned_absolute"), "learned"),
               f.source(b, "--position-embedding-type") or f.source(b, "--use-rotary-position-embeddings"))
-        b.set("model.tie_embeddings", not f.switch("--untie-embeddings-and-output-weights"),
-              f.source(b, "--untie-embeddings-and-output-weights"))
+        _tie_embeddings(b, f)
         f.take(b, "model.init_std", "--init-method-std", lenient_number, 0.02)
         f.take(b, "model.dropout", "--hidden-dropout", lenient_number, 0.1)
         experts = f.take(b, "model.num_experts", "--num-experts", _expert_count)
@@ -824,6 +825,26 @@ def _from_weights(b: PlanBuilder, f: _Flags, weights: Any, flag: str, source: Op
           "continued pretraining from fine-tuning; its data decide (`plan` says why)")
     b.set("mode.kind", "pretrain", (source or Source(file=f.doc.path)).model_copy(update={
         "note": "assumed: a new run from trained weights, continued pretraining or a fine-tune as its data decide"}))
+
+
+# The switches that untie the output layer from the embedding (Megatron-LM's; epfLLM Megatron-LLM's, which spells its
+# flags with `_`).
+_UNTIE = ("--untie-embeddings-and-output-weights", "--no-tie-embed-logits", "--no_tie_embed_logits")
+
+
+def _tie_embeddings(b: PlanBuilder, f: _Flags) -> None:
+    """Tied unless a switch unties them; unknown where a word the script does not decide may add one (held-out review
+    62, B 06: Megatron-LLM's `--no_tie_embed_logits` in the `$EXTRA_ARGS` of a branch on the model's name)."""
+    untie = next((flag for flag in _UNTIE if f.switch(flag)), None)
+    if untie is not None:
+        b.set("model.tie_embeddings", False, f.source(b, untie))
+        return
+    word = f.maybe(*_UNTIE)
+    if word is not None:
+        b.unknown("model.tie_embeddings", f"`{word}` may add {' or '.join(f'`{flag}`' for flag in _UNTIE[:2])} at "
+                                          "launch")
+    else:
+        b.set("model.tie_embeddings", True, f.source(b, _UNTIE[0]))
 
 
 def _experts_layout(b: PlanBuilder, f: _Flags) -> None:

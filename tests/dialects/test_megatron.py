@@ -514,6 +514,19 @@ def test_narrow_and_shared_experts_are_counted_at_their_own_width(tmp_path) -> N
     assert plan.derived.active_parameters.value == 3 * (attention + dense) + 58 * (attention + 9 * expert)  # ~37B
 
 
+def test_megatron_llm_spells_rotary_positions_and_untied_embeddings_its_own_way(tmp_path) -> None:
+    # Held-out review 62, B 06/07 (epfLLM's Megatron-LLM): `--position_embedding_type rotary` read as learned, and
+    # `--no_tie_embed_logits` in a branch on the model's name read as tied
+    base = ("torchrun finetune.py --num_layers 4 --hidden_size 256 --num_attention_heads 4 --seq_length 512 "
+            "--micro_batch_size 1 --global_batch_size 8 --lr 3e-4 --train_iters 100 --position_embedding_type rotary")
+    plan = plan_of(write(tmp_path, "a.sh", base + " --no_tie_embed_logits\n"))
+    assert plan.model.position_encoding == "rope" and plan.model.tie_embeddings is False
+    branch = ('if [[ $MODEL = llama2 ]]; then\n  EXTRA_ARGS="--use_rms_norm --no_tie_embed_logits"\nfi\n'
+              + base + " $EXTRA_ARGS\n")
+    undecided = plan_of(write(tmp_path, "b.sh", branch))
+    assert undecided.model.tie_embeddings is None and "$EXTRA_ARGS" in undecided.unknown["model.tie_embeddings"]
+
+
 def test_under_deepspeed_the_jsons_fp16_block_is_the_loss_scale(fixtures_dir, tmp_path) -> None:
     # Held-out review 8 case 10: Megatron-DeepSpeed's optimizer leaves loss scaling to DeepSpeed, so the plan reads
     # the `--deepspeed_config` JSON's fp16 block (`loss_scale: 0` = dynamic), never `--loss-scale`.
