@@ -158,7 +158,7 @@ def count_instructions(configs: list[Path]) -> int:
     print(f"  import typer, pydantic, yaml     {baseline / 1e6:8.1f} M")
     for path in configs:
         count = instructions(check_command(path))
-        print(f"  check {_shown(path):<40} {count / 1e6:8.1f} M  {count / baseline:.2f}x")
+        print(f"  check {_shown(path):<40} {count / 1e6:8.1f} M  {count / baseline:.3f}x")
     return 0
 
 
