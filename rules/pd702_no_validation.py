@@ -85,9 +85,9 @@ class NoValidation(Rule):
     severity = "info"
 
     def check(self, plan):
-        if plan.debug or _fork_evaluates(plan) or plan.mode.kind == "online_rl":
+        if plan.debug or _fork_evaluates(plan) or plan.mode.kind == "online_rl" or plan.mode.rl_method:
             # online RL scores fresh prompts at every step (its rewards are the measure); a held-out loss is no
-            # part of it (held-out review 46, A 09: a one-epoch GRPO run)
+            # part of it (held-out review 46, A 09: a one-epoch GRPO run), with adapters too (review 63, A 10)
             return
         # a held-out share of 0 beside an eval dataset of its own is evaluation all the same (held-out review 32,
         # A 24: axolotl's `test_datasets` with `val_set_size: 0.0`)

@@ -44,6 +44,13 @@ _OPTIMIZERS = {
 }
 _BETA_FAMILIES = ("adamw", "adamw_8bit", "lion")
 _PREFERENCE_KEYS = ("beta", "loss_type", "max_prompt_length", "ref_model_init_kwargs", "orpo_alpha", "rpo_alpha")
+# SFTConfig's own `loss_type` values (TRL 0.20 on: "nll", the default, and "dft"): no preference loss (held-out review
+# 63, A 04: an SFT run read as preference tuning).
+_SFT_LOSSES = frozenset(("nll", "dft"))
+
+
+def _sft_loss(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lower() in _SFT_LOSSES
 # Launch scripts of HF Trainer programs (FastChat, LLaVA, Chinese-LLaMA-Alpaca, Qwen `finetune.py`): the
 # program parses TrainingArguments plus dataclasses of its own with HfArgumentParser, so its own LoRA
 # switches are spelt many ways (`--lora_enable`, `--use_lora`, `--lora_rank`, `--q_lora`).
@@ -209,8 +216,8 @@ class HfDialect(Dialect):
             if _peft_on(data):
                 b.take("mode.lora_rank", doc, "lora_r", lenient_int)
                 b.default("mode.lora_rank", 16, "TRL ModelConfig default")
-        elif any(k in data for k in _PREFERENCE_KEYS) or preference_named(names) is not None \
-                or built is not None:
+        elif any(k in data for k in _PREFERENCE_KEYS if not (k == "loss_type" and _sft_loss(data.get(k)))) \
+                or preference_named(names) is not None or built is not None:
             kind = "preference"
             b.set("objective.kind", "preference")
             named = PREFERENCE_VARIANTS.search(names)

@@ -51,6 +51,13 @@ def test_a_shared_generation_key_alone_in_an_offline_methods_file_is_no_online_r
     assert marked.mode.rl_method == "grpo"  # a GRPO-only key decides, wherever the file lies
 
 
+@pytest.mark.parametrize("loss", ["nll", "dft"])
+def test_sftconfigs_own_loss_type_is_no_preference_loss(tmp_path: Path, loss: str) -> None:
+    # held-out review 63, A 04: TRL 0.26's SFTConfig `loss_type: nll` (its default) read as preference tuning
+    plan = plan_of(write(tmp_path, "sft.yaml", BASE.replace("beta: 0.04\n", "") + f"loss_type: {loss}\n"))
+    assert plan.mode.kind == "full_finetune" and plan.mode.preference_method is None
+
+
 def test_grpo_is_not_judged_by_the_dpo_lr_band(tmp_path: Path) -> None:
     plan = plan_of(write(tmp_path, "c.yaml", BASE.replace("3.0e-6", "2.0e-5") + "num_generations: 16\n"))
     assert plan.mode.rl_method == "grpo" and findings(plan, "PD103") == []
@@ -139,3 +146,11 @@ def test_weights_loaded_in_bf16_on_plain_multi_gpu_train_in_pure_bf16(tmp_path: 
     assert finding.severity == "warning" and "drop `torch_dtype`" in finding.hint
     write(tmp_path, "run/multi.yaml", accelerate.format("DEEPSPEED") + "deepspeed_config:\n  zero_stage: 2\n")
     assert findings(load_plan(config)[2], "PD302") == []
+
+
+def test_grpo_through_adapters_launched_by_a_script_is_not_asked_for_a_held_out_loss(tmp_path: Path) -> None:
+    # held-out review 63, A 10: `accelerate launch train.py ./configs/grpo.yaml` with `use_peft: true`: the plan's run
+    # kind is the adapters', its method GRPO; PD702 spoke on the script though not on the YAML
+    write(tmp_path, "grpo.yaml", GRPO + "use_peft: true\nlora_r: 64\n")
+    plan = plan_of(write(tmp_path, "train.sh", "accelerate launch train.py grpo.yaml\n"), dialect="hf")
+    assert plan.mode.rl_method == "grpo" and findings(plan, "PD702") == []
