@@ -1016,7 +1016,7 @@ def launched_arguments(doc: Document) -> Optional[Document]:
     data["program"] = program
     data["program_path"] = str(doc.data.get("program") or "")
     _own_arguments(doc, data, positions, unknown)
-    for key in ("cut_continuation", "crlf", "quoted_comments", "workdir", "arguments_class", "unresolved"):
+    for key in ("cut_continuation", "quoted_comments", "workdir", "arguments_class", "unresolved"):
         if key in doc.data:
             data[key] = doc.data[key]
             if (key,) in doc.positions:
