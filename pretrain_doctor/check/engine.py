@@ -379,8 +379,11 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
         partner = _configuring_sibling(doc, duplicate) if duplicate.turned_on else None
         own_tokens = _the_tokenizers_own(duplicate, plan)
         reporting = str(duplicate.path[-1]) in _REPORTING_KEYS
+        # ... and an interval of evaluation the run does not do (held-out review 64, A 08: `eval_steps` twice beside
+        # `eval_strategy: "no"`)
+        idle = str(duplicate.path[-1]) in _EVAL_INTERVAL_KEYS and plan.eval.enabled is False
         harmless = duplicate.same_value or duplicate.dropped_empty or duplicate.both_off or partner is not None \
-            or own_tokens or reporting
+            or own_tokens or reporting or idle
         lost = ("the same value, so nothing is lost here" if duplicate.same_value else
                 f"the special tokens at line {duplicate.first_line} are the ones the model's SentencePiece tokenizer "
                 "already has, so nothing is lost here" if own_tokens else
@@ -392,7 +395,8 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
                 f"{duplicate.last_line}, which the file's `{partner}` goes with: the later one is meant"
                 if partner is not None else
                 f"the value at line {duplicate.first_line} is silently dropped"
-                + (": only what the run logs changes, not how it trains" if reporting else ""))
+                + (": only what the run logs changes, not how it trains" if reporting else
+                   ": evaluation is off, so neither value is used" if idle else ""))
         yield ConfigNote(
             kind="ignored-key",
             message=(f"`{key}` is set twice (lines {duplicate.first_line} and {duplicate.last_line}): YAML loaders "
@@ -410,6 +414,10 @@ _REPORTING_KEYS = frozenset({
     "log_on_each_node", "report_to", "run_name", "disable_tqdm", "log_interval", "log_every", "logging_interval",
     "wandb_project", "wandb_name", "wandb_entity", "wandb_run_id", "wandb_watch", "wandb_log_model", "project_name",
     "experiment_name"})
+
+
+# Keys that only time evaluation: a dropped value changes nothing where the run does not evaluate.
+_EVAL_INTERVAL_KEYS = frozenset({"eval_steps", "eval_interval", "eval_delay", "evals_per_epoch", "eval_iters"})
 
 
 # Llama 1/2 and Mistral/Mixtral's SentencePiece tokenizers, whose bos/eos/unk are `<s>`, `</s>`, `<unk>`.

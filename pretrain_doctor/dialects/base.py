@@ -300,7 +300,7 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
                          "training script's own argument, read only there", builder.source(doc, path), key=name,
                          severity="info",
                          hint="check that the program this config is for (the script, a fork) reads it")
-        elif close and not is_slip(probe, close) and not abbreviates(probe, close):
+        elif close and not is_slip(probe, close) and not abbreviates(probe, close) and not _cut_short(probe, close):
             # a whole word more or less (360-LLaMA-Factory's `sequence_parallel_size` beside upstream's
             # `sequence_parallel`) is a key of its own, not a slip: renaming it would break the run
             builder.note("ignored-key", f"`{name}` is not a key of any version of this trainer known here; the "
@@ -391,6 +391,12 @@ def _not_a_slip_message(name: str, close: str) -> str:
     key: said once, at info."""
     return (f"`{name}` is not a key this trainer reads in any version known here; it is no slip of `{close}`, "
             "which the file also sets: a fork's or a newer release's key is read only there")
+
+
+def _cut_short(key: str, known: str) -> bool:
+    """`gradient_accumulation_` for `gradient_accumulation_steps`: a key cut off after a separator, a slip (held-out
+    review 64, A 07: the accumulation of 4 it meant silently lost)."""
+    return key.endswith(("_", "-")) and len(key) >= 6 and known.replace("-", "_").startswith(key.replace("-", "_"))
 
 
 def closest_key(key: str, candidates: Iterable[str], cutoff: float,

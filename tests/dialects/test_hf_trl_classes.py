@@ -154,3 +154,30 @@ def test_grpo_through_adapters_launched_by_a_script_is_not_asked_for_a_held_out_
     write(tmp_path, "grpo.yaml", GRPO + "use_peft: true\nlora_r: 64\n")
     plan = plan_of(write(tmp_path, "train.sh", "accelerate launch train.py grpo.yaml\n"), dialect="hf")
     assert plan.mode.rl_method == "grpo" and findings(plan, "PD702") == []
+
+
+def test_an_eval_interval_set_twice_where_the_run_does_not_evaluate_is_an_info(tmp_path: Path) -> None:
+    # held-out review 64, A 08: `eval_steps` twice beside `eval_strategy: "no"`: the dropped value times nothing
+    from pretrain_doctor.check import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    text = BASE + 'eval_strategy: "no"\neval_steps: 50\nnum_train_epochs: 1\neval_steps: 100\n'
+    report = check_paths([write(tmp_path, "a.yaml", text)], CheckOptions(use_settings=False))
+    [twice] = [f for f in report.findings if "set twice" in f.message]
+    assert twice.severity == "info" and "evaluation is off" in twice.message
+    report = check_paths([write(tmp_path, "b.yaml", text.replace('"no"', "steps"))], CheckOptions(use_settings=False))
+    assert [f.severity for f in report.findings if "set twice" in f.message] == ["warning"]
+
+
+def test_a_trl_sft_file_pinning_no_release_leaves_the_bf16_default_open(tmp_path: Path) -> None:
+    # held-out review 64, A 14: TRL 0.19+ turns bf16 on when fp16 is unset; an SFT file whose keys pin no release beside
+    # an accelerate DeepSpeed plugin with `mixed_precision: bf16` is no certain ValueError
+    from pretrain_doctor.check.engine import load_plan
+
+    config = write(tmp_path, "run/sft.yaml", "model_name_or_path: Qwen/Qwen2.5-7B-Instruct\noutput_dir: o\n"
+                                             "learning_rate: 2.0e-5\nper_device_train_batch_size: 4\nmax_length: 8192\n")
+    write(tmp_path, "run/zero3.yaml", "compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\n"
+                                      "deepspeed_config:\n  zero_stage: 3\nmixed_precision: bf16\nnum_processes: 2\n")
+    plan = load_plan(config)[2]
+    assert "precision.bf16_enabled" in plan.unknown
+    assert [n for n in plan.notes if n.data.get("code") == "PD303" and n.data.get("severity") == "error"] == []

@@ -521,6 +521,8 @@ def test_megatron_llm_spells_rotary_positions_and_untied_embeddings_its_own_way(
             "--micro_batch_size 1 --global_batch_size 8 --lr 3e-4 --train_iters 100 --position_embedding_type rotary")
     plan = plan_of(write(tmp_path, "a.sh", base + " --no_tie_embed_logits\n"))
     assert plan.model.position_encoding == "rope" and plan.model.tie_embeddings is False
+    # held-out review 64, B 11: a Chinese-LLaMA fork's spelling
+    assert plan_of(write(tmp_path, "c.sh", base + " --no-tied-lm-head\n")).model.tie_embeddings is False
     branch = ('if [[ $MODEL = llama2 ]]; then\n  EXTRA_ARGS="--use_rms_norm --no_tie_embed_logits"\nfi\n'
               + base + " $EXTRA_ARGS\n")
     undecided = plan_of(write(tmp_path, "b.sh", branch))
