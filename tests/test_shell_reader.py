@@ -371,6 +371,21 @@ def test_a_comment_line_inside_a_continuation_ends_the_command() -> None:
     assert "cut_continuation" not in data and data["--bf16"] is True
 
 
+def test_a_cut_that_drops_only_a_memory_switch_is_a_warning(tmp_path) -> None:
+    # Held-out review 64, A 22: the comment drops only `--gradient_checkpointing true` (LLaMA-Factory turns it on by
+    # default): the same run trains, or runs out of memory; dropping the lr stays an error
+    def severity(rest: str) -> str:
+        script = tmp_path / "run.sh"
+        script.write_text("llamafactory-cli train \\\n    --stage sft \\\n    --model_name_or_path Qwen/A \\\n"
+                          "    --finetuning_type lora \\\n    --do_train \\\n    --output_dir o \\\n    # --flag off \\\n"
+                          + rest)
+        report = check_paths([script], CheckOptions(use_settings=False))
+        return next(f.severity for f in report.findings if "comment inside" in f.message)
+
+    assert severity("    --gradient_checkpointing true\n") == "warning"
+    assert severity("    --learning_rate 5e-5 \\\n    --gradient_checkpointing true\n") == "error"
+
+
 def test_a_line_without_its_backslash_ends_the_command() -> None:
     # Held-out review 54, A 23 (a stanford_alpaca launch): `--fp16 True` lacks its `\`, so bash runs torchrun without
     # the FSDP flags on the lines below and then fails on `--fsdp` as a command of its own.

@@ -148,7 +148,22 @@ def _cut_continuation(builder: PlanBuilder) -> None:
                  Source(file=builder.primary.path, line=line, key=flags[0].lstrip("-")),
                  hint="move the commented-out lines below the command (a comment cannot sit inside a continuation)"
                  if by_comment else f"end line {line} with ` \\`",
-                 keys=flags, severity="error")  # the program starts without them (held-out review 43, A 09)
+                 # the program starts without them (held-out review 43, A 09); where they only tune memory, speed or
+                 # logging, the run trains the same or runs out of memory (review 64, A 22: `--gradient_checkpointing
+                 # true`, on by default in LLaMA-Factory)
+                 keys=flags, severity="warning" if all(_resource_only(flag) for flag in flags) else "error")
+
+
+# Flags that tune only memory, speed or what is logged: a launch that drops them trains the same run (or runs out of
+# memory), unlike one that drops its lr or its data.
+_RESOURCE_FLAGS = frozenset({"gradient_checkpointing", "flash_attn", "use_flash_attn", "use_liger_kernel",
+                             "enable_liger_kernel", "dataloader_num_workers", "preprocessing_num_workers",
+                             "overwrite_cache", "overwrite_output_dir", "plot_loss", "report_to", "logging_steps",
+                             "run_name", "ddp_timeout", "dataloader_pin_memory"})
+
+
+def _resource_only(flag: str) -> bool:
+    return flag.lstrip("-").replace("-", "_") in _RESOURCE_FLAGS
 
 
 def _quoted_comments(builder: PlanBuilder) -> None:
