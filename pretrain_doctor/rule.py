@@ -35,6 +35,7 @@ skips it, never failing the whole run.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Literal, NamedTuple, Optional
 
@@ -266,6 +267,59 @@ def given_not_defaulted(plan: "TrainingPlan", field: str) -> bool:
     """`field` is set and no note qualifies where it came from (not a default, a flag or a derivation)."""
     source = plan.sources.get(field)
     return plan.get(field) is not None and (source is None or source.note is None)
+
+
+# The key each trainer takes a warmup at, where it is not HF's `warmup_steps`/`warmup_ratio`, and its unit:
+# GPT-NeoX has only the float `warmup`, a fraction of lr_decay_iters (neox_args.py `warmup: float = 0.01`;
+# held-out review 14, B 40 was told `warmup_steps: 401`), Megatron-LM `--lr-warmup-fraction` (valid with iteration-
+# and sample-based runs alike; old releases' `--warmup` where the file uses that), llm-foundry a
+# Composer duration in batches; the others count optimizer steps (each dialect's `field_keys` and its reading).
+# PD104 and PD106 write their examples with it (`warmup_example`).
+WARMUP_KEYS = {
+    "neox": ("warmup", "fraction"),
+    "megatron": ("--lr-warmup-fraction", "flag fraction"),
+    "litgpt": ("train.lr_warmup_steps", "steps"),
+    "nanogpt": ("warmup_iters", "steps"),
+    "nanotron": ("optimizer.learning_rate_scheduler.lr_warmup_steps", "steps"),
+    "olmo": ("scheduler.t_warmup", "steps"),
+    "llmfoundry": ("scheduler.t_warmup", "batches"),
+    "deepspeed": ("scheduler.params.warmup_num_steps", "steps"),
+    "torchtitan": ("lr_scheduler.warmup_steps", "steps"),
+}
+
+
+def hf_constant_schedule(plan: "TrainingPlan") -> bool:
+    """A transformers scheduler (HF, axolotl, LLaMA-Factory) named `constant`, which takes no warmup."""
+    return plan.dialect in ("hf", "axolotl", "llamafactory") and plan.schedule.kind == "constant"
+
+
+def warmup_example(plan: "TrainingPlan", fraction: float, ratio: bool) -> str | None:
+    """`fraction` of the run at the key the plan's trainer reads (`WARMUP_KEYS`, else HF's names): as a ratio where
+    the trainer takes only that, or where it takes one and `ratio` asks; else in steps when the run length is known
+    (None when it is not)."""
+    total = plan.derived.total_steps.value
+    steps = max(1, math.ceil(fraction * total)) if total else None
+    key, unit = WARMUP_KEYS.get(plan.dialect, ("warmup_steps", "steps"))
+    stated = plan.sources.get("schedule.warmup_steps")
+    if unit == "steps" and plan.dialect in WARMUP_KEYS and stated and stated.note is None and "warmup" in (stated.key or ""):
+        key = stated.key  # the file's own spelling of a step count (torchtitan's older `training.warmup_steps`)
+    if unit == "flag fraction":
+        keys = [source.key for source in plan.sources.values() if source.key]
+        if any(k.startswith("model.optim") for k in keys):  # a NeMo-style YAML (dialects/megatron.py)
+            key, unit = "model.optim.sched.warmup_steps", "steps"
+        else:
+            return f"`{'--warmup' if '--warmup' in keys else key} {fraction:g}`"
+    if hf_constant_schedule(plan):
+        # transformers' `constant` schedule has no warmup: a warmup key alone changes nothing (held-out review 17,
+        # A 06: the hint and its fix wrote `warmup_ratio: 0.03` under `lr_scheduler_type: constant`)
+        return f"`lr_scheduler_type: constant_with_warmup` with `warmup_ratio: {fraction:g}`"
+    if unit == "fraction" or (ratio and plan.dialect not in WARMUP_KEYS):
+        return f"`{key if unit == 'fraction' else 'warmup_ratio'}: {fraction:g}`"
+    if steps is None:
+        return None
+    if stated and stated.key == "decay_lr":  # nanoGPT's get_lr (and its warmup) only runs with decay_lr on
+        return f"`decay_lr: True` with `{key}: {steps}`"
+    return f"`{key}: {steps}ba`" if unit == "batches" else f"`{key}: {steps}`"
 
 
 def iter_rule_classes(namespace: dict) -> Iterator[type[Rule]]:

@@ -4,7 +4,7 @@ import math
 
 from pretrain_doctor.plan.lr_bands import published_band, reference_band
 from pretrain_doctor.plan.numbers import short_float
-from pretrain_doctor.rule import Edit, Fix, Rule
+from pretrain_doctor.rule import Edit, Fix, Rule, hf_constant_schedule, warmup_example
 
 # The rule's own advice: about 1% of a from-scratch run, 3% of a fine-tune.
 _FROM_SCRATCH_FRACTION = 0.01
@@ -14,24 +14,6 @@ _FINETUNE_FRACTION = 0.03
 # warmup is an info there (held-out review 44, B 25: GPT-2 small at 6e-5, a tenth of its band, as nanoGPT's own
 # finetune_shakespeare.py runs with no warmup at 3e-5).
 _GENTLE_BELOW_BAND = 5.0
-
-# The key each trainer takes a warmup at, where it is not HF's `warmup_steps`/`warmup_ratio`, and its unit:
-# GPT-NeoX has only the float `warmup`, a fraction of lr_decay_iters (neox_args.py `warmup: float = 0.01`;
-# held-out review 14, B 40 was told `warmup_steps: 401`), Megatron-LM `--lr-warmup-fraction` (valid with iteration-
-# and sample-based runs alike; old releases' `--warmup` where the file uses that), llm-foundry a
-# Composer duration in batches; the others count optimizer steps (each dialect's `field_keys` and its reading).
-_WARMUP_KEYS = {
-    "neox": ("warmup", "fraction"),
-    "megatron": ("--lr-warmup-fraction", "flag fraction"),
-    "litgpt": ("train.lr_warmup_steps", "steps"),
-    "nanogpt": ("warmup_iters", "steps"),
-    "nanotron": ("optimizer.learning_rate_scheduler.lr_warmup_steps", "steps"),
-    "olmo": ("scheduler.t_warmup", "steps"),
-    "llmfoundry": ("scheduler.t_warmup", "batches"),
-    "deepspeed": ("scheduler.params.warmup_num_steps", "steps"),
-    "torchtitan": ("lr_scheduler.warmup_steps", "steps"),
-}
-
 
 class MissingWarmup(Rule):
     """An Adam-family optimizer starts at its peak learning rate, with no warmup.
@@ -135,7 +117,7 @@ class MissingWarmup(Rule):
 
     @staticmethod
     def _fix(plan, fraction: float) -> Fix | None:
-        if _hf_constant(plan):
+        if hf_constant_schedule(plan):
             return None  # HF's `constant` schedule ignores a warmup: the scheduler itself has to change
         total = plan.derived.total_steps.value
         if total:
@@ -151,12 +133,12 @@ class MissingWarmup(Rule):
     def _hint(plan) -> str:
         """About 1% of this run's steps, the count the fix writes (a fixed 2,000 steps was 10% of the README's
         20,000-step demo), at the key this trainer reads."""
-        example = _example(plan, _FROM_SCRATCH_FRACTION, ratio=False)
+        example = warmup_example(plan, _FROM_SCRATCH_FRACTION, ratio=False)
         return f"add a warmup of about 1% of the run (e.g. {example})" if example else "add a warmup of about 1% of the run"
 
     @staticmethod
     def _finetune_hint(plan) -> str:
-        example = _example(plan, _FINETUNE_FRACTION, ratio=True)
+        example = warmup_example(plan, _FINETUNE_FRACTION, ratio=True)
         return f"a short warmup (3–10% of the steps{f', e.g. {example}' if example else ''}) is the usual fine-tuning choice"
 
     @staticmethod
@@ -169,40 +151,6 @@ class MissingWarmup(Rule):
             if field in plan.sources and plan.sources[field].line is not None:
                 return field
         return "schedule"
-
-
-def _hf_constant(plan) -> bool:
-    """A transformers scheduler (HF, axolotl, LLaMA-Factory) named `constant`, which takes no warmup."""
-    return plan.dialect in ("hf", "axolotl", "llamafactory") and plan.schedule.kind == "constant"
-
-
-def _example(plan, fraction: float, ratio: bool) -> str | None:
-    """`fraction` of the run at the key the plan's trainer reads (`_WARMUP_KEYS`, else HF's names): as a ratio where
-    the trainer takes only that, or where it takes one and `ratio` asks; else in steps when the run length is known
-    (None when it is not)."""
-    total = plan.derived.total_steps.value
-    steps = max(1, math.ceil(fraction * total)) if total else None
-    key, unit = _WARMUP_KEYS.get(plan.dialect, ("warmup_steps", "steps"))
-    stated = plan.sources.get("schedule.warmup_steps")
-    if unit == "steps" and plan.dialect in _WARMUP_KEYS and stated and stated.note is None and "warmup" in (stated.key or ""):
-        key = stated.key  # the file's own spelling of a step count (torchtitan's older `training.warmup_steps`)
-    if unit == "flag fraction":
-        keys = [source.key for source in plan.sources.values() if source.key]
-        if any(k.startswith("model.optim") for k in keys):  # a NeMo-style YAML (dialects/megatron.py)
-            key, unit = "model.optim.sched.warmup_steps", "steps"
-        else:
-            return f"`{'--warmup' if '--warmup' in keys else key} {fraction:g}`"
-    if _hf_constant(plan):
-        # transformers' `constant` schedule has no warmup: a warmup key alone changes nothing (held-out review 17,
-        # A 06: the hint and its fix wrote `warmup_ratio: 0.03` under `lr_scheduler_type: constant`)
-        return f"`lr_scheduler_type: constant_with_warmup` with `warmup_ratio: {fraction:g}`"
-    if unit == "fraction" or (ratio and plan.dialect not in _WARMUP_KEYS):
-        return f"`{key if unit == 'fraction' else 'warmup_ratio'}: {fraction:g}`"
-    if steps is None:
-        return None
-    if stated and stated.key == "decay_lr":  # nanoGPT's get_lr (and its warmup) only runs with decay_lr on
-        return f"`decay_lr: True` with `{key}: {steps}`"
-    return f"`{key}: {steps}ba`" if unit == "batches" else f"`{key}: {steps}`"
 
 
 def _gentle_lr(plan) -> str | None:

@@ -4,7 +4,7 @@ import math
 from typing import Optional
 
 from pretrain_doctor.plan.numbers import short_float
-from pretrain_doctor.rule import Rule
+from pretrain_doctor.rule import Rule, warmup_example
 
 PRETRAIN_FRACTION = (0.001, 0.10)  # warmup as a fraction of the run
 PRETRAIN_STEPS = (200, 10_000)  # suggested warmup in optimizer steps (the hint), and the ceiling
@@ -31,11 +31,6 @@ FINETUNE_MOST_FRACTION = 0.50  # from here on a warning: most of the run below t
 # "normally 20% of the train steps" (held-out review 15, B 12/13): nothing said up to it when the length is the only
 # fault, a warning past it.
 PRETRAIN_MILD_FRACTION = 0.20
-# How a trainer spells a warmup of 3% of the run (the HF Trainer's `warmup_ratio` elsewhere).
-_RATIO_SPELLING = {"llmfoundry": "`t_warmup: 0.03dur`", "axolotl": "`warmup_ratio: 0.03`",
-                   "litgpt": "`train.lr_warmup_fraction: 0.03`", "nanogpt": "`warmup_iters` = 3% of `max_iters`",
-                   "megatron": "`--lr-warmup-fraction 0.03`", "neox": "`warmup: 0.03`",
-                   "torchtitan": "`warmup_steps` = 3% of `training.steps`"}
 PUBLISHED_SHORTEST_WARMUP = 100  # MosaicML's MPT recipes and nanoGPT's char-level one warm up 100 steps
 
 
@@ -264,7 +259,7 @@ class WarmupLength(Rule):
                 f"fine-tuning warmup is {fraction:.0%} of the run (above {FINETUNE_MAX_FRACTION:.0%}); "
                 + ("most of the run trains below the peak lr" if most else
                    "that share trains below the peak lr and the decay is squeezed into the rest"),
-                hint=f"use 3–10% of the steps (e.g. {_RATIO_SPELLING.get(plan.dialect, '`warmup_ratio: 0.03`')})",
+                hint=_finetune_hint(plan),
                 severity=None if most else "info",
             )
 
@@ -297,3 +292,9 @@ class WarmupLength(Rule):
             return "shorten the warmup to about 1% of the run" if too_long else "use a warmup of about 1% of the run"
         verb = "shorten the warmup to" if too_long else "use a warmup of"
         return f"{verb} about 1% of the run ({one_percent:,} steps)"
+
+
+def _finetune_hint(plan) -> str:
+    """3% of the run at the key the trainer reads (PD104's spelling: `warmup_ratio`, llm-foundry's batches ...)."""
+    example = warmup_example(plan, 0.03, ratio=True)
+    return f"use 3–10% of the steps (e.g. {example})" if example else "use 3–10% of the steps"

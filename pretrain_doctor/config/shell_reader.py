@@ -1868,13 +1868,10 @@ def _inner_launcher(words: list[Word]) -> int:
     for index in range(len(words) - 1, 0, -1):
         name = (words[index].text or "").rsplit("/", 1)[-1]
         module = words[index + 2].text if index + 2 < len(words) and words[index + 1].text == "-m" else None
-        if name in _RANK_LAUNCHERS or (name.startswith("python") and module in _DISTRIBUTED_MODULES):
+        if name in _RANK_LAUNCHERS or (name.startswith("python") and module in _LAUNCHER_MODULES):
             return index
     return 0
 
-
-# `python -m MODULE` that starts ranks.
-_DISTRIBUTED_MODULES = frozenset(("torch.distributed.launch", "torch.distributed.run"))
 
 
 def _arguments(words: list[Word], keep_positional: bool = False) -> tuple[

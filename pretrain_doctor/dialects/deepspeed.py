@@ -237,14 +237,14 @@ class DeepspeedDialect(Dialect):
             b.take("optimizer.lr", doc, params + ("warmup_max_lr",), lenient_number)
 
     @staticmethod
-    def _batch(b: PlanBuilder, doc: Document, world: Optional[int]) -> None:
+    def _batch(b: PlanBuilder, doc: Document, ranks: Optional[int]) -> None:
         total = b.take("batch.global_batch_size", doc, "train_batch_size", lenient_int)
         micro = b.take("batch.micro_batch_size", doc, "train_micro_batch_size_per_gpu", lenient_int)
         accum = b.take("batch.grad_accum", doc, "gradient_accumulation_steps", lenient_int)
         # With all three stated, PD402 checks DeepSpeed's assertion, and with a world size PD401
         # checks divisibility; what is left is GA omitted and no world size: DeepSpeed derives
         # GA = train_batch_size / (micro × world), impossible on any world size unless micro divides it.
-        no_world = world is None
+        no_world = ranks is None
         if isinstance(total, int) and isinstance(micro, int) and micro > 0 and not isinstance(accum, int) and no_world:
             if total % micro:
                 b.note("inconsistent", f"`train_batch_size: {total}` is not a multiple of "
@@ -256,7 +256,7 @@ class DeepspeedDialect(Dialect):
             # the HF Trainer (or accelerate) that launches DeepSpeed fills it in: not DeepSpeed's default of 1
             b.unknown("batch.grad_accum", "`gradient_accumulation_steps: auto`: the launching trainer fills it in")
         elif not isinstance(accum, int):
-            derived = _derived_accum(total, micro, world)
+            derived = _derived_accum(total, micro, ranks)
             if derived is not None:
                 b.default("batch.grad_accum", derived, DEFAULT + " (derived from train_batch_size)" if total else DEFAULT)
 

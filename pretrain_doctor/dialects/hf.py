@@ -25,8 +25,8 @@ from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import KeyChange, TrainerVersions, parse_version
 from .program import (Evidence, LaunchBuilder, ProgramConfig, ProgramFacts, find_program_source, mentions,
                       own_arguments, program_config, program_facts, self_built_arguments)
-from .shared import (DTYPE_NAMES, FINETUNE_WORDS, PREFERENCE_VARIANTS, FileStamp, apply_accelerate, assume,
-                     folder_files, is_accelerate_config, launcher_world_size, lora_target_list,
+from .shared import (DTYPE_NAMES, FINETUNE_WORDS, PREFERENCE_VARIANTS, FileStamp, accelerate_distribution, apply_accelerate,
+                     assume, folder_files, is_accelerate_config, launcher_world_size, lora_target_list,
                      merge_deepspeed_reference, preference_named)
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, class_method, online_rl_method
 
@@ -51,6 +51,8 @@ _SFT_LOSSES = frozenset(("nll", "dft"))
 
 def _sft_loss(value: Any) -> bool:
     return isinstance(value, str) and value.strip().lower() in _SFT_LOSSES
+
+
 # Launch scripts of HF Trainer programs (FastChat, LLaVA, Chinese-LLaMA-Alpaca, Qwen `finetune.py`): the
 # program parses TrainingArguments plus dataclasses of its own with HfArgumentParser, so its own LoRA
 # switches are spelt many ways (`--lora_enable`, `--use_lora`, `--lora_rank`, `--q_lora`).
@@ -777,9 +779,9 @@ def _trl_bf16_default(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
             newest = change
         if change.until is not None and (oldest is None or parse_version(change.until) < parse_version(oldest.until)):
             oldest = change
-    judged = versions.get("trl")
     if newest is None or parse_version(newest.since) < TRL_BF16_DEFAULT:
         return
+    judged = versions.get("trl")
     source = b.source(doc, (newest.key,), note=f"TRL >= 0.19 default (bf16 = not fp16 when unset): `{newest.key}` "
                                                f"is read from TRL {newest.since}")
     if oldest is not None and parse_version(oldest.until) <= TRL_BF16_DEFAULT or \
@@ -1491,9 +1493,8 @@ def _loaded_half_weights(b: PlanBuilder, doc: Document) -> None:
             or b.get("parallel.fsdp") or doc.get("fsdp") or b.get("mode.lora_rank") is not None \
             or b.get("mode.kind") in ("lora", "qlora"):
         return  # (PEFT upcasts the adapters it trains to fp32 by default)
-    launches = [str(d.data.get("distributed_type", "")).upper() for d in b.documents
+    launches = [accelerate_distribution(d.data) for d in b.documents
                 if isinstance(d.data, dict) and is_accelerate_config(d.data)]
-    launches = ["NO" if kind == "FALSE" else kind for kind in launches]  # YAML 1.1 reads `distributed_type: NO` as false
     if not launches or any(kind not in _PLAIN_LAUNCHES for kind in launches):
         return  # how it is launched is unknown (open-r1's recipes run under a ZeRO-3 accelerate config), or sharded
     b.set("precision.params", half, b.source(doc, ("torch_dtype",), note="the model is loaded in it, and without "

@@ -711,7 +711,7 @@ def _accelerate_yaml(b: PlanBuilder, acc: Document, context: BuildContext, named
     if context.world_size is None and isinstance(processes, int) and processes > 0:
         source = b.source(acc, ("num_processes",), note=flag)
         b.set("parallel.world_size", processes, source)
-    kind = str(acc.data.get("distributed_type", "")).upper()
+    kind = accelerate_distribution(acc.data)
     if kind == "FSDP":
         b.set("parallel.fsdp", True, b.source(acc, ("distributed_type",)))
         strategy = str(acc.get(("fsdp_config", "fsdp_sharding_strategy"), "FULL_SHARD")).upper()
@@ -879,6 +879,12 @@ def launched_processes(doc: Document) -> Optional[int]:
     """The processes a launch script's launcher starts, where the shell reader found one (None otherwise)."""
     launcher = doc.data.get("launcher")
     return _processes(launcher) if isinstance(launcher, dict) else None
+
+
+def accelerate_distribution(data: dict) -> str:
+    """An accelerate config's `distributed_type`, upper-cased; `NO` also where YAML 1.1 read it as false."""
+    kind = str(data.get("distributed_type", "")).upper()
+    return "NO" if kind == "FALSE" else kind
 
 
 # Launchers that leave WORLD_SIZE as the script exported it (torchrun, deepspeed and accelerate set their own).

@@ -160,15 +160,15 @@ class Derived:
             # a 1024 hidden size; held-out review 61, B 09: Megatron's `--kv-channels 128`)
             head_dim = m.head_dim or d // m.heads
             attention = 2 * d * head_dim * m.heads + 2 * d * head_dim * (m.kv_heads or m.heads)
+        width = (3 if m.gated_mlp else 2) * d  # an MLP's weights per unit of its inner size
         if m.ffn_size:
-            mlp = (3 if m.gated_mlp else 2) * d * m.ffn_size
+            mlp = width * m.ffn_size
             formula = "L·(attn + mlp·experts) + V·d·(1 or 2 if untied)"
         else:
             mlp = 8 * d * d
             formula = "12·L·d² + V·d"
         embeddings = vocab * d * (1 if m.tie_embeddings in (True, None) else 2)
         moe = layers if m.moe_layers is None or (m.num_experts or 1) <= 1 else min(m.moe_layers, layers)
-        width = (3 if m.gated_mlp else 2) * d
         expert = width * m.expert_ffn_size if m.expert_ffn_size else mlp
         shared = width * m.shared_expert_ffn_size if m.shared_expert_ffn_size else 0
         moe_mlp = expert * experts + (mlp if m.residual_moe else 0) + shared
