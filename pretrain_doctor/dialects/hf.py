@@ -284,6 +284,8 @@ class HfDialect(Dialect):
         resume = data.get("resume_from_checkpoint")
         if resume not in (None, False, "false", "False"):
             b.set("mode.resumed", True, b.source(doc, ("resume_from_checkpoint",)))
+        if resume is True:  # a YAML/JSON bool: `Trainer.train(resume_from_checkpoint=True)` takes the latest one
+            b.set("checkpoint.resume_latest", True, b.source(doc, ("resume_from_checkpoint",)))
 
     @staticmethod
     def _optimizer(b: PlanBuilder, doc: Document) -> None:

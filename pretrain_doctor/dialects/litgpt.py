@@ -209,6 +209,8 @@ class LitgptDialect(Dialect):
         # docstring): the first launch starts afresh, and that start is what is judged
         if resume not in (None, False, "false", "False", "") and str(resume).lower() not in ("false", "auto"):
             b.set("mode.resumed", True, b.source(doc, ("resume",)))
+        if resume is True or str(resume).lower() == "true":  # find_resume_path raises where out_dir holds none
+            b.set("checkpoint.resume_latest", True, b.source(doc, ("resume",)))
         # `initial_checkpoint_dir` loads weights only (pretrain.py: `fabric.load_raw(... model)`, "useful for
         # continued pretraining, mutually exclusive with resume"): the optimizer, schedule and step start afresh,
         # so the run is continued pretraining from weights (init_from), not a resumed one

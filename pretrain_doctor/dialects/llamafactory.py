@@ -356,6 +356,10 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, stage: str, versions: Tra
     resume = doc.get("resume_from_checkpoint")
     if resume not in (None, False, "false", "False"):
         b.set("mode.resumed", True, b.source(doc, ("resume_from_checkpoint",)))
+    # a bool passed to `trainer.train`, which then takes the latest checkpoint in output_dir (the reward-model and
+    # PPO stages of full/freeze runs drop it: "Cannot resume from checkpoint in current stage")
+    if resume is True and not (stage in ("rm", "ppo") and method != "lora"):
+        b.set("checkpoint.resume_latest", True, b.source(doc, ("resume_from_checkpoint",)))
 
 
 def _preference_method(doc: Document, stage: str) -> str:

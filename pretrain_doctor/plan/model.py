@@ -310,6 +310,9 @@ class CheckpointSpec(_Section):
     interval_fraction: Optional[float] = Field(None, gt=0, lt=1)  # every this fraction of the run (HF `save_steps` < 1)
     peer_recovery: Optional[bool] = None  # a failed replica restores from a live peer (torchft), not only from disk
     final_save: Optional[bool] = None  # False: the trainer writes no checkpoint when the run ends (nanotron)
+    # True: the run resumes from the latest checkpoint in its output folder and stops at start-up where there is none
+    # (HF `resume_from_checkpoint: true`, litgpt `resume: true`), so a first run cannot start
+    resume_latest: Optional[bool] = None
 
 
 class ParallelSpec(_Section):
