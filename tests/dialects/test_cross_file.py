@@ -64,6 +64,14 @@ def test_a_scheduler_in_the_deepspeed_json_replaces_lr_scheduler_type(tmp_path) 
     assert plan.schedule.kind == "constant_with_warmup" and plan.schedule.warmup_ratio == 0.03
     [ignored] = [f for f in findings(plan, "PD002") if "lr_scheduler_type" in f.message]
     assert "WarmupLR" in ignored.message and ignored.severity == "warning"
+    # a constant lr with no warmup to give is the same constant after WarmupLR's least 2 steps (held-out review
+    # 68, A 16): an info; a warmup the Trainer's `constant` would skip is a change again
+    constant = HF + "deepspeed: ds.json\nlr_scheduler_type: constant\n"
+    for extra, severity in (("warmup_steps: 0\n", "info"), ("warmup_steps: 200\n", "warning"),
+                            ("warmup_ratio: 0.03\n", "warning")):
+        plan = plan_of(write(tmp_path, "c.yaml", constant + extra), dialect="hf")
+        [ignored] = [f for f in findings(plan, "PD002") if "lr_scheduler_type" in f.message]
+        assert ignored.severity == severity, extra
 
 
 def test_a_scheduler_deepspeed_refuses_leaves_the_warmup_unknown(tmp_path) -> None:

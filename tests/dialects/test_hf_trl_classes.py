@@ -192,6 +192,27 @@ def test_an_sft_files_max_length_pins_a_trl_that_turns_bf16_on(tmp_path: Path) -
     assert len(plugin_errors(old)) == 1
 
 
+def test_a_launch_beside_that_omits_the_config_leaves_its_precision_to_the_program(tmp_path: Path) -> None:
+    # held-out review 68, A 03: `accelerate launch --config_file=$DEEPSPEED train.py --dataset_path ...` never hands
+    # the JSON beside it over; train.py reads it itself and sets `bf16=True`: no certain ValueError, an info
+    from pretrain_doctor.check.engine import load_plan
+
+    write(tmp_path, "run/zero3.yaml", "compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\n"
+                                      "deepspeed_config:\n  zero_stage: 3\nmixed_precision: bf16\nnum_processes: 8\n")
+    config = write(tmp_path, "run/cpt_config.json", '{"model_name_or_path": "CohereLabs/aya-expanse-32b", '
+                                                    '"output_dir": "o", "learning_rate": 1e-5, "max_steps": 200}')
+
+    def plugin_severities(plan) -> list:
+        return [n.data.get("severity") for n in load_plan(config)[2].notes if n.data.get("code") == "PD303"]
+
+    assert plugin_severities(config) == ["error"]  # nothing says the program reads the JSON its own way
+    write(tmp_path, "run/train_all.sh", 'CONFIG="cpt_config.json"\nDEEPSPEED="zero3.yaml"\n'
+                                        'accelerate launch --config_file=$DEEPSPEED train.py --dataset_path d.jsonl\n')
+    assert plugin_severities(config) == ["info"]
+    write(tmp_path, "run/train_all.sh", 'accelerate launch --config_file zero3.yaml train.py cpt_config.json\n')
+    assert plugin_severities(config) == ["error"]  # the launch hands it over: the Trainer's bf16 is the file's
+
+
 def test_a_config_checked_alone_takes_the_process_count_its_launch_script_gives(tmp_path: Path) -> None:
     # open-r1 GRPO (held-out review 66, A 14): `accelerate launch --num_processes=7` (the 8th GPU serves vLLM) over
     # an accelerate YAML of 8 processes; the YAML checked alone judged 1 × 8 × 8 completions against 7 generations
