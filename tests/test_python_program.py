@@ -115,6 +115,16 @@ def test_a_frameworks_python_config_is_named_as_such(tmp_path: Path) -> None:
         ''')
     [refused] = check_paths([config], CheckOptions(use_settings=False)).errors
     assert "a torchtitan config written in Python" in refused.message and "nanoGPT" not in refused.message
+    # ... not "not a training config", in the refusal or the folder walk's skip note (held-out review 68, B 24)
+    assert "not a training config" not in refused.message
+    olmo_core = write(tmp_path, "walk/OLMo-2-smallmoe-train.py", '''
+        from olmo_core.train import TrainerConfig
+
+        def build_config() -> TrainerConfig:
+            return TrainerConfig(save_folder="out")
+        ''')
+    [skipped] = check_paths([olmo_core.parent], CheckOptions(use_settings=False)).files
+    assert skipped.role == "skipped" and skipped.note == "an OLMo-core config written in Python, a form not read here"
 
 
 def test_a_nanogpt_override_file_is_still_one(tmp_path: Path) -> None:

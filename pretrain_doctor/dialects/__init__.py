@@ -140,9 +140,12 @@ def not_supported_message(doc: Optional[Document] = None) -> str:
         return ("a Megatron-Bridge ConfigContainer override (sections train, optimizer, scheduler with Megatron's "
                 f"field names), which no dialect here reads: {text}")
     if doc is not None and doc.format == "python":
-        from .nanogpt import training_program
+        from .nanogpt import PYTHON_CONFIG_FORM, training_program
 
         program = training_program(doc)
+        if program is not None and program.endswith(PYTHON_CONFIG_FORM):
+            # a training config indeed, of a framework read in its other forms (held-out review 68, B 24)
+            return f"{program} (supported: {', '.join(DIALECT_MODULES)})"
         if program is not None:
             return f"{program}: {text}"
     if doc is not None and doc.format == "shell":

@@ -1258,8 +1258,9 @@ def training_program(doc: Document) -> Optional[str]:
     if config_module is not None:
         # a framework's own config in Python (held-out review 59, B 15: torchtitan's `Trainer.Config` functions, the
         # only form its 2026 releases take): named as such, not as a nanoGPT file it never meant to be
-        return (f"a {_PYTHON_CONFIG_MODULES[config_module]} config written in Python (it defines {shown} and "
-                f"imports {config_module}), a form not read here")
+        name = _PYTHON_CONFIG_MODULES[config_module]
+        return (f"{'an' if name[0] in 'AEIOU' else 'a'} {name} config written in Python (it defines {shown} and "
+                f"imports {config_module}), {PYTHON_CONFIG_FORM}")
     return (f"a Python program of its own (it defines {shown} and imports {', '.join(imported)}), not a nanoGPT "
             "override file of assignments for train.py's configurator")
 
@@ -1267,6 +1268,7 @@ def training_program(doc: Document) -> Optional[str]:
 # Frameworks whose configs are Python functions that build their config objects (read here: torchtitan's and
 # OLMo-core's TOML or YAML forms only).
 _PYTHON_CONFIG_MODULES = {"torchtitan": "torchtitan", "olmo_core": "OLMo-core"}
+PYTHON_CONFIG_FORM = "a form not read here"
 
 
 def _fork_file_score(doc: Document) -> int:

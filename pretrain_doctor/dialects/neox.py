@@ -49,7 +49,13 @@ _SETUP_KEYS = {"data_path", "train_data_paths", "valid_data_paths", "test_data_p
                "wandb_host", "wandb_project", "wandb_team", "wandb_group", "launcher", "hostfile", "include",
                "tokenizer_type", "data_impl", "use_comet", "comet_workspace", "comet_project", "deepspeed_slurm",
                "train_data_weights", "valid_data_weights", "test_data_weights", "label_data_paths", "master_port",
-               "num_gpus", "num_nodes", "weight_by_num_documents", "weighted_sampler_alpha"}
+               "num_gpus", "num_nodes", "weight_by_num_documents", "weighted_sampler_alpha",
+               # the rest of NeoXArgsDeepspeedRunner (deepspeed_args.py): the launcher's, as `launcher` is
+               "exclude", "master_addr", "force_multi", "autotuning_run", "no_ssh_check", "comment", "account"}
+# A fork's own paths key or two beside many of the setup keys (held-out review 68, B 08: `s3_path` of a fork that
+# saves to S3) leave the file a paths file
+_SETUP_FORK_KEYS = 2
+_SETUP_KEYS_BESIDE_FORK_KEYS = 5
 # The values NeoXArgs' Literal types accept in every release known here (neox_args.py `norm`): a
 # value outside them (a fork's `norm: crmsnorm`) is fork evidence (base.typo_notes).
 _ENUM_VALUES = {"norm": frozenset({"layernorm", "rmsnorm", "scalenorm", "non_parametric_layernorm", "te_rmsnorm",
@@ -688,8 +694,10 @@ def _yaml_files_beside(folder: str) -> tuple[Path, ...]:
 
 
 def _is_setup(keys: set) -> bool:
-    return len(keys & _SETUP_KEYS) >= 2 and not keys - _SETUP_KEYS - {"checkpoint_validation_with_forward_pass"} \
-        and not keys & _TRAINING_KEYS
+    setup = len(keys & _SETUP_KEYS)
+    other = keys - _SETUP_KEYS
+    return setup >= 2 and not keys & _TRAINING_KEYS and (
+        not other or len(other) <= _SETUP_FORK_KEYS and setup >= _SETUP_KEYS_BESIDE_FORK_KEYS)
 
 
 def _llama_mlp(b: PlanBuilder, view: MergedNeox, ffn: Optional[int]) -> None:

@@ -151,6 +151,14 @@ def test_model_fragment_and_local_setup_are_companions(tmp_path) -> None:
     assert "fragment" in neox.companion_reason(fragment)
     assert "local_setup" in neox.companion_reason(setup)
     assert neox.companion_reason(load_document(_one_file(tmp_path))) is None
+    # a fork's own key or two (`s3_path`) beside many setup keys, and the launcher's `no_ssh_check`, leave it a
+    # paths file (held-out review 68, B 08: skipped as no training config)
+    fork = load_document(write(tmp_path, "train-polyglot.yml", '{"train_data_paths": ["a"], "valid_data_paths": ["b"], '
+                               '"data_impl": "s3", "s3_path": "s3://x", "save": "ckpt", "launcher": "slurm", '
+                               '"deepspeed_slurm": true, "no_ssh_check": true}\n'))
+    assert "local_setup" in neox.companion_reason(fork)
+    few = load_document(write(tmp_path, "few.yml", '{"data_path": "data/x", "save": "ckpt", "s3_path": "s3://x"}\n'))
+    assert neox.companion_reason(few) is None  # two setup keys say too little beside a key of unknown meaning
 
 
 def test_merge_builds_one_plan_from_several_files(tmp_path) -> None:
