@@ -351,7 +351,10 @@ class HfDialect(Dialect):
         b.default("batch.micro_batch_size", 8, "transformers default")
         b.take("batch.grad_accum", doc, "gradient_accumulation_steps", lenient_int)
         b.default("batch.grad_accum", 1, "transformers default")
-        b.take_first("batch.seq_len", doc, "max_seq_length", "max_length", "block_size", convert=lenient_int)
+        if b.get("mode.rl_method") in _PROMPT_AND_COMPLETION:
+            _generated_length(b, doc)
+        else:
+            b.take_first("batch.seq_len", doc, "max_seq_length", "max_length", "block_size", convert=lenient_int)
         max_steps = lenient_int(doc.get("max_steps", -1))
         if isinstance(max_steps, int) and max_steps > 0:
             b.take("run.max_steps", doc, "max_steps", lenient_int)
@@ -742,6 +745,28 @@ def warmup_ignored_by_schedule(b: PlanBuilder, doc: Document, trainer: str = "tr
                "(get_scheduler returns it before reading the warmup), so the run starts at the peak lr",
                source, hint="use `constant_with_warmup` to warm up at a constant lr, or drop the warmup key",
                key=key, warmup_ignored=True)
+
+
+# The online trainers whose sequences are a prompt and a generated completion, capped by `max_prompt_length` and
+# `max_completion_length`: no GRPOConfig or RLOOConfig of any TRL release declares `max_length`/`max_seq_length`.
+_PROMPT_AND_COMPLETION = ("grpo", "rloo")
+
+
+def _generated_length(b: PlanBuilder, doc: Document) -> None:
+    """A GRPO/RLOO sequence: prompt and completion caps added where both are written; `max_length` reads as an SFT or
+    DPO key that the class never declares (held-out review 68, A 12: open-r1 `max_length: 16384` read as the
+    sequence, completions stayed at the default 256)."""
+    prompt, completion = (lenient_int(doc.get(key)) for key in ("max_prompt_length", "max_completion_length"))
+    if isinstance(prompt, int) and isinstance(completion, int):
+        b.set("batch.seq_len", prompt + completion, b.source(doc, ("max_completion_length",),
+                                                            note="max_prompt_length + max_completion_length"))
+    cls = CLASS_NAMES[b.get("mode.rl_method")]
+    for key in ("max_length", "max_seq_length"):
+        if doc.has(key) and not any(n.data.get("key") == key for n in b.notes):
+            b.note("ignored-key", f"`{key}` is not a key of TRL's {cls} (no release declares it): prompts are capped "
+                   "by `max_prompt_length` and completions by `max_completion_length` (256 unless set); TRL's "
+                   "parser drops the key before 0.19 and refuses it from 0.19 on", b.source(doc, (key,)),
+                   hint="set `max_completion_length` (and `max_prompt_length`) instead", key=key, severity="info")
 
 
 def _interval(b: PlanBuilder, doc: Document, section: str, key: str, default: int) -> None:

@@ -252,3 +252,21 @@ def test_a_default_finding_the_launch_script_already_said_is_not_repeated_for_it
     write(tmp_path, "train.sh", "accelerate launch --num_processes 4 src/open_r1/grpo.py --config grpo.yaml\n")
     report = check_paths([tmp_path], CheckOptions(use_settings=False))
     assert [Path(f.file).name for f in report.findings if f.code == "PD802"] == ["train.sh"]
+
+
+def test_max_length_is_no_key_of_the_group_relative_class(tmp_path: Path) -> None:
+    # held-out review 68, A 12: open-r1's GRPO recipe with `max_length: 16384` and no `max_completion_length`; no
+    # GRPOConfig declares it, so it was not the sequence length (completions stayed at 256)
+    from pretrain_doctor.check.engine import load_plan
+
+    body = "model_name_or_path: Qwen/Qwen2.5-7B-Instruct\noutput_dir: o\nlearning_rate: 1.0e-6\n" \
+           "num_generations: 7\nper_device_train_batch_size: 2\nmax_prompt_length: 2048\n"
+    plan = load_plan(write(tmp_path, "grpo/a.yaml", body + "max_length: 16384\n"))[2]
+    assert plan.mode.rl_method == "grpo" and plan.batch.seq_len is None
+    [note] = [n for n in plan.notes if n.data.get("key") == "max_length"]
+    assert "GRPOConfig" in note.message and note.data["severity"] == "info"
+    plan = load_plan(write(tmp_path, "grpo/b.yaml", body + "max_completion_length: 1024\n"))[2]
+    assert plan.batch.seq_len == 3072 and not [n for n in plan.notes if n.data.get("key") == "max_length"]
+    # a DPO file's `max_length` is its sequence, as before
+    dpo = "model_name_or_path: m\noutput_dir: o\nlearning_rate: 5.0e-7\nbeta: 0.1\nmax_prompt_length: 512\n"
+    assert load_plan(write(tmp_path, "dpo/c.yaml", dpo + "max_length: 1024\n"))[2].batch.seq_len == 1024
