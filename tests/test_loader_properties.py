@@ -319,6 +319,14 @@ def test_a_repeated_reporting_key_changes_no_training_step(tmp_path) -> None:
     assert repeated["logging_steps"].severity == "info" and "only what the run logs changes" in repeated[
         "logging_steps"].message
     assert repeated["warmup_ratio"].severity == "warning"
+    # ... GPT-NeoX's DeepSpeed timing switch too (held-out review 69, B 02: `wall_clock_breakdown` true, then false)
+    neox = tmp_path / "7B.yml"
+    neox.write_text('{\n  "num_layers": 2,\n  "hidden_size": 64,\n  "num_attention_heads": 4,\n  "seq_length": 128,\n'
+                    '  "max_position_embeddings": 128,\n  "train_micro_batch_size_per_gpu": 4,\n  "train_iters": 100,\n'
+                    '  "wall_clock_breakdown": true,\n  "optimizer": {"type": "Adam", "params": {"lr": 0.0006}},\n'
+                    '  "wall_clock_breakdown": false\n}\n')
+    report = check_paths([neox], CheckOptions(use_settings=False))
+    assert [f.severity for f in report.findings if "set twice" in f.message] == ["info"]
 
 
 def test_a_config_inherits_its_base(tmp_path) -> None:

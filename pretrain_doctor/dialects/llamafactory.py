@@ -224,7 +224,7 @@ class LlamaFactoryDialect(Dialect):
         if script.format == "shell":  # `deepspeed --num_gpus 8 src/train_bash.py ...` (held-out review 37, A 23)
             launcher_world_size(b, script)
         apply_accelerate(b, doc, context, script if script.format == "shell" else None)
-        _other_trainers_keys(b, doc)
+        _other_trainers_keys(b, doc, script)
         # Its own keys are judged against the LLaMA-Factory version (llamafactory_keys.CHANGES), HF keys
         # renamed or removed across transformers releases like the hf dialect's.
         typo_notes(b, doc, _KNOWN_KEYS,
@@ -748,6 +748,9 @@ def _evaluation_without_data(b: PlanBuilder, doc: Document, evals: Any, val_size
            severity="warning" if own else None)
 
 
+_UNPACKED_STAGES = ("rm", "dpo", "kto", "ppo")  # get_dataset_processor: only pt and sft data is packed
+
+
 def _packing(b: PlanBuilder, doc: Document, stage: str) -> None:
     """`packing` defaults to `stage == "pt"`; `neat_packing` packs with a block-diagonal mask.
 
@@ -766,6 +769,14 @@ def _packing(b: PlanBuilder, doc: Document, stage: str) -> None:
         packing = stage == "pt"
         b.set("data.packing", packing, b.source(doc, ("stage",) if doc.has("stage") else (),
                                                 note=f"{DEFAULT}: packing when stage is pt"))
+    elif packing and stage in _UNPACKED_STAGES:
+        # only the pt and sft processors pack (data/loader.py get_dataset_processor); pairwise, feedback and PPO
+        # data is tokenized one example a row whatever `packing` says (held-out review 69, A 15: a DPO run)
+        source = b.source(doc, ("packing",), note=f"`stage: {stage}` packs nothing: only pt and sft data is packed")
+        b.set("data.packing", False, source)
+        b.note("ignored-key", f"`packing: true` does nothing for `stage: {stage}`: LLaMA-Factory packs only pretraining "
+               "(pt) and SFT data", b.source(doc, ("packing",)), hint="drop `packing`", key="packing", severity="info")
+        return
     else:
         b.set("data.packing", packing, b.source(doc, ("packing",)))
     if packing:
@@ -786,12 +797,27 @@ def _datasets(doc: Document, key: str) -> list[dict[str, Any]]:
     return [{"dataset": name, "split": None, "key": key, "line": pos.line if pos else None} for name in names]
 
 
-def _other_trainers_keys(b: PlanBuilder, doc: Document) -> None:
-    """A TRL/PEFT spelling (`lora_r`, `beta`, `max_seq_length`) is not a LLaMA-Factory key."""
-    for key, own in _OTHER_TRAINERS_NAMES.items():
-        if key in doc.data:
-            b.note("ignored-key", f"`{key}` is not a LLaMA-Factory key (HfArgumentParser refuses it); "
-                   f"LLaMA-Factory reads `{own}`", b.source(doc, (key,)), hint=f"use `{own}`", key=key, suggestion=own)
+def _other_trainers_keys(b: PlanBuilder, doc: Document, script: Document) -> None:
+    """A TRL/PEFT spelling (`lora_r`, `beta`, `max_seq_length`) is not a LLaMA-Factory key: refused at start-up, unless
+    the parser takes extra keys (`ALLOW_EXTRA_ARGS`, which drops them) or the file's other keys no release reads say
+    a fork's parser, which may read it (held-out review 69, A 07: AHN's fork with its own `loss_type kl`)."""
+    named = [key for key in _OTHER_TRAINERS_NAMES if key in doc.data]
+    if not named:
+        return
+    extra = "ALLOW_EXTRA_ARGS" in script.text if script.format == "shell" else False
+    own = [key for key in doc.data if isinstance(key, str) and key not in _KNOWN_KEYS
+           and key not in _OTHER_TRAINERS_NAMES and key not in LAUNCH_KEYS]
+    for key in named:
+        ours = _OTHER_TRAINERS_NAMES[key]
+        if own or extra:
+            why = (f"the file's other keys no release reads (`{own[0]}`) say a fork's parser, which may read it" if own
+                   else "`ALLOW_EXTRA_ARGS` lets the parser drop it with a warning")
+            b.note("ignored-key", f"`{key}` is not a LLaMA-Factory key (LLaMA-Factory reads `{ours}`); {why}",
+                   b.source(doc, (key,)), hint=f"use `{ours}` if the run is upstream LLaMA-Factory's", key=key,
+                   suggestion=ours, severity="info")
+            continue
+        b.note("ignored-key", f"`{key}` is not a LLaMA-Factory key (HfArgumentParser refuses it); "
+               f"LLaMA-Factory reads `{ours}`", b.source(doc, (key,)), hint=f"use `{ours}`", key=key, suggestion=ours)
 
 
 def _v1(b: PlanBuilder, doc: Document) -> None:

@@ -353,3 +353,12 @@ def test_a_quantized_load_without_an_adapter(tmp_path, version, kind, severity) 
     assert ("mode.kind" in plan.program.assumed) is (kind != "ignored-key")
     assert not [n for n in notes(plan_of(write(tmp_path, "b.yml", BASE + "load_in_4bit: true\nadapter: qlora\n")))
                 if "load_in_4bit" in n.message]
+
+
+def test_a_dataset_type_whose_module_is_beside_the_config_is_the_users_own(tmp_path) -> None:
+    # held-out review 69, A 04: `type: customgemma2` beside customgemma2.py, the prompt strategy the user copies into
+    # axolotl's prompt_strategies: no "unhandled prompt tokenization strategy" error; a type with no module stays one
+    path = write(tmp_path, "own/gemmy.yaml", BASE.replace("type: alpaca", "type: customgemma2"))
+    assert [f.severity for f in findings(plan_of(path), "PD002") if "customgemma2" in f.message] == ["error"]
+    write(tmp_path, "own/customgemma2.py", "def load(tokenizer, cfg, ds_cfg=None):\n    return None\n")
+    assert not [f for f in findings(plan_of(path), "PD002") if "customgemma2" in f.message]

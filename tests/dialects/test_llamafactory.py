@@ -228,6 +228,20 @@ def test_other_trainers_spellings_are_reported(tmp_path: Path) -> None:
     found = {n.data["key"]: n.data["suggestion"] for n in notes(plan, "ignored-key")}
     assert found == {"lora_r": "lora_rank", "max_seq_length": "cutoff_len"}
     assert plan.batch.seq_len == 1024
+    assert {n.data.get("severity") for n in notes(plan, "ignored-key")} == {None}  # the rule's warning
+
+
+def test_other_trainers_spellings_in_a_forks_file_or_with_extra_args_are_infos(tmp_path: Path) -> None:
+    # held-out review 69, A 07: AHN's LLaMA-Factory fork reads its own `loss_type kl` (beside `ahn_implementation`),
+    # launched with ALLOW_EXTRA_ARGS=1: not refused, so not a warning
+    fork = plan_of(write(tmp_path, "fork.yaml", _LORA_SFT + "    loss_type: kl\n    ahn_implementation: GatedDeltaNet\n"))
+    [loss] = [n for n in notes(fork, "ignored-key") if n.data["key"] == "loss_type"]
+    assert loss.data["severity"] == "info" and "`ahn_implementation`" in loss.message
+    script = write(tmp_path, "run.sh", "export ALLOW_EXTRA_ARGS=1\nllamafactory-cli train --stage sft --do_train "
+                   "--model_name_or_path m --finetuning_type lora --dataset d --template qwen --output_dir o "
+                   "--loss_type kl\n")
+    [loss] = [n for n in notes(plan_of(script), "ignored-key") if n.data["key"] == "loss_type"]
+    assert loss.data["severity"] == "info" and "ALLOW_EXTRA_ARGS" in loss.message
 
 
 def test_typo_of_own_key_gets_did_you_mean(tmp_path: Path) -> None:
@@ -833,3 +847,14 @@ def test_a_quantization_method_llamafactory_does_not_know_leaves_the_model_whole
                          trainer_versions=judged("llamafactory=0.9.2"))
     assert bnb_on_old.mode.kind == "lora"
     assert plan_of(write(tmp_path, "d.yaml", qlora + "    quantization_method: hqq\n")).mode.kind == "qlora"
+
+
+def test_packing_packs_nothing_in_a_pairwise_stage(tmp_path: Path) -> None:
+    # held-out review 69, A 15: `packing: true` in a DPO run; LLaMA-Factory packs only pt and sft data, so no packed
+    # examples attend to each other (no PD510)
+    text = _LORA_SFT.replace("stage: sft", "stage: dpo") + "    pref_beta: 0.1\n    packing: true\n"
+    plan = plan_of(write(tmp_path, "dpo.yaml", text))
+    assert plan.data.packing is False and not findings(plan, "PD510")
+    assert [n.data["severity"] for n in notes(plan, "ignored-key") if n.data["key"] == "packing"] == ["info"]
+    sft = plan_of(write(tmp_path, "sft.yaml", _LORA_SFT + "    packing: true\n"))
+    assert sft.data.packing is True and findings(sft, "PD510")
