@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from ..config.document import Document, DuplicateKey, Suppression, merge_documents
 from ..config.loader import CONFIG_SUFFIXES, is_launch_script_path, load_document
-from ..dialects import BuildContext, Detection, Dialect, detect, detection, get_dialect, not_supported_message
+from ..dialects import BuildContext, Detection, Dialect, detect, detection, get_dialect, not_supported_message, wrapped_config
 from ..dialects.versions import TrainerVersions
 from ..errors import ConfigError, NotAConfigError, UsageError
 from ..lazyre import lazy_compile
@@ -82,6 +82,10 @@ def _followed(doc: Document, found: Detection, options: CheckOptions) -> tuple[D
     """For a job wrapper no dialect reads whose only action is `sh other.sh` (an SGE/slurm job script), the
     script it runs, when that script is at hand: beside the wrapper, or at the named path from the wrapper's
     folder or a folder above it (`cd $REPO; sh abci/shells/pretrain.sh`). Otherwise the wrapper as it is."""
+    if found.dialect is None and not _forced(options):
+        wrapped = wrapped_config(doc)  # a platform's file that keeps a trainer's config under `train:`
+        if wrapped is not None:
+            return wrapped
     forced = _forced(options) and not _reads_a_command(doc)  # a forced dialect reads the script it runs too
     runs = _data(doc).get("runs_script") if found.dialect is None or forced else None
     if not isinstance(runs, dict) or not isinstance(runs.get("path"), str):

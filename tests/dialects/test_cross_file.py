@@ -84,13 +84,24 @@ def test_a_scheduler_deepspeed_refuses_leaves_the_warmup_unknown(tmp_path) -> No
 
 
 def test_a_deepspeed_scheduler_with_its_own_warmup_and_none_at_all(tmp_path) -> None:
-    write(tmp_path, "ds.json", '{"scheduler": {"type": "WarmupDecayLR", "params": {"warmup_num_steps": 500}}}')
+    write(tmp_path, "ds.json", '{"scheduler": {"type": "WarmupDecayLR", "params": {"warmup_num_steps": 500, '
+          '"total_num_steps": "auto"}}}')
     plan = plan_of(write(tmp_path, "a.yaml", HF + "deepspeed: ds.json\nwarmup_ratio: 0.1\n"), dialect="hf")
     assert plan.schedule.kind == "linear" and plan.schedule.warmup_steps == 500
     assert not [f for f in findings(plan, "PD002") if "lr_scheduler_type" in f.message]
     write(tmp_path, "plain.json", '{"gradient_clipping": 1.0}')
     plan = plan_of(write(tmp_path, "b.yaml", HF + "deepspeed: plain.json\nlr_scheduler_type: cosine\n"), dialect="hf")
     assert plan.schedule.kind == "cosine"
+
+
+def test_a_deepspeed_scheduler_without_its_required_step_count_stops_the_run(tmp_path) -> None:
+    # held-out review 69, A 25: WarmupDecayLR with warmup settings and no `total_num_steps`, which its __init__
+    # requires and transformers fills only where written "auto": a TypeError at deepspeed.initialize
+    write(tmp_path, "ds.json", '{"scheduler": {"type": "WarmupDecayLR", "params": {"warmup_min_lr": 0, '
+          '"warmup_max_lr": 1e-5, "warmup_num_steps": 100}}}')
+    plan = plan_of(write(tmp_path, "a.yaml", HF + "deepspeed: ds.json\n"), dialect="hf")
+    [stops] = [f for f in findings(plan, "PD002") if "total_num_steps" in f.message]
+    assert stops.severity == "error" and "schedule.kind" in plan.unknown and not findings(plan, "PD104")
 
 
 def test_accelerate_config_flag_gives_world_size(tmp_path) -> None:

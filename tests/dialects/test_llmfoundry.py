@@ -1101,3 +1101,27 @@ def test_loaders_elsewhere_leave_the_order_unknown(tmp_path: Path) -> None:
     assert model_key.severity == "info" and "fork" in model_key.message
     unshuffled = body.replace("    shuffle: true\n", "", 1)
     assert findings(plan_of(write(tmp_path, "upstream.yaml", unshuffled)), "PD703")  # upstream's default: no shuffle
+
+
+def test_a_wrappers_file_is_read_through_its_train_section(tmp_path: Path) -> None:
+    # held-out review 69, B 14/15: a platform's JSON that keeps the llm-foundry YAML under `train` beside its own
+    # `convert_data`/`generate` steps: refused as no training config; now read from that section, lines and all
+    import json
+
+    import yaml
+
+    config = yaml.safe_load(textwrap.dedent(_PRETRAIN).replace("${variables.max_seq_len}", "1024")
+                            .replace("${variables.global_seed}", "7"))
+    wrapper = {"weights_filename": "weights.pt", "convert_data": {"split": "train"}, "train": config,
+               "generate": {"max_new_tokens": 64}}
+    path = tmp_path / "model_config.json"
+    path.write_text(json.dumps(wrapper, indent=2))
+    report = check_paths([path], CheckOptions(use_settings=False))
+    [result] = report.files
+    assert result.dialect == "llmfoundry" and any("`train` section" in n for n in result.notices)
+    [zero_wd] = [f for f in report.findings if f.code == "PD203"]
+    assert zero_wd.line == next(n for n, line in enumerate(path.read_text().splitlines(), 1) if '"weight_decay"' in line)
+    # a section that is no trainer's config leaves the file refused, as before
+    path.write_text(json.dumps({"train": {"epochs": 1, "a": 1, "b": 2, "c": 3, "d": 4}, "generate": {}}))
+    [refused] = check_paths([path], CheckOptions(use_settings=False)).errors
+    assert "not a training config" in refused.message
