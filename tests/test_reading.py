@@ -342,6 +342,9 @@ def test_a_stated_dialect_keeps_its_defaults_as_facts(tmp_path) -> None:
     # half of the one word they differ in: another word, not a slip (held-out review 31, A 02: a fork's POET switch)
     ("use_poet", "use_peft", False), ("use_lora", "use_peft", False),
     ("learning_rate_lm", "learning_rate", False),  # a whole word more: three letters
+    # two words each slipped, the third the same (held-out review 69, A 01); two of two words is another key
+    ("enabel_lighter_kernel", "enable_liger_kernel", True), ("lora_dropuot_rtae", "lora_dropout_rate", True),
+    ("sft_lose", "dpo_loss", False), ("use_poet_mode", "use_peft_model", False),
 ])
 def test_a_slip_is_a_near_miss_of_a_word_not_another_word(key, known, slip) -> None:
     from pretrain_doctor.dialects.base import is_slip
