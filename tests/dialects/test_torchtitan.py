@@ -269,6 +269,10 @@ def test_a_forks_own_keys_are_no_warning_and_its_evaluation_is_not_called_off(tm
     no_eval = load_plan(write(tmp_path / "b", "llama2_13b.toml", _ADAM_MINI.replace("val_interval = 100\n", "")
                               .replace("num_val_batch = 32\n", "")))[2]
     assert no_eval.eval.enabled is None and not reported(no_eval, "PD702")
+    # the fork's accumulation key is read as its name says (held-out review 69, B 07: musictitan's 4 micro-batches)
+    four = load_plan(write(tmp_path / "c", "llama2_scaling_law.toml", _ADAM_MINI.replace(
+        "grad_accumulation_steps = 1", "grad_accumulation_steps = 4")))[2]
+    assert four.batch.grad_accum == 4 and "fork's own key" in four.sources["batch.grad_accum"].note
 
 
 def test_dropped_keys_softened_where_torchtitan_rejects_them_or_the_checkout_reads_them(tmp_path) -> None:
