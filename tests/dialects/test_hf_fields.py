@@ -531,3 +531,16 @@ def test_a_programs_own_eval_data_leaves_evaluation_to_it(tmp_path: Path) -> Non
     # LLaMA-Factory's own `eval_dataset` evaluates only beside a strategy: still off
     off = plan_of(write(tmp_path, "lf.yaml", BASE + "eval_dataset: test\n"))
     assert off.eval.enabled is False
+
+
+def test_a_hydra_templates_missing_values_stay_unknown(tmp_path) -> None:
+    # held-out review 70, A 21: a Hydra template's `???` values, given at launch: no transformers default stands in
+    # for them, and `eval_steps`/`save_steps` beside an `eval_strategy: ???` are no leftovers (no PD003)
+    from .helpers import reported
+
+    plan = plan_of(write(tmp_path, "kto.yaml", "model_name_or_path: ???\noutput_dir: ???\nlearning_rate: 5.0e-7\n"
+                         "per_device_train_batch_size: ???\ngradient_accumulation_steps: ???\neval_strategy: ???\n"
+                         "eval_steps: 100\nsave_strategy: ???\nsave_steps: 500\n"), "hf")
+    assert plan.batch.micro_batch_size is None and plan.batch.grad_accum is None
+    assert "per_device_train_batch_size: ???" in plan.unknown["batch.micro_batch_size"]
+    assert reported(plan, "PD003") == []

@@ -149,6 +149,12 @@ def test_weights_loaded_in_bf16_on_plain_multi_gpu_train_in_pure_bf16(tmp_path: 
     assert finding.severity == "warning" and "drop `torch_dtype`" in finding.hint
     write(tmp_path, "run/multi.yaml", accelerate.format("DEEPSPEED") + "deepspeed_config:\n  zero_stage: 2\n")
     assert findings(load_plan(config)[2], "PD302") == []
+    # fp16 weights under bf16 autocast (held-out review 70, A 12): fp16 weights, no fp32 copy, no loss scaling
+    write(tmp_path, "run/multi.yaml", accelerate.format("MULTI_GPU"))
+    fp16 = write(tmp_path, "run/config_fp16.yaml", BASE + "torch_dtype: float16\nnum_generations: 8\n")
+    plan = load_plan(fp16)[2]
+    assert plan.precision.compute == "bf16" and plan.precision.params == "fp16"
+    assert "fp16" in findings(plan, "PD302")[0].message
 
 
 def test_grpo_through_adapters_launched_by_a_script_is_not_asked_for_a_held_out_loss(tmp_path: Path) -> None:
