@@ -208,6 +208,7 @@ class LlamaFactoryDialect(Dialect):
         _special_optimizers(b, doc)
         HfDialect._schedule(b, doc, context.trainer_versions)
         _batch_and_length(b, doc, context.trainer_versions)
+        _sequence_parallel(b, doc)
         _attention_choice(b, doc, context.trainer_versions)
         _counts_given_as_collections(b, doc)
         _unknown_template(b, doc)
@@ -795,6 +796,16 @@ def _datasets(doc: Document, key: str) -> list[dict[str, Any]]:
     # `eval_dataset` names are looked up in the same dataset_info.json as `dataset` and loaded with that entry's
     # own split (data/parser.py, default "train"): the same name is the same data, whatever the role.
     return [{"dataset": name, "split": None, "key": key, "line": pos.line if pos else None} for name in names]
+
+
+def _sequence_parallel(b: PlanBuilder, doc: Document) -> None:
+    """360-LLaMA-Factory's `sequence_parallel_size` (upstream's `sequence_parallel` from 0.9.6 is a switch): each
+    sequence is split over that many GPUs, which then hold one data-parallel replica between them (held-out review
+    70, A 06: 8 GPUs, sequence parallel 8, read as 8 replicas)."""
+    size = lenient_int(doc.get("sequence_parallel_size"))
+    if isinstance(size, int) and size > 1:
+        b.set("parallel.context", size, b.source(doc, ("sequence_parallel_size",), note=(
+            "360-LLaMA-Factory's sequence parallelism: each sequence split over this many GPUs")))
 
 
 def _other_trainers_keys(b: PlanBuilder, doc: Document, script: Document) -> None:

@@ -858,3 +858,10 @@ def test_packing_packs_nothing_in_a_pairwise_stage(tmp_path: Path) -> None:
     assert [n.data["severity"] for n in notes(plan, "ignored-key") if n.data["key"] == "packing"] == ["info"]
     sft = plan_of(write(tmp_path, "sft.yaml", _LORA_SFT + "    packing: true\n"))
     assert sft.data.packing is True and findings(sft, "PD510")
+
+
+def test_sequence_parallelism_of_the_360_fork_is_context_parallelism(tmp_path: Path) -> None:
+    # held-out review 70, A 06: 360-LLaMA-Factory's `--sequence_parallel_size 8` on 8 GPUs splits each sequence over
+    # all of them: one replica, 1 sequence a step, not 8
+    plan = plan_of(write(tmp_path, "sp.yaml", _LORA_SFT + "    sequence_parallel_size: 8\n"), world_size=8)
+    assert plan.parallel.context == 8 and plan.derived.data_parallel.value == 1
