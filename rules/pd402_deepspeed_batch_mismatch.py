@@ -18,7 +18,9 @@ class DeepspeedBatchMismatch(Rule):
     other than `"auto"` that transformers compares with TrainingArguments (micro batch,
     accumulation, clipping, the optimizer's lr/eps/weight decay, the scheduler's peak lr) and
     the file sets differently is an error, since the Trainer refuses to start; a warning where
-    a launched program is handed the JSON through DeepSpeed's own `--deepspeed_config`.
+    a launched program is handed the JSON through DeepSpeed's own `--deepspeed_config`. And a GPT-NeoX
+    `global_num_gpus` that sizes the batch for more or fewer GPUs than its `include` launches (NeoX's
+    own check passes, DeepSpeed's on the real world size does not) is an error.
 
     ## Why is this bad?
     DeepSpeed asserts `train_batch_size == micro × GA × world_size` when it starts, so

@@ -130,6 +130,7 @@ class MergedNeox:
     """The merged view of NeoX files: later files add keys, `-` and `_` are the same."""
 
     def __init__(self, docs: list[Document]) -> None:
+        self.documents = docs
         self.entries: dict[str, tuple[Document, str]] = {}
         # (name, the earlier file, the later file, the later file's spelling)
         self.duplicates: list[tuple[str, Document, Document, str]] = []
@@ -194,6 +195,7 @@ def _world_size(b: PlanBuilder, view: MergedNeox) -> None:
         # NeoXArgs.calculate_derived derives train_batch_size from a given `global_num_gpus` before any hostfile
         # or device count (held-out review 25, B 20)
         b.set("parallel.world_size", stated, view.source(b, "global_num_gpus"))
+        _launch_disagrees(b, view, stated)
         return
     gpus = lenient_int(view.get("num_gpus"))
     if not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 1:
@@ -204,6 +206,40 @@ def _world_size(b: PlanBuilder, view: MergedNeox) -> None:
     elif view.get("hostfile") in (None, "/mock_path") and view.get("include") is None:  # upstream's placeholder
         b.set("parallel.world_size", gpus, view.source(b, "num_gpus", note="num_gpus on one node (no num_nodes, "
                                                                             "no hostfile)"))
+
+
+def _launch_disagrees(b: PlanBuilder, view: MergedNeox, stated: int) -> None:
+    """`include` (DeepSpeed's launcher: `host:0,1@host2:0`) starting another number of processes than the
+    `global_num_gpus` NeoX sizes the batch for: NeoX's own check passes, DeepSpeed's batch assertion on the real
+    world size stops the run (held-out review 70, B 07: `include: localhost:0` under `global_num_gpus: 8`)."""
+    include = view.get("include")
+    launched = _included_gpus(include) if isinstance(include, str) else None
+    micro, accumulation = lenient_int(view.get("train_micro_batch_size_per_gpu")), \
+        lenient_int(view.get("gradient_accumulation_steps", 1))
+    if launched is None or launched == stated or not isinstance(micro, int) or not isinstance(accumulation, int):
+        return
+    model_parallel = max(lenient_int(view.get("pipe_parallel_size", 1)) or 1, 1) * \
+        max(lenient_int(view.get("model_parallel_size", 1)) or 1, 1)
+    planned = micro * accumulation * max(stated // model_parallel, 1)
+    real = micro * accumulation * max(launched // model_parallel, 1)
+    b.note("other", f"`include: {include}` launches {launched} process{'es' if launched > 1 else ''}, but "
+           f"`global_num_gpus: {stated}` sizes the batch for {stated} (train_batch_size {planned}): NeoX's own check "
+           f"passes, and DeepSpeed's batch assertion on the real world size ({planned} ≠ {micro} × {accumulation} × "
+           f"{max(launched // model_parallel, 1)} = {real}) stops the run at start-up", view.source(b, "include"),
+           hint=f"set `global_num_gpus: {launched}` (or drop it and let NeoX count the GPUs `include` names)",
+           code="PD402", severity="error")
+
+
+def _included_gpus(include: str) -> Optional[int]:
+    """The GPUs a DeepSpeed `--include` string names (`localhost:0,1@node2:0` -> 3); None where a host is named
+    without its slots (all of its GPUs)."""
+    total = 0
+    for host in include.split("@"):
+        name, _, slots = host.partition(":")
+        if not name.strip() or not slots.strip():
+            return None
+        total += len([slot for slot in slots.split(",") if slot.strip()])
+    return total or None
 
 
 def deepy_configs(doc: Document) -> Optional[list[Path]]:
@@ -304,6 +340,7 @@ class NeoxDialect(Dialect):
         self._schedule(b, view)
         self._precision(b, view)
         self._parallel_and_misc(b, view)
+        _keeps_nothing(b)
         for doc in docs:  # `-` and `_` alike: keys are looked up in the table's `_` spelling
             table_notes(b, doc, self.table(), context.trainer_versions, also={"": _EXTRA_KEYS},
                         spelling=lambda key: key.replace("-", "_"), values=_ENUM_VALUES)
@@ -585,8 +622,14 @@ class NeoxDialect(Dialect):
         view.take(b, "checkpoint.interval_steps", "checkpoint_factor", lenient_int)
         if not b.has("checkpoint.interval_steps"):
             view.take(b, "checkpoint.interval_steps", "save_interval", lenient_int)
+        setup = next((doc for doc in view.documents if _is_setup({_norm(k) for k in doc.data})), None)
         if view.get("save"):
             b.set("checkpoint.enabled", True, view.source(b, "save"))
+        elif setup is not None:
+            # the launch's setup file, where NeoX's split configs keep `save`, is read and has none either (held-out
+            # review 70, B 06: enwik8.yml with `save` commented out): NeoX writes no checkpoint at all
+            b.set("checkpoint.enabled", False, b.source(setup, (), note="neither the config nor its setup file sets "
+                                                                       "`save`, the folder NeoX writes checkpoints to"))
         elif b.has("checkpoint.interval_steps"):
             # NeoX saves only into `save` (`if neox_args.save and iteration % checkpoint_factor == 0`): an interval
             # without it saves nothing, unless another config of the launch sets it, as NeoX's split
@@ -691,6 +734,20 @@ def _yaml_files_beside(folder: str) -> tuple[Path, ...]:
         return tuple(sorted(p for p in Path(folder).iterdir() if p.suffix in (".yml", ".yaml") and p.is_file()))[:40]
     except OSError:
         return ()
+
+
+def _keeps_nothing(b: PlanBuilder) -> None:
+    """A run that writes no checkpoint and never evaluates within its steps keeps nothing but its logs: a throughput
+    benchmark, judged as a debug run (held-out review 70, B 06: a 200-iteration 6.7B sweep at 32k tokens, warned of
+    a short warmup and a lost run)."""
+    steps, interval = b.get("run.max_steps"), b.get("eval.interval_steps")
+    # an eval interval written past the run says so; evaluation off for want of validation data does not
+    written = b.sources.get("eval.interval_steps")
+    never_evaluates = isinstance(steps, int) and isinstance(interval, int) and interval > steps \
+        and written is not None and written.key is not None
+    if b.get("checkpoint.enabled") is False and never_evaluates and not b.get("debug"):
+        b.set("debug", True, b.source(b.primary, (), note="it writes no checkpoint and never evaluates within its "
+                                                          f"{steps:,} steps: a throughput benchmark, its logs its result"))
 
 
 def _is_setup(keys: set) -> bool:

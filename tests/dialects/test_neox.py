@@ -529,3 +529,40 @@ def test_a_forks_dump_of_its_merged_arguments_is_no_config(tmp_path) -> None:
                                             '"train_iters": 100, "optimizer": {"type": "Adam", "params": {"lr": 1e-4}}}')
     report = check_paths([tmp_path], CheckOptions(use_settings=False))
     assert [(r.role, r.dialect) for r in report.files] == [("companion", "neox")]
+
+
+def test_a_run_that_keeps_no_weights_and_never_evaluates_is_a_benchmark(tmp_path) -> None:
+    # held-out review 70, B 06: a 200-iteration sweep whose setup file beside it has `save` commented out and whose
+    # eval interval is past the run: nothing kept but logs (no PD106/PD801/PD802 warnings); with `save` it is a run
+    from .helpers import reported
+
+    config = write(tmp_path / "a", "run.yml", MODEL.rstrip().rstrip("}") + TRAINING.strip().lstrip("{").rstrip("}")
+                   .replace('"train-iters": 10000', '"train-iters": 200')
+                   .replace('"lr_decay_iters": 10000', '"lr_decay_iters": 200')
+                   + '  "checkpoint_factor": 450,\n  "eval_interval": 1800,\n}\n')
+    write(tmp_path / "a", "local_setup.yml", '{"data_path": "data/enwik8_text_document", "vocab_file": "v.json", '
+                                             '"merge_file": "m.txt", "log_dir": "logs"}\n')
+    plan = plan_of(config)
+    assert plan.checkpoint.enabled is False and plan.debug
+    assert not [f for f in reported(plan, "PD106") + reported(plan, "PD802") + reported(plan, "PD801")
+                if f.severity != "info"]
+    write(tmp_path / "a", "local_setup.yml", '{"data_path": "data/enwik8_text_document", "save": "ckpt", '
+                                             '"load": "ckpt", "log_dir": "logs"}\n')
+    plan = plan_of(config)
+    assert plan.checkpoint.enabled is True and not plan.debug
+
+
+def test_include_launching_fewer_gpus_than_global_num_gpus_fails_deepspeeds_batch_check(tmp_path) -> None:
+    # held-out review 70, B 07: `include: localhost:0` (one process) under `global_num_gpus: 8` and train_batch_size
+    # 1024 = 32 × 4 × 8: NeoX's own check passes, DeepSpeed's on a world of 1 does not
+    from pretrain_doctor.dialects.neox import _included_gpus
+
+    assert _included_gpus("localhost:0") == 1 and _included_gpus("node1:0,1,2,3@node2:0,1") == 6
+    assert _included_gpus("node1@node2") is None
+    config = _one_file(tmp_path, '"gradient_accumulation_steps": 4, "global_num_gpus": 8, "train_batch_size": 1024,'
+                                 ' "include": "localhost:0",\n')
+    config.write_text(config.read_text().replace('"train_micro_batch_size_per_gpu": 4', '"train_micro_batch_size_per_gpu": 32'))
+    [stops] = [n for n in notes(plan_of(config), "other") if n.data.get("code") == "PD402"]
+    assert stops.data["severity"] == "error" and "1024 ≠ 32 × 4 × 1 = 128" in stops.message
+    config.write_text(config.read_text().replace('"localhost:0"', '"localhost:0,1,2,3,4,5,6,7"'))
+    assert not [n for n in notes(plan_of(config), "other") if n.data.get("code") == "PD402"]
