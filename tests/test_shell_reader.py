@@ -931,6 +931,18 @@ def test_a_command_string_squeezed_by_echo_and_sed_then_evaluated() -> None:
     assert "program" not in data
 
 
+def test_several_words_echoed_into_a_command_then_evaluated() -> None:
+    # held-out review 70, B 09 (an SC'22 artifact: `CMD=$(echo $ENV $PYTHON_CMD | tr -s [:space:])`, `eval $CMD &`,
+    # the environment assignments before the program): refused as no training command even with --dialect megatron
+    data, _, _ = _read(
+        'PYTHON_CMD="python3 pretrain_gpt.py \\\n    --num-layers 24 \\\n    --lr 0.0001"\n'
+        'ENV="CUDA_VISIBLE_DEVICES=0 WORLD_SIZE=8 RANK=0"\n'
+        'CMD=$(echo $ENV $PYTHON_CMD | tr -s [:space:])\n'
+        'eval $CMD &\n'
+    )
+    assert data["program"] == "pretrain_gpt.py" and data["--num-layers"] == "24" and data["--lr"] == "0.0001"
+
+
 def test_undecided_branches_that_build_different_commands() -> None:
     # Held-out review 45, B 09 (ALCF's finetune_llama.sh: `$1` picks a weight converter, another converter or
     # `finetune_llama.py`, each string with an unknown `${CKPT_DIR}`): two values with unknown parts compared "the

