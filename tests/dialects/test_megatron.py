@@ -1043,3 +1043,15 @@ def test_interleaved_rotary_with_rope_fusion_on_is_refused_by_core_0_6_to_0_13(t
     assert not [n for n in plan_of(path, trainer_versions=core_0_14).notes if "rotary-interleaved" in n.message]
     fused_off = write(tmp_path, "t2.sh", text.replace("--rotary-interleaved", "--rotary-interleaved --no-rope-fusion"))
     assert not [n for n in plan_of(fused_off).notes if "rotary-interleaved" in n.message]
+
+
+def test_a_launch_with_no_save_and_evaluation_turned_off_is_a_benchmark(tmp_path) -> None:
+    # held-out review 71, B 01 (Seq1F1B's profiled 30B sweep): no `--save`, `--eval-iters 0`: nothing is kept but its
+    # logs, a throughput benchmark judged as a debug run (no warmup warning); with `--save` it is a run again
+    bench = SCRIPT.replace("    --save $CHECKPOINT_PATH\n    --load $CHECKPOINT_PATH\n", "") \
+        .replace("--lr-warmup-fraction 0.01\n", "").replace("--eval-interval 500", "--eval-interval 500\n    --eval-iters 0")
+    plan = plan_of(write(tmp_path, "bench.sh", bench))
+    assert plan.checkpoint.enabled is False and plan.debug and "benchmark" in plan.sources["debug"].note
+    assert not [f for f in findings(plan, "PD104") + findings(plan, "PD801") if f.severity != "info"]
+    saved = plan_of(write(tmp_path, "run.sh", bench.replace("--eval-iters 0", "--eval-iters 0\n    --save /ckpt")))
+    assert saved.checkpoint.enabled is True and not saved.debug
