@@ -773,44 +773,6 @@ def _keeps_nothing(b: PlanBuilder) -> None:
         "its result" if isinstance(steps, int) else "")))
 
 
-def _save_commented_out(setup: Document) -> bool:
-    """Whether the setup file keeps a `save` line commented out (`# "save": "checkpoints"`)."""
-    return any(line.lstrip().startswith("#") and ('"save"' in line or "'save'" in line or
-                                                  line.lstrip("# \t").startswith("save:"))
-               for line in setup.text.splitlines())
-
-
-def _save_beside(docs: list[Document]) -> bool:
-    """Whether another YAML beside the files read sets `save`, a third config the launch may merge in too (held-out
-    review 58, B 11: `deepy.py train.py 1B.yml pile.yml acdom_1B_seed42.yml`, `save` only in the last)."""
-    read = {Path(doc.path).resolve() for doc in docs}
-    folder = Path(docs[0].path).resolve().parent
-    for path in sorted(folder.glob("*.y*ml")):
-        if path.resolve() in read:
-            continue
-        try:
-            text = path.read_text(errors="replace")
-        except OSError:
-            continue
-        if any(line.lstrip().startswith(('"save"', "'save'", "save:", '"save":')) for line in text.splitlines()):
-            return True
-    return False
-
-
-def _keeps_nothing(b: PlanBuilder) -> None:
-    """A run that writes no checkpoint and never evaluates within its steps keeps nothing but its logs: a throughput
-    benchmark, judged as a debug run (held-out review 70, B 06: a 200-iteration 6.7B sweep at 32k tokens, warned of
-    a short warmup and a lost run)."""
-    steps, interval = b.get("run.max_steps"), b.get("eval.interval_steps")
-    # an eval interval written past the run says so; evaluation off for want of validation data does not
-    written = b.sources.get("eval.interval_steps")
-    never_evaluates = isinstance(steps, int) and isinstance(interval, int) and interval > steps \
-        and written is not None and written.key is not None
-    if b.get("checkpoint.enabled") is False and never_evaluates and not b.get("debug"):
-        b.set("debug", True, b.source(b.primary, (), note="it writes no checkpoint and never evaluates within its "
-                                                          f"{steps:,} steps: a throughput benchmark, its logs its result"))
-
-
 def _is_setup(keys: set) -> bool:
     setup = len(keys & _SETUP_KEYS)
     other = keys - _SETUP_KEYS
