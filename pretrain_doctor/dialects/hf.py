@@ -487,6 +487,16 @@ class HfDialect(Dialect):
 _EVAL_DATA = ("eval_dataset", "val_size", "validation_file", "dataset_test_split", "eval_dataset_name", "test_file")
 
 
+def _strategy_key(doc: Document) -> str:
+    """How to turn periodic evaluation on, in the file's own spelling; both names where it writes neither (the
+    key was `evaluation_strategy` until transformers 4.41: held-out review 71, A 09 on 2023's llmtuner)."""
+    if doc.has("evaluation_strategy") and not doc.has("eval_strategy"):
+        return "`evaluation_strategy: steps`"
+    if doc.has("eval_strategy"):
+        return "`eval_strategy: steps`"
+    return "`eval_strategy: steps` (`evaluation_strategy` before transformers 4.41)"
+
+
 def _eval_steps_unused(b: PlanBuilder, doc: Document, strategy: Optional[str], key: str) -> None:
     """`eval_steps` beside a strategy other than "steps": transformers never switches to steps for it (held-out
     review 37, A 20: LLaMA-Factory `do_eval: true`, `eval_steps: 477`, no `eval_strategy`: one evaluation at the end).
@@ -502,7 +512,7 @@ def _eval_steps_unused(b: PlanBuilder, doc: Document, strategy: Optional[str], k
     outcome = ("the run never evaluates during training" + (" (`do_eval` evaluates once, at the end)"
                if lenient_bool(doc.get("do_eval")) is True else "")) if shown == "no" else "it evaluates once per epoch"
     b.note("mutually-exclusive", f"`eval_steps` is set but `eval_strategy` is {shown!r}{default}, so it is ignored: "
-           f"{outcome}", b.source(doc, ("eval_steps",)), hint="set `eval_strategy: steps` or drop `eval_steps`",
+           f"{outcome}", b.source(doc, ("eval_steps",)), hint=f"set {_strategy_key(doc)} or drop `eval_steps`",
            keys=["eval_steps", key], loser_ignored=True,
            severity="warning" if shown == "no" and has_data else "info")
 

@@ -544,3 +544,14 @@ def test_a_hydra_templates_missing_values_stay_unknown(tmp_path) -> None:
     assert plan.batch.micro_batch_size is None and plan.batch.grad_accum is None
     assert "per_device_train_batch_size: ???" in plan.unknown["batch.micro_batch_size"]
     assert reported(plan, "PD003") == []
+
+
+def test_the_eval_strategy_hint_speaks_the_files_spelling(tmp_path) -> None:
+    # held-out review 71, A 09: a 2023 llmtuner launch told to set `eval_strategy`, a key its transformers rejects
+    from .helpers import reported
+
+    old = plan_of(write(tmp_path, "a.yaml", "model_name_or_path: m\noutput_dir: o\ndo_eval: true\neval_steps: 10\n"
+                        "evaluation_strategy: epoch\n"), "hf")
+    assert "`evaluation_strategy: steps`" in reported(old, "PD003")[0].hint
+    bare = plan_of(write(tmp_path, "b.yaml", "model_name_or_path: m\noutput_dir: o\ndo_eval: true\neval_steps: 10\n"), "hf")
+    assert "before transformers 4.41" in reported(bare, "PD003")[0].hint
