@@ -854,6 +854,17 @@ def test_a_sourced_file_not_at_hand_leaves_what_it_may_set_unknown(tmp_path) -> 
     assert any("not at hand, so not read" in notice for notice in report.files[0].notices)
 
 
+def test_a_sourced_file_copied_beside_the_script_is_read_by_its_name(tmp_path) -> None:
+    # held-out review 71, A 22 (LESS: `source less/scripts/train/base_training_args.sh` from the repository root, the
+    # two files copied side by side): the file's name beside the script, after the tree's own paths
+    (tmp_path / "base_training_args.sh").write_text('export base_training_args="--do_train True --learning_rate 2e-05"\n')
+    path = write(tmp_path, "warmup.sh", "source less/scripts/train/base_training_args.sh\n"
+                                        'header="torchrun --nproc_per_node 1 -m less.train.train"\n'
+                                        'eval "$header" "$base_training_args --output_dir out"\n')
+    data = load_document(path).data
+    assert data["--learning_rate"] == "2e-05" and [s["read"] for s in data["sourced"]] == [True]
+
+
 def test_sourcing_follows_relative_paths_and_never_loops(tmp_path) -> None:
     (tmp_path / "common.sh").write_text('LR=3e-4\nsource ./common.sh\n. "$(dirname "$0")/more.sh"\n')
     (tmp_path / "more.sh").write_text("ARGS=(--lr $LR --train-iters 10)\n")

