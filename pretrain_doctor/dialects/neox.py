@@ -538,6 +538,7 @@ class NeoxDialect(Dialect):
                 b.set("schedule.warmup_ratio", warmup, view.source(b, "warmup"))
         # `lr_decay_iters` ≠ `train_iters` is PD107's (decay-horizon-mismatch) to judge, with its
         # tolerance and its exemptions for annealing stages: no adapter note, or it would be reported twice.
+        _forks_schedule_keys(b, view)
         _onebitadam_without_scheduler(b, view)
 
     @staticmethod
@@ -845,6 +846,23 @@ def _from_weights(b: PlanBuilder, view: MergedNeox, key: str, kind: str, what: s
     b.set("program.assumed_because", because)
     b.set("mode.kind", kind, source.model_copy(update={
         "note": "assumed: a new run from trained weights, a fine-tune or continued pretraining as its data decide"}))
+
+
+_FORK_NOTE = "a fork's own key (no known GPT-NeoX release has it), read as its name says"
+
+
+def _forks_schedule_keys(b: PlanBuilder, view: MergedNeox) -> None:
+    """A fork's `warmup_iters` (iterations) and `decay_lr_to` (a fraction of the peak) where upstream's `warmup` and
+    `min_lr` are not written (held-out review 71, B 11/12: EleutherAI's math-lm NeoX for Llemma, 500 warmup
+    iterations read as upstream's default 1% of the run, and a floor of 3.3% of the peak as 0)."""
+    iters = lenient_int(view.get("warmup_iters"))
+    if view.get("warmup") is None and isinstance(iters, int) and iters >= 0:
+        b.discard("schedule.warmup_ratio")
+        b.set("schedule.warmup_steps", iters, view.source(b, "warmup_iters", _FORK_NOTE))
+    floor = lenient_number(view.get("decay_lr_to"))
+    if view.get("min_lr") is None and isinstance(floor, (int, float)) and 0 <= floor < 1:
+        b.discard("schedule.min_lr")
+        b.set("schedule.min_lr_ratio", floor, view.source(b, "decay_lr_to", _FORK_NOTE))
 
 
 def _onebitadam_without_scheduler(b: PlanBuilder, view: MergedNeox) -> None:

@@ -570,3 +570,13 @@ def test_include_launching_fewer_gpus_than_global_num_gpus_fails_deepspeeds_batc
     assert stops.data["severity"] == "error" and "1024 ≠ 32 × 4 × 1 = 128" in stops.message
     config.write_text(config.read_text().replace('"localhost:0"', '"localhost:0,1,2,3,4,5,6,7"'))
     assert not [n for n in notes(plan_of(config), "other") if n.data.get("code") == "PD402"]
+
+
+def test_a_forks_warmup_iters_and_decay_lr_to_are_read_as_their_names_say(tmp_path) -> None:
+    # held-out review 71, B 11 (EleutherAI's math-lm NeoX for Llemma): `warmup_iters: 500` and `decay_lr_to: 0.033`,
+    # keys no upstream release has, were read as upstream's default 1% warmup and a floor of 0
+    fork = TRAINING.replace('"warmup": 0.01,', '"warmup_iters": 500,\n  "decay_lr_to": 0.033,')
+    path = write(tmp_path, "llemma.yml", MODEL.rstrip().rstrip("}") + fork.strip().lstrip("{"))
+    plan = plan_of(path)
+    assert plan.schedule.warmup_steps == 500 and plan.schedule.min_lr_ratio == 0.033 and plan.schedule.min_lr is None
+    assert "fork's own key" in plan.sources["schedule.warmup_steps"].note
