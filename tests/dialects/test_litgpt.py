@@ -773,3 +773,14 @@ def test_an_empty_micro_batch_size_is_null_and_stops_the_run(tmp_path) -> None:
     assert plan.batch.micro_batch_size is None and "batch.micro_batch_size" in plan.unknown
     dropped = plan_of(write(tmp_path, "dropped.yaml", FINETUNE.replace("  micro_batch_size: 2\n", "")))
     assert dropped.batch.micro_batch_size == 1 and not [n for n in notes(dropped, "ignored-key") if "empty" in n.message]
+
+
+def test_fabric_run_gives_the_node_count_the_config_leaves_at_its_default(tmp_path) -> None:
+    # held-out review 71, B 09: `fabric run --num-nodes=4 --devices=8 litgpt/pretrain.py --config X.yaml` with
+    # `devices: 8` and no `num_nodes` in the file: Fabric takes the CLI's 4 nodes over the default 1 (32 ranks)
+    write(tmp_path, "configs/cpt.yaml", "model_name: Mistral-7B-v0.1\nout_dir: out\ndevices: 8\n"
+                                        "train:\n  global_batch_size: 64\n  micro_batch_size: 2\n  max_tokens: 1000000000\n")
+    script = write(tmp_path, "run_node_0.sh", "fabric run --node-rank=0 --num-nodes=4 --devices=8 "
+                                              "litgpt/pretrain.py --config configs/cpt.yaml\n")
+    plan = plan_of(script, "litgpt")
+    assert plan.parallel.world_size == 32 and "--num-nodes 4" in plan.sources["parallel.world_size"].note
