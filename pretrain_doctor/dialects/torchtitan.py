@@ -488,11 +488,35 @@ def _key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None
     """Keys the judged torchtitan release does not read (moved or renamed), and typos."""
     typo_notes(b, doc, {*TORCHTITAN_KEYS, "encoder"}, changes=TORCHTITAN_KEY_CHANGES, versions=versions)
     judged_version(b, doc, versions, "torchtitan")  # unknown: every release we know (0.0.2-0.2.2)
+    _pytorch_betas(b, doc, versions)
     for table in TORCHTITAN_KEYS:
         if isinstance(doc.data.get(table), dict):
             typo_notes(b, doc, TORCHTITAN_KEYS[table], prefix=(table,), changes=TORCHTITAN_KEY_CHANGES,
                        versions=versions, suggest=table in _TYPO_CHECKED_TABLES)
     _dropped_keys(b, doc, versions)
+
+
+def _pytorch_betas(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
+    """`[optimizer] betas = [0.9, 0.95]`, PyTorch's spelling: torchtitan's optimizer table takes `beta1` and `beta2`.
+    0.2.0 and later stop at start on the unknown field; earlier releases drop it for 0.9/0.95 (held-out review 72,
+    B 03: a mixture-of-transformers config on the 0.2.0 schema). No fork reads the table differently here: a lone
+    key, which the dropped-keys check (two keys or more) leaves alone."""
+    if not doc.has(("optimizer", "betas")) or doc.has(("optimizer", "beta1")) or doc.has(("optimizer", "beta2")):
+        return
+    source = _checkout_config_source(doc)
+    if source is not None and "betas:" in source[1]:
+        return  # the checkout's own JobConfig reads it: a fork's key
+    judged = versions.get("torchtitan")
+    rejects = judged is not None and judged.at_least(REJECTS_UNKNOWN_SINCE)
+    values = doc.get(("optimizer", "betas"))
+    defaults = isinstance(values, list) and [lenient_number(v) for v in values] == [0.9, 0.95]
+    outcome = (f"torchtitan {judged.version} stops at start on it (\"Invalid field names\")" if rejects else
+               "torchtitan 0.2.0 and later stop at start on it (\"Invalid field names\"), earlier releases drop it and "
+               "train with 0.9/0.95" + (", the values it gives" if defaults else ""))
+    b.note("ignored-key", f"`optimizer.betas` is PyTorch's spelling: torchtitan's optimizer takes `beta1` and `beta2`; "
+           f"{outcome}", b.source(doc, ("optimizer", "betas")), key="optimizer.betas",
+           hint="write `beta1 = 0.9` and `beta2 = 0.95` in `[optimizer]`",
+           severity="error" if rejects else "info" if judged is not None and defaults else "warning")
 
 
 def _dropped_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:

@@ -653,3 +653,17 @@ def test_a_seed_checkpoint_config_trains_nothing(tmp_path) -> None:
     assert note.data["severity"] == "warning" and "trains nothing" in note.message and plan.debug is True
     assert notes(plan_of(write(tmp_path, "u.toml", MINIMAL + "\n[checkpoint]\ncreate_seed_checkpoint = false\n")),
                  "ignored-key") == []
+
+
+def test_pytorchs_betas_in_the_optimizer_table(tmp_path) -> None:
+    # held-out review 72, B 03: `[optimizer] betas = [0.9, 0.95]` on the 0.2.0 schema, which takes beta1/beta2 and
+    # refuses unknown fields at start: a warning with no release known, an error where 0.2.0 or later is judged
+    from pretrain_doctor.dialects.versions import TrainerVersions
+
+    text = '[model]\nname = "llama3"\nflavor = "8B"\n[optimizer]\nname = "AdamW"\nlr = 3e-4\nbetas = [0.9, 0.95]\n' \
+           '[training]\nsteps = 1000\n'
+    path = write(tmp_path, "mot.toml", text)
+    [note] = [n for n in notes(plan_of(path), "ignored-key") if n.data.get("key") == "optimizer.betas"]
+    assert note.data["severity"] == "warning" and "beta1" in note.message
+    judged = plan_of(path, trainer_versions=TrainerVersions({"torchtitan": "0.2.0"}, detect_installed=False))
+    assert [n.data["severity"] for n in notes(judged, "ignored-key") if n.data.get("key") == "optimizer.betas"] == ["error"]
