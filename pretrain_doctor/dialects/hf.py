@@ -673,7 +673,7 @@ def _checkpoints(b: PlanBuilder, doc: Document) -> None:
         b.set("checkpoint.enabled", False, b.source(doc, ("save_steps",), note="0: transformers saves at no step"))
     elif str(save) == "steps":
         _interval(b, doc, "checkpoint", "save_steps", 500)
-    elif doc.has("save_steps") and str(save) != "steps" and not is_dump(doc):  # a dump writes the default too
+    elif doc.has("save_steps") and str(save) != "steps" and not _is_dump(doc):  # a dump writes the default too
         # the run still saves on its strategy (per epoch, say, as `load_best_model_at_end` wants): an info, since
         # checkpoints are still written (held-out reviews 37 A 14 and 38 A 11; review 18 had called it a warning);
         # also a leftover under "no" (PD801 judges no saves), or a "never" interval that no run reaches under any
@@ -1771,7 +1771,7 @@ def _says_finetune(doc: Document) -> Optional[str]:
         value = doc.data.get(key)
         if isinstance(value, str) and FINETUNE_WORDS.search(value):
             return f"its `{key}: {value}` says so"
-    if is_dump(doc):
+    if _is_dump(doc):
         # every field written out (`args.to_json_string()`, held-out review 69, A 20: a FinBERT classifier's): the
         # run that saved it loaded weights the dump does not record, as most Trainer runs fine-tune
         return f"it is a dump of every TrainingArguments field ({len(doc.data)} keys) that a run saved"
@@ -1781,7 +1781,7 @@ def _says_finetune(doc: Document) -> Optional[str]:
 _DUMP_KEYS = 80  # TrainingArguments has ~100-130 fields; hand-written files set a few dozen at most
 
 
-def is_dump(doc: Document) -> bool:
+def _is_dump(doc: Document) -> bool:
     """A TrainingArguments file with every field written out (`args.to_json_string()`), defaults and all."""
     return len(doc.data) >= _DUMP_KEYS and "local_rank" in doc.data
 

@@ -82,6 +82,7 @@ _LORA_SWITCHES = ("lora_query", "lora_key", "lora_value", "lora_projection", "lo
 # Lightning's launchers (`fabric run`, `lightning run model`), whose CLI flags Fabric reads from the environment.
 _FABRIC_LAUNCHERS = ("fabric", "lightning")
 
+
 class LitgptDialect(Dialect):
     name = "litgpt"
     field_keys = {"schedule.warmup_steps": "train.lr_warmup_steps", "schedule.warmup_ratio": "train.lr_warmup_fraction"}

@@ -673,9 +673,8 @@ class MegatronDialect(Dialect):
               f.source(b, "--eval-interval") or f.source(b, "--eval-iters") or f.source(b, "--split"))
         # `--eval-iters 0` or `--eval-interval 0` written, and no `--save`: a benchmark's launch
         turned_off = (f.present("--eval-iters") and eval_iters == 0) or (f.present("--eval-interval") and interval == 0)
-        mark_keeps_nothing(b, turned_off, f.source(b, "--eval-iters" if f.present("--eval-iters") else "--eval-interval",
-                                                   "no `--save` and evaluation turned off: a throughput or profiling "
-                                                   "benchmark, its logs its result"))
+        flag = "--eval-iters" if f.present("--eval-iters") else "--eval-interval"
+        mark_keeps_nothing(b, turned_off, lambda note: f.source(b, flag, note), "no `--save` and evaluation turned off")
         paths = f.raw("--data-path") if f.unknown("--data-path") is None else None
         if paths is not None:
             items = paths if isinstance(paths, list) else [paths]

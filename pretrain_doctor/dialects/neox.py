@@ -757,7 +757,7 @@ def _save_beside(docs: list[Document]) -> bool:
             text = path.read_text(errors="replace")
         except OSError:
             continue
-        if any(line.lstrip().startswith(('"save"', "'save'", "save:", '"save":')) for line in text.splitlines()):
+        if any(line.lstrip().startswith(('"save"', "'save'", "save:")) for line in text.splitlines()):
             return True
     return False
 
@@ -769,9 +769,9 @@ def _keeps_nothing(b: PlanBuilder) -> None:
     written = b.sources.get("eval.interval_steps")
     never_evaluates = isinstance(steps, int) and isinstance(interval, int) and interval > steps \
         and written is not None and written.key is not None
-    mark_keeps_nothing(b, never_evaluates, b.source(b.primary, (), note=(
-        f"it writes no checkpoint and never evaluates within its {steps:,} steps: a throughput benchmark, its logs "
-        "its result" if isinstance(steps, int) else "")))
+    mark_keeps_nothing(b, never_evaluates, lambda note: b.source(b.primary, (), note=note),
+                       f"it writes no checkpoint and never evaluates within its {steps:,} steps" if never_evaluates
+                       else "")
 
 
 def _is_setup(keys: set) -> bool:

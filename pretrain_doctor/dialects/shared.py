@@ -46,13 +46,13 @@ def mark_smoke_test(b: Any, steps: Any, source: Callable[[str], Any], unit: str 
     return True
 
 
-def mark_keeps_nothing(b: Any, never_evaluates: bool, source: Any) -> None:
+def mark_keeps_nothing(b: Any, never_evaluates: bool, source: Callable[[str], Any], why: str) -> None:
     """A run that writes no checkpoint (no `save` folder for GPT-NeoX or Megatron, which then write nothing) and, as
     its config says, never evaluates keeps nothing but its logs: a throughput or profiling benchmark, judged as a
     debug run (held-out reviews 70, B 06: a 200-iteration NeoX sweep; 71, B 01: Seq1F1B's profiled Megatron sweep
-    with `--eval-iters 0`)."""
+    with `--eval-iters 0`). `source(why)` says where, as `mark_smoke_test`'s does."""
     if b.get("checkpoint.enabled") is False and never_evaluates and not b.get("debug"):
-        b.set("debug", True, source)
+        b.set("debug", True, source(f"{why}: a throughput or profiling benchmark, its logs its result"))
 
 
 def warmup_share(fraction: Any, horizon: Any, total: Any) -> Optional[float]:
@@ -714,12 +714,12 @@ _HF_TRAINER_DIALECTS = ("hf", "llamafactory", "axolotl")
 
 
 def _accelerate_precision(b: PlanBuilder, mixed: str, source: Optional[Source], plugin_json: bool = False,
-                          tied: bool = True) -> None:
+                          launch_omits: Optional[Callable[[], bool]] = None) -> None:
     """accelerate's mixed precision (`accelerate launch` exports ACCELERATE_MIXED_PRECISION): an HF Trainer whose
     arguments turn neither fp16 nor bf16 on leaves it, and its Accelerator autocasts to it (held-out review 40, A 03:
     accelerate bf16 beside `bf16: false` is a bf16 mixed-precision run, no conflict); otherwise the two declarations
-    are compared (PD303). `tied`: nothing says the two files are not one run's (a launch script beside runs its
-    program with the accelerate config but without this one: `_launch_beside_omits`)."""
+    are compared (PD303). `launch_omits`: for an accelerate config only found beside the training config, whether a
+    launch script there runs its program without that config (`_launch_beside_omits`), asked only where it matters."""
     compute = b.get("precision.compute")
     if b.dialect in _HF_TRAINER_DIALECTS and "precision.compute" not in (b.get("program.assumed") or {}):
         if plugin_json and b.dialect in ("hf", "llamafactory") and b.get("precision.bf16_enabled") is not True \
@@ -731,7 +731,7 @@ def _accelerate_precision(b: PlanBuilder, mixed: str, source: Optional[Source], 
             # ... but where the launch beside runs the program with the accelerate config and not this one, the
             # program reads the config its own way and may set the flag itself (held-out review 68, A 03: train.py
             # maps its own JSON onto TrainingArguments with `bf16=True`): only a config that writes it off is certain
-            certain = tied or b.has(f"precision.{mixed}_enabled")
+            certain = b.has(f"precision.{mixed}_enabled") or launch_omits is None or not launch_omits()
             off = "is off" if certain else "is left unset (off, unless the program sets it)"
             b.note("other", f"accelerate's DeepSpeed plugin enables {mixed} (`mixed_precision: {mixed}`) but the "
                    f"Trainer's `{mixed}` {off}: transformers refuses the mismatch at start-up (ValueError: ds "
@@ -788,8 +788,10 @@ def _accelerate_yaml(b: PlanBuilder, acc: Document, context: BuildContext, named
     mixed = str(acc.data.get("mixed_precision", "")).lower()
     if mixed in ("fp16", "bf16"):
         plugin_json = kind == "DEEPSPEED" and not acc.get(("deepspeed_config", "deepspeed_config_file"))
-        tied = named or bool(context.accelerate_config) or not _launch_beside_omits(b.documents[0], acc)
-        _accelerate_precision(b, mixed, b.source(acc, ("mixed_precision",)), plugin_json, tied=tied)
+        config = b.documents[0]
+        # reading the scripts beside is only for a mismatch to judge (not every bf16 config with an accelerate YAML)
+        omits = None if named or context.accelerate_config else (lambda: _launch_beside_omits(config, acc))
+        _accelerate_precision(b, mixed, b.source(acc, ("mixed_precision",)), plugin_json, launch_omits=omits)
     b.documents.append(acc)
     if not context.accelerate_config and not named:
         context.read_beside.append(str(acc.path))
