@@ -220,11 +220,11 @@ def _skipped_note(doc: Document) -> str:
     """Why a file met in a folder walk is skipped: a framework's config in a form not read here says so (held-out
     review 68, B 24: an OLMo-core Python config called "not a training config")."""
     if doc.format == "python":
-        from ..dialects.nanogpt import PYTHON_CONFIG_FORM, training_program
+        from ..dialects.nanogpt import PYTHON_CONFIG_FORM, python_config_of
 
-        program = training_program(doc)
-        if program is not None and program.endswith(PYTHON_CONFIG_FORM):
-            return program.split(" (it defines", 1)[0] + ", " + PYTHON_CONFIG_FORM
+        config = python_config_of(doc)
+        if config is not None:
+            return f"{config}, {PYTHON_CONFIG_FORM}"
     return SKIPPED_NOTE
 
 

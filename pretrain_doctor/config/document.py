@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, NamedTuple, Optional
 
 KeyPath = tuple[Any, ...]
@@ -100,6 +100,16 @@ class Document:
             if found is not None:
                 return found
         return None
+
+    def section(self, key: str) -> "Document":
+        """The mapping under the top-level `key` as a document of its own (a wrapper's `train:` or `llamafactory:`
+        section holding a trainer's whole config), its positions and repeated keys moved with it."""
+        def positions() -> dict[KeyPath, Position]:
+            return {path[1:]: where for path, where in self.positions.items() if path[:1] == (key,) and path[1:]}
+
+        return replace(self, data=dict(self.data[key]), positions=LazyPositions(positions),
+                       duplicates=[d._replace(path=d.path[1:]) for d in self.duplicates
+                                   if d.path[:1] == (key,) and d.path[1:]])
 
     def get(self, path: KeyPath | str, default: Any = None) -> Any:
         node: Any = self.data

@@ -140,10 +140,10 @@ def not_supported_message(doc: Optional[Document] = None) -> str:
         return ("a Megatron-Bridge ConfigContainer override (sections train, optimizer, scheduler with Megatron's "
                 f"field names), which no dialect here reads: {text}")
     if doc is not None and doc.format == "python":
-        from .nanogpt import PYTHON_CONFIG_FORM, training_program
+        from .nanogpt import python_config_of, training_program
 
         program = training_program(doc)
-        if program is not None and program.endswith(PYTHON_CONFIG_FORM):
+        if program is not None and python_config_of(doc) is not None:
             # a training config indeed, of a framework read in its other forms (held-out review 68, B 24)
             return f"{program} (supported: {', '.join(DIALECT_MODULES)})"
         if program is not None:
@@ -213,18 +213,11 @@ def wrapped_config(doc: Document) -> Optional[tuple[Document, Detection]]:
     nested sections (hf.nested_arguments), so it is not taken here."""
     if doc.format not in ("yaml", "json", "toml") or not isinstance(doc.data, dict):
         return None
-    import dataclasses
-    from functools import partial
-
-    from ..config.document import LazyPositions
-
     for key in _WRAPPER_SECTIONS:
         section = doc.data.get(key)
         if not isinstance(section, dict) or len(section) < _WRAPPED_MIN_KEYS:
             continue
-        sub = dataclasses.replace(doc, data=section, positions=LazyPositions(partial(_section_positions, doc, key)),
-                                  duplicates=[d._replace(path=d.path[1:]) for d in doc.duplicates
-                                              if d.path[:1] == (key,) and len(d.path) > 1])
+        sub = doc.section(key)
         found = detection(sub)
         if found.dialect is None or found.dialect.name == "hf" or found.guess \
                 or found.scores.get(found.dialect.name, 0) < _WRAPPED_MIN_SCORE:
@@ -234,10 +227,6 @@ def wrapped_config(doc: Document) -> Optional[tuple[Document, Detection]]:
                f"({others}, ...) is the wrapper's own")
         return sub, found._replace(via=via)
     return None
-
-
-def _section_positions(doc: Document, key: str) -> dict:
-    return {path[1:]: where for path, where in doc.positions.items() if path[:1] == (key,) and len(path) > 1}
 
 
 def detection(doc: Document) -> Detection:

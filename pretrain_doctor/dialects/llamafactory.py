@@ -17,7 +17,6 @@ unless `optim_config` names a plugin, and a constant lr unless `lr_scheduler_con
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections import ChainMap
 from pathlib import Path
@@ -93,8 +92,7 @@ def wrapped_config(doc: Document) -> Optional[Document]:
     for key in _WRAPPER_SECTIONS:
         section = doc.data.get(key)
         if isinstance(section, dict) and sum(1 for k in _OWN_MARKERS if k in section) >= 2:
-            positions = {path[1:]: where for path, where in doc.positions.items() if path[:1] == (key,) and path[1:]}
-            return dataclasses.replace(doc, data=dict(section), positions=positions, duplicates=[])
+            return doc.section(key)
     return None
 
 

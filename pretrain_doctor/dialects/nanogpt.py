@@ -1230,9 +1230,9 @@ def _fork_modules(script: Path) -> list:
     return found
 
 
-def training_program(doc: Document) -> Optional[str]:
-    """What makes a Python file a training program of its own, not a nanoGPT override file: it defines
-    functions or classes and imports a training framework (`_TRAINING_FRAMEWORKS`); None otherwise."""
+def _defined_and_imported(doc: Document) -> Optional[tuple[list[str], list[str]]]:
+    """The functions and classes a Python file defines and the training frameworks it imports, where it does both;
+    None otherwise (an override file of assignments)."""
     if doc.format != "python":
         return None
     try:
@@ -1251,16 +1251,33 @@ def training_program(doc: Document) -> Optional[str]:
             top = module.split(".")[0]
             if top in _TRAINING_FRAMEWORKS and top not in imported:
                 imported.append(top)
-    if not imported:
+    return (defined, imported) if imported else None
+
+
+def python_config_of(doc: Document) -> Optional[str]:
+    """`an OLMo-core config written in Python` for a framework's own config in Python (held-out review 59, B 15:
+    torchtitan's `Trainer.Config` functions, the only form its 2026 releases take), a form not read here; None for
+    any other file."""
+    found = _defined_and_imported(doc)
+    module = next((name for name in _PYTHON_CONFIG_MODULES if name in found[1]), None) if found else None
+    if module is None:
         return None
+    name = _PYTHON_CONFIG_MODULES[module]
+    return f"{'an' if name[0] in 'AEIOU' else 'a'} {name} config written in Python"
+
+
+def training_program(doc: Document) -> Optional[str]:
+    """What makes a Python file a training program of its own, not a nanoGPT override file: it defines
+    functions or classes and imports a training framework (`_TRAINING_FRAMEWORKS`); None otherwise."""
+    found = _defined_and_imported(doc)
+    if found is None:
+        return None
+    defined, imported = found
     shown = ", ".join(f"`{name}`" for name in defined[:3]) + (", …" if len(defined) > 3 else "")
-    config_module = next((name for name in _PYTHON_CONFIG_MODULES if name in imported), None)
-    if config_module is not None:
-        # a framework's own config in Python (held-out review 59, B 15: torchtitan's `Trainer.Config` functions, the
-        # only form its 2026 releases take): named as such, not as a nanoGPT file it never meant to be
-        name = _PYTHON_CONFIG_MODULES[config_module]
-        return (f"{'an' if name[0] in 'AEIOU' else 'a'} {name} config written in Python (it defines {shown} and "
-                f"imports {config_module}), {PYTHON_CONFIG_FORM}")
+    config = python_config_of(doc)
+    if config is not None:  # named as such, not as a nanoGPT file it never meant to be
+        module = next(name for name in _PYTHON_CONFIG_MODULES if name in imported)
+        return f"{config} (it defines {shown} and imports {module}), {PYTHON_CONFIG_FORM}"
     return (f"a Python program of its own (it defines {shown} and imports {', '.join(imported)}), not a nanoGPT "
             "override file of assignments for train.py's configurator")
 
