@@ -13,11 +13,14 @@ class PureHalfPrecision(Rule):
     (no fp32 master copy): axolotl `float16: true` with AMP off, litgpt
     `precision: bf16-true`, NeoX/DeepSpeed without the fp32 optimizer copy, an HF/TRL
     recipe's `torch_dtype: bfloat16` beside `bf16: true` under an accelerate config that
-    uses neither DeepSpeed nor FSDP (the Trainer's autocast keeps no fp32 copy). It is a
+    uses neither DeepSpeed nor FSDP (the Trainer's autocast keeps no fp32 copy), an
+    axolotl full fine-tune with `bf16: true` (or auto) and neither DeepSpeed nor FSDP
+    (axolotl loads the model in bf16). It is a
     warning for any training of the full model, pretraining or fine-tuning: fine-tuning
     lrs (1e-5 to 2e-5) make updates even smaller relative to the weights, so more of
     them round away. Under LoRA/QLoRA the frozen base is meant to be half precision, so
-    it is only `info` there, as it is for a debug or smoke-test config, which wants no
+    it is only `info` there (and silent where PEFT builds the adapters, in fp32 by default
+    since PEFT 0.12: HF/TRL, LLaMA-Factory, axolotl), as it is for a debug or smoke-test config, which wants no
     trained model. Silent for bf16 weights that an HF Trainer (HF, axolotl, LLaMA-Factory)
     hands to DeepSpeed with bf16 on: its engine keeps fp32 master weights.
 
@@ -64,6 +67,10 @@ class PureHalfPrecision(Rule):
         kind = plan.mode.kind
         adapter = kind in ("lora", "qlora") or plan.mode.lora_rank is not None
         field = "precision.params" if "precision.params" in plan.sources else "precision.mixed"
+        if adapter and plan.dialect in _PEFT_TRAINERS:
+            # get_peft_model's `autocast_adapter_dtype` (default on since PEFT 0.12) creates the adapters in fp32 over
+            # a half-precision base, LLaMA-Factory's `pure_bf16` too (held-out review 73, A 01)
+            return
         if adapter:
             message = (f"pure {prec.params} weights under {kind}: right for the frozen base, but the trainable adapter "
                        f"weights are {prec.params} too unless the trainer upcasts them, and updates below "
@@ -75,18 +82,40 @@ class PureHalfPrecision(Rule):
                                severity="info")
             return
         scaling = " and no loss scaling" if prec.params == "fp16" else ""
+        unsharded = _too_big_unsharded(plan)
         # a debug or throughput run wants no trained model (held-out review 18, B 12: torchtitan's full-bf16
         # `training.dtype` in a 1,000-step throughput sweep); a cheap run does: the weights it trains are worse
         context = " (a debug or smoke-test config)" if plan.debug else ""
         yield self.finding(
             plan, field,
             f"weights are trained in pure {prec.params} with no fp32 master copy{scaling}{context}: small updates "
-            "round away",
+            f"round away{unsharded}",
             hint=_LOADED_HINT if (plan.sources.get(field) and plan.sources[field].key == "torch_dtype") else
-            f"use mixed precision ({prec.params}-mixed / AMP): {prec.params} compute, fp32 master weights",
-            severity="info" if plan.debug else None,
+            _AXOLOTL_HINT if plan.dialect == "axolotl" and prec.params == "bf16" else f"use mixed precision ({prec.params}-mixed / AMP): {prec.params} compute, fp32 master weights",
+            severity="info" if plan.debug or unsharded else None,
         )
 
+
+# trainers whose adapters PEFT builds (HF/TRL, LLaMA-Factory, axolotl), fp32 over any base precision
+_PEFT_TRAINERS = frozenset(("hf", "llamafactory", "axolotl"))
+
+
+def _too_big_unsharded(plan) -> str:
+    """An axolotl full fine-tune too big for one GPU without DeepSpeed or FSDP: its launch must shard it from the
+    command line (`--deepspeed`), which keeps an fp32 copy, so the pure bf16 the file alone gives is only likely."""
+    params = plan.derived.parameters
+    if plan.dialect != "axolotl" or not params.known or params.value < _ONE_GPU_FULL_FINETUNE:
+        return ""
+    return (f" (unless the launch adds `--deepspeed`: a ~{params.value / 1e9:.0f}B-parameter full fine-tune does not "
+            "fit one GPU unsharded)")
+
+
+# bf16 weights and gradients of 20B parameters fill an 80 GB GPU before any optimizer state
+_ONE_GPU_FULL_FINETUNE = 20e9
+
+# axolotl's `bf16: true`/auto on a full fine-tune with neither DeepSpeed nor FSDP (dialects/axolotl.py)
+_AXOLOTL_HINT = ("run it under DeepSpeed (`deepspeed: deepspeed_configs/zero1.json`: its bf16 engine keeps fp32 master "
+                 "weights) or FSDP, which upcasts them; or train a LoRA adapter, which PEFT keeps in fp32")
 
 # An HF recipe's `torch_dtype: bfloat16` beside `bf16: true` on plain DDP (dialects/hf.py `_loaded_half_weights`).
 _LOADED_HINT = ("load the model in float32 (drop `torch_dtype`) and keep `bf16: true`, so autocast computes in bf16 "

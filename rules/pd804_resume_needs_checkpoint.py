@@ -32,6 +32,13 @@ class ResumeNeedsCheckpoint(Rule):
     for litgpt's `resume: auto`, and for LLaMA-Factory's reward-model and PPO stages of
     full and freeze runs, which drop the key.
 
+    Warns where GPT-NeoX's `load` or Megatron's `--load` names one saved step's folder
+    (`checkpoints/global_step20000`, `iter_0001000`) instead of the folder that holds the
+    steps: the trainer reads the step to load from a tracker file inside `load` (DeepSpeed's
+    `latest`, Megatron's `latest_checkpointed_iteration.txt`), finds none in a step folder,
+    and silently trains from scratch at iteration 0 (Megatron-LM's
+    `--exit-on-missing-checkpoint` makes it stop instead).
+
     ## Why is this bad?
     `Trainer.train(resume_from_checkpoint=True)` looks up the last `checkpoint-*` folder
     in `output_dir` and raises `ValueError: No valid checkpoint found in output directory`
@@ -68,6 +75,7 @@ class ResumeNeedsCheckpoint(Rule):
     severity = "info"
 
     def check(self, plan):
+        yield from self.tagged_note_findings(plan)  # a `load` naming one step's folder (dialects/neox.py, megatron.py)
         if not plan.checkpoint.resume_latest:
             return
         field = "checkpoint.resume_latest"

@@ -17,9 +17,9 @@ from pretrain_doctor.settings import CheckOptions
 
 # `gradient_accumulation_steps` and one process (world size 1): nanoGPT's default and whether train.py divides it
 # by the world size changed between its versions, so without them the tokens per step PD101 judges are unknown.
-# 30k tokens/step: below 32k, where the √-scaled band judges nanoGPT's 6e-4 for this ~210M model (rules/pd101).
+# 15k tokens/step: below 16k, where the √-scaled band judges nanoGPT's 6e-4 for this ~210M model (rules/pd101).
 UPSTREAM = """\
-gradient_accumulation_steps = 5 * 8
+gradient_accumulation_steps = 5 * 4
 block_size = 64
 n_layer = 24
 n_head = 12
@@ -203,7 +203,7 @@ def test_a_premise_the_launched_program_may_decide_softens_once(tmp_path) -> Non
     # The run kind of a launch script whose program's source is not at hand is assumed (dialects/hf.py): PD106's
     # "pretraining warmup" (premise mode.kind) speaks one level softer and says so; a rule without it does not.
     script = tmp_path / "finetune.sh"
-    script.write_text("torchrun -m dia_train --per_device_train_batch_size 10 --bf16 --num_train_epochs 2 \\\n"
+    script.write_text("torchrun --nproc_per_node 8 -m dia_train --per_device_train_batch_size 10 --bf16 --num_train_epochs 2 \\\n"
                       "  --learning_rate 2e-5 --warmup_steps 300 --save_steps 1000\n", encoding="utf-8")
     report = check_paths([script], CheckOptions(use_settings=False))
     found = {f.code: f for f in report.findings}

@@ -129,6 +129,11 @@ def test_loader_routes_scripts_and_argument_files(tmp_path) -> None:
     assert load_document(args).data["--num-layers"] == "2"
     yaml = write(tmp_path, "c.yaml", "---\nlr: 1\n")
     assert load_document(yaml).format == "yaml"
+    # a README holding the launch in prose is named as a document, not a YAML parse error (held-out review 73, A 05)
+    readme = write(tmp_path, "README.md", "# Train\n\n`deepspeed train.py --lr 1e-4`\n")
+    with pytest.raises(ConfigError, match="a Markdown document, not a config") as refused:
+        load_document(readme)
+    assert refused.value.skippable
 
 
 def test_broken_quote_is_one_clear_error_for_a_launch_script(tmp_path) -> None:
@@ -981,6 +986,18 @@ def test_undecided_branches_that_build_different_commands() -> None:
     data, _, unknown = _read('if [ "$NO_WARMUP" = true ]; then W=0; else W=5000; fi\n'
                              'python pretrain_gpt.py --lr-warmup-iters $W\n')
     assert data["--lr-warmup-iters"] is None and "--lr-warmup-iters" in unknown
+    # one module launched two ways (held-out review 73, A 10: ProLong's train_sft.sh, `srun torchrun` across the job's
+    # nodes or `torchrun --nnodes=1`, then `${header} "${base_arguments[@]}"`): the launch that leaves more unknown
+    data, _, _ = _read(
+        'if [ $num_nodes -gt 1 ]; then\n'
+        '  header="srun torchrun --nnodes=$num_nodes --nproc-per-node=$num_gpus -m training.train_language_model"\n'
+        'else\n'
+        '  header="torchrun --nnodes=1 --nproc-per-node=$num_gpus -m training.train_language_model"\n'
+        'fi\n'
+        'args=(--learning_rate 2e-5 --bf16)\n'
+        '${header} "${args[@]}"\n')
+    assert data["program"] == "training.train_language_model" and data["--learning_rate"] == "2e-5"
+    assert data["launcher"]["name"] == "torchrun" and data["launcher"].get("nnodes") is None
 
 
 def test_a_placeholder_an_option_loop_must_fill_is_the_launchs() -> None:

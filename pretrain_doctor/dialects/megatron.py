@@ -62,9 +62,9 @@ from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
                    typo_notes, unread_sources)
 from .megatron_flags import KNOWN_FLAGS, SWITCHES
-from .shared import (SMOKE_TEST_STEPS, exported_world_size, find_referenced_file, launcher_world_size,
-                     mark_keeps_nothing, mark_smoke_test, merge_deepspeed_reference, optimizer_family, preference_named,
-                     warmup_share)
+from .shared import (SMOKE_TEST_STEPS, checkpoint_step_folder, exported_world_size, find_referenced_file,
+                     launcher_world_size, mark_keeps_nothing, mark_smoke_test, merge_deepspeed_reference,
+                     optimizer_family, preference_named, warmup_share)
 from .versions import ChangeTable
 
 DEFAULT = "Megatron-LM arguments.py default"
@@ -365,6 +365,7 @@ class MegatronDialect(Dialect):
     @staticmethod
     def _mode(b: PlanBuilder, f: _Flags) -> None:
         load, save = f.raw("--load"), f.raw("--save")
+        _step_folder_load(b, f, load)
         pretrained = f.raw("--pretrained-checkpoint")
         method = preference_named(str(f.doc.data.get("program") or "").rsplit("/", 1)[-1].lower())
         if method is not None:
@@ -419,6 +420,11 @@ class MegatronDialect(Dialect):
             # checkpoint, so the run starts from a model's weights, whichever path the launch picks.
             _from_weights(b, f, f.unknown("--load"), "--load", f.source(b, "--load", "a checkpoint chosen at launch"))
             return
+        if program.startswith("finetune") and isinstance(load, str) and load and load != save:
+            # ... and a named one: Megatron-DeepSpeed's finetune_llama.py over the converter's hf2megads output
+            # (held-out review 73, B 13: read as a resumed run, its 320,000-step decay in 3,500 steps unjudged)
+            _from_weights(b, f, load, "--load", f.source(b, "--load"))
+            return
         # `--load` equal to `--save` is the auto-resume pattern: a fresh run starts from scratch.
         if f.present("--load") and f.unknown("--load") is None and isinstance(load, str) and load != save:
             b.set("mode.resumed", True, f.source(b, "--load"))
@@ -470,6 +476,11 @@ class MegatronDialect(Dialect):
             # Megatron exits once the iteration is divisible by it: bigscience's `run_bf16.sh` (a checkpoint
             # reshape test) trains 10 of its 100,000 iterations.
             b.set("debug", True, f.source(b, "--exit-interval", f"the program exits at iteration {exit_at}: a smoke test"))
+        if f.switch("--mock-data") and not b.get("debug"):
+            # synthetic tokens in place of the data path: a throughput or systems study whose model is not kept
+            # (held-out review 73, B 05: a fail-slow study's 500,000-iteration launch of a 1.6B model at seq 32)
+            b.set("debug", True, f.source(b, "--mock-data", "trains on mock data: a throughput or systems run, its "
+                                                            "model is not kept"))
         samples = lenient_int(f.raw("--train-samples"))
         batch = b.get("batch.global_batch_size")
         if isinstance(samples, int) and not b.has("run.max_steps"):
@@ -626,7 +637,12 @@ class MegatronDialect(Dialect):
     def _parallel(b: PlanBuilder, f: _Flags, doc: Document) -> None:
         f.take(b, "parallel.tensor", "--tensor-model-parallel-size", lenient_int, 1)
         f.take(b, "parallel.pipeline", "--pipeline-model-parallel-size", lenient_int, 1)
-        f.take(b, "parallel.context", "--context-parallel-size", lenient_int, 1)
+        if f.present("--ds-sequence-parallel-size") and not f.present("--context-parallel-size"):
+            # Megatron-DeepSpeed's Ulysses: parallel_state's data-parallel size is world // (tp · pp · sp), as
+            # context parallelism's (held-out review 73, B 04: a 32k-token run with sp 4, read as pure DP)
+            f.take(b, "parallel.context", "--ds-sequence-parallel-size", lenient_int, 1)
+        else:
+            f.take(b, "parallel.context", "--context-parallel-size", lenient_int, 1)
         if f.present("--zero-stage"):
             f.take(b, "parallel.zero_stage", "--zero-stage", lenient_int)
         elif f.switch("--use-distributed-optimizer"):
@@ -815,6 +831,23 @@ def _unknown_precision(b: PlanBuilder, why: str) -> None:
         b.values.pop(field, None)
         b.sources.pop(field, None)
         b.unknown(field, why)
+
+
+def _step_folder_load(b: PlanBuilder, f: _Flags, load: Any) -> None:
+    """`--load` naming one saved step's folder (`iter_0001000`, `global_step1000`): checkpointing.py reads the step
+    from a tracker file inside `--load` (`latest_checkpointed_iteration.txt`; DeepSpeed's `latest` under
+    `--deepspeed`), finds none in a step folder, and starts from random weights."""
+    step = checkpoint_step_folder(load)
+    if step is None:
+        return
+    stops = f.switch("--exit-on-missing-checkpoint")
+    b.note("other", f"`--load` names one checkpoint's folder (`{step}`): Megatron reads the step to load from a "
+           "tracker file inside `--load` (`latest_checkpointed_iteration.txt`, DeepSpeed's `latest`), finds none "
+           "there, and " + ("stops (`--exit-on-missing-checkpoint`)" if stops else
+                            "trains from random weights at iteration 0 (\"will not load any checkpoints\")"),
+           f.source(b, "--load"), hint="point `--load` at the folder that holds the step folders and the tracker "
+           "file (newer Megatron-LM picks a step with `--ckpt-step N`)", code="PD804",
+           severity="error" if stops else "warning")
 
 
 def _from_weights(b: PlanBuilder, f: _Flags, weights: Any, flag: str, source: Optional[Source]) -> None:

@@ -17,8 +17,8 @@ from ..config.document import Document, KeyPath
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
-from .shared import (find_referenced_file, load_companion, mark_keeps_nothing, mark_smoke_test, optimizer_family,
-                     same_name_beside, shown_as, warmup_share)
+from .shared import (checkpoint_step_folder, find_referenced_file, load_companion, mark_keeps_nothing,
+                     mark_smoke_test, optimizer_family, same_name_beside, shown_as, warmup_share)
 
 DEFAULT = "GPT-NeoX neox_args default"
 _MODEL_KEYS = ("num_layers", "hidden_size")
@@ -410,6 +410,16 @@ class NeoxDialect(Dialect):
     def _run_kind(b: PlanBuilder, view: MergedNeox) -> None:
         load, save = view.get("load"), view.get("save")
         loads = isinstance(load, str) and bool(load.strip())
+        step = checkpoint_step_folder(load) if view.get("iteration") is None else None
+        if step is not None:
+            # checkpointing.py load_checkpoint: no `iteration`, no tag, so DeepSpeed reads the tag from `load`/latest;
+            # a step folder has none and NeoX trains from scratch (held-out review 73, B 15)
+            b.note("other", f"`load` names one checkpoint's folder (`{step}`): DeepSpeed takes the step to load from "
+                   "a `latest` file inside `load`, finds none there, and NeoX prints \"Unable to load checkpoint.\" "
+                   "and trains from scratch at iteration 0", view.source(b, "load"),
+                   hint="set `load` to the folder that holds the `global_step*` folders and their `latest` file (with "
+                        f"`iteration: {step[len('global_step'):] if step.startswith('global_step') else 'N'}` to load "
+                        "that step rather than the latest)", code="PD804", severity="warning")
         if lenient_bool(view.get("finetune", False)) and loads and isinstance(save, str) \
                 and load.strip().rstrip("/") == save.strip().rstrip("/"):
             # `finetune: true` over the run's own checkpoint folder (held-out review 47, B 17; Stability's stable-code

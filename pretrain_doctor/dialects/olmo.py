@@ -119,7 +119,9 @@ class OlmoDialect(Dialect):
             ffn = int(ratio * d_model)
             b.set("model.ffn_size", ffn // 2 if gated else ffn, b.source(doc, ("model", "mlp_ratio"), note="mlp_ratio × d_model"))
         b.set("model.gated_mlp", gated)
-        if str(doc.get(("model", "block_type"), "")).lower() == "moe":
+        # ... or a fork's switch beside upstream's key names (held-out review 73, B 01: `use_moe: true` with
+        # `moe_num_experts: 6`, a 520M model read as the dense 143M)
+        if str(doc.get(("model", "block_type"), "")).lower() == "moe" or lenient_bool(doc.get(("model", "use_moe"))):
             # OLMoE's OLMo (block_type: moe, megablocks): OLMoE-1B-7B is 64 experts, 8 per token; the
             # dense count alone (~575M) would call a 7B model small. Its defaults are not assumed.
             # ... and a fork's `moe_config:` section (SparsityAndCoD's MoEConfig: num_experts, top_k, each expert's

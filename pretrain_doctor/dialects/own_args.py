@@ -62,7 +62,7 @@ _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
                                 "train_batch_size", "per_device_batch_size", "batch_size_per_device"), lenient_int),
     "batch.global_batch_size": (("global_batch_size",), lenient_int),
     "batch.grad_accum": (("gradient_accumulation_steps", "grad_accum_steps", "gradient_accumulation",
-                          "accumulation_steps", "grad_steps"), lenient_int),
+                          "accumulation_steps", "grad_steps", "grad_accum"), lenient_int),
     "batch.seq_len": (("max_seq_len", "max_seq_length", "max_length", "seq_len", "seq_length", "block_size",
                        "model_max_length", "max_len", "cutoff_len", "context_length"), lenient_int),
     "run.max_steps": (("max_steps", "train_steps", "total_steps", "max_iters", "train_iters", "num_train_steps",
@@ -469,7 +469,7 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
         b.set("mode.kind", "preference", source)
         b.set("objective.kind", "preference", source)
         b.set("mode.preference_method", "dpo", source)
-    model = view.key(_MODEL_NAMES)
+    model = view.key(_MODEL_NAMES) or _model_id_named(view)
     path = view.value(model) if model else None
     if model is None:
         loads = _loaded_weights(view)
@@ -502,6 +502,20 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
         b.set("mode.init_from", path, view.source(b, model))
     else:  # a placeholder (`<your_model_path>`) or a launch-time value: a model is loaded, which one is unknown
         b.unknown("mode.init_from", _launch_time(view.doc, model))
+
+
+def _model_id_named(view: _ArgsView) -> Optional[str]:
+    """`--base Qwen/Qwen3.5-9B`, `--student org/name`: an argument whose name says a model only alongside a value
+    shaped as a hub id (held-out review 73, A 09: a full SFT read as pretraining from scratch); `--base 10000`
+    is a RoPE base."""
+    for name in _MODEL_ID_NAMES:
+        value = view.value(name) if name in view.flags else None
+        if isinstance(value, str) and value.count("/") == 1 and not value.startswith(("/", ".")):
+            return name
+    return None
+
+
+_MODEL_ID_NAMES = ("base", "student", "student_model", "base_model_id")
 
 
 def _words(path: str) -> set[str]:

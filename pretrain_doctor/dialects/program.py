@@ -251,6 +251,11 @@ def program_config(doc: Document) -> Optional[ProgramConfig]:
     elif doc.unevaluated.get("positional"):  # `run_sft.py configs/$1.yaml`: named when the script runs
         return ProgramConfig(doc.unevaluated["positional"], ("positional", 0), "the program's first argument, named "
                              "when the script runs", None, None)
+    elif config_flag is None and doc.unevaluated.get("--config"):
+        # `--config "$config"` from a loop over model/config pairs (held-out review 73, B 10: a litgpt sweep whose
+        # file sets the global batch and devices): named when the script runs, so what it sets is not known here
+        return ProgramConfig(doc.unevaluated["--config"], ("--config",), "`--config`, named when the script runs",
+                             None, None)
     else:
         return None
     path = find_referenced_file(reference, doc)

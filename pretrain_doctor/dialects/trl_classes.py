@@ -31,6 +31,8 @@ ONLINE_MARKERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
                             "generation_batch_size", "num_iterations", "mask_truncated_completions",
                             "top_entropy_quantile", "vllm_importance_sampling_correction")),
 )
+# generation lengths other trainers' recipes and generation configs carry too
+_WEAK_MARKERS = frozenset(("max_new_tokens",))
 ONLINE_COMMON = ("use_vllm", "vllm_mode", "vllm_gpu_memory_utilization", "vllm_server_host", "reward_model_path",
                  "missing_eos_penalty", "kl_coef", "response_length", "total_episodes", "sft_model_path",
                  "log_completions", "num_completions_to_print")
@@ -62,26 +64,35 @@ def class_method(name: object) -> Optional[tuple[str, str]]:
 
 def online_rl_method(doc: Document) -> Optional[tuple[str, Optional[str]]]:
     """(method, the key that shows it) when `doc` configures an online-RL TRL trainer; the key is
-    None when only the file's path names the trainer."""
+    None when only the file's path names the trainer, `program` when only the launched program's name does."""
     data = doc.data
     built = class_method(data.get("arguments_class"))
     if built is not None:
         return (built[1], "arguments_class") if built[0] == "online_rl" else None
+    # the file's path, or the launched program's (`torchrun ... src/open_r1/grpo.py --max_prompt_length 8192`:
+    # held-out review 73, A 03, read as DPO from the key it shares with DPOConfig)
+    program = data.get("program") if doc.format == "shell" else None
     path_match = _PATH_METHOD.search(doc.path.lower().replace("\\", "/"))
+    by_program = path_match is None and isinstance(program, str) and \
+        (path_match := _PATH_METHOD.search(program.lower().replace("\\", "/").rsplit("/", 1)[-1])) is not None
     named = path_match.group(1).replace("-", "_") if path_match else None
     if named in ("onlinedpo", "nashmd"):
         named = {"onlinedpo": "online_dpo", "nashmd": "nash_md"}[named]
-    for method, _cls, markers in ONLINE_MARKERS:
-        key = next((k for k in markers if k in data), None)
-        if key is not None:
-            if method == "online_dpo" and named in ("xpo", "nash_md"):
-                method = named
-            return method, key
+    marked = [(method, [k for k in markers if k in data]) for method, _cls, markers in ONLINE_MARKERS]
+    marked = [(method, keys) for method, keys in marked if keys]
+    if marked:
+        # a key a file carries over from another trainer's recipe loses to the trainer's own (held-out review 73,
+        # A 07: open-r1's GRPO recipe with a stray `max_new_tokens`, OnlineDPOConfig's): the most marker keys,
+        # a weak marker counting less, and the method the path names among equals
+        method, keys = max(marked, key=lambda m: (sum(0.5 if k in _WEAK_MARKERS else 1 for k in m[1]), m[0] == named))
+        if method == "online_dpo" and named in ("xpo", "nash_md"):
+            method = named
+        return method, keys[0]
     common = next((k for k in ONLINE_COMMON if k in data), None)
     if common is not None and (named or not _PATH_OFFLINE.search(doc.path.lower().replace("\\", "/"))):
         # a shared generation key alone in a file the path calls an offline method's (held-out review 61, A 21:
         # `configs/dpo/…yaml` carrying GRPO's `log_completions`, which DPOConfig drops) is no online run
         return named or "grpo", common
     if named is not None:
-        return named, None
+        return named, "program" if by_program else None
     return None

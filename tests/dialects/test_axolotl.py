@@ -29,7 +29,8 @@ def test_defaults_and_values(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "a.yml", BASE))
     assert plan.mode.kind == "full_finetune" and plan.mode.init_from == "NousResearch/Meta-Llama-3-8B"
     assert plan.schedule.kind == "cosine" and plan.schedule.warmup_ratio == pytest.approx(0.03)
-    assert plan.precision.compute == "bf16" and plan.precision.mixed
+    # axolotl loads the model in bf16 and nothing keeps an fp32 copy without DeepSpeed or FSDP
+    assert plan.precision.compute == "bf16" and plan.precision.params == "bf16" and plan.precision.mixed is False
     assert plan.batch.micro_batch_size == 2 and plan.batch.grad_accum == 4
     assert plan.data.val_fraction == pytest.approx(0.05) and plan.eval.enabled
 
@@ -42,6 +43,42 @@ def test_adapter_and_rl_modes(tmp_path) -> None:
     grpo = plan_of(write(tmp_path, "g.yml", BASE + "rl: grpo\nadapter: lora\n"))
     assert grpo.mode.kind == grpo.objective.kind == "online_rl" and grpo.mode.rl_method == "grpo"
     assert grpo.mode.preference_method is None
+
+
+@pytest.mark.parametrize("extra, pure", [
+    ("", True),                                                     # full fine-tune: bf16 weights, no fp32 copy
+    ("bf16: true\n", True),
+    ("adapter: lora\nlora_r: 16\n", False),                        # PEFT keeps the adapters in fp32
+    ("deepspeed: deepspeed_configs/zero1.json\n", False),          # the bf16 engine keeps fp32 master weights
+    ("fsdp:\n  - full_shard\nfsdp_config:\n  fsdp_offload_params: false\n", False),  # accelerate upcasts
+    ("fsdp_version: 2\n", False),
+    ("optimizer: adamw_anyprecision\n", False),                    # Kahan summation is on offer there
+])
+def test_bf16_full_finetune_trains_bf16_weights(tmp_path, extra, pure) -> None:
+    # Held-out reviews 69 A 05, 71 A 15, 72 A 17: `cfg.torch_dtype = torch.bfloat16` loads the model in bf16 and the
+    # Trainer's autocast keeps no fp32 copy, so AdamW updates bf16 weights unless DeepSpeed or FSDP hold one.
+    text = BASE.replace("bf16: auto\n", "") if extra.startswith("bf16") else BASE
+    plan = plan_of(write(tmp_path, "a.yml", text + extra))
+    assert (plan.precision.params == "bf16" and plan.precision.mixed is False) is pure
+    assert [f.severity for f in findings(plan, "PD302")] == (["warning"] if pure else [])
+
+
+@pytest.mark.parametrize("name, text", [
+    ("train.sh", "accelerate launch -m axolotl.cli.train a.yml --deepspeed ds_z2.json\n"),
+    ("README.md", "torchrun --nproc_per_node 8 -m axolotl.cli.train a.yml --deepspeed ../ds.json\n"),
+    ("ds_z2.json", '{"zero_optimization": {"stage": 2}, "bf16": {"enabled": "auto"}}'),
+])
+def test_launch_beside_may_shard_the_bf16_run(tmp_path, name, text) -> None:
+    # held-out review 56, A 09: the README passes a DeepSpeed JSON, copied beside the YAML, on the command line
+    write(tmp_path, name, text)
+    plan = plan_of(write(tmp_path / "sft", "a.yml", BASE))
+    assert plan.precision.mixed is True and not findings(plan, "PD302")
+
+
+def test_bf16_full_finetune_too_big_for_one_gpu_is_only_likely_pure(tmp_path) -> None:
+    plan = plan_of(write(tmp_path, "a.yml", BASE.replace("Meta-Llama-3-8B", "Qwen2.5-32B")))
+    [finding] = findings(plan, "PD302")
+    assert finding.severity == "info" and "unless the launch adds `--deepspeed`" in finding.message
 
 
 def test_reinit_weights_is_from_scratch(tmp_path) -> None:
@@ -89,7 +126,7 @@ def test_bf16_left_out_is_auto_from_0_5(tmp_path) -> None:
         plan = plan_of(path, trainer_versions=versions)
         assert plan.precision.compute == compute, version
         if compute == "bf16":
-            assert plan.precision.mixed and "default since 0.5" in plan.sources["precision.compute"].note
+            assert "default since 0.5" in plan.sources["precision.compute"].note
     blank = plan_of(write(tmp_path, "b.yml", BASE.replace("bf16: auto\n", "bf16:\n")))
     assert blank.precision.compute == "fp32"
     ds = tmp_path / "ds.json"

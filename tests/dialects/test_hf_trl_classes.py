@@ -25,6 +25,9 @@ beta: 0.04
     ("num_ppo_epochs: 4\nvf_coef: 0.1\nreward_model_path: rm\n", "ppo", "vf_coef"),
     ("judge: pair_rm\nmax_new_tokens: 64\n", "online_dpo", "judge"),
     ("use_vllm: true\nvllm_mode: colocate\n", "grpo", "use_vllm"),
+    # held-out review 73, A 07: a GRPO recipe carrying OnlineDPOConfig's `max_new_tokens` beside its own keys
+    ("max_new_tokens: 8129\nnum_generations: 16\n", "grpo", "num_generations"),
+    ("max_new_tokens: 64\n", "online_dpo", "max_new_tokens"),
 ])
 def test_online_rl_class_is_read_from_its_keys(tmp_path: Path, extra: str, method: str, key: str) -> None:
     plan = plan_of(write(tmp_path, "c.yaml", BASE + extra))

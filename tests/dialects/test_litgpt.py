@@ -357,6 +357,11 @@ def test_litgpt_flags_are_judged_as_keys_and_a_missing_config_leaves_defaults_un
     plan = plan_of(write(tmp_path, "b.sh", "litgpt finetune_full ckpt/x --config missing.yaml --train.epochs 1\n"))
     assert plan.run.epochs == 1 and plan.schedule.warmup_steps is None and "schedule.warmup_steps" in plan.unknown
     assert "missing.yaml" in plan.unknown["batch.global_batch_size"]
+    # held-out review 73, B 10: `--config "$config"` read from a loop's model/config pairs is named at run time
+    looped = plan_of(write(tmp_path, "c.sh", 'for pair in "${pairs[@]}"; do\n  read -r model config <<< "$pair"\n'
+                           '  litgpt finetune_lora "$model" --config "$config" --devices 6\ndone\n'))
+    assert looped.parallel.world_size == 6 and looped.batch.global_batch_size is None
+    assert "$config" in looped.unknown["batch.global_batch_size"] and not findings(looped, "PD401")
 
 
 # Reduced from held-out review 11, A 24 (metame-ai/lit-gpt-chinese@ba10201 metame/finetune_full.sh): lit-gpt's own

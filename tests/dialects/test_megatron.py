@@ -339,6 +339,53 @@ def test_exit_interval_within_a_smoke_test_makes_the_script_one(tmp_path) -> Non
     assert not chunked.debug  # a job chain that stops every 5,000 iterations still trains
 
 
+def test_mock_data_makes_the_script_a_systems_run(tmp_path) -> None:
+    # held-out review 73, B 05: a fail-slow study trains a 1.6B model on `--mock-data` for 500,000 iterations
+    mock = plan_of(write(tmp_path, "mock.sh", RESHAPE_TEST.format(exit="--mock-data")))
+    assert mock.debug and "mock data" in mock.sources["debug"].note
+    assert {f.severity for f in findings(mock, "PD101")} <= {"info"}
+
+
+def test_ulysses_sequence_parallelism_divides_the_data_parallel_ranks(tmp_path) -> None:
+    # held-out review 73, B 04: Megatron-DeepSpeed's parallel_state takes DP = world // (tp · pp · sp)
+    plan = plan_of(write(tmp_path, "sp.sh", RESHAPE_TEST.format(exit="--ds-sequence-parallel-size 4")),
+                   world_size=8)
+    assert plan.parallel.context == 4 and plan.derived.data_parallel.value == 2
+
+
+def test_a_finetune_program_loading_named_weights_starts_a_new_run(tmp_path) -> None:
+    # held-out review 73, B 13: Megatron-DeepSpeed's finetune_llama.sh, `--load` the converter's output, read as a
+    # resumed run: its 320,000-iteration decay in a 3,500-iteration run went unjudged
+    script = RESHAPE_TEST.replace("pretrain_gpt.py", "finetune_llama.py --load ./llama-7b-mega-ds").replace(
+        "--train-iters 100000", "--train-iters 3500 --lr-decay-iters 320000 --lr-warmup-iters 100").replace(
+        "--num-layers 24 --hidden-size 1024", "--num-layers 32 --hidden-size 4096")  # a 7B model: no cheap run
+    plan = plan_of(write(tmp_path, "finetune_llama.sh", script.format(exit="")))
+    assert plan.mode.init_from == "./llama-7b-mega-ds" and not plan.mode.resumed
+    assert [f.severity for f in findings(plan, "PD107")] == ["warning"]
+
+
+@pytest.mark.parametrize("launch, world", [
+    ("torchrun", 1),                        # torchrun's --nproc-per-node defaults to 1 (held-out review 73, B 12)
+    ("torchrun --nproc_per_node 8 --nnodes 2", 16),
+    ("torchrun $DISTRIBUTED_ARGS", None),   # options left to run time may set it
+])
+def test_torchrun_without_a_process_count_starts_one(tmp_path, launch, world) -> None:
+    plan = plan_of(write(tmp_path, "run.sh", RESHAPE_TEST.replace("deepspeed pretrain_gpt.py", f"{launch} "
+                                                                   "pretrain_gpt.py").format(exit="")))
+    assert plan.parallel.world_size == world
+
+
+@pytest.mark.parametrize("load, extra, severity", [
+    ("ckpts/iter_0050000", "", "warning"),          # no tracker file in a step folder: random weights, iteration 0
+    ("ckpts/global_step500/", "--exit-on-missing-checkpoint", "error"),
+    ("ckpts", "", None),                            # the folder that holds the steps and the tracker
+])
+def test_load_naming_one_steps_folder_loads_nothing(tmp_path, load, extra, severity) -> None:
+    # held-out review 73, B 15 (GPT-NeoX's `load`, the same in Megatron's checkpointing.py)
+    plan = plan_of(write(tmp_path, "run.sh", RESHAPE_TEST.format(exit=f"--load {load} --save ckpts {extra}")))
+    assert [f.severity for f in findings(plan, "PD804")] == ([severity] if severity else [])
+
+
 # Reduced from epfLLM/Megatron-LLM examples/pretrain_gpt3_175B.sh: that fork spells every flag with `_`.
 UNDERSCORE_FLAGS = """
 options=" \\

@@ -497,3 +497,12 @@ def test_a_program_handed_a_trainingarguments_yaml_beside_its_deepspeed_json_is_
     assert detected(script) == "hf"
     plan = plan_of(script)
     assert plan.schedule.kind == "constant_with_warmup" and plan.parallel.world_size == 4
+
+
+@pytest.mark.parametrize("base, init_from", [("Qwen/Qwen3.5-9B", "Qwen/Qwen3.5-9B"), ("10000", None)])
+def test_a_base_argument_names_a_model_only_as_a_hub_id(tmp_path, base, init_from) -> None:
+    # held-out review 73, A 09: `train_student.py --base Qwen/Qwen3.5-9B --no-lora --grad-accum 8` read as pretraining
+    plan = plan_of(write(tmp_path, "train.sh", f"python scripts/train/train_student.py --base {base} --no-lora "
+                                               "--learning-rate 5e-5 --grad-accum 8 --epochs 3\n"))
+    assert plan.batch.grad_accum == 8 and plan.mode.init_from == init_from
+    assert (plan.mode.kind == "full_finetune") is (init_from is not None)
