@@ -16,7 +16,8 @@ class GenerationBatchNotDivisible(Rule):
     `GRPOConfig.__post_init__` checks before training: the generation batch
     (`per_device_train_batch_size × processes × steps_per_generation`, where
     `steps_per_generation` defaults to `gradient_accumulation_steps`, or `generation_batch_size`
-    when set) must be a multiple of `num_generations`; a `generation_batch_size` must be a multiple
+    when set; TRL 0.15-0.17 count `per_device_train_batch_size × processes` alone, and a
+    finding says both where both fail) must be a multiple of `num_generations`; a `generation_batch_size` must be a multiple
     of `per_device_train_batch_size × processes`; the eval batch (`per_device_eval_batch_size ×
     processes`) must be a multiple of `num_generations_eval` (or `num_generations`) when the run
     evaluates; `num_generations` must be at least 2; `generation_batch_size` and
@@ -109,7 +110,17 @@ class GenerationBatchNotDivisible(Rule):
             batch = micro * world * steps
             spelled = (f"the generation batch {micro} × {processes} × {steps} step{'s' if steps > 1 else ''} = {batch} "
                        "completions")
-        if batch % groups:
+        if batch % groups and not generation_batch and steps > 1 and not b.steps_per_generation \
+                and (micro * world) % groups:
+            # TRL 0.15-0.17 check the batch without the accumulation steps (global_batch_size = processes × per-device
+            # batch; steps_per_generation came in 0.18): wrong on both counts, the hint must fit both (held-out review
+            # 74, A 02: X-R1 on a TRL 0.15 commit, told to use 8 generations for 32 completions, 4 at its release)
+            yield self.finding(plan, "batch.generations",
+                               f"{spelled} (TRL 0.18 and later; {micro} × {processes} = {micro * world} in 0.15-0.17) "
+                               f"is not a multiple of num_generations = {groups}: not whole prompt groups, and every "
+                               "TRL from 0.15 refuses the config",
+                               hint=_hint(micro * world, groups, "per_device_train_batch_size", 1), severity=severity)
+        elif batch % groups:
             yield self.finding(plan, "batch.generations",
                                f"{spelled} is not a multiple of num_generations = {groups}: not whole prompt groups, "
                                "and TRL (0.15 and later) refuses the config",

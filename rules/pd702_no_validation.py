@@ -44,7 +44,9 @@ class NoValidation(Rule):
     Reports (at `info`) a plan with evaluation turned off (HF `eval_strategy: "no"`,
     axolotl `val_set_size: 0`, no validation section) or with an evaluation interval
     as long as the run or longer, so the first evaluation would come after training
-    ends. With evaluation off and a share of the data held out for it anyway (LLaMA-Factory
+    ends (Megatron, Composer and OLMo evaluate once at the end: the finding says so; a
+    Megatron launch with no `--eval-interval`, which megatron-core 0.16 and later read
+    as "only after training", is said the same way). With evaluation off and a share of the data held out for it anyway (LLaMA-Factory
     `val_size: 0.1`, a Megatron `--split`), the finding says that share is neither trained on
     nor evaluated: a `warning` from a quarter of the data on. Silent for debug configs and when
     the plan does not say, for online RL (GRPO and kin score fresh prompts at every step), and for a file read as a fork whose own keys are about evaluation
@@ -116,6 +118,13 @@ class NoValidation(Rule):
             )
             return
         interval, total = plan.eval.interval_steps, plan.derived.total_steps
+        if plan.eval.enabled and interval is None and plan.dialect == "megatron":
+            yield self.finding(
+                plan, "eval.enabled",
+                "evaluation runs once, when training ends, never during it: no `--eval-interval` (megatron-core 0.16 "
+                "and later evaluate only after training without one)",
+                hint="add `--eval-interval 1000 --eval-iters 10` to evaluate during training", severity="info")
+            return
         if plan.eval.enabled and interval and total.known and interval >= total.value:
             # Composer evaluates once more when fit ends, whatever the interval (`eval_at_fit_end`, default on:
             # held-out review 16, A 18): the run gets one held-out loss, at its end
@@ -125,6 +134,9 @@ class NoValidation(Rule):
                 # OLMo's loop also evaluates when it reaches its last step (`or self.global_step >= stop_at`;
                 # later releases `last_step and eval_on_last_step`): held-out review 23, B 10
                 when = "it runs at most once, at the last step (OLMo's loop evaluates there), never during training"
+            elif plan.dialect == "megatron":
+                # pretrain() evaluates the validation set once more after training (`if args.do_valid:`)
+                when = "it runs once, when training ends, never during it"
             elif interval == total.value:
                 when = "it runs once, at the last step, never during training"
             else:

@@ -624,6 +624,14 @@ def _unknown_template(b: PlanBuilder, doc: Document) -> None:
     if checkout is not None and re.search(rf"name\s*=\s*['\"]{re.escape(name)}['\"]", checkout.text):
         return  # a fork at hand registers it
     close, _ = closest_key(name, sorted(TEMPLATES), 0.75)
+    if checkout is None and name.strip().lower() in _DATA_FORMATS:
+        # dataset_info.json's `formatting` value taken for a template (held-out review 74, A 04: `template: sharegpt`)
+        b.note("ignored-key", f"`template: {name}` names a dataset format (dataset_info.json `formatting`), not a chat "
+               f"template: LLaMA-Factory stops before training (ValueError: Template {name} does not exist.)",
+               b.source(doc, ("template",)), key="template", severity="warning",
+               hint="use the model's chat template (`qwen3`, `llama3`, ...); the dataset's `formatting: sharegpt` "
+                    "belongs in dataset_info.json")
+        return
     if checkout is None:
         if close is None or edit_distance(name, close) > 1:
             return  # a fork's own name (`qwen25`, `tulu_v3`, `gemma3-pawa`), not a slip of a stock template's
@@ -638,6 +646,9 @@ def _unknown_template(b: PlanBuilder, doc: Document) -> None:
            b.source(doc, ("template",)), key="template", severity="error",
            hint=f"`template: {close}`" if close else "use a template data/template.py registers")
 
+
+# dataset_info.json's `formatting` values that are no template of any release (`alpaca` is both)
+_DATA_FORMATS = frozenset(("sharegpt", "openai"))
 
 # Where a checkout keeps its templates (a fork vendoring LLaMA-Factory beside its configs).
 _TEMPLATE_SOURCES = ("src/llamafactory/data/template.py", "src/llmtuner/data/template.py",

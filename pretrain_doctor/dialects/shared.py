@@ -719,6 +719,26 @@ def _accelerate_flags(b: PlanBuilder, script: Document, launcher: dict, context:
         b.set("parallel.zero_stage", stage, b.source(script, ("launcher", "zero_stage")))
     if lenient_bool(launcher.get("use_fsdp")):
         b.set("parallel.fsdp", True, b.source(script, ("launcher", "use_fsdp")))
+    _unknown_launch_options(b, script, launcher)
+
+
+def _unknown_launch_options(b: PlanBuilder, script: Document, launcher: dict) -> None:
+    """An option before the program that `accelerate launch` does not have (held-out review 74, A 03: STAR-1's
+    `--train_bsz_per_gpu 1` ahead of `sft.py`): its parser (allow_abbrev off since 0.22) stops with "unrecognized
+    arguments" before any process starts. A prefix of an option is left alone (older releases took those)."""
+    if launcher.get("name") not in ("accelerate", "accelerate.commands.launch"):
+        return
+    from .accelerate_flags import ACCELERATE_LAUNCH_OPTIONS  # only here: a launch script's accelerate line
+
+    for key in launcher:
+        if key in ("name", UNSEEN_OPTIONS) or not isinstance(key, str) or key in ACCELERATE_LAUNCH_OPTIONS or any(
+                option.startswith(key) for option in ACCELERATE_LAUNCH_OPTIONS):
+            continue
+        b.note("ignored-key", f"`--{key}` comes before the program, where `accelerate launch` reads it as its own "
+               "option, and it has none of that name: the launch stops (\"unrecognized arguments\") before training",
+               b.source(script, ("launcher", key)), key=f"launcher.{key}", severity="error",
+               hint=f"move `--{key}` after the program's name, among the program's own arguments")
+        return
 
 
 # Dialects whose run is an HF Trainer: TrainingArguments overrides ACCELERATE_MIXED_PRECISION only with fp16/bf16 on.
@@ -1048,7 +1068,10 @@ def pyyaml_strings(doc: Document) -> list[tuple[str, str]]:
                 or position is None or position.line > len(lines):
             continue
         _, colon, rest = lines[position.line - 1].partition(":")
-        token = rest.split(" #", 1)[0].strip().lower() if colon else ""
+        words = rest.split(" #", 1)[0].lower().split() if colon else []
+        while words and words[0].startswith(("&", "!")):  # an anchor or a tag before the number (held-out review
+            words = words[1:]                              # 74, A 08: `learning_rate: &learning_rate 1.0e-4`)
+        token = words[0] if len(words) == 1 else ""
         if "e" in token and not _yaml_11_number(token):
             found.append((key, token))
     return found

@@ -384,6 +384,11 @@ def test_an_exponent_without_a_dot_is_a_string_before_omegaconf(tmp_path: Path) 
     assert old.data["severity"] == "error" and "TypeError" in old.message
     assert notes(plan_of(path, trainer_versions=judged("llamafactory=0.9.4")), "ignored-key") == []
     assert notes(plan_of(write(tmp_path, "dot.yaml", _LORA_SFT)), "ignored-key") == []
+    # an anchor before a number is no part of it (held-out review 74, A 08: `&learning_rate 1.0e-4` was "a string")
+    anchored = _LORA_SFT.replace("learning_rate: 1.0e-4", "learning_rate: &lr 1.0e-4")
+    assert "&lr" in anchored and notes(plan_of(write(tmp_path, "anchor.yaml", anchored)), "ignored-key") == []
+    marked = plan_of(write(tmp_path, "anchor1e.yaml", anchored.replace("&lr 1.0e-4", "&lr 1e-4")))
+    assert [n.hint for n in notes(marked, "ignored-key")] == ["write `learning_rate: 1.0e-4`, a float to every YAML loader"]
 
 
 def test_loader_workers_matter_only_when_streaming(tmp_path: Path) -> None:
@@ -784,6 +789,10 @@ def test_an_unknown_template_is_an_error_only_against_the_checkout_at_hand(tmp_p
     write(tmp_path / "fork", "src/llamafactory/data/template.py", 'register_template(\n    name="qwen2",\n)\n')
     assert not [n for n in notes(plan_of(write(tmp_path / "fork", "examples/sft.yaml", config)), "ignored-key")
                 if n.data.get("key") == "template"]
+    # a dataset format taken for a template (held-out review 74, A 04: `template: sharegpt`): no fork registers it
+    shared = write(tmp_path / "fmt", "sft.yaml", _LORA_SFT.replace("template: llama3", "template: sharegpt"))
+    [format_note] = [n for n in notes(plan_of(shared), "ignored-key") if n.data.get("key") == "template"]
+    assert format_note.data["severity"] == "warning" and "dataset format" in format_note.message
 
 
 def test_an_eval_dataset_left_to_launch_time_is_given(tmp_path: Path) -> None:

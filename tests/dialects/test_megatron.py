@@ -526,6 +526,9 @@ def test_eval_interval_defaults_to_1000_before_megatron_core_0_16(tmp_path) -> N
     assert old_core.eval.enabled and old_core.eval.interval_steps == 1000
     new_core = plan_of(write(tmp_path, "train.sh", modern), trainer_versions=TrainerVersions(given={"megatron-core": "0.16.0"}))
     assert new_core.eval.interval_steps is None
+    # ... and the validation set is still evaluated once, after training (held-out review 74, B 02: "evaluation is off")
+    [end_only] = findings(new_core, "PD702")
+    assert new_core.eval.enabled and end_only.severity == "info" and "once, when training ends" in end_only.message
 
 
 @pytest.mark.parametrize("value", ["/ckpt/codegeex_13b.pt", '"<path where you put the checkpoint (e.g., XXX/codegeex_13b.pt)>"'])

@@ -9,7 +9,7 @@ import pytest
 from pretrain_doctor.check.engine import check_paths
 from pretrain_doctor.settings import CheckOptions
 
-from .helpers import detected, findings, plan_of, write
+from .helpers import detected, findings, notes, plan_of, write
 
 # XUHIT/Time-MoE@1e613d7 fine-tune.sh, reduced.
 TIME_MOE = """
@@ -506,3 +506,14 @@ def test_a_base_argument_names_a_model_only_as_a_hub_id(tmp_path, base, init_fro
                                                "--learning-rate 5e-5 --grad-accum 8 --epochs 3\n"))
     assert plan.batch.grad_accum == 8 and plan.mode.init_from == init_from
     assert (plan.mode.kind == "full_finetune") is (init_from is not None)
+
+
+@pytest.mark.parametrize("option, stops", [("--train_bsz_per_gpu 1", True), ("--num-processes 8", False),
+                                           ("--num_proc 8", False)])  # an abbreviation older releases took
+def test_an_option_accelerate_launch_lacks_stops_the_launch(tmp_path, option, stops) -> None:
+    # held-out review 74, A 03 (STAR-1's run_sft.sh): the program's `--train_bsz_per_gpu 1` written before `sft.py`
+    plan = plan_of(write(tmp_path, "run_sft.sh", f"accelerate launch --num_machines 1 {option} sft.py "
+                                                 "--model_path org/model --n_epochs 5\n"))
+    assert plan.run.epochs == 5
+    stopped = [n for n in notes(plan, "ignored-key") if "comes before the program" in n.message]
+    assert [n.data["severity"] for n in stopped] == (["error"] if stops else [])
