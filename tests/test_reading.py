@@ -370,6 +370,17 @@ def test_a_forks_own_key_of_a_fields_usual_name_leaves_no_trainer_default(tmp_pa
     assert plan.mode.lora_rank == 8  # what the dialect reads from the file stays
 
 
+def test_a_guessed_files_own_section_holding_a_fields_name_leaves_no_trainer_default(tmp_path) -> None:
+    # held-out review 75, A 15 (a Typhoon-7B LoRA project's own YAML guessed as litgpt): `hp.learning_rate: 2e-5`
+    # in its own section, judged at litgpt's default lr 1e-3 (PD103)
+    path = tmp_path / "cpt.yaml"
+    path.write_text("seed: 42\nmodel:\n  name: typhoon-ai/typhoon-7b\npaths:\n  output_dir: out\nclean:\n  "
+                    "min_chars: 800\ndedup:\n  ngram: 5\ndata:\n  seq_len: 1024\ntrain:\n  micro_batch_size: 1\n"
+                    "  epochs: 15\n  eval_steps: 50\nhp:\n  learning_rate: 2.0e-5\n  lora_r: 32\n", encoding="utf-8")
+    _, found, plan = load_plan_detected(path)
+    assert found.guess and plan.optimizer.lr is None and "`hp`" in plan.unknown["optimizer.lr"]
+
+
 @pytest.mark.parametrize(("name", "debug"), [
     ("testing-moe.yaml", True), ("debug_model.yaml", True), ("llama_smoke.yaml", True),
     # "test" alone names a split as often as a test run: `gsm8k_test_cot.yaml` is judged as any other config

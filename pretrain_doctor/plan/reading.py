@@ -136,7 +136,8 @@ def _named_by_the_fork(plan: "TrainingPlan", keys: list[str]) -> None:
     leaves = {key.rsplit(".", 1)[-1].lower(): key for key in keys}
     dropped = False
     for field, names in _FIELD_NAMES.items():
-        key = next((leaves[name] for name in names if name in leaves), None)
+        key = next((leaves[name] for name in names if name in leaves), None) or next(
+            (key for key in keys for name in names if _holds_name(plan.foreign_key_words.get(key), name)), None)
         if key is None or not _trainer_default(plan.sources.get(field)):
             continue
         section, name = field.split(".")
@@ -146,6 +147,13 @@ def _named_by_the_fork(plan: "TrainingPlan", keys: list[str]) -> None:
         dropped = True
     if dropped:
         plan.reset_derived()
+
+
+def _holds_name(words: Optional[list[str]], name: str) -> bool:
+    """Whether a foreign section's keys (its words, in order) include `name` (`hp: {learning_rate: 2e-5}`: held-out
+    review 75, A 15, a project's own YAML guessed as litgpt, judged at litgpt's default lr 1e-3)."""
+    parts = name.split("_")
+    return bool(words) and any(words[at:at + len(parts)] == parts for at in range(len(words) - len(parts) + 1))
 
 
 def _doubt_defaults(plan: "TrainingPlan", keys: list[str]) -> None:

@@ -352,6 +352,17 @@ def test_a_dataset_type_no_release_tokenizes(tmp_path) -> None:
     assert not notes(plan_of(write(tmp_path / "fork" / "examples", "a.yml", text)), "ignored-key")
 
 
+@pytest.mark.parametrize("version, severity", [(None, "info"), ("0.5.0", "error"), ("0.4.0", None)])
+def test_sharegpt_datasets_are_refused_from_0_5(tmp_path, version, severity) -> None:
+    # held-out review 75, A 07: "`type: sharegpt.*` is deprecated. Please use `type: chat_template` instead."
+    text = ("base_model: Qwen/Qwen2.5-14B\nadapter: qlora\nload_in_4bit: true\nlora_r: 16\ndatasets:\n"
+            "  - path: a/b\n    type: sharegpt\n    conversation: chatml\nmicro_batch_size: 1\nnum_epochs: 1\n"
+            "learning_rate: 2.0e-4\n")
+    plan = plan_of(write(tmp_path, "a.yml", text), trainer_versions=judged(f"axolotl={version}") if version else judged())
+    said = [n.data["severity"] for n in notes(plan, "ignored-key") if "sharegpt" in n.message]
+    assert said == ([severity] if severity else [])
+
+
 def test_packing_with_eager_attention(tmp_path) -> None:
     # held-out review 57, A 11: `sample_packing` with `eager_attention: true` and no flash/sdp attention; before 0.18
     # the packed examples attend to each other (axolotl's own check warns), from 0.18 eager masks them

@@ -36,6 +36,15 @@ def test_plan_values(tmp_path) -> None:
     assert plan.parallel.zero_stage == 2 and plan.precision.compute == "fp16" and plan.precision.initial_scale_power == 16
 
 
+def test_zero_offload_keys_of_the_releases_before_the_pydantic_config_are_keys(tmp_path) -> None:
+    # held-out review 75, B 11 (the SC21 ZeRO-Infinity JSON): `cpu_offload_params` (0.3.13-0.6) was "no key of any
+    # version"; a slip of it is still said
+    old = plan_of(write(tmp_path, "ds.json", RUN.replace('{"stage": 2}', '{"stage": 3, "cpu_offload_params": true}')))
+    assert not [n for n in notes(old, "ignored-key") if "cpu_offload_params" in n.message]
+    slip = plan_of(write(tmp_path, "ds2.json", RUN.replace('{"stage": 2}', '{"stage": 3, "cpu_ofload_params": true}')))
+    assert [n for n in notes(slip, "ignored-key") if "cpu_ofload_params" in n.message]
+
+
 def test_auto_batch_settings_make_a_companion(tmp_path) -> None:
     doc = load_document(write(tmp_path, "z3.json", '{"zero_optimization": {"stage": 3}, "train_batch_size": "auto", '
                                                    '"train_micro_batch_size_per_gpu": "auto", "gradient_accumulation_steps": "auto"}'))

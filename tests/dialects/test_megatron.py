@@ -386,6 +386,17 @@ def test_load_naming_one_steps_folder_loads_nothing(tmp_path, load, extra, sever
     assert [f.severity for f in findings(plan, "PD804")] == ([severity] if severity else [])
 
 
+def test_a_deepspeed_optimizer_block_leaves_the_optimizer_to_the_program(tmp_path) -> None:
+    # held-out review 75, B 13 (GLM's block-LM launch): GLM hands DeepSpeed no optimizer, so the JSON's betas
+    # [0.9, 0.98] train; Megatron-DeepSpeed passes its own and DeepSpeed ignores the block. Either may run.
+    write(tmp_path, "ds.json", '{"train_micro_batch_size_per_gpu": 1, "optimizer": {"type": "Adam", "params": '
+                               '{"lr": 0.0004, "betas": [0.9, 0.98], "eps": 1e-6, "weight_decay": 0.1}}}')
+    plan = plan_of(write(tmp_path, "run.sh", RESHAPE_TEST.replace("--adam-beta2 0.95 ", "").format(
+        exit="--deepspeed --deepspeed_config ds.json")))
+    assert plan.optimizer.betas is None and "GLM" in plan.unknown["optimizer.betas"]
+    assert plan.optimizer.eps is None and plan.optimizer.weight_decay is None and not findings(plan, "PD201")
+
+
 # Reduced from epfLLM/Megatron-LLM examples/pretrain_gpt3_175B.sh: that fork spells every flag with `_`.
 UNDERSCORE_FLAGS = """
 options=" \\
