@@ -50,7 +50,9 @@ class EvalSplitInTraining(Rule):
     `valid_data_paths`/`test_data_paths` (and `pos_`/`neg_` preference variants)
     against `train_data_paths`, LLaMA-Factory's `eval_dataset` against `dataset`.
 
-    A held-out split in the training mixture is an error (the test set is trained on); evaluation
+    A held-out split in the training mixture is an error (the test set is trained on), a warning where
+    the same dataset's train split trains beside it (the whole dataset on purpose: only later results on
+    its published test split are contaminated); evaluation
     on training data is a warning (an info for a debug config or a run cheap to repeat, under 1e17 FLOPs), one
     for all the datasets it reuses: training is unharmed, only
     its eval loss says nothing (GPT-NeoX's own templates validate on their training prefixes).
@@ -100,13 +102,26 @@ class EvalSplitInTraining(Rule):
 
     def check(self, plan):
         for split in plan.data.train:
-            if names_held_out_split(split.split):
+            if not names_held_out_split(split.split):
+                continue
+            beside = next((other.split for other in plan.data.train if other.dataset == split.dataset
+                           and other.split and not names_held_out_split(other.split)), None)
+            if beside is not None:
+                # the train split and the held-out one, both on purpose: the run trains on the whole dataset, and only
+                # a later evaluation on its published test split is contaminated (held-out review 76, A 07:
+                # UltraFeedback's train_prefs and test_prefs in a DPO mixture that carves its own eval rows out)
                 yield self._at(
                     plan, split,
-                    f"split `{split.split}` of {split.dataset} is named as a held-out split but is part of the "
-                    "training mixture; evaluation on it (or on the published test set) is contaminated",
-                    hint="train on the train split only; evaluate on the held-out split",
-                )
+                    f"split `{split.split}` of {split.dataset} trains beside `{beside}`: the dataset's held-out split "
+                    "is no longer held out, so any evaluation on it (its published test set) is contaminated",
+                    hint=f"train on `{beside}` only, or never report results on `{split.split}`", severity="warning")
+                continue
+            yield self._at(
+                plan, split,
+                f"split `{split.split}` of {split.dataset} is named as a held-out split but is part of the "
+                "training mixture; evaluation on it (or on the published test set) is contaminated",
+                hint="train on the train split only; evaluate on the held-out split",
+            )
         if plan.data.val_fraction or plan.eval.enabled is False:
             return  # a share is carved out, or the eval data is never evaluated (held-out review 12, A 02)
         trained = {_loaded(s) for s in plan.data.train if not _placeholder(s)}

@@ -106,6 +106,8 @@ class AxolotlDialect(Dialect):
         b.set("mode.kind", kind, b.source(doc, (anchor,)))
         if kind in ("full_finetune", "pretrain", "preference", "online_rl") and adapter in ("", "none", "false"):
             _quantized_without_adapter(b, doc, versions.get("axolotl"))
+        if adapter == "lora" and lenient_bool(data.get("load_in_4bit")) and not lenient_bool(data.get("load_in_8bit")):
+            _lora_loaded_in_4bit(b, doc, versions.get("axolotl"))
         if not scratch:
             b.take("mode.init_from", doc, "base_model", str)
         b.take("model.name", doc, "base_model", str)
@@ -441,6 +443,26 @@ def _quantized_without_adapter(b: PlanBuilder, doc: Document, judged: Optional[T
     b.note("mutually-exclusive", message + ("" if judged is None else refused), where, hint=hint, keys=[key, "adapter"],
            severity="warning" if judged is None else "error")
     b.assume("mode.kind", "a full fine-tune, which axolotl before 0.13 refuses on a quantized model", where)
+
+
+def _lora_loaded_in_4bit(b: PlanBuilder, doc: Document, judged: Optional[TrainerVersion]) -> None:
+    """`adapter: lora` with `load_in_4bit: true` (held-out review 76, A 05): before 0.13 axolotl hands the flag to
+    from_pretrained and the base loads in 4 bits, a QLoRA run; from 0.13 the loader builds a 4-bit config only under
+    `adapter: qlora` (`elif self.cfg.adapter == "qlora" and self.cfg.load_in_4bit`), so the base loads unquantized in
+    bf16, four times the memory the file plans for."""
+    where = b.source(doc, ("load_in_4bit",))
+    hint = "`adapter: qlora` quantizes the base in 4 bits on every release"
+    if judged is not None and not judged.at_least(_QUANTIZES_ONLY_ADAPTERS):
+        return
+    if judged is not None:
+        b.note("ignored-key", f"`load_in_4bit: true` under `adapter: lora` is ignored at {judged.describe()}: only "
+               "`adapter: qlora` builds a 4-bit config, so the base model loads unquantized (about 4× the memory)",
+               where, hint=hint, key="load_in_4bit", severity="warning")
+        b.set("mode.kind", "lora", where)
+        return
+    b.note("ignored-key", "`load_in_4bit: true` under `adapter: lora`: axolotl before 0.13 loads the base in 4 bits "
+           "(a QLoRA run); from 0.13 only `adapter: qlora` builds a 4-bit config, and the base loads unquantized "
+           "(about 4× the memory)", where, hint=hint, key="load_in_4bit", severity="info")
 
 
 # axolotl builds a bitsandbytes config only for an adapter from 0.13 on (aa1240acd, #3205, 2025-10).

@@ -1080,6 +1080,9 @@ def launched_arguments(doc: Document) -> Optional[Document]:
     for flag, value in words:
         if not (isinstance(flag, str) and flag.startswith("--") and len(flag) > 2):
             continue
+        # a dashed flag stays as written: HfArgumentParser aliases `--dataset-dir` (transformers 4.27 and later), but
+        # read as `dataset_dir` a custom argparse loop's `--output-dir --model` passes for an HF Trainer's arguments
+        # (held-out review 72, A 24: YaRN's finetune.py)
         key = flag[2:]
         if config is not None and (flag,) == config.key:
             continue  # `--config FILE` names the file, no argument of the program's dataclasses

@@ -32,8 +32,6 @@ from ..plan.model import Source, TrainingPlan
 from ..plan.reading import FORK_DEFAULT
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .program import LaunchBuilder, ProgramConfig, program_config
-from .litgpt_globals import build as build_from_globals
-from .litgpt_globals import decays_all, globals_script, quantized_4bit, set_precision
 from .shared import optimizer_family
 
 # Keys of litgpt configs that no release read declares in a `setup()` (litgpt_keys.py holds the rest).
@@ -94,6 +92,8 @@ class LitgptDialect(Dialect):
         if doc.format == "shell":
             if litgpt_command(doc) is not None:
                 return 85
+            from .litgpt_globals import globals_script  # a shell script's only: not loaded for a YAML
+
             return 80 if globals_script(doc) is not None else 0  # TinyLlama's layout (litgpt_globals.py)
         data = doc.data
         train = data.get("train")
@@ -119,6 +119,8 @@ class LitgptDialect(Dialect):
         return None if doc.format == "shell" else super().keys_read(doc)
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        from .litgpt_globals import build as build_from_globals, decays_all, globals_script  # not on other paths
+
         doc = docs[0]
         command = litgpt_command(doc) if doc.format == "shell" else None
         script = globals_script(doc) if doc.format == "shell" and command is None else None
@@ -166,6 +168,8 @@ class LitgptDialect(Dialect):
     def _mode(b: PlanBuilder, doc: Document, launched: bool = False) -> bool:
         """Set the mode; returns whether this is a `litgpt pretrain` config. (`launched`: a launch script's command
         line, whose command decides the run kind afterwards, `_command_mode`.)"""
+        from .litgpt_globals import quantized_4bit
+
         data = doc.data
         pretrain = "model_name" in data or "/pretrain/" in doc.path.replace("\\", "/") or (
             "checkpoint_dir" not in data and ("initial_checkpoint_dir" in data or _pretrain_only_keys(doc)))
@@ -366,6 +370,8 @@ class LitgptDialect(Dialect):
 
     @staticmethod
     def _precision(b: PlanBuilder, doc: Document) -> None:
+        from .litgpt_globals import set_precision
+
         set_precision(b, doc.get("precision"), b.source(doc, ("precision",)))
 
     @staticmethod

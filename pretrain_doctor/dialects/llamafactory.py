@@ -226,11 +226,14 @@ class LlamaFactoryDialect(Dialect):
         _other_trainers_keys(b, doc, script)
         # Its own keys are judged against the LLaMA-Factory version (llamafactory_keys.CHANGES), HF keys
         # renamed or removed across transformers releases like the hf dialect's.
+        flagged = _yaml_then_flags(script, config)
         typo_notes(b, doc, _KNOWN_KEYS,
-                   keys=[k for k in doc.data if k not in _OTHER_TRAINERS_NAMES and k not in LAUNCH_KEYS],
+                   keys=[k for k in doc.data if k not in _OTHER_TRAINERS_NAMES and k not in LAUNCH_KEYS
+                         and f"--{k}" not in flagged],
                    changes=ChainMap(ChangeTable(TRAINER, _LF_CHANGES), _HF_CHANGES),
                    versions=_hf_versions(context.trainer_versions))
         judged_version(b, doc, context.trainer_versions, TRAINER)
+        _flags_after_the_yaml(b, script, config)
         warmup_ignored_by_schedule(b, doc)
         _yaml_11_numbers(b, doc, context.trainer_versions)
         apply_flags(b, context)
@@ -645,6 +648,36 @@ def _unknown_template(b: PlanBuilder, doc: Document) -> None:
            f"get_template_and_fix_tokenizer stops before training (ValueError: Template {name} does not exist.)",
            b.source(doc, ("template",)), key="template", severity="error",
            hint=f"`template: {close}`" if close else "use a template data/template.py registers")
+
+
+def _yaml_then_flags(script: Document, config: Any) -> list[str]:
+    """The `--flag` words of `llamafactory-cli train FILE --flag=value` (none for any other launch)."""
+    if script.format != "shell" or not isinstance(config, ProgramConfig) or config.key != ("positional", 1):
+        return []
+    return [flag for flag in script.data if isinstance(flag, str) and flag.startswith("--") and len(flag) > 2]
+
+
+def _flags_after_the_yaml(b: PlanBuilder, script: Document, config: Any) -> None:
+    """`llamafactory-cli train FILE --dataset-dir=../data` (held-out review 76, A 01: "did you mean `dataset_dir`?"):
+    0.9.3 and later merge the words after the file as an OmegaConf dotlist (read_args, `OmegaConf.from_cli`), which
+    keeps `--dataset-dir` as a key of that name, and HfArgumentParser.parse_dict refuses it ("Some keys are not used
+    by the HfArgumentParser"); releases before take no words after a YAML (the file is then an unknown argument).
+    The launch stops before training either way."""
+    flags = _yaml_then_flags(script, config)
+    if not flags:
+        return
+    flag = flags[0]
+    key = flag[2:].replace("-", "_")
+    # `ALLOW_EXTRA_ARGS=1` makes parse_dict drop unknown keys (0.9.3 and later): the run starts without the setting
+    dropped = "ALLOW_EXTRA_ARGS" in script.text
+    outcome = ("`ALLOW_EXTRA_ARGS` drops it, so the run starts without it" if dropped else
+               "HfArgumentParser refuses it (\"Some keys are not used by the HfArgumentParser\")")
+    b.note("ignored-key", f"`{flag}` after the YAML: LLaMA-Factory reads the words after the file as `key=value` "
+           f"overrides (OmegaConf, 0.9.3 and later), so `{flag}` is a key of that name, and {outcome}; releases "
+           "before 0.9.3 take nothing after a YAML and stop" + ("" if dropped else ". The launch stops before training"),
+           b.source(script, (flag,)), key=flag,
+           hint=f"write `{key}=...` after the file (LLaMA-Factory 0.9.3 and later), or set `{key}` in the YAML",
+           severity="warning" if dropped else "error")
 
 
 # dataset_info.json's `formatting` values that are no template of any release (`alpaca` is both)

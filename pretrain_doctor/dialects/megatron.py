@@ -61,7 +61,6 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
                    typo_notes, unread_sources)
-from .megatron_flags import KNOWN_FLAGS, SWITCHES
 from .shared import (SMOKE_TEST_STEPS, checkpoint_step_folder, exported_world_size, find_referenced_file,
                      launcher_world_size, mark_keeps_nothing, mark_smoke_test, merge_deepspeed_reference,
                      optimizer_family, preference_named, warmup_share)
@@ -137,6 +136,8 @@ class _Flags:
 
     def unknown(self, flag: str) -> Optional[str]:
         """The text of a value the script does not determine (`$1`), or None."""
+        from .megatron_flags import SWITCHES  # a launch script's only: not loaded for a YAML
+
         if flag in SWITCHES:
             return None
         return self.doc.unevaluated.get(flag)
@@ -230,8 +231,13 @@ _UPSTREAM_ENTRIES = frozenset(f"pretrain_{name}.py" for name in (
 class MegatronDialect(Dialect):
     name = "megatron"
     summary = "Megatron-LM / Megatron-DeepSpeed launch script or argument list (read as text, never run)"
-    known_keys = KNOWN_FLAGS | _READER_KEYS
     keys_table = "megatron_keys"  # the flags of each megatron-core release (tools/trainer_keys.py megatron)
+
+    @property
+    def known_keys(self) -> frozenset[str]:  # type: ignore[override]  # the flag table, loaded for a script only
+        from .megatron_flags import KNOWN_FLAGS
+
+        return KNOWN_FLAGS | _READER_KEYS
 
     def score(self, doc: Document) -> int:
         if doc.format != "shell":
@@ -293,7 +299,7 @@ class MegatronDialect(Dialect):
                 _two_optimizers(b, merged)
             if _judges_flags(doc):
                 table = self.table()
-                typo_notes(b, doc, KNOWN_FLAGS | table.KEYS[""], keys=[k for k in doc.data if isinstance(k, str)
+                typo_notes(b, doc, self.known_keys | table.KEYS[""], keys=[k for k in doc.data if isinstance(k, str)
                                                                         and k.startswith("--")],
                            changes=ChangeTable(table.TRAINER, table.CHANGES), versions=context.trainer_versions)
                 judged_version(b, doc, context.trainer_versions, table.TRAINER)
@@ -1078,6 +1084,8 @@ def _own_program(doc: Document, program: str) -> bool:
     """A named non-`pretrain_*` program most of whose flags Megatron does not have (program.py reads it)."""
     if not program or program.startswith("pretrain_"):
         return False
+    from .megatron_flags import KNOWN_FLAGS
+
     flags = [k for k in doc.data if isinstance(k, str) and k.startswith("--")]
     known = sum(1 for k in flags if k in KNOWN_FLAGS)
     return bool(flags) and known < _MIN_MEGATRON_SHARE * len(flags)
@@ -1155,6 +1163,8 @@ def yaml_cfg_arguments(doc: Document) -> Optional[Document]:
 def _hyphenated(doc: Document) -> Document:
     """`doc` with Megatron-LLM's underscore flags (`--lr_warmup_samples`: epfLLM spells every flag so) read
     as the hyphenated flags they are in Megatron-LM; a flag Megatron itself spells with `_` stays."""
+    from .megatron_flags import KNOWN_FLAGS
+
     renames = {}
     for key in doc.data:
         if isinstance(key, str) and key.startswith("--") and "_" in key and key not in KNOWN_FLAGS:

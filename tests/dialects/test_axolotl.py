@@ -363,6 +363,16 @@ def test_sharegpt_datasets_are_refused_from_0_5(tmp_path, version, severity) -> 
     assert said == ([severity] if severity else [])
 
 
+@pytest.mark.parametrize("version, severity, kind", [(None, "info", "qlora"), ("0.13.0", "warning", "lora"),
+                                                     ("0.12.0", None, "qlora")])
+def test_lora_with_load_in_4bit_quantizes_only_before_0_13(tmp_path, version, severity, kind) -> None:
+    # held-out review 76, A 05: from 0.13 only `adapter: qlora` builds a 4-bit config; the base loads unquantized
+    plan = plan_of(write(tmp_path, "a.yml", BASE + "adapter: lora\nload_in_4bit: true\nlora_r: 16\n"),
+                   trainer_versions=judged(f"axolotl={version}") if version else judged())
+    said = [n.data["severity"] for n in notes(plan, "ignored-key") if "load_in_4bit" in n.message]
+    assert said == ([severity] if severity else []) and plan.mode.kind == kind
+
+
 def test_packing_with_eager_attention(tmp_path) -> None:
     # held-out review 57, A 11: `sample_packing` with `eager_attention: true` and no flash/sdp attention; before 0.18
     # the packed examples attend to each other (axolotl's own check warns), from 0.18 eager masks them

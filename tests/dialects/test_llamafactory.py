@@ -795,6 +795,20 @@ def test_an_unknown_template_is_an_error_only_against_the_checkout_at_hand(tmp_p
     assert format_note.data["severity"] == "warning" and "dataset format" in format_note.message
 
 
+def test_a_flag_after_the_yaml_stops_the_launch(tmp_path: Path) -> None:
+    # held-out review 76, A 01: `llamafactory-cli train sft.yaml --dataset-dir=../data` was "did you mean
+    # `dataset_dir`?"; read_args keeps `--dataset-dir` as an OmegaConf key (0.9.3+), which parse_dict refuses
+    write(tmp_path, "sft.yaml", _LORA_SFT)
+    plan = plan_of(write(tmp_path, "run.sh", "llamafactory-cli train sft.yaml --dataset-dir=../data\n"))
+    [stop] = [n for n in notes(plan, "ignored-key") if "--dataset-dir" in n.message]
+    assert stop.data["severity"] == "error" and "`dataset_dir=...`" in stop.hint
+    assert not [n for n in notes(plan, "ignored-key") if "did you mean" in n.message]
+    fine = plan_of(write(tmp_path, "ok.sh", "llamafactory-cli train sft.yaml dataset_dir=../data\n"))
+    assert not [n for n in notes(fine, "ignored-key") if "dataset" in n.message]
+    dropped = plan_of(write(tmp_path, "extra.sh", "export ALLOW_EXTRA_ARGS=1\nllamafactory-cli train sft.yaml --report_to wandb\n"))
+    assert [n.data["severity"] for n in notes(dropped, "ignored-key") if "--report_to" in n.message] == ["warning"]
+
+
 def test_an_eval_dataset_left_to_launch_time_is_given(tmp_path: Path) -> None:
     # held-out review 51, A 17: `--do_eval True --eval_dataset "cleaned_grade${GRADE}_validation"` read as no eval data
     script = write(tmp_path, "grade.sh", """
