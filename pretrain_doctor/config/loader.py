@@ -102,8 +102,9 @@ def load_document(path: str | os.PathLike[str], display: str | None = None,
         raise ConfigError("file too large to parse", shown) from None
 
 
-_DOCUMENT_SUFFIXES = {".md": "a Markdown document", ".markdown": "a Markdown document", ".rst": "a reStructuredText "
-                      "document", ".txt": "a plain-text file", ".ipynb": "a Jupyter notebook", ".html": "an HTML page"}
+_DOCUMENT_SUFFIXES = {".md": "a Markdown document", ".markdown": "a Markdown document",
+                      ".rst": "a reStructuredText document", ".txt": "a plain-text file",
+                      ".ipynb": "a Jupyter notebook", ".html": "an HTML page"}
 _BASES_DEPTH = 4  # `_base_` chains deeper than this (or cycling) are not followed further
 
 

@@ -11,6 +11,7 @@ with `gradient_accumulation_steps` is contradictory. A `deepspeed:` JSON is merg
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Optional
 
 from ..config.document import Document
@@ -20,8 +21,8 @@ from .base import (BuildContext, Dialect, apply_flags, lenient_bool, lenient_int
                    table_notes)
 from .hf import _OPTIMIZERS, warmup_ignored_by_schedule
 from .hf_keys import HF_KNOWN_KEYS
-from .shared import (apply_accelerate, dataset_subset, lora_target_list, merge_deepspeed_reference, optimizer_family,
-                     sliced_rows)
+from .shared import (apply_accelerate, dataset_subset, folder_files, lora_target_list, merge_deepspeed_reference,
+                     optimizer_family, sliced_rows)
 from .versions import TrainerVersion, TrainerVersions
 
 DEFAULT = "axolotl default"
@@ -372,29 +373,21 @@ def _launch_beside_shards(doc: Document) -> bool:
     DeepSpeed or FSDP (`--deepspeed ds.json`), or a DeepSpeed JSON (held-out review 56, A 09: RLHFlow's README runs
     its axolotl YAML with `--deepspeed configs/deepspeed_stage2.json`). Read only on the rare path where it decides
     the precision: the config's folder and the one above it."""
-    config = os.path.abspath(doc.path)
-    folder = os.path.dirname(config)
-    for where in (folder, os.path.dirname(folder)):
-        try:
-            names = sorted(os.listdir(where))
-        except OSError:
-            continue
-        for name in names:
-            path = os.path.join(where, name)
-            if path != config and name.endswith((".sh", ".md", ".json")) and _names_sharding(path, name):
-                return True
-    return False
+    config = Path(doc.path).resolve()
+    return any(path != str(config) and _names_sharding(path)
+               for folder in (config.parent, config.parent.parent)
+               for path, _, _ in folder_files(folder, (".sh", ".md", ".json")))
 
 
-def _names_sharding(path: str, name: str) -> bool:
+def _names_sharding(path: str) -> bool:
     try:
         with open(path, errors="replace") as handle:
             text = handle.read(200_000).lower()
     except OSError:
         return False
-    if name.endswith(".json"):
+    if path.endswith(".json"):
         return "zero_optimization" in text
-    if name.endswith(".md"):  # a launch written in prose names its files or flags, not the words alone ("no DeepSpeed")
+    if path.endswith(".md"):  # a launch written in prose names its files or flags, not the words alone ("no DeepSpeed")
         return any(mark in text for mark in _SHARDED_LAUNCH_MARKS)
     return "deepspeed" in text or "fsdp" in text
 
@@ -450,10 +443,10 @@ def _lora_loaded_in_4bit(b: PlanBuilder, doc: Document, judged: Optional[Trainer
     from_pretrained and the base loads in 4 bits, a QLoRA run; from 0.13 the loader builds a 4-bit config only under
     `adapter: qlora` (`elif self.cfg.adapter == "qlora" and self.cfg.load_in_4bit`), so the base loads unquantized in
     bf16, four times the memory the file plans for."""
-    where = b.source(doc, ("load_in_4bit",))
-    hint = "`adapter: qlora` quantizes the base in 4 bits on every release"
     if judged is not None and not judged.at_least(_QUANTIZES_ONLY_ADAPTERS):
         return
+    where = b.source(doc, ("load_in_4bit",))
+    hint = "`adapter: qlora` quantizes the base in 4 bits on every release"
     if judged is not None:
         b.note("ignored-key", f"`load_in_4bit: true` under `adapter: lora` is ignored at {judged.describe()}: only "
                "`adapter: qlora` builds a 4-bit config, so the base model loads unquantized (about 4× the memory)",

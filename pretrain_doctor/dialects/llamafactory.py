@@ -233,7 +233,7 @@ class LlamaFactoryDialect(Dialect):
                    changes=ChainMap(ChangeTable(TRAINER, _LF_CHANGES), _HF_CHANGES),
                    versions=_hf_versions(context.trainer_versions))
         judged_version(b, doc, context.trainer_versions, TRAINER)
-        _flags_after_the_yaml(b, script, config)
+        _flags_after_the_yaml(b, script, flagged)
         warmup_ignored_by_schedule(b, doc)
         _yaml_11_numbers(b, doc, context.trainer_versions)
         apply_flags(b, context)
@@ -657,13 +657,12 @@ def _yaml_then_flags(script: Document, config: Any) -> list[str]:
     return [flag for flag in script.data if isinstance(flag, str) and flag.startswith("--") and len(flag) > 2]
 
 
-def _flags_after_the_yaml(b: PlanBuilder, script: Document, config: Any) -> None:
+def _flags_after_the_yaml(b: PlanBuilder, script: Document, flags: list[str]) -> None:
     """`llamafactory-cli train FILE --dataset-dir=../data` (held-out review 76, A 01: "did you mean `dataset_dir`?"):
     0.9.3 and later merge the words after the file as an OmegaConf dotlist (read_args, `OmegaConf.from_cli`), which
     keeps `--dataset-dir` as a key of that name, and HfArgumentParser.parse_dict refuses it ("Some keys are not used
     by the HfArgumentParser"); releases before take no words after a YAML (the file is then an unknown argument).
-    The launch stops before training either way."""
-    flags = _yaml_then_flags(script, config)
+    The launch stops before training either way. `flags`: `_yaml_then_flags`'s."""
     if not flags:
         return
     flag = flags[0]

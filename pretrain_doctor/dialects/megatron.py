@@ -855,13 +855,12 @@ def _two_optimizers(b: PlanBuilder, merged: Optional[tuple[Document, KeyPath]]) 
     if not isinstance(params, dict):
         return
     betas = params.get("betas")
+    numeric_betas = isinstance(betas, list) and len(betas) == 2 and all(isinstance(v, (int, float)) for v in betas)
     given = {"optimizer.lr": params.get("lr"), "optimizer.eps": params.get("eps"),
              "optimizer.weight_decay": params.get("weight_decay"),
-             "optimizer.betas": tuple(betas) if isinstance(betas, list) and len(betas) == 2 else None}
+             "optimizer.betas": tuple(betas) if numeric_betas else None}
     for field, value in given.items():
-        if isinstance(value, str) or value is None or value == b.get(field):
-            continue
-        if isinstance(value, tuple) and not all(isinstance(v, (int, float)) for v in value):
+        if value is None or isinstance(value, str) or value == b.get(field):  # `auto`, or the flags' own value
             continue
         shown = list(value) if isinstance(value, tuple) else value
         b.not_known(field, f"the DeepSpeed JSON's optimizer block sets {shown}, which trains where the program "

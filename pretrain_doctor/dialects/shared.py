@@ -725,7 +725,8 @@ def _accelerate_flags(b: PlanBuilder, script: Document, launcher: dict, context:
 def _unknown_launch_options(b: PlanBuilder, script: Document, launcher: dict) -> None:
     """An option before the program that `accelerate launch` does not have (held-out review 74, A 03: STAR-1's
     `--train_bsz_per_gpu 1` ahead of `sft.py`): its parser (allow_abbrev off since 0.22) stops with "unrecognized
-    arguments" before any process starts. A prefix of an option is left alone (older releases took those)."""
+    arguments" before any process starts; one finding, at the first such option. A prefix of an option is left alone
+    (older releases took those)."""
     if launcher.get("name") not in ("accelerate", "accelerate.commands.launch"):
         return
     from .accelerate_flags import ACCELERATE_LAUNCH_OPTIONS  # only here: a launch script's accelerate line

@@ -73,8 +73,10 @@ def online_rl_method(doc: Document) -> Optional[tuple[str, Optional[str]]]:
     # held-out review 73, A 03, read as DPO from the key it shares with DPOConfig)
     program = data.get("program") if doc.format == "shell" else None
     path_match = _PATH_METHOD.search(doc.path.lower().replace("\\", "/"))
-    by_program = path_match is None and isinstance(program, str) and \
-        (path_match := _PATH_METHOD.search(program.lower().replace("\\", "/").rsplit("/", 1)[-1])) is not None
+    by_program = False
+    if path_match is None and isinstance(program, str):
+        path_match = _PATH_METHOD.search(program.lower().replace("\\", "/").rsplit("/", 1)[-1])
+        by_program = path_match is not None
     named = path_match.group(1).replace("-", "_") if path_match else None
     if named in ("onlinedpo", "nashmd"):
         named = {"onlinedpo": "online_dpo", "nashmd": "nash_md"}[named]
