@@ -760,8 +760,7 @@ def _save_beside(docs: list[Document]) -> bool:
     """Whether another YAML beside the files read sets `save`, a third config the launch may merge in too (held-out
     review 58, B 11: `deepy.py train.py 1B.yml pile.yml acdom_1B_seed42.yml`, `save` only in the last)."""
     read = {Path(doc.path).resolve() for doc in docs}
-    folder = Path(docs[0].path).resolve().parent
-    for path in sorted(folder.glob("*.y*ml")):
+    for path in _yaml_files_beside(str(Path(docs[0].path).resolve().parent)):
         if path.resolve() in read:
             continue
         try:
@@ -780,9 +779,9 @@ def _keeps_nothing(b: PlanBuilder) -> None:
     written = b.sources.get("eval.interval_steps")
     never_evaluates = isinstance(steps, int) and isinstance(interval, int) and interval > steps \
         and written is not None and written.key is not None
-    mark_keeps_nothing(b, never_evaluates, lambda note: b.source(b.primary, (), note=note),
-                       f"it writes no checkpoint and never evaluates within its {steps:,} steps" if never_evaluates
-                       else "")
+    if never_evaluates:
+        mark_keeps_nothing(b, True, lambda note: b.source(b.primary, (), note=note),
+                           f"it writes no checkpoint and never evaluates within its {steps:,} steps")
 
 
 def _is_setup(keys: set) -> bool:
