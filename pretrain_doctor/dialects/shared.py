@@ -645,7 +645,7 @@ def apply_accelerate(b: PlanBuilder, doc: Document, context: BuildContext, scrip
     named = _launcher_config_file(launcher, script, context) if launcher is not None else None
     # a launch that names its YAML reads that one alone, found or not
     names_one = launcher is not None and isinstance(launcher.get("config_file"), str)
-    path = context.accelerate_config or named or (None if names_one else _accelerate_beside(doc))
+    path = context.accelerate_config or named or (None if names_one else _accelerate_beside(doc, script))
     if names_one and named is None and script is not None and not context.accelerate_config:
         message, twin = _unfound_launch_config(launcher["config_file"], script)
         if twin is None:
@@ -907,15 +907,53 @@ def _launch_beside_omits(config: Document, acc: Document) -> bool:
     return False
 
 
-def _accelerate_beside(doc: Document) -> Optional[Path]:
+def _accelerate_beside(doc: Document, script: Optional[Document] = None) -> Optional[Path]:
     """The single accelerate YAML in the config's own folder, if there is exactly one, and not the file the config
     names as its DeepSpeed config (held-out review 49, A 16: axolotl's `deepspeed: configs/zero2.yaml` is read as
-    JSON, not by `accelerate launch`)."""
-    found = _accelerate_among(folder_files(Path(doc.path).resolve().parent, (".yaml", ".yml")))
+    JSON, not by `accelerate launch`), nor where the run is launched with plain `python` (`script`, or a launch
+    script beside the config that names it), which reads no accelerate config."""
+    folder = Path(doc.path).resolve().parent
+    found = _accelerate_among(folder_files(folder, (".yaml", ".yml")))
     named = doc.get("deepspeed")
     if found is not None and isinstance(named, str) and Path(named).name == found.name:
         return None
+    if found is not None and _launched_with_python(doc, script, folder):
+        return None
     return found
+
+
+def _launched_with_python(doc: Document, script: Optional[Document], folder: Path) -> bool:
+    """Whether the config's program is started by plain `python` (no `accelerate launch`, torchrun or deepspeed):
+    by the launch script checked with it, else by a launch script in its folder that names it (held-out review 77,
+    A 11: test.sh's one live line, `python scripts/run_simpo.py training_configs/x.yaml`, beside an accelerate
+    ZeRO-3 YAML of 4 processes that only its commented-out lines use)."""
+    if script is not None:
+        return script.format == "shell" and _plain_python(script.data)
+    from ..config.shell_reader import read_shell  # only where an accelerate YAML is beside the config
+
+    name = Path(doc.path).name
+    for path, _, size in folder_files(folder, (".sh",))[:_LAUNCH_SCRIPTS_READ]:
+        if size > _LAUNCH_SCRIPT_BYTES:
+            continue
+        try:
+            data = read_shell(Path(path).read_text(errors="replace"), path)[0]
+        except (OSError, ConfigError):
+            continue
+        arguments = [*data.values(), *(data.get("positional") or [])]
+        if _plain_python(data) and any(isinstance(value, str) and Path(value).name == name for value in arguments):
+            return True
+    return False
+
+
+def _plain_python(data: dict) -> bool:
+    launcher = data.get("launcher")
+    return bool(data.get("program")) and isinstance(launcher, dict) and launcher.get("name") in ("python", "python3") \
+        and set(launcher) <= {"name"}
+
+
+# Launch scripts beside a config read for how it is started: at most this many, each at most this large.
+_LAUNCH_SCRIPTS_READ = 8
+_LAUNCH_SCRIPT_BYTES = 64_000
 
 
 FileStamp = tuple[str, int, int]  # path, mtime_ns, size

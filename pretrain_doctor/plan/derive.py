@@ -56,6 +56,8 @@ SHORT_PROCESS_FLOPS = 1.4e18
 # ... and the steps alone take that long at a tenth of a second each, what a distributed step's optimizer update and
 # collectives cost whatever the model (review 37, B 24: a 49M model's 143,000 steps, hours however small each is).
 SHORT_RUN_MAX_STEPS = 36_000
+# A schedule this many times longer than the run is a longer run's, cut short (`cut_short`).
+CUT_SHORT_FACTOR = 100
 # Trainers' own test data: a run on it checks that training starts or measures throughput, and is worth nothing beyond
 # that (held-out review 29, B 12: a 3,000-step MI300 throughput run of a 20B MoE on torchtitan's c4_test).
 TEST_DATASETS = {"c4_test": "it trains on `c4_test`, torchtitan's 2,000-document test set: a test or throughput run",
@@ -327,6 +329,17 @@ class Derived:
         return (p.tensor or 1) * (p.pipeline or 1) * (p.context or 1)
 
     @cached_property
+    def cut_short(self) -> Optional[str]:
+        """Why the run is a long run's schedule cut short, or None: its lr decays over CUT_SHORT_FACTOR times the
+        steps it trains or more, as a throughput benchmark or a test of the setup copies a real recipe's schedule
+        and trains a few hundred steps of it (held-out review 77, B 04 and B 13: 300 and 200 iterations of
+        schedules 3,300 and 1,600 times longer, "a throughput benchmark that runs to the end")."""
+        total, decay = self.total_steps, self.plan.schedule.decay_steps
+        if not total.known or not total.value or not decay or decay < CUT_SHORT_FACTOR * total.value:
+            return None
+        return f"its lr schedule is for a run {decay / total.value:,.0f}× longer: a benchmark or a test of the setup"
+
+    @cached_property
     def low_stakes(self) -> Optional[str]:
         """Why a loss spike or a divergence costs this run little, or None: a debug or smoke-test config, a
         from-scratch model under 30M parameters (a character-level nanoGPT trains through spikes that matter at
@@ -334,6 +347,8 @@ class Derived:
         stability (PD104, PD106, PD201, PD205) say their findings at info then."""
         if self.plan.debug:
             return "a debug or smoke-test config"
+        if self.cut_short:
+            return self.cut_short
         params = self.parameters
         if self.plan.mode.from_scratch and params.known and params.value < SPIKE_TOLERANT_PARAMS:
             return f"a ~{params.value / 1e6:.2g}M-parameter model, which trains through spikes"

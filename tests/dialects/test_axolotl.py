@@ -420,3 +420,14 @@ def test_a_dataset_type_whose_module_is_beside_the_config_is_the_users_own(tmp_p
     assert [f.severity for f in findings(plan_of(path), "PD002") if "customgemma2" in f.message] == ["error"]
     write(tmp_path, "own/customgemma2.py", "def load(tokenizer, cfg, ds_cfg=None):\n    return None\n")
     assert not [f for f in findings(plan_of(path), "PD002") if "customgemma2" in f.message]
+
+
+def test_a_dataset_without_a_type_stops_unless_tokenized(tmp_path) -> None:
+    # held-out review 77, A 05: alpaca sets without `type:` stop preprocessing ("unhandled prompt tokenization
+    # strategy: None"); a path that says it is tokenized, an RL run and `skip_prepare_dataset` are not judged
+    untyped = BASE.replace("    type: alpaca\n", "")
+    [finding] = [f for f in findings(plan_of(write(tmp_path, "a.yml", untyped)), "PD002") if "no `type`" in f.message]
+    assert finding.severity == "warning" and finding.key == "datasets[0]"
+    tokenized = untyped.replace("path: tatsu-lab/alpaca", "path: ./data/tokenized_corpus")
+    for name, text in (("b.yml", tokenized), ("c.yml", untyped + "skip_prepare_dataset: true\n")):
+        assert not [f for f in findings(plan_of(write(tmp_path, name, text)), "PD002") if "no `type`" in f.message]

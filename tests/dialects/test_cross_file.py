@@ -129,6 +129,18 @@ def test_accelerate_config_found_beside(tmp_path) -> None:
     assert plan.parallel.world_size == 8
 
 
+def test_an_accelerate_config_beside_a_config_launched_with_plain_python_is_not_the_runs(tmp_path) -> None:
+    # held-out review 77, A 11: test.sh's one live line starts the program with `python`, the accelerate launch
+    # beside it commented out: no accelerate config is read, and the world size is not the YAML's 8
+    write(tmp_path, "accelerate.yaml", ACCELERATE)
+    config = write(tmp_path, "sft.yaml", HF)
+    write(tmp_path, "test.sh", "# accelerate launch --config_file accelerate.yaml run_sft.py sft.yaml\n"
+                               "python scripts/run_sft.py training_configs/sft.yaml\n")
+    assert plan_of(config, dialect="hf").parallel.world_size is None
+    write(tmp_path, "test.sh", "accelerate launch --config_file accelerate.yaml scripts/run_sft.py sft.yaml\n")
+    assert plan_of(config, dialect="hf").parallel.world_size == 8
+
+
 def test_interpolation_keeps_unknown_references() -> None:
     from pretrain_doctor.config.document import Document
 

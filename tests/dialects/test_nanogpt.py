@@ -1053,3 +1053,15 @@ def test_a_gqa_forks_key_value_heads(tmp_path) -> None:
     assert gqa.model.kv_heads == 1
     assert gqa.derived.parameters.value < plan_of(write(tmp_path, "mha.py", text)).derived.parameters.value
     assert plan_of(write(tmp_path, "odd.py", text + "num_kv_heads = 5\n")).model.kv_heads is None  # 16 % 5
+
+
+def test_a_forks_lora_switch_and_a_finding_on_its_unseen_defaults(tmp_path) -> None:
+    # Held-out review 77, B 01: `add_lora = True` (loralib in the fork's train.py, not at hand) is a LoRA run, and
+    # upstream's `warmup_iters = 2000` against `max_iters = 1000` is only assumed: the fork's own default was 500, so
+    # PD105 says it at info, never as a warning or an error
+    config = write(tmp_path, "use_lora.py", "add_lora = True\nattn_type = 'GK'\ninit_from = 'lora_gpt2'\n"
+                                            "max_iters = 1000\nlr_decay_iters = 1000\nbatch_size = 12\n")
+    plan = plan_of(config)
+    assert plan.mode.kind == "lora"
+    [finding] = reported(plan, "PD105")
+    assert finding.severity == "info" and "whose own defaults may differ" in finding.message
