@@ -637,6 +637,9 @@ def _what_runs(b: PlanBuilder, keys: list[str]) -> str:
     if any("accum" in key for key in keys):
         parts.append("there is no gradient accumulation (torchtitan accumulates only to reach "
                      "`training.global_batch_size`)")
+    float8 = b.sources.get("precision.compute")
+    if float8 is not None and float8.key in keys:  # the old `float8.enable_float8_linear`, which this checkout drops
+        b.set("precision.compute", "bf16", b.sources.get("precision.params"))
     if any("float8" in key or "fp8" in key for key in keys) and b.get("precision.compute") != "fp8":
         parts.append("there is no float8 (torchtitan turns it on with `model.converters = [\"float8\"]`)")
     parts.append("the rest take their defaults" if parts else "each takes its default")
@@ -688,11 +691,15 @@ def _precision(b: PlanBuilder, doc: Document) -> None:
 
 def _float8_source(b: PlanBuilder, doc: Document) -> Optional[Source]:
     """Float8 linear layers: `model.converters = ["float8"]`; torchtitan skips them on GPUs before SM89 (held-out
-    review 31, B 08). The older `float8.enable_float8_linear` is read by some releases only and not judged here."""
+    review 31, B 08). The older `float8.enable_float8_linear = true`, which releases before 0.0.2 read (the key dates
+    the config to them; later ones report it as PD002), too (held-out review 77, B 09/B 10: shown as bf16)."""
     converters = doc.get(("model", "converters"))
     if isinstance(converters, list) and any(str(c).startswith("float8") for c in converters):
         return b.source(doc, ("model", "converters"), note="float8 matmuls in the linear layers (SM89+ GPUs; "
                                                           "torchtitan skips them on older ones), bf16 elsewhere")
+    if converters is None and lenient_bool(doc.get(("float8", "enable_float8_linear"))) is True:
+        return b.source(doc, ("float8", "enable_float8_linear"),
+                        note="float8 matmuls in the linear layers (torchtitan before 0.0.2; SM89+ GPUs), bf16 elsewhere")
     return None
 
 

@@ -543,6 +543,10 @@ def test_the_float8_converter_computes_the_linear_layers_in_fp8(tmp_path) -> Non
     assert all("no float8" not in n.message for n in notes(plan, "ignored-key"))
     plain = plan_of(write(tmp_path, "plain.toml", text.replace('converters = ["float8"]\n', "")), "torchtitan")
     assert plain.precision.compute == "bf16"
+    # held-out review 77, B 09: the older `[float8] enable_float8_linear = true` (torchtitan before 0.0.2)
+    old = plan_of(write(tmp_path, "old.toml", text.replace('converters = ["float8"]\n', "")
+                        + "[float8]\nenable_float8_linear = true\n"), "torchtitan")
+    assert old.precision.compute == "fp8" and old.sources["precision.compute"].key == "float8.enable_float8_linear"
 
 
 def test_a_forks_grpo_section_is_reinforcement_learning_of_a_pretrained_policy(tmp_path) -> None:
