@@ -4,6 +4,8 @@ from pretrain_doctor.rule import Rule
 
 HORIZON_TOLERANCE = (0.9, 1.1)  # decay horizon / run length
 SHORT_TAIL = 0.75  # a horizon of at least this share of the run, ending at a minimum lr above 0: an info
+# A decay horizon this short (in optimizer steps) is a test's schedule, whatever the run's length.
+TEST_SCHEDULE_STEPS = 20
 # A decay over under a fifth of the run to a floor below 1% of the peak: most of the run barely trains (held-out
 # review 53, B 12: 0.3%). At lr/100 exactly the tail still trains, slowly: wasted compute, a warning (review 68, B 04:
 # nanoGPT's 400k of 5M iters), unless the decay is over in under a twentieth of the run (review 63, B 11: nanotron's
@@ -49,7 +51,8 @@ class DecayHorizonMismatch(Rule):
     that holds its minimum lr by design for the rest (NeMo's CosineAnnealing `constant_steps`), WSD, constant and
     inverse-sqrt schedules; `info` for debug and smoke-test configs (copied to a real run,
     the horizon comes along) and for runs cheap to repeat (under 1e17 FLOPs: the steps spent at
-    the minimum lr cost minutes). A stage-1 run that stops before an
+    the minimum lr cost minutes), and for a decay of 20 steps or fewer in a longer run (a test's schedule,
+    set to exercise the scheduler). A stage-1 run that stops before an
     explicit horizon (OLMo 2's `*-stage1` configs: 4T tokens of a 5T-token cosine,
     then an annealing stage 2) is reported at `info` with that reason. A horizon of at least 75%
     of the run that ends at a minimum lr above 0 is an `info`: the tail keeps training, as a
@@ -132,6 +135,10 @@ class DecayHorizonMismatch(Rule):
             # ... and so does a run cheap to repeat: the steps it spends at the minimum lr cost minutes (held-out review
             # 31, B 04: a 500-step nanotron profiling run kept config_tiny_llama's 15-step decay)
             cheap, context = _low_stakes_context(plan)
+            if not cheap and not plan.debug and decay <= TEST_SCHEDULE_STEPS < total.value:
+                # a schedule of a handful of steps in a longer run is a test's, set to exercise the scheduler (held-out
+                # review 78, B 16: `--lr-decay-iters 10 --lr-warmup-iters 5` in a cost simulator's 400 iterations)
+                cheap, context = True, f" (a {decay:,}-step schedule: a test of the setup, or a slip if this run is real)"
             # Most of the run far below the peak (held-out review 53, B 12: nanotron's 70-step decay after a 12,500-step
             # warmup leaves 95% of a 249,300-step run at 1e-6, 300× below the peak): broken, not only wasteful
             stalled = ratio < STALLED_SHARE and floor is not None and plan.optimizer.lr is not None \

@@ -1081,3 +1081,12 @@ def test_a_job_submitter_that_hands_the_program_its_arguments_as_one_string(tmp_
     # a submitter whose string holds no arguments stays as it was: its own options, the entry among them
     data, _, _ = _read('nebulactl run mdl --entry=src/train.py --user_params="--stage=sft" --worker_count=32\n')
     assert data.get("--worker_count") == "32"
+
+
+def test_a_loop_over_one_value_runs_once_with_it() -> None:
+    # Held-out review 78, A 14: `for lr in 3e-5; do ... --learning_rate ${lr} ...; done`, a sweep left at one value,
+    # read as the trainer's default lr; a sweep over several values leaves the variable unknown
+    data, _, _ = _read("for lr in 3e-5; do\n  python train.py --learning_rate ${lr} --stage dpo\ndone\n")
+    assert data["--learning_rate"] == "3e-5"
+    data, _, _ = _read("for lr in 1e-5 3e-5; do\n  python train.py --learning_rate ${lr} --stage dpo\ndone\n")
+    assert data["--learning_rate"] != "3e-5"

@@ -375,6 +375,7 @@ class _Block(NamedTuple):
 
     body: list
     over_arguments: bool = False  # a loop over the script's own arguments (`while [[ $# -gt 0 ]]`, getopts)
+    single: Optional[Token] = None  # `for NAME in WORD`: the one word a loop of one pass gives NAME (`NAME=WORD`)
 
 
 class _Parser:
@@ -409,7 +410,7 @@ class _Parser:
             elif token.kind == "word" and token.text in ("for", "while", "until", "select"):
                 start = self.pos
                 head = self._until_word("do")
-                block = _Block(self.parse(stop=("done",)), _loops_over_arguments(head))
+                block = _Block(self.parse(stop=("done",)), _loops_over_arguments(head), _single_pass(head))
                 if block.over_arguments:
                     self.argument_loops.append((start, self.pos))
                 body.append(block)
@@ -571,6 +572,12 @@ class _Shell:
                     # option loop (`--no-deepspeed) USE_DEEPSPEED=0`) never runs, the values set before it are
                     # its defaults; but not a placeholder 0 or "" its options must replace.
                     self._option_placeholders(statement.body)
+                    continue
+                if statement.single is not None:
+                    # `for lr in 3e-5; do ... done`: one pass, certainly run (held-out review 78, A 14: a sweep
+                    # left at one value, `--learning_rate ${lr}` read as the default)
+                    self._assign(statement.single, None)
+                    self.run(statement.body, uncertain)
                     continue
                 before = dict(self.vars)
                 self.run(statement.body, uncertain=True)
@@ -1259,6 +1266,18 @@ _ECHOED = lazy_compile(r"""^\s*echo\s+(?P<word>(?:"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+
                      r"""(?:[ \t]+(?:"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+))*)\s*"""
                      r"""(?:\|\s*(?:sed\s+(?:-e\s+)?(['"])s/[ *+\\st\[\]:space]+/ /g\2|tr\s+-s\s+\S+)\s*)?$""", re.S)
 _ARGUMENT_WORDS = lazy_compile(r'^"?(\$#|\$\{#\}|\$\{?[1@*]\}?)"?$')
+
+
+def _single_pass(head: list[Token]) -> Optional[Token]:
+    """`for NAME in WORD` with one literal word (no expansion, glob or brace that could make more): the assignment
+    `NAME=WORD` its one pass makes, as a token; None for any other loop head."""
+    words = [t for t in head if t.kind == "word"]
+    if len(words) != 4 or words[0].text != "for" or words[2].text != "in" or not _NAME.fullmatch(words[1].text):
+        return None
+    value = words[3]
+    if any(ch in value.text for ch in "$`*?[{\\\"'"):
+        return None
+    return Token("word", f"{words[1].text}={value.text}", value.line, value.column - len(words[1].text) - 1)
 
 
 def _loops_over_arguments(head: list[Token]) -> bool:

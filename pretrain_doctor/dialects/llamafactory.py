@@ -210,6 +210,7 @@ class LlamaFactoryDialect(Dialect):
         _attention_choice(b, doc, context.trainer_versions)
         _counts_given_as_collections(b, doc)
         _unknown_template(b, doc)
+        _vision_template_on_text_model(b, doc)
         HfDialect._precision(b, doc)
         _pure_bf16(b, doc)
         _inferred_adapter_dtype(b, doc)
@@ -607,6 +608,30 @@ def _written_for(doc: Document) -> Optional[str]:
         if since is not None and parse_version(since) > _ATTENTION_NAMED_SINCE:
             return f"`{key}`"
     return None
+
+
+def _vision_template_on_text_model(b: PlanBuilder, doc: Document) -> None:
+    """A Qwen vision-language template (`qwen2_vl`, whose mm_plugin is Qwen2VLPlugin) on a text-only Qwen model
+    (held-out review 78, A 10: `template: qwen2_vl` for Qwen2.5-1.5B): load_tokenizer finds no processor (AutoProcessor
+    gives the tokenizer, which LLaMA-Factory drops), and the plugin's process_messages, run on every example, reads
+    `getattr(processor, "image_processor")`: AttributeError in preprocessing, at every release 0.9.0-0.9.5
+    (LLaMA-Factory issue #5327). A warning: the name is all that says the model is text-only."""
+    name, model = doc.get("template"), doc.get("model_name_or_path")
+    if name not in _QWEN_VISION_TEMPLATES or not isinstance(model, str):
+        return
+    last = model.strip().rstrip("/").rsplit("/", 1)[-1].lower()
+    if "qwen" not in last or _VISION_NAME.search(last):
+        return
+    b.note("ignored-key", f"`template: {name}` is a vision-language template, and `{model}` a text-only Qwen model: "
+           "LLaMA-Factory loads no processor for it, and the template's Qwen2VL plugin reads its image processor for "
+           "every example (AttributeError: 'NoneType' object has no attribute 'image_processor'), so preprocessing "
+           "stops", b.source(doc, ("template",)), key="template", severity="warning",
+           hint="use the text template of the model's family (`qwen` for Qwen2/Qwen2.5, `qwen3` for Qwen3)")
+
+
+_QWEN_VISION_TEMPLATES = frozenset({"qwen2_vl", "qwen3_vl", "qwen3_vl_nothink"})
+# A model name that says it sees (or hears): vl, vision, omni, audio, QVQ.
+_VISION_NAME = lazy_compile(r"vl|vision|omni|audio|qvq")
 
 
 def _unknown_template(b: PlanBuilder, doc: Document) -> None:

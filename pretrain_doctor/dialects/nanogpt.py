@@ -619,13 +619,16 @@ def _adapter_fork(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
             return
     # a switch without a rank (held-out review 77, B 01/B 02: `add_lora = True` with loralib's
     # mark_only_lora_as_trainable in the fork's train.py)
-    switch = next((key for key in _LORA_SWITCHES if lenient_bool(_value(doc, d, key)) is True), None)
+    # ... or another adapter's (78, B 01: `use_moft = True`, an orthogonal fine-tune of a frozen GPT-2), the plan's
+    # adapter kind
+    switch = next((key for key in doc.data if isinstance(key, str) and _ADAPTER_SWITCH.fullmatch(key)
+                   and lenient_bool(_value(doc, d, key)) is True), None)
     if switch is not None:
         b.set("mode.kind", "lora", _source(b, doc, d, switch))
 
 
-# Globals forks add to train LoRA adapters only, set true in an override file.
-_LORA_SWITCHES = ("add_lora", "use_lora", "lora", "apply_lora")
+# Globals forks add to train adapters only (LoRA, OFT and their variants), set true in an override file.
+_ADAPTER_SWITCH = lazy_compile(r"(use|add|apply|enable)_\w*(lora|oft|adapter|peft)\w*|lora", re.IGNORECASE)
 
 
 def _value(doc: Document, d: _Defaults, name: str, default: object = None) -> object:

@@ -91,6 +91,7 @@ class OlmoDialect(Dialect):
         self._misc(b, doc, context.trainer_versions)
         table_notes(b, doc, self.table(), context.trainer_versions)
         _strict_loader_notes(b, doc)
+        _dry_run(b, doc)
         apply_flags(b, context)
         return b.build()
 
@@ -576,3 +577,18 @@ def _config_named_at_launch(script: Document) -> Optional[ProgramConfig]:
         return None
     return ProgramConfig(reference, ("positional", 0), f"named at launch (`{reference}`): the one OLMo config beside "
                          f"the script, {path.name}, is read", path, load_handed_config(path, script))
+
+
+def _dry_run(b: PlanBuilder, doc: Document) -> None:
+    """`dry_run: true`: scripts/train.py builds the model, data and trainer, then logs "Dry run complete" instead of
+    calling trainer.fit(), so no step trains (held-out review 78, B 04: a config committed with it on). Judged as a
+    debug config, and said once."""
+    if lenient_bool(doc.get("dry_run")) is not True:
+        return
+    source = b.source(doc, ("dry_run",), note="dry_run: train.py stops before the first step")
+    b.set("debug", True, source)
+    b.note("ignored-key", "`dry_run: true`: OLMo's scripts/train.py builds the model, data and trainer and stops "
+           "(\"Dry run complete\") without calling trainer.fit(): this config trains no step",
+           b.source(doc, ("dry_run",)), key="dry_run", severity="warning",
+           hint="set `dry_run: false` (or drop it) for the run; pass `--dry_run=true` on the command line to test")
+

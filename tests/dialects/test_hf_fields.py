@@ -555,3 +555,15 @@ def test_the_eval_strategy_hint_speaks_the_files_spelling(tmp_path) -> None:
     assert "`evaluation_strategy: steps`" in reported(old, "PD003")[0].hint
     bare = plan_of(write(tmp_path, "b.yaml", "model_name_or_path: m\noutput_dir: o\ndo_eval: true\neval_steps: 10\n"), "hf")
     assert "before transformers 4.41" in reported(bare, "PD003")[0].hint
+
+
+def test_a_project_sections_lora_keys_under_model_and_its_yaml_11_strings(tmp_path) -> None:
+    # held-out review 78, A 15 (voxdoc-trainer configs/kto.yaml): `model: {lora_r: 16, lora_alpha: 32}` was lost, and
+    # `training.learning_rate: 1e-6`, a string to PyYAML that the project's own loader hands on, only an info
+    text = ("method: kto\nmodel:\n  model_id: outputs/sft_run\n  lora_r: 16\n  lora_alpha: 32\n"
+            "training:\n  output_dir: out\n  per_device_train_batch_size: 4\n  num_train_epochs: 3\n"
+            "  learning_rate: 1e-6\n  lr_scheduler_type: linear\n  bf16: true\n")
+    plan = plan_of(write(tmp_path, "kto.yaml", text))
+    assert (plan.mode.lora_rank, plan.mode.lora_alpha) == (16, 32) and plan.sources["mode.lora_rank"].line == 4
+    [string] = [n for n in notes(plan, "ignored-key") if "YAML 1.1" in n.message]
+    assert string.data["severity"] == "warning" and string.source.line == 10

@@ -888,3 +888,19 @@ def test_sequence_parallelism_of_the_360_fork_is_context_parallelism(tmp_path: P
     # all of them: one replica, 1 sequence a step, not 8
     plan = plan_of(write(tmp_path, "sp.yaml", _LORA_SFT + "    sequence_parallel_size: 8\n"), world_size=8)
     assert plan.parallel.context == 8 and plan.derived.data_parallel.value == 1
+
+
+@pytest.mark.parametrize("model, template, fires", [
+    ("Qwen/Qwen2.5-1.5B-Instruct", "qwen2_vl", True),
+    ("Qwen/Qwen2-VL-7B-Instruct", "qwen2_vl", False),
+    ("/data/ckpt/qwen2_5_omni_sft", "qwen2_vl", False),
+    ("Qwen/Qwen2.5-1.5B-Instruct", "qwen", False),
+    ("meta-llama/Meta-Llama-3-8B-Instruct", "qwen2_vl", False),
+])
+def test_a_qwen_vision_template_on_a_text_only_qwen_model_stops_preprocessing(tmp_path, model, template, fires):
+    # held-out review 78, A 10: `template: qwen2_vl` for Qwen2.5-1.5B: no processor, and the Qwen2VL plugin reads its
+    # image processor for every example (AttributeError); only a name that is Qwen's and says nothing of vision
+    text = _LORA_SFT.replace("meta-llama/Meta-Llama-3-8B-Instruct", model).replace("template: llama3",
+                                                                                  f"template: {template}")
+    found = [n for n in notes(plan_of(write(tmp_path, "sft.yaml", text)), "ignored-key") if "vision-language" in n.message]
+    assert [n.data["severity"] for n in found] == (["warning"] if fires else [])

@@ -461,3 +461,12 @@ def test_a_forks_moe_config_section_sizes_the_experts(tmp_path) -> None:
     assert (plan.model.num_experts, plan.model.experts_per_token) == (32, 4)
     assert plan.model.expert_ffn_size == 1536 and plan.model.shared_expert_ffn_size == 1536
     assert plan.derived.parameters.value > 10 * plan.derived.active_parameters.value / 3
+
+
+def test_a_dry_run_trains_no_step(tmp_path) -> None:
+    # held-out review 78, B 04: `dry_run: true` left on; scripts/train.py logs "Dry run complete" and never calls
+    # trainer.fit(): said once, and the config is judged as a debug one
+    plan = plan_of(write(tmp_path, "olmo.yaml", "dry_run: true\n" + BASE))
+    [note] = [n for n in notes(plan, "ignored-key") if n.data.get("key") == "dry_run"]
+    assert note.data["severity"] == "warning" and note.source.line == 1 and plan.debug is True
+    assert plan_of(write(tmp_path, "real.yaml", "dry_run: false\n" + BASE)).debug is not True

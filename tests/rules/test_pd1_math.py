@@ -381,6 +381,11 @@ def test_pd107_a_debug_config_with_a_mismatched_horizon_is_info() -> None:
     [finding] = list(load_rules([]).rules["PD107"]().check(plan))
     assert finding.severity == "info" and "debug or smoke-test" in finding.message
     plan.debug = False
+    # held-out review 78, B 16: a schedule of a handful of steps is a test's, not the run's (info), and says so;
+    # one of more steps is the run's (warning)
+    [finding] = list(load_rules([]).rules["PD107"]().check(plan))
+    assert finding.severity == "info" and "a 17-step schedule: a test of the setup" in finding.message
+    plan.schedule.decay_steps = 170
     assert [f.severity for f in load_rules([]).rules["PD107"]().check(plan)] == ["warning"]
 
 
