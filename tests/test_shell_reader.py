@@ -1090,3 +1090,15 @@ def test_a_loop_over_one_value_runs_once_with_it() -> None:
     assert data["--learning_rate"] == "3e-5"
     data, _, _ = _read("for lr in 1e-5 3e-5; do\n  python train.py --learning_rate ${lr} --stage dpo\ndone\n")
     assert data["--learning_rate"] != "3e-5"
+
+
+def test_config_files_after_a_flag_whose_value_is_unknown_are_kept() -> None:
+    # Held-out review 78, B 11: `deepy.py $TRAIN_PATH/train.py --conf_dir $TRAIN_PATH/configs a.yml b.yml` with
+    # TRAIN_PATH from `$(whoami)`: the two files deepy.py merges were dropped with the unknown folder
+    data, lines, _ = _read('ROOT=/scratch/$(whoami)\npython3 $ROOT/deepy.py $ROOT/train.py --conf_dir $ROOT/configs '
+                           'model.yml setup.yml\n')
+    assert data["program"] == "deepy.py" and data["positional"] == ["model.yml", "setup.yml"]
+    assert data["--conf_dir"] is None
+    # a known word after an unknown value that names no config file stays unread, as before
+    data, _, _ = _read('python3 train.py --save $OUT extra\n')
+    assert "positional" not in data and data["--save"] is None

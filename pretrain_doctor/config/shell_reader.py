@@ -2010,7 +2010,10 @@ def _arguments(words: list[Word], keep_positional: bool = False) -> tuple[
             key = key.lstrip("+~")
             overrides[key] = value
             positions[("overrides", key)] = Position(word.line, word.column)
-        elif keep_positional and not args:  # a positional before any flag: `composer train.py yamls/x.yaml key=value`
+        elif keep_positional and (not args or text.endswith(_CONFIG_WORD_SUFFIXES) and _after_unknown_value(words, i, args)):
+            # a positional before any flag: `composer train.py yamls/x.yaml key=value`; or a config file after a flag
+            # whose value the script leaves unknown, which took no more words (held-out review 78, B 11: `deepy.py
+            # $TRAIN_PATH/train.py --conf_dir $TRAIN_PATH/configs model.yml setup.yml`, the files lost)
             positions[("positional", len(positional))] = Position(word.line, word.column)
             positional.append(text)
         i += 1
@@ -2021,6 +2024,15 @@ def _arguments(words: list[Word], keep_positional: bool = False) -> tuple[
 
 _CONFIG_WORD_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 _OVERRIDE = lazy_compile(r"^[+~]?[A-Za-z_][\w.]*=")
+
+
+def _after_unknown_value(words: list[Word], index: int, args: dict[str, Any]) -> bool:
+    """Whether the words before `index`, back to the last flag, are that flag's one unknown value (`--conf_dir $DIR`),
+    so the word at `index` is no value of it."""
+    back = index - 1
+    while back >= 0 and words[back].text is not None and not _is_flag(words[back]):
+        back -= 1  # earlier config files after the same break
+    return back >= 1 and words[back].text is None and _is_flag(words[back - 1]) and args.get(words[back - 1].text) is None
 
 
 def _is_override(word: Word) -> bool:

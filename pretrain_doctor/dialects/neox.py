@@ -257,6 +257,8 @@ def deepy_configs(doc: Document) -> Optional[list[Path]]:
         words += [str(v) for v in (value if isinstance(value, list) else [value]) if v is not None]
     folder = next((words[i + 1] for i, word in enumerate(words[:-1]) if word in ("-d", "--conf_dir", "--conf-dir")),
                   None)
+    if folder is not None and folder.endswith((".yml", ".yaml")):
+        folder = None  # `--conf_dir $DIR a.yml`: the folder is unknown, the next word a file
     names = [word for word in words if word.endswith((".yml", ".yaml"))]
     # a file copied beside the script without the checkout's folders (`configs/1-3B.yml` ... `scripts/gslm/dataset.yml`,
     # held-out review 44, B 23) is the one it names, as for the other launchers' configs
