@@ -160,6 +160,7 @@ class LlamaFactoryDialect(Dialect):
     def companion_reason(self, doc: Document) -> str | None:
         """Only `do_train: true` trains (train/*/workflow.py); other files predict, evaluate or export."""
         doc = wrapped_config(doc) or doc
+        launch = ""
         if doc.format == "shell":
             launched = launched_arguments(doc)
             if launched is None:
@@ -167,15 +168,20 @@ class LlamaFactoryDialect(Dialect):
             config = launched.data.get("program_config")
             if llamafactory_train(doc) and isinstance(config, ProgramConfig) and config.document is None:
                 return None  # `llamafactory-cli train FILE ...` with FILE not at hand: it may set do_train
+            if isinstance(config, ProgramConfig) and config.document is not None:
+                # the script is a launch, the file it names the config (held-out review 78, A 10: train.sh said to
+                # be "an export/merge config" itself)
+                launch = f"a launch script whose {Path(config.document.path).name} is a "
             doc = launched
         if is_v1(doc.data):
             return None if "train_dataset" in doc.data else \
-                "LLaMA-Factory v1 config without `train_dataset`: export, sampling or chat, not training"
+                f"{launch}LLaMA-Factory v1 config without `train_dataset`: export, sampling or chat, not training"
         if lenient_bool(doc.data.get("do_train")) is True or _meant_to_train(doc.data):
             return None
         if "export_dir" in doc.data:
-            return "LLaMA-Factory export/merge config (`llamafactory-cli export`), not a training run"
-        return "LLaMA-Factory config without `do_train: true`: it predicts, evaluates or serves a model, it does not train"
+            return f"{launch}LLaMA-Factory export/merge config (`llamafactory-cli export`), not a training run"
+        return f"{launch}LLaMA-Factory config without `do_train: true`: it predicts, evaluates or serves a model, it " \
+               "does not train"
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         wrapped = wrapped_config(docs[0])

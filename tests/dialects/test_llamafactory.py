@@ -904,3 +904,18 @@ def test_a_qwen_vision_template_on_a_text_only_qwen_model_stops_preprocessing(tm
                                                                                   f"template: {template}")
     found = [n for n in notes(plan_of(write(tmp_path, "sft.yaml", text)), "ignored-key") if "vision-language" in n.message]
     assert [n.data["severity"] for n in found] == (["warning"] if fires else [])
+
+
+def test_an_export_config_and_the_script_that_launches_it_are_named_for_what_they_are(tmp_path) -> None:
+    # held-out review 78, A 10: train.sh, whose `llamafactory-cli train qwen2.5_lora_sft.yaml` names (by its name
+    # beside) a merge config, was itself called "LLaMA-Factory export/merge config"
+    from pretrain_doctor.config.loader import load_document
+    from pretrain_doctor.dialects.llamafactory import DIALECT
+
+    export = write(tmp_path, "qwen2.5_lora_sft.yaml", "model_name_or_path: Qwen/Qwen2.5-1.5B-Instruct\n"
+                                                        "adapter_name_or_path: saves/lora\ntemplate: qwen\n"
+                                                        "finetuning_type: lora\nexport_dir: models/merged\n")
+    script = write(tmp_path, "train.sh", "llamafactory-cli train examples/train_lora/qwen2.5_lora_sft.yaml\n")
+    assert DIALECT.companion_reason(load_document(export)).startswith("LLaMA-Factory export/merge config")
+    assert DIALECT.companion_reason(load_document(script)).startswith(
+        "a launch script whose qwen2.5_lora_sft.yaml is a LLaMA-Factory export/merge config")
