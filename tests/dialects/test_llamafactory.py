@@ -919,3 +919,15 @@ def test_an_export_config_and_the_script_that_launches_it_are_named_for_what_the
     assert DIALECT.companion_reason(load_document(export)).startswith("LLaMA-Factory export/merge config")
     assert DIALECT.companion_reason(load_document(script)).startswith(
         "a launch script whose qwen2.5_lora_sft.yaml is a LLaMA-Factory export/merge config")
+
+
+def test_a_misspelt_key_stops_upstream_llamafactory_at_start(tmp_path) -> None:
+    # held-out review 79, A 01: `per_device_trxain_batch_size`: HfArgumentParser.parse_dict refuses keys its
+    # dataclasses lack ("Some keys are not used by the HfArgumentParser"), an error; a file with keys of its own
+    # besides (a fork's) or a launch with ALLOW_EXTRA_ARGS keeps the warning
+    slip = _LORA_SFT.replace("per_device_train_batch_size", "per_device_trxain_batch_size")
+    [finding] = [f for f in findings(plan_of(write(tmp_path, "a.yaml", slip)), "PD002") if "did you mean" in f.message]
+    assert finding.severity == "error" and "Some keys are not used by the HfArgumentParser" in finding.message
+    fork = slip + "    my_fork_reward_scale: 2.0\n"
+    [finding] = [f for f in findings(plan_of(write(tmp_path, "b.yaml", fork)), "PD002") if "did you mean" in f.message]
+    assert finding.severity == "warning"
