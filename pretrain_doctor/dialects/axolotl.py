@@ -109,6 +109,8 @@ class AxolotlDialect(Dialect):
             _quantized_without_adapter(b, doc, versions.get("axolotl"))
         if adapter == "lora" and lenient_bool(data.get("load_in_4bit")) and not lenient_bool(data.get("load_in_8bit")):
             _lora_loaded_in_4bit(b, doc, versions.get("axolotl"))
+        if adapter == "qlora":
+            _qlora_not_in_4bit(b, doc)
         if not scratch:
             b.take("mode.init_from", doc, "base_model", str)
         b.take("model.name", doc, "base_model", str)
@@ -436,6 +438,25 @@ def _quantized_without_adapter(b: PlanBuilder, doc: Document, judged: Optional[T
     b.note("mutually-exclusive", message + ("" if judged is None else refused), where, hint=hint, keys=[key, "adapter"],
            severity="warning" if judged is None else "error")
     b.assume("mode.kind", "a full fine-tune, which axolotl before 0.13 refuses on a quantized model", where)
+
+
+def _qlora_not_in_4bit(b: PlanBuilder, doc: Document) -> None:
+    """`adapter: qlora` without `load_in_4bit: true` (held-out review 79, A 13: `load_in_4bit: false` kept from a
+    template): axolotl's config validation (utils/config.py validate_config to 0.4, schemas' validate_qlora after)
+    refuses it at start at every release 0.3-0.18: "Require cfg.load_in_4bit to be True for qlora" ("Can't load qlora
+    in 8bit" with `load_in_8bit`). Not for a merge (`merge_lora: true` loads the base unquantized on purpose) nor a
+    GPTQ base (refused with its own message)."""
+    if lenient_bool(doc.get("merge_lora")) is True or doc.get("gptq") or lenient_bool(doc.get("load_in_4bit")) is True:
+        return
+    eight = lenient_bool(doc.get("load_in_8bit")) is True
+    key = "load_in_8bit" if eight else "load_in_4bit"
+    where = b.source(doc, (key,)) if doc.has(key) else b.source(doc, ("adapter",))
+    said = "`load_in_8bit: true`" if eight else ("`load_in_4bit: false`" if doc.has("load_in_4bit") else
+                                                 "no `load_in_4bit: true`")
+    message = "Can't load qlora in 8bit" if eight else "Require cfg.load_in_4bit to be True for qlora"
+    b.note("ignored-key", f"`adapter: qlora` with {said}: axolotl's config validation refuses it at start-up "
+           f"(ValueError: {message})", where, key=key, severity="error",
+           hint="set `load_in_4bit: true` for QLoRA, or `adapter: lora` to train LoRA on the unquantized base")
 
 
 def _lora_loaded_in_4bit(b: PlanBuilder, doc: Document, judged: Optional[TrainerVersion]) -> None:
