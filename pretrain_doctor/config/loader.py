@@ -186,6 +186,13 @@ def _first_statement(text: str) -> str:
     return ""
 
 
+def _nanotron_builder(text: str, shown: str) -> tuple[dict, dict, dict[str, str]] | None:
+    """The Config a nanotron Python builder (examples/config_tiny_llama.py) saves as YAML, or None for any other file."""
+    from .nanotron_builder import is_nanotron_builder, read_nanotron_builder
+
+    return read_nanotron_builder(text, shown) if is_nanotron_builder(text) else None
+
+
 def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = None,
            file: Path | None = None) -> Document:
     unevaluated: dict[str, str] = {}
@@ -205,8 +212,11 @@ def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = N
     elif fmt == "python":
         from .python_program import read_python_program  # programs that build TrainingArguments: launch data
 
-        launched = read_python_program(text, shown)
-        if launched is not None:
+        built = _nanotron_builder(text, shown)
+        launched = read_python_program(text, shown) if built is None else None
+        if built is not None:
+            data, positions, unevaluated = built
+        elif launched is not None:
             data, positions, unevaluated = launched
             fmt = "shell"
         else:

@@ -1,4 +1,6 @@
-"""`nanotron`: Hugging Face nanotron YAML (`examples/config_*.yaml`, `run_train.py --config-file`).
+"""`nanotron`: Hugging Face nanotron YAML (`examples/config_*.yaml`, `run_train.py --config-file`), or the Python script
+that builds the same `Config` from nanotron's argument classes and saves it (`examples/config_tiny_llama.py`, read with
+`ast` by config/nanotron_builder.py, never run).
 
 Built from nanotron's config dataclasses (`src/nanotron/config/config.py`, `models_config.py`,
 `parallelism_config.py`, commit 2411b02) and its scheduler (`helpers.lr_scheduler_builder`):
@@ -156,7 +158,7 @@ def _first_token_id(value: Any) -> Any:
 class NanotronDialect(Dialect):
     name = "nanotron"
     field_keys = {"schedule.warmup_steps": "optimizer.learning_rate_scheduler.lr_warmup_steps"}
-    summary = "nanotron YAML (general/parallelism/model/tokens/optimizer sections)"
+    summary = "nanotron YAML (general/parallelism/model/tokens/optimizer sections), or the Python that builds its Config"
     keys_table = "nanotron_keys"  # Config's sections and their fields at each release read
 
     def score(self, doc: Document) -> int:
@@ -462,8 +464,11 @@ class NanotronDialect(Dialect):
     def _checkpoint_and_eval(b: PlanBuilder, doc: Document) -> None:
         if isinstance(doc.get("checkpoints"), dict):
             b.take("checkpoint.interval_steps", doc, ("checkpoints", "checkpoint_interval"), lenient_int)
-            b.set("checkpoint.enabled", bool(doc.get(("checkpoints", "checkpoints_path"))),
-                  b.source(doc, ("checkpoints",)))
+            if "checkpoints.checkpoints_path" in doc.unevaluated:  # a Python builder's computed path: a folder is given
+                b.set("checkpoint.enabled", True, b.source(doc, ("checkpoints", "checkpoints_path")))
+            else:
+                b.set("checkpoint.enabled", bool(doc.get(("checkpoints", "checkpoints_path"))),
+                      b.source(doc, ("checkpoints",)))
             # trainer.py saves at the end only `if config.checkpoints.save_final_state` (May 2024, off; on by default
             # since March 2025, 5b81517, in no release: v0.5 and earlier never save at the end). Held-out review 54,
             # B 21: a 1,918-step run saving every 100,000 steps keeps no trained weights. Unset, it depends on the

@@ -428,3 +428,49 @@ def test_a_hub_tokenizer_known_here_gives_its_length(tmp_path) -> None:
     path = write(tmp_path, "config.yaml", small)
     [finding] = [f for f in check_paths([path], CheckOptions(use_settings=False)).findings if f.code == "PD501"]
     assert finding.severity == "error" and "49152 tokens" in finding.message
+
+
+_BUILDER = '''\
+import os
+from nanotron.config import (AdamWOptimizerArgs, CheckpointsArgs, Config, GeneralArgs, LlamaConfig, LRSchedulerArgs,
+                             ModelArgs, OptimizerArgs, ParallelismArgs, RandomInit, TokenizerArgs, TokensArgs)
+
+model_config = LlamaConfig(hidden_size=16, intermediate_size=64, num_attention_heads=4, num_hidden_layers=2,
+                           num_key_value_heads=4, vocab_size=256, max_position_embeddings=256)
+seed = 42
+learning_rate = LRSchedulerArgs(learning_rate=3e-4, lr_warmup_steps=2, lr_warmup_style="linear",
+                                lr_decay_style="cosine", min_decay_lr=1e-5)
+optimizer = OptimizerArgs(zero_stage=0, weight_decay=0.01, clip_grad=1.0, accumulate_grad_in_fp32=True,
+                          learning_rate_scheduler=learning_rate,
+                          optimizer_factory=AdamWOptimizerArgs(adam_eps=1e-08, adam_beta1=0.9, adam_beta2=0.95,
+                                                               torch_adam_is_fused=True))
+parallelism = ParallelismArgs(dp=2, pp=1, tp=2, pp_engine="1f1b", tp_mode="REDUCE_SCATTER")
+tokens = TokensArgs(sequence_length=256, train_steps=5000, micro_batch_size=2, batch_accumulation_per_replica=4)
+checkpoints_path = os.path.dirname(__file__) + "/checkpoints"
+config = Config(
+    general=GeneralArgs(project="debug", run="tiny_llama", seed=seed),
+    checkpoints=CheckpointsArgs(checkpoints_path=checkpoints_path, checkpoint_interval=500),
+    parallelism=parallelism,
+    model=ModelArgs(init_method=RandomInit(std=0.025), model_config=model_config),
+    tokenizer=TokenizerArgs("robot-test/dummy-tokenizer-wordlevel"),
+    optimizer=optimizer,
+    tokens=tokens,
+)
+if __name__ == "__main__":
+    config.save_as_yaml("config_tiny_llama.yaml")
+'''
+
+
+def test_a_python_builder_is_read_as_the_yaml_it_saves(tmp_path) -> None:
+    # held-out review 79, B 14/B 15: nanotron's examples/config_tiny_llama.py style (Config(...) of the argument
+    # classes, saved as YAML) was "not a training config of a supported trainer"; read with ast, never run
+    path = write(tmp_path, "config_tiny_llama.py", _BUILDER)
+    assert detected(path) == "nanotron"
+    plan = plan_of(path)
+    assert (plan.model.layers, plan.model.hidden_size, plan.model.vocab_size) == (2, 16, 256)
+    assert plan.optimizer.lr == 3e-4 and plan.optimizer.betas == (0.9, 0.95) and plan.schedule.warmup_steps == 2
+    assert (plan.batch.micro_batch_size, plan.batch.grad_accum, plan.run.max_steps) == (2, 4, 5000)
+    assert plan.parallel.world_size == 4 and plan.sources["optimizer.lr"].line == 8
+    assert plan.tokenizer.path == "robot-test/dummy-tokenizer-wordlevel"
+    # the folder a computed path names still saves checkpoints
+    assert plan.checkpoint.enabled is True and plan.checkpoint.interval_steps == 500
