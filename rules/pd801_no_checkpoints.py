@@ -29,7 +29,8 @@ class NoCheckpoints(Rule):
     tokens under 1e17 FLOPs, minutes of one GPU, or that on each GPU of one node; the model's size unknown, under
     2M tokens), when a from-scratch run's share of one GPU is under an hour of an H100 (1.4e18 FLOPs a process,
     tensor, pipeline and context parallelism dividing it: a crash loses under an hour) and where a failed
-    replica recovers from a live peer (torchtitan `[fault_tolerance] enable`, torchft). Silent for debug configs and
+    replica recovers from a live peer (torchtitan `[fault_tolerance] enable`, torchft), and for the first steps of a
+    long recipe's schedule (it decays over 100 times the run or more: a benchmark). Silent for debug configs and
     shorter runs. When the run
     length depends on the dataset size or world size, it reports at `info` and
     names the flags that decide it.
@@ -76,7 +77,8 @@ class NoCheckpoints(Rule):
                 # a crash of a from-scratch run loses at most its wall time (held-out review 57, B 05: a 20-minute
                 # throughput run); a fine-tune's checkpoints are its product (review 51, B 17: an 8B fine-tune)
                 scratch = not plan.mode.is_finetune and not plan.mode.init_from
-                cheap = plan.derived.short_to_repeat if scratch else plan.derived.cheap_to_repeat
+                cheap = (plan.derived.short_to_repeat if scratch else plan.derived.cheap_to_repeat) \
+                    or plan.derived.cut_short  # a benchmark of a long recipe's first steps keeps no model
                 # torchft's replicas (held-out review 37, B 03: a DiLoCo run): one group's failure is recovered from a
                 # peer's live weights; only losing every group at once (the job itself) loses the run
                 peers = "a failed replica recovers from a peer (fault tolerance), " \

@@ -1102,3 +1102,16 @@ def test_config_files_after_a_flag_whose_value_is_unknown_are_kept() -> None:
     # a known word after an unknown value that names no config file stays unread, as before
     data, _, _ = _read('python3 train.py --save $OUT extra\n')
     assert "positional" not in data and data["--save"] is None
+
+
+def test_an_unset_variable_given_its_default_by_an_if_reads_as_that_default() -> None:
+    # Held-out review 79, B 11 (zero-bubble pretrain script): `if [ -z "$EVAL_INTERVAL" ]; then EVAL_INTERVAL=10000;
+    # fi` is `${EVAL_INTERVAL:-10000}`, read as unknown; a test on a variable the body does not set stays undecided
+    data, _, _ = _read('if [ -z "$EVAL_INTERVAL" ]; then\n  EVAL_INTERVAL=10000\nfi\n'
+                       'if [ -z "$WANDB_KEY" ]; then\n  EXTRA="--no-wandb"\nfi\n'
+                       'torchrun pretrain_gpt.py --eval-interval $EVAL_INTERVAL $EXTRA --bf16\n')
+    assert data["--eval-interval"] == "10000" and data["--bf16"] is True
+    assert "--no-wandb" not in data
+    data, _, _ = _read('EVAL_INTERVAL=500\nif [ -z "$EVAL_INTERVAL" ]; then\n  EVAL_INTERVAL=10000\nfi\n'
+                       'torchrun pretrain_gpt.py --eval-interval $EVAL_INTERVAL\n')
+    assert data["--eval-interval"] == "500"

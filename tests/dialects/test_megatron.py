@@ -335,8 +335,8 @@ def test_exit_interval_within_a_smoke_test_makes_the_script_one(tmp_path) -> Non
     smoke = plan_of(write(tmp_path, "run_bf16.sh", RESHAPE_TEST.format(exit="--exit-interval 10")))
     assert smoke.debug and "exits at iteration 10" in smoke.sources["debug"].note
     assert findings(smoke, "PD101") == [] and findings(smoke, "PD104") == []
-    chunked = plan_of(write(tmp_path, "chunk.sh", RESHAPE_TEST.format(exit="--exit-interval 5000")))
-    assert not chunked.debug  # a job chain that stops every 5,000 iterations still trains
+    chunked = plan_of(write(tmp_path, "chunk.sh", RESHAPE_TEST.format(exit="--exit-interval 5000 --save ckpt")))
+    assert not chunked.debug  # a job chain that stops every 5,000 iterations and resumes from its save still trains
 
 
 def test_mock_data_makes_the_script_a_systems_run(tmp_path) -> None:
@@ -1116,3 +1116,16 @@ def test_a_launch_with_no_save_and_evaluation_turned_off_is_a_benchmark(tmp_path
     assert not [f for f in findings(plan, "PD104") + findings(plan, "PD801") if f.severity != "info"]
     saved = plan_of(write(tmp_path, "run.sh", bench.replace("--eval-iters 0", "--eval-iters 0\n    --save /ckpt")))
     assert saved.checkpoint.enabled is True and not saved.debug
+
+
+def test_an_exit_interval_before_the_end_of_a_run_that_saves_nothing_is_a_benchmark(tmp_path) -> None:
+    # held-out review 79, B 11: zero-bubble's `--exit-interval 1000` with `--train-samples 146484375` and no --save:
+    # read as 18 million steps; the program exits at 1,000 and keeps nothing, while the schedule spans the samples
+    script = ("torchrun pretrain_gpt.py --num-layers 2 --hidden-size 128 --num-attention-heads 4 --seq-length 1024 "
+              "--max-position-embeddings 1024 --micro-batch-size 1 --global-batch-size 8 --train-samples 146484375 "
+              "--exit-interval 1000 --lr 6e-4 --lr-decay-style cosine --lr-warmup-fraction .01 --bf16\n")
+    plan = plan_of(write(tmp_path, "bench.sh", script))
+    assert plan.run.max_steps == 1000 and plan.schedule.decay_steps == 18310546 and plan.debug is True
+    # with --save, a job that exits and is resubmitted trains the whole schedule in chunks
+    chunked = plan_of(write(tmp_path, "chunked.sh", script.replace("--bf16", "--bf16 --save ckpt --save-interval 500")))
+    assert chunked.run.max_steps == 18310546 and chunked.debug is not True
