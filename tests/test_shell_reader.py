@@ -1115,3 +1115,13 @@ def test_an_unset_variable_given_its_default_by_an_if_reads_as_that_default() ->
     data, _, _ = _read('EVAL_INTERVAL=500\nif [ -z "$EVAL_INTERVAL" ]; then\n  EVAL_INTERVAL=10000\nfi\n'
                        'torchrun pretrain_gpt.py --eval-interval $EVAL_INTERVAL\n')
     assert data["--eval-interval"] == "500"
+
+
+def test_a_launch_whose_program_and_config_sit_under_a_computed_folder_is_the_training_command() -> None:
+    # Held-out review 80, A 07: `python -m torch.distributed.run --nproc_per_node=4 "${LAUNCHER_PATH}"
+    # "${CONFIG_PATH}"`, both under `$(cd ... && pwd)`: the config handed to the program counts, its text unknown
+    data, _, unevaluated = _read('ROOT="$(cd -- "$(dirname -- "$0")/.." && pwd)"\n'
+                                 'python -m torch.distributed.run --nproc_per_node=4 "${ROOT}/src/launcher.py" '
+                                 '"${ROOT}/examples/sft.yaml"\n')
+    assert data["program"] == "launcher.py" and data["launcher"]["nproc_per_node"] == "4"
+    assert unevaluated["positional"].endswith("examples/sft.yaml")

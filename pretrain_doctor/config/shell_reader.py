@@ -1794,8 +1794,10 @@ def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Opt
         if _ENTRY_POINT.match(name):  # `litgpt pretrain`, `llamafactory-cli train`: the subcommand says what runs
             name = _word_name(words[index + 1])
         flags = sum(1 for w in words[index + 1:] if (w.text or "").startswith("--"))
-        if index + 1 < len(words) and (words[index + 1].text or "").endswith(_CONFIG_SUFFIXES):
-            flags += 1  # `dpo.py recipes/dpo.yaml`: the program's arguments are in the file it is handed
+        if index + 1 < len(words) and (words[index + 1].text or words[index + 1].raw).endswith(_CONFIG_SUFFIXES):
+            # `dpo.py recipes/dpo.yaml`: the program's arguments are in the file it is handed, wherever the script
+            # keeps it (held-out review 80, A 07: `"${LAUNCHER_PATH}" "${CONFIG_PATH}"` under a computed folder)
+            flags += 1
         # GPT-NeoX's launcher `deepy.py train.py -d configs a.yml b.yml` trains: its words name the YAML files
         score = flags + 500 * _training_rank(name)
         score -= 1 if command.uncertain else 0
