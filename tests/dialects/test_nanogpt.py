@@ -1065,3 +1065,13 @@ def test_a_forks_lora_switch_and_a_finding_on_its_unseen_defaults(tmp_path) -> N
     assert plan.mode.kind == "lora"
     [finding] = reported(plan, "PD105")
     assert finding.severity == "info" and "whose own defaults may differ" in finding.message
+
+
+def test_a_forks_own_name_for_the_run_length_is_the_run_length(tmp_path) -> None:
+    # Held-out review 81, B 06 (nanoGPT_mlx configs/train_gpt2_owt.py): `num_iters = 4715` beside `lr_decay_iters =
+    # 4715` was read as upstream's max_iters default of 600,000 (PD004 and PD107 warnings)
+    config = write(tmp_path, "train_gpt2_owt.py", "batch_size = 1\nblock_size = 1024\ngradient_accumulation_steps = 512\n"
+                                                  "num_iters = 4715\nlr_decay_iters = 4715\nwarmup_iters = 471\n")
+    plan = plan_of(config)
+    assert plan.run.max_steps == 4715 and plan.sources["run.max_steps"].key == "num_iters"
+    assert not findings(plan, "PD107") and not [n for n in notes(plan) if n.kind == "inconsistent"]

@@ -7,7 +7,7 @@ import pytest
 from pretrain_doctor.config.loader import load_document
 from pretrain_doctor.dialects import detection
 
-from .helpers import detected, findings, judged, notes, plan_of, write
+from .helpers import detected, findings, judged, notes, plan_of, reported, write
 
 TINY = """
 general: {project: demo, run: r1, seed: 7}
@@ -474,3 +474,15 @@ def test_a_python_builder_is_read_as_the_yaml_it_saves(tmp_path) -> None:
     assert plan.tokenizer.path == "robot-test/dummy-tokenizer-wordlevel"
     # the folder a computed path names still saves checkpoints
     assert plan.checkpoint.enabled is True and plan.checkpoint.interval_steps == 500
+
+
+def test_a_base_config_beside_partial_configs_merged_over_it_assumes_what_they_set(tmp_path) -> None:
+    # held-out review 81, B 14: base_config.yaml with no warmup beside `data_slimpajama.yaml`, whose optimizer section
+    # sets `lr_warmup_steps: 100` (a launcher merges them): "no warmup" was a warning on the base alone
+    base = write(tmp_path, "base_config.yaml", TINY.replace("    lr_warmup_steps: 500\n", ""))
+    assert [f.severity for f in reported(plan_of(base), "PD104")] == ["warning"]
+    write(tmp_path, "data_slimpajama.yaml", "tokens:\n  train_steps: 5000\noptimizer:\n  learning_rate_scheduler:\n"
+                                            "    lr_warmup_steps: 100\n")
+    plan = plan_of(base)
+    assert "schedule.warmup_steps" in plan.program.assumed and "data_slimpajama.yaml" in plan.program.assumed_because
+    assert [f.severity for f in reported(plan, "PD104")] == ["info"]
