@@ -64,7 +64,12 @@ class OlmoDialect(Dialect):
     def score(self, doc: Document) -> int:
         if doc.format == "shell":
             config = _launched_config(doc)  # the merge waits for build_plan
-            return self._score_file(config.document) + 5 if config is not None else 0
+            if config is None:
+                return 0
+            # a `scripts/train_*.py` handed a YAML OLMo does not read is another program's launch (held-out review 82,
+            # A 02: `accelerate launch scripts/train_grpo.py configs/grpo.yaml` taken for OLMo's, before HF's)
+            score = self._score_file(config.document)
+            return score + 5 if score or _olmo_hint(config.document.data) else 0
         return self._score_file(doc)
 
     def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
@@ -591,4 +596,12 @@ def _dry_run(b: PlanBuilder, doc: Document) -> None:
            "(\"Dry run complete\") without calling trainer.fit(): this config trains no step",
            b.source(doc, ("dry_run",)), key="dry_run", severity="warning",
            hint="set `dry_run: false` (or drop it) for the run; pass `--dry_run=true` on the command line to test")
+
+
+def _olmo_hint(data: dict) -> bool:
+    """Whether a YAML too thin to score as OLMo's still has one of its marks (`model.d_model`, `max_duration`, a
+    `scheduler.t_warmup`)."""
+    model, scheduler = data.get("model"), data.get("scheduler")
+    return (isinstance(model, dict) and "d_model" in model) or "max_duration" in data \
+        or (isinstance(scheduler, dict) and "t_warmup" in scheduler)
 

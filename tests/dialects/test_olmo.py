@@ -470,3 +470,17 @@ def test_a_dry_run_trains_no_step(tmp_path) -> None:
     [note] = [n for n in notes(plan, "ignored-key") if n.data.get("key") == "dry_run"]
     assert note.data["severity"] == "warning" and note.source.line == 1 and plan.debug is True
     assert plan_of(write(tmp_path, "real.yaml", "dry_run: false\n" + BASE)).debug is not True
+
+
+def test_a_train_script_handed_a_yaml_olmo_does_not_read_is_not_olmos(tmp_path) -> None:
+    # held-out review 82, A 02: `accelerate launch scripts/train_grpo.py configs/grpo.yaml --run_name x` was read as an
+    # OLMo launch (scripts/train*.py) with the HF config's keys judged as OLMo's; HF's launch reading takes it
+    from pretrain_doctor.check.engine import load_plan_detected
+
+    write(tmp_path, "configs/grpo.yaml", "model_name_or_path: Qwen/Qwen2.5-7B\nper_device_train_batch_size: 4\n"
+                                         "learning_rate: 5.0e-6\nnum_generations: 4\noutput_dir: out\n")
+    script = write(tmp_path, "run.slurm", "accelerate launch scripts/train_grpo.py configs/grpo.yaml --run_name x\n")
+    assert load_plan_detected(script)[2].dialect == "hf"
+    olmo = write(tmp_path, "olmo.sh", "torchrun scripts/train.py configs/olmo.yaml --run_name=x\n")
+    write(tmp_path, "configs/olmo.yaml", BASE)
+    assert load_plan_detected(olmo)[2].dialect == "olmo"
