@@ -295,6 +295,11 @@ class AxolotlDialect(Dialect):
         b.take("data.val_fraction", doc, "val_set_size", _fraction)
         b.take("data.packing", doc, "sample_packing", lenient_bool)
         b.default("data.packing", False, DEFAULT)
+        if "pretraining_dataset" in doc.data or _all_datasets_of_type(doc, ("pretrain", "completion")):
+            # raw text, packed as pretraining packs it (held-out review 82, A 18: `type: completion` through LoRA,
+            # cross-sample attention "normal packing" there)
+            b.set("data.pretraining_text", True, b.source(doc, ("datasets",) if doc.has("datasets") else
+                                                         ("pretraining_dataset",), note="raw-text datasets"))
         b.take("data.num_workers", doc, "dataloader_num_workers", lenient_int)
         # axolotl tokenizes `datasets` in its preprocessing step; `pretraining_dataset` and
         # `streaming` are tokenized as batches are drawn.

@@ -431,3 +431,12 @@ def test_a_dataset_without_a_type_stops_unless_tokenized(tmp_path) -> None:
     tokenized = untyped.replace("path: tatsu-lab/alpaca", "path: ./data/tokenized_corpus")
     for name, text in (("b.yml", tokenized), ("c.yml", untyped + "skip_prepare_dataset: true\n")):
         assert not [f for f in findings(plan_of(write(tmp_path, name, text)), "PD002") if "no `type`" in f.message]
+
+
+def test_packed_raw_text_through_lora_is_an_info(tmp_path) -> None:
+    # held-out review 82, A 18: `type: completion` with `sample_packing: true` and no flash attention, through LoRA:
+    # raw text packed as pretraining packs it, the cross-sample attention worth knowing only
+    text = BASE.replace("type: alpaca", "type: completion") + "sample_packing: true\nadapter: lora\nlora_r: 8\n"
+    assert [f.severity for f in findings(plan_of(write(tmp_path, "a.yml", text)), "PD510")] == ["info"]
+    chat = BASE + "sample_packing: true\nadapter: lora\nlora_r: 8\n"
+    assert [f.severity for f in findings(plan_of(write(tmp_path, "b.yml", chat)), "PD510")] == ["warning"]
