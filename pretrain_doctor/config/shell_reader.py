@@ -838,6 +838,7 @@ class _Shell:
             resplit = [Item(i.char, i.line, i.column, i.splittable or i.char in (" ", "\t", "\n"), i.raw)
                        for i in found]
             words.extend(_to_word(f) for f in _split(resplit))
+        words = _substitutions_joined(words)
         # Only a string parsed again sees `2>&1 | tee log` as words; in a plain command the parser took the
         # redirections, and a `<` that a variable's value brings (`--save $OUT` with OUT="<path-to-output>-x",
         # CodeGeeX) is an ordinary character of the word, as in bash.
@@ -1770,6 +1771,32 @@ def _rejoined(command: tuple[list[Word], Optional[int]], commands: list[Command]
                                 "by": "comment" if comment is not None else "no_backslash",
                                 "flags": [w.text for w in extra if (w.text or "").startswith("--")]}
     return words + extra, index
+
+
+def _substitutions_joined(words: list[Word]) -> list[Word]:
+    """A string parsed again keeps a command substitution as one word, its pipes and spaces inside it (held-out
+    review 82, A 04: `sh -c "... --master_addr $(scontrol show hostnames $SLURM_JOB_NODELIST | head -n 1) ..."`,
+    cut at its `|` with the program and its flags after it): its value is unknown."""
+    joined: list[Word] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        shown = word.text if word.text is not None else word.raw
+        depth = shown.count("$(") and shown.count("(") - shown.count(")")
+        if not depth or depth < 0:
+            joined.append(word)
+            index += 1
+            continue
+        parts = [shown]
+        index += 1
+        while index < len(words) and depth > 0:
+            part = words[index].text if words[index].text is not None else words[index].raw
+            depth += part.count("(") - part.count(")")
+            parts.append(part)
+            index += 1
+        raw = " ".join(parts)
+        joined.append(Word(None, word.line, word.column, raw))
+    return joined
 
 
 def _runs_string(words: list[Token], position: int) -> bool:
