@@ -217,6 +217,7 @@ class LlamaFactoryDialect(Dialect):
         _counts_given_as_collections(b, doc)
         _unknown_template(b, doc)
         _vision_template_on_text_model(b, doc)
+        _template_of_another_family(b, doc)
         HfDialect._precision(b, doc)
         _pure_bf16(b, doc)
         _inferred_adapter_dtype(b, doc)
@@ -656,6 +657,55 @@ def _vision_template_on_text_model(b: PlanBuilder, doc: Document) -> None:
 
 
 _QWEN_VISION_TEMPLATES = frozenset({"qwen2_vl", "qwen3_vl", "qwen3_vl_nothink"})
+
+
+def _template_of_another_family(b: PlanBuilder, doc: Document) -> None:
+    """A chat template of one model family on a model whose name is plainly another's (held-out reviews 79 A 04,
+    82 A 16/A 17, 83 A 09: `template: llama3` on Qwen2, Qwen2.5 and Qwen3): the run trains a chat format the model
+    was not tuned on, and the template's own stop token (`<|eot_id|>`) is new to the tokenizer, its embedding row
+    untrained (frozen under LoRA), so the model may not learn to stop. Only where the name names one family and the
+    template another."""
+    name, model = doc.get("template"), doc.get("model_name_or_path")
+    if not isinstance(name, str) or not isinstance(model, str):
+        return
+    template_family = _family_of_template(name.strip())
+    last = model.strip().rstrip("/").rsplit("/", 1)[-1].lower()
+    families = {family for family, marks in _FAMILY_MARKS.items() if any(mark in last for mark in marks)}
+    if template_family is None or len(families) != 1 or template_family in families:
+        return
+    (family,) = families
+    b.note("ignored-key", f"`template: {name}` is {template_family.capitalize()}'s chat format, and `{model}` is a "
+           f"{family.capitalize()} model: the run teaches a format the model was not tuned on, and where the template's "
+           "stop token is new to the tokenizer its embedding row starts untrained (and stays so under LoRA), so the "
+           "model may not learn to stop", b.source(doc, ("template",)), key="template", severity="warning",
+           hint=f"use the template of the model's family (LLaMA-Factory's README lists it: `{_FAMILY_TEMPLATE[family]}` "
+                f"for {family.capitalize()})")
+
+
+# Model families by the marks their hub names carry, and the LLaMA-Factory templates of each.
+_FAMILY_MARKS = {"qwen": ("qwen", "qwq"), "llama": ("llama",), "mistral": ("mistral", "mixtral"),
+                 "gemma": ("gemma",), "phi": ("phi-", "phi3", "phi4", "phi_"), "glm": ("glm",),
+                 "deepseek": ("deepseek",), "yi": ("yi-",)}
+_FAMILY_TEMPLATE = {"qwen": "qwen3 or qwen", "llama": "llama3", "mistral": "mistral", "gemma": "gemma",
+                    "phi": "phi4 or phi", "glm": "glm4", "deepseek": "deepseek3", "yi": "yi"}
+
+
+def _family_of_template(name: str) -> Optional[str]:
+    """The family a stock template belongs to (`llama3` -> llama); None for family-neutral ones (`default`,
+    `alpaca`, `chatml`) and those of several (`llava_next_qwen`)."""
+    return _TEMPLATE_FAMILY.get(name)
+
+
+_TEMPLATE_FAMILY = {
+    **dict.fromkeys(("llama2", "llama2_zh", "llama3", "llama4"), "llama"),
+    **dict.fromkeys(("qwen", "qwen3", "qwen3_nothink", "qwen3_5", "qwen3_5_nothink", "qwen3_6"), "qwen"),
+    **dict.fromkeys(("mistral", "ministral", "ministral3", "mistral_small"), "mistral"),
+    **dict.fromkeys(("gemma", "gemma2", "gemma3", "gemma4"), "gemma"),
+    **dict.fromkeys(("phi", "phi4", "phi4_mini", "phi_small"), "phi"),
+    **dict.fromkeys(("chatglm2", "chatglm3", "glm4"), "glm"),
+    **dict.fromkeys(("deepseek", "deepseek3", "deepseekr1"), "deepseek"),
+    "yi": "yi",
+}
 # A model name that says it sees (or hears): vl, vision, omni, audio, QVQ.
 _VISION_NAME = lazy_compile(r"vl|vision|omni|audio|qvq")
 

@@ -931,3 +931,20 @@ def test_a_misspelt_key_stops_upstream_llamafactory_at_start(tmp_path) -> None:
     fork = slip + "    my_fork_reward_scale: 2.0\n"
     [finding] = [f for f in findings(plan_of(write(tmp_path, "b.yaml", fork)), "PD002") if "did you mean" in f.message]
     assert finding.severity == "warning"
+
+
+@pytest.mark.parametrize("model, template, fires", [
+    ("Qwen/Qwen2.5-14B-Instruct-AWQ", "llama3", True),
+    ("/models/qwen/Qwen3-0.6B", "llama3", True),
+    ("meta-llama/Meta-Llama-3-8B-Instruct", "qwen", True),
+    ("Qwen/Qwen3-8B", "qwen", False),  # the family's older template: no finding here
+    ("deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", "llama3", False),  # two families named: not judged
+    ("/data/ckpt/my-sft-model", "llama3", False),
+    ("Qwen/Qwen2.5-7B", "default", False),
+])
+def test_a_template_of_another_model_family(tmp_path, model, template, fires) -> None:
+    # held-out reviews 79 A 04, 82 A 16/A 17, 83 A 09: `template: llama3` on Qwen models
+    text = _LORA_SFT.replace("meta-llama/Meta-Llama-3-8B-Instruct", model).replace("template: llama3",
+                                                                                  f"template: {template}")
+    found = [n for n in notes(plan_of(write(tmp_path, "sft.yaml", text)), "ignored-key") if "chat format" in n.message]
+    assert [n.data["severity"] for n in found] == (["warning"] if fires else [])
