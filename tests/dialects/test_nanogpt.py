@@ -1059,8 +1059,10 @@ def test_a_forks_lora_switch_and_a_finding_on_its_unseen_defaults(tmp_path) -> N
     # Held-out review 77, B 01: `add_lora = True` (loralib in the fork's train.py, not at hand) is a LoRA run, and
     # upstream's `warmup_iters = 2000` against `max_iters = 1000` is only assumed: the fork's own default was 500, so
     # PD105 says it at info, never as a warning or an error
-    config = write(tmp_path, "use_lora.py", "add_lora = True\nattn_type = 'GK'\ninit_from = 'lora_gpt2'\n"
-                                            "max_iters = 1000\nlr_decay_iters = 1000\nbatch_size = 12\n")
+    # (in a folder of its own: a sibling test's train.py beside would be read as this fork's)
+    config = write(tmp_path / "fork" / "config", "use_lora.py",
+                   "add_lora = True\nattn_type = 'GK'\ninit_from = 'lora_gpt2'\n"
+                   "max_iters = 1000\nlr_decay_iters = 1000\nbatch_size = 12\n")
     plan = plan_of(config)
     assert plan.mode.kind == "lora"
     [finding] = reported(plan, "PD105")
@@ -1070,8 +1072,9 @@ def test_a_forks_lora_switch_and_a_finding_on_its_unseen_defaults(tmp_path) -> N
 def test_a_forks_own_name_for_the_run_length_is_the_run_length(tmp_path) -> None:
     # Held-out review 81, B 06 (nanoGPT_mlx configs/train_gpt2_owt.py): `num_iters = 4715` beside `lr_decay_iters =
     # 4715` was read as upstream's max_iters default of 600,000 (PD004 and PD107 warnings)
-    config = write(tmp_path, "train_gpt2_owt.py", "batch_size = 1\nblock_size = 1024\ngradient_accumulation_steps = 512\n"
-                                                  "num_iters = 4715\nlr_decay_iters = 4715\nwarmup_iters = 471\n")
+    config = write(tmp_path / "mlx" / "configs", "train_gpt2_owt.py",
+                   "batch_size = 1\nblock_size = 1024\ngradient_accumulation_steps = 512\n"
+                   "num_iters = 4715\nlr_decay_iters = 4715\nwarmup_iters = 471\n")
     plan = plan_of(config)
     assert plan.run.max_steps == 4715 and plan.sources["run.max_steps"].key == "num_iters"
     assert not findings(plan, "PD107") and not [n for n in notes(plan) if n.kind == "inconsistent"]
