@@ -49,6 +49,7 @@ def read_nanotron_builder(text: str, shown: str) -> Optional[tuple[dict[str, Any
                 config = value
     if config is None:
         return None
+    reader.literals = {name: node.value for name, node in reader.names.items() if isinstance(node, ast.Constant)}
     data = reader.mapping(config, (), 0)
     return data, reader.positions, reader.unknown
 
@@ -67,6 +68,7 @@ class _Reader:
         self.names: dict[str, ast.expr] = {}
         self.positions: dict[KeyPath, Position] = {}
         self.unknown: dict[str, str] = {}
+        self.literals: dict[str, Any] = {}  # the names assigned a literal, for arithmetic (`train_steps=steps * 2`)
 
     def mapping(self, call: ast.Call, path: KeyPath, depth: int) -> dict[str, Any]:
         """An argument class's call as the mapping its dataclass saves."""
@@ -100,15 +102,7 @@ class _Reader:
             return node.attr  # `TensorParallelLinearMode.REDUCE_SCATTER`, `torch.bfloat16`: the YAML names them
         if isinstance(node, ast.Constant):
             return node.value
-        found = evaluate(node, self._literals())
+        found = evaluate(node, self.literals)
         if found is None:
             raise _Unknown
         return found
-
-    def _literals(self) -> dict[str, Any]:
-        """The names whose values are literals, for arithmetic (`train_steps=steps * 2`)."""
-        literals = {}
-        for name, node in self.names.items():
-            if isinstance(node, ast.Constant):
-                literals[name] = node.value
-        return literals

@@ -1195,23 +1195,22 @@ class _Shell:
                 break
         return result
 
-    def _default_branch(self, statement: "_If") -> Optional[bool]:
-        """`if [ -z "$X" ]; then X=10000; fi` on a variable neither the script nor its environment sets: a default,
-        taken as `${X:-10000}` is (held-out review 79, B 11: zero-bubble's `EVAL_INTERVAL`, `EXIT_INTERVAL` and batch
-        read as unknown); True when the statement is that shape, else None (an ordinary condition)."""
+    def _default_branch(self, statement: "_If") -> bool:
+        """Whether the statement is `if [ -z "$X" ]; then X=10000; fi` on a variable neither the script nor its
+        environment sets: a default, taken as `${X:-10000}` is (held-out review 79, B 11: zero-bubble's
+        `EVAL_INTERVAL`, `EXIT_INTERVAL` and batch read as unknown)."""
         if len(statement.branches) != 1 or statement.otherwise:
-            return None
+            return False
         condition, body = statement.branches[0]
         words = [t.text for t in condition if t.kind == "word"]
         if len(words) != 4 or words[0] not in ("[", "[[") or words[1] != "-z" or words[3] not in ("]", "]]"):
-            return None
+            return False
         found = _SIMPLE_REFERENCE.fullmatch(words[2])
         name = found and (found.group(1) or found.group(2))
         if not name or name in self.vars:
-            return None
-        assigns = [token.text for simple in body if isinstance(simple, _Simple) for token in simple.words
-                   if _ASSIGNMENT.match(token.text)]
-        return True if any(_ASSIGNMENT.match(text).group(1) == name for text in assigns) else None  # type: ignore
+            return False
+        return any(assigned.group(1) == name for simple in body if isinstance(simple, _Simple)
+                   for token in simple.words if (assigned := _ASSIGNMENT.match(token.text)))
 
     def _test(self, args: list[str]) -> Optional[bool]:
         for joiner in ("||", "-o"):

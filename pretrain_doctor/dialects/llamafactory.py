@@ -646,7 +646,7 @@ def _vision_template_on_text_model(b: PlanBuilder, doc: Document) -> None:
     name, model = doc.get("template"), doc.get("model_name_or_path")
     if name not in _QWEN_VISION_TEMPLATES or not isinstance(model, str):
         return
-    last = model.strip().rstrip("/").rsplit("/", 1)[-1].lower()
+    last = _model_name(model)
     if "qwen" not in last or _VISION_NAME.search(last):
         return
     b.note("ignored-key", f"`template: {name}` is a vision-language template, and `{model}` a text-only Qwen model: "
@@ -668,8 +668,8 @@ def _template_of_another_family(b: PlanBuilder, doc: Document) -> None:
     name, model = doc.get("template"), doc.get("model_name_or_path")
     if not isinstance(name, str) or not isinstance(model, str):
         return
-    template_family = _family_of_template(name.strip())
-    last = model.strip().rstrip("/").rsplit("/", 1)[-1].lower()
+    template_family = _TEMPLATE_FAMILY.get(name.strip())  # None: a family-neutral or several families' template
+    last = _model_name(model)
     families = {family for family, marks in _FAMILY_MARKS.items() if any(mark in last for mark in marks)}
     if template_family is None or len(families) != 1 or template_family in families:
         return
@@ -690,12 +690,13 @@ _FAMILY_TEMPLATE = {"qwen": "qwen3 or qwen", "llama": "llama3", "mistral": "mist
                     "phi": "phi4 or phi", "glm": "glm4", "deepseek": "deepseek3", "yi": "yi"}
 
 
-def _family_of_template(name: str) -> Optional[str]:
-    """The family a stock template belongs to (`llama3` -> llama); None for family-neutral ones (`default`,
-    `alpaca`, `chatml`) and those of several (`llava_next_qwen`)."""
-    return _TEMPLATE_FAMILY.get(name)
+def _model_name(model: str) -> str:
+    """The last part of a model's hub id or path, lower-cased (`Qwen/Qwen2.5-1.5B-Instruct` -> `qwen2.5-1.5b-instruct`)."""
+    return model.strip().rstrip("/").rsplit("/", 1)[-1].lower()
 
 
+# The family each stock template belongs to (`llama3` -> llama); family-neutral ones (`default`, `alpaca`,
+# `chatml`) and those of several (`llava_next_qwen`) are left out.
 _TEMPLATE_FAMILY = {
     **dict.fromkeys(("llama2", "llama2_zh", "llama3", "llama4"), "llama"),
     **dict.fromkeys(("qwen", "qwen3", "qwen3_nothink", "qwen3_5", "qwen3_5_nothink", "qwen3_6"), "qwen"),

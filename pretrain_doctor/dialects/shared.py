@@ -889,20 +889,12 @@ def _launch_beside_omits(config: Document, acc: Document) -> bool:
     """Whether a launch script in the accelerate config's folder runs its program with that config (`accelerate
     launch --config_file`) but without the training config `config` among its arguments: the program then reads
     `config` (if at all) its own way, not as the arguments of the launch."""
-    from ..config.shell_reader import read_shell  # only on this rare path: a precision mismatch to judge
-
     acc_path = Path(acc.path)
     training = Path(config.path).name
-    for path in sorted(acc_path.resolve().parent.glob("*.sh")):
-        try:
-            data = read_shell(path.read_text(errors="replace"), str(path))[0]
-        except (OSError, ConfigError):
-            continue
+    for data in _launches_beside(acc_path.resolve().parent):
         launcher = data.get("launcher")
         named = launcher.get("config_file") if isinstance(launcher, dict) else None
-        arguments = [*data.values(), *(data.get("positional") or [])]
-        if isinstance(named, str) and Path(named).name == acc_path.name and not any(
-                isinstance(value, str) and Path(value).name == training for value in arguments):
+        if isinstance(named, str) and Path(named).name == acc_path.name and not _names_file(data, training):
             return True
     return False
 
@@ -929,26 +921,41 @@ def _launched_with_python(doc: Document, script: Optional[Document], folder: Pat
     ZeRO-3 YAML of 4 processes that only its commented-out lines use)."""
     if script is not None:
         return script.format == "shell" and _plain_python(script.data)
-    from ..config.shell_reader import read_shell  # only where an accelerate YAML is beside the config
-
     name = Path(doc.path).name
-    for path, _, size in folder_files(folder, (".sh",))[:_LAUNCH_SCRIPTS_READ]:
-        if size > _LAUNCH_SCRIPT_BYTES:
-            continue
-        try:
-            data = read_shell(Path(path).read_text(errors="replace"), path)[0]
-        except (OSError, ConfigError):
-            continue
-        arguments = [*data.values(), *(data.get("positional") or [])]
-        if _plain_python(data) and any(isinstance(value, str) and Path(value).name == name for value in arguments):
-            return True
-    return False
+    return any(_plain_python(data) and _names_file(data, name) for data in _launches_beside(folder))
 
 
 def _plain_python(data: dict) -> bool:
     launcher = data.get("launcher")
     return bool(data.get("program")) and isinstance(launcher, dict) and launcher.get("name") in ("python", "python3") \
         and set(launcher) <= {"name"}
+
+
+def _names_file(data: dict, name: str) -> bool:
+    """Whether a launch's arguments (its flags' values and positional words) name a file called `name`."""
+    return any(isinstance(value, str) and Path(value).name == name
+               for value in [*data.values(), *(data.get("positional") or [])])
+
+
+def _launches_beside(folder: Path) -> tuple[dict, ...]:
+    """The launch data of the shell scripts in `folder` (read once per folder state, as the accelerate YAML beside
+    is: a folder walk asks for every config in it)."""
+    return _read_launches(folder_files(folder, (".sh",)))
+
+
+@lru_cache(maxsize=64)
+def _read_launches(files: tuple[FileStamp, ...]) -> tuple[dict, ...]:
+    from ..config.shell_reader import read_shell  # only where an accelerate YAML is beside a config
+
+    launches = []
+    for path, _, size in files[:_LAUNCH_SCRIPTS_READ]:
+        if size > _LAUNCH_SCRIPT_BYTES:
+            continue
+        try:
+            launches.append(read_shell(Path(path).read_text(errors="replace"), path)[0])
+        except (OSError, ConfigError):
+            continue
+    return tuple(launches)
 
 
 # Launch scripts beside a config read for how it is started: at most this many, each at most this large.
