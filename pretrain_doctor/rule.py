@@ -49,6 +49,9 @@ CODE_PATTERN = r"PD[0-9]{3}|[A-Z][A-Z0-9]{1,7}[0-9]{3}"
 FIX_AVAILABILITY = ("never", "sometimes", "always")
 Applicability = Literal["safe", "unsafe"]
 EditOp = Literal["rename", "drop", "set", "add"]
+# A ConfigNote's data key: the dialect that wrote the note was chosen as a guess (check/engine.py).
+GUESSED_NOTE = "guessed_dialect"
+_SOFTER = {"error": "warning", "warning": "info"}
 
 
 class Edit(NamedTuple):
@@ -239,10 +242,16 @@ class Rule(Documented):
 
     def finding_from_note(self, plan: "TrainingPlan", note: "ConfigNote", *, severity: Optional[str] = None,
                           fix: Optional[Fix] = None) -> Finding:
-        """A finding at the place a dialect adapter's ConfigNote points to (PD002-PD004)."""
+        """A finding at the place a dialect adapter's ConfigNote points to (PD002-PD004); one level softer where the
+        dialect that wrote the note was only a guess (`GUESSED_NOTE`): what it says the trainer does is another
+        trainer's behaviour."""
         source = note.source
         file = source.file if source else (plan.files[0] if plan.files else None)
-        return self.finding_at(note.message, file=file, line=source.line if source else None,
+        message = note.message
+        if note.data.get(GUESSED_NOTE):
+            severity = _SOFTER.get(severity or self.severity, "info")
+            message += f" (if this is {plan.dialect}'s config: the dialect is a guess; pass --dialect to decide)"
+        return self.finding_at(message, file=file, line=source.line if source else None,
                                column=source.column if source else None, key=source.key if source else None,
                                hint=note.hint, severity=severity, fix=fix)
 

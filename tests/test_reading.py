@@ -329,6 +329,34 @@ def test_a_warning_on_a_guessed_dialects_default_says_so_one_level_lower(tmp_pat
     assert "litgpt's defaults of schedule.warmup_steps" in pd105.message and "the dialect is a guess" in pd105.message
 
 
+# Reduced from held-out review 86, B 13 (fone-pretrain's own YAML for its accelerate loop, read as hf, a guess, with
+# an accelerate YAML beside it): what the guessed dialect says its trainer would refuse is one level softer.
+GUESSED_HF = """\
+model_config: configs/llama_1p5b.json
+data_config: configs/data.json
+per_device_train_batch_size: 6
+gradient_accumulation_steps: 4
+learning_rate: 3.0e-4
+save_every_steps: 10000
+log_every_steps: 10
+num_processes: 8
+mixed_precision: bf16
+"""
+
+
+def test_a_guessed_dialects_notes_are_one_level_softer(tmp_path) -> None:
+    (tmp_path / "pretrain.yaml").write_text(GUESSED_HF, encoding="utf-8")
+    (tmp_path / "accelerate_8gpu.yaml").write_text(
+        "compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\nmixed_precision: bf16\nnum_processes: 8\n"
+        "deepspeed_config:\n  zero_stage: 3\n  gradient_accumulation_steps: 2\n", encoding="utf-8")
+    report = check_paths([tmp_path / "pretrain.yaml"], CheckOptions(use_settings=False))
+    stated = check_paths([tmp_path / "pretrain.yaml"], CheckOptions(use_settings=False, dialect="hf"))
+    for code in ("PD303", "PD402"):
+        guessed = next(f for f in report.findings if f.code == code)
+        assert guessed.severity == "warning" and "the dialect is a guess" in guessed.message
+        assert next(f for f in stated.findings if f.code == code).severity == "error"
+
+
 def test_a_stated_dialect_keeps_its_defaults_as_facts(tmp_path) -> None:
     path = tmp_path / "sft.yaml"
     path.write_text(GUESSED_LITGPT, encoding="utf-8")

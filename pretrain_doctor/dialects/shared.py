@@ -832,7 +832,7 @@ def _accelerate_yaml(b: PlanBuilder, acc: Document, context: BuildContext, named
 
 # The `deepspeed_config` keys accelerate's DeepSpeed plugin reads (accelerate/commands/config/cluster.py, every
 # release v0.10-v1.x); `accelerate launch` sets any other key as an argument nothing reads.
-_ACCELERATE_DEEPSPEED_KEYS = frozenset({
+ACCELERATE_DEEPSPEED_KEYS = frozenset({
     "zero_stage", "zero3_init_flag", "zero3_save_16bit_model", "deepspeed_multinode_launcher", "deepspeed_config_file",
     "offload_param_device", "offload_optimizer_device", "offload_param_nvme_path", "offload_optimizer_nvme_path",
     "gradient_clipping", "gradient_accumulation_steps", "deepspeed_hostfile", "deepspeed_inclusion_filter",
@@ -848,7 +848,7 @@ def _accelerate_deepspeed_keys(b: PlanBuilder, acc: Document) -> None:
     block = acc.get(("deepspeed_config",))
     if not isinstance(block, dict):
         return
-    unread = [key for key in block if isinstance(key, str) and key not in _ACCELERATE_DEEPSPEED_KEYS]
+    unread = [key for key in block if isinstance(key, str) and key not in ACCELERATE_DEEPSPEED_KEYS]
     if not unread:
         return
     if "zero_stage" not in block and "deepspeed_config_file" not in block and not b.has("parallel.zero_stage"):
@@ -903,15 +903,31 @@ def _accelerate_beside(doc: Document, script: Optional[Document] = None) -> Opti
     """The single accelerate YAML in the config's own folder, if there is exactly one, and not the file the config
     names as its DeepSpeed config (held-out review 49, A 16: axolotl's `deepspeed: configs/zero2.yaml` is read as
     JSON, not by `accelerate launch`), nor where the run is launched with plain `python` (`script`, or a launch
-    script beside the config that names it), which reads no accelerate config."""
+    script beside the config that names it), which reads no accelerate config, nor where `accelerate launch` is
+    given no config file (`_default_accelerate_config`)."""
     folder = Path(doc.path).resolve().parent
     found = _accelerate_among(folder_files(folder, (".yaml", ".yml")))
     named = doc.get("deepspeed")
     if found is not None and isinstance(named, str) and Path(named).name == found.name:
         return None
-    if found is not None and _launched_with_python(doc, script, folder):
+    if found is not None and (_launched_with_python(doc, script, folder) or _default_accelerate_config(script, folder)):
         return None
     return found
+
+
+def _default_accelerate_config(script: Optional[Document], folder: Path) -> bool:
+    """Whether the run starts with `accelerate launch` and no `--config_file`: accelerate then reads the machine's
+    default config (its cache's default_config.yaml), not a YAML beside the training config. By the launch script
+    checked with the config, else by every `accelerate launch` among the scripts in its folder (held-out review 86,
+    B 13: pretrain.sh passes `--num_processes` and `--mixed_precision` alone, and the ZeRO-3 YAML beside, with a
+    DeepSpeed JSON's keys in its plugin block, was read as the run's, two false errors)."""
+    if script is not None:
+        launches = [script.data] if script.format == "shell" else []
+    else:
+        launches = list(_launches_beside(folder))
+    started = [data["launcher"] for data in launches
+               if isinstance(data.get("launcher"), dict) and data["launcher"].get("name") == "accelerate"]
+    return bool(started) and all("config_file" not in launcher for launcher in started)
 
 
 def _launched_with_python(doc: Document, script: Optional[Document], folder: Path) -> bool:

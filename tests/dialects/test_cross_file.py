@@ -141,6 +141,31 @@ def test_an_accelerate_config_beside_a_config_launched_with_plain_python_is_not_
     assert plan_of(config, dialect="hf").parallel.world_size == 8
 
 
+def test_an_accelerate_config_beside_is_not_read_by_a_launch_naming_no_config_file(tmp_path) -> None:
+    # held-out review 86, B 13: `accelerate launch --num_processes 8 --mixed_precision bf16 train.py ...` reads the
+    # machine's default config; the ZeRO-3 YAML beside it is no part of the run
+    write(tmp_path, "accelerate.yaml", ACCELERATE)
+    config = write(tmp_path, "sft.yaml", HF)
+    write(tmp_path, "train.sh", "accelerate launch --num_processes 8 --mixed_precision bf16 train.py sft.yaml\n")
+    plan = plan_of(config, dialect="hf")
+    assert plan.parallel.zero_stage is None and not findings(plan, "PD303")
+    write(tmp_path, "train.sh", "accelerate launch --config_file $ACC train.py sft.yaml\n")  # maybe this one
+    assert plan_of(config, dialect="hf").parallel.zero_stage == 3
+
+
+def test_accelerate_plugin_block_is_matched_on_the_keys_the_plugin_reads(tmp_path) -> None:
+    # held-out review 86, B 13: a DeepSpeed JSON's `train_micro_batch_size_per_gpu: 2` written into the plugin block
+    # is never read (the plugin builds its config with `auto`); its `gradient_accumulation_steps: 2` is
+    write(tmp_path, "accelerate.yaml", ACCELERATE.replace("  zero_stage: 3\n", "  zero_stage: 3\n"
+                                                           "  train_micro_batch_size_per_gpu: 2\n"))
+    plan = plan_of(write(tmp_path, "sft.yaml", HF), dialect="hf")
+    assert not any("train_micro_batch_size_per_gpu" in f.message for f in findings(plan, "PD402"))
+    write(tmp_path, "accelerate.yaml", ACCELERATE.replace("  zero_stage: 3\n", "  zero_stage: 3\n"
+                                                           "  gradient_accumulation_steps: 4\n"))
+    assert "`gradient_accumulation_steps` 4 against" in findings(plan_of(tmp_path / "sft.yaml", dialect="hf"),
+                                                                 "PD402")[0].message
+
+
 def test_interpolation_keeps_unknown_references() -> None:
     from pretrain_doctor.config.document import Document
 
