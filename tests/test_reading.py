@@ -204,7 +204,7 @@ def test_a_premise_the_launched_program_may_decide_softens_once(tmp_path) -> Non
     # "pretraining warmup" (premise mode.kind) speaks one level softer and says so; a rule without it does not.
     script = tmp_path / "finetune.sh"
     script.write_text("torchrun --nproc_per_node 8 -m dia_train --per_device_train_batch_size 10 --bf16 --num_train_epochs 2 \\\n"
-                      "  --learning_rate 6e-4 --warmup_steps 300 --save_steps 1000\n", encoding="utf-8")
+                      "  --learning_rate 6e-4 --warmup_steps 20000 --save_steps 1000\n", encoding="utf-8")
     report = check_paths([script], CheckOptions(use_settings=False))
     found = {f.code: f for f in report.findings}
     assert found["PD106"].severity == "info"

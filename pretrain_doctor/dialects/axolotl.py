@@ -420,17 +420,18 @@ def _datasets_mapping(b: PlanBuilder, doc: Document) -> None:
 
 def _quantized_without_adapter(b: PlanBuilder, doc: Document, judged: Optional[TrainerVersion]) -> None:
     """`load_in_4bit`/`load_in_8bit` with no `adapter` (held-out review 62, A 14: `peft_type: lora` and `target_modules`,
-    keys axolotl does not read, in place of `adapter: qlora`). Before 0.13 axolotl hands the flag to from_pretrained,
-    so the base model loads quantized and the Trainer refuses to train it whole ("You cannot perform fine-tuning on
-    purely quantized models"); from 0.13 (aa1240acd, #3205) only an adapter's branch builds a quantization config, so
-    the flag is ignored and every weight trains in full precision."""
+    keys axolotl does not read, in place of `adapter: qlora`). From 0.5 to 0.12 axolotl hands the flag to
+    from_pretrained, so the base model loads quantized and the Trainer refuses to train it whole ("You cannot perform
+    fine-tuning on purely quantized models"); before 0.5 (`load_in_4bit=cfg.load_in_4bit and cfg.adapter is not
+    None`) and from 0.13 (aa1240acd, #3205: only an adapter's branch builds a quantization config) the flag is ignored
+    and every weight trains in full precision (held-out review 86, A 12: a 0.3.0 fork's Medusa heads)."""
     key = next((key for key in ("load_in_4bit", "load_in_8bit") if lenient_bool(doc.get(key)) is True), None)
     if key is None:
         return
     where = b.source(doc, (key,))
     adapter = "qlora" if key == "load_in_4bit" else "lora"
     hint = f"set `adapter: {adapter}` (with `lora_r`, `lora_target_modules`), or drop `{key}` for a full fine-tune"
-    if judged is not None and judged.at_least(_QUANTIZES_ONLY_ADAPTERS):
+    if judged is not None and (judged.at_least(_QUANTIZES_ONLY_ADAPTERS) or not judged.at_least(_QUANTIZES_ANY_LOAD)):
         b.note("ignored-key", f"`{key}: true` with no `adapter` is ignored at {judged.describe()}: no quantization "
                "config is built without an adapter, so every weight trains in full precision", where, hint=hint,
                key=key, severity="warning")
@@ -438,11 +439,11 @@ def _quantized_without_adapter(b: PlanBuilder, doc: Document, judged: Optional[T
     refused = ("the Trainer refuses to start (\"You cannot perform fine-tuning on purely quantized models\")")
     message = f"`{key}: true` with no `adapter`: axolotl loads the base model quantized and trains it whole, and "
     if judged is None:
-        message += (f"{refused} before axolotl 0.13; from 0.13 the flag is ignored and every weight trains in full "
-                    "precision")
+        message += (f"{refused} at axolotl 0.5-0.12; before 0.5 and from 0.13 the flag is ignored and every weight "
+                    "trains in full precision")
     b.note("mutually-exclusive", message + ("" if judged is None else refused), where, hint=hint, keys=[key, "adapter"],
            severity="warning" if judged is None else "error")
-    b.assume("mode.kind", "a full fine-tune, which axolotl before 0.13 refuses on a quantized model", where)
+    b.assume("mode.kind", "a full fine-tune, which axolotl 0.5-0.12 refuses on a quantized model", where)
 
 
 def _qlora_not_in_4bit(b: PlanBuilder, doc: Document) -> None:
@@ -484,8 +485,10 @@ def _lora_loaded_in_4bit(b: PlanBuilder, doc: Document, judged: Optional[Trainer
            "(about 4× the memory)", where, hint=hint, key="load_in_4bit", severity="info")
 
 
-# axolotl builds a bitsandbytes config only for an adapter from 0.13 on (aa1240acd, #3205, 2025-10).
+# axolotl builds a bitsandbytes config only for an adapter from 0.13 on (aa1240acd, #3205, 2025-10); before 0.5 it
+# passed `load_in_4bit` to from_pretrained only with an adapter (utils/models.py to v0.4.0).
 _QUANTIZES_ONLY_ADAPTERS = (0, 13)
+_QUANTIZES_ANY_LOAD = (0, 5)
 
 
 def _all_datasets_of_type(doc: Document, kinds: tuple[str, ...]) -> bool:

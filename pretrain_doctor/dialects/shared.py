@@ -746,6 +746,29 @@ def _unknown_launch_options(b: PlanBuilder, script: Document, launcher: dict) ->
 _HF_TRAINER_DIALECTS = ("hf", "llamafactory", "axolotl")
 
 
+# A TRL config that sets neither bf16 nor fp16, its release not known: TRL from 0.19 turns bf16 on itself.
+TRL_PRECISION_BY_RELEASE = ("TRL trains in bf16 when neither bf16 nor fp16 is set from 0.19 on, in fp32 before; which "
+                            "TRL runs it is not known (`--trainer-version trl=VER` decides)")
+
+
+def _accelerate_precision_under_trl(b: PlanBuilder, mixed: str, source: Optional[Source], plugin_json: bool) -> None:
+    """accelerate's mixed precision under a TRL config whose own default depends on its release: before 0.19 the
+    Trainer leaves ACCELERATE_MIXED_PRECISION as it is, from 0.19 its bf16 overwrites it. Under DDP, bf16 runs either
+    way; DeepSpeed's plugin config is matched against the Trainer's flags, which refuses the older releases only
+    (nothing said where a launched program not at hand may set the precision itself)."""
+    if plugin_json and "precision.compute" not in (b.get("program.assumed") or {}):
+        b.note("other", f"accelerate's DeepSpeed plugin enables {mixed} (`mixed_precision: {mixed}`) and the TRL config "
+               f"sets neither bf16 nor fp16: before TRL 0.19 the Trainer's `{mixed}` is off and transformers refuses "
+               f"the mismatch at start-up (ValueError: ds {mixed}.enabled=True vs hf {mixed}|{mixed}_full_eval=False); "
+               "from 0.19 the config turns bf16 on itself", source,
+               hint=f"set `{mixed}: true` in the training config", code="PD303", severity="warning")
+    elif mixed == "bf16" and not plugin_json:
+        where = source.model_copy(update={"note": "accelerate's mixed_precision; a TRL config from 0.19 turns bf16 on "
+                                                  "itself, an older one leaves accelerate's"}) if source else None
+        b.set("precision.compute", "bf16", where)
+        b.set("precision.mixed", True, where)
+
+
 def _accelerate_precision(b: PlanBuilder, mixed: str, source: Optional[Source], plugin_json: bool = False,
                           launch_omits: Optional[Callable[[], bool]] = None) -> None:
     """accelerate's mixed precision (`accelerate launch` exports ACCELERATE_MIXED_PRECISION): an HF Trainer whose
@@ -754,6 +777,9 @@ def _accelerate_precision(b: PlanBuilder, mixed: str, source: Optional[Source], 
     are compared (PD303). `launch_omits`: for an accelerate config only found beside the training config, whether a
     launch script there runs its program without that config (`_launch_beside_omits`), asked only where it matters."""
     compute = b.get("precision.compute")
+    if compute is None and b.unknowns.get("precision.compute") == TRL_PRECISION_BY_RELEASE:
+        _accelerate_precision_under_trl(b, mixed, source, plugin_json)
+        return
     if b.dialect in _HF_TRAINER_DIALECTS and "precision.compute" not in (b.get("program.assumed") or {}):
         if plugin_json and b.dialect in ("hf", "llamafactory") and b.get("precision.bf16_enabled") is not True \
                 and b.get("precision.fp16_enabled") is not True:

@@ -401,6 +401,8 @@ def test_the_judged_axolotl_release_is_not_taken_for_transformers(tmp_path) -> N
     (None, "mutually-exclusive", "warning"),  # refused before 0.13, ignored from 0.13: said both ways
     ("0.12", "mutually-exclusive", "error"),  # from_pretrained(load_in_4bit=True): "purely quantized models"
     ("0.13", "ignored-key", "warning"),  # aa1240acd: no quantization config without an adapter
+    ("0.4", "ignored-key", "warning"),  # `load_in_4bit=cfg.load_in_4bit and cfg.adapter is not None` (review 86, A 12)
+    ("0.5", "mutually-exclusive", "error"),  # set_quantization_config passes the flag on
 ])
 def test_a_quantized_load_without_an_adapter(tmp_path, version, kind, severity) -> None:
     # held-out review 62, A 14: `peft_type: lora` and `target_modules` (no axolotl keys) in place of `adapter: qlora`

@@ -189,6 +189,19 @@ def test_no_trl_019_key_stays_transformers_fp32(tmp_path: Path) -> None:
     assert plan.precision.compute == "fp32"
 
 
+def test_a_preference_config_pinning_no_trl_leaves_the_precision_to_the_release(tmp_path: Path) -> None:
+    # held-out review 85, A 04-06: DPO and DAPO runs on TRL 0.24 read as transformers' fp32; only TRL runs preference
+    # and online-RL objectives, and its configs turn bf16 on themselves from 0.19
+    dpo = BASE + "beta: 0.1\nloss_type: sigmoid\n"
+    plan = plan_of(write(tmp_path, "dpo.yaml", dpo), trainer_versions=_NO_DETECT)
+    assert plan.objective.kind == "preference" and plan.precision.compute is None
+    assert "from 0.19" in plan.unknown["precision.compute"]
+    assert plan_of(write(tmp_path, "new.yaml", dpo), trainer_versions=judged("trl=0.24")).precision.compute == "bf16"
+    assert plan_of(write(tmp_path, "old.yaml", dpo), trainer_versions=judged("trl=0.18")).precision.compute == "fp32"
+    assert plan_of(write(tmp_path, "fp16.yaml", dpo + "fp16: true\n"), trainer_versions=_NO_DETECT).precision.compute \
+        == "fp16"
+
+
 # small-doge recipes/doge/Doge-1.6B-MoE/config_stage1.yaml (SmallDoges/small-doge@0e305a7, held-out review 14, A 34),
 # reduced: pt.py builds `DogeConfig(**model_init_kwargs)` and loads the checkpoint into it (new MoE experts), then
 # trains raw text with the plain HF Trainer. It was read as a full fine-tune: PD103 and PD510 warnings.
