@@ -719,6 +719,8 @@ class NanogptDialect(Dialect):
             # constant after warmup, with no `lr_decay_iters` at all)
             _fork_defaults_assumed(b, list(dict.fromkeys(b.foreign_keys)))
             _upstream_pair_assumed(b)
+        elif doc.format == "python" and not d.script:
+            _upstream_defaults_assumed(b)
         if launch is not None:
             launcher_world_size(b, docs[0])  # `torchrun --nproc_per_node=8 --nnodes=4 train.py config/x.py`
         apply_flags(b, context)
@@ -1036,6 +1038,17 @@ def _fork_defaults_assumed(b: PlanBuilder, names: list[str]) -> None:
     for field, source in list(b.sources.items()):
         if source is not None and source.key is None and source.note and "default" in source.note:
             b.sources[field] = source.model_copy(update={"note": f"{source.note}; {FORK_DEFAULT} (it takes {shown})"})
+
+
+def _upstream_defaults_assumed(b: PlanBuilder) -> None:
+    """A config file whose train.py is not at hand: nanoGPT configs live in forks, and a fork's train.py sets its own
+    defaults as often as it keeps karpathy's, so upstream's are only assumed (held-out review 85, B 05: a fork's
+    warmup_iters 200 and 6-layer model read as upstream's 2,000 steps and GPT-2 124M, a warning and an info wrong)."""
+    from ..plan.reading import UPSTREAM_DEFAULT
+
+    for field, source in list(b.sources.items()):
+        if source is not None and source.key is None and source.note and source.note.startswith(DEFAULT):
+            b.sources[field] = source.model_copy(update={"note": f"{source.note}; {UPSTREAM_DEFAULT}"})
 
 
 def _configurator_file(reference: str, script: Document) -> Optional[Document]:

@@ -90,6 +90,9 @@ GUESSED_DEFAULT = "assumed: the dialect is a guess"
 # A trainer default where the program that runs is a fork's, whose own defaults may differ (a nanoGPT launch passing
 # `--key=value` words upstream's configurator refuses): assumed as a guessed dialect's are.
 FORK_DEFAULT = "assumed: the program is a fork's, whose own defaults may differ"
+# A default of the upstream program an override file is for, where the script that reads it is not at hand (a
+# nanoGPT fork's config/*.py without its train.py): assumed as a guessed dialect's are.
+UPSTREAM_DEFAULT = "assumed: upstream's script, the one this file is for is not at hand"
 
 
 def judge_reading(plan: "TrainingPlan", guessed_dialect: bool = False, close_call: bool = False) -> None:
@@ -185,7 +188,7 @@ def _trainer_default(source: Optional["Source"]) -> bool:
 
 def _guessed_defaults(plan: "TrainingPlan", premises: tuple[str, ...]) -> list[str]:
     return [field for field, source in plan.sources.items()
-            if source.note and (GUESSED_DEFAULT in source.note or FORK_DEFAULT in source.note)
+            if source.note and any(marker in source.note for marker in (GUESSED_DEFAULT, FORK_DEFAULT, UPSTREAM_DEFAULT))
             and _is_under(field, premises)]
 
 
@@ -297,10 +300,16 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
                                 "override of the named config; pass --model-config to decide)")
         if guessed:
             finding.message += (f" (assuming {plan.dialect}'s defaults of {', '.join(guessed[:3])}"
-                                f"{', …' if len(guessed) > 3 else ''}: "
-                                + ("the program is a fork's, whose own defaults may differ)" if fork_defaults else
-                                   "the dialect is a guess; pass --dialect to decide)"))
+                                f"{', …' if len(guessed) > 3 else ''}: " + _why_assumed(plan, guessed, fork_defaults))
     return kept
+
+
+def _why_assumed(plan: "TrainingPlan", guessed: list[str], fork_defaults: bool) -> str:
+    if fork_defaults:
+        return "the program is a fork's, whose own defaults may differ)"
+    if all(UPSTREAM_DEFAULT in (plan.sources[field].note or "") for field in guessed):
+        return "the script that reads this file is not at hand, and a fork's sets its own)"
+    return "the dialect is a guess; pass --dialect to decide)"
 
 
 def program_decides(plan: "TrainingPlan") -> str:
