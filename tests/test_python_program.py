@@ -182,3 +182,46 @@ def test_a_script_that_runs_the_program_without_flags_is_that_run(tmp_path: Path
     report = check_paths([tmp_path], CheckOptions(use_settings=False))
     roles = {Path(f.path).name: f.role for f in report.files}
     assert roles == {"launch.slurm": "config", "sft_llama_ds.py": "companion"}  # one run, checked once
+
+
+# Reduced from held-out review 86, B 12 (CN-Mini-Phi3's dpo_miniphi3.py and its config.py): the DPOConfig keywords
+# read the fields of a settings class the program imports from the module beside it.
+SETTINGS_MODULE = """\
+from dataclasses import dataclass, field
+DATA_ROOT = "/data/"
+
+@dataclass
+class DPOSettings:
+    learning_rate: float = 1e-5
+    per_device_train_batch_size: int = 16
+    gradient_accumulation_steps: int = 16
+    warmup_ratio: float = field(default=0.03)
+    output_dir: str = DATA_ROOT + "dpo"
+"""
+SETTINGS_PROGRAM = """\
+from trl import DPOConfig, DPOTrainer
+from config import DPOSettings
+
+if __name__ == "__main__":
+    settings = DPOSettings(gradient_accumulation_steps=8)
+    args = DPOConfig(
+        output_dir=settings.output_dir,
+        learning_rate=settings.learning_rate,
+        per_device_train_batch_size=settings.per_device_train_batch_size,
+        gradient_accumulation_steps=settings.gradient_accumulation_steps,
+        warmup_ratio=settings.warmup_ratio,
+        num_train_epochs=settings.missing_field,
+        bf16=True,
+    )
+    DPOTrainer(model=None, args=args).train()
+"""
+
+
+def test_a_settings_class_imported_from_beside_the_program_gives_its_defaults(tmp_path: Path) -> None:
+    write(tmp_path, "config.py", SETTINGS_MODULE)
+    plan = plan_of(write(tmp_path, "dpo.py", SETTINGS_PROGRAM))
+    assert plan.optimizer.lr == 1e-5 and plan.batch.micro_batch_size == 16 and plan.schedule.warmup_ratio == 0.03
+    assert plan.batch.grad_accum == 8  # the call's keyword over the class default
+    assert plan.sources["optimizer.lr"].line == 8 and "settings.missing_field" in plan.unknown["run.epochs"]
+    (tmp_path / "config.py").unlink()  # the module not at hand: the fields stay unknown, the file refused as before
+    assert detected(tmp_path / "dpo.py") is None

@@ -213,7 +213,7 @@ def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = N
         from .python_program import read_python_program  # programs that build TrainingArguments: launch data
 
         built = _nanotron_builder(text, shown)
-        launched = read_python_program(text, shown) if built is None else None
+        launched = read_python_program(text, shown, file) if built is None else None
         if built is not None:
             data, positions, unevaluated = built
         elif launched is not None:

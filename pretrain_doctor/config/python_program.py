@@ -7,8 +7,10 @@ column), and the launch-script machinery does the rest: the HF dialect reads the
 source (this file) says what the keywords leave open (LoRA adapters, a 4-bit base, the weights it loads).
 
 A keyword's value counts when it is a literal, or a name the module or the enclosing blocks assigned a literal
-before the call (`lr = 2e-5` ... `learning_rate=lr`), with the arithmetic `python_reader` evaluates. Anything
-else (`args.lr`, a function's result) is unevaluated, with its source. Nothing is imported or run.
+before the call (`lr = 2e-5` ... `learning_rate=lr`), with the arithmetic `python_reader` evaluates, or a field of
+an instance of a settings class the program defines or imports from a module beside it (`cfg = TrainConfig()` ...
+`learning_rate=cfg.learning_rate`, the class body's literal default). Anything else (`args.lr`, a function's
+result) is unevaluated, with its source. Nothing is imported or run.
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ _MIN_KEYWORDS = 2
 _Scope = dict[str, Any]
 
 
-def read_python_program(text: str, shown: str
+def read_python_program(text: str, shown: str, path: Optional[Path] = None
                         ) -> Optional[tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str]]]:
     """The launch data (as `read_shell` gives it) of a program that builds TrainingArguments or a TRL config
-    with keywords; None for any other Python file (a nanoGPT override file, a library module)."""
+    with keywords; None for any other Python file (a nanoGPT override file, a library module). `path`: the file,
+    from whose folder the settings modules it imports are read."""
     if not _MENTIONS.search(text):
         return None
     try:
@@ -53,7 +56,7 @@ def read_python_program(text: str, shown: str
     positions: dict[KeyPath, Position] = {("program",): where, ("launcher", "name"): where,
                                           ("arguments_class",): where}
     unevaluated: dict[str, str] = {}
-    scope = scope_at(tree, call)
+    scope = scope_at(tree, call, settings_classes(tree, path))
     evaluated = 0
     for keyword in call.keywords:
         if keyword.arg is None or (isinstance(keyword.value, ast.Constant) and keyword.value.value is None):
@@ -88,21 +91,101 @@ def _arguments_call(tree: ast.Module) -> Optional[ast.Call]:
     return best
 
 
-def scope_at(tree: ast.Module, target: ast.AST) -> _Scope:
+def scope_at(tree: ast.Module, target: ast.AST, classes: Optional[dict[str, _Scope]] = None) -> _Scope:
     """The names assigned a value we evaluate before `target`, block by block from the module down to it: the
-    module's globals, then those of the `if __name__ == "__main__":` block or function that holds it."""
+    module's globals, then those of the `if __name__ == "__main__":` block or function that holds it. An instance
+    of one of `classes` (`cfg = TrainConfig()`) holds its fields as dotted names (`cfg.learning_rate`)."""
     scope: _Scope = {}
     for block, holder in _blocks_to(tree.body, target):
         for statement in block:
             if statement is holder:
                 break
-            results = [(name, evaluate(value, scope)) for name, value in assignments(statement)]
-            for name, value in results:
+            results = [(name, value, evaluate(value, scope)) for name, value in assignments(statement)]
+            for name, expression, value in results:
+                for dotted in [key for key in scope if key.startswith(name + ".")]:
+                    del scope[dotted]
                 if value is None:
                     scope.pop(name, None)
+                    scope.update(_instance_fields(name, expression, scope, classes or {}))
                 else:
                     scope[name] = value
     return scope
+
+
+def _instance_fields(name: str, expression: ast.expr, scope: _Scope, classes: dict[str, _Scope]) -> _Scope:
+    """`name.field` for each field of `Cls(...)` where Cls is a settings class: its literal defaults, then the
+    keywords the call gives."""
+    if not (isinstance(expression, ast.Call) and isinstance(expression.func, ast.Name)
+            and expression.func.id in classes and not expression.args):
+        return {}
+    fields = dict(classes[expression.func.id])
+    for keyword in expression.keywords:
+        if keyword.arg is None:
+            return {}  # `Cls(**overrides)`: any field may differ
+        value = evaluate(keyword.value, scope)
+        if value is None:
+            fields.pop(keyword.arg, None)
+        else:
+            fields[keyword.arg] = value
+    return {f"{name}.{field}": value for field, value in fields.items()}
+
+
+# A settings module beside the program is read when at most this large.
+_SETTINGS_MODULE_BYTES = 400_000
+
+
+def settings_classes(tree: ast.Module, path: Optional[Path]) -> dict[str, _Scope]:
+    """The classes whose literal defaults an instance of them holds (held-out review 86, B 12: `dpo_config =
+    MiniPhi3DPOConfig()` from the config.py beside dpo_miniphi3.py, then `learning_rate=dpo_config.learning_rate`):
+    those the program defines, and those it imports by name from a module in its own folder."""
+    classes = _class_defaults(tree, None)
+    if path is None:
+        return classes
+    for node in tree.body:
+        if not (isinstance(node, ast.ImportFrom) and node.module and node.level <= 1 and "." not in node.module):
+            continue
+        wanted = {alias.name: alias.asname or alias.name for alias in node.names if alias.name != "*"}
+        module = path.parent / f"{node.module}.py"
+        try:
+            if not module.is_file() or module.stat().st_size > _SETTINGS_MODULE_BYTES:
+                continue
+            found = _class_defaults(parse_module(module.read_text(errors="replace")), set(wanted))
+        except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        classes.update({wanted[name]: fields for name, fields in found.items()})
+    return classes
+
+
+def _class_defaults(tree: ast.Module, wanted: Optional[set[str]]) -> dict[str, _Scope]:
+    """Module-level classes (those in `wanted`, or all) with the literal defaults their bodies assign, evaluated with
+    the module's literal globals (`DATA_ROOT + '/sft'`); `x: int = field(default=3)` counts as 3."""
+    module_scope: _Scope = {}
+    classes: dict[str, _Scope] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.ClassDef):
+            if wanted is None or statement.name in wanted:
+                classes[statement.name] = _class_body(statement, module_scope)
+            continue
+        for name, expression in assignments(statement):
+            value = evaluate(expression, module_scope)
+            if value is None:
+                module_scope.pop(name, None)
+            else:
+                module_scope[name] = value
+    return {name: fields for name, fields in classes.items() if fields}
+
+
+def _class_body(node: ast.ClassDef, module_scope: _Scope) -> _Scope:
+    fields: _Scope = {}
+    for statement in node.body:
+        for name, expression in assignments(statement):
+            if (isinstance(expression, ast.Call) and dotted_tail(expression.func) == "field"
+                    and not expression.args):
+                expression = next((k.value for k in expression.keywords if k.arg == "default"), expression)
+            value = evaluate(expression, {**module_scope, **fields})
+            if value is not None:
+                fields[name] = value
+    return fields
 
 
 def _blocks_to(body: list[ast.stmt], target: ast.AST) -> Iterator[tuple[list[ast.stmt], ast.stmt]]:

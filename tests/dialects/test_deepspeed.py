@@ -251,6 +251,17 @@ def test_the_world_size_comes_from_a_deepspeed_launch_beside_the_json(tmp_path) 
     assert plan_of(config, world_size=8).parallel.world_size == 8  # --world-size wins
 
 
+def test_a_torchrun_launch_beside_the_json_gives_its_world_size(tmp_path) -> None:
+    # held-out review 86, B 02: `torchrun --nproc_per_node=4 train/pretrain.py --deepspeed_config $DS`, a program that
+    # initialises DeepSpeed itself on 4 ranks: 256 = 16 × 4 × 4 holds, no "pass --world-size"
+    config = write(tmp_path, "ds_config_pretrain.json", '{"train_batch_size": 256, "train_micro_batch_size_per_gpu": 16,'
+                                                        ' "gradient_accumulation_steps": 4}')
+    write(tmp_path, "run.sh", "DS=./configs/ds_config_pretrain.json\n"
+                              "torchrun --nproc_per_node=4 --nnodes=1 train/pretrain.py --deepspeed_config \"$DS\"\n")
+    plan = plan_of(config)
+    assert plan.parallel.world_size == 4 and findings(plan, "PD402") == []
+
+
 def test_a_launchs_pipeline_flag_splits_its_ranks(tmp_path) -> None:
     # held-out review 58, A 10: `deepspeed --num_gpus 4 ds_train.py --deepspeed_config ds_config.yml
     # --pipeline_parallel_size 2`: 512 = 16 × 16 × 2 data-parallel ranks holds

@@ -271,6 +271,18 @@ def test_a_program_whose_argparse_arguments_live_in_a_module_not_at_hand_is_read
     assert plan.mode.kind == "pretrain" and "names an architecture" in plan.unknown["mode.init_from"]
 
 
+def test_a_pretraining_program_handed_a_model_path_is_assumed_to_pretrain(tmp_path) -> None:
+    # held-out review 85, A 11 (TinyLLM-Forge scripts/pretrain.sh): trainer/pretrain.py builds a 26M Llama from the
+    # config at `--model_name_or_path` (from_config); read as a full fine-tune, its lr 5e-4 was "above the band"
+    path = write(tmp_path, "pretrain.sh", "torchrun --nproc_per_node 8 trainer/pretrain.py --max_len 512 "
+                                          "--model_name_or_path ./model --per_device_train_batch_size 32 "
+                                          "--learning_rate 5e-4 --num_train_epochs 1 --bf16 True\n")
+    plan = plan_of(path)
+    assert plan.mode.kind == "pretrain" and plan.program.assumed.get("mode.kind") == "pretraining"
+    assert "build the model from its config" in plan.unknown["mode.init_from"]
+    assert findings(plan, "PD103") == []
+
+
 def test_a_script_with_no_own_spelling_and_no_source_is_not_claimed(tmp_path) -> None:
     path = write(tmp_path, "run.sh", "torchrun train.py --model_name_or_path m --per_device_train_batch_size 4 "
                                      "--learning_rate 2e-5 --output_dir out\n")
