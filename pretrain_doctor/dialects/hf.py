@@ -167,6 +167,7 @@ class HfDialect(Dialect):
             _program_precision(b, doc, facts, context.trainer_versions)
             _program_optimizer(b, facts)
             _trl_keys_of_two_eras(b, doc, context.trainer_versions)
+            _flags_gone_at_the_judged_release(b, doc, context.trainer_versions)
         else:
             _trl_bf16_default(b, doc, context.trainer_versions)
             _yaml_11_numbers(b, doc)
@@ -981,6 +982,24 @@ def _trl_keys_of_two_eras(b: PlanBuilder, doc: Document, versions: TrainerVersio
                f"{newest.since} or later, which does not read `{gone.key}`{instead}: {outcome} (\"Unknown arguments "
                "from config file\"), unless the program's own arguments declare it", b.source(doc, (gone.key,)),
                hint=f"remove `{gone.key}`", key=gone.key, severity="info" if lenient else "warning")
+
+
+def _flags_gone_at_the_judged_release(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
+    """A launch flag the judged transformers or TRL release no longer has: HfArgumentParser stops at an argument no
+    dataclass declares, unless the program's own arguments declare it (held-out review 86, B 05:
+    `--evaluation_strategy "no"` under a pinned transformers 4.51.3, which reads only `eval_strategy`)."""
+    for key in doc.data:
+        change = HF_KEY_CHANGES.get(key) if isinstance(key, str) else None
+        judged = versions.get(change.trainer) if change is not None and change.until else None
+        if judged is None or not judged.at_least(parse_version(change.until)):
+            continue
+        instead = f" (it reads `{change.replacement}`)" if change.replacement else ""
+        b.note("ignored-key", f"`--{key}` is gone from {change.trainer} {change.until}{instead}, and the run has "
+               f"{judged.describe()}: HfArgumentParser stops at an argument no dataclass declares (ValueError: Some "
+               "specified arguments are not used by the HfArgumentParser), unless the program's own arguments "
+               "declare it", b.source(doc, (key,)),
+               hint=f"pass `--{change.replacement}`" if change.replacement else f"remove `--{key}`",
+               key=key, severity="warning")
 
 
 def _document_mask(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:

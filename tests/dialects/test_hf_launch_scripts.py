@@ -1390,3 +1390,16 @@ def test_a_config_the_script_names_at_launch_time_is_not_at_hand(tmp_path):
                                              "--per_device_train_batch_size 4 --output_dir out\n"))
     assert plan.program.config == "configs/$1.yaml" and plan.optimizer.lr == 2e-5
     assert "not at hand" in plan.sources["precision.compute"].note and findings(plan, "PD104") == []
+
+
+def test_a_flag_the_pinned_transformers_no_longer_has_stops_the_parser(tmp_path) -> None:
+    # held-out review 86, B 05: `--evaluation_strategy "no"` with transformers==4.51.3 pinned beside the script, a
+    # release whose TrainingArguments reads only `eval_strategy`
+    script = write(tmp_path, "train.sh", "deepspeed train.py --model_name_or_path m --output_dir out "
+                                         "--per_device_train_batch_size 4 --evaluation_strategy \"no\"\n")
+    [note] = [n for n in notes(plan_of(script, trainer_versions=judged("transformers=4.51.3")))
+              if "evaluation_strategy" in n.message]
+    assert note.data["severity"] == "warning" and "it reads `eval_strategy`" in note.message
+    assert not [n for n in notes(plan_of(script, trainer_versions=judged("transformers=4.45.0")))
+                if "evaluation_strategy" in n.message]
+    assert not [n for n in notes(plan_of(script, trainer_versions=judged())) if "evaluation_strategy" in n.message]

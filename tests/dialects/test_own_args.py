@@ -283,6 +283,19 @@ def test_a_pretraining_program_handed_a_model_path_is_assumed_to_pretrain(tmp_pa
     assert findings(plan, "PD103") == []
 
 
+def test_a_deepspeed_json_named_by_a_launch_time_path_is_read_by_its_name_beside(tmp_path) -> None:
+    # held-out review 86, B 03 (Transpeeder's train_llama_deepspeed.sh): `--deepspeed_config
+    # ${WORK_DIR}/../configs/ds_config_zero1.json`, WORK_DIR from `pwd`; the JSON copied beside the script
+    write(tmp_path, "ds_config_zero1.json", '{"train_micro_batch_size_per_gpu": 1, "train_batch_size": 128,'
+                                            ' "optimizer": {"type": "Adam", "params": {"lr": 1e-5}}}')
+    path = write(tmp_path, "train.sh", "export WORK_DIR=`pwd`\ndeepspeed --include localhost:$2 ${WORK_DIR}/train.py "
+                                       "--train_steps 1000 --pipe_parallel_size 8 --model_parallel_size 1 "
+                                       "--deepspeed_config ${WORK_DIR}/../configs/ds_config_zero1.json\n")
+    plan = plan_of(path)
+    assert plan.optimizer.lr == 1e-5 and plan.batch.global_batch_size == 128
+    assert plan.sources["optimizer.lr"].file.endswith("ds_config_zero1.json")
+
+
 def test_a_script_with_no_own_spelling_and_no_source_is_not_claimed(tmp_path) -> None:
     path = write(tmp_path, "run.sh", "torchrun train.py --model_name_or_path m --per_device_train_batch_size 4 "
                                      "--learning_rate 2e-5 --output_dir out\n")
