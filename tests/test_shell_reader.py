@@ -1135,3 +1135,17 @@ def test_a_command_substitution_inside_a_string_run_by_sh_c_stays_one_word() -> 
                        '    train_vae.py --lora_r 512 --learning_rate 2e-5"\n')
     assert data["program"] == "train_vae.py" and data["--lora_r"] == "512" and data["--learning_rate"] == "2e-5"
     assert data["launcher"]["nproc_per_node"] == "8" and data["launcher"]["master_addr"] is None
+
+
+def test_a_flag_given_twice_keeps_the_last_value_and_says_so(tmp_path) -> None:
+    # held-out review 85, A 08: `--max_steps=10000` ... `--max_steps=3` in one reward-model launch; argparse keeps 3
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    script = tmp_path / "train.sh"
+    script.write_text("python train.py --model_name_or_path m --output_dir out \\\n  --max_steps=10000 \\\n"
+                      "  --learning_rate 2e-5 --logging_steps 1 --logging_steps 1 \\\n  --max_steps=3\n", encoding="utf-8")
+    found = [f for f in check_paths([script], CheckOptions(use_settings=False)).findings if f.code == "PD002"]
+    assert [(f.severity, f.line) for f in found] == [("warning", 2), ("info", 3)]
+    assert "`--max_steps` is given twice (lines 2 and 4): argparse keeps the last one" in found[0].message
+    assert "(`10000`)" in found[0].message and "the same value" in found[1].message

