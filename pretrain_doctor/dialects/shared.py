@@ -777,7 +777,7 @@ def _accelerate_precision(b: PlanBuilder, mixed: str, source: Optional[Source], 
     are compared (PD303). `launch_omits`: for an accelerate config only found beside the training config, whether a
     launch script there runs its program without that config (`_launch_beside_omits`), asked only where it matters."""
     compute = b.get("precision.compute")
-    if compute is None and b.unknowns.get("precision.compute") == TRL_PRECISION_BY_RELEASE:
+    if TRL_PRECISION_BY_RELEASE in (b.unknowns.get("precision.compute"), b.unknowns.get("precision.bf16_enabled")):
         _accelerate_precision_under_trl(b, mixed, source, plugin_json)
         return
     if b.dialect in _HF_TRAINER_DIALECTS and "precision.compute" not in (b.get("program.assumed") or {}):

@@ -9,7 +9,7 @@ from pretrain_doctor.errors import UsageError
 from pretrain_doctor.dialects.shared import resolve_interpolations
 from pretrain_doctor.config.loader import load_document
 
-from .helpers import findings, plan_of, write
+from .helpers import findings, judged, plan_of, write
 
 HF = """
 model_name_or_path: meta-llama/Llama-3.2-1B
@@ -288,9 +288,14 @@ def test_accelerates_deepspeed_plugin_precision_against_a_trainer_that_sets_none
     acc = write(tmp_path, "zero3.yaml", "compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\n"
                                         "mixed_precision: bf16\nnum_processes: 8\ndeepspeed_config:\n  zero_stage: 3\n")
     plan = plan_of(write(tmp_path, "sft.yaml", HF.replace("bf16: true\n", "torch_dtype: bfloat16\n")),
-                   dialect="hf", accelerate_config=acc)
+                   dialect="hf", accelerate_config=acc, trainer_versions=judged("trl=0.18"))
     [refused] = findings(plan, "PD303")
     assert refused.severity == "error" and "bf16.enabled=True" in refused.message
+    # TRL's ModelConfig key, its release unknown: from 0.19 the config turns bf16 on itself, so refused only before
+    # (held-out review 85)
+    plan = plan_of(tmp_path / "sft.yaml", dialect="hf", accelerate_config=acc, trainer_versions=judged())
+    [unsure] = findings(plan, "PD303")
+    assert unsure.severity == "warning" and "before TRL 0.19" in unsure.message
     assert findings(plan_of(write(tmp_path, "ok.yaml", HF), dialect="hf", accelerate_config=acc), "PD303") == []
 
 

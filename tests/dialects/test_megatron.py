@@ -309,6 +309,18 @@ def test_load_with_no_load_optim_starts_from_a_checkpoints_weights(tmp_path) -> 
     assert findings(plan, "PD201") == []
 
 
+def test_a_load_chosen_in_an_undecided_branch_beside_hidden_options_may_start_from_weights(tmp_path) -> None:
+    # held-out review 87, B 04 (MaskLLM): `LOAD` and `EXTRA_CMD="--finetune --no-load-optim"` set in one branch of
+    # `if [ $resume -eq 0 ]`, another `--save`: not known to start from scratch, so no from-scratch warmup warning
+    text = SCRIPT.replace("CHECKPOINT_PATH=$1\n", 'if [ $resume -eq 0 ]; then\n  LOAD=/ckpt/pruned\n'
+                          '  EXTRA="--finetune --no-load-optim"\nelse\n  LOAD=/out/ckpt\n  EXTRA=""\nfi\n')
+    text = text.replace("--save $CHECKPOINT_PATH", "--save /out/ckpt").replace("--load $CHECKPOINT_PATH",
+                                                                                 "--load $LOAD $EXTRA")
+    plan = plan_of(write(tmp_path, "train.sh", text))
+    assert plan.mode.kind == "pretrain" and "--finetune" in plan.unknown["mode.init_from"]
+    assert not plan.starting_point_known
+
+
 def test_an_evaluation_script_is_not_a_training_config(tmp_path) -> None:
     # Megatron-DeepSpeed examples_deepspeed/MoE/ds_evalharness.sh: `--num-layers -1` means "from the checkpoint".
     path = write(tmp_path, "ds_evalharness.sh", (
