@@ -1149,3 +1149,9 @@ def test_a_flag_given_twice_keeps_the_last_value_and_says_so(tmp_path) -> None:
     assert [(f.severity, f.line) for f in found] == [("warning", 2), ("info", 3)]
     assert "`--max_steps` is given twice (lines 2 and 4): argparse keeps the last one" in found[0].message
     assert "(`10000`)" in found[0].message and "the same value" in found[1].message
+    # a worker count given twice on one line changes only the speed (held-out review 88, B 13)
+    script.write_text("python train.py --model_name_or_path m --output_dir out --preprocessing_num_workers 60 "
+                      "--learning_rate 2e-5 --preprocessing_num_workers 40\n", encoding="utf-8")
+    [workers] = [f for f in check_paths([script], CheckOptions(use_settings=False)).findings if f.code == "PD002"]
+    assert workers.severity == "info" and "given twice on line 1" in workers.message
+    assert "the first value (`60`)" in workers.message and "how many workers" in workers.message

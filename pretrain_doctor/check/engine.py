@@ -404,11 +404,12 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
         reporting = str(duplicate.path[-1]) in _REPORTING_KEYS
         # ... and how many checkpoints stay on disk (held-out review 81, A 12: `save_total_limit` 5, then 3)
         retention = str(duplicate.path[-1]) in _RETENTION_KEYS
+        workers = str(duplicate.path[-1]) in _WORKER_KEYS
         # ... and an interval of evaluation the run does not do (held-out review 64, A 08: `eval_steps` twice beside
         # `eval_strategy: "no"`)
         idle = str(duplicate.path[-1]) in _EVAL_INTERVAL_KEYS and plan.eval.enabled is False
         harmless = duplicate.same_value or duplicate.dropped_empty or duplicate.both_off or partner is not None \
-            or own_tokens or reporting or idle or retention
+            or own_tokens or reporting or idle or retention or workers
         lost = ("the same value, so nothing is lost here" if duplicate.same_value else
                 f"the special tokens at line {duplicate.first_line} are the ones the model's SentencePiece tokenizer "
                 "already has, so nothing is lost here" if own_tokens else
@@ -419,14 +420,17 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
                 f"the switch-off at line {duplicate.first_line} gives way to the setting at line "
                 f"{duplicate.last_line}, which the file's `{partner}` goes with: the later one is meant"
                 if partner is not None else
-                f"the value at line {duplicate.first_line}"
+                ("the first value" if duplicate.first_line == duplicate.last_line else
+                 f"the value at line {duplicate.first_line}")
                 + (f" (`{duplicate.dropped}`)" if launch and isinstance(duplicate.dropped, (str, int, float)) else "")
                 + " is silently dropped"
                 + (": only what the run logs changes, not how it trains" if reporting else
                    ": only how many checkpoints stay on disk changes, not how it trains" if retention else
+                   ": only how many workers prepare the data changes, not how it trains" if workers else
                    ": evaluation is off, so neither value is used" if idle else ""))
-        said = (f"`--{key}` is given twice (lines {duplicate.first_line} and {duplicate.last_line}): argparse keeps "
-                f"the last one, so {lost}" if launch else
+        lines = (f"twice on line {duplicate.first_line}" if duplicate.first_line == duplicate.last_line else
+                 f"twice (lines {duplicate.first_line} and {duplicate.last_line})")
+        said = (f"`--{key}` is given {lines}: argparse keeps the last one, so {lost}" if launch else
                 f"`{key}` is set twice (lines {duplicate.first_line} and {duplicate.last_line}): YAML loaders "
                 f"keep the last one, so {lost} (OmegaConf-based trainers refuse the file)")
         yield ConfigNote(
@@ -453,6 +457,12 @@ _REPORTING_KEYS = frozenset({
 # Keys that decide only how many saved checkpoints are kept: a dropped value changes no step of training.
 _RETENTION_KEYS = frozenset({"save_total_limit", "keep_last_n_checkpoints", "save_num_checkpoints_to_keep",
                              "save_num_unsharded_checkpoints_to_keep", "keep_checkpoint_max", "save_last_n"})
+
+
+# Keys that only set how many workers prepare or load the data: a dropped value changes the speed, not a step of
+# training (held-out review 88, B 13: `--preprocessing_num_workers` 60, then 40, in one LLaMA-Factory launch).
+_WORKER_KEYS = frozenset({"preprocessing_num_workers", "dataloader_num_workers", "dataset_num_proc", "num_proc",
+                          "num_workers", "dataloader_prefetch_factor", "dataloader_persistent_workers"})
 
 
 # Keys that only time evaluation: a dropped value changes nothing where the run does not evaluate.
