@@ -225,3 +225,47 @@ def test_a_settings_class_imported_from_beside_the_program_gives_its_defaults(tm
     assert plan.sources["optimizer.lr"].line == 8 and "settings.missing_field" in plan.unknown["run.epochs"]
     (tmp_path / "config.py").unlink()  # the module not at hand: the fields stay unknown, the file refused as before
     assert detected(tmp_path / "dpo.py") is None
+
+
+# Reduced from held-out review 88, A 02 (DPOTrainer_lora.py): the TrainingArguments keywords read the namespace a
+# parse function returns, so the program run without flags trains with its argparse defaults.
+ARGPARSE_PROGRAM = """\
+import argparse
+from transformers import TrainingArguments
+
+def args_parse():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--learning_rate", type=float, default=5e-7)
+    parser.add_argument("--per-device-train-batch-size", type=int, default=2)
+    parser.add_argument("--epochs", dest="num_epoch", type=int, default=3)
+    parser.add_argument("--output_dir", type=str)
+    return parser.parse_args()
+
+if __name__ == "__main__":
+    args = args_parse()
+    training_args = TrainingArguments(
+        learning_rate=args.learning_rate,
+        per_device_train_batch_size=args.per_device_train_batch_size,
+        num_train_epochs=args.num_epoch,
+        output_dir=args.output_dir,
+    )
+"""
+
+
+def test_a_programs_argparse_defaults_are_what_it_trains_with_when_run_bare(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "dpo.py", ARGPARSE_PROGRAM))
+    assert plan.optimizer.lr == 5e-7 and plan.batch.micro_batch_size == 2 and plan.run.epochs == 3
+    assert "args.output_dir" in load_document(tmp_path / "dpo.py").unevaluated["--output_dir"]  # no default
+    # a namespace parsed from given words is not the defaults'
+    given = ARGPARSE_PROGRAM.replace("return parser.parse_args()", "return parser.parse_args(['--epochs', '1'])")
+    assert detected(write(tmp_path, "given.py", given)) is None
+
+
+def test_a_trl_trainer_handed_a_model_name_loads_its_weights(tmp_path: Path) -> None:
+    # held-out review 88, A 01: `RewardTrainer(model="../model/Qwen/Qwen2.5-7B-Instruct", args=RewardConfig(...))`
+    # loads the model itself; it was read as pretraining from scratch
+    program = ("from trl import RewardConfig, RewardTrainer\n"
+               "args = RewardConfig(output_dir='rm', learning_rate=1e-5, num_train_epochs=3)\n"
+               "RewardTrainer(model='../model/Qwen/Qwen2.5-7B-Instruct', args=args).train()\n")
+    plan = plan_of(write(tmp_path, "train_rm.py", program))
+    assert plan.mode.kind == "full_finetune" and "RewardTrainer" in plan.sources["mode.kind"].note

@@ -28,7 +28,7 @@ ARGUMENT_CLASSES = lazy_compile(r"^(Seq2Seq)?TrainingArguments$|^[A-Z]\w*(SFT|DP
                                 r"Reward|PRM|GKD|OnlineDPO|XPO|NashMD)Config$|^(SFT|DPO|KTO|ORPO|CPO|BCO|GRPO|"
                                 r"RLOO|PPO|Reward|PRM|GKD|OnlineDPO|XPO|NashMD)Config$")
 # A cheap look before parsing: most Python configs (nanoGPT's) build no arguments object.
-_MENTIONS = lazy_compile(r"(TrainingArguments|[A-Z]{2,}\w*Config)\s*\(")
+_MENTIONS = lazy_compile(r"(TrainingArguments|[A-Z]\w*Config)\s*\(")
 # Classes whose `from_pretrained` loads the weights a run trains (not a tokenizer, config or processor).
 _MODEL_CLASSES = lazy_compile(r"^(Auto\w*Model\w*|\w+For(CausalLM|ConditionalGeneration|Seq2SeqLM)|\w*LanguageModel"
                               r"|AutoPeftModel\w*)$")
@@ -114,7 +114,9 @@ def scope_at(tree: ast.Module, target: ast.AST, classes: Optional[dict[str, _Sco
 
 def _instance_fields(name: str, expression: ast.expr, scope: _Scope, classes: dict[str, _Scope]) -> _Scope:
     """`name.field` for each field of `Cls(...)` where Cls is a settings class: its literal defaults, then the
-    keywords the call gives."""
+    keywords the call gives; for `args = parse_args()` (PARSED_ARGUMENTS), the argparse defaults."""
+    if isinstance(expression, ast.Call) and PARSED_ARGUMENTS in classes and _parses_arguments(expression, classes):
+        return {f"{name}.{field}": value for field, value in classes[PARSED_ARGUMENTS].items()}
     if not (isinstance(expression, ast.Call) and isinstance(expression.func, ast.Name)
             and expression.func.id in classes and not expression.args):
         return {}
@@ -130,6 +132,44 @@ def _instance_fields(name: str, expression: ast.expr, scope: _Scope, classes: di
     return {f"{name}.{field}": value for field, value in fields.items()}
 
 
+# The key of `settings_classes` under which the program's argparse defaults are kept: the namespace
+# `parser.parse_args()` returns when the program is run without flags.
+PARSED_ARGUMENTS = "<argparse>"
+# Module-level functions that return `parser.parse_args()` are listed under this key (their names as fields).
+_PARSING_FUNCTIONS = "<parse functions>"
+
+
+def _parses_arguments(call: ast.Call, classes: dict[str, _Scope]) -> bool:
+    """`parser.parse_args()` with no arguments, or a call of a module function that returns one."""
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "parse_args":
+        return not call.args
+    return isinstance(call.func, ast.Name) and call.func.id in classes.get(_PARSING_FUNCTIONS, {}) and not call.args
+
+
+def _argparse_defaults(tree: ast.Module) -> dict[str, _Scope]:
+    """The literal defaults of the module's `add_argument("--name", default=...)` calls (dest: the long option with
+    dashes as underscores, or `dest=`), and the module functions that return `parser.parse_args()` (held-out review
+    88, A 02: `args = args_parse()` then `TrainingArguments(learning_rate=args.learning_rate, ...)`, the program run
+    with its defaults)."""
+    defaults: _Scope = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument"):
+            continue
+        options = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        dest = next((k.value.value for k in node.keywords if k.arg == "dest" and isinstance(k.value, ast.Constant)),
+                    next((o[2:].replace("-", "_") for o in options if o.startswith("--")), None))
+        default = next((k.value for k in node.keywords if k.arg == "default"), None)
+        value = evaluate(default, {}) if default is not None else None
+        if isinstance(dest, str) and value is not None:
+            defaults[dest] = value
+    functions = {node.name: True for node in tree.body if isinstance(node, ast.FunctionDef) and any(
+        isinstance(inner, ast.Return) and isinstance(inner.value, ast.Call) and isinstance(inner.value.func, ast.Attribute)
+        and inner.value.func.attr == "parse_args" and not inner.value.args for inner in ast.walk(node))}
+    if not defaults:
+        return {}
+    return {PARSED_ARGUMENTS: defaults, _PARSING_FUNCTIONS: functions}
+
+
 # A settings module beside the program is read when at most this large.
 _SETTINGS_MODULE_BYTES = 400_000
 
@@ -138,7 +178,7 @@ def settings_classes(tree: ast.Module, path: Optional[Path]) -> dict[str, _Scope
     """The classes whose literal defaults an instance of them holds (held-out review 86, B 12: `dpo_config =
     MiniPhi3DPOConfig()` from the config.py beside dpo_miniphi3.py, then `learning_rate=dpo_config.learning_rate`):
     those the program defines, and those it imports by name from a module in its own folder."""
-    classes = _class_defaults(tree, None)
+    classes = {**_class_defaults(tree, None), **_argparse_defaults(tree)}
     if path is None:
         return classes
     for node in tree.body:

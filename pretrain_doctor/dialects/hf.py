@@ -1010,12 +1010,19 @@ def _flags_gone_at_the_judged_release(b: PlanBuilder, doc: Document, versions: T
         if judged is None or not judged.at_least(parse_version(change.until)):
             continue
         instead = f" (it reads `{change.replacement}`)" if change.replacement else ""
-        b.note("ignored-key", f"`--{key}` is gone from {change.trainer} {change.until}{instead}, and the run has "
-               f"{judged.describe()}: HfArgumentParser stops at an argument no dataclass declares (ValueError: Some "
-               "specified arguments are not used by the HfArgumentParser), unless the program's own arguments "
-               "declare it", b.source(doc, (key,)),
-               hint=f"pass `--{change.replacement}`" if change.replacement else f"remove `--{key}`",
-               key=key, severity="warning")
+        built = doc.data.get("arguments_class")  # a program's own `RewardConfig(warmup_ratio=0.1, ...)` call
+        if isinstance(built, str):
+            said = (f"`{key}=` is gone from {change.trainer} {change.until}{instead}, and the run has "
+                    f"{judged.describe()}: `{built}(...)` stops at the keyword (TypeError: unexpected keyword "
+                    "argument), unless the program subclasses it with that field")
+        else:
+            said = (f"`--{key}` is gone from {change.trainer} {change.until}{instead}, and the run has "
+                    f"{judged.describe()}: HfArgumentParser stops at an argument no dataclass declares (ValueError: "
+                    "Some specified arguments are not used by the HfArgumentParser), unless the program's own "
+                    "arguments declare it")
+        replacement = f"`{change.replacement}`" if change.replacement else None
+        b.note("ignored-key", said, b.source(doc, (key,)),
+               hint=f"use {replacement}" if replacement else f"remove `{key}`", key=key, severity="warning")
 
 
 def _document_mask(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:

@@ -578,9 +578,17 @@ def _harmless(test: ast.AST) -> bool:
     return isinstance(test, ast.Call) and _call_name(test) in ("hasattr", "isinstance", "callable")
 
 
+# TRL's trainers load the model themselves when handed its name (`RewardTrainer(model="Qwen/Qwen2.5-7B-Instruct")`:
+# held-out review 88, A 01, read as pretraining from scratch).
+_TRL_TRAINER = lazy_compile(r"^(SFT|DPO|KTO|ORPO|CPO|BCO|GRPO|RLOO|PPO|Reward|PRM|GKD|OnlineDPO|XPO|NashMD)Trainer$")
+
+
 def _loads_weights(node: ast.Call) -> bool:
     name = _call_name(node)
     func = node.func
+    if name is not None and _TRL_TRAINER.match(name):
+        given = _keyword(node, "model") or (node.args[0] if node.args else None)
+        return isinstance(given, ast.Constant) and isinstance(given.value, str) and bool(given.value)
     if name == "from_pretrained" and isinstance(func, ast.Attribute):
         owner = func.value
         owner_name = owner.attr if isinstance(owner, ast.Attribute) else owner.id if isinstance(owner, ast.Name) else ""
