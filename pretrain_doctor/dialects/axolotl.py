@@ -19,7 +19,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, positive_count,
                    table_notes)
-from .hf import _OPTIMIZERS, warmup_ignored_by_schedule
+from .hf import _OPTIMIZERS, checkpoint_retention, warmup_ignored_by_schedule
 from .hf_keys import HF_KNOWN_KEYS
 from .shared import (apply_accelerate, dataset_subset, folder_files, lora_target_list, merge_deepspeed_reference,
                      optimizer_family, sliced_rows)
@@ -335,6 +335,7 @@ class AxolotlDialect(Dialect):
               b.source(doc, ("save_strategy",)) if doc.has("save_strategy") else None)
         if isinstance(save_steps, int) and save_steps > 0:
             b.take("checkpoint.interval_steps", doc, "save_steps", lenient_int)
+        checkpoint_retention(b, doc, "axolotl")
 
     @staticmethod
     def _parallel(b: PlanBuilder, doc: Document) -> None:

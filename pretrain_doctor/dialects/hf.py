@@ -685,6 +685,7 @@ def _checkpoints(b: PlanBuilder, doc: Document) -> None:
         return
     b.take("checkpoint.strategy", doc, "save_strategy", str)
     b.default("checkpoint.strategy", "steps", "transformers default")
+    checkpoint_retention(b, doc, "transformers")
     b.set("checkpoint.enabled", str(save) != "no", b.source(doc, ("save_strategy",)) if doc.has("save_strategy") else None)
     if str(save) == "steps" and lenient_number(doc.get("save_steps")) == 0:
         # DefaultFlowCallback saves at a step only while `state.save_steps > 0`: 0 saves at no step.
@@ -702,6 +703,18 @@ def _checkpoints(b: PlanBuilder, doc: Document) -> None:
                + (f" (a value of {steps:,.0f} steps saves at no step of a fine-tune anyway)" if never else ""),
                b.source(doc, ("save_steps",)), hint="set `save_strategy: steps` or drop `save_steps`",
                keys=["save_steps", "save_strategy"], loser_ignored=True, severity="info")
+
+
+def checkpoint_retention(b: PlanBuilder, doc: Document, trainer: str) -> None:
+    """How many checkpoints the Trainer keeps (`save_total_limit`; unset, every one) and whether they hold the
+    optimizer states (`save_only_model`)."""
+    limit = lenient_int(doc.get("save_total_limit"))
+    if isinstance(limit, int) and limit > 0:
+        b.set("checkpoint.keep_last", limit, b.source(doc, ("save_total_limit",)))
+    elif doc.get("save_total_limit") is None and "save_total_limit" not in doc.unevaluated:
+        b.set("checkpoint.keep_last", 0, b.source(doc, (), note=f"{trainer} default: no `save_total_limit`, every "
+                                                            "checkpoint kept"))
+    b.take("checkpoint.weights_only", doc, "save_only_model", lenient_bool)
 
 
 # Keys that say a project's section means to evaluate, whatever strategy its program passes.

@@ -313,6 +313,9 @@ class CheckpointSpec(_Section):
     # True: the run resumes from the latest checkpoint in its output folder and stops at start-up where there is none
     # (HF `resume_from_checkpoint: true`, litgpt `resume: true`), so a first run cannot start
     resume_latest: Optional[bool] = None
+    # Checkpoints kept on disk: 0 keeps every one (HF `save_total_limit` unset); None: not known
+    keep_last: Optional[int] = Field(None, ge=0)
+    weights_only: Optional[bool] = None  # True: no optimizer states are saved (HF `save_only_model`)
 
 
 class ParallelSpec(_Section):
