@@ -410,7 +410,7 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
         idle = str(duplicate.path[-1]) in _EVAL_INTERVAL_KEYS and plan.eval.enabled is False
         harmless = duplicate.same_value or duplicate.dropped_empty or duplicate.both_off or partner is not None \
             or own_tokens or reporting or idle or retention or workers
-        lost = ("the same value, so nothing is lost here" if duplicate.same_value else
+        lost = ("both give the same value, so nothing is lost here" if duplicate.same_value else
                 f"the special tokens at line {duplicate.first_line} are the ones the model's SentencePiece tokenizer "
                 "already has, so nothing is lost here" if own_tokens else
                 f"the value at line {duplicate.first_line} is empty and nothing is lost here"
@@ -430,9 +430,9 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
                    ": evaluation is off, so neither value is used" if idle else ""))
         lines = (f"twice on line {duplicate.first_line}" if duplicate.first_line == duplicate.last_line else
                  f"twice (lines {duplicate.first_line} and {duplicate.last_line})")
-        said = (f"`--{key}` is given {lines}: argparse keeps the last one, so {lost}" if launch else
+        said = (f"`--{key}` is given {lines}: argparse keeps the last one; {lost}" if launch else
                 f"`{key}` is set twice (lines {duplicate.first_line} and {duplicate.last_line}): YAML loaders "
-                f"keep the last one, so {lost} (OmegaConf-based trainers refuse the file)")
+                f"keep the last one; {lost} (OmegaConf-based trainers refuse the file)")
         yield ConfigNote(
             kind="ignored-key",
             message=said,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..config.document import Document
+from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, positive_count,
@@ -564,6 +565,8 @@ def _packing_attention(b: PlanBuilder, doc: Document, versions: TrainerVersions)
     review 57, A 11: a Gemma-3 LoRA)."""
     if b.get("data.packing") is not True or any(lenient_bool(doc.get(key)) is True for key in _PACKING_AWARE_ATTENTION):
         return
+    if _llama_mask_patched(b, doc, versions):
+        return
     switch = next((key for key in ("eager_attention", "attn_implementation")
                    if lenient_bool(doc.get(key)) is True or str(doc.get(key) or "").lower() == "eager"), None)
     if switch is None and not doc.get("attn_implementation") and lenient_bool(doc.get("eager_attention")) is not False:
@@ -583,6 +586,36 @@ def _packing_attention(b: PlanBuilder, doc: Document, versions: TrainerVersions)
     era = judged.describe() if judged is not None else "axolotl before 0.18"
     b.set("data.document_mask", False, b.source(doc, (switch,), note=f"{era}: eager attention with `sample_packing` "
                                                 "lets packed examples attend to each other"))
+
+
+# axolotl 0.3 replaced Llama's `_expand_mask` with a block-diagonal one whenever it packs (monkeypatch/
+# llama_expand_mask.py, applied in utils/models.py for `is_llama_derived_model`); 0.4 on pins a transformers whose
+# Llama no longer calls it.
+_LLAMA_MASK_PATCH_UNTIL = (0, 4)
+# ... for the Llama-derived models of its time (Llama 3 and later came after 0.4).
+_LLAMA_OF_03 = lazy_compile(r"llama(?![-_ ]?[34])|vicuna|alpaca|wizardlm")
+
+
+def _llama_mask_patched(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> bool:
+    """A Llama-derived model packed under axolotl 0.3: its patched mask keeps the examples apart (held-out review
+    89, B 01: a Vicuna Medusa run at 0.3.0 told its packed examples attend to each other). Where the release is not
+    known, whether they do is unknown. True when it decided the field."""
+    base = str(doc.get("base_model") or "").lower()
+    derived = lenient_bool(doc.get("is_llama_derived_model")) is True or _LLAMA_OF_03.search(base) is not None
+    if not derived:
+        return False
+    judged = versions.get("axolotl")
+    if judged is not None and judged.at_least(_LLAMA_MASK_PATCH_UNTIL):
+        return False
+    source = b.source(doc, ("sample_packing",), note=(f"{judged.describe()}: " if judged else "")
+                      + "axolotl 0.3 patches Llama's `_expand_mask` to keep packed examples apart")
+    if judged is not None:
+        b.set("data.document_mask", True, source)
+    else:
+        b.unknown("data.document_mask", "axolotl 0.3 patches Llama's `_expand_mask` to keep packed examples apart; "
+                                        "0.4 to 0.17 mask them only under flash or sdp attention (the release is not "
+                                        "known)")
+    return True
 
 
 # The dataset `type`s an axolotl release tokenizes (utils/data/wrappers.py get_dataset_wrapper, utils/data.py before

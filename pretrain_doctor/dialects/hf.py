@@ -1076,7 +1076,13 @@ def hf_key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions, own: 
                 known |= judged.fields
     # A key more than two letters from the closest known one is a script's own argument (philschmid's
     # run_dpo.py `ScriptArguments.dataset_id_or_path`, held-out review 3): typo_notes says so at info.
+    before = len(b.notes)
     typo_notes(b, doc, known, changes=HF_KEY_CHANGES, versions=versions, never_suggest=_LAUNCHER_SET_KEYS)
+    if own:  # a project's own section: its program hands the keys on, and may declare one in its own subclass
+        for note in b.notes[before:]:  # (held-out review 89, D 12: KTOConfig subclassed with `generation_batch_size`)
+            if note.data.get("key") in own and note.data.get("severity") is None:
+                note.data["severity"] = "info"
+                note.message += " (unless the project's program declares it in its own subclass)"
     judged_version(b, doc, versions, "transformers")  # unknown: every release we know (4.36-5.24, TRL 0.8-1.9)
 
 

@@ -36,8 +36,8 @@ from ..plan.model import Source, TrainingPlan
 from ..plan.reading import premise_areas
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number
 from .megatron import NOT_TRAINING, TRAINING
-from .program import (ProgramArguments, argparse_arguments, find_program_source, is_module_name, program_facts,
-                      read_program)
+from .program import (DATACLASS_PARSERS, ProgramArguments, argparse_arguments, find_program_source, is_module_name,
+                      program_facts, read_program)
 from .shared import (DTYPE_NAMES, accelerate_launcher, apply_accelerate, assume, find_referenced_file, launcher_world_size,
                      merge_deepspeed_reference, optimizer_family)
 
@@ -61,14 +61,14 @@ _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "batch.micro_batch_size": (("per_device_train_batch_size", "micro_batch_size", "train_micro_batch_size",
                                 "batch_size_per_gpu", "per_gpu_train_batch_size", "batch_size_train",
                                 "train_batch_size", "per_device_batch_size", "batch_size_per_device",
-                                "train_bsz_per_gpu"), lenient_int),
+                                "train_bsz_per_gpu", "device_batch_size"), lenient_int),
     "batch.global_batch_size": (("global_batch_size",), lenient_int),
     "batch.grad_accum": (("gradient_accumulation_steps", "grad_accum_steps", "gradient_accumulation",
                           "accumulation_steps", "grad_steps", "grad_accum"), lenient_int),
     "batch.seq_len": (("max_seq_len", "max_seq_length", "max_length", "seq_len", "seq_length", "block_size",
-                       "model_max_length", "max_len", "cutoff_len", "context_length"), lenient_int),
+                       "model_max_length", "max_len", "cutoff_len", "context_length", "sequence_length"), lenient_int),
     "run.max_steps": (("max_steps", "train_steps", "total_steps", "max_iters", "train_iters", "num_train_steps",
-                       "total_iters"),
+                       "total_iters", "num_iterations"),
                       lenient_int),
     "run.epochs": (("num_train_epochs", "epochs", "num_epochs", "train_epochs", "epoch", "n_epochs"), lenient_number),
     "clipping.max_norm": (("max_grad_norm", "grad_clip", "clip_grad", "gradient_clipping", "clip_grad_norm"),
@@ -231,7 +231,7 @@ def _program_source(program: str, doc: Document) -> tuple[Optional[Path], Option
     parsed = argparse_arguments(path) if path is not None else None
     if path is not None and parsed is None:
         source = read_program(path)
-        if source is not None and "HfArgumentParser" not in source.text and (
+        if source is not None and not any(parser in source.text for parser in DATACLASS_PARSERS) and (
                 "ArgumentParser(" in source.text or _ARGUMENTS_MODULE.search(source.text)):
             # an argparse parser whose arguments another module adds (`parser = arg_loader(parser)` from
             # lit_gpt/config_retnet.py, not at hand: held-out review 27, B 17), or a parser imported whole
@@ -484,6 +484,17 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
         b.unknown("mode.init_from", view.unknown_text())
         view.decided.add("mode")
         return
+    if model not in view.flags and _architecture_word(path):
+        # the program's own default `model: str = "gpt"`: an architecture it builds, no weights (held-out review 89,
+        # C 05: a modded-nanoGPT fork's tyro NanoConfig, read as a full fine-tune of "gpt")
+        b.set("mode.kind", "pretrain", Source(file=view.doc.path, note=f"assumed: the program's default `{model}` "
+                                                                      f"`{path}` names an architecture"))
+        assume(b, view.doc, "mode.kind", "pretraining", ("program",),
+               "fields the launched program may decide in its own code")
+        b.unknown("mode.init_from", f"the program's default `{model}: {path}` names an architecture; whether it loads "
+                                    "weights is its code's")
+        view.decided.add("mode")
+        return
     if "pretrain" in _words(program) and model in ("model_name", "model") and isinstance(path, str) and "/" not in path:
         # a pretraining program's `--model_name retnet_medium`: the architecture it builds, not weights it loads
         # (lit-gpt's pretrain/*.py: held-out review 27, B 17)
@@ -514,6 +525,14 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
         b.set("mode.init_from", path, view.source(b, model))
     else:  # a placeholder (`<your_model_path>`) or a launch-time value: a model is loaded, which one is unknown
         b.unknown("mode.init_from", _launch_time(view.doc, model))
+
+
+def _architecture_word(value: Any) -> bool:
+    """A bare lowercase word (`gpt`, `dragon`, `llama`) that is no hub id nor a path: an architecture's name."""
+    from ..plan.derive import KNOWN_SIZES  # hub ids without an organisation (`gpt2`, `t5-small`) load weights
+
+    return isinstance(value, str) and re.fullmatch(r"[a-z][a-z0-9_]*", value) is not None \
+        and value not in KNOWN_SIZES and not re.search(r"\d", value)
 
 
 def _model_id_named(view: _ArgsView) -> Optional[str]:

@@ -706,6 +706,10 @@ class ProgramArguments(NamedTuple):
         return matches.pop() if len(matches) == 1 else None
 
 
+# Parsers of TrainingArguments dataclasses: transformers' own, TRL's and alignment-handbook's subclasses of it.
+DATACLASS_PARSERS = frozenset({"HfArgumentParser", "TrlParser", "H4ArgumentParser"})
+
+
 def argparse_arguments(path: Path) -> Optional[ProgramArguments]:
     """What the program at `path` declares with argparse `add_argument` calls (and the modules beside it that
     it imports); None for an HfArgumentParser program, one that declares nothing, or an unreadable file."""
@@ -725,13 +729,15 @@ def _declared(path: str, _mtime: int, _size: int) -> Optional[tuple[dict[str, An
     options: dict[str, str] = {}
     for tree in _trees(Path(path)):
         for node in ast.walk(tree):
-            if isinstance(node, ast.Name) and node.id == "HfArgumentParser":
-                return None
+            if isinstance(node, ast.Name) and node.id in DATACLASS_PARSERS:
+                return None  # (held-out review 89, A 11: TRL's dpo.py, `TrlParser(...)` plus one `add_argument`)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
                 _add_argument(node, defaults, options)
     if not options:
         for tree in _trees(Path(path))[:1]:
             _cli_function_arguments(tree, defaults, options)
+    if not options:
+        _tyro_arguments(_trees(Path(path)), defaults, options)
     return (defaults, options) if options else None
 
 
@@ -762,6 +768,42 @@ def _cli_function_arguments(tree: ast.Module, defaults: dict[str, Any], options:
             if literal or value is not None:  # else computed at run time: not a default the plan can show
                 defaults[parameter.arg] = value
         return
+
+
+def _tyro_arguments(trees: list[ast.Module], defaults: dict[str, Any], options: dict[str, str]) -> None:
+    """tyro's `tyro.cli(Config)`: the dataclass's fields are the program's flags (`--learning_rate`, tyro's
+    `--learning-rate` too), their literal defaults its defaults; the class may live in a module beside the program
+    (held-out review 89, C 05: a modded-nanoGPT fork's `tyro.cli(NanoConfig)` from config.py, its launches refused)."""
+    main = trees[0] if trees else None
+    called = next((node.args[0].id for node in ast.walk(main) if isinstance(node, ast.Call) and _call_name(node) == "cli"
+                   and _receiver(node) == "tyro" and node.args and isinstance(node.args[0], ast.Name)),
+                  None) if main is not None else None
+    if called is None:
+        return
+    for tree in trees:
+        constants: dict[str, Any] = {}
+        for statement in tree.body:
+            if isinstance(statement, ast.ClassDef) and statement.name == called:
+                _class_fields_as_options(statement, constants, defaults, options)
+                return
+            for name, expression in assignments(statement):
+                constants[name] = evaluate(expression, constants)
+
+
+def _class_fields_as_options(node: ast.ClassDef, constants: dict[str, Any], defaults: dict[str, Any],
+                             options: dict[str, str]) -> None:
+    for statement in node.body:
+        if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
+            continue
+        name = statement.target.id
+        options[f"--{name}"] = name
+        options[f"--{name.replace('_', '-')}"] = name
+        value = statement.value
+        if isinstance(value, ast.Call) and _call_name(value) == "field":
+            value = next((k.value for k in value.keywords if k.arg == "default"), None)
+        evaluated = evaluate(value, constants) if value is not None else None
+        if evaluated is not None:
+            defaults[name] = evaluated
 
 
 def _trees(path: Path) -> list[ast.Module]:

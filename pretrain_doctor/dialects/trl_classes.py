@@ -62,6 +62,26 @@ def class_method(name: object) -> Optional[tuple[str, str]]:
     return _CLASS_METHODS[found.group(1)] if found else None
 
 
+# Fields only offline preference classes declare, and their loss types (DPOConfig's and KTOConfig's `loss_type`
+# values, none of them GRPO's `grpo`/`dr_grpo`/`dapo`/`bnpo`).
+_OFFLINE_ONLY = ("desirable_weight", "undesirable_weight", "rpo_alpha", "ref_adapter_name", "label_smoothing")
+_OFFLINE_LOSSES = frozenset({"kto", "apo_zero", "apo_down", "apo_zero_unpaired", "sigmoid", "ipo", "hinge", "robust",
+                             "bco_pair", "sppo_hard", "nca_pair", "exo_pair", "aot", "aot_pair", "simpo", "orpo",
+                             "kto_pair", "discopop"})
+
+
+def _weight(keys: list[str]) -> float:
+    return sum(0.5 if key in _WEAK_MARKERS else 1 for key in keys)
+
+
+def _offline_evidence(doc: Document) -> bool:
+    """The file says an offline preference method: a field only those classes declare, one of their loss types, or
+    a path that names one (`config_kto_generation.yaml`)."""
+    data = doc.data
+    return (any(key in data for key in _OFFLINE_ONLY) or str(data.get("loss_type", "")).lower() in _OFFLINE_LOSSES
+            or _PATH_OFFLINE.search(doc.path.lower().replace("\\", "/")) is not None)
+
+
 def online_rl_method(doc: Document) -> Optional[tuple[str, Optional[str]]]:
     """(method, the key that shows it) when `doc` configures an online-RL TRL trainer; the key is
     None when only the file's path names the trainer, `program` when only the launched program's name does."""
@@ -82,11 +102,14 @@ def online_rl_method(doc: Document) -> Optional[tuple[str, Optional[str]]]:
         named = {"onlinedpo": "online_dpo", "nashmd": "nash_md"}[named]
     marked = [(method, [k for k in markers if k in data]) for method, _cls, markers in ONLINE_MARKERS]
     marked = [(method, keys) for method, keys in marked if keys]
+    if marked and named is None and _offline_evidence(doc) and max(_weight(keys) for _, keys in marked) < 2:
+        return None  # one generation key in an offline trainer's file (held-out review 89, D 12: KTO's `loss_type: kto`
+        # and `desirable_weight` beside the project's own `generation_batch_size`, read as GRPO)
     if marked:
         # a key a file carries over from another trainer's recipe loses to the trainer's own (held-out review 73,
         # A 07: open-r1's GRPO recipe with a stray `max_new_tokens`, OnlineDPOConfig's): the most marker keys,
         # a weak marker counting less, and the method the path names among equals
-        method, keys = max(marked, key=lambda m: (sum(0.5 if k in _WEAK_MARKERS else 1 for k in m[1]), m[0] == named))
+        method, keys = max(marked, key=lambda m: (_weight(m[1]), m[0] == named))
         if method == "online_dpo" and named in ("xpo", "nash_md"):
             method = named
         return method, keys[0]

@@ -442,3 +442,15 @@ def test_packed_raw_text_through_lora_is_an_info(tmp_path) -> None:
     assert [f.severity for f in findings(plan_of(write(tmp_path, "a.yml", text)), "PD510")] == ["info"]
     chat = BASE + "sample_packing: true\nadapter: lora\nlora_r: 8\n"
     assert [f.severity for f in findings(plan_of(write(tmp_path, "b.yml", chat)), "PD510")] == ["warning"]
+
+
+def test_axolotl_03_keeps_a_packed_llamas_examples_apart(tmp_path) -> None:
+    # held-out review 89, B 01 (a Vicuna-7B Medusa run at axolotl 0.3.0, no flash attention): 0.3 replaces Llama's
+    # `_expand_mask` with a block-diagonal mask whenever it packs; 0.4 on pins a transformers that no longer calls it
+    text = BASE.replace("NousResearch/Meta-Llama-3-8B", "lmsys/vicuna-7b-v1.3") + "sample_packing: true\n"
+    old = plan_of(write(tmp_path, "a.yml", text), trainer_versions=judged("axolotl=0.3.0"))
+    assert old.data.document_mask is True and findings(old, "PD510") == []
+    unknown = plan_of(write(tmp_path, "b.yml", text), trainer_versions=judged())
+    assert unknown.data.document_mask is None and "0.3 patches" in unknown.unknown["data.document_mask"]
+    newer = plan_of(write(tmp_path, "c.yml", text), trainer_versions=judged("axolotl=0.4.0"))
+    assert newer.data.document_mask is False and findings(newer, "PD510")

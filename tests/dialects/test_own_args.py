@@ -542,3 +542,33 @@ def test_an_option_accelerate_launch_lacks_stops_the_launch(tmp_path, option, st
     assert plan.run.epochs == 5
     stopped = [n for n in notes(plan, "ignored-key") if "comes before the program" in n.message]
     assert [n.data["severity"] for n in stopped] == (["error"] if stops else [])
+
+
+def test_a_trl_parser_program_with_one_argument_of_its_own_is_an_hf_launch(tmp_path) -> None:
+    # held-out review 89, A 11 (TRL's dpo.py copied, `parser.add_argument('--attributes', ...)` added to its
+    # TrlParser): read as its own argparse, `--use_peft --load_in_4bit --lora_r 32` were lost, a QLoRA DPO judged as
+    # a full-model DPO at 1e-4
+    write(tmp_path, "train_dpo.py", "from trl import DPOConfig, ModelConfig, TrlParser\n"
+          "parser = TrlParser((DPOConfig, ModelConfig))\nparser.add_argument('--attributes', default='length')\n"
+          "args, training_args, model_config, extra = parser.parse_args_and_config()\n")
+    path = write(tmp_path, "test_dpo.sh", "torchrun --nproc_per_node=1 train_dpo.py --model_name_or_path "
+                 "mistralai/Mistral-7B-Instruct-v0.3 --learning_rate 1e-4 --use_peft --lora_r=32 --load_in_4bit "
+                 "--attributes length --output_dir out\n")
+    assert detected(path) == "hf"
+    plan = plan_of(path)
+    assert plan.mode.kind == "qlora" and plan.mode.lora_rank == 32 and findings(plan, "PD103") == []
+
+
+def test_a_tyro_program_takes_its_dataclass_fields_as_flags(tmp_path) -> None:
+    # held-out review 89, C 05 (a modded-nanoGPT fork): `nconfig = tyro.cli(NanoConfig)`, NanoConfig in config.py
+    # beside it; the launch was refused as naming no training setting, and `model: str = "gpt"` is an architecture
+    write(tmp_path, "config.py", "from dataclasses import dataclass, field\n\n@dataclass\nclass NanoConfig:\n"
+          "    model: str = 'gpt'\n    learning_rate: float = 1e-4\n    num_iterations: int = field(default=1000)\n"
+          "    device_batch_size: int = 8\n    batch_size: int = 64\n")
+    write(tmp_path, "main.py", "import tyro\nfrom config import NanoConfig\nnconfig = tyro.cli(NanoConfig)\n")
+    path = write(tmp_path, "run.sh", "torchrun --nproc_per_node 4 main.py --learning_rate 9.7e-4 --batch_size 64 "
+                                     "--device_batch_size 2 --num_iterations 32990\n")
+    assert detected(path) == "own_args"
+    plan = plan_of(path)
+    assert (plan.optimizer.lr, plan.run.max_steps, plan.batch.micro_batch_size) == (9.7e-4, 32990, 2)
+    assert plan.mode.kind == "pretrain" and "names an architecture" in plan.unknown["mode.init_from"]
