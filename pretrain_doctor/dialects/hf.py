@@ -705,15 +705,17 @@ def _checkpoints(b: PlanBuilder, doc: Document) -> None:
                keys=["save_steps", "save_strategy"], loser_ignored=True, severity="info")
 
 
-def checkpoint_retention(b: PlanBuilder, doc: Document, trainer: str) -> None:
-    """How many checkpoints the Trainer keeps (`save_total_limit`; unset, every one) and whether they hold the
-    optimizer states (`save_only_model`)."""
+def checkpoint_retention(b: PlanBuilder, doc: Document, trainer: str, default: int = 0) -> None:
+    """How many checkpoints the Trainer keeps (`save_total_limit`; unset, the trainer's `default`, 0 keeping every
+    one: transformers'; axolotl passes 4, core/builders/base.py 0.3-0.18) and whether they hold the optimizer states
+    (`save_only_model`)."""
     limit = lenient_int(doc.get("save_total_limit"))
     if isinstance(limit, int) and limit > 0:
         b.set("checkpoint.keep_last", limit, b.source(doc, ("save_total_limit",)))
     elif doc.get("save_total_limit") is None and "save_total_limit" not in doc.unevaluated:
-        b.set("checkpoint.keep_last", 0, b.source(doc, (), note=f"{trainer} default: no `save_total_limit`, every "
-                                                            "checkpoint kept"))
+        kept = f"the last {default} kept" if default else "every checkpoint kept"
+        b.set("checkpoint.keep_last", default, b.source(doc, (), note=f"{trainer} default: no `save_total_limit`, "
+                                                                  f"{kept}"))
     b.take("checkpoint.weights_only", doc, "save_only_model", lenient_bool)
 
 

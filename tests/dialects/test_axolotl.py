@@ -454,3 +454,10 @@ def test_axolotl_03_keeps_a_packed_llamas_examples_apart(tmp_path) -> None:
     assert unknown.data.document_mask is None and "0.3 patches" in unknown.unknown["data.document_mask"]
     newer = plan_of(write(tmp_path, "c.yml", text), trainer_versions=judged("axolotl=0.4.0"))
     assert newer.data.document_mask is False and findings(newer, "PD510")
+
+
+def test_an_adapter_other_than_lora_trains_its_own_weights(tmp_path) -> None:
+    # held-out review 89, B 15 (a fork's `adapter: ia3` on Pythia-1.4B at lr 3e-3): not a full fine-tune
+    plan = plan_of(write(tmp_path, "ia3.yml", BASE + "adapter: ia3\nlearning_rate: 3e-3\n"))
+    assert plan.mode.kind == "partial_finetune" and "ia3" in plan.mode.trains_only
+    assert findings(plan, "PD103") == []
