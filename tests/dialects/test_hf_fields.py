@@ -595,3 +595,14 @@ def test_a_project_yaml_whose_training_section_spells_keys_its_own_way(tmp_path)
                                                 "learning_rate: 1.0e-6\nper_device_train_batch_size: 1\n"
                                                 "num_train_epochs: 1\noutput_dir: out\n"))
     assert flat.dialect == "hf" and flat.optimizer.lr == 1e-6
+
+
+def test_a_project_yaml_names_its_model_under_model_args(tmp_path) -> None:
+    # held-out review 89, A 03 (SPLLM's sftSPLLM.yaml): `script_args:`, `training_args:`, `model_args:` sections, the
+    # model under the last; read as none, the run was taken for pretraining and told to warm up as one
+    text = ("script_args:\n  dataset_name: json\ntraining_args:\n  output_dir: out\n  per_device_train_batch_size: 2\n"
+            "  num_train_epochs: 1\n  learning_rate: 1.0e-5\n  bf16: true\nmodel_args:\n"
+            "  model_name_or_path: Qwen/Qwen3-1.7B\n")
+    plan = plan_of(write(tmp_path, "sft.yaml", text))
+    assert plan.mode.kind == "full_finetune" and plan.mode.init_from == "Qwen/Qwen3-1.7B"
+    assert plan.sources["mode.init_from"].line == 10
