@@ -269,3 +269,17 @@ def test_a_trl_trainer_handed_a_model_name_loads_its_weights(tmp_path: Path) -> 
                "RewardTrainer(model='../model/Qwen/Qwen2.5-7B-Instruct', args=args).train()\n")
     plan = plan_of(write(tmp_path, "train_rm.py", program))
     assert plan.mode.kind == "full_finetune" and "RewardTrainer" in plan.sources["mode.kind"].note
+
+
+def test_a_program_with_python_312_fstrings_is_read_by_an_older_interpreter(tmp_path: Path) -> None:
+    # held-out review 90, A 01/02: `print(f"{example["text"]}")` (PEP 701) refused as invalid Python under 3.11
+    from pretrain_doctor.config.python_reader import blank_fstrings
+
+    program = ("from transformers import TrainingArguments\n"
+               "def fmt(example):\n    return f\"{example[\"instruction\"]}: {example['output']!r:>{10}}\"\n"
+               "args = TrainingArguments(output_dir='out', learning_rate=1e-4, num_train_epochs=3)\n")
+    blanked = blank_fstrings(program)
+    assert len(blanked) == len(program) and blanked.splitlines()[3] == program.splitlines()[3]
+    assert "instruction" not in blanked and "'out'" in blanked
+    plan = plan_of(write(tmp_path, "train.py", program))
+    assert plan.optimizer.lr == 1e-4 and plan.sources["optimizer.lr"].line == 4

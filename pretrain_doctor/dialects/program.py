@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 from ..config.document import COMPUTED, Document, KeyPath
-from ..config.python_reader import assignments, dotted_tail, evaluate
+from ..config.python_reader import assignments, dotted_tail, evaluate, parse_module
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
@@ -96,8 +96,8 @@ def _read(name: str, _mtime: int, size: int) -> Optional[ProgramSource]:
     except OSError:
         return None
     try:
-        tree: Optional[ast.Module] = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError):
+        tree: Optional[ast.Module] = parse_module(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         tree = None
     return ProgramSource(Path(name), text, tree)
 
