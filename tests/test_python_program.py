@@ -283,3 +283,27 @@ def test_a_program_with_python_312_fstrings_is_read_by_an_older_interpreter(tmp_
     assert "instruction" not in blanked and "'out'" in blanked
     plan = plan_of(write(tmp_path, "train.py", program))
     assert plan.optimizer.lr == 1e-4 and plan.sources["optimizer.lr"].line == 4
+
+
+def test_a_fire_entry_points_defaults_are_the_bare_runs_arguments(tmp_path: Path) -> None:
+    # held-out review 90, A 15 (alpaca-lora's finetune.py): `fire.Fire(train)`, and `TrainingArguments(learning_rate=
+    # learning_rate, ...)` inside `train`, whose parameters' defaults a bare `python finetune.py` trains with
+    program = ("import fire\nimport transformers\n\ndef train(base_model: str = 'EleutherAI/polyglot-ko-3.8b',\n"
+               "          learning_rate: float = 2e-5, micro_batch_size: int = 2, num_epochs: int = 3):\n"
+               "    args = transformers.TrainingArguments(per_device_train_batch_size=micro_batch_size,\n"
+               "        learning_rate=learning_rate, num_train_epochs=num_epochs, output_dir='out')\n\n"
+               "if __name__ == '__main__':\n    fire.Fire(train)\n")
+    plan = plan_of(write(tmp_path, "finetune.py", program))
+    assert (plan.optimizer.lr, plan.batch.micro_batch_size, plan.run.epochs) == (2e-5, 2, 3)
+
+
+def test_a_skypilot_task_is_the_launch_its_run_script_makes(tmp_path: Path) -> None:
+    # held-out review 90, A 17 (a SkyPilot task whose `run:` starts a GRPO program): refused as no training config
+    task = ("resources:\n  accelerators:\n    - H100\nsetup: |\n  pip install unsloth\nenvs:\n  LR: 5e-6\n"
+            "run: |\n  python -m pkg.grpo.train_grpo \\\n    --base-model unsloth/Qwen2.5-32B-Instruct \\\n"
+            "    --lora-rank 16 --load-in-4bit --num-epochs 5 \\\n    --learning-rate $LR\n")
+    path = write(tmp_path, "model4.yaml", task)
+    assert detected(path) == "own_args"
+    plan = plan_of(path)
+    assert plan.optimizer.lr == 5e-6 and plan.sources["optimizer.lr"].line == 12
+    assert plan.objective.kind == "online_rl" and plan.mode.rl_method == "grpo"

@@ -234,6 +234,12 @@ def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = N
             if is_mcli_launch(data):
                 data, positions, unevaluated = read_mcli_launch(text, shown, data, positions, shell_env, file)
                 fmt = "shell"
+        elif isinstance(data, dict) and isinstance(data.get("run"), str):
+            from .mcli_reader import is_skypilot_task, read_skypilot_task  # SkyPilot tasks: a launch in YAML
+
+            if is_skypilot_task(data):
+                data, positions, unevaluated = read_skypilot_task(text, shown, data, positions, shell_env, file)
+                fmt = "shell"
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -1,4 +1,5 @@
-"""MosaicML platform (MCLI) run specs whose `command` launches the training: read as that launch script.
+"""Launch specs in YAML, read as the launch script they run: MosaicML platform (MCLI) run specs whose `command`
+launches the training, and SkyPilot tasks whose `run` does.
 
 A run spec (`name`, `image`, `integrations`, `compute.gpus` or the older `gpu_num`, `command`) runs its `command`
 with bash on the platform: `cd llm-foundry/scripts` then `composer train/train.py train/yamls/pretrain/mpt-1b.yaml
@@ -71,3 +72,27 @@ def _command_lines(text: str, command: str, at: Optional[Position]) -> list[str]
         else:
             lines.append(line)
     return lines
+
+
+# A SkyPilot task (`sky launch task.yaml`): `run` is the script its nodes run, beside some of these keys.
+_SKYPILOT_KEYS = ("resources", "setup", "workdir", "envs", "num_nodes", "file_mounts")
+
+
+def is_skypilot_task(data: Any) -> bool:
+    """A SkyPilot task whose `run` script is the launch (held-out review 90, A 17/18: `run: | python -m ...grpo
+    --learning-rate 5e-6 ...` refused as no training config)."""
+    return isinstance(data, dict) and isinstance(data.get("run"), str) and bool(data["run"].strip()) \
+        and sum(1 for key in _SKYPILOT_KEYS if key in data) >= 2
+
+
+def read_skypilot_task(text: str, shown: str, data: dict[str, Any], positions: dict[KeyPath, Position],
+                       env: Optional[dict[str, str]], file: Optional[Path]
+                       ) -> tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str]]:
+    """The task's `run` script read by `read_shell` where the task writes it, with its `envs` as the environment
+    (a value the task leaves empty is set at launch: not given)."""
+    from .shell_reader import read_shell  # only for SkyPilot tasks: start-up time
+
+    given = data.get("envs") if isinstance(data.get("envs"), dict) else {}
+    task_env = {str(k): str(v) for k, v in given.items() if v is not None and not isinstance(v, (dict, list))}
+    lines = _command_lines(text, data["run"], positions.get(("run",)))
+    return read_shell("\n".join(lines), shown, {**task_env, **(env or {})}, file)

@@ -96,7 +96,10 @@ def scope_at(tree: ast.Module, target: ast.AST, classes: Optional[dict[str, _Sco
     module's globals, then those of the `if __name__ == "__main__":` block or function that holds it. An instance
     of one of `classes` (`cfg = TrainConfig()`) holds its fields as dotted names (`cfg.learning_rate`)."""
     scope: _Scope = {}
+    entries = _cli_entry_points(tree)
     for block, holder in _blocks_to(tree.body, target):
+        if isinstance(holder, ast.FunctionDef) and holder.name in entries:
+            scope.update(_parameter_defaults(holder, scope))  # `fire.Fire(train)` run bare: train's defaults
         for statement in block:
             if statement is holder:
                 break
@@ -110,6 +113,31 @@ def scope_at(tree: ast.Module, target: ast.AST, classes: Optional[dict[str, _Sco
                 else:
                     scope[name] = value
     return scope
+
+
+def _cli_entry_points(tree: ast.Module) -> set[str]:
+    """Functions a command-line wrapper runs with their parameters as flags: python-fire's `fire.Fire(train)`,
+    jsonargparse's `CLI(setup)`, typer's `typer.run(main)` (held-out review 90, A 15: alpaca-lora's finetune.py,
+    `TrainingArguments(learning_rate=learning_rate, ...)` inside `train`, refused)."""
+    return {node.args[0].id for node in ast.walk(tree) if isinstance(node, ast.Call)
+            and dotted_tail(node.func) in ("Fire", "CLI", "run") and node.args and isinstance(node.args[0], ast.Name)
+            and (dotted_tail(node.func) != "run" or (isinstance(node.func, ast.Attribute)
+                                                     and isinstance(node.func.value, ast.Name)
+                                                     and node.func.value.id == "typer"))}
+
+
+def _parameter_defaults(function: ast.FunctionDef, scope: _Scope) -> _Scope:
+    """The literal defaults of a function's parameters, as the names its body reads."""
+    arguments = function.args
+    positional = arguments.args[len(arguments.args) - len(arguments.defaults):] if arguments.defaults else []
+    pairs = list(zip(positional, arguments.defaults)) + [
+        (arg, default) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults) if default is not None]
+    found: _Scope = {}
+    for arg, default in pairs:
+        value = evaluate(default, scope)
+        if value is not None:
+            found[arg.arg] = value
+    return found
 
 
 def _instance_fields(name: str, expression: ast.expr, scope: _Scope, classes: dict[str, _Scope]) -> _Scope:

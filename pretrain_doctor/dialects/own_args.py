@@ -471,6 +471,11 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
         b.set("mode.kind", "preference", source)
         b.set("objective.kind", "preference", source)
         b.set("mode.preference_method", "dpo", source)
+    online = next((word for word in ("grpo", "ppo", "rloo") if word in _words(program)), None)
+    if online is not None:  # a program named for an online-RL method (held-out review 90, A 17: `...grpo.train_grpo`)
+        source = b.source(view.doc, ("program",), note=f"the program is named for {online.upper()}")
+        b.set("objective.kind", "online_rl", source)
+        b.set("mode.rl_method", online, source)
     model = view.key(_MODEL_NAMES) or _model_id_named(view)
     path = view.value(model) if model else None
     if model is None:
