@@ -48,7 +48,7 @@ _OWN_SPELLINGS = frozenset({
     "min_learning_rate", "lr", "micro_batch_size", "global_batch_size", "batch_size", "train_steps", "total_steps",
     "max_iters", "train_iters", "zero_stage", "actor_zero_stage", "grad_accum_steps", "grad_steps", "epochs",
     "num_epochs", "clip_grad", "grad_clip", "max_len", "deepspeed_cfg", "ds_cfg", "n_epochs", "grad_accum",
-    "train_bsz_per_gpu"})
+    "train_bsz_per_gpu", "epoch", "train_batch_size", "num_iterations", "device_batch_size"})
 
 # Plan fields -> the argument names programs use for them, first match wins.
 _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {

@@ -572,3 +572,13 @@ def test_a_tyro_program_takes_its_dataclass_fields_as_flags(tmp_path) -> None:
     plan = plan_of(path)
     assert (plan.optimizer.lr, plan.run.max_steps, plan.batch.micro_batch_size) == (9.7e-4, 32990, 2)
     assert plan.mode.kind == "pretrain" and "names an architecture" in plan.unknown["mode.init_from"]
+
+
+def test_a_launch_spelling_epoch_and_train_batch_size_its_own_way_is_read(tmp_path) -> None:
+    # held-out review 90, D 02 (PTE's train_gsm8k_latent.sh): `--learning_rate 1e-5 --train_batch_size 1 --epoch 6` to a
+    # program not at hand, refused as naming no training setting
+    path = write(tmp_path, "train.sh", "accelerate launch ./src/train_latent_deepspeed.py --base_model ./models/m "
+                                       "--learning_rate 1e-5 --train_batch_size 1 --epoch 6 --seed 42\n")
+    assert detected(path) == "own_args"
+    plan = plan_of(path)
+    assert (plan.optimizer.lr, plan.batch.micro_batch_size, plan.run.epochs) == (1e-5, 1, 6)
