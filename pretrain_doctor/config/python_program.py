@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, NamedTuple, Optional
 
 from ..lazyre import lazy_compile
 from .document import COMPUTED, KeyPath, Position
@@ -56,7 +56,7 @@ def read_python_program(text: str, shown: str, path: Optional[Path] = None
     positions: dict[KeyPath, Position] = {("program",): where, ("launcher", "name"): where,
                                           ("arguments_class",): where}
     unevaluated: dict[str, str] = {}
-    scope = scope_at(tree, call, settings_classes(tree, path))
+    scope = scope_at(tree, call, program_settings(tree, path))
     evaluated = 0
     for keyword in call.keywords:
         if keyword.arg is None or (isinstance(keyword.value, ast.Constant) and keyword.value.value is None):
@@ -91,10 +91,11 @@ def _arguments_call(tree: ast.Module) -> Optional[ast.Call]:
     return best
 
 
-def scope_at(tree: ast.Module, target: ast.AST, classes: Optional[dict[str, _Scope]] = None) -> _Scope:
+def scope_at(tree: ast.Module, target: ast.AST, settings: Optional[Settings] = None) -> _Scope:
     """The names assigned a value we evaluate before `target`, block by block from the module down to it: the
     module's globals, then those of the `if __name__ == "__main__":` block or function that holds it. An instance
-    of one of `classes` (`cfg = TrainConfig()`) holds its fields as dotted names (`cfg.learning_rate`)."""
+    of one of the program's `settings` classes (`cfg = TrainConfig()`) holds its fields as dotted names
+    (`cfg.learning_rate`)."""
     scope: _Scope = {}
     entries = _cli_entry_points(tree)
     for block, holder in _blocks_to(tree.body, target):
@@ -109,7 +110,8 @@ def scope_at(tree: ast.Module, target: ast.AST, classes: Optional[dict[str, _Sco
                     del scope[dotted]
                 if value is None:
                     scope.pop(name, None)
-                    scope.update(_instance_fields(name, expression, scope, classes or {}))
+                    if settings is not None:
+                        scope.update(_instance_fields(name, expression, scope, settings))
                 else:
                     scope[name] = value
     return scope
@@ -140,15 +142,15 @@ def _parameter_defaults(function: ast.FunctionDef, scope: _Scope) -> _Scope:
     return found
 
 
-def _instance_fields(name: str, expression: ast.expr, scope: _Scope, classes: dict[str, _Scope]) -> _Scope:
+def _instance_fields(name: str, expression: ast.expr, scope: _Scope, settings: Settings) -> _Scope:
     """`name.field` for each field of `Cls(...)` where Cls is a settings class: its literal defaults, then the
-    keywords the call gives; for `args = parse_args()` (PARSED_ARGUMENTS), the argparse defaults."""
-    if isinstance(expression, ast.Call) and PARSED_ARGUMENTS in classes and _parses_arguments(expression, classes):
-        return {f"{name}.{field}": value for field, value in classes[PARSED_ARGUMENTS].items()}
+    keywords the call gives; for `args = parse_args()`, the argparse defaults."""
+    if isinstance(expression, ast.Call) and settings.parsed and _parses_arguments(expression, settings):
+        return {f"{name}.{field}": value for field, value in settings.parsed.items()}
     if not (isinstance(expression, ast.Call) and isinstance(expression.func, ast.Name)
-            and expression.func.id in classes and not expression.args):
+            and expression.func.id in settings.classes and not expression.args):
         return {}
-    fields = dict(classes[expression.func.id])
+    fields = dict(settings.classes[expression.func.id])
     for keyword in expression.keywords:
         if keyword.arg is None:
             return {}  # `Cls(**overrides)`: any field may differ
@@ -160,21 +162,24 @@ def _instance_fields(name: str, expression: ast.expr, scope: _Scope, classes: di
     return {f"{name}.{field}": value for field, value in fields.items()}
 
 
-# The key of `settings_classes` under which the program's argparse defaults are kept: the namespace
-# `parser.parse_args()` returns when the program is run without flags.
-PARSED_ARGUMENTS = "<argparse>"
-# Module-level functions that return `parser.parse_args()` are listed under this key (their names as fields).
-_PARSING_FUNCTIONS = "<parse functions>"
+class Settings(NamedTuple):
+    """What an instance a program builds holds, field by field: its settings classes' literal defaults by class
+    name; its argparse defaults (the namespace `parse_args()` returns when the program runs without flags); and the
+    module functions that return that namespace."""
+
+    classes: dict[str, _Scope]
+    parsed: _Scope
+    parse_functions: frozenset[str]
 
 
-def _parses_arguments(call: ast.Call, classes: dict[str, _Scope]) -> bool:
+def _parses_arguments(call: ast.Call, settings: Settings) -> bool:
     """`parser.parse_args()` with no arguments, or a call of a module function that returns one."""
     if isinstance(call.func, ast.Attribute) and call.func.attr == "parse_args":
         return not call.args
-    return isinstance(call.func, ast.Name) and call.func.id in classes.get(_PARSING_FUNCTIONS, {}) and not call.args
+    return isinstance(call.func, ast.Name) and call.func.id in settings.parse_functions and not call.args
 
 
-def _argparse_defaults(tree: ast.Module) -> dict[str, _Scope]:
+def _argparse_defaults(tree: ast.Module) -> tuple[_Scope, frozenset[str]]:
     """The literal defaults of the module's `add_argument("--name", default=...)` calls (dest: the long option with
     dashes as underscores, or `dest=`), and the module functions that return `parser.parse_args()` (held-out review
     88, A 02: `args = args_parse()` then `TrainingArguments(learning_rate=args.learning_rate, ...)`, the program run
@@ -190,23 +195,27 @@ def _argparse_defaults(tree: ast.Module) -> dict[str, _Scope]:
         value = evaluate(default, {}) if default is not None else None
         if isinstance(dest, str) and value is not None:
             defaults[dest] = value
-    functions = {node.name: True for node in tree.body if isinstance(node, ast.FunctionDef) and any(
+    functions = frozenset(node.name for node in tree.body if isinstance(node, ast.FunctionDef) and any(
         isinstance(inner, ast.Return) and isinstance(inner.value, ast.Call) and isinstance(inner.value.func, ast.Attribute)
-        and inner.value.func.attr == "parse_args" and not inner.value.args for inner in ast.walk(node))}
-    if not defaults:
-        return {}
-    return {PARSED_ARGUMENTS: defaults, _PARSING_FUNCTIONS: functions}
+        and inner.value.func.attr == "parse_args" and not inner.value.args for inner in ast.walk(node)))
+    return defaults, functions
 
 
 # A settings module beside the program is read when at most this large.
 _SETTINGS_MODULE_BYTES = 400_000
 
 
-def settings_classes(tree: ast.Module, path: Optional[Path]) -> dict[str, _Scope]:
-    """The classes whose literal defaults an instance of them holds (held-out review 86, B 12: `dpo_config =
-    MiniPhi3DPOConfig()` from the config.py beside dpo_miniphi3.py, then `learning_rate=dpo_config.learning_rate`):
-    those the program defines, and those it imports by name from a module in its own folder."""
-    classes = {**_class_defaults(tree, None), **_argparse_defaults(tree)}
+def program_settings(tree: ast.Module, path: Optional[Path]) -> Settings:
+    """The program's settings: the classes whose literal defaults an instance of them holds (held-out review 86,
+    B 12: `dpo_config = MiniPhi3DPOConfig()` from the config.py beside dpo_miniphi3.py, then
+    `learning_rate=dpo_config.learning_rate`), those it defines and those it imports by name from a module in its
+    own folder; and its argparse defaults."""
+    parsed, functions = _argparse_defaults(tree)
+    return Settings(_settings_classes(tree, path), parsed, functions)
+
+
+def _settings_classes(tree: ast.Module, path: Optional[Path]) -> dict[str, _Scope]:
+    classes = _class_defaults(tree, None)
     if path is None:
         return classes
     for node in tree.body:
@@ -232,7 +241,7 @@ def _class_defaults(tree: ast.Module, wanted: Optional[set[str]]) -> dict[str, _
     for statement in tree.body:
         if isinstance(statement, ast.ClassDef):
             if wanted is None or statement.name in wanted:
-                classes[statement.name] = _class_body(statement, module_scope)
+                classes[statement.name] = class_fields(statement, module_scope)[1]
             continue
         for name, expression in assignments(statement):
             value = evaluate(expression, module_scope)
@@ -243,9 +252,14 @@ def _class_defaults(tree: ast.Module, wanted: Optional[set[str]]) -> dict[str, _
     return {name: fields for name, fields in classes.items() if fields}
 
 
-def _class_body(node: ast.ClassDef, module_scope: _Scope) -> _Scope:
+def class_fields(node: ast.ClassDef, module_scope: _Scope) -> tuple[list[str], _Scope]:
+    """A settings class's annotated fields in order, and the literal defaults of those that have one (a dataclass's
+    `x: int = field(default=3)` as 3), evaluated with the module's literal globals and the fields before them."""
+    names: list[str] = []
     fields: _Scope = {}
     for statement in node.body:
+        if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            names.append(statement.target.id)
         for name, expression in assignments(statement):
             if (isinstance(expression, ast.Call) and dotted_tail(expression.func) == "field"
                     and not expression.args):
@@ -253,7 +267,7 @@ def _class_body(node: ast.ClassDef, module_scope: _Scope) -> _Scope:
             value = evaluate(expression, {**module_scope, **fields})
             if value is not None:
                 fields[name] = value
-    return fields
+    return names, fields
 
 
 def _blocks_to(body: list[ast.stmt], target: ast.AST) -> Iterator[tuple[list[ast.stmt], ast.stmt]]:

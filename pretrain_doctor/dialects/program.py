@@ -784,26 +784,15 @@ def _tyro_arguments(trees: list[ast.Module], defaults: dict[str, Any], options: 
         constants: dict[str, Any] = {}
         for statement in tree.body:
             if isinstance(statement, ast.ClassDef) and statement.name == called:
-                _class_fields_as_options(statement, constants, defaults, options)
+                from ..config.python_program import class_fields  # only for tyro programs
+
+                names, found = class_fields(statement, constants)
+                for name in names:
+                    options[f"--{name}"] = options[f"--{name.replace('_', '-')}"] = name
+                defaults.update({name: value for name, value in found.items() if name in names})
                 return
             for name, expression in assignments(statement):
                 constants[name] = evaluate(expression, constants)
-
-
-def _class_fields_as_options(node: ast.ClassDef, constants: dict[str, Any], defaults: dict[str, Any],
-                             options: dict[str, str]) -> None:
-    for statement in node.body:
-        if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
-            continue
-        name = statement.target.id
-        options[f"--{name}"] = name
-        options[f"--{name.replace('_', '-')}"] = name
-        value = statement.value
-        if isinstance(value, ast.Call) and _call_name(value) == "field":
-            value = next((k.value for k in value.keywords if k.arg == "default"), None)
-        evaluated = evaluate(value, constants) if value is not None else None
-        if evaluated is not None:
-            defaults[name] = evaluated
 
 
 def _trees(path: Path) -> list[ast.Module]:
