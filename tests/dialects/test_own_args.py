@@ -582,3 +582,15 @@ def test_a_launch_spelling_epoch_and_train_batch_size_its_own_way_is_read(tmp_pa
     assert detected(path) == "own_args"
     plan = plan_of(path)
     assert (plan.optimizer.lr, plan.batch.micro_batch_size, plan.run.epochs) == (1e-5, 1, 6)
+
+
+def test_a_pretraining_launch_spelling_its_run_its_own_way(tmp_path) -> None:
+    # held-out review 91: GaLore's `--num_training_steps 150000 --total_batch_size 512` (C 05; its 10% warmup read as
+    # of an unknown run) and QuEST's `--model llama --iterations 11444 --acc_steps 8` (C 11; `llama` an architecture,
+    # read as weights to fine-tune)
+    galore = plan_of(write(tmp_path, "g.sh", "torchrun --nproc_per_node 1 torchrun_main.py --lr 5e-3 --batch_size 1 "
+                                             "--total_batch_size 512 --num_training_steps 150000 --warmup_steps 15000\n"))
+    assert (galore.run.max_steps, galore.batch.global_batch_size) == (150000, 512)
+    quest = plan_of(write(tmp_path / "q", "train.sh", "torchrun --nproc_per_node 4 main.py --model llama --lr 1e-3 "
+                                                      "--iterations 11444 --acc_steps 8 --batch_size 64\n"))
+    assert (quest.run.max_steps, quest.batch.grad_accum) == (11444, 8) and quest.mode.kind == "pretrain"
