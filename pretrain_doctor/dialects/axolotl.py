@@ -293,6 +293,13 @@ class AxolotlDialect(Dialect):
         if train:
             b.set("data.train", train, b.source(doc, ("datasets",) if doc.has("datasets") else ("pretraining_dataset",)))
             _rows_of_sliced_splits(b, doc, train)
+        if isinstance(doc.get("eval_datasets"), list) and not doc.has("test_datasets"):
+            # TRL's and other trainers' name for held-out sets: axolotl reads `test_datasets` only, so these are never
+            # loaded (held-out review 91, B 12: with `early_stopping_patience` and no eval set the run stops)
+            b.note("ignored-key", "`eval_datasets` is not a key axolotl reads: held-out sets go under `test_datasets`, so "
+                   "these are never loaded" + (" and the run evaluates nothing" if not lenient_number(
+                       doc.get("val_set_size", 0.0)) else ""), b.source(doc, ("eval_datasets",)),
+                   hint="rename it to `test_datasets`", key="eval_datasets", severity="warning")
         evals = doc.get("test_datasets")
         if isinstance(evals, list):
             b.set("data.eval", [{"dataset": str(e.get("path")), "split": str(e.get("split") or "test"),

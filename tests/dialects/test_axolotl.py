@@ -461,3 +461,12 @@ def test_an_adapter_other_than_lora_trains_its_own_weights(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "ia3.yml", BASE + "adapter: ia3\nlearning_rate: 3e-3\n"))
     assert plan.mode.kind == "partial_finetune" and "ia3" in plan.mode.trains_only
     assert findings(plan, "PD103") == []
+
+
+def test_eval_datasets_is_not_axolotls_name_for_held_out_sets(tmp_path) -> None:
+    # held-out review 91, B 12: `eval_datasets:` (axolotl reads `test_datasets`) beside `val_set_size: 0`
+    text = BASE.replace("val_set_size: 0.05", "val_set_size: 0") + "eval_datasets:\n  - path: a/b\n    type: alpaca\n"
+    [note] = [n for n in notes(plan_of(write(tmp_path, "a.yml", text))) if n.data.get("key") == "eval_datasets"]
+    assert note.data["severity"] == "warning" and "`test_datasets`" in note.message and "evaluates nothing" in note.message
+    renamed = text.replace("eval_datasets:", "test_datasets:")
+    assert not [n for n in notes(plan_of(write(tmp_path, "b.yml", renamed))) if n.data.get("key") == "eval_datasets"]
