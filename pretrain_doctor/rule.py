@@ -51,7 +51,8 @@ Applicability = Literal["safe", "unsafe"]
 EditOp = Literal["rename", "drop", "set", "add"]
 # A ConfigNote's data key: the dialect that wrote the note was chosen as a guess (check/engine.py).
 GUESSED_NOTE = "guessed_dialect"
-_SOFTER = {"error": "warning", "warning": "info"}
+# One severity level softer (a finding resting on an assumption: plan/reading.py `soften`, a guessed dialect's note).
+SOFTER = {"error": "warning", "warning": "info"}
 
 
 class Edit(NamedTuple):
@@ -249,7 +250,7 @@ class Rule(Documented):
         file = source.file if source else (plan.files[0] if plan.files else None)
         message = note.message
         if note.data.get(GUESSED_NOTE):
-            severity = _SOFTER.get(severity or self.severity, "info")
+            severity = SOFTER.get(severity or self.severity, "info")
             message += f" (if this is {plan.dialect}'s config: the dialect is a guess; pass --dialect to decide)"
         return self.finding_at(message, file=file, line=source.line if source else None,
                                column=source.column if source else None, key=source.key if source else None,

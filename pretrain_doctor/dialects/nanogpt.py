@@ -1035,9 +1035,7 @@ def _fork_defaults_assumed(b: PlanBuilder, names: list[str]) -> None:
     from ..plan.reading import FORK_DEFAULT
 
     shown = ", ".join(f"`{name}`" for name in names[:3])
-    for field, source in list(b.sources.items()):
-        if source is not None and source.key is None and source.note and "default" in source.note:
-            b.sources[field] = source.model_copy(update={"note": f"{source.note}; {FORK_DEFAULT} (it takes {shown})"})
+    _mark_defaults(b, f"{FORK_DEFAULT} (it takes {shown})", "default")
 
 
 def _upstream_defaults_assumed(b: PlanBuilder) -> None:
@@ -1046,9 +1044,15 @@ def _upstream_defaults_assumed(b: PlanBuilder) -> None:
     warmup_iters 200 and 6-layer model read as upstream's 2,000 steps and GPT-2 124M, a warning and an info wrong)."""
     from ..plan.reading import UPSTREAM_DEFAULT
 
+    _mark_defaults(b, UPSTREAM_DEFAULT, DEFAULT)
+
+
+def _mark_defaults(b: PlanBuilder, assumption: str, said: str) -> None:
+    """Append `assumption` to the note of every default the plan holds whose note says `said` (a value no key of
+    the file set)."""
     for field, source in list(b.sources.items()):
-        if source is not None and source.key is None and source.note and source.note.startswith(DEFAULT):
-            b.sources[field] = source.model_copy(update={"note": f"{source.note}; {UPSTREAM_DEFAULT}"})
+        if source is not None and source.key is None and source.note and said in source.note:
+            b.sources[field] = source.model_copy(update={"note": f"{source.note}; {assumption}"})
 
 
 def _configurator_file(reference: str, script: Document) -> Optional[Document]:

@@ -70,11 +70,7 @@ def _copied_beside(name: str, doc: Document) -> Optional[Path]:
     path = Path(name)
     if path.is_absolute() or len(path.parts) < 2 or ".." in path.parts or path.suffix != ".py":
         return None
-    beside = Path(doc.path).resolve().parent / path.name
-    try:
-        return beside if beside.is_file() else None
-    except OSError:
-        return None
+    return same_name_beside(name, doc)
 
 
 def _checkout_copy(name: str, doc: Document) -> Optional[Path]:

@@ -42,6 +42,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from ..lazyre import lazy_compile
+from ..rule import SOFTER
 
 if TYPE_CHECKING:
     from ..rule import Finding
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
 # such key is as likely a typo as a fork's key (and PD002 names it); two or more are a pattern.
 FORK_MIN_KEYS = 2
 _SHOWN_KEYS = 5
-_SOFTER = {"error": "warning", "warning": "info"}
 # The plan areas a fork's key may change the meaning of, by the words in its name (and, for a mapping,
 # in the names of its keys): a fork that adds a key about batching may read `batch_size` its own way.
 AREAS = {
@@ -280,7 +280,7 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
     fork_defaults = bool(guessed) and all(FORK_DEFAULT in (plan.sources[field].note or "") for field in guessed)
     kept = []
     for finding in findings:
-        softer = _SOFTER.get(finding.severity)
+        softer = SOFTER.get(finding.severity)
         if softer is None:
             if not silent and not guessed:  # an info on a guessed trainer's default is one level below: silence
                 kept.append(finding)
