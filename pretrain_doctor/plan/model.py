@@ -275,6 +275,9 @@ class DataSpec(_Section):
     val_fraction: Optional[float] = Field(None, ge=0, le=1)
     packing: Optional[bool] = None
     document_mask: Optional[bool] = None
+    # The trainer at the judged release has a switch that masks packed documents apart (False: TRL before 0.16,
+    # whose packed SFT rows are always plain causal): without one, unmasked packing is the trainer's known trade-off.
+    document_mask_available: Optional[bool] = None
     shuffle: Optional[bool] = None
     padding: Optional[Literal["max_length", "longest", "none"]] = None
     label_pad_token_id: Optional[int] = None
