@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from ..config.document import Document, DuplicateKey, Suppression, merge_documents
-from ..config.loader import CONFIG_SUFFIXES, is_launch_script_path, load_document
+from ..config.loader import CONFIG_SUFFIXES, is_document_launch_path, is_launch_script_path, load_document, shows_launch
 from ..dialects import BuildContext, Detection, Dialect, detect, detection, get_dialect, not_supported_message, wrapped_config
 from ..dialects.versions import TrainerVersions
 from ..errors import ConfigError, NotAConfigError, UsageError
@@ -47,7 +47,7 @@ def iter_config_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, bool]
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
                 for name in sorted(files):
-                    if Path(name).suffix.lower() in CONFIG_SUFFIXES:
+                    if Path(name).suffix.lower() in CONFIG_SUFFIXES or is_document_launch_path(Path(name)):
                         yield Path(root) / name, False
         else:
             yield path, True
@@ -64,7 +64,7 @@ def load_plan_detected(path: str | Path, options: Optional[CheckOptions] = None
                        ) -> tuple[Document, Detection, TrainingPlan]:
     """`load_plan`, with the detection (its notice says when the dialect was a guess)."""
     options = options or CheckOptions()
-    doc = load_document(path)
+    doc = load_document(path, documents=True)
     doc, found = _followed(doc, _choose_dialect(doc, options), options)
     if found.dialect is None:
         raise ConfigError(not_supported_message(doc), doc.path)
@@ -159,7 +159,7 @@ def load_merged_plan(paths: Sequence[str | Path], options: Optional[CheckOptions
 
 def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = None) -> CheckReport:
     options = options or CheckOptions()
-    files = list(iter_config_files(paths))
+    files = _readmes_when_alone(list(iter_config_files(paths)))
     settings_by_file = {path: _settings(path, options) for path, _ in files}
     from_settings = {d: s.path for s in settings_by_file.values() for d in s.rules_dirs}
     named = [d.resolve() for d in options.rules_dirs]
@@ -182,6 +182,8 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
         overridden: dict[str, _Launch] = {}
         programs: dict[str, str] = {}  # the source of a program a launch script in this check runs -> that script
         launches = {path for path, _ in files if is_launch_script_path(path)}  # read once: a YAML may be a run spec
+        documents = {path for path, _ in files if is_document_launch_path(path)}
+        launches |= documents
         for path, explicit in sorted(files, key=lambda file: file[0] not in launches):
             script = launched.get(os.path.abspath(path))
             if script is not None and not explicit:
@@ -192,7 +194,7 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
                 report.files.append(FileResult(str(path), None, role="companion", note=_program_note(script)))
                 continue
             plan = _check_file(path, explicit and not options.skip_non_configs, options, settings_by_file[path],
-                               ruleset, report, overridden.get(os.path.abspath(path)))
+                               ruleset, report, overridden.get(os.path.abspath(path)), documents=path in documents)
             if plan is None or path not in launches:
                 continue
             if plan.program.source and plan.program.source.endswith(".py"):
@@ -217,6 +219,15 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
 # program may add arguments of its own, so its launch plan leaves keys unjudged: the config is still checked alone,
 # for the typos only that check sees.
 _LAUNCHES_JUDGE_THE_WHOLE_CONFIG = ("olmo", "llamafactory", "llmfoundry", "nanogpt")
+
+
+def _readmes_when_alone(files: list[tuple[Path, bool]]) -> list[tuple[Path, bool]]:
+    """The files to check, with a Markdown file kept when it is named, or found in a walk that holds no launch script
+    and showing a training launch in its shell blocks: the run's only launch (held-out review 90, D 10: the README's
+    `deepspeed train.py ...`); beside a launch script a README's commands are examples of it, left alone."""
+    launches = any(is_launch_script_path(path) for path, _ in files if not is_document_launch_path(path))
+    return [(path, explicit) for path, explicit in files
+            if not is_document_launch_path(path) or explicit or (not launches and shows_launch(path))]
 
 
 def _skipped_note(doc: Document) -> str:
@@ -562,7 +573,7 @@ class _Launch:
 
 
 def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Settings, ruleset: RuleSet,
-                report: CheckReport, overridden: Optional[_Launch] = None
+                report: CheckReport, overridden: Optional[_Launch] = None, documents: bool = False
                 ) -> Optional[TrainingPlan]:
     """Check one file into `report`; the plan its findings came from, None when it was skipped or failed.
     `overridden`: the launch script that hands this config to an HF program, the keys its command line sets
@@ -577,7 +588,7 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
                          "with")
     found = Detection(None, {})
     try:
-        doc = _load_or_skip(path, shown, options, report, explicit)
+        doc = _load_or_skip(path, shown, options, report, explicit, documents)
         if doc is None:
             return None
         doc, found = _followed(doc, _choose_dialect(doc, options), options)
@@ -647,13 +658,13 @@ def _identity(finding: Finding) -> tuple:
 
 
 def _load_or_skip(path: Path, shown: str, options: CheckOptions, report: CheckReport,
-                  explicit: bool = True) -> Optional[Document]:
+                  explicit: bool = True, documents: bool = False) -> Optional[Document]:
     """The file's document; with --skip-non-configs a file that does not parse is skipped with
     the reason (a Helm template, an mkdocs.yml with Python tags), since nothing says it was
     meant as a training config. Found in a folder, a file of data that is no mapping (a JSON list of
     schedule events a nanoGPT fork reads, held-out review 58, B 21) is skipped the same way."""
     try:
-        return load_document(path, shown)
+        return load_document(path, shown, documents=documents)
     except ConfigError as exc:
         if not options.skip_non_configs and (explicit or not isinstance(exc, NotAConfigError)):
             raise

@@ -50,6 +50,21 @@ def is_launch_script_path(path: Path) -> bool:
         format_for(path) == "yaml" and _looks_like_run_spec(path))
 
 
+def is_document_launch_path(path: Path) -> bool:
+    """A Markdown file, whose fenced shell blocks may show the run's launch (markdown_reader.py)."""
+    return path.suffix.lower() in _MARKDOWN_SUFFIXES
+
+
+def shows_launch(path: Path) -> bool:
+    """Whether a Markdown file's shell blocks show a command that may launch training."""
+    from .markdown_reader import markdown_launch
+
+    try:
+        return markdown_launch(read_text(path, str(path))) is not None
+    except ConfigError:
+        return False
+
+
 _RUN_SPEC = lazy_compile(r"(?ms)^command:.*^image:|^image:.*^command:")
 
 
@@ -72,9 +87,10 @@ def _is_vscode_launch(file: Path | None, text: str) -> bool:
 
 
 def load_document(path: str | os.PathLike[str], display: str | None = None,
-                  shell_env: dict[str, str] | None = None) -> Document:
+                  shell_env: dict[str, str] | None = None, documents: bool = False) -> Document:
     """Load one config file. Every failure is a `ConfigError` naming the file (and line). `shell_env`: for a
-    launch script, the variables the wrapper that runs it exports."""
+    launch script, the variables the wrapper that runs it exports. `documents`: a Markdown file is read as the
+    launch its fenced shell blocks show (markdown_reader.py), when it shows one."""
     file = Path(path)
     shown = display or str(path)
     text = read_text(file, shown)
@@ -86,11 +102,19 @@ def load_document(path: str | os.PathLike[str], display: str | None = None,
         error.skippable = True
         raise error
     kind = _DOCUMENT_SUFFIXES.get(file.suffix.lower())
+    if documents and file.suffix.lower() in _MARKDOWN_SUFFIXES:
+        from .markdown_reader import markdown_launch  # only for READMEs named or alone: start-up time
+
+        launch = markdown_launch(text)
+        if launch is not None:
+            return _parse(launch, "shell", shown, shell_env, file, shown_text=text)
     if kind is not None and not (file.suffix.lower() == ".txt" and _sniff(text) == "shell"):  # `args.txt` flags
         # a README beside a config holds its launch as prose; parsed as YAML it was "invalid YAML: found character
         # that cannot start any token" (held-out review 73, A 05)
-        error = ConfigError(f"{kind}, not a config: the formats read are YAML, JSON, TOML, Python and shell scripts",
-                            shown)
+        looked = documents and file.suffix.lower() in _MARKDOWN_SUFFIXES
+        shows = " whose shell blocks launch no training" if looked else ""
+        error = ConfigError(f"{kind}{shows}, not a config: the formats read are YAML, JSON, TOML, Python and shell "
+                            "scripts", shown)
         error.skippable = True
         raise error
     fmt = format_for(file) or _sniff(text)
@@ -105,6 +129,7 @@ def load_document(path: str | os.PathLike[str], display: str | None = None,
 _DOCUMENT_SUFFIXES = {".md": "a Markdown document", ".markdown": "a Markdown document",
                       ".rst": "a reStructuredText document", ".txt": "a plain-text file",
                       ".ipynb": "a Jupyter notebook", ".html": "an HTML page"}
+_MARKDOWN_SUFFIXES = (".md", ".markdown")
 _BASES_DEPTH = 4  # `_base_` chains deeper than this (or cycling) are not followed further
 
 
@@ -194,7 +219,8 @@ def _nanotron_builder(text: str, shown: str) -> tuple[dict, dict, dict[str, str]
 
 
 def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = None,
-           file: Path | None = None) -> Document:
+           file: Path | None = None, shown_text: str | None = None) -> Document:
+    """`shown_text`: the file as written when `text` is what of it is read (a README's blocks), line for line."""
     unevaluated: dict[str, str] = {}
     duplicates: list = []
     if fmt == "json" and _is_vscode_launch(file, text):
@@ -250,7 +276,7 @@ def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = N
         format=fmt,
         data=data,
         positions=positions,
-        text=text,
+        text=text if shown_text is None else shown_text,
         suppressions=suppressions,
         unevaluated=unevaluated,
         duplicates=duplicates,

@@ -1,0 +1,102 @@
+"""A README's fenced shell blocks read as the launch they show, when it is named or the run's only launch
+(held-out reviews 90 D 10 and 91: the README held the run's only `deepspeed train.py ...` command)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pretrain_doctor.check.engine import check_paths, load_plan
+from pretrain_doctor.config.markdown_reader import markdown_launch
+from pretrain_doctor.errors import ConfigError
+from pretrain_doctor.settings import CheckOptions
+
+README = """# Fine-tuning
+
+Install the requirements first:
+
+```bash
+pip install -r requirements.txt
+```
+
+Then train (8 GPUs):
+
+```bash
+deepspeed --num_gpus 8 train.py \\
+    --model_name_or_path <path_to_model> \\
+    --learning_rate 3e-3 \\
+    --per_device_train_batch_size 4 \\
+    --num_train_epochs 3 \\
+    --bf16 True
+```
+
+Evaluate:
+
+```console
+$ python evaluate.py --checkpoint out
+accuracy: 0.52
+```
+
+```python
+trainer.train()
+```
+"""
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shell_blocks_keep_their_lines_and_columns_and_nothing_else() -> None:
+    launch = markdown_launch(README)
+    assert launch is not None
+    lines = launch.splitlines()
+    assert len(lines) <= len(README.splitlines())
+    assert lines[13] == "    --learning_rate 3e-3 \\"  # line 14 of the README, as written
+    assert lines[12] == "    --model_name_or_path ${path_to_model} \\"  # a placeholder is an unset variable
+    assert lines[22] == "  python evaluate.py --checkpoint out"  # the prompt blanked, the column kept
+    assert "accuracy" not in launch and "trainer.train" not in launch and "Fine-tuning" not in launch
+
+
+def test_a_readme_without_a_launch_shows_none() -> None:
+    assert markdown_launch("# Title\n\n```bash\npip install -e .\n```\n") is None
+    assert markdown_launch("Run `python train.py --lr 1e-3` in prose only.\n") is None
+
+
+def test_a_named_readme_is_checked_as_its_launch(tmp_path: Path) -> None:
+    readme = _write(tmp_path, "README.md", README)
+    _, dialect, plan = load_plan(readme)
+    assert dialect.name == "hf"
+    assert plan.optimizer.lr == pytest.approx(3e-3)
+    assert plan.parallel.world_size == 8
+    assert plan.sources["optimizer.lr"].line == 14
+    report = check_paths([readme], CheckOptions())
+    assert not report.errors
+    assert [(result.path, result.dialect) for result in report.files] == [(str(readme), "hf")]
+
+
+def test_a_readme_is_the_launch_of_a_folder_that_has_no_launch_script(tmp_path: Path) -> None:
+    readme = _write(tmp_path, "README.md", README)
+    _write(tmp_path, "NOTES.md", "# Notes\n\n```bash\npip install flash-attn\n```\n")
+    report = check_paths([tmp_path], CheckOptions())
+    checked = {result.path for result in report.files}
+    assert str(readme) in checked
+    assert str(tmp_path / "NOTES.md") not in checked  # no launch in it: not a file of the run
+
+
+def test_beside_a_launch_script_the_readme_is_left_alone(tmp_path: Path) -> None:
+    _write(tmp_path, "README.md", README)
+    _write(tmp_path, "train.sh", "deepspeed --num_gpus 8 train.py --model_name_or_path gpt2 --learning_rate 2e-5 "
+                                 "--per_device_train_batch_size 4\n")
+    report = check_paths([tmp_path], CheckOptions())
+    assert str(tmp_path / "README.md") not in {result.path for result in report.files}
+    assert all(f.file != str(tmp_path / "README.md") for f in report.findings)
+
+
+def test_a_named_readme_without_a_launch_is_still_refused_as_a_document(tmp_path: Path) -> None:
+    readme = _write(tmp_path, "README.md", "# Title\n\nNothing to run here.\n")
+    with pytest.raises(ConfigError, match="a Markdown document whose shell blocks launch no training, not a config"):
+        load_plan(readme)
