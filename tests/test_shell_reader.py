@@ -1170,3 +1170,18 @@ def test_a_flag_whose_variable_is_left_empty_is_a_blank_to_fill(tmp_path) -> Non
     [blank] = [f for f in check_paths([script], CheckOptions(use_settings=False)).findings
                if f.key == "model_name_or_path"]
     assert blank.severity == "error" and "`$MODEL_PATH` is empty in the script" in blank.message  # (review 91: right)
+
+
+def test_quotes_inside_an_evaluated_string_group_words_and_are_removed() -> None:
+    # held-out review 92, A 06: `CMD+=" --lr_scheduler_type \"${LR_SCHEDULER_TYPE}\""`, then `eval "${CMD}"`: the
+    # program was `"workflow/finetune.py"` with its quotes, so the script was refused as launching no training
+    data, lines, _ = _read(
+        'SCRIPT="workflow/finetune.py"\n'
+        'CMD="accelerate launch --config_file \\"zero2.yaml\\" \\"${SCRIPT}\\""\n'
+        'CMD+=" --lr_scheduler_type \\"cosine\\""\n'
+        "CMD+=\" --run_name 'my run' --learning_rate 5e-5\"\n"
+        'eval "${CMD}"\n'
+    )
+    assert data["program"] == "workflow/finetune.py"
+    assert data["--lr_scheduler_type"] == "cosine" and lines["--lr_scheduler_type"] == 3
+    assert data["--run_name"] == "my run" and data["--learning_rate"] == "5e-5"

@@ -835,9 +835,7 @@ class _Shell:
             text, column = text[1:-1], column + 1
         words = []
         for found in self.fields(text, token.line, column):
-            resplit = [Item(i.char, i.line, i.column, i.splittable or i.char in (" ", "\t", "\n"), i.raw)
-                       for i in found]
-            words.extend(_to_word(f) for f in _split(resplit))
+            words.extend(_to_word(f) for f in _split(_parsed_again(found)))
         words = _substitutions_joined(words)
         # Only a string parsed again sees `2>&1 | tee log` as words; in a plain command the parser took the
         # redirections, and a `<` that a variable's value brings (`--save $OUT` with OUT="<path-to-output>-x",
@@ -1333,6 +1331,21 @@ def _matching(raw: str, start: int, opening: str, closing: str) -> int:
             if depth == 0:
                 return index
     return len(raw) - 1
+
+
+def _parsed_again(items: list[Item]) -> list[Item]:
+    """A string's characters as the shell parses them again (`eval "$CMD"`): unquoted whitespace separates words, and
+    the quotes the string holds group words and are removed (held-out review 92, A 06: `CMD+=" --lr_scheduler_type
+    \\"${LR}\\""` gave the value `"cosine"`, and the program `"workflow/finetune.py"`, quotes and all)."""
+    parsed: list[Item] = []
+    quote: Optional[str] = None
+    for item in items:
+        if item.char is not None and (item.char == quote or (quote is None and item.char in "\"'")):
+            quote = None if item.char == quote else item.char
+            continue
+        blank = item.char in (" ", "\t", "\n")
+        parsed.append(Item(item.char, item.line, item.column, quote is None and (item.splittable or blank), item.raw))
+    return parsed
 
 
 def _marked(items: list[Item], splittable: bool) -> list[Item]:
