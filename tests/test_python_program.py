@@ -307,3 +307,42 @@ def test_a_skypilot_task_is_the_launch_its_run_script_makes(tmp_path: Path) -> N
     plan = plan_of(path)
     assert plan.optimizer.lr == 5e-6 and plan.sources["optimizer.lr"].line == 12
     assert plan.objective.kind == "online_rl" and plan.mode.rl_method == "grpo"
+
+
+KWARGS_PROGRAM = '''import argparse
+from trl import GRPOConfig, GRPOTrainer
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lr", type=float, default=5e-6)
+    parser.add_argument("--use_vllm", action="store_true")
+    args = parser.parse_args()
+    grpo_kwargs = dict(
+        output_dir="out",
+        learning_rate=args.lr,
+        lr_scheduler_type="cosine",
+        per_device_train_batch_size=4,
+        gradient_accumulation_steps=4,
+    )
+    grpo_kwargs.update(num_generations=8)
+    if args.use_vllm:
+        grpo_kwargs.update(use_vllm=True, vllm_mode="colocate")
+    training_args = GRPOConfig(**grpo_kwargs)
+    GRPOTrainer(model="Qwen/Qwen2.5-0.5B", args=training_args).train()
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def test_a_config_built_from_a_kwargs_dict_reads_the_dict(tmp_path: Path) -> None:
+    # held-out review 92, A 11: `GRPOConfig(**grpo_kwargs)` over a `dict(...)` the program builds was refused
+    program = write(tmp_path, "train_grpo.py", KWARGS_PROGRAM)
+    doc = load_document(program)
+    assert doc.data["--learning_rate"] == 5e-6 and doc.positions[("--learning_rate",)].line == 12
+    assert doc.data["--num_generations"] == 8  # an update on every path
+    assert doc.data["--use_vllm"] is None and "some paths" in doc.unevaluated["--use_vllm"]  # only under an `if`
+    plan = plan_of(program)
+    assert plan.optimizer.lr == 5e-6 and plan.batch.grad_accum == 4 and plan.mode.rl_method == "grpo"

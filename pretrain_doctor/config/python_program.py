@@ -58,13 +58,16 @@ def read_python_program(text: str, shown: str, path: Optional[Path] = None
     unevaluated: dict[str, str] = {}
     scope = scope_at(tree, call, program_settings(tree, path))
     evaluated = 0
-    for keyword in call.keywords:
+    for keyword, certain in call_keywords(tree, call):
         if keyword.arg is None or (isinstance(keyword.value, ast.Constant) and keyword.value.value is None):
             continue  # `**kwargs` adds keys not written here; `key=None` leaves the field at its unset default
         flag = f"--{keyword.arg}"
         positions[(flag,)] = Position(keyword.lineno, keyword.col_offset + 1)
-        value = evaluate(keyword.value, scope)
-        if value is None:
+        value = evaluate(keyword.value, scope) if certain else None
+        if value is None and not certain:
+            data[flag] = None
+            unevaluated[flag] = f"set only on some paths of the program (`{keyword.arg}=` in a conditional update)"
+        elif value is None:
             data[flag] = None
             source = ast.get_source_segment(text, keyword.value) or "<expression>"
             unevaluated[flag] = f"`{source[:120]}`{COMPUTED}"
@@ -85,10 +88,63 @@ def _arguments_call(tree: ast.Module) -> Optional[ast.Call]:
     most = _MIN_KEYWORDS - 1
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and ARGUMENT_CLASSES.match(dotted_tail(node.func)):
-            count = sum(1 for keyword in node.keywords if keyword.arg is not None)
+            count = sum(1 for keyword, _ in call_keywords(tree, node) if keyword.arg is not None)
             if count > most:
                 best, most = node, count
     return best
+
+
+def call_keywords(tree: ast.Module, call: ast.Call) -> list[tuple[ast.keyword, bool]]:
+    """The call's keywords, each with whether it is given on every path: a `**name` whose dict the program builds
+    before the call (`kwargs = dict(learning_rate=args.lr, ...)` or a `{"key": ...}` literal) stands for its keys,
+    and what `name.update(...)` adds after that, certain only when the update is in the same block (held-out review
+    92, A 11: `GRPOConfig(**grpo_kwargs)` refused, an `if args.use_vllm: grpo_kwargs.update(use_vllm=True, ...)`)."""
+    found: list[tuple[ast.keyword, bool]] = []
+    for keyword in call.keywords:
+        built = _built_dict(tree, keyword.value, call) if keyword.arg is None else None
+        found.extend(built if built is not None else [(keyword, True)])
+    return found
+
+
+def _built_dict(tree: ast.Module, value: ast.expr, call: ast.Call) -> Optional[list[tuple[ast.keyword, bool]]]:
+    if not isinstance(value, ast.Name):
+        return None
+    body, assigned = _assignment_before(tree, value.id, call.lineno)
+    if assigned is None:
+        return None
+    keywords = [(keyword, True) for keyword in _dict_keywords(assigned)]
+    for statement in ast.walk(tree):
+        update = statement.value if isinstance(statement, ast.Expr) else None
+        if (isinstance(update, ast.Call) and isinstance(update.func, ast.Attribute) and update.func.attr == "update"
+                and isinstance(update.func.value, ast.Name) and update.func.value.id == value.id
+                and assigned.lineno < update.lineno < call.lineno):
+            keywords += [(keyword, statement in body) for keyword in update.keywords if keyword.arg is not None]
+    return keywords
+
+
+def _assignment_before(tree: ast.Module, name: str, line: int) -> tuple[list[ast.stmt], Optional[ast.expr]]:
+    """The block and the dict expression of the last `name = dict(...)` / `name = {...}` before `line`."""
+    best: tuple[list[ast.stmt], Optional[ast.expr]] = ([], None)
+    for node in ast.walk(tree):
+        for statement in getattr(node, "body", []) if isinstance(getattr(node, "body", None), list) else []:
+            if (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                    and isinstance(statement.targets[0], ast.Name) and statement.targets[0].id == name
+                    and statement.lineno < line and _dict_keywords(statement.value) is not None
+                    and (best[1] is None or statement.lineno > best[1].lineno)):
+                best = (node.body, statement.value)
+    return best
+
+
+def _dict_keywords(expression: ast.expr) -> Optional[list[ast.keyword]]:
+    """`dict(a=1, b=x)` or `{"a": 1, "b": x}` as keywords (positioned at each value); None for anything else."""
+    if isinstance(expression, ast.Call) and isinstance(expression.func, ast.Name) and expression.func.id == "dict" \
+            and not expression.args:
+        return [keyword for keyword in expression.keywords if keyword.arg is not None]
+    if isinstance(expression, ast.Dict) and all(isinstance(key, ast.Constant) and isinstance(key.value, str)
+                                                for key in expression.keys):
+        return [ast.keyword(arg=key.value, value=item, lineno=key.lineno, col_offset=key.col_offset)
+                for key, item in zip(expression.keys, expression.values)]
+    return None
 
 
 def scope_at(tree: ast.Module, target: ast.AST, settings: Optional[Settings] = None) -> _Scope:
