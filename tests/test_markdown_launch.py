@@ -100,3 +100,10 @@ def test_a_named_readme_without_a_launch_is_still_refused_as_a_document(tmp_path
     readme = _write(tmp_path, "README.md", "# Title\n\nNothing to run here.\n")
     with pytest.raises(ConfigError, match="a Markdown document whose shell blocks launch no training, not a config"):
         load_plan(readme)
+
+
+def test_a_readme_whose_commands_launch_nothing_read_here_is_not_listed(tmp_path: Path) -> None:
+    _write(tmp_path, "README.md", "# Data\n\n```bash\npython prepare_data.py --out data/\n```\n")
+    _write(tmp_path, "config.yaml", "model_name_or_path: gpt2\nlearning_rate: 2.0e-5\nper_device_train_batch_size: 4\n")
+    report = check_paths([tmp_path], CheckOptions())
+    assert str(tmp_path / "README.md") not in {result.path for result in report.files}

@@ -596,6 +596,8 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
         if dialect is None:
             if explicit:
                 raise ConfigError(not_supported_message(doc), shown)
+            if documents:
+                return None  # a README whose commands launch nothing read here is no file of the run's: not listed
             report.files.append(FileResult(shown, None, role="skipped", note=_skipped_note(doc)))
             return None
         reason = dialect.companion_reason(doc)

