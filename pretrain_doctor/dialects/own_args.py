@@ -51,6 +51,11 @@ _OWN_SPELLINGS = frozenset({
     "train_bsz_per_gpu", "epoch", "train_batch_size", "num_iterations", "device_batch_size", "num_training_steps",
     "total_batch_size", "acc_steps", "iterations"})
 
+# Projects whose programs parse dataclasses of their own, spelt like TrainingArguments but with other defaults
+# and their own loops: open-instruct's finetune.py (FlatArguments: lr 2e-5, batch 8, 2 epochs), dpo_tune*.py,
+# grpo_fast.py and ppo_*.py (held-out review 92, D 02: a PPO launch read with TrainingArguments' defaults).
+_OWN_ARGUMENT_PROJECTS = lazy_compile(r"(^|/)open_instruct/")
+
 # Plan fields -> the argument names programs use for them, first match wins.
 _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "optimizer.lr": (("learning_rate", "lr", "actor_learning_rate", "max_lr", "peak_lr"), lenient_number),
@@ -115,7 +120,7 @@ class ProgramDialect(Dialect):
             return 70 if declared & _MAPPED else 0  # nothing maps: refused as "its own arguments"
         if source is not None:
             return 0  # the source at hand parses with HfArgumentParser, declares no argument, or does not parse
-        if set(flags) & _OWN_SPELLINGS and set(flags) & _MAPPED:
+        if (set(flags) & _OWN_SPELLINGS or _OWN_ARGUMENT_PROJECTS.search(program)) and set(flags) & _MAPPED:
             return 45 + len(flags)
         # a DeepSpeed JSON at hand that holds the optimizer, with values an HF Trainer fills in (`auto`):
         # the run's settings are there (held-out review 32, A 17: `finetune_mn.py --deepspeed ds_config_mn.json`)

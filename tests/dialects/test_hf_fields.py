@@ -620,3 +620,19 @@ def test_a_list_in_a_python_config_is_a_sweep_not_a_bad_value(tmp_path: Path) ->
     assert plan.batch.grad_accum is None and "[1]" in plan.unknown["batch.grad_accum"]
     assert not findings(plan, "PD002")
     assert plan.batch.micro_batch_size == 16
+
+
+def test_a_preference_run_without_an_lr_takes_its_trl_classs_default_by_release(tmp_path: Path) -> None:
+    # held-out review 92, A 01: a TRL 0.12.1 DPO run that sets no lr was shown transformers' 5e-5 and PD103 warned;
+    # DPOConfig defaults to 1e-6 from 0.12, KTOConfig to 5e-7 from 0.11 and 1e-6 from 0.16
+    dpo = write(tmp_path, "dpo.yaml", "model_name_or_path: gpt2\nbeta: 0.1\nper_device_train_batch_size: 4\n"
+                                      "max_prompt_length: 512\nmax_length: 1024\n")
+    assert plan_of(dpo, trainer_versions=judged("trl=0.12.1")).optimizer.lr == 1e-6
+    assert plan_of(dpo, trainer_versions=judged("trl=0.11.4")).optimizer.lr == 5e-5
+    unknown = plan_of(dpo)
+    assert unknown.optimizer.lr is None and "1e-06 from TRL 0.12" in unknown.unknown["optimizer.lr"]
+    assert not findings(unknown, "PD103")
+    kto = write(tmp_path, "kto.yaml", "model_name_or_path: gpt2\ndesirable_weight: 1.0\nundesirable_weight: 1.0\n"
+                                      "per_device_train_batch_size: 4\n")
+    assert plan_of(kto, trainer_versions=judged("trl=0.15.2")).optimizer.lr == 5e-7
+    assert plan_of(kto, trainer_versions=judged("trl=0.16.0")).optimizer.lr == 1e-6

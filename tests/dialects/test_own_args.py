@@ -594,3 +594,16 @@ def test_a_pretraining_launch_spelling_its_run_its_own_way(tmp_path) -> None:
     quest = plan_of(write(tmp_path / "q", "train.sh", "torchrun --nproc_per_node 4 main.py --model llama --lr 1e-3 "
                                                       "--iterations 11444 --acc_steps 8 --batch_size 64\n"))
     assert (quest.run.max_steps, quest.batch.grad_accum) == (11444, 8) and quest.mode.kind == "pretrain"
+
+
+def test_an_open_instruct_program_is_read_with_its_own_arguments(tmp_path) -> None:
+    # held-out review 92, D 02: open-instruct's PPO launch read as an HF Trainer run, TrainingArguments' defaults
+    # (weight decay 0, accumulation 1, saves every 500 steps) shown for its own dataclass's
+    script = write(tmp_path, "ppo.sh", "python open_instruct/ppo_vllm_thread_ray_gtrl.py \\\n"
+                                       "    --model_name_or_path allenai/Llama-3.1-Tulu-3-8B-DPO \\\n"
+                                       "    --learning_rate 3e-7 --per_device_train_batch_size 1 \\\n"
+                                       "    --total_episodes 200000 --deepspeed_stage 3 --beta 0.05\n")
+    plan = plan_of(script)
+    assert plan.dialect == "own_args"
+    assert plan.optimizer.lr == 3e-7 and plan.batch.micro_batch_size == 1
+    assert plan.optimizer.weight_decay is None and plan.batch.grad_accum is None  # the program's own, not at hand
