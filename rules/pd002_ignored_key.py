@@ -34,7 +34,9 @@ class IgnoredKey(Rule):
     beside the `enabled: true` NeoX requires in the block), or whose value is what the run
     does without it (litgpt finetune `train.min_lr: 0.0`: the scripts' cosine decays to 0
     anyway; OLMo `scheduler.t_warmup: 0` under the `constant` scheduler), is reported at
-    `info`: nothing the author meant is lost. So is
+    `info`: nothing the author meant is lost. So is a misspelling of a key that does nothing in this
+    run (`eval_step` for `eval_steps` while evaluation is off, `save_step` while checkpoints are saved by
+    epoch): renaming it changes nothing now. So is
     GPT-NeoX `fp16.type: bfloat16`, which NeoX 1.0 and 2.0 read (the run is bf16) and NeoX main
     after #787 no longer reads (the run is fp16).
 
@@ -153,6 +155,12 @@ class IgnoredKey(Rule):
                                "so nothing is lost", "hint": f"{note.hint}: it changes nothing" if note.hint else None}),
                     severity="info", fix=self._fix(note))
                 continue
+            off = _inert_while_off(plan, note)
+            if off is not None:
+                yield self.finding_from_note(plan, note.model_copy(update={
+                    "message": f"{note.message} ({off}, so the key it stands for would change nothing now)"}),
+                    severity="info", fix=self._fix(note))
+                continue
             yield self.finding_from_note(plan, note, severity=note.data.get("severity"), fix=self._fix(note))
 
     @staticmethod
@@ -164,6 +172,25 @@ class IgnoredKey(Rule):
         if note.data.get("typo"):
             return Fix.safe(title, Edit.rename(key, new)) if note.data.get("unique") else None
         return Fix.unsafe(title, Edit.rename(key, new))
+
+
+# Keys that only tune evaluation, or saving by steps: a misspelling of one loses nothing while that is off.
+_EVALUATION_KEYS = frozenset({"eval_steps", "eval_delay", "per_device_eval_batch_size", "eval_accumulation_steps",
+                              "eval_on_start", "eval_do_concat_batches"})
+_STEP_SAVING_KEYS = frozenset({"save_steps"})
+
+
+def _inert_while_off(plan, note) -> str | None:
+    """Why a typo's intended key does nothing in this run, or None: an evaluation setting when evaluation is off, a
+    saving interval when checkpoints are not saved by steps (held-out review 92, A 02: `eval_step` beside
+    `eval_strategy: "no"` warned, where renaming it changes nothing)."""
+    intended = note.data.get("suggestion") if note.data.get("typo") and note.data.get("severity") != "error" else None
+    if intended in _EVALUATION_KEYS and plan.eval.enabled is False:
+        return "evaluation is off"
+    if intended in _STEP_SAVING_KEYS and plan.checkpoint.strategy in ("epoch", "no"):
+        return f"checkpoints are saved by {plan.checkpoint.strategy}" if plan.checkpoint.strategy == "epoch" \
+            else "checkpointing is off"
+    return None
 
 
 def _happens_anyway(plan, note) -> bool:
