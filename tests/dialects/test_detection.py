@@ -255,3 +255,32 @@ def test_a_launch_of_an_olmo_core_program_is_refused_by_name(tmp_path, capsys) -
                                        "train_module.optim.lr=3e-4 trainer.max_duration.value=1000\n")
     code, out, err = cli(capsys, "check", str(job))
     assert code == 2 and "`train.py` trains with OLMo-core" in out + err and "--dialect NAME" not in out + err
+
+
+def test_a_hydra_composition_is_a_projects_own_config_not_a_guessed_trainers(tmp_path, capsys) -> None:
+    # held-out review 92, C 03: a Lightning experiment composed with Hydra `defaults:` was guessed as litgpt (it has
+    # `seed`, `train`, `optimizer`), and plan showed litgpt's warmup and micro-batch for the file's
+    path = write(tmp_path, "base.yaml", """\
+        # @package _global_
+        defaults:
+          - override /trainer: default
+          - override /optimizer: adamw-apex
+        task:
+          _target_: train.tasks.seq.SequenceLMModel
+        seed: 1111
+        trainer:
+          devices: 8
+          max_steps: 800000
+        datamodule:
+          batch_size: 16
+        train:
+          global_batch_size: 256
+          optimizer:
+            lr: 8e-4
+        callbacks:
+          model_checkpoint:
+            save_last: true
+        """)
+    assert detection(load_document(path)).dialect is None
+    code, _, err = cli(capsys, "plan", str(path))
+    assert code == 2 and "a Hydra config" in err and "litgpt" not in err.split("supported:")[0]
