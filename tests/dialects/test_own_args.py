@@ -607,3 +607,17 @@ def test_an_open_instruct_program_is_read_with_its_own_arguments(tmp_path) -> No
     assert plan.dialect == "own_args"
     assert plan.optimizer.lr == 3e-7 and plan.batch.micro_batch_size == 1
     assert plan.optimizer.weight_decay is None and plan.batch.grad_accum is None  # the program's own, not at hand
+
+
+def test_a_global_batch_no_run_steps_on_in_sequences_counts_tokens(tmp_path) -> None:
+    # held-out review 92, D 04: OLMo-core SFT's `--global_batch_size=$((SEQ_LEN * 32))`, 1M tokens, read as 1M
+    # sequences (3.4e10 tokens a step)
+    script = write(tmp_path, "sft.sh", "SEQ_LEN=32768\nGBS=$((SEQ_LEN * 32))\n"
+                                       "torchrun --nproc_per_node 8 src/scripts/train/OLMo-sft.py train my-run \\\n"
+                                       "    --seq_len=$SEQ_LEN --global_batch_size=$GBS --learning_rate 8e-5 "
+                                       "--num_epochs 2\n")
+    plan = plan_of(script)
+    assert plan.dialect == "own_args" and plan.batch.global_batch_size == 32
+    odd = plan_of(write(tmp_path, "odd.sh", "python finetune.py --global_batch_size 100000 --learning_rate 1e-4 "
+                                           "--num_epochs 1\n"))
+    assert odd.batch.global_batch_size is None and "tokens" in odd.unknown["batch.global_batch_size"]
