@@ -621,3 +621,19 @@ def test_a_global_batch_no_run_steps_on_in_sequences_counts_tokens(tmp_path) -> 
     odd = plan_of(write(tmp_path, "odd.sh", "python finetune.py --global_batch_size 100000 --learning_rate 1e-4 "
                                            "--num_epochs 1\n"))
     assert odd.batch.global_batch_size is None and "tokens" in odd.unknown["batch.global_batch_size"]
+
+
+def test_a_config_tree_clis_nested_flags_stand_for_their_last_name(tmp_path) -> None:
+    # held-out review 92, C 09: EasyLM's `--optimizer.adamw_optimizer.lr=3e-4` (mlxu flags) shown as the default
+    script = write(tmp_path, "pretrain.sh", "python -m EasyLM.models.llama.llama_train \\\n"
+                                            "    --total_steps=250000 \\\n"
+                                            "    --optimizer.adamw_optimizer.weight_decay=0.1 \\\n"
+                                            "    --optimizer.adamw_optimizer.lr=3e-4 \\\n"
+                                            "    --optimizer.adamw_optimizer.end_lr=3e-5 \\\n"
+                                            "    --optimizer.adamw_optimizer.lr_warmup_steps=2000 \\\n"
+                                            "    --eval_dataset.json_dataset.seq_length=4096 \\\n"
+                                            "    --train_dataset.json_dataset.seq_length=2048\n")
+    plan = plan_of(script)
+    assert (plan.optimizer.lr, plan.optimizer.weight_decay, plan.schedule.min_lr) == (3e-4, 0.1, 3e-5)
+    assert plan.schedule.warmup_steps == 2000 and plan.sources["optimizer.lr"].line == 4
+    assert plan.batch.seq_len == 2048  # the evaluation section's is not the run's
