@@ -168,6 +168,11 @@ class CheckOptions:
     # Read the versions of trainers installed beside pretrain-doctor (the test suite turns it off
     # with PRETRAIN_DOCTOR_IGNORE_INSTALLED_TRAINERS=1 so its results do not depend on the venv).
     detect_installed_trainers: bool = field(
+        default_factory=lambda: os.environ.get("PRETRAIN_DOCTOR_IGNORE_INSTALLED_TRAINERS") not in ("1", "installed"))
+    # Read the releases the checkout pins (requirements, pyproject): off with the test suite's `=1`, kept with
+    # `=installed`, which ignores only what is installed (a linter environment without the trainers: the
+    # held-out review's harness).
+    read_checkout_pins: bool = field(
         default_factory=lambda: os.environ.get("PRETRAIN_DOCTOR_IGNORE_INSTALLED_TRAINERS") != "1")
     trust_settings_rules: bool = False  # load the rules-dir that settings files name
     # Named files are taken as a folder's are: one no trainer reads, or that does not parse, is

@@ -277,7 +277,7 @@ def trainer_versions_for(path: Path, options: CheckOptions) -> TrainerVersions:
     given: dict[str, str] = {}
     origins: dict[str, str] = {}
     ranged: dict[str, str] = {}
-    if options.detect_installed_trainers:
+    if options.detect_installed_trainers or options.read_checkout_pins:
         from ..dialects.pins import checkout_requirements
 
         for dist, pin in checkout_requirements(path).items():
