@@ -371,3 +371,35 @@ def test_a_program_that_casts_the_weights_to_fp16_trains_in_pure_fp16(tmp_path: 
     assert plan_of(write(tmp_path, "lora.py", "from peft import LoraConfig\n" + lora)).precision.params != "fp16"
     amp = HALF_PROGRAM.replace("num_train_epochs=3", "num_train_epochs=3, fp16=True")
     assert plan_of(write(tmp_path, "amp.py", amp)).precision.params != "fp16"
+
+
+SWITCHED_PROGRAM = '''import argparse
+from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM
+from trl import ORPOConfig, ORPOTrainer
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--lr", type=float, default=5e-5)
+parser.add_argument("--lora_r", type=int, default=16)
+parser.add_argument("--lora_alpha", type=int, default=32)
+parser.add_argument("--no_lora", action="store_true")
+args = parser.parse_args()
+model = AutoModelForCausalLM.from_pretrained("Qwen/Qwen3-4B")
+if not args.no_lora:
+    model = get_peft_model(model, LoraConfig(r=args.lora_r, lora_alpha=args.lora_alpha))
+else:
+    print("full model")
+config = ORPOConfig(output_dir="out", learning_rate=args.lr, per_device_train_batch_size=1, num_train_epochs=1)
+ORPOTrainer(model=model, args=config).train()
+'''
+
+
+def test_a_branch_the_argparse_defaults_settle_is_taken(tmp_path: Path) -> None:
+    # held-out review 93, A 04: `if not args.no_lora: get_peft_model(...)` (store_true, default False) read as a
+    # condition that may not hold, so an ORPO LoRA run at 5e-5 was judged as the full model's (PD103)
+    plan = plan_of(write(tmp_path, "run_orpo.py", SWITCHED_PROGRAM))
+    assert (plan.mode.lora_rank, plan.mode.lora_alpha) == (16, 32)
+    report = check_paths([tmp_path / "run_orpo.py"], CheckOptions())
+    assert not [f for f in report.findings if f.code == "PD103"]
+    launch = write(tmp_path, "run.sh", "python run_orpo.py --no_lora --lr 5e-5\n")  # the switch given: full model
+    assert plan_of(launch).mode.lora_rank is None

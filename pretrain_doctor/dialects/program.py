@@ -437,6 +437,7 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
     modules = program_modules(path)
     if not modules:
         return None
+    settled = _argument_values(path, arguments or {})
     found: dict[str, Evidence] = {}
     rank: Any = None
     alpha: Any = None
@@ -444,7 +445,7 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
     for module in modules:
         if module.tree is None:
             continue
-        nodes = list(_guarded_nodes(module.tree))  # one guarded walk per module, read three ways below
+        nodes = list(_guarded_nodes(module.tree, settled))  # one guarded walk per module, read three ways below
         lora_names = _lora_config_names(nodes)
         constants = _constants(nodes)
         both_branches: set[int] = set()  # adapter calls of an `if` whose every branch wraps the model
@@ -498,8 +499,8 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
     adapters = found.get("adapters") if "conditional_adapters" not in found else None
     return ProgramFacts(
         source=path, adapters=adapters, quantized=found.get("quantized") if adapters else None,
-        lora_rank=_rank(rank, modules, arguments or {}) if adapters else None,
-        lora_alpha=_literal_number(alpha) if adapters else None,
+        lora_rank=_rank(rank, modules, {**settled, **(arguments or {})}) if adapters else None,
+        lora_alpha=_literal_number(_settled_value(alpha, settled)) if adapters else None,
         lora_config=found.get("lora_config") if adapters else None,
         loads_weights=found.get("weights"), may_load_weights=found.get("conditional_weights"), builds_fresh=fresh,
         freezes=found.get("freezes"),
@@ -541,23 +542,24 @@ def _literal_number(value: Any) -> Optional[float]:
     return None
 
 
-def _guarded_nodes(tree: Optional[ast.Module]):
+def _guarded_nodes(tree: Optional[ast.Module], settled: Optional[dict[str, Any]] = None):
     """Every node with whether a condition guards it (the branches of an `if`, a conditional expression or a
     `while`, an exception handler, the later operands of `and`/`or`, the body of a helper every call of which
     is guarded: InternVL's `_freeze_params` runs only `if model_args.freeze_backbone:`).
     `if __name__ == "__main__":` and `hasattr`/`isinstance` tests guard nothing; a loop over the parameters is
-    no condition."""
+    no condition. `settled`: argparse arguments whose value the launch decides (given, else their default): an
+    `if` on them alone (`if not args.no_lora:`) runs its taken branch unguarded and never the other."""
     if tree is None:
         return []
     sites: dict[str, list[bool]] = {}
-    for node, guarded in _walk_guarded(tree, frozenset()):
+    for node, guarded in _walk_guarded(tree, frozenset(), settled or {}):
         if isinstance(node, ast.Call) and _call_name(node):
             sites.setdefault(str(_call_name(node)), []).append(guarded)
     helpers = frozenset(name for name, guards in sites.items() if all(guards))
-    return _walk_guarded(tree, helpers)
+    return _walk_guarded(tree, helpers, settled or {})
 
 
-def _walk_guarded(tree: ast.AST, guarded_functions: frozenset):
+def _walk_guarded(tree: ast.AST, guarded_functions: frozenset, settled: dict[str, Any]):
     stack: list[tuple[ast.AST, bool, frozenset]] = [(tree, False, frozenset())]
     while stack:
         node, guarded, loop_names = stack.pop()
@@ -566,6 +568,11 @@ def _walk_guarded(tree: ast.AST, guarded_functions: frozenset):
             guarded = True
         if isinstance(node, ast.For):
             loop_names = loop_names | {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+        taken = _settled_test(node.test, settled) if isinstance(node, ast.If) and settled else None
+        if taken is not None:
+            assert isinstance(node, ast.If)
+            stack.extend((child, guarded, loop_names) for child in (node.body if taken else node.orelse))
+            continue
         for child in ast.iter_child_nodes(node):
             inner = guarded
             if (isinstance(node, (ast.If, ast.IfExp, ast.While)) and child is not node.test
@@ -574,6 +581,50 @@ def _walk_guarded(tree: ast.AST, guarded_functions: frozenset):
             elif isinstance(node, ast.ExceptHandler) or (isinstance(node, ast.BoolOp) and child is not node.values[0]):
                 inner = True
             stack.append((child, inner, loop_names))
+
+
+def _argument_values(path: Path, arguments: dict) -> dict[str, Any]:
+    """The argparse destinations of the program at `path` whose value the launch settles: the `--flag`s it gives
+    (a bare switch reads True), else the literal defaults; a flag given a value unknown here settles nothing."""
+    parsed = argparse_arguments(path)
+    if parsed is None:
+        return {}
+    values = dict(parsed.defaults)
+    for flag, value in arguments.items():
+        dest = parsed.resolve(flag) if isinstance(flag, str) and flag.startswith("--") else None
+        if dest is not None and value is None:
+            values.pop(dest, None)  # given a value the launch computes: unknown here
+        elif dest is not None:
+            values[dest] = value
+    return values
+
+
+def _settled_value(node: Any, settled: dict[str, Any]) -> Any:
+    """`args.lora_alpha` as the literal the launch settles it to (`lora_alpha=args.lora_alpha`), else the node."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.attr in settled:
+        value = settled[node.attr]
+        return ast.Constant(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else node
+    return node
+
+
+def _settled_test(test: ast.AST, settled: dict[str, Any]) -> Optional[bool]:
+    """Whether an `if` on one argparse argument is taken (`args.no_lora`, `not args.use_lora`, `args.mode == "orpo"`,
+    `args.x is None`), None when the test reads anything else."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _settled_test(test.operand, settled)
+        return None if inner is None else not inner
+    if isinstance(test, ast.Attribute) and isinstance(test.value, ast.Name) and test.attr in settled:
+        value = settled[test.attr]
+        return value if isinstance(value, bool) else None
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.left, ast.Attribute) \
+            and isinstance(test.left.value, ast.Name) and test.left.attr in settled \
+            and isinstance(test.comparators[0], ast.Constant):
+        value, other, op = settled[test.left.attr], test.comparators[0].value, test.ops[0]
+        if isinstance(op, (ast.Is, ast.IsNot)) and other is None:
+            return (value is None) == isinstance(op, ast.Is)
+        if isinstance(op, (ast.Eq, ast.NotEq)) and isinstance(value, (str, int, float)) and value is not None:
+            return (str(value) == str(other)) == isinstance(op, ast.Eq)
+    return None
 
 
 def _on_loop_item(test: ast.AST, loop_names: frozenset) -> bool:
