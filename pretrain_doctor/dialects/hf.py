@@ -989,7 +989,9 @@ def _rollout(b: PlanBuilder, doc: Document, versions: TrainerVersions, launched:
     if judged is not None and not judged.at_least(TRL_GENERATION_GROUPS):
         return
     program = str(doc.data.get("program") or "").rsplit("/", 1)[-1] if launched else ""
-    trl_script = not launched or program == "grpo.py"
+    # ... a program that builds TRL's GRPOConfig itself holds TRL's keys (held-out review 93, A 11: its
+    # `generation_batch_size=8` left out, PD406 said one process could not run it)
+    trl_script = not launched or program == "grpo.py" or bool(doc.data.get("arguments_class"))
     b.take("batch.generations", doc, "num_generations", positive_count)
     b.take("eval.generations", doc, "num_generations_eval", positive_count)
     b.take("eval.micro_batch_size", doc, "per_device_eval_batch_size", positive_count)
