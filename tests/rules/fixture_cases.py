@@ -1,4 +1,4 @@
-"""Rule fixtures: `fixtures/rules/<CODE>/{bad,good}*.{yaml,yml,json,toml,py}`.
+"""Rule fixtures: `fixtures/rules/<CODE>/{bad,good}*.{yaml,yml,json,toml,py,sh}`.
 
 A fixture may start with comment lines that steer its test:
   # check-args: world_size=8 dataset_rows=10000 dialect=hf baseline=rules/PD102/baseline.yaml
@@ -16,7 +16,7 @@ from pathlib import Path
 from pretrain_doctor.settings import CheckOptions
 
 RULE_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "rules"
-SUFFIXES = {".yaml", ".yml", ".json", ".toml", ".py"}
+SUFFIXES = {".yaml", ".yml", ".json", ".toml", ".py", ".sh"}
 _DIRECTIVE = re.compile(r"^\s*#\s*(check-args|expect):\s*(.*?)\s*$")
 
 
