@@ -1,36 +1,9 @@
 from __future__ import annotations
 
-import re
-from typing import Optional
-
+from pretrain_doctor.plan.loss import loss_per_micro_batch_reason
 from pretrain_doctor.rule import Rule
 
-# transformers normalises the loss by the tokens of the whole optimizer step from 4.46 on.
-HF_GA_FIX = (4, 46)
-_HF_TRAINERS = ("hf", "axolotl")  # the HF Trainer's loss averaging; only hf's plan names the transformers release
 _TOKEN_LOSSES = ("causal_lm", "masked_lm", "seq2seq")
-
-
-def _version(text: Optional[str]) -> Optional[tuple[int, int]]:
-    match = re.match(r"\s*v?(\d+)\.(\d+)", text or "")
-    return (int(match.group(1)), int(match.group(2))) if match else None
-
-
-def _per_micro_batch_reason(plan) -> Optional[str]:
-    """Why this run averages the loss per micro-batch, or None when it does not (or we cannot tell)."""
-    stated = plan.batch.loss_averaged_per_micro_batch
-    if stated is not None:
-        return "the training loop averages the loss per micro-batch" if stated else None
-    if plan.dialect in _HF_TRAINERS:
-        # the hf plan's version is transformers'; axolotl's plan holds axolotl's (held-out review 61, A 02: with
-        # `--trainer-version axolotl=0.15` this read "transformers 0.15")
-        version = _version(plan.trainer_version) if plan.dialect == "hf" else None
-        if version is not None and version < HF_GA_FIX:
-            return f"transformers {plan.trainer_version} (< 4.46) averages the loss per micro-batch"
-        return None
-    if plan.dialect == "litgpt" and plan.mode.is_finetune:
-        return "litgpt's fine-tuning loop divides each micro-batch's mean loss by the accumulation steps"
-    return None
 
 
 def _variable_token_counts(plan) -> bool:
@@ -93,7 +66,7 @@ class GradAccumulationLossNormalization(Rule):
         ga = plan.batch.grad_accum
         if not ga or ga <= 1 or plan.objective.kind not in _TOKEN_LOSSES:
             return
-        reason = _per_micro_batch_reason(plan)
+        reason = loss_per_micro_batch_reason(plan)
         if reason is None or not _variable_token_counts(plan):
             return
         # packing left to the launching script (an alignment-handbook recipe: upstream run_sft.py packs, many forks'

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pretrain_doctor.plan.loss import loss_normalized_per_step
 from pretrain_doctor.rule import Rule
 
 
@@ -22,7 +23,8 @@ class DataloaderSettings(Rule):
       workers there would only collate ready token lists, a few milliseconds a batch;
     - `drop_last: false` with gradient accumulation or `torch.compile`: the last,
       smaller batch of each epoch gets a different shape and a different weight (not for online
-      RL, whose trainer draws whole groups of prompts through its own sampler).
+      RL, whose trainer draws whole groups of prompts through its own sampler; the weight not where
+      the HF Trainer, from transformers 4.46, divides each step's loss by the tokens it holds).
 
     ## Why is this bad?
     With no workers the GPU waits while the main process tokenizes, pads and collates
@@ -72,7 +74,9 @@ class DataloaderSettings(Rule):
                 hint=f"use a few workers (e.g. {_WORKERS_KEY.get(plan.dialect, '`dataloader_num_workers: 4`')}) "
                      "with pinned memory",
             )
-        accumulating = (plan.batch.grad_accum or 1) > 1
+        # the HF Trainer from transformers 4.46 divides a step's loss by the tokens of its own micro-batches, so a short
+        # last window is a mean over what it holds (held-out review 93, B 01: "averaged as if full" does not happen)
+        accumulating = (plan.batch.grad_accum or 1) > 1 and not loss_normalized_per_step(plan)
         # online RL draws prompts through its trainer's own sampler (TRL's RepeatSampler: whole groups of
         # generations), not an epoch with a short tail (held-out review 44, A 22)
         if data.drop_last is False and (accumulating or plan.model.compile) and plan.mode.kind != "online_rl":
