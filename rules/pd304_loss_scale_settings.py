@@ -63,9 +63,13 @@ class LossScaleSettings(Rule):
             # scale lets the step through, and grows back after a clean window (held-out review 39, A 10)
             yield self.finding(
                 plan, "precision.min_loss_scale",
-                f"min_loss_scale {prec.min_loss_scale:g} < 1: once gradients overflow fp16 even at scale 1, the scaler "
-                "keeps training with them scaled down, where small gradients underflow to zero, instead of stopping",
-                hint="use `min_loss_scale: 1` to have DeepSpeed stop at persistent overflow rather than train on",
+                # (DeepSpeed raises at the minimum only from 0.6.5, `raise_error_at_min_scale`: held-out review 93,
+                # C 07, a 0.3 run told it would stop)
+                f"min_loss_scale {prec.min_loss_scale:g} < 1: after overflows at scale 1 the scaler goes on halving, "
+                "and the steps that then pass train on gradients scaled below their size, where small ones underflow "
+                "to zero",
+                hint="use `min_loss_scale: 1` (DeepSpeed 0.6.5 and later then stop the run at persistent overflow "
+                     "instead of training on)",
                 severity="info",
             )
         if prec.initial_scale_power is not None and prec.initial_scale_power > MAX_INITIAL_SCALE_POWER:
