@@ -637,3 +637,12 @@ def test_a_config_tree_clis_nested_flags_stand_for_their_last_name(tmp_path) -> 
     assert (plan.optimizer.lr, plan.optimizer.weight_decay, plan.schedule.min_lr) == (3e-4, 0.1, 3e-5)
     assert plan.schedule.warmup_steps == 2000 and plan.sources["optimizer.lr"].line == 4
     assert plan.batch.seq_len == 2048  # the evaluation section's is not the run's
+
+
+def test_openrlhfs_train_batch_size_beside_its_micro_batch_is_the_global_batch(tmp_path) -> None:
+    # held-out review 93, D 03: `--micro_train_batch_size 4 --train_batch_size 1024` read 1024 as the per-GPU batch
+    script = write(tmp_path, "dpo.sh", "deepspeed --module openrlhf.cli.train_dpo --pretrain Qwen/Qwen2.5-7B \\\n"
+                                       "    --micro_train_batch_size 4 --train_batch_size 1024 --learning_rate 5e-7 \\\n"
+                                       "    --max_epochs 1 --max_len 2048 --zero_stage 3\n")
+    plan = plan_of(script)
+    assert (plan.batch.micro_batch_size, plan.batch.global_batch_size) == (4, 1024)
