@@ -250,7 +250,9 @@ class HfDialect(Dialect):
             # the program's own dataclasses add the adapters (LLaSA's config_lora.json); Firefly's
             # `train_args/qlora/llama2-sft-qlora-*.json` for its train_qlora.py (held-out review 29, A 06)
             kind = "qlora" if _QLORA_NAME.search(Path(doc.path).name) else "lora"
-        elif data.get(model_key) is not None and _architecture_key(data) is None:
+        elif (data.get(model_key) is not None or _named_at_launch(doc, model_key)) and _architecture_key(data) is None:
+            # ... a model path the launch fills in (`--model_name_or_path $3`) still names weights to load (held-out
+            # review 93, D 12: TinyLLaVA's finetune.sh read as pretraining from scratch)
             kind = "full_finetune"
         elif doc.format != "shell" and model_key not in data and (says := _says_finetune(doc)) is not None:
             # the program that reads the file loads the weights it fine-tunes (held-out review 52, A 02: a LLaVA-style
@@ -895,6 +897,11 @@ def _preference_lr_default(b: PlanBuilder, versions: TrainerVersions) -> None:
         if judged.at_least(since):
             b.default("optimizer.lr", value, f"TRL {config} default at {judged.describe()}")
             return
+
+
+def _named_at_launch(doc: Document, key: Optional[str]) -> bool:
+    """The file gives `key` a value only the launch decides (a script's `$3`, an unset variable)."""
+    return key is not None and doc.data.get(key) is None and (key in doc.unevaluated or f"--{key}" in doc.unevaluated)
 
 
 def _trl_bf16_default(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:

@@ -1419,3 +1419,12 @@ def test_a_program_named_under_a_folder_is_found_copied_beside_the_script(tmp_pa
                                              "--learning_rate=3e-5 --beta=0.05 --output_dir out\n")
     plan = plan_of(script)
     assert plan.mode.lora_rank == 8 and findings(plan, "PD103") == []
+
+
+def test_a_model_path_the_launch_fills_in_still_names_weights_to_fine_tune(tmp_path) -> None:
+    # held-out review 93, D 12: TinyLLaVA's finetune.sh, `--model_name_or_path $3`, read as pretraining from scratch
+    script = write(tmp_path, "finetune.sh", "deepspeed --include localhost:0,1 tinyllava/train/train.py \\\n"
+                                            "    --deepspeed ./zero2.json --model_name_or_path $3 \\\n"
+                                            "    --learning_rate 2e-5 --per_device_train_batch_size 8 \\\n"
+                                            "    --num_train_epochs 1 --bf16 True\n")
+    assert plan_of(script).mode.kind == "full_finetune"
