@@ -1185,3 +1185,14 @@ def test_quotes_inside_an_evaluated_string_group_words_and_are_removed() -> None
     assert data["program"] == "workflow/finetune.py"
     assert data["--lr_scheduler_type"] == "cosine" and lines["--lr_scheduler_type"] == 3
     assert data["--run_name"] == "my run" and data["--learning_rate"] == "5e-5"
+
+
+def test_mpirun_and_srun_process_counts_and_a_variable_set_before_them() -> None:
+    # held-out review 93, C 06: `run_cmd="USE_DEEPSPEED=1 mpirun --np ${N} python ../pretrain_gpt3.py ..."` then
+    # `eval`: the launcher was named `USE_DEEPSPEED=1` and its one process not read
+    data, _, _ = _read('N=1\nrun_cmd="USE_DEEPSPEED=1 mpirun --np ${N} python ../pretrain_gpt3.py --lr 1e-4"\n'
+                       'eval "${run_cmd}"\n')
+    assert data["launcher"] == {"name": "mpirun", "np": "1"}
+    assert _read("mpirun -np 16 python pretrain_gpt.py --lr 1e-4\n")[0]["launcher"]["np"] == "16"
+    assert _read("srun -n 8 python pretrain_gpt.py --lr 1e-4\n")[0]["launcher"]["np"] == "8"
+    assert "np" not in _read("srun -c 16 python pretrain_gpt.py --lr 1e-4\n")[0]["launcher"]  # CPUs per task

