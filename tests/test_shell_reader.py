@@ -1196,3 +1196,11 @@ def test_mpirun_and_srun_process_counts_and_a_variable_set_before_them() -> None
     assert _read("mpirun -np 16 python pretrain_gpt.py --lr 1e-4\n")[0]["launcher"]["np"] == "16"
     assert _read("srun -n 8 python pretrain_gpt.py --lr 1e-4\n")[0]["launcher"]["np"] == "8"
     assert "np" not in _read("srun -c 16 python pretrain_gpt.py --lr 1e-4\n")[0]["launcher"]  # CPUs per task
+
+
+def test_bashs_old_arithmetic_expansion() -> None:
+    # held-out review 94, B 07: `export gradient_accumulation_steps=$[$full_batch_size/($batch_size*$num_gpus)]`,
+    # read as the string '$[64/' and a PD002 error
+    data, _, _ = _read("full=64\nbs=2\ngpus=8\nexport ga=$[$full/($bs*$gpus)]\n"
+                       "python train.py --gradient_accumulation_steps $ga --learning_rate 1e-5\n")
+    assert data["--gradient_accumulation_steps"] == "4"

@@ -43,6 +43,7 @@ _LAUNCHERS = {"torchrun", "deepspeed", "python", "python3", "srun", "mpirun", "a
 _PLAIN_IN_WORD = re.compile(r"[^\s'\"\\$`;&|()<>]*")
 _PLAIN_TO_EXPAND = re.compile(r"[^'\"\\`$\n]*")
 _PLAIN_IN_SUBSTITUTION = re.compile(r"[^'\"\\(){}\n]*")
+_PLAIN_IN_BRACKETS = re.compile(r"[^'\"\\[\]\n]*")  # `$[ ... ]`: only brackets nest
 # What field splitting separates at when unquoted (`"" in " \t\n"`: a quote mark from a variable's value too).
 _BLANK_CHARS = frozenset(("", " ", "\t", "\n"))
 _BLANKS = re.compile(r"[ \t\r]*")
@@ -170,7 +171,8 @@ def _lex(text: str, shown: str, tokens: list[Token], cuts: list[int]) -> None:
         depth = 0
         quote = None
         while i < n:
-            plain = _PLAIN_IN_SINGLE if quote == "'" else _PLAIN_IN_DOUBLE if quote else _PLAIN_IN_SUBSTITUTION
+            plain = _PLAIN_IN_SINGLE if quote == "'" else _PLAIN_IN_DOUBLE if quote else \
+                _PLAIN_IN_BRACKETS if opening == "[" else _PLAIN_IN_SUBSTITUTION
             end = plain.match(text, i).end()  # type: ignore[union-attr]
             if end > i:  # characters that neither nest, close nor quote (no newline among them)
                 word.append(text[i:end])
@@ -271,10 +273,11 @@ def _lex(text: str, shown: str, tokens: list[Token], cuts: list[int]) -> None:
             word.extend((ch, text[i + 1]))
             advance(2)
             continue
-        if ch == "$" and i + 1 < n and text[i + 1] in "({":
+        if ch == "$" and i + 1 < n and text[i + 1] in "({[":
             word.append("$")
             advance()
-            take_until_close(text[i], ")" if text[i] == "(" else "}")
+            # `$[ ... ]`: bash's old arithmetic expansion (held-out review 94, B 07: `$[$full/($batch*$gpus)]`)
+            take_until_close(text[i], {"(": ")", "{": "}", "[": "]"}[text[i]])
             continue
         if ch == "`":
             word.append(ch)
@@ -1032,9 +1035,10 @@ class _Shell:
 
     def _dollar(self, raw: str, i: int, line: int, column: int, quoted: bool) -> tuple[int, list]:
         rest = raw[i + 1:]
-        if rest.startswith("(("):
-            end = _matching(raw, i + 1, "(", ")")
-            expr = raw[i + 3:end - 1]
+        if rest.startswith("((") or rest.startswith("["):
+            old_style = rest.startswith("[")  # `$[expr]`, bash's deprecated form of `$((expr))`
+            end = _matching(raw, i + 1, "[", "]") if old_style else _matching(raw, i + 1, "(", ")")
+            expr = raw[i + 2:end] if old_style else raw[i + 3:end - 1]
             value = self._arithmetic(expr)
             text = raw[i:end + 1]
             if value is None:
