@@ -446,3 +446,29 @@ def test_a_settings_instance_a_module_function_returns_holds_the_classs_defaults
     assert plan.optimizer.lr == 1e-5
     report = check_paths([tmp_path / "train.py"], CheckOptions())
     assert not [f for f in report.findings if f.code == "PD105"]
+
+
+RECIPE_MODULE = '''from trl import SFTConfig
+
+
+class CPTRecipe:
+    def __init__(self):
+        self.model_name = "Qwen/Qwen2.5-1.5B"
+
+    def load_model(self) -> str:
+        return self.model_name
+
+    def load_config(self) -> SFTConfig:
+        return SFTConfig(output_dir="out", max_steps=1000, per_device_train_batch_size=4,
+                         gradient_accumulation_steps=2, learning_rate=5e-6, warmup_ratio=0.0,
+                         lr_scheduler_type="linear")
+'''
+
+
+def test_a_recipe_module_that_builds_no_trainer_leaves_the_starting_weights_assumed(tmp_path: Path) -> None:
+    # held-out review 94, D 01: recipe.py's SFTConfig for a continued pretraining of Qwen2.5-1.5B, the model handed to
+    # a trainer elsewhere, was "pretraining from scratch" for certain and PD104 warned of from-scratch spikes
+    plan = plan_of(write(tmp_path, "recipe.py", RECIPE_MODULE))
+    assert "mode.kind" in plan.program.assumed
+    report = check_paths([tmp_path / "recipe.py"], CheckOptions())
+    assert all(f.severity == "info" for f in report.findings if f.code == "PD104")

@@ -1641,6 +1641,12 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
             _assume(b, doc, "mode.kind", "a fine-tune of the weights the program loads under a condition of its own")
             b.set("mode.kind", kind, _evidence(facts.may_load_weights, "the launched program loads pretrained weights "
                                                "under a condition of its own"))
+        elif not facts.trains:
+            # a recipe module that builds only the config (held-out review 94, D 01: recipe.py's SFTConfig, the
+            # model a `load_model()` hands a trainer elsewhere): what loads the weights is not at hand
+            _assume(b, doc, "mode.kind", "pretraining from scratch")
+            b.set("mode.kind", kind, Source(file=str(facts.source), note="assumed: the source at hand builds no "
+                                            "trainer; the program that trains may load weights"))
         else:
             b.set("mode.kind", kind, Source(file=str(facts.source), note="the launched program's source loads no "
                                             "pretrained weights whatever its arguments"))

@@ -429,6 +429,9 @@ class ProgramFacts(NamedTuple):
     own_optimizer: Optional[Evidence] = None
     # casts the weights it trains to fp16 itself (`from_pretrained(...).half()`, `torch_dtype=torch.float16`)
     fp16_weights: Optional[Evidence] = None
+    # builds a trainer or calls `.train(...)`: the source at hand is the training program, not a recipe module
+    # whose config another program hands its trainer with the model it loads
+    trains: bool = False
 
 
 def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[ProgramFacts]:
@@ -507,7 +510,12 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
         sets_precision=any(_PRECISION_WORDS.search(m.text) for m in modules),
         sets_eval=any(_EVAL_WORDS.search(m.text) for m in modules),
         not_causal_lm=found.get("not_causal_lm") if "causal_lm" not in found else None,
-        own_optimizer=found.get("own_optimizer"), fp16_weights=found.get("fp16_weights"))
+        own_optimizer=found.get("own_optimizer"), fp16_weights=found.get("fp16_weights"),
+        trains=any(_TRAINS.search(m.text) for m in modules))
+
+
+# A trainer built or a training loop run: `SFTTrainer(`, `Trainer(`, `trainer.train(`, `optimizer.step()`.
+_TRAINS = lazy_compile(r"\w*Trainer\s*\(|\.train\s*\(|\.step\s*\(\s*\)|\.backward\s*\(")
 
 
 # What a program builds or trains that is no causal LM (transformers' `*ForSequenceClassification`/
