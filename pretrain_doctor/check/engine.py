@@ -225,6 +225,8 @@ def _readmes_when_alone(files: list[tuple[Path, bool]]) -> list[tuple[Path, bool
     """The files to check, with a Markdown file kept when it is named, or found in a walk that holds no launch script
     and showing a training launch in its shell blocks: the run's only launch (held-out review 90, D 10: the README's
     `deepspeed train.py ...`); beside a launch script a README's commands are examples of it, left alone."""
+    if not any(is_document_launch_path(path) for path, _ in files):
+        return files
     launches = any(is_launch_script_path(path) for path, _ in files if not is_document_launch_path(path))
     return [(path, explicit) for path, explicit in files
             if not is_document_launch_path(path) or explicit or (not launches and shows_launch(path))]
