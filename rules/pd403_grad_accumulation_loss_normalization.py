@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from pretrain_doctor.plan.loss import loss_per_micro_batch_reason
 from pretrain_doctor.rule import Rule
 
 _TOKEN_LOSSES = ("causal_lm", "masked_lm", "seq2seq")
@@ -66,7 +65,7 @@ class GradAccumulationLossNormalization(Rule):
         ga = plan.batch.grad_accum
         if not ga or ga <= 1 or plan.objective.kind not in _TOKEN_LOSSES:
             return
-        reason = loss_per_micro_batch_reason(plan)
+        reason = plan.derived.loss_per_micro_batch
         if reason is None or not _variable_token_counts(plan):
             return
         # packing left to the launching script (an alignment-handbook recipe: upstream run_sft.py packs, many forks'

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from pretrain_doctor.plan.loss import loss_normalized_per_step
 from pretrain_doctor.rule import Rule
 
 
@@ -76,7 +75,7 @@ class DataloaderSettings(Rule):
             )
         # the HF Trainer from transformers 4.46 divides a step's loss by the tokens of its own micro-batches, so a short
         # last window is a mean over what it holds (held-out review 93, B 01: "averaged as if full" does not happen)
-        accumulating = (plan.batch.grad_accum or 1) > 1 and not loss_normalized_per_step(plan)
+        accumulating = (plan.batch.grad_accum or 1) > 1 and not plan.derived.loss_normalized_per_step
         # online RL draws prompts through its trainer's own sampler (TRL's RepeatSampler: whole groups of
         # generations), not an epoch with a short tail (held-out review 44, A 22)
         if data.drop_last is False and (accumulating or plan.model.compile) and plan.mode.kind != "online_rl":

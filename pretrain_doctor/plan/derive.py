@@ -14,6 +14,11 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 from ..lazyre import lazy_compile
 from .numbers import short_count
 
+# transformers normalises the loss by the tokens of the whole optimizer step from 4.46 on.
+HF_GA_FIX = (4, 46)
+_HF_TRAINERS = ("hf", "axolotl")  # the HF Trainer's loss averaging; only hf's plan names the transformers release
+_MAJOR_MINOR = lazy_compile(r"\s*v?(\d+)\.(\d+)")
+
 if TYPE_CHECKING:
     from .model import TrainingPlan
 
@@ -338,6 +343,33 @@ class Derived:
         if not total.known or not total.value or not decay or decay < CUT_SHORT_FACTOR * total.value:
             return None
         return f"its lr schedule is for a run {decay / total.value:,.0f}× longer: a benchmark or a test of the setup"
+
+    @cached_property
+    def loss_per_micro_batch(self) -> Optional[str]:
+        """Why this run averages the loss per micro-batch under gradient accumulation (the last window then weighs as
+        a full one), or None when it does not, or it cannot be told: a loop that says so, transformers before 4.46
+        (it normalises by the whole step's tokens from 4.46 on), litgpt's fine-tuning loop. PD403 and PD704."""
+        plan = self.plan
+        stated = plan.batch.loss_averaged_per_micro_batch
+        if stated is not None:
+            return "the training loop averages the loss per micro-batch" if stated else None
+        if plan.dialect in _HF_TRAINERS:
+            # the hf plan's version is transformers'; axolotl's plan holds axolotl's (held-out review 61, A 02: with
+            # `--trainer-version axolotl=0.15` this read "transformers 0.15")
+            match = _MAJOR_MINOR.match(plan.trainer_version or "") if plan.dialect == "hf" else None
+            if match is not None and (int(match.group(1)), int(match.group(2))) < HF_GA_FIX:
+                return f"transformers {plan.trainer_version} (< 4.46) averages the loss per micro-batch"
+            return None
+        if plan.dialect == "litgpt" and plan.mode.is_finetune:
+            return "litgpt's fine-tuning loop divides each micro-batch's mean loss by the accumulation steps"
+        return None
+
+    @property
+    def loss_normalized_per_step(self) -> bool:
+        """The HF Trainer (and the trainers built on it) from transformers 4.46 divides a step's summed loss by the
+        tokens of all its micro-batches: a short last accumulation window is no mean taken as if it were full."""
+        return self.plan.dialect in _HF_TRAINERS + ("llamafactory",) and self.loss_per_micro_batch is None \
+            and self.plan.batch.loss_averaged_per_micro_batch is not True
 
     @cached_property
     def low_stakes(self) -> Optional[str]:
