@@ -146,6 +146,11 @@ class EvalSplitInTraining(Rule):
         # a debug run or one cheap to repeat reads its eval loss for nothing that matters (held-out review 54, B 09: a
         # 32-step Pythia replay whose eval prefix is its training data, as Pythia's own configs have it)
         low_stakes = plan.derived.low_stakes if plan.debug else plan.derived.cheap_to_repeat
+        interval, total = plan.eval.interval_steps, plan.derived.total_steps
+        if not low_stakes and interval and total.known and interval >= total.value:
+            # no evaluation during the run, one at most at its end (held-out review 94, B 08: `eval_steps: 50000` in a
+            # run of about 470 steps): a final number that means little, no curve anyone steers by
+            low_stakes = f"evaluation every {interval:,} steps in a {total.value:,.0f}-step run: at most one, at its end"
         if low_stakes:
             message += f" ({low_stakes})"
         yield self._at(plan, first, message, hint="evaluate on a held-out split, or carve one out of the training data",

