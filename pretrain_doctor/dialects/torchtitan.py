@@ -17,7 +17,6 @@ from ..plan.reading import TRAINER_CAPS_WARMUP
 from .base import (BuildContext, Dialect, apply_flags, closest_key, judged_version, lenient_bool, lenient_int,
                    lenient_number, typo_notes)
 from .shared import FINETUNE_WORDS, mark_smoke_test, optimizer_family
-from .torchtitan_keys import OLDER_KEYS, REJECTS_UNKNOWN_SINCE, TORCHTITAN_KEY_CHANGES, TORCHTITAN_KEYS
 from .versions import TrainerVersions
 
 DEFAULT = "torchtitan JobConfig default"
@@ -83,11 +82,21 @@ FLAVORS: dict[tuple[str, str], Flavor] = {
 _DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
 
 
+def _tables():
+    """The key tables of torchtitan's releases, imported when a torchtitan config is read (scoring needs none): other
+    dialects' checks start without them."""
+    from . import torchtitan_keys
+
+    return torchtitan_keys
+
+
 class TorchtitanDialect(Dialect):
     name = "torchtitan"
     field_keys = {"schedule.warmup_steps": "lr_scheduler.warmup_steps"}
     summary = "torchtitan TOML job config ([job], [training], [optimizer], [lr_scheduler])"
-    known_keys = frozenset({*TORCHTITAN_KEYS, "encoder"})
+
+    def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
+        return frozenset({*_tables().TORCHTITAN_KEYS, "encoder"})
 
     def score(self, doc: Document) -> int:
         data = doc.data
@@ -306,8 +315,9 @@ class TorchtitanDialect(Dialect):
             # B 08: `qwen3_5_hybrid_diffusion_sft`, stage 2 of an SFT of Qwen3.5-4B)
             b.set("mode.init_from", "the model weights at `checkpoint.folder`'s step-0",
                   b.source(doc, ("checkpoint", "initial_load_model_only")))
+        model_keys = _tables().TORCHTITAN_KEYS.get("model", ())
         init = next((key for key in _FORK_INIT_KEYS if isinstance(doc.get(("model", key)), str)
-                     and doc.get(("model", key)).strip() and key not in TORCHTITAN_KEYS.get("model", ())), None)
+                     and doc.get(("model", key)).strip() and key not in model_keys), None)
         if not b.has("mode.init_from") and init is not None:
             # a fork's own path of weights loaded before training (held-out review 60, B 04: JiuYanLian's
             # `init_path = "Qwen/Qwen2.5-7B"`, continued training read as from scratch)
@@ -346,7 +356,7 @@ def _key_of_releases_without_validation(doc: Document) -> Optional[str]:
         if not isinstance(keys, dict):
             continue
         for key in keys:
-            change = TORCHTITAN_KEY_CHANGES.get(f"{table}.{key}")
+            change = _tables().TORCHTITAN_KEY_CHANGES.get(f"{table}.{key}")
             if change is not None and change.until in ("0.1.0", "0.2.0") and change.last is not None:
                 return f"{table}.{key}"
     return None
@@ -377,7 +387,7 @@ def _own_model_keys(doc: Document) -> list[str]:
     model = doc.get(("model",))
     if not isinstance(model, dict) or "name" in model or "flavor" in model:
         return []
-    return [key for key in model if isinstance(key, str) and key not in TORCHTITAN_KEYS["model"]]
+    return [key for key in model if isinstance(key, str) and key not in _tables().TORCHTITAN_KEYS["model"]]
 
 
 # Forks' own `[model]` keys naming weights to start from (read only where no known release has the key).
@@ -402,7 +412,7 @@ def _fork_objective(b: PlanBuilder, doc: Document) -> None:
     """A fork's masked-LM training: eminorhan/torchtitan-mlm's `training.mlm_probability` (config_manager.py,
     default 0.3) masks the tokens train.py feeds the model with `model.mask_token` (held-out review 12, B 06);
     no known torchtitan has the key."""
-    if "mlm_probability" in TORCHTITAN_KEYS["training"] or not doc.has(("training", "mlm_probability")):
+    if "mlm_probability" in _tables().TORCHTITAN_KEYS["training"] or not doc.has(("training", "mlm_probability")):
         return
     b.set("objective.kind", "masked_lm", b.source(doc, ("training", "mlm_probability")))
     b.take("objective.mlm_probability", doc, "training.mlm_probability", lenient_number)
@@ -417,7 +427,7 @@ def _fork_reinforcement(b: PlanBuilder, doc: Document) -> None:
     """A fork's RL fine-tuning of a pretrained policy (held-out review 38, B 24: Nous's `[grpo]` over Qwen2.5-7B at
     lr 1e-6, judged as pretraining from scratch: "lr 120× below the band", "warmup shorter than 2/(1−β2)")."""
     section = next((name for name in _RL_SECTIONS if isinstance(doc.data.get(name), dict)
-                    and name not in TORCHTITAN_KEYS), None)
+                    and name not in _tables().TORCHTITAN_KEYS), None)
     if section is None:
         return
     source = b.source(doc, (section,), note=f"the fork's own `[{section}]` section")
@@ -486,13 +496,14 @@ def _cap_warmup(b: PlanBuilder, doc: Document) -> None:
 
 def _key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
     """Keys the judged torchtitan release does not read (moved or renamed), and typos."""
-    typo_notes(b, doc, {*TORCHTITAN_KEYS, "encoder"}, changes=TORCHTITAN_KEY_CHANGES, versions=versions)
+    keys, changes = _tables().TORCHTITAN_KEYS, _tables().TORCHTITAN_KEY_CHANGES
+    typo_notes(b, doc, {*keys, "encoder"}, changes=changes, versions=versions)
     judged_version(b, doc, versions, "torchtitan")  # unknown: every release we know (0.0.2-0.2.2)
     _pytorch_betas(b, doc, versions)
-    for table in TORCHTITAN_KEYS:
+    for table in keys:
         if isinstance(doc.data.get(table), dict):
-            typo_notes(b, doc, TORCHTITAN_KEYS[table], prefix=(table,), changes=TORCHTITAN_KEY_CHANGES,
-                       versions=versions, suggest=table in _TYPO_CHECKED_TABLES)
+            typo_notes(b, doc, keys[table], prefix=(table,), changes=changes, versions=versions,
+                       suggest=table in _TYPO_CHECKED_TABLES)
     _dropped_keys(b, doc, versions)
 
 
@@ -507,7 +518,7 @@ def _pytorch_betas(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> 
     if source is not None and "betas:" in source[1]:
         return  # the checkout's own JobConfig reads it: a fork's key
     judged = versions.get("torchtitan")
-    rejects = judged is not None and judged.at_least(REJECTS_UNKNOWN_SINCE)
+    rejects = judged is not None and judged.at_least(_tables().REJECTS_UNKNOWN_SINCE)
     values = doc.get(("optimizer", "betas"))
     defaults = isinstance(values, list) and [lenient_number(v) for v in values] == [0.9, 0.95]
     outcome = (f"torchtitan {judged.version} stops at start on it (\"Invalid field names\")" if rejects else
@@ -529,10 +540,10 @@ def _dropped_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> N
     noted = {note.data.get("key") for note in b.notes if note.kind == "ignored-key"}
     # keys only torchtitan before 0.0.2 read (`checkpoint.interval_type`, `float8.enable_float8_linear`) are upstream's
     # own, no sign of a fork, whatever else the file has (held-out review 41, B 03: PD801 softened as on a fork's keys)
-    older = [key for key in dict.fromkeys(b.foreign_keys) if key in OLDER_KEYS and key not in noted]
-    b.not_foreign(OLDER_KEYS)
+    older = [key for key in dict.fromkeys(b.foreign_keys) if key in _tables().OLDER_KEYS and key not in noted]
+    b.not_foreign(_tables().OLDER_KEYS)
     keys = [key for key in dict.fromkeys(b.foreign_keys) if ":" not in key and "." in key
-            and key.split(".")[0] in TORCHTITAN_KEYS and key not in noted]
+            and key.split(".")[0] in _tables().TORCHTITAN_KEYS and key not in noted]
     tables = [key for key in b.foreign_keys if "." not in key and ":" not in key]
     custom = any(doc.has((table, key)) for table in ("job", "experimental")
                  for key in ("custom_config_module", "custom_args_module", "custom_import"))
@@ -546,7 +557,7 @@ def _dropped_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> N
     if source is not None:
         rejects = "Invalid field names" in source[1]
     else:
-        rejects = judged is not None and judged.at_least(REJECTS_UNKNOWN_SINCE)
+        rejects = judged is not None and judged.at_least(_tables().REJECTS_UNKNOWN_SINCE)
     shown = ", ".join(f"`{key}`" for key in keys[:10]) + (", …" if len(keys) > 10 else "")
     if source is None:
         shown += " (no release read here has them)"
