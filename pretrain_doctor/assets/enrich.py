@@ -109,6 +109,12 @@ def _model_location(plan: TrainingPlan, flag: Optional[Path], base: Path) -> Opt
         found = resolve_local(raw, base, is_model_location)
         if found is not None:
             return found, FOUND_MODEL_CONFIG
+    for raw in _named_paths(plan, ("model.config_path",)):
+        # a model config JSON the launch names on its own machine, copied beside the script (held-out review 94,
+        # C 12: `--config_name ${INPUT_DIR}/configs/models/Llama-2-300M.json`, the file in the script's folder)
+        beside = base / Path(raw.strip()).name
+        if beside.suffix == ".json" and is_model_location(beside):
+            return beside.resolve(), FOUND_MODEL_CONFIG
     return None
 
 

@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from pretrain_doctor.check.engine import check_paths, load_plan
+
 from ..test_cli import cli
 from .helpers import detected, findings, judged, notes, plan_of, reported, write
 
@@ -1428,3 +1430,19 @@ def test_a_model_path_the_launch_fills_in_still_names_weights_to_fine_tune(tmp_p
                                             "    --learning_rate 2e-5 --per_device_train_batch_size 8 \\\n"
                                             "    --num_train_epochs 1 --bf16 True\n")
     assert plan_of(script).mode.kind == "full_finetune"
+
+
+def test_a_model_config_json_named_on_the_launch_machine_is_read_beside_the_script(tmp_path) -> None:
+    # held-out review 94, C 12: `--config_name ${INPUT_DIR}/configs/models/Llama-2-300M.json`, the file copied beside
+    # the script; the model's size stayed unknown, so a minutes-long run was warned about as a long one
+    (tmp_path / "Llama-2-300M.json").write_text(json.dumps({
+        "model_type": "llama", "num_hidden_layers": 24, "hidden_size": 1024, "num_attention_heads": 16,
+        "num_key_value_heads": 8, "intermediate_size": 3072, "vocab_size": 32000}))
+    script = write(tmp_path, "pretrain.sh", "INPUT_DIR=/mnt/cluster/project\n"
+                                            "python ${INPUT_DIR}/src/run_pretrain.py \\\n"
+                                            "    --config_name ${INPUT_DIR}/configs/models/Llama-2-300M.json \\\n"
+                                            "    --tokenizer_name gpt2 --block_size 1024 --per_device_train_batch_size 32 \\\n"
+                                            "    --max_steps 1000 --warmup_steps 50 --learning_rate 2e-4 --bf16\n")
+    plan = load_plan(script)[2]
+    assert plan.model.layers == 24 and plan.model.hidden_size == 1024
+    assert not [f for f in check_paths([script]).findings if f.code == "PD106" and f.severity != "info"]
