@@ -1204,3 +1204,20 @@ def test_bashs_old_arithmetic_expansion() -> None:
     data, _, _ = _read("full=64\nbs=2\ngpus=8\nexport ga=$[$full/($bs*$gpus)]\n"
                        "python train.py --gradient_accumulation_steps $ga --learning_rate 1e-5\n")
     assert data["--gradient_accumulation_steps"] == "4"
+
+
+def test_values_from_a_scripts_positional_defaults_are_assumed(tmp_path) -> None:
+    # held-out review 94, C 11: a benchmark template `MICRO_BATCH_SIZE=${9:-4}`, `GLOBAL_BATCH_SIZE=${10:-4}`, every
+    # real call passing its own; its fallbacks made a PD401 error
+    script = tmp_path / "args.sh"
+    script.write_text("GPUS=${1:-8}\nMBS=${2:-4}\nGBS=${3:-4}\n"
+                      "torchrun --nproc_per_node $GPUS pretrain_gpt.py --micro-batch-size $MBS \\\n"
+                      "    --global-batch-size $GBS --num-layers 12 --hidden-size 768 --num-attention-heads 12 \\\n"
+                      "    --seq-length 1024 --max-position-embeddings 1024 --lr 1e-4 --train-iters 100\n")
+    data, _, _ = _read(script.read_text())
+    assert data["script_defaults"] == {"--micro-batch-size": "$2", "--global-batch-size": "$3"}
+    from pretrain_doctor.check.engine import check_paths, load_plan
+
+    plan = load_plan(script)[2]
+    assert "batch.micro_batch_size" in plan.program.assumed
+    assert [f.severity for f in check_paths([script]).findings if f.code == "PD401"] == ["warning"]

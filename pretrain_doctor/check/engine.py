@@ -368,9 +368,29 @@ def _build(doc: Document, dialect: Dialect, options: CheckOptions, more: Sequenc
     plan = dialect.build_plan([doc, *more], context)
     plan.notes.extend(note for document in (doc, *more) for note in _repeated_key_notes(document, plan))
     plan.notes.extend(_windows_line_endings(doc))
+    _script_defaults_assumed(doc, plan)
     for enrich in ENRICHERS:
         plan = enrich(plan, options, Path(doc.path))
     return plan
+
+
+def _script_defaults_assumed(doc: Document, plan: TrainingPlan) -> None:
+    """Fields a launch script sets from its positional parameters' defaults (`${9:-4}`) are assumed: a caller that
+    passes arguments decides them, so the rules resting on them speak one level softer (config/shell_reader.py
+    `script_defaults`; held-out review 94, C 11: a benchmark template's fallback batch, a PD401 error)."""
+    defaults = doc.data.get("script_defaults") if doc.format == "shell" and isinstance(doc.data, dict) else None
+    if not defaults:
+        return
+    spelled = {flag.lstrip("-").replace("-", "_"): parameter for flag, parameter in defaults.items()}
+    assumed = dict(plan.program.assumed)
+    for field, source in plan.sources.items():
+        key = (source.key or "").lstrip("-").replace("-", "_") if source.file == doc.path else ""
+        if key in spelled and field not in assumed:
+            assumed[field] = f"the script's default for its argument {spelled[key]}, which a caller may pass"
+    plan.program.assumed = assumed
+    if "program.assumed" not in plan.sources:
+        plan.sources["program.assumed"] = Source(file=doc.path, note="fields set from the defaults of the script's "
+                                                 "positional parameters, which a caller may pass")
 
 
 def _windows_line_endings(doc: Document) -> list[ConfigNote]:
