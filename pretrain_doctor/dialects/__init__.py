@@ -136,6 +136,13 @@ def not_supported_message(doc: Optional[Document] = None) -> str:
     program with flags none of which names a training setting says that it is that program's own."""
     unsupported = f"not a training config of a supported trainer (supported: {', '.join(DIALECT_MODULES)})"
     text = f"{unsupported}; pass --dialect NAME if it is one"
+    if doc is not None and torchtune_config(doc):
+        return f"a torchtune recipe config (its sections name `_component_` builders), which no dialect here " \
+               f"reads: {text}"
+    framework = _unsupported_launch(doc) if doc is not None else None
+    if framework is not None:
+        return f"the launch runs a {framework} recipe (`{doc.data['launcher']['name']} run`), which no dialect here " \
+               f"reads: {unsupported}"
     if doc is not None and hydra_composition(doc):
         return (f"a Hydra config (`defaults:` composes it from other files) of a project's own program, which no "
                 f"dialect here reads: {text}")
@@ -169,7 +176,9 @@ def not_supported_message(doc: Optional[Document] = None) -> str:
 # read it as OLMo's TrainConfig: LionW, lr 1e-4, 1024 tokens).
 _UNSUPPORTED_FRAMEWORKS = {
     "olmo_core": "OLMo-core (ai2-olmo-core; the olmo dialect reads the original OLMo's TrainConfig YAML)",
-    "levanter": "Levanter", "maxtext": "MaxText", "fairseq2": "fairseq2", "nemo": "NeMo"}
+    "levanter": "Levanter", "maxtext": "MaxText", "fairseq2": "fairseq2", "nemo": "NeMo", "torchtune": "torchtune"}
+# Launchers that run a framework's own recipes (`tune run lora_finetune_distributed --config 8B_lora.yaml`).
+_UNSUPPORTED_LAUNCHERS = {"tune": "torchtune"}
 
 
 def _unsupported_framework(program: str, doc: Document) -> Optional[str]:
@@ -239,8 +248,8 @@ def detection(doc: Document) -> Detection:
     scores = {dialect.name: score for score, _, dialect in ranked}
     if not ranked:
         return Detection(None, scores)
-    if megatron_bridge(doc):  # not litgpt's, whose sections look alike (not_supported_message says what it is)
-        return Detection(None, scores)
+    if megatron_bridge(doc) or _unsupported_launch(doc):  # not_supported_message says what it is (not litgpt's,
+        return Detection(None, scores)  # whose sections look alike; not an HF program's, `tune run` runs torchtune)
     best_score, _, best = ranked[0]
     if best.companion_reason(doc):
         return Detection(best, scores)  # reported as a companion file, which says what it is
@@ -249,9 +258,23 @@ def detection(doc: Document) -> Detection:
         notice = _close_call(doc, best, best_score, runner_up[2], runner_up[0])
         return Detection(best, scores, notice)
     notice = _poor_fit(doc, best, best_score)
-    if notice is not None and hydra_composition(doc):
-        return Detection(None, scores)  # a project's own Hydra config: not_supported_message says so
+    if notice is not None and (hydra_composition(doc) or torchtune_config(doc)):
+        return Detection(None, scores)  # a project's own Hydra config, a torchtune one: not_supported_message says so
     return Detection(best, scores, notice, guess=notice is not None)
+
+
+def torchtune_config(doc: Document) -> bool:
+    """A torchtune recipe config: its sections name the builders torchtune instantiates (`model: {_component_:
+    torchtune.models.llama3_1.lora_llama3_1_8b}`; held-out review 94, D 12, guessed as HF with its defaults)."""
+    data = doc.data if doc.format in ("yaml", "json") and isinstance(doc.data, dict) else {}
+    return any(isinstance(section, dict) and "_component_" in section for section in data.values())
+
+
+def _unsupported_launch(doc: Document) -> Optional[str]:
+    """The framework a launch script's launcher runs recipes of, where no dialect reads it (`tune run`)."""
+    launcher = doc.data.get("launcher") if doc.format == "shell" and isinstance(doc.data, dict) else None
+    name = launcher.get("name") if isinstance(launcher, dict) else None
+    return _UNSUPPORTED_LAUNCHERS.get(str(name)) if name else None
 
 
 def hydra_composition(doc: Document) -> bool:

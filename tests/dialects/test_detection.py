@@ -284,3 +284,31 @@ def test_a_hydra_composition_is_a_projects_own_config_not_a_guessed_trainers(tmp
     assert detection(load_document(path)).dialect is None
     code, _, err = cli(capsys, "plan", str(path))
     assert code == 2 and "a Hydra config" in err and "litgpt" not in err.split("supported:")[0]
+
+
+def test_torchtune_recipes_and_their_launches_are_named_not_guessed(tmp_path, capsys) -> None:
+    # held-out review 94, D 12: a torchtune LoRA config guessed as HF (its defaults, a PD104 info), and the README's
+    # `tune run ... --config 8B_lora.yaml` read as an HF program's launch
+    config = write(tmp_path, "8B_lora.yaml", """\
+        model:
+          _component_: torchtune.models.llama3_1.lora_llama3_1_8b
+          lora_rank: 8
+        tokenizer:
+          _component_: torchtune.models.llama3.llama3_tokenizer
+        optimizer:
+          _component_: torch.optim.AdamW
+          lr: 3e-4
+        lr_scheduler:
+          _component_: torchtune.modules.get_cosine_schedule_with_warmup
+          num_warmup_steps: 100
+        batch_size: 2
+        epochs: 1
+        gradient_accumulation_steps: 8
+        """)
+    launch = write(tmp_path, "run.sh", "tune run --nproc_per_node 4 lora_finetune_distributed.py --config 8B_lora.yaml\n")
+    assert detection(load_document(config)).dialect is None
+    assert detection(load_document(launch)).dialect is None
+    code, _, err = cli(capsys, "plan", str(config))
+    assert code == 2 and "torchtune recipe config" in err
+    code, _, err = cli(capsys, "plan", str(launch))
+    assert code == 2 and "runs a torchtune recipe" in err
