@@ -164,6 +164,9 @@ class CheckpointInterval(Rule):
         if keep is None or not params.known or plan.mode.kind in ("lora", "qlora", "partial_finetune") \
                 or (steps is None and keep == 0):
             return
+        if steps is None and keep * interval > _LONGEST_PLAUSIBLE_RUN:
+            return  # as many saves would take a run longer than any trains (held-out review 94, A 03: `save_steps:
+            # 1000000` in a DPO run of about 480 steps, told it could keep 2.24 TB)
         kept = keep if steps is None else int(steps // interval) if keep == 0 else min(int(steps // interval), keep)
         each = params.value * (WEIGHTS_BYTES_PER_PARAM if plan.checkpoint.weights_only else CHECKPOINT_BYTES_PER_PARAM)
         if kept * each < MANY_BYTES_KEPT:
@@ -179,6 +182,10 @@ class CheckpointInterval(Rule):
                  "(`save_only_model: true`) where no resume is needed",
             severity="info",
         )
+
+
+# Optimizer steps no run is known to take (the longest published pretraining runs take a few hundred thousand).
+_LONGEST_PLAUSIBLE_RUN = 1_000_000
 
 
 def _bytes(count: float) -> str:
