@@ -4,6 +4,7 @@ from typing import Optional
 
 from pretrain_doctor.lazyre import lazy_compile
 from pretrain_doctor.plan.derive import name_leaf
+from pretrain_doctor.plan.reading import is_fork
 from pretrain_doctor.rule import Rule
 
 _ATTENTION = {"q_proj": "q", "k_proj": "k", "v_proj": "v", "o_proj": "attention output"}
@@ -152,10 +153,16 @@ class LoraTargetsNotInModel(Rule):
         hint = "target " + ", ".join(f"`{m}`" for m in layers) + \
                " (PEFT matches a module's whole name or its dotted suffix), or every linear layer (`all-linear`)"
         if len(missing) == len(targets):
+            # a fork's own code may wrap or rename the modules its targets name (held-out review 95, B 06:
+            # RoLoRA's `q_proj.module,v_proj.module`, the rotated projections its fork wraps): no certain stop there
+            fork = is_fork(plan)
             yield self.finding(
                 plan, "mode.lora_targets",
                 f"no LoRA target matches a module of {family} ({read_from}): PEFT stops with \"Target modules "
-                f"... not found in the base model\"", hint=hint)
+                f"... not found in the base model\""
+                + (f" on upstream's model; this file reads as a fork, whose code may wrap or rename the modules "
+                   f"({plan.reading})" if fork else ""),
+                hint=hint, severity="warning" if fork else None)
             return
         covered = {part for t in targets if t not in missing for part in modules[_leaf(t)].split()}
         uncovered = {part for t in missing for part in _PART_OF_NAME.get(_leaf(t), "").split()} - covered

@@ -368,6 +368,12 @@ class PlanBuilder:
                               "(\"expected one argument\")", source, hint=f"fill in the variable after `--{label}`",
                               severity="error", key=label)
                 continue
+            if isinstance(value, str) and self.dialect == "own_args":
+                # a program with its own argparse parses its arguments itself (held-out review 95, D 06: TRACE's
+                # `--num_train_epochs 5,3,7,5,3,5,5,7`, one per task of its continual run)
+                self.unknown(field, f"`{label}` = {value!r}, which the program parses in its own code")
+                dropped = True
+                continue
             if isinstance(value, (list, tuple)) and value and self.primary.format == "python":
                 # a Python config's list where one value belongs is a sweep its program loops over (held-out review 92,
                 # A 12: `learning_rate= [2e-4]`, `gradient_accumulation_steps= [1]#[2,4,8]`): one run per value

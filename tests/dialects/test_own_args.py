@@ -646,3 +646,13 @@ def test_openrlhfs_train_batch_size_beside_its_micro_batch_is_the_global_batch(t
                                        "    --max_epochs 1 --max_len 2048 --zero_stage 3\n")
     plan = plan_of(script)
     assert (plan.batch.micro_batch_size, plan.batch.global_batch_size) == (4, 1024)
+
+
+def test_a_value_the_program_parses_itself_is_unknown_not_an_error(tmp_path) -> None:
+    # held-out review 95, D 06: TRACE's continual run, `--num_train_epochs 5,3,7,5`, one per task, was a PD002 error
+    script = write(tmp_path, "train.sh", "deepspeed training/main.py --model_name_or_path meta-llama/Llama-2-7b-hf \\\n"
+                                         "    --num_train_epochs 5,3,7,5 --learning_rate 1e-5 \\\n"
+                                         "    --num_warmup_steps 0 --per_device_train_batch_size 4 --zero_stage 2\n")
+    plan = plan_of(script)
+    assert plan.run.epochs is None and "own code" in plan.unknown["run.epochs"]
+    assert not findings(plan, "PD002")
