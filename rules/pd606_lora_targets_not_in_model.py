@@ -162,7 +162,7 @@ class LoraTargetsNotInModel(Rule):
                 f"... not found in the base model\""
                 + (f" on upstream's model; this file reads as a fork, whose code may wrap or rename the modules "
                    f"({plan.reading})" if fork else ""),
-                hint=hint, severity="warning" if fork else None)
+                hint=hint, severity="info" if fork else None)
             return
         covered = {part for t in targets if t not in missing for part in modules[_leaf(t)].split()}
         uncovered = {part for t in missing for part in _PART_OF_NAME.get(_leaf(t), "").split()} - covered

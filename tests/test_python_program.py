@@ -472,3 +472,26 @@ def test_a_recipe_module_that_builds_no_trainer_leaves_the_starting_weights_assu
     assert "mode.kind" in plan.program.assumed
     report = check_paths([tmp_path / "recipe.py"], CheckOptions())
     assert all(f.severity == "info" for f in report.findings if f.code == "PD104")
+
+
+def test_an_annotated_kwargs_dict_and_the_items_set_in_it(tmp_path: Path) -> None:
+    # held-out review 95, A 08: `training_kwargs: dict[str, Any] = {...}`, then `training_kwargs["bf16"] = True` under
+    # an `if`, then `DPOConfig(**training_kwargs)`: refused
+    program = write(tmp_path, "train_dpo.py", '''from typing import Any
+import torch
+from trl import DPOConfig, DPOTrainer
+
+training_kwargs: dict[str, Any] = {
+    "output_dir": "out",
+    "per_device_train_batch_size": 2,
+    "gradient_accumulation_steps": 4,
+    "learning_rate": 5e-7,
+}
+training_kwargs["num_train_epochs"] = 1
+if torch.cuda.is_bf16_supported():
+    training_kwargs["bf16"] = True
+DPOTrainer(model="google/gemma-2-2b-it", args=DPOConfig(**training_kwargs)).train()
+''')
+    doc = load_document(program)
+    assert doc.data["--learning_rate"] == 5e-7 and doc.data["--num_train_epochs"] == 1
+    assert doc.data["--bf16"] is None  # only when the GPU has bf16

@@ -1221,3 +1221,10 @@ def test_values_from_a_scripts_positional_defaults_are_assumed(tmp_path) -> None
     plan = load_plan(script)[2]
     assert "batch.micro_batch_size" in plan.program.assumed
     assert [f.severity for f in check_paths([script]).findings if f.code == "PD401"] == ["warning"]
+
+
+def test_a_command_string_run_by_a_shell_named_by_its_path() -> None:
+    # held-out review 95, C 12: Habana's Megatron-DeepSpeed `deepspeed ... --no_python /usr/bin/bash -c "$CMD"`
+    data, _, _ = _read('CMD="python3 -u pretrain_gpt.py --num-layers 32 --lr 3e-4"\n'
+                       'deepspeed --num_gpus 8 --no_python /usr/bin/bash -c "$CMD"\n')
+    assert data["program"] == "pretrain_gpt.py" and data["--num-layers"] == "32"

@@ -119,7 +119,22 @@ def _built_dict(tree: ast.Module, value: ast.expr, call: ast.Call) -> Optional[l
                 and isinstance(update.func.value, ast.Name) and update.func.value.id == value.id
                 and assigned.lineno < update.lineno < call.lineno):
             keywords += [(keyword, statement in body) for keyword in update.keywords if keyword.arg is not None]
+        item = _item_assignment(statement, value.id)  # `kwargs["bf16"] = True`
+        if item is not None and assigned.lineno < statement.lineno < call.lineno:
+            keywords.append((item, statement in body))
     return keywords
+
+
+def _item_assignment(statement: ast.AST, name: str) -> Optional[ast.keyword]:
+    """`name["key"] = value` as the keyword it adds to the dict `name`."""
+    if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
+        return None
+    target = statement.targets[0]
+    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id == name \
+            and isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str):
+        return ast.keyword(arg=target.slice.value, value=statement.value, lineno=statement.lineno,
+                           col_offset=statement.col_offset)
+    return None
 
 
 def _assignment_before(tree: ast.Module, name: str, line: int) -> tuple[list[ast.stmt], Optional[ast.expr]]:
@@ -127,11 +142,14 @@ def _assignment_before(tree: ast.Module, name: str, line: int) -> tuple[list[ast
     best: tuple[list[ast.stmt], Optional[ast.expr]] = ([], None)
     for node in ast.walk(tree):
         for statement in getattr(node, "body", []) if isinstance(getattr(node, "body", None), list) else []:
-            if (isinstance(statement, ast.Assign) and len(statement.targets) == 1
-                    and isinstance(statement.targets[0], ast.Name) and statement.targets[0].id == name
-                    and statement.lineno < line and _dict_keywords(statement.value) is not None
+            # `kwargs = {...}`, or annotated: `training_kwargs: dict[str, Any] = {...}` (held-out review 95, A 08)
+            target = statement.targets[0] if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
+                else statement.target if isinstance(statement, ast.AnnAssign) else None
+            value = getattr(statement, "value", None)
+            if (isinstance(target, ast.Name) and target.id == name and value is not None
+                    and statement.lineno < line and _dict_keywords(value) is not None
                     and (best[1] is None or statement.lineno > best[1].lineno)):
-                best = (node.body, statement.value)
+                best = (node.body, value)
     return best
 
 

@@ -1848,7 +1848,8 @@ def _runs_string(words: list[Token], position: int) -> bool:
     NVIDIA Base Command's `bcprun ... -c/--cmd STRING` (k2-train's pretrain_65b.sh)."""
     if position < 1 or words[position - 1].text not in ("-c", "--cmd"):
         return False
-    if words[position - 1].text == "-c" and position >= 2 and words[position - 2].text in _SHELLS:
+    if words[position - 1].text == "-c" and position >= 2 and (words[position - 2].text or "").rsplit("/", 1)[-1] \
+            in _SHELLS:  # `/usr/bin/bash -c "$CMD"` too (held-out review 95, C 12: Habana's Megatron-DeepSpeed run)
         return True
     return words[0].text.rsplit("/", 1)[-1] == "bcprun"
 
