@@ -2041,7 +2041,7 @@ def _options(words: list[Word]) -> Optional[tuple[dict[str, Any], dict[KeyPath, 
 
 # Launchers that start a given number of copies of the program: mpirun's `-np`/`-n`, srun's `--ntasks`/`-n`.
 _PROCESS_RUNNERS = frozenset(("mpirun", "mpiexec", "srun"))
-_PROCESS_COUNT_FLAGS = {"-np": "np", "--np": "np", "-n": "np", "--ntasks": "np"}  # (srun's -c: CPUs per task)
+_PROCESS_COUNT_FLAGS = frozenset(("-np", "--np", "-n", "--ntasks"))  # (not srun's `-c`: CPUs per task)
 _ENV_PREFIX = lazy_compile(r"^[A-Za-z_]\w*=")
 
 
