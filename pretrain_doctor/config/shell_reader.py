@@ -1751,6 +1751,8 @@ def _script_defaults(words: list[Word], text: str) -> dict[str, str]:
     """Flags whose value is the default of one of the script's positional parameters (`MICRO_BATCH_SIZE=${9:-4}`,
     then `--micro-batch-size $MICRO_BATCH_SIZE`), -> that parameter: a caller that passes arguments decides them
     (held-out review 94, C 11: a benchmark template's fallbacks, every real call in run.sh passing others)."""
+    if not any(f"${{{digit}" in text for digit in "123456789"):
+        return {}  # no positional parameter with a default: most scripts, read without a regex
     lines = text.splitlines()
     found: dict[str, str] = {}
     for flag_word, value in zip(words, words[1:]):
@@ -2010,7 +2012,7 @@ _PLAIN_WRAPPERS = frozenset(("nohup", "exec", "time"))
 
 def _options(words: list[Word]) -> Optional[tuple[dict[str, Any], dict[KeyPath, Position]]]:
     """The launcher (`torchrun`, `deepspeed`, `python -m torch.distributed.run`) and its options."""
-    while len(words) > 1 and ((words[0].text or "") in _PLAIN_WRAPPERS or _ENV_PREFIX.match(words[0].text or "")):
+    while len(words) > 1 and ((words[0].text or "") in _PLAIN_WRAPPERS or _sets_a_variable(words[0].text or "")):
         # `nohup accelerate launch ...` is accelerate's launch (held-out review 49, A 17); `USE_DEEPSPEED=1 mpirun`
         # in an evaluated string is mpirun with a variable set (held-out review 93, C 06)
         words = words[1:]
@@ -2042,7 +2044,12 @@ def _options(words: list[Word]) -> Optional[tuple[dict[str, Any], dict[KeyPath, 
 # Launchers that start a given number of copies of the program: mpirun's `-np`/`-n`, srun's `--ntasks`/`-n`.
 _PROCESS_RUNNERS = frozenset(("mpirun", "mpiexec", "srun"))
 _PROCESS_COUNT_FLAGS = frozenset(("-np", "--np", "-n", "--ntasks"))  # (not srun's `-c`: CPUs per task)
-_ENV_PREFIX = lazy_compile(r"^[A-Za-z_]\w*=")
+
+
+def _sets_a_variable(word: str) -> bool:
+    """`NAME=value`, a variable set for the command it precedes (no regex: this runs on every launch's words)."""
+    name, sep, _ = word.partition("=")
+    return bool(sep) and name.isidentifier()
 
 
 def _process_count(words: list[Word], launcher: dict[str, Any], positions: dict[KeyPath, Position]) -> None:
