@@ -1743,10 +1743,6 @@ def _read_shell(text: str, shown: str, env: Optional[dict[str, str]], path: Opti
     return data, positions, unevaluated, shell
 
 
-# `${9:-4}`: a positional parameter's default, just before the value it gives.
-_POSITIONAL_DEFAULT = lazy_compile(r"\$\{\d+:?-$")
-
-
 def _script_defaults(words: list[Word], text: str) -> dict[str, str]:
     """Flags whose value is the default of one of the script's positional parameters (`MICRO_BATCH_SIZE=${9:-4}`,
     then `--micro-batch-size $MICRO_BATCH_SIZE`), -> that parameter: a caller that passes arguments decides them
@@ -1759,11 +1755,19 @@ def _script_defaults(words: list[Word], text: str) -> dict[str, str]:
         flag = flag_word.text or ""
         if not flag.startswith("--") or "=" in flag or value.text is None or not 0 < value.line <= len(lines):
             continue
-        before = lines[value.line - 1][:value.column - 1]
-        match = _POSITIONAL_DEFAULT.search(before)
-        if match is not None:
-            found[flag] = match.group(0).rstrip(":-").replace("{", "")
+        parameter = _defaulted_parameter(lines[value.line - 1][:value.column - 1])
+        if parameter is not None:
+            found[flag] = parameter
     return found
+
+
+def _defaulted_parameter(before: str) -> Optional[str]:
+    """`$9` when `before` (a line up to a value) ends with `${9:-` or `${9-`: the value is that parameter's default
+    (string operations, no regex: this runs on every flag of a script that has positional parameters)."""
+    start = before.rfind("${")
+    inner = before[start + 2:] if start >= 0 else ""
+    number = inner[:-2] if inner.endswith(":-") else inner[:-1] if inner.endswith("-") else ""
+    return f"${number}" if number.isdigit() else None
 
 
 def _workdir(words: list[Word], shell: _Shell) -> Optional[dict[str, Any]]:
