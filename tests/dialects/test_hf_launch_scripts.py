@@ -1450,8 +1450,9 @@ def test_a_model_config_json_named_on_the_launch_machine_is_read_beside_the_scri
 
 def test_a_programs_model_max_length_is_the_sequence_length(tmp_path) -> None:
     # held-out reviews 94-95: LLaVA, Qwen and MiniCPM-V scripts' `--model_max_length 3072`, never read
-    script = write(tmp_path, "finetune_ds.sh", "torchrun --nproc_per_node 8 finetune.py --model_name_or_path Qwen/Qwen-VL-Chat \\\n"
-                                               "    --bf16 True --per_device_train_batch_size 4 --learning_rate 1e-5 \\\n"
+    script = write(tmp_path, "finetune_ds.sh", "torchrun --nproc_per_node 8 finetune.py \\\n"
+                                               "    --model_name_or_path Qwen/Qwen-VL-Chat --bf16 True \\\n"
+                                               "    --per_device_train_batch_size 4 --learning_rate 1e-5 \\\n"
                                                "    --model_max_length 3072 --num_train_epochs 3\n")
     plan = plan_of(script)
     assert plan.batch.seq_len == 3072 and plan.sources["batch.seq_len"].key == "model_max_length"
