@@ -1505,7 +1505,9 @@ def _peft_on(data: dict) -> bool:
     otherwise: TRL recipes keep `lora_r: 16` beside `use_peft: false` for a full-parameter run (held-out
     review 18, A 24)."""
     use_peft = lenient_bool(data.get("use_peft"))
-    return use_peft is True or (use_peft is not False and "lora_r" in data)
+    # ... and a rank of 0 says "no LoRA" where nothing switches PEFT on (held-out review 96, A 01: HAPO's GRPO launch,
+    # `--lora_r 0 --lora_alpha 0` for a full-parameter run, read as LoRA of rank 0 and two PD002 errors)
+    return use_peft is True or (use_peft is not False and "lora_r" in data and lenient_int(data.get("lora_r")) != 0)
 
 
 def _model_key(data: dict) -> str:
@@ -1535,7 +1537,9 @@ def _launcher_adapters(b: PlanBuilder, doc: Document) -> None:
     elif switches:
         adapters = any(lenient_bool(data[k]) is True for k in switches)
     else:
-        adapters = rank_key is not None or bool(_ADAPTER_PROGRAM.search(str(data.get("program", ""))))
+        # (a rank of 0 is "no LoRA": held-out review 96, A 01, HAPO's `--lora_r 0 --lora_alpha 0` full GRPO run)
+        adapters = (rank_key is not None and lenient_int(data.get(rank_key)) != 0) \
+            or bool(_ADAPTER_PROGRAM.search(str(data.get("program", ""))))
     if not adapters:
         return
     qlora = any(lenient_bool(data.get(k)) is True for k in _LAUNCHER_QLORA_SWITCHES) or lenient_int(data.get("bits")) == 4 \

@@ -656,3 +656,12 @@ def test_a_value_the_program_parses_itself_is_unknown_not_an_error(tmp_path) -> 
     plan = plan_of(script)
     assert plan.run.epochs is None and "own code" in plan.unknown["run.epochs"]
     assert not findings(plan, "PD002")
+
+
+def test_a_lora_rank_of_zero_is_no_lora(tmp_path) -> None:
+    # held-out review 96, A 01: HAPO's GRPO launch, `--lora_r 0 --lora_alpha 0` for a full-parameter run, read as LoRA
+    # of rank 0 and two PD002 errors
+    script = write(tmp_path, "train_grpo.sh", "accelerate launch train_grpo.py --model_name Qwen/Qwen2.5-1.5B \\\n"
+                                              "    --num_epochs 5 --batch_size 1 --lora_r 0 --lora_alpha 0 --lr 1e-6\n")
+    plan = plan_of(script)
+    assert plan.mode.kind not in ("lora", "qlora") and not findings(plan, "PD002")
