@@ -98,7 +98,7 @@ def test_beside_a_launch_script_the_readme_is_left_alone(tmp_path: Path) -> None
 
 def test_a_named_readme_without_a_launch_is_still_refused_as_a_document(tmp_path: Path) -> None:
     readme = _write(tmp_path, "README.md", "# Title\n\nNothing to run here.\n")
-    with pytest.raises(ConfigError, match="a Markdown document whose shell blocks launch no training, not a config"):
+    with pytest.raises(ConfigError, match="a Markdown document whose shell blocks show no single training launch, not a config"):
         load_plan(readme)
 
 
@@ -107,3 +107,14 @@ def test_a_readme_whose_commands_launch_nothing_read_here_is_not_listed(tmp_path
     _write(tmp_path, "config.yaml", "model_name_or_path: gpt2\nlearning_rate: 2.0e-5\nper_device_train_batch_size: 4\n")
     report = check_paths([tmp_path], CheckOptions())
     assert str(tmp_path / "README.md") not in {result.path for result in report.files}
+
+
+def test_a_readme_that_runs_its_program_several_ways_is_no_one_launch() -> None:
+    # held-out review 96, A 13: an SFT command, then two DPO runs of the same program: the reader took one of them
+    pipeline = ("```\npython3 train_llm.py --sft --model_name sft --epochs 3\n```\n\n"
+                "```\npython3 train_llm.py --dpo --pt_model_name sft --epochs 3\n"
+                "python3 train_llm.py --dpo --pt_model_name sft --dpo_mmo 1 --epochs 3\n```\n\n"
+                "```\npython3 eval_results.py results.csv --metric llm\n```\n")
+    assert markdown_launch(pipeline) is None
+    single = "```bash\ntorchrun --nproc_per_node 8 train.py --lr 1e-4\npython evaluate.py --ckpt out\n```\n"
+    assert markdown_launch(single) is not None  # an evaluation beside it runs no training

@@ -112,7 +112,7 @@ def load_document(path: str | os.PathLike[str], display: str | None = None,
         # a README beside a config holds its launch as prose; parsed as YAML it was "invalid YAML: found character
         # that cannot start any token" (held-out review 73, A 05)
         looked = documents and file.suffix.lower() in _MARKDOWN_SUFFIXES
-        shows = " whose shell blocks launch no training" if looked else ""
+        shows = " whose shell blocks show no single training launch" if looked else ""
         error = ConfigError(f"{kind}{shows}, not a config: the formats read are YAML, JSON, TOML, Python and shell "
                             "scripts", shown)
         error.skippable = True

@@ -25,9 +25,14 @@ _LAUNCH_WORD = lazy_compile(r"\.py\b|\bpython3?\s+-m\s|\b(torchrun|deepspeed|acc
                             r"axolotl|litgpt|composer|tune\s+run|sbatch|srun)\b|\b(?:bash|sh)\s+\S+\.sh\b")
 
 
+# Commands that run no training (evaluation, generation, conversion), as the launch-script reader ranks programs.
+_NOT_TRAINING = lazy_compile(r"(?i)eval|generat|inference|infer\b|predict|convert|download|prepare|preprocess")
+_TRAINING = lazy_compile(r"(?i)train|finetun|sft|dpo|grpo|pretrain")
+
+
 def markdown_launch(text: str) -> Optional[str]:
-    """The Markdown text with only its shell blocks' commands left (same lines and columns), or None when no block
-    holds a command that may launch training."""
+    """The Markdown text with only its shell blocks' commands left (same lines and columns), or None unless exactly
+    one command in them may launch training."""
     lines = text.splitlines()
     kept = [""] * len(lines)
     for start, end in _shell_blocks(lines):
@@ -43,7 +48,11 @@ def markdown_launch(text: str) -> Optional[str]:
             kept[start + offset] = _PLACEHOLDER.sub(lambda m: "${" + _variable(m.group(1)) + "}", line)
             continued = line.rstrip().endswith("\\")
     launch = "\n".join(kept)
-    return launch if _LAUNCH_WORD.search(launch) else None
+    # one launch, or none: a README that runs its program several ways (an SFT then two DPO runs, a 7B and a 30B
+    # variant) shows a pipeline, not the run (held-out review 96, A 13: the reader picked one of nine commands)
+    commands = [line for line in launch.replace("\\\n", " ").splitlines() if _LAUNCH_WORD.search(line)
+                and not (_NOT_TRAINING.search(line) and not _TRAINING.search(line))]
+    return launch if len(commands) == 1 else None
 
 
 def _shell_blocks(lines: list[str]) -> list[tuple[int, int]]:

@@ -790,7 +790,13 @@ def _accelerate_precision(b: PlanBuilder, mixed: str, source: Optional[Source], 
             # ... but where the launch beside runs the program with the accelerate config and not this one, the
             # program reads the config its own way and may set the flag itself (held-out review 68, A 03: train.py
             # maps its own JSON onto TrainingArguments with `bf16=True`): only a config that writes it off is certain
-            certain = b.has(f"precision.{mixed}_enabled") or launch_omits is None or not launch_omits()
+            # (written: a value the file gives, not the trainer's default the plan holds; held-out review 96, D 10: a
+            # Hydra project's YAML that leaves bf16 to its main.py, which hard-codes `bf16=True`)
+            given = b.sources.get(f"precision.{mixed}_enabled")
+            written = given is not None and given.line is not None
+            # ... and a file with keys no release reads is its own program's to map, unwritten values included
+            own = len(set(b.foreign_keys)) >= 2
+            certain = written or (not own and (launch_omits is None or not launch_omits()))
             off = "is off" if certain else "is left unset (off, unless the program sets it)"
             b.note("other", f"accelerate's DeepSpeed plugin enables {mixed} (`mixed_precision: {mixed}`) but the "
                    f"Trainer's `{mixed}` {off}: transformers refuses the mismatch at start-up (ValueError: ds "
