@@ -769,6 +769,17 @@ def _accelerate_precision_under_trl(b: PlanBuilder, mixed: str, source: Optional
         b.set("precision.mixed", True, where)
 
 
+def _mostly_not_hf(doc: Document) -> bool:
+    """A file most of whose top-level keys are no TrainingArguments/TRL key: a project's own config (a Hydra YAML its
+    main.py maps onto TrainingArguments), read as HF only as a guess."""
+    from .hf_keys import HF_ALL_KEYS  # only where an accelerate DeepSpeed plugin meets an unset precision flag
+
+    if doc.format not in ("yaml", "json", "toml") or not isinstance(doc.data, dict):
+        return False  # a launch's flags are the program's own arguments beside TrainingArguments': no evidence
+    keys = [key for key in doc.data if isinstance(key, str)]
+    return len(keys) >= 3 and sum(key in HF_ALL_KEYS for key in keys) < 0.8 * len(keys)
+
+
 def _accelerate_precision(b: PlanBuilder, mixed: str, source: Optional[Source], plugin_json: bool = False,
                           launch_omits: Optional[Callable[[], bool]] = None) -> None:
     """accelerate's mixed precision (`accelerate launch` exports ACCELERATE_MIXED_PRECISION): an HF Trainer whose
@@ -795,7 +806,7 @@ def _accelerate_precision(b: PlanBuilder, mixed: str, source: Optional[Source], 
             given = b.sources.get(f"precision.{mixed}_enabled")
             written = given is not None and given.line is not None
             # ... and a file with keys no release reads is its own program's to map, unwritten values included
-            own = len(set(b.foreign_keys)) >= 2
+            own = len(set(b.foreign_keys)) >= 2 or _mostly_not_hf(b.documents[0])
             certain = written or (not own and (launch_omits is None or not launch_omits()))
             off = "is off" if certain else "is left unset (off, unless the program sets it)"
             b.note("other", f"accelerate's DeepSpeed plugin enables {mixed} (`mixed_precision: {mixed}`) but the "

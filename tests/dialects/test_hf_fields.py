@@ -648,3 +648,18 @@ def test_a_projects_own_nested_grpo_yaml_is_not_given_trls_generation_defaults(t
     plan = plan_of(config)
     assert plan.batch.generations is None
     assert not [f for f in findings(plan, "PD406") if f.severity != "info"]
+
+
+def test_a_projects_own_yaml_leaves_an_unset_precision_flag_to_its_program(tmp_path: Path) -> None:
+    # held-out review 96, D 10: a Hydra project's refuse.yaml (most keys its own) beside an accelerate DeepSpeed
+    # config with bf16: "transformers refuses" was a warning, where its main.py hard-codes `bf16=True`
+    write(tmp_path, "deepspeed_zero3.yaml", "compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\n"
+                                            "deepspeed_config:\n  zero_stage: 3\nmixed_precision: bf16\n"
+                                            "num_processes: 8\n")
+    config = write(tmp_path, "refuse.yaml", "project_dir: .\nmodel_name: llama3\nmodel_path: meta-llama/x\n"
+                                            "loss_type: refuse\nforget_data: a\nretain_data: b\nnli_model_path: c\n"
+                                            "learning_rate: 1.0e-5\nper_device_train_batch_size: 8\n"
+                                            "num_train_epochs: 5\n")
+    from pretrain_doctor.check.engine import check_paths
+
+    assert [f.severity for f in check_paths([config]).findings if f.code == "PD303"] in ([], ["info"])
