@@ -361,10 +361,12 @@ def test_a_guessed_dialects_notes_are_one_level_softer(tmp_path) -> None:
         "deepspeed_config:\n  zero_stage: 3\n  gradient_accumulation_steps: 2\n", encoding="utf-8")
     report = check_paths([tmp_path / "pretrain.yaml"], CheckOptions(use_settings=False))
     stated = check_paths([tmp_path / "pretrain.yaml"], CheckOptions(use_settings=False, dialect="hf"))
-    for code in ("PD303", "PD402"):
-        guessed = next(f for f in report.findings if f.code == code)
-        assert guessed.severity == "warning" and "the dialect is a guess" in guessed.message
-        assert next(f for f in stated.findings if f.code == code).severity == "error"
+    guessed = next(f for f in report.findings if f.code == "PD402")
+    assert guessed.severity == "warning" and "the dialect is a guess" in guessed.message
+    assert next(f for f in stated.findings if f.code == "PD402").severity == "error"
+    # a file most of whose keys are its program's own leaves an unset bf16 to that program, stated or guessed
+    # (held-out review 96, D 10): "transformers refuses" only where the file writes the flag off
+    assert {f.severity for r in (report, stated) for f in r.findings if f.code == "PD303"} == {"info"}
 
 
 def test_a_stated_dialect_keeps_its_defaults_as_facts(tmp_path) -> None:
