@@ -3,11 +3,10 @@ from __future__ import annotations
 import math
 from typing import Optional
 
+from pretrain_doctor.plan.derive import SMOKE_TEST_STEPS
 from pretrain_doctor.plan.numbers import short_float
 from pretrain_doctor.rule import Rule, warmup_example
 
-# A run this short is a test of the setup (dialects/shared.py SMOKE_TEST_STEPS).
-SMOKE_RUN_STEPS = 100
 
 PRETRAIN_FRACTION = (0.001, 0.10)  # warmup as a fraction of the run
 PRETRAIN_STEPS = (200, 10_000)  # suggested warmup in optimizer steps (the hint), and the ceiling
@@ -274,7 +273,7 @@ class WarmupLength(Rule):
                 return  # a smoke test's share says nothing (held-out review 61, B 25: `t_warmup: 1ba` of 3 batches)
             # a run of a few optimizer steps is a test of the setup: its share matters only once copied to a real run
             # (held-out review 93, A 12: 10 warmup steps of a 20-step default, the real run passing 300)
-            smoke = total.known and 0 < total.value <= SMOKE_RUN_STEPS
+            smoke = total.known and 0 < total.value <= SMOKE_TEST_STEPS  # a test of the setup
             yield self.finding(
                 plan, field,
                 f"fine-tuning warmup is {fraction:.0%} of the run (above {FINETUNE_MAX_FRACTION:.0%}); "

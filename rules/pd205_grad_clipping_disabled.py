@@ -3,10 +3,6 @@ from __future__ import annotations
 from pretrain_doctor.rule import Rule
 
 
-def _fp16(plan) -> bool:
-    return plan.precision.compute == "fp16" or plan.precision.fp16_enabled is True
-
-
 # How each trainer is told to clip at 1.0 (held-out review 27, A 10: an llm-foundry run was told HF's and DeepSpeed's
 # keys, which Composer ignores).
 _DEFAULT_CLIP_KEYS = "`max_grad_norm: 1.0`, `gradient_clipping: 1.0`"
@@ -78,7 +74,8 @@ class GradClippingDisabled(Rule):
             return  # a bare DeepSpeed JSON: the script decides what is trained (a GAN, a CNN, a fine-tune...)
         if kind == "pretrain":
             why = "pretraining"
-        elif kind in ("full_finetune", "preference", "online_rl") and plan.mode.lora_rank is None and _fp16(plan):
+        elif kind in ("full_finetune", "preference", "online_rl") and plan.mode.lora_rank is None \
+                and plan.precision.fp16:
             why = "an fp16 full fine-tune"
         else:
             return

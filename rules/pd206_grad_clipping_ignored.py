@@ -1,11 +1,10 @@
 from __future__ import annotations
 
+from pretrain_doctor.plan.derive import SMOKE_TEST_STEPS
 from pretrain_doctor.rule import Edit, Fix, Rule
 
 # Trainers that run DeepSpeed through transformers' integration, which fills "auto" from max_grad_norm.
 _HF_INTEGRATION = frozenset({"hf", "axolotl", "llamafactory"})
-# A run this short is a smoke test (dialects/shared.py SMOKE_TEST_STEPS): nothing to clip over.
-_SHORT_RUN_STEPS = 100
 # An Adam step is about the lr whatever the gradient's norm, so below this peak lr an unclipped spike moves the
 # weights little (held-out review 85, B 08: a 200-step SFT at 2e-6, "no harm").
 _SMALL_STEP_LR = 5e-6
@@ -17,8 +16,7 @@ _FEW_WEIGHTS = ("lora", "qlora", "partial_finetune")
 
 def _clip_optional(plan) -> bool:
     """A run whose lack of clipping PD205 leaves alone: a fine-tune (not pretraining) without fp16 loss scaling."""
-    fp16 = plan.precision.compute == "fp16" or plan.precision.fp16_enabled is True
-    return plan.mode.kind in ("full_finetune", "preference", "online_rl") and not fp16
+    return plan.mode.kind in ("full_finetune", "preference", "online_rl") and not plan.precision.fp16
 
 
 class GradClippingIgnored(Rule):
@@ -114,7 +112,7 @@ class GradClippingIgnored(Rule):
         clipping to matter (SMOKE_TEST_STEPS optimizer steps or fewer), or an Adam peak lr below _SMALL_STEP_LR."""
         copied = ": it matters if the config is copied to a real run"
         total = plan.derived.total_steps
-        if total.known and 0 < total.value <= _SHORT_RUN_STEPS:
+        if total.known and 0 < total.value <= SMOKE_TEST_STEPS:  # a smoke test: nothing to clip over
             return f"a {total.value:g}-step run{copied}"
         lr = plan.optimizer.lr
         if lr is not None and lr < _SMALL_STEP_LR and plan.optimizer.is_adam_family:

@@ -7,10 +7,6 @@ _BF16 = ("bfloat16", "bf16", "torch.bfloat16")
 _OVERFLOWING = {"gemma": "Gemma", "t5": "T5/Flan-T5"}
 
 
-def _fp16(plan) -> bool:
-    return plan.precision.compute == "fp16" or plan.precision.fp16_enabled is True
-
-
 def _model_name(plan) -> str:
     return f"{plan.model.family or ''} {plan.model.name or ''} {plan.mode.init_from or ''}".lower()
 
@@ -70,7 +66,7 @@ class Fp16OnBf16Model(Rule):
 
     def check(self, plan):
         dtype = (plan.model.torch_dtype or "").lower()
-        if not _fp16(plan) or dtype not in _BF16 or plan.mode.from_scratch:
+        if not plan.precision.fp16 or dtype not in _BF16 or plan.mode.from_scratch:
             return
         field = "precision.fp16_enabled" if "precision.fp16_enabled" in plan.sources else "precision.compute"
         known = _known_overflow(plan)

@@ -6,10 +6,6 @@ MAX_INITIAL_SCALE_POWER = 32
 MIN_LOSS_SCALE = 1.0
 
 
-def _fp16(plan) -> bool:
-    return plan.precision.compute == "fp16" or plan.precision.fp16_enabled is True
-
-
 class LossScaleSettings(Rule):
     """fp16 loss-scaling settings that defeat the loss scaler.
 
@@ -49,7 +45,7 @@ class LossScaleSettings(Rule):
     severity = "warning"
 
     def check(self, plan):
-        if not _fp16(plan):
+        if not plan.precision.fp16:
             return
         prec = plan.precision
         if prec.loss_scale:

@@ -58,7 +58,7 @@ class PaddingSide(Rule):
                 "shorter prompts, so generated text and generation metrics are wrong",
                 hint="set `padding_side: left` for generation (keep right padding for the training batches)",
             )
-        if side == "left" and self._fp16(plan):
+        if side == "left" and plan.precision.fp16:
             yield self.finding(
                 plan, "tokenizer.padding_side",
                 "left padding while training in fp16: fully masked leading positions overflow the fp16 softmax and "
@@ -71,7 +71,3 @@ class PaddingSide(Rule):
         family = (plan.model.family or "").lower()
         # an unknown objective (a fork's or a program's own, None) is no known decoder-only LM's
         return plan.objective.kind not in (None, "seq2seq") and family not in _ENCODER_DECODER
-
-    @staticmethod
-    def _fp16(plan) -> bool:
-        return plan.precision.compute == "fp16" or plan.precision.fp16_enabled is True

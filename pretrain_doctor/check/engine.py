@@ -159,7 +159,11 @@ def load_merged_plan(paths: Sequence[str | Path], options: Optional[CheckOptions
 
 def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = None) -> CheckReport:
     options = options or CheckOptions()
-    files = _readmes_when_alone(list(iter_config_files(paths)))
+    found_files = list(iter_config_files(paths))
+    documents = {path for path, _ in found_files if is_document_launch_path(path)}
+    # read once: a YAML may be a run spec, told by its head
+    scripts = {path for path, _ in found_files if path not in documents and is_launch_script_path(path)}
+    files = _readmes_when_alone(found_files, documents, bool(scripts))
     settings_by_file = {path: _settings(path, options) for path, _ in files}
     from_settings = {d: s.path for s in settings_by_file.values() for d in s.rules_dirs}
     named = [d.resolve() for d in options.rules_dirs]
@@ -181,9 +185,7 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
         # ... or only the keys its command line sets, and the world size it launches
         overridden: dict[str, _Launch] = {}
         programs: dict[str, str] = {}  # the source of a program a launch script in this check runs -> that script
-        launches = {path for path, _ in files if is_launch_script_path(path)}  # read once: a YAML may be a run spec
-        documents = {path for path, _ in files if is_document_launch_path(path)}
-        launches |= documents
+        launches = scripts | documents
         for path, explicit in sorted(files, key=lambda file: file[0] not in launches):
             script = launched.get(os.path.abspath(path))
             if script is not None and not explicit:
@@ -221,15 +223,16 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
 _LAUNCHES_JUDGE_THE_WHOLE_CONFIG = ("olmo", "llamafactory", "llmfoundry", "nanogpt")
 
 
-def _readmes_when_alone(files: list[tuple[Path, bool]]) -> list[tuple[Path, bool]]:
-    """The files to check, with a Markdown file kept when it is named, or found in a walk that holds no launch script
-    and showing a training launch in its shell blocks: the run's only launch (held-out review 90, D 10: the README's
-    `deepspeed train.py ...`); beside a launch script a README's commands are examples of it, left alone."""
-    if not any(is_document_launch_path(path) for path, _ in files):
+def _readmes_when_alone(files: list[tuple[Path, bool]], documents: set[Path],
+                        scripts: bool) -> list[tuple[Path, bool]]:
+    """The files to check, with a Markdown file (one of `documents`) kept when it is named, or found in a walk that
+    holds no launch script (`scripts` false) and showing a training launch in its shell blocks: the run's only launch
+    (held-out review 90, D 10: the README's `deepspeed train.py ...`); beside a launch script a README's commands
+    are examples of it, left alone."""
+    if not documents:
         return files
-    launches = any(is_launch_script_path(path) for path, _ in files if not is_document_launch_path(path))
     return [(path, explicit) for path, explicit in files
-            if not is_document_launch_path(path) or explicit or (not launches and shows_launch(path))]
+            if path not in documents or explicit or (not scripts and shows_launch(path))]
 
 
 def _skipped_note(doc: Document) -> str:

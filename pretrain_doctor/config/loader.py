@@ -102,7 +102,8 @@ def load_document(path: str | os.PathLike[str], display: str | None = None,
         error.skippable = True
         raise error
     kind = _DOCUMENT_SUFFIXES.get(file.suffix.lower())
-    if documents and file.suffix.lower() in _MARKDOWN_SUFFIXES:
+    looked = documents and is_document_launch_path(file)
+    if looked:
         from .markdown_reader import markdown_launch  # only for READMEs named or alone: start-up time
 
         launch = markdown_launch(text)
@@ -111,7 +112,6 @@ def load_document(path: str | os.PathLike[str], display: str | None = None,
     if kind is not None and not (file.suffix.lower() == ".txt" and _sniff(text) == "shell"):  # `args.txt` flags
         # a README beside a config holds its launch as prose; parsed as YAML it was "invalid YAML: found character
         # that cannot start any token" (held-out review 73, A 05)
-        looked = documents and file.suffix.lower() in _MARKDOWN_SUFFIXES
         shows = " whose shell blocks show no single training launch" if looked else ""
         error = ConfigError(f"{kind}{shows}, not a config: the formats read are YAML, JSON, TOML, Python and shell "
                             "scripts", shown)

@@ -248,7 +248,7 @@ class Settings(NamedTuple):
     classes: dict[str, _Scope]
     parsed: _Scope
     parse_functions: frozenset[str]
-    class_builders: dict[str, str] = {}  # module function -> the settings class whose instance it returns
+    class_builders: dict[str, str]  # module function -> the settings class whose instance it returns
 
 
 def _parses_arguments(call: ast.Call, settings: Settings) -> bool:

@@ -1505,9 +1505,14 @@ def _peft_on(data: dict) -> bool:
     otherwise: TRL recipes keep `lora_r: 16` beside `use_peft: false` for a full-parameter run (held-out
     review 18, A 24)."""
     use_peft = lenient_bool(data.get("use_peft"))
-    # ... and a rank of 0 says "no LoRA" where nothing switches PEFT on (held-out review 96, A 01: HAPO's GRPO launch,
-    # `--lora_r 0 --lora_alpha 0` for a full-parameter run, read as LoRA of rank 0 and two PD002 errors)
-    return use_peft is True or (use_peft is not False and "lora_r" in data and lenient_int(data.get("lora_r")) != 0)
+    return use_peft is True or (use_peft is not False and _lora_rank_given(data, "lora_r"))
+
+
+def _lora_rank_given(data: dict, key: Optional[str]) -> bool:
+    """A LoRA rank under `key`, other than 0: a rank of 0 says "no LoRA" where nothing switches PEFT on (held-out
+    review 96, A 01: HAPO's GRPO launch, `--lora_r 0 --lora_alpha 0` for a full-parameter run, read as LoRA of rank 0
+    and two PD002 errors)."""
+    return key is not None and key in data and lenient_int(data.get(key)) != 0
 
 
 def _model_key(data: dict) -> str:
@@ -1537,9 +1542,7 @@ def _launcher_adapters(b: PlanBuilder, doc: Document) -> None:
     elif switches:
         adapters = any(lenient_bool(data[k]) is True for k in switches)
     else:
-        # (a rank of 0 is "no LoRA": held-out review 96, A 01, HAPO's `--lora_r 0 --lora_alpha 0` full GRPO run)
-        adapters = (rank_key is not None and lenient_int(data.get(rank_key)) != 0) \
-            or bool(_ADAPTER_PROGRAM.search(str(data.get("program", ""))))
+        adapters = _lora_rank_given(data, rank_key) or bool(_ADAPTER_PROGRAM.search(str(data.get("program", ""))))
     if not adapters:
         return
     qlora = any(lenient_bool(data.get(k)) is True for k in _LAUNCHER_QLORA_SWITCHES) or lenient_int(data.get("bits")) == 4 \

@@ -594,8 +594,7 @@ def _architecture_word(value: Any) -> bool:
     """A bare lowercase word (`gpt`, `dragon`, `llama`) that is no hub id nor a path: an architecture's name."""
     from ..plan.derive import KNOWN_SIZES  # hub ids without an organisation (`gpt2`, `t5-small`) load weights
 
-    return isinstance(value, str) and re.fullmatch(r"[a-z][a-z0-9_]{2,}", value) is not None \
-        and value not in KNOWN_SIZES and not re.search(r"\d", value)
+    return isinstance(value, str) and re.fullmatch(r"[a-z][a-z_]{2,}", value) is not None and value not in KNOWN_SIZES
 
 
 def _model_id_named(view: _ArgsView) -> Optional[str]:

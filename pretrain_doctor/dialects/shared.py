@@ -18,6 +18,7 @@ from ..config.document import UNSEEN_OPTIONS, Document, KeyPath
 from ..errors import ConfigError
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
+from ..plan.derive import SMOKE_TEST_STEPS
 from ..plan.model import Source
 from .base import BuildContext, lenient_bool, lenient_int, lenient_number, positive_count
 from .versions import TrainerVersions
@@ -29,9 +30,6 @@ _FAMILIES = (
     ("sophia", "sophia"), ("adagrad", "adagrad"), ("rmsprop", "rmsprop"),
 )
 
-# No training run is this short: a config of this many steps or fewer is a smoke test (torchtitan's
-# 10-step qwen3_0.6b, nanotron's 10-step DoReMi example); the same bound as PD801's smoke tests.
-SMOKE_TEST_STEPS = 100
 # The words configs spell a dtype with (`torch_dtype: bfloat16`, `--precision bf16`, nanotron's `dtype: bfloat16`).
 DTYPE_NAMES = {"bfloat16": "bf16", "bf16": "bf16", "float16": "fp16", "fp16": "fp16", "half": "fp16",
                "float32": "fp32", "fp32": "fp32", "float": "fp32"}

@@ -49,6 +49,9 @@ def _unknown(formula: str, plan: "TrainingPlan", *fields: str) -> DerivedValue:
     return DerivedValue(None, formula, fields, flags)
 
 
+# No training run is this short: a config of this many steps or fewer is a smoke test (torchtitan's
+# 10-step qwen3_0.6b, nanotron's 10-step DoReMi example); the same bound as PD801's smoke tests.
+SMOKE_TEST_STEPS = 100
 CHEAP_RUN_FLOPS = 1e17  # minutes of one accelerator to run again
 CHEAP_RUN_TOKENS = 2e6  # the same, where the model's size is unknown
 GPUS_PER_NODE = 8  # a run no wider than one node shares its minutes among its GPUs
@@ -368,8 +371,7 @@ class Derived:
     def loss_normalized_per_step(self) -> bool:
         """The HF Trainer (and the trainers built on it) from transformers 4.46 divides a step's summed loss by the
         tokens of all its micro-batches: a short last accumulation window is no mean taken as if it were full."""
-        return self.plan.dialect in _HF_TRAINERS + ("llamafactory",) and self.loss_per_micro_batch is None \
-            and self.plan.batch.loss_averaged_per_micro_batch is not True
+        return self.plan.dialect in _HF_TRAINERS + ("llamafactory",) and self.loss_per_micro_batch is None
 
     @cached_property
     def low_stakes(self) -> Optional[str]:

@@ -228,6 +228,11 @@ class PrecisionSpec(_Section):
     # builder.set("precision.declared_by.<component>", value, source); PD303 fires on disagreement.
     declared_by: Optional[dict[str, Precision]] = None
 
+    @property
+    def fp16(self) -> bool:
+        """The run computes in fp16 or turns fp16 on (loss scaling, fp16 autocast): what several rules ask."""
+        return self.compute == "fp16" or self.fp16_enabled is True
+
 
 class ClippingSpec(_Section):
     max_norm: Optional[float] = Field(None, ge=0)  # 0 means off (adapters map an explicit null/None to 0)

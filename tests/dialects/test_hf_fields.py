@@ -662,4 +662,4 @@ def test_a_projects_own_yaml_leaves_an_unset_precision_flag_to_its_program(tmp_p
                                             "num_train_epochs: 5\n")
     from pretrain_doctor.check.engine import check_paths
 
-    assert [f.severity for f in check_paths([config]).findings if f.code == "PD303"] in ([], ["info"])
+    assert [f.severity for f in check_paths([config]).findings if f.code == "PD303"] == ["info"]  # said, and said softly
