@@ -495,3 +495,71 @@ DPOTrainer(model="google/gemma-2-2b-it", args=DPOConfig(**training_kwargs)).trai
     doc = load_document(program)
     assert doc.data["--learning_rate"] == 5e-7 and doc.data["--num_train_epochs"] == 1
     assert doc.data["--bf16"] is None  # only when the GPU has bf16
+
+
+CLASS_SETTINGS_PROGRAM = '''from trl import KTOConfig
+from peft import LoraConfig
+from models.model_kto import kto_pipeline
+
+
+class Config:
+    beta = 0.1
+    learning_rate = 5e-4
+    batch_size = 16
+    lora_r = 8
+    num_train_epochs = 2
+
+
+if __name__ == "__main__":
+    training_args = KTOConfig(
+        beta=Config.beta,
+        per_device_train_batch_size=Config.batch_size,
+        num_train_epochs=Config.num_train_epochs,
+        learning_rate=Config.learning_rate,
+        output_dir="out",
+    )
+    peft_config = LoraConfig(r=Config.lora_r, lora_alpha=16, task_type="CAUSAL_LM")
+    kto_pipeline("gpt2", training_args, peft_config=peft_config)
+'''
+
+
+def test_fields_read_off_a_settings_class_itself_are_its_literals(tmp_path: Path) -> None:
+    # held-out review 96, A 09: `KTOConfig(beta=Config.beta, learning_rate=Config.learning_rate, ...)` over a class
+    # never instantiated was refused; its LoRA, handed to a helper as `peft_config=`, is a KTO through adapters
+    plan = plan_of(write(tmp_path, "train_kto.py", CLASS_SETTINGS_PROGRAM))
+    assert (plan.optimizer.lr, plan.batch.micro_batch_size, plan.run.epochs) == (5e-4, 16, 2)
+    assert plan.mode.lora_rank == 8 and plan.objective.kind == "preference"
+    report = check_paths([tmp_path / "train_kto.py"], CheckOptions())
+    assert not [f for f in report.findings if f.code == "PD103"]  # 5e-4 is in the adapters' band, not full KTO's
+    # a class the program changes after its body is read holds nothing known
+    changed = CLASS_SETTINGS_PROGRAM.replace("if __name__", "Config.learning_rate = 1e-6\n\n\nif __name__")
+    assert "--learning_rate" in load_document(write(tmp_path, "changed.py", changed)).unevaluated
+
+
+def test_a_function_handed_the_parsed_command_line_reads_its_defaults(tmp_path: Path) -> None:
+    # held-out review 95, A 07: `def main(args): TrainingArguments(learning_rate=args.learning_rate, ...)` with
+    # `args = parser.parse_args(); main(args)` at the bottom was refused as "a Python program of its own"
+    program = '''import argparse
+from transformers import Trainer, TrainingArguments
+
+
+def main(args):
+    training_args = TrainingArguments(output_dir=args.output_dir, learning_rate=args.learning_rate,
+                                      per_device_train_batch_size=args.batch, max_steps=args.max_steps)
+    Trainer(model=None, args=training_args).train()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--output_dir", default="out")
+    parser.add_argument("--learning_rate", type=float, default=8e-5)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--max_steps", type=int, default=625)
+    args = parser.parse_args()
+    main(args)
+'''
+    plan = plan_of(write(tmp_path, "train.py", program))
+    assert (plan.optimizer.lr, plan.batch.micro_batch_size, plan.run.max_steps) == (8e-5, 4, 625)
+    # handed something else somewhere, the parameter's fields are not the defaults
+    other = program.replace("    main(args)\n", "    main(args)\n    main(load_other())\n")
+    assert detected(write(tmp_path, "other.py", other)) is None

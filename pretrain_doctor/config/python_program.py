@@ -170,11 +170,13 @@ def scope_at(tree: ast.Module, target: ast.AST, settings: Optional[Settings] = N
     module's globals, then those of the `if __name__ == "__main__":` block or function that holds it. An instance
     of one of the program's `settings` classes (`cfg = TrainConfig()`) holds its fields as dotted names
     (`cfg.learning_rate`)."""
-    scope: _Scope = {}
+    scope: _Scope = _class_attributes(tree, settings) if settings is not None else {}
     entries = _cli_entry_points(tree)
     for block, holder in _blocks_to(tree.body, target):
         if isinstance(holder, ast.FunctionDef) and holder.name in entries:
             scope.update(_parameter_defaults(holder, scope))  # `fire.Fire(train)` run bare: train's defaults
+        elif isinstance(holder, ast.FunctionDef) and settings is not None:
+            scope.update(_parsed_parameters(tree, holder, settings))
         for statement in block:
             if statement is holder:
                 break
@@ -189,6 +191,43 @@ def scope_at(tree: ast.Module, target: ast.AST, settings: Optional[Settings] = N
                 else:
                     scope[name] = value
     return scope
+
+
+def _class_attributes(tree: ast.Module, settings: Settings) -> _Scope:
+    """`Config.beta` read off a settings class itself, never instantiated (held-out review 96, A 09: `class Config:
+    beta = 0.1 ...` then `KTOConfig(beta=Config.beta, ...)`), for the fields the program never reassigns
+    (`Config.lr = ...`); a class the program fills with `setattr` holds nothing known."""
+    reassigned: set[tuple[str, str]] = set()
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        reassigned.update((t.value.id, t.attr) for t in targets
+                          if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name))
+        if isinstance(node, ast.Call) and dotted_tail(node.func) == "setattr" and node.args \
+                and isinstance(node.args[0], ast.Name):
+            reassigned.add((node.args[0].id, "*"))
+    return {f"{cls}.{field}": value for cls, fields in settings.classes.items() if (cls, "*") not in reassigned
+            for field, value in fields.items() if (cls, field) not in reassigned}
+
+
+def _parsed_parameters(tree: ast.Module, function: ast.FunctionDef, settings: Settings) -> _Scope:
+    """A function's parameter that every call of it hands the parsed command line (`args = parser.parse_args()`
+    then `main(args)`): its fields are the argparse defaults, as for `args.lr` at module level (held-out review 95,
+    A 07: `def main(args): ... TrainingArguments(learning_rate=args.learning_rate, ...)`)."""
+    if not settings.parsed:
+        return {}
+    parsed = {name for node in ast.walk(tree) for name, expression in assignments(node)
+              if isinstance(expression, ast.Call) and _parses_arguments(expression, settings)}
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+             and node.func.id == function.name]
+    found: _Scope = {}
+    for position, parameter in enumerate(function.args.args):
+        handed = [next((k.value for k in call.keywords if k.arg == parameter.arg),
+                       call.args[position] if position < len(call.args) else None) for call in calls]
+        if handed and all((isinstance(value, ast.Name) and value.id in parsed)
+                          or (isinstance(value, ast.Call) and _parses_arguments(value, settings)) for value in handed):
+            found.update({f"{parameter.arg}.{field}": value for field, value in settings.parsed.items()})
+    return found
 
 
 def _cli_entry_points(tree: ast.Module) -> set[str]:

@@ -1605,6 +1605,11 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
     if kind in ("preference", "online_rl") and facts is not None and facts.adapters is not None:
         # LLM_finetune's qwen_dpo.py (held-out review 11, A 07): DPO of the model get_peft_model wrapped in LoRA r=32
         _program_adapters(b, facts)
+        if not b.has("mode.lora_rank"):
+            # the rank is the program's to compute, the adapters are certain: the run kind says so, the objective
+            # keeps the preference loss (held-out review 96, A 09: `peft_config=peft_config` into a helper's KTO)
+            b.set("mode.kind", "qlora" if facts.quantized else "lora",
+                  _evidence(facts.adapters, "the launched program wraps the policy in adapters whatever its arguments"))
         return
     if kind in ("preference", "online_rl") and facts is None and not b.has("mode.lora_rank") \
             and not any(lenient_bool(data.get(switch)) for switch in (*_LAUNCHER_LORA_SWITCHES, *_LAUNCHER_QLORA_SWITCHES)):

@@ -762,7 +762,22 @@ def _rank(value: Any, modules: list[ProgramSource], arguments: dict) -> Optional
     if passed is not None:
         return None  # a launch-time value or a word: not known here
     default = argument_default(modules, name)
+    if default is None and isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name):
+        default = class_attribute(modules, value.value.id, name)
     return default if isinstance(default, int) and not isinstance(default, bool) and default > 0 else None
+
+
+def class_attribute(modules: list[ProgramSource], owner: str, name: str) -> Any:
+    """The literal a module-level settings class assigns its attribute in its body (`class Config: lora_r = 8`,
+    read as `Config.lora_r`: held-out review 96, A 09); None when there is none or it is not a literal."""
+    for module in modules:
+        for node in module.tree.body if module.tree is not None else ():
+            if not (isinstance(node, ast.ClassDef) and node.name == owner):
+                continue
+            values = [evaluate(expression, {}) for statement in node.body
+                      for target, expression in assignments(statement) if target == name]
+            return values[-1] if values else None
+    return None
 
 
 def argument_default(modules: list[ProgramSource], name: str) -> Any:
