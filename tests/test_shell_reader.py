@@ -282,6 +282,16 @@ def test_an_assigned_placeholder_is_a_value_to_fill_in_never_a_switch(tmp_path) 
     assert plan.unknown["model.name"].startswith("<your_model_path>, a placeholder the user fills in")
 
 
+def test_a_blank_written_out_in_words_is_a_placeholder_not_three_words() -> None:
+    # held-out review 97, B 07: `MODEL_PATH="reference model path" # set your reference model`, used unquoted, was
+    # three words: PD002 error "`model_name_or_path`: got ['reference', 'model', 'path']"
+    data, _, unevaluated = _read('MODEL_PATH="reference model path" # set your reference model\n'
+                                 'RUN="base model run"\n'
+                                 'python train.py --model_name_or_path $MODEL_PATH --run_name "$RUN" --lr 1e-6\n')
+    assert data["--model_name_or_path"] is None and unevaluated["--model_name_or_path"] == "<reference model path>"
+    assert data["--run_name"] == "base model run"  # words with no placeholder's word are a value
+
+
 def test_a_redirection_inside_an_evaluated_string_still_ends_the_command() -> None:
     data, _, _ = _read('cmd="python pretrain_gpt.py --num-layers 2 2>&1 | tee log.txt"\neval $cmd\n')
     assert data["--num-layers"] == "2" and "tee" not in str(data) and "log.txt" not in str(data)

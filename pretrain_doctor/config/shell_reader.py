@@ -54,6 +54,9 @@ _ASSIGNED_PLACEHOLDER = re.compile(r"<[A-Za-z][^<>|&;'\"\s]*>")
 # ... and in quotes, where it may hold spaces: `DICE_DIR="<provide the absolute path to dice dir>"` (held-out review 65,
 # A 22), one word wherever it is used, not the words bash would split the unfilled text into
 _QUOTED_PLACEHOLDER = re.compile(r"([\"'])(<[A-Za-z][^<>|&;'\"$`\\]*>)\1")
+# ... or written out as words: `MODEL_PATH="reference model path" # set your reference model` (held-out review 97,
+# B 07), which bash splits into three words where it is used unquoted: a template's blank, not the run's value.
+_PROSE_PLACEHOLDER_WORDS = frozenset(("path", "dir", "directory", "folder", "your", "here", "file"))
 _SHELLS = frozenset(("sh", "bash", "/bin/sh", "/bin/bash", "/usr/bin/env bash"))
 _MAX_STEPS = 200_000  # expansion work bound: a hostile script cannot make the reader loop for long
 _MAX_VALUE = 100_000  # characters one variable may hold: `A+=("${A[@]}")` forty times would not fit in memory
@@ -90,6 +93,17 @@ class Word(NamedTuple):
     line: int
     column: int
     raw: str
+
+
+def _prose_placeholder(value_raw: str) -> Optional[str]:
+    """The text of a quoted blank written as two to six plain words, one of them a placeholder's word (`"path to
+    your model"`); None for any other value. String tests only: every assignment of every script passes here."""
+    if len(value_raw) < 5 or value_raw[0] not in "\"'" or value_raw[-1] != value_raw[0]:
+        return None
+    words = value_raw[1:-1].split(" ")
+    if not 2 <= len(words) <= 6 or not all(word.isalpha() for word in words):
+        return None
+    return value_raw[1:-1] if any(word.lower() in _PROSE_PLACEHOLDER_WORDS for word in words) else None
 
 
 class _Unknown:
@@ -878,6 +892,10 @@ class _Shell:
         quoted = _QUOTED_PLACEHOLDER.fullmatch(value_raw)
         if quoted:
             self.vars[name] = _Unknown(quoted.group(2), placeholder=True)
+            return
+        prose = _prose_placeholder(value_raw)
+        if prose is not None:
+            self.vars[name] = _Unknown(f"<{prose}>", placeholder=True)
             return
         value = self.expand_scalar(value_raw, token.line, column)
         value = self._without_quoted_comments(name, value)
