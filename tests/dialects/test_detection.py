@@ -312,3 +312,37 @@ def test_torchtune_recipes_and_their_launches_are_named_not_guessed(tmp_path, ca
     assert code == 2 and "torchtune recipe config" in err
     code, _, err = cli(capsys, "plan", str(launch))
     assert code == 2 and "runs a torchtune recipe" in err
+
+
+def test_a_projects_own_names_for_lr_and_batch_are_no_guessed_trainers(tmp_path) -> None:
+    # held-out review 97, C 11: a Lightning trainer's YAML (`lr`, `batch_size`, `gradient_accum`, `epochs` beside
+    # `weight_decay`, `warmup_ratio`, `max_grad_norm`) was guessed as HF, its micro-batch and precision transformers'
+    own = write(tmp_path, "pretrain.yaml", """\
+        model_name: allenai/OLMo-7B-hf
+        batch_size: 2
+        gradient_accum: 4
+        lr: 0.0001
+        weight_decay: 0.0001
+        epochs: 1
+        warmup_ratio: 0.15
+        max_grad_norm: 0.5
+        seed: 42
+        output_dir: ./outputs
+        """)
+    assert detection(load_document(own)).dialect is None
+    # D 12: a project's YAML with DeepSpeed's batch names among its own settings was guessed as DeepSpeed
+    deepspeed_named = write(tmp_path, "6B_tokens.yaml", """\
+        train_micro_batch_size_per_gpu: 4
+        gradient_accumulation_steps: 1
+        learning_rate: 0.0002
+        weight_decay: 0.1
+        max_steps: 30600
+        warmup_steps: 300
+        bf16: true
+        save_interval: 2000
+        """)
+    assert detection(load_document(deepspeed_named)).dialect is None
+    # TrainingArguments' own names beside a program's extra `batch_size` stay HF
+    hf = write(tmp_path, "sft.yaml", "learning_rate: 2.0e-5\nper_device_train_batch_size: 4\nbatch_size: 4\nlr: 1\n"
+                                      "output_dir: out\n")
+    assert detection(load_document(hf)).dialect.name == "hf"

@@ -687,6 +687,22 @@ def test_a_forks_train_py_in_a_sibling_folder_and_its_warmup_then_constant_sched
     assert plan_of(override, world_size=8).schedule.kind == "cosine"
 
 
+def test_a_forks_train_py_checked_itself_reads_its_own_schedule(tmp_path) -> None:
+    # Held-out review 97, C 07 (an AdaMuon fork of the same shape): `check models/train.py` judged the script by
+    # upstream's 600,000-step cosine (PD107, PD004): its own warmup-stable get_lr is the one that runs
+    script = write(tmp_path, "train.py",
+                   "max_iters = 100000\nwarmup_iters = 2000\nlearning_rate = 6e-4\nmin_lr = 6e-5\nuse_rope = True\n"
+                   "config_keys = [k for k, v in globals().items() if not k.startswith('_')]\n"
+                   "for arg in sys.argv[1:]:\n    exec(open(arg).read())\n\n"
+                   "def get_lr(it):\n    if it < warmup_iters:\n        return learning_rate * it / warmup_iters\n"
+                   "    return learning_rate\n")
+    plan = plan_of(script, world_size=8)
+    assert plan.schedule.kind == "constant_with_warmup" and plan.sources["schedule.kind"].line == 10
+    assert plan.model.position_encoding == "rope"  # the fork's `use_rope` switch
+    assert findings(plan, "PD107") == [] and notes(plan, "inconsistent") == []
+    assert plan.derived.decay_steps.value is None  # the lr holds: no horizon
+
+
 def test_better_nanogpts_data_dict_batches_and_its_rotary_positions(tmp_path) -> None:
     # Held-out review 23, B 14/B 15 (Fzkuji/better-nanoGPT): train.py batches `data['train']['datasets'][0]`
     # (batch_size 30 x context_length 1024), `block_size = 128` is only an attention window and
