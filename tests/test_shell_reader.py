@@ -1238,3 +1238,19 @@ def test_a_command_string_run_by_a_shell_named_by_its_path() -> None:
     data, _, _ = _read('CMD="python3 -u pretrain_gpt.py --num-layers 32 --lr 3e-4"\n'
                        'deepspeed --num_gpus 8 --no_python /usr/bin/bash -c "$CMD"\n')
     assert data["program"] == "pretrain_gpt.py" and data["--num-layers"] == "32"
+
+
+def test_a_done_joined_to_the_launch_by_a_backslash_leaves_the_loop_unclosed(tmp_path) -> None:
+    # held-out review 97, C 08/C 09: `--save_model \` then `done`: bash hands `done` to the program, the loop never
+    # closes and bash stops at the end of the file ("syntax error: unexpected end of file"); nothing was said
+    script = ("for seed in 0 1 2\ndo\n    for lr in 1e-4 3e-4\n    do\n        torchrun train.py \\\n"
+              "            --learning_rate $lr \\\n            --per_device_train_batch_size 4 \\\n"
+              "            --output_dir out --model_name_or_path gpt2 \\\n        done\ndone\n")
+    path = write(tmp_path, "run.sh", script)
+    data, _, _ = _read(script)
+    assert data["swallowed_done"] == {"line": 9, "loop_line": 1} and data["--model_name_or_path"] == "gpt2"
+    (finding,) = [f for f in check_paths([path], CheckOptions()).findings if f.code == "PD002"]
+    assert finding.severity == "error" and finding.line == 9 and "never starts" in finding.message
+    # the same loop closed: no finding
+    closed = script.replace("gpt2 \\\n        done", "gpt2\n        done")
+    assert "swallowed_done" not in _read(closed)[0]

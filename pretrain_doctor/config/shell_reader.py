@@ -400,6 +400,7 @@ class _Parser:
         self.tokens = tokens
         self.pos = 0
         self.argument_loops: list[tuple[int, int]] = []  # token spans of loops over the script's arguments
+        self.unclosed_loop: Optional[int] = None  # the line of a loop whose `done` never comes before the end
 
     def needs_arguments(self) -> bool:
         """Whether the script reads a positional parameter outside its option loops (`MODEL=$1`, `if [[ $# = 0 ]];
@@ -428,6 +429,8 @@ class _Parser:
                 start = self.pos
                 head = self._until_word("do")
                 block = _Block(self.parse(stop=("done",)), _loops_over_arguments(head), _single_pass(head))
+                if self.pos >= len(self.tokens) and self.unclosed_loop is None:
+                    self.unclosed_loop = token.line  # the first loop found still open at the end of the file
                 if block.over_arguments:
                     self.argument_loops.append((start, self.pos))
                 body.append(block)
@@ -1699,6 +1702,8 @@ def _read_shell(text: str, shown: str, env: Optional[dict[str, str]], path: Opti
             data["echoed"] = {"line": command[0][0].line}
     if command is not None:
         command = _rejoined(command, shell.commands, cuts, data)
+    if command is not None and parser.unclosed_loop is not None:
+        command = _swallowed_done(command, parser.unclosed_loop, data)
     if command is not None and shell.written:
         data["written_files"] = shell.written
     if command is not None:
@@ -1839,6 +1844,19 @@ def _rejoined(command: tuple[list[Word], Optional[int]], commands: list[Command]
                                 "by": "comment" if comment is not None else "no_backslash",
                                 "flags": [w.text for w in extra if (w.text or "").startswith("--")]}
     return words + extra, index
+
+
+def _swallowed_done(command: tuple[list[Word], Optional[int]], loop_line: int, data: dict[str, Any]
+                    ) -> tuple[list[Word], Optional[int]]:
+    """A launch whose last line ends in `\\` before the `done` of the loop around it: bash hands `done` to the
+    program as an argument, the loop is never closed, and bash stops at the end of the file with "syntax error:
+    unexpected end of file" before it runs the loop (held-out review 97, C 08: `--save_model \\` then `done`).
+    The command is read without that word; `data["swallowed_done"]` says where, for the plan to report."""
+    words, index = command
+    if len(words) < 2 or words[-1].text != "done" or words[-1].line <= words[-2].line:
+        return command
+    data["swallowed_done"] = {"line": words[-1].line, "loop_line": loop_line}
+    return words[:-1], index
 
 
 def _substitutions_joined(words: list[Word]) -> list[Word]:

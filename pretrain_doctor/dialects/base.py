@@ -98,6 +98,7 @@ def apply_flags(builder: PlanBuilder, context: BuildContext) -> None:
     else:
         builder.unknown("run.dataset_rows", "--dataset-rows")
     _cut_continuation(builder)
+    _swallowed_done(builder)
     _quoted_comments(builder)
     _sourced_files(builder)
 
@@ -152,6 +153,22 @@ def _cut_continuation(builder: PlanBuilder) -> None:
                  # logging, the run trains the same or runs out of memory (review 64, A 22: `--gradient_checkpointing
                  # true`, on by default in LLaMA-Factory)
                  keys=flags, severity="warning" if all(_resource_only(flag) for flag in flags) else "error")
+
+
+def _swallowed_done(builder: PlanBuilder) -> None:
+    """A launch script whose `done` a `\\` joins to the launch command (config/shell_reader.py's _swallowed_done):
+    bash never runs the loop around it."""
+    found = builder.primary.data.get("swallowed_done")
+    if not isinstance(found, dict):
+        return
+    line = found.get("line")
+    builder.note("ignored-key", f"the `done` on line {line} ends no loop: the `\\` at the end of the line before joins "
+                 "it to the launch command as an argument, so the loop opened on line "
+                 f"{found.get('loop_line')} is never closed and bash stops with \"syntax error: unexpected end of "
+                 "file\" before running it: the training never starts",
+                 Source(file=builder.primary.path, line=line, key="done"),
+                 hint=f"remove the `\\` at the end of line {line - 1 if isinstance(line, int) else 'before'}",
+                 severity="error")
 
 
 # Flags that tune only memory, speed or what is logged: a launch that drops them trains the same run (or runs out of

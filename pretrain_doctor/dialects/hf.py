@@ -576,7 +576,7 @@ def _own_parser_unseen(doc: Document) -> Optional[str]:
 
 # Keys a launch document carries beside the program's arguments (launched_arguments): no argument of the program.
 LAUNCH_KEYS = frozenset(("program", "program_path", "program_config", "command_line_keys", "launcher", "workdir",
-                          "cut_continuation", "crlf", "quoted_comments", "arguments_class", "program_defaults", "positional",
+                          "cut_continuation", "swallowed_done", "crlf", "quoted_comments", "arguments_class", "program_defaults", "positional",
                           "overrides", "sourced", "env", "unresolved"))
 
 
@@ -1277,7 +1277,7 @@ def launched_arguments(doc: Document) -> Optional[Document]:
     data["program"] = program
     data["program_path"] = str(doc.data.get("program") or "")
     _own_arguments(doc, data, positions, unknown)
-    for key in ("cut_continuation", "quoted_comments", "workdir", "arguments_class", "unresolved"):
+    for key in ("cut_continuation", "swallowed_done", "quoted_comments", "workdir", "arguments_class", "unresolved"):
         if key in doc.data:
             data[key] = doc.data[key]
             if (key,) in doc.positions:

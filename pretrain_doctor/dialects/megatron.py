@@ -209,7 +209,7 @@ class _Flags:
 
 
 # What the shell reader adds beside the flags (config/shell_reader.py:read_shell).
-_READER_KEYS = frozenset({"program", "launcher", "overrides", "unresolved", "syntax_error", "cut_continuation", "crlf",
+_READER_KEYS = frozenset({"program", "launcher", "overrides", "unresolved", "syntax_error", "cut_continuation", "swallowed_done", "crlf",
                            "quoted_comments", "written_files", "sourced"})
 
 
