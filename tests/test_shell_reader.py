@@ -1254,3 +1254,15 @@ def test_a_done_joined_to_the_launch_by_a_backslash_leaves_the_loop_unclosed(tmp
     # the same loop closed: no finding
     closed = script.replace("gpt2 \\\n        done", "gpt2\n        done")
     assert "swallowed_done" not in _read(closed)[0]
+
+
+def test_a_flag_given_bare_then_with_a_value_stops_argparse(tmp_path) -> None:
+    # held-out review 98, B 23: `--flash_attn \` then `--flash_attn fa2` (LLaMA-Factory's choice of auto/sdpa/fa2):
+    # the bare one takes a value, argparse stops ("expected one argument"); said as a dropped first value (warning)
+    script = ("torchrun src/train.py --stage sft --do_train --finetuning_type full --flash_attn \\\n"
+              "    --model_name_or_path Qwen/Qwen2.5-Coder-14B --learning_rate 1e-5 \\\n"
+              "    --flash_attn fa2 --bf16 --bf16 true\n")
+    path = write(tmp_path, "train.sh", script)
+    repeated = {f.key: f for f in check_paths([path], CheckOptions()).findings if f.code == "PD002"}
+    assert repeated["flash_attn"].severity == "error" and "expected one argument" in repeated["flash_attn"].message
+    assert repeated["bf16"].severity == "info"  # a boolean given bare, then `true`: nothing lost

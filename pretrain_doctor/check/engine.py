@@ -435,6 +435,13 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
                 hint=f"keep one `{key}` (merge the two)", source=Source(file=doc.path, line=duplicate.first_line, key=key),
                 data={"repeated": True, "key": key, "severity": "error"})
             continue
+        bare = _bare_before_value(duplicate, doc) if launch else None
+        if bare is not None:
+            yield ConfigNote(
+                kind="ignored-key", message=bare, hint=f"drop the `--{key}` at line {duplicate.first_line}",
+                source=Source(file=doc.path, line=duplicate.first_line, key=key),
+                data={"repeated": True, "key": key, "severity": "error"})
+            continue
         partner = _configuring_sibling(doc, duplicate) if duplicate.turned_on else None
         own_tokens = _the_tokenizers_own(duplicate, plan)
         reporting = str(duplicate.path[-1]) in _REPORTING_KEYS
@@ -476,6 +483,23 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
             source=Source(file=doc.path, line=duplicate.first_line, key=key),
             data={"repeated": True, "key": key, **({"severity": "info"} if harmless else {})},
         )
+
+
+def _bare_before_value(duplicate: DuplicateKey, doc: Document) -> Optional[str]:
+    """A flag given bare, then with a word (`--flash_attn` ... `--flash_attn fa2`): it takes a value, so argparse stops
+    at the bare one ("expected one argument") before any last-one-wins (held-out review 98, B 23: LLaMA-Factory's
+    `flash_attn`, a choice of auto/disabled/sdpa/fa2, read as the first value being dropped). Only a kept value that
+    is no boolean says the flag takes one: HfArgumentParser's boolean fields take a bare flag as `True`."""
+    key = ".".join(map(str, duplicate.path))
+    kept = doc.data.get(f"--{key}", doc.data.get(key))  # a launch's flags keep their dashes
+    if duplicate.dropped is not True or not isinstance(kept, str) or not kept or kept.strip().lower() in _BOOLEAN_WORDS:
+        return None
+    return (f"`--{key}` at line {duplicate.first_line} is given no value, and it takes "
+            f"one (`{kept}` at line {duplicate.last_line}): argparse stops there (\"expected one argument\"), so the "
+            "run never starts")
+
+
+_BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "1", "0", "t", "f", "y", "n", "on", "off"})
 
 
 # Keys that decide only what a run logs and where: a dropped value changes no step of training (held-out review 57,

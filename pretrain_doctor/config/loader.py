@@ -287,11 +287,17 @@ def _kind(value: object) -> str:
     return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(value), "value")
 
 
+def _same_flag_value(dropped: Any, kept: Any) -> bool:
+    """Two values of a flag that mean the same: equal, or a bare switch (`True`) and a word HfArgumentParser reads as
+    true (`--bf16 --bf16 true`)."""
+    return dropped == kept or (dropped is True and isinstance(kept, str) and kept.strip().lower() == "true")
+
+
 def _repeated_flags(data: Any) -> list[DuplicateKey]:
     """A launch's flags given twice, as repeated keys (argparse keeps the last value, as YAML loaders do): taken out
     of the launch data, where the reader keeps them."""
     repeated = data.pop("repeated_flags", None) if isinstance(data, dict) else None
     return [DuplicateKey(path=(str(item["flag"]).lstrip("-"),), first_line=item["first_line"],
-                         last_line=item["last_line"], same_value=item["dropped"] == item["kept"],
+                         last_line=item["last_line"], same_value=_same_flag_value(item["dropped"], item["kept"]),
                          dropped=item["dropped"])
             for item in repeated or ()]

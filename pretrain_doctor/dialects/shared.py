@@ -912,11 +912,14 @@ def _lost_zero_settings(block: dict, stage: Optional[int]) -> Optional[str]:
     the plugin's own keys do not give; None when the plugin's settings already match (held-out review 38, A 12: a
     stage-2 block under the default stage 2)."""
     zero = block.get("zero_optimization")
-    if not isinstance(zero, dict):
-        return None
-    wanted = lenient_int(zero.get("stage"))
-    if isinstance(wanted, int) and wanted != stage:
-        return f"instead of the stage {wanted} the block asks for"
+    if isinstance(zero, dict):
+        wanted = lenient_int(zero.get("stage"))
+        if isinstance(wanted, int) and wanted != stage:
+            return f"instead of the stage {wanted} the block asks for"
+    else:
+        # DeepSpeed's offload sections written straight into the plugin's block (held-out review 98, A 20:
+        # `offload_optimizer: {device: disk, ...}` beside `zero_stage: 3`): no offload either
+        zero = block
     for part in ("optimizer", "param"):
         asked = zero.get(f"offload_{part}")
         device = str(asked.get("device", "none")).lower() if isinstance(asked, dict) else "none"

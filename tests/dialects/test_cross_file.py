@@ -264,6 +264,13 @@ def test_a_deepspeed_json_block_inside_accelerates_deepspeed_config(tmp_path) ->
     same = write(tmp_path, "zero2.yaml", nested.replace("stage: 3\n    offload_param: {device: nvme}", "stage: 2"))
     plan = plan_of(write(tmp_path, "b.yaml", HF), dialect="hf", accelerate_config=same)
     assert [f.severity for f in findings(plan, "PD002") if f.key == "deepspeed_config.zero_optimization"] == ["info"]
+    # held-out review 98, A 20: DeepSpeed's offload sections straight in the block, beside the plugin's `zero_stage: 3`
+    direct = write(tmp_path, "disk.yaml", "compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\n"
+                   "num_processes: 2\ndeepspeed_config:\n  zero_stage: 3\n  offload_optimizer:\n    device: disk\n"
+                   "  offload_param:\n    device: disk\n")
+    plan = plan_of(write(tmp_path, "c.yaml", HF), dialect="hf", accelerate_config=direct)
+    [lost] = [f for f in findings(plan, "PD002") if f.key == "deepspeed_config.offload_optimizer"]
+    assert lost.severity == "warning" and "no optimizer offload, though the block offloads it to disk" in lost.message
 
 
 def test_the_deepspeed_json_an_accelerate_config_names_is_the_runs(tmp_path) -> None:
