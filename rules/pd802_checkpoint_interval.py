@@ -144,8 +144,8 @@ class CheckpointInterval(Rule):
         params = plan.derived.parameters
         saves = int(steps // interval)
         if saves < MANY_SAVES or interval > EVERY_FEW_STEPS or not params.known or params.value < MANY_SAVES_PARAMS \
-                or plan.mode.kind in ("lora", "qlora", "partial_finetune"):
-            return
+                or plan.mode.kind in ("lora", "qlora", "partial_finetune") or plan.mode.lora_rank is not None:
+            return  # (a preference or RL run over LoRA adapters saves only them too)
         size = params.value * CHECKPOINT_BYTES_PER_PARAM
         yield self.finding(
             plan, "checkpoint.interval_steps",
@@ -162,7 +162,7 @@ class CheckpointInterval(Rule):
         terabyte or more of disk with them (`steps` None: the run's length unknown, judged by the limit alone)."""
         params, keep = plan.derived.parameters, plan.checkpoint.keep_last
         if keep is None or not params.known or plan.mode.kind in ("lora", "qlora", "partial_finetune") \
-                or (steps is None and keep == 0):
+                or plan.mode.lora_rank is not None or (steps is None and keep == 0):
             return
         if steps is None and keep * interval > _LONGEST_PLAUSIBLE_RUN:
             return  # as many saves would take a run longer than any trains (held-out review 94, A 03: `save_steps:

@@ -486,6 +486,41 @@ class Spec:
     tail: Optional[Callable[[str], list[str]]] = None  # extra module lines (mirror -> lines)
 
 
+def _kept_tail(module: str) -> Callable[[str], list[str]]:
+    """The lines a dialect's key module keeps below `HAND_WRITTEN` (its defaults by release, written from the source
+    by hand), carried over as they are when the table above them is generated again."""
+    def tail(_mirror: str) -> list[str]:
+        text = (Path(__file__).resolve().parent.parent / "pretrain_doctor" / "dialects" / module).read_text()
+        start = text.find(HAND_WRITTEN)
+        return text[start:].rstrip("\n").split("\n") if start >= 0 else []
+    return tail
+
+
+HAND_WRITTEN = "# --- written by hand below"
+
+
+def _swift(mirror: str, rev: str) -> Read:
+    """ms-swift's argument dataclasses: 2.x swift/llm/utils/argument.py, 3.x swift/llm/argument/ (over transformers'
+    Seq2SeqTrainingArguments), 4.x swift/arguments/."""
+    if files(mirror, rev, "swift/arguments"):
+        paths = files(mirror, rev, "swift/arguments") + ["swift/trainers/arguments.py"]
+        roots = ["SftArguments", "PretrainArguments", "RLHFArguments"]
+    elif files(mirror, rev, "swift/llm/argument"):
+        paths = files(mirror, rev, "swift/llm/argument") + files(mirror, rev, "swift/trainers", r"arguments\.py$")
+        roots = ["TrainArguments", "RLHFArguments"]
+    else:
+        paths = ["swift/llm/utils/argument.py"]
+        roots = ["SftArguments", "PtArguments", "RLHFArguments"]
+    classes = index_classes(source(mirror, rev, path) for path in paths)
+    keys = {key for root in roots for key in fields_of(classes, root)}
+    if not paths[0].endswith("argument.py"):  # 3.x and 4.x extend transformers' Seq2SeqTrainingArguments
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from pretrain_doctor.dialects.hf_keys import HF_ALL_KEYS
+        from pretrain_doctor.dialects.llamafactory_keys import SEQ2SEQ_KEYS
+        keys |= set(HF_ALL_KEYS) | set(SEQ2SEQ_KEYS)
+    return Read({"": keys})
+
+
 def _llamafactory_tail(mirror: str) -> list[str]:
     """What the llamafactory dialect also needs: the version read last, the transformers
     Seq2SeqTrainingArguments fields it adds, and the keys of the v1 CLI (src/llamafactory/v1/config)."""
@@ -578,6 +613,21 @@ SPECS: dict[str, Spec] = {
         "flags (`--field-name`; a bool defaulting to True as `--no-`/`--disable-field-name`; argparse_meta "
         "arg_names; exclude= and init=False left out). NVIDIA/Megatron-LM tags core_v0.x, versions of the "
         "megatron-core package"),
+    "swift": Spec(
+        "ms-swift", _releases("v2.0.0", "v2.2.0", "v2.4.0", "v2.6.1", "v3.0.0", "v3.2.2", "v3.4.0", "v3.6.0", "v3.8.0",
+                              "v3.10.0", "v3.12.6", "v4.0.0", "v4.2.0", "v4.5.2"),
+        _swift, "the fields of SftArguments/PtArguments/RLHFArguments in swift/llm/utils/argument.py (2.x), of "
+        "TrainArguments/RLHFArguments and their bases in swift/llm/argument/ and swift/trainers/arguments.py (3.x), of "
+        "SftArguments/PretrainArguments/RLHFArguments in swift/arguments/ and swift/trainers/arguments.py (4.x); 3.x "
+        "and 4.x also read every key of transformers' Seq2SeqTrainingArguments (hf_keys.py), counted here as theirs",
+        renames={"sft_type": "train_type", "model_id_or_path": "model", "dtype": "torch_dtype",
+                 "batch_size": "per_device_train_batch_size", "quantization_bit": "quant_bits",
+                 "dataset_test_ratio": "split_dataset_ratio", "lora_target_modules": "target_modules",
+                 "train_type": "tuner_type", "lora_lr_ratio": "lorap_lr_ratio",
+                 "eval_batch_size": "per_device_eval_batch_size", "use_flash_attn": "attn_impl",
+                 "neftune_alpha": "neftune_noise_alpha", "init_lora_weights": "init_weights",
+                 "lora_bias_trainable": "lora_bias"},
+        unreleased=(), tail=_kept_tail("swift_keys.py")),
     "neox": Spec(
         "gpt-neox", _releases("v1.0", "6edf2418=2.0"),
         _neox, "the fields of the NeoXArgs* dataclasses in megatron/neox_arguments/neox_args.py and "

@@ -570,6 +570,8 @@ class _Shell:
         self.written: list[dict[str, Any]] = []  # JSON files the script writes with `cat <<EOT > file.json`
         # `cd DIR` in the order run: (commands before it, the folder or None when unknown, its line)
         self.cds: list[tuple[int, Optional[str], int]] = []
+        # `NPROC_PER_NODE=8 swift sft ...`: the variables set in front of a command, by its first word's position
+        self.prefixed: dict[tuple[int, int], set[str]] = {}
 
     # statements
     def run(self, body: list, uncertain: bool = False) -> None:
@@ -732,6 +734,9 @@ class _Shell:
             else:
                 expanded.extend(self.expand_word(token.text, token.line, token.column))
         expanded = self._submitted(rest, expanded) or expanded
+        if index:  # the command's own environment: bash passes these to it (and here they stay set after it)
+            self.prefixed[(words[index].line, words[index].column)] = {
+                _NAME.match(token.text).group(0) for token in words[:index]}  # type: ignore[union-attr]
         self.commands.append(Command(expanded, uncertain))
         self.commands.extend(Command(command, uncertain) for command in later)
 
@@ -1665,6 +1670,30 @@ def _exported_world_size(shell: "_Shell", data: dict[str, Any]) -> None:
         data["exported_world_size"] = {"value": int(text), "line": max(value[0].line, 0) if value else 0}
 
 
+# The variables ms-swift's `swift` console script turns into torchrun's options (swift/cli/main.py
+# get_torchrun_args; without NPROC_PER_NODE and NNODES it runs one process), and the devices it sees.
+_SWIFT_LAUNCH_VARIABLES = ("NPROC_PER_NODE", "NNODES", "CUDA_VISIBLE_DEVICES")
+
+
+def _launch_environment(shell: "_Shell", words: list[Word], data: dict[str, Any]) -> None:
+    """What a `swift` launch sees of the variables that decide its ranks: those set in front of the command
+    (`NPROC_PER_NODE=8 NNODES=2 swift sft ...`) or exported, as `environment` {name: {"value", "line"}}. A plain
+    assignment on a line of its own is not in the command's environment, and is not read; a value the script
+    leaves to its caller is None."""
+    if not words or _word_name(words[0]) != "swift":
+        return
+    prefixed = shell.prefixed.get((words[0].line, words[0].column), set())
+    found: dict[str, dict[str, Any]] = {}
+    for name in _SWIFT_LAUNCH_VARIABLES:
+        value = shell.vars.get(name)
+        if value is not None and (name in prefixed or name in shell.exported):
+            line = value[0].line if value and isinstance(value[0], Item) else 0
+            # None: set, to a value the script leaves to its caller (`NNODES=$WORLD_SIZE`)
+            found[name] = {"value": _field_text(value), "line": max(line, 0)}
+    if found:
+        data["environment"] = found
+
+
 def _read_shell(text: str, shown: str, env: Optional[dict[str, str]], path: Optional[Path]
                 ) -> tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str], "_Shell"]:
     cuts: list[int] = []
@@ -1712,6 +1741,7 @@ def _read_shell(text: str, shown: str, env: Optional[dict[str, str]], path: Opti
             data["workdir"] = workdir
     if command is not None:
         _exported_world_size(shell, data)
+        _launch_environment(shell, command[0], data)
     if command is not None and shell.quoted_comments:
         lines = {word.line for word in command[0]}
         found = [{"line": line, "variable": name} for line, name in sorted(shell.quoted_comments.items()) if line in lines]
@@ -1938,8 +1968,12 @@ _MODULE_RUNNERS = ("python", "torchrun", "deepspeed", "accelerate")
 # script "with the same behavior as 'python -m'" (deepspeed/launcher/runner.py `--module`; torchrun's and
 # `accelerate launch`'s `-m/--module`).
 _MODULE_FLAGS = ("-m", "--module")
-# `llamafactory-cli train ...`, `huggingface-cli ...`; litgpt's console script `litgpt pretrain|finetune_* ...`
-_ENTRY_POINT = re.compile(r"^([\w.]+-cli|litgpt)$")
+# `llamafactory-cli train ...`, `huggingface-cli ...`; litgpt's console script `litgpt pretrain|finetune_* ...`;
+# ms-swift's `swift sft|pt|rlhf ...` (swift/cli/main.py ROUTE_MAPPING)
+_ENTRY_POINT = re.compile(r"^([\w.]+-cli|litgpt|swift)$")
+# ms-swift's subcommands that train (v2's `dpo`/`orpo`/`simpo` too); `infer`, `export`, `deploy`, `eval`, `app`,
+# `merge-lora`, `sample`, `rollout` and `web-ui` train nothing: no launch.
+_SWIFT_TRAINING = frozenset(("sft", "pt", "rlhf", "dpo", "orpo", "simpo"))
 
 
 def _word_name(word: Word) -> str:
@@ -1954,8 +1988,11 @@ def _program_index(words: list[Word]) -> Optional[int]:
     point and its subcommand (`llamafactory-cli train --stage sft ...`, whose arguments HfArgumentParser
     reads as a script's). None when the command names none of them."""
     for index, word in enumerate(words):
-        if _word_name(word).endswith(".py"):
+        name = _word_name(word)
+        if name.endswith(".py"):
             return index
+        if name == "swift" and index + 1 < len(words) and words[index + 1].text in _SWIFT_TRAINING:
+            return index  # `swift sft ... --external_plugins plugin.py`: the `.py` is a flag's value
     for index, word in enumerate(words[:-1]):
         module = words[index + 1].text or ""
         if (word.text in _MODULE_FLAGS and module and not module.startswith("-") and module not in _LAUNCHER_MODULES
@@ -1963,6 +2000,8 @@ def _program_index(words: list[Word]) -> Optional[int]:
             return index + 1
     for index, word in enumerate(words[:-1]):
         if _ENTRY_POINT.match(_word_name(word)) and not (words[index + 1].text or "-").startswith("-"):
+            if _word_name(word) == "swift":
+                continue  # `swift infer|export|deploy ...`: ms-swift runs no training (its training ones are above)
             return index
     return _program_from_launch(words)
 

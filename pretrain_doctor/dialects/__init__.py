@@ -35,6 +35,7 @@ DIALECT_MODULES = (
     "megatron",
     "deepspeed",
     "llamafactory",
+    "swift",
     "own_args",
     "hf",
 )
@@ -61,20 +62,43 @@ def __getattr__(name: str) -> Any:
 
 # A format that only some dialects read, in order: a shell script (config/shell_reader.py) is a
 # Megatron launch script or argument list, else a LLaMA-Factory launch (`--stage sft --finetuning_type
-# full`), else nanoGPT's `train.py --key=value ...` (its configurator's words, nanogpt.py), else a program that parses its own arguments with argparse (own_args.py: its source at hand says
+# full`), else nanoGPT's `train.py --key=value ...` (its configurator's words, nanogpt.py), else an ms-swift launch
+# (`swift sft|pt|rlhf ...`, swift.py), else a program that parses its own arguments with argparse (own_args.py: its source at hand says
 # so, or its flags spell settings as no HfArgumentParser program does), else the launch of an HF Trainer program (`torchrun train.py --learning_rate ...`), else a Composer launch of an llm-foundry YAML (`composer train.py x.yaml
 # key=value`). A later one is imported and scored only when no earlier one
 # recognised the document, so detecting a Megatron script imports no other dialect.
-_ONLY_DIALECTS_FOR_FORMAT = {"shell": ("megatron", "neox", "llamafactory", "litgpt", "nanogpt", "olmo", "own_args", "hf", "llmfoundry")}
+_ONLY_DIALECTS_FOR_FORMAT = {"shell": ("megatron", "neox", "llamafactory", "litgpt", "nanogpt", "olmo", "swift", "own_args", "hf",
+                                       "llmfoundry")}
+
+
+# Dialects that read one format only (ms-swift's are launch scripts): imported only to score a document of that
+# format, which keeps the start-up of a YAML check as it was.
+_ONE_FORMAT = {"swift": "shell"}
 
 
 def _load(name: str) -> Dialect:
     return importlib.import_module(f"{__name__}.{name}").DIALECT
 
 
+class _OneFormat:
+    """Stands for a dialect that reads one format only until a document of that format is scored: it scores every
+    other document 0 without importing the adapter."""
+
+    def __init__(self, name: str, format: str) -> None:
+        self.name = name
+        self._format = format
+
+    def score(self, doc: Document) -> int:
+        return _load(self.name).score(doc) if doc.format == self._format else 0
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(_load(self.name), attribute)
+
+
 @lru_cache(maxsize=1)
 def all_dialects() -> tuple[Dialect, ...]:
-    return tuple(_load(name) for name in DIALECT_MODULES)
+    return tuple(_OneFormat(name, _ONE_FORMAT[name]) if name in _ONE_FORMAT else _load(name)  # type: ignore[misc]
+                 for name in DIALECT_MODULES)
 
 
 def _scored(doc: Document) -> list[tuple[int, int, Dialect]]:

@@ -31,6 +31,7 @@ TRAINERS = {
     "llamafactory": "llamafactory", "llama-factory": "llamafactory", "llmtuner": "llamafactory",
     "llm-foundry": "llm-foundry", "llmfoundry": "llm-foundry", "composer": "mosaicml", "mosaicml": "mosaicml",
     "nanotron": "nanotron", "megatron": "megatron-core", "megatron-core": "megatron-core",
+    "ms-swift": "ms-swift",  # not "swift": the PyPI `swift` is OpenStack's, which a pin must not be read as
 }
 _VERSION = lazy_compile(r"^\s*v?(\d+(?:\.\d+){0,3})")
 

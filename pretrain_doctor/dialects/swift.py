@@ -1,0 +1,668 @@
+"""`swift`: ModelScope ms-swift launches (`swift sft|pt|rlhf ...`, `python swift/cli/sft.py ...`).
+
+The `swift` console script (swift/cli/main.py) runs the subcommand's module with the script's `--key value` flags,
+under torchrun when `NPROC_PER_NODE` or `NNODES` is set, as one process otherwise. Those flags fill ms-swift's
+argument dataclasses: 2.x `SftArguments`/`PtArguments`/`RLHFArguments` (swift/llm/utils/argument.py, its own
+dataclass: `sft_type`, `model_id_or_path`, `batch_size`, `dtype`, `quantization_bit`); 3.x `TrainArguments`/
+`RLHFArguments` (swift/llm/argument/, over transformers' Seq2SeqTrainingArguments: `train_type`, `model`,
+`torch_dtype`, `quant_bits`); 4.x `SftArguments`/`PretrainArguments`/`RLHFArguments` (swift/arguments/; `train_type`
+became `tuner_type`, read as an alias through 4.1). Defaults that differ from transformers' are ms-swift's own
+(swift/trainers/arguments.py TrainArgumentsMixin): per-device batch 1, gradient accumulation
+`ceil(16 / batch / world_size)`, weight decay 0.1, `adam_beta2` 0.95, cosine schedule, gradient checkpointing on,
+lr 1e-5 for `full` and 1e-4 for every adapter. Several changed between releases (swift_keys.DEFAULTS); a default
+is taken from the release judged (`--trainer-version ms-swift=VER`, a pin in the checkout) or else from every release
+the script's own keys allow (`--sft_type` exists only in 2.x, `--tuner_type` only from 4.0): where those releases
+disagree the field is left unknown.
+
+`megatron sft|pt|rlhf` (Megatron-SWIFT) takes Megatron-LM's arguments and is not read here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple, Optional
+
+from ..config.document import Document
+from ..lazyre import lazy_compile
+from ..plan.builder import PlanBuilder
+from ..plan.model import Source, TrainingPlan
+from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
+                   typo_notes, unread_sources)
+from .versions import ChangeTable, TrainerVersion, TrainerVersions, parse_version
+
+TRAINER = "ms-swift"
+# `swift SUBCOMMAND` -> what it trains; 2.x had `dpo`, `orpo` and `simpo` of their own (swift/cli/main.py).
+_COMMANDS = {"sft": "sft", "pt": "pt", "rlhf": "rlhf", "dpo": "dpo", "orpo": "orpo", "simpo": "simpo"}
+# `python swift/cli/sft.py ...` / `python -m swift.cli.sft ...`: the module `swift sft` runs.
+_CLI_MODULE = lazy_compile(r"(?:^|/)swift[/.]cli[/.](sft|pt|rlhf)(?:\.py)?$")
+_NEVER = (99,)  # above every release: "no release after"
+# rlhf_type -> the preference method the rules name; the online ones are RL (rlhf_args.py).
+_PREFERENCE = {"dpo": "dpo", "orpo": "orpo", "simpo": "simpo", "cpo": "cpo", "kto": "kto", "rm": "reward_model"}
+_ONLINE = ("ppo", "grpo", "gkd")
+# train_type values that train LoRA adapters (tuner_args.py / 2.x `is_adapter`); the other adapters train only their
+# own modules, `llamapro` the blocks it adds.
+_LORA_TYPES = ("lora", "longlora", "adalora")
+_ON_THE_FLY_QUANT = ("bnb", "hqq", "eetq", "quanto")
+# A checkpoint published quantized: adapters train over its frozen low-bit weights.
+_PREQUANTIZED = lazy_compile(r"(?i)[-_.](awq|gptq|aqlm|bnb[-_]4bit|4bit|int4|int8)(\b|[-_.])")
+
+
+def swift_command(doc: Document) -> Optional[str]:
+    """The training subcommand a launch script runs through ms-swift (`sft`, `pt`, `rlhf`, 2.x `dpo`...), None for
+    any other script. The shell reader names no launch for `swift infer|export|deploy|eval|app`."""
+    if doc.format != "shell":
+        return None
+    program = str(doc.data.get("program") or "").replace("\\", "/")
+    if program.rsplit("/", 1)[-1] == "swift":
+        positional = doc.data.get("positional")
+        first = str(positional[0]) if isinstance(positional, list) and positional else ""
+        return _COMMANDS.get(first)
+    match = _CLI_MODULE.search(program)
+    return match.group(1) if match else None
+
+
+class Releases(NamedTuple):
+    """The ms-swift releases a run may use: [low, high), and the one judged when a version was given."""
+
+    low: tuple[int, ...]
+    high: tuple[int, ...]
+    judged: Optional[TrainerVersion]
+    keys: tuple[str, ...]  # the script's keys that narrowed the range (none when judged)
+
+    def major(self) -> Optional[int]:
+        """The major release (2, 3, 4) when every release in range shares it."""
+        return self.low[0] if self.low[0] >= 2 and self.high <= (self.low[0] + 1,) else None
+
+    def describe(self, since: tuple[int, ...] = (0,), until: tuple[int, ...] = _NEVER) -> str:
+        """`ms-swift 3.2.2+ default`: the releases of a default's value that the run may use."""
+        if self.judged is not None:
+            return f"ms-swift default in {self.judged.describe()}"
+        low, high = max(self.low, since), min(self.high, until)
+        span = _span(low, high)
+        said = [k if k.startswith("ms-swift") else f"`--{k}`" for k in self.keys[:2]]
+        why = f" (the script's {', '.join(said)})" if said else ""
+        return f"ms-swift {span} default{why}" if span else "ms-swift default (every release)"
+
+
+def _span(low: tuple[int, ...], high: tuple[int, ...]) -> str:
+    """`3.x`, `3.2.2+`, `before 3.0.0`, `from 3.0.0, before 3.2.2`: the releases [low, high)."""
+    start = ".".join(map(str, low)) if low > (0,) else ""
+    end = ".".join(map(str, high))
+    if high >= _NEVER:
+        return f"{start}+" if start else ""
+    if not start:
+        return f"before {end}"
+    if low[1:] in ((), (0,), (0, 0)) and high[1:] in ((), (0,), (0, 0)) and high[0] == low[0] + 1:
+        return f"{low[0]}.x"
+    return f"from {start}, before {end}"
+
+
+def _era(releases: Releases) -> str:
+    if releases.judged is not None:
+        return releases.judged.version
+    major = releases.major()
+    return f"{major}.x" if major else "any release"
+
+
+# `# ms-swift>=3.11`, `pip install "ms-swift>=3.5"`: the releases the script says it needs.
+_REQUIRES = lazy_compile(r"ms-swift\s*>=\s*v?(\d+(?:\.\d+){0,2})")
+
+
+def _releases(doc: Document, versions: TrainerVersions, script_text: str = "") -> Releases:
+    """The judged release, else the range every stated key of the script is read in (swift_keys.CHANGES)."""
+    judged = versions.get(TRAINER)
+    if judged is not None:
+        key = judged.key
+        return Releases(key, key[:-1] + (key[-1] + 1,), judged, ())
+    from .swift_keys import CHANGES
+
+    low, high, keys = (0,), _NEVER, []
+    said = _REQUIRES.search(script_text)
+    if said is not None:  # `# ms-swift>=3.11` above the command (the examples' own note)
+        low, keys = parse_version(said.group(1)), [f"ms-swift>={said.group(1)}"]
+    for key in doc.data:
+        row = CHANGES.get(key) if isinstance(key, str) else None
+        if row is None:
+            continue
+        since, _, until, _, _, _ = row
+        if since is not None and parse_version(since) > low:
+            low = parse_version(since)
+            keys.append(key)
+        if until is not None and parse_version(until) < high:
+            high = parse_version(until)
+            keys.append(key)
+    if low >= high:  # keys of different releases: keys.py notes say which; judge against every release
+        return Releases((0,), _NEVER, None, ())
+    return Releases(low, high, None, tuple(dict.fromkeys(keys)))
+
+
+def _default(name: str, releases: Releases) -> tuple[bool, Any, str]:
+    """(agreed, value, provenance) of the changed default `name` over the releases in range (swift_keys.DEFAULTS)."""
+    from .swift_keys import DEFAULTS
+
+    rows = DEFAULTS[name]
+    values, since, until = [], _NEVER, (0,)
+    for index, (start, value) in enumerate(rows):
+        end = rows[index + 1][0] if index + 1 < len(rows) else _NEVER
+        if start < releases.high and end > releases.low:
+            values.append(value)
+            since, until = min(since, start), max(until, end)
+    agreed = len({repr(v) for v in values}) == 1
+    return agreed, values[0] if agreed else None, releases.describe(since, until)
+
+
+def _differs(name: str, releases: Releases) -> str:
+    """Why a changed default is not known: the releases in range disagree."""
+    from .swift_keys import DEFAULTS
+
+    shown = "; ".join(f"{'.'.join(map(str, start)) if start > (0,) else '2.0'}+: {value}"
+                      for start, value in DEFAULTS[name])
+    return (f"ms-swift's default `{name}` changed between releases ({shown}); name the release with "
+            f"--trainer-version {TRAINER}=VER")
+
+
+class SwiftDialect(Dialect):
+    name = "swift"
+    summary = "ModelScope ms-swift launch (`swift sft|pt|rlhf --train_type lora ...` + HF TrainingArguments)"
+    keys_table = "swift_keys"
+
+    def score(self, doc: Document) -> int:
+        return 90 if swift_command(doc) is not None else 0
+
+    def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
+        return None  # a launch script's words are flags, judged by typo_notes, not counted as top-level keys
+
+    def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        from .hf import launched_arguments
+
+        script = docs[0]
+        command = swift_command(script) or "sft"
+        doc = launched_arguments(script) or script
+        b = self.builder([doc, *docs[1:]])
+        releases = _releases(doc, context.trainer_versions, script.text)
+        rlhf_type = _rlhf_type(doc, command)
+        train_type = _train_type(b, doc, command, releases)
+        _mode_and_objective(b, doc, command, rlhf_type, train_type, releases)
+        _optimizer(b, doc, train_type, releases)
+        _schedule(b, doc, releases)
+        _precision(b, doc, train_type)
+        _world_size(b, script, doc)
+        _batch_and_length(b, doc, rlhf_type, releases)
+        _data(b, doc, command, releases)
+        _eval_and_checkpoints(b, doc, train_type, command, releases)
+        _deepspeed(b, doc, context, releases)
+        _deepspeed_master_weights(b)
+        b.take("seed", doc, "seed", lenient_int)
+        b.default("seed", 42, "ms-swift default (BaseArguments.seed)")
+        _key_notes(b, doc, context.trainer_versions, releases)
+        judged_version(b, doc, context.trainer_versions, TRAINER)
+        apply_flags(b, context)
+        return b.build()
+
+
+def _rlhf_type(doc: Document, command: str) -> Optional[str]:
+    """`--rlhf_type` of `swift rlhf` (default dpo, rlhf_args.py), or 2.x's `swift dpo|orpo|simpo`."""
+    if command in ("dpo", "orpo", "simpo"):
+        return command
+    if command != "rlhf":
+        return None
+    return str(doc.get("rlhf_type", "dpo")).strip().lower()
+
+
+def _train_type(b: PlanBuilder, doc: Document, command: str, releases: Releases) -> str:
+    """`--tuner_type` (4.x), `--train_type` (3.x, 4.0-4.1), `--sft_type` (2.x); default lora, except 2.x `swift pt`
+    (PtArguments: full)."""
+    key = next((k for k in ("tuner_type", "train_type", "sft_type") if doc.has(k)), None)
+    if key is not None:
+        return str(doc.get(key)).strip().lower()
+    if command != "pt":
+        return "lora"
+    agreed, value, note = _default("pt_train_type", releases)
+    if agreed:
+        return str(value)
+    # 2.x pretrains every weight, 3.x+ a LoRA: the newer is assumed, which the rules' findings then say
+    b.assume("mode.kind", "ms-swift 3.x+'s `swift pt` default (lora); 2.x's PtArguments train every weight "
+             "(`sft_type` full): name the release with --trainer-version ms-swift=VER", b.source(doc, ("program",)))
+    return "lora"
+
+
+def _quantized(b: PlanBuilder, doc: Document) -> Optional[Source]:
+    """QLoRA: `--quant_bits` with an on-the-fly `--quant_method` (3.x quant_args.py: bits alone quantize nothing),
+    2.x `--quantization_bit` (bnb unless `quant_method` says hqq/eetq), or a checkpoint published quantized."""
+    method = str(doc.get("quant_method") or "").strip().lower()
+    if lenient_int(doc.get("quant_bits")) and method in _ON_THE_FLY_QUANT:
+        return b.source(doc, ("quant_bits",))
+    if lenient_int(doc.get("quantization_bit")):
+        return b.source(doc, ("quantization_bit",))
+    name = next((doc.get(k) for k in ("model", "model_id_or_path", "model_type") if isinstance(doc.get(k), str)), "")
+    if _PREQUANTIZED.search(name):
+        key = next(k for k in ("model", "model_id_or_path", "model_type") if doc.get(k) == name)
+        return b.source(doc, (key,), note="a quantized checkpoint")
+    return None
+
+
+def _mode_and_objective(b: PlanBuilder, doc: Document, command: str, rlhf_type: Optional[str], train_type: str,
+                        releases: Releases) -> None:
+    model_key = next((k for k in ("model", "model_id_or_path", "model_type") if isinstance(doc.get(k), str)), None)
+    if model_key is not None:
+        b.take("model.name", doc, model_key, str)
+        b.take("mode.init_from", doc, model_key, str)
+        b.take("tokenizer.name", doc, model_key, str)
+    type_key = next((k for k in ("tuner_type", "train_type", "sft_type") if doc.has(k)), None)
+    type_source = b.source(doc, (type_key,)) if type_key else b.source(
+        doc, ("program",), note=f"ms-swift default: {train_type}")
+    adapter = train_type != "full"
+    kind = _trained_kind(b, doc, train_type, type_source)
+    if command == "pt" and kind == "full_finetune":
+        kind = "pretrain"  # continued pretraining of every weight from `--model`
+        type_source = b.source(doc, ("program",), note="`swift pt` from the weights `--model` names: continued "
+                                                       "pretraining")
+    if rlhf_type in _ONLINE:
+        source = b.source(doc, ("rlhf_type",) if doc.has("rlhf_type") else ("program",))
+        b.set("objective.kind", "online_rl", source)
+        b.set("mode.kind", "online_rl", source)
+        b.set("mode.rl_method", rlhf_type, source)
+    elif rlhf_type is not None:
+        source = b.source(doc, ("rlhf_type",)) if doc.has("rlhf_type") else b.source(
+            doc, ("program",), note=f"ms-swift default rlhf_type {rlhf_type}")
+        b.set("objective.kind", "preference", source)
+        b.set("mode.kind", "preference", source)
+        b.set("mode.preference_method", _preference_method(doc, rlhf_type), source)
+    else:
+        b.set("objective.kind", "causal_lm", b.source(doc, ("program",)))
+        b.set("mode.kind", kind, type_source)
+    if command == "sft":
+        # the template labels only the responses (loss_scale 'default'); `swift pt` sets loss_scale 'all' and no
+        # chat template (3.x llm/train/pt.py, 4.x PretrainArguments)
+        b.set("objective.completion_only", True, b.source(doc, ("program",), note="ms-swift: loss on the "
+                                                          "responses only (loss_scale default)"))
+    elif command == "pt":
+        source = b.source(doc, ("program",), note="`swift pt`: loss on every token, no chat template")
+        b.set("objective.completion_only", False, source)
+        b.set("data.pretraining_text", True, source)
+    if adapter and train_type in _LORA_TYPES:
+        _lora(b, doc)
+    resume = doc.get("resume_from_checkpoint")
+    if resume not in (None, False, "", "false", "False", "None"):
+        b.set("mode.resumed", True, b.source(doc, ("resume_from_checkpoint",)))
+
+
+def _trained_kind(b: PlanBuilder, doc: Document, train_type: str, source: Source) -> str:
+    """What trains: a LoRA (qlora over quantized weights), every weight, or only some (other adapters, LLaMA-Pro's
+    blocks, `freeze_parameters_ratio`)."""
+    if train_type in _LORA_TYPES:
+        return "qlora" if _quantized(b, doc) is not None else "lora"
+    if train_type == "full":
+        ratio = lenient_number(doc.get("freeze_parameters_ratio"))
+        if isinstance(ratio, (int, float)) and ratio > 0:
+            b.set("mode.trains_only", f"all but the first {ratio:g} of the parameters (`freeze_parameters_ratio`)",
+                  b.source(doc, ("freeze_parameters_ratio",)))
+            return "partial_finetune"
+        return "full_finetune"
+    if train_type == "llamapro":
+        blocks = doc.get("llamapro_num_new_blocks", 4)
+        b.set("mode.trains_only", f"the {blocks} blocks LLaMA-Pro adds (`train_type: llamapro`)", source)
+    else:
+        b.set("mode.trains_only", f"the `{train_type}` adapter's own parameters", source)
+    return "partial_finetune"
+
+
+def _preference_method(doc: Document, rlhf_type: str) -> str:
+    """DPO's `loss_type` names its variant (sigmoid = DPO, rlhf_args.py `_set_default`)."""
+    loss = doc.get("loss_type")
+    if rlhf_type == "dpo" and isinstance(loss, str) and loss not in ("sigmoid", ""):
+        return loss
+    return _PREFERENCE.get(rlhf_type, rlhf_type)
+
+
+def _lora(b: PlanBuilder, doc: Document) -> None:
+    """`lora_rank` 8, `lora_alpha` 32 in every release (tuner_args.py; 2.x SftArguments)."""
+    from .shared import lora_target_list
+
+    rank = b.take("mode.lora_rank", doc, "lora_rank", lenient_int)
+    if rank is None:
+        b.default("mode.lora_rank", 8, "ms-swift default (every release)")
+    if b.take("mode.lora_alpha", doc, "lora_alpha", lenient_number) is None:
+        b.default("mode.lora_alpha", 32.0, "ms-swift default (every release)")
+    key = next((k for k in ("target_modules", "lora_target_modules") if doc.has(k)), None)
+    if key is not None:
+        value = doc.get(key)
+        words = [value] if isinstance(value, str) else value
+        if isinstance(words, list) and any(str(w).lower() in ("all-linear", "all") for w in words):
+            return  # every linear layer (3.x default `all-linear`, 2.x `ALL`)
+        b.take("mode.lora_targets", doc, key, lora_target_list)
+
+
+def _optimizer(b: PlanBuilder, doc: Document, train_type: str, releases: Releases) -> None:
+    """lr 1e-5 for `full`, 1e-4 otherwise (2.x SftArguments / 3.x Seq2SeqTrainingOverrideArguments __post_init__);
+    weight decay 0.1 in every release; `adam_beta2` 0.95 from 2.2.5 and 3.2.2, transformers' 0.999 in between."""
+    from .shared import optimizer_family
+
+    optim = str(doc.get("optim", "adamw_torch"))
+    b.set("optimizer.name", optim, b.source(doc, ("optim",)) if doc.has("optim") else
+          b.source(doc, ("program",), note="transformers default (ms-swift passes `optim` on)"))
+    b.set("optimizer.family", optimizer_family(optim))
+    plugin = doc.get("optimizer")  # ms-swift's own optimizer plugins (swift/plugin/optimizer.py)
+    if isinstance(plugin, str) and plugin:
+        b.set("optimizer.name", plugin, b.source(doc, ("optimizer",)))
+        b.set("optimizer.family", optimizer_family(plugin) if plugin == "muon" else b.get("optimizer.family"))
+    if b.take("optimizer.lr", doc, "learning_rate", lenient_number) is None:
+        lr = 1e-5 if train_type == "full" else 1e-4
+        b.default("optimizer.lr", lr, f"ms-swift default (every release): 1e-5 for full, 1e-4 for adapters "
+                                      f"(`{train_type}`)")
+    beta1 = lenient_number(doc.get("adam_beta1", 0.9))
+    if doc.has("adam_beta2"):
+        b.set("optimizer.betas", (beta1, lenient_number(doc.get("adam_beta2"))), b.source(doc, ("adam_beta2",)))
+    else:
+        agreed, beta2, note = _default("adam_beta2", releases)
+        if agreed:
+            b.set("optimizer.betas", (beta1, beta2), Source(file=doc.path, note=note))
+        else:
+            b.unknown("optimizer.betas", _differs("adam_beta2", releases))
+    if b.take("optimizer.eps", doc, "adam_epsilon", lenient_number) is None:
+        b.default("optimizer.eps", 1e-8, "transformers default")
+    if b.take("optimizer.weight_decay", doc, "weight_decay", lenient_number) is None:
+        b.default("optimizer.weight_decay", 0.1, "ms-swift default (every release; transformers' is 0)")
+    if b.take("clipping.max_norm", doc, "max_grad_norm", lenient_number) is None:
+        b.default("clipping.max_norm", 1.0, "ms-swift default (every release)")
+
+
+def _taken_or_default(b: PlanBuilder, doc: Document, field: str, key: str, convert: Any, releases: Releases) -> Any:
+    """The stated value, else the changed default the releases in range agree on, else unknown."""
+    value = b.take(field, doc, key, convert)
+    if value is not None:
+        return value
+    agreed, value, note = _default(key, releases)
+    if not agreed:
+        b.unknown(field, _differs(key, releases))
+        return None
+    b.default(field, value, note)
+    return value
+
+
+def _schedule(b: PlanBuilder, doc: Document, releases: Releases) -> None:
+    """Cosine from 2.2.0 (linear before), warmup ratio 0.05 in 2.x and transformers' 0 from 3.0."""
+    _taken_or_default(b, doc, "schedule.kind", "lr_scheduler_type", str, releases)
+    steps = lenient_int(doc.get("warmup_steps"))
+    if isinstance(steps, int) and steps > 0:  # transformers and 2.x: warmup_steps > 0 overrides the ratio
+        b.take("schedule.warmup_steps", doc, "warmup_steps", lenient_int)
+        return
+    _taken_or_default(b, doc, "schedule.warmup_ratio", "warmup_ratio", lenient_number, releases)
+    kwargs = doc.get("lr_scheduler_kwargs")
+    if isinstance(kwargs, dict):
+        b.take("schedule.min_lr", doc, ("lr_scheduler_kwargs", "min_lr"), lenient_number)
+
+
+def _precision(b: PlanBuilder, doc: Document, train_type: str) -> None:
+    """The weights load in `--torch_dtype` (2.x `--dtype`); `bf16`/`fp16` follow it unless given (3.x
+    ModelArguments._init_mixed_precision: bfloat16 -> bf16, float16 and float32 -> fp16; 2.x select_dtype: a full
+    fine-tune asked for fp16 runs fp32 weights with fp16 AMP). A full fine-tune updates the weights in that dtype
+    (llm/train/tuner.py upcasts only fp16 adapter parameters). Without a dtype the model's own config decides."""
+    dtype = _weights_dtype(doc, train_type)
+    bf16, fp16 = lenient_bool(doc.get("bf16")), lenient_bool(doc.get("fp16"))
+    if dtype is None and bf16 is None and fp16 is None:
+        b.unknown("precision.compute", "no `--torch_dtype`: ms-swift loads the model in its config's dtype and "
+                                       "turns bf16/fp16 on to match")
+        return
+    if bf16 is None and fp16 is None:
+        bf16, fp16 = dtype == "bf16", dtype in ("fp16", "fp32")
+    compute = "bf16" if bf16 else "fp16" if fp16 else "fp32"
+    key = next((k for k in ("bf16", "fp16", "torch_dtype", "dtype") if doc.has(k)), None)
+    source = b.source(doc, (key,)) if key else None
+    b.set("precision.compute", compute, source)
+    if b.has("precision.compute") and doc.has("bf16"):
+        b.set("precision.bf16_enabled", bool(bf16), b.source(doc, ("bf16",)))
+    if train_type == "full" and dtype is not None:
+        b.set("precision.params", dtype, source)
+        b.set("precision.mixed", compute != "fp32" and dtype == "fp32", source)
+    else:
+        b.set("precision.mixed", compute != "fp32", source)
+
+
+_DTYPES = {"bfloat16": "bf16", "bf16": "bf16", "float16": "fp16", "fp16": "fp16", "half": "fp16",
+           "float32": "fp32", "fp32": "fp32", "float": "fp32"}
+
+
+def _weights_dtype(doc: Document, train_type: str) -> Optional[str]:
+    value = doc.get("torch_dtype", doc.get("dtype"))
+    dtype = _DTYPES.get(str(value).strip().lower()) if value is not None else None
+    if dtype == "fp16" and train_type == "full" and doc.has("dtype"):
+        return "fp32"  # 2.x: "Fine-tuning with full parameters does not support fp16 ... fp32 & AMP"
+    return dtype
+
+
+def _world_size(b: PlanBuilder, script: Document, doc: Document) -> None:
+    """`swift` starts torchrun with `--nproc_per_node $NPROC_PER_NODE --nnodes $NNODES` when either is set, one
+    process otherwise (swift/cli/main.py get_torchrun_args), which spreads the model over every visible GPU
+    (device_map) rather than replicating it. `torchrun ... swift/cli/sft.py` is torchrun's own."""
+    from .shared import launcher_world_size
+
+    if str(script.data.get("program") or "").rsplit("/", 1)[-1] != "swift":
+        launcher = script.data.get("launcher")
+        if isinstance(launcher, dict):
+            launcher_world_size(b, script)
+        else:
+            b.set("parallel.world_size", 1, b.source(script, ("program",), note="one process (no launcher)"))
+        return
+    if lenient_bool(doc.get("use_ray")):
+        return  # Ray starts the workers its `device_groups` name (swift/ray)
+    env = script.data.get("environment") or {}
+    nproc, nnodes = env.get("NPROC_PER_NODE"), env.get("NNODES")
+    if nproc is None and nnodes is None:
+        if unread_sources(script):
+            return  # a sourced file not at hand may export them
+        b.set("parallel.world_size", 1, b.source(script, ("program",), note=(
+            "no NPROC_PER_NODE or NNODES: `swift` runs one process (swift/cli/main.py), the model spread over the "
+            "visible GPUs")))
+        return
+    per_node = _count(nproc, 1)
+    nodes = _count(nnodes, 1)
+    if per_node is None or nodes is None:
+        return  # left to the caller (`NNODES=$WORLD_SIZE`)
+    first = nproc or nnodes
+    b.set("parallel.world_size", per_node * nodes, Source(
+        file=script.path, line=first.get("line") or None, key="NPROC_PER_NODE" if nproc else "NNODES",
+        note=f"NPROC_PER_NODE {per_node} × NNODES {nodes} (torchrun, swift/cli/main.py)"))
+
+
+def _count(entry: Optional[dict], default: int) -> Optional[int]:
+    if entry is None:
+        return default
+    value = str(entry.get("value") or "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def _batch_and_length(b: PlanBuilder, doc: Document, rlhf_type: Optional[str], releases: Releases) -> None:
+    """Per-device batch 1 (every release; 2.x `--batch_size`); accumulation `max(1, ceil(16 / batch / world))`
+    unless given (2.x, 3.2.2+; 1 in 3.0-3.2.1 and for GRPO); max_length 2048 in 2.x, the model's own from 3.0."""
+    batch = b.take_first("batch.micro_batch_size", doc, "per_device_train_batch_size", "batch_size",
+                         convert=lenient_int)
+    if batch is None:
+        batch = 1
+        b.default("batch.micro_batch_size", 1, "ms-swift default (every release)")
+    if b.take("batch.grad_accum", doc, "gradient_accumulation_steps", lenient_int) is None:
+        _grad_accum_default(b, doc, batch, rlhf_type, releases)
+    key = "max_length"
+    if b.take("batch.seq_len", doc, key, lenient_int) is None:
+        agreed, value, note = _default(key, releases)
+        if not agreed:
+            b.unknown("batch.seq_len", _differs(key, releases))
+        elif value == "model":
+            b.unknown("batch.seq_len", f"no `--max_length`: the model's own max length ({note})")
+        else:
+            b.default("batch.seq_len", value, note)
+    max_steps = lenient_int(doc.get("max_steps", -1))
+    if isinstance(max_steps, int) and max_steps > 0:
+        b.take("run.max_steps", doc, "max_steps", lenient_int)
+    else:
+        _taken_or_default(b, doc, "run.epochs", "num_train_epochs", lenient_number, releases)
+
+
+def _grad_accum_default(b: PlanBuilder, doc: Document, batch: int, rlhf_type: Optional[str],
+                        releases: Releases) -> None:
+    if rlhf_type == "grpo":
+        b.default("batch.grad_accum", 1, "ms-swift default for GRPO (rlhf_args.py _set_default)")
+        return
+    agreed, value, note = _default("gradient_accumulation_steps", releases)
+    if not agreed:
+        b.unknown("batch.grad_accum", _differs("gradient_accumulation_steps", releases))
+        return
+    if value != "computed":
+        b.default("batch.grad_accum", value, note)
+        return
+    world = b.get("parallel.world_size")
+    if not isinstance(world, int):
+        b.unknown("batch.grad_accum", "ms-swift computes it as ceil(16 / per_device_train_batch_size / world "
+                                      "size), and the world size is not known: --world-size N")
+        return
+    steps = max(1, math.ceil(16 / batch / world))
+    b.default("batch.grad_accum", steps, f"{note}: ceil(16 / {batch} / {world} processes), a global batch of 16")
+
+
+def _data(b: PlanBuilder, doc: Document, command: str, releases: Releases) -> None:
+    train = _datasets(doc, "dataset") + _datasets(doc, "cached_dataset")
+    if train:
+        b.set("data.train", train)
+    evals = _datasets(doc, "val_dataset") + _datasets(doc, "cached_val_dataset")
+    if evals:
+        b.set("data.eval", evals)
+    ratio_key = next((k for k in ("split_dataset_ratio", "dataset_test_ratio") if doc.has(k)), None)
+    if ratio_key is not None and not evals:
+        ratio = lenient_number(doc.get(ratio_key))
+        if isinstance(ratio, (int, float)) and 0 < ratio < 1:
+            b.take("data.val_fraction", doc, ratio_key, lenient_number)
+    packing = lenient_bool(doc.get("packing"))
+    if packing is not None:
+        b.set("data.packing", packing, b.source(doc, ("packing",)))
+        if packing and releases.low >= (3, 0, 0):
+            # packing implies padding_free: flash-attention over each sequence's own positions (train_args.py)
+            b.set("data.document_mask", True, b.source(doc, ("packing",), note="packed with padding_free: "
+                                                        "flash-attention keeps the sequences apart"))
+        elif packing:
+            b.not_known("data.document_mask", "3.x+ packs with padding_free (flash-attention keeps the sequences "
+                                              "apart); 2.x's packing is another: name the release with "
+                                              f"--trainer-version {TRAINER}=VER")
+    else:
+        b.default("data.packing", False, "ms-swift default (every release)")
+    streaming = lenient_bool(doc.get("streaming")) is True
+    b.set("data.prepared_per_batch", streaming, b.source(doc, ("streaming",)) if streaming else None)
+    b.take("data.num_workers", doc, "dataloader_num_workers", lenient_int)
+    b.set("data.label_masking", "positional")
+
+
+def _datasets(doc: Document, key: str) -> list[dict[str, Any]]:
+    """`--dataset a b#500 c`: hub ids or files, `#N` a sample count (swift/llm/dataset)."""
+    value = doc.get(key)
+    names = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    pos = doc.position((key,))
+    return [{"dataset": str(name), "split": None, "key": key, "line": pos.line if pos else None}
+            for name in names if str(name).strip()]
+
+
+def _eval_and_checkpoints(b: PlanBuilder, doc: Document, train_type: str, command: str, releases: Releases) -> None:
+    """Checkpoints every `save_steps` (2.x: = eval_steps, 50 for adapters, 200 for full, 500 for pt; 3.x+:
+    transformers' 500). Evaluation follows `save_strategy` on held-out data: `--val_dataset`, or the split
+    `split_dataset_ratio` takes (0.01 until 3.5, 0 from 3.6.0: no evaluation unless asked)."""
+    strategy = str(doc.get("save_strategy", "steps")).lower()
+    b.set("checkpoint.enabled", strategy != "no", b.source(doc, ("save_strategy",)) if doc.has("save_strategy")
+          else None)
+    if strategy == "steps":
+        if b.take("checkpoint.interval_steps", doc, "save_steps", lenient_int) is None:
+            agreed, value, note = _default("save_steps", releases)
+            if agreed and value != "eval_steps":
+                b.default("checkpoint.interval_steps", value, note)
+            elif agreed and doc.has("eval_steps"):
+                b.take("checkpoint.interval_steps", doc, "eval_steps", lenient_int)
+    if b.take("checkpoint.keep_last", doc, "save_total_limit", lenient_int) is None:
+        agreed, value, note = _default("save_total_limit", releases)
+        if agreed and value is not None:
+            b.default("checkpoint.keep_last", value, note)
+    evaluates = _evaluates(doc, releases)
+    if evaluates is None:
+        b.unknown("eval.enabled", _differs("split_dataset_ratio", releases))
+        return
+    said = next((k for k in ("eval_strategy", "evaluation_strategy", "val_dataset", "cached_val_dataset",
+                             "split_dataset_ratio",
+                             "dataset_test_ratio") if doc.has(k)), None)
+    b.set("eval.enabled", evaluates, b.source(doc, (said,)) if said else Source(
+        file=doc.path, note=_default("split_dataset_ratio", releases)[2]))
+    if evaluates:
+        b.take("eval.interval_steps", doc, "eval_steps", lenient_int)
+
+
+def _evaluates(doc: Document, releases: Releases) -> Optional[bool]:
+    strategy = doc.get("eval_strategy", doc.get("evaluation_strategy"))
+    if str(strategy).lower() == "no":
+        return False
+    if doc.get("val_dataset") or doc.get("cached_val_dataset"):
+        return True
+    ratio = lenient_number(doc.get("split_dataset_ratio", doc.get("dataset_test_ratio")))
+    if isinstance(ratio, (int, float)):
+        return ratio > 0
+    agreed, value, _ = _default("split_dataset_ratio", releases)
+    return bool(value) if agreed else None
+
+
+def _deepspeed(b: PlanBuilder, doc: Document, context: BuildContext, releases: Releases) -> None:
+    """`--deepspeed zero3` names a JSON ms-swift bundles (3.x+: zero0-3, zero2_offload, zero3_offload; 2.x:
+    default-zero2/3, zero2-offload, zero3-offload); any other value is a JSON path, read as other dialects do. The
+    bundled ones leave clipping and precision `auto` (to the Trainer's `max_grad_norm`, `bf16`/`fp16`)."""
+    from .swift_keys import DEEPSPEED_PRESETS_V2, DEEPSPEED_PRESETS_V3
+
+    name = doc.get("deepspeed")
+    if not isinstance(name, str) or not name:
+        return
+    presets = {2: DEEPSPEED_PRESETS_V2, 3: DEEPSPEED_PRESETS_V3, 4: DEEPSPEED_PRESETS_V3}.get(
+        releases.major() or 0, {**DEEPSPEED_PRESETS_V2, **DEEPSPEED_PRESETS_V3})
+    if name in presets:
+        stage, offload = presets[name]
+        source = b.source(doc, ("deepspeed",), note=f"ms-swift's bundled `{name}` DeepSpeed config")
+        b.set("parallel.deepspeed_config", name, source)
+        b.set("parallel.zero_stage", stage, source)
+        if offload:
+            b.set("parallel.cpu_offload", True, source)
+        return
+    if name.endswith(".json") or "/" in name:
+        from .shared import merge_deepspeed_reference
+
+        merge_deepspeed_reference(b, doc, context)
+        return
+    b.note("ignored-key", f"`--deepspeed {name}` is none of the configs ms-swift {_era(releases)} "
+           f"bundles ({', '.join(presets)}) and no JSON file: ms-swift opens it as a path and stops",
+           b.source(doc, ("deepspeed",)), hint=f"one of {', '.join(presets)}, or a DeepSpeed JSON", key="deepspeed",
+           severity="error")
+
+
+def _deepspeed_master_weights(b: PlanBuilder) -> None:
+    """Under DeepSpeed the weights loaded in bf16/fp16 are the model's copy only: its optimizer keeps fp32 master
+    weights (ZeRO's fp32 partitions; ms-swift's bundled JSONs turn bf16/fp16 on `auto`, as the Trainer's flags)."""
+    if b.get("parallel.deepspeed_config") and b.get("precision.params") in ("bf16", "fp16") \
+            and b.get("precision.mixed") is False:
+        b.set("precision.mixed", True, Source(file=b.primary.path, note="DeepSpeed keeps fp32 master weights"))
+
+
+def _key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions, releases: Releases) -> None:
+    """Keys no release reads ("did you mean"), and keys of another release than the judged one ("renamed in"); with
+    no release judged, keys of two releases that never coexisted (`--sft_type` with `--train_type`)."""
+    from .hf import LAUNCH_KEYS
+    from .swift_keys import CHANGES, SWIFT_KEYS
+
+    typo_notes(b, doc, SWIFT_KEYS, keys=[k for k in doc.data if isinstance(k, str) and k not in LAUNCH_KEYS],
+               changes=ChangeTable(TRAINER, CHANGES), versions=versions)
+    if releases.judged is not None or releases.keys:
+        return
+    older = [k for k in doc.data if isinstance(k, str) and k in CHANGES and CHANGES[k][2] is not None]
+    newer = [k for k in doc.data if isinstance(k, str) and k in CHANGES and CHANGES[k][0] is not None]
+    for old in older:
+        clash = next((new for new in newer if parse_version(CHANGES[new][0]) >= parse_version(CHANGES[old][2])), None)
+        if clash is None:
+            continue
+        since, _, until, last, replacement, _ = CHANGES[old]
+        instead = f" ({until} and later read `{replacement}`)" if replacement else ""
+        b.note("ignored-key", f"`--{old}` is read by ms-swift {last} and before, not {until}, whose `--{clash}` the "
+               f"script also passes{instead}: no release reads both", b.source(doc, (old,)),
+               hint=f"rename it to `--{replacement}`" if replacement else "drop it", key=old,
+               suggestion=replacement)
+
+
+DIALECT = SwiftDialect()

@@ -1,0 +1,219 @@
+"""ms-swift launches: `swift sft|pt|rlhf ...` read as the run, with ms-swift's defaults per release.
+
+The scripts are shaped after ms-swift's own examples (modelscope/ms-swift v3.12.6 examples/train/: full/train.sh,
+lora_sft.sh, multi-node/torchrun/train.sh, rlhf/dpo/lora.sh, grpo/internal/*.sh, pretrain/train.sh; v2.6.1
+examples/pytorch/llm/scripts/*/sft.sh for the 2.x spelling)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pretrain_doctor.config.loader import load_document
+from pretrain_doctor.dialects import detection, not_supported_message
+
+from .helpers import detected, findings, judged, notes, plan_of, write
+
+# examples/train/lora_sft.sh (v3.12.6), on one GPU
+_LORA_SFT = """
+    CUDA_VISIBLE_DEVICES=0 \\
+    swift sft \\
+        --model Qwen/Qwen2.5-7B-Instruct \\
+        --train_type lora \\
+        --dataset 'AI-ModelScope/alpaca-gpt4-data-zh#500' \\
+                  'AI-ModelScope/alpaca-gpt4-data-en#500' \\
+        --torch_dtype bfloat16 \\
+        --num_train_epochs 1 \\
+        --per_device_train_batch_size 1 \\
+        --learning_rate 1e-4 \\
+        --lora_rank 8 \\
+        --lora_alpha 32 \\
+        --target_modules all-linear \\
+        --gradient_accumulation_steps 16 \\
+        --eval_steps 50 \\
+        --save_steps 50 \\
+        --save_total_limit 2 \\
+        --logging_steps 5 \\
+        --max_length 2048 \\
+        --warmup_ratio 0.05
+"""
+
+# examples/train/multi-node/torchrun/train.sh's shape: two nodes of 8, the launch in the environment
+_MULTI_NODE_FULL = """
+    nnodes=2
+    nproc_per_node=8
+
+    CUDA_VISIBLE_DEVICES=0,1,2,3,4,5,6,7 \\
+    NNODES=$nnodes \\
+    NODE_RANK=0 \\
+    NPROC_PER_NODE=$nproc_per_node \\
+    swift sft \\
+        --model Qwen/Qwen2.5-7B \\
+        --train_type full \\
+        --dataset 'swift/self-cognition#500' \\
+        --torch_dtype bfloat16 \\
+        --per_device_train_batch_size 1 \\
+        --max_length 8192 \\
+        --deepspeed zero3
+"""
+
+
+def test_lora_sft_plan(tmp_path: Path) -> None:
+    path = write(tmp_path, "lora_sft.sh", _LORA_SFT)
+    assert detected(path) == "swift"
+    plan = plan_of(path)
+    assert plan.mode.kind == "lora" and (plan.mode.lora_rank, plan.mode.lora_alpha) == (8, 32.0)
+    assert plan.mode.lora_targets is None  # all-linear
+    assert plan.objective.kind == "causal_lm" and plan.objective.completion_only is True
+    assert plan.optimizer.lr == pytest.approx(1e-4) and plan.sources["optimizer.lr"].line == 10
+    assert (plan.batch.micro_batch_size, plan.batch.grad_accum, plan.batch.seq_len) == (1, 16, 2048)
+    assert plan.run.epochs == 1.0 and plan.schedule.warmup_ratio == pytest.approx(0.05)
+    # ms-swift's own defaults: cosine, weight decay 0.1 (transformers': linear, 0)
+    assert plan.schedule.kind == "cosine" and plan.optimizer.weight_decay == pytest.approx(0.1)
+    assert "ms-swift" in plan.sources["schedule.kind"].note
+    assert plan.precision.compute == "bf16" and plan.precision.params is None  # adapters: PEFT keeps them fp32
+    # no NPROC_PER_NODE/NNODES: `swift` runs one process (swift/cli/main.py)
+    assert plan.parallel.world_size == 1
+
+
+def test_world_size_from_the_environment_and_the_deepspeed_preset(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "train.sh", _MULTI_NODE_FULL), trainer_versions=judged("ms-swift=3.8.0"))
+    assert plan.parallel.world_size == 16 and plan.sources["parallel.world_size"].key == "NPROC_PER_NODE"
+    assert plan.mode.kind == "full_finetune" and plan.mode.lora_rank is None
+    # lr: 1e-5 for full (TrainArguments.__post_init__); accumulation ceil(16 / 1 / 16) = 1
+    assert plan.optimizer.lr == pytest.approx(1e-5) and "ms-swift" in plan.sources["optimizer.lr"].note
+    assert plan.batch.grad_accum == 1
+    assert plan.batch.seq_len == 8192
+    assert (plan.parallel.zero_stage, plan.parallel.deepspeed_config) == (3, "zero3")
+    # bf16 weights, but DeepSpeed keeps fp32 master weights: no pure-bf16 finding
+    assert plan.precision.params == "bf16" and plan.precision.mixed is True
+    assert not findings(plan, "PD302")
+
+
+def test_grad_accum_is_computed_from_the_world_size(tmp_path: Path) -> None:
+    text = _MULTI_NODE_FULL.replace("NNODES=$nnodes \\\n", "").replace("nproc_per_node=8", "nproc_per_node=4")
+    text = "# ms-swift>=3.5\n" + text  # the examples' own note of the releases they need
+    plan = plan_of(write(tmp_path, "four.sh", text))
+    assert plan.parallel.world_size == 4 and plan.batch.grad_accum == 4  # ceil(16 / 1 / 4)
+    assert "ms-swift>=3.5" in plan.sources["batch.grad_accum"].note
+    unset = plan_of(write(tmp_path, "unset.sh", text.replace("NPROC_PER_NODE=$nproc_per_node \\\n",
+                                                            "NPROC_PER_NODE=$GPUS \\\n")))
+    assert unset.parallel.world_size is None and unset.batch.grad_accum is None  # left to the caller
+
+
+@pytest.mark.parametrize("version, accum", [("3.1.0", 1), ("3.8.0", 8), ("2.6.1", 8)])
+def test_grad_accum_default_per_release(tmp_path: Path, version: str, accum: int) -> None:
+    # 3.0.0-3.2.1 kept transformers' 1; 2.x and 3.2.2+ compute ceil(16 / batch / world)
+    script = "NPROC_PER_NODE=2 swift sft --model Qwen/Qwen2.5-7B --dataset d --torch_dtype bfloat16\n"
+    plan = plan_of(write(tmp_path, "a.sh", script), trainer_versions=judged(f"ms-swift={version}"))
+    assert plan.batch.grad_accum == accum
+    assert plan.trainer_version == version
+
+
+def test_unknown_release_leaves_disagreeing_defaults_unknown(tmp_path: Path) -> None:
+    # `--model` exists from 3.0 on: epochs 3 and warmup 0 agree there, accumulation (1 before 3.2.2) does not
+    plan = plan_of(write(tmp_path, "a.sh", "swift sft --model Qwen/Qwen2.5-7B --dataset d --torch_dtype bfloat16\n"))
+    assert plan.run.epochs == 3.0 and plan.schedule.warmup_ratio == 0.0
+    assert plan.batch.grad_accum is None and "changed between releases" in plan.unknown["batch.grad_accum"]
+    assert plan.optimizer.betas is None and "optimizer.betas" in plan.unknown
+    assert plan.batch.seq_len is None  # 3.x+: the model's own max length
+    assert plan.optimizer.lr == pytest.approx(1e-4)  # lora, every release
+
+
+def test_a_2x_script_is_read_with_2x_defaults(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "v2.sh", """
+        # v2.6.1 examples/pytorch/llm/scripts/qwen_7b_chat/lora_ddp_ds/sft.sh's spelling
+        NPROC_PER_NODE=2 \\
+        swift sft \\
+            --model_type qwen-7b-chat \\
+            --sft_type lora \\
+            --dataset blossom-math-zh \\
+            --batch_size 2 \\
+            --dtype bf16 \\
+            --lora_target_modules ALL \\
+            --deepspeed default-zero2
+    """))
+    assert plan.mode.kind == "lora" and plan.mode.init_from == "qwen-7b-chat"
+    assert (plan.batch.micro_batch_size, plan.batch.grad_accum, plan.batch.seq_len) == (2, 4, 2048)
+    assert plan.run.epochs == 1 and plan.schedule.warmup_ratio == pytest.approx(0.05)
+    assert plan.parallel.zero_stage == 2
+    assert "before 3.0.0" in plan.sources["batch.seq_len"].note
+
+
+def test_qlora_needs_a_quant_method(tmp_path: Path) -> None:
+    base = "swift sft --model Qwen/Qwen2.5-7B-Instruct --dataset d --quant_bits 4"
+    assert plan_of(write(tmp_path, "q.sh", base + " --quant_method bnb\n")).mode.kind == "qlora"
+    # 3.x quant_args.py: bits without a method quantize nothing
+    assert plan_of(write(tmp_path, "n.sh", base + "\n")).mode.kind == "lora"
+    assert plan_of(write(tmp_path, "awq.sh", "swift sft --model Qwen/Qwen2.5-7B-Instruct-AWQ --dataset d\n"
+                         )).mode.kind == "qlora"
+
+
+def test_pt_is_continued_pretraining(tmp_path: Path) -> None:
+    # examples/train/pretrain/train.sh
+    plan = plan_of(write(tmp_path, "pt.sh", "swift pt --model Qwen/Qwen2.5-7B --train_type full --dataset "
+                                            "swift/chinese-c4 --streaming true --torch_dtype bfloat16\n"))
+    assert plan.mode.kind == "pretrain" and plan.mode.init_from == "Qwen/Qwen2.5-7B"
+    assert plan.objective.completion_only is False and plan.data.pretraining_text is True
+
+
+@pytest.mark.parametrize("rlhf, kind, method", [
+    ("--rlhf_type dpo", "preference", "dpo"), ("", "preference", "dpo"), ("--rlhf_type kto", "preference", "kto"),
+    ("--rlhf_type orpo", "preference", "orpo"), ("--rlhf_type rm", "preference", "reward_model"),
+    ("--rlhf_type grpo", "online_rl", "grpo")])
+def test_rlhf_type_names_the_method(tmp_path: Path, rlhf: str, kind: str, method: str) -> None:
+    # examples/train/rlhf/dpo/lora.sh, grpo/internal/*.sh
+    plan = plan_of(write(tmp_path, "r.sh", f"NPROC_PER_NODE=4 swift rlhf {rlhf} --model Qwen/Qwen2.5-7B-Instruct "
+                                           "--train_type lora --dataset d --torch_dtype bfloat16\n"))
+    assert plan.objective.kind == kind and plan.mode.kind == kind
+    assert (plan.mode.preference_method if kind == "preference" else plan.mode.rl_method) == method
+    assert plan.mode.lora_rank == 8  # the adapter is what trains
+    if method == "grpo":
+        assert plan.batch.grad_accum == 1  # rlhf_args.py: GRPO's default accumulation
+
+
+def test_python_entry_and_torchrun(tmp_path: Path) -> None:
+    plan = plan_of(write(tmp_path, "t.sh", "torchrun --nproc_per_node 4 swift/cli/sft.py --model Qwen/Qwen2.5-7B "
+                                           "--dataset d --train_type full --torch_dtype bfloat16\n"))
+    assert plan.dialect == "swift" and plan.parallel.world_size == 4 and plan.mode.kind == "full_finetune"
+
+
+def test_a_plugin_path_is_not_the_program(tmp_path: Path) -> None:
+    # grpo/internal/rloo.sh: `--external_plugins examples/train/grpo/plugin/plugin.py`
+    path = write(tmp_path, "g.sh", "NPROC_PER_NODE=8 swift rlhf --rlhf_type grpo --model Qwen/Qwen2.5-VL-3B-Instruct "
+                                   "--external_plugins examples/train/grpo/plugin/plugin.py --dataset d\n")
+    assert detected(path) == "swift"
+
+
+@pytest.mark.parametrize("command", ["infer --adapters output/checkpoint-100", "export --adapters x --merge_lora true",
+                                     "deploy --model Qwen/Qwen2.5-7B-Instruct", "eval --model m --eval_backend Native",
+                                     "app --model m"])
+def test_non_training_subcommands_are_no_launch(tmp_path: Path, command: str) -> None:
+    path = write(tmp_path, "infer.sh", f"CUDA_VISIBLE_DEVICES=0 swift {command} --max_new_tokens 2048\n")
+    doc = load_document(path)
+    assert detection(doc).dialect is None
+    assert "not a training config" in not_supported_message(doc)
+
+
+def test_megatron_swift_is_not_read_as_swift(tmp_path: Path) -> None:
+    path = write(tmp_path, "m.sh", "NPROC_PER_NODE=8 megatron sft --model Qwen/Qwen2.5-7B --dataset d "
+                                   "--tensor_model_parallel_size 2 --micro_batch_size 1 --global_batch_size 16\n")
+    assert detected(path) != "swift"
+
+
+def test_keys_of_another_release_are_renames(tmp_path: Path) -> None:
+    path = write(tmp_path, "r.sh", "swift sft --model Qwen/Qwen2.5-7B --dataset d --sft_type full\n")
+    plan = plan_of(path, trainer_versions=judged("ms-swift=3.8.0"))
+    [note] = notes(plan, "ignored-key")
+    assert "`sft_type`" in note.message and "train_type" in note.message and "did you mean" not in note.message
+    mixed = plan_of(path)  # no release given: `--model` (3.0+) beside `--sft_type` (2.x)
+    assert any("no release reads both" in n.message for n in notes(mixed, "ignored-key"))
+
+
+def test_healthy_script_gets_no_warning(tmp_path: Path) -> None:
+    from pretrain_doctor.check.engine import check_paths
+
+    path = write(tmp_path, "lora_sft.sh", _LORA_SFT)
+    report = check_paths([path])
+    assert [f for f in report.findings if f.severity in ("warning", "error")] == []
