@@ -119,7 +119,7 @@ class ProgramDialect(Dialect):
             return 0  # Megatron's entry points; evaluation, generation and serving programs train nothing
         flags = _flags(doc)
         if not flags:
-            return 0
+            return self._bare_launch_score(program, doc)
         source, found = _program_source(program, doc)
         if found is not None:
             declared = set(found.defaults) | {found.resolve("--" + k) or k for k in flags}
@@ -136,6 +136,16 @@ class ProgramDialect(Dialect):
         # config.yaml --deepspeed=ds.json`, the YAML an HF Trainer's arguments, read as the program's own flags)
         return 45 + len(flags) if (_deepspeed_json_with_optimizer(flags, doc) and not _trainer_flags(flags)
                                    and not _handed_trainer_config(doc)) else 0
+
+    @staticmethod
+    def _bare_launch_score(program: str, doc: Document) -> int:
+        """`python train_gpt_moe.py` with no arguments at all: the run is the argparse defaults of the program at hand,
+        when they name training settings (held-out review 99, C 05: a modded-nanogpt fork run bare under `srun bash
+        -c`, refused). A positional argument (a config file the program reads) leaves the run to that file."""
+        if doc.data.get("positional"):
+            return 0
+        _, found = _program_source(program, doc)
+        return 60 if found is not None and set(found.defaults) & _MAPPED else 0
 
     def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
         return None  # the program's own arguments: no table to judge them against

@@ -665,3 +665,26 @@ def test_a_lora_rank_of_zero_is_no_lora(tmp_path) -> None:
                                               "    --num_epochs 5 --batch_size 1 --lora_r 0 --lora_alpha 0 --lr 1e-6\n")
     plan = plan_of(script)
     assert plan.mode.kind not in ("lora", "qlora") and not findings(plan, "PD002")
+
+
+BARE_PROGRAM = """
+import argparse
+parser = argparse.ArgumentParser(description="NanoGPT MoE Training")
+parser.add_argument("--learning_rate", type=float, default=3e-4)
+parser.add_argument("--device_batch_size", type=int, default=8)
+parser.add_argument("--num_iterations", type=int, default=5000)
+args = parser.parse_args()
+"""
+
+
+def test_a_program_launched_with_no_arguments_runs_its_argparse_defaults(tmp_path) -> None:
+    # held-out review 99, C 05: `srun bash -c '... python train_gpt_moe.py'`, no flags, the program beside: refused
+    write(tmp_path, "train_gpt_moe.py", BARE_PROGRAM)
+    script = write(tmp_path, "run_moe.sh", "#!/bin/bash\nsrun --export=ALL bash -c '\n    export RANK=$SLURM_PROCID\n"
+                                           "    python train_gpt_moe.py\n'\n")
+    assert detected(script) == "own_args"
+    plan = plan_of(script)
+    assert plan.optimizer.lr == 3e-4 and plan.batch.micro_batch_size == 8
+    # a config file handed to it, or no source at hand: nothing to read
+    assert detected(write(tmp_path, "other.sh", "python train_gpt_moe.py config.yaml\n")) is None
+    assert detected(write(tmp_path, "alone.sh", "python not_at_hand.py\n")) is None
