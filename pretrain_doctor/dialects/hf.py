@@ -172,6 +172,11 @@ class HfDialect(Dialect):
         _rollout(b, doc, context.trainer_versions, launched is not None, nested=nested is not None)
         _reward_weights(b, doc)
         self._precision(b, doc)
+        if nested is not None and not (doc.has("bf16") or doc.has("fp16")):
+            # the project's program builds the TRL config from the section and may pass bf16/fp16 itself (held-out
+            # review 99, D 11: a GRPO project's `training:` without them, its train.py passing `bf16=True`)
+            b.assume("precision.compute", "the precision its program sets (the section leaves bf16/fp16 to it)",
+                     b.source(doc, (), note="a project's own YAML, mapped into the trainer's arguments by its program"))
         if launched is not None:
             _program_precision(b, doc, facts, context.trainer_versions)
             _program_fp16_weights(b, doc, facts, script)

@@ -663,3 +663,19 @@ def test_a_projects_own_yaml_leaves_an_unset_precision_flag_to_its_program(tmp_p
     from pretrain_doctor.check.engine import check_paths
 
     assert [f.severity for f in check_paths([config]).findings if f.code == "PD303"] == ["info"]  # said, and said softly
+
+
+def test_a_projects_nested_trl_section_leaves_its_precision_to_the_program(tmp_path: Path) -> None:
+    # held-out review 99, D 11: a GRPO project's `training:` section (no bf16/fp16) beside an accelerate DeepSpeed
+    # config with bf16: PD303 warned "before TRL 0.19 transformers refuses", where its train.py passes `bf16=True`
+    write(tmp_path, "deepspeed_zero3.yaml", "compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\n"
+                                            "deepspeed_config:\n  zero_stage: 3\nmixed_precision: bf16\n"
+                                            "num_processes: 8\n")
+    config = write(tmp_path, "grpo_config.yaml", "model:\n  name: Qwen/Qwen3-VL-8B-Instruct\ngrpo:\n  group_size: 4\n"
+                                                 "training:\n  learning_rate: 1.0e-5\n  per_device_train_batch_size: 1\n"
+                                                 "  gradient_accumulation_steps: 4\n  num_train_epochs: 3\n"
+                                                 "reward:\n  weight: 1.0\n")
+    from pretrain_doctor.check.engine import check_paths
+
+    assert not [f for f in check_paths([config]).findings if f.code == "PD303" and f.severity != "info"]
+    assert "precision.compute" in plan_of(config).program.assumed
