@@ -12,8 +12,11 @@ class NoShuffle(Rule):
     debug configs, where a fixed order is useful for reproducing a failure.
     Pre-shuffled token streams (Megatron/NeoX/OLMo indexed datasets) are shuffled
     by their index and are not reported. Shuffling turned off by a launch command's
-    override of the config (Composer's `train_loader.dataset.shuffle=False`) is a
-    choice made for that run, most often over data written in shuffled order: `info`.
+    override of the config (Composer's `train_loader.dataset.shuffle=False`), or written in the
+    config itself (`shuffle: false`, LLaMA-Factory's `disable_shuffling: true`), is a choice made
+    for that run, most often over data written in shuffled order or in a curriculum's order:
+    `info`. A trainer's default that never shuffles (llm-foundry's StreamingTextDataset) is a
+    warning: nobody chose it.
 
     ## Why is this bad?
     Datasets are rarely stored in random order: files are sorted by source, date,
@@ -48,12 +51,17 @@ class NoShuffle(Rule):
             # held-out review 57, B 11: MDS shards written from OLMo's shuffled loader, read in order on purpose
             source = plan.sources.get("data.shuffle")
             chosen = source is not None and source.note == "command-line override"
+            # ... and a file that writes it off (`disable_shuffling: true`) chose the order too (held-out review 100,
+            # B 16: a curriculum its data script builds); a trainer's default that never shuffles chose nothing
+            written = source is not None and source.line is not None and not chosen
             yield self.finding(
                 plan, "data.shuffle",
                 "training data is read in a fixed order; any ordering in the files (by source, length, date or "
                 "label) becomes an unintended curriculum"
                 + ("; the launch command turns shuffling off on purpose, right if the data was written in "
-                   "shuffled order" if chosen else ""),
+                   "shuffled order" if chosen else
+                   "; the config turns shuffling off on purpose, right if the data was written in shuffled order "
+                   "or its order is a curriculum" if written else ""),
                 hint="shuffle the training data (with a fixed seed for reproducibility)",
-                severity="info" if chosen else None,
+                severity="info" if chosen or written else None,
             )

@@ -515,3 +515,21 @@ def test_plan_shows_sub_model_fields_without_a_deprecation_warning(capsys):
         code, out, err = cli(capsys, "plan", str(ROOT / "fixtures" / "demo" / "pretrain-gpt2.yaml"))
     assert code == 0, err
     assert "optimizer.lr" in out
+
+
+def test_a_data_config_another_config_names_is_its_companion_not_a_run(tmp_path, capsys) -> None:
+    # held-out review 100, C 17: ReLoRA's run config names a GPT-NeoX dataset YAML (`megatron_dataset_config`) whose
+    # trainer settings "are ignored by the training script"; it was judged as a NeoX run without checkpoints (PD801)
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "pile.yaml").write_text(
+        '{"train_data_paths": ["/fsx/pile/doc"], "valid_data_paths": ["/fsx/pile/doc"], "seq_length": 2048,\n'
+        ' "train_iters": 143000, "num_layers": 12, "hidden_size": 768, "num_attention_heads": 12,\n'
+        ' "train_micro_batch_size_per_gpu": 4, "optimizer": {"type": "Adam", "params": {"lr": 0.0006}}}\n')
+    (tmp_path / "run.yaml").write_text("megatron_dataset_config: configs/pile.yaml\nlr: 0.001\nbatch_size: 8\n")
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    report = check_paths([tmp_path], CheckOptions())
+    [companion] = [f for f in report.files if f.path.endswith("pile.yaml")]
+    assert companion.role == "companion" and "`megatron_dataset_config`" in companion.note
+    assert not report.findings

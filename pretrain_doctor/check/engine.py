@@ -186,10 +186,15 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
         overridden: dict[str, _Launch] = {}
         programs: dict[str, str] = {}  # the source of a program a launch script in this check runs -> that script
         launches = scripts | documents
+        data_configs = _data_configs_named([path for path, _ in files])
         for path, explicit in sorted(files, key=lambda file: file[0] not in launches):
             script = launched.get(os.path.abspath(path))
             if script is not None and not explicit:
                 report.files.append(FileResult(str(path), None, role="companion", note=_launched_note(script)))
+                continue
+            naming = data_configs.get(os.path.abspath(path))
+            if naming is not None and not explicit:
+                report.files.append(FileResult(str(path), None, role="companion", note=naming))
                 continue
             script = programs.get(os.path.abspath(path))
             if script is not None and not explicit:
@@ -221,6 +226,34 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
 # program may add arguments of its own, so its launch plan leaves keys unjudged: the config is still checked alone,
 # for the typos only that check sees.
 _LAUNCHES_JUDGE_THE_WHOLE_CONFIG = ("olmo", "llamafactory", "llmfoundry", "nanogpt")
+
+
+# A key of a run config that names the file its program reads its data from (ReLoRA's `megatron_dataset_config`).
+_DATA_CONFIG_KEY = lazy_compile(r"(^|_)(data|dataset)s?_(config|cfg|yaml)(_path|_file)?$")
+_DATA_CONFIG_WRITTEN = lazy_compile(r"(data|dataset)s?_(config|cfg|yaml)\w*[\"']?\s*[:=]")
+
+
+def _data_configs_named(paths: list[Path]) -> dict[str, str]:
+    """The YAML/JSON files of this check that another one names as its data config (`megatron_dataset_config:
+    configs/pile_megatron_dataset.yaml`), each with a note saying so: the program reads its data paths there, and
+    the trainer settings such a file keeps for its loader's sake are no run's (held-out review 100, C 17: a GPT-NeoX
+    dataset YAML, "everything below is ignored by the training script", judged as a NeoX run without checkpoints)."""
+    by_name = {path.name: path for path in paths if path.suffix in (".yaml", ".yml", ".json")}
+    named: dict[str, str] = {}
+    for path in by_name.values():
+        try:
+            if not _DATA_CONFIG_WRITTEN.search(path.read_text(errors="replace")):
+                continue  # the cheap look first: most folders' files name no data config
+            data = load_document(path).data
+        except (OSError, ConfigError):
+            continue
+        for key, value in data.items() if isinstance(data, dict) else ():
+            target = by_name.get(Path(value).name) if isinstance(value, str) and isinstance(key, str) \
+                and _DATA_CONFIG_KEY.search(key) else None
+            if target is not None and target != path:
+                named[os.path.abspath(target)] = (f"the data config that `{path.name}` names (`{key}`): its program reads "
+                                                  "the data settings there, the rest of the file is no run's")
+    return named
 
 
 def _readmes_when_alone(files: list[tuple[Path, bool]], documents: set[Path],

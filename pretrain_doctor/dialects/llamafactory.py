@@ -978,11 +978,21 @@ def _other_trainers_keys(b: PlanBuilder, doc: Document, script: Document) -> Non
     extra = "ALLOW_EXTRA_ARGS" in script.text if script.format == "shell" else False
     own = [key for key in doc.data if isinstance(key, str) and key not in _KNOWN_KEYS
            and key not in _OTHER_TRAINERS_NAMES and key not in LAUNCH_KEYS]
+    stage = str(doc.get("stage") or "sft").strip().lower()
     for key in named:
         ours = _OTHER_TRAINERS_NAMES[key]
-        if own or extra:
+        # a preference loss's `beta` in a stage that runs no preference loss: no slip for `pref_beta`, which that stage
+        # never reads, but a fork's own loss knob (held-out review 100, B 18: `alpha`/`beta` of a patched SFT loss)
+        unused = key == "beta" and stage in ("sft", "pt") and not _PREFERENCE_STAGE.search(stage)
+        if own or extra or unused:
             why = (f"the file's other keys no release reads (`{own[0]}`) say a fork's parser, which may read it" if own
-                   else "`ALLOW_EXTRA_ARGS` lets the parser drop it with a warning")
+                   else "`ALLOW_EXTRA_ARGS` lets the parser drop it with a warning" if extra
+                   else f"the `{stage}` stage reads no `{ours}` either: a fork's own setting, where its parser reads it")
+            if unused and not (own or extra):
+                b.note("ignored-key", f"`{key}` is not a LLaMA-Factory key (LLaMA-Factory reads `{ours}`); {why}",
+                       b.source(doc, (key,)), hint="drop it if the run is upstream LLaMA-Factory's (its parser "
+                       "refuses it)", key=key, severity="info")
+                continue
             b.note("ignored-key", f"`{key}` is not a LLaMA-Factory key (LLaMA-Factory reads `{ours}`); {why}",
                    b.source(doc, (key,)), hint=f"use `{ours}` if the run is upstream LLaMA-Factory's", key=key,
                    suggestion=ours, severity="info")

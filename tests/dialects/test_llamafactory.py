@@ -952,3 +952,16 @@ def test_a_template_of_another_model_family(tmp_path, model, template, fires) ->
                                                                                   f"template: {template}")
     found = [n for n in notes(plan_of(write(tmp_path, "sft.yaml", text)), "ignored-key") if "chat format" in n.message]
     assert [n.data["severity"] for n in found] == (["warning"] if fires else [])
+
+
+def test_a_preference_beta_in_an_sft_stage_is_a_forks_own_knob(tmp_path) -> None:
+    # held-out review 100, B 18: `alpha: 1.0`, `beta: 10.0` of a patched SFT loss: "not a key, LLaMA-Factory reads
+    # `pref_beta`" was a warning, and its fix would have dropped the fork's setting for one SFT never reads
+    [note] = [n for n in notes(plan_of(write(tmp_path, "sft.yaml", _LORA_SFT + "    beta: 10.0\n")), "ignored-key")
+              if n.data.get("key") == "beta"]
+    assert note.data["severity"] == "info" and "reads no `pref_beta` either" in note.message
+    assert "suggestion" not in note.data
+    # in a preference stage it is the slip it looks like
+    dpo = _LORA_SFT.replace("stage: sft", "stage: dpo") + "    beta: 0.1\n"
+    [slip] = [n for n in notes(plan_of(write(tmp_path, "dpo.yaml", dpo)), "ignored-key") if n.data.get("key") == "beta"]
+    assert slip.data.get("severity") is None and slip.data["suggestion"] == "pref_beta"

@@ -94,7 +94,7 @@ def test_pd206_reports_adapter_notes_tagged_for_it() -> None:
         {"kind": "ignored-key", "message": "unrelated", "data": {}},
     ])
     [finding] = findings("PD206", plan)
-    assert (finding.line, finding.key, finding.severity) == (7, "max_grad_norm", "error")
+    assert (finding.line, finding.key, finding.severity) == (7, "max_grad_norm", "warning")
 
 
 def test_pd402_applies_to_the_deepspeed_dialect() -> None:
@@ -253,7 +253,8 @@ def test_pd206_an_adapter_runs_ignored_clip_is_a_warning() -> None:
         built.sources["clipping.max_norm"] = Source(file="sft.yaml", line=26, key="max_grad_norm")
         return built
 
-    assert [f.severity for f in findings("PD206", plan("full_finetune"))] == ["error"]
+    # a written clip lost from a full fine-tune is a warning too since held-out review 100, B 25: the run trains on
+    assert [f.severity for f in findings("PD206", plan("full_finetune"))] == ["warning"]
     assert [f.severity for f in findings("PD206", plan("lora"))] == ["warning"]
 
 
