@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from ..config.document import Document, DuplicateKey, Suppression, merge_documents
-from ..config.loader import CONFIG_SUFFIXES, is_document_launch_path, is_launch_script_path, load_document, shows_launch
+from ..config.loader import (CONFIG_SUFFIXES, is_document_launch_path, is_launch_script_path, load_document, read_text,
+                             shows_launch)
 from ..dialects import BuildContext, Detection, Dialect, detect, detection, get_dialect, not_supported_message, wrapped_config
 from ..dialects.versions import TrainerVersions
 from ..errors import ConfigError, NotAConfigError, UsageError
@@ -242,8 +243,10 @@ def _data_configs_named(paths: list[Path]) -> dict[str, str]:
     named: dict[str, str] = {}
     for path in by_name.values():
         try:
-            if not _DATA_CONFIG_WRITTEN.search(path.read_text(errors="replace")):
-                continue  # the cheap look first: most folders' files name no data config
+            # the loader's bounded read (a FIFO named `x.yaml` would block a plain one); the cheap look first: most
+            # folders' files name no data config
+            if not _DATA_CONFIG_WRITTEN.search(read_text(path, str(path))):
+                continue
             data = load_document(path).data
         except (OSError, ConfigError):
             continue
