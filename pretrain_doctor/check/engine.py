@@ -241,6 +241,8 @@ def _data_configs_named(paths: list[Path]) -> dict[str, str]:
     dataset YAML, "everything below is ignored by the training script", judged as a NeoX run without checkpoints)."""
     by_name = {path.name: path for path in paths if path.suffix in (".yaml", ".yml", ".json")}
     named: dict[str, str] = {}
+    if len(by_name) < 2:
+        return named  # one file names no other (and a single-file check pays nothing for this)
     for path in by_name.values():
         try:
             # the loader's bounded read (a FIFO named `x.yaml` would block a plain one); the cheap look first: most
