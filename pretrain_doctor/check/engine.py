@@ -229,36 +229,44 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
 _LAUNCHES_JUDGE_THE_WHOLE_CONFIG = ("olmo", "llamafactory", "llmfoundry", "nanogpt")
 
 
-# A key of a run config that names the file its program reads its data from (ReLoRA's `megatron_dataset_config`).
-_DATA_CONFIG_KEY = lazy_compile(r"(^|_)(data|dataset)s?_(config|cfg|yaml)(_path|_file)?$")
-_DATA_CONFIG_WRITTEN = lazy_compile(r"(data|dataset)s?_(config|cfg|yaml)\w*[\"']?\s*[:=]")
+# A key of a run config that names the file its program reads its data from (ReLoRA's `megatron_dataset_config:
+# configs/pile.yaml`), with the file it names, as written in a YAML/JSON line.
+_DATA_CONFIG_CORE = lazy_compile(r"(?:data|dataset)s?_(?:config|cfg|yaml)")
+_DATA_CONFIG_LINE = lazy_compile(r"""[ \t]*["']?(?P<key>\w*(?:data|dataset)s?_(?:config|cfg|yaml)(?:_path|_file)?)["']?"""
+                                 r"""[ \t]*[:=][ \t]*["']?(?P<value>[^\s"',}#]+)""")
 
 
 def _data_configs_named(paths: list[Path]) -> dict[str, str]:
     """The YAML/JSON files of this check that another one names as its data config (`megatron_dataset_config:
     configs/pile_megatron_dataset.yaml`), each with a note saying so: the program reads its data paths there, and
     the trainer settings such a file keeps for its loader's sake are no run's (held-out review 100, C 17: a GPT-NeoX
-    dataset YAML, "everything below is ignored by the training script", judged as a NeoX run without checkpoints)."""
+    dataset YAML, "everything below is ignored by the training script", judged as a NeoX run without checkpoints).
+    Read from the text (no YAML parse), with the loader's bounded read (a FIFO named `x.yaml` would block a plain
+    one); a check of one file pays nothing."""
     by_name = {path.name: path for path in paths if path.suffix in (".yaml", ".yml", ".json")}
     named: dict[str, str] = {}
     if len(by_name) < 2:
-        return named  # one file names no other (and a single-file check pays nothing for this)
+        return named
     for path in by_name.values():
         try:
-            # the loader's bounded read (a FIFO named `x.yaml` would block a plain one); the cheap look first: most
-            # folders' files name no data config
-            if not _DATA_CONFIG_WRITTEN.search(read_text(path, str(path))):
-                continue
-            data = load_document(path).data
+            text = read_text(path, str(path))
         except (OSError, ConfigError):
             continue
-        for key, value in data.items() if isinstance(data, dict) else ():
-            target = by_name.get(Path(value).name) if isinstance(value, str) and isinstance(key, str) \
-                and _DATA_CONFIG_KEY.search(key) else None
+        # the key's core found first (a scan in C), then only its line read: most files name no data config
+        lines = {_line_around(text, hit.start(), hit.end()) for hit in _DATA_CONFIG_CORE.finditer(text)}
+        for match in filter(None, map(_DATA_CONFIG_LINE.match, lines)):
+            target = by_name.get(Path(match.group("value")).name)
             if target is not None and target != path:
-                named[os.path.abspath(target)] = (f"the data config that `{path.name}` names (`{key}`): its program reads "
-                                                  "the data settings there, the rest of the file is no run's")
+                named[os.path.abspath(target)] = (f"the data config that `{path.name}` names (`{match.group('key')}`): "
+                                                  "its program reads the data settings there, the rest of the file is "
+                                                  "no run's")
     return named
+
+
+def _line_around(text: str, start: int, end: int) -> str:
+    """The whole line of `text` that holds text[start:end]."""
+    stop = text.find("\n", end)
+    return text[text.rfind("\n", 0, start) + 1:stop if stop >= 0 else len(text)]
 
 
 def _readmes_when_alone(files: list[tuple[Path, bool]], documents: set[Path],

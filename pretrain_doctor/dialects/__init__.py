@@ -76,6 +76,12 @@ _ONLY_DIALECTS_FOR_FORMAT = {"shell": ("megatron", "neox", "llamafactory", "litg
 _ONE_FORMAT = {"swift": "shell"}
 
 
+# A cheap look that a launch script may be the dialect's before its module is imported to score it: ms-swift's module
+# and key table are imported only for a script whose program names `swift` (a folder of HF launch scripts paid for
+# them on every script).
+_IMPORT_GATES = {"swift": lambda doc: "swift" in str(doc.data.get("program") or "")}
+
+
 def _load(name: str) -> Dialect:
     return importlib.import_module(f"{__name__}.{name}").DIALECT
 
@@ -107,6 +113,9 @@ def _scored(doc: Document) -> list[tuple[int, int, Dialect]]:
     if names is None:
         return [(dialect.score(doc), index, dialect) for index, dialect in enumerate(all_dialects())]
     for index, name in enumerate(names):
+        gate = _IMPORT_GATES.get(name)
+        if gate is not None and not gate(doc):
+            continue  # that dialect cannot read it: its module is not imported to say so
         dialect = _load(name)
         score = dialect.score(doc)
         if score > 0:
