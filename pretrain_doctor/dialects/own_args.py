@@ -57,6 +57,12 @@ _OWN_SPELLINGS = frozenset({
 _OWN_ARGUMENT_PROJECTS = lazy_compile(r"(^|/)open_instruct/")
 
 # Plan fields -> the argument names programs use for them, first match wins.
+def _step_limit(steps: Any) -> Any:
+    """A step count, where `-1` or `0` is the HF convention for none (the epochs decide: held-out review 102, A 14's
+    `--max-steps` default -1, "no value the trainer can run with", an error)."""
+    return None if isinstance(steps, int) and not isinstance(steps, bool) and steps <= 0 else steps
+
+
 _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "optimizer.lr": (("learning_rate", "lr", "actor_learning_rate", "max_lr", "peak_lr"), lenient_number),
     "optimizer.weight_decay": (("weight_decay", "wd", "actor_weight_decay"), lenient_number),
@@ -76,7 +82,7 @@ _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
                        "model_max_length", "max_len", "cutoff_len", "context_length", "sequence_length"), lenient_int),
     "run.max_steps": (("max_steps", "train_steps", "total_steps", "max_iters", "train_iters", "num_train_steps",
                        "total_iters", "num_iterations", "num_training_steps", "iterations"),
-                      lenient_int),
+                      lambda value: _step_limit(lenient_int(value))),
     "run.epochs": (("num_train_epochs", "epochs", "num_epochs", "train_epochs", "epoch", "n_epochs"), lenient_number),
     "clipping.max_norm": (("max_grad_norm", "grad_clip", "clip_grad", "gradient_clipping", "clip_grad_norm"),
                           lenient_number),

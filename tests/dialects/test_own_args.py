@@ -688,3 +688,14 @@ def test_a_program_launched_with_no_arguments_runs_its_argparse_defaults(tmp_pat
     # a config file handed to it, or no source at hand: nothing to read
     assert detected(write(tmp_path, "other.sh", "python train_gpt_moe.py config.yaml\n")) is None
     assert detected(write(tmp_path, "alone.sh", "python not_at_hand.py\n")) is None
+
+
+def test_a_step_limit_of_minus_one_is_no_limit(tmp_path) -> None:
+    # held-out review 102, A 14: `parser.add_argument("--max-steps", type=int, default=-1)`, the HF convention for "the
+    # epochs decide": a PD002 error "run.max_steps: input should be greater than 0, got -1"
+    write(tmp_path, "train_kto.py", BARE_PROGRAM.replace('"--num_iterations", type=int, default=5000',
+                                                         '"--max-steps", type=int, default=-1'))
+    script = write(tmp_path, "train.sh", "python train_kto.py --learning_rate 1e-5 --num_train_epochs 2\n")
+    plan = plan_of(script)
+    assert plan.run.max_steps is None and plan.run.epochs == 2
+    assert not [f for f in check_paths([script], CheckOptions()).findings if f.severity == "error"]
