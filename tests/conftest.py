@@ -34,3 +34,13 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not beside the checkout")
     return SHARED
+
+
+@pytest.fixture
+def tmp_path(tmp_path: Path) -> Path:
+    """Each test's folder one level below pytest's own: the readers look at a config's sibling folders (a nanoGPT
+    fork's `models/train.py` beside `config/`), and at pytest's level those are the other tests' folders, whose
+    files then decided a test's plan by the order the tests ran in."""
+    own = tmp_path / "t"
+    own.mkdir()
+    return own

@@ -1920,7 +1920,11 @@ def _launcher_eval_data(b: PlanBuilder, doc: Document) -> None:
 
 # --- a project YAML that keeps its TrainingArguments under one section ----------------------------------------------
 NESTED_SCORE = 45  # below a flat arguments file's 50: a section of one is read as one, and `check` says it guessed
-_NESTED_SECTIONS = ("training", "training_args", "training_arguments", "trainer", "train", "sft", "args")
+_NESTED_SECTIONS = ("training", "training_args", "training_arguments", "trainer", "train", "sft", "args",
+                    # ... and as projects name the section they hand `DPOConfig(**config["TrainerConfig"])` (held-out
+                    # review 102, A 12)
+                    "trainer_config", "training_config", "train_config", "TrainerConfig", "TrainingConfig",
+                    "TrainingArguments")
 _MODEL_NAMES = ("model_name_or_path", "model_name", "pretrained_model_name_or_path", "name", "model_id", "path")
 
 

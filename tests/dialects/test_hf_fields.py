@@ -679,3 +679,16 @@ def test_a_projects_nested_trl_section_leaves_its_precision_to_the_program(tmp_p
 
     assert not [f for f in check_paths([config]).findings if f.code == "PD303" and f.severity != "info"]
     assert "precision.compute" in plan_of(config).program.assumed
+
+
+def test_a_projects_trainer_config_section_is_its_trl_arguments(tmp_path: Path) -> None:
+    # held-out review 102, A 12: `DPOConfig(**config["TrainerConfig"])` over a YAML of `ModelConfig:`,
+    # `DatasetConfig:` and `TrainerConfig:` sections was refused as "not a training config"
+    config = write(tmp_path, "dpo_gpt2.yaml", "Task: dpo\nModelConfig:\n  model_path: models/gpt2-policy\n"
+                                              "DatasetConfig:\n  dataset_path: datasets/emotion-preference\n"
+                                              "TrainerConfig:\n  per_device_train_batch_size: 64\n"
+                                              "  num_train_epochs: 30\n  learning_rate: 5.0e-7\n  beta: 0.1\n"
+                                              "  max_prompt_length: 4\n")
+    plan = plan_of(config)
+    assert (plan.optimizer.lr, plan.batch.micro_batch_size, plan.run.epochs) == (5e-7, 64, 30)
+    assert plan.mode.preference_method == "dpo"

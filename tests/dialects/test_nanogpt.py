@@ -690,7 +690,9 @@ def test_a_forks_train_py_in_a_sibling_folder_and_its_warmup_then_constant_sched
 def test_a_forks_train_py_checked_itself_reads_its_own_schedule(tmp_path) -> None:
     # Held-out review 97, C 07 (an AdaMuon fork of the same shape): `check models/train.py` judged the script by
     # upstream's 600,000-step cosine (PD107, PD004): its own warmup-stable get_lr is the one that runs
-    script = write(tmp_path, "train.py",
+    # (in a folder of its own: a `train.py` that runs the configurator at the top of tmp_path is, for every other
+    # test's config in this session's temporary folder, the one fork script in a sibling folder)
+    script = write(tmp_path / "fork", "train.py",
                    "max_iters = 100000\nwarmup_iters = 2000\nlearning_rate = 6e-4\nmin_lr = 6e-5\nuse_rope = True\n"
                    "config_keys = [k for k, v in globals().items() if not k.startswith('_')]\n"
                    "for arg in sys.argv[1:]:\n    exec(open(arg).read())\n\n"
