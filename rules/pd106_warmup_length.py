@@ -37,7 +37,6 @@ LOW_PRETRAIN_LR = 5e-5
 # "normally 20% of the train steps" (held-out review 15, B 12/13): nothing said up to it when the length is the only
 # fault, a warning past it.
 PRETRAIN_MILD_FRACTION = 0.20
-BETA2_LIMIT, BETA2_MODEL_PARAMS = MAX_BETA2, LARGE_MODEL_PARAMS  # PD201's line
 REPORTED_BETA2_ADVICE = 0.95  # the β2 PD201's hint gives
 PUBLISHED_SHORTEST_WARMUP = 100  # MosaicML's MPT recipes and nanoGPT's char-level one warm up 100 steps
 
@@ -47,15 +46,15 @@ def _beta2_judged(plan, beta2: Optional[float]) -> Optional[str]:
     from 300M parameters PD201 reports that β2 (at 0.95 the bound is 40 steps); below, such a β2 with a short warmup is
     the published small-model setup (held-out review 101, C 03/C 04: KERPLE's 125M NeoX runs, 500 steps at 0.999,
     "a standard, published, working setup"). None otherwise."""
-    if beta2 is None or beta2 <= BETA2_LIMIT:
+    if beta2 is None or beta2 <= MAX_BETA2:
         return None
     params = plan.derived.parameters
     if not params.known:
         return None
-    if params.value >= BETA2_MODEL_PARAMS:
+    if params.value >= LARGE_MODEL_PARAMS:
         return (f"the bound follows from β2 = {short_float(beta2)}, which PD201 reports: at β2 = "
                 f"{REPORTED_BETA2_ADVICE} it is {adam_warmup_floor(REPORTED_BETA2_ADVICE):,.0f} steps")
-    return (f"below {BETA2_MODEL_PARAMS / 1e6:,.0f}M parameters β2 = {short_float(beta2)} with a short warmup is how "
+    return (f"below {LARGE_MODEL_PARAMS / 1e6:,.0f}M parameters β2 = {short_float(beta2)} with a short warmup is how "
             "published small models train: GPT-2 small, Megatron's GPT-345M")
 
 

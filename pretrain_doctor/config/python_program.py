@@ -292,9 +292,8 @@ class Settings(NamedTuple):
 
 def _parses_arguments(call: ast.Call, settings: Settings) -> bool:
     """`parser.parse_args()` with no arguments, or a call of a module function that returns one."""
-    if isinstance(call.func, ast.Attribute) and call.func.attr == "parse_args":
-        return not call.args
-    return isinstance(call.func, ast.Name) and call.func.id in settings.parse_functions and not call.args
+    return _bare_parse(call) or (isinstance(call.func, ast.Name) and call.func.id in settings.parse_functions
+                                 and not call.args)
 
 
 def _argparse_defaults(tree: ast.Module) -> tuple[_Scope, frozenset[str]]:
@@ -313,11 +312,18 @@ def _argparse_defaults(tree: ast.Module) -> tuple[_Scope, frozenset[str]]:
         value = evaluate(default, {}) if default is not None else None
         if isinstance(dest, str) and value is not None:
             defaults[dest] = value
-    functions = frozenset(node.name for node in tree.body if isinstance(node, ast.FunctionDef) and any(
-        isinstance(inner, ast.Return) and (_bare_parse(inner.value) or (
-            isinstance(inner.value, ast.Name) and inner.value.id in _parsed_names(node)))
-        for inner in ast.walk(node)))
+    functions = frozenset(node.name for node in tree.body if isinstance(node, ast.FunctionDef)
+                          and _returns_parsed_arguments(node))
     return defaults, functions
+
+
+def _returns_parsed_arguments(function: ast.FunctionDef) -> bool:
+    """`return parser.parse_args()`, or the name the function parsed the command line into."""
+    returned = [node.value for node in ast.walk(function) if isinstance(node, ast.Return)]
+    if any(_bare_parse(value) for value in returned):
+        return True
+    parsed = _parsed_names(function) if any(isinstance(value, ast.Name) for value in returned) else set()
+    return any(isinstance(value, ast.Name) and value.id in parsed for value in returned)
 
 
 def _bare_parse(node: Optional[ast.AST]) -> bool:
