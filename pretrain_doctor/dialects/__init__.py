@@ -71,31 +71,25 @@ _ONLY_DIALECTS_FOR_FORMAT = {"shell": ("megatron", "neox", "llamafactory", "litg
                                        "llmfoundry")}
 
 
-# Dialects that read one format only (ms-swift's are launch scripts): imported only to score a document of that
-# format, which keeps the start-up of a YAML check as it was.
-_ONE_FORMAT = {"swift": "shell"}
-
-
-# A cheap look that a launch script may be the dialect's before its module is imported to score it: ms-swift's module
-# and key table are imported only for a script whose program names `swift` (a folder of HF launch scripts paid for
-# them on every script).
-_IMPORT_GATES = {"swift": lambda doc: "swift" in str(doc.data.get("program") or "")}
+# A cheap look that a document may be the dialect's before its module is imported to score it: ms-swift's module and
+# key table are imported only for a launch script whose program names `swift` (a YAML check, or a folder of HF launch
+# scripts, paid for them on every file).
+_IMPORT_GATES = {"swift": lambda doc: doc.format == "shell" and "swift" in str(doc.data.get("program") or "")}
 
 
 def _load(name: str) -> Dialect:
     return importlib.import_module(f"{__name__}.{name}").DIALECT
 
 
-class _OneFormat:
-    """Stands for a dialect that reads one format only until a document of that format is scored: it scores every
-    other document 0 without importing the adapter."""
+class _Gated:
+    """Stands for a dialect behind an import gate until a document passes it: it scores every other document 0
+    without importing the adapter."""
 
-    def __init__(self, name: str, format: str) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
-        self._format = format
 
     def score(self, doc: Document) -> int:
-        return _load(self.name).score(doc) if doc.format == self._format else 0
+        return _load(self.name).score(doc) if _IMPORT_GATES[self.name](doc) else 0
 
     def __getattr__(self, attribute: str) -> Any:
         return getattr(_load(self.name), attribute)
@@ -103,7 +97,7 @@ class _OneFormat:
 
 @lru_cache(maxsize=1)
 def all_dialects() -> tuple[Dialect, ...]:
-    return tuple(_OneFormat(name, _ONE_FORMAT[name]) if name in _ONE_FORMAT else _load(name)  # type: ignore[misc]
+    return tuple(_Gated(name) if name in _IMPORT_GATES else _load(name)  # type: ignore[misc]
                  for name in DIALECT_MODULES)
 
 
