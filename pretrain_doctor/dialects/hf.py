@@ -1311,6 +1311,9 @@ def _own_arguments(doc: Document, data: dict[str, Any], positions: dict, unknown
     path = find_program_source(data.get("program_path"), doc)
     own = own_arguments(path) if path is not None else None
     if own is None:
+        # HfArgumentParser (or TrlParser) parses the flags into the Trainer's own classes: `--num_train_epoch 5`
+        # is `num_train_epochs`
+        _expand_abbreviations(data, positions, unknown, HF_ALL_KEYS, HF_ALL_KEYS)
         return
     where: dict[str, tuple[str, int, str]] = {}
 
@@ -1323,7 +1326,9 @@ def _own_arguments(doc: Document, data: dict[str, Any], positions: dict, unknown
         data[key] = value
         where[key] = (file, line, f"the launched program's own default of `{field}`")
 
-    _expand_abbreviations(own, data, positions, unknown)
+    # a program that builds TrainingArguments itself parses only its own classes; else they share one parser
+    _expand_abbreviations(data, positions, unknown, own.fields | HF_ALL_KEYS,
+                          own.fields if own.builds_arguments else own.fields | HF_ALL_KEYS)
     if not own.builds_arguments:
         # a field of the program's own classes that it never reads does nothing, given or not (held-out review 65,
         # A 21: a DPO script's `DataTrainingArguments.packing`, parsed from `--packing True` and read nowhere)
@@ -1365,15 +1370,18 @@ def _drop_unread(own: OwnArguments, data: dict[str, Any], positions: dict, keys:
             positions.pop((key,), None)
 
 
-def _expand_abbreviations(own: OwnArguments, data: dict[str, Any], positions: dict, unknown: dict[str, str]) -> None:
-    """argparse (HfArgumentParser keeps `allow_abbrev`) takes a flag that begins exactly one option as that option:
-    `--max_seq_len 1024` sets the program's `max_seq_length` (held-out review 65, A 05 and A 21)."""
-    unmatched = [k for k in data if isinstance(k, str) and k not in own.fields and k not in HF_ALL_KEYS
-                 and k not in LAUNCH_KEYS]
-    options = own.fields | HF_ALL_KEYS if unmatched else frozenset()
+def _expand_abbreviations(data: dict[str, Any], positions: dict, unknown: dict[str, str], options: frozenset[str],
+                          targets: frozenset[str]) -> None:
+    """argparse (HfArgumentParser keeps `allow_abbrev`) takes a flag that begins exactly one of its `options` as that
+    option: `--max_seq_len 1024` sets the program's `max_seq_length` (held-out review 65, A 05 and A 21),
+    `--num_train_epoch 5` the Trainer's `num_train_epochs`. Only flags of the command line: a YAML or JSON file
+    goes through `parse_dict`, which matches names exactly."""
+    command_line = set(data.get("command_line_keys") or ()) if "program_config" in data else None
+    unmatched = [k for k in data if isinstance(k, str) and k not in options and k not in LAUNCH_KEYS
+                 and (command_line is None or k in command_line)]
     for key in unmatched:
         matches = [f for f in options if f.startswith(key)]
-        if len(matches) != 1 or matches[0] not in own.fields or matches[0] in data:
+        if len(matches) != 1 or matches[0] not in targets or matches[0] in data:
             continue
         data[matches[0]] = data.pop(key)
         if (key,) in positions:

@@ -1386,6 +1386,20 @@ def test_the_programs_unread_fields_and_abbreviated_flags(tmp_path):
         == 512
 
 
+def test_a_flag_that_begins_one_trainer_argument_is_that_argument(tmp_path):
+    # HfArgumentParser keeps argparse's `allow_abbrev`: `--num_train_epoch 5` trains five epochs, `--save_step 700`
+    # saves every 700 steps, whether or not the launched program is at hand
+    script = write(tmp_path, "run.sh", "torchrun --nproc_per_node 8 train.py --model_name_or_path m --output_dir out "
+                                      "--learning_rate 2e-5 --save_step 700 --num_train_epoch 5 --bf16 True\n")
+    plan = plan_of(script)
+    assert plan.run.epochs == 5 and plan.checkpoint.interval_steps == 700
+    write(tmp_path, "train.py", DPO_WORKSHOP_TRAIN)
+    assert plan_of(script).run.epochs == 5
+    # `--save_` begins several: argparse stops with "ambiguous option", nothing is taken
+    assert plan_of(write(tmp_path, "two.sh", script.read_text().replace("--save_step", "--save_"))) \
+        .checkpoint.interval_steps != 700
+
+
 def test_a_config_the_script_names_at_launch_time_is_not_at_hand(tmp_path):
     # `run_sft.py configs/$1.yaml --learning_rate 2e-5`: the file, named when the script runs, may set any key
     plan = plan_of(write(tmp_path, "run.sh", "python run_sft.py configs/$1.yaml --learning_rate 2e-5 "
