@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from ..config.document import Document, DuplicateKey, Suppression, merge_documents
-from ..config.loader import (CONFIG_SUFFIXES, is_document_launch_path, is_launch_script_path, load_document, read_text,
-                             shows_launch)
+from ..config.loader import (CONFIG_SUFFIXES, is_document_launch_path, is_launch_script_path,
+                             is_shell_script_without_suffix, load_document, read_text, shows_launch)
 from ..dialects import BuildContext, Detection, Dialect, detect, detection, get_dialect, not_supported_message, wrapped_config
 from ..dialects.versions import TrainerVersions
 from ..errors import ConfigError, NotAConfigError, UsageError
@@ -48,7 +48,8 @@ def iter_config_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, bool]
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
                 for name in sorted(files):
-                    if Path(name).suffix.lower() in CONFIG_SUFFIXES or is_document_launch_path(Path(name)):
+                    if Path(name).suffix.lower() in CONFIG_SUFFIXES or is_document_launch_path(Path(name)) \
+                            or is_shell_script_without_suffix(Path(root) / name):
                         yield Path(root) / name, False
         else:
             yield path, True

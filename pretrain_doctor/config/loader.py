@@ -47,7 +47,20 @@ def is_launch_script_path(path: Path) -> bool:
     """A file that launches a program with arguments: a shell script, VS Code's launch.json, or a MosaicML run spec
     whose `command` is the launch (a YAML with top-level `command:` and `image:`, looked at before it is parsed)."""
     return format_for(path) == "shell" or path.name == _VSCODE_LAUNCH or (
-        format_for(path) == "yaml" and _looks_like_run_spec(path))
+        format_for(path) == "yaml" and _looks_like_run_spec(path)) or is_shell_script_without_suffix(path)
+
+
+def is_shell_script_without_suffix(path: Path) -> bool:
+    """A file named without a suffix (`submit_deepspeed`, `train`) whose first line is a shell's `#!`: a launch
+    script a folder walk reads too (its first 64 bytes only; nothing else in the folder is opened)."""
+    if path.suffix or path.name.startswith("."):
+        return False
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(64)
+    except OSError:
+        return False
+    return bool(_SHEBANG.match(head.decode("utf-8", "replace")))
 
 
 def is_document_launch_path(path: Path) -> bool:

@@ -158,6 +158,17 @@ def test_folder_summary_names_skipped_and_companion_files(tmp_path, capsys) -> N
     assert f"  skipped: {tmp_path / 'run' / 'notes.yaml'} (not a training config of a supported trainer)" in out
 
 
+def test_a_folder_walk_reads_launch_scripts_named_without_a_suffix(tmp_path, capsys) -> None:
+    # `submit_deepspeed`, a bash script under no `.sh` name (held-out review 101): read as the launch it is; other
+    # files without a suffix (a LICENSE, a script of another shell-less language) stay unopened past their first line
+    write(tmp_path, "submit_deepspeed", "#!/usr/bin/env bash\ndeepspeed train.py --model_name_or_path m "
+                                        "--output_dir out --learning_rate 2e-5 --per_device_train_batch_size 4\n")
+    write(tmp_path, "LICENSE", "MIT License\n")
+    write(tmp_path, "serve", "#!/usr/bin/env python\nprint('hi')\n")
+    _, out, _ = cli(capsys, "check", str(tmp_path), "--fail-on", "never")
+    assert "in 1 file." in out and "submit_deepspeed" in out and "LICENSE" not in out and "serve" not in out
+
+
 def test_an_accelerate_config_found_beside_a_config_is_reported_as_read(tmp_path, capsys) -> None:
     config = write(tmp_path, "train.yaml", HF_CONFIG)
     accelerate = write(tmp_path, "accelerate.yaml", ACCELERATE)
