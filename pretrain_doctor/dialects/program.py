@@ -223,6 +223,14 @@ def llamafactory_train(doc: Document) -> bool:
         and str(positional[0]) == "train"
 
 
+def _swift_train(doc: Document) -> bool:
+    """The script runs ms-swift's `swift sft|pt|rlhf ...` (swift.py `swift_command`, not imported at start-up)."""
+    program = str(doc.data.get("program") or "").replace("\\", "/").rsplit("/", 1)[-1]
+    positional = doc.data.get("positional")
+    return program == "swift" and isinstance(positional, list) and bool(positional) \
+        and str(positional[0]) in ("sft", "pt", "rlhf")
+
+
 # Flags through which a program takes its whole argument set as one file (Firefly's `--train_args_file`).
 _ARGUMENTS_FILE_FLAGS = ("--train_args_file", "--args_file", "--train_args_json", "--args_json")
 
@@ -246,6 +254,10 @@ def program_config(doc: Document) -> Optional[ProgramConfig]:
         reference, key = str(positional[1]), ("positional", 1)
         how = ("`llamafactory-cli train FILE`: LLaMA-Factory's read_args loads it and merges the `key=value` words "
                "after it over it (OmegaConf dotlist)")
+    elif _swift_train(doc) and isinstance(positional, list) and len(positional) > 1 \
+            and str(positional[1]).endswith(_CONFIG_SUFFIXES):
+        reference, key = str(positional[1]), ("positional", 1)
+        how = "`swift sft FILE`: parse_yaml_args turns its keys into flags ahead of the command line's"
     elif isinstance(positional, list) and positional and str(positional[0]).endswith(_CONFIG_SUFFIXES):
         reference, key = str(positional[0]), ("positional", 0)
         how = ("the program's first argument: HfArgumentParser reads it (alignment-handbook's H4ArgumentParser "

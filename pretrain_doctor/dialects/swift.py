@@ -68,6 +68,7 @@ class Releases(NamedTuple):
     high: tuple[int, ...]
     judged: Optional[TrainerVersion]
     keys: tuple[str, ...]  # the script's keys that narrowed the range (none when judged)
+    flags: bool = True  # the keys are a launch script's flags (`--model`), not a config file's (`model`)
 
     def major(self) -> Optional[int]:
         """The major release (2, 3, 4) when every release in range shares it."""
@@ -79,8 +80,9 @@ class Releases(NamedTuple):
             return f"ms-swift default in {self.judged.describe()}"
         low, high = max(self.low, since), min(self.high, until)
         span = _span(low, high)
-        said = [k if k.startswith("ms-swift") else f"`--{k}`" for k in self.keys[:2]]
-        why = f" (the script's {', '.join(said)})" if said else ""
+        dashes, whose = ("--", "script") if self.flags else ("", "file")
+        said = [k if k.startswith("ms-swift") else f"`{dashes}{k}`" for k in self.keys[:2]]
+        why = f" (the {whose}'s {', '.join(said)})" if said else ""
         return f"ms-swift {span} default{why}" if span else "ms-swift default (every release)"
 
 
@@ -133,7 +135,7 @@ def _releases(doc: Document, versions: TrainerVersions, script_text: str = "") -
             keys.append(key)
     if low >= high:  # keys of different releases: keys.py notes say which; judge against every release
         return Releases((0,), _NEVER, None, ())
-    return Releases(low, high, None, tuple(dict.fromkeys(keys)))
+    return Releases(low, high, None, tuple(dict.fromkeys(keys)), doc.format == "shell")
 
 
 def _default(name: str, releases: Releases) -> tuple[bool, Any, str]:
@@ -167,7 +169,9 @@ class SwiftDialect(Dialect):
     keys_table = "swift_keys"
 
     def score(self, doc: Document) -> int:
-        return 90 if swift_command(doc) is not None else 0
+        if doc.format == "shell":
+            return 90 if swift_command(doc) is not None else 0
+        return config_file_score(doc)
 
     def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
         return None  # a launch script's words are flags, judged by typo_notes, not counted as top-level keys
@@ -176,9 +180,15 @@ class SwiftDialect(Dialect):
         from .hf import launched_arguments
 
         script = docs[0]
-        command = swift_command(script) or "sft"
-        doc = launched_arguments(script) or script
+        if script.format == "shell":
+            command = swift_command(script) or "sft"
+            doc = launched_arguments(script) or script
+        else:  # the YAML/JSON `swift sft FILE` (`--config FILE`) turns into flags (swift/cli/main.py parse_yaml_args)
+            command = "rlhf" if script.has("rlhf_type") else "sft"
+            doc = script
         b = self.builder([doc, *docs[1:]])
+        if script.format != "shell":
+            _config_file_command(b, script, command)
         releases = _releases(doc, context.trainer_versions, script.text)
         rlhf_type = _rlhf_type(doc, command)
         train_type = _train_type(b, doc, command, releases)
@@ -198,6 +208,29 @@ class SwiftDialect(Dialect):
         judged_version(b, doc, context.trainer_versions, TRAINER)
         apply_flags(b, context)
         return b.build()
+
+
+# Keys that say another trainer's file: HF/TRL's model argument, LLaMA-Factory's stage, axolotl's base model.
+_OTHER_TRAINERS = ("model_name_or_path", "stage", "finetuning_type", "base_model")
+
+
+def config_file_score(doc: Document) -> int:
+    """A YAML/JSON of ms-swift's own arguments (`model: Qwen/...`, `tuner_type: lora`, `attn_impl: flash_attn`)."""
+    data = doc.data
+    if not isinstance(data, dict) or any(k in data for k in _OTHER_TRAINERS):
+        return 0
+    from . import SWIFT_CONFIG_MARKERS
+
+    markers = sum(1 for k in SWIFT_CONFIG_MARKERS if k in data)
+    named = any(isinstance(data.get(k), str) for k in ("model", "model_id_or_path", "model_type"))
+    return 80 + markers if markers >= 2 and named else 0
+
+
+def _config_file_command(b: PlanBuilder, doc: Document, command: str) -> None:
+    """The subcommand a config file is for is the launch's: `rlhf_type` says rlhf; else sft, said so."""
+    if command == "sft":
+        b.assume("objective.completion_only", "a config file says no subcommand: `swift sft` assumed (loss on the "
+                 "responses only); `swift pt` trains on every token", b.source(doc, ()))
 
 
 def _rlhf_type(doc: Document, command: str) -> Optional[str]:
@@ -222,7 +255,7 @@ def _train_type(b: PlanBuilder, doc: Document, command: str, releases: Releases)
         return str(value)
     # 2.x pretrains every weight, 3.x+ a LoRA: the newer is assumed, which the rules' findings then say
     b.assume("mode.kind", "ms-swift 3.x+'s `swift pt` default (lora); 2.x's PtArguments train every weight "
-             "(`sft_type` full): name the release with --trainer-version ms-swift=VER", b.source(doc, ("program",)))
+             "(`sft_type` full): name the release with --trainer-version ms-swift=VER", _launch(b, doc))
     return "lora"
 
 
@@ -249,35 +282,34 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, command: str, rlhf_type: 
         b.take("mode.init_from", doc, model_key, str)
         b.take("tokenizer.name", doc, model_key, str)
     type_key = next((k for k in ("tuner_type", "train_type", "sft_type") if doc.has(k)), None)
-    type_source = b.source(doc, (type_key,)) if type_key else b.source(
-        doc, ("program",), note=f"ms-swift default: {train_type}")
+    type_source = b.source(doc, (type_key,)) if type_key else _launch(b, doc, note=f"ms-swift default: {train_type}")
     adapter = train_type != "full"
     kind = _trained_kind(b, doc, train_type, type_source)
     if command == "pt" and kind == "full_finetune":
         kind = "pretrain"  # continued pretraining of every weight from `--model`
-        type_source = b.source(doc, ("program",), note="`swift pt` from the weights `--model` names: continued "
+        type_source = _launch(b, doc, note="`swift pt` from the weights `--model` names: continued "
                                                        "pretraining")
     if rlhf_type in _ONLINE:
-        source = b.source(doc, ("rlhf_type",) if doc.has("rlhf_type") else ("program",))
+        source = b.source(doc, ("rlhf_type",)) if doc.has("rlhf_type") else _launch(b, doc)
         b.set("objective.kind", "online_rl", source)
         b.set("mode.kind", "online_rl", source)
         b.set("mode.rl_method", rlhf_type, source)
     elif rlhf_type is not None:
-        source = b.source(doc, ("rlhf_type",)) if doc.has("rlhf_type") else b.source(
-            doc, ("program",), note=f"ms-swift default rlhf_type {rlhf_type}")
+        source = b.source(doc, ("rlhf_type",)) if doc.has("rlhf_type") else _launch(
+            b, doc, note=f"ms-swift default rlhf_type {rlhf_type}")
         b.set("objective.kind", "preference", source)
         b.set("mode.kind", "preference", source)
         b.set("mode.preference_method", _preference_method(doc, rlhf_type), source)
     else:
-        b.set("objective.kind", "causal_lm", b.source(doc, ("program",)))
+        b.set("objective.kind", "causal_lm", _launch(b, doc))
         b.set("mode.kind", kind, type_source)
     if command == "sft":
         # the template labels only the responses (loss_scale 'default'); `swift pt` sets loss_scale 'all' and no
         # chat template (3.x llm/train/pt.py, 4.x PretrainArguments)
-        b.set("objective.completion_only", True, b.source(doc, ("program",), note="ms-swift: loss on the "
+        b.set("objective.completion_only", True, _launch(b, doc, note="ms-swift: loss on the "
                                                           "responses only (loss_scale default)"))
     elif command == "pt":
-        source = b.source(doc, ("program",), note="`swift pt`: loss on every token, no chat template")
+        source = _launch(b, doc, note="`swift pt`: loss on every token, no chat template")
         b.set("objective.completion_only", False, source)
         b.set("data.pretraining_text", True, source)
     if adapter and train_type in _LORA_TYPES:
@@ -285,6 +317,11 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, command: str, rlhf_type: 
     resume = doc.get("resume_from_checkpoint")
     if resume not in (None, False, "", "false", "False", "None"):
         b.set("mode.resumed", True, b.source(doc, ("resume_from_checkpoint",)))
+
+
+def _launch(b: PlanBuilder, doc: Document, note: Optional[str] = None) -> Source:
+    """Where a default the launch implies is taken: the script's command, or a whole config file."""
+    return b.source(doc, ("program",) if doc.format == "shell" else (), note=note)
 
 
 def _trained_kind(b: PlanBuilder, doc: Document, train_type: str, source: Source) -> str:
@@ -340,7 +377,7 @@ def _optimizer(b: PlanBuilder, doc: Document, train_type: str, releases: Release
 
     optim = str(doc.get("optim", "adamw_torch"))
     b.set("optimizer.name", optim, b.source(doc, ("optim",)) if doc.has("optim") else
-          b.source(doc, ("program",), note="transformers default (ms-swift passes `optim` on)"))
+          _launch(b, doc, note="transformers default (ms-swift passes `optim` on)"))
     b.set("optimizer.family", optimizer_family(optim))
     plugin = doc.get("optimizer")  # ms-swift's own optimizer plugins (swift/plugin/optimizer.py)
     if isinstance(plugin, str) and plugin:
@@ -437,6 +474,9 @@ def _world_size(b: PlanBuilder, script: Document, doc: Document) -> None:
     (device_map) rather than replicating it. `torchrun ... swift/cli/sft.py` is torchrun's own."""
     from .shared import launcher_world_size
 
+    if script.format != "shell":
+        _config_file_world_size(b, script)
+        return
     if str(script.data.get("program") or "").rsplit("/", 1)[-1] != "swift":
         launcher = script.data.get("launcher")
         if isinstance(launcher, dict):
@@ -468,6 +508,20 @@ def _world_size(b: PlanBuilder, script: Document, doc: Document) -> None:
     b.set("parallel.world_size", per_node * nodes, Source(
         file=script.path, line=first.get("line") or None, key="NPROC_PER_NODE" if nproc else "NNODES",
         note=f"NPROC_PER_NODE {per_node} × NNODES {nodes} (torchrun, swift/cli/main.py)"))
+
+
+def _config_file_world_size(b: PlanBuilder, doc: Document) -> None:
+    """A config file's `ENV:` sets NPROC_PER_NODE/NNODES where the launch's environment does not (parse_yaml_args);
+    without them the launch decides."""
+    env = doc.get("ENV")
+    env = env if isinstance(env, dict) else {}
+    nproc, nnodes = lenient_int(env.get("NPROC_PER_NODE")), lenient_int(env.get("NNODES"))
+    if nproc is None and nnodes is None:
+        return
+    key = "NPROC_PER_NODE" if nproc is not None else "NNODES"
+    b.set("parallel.world_size", (nproc or 1) * (nnodes or 1), b.source(
+        doc, ("ENV", key), note=f"`ENV:` NPROC_PER_NODE {nproc or 1} × NNODES {nnodes or 1}, unless the launch's "
+                                "environment sets them"))
 
 
 def _count(entry: Optional[dict], default: int) -> Optional[int]:
@@ -652,7 +706,10 @@ def _key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions, release
     from .hf import LAUNCH_KEYS
     from .swift_keys import CHANGES, SWIFT_KEYS
 
-    typo_notes(b, doc, SWIFT_KEYS, keys=[k for k in doc.data if isinstance(k, str) and k not in LAUNCH_KEYS],
+    # a script's environment is the shell's; a config file's `ENV:` parse_yaml_args pops into os.environ
+    shell = ("environment",) if doc.format == "shell" else ("ENV",)
+    typo_notes(b, doc, SWIFT_KEYS, keys=[k for k in doc.data if isinstance(k, str) and k not in LAUNCH_KEYS
+                                         and k not in shell],
                changes=ChangeTable(TRAINER, CHANGES), versions=versions)
     if releases.judged is not None or releases.keys:
         return

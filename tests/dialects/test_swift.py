@@ -228,3 +228,61 @@ def test_torchrun_launching_the_installed_swift_is_a_swift_run_on_its_processes(
     assert detected(script) == "swift"
     plan = plan_of(script)
     assert plan.parallel.world_size == 4 and plan.mode.kind == "lora"
+
+
+# The shape of a ms-swift 4.x config file (`swift sft FILE`, `swift rlhf FILE`; held-out review 103, D 09/D 10): the
+# arguments as keys, `ENV:` popped into the environment (swift/cli/main.py parse_yaml_args)
+_CONFIG_FILE = """
+model: Qwen/Qwen2.5-Omni-3B
+torch_dtype: bfloat16
+attn_impl: flash_attn
+external_plugins:
+  - examples/custom/register.py
+loss_type: retention_loss
+ENV:
+  NPROC_PER_NODE: 2
+dataset: train.jsonl
+max_length: 32768
+tuner_type: lora
+lora_rank: 16
+lora_alpha: 32
+deepspeed: zero2
+num_train_epochs: 10
+learning_rate: 1.0e-4
+per_device_train_batch_size: 1
+gradient_accumulation_steps: 8
+"""
+
+
+def test_a_config_file_is_read_as_the_launch_it_feeds(tmp_path: Path) -> None:
+    path = write(tmp_path, "sft.yaml", _CONFIG_FILE)
+    assert detected(path) == "swift"
+    plan = plan_of(path)
+    # a LoRA SFT (a custom loss is no preference method), ms-swift's defaults, the world size from `ENV:`
+    assert plan.mode.kind == "lora" and plan.mode.lora_rank == 16 and plan.objective.kind == "causal_lm"
+    assert plan.optimizer.lr == pytest.approx(1e-4) and plan.sources["optimizer.lr"].line == 16
+    assert plan.schedule.kind == "cosine" and plan.optimizer.weight_decay == pytest.approx(0.1)
+    assert "the file's `" in plan.sources["schedule.kind"].note
+    assert plan.parallel.world_size == 2 and plan.sources["parallel.world_size"].key == "ENV.NPROC_PER_NODE"
+    assert "`swift sft` assumed" in plan.program.assumed["objective.completion_only"]
+    assert not [n for n in notes(plan, "ignored-key") if n.data.get("key") in ("ENV", "external_plugins")]
+    dpo = plan_of(write(tmp_path, "dpo.yaml", _CONFIG_FILE.replace("loss_type: retention_loss", "rlhf_type: dpo")
+                        .replace("  NPROC_PER_NODE: 2\n", "  WANDB_MODE: offline\n")))
+    assert dpo.mode.kind == "preference" and dpo.mode.preference_method == "dpo"
+    assert dpo.parallel.world_size is None  # the launch's NPROC_PER_NODE decides
+
+
+def test_a_launch_hands_swift_its_config_file_by_position_or_flag(tmp_path: Path) -> None:
+    write(tmp_path, "sft.yaml", _CONFIG_FILE)
+    for launch in ("NPROC_PER_NODE=4 swift sft sft.yaml\n", "NPROC_PER_NODE=4 swift sft --config sft.yaml\n"):
+        plan = plan_of(write(tmp_path, "run.sh", launch))
+        assert plan.optimizer.lr == pytest.approx(1e-4) and plan.mode.lora_rank == 16
+        assert plan.parallel.world_size == 4
+
+
+def test_an_hf_or_llamafactory_file_with_a_swift_word_is_not_swift(tmp_path: Path) -> None:
+    hf = write(tmp_path, "hf.yaml", "model_name_or_path: m\nattn_impl: sdpa\ntruncation_strategy: delete\n"
+                                    "learning_rate: 1e-5\n")
+    assert detected(hf) != "swift"
+    lf = write(tmp_path, "lf.yaml", "model: m\nstage: sft\nfinetuning_type: lora\nattn_impl: sdpa\nlazy_tokenize: true\n")
+    assert detected(lf) != "swift"
