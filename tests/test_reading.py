@@ -501,3 +501,32 @@ def test_one_section_of_a_forks_own_module_reads_as_a_fork(tmp_path) -> None:
     single = tmp_path / "one.yaml"
     single.write_text(text.split("mlpspec:")[0] + "mlpspec_dim: 4096\n")
     assert load_plan_detected(single, CheckOptions())[2].reading is None
+
+
+SUMMARY_YAML = """\
+model_name: deepseek-ai/DeepSeek-Coder-V2-Lite-Base
+stage1_dataset: labeled/stage1.jsonl
+stage2_dataset: labeled/stage2.jsonl
+deepspeed_config: deepspeed/zero3.json
+max_seq_len: 2048
+num_train_epochs_stage1: 1.0
+learning_rate_stage1: 0.0002
+lora_r: 64
+per_device_train_batch_size: 1
+gradient_accumulation_steps: 16
+output_dir: out
+packing: true
+"""
+
+
+def test_a_guess_that_reads_half_the_keys_or_fewer_says_every_finding_softer(tmp_path) -> None:
+    # held-out review 103, A 04: a project's summary YAML beside its own argparse program, read as HF (5 of its 12
+    # keys): `packing: true` is read by no code, and PD510's warning rested on a guess
+    found, _ = _check(tmp_path, SUMMARY_YAML, name="train_config.yaml")
+    assert found["PD510"].severity == "info" and "the dialect is a guess reading at most half" in found["PD510"].message
+    # the same keys, most of them HF's: a guess still, but one whose trainer reads most of the file
+    hf_side = SUMMARY_YAML.replace("stage1_dataset: labeled/stage1.jsonl\nstage2_dataset: labeled/stage2.jsonl\n",
+                                   "dataset_text_field: text\nmax_seq_length: 2048\nlearning_rate: 2e-4\n"
+                                   "lr_scheduler_type: cosine\nwarmup_ratio: 0.03\nbf16: true\n")
+    found, _ = _check(tmp_path, hf_side, name="sft.yaml")
+    assert found["PD510"].severity == "warning"

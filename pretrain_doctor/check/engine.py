@@ -122,7 +122,7 @@ def _keys_unjudged_when_guessed(plan: TrainingPlan, found: Detection) -> Trainin
     """A guessed dialect's key knowledge is about another trainer: no typo or version notes (PD002).
     open-instruct's `lora_rank` read as HF got "did you mean `local_rank`?". A guess, keys no known
     version reads, or a close call with such a key: the file reads as a fork (plan/reading.py)."""
-    judge_reading(plan, guessed_dialect=found.guess, close_call=found.notice is not None)
+    judge_reading(plan, guessed_dialect=found.guess, close_call=found.notice is not None, weak_guess=found.weak)
     if found.guess:  # a key the YAML file repeats is lost whichever trainer reads it
         plan.notes = [note for note in plan.notes if note.kind != "ignored-key" or note.data.get("repeated")]
         for note in plan.notes:  # the rest says what the guessed trainer would do (held-out review 86, B 13)

@@ -47,6 +47,7 @@ CLOSE_CALL_MARGIN = 10
 # at least MIN_UNKNOWN of them) is a guess: another trainer's file that looks alike.
 MIN_KNOWN_SHARE = 0.8
 MIN_UNKNOWN = 3
+WEAK_GUESS_SHARE = 0.5
 # Unknown keys named in a notice, at most.
 _SHOWN_KEYS = 6
 
@@ -242,6 +243,8 @@ class Detection(NamedTuple):
     # The winner reads few of the file's keys: it may be another trainer's file, so the winner's key
     # knowledge (typos, keys a version lacks: PD002) says nothing about it.
     guess: bool = False
+    # A guess whose dialect reads at most half the file's keys: no rule's premise about that trainer is known to hold.
+    weak: bool = False
     # The job wrapper this document was reached through (`sh other.sh`, its only action), said in the report.
     via: Optional[str] = None
 
@@ -294,7 +297,13 @@ def detection(doc: Document) -> Detection:
     notice = _poor_fit(doc, best, best_score)
     if notice is not None and (hydra_composition(doc) or torchtune_config(doc)):
         return Detection(None, scores)  # a project's own Hydra config, a torchtune one: not_supported_message says so
-    return Detection(best, scores, notice, guess=notice is not None)
+    return Detection(best, scores, notice, guess=notice is not None,
+                     weak=notice is not None and _known_share(doc, best) <= WEAK_GUESS_SHARE)
+
+
+def _known_share(doc: Document, dialect: Dialect) -> float:
+    unknown, total = _unknown_keys(doc, dialect), len(_top_keys(doc))
+    return 1.0 if unknown is None or not total else (total - len(unknown)) / total
 
 
 def torchtune_config(doc: Document) -> bool:

@@ -95,7 +95,18 @@ FORK_DEFAULT = "assumed: the program is a fork's, whose own defaults may differ"
 UPSTREAM_DEFAULT = "assumed: upstream's script, the one this file is for is not at hand"
 
 
-def judge_reading(plan: "TrainingPlan", guessed_dialect: bool = False, close_call: bool = False) -> None:
+_GUESS = "the dialect is a guess"
+_WEAK_GUESS = "it reads at most half of the file's keys"
+
+
+def read_by_weak_guess(plan: "TrainingPlan") -> bool:
+    """The dialect was a guess that reads at most half the file's keys (`plan.reading` says so): no program is
+    known to read the file as that trainer does."""
+    return plan.reading is not None and _WEAK_GUESS in plan.reading
+
+
+def judge_reading(plan: "TrainingPlan", guessed_dialect: bool = False, close_call: bool = False,
+                  weak_guess: bool = False) -> None:
     """Set `plan.reading` when the file reads as a fork or a version we do not know: the dialect was a
     guess, or the file has FORK_MIN_KEYS keys no known version reads (one is enough after a close call
     between two dialects)."""
@@ -115,7 +126,7 @@ def judge_reading(plan: "TrainingPlan", guessed_dialect: bool = False, close_cal
     shown = ", ".join(f"`{key}`" for key in keys[:_SHOWN_KEYS]) + (", …" if len(keys) > _SHOWN_KEYS else "")
     evidence = f"{len(keys)} key{'s' if len(keys) != 1 else ''} no known version has" + (f": {shown}" if keys else "")
     if guessed_dialect:
-        evidence = "the dialect is a guess" + (f", {evidence}" if keys else "")
+        evidence = (f"{_GUESS} ({_WEAK_GUESS})" if weak_guess else _GUESS) + (f", {evidence}" if keys else "")
     areas = plan.fork_areas = sorted(_areas(keys, plan.foreign_key_words))
     where = f"; its own keys touch {', '.join(areas)}" if areas else ""
     plan.reading = f"read as a fork of {plan.dialect} (or a version not known here): {evidence}{where}"
@@ -258,7 +269,10 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
     premises = tuple(premises)
     if not premises:
         return findings
-    fork = is_fork(plan) and bool(premise_areas(premises) & set(plan.fork_areas))
+    # a guessed dialect's semantics are a premise of every rule: which program reads the file is not known (held-out
+    # review 103, A 04: a project's summary YAML read as HF, its `packing: true` read by no code)
+    guess = read_by_weak_guess(plan)
+    fork = is_fork(plan) and (guess or bool(premise_areas(premises) & set(plan.fork_areas)))
     assumed = list(dict.fromkeys(what for field, what in plan.program.assumed.items() if _is_under(field, premises)))
     # A size read from a name is a premise too (derive.py `size_assumed`): the flavor or model named may not be the
     # one built (held-out review 10, B 20: littletitan's `deepseek-moe-16b` flavor has 4 layers).
@@ -290,6 +304,9 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
         if fork and plan.dialect == "own_args":  # dialects/own_args.py: a program with its own argparse decides them
             finding.message += (f" (assuming the usual meaning of {_premise_keys(plan, premises, finding)}: the "
                                 f"program's own code decides {', '.join(plan.fork_areas)}; `plan` says why)")
+        elif fork and guess and not premise_areas(premises) & set(plan.fork_areas):
+            finding.message += (f" (assuming {plan.dialect}'s semantics for {_premise_keys(plan, premises, finding)}: "
+                                f"{_GUESS} reading at most half the file's keys; pass --dialect to decide)")
         elif fork:
             finding.message += (f" (assuming upstream {plan.dialect} semantics for {_premise_keys(plan, premises, finding)}: "
                                 f"the file reads as a fork whose own keys touch {', '.join(plan.fork_areas)}; `plan` says why)")
