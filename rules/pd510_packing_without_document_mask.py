@@ -19,7 +19,8 @@ class PackingWithoutDocumentMask(Rule):
     `packing: true` alone does not fire unless the config names an older TRL
     (`--trainer-version trl=0.18`), whose packing made plain causal rows. Warns for
     fine-tuning (at `info` when the trainer's release has no masked packing, e.g. TRL before
-    0.16, where unmasked packing is the recipe's known trade-off); reports at `info` for pretraining (and for continued pretraining on raw
+    0.19 or a transformers pinned below 4.46, which TRL 0.12 and later need, where unmasked
+    packing is the recipe's known trade-off); reports at `info` for pretraining (and for continued pretraining on raw
     text, even through LoRA), where packing with plain causal attention is the standard
     (GPT-3, LLaMA) and only the cross-document leakage is worth knowing.
 
@@ -66,8 +67,9 @@ class PackingWithoutDocumentMask(Rule):
                     plan, "data.packing",
                     "examples are packed without document masking, which this trainer's release cannot do: each "
                     "example attends to the unrelated examples packed before it",
-                    hint="a known trade-off of packed SFT at this release; TRL 0.16 and later mask documents with "
-                         "`padding_free: true` and flash-attention",
+                    hint="a known trade-off of packed SFT at this release; TRL 0.19 and later pack with "
+                         "per-document positions (`packing_strategy: bfd`) under flash-attention, and from 0.16 "
+                         "`padding_free: true` with packing off keeps examples apart",
                     severity="info",
                 )
                 return

@@ -1106,6 +1106,28 @@ def _flags_gone_at_the_judged_release(b: PlanBuilder, doc: Document, versions: T
                severity="info" if change.only_the_install_lacks(judged) else "warning")
 
 
+# TRL 0.12 and later need transformers 4.46 (setup.cfg): a run pinned to an older transformers packs with an older TRL.
+TRL_NEEDS_TRANSFORMERS = ((0, 12), (4, 46))
+
+
+def _release_without_masked_packing(trl: Any, versions: TrainerVersions) -> Optional[str]:
+    """Why the run's TRL has no packing that keeps documents apart (before 0.19: packed rows are plain causal rows,
+    and 0.16-0.18 warn against `padding_free` with packing), or None when it may have one."""
+    if trl is not None:
+        if trl.key >= TRL_POSITION_ID_PACKING:
+            return None
+        if trl.key < TRL_PADDING_FREE:
+            return f"{trl.describe()} has no `padding_free` (TRL 0.16 added it)"
+        return f"{trl.describe()} packs without per-document positions and warns against `padding_free` with packing"
+    transformers = versions.get("transformers")
+    (trl_release, needs) = TRL_NEEDS_TRANSFORMERS
+    if transformers is not None and transformers.key < needs:
+        return (f"{transformers.describe()} runs TRL before {'.'.join(map(str, trl_release))} (TRL "
+                f"{'.'.join(map(str, trl_release))} needs transformers {'.'.join(map(str, needs))}), which packs "
+                "without document masking")
+    return None
+
+
 _FLASH_LOADED = lazy_compile(r"""attn_implementation\s*=\s*["']flash_attention""")
 
 
@@ -1118,7 +1140,8 @@ def _document_mask(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> 
     if lenient_bool(doc.get("packing")) is not True:
         return
     trl = versions.get("trl")
-    default = "wrapped" if trl is not None and trl.key < TRL_POSITION_ID_PACKING else "bfd"
+    unmasked = _release_without_masked_packing(trl, versions)
+    default = "wrapped" if unmasked is not None else "bfd"
     strategy = str(doc.get("packing_strategy", default)).strip().lower()
     flash = "flash" in str(doc.get("attn_implementation", "")).lower() or (
         # a program that loads the model itself with flash attention (held-out review 100, A 15: run_sft.py's
@@ -1129,10 +1152,10 @@ def _document_mask(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> 
     if strategy == "wrapped" and not lenient_bool(doc.get("padding_free")):
         note = None if explicit else f"{trl.describe() if trl else 'TRL'} < 0.19 packs into plain causal rows"
         b.set("data.document_mask", False, b.source(doc, ("packing_strategy",) if explicit else ("packing",), note=note))
-        if trl is not None and trl.key < TRL_PADDING_FREE:
-            # held-out review 91, A 03: TRL 0.7's ConstantLengthDataset, the QLoRA recipe's packing, has no masked form
-            b.set("data.document_mask_available", False,
-                  b.source(doc, ("packing",), note=f"{trl.describe()} has no `padding_free` (TRL 0.16 added it)"))
+        if unmasked is not None:
+            # held-out review 91, A 03: TRL 0.7's ConstantLengthDataset, the QLoRA recipe's packing, has no masked form;
+            # 0.16-0.18 warn against `padding_free` with packing (103, A 09)
+            b.set("data.document_mask_available", False, b.source(doc, ("packing",), note=unmasked))
     elif position_ids and flash:
         if lenient_bool(doc.get("padding_free")) is True:
             b.set("data.document_mask", True, b.source(doc, ("padding_free",)))

@@ -692,3 +692,17 @@ def test_a_projects_trainer_config_section_is_its_trl_arguments(tmp_path: Path) 
     plan = plan_of(config)
     assert (plan.optimizer.lr, plan.batch.micro_batch_size, plan.run.epochs) == (5e-7, 64, 30)
     assert plan.mode.preference_method == "dpo"
+
+
+@pytest.mark.parametrize(("versions", "available"), [
+    ("trl=0.7.2", False), ("trl=0.16.0", False), ("trl=0.18", False),
+    # no TRL named, but a transformers older than 4.46, which TRL 0.12 and later need (held-out review 103, A 08)
+    ("transformers=4.34.0", False),
+    ("trl=0.19", None), ("transformers=4.50.0", None),
+])
+def test_packing_that_the_release_cannot_mask_is_a_known_trade_off(tmp_path: Path, versions, available) -> None:
+    # held-out review 103, A 09: open-r1 on TRL 0.16, which warns against `padding_free` with packing: an info
+    plan = plan_of(write(tmp_path, "sft.yaml", BASE + "packing: true\n"), trainer_versions=judged(versions))
+    assert plan.data.document_mask_available is available
+    if available is False:
+        assert plan.data.document_mask is False and [f.severity for f in findings(plan, "PD510")] == ["info"]
