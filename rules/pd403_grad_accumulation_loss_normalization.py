@@ -60,6 +60,7 @@ class GradAccumulationLossNormalization(Rule):
     code = "PD403"
     slug = "grad-accumulation-loss-normalization"
     severity = "warning"
+    premises = ("objective.kind",)  # a project's own trainer class computes its loss its own way (plan/reading.py)
 
     def check(self, plan):
         ga = plan.batch.grad_accum

@@ -231,6 +231,9 @@ class HfDialect(Dialect):
     @staticmethod
     def _mode(b: PlanBuilder, doc: Document) -> None:
         data = doc.data
+        if isinstance(data.get("own_trainer"), str):
+            b.assume("objective.kind", f"the loss of the trainer class the file names ({data['own_trainer']}), the "
+                     "project's own, which computes it its own way", b.source(doc, ("own_trainer",)))
         model_key = _model_key(data)
         online = online_rl_method(doc)
         built = class_method(data.get("arguments_class"))
@@ -547,6 +550,10 @@ def _eval_steps_unused(b: PlanBuilder, doc: Document, strategy: Optional[str], k
            severity="warning" if shown == "no" and has_data else "info")
 
 
+# An OmegaConf interpolation (`${paths.output_dir}`, `${oc.env:HOME}`): a file only OmegaConf reads as meant.
+_OMEGACONF_INTERPOLATION = lazy_compile(r"\$\{(?:oc\.\w+:|[A-Za-z_][\w-]*\.[\w.-]+\})")
+
+
 def _yaml_11_numbers(b: PlanBuilder, doc: Document) -> None:
     """Numbers a YAML recipe writes that PyYAML keeps as strings: alignment-handbook's H4ArgumentParser (the
     `dataset_mixer` era, before 2025-07) reads the file with HfArgumentParser.parse_yaml_file, whose dataclasses take
@@ -555,6 +562,8 @@ def _yaml_11_numbers(b: PlanBuilder, doc: Document) -> None:
         note_pyyaml_strings(b, doc, "alignment-handbook's H4ArgumentParser (the `dataset_mixer` era) reads the file "
                             "with HfArgumentParser.parse_yaml_file, which keeps the string, and the run stops with "
                             "TypeError at the first use", "warning")
+    elif _OMEGACONF_INTERPOLATION.search(doc.text or ""):
+        return  # `${paths.output_dir}`: OmegaConf (Hydra) loads the file, and reads `1e-5` as a float (103, A 16)
     elif isinstance(doc.positions, _Remapped):
         # a project's sectioned YAML no argument parser reads: its own program loads it, with yaml.safe_load (held-out
         # review 78, A 15: "stops, an error") or OmegaConf (review 81, A 16: read as a float), which the file does not
@@ -582,7 +591,7 @@ def _own_parser_unseen(doc: Document) -> Optional[str]:
 # Keys a launch document carries beside the program's arguments (launched_arguments): no argument of the program.
 LAUNCH_KEYS = frozenset(("program", "program_path", "program_config", "command_line_keys", "launcher", "workdir",
                           "cut_continuation", "swallowed_done", "crlf", "quoted_comments", "arguments_class", "program_defaults", "positional",
-                          "overrides", "sourced", "env", "unresolved"))
+                          "overrides", "sourced", "env", "unresolved", "own_trainer"))
 
 
 def _best_model_strategies(b: PlanBuilder, doc: Document, evaluation: str, key: str) -> None:
@@ -1981,6 +1990,7 @@ def nested_arguments(doc: Document) -> Optional[Document]:
         _nested_model(doc, flat, moved)
         _nested_lora(doc, flat, moved)
         _nested_run_and_eval(doc, key, flat, moved)
+        _nested_trainer_class(doc, flat, moved)
         return dataclasses.replace(doc, data=flat, positions=_Remapped(doc.positions, moved))
     return None
 
@@ -2006,6 +2016,20 @@ def _project_layout(doc: Document, section: dict) -> bool:
 # The run length as such a section spells it for its program (`epochs: 1.0`; held-out review 67, A 14/15)
 _NESTED_EPOCHS = ("epochs", "num_epochs", "n_epochs")
 _NESTED_BATCH = ("batch_size", "train_batch_size", "micro_batch_size")
+
+
+# A sibling key naming the trainer class the project builds around the arguments (open-unlearning's `handler:
+# FinetuneTrainer`, `NPO`): one of its own computes its own loss.
+_TRAINER_CLASS_KEYS = ("handler", "trainer_class", "trainer_cls", "trainer_type")
+_LIBRARY_TRAINERS = frozenset({"Trainer", "Seq2SeqTrainer", "SFTTrainer", "DPOTrainer", "ORPOTrainer", "KTOTrainer",
+                               "CPOTrainer", "RewardTrainer", "GRPOTrainer", "PPOTrainer", "RLOOTrainer"})
+
+
+def _nested_trainer_class(doc: Document, flat: dict, moved: dict) -> None:
+    key = next((k for k in _TRAINER_CLASS_KEYS if isinstance(doc.data.get(k), str)), None)
+    if key is not None and doc.data[key] not in _LIBRARY_TRAINERS:
+        flat["own_trainer"] = f"`{key}: {doc.data[key]}`"
+        moved[("own_trainer",)] = (key,)
 
 
 def _nested_run_and_eval(doc: Document, section: str, flat: dict, moved: dict) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import assert_trains_only, findings, judged, notes, plan_of, write
+from .helpers import assert_trains_only, findings, judged, notes, plan_of, reported, write
 
 BASE = """
 model_name_or_path: Qwen/Qwen2.5-0.5B
@@ -706,3 +706,29 @@ def test_packing_that_the_release_cannot_mask_is_a_known_trade_off(tmp_path: Pat
     assert plan.data.document_mask_available is available
     if available is False:
         assert plan.data.document_mask is False and [f.severity for f in findings(plan, "PD510")] == ["info"]
+
+
+_HYDRA_TRAINER_GROUP = """\
+handler: FinetuneTrainer
+args:
+  per_device_train_batch_size: 8
+  gradient_accumulation_steps: 4
+  learning_rate: 1e-5
+  bf16: True
+  output_dir: ${paths.output_dir}
+  logging_dir: ${trainer.args.output_dir}/logs
+  optim: paged_adamw_32bit
+  num_train_epochs: 10
+"""
+
+
+def test_a_trainer_group_of_a_hydra_project(tmp_path: Path) -> None:
+    # held-out review 103, A 16 (open-unlearning's configs/trainer/finetune.yaml): OmegaConf loads the file, so
+    # `1e-5` is a float; the project's own trainer class computes its loss, so what rests on the objective is assumed
+    plan = plan_of(write(tmp_path, "finetune.yaml", _HYDRA_TRAINER_GROUP), trainer_versions=judged("transformers=4.45.1"))
+    assert plan.optimizer.lr == 1e-5 and not [n for n in notes(plan, "ignored-key") if "YAML 1.1" in n.message]
+    assert "FinetuneTrainer" in plan.program.assumed["objective.kind"]
+    assert [f.severity for f in reported(plan, "PD403")] == ["info"]
+    library = plan_of(write(tmp_path, "sft.yaml", _HYDRA_TRAINER_GROUP.replace("FinetuneTrainer", "SFTTrainer")),
+                      trainer_versions=judged("transformers=4.45.1"))
+    assert "objective.kind" not in library.program.assumed
