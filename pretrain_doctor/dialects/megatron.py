@@ -75,6 +75,9 @@ _POSITIONS = {"learned_absolute": "learned", "rope": "rope", "mrope": "rope", "y
               # epfLLM's Megatron-LLM (PositionEmbeddingType: absolute, rotary): held-out review 62, B 06/07
               "absolute": "learned", "rotary": "rope"}
 _SCHEDULES = {"inverse-square-root": "inverse_sqrt", "WSD": "wsd"}
+# Switches that make the run supervised fine-tuning on instruction data: Megatron-LM's `--sft`, the Yuan 2.0 fork's
+# `--sft-stage` (held-out review 103, C 12: read as pretraining from scratch)
+_SFT_SWITCHES = ("--sft", "--sft-stage")
 def _nemo_betas(value: Any) -> Any:
     if isinstance(value, str):
         value = [part for part in value.strip("[]() ").split(",") if part.strip()]
@@ -381,9 +384,9 @@ class MegatronDialect(Dialect):
             source = f.source(b, "--load") or b.source(f.doc, ("program",), note="the program names the method")
             b.set("mode.kind", "preference", source)
             b.set("mode.preference_method", method, b.source(f.doc, ("program",)))
-        elif f.switch("--sft"):
-            b.set("mode.kind", "full_finetune", f.source(b, "--sft"))
-            b.set("objective.completion_only", True, f.source(b, "--sft"))
+        elif (sft := next((flag for flag in _SFT_SWITCHES if f.switch(flag)), None)) is not None:
+            b.set("mode.kind", "full_finetune", f.source(b, sft))
+            b.set("objective.completion_only", True, f.source(b, sft))
         elif f.switch("--finetune") or isinstance(pretrained, str):
             b.set("mode.kind", "full_finetune", f.source(b, "--finetune") or f.source(b, "--pretrained-checkpoint"))
         else:

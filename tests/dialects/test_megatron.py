@@ -1141,3 +1141,13 @@ def test_an_exit_interval_before_the_end_of_a_run_that_saves_nothing_is_a_benchm
     # with --save, a job that exits and is resubmitted trains the whole schedule in chunks
     chunked = plan_of(write(tmp_path, "chunked.sh", script.replace("--bf16", "--bf16 --save ckpt --save-interval 500")))
     assert chunked.run.max_steps == 18310546 and chunked.debug is not True
+
+
+@pytest.mark.parametrize("switch", ["--sft", "--sft-stage"])
+def test_an_sft_switch_makes_a_fine_tune_of_the_loaded_weights(tmp_path, switch) -> None:
+    # held-out review 103, C 12: the Yuan 2.0 fork's `--sft-stage` with `--load` (= `--save`) and no warmup was read as
+    # pretraining from scratch, and PD104 warned as for a fresh model
+    script = SCRIPT.replace("--lr-warmup-fraction 0.01\n", "").replace("--split 99,1,0", f"--split 99,1,0\n    {switch}")
+    plan = plan_of(write(tmp_path, "sft.sh", script))
+    assert plan.mode.kind == "full_finetune" and plan.objective.completion_only is True
+    assert "warning" not in [f.severity for f in reported(plan, "PD104")]
