@@ -224,10 +224,10 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
 # script launches, with the script's arguments over it, and is checked through it rather than alone (held-out
 # review 37, B 21: OLMo's `--load_path=...` resumes a run its YAML alone reads as from scratch).
 # Launches whose script plan judges every key of the config as the trainer reads it (OLMo's train.py, Composer's
-# train.py, `llamafactory-cli train` and nanoGPT's configurator take nothing but the file and overrides). An HF
-# program may add arguments of its own, so its launch plan leaves keys unjudged: the config is still checked alone,
-# for the typos only that check sees.
-_LAUNCHES_JUDGE_THE_WHOLE_CONFIG = ("olmo", "llamafactory", "llmfoundry", "nanogpt")
+# train.py, `llamafactory-cli train`, nanoGPT's configurator and torchtitan's ConfigManager take nothing but the file
+# and overrides). An HF program may add arguments of its own, so its launch plan leaves keys unjudged: the config is
+# still checked alone, for the typos only that check sees.
+_LAUNCHES_JUDGE_THE_WHOLE_CONFIG = ("olmo", "llamafactory", "llmfoundry", "nanogpt", "torchtitan")
 
 
 # A key of a run config that names the file its program reads its data from (ReLoRA's `megatron_dataset_config:

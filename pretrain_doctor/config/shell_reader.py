@@ -1678,6 +1678,8 @@ def _exported_world_size(shell: "_Shell", data: dict[str, Any]) -> None:
 
 # The variables ms-swift's `swift` console script turns into torchrun's options (swift/cli/main.py
 # get_torchrun_args; without NPROC_PER_NODE and NNODES it runs one process), and the devices it sees.
+# ... and a torchtitan wrapper's (run_train.sh: `NGPU`, `NNODES`, `CONFIG_FILE`; flame's train.sh: `NNODE`)
+_TORCHTITAN_LAUNCH_VARIABLES = ("NGPU", "NNODES", "NNODE", "CONFIG_FILE")
 _SWIFT_LAUNCH_VARIABLES = ("NPROC_PER_NODE", "NNODES", "CUDA_VISIBLE_DEVICES")
 
 
@@ -1686,11 +1688,18 @@ def _launch_environment(shell: "_Shell", words: list[Word], data: dict[str, Any]
     (`NPROC_PER_NODE=8 NNODES=2 swift sft ...`) or exported, as `environment` {name: {"value", "line"}}. A plain
     assignment on a line of its own is not in the command's environment, and is not read; a value the script
     leaves to its caller is None."""
-    if not words or _word_name(words[0]) != "swift":
+    if not words:
+        return
+    if _word_name(words[0]) == "swift":
+        variables = _SWIFT_LAUNCH_VARIABLES
+    elif _word_name(words[-1] if len(words) == 1 else words[1] if _word_name(words[0]) in _SHELLS else words[0]) \
+            .endswith(".sh"):
+        variables = _TORCHTITAN_LAUNCH_VARIABLES  # `NGPU=8 CONFIG_FILE=... ./run_train.sh --training.steps 10`
+    else:
         return
     prefixed = shell.prefixed.get((words[0].line, words[0].column), set())
     found: dict[str, dict[str, Any]] = {}
-    for name in _SWIFT_LAUNCH_VARIABLES:
+    for name in variables:
         value = shell.vars.get(name)
         if value is not None and (name in prefixed or name in shell.exported):
             line = value[0].line if value and isinstance(value[0], Item) else 0
@@ -1966,6 +1975,10 @@ def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Opt
 
 
 _CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+# torchtitan's command-line overrides of its TOML job config: `--section.key` (torchtitan/config/manager.py).
+_TORCHTITAN_OVERRIDE = lazy_compile(r"^--(job|training|optimizer|lr_scheduler|model|parallelism|checkpoint|metrics|"
+                                    r"activation_checkpoint|float8|mx|compile|experimental|comm|validation|"
+                                    r"fault_tolerance|memory_estimation|profiling)\.\w")
 # Modules a `-m` runs that launch another program (the one after them is the training program).
 _LAUNCHER_MODULES = frozenset(("torch.distributed.run", "torch.distributed.launch", "deepspeed.launcher.runner",
                                "deepspeed", "accelerate.commands.launch", "torch.distributed.elastic"))
@@ -1999,6 +2012,12 @@ def _program_index(words: list[Word]) -> Optional[int]:
             return index
         if name == "swift" and index + 1 < len(words) and words[index + 1].text in _SWIFT_TRAINING:
             return index  # `swift sft ... --external_plugins plugin.py`: the `.py` is a flag's value
+    for index, word in enumerate(words):
+        # torchtitan's `./run_train.sh --training.steps 100`, a flame fork's `bash train.sh --job.config_file ...`: the
+        # wrapper hands torchtitan's own dotted overrides on (`"$@"`), so they are this command's arguments
+        if _word_name(word).endswith(".sh") and sum(1 for w in words[index + 1:]
+                                                     if _TORCHTITAN_OVERRIDE.match(w.text or w.raw or "")) >= 2:
+            return index
     for index, word in enumerate(words[:-1]):
         module = words[index + 1].text or ""
         if (word.text in _MODULE_FLAGS and module and not module.startswith("-") and module not in _LAUNCHER_MODULES

@@ -68,8 +68,8 @@ def __getattr__(name: str) -> Any:
 # so, or its flags spell settings as no HfArgumentParser program does), else the launch of an HF Trainer program (`torchrun train.py --learning_rate ...`), else a Composer launch of an llm-foundry YAML (`composer train.py x.yaml
 # key=value`). A later one is imported and scored only when no earlier one
 # recognised the document, so detecting a Megatron script imports no other dialect.
-_ONLY_DIALECTS_FOR_FORMAT = {"shell": ("megatron", "neox", "llamafactory", "litgpt", "nanogpt", "olmo", "swift", "own_args", "hf",
-                                       "llmfoundry")}
+_ONLY_DIALECTS_FOR_FORMAT = {"shell": ("megatron", "neox", "llamafactory", "litgpt", "nanogpt", "olmo", "swift",
+                                       "torchtitan", "own_args", "hf", "llmfoundry")}
 
 
 # A cheap look that a document may be the dialect's before its module is imported to score it: ms-swift's module and
@@ -82,7 +82,11 @@ SWIFT_CONFIG_MARKERS = frozenset(("tuner_type", "train_type", "sft_type", "rlhf_
                                   "split_dataset_ratio", "quant_bits", "loss_scale", "model_id_or_path",
                                   "lazy_tokenize", "truncation_strategy", "ENV"))
 _IMPORT_GATES = {"swift": lambda doc: "swift" in str(doc.data.get("program") or "") if doc.format == "shell" else
-                 isinstance(doc.data, dict) and sum(1 for k in SWIFT_CONFIG_MARKERS if k in doc.data) >= 2}
+                 isinstance(doc.data, dict) and sum(1 for k in SWIFT_CONFIG_MARKERS if k in doc.data) >= 2,
+                 # a launch script only where it passes torchtitan's dotted overrides (`--training.steps 100`)
+                 "torchtitan": lambda doc: doc.format != "shell" or any(
+                     isinstance(k, str) and k.startswith(_TORCHTITAN_FLAGS) for k in doc.data)}
+_TORCHTITAN_FLAGS = ("--job.", "--training.", "--optimizer.", "--lr_scheduler.", "--model.", "--parallelism.")
 
 
 def _load(name: str) -> Dialect:

@@ -1,0 +1,133 @@
+"""A torchtitan launch script read as the job config it runs: its TOML with the command line's overrides over it.
+
+torchtitan's `run_train.sh` (and the wrappers of its forks, flame's `train.sh`) start `torchrun ... -m
+torchtitan.train --job.config_file ${CONFIG_FILE} "$@"`; the script that calls them names the TOML (`--job.config_file
+X` or `CONFIG_FILE=X`) and overrides its keys as `--section.key value` (torchtitan/config/manager.py: a bare flag of
+a boolean is true). The world size is the wrapper's `NGPU` × `NNODES` (`NNODE` in flame's) where the script sets
+them in the command's environment.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, NamedTuple, Optional
+
+from ..config.document import Document, Position
+from ..errors import ConfigError
+from ..lazyre import lazy_compile
+from .base import lenient_int
+
+# `--section.key` (and deeper), the override torchtitan's ConfigManager parses; the sections it has.
+_OVERRIDE = lazy_compile(r"^--(job|training|optimizer|lr_scheduler|model|parallelism|checkpoint|metrics|"
+                         r"activation_checkpoint|float8|mx|compile|experimental|comm|validation|fault_tolerance|"
+                         r"memory_estimation|profiling)\.(\w+(?:\.\w+)*)$")
+# The entry points whose arguments those are: torchtitan's and flame's module, their `train.py`, or a wrapper script.
+_MODULES = ("torchtitan.train", "torchtitan/train.py", "flame.train", "flame/train.py")
+_MIN_OVERRIDES = 2
+
+
+class Launch(NamedTuple):
+    """The job config a launch runs: the merged document, the TOML's reference and path (None: not at hand)."""
+
+    document: Document
+    reference: Optional[str]
+    path: Optional[Path]
+    script: Document
+    command_line: frozenset[str]  # the dotted keys the command line sets
+
+
+def is_torchtitan_launch(doc: Document) -> bool:
+    """A shell script whose command runs torchtitan (or a fork's) trainer with its dotted overrides."""
+    if doc.format != "shell" or not isinstance(doc.data, dict):
+        return False
+    program = str(doc.data.get("program") or "").replace("\\", "/")
+    if not (program.endswith(".sh") or program.endswith(_MODULES)):
+        return False
+    return sum(1 for key in doc.data if isinstance(key, str) and _OVERRIDE.match(key)) >= _MIN_OVERRIDES
+
+
+def launched_job(script: Document) -> Launch:
+    """The TOML the script names, with its overrides applied: positions of the TOML's own keys point into it, those
+    of an override at the script's line. Overrides whose value the script leaves to launch time are `unevaluated`
+    (dotted key -> why)."""
+    from .shared import find_referenced_file, same_name_beside
+
+    reference = _config_reference(script)
+    path = None
+    if reference is not None:
+        path = find_referenced_file(reference, script) or same_name_beside(reference, script)
+    base = _load(path) if path is not None else None
+    data: dict[str, Any] = copy.deepcopy(base.data) if base is not None else {}
+    positions: dict[tuple, Position] = {}
+    if base is not None:
+        positions.update({key: Position(where.line, where.column, where.file or base.path)
+                          for key, where in base.positions.items()})
+    unevaluated: dict[str, str] = {}
+    command_line: set[str] = set()
+    for flag, value in script.data.items():
+        match = _OVERRIDE.match(flag) if isinstance(flag, str) else None
+        if match is None or flag == "--job.config_file":
+            continue
+        keys = (match.group(1), *match.group(2).split("."))
+        command_line.add(".".join(keys))
+        section = data
+        for key in keys[:-1]:
+            section = section.setdefault(key, {}) if isinstance(section.get(key, {}), dict) else {}
+        if value is None:
+            unevaluated[".".join(keys)] = str(script.unevaluated.get(flag, "a value set at launch"))
+            section.pop(keys[-1], None)
+        else:
+            section[keys[-1]] = _value(value)
+        where = script.positions.get((flag,))
+        if where is not None:
+            positions[keys] = Position(where.line, where.column)
+    merged = Document(path=script.path, format="toml", data=data, positions=positions, text=script.text,
+                      suppressions=script.suppressions, unevaluated=unevaluated, duplicates=script.duplicates)
+    return Launch(merged, reference, path, script, frozenset(command_line))
+
+
+def launch_world_size(script: Document) -> Optional[tuple[int, int]]:
+    """`NGPU` × `NNODES` (or flame's `NNODE`) of the command's environment, with the line they are set on."""
+    env = script.data.get("environment") or {}
+    gpus = env.get("NGPU")
+    nodes = env.get("NNODES") or env.get("NNODE")
+    per_node = lenient_int(gpus.get("value")) if isinstance(gpus, dict) else None
+    count = lenient_int(nodes.get("value")) if isinstance(nodes, dict) else 1
+    if not isinstance(per_node, int) or not isinstance(count, int) or per_node <= 0 or count <= 0:
+        return None
+    return per_node * count, int(gpus.get("line") or 0)
+
+
+def _config_reference(script: Document) -> Optional[str]:
+    named = script.data.get("--job.config_file")
+    if isinstance(named, str) and named:
+        return named
+    env = (script.data.get("environment") or {}).get("CONFIG_FILE")
+    value = env.get("value") if isinstance(env, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _load(path: Path) -> Optional[Document]:
+    from ..config.loader import load_document
+
+    try:
+        document = load_document(path, str(path))
+    except (ConfigError, OSError):
+        return None
+    return document if document.format == "toml" and isinstance(document.data, dict) else None
+
+
+def _value(value: Any) -> Any:
+    """A command-line word as the TOML value it overrides (ConfigManager parses by the field's type)."""
+    if isinstance(value, bool) or not isinstance(value, str):
+        return value
+    lowered = value.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            continue
+    return value
