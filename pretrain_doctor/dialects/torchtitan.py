@@ -1,4 +1,5 @@
-"""`torchtitan`: PyTorch torchtitan TOML job configs (`[job]`, `[training]`, `[optimizer]`...).
+"""`torchtitan`: PyTorch torchtitan TOML job configs (`[job]`, `[training]`, `[optimizer]`...), and the launch scripts
+that run one with `--section.key` overrides (torchtitan_launch.py).
 
 Keys the file leaves out take torchtitan's `JobConfig` defaults (AdamW, lr 8e-4,
 β 0.9/0.95, eps 1e-8, weight decay 0.1 on every parameter, warmup 200 steps, linear
@@ -93,7 +94,8 @@ def _tables():
 class TorchtitanDialect(Dialect):
     name = "torchtitan"
     field_keys = {"schedule.warmup_steps": "lr_scheduler.warmup_steps"}
-    summary = "torchtitan TOML job config ([job], [training], [optimizer], [lr_scheduler])"
+    summary = ("torchtitan TOML job config ([job], [training], [optimizer], [lr_scheduler]), or its launch "
+               "(`./run_train.sh --training.steps 100`)")
 
     def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
         if doc.format == "shell":
