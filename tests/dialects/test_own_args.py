@@ -699,3 +699,33 @@ def test_a_step_limit_of_minus_one_is_no_limit(tmp_path) -> None:
     plan = plan_of(script)
     assert plan.run.max_steps is None and plan.run.epochs == 2
     assert not [f for f in check_paths([script], CheckOptions()).findings if f.severity == "error"]
+
+
+_MODE_PROGRAM = '''
+import argparse
+from transformers import AutoModelForCausalLM, Trainer, TrainingArguments
+
+p = argparse.ArgumentParser()
+p.add_argument("--model", required=True)
+p.add_argument("--learning-rate", type=float, default=2e-5)
+p.add_argument("--max-steps", type=int, default=2000)
+p.add_argument("--train-mode", choices=("lora", "full"), default="lora")
+args = p.parse_args()
+model = AutoModelForCausalLM.from_pretrained(args.model)
+if args.train_mode == "lora":
+    from peft import LoraConfig, get_peft_model
+    model = get_peft_model(model, LoraConfig(r=8))
+Trainer(model=model, args=TrainingArguments(output_dir="o", learning_rate=args.learning_rate,
+                                            max_steps=args.max_steps)).train()
+'''
+
+
+def test_a_dashed_flag_left_to_launch_time_settles_no_branch(tmp_path) -> None:
+    # held-out review 103, A 17: `--train-mode "${TRAIN_MODE}"` ($4) was read as the default `lora`, so the adapters
+    # the program adds only under `if args.train_mode == "lora"` were taken as certain
+    write(tmp_path, "train_qwen.py", _MODE_PROGRAM)
+    plan = plan_of(write(tmp_path, "run.sh", 'TRAIN_MODE="$1"\ntorchrun --nproc_per_node=8 train_qwen.py --model m '
+                                             '--learning-rate 2e-5 --train-mode "${TRAIN_MODE}"\n'))
+    assert plan.mode.kind not in ("lora", "qlora")
+    given = plan_of(write(tmp_path, "lora.sh", "torchrun --nproc_per_node=8 train_qwen.py --model m --train-mode lora\n"))
+    assert given.mode.kind == "lora"
