@@ -413,12 +413,17 @@ def _check_stop_at(b: PlanBuilder, doc: Document, stop_at: int, duration: Option
 def _checkpoint_interval(b: PlanBuilder, doc: Document) -> None:
     """OLMo writes a sharded checkpoint every `save_interval` steps and an unsharded one every
     `save_interval_unsharded` (train.py): a crash loses at most the shorter of the two (held-out review 17,
-    B 07: sharded 1,000,000, unsharded 50)."""
-    given = [(value, key) for key in ("save_interval", "save_interval_unsharded")
-             if (value := positive_count(doc.get(key))) is not None]
+    B 07: sharded 1,000,000, unsharded 50); under DDP only the unsharded one."""
+    ddp = str(doc.get("distributed_strategy") or "").strip().lower() == "ddp"
+    # under DDP train.py saves no sharded checkpoint: only the unsharded interval counts (held-out review 103, C 16:
+    # `save_interval: 2000` beside `save_interval_unsharded: 20000`)
+    keys = ("save_interval_unsharded",) if ddp else ("save_interval", "save_interval_unsharded")
+    given = [(value, key) for key in keys if (value := positive_count(doc.get(key))) is not None]
     if given:
         value, key = min(given)
-        note = "the shorter of OLMo's sharded and unsharded intervals" if len(given) > 1 else None
+        note = "under `distributed_strategy: ddp` OLMo saves unsharded checkpoints only" \
+            if ddp and positive_count(doc.get("save_interval")) is not None else \
+            "the shorter of OLMo's sharded and unsharded intervals" if len(given) > 1 else None
         b.set("checkpoint.interval_steps", value, b.source(doc, (key,), note=note))
 
 

@@ -484,3 +484,13 @@ def test_a_train_script_handed_a_yaml_olmo_does_not_read_is_not_olmos(tmp_path) 
     olmo = write(tmp_path, "olmo.sh", "torchrun scripts/train.py configs/olmo.yaml --run_name=x\n")
     write(tmp_path, "configs/olmo.yaml", BASE)
     assert load_plan_detected(olmo)[2].dialect == "olmo"
+
+
+def test_under_ddp_only_the_unsharded_interval_saves(tmp_path) -> None:
+    # held-out review 103, C 16: train.py writes sharded checkpoints under FSDP only; a DDP run saves every
+    # `save_interval_unsharded` (20,000), its `save_interval: 2000` dead
+    text = BASE + "save_interval: 2000\nsave_interval_unsharded: 20000\n"
+    assert plan_of(write(tmp_path, "fsdp.yaml", text)).checkpoint.interval_steps == 2000
+    plan = plan_of(write(tmp_path, "ddp.yaml", text + "distributed_strategy: ddp\n"))
+    assert plan.checkpoint.interval_steps == 20000 and "unsharded checkpoints only" in plan.sources[
+        "checkpoint.interval_steps"].note
