@@ -720,12 +720,14 @@ def _template_of_another_family(b: PlanBuilder, doc: Document) -> None:
 
 # The stop token a template adds (`<|im_end|>` of ChatML/Qwen, `<|eot_id|>` of Llama 3), and the checkpoints, by the
 # marks of their names, whose tokenizer lacks it and whose embedding table has exactly one row per token (Llama 2 and
-# 3, Mistral, Yi: nothing padded, unlike Qwen's 151,936 rows for 151,665 tokens): held-out reviews 100 B 15 (`llama3`
-# on Llama-2-70B) and 101 B 01 (`qwen` on Llama-3.1-8B), "crashes on the first forward pass" with resize_vocab off.
+# 3, Mistral, Yi, Gemma 1 and 2: nothing padded, unlike Qwen's 151,936 rows for 151,665 tokens): held-out reviews
+# 100 B 15 (`llama3` on Llama-2-70B), 101 B 01 (`qwen` on Llama-3.1-8B) and 104 B 07 (`llama3` on gemma-2-9b-it),
+# "crashes on the first forward pass" with resize_vocab off.
 _TEMPLATE_STOP_TOKENS = {"qwen": "<|im_end|>", "qwen2_vl": "<|im_end|>", "qwen3": "<|im_end|>",
                          "qwen3_nothink": "<|im_end|>", "chatml": "<|im_end|>", "llama3": "<|eot_id|>"}
-_UNPADDED_WITHOUT = {"<|im_end|>": ("llama-2", "llama2", "llama-3", "llama3", "mistral-7b", "yi-"),
-                     "<|eot_id|>": ("llama-2", "llama2", "mistral-7b", "yi-")}
+_GEMMA_1_2 = ("gemma-2-", "gemma-2b", "gemma-7b", "gemma-1.1")  # 256,000 tokens, 256,000 rows (104, B 07)
+_UNPADDED_WITHOUT = {"<|im_end|>": ("llama-2", "llama2", "llama-3", "llama3", "mistral-7b", "yi-", *_GEMMA_1_2),
+                     "<|eot_id|>": ("llama-2", "llama2", "mistral-7b", "yi-", *_GEMMA_1_2)}
 
 
 def _no_row_for_the_stop_token(template: str, model_leaf: str) -> bool:

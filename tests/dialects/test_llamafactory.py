@@ -948,6 +948,7 @@ def test_a_misspelt_key_stops_upstream_llamafactory_at_start(tmp_path) -> None:
     # has no spare row (Llama 2/3, resize_vocab off): the first forward pass indexes past it
     ("meta-llama/Meta-Llama-3-8B-Instruct", "qwen", "error"),
     ("/models/meta-llama/Llama-2-70b-hf", "llama3", "error"),
+    ("google/gemma-2-9b-it", "llama3", "error"),  # held-out review 104, B 07: 256,000 tokens in 256,000 rows
     ("meta-llama/Meta-Llama-3-8B-Instruct", "llama3", None),  # its own template, its own <|eot_id|>
     ("Qwen/Qwen3-8B", "qwen", None),  # the family's older template: no finding here
     ("deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", "llama3", None),  # two families named: not judged
