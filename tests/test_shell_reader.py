@@ -1273,3 +1273,15 @@ def test_a_flag_given_bare_then_with_a_value_stops_argparse(tmp_path) -> None:
     repeated = {f.key: f for f in check_paths([path], CheckOptions()).findings if f.code == "PD002"}
     assert repeated["flash_attn"].severity == "error" and "expected one argument" in repeated["flash_attn"].message
     assert repeated["bf16"].severity == "info"  # a boolean given bare, then `true`: nothing lost
+
+
+def test_an_array_mapfile_or_read_fills_is_unknown_not_empty(tmp_path) -> None:
+    # held-out review 104, D 14: `mapfile -t SPAN < <(span_args)` then `"${SPAN[@]}"` on the command line; an array
+    # never set is empty, as bash expands it
+    for setter in ("mapfile -t SPAN < <(span_args)", "readarray SPAN < args.txt", "read -r -a SPAN <<< \"$EXTRA\""):
+        script = tmp_path / "run.sh"
+        script.write_text(f'{setter}\npython train.py --lr 1e-4 "${{SPAN[@]}}"\n', encoding="utf-8")
+        data = load_document(script).data
+        assert [entry["text"] for entry in data["unresolved"]] == ["${SPAN[@]}"], setter
+    script.write_text('python train.py --lr 1e-4 "${SPAN[@]}"\n', encoding="utf-8")
+    assert "unresolved" not in load_document(script).data

