@@ -187,6 +187,7 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
         # ... or only the keys its command line sets, and the world size it launches
         overridden: dict[str, _Launch] = {}
         programs: dict[str, str] = {}  # the source of a program a launch script in this check runs -> that script
+        read_with: dict[str, str] = {}  # a DeepSpeed/accelerate file a launch script's plan read -> that script
         launches = scripts | documents
         data_configs = _data_configs_named([path for path, _ in files])
         for path, explicit in sorted(files, key=lambda file: file[0] not in launches):
@@ -202,10 +203,17 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
             if script is not None and not explicit:
                 report.files.append(FileResult(str(path), None, role="companion", note=_program_note(script)))
                 continue
+            script = read_with.get(os.path.abspath(path))
+            if script is not None and not explicit:
+                report.files.append(FileResult(str(path), None, role="companion", note=_read_with_note(script)))
+                continue
             plan = _check_file(path, explicit and not options.skip_non_configs, options, settings_by_file[path],
                                ruleset, report, overridden.get(os.path.abspath(path)), documents=path in documents)
             if plan is None or path not in launches:
                 continue
+            for used in plan.files[1:]:  # the DeepSpeed JSON, the accelerate YAML the launch ran with
+                if used.endswith(_LAUNCH_COMPANION_SUFFIXES):
+                    read_with.setdefault(os.path.abspath(used), str(path))
             if plan.program.source and plan.program.source.endswith(".py"):
                 programs.setdefault(os.path.abspath(plan.program.source), str(path))
             if not plan.program.config:
@@ -298,6 +306,15 @@ def _program_note(script: str) -> str:
     # A train.py that builds TrainingArguments reads as a launch of itself; run by a script, the script's
     # arguments are the run's (held-out review 38, A 20).
     return f"the program the launch script `{script}` runs: checked through that script, with its arguments"
+
+
+# Companions a launch's plan reads beside the config it hands its program (held-out review 104, A 12: the DeepSpeed
+# JSON of an `accelerate launch --config_file`, checked alone again without the launch's world size).
+_LAUNCH_COMPANION_SUFFIXES = (".json",)
+
+
+def _read_with_note(script: str) -> str:
+    return f"read with the launch script `{script}`, the run's companion there: checked through that script"
 
 
 def _launched_note(script: str) -> str:

@@ -357,3 +357,19 @@ def test_a_projects_own_names_for_lr_and_batch_are_no_guessed_trainers(tmp_path)
     hf = write(tmp_path, "sft.yaml", "learning_rate: 2.0e-5\nper_device_train_batch_size: 4\nbatch_size: 4\nlr: 1\n"
                                       "output_dir: out\n")
     assert detection(load_document(hf)).dialect.name == "hf"
+
+
+def test_a_deepspeed_json_a_launch_ran_with_is_its_companion(tmp_path, capsys) -> None:
+    # held-out review 104, A 12: `accelerate launch --config_file acc.yaml --num_processes 2 run.py cfg.yaml`, the
+    # accelerate file naming ds.json with its own batch values: checked alone again, without the launch's 2 processes,
+    # it asked for --world-size
+    write(tmp_path, "ds.json", '{"train_batch_size": 16, "train_micro_batch_size_per_gpu": 1, '
+                               '"gradient_accumulation_steps": 8, "zero_optimization": {"stage": 2}}\n')
+    write(tmp_path, "acc.yaml", "compute_environment: LOCAL_MACHINE\ndeepspeed_config:\n  deepspeed_config_file: ds.json\n"
+                                "  zero3_init_flag: false\ndistributed_type: DEEPSPEED\nmachine_rank: 0\n"
+                                "main_training_function: main\nnum_machines: 1\nnum_processes: 2\n")
+    write(tmp_path, "cfg.yaml", "model_name_or_path: m\noutput_dir: o\nlearning_rate: 5e-7\n"
+                                "per_device_train_batch_size: 1\ngradient_accumulation_steps: 8\n")
+    write(tmp_path, "train.sh", "accelerate launch --config_file acc.yaml --num_processes 2 run.py cfg.yaml\n")
+    _, out, _ = cli(capsys, "check", str(tmp_path), "--fail-on", "never")
+    assert f"  companion: {tmp_path / 'ds.json'} (read with the launch script" in out and "--world-size" not in out
