@@ -475,7 +475,9 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
             if guarded and id(node) in both_branches:
                 found.setdefault("adapters", evidence)
             elif guarded:
-                if name in ("get_peft_model", "LoraConfig", "prepare_model_for_kbit_training", "add_adapter"):
+                # (not `prepare_model_for_kbit_training` under `if args.use_4bit`: it readies a quantized model, and
+                # says nothing of whether adapters wrap it; held-out review 104, A 14)
+                if name in ("get_peft_model", "LoraConfig", "add_adapter"):
                     found["conditional_adapters"] = evidence
                 if _loads_weights(node):
                     found.setdefault("conditional_weights", evidence)
@@ -754,11 +756,29 @@ def _is_false(node: ast.AST) -> bool:
 
 
 def _lora_config_names(nodes: list[tuple[ast.AST, bool]]) -> set[str]:
-    """Names assigned a LoraConfig(...) outside any condition (`peft_config = LoraConfig(r=16, ...)`);
+    """Names assigned a LoraConfig(...) outside any condition (`peft_config = LoraConfig(r=16, ...)`), or the result
+    of a module function that returns one (held-out review 104, A 14: `peft_config = create_peft_config(args)`);
     `nodes`: the module's `_guarded_nodes`."""
+    builders = {"LoraConfig", *_lora_builders(nodes)}
     return {target.id for node, guarded in nodes
             if isinstance(node, ast.Assign) and not guarded and isinstance(node.value, ast.Call)
-            and _call_name(node.value) == "LoraConfig" for target in node.targets if isinstance(target, ast.Name)}
+            and _call_name(node.value) in builders for target in node.targets if isinstance(target, ast.Name)}
+
+
+def _lora_builders(nodes: list[tuple[ast.AST, bool]]) -> set[str]:
+    """Functions every `return` of which gives a LoraConfig: `return LoraConfig(...)`, or a local name assigned one."""
+    found = set()
+    for node, _ in nodes:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        local = {target.id for inner in ast.walk(node) if isinstance(inner, ast.Assign)
+                 and isinstance(inner.value, ast.Call) and _call_name(inner.value) == "LoraConfig"
+                 for target in inner.targets if isinstance(target, ast.Name)}
+        returns = [inner.value for inner in ast.walk(node) if isinstance(inner, ast.Return)]
+        if returns and all((isinstance(value, ast.Call) and _call_name(value) == "LoraConfig")
+                           or (isinstance(value, ast.Name) and value.id in local) for value in returns):
+            found.add(node.name)
+    return found
 
 
 def _is_lora_config(value: ast.AST, names: set[str]) -> bool:

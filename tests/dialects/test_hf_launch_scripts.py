@@ -1470,3 +1470,41 @@ def test_a_programs_model_max_length_is_the_sequence_length(tmp_path) -> None:
                                                "    --model_max_length 3072 --num_train_epochs 3\n")
     plan = plan_of(script)
     assert plan.batch.seq_len == 3072 and plan.sources["batch.seq_len"].key == "model_max_length"
+
+
+_PEFT_HELPER_PROGRAM = """
+import argparse
+from peft import LoraConfig, prepare_model_for_kbit_training
+from transformers import AutoModelForCausalLM, TrainingArguments
+from trl import SFTTrainer
+
+
+def create_peft_config(args):
+    peft_config = LoraConfig(r=args.lora_r, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM")
+    return peft_config
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lora_r", type=int, default=16)
+    parser.add_argument("--use_4bit", action="store_true")
+    args = parser.parse_args()
+    model = AutoModelForCausalLM.from_pretrained("meta-llama/Llama-3.1-8B")
+    if args.use_4bit:
+        model = prepare_model_for_kbit_training(model)
+    peft_config = create_peft_config(args)
+    training_args = TrainingArguments(output_dir="o", learning_rate=2e-4, num_train_epochs=3)
+    SFTTrainer(model=model, args=training_args, peft_config=peft_config).train()
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_a_lora_config_from_a_helper_function_wraps_the_model(tmp_path):
+    # held-out review 104, A 14: `peft_config = create_peft_config(args)` handed to SFTTrainer, beside a
+    # `prepare_model_for_kbit_training` only under `if args.use_4bit`: a LoRA run, read as a full fine-tune at 2e-4
+    plan = plan_of(write(tmp_path, "train.py", _PEFT_HELPER_PROGRAM))
+    assert plan.mode.kind == "lora" and plan.mode.lora_alpha == 32
+    assert not [f for f in findings(plan, "PD103") if "full fine-tune" in f.message]
