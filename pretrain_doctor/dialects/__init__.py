@@ -82,10 +82,11 @@ SWIFT_CONFIG_MARKERS = frozenset(("tuner_type", "train_type", "sft_type", "rlhf_
                                   "split_dataset_ratio", "quant_bits", "loss_scale", "model_id_or_path",
                                   "lazy_tokenize", "truncation_strategy", "ENV"))
 _IMPORT_GATES = {"swift": lambda doc: "swift" in str(doc.data.get("program") or "") if doc.format == "shell" else
-                 isinstance(doc.data, dict) and sum(1 for k in SWIFT_CONFIG_MARKERS if k in doc.data) >= 2,
-                 # a launch script only where it passes torchtitan's dotted overrides (`--training.steps 100`)
-                 "torchtitan": lambda doc: doc.format != "shell" or any(
-                     isinstance(k, str) and k.startswith(_TORCHTITAN_FLAGS) for k in doc.data)}
+                 isinstance(doc.data, dict) and sum(1 for k in SWIFT_CONFIG_MARKERS if k in doc.data) >= 2}
+# ... and for launch scripts only (its TOML files score as before): torchtitan, where the script passes its dotted
+# overrides (`--training.steps 100`)
+_SHELL_IMPORT_GATES = {"torchtitan": lambda doc: any(isinstance(k, str) and k.startswith(_TORCHTITAN_FLAGS)
+                                                     for k in doc.data)}
 _TORCHTITAN_FLAGS = ("--job.", "--training.", "--optimizer.", "--lr_scheduler.", "--model.", "--parallelism.")
 
 
@@ -119,7 +120,7 @@ def _scored(doc: Document) -> list[tuple[int, int, Dialect]]:
     if names is None:
         return [(dialect.score(doc), index, dialect) for index, dialect in enumerate(all_dialects())]
     for index, name in enumerate(names):
-        gate = _IMPORT_GATES.get(name)
+        gate = _IMPORT_GATES.get(name) or _SHELL_IMPORT_GATES.get(name)
         if gate is not None and not gate(doc):
             continue  # that dialect cannot read it: its module is not imported to say so
         dialect = _load(name)
