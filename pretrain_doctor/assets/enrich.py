@@ -46,13 +46,16 @@ def enrich_plan(plan: TrainingPlan, options: Any, config_path: Path) -> Training
 # len(tokenizer) of tokenizers named by their Hub id, for a config that names one and ships no files (held-out
 # review 49, B 10: a nanotron model of 256 rows fed `HuggingFaceTB/cosmo2-tokenizer`, 49,152 tokens). Added tokens
 # included, as `len(tokenizer)` counts them (GPT-NeoX-20B's whitespace runs are added tokens: 50,277).
+# Each with a word the name must hold, looked for before the pattern is compiled (a check of another model compiles
+# none of them: start-up time).
 _HUB_TOKENIZER_LENGTHS = (
-    (lazy_compile(r"(?i)(openai-community/)?gpt2(-medium|-large|-xl)?"), 50257),
-    (lazy_compile(r"(?i)(google-bert/)?bert-base-uncased"), 30522),
-    (lazy_compile(r"(?i)HuggingFaceTB/(cosmo2-tokenizer|SmolLM2?-\d+(\.\d+)?[MB](-Instruct)?)"), 49152),
-    (lazy_compile(r"(?i)EleutherAI/(gpt-neox-20b|pythia-\d+(\.\d+)?[mb](-deduped)?)"), 50277),
-    (lazy_compile(r"(?i)meta-llama/(Meta-)?Llama-3(\.\d)?-\d+B(-Instruct)?"), 128256),
-    (lazy_compile(r"(?i)meta-llama/Llama-2-\d+b(-chat)?-hf"), 32000),
+    ("gpt2", lazy_compile(r"(?i)(openai-community/)?gpt2(-medium|-large|-xl)?"), 50257),
+    ("bert-base-uncased", lazy_compile(r"(?i)(google-bert/)?bert-base-uncased"), 30522),
+    ("huggingfacetb/",
+     lazy_compile(r"(?i)HuggingFaceTB/(cosmo2-tokenizer|SmolLM2?-\d+(\.\d+)?[MB](-Instruct)?)"), 49152),
+    ("eleutherai/", lazy_compile(r"(?i)EleutherAI/(gpt-neox-20b|pythia-\d+(\.\d+)?[mb](-deduped)?)"), 50277),
+    ("llama-3", lazy_compile(r"(?i)meta-llama/(Meta-)?Llama-3(\.\d)?-\d+B(-Instruct)?"), 128256),
+    ("llama-2", lazy_compile(r"(?i)meta-llama/Llama-2-\d+b(-chat)?-hf"), 32000),
 )
 
 
@@ -62,7 +65,9 @@ def _known_tokenizer_length(plan: TrainingPlan) -> bool:
     name = plan.get(field)
     if not isinstance(name, str):
         return False
-    length = next((size for pattern, size in _HUB_TOKENIZER_LENGTHS if pattern.fullmatch(name.strip())), None)
+    lowered = name.strip().lower()
+    length = next((size for word, pattern, size in _HUB_TOKENIZER_LENGTHS
+                   if word in lowered and pattern.fullmatch(name.strip())), None)
     if length is None:
         return False
     source = plan.sources.get(field)
