@@ -10,6 +10,8 @@ with `gradient_accumulation_steps` is contradictory. A `deepspeed:` JSON is merg
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 from pathlib import Path
 from typing import Any, Optional
@@ -57,7 +59,8 @@ class AxolotlDialect(Dialect):
         return 70 + hits if hits else 0
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
-        doc = docs[0]
+        doc = _filled_at_launch(docs[0])
+        docs = [doc, *docs[1:]]
         b = self.builder(docs)
         self._mode(b, doc, context.trainer_versions)
         self._optimizer(b, doc, context.trainer_versions)
@@ -462,13 +465,33 @@ def _quantized_without_adapter(b: PlanBuilder, doc: Document, judged: Optional[T
     b.assume("mode.kind", "a full fine-tune, which axolotl 0.5-0.12 refuses on a quantized model", where)
 
 
+# Keys whose `auto` axolotl itself resolves (normalize_config: `bf16: auto` is bf16 where the GPU has it).
+_AUTO_VALUES = frozenset({"bf16", "fp16", "tf32", "bfloat16", "float16"})
+_PLACEHOLDER = "auto"
+_TEMPLATE_MIN_PLACEHOLDERS = 5
+
+
+def _filled_at_launch(doc: Document) -> Document:
+    """A template of `auto` placeholders that a company's launcher fills before axolotl reads the file (held-out review
+    105, B 01/B 02: TrueFoundry's config-base.yaml, `load_in_4bit: auto`, `datasets: auto`, `lora_modules_to_save:
+    auto`, its train.py writing each): those keys are set at launch, not to the word `auto`."""
+    placeholders = [key for key, value in doc.data.items() if isinstance(key, str) and key not in _AUTO_VALUES
+                    and isinstance(value, str) and value.strip() == _PLACEHOLDER]
+    if len(placeholders) < _TEMPLATE_MIN_PLACEHOLDERS:
+        return doc
+    data = {key: value for key, value in doc.data.items() if key not in placeholders}
+    unevaluated = {**doc.unevaluated, **dict.fromkeys(placeholders, "`auto`, a placeholder the launcher fills in")}
+    return dataclasses.replace(doc, data=data, unevaluated=unevaluated)
+
+
 def _qlora_not_in_4bit(b: PlanBuilder, doc: Document) -> None:
     """`adapter: qlora` without `load_in_4bit: true` (held-out review 79, A 13: `load_in_4bit: false` kept from a
     template): axolotl's config validation (utils/config.py validate_config to 0.4, schemas' validate_qlora after)
     refuses it at start at every release 0.3-0.18: "Require cfg.load_in_4bit to be True for qlora" ("Can't load qlora
     in 8bit" with `load_in_8bit`). Not for a merge (`merge_lora: true` loads the base unquantized on purpose) nor a
     GPTQ base (refused with its own message)."""
-    if lenient_bool(doc.get("merge_lora")) is True or doc.get("gptq") or lenient_bool(doc.get("load_in_4bit")) is True:
+    if lenient_bool(doc.get("merge_lora")) is True or doc.get("gptq") or lenient_bool(doc.get("load_in_4bit")) is True \
+            or "load_in_4bit" in doc.unevaluated:
         return
     eight = lenient_bool(doc.get("load_in_8bit")) is True
     key = "load_in_8bit" if eight else "load_in_4bit"

@@ -20,6 +20,7 @@ disagree the field is left unknown.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document
@@ -250,8 +251,43 @@ class _SwiftBuilder(PlanBuilder):
 
 
 def _unseen_words(script: Document) -> Optional[str]:
-    words = [str(entry.get("text")) for entry in script.data.get("unresolved") or () if isinstance(entry, dict)]
-    return words[0] if words else None
+    """The first word of the command not seen here that may hold flags setting the run: not the value of a flag
+    written bare before it on its line (`--report_to "${REPORT_TO_ARGS[@]}"`), nor a variable the script assigns only
+    flags that set no default read here (`RESUME_ARGS=(--resume_from_checkpoint "$CKPT")`: held-out review 105, D 11)."""
+    bare_lines = {where.line for key, where in script.positions.items()
+                  if len(key) == 1 and isinstance(key[0], str) and key[0].startswith("--")
+                  and script.data.get(key[0]) is True}
+    for entry in script.data.get("unresolved") or ():
+        if not isinstance(entry, dict):
+            continue
+        word = str(entry.get("text"))
+        if entry.get("line") in bare_lines:
+            continue
+        assigned = _assigned_flags(script.text, word)
+        if assigned is not None and assigned <= _SETS_NO_DEFAULT:
+            continue
+        return word
+    return None
+
+
+# Flags that set nothing ms-swift defaults that the plan reads (resumption and logging).
+_SETS_NO_DEFAULT = frozenset({"--resume_from_checkpoint", "--resume_only_model", "--report_to", "--run_name",
+                              "--logging_dir", "--logging_steps", "--output_dir", "--add_version"})
+_ARRAY_WORD = lazy_compile(r'^"?\$\{?([A-Za-z_][A-Za-z0-9_]*)(?:\[[@*]\])?\}?"?$')
+_FLAG = lazy_compile(r"--[A-Za-z][\w-]*")
+
+
+def _assigned_flags(text: str, word: str) -> Optional[frozenset[str]]:
+    """The flags a variable is assigned anywhere in the script (`NAME=(...)`, `NAME="..."`, `NAME+=(...)`), None
+    where the word is no variable or the script assigns it nothing."""
+    name = _ARRAY_WORD.match(word)
+    if name is None:
+        return None
+    assignments = re.findall(rf"(?m)^[ \t]*(?:export[ \t]+|local[ \t]+)?{name.group(1)}\+?=(\([^)]*\)|\"[^\"]*\"|'[^']*'|\S*)",
+                             text)
+    if not assignments:
+        return None
+    return frozenset(flag for value in assignments for flag in _FLAG.findall(value))
 
 
 def _rlhf_type(doc: Document, command: str) -> Optional[str]:
@@ -563,7 +599,12 @@ def _batch_and_length(b: PlanBuilder, doc: Document, rlhf_type: Optional[str], r
     if b.take("batch.grad_accum", doc, "gradient_accumulation_steps", lenient_int) is None:
         _grad_accum_default(b, doc, batch, rlhf_type, releases)
     key = "max_length"
-    if b.take("batch.seq_len", doc, key, lenient_int) is None:
+    written = lenient_int(doc.get(key))
+    if isinstance(written, int) and written <= 0:
+        # `--max_length -1`: no limit (2.x argument.py maps it to None), the examples' own lengths (held-out review
+        # 105, D 04: an error "no value the trainer can run with")
+        b.unknown("batch.seq_len", f"`--max_length {written}`: no limit, each example's own length")
+    elif b.take("batch.seq_len", doc, key, lenient_int) is None:
         agreed, value, note = _default(key, releases)
         if not agreed:
             b.unknown("batch.seq_len", _differs(key, releases))
@@ -653,7 +694,10 @@ def _eval_and_checkpoints(b: PlanBuilder, doc: Document, train_type: str, comman
                 b.default("checkpoint.interval_steps", value, note)
             elif agreed and doc.has("eval_steps"):
                 b.take("checkpoint.interval_steps", doc, "eval_steps", lenient_int)
-    if b.take("checkpoint.keep_last", doc, "save_total_limit", lenient_int) is None:
+    limit = lenient_int(doc.get("save_total_limit"))
+    if isinstance(limit, int) and limit <= 0:  # `-1`: no limit (2.x maps it to None; transformers rotates none)
+        b.set("checkpoint.keep_last", 0, b.source(doc, ("save_total_limit",), note="no limit: every checkpoint kept"))
+    elif b.take("checkpoint.keep_last", doc, "save_total_limit", lenient_int) is None:
         agreed, value, note = _default("save_total_limit", releases)
         if agreed and value is not None:
             b.default("checkpoint.keep_last", value, note)

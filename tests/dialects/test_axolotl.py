@@ -470,3 +470,18 @@ def test_eval_datasets_is_not_axolotls_name_for_held_out_sets(tmp_path) -> None:
     assert note.data["severity"] == "warning" and "`test_datasets`" in note.message and "evaluates nothing" in note.message
     renamed = text.replace("eval_datasets:", "test_datasets:")
     assert not [n for n in notes(plan_of(write(tmp_path, "b.yml", renamed))) if n.data.get("key") == "eval_datasets"]
+
+
+def test_a_template_of_auto_placeholders_is_filled_at_launch(tmp_path) -> None:
+    # held-out review 105, B 01/B 02: TrueFoundry's config-base.yaml sets `load_in_4bit`, `lora_modules_to_save`,
+    # `datasets`, `optimizer`, `resume_from_checkpoint` to `auto`, which its launcher replaces: no errors on the word
+    text = ("base_model: Qwen/Qwen2.5-7B\nadapter: qlora\nload_in_4bit: auto\nlora_modules_to_save: auto\n"
+            "datasets: auto\noptimizer: auto\nresume_from_checkpoint: auto\nbf16: auto\nlearning_rate: 0.0002\n"
+            "micro_batch_size: 1\ngradient_accumulation_steps: 4\n")
+    plan = plan_of(write(tmp_path, "config-base.yaml", text))
+    assert plan.mode.kind == "qlora" and not plan.mode.resumed
+    assert not [n for n in notes(plan, "ignored-key") if n.data.get("severity") == "error"]
+    # one `auto` is the word itself: axolotl refuses it
+    one = plan_of(write(tmp_path, "one.yaml", "base_model: m\nadapter: qlora\nload_in_4bit: false\ndatasets:\n"
+                                              "  - path: d\nlearning_rate: 0.0002\n"))
+    assert [n for n in notes(one, "ignored-key") if n.data.get("severity") == "error"]

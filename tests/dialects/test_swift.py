@@ -298,3 +298,26 @@ def test_words_the_script_fills_at_run_time_leave_the_defaults_unknown(tmp_path:
     assert plan.run.epochs is None and "${SPAN[@]}" in plan.unknown["run.epochs"]
     assert plan.eval.enabled is True and plan.sources["eval.enabled"].key == "val_dataset"
     assert plan.optimizer.lr == pytest.approx(2e-5)
+
+
+def test_a_flags_value_and_a_resume_array_leave_the_defaults_known(tmp_path: Path) -> None:
+    # held-out review 105, D 11: `--report_to "${REPORT_TO_ARGS[@]}"` (read -a from a string) is the flag's value, and
+    # `RESUME_ARGS=(--resume_from_checkpoint "$CKPT")` holds no setting with a default: ms-swift's defaults stand
+    script = write(tmp_path, "run.sh", 'REPORT_TO=${REPORT_TO:-tensorboard mlflow}\n'
+                                       'read -r -a REPORT_TO_ARGS <<< "$REPORT_TO"\nRESUME_ARGS=()\n'
+                                       'if [ -n "$CKPT" ]; then\n  RESUME_ARGS=(--resume_from_checkpoint "$CKPT")\nfi\n'
+                                       'swift rlhf --rlhf_type dpo --model Qwen/Qwen3-8B --tuner_type lora \\\n'
+                                       '  --report_to "${REPORT_TO_ARGS[@]}" \\\n  "${RESUME_ARGS[@]}"\n')
+    plan = plan_of(script)
+    assert plan.mode.lora_rank == 8 and "run.epochs" not in plan.unknown or "not seen" not in plan.unknown.get(
+        "run.epochs", "")
+
+
+def test_minus_one_is_no_limit(tmp_path: Path) -> None:
+    # held-out review 105, D 04: ms-swift 2.0.3's `--max_length -1` and `--save_total_limit -1` (argument.py maps
+    # both to None) were errors, "no value the trainer can run with"
+    plan = plan_of(write(tmp_path, "run.sh", "swift sft --model_type qwen-7b-chat --sft_type full --max_length -1 "
+                                             "--save_total_limit -1 --learning_rate 1e-5\n"))
+    assert plan.batch.seq_len is None and "no limit" in plan.unknown["batch.seq_len"]
+    assert plan.checkpoint.keep_last == 0
+    assert not [n for n in notes(plan, "ignored-key") if n.data.get("severity") == "error"]
