@@ -69,6 +69,9 @@ def _sft_loss(value: Any) -> bool:
 _LAUNCHER_SET_KEYS = frozenset({"local_rank"})
 _LAUNCHER_LORA_SWITCHES = ("lora_enable", "use_lora", "use_peft", "lora")
 _LAUNCHER_QLORA_SWITCHES = ("q_lora", "qlora", "load_in_4bit")
+# A program's own argument naming what trains (`--train_mode lora`), and its values that mean adapters.
+_LAUNCHER_MODE_KEYS = ("train_mode", "training_mode", "tuning_mode", "finetune_type", "tune_type", "peft_type")
+_ADAPTER_MODES = frozenset({"lora", "qlora", "dora"})
 # A switch that is also the rank: InternVL's `--use_llm_lora 16` (0: off) wraps the LLM with LoRA of rank 16.
 _RANK_SWITCH = lazy_compile(r"(use|enable)_(\w+_)?lora")
 # A launched program named for adapters (`finetune_lora.py`, `train_qlora.py`, `peft_sft.py`), not one named against
@@ -1594,6 +1597,16 @@ def _launcher_adapters(b: PlanBuilder, doc: Document) -> None:
               b.source(doc, ("tune_mm_mlp_adapter",)))
     switches = [k for k in _LAUNCHER_LORA_SWITCHES if k in data]
     rank_key = next((k for k in ("lora_r", "lora_rank", "lora_dim") if k in data), None)
+    mode = next((k for k in _LAUNCHER_MODE_KEYS if isinstance(data.get(k), str)), None)
+    if mode is not None and data[mode].strip().lower() in _ADAPTER_MODES:
+        # the program's own mode argument (LLM-Dojo's `--train_mode lora|qlora|full`: held-out review 105, A 01/A 02)
+        kind = "qlora" if data[mode].strip().lower() == "qlora" else "lora"
+        b.set("mode.kind", kind, b.source(doc, (mode,)))
+        if rank_key:
+            b.take("mode.lora_rank", doc, rank_key, lenient_int)
+        if "lora_alpha" in data:
+            b.take("mode.lora_alpha", doc, "lora_alpha", lenient_number)
+        return
     ranked = [k for k in data if isinstance(k, str) and _RANK_SWITCH.fullmatch(k)
               and isinstance(data[k], int) and not isinstance(data[k], bool)]
     if ranked and not switches:  # held-out review 3, 47: InternVL's LoRA run read as a full fine-tune
@@ -2106,9 +2119,15 @@ def _is_dump(doc: Document) -> bool:
 
 
 def _names(doc: Document) -> str:
-    """The config's path and the name of the program a launch script runs (`scripts/run_orpo.py`: held-out review 49,
-    A 14), lower-cased: where a run's method may be named, the path first."""
-    return f"{doc.path} {str(doc.data.get('program') or '').rsplit('/', 1)[-1]}".lower()
+    """The config's path, the name of the program a launch script runs (`scripts/run_orpo.py`: held-out review 49,
+    A 14) and the program's own method argument (LLM-Dojo's `--rlhf_type DPO`: held-out review 105, A 01),
+    lower-cased: where a run's method may be named, the path first."""
+    method = " ".join(str(doc.data[key]) for key in _METHOD_KEYS if isinstance(doc.data.get(key), str))
+    return f"{doc.path} {str(doc.data.get('program') or '').rsplit('/', 1)[-1]} {method}".lower()
+
+
+# A program's own argument naming its training method (`--rlhf_type DPO`, `--train_method orpo`).
+_METHOD_KEYS = ("rlhf_type", "train_method", "training_method", "alignment_method")
 
 
 def _nested_lora(doc: Document, flat: dict, moved: dict) -> None:

@@ -1508,3 +1508,13 @@ def test_a_lora_config_from_a_helper_function_wraps_the_model(tmp_path):
     plan = plan_of(write(tmp_path, "train.py", _PEFT_HELPER_PROGRAM))
     assert plan.mode.kind == "lora" and plan.mode.lora_alpha == 32
     assert not [f for f in findings(plan, "PD103") if "full fine-tune" in f.message]
+
+
+@pytest.mark.parametrize("mode, kind", [("lora", "lora"), ("qlora", "qlora"), ("full", "preference")])
+def test_a_programs_own_mode_and_method_arguments(tmp_path, mode, kind):
+    # held-out review 105, A 01/A 02: LLM-Dojo's `--train_mode lora|qlora|full` and `--rlhf_type DPO`, the program not
+    # at hand: its adapters and its method, not a full fine-tune's causal LM judged at 2e-5
+    plan = plan_of(write(tmp_path, "rlhf_run.sh", "accelerate launch rlhf_train.py --model_name_or_path m "
+                                                  f"--output_dir o --rlhf_type DPO --train_mode {mode} "
+                                                  "--learning_rate 2e-5 --per_device_train_batch_size 2\n"))
+    assert plan.mode.kind == kind and plan.objective.kind == "preference" and plan.mode.preference_method == "dpo"
