@@ -487,6 +487,10 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
             if name in ("get_peft_model", "add_adapter") or any(
                     k.arg == "peft_config" and _is_lora_config(k.value, lora_names) for k in node.keywords):
                 found.setdefault("adapters", evidence)
+            if name == "from_pretrained" and _receiver(node) == "PeftModel" and (
+                    _true_keyword(node, "is_trainable") or _unfreezes_lora(module.tree)):
+                # a saved adapter trained on (held-out review 105, A 07: loaded, then its `lora_` weights unfrozen)
+                found.setdefault("adapters", evidence)
             if name == "LoraConfig" and "lora_config" not in found:
                 # PEFT's LoraConfig: r=8, lora_alpha=8 when not given (a `**kwargs` may give them: unknown)
                 spread = any(k.arg is None for k in node.keywords)
@@ -702,6 +706,19 @@ def _freezing_assignment(module: ProgramSource, nodes: list[tuple[ast.AST, bool]
                 and any(isinstance(t, ast.Attribute) and t.attr == "requires_grad" for t in node.targets)):
             return Evidence("`requires_grad = False`", str(module.path), node.lineno)
     return None
+
+
+def _unfreezes_lora(tree: ast.Module) -> bool:
+    """`if "lora_" in name: param.requires_grad = True`: the program trains the adapters' weights."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and isinstance(node.test.left, ast.Constant) \
+                and "lora" in str(node.test.left.value).lower() and any(isinstance(op, ast.In) for op in node.test.ops):
+            for statement in node.body:
+                if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant) \
+                        and statement.value.value is True and any(isinstance(t, ast.Attribute)
+                                                                  and t.attr == "requires_grad" for t in statement.targets):
+                    return True
+    return False
 
 
 def _keyword(node: ast.Call, name: str) -> Any:

@@ -1518,3 +1518,28 @@ def test_a_programs_own_mode_and_method_arguments(tmp_path, mode, kind):
                                                   f"--output_dir o --rlhf_type DPO --train_mode {mode} "
                                                   "--learning_rate 2e-5 --per_device_train_batch_size 2\n"))
     assert plan.mode.kind == kind and plan.objective.kind == "preference" and plan.mode.preference_method == "dpo"
+
+
+_LOADED_ADAPTER_DPO = """
+from peft import PeftModel
+from transformers import AutoModelForCausalLM
+from trl import DPOConfig, DPOTrainer
+
+base = AutoModelForCausalLM.from_pretrained("GAIR/Abel-7B-002")
+policy = PeftModel.from_pretrained(base, "sft-adapter")
+for name, param in policy.named_parameters():
+    if "lora_" in name:
+        param.requires_grad = True
+args = DPOConfig(output_dir="o", learning_rate=5e-5, per_device_train_batch_size=2, num_train_epochs=3)
+DPOTrainer(model=policy, args=args).train()
+"""
+
+
+def test_a_loaded_adapter_whose_weights_the_program_unfreezes_is_trained(tmp_path):
+    # held-out review 105, A 07: `PeftModel.from_pretrained(base, SFT_PATH)` then `lora_` weights unfrozen: a LoRA DPO,
+    # not "DPO of the full model at lr 5e-5" (a warning)
+    plan = plan_of(write(tmp_path, "train_dpo.py", _LOADED_ADAPTER_DPO))
+    assert plan.mode.kind == "lora" and plan.mode.preference_method == "dpo"
+    assert not [f for f in findings(plan, "PD103") if f.severity == "warning"]
+    frozen = _LOADED_ADAPTER_DPO.replace('    if "lora_" in name:\n        param.requires_grad = True\n', "    pass\n")
+    assert plan_of(write(tmp_path / "b", "train_dpo.py", frozen)).mode.kind != "lora"
