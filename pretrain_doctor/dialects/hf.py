@@ -594,7 +594,7 @@ def _own_parser_unseen(doc: Document) -> Optional[str]:
 # Keys a launch document carries beside the program's arguments (launched_arguments): no argument of the program.
 LAUNCH_KEYS = frozenset(("program", "program_path", "program_config", "command_line_keys", "launcher", "workdir",
                           "cut_continuation", "swallowed_done", "crlf", "quoted_comments", "arguments_class", "program_defaults", "positional",
-                          "overrides", "sourced", "env", "unresolved", "own_trainer"))
+                          "overrides", "sourced", "env", "unresolved", "own_trainer", "nested_section"))
 
 
 def _best_model_strategies(b: PlanBuilder, doc: Document, evaluation: str, key: str) -> None:
@@ -2005,6 +2005,7 @@ def nested_arguments(doc: Document) -> Optional[Document]:
         _nested_lora(doc, flat, moved)
         _nested_run_and_eval(doc, key, flat, moved)
         _nested_trainer_class(doc, flat, moved)
+        flat["nested_section"] = key
         return dataclasses.replace(doc, data=flat, positions=_Remapped(doc.positions, moved))
     return None
 
@@ -2123,7 +2124,11 @@ def _names(doc: Document) -> str:
     A 14) and the program's own method argument (LLM-Dojo's `--rlhf_type DPO`: held-out review 105, A 01),
     lower-cased: where a run's method may be named, the path first."""
     method = " ".join(str(doc.data[key]) for key in _METHOD_KEYS if isinstance(doc.data.get(key), str))
-    return f"{doc.path} {str(doc.data.get('program') or '').rsplit('/', 1)[-1]} {method}".lower()
+    # a section read for its stage's name (`sft:` of a file that also holds `dpo:`) says the method; the path, which may
+    # name the file's other stage, does not (held-out review 105, A 13: `.../gw-dpo-.../base_bilateral.yaml`, its
+    # `sft:` lr judged as DPO's)
+    path = "" if doc.data.get("nested_section") == "sft" else doc.path
+    return f"{path} {str(doc.data.get('program') or '').rsplit('/', 1)[-1]} {method}".lower()
 
 
 # A program's own argument naming its training method (`--rlhf_type DPO`, `--train_method orpo`).

@@ -757,3 +757,13 @@ def test_a_projects_training_section_in_its_own_spellings_is_no_hf_file(tmp_path
                    "  max_steps: 100000\n  micro_batch_size: 1\n  gradient_accumulation_steps: 32\n"
                    "  max_seq_len: 2048\n  precision: bf16\n  grad_clip: 1.0\n")
     assert detect(load_document(config)) is None
+
+
+def test_an_sft_section_read_from_a_two_stage_file_is_sft_whatever_the_path(tmp_path: Path) -> None:
+    # held-out review 105, A 13: `model:`, `sft:` (LoRA SFT at 2e-5) and `dpo:` sections in a file whose folder says
+    # "dpo": the `sft:` section read is the SFT stage, not DPO at the SFT stage's lr
+    text = ("model:\n  name_or_path: meta-llama/Llama-3.1-8B-Instruct\nsft:\n  learning_rate: 2.0e-5\n"
+            "  num_train_epochs: 3\n  gradient_accumulation_steps: 8\n  warmup_ratio: 0.03\n  weight_decay: 0.01\n"
+            "dpo:\n  beta: 0.1\n  learning_rate: 5.0e-5\n")
+    plan = plan_of(write(tmp_path / "gw-dpo-lora", "base.yaml", text), "hf")
+    assert plan.objective.kind != "preference" and plan.optimizer.lr == pytest.approx(2e-5)
