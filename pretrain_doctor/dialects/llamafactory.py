@@ -438,11 +438,16 @@ def _no_do_train(b: PlanBuilder, doc: Document) -> None:
     if not _meant_to_train(doc.data):
         return
     said = doc.has("do_train")
+    # a section of a wrapper's own (`trainer: {distributed_backend: deepspeed}`): the file may be run by that
+    # wrapper, which need not go through `llamafactory-cli train` (held-out review 106, B 10/B 14)
+    wrapper = next((key for key, value in doc.data.items() if isinstance(value, dict) and isinstance(key, str)
+                    and key not in _KNOWN_KEYS), None)
     b.note("ignored-key", f"`do_train` is {'false' if said else 'not set (false by default)'}: `llamafactory-cli "
            "train` loads the model and trains nothing, so every training setting here is ignored "
-           "(train/sft/workflow.py: `if training_args.do_train`)",
+           "(train/sft/workflow.py: `if training_args.do_train`)"
+           + (f"; the file's own `{wrapper}:` section says a wrapper of its own may run it instead" if wrapper else ""),
            b.source(doc, ("do_train",)) if said else b.source(doc, ("stage",)) if doc.has("stage") else
-           b.source(doc, ()), hint="set `do_train: true`", key="do_train", severity="error")
+           b.source(doc, ()), hint="set `do_train: true`", key="do_train", severity="warning" if wrapper else "error")
 
 
 # LLaMA-Factory's `quantization_method` values that configure_quantization acts on for `quantization_bit`.
