@@ -577,9 +577,11 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
                                     "loads weights is its code's")
         view.decided.add("mode")
         return
-    if not b.has("mode.kind"):
+    # a preference program that trains adapters is an adapter run, its method kept (held-out review 106, A 12: a DPO
+    # program's unconditional get_peft_model, judged as full-model DPO at 2e-4)
+    if not b.has("mode.kind") or b.get("mode.kind") == "preference":
         _adapters(b, view, program)
-    if not b.has("mode.kind"):
+    if not b.has("mode.kind") or b.get("mode.kind") == "preference":
         _source_adapters(b, view)
     if not b.has("mode.kind") and "pretrain" in _words(program):
         # a pretraining program handed a model path may build the model from its config (from_config) as well as

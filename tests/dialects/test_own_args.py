@@ -729,3 +729,38 @@ def test_a_dashed_flag_left_to_launch_time_settles_no_branch(tmp_path) -> None:
     assert plan.mode.kind not in ("lora", "qlora")
     given = plan_of(write(tmp_path, "lora.sh", "torchrun --nproc_per_node=8 train_qwen.py --model m --train-mode lora\n"))
     assert given.mode.kind == "lora"
+
+
+_DPO_PROGRAM = '''
+import argparse
+from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM
+from trl import DPOConfig, DPOTrainer
+
+
+def main(args):
+    model = AutoModelForCausalLM.from_pretrained(args.model_path)
+    training_args = DPOConfig(output_dir=args.output_dir, learning_rate=args.lr, num_train_epochs=args.epochs)
+    model = get_peft_model(model, LoraConfig(target_modules="all-linear", task_type="CAUSAL_LM"))
+    DPOTrainer(model=model, args=training_args, beta=args.beta).train()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model_path")
+    parser.add_argument("--output_dir")
+    parser.add_argument("--beta", type=float)
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--lr", type=float)
+    main(parser.parse_args())
+'''
+
+
+def test_a_preference_program_that_wraps_adapters_is_an_adapter_run(tmp_path) -> None:
+    # held-out review 106, A 12: `llama_dpo_trainer.py` (named for DPO) calls get_peft_model unconditionally: a LoRA DPO,
+    # not full-model DPO at 2e-4 (a PD103 warning)
+    write(tmp_path, "llama_dpo_trainer.py", _DPO_PROGRAM)
+    plan = plan_of(write(tmp_path, "run.sh", "python llama_dpo_trainer.py --model_path m --output_dir o --beta 0.1 "
+                                             "--epochs 1 --lr 2e-4\n"))
+    assert plan.mode.kind == "lora" and plan.mode.preference_method == "dpo" and plan.objective.kind == "preference"
+    assert not [f for f in findings(plan, "PD103") if f.severity == "warning"]
