@@ -447,7 +447,7 @@ def _no_do_train(b: PlanBuilder, doc: Document) -> None:
            "(train/sft/workflow.py: `if training_args.do_train`)"
            + (f"; the file's own `{wrapper}:` section says a wrapper of its own may run it instead" if wrapper else ""),
            b.source(doc, ("do_train",)) if said else b.source(doc, ("stage",)) if doc.has("stage") else
-           b.source(doc, ()), hint="set `do_train: true`", key="do_train", severity="warning" if wrapper else "error")
+           b.source(doc, ()), hint="set `do_train: true`", key="do_train", severity="info" if wrapper else "error")
 
 
 # LLaMA-Factory's `quantization_method` values that configure_quantization acts on for `quantization_bit`.
