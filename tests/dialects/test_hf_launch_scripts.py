@@ -1543,3 +1543,33 @@ def test_a_loaded_adapter_whose_weights_the_program_unfreezes_is_trained(tmp_pat
     assert not [f for f in findings(plan, "PD103") if f.severity == "warning"]
     frozen = _LOADED_ADAPTER_DPO.replace('    if "lora_" in name:\n        param.requires_grad = True\n', "    pass\n")
     assert plan_of(write(tmp_path / "b", "train_dpo.py", frozen)).mode.kind != "lora"
+
+
+_BOTH_BRANCHES_GUARDED = """
+import argparse
+from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM, TrainingArguments, Trainer
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--is_peft", type=bool, default=False)
+parser.add_argument("--use_unsloth", type=bool, default=False)
+args = parser.parse_args()
+is_peft = args.is_peft
+if args.use_unsloth:
+    from unsloth import FastLanguageModel
+    model, tokenizer = FastLanguageModel.from_pretrained("m")
+    if is_peft:
+        model = FastLanguageModel.get_peft_model(model, r=256)
+else:
+    model = AutoModelForCausalLM.from_pretrained("m")
+    if is_peft:
+        model = get_peft_model(model, LoraConfig(r=256))
+Trainer(model=model, args=TrainingArguments(output_dir="o", learning_rate=1e-6)).train()
+"""
+
+
+def test_adapters_in_both_branches_each_under_its_own_switch_are_conditional(tmp_path):
+    # held-out review 106, D 06: `if use_unsloth:` / `else:`, each branch wrapping the model only `if is_peft` (False by
+    # default): not adapters whatever the arguments (PD103 warned of LoRA at 1e-6 on a full fine-tune)
+    plan = plan_of(write(tmp_path, "SFT_parallel.py", _BOTH_BRANCHES_GUARDED))
+    assert plan.mode.kind not in ("lora", "qlora")
