@@ -1691,17 +1691,18 @@ _SWIFT_LAUNCH_VARIABLES = ("NPROC_PER_NODE", "NNODES", "CUDA_VISIBLE_DEVICES")
 
 
 def _launch_environment(shell: "_Shell", words: list[Word], data: dict[str, Any]) -> None:
-    """What a `swift` launch sees of the variables that decide its ranks: those set in front of the command
-    (`NPROC_PER_NODE=8 NNODES=2 swift sft ...`) or exported, as `environment` {name: {"value", "line"}}. A plain
-    assignment on a line of its own is not in the command's environment, and is not read; a value the script
-    leaves to its caller is None."""
+    """What a `swift` launch, or a wrapper script run with torchtitan's overrides, sees of the variables that decide
+    its ranks (and torchtitan's job file): those set in front of the command (`NPROC_PER_NODE=8 NNODES=2 swift sft ...`,
+    `NGPU=8 CONFIG_FILE=... ./run_train.sh --training.steps 10`) or exported, as `environment` {name: {"value",
+    "line"}}. A plain assignment on a line of its own is not in the command's environment, and is not read; a value
+    the script leaves to its caller is None."""
     if not words:
         return
+    script = words[1] if len(words) > 1 and _word_name(words[0]) in _SHELLS else words[0]  # `bash train.sh ...`
     if _word_name(words[0]) == "swift":
         variables = _SWIFT_LAUNCH_VARIABLES
-    elif _word_name(words[-1] if len(words) == 1 else words[1] if _word_name(words[0]) in _SHELLS else words[0]) \
-            .endswith(".sh"):
-        variables = _TORCHTITAN_LAUNCH_VARIABLES  # `NGPU=8 CONFIG_FILE=... ./run_train.sh --training.steps 10`
+    elif _word_name(script).endswith(".sh"):
+        variables = _TORCHTITAN_LAUNCH_VARIABLES
     else:
         return
     prefixed = shell.prefixed.get((words[0].line, words[0].column), set())
@@ -2003,10 +2004,12 @@ def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Opt
 
 
 _CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
-# torchtitan's command-line overrides of its TOML job config: `--section.key` (torchtitan/config/manager.py).
-_TORCHTITAN_OVERRIDE = lazy_compile(r"^--(job|training|optimizer|lr_scheduler|model|parallelism|checkpoint|metrics|"
-                                    r"activation_checkpoint|float8|mx|compile|experimental|comm|validation|"
-                                    r"fault_tolerance|memory_estimation|profiling)\.\w")
+# torchtitan's command-line overrides of its TOML job config: `--section.key` (torchtitan/config/manager.py), the
+# sections its JobConfig has.
+TORCHTITAN_SECTIONS = ("job", "training", "optimizer", "lr_scheduler", "model", "parallelism", "checkpoint", "metrics",
+                       "activation_checkpoint", "float8", "mx", "compile", "experimental", "comm", "validation",
+                       "fault_tolerance", "memory_estimation", "profiling")
+_TORCHTITAN_OVERRIDE = lazy_compile(rf"^--({'|'.join(TORCHTITAN_SECTIONS)})\.\w")
 # Modules a `-m` runs that launch another program (the one after them is the training program).
 _LAUNCHER_MODULES = frozenset(("torch.distributed.run", "torch.distributed.launch", "deepspeed.launcher.runner",
                                "deepspeed", "accelerate.commands.launch", "torch.distributed.elastic"))

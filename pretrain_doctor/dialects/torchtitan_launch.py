@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document, Position
+from ..config.shell_reader import TORCHTITAN_SECTIONS
 from ..errors import ConfigError
 from ..lazyre import lazy_compile
 from .base import lenient_int
 
-# `--section.key` (and deeper), the override torchtitan's ConfigManager parses; the sections it has.
-_OVERRIDE = lazy_compile(r"^--(job|training|optimizer|lr_scheduler|model|parallelism|checkpoint|metrics|"
-                         r"activation_checkpoint|float8|mx|compile|experimental|comm|validation|fault_tolerance|"
-                         r"memory_estimation|profiling)\.(\w+(?:\.\w+)*)$")
+# `--section.key` (and deeper), the override torchtitan's ConfigManager parses, in one of its sections.
+_OVERRIDE = lazy_compile(rf"^--({'|'.join(TORCHTITAN_SECTIONS)})\.(\w+(?:\.\w+)*)$")
 # The entry points whose arguments those are: torchtitan's and flame's module, their `train.py`, or a wrapper script.
 _MODULES = ("torchtitan.train", "torchtitan/train.py", "flame.train", "flame/train.py")
 _MIN_OVERRIDES = 2
