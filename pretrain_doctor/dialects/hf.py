@@ -557,6 +557,29 @@ def _eval_steps_unused(b: PlanBuilder, doc: Document, strategy: Optional[str], k
 _OMEGACONF_INTERPOLATION = lazy_compile(r"\$\{(?:oc\.\w+:|[A-Za-z_][\w-]*\.[\w.-]+\})")
 
 
+_OMEGACONF_IMPORT = lazy_compile(r"(?m)^\s*(?:from\s+omegaconf\s+import|import\s+omegaconf|import\s+hydra|from\s+hydra)")
+_MAX_PROGRAMS_LOOKED_AT = 20
+
+
+def _omegaconf_beside(doc: Document) -> bool:
+    """A Python program in the config's folder or the one above it imports OmegaConf or Hydra: the project's loader."""
+    folder = Path(doc.path).resolve().parent
+    for place in (folder, folder.parent):
+        try:
+            programs = sorted(place.glob("*.py"))[:_MAX_PROGRAMS_LOOKED_AT]
+        except OSError:
+            continue
+        for program in programs:
+            try:
+                with open(program, encoding="utf-8", errors="replace") as handle:
+                    head = handle.read(20_000)
+            except OSError:
+                continue
+            if _OMEGACONF_IMPORT.search(head):
+                return True
+    return False
+
+
 def _yaml_11_numbers(b: PlanBuilder, doc: Document) -> None:
     """Numbers a YAML recipe writes that PyYAML keeps as strings: alignment-handbook's H4ArgumentParser (the
     `dataset_mixer` era, before 2025-07) reads the file with HfArgumentParser.parse_yaml_file, whose dataclasses take
@@ -567,6 +590,8 @@ def _yaml_11_numbers(b: PlanBuilder, doc: Document) -> None:
                             "TypeError at the first use", "warning")
     elif _OMEGACONF_INTERPOLATION.search(doc.text or ""):
         return  # `${paths.output_dir}`: OmegaConf (Hydra) loads the file, and reads `1e-5` as a float (103, A 16)
+    elif isinstance(doc.positions, _Remapped) and _omegaconf_beside(doc):
+        return  # the project's program beside it loads its YAML with OmegaConf: floats (held-out review 106, A 16)
     elif isinstance(doc.positions, _Remapped):
         # a project's sectioned YAML no argument parser reads: its own program loads it, with yaml.safe_load (held-out
         # review 78, A 15: "stops, an error") or OmegaConf (review 81, A 16: read as a float), which the file does not

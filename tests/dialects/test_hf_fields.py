@@ -582,6 +582,10 @@ def test_a_project_sections_lora_keys_under_model_and_its_yaml_11_strings(tmp_pa
     assert (plan.mode.lora_rank, plan.mode.lora_alpha) == (16, 32) and plan.sources["mode.lora_rank"].line == 4
     [string] = [n for n in notes(plan, "ignored-key") if "YAML 1.1" in n.message]
     assert string.data["severity"] == "info" and string.source.line == 10
+    # held-out review 106, A 16: the project's program one folder up loads its YAML with OmegaConf, which reads floats
+    write(tmp_path / "repo", "finetune.py", "from omegaconf import OmegaConf\nconfig = OmegaConf.load('configs/kto.yaml')\n")
+    loaded = plan_of(write(tmp_path / "repo" / "configs", "kto.yaml", text))
+    assert not [n for n in notes(loaded, "ignored-key") if "YAML 1.1" in n.message]
 
 
 def test_a_project_yaml_whose_training_section_spells_keys_its_own_way(tmp_path) -> None:
