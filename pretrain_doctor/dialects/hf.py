@@ -466,7 +466,7 @@ class HfDialect(Dialect):
             b.unknown("eval.enabled", f"`{key}: {strategy}`, resolved by the program's config composition")
             _checkpoints(b, doc)
             return
-        if nested and strategy is None and any(doc.has(k) for k in _EVAL_INTENT):
+        if nested and strategy is None and (any(doc.has(k) for k in _EVAL_INTENT) or _own_eval_interval(doc)):
             # A project's section with `eval_steps` or `load_best_model_at_end` and no strategy: the program that
             # maps it into TrainingArguments sets one itself (held-out review 53, A 17: train_sft.py passes
             # `eval_strategy='steps'`), or the author would have met its ValueError
@@ -783,6 +783,14 @@ def checkpoint_retention(b: PlanBuilder, doc: Document, trainer: str, default: i
 
 # Keys that say a project's section means to evaluate, whatever strategy its program passes.
 _EVAL_INTENT = ("eval_steps", "load_best_model_at_end", "metric_for_best_model")
+# ... and a project's own names for the evaluation interval (`eval_every_steps: 500`: held-out review 106, C 02)
+_OWN_EVAL_INTERVALS = ("eval_every_steps", "eval_every", "eval_interval", "evaluate_every", "eval_freq",
+                       "eval_every_n_steps", "validate_every", "val_every_steps")
+
+
+def _own_eval_interval(doc: Document) -> bool:
+    """The section sets an evaluation interval under the project's own name, a positive count."""
+    return any((lenient_int(doc.get(name)) or 0) > 0 for name in _OWN_EVAL_INTERVALS)
 # A program's own argument naming held-out data (`eval_split`, `eval_data`, `val_file`, `validation_path`);
 # LLaMA-Factory's `eval_dataset`, which evaluates only beside an `eval_strategy`, is the trainer's own.
 _OWN_EVAL_DATA = lazy_compile(r"(?!eval_dataset$)(eval|val|valid|validation|dev)_(split|data|dataset|file|path|set)s?")

@@ -771,3 +771,14 @@ def test_an_sft_section_read_from_a_two_stage_file_is_sft_whatever_the_path(tmp_
             "dpo:\n  beta: 0.1\n  learning_rate: 5.0e-5\n")
     plan = plan_of(write(tmp_path / "gw-dpo-lora", "base.yaml", text), "hf")
     assert plan.objective.kind != "preference" and plan.optimizer.lr == pytest.approx(2e-5)
+
+
+def test_a_project_sections_own_eval_interval_leaves_evaluation_to_its_program(tmp_path: Path) -> None:
+    # held-out review 106, C 02: `train: {..., eval_every_steps: 500, max_eval_batches: 50}` beside `model:` and `data:`,
+    # its own loop evaluating every 500 steps: "evaluation is off" (PD702) was transformers' default, not the run's
+    text = ("model:\n  name_or_path: HuggingFaceTB/SmolLM2-135M\ndata:\n  path: data/tokenized\n"
+            "train:\n  num_train_epochs: 1\n  gradient_accumulation_steps: 8\n  learning_rate: 3.0e-4\n"
+            "  weight_decay: 0.1\n  warmup_ratio: 0.03\n  max_grad_norm: 1.0\n  eval_every_steps: 500\n")
+    plan = plan_of(write(tmp_path, "pretrain.yaml", text), "hf")
+    assert plan.eval.enabled is None and "eval.enabled" in plan.unknown
+    assert not findings(plan, "PD702")
