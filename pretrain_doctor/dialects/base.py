@@ -241,6 +241,22 @@ def positive_count(value: Any) -> Optional[int]:
     return number if isinstance(number, int) and not isinstance(number, bool) and number > 0 else None
 
 
+def argument_value(value: Any) -> Any:
+    """A command-line word as an argument parser reads it for a typed field (argparse's `type=` for TrainingArguments,
+    torchtitan's ConfigManager): `true`/`false`, an int, a float, else the word; a list word by word."""
+    if isinstance(value, list):
+        return [argument_value(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    as_bool = lenient_bool(value)
+    if isinstance(as_bool, bool) and value.strip().lower() in ("true", "false"):
+        return as_bool
+    number = lenient_number(value)
+    if isinstance(number, float) and number.is_integer() and re.fullmatch(r"[+-]?\d+", value.strip()):
+        return int(number)
+    return number if isinstance(number, (int, float)) else value
+
+
 def lenient_bool(value: Any) -> Any:
     if isinstance(value, str):
         lowered = value.strip().lower()

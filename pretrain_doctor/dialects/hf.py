@@ -19,8 +19,8 @@ from ..errors import ConfigError
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder, is_required_at_launch
 from ..plan.model import Source, TrainingPlan
-from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
-                   positive_count, typo_notes)
+from .base import (BuildContext, Dialect, apply_flags, argument_value, judged_version, lenient_bool, lenient_int,
+                   lenient_number, positive_count, typo_notes)
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import KeyChange, TrainerVersions, parse_version
 from .program import (Evidence, LaunchBuilder, OwnArguments, ProgramConfig, ProgramFacts, find_program_source,
@@ -1339,7 +1339,7 @@ def launched_arguments(doc: Document) -> Optional[Document]:
         if value is None:
             unknown[key] = str(doc.unevaluated.get(flag, doc.unevaluated.get(f"overrides.{key}", "a value set at launch")))
         else:
-            data[key] = _parsed(value)
+            data[key] = argument_value(value)
     if not data:
         return None
     if config is not None:
@@ -1499,21 +1499,6 @@ def _program_default_sources(b: PlanBuilder, doc: Document) -> None:
     for index, note in enumerate(b.notes):
         if moved(note.source) is not None:
             b.notes[index] = note.model_copy(update={"source": moved(note.source)})
-
-
-def _parsed(value: Any) -> Any:
-    """A word as argparse's `type=` would read it for TrainingArguments' field types."""
-    if isinstance(value, list):
-        return [_parsed(v) for v in value]
-    if not isinstance(value, str):
-        return value
-    as_bool = lenient_bool(value)
-    if isinstance(as_bool, bool) and value.strip().lower() in ("true", "false"):
-        return as_bool
-    number = lenient_number(value)
-    if isinstance(number, float) and number.is_integer() and re.fullmatch(r"[+-]?\d+", value.strip()):
-        return int(number)
-    return number if isinstance(number, (int, float)) else value
 
 
 # A script's own dataclass may name the weights it loads `<part>_model_name_or_path` (LLaSA's

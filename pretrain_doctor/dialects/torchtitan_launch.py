@@ -15,9 +15,8 @@ from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document, Position
 from ..config.shell_reader import TORCHTITAN_SECTIONS
-from ..errors import ConfigError
 from ..lazyre import lazy_compile
-from .base import lenient_int
+from .base import argument_value, lenient_int
 
 # `--section.key` (and deeper), the override torchtitan's ConfigManager parses, in one of its sections.
 _OVERRIDE = lazy_compile(rf"^--({'|'.join(TORCHTITAN_SECTIONS)})\.(\w+(?:\.\w+)*)$")
@@ -50,13 +49,15 @@ def launched_job(script: Document) -> Launch:
     """The TOML the script names, with its overrides applied: positions of the TOML's own keys point into it, those
     of an override at the script's line. Overrides whose value the script leaves to launch time are `unevaluated`
     (dotted key -> why)."""
+    from .program import load_handed_config
     from .shared import find_referenced_file, same_name_beside
 
     reference = _config_reference(script)
     path = None
     if reference is not None:
         path = find_referenced_file(reference, script) or same_name_beside(reference, script)
-    base = _load(path) if path is not None else None
+    handed = load_handed_config(path, script) if path is not None else None
+    base = handed if handed is not None and handed.format == "toml" and isinstance(handed.data, dict) else None
     data: dict[str, Any] = copy.deepcopy(base.data) if base is not None else {}
     positions: dict[tuple, Position] = {}
     if base is not None:
@@ -77,7 +78,7 @@ def launched_job(script: Document) -> Launch:
             unevaluated[".".join(keys)] = str(script.unevaluated.get(flag, "a value set at launch"))
             section.pop(keys[-1], None)
         else:
-            section[keys[-1]] = _value(value)
+            section[keys[-1]] = argument_value(value)
         where = script.positions.get((flag,))
         if where is not None:
             positions[keys] = Position(where.line, where.column)
@@ -105,28 +106,3 @@ def _config_reference(script: Document) -> Optional[str]:
     env = (script.data.get("environment") or {}).get("CONFIG_FILE")
     value = env.get("value") if isinstance(env, dict) else None
     return value if isinstance(value, str) and value else None
-
-
-def _load(path: Path) -> Optional[Document]:
-    from ..config.loader import load_document
-
-    try:
-        document = load_document(path, str(path))
-    except (ConfigError, OSError):
-        return None
-    return document if document.format == "toml" and isinstance(document.data, dict) else None
-
-
-def _value(value: Any) -> Any:
-    """A command-line word as the TOML value it overrides (ConfigManager parses by the field's type)."""
-    if isinstance(value, bool) or not isinstance(value, str):
-        return value
-    lowered = value.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for kind in (int, float):
-        try:
-            return kind(value)
-        except ValueError:
-            continue
-    return value
