@@ -2009,7 +2009,7 @@ _CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 TORCHTITAN_SECTIONS = ("job", "training", "optimizer", "lr_scheduler", "model", "parallelism", "checkpoint", "metrics",
                        "activation_checkpoint", "float8", "mx", "compile", "experimental", "comm", "validation",
                        "fault_tolerance", "memory_estimation", "profiling")
-_TORCHTITAN_OVERRIDE = lazy_compile(rf"^--({'|'.join(TORCHTITAN_SECTIONS)})\.\w")
+TORCHTITAN_FLAG_PREFIXES = tuple(f"--{section}." for section in TORCHTITAN_SECTIONS)
 # Modules a `-m` runs that launch another program (the one after them is the training program).
 _LAUNCHER_MODULES = frozenset(("torch.distributed.run", "torch.distributed.launch", "deepspeed.launcher.runner",
                                "deepspeed", "accelerate.commands.launch", "torch.distributed.elastic"))
@@ -2047,7 +2047,7 @@ def _program_index(words: list[Word]) -> Optional[int]:
         # torchtitan's `./run_train.sh --training.steps 100`, a flame fork's `bash train.sh --job.config_file ...`: the
         # wrapper hands torchtitan's own dotted overrides on (`"$@"`), so they are this command's arguments
         if _word_name(word).endswith(".sh") and sum(1 for w in words[index + 1:]
-                                                     if _TORCHTITAN_OVERRIDE.match(w.text or w.raw or "")) >= 2:
+                                                     if (w.text or w.raw or "").startswith(TORCHTITAN_FLAG_PREFIXES)) >= 2:
             return index
     for index, word in enumerate(words[:-1]):
         module = words[index + 1].text or ""

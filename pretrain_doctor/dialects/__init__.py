@@ -72,22 +72,28 @@ _ONLY_DIALECTS_FOR_FORMAT = {"shell": ("megatron", "neox", "llamafactory", "litg
                                        "torchtitan", "own_args", "hf", "llmfoundry")}
 
 
-# A cheap look that a document may be the dialect's before its module is imported to score it: ms-swift's module and
-# key table are imported only for a launch script whose program names `swift` (a YAML check, or a folder of HF launch
-# scripts, paid for them on every file).
 # Keys of ms-swift's arguments that neither transformers, TRL, LLaMA-Factory nor axolotl read: a YAML/JSON with two of
 # them and the model it trains is one `swift sft|pt|rlhf FILE` reads (swift.py `config_file_score`).
 SWIFT_CONFIG_MARKERS = frozenset(("tuner_type", "train_type", "sft_type", "rlhf_type", "attn_impl", "external_plugins",
                                   "freeze_vit", "freeze_llm", "freeze_aligner", "vit_gradient_checkpointing",
                                   "split_dataset_ratio", "quant_bits", "loss_scale", "model_id_or_path",
                                   "lazy_tokenize", "truncation_strategy", "ENV"))
+# A cheap look that a document may be the dialect's before its module is imported to score it: ms-swift's module and
+# key table are imported only for a launch script whose program names `swift`, or a file with its own keys (a YAML
+# check, or a folder of HF launch scripts, paid for them on every file otherwise).
 _IMPORT_GATES = {"swift": lambda doc: "swift" in str(doc.data.get("program") or "") if doc.format == "shell" else
                  isinstance(doc.data, dict) and sum(1 for k in SWIFT_CONFIG_MARKERS if k in doc.data) >= 2}
-# ... and for launch scripts only (its TOML files score as before): torchtitan, where the script passes its dotted
-# overrides (`--training.steps 100`)
-_SHELL_IMPORT_GATES = {"torchtitan": lambda doc: any(isinstance(k, str) and k.startswith(_TORCHTITAN_FLAGS)
-                                                     for k in doc.data)}
-_TORCHTITAN_FLAGS = ("--job.", "--training.", "--optimizer.", "--lr_scheduler.", "--model.", "--parallelism.")
+
+
+def _torchtitan_overrides(doc: Document) -> bool:
+    """A launch script that passes torchtitan's dotted overrides (`--training.steps 100`)."""
+    from ..config.shell_reader import TORCHTITAN_FLAG_PREFIXES  # a launch script's document: read by it already
+
+    return any(isinstance(k, str) and k.startswith(TORCHTITAN_FLAG_PREFIXES) for k in doc.data)
+
+
+# ... and for launch scripts only (its TOML files score as before): torchtitan, where the script passes its overrides
+_SHELL_IMPORT_GATES = {"torchtitan": _torchtitan_overrides}
 
 
 def _load(name: str) -> Dialect:
