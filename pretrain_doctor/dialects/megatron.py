@@ -61,8 +61,8 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
                    typo_notes, unread_sources)
-from .shared import (SMOKE_TEST_STEPS, checkpoint_step_folder, exported_world_size, find_referenced_file,
-                     launcher_world_size, mark_keeps_nothing, mark_smoke_test, merge_deepspeed_reference,
+from .shared import (SMOKE_TEST_STEPS, assigned_flags, checkpoint_step_folder, exported_world_size,
+                     find_referenced_file, launcher_world_size, mark_keeps_nothing, mark_smoke_test, merge_deepspeed_reference,
                      optimizer_family, preference_named, warmup_share)
 from .versions import ChangeTable
 
@@ -124,10 +124,6 @@ _NEMO_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 _NEMO_BASE_ONLY: dict[str, tuple[str, Callable[[Any], Any]]] = {"model.seed": ("seed", lenient_int)}
 
 
-_VARIABLE = lazy_compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
-_FLAG_WORD = lazy_compile(r"--[A-Za-z0-9][A-Za-z0-9_-]*")
-
-
 class _Flags:
     """The flags of one script: values, positions, and which ones the script leaves unknown."""
 
@@ -169,12 +165,7 @@ class _Flags:
         found: dict[str, frozenset[str]] = {}
         for entry in self.doc.data.get("unresolved") or ():
             word = str(entry.get("text", "")) if isinstance(entry, dict) else ""
-            name = _VARIABLE.fullmatch(word)
-            if name is None:
-                continue
-            assigned = re.finditer(rf"(?m)^[ \t]*(?:export[ \t]+)?{name.group(1)}\+?=(\"(?:[^\"\\]|\\[\s\S])*\"|'[^']*'|"
-                                   rf"\([^)]*\)|\S+)", self.doc.text)
-            flags = frozenset(flag for match in assigned for flag in _FLAG_WORD.findall(match.group(1)))
+            flags = assigned_flags(self.doc.text, word)
             if flags:
                 found[word] = flags
         return found

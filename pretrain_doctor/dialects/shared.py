@@ -1210,6 +1210,25 @@ def note_pyyaml_strings(b: PlanBuilder, doc: Document, reader: str, severity: st
            severity=severity, key=key)
 
 
+# A word of a command that expands a variable (`$EXTRA_ARGS`, `${EXTRA}`, `"${ARGS[@]}"`), and a `--flag` in a value.
+_VARIABLE_WORD = lazy_compile(r'^"?\$\{?([A-Za-z_][A-Za-z0-9_]*)(?:\[[@*]\])?\}?"?$')
+_FLAG_WORD = lazy_compile(r"--[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def assigned_flags(text: str, word: str) -> Optional[frozenset[str]]:
+    """The `--flags` a script assigns the variable `word` expands anywhere in its `text` (`NAME=(...)`, `NAME="..."`,
+    `NAME+=(...)`, `export`/`local`), whichever branch runs; None where the word expands no variable or the script
+    assigns it nothing (it comes from the caller)."""
+    name = _VARIABLE_WORD.match(word)
+    if name is None:
+        return None
+    assigned = re.findall(rf"(?m)^[ \t]*(?:export[ \t]+|local[ \t]+)?{name.group(1)}\+?="
+                          r"""("(?:[^"\\]|\\[\s\S])*"|'[^']*'|\([^)]*\)|\S*)""", text)
+    if not assigned:
+        return None
+    return frozenset(flag for value in assigned for flag in _FLAG_WORD.findall(value))
+
+
 def only_match(name: str, script: Path, fits: Optional[Callable[[Path], bool]] = None) -> Optional[Path]:
     """The one file beside the script that a name with a script argument in it can be (`mpt-$1.yaml`, `mpt-1b.yaml`
     the only `mpt-*.yaml` there: held-out review 53, B 19, whose sweep runs it with `1b`), among those `fits` accepts

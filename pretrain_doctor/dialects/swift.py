@@ -20,7 +20,6 @@ disagree the field is left unknown.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document
@@ -254,6 +253,8 @@ def _unseen_words(script: Document) -> Optional[str]:
     """The first word of the command not seen here that may hold flags setting the run: not the value of a flag
     written bare before it on its line (`--report_to "${REPORT_TO_ARGS[@]}"`), nor a variable the script assigns only
     flags that set no default read here (`RESUME_ARGS=(--resume_from_checkpoint "$CKPT")`: held-out review 105, D 11)."""
+    from .shared import assigned_flags
+
     bare_lines = {where.line for key, where in script.positions.items()
                   if len(key) == 1 and isinstance(key[0], str) and key[0].startswith("--")
                   and script.data.get(key[0]) is True}
@@ -263,7 +264,7 @@ def _unseen_words(script: Document) -> Optional[str]:
         word = str(entry.get("text"))
         if entry.get("line") in bare_lines:
             continue
-        assigned = _assigned_flags(script.text, word)
+        assigned = assigned_flags(script.text, word)
         if assigned is not None and assigned <= _SETS_NO_DEFAULT:
             continue
         return word
@@ -273,21 +274,6 @@ def _unseen_words(script: Document) -> Optional[str]:
 # Flags that set nothing ms-swift defaults that the plan reads (resumption and logging).
 _SETS_NO_DEFAULT = frozenset({"--resume_from_checkpoint", "--resume_only_model", "--report_to", "--run_name",
                               "--logging_dir", "--logging_steps", "--output_dir", "--add_version"})
-_ARRAY_WORD = lazy_compile(r'^"?\$\{?([A-Za-z_][A-Za-z0-9_]*)(?:\[[@*]\])?\}?"?$')
-_FLAG = lazy_compile(r"--[A-Za-z][\w-]*")
-
-
-def _assigned_flags(text: str, word: str) -> Optional[frozenset[str]]:
-    """The flags a variable is assigned anywhere in the script (`NAME=(...)`, `NAME="..."`, `NAME+=(...)`), None
-    where the word is no variable or the script assigns it nothing."""
-    name = _ARRAY_WORD.match(word)
-    if name is None:
-        return None
-    assignments = re.findall(rf"(?m)^[ \t]*(?:export[ \t]+|local[ \t]+)?{name.group(1)}\+?=(\([^)]*\)|\"[^\"]*\"|'[^']*'|\S*)",
-                             text)
-    if not assignments:
-        return None
-    return frozenset(flag for value in assignments for flag in _FLAG.findall(value))
 
 
 def _rlhf_type(doc: Document, command: str) -> Optional[str]:
