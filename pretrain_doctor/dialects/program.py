@@ -223,12 +223,24 @@ def llamafactory_train(doc: Document) -> bool:
         and str(positional[0]) == "train"
 
 
-def _swift_train(doc: Document) -> bool:
-    """The script runs ms-swift's `swift sft|pt|rlhf ...` (swift.py `swift_command`, not imported at start-up)."""
-    program = str(doc.data.get("program") or "").replace("\\", "/").rsplit("/", 1)[-1]
-    positional = doc.data.get("positional")
-    return program == "swift" and isinstance(positional, list) and bool(positional) \
-        and str(positional[0]) in ("sft", "pt", "rlhf")
+# `swift SUBCOMMAND` -> what it trains; 2.x had `dpo`, `orpo` and `simpo` of their own (swift/cli/main.py).
+_SWIFT_COMMANDS = {"sft": "sft", "pt": "pt", "rlhf": "rlhf", "dpo": "dpo", "orpo": "orpo", "simpo": "simpo"}
+# `python swift/cli/sft.py ...` / `python -m swift.cli.sft ...`: the module `swift sft` runs.
+_SWIFT_CLI_MODULE = lazy_compile(r"(?:^|/)swift[/.]cli[/.](sft|pt|rlhf)(?:\.py)?$")
+
+
+def swift_command(doc: Document) -> Optional[str]:
+    """The training subcommand a launch script runs through ms-swift (`sft`, `pt`, `rlhf`, 2.x `dpo`...), None for
+    any other script. The shell reader names no launch for `swift infer|export|deploy|eval|app`."""
+    if doc.format != "shell":
+        return None
+    program = str(doc.data.get("program") or "").replace("\\", "/")
+    if program.rsplit("/", 1)[-1] == "swift":
+        positional = doc.data.get("positional")
+        first = str(positional[0]) if isinstance(positional, list) and positional else ""
+        return _SWIFT_COMMANDS.get(first)
+    match = _SWIFT_CLI_MODULE.search(program)
+    return match.group(1) if match else None
 
 
 # Flags through which a program takes its whole argument set as one file (Firefly's `--train_args_file`).
@@ -254,7 +266,7 @@ def program_config(doc: Document) -> Optional[ProgramConfig]:
         reference, key = str(positional[1]), ("positional", 1)
         how = ("`llamafactory-cli train FILE`: LLaMA-Factory's read_args loads it and merges the `key=value` words "
                "after it over it (OmegaConf dotlist)")
-    elif _swift_train(doc) and isinstance(positional, list) and len(positional) > 1 \
+    elif swift_command(doc) is not None and isinstance(positional, list) and len(positional) > 1 \
             and str(positional[1]).endswith(_CONFIG_SUFFIXES):
         reference, key = str(positional[1]), ("positional", 1)
         how = "`swift sft FILE`: parse_yaml_args turns its keys into flags ahead of the command line's"

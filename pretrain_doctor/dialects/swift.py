@@ -28,13 +28,10 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
                    typo_notes, unread_sources)
+from .program import swift_command
 from .versions import ChangeTable, TrainerVersion, TrainerVersions, parse_version
 
 TRAINER = "ms-swift"
-# `swift SUBCOMMAND` -> what it trains; 2.x had `dpo`, `orpo` and `simpo` of their own (swift/cli/main.py).
-_COMMANDS = {"sft": "sft", "pt": "pt", "rlhf": "rlhf", "dpo": "dpo", "orpo": "orpo", "simpo": "simpo"}
-# `python swift/cli/sft.py ...` / `python -m swift.cli.sft ...`: the module `swift sft` runs.
-_CLI_MODULE = lazy_compile(r"(?:^|/)swift[/.]cli[/.](sft|pt|rlhf)(?:\.py)?$")
 _NEVER = (99,)  # above every release: "no release after"
 # rlhf_type -> the preference method the rules name; the online ones are RL (rlhf_args.py).
 _PREFERENCE = {"dpo": "dpo", "orpo": "orpo", "simpo": "simpo", "cpo": "cpo", "kto": "kto", "rm": "reward_model"}
@@ -45,20 +42,6 @@ _LORA_TYPES = ("lora", "longlora", "adalora")
 _ON_THE_FLY_QUANT = ("bnb", "hqq", "eetq", "quanto")
 # A checkpoint published quantized: adapters train over its frozen low-bit weights.
 _PREQUANTIZED = lazy_compile(r"(?i)[-_.](awq|gptq|aqlm|bnb[-_]4bit|4bit|int4|int8)(\b|[-_.])")
-
-
-def swift_command(doc: Document) -> Optional[str]:
-    """The training subcommand a launch script runs through ms-swift (`sft`, `pt`, `rlhf`, 2.x `dpo`...), None for
-    any other script. The shell reader names no launch for `swift infer|export|deploy|eval|app`."""
-    if doc.format != "shell":
-        return None
-    program = str(doc.data.get("program") or "").replace("\\", "/")
-    if program.rsplit("/", 1)[-1] == "swift":
-        positional = doc.data.get("positional")
-        first = str(positional[0]) if isinstance(positional, list) and positional else ""
-        return _COMMANDS.get(first)
-    match = _CLI_MODULE.search(program)
-    return match.group(1) if match else None
 
 
 class Releases(NamedTuple):
