@@ -585,8 +585,6 @@ _RETENTION_KEYS = frozenset({"save_total_limit", "keep_last_n_checkpoints", "sav
                              "save_num_unsharded_checkpoints_to_keep", "keep_checkpoint_max", "save_last_n"})
 
 
-# Keys that only set how many workers prepare or load the data: a dropped value changes the speed, not a step of
-# training (held-out review 88, B 13: `--preprocessing_num_workers` 60, then 40, in one LLaMA-Factory launch).
 # `optim` values that run one update, 32-bit AdamW, on different kernels or memory paging (held-out review 103, A 06:
 # `--optim adamw_hf`, later `--optim adamw_torch`)
 _SAME_ADAMW = frozenset({"adamw_hf", "adamw_torch", "adamw_torch_fused", "adamw_apex_fused", "adamw_torch_xla",
@@ -599,6 +597,8 @@ def _same_adamw(duplicate: DuplicateKey, doc: Document) -> bool:
         {str(duplicate.dropped).strip().lower(), str(kept).strip().lower()} <= _SAME_ADAMW
 
 
+# Keys that only set how many workers prepare or load the data: a dropped value changes the speed, not a step of
+# training (held-out review 88, B 13: `--preprocessing_num_workers` 60, then 40, in one LLaMA-Factory launch).
 _WORKER_KEYS = frozenset({"preprocessing_num_workers", "dataloader_num_workers", "dataset_num_proc", "num_proc",
                           "num_workers", "dataloader_prefetch_factor", "dataloader_persistent_workers"})
 

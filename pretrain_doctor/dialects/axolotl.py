@@ -11,7 +11,6 @@ with `gradient_accumulation_steps` is contradictory. A `deepspeed:` JSON is merg
 from __future__ import annotations
 
 import dataclasses
-
 import os
 from pathlib import Path
 from typing import Any, Optional

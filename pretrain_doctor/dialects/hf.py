@@ -555,8 +555,6 @@ def _eval_steps_unused(b: PlanBuilder, doc: Document, strategy: Optional[str], k
 
 # An OmegaConf interpolation (`${paths.output_dir}`, `${oc.env:HOME}`): a file only OmegaConf reads as meant.
 _OMEGACONF_INTERPOLATION = lazy_compile(r"\$\{(?:oc\.\w+:|[A-Za-z_][\w-]*\.[\w.-]+\})")
-
-
 _OMEGACONF_IMPORT = lazy_compile(r"(?m)^\s*(?:from\s+omegaconf\s+import|import\s+omegaconf|import\s+hydra|from\s+hydra)")
 _MAX_PROGRAMS_LOOKED_AT = 20
 
@@ -791,6 +789,8 @@ _OWN_EVAL_INTERVALS = ("eval_every_steps", "eval_every", "eval_interval", "evalu
 def _own_eval_interval(doc: Document) -> bool:
     """The section sets an evaluation interval under the project's own name, a positive count."""
     return any((lenient_int(doc.get(name)) or 0) > 0 for name in _OWN_EVAL_INTERVALS)
+
+
 # A program's own argument naming held-out data (`eval_split`, `eval_data`, `val_file`, `validation_path`);
 # LLaMA-Factory's `eval_dataset`, which evaluates only beside an `eval_strategy`, is the trainer's own.
 _OWN_EVAL_DATA = lazy_compile(r"(?!eval_dataset$)(eval|val|valid|validation|dev)_(split|data|dataset|file|path|set)s?")
@@ -1168,9 +1168,9 @@ def _release_without_masked_packing(trl: Any, versions: TrainerVersions) -> Opti
     transformers = versions.get("transformers")
     (trl_release, needs) = TRL_NEEDS_TRANSFORMERS
     if transformers is not None and transformers.key < needs:
-        return (f"{transformers.describe()} runs TRL before {'.'.join(map(str, trl_release))} (TRL "
-                f"{'.'.join(map(str, trl_release))} needs transformers {'.'.join(map(str, needs))}), which packs "
-                "without document masking")
+        release = ".".join(map(str, trl_release))
+        return (f"{transformers.describe()} runs TRL before {release} (TRL {release} needs transformers "
+                f"{'.'.join(map(str, needs))}), which packs without document masking")
     return None
 
 

@@ -592,10 +592,10 @@ def _batch_and_length(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
 # since YAML reads a bare `off` as false), and any other value stops the run when the model loads
 # (model_utils/attention.py `configure_attn_implementation`: NotImplementedError "Unknown attention type").
 _ATTENTION_NAMED_SINCE = (0, 7, 0)
+_ATTENTION_DISABLED_SINCE = (0, 8, 3)
 # the words transformers' `string_to_bool` takes for a boolean field's flag
 _ARGPARSE_SWITCH_WORDS = {**dict.fromkeys(("yes", "true", "t", "y", "1"), True),
                           **dict.fromkeys(("no", "false", "f", "n", "0"), False)}
-_ATTENTION_DISABLED_SINCE = (0, 8, 3)
 
 
 def _attention_names(judged: Any) -> tuple[str, ...]:

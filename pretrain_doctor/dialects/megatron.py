@@ -78,6 +78,8 @@ _SCHEDULES = {"inverse-square-root": "inverse_sqrt", "WSD": "wsd"}
 # Switches that make the run supervised fine-tuning on instruction data: Megatron-LM's `--sft`, the Yuan 2.0 fork's
 # `--sft-stage` (held-out review 103, C 12: read as pretraining from scratch)
 _SFT_SWITCHES = ("--sft", "--sft-stage")
+
+
 def _nemo_betas(value: Any) -> Any:
     if isinstance(value, str):
         value = [part for part in value.strip("[]() ").split(",") if part.strip()]
