@@ -562,19 +562,20 @@ _MAX_PROGRAMS_LOOKED_AT = 20
 def _omegaconf_beside(doc: Document) -> bool:
     """A Python program in the config's folder or the one above it imports OmegaConf or Hydra: the project's loader."""
     folder = Path(doc.path).resolve().parent
-    for place in (folder, folder.parent):
+    return any(_imports_omegaconf(folder_files(place, (".py",))) for place in (folder, folder.parent))
+
+
+@lru_cache(maxsize=64)
+def _imports_omegaconf(programs: tuple[FileStamp, ...]) -> bool:
+    # Cached per folder state: a folder walk asks for every YAML in it.
+    for path, _, _ in programs[:_MAX_PROGRAMS_LOOKED_AT]:
         try:
-            programs = sorted(place.glob("*.py"))[:_MAX_PROGRAMS_LOOKED_AT]
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                head = handle.read(20_000)
         except OSError:
             continue
-        for program in programs:
-            try:
-                with open(program, encoding="utf-8", errors="replace") as handle:
-                    head = handle.read(20_000)
-            except OSError:
-                continue
-            if _OMEGACONF_IMPORT.search(head):
-                return True
+        if _OMEGACONF_IMPORT.search(head):
+            return True
     return False
 
 

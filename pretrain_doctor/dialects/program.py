@@ -739,13 +739,23 @@ def _keyword(node: ast.Call, name: str) -> Any:
 
 def _adapter_calls(statements: list) -> list[ast.Call]:
     """The calls among `statements` that wrap a model in trainable adapters: `get_peft_model`, `add_adapter`,
-    `PeftModel.from_pretrained(..., is_trainable=True)` (a saved adapter trained on), with their LoraConfigs."""
-    calls = [n for statement in statements for n in _walk_unconditional(statement) if isinstance(n, ast.Call)]
+    `PeftModel.from_pretrained(..., is_trainable=True)` (a saved adapter trained on), with their LoraConfigs; also
+    those of a nested `if` that wraps it either way."""
+    reached = [n for statement in statements for n in _walk_unconditional(statement)]
+    calls = [n for n in reached if isinstance(n, ast.Call)]
     wraps = [n for n in calls if _call_name(n) in ("get_peft_model", "add_adapter") or (
         _call_name(n) == "from_pretrained" and _receiver(n) == "PeftModel" and _true_keyword(n, "is_trainable"))]
+    wraps += [n for inner in reached if isinstance(inner, ast.If) for n in _either_way_calls(inner)]
     if not wraps:
         return []
     return wraps + [n for n in calls if _call_name(n) in ("LoraConfig", "prepare_model_for_kbit_training")]
+
+
+def _loads_saved_adapter(statements: list) -> bool:
+    """`PeftModel.from_pretrained(model, path)` among `statements`: the model wears a saved adapter (frozen, to
+    evaluate or generate with), so this branch trains no full model either."""
+    return any(isinstance(n, ast.Call) and _call_name(n) == "from_pretrained" and _receiver(n) == "PeftModel"
+               for statement in statements for n in _walk_unconditional(statement))
 
 
 def _walk_unconditional(node: ast.AST):
@@ -765,8 +775,20 @@ def _walk_unconditional(node: ast.AST):
 def _adapters_either_way(node: ast.If) -> set[int]:
     """The adapter calls of an `if`/`else` that wraps the model in adapters in both branches (held-out review 53,
     A 13: `PeftModel.from_pretrained(previous, is_trainable=True)` to resume a phase, else `get_peft_model`)."""
+    return {id(call) for call in _either_way_calls(node)}
+
+
+def _either_way_calls(node: ast.If) -> list[ast.Call]:
+    """`_adapters_either_way`'s calls. A branch that only loads a saved adapter to generate with counts as one with
+    adapters, where the other trains some; an `if` nested in a branch counts where it wraps either way (held-out review
+    96, A 13: `if test: PeftModel.from_pretrained(...)` else `if pt_model: ...(is_trainable=True)` else
+    `get_peft_model`)."""
     body, otherwise = _adapter_calls(node.body), _adapter_calls(node.orelse)
-    return {id(call) for call in body + otherwise} if body and otherwise else set()
+    if not (body or otherwise):
+        return []
+    if (body or _loads_saved_adapter(node.body)) and (otherwise or _loads_saved_adapter(node.orelse)):
+        return body + otherwise
+    return []
 
 
 _FP16_NAMES = frozenset({"torch.float16", "torch.half", "float16", "half", "fp16"})

@@ -1573,3 +1573,52 @@ def test_adapters_in_both_branches_each_under_its_own_switch_are_conditional(tmp
     # default): not adapters whatever the arguments (PD103 warned of LoRA at 1e-6 on a full fine-tune)
     plan = plan_of(write(tmp_path, "SFT_parallel.py", _BOTH_BRANCHES_GUARDED))
     assert plan.mode.kind not in ("lora", "qlora")
+
+
+_NESTED_EITHER_WAY = """
+import argparse
+from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
+from transformers import AutoModelForCausalLM, TrainingArguments
+from trl import DPOTrainer
+
+peft_config = LoraConfig(r=32, lora_alpha=16, task_type="CAUSAL_LM")
+
+
+def get_model(base, model_name, pt_model_name, test):
+    model = AutoModelForCausalLM.from_pretrained(base, load_in_8bit=True)
+    if test and model_name:
+        model = PeftModel.from_pretrained(model, model_name)
+    else:
+        model = prepare_model_for_kbit_training(model)
+        if pt_model_name:
+            model = PeftModel.from_pretrained(model, pt_model_name, is_trainable=True, adapter_name="default")
+        else:
+            model = get_peft_model(model, peft_config)
+    return model
+
+
+def dpo(args):
+    model = get_model(args.base_model, None, args.pt_model_name, False)
+    DPOTrainer(model, args=TrainingArguments(output_dir="o", learning_rate=3e-4), beta=0.5).train()
+
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--dpo", action="store_true")
+parser.add_argument("--base_model", default="meta-llama/Llama-2-7b-chat-hf")
+parser.add_argument("--pt_model_name")
+args = parser.parse_args()
+if args.dpo:
+    dpo(args)
+"""
+
+
+def test_adapters_in_both_branches_of_an_if_nested_in_a_branch_count(tmp_path):
+    # held-out review 96, A 13 (feedback-gen-dpo's train_llm.py): the test path loads a saved adapter to generate with,
+    # the training path resumes one (`is_trainable=True`) or starts one: LoRA either way (PD103 warned of DPO of the
+    # full model at lr 3e-4)
+    plan = plan_of(write(tmp_path, "train_llm.py", _NESTED_EITHER_WAY))
+    assert plan.mode.lora_rank == 32
+    assert not reported(plan, "PD103")
+    # a training path that may train the whole model decides nothing
+    full = _NESTED_EITHER_WAY.replace("            model = get_peft_model(model, peft_config)\n", "            pass\n")
+    assert plan_of(write(tmp_path / "b", "train_llm.py", full)).mode.lora_rank is None
