@@ -501,9 +501,14 @@ HAND_WRITTEN = "# --- written by hand below"
 
 def _swift(mirror: str, rev: str) -> Read:
     """ms-swift's argument dataclasses: 2.x swift/llm/utils/argument.py, 3.x swift/llm/argument/ (over transformers'
-    Seq2SeqTrainingArguments), 4.x swift/arguments/."""
+    Seq2SeqTrainingArguments), 4.x swift/arguments/ with the bases it imports from swift/trainers/,
+    swift/rlhf_trainers/ and swift/ray/."""
     if files(mirror, rev, "swift/arguments"):
-        paths = files(mirror, rev, "swift/arguments") + ["swift/trainers/arguments.py"]
+        # 4.x bases live beside their trainers: GRPOArgumentsMixin/VllmArguments in swift/rlhf_trainers/, RayArguments
+        # in swift/ray/ (swift/ray_utils/ from 4.5)
+        paths = files(mirror, rev, "swift/arguments") + ["swift/trainers/arguments.py"] + [
+            path for folder in ("swift/rlhf_trainers", "swift/ray", "swift/ray_utils")
+            for path in files(mirror, rev, folder, r"arg\w*\.py$")]
         roots = ["SftArguments", "PretrainArguments", "RLHFArguments"]
     elif files(mirror, rev, "swift/llm/argument"):
         paths = files(mirror, rev, "swift/llm/argument") + files(mirror, rev, "swift/trainers", r"arguments\.py$")
@@ -618,7 +623,8 @@ SPECS: dict[str, Spec] = {
                               "v3.10.0", "v3.12.6", "v4.0.0", "v4.2.0", "v4.5.2"),
         _swift, "the fields of SftArguments/PtArguments/RLHFArguments in swift/llm/utils/argument.py (2.x), of "
         "TrainArguments/RLHFArguments and their bases in swift/llm/argument/ and swift/trainers/arguments.py (3.x), of "
-        "SftArguments/PretrainArguments/RLHFArguments in swift/arguments/ and swift/trainers/arguments.py (4.x); 3.x "
+        "SftArguments/PretrainArguments/RLHFArguments in swift/arguments/ and the bases it imports from "
+        "swift/trainers/arguments.py, swift/rlhf_trainers/ and swift/ray/ (4.x); 3.x "
         "and 4.x also read every key of transformers' Seq2SeqTrainingArguments (hf_keys.py), counted here as theirs",
         renames={"sft_type": "train_type", "model_id_or_path": "model", "dtype": "torch_dtype",
                  "batch_size": "per_device_train_batch_size", "quantization_bit": "quant_bits",
