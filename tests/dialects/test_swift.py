@@ -321,3 +321,23 @@ def test_minus_one_is_no_limit(tmp_path: Path) -> None:
     assert plan.batch.seq_len is None and "no limit" in plan.unknown["batch.seq_len"]
     assert plan.checkpoint.keep_last == 0
     assert not [n for n in notes(plan, "ignored-key") if n.data.get("severity") == "error"]
+
+
+def test_a_config_named_from_the_scripts_folder_is_read_and_config_is_no_key(tmp_path: Path) -> None:
+    # held-out review 107, D 02: `swift sft --config "$CONFIG_FILE"` with CONFIG_FILE="${SCRIPT_DIR}/train_config.yaml"
+    # warned that `--config` is no key ("did you mean `config`?") and read none of the YAML
+    write(tmp_path, "train_config.yaml", _CONFIG_FILE)
+    script = write(tmp_path, "train_ray.sh", 'SCRIPT_DIR="$(cd "$(dirname "$0")" && pwd)"\n'
+                   'CONFIG_FILE="${SCRIPT_DIR}/train_config.yaml"\nswift sft --config "$CONFIG_FILE"\n')
+    plan = plan_of(script)
+    assert plan.optimizer.lr == pytest.approx(1e-4) and plan.mode.lora_rank == 16
+    assert not notes(plan, "ignored-key")
+
+
+def test_keys_of_4x_mixins_beside_their_trainers_are_read(tmp_path: Path) -> None:
+    # held-out review 107, D 18: `--sleep_level` (GRPOArgumentsMixin, swift/rlhf_trainers/args_mixin.py in 4.x) and
+    # `--device_groups` (RayArguments) were judged "read by 3.12.6 and before, not 4.0.0"
+    path = write(tmp_path, "gkd.sh", "swift rlhf --rlhf_type gkd --model Qwen/Qwen3-1.7B --teacher_model "
+                 "Qwen/Qwen3-8B --dataset d --use_vllm true --vllm_mode colocate --sleep_level 1\n")
+    plan = plan_of(path, trainer_versions=judged("ms-swift=4.0.0"))
+    assert not [n for n in notes(plan, "ignored-key") if n.data.get("key") == "sleep_level"]
