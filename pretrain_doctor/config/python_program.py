@@ -41,22 +41,29 @@ def read_python_program(text: str, shown: str, path: Optional[Path] = None
     """The launch data (as `read_shell` gives it) of a program that builds TrainingArguments or a TRL config
     with keywords; None for any other Python file (a nanoGPT override file, a library module). `path`: the file,
     from whose folder the settings modules it imports are read."""
-    if not _MENTIONS.search(text):
+    found = _arguments_built(text)
+    if found is None:
         return None
-    try:
-        tree = parse_module(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    call = _arguments_call(tree)
-    if call is None:
-        return None
+    tree, call = found
     where = Position(call.lineno, call.col_offset + 1)
     data: dict[str, Any] = {"program": Path(shown).name, "launcher": {"name": "python"},
                             "arguments_class": dotted_tail(call.func)}
     positions: dict[KeyPath, Position] = {("program",): where, ("launcher", "name"): where,
                                           ("arguments_class",): where}
-    unevaluated: dict[str, str] = {}
     scope = scope_at(tree, call, program_settings(tree, path))
+    unevaluated: dict[str, str] = {}
+    evaluated = _keyword_values(tree, call, scope, text, data, positions, unevaluated)
+    if evaluated < _MIN_KEYWORDS:
+        return None  # `TrainingArguments(learning_rate=args.lr, ...)`: the program's command line decides, not this file
+    if "--model_name_or_path" not in data:
+        _loaded_model(tree, data, positions)
+    return data, positions, unevaluated
+
+
+def _keyword_values(tree: ast.Module, call: ast.Call, scope: _Scope, text: str, data: dict[str, Any],
+                    positions: dict[KeyPath, Position], unevaluated: dict[str, str]) -> int:
+    """The call's keywords as `--key` flags into `data` (at their positions), those not evaluated into `unevaluated`
+    with why; how many were evaluated."""
     evaluated = 0
     for keyword, certain in call_keywords(tree, call):
         if keyword.arg is None or (isinstance(keyword.value, ast.Constant) and keyword.value.value is None):
@@ -74,11 +81,115 @@ def read_python_program(text: str, shown: str, path: Optional[Path] = None
         else:
             data[flag] = value
             evaluated += 1
-    if evaluated < _MIN_KEYWORDS:
-        return None  # `TrainingArguments(learning_rate=args.lr, ...)`: the program's command line decides, not this file
-    if "--model_name_or_path" not in data:
-        _loaded_model(tree, data, positions)
-    return data, positions, unevaluated
+    return evaluated
+
+
+class MappedArguments(NamedTuple):
+    """The Trainer arguments a program builds from a config file it loads (`config = json.load(f)` then
+    `TrainingArguments(learning_rate=config["learning_rate"], bf16=True, ...)`): `--key` flags as
+    `read_python_program` gives them, and for each key the program takes from the file, the file's key path."""
+
+    data: dict[str, Any]
+    positions: dict[KeyPath, Position]
+    unevaluated: dict[str, str]
+    from_file: dict[str, tuple[str, ...]]
+
+
+# A program maps a config file when at least this many of its Trainer arguments are read from it.
+_MIN_MAPPED_KEYS = 2
+
+
+def mapped_arguments(text: str, shown: str, loaded: dict[str, Any], path: Optional[Path] = None
+                     ) -> Optional[MappedArguments]:
+    """The arguments the program `text` builds from the config `loaded` (the file's data), which it loads into one
+    name (`json.load`, `json.loads(f.read())`, `yaml.safe_load`, `OmegaConf.load`, a section of it: `[...]["train"]`);
+    None when it loads no config that way, or reads fewer than two of its Trainer arguments from it."""
+    found = _arguments_built(text)
+    if found is None:
+        return None
+    tree, call = found
+    bound = _loaded_config_names(tree)
+    if len(bound) != 1:
+        return None
+    [(name, section)] = bound.items()
+    config = loaded
+    for key in section:
+        config = config.get(key) if isinstance(config, dict) else None
+    if not isinstance(config, dict):
+        return None
+    scope = scope_at(tree, call, program_settings(tree, path))
+    scope[name] = config
+    scope.update(_dotted_items(name, config))  # OmegaConf: `cfg.training.learning_rate`
+    data: dict[str, Any] = {"program": Path(shown).name, "arguments_class": dotted_tail(call.func)}
+    positions: dict[KeyPath, Position] = {("program",): Position(call.lineno, call.col_offset + 1)}
+    unevaluated: dict[str, str] = {}
+    _keyword_values(tree, call, scope, text, data, positions, unevaluated)
+    from_file = {}
+    for keyword, _ in call_keywords(tree, call):
+        key = _config_key(keyword.value, name) if keyword.arg is not None else None
+        if key is not None and data.get(f"--{keyword.arg}") is not None:
+            from_file[keyword.arg] = (*section, key)
+    return MappedArguments(data, positions, unevaluated, from_file) if len(from_file) >= _MIN_MAPPED_KEYS else None
+
+
+# The calls that load a config file into a dict, by module: `json.load(f)`, `json.loads(f.read())`,
+# `yaml.safe_load(f)`, `yaml.load(f, Loader=...)`, `OmegaConf.load(path)`, `tomllib.load(f)`.
+_LOADER_MODULES = frozenset({"json", "yaml", "OmegaConf", "tomllib", "toml", "tomli"})
+_LOADER_FUNCTIONS = frozenset({"load", "loads", "safe_load", "full_load"})
+
+
+def _loaded_config_names(tree: ast.Module) -> dict[str, tuple[str, ...]]:
+    """The names a loaded config is assigned to, each with the section of it taken (`yaml.safe_load(f)["train"]`)."""
+    found: dict[str, tuple[str, ...]] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            continue
+        value, section = node.value, []
+        while isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Constant) \
+                and isinstance(value.slice.value, str):
+            section.insert(0, value.slice.value)
+            value = value.value
+        if (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+                and value.func.attr in _LOADER_FUNCTIONS and isinstance(value.func.value, ast.Name)
+                and value.func.value.id in _LOADER_MODULES):
+            found[node.targets[0].id] = tuple(section)
+    return found
+
+
+def _dotted_items(name: str, config: dict[str, Any], depth: int = 3) -> _Scope:
+    items: _Scope = {}
+    for key, value in config.items():
+        if isinstance(key, str) and key.isidentifier():
+            items[f"{name}.{key}"] = value
+            if isinstance(value, dict) and depth > 1:
+                items.update(_dotted_items(f"{name}.{key}", value, depth - 1))
+    return items
+
+
+def _config_key(value: ast.expr, name: str) -> Optional[str]:
+    """The key of the loaded config `name` that `value` reads: `name["key"]`, `name.get("key", ...)`, `name.key`."""
+    if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and value.value.id == name \
+            and isinstance(value.slice, ast.Constant) and isinstance(value.slice.value, str):
+        return value.slice.value
+    if (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "get"
+            and isinstance(value.func.value, ast.Name) and value.func.value.id == name and value.args
+            and isinstance(value.args[0], ast.Constant) and isinstance(value.args[0].value, str)):
+        return value.args[0].value
+    if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.value.id == name:
+        return value.attr
+    return None
+
+
+def _arguments_built(text: str) -> Optional[tuple[ast.Module, ast.Call]]:
+    """The program's syntax tree and its call that builds the Trainer's arguments; None for a file that builds none."""
+    if not _MENTIONS.search(text):
+        return None
+    try:
+        tree = parse_module(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    call = _arguments_call(tree)
+    return (tree, call) if call is not None else None
 
 
 def _arguments_call(tree: ast.Module) -> Optional[ast.Call]:

@@ -318,8 +318,32 @@ def _evaluate(node: ast.expr, names: dict[str, Any]) -> Any:
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = _evaluate(node.left, names), _evaluate(node.right, names)
         return _checked(_binary(node.op, left, right))
+    if isinstance(node, ast.Subscript):  # `config["learning_rate"]`, where `names` holds a loaded config as a dict
+        return _item(_evaluate(node.value, names), _evaluate(node.slice, names))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+            and 1 <= len(node.args) <= 2 and not node.keywords:
+        return _got(node, names)
     if isinstance(node, ast.Call):
         return _checked(_call(node, names))
+    raise _NotLiteral
+
+
+def _item(container: Any, key: Any) -> Any:
+    if isinstance(container, dict) and isinstance(key, str) and key in container:
+        return container[key]
+    raise _NotLiteral
+
+
+def _got(node: ast.Call, names: dict[str, Any]) -> Any:
+    """`config.get("key", default)` on a dict: its value, else the default (a missing default: not known)."""
+    assert isinstance(node.func, ast.Attribute)
+    container, key = _evaluate(node.func.value, names), _evaluate(node.args[0], names)
+    if not isinstance(container, dict) or not isinstance(key, str):
+        raise _NotLiteral
+    if key in container:
+        return container[key]
+    if len(node.args) == 2:
+        return _evaluate(node.args[1], names)
     raise _NotLiteral
 
 

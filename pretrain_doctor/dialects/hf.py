@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
-from ..config.document import Document, KeyPath
+from ..config.document import COMPUTED, Document, KeyPath
 from ..errors import ConfigError
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder, is_required_at_launch
@@ -24,7 +24,8 @@ from .base import (BuildContext, Dialect, apply_flags, argument_value, judged_ve
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import KeyChange, TrainerVersions, parse_version
 from .program import (Evidence, LaunchBuilder, OwnArguments, ProgramConfig, ProgramFacts, find_program_source,
-                      mentions, own_arguments, program_config, program_facts, self_built_arguments)
+                      mapped_by_program, mentions, own_arguments, program_config, program_facts,
+                      self_built_arguments)
 from .shared import (ACCELERATE_DEEPSPEED_KEYS, DTYPE_NAMES, FINETUNE_WORDS, PREFERENCE_VARIANTS,
                      TRL_PRECISION_BY_RELEASE, FileStamp, accelerate_distribution, apply_accelerate, assume,
                      folder_files, is_accelerate_config, launcher_world_size, lora_target_list,
@@ -150,7 +151,9 @@ class HfDialect(Dialect):
             doc = nested
             docs = [doc, *docs[1:]]
         script = doc
-        launched = launched_arguments(doc) if doc.format == "shell" else None
+        # a launch script's arguments, or a file a program beside it maps into the Trainer's arguments itself
+        launched = launched_arguments(doc) if doc.format == "shell" else \
+            mapped_by_program(doc) if nested is None else None
         if launched is not None:
             doc = launched
             docs = [doc, *docs[1:]]
@@ -171,6 +174,7 @@ class HfDialect(Dialect):
         self._schedule(b, doc, context.trainer_versions)
         if launched is not None:
             _unread_config_warmup(b, doc)
+            _keys_the_program_drops(b, script, doc)
         self._batch_and_length(b, doc)
         _rollout(b, doc, context.trainer_versions, launched is not None, nested=nested is not None)
         _reward_weights(b, doc)
@@ -466,6 +470,14 @@ class HfDialect(Dialect):
             b.unknown("eval.enabled", f"`{key}: {strategy}`, resolved by the program's config composition")
             _checkpoints(b, doc)
             return
+        unset = next((k for k in ("eval_strategy", "evaluation_strategy") if k in doc.unevaluated), None)
+        if strategy is None and unset is not None:
+            # the strategy a program computes (`"steps" if val_dataset is not None else "no"`: held-out review 107,
+            # A 02) or a launch leaves to launch time: not transformers' "no"
+            why = doc.unevaluated[unset]
+            b.unknown("eval.enabled", why if why.endswith(COMPUTED) else f"the launch-time value of {why} (--{unset})")
+            _checkpoints(b, doc)
+            return
         if nested and strategy is None and (any(doc.has(k) for k in _EVAL_INTENT) or _own_eval_interval(doc)):
             # A project's section with `eval_steps` or `load_best_model_at_end` and no strategy: the program that
             # maps it into TrainingArguments sets one itself (held-out review 53, A 17: train_sft.py passes
@@ -618,7 +630,7 @@ def _own_parser_unseen(doc: Document) -> Optional[str]:
 # Keys a launch document carries beside the program's arguments (launched_arguments): no argument of the program.
 LAUNCH_KEYS = frozenset(("program", "program_path", "program_config", "command_line_keys", "launcher", "workdir",
                           "cut_continuation", "swallowed_done", "crlf", "quoted_comments", "arguments_class", "program_defaults", "positional",
-                          "overrides", "sourced", "env", "unresolved", "own_trainer", "nested_section"))
+                          "overrides", "sourced", "env", "unresolved", "own_trainer", "nested_section", "mapped_keys"))
 
 
 def _best_model_strategies(b: PlanBuilder, doc: Document, evaluation: str, key: str) -> None:
@@ -1584,11 +1596,17 @@ def _lora_configs_among(files: tuple[FileStamp, ...]) -> tuple[Document, ...]:
 
 
 def _peft_on(data: dict) -> bool:
-    """TRL's `use_peft` (or a `lora_r` alone, which scripts read as "use LoRA"), unless `use_peft: false` says
-    otherwise: TRL recipes keep `lora_r: 16` beside `use_peft: false` for a full-parameter run (held-out
-    review 18, A 24)."""
-    use_peft = lenient_bool(data.get("use_peft"))
-    return use_peft is True or (use_peft is not False and _lora_rank_given(data, "lora_r"))
+    """TRL's `use_peft` or a program's own switch (`use_lora`, `lora_enable`), or a `lora_r` alone, which scripts
+    read as "use LoRA", unless a switch set false says otherwise: TRL recipes keep `lora_r: 16` beside `use_peft:
+    false` for a full-parameter run (held-out review 18, A 24), a program's JSON `lora_r: 64` beside `use_lora:
+    false` (review 107, A 16/A 17)."""
+    switches = [lenient_bool(data.get(key)) for key in _PEFT_SWITCHES if key in data]
+    if True in switches:
+        return True
+    return False not in switches and _lora_rank_given(data, "lora_r")
+
+
+_PEFT_SWITCHES = ("use_peft", "use_lora", "lora_enable")
 
 
 def _lora_rank_given(data: dict, key: Optional[str]) -> bool:
@@ -1942,6 +1960,34 @@ def _unread_config(doc: Document) -> Optional[ProgramConfig]:
     """The config file the script hands its program, when it is not at hand (or not readable)."""
     config = doc.data.get("program_config")
     return config if isinstance(config, ProgramConfig) and config.document is None else None
+
+
+def _keys_the_program_drops(b: PlanBuilder, file: Document, mapped: Document) -> None:
+    """The Trainer keys of a file its program maps (`mapped_by_program`) that the program never names: they reach no
+    Trainer, whose defaults run instead (held-out review 107, A 02: `weight_decay: 0.01` in cpt_config.json, which
+    train.py's TrainingArguments(...) leaves out: 0)."""
+    config = mapped.data.get("program_config")
+    if "mapped_keys" not in mapped.data or not isinstance(config, ProgramConfig) or config.path is None:
+        return
+    try:
+        text = config.path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    dropped = [key for key in file.data if isinstance(key, str) and key in HF_ALL_KEYS
+               and key not in mapped.data and key not in mapped.unevaluated and not _named_in(text, key)]
+    if not dropped:
+        return
+    shown = ", ".join(f"`{key}`" for key in dropped[:6]) + (", …" if len(dropped) > 6 else "")
+    b.note("ignored-key", f"{shown} never reach the Trainer: `{config.reference}` builds "
+           f"`{mapped.data.get('arguments_class')}(...)` from this file without {'it' if len(dropped) == 1 else 'them'}, "
+           "so the Trainer's defaults apply", b.source(file, (dropped[0],)),
+           hint=f"pass {'it' if len(dropped) == 1 else 'them'} in `{config.reference}`, or drop "
+                f"{'it' if len(dropped) == 1 else 'them'} from the file", key=dropped[0], severity="info")
+
+
+def _named_in(text: str, key: str) -> bool:
+    """Whether a program's text names `key` as a string or an attribute (`config["key"]`, `cfg.key`)."""
+    return f'"{key}"' in text or f"'{key}'" in text or f".{key}" in text
 
 
 def _unread_config_warmup(b: PlanBuilder, doc: Document) -> None:

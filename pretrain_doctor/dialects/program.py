@@ -27,7 +27,7 @@ from ..config.python_reader import assignments, dotted_tail, evaluate, parse_mod
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
-from .shared import find_referenced_file, same_name_beside, shown_as
+from .shared import find_referenced_file, folder_files, same_name_beside, shown_as
 
 # Larger files are no training program's source (a vendored library, data): not read.
 _MAX_BYTES = 2_000_000
@@ -317,6 +317,72 @@ def self_built_arguments(doc: Document) -> Optional[ProgramConfig]:
     built = dataclasses.replace(program, data=arguments, positions=positions, unevaluated=unknown)
     return ProgramConfig(str(doc.data.get("program")), ("program",), f"the program builds its Trainer arguments "
                          f"itself (`{program.data['arguments_class']}(...)`); the script passes none", path, built)
+
+
+def mapped_by_program(doc: Document) -> Optional[Document]:
+    """A YAML/JSON of Trainer keys that a program beside it loads by name and maps into the Trainer's arguments
+    itself (`config = json.loads(f.read())` ... `TrainingArguments(learning_rate=config.get("learning_rate", 1e-5),
+    bf16=True, lr_scheduler_type="cosine", ...)`), read as that program's launch: the keys it takes from the file
+    at the file's lines, what it writes as literals at its own, what it computes unknown, and every key it does not
+    pass at the Trainer's default (held-out review 107, A 02/A 03: `bf16=True` in train.py, yet PD303 said the run
+    sets neither bf16 nor fp16). None when no program beside it does so."""
+    if doc.format not in ("json", "yaml") or not doc.path:
+        return None
+    file = Path(doc.path)
+    program = _mapping_program(folder_files(file.parent, (".py",)), file.name)
+    if program is None:
+        return None
+    from ..config.python_program import mapped_arguments  # only for a file a program beside names
+
+    try:
+        text = program.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    mapped = mapped_arguments(text, program.name, doc.data, program)
+    if mapped is None:
+        return None
+    written = {key[2:]: value for key, value in mapped.data.items() if key.startswith("--") and value is not None}
+    own = Document(path=str(program), format="shell", data={k: v for k, v in written.items()
+                                                            if k not in mapped.from_file},
+                   positions={(key[0][2:],): where for key, where in mapped.positions.items()
+                              if key[0].startswith("--")})
+    config = ProgramConfig(program.name, ("program",), f"`{program.name}` loads the file itself and builds "
+                           f"`{mapped.data['arguments_class']}(...)` from it", program, own)
+    data: dict[str, Any] = {**written, "program": program.name, "program_path": program.name,
+                            "arguments_class": mapped.data["arguments_class"], "program_config": config,
+                            "mapped_keys": sorted(mapped.from_file)}
+    positions = {}
+    for key, path in mapped.from_file.items():  # a key the file gives is at the file's line
+        where = doc.positions.get(path)
+        if where is not None:
+            positions[(key,)] = where
+    unknown = {key[2:]: why for key, why in mapped.unevaluated.items()}
+    return dataclasses.replace(doc, data=data, positions=positions, unevaluated=unknown)
+
+
+# A program beside a config is read for how it maps the file when at most this large.
+_MAPPING_PROGRAM_BYTES = 400_000
+_MAPPING_PROGRAMS_LOOKED_AT = 40
+
+
+@lru_cache(maxsize=64)
+def _mapping_program(programs: tuple, name: str) -> Optional[Path]:
+    """The one program among `programs` (a folder's .py files, with their stamps) that names the file `name` in
+    quotes and builds Trainer arguments; cached per folder state, as a folder walk asks for every config in it."""
+    found = []
+    for path, _, size in programs[:_MAPPING_PROGRAMS_LOOKED_AT]:
+        if size > _MAPPING_PROGRAM_BYTES:
+            continue
+        try:
+            text = Path(path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if (f'"{name}"' in text or f"'{name}'" in text) and _BUILDS_ARGUMENTS.search(text):
+            found.append(Path(path))
+    return found[0] if len(found) == 1 else None
+
+
+_BUILDS_ARGUMENTS = lazy_compile(r"\b(TrainingArguments|[A-Z]\w*(SFT|DPO|KTO|ORPO|CPO|GRPO|RLOO|PPO|Reward)Config)\s*\(")
 
 
 def launched_config(b: PlanBuilder, script: Document, config: ProgramConfig) -> None:

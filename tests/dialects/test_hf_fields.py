@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -350,6 +351,10 @@ def test_use_peft_false_beside_lora_keys_is_a_full_parameter_run_and_save_steps_
     assert [f.severity for f in findings(plan, "PD003")] == ["info"]
     lora = plan_of(write(tmp_path, "sft.yaml", "model_name_or_path: m/x\noutput_dir: o\nlora_r: 16\n"), "hf")
     assert lora.mode.kind == "lora" and lora.mode.lora_rank == 16
+    # held-out review 107, A 16/A 17: a program's own `use_lora: false` beside `lora_r: 64` in its JSON
+    full = plan_of(write(tmp_path, "training_config.json", json.dumps(
+        {"model_name_or_path": "m/x", "output_dir": "o", "use_lora": False, "lora_r": 64, "learning_rate": 2e-5})), "hf")
+    assert full.mode.kind == "full_finetune" and not findings(full, "PD103")
 
 
 def test_save_steps_under_epoch_saving_is_an_info_and_says_when_it_means_never(tmp_path) -> None:

@@ -1622,3 +1622,54 @@ def test_adapters_in_both_branches_of_an_if_nested_in_a_branch_count(tmp_path):
     # a training path that may train the whole model decides nothing
     full = _NESTED_EITHER_WAY.replace("            model = get_peft_model(model, peft_config)\n", "            pass\n")
     assert plan_of(write(tmp_path / "b", "train_llm.py", full)).mode.lora_rank is None
+
+
+_MAPPING_PROGRAM = '''import argparse
+import json
+from transformers import Trainer, TrainingArguments
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--config", default="cpt_config.json")
+parser.add_argument("--validation_split", type=float, default=0.0)
+args = parser.parse_args()
+with open(args.config) as f:
+    config = json.loads(f.read())
+val = None if args.validation_split == 0 else "split"
+training_args = TrainingArguments(
+    output_dir=config["output_dir"],
+    per_device_train_batch_size=config["per_device_train_batch_size"],
+    gradient_accumulation_steps=config["gradient_accumulation_steps"],
+    learning_rate=config.get("learning_rate", 1e-5),
+    max_steps=config.get("max_steps", 0),
+    eval_strategy="steps" if val is not None else "no",
+    eval_steps=config.get("eval_steps", 100),
+    bf16=True,
+    lr_scheduler_type="cosine",
+)
+Trainer(model=None, args=training_args).train()
+'''
+_MAPPED_FILE = {"model_name_or_path": "CohereLabs/aya-expanse-32b", "output_dir": "out",
+                "per_device_train_batch_size": 2, "gradient_accumulation_steps": 16, "learning_rate": 2e-5,
+                "max_steps": 200, "eval_steps": 1000, "weight_decay": 0.01, "adam_beta2": 0.999}
+
+
+def test_a_file_a_program_beside_maps_into_training_arguments_is_read_through_it(tmp_path):
+    # held-out review 107, A 02/A 03: train.py loads cpt_config.json and builds TrainingArguments from it with
+    # `bf16=True` of its own; the JSON read as the Trainer's arguments gave PD303 ("sets neither bf16 nor fp16")
+    write(tmp_path, "train.py", _MAPPING_PROGRAM)
+    config = write(tmp_path, "cpt_config.json", json.dumps(_MAPPED_FILE, indent=2))
+    write(tmp_path, "zero3.yaml", "compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\n"
+          "deepspeed_config:\n  zero_stage: 3\nmixed_precision: bf16\nnum_processes: 8\n")
+    plan = plan_of(config, dialect="hf")
+    assert plan.optimizer.lr == pytest.approx(2e-5) and plan.sources["optimizer.lr"].line == 6
+    assert plan.precision.bf16_enabled is True and plan.sources["precision.bf16_enabled"].file.endswith("train.py")
+    assert plan.schedule.kind == "cosine"
+    assert "eval.enabled" in plan.unknown and "computed by the program" in plan.unknown["eval.enabled"]
+    assert plan.optimizer.weight_decay == 0  # the file's 0.01 never reaches the Trainer
+    [dropped] = notes(plan, "ignored-key")
+    assert "`weight_decay`, `adam_beta2`" in dropped.message and dropped.data["severity"] == "info"
+    assert not reported(plan, "PD303") and not [n for n in notes(plan) if "eval_steps" in n.message]
+    # a program that does not name the file maps nothing: the file is the Trainer's arguments
+    write(tmp_path, "train.py", _MAPPING_PROGRAM.replace('"cpt_config.json"', '"other.json"'))
+    write(tmp_path, "cpt_config.json", json.dumps({**_MAPPED_FILE, "bf16": False}, indent=2))
+    assert plan_of(config, dialect="hf").precision.bf16_enabled is False
