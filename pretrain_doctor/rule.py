@@ -142,6 +142,9 @@ class Finding:
     hint: Optional[str] = None
     references: list[str] = field(default_factory=list)
     fix: Optional[Fix] = None
+    # The plan fields this finding rests on, where they are not its rule's `premises` (a claim that holds whatever the
+    # run kind): what `check` softens it by (plan/reading.py `soften`). Not part of the report.
+    premises: Optional[tuple[str, ...]] = field(default=None, repr=False, compare=False)
 
     def sort_key(self) -> tuple:
         return (self.file or "", self.line or 0, self.code)

