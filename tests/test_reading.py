@@ -530,3 +530,14 @@ def test_a_guess_that_reads_half_the_keys_or_fewer_says_every_finding_softer(tmp
                                    "lr_scheduler_type: cosine\nwarmup_ratio: 0.03\nbf16: true\n")
     found, _ = _check(tmp_path, hf_side, name="sft.yaml")
     assert found["PD510"].severity == "warning"
+
+
+@pytest.mark.parametrize("name", ["train-gpt.job", "pretrain.pbs"])
+def test_a_folder_walk_reads_slurm_and_pbs_job_files(tmp_path, name: str) -> None:
+    # held-out review 107, C 12: `train-gpt-container-diana.job` (a Slurm job running Megatron) was neither checked
+    # nor listed as skipped
+    (tmp_path / name).write_text("#!/bin/bash\n#SBATCH -N 1\ntorchrun --nproc_per_node 8 pretrain_gpt.py "
+                                 "--num-layers 24 --hidden-size 2048 --num-attention-heads 16 --seq-length 2048 "
+                                 "--micro-batch-size 4 --global-batch-size 256 --lr 3e-4 --train-iters 1000\n")
+    report = check_paths([tmp_path], CheckOptions(use_settings=False))
+    assert [(file.path.rsplit("/", 1)[-1], file.dialect) for file in report.files] == [(name, "megatron")]

@@ -190,7 +190,8 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
         read_with: dict[str, str] = {}  # a DeepSpeed/accelerate file a launch script's plan read -> that script
         launches = scripts | documents
         data_configs = _data_configs_named([path for path, _ in files])
-        for path, explicit in sorted(files, key=lambda file: file[0] not in launches):
+        configured: dict[str, str] = {}  # a nanoGPT training script -> an override file in this check it runs
+        for path, explicit in sorted(files, key=lambda file: (file[0] not in launches, _training_script(file[0]))):
             script = launched.get(os.path.abspath(path))
             if script is not None and not explicit:
                 report.files.append(FileResult(str(path), None, role="companion", note=_launched_note(script)))
@@ -207,8 +208,14 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
             if script is not None and not explicit:
                 report.files.append(FileResult(str(path), None, role="companion", note=_read_with_note(script)))
                 continue
+            override = configured.get(os.path.abspath(path))
+            if override is not None and not explicit:
+                report.files.append(FileResult(str(path), None, role="companion", note=_configured_note(override)))
+                continue
             plan = _check_file(path, explicit and not options.skip_non_configs, options, settings_by_file[path],
                                ruleset, report, overridden.get(os.path.abspath(path)), documents=path in documents)
+            if plan is not None and plan.dialect == "nanogpt" and plan.program.source and path not in launches:
+                configured.setdefault(os.path.abspath(plan.program.source), str(path))
             if plan is None or path not in launches:
                 continue
             for used in plan.files[1:]:  # the DeepSpeed JSON, the accelerate YAML the launch ran with
@@ -315,6 +322,28 @@ _LAUNCH_COMPANION_SUFFIXES = (".json",)
 
 def _read_with_note(script: str) -> str:
     return f"read with the launch script `{script}`, the run's companion there: checked through that script"
+
+
+def _configured_note(override: str) -> str:
+    # nanoGPT's train.py beside its override files: each run is train.py's globals with a file's over them, so the
+    # script alone is no run of the folder's (held-out review 107, C 01/C 02: weight decay 0.1 reported from
+    # train.py's default, which every config sets to 1e-4)
+    return f"the training script the override file `{override}` configures: checked through that file"
+
+
+# A Python training script (it imports torch), checked after the override files of a folder that configure it.
+_IMPORTS_TORCH = lazy_compile(r"^\s*(?:import\s+torch|from\s+torch\b)", re.MULTILINE)
+
+
+def _training_script(path: str) -> bool:
+    if not str(path).endswith(".py"):
+        return False
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            head = handle.read(20_000)
+    except OSError:
+        return False
+    return bool(_IMPORTS_TORCH.search(head))
 
 
 def _launched_note(script: str) -> str:

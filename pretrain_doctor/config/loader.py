@@ -18,7 +18,7 @@ MAX_CONFIG_BYTES = 8 * 1024 * 1024
 _LFS_POINTER = "version https://git-lfs.github.com/spec/"
 CONFIG_SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".py": "python",
                    ".sh": "shell", ".bash": "shell", ".slurm": "shell", ".sbatch": "shell",
-                   ".slrm": "shell"}
+                   ".slrm": "shell", ".job": "shell", ".pbs": "shell"}  # Slurm/PBS job files (held-out 107, C 12)
 _ARGUMENT_LIST = lazy_compile(r"--[A-Za-z]")
 _SHEBANG = lazy_compile(r"#!\S*(?:/|env\s+)(?:ba|z|da)?sh\b")
 

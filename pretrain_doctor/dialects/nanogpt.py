@@ -711,6 +711,10 @@ class NanogptDialect(Dialect):
             if doc.format != "python":
                 doc = _lifted(doc)
             d = _train_py_defaults(doc)
+            if d.script and Path(d.script).resolve() != Path(docs[0].path).resolve():
+                # the training script that execs this override file: a folder walk checks it through the file
+                b.set("program.source", d.script, b.source(doc, (), note="the training script that runs this file "
+                                                                         "through nanoGPT's configurator"))
         self._model_and_mode(b, doc, d)
         self._optimizer(b, doc, d)
         self._schedule(b, doc, d)

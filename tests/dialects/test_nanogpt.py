@@ -1104,3 +1104,34 @@ def test_a_forks_own_name_for_the_run_length_is_the_run_length(tmp_path) -> None
     plan = plan_of(config)
     assert plan.run.max_steps == 4715 and plan.sources["run.max_steps"].key == "num_iters"
     assert not findings(plan, "PD107") and not [n for n in notes(plan) if n.kind == "inconsistent"]
+
+
+_FORK_TRAIN_PY = """import os
+import torch
+from model import GPTConfig, GPT
+
+out_dir = 'out'
+batch_size = 12
+block_size = 1024
+learning_rate = 6e-4
+weight_decay = 1e-1
+max_iters = 600000
+exec(open('configurator.py').read())
+"""
+
+
+def test_a_folder_walk_checks_the_training_script_through_the_override_files_beside_it(tmp_path):
+    # held-out review 107, C 01/C 02: train.py's own default weight decay (0.1) was reported beside the override
+    # file that sets it to 1e-4, the run the folder holds
+    from pretrain_doctor.check.engine import check_paths
+
+    write(tmp_path, "train.py", _FORK_TRAIN_PY)
+    write(tmp_path, "train_59M_final.py", "weight_decay = 1e-4\nlearning_rate = 1e-3\nmax_iters = 5000\n"
+                                         "batch_size = 32\nblock_size = 256\n")
+    report = check_paths([tmp_path])
+    roles = {file.path.rsplit("/", 1)[-1]: (file.role, file.note) for file in report.files}
+    assert roles["train.py"][0] == "companion" and "`" in roles["train.py"][1]
+    assert report.findings and not [f for f in report.findings if f.file.endswith("/train.py")]
+    # named on its own, the script is a run of its own defaults
+    alone = check_paths([tmp_path / "train.py"])
+    assert [file.role for file in alone.files] != ["companion"]
