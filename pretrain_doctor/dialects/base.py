@@ -151,8 +151,10 @@ def _cut_continuation(builder: PlanBuilder) -> None:
                  if by_comment else f"end line {line} with ` \\`",
                  # the program starts without them (held-out review 43, A 09); where they only tune memory, speed or
                  # logging, the run trains the same or runs out of memory (review 64, A 22: `--gradient_checkpointing
-                 # true`, on by default in LLaMA-Factory)
-                 keys=flags, severity="warning" if all(_resource_only(flag) for flag in flags) else "error")
+                 # true`, on by default in LLaMA-Factory); where none is a setting the plan reads or one a run cannot
+                 # do without, it trains without the program's own extras (review 108, D 18: three prompt switches
+                 # after a blank line)
+                 keys=flags, severity="error" if any(_training_setting(builder, flag) for flag in flags) else "warning")
 
 
 def _swallowed_done(builder: PlanBuilder) -> None:
@@ -180,7 +182,28 @@ _RESOURCE_FLAGS = frozenset({"gradient_checkpointing", "flash_attn", "use_flash_
 
 
 def _resource_only(flag: str) -> bool:
-    return flag.lstrip("-").replace("-", "_") in _RESOURCE_FLAGS
+    return _flag_name(flag) in _RESOURCE_FLAGS
+
+
+def _training_setting(builder: PlanBuilder, flag: str) -> bool:
+    """A dropped flag that changes what trains: a key the plan reads a setting from, or one a run needs (its model,
+    data, output, stage), unless it only tunes memory, speed or logging."""
+    name = _flag_name(flag)
+    if name in _RESOURCE_FLAGS:
+        return False
+    read = {_flag_name(source.key) for source in builder.sources.values() if source is not None and source.key}
+    return name in read or name in _NEEDED_FLAGS
+
+
+def _flag_name(flag: str) -> str:
+    return str(flag).lstrip("-").replace("-", "_")
+
+
+# Flags a run cannot do without, whether or not the plan reads a setting from them.
+_NEEDED_FLAGS = frozenset({"model_name_or_path", "model", "model_path", "output_dir", "do_train", "stage", "dataset",
+                           "data_path", "train_file", "train_data", "data", "data_dir", "dataset_dir", "deepspeed",
+                           "save", "load", "train_data_path", "finetuning_type", "train_type",
+                           "tuner_type", "template"})
 
 
 def _quoted_comments(builder: PlanBuilder) -> None:

@@ -1673,3 +1673,14 @@ def test_a_file_a_program_beside_maps_into_training_arguments_is_read_through_it
     write(tmp_path, "train.py", _MAPPING_PROGRAM.replace('"cpt_config.json"', '"other.json"'))
     write(tmp_path, "cpt_config.json", json.dumps({**_MAPPED_FILE, "bf16": False}, indent=2))
     assert plan_of(config, dialect="hf").precision.bf16_enabled is False
+
+
+def test_flags_cut_off_a_launch_are_an_error_only_where_they_set_what_trains(tmp_path):
+    # held-out review 108, D 18: three switches of the program's own (`--use_dataset_prompt` ...) after a blank line:
+    # the run trains without them (a warning); a dropped lr or output folder changes or stops the run (an error)
+    head = "deepspeed main.py \\\n    --model_name_or_path m/x \\\n    --learning_rate 1e-4 \\\n    --do_train\n\n\n"
+    own = plan_of(write(tmp_path, "a.sh", head + "    --use_dataset_prompt \\\n    --use_task_prompt\n"), dialect="hf")
+    [cut] = findings(own, "PD002")
+    assert cut.severity == "warning" and "--use_dataset_prompt" in cut.message
+    setting = plan_of(write(tmp_path, "b.sh", head + "    --output_dir out \\\n    --use_task_prompt\n"), dialect="hf")
+    assert [f.severity for f in findings(setting, "PD002")] == ["error"]
