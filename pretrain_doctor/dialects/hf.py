@@ -574,21 +574,38 @@ _MAX_PROGRAMS_LOOKED_AT = 20
 def _omegaconf_beside(doc: Document) -> bool:
     """A Python program in the config's folder or the one above it imports OmegaConf or Hydra: the project's loader."""
     folder = Path(doc.path).resolve().parent
-    return any(_imports_omegaconf(folder_files(place, (".py",))) for place in (folder, folder.parent))
+    return any(_programs_import(folder_files(place, (".py",)), _OMEGACONF_IMPORT) for place in (folder, folder.parent))
+
+
+_UNSLOTH_IMPORT = lazy_compile(r"(?m)^\s*(?:from\s+unsloth\b|import\s+unsloth\b)")
+
+
+def _imports_unsloth(doc: Document) -> bool:
+    """The file (a program) or a program in its folder imports Unsloth."""
+    if _UNSLOTH_IMPORT.search(doc.text or ""):
+        return True
+    return bool(doc.path) and _programs_import(folder_files(Path(doc.path).resolve().parent, (".py",)),
+                                               _UNSLOTH_IMPORT)
 
 
 @lru_cache(maxsize=64)
-def _imports_omegaconf(programs: tuple[FileStamp, ...]) -> bool:
-    # Cached per folder state: a folder walk asks for every YAML in it.
-    for path, _, _ in programs[:_MAX_PROGRAMS_LOOKED_AT]:
+def _programs_import(programs: tuple[FileStamp, ...], pattern: Any) -> bool:
+    """Whether one of a folder's programs imports what `pattern` finds in its head. Cached per folder state and
+    pattern: a folder walk asks for every YAML in it."""
+    for path, _, size in programs[:_MAX_PROGRAMS_LOOKED_AT]:
+        if size > _MAX_PROGRAM_BYTES:
+            continue
         try:
             with open(path, encoding="utf-8", errors="replace") as handle:
                 head = handle.read(20_000)
         except OSError:
             continue
-        if _OMEGACONF_IMPORT.search(head):
+        if pattern.search(head):
             return True
     return False
+
+
+_MAX_PROGRAM_BYTES = 400_000
 
 
 def _yaml_11_numbers(b: PlanBuilder, doc: Document) -> None:
@@ -1215,6 +1232,11 @@ def _document_mask(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> 
             # held-out review 91, A 03: TRL 0.7's ConstantLengthDataset, the QLoRA recipe's packing, has no masked form;
             # 0.16-0.18 warn against `padding_free` with packing (103, A 09)
             b.set("data.document_mask_available", False, b.source(doc, ("packing",), note=unmasked))
+    elif position_ids and not flash and _imports_unsloth(doc):
+        # Unsloth patches SFTTrainer's packing into padding-free rows with per-document lengths its own attention
+        # honours (held-out review 108, A 16: a continued-pretraining program on Unsloth, no flash-attention named)
+        b.unknown("data.document_mask", "the program runs on Unsloth, whose SFTTrainer patch packs padding-free with "
+                                        "per-document lengths in its releases of 2025 and later")
     elif position_ids and flash:
         if lenient_bool(doc.get("padding_free")) is True:
             b.set("data.document_mask", True, b.source(doc, ("padding_free",)))
@@ -1243,7 +1265,32 @@ def hf_key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions, own: 
             if note.data.get("key") in own and note.data.get("severity") is None:
                 note.data["severity"] = "info"
                 note.message += " (unless the project's program declares it in its own subclass)"
+    named = _own_class_named(doc)
+    if named:  # `# AMaPOTrainer arguments` above the keys: a class of the project's, whose fields they may be
+        for note in b.notes[before:]:  # (held-out review 108, A 01: `length_norm`, an AMaPOConfig field)
+            if note.data.get("typo") and note.data.get("severity") is None:
+                note.data["severity"] = "info"
+                note.message += f" (unless it is a field of `{named}`, the project's own class the file's comments name)"
+                suggestion = note.data.pop("suggestion", None)  # no rename (`--fix`) of what may be the class's field
+                note.hint = f"check `{named}`'s fields" + (f"; if it is not one, rename it to `{suggestion}`"
+                                                            if suggestion else "")
     judged_version(b, doc, versions, "transformers")  # unknown: every release we know (4.36-5.24, TRL 0.8-1.9)
+
+
+# A class a config file's comment names (`# AMaPOTrainer arguments`): transformers', TRL's and the handbook's own are
+# known; any other is the project's.
+_CLASS_IN_COMMENT = lazy_compile(r"^\s*#.*?\b([A-Z][A-Za-z0-9]*(?:Trainer|Config|Arguments))\b", re.MULTILINE)
+_KNOWN_CLASS = lazy_compile(r"(Seq2Seq)?(Trainer|TrainingArguments)|(SFT|DPO|KTO|ORPO|CPO|BCO|GRPO|RLOO|PPO|Reward|PRM|"
+                            r"GKD|OnlineDPO|XPO|NashMD|Model|Data|DataTraining|Script|H4|Peft|Lora|BitsAndBytes|"
+                            r"Auto|Training|Generation)(Trainer|Config|Arguments)")
+
+
+def _own_class_named(doc: Document) -> Optional[str]:
+    """A project's own trainer or config class that a comment in the file names, or None."""
+    for match in _CLASS_IN_COMMENT.finditer(doc.text or ""):
+        if not _KNOWN_CLASS.fullmatch(match.group(1)):
+            return match.group(1)
+    return None
 
 
 def _example_script_arguments(b: PlanBuilder, doc: Document) -> None:

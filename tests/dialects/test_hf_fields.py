@@ -787,3 +787,16 @@ def test_a_project_sections_own_eval_interval_leaves_evaluation_to_its_program(t
     plan = plan_of(write(tmp_path, "pretrain.yaml", text), "hf")
     assert plan.eval.enabled is None and "eval.enabled" in plan.unknown
     assert not findings(plan, "PD702")
+
+
+def test_a_key_near_a_trl_one_under_a_comment_naming_the_projects_own_trainer_is_no_rename(tmp_path) -> None:
+    # held-out review 108, A 01: `# AMaPOTrainer arguments` above `length_norm: true`, a field of the project's own
+    # config class: a warning told to rename it to `length_normalization`, which the class does not read
+    text = ("model_name_or_path: m/x\noutput_dir: o\n# AMaPOTrainer arguments\nbeta: 3.0\nlength_norm: true\n"
+            "learning_rate: 1.0e-6\n")
+    plan = plan_of(write(tmp_path, "amapo.yaml", text), "hf")
+    [note] = [n for n in notes(plan, "ignored-key") if n.data.get("key") == "length_norm"]
+    assert note.data["severity"] == "info" and "AMaPOTrainer" in note.message and "suggestion" not in note.data
+    plain = plan_of(write(tmp_path, "dpo.yaml", text.replace("AMaPOTrainer", "DPOTrainer")), "hf")
+    [typo] = [n for n in notes(plain, "ignored-key") if n.data.get("key") == "length_norm"]
+    assert typo.data.get("severity") is None and typo.data.get("suggestion") == "length_normalization"

@@ -184,6 +184,12 @@ def test_an_eval_interval_set_twice_where_the_run_does_not_evaluate_is_an_info(t
                          CheckOptions(use_settings=False))
     [twice] = [f for f in report.findings if "set twice" in f.message]
     assert twice.severity == "info" and "how many checkpoints stay on disk" in twice.message
+    # held-out review 108, D 11: `--output_dir` twice, the later path the one meant: where it writes, not how it trains
+    launch = write(tmp_path, "d.sh", "torchrun train.py --model_name_or_path m/x --output_dir out "
+                                     "--learning_rate 1e-5 --output_dir out/run1\n")
+    report = check_paths([launch], CheckOptions(use_settings=False))
+    [twice] = [f for f in report.findings if "given twice" in f.message]
+    assert twice.severity == "info" and "where the run writes" in twice.message
 
 
 def test_an_sft_files_trl_keys_leave_its_precision_to_the_release(tmp_path: Path) -> None:
