@@ -142,8 +142,9 @@ class Finding:
     hint: Optional[str] = None
     references: list[str] = field(default_factory=list)
     fix: Optional[Fix] = None
-    # The plan fields this finding rests on, where they are not its rule's `premises` (a claim that holds whatever the
-    # run kind): what `check` softens it by (plan/reading.py `soften`). Not part of the report.
+    # The plan fields this finding rests on, where they are not its rule's `premises`: what `check` softens it by
+    # (plan/reading.py `soften`); `()` for a claim no reading changes, or one softened already (a guessed dialect's
+    # note). None: the rule's premises. Not part of the report.
     premises: Optional[tuple[str, ...]] = field(default=None, repr=False, compare=False)
 
     def sort_key(self) -> tuple:
@@ -255,9 +256,12 @@ class Rule(Documented):
         if note.data.get(GUESSED_NOTE):
             severity = SOFTER.get(severity or self.severity, "info")
             message += f" (if this is {plan.dialect}'s config: the dialect is a guess; pass --dialect to decide)"
-        return self.finding_at(message, file=file, line=source.line if source else None,
-                               column=source.column if source else None, key=source.key if source else None,
-                               hint=note.hint, severity=severity, fix=fix)
+        finding = self.finding_at(message, file=file, line=source.line if source else None,
+                                  column=source.column if source else None, key=source.key if source else None,
+                                  hint=note.hint, severity=severity, fix=fix)
+        if note.data.get(GUESSED_NOTE):
+            finding.premises = ()  # softened for the guess here: `soften` must not take it down a second level
+        return finding
 
     def tagged_note_findings(self, plan: "TrainingPlan") -> list[Finding]:
         """Findings for the notes an adapter addressed to this rule alone (`data["code"]`), at the severity a note

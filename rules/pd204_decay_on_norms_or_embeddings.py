@@ -84,6 +84,9 @@ class DecayOnNormsOrEmbeddings(Rule):
     code = "PD204"
     slug = "decay-on-norms-or-embeddings"
     severity = "info"
+    # the norms and embeddings train only in a run of the whole model: a program's own adapters freeze them (held-out
+    # review 108, A 15: a 4-bit LoRA GRPO run whose YAML the program maps itself) (plan/reading.py)
+    premises = ("mode.kind",)
 
     def check(self, plan):
         opt = plan.optimizer

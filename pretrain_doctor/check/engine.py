@@ -846,8 +846,10 @@ def run_rules(plan: TrainingPlan, ruleset: RuleSet, selection: Selection, doc: D
         found = _safe_check(cls, lambda rule: rule.check(plan), warnings)
         raw.extend(soften([f for f in found if f.premises is None], cls.premises, plan))
         for finding in found:
-            if finding.premises is not None:  # a claim resting on other fields than its rule's usual ones
+            if finding.premises:  # a claim resting on other fields than its rule's usual ones
                 raw.extend(soften([finding], finding.premises, plan))
+            elif finding.premises is not None:  # on none the reading may change, or softened already
+                raw.append(finding)
     kept = _apply_suppressions(raw, doc.suppressions, ruleset)
     unused = [s for s in doc.suppressions if set(s.codes) - s.used]
     for cls in enabled:

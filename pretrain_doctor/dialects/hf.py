@@ -24,8 +24,8 @@ from .base import (BuildContext, Dialect, apply_flags, argument_value, judged_ve
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import KeyChange, TrainerVersions, parse_version
 from .program import (Evidence, LaunchBuilder, OwnArguments, ProgramConfig, ProgramFacts, find_program_source,
-                      mapped_by_program, mentions, own_arguments, program_config, program_facts,
-                      self_built_arguments)
+                      loading_program, mapped_by_program, mentions, own_arguments, program_config,
+                      program_facts, self_built_arguments)
 from .shared import (ACCELERATE_DEEPSPEED_KEYS, DTYPE_NAMES, FINETUNE_WORDS, PREFERENCE_VARIANTS,
                      TRL_PRECISION_BY_RELEASE, FileStamp, accelerate_distribution, apply_accelerate, assume,
                      folder_files, is_accelerate_config, launcher_world_size, lora_target_list,
@@ -163,6 +163,8 @@ class HfDialect(Dialect):
         else:
             b = self.builder(docs)
         self._mode(b, doc)
+        if launched is None and nested is None:
+            _loaded_by_its_program(b, doc)
         facts = None
         if launched is not None:
             facts = _launched_program(b, doc)
@@ -1743,6 +1745,18 @@ def _launched_program(b: PlanBuilder, doc: Document) -> Optional[ProgramFacts]:
         return None
     b.set("program.source", str(path), b.source(doc, ("program",), note="the launched program's source, read as text"))
     return program_facts(path, doc.data)
+
+
+def _loaded_by_its_program(b: PlanBuilder, doc: Document) -> None:
+    """A file a program beside it loads itself (`loading_program`) reaches the trainer through that program's code:
+    what trains and at which precision are the file's only as far as the program passes them on."""
+    program = loading_program(doc)
+    if program is None:
+        return
+    why = f"`{program.name}` loads this file itself and builds the run in its own code"
+    assume(b, doc, "mode.kind", "what the file says trains (the program may wrap the model in adapters or quantize it)",
+           (), why)
+    assume(b, doc, "precision.compute", "the file's precision (the program may set its own)", (), why)
 
 
 def _assume(b: PlanBuilder, doc: Document, field: str, what: str) -> None:

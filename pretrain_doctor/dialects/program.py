@@ -385,6 +385,41 @@ def _mapping_program(programs: tuple, name: str) -> Optional[Path]:
 _BUILDS_ARGUMENTS = lazy_compile(r"\b(TrainingArguments|[A-Z]\w*(SFT|DPO|KTO|ORPO|CPO|GRPO|RLOO|PPO|Reward)Config)\s*\(")
 
 
+def loading_program(doc: Document) -> Optional[Path]:
+    """A program in the file's folder or the one above that names the YAML/JSON and loads a config itself (`json.load`,
+    `yaml.safe_load`, `OmegaConf.load`), not through HfArgumentParser or TrlParser: it builds the run from the file in
+    its own code, which may add adapters, a precision or an optimizer of its own (held-out review 108, A 15: a GRPO
+    project's YAML, mapped through a filtered dict into GRPOConfig beside a 4-bit LoRA model). None otherwise."""
+    if doc.format not in ("json", "yaml") or not doc.path:
+        return None
+    file = Path(doc.path).resolve()
+    for folder in (file.parent, file.parent.parent):
+        found = _loading_program(folder_files(folder, (".py",)), file.name)
+        if found is not None:
+            return found
+    return None
+
+
+@lru_cache(maxsize=64)
+def _loading_program(programs: tuple, name: str) -> Optional[Path]:
+    # Cached per folder state and file name, as `_mapping_program`.
+    named = re.compile(rf"""["'][^"'\n]*(?<![\w.-]){re.escape(name)}["']""")
+    for path, _, size in programs[:_MAPPING_PROGRAMS_LOOKED_AT]:
+        if size > _MAPPING_PROGRAM_BYTES:
+            continue
+        try:
+            text = Path(path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if named.search(text) and _OWN_LOADER.search(text) and not _ARGUMENTS_PARSER_LOAD.search(text):
+            return Path(path)
+    return None
+
+
+_OWN_LOADER = lazy_compile(r"\b(?:json\.loads?|yaml\.(?:safe_|full_)?load|OmegaConf\.load|tomllib\.load|toml\.load)\s*\(")
+_ARGUMENTS_PARSER_LOAD = lazy_compile(r"parse_yaml_file|parse_json_file|TrlParser|H4ArgumentParser|parse_args_and_config")
+
+
 def launched_config(b: PlanBuilder, script: Document, config: ProgramConfig) -> None:
     """The plan's `program` facts for a script that hands its program a config file: the program and the file."""
     program = script.data.get("program")

@@ -267,11 +267,12 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
     assumed pretraining from scratch is dropped (one level below info)."""
     findings = list(findings)
     premises = tuple(premises)
-    if not premises:
-        return findings
-    # a guessed dialect's semantics are a premise of every rule: which program reads the file is not known (held-out
-    # review 103, A 04: a project's summary YAML read as HF, its `packing: true` read by no code)
+    # a guessed dialect's semantics are a premise of every rule, those that name no premise too: which program reads
+    # the file is not known (held-out review 103, A 04: a project's summary YAML read as HF, its `packing: true` read
+    # by no code)
     guess = read_by_weak_guess(plan)
+    if not premises and not guess:
+        return findings
     fork = is_fork(plan) and (guess or bool(premise_areas(premises) & set(plan.fork_areas)))
     assumed = list(dict.fromkeys(what for field, what in plan.program.assumed.items() if _is_under(field, premises)))
     # A size read from a name is a premise too (derive.py `size_assumed`): the flavor or model named may not be the

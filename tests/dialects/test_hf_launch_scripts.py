@@ -1684,3 +1684,19 @@ def test_flags_cut_off_a_launch_are_an_error_only_where_they_set_what_trains(tmp
     assert cut.severity == "warning" and "--use_dataset_prompt" in cut.message
     setting = plan_of(write(tmp_path, "b.sh", head + "    --output_dir out \\\n    --use_task_prompt\n"), dialect="hf")
     assert [f.severity for f in findings(setting, "PD002")] == ["error"]
+
+
+def test_a_file_a_program_beside_loads_itself_is_read_with_what_trains_assumed(tmp_path):
+    # held-out review 108, A 15: train.py loads configs/grpo.yaml with yaml.safe_load and builds GRPOConfig through a
+    # filtered dict, beside a 4-bit LoRA model of its own: the YAML's run kind and precision are only assumed
+    config = write(tmp_path, "configs/grpo.yaml", "learning_rate: 2.0e-5\nweight_decay: 0.01\nnum_train_epochs: 2\n"
+                                                  "per_device_train_batch_size: 2\nbf16: true\noutput_dir: out\n")
+    write(tmp_path, "train.py", 'import yaml\nfrom trl import GRPOConfig\n\nwith open("configs/grpo.yaml") as f:\n'
+                                "    cfg = yaml.safe_load(f)\nargs = GRPOConfig(**{k: v for k, v in cfg.items()})\n")
+    plan = plan_of(config, dialect="hf")
+    assert {"mode.kind", "precision.compute"} <= set(plan.program.assumed)
+    # HfArgumentParser reads the file as the Trainer's arguments: nothing is assumed
+    write(tmp_path, "train.py", 'from transformers import HfArgumentParser, TrainingArguments\n\n'
+                                '(args,) = HfArgumentParser(TrainingArguments).parse_yaml_file("configs/grpo.yaml")\n'
+                                'import yaml\nextra = yaml.safe_load(open("configs/grpo.yaml"))\n')
+    assert not plan_of(config, dialect="hf").program.assumed
