@@ -369,17 +369,20 @@ _MAPPING_PROGRAMS_LOOKED_AT = 40
 def _mapping_program(programs: tuple, name: str) -> Optional[Path]:
     """The one program among `programs` (a folder's .py files, with their stamps) that names the file `name` in
     quotes and builds Trainer arguments; cached per folder state, as a folder walk asks for every config in it."""
-    found = []
+    found = [path for path, text in _program_texts(programs)
+             if (f'"{name}"' in text or f"'{name}'" in text) and _BUILDS_ARGUMENTS.search(text)]
+    return found[0] if len(found) == 1 else None
+
+
+def _program_texts(programs: tuple):
+    """(path, text) of each of a folder's programs small enough to read, the first `_MAPPING_PROGRAMS_LOOKED_AT`."""
     for path, _, size in programs[:_MAPPING_PROGRAMS_LOOKED_AT]:
         if size > _MAPPING_PROGRAM_BYTES:
             continue
         try:
-            text = Path(path).read_text(encoding="utf-8", errors="replace")
+            yield Path(path), Path(path).read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        if (f'"{name}"' in text or f"'{name}'" in text) and _BUILDS_ARGUMENTS.search(text):
-            found.append(Path(path))
-    return found[0] if len(found) == 1 else None
 
 
 _BUILDS_ARGUMENTS = lazy_compile(r"\b(TrainingArguments|[A-Z]\w*(SFT|DPO|KTO|ORPO|CPO|GRPO|RLOO|PPO|Reward)Config)\s*\(")
@@ -404,16 +407,8 @@ def loading_program(doc: Document) -> Optional[Path]:
 def _loading_program(programs: tuple, name: str) -> Optional[Path]:
     # Cached per folder state and file name, as `_mapping_program`.
     named = re.compile(rf"""["'][^"'\n]*(?<![\w.-]){re.escape(name)}["']""")
-    for path, _, size in programs[:_MAPPING_PROGRAMS_LOOKED_AT]:
-        if size > _MAPPING_PROGRAM_BYTES:
-            continue
-        try:
-            text = Path(path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if named.search(text) and _OWN_LOADER.search(text) and not _ARGUMENTS_PARSER_LOAD.search(text):
-            return Path(path)
-    return None
+    return next((path for path, text in _program_texts(programs)
+                 if named.search(text) and _OWN_LOADER.search(text) and not _ARGUMENTS_PARSER_LOAD.search(text)), None)
 
 
 _OWN_LOADER = lazy_compile(r"\b(?:json\.loads?|yaml\.(?:safe_|full_)?load|OmegaConf\.load|tomllib\.load|toml\.load)\s*\(")
