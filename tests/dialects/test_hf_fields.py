@@ -800,3 +800,12 @@ def test_a_key_near_a_trl_one_under_a_comment_naming_the_projects_own_trainer_is
     plain = plan_of(write(tmp_path, "dpo.yaml", text.replace("AMaPOTrainer", "DPOTrainer")), "hf")
     [typo] = [n for n in notes(plain, "ignored-key") if n.data.get("key") == "length_norm"]
     assert typo.data.get("severity") is None and typo.data.get("suggestion") == "length_normalization"
+
+
+def test_the_deprecated_per_gpu_batch_size_wins_over_the_per_device_one(tmp_path) -> None:
+    # held-out review 108, A 04: `per_gpu_train_batch_size=4` beside the default per-device 8; transformers 4.x
+    # `train_batch_size` takes `per_gpu_train_batch_size or per_device_train_batch_size`
+    text = "model_name_or_path: m/x\noutput_dir: o\nper_gpu_train_batch_size: 4\nper_device_train_batch_size: 8\n"
+    assert plan_of(write(tmp_path, "a.yaml", text), "hf").batch.micro_batch_size == 4
+    unset = text.replace("per_gpu_train_batch_size: 4", "per_gpu_train_batch_size: null")
+    assert plan_of(write(tmp_path, "b.yaml", unset), "hf").batch.micro_batch_size == 8
