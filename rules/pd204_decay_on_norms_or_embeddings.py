@@ -84,9 +84,6 @@ class DecayOnNormsOrEmbeddings(Rule):
     code = "PD204"
     slug = "decay-on-norms-or-embeddings"
     severity = "info"
-    # the norms and embeddings train only in a run of the whole model: a program's own adapters freeze them (held-out
-    # review 108, A 15: a 4-bit LoRA GRPO run whose YAML the program maps itself) (plan/reading.py)
-    premises = ("mode.kind",)
 
     def check(self, plan):
         opt = plan.optimizer
@@ -94,13 +91,17 @@ class DecayOnNormsOrEmbeddings(Rule):
         if not opt.weight_decay or _adapters_only(plan) or plan.debug:
             return
         if _hf_decays_rmsnorm(plan):
-            yield self.finding(
+            norms = self.finding(
                 plan, "optimizer.weight_decay",
                 f"transformers {plan.trainer_version} applies weight_decay={opt.weight_decay:g} to the RMSNorm weights "
                 "of this model: releases before 4.50 exclude norms only by class",
                 hint="upgrade transformers to ≥ 4.50, or pass an optimizer whose parameter groups exclude norms",
                 severity="warning",
             )
+            # the norms train only in a run of the whole model: a program's own adapters freeze them (held-out review
+            # 108, A 15: a 4-bit LoRA GRPO run whose YAML the program maps itself) (plan/reading.py)
+            norms.premises = ("mode.kind",)
+            yield norms
             return
         decayed = []
         chosen = _chosen_in_config(plan, "optimizer.decay_norm_and_bias")
