@@ -1302,3 +1302,19 @@ def test_a_substitution_printing_the_scripts_folder_is_that_folder(tmp_path: Pat
     other = read_shell('HERE="$(cd "$(dirname "$1")" && pwd)"\npython train.py --config "$HERE/c.yaml"\n',
                        str(script), path=script)[0]
     assert other["--config"] is None  # another file's folder: not known here
+
+
+def test_a_function_called_once_reads_its_arguments_where_it_is_called() -> None:
+    # held-out review 108, D 14: `run_dpo "$BASE_MODEL" ... "$LEARNING_RATE"` into `python dpo.py --learning_rate "$7"`
+    script = ('LR=0.000005\nBATCH=32\n\ntrain() {\n    python dpo.py \\\n        --base_model "$1" \\\n'
+              '        --per_gpu_batch_size "$2" \\\n        --learning_rate "$3"\n}\n\n'
+              'MODEL="google-t5/t5-small"\ntrain "$MODEL" "$BATCH" "$LR"\n')
+    data = read_shell(script, "run.sh")[0]
+    assert data["--base_model"] == "google-t5/t5-small" and data["--learning_rate"] == "0.000005"
+    assert data["--per_gpu_batch_size"] == "32"
+    # called twice, with other values: which call is the run is not known, `$1` stays unresolved
+    twice = read_shell(script + 'train "t5-base" 16 1e-4\n', "run.sh")[0]
+    assert twice["--learning_rate"] is None and twice["program"] == "dpo.py"
+    # defined and never called: read as if called, its arguments unknown
+    never = read_shell(script.replace('train "$MODEL" "$BATCH" "$LR"\n', ""), "run.sh")[0]
+    assert never["program"] == "dpo.py" and never["--learning_rate"] is None

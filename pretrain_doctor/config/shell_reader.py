@@ -25,6 +25,7 @@ import fnmatch
 import operator
 import os
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Optional, Union
 
@@ -393,6 +394,7 @@ class _Block(NamedTuple):
     body: list
     over_arguments: bool = False  # a loop over the script's own arguments (`while [[ $# -gt 0 ]]`, getopts)
     single: Optional[Token] = None  # `for NAME in WORD`: the one word a loop of one pass gives NAME (`NAME=WORD`)
+    function: Optional[str] = None  # a function's body: the function's name
 
 
 class _Parser:
@@ -510,13 +512,16 @@ class _Parser:
                 and after is not None and after.text == ")")
 
     def _function(self) -> _Block:
-        """A function body: read once, as if called (scripts wrap the launch in `main() { ... }`)."""
+        """A function body: read once, as if called (scripts wrap the launch in `main() { ... }`), or where its one
+        call is, with that call's arguments (`_Shell._call`)."""
+        first = self.tokens[self.pos]
+        named = self.tokens[self.pos + 1] if first.text == "function" and self.pos + 1 < len(self.tokens) else first
         while self.pos < len(self.tokens) and self.tokens[self.pos].text != "{":
             self.pos += 1
         self.pos += 1
         body = self.parse(stop=("}",))
         self.pos += 1
-        return _Block(body)
+        return _Block(body, function=named.text.removesuffix("()"))
 
     def _simple(self) -> _Simple:
         command = _Simple([], {}, [])
@@ -572,6 +577,9 @@ class _Shell:
         self.cds: list[tuple[int, Optional[str], int]] = []
         # `NPROC_PER_NODE=8 swift sft ...`: the variables set in front of a command, by its first word's position
         self.prefixed: dict[tuple[int, int], set[str]] = {}
+        # functions the script calls once: their bodies wait for that call, which binds `$1`... (`_call`)
+        self.called_once: set[str] = set()
+        self.functions: dict[str, _Block] = {}
 
     # statements
     def run(self, body: list, uncertain: bool = False) -> None:
@@ -592,6 +600,9 @@ class _Shell:
                 self._choose([(self._matches(subject, patterns), body) for patterns, body in statement.arms],
                              [], uncertain)
             elif isinstance(statement, _Block):
+                if statement.function in self.called_once and statement.function not in self.functions:
+                    self.functions[statement.function] = statement  # read where it is called, with its arguments
+                    continue
                 if statement.over_arguments and self.launched_bare:
                     # A script that needs no argument is read as launched with none (`$@` stays unresolved): its
                     # option loop (`--no-deepspeed) USE_DEEPSPEED=0`) never runs, the values set before it are
@@ -607,6 +618,35 @@ class _Shell:
                 before = dict(self.vars)
                 self.run(statement.body, uncertain=True)
                 self._merge([before, dict(self.vars)])
+
+    def _call(self, function: _Block, arguments: list[Token], uncertain: bool) -> None:
+        """The one call of a function: its body read here, `$1`... its arguments (held-out review 108, D 14:
+        `run_dpo "$BASE_MODEL" ... "$LEARNING_RATE"` into `python dpo.py ... --learning_rate "$7"`)."""
+        positional = [str(n) for n in range(1, 10)]
+        saved = {name: self.vars.get(name) for name in positional}
+        for name, token in zip(positional, arguments):
+            self.vars[name] = _flatten(self._expand(token.text, token.line, token.column, True))
+        for name in positional[len(arguments):]:
+            self.vars.pop(name, None)
+        try:
+            before = dict(self.vars)
+            self.run(function.body, uncertain=True)
+            self._merge([before, dict(self.vars)])
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    self.vars.pop(name, None)
+                else:
+                    self.vars[name] = value
+
+    def run_uncalled(self) -> None:
+        """A function the script calls once but never reaches (its call in a branch not taken): read as before, once,
+        as if called."""
+        while self.functions:
+            name, function = next(iter(self.functions.items()))
+            del self.functions[name]
+            self.called_once.discard(name)
+            self.run([function])
 
     def _option_placeholders(self, body: list) -> None:
         """A variable the option loop sets whose value before it is `0` or empty (`NUM_LAYERS=0` ... `getopts`
@@ -680,6 +720,9 @@ class _Shell:
         if index >= len(words):
             return
         head = words[index].text
+        if head in self.functions:
+            self._call(self.functions.pop(head), words[index + 1:], uncertain)
+            return
         if head == "cat" and len(statement.writes) == 2:
             self._write(statement.writes[0], statement.writes[1])
         if head in _DECLARE:
@@ -1630,10 +1673,35 @@ def _to_word(items: Field) -> Word:
 
 # --- the argument list -------------------------------------------------------------------------
 def _run(shell: "_Shell", body: Any, shown: str) -> None:
+    defined, calls = _functions_and_calls(body)
+    shell.called_once = {name for name in defined if calls[name] == 1}
     try:
         shell.run(body)
+        shell.run_uncalled()
     except RecursionError:
         raise ConfigError("shell script nested too deep to read", shown) from None
+
+
+def _functions_and_calls(body: list) -> tuple[set[str], "Counter[str]"]:
+    """The functions a script defines and how often each name is the first word of a command."""
+    defined: set[str] = set()
+    calls: Counter[str] = Counter()
+    stack = [body]
+    while stack:
+        for statement in stack.pop():
+            if isinstance(statement, _Simple):
+                heads = [w.text for w in statement.words if not _ASSIGNMENT.match(w.text)][:1]
+                calls.update(heads)
+            elif isinstance(statement, _Block):
+                if statement.function:
+                    defined.add(statement.function)
+                stack.append(statement.body)
+            elif isinstance(statement, _If):
+                stack.extend(branch for _, branch in statement.branches)
+                stack.append(statement.otherwise or [])
+            elif isinstance(statement, _Case):
+                stack.extend(arm for _, arm in statement.arms)
+    return defined, calls
 
 
 def read_shell(text: str, shown: str, env: Optional[dict[str, str]] = None, path: Optional[Path] = None

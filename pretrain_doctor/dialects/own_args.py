@@ -49,7 +49,7 @@ _OWN_SPELLINGS = frozenset({
     "max_iters", "train_iters", "zero_stage", "actor_zero_stage", "grad_accum_steps", "grad_steps", "epochs",
     "num_epochs", "clip_grad", "grad_clip", "max_len", "deepspeed_cfg", "ds_cfg", "n_epochs", "grad_accum",
     "train_bsz_per_gpu", "epoch", "train_batch_size", "num_iterations", "device_batch_size", "num_training_steps",
-    "total_batch_size", "acc_steps", "iterations"})
+    "total_batch_size", "acc_steps", "iterations", "per_gpu_batch_size"})
 
 # Projects whose programs parse dataclasses of their own, spelt like TrainingArguments but with other defaults
 # and their own loops: open-instruct's finetune.py (FlatArguments: lr 2e-5, batch 8, 2 epochs), dpo_tune*.py,
@@ -72,7 +72,7 @@ _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "schedule.min_lr": (("min_learning_rate", "min_lr", "end_lr"), lenient_number),
     "batch.micro_batch_size": (("per_device_train_batch_size", "micro_batch_size", "train_micro_batch_size",
                                 "micro_train_batch_size",
-                                "batch_size_per_gpu", "per_gpu_train_batch_size", "batch_size_train",
+                                "batch_size_per_gpu", "per_gpu_train_batch_size", "per_gpu_batch_size", "batch_size_train",
                                 "train_batch_size", "per_device_batch_size", "batch_size_per_device",
                                 "train_bsz_per_gpu", "device_batch_size"), lenient_int),
     "batch.global_batch_size": (("global_batch_size", "total_batch_size"), lenient_int),
