@@ -19,6 +19,8 @@ disagree the field is left unknown.
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 from typing import Any, NamedTuple, Optional
 
@@ -165,7 +167,7 @@ class SwiftDialect(Dialect):
         script = docs[0]
         if script.format == "shell":
             command = swift_command(script) or "sft"
-            doc = launched_arguments(script) or script
+            doc = _parser_spellings(launched_arguments(script) or script)
         else:  # the YAML/JSON `swift sft FILE` (`--config FILE`) turns into flags (swift/cli/main.py parse_yaml_args)
             command = "rlhf" if script.has("rlhf_type") else "sft"
             doc = script
@@ -192,6 +194,33 @@ class SwiftDialect(Dialect):
         judged_version(b, doc, context.trainer_versions, TRAINER)
         apply_flags(b, context)
         return b.build()
+
+
+def _parser_spellings(doc: Document) -> Document:
+    """The command line's flags as ms-swift's HfArgumentParser takes them (held-out review 109, D 08): the dashed alias
+    of a field (`--lr-scheduler-type`, transformers 4.27 and later), `--no_X` for a boolean field written bare
+    (`--no_load_from_cache_file`), and argparse's unique prefix of a field (`--column` for `--columns`)."""
+    from .hf import LAUNCH_KEYS
+    from .swift_keys import SWIFT_KEYS
+
+    data, positions, unknown = dict(doc.data), dict(doc.positions), dict(doc.unevaluated)
+    for key in [k for k in doc.data if isinstance(k, str) and k not in SWIFT_KEYS and k not in LAUNCH_KEYS]:
+        value, target = data[key], key.replace("-", "_")
+        if target not in SWIFT_KEYS:
+            if key.startswith("no_") and key[3:] in SWIFT_KEYS and value is True:
+                target, value = key[3:], False
+            else:
+                matches = [name for name in SWIFT_KEYS if name.startswith(target)]
+                target = matches[0] if len(matches) == 1 else None
+        if target is None or target in data:
+            continue
+        data[target] = value
+        del data[key]
+        if (key,) in positions:
+            positions[(target,)] = positions.pop((key,))
+        if key in unknown:
+            unknown[target] = unknown.pop(key)
+    return dataclasses.replace(doc, data=data, positions=positions, unevaluated=unknown)
 
 
 # Keys that say another trainer's file: HF/TRL's model argument, LLaMA-Factory's stage, axolotl's base model.

@@ -352,3 +352,13 @@ def test_fsdp_keeps_fp32_master_weights_of_a_bf16_model(tmp_path: Path) -> None:
     assert plan.parallel.fsdp is True and plan.precision.mixed is True and not findings(plan, "PD302")
     unsharded = plan_of(write(tmp_path, "plain.sh", launch.replace(" --fsdp fsdp2", "")))
     assert [f.severity for f in findings(unsharded, "PD302")] == ["warning"]
+
+
+def test_flags_are_read_as_hf_argument_parser_takes_them(tmp_path: Path) -> None:
+    # held-out review 109, D 08: `--lr-scheduler-type constant` (the dashed alias), `--no_load_from_cache_file` (a
+    # boolean field off) and `--column` (argparse's unique prefix of `--columns`) were "ignored keys"
+    path = write(tmp_path, "r.sh", "swift sft --model Qwen/Qwen3-4B --dataset d --train_type full "
+                                   "--lr-scheduler-type constant --no_load_from_cache_file --column q\n")
+    plan = plan_of(path, trainer_versions=judged("ms-swift=3.8.0"))
+    assert plan.schedule.kind == "constant"
+    assert not notes(plan, "ignored-key")
