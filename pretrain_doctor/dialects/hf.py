@@ -25,7 +25,7 @@ from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import KeyChange, TrainerVersions, parse_version
 from .program import (Evidence, LaunchBuilder, OwnArguments, ProgramConfig, ProgramFacts, find_program_source,
                       loading_program, mapped_by_program, mentions, own_arguments, program_config,
-                      program_facts, self_built_arguments)
+                      program_facts, read_program, self_built_arguments)
 from .shared import (ACCELERATE_DEEPSPEED_KEYS, DTYPE_NAMES, FINETUNE_WORDS, PREFERENCE_VARIANTS,
                      TRL_PRECISION_BY_RELEASE, FileStamp, accelerate_distribution, apply_accelerate, assume,
                      folder_files, is_accelerate_config, launcher_world_size, lora_target_list,
@@ -1463,9 +1463,11 @@ def _own_arguments(doc: Document, data: dict[str, Any], positions: dict, unknown
         data[key] = value
         where[key] = (file, line, f"the launched program's own default of `{field}`")
 
-    # a program that builds TrainingArguments itself parses only its own classes; else they share one parser
-    _expand_abbreviations(data, positions, unknown, own.fields | HF_ALL_KEYS,
-                          own.fields if own.builds_arguments else own.fields | HF_ALL_KEYS)
+    # a program that builds TrainingArguments itself parses only its own classes; else they share one parser, with
+    # TRL's ModelConfig only where the program parses it (held-out review 110, A 11/A 12: qlora.py's `--lora_modules
+    # all`, a flag it drops, read as TRL's `lora_modules_to_save`)
+    parsed = own.fields | (HF_ALL_KEYS if _parses_trl_model_config(path) else HF_ALL_KEYS - _TRL_MODEL_CONFIG_ONLY)
+    _expand_abbreviations(data, positions, unknown, parsed, own.fields if own.builds_arguments else parsed)
     if not own.builds_arguments:
         # a field of the program's own classes that it never reads does nothing, given or not (held-out review 65,
         # A 21: a DPO script's `DataTrainingArguments.packing`, parsed from `--packing True` and read nowhere)
@@ -1526,6 +1528,17 @@ def _expand_abbreviations(data: dict[str, Any], positions: dict, unknown: dict[s
             positions[(matches[0],)] = positions.pop((key,))
         if key in unknown:
             unknown[matches[0]] = unknown.pop(key)
+
+
+# TRL ModelConfig fields no TrainingArguments has: a program's parser holds them only where it parses ModelConfig.
+_TRL_MODEL_CONFIG_ONLY = frozenset({"lora_modules_to_save", "lora_target_modules", "lora_task_type", "use_peft",
+                                    "use_rslora", "use_dora", "lora_r", "lora_alpha", "lora_dropout",
+                                    "use_bnb_nested_quant", "bnb_4bit_quant_type", "model_revision"})
+
+
+def _parses_trl_model_config(path: Optional[Path]) -> bool:
+    source = read_program(path) if path is not None else None
+    return source is not None and ("ModelConfig" in source.text or "TrlParser" in source.text)
 
 
 # The most letters an abbreviated flag may leave off a key where the program's own parser is not at hand

