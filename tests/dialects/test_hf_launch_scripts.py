@@ -1737,3 +1737,16 @@ def test_a_flag_a_program_drops_is_not_trls_model_config_key(tmp_path):
                                                   "--output_dir out --learning_rate 1e-4 --per_device_train_batch_size 1 "
                                                   "--lora_r 64 --lora_modules all --bits 4\n"))
     assert not [n for n in notes(plan) if "lora_modules_to_save" in n.message]
+
+
+def test_an_sft_program_whose_helper_loads_the_model_is_only_assumed_to_pretrain(tmp_path):
+    # held-out review 110, A 15: verifiers' sft.py loads Qwen3-1.7B through `vf.get_model_and_tokenizer`, not
+    # from_pretrained: "loads no pretrained weights" sent PD104's from-scratch warning onto an SFT run
+    program = ("import verifiers as vf\nfrom trl import SFTConfig, SFTTrainer\n\n"
+               'model, tokenizer = vf.get_model_and_tokenizer("willcb/Qwen3-1.7B")\n'
+               'args = SFTConfig(output_dir="out", learning_rate=2e-5, per_device_train_batch_size=2, '
+               "num_train_epochs=3, bf16=True)\n"
+               "SFTTrainer(model=model, args=args, train_dataset=None).train()\n")
+    plan = plan_of(write(tmp_path, "sft.py", program))
+    assert "mode.kind" in plan.program.assumed
+    assert [f.severity for f in reported(plan, "PD104")] == ["info"]

@@ -1135,3 +1135,18 @@ def test_a_folder_walk_checks_the_training_script_through_the_override_files_bes
     # named on its own, the script is a run of its own defaults
     alone = check_paths([tmp_path / "train.py"])
     assert [file.role for file in alone.files] != ["companion"]
+
+
+def test_a_folder_walk_checks_the_training_script_a_launch_runs_through_that_launch(tmp_path):
+    # held-out review 110, C 04: `srun ... python train.py config/train_shakespeare_char.py` beside the fork's train.py:
+    # the script was checked alone as well, its own defaults reported beside the run's
+    from pretrain_doctor.check.engine import check_paths
+
+    write(tmp_path, "train.py", _FORK_TRAIN_PY)
+    write(tmp_path, "train_shakespeare_char.py", "batch_size = 64\nblock_size = 256\nlearning_rate = 1e-3\n"
+                                                 "max_iters = 5000\nweight_decay = 1e-4\n")
+    write(tmp_path, "run.sh", "srun -n8 python train.py config/train_shakespeare_char.py\n")
+    report = check_paths([tmp_path])
+    roles = {file.path.rsplit("/", 1)[-1]: file.role for file in report.files}
+    assert roles["train.py"] == "companion" and roles["run.sh"] == "config"
+    assert not [f for f in report.findings if f.file.endswith("/train.py")]
