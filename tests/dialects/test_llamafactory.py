@@ -989,3 +989,15 @@ def test_a_preference_beta_in_an_sft_stage_is_a_forks_own_knob(tmp_path) -> None
     dpo = _LORA_SFT.replace("stage: sft", "stage: dpo") + "    beta: 0.1\n"
     [slip] = [n for n in notes(plan_of(write(tmp_path, "dpo.yaml", dpo)), "ignored-key") if n.data.get("key") == "beta"]
     assert slip.data.get("severity") is None and slip.data["suggestion"] == "pref_beta"
+
+
+def test_a_warmup_steps_below_one_is_read_by_the_release(tmp_path) -> None:
+    # held-out review 110, B 11/B 12/B 14/B 16: `warmup_steps: 0.1` read as a 10% ratio; LLaMA-Factory 0.9.4 and before
+    # run transformers 4.x, which count it in steps (no warmup); 0.9.5 allows transformers 5, where it is a share
+    path = write(tmp_path, "sft.yaml", _LORA_SFT + "    warmup_steps: 0.1\n")
+    unknown = plan_of(path, trainer_versions=judged())
+    assert "schedule.warmup_steps" in unknown.unknown and unknown.schedule.warmup_ratio is None
+    old = plan_of(path, trainer_versions=judged("llamafactory=0.9.3"))
+    assert old.schedule.warmup_steps == 0
+    new = plan_of(path, trainer_versions=judged("llamafactory=0.9.5"))
+    assert new.schedule.warmup_ratio == pytest.approx(0.1)
