@@ -388,8 +388,8 @@ class HfDialect(Dialect):
     def _batch_and_length(b: PlanBuilder, doc: Document) -> None:
         # transformers 4.x `train_batch_size`: `per_gpu_train_batch_size or per_device_train_batch_size`, the
         # deprecated key first (held-out review 108, A 04: per_gpu 4 beside per_device 8 trains 4)
-        b.take_first("batch.micro_batch_size", doc, "per_gpu_train_batch_size", "per_device_train_batch_size",
-                     convert=lambda value: lenient_int(value) or None)
+        b.take("batch.micro_batch_size", doc, "per_gpu_train_batch_size" if lenient_int(
+            doc.get("per_gpu_train_batch_size")) else "per_device_train_batch_size", lenient_int)
         b.default("batch.micro_batch_size", 8, "transformers default")
         b.take("batch.grad_accum", doc, "gradient_accumulation_steps", lenient_int)
         b.default("batch.grad_accum", 1, "transformers default")
