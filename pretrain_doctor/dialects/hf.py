@@ -25,7 +25,8 @@ from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import KeyChange, TrainerVersions, parse_version
 from .program import (Evidence, LaunchBuilder, OwnArguments, ProgramConfig, ProgramFacts, find_program_source,
                       loading_program, mapped_by_program, mentions, own_arguments, program_config,
-                      program_facts, read_program, self_built_arguments)
+                      program_facts, program_text, programs_import, read_program,
+                      self_built_arguments)
 from .shared import (ACCELERATE_DEEPSPEED_KEYS, DTYPE_NAMES, FINETUNE_WORDS, PREFERENCE_VARIANTS,
                      TRL_PRECISION_BY_RELEASE, FileStamp, accelerate_distribution, apply_accelerate, assume,
                      folder_files, is_accelerate_config, launcher_world_size, lora_target_list,
@@ -573,13 +574,12 @@ def _eval_steps_unused(b: PlanBuilder, doc: Document, strategy: Optional[str], k
 # An OmegaConf interpolation (`${paths.output_dir}`, `${oc.env:HOME}`): a file only OmegaConf reads as meant.
 _OMEGACONF_INTERPOLATION = lazy_compile(r"\$\{(?:oc\.\w+:|[A-Za-z_][\w-]*\.[\w.-]+\})")
 _OMEGACONF_IMPORT = lazy_compile(r"(?m)^\s*(?:from\s+omegaconf\s+import|import\s+omegaconf|import\s+hydra|from\s+hydra)")
-_MAX_PROGRAMS_LOOKED_AT = 20
 
 
 def _omegaconf_beside(doc: Document) -> bool:
     """A Python program in the config's folder or the one above it imports OmegaConf or Hydra: the project's loader."""
     folder = Path(doc.path).resolve().parent
-    return any(_programs_import(folder_files(place, (".py",)), _OMEGACONF_IMPORT) for place in (folder, folder.parent))
+    return any(programs_import(folder_files(place, (".py",)), _OMEGACONF_IMPORT) for place in (folder, folder.parent))
 
 
 _UNSLOTH_IMPORT = lazy_compile(r"(?m)^\s*(?:from\s+unsloth\b|import\s+unsloth\b)")
@@ -589,28 +589,10 @@ def _imports_unsloth(doc: Document) -> bool:
     """The file (a program) or a program in its folder imports Unsloth."""
     if _UNSLOTH_IMPORT.search(doc.text or ""):
         return True
-    return bool(doc.path) and _programs_import(folder_files(Path(doc.path).resolve().parent, (".py",)),
-                                               _UNSLOTH_IMPORT)
+    return bool(doc.path) and programs_import(folder_files(Path(doc.path).resolve().parent, (".py",)),
+                                              _UNSLOTH_IMPORT)
 
 
-@lru_cache(maxsize=64)
-def _programs_import(programs: tuple[FileStamp, ...], pattern: Any) -> bool:
-    """Whether one of a folder's programs imports what `pattern` finds in its head. Cached per folder state and
-    pattern: a folder walk asks for every YAML in it."""
-    for path, _, size in programs[:_MAX_PROGRAMS_LOOKED_AT]:
-        if size > _MAX_PROGRAM_BYTES:
-            continue
-        try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                head = handle.read(20_000)
-        except OSError:
-            continue
-        if pattern.search(head):
-            return True
-    return False
-
-
-_MAX_PROGRAM_BYTES = 400_000
 
 
 def _yaml_11_numbers(b: PlanBuilder, doc: Document) -> None:
@@ -1674,13 +1656,10 @@ def _peft_on(data: dict) -> bool:
     read as "use LoRA", unless a switch set false says otherwise: TRL recipes keep `lora_r: 16` beside `use_peft:
     false` for a full-parameter run (held-out review 18, A 24), a program's JSON `lora_r: 64` beside `use_lora:
     false` (review 107, A 16/A 17)."""
-    switches = [lenient_bool(data.get(key)) for key in _PEFT_SWITCHES if key in data]
+    switches = [lenient_bool(data.get(key)) for key in _LAUNCHER_LORA_SWITCHES if key in data]
     if True in switches:
         return True
     return False not in switches and _lora_rank_given(data, "lora_r")
-
-
-_PEFT_SWITCHES = ("use_peft", "use_lora", "lora_enable")
 
 
 def _lora_rank_given(data: dict, key: Optional[str]) -> bool:
@@ -2067,9 +2046,8 @@ def _keys_the_program_drops(b: PlanBuilder, file: Document, mapped: Document) ->
     config = mapped.data.get("program_config")
     if "mapped_keys" not in mapped.data or not isinstance(config, ProgramConfig) or config.path is None:
         return
-    try:
-        text = config.path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    text = program_text(config.path)  # the read `mapped_by_program` made
+    if text is None:
         return
     dropped = [key for key in file.data if isinstance(key, str) and key in HF_ALL_KEYS
                and key not in mapped.data and key not in mapped.unevaluated and not _named_in(text, key)]

@@ -97,19 +97,36 @@ def read_program(path: Path) -> Optional[ProgramSource]:
     return _read(str(path), stat.st_mtime_ns, stat.st_size)
 
 
-@lru_cache(maxsize=64)
-def _read(name: str, _mtime: int, size: int) -> Optional[ProgramSource]:
-    if size > _MAX_BYTES:
-        return None
+def program_text(path: Path) -> Optional[str]:
+    """The file's text alone (the cached read `read_program` parses); None when unreadable."""
     try:
-        text = Path(name).read_text(encoding="utf-8", errors="replace")
+        stat = path.stat()
     except OSError:
+        return None
+    return _text(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _read(name: str, mtime: int, size: int) -> Optional[ProgramSource]:
+    text = _text(name, mtime, size)
+    if text is None:
         return None
     try:
         tree: Optional[ast.Module] = parse_module(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         tree = None
     return ProgramSource(Path(name), text, tree)
+
+
+@lru_cache(maxsize=128)
+def _text(name: str, _mtime: int, size: int) -> Optional[str]:
+    """A program file's text, read once per file state: the folder lookups below and `read_program` share it."""
+    if size > _MAX_BYTES:
+        return None
+    try:
+        return Path(name).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 # `torch.manual_seed(1337 + seed_offset)` (nanoGPT), `fabric.seed_everything(1337)` (lit-gpt): the literal seeds it
@@ -334,9 +351,8 @@ def mapped_by_program(doc: Document) -> Optional[Document]:
         return None
     from ..config.python_program import mapped_arguments  # only for a file a program beside names
 
-    try:
-        text = program.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    text = program_text(program)
+    if text is None:
         return None
     mapped = mapped_arguments(text, program.name, doc.data, program)
     if mapped is None:
@@ -360,9 +376,10 @@ def mapped_by_program(doc: Document) -> Optional[Document]:
     return dataclasses.replace(doc, data=data, positions=positions, unevaluated=unknown)
 
 
-# A program beside a config is read for how it maps the file when at most this large.
-_MAPPING_PROGRAM_BYTES = 400_000
-_MAPPING_PROGRAMS_LOOKED_AT = 40
+# A program beside a config is read for how it maps or loads the file, or what it imports, when at most this large;
+# at most this many of a folder's.
+_PROGRAM_BYTES = 400_000
+_PROGRAMS_LOOKED_AT = 40
 
 
 @lru_cache(maxsize=64)
@@ -375,14 +392,22 @@ def _mapping_program(programs: tuple, name: str) -> Optional[Path]:
 
 
 def _program_texts(programs: tuple):
-    """(path, text) of each of a folder's programs small enough to read, the first `_MAPPING_PROGRAMS_LOOKED_AT`."""
-    for path, _, size in programs[:_MAPPING_PROGRAMS_LOOKED_AT]:
-        if size > _MAPPING_PROGRAM_BYTES:
-            continue
-        try:
-            yield Path(path), Path(path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
+    """(path, text) of each of a folder's programs small enough to read (`folder_files` stamps), the first
+    `_PROGRAMS_LOOKED_AT`."""
+    for path, mtime, size in programs[:_PROGRAMS_LOOKED_AT]:
+        text = _text(path, mtime, size) if size <= _PROGRAM_BYTES else None
+        if text is not None:
+            yield Path(path), text
+
+
+@lru_cache(maxsize=64)
+def programs_import(programs: tuple, pattern: Any) -> bool:
+    """Whether one of a folder's programs (`folder_files` stamps) imports what `pattern` finds (OmegaConf, Unsloth).
+    Cached per folder state and pattern: a folder walk asks for every YAML in it."""
+    return any(pattern.search(text, 0, _IMPORTS_HEAD) for _, text in _program_texts(programs))
+
+
+_IMPORTS_HEAD = 20_000  # the characters of a program looked at for its imports
 
 
 _BUILDS_ARGUMENTS = lazy_compile(r"\b(TrainingArguments|[A-Z]\w*(SFT|DPO|KTO|ORPO|CPO|GRPO|RLOO|PPO|Reward)Config)\s*\(")
