@@ -1431,7 +1431,7 @@ def _own_arguments(doc: Document, data: dict[str, Any], positions: dict, unknown
         # is `num_train_epochs`; a program not at hand may declare the shorter flag itself (held-out review 109,
         # A 17: speechless's `--lora_modules all`, read as TRL's `lora_modules_to_save` and an error), so there only
         # a slip of a few letters is taken for the longer key
-        _expand_abbreviations(data, positions, unknown, HF_ALL_KEYS, HF_ALL_KEYS,
+        expand_abbreviations(data, positions, unknown, HF_ALL_KEYS, HF_ALL_KEYS,
                               longest_rest=_SLIP_LETTERS if path is None else None)
         return
     where: dict[str, tuple[str, int, str]] = {}
@@ -1449,7 +1449,7 @@ def _own_arguments(doc: Document, data: dict[str, Any], positions: dict, unknown
     # TRL's ModelConfig only where the program parses it (held-out review 110, A 11/A 12: qlora.py's `--lora_modules
     # all`, a flag it drops, read as TRL's `lora_modules_to_save`)
     parsed = own.fields | (HF_ALL_KEYS if _parses_trl_model_config(path) else HF_ALL_KEYS - _TRL_MODEL_CONFIG_ONLY)
-    _expand_abbreviations(data, positions, unknown, parsed, own.fields if own.builds_arguments else parsed)
+    expand_abbreviations(data, positions, unknown, parsed, own.fields if own.builds_arguments else parsed)
     if not own.builds_arguments:
         # a field of the program's own classes that it never reads does nothing, given or not (held-out review 65,
         # A 21: a DPO script's `DataTrainingArguments.packing`, parsed from `--packing True` and read nowhere)
@@ -1491,7 +1491,7 @@ def _drop_unread(own: OwnArguments, data: dict[str, Any], positions: dict, keys:
             positions.pop((key,), None)
 
 
-def _expand_abbreviations(data: dict[str, Any], positions: dict, unknown: dict[str, str], options: frozenset[str],
+def expand_abbreviations(data: dict[str, Any], positions: dict, unknown: dict[str, str], options: frozenset[str],
                           targets: frozenset[str], longest_rest: Optional[int] = None) -> None:
     """argparse (HfArgumentParser keeps `allow_abbrev`) takes a flag that begins exactly one of its `options` as that
     option: `--max_seq_len 1024` sets the program's `max_seq_length` (held-out review 65, A 05 and A 21),
@@ -1505,11 +1505,16 @@ def _expand_abbreviations(data: dict[str, Any], positions: dict, unknown: dict[s
         if len(matches) != 1 or matches[0] not in targets or matches[0] in data or (
                 longest_rest is not None and len(matches[0]) - len(key) > longest_rest):
             continue
-        data[matches[0]] = data.pop(key)
-        if (key,) in positions:
-            positions[(matches[0],)] = positions.pop((key,))
-        if key in unknown:
-            unknown[matches[0]] = unknown.pop(key)
+        move_key(data, positions, unknown, key, matches[0])
+
+
+def move_key(data: dict[str, Any], positions: dict, unknown: dict[str, str], key: str, target: str) -> None:
+    """A launch's flag read under the name its parser gives it: value, position and launch-time reason move."""
+    data[target] = data.pop(key)
+    if (key,) in positions:
+        positions[(target,)] = positions.pop((key,))
+    if key in unknown:
+        unknown[target] = unknown.pop(key)
 
 
 # TRL ModelConfig fields no TrainingArguments has: a program's parser holds them only where it parses ModelConfig.

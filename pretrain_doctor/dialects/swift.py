@@ -200,26 +200,18 @@ def _parser_spellings(doc: Document) -> Document:
     """The command line's flags as ms-swift's HfArgumentParser takes them (held-out review 109, D 08): the dashed alias
     of a field (`--lr-scheduler-type`, transformers 4.27 and later), `--no_X` for a boolean field written bare
     (`--no_load_from_cache_file`), and argparse's unique prefix of a field (`--column` for `--columns`)."""
-    from .hf import LAUNCH_KEYS
+    from .hf import LAUNCH_KEYS, expand_abbreviations, move_key
     from .swift_keys import SWIFT_KEYS
 
     data, positions, unknown = dict(doc.data), dict(doc.positions), dict(doc.unevaluated)
     for key in [k for k in doc.data if isinstance(k, str) and k not in SWIFT_KEYS and k not in LAUNCH_KEYS]:
-        value, target = data[key], key.replace("-", "_")
-        if target not in SWIFT_KEYS:
-            if key.startswith("no_") and key[3:] in SWIFT_KEYS and value is True:
-                target, value = key[3:], False
-            else:
-                matches = [name for name in SWIFT_KEYS if name.startswith(target)]
-                target = matches[0] if len(matches) == 1 else None
-        if target is None or target in data:
-            continue
-        data[target] = value
-        del data[key]
-        if (key,) in positions:
-            positions[(target,)] = positions.pop((key,))
-        if key in unknown:
-            unknown[target] = unknown.pop(key)
+        dashed, switched_off = key.replace("-", "_"), key.startswith("no_") and data[key] is True
+        target = dashed if dashed in SWIFT_KEYS else key[3:] if switched_off and key[3:] in SWIFT_KEYS else None
+        if target is not None and target not in data:
+            move_key(data, positions, unknown, key, target)
+            if target != dashed:
+                data[target] = False
+    expand_abbreviations(data, positions, unknown, SWIFT_KEYS, SWIFT_KEYS)
     return dataclasses.replace(doc, data=data, positions=positions, unevaluated=unknown)
 
 
