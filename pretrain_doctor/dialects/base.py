@@ -144,6 +144,7 @@ def _cut_continuation(builder: PlanBuilder) -> None:
              else f"line {line} does not end in `\\`: bash ends the launch command there")
     rest = len(flags) - 1
     after = "" if not rest else " and the flag after it" if rest == 1 else f" and the {rest} flags after it"
+    read = _plan_keys(builder)
     builder.note("ignored-key", f"{where}, so `{flags[0]}`{after} never reach the program (bash runs those lines "
                  "as commands of their own, which fail); the plan reads them as meant",
                  Source(file=builder.primary.path, line=line, key=flags[0].lstrip("-")),
@@ -154,7 +155,7 @@ def _cut_continuation(builder: PlanBuilder) -> None:
                  # true`, on by default in LLaMA-Factory); where none is a setting the plan reads or one a run cannot
                  # do without, it trains without the program's own extras (review 108, D 18: three prompt switches
                  # after a blank line)
-                 keys=flags, severity="error" if any(_training_setting(builder, flag) for flag in flags) else "warning")
+                 keys=flags, severity="error" if any(_training_setting(flag, read) for flag in flags) else "warning")
 
 
 def _swallowed_done(builder: PlanBuilder) -> None:
@@ -185,14 +186,16 @@ def _resource_only(flag: str) -> bool:
     return _flag_name(flag) in _RESOURCE_FLAGS
 
 
-def _training_setting(builder: PlanBuilder, flag: str) -> bool:
-    """A dropped flag that changes what trains: a key the plan reads a setting from, or one a run needs (its model,
-    data, output, stage), unless it only tunes memory, speed or logging."""
+def _training_setting(flag: str, read: frozenset[str]) -> bool:
+    """A dropped flag that changes what trains: a key the plan reads a setting from (`read`), or one a run needs (its
+    model, data, output, stage), unless it only tunes memory, speed or logging."""
     name = _flag_name(flag)
-    if name in _RESOURCE_FLAGS:
-        return False
-    read = {_flag_name(source.key) for source in builder.sources.values() if source is not None and source.key}
-    return name in read or name in _NEEDED_FLAGS
+    return name not in _RESOURCE_FLAGS and (name in read or name in _NEEDED_FLAGS)
+
+
+def _plan_keys(builder: PlanBuilder) -> frozenset[str]:
+    """The keys the plan read its settings from, spelt as flag names."""
+    return frozenset(_flag_name(source.key) for source in builder.sources.values() if source is not None and source.key)
 
 
 def _flag_name(flag: str) -> str:
