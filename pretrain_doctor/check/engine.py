@@ -338,12 +338,10 @@ _IMPORTS_TORCH = lazy_compile(r"^\s*(?:import\s+torch|from\s+torch\b)", re.MULTI
 def _training_script(path: str) -> bool:
     if not str(path).endswith(".py"):
         return False
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            head = handle.read(20_000)
-    except OSError:
-        return False
-    return bool(_IMPORTS_TORCH.search(head))
+    from ..dialects.program import program_text  # the cached read the dialects reuse when they read the file
+
+    text = program_text(Path(path))
+    return text is not None and bool(_IMPORTS_TORCH.search(text, 0, 20_000))
 
 
 def _launched_note(script: str) -> str:
@@ -629,12 +627,13 @@ def _same_adamw(duplicate: DuplicateKey, doc: Document) -> bool:
         {str(duplicate.dropped).strip().lower(), str(kept).strip().lower()} <= _SAME_ADAMW
 
 
-# Keys that only set how many workers prepare or load the data: a dropped value changes the speed, not a step of
-# training (held-out review 88, B 13: `--preprocessing_num_workers` 60, then 40, in one LLaMA-Factory launch).
+# Keys that only say where the run writes: a dropped value moves the checkpoints, not a step of training.
 _OUTPUT_KEYS = frozenset({"output_dir", "out_dir", "save_dir", "checkpoint_dir", "ckpt_dir", "output_path",
                           "save_folder", "save_path"})
 
 
+# Keys that only set how many workers prepare or load the data: a dropped value changes the speed, not a step of
+# training (held-out review 88, B 13: `--preprocessing_num_workers` 60, then 40, in one LLaMA-Factory launch).
 _WORKER_KEYS = frozenset({"preprocessing_num_workers", "dataloader_num_workers", "dataset_num_proc", "num_proc",
                           "num_workers", "dataloader_prefetch_factor", "dataloader_persistent_workers"})
 
