@@ -52,7 +52,7 @@ def read_python_program(text: str, shown: str, path: Optional[Path] = None
                                           ("arguments_class",): where}
     scope = scope_at(tree, call, program_settings(tree, path))
     unevaluated: dict[str, str] = {}
-    evaluated = _keyword_values(tree, call, scope, text, data, positions, unevaluated)
+    evaluated = _keyword_values(call_keywords(tree, call), scope, text, data, positions, unevaluated)
     if evaluated < _MIN_KEYWORDS:
         return None  # `TrainingArguments(learning_rate=args.lr, ...)`: the program's command line decides, not this file
     if "--model_name_or_path" not in data:
@@ -60,12 +60,12 @@ def read_python_program(text: str, shown: str, path: Optional[Path] = None
     return data, positions, unevaluated
 
 
-def _keyword_values(tree: ast.Module, call: ast.Call, scope: _Scope, text: str, data: dict[str, Any],
+def _keyword_values(keywords: list[tuple[ast.keyword, bool]], scope: _Scope, text: str, data: dict[str, Any],
                     positions: dict[KeyPath, Position], unevaluated: dict[str, str]) -> int:
-    """The call's keywords as `--key` flags into `data` (at their positions), those not evaluated into `unevaluated`
-    with why; how many were evaluated."""
+    """The call's keywords (`call_keywords`) as `--key` flags into `data` (at their positions), those not evaluated
+    into `unevaluated` with why; how many were evaluated."""
     evaluated = 0
-    for keyword, certain in call_keywords(tree, call):
+    for keyword, certain in keywords:
         if keyword.arg is None or (isinstance(keyword.value, ast.Constant) and keyword.value.value is None):
             continue  # `**kwargs` adds keys not written here; `key=None` leaves the field at its unset default
         flag = f"--{keyword.arg}"
@@ -123,9 +123,10 @@ def mapped_arguments(text: str, shown: str, loaded: dict[str, Any], path: Option
     data: dict[str, Any] = {"program": Path(shown).name, "arguments_class": dotted_tail(call.func)}
     positions: dict[KeyPath, Position] = {("program",): Position(call.lineno, call.col_offset + 1)}
     unevaluated: dict[str, str] = {}
-    _keyword_values(tree, call, scope, text, data, positions, unevaluated)
+    keywords = call_keywords(tree, call)
+    _keyword_values(keywords, scope, text, data, positions, unevaluated)
     from_file = {}
-    for keyword, _ in call_keywords(tree, call):
+    for keyword, _ in keywords:
         key = _config_key(keyword.value, name) if keyword.arg is not None else None
         if key is not None and data.get(f"--{keyword.arg}") is not None:
             from_file[keyword.arg] = (*section, key)
