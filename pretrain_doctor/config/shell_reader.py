@@ -785,8 +785,10 @@ class _Shell:
                 expanded.extend(self.expand_word(token.text, token.line, token.column))
         expanded = self._submitted(rest, expanded) or expanded
         if index:  # the command's own environment: bash passes these to it (and here they stay set after it)
-            self.prefixed[(words[index].line, words[index].column)] = {
-                _NAME.match(token.text).group(0) for token in words[:index]}  # type: ignore[union-attr]
+            names = {_NAME.match(token.text).group(0) for token in words[:index]}  # type: ignore[union-attr]
+            self.prefixed[(words[index].line, words[index].column)] = names
+            if expanded:  # `NPROC_PER_NODE=4 "${SWIFT_BIN}" ...`: the program word is where its value was written
+                self.prefixed[(expanded[0].line, expanded[0].column)] = names
         self.commands.append(Command(expanded, uncertain))
         self.commands.extend(Command(command, uncertain) for command in later)
 
@@ -1385,7 +1387,8 @@ _ECHOED = lazy_compile(r"""^\s*echo\s+(?P<word>(?:"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+
                      r"""(?:[ \t]+(?:"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+))*)\s*"""
                      r"""(?:\|\s*(?:sed\s+(?:-e\s+)?(['"])s/[ *+\\st\[\]:space]+/ /g\2|tr\s+-s\s+\S+)\s*)?$""", re.S)
 # `$(which NAME)`, `$(command -v NAME)`: the path of an installed program, read as its name (held-out review 101, D 16:
-# `torchrun --nproc_per_node=4 $(which swift) sft ...`, refused).
+# `torchrun --nproc_per_node=4 $(which swift) sft ...`, refused), also where a failed lookup is silenced
+# (`$(command -v swift 2>/dev/null || true)`, held-out review 110, D 10).
 # A command substitution that prints the script's own folder (or a folder above it): `dirname "$0"`, `cd "$(dirname
 # "$0")" && pwd`, `cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." &> /dev/null && pwd -P`, `dirname $(readlink -f $0)`,
 # `realpath "$(dirname "$0")"`.
@@ -1397,7 +1400,8 @@ _SCRIPT_FOLDER = lazy_compile(
     rf"""|(?:realpath|readlink\s+-[fe])\s+"?{_DIRNAME}"?"""
     rf"""|cd\s+(?:-P\s+)?(?:--\s+)?"?{_DIRNAME}(?P<up>(?:/\.\.)*)/?"?\s*(?:&?>\s*/dev/null\s*)?(?:&&|;)\s*pwd(?:\s+-P)?"""
     rf""")\s*$""")
-_LOCATED = lazy_compile(r"^\s*(?:which|command\s+-v|type\s+-P)\s+(?P<name>[A-Za-z_][\w.+-]*)\s*$")
+_LOCATED = lazy_compile(r"^\s*(?:which|command\s+-v|type\s+-P)\s+(?P<name>[A-Za-z_][\w.+-]*)"
+                        r"(?:\s*2>\s*/dev/null)?(?:\s*\|\|\s*(?:true|:))?\s*$")
 _ARGUMENT_WORDS = lazy_compile(r'^"?(\$#|\$\{#\}|\$\{?[1@*]\}?)"?$')
 
 
@@ -1541,6 +1545,9 @@ def _merged_string(name: str, values: list[Optional[Value]]) -> Optional[Field]:
     common = _common_string_start(name, values)
     if not all(isinstance(v, list) and v and not _is_array(v) for v in values):
         return common
+    located = _one_program_located(values)  # type: ignore[arg-type]
+    if located is not None:
+        return located
     programs = [_program_word(v) for v in values]
     if all(p is None for p in programs) or (common is not None and _program_word(common) is not None):
         return common  # no command among them (`WARMUP=0` or `5000`): what is not shared is unknown
@@ -1559,6 +1566,18 @@ def _merged_string(name: str, values: list[Optional[Value]]) -> Optional[Field]:
         # leaves more to run time, so that no branch's node count is taken for the run's
         return max(fields, key=lambda field: sum(item.char is None for item in field))
     return common
+
+
+def _one_program_located(fields: list[Field]) -> Optional[Field]:
+    """Branches that each name one program, found in different places (`SWIFT_BIN=/env/bin/swift`, else `$(command
+    -v swift)`: held-out review 110, D 10): the program's name, its folder unknown."""
+    texts = [_field_text(field) for field in fields]
+    if any(text is None or not text or any(c.isspace() for c in text) for text in texts):
+        return None
+    names = {text.rsplit("/", 1)[-1] for text in texts}  # type: ignore[union-attr]
+    if len(names) != 1 or not next(iter(names)):
+        return None
+    return min(fields, key=len)
 
 
 def _contains(longer: list, part: list) -> bool:

@@ -230,6 +230,26 @@ def test_torchrun_launching_the_installed_swift_is_a_swift_run_on_its_processes(
     assert plan.parallel.world_size == 4 and plan.mode.kind == "lora"
 
 
+def test_a_swift_program_found_in_one_of_two_places_with_its_flags_in_a_bash_array(tmp_path):
+    # held-out review 110, D 10: `SWIFT_BIN` is an environment's swift, else `$(command -v swift 2>/dev/null || true)`;
+    # the flags sit in an array run as `"${SWIFT_BIN}" "${SWIFT_ARGS[@]}"` (refused: the merged SWIFT_BIN was unknown)
+    script = write(tmp_path, "run_sft.sh", 'SWIFT_BIN="${SWIFT_BIN:-/data3/envs/ms-swift/bin/swift}"\n'
+                                           'if [[ ! -x "${SWIFT_BIN}" ]]; then\n'
+                                           '    SWIFT_BIN="$(command -v swift 2>/dev/null || true)"\nfi\n'
+                                           'SWIFT_ARGS=(\n    sft\n    --model /data/Qwen3-embedding-4B\n'
+                                           '    --train_type full\n    --learning_rate 8e-6\n)\n'
+                                           'NPROC_PER_NODE=4 "${SWIFT_BIN}" "${SWIFT_ARGS[@]}"\n')
+    assert detected(script) == "swift"
+    plan = plan_of(script)
+    assert plan.optimizer.lr == 8e-6 and plan.mode.kind == "full_finetune" and plan.parallel.world_size == 4
+
+
+def test_two_different_programs_left_by_undecided_branches_stay_unknown(tmp_path):
+    script = write(tmp_path, "run.sh", 'BIN=/env/bin/swift\nif [[ -n "$X" ]]; then\n    BIN=/env/bin/megatron\nfi\n'
+                                       '"${BIN}" sft --model /data/Qwen3-4B --learning_rate 8e-6\n')
+    assert detected(script) != "swift"
+
+
 # The shape of a ms-swift 4.x config file (`swift sft FILE`, `swift rlhf FILE`; held-out review 103, D 09/D 10): the
 # arguments as keys, `ENV:` popped into the environment (swift/cli/main.py parse_yaml_args)
 _CONFIG_FILE = """
