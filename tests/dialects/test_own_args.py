@@ -244,6 +244,21 @@ def test_a_python_fire_program_is_read_by_its_functions_parameters(tmp_path) -> 
     assert plan.mode.kind == "full_finetune"
 
 
+def test_a_fractional_count_the_program_declares_a_float_is_its_own_and_no_error(tmp_path) -> None:
+    # Held-out review 111, A 10 (LoRAPrune's prune_ul.py): `warmup_iters: float = 0.1`, the pruning schedule's share of
+    # the run, was read as TrainingArguments' warmup steps and called "no value the trainer can run with", an error
+    write(tmp_path, "prune_ul.py", "import fire\n\ndef train(base_model: str = '', learning_rate: float = 3e-4,\n"
+                                   "          micro_batch_size: int = 4, warmup_iters: float = 0.1):\n"
+                                   "    pass\n\nif __name__ == '__main__':\n    fire.Fire(train)\n")
+    path = write(tmp_path, "prune.sh", "python prune_ul.py --base_model meta-llama/Llama-3.1-8B-Instruct "
+                                       "--learning_rate 1e-4 --micro_batch_size 2\n")
+    plan = plan_of(path)
+    assert plan.schedule.warmup_steps is None and "a fraction the program reads" in plan.unknown["schedule.warmup_steps"]
+    assert not findings(plan, "PD002")
+    stated = plan_of(write(tmp_path, "prune2.sh", "python prune_ul.py --learning_rate 1e-4 --warmup_iters 0.05\n"))
+    assert stated.schedule.warmup_steps is None and not findings(stated, "PD002")
+
+
 def test_a_program_that_imports_its_arguments_module_not_at_hand_is_read_by_its_flags(tmp_path) -> None:
     # Held-out review 35, A 06 (minLLMTrain's llama_1b_ds.sh): pretrain.py declares nothing itself, `from core.args
     # import *` does, and core/ was not at hand: the launch was refused as naming no setting
