@@ -80,6 +80,14 @@ _SCHEDULES = {"inverse-square-root": "inverse_sqrt", "WSD": "wsd"}
 _SFT_SWITCHES = ("--sft", "--sft-stage")
 
 
+# Preference methods no Megatron release trains, switched on by a fork's own flag (`--simpo`, `--dpo`).
+_PREFERENCE_SWITCHES = ("--dpo", "--simpo", "--orpo", "--kto", "--ipo", "--cpo")
+
+
+def _preference_switch(f: "_Flags") -> Optional[str]:
+    return next((flag for flag in _PREFERENCE_SWITCHES if f.switch(flag)), None)
+
+
 def _nemo_betas(value: Any) -> Any:
     if isinstance(value, str):
         value = [part for part in value.strip("[]() ").split(",") if part.strip()]
@@ -371,12 +379,19 @@ class MegatronDialect(Dialect):
         _step_folder_load(b, f, load)
         pretrained = f.raw("--pretrained-checkpoint")
         method = preference_named(str(f.doc.data.get("program") or "").rsplit("/", 1)[-1].lower())
+        switch = _preference_switch(f) if method is None else None
         if method is not None:
             # Megatron-DeepSpeed's dpo_training.py (held-out review 54, B 13): a policy and a reference model trained
             # on preference pairs, not pretraining
             source = f.source(b, "--load") or b.source(f.doc, ("program",), note="the program names the method")
             b.set("mode.kind", "preference", source)
             b.set("mode.preference_method", method, b.source(f.doc, ("program",)))
+        elif switch is not None:
+            # a fork's own switch (`--simpo --simpo-beta 2.5`, held-out review 111, C 11: read as an SFT run, its lr
+            # 8e-7 called too low for a fine-tune)
+            b.set("mode.kind", "preference", f.source(b, switch, "a fork's switch that names the method"))
+            b.set("mode.preference_method", switch[2:], f.source(b, switch))
+            b.set("objective.kind", "preference", f.source(b, switch, "a fork's switch that names the method"))
         elif (sft := next((flag for flag in _SFT_SWITCHES if f.switch(flag)), None)) is not None:
             b.set("mode.kind", "full_finetune", f.source(b, sft))
             b.set("objective.completion_only", True, f.source(b, sft))

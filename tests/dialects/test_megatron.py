@@ -1103,6 +1103,18 @@ def test_a_dpo_program_is_a_preference_run_and_a_json_scheduler_beside_megatrons
     assert note.data["severity"] == "warning" and "200×" in note.message
 
 
+def test_a_forks_preference_switch_makes_a_preference_run(tmp_path) -> None:
+    """Held-out review 111, C 11: a Megatron-LM fork's `--simpo --simpo-beta 2.5` with `--finetune --lr 8e-7` was read
+    as SFT, and PD103 called the lr too low for a fine-tune (SimPO recipes use 3e-7 to 1e-6)."""
+    text = ("torchrun --nproc_per_node 8 pretrain_gpt.py --num-layers 24 --hidden-size 4096 --num-attention-heads 32 "
+            "--seq-length 8192 --micro-batch-size 1 --global-batch-size 32 --train-iters 500 --lr 8e-7 --finetune "
+            "--load sft_ckpt --bf16 --simpo --simpo-beta 2.5 --simpo-gamma 0.55\n")
+    plan = plan_of(write(tmp_path, "simpo.sh", text))
+    assert plan.mode.kind == "preference" and plan.mode.preference_method == "simpo"
+    assert plan.objective.kind == "preference" and plan.mode.init_from == "sft_ckpt"
+    assert not findings(plan, "PD103")
+
+
 def test_interleaved_rotary_with_rope_fusion_on_is_refused_by_core_0_6_to_0_13(tmp_path) -> None:
     """Held-out review 55, B 09: `--rotary-interleaved` and no `--no-rope-fusion`: validate_args raises RuntimeError
     on megatron-core 0.6-0.13 (a warning with the release unknown, an error when judged in range, silent from 0.14)."""
