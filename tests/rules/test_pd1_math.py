@@ -425,11 +425,11 @@ def test_missing_warmup_hint_names_the_trainers_own_key() -> None:
     assert "`train.lr_warmup_steps: 1200`" in hint("litgpt", "full_finetune")
     assert "(e.g. `warmup_steps: 400`)" in hint("hf") and "`warmup_ratio: 0.03`" in hint("hf", "full_finetune")
     # nanoGPT's `decay_lr = False` is where its plan's "no warmup" comes from: get_lr, warmup and all, only runs
-    # with it on (real-configs nanogpt/config/finetune_shakespeare.py)
-    plan = plan_of(dialect="nanogpt", mode={"kind": "full_finetune"}, run={"max_steps": 20}, schedule={"kind": "constant"},
+    # with it on (real-configs nanogpt/config/finetune_shakespeare.py, there 20 steps)
+    plan = plan_of(dialect="nanogpt", mode={"kind": "full_finetune"}, run={"max_steps": 200}, schedule={"kind": "constant"},
                    sources={"schedule.warmup_steps": {"file": "f.py", "line": 25, "key": "decay_lr"}})
     [finding] = MissingWarmup().check(plan)
-    assert "`decay_lr: True` with `warmup_iters: 1`" in finding.hint
+    assert "`decay_lr: True` with `warmup_iters: 6`" in finding.hint
 
 
 def test_small_models_at_the_lrs_small_model_studies_tune_are_not_too_high() -> None:
