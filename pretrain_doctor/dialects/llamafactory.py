@@ -950,6 +950,7 @@ def _data(b: PlanBuilder, doc: Document, stage: str) -> None:
     if isinstance(val_size, (int, float)) and 0 < val_size < 1:
         b.take("data.val_fraction", doc, "val_size", lenient_number)
     _evaluation_without_data(b, doc, evals, val_size)
+    _eval_dataset_beside_val_size(b, doc, evals, val_size)
     _packing(b, doc, stage)
     b.take("data.num_workers", doc, "dataloader_num_workers", lenient_int)
     b.default("data.num_workers", 0, HF_DEFAULT)
@@ -963,6 +964,28 @@ def _data(b: PlanBuilder, doc: Document, stage: str) -> None:
     b.default("data.shuffle", True, HF_DEFAULT + " (random sampler)")
     # LLaMA-Factory pads labels with IGNORE_INDEX and masks by position (data/processor/).
     b.set("data.label_masking", "positional")
+
+
+def _eval_dataset_beside_val_size(b: PlanBuilder, doc: Document, evals: Any, val_size: Any) -> None:
+    """Both an `eval_dataset` and a `val_size` above 0: DataArguments.__post_init__ raises "Cannot specify `val_size`
+    if `eval_dataset` is not None." (from 0.8.3, which added `eval_dataset`, to today; held-out review 111, B 05)."""
+    if not evals or not (isinstance(val_size, (int, float)) and val_size > 1e-6):
+        return
+    own = _own_keys(doc)
+    message = ("`eval_dataset` and `val_size` are both set: LLaMA-Factory refuses to start (\"Cannot specify "
+               "`val_size` if `eval_dataset` is not None.\")")
+    if own:  # as in `_evaluation_without_data`: a fork or a wrapper reads the file, its checks may differ
+        message += (f"; but no release reads the file's {', '.join(f'`{key}`' for key in own[:3])}: a fork or a "
+                    "wrapper script reads it, and its checks may differ")
+    b.note("mutually-exclusive", message, b.source(doc, ("val_size",)),
+           hint="drop `val_size` (the eval_dataset is the held-out set), or drop `eval_dataset` to split the "
+                "training data", keys=["eval_dataset", "val_size"], severity="info" if own else None)
+
+
+def _own_keys(doc: Document) -> list[str]:
+    """The file's keys no LLaMA-Factory release reads (nor a launcher's or another trainer's)."""
+    return [key for key in doc.data if isinstance(key, str) and key not in _KNOWN_KEYS and key not in LAUNCH_KEYS
+            and key not in _OTHER_TRAINERS_NAMES]
 
 
 def _evaluation_without_data(b: PlanBuilder, doc: Document, evals: Any, val_size: Any) -> None:
@@ -979,8 +1002,7 @@ def _evaluation_without_data(b: PlanBuilder, doc: Document, evals: Any, val_size
     launch_time = any(key in doc.unevaluated or f"--{key}" in doc.unevaluated for key in ("eval_dataset", "val_size"))
     if asked is None or evals or held_out or launch_time:
         return
-    own = [key for key in doc.data if isinstance(key, str) and key not in _KNOWN_KEYS and key not in LAUNCH_KEYS
-           and key not in _OTHER_TRAINERS_NAMES]
+    own = _own_keys(doc)
     if any(_SPLIT_KEY.fullmatch(key) for key in own):
         return  # a fork's own split (`train_size: 0.8`: held-out review 25, A 03, a vendored 0.7.2.dev0)
     message = (f"`{asked}` asks for evaluation but there is no `eval_dataset` and `val_size` is "

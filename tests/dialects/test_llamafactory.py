@@ -1001,3 +1001,15 @@ def test_a_warmup_steps_below_one_is_read_by_the_release(tmp_path) -> None:
     assert old.schedule.warmup_steps == 0
     new = plan_of(path, trainer_versions=judged("llamafactory=0.9.5"))
     assert new.schedule.warmup_ratio == pytest.approx(0.1)
+
+
+def test_an_eval_dataset_beside_a_val_size_stops_the_run(tmp_path: Path) -> None:
+    # held-out review 111, B 05: `eval_dataset: aime` with `val_size: 0.1`; DataArguments.__post_init__ raises "Cannot
+    # specify `val_size` if `eval_dataset` is not None." (0.8.3 to today); the check said "No problems found"
+    base = _LORA_SFT + "    eval_dataset: alpaca_en_demo\n    eval_strategy: steps\n"
+    [stop] = findings(plan_of(write(tmp_path, "both.yaml", base + "    val_size: 0.1\n")), "PD003")
+    assert stop.severity == "error" and "Cannot specify `val_size`" in stop.message
+    assert not findings(plan_of(write(tmp_path, "eval_only.yaml", base + "    val_size: 0\n")), "PD003")
+    forked = plan_of(write(tmp_path, "fork.yaml", base + "    val_size: 0.1\n    my_fork_ratio: 3\n"))
+    [soft] = findings(forked, "PD003")
+    assert soft.severity == "info" and "`my_fork_ratio`" in soft.message
