@@ -227,6 +227,24 @@ def test_a_settings_class_imported_from_beside_the_program_gives_its_defaults(tm
     assert detected(tmp_path / "dpo.py") is None
 
 
+def test_a_settings_module_imported_whole_gives_its_constants(tmp_path: Path) -> None:
+    # held-out review 111, A 09 (a MEDIQA summarization program): `import config as code_config`, then
+    # `learning_rate=code_config.TASKA_SUMMARY_LEARNING_RATE`; the program was refused as naming no setting
+    write(tmp_path, "config.py", "SEED = 42\nTASKA_LEARNING_RATE = 1e-3\nTASKA_MICRO_BATCH = 1\nTASKA_ACCUM = 16\n")
+    program = write(tmp_path, "task_a.py", "from transformers import Seq2SeqTrainingArguments\n"
+                                           "import config as code_config\n\n"
+                                           "args = Seq2SeqTrainingArguments(\n    output_dir='out',\n"
+                                           "    learning_rate=code_config.TASKA_LEARNING_RATE,\n"
+                                           "    per_device_train_batch_size=code_config.TASKA_MICRO_BATCH,\n"
+                                           "    gradient_accumulation_steps=code_config.TASKA_ACCUM,\n"
+                                           "    seed=code_config.SEED,\n)\n")
+    assert detected(program) == "hf"
+    plan = plan_of(program)
+    assert plan.optimizer.lr == 1e-3 and plan.batch.micro_batch_size == 1 and plan.batch.grad_accum == 16
+    (tmp_path / "config.py").unlink()
+    assert detected(program) is None
+
+
 # Reduced from held-out review 88, A 02 (DPOTrainer_lora.py): the TrainingArguments keywords read the namespace a
 # parse function returns, so the program run without flags trains with its argparse defaults.
 ARGPARSE_PROGRAM = """\

@@ -500,18 +500,48 @@ def _settings_classes(tree: ast.Module, path: Optional[Path]) -> dict[str, _Scop
     if path is None:
         return classes
     for node in tree.body:
+        if isinstance(node, ast.Import):
+            # `import config as code_config`, then `learning_rate=code_config.TASKA_LEARNING_RATE` (held-out review
+            # 111, A 09): a settings module beside the program, its literal globals read as a class's fields
+            for alias in node.names:
+                tree_of = _module_beside(path, alias.name) if "." not in alias.name else None
+                constants = _module_globals(tree_of) if tree_of is not None else {}
+                if constants:
+                    classes[alias.asname or alias.name] = constants
+            continue
         if not (isinstance(node, ast.ImportFrom) and node.module and node.level <= 1 and "." not in node.module):
             continue
         wanted = {alias.name: alias.asname or alias.name for alias in node.names if alias.name != "*"}
-        module = path.parent / f"{node.module}.py"
-        try:
-            if not module.is_file() or module.stat().st_size > _SETTINGS_MODULE_BYTES:
-                continue
-            found = _class_defaults(parse_module(module.read_text(errors="replace")), set(wanted))
-        except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        module_tree = _module_beside(path, node.module)
+        if module_tree is None:
             continue
+        found = _class_defaults(module_tree, set(wanted))
         classes.update({wanted[name]: fields for name, fields in found.items()})
     return classes
+
+
+def _module_beside(path: Path, name: str) -> Optional[ast.Module]:
+    """The syntax tree of the module `name` in the program's folder, when it is there and small enough."""
+    module = path.parent / f"{name}.py"
+    try:
+        if not module.is_file() or module.stat().st_size > _SETTINGS_MODULE_BYTES:
+            return None
+        return parse_module(module.read_text(errors="replace"))
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _module_globals(tree: ast.Module) -> _Scope:
+    """A module's globals whose values are literals (or built from literals), as its top level assigns them."""
+    scope: _Scope = {}
+    for statement in tree.body:
+        for name, expression in assignments(statement):
+            value = evaluate(expression, scope)
+            if value is None:
+                scope.pop(name, None)
+            else:
+                scope[name] = value
+    return scope
 
 
 def _class_defaults(tree: ast.Module, wanted: Optional[set[str]]) -> dict[str, _Scope]:
