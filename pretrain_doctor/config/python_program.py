@@ -535,13 +535,17 @@ def _module_globals(tree: ast.Module) -> _Scope:
     """A module's globals whose values are literals (or built from literals), as its top level assigns them."""
     scope: _Scope = {}
     for statement in tree.body:
-        for name, expression in assignments(statement):
-            value = evaluate(expression, scope)
-            if value is None:
-                scope.pop(name, None)
-            else:
-                scope[name] = value
+        _assign_global(statement, scope)
     return scope
+
+
+def _assign_global(statement: ast.stmt, scope: _Scope) -> None:
+    for name, expression in assignments(statement):
+        value = evaluate(expression, scope)
+        if value is None:
+            scope.pop(name, None)
+        else:
+            scope[name] = value
 
 
 def _class_defaults(tree: ast.Module, wanted: Optional[set[str]]) -> dict[str, _Scope]:
@@ -554,12 +558,7 @@ def _class_defaults(tree: ast.Module, wanted: Optional[set[str]]) -> dict[str, _
             if wanted is None or statement.name in wanted:
                 classes[statement.name] = class_fields(statement, module_scope)[1]
             continue
-        for name, expression in assignments(statement):
-            value = evaluate(expression, module_scope)
-            if value is None:
-                module_scope.pop(name, None)
-            else:
-                module_scope[name] = value
+        _assign_global(statement, module_scope)
     return {name: fields for name, fields in classes.items() if fields}
 
 
