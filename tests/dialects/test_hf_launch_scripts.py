@@ -370,6 +370,20 @@ def test_a_program_that_loads_pretrained_weights_itself_is_a_fine_tune(tmp_path)
     assert scratch.mode.kind == "pretrain" and scratch.program.assumed == {}
 
 
+def test_a_trl_program_that_names_a_precision_itself_is_assumed_at_trls_default(tmp_path) -> None:
+    # held-out review 111, A 11/A 12: TRL's examples/scripts/grpo_vlm.py (which names torch_dtype itself) launched with
+    # `--dtype bfloat16` and neither --bf16 nor --fp16 was read as transformers' fp32; GRPOConfig turns bf16 on
+    write(tmp_path, "grpo_vlm.py", "import torch\nfrom trl import GRPOConfig, GRPOTrainer, TrlParser\n"
+                                   "dtype = torch.bfloat16 if True else torch.float16\n"
+                                   "args = TrlParser((GRPOConfig,)).parse_args_and_config()\n")
+    script = write(tmp_path, "grpo.sh", "accelerate launch grpo_vlm.py --model_name_or_path Qwen/Qwen2.5-VL-3B-Instruct "
+                                        "--output_dir out --learning_rate 1e-5 --dtype bfloat16 --use_vllm "
+                                        "--num_generations 8\n")
+    plan = plan_of(script)
+    assert plan.precision.compute == "bf16" and plan.program.assumed.get("precision.compute")
+    assert plan_of(script, trainer_versions=judged("trl=0.20")).precision.bf16_enabled is True
+
+
 def test_a_source_at_hand_that_names_no_half_precision_runs_the_launchers_mixed_precision(tmp_path) -> None:
     write(tmp_path, "zero3.yaml", ZERO3)
     script = write(tmp_path, "run_qwen2_qft.sh", SCALEQUEST)
