@@ -532,6 +532,46 @@ def test_a_guess_that_reads_half_the_keys_or_fewer_says_every_finding_softer(tmp
     assert found["PD510"].severity == "warning"
 
 
+# Reduced from held-out review 111, C 10 (a weight-sparse transformer's own YAML): OLMo's `model.d_model` and
+# `optimizer.learning_rate`/`weight_decay`/`eps` among many keys of the project's own
+SPARSE_YAML = """\
+model:
+  n_layer: 4
+  d_model: 4096
+  n_ctx: 512
+  d_head: 16
+  use_rms_norm: true
+  use_positional_embeddings: false
+  use_attention_sinks: true
+  use_flash_attention: true
+sparsity:
+  enable_weight_sparsity: true
+  target_l0_fraction: 0.0039
+optimizer:
+  learning_rate: 0.001
+  beta1: 0.9
+  beta2: 0.95
+  weight_decay: 0.1
+  eps: 0.1
+  enable_grad_clip: true
+  warmup_fraction: 0.01
+training:
+  total_tokens: 2000000000
+  batch_size: 128
+  eval_every_n_steps: 20
+  checkpoint_every_n_steps: 1000
+"""
+
+
+def test_a_file_whose_own_keys_outnumber_the_trainers_is_a_weak_guess(tmp_path) -> None:
+    # it was read as an OLMo fork: "rename `n_layer` to `n_layers`" (which the program would then drop), an unknown
+    # `use_flash_attention`, and "evaluation is off" beside the file's own `eval_every_n_steps`: all three wrong
+    found, report = _check(tmp_path, SPARSE_YAML, name="simple_5M_sparse.yaml")
+    assert found == {}, found
+    _, _, plan = load_plan_detected(tmp_path / "simple_5M_sparse.yaml")
+    assert "the dialect is a guess (it reads at most half of the file's keys)" in plan.reading
+
+
 @pytest.mark.parametrize("name", ["train-gpt.job", "pretrain.pbs"])
 def test_a_folder_walk_reads_slurm_and_pbs_job_files(tmp_path, name: str) -> None:
     # held-out review 107, C 12: `train-gpt-container-diana.job` (a Slurm job running Megatron) was neither checked

@@ -122,13 +122,34 @@ def _keys_unjudged_when_guessed(plan: TrainingPlan, found: Detection) -> Trainin
     """A guessed dialect's key knowledge is about another trainer: no typo or version notes (PD002).
     open-instruct's `lora_rank` read as HF got "did you mean `local_rank`?". A guess, keys no known
     version reads, or a close call with such a key: the file reads as a fork (plan/reading.py)."""
-    judge_reading(plan, guessed_dialect=found.guess, close_call=found.notice is not None, weak_guess=found.weak)
-    if found.guess:  # a key the YAML file repeats is lost whichever trainer reads it
+    guess = found.guess or _mostly_foreign(plan)
+    judge_reading(plan, guessed_dialect=guess, close_call=found.notice is not None,
+                  weak_guess=found.weak or guess and not found.guess)
+    if guess:  # a key the YAML file repeats is lost whichever trainer reads it
         plan.notes = [note for note in plan.notes if note.kind != "ignored-key" or note.data.get("repeated")]
         for note in plan.notes:  # the rest says what the guessed trainer would do (held-out review 86, B 13)
             if not note.data.get("repeated"):
                 note.data[GUESSED_NOTE] = True
     return plan
+
+
+# A file whose keys the dialect does not know outnumber those it reads this many times over, and are at least
+# MOSTLY_FOREIGN_KEYS, is another program's config that shares a few names with the trainer's (held-out review 111,
+# C 10: a weight-sparse transformer's own YAML, `model.d_model` and `optimizer.learning_rate` among 22 keys of its
+# own, read as an OLMo fork: the rename of its `n_layer` to OLMo's `n_layers` was suggested).
+MOSTLY_FOREIGN_FACTOR = 2
+MOSTLY_FOREIGN_KEYS = 10
+
+
+def _mostly_foreign(plan: TrainingPlan) -> bool:
+    """Whether the file's keys no known version has outnumber those the plan read from it (at their lines) by
+    MOSTLY_FOREIGN_FACTOR: the dialect is then a guess, as one that reads too few top-level keys is."""
+    foreign = len(plan.foreign_keys)
+    if foreign < MOSTLY_FOREIGN_KEYS or not plan.files:
+        return False
+    read = {source.key for source in plan.sources.values()
+            if source.file == plan.files[0] and source.key and source.line is not None}
+    return foreign >= MOSTLY_FOREIGN_FACTOR * len(read)
 
 
 def _with_notice(exc: ConfigError, found: Detection) -> ConfigError:

