@@ -39,7 +39,7 @@ from .megatron import NOT_TRAINING, TRAINING
 from .program import (DATACLASS_PARSERS, ProgramArguments, argparse_arguments, find_program_source, is_module_name,
                       program_facts, read_program)
 from .shared import (DTYPE_NAMES, accelerate_launcher, apply_accelerate, assume, find_referenced_file, launcher_world_size,
-                     merge_deepspeed_reference, optimizer_family)
+                     merge_deepspeed_reference, optimizer_family, preference_named)
 
 # Flags that spell a training setting the way an own argparse does: TrainingArguments holds each under
 # another name, so an HfArgumentParser program does not define them beside it.
@@ -53,8 +53,10 @@ _OWN_SPELLINGS = frozenset({
 
 # Projects whose programs parse dataclasses of their own, spelt like TrainingArguments but with other defaults
 # and their own loops: open-instruct's finetune.py (FlatArguments: lr 2e-5, batch 8, 2 epochs), dpo_tune*.py,
-# grpo_fast.py and ppo_*.py (held-out review 92, D 02: a PPO launch read with TrainingArguments' defaults).
-_OWN_ARGUMENT_PROJECTS = lazy_compile(r"(^|/)open_instruct/")
+# grpo_fast.py and ppo_*.py (held-out review 92, D 02: a PPO launch read with TrainingArguments' defaults); PKU's
+# safe-rlhf, whose `safe_rlhf.algorithms.*` modules parse argparse flags of their own (`--epochs`, `--lr_warmup_ratio`,
+# DeepSpeedCPUAdam betas (0.9, 0.95): held-out review 111, D 17, read as HF with its defaults).
+_OWN_ARGUMENT_PROJECTS = lazy_compile(r"(^|[/.])(open_instruct|safe_rlhf)[/.]")
 
 # Plan fields -> the argument names programs use for them, first match wins.
 def _step_limit(steps: Any) -> Any:
@@ -68,7 +70,7 @@ _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "optimizer.weight_decay": (("weight_decay", "wd", "actor_weight_decay"), lenient_number),
     "optimizer.eps": (("adam_epsilon", "adam_eps", "eps"), lenient_number),
     "schedule.warmup_steps": (("num_warmup_steps", "warmup_steps", "warmup_iters", "lr_warmup_steps"), lenient_int),
-    "schedule.warmup_ratio": (("warmup_ratio",), lenient_number),
+    "schedule.warmup_ratio": (("warmup_ratio", "lr_warmup_ratio"), lenient_number),
     "schedule.min_lr": (("min_learning_rate", "min_lr", "end_lr"), lenient_number),
     "batch.micro_batch_size": (("per_device_train_batch_size", "micro_batch_size", "train_micro_batch_size",
                                 "micro_train_batch_size",
@@ -119,7 +121,8 @@ class ProgramDialect(Dialect):
         # a module a launcher runs (`deepspeed --module training.trainer`: held-out review 25, A 17), by its last part
         # and only when it says it trains (`litgpt`, a console command, spells like a module too)
         name = Path(program).name if program.endswith(".py") else (
-            program.rsplit(".", 1)[-1] + ".py" if is_module_name(program) and TRAINING.search(program) else "")
+            program.rsplit(".", 1)[-1] + ".py" if is_module_name(program) and (
+                TRAINING.search(program) or _OWN_ARGUMENT_PROJECTS.search(program)) else "")
         if not name.endswith(".py") or name.startswith("pretrain_") or (NOT_TRAINING.search(name)
                                                                          and not TRAINING.search(name)):
             return 0  # Megatron's entry points; evaluation, generation and serving programs train nothing
@@ -548,11 +551,13 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
         else:
             b.set("mode.init_from", actor, view.source(b, "actor_model_name_or_path"))
         return
-    if "dpo" in _words(program):  # DeepSpeed-Chat-Extension's step2_dpo_finetuning/main.py
+    # DeepSpeed-Chat-Extension's step2_dpo_finetuning/main.py; safe-rlhf's `safe_rlhf.algorithms.mdpo.mdpo_router`
+    method = "dpo" if "dpo" in _words(program) else preference_named(program.rsplit("/", 1)[-1].lower())
+    if method is not None:
         source = b.source(view.doc, ("program",))
         b.set("mode.kind", "preference", source)
         b.set("objective.kind", "preference", source)
-        b.set("mode.preference_method", "dpo", source)
+        b.set("mode.preference_method", method, source)
     online = next((word for word in ("grpo", "ppo", "rloo") if word in _words(program)), None)
     if online is not None:  # a program named for an online-RL method (held-out review 90, A 17: `...grpo.train_grpo`)
         source = b.source(view.doc, ("program",), note=f"the program is named for {online.upper()}")

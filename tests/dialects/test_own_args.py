@@ -259,6 +259,19 @@ def test_a_fractional_count_the_program_declares_a_float_is_its_own_and_no_error
     assert stated.schedule.warmup_steps is None and not findings(stated, "PD002")
 
 
+def test_a_safe_rlhf_module_is_its_own_program_not_an_hf_trainer(tmp_path) -> None:
+    # Held-out review 111, D 17 (MidPO): `deepspeed --module safe_rlhf.algorithms.mdpo.mdpo_router --epochs 3
+    # --lr_warmup_ratio 0.03 ...` was read as an HF Trainer launch, with its optimizer, betas and warmup defaults
+    path = write(tmp_path, "mdpo.sh", "deepspeed --master_port 29500 --module safe_rlhf.algorithms.mdpo.mdpo_router "
+                                      "--model_name_or_path PKU-Alignment/alpaca-7b-reproduced --epochs 3 "
+                                      "--per_device_train_batch_size 4 --gradient_accumulation_steps 1 "
+                                      "--learning_rate 1e-5 --lr_warmup_ratio 0.03 --bf16 True\n")
+    assert detected(path) == "own_args"
+    plan = plan_of(path)
+    assert plan.mode.kind == "preference" and plan.schedule.warmup_ratio == pytest.approx(0.03)
+    assert plan.run.epochs == 3 and plan.optimizer.lr == pytest.approx(1e-5)
+
+
 def test_a_program_that_imports_its_arguments_module_not_at_hand_is_read_by_its_flags(tmp_path) -> None:
     # Held-out review 35, A 06 (minLLMTrain's llama_1b_ds.sh): pretrain.py declares nothing itself, `from core.args
     # import *` does, and core/ was not at hand: the launch was refused as naming no setting
