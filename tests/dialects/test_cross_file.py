@@ -249,6 +249,21 @@ def test_deepspeed_values_that_disagree_with_the_trainers_arguments(tmp_path) ->
     assert findings(plan_of(write(tmp_path, "b.yaml", agreeing), dialect="hf"), "PD402") == []
 
 
+def test_a_deepspeed_json_of_the_era_before_auto_values_is_judged_by_release(tmp_path) -> None:
+    # held-out review 112, A 05 (T5-XXL, 2021): a JSON with no "auto" and no batch keys, its optimizer's eps 1e-8 against
+    # `adam_epsilon` 1e-6, run on transformers 4.3, whose init_deepspeed kept the JSON's optimizer without a check and
+    # wrote `max_grad_norm` into it as `gradient_clipping`: PD402 said the run stops, PD206 that nothing is clipped
+    write(tmp_path, "ds.json", '{"fp16": {"enabled": true}, "zero_optimization": {"stage": 2, "cpu_offload": true}, '
+                               '"optimizer": {"type": "Adam", "params": {"lr": 3e-5, "eps": 1e-8}}}')
+    path = write(tmp_path, "a.yaml", HF + "deepspeed: ds.json\nlearning_rate: 3.0e-5\nadam_epsilon: 1.0e-6\n")
+    [mismatch] = findings(plan_of(path, dialect="hf"), "PD402")
+    assert mismatch.severity == "warning" and "earlier releases" in mismatch.message
+    old = plan_of(path, dialect="hf", trainer_versions=judged("transformers=4.3.0"))
+    assert findings(old, "PD402") == [] and findings(old, "PD206") == []
+    recent = plan_of(path, dialect="hf", trainer_versions=judged("transformers=4.40.0"))
+    assert [f.severity for f in findings(recent, "PD402")] == ["error"] and findings(recent, "PD206")
+
+
 def test_a_deepspeed_json_block_inside_accelerates_deepspeed_config(tmp_path) -> None:
     # Held-out review 44, A 25 (`deepspeed_config: {zero_optimization: {stage: 3, offload_param: {device: nvme}}}`):
     # the plugin reads only its own keys, so the run gets its default ZeRO-2 and no offload
