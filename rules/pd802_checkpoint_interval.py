@@ -38,7 +38,7 @@ class CheckpointInterval(Rule):
     or, the model's size unknown, under 2M training tokens. A resumed run whose config names the
     step it continues from (nanotron's checkpoint folder) is judged on the steps it trains from
     there, at info when that stage is under 1,000 steps (a crash restarts it from its checkpoint); so is
-    a resumed run of under 1,000 steps whose starting step is not known, and
+    a resumed run of under 1,000 steps that goes on from a checkpoint's step the config does not say, and
     a LoRA/QLoRA fine-tune of under 1,000 steps on at most one node. An error when no interval save falls
     within the run and the trainer writes nothing at the end either (nanotron's `save_final_state: false`;
     left unset it saves at the end on main since March 2025, in no release, so that is not judged), so the run
@@ -119,10 +119,12 @@ class CheckpointInterval(Rule):
             adapters = plan.mode.kind in ("lora", "qlora") or plan.mode.lora_rank is not None
             if adapters and steps < SHORT_STAGE_STEPS and (world or 1) <= ONE_NODE:
                 cheap = cheap or f"an adapter fine-tune of under {SHORT_STAGE_STEPS:,} steps on one node, soon run again"
-            if plan.mode.resumed and steps < SHORT_STAGE_STEPS:
-                # resumed from a checkpoint at a step the config does not say (nanoGPT's `init_from = 'resume'`):
-                # at most this short stage is lost, restarted from that checkpoint (held-out review 110, C 04)
-                cheap = cheap or f"a resumed stage of under {SHORT_STAGE_STEPS:,} steps, restarted from its checkpoint"
+            if "run.start_step" in plan.unknown and steps < SHORT_STAGE_STEPS:
+                # the run goes on from a checkpoint's step the config does not say (nanoGPT's `init_from = 'resume'`):
+                # it trains at most these few steps, and a crash restarts it from that checkpoint (held-out review
+                # 110, C 04). A new stage from loaded weights counts its own steps: judged as any run (81, B 04).
+                cheap = cheap or (f"a resumed run of at most {steps:,.0f} steps, going on from its checkpoint's step, "
+                                  "restarted from that checkpoint")
         if plan.checkpoint.final_save is False and total.value // interval * interval <= start:
             # no interval save falls within the run and nothing is saved at the end either: even a run that succeeds
             # keeps no trained weights (an interval equal to the run length saves at its last step)

@@ -812,6 +812,8 @@ class NanogptDialect(Dialect):
         elif init_from == "resume":
             b.set("mode.kind", "pretrain", src)
             b.set("mode.resumed", True, src)
+            # train.py takes iter_num from the checkpoint and runs on to max_iters
+            b.unknown("run.start_step", "the checkpoint's iter_num (`init_from = 'resume'`): the run goes on from it")
         else:
             b.set("mode.kind", "full_finetune", src)
             b.set("mode.init_from", init_from, src)
