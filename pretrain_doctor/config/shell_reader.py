@@ -2106,6 +2106,9 @@ def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Opt
         # of a fresh run and its resumption (`--init_from=resume`) the script offers alike, the fresh run is the one
         # its settings are for (held-out review 40, B 13: a resume at the config's min_lr read as the run)
         score -= 2 if any("resume" in (w.text or "") for w in words[index + 1:]) else 0
+        # a step that trains nothing before the one that trains (held-out review 112, C 03: flame's `train.sh ...
+        # --checkpoint.create_seed_checkpoint` on one GPU, then the same flags without it on eight)
+        score -= 2 if any((w.text or "").split("=", 1)[0] in _TRAINS_NOTHING for w in words[index + 1:]) else 0
         if score > best_score:
             best, best_score = (words, index), score
     if best is not None:
@@ -2118,6 +2121,8 @@ def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Opt
 
 
 _CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+# Switches that make a launch write something and stop, training nothing: torchtitan's seed checkpoint.
+_TRAINS_NOTHING = frozenset(("--checkpoint.create_seed_checkpoint",))
 # torchtitan's command-line overrides of its TOML job config: `--section.key` (torchtitan/config/manager.py), the
 # sections its JobConfig has.
 TORCHTITAN_SECTIONS = ("job", "training", "optimizer", "lr_scheduler", "model", "parallelism", "checkpoint", "metrics",

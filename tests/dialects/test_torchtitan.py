@@ -659,6 +659,19 @@ def test_a_seed_checkpoint_config_trains_nothing(tmp_path) -> None:
                  "ignored-key") == []
 
 
+def test_a_launch_scripts_seed_checkpoint_step_is_not_its_training_run(tmp_path) -> None:
+    # held-out review 112, C 03/C 11 (flame's train_flame.sh): an optional one-GPU `--checkpoint.create_seed_checkpoint`
+    # step before the same command on eight GPUs; the seed step, one flag longer, was taken for the run
+    flags = ("  --job.config_file flame/models/fla.toml \\\n  --training.batch_size 4 \\\n"
+             "  --training.seq_len 16384 \\\n  --training.steps 95368 \\\n  --checkpoint.keep_latest_k 25")
+    script = write(tmp_path, "train_flame.sh",
+                   f'if [[ -n "${{SEED_CKPT}}" ]]; then\nNNODE=1 NGPU=1 bash train.sh \\\n{flags} \\\n'
+                   f'  --checkpoint.create_seed_checkpoint\nfi\n\nNNODE=1 NGPU=8 bash train.sh \\\n{flags}\n')
+    plan = plan_of(script)
+    assert plan.parallel.world_size == 8 and not notes(plan, "ignored-key")
+    assert "create_seed_checkpoint" not in str(plan.sources.get("debug"))
+
+
 def test_pytorchs_betas_in_the_optimizer_table(tmp_path) -> None:
     # held-out review 72, B 03: `[optimizer] betas = [0.9, 0.95]` on the 0.2.0 schema, which takes beta1/beta2 and
     # refuses unknown fields at start: a warning with no release known, an error where 0.2.0 or later is judged
