@@ -166,6 +166,7 @@ class HfDialect(Dialect):
         self._mode(b, doc)
         if launched is None and nested is None:
             _loaded_by_its_program(b, doc)
+            _own_training_loop(b, doc)
         facts = None
         if launched is not None:
             facts = _launched_program(b, doc)
@@ -1799,6 +1800,26 @@ def _loaded_by_its_program(b: PlanBuilder, doc: Document) -> None:
     assume(b, doc, "mode.kind", "what the file says trains (the program may wrap the model in adapters or quantize it)",
            (), why)
     assume(b, doc, "precision.compute", "the file's precision (the program may set its own)", (), why)
+
+
+# Arguments of programs with a training loop of their own, spelt beside TrainingArguments' names: open-instruct's
+# FlatArguments (finetune.py, dpo_tune.py) and transformers' `*_no_trainer.py` examples (accelerate loops).
+_OWN_LOOP_KEYS = frozenset({"with_tracking", "checkpointing_steps", "keep_last_n_checkpoints", "max_train_steps",
+                            "use_slow_tokenizer", "clip_grad_norm", "reduce_loss", "dataset_mixer",
+                            "dataset_mixer_list", "use_8bit_optimizer", "wandb_project_name"})
+_OWN_LOOP_MIN_KEYS = 2
+
+
+def _own_training_loop(b: PlanBuilder, doc: Document) -> None:
+    """A file of such a program's arguments (held-out review 112, D 11: open-instruct's DPO YAML, handed to
+    `dpo_tune.py` at launch, read as an SFT run whose lr 5e-7 was "too low"): its loop decides what trains."""
+    own = sorted(key for key in doc.data if isinstance(key, str) and key in _OWN_LOOP_KEYS)
+    if len(own) < _OWN_LOOP_MIN_KEYS:
+        return
+    why = (f"{', '.join(f'`{key}`' for key in own[:3])} are the arguments of a program with its own training loop "
+           "(open-instruct's finetune.py or dpo_tune.py, an accelerate `no_trainer` script), which decides what it trains")
+    assume(b, doc, "mode.kind", "what the file's keys say trains (the program may run DPO or another method)", (), why)
+    assume(b, doc, "objective.kind", "what the file's keys say the objective is", (), why)
 
 
 def _assume(b: PlanBuilder, doc: Document, field: str, what: str) -> None:

@@ -809,3 +809,16 @@ def test_the_deprecated_per_gpu_batch_size_wins_over_the_per_device_one(tmp_path
     assert plan_of(write(tmp_path, "a.yaml", text), "hf").batch.micro_batch_size == 4
     unset = text.replace("per_gpu_train_batch_size: 4", "per_gpu_train_batch_size: null")
     assert plan_of(write(tmp_path, "b.yaml", unset), "hf").batch.micro_batch_size == 8
+
+
+def test_a_file_of_an_own_training_loops_arguments_leaves_the_run_kind_assumed(tmp_path) -> None:
+    # held-out review 112, D 11: open-instruct's DPO YAML (`with_tracking`, `checkpointing_steps`, lr 5e-7), handed to
+    # dpo_tune.py at launch, was read as an HF SFT run, and PD103 warned that 5e-7 barely moves a 7B model
+    text = ("model_name_or_path: allenai/tulu-2-7b\ndataset_name: HuggingFaceH4/ultrafeedback_binarized\n"
+            "per_device_train_batch_size: 1\ngradient_accumulation_steps: 4\nlearning_rate: 5.0e-7\n"
+            "warmup_ratio: 0.1\nnum_train_epochs: 3\noutput_dir: out\n")
+    own = plan_of(write(tmp_path, "default.yaml", text + "with_tracking: true\ncheckpointing_steps: 1000\n"), dialect="hf")
+    assert "mode.kind" in own.program.assumed
+    assert [f.severity for f in reported(own, "PD103")] == ["info"]
+    plain = plan_of(write(tmp_path, "sft.yaml", text), dialect="hf")
+    assert [f.severity for f in reported(plain, "PD103")] == ["warning"]
