@@ -1318,3 +1318,19 @@ def test_a_function_called_once_reads_its_arguments_where_it_is_called() -> None
     # defined and never called: read as if called, its arguments unknown
     never = read_shell(script.replace('train "$MODEL" "$BATCH" "$LR"\n', ""), "run.sh")[0]
     assert never["program"] == "dpo.py" and never["--learning_rate"] is None
+
+
+def test_a_job_submitters_command_after_its_double_dash_is_the_training_program(tmp_path) -> None:
+    # held-out review 112, D 13: AI2's `python mason.py --env A=1 --env B=2 --gpus 8 -- ... python
+    # open_instruct/grpo_fast.py ...`: mason.py was taken for the program, and its repeated `--env` (an append) for a
+    # dropped setting (PD002 warning)
+    script = write(tmp_path, "grpo.sh", "python mason.py --cluster ai2/x --env VLLM_X=1 --env RAY_Y=300 --gpus 8 -- "
+                                        "source setup.sh \\&\\& python open_instruct/grpo_fast.py --learning_rate 1e-6 "
+                                        "--per_device_train_batch_size 1 --num_epochs 1\n")
+    data, _, _ = _read(script.read_text())
+    assert data["program"] == "open_instruct/grpo_fast.py" and data["--learning_rate"] == "1e-6"
+    report = check_paths([script], CheckOptions(use_settings=False))
+    assert not [f for f in report.findings if f.code == "PD002" and "--env" in f.message]
+    # a plain launch's own `--` stays its program's (`torchrun train.py -- --lr 1`)
+    data, _, _ = _read("torchrun --nproc_per_node 8 train.py --lr 3e-4 -- --extra 1\n")
+    assert data["program"] == "train.py"

@@ -2159,7 +2159,7 @@ def _program_index(words: list[Word]) -> Optional[int]:
     for index, word in enumerate(words):
         name = _word_name(word)
         if name.endswith(".py"):
-            return index
+            return _handed_on(words, index)
         if name == "swift" and index + 1 < len(words) and words[index + 1].text in _SWIFT_TRAINING:
             return index  # `swift sft ... --external_plugins plugin.py`: the `.py` is a flag's value
     for index, word in enumerate(words):
@@ -2179,6 +2179,22 @@ def _program_index(words: list[Word]) -> Optional[int]:
                 continue  # `swift infer|export|deploy ...`: ms-swift runs no training (its training ones are above)
             return index
     return _program_from_launch(words)
+
+
+def _handed_on(words: list[Word], index: int) -> int:
+    """The program a job submitter runs after its own options and `--` (AI2's `python mason.py --cluster ... --env A=1
+    --env B=2 --gpus 8 -- python open_instruct/grpo_fast.py --learning_rate 1e-6 ...`: held-out review 112, D 13, its
+    repeated `--env` read as the trainer's), else the script at `index`."""
+    separator = next((at for at in range(index + 1, len(words)) if words[at].text == "--"), None)
+    if separator is None:
+        return index
+    runner = False
+    for at in range(separator + 1, len(words)):
+        name = _word_name(words[at])
+        runner = runner or name.startswith(_MODULE_RUNNERS)
+        if runner and name.endswith(".py"):
+            return at
+    return index
 
 
 def _program_from_launch(words: list[Word]) -> Optional[int]:
