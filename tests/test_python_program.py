@@ -613,3 +613,14 @@ def main():
     assert plan.data.document_mask is True
     report = check_paths([tmp_path / "run_sft.py"], CheckOptions())
     assert not [f for f in report.findings if f.code == "PD510"]
+
+
+def test_a_notebooks_export_with_magics_is_read(tmp_path: Path) -> None:
+    # held-out review 112, A 04: a training script exported from a notebook keeps `%env WANDB_PROJECT=...` lines;
+    # it was refused as invalid Python
+    program = write(tmp_path, "train.py", "from trl import SFTConfig, SFTTrainer\n%env WANDB_PROJECT=sql\n"
+                                          "!pip install -q peft\n\nif True:\n    %env WANDB_WATCH=false\n"
+                                          "    args = SFTConfig(output_dir='out', learning_rate=2e-4,\n"
+                                          "                     per_device_train_batch_size=4)\n")
+    plan = plan_of(program)
+    assert plan.optimizer.lr == 2e-4 and plan.sources["optimizer.lr"].line == 7
