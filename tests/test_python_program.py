@@ -624,3 +624,24 @@ def test_a_notebooks_export_with_magics_is_read(tmp_path: Path) -> None:
                                           "                     per_device_train_batch_size=4)\n")
     plan = plan_of(program)
     assert plan.optimizer.lr == 2e-4 and plan.sources["optimizer.lr"].line == 7
+
+
+def test_a_programs_hf_argument_dataclass_run_without_flags_gives_its_defaults(tmp_path: Path) -> None:
+    # held-out review 112, A 11 (a copy of TRL's stack_llama_2 DPO script): `script_args =
+    # parser.parse_args_into_dataclasses()[0]`, then `TrainingArguments(learning_rate=script_args.learning_rate, ...)`;
+    # refused as naming no setting, and its full DPO at lr 5e-4 went unseen
+    program = write(tmp_path, "dpo.py", "from dataclasses import dataclass, field\nfrom typing import Optional\n"
+                                        "from transformers import HfArgumentParser, TrainingArguments\n"
+                                        "from trl import DPOTrainer\n\n@dataclass\nclass ScriptArguments:\n"
+                                        "    learning_rate: Optional[float] = field(default=5e-4)\n"
+                                        "    per_device_train_batch_size: Optional[int] = field(default=4)\n"
+                                        "    max_steps: int = 1000\n\n"
+                                        "if __name__ == '__main__':\n    parser = HfArgumentParser(ScriptArguments)\n"
+                                        "    script_args = parser.parse_args_into_dataclasses()[0]\n"
+                                        "    training_args = TrainingArguments(output_dir='out',\n"
+                                        "        learning_rate=script_args.learning_rate,\n"
+                                        "        per_device_train_batch_size=script_args.per_device_train_batch_size,\n"
+                                        "        max_steps=script_args.max_steps)\n"
+                                        "    DPOTrainer(model=None, args=training_args).train()\n")
+    plan = plan_of(program)
+    assert plan.optimizer.lr == 5e-4 and plan.batch.micro_batch_size == 4 and plan.run.max_steps == 1000

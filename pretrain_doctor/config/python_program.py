@@ -383,6 +383,9 @@ def _instance_fields(name: str, expression: ast.expr, scope: _Scope, settings: S
             and not expression.keywords and expression.func.id in settings.class_builders:
         return {f"{name}.{field}": value
                 for field, value in settings.classes[settings.class_builders[expression.func.id]].items()}
+    parsed_class = _parsed_dataclass(expression, settings)
+    if parsed_class is not None:  # `script_args = parser.parse_args_into_dataclasses()[0]`, run without flags
+        return {f"{name}.{field}": value for field, value in settings.classes[parsed_class].items()}
     if not (isinstance(expression, ast.Call) and isinstance(expression.func, ast.Name)
             and expression.func.id in settings.classes and not expression.args):
         return {}
@@ -398,6 +401,21 @@ def _instance_fields(name: str, expression: ast.expr, scope: _Scope, settings: S
     return {f"{name}.{field}": value for field, value in fields.items()}
 
 
+def _parsed_dataclass(expression: ast.expr, settings: Settings) -> Optional[str]:
+    """The settings class of `parser.parse_args_into_dataclasses()[k]` (held-out review 112, A 11: TRL's DPO example
+    script, `TrainingArguments(learning_rate=script_args.learning_rate, ...)`, refused as naming no setting)."""
+    if not (isinstance(expression, ast.Subscript) and isinstance(expression.slice, ast.Constant)
+            and isinstance(expression.slice.value, int) and isinstance(expression.value, ast.Call)):
+        return None
+    call = expression.value
+    if not (isinstance(call.func, ast.Attribute) and call.func.attr == "parse_args_into_dataclasses"
+            and isinstance(call.func.value, ast.Name) and not call.args):
+        return None
+    classes = settings.hf_parsers.get(call.func.value.id, ())
+    index = expression.slice.value
+    return classes[index] if 0 <= index < len(classes) and classes[index] in settings.classes else None
+
+
 class Settings(NamedTuple):
     """What an instance a program builds holds, field by field: its settings classes' literal defaults by class
     name; its argparse defaults (the namespace `parse_args()` returns when the program runs without flags); and the
@@ -407,6 +425,8 @@ class Settings(NamedTuple):
     parsed: _Scope
     parse_functions: frozenset[str]
     class_builders: dict[str, str]  # module function -> the settings class whose instance it returns
+    # `parser = HfArgumentParser((ScriptArguments, ...))`: the parser's name -> its dataclasses' names, in order
+    hf_parsers: dict[str, tuple[str, ...]] = {}
 
 
 def _parses_arguments(call: ast.Call, settings: Settings) -> bool:
@@ -468,7 +488,22 @@ def program_settings(tree: ast.Module, path: Optional[Path]) -> Settings:
     own folder; and its argparse defaults."""
     parsed, functions = _argparse_defaults(tree)
     classes = _settings_classes(tree, path)
-    return Settings(classes, parsed, functions, _class_builders(tree, classes))
+    return Settings(classes, parsed, functions, _class_builders(tree, classes), _hf_parsers(tree))
+
+
+def _hf_parsers(tree: ast.Module) -> dict[str, tuple[str, ...]]:
+    """`parser = HfArgumentParser(ScriptArguments)` or `HfArgumentParser((A, B))`: the parser's dataclasses."""
+    parsers: dict[str, tuple[str, ...]] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and isinstance(node.value, ast.Call) and dotted_tail(node.value.func) == "HfArgumentParser"
+                and node.value.args):
+            continue
+        first = node.value.args[0]
+        items = first.elts if isinstance(first, (ast.Tuple, ast.List)) else [first]
+        if all(isinstance(item, ast.Name) for item in items):
+            parsers[node.targets[0].id] = tuple(item.id for item in items)  # type: ignore[attr-defined]
+    return parsers
 
 
 def _class_builders(tree: ast.Module, classes: dict[str, _Scope]) -> dict[str, str]:
