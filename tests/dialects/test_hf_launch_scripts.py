@@ -958,6 +958,18 @@ deepspeed --module src.train_prm.main \\
 """
 
 
+def test_a_program_that_picks_an_image_or_speech_model_from_a_table_has_no_causal_lm_objective(tmp_path):
+    # held-out review 112, A 14/A 15: a ViT classifier (`MODELS = {'vit_base': (AutoModelForImageClassification, ...)}`)
+    # and Whisper, launched with TrainingArguments flags, were read as causal LMs
+    write(tmp_path, "train.py", "from transformers import AutoModelForImageClassification, Trainer\n"
+                                "MODELS = {'vit_base': (AutoModelForImageClassification, 'google/vit-base')}\n"
+                                "cls, name = MODELS[args.model]\nmodel = cls.from_config(name)\nTrainer(model).train()\n")
+    script = write(tmp_path, "train.sh", "python train.py --output_dir out --learning_rate 1e-3 "
+                                         "--per_device_train_batch_size 32 --num_train_epochs 10\n")
+    plan = plan_of(script, dialect="hf")
+    assert plan.objective.kind is None and "AutoModelForImageClassification" in plan.unknown["objective.kind"]
+
+
 def test_a_program_that_trains_a_reward_model_has_no_causal_lm_objective(tmp_path):
     # Held-out review 12, A 14 and B 25 (dendrobait/llm-foundry-ale@a77d993 alignment/reward_trainer.sh, whose
     # reward_trainer.py runs `trl.RewardTrainer`): read as causal-LM fine-tunes. The source at hand says what trains;
