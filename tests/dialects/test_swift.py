@@ -208,7 +208,13 @@ def test_keys_of_another_release_are_renames(tmp_path: Path) -> None:
     [note] = notes(plan, "ignored-key")
     assert "`sft_type`" in note.message and "train_type" in note.message and "did you mean" not in note.message
     mixed = plan_of(path)  # no release given: `--model` (3.0+) beside `--sft_type` (2.x)
-    assert any("no release reads both" in n.message for n in notes(mixed, "ignored-key"))
+    [both] = [n for n in notes(mixed, "ignored-key") if "no release reads both" in n.message]
+    # every release stops on an argument it does not read (held-out review 113, D 05: ValueError remaining_argv)
+    assert both.data["severity"] == "error" and "remaining_argv" in both.message
+    tolerated = write(tmp_path, "t.sh", "swift sft --model Qwen/Qwen2.5-7B --dataset d --sft_type full "
+                                        "--ignore_args_error true\n")
+    [soft] = [n for n in notes(plan_of(tolerated), "ignored-key") if "no release reads both" in n.message]
+    assert soft.data["severity"] == "warning"
 
 
 def test_healthy_script_gets_no_warning(tmp_path: Path) -> None:
