@@ -566,8 +566,12 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
         # ... and an interval of evaluation the run does not do (held-out review 64, A 08: `eval_steps` twice beside
         # `eval_strategy: "no"`)
         idle = str(duplicate.path[-1]) in _EVAL_INTERVAL_KEYS and plan.eval.enabled is False
+        # ... and a value the script writes earlier, in a variable it expands after the command's own flags: an
+        # override it builds on purpose (held-out review 113, D 02: `extra_args="... --save_strategy steps"` for a
+        # mode that evaluates, over the command's `--save_strategy epoch`)
+        override = launch and duplicate.last_line < duplicate.first_line
         harmless = duplicate.same_value or duplicate.dropped_empty or duplicate.both_off or partner is not None \
-            or own_tokens or reporting or idle or retention or workers or same_update or output
+            or own_tokens or reporting or idle or retention or workers or same_update or output or override
         lost = ("both give the same value, so nothing is lost here" if duplicate.same_value else
                 f"the special tokens at line {duplicate.first_line} are the ones the model's SentencePiece tokenizer "
                 "already has, so nothing is lost here" if own_tokens else
@@ -578,6 +582,8 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
                 f"the switch-off at line {duplicate.first_line} gives way to the setting at line "
                 f"{duplicate.last_line}, which the file's `{partner}` goes with: the later one is meant"
                 if partner is not None else
+                f"the value at line {duplicate.first_line} gives way to the one written at line {duplicate.last_line}, "
+                "which the script expands after it from a variable: an override it means" if override else
                 ("the first value" if duplicate.first_line == duplicate.last_line else
                  f"the value at line {duplicate.first_line}")
                 + (f" (`{duplicate.dropped}`)" if launch and isinstance(duplicate.dropped, (str, int, float)) else "")

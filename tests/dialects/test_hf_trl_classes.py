@@ -190,6 +190,14 @@ def test_an_eval_interval_set_twice_where_the_run_does_not_evaluate_is_an_info(t
     report = check_paths([launch], CheckOptions(use_settings=False))
     [twice] = [f for f in report.findings if "given twice" in f.message]
     assert twice.severity == "info" and "where the run writes" in twice.message
+    # held-out review 113, D 02: the later value written earlier, in a variable the command expands after its own
+    # flags (`extra_args="--save_strategy steps ..."`): an override the script means
+    override = write(tmp_path, "e.sh", 'extra_args="--save_strategy steps --save_steps 50"\n'
+                                       "torchrun train.py --model_name_or_path m/x --output_dir out \\\n"
+                                       "    --save_strategy epoch --learning_rate 1e-5 ${extra_args}\n")
+    report = check_paths([override], CheckOptions(use_settings=False))
+    [twice] = [f for f in report.findings if "given twice" in f.message]
+    assert twice.severity == "info" and "an override it means" in twice.message
 
 
 def test_an_sft_files_trl_keys_leave_its_precision_to_the_release(tmp_path: Path) -> None:
