@@ -555,21 +555,19 @@ def _strategy_key(doc: Document) -> str:
 def _eval_steps_unused(b: PlanBuilder, doc: Document, strategy: Optional[str], key: str) -> None:
     """`eval_steps` beside a strategy other than "steps": transformers never switches to steps for it (held-out
     review 37, A 20: LLaMA-Factory `do_eval: true`, `eval_steps: 477`, no `eval_strategy`: one evaluation at the end).
-    A warning where the run has data to evaluate on and no periodic evaluation; an info beside "epoch", which still
-    evaluates, or where nothing is evaluated anyway; nothing beside an explicit "no"."""
+    An info: the run trains the same, and evaluating only at the end (or never) is at most what PD702 says of a run
+    with no evaluation, an info (held-out review 113, B 10: a warning judged too high); nothing beside an explicit
+    "no"."""
     steps = lenient_number(doc.get("eval_steps"))
     if steps in (None, 0) or strategy in ("steps", "no"):
         return  # an explicit "no" turned evaluation off on purpose (PD702 says it is off): the interval is a leftover
     shown = strategy if strategy is not None else "no"
     default = "" if strategy is not None else " (the transformers default)"
-    has_data = lenient_bool(doc.get("do_eval")) is True or any(
-        doc.has(k) and lenient_number(doc.get(k)) != 0 for k in _EVAL_DATA)
     outcome = ("the run never evaluates during training" + (" (`do_eval` evaluates once, at the end)"
                if lenient_bool(doc.get("do_eval")) is True else "")) if shown == "no" else "it evaluates once per epoch"
     b.note("mutually-exclusive", f"`eval_steps` is set but `eval_strategy` is {shown!r}{default}, so it is ignored: "
            f"{outcome}", b.source(doc, ("eval_steps",)), hint=f"set {_strategy_key(doc)} or drop `eval_steps`",
-           keys=["eval_steps", key], loser_ignored=True,
-           severity="warning" if shown == "no" and has_data else "info")
+           keys=["eval_steps", key], loser_ignored=True, severity="info")
 
 
 # An OmegaConf interpolation (`${paths.output_dir}`, `${oc.env:HOME}`): a file only OmegaConf reads as meant.

@@ -39,8 +39,10 @@ def test_eval_steps_default_to_logging_steps(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("extra, severity", [
-    ("do_eval: true\neval_steps: 477\n", "warning"),  # held-out review 37, A 20: one evaluation, at the end
-    ("eval_dataset: test\neval_steps: 100\n", "warning"),
+    # held-out review 37, A 20: one evaluation, at the end; an info, as a run with no evaluation at all is (PD702;
+    # held-out review 113, B 10 judged the warning too high)
+    ("do_eval: true\neval_steps: 477\n", "info"),
+    ("eval_dataset: test\neval_steps: 100\n", "info"),
     ("eval_steps: 100\n", "info"),  # no data to evaluate on: a leftover either way
     ("eval_strategy: epoch\neval_steps: 100\n", "info"),  # still evaluates, once per epoch
     ("eval_strategy: 'no'\ndo_eval: true\neval_steps: 100\n", None),  # turned off on purpose: PD702's to say
