@@ -24,9 +24,8 @@ from .base import (BuildContext, Dialect, apply_flags, argument_value, judged_ve
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .versions import KeyChange, TrainerVersions, parse_version
 from .program import (Evidence, LaunchBuilder, OwnArguments, ProgramConfig, ProgramFacts, find_program_source,
-                      loading_program, mapped_by_program, mentions, own_arguments, program_config,
-                      program_facts, program_text, programs_import, read_program,
-                      self_built_arguments)
+                      loading_program, mapped_by_program, mentions, names_key, own_arguments, program_config,
+                      program_facts, program_text, programs_import, read_program, self_built_arguments)
 from .shared import (ACCELERATE_DEEPSPEED_KEYS, DTYPE_NAMES, FINETUNE_WORDS, PREFERENCE_VARIANTS,
                      TRL_PRECISION_BY_RELEASE, FileStamp, accelerate_distribution, apply_accelerate, assume,
                      folder_files, is_accelerate_config, launcher_world_size, lora_target_list,
@@ -590,8 +589,6 @@ def _imports_unsloth(doc: Document) -> bool:
         return True
     return bool(doc.path) and programs_import(folder_files(Path(doc.path).resolve().parent, (".py",)),
                                               _UNSLOTH_IMPORT)
-
-
 
 
 def _yaml_11_numbers(b: PlanBuilder, doc: Document) -> None:
@@ -2109,7 +2106,7 @@ def _keys_the_program_drops(b: PlanBuilder, file: Document, mapped: Document) ->
     if text is None:
         return
     dropped = [key for key in file.data if isinstance(key, str) and key in HF_ALL_KEYS
-               and key not in mapped.data and key not in mapped.unevaluated and not _named_in(text, key)]
+               and key not in mapped.data and key not in mapped.unevaluated and not names_key(text, key)]
     if not dropped:
         return
     shown = ", ".join(f"`{key}`" for key in dropped[:6]) + (", …" if len(dropped) > 6 else "")
@@ -2118,11 +2115,6 @@ def _keys_the_program_drops(b: PlanBuilder, file: Document, mapped: Document) ->
            "so the Trainer's defaults apply", b.source(file, (dropped[0],)),
            hint=f"pass {'it' if len(dropped) == 1 else 'them'} in `{config.reference}`, or drop "
                 f"{'it' if len(dropped) == 1 else 'them'} from the file", key=dropped[0], severity="info")
-
-
-def _named_in(text: str, key: str) -> bool:
-    """Whether a program's text names `key` as a string or an attribute (`config["key"]`, `cfg.key`)."""
-    return f'"{key}"' in text or f"'{key}'" in text or f".{key}" in text
 
 
 def _unread_config_warmup(b: PlanBuilder, doc: Document) -> None:

@@ -351,21 +351,21 @@ def mapped_by_program(doc: Document) -> Optional[Document]:
     named = program is not None
     if program is None and (program := _only_arguments_builder(programs)) is None:
         return None
-    from ..config.python_program import mapped_arguments  # only for a file a program beside names
-
     text = program_text(program)
-    if text is None:
+    # a program that does not name the file must name one of its keys no Trainer has, before its syntax is walked
+    if text is None or not (named or any(names_key(text, key) for key in _own_keys(doc.data))):
         return None
+    from ..config.python_program import mapped_arguments  # only for a file a program beside reads
+
     mapped = mapped_arguments(text, program.name, doc.data, program)
     if mapped is None or not (named or _maps_own_keys(mapped.from_file)):
         return None
     written = {key[2:]: value for key, value in mapped.data.items() if key.startswith("--") and value is not None}
     from_file = dict(mapped.from_file)
     for key in _ADAPTER_KEYS:  # `if config.use_peft: model = get_peft_model(...)`: the file's switch, as it says
-        if key in doc.data and key not in written and re.search(rf"""\.{key}\b|["']{key}["']""", text):
+        if key in doc.data and key not in written and names_key(text, key):
             written[key], from_file[key] = doc.data[key], (key,)
-    own = Document(path=str(program), format="shell", data={k: v for k, v in written.items()
-                                                            if k not in mapped.from_file},
+    own = Document(path=str(program), format="shell", data={k: v for k, v in written.items() if k not in from_file},
                    positions={(key[0][2:],): where for key, where in mapped.positions.items()
                               if key[0].startswith("--")})
     config = ProgramConfig(program.name, ("program",), f"`{program.name}` loads the file itself and builds "
@@ -416,6 +416,18 @@ def _maps_own_keys(from_file: dict) -> bool:
     from .hf_keys import HF_ALL_KEYS  # only for a file no program names
 
     return any(path and path[-1] not in HF_ALL_KEYS for path in from_file.values())
+
+
+def _own_keys(data: Any) -> list[str]:
+    """A file's top-level keys that no Trainer has."""
+    from .hf_keys import HF_ALL_KEYS  # only for a file no program names
+
+    return [key for key in data if isinstance(key, str) and key not in HF_ALL_KEYS] if isinstance(data, dict) else []
+
+
+def names_key(text: str, key: str) -> bool:
+    """Whether a program's text names `key` as a string or an attribute (`config["key"]`, `cfg.key`)."""
+    return re.search(rf"""\.{re.escape(key)}\b|["']{re.escape(key)}["']""", text) is not None
 
 
 def _program_texts(programs: tuple):

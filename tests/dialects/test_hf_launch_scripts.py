@@ -1760,6 +1760,13 @@ def test_a_project_yaml_its_config_class_loads_is_read_through_the_program_that_
     assert plan.run.max_steps == 100 and plan.sources["run.max_steps"].line == 2
     assert plan.mode.kind == "lora" and plan.mode.lora_rank == 8
     assert not findings(plan, "PD105")
+    # the file's adapter switches are the file's, not arguments the program writes itself
+    from pretrain_doctor.config.loader import load_document
+    from pretrain_doctor.dialects.program import mapped_by_program
+
+    mapped = mapped_by_program(load_document(config))
+    assert mapped is not None and mapped.data["use_peft"] is True
+    assert "use_peft" not in mapped.data["program_config"].document.data
     # a file of Trainer keys only is the Trainer's own arguments, whatever program sits beside it
     trainer_keys = write(tmp_path, "grpo.yaml", "learning_rate: 1.0e-4\nwarmup_steps: 10\nmax_steps: 10\n"
                                                 "per_device_train_batch_size: 1\nnum_generations: 4\n")
