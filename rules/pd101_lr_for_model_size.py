@@ -157,8 +157,7 @@ class LrForModelSize(Rule):
         lr = plan.optimizer.lr
         if lr is None or not self._applies(plan):
             return
-        warmup, total = plan.derived.warmup_steps, plan.derived.total_steps
-        if warmup.known and total.known and total.value and warmup.value >= total.value:
+        if plan.derived.ends_in_warmup:
             # the run ends inside its warmup and never trains at the peak (PD105 says so): held-out review 108, C 10,
             # 500 iterations of a 3,200-iteration warmup, judged as if 1.5e-4 were reached
             return

@@ -139,9 +139,8 @@ class DecayHorizonMismatch(Rule):
                 # a schedule of a handful of steps in a longer run is a test's, set to exercise the scheduler (held-out
                 # review 78, B 16: `--lr-decay-iters 10 --lr-warmup-iters 5` in a cost simulator's 400 iterations)
                 cheap, context = True, f" (a {decay:,}-step schedule: a test of the setup, or a slip if this run is real)"
-            warmup = plan.derived.warmup_steps
-            short = plan.derived.cut_short if ratio > high and not (cheap or plan.debug) and warmup.known \
-                and warmup.value >= total.value else None
+            short = plan.derived.cut_short if ratio > high and not (cheap or plan.debug) \
+                and plan.derived.ends_in_warmup else None
             if short:
                 # a long run's schedule, horizon and warmup both, in a run that never leaves the warmup: a benchmark
                 # or a setup test (held-out review 108, C 09/C 10: 500 iterations of a 3,200-iteration warmup and a

@@ -340,6 +340,13 @@ class Derived:
         p = self.plan.parallel
         return (p.tensor or 1) * (p.pipeline or 1) * (p.context or 1)
 
+    @property
+    def ends_in_warmup(self) -> bool:
+        """The run ends inside its warmup (or at its last step): it never trains past the peak lr (PD105 says so;
+        PD101 and PD107 judge such a run's lr and horizon no further)."""
+        warmup, total = self.warmup_steps, self.total_steps
+        return warmup.known and total.known and bool(total.value) and warmup.value >= total.value
+
     @cached_property
     def cut_short(self) -> Optional[str]:
         """Why the run is a long run's schedule cut short, or None: its lr decays over CUT_SHORT_FACTOR times the
