@@ -426,7 +426,7 @@ class Settings(NamedTuple):
     parse_functions: frozenset[str]
     class_builders: dict[str, str]  # module function -> the settings class whose instance it returns
     # `parser = HfArgumentParser((ScriptArguments, ...))`: the parser's name -> its dataclasses' names, in order
-    hf_parsers: dict[str, tuple[str, ...]] = {}
+    hf_parsers: dict[str, tuple[str, ...]]
 
 
 def _parses_arguments(call: ast.Call, settings: Settings) -> bool:

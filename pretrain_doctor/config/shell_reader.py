@@ -1386,9 +1386,6 @@ _POSITIONAL = re.compile(r"\$(\{)?[1-9#*]")
 _ECHOED = lazy_compile(r"""^\s*echo\s+(?P<word>(?:"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+)"""
                      r"""(?:[ \t]+(?:"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+))*)\s*"""
                      r"""(?:\|\s*(?:sed\s+(?:-e\s+)?(['"])s/[ *+\\st\[\]:space]+/ /g\2|tr\s+-s\s+\S+)\s*)?$""", re.S)
-# `$(which NAME)`, `$(command -v NAME)`: the path of an installed program, read as its name (held-out review 101, D 16:
-# `torchrun --nproc_per_node=4 $(which swift) sft ...`, refused), also where a failed lookup is silenced
-# (`$(command -v swift 2>/dev/null || true)`, held-out review 110, D 10).
 # A command substitution that prints the script's own folder (or a folder above it): `dirname "$0"`, `cd "$(dirname
 # "$0")" && pwd`, `cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." &> /dev/null && pwd -P`, `dirname $(readlink -f $0)`,
 # `realpath "$(dirname "$0")"`.
@@ -1400,6 +1397,9 @@ _SCRIPT_FOLDER = lazy_compile(
     rf"""|(?:realpath|readlink\s+-[fe])\s+"?{_DIRNAME}"?"""
     rf"""|cd\s+(?:-P\s+)?(?:--\s+)?"?{_DIRNAME}(?P<up>(?:/\.\.)*)/?"?\s*(?:&?>\s*/dev/null\s*)?(?:&&|;)\s*pwd(?:\s+-P)?"""
     rf""")\s*$""")
+# `$(which NAME)`, `$(command -v NAME)`: the path of an installed program, read as its name (held-out review 101, D 16:
+# `torchrun --nproc_per_node=4 $(which swift) sft ...`, refused), also where a failed lookup is silenced
+# (`$(command -v swift 2>/dev/null || true)`, held-out review 110, D 10).
 _LOCATED = lazy_compile(r"^\s*(?:which|command\s+-v|type\s+-P)\s+(?P<name>[A-Za-z_][\w.+-]*)"
                         r"(?:\s*2>\s*/dev/null)?(?:\s*\|\|\s*(?:true|:))?\s*$")
 _ARGUMENT_WORDS = lazy_compile(r'^"?(\$#|\$\{#\}|\$\{?[1@*]\}?)"?$')

@@ -20,7 +20,6 @@ disagree the field is left unknown.
 from __future__ import annotations
 
 import dataclasses
-
 import math
 from typing import Any, NamedTuple, Optional
 
@@ -783,6 +782,9 @@ def _key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions, release
                changes=ChangeTable(TRAINER, CHANGES), versions=versions)
     if releases.judged is not None or releases.keys:
         return
+    # every release stops on an argument it does not read (v2 swift/utils/run_utils.py, v3+ swift/llm/base.py:
+    # ValueError remaining_argv) unless `--ignore_args_error` (held-out review 113, D 05: five 2.x flags beside 3.x's)
+    tolerated = lenient_bool(doc.get("ignore_args_error")) is True
     older = [k for k in doc.data if isinstance(k, str) and k in CHANGES and CHANGES[k][2] is not None]
     newer = [k for k in doc.data if isinstance(k, str) and k in CHANGES and CHANGES[k][0] is not None]
     for old in older:
@@ -791,9 +793,6 @@ def _key_notes(b: PlanBuilder, doc: Document, versions: TrainerVersions, release
             continue
         since, _, until, last, replacement, _ = CHANGES[old]
         instead = f" ({until} and later read `{replacement}`)" if replacement else ""
-        # every release stops on an argument it does not read (v2 swift/utils/run_utils.py, v3+ swift/llm/base.py:
-        # ValueError remaining_argv) unless `--ignore_args_error` (held-out review 113, D 05: five 2.x flags beside 3.x's)
-        tolerated = lenient_bool(doc.get("ignore_args_error")) is True
         b.note("ignored-key", f"`--{old}` is read by ms-swift {last} and before, not {until}, whose `--{clash}` the "
                f"script also passes{instead}: no release reads both, "
                + ("and `--ignore_args_error` lets the run go on without one" if tolerated else
