@@ -575,7 +575,7 @@ class _Shell:
         self.written: list[dict[str, Any]] = []  # JSON files the script writes with `cat <<EOT > file.json`
         # `cd DIR` in the order run: (commands before it, the folder or None when unknown, its line)
         self.cds: list[tuple[int, Optional[str], int]] = []
-        # `NPROC_PER_NODE=8 swift sft ...`: the variables set in front of a command, by its first word's position
+        # `NPROC_PER_NODE=8 swift sft ...`: the variables set in front of a command, by its expanded first word's place
         self.prefixed: dict[tuple[int, int], set[str]] = {}
         # functions the script calls once: their bodies wait for that call, which binds `$1`... (`_call`)
         self.called_once: set[str] = set()
@@ -784,11 +784,11 @@ class _Shell:
             else:
                 expanded.extend(self.expand_word(token.text, token.line, token.column))
         expanded = self._submitted(rest, expanded) or expanded
-        if index:  # the command's own environment: bash passes these to it (and here they stay set after it)
-            names = {_NAME.match(token.text).group(0) for token in words[:index]}  # type: ignore[union-attr]
-            self.prefixed[(words[index].line, words[index].column)] = names
-            if expanded:  # `NPROC_PER_NODE=4 "${SWIFT_BIN}" ...`: the program word is where its value was written
-                self.prefixed[(expanded[0].line, expanded[0].column)] = names
+        if index and expanded:  # the command's own environment: bash passes these to it (and here they stay set
+            # after it), by the position of its first word as expanded, which is where a variable's value was written
+            # (`NPROC_PER_NODE=4 "${SWIFT_BIN}" ...`)
+            self.prefixed[(expanded[0].line, expanded[0].column)] = {
+                _NAME.match(token.text).group(0) for token in words[:index]}  # type: ignore[union-attr]
         self.commands.append(Command(expanded, uncertain))
         self.commands.extend(Command(command, uncertain) for command in later)
 
