@@ -16,6 +16,7 @@ result) is unevaluated, with its source. Nothing is imported or run.
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple, Optional
 
@@ -559,9 +560,19 @@ def _module_beside(path: Path, name: str) -> Optional[ast.Module]:
     """The syntax tree of the module `name` in the program's folder, when it is there and small enough."""
     module = path.parent / f"{name}.py"
     try:
-        if not module.is_file() or module.stat().st_size > _SETTINGS_MODULE_BYTES:
-            return None
-        return parse_module(module.read_text(errors="replace"))
+        stat = module.stat()
+    except OSError:
+        return None
+    if not module.is_file() or stat.st_size > _SETTINGS_MODULE_BYTES:
+        return None
+    return _parsed_module(str(module), stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=32)
+def _parsed_module(name: str, _mtime: int) -> Optional[ast.Module]:
+    """A settings module read and parsed once per file state: every config beside its program asks again."""
+    try:
+        return parse_module(Path(name).read_text(errors="replace"))
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
