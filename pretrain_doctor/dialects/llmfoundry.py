@@ -998,12 +998,19 @@ def _unknown_top_level_keys(b: PlanBuilder, doc: Document, versions: TrainerVers
     for key in doc.data:
         if not isinstance(key, str) or key in known:
             continue
-        if f"${{{key}}}" not in doc.text and f"${{{key}." not in doc.text:
+        interpolated = f"${{{key}}}" in doc.text or f"${{{key}." in doc.text
+        if interpolated and not strict:
+            # a variable of a pre-0.10 config, even where only commented-out sections use it (upstream
+            # mpt-30b-instruct.yaml's `icl_max_seq_len` for its `icl_tasks`): before 0.10 an unused key only warns
+            # (held-out review 113, C 17), and no rename is meant
+            continue
+        if not interpolated:
             # evidence of a fork's own train.py (MosaicFM's `vocabulary`, `collator`, `valid_loader`: held-out review
             # 32, A 01), which plan/reading.py weighs: its notes then say "likely the fork's own key". A variable the
             # file interpolates (`data_local` in `${data_local}`, pre-0.10 upstream configs) is no such evidence.
             b.foreign_key(key, doc.data[key])
-        close, unique = closest_key(key, sorted(known), 0.8, present=doc.data)
+        # a variable the file interpolates wants moving under `variables:`, not renaming
+        close, unique = (None, False) if interpolated else closest_key(key, sorted(known), 0.8, present=doc.data)
         if not close and not strict:
             continue  # a variable of a pre-0.10 config (LLM-Shearing's `data_local`, llm-foundry 0.3.0)
         hint = f"rename it to `{close}`" if close else "move it under `variables:` or remove it"
@@ -1012,7 +1019,7 @@ def _unknown_top_level_keys(b: PlanBuilder, doc: Document, versions: TrainerVers
         # A key near no TrainConfig field, with no checkout at hand to say otherwise, is most likely a fork's own
         # field (IST-DASLab's `timing_file`, `is_prune`, `target`: held-out review 40, B 14/B 15): upstream stops on
         # it at the first launch, so a published config that ran had a TrainConfig that takes it. An info.
-        fork = not close and not own
+        fork = not close and not own and not interpolated
         b.note("ignored-key", f"`{key}` is not a TrainConfig key: {who} to start "
                f"(\"Unused parameters ['{key}'] found in cfg\"){meant}"
                + ("; a fork's TrainConfig may declare it" if fork else ""), b.source(doc, (key,)), hint=hint,

@@ -202,7 +202,10 @@ class ProgramDialect(Dialect):
 
 
 # `DataLoader(train_set, batch_size=args.batch_size, ...)`: the program's own loader batches by its `--batch_size`
-_LOADER_BATCH = lazy_compile(r"DataLoader\([^()]*(?:\([^()]*\)[^()]*)*\bbatch_size\s*=\s*args\.batch_size\b", 0)
+_LOADER_BATCH = lazy_compile(r"DataLoader\([^()]*(?:\([^()]*\)[^()]*)*\bbatch_size\s*=\s*args\.batch_size\b"
+                             # or hands it to TrainingArguments/SFTConfig as the per-device batch (held-out review
+                             # 113, A 17/A 18: `SFTConfig(per_device_train_batch_size=args.batch_size)`)
+                             r"|\bper_device_train_batch_size\s*=\s*args\.batch_size\b", 0)
 
 
 def _loader_batch(b: PlanBuilder, view: "_ArgsView") -> None:
@@ -568,10 +571,12 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
     if model is None:
         loads = _loaded_weights(view)
         if loads is not None:  # `model.load_state_dict(torch.load(...), strict=True)`: a fine-tune (review 31, A 22)
-            b.set("mode.kind", "full_finetune", loads)
+            _adapter_modes(b, view, program)  # the loaded model wrapped in adapters (held-out review 113, A 17/A 18)
             b.set("mode.init_from", f"the weights {view.parsed.path.name} loads", loads)
-            assume(b, view.doc, "mode.kind", "every weight trains", ("program",),
-                   "fields the launched program may decide in its own code")
+            if not b.has("mode.kind") or b.get("mode.kind") == "preference":
+                b.set("mode.kind", "full_finetune", loads)
+                assume(b, view.doc, "mode.kind", "every weight trains", ("program",),
+                       "fields the launched program may decide in its own code")
             return
         b.unknown("mode.init_from", view.unknown_text())
         view.decided.add("mode")
@@ -594,12 +599,7 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
                                     "loads weights is its code's")
         view.decided.add("mode")
         return
-    # a preference program that trains adapters is an adapter run, its method kept (held-out review 106, A 12: a DPO
-    # program's unconditional get_peft_model, judged as full-model DPO at 2e-4)
-    if not b.has("mode.kind") or b.get("mode.kind") == "preference":
-        _adapters(b, view, program)
-    if not b.has("mode.kind") or b.get("mode.kind") == "preference":
-        _source_adapters(b, view)
+    _adapter_modes(b, view, program)
     if not b.has("mode.kind") and "pretrain" in _words(program):
         # a pretraining program handed a model path may build the model from its config (from_config) as well as
         # load its weights (held-out review 85, A 11: TinyLLM-Forge's trainer/pretrain.py, a 26M model from scratch,
@@ -619,6 +619,16 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
         b.set("mode.init_from", path, view.source(b, model))
     else:  # a placeholder (`<your_model_path>`) or a launch-time value: a model is loaded, which one is unknown
         b.unknown("mode.init_from", _launch_time(view.doc, model))
+
+
+def _adapter_modes(b: PlanBuilder, view: _ArgsView, program: str) -> None:
+    """Adapters the arguments or the program's code put on the model. A preference program that trains adapters is
+    an adapter run, its method kept (held-out review 106, A 12: a DPO program's unconditional get_peft_model, judged
+    as full-model DPO at 2e-4)."""
+    if not b.has("mode.kind") or b.get("mode.kind") == "preference":
+        _adapters(b, view, program)
+    if not b.has("mode.kind") or b.get("mode.kind") == "preference":
+        _source_adapters(b, view)
 
 
 # Flags whose bare word names an architecture a program builds (QuEST's `--model llama`: held-out review 91, C 11).

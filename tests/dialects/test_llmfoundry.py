@@ -297,6 +297,16 @@ def test_a_key_the_file_sets_is_no_rename_target(tmp_path: Path) -> None:
     assert [n.data.get("suggestion") for n in notes(plan, "ignored-key")] == ["icl_seq_len"]
 
 
+def test_a_variable_only_commented_out_sections_use_is_no_typo(tmp_path: Path) -> None:
+    # Held-out review 113, C 17 (a fork's mpt-30b-instruct yaml at llm-foundry 0.3.0): upstream's `icl_max_seq_len`
+    # feeds the commented-out `icl_tasks`; before 0.10 an unused key only warns, and `icl_seq_len` is not what was meant.
+    body = _OLD_STYLE + "    icl_max_seq_len: 2048\n    # icl_tasks:\n    # - max_seq_len: ${icl_max_seq_len}\n"
+    assert notes(plan_of(write(tmp_path, "icl.yaml", body), "llmfoundry"), "ignored-key") == []
+    later = plan_of(write(tmp_path, "icl10.yaml", body), "llmfoundry", trainer_versions=judged("llm-foundry=0.10.0"))
+    variable = [n for n in notes(later, "ignored-key") if n.data["key"] == "icl_max_seq_len"]
+    assert variable and "suggestion" not in variable[0].data and "variables:" in variable[0].hint
+
+
 def test_optimizer_key_typo(tmp_path: Path) -> None:
     plan = _variant(tmp_path, "opt.yaml", "weight_decay: 0.0", "weight_decay: 0.0\n      bettas: [0.9, 0.99]")
     assert [n.data["suggestion"] for n in notes(plan, "ignored-key")] == ["betas"]

@@ -792,3 +792,39 @@ def test_a_preference_program_that_wraps_adapters_is_an_adapter_run(tmp_path) ->
                                              "--epochs 1 --lr 2e-4\n"))
     assert plan.mode.kind == "lora" and plan.mode.preference_method == "dpo" and plan.objective.kind == "preference"
     assert not [f for f in findings(plan, "PD103") if f.severity == "warning"]
+
+
+_HARD_CODED_MODEL_SFT = '''
+import argparse
+from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM
+from trl import SFTConfig, SFTTrainer
+
+MODEL_NAME = "microsoft/Phi-3.5-mini-instruct"
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lora_rank", type=int, default=16)
+    parser.add_argument("--batch_size", type=int, default=4)
+    parser.add_argument("--lr", type=float, default=2e-4)
+    args = parser.parse_args()
+    model = AutoModelForCausalLM.from_pretrained(MODEL_NAME)
+    model = get_peft_model(model, LoraConfig(r=args.lora_rank))
+    config = SFTConfig(output_dir="o", per_device_train_batch_size=args.batch_size, learning_rate=args.lr)
+    SFTTrainer(model=model, args=config).train()
+
+main()
+'''
+
+
+def test_a_hard_coded_model_wrapped_in_lora_is_an_adapter_run(tmp_path) -> None:
+    # held-out review 113, A 18 (a course project's train_sft.py): the model is a module constant, so no argument
+    # names it; the program loads it and wraps it in LoRA unconditionally. The plan said "full fine-tune" (PD103 at 2e-4)
+    # and left `--batch_size`, handed to SFTConfig as the per-device batch, unread.
+    write(tmp_path, "train_sft.py", _HARD_CODED_MODEL_SFT)
+    plan = plan_of(write(tmp_path, "run.sbatch", "#!/bin/bash\npython train_sft.py --lora_rank 32\n"))
+    assert plan.mode.kind == "lora" and "mode.kind" not in (plan.program.assumed or [])
+    assert plan.mode.init_from and plan.batch.micro_batch_size == 4
+    assert not findings(plan, "PD103")
+    write(tmp_path, "train_sft.py", _HARD_CODED_MODEL_SFT.replace("    model = get_peft_model(model, LoraConfig(r=args.lora_rank))\n", ""))
+    assert plan_of(write(tmp_path, "b.sbatch", "#!/bin/bash\npython train_sft.py\n")).mode.kind == "full_finetune"
