@@ -299,7 +299,9 @@ def test_a_repeated_switch_turned_on_beside_its_settings_is_meant(tmp_path) -> N
     head = "model_name_or_path: gpt2\noutput_dir: out\nlearning_rate: 2.0e-5\n"
     cases = {"on.yaml": ('eval_strategy: "no"\neval_steps: 800\neval_strategy: steps\n', "info"),
              "off.yaml": ('eval_strategy: steps\neval_steps: 800\neval_strategy: "no"\n', "warning"),
-             "bare.yaml": ('save_strategy: "no"\nsave_strategy: epoch\n', "warning")}
+             "bare.yaml": ('packing: false\npacking: true\n', "warning"),
+             # ... but a switch that only decides when checkpoints are written is an info (held-out review 113, D 02)
+             "save.yaml": ('save_strategy: "no"\nsave_strategy: epoch\n', "info")}
     for name, (body, severity) in cases.items():
         (tmp_path / name).write_text(head + body)
         report = check_paths([tmp_path / name], CheckOptions(use_settings=False))
@@ -329,6 +331,22 @@ def test_a_repeated_reporting_key_changes_no_training_step(tmp_path) -> None:
                     '  "wall_clock_breakdown": false\n}\n')
     report = check_paths([neox], CheckOptions(use_settings=False))
     assert [f.severity for f in report.findings if "set twice" in f.message] == ["info"]
+
+
+def test_a_repeated_checkpoint_interval_changes_no_training_step(tmp_path) -> None:
+    # Held-out review 113, D 02 (a launch's `--save_strategy epoch`, later `--save_strategy steps`): only when
+    # checkpoints are written changes, info; a repeated learning rate stays a warning.
+    from pretrain_doctor.check import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    path = tmp_path / "train.sh"
+    path.write_text("torchrun train.py --model_name_or_path gpt2 --output_dir out --save_strategy epoch "
+                    "--learning_rate 2e-5 --save_strategy steps --save_steps 500 --learning_rate 1e-4\n")
+    report = check_paths([path], CheckOptions(use_settings=False))
+    repeated = {f.key: f for f in report.findings if f.code == "PD002" and "given twice" in f.message}
+    assert repeated["save_strategy"].severity == "info" and "when checkpoints are written" in repeated[
+        "save_strategy"].message
+    assert repeated["learning_rate"].severity == "warning"
 
 
 def test_a_config_inherits_its_base(tmp_path) -> None:

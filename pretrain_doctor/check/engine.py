@@ -559,6 +559,7 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
         reporting = str(duplicate.path[-1]) in _REPORTING_KEYS
         # ... and how many checkpoints stay on disk (held-out review 81, A 12: `save_total_limit` 5, then 3)
         retention = str(duplicate.path[-1]) in _RETENTION_KEYS
+        saving = str(duplicate.path[-1]) in _SAVING_KEYS
         workers = str(duplicate.path[-1]) in _WORKER_KEYS
         # ... and where the run writes (held-out review 108, D 11: `--output_dir` twice, the later path the one meant)
         output = str(duplicate.path[-1]) in _OUTPUT_KEYS
@@ -571,7 +572,7 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
         # mode that evaluates, over the command's `--save_strategy epoch`)
         override = launch and duplicate.last_line < duplicate.first_line
         harmless = duplicate.same_value or duplicate.dropped_empty or duplicate.both_off or partner is not None \
-            or own_tokens or reporting or idle or retention or workers or same_update or output or override
+            or own_tokens or reporting or idle or retention or saving or workers or same_update or output or override
         lost = ("both give the same value, so nothing is lost here" if duplicate.same_value else
                 f"the special tokens at line {duplicate.first_line} are the ones the model's SentencePiece tokenizer "
                 "already has, so nothing is lost here" if own_tokens else
@@ -590,6 +591,7 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
                 + " is silently dropped"
                 + (": only what the run logs changes, not how it trains" if reporting else
                    ": only how many checkpoints stay on disk changes, not how it trains" if retention else
+                   ": only when checkpoints are written changes, not how it trains" if saving else
                    ": only how many workers prepare the data changes, not how it trains" if workers else
                    ": only where the run writes its checkpoints changes, not how it trains" if output else
                    ": both run the same 32-bit AdamW update, on other kernels" if same_update else
@@ -640,6 +642,13 @@ _REPORTING_KEYS = frozenset({
 # Keys that decide only how many saved checkpoints are kept: a dropped value changes no step of training.
 _RETENTION_KEYS = frozenset({"save_total_limit", "keep_last_n_checkpoints", "save_num_checkpoints_to_keep",
                              "save_num_unsharded_checkpoints_to_keep", "keep_checkpoint_max", "save_last_n"})
+
+
+# Keys that decide only when checkpoints are written (held-out review 113, D 02: `--save_strategy` epoch, then steps):
+# a dropped value changes no step of training; a run left with no checkpoint at all is PD801's.
+_SAVING_KEYS = frozenset({"save_strategy", "save_steps", "save_interval", "save_every", "save_freq",
+                          "checkpoint_interval", "checkpoint_every", "save_epochs", "save_only_model",
+                          "save_safetensors", "save_on_each_node"})
 
 
 # `optim` values that run one update, 32-bit AdamW, on different kernels or memory paging (held-out review 103, A 06:

@@ -223,6 +223,7 @@ class LlamaFactoryDialect(Dialect):
         _attention_choice(b, doc, context.trainer_versions)
         _counts_given_as_collections(b, doc)
         _no_samples(b, doc)
+        _dataset_dir_names_a_file(b, doc)
         _unknown_template(b, doc)
         _vision_template_on_text_model(b, doc)
         _template_of_another_family(b, doc)
@@ -446,8 +447,10 @@ def _preference_method(doc: Document, stage: str) -> str:
 
 # Settings only a training run reads: a file with them and no `do_train` was meant to train (held-out review 32,
 # A 12: a LoRA debug config with lr, max_steps and accumulation filed as a companion, "No problems found").
+# ... or the epochs, train batch and checkpoint interval of an SFT file with no switch at all (held-out review 112,
+# D 10: `stage: sft`, lr, accumulation, epochs, batch and `save_steps`, refused as a serving companion)
 _TRAINING_SETTINGS = ("learning_rate", "gradient_accumulation_steps", "warmup_ratio", "warmup_steps", "max_steps",
-                      "lr_scheduler_type")
+                      "lr_scheduler_type", "num_train_epochs", "per_device_train_batch_size", "save_steps")
 
 
 def _meant_to_train(data: dict) -> bool:
@@ -1065,6 +1068,23 @@ def _datasets(doc: Document, key: str) -> list[dict[str, Any]]:
     # `eval_dataset` names are looked up in the same dataset_info.json as `dataset` and loaded with that entry's
     # own split (data/parser.py, default "train"): the same name is the same data, whatever the role.
     return [{"dataset": name, "split": None, "key": key, "line": pos.line if pos else None} for name in names]
+
+
+# Suffixes of data files: a `dataset_dir` ending in one names a file, not the folder holding dataset_info.json.
+_DATA_FILE = lazy_compile(r"\.(jsonl?|parquet|csv|tsv|arrow|txt)$", re.I)
+
+
+def _dataset_dir_names_a_file(b: PlanBuilder, doc: Document) -> None:
+    """`dataset_dir: data/processed/maven_sft.jsonl` (held-out review 112, D 10): every release opens
+    `os.path.join(dataset_dir, "dataset_info.json")` to look the `dataset:` names up (data/parser.py), so a data file
+    there stops the run ("Cannot open .../dataset_info.json") before a step."""
+    folder = doc.get("dataset_dir")
+    if not isinstance(folder, str) or not _DATA_FILE.search(folder.strip()) or not _datasets(doc, "dataset"):
+        return
+    b.note("ignored-key", f"`dataset_dir: {folder}` names a data file: LLaMA-Factory opens `{folder}/dataset_info.json` "
+           "to look `dataset:` up (data/parser.py), so the run stops at data loading (\"Cannot open ...\")",
+           b.source(doc, ("dataset_dir",)), hint="point `dataset_dir` at the folder whose dataset_info.json names "
+           "the data, and register the file there", key="dataset_dir", severity="error")
 
 
 def _sequence_parallel(b: PlanBuilder, doc: Document) -> None:

@@ -686,6 +686,35 @@ def test_a_config_with_training_settings_and_no_do_train_is_read_and_reported(tm
     assert note.data["severity"] == "info" and "`trainer:` section" in note.message
 
 
+_MAVEN = """\
+model_name_or_path: /root/autodl-tmp/Qwen3-4B-Base/
+stage: sft
+dataset: maven_sft
+dataset_dir: data/processed/maven_sft.jsonl
+output_dir: /root/autodl-tmp/qwen-4b-mypretrain
+per_device_train_batch_size: 4
+gradient_accumulation_steps: 8
+learning_rate: 2.0e-5
+num_train_epochs: 1
+save_steps: 10
+bf16: true
+"""
+
+
+def test_an_sft_file_with_no_switch_at_all_trains_nothing_and_a_file_for_dataset_dir_stops_it(tmp_path) -> None:
+    # held-out review 112, D 10 (a fork's configs/pretrain_maven.yaml): no do_train, do_eval or do_predict beside lr,
+    # accumulation, epochs, batch and save_steps was refused as a serving companion; `dataset_dir` names a .jsonl
+    from pretrain_doctor.dialects import get_dialect
+    from pretrain_doctor.config.loader import load_document
+
+    path = write(tmp_path, "pretrain_maven.yaml", _MAVEN)
+    assert get_dialect("llamafactory").companion_reason(load_document(path)) is None
+    errors = {n.data["key"]: n for n in notes(plan_of(path), "ignored-key") if n.data.get("severity") == "error"}
+    assert set(errors) == {"do_train", "dataset_dir"} and "dataset_info.json" in errors["dataset_dir"].message
+    folder = write(tmp_path, "ok.yaml", "do_train: true\n" + _MAVEN.replace("processed/maven_sft.jsonl", "processed"))
+    assert not notes(plan_of(folder), "ignored-key")
+
+
 def _judged(release: str):
 
     return judged(f"llamafactory={release}")
