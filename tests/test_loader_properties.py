@@ -309,44 +309,43 @@ def test_a_repeated_switch_turned_on_beside_its_settings_is_meant(tmp_path) -> N
         assert repeated.severity == severity, name
 
 
-def test_a_repeated_reporting_key_changes_no_training_step(tmp_path) -> None:
-    # Held-out review 57, A 22 (a TRL SFTConfig YAML: `logging_steps: 1`, then `logging_steps: 100`): only what the
-    # run logs changes, info; a repeated training setting beside it stays a warning.
+def _repeated_findings(path) -> dict:
+    """PD002's repeated-key findings of one checked file, by key."""
     from pretrain_doctor.check import check_paths
     from pretrain_doctor.settings import CheckOptions
 
-    path = tmp_path / "sft.yaml"
-    path.write_text("model_name_or_path: gpt2\noutput_dir: out\nlogging_steps: 1\nlearning_rate: 2.0e-5\n"
-                    "logging_steps: 100\nwarmup_ratio: 0.1\nwarmup_ratio: 0.03\n")
     report = check_paths([path], CheckOptions(use_settings=False))
-    repeated = {f.key: f for f in report.findings if f.code == "PD002" and "set twice" in f.message}
-    assert repeated["logging_steps"].severity == "info" and "only what the run logs changes" in repeated[
-        "logging_steps"].message
-    assert repeated["warmup_ratio"].severity == "warning"
-    # ... GPT-NeoX's DeepSpeed timing switch too (held-out review 69, B 02: `wall_clock_breakdown` true, then false)
+    return {f.key: f for f in report.findings if f.code == "PD002" and "twice" in f.message}
+
+
+@pytest.mark.parametrize("name, text, harmless, said", [
+    # Held-out review 57, A 22 (a TRL SFTConfig YAML: `logging_steps: 1`, then `logging_steps: 100`): only what the
+    # run logs changes, info; a repeated training setting beside it stays a warning.
+    ("sft.yaml", "model_name_or_path: gpt2\noutput_dir: out\nlogging_steps: 1\nlearning_rate: 2.0e-5\n"
+                 "logging_steps: 100\nwarmup_ratio: 0.1\nwarmup_ratio: 0.03\n",
+     "logging_steps", "only what the run logs changes"),
+    # Held-out review 113, D 02 (a launch's `--save_strategy epoch`, later `--save_strategy steps`): only when
+    # checkpoints are written changes.
+    ("train.sh", "torchrun train.py --model_name_or_path gpt2 --output_dir out --save_strategy epoch --learning_rate "
+                 "2e-5 --save_strategy steps --save_steps 500 --learning_rate 1e-4\n",
+     "save_strategy", "when checkpoints are written"),
+])
+def test_a_repeated_key_that_changes_no_training_step_is_an_info(tmp_path, name, text, harmless, said) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    repeated = _repeated_findings(path)
+    assert repeated[harmless].severity == "info" and said in repeated[harmless].message
+    assert repeated["warmup_ratio" if name.endswith(".yaml") else "learning_rate"].severity == "warning"
+
+
+def test_a_repeated_deepspeed_timing_switch_is_an_info(tmp_path) -> None:
+    # GPT-NeoX's DeepSpeed timing switch (held-out review 69, B 02: `wall_clock_breakdown` true, then false)
     neox = tmp_path / "7B.yml"
     neox.write_text('{\n  "num_layers": 2,\n  "hidden_size": 64,\n  "num_attention_heads": 4,\n  "seq_length": 128,\n'
                     '  "max_position_embeddings": 128,\n  "train_micro_batch_size_per_gpu": 4,\n  "train_iters": 100,\n'
                     '  "wall_clock_breakdown": true,\n  "optimizer": {"type": "Adam", "params": {"lr": 0.0006}},\n'
                     '  "wall_clock_breakdown": false\n}\n')
-    report = check_paths([neox], CheckOptions(use_settings=False))
-    assert [f.severity for f in report.findings if "set twice" in f.message] == ["info"]
-
-
-def test_a_repeated_checkpoint_interval_changes_no_training_step(tmp_path) -> None:
-    # Held-out review 113, D 02 (a launch's `--save_strategy epoch`, later `--save_strategy steps`): only when
-    # checkpoints are written changes, info; a repeated learning rate stays a warning.
-    from pretrain_doctor.check import check_paths
-    from pretrain_doctor.settings import CheckOptions
-
-    path = tmp_path / "train.sh"
-    path.write_text("torchrun train.py --model_name_or_path gpt2 --output_dir out --save_strategy epoch "
-                    "--learning_rate 2e-5 --save_strategy steps --save_steps 500 --learning_rate 1e-4\n")
-    report = check_paths([path], CheckOptions(use_settings=False))
-    repeated = {f.key: f for f in report.findings if f.code == "PD002" and "given twice" in f.message}
-    assert repeated["save_strategy"].severity == "info" and "when checkpoints are written" in repeated[
-        "save_strategy"].message
-    assert repeated["learning_rate"].severity == "warning"
+    assert [f.severity for f in _repeated_findings(neox).values()] == ["info"]
 
 
 def test_a_config_inherits_its_base(tmp_path) -> None:
