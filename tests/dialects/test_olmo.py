@@ -357,7 +357,7 @@ def test_a_key_no_trainconfig_has_is_said_to_stop_upstreams_loader(tmp_path) -> 
     assert note.data["severity"] == "info"
     # keep a fork's own key first: removing it turns the fork's experiment into its baseline (held-out review 34, B 05)
     assert note.hint.startswith("keep it where the fork this config is for defines it")
-    fork = plan_of(write(tmp_path, "f.yaml", BASE + "max_duration: 1000\nmy_a: 1\nmy_b: 2\nmy_c: 3\n"))
+    fork = plan_of(write(tmp_path, "f.yaml", BASE + "max_duration: 1000\nmy_a: 1\nmy_b: 2\n"))
     assert notes(fork, "ignored-key") == []
     # the checkout's own olmo/config.py declares the field: a fork's, nothing to say (held-out review 27, B 14)
     checkout = tmp_path / "checkout"
@@ -494,3 +494,14 @@ def test_under_ddp_only_the_unsharded_interval_saves(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "ddp.yaml", text + "distributed_strategy: ddp\n"))
     assert plan.checkpoint.interval_steps == 20000 and "unsharded checkpoints only" in plan.sources[
         "checkpoint.interval_steps"].note
+
+
+def test_stop_after_ends_the_run_that_many_steps_past_its_start(tmp_path) -> None:
+    # Held-out review 113, C 09 (an OLMo-2 1B run continued from step 2500 with `stop_after: 500`): Trainer.fit stops
+    # at `global_step + stop_after`, not at max_duration's end; from scratch that is `stop_after` (or a lower stop_at)
+    scratch = plan_of(write(tmp_path, "a.yaml", BASE + "max_duration: 100000\nstop_after: 500\n"))
+    assert scratch.run.max_steps == 500 and scratch.sources["run.max_steps"].key == "stop_after"
+    both = plan_of(write(tmp_path, "b.yaml", BASE + "max_duration: 100000\nstop_after: 500\nstop_at: 300\n"))
+    assert both.run.max_steps == 300
+    resumed = plan_of(write(tmp_path, "c.yaml", BASE + "max_duration: 100000\nstop_after: 500\nload_path: ckpt/step2500\n"))
+    assert resumed.run.max_steps is None and "past the step" in resumed.unknown["run.max_steps"]
