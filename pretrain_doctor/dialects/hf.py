@@ -472,6 +472,10 @@ class HfDialect(Dialect):
                               nested: bool = False) -> None:
         strategy = doc.get("eval_strategy", doc.get("evaluation_strategy"))
         key = "eval_strategy" if doc.has("eval_strategy") else "evaluation_strategy"
+        if not nested:
+            _boolean_strategies(b, doc)
+        if strategy is False:
+            strategy = "no"  # what `no` unquoted was meant to say; the run stops on it (_boolean_strategies)
         if _interpolated(strategy):
             b.unknown("eval.enabled", f"`{key}: {strategy}`, resolved by the program's config composition")
             _checkpoints(b, doc)
@@ -519,7 +523,7 @@ class HfDialect(Dialect):
             _checkpoints(b, doc)
             return
         if strategy is not None:
-            b.take("eval.strategy", doc, key, str)
+            b.set("eval.strategy", str(strategy), b.source(doc, (key,)))
         elif not lenient_bool(doc.get("do_eval", False)):
             b.default("eval.strategy", "no", "transformers default")
         b.set("eval.enabled", str(b.get("eval.strategy", "no")) != "no" or bool(lenient_bool(doc.get("do_eval", False))),
@@ -535,6 +539,24 @@ class HfDialect(Dialect):
             _interval(b, doc, "eval", key_used, 500)
         _checkpoints(b, doc)
         _best_model_strategies(b, doc, str(strategy) if strategy is not None else "no", key)
+
+
+_STRATEGY_KEYS = ("eval_strategy", "evaluation_strategy", "save_strategy", "logging_strategy")
+
+
+def _boolean_strategies(b: PlanBuilder, doc: Document) -> None:
+    """`evaluation_strategy: no` unquoted is the boolean false to YAML 1.1 (PyYAML, and OmegaConf's loader built on
+    it): TrainingArguments.__post_init__ turns it into `IntervalStrategy(False)`, a ValueError ("False is not a valid
+    IntervalStrategy"), so the run stops before a step (held-out review 114, B 12: read as evaluation on)."""
+    if doc.format != "yaml":
+        return
+    for key in _STRATEGY_KEYS:
+        value = doc.get(key)
+        if isinstance(value, bool):
+            word = "no" if value is False else "yes"
+            b.note("ignored-key", f"`{key}: {word}` is the boolean {str(value).lower()} to YAML 1.1, not the string "
+                   f"\"{word}\": TrainingArguments stops at start-up (\"{value} is not a valid IntervalStrategy\")",
+                   b.source(doc, (key,)), hint=f"quote it: `{key}: \"no\"`", key=key, severity="error")
 
 
 # Keys that give a Trainer data to evaluate on (HF scripts, TRL, LLaMA-Factory's `val_size`).
@@ -783,12 +805,14 @@ _NEVER_INTERVAL = 100_000  # steps: an interval meant as "never" (1e6, 1e9); fin
 
 def _checkpoints(b: PlanBuilder, doc: Document) -> None:
     save = doc.get("save_strategy", "steps")
+    save = "no" if save is False else save  # `save_strategy: no` unquoted (_boolean_strategies)
     if _interpolated(save):
         # `save_strategy: ${save_strategy}`, a Hydra/OmegaConf reference the program resolves: what it saves is
         # unknown here, and `save_steps` beside it no leftover (held-out review 42, A 19)
         b.unknown("checkpoint.enabled", f"`save_strategy: {save}`, resolved by the program's config composition")
         return
-    b.take("checkpoint.strategy", doc, "save_strategy", str)
+    if doc.has("save_strategy"):
+        b.set("checkpoint.strategy", str(save), b.source(doc, ("save_strategy",)))
     b.default("checkpoint.strategy", "steps", "transformers default")
     checkpoint_retention(b, doc, "transformers")
     b.set("checkpoint.enabled", str(save) != "no", b.source(doc, ("save_strategy",)) if doc.has("save_strategy") else None)

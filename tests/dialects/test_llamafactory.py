@@ -728,6 +728,17 @@ def test_lora_alphas_default_is_the_releases_that_run_the_file(tmp_path) -> None
     assert old.mode.lora_alpha is None and "32 before 0.3.0" in old.unknown["mode.lora_alpha"]
 
 
+def test_an_unquoted_no_strategy_is_a_boolean_that_stops_the_run(tmp_path) -> None:
+    # held-out review 114, B 12 (a fork's Qwen3-Omni STT yaml): `evaluation_strategy: no` is YAML 1.1's false, which
+    # IntervalStrategy refuses at start-up; it was read as evaluation on ("evaluates once per epoch")
+    plan = plan_of(write(tmp_path, "stt.yaml", _LORA_SFT + "    evaluation_strategy: no\n    eval_steps: 500\n"))
+    (note,) = [n for n in notes(plan, "ignored-key") if n.data.get("key") == "evaluation_strategy"]
+    assert note.data["severity"] == "error" and "not a valid IntervalStrategy" in note.message
+    assert plan.eval.enabled is False and not findings(plan, "PD003")
+    quoted = plan_of(write(tmp_path, "q.yaml", _LORA_SFT + '    evaluation_strategy: "no"\n    save_strategy: "no"\n'))
+    assert not notes(quoted, "ignored-key") and quoted.checkpoint.enabled is False
+
+
 def _judged(release: str):
 
     return judged(f"llamafactory={release}")
