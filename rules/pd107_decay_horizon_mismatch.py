@@ -10,6 +10,9 @@ TEST_SCHEDULE_STEPS = 20
 # review 53, B 12: 0.3%). At lr/100 exactly the tail still trains, slowly: wasted compute, a warning (review 68, B 04:
 # nanoGPT's 400k of 5M iters), unless the decay is over in under a twentieth of the run (review 63, B 11: nanotron's
 # 102 of 15,000 steps), when the run hardly trained at a useful lr at all.
+# A minimum lr at least this share of the peak: the whole decay spans little, so where it ends changes little (held-out
+# review 114, C 02: a 320-iteration decay in 1,000 iterations, from 1.5e-5 to 1e-5)
+SHALLOW_FLOOR = 0.5
 STALLED_SHARE = 0.2
 STALLED_FLOOR = 0.01
 BRIEF_DECAY_SHARE = 0.05
@@ -57,7 +60,8 @@ class DecayHorizonMismatch(Rule):
     then an annealing stage 2) is reported at `info` with that reason. A horizon of at least 75%
     of the run that ends at a minimum lr above 0 is an `info`: the tail keeps training, as a
     slow anneal (GPT-3 decays over 260B of its 300B tokens and trains the rest at 10% of the peak;
-    BLOOM-style Megatron scripts decay over ~89% of the run). A horizon under a fifth of the run that ends below a
+    BLOOM-style Megatron scripts decay over ~89% of the run), and so is any mismatch of a schedule whose minimum lr
+    is at least half the peak (the decay spans so little that where it ends changes little). A horizon under a fifth of the run that ends below a
     hundredth of the peak lr (most of the run barely trains) is an `error`, and so is one under a twentieth of the
     run that ends at a hundredth. A WSD decay
     (nanotron, Megatron) that ends before 90% of the run at a hundredth of the peak or less leaves
@@ -130,6 +134,10 @@ class DecayHorizonMismatch(Rule):
             short_tail = ratio < low and ratio >= SHORT_TAIL and floor is not None and floor > 0
             if short_tail:
                 effect += f" ({floor:g}), a tail of {1 - ratio:.0%} that keeps training as a slow anneal"
+            shallow = floor is not None and bool(plan.optimizer.lr) and floor >= SHALLOW_FLOOR * plan.optimizer.lr
+            if shallow:
+                effect += (f"; the schedule only goes from {plan.optimizer.lr:g} to {floor:g} "
+                           f"({floor / plan.optimizer.lr:.0%} of the peak), so where it ends changes little")
             # A smoke test or dummy-data config still says so, at info: copied to a real run it keeps the horizon
             # (held-out review 4: nanotron tiny configs with lr_decay_steps 13 of 2,000 steps, 100,000 of 15).
             # ... and so does a run cheap to repeat: the steps it spends at the minimum lr cost minutes (held-out review
@@ -162,7 +170,7 @@ class DecayHorizonMismatch(Rule):
                 f"({ratio:.2f}× the run); {effect}{context}",
                 hint=f"set the decay horizon to the run length ({total.value:,.0f} steps), or suppress this "
                      "if a later annealing stage finishes the decay",
-                severity="info" if plan.debug or cheap or plan.mode.resumed or short_tail else
+                severity="info" if plan.debug or cheap or plan.mode.resumed or short_tail or shallow else
                 "error" if stalled else None,
             )
         elif total.missing and not plan.mode.resumed and decay >= NO_RUN_STEPS and not plan.schedule.continued_by_anneal:

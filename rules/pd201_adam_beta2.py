@@ -24,7 +24,8 @@ class AdamBeta2(Rule):
     model size is unknown it reports at `info` and names `--model-config` (silent when
     the config does not even show a language model, e.g. a DeepSpeed JSON alone, or is a smoke
     test of a model of unknown size). A debug or
-    smoke-test config (a few iterations: nothing to spike over) gets an info, and so do a model under 1B
+    smoke-test config (a few iterations: nothing to spike over) gets an info, and so do a run that ends within
+    twice the second moment's averaging horizon (2/(1−β2) steps: 2,000 at 0.999), a model under 1B
     parameters (GPT-2 medium and Megatron-LM's GPT-345M recipe train stably at 0.999), masked-LM
     (BERT-style) pretraining, whose published recipes use 0.999, and a run
     cheap to repeat (under 1e17 FLOPs, PD801's line). Fine-tuning,
@@ -93,6 +94,13 @@ class AdamBeta2(Rule):
                     # finding at all (review 101, C 03: Megatron-DeepSpeed's BERT-large, "the advice doesn't apply")
                     return
                 smoke = f" ({low_stakes}: it matters if the optimizer is copied to a long run)" if low_stakes else ""
+                total = plan.derived.total_steps
+                if not low_stakes and total.known and total.value <= 2 / (1 - beta2):
+                    # a run that ends within twice the second moment's averaging horizon never lives on a stale
+                    # average long (held-out review 114, C 02: a 1,000-iteration benchmark of GPT-2 1.5B at β2 0.999)
+                    low_stakes = smoke = (f" (a {total.value:,.0f}-step run ends within twice the second moment's "
+                                          f"{1 / (1 - beta2):,.0f}-step averaging horizon; it matters if the optimizer "
+                                          "is copied to a long run)")
                 if not low_stakes and params.value < SPIKE_PRONE_PARAMS:
                     low_stakes = smoke = (" (below 1B parameters such spikes are rare: Megatron-LM's GPT-345M recipe "
                                           "trains at 0.999; it matters as the model grows)")

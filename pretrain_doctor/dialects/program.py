@@ -397,6 +397,12 @@ def _mapping_program(programs: tuple, name: str) -> Optional[Path]:
     return found[0] if len(found) == 1 else None
 
 
+
+def _peft_loader(receiver: Optional[str]) -> bool:
+    """`PeftModel.from_pretrained` and peft's auto classes (`AutoPeftModelForCausalLM.from_pretrained(path,
+    is_trainable=True)`: held-out review 114, A 10, a LoRA DPO read as full-model DPO) load a saved adapter."""
+    return receiver is not None and (receiver == "PeftModel" or receiver.startswith(("AutoPeftModel", "PeftModelFor")))
+
 # TRL ModelConfig's adapter switches, which a program that maps a file into the Trainer's arguments reads from it by
 # name to wrap the model itself (held-out review 111, A 03: `if config.use_peft: ... get_peft_model(model, ...)`).
 _ADAPTER_KEYS = ("use_peft", "lora_r", "lora_alpha", "lora_target_modules", "load_in_4bit", "load_in_8bit")
@@ -661,7 +667,7 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
             if name in ("get_peft_model", "add_adapter") or any(
                     k.arg == "peft_config" and _is_lora_config(k.value, lora_names) for k in node.keywords):
                 found.setdefault("adapters", evidence)
-            if name == "from_pretrained" and _receiver(node) == "PeftModel" and (
+            if name == "from_pretrained" and _peft_loader(_receiver(node)) and (
                     _true_keyword(node, "is_trainable") or _unfreezes_lora(module.tree)):
                 # a saved adapter trained on (held-out review 105, A 07: loaded, then its `lora_` weights unfrozen)
                 found.setdefault("adapters", evidence)
@@ -923,7 +929,7 @@ def _adapter_calls(statements: list) -> list[ast.Call]:
     reached = [n for statement in statements for n in _walk_unconditional(statement)]
     calls = [n for n in reached if isinstance(n, ast.Call)]
     wraps = [n for n in calls if _call_name(n) in ("get_peft_model", "add_adapter") or (
-        _call_name(n) == "from_pretrained" and _receiver(n) == "PeftModel" and _true_keyword(n, "is_trainable"))]
+        _call_name(n) == "from_pretrained" and _peft_loader(_receiver(n)) and _true_keyword(n, "is_trainable"))]
     wraps += [n for inner in reached if isinstance(inner, ast.If) for n in _either_way_calls(inner)]
     if not wraps:
         return []
@@ -933,7 +939,7 @@ def _adapter_calls(statements: list) -> list[ast.Call]:
 def _loads_saved_adapter(statements: list) -> bool:
     """`PeftModel.from_pretrained(model, path)` among `statements`: the model wears a saved adapter (frozen, to
     evaluate or generate with), so this branch trains no full model either."""
-    return any(isinstance(n, ast.Call) and _call_name(n) == "from_pretrained" and _receiver(n) == "PeftModel"
+    return any(isinstance(n, ast.Call) and _call_name(n) == "from_pretrained" and _peft_loader(_receiver(n))
                for statement in statements for n in _walk_unconditional(statement))
 
 

@@ -1335,6 +1335,19 @@ def test_arguments_a_program_computes_are_unknown_and_adapters_in_both_branches_
     assert plan_of(write(tmp_path, "run2.sh", "deepspeed train_phased.py\n"), dialect="hf").mode.kind != "lora"
 
 
+def test_peft_auto_classes_loading_a_trainable_adapter_make_an_adapter_run(tmp_path):
+    """Held-out review 114, A 10 (a course's DPO trainer.py): `AutoPeftModelForCausalLM.from_pretrained(path,
+    is_trainable=True)` trains the saved LoRA adapter; PD103 warned of full-model DPO at 1e-4."""
+    program = ("from peft import AutoPeftModelForCausalLM\nfrom trl import DPOConfig, DPOTrainer\n"
+               "model = AutoPeftModelForCausalLM.from_pretrained('sft', is_trainable=True)\n"
+               "ref = AutoPeftModelForCausalLM.from_pretrained('sft')\n"
+               "args = DPOConfig(output_dir='o', learning_rate=1e-4, per_device_train_batch_size=8)\n"
+               "DPOTrainer(model=model, ref_model=ref, args=args).train()\n")
+    plan = plan_of(write(tmp_path, "trainer.py", program), dialect="hf")
+    assert plan.mode.kind == "lora" and plan.mode.preference_method == "dpo"
+    assert not [f for f in reported(plan, "PD103") if f.severity == "warning"]
+
+
 def test_a_project_section_with_eval_keys_and_no_strategy_leaves_evaluation_to_its_program(tmp_path):
     """Held-out review 53, A 17: train_sft.py maps `training:` into TrainingArguments and passes
     `eval_strategy='steps'` itself; the section has eval_steps and load_best_model_at_end."""

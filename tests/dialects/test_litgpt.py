@@ -459,7 +459,9 @@ def test_model_name_in_another_programs_layout_is_only_an_assumed_pretraining(tm
     assert plan.mode.kind == "pretrain" and "mode.kind" in plan.program.assumed
     assert [f.severity for f in reported(plan, "PD201")] == ["info"]  # β2 0.999 of a 13B run: not a warning
     # upstream's own pretrain layout still says `litgpt pretrain` outright
-    upstream = plan_of(write(tmp_path, "pre.yaml", PRETRAIN.replace("pythia-14m", "pythia-1b")))
+    # (10,000 steps: a 1,000-step run ends within β2 0.999's averaging horizon, an info)
+    upstream = plan_of(write(tmp_path, "pre.yaml", PRETRAIN.replace("pythia-14m", "pythia-1b").replace(
+        "max_tokens: 1048576000", "max_tokens: 10485760000")))
     assert upstream.mode.kind == "pretrain" and "mode.kind" not in upstream.program.assumed
     assert [f.severity for f in reported(upstream, "PD201")] == ["warning"]
     # a misspelt key of litgpt's own is a slip, not another program's layout
