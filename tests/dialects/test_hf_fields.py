@@ -433,6 +433,9 @@ def test_a_handbook_recipes_exponent_without_a_dot_stays_a_string(tmp_path: Path
     # without the handbook's mark the program's parser decides: TrlParser converts, parse_yaml_file does not
     [other] = notes(plan_of(write(tmp_path, "b.yaml", BASE + "alpha: 5e-2\nwarmup_ratio: 1e-1\n")), "ignored-key")
     assert other.data["severity"] == "info" and "(and `warmup_ratio: 1e-1`)" in other.message
+    # a GRPO recipe (open-r1's layout) is run by TrlParser, which converts it (held-out review 114, A 13)
+    grpo = BASE + "learning_rate: 1e-6\nuse_vllm: true\nnum_generations: 8\n"
+    assert not notes(plan_of(write(tmp_path, "grpo.yaml", grpo)), "ignored-key")
 
 
 @pytest.mark.parametrize("model, packs", [

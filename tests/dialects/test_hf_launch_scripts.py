@@ -1481,6 +1481,34 @@ def test_a_program_named_under_a_folder_is_found_copied_beside_the_script(tmp_pa
     assert plan.mode.lora_rank == 8 and findings(plan, "PD103") == []
 
 
+def test_a_program_at_an_absolute_path_is_found_copied_beside_the_script(tmp_path) -> None:
+    # held-out review 114, A 06: `python /teamspace/studios/this_studio/.../dpo_train/dpo_train.py` with dpo_train.py
+    # and its config.py beside the script; the program's own defaults (warmup 100) were unread, PD104 said no warmup
+    write(tmp_path, "config.py", "from dataclasses import dataclass, field\n@dataclass\nclass ScriptArguments:\n"
+          "    warmup_steps: int = field(default=100)\n    learning_rate: float = field(default=5e-4)\n")
+    write(tmp_path, "dpo_train.py", "from transformers import HfArgumentParser, TrainingArguments\n"
+          "from config import ScriptArguments\nscript_args = HfArgumentParser(ScriptArguments).parse_args_into_dataclasses()[0]\n"
+          "args = TrainingArguments(output_dir='o', warmup_steps=script_args.warmup_steps, "
+          "learning_rate=script_args.learning_rate)\n")
+    script = write(tmp_path, "train_dpo.sh", "python /teamspace/studios/this_studio/proj/dpo_train/dpo_train.py "
+                                             "--learning_rate 5e-5\n")
+    plan = plan_of(script)
+    assert plan.sources["program.source"].note and plan.program.source.endswith("dpo_train.py")
+    assert plan.schedule.warmup_steps == 100 and not findings(plan, "PD104")
+
+
+def test_training_arguments_resume_field_is_not_a_resume_where_the_program_calls_train_bare(tmp_path) -> None:
+    # held-out review 114, A 15: `TrainingArguments(resume_from_checkpoint=True)` is for scripts to pass on; its
+    # `trainer.train()` starts fresh, so PD804's "no checkpoint to resume from" did not apply
+    program = ("from transformers import Trainer, TrainingArguments\n"
+               "args = TrainingArguments(output_dir='o', learning_rate=1e-5, resume_from_checkpoint=True)\n"
+               "trainer = Trainer(model=model, args=args)\ntrainer.train()\n")
+    plan = plan_of(write(tmp_path, "train.py", program), dialect="hf")
+    assert not plan.mode.resumed and not findings(plan, "PD804")
+    passed = program.replace("trainer.train()", "trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)")
+    assert plan_of(write(tmp_path, "train2.py", passed), dialect="hf").mode.resumed
+
+
 def test_a_model_path_the_launch_fills_in_still_names_weights_to_fine_tune(tmp_path) -> None:
     # held-out review 93, D 12: TinyLLaVA's finetune.sh, `--model_name_or_path $3`, read as pretraining from scratch
     script = write(tmp_path, "finetune.sh", "deepspeed --include localhost:0,1 tinyllava/train/train.py \\\n"
