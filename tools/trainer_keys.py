@@ -490,7 +490,8 @@ def _kept_tail(module: str) -> Callable[[str], list[str]]:
     """The lines a dialect's key module keeps below `HAND_WRITTEN` (its defaults by release, written from the source
     by hand), carried over as they are when the table above them is generated again."""
     def tail(_mirror: str) -> list[str]:
-        text = (Path(__file__).resolve().parent.parent / "pretrain_doctor" / "dialects" / module).read_text()
+        path = Path(__file__).resolve().parent.parent / "pretrain_doctor" / "dialects" / module
+        text = path.read_text() if path.exists() else ""  # a new table: nothing written by hand yet
         start = text.find(HAND_WRITTEN)
         return text[start:].rstrip("\n").split("\n") if start >= 0 else []
     return tail
@@ -524,6 +525,24 @@ def _swift(mirror: str, rev: str) -> Read:
         from pretrain_doctor.dialects.llamafactory_keys import SEQ2SEQ_KEYS
         keys |= set(HF_ALL_KEYS) | set(SEQ2SEQ_KEYS)
     return Read({"": keys})
+
+
+def _megatron_swift(mirror: str, rev: str) -> Read:
+    """Megatron-SWIFT's argument dataclasses (`megatron sft|pt|rlhf`, swift/cli/_megatron/): 3.x
+    MegatronTrainArguments/MegatronRLHFArguments in swift/megatron/argument/ over the BaseArguments of
+    swift/llm/argument/ (not TrainArguments: no transformers TrainingArguments); 4.x MegatronSftArguments/
+    MegatronPretrainArguments/MegatronRLHFArguments in swift/megatron/arguments/ over swift/arguments/' BaseArguments
+    (and RayArguments in swift/ray/, swift/ray_utils/ from 4.5)."""
+    if files(mirror, rev, "swift/megatron/arguments"):
+        base = files(mirror, rev, "swift/arguments") + [
+            path for folder in ("swift/ray", "swift/ray_utils") for path in files(mirror, rev, folder, r"arg\w*\.py$")]
+        paths = base + files(mirror, rev, "swift/megatron/arguments")
+        roots = ["MegatronSftArguments", "MegatronPretrainArguments", "MegatronRLHFArguments"]
+    else:  # the megatron files last: their classes win a name both folders define
+        paths = files(mirror, rev, "swift/llm/argument") + files(mirror, rev, "swift/megatron/argument")
+        roots = ["MegatronTrainArguments", "MegatronRLHFArguments"]
+    classes = index_classes(source(mirror, rev, path) for path in paths)
+    return Read({"": {key for root in roots for key in fields_of(classes, root)}})
 
 
 def _llamafactory_tail(mirror: str) -> list[str]:
@@ -634,6 +653,20 @@ SPECS: dict[str, Spec] = {
                  "neftune_alpha": "neftune_noise_alpha", "init_lora_weights": "init_weights",
                  "lora_bias_trainable": "lora_bias"},
         unreleased=(), tail=_kept_tail("swift_keys.py")),
+    "megatron_swift": Spec(
+        "ms-swift", _releases(*(f"v{v}" for v in ("3.3.0", "3.4.0", "3.5.0", "3.6.0", "3.7.0", "3.8.0", "3.9.0", "3.10.0",
+                                                 "3.11.0", "3.12.6", "4.0.0", "4.1.0", "4.2.0", "4.3.0", "4.4.0",
+                                                 "4.5.2"))),
+        _megatron_swift, "the fields of Megatron-SWIFT's MegatronTrainArguments/MegatronRLHFArguments and their bases "
+        "in swift/megatron/argument/ and swift/llm/argument/ (3.3-3.12; 3.3 is the first release with the `megatron` "
+        "console script), of MegatronSftArguments/MegatronPretrainArguments/MegatronRLHFArguments in "
+        "swift/megatron/arguments/ over swift/arguments/ (4.x); no transformers TrainingArguments",
+        renames={  # 4.0 swift/megatron/arguments/megatron_args.py: Megatron-LM's names became ms-swift's own
+            "save": "output_dir", "save_interval": "save_steps", "eval_interval": "eval_steps",
+            "max_epochs": "num_train_epochs", "load": "mcore_model", "train_type": "tuner_type",
+            "num_workers": "dataloader_num_workers", "log_interval": "logging_steps", "adapter_load": "mcore_adapter",
+            "ref_load": "mcore_ref_model", "ref_adapter_load": "mcore_ref_adapter"},
+        unreleased=(), tail=_kept_tail("megatron_swift_keys.py")),
     "neox": Spec(
         "gpt-neox", _releases("v1.0", "6edf2418=2.0"),
         _neox, "the fields of the NeoXArgs* dataclasses in megatron/neox_arguments/neox_args.py and "

@@ -1813,7 +1813,7 @@ def _launch_environment(shell: "_Shell", words: list[Word], data: dict[str, Any]
     if not words:
         return
     script = words[1] if len(words) > 1 and _word_name(words[0]) in _SHELLS else words[0]  # `bash train.sh ...`
-    if _word_name(words[0]) == "swift":
+    if _word_name(words[0]) in _SWIFT_SCRIPTS:  # `megatron sft` starts torchrun alike (cli_main is_megatron)
         variables = _SWIFT_LAUNCH_VARIABLES
     elif _word_name(script).endswith(".sh"):
         variables = _TORCHTITAN_LAUNCH_VARIABLES
@@ -2138,11 +2138,13 @@ _MODULE_RUNNERS = ("python", "torchrun", "deepspeed", "accelerate")
 # `accelerate launch`'s `-m/--module`).
 _MODULE_FLAGS = ("-m", "--module")
 # `llamafactory-cli train ...`, `huggingface-cli ...`; litgpt's console script `litgpt pretrain|finetune_* ...`;
-# ms-swift's `swift sft|pt|rlhf ...` (swift/cli/main.py ROUTE_MAPPING)
-_ENTRY_POINT = re.compile(r"^([\w.]+-cli|litgpt|swift)$")
+# ms-swift's `swift sft|pt|rlhf ...` (swift/cli/main.py ROUTE_MAPPING) and Megatron-SWIFT's `megatron sft|pt|rlhf ...`
+# (its second console script from 3.3, swift/cli/_megatron/main.py)
+_ENTRY_POINT = re.compile(r"^([\w.]+-cli|litgpt|swift|megatron)$")
 # ms-swift's subcommands that train (v2's `dpo`/`orpo`/`simpo` too); `infer`, `export`, `deploy`, `eval`, `app`,
 # `merge-lora`, `sample`, `rollout` and `web-ui` train nothing: no launch.
 _SWIFT_TRAINING = frozenset(("sft", "pt", "rlhf", "dpo", "orpo", "simpo"))
+_SWIFT_SCRIPTS = frozenset(("swift", "megatron"))
 
 
 def _word_name(word: Word) -> str:
@@ -2160,7 +2162,7 @@ def _program_index(words: list[Word]) -> Optional[int]:
         name = _word_name(word)
         if name.endswith(".py"):
             return _handed_on(words, index)
-        if name == "swift" and index + 1 < len(words) and words[index + 1].text in _SWIFT_TRAINING:
+        if name in _SWIFT_SCRIPTS and index + 1 < len(words) and words[index + 1].text in _SWIFT_TRAINING:
             return index  # `swift sft ... --external_plugins plugin.py`: the `.py` is a flag's value
     for index, word in enumerate(words):
         # torchtitan's `./run_train.sh --training.steps 100`, a flame fork's `bash train.sh --job.config_file ...`: the
@@ -2175,7 +2177,7 @@ def _program_index(words: list[Word]) -> Optional[int]:
             return index + 1
     for index, word in enumerate(words[:-1]):
         if _ENTRY_POINT.match(_word_name(word)) and not (words[index + 1].text or "-").startswith("-"):
-            if _word_name(word) == "swift":
+            if _word_name(word) in _SWIFT_SCRIPTS:
                 continue  # `swift infer|export|deploy ...`: ms-swift runs no training (its training ones are above)
             return index
     return _program_from_launch(words)

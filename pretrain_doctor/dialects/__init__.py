@@ -81,8 +81,13 @@ SWIFT_CONFIG_MARKERS = frozenset(("tuner_type", "train_type", "sft_type", "rlhf_
 # A cheap look that a document may be the dialect's before its module is imported to score it: ms-swift's module and
 # key table are imported only for a launch script whose program names `swift`, or a file with its own keys (a YAML
 # check, or a folder of HF launch scripts, paid for them on every file otherwise).
-_IMPORT_GATES = {"swift": lambda doc: "swift" in str(doc.data.get("program") or "") if doc.format == "shell" else
+_IMPORT_GATES = {"swift": lambda doc: _names_swift(str(doc.data.get("program") or "")) if doc.format == "shell" else
                  isinstance(doc.data, dict) and sum(1 for k in SWIFT_CONFIG_MARKERS if k in doc.data) >= 2}
+
+
+def _names_swift(program: str) -> bool:
+    """`swift`, `swift/cli/sft.py`, or Megatron-SWIFT's `megatron` console script (swift.py reads both)."""
+    return "swift" in program or program.replace("\\", "/").rsplit("/", 1)[-1] == "megatron"
 
 
 def _torchtitan_overrides(doc: Document) -> bool:

@@ -255,6 +255,8 @@ class MegatronDialect(Dialect):
             return 0
         if _HF_PROGRAM.search(program) and not program.startswith("pretrain_"):
             return 0
+        if program == "megatron" or "cli/_megatron/" in str(doc.data.get("program")).replace("\\", "/"):
+            return 0  # ms-swift's `megatron sft|pt|rlhf` (Megatron-SWIFT): its own arguments, read by the swift dialect
         nemo = sum(1 for key in doc.data.get("overrides") or {} if key in _NEMO_KEYS)
         if not nemo and _own_program(doc, program):
             return 0

@@ -251,15 +251,30 @@ _SWIFT_CLI_MODULE = lazy_compile(r"(?:^|/)swift[/.]cli[/.](sft|pt|rlhf)(?:\.py)?
 def swift_command(doc: Document) -> Optional[str]:
     """The training subcommand a launch script runs through ms-swift (`sft`, `pt`, `rlhf`, 2.x `dpo`...), None for
     any other script. The shell reader names no launch for `swift infer|export|deploy|eval|app`."""
+    return _subcommand(doc, "swift", _SWIFT_COMMANDS, _SWIFT_CLI_MODULE)
+
+
+def _subcommand(doc: Document, script: str, commands: dict[str, str], module: Any) -> Optional[str]:
+    """The subcommand of console script `script` (`swift sft`) in `commands`, or the one the module run names."""
     if doc.format != "shell":
         return None
     program = str(doc.data.get("program") or "").replace("\\", "/")
-    if program.rsplit("/", 1)[-1] == "swift":
+    if program.rsplit("/", 1)[-1] == script:
         positional = doc.data.get("positional")
         first = str(positional[0]) if isinstance(positional, list) and positional else ""
-        return _SWIFT_COMMANDS.get(first)
-    match = _SWIFT_CLI_MODULE.search(program)
+        return commands.get(first)
+    match = module.search(program)
     return match.group(1) if match else None
+
+
+# `python swift/cli/_megatron/sft.py ...` / `python -m swift.cli._megatron.sft`: the module `megatron sft` runs.
+_MEGATRON_SWIFT_MODULE = lazy_compile(r"(?:^|/)swift[/.]cli[/.]_megatron[/.](sft|pt|rlhf)(?:\.py)?$")
+
+
+def megatron_swift_command(doc: Document) -> Optional[str]:
+    """The subcommand (`sft`, `pt`, `rlhf`) a launch script runs through Megatron-SWIFT, ms-swift's `megatron` console
+    script (3.3 and later, swift/cli/_megatron/main.py ROUTE_MAPPING), None for any other script."""
+    return _subcommand(doc, "megatron", {name: name for name in ("sft", "pt", "rlhf")}, _MEGATRON_SWIFT_MODULE)
 
 
 # Flags through which a program takes its whole argument set as one file (Firefly's `--train_args_file`).

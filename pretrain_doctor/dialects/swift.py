@@ -14,7 +14,8 @@ is taken from the release judged (`--trainer-version ms-swift=VER`, a pin in the
 the script's own keys allow (`--sft_type` exists only in 2.x, `--tuner_type` only from 4.0): where those releases
 disagree the field is left unknown.
 
-`megatron sft|pt|rlhf` (Megatron-SWIFT) takes Megatron-LM's arguments and is not read here.
+`megatron sft|pt|rlhf` (Megatron-SWIFT, ms-swift's second console script) is read by megatron_swift.py as this
+dialect: same trainer, launcher and version pins, other arguments.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
                    typo_notes, unread_sources)
-from .program import swift_command
+from .program import megatron_swift_command, swift_command
 from .versions import ChangeTable, TrainerVersion, TrainerVersions, parse_version
 
 TRAINER = "ms-swift"
@@ -94,20 +95,23 @@ def _era(releases: Releases) -> str:
 _REQUIRES = lazy_compile(r"ms-swift\s*>=\s*v?(\d+(?:\.\d+){0,2})")
 
 
-def _releases(doc: Document, versions: TrainerVersions, script_text: str = "") -> Releases:
-    """The judged release, else the range every stated key of the script is read in (swift_keys.CHANGES)."""
+def _releases(doc: Document, versions: TrainerVersions, script_text: str = "", changes: Optional[dict] = None,
+              first: tuple[int, ...] = (0,)) -> Releases:
+    """The judged release, else the range from `first` every stated key of the script is read in (`changes`:
+    swift_keys.CHANGES, or Megatron-SWIFT's)."""
     judged = versions.get(TRAINER)
     if judged is not None:
         key = judged.key
         return Releases(key, key[:-1] + (key[-1] + 1,), judged, ())
-    from .swift_keys import CHANGES
+    if changes is None:
+        from .swift_keys import CHANGES as changes
 
-    low, high, keys = (0,), _NEVER, []
+    low, high, keys = first, _NEVER, []
     said = _REQUIRES.search(script_text)
     if said is not None:  # `# ms-swift>=3.11` above the command (the examples' own note)
         low, keys = parse_version(said.group(1)), [f"ms-swift>={said.group(1)}"]
     for key in doc.data:
-        row = CHANGES.get(key) if isinstance(key, str) else None
+        row = changes.get(key) if isinstance(key, str) else None
         if row is None:
             continue
         since, _, until, _, _, _ = row
@@ -118,15 +122,17 @@ def _releases(doc: Document, versions: TrainerVersions, script_text: str = "") -
             high = parse_version(until)
             keys.append(key)
     if low >= high:  # keys of different releases: keys.py notes say which; judge against every release
-        return Releases((0,), _NEVER, None, ())
+        return Releases(first, _NEVER, None, ())
     return Releases(low, high, None, tuple(dict.fromkeys(keys)), doc.format == "shell")
 
 
-def _default(name: str, releases: Releases) -> tuple[bool, Any, str]:
-    """(agreed, value, provenance) of the changed default `name` over the releases in range (swift_keys.DEFAULTS)."""
-    from .swift_keys import DEFAULTS
+def _default(name: str, releases: Releases, table: Optional[dict] = None) -> tuple[bool, Any, str]:
+    """(agreed, value, provenance) of the changed default `name` over the releases in range (`table`:
+    swift_keys.DEFAULTS, or Megatron-SWIFT's)."""
+    if table is None:
+        from .swift_keys import DEFAULTS as table
 
-    rows = DEFAULTS[name]
+    rows = table[name]
     values, since, until = [], _NEVER, (0,)
     for index, (start, value) in enumerate(rows):
         end = rows[index + 1][0] if index + 1 < len(rows) else _NEVER
@@ -137,13 +143,15 @@ def _default(name: str, releases: Releases) -> tuple[bool, Any, str]:
     return agreed, values[0] if agreed else None, releases.describe(since, until)
 
 
-def _differs(name: str, releases: Releases) -> str:
+def _differs(name: str, releases: Releases, table: Optional[dict] = None, first: str = "2.0",
+             whose: str = "ms-swift") -> str:
     """Why a changed default is not known: the releases in range disagree."""
-    from .swift_keys import DEFAULTS
+    if table is None:
+        from .swift_keys import DEFAULTS as table
 
-    shown = "; ".join(f"{'.'.join(map(str, start)) if start > (0,) else '2.0'}+: {value}"
-                      for start, value in DEFAULTS[name])
-    return (f"ms-swift's default `{name}` changed between releases ({shown}); name the release with "
+    shown = "; ".join(f"{'.'.join(map(str, start)) if start > (0,) else first}+: {value}"
+                      for start, value in table[name])
+    return (f"{whose}'s default `{name}` changed between releases ({shown}); name the release with "
             f"--trainer-version {TRAINER}=VER")
 
 
@@ -154,7 +162,7 @@ class SwiftDialect(Dialect):
 
     def score(self, doc: Document) -> int:
         if doc.format == "shell":
-            return 90 if swift_command(doc) is not None else 0
+            return 90 if swift_command(doc) is not None or megatron_swift_command(doc) is not None else 0
         return config_file_score(doc)
 
     def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
@@ -164,6 +172,11 @@ class SwiftDialect(Dialect):
         from .hf import launched_arguments
 
         script = docs[0]
+        megatron = megatron_swift_command(script)
+        if megatron is not None:
+            from .megatron_swift import build_plan
+
+            return build_plan(self.name, docs, context, megatron)
         if script.format == "shell":
             command = swift_command(script) or "sft"
             doc = _parser_spellings(launched_arguments(script) or script)
@@ -195,22 +208,23 @@ class SwiftDialect(Dialect):
         return b.build()
 
 
-def _parser_spellings(doc: Document) -> Document:
+def _parser_spellings(doc: Document, keys: Optional[frozenset[str]] = None) -> Document:
     """The command line's flags as ms-swift's HfArgumentParser takes them (held-out review 109, D 08): the dashed alias
     of a field (`--lr-scheduler-type`, transformers 4.27 and later), `--no_X` for a boolean field written bare
     (`--no_load_from_cache_file`), and argparse's unique prefix of a field (`--column` for `--columns`)."""
     from .hf import LAUNCH_KEYS, expand_abbreviations, move_key
-    from .swift_keys import SWIFT_KEYS
+    if keys is None:  # `keys`: the dataclasses' fields (ms-swift's own, or Megatron-SWIFT's)
+        from .swift_keys import SWIFT_KEYS as keys
 
     data, positions, unknown = dict(doc.data), dict(doc.positions), dict(doc.unevaluated)
-    for key in [k for k in doc.data if isinstance(k, str) and k not in SWIFT_KEYS and k not in LAUNCH_KEYS]:
+    for key in [k for k in doc.data if isinstance(k, str) and k not in keys and k not in LAUNCH_KEYS]:
         dashed, switched_off = key.replace("-", "_"), key.startswith("no_") and data[key] is True
-        target = dashed if dashed in SWIFT_KEYS else key[3:] if switched_off and key[3:] in SWIFT_KEYS else None
+        target = dashed if dashed in keys else key[3:] if switched_off and key[3:] in keys else None
         if target is not None and target not in data:
             move_key(data, positions, unknown, key, target)
             if target != dashed:
                 data[target] = False
-    expand_abbreviations(data, positions, unknown, SWIFT_KEYS, SWIFT_KEYS)
+    expand_abbreviations(data, positions, unknown, keys, keys)
     return dataclasses.replace(doc, data=data, positions=positions, unevaluated=unknown)
 
 
@@ -524,7 +538,7 @@ def _world_size(b: PlanBuilder, script: Document, doc: Document) -> None:
     if script.format != "shell":
         _config_file_world_size(b, script)
         return
-    if str(script.data.get("program") or "").rsplit("/", 1)[-1] != "swift":
+    if str(script.data.get("program") or "").rsplit("/", 1)[-1] not in ("swift", "megatron"):
         launcher = script.data.get("launcher")
         if isinstance(launcher, dict):
             launcher_world_size(b, script)

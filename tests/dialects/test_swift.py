@@ -196,10 +196,13 @@ def test_non_training_subcommands_are_no_launch(tmp_path: Path, command: str) ->
     assert "not a training config" in not_supported_message(doc)
 
 
-def test_megatron_swift_is_not_read_as_swift(tmp_path: Path) -> None:
+def test_megatron_swift_is_read_with_its_own_arguments(tmp_path: Path) -> None:
+    """`megatron sft` (test_megatron_swift.py) is this dialect, read with Megatron-SWIFT's keys, not `swift sft`'s."""
     path = write(tmp_path, "m.sh", "NPROC_PER_NODE=8 megatron sft --model Qwen/Qwen2.5-7B --dataset d "
                                    "--tensor_model_parallel_size 2 --micro_batch_size 1 --global_batch_size 16\n")
-    assert detected(path) != "swift"
+    assert detected(path) == "swift"
+    plan = plan_of(path)
+    assert (plan.parallel.tensor, plan.batch.global_batch_size, plan.derived.data_parallel.value) == (2, 16, 4)
 
 
 def test_keys_of_another_release_are_renames(tmp_path: Path) -> None:
