@@ -24,6 +24,9 @@ _HINTS = {
     # held-out review 32: LLaMA-Factory holds out a share with `val_size`, and evaluates on it with the HF keys
     "llamafactory": "hold out a share of the data (`val_size: 0.05`) or give `eval_dataset:`, with "
                     "`eval_strategy: steps` and `eval_steps: 500`",
+    # ms-swift's `swift sft` and Megatron-SWIFT's `megatron sft` alike (the latter's `--eval_interval` before 4.0)
+    "swift": "hold out a share of the data (`--split_dataset_ratio 0.01`) or give `--val_dataset`, evaluated every "
+             "`--eval_steps 500` (Megatron-SWIFT before 4.0: `--eval_interval 500`)",
     "axolotl": "hold out a share of the data (`val_set_size: 0.05`) or give `test_datasets:`; axolotl then "
                "evaluates `evals_per_epoch` times an epoch (or every `eval_steps`, never both)",
 }
