@@ -217,6 +217,11 @@ def test_a_forks_older_model_py_keeps_the_embedding_out_of_weight_decay(tmp_path
     assert plan_of(override).optimizer.decay_embeddings is True
     (tmp_path / "model.py").write_text("decay_params = [p for n, p in param_dict.items() if p.dim() >= 2]\n")
     assert findings(plan_of(override), "PD204")  # today's nanoGPT: every 2-D tensor, the embedding included
+    # no model.py at hand: its era decides (held-out review 114, C 14: an April 2023 fork's train.py alone)
+    (tmp_path / "model.py").unlink()
+    alone = plan_of(override)
+    assert alone.optimizer.decay_embeddings is None and "before 2023-05-06" in alone.unknown["optimizer.decay_embeddings"]
+    assert findings(alone, "PD204") == []
 
 
 def test_a_forks_own_config_globals_are_known_to_it_and_mark_a_fork(tmp_path) -> None:
