@@ -739,6 +739,15 @@ def test_an_unquoted_no_strategy_is_a_boolean_that_stops_the_run(tmp_path) -> No
     assert not notes(quoted, "ignored-key") and quoted.checkpoint.enabled is False
 
 
+def test_a_forks_own_finetuning_type_without_warmup_is_not_said_to_disturb_pretrained_weights(tmp_path) -> None:
+    # held-out review 114, B 14 (BiTA's llmtuner fork, `finetuning_type pt2`: prompt tokens over a frozen 70B model)
+    text = _LORA_SFT.replace("finetuning_type: lora", "finetuning_type: pt2").replace("    warmup_ratio: 0.1\n", "")
+    plan = plan_of(write(tmp_path, "pt2.yaml", text))
+    assert plan.mode.kind == "partial_finetune"
+    [finding] = findings(plan, "PD104")
+    assert "pretrained weights" not in finding.message and "noisiest" in finding.message
+
+
 def _judged(release: str):
 
     return judged(f"llamafactory={release}")
