@@ -562,7 +562,7 @@ def _boolean_strategies(b: PlanBuilder, doc: Document) -> None:
             word = "no" if value is False else "yes"
             b.note("ignored-key", f"`{key}: {word}` is the boolean {str(value).lower()} to YAML 1.1, not the string "
                    f"\"{word}\": TrainingArguments stops at start-up (\"{value} is not a valid IntervalStrategy\")",
-                   b.source(doc, (key,)), hint=f"quote it: `{key}: \"no\"`", key=key, severity="error")
+                   b.source(doc, (key,)), hint=f"quote it: `{key}: \"{word}\"`", key=key, severity="error")
 
 
 # Keys that give a Trainer data to evaluate on (HF scripts, TRL, LLaMA-Factory's `val_size`).
