@@ -534,6 +534,6 @@ def _report_unexpected(exc: Exception) -> None:
         sys.exit(2)
     if _state["debug"] or os.environ.get("PRETRAIN_DOCTOR_DEBUG") == "1":
         raise exc
-    typer.echo(f"pretrain-doctor: internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)",
+    typer.echo(f"pretrain-doctor: internal error: {type(exc).__name__}: {exc} (rerun as `pretrain-doctor --debug ...` for a traceback)",
                err=True)
     sys.exit(2)

@@ -1334,3 +1334,36 @@ def test_a_job_submitters_command_after_its_double_dash_is_the_training_program(
     # a plain launch's own `--` stays its program's (`torchrun train.py -- --lr 1`)
     data, _, _ = _read("torchrun --nproc_per_node 8 train.py --lr 3e-4 -- --extra 1\n")
     assert data["program"] == "train.py"
+
+
+def test_a_command_string_of_several_quotings_keeps_its_line_continuations() -> None:
+    # held-out review 115, D 17 (a Frontier slurm job): `bash -c '...python \<newline> "'${DIR}'"/train_sft.py \
+    # ... --bf16 \'`: the string the outer shell pieces together still holds `\<newline>`, a continuation to the
+    # shell that runs it; `\` was read as `--bf16`'s value (a false error)
+    data, _, _ = _read("srun bash -c '\n  python \\\n    \"'${SUBMIT_DIR}'\"/scripts/train_sft.py \\\n"
+                       "      --learning_rate=2e-5 \\\n      --bf16 \\\n      --ddp_find_unused_parameters False \\\n"
+                       "      --lora_r=16\n'\n")
+    assert data["program"] == "train_sft.py" and data["--bf16"] is True
+    assert data["--ddp_find_unused_parameters"] == "False" and "positional" not in data
+
+
+def test_a_data_array_read_at_run_time_is_its_flags_unknown_value() -> None:
+    # held-out review 115, C 10 (Azure's GPT-3 175B script): `readarray -t TRAIN_DATA < <(find ...)`, then
+    # `--train-data-path $(echo "${TRAIN_DATA[@]}") --valid-data-path $(echo "${VALID_DATA[@]}")` read as two bare
+    # `True`s, so PD701 said evaluation reads the training data; an argument array still stands for flags
+    data, _, unevaluated = _read('readarray -t TRAIN_DATA < <(find . -name "*.bin")\n'
+                                 'readarray -t VALID_DATA < <(find . -name "*.bin" | tail -n 2)\n'
+                                 'python pretrain_gpt.py --train-data-path $(echo "${TRAIN_DATA[@]}") '
+                                 '--valid-data-path "${VALID_DATA[@]}" --lr 1e-4\n')
+    assert data["--train-data-path"] is None and data["--valid-data-path"] is None and data["--lr"] == "1e-4"
+    assert "TRAIN_DATA" in unevaluated["--train-data-path"]
+    flags, _, _ = _read('readarray -t EXTRA_ARGS < extra.txt\npython pretrain_gpt.py --fp16 "${EXTRA_ARGS[@]}"\n')
+    assert flags["--fp16"] is True
+
+
+def test_a_launch_variable_the_script_cannot_tell_is_no_crash(tmp_path) -> None:
+    # held-out review 115, C 02 (a flame learning-rate sweep): `NGPU=4 bash train.sh ...` inside a loop, the variable
+    # undecided after it: the launch environment read crashed ("'_Unknown' object is not subscriptable")
+    script = write(tmp_path, "sweep.sh", "for LR in 1e-4 6e-4; do\n  NGPU=4 NNODE=1 bash train.sh --optimizer.lr \"$LR\" "
+                                         "--training.steps 100\n  NGPU=$((NGPU + 1))\ndone\n")
+    load_document(script)  # no exception

@@ -1456,7 +1456,10 @@ def _parsed_again(items: list[Item]) -> list[Item]:
     \\"${LR}\\""` gave the value `"cosine"`, and the program `"workflow/finetune.py"`, quotes and all)."""
     parsed: list[Item] = []
     quote: Optional[str] = None
-    for item in items:
+    for index, item in enumerate(items):
+        if quote != "'" and item.char == "\\" and index + 1 < len(items) and items[index + 1].char == "\n":
+            continue  # a line continuation the string holds (`bash -c '...python \<newline> "'$DIR'"/train.py \...'`:
+            # held-out review 115, D 17, its `\` read as `--bf16`'s value); its newline, a blank, then splits
         if item.char is not None and (item.char == quote or (quote is None and item.char in "\"'")):
             quote = None if item.char == quote else item.char
             continue
@@ -1824,7 +1827,8 @@ def _launch_environment(shell: "_Shell", words: list[Word], data: dict[str, Any]
     for name in variables:
         value = shell.vars.get(name)
         if value is not None and (name in prefixed or name in shell.exported):
-            line = value[0].line if value and isinstance(value[0], Item) else 0
+            # (a value the script cannot tell, `_Unknown`, has no line of its own: held-out review 115, C 02 crashed)
+            line = value[0].line if isinstance(value, list) and value and isinstance(value[0], Item) else 0
             # None: set, to a value the script leaves to its caller (`NNODES=$WORLD_SIZE`)
             found[name] = {"value": _field_text(value), "line": max(line, 0)}
     if found:
@@ -2448,13 +2452,18 @@ def _is_override(word: Word) -> bool:
     return word.text is not None and bool(_OVERRIDE.match(word.text))
 
 
-_ARRAY_EXPANSION = re.compile(r'^"?\$\{\w+\[[@*]\]\}"?$')
+_ARRAY_EXPANSION = re.compile(r'^"?(?:\$\(echo )?"?\$\{(\w+)\[[@*]\]\}"?\)?"?$')
+# An array whose name says it holds a command line's words (`EXTRA_ARGS`, `GPT_OPTS`, `CMD`), not a flag's values.
+_ARGUMENT_ARRAY = re.compile(r"ARG|FLAG|OPT|PARAM|CMD|COMMAND|EXTRA|LAUNCH|CONFIG|SETTING", re.I)
 
 
 def _is_flag(word: Word) -> bool:
     if word.text is None:
-        # `${EXTRA_ARGS[@]}` unknown: a list of arguments, so it may start with a flag; it is no flag's value.
-        return _flag_with_unknown_value(word) is not None or bool(_ARRAY_EXPANSION.match(word.raw))
+        # `${EXTRA_ARGS[@]}` unknown: a list of arguments, so it may start with a flag; it is no flag's value. An array
+        # named for data (`--train-data-path ${TRAIN_DATA[@]}`, or `$(echo "${TRAIN_DATA[@]}")`, filled by
+        # readarray) holds the flag's values (held-out review 115, C 10: read as a bare `True`, train = valid data).
+        array = _ARRAY_EXPANSION.match(word.raw)
+        return _flag_with_unknown_value(word) is not None or bool(array and _ARGUMENT_ARRAY.search(array.group(1)))
     return word.text.startswith("--") and len(word.text) > 2
 
 
