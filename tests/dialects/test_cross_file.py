@@ -72,6 +72,12 @@ def test_a_scheduler_in_the_deepspeed_json_replaces_lr_scheduler_type(tmp_path) 
         plan = plan_of(write(tmp_path, "c.yaml", constant + extra), dialect="hf")
         [ignored] = [f for f in findings(plan, "PD002") if "lr_scheduler_type" in f.message]
         assert ignored.severity == severity, extra
+    # a cosine under WarmupDecayLR decays over the run all the same: only the curve differs (held-out review 115, A 08)
+    write(tmp_path, "decay.json", '{"scheduler": {"type": "WarmupDecayLR", "params": {"warmup_num_steps": "auto", '
+          '"total_num_steps": "auto", "warmup_max_lr": "auto"}}}')
+    plan = plan_of(write(tmp_path, "d.yaml", HF + "deepspeed: decay.json\nlr_scheduler_type: cosine\n"), dialect="hf")
+    [ignored] = [f for f in findings(plan, "PD002") if "lr_scheduler_type" in f.message]
+    assert ignored.severity == "info" and "only the curve's shape differs" in ignored.message
 
 
 def test_a_scheduler_deepspeed_refuses_leaves_the_warmup_unknown(tmp_path) -> None:
