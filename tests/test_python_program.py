@@ -118,7 +118,8 @@ def test_a_program_without_a_command_line_that_computes_its_arguments_is_read(tm
         EPOCHS, BATCH, ACCUM, WARMUP, LR = (config[k] for k in ("e", "b", "a", "w", "lr"))
         SCHEDULE, CLIP, DECAY, SAVE, SEED = (config[k] for k in ("s", "c", "d", "v", "seed"))
         args = ORPOConfig(output_dir=config["out"], {_KEYWORDS})
-        ORPOTrainer(model=model, args=args).train()
+        if __name__ == "__main__":
+            ORPOTrainer(model=model, args=args).train()
         ''')
     plan = plan_of(loaded)
     assert plan.mode.preference_method == "orpo" and plan.optimizer.lr is None
@@ -127,10 +128,23 @@ def test_a_program_without_a_command_line_that_computes_its_arguments_is_read(tm
         import os
         from transformers import Trainer, TrainingArguments
         LR = float(os.environ.get("LR", "2e-4"))
-        kwargs = dict(output_dir="out", {_KEYWORDS.replace("learning_rate=LR, ", "")}, learning_rate=LR)
-        Trainer(model=model, args=TrainingArguments(**kwargs)).train()
+        def main():
+            kwargs = dict(output_dir="out", {_KEYWORDS.replace("learning_rate=LR, ", "")}, learning_rate=LR)
+            Trainer(model=model, args=TrainingArguments(**kwargs)).train()
+
+        if __name__ == "__main__":
+            main()
         ''')
     assert plan_of(environment).dialect == "hf"
+    # a library function handed its config by a caller is the caller's to decide (held-out review 103, A 01)
+    library = write(tmp_path, "train_dpo.py", f'''
+        from trl import DPOConfig, DPOTrainer
+        def run_dpo_training(config):
+            EPOCHS, BATCH, ACCUM, WARMUP, LR = (config[k] for k in ("e", "b", "a", "w", "lr"))
+            SCHEDULE, CLIP, DECAY, SAVE, SEED = (config[k] for k in ("s", "c", "d", "v", "seed"))
+            DPOTrainer(args=DPOConfig(output_dir=config["out"], {_KEYWORDS})).train()
+        ''')
+    assert load_document(library).format == "python"
     # with a command line the launch decides, as before
     parsed = write(tmp_path, "train_args.py", f'''
         import argparse

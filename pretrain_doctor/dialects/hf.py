@@ -108,7 +108,7 @@ class HfDialect(Dialect):
             # A 19: `--output_dir $2 --deepspeed $3 --bf16 --evaluation_strategy steps ...` to a train.py not at hand)
             # (a Python program's own computed values, read as its launch, do not count: every one may be unknown)
             named = {**dict.fromkeys(launched.unevaluated), **launched.data}
-            if str(doc.path).endswith(".py") and not _builds_arguments_at_length(launched):
+            if str(doc.path).endswith(".py") and not _builds_arguments_at_length(launched, doc.text):
                 named = launched.data
             return max(0, self._score_data(named) - 5)
         score = self._score_data(doc.data)
@@ -615,10 +615,13 @@ _UNSLOTH_IMPORT = lazy_compile(r"(?m)^\s*(?:from\s+unsloth\b|import\s+unsloth\b)
 _PROGRAM_CALL_KEYWORDS = 8
 
 
-def _builds_arguments_at_length(launched: Document) -> bool:
-    """A program's `TrainingArguments(**kwargs)` call with many keywords, their values computed or not (held-out review
-    114, A 03: lr, batch and epochs from environment variables, refused as no training config)."""
-    return bool(launched.data.get("arguments_class")) and \
+def _builds_arguments_at_length(launched: Document, text: str) -> bool:
+    """A program's `TrainingArguments(**kwargs)` call with many keywords, their values computed or not, where no
+    command line of its own decides them (held-out review 114, A 03: lr, batch and epochs from environment variables,
+    refused as no training config; a program with `parse_args()` is read through its launch)."""
+    from ..config.python_program import computes_its_arguments  # a Python program's document: read by it already
+
+    return bool(launched.data.get("arguments_class")) and computes_its_arguments(text or "") and \
         len({*launched.unevaluated, *launched.data} - {"program", "program_path", "arguments_class"}) >= _PROGRAM_CALL_KEYWORDS
 
 

@@ -275,7 +275,7 @@ def _train_py_defaults(doc: Document, script: Optional[Path] = None) -> _Default
             elif not name.startswith("_"):
                 fork_only[name] = value
         return _Defaults(values, f"{candidate.name} default ({candidate.parent.name}/{candidate.name}, this fork's)",
-                         _model_py_decays_embedding(candidate.parent / "model.py") if _uses_model_grouping(text) else True,
+                         _embedding_decay(candidate.parent / "model.py", text) if _uses_model_grouping(text) else True,
                          fork_only,
                          _divides_grad_accum(text),
                          _after_configurator(tree, {*values, *fork_only}, {
@@ -503,6 +503,20 @@ def _fork_experts(b: PlanBuilder, doc: Document) -> None:
         b.set("model.moe_layers", sum(frequency), b.source(doc, ("moe_layer_freq",)))
     elif name == "n_exp" and isinstance(stride, int) and stride > 1 and isinstance(layers, int):
         b.set("model.moe_layers", -(-layers // stride), b.source(doc, ("stride",), note="every `stride`-th layer"))
+
+
+# train.py's bf16 check (karpathy/nanoGPT eb33b8bf, 2023-05-17): written after configure_optimizers began decaying every
+# 2-D tensor (7fe4a099, 2023-05-06), so a train.py with it goes with a model.py that decays the embedding.
+_AFTER_SIMPLER_GROUPING = "is_bf16_supported"
+
+
+def _embedding_decay(model: Path, train_text: str) -> Optional[bool]:
+    """Whether the run decays the embedding: its model.py's grouping, else the era its train.py dates it to (held-out
+    review 115: forks' train.py beside no model.py, PD204 right on the 2023-06-on ones); None when neither says."""
+    found = _model_py_decays_embedding(model)
+    if found is None and _AFTER_SIMPLER_GROUPING in train_text:
+        return True
+    return found
 
 
 def _model_py_decays_embedding(path: Path) -> Optional[bool]:

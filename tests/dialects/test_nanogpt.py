@@ -222,6 +222,10 @@ def test_a_forks_older_model_py_keeps_the_embedding_out_of_weight_decay(tmp_path
     alone = plan_of(override)
     assert alone.optimizer.decay_embeddings is None and "before 2023-05-06" in alone.unknown["optimizer.decay_embeddings"]
     assert findings(alone, "PD204") == []
+    # ... unless its train.py dates it after 2023-05-17 (the bf16 check came after the 2-D-tensor grouping)
+    (tmp_path / "train.py").write_text("import torch\nbatch_size = 12\nweight_decay = 1e-1\n"
+                                       "dtype = 'bfloat16' if torch.cuda.is_bf16_supported() else 'float16'\n")
+    assert plan_of(override).optimizer.decay_embeddings is True
 
 
 def test_a_forks_own_config_globals_are_known_to_it_and_mark_a_fork(tmp_path) -> None:
