@@ -2452,9 +2452,9 @@ def _is_override(word: Word) -> bool:
     return word.text is not None and bool(_OVERRIDE.match(word.text))
 
 
-_ARRAY_EXPANSION = re.compile(r'^"?(?:\$\(echo )?"?\$\{(\w+)\[[@*]\]\}"?\)?"?$')
+_ARRAY_EXPANSION = lazy_compile(r'^"?(?:\$\(echo )?"?\$\{(\w+)\[[@*]\]\}"?\)?"?$')
 # An array whose name says it holds a command line's words (`EXTRA_ARGS`, `GPT_OPTS`, `CMD`), not a flag's values.
-_ARGUMENT_ARRAY = re.compile(r"ARG|FLAG|OPT|PARAM|CMD|COMMAND|EXTRA|LAUNCH|CONFIG|SETTING", re.I)
+_ARGUMENT_ARRAY = lazy_compile(r"ARG|FLAG|OPT|PARAM|CMD|COMMAND|EXTRA|LAUNCH|CONFIG|SETTING", re.I)
 
 
 def _is_flag(word: Word) -> bool:
