@@ -116,10 +116,10 @@ class MissingWarmup(Rule):
                 f"{plan.optimizer.family} with a fresh optimizer state starts at the peak lr with no warmup; "
                 + ("the adapters' first updates, from Adam's uninformed moments, are its noisiest at full size"
                    if plan.mode.kind in ("lora", "qlora") else
-                   # what a fork's own method trains may be new parameters only (held-out review 114, B 14: BiTA's
-                   # `finetuning_type: pt2`, prompt tokens over a frozen model)
+                   # what a partial fine-tune trains may be new parameters only (held-out review 114, B 14: BiTA's
+                   # `finetuning_type: pt2`, prompt tokens over a frozen model; LLaMA-Pro's added blocks)
                    "the first updates, from Adam's uninformed moments, are its noisiest at full size"
-                   if plan.mode.kind == "partial_finetune" and "fork's own" in (plan.mode.trains_only or "") else
+                   if plan.mode.kind == "partial_finetune" else
                    "the first noisy updates can disturb the pretrained weights"),
                 hint=self._finetune_hint(plan),
                 severity="info",

@@ -35,7 +35,7 @@ _MODEL_CLASSES = lazy_compile(r"^(Auto\w*Model\w*|\w+For(CausalLM|ConditionalGen
                               r"|AutoPeftModel\w*)$")
 _MIN_KEYWORDS = 2
 # Keywords a program without a command line computes (from a file it loads, the environment) for it to be read.
-_COMPUTED_KEYWORDS = 8
+COMPUTED_KEYWORDS = 8
 _PARSES_ARGUMENTS = lazy_compile(r"\b(?:ArgumentParser|parse_args|HfArgumentParser|TrlParser|fire\.Fire|typer|click)\b")
 
 
@@ -44,6 +44,8 @@ def computes_its_arguments(text: str) -> bool:
     arguments compute comes from a file it loads or the environment, not from a launch (a library function handed a
     config by its caller is the caller's: held-out review 103, A 01)."""
     return "__main__" in text and not _PARSES_ARGUMENTS.search(text)
+
+
 _Scope = dict[str, Any]
 
 
@@ -64,7 +66,7 @@ def read_python_program(text: str, shown: str, path: Optional[Path] = None
     scope = scope_at(tree, call, program_settings(tree, path))
     unevaluated: dict[str, str] = {}
     evaluated = _keyword_values(call_keywords(tree, call), scope, text, data, positions, unevaluated)
-    if evaluated < _MIN_KEYWORDS and (not computes_its_arguments(text) or len(unevaluated) < _COMPUTED_KEYWORDS):
+    if evaluated < _MIN_KEYWORDS and (not computes_its_arguments(text) or len(unevaluated) < COMPUTED_KEYWORDS):
         # `TrainingArguments(learning_rate=args.lr, ...)`: the program's command line decides, not this file; a program
         # with no command line that computes many keywords from a file it loads is still read, its values unknown
         # (held-out review 114, A 02: `ORPOConfig(learning_rate=lr, ...)` from an uncommitted orpo_config.yaml)

@@ -611,18 +611,14 @@ def _omegaconf_beside(doc: Document) -> bool:
 _UNSLOTH_IMPORT = lazy_compile(r"(?m)^\s*(?:from\s+unsloth\b|import\s+unsloth\b)")
 
 
-# Keywords of a program's own TrainingArguments/TRL config call from which it is an HF program, whatever it computes.
-_PROGRAM_CALL_KEYWORDS = 8
-
-
 def _builds_arguments_at_length(launched: Document, text: str) -> bool:
     """A program's `TrainingArguments(**kwargs)` call with many keywords, their values computed or not, where no
     command line of its own decides them (held-out review 114, A 03: lr, batch and epochs from environment variables,
     refused as no training config; a program with `parse_args()` is read through its launch)."""
-    from ..config.python_program import computes_its_arguments  # a Python program's document: read by it already
+    from ..config.python_program import COMPUTED_KEYWORDS, computes_its_arguments  # (read by it already)
 
     return bool(launched.data.get("arguments_class")) and computes_its_arguments(text or "") and \
-        len({*launched.unevaluated, *launched.data} - {"program", "program_path", "arguments_class"}) >= _PROGRAM_CALL_KEYWORDS
+        len({*launched.unevaluated, *launched.data} - {"program", "program_path", "arguments_class"}) >= COMPUTED_KEYWORDS
 
 
 # A program's `trainer.train()`: with no argument it starts fresh, whatever TrainingArguments.resume_from_checkpoint says.
@@ -1469,8 +1465,9 @@ def launched_arguments(doc: Document) -> Optional[Document]:
             unknown[key] = str(doc.unevaluated.get(flag, doc.unevaluated.get(f"overrides.{key}", "a value set at launch")))
         else:
             data[key] = argument_value(value)
-    if not data and not (doc.data.get("arguments_class") and len(unknown) >= _PROGRAM_CALL_KEYWORDS):
-        return None  # (a program's own call of many keywords, each computed, is still its arguments: review 114, A 02)
+    if not data and not doc.data.get("arguments_class"):
+        # (a program's own call the Python reader took, each value computed, is still its arguments: review 114, A 02)
+        return None
     if config is not None:
         data["program_config"] = config
         data["command_line_keys"] = command_line

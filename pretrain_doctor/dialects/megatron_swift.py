@@ -22,7 +22,7 @@ from .swift import _NEVER, TRAINER, Releases, _datasets, _launch, _parser_spelli
 from .swift import _default as swift_default
 from .swift import _differs as swift_differs
 from .swift import _releases as swift_releases
-from .swift import _unseen_words, _world_size
+from .swift import DTYPES, _unseen_words, _world_size, frozen_share
 from .versions import ChangeTable, TrainerVersions
 
 _FIRST = (3, 3, 0)  # the first release with the `megatron` console script (setup.py entry_points)
@@ -31,8 +31,6 @@ _ONLINE = ("grpo", "gkd")
 # lr_decay_style -> the schedule names the rules use (MegatronArguments Literal: constant, linear, cosine,
 # inverse-square-root, WSD)
 _SCHEDULES = {"inverse-square-root": "inverse_sqrt", "wsd": "wsd"}
-_DTYPES = {"bfloat16": "bf16", "bf16": "bf16", "float16": "fp16", "fp16": "fp16", "half": "fp16",
-           "float32": "fp32", "fp32": "fp32"}
 
 
 def build_plan(name: str, docs: list[Document], context: BuildContext, command: str) -> TrainingPlan:
@@ -100,7 +98,7 @@ def _mode_and_objective(b: _SwiftBuilder, doc: Document, command: str, tuner: st
             b.take("tokenizer.name", doc, "model", str)
     key = next((k for k in ("tuner_type", "train_type") if doc.has(k)), None)
     source = b.source(doc, (key,)) if key else _launch(b, doc, note="Megatron-SWIFT default: full")
-    kind = _trained_kind(b, doc, tuner, source)
+    kind = _trained_kind(b, doc, tuner)
     if command == "rlhf":
         _rlhf(b, doc)
     elif command == "pt":
@@ -122,13 +120,10 @@ def _mode_and_objective(b: _SwiftBuilder, doc: Document, command: str, tuner: st
             b.default("mode.lora_alpha", 32.0, "Megatron-SWIFT default (MegatronTunerMixin)")
 
 
-def _trained_kind(b: _SwiftBuilder, doc: Document, tuner: str, source: Source) -> str:
+def _trained_kind(b: _SwiftBuilder, doc: Document, tuner: str) -> str:
     if tuner in ("lora", "lora_llm"):
         return "lora"
-    ratio = lenient_number(doc.get("freeze_parameters_ratio"))
-    if isinstance(ratio, (int, float)) and ratio > 0:
-        b.set("mode.trains_only", f"all but the first {ratio:g} of the parameters (`freeze_parameters_ratio`)",
-              b.source(doc, ("freeze_parameters_ratio",)))
+    if frozen_share(b, doc):
         return "partial_finetune"
     if lenient_bool(doc.get("freeze_llm")) is True:
         b.set("mode.trains_only", "the vision tower and aligner `freeze_vit`/`freeze_aligner` leave trainable "
@@ -200,7 +195,7 @@ def _precision(b: _SwiftBuilder, doc: Document) -> None:
     """`bf16`/`fp16`, else they follow `torch_dtype` (ModelArguments._init_mixed_precision), else the model config's
     dtype. Megatron keeps fp32 main weights for the optimizer (main_params_dtype fp32)."""
     bf16, fp16 = lenient_bool(doc.get("bf16")), lenient_bool(doc.get("fp16"))
-    dtype = _DTYPES.get(str(doc.get("torch_dtype")).strip().lower()) if doc.has("torch_dtype") else None
+    dtype = DTYPES.get(str(doc.get("torch_dtype")).strip().lower()) if doc.has("torch_dtype") else None
     if bf16 is None and fp16 is None:
         if dtype is None:
             b.unknown("precision.compute", "no `--torch_dtype`, `--bf16` or `--fp16`: Megatron-SWIFT follows the "

@@ -414,11 +414,11 @@ def _mapping_program(programs: tuple, name: str) -> Optional[Path]:
     return found[0] if len(found) == 1 else None
 
 
-
 def _peft_loader(receiver: Optional[str]) -> bool:
     """`PeftModel.from_pretrained` and peft's auto classes (`AutoPeftModelForCausalLM.from_pretrained(path,
     is_trainable=True)`: held-out review 114, A 10, a LoRA DPO read as full-model DPO) load a saved adapter."""
     return receiver is not None and (receiver == "PeftModel" or receiver.startswith(("AutoPeftModel", "PeftModelFor")))
+
 
 # TRL ModelConfig's adapter switches, which a program that maps a file into the Trainer's arguments reads from it by
 # name to wrap the model itself (held-out review 111, A 03: `if config.use_peft: ... get_peft_model(model, ...)`).

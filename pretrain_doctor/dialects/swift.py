@@ -391,18 +391,24 @@ def _trained_kind(b: PlanBuilder, doc: Document, train_type: str, source: Source
     if train_type in _LORA_TYPES:
         return "qlora" if _quantized(b, doc) is not None else "lora"
     if train_type == "full":
-        ratio = lenient_number(doc.get("freeze_parameters_ratio"))
-        if isinstance(ratio, (int, float)) and ratio > 0:
-            b.set("mode.trains_only", f"all but the first {ratio:g} of the parameters (`freeze_parameters_ratio`)",
-                  b.source(doc, ("freeze_parameters_ratio",)))
-            return "partial_finetune"
-        return "full_finetune"
+        return "partial_finetune" if frozen_share(b, doc) else "full_finetune"
     if train_type == "llamapro":
         blocks = doc.get("llamapro_num_new_blocks", 4)
         b.set("mode.trains_only", f"the {blocks} blocks LLaMA-Pro adds (`train_type: llamapro`)", source)
     else:
         b.set("mode.trains_only", f"the `{train_type}` adapter's own parameters", source)
     return "partial_finetune"
+
+
+def frozen_share(b: PlanBuilder, doc: Document) -> bool:
+    """`freeze_parameters_ratio` above 0 (ms-swift and Megatron-SWIFT alike): the first share of the parameters stays
+    frozen, said as what trains."""
+    ratio = lenient_number(doc.get("freeze_parameters_ratio"))
+    if not isinstance(ratio, (int, float)) or ratio <= 0:
+        return False
+    b.set("mode.trains_only", f"all but the first {ratio:g} of the parameters (`freeze_parameters_ratio`)",
+          b.source(doc, ("freeze_parameters_ratio",)))
+    return True
 
 
 def _preference_method(doc: Document, rlhf_type: str) -> str:
@@ -517,13 +523,13 @@ def _precision(b: PlanBuilder, doc: Document, train_type: str) -> None:
         b.set("precision.mixed", compute != "fp32", source)
 
 
-_DTYPES = {"bfloat16": "bf16", "bf16": "bf16", "float16": "fp16", "fp16": "fp16", "half": "fp16",
+DTYPES = {"bfloat16": "bf16", "bf16": "bf16", "float16": "fp16", "fp16": "fp16", "half": "fp16",
            "float32": "fp32", "fp32": "fp32", "float": "fp32"}
 
 
 def _weights_dtype(doc: Document, train_type: str) -> Optional[str]:
     value = doc.get("torch_dtype", doc.get("dtype"))
-    dtype = _DTYPES.get(str(value).strip().lower()) if value is not None else None
+    dtype = DTYPES.get(str(value).strip().lower()) if value is not None else None
     if dtype == "fp16" and train_type == "full" and doc.has("dtype"):
         return "fp32"  # 2.x: "Fine-tuning with full parameters does not support fp16 ... fp32 & AMP"
     return dtype
