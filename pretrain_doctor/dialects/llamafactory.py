@@ -572,7 +572,7 @@ def _lora_alpha_default(b: PlanBuilder, doc: Document, versions: TrainerVersions
         twice = judged.at_least(_LORA_ALPHA_TWICE_RANK_SINCE)
         b.default("mode.lora_alpha", float(rank * 2) if twice else 32.0,
                   f"LLaMA-Factory default in {judged.describe()}" + (": lora_rank × 2" if twice else ""))
-    elif str(doc.data.get("program") or "").rsplit("/", 1)[-1] in _OLD_PROGRAMS:
+    elif _launched_program(doc) in _OLD_PROGRAMS:
         # `src/train_bash.py` ran from 0.1.x to 0.7.0: either default may hold
         b.unknown("mode.lora_alpha", f"LLaMA-Factory's default: 32 before 0.3.0, lora_rank × 2 from 0.3.0; the script "
                   f"runs `train_bash.py` (0.7.0 or before), so the version decides (--trainer-version {TRAINER}=VER)")
@@ -587,6 +587,11 @@ _CUTOFF_LEN_2048_SINCE = (0, 9, 1)
 _OLD_PROGRAMS = ("train_bash.py",)
 
 
+def _launched_program(doc: Document) -> str:
+    """The file name of the program a launch script runs (`train_bash.py` of `src/train_bash.py`), "" for a YAML."""
+    return str(doc.data.get("program") or "").rsplit("/", 1)[-1]
+
+
 # LLaMA-Factory reads its YAML through OmegaConf from 0.9.4 (a5a93597b, 2025-07-01): `5e-5` is a float there, and a
 # string to the yaml.safe_load before it, which reaches TrainingArguments unconverted (issues #4014, #4149: TypeError).
 _OMEGACONF_SINCE = (0, 9, 4)
@@ -599,7 +604,7 @@ def _yaml_11_numbers(b: PlanBuilder, doc: Document, versions: TrainerVersions) -
     if judged is not None:
         note_pyyaml_strings(b, doc, f"LLaMA-Factory {judged.describe()} loads the file with yaml.safe_load and hands "
                             "the string to the Trainer, which stops with TypeError", "error")
-    elif str(doc.data.get("program") or "").rsplit("/", 1)[-1] in _OLD_PROGRAMS:
+    elif _launched_program(doc) in _OLD_PROGRAMS:
         # unknown release: judged as the newest (OmegaConf) unless the launch dates the file before 0.9.4 (held-out
         # review 92, B 01: a 0.9.4 fork's `learning_rate: 2e-5` said to be a string at info)
         note_pyyaml_strings(b, doc, "LLaMA-Factory before 0.9.4 (2025-07) loads the file with yaml.safe_load and hands "
@@ -611,7 +616,7 @@ def _cutoff_len_default(b: PlanBuilder, doc: Document, versions: TrainerVersions
     """The default of `cutoff_len` for the version that runs the file: the judged version's, else the era its
     launch script's program dates it to, else the newest releases' value, said to depend on the version."""
     judged = versions.get(TRAINER)
-    program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
+    program = _launched_program(doc)
     if judged is not None:
         old = not judged.at_least(_CUTOFF_LEN_2048_SINCE)
         b.default("batch.seq_len", 1024 if old else 2048, f"LLaMA-Factory default in {judged.describe()}")
@@ -662,7 +667,7 @@ def _attention_choice(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
     judged = versions.get(TRAINER)
     if value is None or judged is not None and not judged.at_least(_ATTENTION_NAMED_SINCE):
         return
-    program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
+    program = _launched_program(doc)
     if program and not isinstance(value, bool) and str(value).strip().lower() in _ARGPARSE_SWITCH_WORDS:
         # `--flash_attn 0` on a command line: HfArgumentParser's string_to_bool reads it as the switch it was before
         # 0.7.0 (held-out review 103, B 12: `$flash_attn` set to 0 for `train_bash.py`)
