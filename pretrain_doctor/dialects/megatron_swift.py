@@ -18,11 +18,11 @@ from typing import Any, Optional
 from ..config.document import Document
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number, typo_notes
-from .swift import _NEVER, TRAINER, Releases, _datasets, _launch, _parser_spellings, _SwiftBuilder
-from .swift import _default as swift_default
-from .swift import _differs as swift_differs
-from .swift import _releases as swift_releases
-from .swift import DTYPES, _unseen_words, _world_size, frozen_share
+from .swift import (DTYPES, NEVER, TRAINER, Releases, SwiftBuilder, frozen_share, launch_source, parser_spellings,
+                    set_world_size, swift_datasets, unseen_words)
+from .swift import changed_default as swift_default
+from .swift import releases_in_range as swift_releases
+from .swift import why_default_unknown as swift_differs
 from .versions import ChangeTable, TrainerVersions
 
 _FIRST = (3, 3, 0)  # the first release with the `megatron` console script (setup.py entry_points)
@@ -37,15 +37,15 @@ def build_plan(name: str, docs: list[Document], context: BuildContext, command: 
     from .hf import launched_arguments
 
     script = docs[0]
-    doc = _parser_spellings(launched_arguments(script) or script, _keys())
-    b = _SwiftBuilder(name, [doc, *docs[1:]], _unseen_words(script))
+    doc = parser_spellings(launched_arguments(script) or script, _keys())
+    b = SwiftBuilder(name, [doc, *docs[1:]], unseen_words(script))
     releases = _releases(doc, context.trainer_versions)
     tuner = str(doc.get("tuner_type", doc.get("train_type", "full"))).strip().lower()
     _mode_and_objective(b, doc, command, tuner)
     _optimizer(b, doc, tuner, releases)
     _schedule(b, doc)
     _precision(b, doc)
-    _world_size(b, script, doc)
+    set_world_size(b, script, doc)
     _parallel(b, doc)
     _batch_and_run(b, doc)
     _data(b, doc, releases)
@@ -82,10 +82,10 @@ def _default(name: str, releases: Releases) -> tuple[bool, Any, str]:
 def _differs(name: str) -> str:
     from .megatron_swift_keys import DEFAULTS
 
-    return swift_differs(name, Releases(_FIRST, _NEVER, None, ()), DEFAULTS, "3.3", "Megatron-SWIFT")
+    return swift_differs(name, Releases(_FIRST, NEVER, None, ()), DEFAULTS, "3.3", "Megatron-SWIFT")
 
 
-def _mode_and_objective(b: _SwiftBuilder, doc: Document, command: str, tuner: str) -> None:
+def _mode_and_objective(b: SwiftBuilder, doc: Document, command: str, tuner: str) -> None:
     """`megatron pt` continues pretraining from `--model`'s weights on every token (4.x MegatronPretrainArguments:
     loss_scale 'all', no chat template; 3.x megatron/train/pt.py); `megatron sft` trains on the responses;
     `megatron rlhf` by `rlhf_type` (default dpo, MegatronRLHFArguments). Every release trains `full` unless
@@ -97,21 +97,21 @@ def _mode_and_objective(b: _SwiftBuilder, doc: Document, command: str, tuner: st
             b.take("model.name", doc, "model", str)
             b.take("tokenizer.name", doc, "model", str)
     key = next((k for k in ("tuner_type", "train_type") if doc.has(k)), None)
-    source = b.source(doc, (key,)) if key else _launch(b, doc, note="Megatron-SWIFT default: full")
+    source = b.source(doc, (key,)) if key else launch_source(b, doc, note="Megatron-SWIFT default: full")
     kind = _trained_kind(b, doc, tuner)
     if command == "rlhf":
         _rlhf(b, doc)
     elif command == "pt":
-        source = _launch(b, doc, note="`megatron pt`: loss on every token, no chat template")
+        source = launch_source(b, doc, note="`megatron pt`: loss on every token, no chat template")
         b.set("objective.kind", "causal_lm", source)
         b.set("mode.kind", "pretrain" if kind == "full_finetune" else kind, source if kind == "full_finetune"
               else b.source(doc, (key,)) if key else source)
         b.set("objective.completion_only", False, source)
         b.set("data.pretraining_text", True, source)
     else:
-        b.set("objective.kind", "causal_lm", _launch(b, doc))
+        b.set("objective.kind", "causal_lm", launch_source(b, doc))
         b.set("mode.kind", kind, source)
-        b.set("objective.completion_only", True, _launch(b, doc, note="Megatron-SWIFT: loss on the responses only "
+        b.set("objective.completion_only", True, launch_source(b, doc, note="Megatron-SWIFT: loss on the responses only "
                                                                       "(loss_scale default)"))
     if tuner == "lora":
         if b.take("mode.lora_rank", doc, "lora_rank", lenient_int) is None:
@@ -120,7 +120,7 @@ def _mode_and_objective(b: _SwiftBuilder, doc: Document, command: str, tuner: st
             b.default("mode.lora_alpha", 32.0, "Megatron-SWIFT default (MegatronTunerMixin)")
 
 
-def _trained_kind(b: _SwiftBuilder, doc: Document, tuner: str) -> str:
+def _trained_kind(b: SwiftBuilder, doc: Document, tuner: str) -> str:
     if tuner in ("lora", "lora_llm"):
         return "lora"
     if frozen_share(b, doc):
@@ -132,9 +132,9 @@ def _trained_kind(b: _SwiftBuilder, doc: Document, tuner: str) -> str:
     return "full_finetune"
 
 
-def _rlhf(b: _SwiftBuilder, doc: Document) -> None:
+def _rlhf(b: SwiftBuilder, doc: Document) -> None:
     rlhf_type = str(doc.get("rlhf_type", "dpo")).strip().lower()
-    source = b.source(doc, ("rlhf_type",)) if doc.has("rlhf_type") else _launch(
+    source = b.source(doc, ("rlhf_type",)) if doc.has("rlhf_type") else launch_source(
         b, doc, note="Megatron-SWIFT default rlhf_type dpo")
     if rlhf_type in _ONLINE:
         b.set("objective.kind", "online_rl", source)
@@ -149,7 +149,7 @@ def _rlhf(b: _SwiftBuilder, doc: Document) -> None:
     b.set("mode.preference_method", method, source)
 
 
-def _optimizer(b: _SwiftBuilder, doc: Document, tuner: str, releases: Releases) -> None:
+def _optimizer(b: SwiftBuilder, doc: Document, tuner: str, releases: Releases) -> None:
     """Megatron's Adam (AdamW: decoupled decay), betas (0.9, 0.95), eps 1e-8, weight decay 0.1 and clip_grad 1.0 in
     every release (MegatronArguments); lr 1e-5 until 3.6, then 1e-5 for full and 1e-4 for lora (_set_default)."""
     name = str(doc.get("optimizer", "adam"))
@@ -172,7 +172,7 @@ def _optimizer(b: _SwiftBuilder, doc: Document, tuner: str, releases: Releases) 
             b.default(field, value, "Megatron-SWIFT default (every release)")
 
 
-def _schedule(b: _SwiftBuilder, doc: Document) -> None:
+def _schedule(b: SwiftBuilder, doc: Document) -> None:
     """cosine to `min_lr` 0 over `lr_decay_iters` (train_iters unless given), warmup `lr_warmup_iters` 0 or
     `lr_warmup_fraction` of the decay (3.6+; swift/megatron/utils/megatron_lm_utils.py as Megatron-LM)."""
     style = doc.get("lr_decay_style")
@@ -191,7 +191,7 @@ def _schedule(b: _SwiftBuilder, doc: Document) -> None:
     b.take("schedule.decay_steps", doc, "lr_decay_iters", lenient_int)
 
 
-def _precision(b: _SwiftBuilder, doc: Document) -> None:
+def _precision(b: SwiftBuilder, doc: Document) -> None:
     """`bf16`/`fp16`, else they follow `torch_dtype` (ModelArguments._init_mixed_precision), else the model config's
     dtype. Megatron keeps fp32 main weights for the optimizer (main_params_dtype fp32)."""
     bf16, fp16 = lenient_bool(doc.get("bf16")), lenient_bool(doc.get("fp16"))
@@ -213,7 +213,7 @@ def _precision(b: _SwiftBuilder, doc: Document) -> None:
     b.set("precision.fp16_enabled", bool(fp16), source)
 
 
-def _parallel(b: _SwiftBuilder, doc: Document) -> None:
+def _parallel(b: SwiftBuilder, doc: Document) -> None:
     """TP/PP/CP (default 1; data parallel = world / (TP × PP × CP), MegatronArguments._init_distributed); the
     distributed optimizer (on by default) shards the optimizer state over data parallel: ZeRO-1."""
     for field, key in (("parallel.tensor", "tensor_model_parallel_size"),
@@ -226,7 +226,7 @@ def _parallel(b: _SwiftBuilder, doc: Document) -> None:
                                                    "(Megatron-SWIFT default): optimizer state sharded, ZeRO-1"))
 
 
-def _batch_and_run(b: _SwiftBuilder, doc: Document) -> None:
+def _batch_and_run(b: SwiftBuilder, doc: Document) -> None:
     """micro 1, global 16 (every release); the sequence length is `max_length` (3.x `seq_length` over it; 4.x
     `packing_length` over it), else the model's. `num_train_epochs` (3.5-3.12 `max_epochs`) recomputes train_iters
     from the dataset's length; a streaming dataset has none, so `train_iters` stands (megatron trainer init_iters)."""
@@ -244,11 +244,11 @@ def _batch_and_run(b: _SwiftBuilder, doc: Document) -> None:
         b.unknown("run.max_steps", "neither `--train_iters` nor `--num_train_epochs` (3.x `--max_epochs`)")
 
 
-def _data(b: _SwiftBuilder, doc: Document, releases: Releases) -> None:
-    train = _datasets(doc, "dataset") + _datasets(doc, "cached_dataset")
+def _data(b: SwiftBuilder, doc: Document, releases: Releases) -> None:
+    train = swift_datasets(doc, "dataset") + swift_datasets(doc, "cached_dataset")
     if train:
         b.set("data.train", train)
-    evals = _datasets(doc, "val_dataset") + _datasets(doc, "cached_val_dataset")
+    evals = swift_datasets(doc, "val_dataset") + swift_datasets(doc, "cached_val_dataset")
     if evals:
         b.set("data.eval", evals)
     packing = lenient_bool(doc.get("packing"))
@@ -268,7 +268,7 @@ def _data(b: _SwiftBuilder, doc: Document, releases: Releases) -> None:
     b.set("data.label_masking", "positional")
 
 
-def _eval_and_checkpoints(b: _SwiftBuilder, doc: Document, releases: Releases) -> None:
+def _eval_and_checkpoints(b: SwiftBuilder, doc: Document, releases: Releases) -> None:
     """Checkpoints in `output_dir` (3.x `save`) every `save_steps` (3.x `save_interval`) 500, or each epoch
     (`save_strategy epoch`, 3.11+); evaluation on `val_dataset` or the `split_dataset_ratio` split (0.01 until 3.5, 0
     from 3.6) every `eval_steps` (3.x `eval_interval`), which defaults to the save interval."""
@@ -306,7 +306,7 @@ def _evaluates(doc: Document, releases: Releases) -> Optional[bool]:
     return bool(value) if agreed else None
 
 
-def _key_notes(b: _SwiftBuilder, doc: Document, versions: TrainerVersions, releases: Releases) -> None:
+def _key_notes(b: SwiftBuilder, doc: Document, versions: TrainerVersions, releases: Releases) -> None:
     """Keys no Megatron-SWIFT release reads ("did you mean" only among its own keys: never a `swift sft` key it does
     not take), keys of another release than the judged one, and `swift sft` keys it does not take: each stops the
     run at start-up (ValueError remaining_argv) unless `--ignore_args_error`."""

@@ -34,7 +34,7 @@ from .program import megatron_swift_command, swift_command
 from .versions import ChangeTable, TrainerVersion, TrainerVersions, parse_version
 
 TRAINER = "ms-swift"
-_NEVER = (99,)  # above every release: "no release after"
+NEVER = (99,)  # above every release: "no release after"
 # rlhf_type -> the preference method the rules name; the online ones are RL (rlhf_args.py).
 _PREFERENCE = {"dpo": "dpo", "orpo": "orpo", "simpo": "simpo", "cpo": "cpo", "kto": "kto", "rm": "reward_model"}
 _ONLINE = ("ppo", "grpo", "gkd")
@@ -59,7 +59,7 @@ class Releases(NamedTuple):
         """The major release (2, 3, 4) when every release in range shares it."""
         return self.low[0] if self.low[0] >= 2 and self.high <= (self.low[0] + 1,) else None
 
-    def describe(self, since: tuple[int, ...] = (0,), until: tuple[int, ...] = _NEVER) -> str:
+    def describe(self, since: tuple[int, ...] = (0,), until: tuple[int, ...] = NEVER) -> str:
         """`ms-swift 3.2.2+ default`: the releases of a default's value that the run may use."""
         if self.judged is not None:
             return f"ms-swift default in {self.judged.describe()}"
@@ -75,7 +75,7 @@ def _span(low: tuple[int, ...], high: tuple[int, ...]) -> str:
     """`3.x`, `3.2.2+`, `before 3.0.0`, `from 3.0.0, before 3.2.2`: the releases [low, high)."""
     start = ".".join(map(str, low)) if low > (0,) else ""
     end = ".".join(map(str, high))
-    if high >= _NEVER:
+    if high >= NEVER:
         return f"{start}+" if start else ""
     if not start:
         return f"before {end}"
@@ -95,7 +95,7 @@ def _era(releases: Releases) -> str:
 _REQUIRES = lazy_compile(r"ms-swift\s*>=\s*v?(\d+(?:\.\d+){0,2})")
 
 
-def _releases(doc: Document, versions: TrainerVersions, script_text: str = "", changes: Optional[dict] = None,
+def releases_in_range(doc: Document, versions: TrainerVersions, script_text: str = "", changes: Optional[dict] = None,
               first: tuple[int, ...] = (0,)) -> Releases:
     """The judged release, else the range from `first` every stated key of the script is read in (`changes`:
     swift_keys.CHANGES, or Megatron-SWIFT's)."""
@@ -106,7 +106,7 @@ def _releases(doc: Document, versions: TrainerVersions, script_text: str = "", c
     if changes is None:
         from .swift_keys import CHANGES as changes
 
-    low, high, keys = first, _NEVER, []
+    low, high, keys = first, NEVER, []
     said = _REQUIRES.search(script_text)
     if said is not None:  # `# ms-swift>=3.11` above the command (the examples' own note)
         low, keys = parse_version(said.group(1)), [f"ms-swift>={said.group(1)}"]
@@ -122,20 +122,20 @@ def _releases(doc: Document, versions: TrainerVersions, script_text: str = "", c
             high = parse_version(until)
             keys.append(key)
     if low >= high:  # keys of different releases: keys.py notes say which; judge against every release
-        return Releases(first, _NEVER, None, ())
+        return Releases(first, NEVER, None, ())
     return Releases(low, high, None, tuple(dict.fromkeys(keys)), doc.format == "shell")
 
 
-def _default(name: str, releases: Releases, table: Optional[dict] = None) -> tuple[bool, Any, str]:
+def changed_default(name: str, releases: Releases, table: Optional[dict] = None) -> tuple[bool, Any, str]:
     """(agreed, value, provenance) of the changed default `name` over the releases in range (`table`:
     swift_keys.DEFAULTS, or Megatron-SWIFT's)."""
     if table is None:
         from .swift_keys import DEFAULTS as table
 
     rows = table[name]
-    values, since, until = [], _NEVER, (0,)
+    values, since, until = [], NEVER, (0,)
     for index, (start, value) in enumerate(rows):
-        end = rows[index + 1][0] if index + 1 < len(rows) else _NEVER
+        end = rows[index + 1][0] if index + 1 < len(rows) else NEVER
         if start < releases.high and end > releases.low:
             values.append(value)
             since, until = min(since, start), max(until, end)
@@ -143,7 +143,7 @@ def _default(name: str, releases: Releases, table: Optional[dict] = None) -> tup
     return agreed, values[0] if agreed else None, releases.describe(since, until)
 
 
-def _differs(name: str, releases: Releases, table: Optional[dict] = None, first: str = "2.0",
+def why_default_unknown(name: str, releases: Releases, table: Optional[dict] = None, first: str = "2.0",
              whose: str = "ms-swift") -> str:
     """Why a changed default is not known: the releases in range disagree."""
     if table is None:
@@ -179,21 +179,21 @@ class SwiftDialect(Dialect):
             return build_plan(self.name, docs, context, megatron)
         if script.format == "shell":
             command = swift_command(script) or "sft"
-            doc = _parser_spellings(launched_arguments(script) or script)
+            doc = parser_spellings(launched_arguments(script) or script)
         else:  # the YAML/JSON `swift sft FILE` (`--config FILE`) turns into flags (swift/cli/main.py parse_yaml_args)
             command = "rlhf" if script.has("rlhf_type") else "sft"
             doc = script
-        b = _SwiftBuilder(self.name, [doc, *docs[1:]], _unseen_words(script))
+        b = SwiftBuilder(self.name, [doc, *docs[1:]], unseen_words(script))
         if script.format != "shell":
             _config_file_command(b, script, command)
-        releases = _releases(doc, context.trainer_versions, script.text)
+        releases = releases_in_range(doc, context.trainer_versions, script.text)
         rlhf_type = _rlhf_type(doc, command)
         train_type = _train_type(b, doc, command, releases)
         _mode_and_objective(b, doc, command, rlhf_type, train_type, releases)
         _optimizer(b, doc, train_type, releases)
         _schedule(b, doc, releases)
         _precision(b, doc, train_type)
-        _world_size(b, script, doc)
+        set_world_size(b, script, doc)
         _batch_and_length(b, doc, rlhf_type, releases)
         _data(b, doc, command, releases)
         _eval_and_checkpoints(b, doc, train_type, command, releases)
@@ -208,7 +208,7 @@ class SwiftDialect(Dialect):
         return b.build()
 
 
-def _parser_spellings(doc: Document, keys: Optional[frozenset[str]] = None) -> Document:
+def parser_spellings(doc: Document, keys: Optional[frozenset[str]] = None) -> Document:
     """The command line's flags as ms-swift's HfArgumentParser takes them (held-out review 109, D 08): the dashed alias
     of a field (`--lr-scheduler-type`, transformers 4.27 and later), `--no_X` for a boolean field written bare
     (`--no_load_from_cache_file`), and argparse's unique prefix of a field (`--column` for `--columns`)."""
@@ -251,7 +251,7 @@ def _config_file_command(b: PlanBuilder, doc: Document, command: str) -> None:
                  "responses only); `swift pt` trains on every token", b.source(doc, ()))
 
 
-class _SwiftBuilder(PlanBuilder):
+class SwiftBuilder(PlanBuilder):
     """A plan builder whose defaults are unknown where the command holds words not seen here (`"${SPAN[@]}"` filled
     by `mapfile` from a function's output, `$EXTRA_ARGS`): they may set any flag (held-out review 104, D 14: epochs,
     evaluation and saving all set by such an array, shown as ms-swift's defaults)."""
@@ -267,7 +267,7 @@ class _SwiftBuilder(PlanBuilder):
         super().default(field, value, note)
 
 
-def _unseen_words(script: Document) -> Optional[str]:
+def unseen_words(script: Document) -> Optional[str]:
     """The first word of the command not seen here that may hold flags setting the run: not the value of a flag
     written bare before it on its line (`--report_to "${REPORT_TO_ARGS[@]}"`), nor a variable the script assigns only
     flags that set no default read here (`RESUME_ARGS=(--resume_from_checkpoint "$CKPT")`: held-out review 105, D 11)."""
@@ -311,12 +311,12 @@ def _train_type(b: PlanBuilder, doc: Document, command: str, releases: Releases)
         return str(doc.get(key)).strip().lower()
     if command != "pt":
         return "lora"
-    agreed, value, note = _default("pt_train_type", releases)
+    agreed, value, note = changed_default("pt_train_type", releases)
     if agreed:
         return str(value)
     # 2.x pretrains every weight, 3.x+ a LoRA: the newer is assumed, which the rules' findings then say
     b.assume("mode.kind", "ms-swift 3.x+'s `swift pt` default (lora); 2.x's PtArguments train every weight "
-             "(`sft_type` full): name the release with --trainer-version ms-swift=VER", _launch(b, doc))
+             "(`sft_type` full): name the release with --trainer-version ms-swift=VER", launch_source(b, doc))
     return "lora"
 
 
@@ -343,34 +343,34 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, command: str, rlhf_type: 
         b.take("mode.init_from", doc, model_key, str)
         b.take("tokenizer.name", doc, model_key, str)
     type_key = next((k for k in ("tuner_type", "train_type", "sft_type") if doc.has(k)), None)
-    type_source = b.source(doc, (type_key,)) if type_key else _launch(b, doc, note=f"ms-swift default: {train_type}")
+    type_source = b.source(doc, (type_key,)) if type_key else launch_source(b, doc, note=f"ms-swift default: {train_type}")
     adapter = train_type != "full"
     kind = _trained_kind(b, doc, train_type, type_source)
     if command == "pt" and kind == "full_finetune":
         kind = "pretrain"  # continued pretraining of every weight from `--model`
-        type_source = _launch(b, doc, note="`swift pt` from the weights `--model` names: continued "
+        type_source = launch_source(b, doc, note="`swift pt` from the weights `--model` names: continued "
                                                        "pretraining")
     if rlhf_type in _ONLINE:
-        source = b.source(doc, ("rlhf_type",)) if doc.has("rlhf_type") else _launch(b, doc)
+        source = b.source(doc, ("rlhf_type",)) if doc.has("rlhf_type") else launch_source(b, doc)
         b.set("objective.kind", "online_rl", source)
         b.set("mode.kind", "online_rl", source)
         b.set("mode.rl_method", rlhf_type, source)
     elif rlhf_type is not None:
-        source = b.source(doc, ("rlhf_type",)) if doc.has("rlhf_type") else _launch(
+        source = b.source(doc, ("rlhf_type",)) if doc.has("rlhf_type") else launch_source(
             b, doc, note=f"ms-swift default rlhf_type {rlhf_type}")
         b.set("objective.kind", "preference", source)
         b.set("mode.kind", "preference", source)
         b.set("mode.preference_method", _preference_method(doc, rlhf_type), source)
     else:
-        b.set("objective.kind", "causal_lm", _launch(b, doc))
+        b.set("objective.kind", "causal_lm", launch_source(b, doc))
         b.set("mode.kind", kind, type_source)
     if command == "sft":
         # the template labels only the responses (loss_scale 'default'); `swift pt` sets loss_scale 'all' and no
         # chat template (3.x llm/train/pt.py, 4.x PretrainArguments)
-        b.set("objective.completion_only", True, _launch(b, doc, note="ms-swift: loss on the "
+        b.set("objective.completion_only", True, launch_source(b, doc, note="ms-swift: loss on the "
                                                           "responses only (loss_scale default)"))
     elif command == "pt":
-        source = _launch(b, doc, note="`swift pt`: loss on every token, no chat template")
+        source = launch_source(b, doc, note="`swift pt`: loss on every token, no chat template")
         b.set("objective.completion_only", False, source)
         b.set("data.pretraining_text", True, source)
     if adapter and train_type in _LORA_TYPES:
@@ -380,7 +380,7 @@ def _mode_and_objective(b: PlanBuilder, doc: Document, command: str, rlhf_type: 
         b.set("mode.resumed", True, b.source(doc, ("resume_from_checkpoint",)))
 
 
-def _launch(b: PlanBuilder, doc: Document, note: Optional[str] = None) -> Source:
+def launch_source(b: PlanBuilder, doc: Document, note: Optional[str] = None) -> Source:
     """Where a default the launch implies is taken: the script's command, or a whole config file."""
     return b.source(doc, ("program",) if doc.format == "shell" else (), note=note)
 
@@ -444,7 +444,7 @@ def _optimizer(b: PlanBuilder, doc: Document, train_type: str, releases: Release
 
     optim = str(doc.get("optim", "adamw_torch"))
     b.set("optimizer.name", optim, b.source(doc, ("optim",)) if doc.has("optim") else
-          _launch(b, doc, note="transformers default (ms-swift passes `optim` on)"))
+          launch_source(b, doc, note="transformers default (ms-swift passes `optim` on)"))
     b.set("optimizer.family", optimizer_family(optim))
     plugin = doc.get("optimizer")  # ms-swift's own optimizer plugins (swift/plugin/optimizer.py)
     if isinstance(plugin, str) and plugin:
@@ -458,11 +458,11 @@ def _optimizer(b: PlanBuilder, doc: Document, train_type: str, releases: Release
     if doc.has("adam_beta2"):
         b.set("optimizer.betas", (beta1, lenient_number(doc.get("adam_beta2"))), b.source(doc, ("adam_beta2",)))
     else:
-        agreed, beta2, note = _default("adam_beta2", releases)
+        agreed, beta2, note = changed_default("adam_beta2", releases)
         if agreed:
             b.set("optimizer.betas", (beta1, beta2), Source(file=doc.path, note=note))
         else:
-            b.unknown("optimizer.betas", _differs("adam_beta2", releases))
+            b.unknown("optimizer.betas", why_default_unknown("adam_beta2", releases))
     if b.take("optimizer.eps", doc, "adam_epsilon", lenient_number) is None:
         b.default("optimizer.eps", 1e-8, "transformers default")
     if b.take("optimizer.weight_decay", doc, "weight_decay", lenient_number) is None:
@@ -476,9 +476,9 @@ def _taken_or_default(b: PlanBuilder, doc: Document, field: str, key: str, conve
     value = b.take(field, doc, key, convert)
     if value is not None:
         return value
-    agreed, value, note = _default(key, releases)
+    agreed, value, note = changed_default(key, releases)
     if not agreed:
-        b.unknown(field, _differs(key, releases))
+        b.unknown(field, why_default_unknown(key, releases))
         return None
     b.default(field, value, note)
     return value
@@ -535,7 +535,7 @@ def _weights_dtype(doc: Document, train_type: str) -> Optional[str]:
     return dtype
 
 
-def _world_size(b: PlanBuilder, script: Document, doc: Document) -> None:
+def set_world_size(b: PlanBuilder, script: Document, doc: Document) -> None:
     """`swift` starts torchrun with `--nproc_per_node $NPROC_PER_NODE --nnodes $NNODES` when either is set, one
     process otherwise (swift/cli/main.py get_torchrun_args), which spreads the model over every visible GPU
     (device_map) rather than replicating it. `torchrun ... swift/cli/sft.py` is torchrun's own."""
@@ -615,9 +615,9 @@ def _batch_and_length(b: PlanBuilder, doc: Document, rlhf_type: Optional[str], r
         # 105, D 04: an error "no value the trainer can run with")
         b.unknown("batch.seq_len", f"`--max_length {written}`: no limit, each example's own length")
     elif b.take("batch.seq_len", doc, key, lenient_int) is None:
-        agreed, value, note = _default(key, releases)
+        agreed, value, note = changed_default(key, releases)
         if not agreed:
-            b.unknown("batch.seq_len", _differs(key, releases))
+            b.unknown("batch.seq_len", why_default_unknown(key, releases))
         elif value == "model":
             b.unknown("batch.seq_len", f"no `--max_length`: the model's own max length ({note})")
         else:
@@ -634,9 +634,9 @@ def _grad_accum_default(b: PlanBuilder, doc: Document, batch: int, rlhf_type: Op
     if rlhf_type == "grpo":
         b.default("batch.grad_accum", 1, "ms-swift default for GRPO (rlhf_args.py _set_default)")
         return
-    agreed, value, note = _default("gradient_accumulation_steps", releases)
+    agreed, value, note = changed_default("gradient_accumulation_steps", releases)
     if not agreed:
-        b.unknown("batch.grad_accum", _differs("gradient_accumulation_steps", releases))
+        b.unknown("batch.grad_accum", why_default_unknown("gradient_accumulation_steps", releases))
         return
     if value != "computed":
         b.default("batch.grad_accum", value, note)
@@ -651,10 +651,10 @@ def _grad_accum_default(b: PlanBuilder, doc: Document, batch: int, rlhf_type: Op
 
 
 def _data(b: PlanBuilder, doc: Document, command: str, releases: Releases) -> None:
-    train = _datasets(doc, "dataset") + _datasets(doc, "cached_dataset")
+    train = swift_datasets(doc, "dataset") + swift_datasets(doc, "cached_dataset")
     if train:
         b.set("data.train", train)
-    evals = _datasets(doc, "val_dataset") + _datasets(doc, "cached_val_dataset")
+    evals = swift_datasets(doc, "val_dataset") + swift_datasets(doc, "cached_val_dataset")
     if evals:
         b.set("data.eval", evals)
     ratio_key = next((k for k in ("split_dataset_ratio", "dataset_test_ratio") if doc.has(k)), None)
@@ -681,7 +681,7 @@ def _data(b: PlanBuilder, doc: Document, command: str, releases: Releases) -> No
     b.set("data.label_masking", "positional")
 
 
-def _datasets(doc: Document, key: str) -> list[dict[str, Any]]:
+def swift_datasets(doc: Document, key: str) -> list[dict[str, Any]]:
     """`--dataset a b#500 c`: hub ids or files, `#N` a sample count (swift/llm/dataset)."""
     value = doc.get(key)
     names = [value] if isinstance(value, str) else value if isinstance(value, list) else []
@@ -704,7 +704,7 @@ def _eval_and_checkpoints(b: PlanBuilder, doc: Document, train_type: str, comman
         b.set("checkpoint.interval_fraction", float(fraction), b.source(doc, ("save_steps",)))
     elif strategy == "steps":
         if b.take("checkpoint.interval_steps", doc, "save_steps", lenient_int) is None:
-            agreed, value, note = _default("save_steps", releases)
+            agreed, value, note = changed_default("save_steps", releases)
             if agreed and value != "eval_steps":
                 b.default("checkpoint.interval_steps", value, note)
             elif agreed and doc.has("eval_steps"):
@@ -713,17 +713,17 @@ def _eval_and_checkpoints(b: PlanBuilder, doc: Document, train_type: str, comman
     if isinstance(limit, int) and limit <= 0:  # `-1`: no limit (2.x maps it to None; transformers rotates none)
         b.set("checkpoint.keep_last", 0, b.source(doc, ("save_total_limit",), note="no limit: every checkpoint kept"))
     elif b.take("checkpoint.keep_last", doc, "save_total_limit", lenient_int) is None:
-        agreed, value, note = _default("save_total_limit", releases)
+        agreed, value, note = changed_default("save_total_limit", releases)
         if agreed and value is not None:
             b.default("checkpoint.keep_last", value, note)
     evaluates = _evaluates(doc, releases)
     if evaluates is None:
-        b.unknown("eval.enabled", _differs("split_dataset_ratio", releases))
+        b.unknown("eval.enabled", why_default_unknown("split_dataset_ratio", releases))
         return
     said = next((k for k in ("eval_strategy", "evaluation_strategy", "val_dataset", "cached_val_dataset",
                              "split_dataset_ratio", "dataset_test_ratio") if doc.has(k) or k in doc.unevaluated), None)
     b.set("eval.enabled", evaluates, b.source(doc, (said,)) if said else Source(
-        file=doc.path, note=_default("split_dataset_ratio", releases)[2]))
+        file=doc.path, note=changed_default("split_dataset_ratio", releases)[2]))
     if evaluates:
         b.take("eval.interval_steps", doc, "eval_steps", lenient_int)
 
@@ -737,7 +737,7 @@ def _evaluates(doc: Document, releases: Releases) -> Optional[bool]:
     ratio = lenient_number(doc.get("split_dataset_ratio", doc.get("dataset_test_ratio")))
     if isinstance(ratio, (int, float)):
         return ratio > 0
-    agreed, value, _ = _default("split_dataset_ratio", releases)
+    agreed, value, _ = changed_default("split_dataset_ratio", releases)
     return bool(value) if agreed else None
 
 
