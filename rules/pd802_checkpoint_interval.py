@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from pretrain_doctor.rule import Rule
+from pretrain_doctor.rule import Rule, written_in_a_file
 
 SHORT_RUN_STEPS = 100  # smoke tests need no intermediate checkpoint
 SHORT_STAGE_STEPS = 1_000  # a resumed stage this short loses little on a crash: it restarts from its checkpoint
@@ -39,7 +39,8 @@ class CheckpointInterval(Rule):
     step it continues from (nanotron's checkpoint folder) is judged on the steps it trains from
     there, at info when that stage is under 1,000 steps (a crash restarts it from its checkpoint); so is
     a resumed run of under 1,000 steps that goes on from a checkpoint's step the config does not say, and
-    a LoRA/QLoRA fine-tune of under 1,000 steps on at most one node. An error when no interval save falls
+    a LoRA/QLoRA fine-tune of under 1,000 steps on at most one node, and a run whose interval and
+    length are both written and equal (`--max_steps=500 --save_steps=500`: a save at the end, chosen). An error when no interval save falls
     within the run and the trainer writes nothing at the end either (nanotron's `save_final_state: false`;
     left unset it saves at the end on main since March 2025, in no release, so that is not judged), so the run
     keeps no trained weights; a warning (an info when cheap to repeat) where the interval is a "never" of 100
@@ -125,6 +126,11 @@ class CheckpointInterval(Rule):
                 # 110, C 04). A new stage from loaded weights counts its own steps: judged as any run (81, B 04).
                 cheap = cheap or (f"a resumed run of at most {steps:,.0f} steps, going on from its checkpoint's step, "
                                   "restarted from that checkpoint")
+        if not cheap and not start and interval == steps and _written_as_the_run_length(plan):
+            # both written, the one equal to the other: a save at the run's end chosen, not an interval left over
+            # from a longer run (held-out review 116, A 15: `--max_steps=500 --save_steps=500`, the next iteration
+            # loading checkpoint-500; D 18: Megatron's TRAIN_ITERS=200, SAVE_INTERVAL=200)
+            cheap = "the interval written as the run's length: a save at the end, as chosen"
         if plan.checkpoint.final_save is False and total.value // interval * interval <= start:
             # no interval save falls within the run and nothing is saved at the end either: even a run that succeeds
             # keeps no trained weights (an interval equal to the run length saves at its last step)
@@ -191,6 +197,12 @@ class CheckpointInterval(Rule):
                  "(`save_only_model: true`) where no resume is needed",
             severity="info",
         )
+
+
+def _written_as_the_run_length(plan) -> bool:
+    """The interval and the run's length in steps (`max_steps`, `--train-iters`) are both written in the config."""
+    return written_in_a_file(plan, "checkpoint.interval_steps") and written_in_a_file(plan, "run.max_steps") \
+        and plan.derived.total_steps.formula == "stated"
 
 
 # Optimizer steps no run is known to take (the longest published pretraining runs take a few hundred thousand).

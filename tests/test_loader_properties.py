@@ -329,6 +329,11 @@ def _repeated_findings(path) -> dict:
     ("train.sh", "torchrun train.py --model_name_or_path gpt2 --output_dir out --save_strategy epoch --learning_rate "
                  "2e-5 --save_strategy steps --save_steps 500 --learning_rate 1e-4\n",
      "save_strategy", "when checkpoints are written"),
+    # Held-out review 116, A 06 (an accelerate launch's `--dataloader_pin_memory True`, later `False`): only how the
+    # data is loaded changes.
+    ("pin.sh", "accelerate launch train.py --model_name_or_path gpt2 --output_dir out --dataloader_pin_memory True "
+               "--learning_rate 2e-5 --dataloader_pin_memory False --learning_rate 1e-4\n",
+     "dataloader_pin_memory", "how the data is loaded"),
 ])
 def test_a_repeated_key_that_changes_no_training_step_is_an_info(tmp_path, name, text, harmless, said) -> None:
     path = tmp_path / name

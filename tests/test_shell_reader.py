@@ -1164,7 +1164,7 @@ def test_a_flag_given_twice_keeps_the_last_value_and_says_so(tmp_path) -> None:
                       "--learning_rate 2e-5 --preprocessing_num_workers 40\n", encoding="utf-8")
     [workers] = [f for f in check_paths([script], CheckOptions(use_settings=False)).findings if f.code == "PD002"]
     assert workers.severity == "info" and "given twice on line 1" in workers.message
-    assert "the first value (`60`)" in workers.message and "how many workers" in workers.message
+    assert "the first value (`60`)" in workers.message and "how the data is loaded" in workers.message
     # two names of one 32-bit AdamW update (held-out review 103, A 06); an 8-bit one after a 32-bit one is a change
     for later, severity in (("paged_adamw_32bit", "info"), ("adamw_bnb_8bit", "warning")):
         script.write_text("python train.py --model_name_or_path m --output_dir out --optim adamw_hf \

@@ -592,7 +592,7 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
                 + (": only what the run logs changes, not how it trains" if reporting else
                    ": only how many checkpoints stay on disk changes, not how it trains" if retention else
                    ": only when checkpoints are written changes, not how it trains" if saving else
-                   ": only how many workers prepare the data changes, not how it trains" if workers else
+                   ": only how the data is loaded changes, not how it trains" if workers else
                    ": only where the run writes its checkpoints changes, not how it trains" if output else
                    ": both run the same 32-bit AdamW update, on other kernels" if same_update else
                    ": evaluation is off, so neither value is used" if idle else ""))
@@ -668,10 +668,12 @@ _OUTPUT_KEYS = frozenset({"output_dir", "out_dir", "save_dir", "checkpoint_dir",
                           "save_folder", "save_path"})
 
 
-# Keys that only set how many workers prepare or load the data: a dropped value changes the speed, not a step of
-# training (held-out review 88, B 13: `--preprocessing_num_workers` 60, then 40, in one LLaMA-Factory launch).
+# Keys that only set how the data is prepared or loaded (workers, pinned memory): a dropped value changes the speed,
+# not a step of training (held-out review 88, B 13: `--preprocessing_num_workers` 60, then 40, in one LLaMA-Factory launch).
 _WORKER_KEYS = frozenset({"preprocessing_num_workers", "dataloader_num_workers", "dataset_num_proc", "num_proc",
-                          "num_workers", "dataloader_prefetch_factor", "dataloader_persistent_workers"})
+                          "num_workers", "dataloader_prefetch_factor", "dataloader_persistent_workers",
+                          # (held-out review 116, A 06: `--dataloader_pin_memory` True, then False)
+                          "dataloader_pin_memory", "pin_memory"})
 
 
 # Keys that only time evaluation: a dropped value changes nothing where the run does not evaluate.
