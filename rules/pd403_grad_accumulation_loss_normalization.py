@@ -26,7 +26,8 @@ class GradAccumulationLossNormalization(Rule):
     scripts, or a custom loop (`batch.loss_averaged_per_micro_batch`). An `info` where the
     launching script decides whether rows are packed full (an alignment-handbook recipe of
     the `dataset_mixer` era: upstream run_sft.py packs whatever the file says, forks' copies
-    often do not).
+    often do not), and where each micro-batch holds one sequence (each sequence then weighs
+    the same whatever GA is: a per-sequence mean).
 
     ## Why is this bad?
     Mean-of-means weights a token in a short micro-batch more than one in a long one,
@@ -72,11 +73,17 @@ class GradAccumulationLossNormalization(Rule):
         # packing left to the launching script (an alignment-handbook recipe: upstream run_sft.py packs, many forks'
         # copies do not; held-out review 36, A 09-A 11): the lengths vary only if it does not pack, an info
         open_packing = plan.data.packing is None and "data.packing" in plan.unknown
+        # one sequence a micro-batch: the step averages its sequences' mean losses, each sequence weighing the same
+        # whatever GA is, a per-sequence mean many recipes choose; only the token-weighted batch differs (held-out
+        # review 116, C 18: a lit-gpt LoRA at micro-batch 1 and GA 128, judged harmless at warning)
+        single = plan.batch.micro_batch_size == 1
+        said = ("one sequence per micro-batch, so each sequence weighs the same whatever its length (a per-sequence "
+                "mean, not the token-weighted loss of the batch it emulates)" if single else
+                "tokens in short micro-batches weigh more and the result depends on GA")
         yield self.finding(
             plan, "batch.grad_accum",
-            f"gradient accumulation over {ga} micro-batches of varying length, and {reason}: tokens in short "
-            "micro-batches weigh more and the result depends on GA"
+            f"gradient accumulation over {ga} micro-batches of varying length, and {reason}: {said}"
             + (f" (if the rows are not packed: packing is {plan.unknown['data.packing']})" if open_packing else ""),
             hint="normalise by the number of loss tokens in the whole step (transformers ≥ 4.46 does), or pack sequences",
-            severity="info" if open_packing else None,
+            severity="info" if open_packing or single else None,
         )

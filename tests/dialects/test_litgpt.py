@@ -698,6 +698,64 @@ def test_an_old_lit_gpt_finetune_script_is_read_through_its_globals(tmp_path) ->
     assert "training loop sets" in plan_of(script).unknown["schedule.kind"]
 
 
+def test_an_old_lit_gpt_finetune_script_checked_alone_is_read_through_its_globals(tmp_path) -> None:
+    # held-out review 116, C 19 and C 20: lit-gpt finetune scripts given without a launch, refused as "a Python
+    # program of its own"; their globals are the config, setup()'s defaults the rest
+    script = write(tmp_path / "finetune", "lora.py", OLD_FINETUNE_SCRIPT)
+    assert detected(script) == "litgpt"
+    plan = plan_of(script)
+    assert plan.mode.kind == "lora" and plan.run.max_steps == 78 and plan.schedule.warmup_steps == 100
+    assert [f.severity for f in findings(plan, "PD105")] == ["error"]  # not a guess: the globals are no keys
+    # one sequence a micro-batch: each sequence weighs the same whatever GA is (held-out review 116, C 18)
+    [per_sequence] = findings(plan, "PD403")
+    assert per_sequence.severity == "info" and "one sequence per micro-batch" in per_sequence.message
+
+
+# harishvs/lit-gpt pretrain/redpajama.py (held-out review 116, C 22), reduced: lit-gpt's 2023 pretraining scripts count
+# the run and its schedule in micro-batch iterations, `get_lr(state["iter_num"])` before every micro-batch.
+ITERATIONS_PRETRAIN_SCRIPT = '''
+import lightning as L
+model_name = "Llama-2-7b-chat-hf"
+learning_rate = 6e-4
+batch_size = 125
+micro_batch_size = 6
+gradient_accumulation_steps = batch_size // micro_batch_size
+max_iters = 600000  # num_epochs * (epoch_size // micro_batch_size) // devices
+weight_decay = 1e-1
+beta1 = 0.9
+beta2 = 0.95
+grad_clip = 1.0
+decay_lr = True
+warmup_iters = 2000
+lr_decay_iters = max_iters
+min_lr = 6e-5
+def setup(devices: int = 4, train_data_dir=None) -> None:
+    fabric = L.Fabric(devices=devices)
+def train(fabric, state):
+    for state["iter_num"], train_data in enumerate(train_dataloader, state["iter_num"]):
+        lr = get_lr(state["iter_num"]) if decay_lr else learning_rate
+def get_lr(it):
+    if it < warmup_iters:
+        return learning_rate * it / warmup_iters
+'''
+
+
+def test_a_lit_gpt_pretraining_script_counting_micro_batch_iterations(tmp_path) -> None:
+    write(tmp_path / "pretrain", "redpajama.py", ITERATIONS_PRETRAIN_SCRIPT)
+    launch = write(tmp_path, "job.sh", "srun python pretrain/redpajama.py --devices 4 --train_data_dir /data/rp\n")
+    plan = plan_of(launch)
+    assert plan.dialect == "litgpt" and plan.batch.grad_accum == 20 and plan.parallel.world_size == 4
+    # 600,000 and 2,000 micro-batch iterations, an optimizer step every 20: read as no warmup before
+    assert (plan.run.max_steps, plan.schedule.warmup_steps, plan.schedule.decay_steps) == (30_000, 100, 30_000)
+    assert plan.sources["batch.grad_accum"].note == "batch_size // micro_batch_size"
+    assert findings(plan, "PD104") == []
+    # a loop that hands get_lr the optimizer step counts them in steps
+    write(tmp_path / "pretrain", "redpajama.py", ITERATIONS_PRETRAIN_SCRIPT.replace(
+        'get_lr(state["iter_num"])', 'get_lr(state["step_count"])'))
+    stepped = plan_of(launch)
+    assert (stepped.schedule.warmup_steps, stepped.run.max_steps) == (2000, 30_000)  # the loop counts micro-batches
+
+
 def test_an_old_lit_gpt_adapter_script_on_two_nodes_with_its_seed_found_from_an_absolute_path(tmp_path) -> None:
     # held-out review 31, B 24/25: `python /home/jupyter/lit-gpt/finetune/lora.py` (the author's path) is the
     # checkout's finetune/lora.py; adapter_v2.py trains only the adapter (PD103 judged a full fine-tune at 3e-3);

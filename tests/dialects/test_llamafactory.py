@@ -773,6 +773,9 @@ def test_a_template_of_the_named_era_dates_a_flash_attn_switch(tmp_path: Path) -
     ("fa2", None, None), ("sdpa", "0.7.1", None), ("disabled", "0.9.0", None),
     ("off", "0.8.2", None),  # quoted below: the name before 0.8.3
     ("off", "0.9.0", "error"), ("off", None, "info"), ("disabled", "0.8.2", "error"), ("flash", None, "error"),
+    # held-out review 116, B 11: `fa3` is a name from 0.9.4 on; `fa4`, which a fork added, no release's: an info
+    ("fa3", None, None), ("fa3", "0.9.4", None), ("fa3", "0.9.3", "error"), ("fa4", None, "info"),
+    ("fa4", "0.9.5", "error"),
 ])
 def test_flash_attn_names_follow_the_release(tmp_path: Path, value: str, release, severity) -> None:
     path = write(tmp_path, "fa.yaml", _LORA_SFT + f"    flash_attn: '{value}'\n")
