@@ -974,6 +974,33 @@ def test_several_words_echoed_into_a_command_then_evaluated() -> None:
     assert data["program"] == "pretrain_gpt.py" and data["--num-layers"] == "24" and data["--lr"] == "0.0001"
 
 
+def test_flags_printed_by_a_function_of_echo_commands() -> None:
+    # held-out review 116, D 02 (a Megatron fork's run_train_gpt.sh: `flags() { echo --num-layers 24; ...; true; }`,
+    # then `torchrun ./lg/pretrain_gpt.py $(flags)`): refused as no training command
+    data, positions, _ = _read(
+        'VOCAB=/data/gpt2-vocab.json\nflags() {\n    echo --num-layers 24\n    echo --lr 0.00015\n'
+        '    echo --vocab-file $VOCAB\n\n    true\n}\n\ntorchrun ./lg/pretrain_gpt.py $(flags)\n')
+    assert data["program"] == "./lg/pretrain_gpt.py" and data["--num-layers"] == "24" and data["--lr"] == "0.00015"
+    assert data["--vocab-file"] == "/data/gpt2-vocab.json" and positions["--lr"] == 4
+    # a function that does more than print is not its output
+    data, _, _ = _read('flags() {\n    echo --lr 1e-4 > log.txt\n}\ntorchrun pretrain_gpt.py --num-layers 2 $(flags)\n')
+    assert "--lr" not in data and data["--num-layers"] == "2"
+
+
+def test_a_launch_read_into_a_variable_from_a_heredoc_for_a_container() -> None:
+    # held-out review 116, D 17: `read -r -d '' CMD <<- EOF` holding `torchrun ... pretrain_gpt.py ...`, later
+    # `docker run ... bash -c "$CMD"`: refused as no training command
+    data, lines, _ = _read(
+        'TRAIN=(\n    --lr 3e-5\n)\nread -r -d \'\' RUN <<- SCRIPT\npip install x\ncd /workspace\n'
+        'torchrun --nproc_per_node 8 pretrain_gpt.py \\\n    ${TRAIN[@]} --train-iters 100\nSCRIPT\n'
+        'docker run --gpus all image bash -c "$RUN"\n')
+    assert data["program"] == "pretrain_gpt.py" and data["--lr"] == "3e-5" and lines["--train-iters"] == 8
+    # NGC's `ngc batch run --commandline STRING` (held-out review 116, D 11)
+    data, _, _ = _read('CMD="python -m torch.distributed.launch --nproc_per_node 8 pretrain_gpt.py --lr 1e-4"\n'
+                       'ngc batch run --name x --commandline "nvidia-smi && cd Megatron-LM/ && ${CMD}" --image y\n')
+    assert data["program"] == "pretrain_gpt.py" and data["--lr"] == "1e-4"
+
+
 def test_undecided_branches_that_build_different_commands() -> None:
     # Held-out review 45, B 09 (ALCF's finetune_llama.sh: `$1` picks a weight converter, another converter or
     # `finetune_llama.py`, each string with an unknown `${CKPT_DIR}`): two values with unknown parts compared "the

@@ -580,6 +580,9 @@ class _Shell:
         # functions the script calls once: their bodies wait for that call, which binds `$1`... (`_call`)
         self.called_once: set[str] = set()
         self.functions: dict[str, _Block] = {}
+        # functions whose body only prints words (`flags() { echo --num-layers 24; echo --fp16; }`): what `$(flags)`
+        # gives, as the echo commands' words
+        self.printing: dict[str, list[list[Token]]] = {}
 
     # statements
     def run(self, body: list, uncertain: bool = False) -> None:
@@ -600,6 +603,10 @@ class _Shell:
                 self._choose([(self._matches(subject, patterns), body) for patterns, body in statement.arms],
                              [], uncertain)
             elif isinstance(statement, _Block):
+                printed = _printed_words(statement) if statement.function else None
+                if printed is not None:
+                    self.printing[statement.function] = printed
+                    continue
                 if statement.function in self.called_once and statement.function not in self.functions:
                     self.functions[statement.function] = statement  # read where it is called, with its arguments
                     continue
@@ -725,6 +732,10 @@ class _Shell:
             return
         if head == "cat" and len(statement.writes) == 2:
             self._write(statement.writes[0], statement.writes[1])
+        if head == "read" and statement.writes and statement.writes[0].kind.startswith("heredoc") \
+                and _reads_whole_body(words[index + 1:]):
+            self._read_script(statement.writes[0])
+            return
         if head in _DECLARE:
             for offset, token in enumerate(words[index + 1:], start=index + 1):
                 if _ASSIGNMENT.match(token.text):
@@ -1004,6 +1015,14 @@ class _Shell:
         tokens, _ = _tokenize("\n" * (body.line - 1) + body.text, self.shown)
         self.run(_Parser(tokens).parse())
 
+    def _read_script(self, body: Token) -> None:
+        """`read -r -d '' CMD <<- EOF ... EOF`, the body a script the launch hands a container later (`docker run
+        ... bash -c "$CMD"`): its commands are read where they are written, as a written script's are (held-out
+        review 116, D 17: a torchrun of pretrain_gpt.py inside such a body, refused as no training command)."""
+        if any(_LAUNCH_LINE.match(line) for line in body.text.splitlines()):
+            tokens, _ = _tokenize("\n" * (body.line - 1) + body.text, self.shown)
+            self.run(_Parser(tokens).parse())
+
     def _without_quoted_comments(self, name: str, value: Field) -> Field:
         """`GPT_ARGS="--num-layers 4 \\   # layers` (beatlesforever's megatron-lm-custom): inside quotes a `\\`
         before blanks is a literal backslash and `#` starts no comment, so `\\`, `#` and the comment's words
@@ -1133,6 +1152,9 @@ class _Shell:
             echoed = _ECHOED.match(raw[i + 2:end])
             if echoed:  # `$(echo "${run_cmd}" | sed -e 's/  */ /g')`: the value, its blanks squeezed
                 return end + 1 - i, self._echoed(echoed.group("word"), line, column, quoted)
+            printing = self.printing.get(raw[i + 2:end].strip())
+            if printing is not None:  # `$(flags)`, a function of echo commands (held-out review 116, D 02)
+                return end + 1 - i, self._printed(printing, line, column, quoted)
             return end + 1 - i, [Item(None, line, column, not quoted, raw[i:end + 1])]
         if rest.startswith("{"):
             end = _matching(raw, i + 1, "{", "}")
@@ -1168,6 +1190,21 @@ class _Shell:
         while items and items[-1].char == "\n":
             items.pop()
         return [item._replace(splittable=not quoted and item.char in (" ", "\t", "\n")) for item in items]
+
+    def _printed(self, commands: list[list[Token]], line: int, column: int, quoted: bool) -> list:
+        """What a function of echo commands prints: each command's words joined by a space, a newline after each,
+        the trailing newlines cut as `$(...)` cuts them."""
+        items: list = []
+        for words in commands:
+            for index, word in enumerate(words):
+                if index:
+                    items.append(Item(" ", line, column, not quoted))
+                items.extend(item._replace(splittable=not quoted and item.char in (" ", "\t", "\n"))
+                             for item in _flatten(self._expand(word.text, word.line, word.column, False)))
+            items.append(Item("\n", line, column, not quoted))
+        while items and items[-1].char == "\n":
+            items.pop()
+        return items
 
     def _parameter(self, body: str, text: str, line: int, column: int, quoted: bool) -> list:
         match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?])(\[(@|\*|[0-9]+)\])?(.*)$", body, re.S)
@@ -1386,6 +1423,23 @@ _POSITIONAL = re.compile(r"\$(\{)?[1-9#*]")
 _ECHOED = lazy_compile(r"""^\s*echo\s+(?P<word>(?:"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+)"""
                      r"""(?:[ \t]+(?:"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+))*)\s*"""
                      r"""(?:\|\s*(?:sed\s+(?:-e\s+)?(['"])s/[ *+\\st\[\]:space]+/ /g\2|tr\s+-s\s+\S+)\s*)?$""", re.S)
+def _printed_words(function: _Block) -> Optional[list[list[Token]]]:
+    """The words of a function's echo commands, where its body is only those (and no-ops: `true`, `:`); None
+    otherwise. Options of echo itself (`echo -n`) and redirections leave it unread."""
+    printed: list[list[Token]] = []
+    for statement in function.body:
+        if not isinstance(statement, _Simple) or statement.arrays or statement.writes or not statement.words:
+            return None
+        head, *words = statement.words
+        if head.text in ("true", ":") and not words:
+            continue
+        if head.text != "echo" or (words and words[0].text.startswith("-") and words[0].text in ("-n", "-e", "-E")) \
+                or any(word.text[:1] in "<>" or word.text in ("|", "&&", "||", ";") for word in words):
+            return None
+        printed.append(words)
+    return printed or None
+
+
 # A command substitution that prints the script's own folder (or a folder above it): `dirname "$0"`, `cd "$(dirname
 # "$0")" && pwd`, `cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." &> /dev/null && pwd -P`, `dirname $(readlink -f $0)`,
 # `realpath "$(dirname "$0")"`.
@@ -2077,15 +2131,36 @@ def _substitutions_joined(words: list[Word]) -> list[Word]:
     return joined
 
 
+def _reads_whole_body(arguments: list[Token]) -> bool:
+    """`read -r -d '' NAME`: the whole heredoc into NAME (`-d ''` reads up to a NUL, which a heredoc never has)."""
+    texts = [token.text for token in arguments]
+    return any(text == "-d" and position + 1 < len(texts) and texts[position + 1] in ("''", '""')
+               for position, text in enumerate(texts)) or any(text in ("-rd", "-d''", '-d""') for text in texts)
+
+
+# A line that starts a training program (`torchrun ...`, `python train.py`, `deepspeed ...`), inside a heredoc body.
+_LAUNCH_LINE = lazy_compile(r"\s*(?:\w+=\S*\s+)*(?:torchrun|deepspeed|accelerate|python3?|srun|mpirun)\b")
+
+
+# Job submitters that take the job's command line as one option's string: NGC's `ngc batch run --commandline STRING`
+# (held-out review 116, D 11), Slurm's `sbatch --wrap STRING`.
+_SUBMITTED_STRING = {"ngc": "--commandline", "sbatch": "--wrap"}
+
+
 def _runs_string(words: list[Token], position: int) -> bool:
-    """Whether the word at `position` is a command line another program runs: `bash -c STRING`, or
-    NVIDIA Base Command's `bcprun ... -c/--cmd STRING` (k2-train's pretrain_65b.sh)."""
-    if position < 1 or words[position - 1].text not in ("-c", "--cmd"):
+    """Whether the word at `position` is a command line another program runs: `bash -c STRING`, NVIDIA Base
+    Command's `bcprun ... -c/--cmd STRING` (k2-train's pretrain_65b.sh), `ngc batch run --commandline STRING`."""
+    if position < 1:
+        return False
+    program = words[0].text.rsplit("/", 1)[-1]
+    if words[position - 1].text == _SUBMITTED_STRING.get(program):
+        return True
+    if words[position - 1].text not in ("-c", "--cmd"):
         return False
     if words[position - 1].text == "-c" and position >= 2 and (words[position - 2].text or "").rsplit("/", 1)[-1] \
             in _SHELLS:  # `/usr/bin/bash -c "$CMD"` too (held-out review 95, C 12: Habana's Megatron-DeepSpeed run)
         return True
-    return words[0].text.rsplit("/", 1)[-1] == "bcprun"
+    return program == "bcprun"
 
 
 def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Optional[int]]]:
