@@ -10,10 +10,12 @@ Defaults are `megatron/neox_arguments/neox_args.py`.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
 from ..config.document import Document, KeyPath
+from ..errors import ConfigError
 from ..plan.builder import PlanBuilder
 from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
@@ -308,7 +310,9 @@ class NeoxDialect(Dialect):
             return 55 + 3 * sum(1 for k in _NEOX_KEYS if k in keys)
         if "train_micro_batch_size_per_gpu" in keys and neox_words(keys) and not is_deepspeed_json(doc):
             return 55
-        if _is_setup(keys):
+        if doc.format == "yaml" and keys & _PARALLEL_KEYS and _training_fragment(doc, keys):
+            return 50  # NeoX's parallelism beside DeepSpeed blocks: DeepSpeed itself reads neither from a YAML
+        if _is_setup(keys) or _training_fragment(doc, keys):
             return 30
         return 0
 
@@ -328,7 +332,12 @@ class NeoxDialect(Dialect):
             return ("GPT-NeoX launcher/paths file (local_setup.yml): read with the one model config beside it that names "
                     "no data; else merge it with one via `check --merge`")
         if all(k in keys for k in _MODEL_KEYS) and not keys & _TRAINING_KEYS:
+            if _fragments_beside(str(Path(doc.path).resolve()), _folder_state(doc)):
+                return None  # checked with the fragments beside it, as deepy.py merges them
             return "GPT-NeoX model-architecture fragment (no optimizer or run length); merge it with a training config via `check --merge`"
+        if _training_fragment(doc, keys):
+            return ("GPT-NeoX fragment with no model architecture (optimizer, schedule, run length or parallelism): "
+                    "read with the model config beside it where one is, else merge it with one via `check --merge`")
         return None
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
@@ -337,7 +346,16 @@ class NeoxDialect(Dialect):
             loaded = [load_companion(shown_as(path, docs[0]), context) for path in named]
             docs = [doc for doc in loaded if doc is not None] + docs[1:] or docs
         elif len(docs) == 1 and docs[0].format != "shell":
-            docs = docs + _setup_beside(docs[0], context)
+            fragments = _fragments_beside(str(Path(docs[0].path).resolve()), _folder_state(docs[0]))
+            if fragments:
+                loaded = [load_companion(shown_as(Path(path), docs[0]), context) for path in fragments]
+                context.notices.append(
+                    f"read the GPT-NeoX fragments beside it ({', '.join(Path(path).name for path in fragments)}), "
+                    "whose keys it and they share none of, as one run: deepy.py merges the files it is handed; pass "
+                    "the files with `--merge` to name them yourself")
+                docs = docs + [doc for doc in loaded if doc is not None]
+            else:
+                docs = docs + _setup_beside(docs[0], context)
         b = self.builder(docs)
         view = MergedNeox(docs)
         self._duplicates(b, view)
@@ -748,6 +766,68 @@ def _setup_beside(doc: Document, context: BuildContext) -> list[Document]:
 
 
 _DATA_KEYS = {"data_path", "train_data_paths", "pos_train_data_paths"}
+# Parallelism a NeoX YAML sets (a DeepSpeed JSON never does: DeepSpeed takes them from the program).
+_PARALLEL_KEYS = frozenset({"pipe_parallel_size", "model_parallel_size"})
+
+
+def _training_fragment(doc: Document, keys: set[str]) -> bool:
+    """A GPT-NeoX YAML that holds training settings but no model architecture, one of several files deepy.py merges:
+    NeoX's own schedule and run words (`train-iters`, `lr-decay-style`, `checkpoint-factor`), or its parallelism
+    beside DeepSpeed blocks (held-out review 116, C 16: a Pythia-70M run split over five files, two refused and
+    one read as a DeepSpeed config)."""
+    if doc.format not in ("yaml", "json") or any(k in keys for k in _MODEL_KEYS) or _is_setup(keys):
+        return False
+    if doc.format == "yaml" and keys & _PARALLEL_KEYS and keys & (_DEEPSPEED_BLOCKS | _TRAINING_KEYS):
+        return True
+    # words of NeoX's alone: a nanoGPT fork's YAML shares `lr_decay_iters`, `min_lr`, `eval_interval` with it
+    return neox_words(keys) and not is_deepspeed_json(doc) and bool(keys & _NEOX_RUN_WORDS)
+
+
+# Run and schedule keys GPT-NeoX has and nanoGPT (`max_iters`, `warmup_iters`) and Megatron's flags do not.
+_NEOX_RUN_WORDS = frozenset({"train_iters", "lr_decay_style", "checkpoint_factor", "warmup"})
+
+
+def _folder_state(doc: Document) -> tuple[tuple[str, int], ...]:
+    """The YAML files beside `doc` and their modification times: the key `_fragments_beside` is cached by."""
+    state = []
+    for path in _yaml_files_beside(str(Path(doc.path).resolve().parent)):
+        try:
+            state.append((str(path), path.stat().st_mtime_ns))
+        except OSError:
+            continue
+    return tuple(state)
+
+
+@lru_cache(maxsize=64)
+def _fragments_beside(model_path: str, folder: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
+    """The GPT-NeoX fragments beside a model-architecture file that, merged with it, make one run: every other
+    YAML of the folder is a training fragment or a setup file, they and the model file share no key (a second
+    model file or a second schedule would: which one runs is unknown), and one of them sets training keys.
+    Empty otherwise."""
+    from ..config.loader import load_document
+
+    seen: set[str] = set()
+    found: list[str] = []
+    trains = False
+    for path, _ in folder:
+        try:
+            doc = load_document(path)
+        except ConfigError:
+            return ()
+        keys = {_norm(k) for k in doc.data}
+        if path == model_path:
+            if not all(k in keys for k in _MODEL_KEYS) or keys & _TRAINING_KEYS:
+                return ()
+        elif _training_fragment(doc, keys):
+            trains = True
+        elif not _is_setup(keys):
+            return ()  # another kind of file beside it: not a folder of one run's parts
+        if keys & seen:
+            return ()
+        seen |= keys
+        if path != model_path:
+            found.append(path)
+    return tuple(found) if trains else ()
 
 
 def _yaml_files_beside(folder: str) -> tuple[Path, ...]:

@@ -161,6 +161,28 @@ def test_model_fragment_and_local_setup_are_companions(tmp_path) -> None:
     assert neox.companion_reason(few) is None  # two setup keys say too little beside a key of unknown meaning
 
 
+def test_a_folder_of_one_runs_fragments_is_checked_as_that_run(tmp_path) -> None:
+    # held-out review 116, C 16 (a Pythia-70M run split over pythia-base.yml, pythia-70M.yml,
+    # pythia-70M-performance.yml and openwebtext2.yml, merged by deepy.py): two refused, one read as DeepSpeed's
+    write(tmp_path, "model.yml", MODEL)
+    write(tmp_path, "base.yml", '{"optimizer": {"type": "Adam", "params": {"lr": 0.001}}, "min_lr": 0.0001,\n'
+                                '"lr-decay-style": "cosine", "checkpoint-factor": 1000, "weight-decay": 0.1}\n')
+    write(tmp_path, "performance.yml", '{"pipe-parallel-size": 2, "model-parallel-size": 1,\n'
+                                       '"zero_optimization": {"stage": 0}, "train_micro_batch_size_per_gpu": 16}\n')
+    write(tmp_path, "data.yml", '{"train-data-paths": ["d/x"], "save": "ckpt", "train-iters": 7680,\n'
+                                '"lr-decay-iters": 7680, "warmup": 0.18}\n')
+    assert detected(tmp_path / "performance.yml") == "neox"
+    report = check_paths([tmp_path], CheckOptions(use_settings=False))
+    [checked] = [f for f in report.files if f.role == "config"]
+    assert checked.path.endswith("model.yml") and checked.dialect == "neox"
+    plan = plan_of(tmp_path / "model.yml")
+    assert (plan.model.layers, plan.optimizer.lr, plan.run.max_steps, plan.parallel.pipeline) == (6, 0.001, 7680, 2)
+    assert plan.batch.micro_batch_size == 16 and plan.schedule.kind == "cosine"
+    # two model sizes side by side (`num-layers` in both): which one runs is unknown, nothing merged
+    write(tmp_path, "model-160M.yml", MODEL.replace('"num-layers": 6', '"num-layers": 12'))
+    assert plan_of(tmp_path / "model.yml").optimizer.lr is None
+
+
 def test_merge_builds_one_plan_from_several_files(tmp_path) -> None:
     model = write(tmp_path, "model.yml", MODEL)
     training = write(tmp_path, "train.yml", TRAINING)
