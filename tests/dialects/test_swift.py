@@ -92,6 +92,22 @@ def test_the_console_scripts_module_run_with_python_is_swift(tmp_path: Path) -> 
     assert plan.optimizer.weight_decay == pytest.approx(0.1)  # ms-swift's default, not transformers' 0
 
 
+def test_a_forks_entry_script_taking_ms_swifts_flags_is_swift(tmp_path: Path) -> None:
+    # held-out review 116, B 17: `NPROC_PER_NODE=2 python train.py --pipeline rlhf --rlhf_type opsd --train_type lora
+    # ...`, a fork's entry into ms-swift's pipelines, read as an HF Trainer program; `python` starts one process,
+    # and `$(expr 16 / $nproc)` is arithmetic
+    path = write(tmp_path, "opsd.sh", "nproc=2\nNPROC_PER_NODE=$nproc \\\npython train.py --pipeline rlhf "
+                                      "--rlhf_type opsd --model Qwen/Qwen2.5-7B-Instruct --train_type lora "
+                                      "--attn_impl flash_attn --learning_rate 1e-4 "
+                                      "--gradient_accumulation_steps $(expr 16 / $nproc)\n")
+    assert detected(path) == "swift"
+    plan = plan_of(path)
+    assert plan.mode.preference_method == "opsd" and plan.model.name == "Qwen/Qwen2.5-7B-Instruct"
+    assert (plan.batch.grad_accum, plan.parallel.world_size) == (8, 1)
+    plain = write(tmp_path, "hf.sh", "python train.py --model_name_or_path m --attn_impl sdpa --learning_rate 1e-4\n")
+    assert detected(plain) != "swift"  # one of ms-swift's flags says nothing
+
+
 def test_world_size_from_the_environment_and_the_deepspeed_preset(tmp_path: Path) -> None:
     plan = plan_of(write(tmp_path, "train.sh", _MULTI_NODE_FULL), trainer_versions=judged("ms-swift=3.8.0"))
     assert plan.parallel.world_size == 16 and plan.sources["parallel.world_size"].key == "NPROC_PER_NODE"
