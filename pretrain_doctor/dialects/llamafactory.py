@@ -237,6 +237,9 @@ class LlamaFactoryDialect(Dialect):
         b.take("seed", doc, "seed", lenient_int)
         b.default("seed", 42, HF_DEFAULT)
         b.take("model.name", doc, "model_name_or_path")
+        # a fork's model config over the named model's (held-out review 116, B 01: `config_name_or_path` naming a ~3B
+        # MoE config with `train_from_scratch`, sized as the 671B model the name gives)
+        b.take_first("model.config_path", doc, "config_name_or_path", "config_name", convert=str)
         b.take("tokenizer.name", doc, "model_name_or_path")
         merge_deepspeed_reference(b, doc, context)
         if script.format == "shell":  # `deepspeed --num_gpus 8 src/train_bash.py ...` (held-out review 37, A 23)

@@ -784,6 +784,20 @@ def test_flash_attn_names_follow_the_release(tmp_path: Path, value: str, release
     assert found == ([severity] if severity else [])
 
 
+def test_a_forks_model_config_beside_the_yaml_sizes_the_model(tmp_path: Path) -> None:
+    # held-out review 116, B 01: `config_name_or_path: /public/.../small_moe.json` (a fork's key, the file copied
+    # beside) with `train_from_scratch`: sized as the 671B model `model_name_or_path` names, PD101 then judged 8.6e-4
+    (tmp_path / "small.json").write_text('{"model_type": "llama", "hidden_size": 1024, "num_hidden_layers": 12, '
+                                         '"num_attention_heads": 16, "intermediate_size": 4096, "vocab_size": 32000}')
+    text = _LORA_SFT.replace("finetuning_type: lora", "finetuning_type: full") + \
+        "    config_name_or_path: /public/someone/configs/small.json\n"
+    from pretrain_doctor.check.engine import load_plan
+    from pretrain_doctor.settings import CheckOptions
+
+    _, _, plan = load_plan(write(tmp_path, "pt.yaml", text), CheckOptions(use_settings=False))
+    assert plan.model.config_path.endswith("small.json") and (plan.model.layers, plan.model.hidden_size) == (12, 1024)
+
+
 def test_a_count_given_as_a_mapping_stops_the_run(tmp_path: Path) -> None:
     path = write(tmp_path, "ms.yaml", _LORA_SFT + "    max_samples:\n      alpaca_en_demo: 1000\n")
     [note] = notes(plan_of(path), "ignored-key")

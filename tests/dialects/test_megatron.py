@@ -947,9 +947,23 @@ torchrun --nproc_per_node $GPUS_PER_NODE --nnodes $NUM_NODES pretrain_gpt.py \\
     assert plan.parallel.world_size == 8
     [found] = findings(plan, "PD405")
     assert found.severity == "info" and "lowers pp 16 to 1" in found.message
-    # where even the lowered degrees do not divide the world, the error stays: tp 3 on 8 GPUs
+    assert "later releases stop" in found.message  # the release unknown: megatron-core 0.9 dropped the lowering
+    # judged at a release that lowers: said as fact; at one that does not (core 0.9 on): the run stops
+    lowering = plan_of(write(tmp_path, "old.sh", script), trainer_versions=TrainerVersions(given={"megatron-core": "0.8.0"}))
+    assert [f.severity for f in findings(lowering, "PD405")] == ["info"]
+    assert "later releases" not in findings(lowering, "PD405")[0].message
+    stops = plan_of(write(tmp_path, "new.sh", script), trainer_versions=TrainerVersions(given={"megatron-core": "0.18.0"}))
+    [stopped] = findings(stops, "PD405")
+    assert stopped.severity == "error" and "tp 8 × pp 16 = 128" in stopped.message
+    # where even the lowered degrees do not divide the world, the error stays and names the degrees as written:
+    # tp 3 on 8 GPUs; tp 4 × cp 2 on one (held-out review 116, D 05: "not divisible by cp 2")
     odd = plan_of(write(tmp_path, "odd.sh", script.replace("--tensor-model-parallel-size 8", "--tensor-model-parallel-size 3")))
     assert [f.severity for f in findings(odd, "PD405")] == ["error"]
+    one = plan_of(write(tmp_path, "one.sh", script.replace("GPUS_PER_NODE=8", "GPUS_PER_NODE=1").replace(
+        "--tensor-model-parallel-size 8 --pipeline-model-parallel-size 16",
+        "--tensor-model-parallel-size 4 --context-parallel-size 2")))
+    [error] = findings(one, "PD405")
+    assert error.severity == "error" and "tp 8" not in error.message and "cp 2" in error.message
 
 
 # Held-out review 26, A 04 (a fork's runtime/megatron/e2e/gpt/train_gpt3.sh with Megatron's examples/gpt3/
