@@ -502,6 +502,13 @@ class HfDialect(Dialect):
                                       "program that maps it into TrainingArguments decides")
             _checkpoints(b, doc)
             return
+        if nested and strategy is None and not doc.has("do_eval"):
+            # ... and where it says nothing of evaluation, the program that builds the arguments does (held-out review
+            # 116, A 04: train_sft.py evaluates every 50 steps on a split of its own; told "evaluation is off")
+            b.unknown("eval.enabled", "the section says nothing of evaluation: the project's program that maps it "
+                                      "into TrainingArguments decides")
+            _checkpoints(b, doc)
+            return
         own_eval = _own_eval_data(doc) if strategy is None else None
         if own_eval is not None:
             # the file names held-out data through its program's own key (a wrapper's `eval_split: validation`,
@@ -651,8 +658,8 @@ def _yaml_11_numbers(b: PlanBuilder, doc: Document) -> None:
         # review 78, A 15: "stops, an error") or OmegaConf (review 81, A 16: read as a float), which the file does not
         # say: an info that names both
         note_pyyaml_strings(b, doc, "the project's program loads the file itself: with yaml.safe_load it keeps the "
-                            "string and builds its config from the section, which converts nothing, so the run stops "
-                            "with TypeError at the first use; with OmegaConf it reads a float", "info")
+                            "string, and unless the program converts it (`float(...)`) the run stops with TypeError at "
+                            "the first use; with OmegaConf it reads a float", "info")
     elif b.get("mode.rl_method") == "grpo":
         # a GRPO recipe (open-r1's layout) is run by TrlParser: GRPOConfig came with TRL 0.14, whose `--config`
         # converts the value through argparse (held-out review 114, A 13: `learning_rate: 1e-6`)

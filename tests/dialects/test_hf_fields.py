@@ -607,6 +607,9 @@ def test_a_project_yaml_whose_training_section_spells_keys_its_own_way(tmp_path)
     plan = plan_of(write(tmp_path, "dpo_config.yaml", text))
     assert plan.dialect == "hf" and plan.optimizer.lr == 5e-5 and plan.batch.micro_batch_size == 1
     assert plan.run.epochs == 1 and plan.batch.grad_accum == 8
+    # a section that says nothing of evaluation leaves it to the program that maps it (held-out review 116, A 04:
+    # train_sft.py evaluates every 50 steps, told "evaluation is off")
+    assert plan.eval.enabled is None and "decides" in plan.unknown["eval.enabled"] and findings(plan, "PD702") == []
     flat = plan_of(write(tmp_path, "grpo.yaml", "base_model: Qwen/Qwen2.5-Coder-7B-Instruct\nnum_generations: 4\n"
                                                 "learning_rate: 1.0e-6\nper_device_train_batch_size: 1\n"
                                                 "num_train_epochs: 1\noutput_dir: out\n"))
