@@ -85,7 +85,8 @@ _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "run.max_steps": (("max_steps", "train_steps", "total_steps", "max_iters", "train_iters", "num_train_steps",
                        "total_iters", "num_iterations", "num_training_steps", "iterations"),
                       lambda value: _step_limit(lenient_int(value))),
-    "run.epochs": (("num_train_epochs", "epochs", "num_epochs", "train_epochs", "epoch", "n_epochs"), lenient_number),
+    "run.epochs": (("num_train_epochs", "epochs", "num_epochs", "train_epochs", "epoch", "n_epochs", "max_epochs"),
+                   lenient_number),
     "clipping.max_norm": (("max_grad_norm", "grad_clip", "clip_grad", "gradient_clipping", "clip_grad_norm"),
                           lenient_number),
     "seed": (("seed",), lenient_int),
@@ -189,7 +190,9 @@ class ProgramDialect(Dialect):
         _mode(b, view, program)
         _seq2seq(b, view, program)
         _evaluation(b, view)
-        view.take_text(b, "model.name", _MODEL_NAMES)
+        model = _model_key(view)
+        if model is not None:
+            view.take_text(b, "model.name", (model,))
         apply_flags(b, context)
         b.set("program.path", program, b.source(doc, ("program",)))
         if parsed is not None:
@@ -503,7 +506,7 @@ _SEQ2SEQ_MODEL = lazy_compile(r"(?i)(?:^|[/_-])(?:flan-|m|by|long|umt5-?)?t5(?:$
 
 
 def _seq2seq(b: PlanBuilder, view: _ArgsView, program: str) -> None:
-    model = view.key(_MODEL_NAMES)
+    model = _model_key(view)
     name = view.value(model) if model else None
     if isinstance(name, str) and _SEQ2SEQ_MODEL.search(name):
         b.set("objective.kind", "seq2seq", view.source(b, model))
@@ -566,7 +569,7 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
         source = b.source(view.doc, ("program",), note=f"the program is named for {online.upper()}")
         b.set("objective.kind", "online_rl", source)
         b.set("mode.rl_method", online, source)
-    model = view.key(_MODEL_NAMES) or _model_id_named(view)
+    model = _model_key(view) or _model_id_named(view)
     path = view.value(model) if model else None
     if model is None:
         loads = _loaded_weights(view)
@@ -640,6 +643,18 @@ def _architecture_word(value: Any) -> bool:
     from ..plan.derive import KNOWN_SIZES  # hub ids without an organisation (`gpt2`, `t5-small`) load weights
 
     return isinstance(value, str) and re.fullmatch(r"[a-z][a-z_]{2,}", value) is not None and value not in KNOWN_SIZES
+
+
+def _model_key(view: _ArgsView) -> Optional[str]:
+    """The argument naming the model to load: one of `_MODEL_NAMES`, or OpenRLHF's `--pretrain PATH` (its CLIs' model
+    argument), a path where other programs' `--pretrain` is a switch (held-out review 116, A 03 and A 05: an
+    OpenRLHF-style SFT of Qwen2.5-1.5B-Instruct read as pretraining from scratch)."""
+    key = view.key(_MODEL_NAMES)
+    if key is None and "pretrain" in view.flags:
+        value = view.value("pretrain")
+        if isinstance(value, str) and value.strip() and not isinstance(lenient_bool(value), bool):
+            return "pretrain"
+    return key
 
 
 def _model_id_named(view: _ArgsView) -> Optional[str]:

@@ -828,3 +828,18 @@ def test_a_hard_coded_model_wrapped_in_lora_is_an_adapter_run(tmp_path) -> None:
     assert not findings(plan, "PD103")
     write(tmp_path, "train_sft.py", _HARD_CODED_MODEL_SFT.replace("    model = get_peft_model(model, LoraConfig(r=args.lora_rank))\n", ""))
     assert plan_of(write(tmp_path, "b.sbatch", "#!/bin/bash\npython train_sft.py\n")).mode.kind == "full_finetune"
+
+
+def test_an_openrlhf_style_pretrain_argument_names_the_model_it_loads(tmp_path) -> None:
+    # held-out review 116, A 03 and A 05: `deepspeed --module pkg.train_sft --pretrain Qwen/Qwen2.5-1.5B-Instruct
+    # --max_epochs 1 ...` (OpenRLHF's CLIs: `--pretrain` is the model path) read as pretraining from scratch
+    script = write(tmp_path, "sft.sh", "deepspeed --module pkg.train_sft --pretrain Qwen/Qwen2.5-1.5B-Instruct "
+                                       "--max_epochs 2 --micro_train_batch_size 8 --train_batch_size 128 "
+                                       "--learning_rate 5e-6 --zero_stage 3 --max_len 1024\n")
+    plan = plan_of(script)
+    assert plan.dialect == "own_args" and plan.mode.kind == "full_finetune" and plan.run.epochs == 2
+    assert plan.mode.init_from == "Qwen/Qwen2.5-1.5B-Instruct" and plan.model.name == "Qwen/Qwen2.5-1.5B-Instruct"
+    # a bare `--pretrain`, a switch to train from scratch, stays one
+    switch = plan_of(write(tmp_path, "pt.sh", "deepspeed --module pkg.train --pretrain --learning_rate 3e-4 "
+                                              "--micro_train_batch_size 8 --train_batch_size 128\n"))
+    assert switch.mode.kind == "pretrain" and switch.model.name is None
