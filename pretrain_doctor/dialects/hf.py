@@ -677,7 +677,9 @@ def _own_parser_unseen(doc: Document) -> Optional[str]:
     program = doc.data.get("program_path") or doc.data.get("program")
     if doc.format != "shell" or not program or find_program_source(program, doc) is not None:
         return None
-    own = [key for key in doc.data if isinstance(key, str) and key not in HF_ALL_KEYS and key not in LAUNCH_KEYS]
+    # (a flag whose value the script leaves to launch time is one of its arguments too)
+    own = [key for key in dict.fromkeys([*doc.data, *doc.unevaluated])
+           if isinstance(key, str) and key not in HF_ALL_KEYS and key not in LAUNCH_KEYS]
     return ", ".join(f"`--{key}`" for key in own[:3]) if len(own) >= 2 else None
 
 
@@ -2179,11 +2181,16 @@ def _unread_config_warmup(b: PlanBuilder, doc: Document) -> None:
     up is unknown (not "no warmup")."""
     unread = _unread_config(doc)
     passed_on = b.passed_on if isinstance(b, LaunchBuilder) else None
-    if unread is None and passed_on is None:
+    # ... or a program of its own arguments, its source not at hand, whose defaults may warm up (held-out review 116,
+    # A 15 and A 23: stack_llama-style dpo.py and orpo_training.py default to 100 warmup steps; told "no warmup")
+    own = _own_parser_unseen(doc) if unread is None and passed_on is None and b.dialect == "hf" else None
+    if unread is None and passed_on is None and own is None:
         return
     why = (f"`{unread.reference}`, the config file the script hands the program (not found here: it may set this)"
            if unread is not None else f"the script hands the program its own arguments (`{passed_on}`), which may "
-                                      "set this")
+                                      "set this" if passed_on is not None else
+           f"`{doc.data.get('program')}` takes arguments of its own ({own}), and its defaults, whose source is not "
+           "at hand, may set this")
     for field, key in (("schedule.warmup_steps", "warmup_steps"), ("schedule.warmup_ratio", "warmup_ratio")):
         if key not in doc.data and key not in doc.unevaluated:
             b.unknown(field, why)

@@ -1294,6 +1294,8 @@ def test_eval_steps_without_a_strategy_leaves_evaluation_unknown_when_the_progra
     assert not [n for n in notes(plan, "mutually-exclusive") if "eval_steps" in n.message]
     assert "eval.enabled" in plan.unknown and "`--train_file_dir`" in plan.unknown["eval.enabled"]
     assert not findings(plan, "PD702")
+    # ... and its own defaults may warm up (held-out review 116, A 23: orpo_training.py's 100 warmup steps)
+    assert "schedule.warmup_steps" in plan.unknown and not findings(plan, "PD104")
     write(tmp_path, "training/orpo_training.py", "from transformers import HfArgumentParser, TrainingArguments\n")
     [seen] = [n for n in notes(plan_of(script), "mutually-exclusive") if "eval_steps" in n.message]
     assert seen.data["severity"] == "info"  # the source at hand: transformers' default is what runs
