@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-from typing import Optional
-
 from pretrain_doctor.lazyre import lazy_compile
-from pretrain_doctor.plan.derive import name_leaf
+from pretrain_doctor.plan.architecture import architecture
 from pretrain_doctor.plan.reading import is_fork
 from pretrain_doctor.rule import Rule
 
@@ -38,48 +36,7 @@ _PART_OF_NAME = {**_LLAMA, "qkv_proj": "q k v", "query_key_value": "q k v",
                  "c_attn": "q k v", "W_pack": "q k v", "Wqkv": "q k v", "wqkv": "q k v", "gate_up_proj": "gate up",
                  "dense_h_to_4h": "up", "dense_4h_to_h": "down", "out_proj": "attention output", "c_fc": "up",
                  "query": "q", "key": "k", "value": "v"}
-# A hub id (its last path part, lower case, quantization suffixes dropped) that fixes the architecture; compiled
-# only when a run lists LoRA targets.
-_FAMILY_BY_NAME = tuple((lazy_compile(pattern), family) for pattern, family in (
-    (r"phi-3(?:\.5)?-(?:mini|medium)(?:-(?:4k|8k|128k))?(?:-instruct)?", "phi3"),
-    (r"phi-4(?:-mini)?(?:-instruct|-reasoning(?:-plus)?)?", "phi3"),
-    (r"(?:distil)?gpt2(?:-(?:medium|large|xl))?", "gpt2"),
-    (r"pythia-\d+(?:\.\d+)?[mb](?:-deduped)?(?:-v0)?|gpt-neox-20b", "gpt_neox"),
-    (r"falcon-(?:rw-)?(?:1b|7b|40b|180b)(?:-instruct|-chat)?", "falcon"),
-    (r"bloomz?-(?:560m|1b1|1b7|3b|7b1)(?:-mt)?", "bloom"),
-    (r"qwen-(?:1_8|7|14|72)b(?:-chat)?", "qwen"),
-    (r"chatglm[23]?-6b(?:-(?:32k|128k|base))?", "chatglm"),
-    (r"baichuan2?-(?:7|13)b(?:-(?:base|chat))?", "baichuan"),
-    (r"internlm2(?:[._]5)?-(?:chat-)?(?:1_8|7|20)b(?:-(?:chat|sft|base))?", "internlm2"),
-    (r"(?:meta-)?llama-(?:2|3|3\.[123])-\d+b(?:-(?:chat|instruct|hf))*", "llama"),
-    (r"mistral-7b(?:-instruct)?(?:-v0\.[123])?", "mistral"),
-    (r"qwen(?:1\.5|2|2\.5)-\d+(?:\.\d+)?b(?:-(?:chat|instruct))?", "qwen2"),
-    (r"qwen3-\d+(?:\.\d+)?b(?:-(?:base|instruct))?", "qwen3"),
-))
-_QUANTIZED_SUFFIX = lazy_compile(r"(?:-(?:gptq|awq|bnb-4bit|bnb-8bit|4bit|8bit|int4|int8|fp16|bf16|hf))+$")
 _PATTERN_CHARS = lazy_compile(r"[\\^$*+?\[\](){}|]")
-
-
-def architecture(plan) -> Optional[tuple[str, str]]:
-    """The model type and what it was read from: the model's `config.json` (`model.family`), else a hub id or
-    folder name that fixes it."""
-    if plan.model.config_path and plan.model.family:  # the checkpoint's own word; a type not listed is not judged
-        return (plan.model.family, f"`{plan.model.config_path}`") if plan.model.family in _MODULES else None
-    for name in (plan.model.name, plan.mode.init_from):
-        if not isinstance(name, str) or not name.strip():
-            continue
-        base = _QUANTIZED_SUFFIX.sub("", name_leaf(name.strip()).lower())
-        for pattern, family in _FAMILY_BY_NAME:
-            if pattern.fullmatch(base):
-                if family in _LLAMAFIED and name.strip().lower().startswith(_LLAMAFIED[family]):
-                    return None  # a re-upload converted to Llama's split projections: the name fixes nothing
-                return family, f"`{name.strip()}`"
-    return None
-
-
-# Re-uploads of a family converted to Llama's layout (held-out review 47, A 21: `unsloth/phi-4` has q_proj/k_proj/
-# v_proj and gate_proj/up_proj, not Phi-3's merged qkv_proj and gate_up_proj): family -> the owner prefix.
-_LLAMAFIED = {"phi3": "unsloth/"}
 
 
 def _leaf(target: str) -> str:
@@ -140,7 +97,7 @@ class LoraTargetsNotInModel(Rule):
         targets = plan.mode.lora_targets
         if not targets or any(_PATTERN_CHARS.search(t) for t in targets):
             return
-        found = architecture(plan)  # compiles the name patterns: only for a run that lists its targets
+        found = architecture(plan, _MODULES)  # compiles the name patterns: only for a run that lists its targets
         if found is None:
             return
         family, read_from = found

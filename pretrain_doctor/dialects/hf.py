@@ -28,7 +28,7 @@ from .program import (Evidence, LaunchBuilder, OwnArguments, ProgramConfig, Prog
                       program_facts, program_text, programs_import, read_program, self_built_arguments)
 from .shared import (ACCELERATE_DEEPSPEED_KEYS, DTYPE_NAMES, FINETUNE_WORDS, PREFERENCE_VARIANTS,
                      TRL_PRECISION_BY_RELEASE, FileStamp, accelerate_distribution, apply_accelerate, assume,
-                     folder_files, is_accelerate_config, launcher_world_size, lora_target_list,
+                     class_names, folder_files, is_accelerate_config, launcher_world_size, lora_target_list,
                      merge_deepspeed_reference, note_pyyaml_strings, preference_named)
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, class_method, online_rl_method
 
@@ -1016,6 +1016,24 @@ def _fsdp(b: PlanBuilder, doc: Document) -> None:
     b.set("parallel.full_shard", "full_shard" in words or "hybrid_shard" in words, source)
     if "offload" in words:
         b.set("parallel.cpu_offload", True, source)
+    if "auto_wrap" in words:
+        _fsdp_wrap_classes(b, doc)
+
+
+def _fsdp_wrap_classes(b: PlanBuilder, doc: Document) -> None:
+    """The layer classes `auto_wrap` wraps: `fsdp_config`'s `transformer_layer_cls_to_wrap` (its `fsdp_` spelling
+    too: TrainingArguments strips the prefix), else the deprecated `fsdp_transformer_layer_cls_to_wrap`; none where
+    `min_num_params` makes the wrap size-based."""
+    config = doc.get("fsdp_config")
+    config = config if isinstance(config, dict) else {}
+    if lenient_int(config.get("min_num_params", config.get("fsdp_min_num_params"))):
+        return
+    for path in (("fsdp_config", "transformer_layer_cls_to_wrap"), ("fsdp_config", "fsdp_transformer_layer_cls_to_wrap"),
+                 ("fsdp_transformer_layer_cls_to_wrap",)):
+        names = class_names(doc.get(path))
+        if names:
+            b.set("parallel.fsdp_wrap_classes", names, b.source(doc, path))
+            return
 
 
 # TRL 0.19 made packing padding-free with per-document position ids (`ffd`, renamed `bfd` in

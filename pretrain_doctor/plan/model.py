@@ -336,6 +336,9 @@ class ParallelSpec(_Section):
     fsdp: Optional[bool] = None
     full_shard: Optional[bool] = None
     cpu_offload: Optional[bool] = None
+    # The layer classes FSDP's transformer-based auto wrap looks up in the model by name (transformers'
+    # `fsdp_config.transformer_layer_cls_to_wrap`, accelerate's `fsdp_transformer_layer_cls_to_wrap`)
+    fsdp_wrap_classes: Optional[list[str]] = None
     # The DeepSpeed JSON in use: the file itself (deepspeed dialect) or the one an
     # HF/axolotl config names with `deepspeed:`.
     deepspeed_config: Optional[str] = None

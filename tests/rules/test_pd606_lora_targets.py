@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pretrain_doctor.builtin_rules.pd606_lora_targets_not_in_model import architecture
+from pretrain_doctor.builtin_rules.pd606_lora_targets_not_in_model import _MODULES
 from pretrain_doctor.dialects.shared import lora_target_list
+from pretrain_doctor.plan.architecture import architecture
 from pretrain_doctor.plan.model import TrainingPlan
 
 from ..dialects.helpers import findings, plan_of, write
@@ -96,7 +97,7 @@ def test_llamafactory_comma_string_on_falcon(tmp_path) -> None:
 ])
 def test_architecture_from_a_name(name, family) -> None:
     plan = TrainingPlan(dialect="hf", files=["a.yaml"], model={"name": name})
-    found = architecture(plan)
+    found = architecture(plan, _MODULES)
     assert (found[0] if found else None) == family
 
 
@@ -104,6 +105,6 @@ def test_the_checkpoints_config_outranks_the_name() -> None:
     """A config.json read beside the run decides; a model type not listed is not judged by the name."""
     plan = TrainingPlan(dialect="hf", files=["a.yaml"], model={
         "name": "microsoft/Phi-3-mini-4k-instruct", "family": "phi3_v", "config_path": "ckpt/config.json"})
-    assert architecture(plan) is None
+    assert architecture(plan, _MODULES) is None
     plan.model.family = "phi3"
-    assert architecture(plan) == ("phi3", "`ckpt/config.json`")
+    assert architecture(plan, _MODULES) == ("phi3", "`ckpt/config.json`")
