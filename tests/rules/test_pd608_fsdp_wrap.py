@@ -49,3 +49,14 @@ def test_transformers_deprecated_flag_and_a_size_based_wrap(tmp_path) -> None:
     assert [f.severity for f in findings(plan, "PD608")] == ["error"]
     sized = plan_of(write(tmp_path, "sized.sh", launch.replace("auto_wrap", "offload")))
     assert sized.parallel.fsdp_wrap_classes is None and findings(sized, "PD608") == []
+
+
+def test_an_axolotl_fsdp_config(tmp_path) -> None:
+    text = ("base_model: Qwen/Qwen2.5-7B-Instruct\ndatasets:\n  - path: tatsu-lab/alpaca\n    type: alpaca\n"
+            "micro_batch_size: 2\nnum_epochs: 1\nlearning_rate: 0.00002\nwarmup_ratio: 0.03\n"
+            "fsdp:\n  - full_shard\n  - auto_wrap\nfsdp_config:\n  fsdp_auto_wrap_policy: TRANSFORMER_BASED_WRAP\n"
+            "  fsdp_transformer_layer_cls_to_wrap: LlamaDecoderLayer\n")
+    plan = plan_of(write(tmp_path, "qwen.yaml", text))
+    assert plan.dialect == "axolotl" and [f.severity for f in findings(plan, "PD608")] == ["error"]
+    fixed = plan_of(write(tmp_path, "ok.yaml", text.replace("LlamaDecoderLayer", "Qwen2DecoderLayer")))
+    assert findings(fixed, "PD608") == []
