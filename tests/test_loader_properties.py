@@ -373,3 +373,27 @@ def test_a_config_inherits_its_base(tmp_path) -> None:
     (tmp_path / "a.yaml").write_text("_base_: b.yaml\nx: 1\n")
     (tmp_path / "b.yaml").write_text("_base_: a.yaml\ny: 2\n")
     assert load_document(tmp_path / "a.yaml").data == {"x": 1, "y": 2}
+
+
+def test_a_file_that_holds_its_settings_twice_is_one_info(tmp_path) -> None:
+    # held-out review 117, A 07 (a course project's SFTConfig YAML: an old block and a new one pasted after it, every
+    # key twice): six warnings for one paste; the later block is the one that runs
+    block = "max_length: {length}\nnum_train_epochs: {epochs}\nlearning_rate: {lr}\nwarmup_ratio: 0.1\nbf16: true\n"
+    text = ("model_name_or_path: Qwen/Qwen2.5-0.5B\noutput_dir: out\n"
+            + block.format(length=1024, epochs=0.7, lr="5.0e-5") + "\n" + block.format(length=2048, epochs=1.0, lr="1.0e-4"))
+    path = tmp_path / "sft.yaml"
+    path.write_text(text)
+    repeated = [f for f in _findings(path) if f.code == "PD002" and ("twice" in f.message)]
+    assert len(repeated) == 1 and repeated[0].severity == "info" and "holds its settings twice" in repeated[0].message
+    assert "`max_length`, `num_train_epochs`, `learning_rate`" in repeated[0].message
+    # a key or two repeated in a file stays judged one by one
+    path.write_text("model_name_or_path: Qwen/Qwen2.5-0.5B\noutput_dir: out\nlearning_rate: 5.0e-5\n"
+                    "warmup_ratio: 0.1\nlearning_rate: 1.0e-4\n")
+    assert [f.severity for f in _findings(path) if f.code == "PD002" and "twice" in f.message] == ["warning"]
+
+
+def _findings(path) -> list:
+    from pretrain_doctor.check import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    return check_paths([path], CheckOptions(use_settings=False)).findings

@@ -537,7 +537,12 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
     dialect = plan.dialect
     refused = dialect in _OMEGACONF_LOADERS and doc.format == "yaml"
     launch = doc.format == "shell"  # a flag a launch gives twice (held-out review 85, A 08: `--max_steps` 10000, then 3)
+    block = None if refused or launch else _repeated_block(doc.duplicates)
+    if block is not None:
+        yield _repeated_block_note(doc, block)
     for duplicate in doc.duplicates:
+        if block is not None and duplicate in block:
+            continue
         key = ".".join(str(part) for part in duplicate.path)
         if refused:
             yield ConfigNote(
@@ -608,6 +613,35 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
             source=Source(file=doc.path, line=duplicate.first_line, key=key),
             data={"repeated": True, "key": key, **({"severity": "info"} if harmless else {})},
         )
+
+
+# A file holds its settings twice when this many top-level keys repeat, every first setting before every second: an
+# old block and a new one pasted after it (held-out review 117, A 07: a course project's SFTConfig YAML, every key
+# twice, six warnings for one paste).
+_BLOCK_KEYS = 4
+
+
+def _repeated_block(duplicates: Sequence[DuplicateKey]) -> Optional[list[DuplicateKey]]:
+    """The repeated top-level keys, where the file writes its settings as two blocks, the second a later copy."""
+    top = [d for d in duplicates if len(d.path) == 1]
+    if len(top) < _BLOCK_KEYS or max(d.first_line for d in top) >= min(d.last_line for d in top):
+        return None
+    return top
+
+
+def _repeated_block_note(doc: Document, block: list[DuplicateKey]) -> ConfigNote:
+    """One PD002 info for a file that holds its settings twice: the later block is the one that runs."""
+    changed = [d for d in block if not d.same_value]
+    start = min(d.last_line for d in block)
+    said = ", ".join(f"`{'.'.join(map(str, d.path))}`" for d in changed[:6]) + (" …" if len(changed) > 6 else "")
+    return ConfigNote(
+        kind="ignored-key",
+        message=(f"the file holds its settings twice: {len(block)} keys set from line {min(d.first_line for d in block)} "
+                 f"are set again from line {start}, and YAML loaders keep the second block"
+                 + (f", so its values of {said} run and the first block's are dropped" if changed else
+                    ", whose values are the same") + " (OmegaConf-based trainers refuse the file)"),
+        hint="delete the block that is not meant", source=Source(file=doc.path, line=min(d.first_line for d in block)),
+        data={"repeated": True, "key": str(block[0].path[0]), "severity": "info"})
 
 
 def _bare_before_value(duplicate: DuplicateKey, doc: Document) -> Optional[str]:
