@@ -334,13 +334,18 @@ def _repeated_findings(path) -> dict:
     ("pin.sh", "accelerate launch train.py --model_name_or_path gpt2 --output_dir out --dataloader_pin_memory True "
                "--learning_rate 2e-5 --dataloader_pin_memory False --learning_rate 1e-4\n",
      "dataloader_pin_memory", "how the data is loaded"),
+    # Held-out review 117, D 09 (a Megatron-DeepSpeed launch's `--save-interval 2000`, later 10000): a flag's dashes are
+    # its dest's underscores
+    ("sp.sh", "torchrun pretrain_gpt.py --num-layers 2 --save-interval 2000 --lr 1e-4 --save-interval 10000 "
+              "--lr 2e-4\n", "save-interval", "when checkpoints are written"),
 ])
 def test_a_repeated_key_that_changes_no_training_step_is_an_info(tmp_path, name, text, harmless, said) -> None:
     path = tmp_path / name
     path.write_text(text)
     repeated = _repeated_findings(path)
     assert repeated[harmless].severity == "info" and said in repeated[harmless].message
-    assert repeated["warmup_ratio" if name.endswith(".yaml") else "learning_rate"].severity == "warning"
+    changed = "warmup_ratio" if name.endswith(".yaml") else "lr" if name == "sp.sh" else "learning_rate"
+    assert repeated[changed].severity == "warning"
 
 
 def test_a_repeated_deepspeed_timing_switch_is_an_info(tmp_path) -> None:

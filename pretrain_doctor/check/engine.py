@@ -561,23 +561,28 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
             continue
         partner = _configuring_sibling(doc, duplicate) if duplicate.turned_on else None
         own_tokens = _the_tokenizers_own(duplicate, plan)
-        reporting = str(duplicate.path[-1]) in _REPORTING_KEYS
+        # (a Megatron flag's dashes are its dest's underscores: held-out review 117, D 09, `--save-interval` twice)
+        name = str(duplicate.path[-1]).lstrip("-").replace("-", "_")
+        reporting = name in _REPORTING_KEYS
         # ... and how many checkpoints stay on disk (held-out review 81, A 12: `save_total_limit` 5, then 3)
-        retention = str(duplicate.path[-1]) in _RETENTION_KEYS
-        saving = str(duplicate.path[-1]) in _SAVING_KEYS
-        workers = str(duplicate.path[-1]) in _WORKER_KEYS
+        retention = name in _RETENTION_KEYS
+        saving = name in _SAVING_KEYS
+        workers = name in _WORKER_KEYS
         # ... and where the run writes (held-out review 108, D 11: `--output_dir` twice, the later path the one meant)
-        output = str(duplicate.path[-1]) in _OUTPUT_KEYS
+        output = name in _OUTPUT_KEYS
         same_update = _same_adamw(duplicate, doc)
         # ... and an interval of evaluation the run does not do (held-out review 64, A 08: `eval_steps` twice beside
-        # `eval_strategy: "no"`)
-        idle = str(duplicate.path[-1]) in _EVAL_INTERVAL_KEYS and plan.eval.enabled is False
+        # `eval_strategy: "no"`), or does: it changes how often held-out loss is measured, not a step of training
+        # (held-out review 117, D 09: `--eval-interval` 2000, then 10000)
+        evaluating = name in _EVAL_INTERVAL_KEYS
+        idle = evaluating and plan.eval.enabled is False
         # ... and a value the script writes earlier, in a variable it expands after the command's own flags: an
         # override it builds on purpose (held-out review 113, D 02: `extra_args="... --save_strategy steps"` for a
         # mode that evaluates, over the command's `--save_strategy epoch`)
         override = launch and duplicate.last_line < duplicate.first_line
         harmless = duplicate.same_value or duplicate.dropped_empty or duplicate.both_off or partner is not None \
-            or own_tokens or reporting or idle or retention or saving or workers or same_update or output or override
+            or own_tokens or reporting or evaluating or retention or saving or workers or same_update or output \
+            or override
         lost = ("both give the same value, so nothing is lost here" if duplicate.same_value else
                 f"the special tokens at line {duplicate.first_line} are the ones the model's SentencePiece tokenizer "
                 "already has, so nothing is lost here" if own_tokens else
@@ -600,7 +605,8 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
                    ": only how the data is loaded changes, not how it trains" if workers else
                    ": only where the run writes its checkpoints changes, not how it trains" if output else
                    ": both run the same 32-bit AdamW update, on other kernels" if same_update else
-                   ": evaluation is off, so neither value is used" if idle else ""))
+                   ": evaluation is off, so neither value is used" if idle else
+                   ": only how often the run evaluates changes, not how it trains" if evaluating else ""))
         lines = (f"twice on line {duplicate.first_line}" if duplicate.first_line == duplicate.last_line else
                  f"twice (lines {duplicate.first_line} and {duplicate.last_line})")
         said = (f"`--{key}` is given {lines}: argparse keeps the last one; {lost}" if launch else
