@@ -5,6 +5,7 @@ from pretrain_doctor.rule import Rule
 
 BIG_MODEL = 1e9  # full fine-tunes of models this large are sensitive to the lr
 FULL_FINETUNE_RANGE = (1e-6, 1e-4)
+FAR_BELOW = 10  # an lr this many times under the band's floor is a warning; nearer, an info
 # Below 2B the ceiling is the top of the pretraining band of the 760M-1.4B row (4e-4: GPT-3 XL, OLMo-1B),
 # stretched to 2B: small models are fine-tuned up to the lr they were pretrained at; SmolLM2-1.7B-Instruct's
 # published SFT recipe trains at 3e-4, below its own 5e-4 pretraining peak. Gemma-2B at 2e-4 stays warned.
@@ -48,6 +49,7 @@ class FinetuneLr(Rule):
       SFT recipe trains at 3e-4); below it an `info` where the config does not name the method
       (HF TrainingArguments, a program's own arguments, Megatron): preference and RL runs train
       there (DPO 5e-7), and a run read as SFT is often one whose method its program or fork decides;
+      an `info` too within a factor of ten under 1e-6, a slow choice rather than a run that trains nothing;
     - LoRA / QLoRA: 1e-5 to 1e-3 (below 5e-5 an `info` for models under 30B: a full fine-tune's lr
       leaves the zero-initialised adapters barely trained), and at most 2e-4 at rank 128 or more (LLaVA-1.5's LoRA recipe
       trains at rank 128, alpha 256, 2e-4) unless the alpha is known and alpha × lr stays within
@@ -195,7 +197,9 @@ class FinetuneLr(Rule):
         if size.known and size.value < BIG_MODEL:
             return
         if size.known:
-            stated = lr > high or plan.dialect in _METHOD_STATED
+            # below the band, a warning only where far below it: an lr within a factor of ten under the floor is a
+            # slow choice, not a run that trains nothing (held-out review 117, B 09: 5e-7 for a 4B SFT, a warning)
+            stated = lr > high or (plan.dialect in _METHOD_STATED and lr < low / FAR_BELOW)
             # below the band is where preference and RL runs train (DPO 5e-7, SimPO 3e-7 to 1e-6): a run read as SFT
             # there is as often one of those, its method a program's or a fork's (held-out reviews 111 C 11, 112 D 11),
             # save in trainers whose file names the method (axolotl's `rl:`, LLaMA-Factory's `stage:`)
