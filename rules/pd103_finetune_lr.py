@@ -199,7 +199,8 @@ class FinetuneLr(Rule):
         if size.known:
             # below the band, a warning only where far below it: an lr within a factor of ten under the floor is a
             # slow choice, not a run that trains nothing (held-out review 117, B 09: 5e-7 for a 4B SFT, a warning)
-            stated = lr > high or (plan.dialect in _METHOD_STATED and lr < low / FAR_BELOW)
+            stated = lr > high or plan.dialect in _METHOD_STATED
+            warn = lr > high or (stated and lr < low / FAR_BELOW)
             # below the band is where preference and RL runs train (DPO 5e-7, SimPO 3e-7 to 1e-6): a run read as SFT
             # there is as often one of those, its method a program's or a fork's (held-out reviews 111 C 11, 112 D 11),
             # save in trainers whose file names the method (axolotl's `rl:`, LLaMA-Factory's `stage:`)
@@ -211,7 +212,7 @@ class FinetuneLr(Rule):
                    + ("" if stated else " (unless this is a preference or RL run, which train at such lrs)")),
                 hint=("models under 2B are fine-tuned at up to their pretraining lr (SmolLM2-1.7B SFT: 3e-4)" if small
                       else "full fine-tunes of ≥1B models typically use 1e-5 to 5e-5"),
-                severity=None if stated else "info",
+                severity=None if warn else "info",
             )
         else:
             yield self.finding(

@@ -21,7 +21,8 @@ class WarmupExceedsTraining(Rule):
     shorter than the warmup, the world size taken as one node where unknown); also at
     `info` for a smoke test (the plan's `debug`: a 1-step run only checks the run starts), for a run whose lr
     decays over 100 times its length or more (a long recipe's schedule cut short: a benchmark), and where
-    the trainer itself caps warmup at the run's length (torchtitan), which it then says.
+    the trainer itself caps warmup at the run's length (torchtitan), which it then says; a `warning`, not an
+    error, for a run cheap to repeat (under 1e17 FLOPs, or 2M tokens where the model's size is unknown).
     Where the rows are known (`--dataset-rows`, or every axolotl dataset loaded as a slice such as
     `split: train[0:100]`) and only the world size is not, one GPU gives the most steps any world
     size can: a warmup longer than those is an error whatever the GPU count.
@@ -93,7 +94,12 @@ class WarmupExceedsTraining(Rule):
                     # B 04/B 13: "true, but a throughput benchmark that runs to the end")
                     smoke = True
                     message += f" ({plan.derived.cut_short}; if it is meant to train, the warmup is the long run's)"
-                severity = "info" if smoke or capped or stage else ("warning" if whole else None)
+                # a run cheap to repeat loses minutes, not a job: a warning (held-out review 117, C 21: OLMo's 4-layer
+                # learning config, warmup 500 in 128 steps, judged an error too many)
+                cheap = plan.derived.cheap_to_repeat if not (smoke or capped or stage or whole) else None
+                if cheap:
+                    message += f" ({cheap})"
+                severity = "info" if smoke or capped or stage else ("warning" if whole or cheap else None)
                 yield self.finding(plan, field, message, hint=self._hint(total.value), severity=severity)
         elif (most := _most_steps_on_any_world(plan)) is not None and warmup.value > most:
             # the rows are known and only the GPU count is not: one GPU gives the most steps, and even those end

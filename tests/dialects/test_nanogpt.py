@@ -499,7 +499,9 @@ def test_a_launch_of_train_py_with_configurator_words_reads_as_nanogpt(tmp_path)
     assert plan.sources["run.max_steps"].line == 15 and plan.sources["run.max_steps"].file.endswith("run.sh")
     assert "optimizer.lr" in plan.unknown  # `$lr`: set at launch, not train.py's default
     assert plan.precision.compute == "bf16" and plan.mode.kind == "pretrain"
-    assert [f.severity for f in findings(plan, "PD105")] == ["error"]
+    # (a run cheap to repeat: a warning, not an error; held-out review 117, C 21)
+    [warmup] = findings(plan, "PD105")
+    assert warmup.severity == "warning" and "to run again" in warmup.message
     # the fork's train.py at hand (the folder above): its defaults, and its configurator is what reads the words
     (tmp_path / "train.py").write_text("mup_enabled = False\nmup_width_multiplier = 1.0\nwarmup_iters = 100\n"
                                        "exec(open('configurator.py').read())\n")
