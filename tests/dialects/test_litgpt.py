@@ -754,6 +754,10 @@ def test_a_lit_gpt_pretraining_script_counting_micro_batch_iterations(tmp_path) 
         'get_lr(state["iter_num"])', 'get_lr(state["step_count"])'))
     stepped = plan_of(launch)
     assert (stepped.schedule.warmup_steps, stepped.run.max_steps) == (2000, 30_000)  # the loop counts micro-batches
+    # 101 micro-batches, five steps: a smoke run of the script (held-out review 117, D 15: an error for its warmup)
+    write(tmp_path / "pretrain", "redpajama.py", ITERATIONS_PRETRAIN_SCRIPT.replace("max_iters = 600000", "max_iters = 101"))
+    smoke = plan_of(launch)
+    assert smoke.run.max_steps == 5 and smoke.debug and [f.severity for f in findings(smoke, "PD105")] == ["info"]
 
 
 def test_an_old_lit_gpt_adapter_script_on_two_nodes_with_its_seed_found_from_an_absolute_path(tmp_path) -> None:
