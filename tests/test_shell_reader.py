@@ -1009,6 +1009,14 @@ def test_a_command_after_a_test_runs_only_as_the_test_says() -> None:
     assert data["--h"] == "2" and data["--k"] == "8"  # tests the script decides
 
 
+def test_a_login_shells_command_string() -> None:
+    # held-out review 117, A 16: `setsid bash -lc '... exec torchrun --standalone --nproc_per_node=4 -m pkg.pretrain
+    # --max_lr 1.5e-4 ...' &`, refused as no training command
+    data, _, _ = _read("setsid bash -lc '\n  cd /work\n  exec torchrun --standalone --nproc_per_node=4 -m pkg.pretrain "
+                       "\\\n    --max_lr 1.5e-4 --warmup_steps 8000\n' &\n")
+    assert data["program"] == "pkg.pretrain" and data["--max_lr"] == "1.5e-4"
+
+
 def test_undecided_branches_that_build_different_commands() -> None:
     # Held-out review 45, B 09 (ALCF's finetune_llama.sh: `$1` picks a weight converter, another converter or
     # `finetune_llama.py`, each string with an unknown `${CKPT_DIR}`): two values with unknown parts compared "the

@@ -2170,6 +2170,10 @@ def _reads_whole_body(arguments: list[Token]) -> bool:
 _LAUNCH_LINE = lazy_compile(r"\s*(?:\w+=\S*\s+)*(?:torchrun|deepspeed|accelerate|python3?|srun|mpirun)\b")
 
 
+# A shell's `-c`, alone or last among its short options (`-lc`, `-xec`).
+_SHELL_COMMAND_FLAG = lazy_compile(r"-[a-zA-Z]*c")
+
+
 # Job submitters that take the job's command line as one option's string: NGC's `ngc batch run --commandline STRING`
 # (held-out review 116, D 11), Slurm's `sbatch --wrap STRING`.
 _SUBMITTED_STRING = {"ngc": "--commandline", "sbatch": "--wrap"}
@@ -2183,11 +2187,12 @@ def _runs_string(words: list[Token], position: int) -> bool:
     program = words[0].text.rsplit("/", 1)[-1]
     if words[position - 1].text == _SUBMITTED_STRING.get(program):
         return True
-    if words[position - 1].text not in ("-c", "--cmd"):
+    flag = words[position - 1].text or ""
+    if position >= 2 and _SHELL_COMMAND_FLAG.fullmatch(flag) and (words[position - 2].text or "").rsplit("/", 1)[-1] \
+            in _SHELLS:  # `/usr/bin/bash -c "$CMD"` too (held-out review 95, C 12: Habana's Megatron-DeepSpeed run),
+        return True      # and `bash -lc '...'` (117, A 16: a login shell's torchrun, refused as no training command)
+    if flag not in ("-c", "--cmd"):
         return False
-    if words[position - 1].text == "-c" and position >= 2 and (words[position - 2].text or "").rsplit("/", 1)[-1] \
-            in _SHELLS:  # `/usr/bin/bash -c "$CMD"` too (held-out review 95, C 12: Habana's Megatron-DeepSpeed run)
-        return True
     return program == "bcprun"
 
 

@@ -181,6 +181,7 @@ class ProgramDialect(Dialect):
         _loader_batch(b, view)
         for field, (names, convert) in _NUMBERS.items():
             view.take(b, field, names, convert)
+        _batch_and_time(b, view)
         _global_batch_in_tokens(b, view)
         _stated_either(b, view)
         _micro_iterations(b, view)
@@ -470,6 +471,17 @@ def _global_train_batch(b: PlanBuilder, view: "_ArgsView") -> None:
 # No run steps on this many sequences at once: a global batch this large counts tokens (OLMo-core's
 # `--global_batch_size`, `$((SEQ_LEN * 32))` = 1M tokens; held-out review 92, D 04: read as 1M sequences).
 _TOKEN_BATCH_FROM = 65536
+
+
+def _batch_and_time(b: PlanBuilder, view: _ArgsView) -> None:
+    """`--B 8 --T 1024`: Karpathy's build-nanogpt names, the micro batch and the sequence length, taken where both are
+    given (held-out review 117, A 16: a GPT-2 XL pretraining program's `--B 8 --T 1024 --total_batch_size 524288`)."""
+    if "B" not in view.flags or "T" not in view.flags:
+        return
+    for field, name in (("batch.micro_batch_size", "B"), ("batch.seq_len", "T")):
+        value = lenient_int(view.value(name))
+        if not b.has(field) and isinstance(value, int) and value > 0:
+            b.set(field, value, view.source(b, name))
 
 
 def _global_batch_in_tokens(b: PlanBuilder, view: _ArgsView) -> None:

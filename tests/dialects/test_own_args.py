@@ -843,3 +843,15 @@ def test_an_openrlhf_style_pretrain_argument_names_the_model_it_loads(tmp_path) 
     switch = plan_of(write(tmp_path, "pt.sh", "deepspeed --module pkg.train --pretrain --learning_rate 3e-4 "
                                               "--micro_train_batch_size 8 --train_batch_size 128\n"))
     assert switch.mode.kind == "pretrain" and switch.model.name is None
+
+
+def test_build_nanogpts_b_and_t_are_the_micro_batch_and_the_sequence_length(tmp_path) -> None:
+    # held-out review 117, A 16: `torchrun ... -m my_gpt2.source.pretrain --total_batch_size 524288 --B 8 --T 1024`
+    plan = plan_of(write(tmp_path, "run.sh", "torchrun --standalone --nproc_per_node=4 -m my_gpt2.source.pretrain "
+                                             "--model gpt2-xl --total_batch_size 524288 --B 8 --T 1024 "
+                                             "--max_lr 1.5e-4 --warmup_steps 8000\n"))
+    assert (plan.batch.micro_batch_size, plan.batch.seq_len, plan.batch.global_batch_size) == (8, 1024, 512)
+    assert plan.derived.tokens_per_step.value == 524288
+    alone = plan_of(write(tmp_path, "t.sh", "torchrun -m pkg.train --model gpt2 --T 2 --max_lr 1e-4 "
+                                            "--micro_batch_size 4\n"), "own_args")
+    assert alone.batch.seq_len is None  # a lone `--T` (a temperature, a horizon) is not read
