@@ -346,9 +346,14 @@ def hydra_composition(doc: Document) -> bool:
     if doc.text.lstrip().startswith("# @package"):
         return True
     defaults = doc.data.get("defaults")
-    return isinstance(defaults, list) and any(
-        entry == "_self_" or (isinstance(entry, dict) and any(str(key).startswith("override ") for key in entry))
-        for entry in defaults)
+    if not isinstance(defaults, list) or not any(
+            entry == "_self_" or (isinstance(entry, dict) and any(str(key).startswith("override ") for key in entry))
+            for entry in defaults):
+        return False
+    # a list that only places the file itself and switches Hydra's own logging off (`override hydra/job_logging:
+    # disabled`) composes nothing: the file is the whole config (held-out review 117, C 17: a nanoGPT fork's config)
+    return not all(entry == "_self_" or (isinstance(entry, dict) and all(
+        str(key).replace("override ", "").strip().startswith("hydra/") for key in entry)) for entry in defaults)
 
 
 def detect(doc: Document) -> Optional[Dialect]:

@@ -297,6 +297,18 @@ def test_a_hydra_composition_is_a_projects_own_config_not_a_guessed_trainers(tmp
     assert code == 2 and "a Hydra config" in err and "litgpt" not in err.split("supported:")[0]
 
 
+def test_a_hydra_config_that_only_quiets_hydras_logging_composes_nothing(tmp_path) -> None:
+    # held-out review 117, C 17: a nanoGPT fork's flat config ending in `defaults: [_self_, override
+    # hydra/job_logging: disabled, ...]`, refused as a composition of other files
+    text = ("out_dir: out\neval_interval: 1\neval_iters: 200\ngradient_accumulation_steps: 1\nbatch_size: 64\n"
+            "block_size: 128\nn_layer: 2\nlearning_rate: 6e-4\nmax_iters: 40000\nlr_decay_iters: 40000\n"
+            "warmup_iters: 20\nmin_lr: 6e-5\ndefaults:\n  - _self_\n  - override hydra/job_logging: disabled\n"
+            "  - override hydra/hydra_logging: disabled\n")
+    assert detection(load_document(write(tmp_path, "config.yaml", text))).dialect is not None
+    composed = text.replace("  - _self_\n", "  - _self_\n  - override /optimizer: adamw\n")
+    assert detection(load_document(write(tmp_path, "composed.yaml", composed))).dialect is None
+
+
 def test_torchtune_recipes_and_their_launches_are_named_not_guessed(tmp_path, capsys) -> None:
     # held-out review 94, D 12: a torchtune LoRA config guessed as HF (its defaults, a PD104 info), and the README's
     # `tune run ... --config 8B_lora.yaml` read as an HF program's launch
