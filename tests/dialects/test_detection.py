@@ -304,9 +304,12 @@ def test_a_hydra_config_that_only_quiets_hydras_logging_composes_nothing(tmp_pat
             "block_size: 128\nn_layer: 2\nlearning_rate: 6e-4\nmax_iters: 40000\nlr_decay_iters: 40000\n"
             "warmup_iters: 20\nmin_lr: 6e-5\ndefaults:\n  - _self_\n  - override hydra/job_logging: disabled\n"
             "  - override hydra/hydra_logging: disabled\n")
-    assert detection(load_document(write(tmp_path, "config.yaml", text))).dialect is not None
+    from pretrain_doctor.dialects import hydra_composition
+
+    alone = load_document(write(tmp_path, "config.yaml", text))
+    assert not hydra_composition(alone) and detection(alone).dialect is not None
     composed = text.replace("  - _self_\n", "  - _self_\n  - override /optimizer: adamw\n")
-    assert detection(load_document(write(tmp_path, "composed.yaml", composed))).dialect is None
+    assert hydra_composition(load_document(write(tmp_path, "composed.yaml", composed)))
 
 
 def test_torchtune_recipes_and_their_launches_are_named_not_guessed(tmp_path, capsys) -> None:
