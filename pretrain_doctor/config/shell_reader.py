@@ -2184,16 +2184,16 @@ def _runs_string(words: list[Token], position: int) -> bool:
     Command's `bcprun ... -c/--cmd STRING` (k2-train's pretrain_65b.sh), `ngc batch run --commandline STRING`."""
     if position < 1:
         return False
-    program = words[0].text.rsplit("/", 1)[-1]
-    if words[position - 1].text == _SUBMITTED_STRING.get(program):
-        return True
     flag = words[position - 1].text or ""
+    if flag[:1] != "-" or not (flag.endswith("c") or flag in ("--cmd", "--commandline", "--wrap")):
+        return False  # (every word of every command asks: the common answer first)
+    program = words[0].text.rsplit("/", 1)[-1]
+    if flag == _SUBMITTED_STRING.get(program):
+        return True
     if position >= 2 and _SHELL_COMMAND_FLAG.fullmatch(flag) and (words[position - 2].text or "").rsplit("/", 1)[-1] \
             in _SHELLS:  # `/usr/bin/bash -c "$CMD"` too (held-out review 95, C 12: Habana's Megatron-DeepSpeed run),
         return True      # and `bash -lc '...'` (117, A 16: a login shell's torchrun, refused as no training command)
-    if flag not in ("-c", "--cmd"):
-        return False
-    return program == "bcprun"
+    return flag in ("-c", "--cmd") and program == "bcprun"
 
 
 def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Optional[int]]]:
