@@ -36,7 +36,6 @@ skips it, never failing the whole run.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Literal, NamedTuple, Optional
 
@@ -279,15 +278,6 @@ def written_in_a_file(plan: "TrainingPlan", field: str) -> bool:
     """`field` was read from a line of a config file or launch script (not a trainer default, not derived)."""
     source = plan.sources.get(field)
     return plan.get(field) is not None and source is not None and source.line is not None
-
-
-def judged_major_minor(plan: "TrainingPlan") -> Optional[tuple[int, int]]:
-    """The (major, minor) of the trainer release the plan is judged at (`4.46.3` -> (4, 46)); None when unknown."""
-    match = _MAJOR_MINOR.match(plan.trainer_version or "")
-    return (int(match.group(1)), int(match.group(2))) if match else None
-
-
-_MAJOR_MINOR = re.compile(r"\s*v?(\d+)\.(\d+)")
 
 
 def given_not_defaulted(plan: "TrainingPlan", field: str) -> bool:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from pretrain_doctor.rule import Rule, judged_major_minor
+from pretrain_doctor.plan.derive import judged_major_minor
+from pretrain_doctor.rule import Rule
 
 # transformers excluded norms from decay by class (ALL_LAYERNORM_LAYERS) until PR #35927
 # added name matching (merged early 2025); releases before 4.50 are treated as affected.

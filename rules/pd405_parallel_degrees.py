@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from pretrain_doctor.rule import Rule, judged_major_minor
+from pretrain_doctor.plan.derive import judged_major_minor
+from pretrain_doctor.rule import Rule
 
 _DEGREES = (("parallel.tensor", "tp"), ("parallel.pipeline", "pp"), ("parallel.context", "cp"),
             ("parallel.data_shard", "dp_shard"))
@@ -54,23 +55,20 @@ class ParallelDegrees(Rule):
         if plan.dialect == "megatron":
             lowered = _megatron_lowered(degrees, world)
             era = _lowering_era(plan)
-            if lowered and era is not False and _product({**degrees, **lowered}) is not None \
-                    and world % _product({**degrees, **lowered}) == 0:
+            if lowered and era is not False and world % _product({**degrees, **lowered}) == 0:
                 # the lowered degrees run where Megatron lowers them; where even they do not divide the world, every
                 # release stops, and the error names the degrees as written (held-out review 116, D 05)
                 yield self._lowered(plan, degrees, lowered, world, era)
                 return
-        used = [(field, name, degrees[field]) for field, name in _DEGREES if (degrees[field] or 1) > 1]
+        used = [field for field, _ in _DEGREES if (degrees[field] or 1) > 1]
         if not used:
             return
-        product = _product(degrees) or 1
+        product = _product(degrees)
         if world % product == 0:
             return
-        formula = " × ".join(f"{name} {degree}" for _, name, degree in used)
-        if len(used) > 1:
-            formula += f" = {product}"
+        formula = _written(degrees) + (f" = {product}" if len(used) > 1 else "")
         yield self.finding(
-            plan, used[0][0],
+            plan, used[0],
             f"world size {world} is not divisible by {formula}; the device mesh cannot be built",
             hint=f"use a world size that is a multiple of {product}, or change the degrees",
         )
@@ -80,19 +78,23 @@ class ParallelDegrees(Rule):
         True: the judged release lowers; None: the release unknown, both outcomes said)."""
         names = dict(_DEGREES)
         said = ", ".join(f"{names[field]} {degrees[field]} to {value}" for field, value in lowered.items())
-        written = " × ".join(f"{names[field]} {degrees[field]}" for field, _ in _DEGREES if (degrees[field] or 1) > 1)
         if era:
             message = (f"on {world} processes Megatron lowers {said} before it builds the mesh: the run trains with "
                        "less model parallelism than the script asks for")
         else:
             message = (f"on {world} processes Megatron-LM before August 2024 (megatron-core 0.9) lowers {said} and "
                        f"trains with less model parallelism than the script asks for; later releases stop at start-up "
-                       f"(world size {world} is not divisible by {written})")
+                       f"(world size {world} is not divisible by {_written(degrees)})")
         return self.finding(
             plan, next(iter(lowered)), message,
             hint="launch on enough GPUs for the degrees you mean, or set them to what runs",
             severity="info",
         )
+
+
+def _written(degrees: dict) -> str:
+    """The degrees above 1 as the script sets them: `tp 8 × pp 16`."""
+    return " × ".join(f"{name} {degrees[field]}" for field, name in _DEGREES if (degrees[field] or 1) > 1)
 
 
 def _product(degrees: dict) -> int:

@@ -388,17 +388,10 @@ def test_a_file_that_holds_its_settings_twice_is_one_info(tmp_path) -> None:
             + block.format(length=1024, epochs=0.7, lr="5.0e-5") + "\n" + block.format(length=2048, epochs=1.0, lr="1.0e-4"))
     path = tmp_path / "sft.yaml"
     path.write_text(text)
-    repeated = [f for f in _findings(path) if f.code == "PD002" and ("twice" in f.message)]
+    repeated = list(_repeated_findings(path).values())
     assert len(repeated) == 1 and repeated[0].severity == "info" and "holds its settings twice" in repeated[0].message
     assert "`max_length`, `num_train_epochs`, `learning_rate`" in repeated[0].message
     # a key or two repeated in a file stays judged one by one
     path.write_text("model_name_or_path: Qwen/Qwen2.5-0.5B\noutput_dir: out\nlearning_rate: 5.0e-5\n"
                     "warmup_ratio: 0.1\nlearning_rate: 1.0e-4\n")
-    assert [f.severity for f in _findings(path) if f.code == "PD002" and "twice" in f.message] == ["warning"]
-
-
-def _findings(path) -> list:
-    from pretrain_doctor.check import check_paths
-    from pretrain_doctor.settings import CheckOptions
-
-    return check_paths([path], CheckOptions(use_settings=False)).findings
+    assert [f.severity for f in _repeated_findings(path).values()] == ["warning"]

@@ -638,15 +638,15 @@ def _repeated_block(duplicates: Sequence[DuplicateKey]) -> Optional[list[Duplica
 def _repeated_block_note(doc: Document, block: list[DuplicateKey]) -> ConfigNote:
     """One PD002 info for a file that holds its settings twice: the later block is the one that runs."""
     changed = [d for d in block if not d.same_value]
-    start = min(d.last_line for d in block)
-    said = ", ".join(f"`{'.'.join(map(str, d.path))}`" for d in changed[:6]) + (" …" if len(changed) > 6 else "")
+    first, second = min(d.first_line for d in block), min(d.last_line for d in block)
+    said = ", ".join(f"`{d.path[0]}`" for d in changed[:6]) + (" …" if len(changed) > 6 else "")
     return ConfigNote(
         kind="ignored-key",
-        message=(f"the file holds its settings twice: {len(block)} keys set from line {min(d.first_line for d in block)} "
-                 f"are set again from line {start}, and YAML loaders keep the second block"
+        message=(f"the file holds its settings twice: {len(block)} keys set from line {first} are set again from line "
+                 f"{second}, and YAML loaders keep the second block"
                  + (f", so its values of {said} run and the first block's are dropped" if changed else
                     ", whose values are the same") + " (OmegaConf-based trainers refuse the file)"),
-        hint="delete the block that is not meant", source=Source(file=doc.path, line=min(d.first_line for d in block)),
+        hint="delete the block that is not meant", source=Source(file=doc.path, line=first),
         data={"repeated": True, "key": str(block[0].path[0]), "severity": "info"})
 
 

@@ -1029,18 +1029,20 @@ class _Shell:
         `#!` or its file is named `*.sh`/`*.slurm`/`*.sbatch`; its variables are the writer's (an unquoted
         heredoc expands them as it is written)."""
         first = next((line.strip() for line in body.text.splitlines() if line.strip()), "")
-        if not (first.startswith("#!") or name.endswith((".sh", ".slurm", ".sbatch"))):
-            return
-        tokens, _ = _tokenize("\n" * (body.line - 1) + body.text, self.shown)
-        self.run(_Parser(tokens).parse())
+        if first.startswith("#!") or name.endswith((".sh", ".slurm", ".sbatch")):
+            self._run_body(body)
 
     def _read_script(self, body: Token) -> None:
         """`read -r -d '' CMD <<- EOF ... EOF`, the body a script the launch hands a container later (`docker run
         ... bash -c "$CMD"`): its commands are read where they are written, as a written script's are (held-out
         review 116, D 17: a torchrun of pretrain_gpt.py inside such a body, refused as no training command)."""
         if any(_LAUNCH_LINE.match(line) for line in body.text.splitlines()):
-            tokens, _ = _tokenize("\n" * (body.line - 1) + body.text, self.shown)
-            self.run(_Parser(tokens).parse())
+            self._run_body(body)
+
+    def _run_body(self, body: Token) -> None:
+        """A heredoc's body read as commands of this script, at the body's own lines."""
+        tokens, _ = _tokenize("\n" * (body.line - 1) + body.text, self.shown)
+        self.run(_Parser(tokens).parse())
 
     def _without_quoted_comments(self, name: str, value: Field) -> Field:
         """`GPT_ARGS="--num-layers 4 \\   # layers` (beatlesforever's megatron-lm-custom): inside quotes a `\\`
@@ -1211,9 +1213,7 @@ class _Shell:
         if not word.startswith('"'):
             items = [Item(" ", item.line, item.column, True) if item.splittable and item.char in (" ", "\t", "\n")
                      else item for item in items]
-        while items and items[-1].char == "\n":
-            items.pop()
-        return [item._replace(splittable=not quoted and item.char in (" ", "\t", "\n")) for item in items]
+        return _substituted(items, quoted)
 
     def _printed(self, commands: list[list[Token]], line: int, column: int, quoted: bool) -> list:
         """What a function of echo commands prints: each command's words joined by a space, a newline after each,
@@ -1222,13 +1222,10 @@ class _Shell:
         for words in commands:
             for index, word in enumerate(words):
                 if index:
-                    items.append(Item(" ", line, column, not quoted))
-                items.extend(item._replace(splittable=not quoted and item.char in (" ", "\t", "\n"))
-                             for item in _flatten(self._expand(word.text, word.line, word.column, False)))
-            items.append(Item("\n", line, column, not quoted))
-        while items and items[-1].char == "\n":
-            items.pop()
-        return items
+                    items.append(Item(" ", line, column, True))
+                items.extend(_flatten(self._expand(word.text, word.line, word.column, False)))
+            items.append(Item("\n", line, column, True))
+        return _substituted(items, quoted)
 
     def _parameter(self, body: str, text: str, line: int, column: int, quoted: bool) -> list:
         match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?])(\[(@|\*|[0-9]+)\])?(.*)$", body, re.S)
@@ -1447,6 +1444,14 @@ _POSITIONAL = re.compile(r"\$(\{)?[1-9#*]")
 _ECHOED = lazy_compile(r"""^\s*echo\s+(?P<word>(?:"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+)"""
                      r"""(?:[ \t]+(?:"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+))*)\s*"""
                      r"""(?:\|\s*(?:sed\s+(?:-e\s+)?(['"])s/[ *+\\st\[\]:space]+/ /g\2|tr\s+-s\s+\S+)\s*)?$""", re.S)
+def _substituted(items: list, quoted: bool) -> list:
+    """What `$(...)` gives of a command's printed `items`: its trailing newlines cut; unquoted, its blanks split
+    fields, quoted, they stay in the one word."""
+    while items and items[-1].char == "\n":
+        items.pop()
+    return [item._replace(splittable=not quoted and item.char in (" ", "\t", "\n")) for item in items]
+
+
 def _printed_words(function: _Block) -> Optional[list[list[Token]]]:
     """The words of a function's echo commands, where its body is only those (and no-ops: `true`, `:`); None
     otherwise. Options of echo itself (`echo -n`) and redirections leave it unread."""

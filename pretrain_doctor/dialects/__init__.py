@@ -81,9 +81,17 @@ SWIFT_CONFIG_MARKERS = frozenset(("tuner_type", "train_type", "sft_type", "rlhf_
 # A cheap look that a document may be the dialect's before its module is imported to score it: ms-swift's module and
 # key table are imported only for a launch script whose program names `swift`, or a file with its own keys (a YAML
 # check, or a folder of HF launch scripts, paid for them on every file otherwise).
-_IMPORT_GATES = {"swift": lambda doc: (_names_swift(str(doc.data.get("program") or "")) or sum(
-                     1 for k in SWIFT_CONFIG_MARKERS if f"--{k}" in doc.data) >= 3) if doc.format == "shell" else
+_IMPORT_GATES = {"swift": lambda doc: (_names_swift(str(doc.data.get("program") or "")) or swift_flags_of_a_fork(doc))
+                 if doc.format == "shell" else
                  isinstance(doc.data, dict) and sum(1 for k in SWIFT_CONFIG_MARKERS if k in doc.data) >= 2}
+# ms-swift's own flags a fork's entry script passes, at least, to be read as an ms-swift launch (program.py
+# `_swift_fork_entry`: held-out review 116, B 17, `python train.py --rlhf_type opsd --train_type lora ...`)
+_SWIFT_FLAGS_OF_A_FORK = 3
+
+
+def swift_flags_of_a_fork(doc: Document) -> bool:
+    """A launch passes at least `_SWIFT_FLAGS_OF_A_FORK` of ms-swift's own flags."""
+    return sum(1 for k in SWIFT_CONFIG_MARKERS if f"--{k}" in doc.data) >= _SWIFT_FLAGS_OF_A_FORK
 
 
 def _names_swift(program: str) -> bool:

@@ -23,8 +23,8 @@ from .base import (BuildContext, Dialect, apply_flags, lenient_bool, lenient_int
                    table_notes)
 from .hf import _OPTIMIZERS, checkpoint_retention, warmup_ignored_by_schedule
 from .hf_keys import HF_KNOWN_KEYS
-from .shared import (apply_accelerate, class_names, dataset_subset, folder_files, lora_target_list,
-                     merge_deepspeed_reference, optimizer_family, sliced_rows)
+from .shared import (apply_accelerate, dataset_subset, folder_files, lora_target_list, merge_deepspeed_reference,
+                     optimizer_family, sliced_rows, take_wrap_classes)
 from .versions import TrainerVersion, TrainerVersions
 
 DEFAULT = "axolotl default"
@@ -371,13 +371,10 @@ class AxolotlDialect(Dialect):
             strategy = str(doc.get(("fsdp_config", "fsdp_sharding_strategy"), "FULL_SHARD")).upper()
             b.set("parallel.full_shard", lenient_bool(reshard) is not False and strategy in ("FULL_SHARD", "1"), src)
             # the classes accelerate's transformer-based wrap looks up (axolotl hands fsdp_config to accelerate)
-            policy = str(doc.get(("fsdp_config", "fsdp_auto_wrap_policy"), doc.get(("fsdp_config", "auto_wrap_policy")))
-                         or "").upper()
-            for key in ("fsdp_transformer_layer_cls_to_wrap", "transformer_layer_cls_to_wrap"):
-                names = class_names(doc.get(("fsdp_config", key)))
-                if names and policy == "TRANSFORMER_BASED_WRAP":
-                    b.set("parallel.fsdp_wrap_classes", names, b.source(doc, ("fsdp_config", key)))
-                    break
+            policy = doc.get(("fsdp_config", "fsdp_auto_wrap_policy"), doc.get(("fsdp_config", "auto_wrap_policy")))
+            if str(policy or "").upper() == "TRANSFORMER_BASED_WRAP":
+                take_wrap_classes(b, doc, ("fsdp_config", "fsdp_transformer_layer_cls_to_wrap"),
+                                  ("fsdp_config", "transformer_layer_cls_to_wrap"))
         for field, key in (("tensor", "tensor_parallel_size"), ("context", "context_parallel_size")):
             b.take(f"parallel.{field}", doc, key, lenient_int)
 

@@ -28,8 +28,8 @@ from .program import (Evidence, LaunchBuilder, OwnArguments, ProgramConfig, Prog
                       program_facts, program_text, programs_import, read_program, self_built_arguments)
 from .shared import (ACCELERATE_DEEPSPEED_KEYS, DTYPE_NAMES, FINETUNE_WORDS, PREFERENCE_VARIANTS,
                      TRL_PRECISION_BY_RELEASE, FileStamp, accelerate_distribution, apply_accelerate, assume,
-                     class_names, folder_files, is_accelerate_config, launcher_world_size, lora_target_list,
-                     merge_deepspeed_reference, note_pyyaml_strings, preference_named)
+                     folder_files, is_accelerate_config, launcher_world_size, lora_target_list,
+                     merge_deepspeed_reference, note_pyyaml_strings, preference_named, take_wrap_classes)
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, class_method, online_rl_method
 
 _SIGNATURE = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "lr_scheduler_type",
@@ -1028,12 +1028,8 @@ def _fsdp_wrap_classes(b: PlanBuilder, doc: Document) -> None:
     config = config if isinstance(config, dict) else {}
     if lenient_int(config.get("min_num_params", config.get("fsdp_min_num_params"))):
         return
-    for path in (("fsdp_config", "transformer_layer_cls_to_wrap"), ("fsdp_config", "fsdp_transformer_layer_cls_to_wrap"),
-                 ("fsdp_transformer_layer_cls_to_wrap",)):
-        names = class_names(doc.get(path))
-        if names:
-            b.set("parallel.fsdp_wrap_classes", names, b.source(doc, path))
-            return
+    take_wrap_classes(b, doc, ("fsdp_config", "transformer_layer_cls_to_wrap"),
+                      ("fsdp_config", "fsdp_transformer_layer_cls_to_wrap"), ("fsdp_transformer_layer_cls_to_wrap",))
 
 
 # TRL 0.19 made packing padding-free with per-document position ids (`ffd`, renamed `bfd` in

@@ -254,19 +254,15 @@ def swift_command(doc: Document) -> Optional[str]:
     return _subcommand(doc, "swift", _SWIFT_COMMANDS, _SWIFT_CLI_MODULE) or _swift_fork_entry(doc)
 
 
-SWIFT_FLAGS_OF_A_FORK = 3  # ms-swift's own flags a fork's entry script takes, at least
-
-
 def _swift_fork_entry(doc: Document) -> Optional[str]:
     """A fork's own entry script that hands its command line to ms-swift's pipelines (`python train.py --pipeline
     rlhf --rlhf_type opsd --train_type lora --attn_impl flash_attn ...`: held-out review 116, B 17, read as an HF
     Trainer program): three of ms-swift's own flags or more; its subcommand is `--pipeline`'s, else `rlhf` where
     `--rlhf_type` is given, else `sft`."""
-    from . import SWIFT_CONFIG_MARKERS
+    from . import swift_flags_of_a_fork
 
-    if doc.format != "shell" or not str(doc.data.get("program") or "").endswith(".py"):
-        return None
-    if sum(1 for name in SWIFT_CONFIG_MARKERS if f"--{name}" in doc.data) < SWIFT_FLAGS_OF_A_FORK:
+    if doc.format != "shell" or not str(doc.data.get("program") or "").endswith(".py") \
+            or not swift_flags_of_a_fork(doc):
         return None
     pipeline = str(doc.data.get("--pipeline") or "")
     return _SWIFT_COMMANDS.get(pipeline) or ("rlhf" if "--rlhf_type" in doc.data else "sft")

@@ -861,11 +861,9 @@ def _accelerate_yaml(b: PlanBuilder, acc: Document, context: BuildContext, named
         b.set("parallel.full_shard", strategy in ("FULL_SHARD", "1"), b.source(acc, ("fsdp_config",)))
         if lenient_bool(acc.get(("fsdp_config", "fsdp_offload_params"))):
             b.set("parallel.cpu_offload", True, b.source(acc, ("fsdp_config", "fsdp_offload_params")))
-        policy = str(acc.get(("fsdp_config", "fsdp_auto_wrap_policy")) or "").upper()
-        names = class_names(acc.get(("fsdp_config", "fsdp_transformer_layer_cls_to_wrap")))
-        if policy == "TRANSFORMER_BASED_WRAP" and names and not b.has("parallel.fsdp_wrap_classes"):
-            b.set("parallel.fsdp_wrap_classes", names,
-                  b.source(acc, ("fsdp_config", "fsdp_transformer_layer_cls_to_wrap")))
+        if str(acc.get(("fsdp_config", "fsdp_auto_wrap_policy")) or "").upper() == "TRANSFORMER_BASED_WRAP" \
+                and not b.has("parallel.fsdp_wrap_classes"):
+            take_wrap_classes(b, acc, ("fsdp_config", "fsdp_transformer_layer_cls_to_wrap"))
     elif kind == "DEEPSPEED":
         stage = lenient_int(acc.get(("deepspeed_config", "zero_stage")))
         if isinstance(stage, int) and not b.has("parallel.zero_stage"):
@@ -1101,7 +1099,17 @@ def take_or_default(b: PlanBuilder, doc: Document, field: str, path: KeyPath | s
     return default
 
 
-def class_names(value: Any) -> Optional[list[str]]:
+def take_wrap_classes(b: PlanBuilder, doc: Document, *paths: KeyPath) -> None:
+    """`parallel.fsdp_wrap_classes` from the first of `paths` that names layer classes (transformers' and
+    accelerate's spellings of `transformer_layer_cls_to_wrap`); the caller has checked the wrap is transformer-based."""
+    for path in paths:
+        names = _class_names(doc.get(path))
+        if names:
+            b.set("parallel.fsdp_wrap_classes", names, b.source(doc, path))
+            return
+
+
+def _class_names(value: Any) -> Optional[list[str]]:
     """Layer class names as a list: `"LlamaDecoderLayer,MistralDecoderLayer"` (accelerate's comma-separated
     string), a YAML list, or one name; None for anything else."""
     if isinstance(value, str):

@@ -370,8 +370,8 @@ class Derived:
         if plan.dialect in _HF_TRAINERS:
             # the hf plan's version is transformers'; axolotl's plan holds axolotl's (held-out review 61, A 02: with
             # `--trainer-version axolotl=0.15` this read "transformers 0.15")
-            match = _MAJOR_MINOR.match(plan.trainer_version or "") if plan.dialect == "hf" else None
-            if match is not None and (int(match.group(1)), int(match.group(2))) < HF_GA_FIX:
+            version = judged_major_minor(plan) if plan.dialect == "hf" else None
+            if version is not None and version < HF_GA_FIX:
                 return f"transformers {plan.trainer_version} (< 4.46) averages the loss per micro-batch"
             return None
         if plan.dialect == "litgpt" and plan.mode.is_finetune:
@@ -460,6 +460,12 @@ GPT3_SIZES = {"gpt3small": 125_000_000, "gpt3medium": 350_000_000, "gpt3large": 
 # Model families that are mixtures of experts in every size: a size read from a name is their total only.
 MOE_FAMILIES = frozenset({"deepseek_v2", "deepseek_v3", "qwen2_moe", "qwen3_moe", "mixtral", "llama4", "olmoe",
                           "gpt_oss", "dbrx"})
+
+
+def judged_major_minor(plan: "TrainingPlan") -> Optional[tuple[int, int]]:
+    """The (major, minor) of the trainer release the plan is judged at (`4.46.3` -> (4, 46)); None when unknown."""
+    match = _MAJOR_MINOR.match(plan.trainer_version or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def name_leaf(name: str) -> str:
