@@ -240,7 +240,7 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
             if plan is None or path not in launches:
                 continue
             for used in plan.files[1:]:  # the DeepSpeed JSON, the accelerate YAML the launch ran with
-                if used.endswith(_LAUNCH_COMPANION_SUFFIXES):
+                if used.endswith(_LAUNCH_COMPANION_SUFFIXES) or plan.dialect == "megatron":
                     read_with.setdefault(os.path.abspath(used), str(path))
             if plan.program.source and plan.program.source.endswith(".py"):
                 programs.setdefault(os.path.abspath(plan.program.source), str(path))
@@ -337,7 +337,9 @@ def _program_note(script: str) -> str:
 
 
 # Companions a launch's plan reads beside the config it hands its program (held-out review 104, A 12: the DeepSpeed
-# JSON of an `accelerate launch --config_file`, checked alone again without the launch's world size).
+# JSON of an `accelerate launch --config_file`, checked alone again without the launch's world size). Whatever a
+# Megatron launch reads is its own too: a NeMo launch's Hydra YAML (`--config-name`) holds the model and schedule its
+# overrides complete, and alone it is no run of a supported trainer (held-out review 117, D 16).
 _LAUNCH_COMPANION_SUFFIXES = (".json",)
 
 

@@ -783,6 +783,7 @@ class MegatronDialect(Dialect):
         base = _nemo_base_config(doc, context)
         values: dict[str, tuple[Any, Optional[Source]]] = {}
         if base is not None:
+            b.documents.append(base)
             for key in (*_NEMO_KEYS, *_NEMO_BASE_ONLY, "trainer.precision", "trainer.devices", "trainer.num_nodes",
                         "model.optim.sched.constant_steps"):
                 value = base.get(tuple(key.split(".")))

@@ -94,6 +94,13 @@ def _seed(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
     """`torch.manual_seed(1337 + seed_offset)` in karpathy's train.py; a fork's own literal where it has one
     (held-out review 32, B 04: 2506); none where the script seeds from something else."""
     source = read_program(Path(d.script)) if d.script else None
+    seed = doc.get("seed", d.fork_only.get("seed"))
+    if d.script and Path(d.script).name == "config.py" and isinstance(seed, int) and not isinstance(seed, bool):
+        # a structured config's `seed` field (nanoGPT-but-looped, nanoGPT-playground): the fork's train.py seeds
+        # with it, as upstream's with 1337
+        b.set("seed", seed, b.source(doc, ("seed",)) if doc.has("seed") else
+              Source(file=d.script, note=f"{Path(d.script).name} default seed"))
+        return
     if source is None:
         b.set("seed", 1337, b.source(doc, (), note="train.py: torch.manual_seed(1337 + seed_offset)"))
         return
@@ -709,10 +716,13 @@ class NanogptDialect(Dialect):
         doc = docs[0]
         launch = _configurator_launch(doc) if doc.format == "shell" else None
         fork_flags: list[str] = []
+        dotlist = False
         if launch is not None:  # `python train.py --key=value ...`: the script's overrides, as the configurator reads them
             doc, script, config = launch
             # words upstream's configurator refuses ("Unknown config key"): the train.py that runs is a fork's
             fork_flags = [name for name in doc.data if name not in TRAIN_PY_DEFAULTS] if script is None else []
+            dotlist = bool(docs[0].data.get("overrides")) and not any(
+                isinstance(key, str) and key.startswith("--") for key in docs[0].data)
             handed = None if config is None else ProgramConfig(
                 config.path, ("positional", 0), "configurator.py execs the file, then the `--key=value` words over it",
                 Path(config.path), config)
@@ -720,7 +730,8 @@ class NanogptDialect(Dialect):
                                            {name: doc.unevaluated[name] for name in doc.unevaluated}, handed)
             if handed is not None:
                 launched_config(b, docs[0], handed)
-            d = _train_py_defaults(doc, script)
+            # a dotlist fork's structured config (config.py's dataclasses) holds its defaults when train.py is away
+            d = (dotlist and script is None and _config_py_defaults(docs[0])) or _train_py_defaults(doc, script)
             if script is not None and not b.has("program.source"):
                 # the training script the launch runs: a folder walk checks it through the launch (held-out review
                 # 110, C 04: the fork's train.py, checked alone beside `slurm_run.sh ... train_shakespeare_char.py`)
@@ -751,7 +762,7 @@ class NanogptDialect(Dialect):
             _fork_batch_unknown(b, doc)
             _nested_keys(b, docs[0])
         if fork_flags:
-            _fork_defaults_assumed(b, [f"--{name}" for name in fork_flags])
+            _fork_defaults_assumed(b, [name if dotlist else f"--{name}" for name in fork_flags])
         elif doc.format == "python" and not d.script and len(set(b.foreign_keys)) >= FORK_MIN_KEYS:
             # an override file setting globals upstream's train.py lacks is a fork's, whose train.py is not at hand
             # (held-out review 56, B 02: `optimizer_name`, `data_path`, `out_dir_name` for a fork that keeps the lr
@@ -1101,6 +1112,46 @@ def _mark_defaults(b: PlanBuilder, assumption: str, said: str) -> None:
             b.sources[field] = source.model_copy(update={"note": f"{source.note}; {assumption}"})
 
 
+def _dotlist_launch(doc: Document, program: str) -> Optional[tuple[Document, Optional[Path], None]]:
+    """`torchrun train.py batch_size=32 model.n_layer=12 ...`: a fork whose train.py merges an OmegaConf dotlist
+    over its structured config (held-out review 117, C 22: nanoGPT-but-looped's main.sh and config.py), the words
+    named as train.py's globals (a section's prefix dropped: `model.n_layer` is GPTConfig's `n_layer`). None when
+    the program is not train.py, its words are not mostly nanoGPT's, a `--flag` comes with them, or the train.py at
+    hand reads no dotlist (upstream's configurator asserts every `k=v` word starts with `--`)."""
+    overrides = doc.data["overrides"]
+    names = {str(key).rsplit(".", 1)[-1]: key for key in overrides}
+    known = [name for name in names if name in TRAIN_PY_DEFAULTS]
+    if Path(program.replace("\\", "/")).name != "train.py" or len(names) < len(overrides) or any(
+            isinstance(key, str) and key.startswith("--") for key in doc.data):
+        return None
+    if len(known) < _LAUNCH_MIN_KEYS or len(known) < _LAUNCH_MIN_SHARE * len(names):
+        return None
+    script = find_program_source(program, doc)
+    source = read_program(script) if script is not None else None
+    if script is not None and (source is None or not _DOTLIST_READERS.search(source.text)):
+        return None
+    data: dict[str, object] = {}
+    positions = {}
+    unevaluated = {}
+    for name, key in names.items():
+        position = doc.position(("overrides", key))
+        if position is not None:
+            positions[(name,)] = position
+        value = overrides[key]
+        if ("overrides", key) in doc.unevaluated or value is None:
+            unevaluated[name] = "the script's word"
+            continue
+        try:
+            data[name] = ast.literal_eval(value) if isinstance(value, str) else value
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            data[name] = value  # `dataset=fineweb-edu`: OmegaConf keeps the string
+    return dataclasses.replace(doc, data=data, positions=positions, unevaluated=unevaluated), script, None
+
+
+# What reads `key=value` words as a config in a training script: OmegaConf's CLI/dotlist readers, Hydra.
+_DOTLIST_READERS = lazy_compile(r"\bfrom_cli\b|\bfrom_dotlist\b|@hydra\.main|hydra\.main\(")
+
+
 def _configurator_file(reference: str, script: Document) -> Optional[Document]:
     """The nanoGPT config file a launch hands train.py (`config/train_gpt2.py`), found where it points, up the
     script's folders, or by name beside the script, read once per check (detection, then the plan); None when not
@@ -1126,6 +1177,8 @@ def _configurator_launch(doc: Document) -> Optional[tuple[Document, Optional[Pat
     if Path(program.replace("\\", "/")).name != "train.py":
         program = launched_program(doc)  # a runner's argument (`python launcher.py train.py ...`)
     positional = [str(word) for word in doc.data.get("positional") or () if str(word) != program]
+    if doc.data.get("overrides") and not positional:
+        return _dotlist_launch(doc, program)
     if Path(program.replace("\\", "/")).name != "train.py" or len(positional) > 1 or (
             positional and not positional[0].endswith(".py")):
         return None

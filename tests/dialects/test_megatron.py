@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -1180,3 +1181,38 @@ def test_an_sft_switch_makes_a_fine_tune_of_the_loaded_weights(tmp_path, switch)
     plan = plan_of(write(tmp_path, "sft.sh", script))
     assert plan.mode.kind == "full_finetune" and plan.objective.completion_only is True
     assert "warning" not in [f.severity for f in reported(plan, "PD104")]
+
+
+def test_a_nemo_launchs_hydra_yaml_is_its_companion_in_a_folder_check(tmp_path) -> None:
+    # Held-out review 117, D 16 (guyueh1/NeMo debug_llama2_pretrain, reduced): the launch composes the YAML under its
+    # overrides; the YAML met alone in the folder walk was "not a training config" before.
+    write(tmp_path, "llama2_70b_hydra.yaml", """\
+        trainer:
+          devices: 8
+          num_nodes: 2
+          precision: bf16
+          max_steps: 300000
+        model:
+          micro_batch_size: 2
+          global_batch_size: 128
+          encoder_seq_length: 4096
+          num_layers: 80
+          hidden_size: 8192
+          num_attention_heads: 64
+          optim:
+            name: distributed_fused_adam
+            lr: 1e-4
+        """)
+    write(tmp_path, "run.sh", """\
+        python3 -u /opt/NeMo/examples/nlp/language_modeling/megatron_gpt_pretraining.py \\
+            --config-path=/lustre/fsw/user/debug_llama2_pretrain \\
+            --config-name=llama2_70b_hydra.yaml \\
+            trainer.num_nodes=8 \\
+            model.global_batch_size=512 \\
+            model.tensor_model_parallel_size=8
+        """)
+    from pretrain_doctor.check.engine import check_paths
+
+    roles = {Path(f.path).name: (f.role, f.note or "") for f in check_paths([tmp_path]).files}
+    assert roles["run.sh"][0] == "config"
+    assert roles["llama2_70b_hydra.yaml"][0] == "companion" and "run.sh" in roles["llama2_70b_hydra.yaml"][1]

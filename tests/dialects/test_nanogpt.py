@@ -536,6 +536,52 @@ def test_a_launch_of_train_py_that_is_not_the_configurators_stays_the_programs_o
     assert detected(own) != "nanogpt"
 
 
+def test_a_launch_of_train_py_with_dotlist_words_reads_the_forks_structured_config(tmp_path) -> None:
+    # Held-out review 117, C 22 (jonathanlys01/nanoGPT-but-looped src/scripts/main.sh and src/config.py, reduced):
+    # `torchrun train.py key=value ...`, OmegaConf's dotlist over config.py's dataclasses; it was refused
+    write(tmp_path, "src/config.py", """\
+        from dataclasses import dataclass, field
+
+        @dataclass
+        class GPTConfig:
+            block_size: int = 1024
+            n_layer: int = 12
+            n_loop: int = 1
+
+        @dataclass
+        class Config:
+            seed: int = 1337
+            warmup_iters: int = 2000
+            learning_rate: float = 6e-4
+            model: GPTConfig = field(default_factory=GPTConfig)
+        """)
+    script = write(tmp_path, "src/scripts/main.sh", """\
+        torchrun --nproc_per_node=gpu train.py \\
+                out_dir="small_experiments/gpt2" \\
+                model.n_layer=12 \\
+                model.n_loop=1 \\
+                batch_size=32 \\
+                learning_rate=6e-4 \\
+                max_iters=2_000 \\
+                lr_decay_iters=2_000 \\
+                gradient_accumulation_steps=128 \\
+                always_save_checkpoint=False
+        """)
+    assert detected(script) == "nanogpt"
+    plan = plan_of(script)
+    assert (plan.run.max_steps, plan.schedule.decay_steps, plan.batch.grad_accum) == (2000, 2000, 128)
+    assert plan.model.layers == 12 and plan.sources["model.layers"].line == 3
+    assert plan.seed == 1337 and plan.sources["seed"].file.endswith("config.py")
+    assert findings(plan, "PD803") == []
+    [warmup] = findings(plan, "PD105")  # config.py's own warmup_iters, the whole 2,000-step run
+    assert "2000 steps" in warmup.message and "config.py default" in plan.sources["schedule.warmup_steps"].note
+    # upstream's configurator at hand asserts every `k=v` word starts with `--`: not this launch's reader
+    (tmp_path / "src/scripts/train.py").write_text("exec(open('configurator.py').read())\n")
+    assert detected(script) != "nanogpt"
+    (tmp_path / "src/scripts/train.py").write_text("from omegaconf import OmegaConf\ncfg = OmegaConf.from_cli()\n")
+    assert detected(script) == "nanogpt"
+
+
 # Old lit-gpt's finetune/lora.py (murdadesmaeeli/lit-gpt_LegalLLM@7c031e5, held-out review 14, A 37; A 38 is its
 # pretrain/ sibling), reduced: hyperparameters as module globals with nanoGPT's names, but a program of its own
 # (functions, lightning and lit_gpt imports), which nanoGPT's configurator never exec's. It was read as nanoGPT,
