@@ -229,6 +229,7 @@ class LlamaFactoryDialect(Dialect):
         _unknown_template(b, doc)
         _vision_template_on_text_model(b, doc)
         _template_of_another_family(b, doc)
+        _reasoning_template_on_an_instruct_model(b, doc, stage)
         HfDialect._precision(b, doc)
         _pure_bf16(b, doc)
         _inferred_adapter_dtype(b, doc)
@@ -805,6 +806,38 @@ def _template_of_another_family(b: PlanBuilder, doc: Document) -> None:
            "model may not learn to stop", b.source(doc, ("template",)), key="template", severity="warning",
            hint=f"use the template of the model's family (LLaMA-Factory's README lists it: `{_FAMILY_TEMPLATE[family]}` "
                 f"for {family.capitalize()})")
+
+
+# LLaMA-Factory's reasoning templates (template_class=ReasoningTemplate) -> (the name mark of the models each is
+# for, the twin without thinking).
+_NOTHINK_TWIN = {"qwen3": ("qwen3-", "qwen3_nothink"), "qwen3_vl": ("qwen3-vl", "qwen3_vl_nothink"),
+                 "qwen3_omni": ("qwen3-omni", "qwen3_omni_nothink")}
+
+
+def _reasoning_template_on_an_instruct_model(b: PlanBuilder, doc: Document, stage: object) -> None:
+    """A reasoning template (`qwen3`, `qwen3_vl`, `qwen3_omni`) on a Qwen3 model that never thinks (Qwen3-*-Instruct-
+    2507, Qwen3-Coder-*-Instruct, Qwen3-VL-*-Instruct, Qwen3-Omni-*-Instruct): ReasoningTemplate.encode_oneturn puts
+    an empty `<think>` block before every answer that has none, in the loss while `enable_thinking` is on (its
+    default), so the tuned model starts each answer with a block its base never writes (LlamaFactory#8832; the
+    maintainers' answer in #9392: the `_nothink` template). An info: data whose answers carry their reasoning is what
+    the reasoning template is for."""
+    name, model = doc.get("template"), doc.get("model_name_or_path")
+    if not isinstance(name, str) or name.strip() not in _NOTHINK_TWIN or not isinstance(model, str) or stage == "pt":
+        return
+    leaf = _model_name(model)
+    mark, twin = _NOTHINK_TWIN[name.strip()]
+    others = [other for other, _ in _NOTHINK_TWIN.values() if other != mark and other.startswith(mark)]
+    if not leaf.startswith(mark) or any(leaf.startswith(other) for other in others) or "instruct" not in leaf:
+        return
+    if mark == "qwen3-" and "2507" not in leaf and "coder" not in leaf:
+        return  # Qwen3-8B and its kin think by default; their first Instruct names are the 2507 ones
+    if lenient_bool(doc.get("enable_thinking")) is False:
+        return  # the empty block goes into the prompt, out of the loss
+    b.note("ignored-key", f"`template: {name.strip()}` is LLaMA-Factory's reasoning template: it puts an empty "
+           "`<think>` block before every answer that has none and trains the model to write it (`enable_thinking` "
+           f"on, the default), and `{model}` is a Qwen3 model that never thinks, whose answers start without one",
+           b.source(doc, ("template",)), key="template", severity="info",
+           hint=f"use `template: {twin}` unless the data's answers carry their reasoning in `<think>` blocks")
 
 
 # The stop token a template adds (`<|im_end|>` of ChatML/Qwen, `<|eot_id|>` of Llama 3), and the checkpoints, by the

@@ -1092,3 +1092,32 @@ def test_an_eval_dataset_beside_a_val_size_stops_the_run(tmp_path: Path) -> None
     forked = plan_of(write(tmp_path, "fork.yaml", base + "    val_size: 0.1\n    my_fork_ratio: 3\n"))
     [soft] = findings(forked, "PD003")
     assert soft.severity == "info" and "`my_fork_ratio`" in soft.message
+
+
+@pytest.mark.parametrize("model, template, fires", [
+    ("Qwen/Qwen3-4B-Instruct-2507", "qwen3", True),
+    ("/models/Qwen3-30B-A3B-Instruct-2507", "qwen3", True),
+    ("Qwen/Qwen3-Coder-30B-A3B-Instruct", "qwen3", True),
+    ("Qwen/Qwen3-VL-8B-Instruct", "qwen3_vl", True),
+    ("Qwen/Qwen3-4B-Instruct-2507", "qwen3_nothink", False),  # the twin LLaMA-Factory pairs it with
+    ("Qwen/Qwen3-8B", "qwen3", False),  # a hybrid model that thinks by default
+    ("Qwen/Qwen3-4B-Thinking-2507", "qwen3", False),
+    ("Qwen/Qwen3-VL-8B-Thinking", "qwen3_vl", False),
+    ("Qwen/Qwen3-VL-8B-Instruct", "qwen3", False),  # another mismatch: not this note's
+])
+def test_a_reasoning_template_on_a_qwen3_model_that_never_thinks(tmp_path, model, template, fires) -> None:
+    # LlamaFactory#8832 and #9392: `template: qwen3` on Qwen3-*-Instruct-2507 trains an empty <think> block before
+    # every answer (ReasoningTemplate.encode_oneturn, in the loss with enable_thinking on)
+    text = _LORA_SFT.replace("meta-llama/Meta-Llama-3-8B-Instruct", model).replace("template: llama3",
+                                                                                  f"template: {template}")
+
+    def thinking_notes(yaml: str, name: str) -> list:
+        return [n for n in notes(plan_of(write(tmp_path, name, yaml)), "ignored-key")
+                if n.data.get("key") == "template" and "reasoning template" in n.message]
+
+    found = thinking_notes(text, "sft.yaml")
+    assert [n.data["severity"] for n in found] == (["info"] if fires else [])
+    if fires:
+        assert "_nothink" in found[0].hint
+        assert thinking_notes(text + "    enable_thinking: false\n", "off.yaml") == []  # out of the loss
+        assert thinking_notes(text.replace("stage: sft", "stage: pt"), "pt.yaml") == []  # raw text, no template
