@@ -179,6 +179,8 @@ def apply_model(plan: TrainingPlan, model: ModelFiles, note: str) -> None:
     for concept in _MODEL_CONCEPTS:
         key, value = model.value(concept)
         where.fill(f"model.{concept}", value, config_file, key)
+    for field, (key, value) in model.moe_counts().items():
+        where.fill(f"model.{field}", value, config_file, key)
     vocab_key, vocab = model.value("vocab_size")
     where.fill("model.embedding_rows", vocab, config_file, vocab_key)  # HF: the table has vocab_size rows
     where.fill("model.position_encoding", model.position_encoding, config_file, "model_type")

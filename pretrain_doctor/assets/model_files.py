@@ -47,6 +47,12 @@ KEYS = {
     "dropout": ("hidden_dropout_prob", "resid_pdrop", "hidden_dropout", "residual_dropout", "dropout",
                 "attention_dropout", "attention_probs_dropout_prob", "embd_pdrop"),
     "torch_dtype": ("torch_dtype", "dtype"),
+    # mixtures of experts: Mixtral `num_local_experts`, Qwen2/3-MoE and OLMoE `num_experts`, DeepSeek V2/V3
+    # `n_routed_experts`; the width of each routed expert's MLP where it is not `intermediate_size`'s
+    "num_experts": ("num_local_experts", "num_experts", "n_routed_experts"),
+    "experts_per_token": ("num_experts_per_tok",),
+    "expert_ffn_size": ("moe_intermediate_size",),
+    "shared_expert_ffn_size": ("shared_expert_intermediate_size",),
 }
 
 
@@ -64,6 +70,26 @@ class ModelFiles(NamedTuple):
             if self.config.get(key) is not None:
                 return key, self.config[key]
         return None, None
+
+    def moe_counts(self) -> dict[str, tuple[Optional[str], int]]:
+        """The mixture-of-experts fields config.json gives (plan field name -> (key, value)), positive counts only:
+        the experts, those a token visits, each expert's MLP width, the shared experts' width (Qwen's
+        `shared_expert_intermediate_size`, DeepSeek's `n_shared_experts` × `moe_intermediate_size`) and the layers
+        whose MLP is the experts' (DeepSeek's first `first_k_dense_replace` layers are dense). Empty for a dense
+        model (no expert count above one)."""
+        found = {name: self.value(name) for name in ("num_experts", "experts_per_token", "expert_ffn_size",
+                                                     "shared_expert_ffn_size")}
+        counts = {name: (key, value) for name, (key, value) in found.items()
+                  if isinstance(value, int) and not isinstance(value, bool) and value > 0}
+        if counts.get("num_experts", (None, 1))[1] <= 1:
+            return {}
+        shared, width = self.config.get("n_shared_experts"), counts.get("expert_ffn_size", (None, 0))[1]
+        if "shared_expert_ffn_size" not in counts and isinstance(shared, int) and shared > 0 and width:
+            counts["shared_expert_ffn_size"] = ("n_shared_experts", shared * width)
+        dense_first, layers = self.config.get("first_k_dense_replace"), self.value("layers")[1]
+        if isinstance(dense_first, int) and isinstance(layers, int) and 0 < dense_first < layers:
+            counts["moe_layers"] = ("first_k_dense_replace", layers - dense_first)
+        return counts
 
     @property
     def model_type(self) -> Optional[str]:

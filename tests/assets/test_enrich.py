@@ -157,3 +157,44 @@ def test_a_llama_config_json_counts_the_gated_mlp(tmp_path: Path) -> None:
 def test_a_gpt2_config_json_has_a_plain_mlp(tmp_path: Path) -> None:
     plan = _plan(tmp_path, NATIVE_FT, model_config=FIXTURES / "models" / "gpt2-tiny" / "config.json")
     assert plan.model.gated_mlp is False
+
+
+_MIXTRAL = {"model_type": "mixtral", "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+            "num_attention_heads": 32, "num_key_value_heads": 8, "num_local_experts": 8, "num_experts_per_tok": 2,
+            "vocab_size": 32000, "tie_word_embeddings": False, "max_position_embeddings": 32768}
+_QWEN3_30B_A3B = {"model_type": "qwen3_moe", "hidden_size": 2048, "intermediate_size": 6144, "head_dim": 128,
+                  "num_hidden_layers": 48, "num_attention_heads": 32, "num_key_value_heads": 4, "num_experts": 128,
+                  "num_experts_per_tok": 8, "moe_intermediate_size": 768, "vocab_size": 151936,
+                  "tie_word_embeddings": False, "max_position_embeddings": 40960}
+_DEEPSEEK_MOE = {"model_type": "deepseek_v2", "hidden_size": 2048, "intermediate_size": 10944, "num_hidden_layers": 27,
+                 "num_attention_heads": 16, "n_routed_experts": 64, "num_experts_per_tok": 6, "n_shared_experts": 2,
+                 "moe_intermediate_size": 1408, "first_k_dense_replace": 1, "vocab_size": 102400,
+                 "tie_word_embeddings": False}
+
+
+@pytest.mark.parametrize("config, total, active, moe_layers", [
+    (_MIXTRAL, 46.70e9, 12.88e9, None),  # Mixtral-8x7B's card: 46.7B, 12.9B active
+    (_QWEN3_30B_A3B, 30.52e9, 3.34e9, None),  # Qwen3-30B-A3B's card: 30.5B, 3.3B active
+    (_DEEPSEEK_MOE, None, None, 26),  # DeepSeek's first layer dense, two shared experts beside the routed ones
+])
+def test_a_model_config_of_experts_counts_them(tmp_path: Path, config, total, active, moe_layers) -> None:
+    # leftover of held-out review 117: config.json's expert fields were not read, so an MoE model counted as dense
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text(json.dumps(config))
+    plan = _plan(tmp_path, "pretrain_doctor: 1\nmode: {kind: full_finetune, init_from: my-org/base}\n",
+                 model_config=tmp_path / "model" / "config.json")
+    assert plan.model.num_experts == config.get("num_local_experts", config.get("num_experts",
+                                                                               config.get("n_routed_experts")))
+    assert plan.model.experts_per_token == config["num_experts_per_tok"]
+    assert plan.model.moe_layers == moe_layers
+    if total is not None:
+        assert plan.derived.parameters.value == pytest.approx(total, rel=0.01)
+        assert plan.derived.active_parameters.value == pytest.approx(active, rel=0.01)
+    if "n_shared_experts" in config:
+        assert plan.model.shared_expert_ffn_size == 2 * 1408 and plan.model.expert_ffn_size == 1408
+    dense = {key: value for key, value in config.items() if key not in ("num_local_experts", "num_experts",
+                                                                        "n_routed_experts")}
+    (tmp_path / "model" / "config.json").write_text(json.dumps({**dense, "num_experts": 1}))
+    plan = _plan(tmp_path, "pretrain_doctor: 1\nmode: {kind: full_finetune, init_from: my-org/base}\n",
+                 model_config=tmp_path / "model" / "config.json")
+    assert plan.model.num_experts is None and plan.model.experts_per_token is None  # one expert: a dense model
