@@ -1083,6 +1083,9 @@ def _evaluation_without_data(b: PlanBuilder, doc: Document, evals: Any, val_size
     held_out = isinstance(val_size, (int, float)) and val_size >= 1e-6
     # a value left to launch time is still given (held-out review 51, A 17: `--eval_dataset "grade${GRADE}_val"`)
     launch_time = any(key in doc.unevaluated or f"--{key}" in doc.unevaluated for key in ("eval_dataset", "val_size"))
+    # ... and so is a file's `eval_dataset: ""`, a blank the launch fills (held-out review 118, B 15: "set automatically
+    # to match dataset when --dataset is provided"); split_arg turns it into [""], no None for the check to stop on
+    launch_time = launch_time or (isinstance(doc.get("eval_dataset"), str) and not doc.get("eval_dataset").strip())
     if asked is None or evals or held_out or launch_time:
         return
     own = _own_keys(doc)

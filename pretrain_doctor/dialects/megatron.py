@@ -510,9 +510,18 @@ class MegatronDialect(Dialect):
                                                             "model is not kept"))
         samples = lenient_int(f.raw("--train-samples"))
         batch = b.get("batch.global_batch_size")
+        no_step = False
         if isinstance(samples, int) and not b.has("run.max_steps"):
-            if isinstance(batch, int):
-                b.set("run.max_steps", _in_steps(samples, batch, _rampup(f)),
+            steps = _in_steps(samples, batch, _rampup(f)) if isinstance(batch, int) else None
+            if steps == 0 and samples > 0:
+                # fewer samples than one global batch: update_train_iters' `train_samples // global_batch_size` is 0
+                # and the loop trains no iteration (held-out review 118, D 01: a setup test's `train_samples=10`)
+                no_step = True
+                b.set("debug", True, f.source(b, "--train-samples", f"{samples} samples, less than one global batch "
+                                              f"of {batch}: Megatron counts 0 iterations and trains none, a test of "
+                                              "the setup"))
+            elif steps is not None:
+                b.set("run.max_steps", steps,
                       f.source(b, "--train-samples", "train_samples in global batches" + _ramp_note(f)))
             else:
                 b.unknown("run.max_steps", "--global-batch-size (the run is counted in samples)")
@@ -522,7 +531,7 @@ class MegatronDialect(Dialect):
             # 145,321 steps --train-samples gives); set at launch, it leaves the length open
             b.not_known("run.max_steps", f"the launch-time value of {f.unknown('--train-tokens')} (--train-tokens), "
                                          "which ends the run when it comes before --train-samples")
-        if isinstance(tokens, (int, float)) and tokens > 0:
+        if isinstance(tokens, (int, float)) and tokens > 0 and not no_step:
             b.set("run.max_tokens", tokens, f.source(b, "--train-tokens"))
             seq, steps = b.get("batch.seq_len"), b.get("run.max_steps")
             if isinstance(batch, int) and isinstance(seq, int):

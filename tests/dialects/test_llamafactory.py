@@ -912,6 +912,18 @@ def test_an_eval_dataset_left_to_launch_time_is_given(tmp_path: Path) -> None:
     assert not [n for n in notes(plan_of(script), "mutually-exclusive") if "asks for evaluation" in n.message]
 
 
+def test_a_blank_eval_dataset_is_one_the_launch_fills(tmp_path: Path) -> None:
+    # held-out review 118, B 15: `dataset: ""` and `eval_dataset: ""  # set ... when --dataset is provided`, with
+    # `eval_strategy: steps`: a template of a file, not an evaluation without data
+    blank = _LORA_SFT.replace("dataset: identity,alpaca_en_demo", 'dataset: ""') + \
+        '    eval_dataset: ""\n    eval_strategy: steps\n    eval_steps: 3\n'
+    assert not [n for n in notes(plan_of(write(tmp_path, "blank.yaml", blank)), "mutually-exclusive")
+                if "asks for evaluation" in n.message]
+    unset = _LORA_SFT + "    eval_strategy: steps\n    eval_steps: 3\n"
+    assert [n for n in notes(plan_of(write(tmp_path, "unset.yaml", unset)), "mutually-exclusive")
+            if "asks for evaluation" in n.message]
+
+
 def test_a_template_launch_with_a_quoted_placeholder_dir(tmp_path: Path) -> None:
     # DICE's pipeline.sh (held-out review 65, A 22): `DICE_DIR="<provide the absolute path to dice dir>"`, one word
     # wherever it is used; `--num_processes 8` over the accelerate YAML's 4; the DeepSpeed JSON found by its name

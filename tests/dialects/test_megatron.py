@@ -84,6 +84,15 @@ def test_sample_based_run_counts_steps_in_global_batches(tmp_path) -> None:
     assert plan.run.max_steps == 2000 and plan.schedule.warmup_steps == 100 and plan.schedule.decay_steps == 1953
 
 
+def test_fewer_samples_than_one_global_batch_train_no_step(tmp_path) -> None:
+    # held-out review 118, D 01 (a GENIAC setup test, `train_samples=10`, `train_tokens=100`, global batch 128):
+    # update_train_iters gives 0 iterations; "input should be greater than 0, got 0" was an error
+    text = SCRIPT.replace("--train-iters 20000", "--train-samples 10 --train-tokens 100")
+    plan = plan_of(write(tmp_path, "train.sh", text))
+    assert plan.debug and "0 iterations" in plan.sources["debug"].note
+    assert plan.run.max_steps is None and plan.run.max_tokens is None and findings(plan, "PD002") == []
+
+
 def test_flags_validate_args_refuses_together(tmp_path) -> None:
     text = SCRIPT.replace("--lr-warmup-fraction 0.01", "--lr-warmup-fraction 0.01 --lr-warmup-iters 100")
     plan = plan_of(write(tmp_path, "train.sh", text))
