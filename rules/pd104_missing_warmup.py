@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 
+from pretrain_doctor.lazyre import lazy_compile
 from pretrain_doctor.plan.lr_bands import published_band, reference_band
 from pretrain_doctor.plan.numbers import short_float
 from pretrain_doctor.rule import Edit, Fix, Rule, hf_constant_schedule, warmup_example
@@ -14,6 +15,18 @@ _FINETUNE_FRACTION = 0.03
 # warmup is an info there (held-out review 44, B 25: GPT-2 small at 6e-5, a tenth of its band, as nanoGPT's own
 # finetune_shakespeare.py runs with no warmup at 3e-5).
 _GENTLE_BELOW_BAND = 5.0
+
+def _named_without_warmup(plan) -> str | None:
+    """The config's file name says no warmup is the point (`small-NoWarmup-SmallEmb-Pile.yml`, an ablation of
+    warmup's effect: held-out review 118, C 20): the missing warmup is the experiment, not a slip."""
+    name = plan.files[0].replace("\\", "/").rsplit("/", 1)[-1] if plan.files else ""
+    if _NO_WARMUP_NAME.search(name.lower().replace("-", "").replace("_", "")):
+        return "the file's name says no warmup is the experiment's choice"
+    return None
+
+
+_NO_WARMUP_NAME = lazy_compile(r"no(lr)?warm(up)?|warmup0(?!\d)|wu0(?!\d)")
+
 
 class MissingWarmup(Rule):
     """An Adam-family optimizer starts at its peak learning rate, with no warmup.
@@ -100,7 +113,7 @@ class MissingWarmup(Rule):
         if plan.mode.from_scratch:
             # a small model survives it; a cheap run is soon run again; an lr far below its size's band takes
             # small steps from the first one
-            low_stakes = plan.derived.low_stakes or _gentle_lr(plan)
+            low_stakes = plan.derived.low_stakes or _gentle_lr(plan) or _named_without_warmup(plan)
             yield self.finding(
                 plan, field,
                 f"{plan.optimizer.family} starts at its peak lr{self._lr(plan)} with no warmup; "

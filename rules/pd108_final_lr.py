@@ -75,7 +75,9 @@ class FinalLr(Rule):
             # the peak itself as the floor of a run that continues from weights: a constant lr on purpose, as
             # continued pretraining and fine-tunes often train (held-out review 71, B 09: litgpt's default floor
             # would have been above its 2e-5 peak); from scratch it is mostly a copied peak
-            constant = abs(ratio - 1) < 1e-9 and not plan.mode.from_scratch
+            # (held-out review 118, B 09: a fine-tuning program whose own code loads the model, from scratch only
+            # assumed, at YaRN's constant 2e-5)
+            constant = abs(ratio - 1) < 1e-9 and (not plan.mode.from_scratch or "mode.kind" in plan.program.assumed)
             yield self.finding(
                 plan, field,
                 f"the minimum lr {final}is {ratio:.3g}× the peak"

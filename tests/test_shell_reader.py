@@ -40,6 +40,13 @@ def test_variables_defaults_arithmetic_and_continuations() -> None:
     assert lines["--lr"] == 6 and lines["--global-batch-size"] == 7 and lines["--bf16"] == 9
 
 
+def test_a_defaults_own_quotes_go_unless_the_expansion_is_in_double_quotes() -> None:
+    # held-out review 118, B 16/B 17: `FINETUNING_TYPE=${FINETUNING_TYPE:-'lora'}` is lora, as bash has it; the
+    # quotes were kept and LoRA read as a fork's unknown `'lora'`
+    data, _, _ = _read("A=${A:-'lora'}\nB=\"${B:-'x'}\"\nC=${C:-\"q\"}\npython train.py --a $A --b $B --c $C\n")
+    assert (data["--a"], data["--b"], data["--c"]) == ("lora", "'x'", "q")
+
+
 def test_arrays_appends_and_quoted_expansion() -> None:
     data, lines, _ = _read(
         'MODEL=(\n'

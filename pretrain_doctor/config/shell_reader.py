@@ -1263,7 +1263,9 @@ class _Shell:
                                                                              and _field_text(current) == "")
                 if not empty:
                     return self._lookup(name, text, line, column, quoted)
-                items = self._expand(default, line, column + 2 + len(name) + len(op), quoted=True)
+                # unquoted, the word loses its own quotes (`X=${X:-'lora'}` is lora); in double quotes a single
+                # quote is a character (`"${X:-'x'}"` is 'x') (held-out review 118, B 16/B 17)
+                items = self._expand(default, line, column + 2 + len(name) + len(op), quoted=quoted)
                 items = _marked(_flatten(items), not quoted)
                 if "=" in op:
                     self.vars[name] = _marked(items, False)

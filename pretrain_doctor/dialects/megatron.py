@@ -445,6 +445,12 @@ class MegatronDialect(Dialect):
             # (held-out review 73, B 13: read as a resumed run, its 320,000-step decay in 3,500 steps unjudged)
             _from_weights(b, f, load, "--load", f.source(b, "--load"))
             return
+        if program.startswith("finetune") and program not in _UPSTREAM_ENTRIES:
+            # a fine-tuning program of a project's own (Taishi-N324/yarn's finetune.py: `--load` = `--save`, the
+            # resume folder, and Swallow-7b's weights loaded by its own code; held-out review 118, B 09): from
+            # scratch is only what the flags say
+            b.assume("mode.kind", "pretraining from scratch, though the program is named for fine-tuning and its "
+                                  "own code may load a model", b.source(f.doc, ("program",)))
         # `--load` equal to `--save` is the auto-resume pattern: a fresh run starts from scratch.
         if f.present("--load") and f.unknown("--load") is None and isinstance(load, str) and load != save:
             b.set("mode.resumed", True, f.source(b, "--load"))

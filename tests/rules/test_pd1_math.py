@@ -560,6 +560,16 @@ def test_a_one_node_run_is_cheap_when_each_gpus_share_is() -> None:
     assert two_nodes.derived.cheap_to_repeat is None
 
 
+def test_model_parallel_ranks_share_the_work_of_a_one_node_run() -> None:
+    # held-out review 118, D 11: TP 2 × PP 2 on 4 GPUs (data parallel 1), 1,000 steps of a 0.5B model, 2e17 FLOPs
+    batch = {"global_batch_size": 32, "micro_batch_size": 4, "seq_len": 2048}
+    model = {"layers": 24, "hidden_size": 1024, "heads": 16, "ffn_size": 5504, "gated_mlp": True}
+    split = plan_of(model=model, batch=batch, run={"max_steps": 1000},
+                    parallel={"world_size": 4, "tensor": 2, "pipeline": 2})
+    assert split.derived.data_parallel.value == 1 and split.derived.training_flops > 1e17
+    assert "on each of 4 GPUs, minutes to run again" in split.derived.cheap_to_repeat
+
+
 def test_a_copied_plan_derives_its_own_quantities() -> None:
     plan = plan_of(batch={"global_batch_size": 32, "seq_len": 1024})
     assert plan.derived.tokens_per_step.value == 32 * 1024  # cached on the original

