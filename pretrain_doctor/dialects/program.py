@@ -251,7 +251,22 @@ _SWIFT_CLI_MODULE = lazy_compile(r"(?:^|/)swift[/.]cli[/.](sft|pt|rlhf)(?:\.py)?
 def swift_command(doc: Document) -> Optional[str]:
     """The training subcommand a launch script runs through ms-swift (`sft`, `pt`, `rlhf`, 2.x `dpo`...), None for
     any other script. The shell reader names no launch for `swift infer|export|deploy|eval|app`."""
-    return _subcommand(doc, "swift", _SWIFT_COMMANDS, _SWIFT_CLI_MODULE) or _swift_fork_entry(doc)
+    return _subcommand(doc, "swift", _SWIFT_COMMANDS, _SWIFT_CLI_MODULE) or swift_library_module(doc) \
+        or _swift_fork_entry(doc)
+
+
+# `python swift/llm/rlhf.py ...`: ms-swift 2.x's library module behind `swift rlhf`, run as a script.
+_SWIFT_LIBRARY_MODULE = lazy_compile(r"(?:^|/)swift/llm/(sft|pt|rlhf)\.py$")
+
+
+def swift_library_module(doc: Document) -> Optional[str]:
+    """The subcommand whose library module (`swift/llm/rlhf.py`) a launch runs as a script, None otherwise: the
+    module imports its siblings relatively (`from .sft import ...`) and has no main, so python stops on
+    "attempted relative import with no known parent package" (held-out review 118, B 19: pihang/swift's DPO.sh)."""
+    if doc.format != "shell":
+        return None
+    match = _SWIFT_LIBRARY_MODULE.search(str(doc.data.get("program") or "").replace("\\", "/"))
+    return match.group(1) if match else None
 
 
 def _swift_fork_entry(doc: Document) -> Optional[str]:

@@ -30,7 +30,7 @@ from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
 from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number,
                    typo_notes, unread_sources)
-from .program import megatron_swift_command, swift_command
+from .program import megatron_swift_command, swift_command, swift_library_module
 from .versions import ChangeTable, TrainerVersion, TrainerVersions, parse_version
 
 TRAINER = "ms-swift"
@@ -44,6 +44,18 @@ _LORA_TYPES = ("lora", "longlora", "adalora")
 _ON_THE_FLY_QUANT = ("bnb", "hqq", "eetq", "quanto")
 # A checkpoint published quantized: adapters train over its frozen low-bit weights.
 _PREQUANTIZED = lazy_compile(r"(?i)[-_.](awq|gptq|aqlm|bnb[-_]4bit|4bit|int4|int8)(\b|[-_.])")
+
+
+def _library_module_run(b: PlanBuilder, script: Document) -> None:
+    """`python swift/llm/rlhf.py`: a library module, not an entry point (program.py `swift_library_module`)."""
+    command = swift_library_module(script)
+    if command is None:
+        return
+    b.note("ignored-key", f"`{script.data.get('program')}` is ms-swift's library module, not an entry point: it "
+           "imports its siblings relatively (`from .sft import ...`) and has no main, so python stops with "
+           "\"ImportError: attempted relative import with no known parent package\" before training",
+           b.source(script, ("program",)), key="program", severity="error",
+           hint=f"run `swift {command} ...` (or `python swift/cli/{command}.py ...`) with the same flags")
 
 
 class Releases(NamedTuple):
@@ -200,6 +212,7 @@ class SwiftDialect(Dialect):
         _deepspeed(b, doc, context, releases)
         _fsdp(b, doc)
         _deepspeed_master_weights(b)
+        _library_module_run(b, script)
         b.take("seed", doc, "seed", lenient_int)
         b.default("seed", 42, "ms-swift default (BaseArguments.seed)")
         _key_notes(b, doc, context.trainer_versions, releases)

@@ -93,6 +93,20 @@ def test_fewer_samples_than_one_global_batch_train_no_step(tmp_path) -> None:
     assert plan.run.max_steps is None and plan.run.max_tokens is None and findings(plan, "PD002") == []
 
 
+@pytest.mark.parametrize("flags, fires", [
+    ("--tokenizer-type GPTSentencePieceTokenizer", True),
+    ("--tokenizer-type HuggingFaceTokenizer", True),
+    ("--tokenizer-type GPTSentencePieceTokenizer --tokenizer-model /data/tok.model", False),
+    ("--tokenizer-type GPTSentencePieceTokenizer --tokenizer-model $TOK", False),  # set at launch: given
+    ("--tokenizer-type GPT2BPETokenizer", False),  # newer releases fetch GPT-2's vocabulary
+])
+def test_a_tokenizer_type_without_its_model_file_stops_at_start(tmp_path, flags, fires) -> None:
+    # held-out review 118, D 11: `--tokenizer-type GPTSentencePieceTokenizer`, its `--tokenizer-model` commented out
+    plan = plan_of(write(tmp_path, "train.sh", SCRIPT.replace("--bf16", f"--bf16 {flags}")))
+    stops = [n for n in notes(plan, "ignored-key") if "build_tokenizer stops" in n.message]
+    assert [n.data["severity"] for n in stops] == (["error"] if fires else [])
+
+
 def test_flags_validate_args_refuses_together(tmp_path) -> None:
     text = SCRIPT.replace("--lr-warmup-fraction 0.01", "--lr-warmup-fraction 0.01 --lr-warmup-iters 100")
     plan = plan_of(write(tmp_path, "train.sh", text))

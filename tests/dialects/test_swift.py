@@ -429,3 +429,25 @@ def test_a_save_interval_below_one_is_a_share_of_the_run(tmp_path: Path) -> None
     plan = plan_of(write(tmp_path, "s.sh", "swift sft --model Qwen/Qwen3-4B --dataset d --save_steps 0.1\n"))
     assert plan.checkpoint.interval_fraction == pytest.approx(0.1)
     assert not [n for n in notes(plan, "ignored-key") if n.data.get("severity") == "error"]
+
+
+def test_a_library_module_run_as_a_script_stops_on_its_relative_imports(tmp_path) -> None:
+    # held-out review 118, B 19 (pihang/swift swift/llm/DPO.sh, ms-swift 2.5): `python swift/llm/rlhf.py` was read as
+    # a program's own arguments (pretraining from scratch); ms-swift's run, and it cannot start
+    script = write(tmp_path, "DPO.sh", """\
+        NPROC_PER_NODE=2 \\
+        python swift/llm/rlhf.py \\
+            --rlhf_type dpo \\
+            --model_type qwen2-0_5b-instruct \\
+            --sft_type lora \\
+            --lora_rank 8 \\
+            --learning_rate 5e-5 \\
+            --num_train_epochs 3
+        """)
+    assert detected(script) == "swift"
+    plan = plan_of(script)
+    assert plan.mode.kind == "preference" and plan.mode.preference_method == "dpo" and plan.mode.lora_rank == 8
+    [stop] = [n for n in notes(plan, "ignored-key") if "library module" in n.message]
+    assert stop.data["severity"] == "error" and "swift rlhf" in stop.hint
+    cli = plan_of(write(tmp_path, "cli.sh", script.read_text().replace("swift/llm/rlhf.py", "swift/cli/rlhf.py")))
+    assert not [n for n in notes(cli, "ignored-key") if "library module" in n.message]
