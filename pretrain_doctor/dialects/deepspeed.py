@@ -19,7 +19,7 @@ from ..plan.model import TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .neox import NEOX_ONLY_KEYS, is_deepspeed_json, neox_words
 from .shared import (deepspeed_default_peak, deepspeed_scheduler_rejected, launched_processes, launcher_world_size,
-                     optimizer_family)
+                     optimizer_family, precision_block_not_an_object)
 
 DEFAULT = "DeepSpeed default"
 _SIGNATURE = ("zero_optimization", "train_micro_batch_size_per_gpu", "train_batch_size", "fp16", "bf16",
@@ -279,6 +279,7 @@ class DeepspeedDialect(Dialect):
 
     @staticmethod
     def _precision(b: PlanBuilder, doc: Document) -> None:
+        precision_block_not_an_object(b, doc, doc.data if isinstance(doc.data, dict) else {})
         fp16 = lenient_bool(doc.get(("fp16", "enabled"))) if isinstance(doc.get("fp16"), dict) else None
         bf16_block = doc.get("bf16", doc.get("bfloat16"))
         bf16 = lenient_bool(bf16_block.get("enabled")) if isinstance(bf16_block, dict) else None

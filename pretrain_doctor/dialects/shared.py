@@ -414,7 +414,23 @@ def merge_deepspeed_reference(b: PlanBuilder, doc: Document, context: BuildConte
         b.set("clipping.ignored_by", "deepspeed", b.source(ds_doc, prefix, note="no gradient_clipping"))
     _declare_deepspeed_precision(b, ds_doc, ds_data, prefix)
     _deepspeed_loss_scaling(b, ds_doc, ds_data, prefix)
+    precision_block_not_an_object(b, ds_doc, ds_data, prefix)
     return ds_doc, prefix
+
+
+def precision_block_not_an_object(b: PlanBuilder, ds_doc: Document, ds_data: dict, prefix: KeyPath = ()) -> None:
+    """`"bf16": true` where DeepSpeed reads a block (`{"enabled": true}`): its config parser takes the setting's
+    `enabled` with `.get`, and stops on a bare value (deepspeed/runtime/config.py get_bfloat16_enabled /
+    get_fp16_enabled: `'bool' object has no attribute 'get'`) (held-out review 118, A 21)."""
+    for key in ("fp16", "bf16", "bfloat16"):
+        value = ds_data.get(key, {})
+        if isinstance(value, dict) or value is None:
+            continue
+        b.note("ignored-key", f"`\"{key}\": {str(value).lower() if isinstance(value, bool) else value}` is no block: "
+               f"DeepSpeed reads `{key}` as an object (`{{\"enabled\": true}}`) and its config parser stops on a bare "
+               "value ('bool' object has no attribute 'get') before training",
+               b.source(ds_doc, prefix + (key,)), key=key, severity="error",
+               hint=f"write `\"{key}\": {{\"enabled\": {str(value).lower() if isinstance(value, bool) else 'true'}}}`")
 
 
 # The peak WarmupLR and WarmupDecayLR warm up to when `warmup_max_lr` is left out (deepspeed/runtime/lr_schedules.py):

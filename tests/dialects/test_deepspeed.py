@@ -283,3 +283,14 @@ def test_a_deepspeed_config_written_as_yaml_with_a_data_path_is_deepspeeds(tmp_p
                    "gradient_clipping: 2.0\nfrom_scratch: false\nmodel_path: ./bloomz\ndata_path: ./dataset.json\n")
     assert detected(config) == "deepspeed"
     assert plan_of(config).optimizer.lr == 1e-5
+
+
+@pytest.mark.parametrize("block, stops", [('"bf16": true', True), ('"fp16": false', True),
+                                          ('"bf16": {"enabled": true}', False), ('"bf16": {"enabled": "auto"}', False)])
+def test_a_precision_setting_written_as_a_bare_value_stops_deepspeed(tmp_path, block, stops) -> None:
+    # held-out review 118, A 21 (quansun's ds_config.json): `"bf16": true`, DeepSpeed's parser `.get`s `enabled` from it
+    text = '{"train_micro_batch_size_per_gpu": 4, "gradient_accumulation_steps": 8, ' + block + \
+           ', "zero_optimization": {"stage": 2}}'
+    plan = plan_of(write(tmp_path, "ds.json", text))
+    found = [n for n in notes(plan, "ignored-key") if "is no block" in n.message]
+    assert [n.data["severity"] for n in found] == (["error"] if stops else [])
