@@ -697,3 +697,47 @@ def test_a_programs_hf_argument_dataclass_run_without_flags_gives_its_defaults(t
                                         "    DPOTrainer(model=None, args=training_args).train()\n")
     plan = plan_of(program)
     assert plan.optimizer.lr == 5e-4 and plan.batch.micro_batch_size == 4 and plan.run.max_steps == 1000
+
+
+_ANSWER_ONLY_SFT = """\
+    import argparse
+    from datasets import load_dataset
+    from transformers import (AutoModelForCausalLM, AutoTokenizer, DataCollatorForLanguageModeling, Trainer,
+                              TrainingArguments)
+
+    def tokenize_example(example, tokenizer):
+        prompt = tokenizer(example["prompt"])["input_ids"]
+        answer = tokenizer(example["answer"])["input_ids"]
+        LABELS
+        return {"input_ids": prompt + answer, "labels": labels}
+
+    def main():
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--base_model", default="HuggingFaceTB/SmolLM2-360M-Instruct")
+        args = parser.parse_args()
+        tokenizer = AutoTokenizer.from_pretrained(args.base_model)
+        model = AutoModelForCausalLM.from_pretrained(args.base_model)
+        data = load_dataset("json", data_files="train.json")["train"].map(lambda e: tokenize_example(e, tokenizer))
+        training_args = TrainingArguments(output_dir="out", learning_rate=4e-5, num_train_epochs=3,
+                                          per_device_train_batch_size=8)
+        COLLATOR
+        Trainer(model=model, args=training_args, train_dataset=data, data_collator=data_collator).train()
+
+    main()
+    """
+
+
+def test_labels_masked_by_the_program_and_rebuilt_by_its_collator(tmp_path: Path) -> None:
+    # held-out review 118, A 17 (wjkim's sft.py): answer-only labels, then DataCollatorForLanguageModeling(mlm=False)
+    prompt_masked = "labels = [-100] * len(prompt) + answer"
+    pad_only = "labels = [t if t != tokenizer.pad_token_id else -100 for t in prompt + answer]"
+    rebuilds = "data_collator = DataCollatorForLanguageModeling(tokenizer=tokenizer, mlm=False)"
+    keeps = "data_collator = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100)"
+    cases = [(prompt_masked, rebuilds, True), (pad_only, rebuilds, False), (prompt_masked, keeps, False)]
+    for n, (labels, collator, fires) in enumerate(cases):
+        write(tmp_path, f"{n}/sft.py", _ANSWER_ONLY_SFT.replace("LABELS", labels).replace("COLLATOR", collator))
+        script = write(tmp_path, f"{n}/run.sh", "python sft.py --base_model HuggingFaceTB/SmolLM2-360M-Instruct\n")
+        found = [f for f in check_paths([script], CheckOptions(use_settings=False)).findings if f.code == "PD505"]
+        assert [f.severity for f in found] == (["warning"] if fires else []), (labels, collator)
+        if fires:
+            assert "rebuilds every row's labels" in found[0].message and found[0].line == 21

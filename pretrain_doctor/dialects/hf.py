@@ -174,6 +174,7 @@ class HfDialect(Dialect):
             launcher_world_size(b, script)  # held-out review 21, A 22: `torchrun --nproc_per_node 8 --nnodes 1`
             _program_run_kind(b, doc, facts)
             _program_objective(b, doc, facts)
+            program_labels(b, facts)
         self._optimizer(b, doc, context.trainer_versions)
         self._schedule(b, doc, context.trainer_versions)
         if launched is not None:
@@ -2004,6 +2005,16 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
         where = _evidence(facts.freezes, "the launched program sets requires_grad off whatever its arguments")
         b.set("mode.trains_only", f"what `{Path(facts.freezes.file).name}` leaves trainable", where)
         b.set("mode.kind", "partial_finetune", where)
+
+
+def program_labels(b: PlanBuilder, facts: Optional[ProgramFacts]) -> None:
+    """A program that masks the prompt in the labels it builds and collates with DataCollatorForLanguageModeling
+    (mlm=False), which overwrites them (held-out review 118, A 17: an MMLU answer-only SFT that trains on the whole
+    prompt)."""
+    found = facts.rebuilds_masked_labels if facts is not None else None
+    if found is not None:
+        b.set("data.labels_rebuilt_by", found.what, Source(file=found.file, line=found.line,
+                                                            note="the program's data collator"))
 
 
 def _program_objective(b: PlanBuilder, doc: Document, facts: Optional[ProgramFacts]) -> None:

@@ -530,9 +530,10 @@ def _source_adapters(b: PlanBuilder, view: _ArgsView) -> None:
     """The program at hand wraps the model in adapters whatever its arguments (held-out review 33, A 19:
     qwen2-7b-reason-lora's train.py calls get_peft_model unconditionally, with `--lora_r` defaulting to 64), as an HF
     launch's program does (dialects/hf.py)."""
-    from .hf import _evidence, _program_adapters
+    from .hf import _evidence, _program_adapters, program_labels
 
     facts = program_facts(view.parsed.path, view.flags) if view.parsed is not None else None
+    program_labels(b, facts)
     if facts is None or facts.adapters is None:
         return
     b.set("mode.kind", "qlora" if facts.quantized else "lora",

@@ -672,6 +672,9 @@ class ProgramFacts(NamedTuple):
     # builds a trainer or calls `.train(...)`: the source at hand is the training program, not a recipe module
     # whose config another program hands its trainer with the model it loads
     trains: bool = False
+    # masks the prompt in the `labels` it builds (-100), then collates with `DataCollatorForLanguageModeling(mlm=
+    # False)`, which rebuilds every row's labels from its input ids: where the collator is built
+    rebuilds_masked_labels: Optional[Evidence] = None
 
 
 def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[ProgramFacts]:
@@ -736,6 +739,9 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
                 found.setdefault("own_optimizer", evidence)
             if name == "requires_grad_" and node.args and _is_false(node.args[0]):
                 found.setdefault("freezes", evidence)
+            if name == "DataCollatorForLanguageModeling" and _is_false(_keyword(node, "mlm")) \
+                    and _masks_labels(module.tree):
+                found.setdefault("rebuilds_masked_labels", evidence)
             # `trl.RewardTrainer(...)`, `AutoModelForTokenClassification.from_pretrained(...)`
             for model_class in (name, _receiver(node)):
                 if model_class is not None and _NOT_CAUSAL_LM.fullmatch(model_class):
@@ -759,7 +765,44 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
         sets_eval=any(_EVAL_WORDS.search(m.text) for m in modules),
         not_causal_lm=found.get("not_causal_lm") if "causal_lm" not in found else None,
         own_optimizer=found.get("own_optimizer"), fp16_weights=found.get("fp16_weights"),
-        trains=any(_TRAINS.search(m.text) for m in modules))
+        trains=any(_TRAINS.search(m.text) for m in modules),
+        rebuilds_masked_labels=found.get("rebuilds_masked_labels"))
+
+
+def _masks_labels(tree: ast.Module) -> bool:
+    """The module writes `labels` (`x["labels"] = ...`, `labels = ...`, `dict(labels=...)`) and masks a span of them
+    by position with the loss's ignore index: `[-100] * len(prompt_ids)`, `labels[:n] = [IGNORE_INDEX] * n`. Masking
+    the padding alone (`-100 if t == pad_id else t`) is what the collator does again: no loss."""
+    writes, spans = False, False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            writes = writes or any(_names_labels(target) for target in node.targets)
+            spans = spans or any(isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Slice)
+                                 and _holds_ignore_index(node.value) for target in node.targets)
+        elif isinstance(node, ast.keyword) and node.arg == "labels":
+            writes = True
+        elif isinstance(node, ast.Dict):
+            writes = writes or any(isinstance(k, ast.Constant) and k.value == "labels" for k in node.keys)
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            spans = spans or any(isinstance(side, (ast.List, ast.Tuple)) and _holds_ignore_index(side)
+                                 for side in (node.left, node.right))
+        if writes and spans:
+            return True
+    return False
+
+
+def _holds_ignore_index(node: ast.AST) -> bool:
+    """-100 (or an `IGNORE_INDEX`-like name) anywhere in `node`."""
+    return any(isinstance(inner, ast.UnaryOp) and isinstance(inner.op, ast.USub)
+               and isinstance(inner.operand, ast.Constant) and inner.operand.value == 100
+               or isinstance(inner, ast.Name) and inner.id.upper() in ("IGNORE_INDEX", "IGNORE_TOKEN_ID")
+               for inner in ast.walk(node))
+
+
+def _names_labels(target: ast.AST) -> bool:
+    if isinstance(target, ast.Name):
+        return target.id == "labels"
+    return isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant) and target.slice.value == "labels"
 
 
 # A trainer built or a training loop run: `SFTTrainer(`, `Trainer(`, `trainer.train(`, `optimizer.step()`.

@@ -289,6 +289,9 @@ class DataSpec(_Section):
     # How labels are masked: by comparing with the pad id (HF DataCollatorForLanguageModeling)
     # or by position (axolotl, litgpt build -100 spans from lengths).
     label_masking: Optional[Literal["pad_id", "positional"]] = None
+    # A program masks labels itself (-100 over the prompt) and its collator then rebuilds them from the input ids
+    # (`DataCollatorForLanguageModeling(mlm=False)`): the call that undoes the masking, for PD505.
+    labels_rebuilt_by: Optional[str] = None
     num_workers: Optional[int] = Field(None, ge=0)
     # Examples are tokenized, decoded or fetched as batches are drawn (streaming, on-the-fly
     # transforms), so loader workers overlap that work with the step; False when the trainer
