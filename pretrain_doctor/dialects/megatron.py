@@ -509,6 +509,13 @@ class MegatronDialect(Dialect):
             # Megatron exits once the iteration is divisible by it: bigscience's `run_bf16.sh` (a checkpoint
             # reshape test) trains 10 of its 100,000 iterations.
             b.set("debug", True, f.source(b, "--exit-interval", f"the program exits at iteration {exit_at}: a smoke test"))
+        minutes = lenient_number(f.raw("--exit-duration-in-mins")) if f.unknown("--exit-duration-in-mins") is None \
+            else None
+        if isinstance(minutes, (int, float)) and 0 < minutes <= _TEST_MINUTES and not b.get("debug"):
+            # train() exits once this much wall time has passed: minutes of a run are a test of the setup, whatever
+            # length the schedule has (held-out review 118, D 06: `--exit-duration-in-mins 1` of a 300B-token run)
+            b.set("debug", True, f.source(b, "--exit-duration-in-mins", f"the program exits after {minutes:g} "
+                                          "minute(s) of training: a test of the setup"))
         if f.switch("--mock-data") and not b.get("debug"):
             # synthetic tokens in place of the data path: a throughput or systems study whose model is not kept
             # (held-out review 73, B 05: a fail-slow study's 500,000-iteration launch of a 1.6B model at seq 32)
@@ -1401,6 +1408,10 @@ def _is_number(value: Any) -> bool:
 
 
 DIALECT = MegatronDialect()
+
+
+# A wall-time limit this short (`--exit-duration-in-mins`) ends a run within minutes: a test, not a training run.
+_TEST_MINUTES = 10
 
 
 def _exits_early(b: PlanBuilder, f: _Flags, exit_at: Any) -> None:

@@ -107,6 +107,13 @@ def test_a_tokenizer_type_without_its_model_file_stops_at_start(tmp_path, flags,
     assert [n.data["severity"] for n in stops] == (["error"] if fires else [])
 
 
+@pytest.mark.parametrize("minutes, debug", [(1, True), (10, True), (230, False)])
+def test_a_wall_time_limit_of_minutes_is_a_test_of_the_setup(tmp_path, minutes, debug) -> None:
+    # held-out review 118, D 06: `--exit-duration-in-mins 1` on a 300B-token schedule; a job's 230 minutes resume
+    plan = plan_of(write(tmp_path, "train.sh", SCRIPT.replace("--bf16", f"--bf16 --exit-duration-in-mins {minutes}")))
+    assert bool(plan.debug) is debug
+
+
 def test_flags_validate_args_refuses_together(tmp_path) -> None:
     text = SCRIPT.replace("--lr-warmup-fraction 0.01", "--lr-warmup-fraction 0.01 --lr-warmup-iters 100")
     plan = plan_of(write(tmp_path, "train.sh", text))
