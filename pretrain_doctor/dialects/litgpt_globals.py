@@ -342,11 +342,68 @@ def _build_finetune(b: PlanBuilder, doc: Document, script: GlobalsScript, take: 
     if "CosineAnnealingLR" in script.text:
         b.set("schedule.kind", "cosine", Source(file=str(script.path), note="a CosineAnnealingLR after the loop's "
                                                                                "linear warmup"))
+        _periodic_cosine(b, script)
     else:  # forks set the lr in the loop, constant or decaying (held-out review 26, B 08: a linear decay)
         b.unknown("schedule.kind", f"the lr {script.path.name}'s training loop sets")
     take("batch.seq_len", "max_seq_length", int)
     if not set_precision(b, flag("precision"), b.source(doc, ("--precision",))):
         b.unknown("precision.compute", "lit-gpt's get_default_supported_precision (bf16-mixed where the GPU has bf16)")
+
+
+def _periodic_cosine(b: PlanBuilder, script: GlobalsScript) -> None:
+    """`CosineAnnealingLR(optimizer, T_max=max_iters // batch_size)`, lit-gpt's 2023 finetune scripts: T_max counts
+    max_iters in global batches of samples, while the loop steps the scheduler once an optimizer step after the
+    warmup. Where T_max is shorter than those steps, torch's cosine is periodic: past T_max the lr climbs back to the
+    peak and cycles (held-out review 118, C 11: T_max 140 of 462 scheduler steps)."""
+    call = _COSINE_T_MAX.search(script.text)
+    steps, warmup = b.get("run.max_steps"), b.get("schedule.warmup_steps") or 0
+    if call is None or not isinstance(steps, int):
+        return
+    t_max = _global_expression(call.group(1), script)
+    stepped = steps - warmup if "> warmup" in script.text else steps
+    if not isinstance(t_max, int) or t_max <= 0 or stepped <= _PERIODIC_OVERRUN * t_max:
+        return  # a step or two past T_max lifts the lr by a hair (C 12: T_max 624 of 625 steps)
+    line = script.text.count("\n", 0, call.start()) + 1
+    b.not_known("schedule.decay_steps", f"a periodic cosine: CosineAnnealingLR's T_max {t_max} "
+                                        f"({call.group(1).strip()}) cycles the lr, no single decay horizon")
+    b.note("inconsistent", f"CosineAnnealingLR's `T_max={call.group(1).strip()}` is {t_max}, but the loop steps it "
+           f"{stepped:,} times (one optimizer step each after the warmup): torch's cosine is periodic, so the lr "
+           f"reaches 0 at step {t_max + steps - stepped:,}, climbs back to the peak by {2 * t_max + steps - stepped:,} "
+           "and keeps cycling",
+           Source(file=str(script.path), line=line), hint="count T_max in optimizer steps: `T_max=max_iters // "
+           "gradient_accumulation_iters - warmup_steps` (or the run's steps after the warmup)",
+           stated=t_max, derived=stepped, keys=["T_max", "max_iters"], severity="warning")
+
+
+# How far past T_max the scheduler must be stepped for the climb back to matter: at 1.25 × T_max the lr is back at
+# 15% of the peak, and rising.
+_PERIODIC_OVERRUN = 1.25
+# `CosineAnnealingLR(optimizer, T_max=EXPR)` with EXPR a plain expression of the script's globals.
+_COSINE_T_MAX = lazy_compile(r"CosineAnnealingLR\(\s*\w+\s*,\s*T_max\s*=\s*([\w\s/*+()-]+?)\s*[,)]")
+
+
+def _global_expression(expression: str, script: GlobalsScript) -> Any:
+    """The value of `expression` (names, integers, + - * // /) over the script's known globals; None otherwise."""
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError:
+        return None
+    values = {name: value for name, (value, _) in script.values.items() if isinstance(value, (int, float))}
+
+    def value(node: ast.AST) -> Any:
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return node.value
+        if isinstance(node, ast.Name):
+            return values.get(node.id)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
+            left, right = value(node.left), value(node.right)
+            if left is None or right is None or (isinstance(node.op, ast.FloorDiv) and right == 0):
+                return None
+            return {ast.Add: left + right, ast.Sub: left - right, ast.Mult: left * right}.get(
+                type(node.op), left // right if isinstance(node.op, ast.FloorDiv) else None)
+        return None
+
+    return value(tree.body)
 
 
 def _setup_parameters(script: GlobalsScript) -> list[str]:

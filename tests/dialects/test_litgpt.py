@@ -711,6 +711,20 @@ def test_an_old_lit_gpt_finetune_script_checked_alone_is_read_through_its_global
     assert per_sequence.severity == "info" and "one sequence per micro-batch" in per_sequence.message
 
 
+def test_an_old_lit_gpt_cosine_shorter_than_its_steps_cycles(tmp_path) -> None:
+    # held-out review 118, C 11 (legal-llm's lora.py, lit-gpt 2023): T_max = max_iters // batch_size counts samples'
+    # batches, the loop steps the scheduler once per optimizer step after warmup: 140 of 462, and torch's cosine cycles
+    text = OLD_FINETUNE_SCRIPT.replace("micro_batch_size = 1", "micro_batch_size = 4").replace(
+        "max_iters = 10000", "max_iters = 18000") + "if step_count > warmup_steps:\n    scheduler.step()\n"
+    plan = plan_of(write(tmp_path / "finetune", "lora.py", text))
+    assert plan.run.max_steps == 562 and "periodic cosine" in plan.unknown["schedule.decay_steps"]
+    [cycle] = findings(plan, "PD004")
+    assert cycle.severity == "warning" and "140" in cycle.message and "462 times" in cycle.message
+    assert findings(plan, "PD107") == []
+    # micro-batch 1: T_max = 10,000 // 128 = 78 is the run's own 78 steps
+    assert findings(plan_of(write(tmp_path / "one", "lora.py", OLD_FINETUNE_SCRIPT)), "PD004") == []
+
+
 # harishvs/lit-gpt pretrain/redpajama.py (held-out review 116, C 22), reduced: lit-gpt's 2023 pretraining scripts count
 # the run and its schedule in micro-batch iterations, `get_lr(state["iter_num"])` before every micro-batch.
 ITERATIONS_PRETRAIN_SCRIPT = '''
