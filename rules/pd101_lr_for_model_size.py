@@ -180,6 +180,7 @@ class LrForModelSize(Rule):
             plan.mode.from_scratch
             and plan.starting_point_known
             and not plan.debug
+            and not plan.derived.systems_test  # a 1B+ model at a few hundred tokens a step: no lr is its band's
             and plan.objective.kind in ("causal_lm", "masked_lm")
             and opt.is_adam_family  # Muon, Shampoo/SOAP, LAMB, Lion, Adafactor: other lr scales
             and not opt.mup

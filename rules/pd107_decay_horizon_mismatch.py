@@ -236,7 +236,7 @@ class DecayHorizonMismatch(Rule):
 def _low_stakes_context(plan) -> tuple[str | None, str]:
     """Why the run's schedule matters less (a debug config, a run cheap to repeat, a resumed run), as the finding
     says it: the cheap-run reason (None for a debug config) and the text appended to the message."""
-    cheap = None if plan.debug else plan.derived.cheap_to_repeat
+    cheap = None if plan.debug else plan.derived.cheap_to_repeat or plan.derived.systems_test
     context = " (a debug or smoke-test config)" if plan.debug else f" ({cheap})" if cheap else ""
     context += " (a resumed run: a continuation may mean to train at the minimum lr)" if plan.mode.resumed else ""
     return cheap, context

