@@ -395,3 +395,14 @@ def test_a_file_that_holds_its_settings_twice_is_one_info(tmp_path) -> None:
     path.write_text("model_name_or_path: Qwen/Qwen2.5-0.5B\noutput_dir: out\nlearning_rate: 5.0e-5\n"
                     "warmup_ratio: 0.1\nlearning_rate: 1.0e-4\n")
     assert [f.severity for f in _repeated_findings(path).values()] == ["warning"]
+
+
+def test_a_flag_given_as_true_then_as_a_bare_switch_is_the_same_value(tmp_path) -> None:
+    # held-out review 119, B 05: `--overwrite_cache True` at line 2, then `--overwrite_cache` bare: both true
+    from pretrain_doctor.config.loader import load_document
+
+    path = tmp_path / "run.sh"
+    path.write_text("llamafactory-cli train \\\n    --overwrite_cache True \\\n    --stage sft \\\n"
+                    "    --overwrite_cache \\\n    --bf16 true \\\n    --bf16\n")
+    doc = load_document(path)
+    assert [(d.path, d.same_value) for d in doc.duplicates] == [(("overwrite_cache",), True), (("bf16",), True)]

@@ -10,7 +10,8 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from ..config.document import Document, DuplicateKey, Suppression, merge_documents
 from ..config.loader import (CONFIG_SUFFIXES, is_document_launch_path, is_launch_script_path,
-                             is_shell_script_without_suffix, load_document, read_text, shows_launch)
+                             is_shell_script_without_suffix, load_document, read_text, shows_launch,
+                             with_inherited_bases)
 from ..dialects import BuildContext, Detection, Dialect, detect, detection, get_dialect, not_supported_message, wrapped_config
 from ..dialects.versions import TrainerVersions
 from ..errors import ConfigError, NotAConfigError, UsageError
@@ -66,7 +67,7 @@ def load_plan_detected(path: str | Path, options: Optional[CheckOptions] = None
                        ) -> tuple[Document, Detection, TrainingPlan]:
     """`load_plan`, with the detection (its notice says when the dialect was a guess)."""
     options = options or CheckOptions()
-    doc = load_document(path, documents=True)
+    doc = with_inherited_bases(load_document(path, documents=True))
     doc, found = _followed(doc, _choose_dialect(doc, options), options)
     if found.dialect is None:
         raise ConfigError(not_supported_message(doc), doc.path)
@@ -833,6 +834,7 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
         doc = _load_or_skip(path, shown, options, report, explicit, documents)
         if doc is None:
             return None
+        doc = with_inherited_bases(doc)
         doc, found = _followed(doc, _choose_dialect(doc, options), options)
         dialect = found.dialect
         if dialect is None:

@@ -302,8 +302,12 @@ def _kind(value: object) -> str:
 
 def _same_flag_value(dropped: Any, kept: Any) -> bool:
     """Two values of a flag that mean the same: equal, or a bare switch (`True`) and a word HfArgumentParser reads as
-    true (`--bf16 --bf16 true`)."""
-    return dropped == kept or (dropped is True and isinstance(kept, str) and kept.strip().lower() == "true")
+    true, in either order (`--bf16 --bf16 true`; `--overwrite_cache True ... --overwrite_cache`: held-out review 119,
+    B 05)."""
+    def true_word(value: Any) -> bool:
+        return isinstance(value, str) and value.strip().lower() == "true"
+
+    return dropped == kept or (dropped is True and true_word(kept)) or (kept is True and true_word(dropped))
 
 
 def _repeated_flags(data: Any) -> list[DuplicateKey]:
@@ -314,3 +318,38 @@ def _repeated_flags(data: Any) -> list[DuplicateKey]:
                          last_line=item["last_line"], same_value=_same_flag_value(item["dropped"], item["kept"]),
                          dropped=item["dropped"])
             for item in repeated or ()]
+
+
+# Keys a project's own config loader reads to stack a file on its bases (QwenMath2026's `inherit: base`, a Megatron
+# fork's `inherit: [base_gpt2_345m.yaml, ...]`, mmengine's `_base_`): no trainer here reads them itself.
+_INHERIT_KEYS = ("inherit", "_base_", "extends")
+_BASE_SUFFIXES = ("", ".yaml", ".yml", ".json")
+_MAX_INHERIT_DEPTH = 4
+
+
+def with_inherited_bases(doc: Document, depth: int = 0) -> Document:
+    """A YAML/JSON file that names its base files (`inherit: base`) merged over them, as the project's loader
+    merges it: the bases in order, then the file, mappings key by key (held-out review 119, A 07: LoRA and bf16 in
+    `base.yaml`, a DPO file read as full-model tuning). The file itself when it names none, or a base is not beside
+    it: what a missing base holds is unknown, and the file is read as it is."""
+    if doc.format not in ("yaml", "json") or not isinstance(doc.data, dict) or depth >= _MAX_INHERIT_DEPTH:
+        return doc
+    key = next((k for k in _INHERIT_KEYS if k in doc.data), None)
+    if key is None:
+        return doc
+    names = doc.data[key] if isinstance(doc.data[key], list) else [doc.data[key]]
+    if not names or not all(isinstance(name, str) and name.strip() for name in names):
+        return doc
+    bases = []
+    for name in names:
+        found = next((Path(doc.path).parent / f"{name.strip()}{suffix}" for suffix in _BASE_SUFFIXES
+                      if (Path(doc.path).parent / f"{name.strip()}{suffix}").is_file()), None)
+        if found is None or found.resolve() == Path(doc.path).resolve():
+            return doc
+        try:
+            bases.append(with_inherited_bases(load_document(found), depth + 1))
+        except ConfigError:
+            return doc
+    merged = merge_documents([*bases, doc], doc)
+    merged.data.pop(key, None)
+    return merged

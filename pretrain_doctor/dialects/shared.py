@@ -1231,6 +1231,8 @@ def pyyaml_strings(doc: Document) -> list[tuple[str, str]]:
         if not isinstance(key, str) or isinstance(value, bool) or not isinstance(value, (int, float)) \
                 or position is None or position.line > len(lines):
             continue
+        if position.file and Path(position.file).resolve() != Path(doc.path).resolve():
+            continue  # a base file merged under this one (`inherit: base`): its lines are not this text's
         _, colon, rest = lines[position.line - 1].partition(":")
         words = rest.split(" #", 1)[0].lower().split() if colon else []
         while words and words[0].startswith(("&", "!")):  # an anchor or a tag before the number (held-out review

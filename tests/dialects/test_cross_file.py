@@ -346,3 +346,45 @@ def test_the_accelerate_config_beside_a_config_is_looked_for_again_when_the_fold
     assert plan_of(path, dialect="hf").parallel.world_size is None
     write(tmp_path, "zero3.yaml", ACCELERATE)
     assert plan_of(path, dialect="hf").parallel.world_size == 8
+
+
+def test_a_file_that_inherits_its_base_is_read_over_it(tmp_path) -> None:
+    # held-out review 119, A 07 (QwenMath2026's dpo.yaml: `inherit: base`): LoRA and bf16 live in base.yaml; read alone
+    # the DPO file was full-model tuning at 5e-5, a PD103 warning
+    write(tmp_path, "base.yaml", """\
+        model:
+          name: Qwen/Qwen2.5-0.5B-Instruct
+        lora:
+          r: 8
+          lora_alpha: 32
+          target_modules: [q_proj, v_proj]
+        training:
+          bf16: true
+          learning_rate: 1.0e-4
+          num_train_epochs: 3
+          per_device_train_batch_size: 4
+          gradient_accumulation_steps: 4
+          lr_scheduler_type: cosine
+          warmup_ratio: 0.05
+          save_steps: 500
+        """)
+    dpo = write(tmp_path, "dpo.yaml", """\
+        inherit: base
+        dpo:
+          beta: 0.1
+        training:
+          learning_rate: 5.0e-5
+          num_train_epochs: 2
+        """)
+    from pretrain_doctor.check import check_paths, load_plan
+    from pretrain_doctor.settings import CheckOptions
+
+    plan = load_plan(dpo, CheckOptions(use_settings=False))[2]
+    assert plan.mode.lora_rank == 8 and plan.sources["mode.lora_rank"].file.endswith("base.yaml")
+    assert plan.optimizer.lr == 5e-5 and plan.sources["optimizer.lr"].file.endswith("dpo.yaml")
+    assert plan.run.epochs == 2 and plan.precision.bf16_enabled
+    found = check_paths([dpo], CheckOptions(use_settings=False)).findings
+    assert not [f for f in found if f.code == "PD103" or "inherit" in f.message]
+    # a base not at hand: the file as it is
+    alone = write(tmp_path, "other/dpo.yaml", (tmp_path / "base.yaml").read_text().replace("lora:", "inherit: missing\nx:"))
+    assert load_plan(alone, CheckOptions(use_settings=False))[2].mode.lora_rank is None
