@@ -17,7 +17,10 @@ class PackingWithoutDocumentMask(Rule):
     attention). TRL 0.19 and later pack with `bfd` by default, which is padding-free with
     per-document position ids: under `flash_attention_2` that is document masking, so
     `packing: true` alone does not fire unless the config names an older TRL
-    (`--trainer-version trl=0.18`), whose packing made plain causal rows. Warns for
+    (`--trainer-version trl=0.18`), whose packing made plain causal rows. Without flash
+    attention, TRL 0.20 and later (padding-free, no attention mask) are masked too on
+    transformers 4.54 and later, whose sdpa/eager masks are built from packed position ids;
+    with the transformers release unknown, the finding is an `info`. Warns for
     fine-tuning (at `info` when the trainer's release has no masked packing, e.g. TRL before
     0.19 or a transformers pinned below 4.46, which TRL 0.12 and later need, where unmasked
     packing is the recipe's known trade-off); reports at `info` for pretraining (and for continued pretraining on raw

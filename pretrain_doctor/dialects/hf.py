@@ -635,8 +635,14 @@ _TRAIN_WITH_ARGUMENTS = lazy_compile(r"\.train\(\s*[^)\s]")
 
 
 def _imports_unsloth(doc: Document) -> bool:
-    """The file (a program) or a program in its folder imports Unsloth."""
+    """The file (a program) or a program in its folder imports Unsloth, or the file's settings are Unsloth's own
+    (`gradient_checkpointing: unsloth`, a model of the `unsloth/` hub org: held-out review 119, A 08, a YAML its
+    Unsloth program loads, checked alone)."""
     if _UNSLOTH_IMPORT.search(doc.text or ""):
+        return True
+    if isinstance(doc.data, dict) and (str(doc.get("gradient_checkpointing", "")).strip().lower() == "unsloth" or any(
+            str(doc.get(key, "")).strip().lower().startswith("unsloth/") for key in ("model_name", "model_name_or_path",
+                                                                                      "model_id", "base_model"))):
         return True
     return bool(doc.path) and programs_import(folder_files(Path(doc.path).resolve().parent, (".py",)),
                                               _UNSLOTH_IMPORT)
@@ -1036,6 +1042,10 @@ def _fsdp_wrap_classes(b: PlanBuilder, doc: Document) -> None:
 # TRL 0.19 made packing padding-free with per-document position ids (`ffd`, renamed `bfd` in
 # 0.20) the default; before, packing concatenated examples into plain causal rows.
 TRL_POSITION_ID_PACKING = (0, 19)
+# TRL packs padding-free (position ids, no attention mask) by default from 0.20 ...
+TRL_PADDING_FREE_PACKING = (0, 20)
+# ... and transformers' masking_utils builds a block-diagonal mask from such position ids for sdpa/eager attention
+TRANSFORMERS_PACKED_MASK = (4, 54)
 # SFTConfig's `padding_free` (trl@v0.16.0 sft_config.py): before it, packed SFT rows cannot be masked apart.
 TRL_PADDING_FREE = (0, 16)
 
@@ -1326,6 +1336,19 @@ def _document_mask(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> 
         # honours (held-out review 108, A 16: a continued-pretraining program on Unsloth, no flash-attention named)
         b.unknown("data.document_mask", "the program runs on Unsloth, whose SFTTrainer patch packs padding-free with "
                                         "per-document lengths in its releases of 2025 and later")
+    elif position_ids and not flash and strategy != "wrapped":
+        # no attention_mask and per-document position ids: transformers 4.54 on builds a packed-sequence mask from
+        # them for sdpa and eager too (masking_utils find_packed_sequence_indices; held-out review 119, A 08)
+        transformers = versions.get("transformers")
+        if trl is not None and trl.key < TRL_PADDING_FREE_PACKING:
+            pass  # TRL 0.19 hands the attention its all-ones mask beside the positions: no packed mask is built
+        elif transformers is not None and transformers.at_least(TRANSFORMERS_PACKED_MASK):
+            b.set("data.document_mask", True, b.source(doc, ("packing",), note=(
+                f"{transformers.describe()} masks the packed documents apart from their position ids in sdpa and "
+                "eager attention as well")))
+        elif transformers is None:
+            b.unknown("data.document_mask", "the transformers release: 4.54 and later mask the packed documents apart "
+                                            "from their position ids without flash-attention, earlier ones do not")
     elif position_ids and flash:
         if lenient_bool(doc.get("padding_free")) is True:
             b.set("data.document_mask", True, b.source(doc, ("padding_free",)))
