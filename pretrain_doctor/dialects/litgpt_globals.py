@@ -14,7 +14,6 @@ steps; `get_lr` warms up linearly, then decays by a cosine to `min_lr` over the 
 from __future__ import annotations
 
 import ast
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
@@ -30,7 +29,6 @@ from .shared import mark_smoke_test, optimizer_family
 # Globals that say the script is one of these (four or more, with a `setup()` the launcher calls).
 _MARKERS = ("global_batch_size", "micro_batch_size", "learning_rate", "max_step", "warmup_steps", "min_lr",
             "num_of_devices", "grad_clip")
-_SEED = re.compile(r"seed_everything\((\d+)")  # `fabric.seed_everything(3407)` in main()
 # lit_gpt Config's defaults (lit_gpt/config.py) and its older field names, as litgpt's `litgpt_config_parameters`
 # reads them
 _OLD_NAMES = {"_norm_class": "norm_class_name", "_mlp_class": "mlp_class_name"}
@@ -126,10 +124,9 @@ def build(b: PlanBuilder, doc: Document, script: GlobalsScript) -> None:
     take("checkpoint.interval_steps", "save_step_interval", int)
     take("eval.interval_steps", "eval_step_interval", int)
     _model(b, script)
-    seeded = _SEED.search(script.text)
+    seeded = literal_seed(script.text)  # `fabric.seed_everything(3407)`, or of a global bound to one
     if seeded is not None:
-        b.set("seed", int(seeded.group(1)), Source(file=str(script.path), line=script.text.count("\n", 0, seeded.start()) + 1,
-                                                    note="fabric.seed_everything"))
+        b.set("seed", seeded[0], Source(file=str(script.path), line=seeded[1], note="fabric.seed_everything"))
 
 
 def _optimizer(b: PlanBuilder, script: GlobalsScript, take: Any) -> None:

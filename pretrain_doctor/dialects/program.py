@@ -132,13 +132,22 @@ def _text(name: str, _mtime: int, size: int) -> Optional[str]:
 
 
 # `torch.manual_seed(1337 + seed_offset)` (nanoGPT), `fabric.seed_everything(1337)` (lit-gpt): the literal seeds it
-_SEED_CALL = lazy_compile(r"\b(?:manual_seed|seed_everything)\(\s*(\d+)")
+_SEED_CALL = lazy_compile(r"\b(?:manual_seed|seed_everything)\(\s*(?:(\d+)|([A-Za-z_]\w*)\s*\))")
 
 
 def literal_seed(text: str) -> Optional[tuple[int, int]]:
-    """The number a training script's `text` seeds with, and its line; None when it writes none."""
-    found = _SEED_CALL.search(text)
-    return (int(found.group(1)), text.count("\n", 0, found.start()) + 1) if found else None
+    """The number a training script's `text` seeds with, and its line; None when it writes none. A name is followed
+    to the one module-level literal it is bound to (`default_seed=3407`, then `fabric.seed_everything(default_seed)`:
+    held-out review 119, D 10)."""
+    for found in _SEED_CALL.finditer(text):
+        line = text.count("\n", 0, found.start()) + 1
+        if found.group(1):  # `manual_seed(1337 + seed_offset)`: the literal, whatever is added per rank
+            return int(found.group(1)), line
+        word = found.group(2)
+        bound = re.findall(rf"(?m)^{re.escape(word)}\s*(?::\s*int\s*)?=\s*(\d+)\s*(?:#.*)?$", text)
+        if len(bound) == 1:
+            return int(bound[0]), line
+    return None
 
 
 CHECKOUT_LEVELS = 6  # the config's folder and five above it: where a trainer's checkout holds the config

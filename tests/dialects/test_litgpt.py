@@ -637,6 +637,11 @@ def test_a_tinyllama_pretrain_script_is_read_through_its_globals(tmp_path) -> No
     written = (tmp_path / "pretrain" / "tiny.py").read_text()
     assert plan.optimizer.decay_norm_and_bias and plan.optimizer.decay_embeddings
     assert plan.sources["optimizer.decay_embeddings"].line == written.count("\n", 0, written.index("optimizer =")) + 1
+    # held-out review 119, D 10 (amd-llm's tinyllama.py): `default_seed=3407`, then `fabric.seed_everything(default_seed)`
+    named = TINYLLAMA_SCRIPT.replace("fabric.seed_everything(3407)", "fabric.seed_everything(default_seed)") + \
+        "default_seed=3407\n"
+    write(tmp_path / "pretrain", "tiny.py", named)
+    assert plan_of(launch).seed == 3407
     write(tmp_path / "pretrain", "tiny.py", TINYLLAMA_SCRIPT.replace("model.parameters()", "param_groups"))
     grouped = plan_of(launch).optimizer
     assert grouped.decay_norm_and_bias is None and grouped.decay_embeddings is None
