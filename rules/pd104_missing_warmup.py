@@ -16,6 +16,7 @@ _FINETUNE_FRACTION = 0.03
 # finetune_shakespeare.py runs with no warmup at 3e-5).
 _GENTLE_BELOW_BAND = 5.0
 
+
 def _named_without_warmup(plan) -> str | None:
     """The config's file name says no warmup is the point (`small-NoWarmup-SmallEmb-Pile.yml`, an ablation of
     warmup's effect: held-out review 118, C 20): the missing warmup is the experiment, not a slip."""

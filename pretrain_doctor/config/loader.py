@@ -341,9 +341,10 @@ def with_inherited_bases(doc: Document, depth: int = 0) -> Document:
     if not names or not all(isinstance(name, str) and name.strip() for name in names):
         return doc
     bases = []
+    folder = Path(doc.path).parent
     for name in names:
-        found = next((Path(doc.path).parent / f"{name.strip()}{suffix}" for suffix in _BASE_SUFFIXES
-                      if (Path(doc.path).parent / f"{name.strip()}{suffix}").is_file()), None)
+        found = next((path for suffix in _BASE_SUFFIXES if (path := folder / f"{name.strip()}{suffix}").is_file()),
+                     None)
         if found is None or found.resolve() == Path(doc.path).resolve():
             return doc
         try:

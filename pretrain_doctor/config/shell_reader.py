@@ -1446,6 +1446,8 @@ _POSITIONAL = re.compile(r"\$(\{)?[1-9#*]")
 _ECHOED = lazy_compile(r"""^\s*echo\s+(?P<word>(?:"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+)"""
                      r"""(?:[ \t]+(?:"(?:[^"\\]|\\.)*"|[^\s|;&'"`]+))*)\s*"""
                      r"""(?:\|\s*(?:sed\s+(?:-e\s+)?(['"])s/[ *+\\st\[\]:space]+/ /g\2|tr\s+-s\s+\S+)\s*)?$""", re.S)
+
+
 def _substituted(items: list, quoted: bool) -> list:
     """What `$(...)` gives of a command's printed `items`: its trailing newlines cut; unquoted, its blanks split
     fields, quoted, they stay in the one word."""
@@ -1464,7 +1466,7 @@ def _printed_words(function: _Block) -> Optional[list[list[Token]]]:
         head, *words = statement.words
         if head.text in ("true", ":") and not words:
             continue
-        if head.text != "echo" or (words and words[0].text.startswith("-") and words[0].text in ("-n", "-e", "-E")) \
+        if head.text != "echo" or (words and words[0].text in ("-n", "-e", "-E")) \
                 or any(word.text[:1] in "<>" or word.text in ("|", "&&", "||", ";") for word in words):
             return None
         printed.append(words)

@@ -638,14 +638,20 @@ def _imports_unsloth(doc: Document) -> bool:
     """The file (a program) or a program in its folder imports Unsloth, or the file's settings are Unsloth's own
     (`gradient_checkpointing: unsloth`, a model of the `unsloth/` hub org: held-out review 119, A 08, a YAML its
     Unsloth program loads, checked alone)."""
-    if _UNSLOTH_IMPORT.search(doc.text or ""):
-        return True
-    if isinstance(doc.data, dict) and (str(doc.get("gradient_checkpointing", "")).strip().lower() == "unsloth" or any(
-            str(doc.get(key, "")).strip().lower().startswith("unsloth/") for key in ("model_name", "model_name_or_path",
-                                                                                      "model_id", "base_model"))):
+    if _UNSLOTH_IMPORT.search(doc.text or "") or _unsloth_settings(doc):
         return True
     return bool(doc.path) and programs_import(folder_files(Path(doc.path).resolve().parent, (".py",)),
                                               _UNSLOTH_IMPORT)
+
+
+def _unsloth_settings(doc: Document) -> bool:
+    """Settings only Unsloth takes: its own gradient checkpointing, or a model of the `unsloth/` hub org."""
+    if not isinstance(doc.data, dict):
+        return False
+    models = (str(doc.get(key, "")).strip().lower() for key in ("model_name", "model_name_or_path", "model_id",
+                                                                "base_model"))
+    return str(doc.get("gradient_checkpointing", "")).strip().lower() == "unsloth" or any(
+        model.startswith("unsloth/") for model in models)
 
 
 def _yaml_11_numbers(b: PlanBuilder, doc: Document) -> None:
@@ -1340,13 +1346,13 @@ def _document_mask(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> 
         # no attention_mask and per-document position ids: transformers 4.54 on builds a packed-sequence mask from
         # them for sdpa and eager too (masking_utils find_packed_sequence_indices; held-out review 119, A 08)
         transformers = versions.get("transformers")
-        if trl is not None and trl.key < TRL_PADDING_FREE_PACKING:
-            pass  # TRL 0.19 hands the attention its all-ones mask beside the positions: no packed mask is built
-        elif transformers is not None and transformers.at_least(TRANSFORMERS_PACKED_MASK):
+        # (TRL 0.19 hands the attention its all-ones mask beside the positions: no packed mask is built from them)
+        padding_free = trl is None or trl.key >= TRL_PADDING_FREE_PACKING
+        if padding_free and transformers is not None and transformers.at_least(TRANSFORMERS_PACKED_MASK):
             b.set("data.document_mask", True, b.source(doc, ("packing",), note=(
                 f"{transformers.describe()} masks the packed documents apart from their position ids in sdpa and "
                 "eager attention as well")))
-        elif transformers is None:
+        elif padding_free and transformers is None:
             b.unknown("data.document_mask", "the transformers release: 4.54 and later mask the packed documents apart "
                                             "from their position ids without flash-attention, earlier ones do not")
     elif position_ids and flash:

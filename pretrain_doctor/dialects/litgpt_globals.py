@@ -380,27 +380,13 @@ _COSINE_T_MAX = lazy_compile(r"CosineAnnealingLR\(\s*\w+\s*,\s*T_max\s*=\s*([\w\
 
 
 def _global_expression(expression: str, script: GlobalsScript) -> Any:
-    """The value of `expression` (names, integers, + - * // /) over the script's known globals; None otherwise."""
+    """The value of `expression` over the script's known globals, as python_reader evaluates a config line; None
+    where it is not plain arithmetic of them."""
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError:
         return None
-    values = {name: value for name, (value, _) in script.values.items() if isinstance(value, (int, float))}
-
-    def value(node: ast.AST) -> Any:
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-            return node.value
-        if isinstance(node, ast.Name):
-            return values.get(node.id)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
-            left, right = value(node.left), value(node.right)
-            if left is None or right is None or (isinstance(node.op, ast.FloorDiv) and right == 0):
-                return None
-            return {ast.Add: left + right, ast.Sub: left - right, ast.Mult: left * right}.get(
-                type(node.op), left // right if isinstance(node.op, ast.FloorDiv) else None)
-        return None
-
-    return value(tree.body)
+    return evaluate(tree.body, {name: value for name, (value, _) in script.values.items()})
 
 
 def _setup_parameters(script: GlobalsScript) -> list[str]:

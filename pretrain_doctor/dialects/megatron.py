@@ -134,6 +134,11 @@ _NEMO_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 _NEMO_BASE_ONLY: dict[str, tuple[str, Callable[[Any], Any]]] = {"model.seed": ("seed", lenient_int)}
 
 
+def _program_name(doc: Document) -> str:
+    """The file name of the program the script runs (`pretrain_gpt.py` of `../pretrain_gpt.py`), "" where none."""
+    return str(doc.data.get("program") or "").replace("\\", "/").rsplit("/", 1)[-1]
+
+
 class _Flags:
     """The flags of one script: values, positions, and which ones the script leaves unknown."""
 
@@ -248,7 +253,7 @@ class MegatronDialect(Dialect):
             return 0
         doc = _hyphenated(doc)
         hits = sum(1 for flag in _SIGNATURE if flag in doc.data)
-        program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
+        program = _program_name(doc)
         if NOT_TRAINING.search(program) and not TRAINING.search(program):
             # Megatron-DeepSpeed's eval-harness `evaluate.py`, text generation servers: same flags, no training
             # (their `--num-layers -1` means "from the checkpoint").
@@ -317,7 +322,7 @@ class MegatronDialect(Dialect):
     # -- model ---------------------------------------------------------------------------
     @staticmethod
     def _model(b: PlanBuilder, f: _Flags) -> None:
-        program = str(f.doc.data.get("program") or "").rsplit("/", 1)[-1]
+        program = _program_name(f.doc)
         family = program.removeprefix("pretrain_").removesuffix(".py") if program.startswith("pretrain_") else "gpt"
         b.set("model.family", family, b.source(f.doc, ("program",)) if program else None)
         if family == "bert":
@@ -381,7 +386,7 @@ class MegatronDialect(Dialect):
         load, save = f.raw("--load"), f.raw("--save")
         _step_folder_load(b, f, load)
         pretrained = f.raw("--pretrained-checkpoint")
-        method = preference_named(str(f.doc.data.get("program") or "").rsplit("/", 1)[-1].lower())
+        method = preference_named(_program_name(f.doc).lower())
         switch = _preference_switch(f) if method is None else None
         if method is not None:
             # Megatron-DeepSpeed's dpo_training.py (held-out review 54, B 13): a policy and a reference model trained
@@ -433,7 +438,7 @@ class MegatronDialect(Dialect):
                 state = f.unknown("--load-state") or "the model state that --load-state names"
             _from_weights(b, f, state, "--load-state", f.source(b, "--load-state"))
             return
-        program = str(f.doc.data.get("program") or "").rsplit("/", 1)[-1]
+        program = _program_name(f.doc)
         if f.present("--load") and f.unknown("--load") is not None and (
                 f.switch("--use-checkpoint-args") or program.startswith("finetune")):
             # Megatron-LLM's finetune.py (meditron's continued pretraining of Llama-2-70B) with `--load $CKPT` set in
@@ -510,7 +515,7 @@ class MegatronDialect(Dialect):
             # Megatron exits once the iteration is divisible by it: bigscience's `run_bf16.sh` (a checkpoint
             # reshape test) trains 10 of its 100,000 iterations.
             b.set("debug", True, f.source(b, "--exit-interval", f"the program exits at iteration {exit_at}: a smoke test"))
-        program = str(f.doc.data.get("program") or "").replace("\\", "/").rsplit("/", 1)[-1]
+        program = _program_name(f.doc)
         if _BENCHMARK_PROGRAM.search(program) and program not in _UPSTREAM_ENTRIES and not b.get("debug"):
             # a copy of pretrain_gpt.py made to time the setup (held-out review 119, D 03: Wesley-Jzy's
             # benchmark_gpt.py on a random dataset): its model is not kept, its schedule only copied
@@ -1066,7 +1071,7 @@ _TOKENIZER_DEFAULTS = {"pretrain_gpt.py": "GPT2BPETokenizer", "pretrain_hybrid.p
 
 
 def _tokenizer(b: PlanBuilder, f: _Flags) -> None:
-    program = str(f.doc.data.get("program") or "").rsplit("/", 1)[-1]
+    program = _program_name(f.doc)
     fallback = _TOKENIZER_DEFAULTS.get(program)
     named = f.take(b, "tokenizer.name", "--tokenizer-type", str, fallback,
                    note=f"{program}'s args_defaults (no --tokenizer-type)")
@@ -1165,7 +1170,7 @@ def _judges_flags(doc: Document) -> bool:
     """Whether the flags are all Megatron's own: an upstream `pretrain_*.py` or a bare argument list."""
     if "yaml_cfg_ignores" in doc.data:
         return False  # a `--yaml-cfg` YAML: its keys are argparse's destinations, not the flags the table holds
-    program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
+    program = _program_name(doc)
     return not program or program in _UPSTREAM_ENTRIES
 
 

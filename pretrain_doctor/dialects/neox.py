@@ -798,23 +798,33 @@ def _folder_state(doc: Document) -> tuple[tuple[str, int], ...]:
     return tuple(state)
 
 
+@lru_cache(maxsize=256)
+def _yaml_keys(path: str, _mtime: int) -> Optional[tuple[Document, frozenset[str]]]:
+    """A YAML beside a model file, read once per version (every model file of a folder asks about the same files),
+    with its normalised keys; None where it does not load."""
+    from ..config.loader import load_document
+
+    try:
+        doc = load_document(path)
+    except ConfigError:
+        return None
+    return doc, frozenset(_norm(k) for k in doc.data)
+
+
 @lru_cache(maxsize=64)
 def _fragments_beside(model_path: str, folder: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
     """The GPT-NeoX fragments beside a model-architecture file that, merged with it, make one run: every other
     YAML of the folder is a training fragment or a setup file, they and the model file share no key (a second
     model file or a second schedule would: which one runs is unknown), and one of them sets training keys.
     Empty otherwise."""
-    from ..config.loader import load_document
-
     seen: set[str] = set()
     found: list[str] = []
     trains = False
-    for path, _ in folder:
-        try:
-            doc = load_document(path)
-        except ConfigError:
+    for path, mtime in folder:
+        read = _yaml_keys(path, mtime)
+        if read is None:
             return ()
-        keys = {_norm(k) for k in doc.data}
+        doc, keys = read
         if path == model_path:
             if not all(k in keys for k in _MODEL_KEYS) or keys & _TRAINING_KEYS:
                 return ()

@@ -426,11 +426,12 @@ def precision_block_not_an_object(b: PlanBuilder, ds_doc: Document, ds_data: dic
         value = ds_data.get(key, {})
         if isinstance(value, dict) or value is None:
             continue
-        b.note("ignored-key", f"`\"{key}\": {str(value).lower() if isinstance(value, bool) else value}` is no block: "
-               f"DeepSpeed reads `{key}` as an object (`{{\"enabled\": true}}`) and its config parser stops on a bare "
-               "value ('bool' object has no attribute 'get') before training",
+        shown = str(value).lower() if isinstance(value, bool) else value  # as the JSON writes it
+        b.note("ignored-key", f"`\"{key}\": {shown}` is no block: DeepSpeed reads `{key}` as an object "
+               f"(`{{\"enabled\": true}}`) and its config parser stops on a bare value ('bool' object has no "
+               "attribute 'get') before training",
                b.source(ds_doc, prefix + (key,)), key=key, severity="error",
-               hint=f"write `\"{key}\": {{\"enabled\": {str(value).lower() if isinstance(value, bool) else 'true'}}}`")
+               hint=f"write `\"{key}\": {{\"enabled\": {shown if isinstance(value, bool) else 'true'}}}`")
 
 
 # The peak WarmupLR and WarmupDecayLR warm up to when `warmup_max_lr` is left out (deepspeed/runtime/lr_schedules.py):
@@ -1231,7 +1232,7 @@ def pyyaml_strings(doc: Document) -> list[tuple[str, str]]:
         if not isinstance(key, str) or isinstance(value, bool) or not isinstance(value, (int, float)) \
                 or position is None or position.line > len(lines):
             continue
-        if position.file and Path(position.file).resolve() != Path(doc.path).resolve():
+        if position.file and position.file != doc.path:
             continue  # a base file merged under this one (`inherit: base`): its lines are not this text's
         _, colon, rest = lines[position.line - 1].partition(":")
         words = rest.split(" #", 1)[0].lower().split() if colon else []

@@ -537,7 +537,7 @@ def _precision(b: PlanBuilder, doc: Document, train_type: str) -> None:
 
 
 DTYPES = {"bfloat16": "bf16", "bf16": "bf16", "float16": "fp16", "fp16": "fp16", "half": "fp16",
-           "float32": "fp32", "fp32": "fp32", "float": "fp32"}
+          "float32": "fp32", "fp32": "fp32", "float": "fp32"}
 
 
 def _weights_dtype(doc: Document, train_type: str) -> Optional[str]:

@@ -320,11 +320,13 @@ class Derived:
         """A run of one node whose every GPU does under 1e17 FLOPs: minutes of that node (held-out review 52, B 03:
         1,000 iterations of a 302M model on 8 GPUs of a 30-minute dev partition, 2e17 FLOPs in all)."""
         dp = self.data_parallel
+        if not dp.known:
+            return None
         # tensor and pipeline ranks share the work too (held-out review 118, D 11: TP 2 × PP 2 on 4 GPUs, data
         # parallel 1, 1,000 steps of a 0.5B model)
-        world = self.plan.parallel.world_size if dp.known else None
-        gpus = world if world and world % dp.value == 0 else dp.value if dp.known else None
-        if gpus and 1 < gpus <= GPUS_PER_NODE and flops / gpus < CHEAP_RUN_FLOPS:
+        world = self.plan.parallel.world_size
+        gpus = world if world and world % dp.value == 0 else dp.value
+        if 1 < gpus <= GPUS_PER_NODE and flops / gpus < CHEAP_RUN_FLOPS:
             return f"about {flops / gpus:.1g} FLOPs on each of {gpus} GPUs, minutes to run again"
         return None
 
