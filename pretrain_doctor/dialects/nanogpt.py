@@ -721,8 +721,7 @@ class NanogptDialect(Dialect):
             doc, script, config = launch
             # words upstream's configurator refuses ("Unknown config key"): the train.py that runs is a fork's
             fork_flags = [name for name in doc.data if name not in TRAIN_PY_DEFAULTS] if script is None else []
-            dotlist = bool(docs[0].data.get("overrides")) and not any(
-                isinstance(key, str) and key.startswith("--") for key in docs[0].data)
+            dotlist = _dotlist_words(docs[0])
             handed = None if config is None else ProgramConfig(
                 config.path, ("positional", 0), "configurator.py execs the file, then the `--key=value` words over it",
                 Path(config.path), config)
@@ -1122,8 +1121,7 @@ def _dotlist_launch(doc: Document, program: str) -> Optional[tuple[Document, Opt
     overrides = doc.data["overrides"]
     names = {str(key).rsplit(".", 1)[-1]: key for key in overrides}
     known = [name for name in names if name in TRAIN_PY_DEFAULTS]
-    if Path(program.replace("\\", "/")).name != "train.py" or len(names) < len(overrides) or any(
-            isinstance(key, str) and key.startswith("--") for key in doc.data):
+    if Path(program.replace("\\", "/")).name != "train.py" or len(names) < len(overrides) or not _dotlist_words(doc):
         return None
     if len(known) < _LAUNCH_MIN_KEYS or len(known) < _LAUNCH_MIN_SHARE * len(names):
         return None
@@ -1131,22 +1129,22 @@ def _dotlist_launch(doc: Document, program: str) -> Optional[tuple[Document, Opt
     source = read_program(script) if script is not None else None
     if script is not None and (source is None or not _DOTLIST_READERS.search(source.text)):
         return None
-    data: dict[str, object] = {}
-    positions = {}
-    unevaluated = {}
-    for name, key in names.items():
-        position = doc.position(("overrides", key))
-        if position is not None:
-            positions[(name,)] = position
-        value = overrides[key]
-        if ("overrides", key) in doc.unevaluated or value is None:
-            unevaluated[name] = "the script's word"
-            continue
-        try:
-            data[name] = ast.literal_eval(value) if isinstance(value, str) else value
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            data[name] = value  # `dataset=fineweb-edu`: OmegaConf keeps the string
+    positions = {(name,): position for name, key in names.items()
+                 if (position := doc.position(("overrides", key))) is not None}
+    data = {name: _word_value(overrides[key]) for name, key in names.items()}
+    # `learning_rate=$LR`: a word the shell reader leaves unresolved, set at launch
+    unevaluated = {name: text for text in _unresolved_texts(doc) if (name := text.partition("=")[0].rsplit(".", 1)[-1])
+                   and "=" in text and name not in data}
     return dataclasses.replace(doc, data=data, positions=positions, unevaluated=unevaluated), script, None
+
+
+def _dotlist_words(doc: Document) -> bool:
+    """The launch hands train.py `key=value` words and no `--flag`: an OmegaConf dotlist, not the configurator's."""
+    return bool(doc.data.get("overrides")) and not any(isinstance(key, str) and key.startswith("--") for key in doc.data)
+
+
+def _unresolved_texts(doc: Document) -> list[str]:
+    return [str(entry.get("text", "")) for entry in doc.data.get("unresolved") or () if isinstance(entry, dict)]
 
 
 # What reads `key=value` words as a config in a training script: OmegaConf's CLI/dotlist readers, Hydra.
@@ -1217,12 +1215,17 @@ def _configurator_launch(doc: Document) -> Optional[tuple[Document, Optional[Pat
         if flag in doc.unevaluated or doc.data[flag] is None:
             unevaluated[name] = doc.unevaluated.get(flag) or "the script's word"
             continue
-        value = doc.data[flag]
-        try:
-            data[name] = ast.literal_eval(value) if isinstance(value, str) else value
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            data[name] = value  # configurator.py: "if that goes wrong, just use the string"
+        data[name] = _word_value(doc.data[flag])
     return dataclasses.replace(doc, data=data, positions=positions, unevaluated=unevaluated), script, config
+
+
+def _word_value(value: Any) -> Any:
+    """A launch word's value as configurator.py reads it: `literal_eval`'d, "if that goes wrong, just use the string"
+    (OmegaConf's dotlist keeps `fineweb-edu` a string too)."""
+    try:
+        return ast.literal_eval(value) if isinstance(value, str) else value
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return value
 
 
 def _fork_min_lr_unknown(b: PlanBuilder, doc: Document, d: _Defaults) -> None:

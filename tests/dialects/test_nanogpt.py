@@ -584,6 +584,11 @@ def test_a_launch_of_train_py_with_dotlist_words_reads_the_forks_structured_conf
     assert detected(script) != "nanogpt"
     (tmp_path / "src/scripts/train.py").write_text("from omegaconf import OmegaConf\ncfg = OmegaConf.from_cli()\n")
     assert detected(script) == "nanogpt"
+    # a word set at launch (`learning_rate=$LR`) leaves its value unknown, not config.py's default
+    launched = write(tmp_path, "src/scripts/lr.sh", "torchrun train.py batch_size=32 learning_rate=$LR max_iters=2000 "
+                                                    "lr_decay_iters=2000\n")
+    plan = plan_of(launched)
+    assert plan.optimizer.lr is None and "$LR" in plan.unknown["optimizer.lr"]
 
 
 # Old lit-gpt's finetune/lora.py (murdadesmaeeli/lit-gpt_LegalLLM@7c031e5, held-out review 14, A 37; A 38 is its
