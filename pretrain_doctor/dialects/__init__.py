@@ -32,6 +32,7 @@ DIALECT_MODULES = (
     "nanogpt",
     "neox",
     "nanotron",
+    "nemo",
     "megatron",
     "deepspeed",
     "llamafactory",
@@ -83,7 +84,10 @@ SWIFT_CONFIG_MARKERS = frozenset(("tuner_type", "train_type", "sft_type", "rlhf_
 # check, or a folder of HF launch scripts, paid for them on every file otherwise).
 _IMPORT_GATES = {"swift": lambda doc: (_names_swift(str(doc.data.get("program") or "")) or swift_flags_of_a_fork(doc))
                  if doc.format == "shell" else
-                 isinstance(doc.data, dict) and sum(1 for k in SWIFT_CONFIG_MARKERS if k in doc.data) >= 2}
+                 isinstance(doc.data, dict) and sum(1 for k in SWIFT_CONFIG_MARKERS if k in doc.data) >= 2,
+                 # NeMo's module is imported for a file with `trainer` and `model` sections only
+                 "nemo": lambda doc: isinstance(doc.data, dict) and isinstance(doc.data.get("trainer"), dict)
+                 and isinstance(doc.data.get("model"), dict)}
 # ms-swift's own flags a fork's entry script passes, at least, to be read as an ms-swift launch (program.py
 # `_swift_fork_entry`: held-out review 116, B 17, `python train.py --rlhf_type opsd --train_type lora ...`)
 _SWIFT_FLAGS_OF_A_FORK = 3

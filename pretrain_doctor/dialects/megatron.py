@@ -41,9 +41,9 @@ judged against the installed or given version (`--trainer-version megatron-core=
 called a typo.
 
 NeMo launch scripts that pass Hydra overrides (`trainer.max_steps=...`, `model.optim.lr=...`)
-instead of flags are recognised for the common keys below; the rest of a NeMo run lives in
-the YAML that `--config-name` selects, which this dialect does not read, so NeMo's own
-defaults are never assumed.
+instead of flags are read as nemo.py reads a NeMo YAML: the YAML that `--config-name` selects, when it is
+at hand, with the overrides on top; without it only the overrides are read and NeMo's defaults are never
+assumed.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_b
 from .shared import (SMOKE_TEST_STEPS, assigned_flags, checkpoint_step_folder, exported_world_size,
                      find_referenced_file, launcher_world_size, mark_keeps_nothing, mark_smoke_test, merge_deepspeed_reference,
                      optimizer_family, preference_named, warmup_share)
+from .nemo import NEMO_LAUNCH_KEYS, Settings, build_nemo
 from .versions import ChangeTable
 
 DEFAULT = "Megatron-LM arguments.py default"
@@ -86,52 +87,6 @@ _PREFERENCE_SWITCHES = ("--dpo", "--simpo", "--orpo", "--kto", "--ipo", "--cpo")
 
 def _preference_switch(f: "_Flags") -> Optional[str]:
     return next((flag for flag in _PREFERENCE_SWITCHES if f.switch(flag)), None)
-
-
-def _nemo_betas(value: Any) -> Any:
-    if isinstance(value, str):
-        value = [part for part in value.strip("[]() ").split(",") if part.strip()]
-    if isinstance(value, (list, tuple)) and len(value) == 2:
-        numbers = [lenient_number(v) for v in value]
-        if all(isinstance(n, (int, float)) for n in numbers):
-            return tuple(float(n) for n in numbers)
-    return None
-
-
-def _nemo_optimizer(value: Any) -> Any:
-    """NeMo's optimizer names: `fused_adam` and `distributed_fused_adam` are AdamW (apex, adam_w_mode on)."""
-    text = str(value).lower()
-    return "adamw" if "adam" in text else optimizer_family(text)
-
-
-# NeMo (Hydra) override keys read when a NeMo script passes them, -> (plan field, convert).
-_NEMO_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "trainer.max_steps": ("run.max_steps", lenient_int),
-    "trainer.gradient_clip_val": ("clipping.max_norm", lenient_number),
-    "trainer.val_check_interval": ("eval.interval_steps", lenient_int),
-    "model.micro_batch_size": ("batch.micro_batch_size", lenient_int),
-    "model.global_batch_size": ("batch.global_batch_size", lenient_int),
-    "model.encoder_seq_length": ("batch.seq_len", lenient_int),
-    "model.max_position_embeddings": ("model.max_positions", lenient_int),
-    "model.num_layers": ("model.layers", lenient_int),
-    "model.hidden_size": ("model.hidden_size", lenient_int),
-    "model.ffn_hidden_size": ("model.ffn_size", lenient_int),
-    "model.num_attention_heads": ("model.heads", lenient_int),
-    "model.num_query_groups": ("model.kv_heads", lenient_int),
-    "model.init_method_std": ("model.init_std", lenient_number),
-    "model.tensor_model_parallel_size": ("parallel.tensor", lenient_int),
-    "model.pipeline_model_parallel_size": ("parallel.pipeline", lenient_int),
-    "model.optim.lr": ("optimizer.lr", lenient_number),
-    "model.optim.weight_decay": ("optimizer.weight_decay", lenient_number),
-    "model.optim.sched.warmup_steps": ("schedule.warmup_steps", lenient_int),
-    "model.optim.sched.min_lr": ("schedule.min_lr", lenient_number),
-    "model.optim.sched.name": ("schedule.kind", str),
-    "model.optim.sched.max_steps": ("schedule.decay_steps", lenient_int),
-    "model.optim.betas": ("optimizer.betas", _nemo_betas),
-    "model.optim.name": ("optimizer.family", _nemo_optimizer),
-}
-# Keys read from the base YAML too (their overrides are rare): NeMo's seed.
-_NEMO_BASE_ONLY: dict[str, tuple[str, Callable[[Any], Any]]] = {"model.seed": ("seed", lenient_int)}
 
 
 def _program_name(doc: Document) -> str:
@@ -262,7 +217,7 @@ class MegatronDialect(Dialect):
             return 0
         if program == "megatron" or "cli/_megatron/" in str(doc.data.get("program")).replace("\\", "/"):
             return 0  # ms-swift's `megatron sft|pt|rlhf` (Megatron-SWIFT): its own arguments, read by the swift dialect
-        nemo = sum(1 for key in doc.data.get("overrides") or {} if key in _NEMO_KEYS)
+        nemo = sum(1 for key in doc.data.get("overrides") or {} if key in NEMO_LAUNCH_KEYS)
         if not nemo and _own_program(doc, program):
             return 0
         if hits >= 2 or (hits and program.startswith("pretrain_")):
@@ -810,43 +765,14 @@ class MegatronDialect(Dialect):
     @staticmethod
     def _nemo(b: PlanBuilder, doc: Document, context: BuildContext) -> None:
         """A NeMo launch: the Hydra YAML it names (`--config-path`/`--config-name`), when it is at hand, then the
-        script's overrides on top, as Hydra composes them (held-out review 16, A 05)."""
-        overrides = doc.data.get("overrides") or {}
-        b.set("model.family", "gpt")
-        b.set("objective.kind", "causal_lm")
+        script's overrides on top, as Hydra composes them (held-out review 16, A 05), read as nemo.py reads a YAML."""
         base = _nemo_base_config(doc, context)
-        values: dict[str, tuple[Any, Optional[Source]]] = {}
+        settings = Settings(b)
         if base is not None:
             b.documents.append(base)
-            for key in (*_NEMO_KEYS, *_NEMO_BASE_ONLY, "trainer.precision", "trainer.devices", "trainer.num_nodes",
-                        "model.optim.sched.constant_steps"):
-                value = base.get(tuple(key.split(".")))
-                if value is not None and not (isinstance(value, str) and value.startswith("${")):
-                    values[key] = (value, b.source(base, tuple(key.split("."))))
-        for key, value in overrides.items():
-            if isinstance(value, str):
-                value = value.strip("'\"")
-            if value not in (None, "null"):
-                values[key] = (value, b.source(doc, ("overrides", key)))
-        for key, (field, convert) in {**_NEMO_KEYS, **_NEMO_BASE_ONLY}.items():
-            if key in values:
-                value = convert(values[key][0])
-                if value is not None:
-                    b.set(field, value, values[key][1])
-        _nemo_schedule(b, values)
-        steps = b.get("run.max_steps")
-        mark_smoke_test(b, steps, lambda note: b.sources.get("run.max_steps"))  # as a Megatron script's (review 20, A 17)
-        precision = str(values.get("trainer.precision", ("", None))[0])
-        if precision:
-            compute = "bf16" if "bf16" in precision else "fp16" if "16" in precision else "fp32"
-            b.set("precision.compute", compute, values["trainer.precision"][1])
-            b.set("precision.mixed", compute != "fp32" and "true" not in precision)
-        devices = lenient_int(values.get("trainer.devices", (None,))[0])
-        nodes = lenient_int(values.get("trainer.num_nodes", (1,))[0])
-        if isinstance(devices, int) and isinstance(nodes, int):
-            b.set("parallel.world_size", devices * nodes, values["trainer.devices"][1] if "trainer.devices" in values
-                  else None)
-        b.set("mode.kind", "pretrain")
+            settings.add_yaml(base)
+        settings.add_overrides(doc, doc.data.get("overrides") or {})
+        build_nemo(b, settings)
         if base is None:
             b.note("other", "a NeMo script: only its Hydra overrides are read; the model, optimizer and schedule of "
                    "the YAML it names (--config-name) are not at hand, so NeMo's defaults are not assumed",
@@ -877,17 +803,6 @@ def _nemo_base_config(doc: Document, context: BuildContext) -> Optional[Document
             except (ConfigError, OSError):
                 return None
     return None
-
-
-def _nemo_schedule(b: PlanBuilder, values: dict[str, tuple[Any, Optional[Source]]]) -> None:
-    """NeMo's CosineAnnealing decays to min_lr by `max_steps − constant_steps` and holds it there (its
-    `constant_steps`, core/optim/lr_scheduler.py): the decay's horizon, in steps from the start."""
-    constant = lenient_int(values.get("model.optim.sched.constant_steps", (None,))[0])
-    total = b.get("run.max_steps")
-    if isinstance(constant, int) and constant > 0 and isinstance(total, int) and total > constant \
-            and not b.has("schedule.decay_steps"):
-        b.set("schedule.decay_steps", total - constant, values["model.optim.sched.constant_steps"][1])
-        b.set("schedule.hold_steps", constant, values["model.optim.sched.constant_steps"][1])
 
 
 def _unknown_precision(b: PlanBuilder, why: str) -> None:

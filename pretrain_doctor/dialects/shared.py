@@ -162,12 +162,13 @@ def preference_named(names: str) -> Optional[str]:
     return found.group(1) if found else "dpo" if "dpo" in names else None
 
 
-_WHOLE = lazy_compile(r"^\$\{([A-Za-z_][\w.\-]*)\}$")
-_EMBEDDED = lazy_compile(r"\$\{([A-Za-z_][\w.\-]*)\}")
+_WHOLE = lazy_compile(r"^\$\{(\.*[A-Za-z_][\w.\-]*)\}$")
+_EMBEDDED = lazy_compile(r"\$\{(\.*[A-Za-z_][\w.\-]*)\}")
 
 
 def resolve_interpolations(doc: Document) -> Document:
-    """A copy of `doc` with `${a.b}` references to other keys of the same file resolved.
+    """A copy of `doc` with `${a.b}` references to other keys of the same file resolved, and OmegaConf's relative
+    ones (`${.encoder_seq_length}`: a key beside this one; each further dot one level up).
 
     Resolver calls (`${oc.env:X}`, `${path.choose:...}`) and references to keys the file
     lacks stay as written; the lenient number readers treat them as unknown.
@@ -175,14 +176,19 @@ def resolve_interpolations(doc: Document) -> Document:
     if "${" not in doc.text:
         return doc
     try:
-        data = _resolve_node(doc.data, doc.data, 0)
+        data = _resolve_node(doc.data, doc.data, 0, ())
     except RecursionError:  # references nested too deep to be a real config: leave them unresolved
         return doc
     return dataclasses.replace(doc, data=data)
 
 
-def _lookup(root: dict, dotted_key: str) -> Any:
+def _lookup(root: dict, dotted_key: str, parents: tuple) -> Any:
     node: Any = root
+    if dotted_key.startswith("."):  # relative: `.x` in the mapping that holds the reference, `..x` one above
+        up = len(dotted_key) - len(dotted_key.lstrip("."))
+        if up > len(parents):
+            raise KeyError(dotted_key)
+        node, dotted_key = parents[-up], dotted_key[up:]
     for part in dotted_key.split("."):
         if isinstance(node, dict) and part in node:
             node = node[part]
@@ -193,25 +199,25 @@ def _lookup(root: dict, dotted_key: str) -> Any:
     return node
 
 
-def _resolve_node(node: Any, root: dict, depth: int) -> Any:
+def _resolve_node(node: Any, root: dict, depth: int, parents: tuple) -> Any:
     if depth > 8:  # a reference cycle (`a: ${a}`): leave it unresolved
         return node
     if isinstance(node, dict):
-        return {k: _resolve_node(v, root, depth) for k, v in node.items()}
+        return {k: _resolve_node(v, root, depth, (*parents, node)) for k, v in node.items()}
     if isinstance(node, list):
-        return [_resolve_node(v, root, depth) for v in node]
+        return [_resolve_node(v, root, depth, (*parents, node)) for v in node]
     if not isinstance(node, str) or "${" not in node:
         return node
     whole = _WHOLE.match(node.strip())
     if whole:
         try:
-            return _resolve_node(_lookup(root, whole.group(1)), root, depth + 1)
+            return _resolve_node(_lookup(root, whole.group(1), parents), root, depth + 1, parents)
         except KeyError:
             return node
 
     def substitute(match: re.Match) -> str:
         try:
-            value = _resolve_node(_lookup(root, match.group(1)), root, depth + 1)
+            value = _resolve_node(_lookup(root, match.group(1), parents), root, depth + 1, parents)
         except KeyError:
             return match.group(0)
         return match.group(0) if isinstance(value, (dict, list)) else str(value)
