@@ -450,6 +450,44 @@ def test_a_job_wrapper_whose_only_action_is_sh_other_script_is_followed(tmp_path
     assert "runs_script" not in read_shell("python train.py --lr 1\nsh post.sh\n", "job.sh")[0]
 
 
+def test_a_wrappers_arguments_are_the_scripts_positional_parameters(tmp_path) -> None:
+    # Held-out review 120, D 24/D 25 (Pai-Megatron-Patch run scripts, reduced): the owner's wrapper logs in to the hub,
+    # converts a checkpoint, then runs `run_mcore_qwen.sh dsw 1.5B $BATCH_SIZE 128 1e-5 ...`; the script reads them as
+    # `$1`... A word the wrapper leaves to the environment stays unknown. (`huggingface-cli login` was read as the
+    # training command and the wrapper refused.)
+    wrapper = write(tmp_path, "run_train.sh", """\
+        #!/bin/bash
+        huggingface-cli login --token $HUGGINGFACE_TOKEN
+        /bin/bash convert_hf2mcore.sh
+        /bin/bash examples/run_mcore_qwen.sh \\
+            dsw \\
+            1.5B \\
+            $BATCH_SIZE \\
+            128 \\
+            1e-5
+        """)
+    data = read_shell(wrapper.read_text(), "run_train.sh")[0]
+    assert data["runs_script"]["path"] == "examples/run_mcore_qwen.sh"
+    assert data["runs_script"]["args"] == ["dsw", "1.5B", None, "128", "1e-5"]
+    write(tmp_path, "examples/run_mcore_qwen.sh", """\
+        ENV=$1
+        MODEL_SIZE=$2
+        BATCH_SIZE=$3
+        GLOBAL_BATCH_SIZE=$4
+        LR=$5
+        if [ $MODEL_SIZE = 1.5B ]; then
+        NUM_LAYERS=28
+        fi
+        torchrun --nproc_per_node 8 pretrain_qwen.py --num-layers $NUM_LAYERS --hidden-size 1536 \\
+            --num-attention-heads 12 --micro-batch-size $BATCH_SIZE --global-batch-size $GLOBAL_BATCH_SIZE \\
+            --lr $LR --train-iters 1000 --seq-length 2048 --max-position-embeddings 2048
+        """)
+    _, found, plan = load_plan_detected(wrapper, CheckOptions(use_settings=False))
+    assert "with 5 arguments (4 known)" in found.via
+    assert (plan.model.layers, plan.batch.global_batch_size, plan.optimizer.lr) == (28, 128, 1e-5)
+    assert plan.batch.micro_batch_size is None and "batch.micro_batch_size" in plan.unknown
+
+
 OPTION_LOOP = """USE_DEEPSPEED=1
 ZERO_STAGE=1
 while [[ $# -gt 0 ]]

@@ -104,7 +104,10 @@ def _followed(doc: Document, found: Detection, options: CheckOptions) -> tuple[D
             if not candidate.is_file() or candidate.resolve() == wrapper.resolve():
                 continue
             env = runs.get("env") if isinstance(runs.get("env"), dict) else None
-            script = load_document(candidate, str(candidate), shell_env=env)
+            arguments = runs.get("args") if isinstance(runs.get("args"), list) else []
+            # the wrapper's arguments are the script's `$1`, `$2`...: a word left to the environment stays unset
+            positional = {str(n): text for n, text in enumerate(arguments, 1) if isinstance(text, str)}
+            script = load_document(candidate, str(candidate), shell_env={**(env or {}), **positional} or None)
             chosen = _choose_dialect(script, options)
         except (OSError, ConfigError):
             continue
@@ -113,6 +116,8 @@ def _followed(doc: Document, found: Detection, options: CheckOptions) -> tuple[D
                    f"is to run {runs['path']}")
             if env:
                 via += f", with the variables it exports ({', '.join(sorted(env))})"
+            if arguments:
+                via += f" with {len(arguments)} arguments ({len(positional)} known)"
             return script, chosen._replace(via=via)
     if forced:
         raise _no_command(found.dialect.name if found.dialect else str(options.dialect), doc)
@@ -539,6 +544,13 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
     the second `checkpoints` turns a fresh run into a resumed one."""
     dialect = plan.dialect
     refused = dialect in _OMEGACONF_LOADERS and doc.format == "yaml"
+    loader = None
+    if not refused and doc.duplicates and doc.format == "yaml":
+        from ..dialects.program import omegaconf_loader
+
+        loader = omegaconf_loader(doc)  # a project's own program that loads the file with OmegaConf
+        refused = loader is not None
+    who = f"the program beside it (`{loader.name}`)" if loader is not None else dialect
     launch = doc.format == "shell"  # a flag a launch gives twice (held-out review 85, A 08: `--max_steps` 10000, then 3)
     block = None if refused or launch else _repeated_block(doc.duplicates)
     if block is not None:
@@ -550,7 +562,7 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
         if refused:
             yield ConfigNote(
                 kind="ignored-key",
-                message=(f"`{key}` is set twice (lines {duplicate.first_line} and {duplicate.last_line}): {dialect} "
+                message=(f"`{key}` is set twice (lines {duplicate.first_line} and {duplicate.last_line}): {who} "
                          "loads its YAML with OmegaConf, which refuses a repeated key, so the run stops at start-up"),
                 hint=f"keep one `{key}` (merge the two)", source=Source(file=doc.path, line=duplicate.first_line, key=key),
                 data={"repeated": True, "key": key, "severity": "error"})

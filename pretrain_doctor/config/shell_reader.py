@@ -1985,9 +1985,15 @@ def _read_shell(text: str, shown: str, env: Optional[dict[str, str]], path: Opti
     positions: dict[KeyPath, Position] = {}
     unevaluated: dict[str, str] = {}
     if command is None:
-        runs = _runs_one_script(shell.commands)
-        if runs is not None:
+        running = _runs_one_script(shell.commands)
+        if running is not None:
+            runs = running.words[1]
             data["runs_script"] = {"path": runs.text, "line": runs.line}
+            # ... and its arguments, the script's `$1`, `$2`... (Pai-Megatron-Patch's `run_*.sh dsw ../../ 70B 1 128
+            # 1e-5 ...`: held-out review 120, D 24); None where the wrapper leaves one to the environment
+            arguments = [word.text for word in running.words[2:]]
+            if arguments:
+                data["runs_script"]["args"] = arguments
             # What the wrapper exports reaches the script it runs (AutoAlign's sft_*.sh exports LR=5e-6 before
             # `bash scripts/train_sft.sh`, whose `${LR:-"2e-5"}` then reads 5e-6: held-out review 11, A 04).
             env = {name: _field_text(value) for name, value in shell.vars.items() if name in shell.exported
@@ -2097,13 +2103,23 @@ def _names_read(head: str, words: list[Word]) -> list[str]:
     return ["MAPFILE"]
 
 
-def _runs_one_script(commands: list[Command]) -> Optional[Word]:
-    """The script a job wrapper runs as its only action (an SGE/slurm job's `sh abci/shells/pretrain.sh`,
-    `bash other.sh`), for `check` to read instead; None when it runs none or several."""
-    runs = [command.words[1] for command in commands
+def _runs_one_script(commands: list[Command]) -> Optional[Command]:
+    """The command by which a job wrapper runs its training script (an SGE/slurm job's `sh abci/shells/pretrain.sh`,
+    `bash other.sh dsw 1.5B $BATCH_SIZE ...`), for `check` to read instead; None when it runs none, or several
+    that may train. A script named for a preparation step (`convert_hf2mcore.sh`, `download.sh`) beside the one
+    that trains is not a candidate (held-out review 120, D 25)."""
+    runs = [command for command in commands
             if len(command.words) >= 2 and command.words[0].text in _SHELLS
             and (command.words[1].text or "").endswith((".sh", ".bash"))]
+    if len(runs) > 1:
+        runs = [command for command in runs if not _PREPARATION_SCRIPT.search(_word_name(command.words[1]))]
     return runs[0] if len(runs) == 1 else None
+
+
+# Scripts a wrapper runs before (or after) training that do not train: checkpoint conversion, downloads, data
+# preparation, evaluation.
+_PREPARATION_SCRIPT = lazy_compile(r"(?i)conver|download|prepar|preprocess|tokeni[sz]|install|setup|eval|infer|merge|"
+                                   r"export|upload")
 
 
 def _rejoined(command: tuple[list[Word], Optional[int]], commands: list[Command], cuts: list[int],
@@ -2262,6 +2278,7 @@ _MODULE_FLAGS = ("-m", "--module")
 # ms-swift's `swift sft|pt|rlhf ...` (swift/cli/main.py ROUTE_MAPPING) and Megatron-SWIFT's `megatron sft|pt|rlhf ...`
 # (its second console script from 3.3, swift/cli/_megatron/main.py)
 _ENTRY_POINT = re.compile(r"^([\w.]+-cli|litgpt|swift|megatron)$")
+_HUB_CLIS = frozenset(("huggingface-cli", "modelscope-cli"))
 # ms-swift's subcommands that train (v2's `dpo`/`orpo`/`simpo` too); `infer`, `export`, `deploy`, `eval`, `app`,
 # `merge-lora`, `sample`, `rollout` and `web-ui` train nothing: no launch.
 _SWIFT_TRAINING = frozenset(("sft", "pt", "rlhf", "dpo", "orpo", "simpo"))
@@ -2303,6 +2320,8 @@ def _program_index(words: list[Word]) -> Optional[int]:
             return index + 1
     for index, word in enumerate(words[:-1]):
         if _ENTRY_POINT.match(_word_name(word)) and not (words[index + 1].text or "-").startswith("-"):
+            if _word_name(word) in _HUB_CLIS:
+                continue  # `huggingface-cli login|download ...`: the hub's client trains nothing (held-out 120, D 25)
             if _word_name(word) in _SWIFT_SCRIPTS:
                 continue  # `swift infer|export|deploy ...`: ms-swift runs no training (its training ones are above)
             return index

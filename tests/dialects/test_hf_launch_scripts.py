@@ -1892,3 +1892,28 @@ def test_an_sft_program_whose_helper_loads_the_model_is_only_assumed_to_pretrain
     plan = plan_of(write(tmp_path, "sft.py", program))
     assert "mode.kind" in plan.program.assumed
     assert [f.severity for f in reported(plan, "PD104")] == ["info"]
+
+
+def test_a_run_mlm_launch_builds_its_model_from_model_type_and_config_overrides(tmp_path) -> None:
+    # Held-out review 120, A 05 (recipebuild run_ingr_title_tag_with_trained_tokenizer.sh, reduced): a 3-layer BERT
+    # from scratch at 5e-5 without warmup; the model's shape is BertConfig's with the overrides, so the lr is known
+    # to sit far below its size's band and PD104 is an info (it was a warning with the size unknown).
+    script = write(tmp_path, "run.sh", """\
+        python run_mlm.py \\
+            --model_type bert \\
+            --tokenizer_name bert-base-uncased \\
+            --max_seq_length 25 \\
+            --train_file train.txt \\
+            --per_device_train_batch_size 128 \\
+            --do_train \\
+            --output_dir ./checkpoints \\
+            --num_train_epochs 100 \\
+            --config_overrides num_attention_heads=3,num_hidden_layers=3
+        """)
+    plan = plan_of(script)
+    assert (plan.model.layers, plan.model.heads, plan.model.hidden_size, plan.model.vocab_size) == (3, 3, 768, 30522)
+    assert plan.sources["model.layers"].key == "config_overrides" and "BertConfig" not in plan.sources["model.hidden_size"].note
+    assert [f.severity for f in findings(plan, "PD104")] == ["info"]
+    # another family's tokenizer: run_mlm grows the embedding to it, so the class's vocabulary is not the run's
+    other = plan_of(write(tmp_path, "other.sh", script.read_text().replace("bert-base-uncased", "./my-tokenizer")))
+    assert other.model.vocab_size is None and other.model.layers == 3

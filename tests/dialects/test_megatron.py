@@ -1270,3 +1270,30 @@ def test_a_nemo_launchs_hydra_yaml_is_its_companion_in_a_folder_check(tmp_path) 
     roles = {Path(f.path).name: (f.role, f.note or "") for f in check_paths([tmp_path]).files}
     assert roles["run.sh"][0] == "config"
     assert roles["llama2_70b_hydra.yaml"][0] == "companion" and "run.sh" in roles["llama2_70b_hydra.yaml"][1]
+
+
+def test_a_deepspeed_json_in_bf16_under_a_script_without_bf16_trains_in_bf16_with_a_warning(tmp_path) -> None:
+    # Held-out review 120, D 19 (inkcherry/Megatron-DeepSpeed pretrain_llama_distributed.sh, reduced): no --bf16, the
+    # JSON the script writes enables bf16. DeepSpeed casts the model and keeps fp32 master weights: the run trains;
+    # Megatron's own dtype settings stay fp32's. It was a PD303 error (components disagree).
+    script = write(tmp_path, "pretrain_llama_distributed.sh", """\
+        DS_CONFIG=./ds_config.json
+        cat <<EOT > $DS_CONFIG
+        {
+          "train_batch_size" : 256,
+          "train_micro_batch_size_per_gpu": 1,
+          "zero_optimization": {"stage": 0},
+          "bf16": {"enabled": true}
+        }
+        EOT
+        torchrun --nproc_per_node 8 pretrain_gpt.py --num-layers 24 --hidden-size 2048 --num-attention-heads 16 \\
+            --micro-batch-size 1 --global-batch-size 256 --seq-length 2048 --max-position-embeddings 2048 \\
+            --train-iters 10000 --lr 3e-4 --lr-decay-style cosine --clip-grad 1.0 --optimizer adam \\
+            --deepspeed --deepspeed_config=$DS_CONFIG --zero-stage=0
+        """)
+    plan = plan_of(script)
+    assert (plan.precision.compute, plan.precision.params, plan.precision.mixed) == ("bf16", "fp32", True)
+    found = reported(plan, "PD303")
+    assert [f.severity for f in found] == ["warning"] and "no --bf16" in found[0].message
+    with_flag = plan_of(write(tmp_path, "flagged.sh", script.read_text().replace("--zero-stage=0", "--zero-stage=0 --bf16")))
+    assert reported(with_flag, "PD303") == [] and with_flag.precision.compute == "bf16"
