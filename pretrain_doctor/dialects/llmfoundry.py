@@ -1016,6 +1016,10 @@ def _unknown_top_level_keys(b: PlanBuilder, doc: Document, versions: TrainerVers
         hint = f"rename it to `{close}`" if close else "move it under `variables:` or remove it"
         meant = f"; did you mean `{close}`?" if close else ""
         who = f"{judged.describe()} refuses" if judged is not None else "llm-foundry 0.10 and later refuse"
+        variables = doc.data.get("variables")
+        if isinstance(variables, dict) and key in variables and not own:
+            _variable_at_top_level(b, doc, key, judged)
+            continue
         # A key near no TrainConfig field, with no checkout at hand to say otherwise, is most likely a fork's own
         # field (IST-DASLab's `timing_file`, `is_prune`, `target`: held-out review 40, B 14/B 15): upstream stops on
         # it at the first launch, so a published config that ran had a TrainConfig that takes it. An info.
@@ -1025,6 +1029,21 @@ def _unknown_top_level_keys(b: PlanBuilder, doc: Document, versions: TrainerVers
                + ("; a fork's TrainConfig may declare it" if fork else ""), b.source(doc, (key,)), hint=hint,
                key=key, **({"suggestion": close, "typo": True, "unique": unique} if close else {}),
                **({"severity": "info"} if fork else {}))
+
+
+def _variable_at_top_level(b: PlanBuilder, doc: Document, key: str, judged: Any) -> None:
+    """A top-level key the file also has under `variables:` (a launch's `data_local=...` over a YAML that reads
+    `${variables.data_local}`): the legacy spelling of a variable, no fork's field. llm-foundry 0.10 and later refuse
+    it; 0.9 moves it under `variables` only after resolving the file's references (config_utils.py), and earlier
+    releases leave it unused, so the file's own value is the one read (held-out review 120, D 04: the converted C4
+    data never used)."""
+    refuses = judged is not None and judged.key >= STRICT_TOP_LEVEL
+    then = (f"{judged.describe()} refuses to start (\"Unused parameters ['{key}'] found in cfg\")" if refuses else
+            f"llm-foundry 0.10 and later refuse to start; earlier releases resolve `${{variables.{key}}}` from the "
+            f"file's `variables.{key}`, so this value is never used")
+    b.note("ignored-key", f"`{key}` is a variable of this file (`variables.{key}`) set at the top level: {then}",
+           b.source(doc, (key,)), hint=f"set `variables.{key}` instead", key=key,
+           severity="error" if refuses else "warning")
 
 
 # ComposerHFCausalLM's keyword arguments, llm-foundry 0.10.0-0.21.0 (llmfoundry/models/hf/hf_causal_lm.py), and what

@@ -747,6 +747,11 @@ def _accelerate_flags(b: PlanBuilder, script: Document, launcher: dict, context:
     if context.world_size is None and isinstance(processes, int) and processes > 0:
         b.set("parallel.world_size", processes, b.source(script, ("launcher", "num_processes"),
                                                           note="accelerate launch --num_processes"))
+    elif context.world_size is None and "num_processes" in launcher and launcher["num_processes"] is None:
+        # `--num_processes=${N_GPU}` counted at launch: the config file's count is not the run's (held-out review 120,
+        # A 10: zero2.yaml's 8 over a launch on the one GPU of CUDA_VISIBLE_DEVICES)
+        b.discard("parallel.world_size")
+        b.unknown("parallel.world_size", "the launch-time value of `accelerate launch --num_processes`")
     mixed = str(launcher.get("mixed_precision", "")).lower()
     if mixed in ("fp16", "bf16"):
         _accelerate_precision(b, mixed, b.source(script, ("launcher", "mixed_precision")))

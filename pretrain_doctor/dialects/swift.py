@@ -733,12 +733,30 @@ def _eval_and_checkpoints(b: PlanBuilder, doc: Document, train_type: str, comman
     if evaluates is None:
         b.unknown("eval.enabled", why_default_unknown("split_dataset_ratio", releases))
         return
+    adds = None if evaluates or doc.has("val_dataset") else _may_add(doc, "--val_dataset")
+    if adds is not None:
+        # `if [ -f "$VAL" ]; then CMD+=(--val_dataset "$VAL"); fi`: evaluation depends on a file at launch (held-out
+        # review 120, B 07)
+        b.unknown("eval.enabled", f"`{adds}`, which adds --val_dataset in a branch the script does not decide")
+        return
     said = next((k for k in ("eval_strategy", "evaluation_strategy", "val_dataset", "cached_val_dataset",
                              "split_dataset_ratio", "dataset_test_ratio") if doc.has(k) or k in doc.unevaluated), None)
     b.set("eval.enabled", evaluates, b.source(doc, (said,)) if said else Source(
         file=doc.path, note=changed_default("split_dataset_ratio", releases)[2]))
     if evaluates:
         b.take("eval.interval_steps", doc, "eval_steps", lenient_int)
+
+
+def _may_add(doc: Document, flag: str) -> Optional[str]:
+    """The unresolved word of the command (`${TRAIN_CMD[@]}`) whose variable the script gives `flag` somewhere, in a
+    branch it does not decide; None where none does."""
+    from .shared import assigned_flags
+
+    for entry in doc.data.get("unresolved") or ():
+        word = str(entry.get("text")) if isinstance(entry, dict) else ""
+        if word and flag in (assigned_flags(doc.text, word) or ()):
+            return word
+    return None
 
 
 def _evaluates(doc: Document, releases: Releases) -> Optional[bool]:

@@ -312,6 +312,10 @@ class EvalSpec(_Section):
     interval_steps: Optional[int] = Field(None, gt=0)
     interval_fraction: Optional[float] = Field(None, gt=0, lt=1)  # every this fraction of the run (HF `eval_steps` < 1)
     generate: Optional[bool] = None  # batched generation during eval (predict_with_generate)
+    # Held-out loss measured before the first step / after the last, whatever the interval (litgpt's
+    # `initial_validation`, `final_validation`)
+    at_start: Optional[bool] = None
+    at_end: Optional[bool] = None
 
 
 class CheckpointSpec(_Section):

@@ -1118,6 +1118,11 @@ def test_accelerate_launch_reads_its_config_file_and_its_flags_beat_it(tmp_path)
     assert plan.parallel.zero_stage == 3 and plan.derived.global_batch.value == 24
     write(tmp_path, "train.sh", ACCELERATE_LAUNCH.replace("--num_processes 3 ", ""))
     assert plan_of(script).parallel.world_size == 8
+    # counted at launch (held-out review 120, A 10: `--num_processes=${N_GPU}`, N_GPU from CUDA_VISIBLE_DEVICES)
+    write(tmp_path, "train.sh", 'N_GPU=$(echo $CUDA_VISIBLE_DEVICES | awk -F"," "{print NF}")\n'
+          + ACCELERATE_LAUNCH.replace("--num_processes 3 ", "--num_processes=${N_GPU} "))
+    launched = plan_of(script)
+    assert launched.parallel.world_size is None and "parallel.world_size" in launched.unknown
 
 
 def test_an_accelerate_config_file_misspelt_stops_the_launch(tmp_path, capsys) -> None:
@@ -1917,3 +1922,19 @@ def test_a_run_mlm_launch_builds_its_model_from_model_type_and_config_overrides(
     # another family's tokenizer: run_mlm grows the embedding to it, so the class's vocabulary is not the run's
     other = plan_of(write(tmp_path, "other.sh", script.read_text().replace("bert-base-uncased", "./my-tokenizer")))
     assert other.model.vocab_size is None and other.model.layers == 3
+
+
+@pytest.mark.parametrize("flags, trains", [
+    # Held-out review 120, B 20 (TinyLLaVA pretrain_qwen.sh): the LLM frozen but for its `_img` parameters
+    ("--tune_type_llm part --tune_type_connector full", "tune_type_llm part"),
+    # ... and B 14 (LLaVA-NeXT): only the projector and the vision tower train
+    ("--mm_tunable_parts=mm_mlp_adapter,mm_vision_tower", "mm_tunable_parts"),
+])
+def test_a_multimodal_recipe_that_freezes_the_llm_is_a_partial_run(tmp_path, flags: str, trains: str) -> None:
+    script = write(tmp_path, "train.sh", f"""\\
+        deepspeed llava/train/train.py --deepspeed ./scripts/zero3.json --model_name_or_path Qwen/Qwen2-7B \\\\
+            --bf16 True --num_train_epochs 3 --per_device_train_batch_size 32 --learning_rate 1e-3 {flags}
+        """)
+    plan = plan_of(script)
+    assert plan.mode.kind == "partial_finetune" and trains in plan.mode.trains_only
+    assert findings(plan, "PD103") == []

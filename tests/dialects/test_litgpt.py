@@ -872,3 +872,13 @@ def test_fabric_run_gives_the_node_count_the_config_leaves_at_its_default(tmp_pa
                                               "litgpt/pretrain.py --config configs/cpt.yaml\n")
     plan = plan_of(script, "litgpt")
     assert plan.parallel.world_size == 32 and "--num-nodes 4" in plan.sources["parallel.world_size"].note
+
+
+def test_an_eval_interval_past_the_run_with_initial_and_final_validation_says_when_it_runs(tmp_path) -> None:
+    # Held-out review 120, C 14 (a litgpt fork's pythia-14m, reduced): an `eval.interval` past the run's end, while
+    # EvalArgs' initial_validation and final_validation still measure held-out loss at both ends.
+    text = PRETRAIN + "eval:\n  interval: 5000\n  initial_validation: true\n  final_validation: true\n"
+    plan = plan_of(write(tmp_path, "pre.yaml", text))
+    assert (plan.eval.at_start, plan.eval.at_end) == (True, True)
+    [finding] = findings(plan, "PD702")
+    assert "before the first step and when training ends, never during it" in finding.message

@@ -1135,3 +1135,18 @@ def test_a_wrappers_file_is_read_through_its_train_section(tmp_path: Path) -> No
     path.write_text(json.dumps({"train": {"epochs": 1, "a": 1, "b": 2, "c": 3, "d": 4}, "generate": {}}))
     [refused] = check_paths([path], CheckOptions(use_settings=False)).errors
     assert "not a training config" in refused.message
+
+
+def test_a_variable_set_at_the_top_level_is_never_used_or_refused(tmp_path: Path) -> None:
+    # Held-out review 120, D 04 (junethai-mendel/llm-foundry's launch: `composer train.py tiny-llama-1b.yaml
+    # data_local=my-copy-c4` over `variables.data_local`): the legacy spelling of the file's own variable, no fork's
+    # field (it was an info "a fork's TrainConfig may declare it"). 0.10+ refuses it; earlier releases keep the
+    # file's value for `${variables.data_local}`.
+    body = textwrap.dedent(_PRETRAIN).replace("  global_seed: 7\n", "  global_seed: 7\n  data_local:\n", 1)
+    body = body.replace("local: ./c4\n", "local: ${variables.data_local}\n", 1) + "data_local: ./my-copy-c4\n"
+    path = write(tmp_path, "pre.yaml", body)
+    [note] = [n for n in notes(plan_of(path), "ignored-key") if n.data.get("key") == "data_local"]
+    assert note.data["severity"] == "warning" and "never used" in note.message
+    [strict] = [n for n in notes(plan_of(path, trainer_versions=judged("llm-foundry=0.10.0")), "ignored-key")
+                if n.data.get("key") == "data_local"]
+    assert strict.data["severity"] == "error" and "refuses to start" in strict.message

@@ -451,3 +451,26 @@ def test_a_library_module_run_as_a_script_stops_on_its_relative_imports(tmp_path
     assert stop.data["severity"] == "error" and "swift rlhf" in stop.hint
     cli = plan_of(write(tmp_path, "cli.sh", script.read_text().replace("swift/llm/rlhf.py", "swift/cli/rlhf.py")))
     assert not [n for n in notes(cli, "ignored-key") if "library module" in n.message]
+
+
+def test_a_val_dataset_added_when_a_file_exists_leaves_evaluation_unknown(tmp_path: Path) -> None:
+    # Held-out review 120, B 07 (cvat2qwen3vl train_swift.sh, reduced): `--val_dataset` joins the command only when the
+    # file exists at launch; "evaluation is off" was wrong (the repository's own data step always writes it).
+    script = write(tmp_path, "train_swift.sh", """\
+        VAL_DATASET="${VAL_DATASET:-./output/swift/val.jsonl}"
+        TRAIN_CMD=(
+            swift sft
+            --model Qwen/Qwen3-VL-8B-Instruct
+            --dataset ./output/swift/train.jsonl
+            --tuner_type lora
+            --learning_rate 1e-4
+            --eval_steps 500
+        )
+        if [ -f "${VAL_DATASET}" ]; then
+            TRAIN_CMD+=(--val_dataset "${VAL_DATASET}")
+        fi
+        "${TRAIN_CMD[@]}"
+        """)
+    plan = plan_of(script, trainer_versions=judged("ms-swift=4.2.0"))
+    assert plan.eval.enabled is None and "--val_dataset" in plan.unknown["eval.enabled"]
+    assert findings(plan, "PD702") == []
