@@ -2025,6 +2025,14 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
         # LLaVA's `--tune_mm_mlp_adapter True`: the model frozen, a new module trains (not a full fine-tune)
         b.set("mode.kind", "partial_finetune", b.sources.get("mode.trains_only"))
         return
+    if kind == "full_finetune" and facts is not None and facts.fresh_from is not None \
+            and facts.loads_weights is None and facts.may_load_weights is None:
+        # the program builds its model from the config `model_name_or_path` names and loads no weights
+        # (`AutoModelForSeq2SeqLM.from_config(config)`: held-out review 120, A 07, a fine-tune of t5-small on paper)
+        b.set("mode.kind", "pretrain", _evidence(facts.fresh_from, "the launched program builds its model from a "
+                                                 "config and loads no weights"))
+        b.discard("mode.init_from")
+        return
     if kind == "pretrain" and not any(k in data for k in _FROM_SCRATCH_ARGUMENTS):
         if facts is not None and facts.loads_weights is not None and not facts.builds_fresh:
             kind = "full_finetune"
@@ -2111,6 +2119,9 @@ def _program_objective(b: PlanBuilder, doc: Document, facts: Optional[ProgramFac
             b.not_known("objective.kind", f"the launched program trains no causal LM: {facts.not_causal_lm.what} "
                         f"at {Path(facts.not_causal_lm.file).name}:{facts.not_causal_lm.line} (a reward model or a "
                         "classification head, with a loss of its own)")
+        elif facts.seq2seq is not None:  # held-out review 120, A 07: a T5 read as a causal LM
+            b.set("objective.kind", "seq2seq", _evidence(facts.seq2seq, "the launched program builds an "
+                                                         "encoder-decoder model"))
         return
     program = str(doc.data.get("program") or "")
     name = program.replace("\\", "/").rsplit("/", 1)[-1]

@@ -691,6 +691,8 @@ class ProgramFacts(NamedTuple):
     # trains a model that is no causal LM: a reward model (TRL's RewardTrainer/PRMTrainer) or a classification head
     # (`AutoModelForTokenClassification`, SCAN-PRM's process reward model), whatever the arguments
     not_causal_lm: Optional[Evidence] = None
+    seq2seq: Optional[Evidence] = None  # builds an encoder-decoder LM (`AutoModelForSeq2SeqLM`, T5, BART)
+    fresh_from: Optional[Evidence] = None  # the first `from_config(...)` call: a model built from a config
     # hands the Trainer an optimizer and scheduler of its own (`Trainer(..., optimizers=(optimizer, lr_scheduler))`):
     # TrainingArguments' optim, betas, eps, weight decay, scheduler and warmup are not what trains
     own_optimizer: Optional[Evidence] = None
@@ -730,6 +732,8 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
             name = _call_name(node)
             evidence = Evidence(f"`{name}(...)`", str(module.path), node.lineno)
             fresh = fresh or name == "from_config"
+            if name == "from_config":
+                found.setdefault("fresh", evidence)
             if guarded and id(node) in both_branches:
                 found.setdefault("adapters", evidence)
             elif guarded:
@@ -773,6 +777,8 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
             for model_class in (name, _receiver(node)):
                 if model_class is not None and _NOT_CAUSAL_LM.fullmatch(model_class):
                     found.setdefault("not_causal_lm", Evidence(f"`{model_class}`", str(module.path), node.lineno))
+                elif model_class is not None and _SEQ2SEQ_LM.fullmatch(model_class):
+                    found.setdefault("seq2seq", Evidence(f"`{model_class}`", str(module.path), node.lineno))
                 elif model_class is not None and _CAUSAL_LM.fullmatch(model_class):
                     found.setdefault("causal_lm", evidence)
         freeze = _freezing_assignment(module, nodes)
@@ -792,6 +798,7 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
         sets_eval=any(_EVAL_WORDS.search(m.text) for m in modules),
         not_causal_lm=found.get("not_causal_lm") if "causal_lm" not in found else None,
         own_optimizer=found.get("own_optimizer"), fp16_weights=found.get("fp16_weights"),
+        seq2seq=found.get("seq2seq") if "causal_lm" not in found else None, fresh_from=found.get("fresh"),
         trains=any(_TRAINS.search(m.text) for m in modules),
         rebuilds_masked_labels=found.get("rebuilds_masked_labels"))
 
@@ -841,6 +848,9 @@ _TRAINS = lazy_compile(r"\w*Trainer\s*\(|\.train\s*\(|\.step\s*\(\s*\)|\.backwar
 # both, a policy beside its reward model, is read as the causal LM it may train).
 _NOT_CAUSAL_LM = lazy_compile(r"\w*For(Sequence|Token)Classification|(PRM|Reward)(Trainer|Config)")
 _CAUSAL_LM = lazy_compile(r"\w*ForCausalLM|(SFT|DPO|KTO|ORPO|CPO|GRPO|PPO|RLOO)(Trainer|Config)")
+# Encoder-decoder language models (not the vision-language `*ForConditionalGeneration` classes, causal LMs).
+_SEQ2SEQ_LM = lazy_compile(r"\w*ForSeq2SeqLM|(T5|MT5|UMT5|LongT5|Bart|MBart|Pegasus|Marian|FSMT|PLBart)"
+                           r"ForConditionalGeneration")
 
 
 # Models of images, audio and speech, named anywhere in the program (a table of them it picks from by an argument: held-

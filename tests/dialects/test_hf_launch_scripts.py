@@ -1938,3 +1938,26 @@ def test_a_multimodal_recipe_that_freezes_the_llm_is_a_partial_run(tmp_path, fla
     plan = plan_of(script)
     assert plan.mode.kind == "partial_finetune" and trains in plan.mode.trains_only
     assert findings(plan, "PD103") == []
+
+
+def test_a_program_that_builds_its_model_from_a_config_trains_from_scratch(tmp_path) -> None:
+    # Held-out review 120, A 07 (a transformers fork's run_finetuning_from_scratch.py, reduced): `--model_name_or_path
+    # t5-small` names the config and the tokenizer; the program builds `AutoModelForSeq2SeqLM.from_config(config)` and
+    # loads no weights. It was read as a full fine-tune of t5-small, trained as a causal LM.
+    write(tmp_path, "run_finetuning_from_scratch.py", """\
+        from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer, HfArgumentParser, Seq2SeqTrainer
+        model_args, data_args, training_args = HfArgumentParser((ModelArguments, DataArguments,
+                                                                 Seq2SeqTrainingArguments)).parse_args_into_dataclasses()
+        config = AutoConfig.from_pretrained(model_args.config_name or model_args.model_name_or_path)
+        tokenizer = AutoTokenizer.from_pretrained(model_args.model_name_or_path)
+        model = AutoModelForSeq2SeqLM.from_config(config)
+        trainer = Seq2SeqTrainer(model=model, args=training_args)
+        trainer.train()
+        """)
+    script = write(tmp_path, "run.sh", """\
+        python run_finetuning_from_scratch.py --model_name_or_path t5-small --do_train --output_dir out \\
+            --per_device_train_batch_size 48 --num_train_epochs 50
+        """)
+    plan = plan_of(script)
+    assert plan.mode.kind == "pretrain" and plan.mode.init_from is None and plan.mode.from_scratch
+    assert plan.objective.kind == "seq2seq" and plan.sources["mode.kind"].line == 6
