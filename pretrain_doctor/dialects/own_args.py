@@ -626,7 +626,20 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
         b.unknown("mode.init_from", f"`--{model}`: a pretraining program may build the model from its config or load "
                                     "its weights, in its own code")
         return
-    if not b.has("mode.kind"):
+    facts = program_facts(view.parsed.path, view.flags) if view.parsed is not None and not b.has("mode.kind") \
+        else None
+    if facts is not None and facts.freezes is not None:
+        where = Source(file=facts.freezes.file, line=facts.freezes.line, note="the launched program sets "
+                       f"requires_grad off whatever its arguments: {facts.freezes.what}")
+        b.set("mode.trains_only", f"what `{Path(facts.freezes.file).name}` leaves trainable", where)
+        b.set("mode.kind", "partial_finetune", where)
+    elif facts is not None:
+        # the source at hand freezes nothing and wraps no adapters whatever its arguments (held-out review 120, A 04:
+        # a 32B full fine-tune's PD103 softened by "the program may decide otherwise", the program right there)
+        b.set("mode.kind", "full_finetune", Source(file=view.doc.path, note=f"`{facts.source.name}`, the launched "
+                                                   "program at hand, freezes no weights and adds no adapters but "
+                                                   "under conditions on its arguments"))
+    elif not b.has("mode.kind"):
         b.set("mode.kind", "full_finetune", Source(file=view.doc.path, note="assumed from the model path: the launched "
                                                    f"program `{program}` may freeze part of the model in its own code"))
         assume(b, view.doc, "mode.kind", "every weight trains", ("program",),

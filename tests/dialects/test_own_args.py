@@ -9,7 +9,7 @@ import pytest
 from pretrain_doctor.check.engine import check_paths
 from pretrain_doctor.settings import CheckOptions
 
-from .helpers import detected, findings, notes, plan_of, write
+from .helpers import detected, findings, notes, plan_of, reported, write
 
 # XUHIT/Time-MoE@1e613d7 fine-tune.sh, reduced.
 TIME_MOE = """
@@ -855,3 +855,25 @@ def test_build_nanogpts_b_and_t_are_the_micro_batch_and_the_sequence_length(tmp_
     alone = plan_of(write(tmp_path, "t.sh", "torchrun -m pkg.train --model gpt2 --T 2 --max_lr 1e-4 "
                                             "--micro_batch_size 4\n"), "own_args")
     assert alone.batch.seq_len is None  # a lone `--T` (a temperature, a horizon) is not read
+
+
+def test_a_program_at_hand_that_freezes_nothing_makes_a_full_fine_tune_not_an_assumption(tmp_path) -> None:
+    # Held-out review 120, A 04 (popai-rl's finetune.py, reduced): argparse arguments into SFTConfig, the model loaded
+    # whole, no adapters: PD103 on a 32B model at 2e-4 was softened to an info by "the program may decide otherwise".
+    write(tmp_path, "src/finetune.py", """\
+        import argparse
+        from transformers import AutoModelForCausalLM
+        from trl import SFTConfig, SFTTrainer
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--model_name", type=str, default="Qwen/QwQ-32B")
+        parser.add_argument("--learning_rate", type=float, default=2e-4)
+        parser.add_argument("--max_steps", type=int, default=1000)
+        args = parser.parse_args()
+        model = AutoModelForCausalLM.from_pretrained(args.model_name)
+        trainer = SFTTrainer(model=model, args=SFTConfig(learning_rate=args.learning_rate, max_steps=args.max_steps))
+        trainer.train()
+        """)
+    script = write(tmp_path, "finetune_dist.sh", "accelerate launch --machine_rank $1 src/finetune.py\n")
+    plan = plan_of(script)
+    assert plan.mode.kind == "full_finetune" and "mode.kind" not in (plan.program.assumed or {})
+    assert [f.severity for f in reported(plan, "PD103")] == ["warning"]
