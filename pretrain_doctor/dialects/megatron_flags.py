@@ -5,7 +5,7 @@ Generated from the argument definitions themselves, read statically (no torch): 
 `ArgumentGroupFactory` turns into flags (`TransformerConfig`, `TrainingConfig`, `SchedulerConfig`,
 ... : `--field-name`, a bool field defaulting to True as `--no-field-name`/`--disable-field-name`,
 `argparse_meta` overrides) at NVIDIA/Megatron-LM d98e8a6 (2026-08); the `add_argument`s of the
-releases before it (v2.6 2021-08, d4878ef 2023-06, 1106d80 2024-03, 7c1baea 2025-05, and 72230d2^
+releases before it (v1.0 2020-03, v2.0 2021-01, v2.5 and v2.6 2021-08, d4878ef 2023-06, 1106d80 2024-03, 7c1baea 2025-05, and 72230d2^
 2025-12, the last before the dataclass arguments); and those of microsoft/Megatron-DeepSpeed
 f4157be `megatron/arguments.py` with DeepSpeed's own `--deepspeed`/`--deepspeed_config`.
 458 switches and 641 flags that take values; plus the 7 switches and 20 valued flags that only
@@ -326,7 +326,11 @@ _BIGSCIENCE_VALUED = frozenset("""
 # megatron/arguments.py, the add_arguments none of the above has (held-out review 48, B 02-03: `--use-mpi`).
 _LLMJP_SWITCHES = frozenset(("--use-mpi", "--use-relu"))
 _LLMJP_VALUED = frozenset(("--wandb-id", "--wandb-name"))
-SWITCHES = SWITCHES | _BIGSCIENCE_SWITCHES | _LLMJP_SWITCHES
-VALUED = VALUED | _BIGSCIENCE_VALUED | _LLMJP_VALUED
+# The `add_argument`s of NVIDIA/Megatron-LM v1.0 (2020-03), v2.0 (2021-01) and v2.5 (2021-08) that v2.6 no longer
+# has (held-out review 120, D 20: a January 2021 fork's `--no-scaled-masked-softmax-fusion`, "most likely a fork's").
+_EARLY_SWITCHES = frozenset(("--faiss-use-gpu", "--fp32-allreduce", "--no-scaled-masked-softmax-fusion"))
+_EARLY_VALUED = frozenset(("--min-scale", "--report-topk-accuracies", "--scaled-upper-triang-masked-softmax-fusion"))
+SWITCHES = SWITCHES | _BIGSCIENCE_SWITCHES | _LLMJP_SWITCHES | _EARLY_SWITCHES
+VALUED = VALUED | _BIGSCIENCE_VALUED | _LLMJP_VALUED | _EARLY_VALUED
 
 KNOWN_FLAGS = SWITCHES | VALUED

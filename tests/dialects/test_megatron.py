@@ -1297,3 +1297,10 @@ def test_a_deepspeed_json_in_bf16_under_a_script_without_bf16_trains_in_bf16_wit
     assert [f.severity for f in found] == ["warning"] and "no --bf16" in found[0].message
     with_flag = plan_of(write(tmp_path, "flagged.sh", script.read_text().replace("--zero-stage=0", "--zero-stage=0 --bf16")))
     assert reported(with_flag, "PD303") == [] and with_flag.precision.compute == "bf16"
+
+
+def test_flags_of_megatron_lm_v2_0_are_known(tmp_path) -> None:
+    # Held-out review 120, D 20 (wawltor/Megatron-LM at a January 2021 commit): `--no-scaled-masked-softmax-fusion`,
+    # a flag of v2.0's arguments.py renamed before v2.6, was "most likely the own argument of a fork".
+    script = write(tmp_path, "pretrain_gpt.sh", SCRIPT.replace("--swiglu", "--no-scaled-masked-softmax-fusion"))
+    assert not [n for n in notes(plan_of(script), "ignored-key") if "scaled-masked" in str(n.data.get("key"))]
