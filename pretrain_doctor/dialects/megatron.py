@@ -359,6 +359,15 @@ class MegatronDialect(Dialect):
         elif (sft := next((flag for flag in _SFT_SWITCHES if f.switch(flag)), None)) is not None:
             b.set("mode.kind", "full_finetune", f.source(b, sft))
             b.set("objective.completion_only", True, f.source(b, sft))
+        elif f.switch("--finetune") and _PRETRAINING_SCRIPT.search(Path(f.doc.path).name.lower()):
+            # `--finetune` loads the weights alone and resets the iteration: a pretraining script's later stage
+            # (held-out review 121, D 07: MAP-NEO's pretrain_7b_phase2.sh, its WSD decay phase judged by the fine-tune
+            # lr bands) continues pretraining, as its name says; the data decide (`_from_weights`)
+            maybe = f.maybe("--load")
+            weights = load if isinstance(load, str) else f.unknown("--load") or (
+                f"the checkpoint `{maybe}` may add with --load" if maybe else "the checkpoint --load names")
+            _from_weights(b, f, weights, "--finetune", f.source(b, "--finetune"))
+            return
         elif f.switch("--finetune") or isinstance(pretrained, str):
             b.set("mode.kind", "full_finetune", f.source(b, "--finetune") or f.source(b, "--pretrained-checkpoint"))
         else:
@@ -880,6 +889,10 @@ def _step_folder_load(b: PlanBuilder, f: _Flags, load: Any) -> None:
            f.source(b, "--load"), hint="point `--load` at the folder that holds the step folders and the tracker "
            "file (newer Megatron-LM picks a step with `--ckpt-step N`)", code="PD804",
            severity="error" if stops else "warning")
+
+
+# A launch script named for pretraining (`pretrain_7b_phase2.sh`, `cpt_llama.sh`, `continual_pretrain.sh`).
+_PRETRAINING_SCRIPT = lazy_compile(r"pre-?train|(^|[^a-z])cpt([^a-z]|$)|continu")
 
 
 def _from_weights(b: PlanBuilder, f: _Flags, weights: Any, flag: str, source: Optional[Source]) -> None:

@@ -777,6 +777,13 @@ def test_a_lit_gpt_pretraining_script_counting_micro_batch_iterations(tmp_path) 
     write(tmp_path / "pretrain", "redpajama.py", ITERATIONS_PRETRAIN_SCRIPT.replace("max_iters = 600000", "max_iters = 101"))
     smoke = plan_of(launch)
     assert smoke.run.max_steps == 5 and smoke.debug and [f.severity for f in findings(smoke, "PD105")] == ["info"]
+    # fewer micro-batches than one optimizer step takes (held-out review 121, C 16: `max_iters = 10` at 125 per step,
+    # an error "got 0"): the loop runs and takes no optimizer step, a trial of the setup
+    write(tmp_path / "pretrain", "redpajama.py", ITERATIONS_PRETRAIN_SCRIPT.replace("max_iters = 600000", "max_iters = 10"))
+    trial = plan_of(launch)
+    assert trial.run.max_steps is None and trial.schedule.decay_steps is None and trial.debug
+    assert "fewer than one optimizer step" in trial.unknown["run.max_steps"]
+    assert not [n for n in trial.notes if n.data.get("severity") == "error"]
 
 
 def test_an_old_lit_gpt_adapter_script_on_two_nodes_with_its_seed_found_from_an_absolute_path(tmp_path) -> None:

@@ -1304,3 +1304,14 @@ def test_flags_of_megatron_lm_v2_0_are_known(tmp_path) -> None:
     # a flag of v2.0's arguments.py renamed before v2.6, was "most likely the own argument of a fork".
     script = write(tmp_path, "pretrain_gpt.sh", SCRIPT.replace("--swiglu", "--no-scaled-masked-softmax-fusion"))
     assert not [n for n in notes(plan_of(script), "ignored-key") if "scaled-masked" in str(n.data.get("key"))]
+
+
+def test_finetune_in_a_pretraining_script_continues_pretraining(tmp_path) -> None:
+    # Held-out review 121, D 07 (MAP-NEO pretrain_7b_phase2.sh, reduced): `--finetune` loads the phase-1 weights and
+    # resets the iteration for the WSD decay phase; PD103 judged 2e-4 by the fine-tune bands. A script named for
+    # pretraining continues pretraining (assumed, as any new run from trained weights); another name keeps the fine-tune.
+    text = SCRIPT.replace("CHECKPOINT_PATH=$1", "CHECKPOINT_PATH=/ckpt/phase1").replace("--swiglu", "--finetune")
+    plan = plan_of(write(tmp_path, "pretrain_7b_phase2.sh", text))
+    assert plan.mode.kind == "pretrain" and plan.mode.init_from == "/ckpt/phase1" and not plan.mode.from_scratch
+    assert "mode.kind" in plan.program.assumed and reported(plan, "PD103") == []
+    assert plan_of(write(tmp_path, "sft_7b.sh", text)).mode.kind == "full_finetune"
