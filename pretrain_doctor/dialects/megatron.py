@@ -344,6 +344,15 @@ class MegatronDialect(Dialect):
         pretrained = f.raw("--pretrained-checkpoint")
         method = preference_named(_program_name(f.doc).lower())
         switch = _preference_switch(f) if method is None else None
+        rl = _online_rl(f)
+        if rl is not None:
+            # an RLHF entry of a Megatron fork (DeepSparkHub's train_rlhf_llama.py: `--ppo-epoches`, actor and critic
+            # learning rates; held-out review 121, D 03, read as pretraining with a 10-step warmup)
+            source = b.source(f.doc, ("program",), note=f"the program or its flags name {rl.upper()}")
+            b.set("mode.kind", "online_rl", source)
+            b.set("mode.rl_method", rl, source)
+            b.set("objective.kind", "online_rl", source)
+            return
         if method is not None:
             # Megatron-DeepSpeed's dpo_training.py (held-out review 54, B 13): a policy and a reference model trained
             # on preference pairs, not pretraining
@@ -893,6 +902,23 @@ def _step_folder_load(b: PlanBuilder, f: _Flags, load: Any) -> None:
 
 # A launch script named for pretraining (`pretrain_7b_phase2.sh`, `cpt_llama.sh`, `continual_pretrain.sh`).
 _PRETRAINING_SCRIPT = lazy_compile(r"pre-?train|(^|[^a-z])cpt([^a-z]|$)|continu")
+
+
+_RL_PROGRAM = lazy_compile(r"(?<![a-z])(rlhf|ppo|grpo|reinforce)(?![a-z])")
+# A fork's own RL flags: PPO's epochs over each rollout, the actor's and the critic's learning rates.
+_RL_FLAG_PREFIXES = ("--ppo-", "--ppo_", "--actor-", "--actor_", "--critic-", "--critic_", "--grpo-", "--grpo_")
+
+
+def _online_rl(f: "_Flags") -> Optional[str]:
+    """The online RL method a fork's entry or its flags name (`train_rlhf_llama.py`, `--ppo-epoches`): ppo or grpo."""
+    name = _program_name(f.doc).lower().replace("_", " ").replace("-", " ")
+    found = _RL_PROGRAM.search(name)
+    if found is not None:
+        return "grpo" if found.group(1) == "grpo" else "ppo"
+    flags = [key for key in f.doc.data if isinstance(key, str) and key.startswith(_RL_FLAG_PREFIXES)]
+    if any(flag.startswith(("--grpo", "--grpo_")) for flag in flags):
+        return "grpo"
+    return "ppo" if sum(1 for flag in flags if flag.startswith(("--ppo", "--critic"))) >= 1 and len(flags) >= 2 else None
 
 
 def _from_weights(b: PlanBuilder, f: _Flags, weights: Any, flag: str, source: Optional[Source]) -> None:

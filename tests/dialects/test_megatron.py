@@ -1315,3 +1315,13 @@ def test_finetune_in_a_pretraining_script_continues_pretraining(tmp_path) -> Non
     assert plan.mode.kind == "pretrain" and plan.mode.init_from == "/ckpt/phase1" and not plan.mode.from_scratch
     assert "mode.kind" in plan.program.assumed and reported(plan, "PD103") == []
     assert plan_of(write(tmp_path, "sft_7b.sh", text)).mode.kind == "full_finetune"
+
+
+def test_a_megatron_forks_rlhf_entry_is_online_rl(tmp_path) -> None:
+    # Held-out review 121, D 03 (DeepSparkHub run_llama2_7b_rlhf_node1.sh, reduced): PPO of an actor and a critic
+    # through the fork's train_rlhf_llama.py, read as pretraining (PD106 on its 10-step warmup "of pretraining").
+    text = SCRIPT.replace("pretrain_gpt.py", "train_rlhf_llama.py").replace(
+        "--swiglu", "--ppo-epoches 1\n    --actor-learning-rate 1e-6\n    --critic-learning-rate 5e-6")
+    plan = plan_of(write(tmp_path, "run_rlhf.sh", text))
+    assert (plan.mode.kind, plan.mode.rl_method, plan.objective.kind) == ("online_rl", "ppo", "online_rl")
+    assert findings(plan, "PD106") == []
