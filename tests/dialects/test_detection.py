@@ -167,6 +167,15 @@ def test_a_folder_walk_reads_launch_scripts_named_without_a_suffix(tmp_path, cap
     write(tmp_path, "serve", "#!/usr/bin/env python\nprint('hi')\n")
     _, out, _ = cli(capsys, "check", str(tmp_path), "--fail-on", "never")
     assert "in 1 file." in out and "submit_deepspeed" in out and "LICENSE" not in out and "serve" not in out
+    # ... and with no `#!`, whose first statement launches training (held-out review 121, A 22/A 23: `runfile`,
+    # `bash_train`, each an `accelerate launch ... train.py` line; the folder walk passed them by, `check FILE` read
+    # them as YAML, "a config must be a mapping")
+    runfile = write(tmp_path, "runfile", "accelerate launch --config_file fsdp.yaml train.py \\\n"
+                                         "--model_name_or_path m --output_dir out --learning_rate 2e-5\n")
+    _, out, _ = cli(capsys, "check", str(tmp_path), "--fail-on", "never")
+    assert "in 2 files." in out and "runfile" in out
+    _, out, _ = cli(capsys, "check", str(runfile), "--fail-on", "never")
+    assert "mapping" not in out and "runfile" in out
 
 
 def test_an_accelerate_config_found_beside_a_config_is_reported_as_read(tmp_path, capsys) -> None:
