@@ -205,6 +205,9 @@ def _take_iterations(b: PlanBuilder, script: GlobalsScript, field: str, name: st
         if field == "run.max_steps":
             b.set("debug", True, where.model_copy(update={"note": f"{why}: the run takes no optimizer step, a trial "
                                                                   "of the setup"}))
+            b.note("inconsistent", f"{why} (gradient_accumulation_steps): the loop ends before its first optimizer "
+                   "step, so nothing trains", where, hint=f"run at least {accumulation} iterations (one optimizer "
+                   "step), or lower the accumulation for a trial", code="PD004", severity="warning")
         return
     b.set(field, value // accumulation, where.model_copy(update={
         "note": f"{name} {value:,} micro-batch iterations // gradient_accumulation_steps {accumulation}"}))

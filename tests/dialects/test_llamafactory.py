@@ -974,6 +974,15 @@ def test_a_quantization_method_llamafactory_does_not_know_leaves_the_model_whole
                          trainer_versions=judged("llamafactory=0.9.2"))
     assert bnb_on_old.mode.kind == "lora"
     assert plan_of(write(tmp_path, "d.yaml", qlora + "    quantization_method: hqq\n")).mode.kind == "qlora"
+    # on the command line 0.9.3+ refuses the old name (argparse choices; held-out review 121, B 25 said "loads whole")
+    launch = write(tmp_path, "train.sh", "llamafactory-cli train --stage sft --do_train --model_name_or_path m "
+                   "--finetuning_type lora --quantization_bit 4 --quantization_method bitsandbytes --template qwen "
+                   "--dataset d --output_dir out\n")
+    [refused] = [n for n in notes(plan_of(launch, trainer_versions=judged("llamafactory=0.9.4")), "ignored-key")
+                 if n.data["key"] == "quantization_method"]
+    assert refused.data["severity"] == "error" and "invalid choice" in refused.message
+    [said] = [n for n in notes(plan_of(launch), "ignored-key") if n.data["key"] == "quantization_method"]
+    assert said.data["severity"] == "info" and "right for those releases" in said.message
 
 
 def test_packing_packs_nothing_in_a_pairwise_stage(tmp_path: Path) -> None:

@@ -1239,3 +1239,18 @@ def test_a_slipped_key_that_sets_its_keys_default_loses_nothing(tmp_path) -> Non
     other = plan_of(write(tmp_path, "config/other.py", "batch_size = 64\nmax_iters = 5000\nis_causual = False\n"))
     [note] = [n for n in notes(other, "ignored-key") if "is_causual" in n.message]
     assert note.data.get("severity") is None and "did you mean `is_causal`" in note.message
+
+
+def test_a_fork_that_renamed_n_head_to_n_heads_reads_its_heads_there(tmp_path) -> None:
+    # Held-out review 121, C 19 (mtaran's nanoGPT fork, reduced): train.py's global is `n_heads`, the config sets
+    # `n_heads = n_groups*4` (32); the plan showed upstream's 12 heads and PD607 said they do not divide 1024.
+    (tmp_path / "config").mkdir()
+    (tmp_path / "train.py").write_text("import torch\nn_layer = 12\nn_heads = 12\nn_embd = 768\nlearning_rate = 6e-4\n"
+                                       "exec(open('configurator.py').read())\n"
+                                       "model_args = dict(n_layer=n_layer, n_heads=n_heads, n_embd=n_embd)\n")
+    override = write(tmp_path / "config", "train_shakespeare_char.py",
+                     "out_dir = 'out-shakespeare-char'\neval_interval = 100\ndataset = 'shakespeare_char'\n"
+                     "gradient_accumulation_steps = 2\nbatch_size = 64\nblock_size = 256\nn_layer = 6\nn_groups = 8\n"
+                     "n_heads = n_groups*4\nn_embd = 1024\nlearning_rate = 1e-3\nmax_iters = 5000\n")
+    plan = plan_of(override)
+    assert plan.model.heads == 32 and findings(plan, "PD607") == []

@@ -684,3 +684,11 @@ def test_pytorchs_betas_in_the_optimizer_table(tmp_path) -> None:
     assert note.data["severity"] == "warning" and "beta1" in note.message
     judged = plan_of(path, trainer_versions=TrainerVersions({"torchtitan": "0.2.0"}, detect_installed=False))
     assert [n.data["severity"] for n in notes(judged, "ignored-key") if n.data.get("key") == "optimizer.betas"] == ["error"]
+
+
+def test_a_key_of_torchtitans_argparse_era_is_not_unknown(tmp_path) -> None:
+    # Held-out review 121, C 21 (kimoyerr/plm-train, torchtitan pinned at 1ceaa4e 2024-05): `enable_loss_parallel`,
+    # renamed `disable_loss_parallel` in 2024-12, was "not a key of any version of this trainer known here".
+    text = MINIMAL.replace("steps = 3000\n", "steps = 3000\nenable_loss_parallel = true\n")
+    plan = plan_of(write(tmp_path, "t.toml", text))
+    assert not [n for n in notes(plan, "ignored-key") if "any version" in n.message]
