@@ -284,6 +284,18 @@ class HfDialect(Dialect):
             # ... a model path the launch fills in (`--model_name_or_path $3`) still names weights to load (held-out
             # review 93, D 12: TinyLLaVA's finetune.sh read as pretraining from scratch)
             kind = "full_finetune"
+        elif doc.format != "shell" and model_key not in data and (named := _project_model_key(data)) is not None:
+            # a project's own file names the weights under a key of its own (`"model_name": "TinyLlama/..."`, with a
+            # `cot_lora_config: {r: 16, ...}` section: held-out review 121, A 12, read as pretraining from scratch)
+            lora = _lora_section(data)
+            kind = "lora" if lora is not None else "full_finetune"
+            b.assume("mode.kind", f"a {'LoRA ' if lora else ''}fine-tune of the weights `{named}` names (the "
+                     "project's own key: its program loads them)", b.source(doc, (named,)))
+            b.set("mode.init_from", str(data[named]), b.source(doc, (named,)))
+            if lora is not None:
+                b.take("mode.lora_rank", doc, (lora, "r"), lenient_int)
+                b.take("mode.lora_alpha", doc, (lora, "lora_alpha"), lenient_number)
+                b.take("mode.lora_targets", doc, (lora, "target_modules"), lora_target_list)
         elif doc.format != "shell" and model_key not in data and (says := _says_finetune(doc)) is not None:
             # the program that reads the file loads the weights it fine-tunes (held-out review 52, A 02: a LLaVA-style
             # wrapper's sft.yaml with `model: saves/llava/pretrain` and `task: sft`, read as pretraining from scratch)
@@ -305,7 +317,10 @@ class HfDialect(Dialect):
                 f"weights `{model_key}` names where the program loads them"))
             b.assume("mode.init_from", f"continued pretraining from `{model_key}`'s weights: a program that builds "
                      "the model from the file's dimensions may load them or start from scratch", source)
-        if kind in ("lora", "qlora") and "lora_r" not in data and "use_peft" not in data and not _peft_on(data):
+        named = _project_model_key(data) if model_key not in data and doc.format != "shell" else None
+        if named is not None and b.has("mode.lora_rank") or named is not None and kind == "full_finetune":
+            source = b.source(doc, (named,), note="the project's own key names the weights")
+        elif kind in ("lora", "qlora") and "lora_r" not in data and "use_peft" not in data and not _peft_on(data):
             method = "QLoRA" if kind == "qlora" else "LoRA"
             source = b.source(doc, (model_key,), note=f"the file's name `{Path(doc.path).name}` says {method}; the "
                               "program reading it adds the adapters in its own code")
@@ -667,6 +682,10 @@ def _yaml_11_numbers(b: PlanBuilder, doc: Document) -> None:
         return  # `${paths.output_dir}`: OmegaConf (Hydra) loads the file, and reads `1e-5` as a float (103, A 16)
     elif isinstance(doc.positions, _Remapped) and _omegaconf_beside(doc):
         return  # the project's program beside it loads its YAML with OmegaConf: floats (held-out review 106, A 16)
+    elif _handed_as_config(doc):
+        # a launch beside hands the file to its program as `--config FILE`: TrlParser's (alignment-handbook's and
+        # TRL's scripts since 0.12), which converts it through argparse (held-out review 121, A 06)
+        return
     elif isinstance(doc.positions, _Remapped):
         # a project's sectioned YAML no argument parser reads: its own program loads it, with yaml.safe_load (held-out
         # review 78, A 15: "stops, an error") or OmegaConf (review 81, A 16: read as a float), which the file does not
@@ -682,6 +701,34 @@ def _yaml_11_numbers(b: PlanBuilder, doc: Document) -> None:
         note_pyyaml_strings(b, doc, "a program that reads the file with HfArgumentParser.parse_yaml_file keeps the "
                             "string and stops with TypeError at its first use (TrlParser's `--config` and OmegaConf "
                             "convert it)", "info")
+
+
+# A project's own keys for the weights it trains (its program hands them to from_pretrained).
+_PROJECT_MODEL_KEYS = ("model_name", "model_id", "base_model", "base_model_name", "model_path", "pretrained_model",
+                       "pretrained_model_name", "model_name_or_path_hf")
+
+
+def _project_model_key(data: dict) -> Optional[str]:
+    """The key of a project's file naming a hub model or a checkpoint path (`org/name`, `./ckpt`), or None."""
+    return next((key for key in _PROJECT_MODEL_KEYS if isinstance(data.get(key), str)
+                 and ("/" in data[key] or data[key].startswith(".")) and " " not in data[key].strip()), None)
+
+
+def _lora_section(data: dict) -> Optional[str]:
+    """A section of a project's file holding a LoraConfig's arguments (`r` with `lora_alpha` or `target_modules`)."""
+    return next((key for key, value in data.items() if isinstance(key, str) and isinstance(value, dict)
+                 and "r" in value and ("lora_alpha" in value or "target_modules" in value)), None)
+
+
+def _handed_as_config(doc: Document) -> bool:
+    """A launch script in the file's folder or the one above passes it as `--config .../NAME` (TrlParser's flag)."""
+    from .program import _program_texts  # (read by the launch already)
+
+    name = Path(doc.path).name
+    pattern = re.compile(rf"--config[= ]+\S*(?<![\w.-]){re.escape(name)}\b")
+    folder = Path(doc.path).resolve().parent
+    return any(pattern.search(text) for place in (folder, folder.parent)
+               for _, text in _program_texts(folder_files(place, (".sh", ".slurm", ".sbatch", ".bash"))))
 
 
 def _own_parser_unseen(doc: Document) -> Optional[str]:

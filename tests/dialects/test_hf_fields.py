@@ -902,3 +902,28 @@ def test_a_key_repeated_in_a_project_yaml_its_program_loads_with_omegaconf_stops
     assert repeated() == [("error", True)]
     program.write_text(program.read_text() + "extra = yaml.safe_load(open('other.yaml'))\n", encoding="utf-8")
     assert [severity for severity, _ in repeated()] == ["warning"]  # PyYAML: the 16 wins, the 8 is lost
+
+
+def test_a_yaml_a_launch_hands_over_as_config_has_its_numbers_converted(tmp_path) -> None:
+    # Held-out review 121, A 06 (hicupid's train_dpo.sh: `sbatch train_dpo.slurm --config configs/train_dpo.yaml ...`):
+    # TrlParser's `--config` converts `learning_rate: 1e-6` through argparse; "a string" was an info for nothing.
+    text = ("model_name_or_path: meta-llama/Llama-3.1-8B-Instruct\noutput_dir: out\nbeta: 0.1\n"
+            "learning_rate: 1e-6\nper_device_train_batch_size: 4\n")
+    alone = plan_of(write(tmp_path / "a", "train_dpo.yaml", text))
+    assert [n for n in notes(alone, "ignored-key") if "YAML 1.1" in n.message]
+    write(tmp_path / "b", "train_dpo.sh", "sbatch scripts/train_dpo.slurm --config configs/train_dpo.yaml --beta 0.1\n")
+    handed = plan_of(write(tmp_path / "b", "train_dpo.yaml", text))
+    assert not [n for n in notes(handed, "ignored-key") if "YAML 1.1" in n.message]
+
+
+def test_a_project_file_naming_its_model_under_its_own_key_is_a_fine_tune(tmp_path) -> None:
+    # Held-out review 121, A 12 (tinytrainer's cot_config.json, reduced): `model_name` holds the hub id, a
+    # `cot_lora_config` section LoraConfig's arguments; it was read as pretraining from scratch ("the file names no
+    # model"), PD104 said so.
+    text = ('{"model_name": "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "output_dir": "out", "num_train_epochs": 3,\n'
+            ' "learning_rate": 2e-4, "gradient_accumulation_steps": 4, "save_strategy": "epoch",\n'
+            ' "cot_lora_config": {"r": 16, "lora_alpha": 32, "target_modules": ["q_proj", "v_proj"]}}\n')
+    plan = plan_of(write(tmp_path, "cot_config.json", text), "hf")
+    assert plan.mode.kind == "lora" and plan.mode.init_from == "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
+    assert (plan.mode.lora_rank, plan.mode.lora_alpha, plan.mode.lora_targets) == (16, 32, ["q_proj", "v_proj"])
+    assert "mode.kind" in plan.program.assumed
