@@ -1466,3 +1466,12 @@ def test_an_echo_line_in_a_command_string_is_no_part_of_the_launch() -> None:
     data = read_shell(text, "job.sbatch")[0]
     assert data["program"] == "pretrain_gpt.py" and data["--lr"] == "1e-4" and "repeated_flags" not in data
     assert data["launcher"]["nproc_per_node"] == "4"
+
+
+def test_interpreter_switches_before_dash_m_keep_the_launcher() -> None:
+    # Held-out review 121, D 15 (benathi's megatron-lm-multigroup): `python -u -m torch.distributed.launch
+    # --nproc_per_node 2 ...` was a `python` launcher, its process count no world size.
+    data = read_shell("N=2\npython -u -m torch.distributed.launch --nproc_per_node $N --nnodes 1 pretrain_gpt.py "
+                      "--lr 1e-4\n", "run.sh")[0]
+    assert data["launcher"]["name"] == "torch.distributed.launch" and data["launcher"]["nproc_per_node"] == "2"
+    assert data["program"] == "pretrain_gpt.py" and data["--lr"] == "1e-4"

@@ -2448,9 +2448,16 @@ def _options(words: list[Word]) -> Optional[tuple[dict[str, Any], dict[KeyPath, 
         return None
     launcher: dict[str, Any] = {"name": (words[0].text or words[0].raw).rsplit("/", 1)[-1]}
     positions: dict[KeyPath, Position] = {("name",): Position(words[0].line, words[0].column)}
-    if launcher["name"].startswith("python") and len(words) > 2 and words[1].text == "-m":
-        launcher["name"] = words[2].text or words[2].raw
     options = words[1:]
+    if launcher["name"].startswith("python"):
+        # `python -u -m torch.distributed.launch ...`: the interpreter's own switches before `-m` (held-out review
+        # 121, D 15: read as a `python` launcher, its `--nproc_per_node 2` no world size)
+        flags = 1
+        while flags < len(words) - 1 and (words[flags].text or "") in _INTERPRETER_SWITCHES:
+            flags += 1
+        if flags + 1 < len(words) and words[flags].text == "-m":
+            launcher["name"] = words[flags + 1].text or words[flags + 1].raw
+            options = [words[flags], *words[flags + 1:]] if flags > 1 else options
     if launcher["name"] in _PROCESS_RUNNERS:
         if options and (options[-1].text or "").rsplit("/", 1)[-1] in ("python", "python3"):
             options = options[:-1]  # `mpirun -np 16 python train.py`: the interpreter, no option's value
@@ -2465,6 +2472,9 @@ def _options(words: list[Word]) -> Optional[tuple[dict[str, Any], dict[KeyPath, 
     return launcher, positions
 
 
+
+# The interpreter's switches that may come before `-m` (unbuffered, optimise, no bytecode, isolated, warnings off).
+_INTERPRETER_SWITCHES = frozenset(("-u", "-O", "-OO", "-B", "-I", "-E", "-s", "-S", "-q"))
 
 # Launchers that start a given number of copies of the program: mpirun's `-np`/`-n`, srun's `--ntasks`/`-n`.
 _PROCESS_RUNNERS = frozenset(("mpirun", "mpiexec", "srun"))
