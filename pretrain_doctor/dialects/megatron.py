@@ -64,7 +64,6 @@ from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_b
 from .shared import (SMOKE_TEST_STEPS, assigned_flags, checkpoint_step_folder, exported_world_size,
                      find_referenced_file, launcher_world_size, mark_keeps_nothing, mark_smoke_test, merge_deepspeed_reference,
                      optimizer_family, preference_named, warmup_share)
-from .nemo import NEMO_LAUNCH_KEYS, Settings, build_nemo
 from .versions import ChangeTable
 
 DEFAULT = "Megatron-LM arguments.py default"
@@ -217,7 +216,13 @@ class MegatronDialect(Dialect):
             return 0
         if program == "megatron" or "cli/_megatron/" in str(doc.data.get("program")).replace("\\", "/"):
             return 0  # ms-swift's `megatron sft|pt|rlhf` (Megatron-SWIFT): its own arguments, read by the swift dialect
-        nemo = sum(1 for key in doc.data.get("overrides") or {} if key in NEMO_LAUNCH_KEYS)
+        overrides = doc.data.get("overrides") or {}
+        if overrides:
+            from .nemo import NEMO_LAUNCH_KEYS  # a script with Hydra overrides only: start-up time
+
+            nemo = sum(1 for key in overrides if key in NEMO_LAUNCH_KEYS)
+        else:
+            nemo = 0
         if not nemo and _own_program(doc, program):
             return 0
         if hits >= 2 or (hits and program.startswith("pretrain_")):
@@ -785,6 +790,8 @@ class MegatronDialect(Dialect):
     def _nemo(b: PlanBuilder, doc: Document, context: BuildContext) -> None:
         """A NeMo launch: the Hydra YAML it names (`--config-path`/`--config-name`), when it is at hand, then the
         script's overrides on top, as Hydra composes them (held-out review 16, A 05), read as nemo.py reads a YAML."""
+        from .nemo import Settings, build_nemo  # a NeMo launch only
+
         base = _nemo_base_config(doc, context)
         settings = Settings(b)
         if base is not None:
