@@ -388,6 +388,13 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
                          "argument of a fork, a newer release or the training script, read only there",
                          builder.source(doc, path), key=name, severity="info",
                          hint="check that the program this config is for (a fork, a newer release, the script) reads it")
+        elif close and (pair := _split_sibling(probe, node)) is not None:
+            # `valid_file` beside `train_file`: the project's own pair of split keys, not a slip of `validation_file`
+            # (held-out review 122, A 24: a DPO project's YAML its own program reads)
+            builder.note("ignored-key", f"`{name}` is not a key of any version of this trainer known here; beside "
+                         f"`{pair}` it names the project's own split, read by its program (not a slip of `{close}`)",
+                         builder.source(doc, path), key=name, severity="info",
+                         hint="check that the program this config is for reads it")
         elif close:
             # the slip sets what the key defaults to anyway (held-out review 119, C 04: `is_causual = True` beside a
             # train.py whose `is_causal` is True): nothing is lost in this run
@@ -405,6 +412,18 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
                 unique=unique,
                 **({"severity": "info"} if same else {}),
             )
+
+
+_SPLIT_PREFIXES = ("valid_", "val_", "dev_", "eval_", "test_")
+
+
+def _split_sibling(key: str, node: dict) -> Optional[str]:
+    """`train_file` when `key` is `valid_file` (a held-out split's name beside the training one's), else None."""
+    prefix = next((p for p in _SPLIT_PREFIXES if key.startswith(p)), None)
+    if prefix is None:
+        return None
+    sibling = "train_" + key[len(prefix):]
+    return sibling if sibling in node else None
 
 
 def _same_value(written: Any, default: Any) -> bool:

@@ -495,11 +495,16 @@ class MegatronDialect(Dialect):
             # reshape test) trains 10 of its 100,000 iterations.
             b.set("debug", True, f.source(b, "--exit-interval", f"the program exits at iteration {exit_at}: a smoke test"))
         program = _program_name(f.doc)
+        script = Path(f.doc.path).name
         if _BENCHMARK_PROGRAM.search(program) and program not in _UPSTREAM_ENTRIES and not b.get("debug"):
             # a copy of pretrain_gpt.py made to time the setup (held-out review 119, D 03: Wesley-Jzy's
             # benchmark_gpt.py on a random dataset): its model is not kept, its schedule only copied
             b.set("debug", True, b.source(f.doc, ("program",), note=f"`{program}` is named for a benchmark: a "
                                                                      "throughput or systems run"))
+        elif _BENCHMARK_PROGRAM.search(script) and not b.get("debug"):
+            # ... or the launch script (held-out review 122, D 15: `mamba_benchmark.sh`, 10,000 of 320,000 decay steps)
+            b.set("debug", True, Source(file=f.doc.path, note=f"the script `{script}` is named for a benchmark: a "
+                                                              "throughput or systems run"))
         minutes = lenient_number(f.raw("--exit-duration-in-mins")) if f.unknown("--exit-duration-in-mins") is None \
             else None
         if isinstance(minutes, (int, float)) and 0 < minutes <= _TEST_MINUTES and not b.get("debug"):
@@ -1445,7 +1450,7 @@ def _layers_split_by_pipeline(b: PlanBuilder, f: _Flags) -> None:
 
 
 # A program named for timing the setup rather than training a model (`benchmark_gpt.py`, `bench_train.py`).
-_BENCHMARK_PROGRAM = lazy_compile(r"(?i)^bench(mark)?[_-]|[_-]bench(mark)?(\.py)?$|throughput")
+_BENCHMARK_PROGRAM = lazy_compile(r"(?i)^bench(mark)?[_-]|[_-]bench(mark)?(\.py|\.sh)?$|throughput")
 
 
 # A wall-time limit this short (`--exit-duration-in-mins`) ends a run within minutes: a test, not a training run.

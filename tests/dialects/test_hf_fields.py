@@ -927,3 +927,17 @@ def test_a_project_file_naming_its_model_under_its_own_key_is_a_fine_tune(tmp_pa
     assert plan.mode.kind == "lora" and plan.mode.init_from == "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
     assert (plan.mode.lora_rank, plan.mode.lora_alpha, plan.mode.lora_targets) == (16, 32, ["q_proj", "v_proj"])
     assert "mode.kind" in plan.program.assumed
+
+
+def test_a_held_out_split_key_beside_its_training_twin_is_a_projects_own(tmp_path) -> None:
+    # Held-out review 122, A 24 (EllieSQL config/dpo_config.yaml): `valid_file` beside `train_file` got "did you mean
+    # `validation_file`?" at warning; the project's program reads both.
+    text = ("train_file: data/train.json\nvalid_file: data/valid.json\noutput_dir: out\nlearning_rate: 1.0e-6\n"
+            "per_device_train_batch_size: 8\nbeta: 0.1\n")
+    [note] = [n for n in notes(plan_of(write(tmp_path, "dpo_config.yaml", text), "hf"), "ignored-key")
+              if n.data.get("key") == "valid_file"]
+    assert note.data["severity"] == "info" and "train_file" in note.message and not note.data.get("suggestion")
+    alone = text.replace("train_file: data/train.json\n", "")
+    [slip] = [n for n in notes(plan_of(write(tmp_path, "b.yaml", alone), "hf"), "ignored-key")
+              if n.data.get("key") == "valid_file"]
+    assert slip.data.get("suggestion") == "validation_file"

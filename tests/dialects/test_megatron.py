@@ -120,6 +120,9 @@ def test_a_program_named_for_a_benchmark_times_the_setup(tmp_path, program, debu
     # held-out review 119, D 03: Wesley-Jzy's benchmark_gpt.py, pretrain_gpt.py on a random dataset, 150,000 iterations
     plan = plan_of(write(tmp_path, "run.sh", SCRIPT.replace("pretrain_gpt.py", program)))
     assert bool(plan.debug) is debug
+    # ... or a launch script named so (held-out review 122, D 15: `mamba_benchmark.sh` running pretrain_mamba.py)
+    named = plan_of(write(tmp_path, program.replace(".py", ".sh"), SCRIPT))
+    assert bool(named.debug) is debug
 
 
 @pytest.mark.parametrize("flags, severity", [
