@@ -728,7 +728,10 @@ _OUTPUT_KEYS = frozenset({"output_dir", "out_dir", "save_dir", "checkpoint_dir",
 _WORKER_KEYS = frozenset({"preprocessing_num_workers", "dataloader_num_workers", "dataset_num_proc", "num_proc",
                           "num_workers", "dataloader_prefetch_factor", "dataloader_persistent_workers",
                           # (held-out review 116, A 06: `--dataloader_pin_memory` True, then False)
-                          "dataloader_pin_memory", "pin_memory"})
+                          "dataloader_pin_memory", "pin_memory",
+                          # ... and whether the prepared dataset is taken from the cache (held-out review 122, B 03:
+                          # ms-swift's `--load_from_cache_file` true, then false)
+                          "load_from_cache_file", "overwrite_cache"})
 
 
 # Keys that only time evaluation: a dropped value changes nothing where the run does not evaluate.
