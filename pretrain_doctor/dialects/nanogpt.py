@@ -428,6 +428,30 @@ def _uses_model_grouping(text: str) -> bool:
     return ".configure_optimizers(" in text or re.search(r"^optimizer\s*=", text, re.M) is None
 
 
+# nanoGPT between 2023-02-14 and 04-17 (ae3a8d5f): `gradient_accumulation_steps *= 8 # simulate 8 gpus` when not DDP.
+_SIMULATED_GPUS = lazy_compile(r"(?m)^[ \t]+gradient_accumulation_steps\s*\*=\s*(\d+)")
+
+
+def _single_process_multiplier(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
+    """A config that leaves the accumulation to such a train.py: on one process its default is multiplied (held-out
+    review 122, C 09: a char-level config, 5 × 8 = 40 micro-batches a step, where upstream's sets 1)."""
+    if doc.has("gradient_accumulation_steps") or not d.script:
+        return
+    program = read_program(Path(d.script))
+    found = _SIMULATED_GPUS.search(program.text) if program is not None else None
+    accumulation = d.values.get("gradient_accumulation_steps")
+    if found is None or not isinstance(accumulation, int):
+        return
+    factor = int(found.group(1))
+    line = program.text[:found.start()].count("\n") + 1
+    b.note("inconsistent", f"the config leaves `gradient_accumulation_steps` to train.py, whose {accumulation} becomes "
+           f"{accumulation * factor} on a single process (`gradient_accumulation_steps *= {factor}`, simulating "
+           f"{factor} GPUs): {accumulation * factor} micro-batches a step unless the run uses DDP",
+           Source(file=d.script, line=line, key="gradient_accumulation_steps"),
+           hint="set `gradient_accumulation_steps` in the config (upstream's small configs set 1)", code="PD004",
+           severity="info")
+
+
 def _divides_grad_accum(text: str) -> Optional[bool]:
     """Whether a DDP training script divides the config's GA by the world size (karpathy's does); None
     for a script without DDP (a sketch, one GPU), whose GA says nothing of a world size."""
@@ -998,6 +1022,7 @@ class NanogptDialect(Dialect):
             b.set("batch.grad_accum_is_global", False, b.source(
                 doc, ("gradient_accumulation_steps",), note="this fork's training script does not divide it by the "
                 "world size: it is per GPU"))
+            _single_process_multiplier(b, doc, d)
         else:
             b.set("batch.grad_accum_is_global", True, b.source(doc, ("gradient_accumulation_steps",),
                                                                note="train.py divides it by the world size"))

