@@ -847,16 +847,25 @@ def _deepspeed_mismatches(b: PlanBuilder, doc: Document, ds_doc: Document, prefi
     outcome += " (ValueError: Please correct the following DeepSpeed config values that mismatch TrainingArguments values)"
     # a JSON file of its own (an accelerate plugin block or an inline dict came with later releases)
     early = transformers is None and not prefix and ds_doc is not doc and _written_before_auto(ds_doc.data)
-    if early:
+    own_accelerator = b.get("mode.rl_method") in _OWN_ACCELERATOR_RL
+    if own_accelerator:
+        # TRL's PPO and RLOO trainers build their own Accelerator and never run the Trainer's DeepSpeed check: the
+        # JSON's values train (held-out review 122, B 16: accumulation 2 against --gradient_accumulation_steps 8)
+        outcome = (f"TRL's {b.get('mode.rl_method').upper()} trainer builds its own Accelerator and checks nothing, so "
+                   "the DeepSpeed values are the ones that train")
+    elif early:
         outcome = (f"transformers 4.7 and later: {outcome}; earlier releases, of the era this JSON's plain values "
                    "suggest (no \"auto\"), keep the DeepSpeed values without a check")
     b.note("mutually-exclusive", f"the DeepSpeed config disagrees with the Trainer's arguments ({shown}): {outcome}",
            b.source(ds_doc, prefix + tuple(found[0][0].split("."))),
            hint="set those DeepSpeed values to \"auto\" (the Trainer fills them in) or make both agree",
-           keys=[found[0][0], found[0][2]], code="PD402", severity="warning" if own_flag or early else "error")
+           keys=[found[0][0], found[0][2]], code="PD402",
+           severity="warning" if own_flag or early or own_accelerator else "error")
 
 
 _TRANSFORMERS_MISMATCH_CHECK = (4, 7)
+# TRL's online trainers that set up their own Accelerator instead of the Trainer's (PPOTrainer, RLOOTrainer).
+_OWN_ACCELERATOR_RL = frozenset(("ppo", "rloo"))
 _PRE_AUTO_REFUSED = ("train_batch_size", "train_micro_batch_size_per_gpu", "gradient_accumulation_steps")
 
 

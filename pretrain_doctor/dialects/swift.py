@@ -272,8 +272,22 @@ class SwiftBuilder(PlanBuilder):
     def __init__(self, dialect: str, docs: list[Document], unseen: Optional[str]) -> None:
         super().__init__(dialect, docs)
         self.unseen = unseen
+        self._launch_time: set[str] = set()  # fields a flag sets to a value only the launch knows
+
+    def take(self, field: str, doc: Document, path: Any, convert: Any = None) -> Any:
+        """A flag the command gives a launch-time value (`--learning_rate "$LEARNING_RATE"`, the variable required by
+        `${LEARNING_RATE:?...}`): unknown, never ms-swift's default (held-out review 122, B 22)."""
+        key = path if isinstance(path, str) else ".".join(map(str, path))
+        written = doc.unevaluated.get(key) or doc.unevaluated.get(f"--{key}")
+        if written is not None and doc.get(tuple(key.split("."))) is None:
+            self.unknown(field, f"the launch-time value of {written} (--{key})")
+            self._launch_time.add(field)
+            return None
+        return super().take(field, doc, path, convert)
 
     def default(self, field: str, value: Any, note: str) -> None:
+        if field in self._launch_time:
+            return
         if self.unseen is not None and field not in self.values:
             self.unknown(field, f"the command's `{self.unseen}`, words not seen here, may set it")
             return

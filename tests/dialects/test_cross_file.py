@@ -253,6 +253,11 @@ def test_deepspeed_values_that_disagree_with_the_trainers_arguments(tmp_path) ->
     agreeing = body.replace("per_device_train_batch_size: 12", "per_device_train_batch_size: 4").replace(
         "weight_decay: 0.0001", "weight_decay: 0.001")
     assert findings(plan_of(write(tmp_path, "b.yaml", agreeing), dialect="hf"), "PD402") == []
+    # TRL's PPO trainer builds its own Accelerator and checks nothing: the JSON's values train, a warning (held-out
+    # review 122, B 16: an error "the Trainer refuses to start")
+    ppo = body + "num_ppo_epochs: 4\ntotal_episodes: 20000\n"
+    [trained] = findings(plan_of(write(tmp_path, "ppo.yaml", ppo), dialect="hf"), "PD402")
+    assert trained.severity == "warning" and "own Accelerator" in trained.message
 
 
 def test_a_deepspeed_json_of_the_era_before_auto_values_is_judged_by_release(tmp_path) -> None:

@@ -474,3 +474,19 @@ def test_a_val_dataset_added_when_a_file_exists_leaves_evaluation_unknown(tmp_pa
     plan = plan_of(script, trainer_versions=judged("ms-swift=4.2.0"))
     assert plan.eval.enabled is None and "--val_dataset" in plan.unknown["eval.enabled"]
     assert findings(plan, "PD702") == []
+
+
+def test_flags_given_a_required_variable_are_unknown_not_the_defaults(tmp_path: Path) -> None:
+    # Held-out review 122, B 22 (a paper's train_sft.sh, reduced): `--learning_rate "$LEARNING_RATE"` with
+    # `LEARNING_RATE="${LEARNING_RATE:?...}"` read as ms-swift's 1e-4 and no warmup (PD104 said so).
+    script = write(tmp_path, "train_sft.sh", """\
+        LEARNING_RATE="${LEARNING_RATE:?set via paper-disclosed learning rate}"
+        WARMUP_RATIO="${WARMUP_RATIO:?set warmup ratio}"
+        LORA_RANK="${LORA_RANK:?set via paper-disclosed LoRA rank}"
+        swift sft --model Qwen/Qwen2.5-32B-Instruct --train_type lora --dataset d.jsonl \\
+            --learning_rate "$LEARNING_RATE" --lora_rank "$LORA_RANK" --warmup_ratio "$WARMUP_RATIO"
+        """)
+    plan = plan_of(script)
+    assert plan.optimizer.lr is None and "LEARNING_RATE" in plan.unknown["optimizer.lr"]
+    assert plan.mode.lora_rank is None and plan.schedule.warmup_ratio is None
+    assert findings(plan, "PD104") == []
