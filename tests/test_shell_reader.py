@@ -1482,3 +1482,13 @@ def test_a_command_that_names_a_program_without_starting_it_is_no_launch() -> No
     # read as the training command, and the wrapper around it refused.
     data = read_shell("killall pretrain_.*.py\ncp train.py backup/\nsh finetune.sh openai/gpt-oss-120b\n", "run.sh")[0]
     assert "program" not in data and data["runs_script"]["path"] == "finetune.sh"
+
+
+def test_a_semicolon_glued_to_a_word_in_a_command_string_ends_the_command() -> None:
+    # Held-out review 122, D 03 (qijiaxing's CLUE finetune.sh, reduced): `docker exec IMG bash -c "cd `pwd`; echo
+    # ${II} > latest; python -m torch.distributed.launch ... tasks/main.py ..."`; the echo's `>` cut the launch off.
+    text = ('II=100\ndocker exec img bash -c "cd `pwd`; \\\nrm -r ckpt; \\\necho ${II} > latest.txt; \\\n'
+            'python -m torch.distributed.launch --nproc_per_node 1 tasks/main.py --num-layers 12 --lr 2e-4 '
+            '--task tnews | tee log"\n')
+    data = read_shell(text, "finetune.sh")[0]
+    assert data["program"] == "tasks/main.py" and data["--lr"] == "2e-4"

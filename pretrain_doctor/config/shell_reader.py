@@ -947,7 +947,7 @@ class _Shell:
         words = []
         for found in self.fields(text, token.line, column):
             words.extend(_to_word(f) for f in _split(_parsed_again(found)))
-        words = _substitutions_joined(words)
+        words = _separators_apart(_substitutions_joined(words))
         # Only a string parsed again sees `2>&1 | tee log` as words; in a plain command the parser took the
         # redirections, and a `<` that a variable's value brings (`--save $OUT` with OUT="<path-to-output>-x",
         # CodeGeeX) is an ordinary character of the word, as in bash.
@@ -2412,6 +2412,20 @@ _NO_SETTINGS = frozenset({"set", "shift", "cd", "mkdir", "echo", "printf", "sour
                           "exit", "return", "cat", "rm", "cp", "mv", "ln", "touch", "chmod", "pushd", "popd", "read",
                           "[[", "[", "test", "true", "false", ":"})
 _SEPARATORS = frozenset({"&&", "||", ";"})
+
+
+def _separators_apart(words: list[Word]) -> list[Word]:
+    """A string parsed again ends a command at a `;` glued to a word (`"cd $(pwd); echo $II > f; python ..."`: held-out
+    review 122, D 03, its `>` then cut the launch off the string)."""
+    apart: list[Word] = []
+    for word in words:
+        text = word.text
+        if text is not None and len(text) > 1 and text.endswith(";") and not text.endswith("\\;"):
+            apart += [word._replace(text=text[:-1], raw=word.raw[:-1] if word.raw.endswith(";") else word.raw),
+                      Word(";", word.line, word.column + len(text) - 1, ";")]
+        else:
+            apart.append(word)
+    return apart
 
 
 def _command_list(words: list[Word]) -> list[list[Word]]:
