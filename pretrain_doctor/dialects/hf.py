@@ -722,13 +722,13 @@ def _lora_section(data: dict) -> Optional[str]:
 
 def _handed_as_config(doc: Document) -> bool:
     """A launch script in the file's folder or the one above passes it as `--config .../NAME` (TrlParser's flag)."""
-    from .program import _program_texts  # (read by the launch already)
+    from .program import file_texts  # (imported with the dialect already)
 
     name = Path(doc.path).name
     pattern = re.compile(rf"--config[= ]+\S*(?<![\w.-]){re.escape(name)}\b")
     folder = Path(doc.path).resolve().parent
     return any(pattern.search(text) for place in (folder, folder.parent)
-               for _, text in _program_texts(folder_files(place, (".sh", ".slurm", ".sbatch", ".bash"))))
+               for _, text in file_texts(folder_files(place, (".sh", ".slurm", ".sbatch", ".bash"))))
 
 
 def _own_parser_unseen(doc: Document) -> Optional[str]:

@@ -449,7 +449,7 @@ _PROGRAMS_LOOKED_AT = 40
 def _mapping_program(programs: tuple, name: str) -> Optional[Path]:
     """The one program among `programs` (a folder's .py files, with their stamps) that names the file `name` in
     quotes and builds Trainer arguments; cached per folder state, as a folder walk asks for every config in it."""
-    found = [path for path, text in _program_texts(programs)
+    found = [path for path, text in file_texts(programs)
              if (f'"{name}"' in text or f"'{name}'" in text) and _BUILDS_ARGUMENTS.search(text)]
     return found[0] if len(found) == 1 else None
 
@@ -469,7 +469,7 @@ _ADAPTER_KEYS = ("use_peft", "lora_r", "lora_alpha", "lora_target_modules", "loa
 def _only_arguments_builder(programs: tuple) -> Optional[Path]:
     """The one program of a folder that builds Trainer arguments, where none names the file: it may load the file by
     a name given at launch (`FineTuningConfig.from_yaml(file_name=config_file_name)`, held-out review 111, A 02)."""
-    found = [path for path, text in _program_texts(programs) if _BUILDS_ARGUMENTS.search(text)]
+    found = [path for path, text in file_texts(programs) if _BUILDS_ARGUMENTS.search(text)]
     return found[0] if len(found) == 1 else None
 
 
@@ -493,9 +493,9 @@ def names_key(text: str, key: str) -> bool:
     return re.search(rf"""\.{re.escape(key)}\b|["']{re.escape(key)}["']""", text) is not None
 
 
-def _program_texts(programs: tuple):
-    """(path, text) of each of a folder's programs small enough to read (`folder_files` stamps), the first
-    `_PROGRAMS_LOOKED_AT`."""
+def file_texts(programs: tuple):
+    """(path, text) of each of a folder's files small enough to read (`folder_files` stamps: programs, launch
+    scripts), the first `_PROGRAMS_LOOKED_AT`."""
     for path, mtime, size in programs[:_PROGRAMS_LOOKED_AT]:
         text = _text(path, mtime, size) if size <= _PROGRAM_BYTES else None
         if text is not None:
@@ -506,7 +506,7 @@ def _program_texts(programs: tuple):
 def programs_import(programs: tuple, pattern: Any) -> bool:
     """Whether one of a folder's programs (`folder_files` stamps) imports what `pattern` finds (OmegaConf, Unsloth).
     Cached per folder state and pattern: a folder walk asks for every YAML in it."""
-    return any(pattern.search(text, 0, _IMPORTS_HEAD) for _, text in _program_texts(programs))
+    return any(pattern.search(text, 0, _IMPORTS_HEAD) for _, text in file_texts(programs))
 
 
 _IMPORTS_HEAD = 20_000  # the characters of a program looked at for its imports
@@ -540,7 +540,7 @@ def omegaconf_loader(doc: Document) -> Optional[Path]:
         return None
     file = Path(doc.path).resolve()
     texts = [(path, text) for folder in (file.parent, file.parent.parent)
-             for path, text in _program_texts(folder_files(folder, (".py",)))]
+             for path, text in file_texts(folder_files(folder, (".py",)))]
     if any(_OTHER_YAML_LOADER.search(text) or _ARGUMENTS_PARSER_LOAD.search(text) for _, text in texts):
         return None
     return next((path for path, text in texts if _OMEGACONF_LOAD.search(text)), None)
@@ -554,7 +554,7 @@ _OTHER_YAML_LOADER = lazy_compile(r"\byaml\.(?:safe_|full_|unsafe_)?load\s*\(")
 def _loading_program(programs: tuple, name: str) -> Optional[Path]:
     # Cached per folder state and file name, as `_mapping_program`.
     named = re.compile(rf"""["'][^"'\n]*(?<![\w.-]){re.escape(name)}["']""")
-    return next((path for path, text in _program_texts(programs)
+    return next((path for path, text in file_texts(programs)
                  if named.search(text) and _OWN_LOADER.search(text) and not _ARGUMENTS_PARSER_LOAD.search(text)), None)
 
 
