@@ -318,7 +318,7 @@ class HfDialect(Dialect):
             b.assume("mode.init_from", f"continued pretraining from `{model_key}`'s weights: a program that builds "
                      "the model from the file's dimensions may load them or start from scratch", source)
         named = _project_model_key(data) if model_key not in data and doc.format != "shell" else None
-        if named is not None and b.has("mode.lora_rank") or named is not None and kind == "full_finetune":
+        if named is not None and (b.has("mode.lora_rank") or kind == "full_finetune"):
             source = b.source(doc, (named,), note="the project's own key names the weights")
         elif kind in ("lora", "qlora") and "lora_r" not in data and "use_peft" not in data and not _peft_on(data):
             method = "QLoRA" if kind == "qlora" else "LoRA"
