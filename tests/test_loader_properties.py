@@ -338,6 +338,10 @@ def _repeated_findings(path) -> dict:
     ("cache.sh", "accelerate launch train.py --model_name_or_path gpt2 --output_dir out --load_from_cache_file true "
                  "--learning_rate 2e-5 --load_from_cache_file false --learning_rate 1e-4\n",
      "load_from_cache_file", "how the data is loaded"),
+    # Held-out review 123, B 16 (a LongLoRA fork's launch: `--evaluation_strategy no`, later `steps`)
+    ("strategy.sh", "accelerate launch train.py --model_name_or_path gpt2 --output_dir out --evaluation_strategy no "
+                    "--learning_rate 2e-5 --evaluation_strategy steps --learning_rate 1e-4\n",
+     "evaluation_strategy", "turns evaluation on"),
     # Held-out review 117, D 09 (a Megatron-DeepSpeed launch's `--save-interval 2000`, later 10000): a flag's dashes are
     # its dest's underscores
     ("sp.sh", "torchrun pretrain_gpt.py --num-layers 2 --save-interval 2000 --lr 1e-4 --save-interval 10000 "

@@ -591,13 +591,16 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
         # (held-out review 117, D 09: `--eval-interval` 2000, then 10000)
         evaluating = name in _EVAL_INTERVAL_KEYS
         idle = evaluating and plan.eval.enabled is False
+        # ... and evaluation switched on by the later value (held-out review 123, B 16: `--evaluation_strategy no`,
+        # then `steps`); switched off later, the drop of a safeguard stays a warning (held-out review 44, A 18)
+        strategy = name in _EVAL_STRATEGY_KEYS and duplicate.turned_on
         # ... and a value the script writes earlier, in a variable it expands after the command's own flags: an
         # override it builds on purpose (held-out review 113, D 02: `extra_args="... --save_strategy steps"` for a
         # mode that evaluates, over the command's `--save_strategy epoch`)
         override = launch and duplicate.last_line < duplicate.first_line
         harmless = duplicate.same_value or duplicate.dropped_empty or duplicate.both_off or partner is not None \
             or own_tokens or reporting or evaluating or retention or saving or workers or same_update or output \
-            or override
+            or override or strategy
         lost = ("both give the same value, so nothing is lost here" if duplicate.same_value else
                 f"the special tokens at line {duplicate.first_line} are the ones the model's SentencePiece tokenizer "
                 "already has, so nothing is lost here" if own_tokens else
@@ -621,7 +624,8 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
                    ": only where the run writes its checkpoints changes, not how it trains" if output else
                    ": both run the same 32-bit AdamW update, on other kernels" if same_update else
                    ": evaluation is off, so neither value is used" if idle else
-                   ": only how often the run evaluates changes, not how it trains" if evaluating else ""))
+                   ": only how often the run evaluates changes, not how it trains" if evaluating else
+                   ": the later value turns evaluation on, which changes no step of training" if strategy else ""))
         lines = (f"twice on line {duplicate.first_line}" if duplicate.first_line == duplicate.last_line else
                  f"twice (lines {duplicate.first_line} and {duplicate.last_line})")
         said = (f"`--{key}` is given {lines}: argparse keeps the last one; {lost}" if launch else
@@ -736,6 +740,7 @@ _WORKER_KEYS = frozenset({"preprocessing_num_workers", "dataloader_num_workers",
 
 # Keys that only time evaluation: a dropped value changes nothing where the run does not evaluate.
 _EVAL_INTERVAL_KEYS = frozenset({"eval_steps", "eval_interval", "eval_delay", "evals_per_epoch", "eval_iters"})
+_EVAL_STRATEGY_KEYS = frozenset({"evaluation_strategy", "eval_strategy", "do_eval"})
 
 
 # Llama 1/2 and Mistral/Mixtral's SentencePiece tokenizers, whose bos/eos/unk are `<s>`, `</s>`, `<unk>`.

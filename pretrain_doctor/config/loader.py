@@ -320,8 +320,12 @@ def _repeated_flags(data: Any) -> list[DuplicateKey]:
     """A launch's flags given twice, as repeated keys (argparse keeps the last value, as YAML loaders do): taken out
     of the launch data, where the reader keeps them."""
     repeated = data.pop("repeated_flags", None) if isinstance(data, dict) else None
+    from .yaml_reader import is_off
+
     return [DuplicateKey(path=(str(item["flag"]).lstrip("-"),), first_line=item["first_line"],
                          last_line=item["last_line"], same_value=_same_flag_value(item["dropped"], item["kept"]),
+                         # `--evaluation_strategy no`, later `steps` (held-out review 123, B 16)
+                         turned_on=is_off(item["dropped"]) and item["kept"] is not None and not is_off(item["kept"]),
                          dropped=item["dropped"])
             for item in repeated or ()]
 

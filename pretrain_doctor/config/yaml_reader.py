@@ -150,7 +150,7 @@ class _Builder:
                 self.duplicates.append(DuplicateKey(child_path, first, key_node.start_mark.line + 1,
                                                     value == dropped, dropped is None or dropped in ("", [], {}),
                                                     dropped is False and value is None,
-                                                    _is_off(dropped) and value is not None and not _is_off(value),
+                                                    is_off(dropped) and value is not None and not is_off(value),
                                                     dropped))
                 result[key] = value
                 continue
@@ -189,6 +189,6 @@ def read_yaml(text: str, path: str) -> tuple[Any, dict[KeyPath, Position], list[
     return data, builder.positions, builder.duplicates
 
 
-def _is_off(value: Any) -> bool:
+def is_off(value: Any) -> bool:
     """A value that switches a strategy or flag off (`eval_strategy: "no"`, `false`)."""
     return value is False or (isinstance(value, str) and value.strip().lower() in ("no", "none", "off", "false"))
