@@ -17,6 +17,7 @@ unless `optim_config` names a plugin, and a constant lr unless `lr_scheduler_con
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import ChainMap
 from pathlib import Path
@@ -195,7 +196,7 @@ class LlamaFactoryDialect(Dialect):
         if doc.format == "shell":  # the launched program's `--flag value` list, as HfArgumentParser reads it
             launched = launched_arguments(doc)
             if launched is not None:
-                doc = launched
+                doc = _abbreviations_expanded(launched)
                 docs = [doc, *docs[1:]]
         config = doc.data.get("program_config")
         if isinstance(config, ProgramConfig):  # a YAML the command names: the flags over it (LaunchBuilder)
@@ -1221,6 +1222,17 @@ def _other_trainers_keys(b: PlanBuilder, doc: Document, script: Document) -> Non
             continue
         b.note("ignored-key", f"`{key}` is not a LLaMA-Factory key (HfArgumentParser refuses it); "
                f"LLaMA-Factory reads `{ours}`", b.source(doc, (key,)), hint=f"use `{ours}`", key=key, suggestion=ours)
+
+
+def _abbreviations_expanded(doc: Document) -> Document:
+    """A command line's flag that begins exactly one LLaMA-Factory argument is that argument (argparse's unique prefix:
+    held-out review 123, B 09, `--lora_r 16` is `--lora_rank 16`, read as "refused" and rank 8)."""
+    from .hf import expand_abbreviations
+
+    data, positions, unknown = dict(doc.data), dict(doc.positions), dict(doc.unevaluated)
+    # (its parser's own fields: LLaMA-Factory's and Seq2SeqTrainingArguments', not TRL's `lora_r`)
+    expand_abbreviations(data, positions, unknown, LLAMAFACTORY_KEYS, LLAMAFACTORY_KEYS)
+    return dataclasses.replace(doc, data=data, positions=positions, unevaluated=unknown)
 
 
 def _v1(b: PlanBuilder, doc: Document) -> None:

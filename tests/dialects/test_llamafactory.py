@@ -1142,3 +1142,12 @@ def test_a_reasoning_template_on_a_qwen3_model_that_never_thinks(tmp_path, model
         assert "_nothink" in found[0].hint
         assert thinking_notes(text + "    enable_thinking: false\n", "off.yaml") == []  # out of the loss
         assert thinking_notes(text.replace("stage: sft", "stage: pt"), "pt.yaml") == []  # raw text, no template
+
+
+def test_a_command_lines_unique_prefix_is_the_argument_it_begins(tmp_path: Path) -> None:
+    # Held-out review 123, B 09 (Sailor-1.8B notebook launch): `--lora_r 16` is argparse's unique prefix of
+    # `--lora_rank`; it was "refused" (a warning) and the rank read as the default 8.
+    launch = write(tmp_path, "run.sh", "accelerate launch src/train.py --stage sft --do_train --model_name_or_path m "
+                   "--finetuning_type lora --lora_r 16 --template qwen --dataset d --output_dir out\n")
+    plan = plan_of(launch)
+    assert plan.mode.lora_rank == 16 and not [n for n in notes(plan, "ignored-key") if n.data.get("key") == "lora_r"]

@@ -168,3 +168,13 @@ def test_key_of_another_release_is_named(tmp_path: Path) -> None:
     messages = " ".join(n.message for n in notes(plan))
     assert "max_epochs" in messages and "num_train_epochs" in messages
 
+
+
+def test_model_name_is_the_self_cognition_name_not_the_weights(tmp_path) -> None:
+    # Held-out review 123, B 05 (lataudio's megatron_train.sh, reduced): `--model_name swift-robot` beside `--model`;
+    # the HF launch reading copied it to `model_name_or_path`, then "an argument of `swift sft`" (an error).
+    script = write(tmp_path, "megatron_train.sh", "megatron sft --model Qwen/Qwen3-8B --dataset d.jsonl "
+                                                  "--train_type lora --lr 1e-4 --micro_batch_size 1 "
+                                                  "--global_batch_size 16 --model_author swift --model_name swift-robot\n")
+    plan = plan_of(script)
+    assert not [n for n in notes(plan, "ignored-key") if "model_name" in str(n.data.get("key"))]
