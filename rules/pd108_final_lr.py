@@ -78,14 +78,20 @@ class FinalLr(Rule):
             # (held-out review 118, B 09: a fine-tuning program whose own code loads the model, from scratch only
             # assumed, at YaRN's constant 2e-5)
             constant = abs(ratio - 1) < 1e-9 and (not plan.mode.from_scratch or "mode.kind" in plan.program.assumed)
+            # ... or a run that ends far inside its horizon, the lr near its peak throughout (held-out review 123,
+            # C 03: nanoGPT's 600,000-step default horizon over a 10,000-step fine-tune "at constant LR")
+            inside = _share_of_horizon(plan)
+            near_peak = inside is not None and inside <= _NEAR_PEAK_SHARE
             yield self.finding(
                 plan, field,
                 f"the minimum lr {final}is {ratio:.3g}× the peak"
                 + (f" {short_float(peak)}" if peak else "") + "; the schedule never decays"
-                + (": a constant lr, as continued training often uses on purpose" if constant else ""),
+                + (": a constant lr, as continued training often uses on purpose" if constant else
+                   f" (this run ends {inside:.1%} into the horizon, the lr near its peak throughout)" if near_peak
+                   else ""),
                 hint="set the minimum lr to about 10% of the peak"
                      + (f" ({short_float(peak * 0.1)})" if peak else "") + "; check it is not a ratio written as an lr",
-                severity="info" if constant else "warning",
+                severity="info" if constant or near_peak else "warning",
             )
         elif ratio > MAX_FINAL_RATIO:
             yield self.finding(
@@ -94,3 +100,15 @@ class FinalLr(Rule):
                 "the annealing gain is",
                 hint="decay to about 10% of the peak (or 0) unless a later stage anneals further",
             )
+
+
+# A run that ends within this share of its decay horizon keeps its lr near the peak, whatever the floor.
+_NEAR_PEAK_SHARE = 0.05
+
+
+def _share_of_horizon(plan) -> float | None:
+    """How far into the decay horizon the run ends (total steps / decay steps), where both are known."""
+    total, horizon = plan.derived.total_steps.value, plan.derived.decay_steps.value
+    if not total or not horizon:
+        return None
+    return total / horizon

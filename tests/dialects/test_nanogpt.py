@@ -1272,3 +1272,16 @@ def test_a_config_leaving_the_accumulation_to_a_train_py_that_simulates_8_gpus(t
     assert note.severity == "info" and "becomes 40" in note.message
     set_here = write(tmp_path / "config", "set.py", config.read_text() + "gradient_accumulation_steps = 1\n")
     assert not [f for f in findings(plan_of(set_here), "PD004") if "simulating" in f.message]
+
+
+def test_a_short_fine_tune_far_inside_the_default_horizon_under_a_higher_min_lr(tmp_path) -> None:
+    # Held-out review 123, C 03 (harsh306's finetune_wiki.py, "finetune at constant LR"): lr 1e-5 under train.py's
+    # min_lr 6e-5 and 600,000-step horizon over 10,000 steps: the lr stays near 1e-5. PD108 and PD004 warned, and
+    # PD004's hint (match the horizon) would make the lr climb 6×.
+    config = write(tmp_path / "config", "finetune_wiki.py",
+                   "out_dir = 'out'\ndataset = 'wiki'\ninit_from = 'gpt2'\nbatch_size = 8\nblock_size = 16\n"
+                   "gradient_accumulation_steps = 2\nmax_iters = 10000\nlearning_rate = 0.00001\ndecay_lr = True\n")
+    plan = plan_of(config)
+    assert [f.severity for f in findings(plan, "PD108")] == ["info"]
+    [horizon] = [f for f in findings(plan, "PD004") if "lr_decay_iters" in f.message]
+    assert horizon.severity == "info" and "decay_lr = False" in horizon.hint
