@@ -248,6 +248,8 @@ class HfDialect(Dialect):
             b.assume("objective.kind", f"the loss of the trainer class the file names ({data['own_trainer']}), the "
                      "project's own, which computes it its own way", b.source(doc, ("own_trainer",)))
         model_key = _model_key(data)
+        # a project's own key for the weights (`model_name: org/name`), in a file that names none of HF's
+        project_key = _project_model_key(data) if model_key not in data and doc.format != "shell" else None
         online = online_rl_method(doc)
         built = class_method(data.get("arguments_class"))
         names = _names(doc)
@@ -284,14 +286,14 @@ class HfDialect(Dialect):
             # ... a model path the launch fills in (`--model_name_or_path $3`) still names weights to load (held-out
             # review 93, D 12: TinyLLaVA's finetune.sh read as pretraining from scratch)
             kind = "full_finetune"
-        elif doc.format != "shell" and model_key not in data and (named := _project_model_key(data)) is not None:
+        elif project_key is not None:
             # a project's own file names the weights under a key of its own (`"model_name": "TinyLlama/..."`, with a
             # `cot_lora_config: {r: 16, ...}` section: held-out review 121, A 12, read as pretraining from scratch)
             lora = _lora_section(data)
             kind = "lora" if lora is not None else "full_finetune"
-            b.assume("mode.kind", f"a {'LoRA ' if lora else ''}fine-tune of the weights `{named}` names (the "
-                     "project's own key: its program loads them)", b.source(doc, (named,)))
-            b.set("mode.init_from", str(data[named]), b.source(doc, (named,)))
+            b.assume("mode.kind", f"a {'LoRA ' if lora else ''}fine-tune of the weights `{project_key}` names (the "
+                     "project's own key: its program loads them)", b.source(doc, (project_key,)))
+            b.set("mode.init_from", str(data[project_key]), b.source(doc, (project_key,)))
             if lora is not None:
                 b.take("mode.lora_rank", doc, (lora, "r"), lenient_int)
                 b.take("mode.lora_alpha", doc, (lora, "lora_alpha"), lenient_number)
@@ -317,9 +319,8 @@ class HfDialect(Dialect):
                 f"weights `{model_key}` names where the program loads them"))
             b.assume("mode.init_from", f"continued pretraining from `{model_key}`'s weights: a program that builds "
                      "the model from the file's dimensions may load them or start from scratch", source)
-        named = _project_model_key(data) if model_key not in data and doc.format != "shell" else None
-        if named is not None and (b.has("mode.lora_rank") or kind == "full_finetune"):
-            source = b.source(doc, (named,), note="the project's own key names the weights")
+        if project_key is not None and (b.has("mode.lora_rank") or kind == "full_finetune"):
+            source = b.source(doc, (project_key,), note="the project's own key names the weights")
         elif kind in ("lora", "qlora") and "lora_r" not in data and "use_peft" not in data and not _peft_on(data):
             method = "QLoRA" if kind == "qlora" else "LoRA"
             source = b.source(doc, (model_key,), note=f"the file's name `{Path(doc.path).name}` says {method}; the "

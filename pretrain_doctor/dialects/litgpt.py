@@ -32,7 +32,7 @@ from ..plan.model import Source, TrainingPlan
 from ..plan.reading import FORK_DEFAULT
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .program import LaunchBuilder, ProgramConfig, program_config
-from .shared import optimizer_family
+from .shared import optimizer_family, set_lightning_precision
 
 # Keys of litgpt configs that no release read declares in a `setup()` (litgpt_keys.py holds the rest).
 _EXTRA_KEYS = frozenset({"adapter_path", "compiler", "strategy"})
@@ -378,9 +378,7 @@ class LitgptDialect(Dialect):
 
     @staticmethod
     def _precision(b: PlanBuilder, doc: Document) -> None:
-        from .litgpt_globals import set_precision
-
-        set_precision(b, doc.get("precision"), b.source(doc, ("precision",)))
+        set_lightning_precision(b, doc.get("precision"), b.source(doc, ("precision",)))
 
     @staticmethod
     def _data(b: PlanBuilder, doc: Document) -> None:

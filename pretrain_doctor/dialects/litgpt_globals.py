@@ -24,7 +24,7 @@ from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source
 from .program import ProgramSource, find_program_source, literal_seed, read_program
-from .shared import mark_smoke_test, optimizer_family
+from .shared import mark_smoke_test, optimizer_family, set_lightning_precision
 
 # Globals that say the script is one of these (four or more, with a `setup()` the launcher calls).
 _MARKERS = ("global_batch_size", "micro_batch_size", "learning_rate", "max_step", "warmup_steps", "min_lr",
@@ -50,12 +50,6 @@ class GlobalsScript(NamedTuple):
 
 
 # Fabric's precision strings -> (compute, params, mixed)
-_PRECISIONS = {"bf16-true": ("bf16", "bf16", False), "bf16-mixed": ("bf16", "fp32", True),
-               "16-true": ("fp16", "fp16", False), "16-mixed": ("fp16", "fp32", True),
-               "32-true": ("fp32", "fp32", False), "32": ("fp32", "fp32", False),
-               "transformer-engine": ("fp8", "fp32", True)}
-
-
 def quantized_4bit(quantize: Any) -> bool:
     """litgpt's `quantize: bnb.nf4`, `bnb.nf4-dq`, `bnb.fp4...`: QLoRA's 4-bit base (int8 is no QLoRA)."""
     return isinstance(quantize, str) and quantize.startswith("bnb.") and "int8" not in quantize
@@ -355,7 +349,7 @@ def _build_finetune(b: PlanBuilder, doc: Document, script: GlobalsScript, take: 
     else:  # forks set the lr in the loop, constant or decaying (held-out review 26, B 08: a linear decay)
         b.unknown("schedule.kind", f"the lr {script.path.name}'s training loop sets")
     take("batch.seq_len", "max_seq_length", int)
-    if not set_precision(b, flag("precision"), b.source(doc, ("--precision",))):
+    if not set_lightning_precision(b, flag("precision"), b.source(doc, ("--precision",))):
         b.unknown("precision.compute", "lit-gpt's get_default_supported_precision (bf16-mixed where the GPU has bf16)")
 
 
@@ -408,18 +402,3 @@ def _setup_parameters(script: GlobalsScript) -> list[str]:
     setup = next((node for node in (tree.body if tree is not None else ())
                   if isinstance(node, ast.FunctionDef) and node.name == "setup"), None)
     return [arg.arg for arg in (setup.args.args + setup.args.kwonlyargs)] if setup is not None else []
-
-
-def set_precision(b: PlanBuilder, precision: Any, source: Source) -> bool:
-    """Fabric's precision string (`bf16-true`, `bf16-mixed`, `16-mixed` ...) as the plan's precision, from `source`
-    (a config's `precision:`, a launch script's `--precision`); whether it was one."""
-    mapped = _PRECISIONS.get(str(precision).lower()) if precision is not None else None
-    if mapped is None:
-        return False
-    compute, params, mixed = mapped
-    b.set("precision.compute", compute, source)
-    b.set("precision.params", params, source)
-    b.set("precision.mixed", mixed, source)
-    b.set("precision.bf16_enabled", compute == "bf16", source)
-    b.set("precision.fp16_enabled", compute == "fp16", source)
-    return True

@@ -33,10 +33,10 @@ from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder, is_required_at_launch
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number
-from .shared import mark_smoke_test, optimizer_family, resolve_interpolations
+from .shared import mark_smoke_test, optimizer_family, resolve_interpolations, set_lightning_precision
 
 
-def nemo_betas(value: Any) -> Any:
+def _nemo_betas(value: Any) -> Any:
     if isinstance(value, str):
         value = [part for part in value.strip("[]() ").split(",") if part.strip()]
     if isinstance(value, (list, tuple)) and len(value) == 2:
@@ -46,7 +46,7 @@ def nemo_betas(value: Any) -> Any:
     return None
 
 
-def nemo_optimizer(value: Any) -> Any:
+def _nemo_optimizer(value: Any) -> Any:
     """NeMo's optimizer names (`nemo/core/optim/optimizers.py`): `fused_adam`, `distributed_fused_adam` and
     `mcore_distributed_optim` are AdamW (apex's adam_w_mode, on by default); `adam` is torch's Adam."""
     text = str(value).lower()
@@ -56,7 +56,7 @@ def nemo_optimizer(value: Any) -> Any:
 
 
 # NeMo's scheduler names (lr_scheduler.py AVAILABLE_SCHEDULERS) -> the plan's kinds.
-_SCHEDULES = {"cosineannealing": "cosine", "warmupannealing": "linear", "warmupholdannealinear": "linear",
+_SCHEDULES = {"cosineannealing": "cosine", "warmupannealing": "linear", "warmupholdanneallinear": "linear",
               "inversesquarerootannealing": "inverse_sqrt", "t5inversesquarerootannealing": "inverse_sqrt",
               "noamannealing": "inverse_sqrt", "noamholdannealing": "inverse_sqrt",
               "polynomialdecayannealing": "polynomial", "polynomialholddecayannealing": "polynomial",
@@ -69,7 +69,7 @@ def _steps(value: Any) -> Any:
     return None if isinstance(steps, int) and steps <= 0 else steps
 
 
-def nemo_schedule_kind(value: Any) -> Optional[str]:
+def _nemo_schedule_kind(value: Any) -> Optional[str]:
     text = str(value).replace("_", "").lower()
     return _SCHEDULES.get(text, text) if text and text != "none" else None
 
@@ -98,9 +98,9 @@ NEMO_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "model.optim.lr": ("optimizer.lr", lenient_number),
     "model.optim.weight_decay": ("optimizer.weight_decay", lenient_number),
     "model.optim.eps": ("optimizer.eps", lenient_number),
-    "model.optim.betas": ("optimizer.betas", nemo_betas),
-    "model.optim.name": ("optimizer.family", nemo_optimizer),
-    "model.optim.sched.name": ("schedule.kind", nemo_schedule_kind),
+    "model.optim.betas": ("optimizer.betas", _nemo_betas),
+    "model.optim.name": ("optimizer.family", _nemo_optimizer),
+    "model.optim.sched.name": ("schedule.kind", _nemo_schedule_kind),
     "model.optim.sched.warmup_steps": ("schedule.warmup_steps", lenient_int),
     "model.optim.sched.warmup_ratio": ("schedule.warmup_ratio", lenient_number),
     "model.optim.sched.min_lr": ("schedule.min_lr", lenient_number),
@@ -109,6 +109,8 @@ NEMO_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 }
 # The overrides that make a launch script a NeMo launch (megatron.py scores it on them).
 NEMO_LAUNCH_KEYS = frozenset(NEMO_KEYS) | {"trainer.val_check_interval", "model.encoder_seq_length"}
+# Lightning 1.x precision spellings -> the strings they stand for.
+_LIGHTNING_ALIASES = {"16": "16-mixed", "bf16": "bf16-mixed", "32": "32-true"}
 _POSITIONS = {"learned_absolute": "learned", "rope": "rope", "alibi": "alibi"}
 _GATED = ("swiglu", "geglu", "reglu", "fast-swiglu", "fast-geglu", "fast-reglu")
 # NeMo-Aligner's stages, as sections of `trainer` (gpt_dpo.yaml `trainer.dpo`), -> the run kind they train.
@@ -278,13 +280,11 @@ def _peft(b: PlanBuilder, s: Settings, scheme: str) -> None:
 
 
 def _schedule(b: PlanBuilder, s: Settings) -> None:
-    if not s.section("model.optim"):
-        return
-    if not s.section("model.optim.sched") and s.complete:
+    if not s.section("model.optim") or not s.complete:
+        return  # (a launch's overrides alone say nothing of the keys they do not set)
+    if not s.section("model.optim.sched"):
         b.set("schedule.kind", "constant", s.source("model.optim.name", "no `sched`: NeMo builds no scheduler"))
         b.set("schedule.warmup_steps", 0, s.source("model.optim.name", "no `sched`: no warmup"))
-        return
-    if not s.complete:
         return
     note = "NeMo scheduler default"
     if not b.has("schedule.warmup_steps") and not b.has("schedule.warmup_ratio") \
@@ -311,14 +311,8 @@ def _trainer(b: PlanBuilder, s: Settings) -> None:
     """Lightning's Trainer arguments: precision, world size, clipping and evaluation."""
     precision = str(s.raw("trainer.precision") or "").strip("'\"").lower()
     if precision and s.given("trainer.precision"):
-        compute = "bf16" if "bf16" in precision else "fp16" if "16" in precision else "fp32"
-        source = s.source("trainer.precision")
-        b.set("precision.compute", compute, source)
-        true_half = precision.endswith("-true") and compute != "fp32"
-        b.set("precision.params", compute if true_half else "fp32", source)
-        b.set("precision.mixed", compute != "fp32" and not true_half, source)
-        b.set("precision.bf16_enabled", compute == "bf16", source)
-        b.set("precision.fp16_enabled", compute == "fp16", source)
+        # (NeMo 1.x writes Lightning 1.x's `16`/`bf16`, its aliases of the mixed ones)
+        set_lightning_precision(b, _LIGHTNING_ALIASES.get(precision, precision), s.source("trainer.precision"))
     # (Lightning before 1.7 counted them as `trainer.gpus`: NeMo 1.5's configs)
     devices = lenient_int(s.raw("trainer.devices") if "trainer.devices" in s.values else s.raw("trainer.gpus"))
     nodes = lenient_int(s.raw("trainer.num_nodes") or 1)
@@ -353,7 +347,7 @@ def _trainer(b: PlanBuilder, s: Settings) -> None:
         s.take("batch.seq_len", "model.data.train_ds.max_seq_length", lenient_int)
 
 
-def is_nemo_yaml(data: Any) -> bool:
+def _is_nemo_yaml(data: Any) -> bool:
     """A NeMo Megatron YAML's shape: `trainer` and `model` sections, the model's with NeMo's batch/parallel keys."""
     if not isinstance(data, dict) or not isinstance(data.get("trainer"), dict):
         return False
@@ -369,7 +363,7 @@ class NemoDialect(Dialect):
                             "inference", "save_on_train_end", "precision"})
 
     def score(self, doc: Document) -> int:
-        if doc.format == "shell" or not is_nemo_yaml(doc.data):
+        if doc.format == "shell" or not _is_nemo_yaml(doc.data):
             return 0
         return 60 + 5 * ("exp_manager" in doc.data) + 5 * isinstance(doc.data["model"].get("optim"), dict)
 

@@ -44,6 +44,29 @@ def mark_smoke_test(b: Any, steps: Any, source: Callable[[str], Any], unit: str 
     return True
 
 
+# Lightning's precision strings (Fabric and Trainer: litgpt's `precision:`, NeMo's `trainer.precision`) -> (compute,
+# params, mixed).
+_LIGHTNING_PRECISIONS = {"bf16-true": ("bf16", "bf16", False), "bf16-mixed": ("bf16", "fp32", True),
+                         "16-true": ("fp16", "fp16", False), "16-mixed": ("fp16", "fp32", True),
+                         "32-true": ("fp32", "fp32", False), "32": ("fp32", "fp32", False),
+                         "transformer-engine": ("fp8", "fp32", True)}
+
+
+def set_lightning_precision(b: Any, precision: Any, source: Any) -> bool:
+    """Lightning's precision string (`bf16-true`, `bf16-mixed`, `16-mixed` ...) as the plan's precision, from `source`
+    (a config's `precision:`, a launch script's `--precision`); whether it was one."""
+    mapped = _LIGHTNING_PRECISIONS.get(str(precision).lower()) if precision is not None else None
+    if mapped is None:
+        return False
+    compute, params, mixed = mapped
+    b.set("precision.compute", compute, source)
+    b.set("precision.params", params, source)
+    b.set("precision.mixed", mixed, source)
+    b.set("precision.bf16_enabled", compute == "bf16", source)
+    b.set("precision.fp16_enabled", compute == "fp16", source)
+    return True
+
+
 def checkpoint_step_folder(path: Any) -> Optional[str]:
     """The last part of a `load` path that names one saved step (`global_step20000`, Megatron's `iter_0001000`), not
     the checkpoint folder that holds them with the tracker file (`latest`, `latest_checkpointed_iteration.txt`)."""

@@ -134,7 +134,8 @@ def test_a_nemo_peft_yaml_is_a_lora_fine_tune_of_a_checkpoint_given_at_launch(tm
     assert plan.batch.seq_len == 2048 and plan.data.packing is True and plan.data.document_mask is True
     assert plan.parallel.world_size is None  # `devices: -1`: every GPU of a node
     assert plan.precision.compute == "fp16" and plan.model.layers is None  # the .nemo file's
-    assert plan.schedule.decay_steps is None or plan.schedule.decay_steps == 20000
+    # CosineAnnealing decays over trainer.max_steps, which NeMo hands the scheduler (no `sched.max_steps` written)
+    assert plan.schedule.decay_steps is None and plan.derived.decay_steps.value == 20000
 
 
 def test_other_peft_schemes_train_only_their_modules(tmp_path) -> None:
@@ -227,3 +228,12 @@ def test_a_nemo_yaml_without_a_length_runs_lightnings_1000_epochs(tmp_path) -> N
     text = PRETRAIN.replace("      max_epochs: -1\n      max_steps: 150000\n", "")
     plan = plan_of(write(tmp_path, "gpt.yaml", text))
     assert plan.run.max_steps is None and plan.run.epochs == 1000 and "1000" in plan.sources["run.epochs"].note
+
+
+@pytest.mark.parametrize("name, kind", [("WarmupHoldAnnealLinear", "linear"), ("CosineAnnealing", "cosine"),
+                                        ("InverseSquareRootAnnealing", "inverse_sqrt"),
+                                        ("WarmupHoldPolicy", "constant_with_warmup")])
+def test_nemos_scheduler_names_are_the_plans_kinds(tmp_path, name, kind) -> None:
+    # lr_scheduler.py AVAILABLE_SCHEDULERS, lower-cased (`WarmupHoldAnnealLinear` was left unmapped by a typo)
+    plan = plan_of(write(tmp_path, "gpt.yaml", PRETRAIN.replace("name: CosineAnnealing", f"name: {name}")))
+    assert plan.schedule.kind == kind
