@@ -17,6 +17,10 @@ file, the file overrides those before it. A file alone says `pretrain` by `model
 `checkpoint_dir` (each setup()'s own argument); in another program's layout (a top-level key no release reads: a
 `peft:` block, a Lightning `trainer:`) `model_name` says nothing sure, so the run kind is only assumed, and a LoRA
 block of the file's own names a LoRA fine-tune.
+
+A script checked alone (a fork's edited `finetune/lora.py`, its own `dpo.py`) is read as its setup() defaults, and a
+launch of a script whose source is at hand lays its flags over that script's defaults, not upstream's
+(litgpt_setup.py).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from typing import Any, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 from ..config.document import Document, KeyPath, Position, dotted
 from ..plan.builder import PlanBuilder
@@ -33,6 +37,9 @@ from ..plan.reading import FORK_DEFAULT
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, table_notes
 from .program import LaunchBuilder, ProgramConfig, program_config
 from .shared import optimizer_family, set_lightning_precision
+
+if TYPE_CHECKING:
+    from .litgpt_setup import SetupScript
 
 # Keys of litgpt configs that no release read declares in a `setup()` (litgpt_keys.py holds the rest).
 _EXTRA_KEYS = frozenset({"adapter_path", "compiler", "strategy"})
@@ -91,8 +98,9 @@ class LitgptDialect(Dialect):
     def score(self, doc: Document) -> int:
         if doc.format == "python":
             from .litgpt_globals import globals_script
+            from .litgpt_setup import setup_script
 
-            return 80 if globals_script(doc) is not None else 0
+            return 80 if globals_script(doc) is not None or setup_script(doc) is not None else 0
         if doc.format == "shell":
             if litgpt_command(doc) is not None:
                 return 85
@@ -125,6 +133,7 @@ class LitgptDialect(Dialect):
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         from .litgpt_globals import build as build_from_globals, decays_all, globals_script  # not on other paths
+        from .litgpt_setup import setup_script
 
         doc = docs[0]
         command = litgpt_command(doc) if doc.format == "shell" else None
@@ -134,9 +143,13 @@ class LitgptDialect(Dialect):
             build_from_globals(b, doc, script)
             apply_flags(b, context)
             return b.build()
+        checked = setup_script(doc) if doc.format == "python" else None
+        if checked is not None:
+            return self._setup_script_plan(checked, docs, context)
         launcher = doc.data.get("launcher") if command is not None else None
+        at_hand = _launched_setup(doc, command)  # the launched script's source
         if command is not None:
-            doc, config = _command_line_document(doc, command)
+            doc, config = _command_line_document(doc, command, at_hand)
             docs = [doc, *docs[1:]]
             b: PlanBuilder = LaunchBuilder(self.name, docs, doc.unevaluated, config)
         else:
@@ -146,14 +159,21 @@ class LitgptDialect(Dialect):
             pretrain = _command_mode(b, doc, command)
         script = "litgpt pretrain default" if pretrain else "litgpt finetune default"
         defaults = None
-        if command is not None and command.era == "lit_gpt":
+        if at_hand is not None:  # the script's own defaults are in `doc`: the rest are its dataclasses'
+            from .litgpt_setup import LIT_GPT_LR
+
+            script = f"{'lit-gpt' if at_hand.era == 'lit_gpt' else 'litgpt'} TrainArgs default"
+            defaults = {**at_hand.defaults, "lr": LIT_GPT_LR}
+            self._preference(b, doc, at_hand)
+        elif command is not None and command.era == "lit_gpt":
             script = f"{command.shown} setup() default"
             defaults = {**_LIT_GPT_COMMON, **_LIT_GPT_DEFAULTS[command.name]}
+        if command is not None and command.era == "lit_gpt":
             _lit_gpt_run(b, doc, script)
-            self._train_optimizer(b, doc, pretrain, lr=(defaults["lr"], script))
+            self._train_optimizer(b, doc, pretrain, lr=(defaults["lr"], script))  # type: ignore[index]
         elif not self._train_optimizer(b, doc, pretrain) and not _optim_section(b, doc):
             self._optimizer(b, doc)
-        if not _fork_file(doc):  # a fork's own loop may build its parameter groups
+        if not _fork_file(doc) or at_hand is not None:  # a fork's own loop may build its parameter groups
             decays_all(b)
         self._train(b, doc, pretrain, script, defaults)
         _model_config(b, doc)
@@ -162,12 +182,52 @@ class LitgptDialect(Dialect):
         self._data(b, doc)
         self._parallel(b, doc, launcher)
         b.take("seed", doc, "seed", lenient_int)
-        b.default("seed", (defaults or (_PRETRAIN_DEFAULTS if pretrain else _FINETUNE_DEFAULTS))["seed"], script)
+        seed = (defaults or (_PRETRAIN_DEFAULTS if pretrain else _FINETUNE_DEFAULTS))["seed"]
+        if seed is not None:
+            b.default("seed", seed, script)
         self._ignored_in_finetune(b, doc, pretrain)
         also = {"": _EXTRA_KEYS | set(_LIT_GPT_KEYS[""]), "train": _LIT_GPT_KEYS["train"]} if defaults else {"": _EXTRA_KEYS}
         table_notes(b, doc, self.table(), context.trainer_versions, also=also)
         apply_flags(b, context)
         return b.build()
+
+    def _setup_script_plan(self, script: "SetupScript", docs: list[Document], context: BuildContext) -> TrainingPlan:
+        """A litgpt script checked alone: its setup() defaults read as a config (litgpt_setup.py)."""
+        from .litgpt_globals import decays_all
+        from .litgpt_setup import LIT_GPT_LR
+
+        doc = script.document
+        b = self.builder([doc, *docs[1:]])
+        pretrain = self._mode(b, doc)
+        era = "lit-gpt" if script.era == "lit_gpt" else "litgpt"
+        defaults_label = f"{era} TrainArgs default"
+        if script.era == "lit_gpt":
+            _lit_gpt_run(b, doc, script.label)
+            self._train_optimizer(b, doc, pretrain, lr=(LIT_GPT_LR, defaults_label))
+        elif not self._train_optimizer(b, doc, pretrain) and not _optim_section(b, doc):
+            self._optimizer(b, doc)
+        decays_all(b)
+        self._preference(b, doc, script)
+        self._train(b, doc, pretrain, defaults_label, script.defaults)
+        _model_config(b, doc)
+        self._precision(b, doc)
+        _quantized_mixed_precision(b, doc)
+        self._data(b, doc)
+        self._parallel(b, doc)
+        b.take("seed", doc, "seed", lenient_int)
+        self._ignored_in_finetune(b, doc, pretrain)
+        apply_flags(b, context)
+        return b.build()
+
+    @staticmethod
+    def _preference(b: PlanBuilder, doc: Document, script: "SetupScript") -> None:
+        """A fork's DPO script (held-out review 123, D 14: `dpo: DPOArgs = DPOArgs()` beside LoRA's switches)."""
+        if not script.preference:
+            return
+        where = b.source(doc, ("dpo",)) if "dpo" in doc.data else None
+        b.set("objective.kind", "preference", where)
+        if b.get("mode.kind") == "full_finetune":
+            b.set("mode.kind", "preference", where)
 
     @staticmethod
     def _mode(b: PlanBuilder, doc: Document, launched: bool = False) -> bool:
@@ -342,7 +402,7 @@ class LitgptDialect(Dialect):
             b.take("schedule.min_lr", doc, "train.min_lr", lenient_number)
             b.default("schedule.min_lr", defaults["train.min_lr"], script)
             b.take("clipping.max_norm", doc, "train.max_norm", lenient_number)
-            if not doc.has(("train", "max_norm")):
+            if not doc.has(("train", "max_norm")) and defaults["train.max_norm"] is not None:
                 b.default("clipping.max_norm", defaults["train.max_norm"], script)
         else:
             b.set("schedule.min_lr", 0.0)  # CosineAnnealingLR's eta_min: the finetune scripts decay to 0
@@ -361,7 +421,9 @@ class LitgptDialect(Dialect):
             b.take("run.epochs", doc, "train.epochs", lenient_number)
         if not any(b.has(f) for f in ("run.max_steps", "run.max_tokens", "run.epochs")):
             key = "run.max_tokens" if pretrain else "run.epochs"
-            b.default(key, defaults["train.max_tokens" if pretrain else "train.epochs"], script)
+            default = defaults["train.max_tokens" if pretrain else "train.epochs"]
+            if default is not None:  # TrainArgs' own default: none (a script that sets none has no length)
+                b.default(key, default, script)
         if not _interval(b, doc, "checkpoint", ("train", "save_interval")):
             b.take("checkpoint.interval_steps", doc, "train.save_interval", lenient_int)
             if not doc.has(("train", "save_interval")):
@@ -606,7 +668,19 @@ class LitgptCommand(NamedTuple):
 
     @property
     def shown(self) -> str:
+        if self.spelled is not None and self.spelled.endswith(".py"):
+            return self.spelled
         return _LIT_GPT_SHOWN[self.name] if self.era == "lit_gpt" else f"litgpt {self.spelled or self.name}"
+
+
+def _launched_setup(doc: Document, command: Optional[LitgptCommand]) -> Optional["SetupScript"]:
+    """The source of the script a launch runs directly (`python finetune/lora.py`), read as its setup() defaults
+    when at hand; the `litgpt` console command's scripts are the installed release's."""
+    if command is None or command.written != ("program",):
+        return None
+    from .litgpt_setup import launched_setup_script  # a launch of a script only
+
+    return launched_setup_script(doc)
 
 
 def litgpt_command(doc: Document) -> Optional[LitgptCommand]:
@@ -625,17 +699,30 @@ def litgpt_command(doc: Document) -> Optional[LitgptCommand]:
             return LitgptCommand("pretrain", positional[1:], ("positional", 0), 1, spelled=positional[0])
         return LitgptCommand(name, positional[1:], ("positional", 0), 1) if name else None
     name = next((name for tail, name in _SCRIPTS.items() if program.endswith(tail)), None)
-    if name is None and any(isinstance(k, str) and k.startswith(("--io.", "--train.", "--eval.")) for k in doc.data):
+    dotted_flags = any(isinstance(k, str) and k.startswith(("--io.", "--train.", "--eval.")) for k in doc.data)
+    if name is None and dotted_flags:
         # lit-gpt's own scripts, with its dotted `--io.*`/`--train.*` arguments (held-out review 11, A 24)
         name = next((name for tail, name in _LIT_GPT_SCRIPTS.items()
                      if program == tail or program.endswith("/" + tail)), None)
-        return LitgptCommand(name, positional, ("program",), 0, "lit_gpt") if name else None
+        if name is not None:
+            return LitgptCommand(name, positional, ("program",), 0, "lit_gpt")
+    if name is None and program.endswith(".py") and (dotted_flags or "lit" in program.lower()):
+        # a fork's own script (`python litgpt/finetune/dpo.py ...`) whose source says it is one (litgpt_setup.py)
+        from .litgpt_setup import launched_setup_script
+
+        at_hand = launched_setup_script(doc)
+        if at_hand is not None:
+            data = at_hand.document.data
+            name = "pretrain" if "model_name" in data else "finetune_lora" if "lora_r" in data else "finetune_full"
+            return LitgptCommand(name, positional, ("program",), 0, at_hand.era, spelled=program.rsplit("/", 1)[-1])
     return LitgptCommand(name, positional, ("program",), 0) if name else None
 
 
-def _command_line_document(script: Document, command: LitgptCommand) -> tuple[Document, Optional[ProgramConfig]]:
-    """The script's command line as the keys setup() gets, over the `--config` file where it stands, with the
-    script's positions for what the command line sets (the file's values point into the file, LaunchBuilder)."""
+def _command_line_document(script: Document, command: LitgptCommand,
+                           at_hand: Optional["SetupScript"] = None) -> tuple[Document, Optional[ProgramConfig]]:
+    """The script's command line as the keys setup() gets, over the `--config` file where it stands, over the
+    launched script's own setup() defaults when its source is at hand (`at_hand`), with the script's positions for
+    what the command line sets (the file's values point into the file, LaunchBuilder)."""
     config = program_config(script)
     if config is not None:
         config = config._replace(how="`--config`: litgpt's jsonargparse reads it where it stands, the flags after it "
@@ -643,6 +730,8 @@ def _command_line_document(script: Document, command: LitgptCommand) -> tuple[Do
     base = config.document.data if config is not None and config.document is not None else {}
     data: dict[str, Any] = copy.deepcopy(base)
     positions: dict[KeyPath, Position] = {}
+    if at_hand is not None:
+        data, positions = _over_setup_defaults(at_hand, data, config.document if config is not None else None)
     unknown: dict[str, str] = {}
     if command.written in script.positions:
         positions[("command",)] = script.positions[command.written]
@@ -670,13 +759,30 @@ def _command_line_document(script: Document, command: LitgptCommand) -> tuple[Do
             _put(data, path, _value(value))
     if command.era == "lit_gpt" and isinstance(data.get("io"), dict):
         for key in ("checkpoint_dir", "out_dir"):  # IOArgs' fields, setup()'s own arguments in litgpt
-            if key in data["io"] and key not in data:
+            if key in data["io"]:  # (a top-level one is the launched script's, lifted from its own IOArgs)
                 data[key] = data["io"][key]
                 if ("io", key) in positions:
                     positions[(key,)] = positions[("io", key)]
             if f"io.{key}" in unknown:
                 unknown[key] = unknown[f"io.{key}"]
     return dataclasses.replace(script, data=data, positions=positions, unevaluated=unknown), config
+
+
+def _over_setup_defaults(at_hand: "SetupScript", data: dict, config: Optional[Document]) -> tuple[dict, dict]:
+    """The launched script's setup() defaults with the `--config` file's values over them, field by field
+    (jsonargparse fills a dataclass argument's fields from its default instance), and both files' positions."""
+    merged = copy.deepcopy(at_hand.document.data)
+    for key, value in data.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key].update(value)
+        else:
+            merged[key] = value
+    shown = at_hand.document.path
+    positions = {path: Position(where.line, where.column, shown) for path, where in at_hand.document.positions.items()}
+    if config is not None:
+        positions.update({path: Position(where.line, where.column, where.file or config.path)
+                          for path, where in config.positions.items()})
+    return merged, positions
 
 
 def _flag_path(name: str) -> KeyPath:

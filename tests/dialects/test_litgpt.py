@@ -889,3 +889,154 @@ def test_an_eval_interval_past_the_run_with_initial_and_final_validation_says_wh
     assert (plan.eval.at_start, plan.eval.at_end) == (True, True)
     [finding] = findings(plan, "PD702")
     assert "before the first step and when training ends, never during it" in finding.message
+
+
+# 0Xiaohei0/litgpt finetune/lora.py (held-out review 123, D 06), reduced: lit-gpt's March 2024 scripts keep their
+# settings as setup()'s defaults, `train: TrainArgs = TrainArgs(...)`, edited by the fork's owner and run bare.
+LIT_GPT_SETUP_SCRIPT = '''
+from pathlib import Path
+from typing import Optional
+
+import lightning as L
+from lit_gpt.args import EvalArgs, IOArgs, TrainArgs
+
+
+def setup(
+    precision: Optional[str] = None,
+    devices: int = 1,
+    seed: int = 1337,
+    lora_r: int = 8,
+    lora_alpha: int = 16,
+    io: IOArgs = IOArgs(
+        train_data_dir=Path("data/alpaca"),
+        checkpoint_dir=Path("checkpoints/TinyLlama/TinyLlama-1.1B-Chat-v1.0"),
+        out_dir=Path("out/lora/alpaca"),
+    ),
+    train: TrainArgs = TrainArgs(
+        save_interval=10,
+        global_batch_size=128,
+        micro_batch_size=4,
+        lr_warmup_steps=10,
+        epochs=3,
+        epoch_size=50000,
+        learning_rate=3e-3,
+    ),
+    eval: EvalArgs = EvalArgs(interval=10, max_iters=100),
+) -> None:
+    fabric = L.Fabric(devices=devices, precision=precision)
+
+
+if __name__ == "__main__":
+    from jsonargparse import CLI
+
+    CLI(setup)
+'''
+
+
+def test_a_lit_gpt_script_checked_alone_is_read_as_its_setup_defaults(tmp_path) -> None:
+    # held-out review 123, D 06/07: refused as "a Python program of its own"
+    script = write(tmp_path / "finetune", "lora.py", LIT_GPT_SETUP_SCRIPT)
+    assert detected(script) == "litgpt"
+    plan = plan_of(script)
+    assert plan.mode.kind == "lora" and plan.mode.lora_rank == 8
+    assert plan.model.name == "checkpoints/TinyLlama/TinyLlama-1.1B-Chat-v1.0"
+    assert (plan.optimizer.lr, plan.optimizer.weight_decay, plan.optimizer.betas) == (3e-3, 0.02, (0.9, 0.95))
+    assert plan.sources["optimizer.lr"].line == 26 and plan.sources["optimizer.lr"].key == "train.learning_rate"
+    assert (plan.batch.global_batch_size, plan.batch.micro_batch_size, plan.schedule.warmup_steps) == (128, 4, 10)
+    assert (plan.run.epochs, plan.run.dataset_rows) == (3, 50000)  # epoch_size: the samples an epoch draws
+    assert (plan.eval.interval_steps, plan.checkpoint.interval_steps, plan.seed) == (10, 10, 1337)
+    assert plan.parallel.world_size == 1
+    # a field the TrainArgs call leaves out keeps the dataclass's default, not upstream setup()'s
+    fewer = LIT_GPT_SETUP_SCRIPT.replace("        lr_warmup_steps=10,\n", "").replace("        micro_batch_size=4,\n", "")
+    plan = plan_of(write(tmp_path / "fewer", "lora.py", fewer))
+    assert (plan.schedule.warmup_steps, plan.batch.micro_batch_size) == (100, 4)
+    assert plan.sources["schedule.warmup_steps"].note == "lit-gpt TrainArgs default"
+
+
+# rezaakb/litgpt litgpt/finetune/dpo.py (held-out review 123, D 14), reduced: litgpt 0.3's TrainArgs still holds the
+# learning rate; a fork's DPO script beside LoRA's switches.
+LITGPT_DPO_SCRIPT = '''
+from pathlib import Path
+from typing import Literal, Optional, Union
+
+from litgpt.args import EvalArgs, TrainArgs, DPOArgs
+from litgpt.data import DataModule
+from litgpt.utils import CLI
+
+
+def setup(
+    checkpoint_dir: Path = Path("checkpoints/stabilityai/stablelm-base-alpha-3b"),
+    precision: Optional[str] = None,
+    devices: Union[int, str] = 1,
+    lora_r: int = 8,
+    lora_alpha: int = 16,
+    data: Optional[DataModule] = None,
+    train: TrainArgs = TrainArgs(
+        save_interval=100,
+        global_batch_size=64,
+        micro_batch_size=32,
+        lr_warmup_steps=150,
+        epochs=1,
+        learning_rate=5e-7,
+        max_seq_length=512,
+    ),
+    eval: EvalArgs = EvalArgs(interval=100, max_new_tokens=100, max_iters=100),
+    dpo: DPOArgs = DPOArgs(),
+    logger_name: Literal["wandb", "tensorboard", "csv"] = "wandb",
+    seed: int = 1337,
+) -> None:
+    pass
+
+
+if __name__ == "__main__":
+    CLI(setup)
+'''
+
+
+def test_a_forks_dpo_script_is_a_preference_run_with_its_own_defaults(tmp_path) -> None:
+    plan = plan_of(write(tmp_path / "litgpt" / "finetune", "dpo.py", LITGPT_DPO_SCRIPT))
+    assert (plan.mode.kind, plan.objective.kind) == ("lora", "preference")
+    assert plan.optimizer.lr == 5e-7 and plan.batch.seq_len == 512 and plan.run.epochs == 1
+    # without LoRA's switches, a full-model preference run
+    full = LITGPT_DPO_SCRIPT.replace("    lora_r: int = 8,\n    lora_alpha: int = 16,\n", "")
+    assert plan_of(write(tmp_path / "full", "dpo.py", full)).mode.kind == "preference"
+
+
+def test_a_litgpt_0_5_script_with_a_required_checkpoint_and_a_bare_optimizer(tmp_path) -> None:
+    # held-out review 123, D 09 (turing-science/litgpt, litgpt 0.5.12): `checkpoint_dir: Path,` has no default, the
+    # launch gives it; `optimizer: "AdamW"` is torch's AdamW; `devices: "auto"` leaves the world size open
+    text = (LITGPT_DPO_SCRIPT.replace('checkpoint_dir: Path = Path("checkpoints/stabilityai/stablelm-base-alpha-3b")',
+                                      "checkpoint_dir: Path")
+            .replace("        learning_rate=5e-7,\n", "").replace("    dpo: DPOArgs = DPOArgs(),\n", "")
+            .replace("DPOArgs", "LogArgs").replace("devices: Union[int, str] = 1", 'devices: Union[int, str] = "auto"')
+            .replace("    seed: int = 1337,\n", '    optimizer: Union[str, Dict] = "AdamW",\n    seed: int = 1337,\n'))
+    plan = plan_of(write(tmp_path / "litgpt" / "finetune", "lora.py", text))
+    assert (plan.mode.kind, plan.objective.kind, plan.model.name) == ("lora", "causal_lm", None)
+    assert (plan.optimizer.lr, plan.optimizer.weight_decay) == (1e-3, 0.01)
+    assert plan.parallel.world_size is None
+
+
+def test_a_python_setup_that_is_not_litgpts_is_not_read_as_one(tmp_path) -> None:
+    # a program of its own with a `TrainArgs` class of its own: not litgpt's dataclass
+    text = LITGPT_DPO_SCRIPT.replace("from litgpt.args import EvalArgs, TrainArgs, DPOArgs",
+                                     "from mytrainer.args import EvalArgs, TrainArgs, DPOArgs")
+    assert detected(write(tmp_path, "train.py", text)) != "litgpt"
+
+
+def test_a_launch_of_a_forks_script_at_hand_takes_its_setup_defaults(tmp_path) -> None:
+    # the flags over the fork's edited defaults, not over upstream lora.py's (lr 3e-4, global batch 128 / micro 4)
+    write(tmp_path / "finetune", "lora.py", LIT_GPT_SETUP_SCRIPT.replace("global_batch_size=128", "global_batch_size=32"))
+    launch = write(tmp_path, "run.sh", "python finetune/lora.py --io.checkpoint_dir ckpt/x --train.epochs 1\n")
+    plan = plan_of(launch)
+    assert (plan.mode.kind, plan.mode.init_from, plan.run.epochs) == ("lora", "ckpt/x", 1)
+    assert (plan.optimizer.lr, plan.batch.global_batch_size, plan.schedule.warmup_steps) == (3e-3, 32, 10)
+    where = plan.sources["batch.global_batch_size"]
+    assert where.file.endswith("lora.py") and where.line == 21
+    assert plan.sources["run.epochs"].file == str(launch)
+    # a fork's own script name, launched with plain flags: read through its source
+    write(tmp_path / "litgpt" / "finetune", "dpo.py", LITGPT_DPO_SCRIPT)
+    launch = write(tmp_path, "dpo.sh", "python litgpt/finetune/dpo.py --checkpoint_dir ckpt/y --train.epochs 2\n")
+    assert detected(launch) == "litgpt"
+    plan = plan_of(launch)
+    assert (plan.mode.kind, plan.objective.kind, plan.mode.init_from) == ("lora", "preference", "ckpt/y")
+    assert (plan.optimizer.lr, plan.run.epochs, plan.batch.micro_batch_size) == (5e-7, 2, 32)
