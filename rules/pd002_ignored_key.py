@@ -79,7 +79,10 @@ class IgnoredKey(Rule):
 
     A key one YAML mapping sets twice is reported at its first line, whatever the trainer:
     PyYAML keeps the last value and drops the first without a word (OmegaConf-based trainers
-    refuse the file); at `info` when both values are the same.
+    refuse the file); at `info` when both values are the same. A launch's flag given twice (argparse keeps the
+    last) is a warning when a setting this check judges is read from it (`--learning_rate`, `--max_steps`), an `info`
+    otherwise: launches append overrides on purpose, and what dropping `--dataloader_pin_memory`'s first value
+    changes is not known here.
 
     A file that reads as a fork or a version not known here (two or more keys no known release
     reads; `plan` shows the line "Reading: read as a fork of ...") gets no "did you mean" for a key

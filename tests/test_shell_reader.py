@@ -1260,6 +1260,15 @@ def test_a_flag_given_twice_keeps_the_last_value_and_says_so(tmp_path) -> None:
                           f"  --learning_rate 2e-5 --optim {later}\n", encoding="utf-8")
         [optim] = [f for f in check_paths([script], CheckOptions(use_settings=False)).findings if f.code == "PD002"]
         assert optim.severity == severity and ("same 32-bit AdamW" in optim.message) is (severity == "info")
+    # a flag no setting judged here is read from: what the drop changes is unknown, an info (held-out reviews 116-123:
+    # `--dataloader_pin_memory`, `--load_from_cache_file` given twice, judged wrong as warnings); one read is a warning
+    script.write_text("python train.py --model_name_or_path m --output_dir out --gradient_checkpointing False \\\n"
+                      "  --learning_rate 2e-5 --gradient_checkpointing True --learning_rate 1e-5\n", encoding="utf-8")
+    found = [f for f in check_paths([script], CheckOptions(use_settings=False)).findings if f.code == "PD002"]
+    assert sorted((f.key, f.severity) for f in found) == [("gradient_checkpointing", "info"),
+                                                           ("learning_rate", "warning")]
+    assert "no setting this check judges is read from `gradient_checkpointing`" in \
+        next(f.message for f in found if f.severity == "info")
 
 
 def test_a_flag_whose_variable_is_left_empty_is_a_blank_to_fill(tmp_path) -> None:

