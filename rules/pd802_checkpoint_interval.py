@@ -142,7 +142,8 @@ class CheckpointInterval(Rule):
                 f"checkpoints every {interval:,} steps{origin} in {run}, and no checkpoint at the end "
                 f"({'`save_final_state: false`' if stated else final.note if final else 'the trainer saves none'}): "
                 "the run keeps no trained weights",
-                hint=f"save every {max(1, int(steps // 10)):,} steps or so, and set `save_final_state: true`",
+                hint=f"save every {max(1, int(steps // 10)):,} steps or so, and "
+                     + ("set `save_final_state: true`" if stated else "one that divides the run's steps saves at its end"),
                 severity=("info" if cheap else "warning") if never else "error" if stated or not cheap else "warning",
             )
             return

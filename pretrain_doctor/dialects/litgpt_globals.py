@@ -346,11 +346,29 @@ def _build_finetune(b: PlanBuilder, doc: Document, script: GlobalsScript, take: 
         b.set("schedule.kind", "cosine", Source(file=str(script.path), note="a CosineAnnealingLR after the loop's "
                                                                                "linear warmup"))
         _periodic_cosine(b, script)
+    elif _warmup_then_constant(script):
+        # lit-gpt's 2023 adapter.py/adapter_v2.py: the loop sets the lr only while warming up (held-out review 124,
+        # C 12/C 18: the decay read as the run's whole length)
+        b.set("schedule.kind", "constant_with_warmup", Source(
+            file=str(script.path), note="the loop sets the lr only while warming up, then keeps it"))
     else:  # forks set the lr in the loop, constant or decaying (held-out review 26, B 08: a linear decay)
         b.unknown("schedule.kind", f"the lr {script.path.name}'s training loop sets")
     take("batch.seq_len", "max_seq_length", int)
     if not set_lightning_precision(b, flag("precision"), b.source(doc, ("--precision",))):
         b.unknown("precision.compute", "lit-gpt's get_default_supported_precision (bf16-mixed where the GPU has bf16)")
+
+
+def _warmup_then_constant(script: GlobalsScript) -> bool:
+    """Every `param_group["lr"] = ...` of the script sits under an `if` on the warmup (`if step_count <=
+    warmup_steps:`), and no scheduler or lr function is built: the lr rises, then stays at its peak."""
+    tree = ast.parse(script.text) if "param_group" in script.text else None
+    if tree is None or any(word in script.text for word in ("Scheduler", "LambdaLR", "get_lr(", "lr_scheduler")):
+        return False
+    warmup_ifs = [node for node in ast.walk(tree) if isinstance(node, ast.If) and "warmup" in ast.unparse(node.test)]
+    guarded = {id(child) for node in warmup_ifs for statement in node.body for child in ast.walk(statement)}
+    sets_lr = [node for node in ast.walk(tree) if isinstance(node, ast.Assign) and any(
+        isinstance(target, ast.Subscript) and ast.unparse(target.slice) in ("'lr'", '"lr"') for target in node.targets)]
+    return bool(sets_lr) and all(id(node) in guarded for node in sets_lr)
 
 
 def _periodic_cosine(b: PlanBuilder, script: GlobalsScript) -> None:

@@ -123,6 +123,20 @@ def _builds_fresh_on(script: str, value: str) -> bool:
     return "GPT(" in body and not any(word in body for word in ("torch.load", "from_pretrained", "load_state_dict"))
 
 
+def _saves_only_at_evals(d: "_Defaults") -> bool:
+    """karpathy's train.py, or a fork's whose every `torch.save` sits under an `if` on `eval_interval`: nothing is
+    saved when the loop ends."""
+    source = read_program(Path(d.script)) if d.script else None
+    if source is None:
+        return not d.script  # upstream's, not read
+    if source.tree is None or "torch.save(" not in source.text:
+        return False
+    at_evals = [node for node in ast.walk(source.tree) if isinstance(node, ast.If) and "eval_interval" in ast.unparse(node.test)]
+    inside = {id(child) for node in at_evals for statement in node.body for child in ast.walk(statement)}
+    saves = [node for node in ast.walk(source.tree) if isinstance(node, ast.Call) and ast.unparse(node.func) == "torch.save"]
+    return all(id(node) in inside for node in saves)
+
+
 class _Defaults(NamedTuple):
     values: dict[str, object]
     note: str
@@ -1080,6 +1094,12 @@ class NanogptDialect(Dialect):
                   _source(b, doc, d, "always_save_checkpoint"))
             b.take("checkpoint.interval_steps", doc, "eval_interval", lenient_int)
             b.default("checkpoint.interval_steps", d.values["eval_interval"], d.note)
+            if _saves_only_at_evals(d):
+                # no save when the loop ends (held-out review 124, C 03: `eval_interval = 2000` in a 1,000-iteration
+                # run keeps no weights at all, said as "none before the end")
+                b.set("checkpoint.final_save", False, Source(
+                    file=d.script or doc.path, note="nanoGPT's train.py saves only at evaluation steps "
+                    "(`iter_num % eval_interval == 0`), none when the loop ends"))
         dataset = _value(doc, d, "dataset")
         b.set("data.train", [{"dataset": str(dataset), "split": "train", "key": "dataset", "line": _line(doc, ("dataset",))}])
         if str(dataset) in _DATASET_TRAIN_TOKENS:  # a repeated small corpus is what dropout is for (held-out review 15, B 18)

@@ -76,14 +76,17 @@ _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
                                 "micro_train_batch_size",
                                 "batch_size_per_gpu", "per_gpu_train_batch_size", "per_gpu_batch_size", "batch_size_train",
                                 "train_batch_size", "per_device_batch_size", "batch_size_per_device",
-                                "train_bsz_per_gpu", "device_batch_size"), lenient_int),
-    "batch.global_batch_size": (("global_batch_size", "total_batch_size"), lenient_int),
+                                "train_bsz_per_gpu", "device_batch_size",
+                                # counted in sequences (held-out review 124, C 11: an OLMo-core SFT launcher's own)
+                                "microbatch_seqs", "micro_batch_seqs", "microbatch_size"), lenient_int),
+    "batch.global_batch_size": (("global_batch_size", "total_batch_size", "global_batch_seqs"), lenient_int),
     "batch.grad_accum": (("gradient_accumulation_steps", "grad_accum_steps", "gradient_accumulation",
                           "accumulation_steps", "grad_steps", "grad_accum", "acc_steps"), lenient_int),
     "batch.seq_len": (("max_seq_len", "max_seq_length", "max_length", "seq_len", "seq_length", "block_size",
                        "model_max_length", "max_len", "cutoff_len", "context_length", "sequence_length"), lenient_int),
     "run.max_steps": (("max_steps", "train_steps", "total_steps", "max_iters", "train_iters", "num_train_steps",
-                       "total_iters", "num_iterations", "num_training_steps", "iterations"),
+                       "total_iters", "num_iterations", "num_training_steps", "iterations", "steps", "num_steps",
+                       "training_steps"),
                       lambda value: _step_limit(lenient_int(value))),
     "run.epochs": (("num_train_epochs", "epochs", "num_epochs", "train_epochs", "epoch", "n_epochs", "max_epochs"),
                    lenient_number),
@@ -541,15 +544,24 @@ def _source_adapters(b: PlanBuilder, view: _ArgsView) -> None:
     _program_adapters(b, facts)
 
 
-def _loaded_weights(view: _ArgsView) -> Optional[Source]:
-    """Where the program loads pretrained weights whatever its arguments (and builds no fresh model beside)."""
+def _loaded_weights(view: _ArgsView, program: str) -> Optional[Source]:
+    """Where the program loads pretrained weights whatever its arguments (and builds no fresh model beside); or,
+    in a program named for fine-tuning, under a condition of its own (held-out review 124, C 11: `sft_olmo2.py
+    train` loads its base checkpoint in the `train` subcommand the launch runs; read as pretraining)."""
     if view.parsed is None:
         return None
     facts = program_facts(view.parsed.path)
-    if facts is None or facts.loads_weights is None or facts.builds_fresh:
+    if facts is None or facts.builds_fresh:
         return None
     found = facts.loads_weights
+    if found is None and facts.may_load_weights is not None and _words(program) & _FINETUNE_WORDS:
+        found = facts.may_load_weights
+    if found is None:
+        return None
     return Source(file=found.file, line=found.line, note=f"{found.what}: the program loads pretrained weights")
+
+
+_FINETUNE_WORDS = frozenset({"sft", "finetune", "fine", "ft", "finetuning"})
 
 
 def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
@@ -585,7 +597,7 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
     model = _model_key(view) or _model_id_named(view)
     path = view.value(model) if model else None
     if model is None:
-        loads = _loaded_weights(view)
+        loads = _loaded_weights(view, program)
         if loads is not None:  # `model.load_state_dict(torch.load(...), strict=True)`: a fine-tune (review 31, A 22)
             _adapter_modes(b, view, program)  # the loaded model wrapped in adapters (held-out review 113, A 17/A 18)
             b.set("mode.init_from", f"the weights {view.parsed.path.name} loads", loads)

@@ -1020,7 +1020,11 @@ def _loads_weights(node: ast.Call) -> bool:
     if name == "load_state_dict" and isinstance(func, ast.Attribute):
         owner = ast.unparse(func.value)
         return not _STATE_HOLDERS.search(owner)
-    return False
+    # OLMo-core: `trainer.load_checkpoint(path, load_trainer_state=False)` and `load_model_and_optim_state(path, model)`
+    # start from saved weights, the trainer's step afresh (held-out review 124, C 11: an SFT read as from scratch)
+    if name == "load_model_and_optim_state":
+        return True
+    return name == "load_checkpoint" and _is_false(_keyword(node, "load_trainer_state"))
 
 
 def _freezing_assignment(module: ProgramSource, nodes: list[tuple[ast.AST, bool]]) -> Optional[Evidence]:

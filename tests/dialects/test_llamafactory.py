@@ -249,6 +249,17 @@ def test_typo_of_own_key_gets_did_you_mean(tmp_path: Path) -> None:
     assert [n.data["suggestion"] for n in notes(plan, "ignored-key")] == ["lora_dropout"]
 
 
+def test_a_flag_written_with_yamls_colon_is_named_for_what_it_is(tmp_path: Path) -> None:
+    # held-out review 124, B 08: `--image_max_pixels: 200704` on a `llamafactory-cli train` command line was "did you
+    # mean `image_max_pixels`?", the one it is; argparse leaves `--image_max_pixels:` unknown and LLaMA-Factory stops
+    script = write(tmp_path, "run.sh", "llamafactory-cli train --stage=sft --do_train=true --model_name_or_path=m \\\n"
+                   "  --image_max_pixels: 200704 --finetuning_type=lora --dataset=d --template=qwen2_vl "
+                   "--output_dir=o\n")
+    [colon] = [n for n in notes(plan_of(script), "ignored-key") if n.data["key"] == "image_max_pixels:"]
+    assert "written with YAML's colon" in colon.message and colon.hint == "drop the colon: `--image_max_pixels value`"
+    assert colon.source.line == 2
+
+
 def test_optimizer_switches(tmp_path: Path) -> None:
     muon = plan_of(write(tmp_path, "muon.yaml", _LORA_SFT.replace("lora", "full", 1) + "    use_muon: true\n"))
     assert muon.optimizer.family == "muon"

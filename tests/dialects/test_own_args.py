@@ -877,3 +877,37 @@ def test_a_program_at_hand_that_freezes_nothing_makes_a_full_fine_tune_not_an_as
     plan = plan_of(script)
     assert plan.mode.kind == "full_finetune" and "mode.kind" not in (plan.program.assumed or {})
     assert [f.severity for f in reported(plan, "PD103")] == ["warning"]
+
+
+def test_an_olmo_core_sft_launcher_counts_its_batch_in_sequences_and_loads_its_base(tmp_path) -> None:
+    # held-out review 124, C 11 (an OLMo-core SFT launcher of its own, reduced): `--global_batch_seqs`,
+    # `--microbatch_seqs` and `--steps` read as "not an argument", and the run as pretraining, though the `train`
+    # subcommand the launch runs loads the base checkpoint
+    write(tmp_path / "uva", "sft_olmo2_7b_uva.py", """\
+        import argparse
+
+        def train(checkpoint, config):
+            trainer = config.trainer.build()
+            trainer.load_checkpoint(checkpoint, load_trainer_state=False, load_optim_state=False)
+            trainer.fit()
+
+        def main():
+            parser = argparse.ArgumentParser()
+            parser.add_argument("cmd", choices=["train", "dry_run"])
+            parser.add_argument("--checkpoint", required=True)
+            parser.add_argument("--seq_len", type=int, default=4096)
+            parser.add_argument("--global_batch_seqs", type=int, default=64)
+            parser.add_argument("--microbatch_seqs", type=int, default=2)
+            parser.add_argument("--steps", type=int, default=30)
+            parser.add_argument("--lr", type=float, default=2e-5)
+            args = parser.parse_args()
+            if args.cmd == "train":
+                train(args.checkpoint, None)
+        """)
+    launch = write(tmp_path, "01_sft.sbatch", "torchrun --standalone --nproc-per-node=4 uva/sft_olmo2_7b_uva.py train "
+                   "\\\n  --checkpoint=/ckpt/model_and_optim --seq_len=4096 --global_batch_seqs=32 --microbatch_seqs=1 "
+                   "--steps=30\n")
+    plan = plan_of(launch)
+    assert plan.dialect == "own_args"
+    assert (plan.batch.global_batch_size, plan.batch.micro_batch_size, plan.run.max_steps) == (32, 1, 30)
+    assert plan.mode.kind == "full_finetune" and plan.sources["mode.kind"].line == 5
