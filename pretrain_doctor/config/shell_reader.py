@@ -1910,14 +1910,17 @@ def _launch_environment(shell: "_Shell", words: list[Word], data: dict[str, Any]
     the script leaves to its caller is None."""
     if not words:
         return
+    first = words[0]  # the word a prefixed `NAME=value` belongs to
+    words = words[_wrapped(words):] or words  # `uv run swift sft`, `exec llamafactory-cli sft` (held-out review 124, B 05/14)
     script = words[1] if len(words) > 1 and _word_name(words[0]) in _SHELLS else words[0]  # `bash train.sh ...`
-    if _word_name(words[0]) in _SWIFT_SCRIPTS:  # `megatron sft` starts torchrun alike (cli_main is_megatron)
+    if _word_name(words[0]) in _SWIFT_SCRIPTS or _word_name(words[0]) in _TORCHRUN_CLIS:
+        # `megatron sft` starts torchrun alike (cli_main is_megatron); so does `llamafactory-cli train` (launcher.py)
         variables = _SWIFT_LAUNCH_VARIABLES
     elif _word_name(script).endswith(".sh"):
         variables = _TORCHTITAN_LAUNCH_VARIABLES
     else:
         return
-    prefixed = shell.prefixed.get((words[0].line, words[0].column), set())
+    prefixed = shell.prefixed.get((first.line, first.column), set())
     found: dict[str, dict[str, Any]] = {}
     for name in variables:
         value = shell.vars.get(name)
@@ -2455,12 +2458,33 @@ _PLACEHOLDER = lazy_compile(r"^<[A-Za-z][^<>|&;]*>?$")
 _PLAIN_WRAPPERS = frozenset(("nohup", "exec", "time"))
 
 
+def _wrapped(words: list[Word]) -> int:
+    """How many words in front of the command only wrap it: `nohup`, `exec`, `time`, `NAME=value`, `uv run` and uv's
+    options (`nohup accelerate launch ...` is accelerate's launch, held-out review 49, A 17; `USE_DEEPSPEED=1 mpirun`
+    in an evaluated string is mpirun with a variable set, 93, C 06; `exec .../llamafactory-cli sft` and `uv run swift
+    sft` start no ranks of their own, 124, B 14/B 05)."""
+    index = 0
+    while index < len(words):
+        text = words[index].text or ""
+        if text in _PLAIN_WRAPPERS or _sets_a_variable(text):
+            index += 1
+        elif text == "uv" and index + 1 < len(words) and words[index + 1].text == "run":
+            index += 2
+            while index < len(words) and (words[index].text or "").startswith("-"):
+                index += 1
+        else:
+            break
+    return index
+
+
+# Console commands that start torchrun themselves from NPROC_PER_NODE/NNODES (LLaMA-Factory's launcher.py).
+_TORCHRUN_CLIS = frozenset(("llamafactory-cli", "lmf"))
+
+
 def _options(words: list[Word]) -> Optional[tuple[dict[str, Any], dict[KeyPath, Position]]]:
-    """The launcher (`torchrun`, `deepspeed`, `python -m torch.distributed.run`) and its options."""
-    while len(words) > 1 and ((words[0].text or "") in _PLAIN_WRAPPERS or _sets_a_variable(words[0].text or "")):
-        # `nohup accelerate launch ...` is accelerate's launch (held-out review 49, A 17); `USE_DEEPSPEED=1 mpirun`
-        # in an evaluated string is mpirun with a variable set (held-out review 93, C 06)
-        words = words[1:]
+    """The launcher (`torchrun`, `deepspeed`, `python -m torch.distributed.run`) and its options; None where the
+    words only wrap the command (`exec`, `uv run`)."""
+    words = words[_wrapped(words):]
     inner = _inner_launcher(words)
     if inner:  # `srun ... bash -c 'python -m torch.distributed.launch --nproc_per_node=8 ...'`: the launcher that
         words = words[inner:]  # starts the ranks is the innermost (held-out review 60, B 18)

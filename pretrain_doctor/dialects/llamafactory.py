@@ -33,7 +33,7 @@ from .hf import LAUNCH_KEYS, HfDialect, launched_arguments, warmup_ignored_by_sc
 from .program import LaunchBuilder, ProgramConfig, launched_config, llamafactory_train
 from .hf_keys import HF_ALL_KEYS, HF_KEY_CHANGES
 from .llamafactory_keys import CHANGES, LLAMAFACTORY_KEYS, LLAMAFACTORY_V1_KEYS, LLAMAFACTORY_VERSION, TRAINER
-from .shared import (apply_accelerate, launcher_world_size, lora_target_list, merge_deepspeed_reference, optimizer_family,
+from .shared import (apply_accelerate, env_world_size, launcher_world_size, lora_target_list, merge_deepspeed_reference, optimizer_family,
                      note_pyyaml_strings, take_or_default)
 from .versions import ChangeTable, TrainerVersions, parse_version
 
@@ -60,7 +60,9 @@ _OTHER_TRAINERS_NAMES = {"lora_r": "lora_rank", "lora_target_modules": "lora_tar
 # A checkpoint that is already quantized: LLaMA-Factory trains adapters over its frozen low-bit weights.
 _PREQUANTIZED = lazy_compile(r"(?i)[-_.](awq|gptq|aqlm|bnb[-_]4bit|4bit|int4|eetq|hqq)(\b|[-_.])")
 _BNB_PREQUANTIZED = lazy_compile(r"(?i)[-_.](bnb[-_]4bit|4bit)(\b|[-_.])")  # bitsandbytes: the rest in bf16/fp16
-_KNOWN_KEYS = HF_ALL_KEYS | LLAMAFACTORY_KEYS
+# ... and 360-LLaMA-Factory's sequence parallelism, read into the plan (`_sequence_parallel`; held-out review 124,
+# B 17: "not a key of any version" beside the plan that read it)
+_KNOWN_KEYS = HF_ALL_KEYS | LLAMAFACTORY_KEYS | {"sequence_parallel_size"}
 # A fork's own held-out split (`train_size`, `eval_ratio`, `test_split`): it evaluates on part of the data.
 _SPLIT_KEY = lazy_compile(r"(train|eval|val|valid|validation|test|dev)_(size|ratio|split|fraction|percent(age)?)")
 # LLaMA-Factory declares some keys transformers dropped (`overwrite_output_dir`): they stay read.
@@ -210,6 +212,7 @@ class LlamaFactoryDialect(Dialect):
             b = self.builder(docs)
         if is_v1(doc.data):
             _v1(b, doc)
+            _world_size(b, script)
             apply_flags(b, context)
             return b.build()
         stage = str(doc.get("stage", "sft"))
@@ -244,8 +247,7 @@ class LlamaFactoryDialect(Dialect):
         b.take_first("model.config_path", doc, "config_name_or_path", "config_name", convert=str)
         b.take("tokenizer.name", doc, "model_name_or_path")
         merge_deepspeed_reference(b, doc, context)
-        if script.format == "shell":  # `deepspeed --num_gpus 8 src/train_bash.py ...` (held-out review 37, A 23)
-            launcher_world_size(b, script)
+        _world_size(b, script)
         apply_accelerate(b, doc, context, script if script.format == "shell" else None)
         _other_trainers_keys(b, doc, script)
         # Its own keys are judged against the LLaMA-Factory version (llamafactory_keys.CHANGES), HF keys
@@ -257,12 +259,24 @@ class LlamaFactoryDialect(Dialect):
                    changes=ChainMap(ChangeTable(TRAINER, _LF_CHANGES), _HF_CHANGES),
                    versions=_hf_versions(context.trainer_versions))
         _slips_stop_the_parser(b, doc, script)
+        _keys_after_the_entry_point(b, doc, context.trainer_versions)
         judged_version(b, doc, context.trainer_versions, TRAINER)
         _flags_after_the_yaml(b, script, flagged)
         warmup_ignored_by_schedule(b, doc)
         _yaml_11_numbers(b, doc, context.trainer_versions)
         apply_flags(b, context)
         return b.build()
+
+
+def _world_size(b: PlanBuilder, script: Document) -> None:
+    """The ranks a launch script starts: its launcher's (`deepspeed --num_gpus 8 src/train_bash.py ...`, held-out
+    review 37, A 23), or `llamafactory-cli`'s own torchrun, NPROC_PER_NODE × NNODES (launcher.py; held-out review 124,
+    B 14: `export NPROC_PER_NODE=16`, the world size left unknown)."""
+    if script.format != "shell":
+        return
+    launcher_world_size(b, script)
+    if llamafactory_train(script) and not isinstance(script.data.get("launcher"), dict):
+        env_world_size(b, script, "torchrun, as llamafactory-cli's launcher.py starts it")
 
 
 def _slips_stop_the_parser(b: PlanBuilder, doc: Document, script: Document) -> None:
@@ -282,6 +296,31 @@ def _slips_stop_the_parser(b: PlanBuilder, doc: Document, script: Document) -> N
             note.data["severity"] = "error"
             note.message += (": LLaMA-Factory's HfArgumentParser refuses a key its arguments do not define, so the "
                              "run stops at start (ValueError: Some keys are not used by the HfArgumentParser)")
+
+
+def _keys_after_the_entry_point(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
+    """A launch of `src/train_bash.py` runs a release of 0.7.0 or before (it was removed in 0.7.1): an argument
+    first read by a later release is one its HfArgumentParser does not define, and refuses before training (held-out
+    review 124, B 01: `--model_max_length 100`, read from 0.9.0, beside `train_bash.py`; judged against every release
+    it passed as known). An error where the launch has no other argument of a fork's, else an info."""
+    if versions.get(TRAINER) is not None or _launched_program(doc) not in _OLD_PROGRAMS:
+        return
+    noted = {note.data.get("key") for note in b.notes}
+    later = [key for key in doc.data if isinstance(key, str) and key not in noted and key in _LF_CHANGES
+             and _LF_CHANGES[key][0] is not None and parse_version(_LF_CHANGES[key][0]) > _TRAIN_BASH_LAST]
+    fork = bool(set(b.foreign_keys) - set(later))
+    for key in later:
+        since = _LF_CHANGES[key][0]
+        b.note("ignored-key", f"`{key}` is no argument of the LLaMA-Factory releases that run `src/train_bash.py` (0.7.0 "
+               f"and before; {since} and later read it): their HfArgumentParser refuses it, so the run stops at start "
+               "(ValueError: Some specified arguments are not used by the HfArgumentParser)"
+               + ("; the launch's other unknown arguments say a fork, which may define it" if fork else ""),
+               b.source(doc, (key,)), hint=f"drop `--{key}`, or run a release that reads it", key=key,
+               severity="info" if fork else "error")
+
+
+# The last release with `src/train_bash.py` (removed in 0.7.1, ce8200a).
+_TRAIN_BASH_LAST = (0, 7, 0)
 
 
 def _left_to_missing_config(b: PlanBuilder, doc: Document, config: ProgramConfig) -> None:
@@ -1262,7 +1301,10 @@ def _v1(b: PlanBuilder, doc: Document) -> None:
           b.source(doc, ("lr_scheduler_config",)) if doc.has("lr_scheduler_config")
           else b.source(doc, (), note=f"{V1_DEFAULT}: LambdaLR(1.0), no warmup"))
     if not doc.has("lr_scheduler_config"):
-        b.default("schedule.warmup_steps", 0, f"{V1_DEFAULT}: no lr_scheduler_config")
+        # no warmup, and none to ask for: v1's LRSchedulerPlugin registers no scheduler (held-out review 124, B 14/15:
+        # PD104's hint named v0 keys v1 refuses)
+        b.not_known("schedule.warmup_steps", f"{V1_DEFAULT}: a constant lr (LambdaLR(1.0)); v1 offers no warmup "
+                    "(its lr scheduler plugin registers none)")
     take_or_default(b, doc, "batch.micro_batch_size", "micro_batch_size", lenient_int, 1, V1_DEFAULT)
     if b.take("batch.global_batch_size", doc, "global_batch_size", lenient_int) is None:
         b.default("batch.grad_accum", 1, f"{V1_DEFAULT}: global batch = data parallel × micro_batch_size")
@@ -1303,8 +1345,10 @@ def _v1_data_and_checkpoints(b: PlanBuilder, doc: Document) -> None:
         if isinstance(doc.get(key), str):  # a file or dataset loaded whole in either role
             pos = doc.position((key,))
             b.set(field, [{"dataset": doc.get(key), "split": None, "key": key, "line": pos.line if pos else None}])
-    b.set("eval.enabled", doc.get("eval_dataset") is not None,
-          b.source(doc, ("eval_dataset",)) if doc.has("eval_dataset") else None)
+    # v1's trainer has no evaluation loop (core/base_trainer.py fit() trains and saves only; held-out review 124,
+    # B 14/15: "no validation" with v0's `val_size` hint, which v1 refuses)
+    b.not_known("eval.enabled", "LLaMA-Factory v1's trainer evaluates nothing (core/base_trainer.py fit), "
+                + ("`eval_dataset` included" if doc.has("eval_dataset") else "whatever the file says"))
     steps = lenient_int(doc.get("save_steps"))
     if isinstance(steps, int) and steps > 0:
         b.set("checkpoint.enabled", True, b.source(doc, ("save_steps",)))

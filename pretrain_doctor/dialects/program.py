@@ -244,11 +244,15 @@ class ProgramConfig(NamedTuple):
 
 
 def llamafactory_train(doc: Document) -> bool:
-    """The script runs `llamafactory-cli train ...` (or its `lmf` alias)."""
+    """The script runs `llamafactory-cli train ...` (or its `lmf` alias), or v1's `sft|dpo|rm` (v1/launcher.py
+    `_DIST_TRAIN_COMMANDS`, under `USE_V1=1`; held-out review 124, B 14: `llamafactory-cli sft FILE` skipped)."""
     program = str(doc.data.get("program") or "").replace("\\", "/").rsplit("/", 1)[-1]
     positional = doc.data.get("positional")
     return program in ("llamafactory-cli", "lmf") and isinstance(positional, list) and bool(positional) \
-        and str(positional[0]) == "train"
+        and str(positional[0]) in _LLAMAFACTORY_TRAIN_COMMANDS
+
+
+_LLAMAFACTORY_TRAIN_COMMANDS = ("train", "sft", "dpo", "rm")
 
 
 # `swift SUBCOMMAND` -> what it trains; 2.x had `dpo`, `orpo` and `simpo` of their own (swift/cli/main.py).

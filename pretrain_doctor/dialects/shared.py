@@ -1183,6 +1183,28 @@ def launcher_world_size(b: PlanBuilder, doc: Document) -> None:
                                                      else ("program",), note=f"{launcher.get('name')} processes"))
 
 
+def env_world_size(b: PlanBuilder, script: Document, how: str) -> bool:
+    """`NPROC_PER_NODE × NNODES` the script sets, as a CLI that starts torchrun itself reads them (ms-swift's,
+    LLaMA-Factory's: `how` says whose); False where it sets neither, or a value is no number (a caller's)."""
+    env = script.data.get("environment") or {}
+    nproc, nnodes = env.get("NPROC_PER_NODE"), env.get("NNODES")
+    per_node, nodes = _env_count(nproc), _env_count(nnodes)
+    if (nproc is None and nnodes is None) or per_node is None or nodes is None:
+        return False
+    first = nproc or nnodes
+    b.set("parallel.world_size", per_node * nodes, Source(
+        file=script.path, line=first.get("line") or None, key="NPROC_PER_NODE" if nproc else "NNODES",
+        note=f"NPROC_PER_NODE {per_node} × NNODES {nodes} ({how})"))
+    return True
+
+
+def _env_count(entry: Optional[dict]) -> Optional[int]:
+    if entry is None:
+        return 1
+    value = str(entry.get("value") or "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
 def launched_processes(doc: Document) -> Optional[int]:
     """The processes a launch script's launcher starts, where the shell reader found one (None otherwise)."""
     launcher = doc.data.get("launcher")

@@ -581,7 +581,7 @@ def set_world_size(b: PlanBuilder, script: Document, doc: Document) -> None:
     """`swift` starts torchrun with `--nproc_per_node $NPROC_PER_NODE --nnodes $NNODES` when either is set, one
     process otherwise (swift/cli/main.py get_torchrun_args), which spreads the model over every visible GPU
     (device_map) rather than replicating it. `torchrun ... swift/cli/sft.py` is torchrun's own."""
-    from .shared import launcher_world_size
+    from .shared import env_world_size, launcher_world_size
 
     if script.format != "shell":
         _config_file_world_size(b, script)
@@ -609,14 +609,7 @@ def set_world_size(b: PlanBuilder, script: Document, doc: Document) -> None:
             "no NPROC_PER_NODE or NNODES: `swift` runs one process (swift/cli/main.py), the model spread over the "
             "visible GPUs")))
         return
-    per_node = _count(nproc, 1)
-    nodes = _count(nnodes, 1)
-    if per_node is None or nodes is None:
-        return  # left to the caller (`NNODES=$WORLD_SIZE`)
-    first = nproc or nnodes
-    b.set("parallel.world_size", per_node * nodes, Source(
-        file=script.path, line=first.get("line") or None, key="NPROC_PER_NODE" if nproc else "NNODES",
-        note=f"NPROC_PER_NODE {per_node} × NNODES {nodes} (torchrun, swift/cli/main.py)"))
+    env_world_size(b, script, "torchrun, swift/cli/main.py")  # (not numbers: left to the caller, `NNODES=$WORLD_SIZE`)
 
 
 def _config_file_world_size(b: PlanBuilder, doc: Document) -> None:
@@ -631,13 +624,6 @@ def _config_file_world_size(b: PlanBuilder, doc: Document) -> None:
     b.set("parallel.world_size", (nproc or 1) * (nnodes or 1), b.source(
         doc, ("ENV", key), note=f"`ENV:` NPROC_PER_NODE {nproc or 1} × NNODES {nnodes or 1}, unless the launch's "
                                 "environment sets them"))
-
-
-def _count(entry: Optional[dict], default: int) -> Optional[int]:
-    if entry is None:
-        return default
-    value = str(entry.get("value") or "")
-    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def _batch_and_length(b: PlanBuilder, doc: Document, rlhf_type: Optional[str], releases: Releases) -> None:

@@ -55,11 +55,22 @@ def _value(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _shown(plan: TrainingPlan, field: str, value: Any) -> str:
+    """A field's value as `plan` prints it: a preference or RL run through adapters says so beside its kind (the
+    kind names the method; `mode.lora_rank` the adapters: held-out review 124, B 17/18/22 read "preference" as a
+    full-model run)."""
+    if field == "program.assumed":
+        return _value(list(value))
+    if field == "mode.kind" and value in ("preference", "online_rl") and plan.mode.lora_rank is not None:
+        return f"{value}, through LoRA adapters"
+    return _value(value)
+
+
 def render_text(plan: TrainingPlan) -> str:
     lines = [f"TrainingPlan for {', '.join(plan.files)} (dialect: {plan.dialect})", ""]
     if plan.reading:  # a fork or an unknown version: findings resting on the trainer's semantics say less
         lines[1:1] = [f"Reading: {plan.reading}"]
-    rows = [(field, _value(list(value) if field == "program.assumed" else value), describe_source(plan.sources.get(field)))
+    rows = [(field, _shown(plan, field, value), describe_source(plan.sources.get(field)))
             for field, value in plan_fields(plan)]
     width = max((len(f) for f, _, _ in rows), default=10)
     vwidth = min(max((len(v) for _, v, _ in rows), default=10), 40)

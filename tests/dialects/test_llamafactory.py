@@ -338,7 +338,11 @@ def test_v1_lora_sft(tmp_path: Path) -> None:
     assert plan.mode.kind == "lora" and plan.mode.lora_rank == 16 and plan.mode.lora_alpha == 32
     assert plan.objective.kind == "causal_lm"
     assert plan.optimizer.lr == pytest.approx(1e-4) and plan.optimizer.weight_decay == 0.01  # torch AdamW default
-    assert plan.schedule.kind == "constant" and plan.schedule.warmup_steps == 0  # no lr_scheduler_config
+    assert plan.schedule.kind == "constant"  # no lr_scheduler_config
+    # no warmup, and none v1 offers; no evaluation loop either: nothing to suggest (held-out review 124, B 14/15)
+    assert plan.schedule.warmup_steps is None and "offers no warmup" in plan.unknown["schedule.warmup_steps"]
+    assert plan.eval.enabled is None and "evaluates nothing" in plan.unknown["eval.enabled"]
+    assert not findings(plan, "PD104") and not findings(plan, "PD702")
     assert (plan.batch.micro_batch_size, plan.batch.global_batch_size, plan.batch.seq_len) == (2, 32, 4096)
     assert plan.run.max_steps == 500 and plan.checkpoint.enabled is False
     assert plan.parallel.fsdp is True and plan.precision.compute == "bf16"
@@ -461,7 +465,8 @@ def test_a_launch_script_of_src_train_py_is_read_as_llamafactory(tmp_path) -> No
     assert plan.mode.kind == "preference" and plan.mode.preference_method == "dpo"
     assert plan.optimizer.lr == 1e-6 and plan.batch.grad_accum == 4 and plan.batch.seq_len == 32768
     assert plan.sources["optimizer.lr"].line == 14
-    assert [n.data.get("typo") for n in notes(plan, "ignored-key")] == [None]  # named at info, no rename
+    # 360-LLaMA-Factory's key, which the plan reads: no ignored-key note (held-out review 124, B 17)
+    assert notes(plan, "ignored-key") == [] and plan.parallel.context == 8
     hf = write(tmp_path, "hf.sh", "torchrun train.py --model_name_or_path m --learning_rate 2e-5 --output_dir o "
                "--per_device_train_batch_size 4\n")
     assert detected(hf) == "hf"
@@ -1162,3 +1167,29 @@ def test_a_command_lines_unique_prefix_is_the_argument_it_begins(tmp_path: Path)
                    "--finetuning_type lora --lora_r 16 --template qwen --dataset d --output_dir out\n")
     plan = plan_of(launch)
     assert plan.mode.lora_rank == 16 and not [n for n in notes(plan, "ignored-key") if n.data.get("key") == "lora_r"]
+
+
+def test_an_argument_later_than_train_bash_py_stops_its_launch(tmp_path: Path) -> None:
+    # held-out review 124, B 01: `--model_max_length 100` (an argument from 0.9.0) on a `src/train_bash.py` launch,
+    # which only releases up to 0.7.0 have: their HfArgumentParser refuses it; judged against every release, it passed
+    launch = ("deepspeed --num_gpus 4 src/train_bash.py --deepspeed ds.json --stage sft --do_train "
+              "--model_name_or_path yi --dataset d --template yi --finetuning_type lora --output_dir out \\\n"
+              "  --model_max_length 100 --learning_rate 5e-5\n")
+    [later] = notes(plan_of(write(tmp_path, "run.sh", launch)), "ignored-key")
+    assert later.data["severity"] == "error" and "0.9.0 and later read it" in later.message and later.source.line == 2
+    # the same argument on `src/train.py` (0.7.1 on) is read; beside a fork's own argument, only an info
+    assert notes(plan_of(write(tmp_path, "new.sh", launch.replace("train_bash.py", "train.py"))), "ignored-key") == []
+    fork = plan_of(write(tmp_path, "fork.sh", launch.replace("--learning_rate", "--my_own_knob 3 --learning_rate")))
+    assert {n.data["key"]: n.data.get("severity") for n in notes(fork, "ignored-key")}["model_max_length"] == "info"
+
+
+def test_a_v1_launch_through_exec_takes_its_world_size_from_nproc_per_node(tmp_path: Path) -> None:
+    # held-out review 124, B 14: `export USE_V1=1 NPROC_PER_NODE=16` then `exec .../llamafactory-cli sft FILE`: skipped
+    # as no training config, and `exec` read as the launcher; llamafactory-cli starts torchrun with NPROC_PER_NODE
+    write(tmp_path, "v1.yaml", _V1_LORA)
+    launch = write(tmp_path, "run.sh", "export USE_V1=1\nexport NPROC_PER_NODE=16\nexport FORCE_TORCHRUN=1\n"
+                   "exec /envs/x/bin/llamafactory-cli sft v1.yaml\n")
+    assert detected(launch) == "llamafactory"
+    plan = plan_of(launch)
+    assert plan.parallel.world_size == 16 and plan.sources["parallel.world_size"].line == 2
+    assert plan.mode.lora_rank == 16

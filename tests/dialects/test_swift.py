@@ -77,6 +77,15 @@ def test_lora_sft_plan(tmp_path: Path) -> None:
     assert plan.parallel.world_size == 1
 
 
+def test_uv_run_wraps_swift_and_its_prefixed_variables_reach_it(tmp_path: Path) -> None:
+    # held-out review 124, B 05: `NPROC_PER_NODE=7 uv run swift sft ...`: `uv` read as the launcher, the world size
+    # left unknown
+    path = write(tmp_path, "train.sh", "NPROC_PER_NODE=7 \\\nuv run --no-sync swift sft --model Qwen/Qwen2.5-7B "
+                 "--train_type full --learning_rate 1e-5\n")
+    plan = plan_of(path)
+    assert plan.dialect == "swift" and plan.parallel.world_size == 7 and plan.sources["parallel.world_size"].line == 1
+
+
 def test_the_console_scripts_module_run_with_python_is_swift(tmp_path: Path) -> None:
     # held-out review 116, B 13: `"${PY}" -m swift.cli.main sft --external_plugins a.py b.py ...`, read as an HF
     # Trainer program `a.py` (ms-swift's defaults lost); a computed accumulation that a test may reset
