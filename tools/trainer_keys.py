@@ -376,8 +376,11 @@ def megatron_flags(arguments: str, dataclass_fields: Callable[[str], list[tuple[
             if not isinstance(node, ast.Call):
                 continue
             if isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
-                flags |= {a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
-                          and a.value.startswith("--")}
+                named = {a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                         and a.value.startswith("--")}
+                flags |= named
+                if any(kw.arg == "action" and _name(kw.value) == "BooleanOptionalAction" for kw in node.keywords):
+                    flags |= {f"--no-{flag[2:]}" for flag in named}  # argparse adds the negation (`--no-rl-...`)
             elif _name(node.func) == "ArgumentGroupFactory" and node.args and isinstance(node.args[0], ast.Name):
                 excluded: set[str] = set()
                 for kw in node.keywords:

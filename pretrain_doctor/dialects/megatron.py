@@ -63,7 +63,7 @@ from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_b
                    typo_notes, unread_sources)
 from .shared import (SMOKE_TEST_STEPS, assigned_flags, checkpoint_step_folder, exported_world_size,
                      find_referenced_file, launcher_world_size, mark_keeps_nothing, mark_smoke_test, merge_deepspeed_reference,
-                     optimizer_family, preference_named, warmup_share)
+                     optimizer_family, preference_named, same_name_beside, warmup_share)
 from .versions import ChangeTable
 
 DEFAULT = "Megatron-LM arguments.py default"
@@ -277,6 +277,7 @@ class MegatronDialect(Dialect):
                            changes=ChangeTable(table.TRAINER, table.CHANGES), versions=context.trainer_versions)
                 judged_version(b, doc, context.trainer_versions, table.TRAINER)
         self._unresolved(b, doc)
+        _left_to_the_launcher(b, doc)
         apply_flags(b, context)
         return b.build()
 
@@ -810,6 +811,20 @@ class MegatronDialect(Dialect):
                    b.source(doc, ("program",)) if doc.position(("program",)) else None, code="nemo-config-not-read")
 
 
+def _left_to_the_launcher(b: PlanBuilder, doc: Document) -> None:
+    """A file of option variables (`options_fragment`, shell_reader): the launcher that sources it adds flags of its
+    own, so what the variables leave out is not Megatron's default but unknown (held-out review 124, D 17/D 18)."""
+    names = doc.data.get("options_fragment")
+    if not names:
+        return
+    held = ", ".join(f"`{name}`" for name in names)
+    why = f"the file sets only the options of {held}; the launcher that expands them may add this flag"
+    for field, source in list(b.sources.items()):
+        if source.note and "arguments.py default" in source.note and source.line is None:
+            b.discard(field)
+            b.unknown(field, why)
+
+
 def _nemo_base_config(doc: Document, context: BuildContext) -> Optional[Document]:
     """The Hydra YAML a NeMo launch names: `--config-name` (default NeMo's `megatron_gpt_config`) under
     `--config-path`, which Hydra reads relative to the program's folder (else the script's); None when absent."""
@@ -1192,7 +1207,10 @@ def yaml_cfg_arguments(doc: Document) -> Optional[Document]:
     from ..config.loader import load_document  # the loader reads dialects: imported when a script names a YAML
 
     reference = doc.data.get("--yaml-cfg") if doc.format == "shell" and "--yaml-cfg" not in doc.unevaluated else None
-    path = find_referenced_file(reference, doc) if isinstance(reference, str) else None
+    # ... or, a path of the checkout that is not here, the file of its name copied beside the script (held-out review
+    # 124, D 02: `runtime/megatron/e2e/gpt/gpt_config.yaml` beside train_gpt3.sh, read as a GPT-NeoX fragment)
+    path = find_referenced_file(reference, doc) or same_name_beside(reference, doc) \
+        if isinstance(reference, str) else None
     if path is None:
         return None
     try:

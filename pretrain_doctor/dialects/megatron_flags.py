@@ -330,7 +330,16 @@ _LLMJP_VALUED = frozenset(("--wandb-id", "--wandb-name"))
 # has (held-out review 120, D 20: a January 2021 fork's `--no-scaled-masked-softmax-fusion`, "most likely a fork's").
 _EARLY_SWITCHES = frozenset(("--faiss-use-gpu", "--fp32-allreduce", "--no-scaled-masked-softmax-fusion"))
 _EARLY_VALUED = frozenset(("--min-scale", "--report-topk-accuracies", "--scaled-upper-triang-masked-softmax-fusion"))
-SWITCHES = SWITCHES | _BIGSCIENCE_SWITCHES | _LLMJP_SWITCHES | _EARLY_SWITCHES
+# The negations argparse adds to the `action=argparse.BooleanOptionalAction` flags of 0.12-d98e8a6 (the RL and
+# inference switches: `--no-rl-use-sequence-packing`; held-out review 124, D 18 "not a key of any version").
+_NEGATED_SWITCHES = frozenset(f"--no-{flag}" for flag in """
+inference-disable-ep-consensus inference-dynamic-batching-prefix-caching inference-text-gen-server-logging
+inference-use-synchronous-zmq-collectives inference-wandb-logging langrl-external-server
+rl-calculate-intra-group-similarity rl-inference-logprobs-is-correction rl-offload-inference-model-weights-when-idle
+rl-offload-kv-cache-during-training rl-partial-rollouts rl-persist-cuda-graphs rl-remove-kv-cache-during-training
+rl-reset-cuda-graphs rl-skip-bos-token rl-training-cuda-graphs rl-use-sequence-packing rl-verify-model-weights-swap
+""".split())
+SWITCHES = SWITCHES | _BIGSCIENCE_SWITCHES | _LLMJP_SWITCHES | _EARLY_SWITCHES | _NEGATED_SWITCHES
 VALUED = VALUED | _BIGSCIENCE_VALUED | _LLMJP_VALUED | _EARLY_VALUED
 
 KNOWN_FLAGS = SWITCHES | VALUED

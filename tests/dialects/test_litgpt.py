@@ -1040,3 +1040,17 @@ def test_a_launch_of_a_forks_script_at_hand_takes_its_setup_defaults(tmp_path) -
     plan = plan_of(launch)
     assert (plan.mode.kind, plan.objective.kind, plan.mode.init_from) == ("lora", "preference", "ckpt/y")
     assert (plan.optimizer.lr, plan.run.epochs, plan.batch.micro_batch_size) == (5e-7, 2, 32)
+
+
+def test_litgpt_0_3s_nested_finetune_command_takes_that_lines_defaults(tmp_path) -> None:
+    # held-out review 124, D 19 (`litgpt finetune lora ...` of litgpt 0.3.0.dev0): read with torch's AdamW defaults
+    # (lr 1e-3, β2 0.999, decay 0.01) and 0.4's batch of 16 / 1; 0.3's TrainArgs holds lr 3e-4, decay 0.02, β2 0.95,
+    # and its lora.py's batch changed within the line (128 / 4 at 0.3.0.dev0, 16 / 1 at 0.3.1)
+    plan = plan_of(write(tmp_path, "train.sh", "litgpt finetune lora --data LIMA --checkpoint_dir ckpt/tiny "
+                                               "--train.epochs 15 --lora_r 8\n"))
+    assert (plan.mode.kind, plan.optimizer.lr, plan.optimizer.weight_decay, plan.optimizer.betas) == (
+        "lora", 3e-4, 0.02, (0.9, 0.95))
+    assert plan.batch.global_batch_size is None and "0.3.1" in plan.unknown["batch.global_batch_size"]
+    assert plan.eval.interval_steps == 100 and plan.seed == 1337
+    full = plan_of(write(tmp_path, "full.sh", "litgpt finetune full --checkpoint_dir ckpt/tiny --train.epochs 1\n"))
+    assert full.optimizer.lr == 3e-3 and full.eval.interval_steps == 600

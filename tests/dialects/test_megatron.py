@@ -1078,6 +1078,23 @@ def test_a_yaml_cfg_launch_is_read_from_its_yaml_and_the_scripts_flags_are_dropp
     assert not findings(plan, "PD003")  # `lr_warmup_iters: 0` beside train_samples is Megatron's default, no conflict
 
 
+def test_a_yaml_cfg_of_the_checkout_copied_beside_the_script_is_read_and_is_its_companion(tmp_path) -> None:
+    # held-out review 124, D 02: `CONFIG_YAML=runtime/megatron/e2e/gpt/gpt_config.yaml` (the checkout's path) with the
+    # YAML copied beside the script: the flags' argparse defaults were judged (β2 0.999, weight decay 0.01) and the
+    # YAML was called a GPT-NeoX fragment
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    write(tmp_path, "gpt_config.yaml", _YAML_CFG)
+    write(tmp_path, "train_gpt3.sh", _YAML_CFG_SCRIPT.replace("configs/gpt_config.yaml",
+                                                              "runtime/megatron/e2e/gpt/gpt_config.yaml"))
+    plan = plan_of(tmp_path / "train_gpt3.sh")
+    assert plan.optimizer.betas == (0.9, 0.95) and plan.optimizer.lr == pytest.approx(2.5e-4)
+    report = check_paths([tmp_path], CheckOptions(use_settings=False))
+    [companion] = [f for f in report.files if f.path.endswith("gpt_config.yaml")]
+    assert companion.role == "companion" and "train_gpt3.sh" in companion.note
+
+
 def test_flags_a_branch_the_script_does_not_decide_may_add_leave_their_fields_unknown(tmp_path) -> None:
     # held-out review 26, A 05 (a Pai-Megatron-Patch-style run_mcore_qwen3.sh), reduced: `PR=$9` picks --bf16 or --fp16
     # into `pr_options`, `load_option` holds --load: the plan said fp32 and a run from scratch
@@ -1328,3 +1345,45 @@ def test_a_megatron_forks_rlhf_entry_is_online_rl(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "run_rlhf.sh", text))
     assert (plan.mode.kind, plan.mode.rl_method, plan.objective.kind) == ("online_rl", "ppo", "online_rl")
     assert findings(plan, "PD106") == []
+
+
+def test_a_file_of_option_variables_is_read_as_the_argument_list_its_launcher_expands(tmp_path) -> None:
+    # held-out reviews 123, D 11 and 124, D 17/D 18 (Megatron-LM examples/rl/model_configs/*.sh, reduced): no command,
+    # the flags in COMMON_OPTIONS (from the file it sources), ENV_DEPENDENT and MODEL_OPTIONS for the RL launcher
+    # that sources it; refused as "not a training config". `--no-rl-use-sequence-packing` is BooleanOptionalAction's.
+    write(tmp_path, "common.sh", 'COMMON_OPTIONS="\\\n    --tensor-model-parallel-size $TP \\\n    --use-mcore-models \\\n'
+                                 '    --bf16 \\\n    --adam-beta2 ${ADAM_BETA2:-0.95} \\\n    "\n')
+    config = write(tmp_path, "qwen.sh", """\
+        TP=${TP:-2}
+        source $(dirname ${BASH_SOURCE[0]})/common.sh
+        if [ "$(basename "$ENV_CONFIG")" = "dapo.yaml" ]; then
+          TRAINING_BATCH_SIZE=${TRAINING_BATCH_SIZE:-1024}
+        else
+          TRAINING_BATCH_SIZE=${TRAINING_BATCH_SIZE:-512}
+        fi
+        ENV_DEPENDENT="--micro-batch-size 1 --global-batch-size $TRAINING_BATCH_SIZE --grpo-group-size 16 "
+        MODEL_OPTIONS="\\
+          --no-rl-use-sequence-packing \\
+          --num-layers 36 \\
+          --hidden-size 2048 \\
+          --num-attention-heads 16 \\
+          --seq-length 8192 \\
+          --use-mcore-models \\
+          --lr 1e-6 "
+        """)
+    assert detected(config) == "megatron"
+    plan = plan_of(config)
+    assert (plan.mode.kind, plan.mode.rl_method) == ("online_rl", "grpo")
+    assert (plan.model.layers, plan.model.hidden_size, plan.batch.seq_len, plan.optimizer.lr) == (36, 2048, 8192, 1e-6)
+    assert plan.parallel.tensor == 2 and plan.optimizer.betas == (0.9, 0.95)
+    assert plan.batch.global_batch_size is None  # the file leaves it to the branch its caller's ENV_CONFIG picks
+    assert not [n for n in notes(plan, "ignored-key") if "no-rl-use-sequence-packing" in n.message]
+    # what the variables leave out is the launcher's to add, not Megatron's default
+    assert plan.schedule.kind is None and "launcher that expands them" in plan.unknown["schedule.kind"]
+    # a flag the sourced file gives and the file again: said at the `source` line, not a line of its own numbering
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    found = check_paths([config], CheckOptions(use_settings=False)).findings
+    [twice] = [f for f in found if "--use-mcore-models" in f.message]
+    assert "lines 2 and" in twice.message and twice.line == 2
