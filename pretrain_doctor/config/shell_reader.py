@@ -2237,6 +2237,10 @@ def _runs_string(words: list[Token], position: int) -> bool:
     return flag in ("-c", "--cmd") and program == "bcprun"
 
 
+# Commands that run no program: a file of options uses only these (held-out review 123, D 01: a script writing its
+# launch into helper.sh and running it with srun is no such file).
+_BUILTINS_ONLY = frozenset(("echo", "printf", "source", ".", "export", "set", "unset", "true", "false", ":",
+                            "declare", "local", "readonly", "shift", "test", "[", "[[", "return"))
 # Variables of a file that starts no program but sets a launcher's options (Megatron-LM's examples/rl/model_configs/
 # *.sh: COMMON_OPTIONS, MODEL_OPTIONS, ENV_DEPENDENT, read by the RL launcher that sources the file).
 _FRAGMENT_LEAST_FLAGS = 3
@@ -2252,6 +2256,8 @@ def _options_fragment(shell: "_Shell", shown: str, data: dict[str, Any]) -> Opti
             and all(isinstance(item, Item) for item in value) else ""
         return sum(1 for part in text.split() if part.startswith("--") and len(part) > 2)
 
+    if any(_word_name(command.words[0]) not in _BUILTINS_ONLY for command in shell.commands if command.words):
+        return None  # it runs a program (`srun ./helper.sh`, whose launch it writes out): not a file of options
     names = [name for name, value in shell.vars.items() if isinstance(name, str) and not name.isdigit()
              and flags(value) >= _FRAGMENT_LEAST_FLAGS]
     if not names:

@@ -173,7 +173,7 @@ class _Flags:
 
 # What the shell reader adds beside the flags (config/shell_reader.py:read_shell).
 _READER_KEYS = frozenset({"program", "launcher", "overrides", "unresolved", "syntax_error", "cut_continuation", "swallowed_done", "crlf",
-                           "quoted_comments", "written_files", "sourced"})
+                           "quoted_comments", "written_files", "sourced", "options_fragment"})
 
 
 NOT_TRAINING = lazy_compile(r"eval|generat|inference|server|convert|checkpoint_util", re.IGNORECASE)
@@ -251,6 +251,7 @@ class MegatronDialect(Dialect):
         else:
             self._model(b, flags)
             self._mode(b, flags)
+            _frozen_language_model(b, flags)
             self._optimizer(b, flags)
             self._batch(b, flags)
             self._schedule(b, flags)
@@ -296,8 +297,10 @@ class MegatronDialect(Dialect):
             b.set("objective.kind", "preference", b.source(f.doc, ("program",), note="the program names the method"))
         else:
             b.set("objective.kind", "causal_lm", b.source(f.doc, ("program",)) if program else None)
-        if family not in ("mamba", "hybrid"):
-            # A hybrid Mamba stack's size depends on its layer pattern, not on 12·L·d²: left unknown.
+        hybrid = f.switch("--is-hybrid-model") or f.present("--hybrid-override-pattern")
+        if family not in ("mamba", "hybrid") and not hybrid:
+            # A hybrid Mamba stack's size depends on its layer pattern, not on 12·L·d²: left unknown (held-out review
+            # 124, D 06/D 16: mimo's train.py with `--is-hybrid-model`, 68.7B counted for a ~31B model)
             f.take(b, "model.layers", "--num-layers", lenient_int)
         hidden = f.take(b, "model.hidden_size", "--hidden-size", lenient_int)
         heads = f.take(b, "model.heads", "--num-attention-heads", lenient_int)
@@ -719,11 +722,16 @@ class MegatronDialect(Dialect):
             interval = f.take(b, "eval.interval_steps", "--eval-interval", lenient_int)
         eval_iters = f.value("--eval-iters", lenient_int, 100)
         split = f.raw("--split")
-        if isinstance(split, str):
+        if str(f.raw("--dataloader-type") or "") == "external":
+            # the program's own loader (mimo's energon provider): `--split` cuts nothing (held-out review 124, D 16)
+            split = None
+            b.unknown("data.val_fraction", "`--dataloader-type external`: the program's own data loader decides")
+        elif isinstance(split, str):
             weights = [lenient_number(part) for part in split.replace("/", ",").split(",")]
             if len(weights) >= 2 and all(isinstance(w, (int, float)) for w in weights) and sum(weights) > 0:
                 b.set("data.val_fraction", weights[1] / sum(weights), f.source(b, "--split", "valid weight / sum of split weights"))
-        elif split is None and f.present("--data-path") and not f.present("--train-data-path"):
+        elif split is None and f.present("--data-path") and not f.present("--train-data-path") \
+                and "data.val_fraction" not in b.unknowns:
             # One blended --data-path without --split is cut 969/30/1 (Megatron-LM's default split).
             b.default("data.val_fraction", 30 / 1000, "Megatron-LM default --split 969,30,1")
         # bigscience's Megatron-DeepSpeed names validation data with --valid-weighted-split-paths(-path) (tr11 BLOOM).
@@ -734,8 +742,12 @@ class MegatronDialect(Dialect):
             b.discard("eval.interval_steps")
         # no interval (megatron-core 0.16 and later): the validation set is evaluated once, after training (`if
         # args.do_valid:` in pretrain(), as in every release); held-out review 74, B 02 read that as no evaluation
-        b.set("eval.enabled", (bool(interval) or interval is None) and eval_iters != 0 and has_valid,
-              f.source(b, "--eval-interval") or f.source(b, "--eval-iters") or f.source(b, "--split"))
+        said = any(f.present(flag) for flag in ("--eval-interval", "--eval-iters", "--split", "--valid-data-path"))
+        if not has_valid and not said and _unread(f):  # (a launcher's flags: held-out review 121, D 09)
+            b.unknown("eval.enabled", _unread(f))
+        else:
+            b.set("eval.enabled", (bool(interval) or interval is None) and eval_iters != 0 and has_valid,
+                  f.source(b, "--eval-interval") or f.source(b, "--eval-iters") or f.source(b, "--split"))
         # `--eval-iters 0` or `--eval-interval 0` written, and no `--save`: a benchmark's launch
         turned_off = (f.present("--eval-iters") and eval_iters == 0) or (f.present("--eval-interval") and interval == 0)
         flag = "--eval-iters" if f.present("--eval-iters") else "--eval-interval"
@@ -809,6 +821,20 @@ class MegatronDialect(Dialect):
             b.note("other", "a NeMo script: only its Hydra overrides are read; the model, optimizer and schedule of "
                    "the YAML it names (--config-name) are not at hand, so NeMo's defaults are not assumed",
                    b.source(doc, ("program",)) if doc.position(("program",)) else None, code="nemo-config-not-read")
+
+
+def _frozen_language_model(b: PlanBuilder, f: "_Flags") -> None:
+    """A vision-language run with the language model frozen (examples/multimodal's `--freeze-LM`, mimo's
+    `--freeze-lm`): only the vision side trains, the projection at least (held-out review 124, D 16: weight decay
+    said to reach the frozen embedding)."""
+    flag = next((name for name in ("--freeze-LM", "--freeze-lm") if f.switch(name)), None)
+    if flag is None:
+        return
+    vision = next((name for name in ("--freeze-ViT", "--freeze-vit") if f.switch(name)), None)
+    trains = "the vision projection" if vision else "the vision model and its projection"
+    where = f.source(b, flag, f"the language model frozen{' and the vision model' if vision else ''}")
+    b.set("mode.trains_only", trains, where)
+    b.set("mode.kind", "partial_finetune", where)
 
 
 def _left_to_the_launcher(b: PlanBuilder, doc: Document) -> None:
@@ -1059,7 +1085,11 @@ _MIN_MEGATRON_SHARE = 0.5
 
 
 def _unread(f: _Flags) -> str:
-    """Why a flag the script does not give may still be set: a file it sources that is not at hand ("" if none)."""
+    """Why a flag the script does not give may still be set: a file it sources that is not at hand, or the launcher
+    that expands a file of option variables (`options_fragment`); "" if neither."""
+    names = f.doc.data.get("options_fragment")
+    if names:
+        return f"the launcher that expands {', '.join(f'`{name}`' for name in names)} may add it"
     lines = [str(s.get("line")) for s in unread_sources(f.doc)]
     if not lines:
         return ""

@@ -594,6 +594,8 @@ def _deepspeed_scheduler(b: PlanBuilder, doc: Document, ds_doc: Document, ds_dat
     chosen = b.get("schedule.kind")
     b.set("schedule.kind", kind, source)
     params = block.get("params") if isinstance(block.get("params"), dict) else {}
+    if b.dialect in _HF_TRAINER_DIALECTS and ds_doc is not doc:
+        _numbers_the_trainer_must_match(b, doc, ds_doc, params, prefix)
     warmup = lenient_int(params.get("warmup_num_steps"))
     if isinstance(warmup, int):
         b.set("schedule.warmup_steps", warmup, b.source(ds_doc, prefix + ("scheduler", "params", "warmup_num_steps")))
@@ -614,6 +616,45 @@ def _deepspeed_scheduler(b: PlanBuilder, doc: Document, ds_doc: Document, ds_dat
                   else ""), b.source(doc, ("lr_scheduler_type",)),
                hint="remove the `scheduler` block from the DeepSpeed JSON to use `lr_scheduler_type`, or set the "
                     "schedule there", key="lr_scheduler_type", **({"severity": "info"} if alike or shape else {}))
+
+
+# Trainers that hand the DeepSpeed JSON to transformers' HfTrainerDeepSpeedConfig (the Trainer's integration).
+_HF_TRAINER_DIALECTS = frozenset({"hf", "llamafactory", "axolotl", "swift"})
+
+
+def _numbers_the_trainer_must_match(b: PlanBuilder, doc: Document, ds_doc: Document, params: dict,
+                                    prefix: KeyPath) -> None:
+    """The scheduler's step counts written as numbers: transformers' trainer_config_finalize fill_match()es them
+    against the steps and warmup it computes (`num_training_steps`, `args.get_warmup_steps(...)`) and raises ValueError
+    ("Please correct the following DeepSpeed config values that mismatch TrainingArguments") on any difference, before
+    training (held-out review 124, A 05: `total_num_steps: 10000` under an epoch-counted run, said to be a decay
+    horizon). An error where the Trainer's count is known and differs; a warning where the run's length is the data's."""
+    steps = lenient_int(params.get("total_num_steps"))
+    if isinstance(steps, int) and not isinstance(params.get("total_num_steps"), bool):
+        trainer_steps = lenient_int(doc.get("max_steps"))
+        known = isinstance(trainer_steps, int) and trainer_steps > 0
+        if not (known and trainer_steps == steps):
+            where = prefix + ("scheduler", "params", "total_num_steps")
+            said = (f"the Trainer's {trainer_steps:,} (`max_steps`)" if known else
+                    "the optimizer steps the Trainer computes from the data, which the config does not fix")
+            b.note("ignored-key", f"`scheduler.params.total_num_steps: {steps}` is a number, and transformers requires "
+                   f"it to equal {said}: trainer_config_finalize raises ValueError on a mismatch, so the run stops at "
+                   "start-up" + ("" if known else " unless the two happen to agree"), b.source(ds_doc, where),
+                   hint='write `"total_num_steps": "auto"` (the Trainer fills its own count)',
+                   key="total_num_steps", severity="error" if known else "warning")
+    warmup = lenient_int(params.get("warmup_num_steps"))
+    hf_warmup = lenient_int(doc.get("warmup_steps", 0))
+    ratio = lenient_number(doc.get("warmup_ratio", 0))
+    if b.dialect in ("hf", "llamafactory") and isinstance(warmup, int) and isinstance(hf_warmup, int) \
+            and (hf_warmup > 0 or not ratio) and max(1, warmup) != max(1, hf_warmup):
+        # (axolotl and ms-swift default a warmup of their own; transformers 4.57 on compares `max(1, warmup)`)
+        # get_warmup_steps: `warmup_steps` when positive, else ceil(ratio × steps); 0 with neither
+        where = prefix + ("scheduler", "params", "warmup_num_steps")
+        b.note("ignored-key", f"`scheduler.params.warmup_num_steps: {warmup}` is a number, and transformers requires it "
+               f"to equal the Trainer's warmup, {hf_warmup} (`warmup_steps`{'' if doc.has('warmup_steps') else ', its default'}): "
+               "trainer_config_finalize raises ValueError on the mismatch, so the run stops at start-up",
+               b.source(ds_doc, where), hint='write `"warmup_num_steps": "auto"` and set `warmup_steps` on the Trainer',
+               key="warmup_num_steps", severity="error")
 
 
 # Schedules that decay the lr over the whole run (to a floor or to 0).

@@ -294,3 +294,24 @@ def test_a_precision_setting_written_as_a_bare_value_stops_deepspeed(tmp_path, b
     plan = plan_of(write(tmp_path, "ds.json", text))
     found = [n for n in notes(plan, "ignored-key") if "is no block" in n.message]
     assert [n.data["severity"] for n in found] == (["error"] if stops else [])
+
+
+def test_scheduler_step_counts_written_as_numbers_must_match_the_trainers(tmp_path) -> None:
+    # held-out review 124, A 05: `total_num_steps: 10000` (and `warmup_num_steps`) written as numbers under the HF
+    # Trainer: transformers' trainer_config_finalize fill_match()es them against its own counts and raises ValueError
+    write(tmp_path, "ds.json", '{"scheduler": {"type": "WarmupDecayLR", "params": {"warmup_min_lr": 0, '
+                               '"warmup_max_lr": "auto", "warmup_num_steps": 100, "total_num_steps": 10000}}}\n')
+
+    def said(flags: str) -> dict:
+        launch = write(tmp_path, "run.sh", "deepspeed --num_gpus 8 train.py --deepspeed ds.json --model_name_or_path m "
+                       f"--output_dir o --learning_rate 2e-5 {flags}\n")
+        return {n.data["key"]: n.data.get("severity") for n in notes(plan_of(launch), "ignored-key")
+                if n.data.get("key") in ("total_num_steps", "warmup_num_steps")}
+
+    assert said("--num_train_epochs 3 --warmup_steps 100") == {"total_num_steps": "warning"}  # the data decide
+    assert said("--max_steps 500") == {"total_num_steps": "error", "warmup_num_steps": "error"}
+    assert said("--max_steps 10000 --warmup_steps 100") == {}
+    # a Megatron-DeepSpeed run builds DeepSpeed's scheduler from the JSON as written: no Trainer to match
+    megatron = write(tmp_path, "mds.sh", "deepspeed pretrain_gpt.py --deepspeed --deepspeed_config ds.json "
+                     "--num-layers 2 --hidden-size 64 --num-attention-heads 2 --train-iters 500 --lr 1e-4\n")
+    assert not [n for n in notes(plan_of(megatron), "ignored-key") if n.data.get("key") == "total_num_steps"]
