@@ -2251,15 +2251,20 @@ def _options_fragment(shell: "_Shell", shown: str, data: dict[str, Any]) -> Opti
     size $TP ..."`), read as one argument list in the order the variables are first set, as the launcher that sources
     the file expands them (held-out reviews 123, D 11 and 124, D 17/D 18: Megatron-LM's RL model configs, refused as
     no training config); `data["options_fragment"]` names them. None where no variable holds three flags or more."""
-    def flags(value: Any) -> int:  # (a stretch the script leaves to its caller, `$MICRO_BATCH_SIZE`, is a value)
+    def flags(value: Any) -> frozenset[str]:  # (a stretch the script leaves to its caller, `$MICRO_BATCH_SIZE`)
         text = "".join(item.char or "\0" for item in value) if isinstance(value, list) \
             and all(isinstance(item, Item) for item in value) else ""
-        return sum(1 for part in text.split() if part.startswith("--") and len(part) > 2)
+        return frozenset(part for part in text.split() if part.startswith("--") and len(part) > 2)
 
     if any(_word_name(command.words[0]) not in _BUILTINS_ONLY for command in shell.commands if command.words):
         return None  # it runs a program (`srun ./helper.sh`, whose launch it writes out): not a file of options
-    names = [name for name, value in shell.vars.items() if isinstance(name, str) and not name.isdigit()
-             and flags(value) >= _FRAGMENT_LEAST_FLAGS]
+    held = {name: found for name, value in shell.vars.items() if isinstance(name, str) and not name.isdigit()
+            and len(found := flags(value)) >= _FRAGMENT_LEAST_FLAGS}
+    # a variable that gathers the others (`ALL_OPTIONS="${COMMON_OPTIONS} ${MODEL_OPTIONS}"`) stands for them: each
+    # flag read once (held-out review 116, D 03: 46 flags "given twice")
+    names = [name for name, found in held.items()
+             if not any(other != name and found <= wider and (found < wider or other > name)
+                        for other, wider in held.items())]
     if not names:
         return None
     line = " ".join(f"${{{name}}}" for name in names)

@@ -192,6 +192,9 @@ class DeepspeedDialect(Dialect):
         b.unknown("mode.init_from", "the training script")
         b.set("parallel.deepspeed_config", doc.path)
         b.unknown("seed", "the training script")  # DeepSpeed JSON has no seed key; the script seeds
+        # ... nor what the model learns: DeepSpeed trains any model (held-out review 124, B 10: a ResNet-50's JSON
+        # shown as a causal language model)
+        b.not_known("objective.kind", "the training script's model and loss (a DeepSpeed JSON does not say)")
         self._optimizer(b, doc)
         self._schedule(b, doc)
         deepspeed_default_peak(b, doc, doc.get("scheduler"), (), context.trainer_versions)

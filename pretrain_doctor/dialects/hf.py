@@ -41,6 +41,15 @@ _OWN_SPELLINGS = ("lr", "batch_size", "epochs", "num_epochs", "max_epochs", "gra
                   "accumulate_grad_batches", "max_iters", "micro_batch_size_per_gpu")
 _HF_CORE = ("learning_rate", "per_device_train_batch_size", "num_train_epochs", "max_steps",
             "gradient_accumulation_steps")
+# The arguments of transformers' `*_no_trainer.py` and diffusers' training examples, scripts with their own
+# accelerate loop (`--max_train_steps`, `--lr_scheduler`, `--checkpointing_steps`, `--adam_weight_decay`): spelt
+# unlike TrainingArguments, read by no Trainer; and TrainingArguments' own names such a script never takes.
+_NO_TRAINER_SPELLINGS = ("max_train_steps", "lr_scheduler", "lr_warmup_steps", "adam_weight_decay",
+                         "checkpointing_steps", "checkpoints_total_limit", "mixed_precision", "train_batch_size",
+                         "num_warmup_steps")
+_TRAINER_ONLY = ("per_device_train_batch_size", "num_train_epochs", "save_steps", "save_strategy", "eval_strategy",
+                 "evaluation_strategy", "lr_scheduler_type", "warmup_ratio", "warmup_steps", "logging_steps",
+                 "save_total_limit")
 # Keys whose presence means another dialect (axolotl, litgpt, neox ...) owns the file.
 _FOREIGN = ("base_model", "micro_batch_size", "train_micro_batch_size_per_gpu", "max_duration", "class_path",
             "zero_optimization")
@@ -127,6 +136,8 @@ class HfDialect(Dialect):
             return 40  # recognised so that it is reported as a companion, not skipped
         if sum(1 for k in _OWN_SPELLINGS if k in data) >= 2 and not any(k in data for k in _HF_CORE):
             return 0  # `lr`, `batch_size`, `epochs`: a project's own trainer, whatever TrainingArguments names it shares
+        if sum(1 for k in _NO_TRAINER_SPELLINGS if k in data) >= 3 and not any(k in data for k in _TRAINER_ONLY):
+            return 0  # the arguments of an accelerate/diffusers script with its own loop (held-out review 124, A 14)
         hits = sum(1 for k in _SIGNATURE if k in data)
         if "per_device_train_batch_size" in data or ("learning_rate" in data and "output_dir" in data):
             return 50 + hits
@@ -681,6 +692,10 @@ def _yaml_11_numbers(b: PlanBuilder, doc: Document) -> None:
                             "TypeError at the first use", "warning")
     elif _OMEGACONF_INTERPOLATION.search(doc.text or ""):
         return  # `${paths.output_dir}`: OmegaConf (Hydra) loads the file, and reads `1e-5` as a float (103, A 16)
+    elif doc.get("nested_section") == "training_args" and _THUDM_LAYOUT.search(doc.text or ""):
+        # THUDM's ChatGLM3/GLM-4 finetune_demo configs (`data_config:`, `max_input_length:`, `training_args:`): their
+        # finetune.py loads them with ruamel.yaml's YAML 1.2, which reads `3e-4` as a float (held-out review 124, A 08)
+        return
     elif isinstance(doc.positions, _Remapped) and _omegaconf_beside(doc):
         return  # the project's program beside it loads its YAML with OmegaConf: floats (held-out review 106, A 16)
     elif _handed_as_config(doc):
@@ -704,6 +719,7 @@ def _yaml_11_numbers(b: PlanBuilder, doc: Document) -> None:
                             "convert it)", "info")
 
 
+_THUDM_LAYOUT = lazy_compile(r"^data_config:(?s:.*)^max_input_length:", re.MULTILINE)
 # A project's own keys for the weights it trains (its program hands them to from_pretrained).
 _PROJECT_MODEL_KEYS = ("model_name", "model_id", "base_model", "base_model_name", "model_path", "pretrained_model",
                        "pretrained_model_name", "model_name_or_path_hf")
@@ -2572,7 +2588,10 @@ _METHOD_KEYS = ("rlhf_type", "train_method", "training_method", "alignment_metho
 
 
 def _nested_lora(doc: Document, flat: dict, moved: dict) -> None:
-    section_key = next((k for k in ("lora", "peft", "lora_config") if isinstance(doc.data.get(k), dict)), None)
+    # (`peft_config: {peft_type: LORA, r: 8, ...}`: THUDM's ChatGLM3/GLM-4 finetune_demo configs, held-out review 124,
+    # A 08: read as pretraining from scratch)
+    section_key = next((k for k in ("lora", "peft", "lora_config", "peft_config") if isinstance(doc.data.get(k), dict)
+                        and str(doc.data[k].get("peft_type", "LORA")).upper() == "LORA"), None)
     model = doc.data.get("model")
     if section_key is None and isinstance(model, dict) and lenient_int(model.get("lora_r")) \
             and lenient_bool(model.get("use_lora")) is not False:

@@ -941,3 +941,35 @@ def test_a_held_out_split_key_beside_its_training_twin_is_a_projects_own(tmp_pat
     [slip] = [n for n in notes(plan_of(write(tmp_path, "b.yaml", alone), "hf"), "ignored-key")
               if n.data.get("key") == "valid_file"]
     assert slip.data.get("suggestion") == "validation_file"
+
+
+def test_thudms_finetune_demo_config_is_a_lora_run_read_as_yaml_1_2(tmp_path: Path) -> None:
+    # held-out review 124, A 08 (a GLM-4 finetune_demo `configs/lora.yaml`, reduced): `peft_config: {peft_type: LORA,
+    # r: 8}` was not read (pretraining from scratch), and `3e-4` was said to be a string, though finetune.py loads the
+    # file with ruamel.yaml (YAML 1.2: a float)
+    config = write(tmp_path, "lora.yaml", """\
+        data_config:
+          train_file: train.jsonl
+          num_proc: 1
+        max_input_length: 512
+        max_output_length: 512
+        training_args:
+          output_dir: ./output
+          max_steps: 3000
+          learning_rate: 3e-4
+          per_device_train_batch_size: 4
+          save_strategy: steps
+          save_steps: 500
+        peft_config:
+          peft_type: LORA
+          task_type: CAUSAL_LM
+          r: 8
+          lora_alpha: 32
+          target_modules: ["query_key_value"]
+        """)
+    plan = plan_of(config)
+    assert (plan.mode.kind, plan.mode.lora_rank, plan.optimizer.lr) == ("lora", 8, 3e-4)
+    assert not [n for n in notes(plan, "ignored-key") if "YAML 1.1" in n.message]
+    # a prefix-tuning peft_config is no LoRA
+    prefix = plan_of(write(tmp_path, "ptuning.yaml", config.read_text().replace("peft_type: LORA", "peft_type: PREFIX_TUNING")))
+    assert prefix.mode.lora_rank is None

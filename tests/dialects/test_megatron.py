@@ -1387,3 +1387,8 @@ def test_a_file_of_option_variables_is_read_as_the_argument_list_its_launcher_ex
     found = check_paths([config], CheckOptions(use_settings=False)).findings
     [twice] = [f for f in found if "--use-mcore-models" in f.message]
     assert "lines 2 and" in twice.message and twice.line == 2
+    # a variable gathering the others stands for them: each flag read once (held-out review 116, D 03)
+    gathered = write(tmp_path, "gathered.sh", config.read_text() + 'export ALL="${COMMON_OPTIONS} ${MODEL_OPTIONS}"\n')
+    assert load_document(gathered).data["options_fragment"] == ["ENV_DEPENDENT", "ALL"]
+    # a script that runs a program (here, one it writes out) is no file of options
+    assert detected(write(tmp_path, "runs.sh", config.read_text() + "srun ./helper.sh\n")) is None
