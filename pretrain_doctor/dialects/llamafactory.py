@@ -217,6 +217,8 @@ class LlamaFactoryDialect(Dialect):
             return b.build()
         stage = str(doc.get("stage", "sft"))
         _mode_and_objective(b, doc, stage, context.trainer_versions)
+        if not (isinstance(config, ProgramConfig) and config.document is None):  # (a file not at hand may set it)
+            _lora_by_default_where_full_is_meant(b, doc)
         _no_do_train(b, doc)
         if isinstance(config, ProgramConfig) and config.document is None:
             _left_to_missing_config(b, doc, config)
@@ -384,6 +386,25 @@ def _hf_versions(versions: TrainerVersions) -> TrainerVersions:
     if release and low <= release + (0,) * (3 - len(release)) <= high:
         return versions
     return versions._replace(detect_installed=False)
+
+
+def _lora_by_default_where_full_is_meant(b: PlanBuilder, doc: Document) -> None:
+    """No `finetuning_type`, so LLaMA-Factory trains LoRA adapters (its default), while the file's own paths name a
+    full run (`output_dir: saves/qwen2-7b/full/pretrain`): the whole model was meant to train (held-out review 124,
+    B 23: a continued pretraining of a 7B model ran as rank-8 LoRA, unsaid)."""
+    if doc.has("finetuning_type") or "finetuning_type" in doc.unevaluated:
+        return
+    named = next((key for key in ("output_dir", "tokenized_path", "run_name") if isinstance(doc.get(key), str)
+                  and _FULL_WORD.search(doc.get(key))), None)
+    if named is None:
+        return
+    b.note("ignored-key", f"`{named}: {doc.get(named)}` names a full run, but the file sets no `finetuning_type`, so "
+           "LLaMA-Factory trains LoRA adapters (its default: rank 8), not the whole model",
+           b.source(doc, (named,)), hint="add `finetuning_type: full` (or name the output for LoRA)",
+           key="finetuning_type", severity="warning")
+
+
+_FULL_WORD = lazy_compile(r"(?:^|[/_.-])full(?:$|[/_.-])", re.IGNORECASE)
 
 
 def _mode_and_objective(b: PlanBuilder, doc: Document, stage: str, versions: TrainerVersions) -> None:
@@ -847,15 +868,19 @@ def _template_of_another_family(b: PlanBuilder, doc: Document) -> None:
                     "`resize_vocab: true`")
         return
     families = {family for family, marks in _FAMILY_MARKS.items() if any(mark in last for mark in marks)}
+    distilled = "deepseek-r1-distill" in last  # R1's chat format on a Qwen or Llama base (held-out review 124, B 17)
+    if distilled:
+        families = {"deepseek"}
     if template_family is None or len(families) != 1 or template_family in families:
         return
     (family,) = families
+    own = "deepseekr1" if distilled else _FAMILY_TEMPLATE[family]
     b.note("ignored-key", f"`template: {name}` is {template_family.capitalize()}'s chat format, and `{model}` is a "
            f"{family.capitalize()} model: the run teaches a format the model was not tuned on, and where the template's "
            "stop token is new to the tokenizer its embedding row starts untrained (and stays so under LoRA), so the "
            "model may not learn to stop", b.source(doc, ("template",)), key="template", severity="warning",
-           hint=f"use the template of the model's family (LLaMA-Factory's README lists it: `{_FAMILY_TEMPLATE[family]}` "
-                f"for {family.capitalize()})")
+           hint=f"use the template of the model's family (LLaMA-Factory's README lists it: `{own}` "
+                f"for {'DeepSeek-R1-Distill' if distilled else family.capitalize()})")
 
 
 # LLaMA-Factory's reasoning templates (template_class=ReasoningTemplate) -> (the name mark of the models each is

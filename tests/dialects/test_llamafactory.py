@@ -1078,7 +1078,8 @@ def test_a_misspelt_key_stops_upstream_llamafactory_at_start(tmp_path) -> None:
     ("google/gemma-2-9b-it", "llama3", "error"),  # held-out review 104, B 07: 256,000 tokens in 256,000 rows
     ("meta-llama/Meta-Llama-3-8B-Instruct", "llama3", None),  # its own template, its own <|eot_id|>
     ("Qwen/Qwen3-8B", "qwen", None),  # the family's older template: no finding here
-    ("deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", "llama3", None),  # two families named: not judged
+    # two families named, R1's chat format on a Qwen base: DeepSeek's (held-out review 124, B 17; was not judged)
+    ("deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", "llama3", "warning"),
     ("/data/ckpt/my-sft-model", "llama3", None),
     ("Qwen/Qwen2.5-7B", "default", None),
 ])
@@ -1193,3 +1194,30 @@ def test_a_v1_launch_through_exec_takes_its_world_size_from_nproc_per_node(tmp_p
     plan = plan_of(launch)
     assert plan.parallel.world_size == 16 and plan.sources["parallel.world_size"].line == 2
     assert plan.mode.lora_rank == 16
+
+
+def test_no_finetuning_type_under_a_full_runs_output_trains_lora(tmp_path: Path) -> None:
+    # held-out review 124, B 23: `stage: pt` of Qwen2-7B with `output_dir: saves/.../full/pretrain` and no
+    # `finetuning_type`: LLaMA-Factory's default LoRA (rank 8) trains, not the model the paths name
+    text = ("model_name_or_path: Qwen/Qwen2-7B\nstage: pt\ndo_train: true\ndataset: wiki\ncutoff_len: 4096\n"
+            "output_dir: saves/qwen2-7b/full/pretrain\nlearning_rate: 1.0e-4\n")
+    [meant] = [n for n in notes(plan_of(write(tmp_path, "pt.yaml", text)), "ignored-key")
+               if n.data.get("key") == "finetuning_type"]
+    assert meant.data["severity"] == "warning" and meant.source.line == 6 and "LoRA" in meant.message
+    # stated, or a LoRA output: nothing to say
+    assert not notes(plan_of(write(tmp_path, "full.yaml", text + "finetuning_type: full\n")), "ignored-key")
+    lora = text.replace("/full/", "/lora/")
+    assert not notes(plan_of(write(tmp_path, "lora.yaml", lora)), "ignored-key")
+    # `fullset` is no such word
+    assert not notes(plan_of(write(tmp_path, "set.yaml", text.replace("/full/", "/fullset/"))), "ignored-key")
+
+
+def test_an_r1_distill_model_is_deepseeks_chat_format_whatever_its_base(tmp_path: Path) -> None:
+    # held-out review 124, B 17/B 18: `template: qwen` on DeepSeek-R1-Distill-Qwen-32B (R1's `<｜User｜>` format, a
+    # Qwen base): the name carries two families, and nothing was said
+    text = _LORA_SFT.replace("meta-llama/Meta-Llama-3-8B-Instruct", "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B")
+    [other] = [n for n in notes(plan_of(write(tmp_path, "r1.yaml", text.replace("template: llama3", "template: qwen"))),
+                                "ignored-key") if n.data.get("key") == "template"]
+    assert other.data["severity"] == "warning" and "`deepseekr1`" in other.hint
+    fitting = text.replace("template: llama3", "template: deepseekr1")
+    assert not [n for n in notes(plan_of(write(tmp_path, "ok.yaml", fitting)), "ignored-key") if n.data.get("key") == "template"]

@@ -1392,3 +1392,13 @@ def test_a_file_of_option_variables_is_read_as_the_argument_list_its_launcher_ex
     assert load_document(gathered).data["options_fragment"] == ["ENV_DEPENDENT", "ALL"]
     # a script that runs a program (here, one it writes out) is no file of options
     assert detected(write(tmp_path, "runs.sh", config.read_text() + "srun ./helper.sh\n")) is None
+
+
+def test_finetune_without_a_checkpoint_to_load_starts_from_random_init(tmp_path) -> None:
+    # held-out review 124, D 08: `--finetune` with no `--load` read as a full fine-tune; training.py loads only with
+    # --load, so the model starts from random init
+    base = ("torchrun pretrain_gpt.py --num-layers 2 --hidden-size 64 --num-attention-heads 2 --seq-length 128 "
+            "--micro-batch-size 1 --global-batch-size 4 --train-iters 10 --lr 1e-4 --finetune")
+    plan = plan_of(write(tmp_path, "a.sh", base + "\n"))
+    assert plan.mode.kind == "pretrain" and "random init" in plan.sources["mode.kind"].note
+    assert plan_of(write(tmp_path, "b.sh", base + " --load ckpt\n")).mode.kind == "full_finetune"
