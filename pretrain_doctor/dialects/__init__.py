@@ -195,6 +195,17 @@ def megatron_bridge(doc: Document) -> bool:
     return hits >= 2
 
 
+def megatron_bridge_launch(doc: Document) -> bool:
+    """A launch that overrides Megatron-Bridge's own ConfigContainer sections (`train.train_iters=`, `checkpoint.save=`)
+    and none of NeMo 1.x's (`trainer.`): a Megatron-Bridge recipe's, the recipe a Python function (held-out review 124,
+    D 05: read as a NeMo launch)."""
+    overrides = doc.data.get("overrides") if doc.format == "shell" and isinstance(doc.data, dict) else None
+    if not isinstance(overrides, dict) or not overrides:
+        return False
+    heads = {str(key).lstrip("+~").split(".", 1)[0] for key in overrides}
+    return bool(heads & (_BRIDGE_SECTIONS - {"model", "peft", "profiling"})) and "trainer" not in heads
+
+
 def not_supported_message(doc: Optional[Document] = None) -> str:
     """What a file no dialect explains is called, with the list of what is supported; a launch script of a
     program with flags none of which names a training setting says that it is that program's own."""
@@ -213,6 +224,9 @@ def not_supported_message(doc: Optional[Document] = None) -> str:
     if doc is not None and megatron_bridge(doc):
         return ("a Megatron-Bridge ConfigContainer override (sections train, optimizer, scheduler with Megatron's "
                 f"field names), which no dialect here reads: {text}")
+    if doc is not None and megatron_bridge_launch(doc):
+        return ("a Megatron-Bridge recipe launch (its overrides name ConfigContainer sections: `train.`, `checkpoint.`; "
+                f"the recipe itself is Python), which no dialect here reads: {unsupported}")
     if doc is not None and doc.format == "python":
         from .nanogpt import python_config_of, training_program
 

