@@ -1501,3 +1501,33 @@ def test_a_semicolon_glued_to_a_word_in_a_command_string_ends_the_command() -> N
             '--task tnews | tee log"\n')
     data = read_shell(text, "finetune.sh")[0]
     assert data["program"] == "tasks/main.py" and data["--lr"] == "2e-4"
+
+
+def test_a_getopt_option_loop_keeps_the_scripts_defaults(tmp_path) -> None:
+    # held-out review 124, D 12: `eval set -- "$(getopt ...)"`, then `while true; do case "$1" in --num-layer)
+    # NUM_LAYER="$2" ...`: the script's own defaults read as launch-time values; so did any script with a function's
+    # own `$1` or an awk program's quoted `$2`
+    script = write(tmp_path, "train.sh", """\
+        check() {
+            local wanted=$1
+            local have=$(pip3 list | grep deep_ep | awk '{print $2}')
+        }
+        GLOBAL_BATCH_SIZE=64
+        NUM_LAYER=61
+        params=$(getopt -o "" --long "global-batch-size:,num-layer:" -- "$@")
+        eval set -- "$params"
+        while true; do
+            case "$1" in
+                --global-batch-size) GLOBAL_BATCH_SIZE="$2"; shift 2 ;;
+                --num-layer) NUM_LAYER="$2"; shift 2 ;;
+                --) shift; break ;;
+            esac
+        done
+        torchrun pretrain_gpt.py --num-layers $NUM_LAYER --global-batch-size $GLOBAL_BATCH_SIZE --micro-batch-size 1 \\
+            --hidden-size 64 --num-attention-heads 2 --lr 1e-4 --train-iters 10
+        """)
+    plan = plan_of(script)
+    assert (plan.model.layers, plan.batch.global_batch_size) == (61, 64)
+    # a script that reads its own first argument is launched with arguments: what the loop sets stays open
+    reads = write(tmp_path, "reads.sh", script.read_text().replace("GLOBAL_BATCH_SIZE=64", "GLOBAL_BATCH_SIZE=64\nMODE=$1"))
+    assert plan_of(reads).model.layers is None

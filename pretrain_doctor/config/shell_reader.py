@@ -404,14 +404,25 @@ class _Parser:
         self.tokens = tokens
         self.pos = 0
         self.argument_loops: list[tuple[int, int]] = []  # token spans of loops over the script's arguments
+        self.function_spans: list[tuple[int, int, str]] = []  # function bodies (and names): `$1` there is theirs
         self.unclosed_loop: Optional[int] = None  # the line of a loop whose `done` never comes before the end
 
     def needs_arguments(self) -> bool:
         """Whether the script reads a positional parameter outside its option loops (`MODEL=$1`, `if [[ $# = 0 ]];
-        then exit`): it is launched with arguments, so what an option loop sets stays uncertain."""
-        inside = {k for start, end in self.argument_loops for k in range(start, end)}
-        return any(_POSITIONAL.search(token.text) for k, token in enumerate(self.tokens)
+        then exit`): it is launched with arguments, so what an option loop sets stays uncertain. A function's own
+        `$1` and a single-quoted `$2` (`awk '{print $2}'`) are no such read (held-out review 124, D 12)."""
+        handed = self._functions_handed_the_arguments()
+        spans = [*self.argument_loops, *((start, end) for start, end, name in self.function_spans if name not in handed)]
+        inside = {k for start, end in spans for k in range(start, end)}
+        return any(_POSITIONAL.search(_SINGLE_QUOTED.sub("", token.text)) for k, token in enumerate(self.tokens)
                    if k not in inside and token.kind == "word")
+
+    def _functions_handed_the_arguments(self) -> set[str]:
+        """Functions the script calls with its own arguments (`main "$@"`): their `$1` is the script's."""
+        names = {name for _, _, name in self.function_spans}
+        return {token.text for token, after in zip(self.tokens, self.tokens[1:])
+                if token.kind == "word" and token.text in names and after.kind == "word"
+                and ("$@" in after.text or "$*" in after.text)}
 
     def peek(self) -> Optional[Token]:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -432,7 +443,9 @@ class _Parser:
             elif token.kind == "word" and token.text in ("for", "while", "until", "select"):
                 start = self.pos
                 head = self._until_word("do")
-                block = _Block(self.parse(stop=("done",)), _loops_over_arguments(head), _single_pass(head))
+                inner = self.parse(stop=("done",))
+                block = _Block(inner, _loops_over_arguments(head) or _cases_on_the_first_argument(head, inner),
+                               _single_pass(head))
                 if self.pos >= len(self.tokens) and self.unclosed_loop is None:
                     self.unclosed_loop = token.line  # the first loop found still open at the end of the file
                 if block.over_arguments:
@@ -538,7 +551,9 @@ class _Parser:
         while self.pos < len(self.tokens) and self.tokens[self.pos].text != "{":
             self.pos += 1
         self.pos += 1
+        start = self.pos
         body = self.parse(stop=("}",))
+        self.function_spans.append((start, self.pos, named.text.removesuffix("()")))
         self.pos += 1
         return _Block(body, function=named.text.removesuffix("()"))
 
@@ -1444,6 +1459,7 @@ def _raise_zero() -> int:
 
 
 _POSITIONAL = re.compile(r"\$(\{)?[1-9#*]")
+_SINGLE_QUOTED = re.compile(r"'[^']*'")
 # `echo WORD...`, alone or piped through a filter that only squeezes blanks (`sed -e 's/  */ /g'`, `tr -s ' '`): the
 # body of a command substitution whose output the reader can tell (`CMD=$(echo $ENV $PYTHON_CMD | tr -s [:space:])`,
 # then `eval $CMD`: held-out review 70, B 09).
@@ -1510,6 +1526,15 @@ def _single_pass(head: list[Token]) -> Optional[Token]:
     if any(ch in value.text for ch in "$`*?[{\\\"'"):
         return None
     return Token("word", f"{words[1].text}={value.text}", value.line, value.column - len(words[1].text) - 1)
+
+
+def _cases_on_the_first_argument(head: list[Token], body: list) -> bool:
+    """`while true; do case "$1" in --x) X=$2; shift 2;; --) break;; esac; done`: getopt's option loop (after `eval
+    set -- "$(getopt ...)"`), over the script's arguments though its head names none (held-out review 124, D 12: the
+    script's defaults, 61 layers and a global batch of 64, read as launch-time values)."""
+    words = [t.text for t in head if t.kind == "word"]
+    return words in (["while", "true"], ["while", ":"]) and bool(body) and isinstance(body[0], _Case) \
+        and body[0].subject.text.strip('"') in ("$1", "${1}")
 
 
 def _loops_over_arguments(head: list[Token]) -> bool:
