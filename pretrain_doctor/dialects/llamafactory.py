@@ -291,6 +291,15 @@ def _slips_stop_the_parser(b: PlanBuilder, doc: Document, script: Document) -> N
         return
     slips = [note for note in b.notes if note.kind == "ignored-key" and note.data.get("typo")
              and "severity" not in note.data]
+    template = _forks_template(doc)
+    if template is not None:
+        for note in slips:  # the fork's own argument, likely (no rename offered)
+            key, near = note.data.get("key"), note.data.pop("suggestion", None)
+            note.data.update(severity="info", typo=False)
+            note.message = (f"`{key}` is not a key of any LLaMA-Factory release (upstream's nearest is `{near}`); "
+                            f"`template: {template}`, which no release registers either, says a fork, which may define it")
+            note.hint = f"check that the fork reads `{key}`; on upstream LLaMA-Factory it is `{near}`"
+        return
     if not slips or str(doc.get("stage", "sft")) not in _STAGES \
             or set(b.foreign_keys) - {note.data.get("key") for note in slips}:
         return
@@ -323,6 +332,20 @@ def _keys_after_the_entry_point(b: PlanBuilder, doc: Document, versions: Trainer
 
 # The last release with `src/train_bash.py` (removed in 0.7.1, ce8200a).
 _TRAIN_BASH_LAST = (0, 7, 0)
+
+
+def _forks_template(doc: Document) -> Optional[str]:
+    """A chat template no LLaMA-Factory release registers and no slip of one (`template: cgec`): a vendored fork's,
+    which may define arguments of its own too (held-out review 125, B 12: its `--val_dataset`, "did you mean
+    `eval_dataset`?", an error where the fork's data/loader.py reads it). None otherwise."""
+    name = doc.get("template")
+    if not isinstance(name, str) or not name.strip() or "$" in name:
+        return None
+    from .llamafactory_templates import TEMPLATES  # only for a file with a slip
+
+    name = name.strip()
+    close, _ = closest_key(name, sorted(TEMPLATES), 0.75)
+    return name if name not in TEMPLATES and (close is None or edit_distance(name, close) > 1) else None
 
 
 def _left_to_missing_config(b: PlanBuilder, doc: Document, config: ProgramConfig) -> None:

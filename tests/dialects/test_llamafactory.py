@@ -1221,3 +1221,15 @@ def test_an_r1_distill_model_is_deepseeks_chat_format_whatever_its_base(tmp_path
     assert other.data["severity"] == "warning" and "`deepseekr1`" in other.hint
     fitting = text.replace("template: llama3", "template: deepseekr1")
     assert not [n for n in notes(plan_of(write(tmp_path, "ok.yaml", fitting)), "ignored-key") if n.data.get("key") == "template"]
+
+
+def test_a_slip_beside_a_forks_own_template_is_the_forks_argument(tmp_path: Path) -> None:
+    # held-out review 125, B 12 (EPO-GEC's vendored LLaMA-Factory 0.6.1): `--val_dataset` with `--template cgec`, a
+    # template no release registers: the fork's data/loader.py reads its `val_dataset`; "did you mean `eval_dataset`?"
+    # was an error
+    launch = ("accelerate launch src/train_bash.py --stage sft --do_train --model_name_or_path Qwen/Qwen2-7B "
+              "--dataset d --val_dataset v --template {template} --finetuning_type lora --output_dir o\n")
+    [fork] = notes(plan_of(write(tmp_path, "fork.sh", launch.format(template="cgec"))), "ignored-key")
+    assert fork.data["severity"] == "info" and "`template: cgec`" in fork.message and "suggestion" not in fork.data
+    [stock] = notes(plan_of(write(tmp_path, "stock.sh", launch.format(template="qwen"))), "ignored-key")
+    assert stock.data["severity"] == "error" and stock.data["suggestion"] == "eval_dataset"
