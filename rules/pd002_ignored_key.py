@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import math
 
-from pretrain_doctor.plan.reading import fork_key_message, is_fork
+from pretrain_doctor.plan.reading import a_forks_own_key, fork_key_message, is_fork
 from pretrain_doctor.rule import Edit, Fix, Rule
 
 
@@ -85,9 +85,9 @@ class IgnoredKey(Rule):
     changes is not known here.
 
     A file that reads as a fork or a version not known here (two or more keys no known release
-    reads; `plan` shows the line "Reading: read as a fork of ...") gets no "did you mean" for a key
-    more than one edit from the known one: it is reported at `info` as likely the fork's own key,
-    with no rename. A key one edit away, or one that shortens the known key's words, is named with
+    reads; `plan` shows the line "Reading: read as a fork of ...") gets no finding for a key
+    more than one edit from every known one: the fork's own argument most likely, which it reads
+    (`plan` still lists it among the keys no known version has). A key one edit away, or one that shortens the known key's words, is named with
     its near key in words, at `info` and with no rename, whatever the trainer: the fork may define it
     (a LLaMA-Factory fork's own `grpo_beta`, one edit from upstream's `orpo_beta`: the rename would
     drop the KL coefficient; brrr's top-level `profile`, one edit from later nanotron's `profiler`:
@@ -137,6 +137,8 @@ class IgnoredKey(Rule):
 
     def check(self, plan):
         for note in self.notes_for(plan, "ignored-key"):
+            if a_forks_own_key(plan, note):
+                continue
             fork_key = fork_key_message(plan, note)
             if fork_key is not None:  # a fork's own key, more than one edit from the known one: no rename
                 yield self.finding_from_note(plan, note.model_copy(update={"message": fork_key, "hint": None}),

@@ -364,13 +364,13 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
             builder.note("ignored-key", f"`{name}` is not a key of any version of this trainer known here; it goes "
                          f"with `{owner[0]}: {owner[1]}`, a value no known version accepts, so it is the fork's own "
                          f"key, not a misspelling of `{close}`", builder.source(doc, path), key=name, severity="info",
-                         hint="check that the fork this config is for reads it")
+                         hint="check that the fork this config is for reads it", own_key=True)
         elif close and close in node and (not is_slip(probe, close) or _adds_a_word(probe, close)):
             # ... nor is a key the file also sets with a word added to it (a GAN fork's `d_n_layer` beside
             # `n_layer`: the discriminator's; held-out review 67, B 05)
             builder.note("ignored-key", _not_a_slip_message(name, close), builder.source(doc, path),
                          hint="check that the program this config is for (a fork, a newer release) reads it",
-                         key=name, severity="info")
+                         key=name, severity="info", own_key=True)
         elif close and close == f"{probe}s" and _a_name(node[key]):
             # one value where the known key takes a list of them (`dataset_split: train` beside the recipe's
             # `dataset_splits`): a program's own singular argument, not a slip (held-out review 58, A 01/02: the
@@ -378,7 +378,7 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
             builder.note("ignored-key", f"`{name}` is not a key of any version of this trainer known here; the "
                          f"known `{close}` is its plural, and one value under the singular is most likely the "
                          "training script's own argument, read only there", builder.source(doc, path), key=name,
-                         severity="info",
+                         severity="info", own_key=True,
                          hint="check that the program this config is for (the script, a fork) reads it")
         elif close and not is_slip(probe, close) and not abbreviates(probe, close) and not _cut_short(probe, close):
             # a whole word more or less (360-LLaMA-Factory's `sequence_parallel_size` beside upstream's
@@ -386,14 +386,14 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
             builder.note("ignored-key", f"`{name}` is not a key of any version of this trainer known here; the "
                          f"nearest known key, `{close}`, is too far from it for a slip: it is most likely the own "
                          "argument of a fork, a newer release or the training script, read only there",
-                         builder.source(doc, path), key=name, severity="info",
+                         builder.source(doc, path), key=name, severity="info", own_key=True,
                          hint="check that the program this config is for (a fork, a newer release, the script) reads it")
         elif close and (pair := _split_sibling(probe, node)) is not None:
             # `valid_file` beside `train_file`: the project's own pair of split keys, not a slip of `validation_file`
             # (held-out review 122, A 24: a DPO project's YAML its own program reads)
             builder.note("ignored-key", f"`{name}` is not a key of any version of this trainer known here; beside "
                          f"`{pair}` it names the project's own split, read by its program (not a slip of `{close}`)",
-                         builder.source(doc, path), key=name, severity="info",
+                         builder.source(doc, path), key=name, severity="info", own_key=True,
                          hint="check that the program this config is for reads it")
         elif close and str(key).endswith(":") and str(key).rstrip(":") == close:
             # YAML's colon carried onto a command line (held-out review 124, B 08: `--image_max_pixels: 200704`):

@@ -65,6 +65,7 @@ _BNB_PREQUANTIZED = lazy_compile(r"(?i)[-_.](bnb[-_]4bit|4bit)(\b|[-_.])")  # bi
 _KNOWN_KEYS = HF_ALL_KEYS | LLAMAFACTORY_KEYS | {"sequence_parallel_size"}
 # A fork's own held-out split (`train_size`, `eval_ratio`, `test_split`): it evaluates on part of the data.
 _SPLIT_KEY = lazy_compile(r"(train|eval|val|valid|validation|test|dev)_(size|ratio|split|fraction|percent(age)?)")
+_EVAL_DATA_KEY = lazy_compile(r"(val|valid|validation|dev|eval)_(dataset|datasets|data|file|set)")
 # LLaMA-Factory declares some keys transformers dropped (`overwrite_output_dir`): they stay read.
 _HF_CHANGES = {key: change for key, change in HF_KEY_CHANGES.items() if key not in LLAMAFACTORY_KEYS}
 # ... and before it declared them, transformers' TrainingArguments read them (held-out review 29, A 01:
@@ -313,21 +314,46 @@ def _keys_after_the_entry_point(b: PlanBuilder, doc: Document, versions: Trainer
     """A launch of `src/train_bash.py` runs a release of 0.7.0 or before (it was removed in 0.7.1): an argument
     first read by a later release is one its HfArgumentParser does not define, and refuses before training (held-out
     review 124, B 01: `--model_max_length 100`, read from 0.9.0, beside `train_bash.py`; judged against every release
-    it passed as known). An error where the launch has no other argument of a fork's, else an info."""
+    it passed as known). Research repositories vendor that checkout and backport arguments (held-out review 125, B 11,
+    B 13, B 14: `pref_loss`, `video_fps` defined by their own hparams): the checkout's argument classes, where at
+    hand, decide (an error where none defines it); without them an info, and nothing where the launch's other
+    arguments or its chat template say a fork."""
     if versions.get(TRAINER) is not None or _launched_program(doc) not in _OLD_PROGRAMS:
         return
     noted = {note.data.get("key") for note in b.notes}
     later = [key for key in doc.data if isinstance(key, str) and key not in noted and key in _LF_CHANGES
              and _LF_CHANGES[key][0] is not None and parse_version(_LF_CHANGES[key][0]) > _TRAIN_BASH_LAST]
-    fork = bool(set(b.foreign_keys) - set(later))
+    if not later:
+        return
+    hparams = _vendored_hparams(doc)
+    if hparams is None and (set(b.foreign_keys) - set(later) or _forks_template(doc)):
+        return  # a fork's checkout, not at hand: it may define them
     for key in later:
+        if hparams is not None and re.search(rf"^\s*{re.escape(key)}\s*:", hparams, re.MULTILINE):
+            continue  # the vendored checkout defines it
         since = _LF_CHANGES[key][0]
+        where = "the checkout's own argument classes do not define it either" if hparams is not None else \
+            "only a fork that backports it runs"
         b.note("ignored-key", f"`{key}` is no argument of the LLaMA-Factory releases that run `src/train_bash.py` (0.7.0 "
                f"and before; {since} and later read it): their HfArgumentParser refuses it, so the run stops at start "
-               "(ValueError: Some specified arguments are not used by the HfArgumentParser)"
-               + ("; the launch's other unknown arguments say a fork, which may define it" if fork else ""),
+               f"(ValueError: Some specified arguments are not used by the HfArgumentParser); {where}",
                b.source(doc, (key,)), hint=f"drop `--{key}`, or run a release that reads it", key=key,
-               severity="info" if fork else "error")
+               severity="error" if hparams is not None else "info")
+
+
+# The argument classes of a vendored LLaMA-Factory checkout (llmtuner's hparams, before and after the package split).
+_HPARAMS = ("src/llmtuner/hparams/model_args.py", "src/llmtuner/hparams/data_args.py",
+            "src/llmtuner/hparams/finetuning_args.py", "src/llmtuner/hparams/generating_args.py",
+            "src/llmtuner/hparams.py")
+
+
+def _vendored_hparams(doc: Document) -> Optional[str]:
+    """The text of the launch's own checkout's argument classes, where its `src/` sits above the script; None when
+    not at hand."""
+    from .program import checkout_source  # a train_bash.py launch only
+
+    texts = [source.text for name in _HPARAMS if (source := checkout_source(doc.path, name)) is not None]
+    return "\n".join(texts) if texts else None
 
 
 # The last release with `src/train_bash.py` (removed in 0.7.1, ce8200a).
@@ -1088,15 +1114,26 @@ def _no_samples(b: PlanBuilder, doc: Document) -> None:
                hint="remove `max_samples` to train on every row")
 
 
+_ADAPTER_KINDS = ("lora", "qlora", "partial_finetune")
+
+
 def _pure_bf16(b: PlanBuilder, doc: Document) -> None:
     """`pure_bf16`: the model is loaded and updated in bf16 with no autocast and no fp32 master copy."""
     if lenient_bool(doc.get("pure_bf16")) is not True:
         return
     source = b.source(doc, ("pure_bf16",))
     b.set("precision.compute", "bf16", source)
+    b.set("precision.bf16_enabled", True, source)
+    if isinstance(lenient_int(doc.get("quantization_bit")), int) and b.get("mode.kind") in _ADAPTER_KINDS:
+        # adapters on a 4/8-bit base: PEFT creates them in fp32 and casts them to the base's dtype only where that is
+        # a float (`_move_adapter_to_device_of_base_layer`); `pure_bf16` only skips the upcast (adapter.py): they stay
+        # fp32 (held-out review 125, B 02/B 03: "pure bf16, no master copy" on a QBAdam fork's 4-bit delta run)
+        b.set("precision.params", "fp32", b.source(doc, ("quantization_bit",), note="the trained adapters, created in "
+                                                   "fp32 on the quantized base; `pure_bf16` casts none down"))
+        b.set("precision.mixed", True, source)
+        return
     b.set("precision.params", "bf16", source)
     b.set("precision.mixed", False, source)
-    b.set("precision.bf16_enabled", True, source)
 
 
 def _inferred_adapter_dtype(b: PlanBuilder, doc: Document) -> None:
@@ -1187,8 +1224,10 @@ def _evaluation_without_data(b: PlanBuilder, doc: Document, evals: Any, val_size
     if asked is None or evals or held_out or launch_time:
         return
     own = _own_keys(doc)
-    if any(_SPLIT_KEY.fullmatch(key) for key in own):
-        return  # a fork's own split (`train_size: 0.8`: held-out review 25, A 03, a vendored 0.7.2.dev0)
+    if any(_SPLIT_KEY.fullmatch(key) or _EVAL_DATA_KEY.fullmatch(key) for key in own):
+        # a fork's own split (`train_size: 0.8`: held-out review 25, A 03, a vendored 0.7.2.dev0), or its own evaluation
+        # data (`val_dataset`: held-out review 125, B 11/B 12, EPO-GEC's vendored 0.6.1 loads it as the eval set)
+        return
     message = (f"`{asked}` asks for evaluation but there is no `eval_dataset` and `val_size` is "
                f"{'0' if doc.has('val_size') else 'unset (0)'}: LLaMA-Factory refuses to start (\"Please specify "
                "dataset for evaluation.\")")

