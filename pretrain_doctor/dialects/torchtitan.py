@@ -604,6 +604,9 @@ def _dropped_keys(b: PlanBuilder, doc: Document, versions: TrainerVersions,
     custom = any(doc.has((table, key)) for table in ("job", "experimental")
                  for key in ("custom_config_module", "custom_args_module", "custom_import"))
     if len(keys) < 2 or not any(_shadowed(key) for key in keys) or tables or custom:
+        # a fork's accumulation key alone is still read as its name says (held-out review 125, C 17: a global
+        # batch 4× too small)
+        _forks_accumulation(b, doc, keys)
         return
     # ... named too, once the file shows others
     source = _checkout_config_source(doc)

@@ -692,3 +692,11 @@ def test_a_key_of_torchtitans_argparse_era_is_not_unknown(tmp_path) -> None:
     text = MINIMAL.replace("steps = 3000\n", "steps = 3000\nenable_loss_parallel = true\n")
     plan = plan_of(write(tmp_path, "t.toml", text))
     assert not [n for n in notes(plan, "ignored-key") if "any version" in n.message]
+
+
+def test_a_forks_accumulation_key_alone_is_read(tmp_path) -> None:
+    # held-out review 125, C 17 (s1ghhh/torchtitan's llama3_3b_dropped.toml): `training.gradient_accumulation_steps = 4`,
+    # the file's one key no release reads, was left out: the global batch 4× too small
+    text = MINIMAL.replace("steps = 3000", "steps = 3000\ngradient_accumulation_steps = 4")
+    plan = plan_of(write(tmp_path, "fork.toml", text), world_size=8)
+    assert plan.batch.grad_accum == 4 and plan.derived.global_batch.value == 2 * 4 * 8
