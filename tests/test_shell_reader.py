@@ -1531,3 +1531,24 @@ def test_a_getopt_option_loop_keeps_the_scripts_defaults(tmp_path) -> None:
     # a script that reads its own first argument is launched with arguments: what the loop sets stays open
     reads = write(tmp_path, "reads.sh", script.read_text().replace("GLOBAL_BATCH_SIZE=64", "GLOBAL_BATCH_SIZE=64\nMODE=$1"))
     assert plan_of(reads).model.layers is None
+
+
+def test_a_multi_line_script_a_shell_runs_is_read_line_by_line(tmp_path) -> None:
+    # held-out review 125, A 14 (an open-instruct GRPO launch on Slurm): `srun ... bash -c "` + a script whose first line
+    # is `source <(grep ... .env)`: read as one command, `source` took the whole string and the launch was refused
+    script = write(tmp_path, "run.sh", """\
+        srun --overlap --nodes=1 bash -c "
+            set -uo pipefail
+            if [ -f ${REPO_DIR}/.env ]; then
+                source <(grep -v '^\\\\s*#' ${REPO_DIR}/.env)
+            fi
+            for i in \\\\$(seq 1 3); do sleep 1; done
+            python open_instruct/grpo_fast.py \\\\
+                --learning_rate 1e-6 \\\\
+                --seed 42
+        "
+        """)
+    data = load_document(script).data
+    assert data["program"] == "open_instruct/grpo_fast.py" and data["--learning_rate"] == "1e-6"
+    assert load_document(script).positions[("--learning_rate",)].line == 8
+    assert data["sourced"][0]["path"].startswith("the output of `grep")

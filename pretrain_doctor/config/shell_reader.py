@@ -305,6 +305,13 @@ def _lex(text: str, shown: str, tokens: list[Token], cuts: list[int]) -> None:
             word.append("`")
             advance()
             continue
+        if ch in "<>" and i + 1 < n and text[i + 1] == "(" and not word:
+            # `<(grep -v x .env)`: process substitution, one word (a file name the command reads), not a redirection
+            # and a subshell (held-out review 125, A 14: `source <(...)` took `grep` for the file it sources)
+            word.append(ch)
+            advance()
+            take_until_close("(", ")")
+            continue
         if ch == "(" and word and "".join(word).endswith("="):
             flush()
             tokens.append(Token("op", "=(", line, col))
@@ -820,6 +827,9 @@ class _Shell:
                 # commands split at `&&` and `;` (held-out review 60, B 18: `bash -c 'echo ... && python -m
                 # torch.distributed.launch --nproc_per_node=8 --nnodes=4 ... train.py ...'`)
                 string = self._command_string(token, cut=False)
+                if "\n" in token.text and _program_index(_until_redirection(string)) is None \
+                        and self._run_string_as_script(token):
+                    continue  # a script of lines, read line by line (held-out review 125, A 14)
                 # (a string of lines, no separator, stays one command as before: `bash -c "cd $X\n ... $CMD"`)
                 inner = [_until_redirection(command) for command in _command_list(string)] \
                     if any(word.text in _SEPARATORS for word in string) else [_until_redirection(string)]
@@ -863,6 +873,11 @@ class _Shell:
         """`source FILE` / `. FILE`: the file's commands run here, in this shell, so its variables and arrays are
         the script's (bash's `source`). Read when it is at hand (`_sourced_file`); listed in `sourced` either way,
         at the line of the outermost `source`, for the plan to say what was read and what may set more."""
+        if target.text.startswith(("<(", ">(")):  # a command's output, no file to read (`source <(grep -v x .env)`)
+            self.sourced.append({"path": f"the output of `{target.text[2:-1].strip()}`", "read": False,
+                                 "line": self.main_line(command.line),
+                                 "column": command.column if command.line < _SOURCED_LINES else 1})
+            return
         fields = self.fields(target.text, target.line, target.column)
         items = fields[0] if fields else []
         unknown = [k for k, item in enumerate(items) if item.char is None]
@@ -1057,6 +1072,20 @@ class _Shell:
         review 116, D 17: a torchrun of pretrain_gpt.py inside such a body, refused as no training command)."""
         if any(_LAUNCH_LINE.match(line) for line in body.text.splitlines()):
             self._run_body(body)
+
+    def _run_string_as_script(self, token: Token) -> bool:
+        """A multi-line double-quoted string a shell runs (`srun ... bash -c "\n set -uo pipefail\n source <(...)\n
+        ... python open_instruct/grpo_fast.py ..."`), read as the script it is, its lines commands of their own, when
+        read as one command it names no program (held-out review 125, A 14: its first line, `source`, took the whole
+        string). What this shell leaves unset stays as written. Returns whether it was read so."""
+        if not (len(token.text) >= 2 and token.text[0] == token.text[-1] == '"'):
+            return False
+        # the string as the inner shell gets it: the outer quotes' escapes undone (`\$` is `$`), a `\` line
+        # continuation kept so that every line keeps its number; `$VAR` expands in this shell's variables either way
+        text = _DOUBLE_QUOTED_ESCAPE.sub(lambda escape: escape.group(1), token.text[1:-1])
+        tokens, _ = _tokenize("\n" * (token.line - 1) + text, self.shown)
+        self.run(_Parser(tokens).parse())
+        return True
 
     def _run_body(self, body: Token) -> None:
         """A heredoc's body read as commands of this script, at the body's own lines."""
@@ -1458,6 +1487,7 @@ def _raise_zero() -> int:
     raise ZeroDivisionError
 
 
+_DOUBLE_QUOTED_ESCAPE = re.compile(r'\\([$`"\\])')
 _POSITIONAL = re.compile(r"\$(\{)?[1-9#*]")
 _SINGLE_QUOTED = re.compile(r"'[^']*'")
 # `echo WORD...`, alone or piped through a filter that only squeezes blanks (`sed -e 's/  */ /g'`, `tr -s ' '`): the
