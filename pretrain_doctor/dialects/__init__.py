@@ -143,6 +143,8 @@ def _scored(doc: Document) -> list[tuple[int, int, Dialect]]:
     names = _ONLY_DIALECTS_FOR_FORMAT.get(doc.format)
     if names is None:
         return [(dialect.score(doc), index, dialect) for index, dialect in enumerate(all_dialects())]
+    if doc.format == "shell" and _unknown_swift_command(doc) is not None:
+        return []  # `swift llm train ...`: no command of ms-swift's (not_supported_message says so)
     for index, name in enumerate(names):
         gate = _IMPORT_GATES.get(name) or _SHELL_IMPORT_GATES.get(name)
         if gate is not None and not gate(doc):
@@ -195,6 +197,18 @@ def megatron_bridge(doc: Document) -> bool:
     return hits >= 2
 
 
+def _unknown_swift_command(doc: Document) -> Optional[str]:
+    """The subcommand of a `swift` launch that ms-swift's CLI does not have (`swift llm train ...`), or None."""
+    program = str(doc.data.get("program") or "").replace("\\", "/").rsplit("/", 1)[-1]
+    positional = doc.data.get("positional")
+    if program != "swift" or not isinstance(positional, list) or not positional:
+        return None
+    command = str(positional[0])
+    known = {"sft", "pt", "rlhf", "dpo", "orpo", "simpo", "infer", "export", "deploy", "merge-lora", "web-ui", "app",
+             "eval", "sample", "rollout"}
+    return None if command in known or command.startswith("-") else command
+
+
 def megatron_bridge_launch(doc: Document) -> bool:
     """A launch that overrides Megatron-Bridge's own ConfigContainer sections (`train.train_iters=`, `checkpoint.save=`)
     and none of NeMo 1.x's (`trainer.`): a Megatron-Bridge recipe's, the recipe a Python function (held-out review 124,
@@ -236,6 +250,9 @@ def not_supported_message(doc: Optional[Document] = None) -> str:
             return f"{program} (supported: {', '.join(DIALECT_MODULES)})"
         if program is not None:
             return f"{program}: {text}"
+    if doc is not None and doc.format == "shell" and _unknown_swift_command(doc) is not None:
+        return (f"`swift {_unknown_swift_command(doc)}` is no command of ms-swift's CLI (its training commands are sft, pt "
+                f"and rlhf; swift/cli/main.py ROUTE_MAPPING): the launch stops at once: {unsupported}")
     if doc is not None and doc.format == "shell":
         from .own_args import launched_program
 

@@ -499,3 +499,17 @@ def test_flags_given_a_required_variable_are_unknown_not_the_defaults(tmp_path: 
     assert plan.optimizer.lr is None and "LEARNING_RATE" in plan.unknown["optimizer.lr"]
     assert plan.mode.lora_rank is None and plan.schedule.warmup_ratio is None
     assert findings(plan, "PD104") == []
+
+
+def test_a_swift_command_the_cli_does_not_have_is_named_in_the_refusal(tmp_path: Path) -> None:
+    # held-out review 125, B 16: `swift llm train ... --external_plugins plugin.py` was read as an HF program `plugin.py`
+    # (then as an HF launch); ms-swift's CLI has no `llm` command: the launch stops at once
+    from pretrain_doctor.config.loader import load_document
+    from pretrain_doctor.dialects import not_supported_message
+
+    path = write(tmp_path, "run.sh", "swift llm train --model_name_or_path Qwen/Qwen2.5-VL-7B-Instruct "
+                 "--external_plugins plugin.py --learning_rate 1e-6 --per_device_train_batch_size 1\n")
+    assert detected(path) is None
+    assert "`swift llm` is no command of ms-swift's CLI" in not_supported_message(load_document(path))
+    # its other commands train nothing either way, and `swift sft` stays swift's
+    assert detected(write(tmp_path, "sft.sh", "swift sft --model Qwen/Qwen2.5-7B --train_type lora\n")) == "swift"
