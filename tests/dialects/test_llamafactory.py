@@ -1252,3 +1252,11 @@ def test_pure_bf16_over_a_quantized_base_keeps_the_adapters_fp32(tmp_path: Path)
     # over a bf16 base the adapters are cast to bf16: pure bf16 it is
     plan = plan_of(write(tmp_path, "l.yaml", _LORA_SFT + "    pure_bf16: true\n"))
     assert plan.precision.params == "bf16"
+
+
+def test_pure_bf16_under_badam_updates_fp32_copies(tmp_path: Path) -> None:
+    # held-out review 126, B 16: `use_badam: true` with `pure_bf16`: BAdam's BlockOptimizer updates fp32 copies of the
+    # active block (LLaMA-Factory's own BAdam example sets pure_bf16): no "pure bf16, no master copy" warning
+    text = _LORA_SFT.replace("finetuning_type: lora", "finetuning_type: full") + "    use_badam: true\n    pure_bf16: true\n"
+    plan = plan_of(write(tmp_path, "badam.yaml", text))
+    assert plan.precision.params == "fp32" and not findings(plan, "PD302")

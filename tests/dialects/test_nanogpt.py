@@ -1285,3 +1285,16 @@ def test_a_short_fine_tune_far_inside_the_default_horizon_under_a_higher_min_lr(
     assert [f.severity for f in findings(plan, "PD108")] == ["info"]
     [horizon] = [f for f in findings(plan, "PD004") if "lr_decay_iters" in f.message]
     assert horizon.severity == "info" and "decay_lr = False" in horizon.hint
+
+
+def test_a_short_run_with_decay_on_ends_inside_the_default_warmup(tmp_path) -> None:
+    # held-out review 126, C 14 (a finetune_shakespeare.py edited to `decay_lr = True`, `max_iters = 50`): nanoGPT's
+    # default 2,000-iteration warmup outlasts the run; PD004 said the lr "stays near its peak" and PD105, taking the
+    # default 600,000-iteration horizon for a long recipe copied, called the run a benchmark
+    text = ("init_from = 'gpt2-xl'\ndataset = 'shakespeare'\nbatch_size = 1\ngradient_accumulation_steps = 32\n"
+            "max_iters = 50\nlearning_rate = 3e-5\ndecay_lr = True\n")
+    plan = plan_of(write(tmp_path / "config", "finetune_shakespeare.py", text))
+    [inconsistent] = findings(plan, "PD004")
+    assert "ends inside its 2,000-iteration warmup" in inconsistent.message and "near its peak" in inconsistent.message
+    [warmup] = findings(plan, "PD105")
+    assert "benchmark" not in warmup.message

@@ -911,3 +911,12 @@ def test_an_olmo_core_sft_launcher_counts_its_batch_in_sequences_and_loads_its_b
     assert plan.dialect == "own_args"
     assert (plan.batch.global_batch_size, plan.batch.micro_batch_size, plan.run.max_steps) == (32, 1, 30)
     assert plan.mode.kind == "full_finetune" and plan.sources["mode.kind"].line == 5
+
+
+def test_warmup_steps_0_beside_a_ratio_warms_up_by_the_ratio(tmp_path) -> None:
+    # held-out review 126, A 01: `--warmup_steps 0 --warmup_ratio 0.1` (transformers' get_warmup_steps: the ratio where
+    # the steps are 0) was "no warmup"
+    launch = write(tmp_path, "train.sh", "python finetune.py --base_model m --num_epochs 3 --learning_rate 3e-4 "
+                   "--warmup_steps 0 --warmup_ratio 0.1 --lora_r 8 --batch_size 128 --micro_batch_size 4\n")
+    plan = plan_of(launch)
+    assert plan.derived.warmup_steps.formula.startswith("warmup_ratio") and not findings(plan, "PD104")
