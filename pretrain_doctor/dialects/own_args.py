@@ -141,6 +141,11 @@ class ProgramDialect(Dialect):
             return 0  # the source at hand parses with HfArgumentParser, declares no argument, or does not parse
         if (set(flags) & _OWN_SPELLINGS or _OWN_ARGUMENT_PROJECTS.search(program)) and set(flags) & _MAPPED:
             return 45 + len(flags)
+        # settings spelt with dashes (`--learning-rate`, `--num-train-epochs`): argparse's own style, which the hf
+        # dialect leaves alone (held-out review 126, A 18: `-m qwen3vl_sft.train --learning-rate 5e-5 ...`, refused)
+        dashed = {name for name, flag in _spellings(doc).items() if "-" in flag[2:]}
+        if len(dashed & _MAPPED) >= _DASHED_SETTINGS:
+            return 45 + len(flags)
         # a DeepSpeed JSON at hand that holds the optimizer, with values an HF Trainer fills in (`auto`):
         # the run's settings are there (held-out review 32, A 17: `finetune_mn.py --deepspeed ds_config_mn.json`)
         # ... where no flag is a TrainingArguments one: an HF Trainer launch (`--deepspeed_config ... --do_train`) is
@@ -255,6 +260,9 @@ def launched_program(doc: Document) -> str:
     if isinstance(positional, list) and positional and str(positional[0]).endswith(".py"):
         return str(positional[0])
     return program
+
+
+_DASHED_SETTINGS = 2  # settings a launch spells with dashes, at least, to read it as a program's own argparse
 
 
 def _flags(doc: Document) -> dict[str, Any]:

@@ -920,3 +920,14 @@ def test_warmup_steps_0_beside_a_ratio_warms_up_by_the_ratio(tmp_path) -> None:
                    "--warmup_steps 0 --warmup_ratio 0.1 --lora_r 8 --batch_size 128 --micro_batch_size 4\n")
     plan = plan_of(launch)
     assert plan.derived.warmup_steps.formula.startswith("warmup_ratio") and not findings(plan, "PD104")
+
+
+def test_a_launch_spelling_its_settings_with_dashes_is_the_programs_own_argparse(tmp_path) -> None:
+    # held-out review 126, A 18: `torchrun -m qwen3vl_sft.train --learning-rate 5e-5 --num-train-epochs 4 ...` (the
+    # program not at hand) was refused: the hf dialect leaves dashed flags alone, and own_args wanted own spellings
+    launch = write(tmp_path, "train.sh", "python -m torch.distributed.run --standalone --nproc_per_node 4 -m "
+                   "qwen3vl_sft.train --model-name-or-path w/Qwen3-VL-4B --lora-enable true --lora-r 64 "
+                   "--per-device-train-batch-size 2 --learning-rate 5e-5 --num-train-epochs 4\n")
+    assert detected(launch) == "own_args"
+    plan = plan_of(launch)
+    assert (plan.optimizer.lr, plan.run.epochs, plan.batch.micro_batch_size, plan.parallel.world_size) == (5e-5, 4, 2, 4)
