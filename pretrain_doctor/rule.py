@@ -320,10 +320,10 @@ def warmup_example(plan: "TrainingPlan", fraction: float, ratio: bool) -> str | 
     stated = plan.sources.get("schedule.warmup_steps")
     written = stated is not None and stated.line is not None and "warmup" in (stated.key or "") \
         and not any(word in (stated.key or "") for word in ("ratio", "fraction"))
-    if unit == "steps" and plan.dialect in WARMUP_KEYS and written:
+    if unit == "steps" and plan.dialect in WARMUP_KEYS and written and stated is not None:
         # the file's own spelling of a step count (torchtitan's older `training.warmup_steps`; a lit-gpt script's
         # global `warmup_steps`, held-out review 124, C 12)
-        key = stated.key  # type: ignore[union-attr]
+        key = stated.key or key
     if unit == "flag fraction":
         keys = [source.key for source in plan.sources.values() if source.key]
         if any(k.startswith("model.optim") for k in keys):  # a NeMo-style YAML (dialects/megatron.py)

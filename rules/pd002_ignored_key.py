@@ -87,9 +87,9 @@ class IgnoredKey(Rule):
     A file that reads as a fork or a version not known here (two or more keys no known release
     reads; `plan` shows the line "Reading: read as a fork of ...") gets no finding for a key
     more than one edit from every known one: the fork's own argument most likely, which it reads
-    (`plan` still lists it among the keys no known version has). A key one edit away, or one that shortens the known key's words, is named with
-    its near key in words, at `info` and with no rename, whatever the trainer: the fork may define it
-    (a LLaMA-Factory fork's own `grpo_beta`, one edit from upstream's `orpo_beta`: the rename would
+    (`plan` still lists it among the keys no known version has). A key one edit away, or one that
+    shortens the known key's words, is named with its near key in words, at `info` and with no
+    rename, whatever the trainer: the fork may define it (a LLaMA-Factory fork's own `grpo_beta`, one edit from upstream's `orpo_beta`: the rename would
     drop the KL coefficient; brrr's top-level `profile`, one edit from later nanotron's `profiler`:
     the rename makes its strict loader refuse the file). Only where the fork's own source was read
     and names no such key (a nanoGPT fork's train.py at hand) is it still a warning with the rename.
@@ -140,7 +140,7 @@ class IgnoredKey(Rule):
             if a_forks_own_key(plan, note):
                 continue
             fork_key = fork_key_message(plan, note)
-            if fork_key is not None:  # a fork's own key, more than one edit from the known one: no rename
+            if fork_key is not None:  # maybe a fork's or the program's own key: named in words, no rename
                 yield self.finding_from_note(plan, note.model_copy(update={"message": fork_key, "hint": None}),
                                              severity="info")
                 continue

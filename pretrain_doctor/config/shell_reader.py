@@ -1082,13 +1082,11 @@ class _Shell:
             return False
         # the string as the inner shell gets it: the outer quotes' escapes undone (`\$` is `$`), a `\` line
         # continuation kept so that every line keeps its number; `$VAR` expands in this shell's variables either way
-        text = _DOUBLE_QUOTED_ESCAPE.sub(lambda escape: escape.group(1), token.text[1:-1])
-        tokens, _ = _tokenize("\n" * (token.line - 1) + text, self.shown)
-        self.run(_Parser(tokens).parse())
+        self._run_body(token._replace(text=_DOUBLE_QUOTED_ESCAPE.sub(lambda escape: escape.group(1), token.text[1:-1])))
         return True
 
     def _run_body(self, body: Token) -> None:
-        """A heredoc's body read as commands of this script, at the body's own lines."""
+        """A heredoc's body (or a string a shell runs) read as commands of this script, at the body's own lines."""
         tokens, _ = _tokenize("\n" * (body.line - 1) + body.text, self.shown)
         self.run(_Parser(tokens).parse())
 
@@ -2399,9 +2397,9 @@ _ENTRY_POINT = re.compile(r"^([\w.]+-cli|litgpt|swift|megatron)$")
 _HUB_CLIS = frozenset(("huggingface-cli", "modelscope-cli"))
 # ms-swift's subcommands that train (v2's `dpo`/`orpo`/`simpo` too); `infer`, `export`, `deploy`, `eval`, `app`,
 # `merge-lora`, `sample`, `rollout` and `web-ui` train nothing: no launch.
-_SWIFT_TRAINING = frozenset(("sft", "pt", "rlhf", "dpo", "orpo", "simpo"))
+SWIFT_TRAINING = frozenset(("sft", "pt", "rlhf", "dpo", "orpo", "simpo"))
 # ms-swift's other commands (swift/cli/main.py ROUTE_MAPPING, 2.x-4.x): they train nothing.
-_SWIFT_OTHER_COMMANDS = frozenset(("infer", "export", "deploy", "merge-lora", "merge_lora", "web-ui", "web_ui", "app",
+SWIFT_OTHER_COMMANDS = frozenset(("infer", "export", "deploy", "merge-lora", "merge_lora", "web-ui", "web_ui", "app",
                                    "eval", "sample", "rollout", "app-ui", "rlhf_eval"))
 _SWIFT_SCRIPTS = frozenset(("swift", "megatron"))
 # The modules the console scripts run, taking the subcommand as they do (swift/cli/main.py, _megatron/main.py).
@@ -2424,14 +2422,14 @@ def _program_index(words: list[Word]) -> Optional[int]:
     for index, word in enumerate(words):
         name = _word_name(word)
         if word.text in _MODULE_FLAGS and index + 2 < len(words) and words[index + 1].text in SWIFT_CLI_MODULES \
-                and words[index + 2].text in _SWIFT_TRAINING:
+                and words[index + 2].text in SWIFT_TRAINING:
             return index + 1  # `python -m swift.cli.main sft ...`, the console script's own module (held-out 116, B 13)
         if name.endswith(".py"):
             return _handed_on(words, index)
-        if name in _SWIFT_SCRIPTS and index + 1 < len(words) and words[index + 1].text in _SWIFT_TRAINING:
+        if name in _SWIFT_SCRIPTS and index + 1 < len(words) and words[index + 1].text in SWIFT_TRAINING:
             return index  # `swift sft ... --external_plugins plugin.py`: the `.py` is a flag's value
         if name == "swift" and index == 0 and index + 1 < len(words) and (words[index + 1].text or "-")[0] != "-" \
-                and words[index + 1].text not in _SWIFT_OTHER_COMMANDS:
+                and words[index + 1].text not in SWIFT_OTHER_COMMANDS:
             # a command ms-swift's CLI does not have (`swift llm train ... --external_plugins plugin.py`): the launch is
             # swift's, not the plugin's (held-out review 125, B 16); the refusal says what it is
             return index

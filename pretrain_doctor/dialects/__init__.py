@@ -203,10 +203,10 @@ def _unknown_swift_command(doc: Document) -> Optional[str]:
     positional = doc.data.get("positional")
     if program != "swift" or not isinstance(positional, list) or not positional:
         return None
+    from ..config.shell_reader import SWIFT_OTHER_COMMANDS, SWIFT_TRAINING  # a shell launch: the reader is loaded
+
     command = str(positional[0])
-    known = {"sft", "pt", "rlhf", "dpo", "orpo", "simpo", "infer", "export", "deploy", "merge-lora", "web-ui", "app",
-             "eval", "sample", "rollout"}
-    return None if command in known or command.startswith("-") else command
+    return None if command in SWIFT_TRAINING | SWIFT_OTHER_COMMANDS or command.startswith("-") else command
 
 
 def megatron_bridge_launch(doc: Document) -> bool:
@@ -250,8 +250,8 @@ def not_supported_message(doc: Optional[Document] = None) -> str:
             return f"{program} (supported: {', '.join(DIALECT_MODULES)})"
         if program is not None:
             return f"{program}: {text}"
-    if doc is not None and doc.format == "shell" and _unknown_swift_command(doc) is not None:
-        return (f"`swift {_unknown_swift_command(doc)}` is no command of ms-swift's CLI (its training commands are sft, pt "
+    if doc is not None and doc.format == "shell" and (unknown := _unknown_swift_command(doc)) is not None:
+        return (f"`swift {unknown}` is no command of ms-swift's CLI (its training commands are sft, pt "
                 f"and rlhf; swift/cli/main.py ROUTE_MAPPING): the launch stops at once: {unsupported}")
     if doc is not None and doc.format == "shell":
         from .own_args import launched_program

@@ -440,14 +440,13 @@ def fork_key_message(plan: "TrainingPlan", note: "ConfigNote") -> Optional[str]:
         return (f"`{key}` is not a key of upstream {plan.dialect}, but this file reads as a fork whose own source "
                 f"does not show it unknown, so it is likely the fork's own key: renaming it to `{close}` could make "
                 f"the fork drop the setting ({plan.reading})")
-    if close and slip_of(key, close):
-        if note.data.get("fork_source") is True:
-            return None  # the fork's own source at hand reads no such key: a slip, renamed
-        return (f"`{key}` is not a key of any {plan.dialect} version known here and is close to `{close}`, but "
-                f"this file reads as a fork, so it may be the fork's own key: renaming it to `{close}` would make "
-                f"the fork drop the setting if it is ({plan.reading})")
-    return (f"`{key}` is not a key of any {plan.dialect} version known here; this file reads as a fork, so it is "
-            f"likely the fork's own key, not a misspelling of `{close}` ({plan.reading})")
+    if not (close and slip_of(key, close)) or note.data.get("fork_source") is True:
+        # no near miss: `a_forks_own_key` drops the note before; the fork's own source at hand reads no such key:
+        # a slip, renamed
+        return None
+    return (f"`{key}` is not a key of any {plan.dialect} version known here and is close to `{close}`, but "
+            f"this file reads as a fork, so it may be the fork's own key: renaming it to `{close}` would make "
+            f"the fork drop the setting if it is ({plan.reading})")
 
 
 def _kin_key(plan: "TrainingPlan", key: str, close: str) -> Optional[str]:
