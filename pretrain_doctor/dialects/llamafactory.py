@@ -1176,6 +1176,7 @@ def _data(b: PlanBuilder, doc: Document, stage: str) -> None:
         b.take("data.val_fraction", doc, "val_size", lenient_number)
     _evaluation_without_data(b, doc, evals, val_size)
     _eval_dataset_beside_val_size(b, doc, evals, val_size)
+    _rows_kept(b, doc, stage, train, val_size)
     _packing(b, doc, stage)
     b.take("data.num_workers", doc, "dataloader_num_workers", lenient_int)
     b.default("data.num_workers", 0, HF_DEFAULT)
@@ -1205,6 +1206,33 @@ def _eval_dataset_beside_val_size(b: PlanBuilder, doc: Document, evals: Any, val
     b.note("mutually-exclusive", message, b.source(doc, ("val_size",)),
            hint="drop `val_size` (the eval_dataset is the held-out set), or drop `eval_dataset` to split the "
                 "training data", keys=["eval_dataset", "val_size"], severity="info" if own else None)
+
+
+def _rows_kept(b: PlanBuilder, doc: Document, stage: str, train: list[dict[str, Any]], val_size: Any) -> None:
+    """`max_samples: N`: data/loader.py keeps the first N rows of each dataset ("for debugging purposes", its help
+    says), so an epoch-based run has at most N rows a dataset, less `val_size` (held-out review 125, B 11/B 12:
+    `--max_samples 100` left in real runs, a handful of steps). Not for pretraining text, whose documents are cut
+    into many `cutoff_len` blocks, nor for a `tokenized_path`, whose saved dataset is loaded as it is."""
+    cap = lenient_int(doc.get("max_samples"))
+    if not isinstance(cap, int) or isinstance(doc.get("max_samples"), bool) or cap <= 0:
+        return  # none, a mapping or list (`_counts_given_as_collections`), or 0 (`_no_samples`)
+    if lenient_bool(doc.get("streaming")) is True:
+        # DataArguments.__post_init__ raises "`max_samples` is incompatible with `streaming`." (0.2.0 to today)
+        b.note("mutually-exclusive", "`max_samples` and `streaming: true` are both set: LLaMA-Factory refuses to "
+               "start (\"`max_samples` is incompatible with `streaming`.\")", b.source(doc, ("max_samples",)),
+               hint="drop `max_samples` (a streamed dataset cannot be cut), or stream no longer",
+               keys=["max_samples", "streaming"])
+        return
+    b.take("data.max_rows", doc, "max_samples", lenient_int)
+    if not train or stage == "pt" or doc.get("tokenized_path") or b.has("run.dataset_rows"):
+        return
+    rows = cap * len(train)
+    held_out = val_size if isinstance(val_size, (int, float)) and not isinstance(val_size, bool) else 0
+    rows = int(rows * (1 - held_out)) if 0 < held_out < 1 else rows - int(held_out)
+    if rows > 0:
+        each = f"each of the {len(train)} datasets" if len(train) > 1 else "the dataset"
+        b.set("run.dataset_rows", rows, b.source(doc, ("max_samples",), note=f"at most: the first {cap:,} rows of "
+                                                 f"{each}" + (" less `val_size`" if held_out else "")))
 
 
 def _own_keys(doc: Document) -> list[str]:

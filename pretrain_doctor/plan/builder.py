@@ -258,6 +258,23 @@ class PlanBuilder:
         if word is not None:
             self.values["debug"] = True
             self.sources["debug"] = Source(file=path, note=f"the file's name says {word!r}: a test config")
+            return
+        self._output_named_as_a_test()
+
+    def _output_named_as_a_test(self) -> None:
+        """A run that writes into a folder named debug or smoke (`output_dir: output/Qwen2.5-VL-7B/debug`) is a test
+        run too (held-out review 124, B 07/B 08: `max_samples: 100` in a run saved under `.../debug`)."""
+        data = self.primary.data
+        for key in ("output_dir", "out_dir"):
+            value = data.get(key) if isinstance(data, dict) else None
+            if not isinstance(value, str):
+                continue
+            word = next((w for w in _WORDS.findall(value.lower()) if w in _TEST_RUN_WORDS), None)
+            if word is not None:
+                self.values["debug"] = True
+                self.sources["debug"] = self.source(self.primary, (key,), note=f"the output folder says {word!r}: "
+                                                                                 "a test run")
+                return
 
     def _early_stopping(self) -> None:
         """A run that stops early once validation stops improving is as long as the data makes it, under the steps

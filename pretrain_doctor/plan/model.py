@@ -299,6 +299,9 @@ class DataSpec(_Section):
     prepared_per_batch: Optional[bool] = None
     drop_last: Optional[bool] = None
     corpus_tokens: Optional[float] = Field(None, gt=0)
+    # The trainer keeps only the first this many rows of each dataset (LLaMA-Factory `max_samples`, which its help
+    # calls "for debugging purposes"): the run trains on no more.
+    max_rows: Optional[int] = Field(None, gt=0)
     # The rows are raw documents concatenated as in pretraining (LLaMA-Factory `stage: pt`,
     # llm-foundry `text` loader), not examples, even when the weights start from a checkpoint.
     pretraining_text: Optional[bool] = None

@@ -821,6 +821,39 @@ def test_a_count_given_as_a_mapping_stops_the_run(tmp_path: Path) -> None:
     assert not notes(plan_of(write(tmp_path, "ok.yaml", _LORA_SFT + "    max_samples: 1000\n")), "ignored-key")
 
 
+def test_max_samples_bounds_the_rows_of_an_epoch_based_run(tmp_path: Path) -> None:
+    # held-out review 125, B 11/B 12: `--max_samples 100` left in real runs; the loader keeps the first N rows of each
+    # dataset, and `val_size` is held out of those
+    plan = plan_of(write(tmp_path, "cap.yaml", _LORA_SFT + "    max_samples: 100\n    val_size: 0.1\n"))
+    assert plan.data.max_rows == 100 and plan.run.dataset_rows == 180  # two datasets, 10% held out
+    assert plan.sources["run.dataset_rows"].note.startswith("at most: the first 100 rows of each of the 2 datasets")
+    [finding] = findings(plan, "PD705")
+    assert finding.severity == "warning" and "at most 68 optimizer steps" in finding.message  # 3 × 180 / 8, one GPU
+    # pretraining text is cut into blocks, and a saved tokenized dataset is loaded whole: no bound on the rows
+    pretrain = plan_of(write(tmp_path, "pt.yaml", _LORA_SFT.replace("stage: sft", "stage: pt") + "    max_samples: 100\n"))
+    assert pretrain.data.max_rows == 100 and pretrain.run.dataset_rows is None
+    assert "optimizer steps" not in findings(pretrain, "PD705")[0].message
+    saved = plan_of(write(tmp_path, "tok.yaml", _LORA_SFT + "    max_samples: 100\n    tokenized_path: cache/tok\n"))
+    assert saved.run.dataset_rows is None
+
+
+def test_a_run_saved_under_a_debug_folder_is_a_test_run(tmp_path: Path) -> None:
+    # held-out review 124, B 07: `max_samples: 100` in a run whose output_dir ends in `debug`
+    text = _LORA_SFT.replace("saves/llama3-8b/lora/sft", "output/Qwen2.5-VL-7B-Instruct-add-token/debug")
+    plan = plan_of(write(tmp_path, "train.yaml", text + "    max_samples: 100\n"))
+    assert plan.debug and plan.sources["debug"].note == "the output folder says 'debug': a test run"
+    assert plan.sources["debug"].line is not None and not findings(plan, "PD705")
+    assert not plan_of(write(tmp_path, "real.yaml", _LORA_SFT.replace("lora/sft", "lora/sft_gsm8k_test"))).debug
+
+
+def test_max_samples_with_streaming_stops_the_run(tmp_path: Path) -> None:
+    # DataArguments.__post_init__: "`max_samples` is incompatible with `streaming`." (0.2.0 to today)
+    plan = plan_of(write(tmp_path, "s.yaml", _LORA_SFT + "    max_samples: 1000\n    streaming: true\n"))
+    [note] = notes(plan, "mutually-exclusive")
+    assert note.data["keys"] == ["max_samples", "streaming"] and "refuses to start" in note.message
+    assert plan.data.max_rows is None and findings(plan, "PD003")
+
+
 def test_a_deepspeed_launch_counts_its_processes(tmp_path: Path) -> None:
     # Held-out review 37, A 23: `deepspeed --num_gpus 8 ./LLaMA-Factory/src/train_bash.py --stage sft ...`
     script = write(tmp_path, "lora.sh", "deepspeed --num_gpus 8 src/train_bash.py --stage sft --do_train "
