@@ -254,7 +254,12 @@ def not_supported_message(doc: Optional[Document] = None) -> str:
         return (f"`swift {unknown}` is no command of ms-swift's CLI (its training commands are sft, pt "
                 f"and rlhf; swift/cli/main.py ROUTE_MAPPING): the launch stops at once: {unsupported}")
     if doc is not None and doc.format == "shell":
+        from .megatron import skips_training
         from .own_args import launched_program
+
+        if skips_training(doc):
+            return (f"the launch passes `--skip-train`: Megatron bypasses its training loop (it only evaluates or "
+                    f"generates), so there is no training run to check: {unsupported}")
 
         program = launched_program(doc)
         framework = _unsupported_framework(program, doc)

@@ -920,6 +920,8 @@ def _template_of_another_family(b: PlanBuilder, doc: Document) -> None:
     distilled = "deepseek-r1-distill" in last  # R1's chat format on a Qwen or Llama base (held-out review 124, B 17)
     if distilled:
         families = {"deepseek"}
+    elif _DISTILLED_MARK.search(last):
+        return  # a local copy named for a distillation (`r1-qwen7b`): R1's chat format may be its own (review 127, B 11)
     if template_family is None or len(families) != 1 or template_family in families:
         return
     (family,) = families
@@ -930,6 +932,11 @@ def _template_of_another_family(b: PlanBuilder, doc: Document) -> None:
            "model may not learn to stop", b.source(doc, ("template",)), key="template", severity="warning",
            hint=f"use the template of the model's family (LLaMA-Factory's README lists it: `{own}` "
                 f"for {'DeepSeek-R1-Distill' if distilled else family.capitalize()})")
+
+
+# A model name that says it was distilled from a reasoning model (`r1-qwen7b`, `qwen-7b-distill`): its tokenizer may carry
+# the teacher's chat format rather than its base family's.
+_DISTILLED_MARK = lazy_compile(r"(^|[^a-z0-9])(r1|distill(ed)?)([^a-z0-9]|$)")
 
 
 # LLaMA-Factory's reasoning templates (template_class=ReasoningTemplate) -> (the name mark of the models each is

@@ -177,6 +177,13 @@ _READER_KEYS = frozenset({"program", "launcher", "overrides", "unresolved", "syn
                            "quoted_comments", "written_files", "sourced", "options_fragment"})
 
 
+def skips_training(doc: Document) -> bool:
+    """`--skip-train`: Megatron bypasses the training loop and only evaluates (or, in Megatron-DeepSpeed forks,
+    generates with `--inference`): no training run to check (held-out review 127, D 03: `pretrain_gpt.py
+    --skip-train --inference` for an MoE inference measurement, its GPT-3 warmup judged against the run)."""
+    return doc.data.get("--skip-train") is True or doc.data.get("--skip_train") is True
+
+
 NOT_TRAINING = lazy_compile(r"eval|generat|inference|server|convert|checkpoint_util", re.IGNORECASE)
 TRAINING = lazy_compile(r"train|finetun", re.IGNORECASE)
 # A Hugging Face Trainer script with Megatron-looking flags of its own argparse (Pai-Megatron-Patch's
@@ -214,6 +221,8 @@ class MegatronDialect(Dialect):
             # (their `--num-layers -1` means "from the checkpoint").
             return 0
         if _HF_PROGRAM.search(program) and not program.startswith("pretrain_"):
+            return 0
+        if skips_training(doc):
             return 0
         if program == "megatron" or "cli/_megatron/" in str(doc.data.get("program")).replace("\\", "/"):
             return 0  # ms-swift's `megatron sft|pt|rlhf` (Megatron-SWIFT): its own arguments, read by the swift dialect

@@ -1418,3 +1418,15 @@ def test_a_megatron_bridge_recipe_launch_is_named_not_read_as_nemo(tmp_path) -> 
     nemo = write(tmp_path, "nemo.sh", "python megatron_gpt_pretraining.py trainer.devices=8 trainer.max_steps=100 "
                  "model.micro_batch_size=1 model.global_batch_size=64 model.tensor_model_parallel_size=2\n")
     assert detected(nemo) == "megatron"
+
+
+def test_a_launch_that_skips_training_is_no_training_run(tmp_path) -> None:
+    """Held-out review 127, D 03: `pretrain_gpt.py --skip-train --inference` measures MoE inference; its GPT-3 warmup
+    (375M tokens) was judged against the run's 3.3M training tokens as an error. Megatron bypasses the training loop."""
+    from pretrain_doctor.dialects import not_supported_message
+
+    path = write(tmp_path, "train.sh", SCRIPT.replace("    --swiglu\n", "    --swiglu \\\n    --skip-train\n"))
+    doc = load_document(path)
+    assert detection(doc).dialect is None
+    assert "passes `--skip-train`" in not_supported_message(doc)
+    assert detection(load_document(write(tmp_path, "t2.sh", SCRIPT))).dialect.name == "megatron"
