@@ -16,7 +16,8 @@ class PrecisionConflict(Rule):
     component's choice in `precision.declared_by`). A NeoX `bf16` block with `precision`
     unset is an `info`: NeoX since #1311 (2024-11) derives bfloat16 from it, earlier
     releases fail at start-up. Also an error: accelerate's DeepSpeed plugin enabling a
-    precision the HF Trainer leaves off (the Trainer refuses the mismatch), and axolotl's
+    precision the HF Trainer leaves off (the Trainer refuses the mismatch; an `info` under a TRL config
+    whose release is not known, as TRL from 0.19 turns bf16 on itself), and axolotl's
     `flash_attention: true` on a float32 model (neither `bf16` nor `fp16`: FlashAttention
     runs in fp16/bf16 only).
 

@@ -15,13 +15,23 @@ _NO_HEAD_WIDTH_SETTING = {"neox": "GPT-NeoX's argument checks refuse it",
                           "olmo": "OLMo's attention asserts it"}
 
 
+# Trainers that split the attention heads over the tensor-parallel ranks and refuse a remainder before training:
+# Megatron-LM (validate_args: `args.num_attention_heads % args.tensor_model_parallel_size == 0`), GPT-NeoX
+# (ParallelSelfAttention: `mpu.divide(num_attention_heads, world_size)`), NeMo (megatron-core's attention `divide`),
+# nanotron (CausalSelfAttention asserts `num_attention_heads % tp_pg.size() == 0`).
+_HEADS_OVER_TENSOR = {"megatron": "Megatron's argument checks refuse it", "neox": "GPT-NeoX's attention asserts it",
+                      "nemo": "megatron-core's attention asserts it", "nanotron": "nanotron's attention asserts it"}
+
+
 class HeadsDoNotDivide(Rule):
     """The attention heads do not divide the hidden size (or the key/value heads the heads).
 
     ## What it does
     For trainers whose head width is always hidden size / heads (GPT-NeoX, nanoGPT, OLMo), reports
     a hidden size that the number of attention heads does not divide, and a number of
-    key/value heads (grouped-query attention) that does not divide the heads. An error: each
+    key/value heads (grouped-query attention) that does not divide the heads; and, for trainers that split
+    the heads over tensor parallelism (Megatron-LM, GPT-NeoX, NeMo, nanotron), heads that the tensor-parallel
+    size does not divide (held-out review 127, C 02: 15 heads at model-parallel size 2). An error: each
     of these trainers refuses the model before the first step. An info where the file is a fork's
     with its own keys about the attention's layout (nanoGPT-Kraken's `n_heads_in_split`): its model
     may check the width against other heads.
@@ -57,6 +67,7 @@ class HeadsDoNotDivide(Rule):
     severity = "error"
 
     def check(self, plan):
+        yield from self._heads_over_tensor(plan)
         refusal = _NO_HEAD_WIDTH_SETTING.get(plan.dialect)
         hidden, heads, kv_heads = plan.model.hidden_size, plan.model.heads, plan.model.kv_heads
         if refusal is None or not heads:
@@ -77,6 +88,24 @@ class HeadsDoNotDivide(Rule):
                 f"{kv_heads} key/value heads do not divide the {heads} attention heads: {refusal} before training",
                 hint=f"use a key/value head count that divides {heads} (e.g. {_divisor_near(heads, kv_heads)})",
             )
+
+
+    def _heads_over_tensor(self, plan):
+        refusal, heads, tensor = _HEADS_OVER_TENSOR.get(plan.dialect), plan.model.heads, plan.parallel.tensor
+        if refusal is None or not heads or not tensor or tensor < 2 or heads % tensor == 0:
+            return
+        yield self.finding(
+            plan, "model.heads",
+            f"{heads} attention heads do not split over a tensor-parallel size of {tensor} ({heads / tensor:.3g} heads "
+            f"per rank): {refusal} before training",
+            hint=f"use a head count that {tensor} divides (e.g. {_multiple_near(heads, tensor)}), or a tensor-parallel "
+                 f"size that divides {heads}")
+
+
+def _multiple_near(number: int, factor: int) -> int:
+    """The multiple of `factor` nearest `number` (the larger one on a tie)."""
+    below = number // factor * factor
+    return below if below and number - below < below + factor - number else below + factor
 
 
 _ATTENTION_WORDS = lazy_compile(r"head|attn|attention|split", re.I)

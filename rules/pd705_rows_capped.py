@@ -22,8 +22,9 @@ class RowsCapped(Rule):
     a debugging value that leaves a handful of optimizer steps (the finding says how many at most, on one GPU
     where the world size is unknown); an `info` up to 10,000 rows, the size LLaMA-Factory's example configs
     carry (`max_samples: 1000`) and people copy with them, right only where the datasets are that small or the
-    cut is meant. Silent above that, for debug configs, and where a run counted in steps draws no more rows
-    than the cap keeps. The cap also bounds the run's rows for the other rules: a warmup longer than the
+    cut is meant. Silent above that, for debug configs, where every dataset is one of LLaMA-Factory's bundled
+    demo sets no longer than the cap (`identity`, 91 rows; `alpaca_en_demo`, 1,000), and where a run counted in
+    steps draws no more rows than the cap keeps; the demo sets count at their own rows in the bound. The cap also bounds the run's rows for the other rules: a warmup longer than the
     steps those rows allow is PD105's.
 
     ## Why is this bad?
@@ -61,13 +62,15 @@ class RowsCapped(Rule):
         if not cap or cap > COPIED_ROWS or plan.debug:
             return
         datasets = max(1, len(plan.data.train))
-        rows = cap * datasets
-        trained = max(1, int(rows * (1 - (plan.data.val_fraction or 0))))  # LLaMA-Factory holds `val_size` out after
+        # the trainer's bound where the dialect knows some datasets' rows (LLaMA-Factory's bundled demos), or the rows
+        # given with --dataset-rows, when fewer; `val_size` is held out of what the cap keeps
+        trained = max(1, int(cap * datasets * (1 - (plan.data.val_fraction or 0))))
+        trained = min(trained, plan.run.dataset_rows or trained)
         drawn = _rows_drawn_by_steps(plan)
         if drawn is not None and drawn <= trained:
             return  # a run counted in steps that never reaches the cut
-        kept = (f"keeps the first {cap:,} rows of each of the {datasets} datasets ({rows:,} in all)" if datasets > 1
-                else f"keeps the first {cap:,} rows of the dataset")
+        kept = (f"keeps the first {cap:,} rows of each of the {datasets} datasets (at most {trained:,} trained on)"
+                if datasets > 1 else f"keeps the first {cap:,} rows of the dataset")
         message = f"`max_samples: {cap}` {kept}, a value meant for debugging"
         if drawn is not None:
             message += f"; the run's {plan.run.max_steps:,} steps pass over them about {drawn / trained:,.0f} times"

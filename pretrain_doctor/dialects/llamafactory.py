@@ -1215,6 +1215,14 @@ def _eval_dataset_beside_val_size(b: PlanBuilder, doc: Document, evals: Any, val
                 "training data", keys=["eval_dataset", "val_size"], severity="info" if own else None)
 
 
+# The rows of the demo datasets LLaMA-Factory ships in its `data/` folder (dataset_info.json's names): a cap of
+# `max_samples` at or above them cuts nothing.
+_DEMO_ROWS = {"identity": 91, "alpaca_en_demo": 1000, "alpaca_zh_demo": 1000, "glaive_toolcall_en_demo": 300,
+              "glaive_toolcall_zh_demo": 300, "dpo_en_demo": 300, "dpo_zh_demo": 300, "kto_en_demo": 300,
+              "mllm_demo": 6, "mllm_audio_demo": 3, "mllm_video_demo": 3, "mllm_video_audio_demo": 3, "c4_demo": 300,
+              "wiki_demo": 30}
+
+
 def _rows_kept(b: PlanBuilder, doc: Document, stage: str, train: list[dict[str, Any]], val_size: Any) -> None:
     """`max_samples: N`: data/loader.py keeps the first N rows of each dataset ("for debugging purposes", its help
     says), so an epoch-based run has at most N rows a dataset, less `val_size` (held-out review 125, B 11/B 12:
@@ -1230,16 +1238,22 @@ def _rows_kept(b: PlanBuilder, doc: Document, stage: str, train: list[dict[str, 
                hint="drop `max_samples` (a streamed dataset cannot be cut), or stream no longer",
                keys=["max_samples", "streaming"])
         return
+    sizes = [min(cap, _DEMO_ROWS.get(str(entry["dataset"]), cap)) for entry in train]
+    if train and all(str(entry["dataset"]) in _DEMO_ROWS for entry in train) and sum(sizes) == sum(
+            _DEMO_ROWS[str(entry["dataset"])] for entry in train):
+        return  # the bundled demo sets, none longer than the cap: it cuts nothing (held-out review 127, B 02/B 07/B 08)
     b.take("data.max_rows", doc, "max_samples", lenient_int)
     if not train or stage == "pt" or doc.get("tokenized_path") or b.has("run.dataset_rows"):
         return
-    rows = cap * len(train)
+    rows = sum(sizes)
     held_out = val_size if isinstance(val_size, (int, float)) and not isinstance(val_size, bool) else 0
     rows = int(rows * (1 - held_out)) if 0 < held_out < 1 else rows - int(held_out)
     if rows > 0:
         each = f"each of the {len(train)} datasets" if len(train) > 1 else "the dataset"
+        demos = [str(entry["dataset"]) for entry in train if str(entry["dataset"]) in _DEMO_ROWS]
         b.set("run.dataset_rows", rows, b.source(doc, ("max_samples",), note=f"at most: the first {cap:,} rows of "
-                                                 f"{each}" + (" less `val_size`" if held_out else "")))
+                                                 f"{each}" + (f" ({', '.join(demos)}: the bundled demo rows)" if demos
+                                                              else "") + (" less `val_size`" if held_out else "")))
 
 
 def _own_keys(doc: Document) -> list[str]:

@@ -181,7 +181,7 @@ def skips_training(doc: Document) -> bool:
     """`--skip-train`: Megatron bypasses the training loop and only evaluates (or, in Megatron-DeepSpeed forks,
     generates with `--inference`): no training run to check (held-out review 127, D 03: `pretrain_gpt.py
     --skip-train --inference` for an MoE inference measurement, its GPT-3 warmup judged against the run)."""
-    return doc.data.get("--skip-train") is True or doc.data.get("--skip_train") is True
+    return doc.data.get("--skip-train") is True  # as written: `--skip_train` is no flag of Megatron-DeepSpeed's argparse
 
 
 NOT_TRAINING = lazy_compile(r"eval|generat|inference|server|convert|checkpoint_util", re.IGNORECASE)
@@ -211,7 +211,7 @@ class MegatronDialect(Dialect):
         return KNOWN_FLAGS | _READER_KEYS
 
     def score(self, doc: Document) -> int:
-        if doc.format != "shell":
+        if doc.format != "shell" or skips_training(doc):
             return 0
         doc = _hyphenated(doc)
         hits = sum(1 for flag in _SIGNATURE if flag in doc.data)
@@ -221,8 +221,6 @@ class MegatronDialect(Dialect):
             # (their `--num-layers -1` means "from the checkpoint").
             return 0
         if _HF_PROGRAM.search(program) and not program.startswith("pretrain_"):
-            return 0
-        if skips_training(doc):
             return 0
         if program == "megatron" or "cli/_megatron/" in str(doc.data.get("program")).replace("\\", "/"):
             return 0  # ms-swift's `megatron sft|pt|rlhf` (Megatron-SWIFT): its own arguments, read by the swift dialect

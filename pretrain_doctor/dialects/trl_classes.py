@@ -74,6 +74,13 @@ def _weight(keys: list[str]) -> float:
     return sum(0.5 if key in _WEAK_MARKERS else 1 for key in keys)
 
 
+def _rewarded(data: dict) -> bool:
+    """The file holds a preference `beta`, or a key about rewards or a KL penalty (an own REINFORCE loop's
+    `semantic_reward:` and `kl_penalty:` sections, held-out review 117, A 10): what makes a generation length
+    an online trainer's."""
+    return "beta" in data or any(isinstance(key, str) and ("reward" in key or key.startswith("kl")) for key in data)
+
+
 def _offline_evidence(doc: Document) -> bool:
     """The file says an offline preference method: a field only those classes declare, one of their loss types, or
     a path that names one (`config_kto_generation.yaml`)."""
@@ -102,6 +109,11 @@ def online_rl_method(doc: Document) -> Optional[tuple[str, Optional[str]]]:
         named = {"onlinedpo": "online_dpo", "nashmd": "nash_md"}[named]
     marked = [(method, [k for k in markers if k in data]) for method, _cls, markers in ONLINE_MARKERS]
     marked = [(method, keys) for method, keys in marked if keys]
+    if marked and named is None and max(_weight(keys) for _, keys in marked) < 1 and not _rewarded(data):
+        # a generation length with no preference `beta` names no online trainer: Seq2SeqTrainer programs and SFT
+        # scripts generate at evaluation with it too (held-out review 127, A 12: qlora.py's `--max_new_tokens 32`,
+        # read as online DPO)
+        marked = []
     if marked and named is None and _offline_evidence(doc) and max(_weight(keys) for _, keys in marked) < 2:
         return None  # one generation key in an offline trainer's file (held-out review 89, D 12: KTO's `loss_type: kto`
         # and `desirable_weight` beside the project's own `generation_batch_size`, read as GRPO)

@@ -36,6 +36,13 @@ def test_online_rl_class_is_read_from_its_keys(tmp_path: Path, extra: str, metho
     assert plan.sources["mode.rl_method"].key == key
 
 
+def test_a_generation_length_alone_is_no_online_run(tmp_path: Path) -> None:
+    # held-out review 127, A 12: qlora.py's `--max_new_tokens 32` (Seq2SeqTrainer's generation at evaluation), with no
+    # preference `beta`, read as online DPO
+    plan = plan_of(write(tmp_path, "c.yaml", BASE.replace("beta: 0.04\n", "") + "max_new_tokens: 32\n"))
+    assert plan.mode.kind != "online_rl" and plan.mode.rl_method is None
+
+
 def test_dpo_keys_alone_stay_dpo(tmp_path: Path) -> None:
     plan = plan_of(write(tmp_path, "c.yaml", BASE + "loss_type: sigmoid\nmax_prompt_length: 512\n"))
     assert plan.mode.kind == "preference" and plan.mode.preference_method == "sigmoid"
@@ -205,7 +212,7 @@ def test_an_eval_interval_set_twice_where_the_run_does_not_evaluate_is_an_info(t
 def test_an_sft_files_trl_keys_leave_its_precision_to_the_release(tmp_path: Path) -> None:
     # held-out review 64, A 14: SFTConfig reads `max_length` from TRL 0.16 (held-out review 85, A 01: not 0.20), and
     # from 0.19 turns bf16 on when fp16 is unset: beside an accelerate DeepSpeed plugin with `mixed_precision: bf16`,
-    # a ValueError before 0.19 only (a warning that says so), none at a judged 0.19
+    # a ValueError before 0.19 only (an info that says so: review 127, A 01), none at a judged 0.19
     from pretrain_doctor.check.engine import load_plan
     from pretrain_doctor.settings import CheckOptions
 
@@ -218,12 +225,12 @@ def test_an_sft_files_trl_keys_leave_its_precision_to_the_release(tmp_path: Path
         return [n.data.get("severity") for n in plan.notes if n.data.get("code") == "PD303"]
 
     plan = load_plan(write(tmp_path, "run/sft.yaml", body + "max_length: 8192\n"))[2]
-    assert plan.precision.compute is None and plugin_notes(plan) == ["warning"]
+    assert plan.precision.compute is None and plugin_notes(plan) == ["info"]
     new = load_plan(tmp_path / "run/sft.yaml", CheckOptions(trainer_versions=(("trl", "0.19.0"),)))[2]
     assert new.precision.bf16_enabled is True and plugin_notes(new) == []
     # `max_seq_length` (until 0.20) pins no release either; at a judged 0.18 the mismatch stands (review 46, A 08)
     write(tmp_path, "run/sft.yaml", body + "max_seq_length: 1024\n")
-    assert plugin_notes(load_plan(tmp_path / "run/sft.yaml")[2]) == ["warning"]
+    assert plugin_notes(load_plan(tmp_path / "run/sft.yaml")[2]) == ["info"]
     old = load_plan(tmp_path / "run/sft.yaml", CheckOptions(trainer_versions=(("trl", "0.18.0"),)))[2]
     assert plugin_notes(old) == ["error"]
 

@@ -528,10 +528,29 @@ def test_pretrain_rejects_max_steps_and_epochs(tmp_path) -> None:
     path = write(tmp_path, "pretrain.yaml", "model_name: pythia-14m\nout_dir: out\ntrain:\n  global_batch_size: 512\n"
                  "  micro_batch_size: 4\n  max_tokens: 3000000000\n  max_steps: 10\n  epochs: 10\n"
                  "  lr_warmup_steps: 2000\ndata: TinyStories\n")
-    plan = plan_of(path, "litgpt")
+    from .helpers import judged
+
+    plan = plan_of(path, "litgpt", trainer_versions=judged("litgpt=0.5.10"))
     assert plan.run.max_steps is None and plan.run.epochs is None and plan.run.max_tokens == 3e9
     errors = [f for f in findings(plan, "PD002") if f.severity == "error"]
     assert sorted(f.key for f in errors) == ["train.epochs", "train.max_steps"] and findings(plan, "PD105") == []
+    # litgpt 0.5.13 takes `train.max_steps` (a warning: "for profiling or debug runs only"); the release unknown, a
+    # warning that names the releases that refuse it
+    newer = plan_of(path, "litgpt", trainer_versions=judged("litgpt=0.5.13"))
+    assert newer.run.max_steps == 10 and [f.key for f in findings(newer, "PD002")] == ["train.epochs"]
+    unknown = {f.key: f for f in findings(plan_of(path, "litgpt", trainer_versions=judged()), "PD002")}
+    assert unknown["train.max_steps"].severity == "warning" and "0.4 to 0.5.12" in unknown["train.max_steps"].message
+    assert unknown["train.epochs"].severity == "error"
+
+
+def test_pretrain_refuses_resume_beside_initial_weights(tmp_path) -> None:
+    # held-out review 127, C 05: a continued-pretraining stage with `resume: true` and `initial_checkpoint_dir`
+    text = "model_name: pythia-14m\nout_dir: out\ninitial_checkpoint_dir: checkpoints/base\nresume: true\n" \
+           "train:\n  global_batch_size: 512\n  micro_batch_size: 4\n  max_tokens: 3000000000\ndata: TinyStories\n"
+    [note] = notes(plan_of(write(tmp_path, "pretrain.yaml", text), "litgpt"), "mutually-exclusive")
+    assert note.data["keys"] == ["resume", "initial_checkpoint_dir"] and "Choose one" in note.message
+    assert not notes(plan_of(write(tmp_path, "ok.yaml", text.replace("resume: true", "resume: false")), "litgpt"),
+                     "mutually-exclusive")
 
 
 def test_a_galore_era_optim_section_gives_the_optimizer(tmp_path) -> None:

@@ -825,10 +825,14 @@ def test_max_samples_bounds_the_rows_of_an_epoch_based_run(tmp_path: Path) -> No
     # held-out review 125, B 11/B 12: `--max_samples 100` left in real runs; the loader keeps the first N rows of each
     # dataset, and `val_size` is held out of those
     plan = plan_of(write(tmp_path, "cap.yaml", _LORA_SFT + "    max_samples: 100\n    val_size: 0.1\n"))
-    assert plan.data.max_rows == 100 and plan.run.dataset_rows == 180  # two datasets, 10% held out
+    # identity (a bundled demo of 91 rows) and alpaca_en_demo cut to 100, 10% held out
+    assert plan.data.max_rows == 100 and plan.run.dataset_rows == 171
     assert plan.sources["run.dataset_rows"].note.startswith("at most: the first 100 rows of each of the 2 datasets")
     [finding] = findings(plan, "PD705")
-    assert finding.severity == "warning" and "at most 68 optimizer steps" in finding.message  # 3 × 180 / 8, one GPU
+    assert finding.severity == "warning" and "at most 65 optimizer steps" in finding.message  # 3 × 171 / 8, one GPU
+    # the demo sets alone under the examples' cap of 1,000: nothing is cut, nothing said
+    demos = plan_of(write(tmp_path, "demo.yaml", _LORA_SFT + "    max_samples: 1000\n"))
+    assert demos.data.max_rows is None and not findings(demos, "PD705")
     # pretraining text is cut into blocks, and a saved tokenized dataset is loaded whole: no bound on the rows
     pretrain = plan_of(write(tmp_path, "pt.yaml", _LORA_SFT.replace("stage: sft", "stage: pt") + "    max_samples: 100\n"))
     assert pretrain.data.max_rows == 100 and pretrain.run.dataset_rows is None

@@ -44,6 +44,19 @@ def test_a_forks_yaml_overriding_max_iters_alone_is_judged_by_an_assumed_default
     assert note.data["severity"] == "info" and "not at hand" in note.message
 
 
+def test_a_forks_yaml_without_its_train_py_only_assumes_upstreams_run_length(tmp_path) -> None:
+    # held-out review 127, D 01: a project's own DDP program's YAML (`pretraining: {warmup_iters, lr_decay_iters}`, no
+    # max_iters): upstream's 600,000 iterations were read as its run, PD107 a warning on a length the file never gave
+    text = "model:\n  n_layer: 24\n  n_head: 24\npretraining:\n  batch_size: 1000000\n  learning_rate: 4.0e-4\n" \
+           "  weight_decay: 0.1\n  warmup_iters: 375\n  lr_decay_iters: 50000\n  min_learning_rate: 4.0e-5\n" \
+           "path:\n  save: saved_models/\n"
+    plan = plan_of(write(tmp_path, "pretrain_config.yaml", text), "nanogpt")
+    assert "assumed" in plan.sources["run.max_steps"].note
+    assert [f.severity for f in reported(plan, "PD107")] == ["info"]
+    [note] = [n for n in notes(plan, "inconsistent") if "lr_decay_iters" in n.data.get("keys", ())]
+    assert note.data["severity"] == "info" and note.message.count("not at hand") == 1
+
+
 # nanoGPT-playground config/train_gpt2_mini_block.yml at 6524a08 (held-out review 7, B 40), reduced: read by its
 # config.py `Config` dataclass through OmegaConf; `batch_size` is the global batch, `micro_batch_size` per GPU.
 _PLAYGROUND_YAML = """\
@@ -1298,3 +1311,16 @@ def test_a_short_run_with_decay_on_ends_inside_the_default_warmup(tmp_path) -> N
     assert "ends inside its 2,000-iteration warmup" in inconsistent.message and "near its peak" in inconsistent.message
     [warmup] = findings(plan, "PD105")
     assert "benchmark" not in warmup.message
+
+
+def test_an_empty_out_dir_stops_the_run(tmp_path) -> None:
+    # held-out review 127, C 16: `out_dir = ''`; train.py's os.makedirs('') raises FileNotFoundError at start-up
+    text = "out_dir = ''\nbatch_size = 8\nmax_iters = 100\nlr_decay_iters = 100\n"
+    [note] = [n for n in notes(plan_of(write(tmp_path / "cfg", "c.py", text)), "ignored-key") if n.data["key"] == "out_dir"]
+    assert note.data["severity"] == "warning" and "not at hand" in note.message
+    write(tmp_path / "own", "train.py", "import os\nout_dir = 'out'\nexec(open('configurator.py').read())\n"
+                                        "os.makedirs(out_dir, exist_ok=True)\n")
+    [note] = [n for n in notes(plan_of(write(tmp_path / "own", "c.py", text)), "ignored-key") if n.data["key"] == "out_dir"]
+    assert note.data["severity"] == "error"
+    assert not [n for n in notes(plan_of(write(tmp_path / "dot", "c.py", text.replace("''", "'.'"))), "ignored-key")
+                if n.data["key"] == "out_dir"]
