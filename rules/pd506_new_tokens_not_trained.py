@@ -17,7 +17,9 @@ class NewTokensNotTrained(Rule):
     `modules_to_save` does not include both the input embedding and the output head
     (one suffices when they are tied). Tokens already in the tokenizer are not new.
     Without the tokenizer it reports explicitly added tokens at `info`, since only
-    `--tokenizer` tells which are new. An embedding that was never resized is PD501.
+    `--tokenizer` tells which are new. An embedding that was never resized is PD501. Also a `warning`
+    for tokens that exist but were never trained: LLaMA-Factory's `template: llama3` on a Llama 3
+    base checkpoint under LoRA, whose `<|eot_id|>` and header tokens have near-zero rows.
 
     ## Why is this bad?
     `resize_token_embeddings` gives every new token a freshly initialised row. LoRA
@@ -55,6 +57,7 @@ class NewTokensNotTrained(Rule):
     severity = "error"
 
     def check(self, plan):
+        yield from self.tagged_note_findings(plan)  # a template's tokens a base model never trained (llamafactory.py)
         if plan.mode.kind not in ("lora", "qlora") or self._trains_new_rows(plan):
             return
         tok = plan_tokenizer(plan)

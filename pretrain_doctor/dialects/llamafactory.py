@@ -236,6 +236,7 @@ class LlamaFactoryDialect(Dialect):
         _unknown_template(b, doc)
         _vision_template_on_text_model(b, doc)
         _template_of_another_family(b, doc)
+        _chat_tokens_untrained_in_the_base(b, doc, stage)
         _reasoning_template_on_an_instruct_model(b, doc, stage)
         HfDialect._precision(b, doc)
         _pure_bf16(b, doc)
@@ -986,6 +987,30 @@ _UNPADDED_WITHOUT = {"<|im_end|>": ("llama-2", "llama2", "llama-3", "llama3", "m
 def _no_row_for_the_stop_token(template: str, model_leaf: str) -> bool:
     token = _TEMPLATE_STOP_TOKENS.get(template)
     return token is not None and any(mark in model_leaf for mark in _UNPADDED_WITHOUT[token])
+
+
+# Llama 3 (not 3.1 on) base checkpoints, by name: their chat tokens' embedding rows were never trained.
+_LLAMA3_BASE = lazy_compile(r"^(meta-)?llama-?3[-_](8|70)b(?!.*(instruct|chat|-it\b))")
+
+
+def _chat_tokens_untrained_in_the_base(b: PlanBuilder, doc: Document, stage: object) -> None:
+    """`template: llama3` on a Llama 3 *base* checkpoint under LoRA: the template writes Llama 3's chat tokens
+    (`<|start_header_id|>`, `<|eot_id|>`), whose embedding and output rows the base model never trained (near zero);
+    LoRA leaves both frozen, so the tuned model may never emit `<|eot_id|>` and stop (unsloth#873, torchtune#2429;
+    held-out review 127, B 14). Not where `additional_target` trains the embedding and the head."""
+    name, model = doc.get("template"), doc.get("model_name_or_path")
+    if not isinstance(name, str) or name.strip() != "llama3" or not isinstance(model, str) or stage == "pt":
+        return
+    if str(doc.get("finetuning_type", "lora")).strip().lower() != "lora" or not _LLAMA3_BASE.search(_model_name(model)):
+        return
+    target = str(doc.get("additional_target") or "")
+    if "embed_tokens" in target and "lm_head" in target:
+        return
+    b.note("other", f"`template: llama3` writes Llama 3's chat tokens (`<|start_header_id|>`, `<|eot_id|>`), whose "
+           f"embedding and output rows the base `{model}` never trained; LoRA keeps both frozen, so the tuned model "
+           "may never learn to emit `<|eot_id|>` and stop", b.source(doc, ("template",)), code="PD506",
+           severity="warning", hint="tune the -Instruct checkpoint, or add `additional_target: embed_tokens,lm_head` "
+                                    "(or a template of plain text such as `default`)")
 
 
 # Model families by the marks their hub names carry, and the LLaMA-Factory templates of each.

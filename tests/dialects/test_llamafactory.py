@@ -1300,3 +1300,19 @@ def test_pure_bf16_under_badam_updates_fp32_copies(tmp_path: Path) -> None:
     text = _LORA_SFT.replace("finetuning_type: lora", "finetuning_type: full") + "    use_badam: true\n    pure_bf16: true\n"
     plan = plan_of(write(tmp_path, "badam.yaml", text))
     assert plan.precision.params == "fp32" and not findings(plan, "PD302")
+
+
+@pytest.mark.parametrize("model, extra, fires", [
+    ("unsloth/llama-3-8b-bnb-4bit", "", True),  # held-out review 127, B 14
+    ("meta-llama/Meta-Llama-3-70B", "", True),
+    ("meta-llama/Meta-Llama-3-8B-Instruct", "", False),  # the chat tokens were trained
+    ("meta-llama/Llama-3.1-8B", "", False),
+    ("meta-llama/Meta-Llama-3-8B", "    additional_target: embed_tokens,lm_head\n", False),
+    ("meta-llama/Meta-Llama-3-8B", "    finetuning_type: full\n", False),
+])
+def test_the_llama3_template_on_a_base_llama3_under_lora(tmp_path, model, extra, fires) -> None:
+    text = _LORA_SFT.replace("meta-llama/Meta-Llama-3-8B-Instruct", model)
+    if "finetuning_type: full" in extra:
+        text, extra = text.replace("finetuning_type: lora", "finetuning_type: full"), ""
+    found = findings(plan_of(write(tmp_path, "sft.yaml", text + extra)), "PD506")
+    assert [f.severity for f in found] == (["warning"] if fires else [])
