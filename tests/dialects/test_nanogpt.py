@@ -1324,3 +1324,18 @@ def test_an_empty_out_dir_stops_the_run(tmp_path) -> None:
     assert note.data["severity"] == "error"
     assert not [n for n in notes(plan_of(write(tmp_path / "dot", "c.py", text.replace("''", "'.'"))), "ignored-key")
                 if n.data["key"] == "out_dir"]
+
+
+def test_heads_that_do_not_divide_the_width_by_the_model_py_at_hand(tmp_path) -> None:
+    # held-out review 128, C 01: a JAX port's single-head attention splits no heads; upstream's model.py asserts
+    # `config.n_embd % config.n_head == 0`
+    config = "n_layer = 4\nn_head = 12\nn_embd = 512\nbatch_size = 8\nmax_iters = 100\nlr_decay_iters = 100\n"
+    alone = plan_of(write(tmp_path / "alone" / "config", "c.py", config))
+    assert alone.model.heads_asserted is None and [f.severity for f in findings(alone, "PD607")] == ["warning"]
+    write(tmp_path / "fork", "model.py", "class CausalSelfAttention:\n    def __init__(self, config):\n"
+                                         "        assert config.n_embd % config.n_head == 0\n")
+    asserted = plan_of(write(tmp_path / "fork" / "config", "c.py", config))
+    assert asserted.model.heads_asserted is True and [f.severity for f in findings(asserted, "PD607")] == ["error"]
+    write(tmp_path / "port", "model.py", "class CausalSelfAttention:\n    pass\n")
+    port = plan_of(write(tmp_path / "port" / "config", "c.py", config))
+    assert port.model.heads_asserted is False and findings(port, "PD607") == []

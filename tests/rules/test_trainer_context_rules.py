@@ -228,7 +228,8 @@ def test_pd703_shuffling_turned_off_at_launch_is_a_choice() -> None:
 
 def test_pd607_a_forks_own_head_layout_is_only_an_info() -> None:
     # held-out review 58, B 15: nanoGPT-Kraken's 16 heads in splits of 4 (`n_heads_in_split`) on a width of 644 build
-    plan = TrainingPlan(dialect="nanogpt", files=["kraken.py"], model={"hidden_size": 644, "heads": 16})
+    plan = TrainingPlan(dialect="nanogpt", files=["kraken.py"],
+                        model={"hidden_size": 644, "heads": 16, "heads_asserted": True})
     assert [f.severity for f in findings("PD607", plan)] == ["error"]
     plan.foreign_keys = ["n_heads_in_split", "ffn_expansion", "is_split"]
     [finding] = findings("PD607", plan)
