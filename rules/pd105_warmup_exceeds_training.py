@@ -23,6 +23,8 @@ class WarmupExceedsTraining(Rule):
     decays over 100 times its length or more (a long recipe's schedule cut short: a benchmark), and where
     the trainer itself caps warmup at the run's length (torchtitan), which it then says; a `warning`, not an
     error, for a run cheap to repeat (under 1e17 FLOPs, or 2M tokens where the model's size is unknown).
+    Megatron-LM and Megatron-DeepSpeed refuse a warmup not shorter than the decay horizon at start-up
+    (OptimizerParamScheduler asserts `lr_warmup_steps < lr_decay_steps`): an error, smoke test or not.
     Where the rows are known (`--dataset-rows`, or every axolotl dataset loaded as a slice such as
     `split: train[0:100]`) and only the world size is not, one GPU gives the most steps any world
     size can: a warmup longer than those is an error whatever the GPU count.
@@ -57,6 +59,10 @@ class WarmupExceedsTraining(Rule):
     premises = ("schedule.warmup_steps", "schedule.warmup_ratio", "run")  # a fork may mean other things by these (plan/reading.py)
 
     def check(self, plan):
+        asserted = self.tagged_note_findings(plan)  # a trainer that refuses the schedule at start-up (megatron.py)
+        if asserted:
+            yield from asserted
+            return
         warmup = plan.derived.warmup_steps
         total = plan.derived.total_steps
         if not warmup.known and plan.schedule.warmup_tokens and plan.run.max_tokens:

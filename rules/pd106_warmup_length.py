@@ -142,7 +142,8 @@ class WarmupLength(Rule):
     the finding is an info, and nothing at all where the warmup is a tenth of the run or more (the bound is for runs
     many times longer), on a model under 30M parameters or a run cheap to repeat
     (nanoGPT's char-level recipe: β2 0.99, 100 steps at lr 1e-3, trains stably),
-    also where those steps, at least 100 (MPT's recipes), are under 0.1% of a long run (so is a warmup of at
+    also where those steps, at least 100 (MPT's recipes) or twice 2/(1−β2) where that is fewer (Adam's second
+    moment is informed by then: 98 steps at β2 0.95), are under 0.1% of a long run (so is a warmup of at
     least 100 steps and 2/(1−β2) whose only fault is that share: Megatron's GPT-3 example warms up 430 of 500k
     steps), and, as PD104 judges it, for a model under 30M parameters or a run cheap to repeat (under 1e17 FLOPs),
     or at a peak lr of 5e-5 or less (the first updates are small whatever the second moment does), or where
@@ -227,7 +228,12 @@ class WarmupLength(Rule):
                 # ... also where the run's length makes those steps a small share, if they are as many as published
                 # recipes' shortest (MPT's 100 batches): a longer run does not make its first 100 steps riskier
                 # (held-out review 21, B 09: the char recipe's 100 steps in a 150k-step enwik8 run, 0.067%)
-                below_share = steps is not None and steps >= PUBLISHED_SHORTEST_WARMUP and sum(
+                # ... or twice Adam's 2/(1−β2) where that is fewer: its second moment is well informed by then
+                # (held-out review 128, D 03: 98 steps at β2 0.95, 0.02% of a batch-1 run, judged no risk; review 122,
+                # D 11: 40 steps, the bound itself, for a 1.1B model at 4e-4, judged right as a warning)
+                floor = adam_warmup_floor(beta2) if adam and beta2 is not None else None
+                enough = PUBLISHED_SHORTEST_WARMUP if floor is None else min(PUBLISHED_SHORTEST_WARMUP, 2 * floor)
+                below_share = steps is not None and steps >= enough and sum(
                     problem.side == "short" and problem.by_share for problem in problems)
                 long_side = [problem for problem in problems if problem.side == "long"]
                 short_side = len(problems) - len(long_side)
@@ -235,7 +241,6 @@ class WarmupLength(Rule):
                 # only long, and no longer than torchtitan's own template share, whether the share or the step
                 # count says so: llm-foundry's `t_warmup: 0.06dur` over a 248k-step run is 14,878 steps, a
                 # deliberate 6% (held-out review 16, A 15)
-                floor = adam_warmup_floor(beta2) if adam and beta2 is not None else None
                 too_short = ((steps is not None and floor is not None and steps < floor)
                              or (fraction is not None and fraction < PRETRAIN_FRACTION[0]))
                 long_share = bool(long_side) and fraction is not None and fraction <= PRETRAIN_MILD_FRACTION + 1e-9
@@ -284,6 +289,9 @@ class WarmupLength(Rule):
                                "times that")
                 elif beta2_reported:
                     why.append(beta2_reported)
+                elif share_only and steps < PUBLISHED_SHORTEST_WARMUP:
+                    why.append(f"{steps:,.0f} steps, at least twice 2/(1−β2) = {floor:,.0f}: Adam's second moment is "
+                               "informed by then, and a longer run does not make them riskier")
                 elif share_only:
                     why.append(f"{steps:,.0f} steps, at least published recipes' shortest warmup "
                                f"({PUBLISHED_SHORTEST_WARMUP}, MPT's): a longer run does not make them riskier")

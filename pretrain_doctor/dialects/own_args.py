@@ -95,6 +95,18 @@ _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "seed": (("seed",), lenient_int),
     "parallel.zero_stage": (("zero_stage", "actor_zero_stage"), lenient_int),
 }
+# GRPO's arguments (TRL's GRPOConfig, ms-swift's RLHF arguments): beside them `num_iterations` is GRPO's μ, the
+# optimisation passes over each generated batch, not the run's length (held-out review 128, B 15: an ms-swift GRPO
+# subclass's `--num_iterations 1` read as a one-step run).
+_GRPO_KEYS = ("num_generations", "reward_funcs", "beta", "epsilon_high")
+
+
+def _not_grpos_own(names: tuple[str, ...], view: Any) -> tuple[str, ...]:
+    if "num_iterations" not in names or not any(view.key((key,)) is not None for key in _GRPO_KEYS):
+        return names
+    return tuple(name for name in names if name != "num_iterations")
+
+
 _SCHEDULE_NAMES = ("lr_scheduler_type", "lr_scheduler", "scheduler", "lr_schedule", "lr_decay_style")
 _MODEL_NAMES = ("model_name_or_path", "model_path", "model", "model_id", "init_ckpt", "pretrained_model", "from_pretrained",
                 "actor_model_name_or_path", "base_model", "pretrained_model_name_or_path", "model_name")
@@ -188,7 +200,7 @@ class ProgramDialect(Dialect):
         _global_train_batch(b, view)
         _loader_batch(b, view)
         for field, (names, convert) in _NUMBERS.items():
-            view.take(b, field, names, convert)
+            view.take(b, field, _not_grpos_own(names, view), convert)
         _batch_and_time(b, view)
         _global_batch_in_tokens(b, view)
         _stated_either(b, view)

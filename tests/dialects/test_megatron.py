@@ -895,27 +895,37 @@ deepspeed pretrain_gpt.py $ARGS
     assert plan.derived.warmup_steps.value == pytest.approx(183_105 / 256, rel=0.01)
     assert findings(plan, "PD106") == []
     # A quarter of it (94M tokens, 179 steps) at the same share of a shorter run is short of the share, but as many
-    # steps as published recipes' shortest warmup: an info (held-out review 25, A 15); a tenth of that is a warning.
+    # steps as published recipes' shortest warmup: an info (held-out review 25, A 15); a tenth of that, 70 steps, is
+    # short of twice 2/(1−β2) = 40 at β2 0.95 (held-out review 128, D 03: 98 steps), a warning.
     short = plan_of(write(tmp_path, "short.sh", path.read_text().replace("183_105", "45_776").replace(
         "220_000_000", "55_000_000").replace("200_000_000", "50_000_000")))
     assert [f.severity for f in findings(short, "PD106")] == ["info"]
     shorter = plan_of(write(tmp_path, "shorter.sh", path.read_text().replace("183_105", "18_000").replace(
         "220_000_000", "55_000_000").replace("200_000_000", "50_000_000")))
     assert [f.severity for f in findings(shorter, "PD106")] == ["warning"]  # 70 steps
+    informed = plan_of(write(tmp_path, "informed.sh", path.read_text().replace("183_105", "23_040").replace(
+        "220_000_000", "55_000_000").replace("200_000_000", "50_000_000")))
+    assert [f.severity for f in findings(informed, "PD106")] == ["info"]  # 90 steps
 
 
 def test_a_run_of_a_few_iterations_is_a_smoke_test(tmp_path) -> None:
     # Held-out review 14 B 32 (a Megatron-LM attention-benchmark tracing script): `--train-iters 3` with the
-    # GPT-3 recipe's 430-step warmup; its schedule is never trained with, so no error about it.
-    script = RESHAPE_TEST.format(exit="--lr-warmup-iters 430").replace("--train-iters 100000", "--train-iters 3")
+    # GPT-3 recipe's 430-step warmup; its schedule is never trained with, so no error about it, where the decay
+    # horizon is longer than the warmup ...
+    script = RESHAPE_TEST.format(exit="--lr-warmup-iters 430 --lr-decay-iters 100000").replace(
+        "--train-iters 100000", "--train-iters 3")
     smoke = plan_of(write(tmp_path, "trace.sh", script))
     assert smoke.debug and "3-iteration run" in smoke.sources["debug"].note
     assert [f.severity for f in findings(smoke, "PD105")] == ["info"]
     long = plan_of(write(tmp_path, "long.sh", script.replace("--train-iters 3", "--train-iters 101")))
-    assert not long.debug and [f.severity for f in findings(long, "PD105")] == ["warning"]  # cheap to run again
-    longer = plan_of(write(tmp_path, "longer.sh", script.replace("--train-iters 3", "--train-iters 300").replace(
-        "--global-batch-size 4", "--global-batch-size 1024")))  # 3e8 tokens of a ~300M model: not cheap
-    assert [f.severity for f in findings(longer, "PD105")] == ["error"]
+    assert not long.debug and [f.severity for f in findings(long, "PD105")] == ["info"]  # a long recipe cut short
+    # ... but with the horizon left at --train-iters, OptimizerParamScheduler asserts lr_warmup_steps <
+    # lr_decay_steps: the run stops at start-up, smoke test or not (held-out review 128, D 06)
+    for iters in (3, 101, 300):
+        asserted = plan_of(write(tmp_path, f"asserted{iters}.sh", script.replace(" --lr-decay-iters 100000", "")
+                                 .replace("--train-iters 3", f"--train-iters {iters}")))
+        [finding] = findings(asserted, "PD105")
+        assert finding.severity == "error" and "asserts" in finding.message
 
 
 def test_save_interval_0_is_no_periodic_save(tmp_path) -> None:
@@ -1438,3 +1448,19 @@ def test_a_launch_that_skips_training_is_no_training_run(tmp_path) -> None:
     assert detection(doc).dialect is None
     assert "passes `--skip-train`" in not_supported_message(doc)
     assert detection(load_document(write(tmp_path, "t2.sh", SCRIPT))).dialect.name == "megatron"
+
+
+@pytest.mark.parametrize("flags, fires", [
+    ("--train-iters 200 --lr-warmup-iters 200", True), ("--train-iters 200 --lr-warmup-iters 300", True),
+    ("--train-iters 200 --lr-warmup-iters 20", False), ("--train-iters 200 --lr-warmup-fraction 1.0", True),
+    ("--train-iters 200 --lr-decay-iters 100 --lr-warmup-iters 150", True),
+])
+def test_a_warmup_not_shorter_than_the_decay_stops_megatron(tmp_path, flags, fires) -> None:
+    # held-out review 128, D 06: Megatron's OptimizerParamScheduler asserts lr_warmup_steps < lr_decay_steps, so an
+    # MFU run's 200 warmup iterations of 200 stop at start-up (PD105 said the lr climbs for the whole run)
+    text = SCRIPT.replace("    --train-iters 20000\n", "").replace("    --lr-warmup-fraction 0.01\n", "")
+    text = text.replace("    --swiglu\n", "    --swiglu\n    " + flags + "\n")
+    found = findings(plan_of(write(tmp_path, "run_gpt_mfu.sh", text)), "PD105")
+    assert [f.severity for f in found] == (["error"] if fires else [])
+    if fires:
+        assert "asserts `lr_warmup_steps < lr_decay_steps`" in found[0].message

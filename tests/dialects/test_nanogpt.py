@@ -1339,3 +1339,7 @@ def test_heads_that_do_not_divide_the_width_by_the_model_py_at_hand(tmp_path) ->
     write(tmp_path / "port", "model.py", "class CausalSelfAttention:\n    pass\n")
     port = plan_of(write(tmp_path / "port" / "config", "c.py", config))
     assert port.model.heads_asserted is False and findings(port, "PD607") == []
+    # a project whose dependencies are JAX's (nanoEQXGPT's pyproject.toml: equinox, jax, optax; no torch)
+    write(tmp_path / "jax", "pyproject.toml", '[project]\ndependencies = [\n    "equinox>=0.11.11",\n    "jax[cuda]>=0.5.0",\n]\n')
+    jax = plan_of(write(tmp_path / "jax" / "config", "c.py", config))
+    assert jax.model.heads_asserted is False and findings(jax, "PD607") == []

@@ -931,3 +931,14 @@ def test_a_launch_spelling_its_settings_with_dashes_is_the_programs_own_argparse
     assert detected(launch) == "own_args"
     plan = plan_of(launch)
     assert (plan.optimizer.lr, plan.run.epochs, plan.batch.micro_batch_size, plan.parallel.world_size) == (5e-5, 4, 2, 4)
+
+
+def test_grpos_num_iterations_is_no_run_length(tmp_path) -> None:
+    # held-out review 128, B 15: an ms-swift GRPO subclass's `--num_iterations 1` (GRPO's passes over each generated
+    # batch) read as a one-step run
+    script = ("torchrun --nproc_per_node 4 grpo_main.py --model Qwen/Qwen3-VL-2B-Instruct --num_generations 8 "
+              "--num_iterations 1 --learning_rate 1e-6 --per_device_train_batch_size 2 --num_train_epochs 1\n")
+    plan = plan_of(write(tmp_path, "run.sh", script), "own_args")
+    assert plan.run.max_steps is None and plan.run.epochs == 1
+    plain = plan_of(write(tmp_path, "run2.sh", script.replace("--num_generations 8 ", "")), "own_args")
+    assert plain.run.max_steps == 1
