@@ -58,6 +58,9 @@ class LoraTargetsNotInModel(Rule):
     Phi-3's attention is one fused `qkv_proj`, so `[q_proj, k_proj, v_proj, o_proj]` adapts only `o_proj`.
     A union list written for several architectures (`query_key_value` beside `q_proj` on Llama) is silent:
     every part it meant is covered. `all-linear`, LLaMA-Factory `all` and regular expressions are not judged.
+    Whatever the model, an ms-swift launch that writes its targets with commas between the words
+    (`--target_modules 'q_proj', 'k_proj', 'down_proj'`) keeps each comma in its word, a name no module has:
+    a `warning` naming the targets PEFT still adapts.
 
     ## Why is this bad?
     PEFT matches targets by module name (a whole name or a dotted suffix) and says nothing about names that
@@ -94,6 +97,7 @@ class LoraTargetsNotInModel(Rule):
     premises = ("model", "mode.kind")  # a fork's own model, a launched program's own adapters (plan/reading.py)
 
     def check(self, plan):
+        yield from self.tagged_note_findings(plan)  # target names no model has whatever it is (dialects/swift.py)
         targets = plan.mode.lora_targets
         if not targets or any(_PATTERN_CHARS.search(t) for t in targets):
             return

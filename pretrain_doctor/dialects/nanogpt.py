@@ -1069,6 +1069,7 @@ class NanogptDialect(Dialect):
             value = _iterations(doc.get(alias))
             if isinstance(value, int) and value > 0:
                 b.set("run.max_steps", value, b.source(doc, (alias,), note=f"`{alias}`: the fork's name for max_iters"))
+        _trains_by_epochs(b, doc)
         dtype = str(_value(doc, d, "dtype"))
         compute = _DTYPES.get(dtype)
         device = _value(doc, d, "device")
@@ -1133,6 +1134,24 @@ def _run_length_alias(doc: Document, d: "_Defaults") -> Optional[str]:
     if doc.has("max_iters") or "max_iters" in d.overrides or d.script:
         return None
     return next((name for name in _RUN_LENGTH_ALIASES if doc.has(name) and name not in TRAIN_PY_DEFAULTS), None)
+
+
+# A fork's switch to train a number of epochs instead of max_iters, and its count.
+_EPOCH_SWITCHES = ("train_on_epochs", "train_by_epochs", "use_epochs", "epoch_based")
+_EPOCH_COUNTS = ("num_epochs", "epochs", "n_epochs", "max_epochs")
+
+
+def _trains_by_epochs(b: PlanBuilder, doc: Document) -> None:
+    """`train_on_epochs = True` with `num_epochs = 1` (held-out review 128, C 19: a fork that replaces max_iters by
+    the iterations of its epochs): the run is that many epochs, its steps the data's, not max_iters."""
+    switch = next((name for name in _EPOCH_SWITCHES if lenient_bool(doc.get(name)) is True), None)
+    count = next((name for name in _EPOCH_COUNTS if isinstance(lenient_number(doc.get(name)), (int, float))), None)
+    if switch is None or count is None:
+        return
+    note = f"`{switch} = True`: the fork trains `{count}` epochs instead of max_iters"
+    b.set("run.epochs", lenient_number(doc.get(count)), b.source(doc, (count,), note=note))
+    b.discard("run.max_steps")
+    b.unknown("run.max_steps", f"the data's size (--dataset-rows): {note}")
 
 
 _RUN_LENGTH_ALIASES = ("num_iters", "n_iters", "total_iters", "train_iters", "num_iterations", "iterations",

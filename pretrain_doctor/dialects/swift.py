@@ -477,6 +477,24 @@ def _lora(b: PlanBuilder, doc: Document) -> None:
         if isinstance(words, list) and any(str(w).lower() in ("all-linear", "all") for w in words):
             return  # every linear layer (3.x default `all-linear`, 2.x `ALL`)
         b.take("mode.lora_targets", doc, key, lora_target_list)
+        _targets_with_commas(b, doc, key, words)
+
+
+def _targets_with_commas(b: PlanBuilder, doc: Document, key: str, words: Any) -> None:
+    """`--target_modules 'q_proj', 'k_proj', 'down_proj'`: the shell keeps each comma in its word (`q_proj,`), a module
+    name no model has, so PEFT adapts only the words without one (held-out review 128, B 13: LoRA on `down_proj`
+    alone)."""
+    if not isinstance(words, list) or len(words) < 2:
+        return
+    stray = [str(w) for w in words if str(w).endswith(",") and str(w).strip(",")]
+    if not stray:
+        return
+    kept = [str(w) for w in words if not str(w).endswith(",")]
+    b.note("other", f"`--{key}` is written with commas between its words ({', '.join(f'`{w}`' for w in stray[:3])}"
+           f"{', ...' if len(stray) > 3 else ''}): each comma stays in its word, a name no module has, so PEFT adapts "
+           + (f"only {', '.join(f'`{w}`' for w in kept)}" if kept else "no module and stops"),
+           b.source(doc, (key,)), code="PD606", severity="warning",
+           hint=f"separate the names with spaces only: `--{key} {' '.join(w.strip(',') for w in map(str, words))}`")
 
 
 def _optimizer(b: PlanBuilder, doc: Document, train_type: str, releases: Releases) -> None:

@@ -1343,3 +1343,15 @@ def test_heads_that_do_not_divide_the_width_by_the_model_py_at_hand(tmp_path) ->
     write(tmp_path / "jax", "pyproject.toml", '[project]\ndependencies = [\n    "equinox>=0.11.11",\n    "jax[cuda]>=0.5.0",\n]\n')
     jax = plan_of(write(tmp_path / "jax" / "config", "c.py", config))
     assert jax.model.heads_asserted is False and findings(jax, "PD607") == []
+
+
+def test_a_forks_switch_to_train_by_epochs_replaces_max_iters(tmp_path) -> None:
+    # held-out review 128, C 19: `train_on_epochs = True`, `num_epochs = 1` beside `max_iters = 2000`; the fork trains
+    # one epoch of tens of thousands of steps, and PD702/PD802 judged evaluation and saving against 2,000
+    text = "eval_interval = 2000\nmax_iters = 2000\nlr_decay_iters = 2000\nbatch_size = 8\n" \
+           "train_on_epochs = True\nnum_epochs = 1\n"
+    plan = plan_of(write(tmp_path, "c.py", text), "nanogpt")
+    assert plan.run.epochs == 1 and plan.run.max_steps is None and "run.max_steps" in plan.unknown
+    assert findings(plan, "PD702") == [] and findings(plan, "PD802") == []
+    off = plan_of(write(tmp_path, "d.py", text.replace("train_on_epochs = True", "train_on_epochs = False")), "nanogpt")
+    assert off.run.max_steps == 2000

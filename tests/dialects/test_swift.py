@@ -513,3 +513,12 @@ def test_a_swift_command_the_cli_does_not_have_is_named_in_the_refusal(tmp_path:
     assert "`swift llm` is no command of ms-swift's CLI" in not_supported_message(load_document(path))
     # its other commands train nothing either way, and `swift sft` stays swift's
     assert detected(write(tmp_path, "sft.sh", "swift sft --model Qwen/Qwen2.5-7B --train_type lora\n")) == "swift"
+
+
+def test_target_modules_written_with_commas_adapt_only_the_last(tmp_path) -> None:
+    # held-out review 128, B 13: `--target_modules 'q_proj', 'k_proj', ..., 'down_proj'`: the shell keeps the commas
+    script = ("swift sft --model Qwen/Qwen2.5-7B-Instruct --train_type lora --dataset d.jsonl "
+              "--target_modules 'q_proj', 'k_proj', 'down_proj' --learning_rate 1e-4\n")
+    [finding] = findings(plan_of(write(tmp_path, "sft.sh", script)), "PD606")
+    assert finding.severity == "warning" and "only `down_proj`" in finding.message
+    assert findings(plan_of(write(tmp_path, "ok.sh", script.replace("',", "'"))), "PD606") == []
