@@ -8,6 +8,7 @@ Errors in the user's input exit 2 with one line; tracebacks only with `--debug`.
 # each one (~24 M instructions, 2% of a `check`; benchmarks/RESULTS.md 2026-12-04).
 
 import copy
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -262,9 +263,12 @@ def plan(
     merge: bool = typer.Option(False, "--merge", help="The files are one run, merged in order: GPT-NeoX's split configs, or an overlay onto its base (later values win)."),
     trainer_version: List[str] = typer.Option([], "--trainer-version", help=_TRAINER_VERSION_HELP),
 ) -> None:
-    """Show what the doctor read from a config: every field with its source line, and the derived numbers."""
+    """Show what the doctor read from a config: every field with its source line, and the derived numbers.
+
+    A launch script beside the config that hands it to an HF program gives the world size it starts, as a check of
+    the folder judges the config (--world-size decides instead)."""
     _skip_pydantic_plugins()
-    from .check import load_merged_plan, load_plan_detected, sourced_notices
+    from .check import launch_beside, load_merged_plan, load_plan_detected, sourced_notices, world_size_notice
     from .plan.show import as_json, render_text
     from .settings import CheckOptions
 
@@ -279,8 +283,14 @@ def plan(
     if len(paths) > 1:
         the_plan = load_merged_plan(paths, options)[3]
     else:
+        # a launch script beside the config that hands it to an HF program: its processes, as `check` of the folder
+        # judges the config with them
+        launch = launch_beside(paths[0], options) if world_size is None and paths[0].suffix != ".sh" else None
+        if launch is not None and launch.world_size:
+            options = dataclasses.replace(options, world_size=launch.world_size)
         doc, found, the_plan = load_plan_detected(paths[0], options)
-        notice = "; ".join(note for note in (found.via, found.notice, *sourced_notices(doc)) if note) or None
+        launched = world_size_notice(launch) if launch is not None and launch.world_size else None
+        notice = "; ".join(note for note in (found.via, found.notice, launched, *sourced_notices(doc)) if note) or None
     if fmt == "json":
         import json
 

@@ -517,6 +517,24 @@ def test_plan_shows_sub_model_fields_without_a_deprecation_warning(capsys):
     assert "optimizer.lr" in out
 
 
+def test_plan_of_a_config_takes_the_world_size_of_the_launch_beside_it(tmp_path, capsys) -> None:
+    # held-out review 128, A 05/A 13: `plan config.yaml` showed the accelerate YAML's processes where the launch
+    # script beside it passes `--num_processes=1`, the world size `check` of the folder judges the config with
+    (tmp_path / "zero2.yaml").write_text("compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\n"
+                                         "deepspeed_config:\n  zero_stage: 2\nmixed_precision: bf16\nnum_processes: 8\n")
+    (tmp_path / "sft.yaml").write_text("model_name_or_path: Qwen/Qwen2.5-7B\nlearning_rate: 2.0e-5\nbf16: true\n"
+                                       "per_device_train_batch_size: 4\ngradient_accumulation_steps: 2\n"
+                                       "num_train_epochs: 1\noutput_dir: out\nwarmup_ratio: 0.1\n")
+    (tmp_path / "run_sft.sh").write_text("accelerate launch --config_file recipes/zero2.yaml --num_processes=1 "
+                                         "src/open_r1/sft.py --config recipes/sft.yaml\n")
+    code, out, err = cli(capsys, "plan", str(tmp_path / "sft.yaml"))
+    assert code == 0, err
+    assert "judged with the world size 1 that" in out and "run_sft.sh" in out
+    assert [line.split()[1] for line in out.splitlines() if line.strip().startswith("parallel.world_size")] == ["1"]
+    code, out, err = cli(capsys, "plan", "--world-size", "4", str(tmp_path / "sft.yaml"))
+    assert "judged with the world size" not in out  # the flag decides
+
+
 def test_a_data_config_another_config_names_is_its_companion_not_a_run(tmp_path, capsys) -> None:
     # held-out review 100, C 17: ReLoRA's run config names a GPT-NeoX dataset YAML (`megatron_dataset_config`) whose
     # trainer settings "are ignored by the training script"; it was judged as a NeoX run without checkpoints (PD801)

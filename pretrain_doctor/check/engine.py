@@ -259,8 +259,7 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
             if plan.dialect in _LAUNCHES_JUDGE_THE_WHOLE_CONFIG:
                 launched.setdefault(config, str(path))
             else:
-                overridden.setdefault(config, _Launch(str(path), frozenset(plan.program.command_line),
-                                                      plan.parallel.world_size))
+                overridden.setdefault(config, _launch_of(plan, path))
     report.findings.sort(key=Finding.sort_key)
     return report
 
@@ -855,6 +854,42 @@ class _Launch:
         self.script, self.command_line, self.world_size = script, command_line, world_size
 
 
+def _launch_of(plan: TrainingPlan, script: Path) -> _Launch:
+    return _Launch(str(script), frozenset(plan.program.command_line), plan.parallel.world_size)
+
+
+# The launch scripts `plan` reads beside a config, at most, and the largest it reads.
+_BESIDE_SCRIPTS, _BESIDE_SCRIPT_BYTES = 12, 256_000
+
+
+def launch_beside(path: str | Path, options: CheckOptions) -> Optional[_Launch]:
+    """The launch script in the config's folder that hands it to an HF program, with the processes it starts, as a
+    check of the folder judges the config (held-out review 128, A 05/A 13: `plan config.yaml` showed the accelerate
+    YAML's 4 processes where the launch beside it passes `--num_processes=8`). For `plan` of one file; None where
+    no script there names it."""
+    config = os.path.abspath(path)
+    scripts = sorted(p for p in Path(config).parent.glob("*.sh") if p.is_file())[:_BESIDE_SCRIPTS]
+    for script in scripts:
+        try:
+            if script.stat().st_size > _BESIDE_SCRIPT_BYTES:
+                continue
+            doc = load_document(script)
+            dialect = detect(doc)
+            if dialect is None or dialect.name in _LAUNCHES_JUDGE_THE_WHOLE_CONFIG:
+                continue
+            plan = _build(doc, dialect, dataclasses.replace(options, world_size=None))
+        except (ConfigError, OSError, ValueError):
+            continue
+        if plan.program.config and os.path.abspath(plan.program.config) == config:
+            return _launch_of(plan, script)
+    return None
+
+
+def world_size_notice(launch: _Launch) -> str:
+    """What a config's check says where it is judged with its launch's world size."""
+    return f"judged with the world size {launch.world_size} that `{launch.script}` launches it with"
+
+
 def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Settings, ruleset: RuleSet,
                 report: CheckReport, overridden: Optional[_Launch] = None, documents: bool = False
                 ) -> Optional[TrainingPlan]:
@@ -867,8 +902,7 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
     launch_notice = None
     if overridden is not None and overridden.world_size and options.world_size is None:
         options = dataclasses.replace(options, world_size=overridden.world_size)
-        launch_notice = (f"judged with the world size {overridden.world_size} that `{overridden.script}` launches it "
-                         "with")
+        launch_notice = world_size_notice(overridden)
     found = Detection(None, {})
     try:
         doc = _load_or_skip(path, shown, options, report, explicit, documents)
