@@ -12,13 +12,16 @@ import dataclasses
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
 from . import __version__
 from .dialects import DIALECT_MODULES
 from .errors import DoctorError, UsageError
+
+if TYPE_CHECKING:  # the settings load with the command that needs them (start-up time)
+    from .settings import CheckOptions
 
 app = typer.Typer(
     name="pretrain-doctor",
@@ -268,7 +271,7 @@ def plan(
     A launch script beside the config that hands it to an HF program gives the world size it starts, as a check of
     the folder judges the config (--world-size decides instead)."""
     _skip_pydantic_plugins()
-    from .check import launch_beside, load_merged_plan, load_plan_detected, sourced_notices, world_size_notice
+    from .check import load_merged_plan, load_plan_detected, sourced_notices
     from .plan.show import as_json, render_text
     from .settings import CheckOptions
 
@@ -283,13 +286,8 @@ def plan(
     if len(paths) > 1:
         the_plan = load_merged_plan(paths, options)[3]
     else:
-        # a launch script beside the config that hands it to an HF program: its processes, as `check` of the folder
-        # judges the config with them
-        launch = launch_beside(paths[0], options) if world_size is None and paths[0].suffix != ".sh" else None
-        if launch is not None and launch.world_size:
-            options = dataclasses.replace(options, world_size=launch.world_size)
+        options, launched = _launch_beside(paths[0], options)
         doc, found, the_plan = load_plan_detected(paths[0], options)
-        launched = world_size_notice(launch) if launch is not None and launch.world_size else None
         notice = "; ".join(note for note in (found.via, found.notice, launched, *sourced_notices(doc)) if note) or None
     if fmt == "json":
         import json
@@ -297,6 +295,26 @@ def plan(
         typer.echo(json.dumps({**as_json(the_plan), **({"notice": notice} if notice else {})}, indent=2))
     else:
         typer.echo((f"notice: {notice}\n" if notice else "") + render_text(the_plan), nl=False)
+
+
+def _launch_beside(path: Path, options: "CheckOptions") -> "tuple[CheckOptions, Optional[str]]":
+    """A launch script beside the config that hands it to an HF program: the processes it starts, which `check` of
+    the folder judges the config with (unless --world-size names them), and the keys its command line sets over the
+    file, said in the notice."""
+    from .check import launch_beside, world_size_notice
+
+    launch = launch_beside(path, options) if path.suffix != ".sh" else None
+    if launch is None:
+        return options, None
+    said = []
+    if launch.world_size and options.world_size is None:
+        options = dataclasses.replace(options, world_size=launch.world_size)
+        said.append(world_size_notice(launch))
+    if launch.command_line:
+        keys = ", ".join(f"`{key}`" for key in sorted(launch.command_line)[:6])
+        said.append(f"`{launch.script}` also sets {keys} on its command line over this file: `plan {launch.script}` "
+                    "shows the run")
+    return options, "; ".join(said) or None
 
 
 @app.command("rules", epilog="Examples:\n\n  pretrain-doctor rules\n\n  pretrain-doctor rules --format json")

@@ -526,13 +526,14 @@ def test_plan_of_a_config_takes_the_world_size_of_the_launch_beside_it(tmp_path,
                                        "per_device_train_batch_size: 4\ngradient_accumulation_steps: 2\n"
                                        "num_train_epochs: 1\noutput_dir: out\nwarmup_ratio: 0.1\n")
     (tmp_path / "run_sft.sh").write_text("accelerate launch --config_file recipes/zero2.yaml --num_processes=1 "
-                                         "src/open_r1/sft.py --config recipes/sft.yaml\n")
+                                         "src/open_r1/sft.py --config recipes/sft.yaml --use_peft\n")
     code, out, err = cli(capsys, "plan", str(tmp_path / "sft.yaml"))
     assert code == 0, err
     assert "judged with the world size 1 that" in out and "run_sft.sh" in out
     assert [line.split()[1] for line in out.splitlines() if line.strip().startswith("parallel.world_size")] == ["1"]
+    assert "also sets `use_peft` on its command line over this file" in out  # LoRA, switched on by the launch
     code, out, err = cli(capsys, "plan", "--world-size", "4", str(tmp_path / "sft.yaml"))
-    assert "judged with the world size" not in out  # the flag decides
+    assert "judged with the world size" not in out and "also sets `use_peft`" in out  # the flag decides the size
 
 
 def test_a_data_config_another_config_names_is_its_companion_not_a_run(tmp_path, capsys) -> None:
