@@ -8,7 +8,6 @@ Errors in the user's input exit 2 with one line; tracebacks only with `--debug`.
 # each one (~24 M instructions, 2% of a `check`; benchmarks/RESULTS.md 2026-12-04).
 
 import copy
-import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -301,6 +300,8 @@ def _launch_beside(path: Path, options: "CheckOptions") -> "tuple[CheckOptions, 
     """A launch script beside the config that hands it to an HF program: the processes it starts, which `check` of
     the folder judges the config with (unless --world-size names them), and the keys its command line sets over the
     file, said in the notice."""
+    import dataclasses
+
     from .check import launch_beside, world_size_notice
 
     launch = launch_beside(path, options) if path.suffix != ".sh" else None

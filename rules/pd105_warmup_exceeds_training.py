@@ -114,7 +114,7 @@ class WarmupExceedsTraining(Rule):
                 plan, field,
                 f"warmup is {warmup.value:g} steps but the run has at most {most:,} optimizer steps on any number of "
                 f"GPUs ({plan.run.epochs:g} epoch(s) of at most {plan.run.dataset_rows:,} rows at "
-                f"{_rows_per_process_step(plan):,} a step on one GPU); the peak learning rate is never reached",
+                f"{rows_per_process_step(plan):,} a step on one GPU); the peak learning rate is never reached",
                 hint=self._hint(most))
         elif total.missing and warmup.value > 1 and not _corpus_run(plan) and not _outlasted_by_any_real_set(plan, warmup.value):
             # a pretraining corpus outlasts any warmup: an epoch of it is no unknown worth a finding (held-out review 37,
@@ -158,14 +158,15 @@ class WarmupExceedsTraining(Rule):
         return f"use a warmup of about {span} (5–10% of the run)"
 
 
-def _rows_per_process_step(plan) -> int:
+def rows_per_process_step(plan) -> int:
+    """The rows one process takes in an optimizer step (micro-batch × accumulation): a step's rows on one GPU."""
     return (plan.batch.micro_batch_size or 0) * (plan.batch.grad_accum or 1)
 
 
 def _most_steps_on_any_world(plan) -> Optional[int]:
     """The optimizer steps of an epoch-based run with its rows known and its world size not: on one GPU, the most any
     world size gives (more GPUs share each epoch), or None where the batch or the epochs are not known."""
-    rows, epochs, per_step = plan.run.dataset_rows, plan.run.epochs, _rows_per_process_step(plan)
+    rows, epochs, per_step = plan.run.dataset_rows, plan.run.epochs, rows_per_process_step(plan)
     if not rows or not epochs or not per_step or plan.run.max_steps or plan.batch.global_batch_size:
         return None
     total = plan.derived.total_steps

@@ -77,22 +77,18 @@ class HeadsDoNotDivide(Rule):
         own = _forks_attention_keys(plan)
         if plan.dialect == "nanogpt" and plan.model.heads_asserted is False:
             return  # the fork's model.py at hand splits no heads by n_head (a single-head port)
-        unread = plan.dialect == "nanogpt" and plan.model.heads_asserted is None
-        if hidden and hidden % heads and unread and not own:
+        if hidden and hidden % heads:
+            # a nanoGPT config whose model.py is not at hand: upstream's asserts it, a fork's may not
+            unread = plan.dialect == "nanogpt" and plan.model.heads_asserted is None and not own
+            why = ("upstream nanoGPT's model.py asserts it before training; the fork's model.py is not at hand"
+                   if unread else f"{refusal} before training"
+                   + (f" (upstream; the fork's own {own} may lay the heads out otherwise)" if own else ""))
             yield self.finding(
                 plan, "model.heads",
                 f"{heads} attention heads do not divide the hidden size {hidden} ({hidden / heads:.4g} channels per "
-                f"head): upstream nanoGPT's model.py asserts it before training; the fork's model.py is not at hand",
+                f"head): {why}",
                 hint=f"use a head count that divides {hidden} (e.g. {_divisor_near(hidden, heads)})",
-                severity="warning")
-        elif hidden and hidden % heads:
-            yield self.finding(
-                plan, "model.heads",
-                f"{heads} attention heads do not divide the hidden size {hidden} ({hidden / heads:.4g} channels per "
-                f"head): {refusal} before training"
-                + (f" (upstream; the fork's own {own} may lay the heads out otherwise)" if own else ""),
-                hint=f"use a head count that divides {hidden} (e.g. {_divisor_near(hidden, heads)})",
-                **({"severity": "info"} if own else {}),
+                severity="info" if own else "warning" if unread else None,
             )
         if kv_heads and heads % kv_heads:
             yield self.finding(
@@ -100,7 +96,6 @@ class HeadsDoNotDivide(Rule):
                 f"{kv_heads} key/value heads do not divide the {heads} attention heads: {refusal} before training",
                 hint=f"use a key/value head count that divides {heads} (e.g. {_divisor_near(heads, kv_heads)})",
             )
-
 
     def _heads_over_tensor(self, plan):
         refusal, heads, tensor = _HEADS_OVER_TENSOR.get(plan.dialect), plan.model.heads, plan.parallel.tensor

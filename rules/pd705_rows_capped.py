@@ -5,6 +5,8 @@ from typing import Optional
 
 from pretrain_doctor.rule import Rule
 
+from .pd105_warmup_exceeds_training import rows_per_process_step
+
 # A cap this low is a debugging value: a few optimizer steps' worth of rows (held-out review 125, B 11/B 12:
 # `--max_samples 100` left in a DPO and an SFT launch, 6 and 20 steps in all).
 DEBUG_ROWS = 100
@@ -24,8 +26,8 @@ class RowsCapped(Rule):
     carry (`max_samples: 1000`) and people copy with them, right only where the datasets are that small or the
     cut is meant. Silent above that, for debug configs, where every dataset is one of LLaMA-Factory's bundled
     demo sets no longer than the cap (`identity`, 91 rows; `alpaca_en_demo`, 1,000), and where a run counted in
-    steps draws no more rows than the cap keeps; the demo sets count at their own rows in the bound. The cap also bounds the run's rows for the other rules: a warmup longer than the
-    steps those rows allow is PD105's.
+    steps draws no more rows than the cap keeps; the demo sets count at their own rows in the bound. The cap
+    also bounds the run's rows for the other rules: a warmup longer than the steps those rows allow is PD105's.
 
     ## Why is this bad?
     The loader takes the first N rows of each dataset and drops the rest without a word at the default log
@@ -98,8 +100,7 @@ def _most_steps(plan, rows: int) -> Optional[int]:
     if plan.run.max_steps or not plan.run.epochs or plan.data.pretraining_text:
         return None  # pretraining text: a document is cut into as many blocks as its length gives
     global_batch = plan.derived.global_batch
-    per_step = global_batch.value if global_batch.known else \
-        (plan.batch.micro_batch_size or 0) * (plan.batch.grad_accum or 1)
+    per_step = global_batch.value if global_batch.known else rows_per_process_step(plan)
     if not per_step:
         return None
     return math.ceil(plan.run.epochs * rows / per_step)

@@ -1001,10 +1001,10 @@ def _chat_tokens_untrained_in_the_base(b: PlanBuilder, doc: Document, stage: obj
     name, model = doc.get("template"), doc.get("model_name_or_path")
     if not isinstance(name, str) or name.strip() != "llama3" or not isinstance(model, str) or stage == "pt":
         return
-    if str(doc.get("finetuning_type", "lora")).strip().lower() != "lora" or not _LLAMA3_BASE.search(_model_name(model)):
+    if b.get("mode.kind") not in ("lora", "qlora") or not _LLAMA3_BASE.search(_model_name(model)):
         return
-    target = str(doc.get("additional_target") or "")
-    if "embed_tokens" in target and "lm_head" in target:
+    trained = b.get("mode.modules_to_save") or ()  # `additional_target`
+    if "embed_tokens" in trained and "lm_head" in trained:
         return
     b.note("other", f"`template: llama3` writes Llama 3's chat tokens (`<|start_header_id|>`, `<|eot_id|>`), whose "
            f"embedding and output rows the base `{model}` never trained; LoRA keeps both frozen, so the tuned model "
@@ -1263,19 +1263,18 @@ def _rows_kept(b: PlanBuilder, doc: Document, stage: str, train: list[dict[str, 
                hint="drop `max_samples` (a streamed dataset cannot be cut), or stream no longer",
                keys=["max_samples", "streaming"])
         return
-    sizes = [min(cap, _DEMO_ROWS.get(str(entry["dataset"]), cap)) for entry in train]
-    if train and all(str(entry["dataset"]) in _DEMO_ROWS for entry in train) and sum(sizes) == sum(
-            _DEMO_ROWS[str(entry["dataset"])] for entry in train):
+    names = [str(entry["dataset"]) for entry in train]
+    if names and all(_DEMO_ROWS.get(name, cap + 1) <= cap for name in names):
         return  # the bundled demo sets, none longer than the cap: it cuts nothing (held-out review 127, B 02/B 07/B 08)
     b.take("data.max_rows", doc, "max_samples", lenient_int)
     if not train or stage == "pt" or doc.get("tokenized_path") or b.has("run.dataset_rows"):
         return
-    rows = sum(sizes)
+    rows = sum(min(cap, _DEMO_ROWS.get(name, cap)) for name in names)
     held_out = val_size if isinstance(val_size, (int, float)) and not isinstance(val_size, bool) else 0
     rows = int(rows * (1 - held_out)) if 0 < held_out < 1 else rows - int(held_out)
     if rows > 0:
         each = f"each of the {len(train)} datasets" if len(train) > 1 else "the dataset"
-        demos = [str(entry["dataset"]) for entry in train if str(entry["dataset"]) in _DEMO_ROWS]
+        demos = [name for name in names if name in _DEMO_ROWS]
         b.set("run.dataset_rows", rows, b.source(doc, ("max_samples",), note=f"at most: the first {cap:,} rows of "
                                                  f"{each}" + (f" ({', '.join(demos)}: the bundled demo rows)" if demos
                                                               else "") + (" less `val_size`" if held_out else "")))

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document
+from ..config.loader import read_text
+from ..errors import ConfigError
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
@@ -1194,9 +1196,10 @@ def _jax_project(folders: list[Path]) -> bool:
     a port of nanoGPT to JAX, whose model is its own."""
     for folder in folders:
         for name in ("pyproject.toml", "requirements.txt"):
+            path = folder / name
             try:
-                text = (folder / name).read_text(encoding="utf-8", errors="replace")[:20_000]
-            except OSError:
+                text = read_text(path, str(path))  # the loader's bounded read: a FIFO so named would block a plain one
+            except ConfigError:
                 continue
             return bool(_JAX_DEPENDENCY.search(text)) and not _TORCH_DEPENDENCY.search(text)
     return False

@@ -109,12 +109,13 @@ def online_rl_method(doc: Document) -> Optional[tuple[str, Optional[str]]]:
         named = {"onlinedpo": "online_dpo", "nashmd": "nash_md"}[named]
     marked = [(method, [k for k in markers if k in data]) for method, _cls, markers in ONLINE_MARKERS]
     marked = [(method, keys) for method, keys in marked if keys]
-    if marked and named is None and max(_weight(keys) for _, keys in marked) < 1 and not _rewarded(data):
+    strongest = max((_weight(keys) for _, keys in marked), default=0)
+    if marked and named is None and strongest < 1 and not _rewarded(data):
         # a generation length with no preference `beta` names no online trainer: Seq2SeqTrainer programs and SFT
         # scripts generate at evaluation with it too (held-out review 127, A 12: qlora.py's `--max_new_tokens 32`,
         # read as online DPO)
         marked = []
-    if marked and named is None and _offline_evidence(doc) and max(_weight(keys) for _, keys in marked) < 2:
+    if marked and named is None and _offline_evidence(doc) and strongest < 2:
         return None  # one generation key in an offline trainer's file (held-out review 89, D 12: KTO's `loss_type: kto`
         # and `desirable_weight` beside the project's own `generation_batch_size`, read as GRPO)
     if marked:
