@@ -852,7 +852,7 @@ def test_a_run_saved_under_a_debug_folder_is_a_test_run(tmp_path: Path) -> None:
 
 def test_max_samples_with_streaming_stops_the_run(tmp_path: Path) -> None:
     # DataArguments.__post_init__: "`max_samples` is incompatible with `streaming`." (0.2.0 to today)
-    plan = plan_of(write(tmp_path, "s.yaml", _LORA_SFT + "    max_samples: 1000\n    streaming: true\n"))
+    plan = plan_of(write(tmp_path, "s.yaml", _LORA_SFT + "    max_samples: 100\n    streaming: true\n"))
     [note] = notes(plan, "mutually-exclusive")
     assert note.data["keys"] == ["max_samples", "streaming"] and "refuses to start" in note.message
     assert plan.data.max_rows is None and findings(plan, "PD003")
