@@ -15,6 +15,8 @@ class DoubleBos(Rule):
     GRPO and RLOO, which encode the rendered prompts with `add_special_tokens=False`, nor for TRL's
     DPO, ORPO and CPO (SimPO), which tokenize the prompt without special tokens and, from 0.9 on, add
     the BOS only where it is missing (0.8 and earlier prepended one whatever the text began with),
+    nor for TRL's SFTTrainer from 0.17 on, which encodes the conversational rows it renders with
+    `add_special_tokens=False` (text rows a program renders itself, `dataset_text_field`, still get them),
     nor for a Qwen model, whose tokenizers have no BOS token (`{{ bos_token }}` renders empty).
 
     ## Why is this bad?
@@ -56,7 +58,7 @@ class DoubleBos(Rule):
         if "bos_token" not in template and not (bos and bos in template):
             return
         shown = f"`{bos}`" if bos else "the BOS token"
-        if plan.tokenizer.add_bos_token is True:
+        if plan.tokenizer.add_bos_token is True and not plan.data.templated_without_special_tokens:
             yield self.finding(
                 plan, "tokenizer.chat_template",
                 f"the chat template writes {shown} and the tokenizer prepends it again when the rendered text is "
@@ -80,6 +82,8 @@ _PROMPTS_WITHOUT_SPECIAL_TOKENS = ("grpo", "rloo")
 def _no_second_bos(plan) -> bool:
     """Whether encoding is known to add no BOS of its own where the tokenizer is not at hand (held-out review 44,
     A 11: a Qwen2.5 GRPO recipe whose template writes `{{ bos_token }}`)."""
+    if plan.data.templated_without_special_tokens:
+        return True  # held-out review 128, A 01: TRL 0.18's SFTTrainer on conversational rows
     if plan.mode.kind == "online_rl" and plan.mode.rl_method in _PROMPTS_WITHOUT_SPECIAL_TOKENS:
         return True
     if plan.objective.kind == "preference" and plan.mode.preference_method not in (None, "kto", "bco"):

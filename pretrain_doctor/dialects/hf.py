@@ -478,6 +478,7 @@ class HfDialect(Dialect):
                                         "processed in the collator), so nothing is packed; TRL 0.21 on refuses packing")
         _handbook_packing(b, doc)
         _document_mask(b, doc, versions)
+        _templated_rows(b, doc, versions)
         program = str(doc.data.get("program") or "").rsplit("/", 1)[-1]
         if _RAW_TEXT_PROGRAM.search(program):
             # MedicalGPT's training/pretraining.py, transformers' run_clm.py: raw text, concatenated into blocks
@@ -1176,16 +1177,9 @@ def _named_at_launch(doc: Document, key: Optional[str]) -> bool:
     return key is not None and doc.data.get(key) is None and (key in doc.unevaluated or f"--{key}" in doc.unevaluated)
 
 
-def _trl_bf16_default(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
-    """A TRL config that sets neither `bf16` nor `fp16` trains in bf16 from TRL 0.19 on. Which TRL reads the file
-    is what its keys pin (HF_KEY_CHANGES: `packing_strategy`/`assistant_only_loss` are read from 0.19,
-    `max_seq_length` until 0.20), over the judged version: bf16 when all of them say >= 0.19, unknown when they
-    disagree (a key only older TRL reads, or a judged TRL older than a key the file has), transformers' fp32 when
-    nothing pins a TRL (a plain TrainingArguments file reads the same). Held-out review 13, A 22
-    (falcon-h1-0.5b-sft-ptbr configs/sft_full.yaml: packing_strategy bfd, assistant_only_loss) read as fp32."""
-    if doc.has("bf16") or doc.has("fp16"):
-        return
-    newest, oldest = None, None  # the key needing the newest TRL; the key gone earliest
+def _trl_key_span(b: PlanBuilder, doc: Document) -> tuple[Optional[KeyChange], Optional[KeyChange]]:
+    """The file's TRL key read only from the newest release, and its key gone from the earliest one (None: none)."""
+    newest, oldest = None, None
     for key in doc.data:
         change = HF_KEY_CHANGES.get(key)
         if key == "max_length" and b.get("objective.kind") not in ("preference", "online_rl"):
@@ -1196,6 +1190,19 @@ def _trl_bf16_default(b: PlanBuilder, doc: Document, versions: TrainerVersions) 
             newest = change
         if change.until is not None and (oldest is None or parse_version(change.until) < parse_version(oldest.until)):
             oldest = change
+    return newest, oldest
+
+
+def _trl_bf16_default(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
+    """A TRL config that sets neither `bf16` nor `fp16` trains in bf16 from TRL 0.19 on. Which TRL reads the file
+    is what its keys pin (HF_KEY_CHANGES: `packing_strategy`/`assistant_only_loss` are read from 0.19,
+    `max_seq_length` until 0.20), over the judged version: bf16 when all of them say >= 0.19, unknown when they
+    disagree (a key only older TRL reads, or a judged TRL older than a key the file has), transformers' fp32 when
+    nothing pins a TRL (a plain TrainingArguments file reads the same). Held-out review 13, A 22
+    (falcon-h1-0.5b-sft-ptbr configs/sft_full.yaml: packing_strategy bfd, assistant_only_loss) read as fp32."""
+    if doc.has("bf16") or doc.has("fp16"):
+        return
+    newest, oldest = _trl_key_span(b, doc)
     if newest is None or parse_version(newest.since) < TRL_BF16_DEFAULT:
         _trl_trainer_precision(b, doc, versions, trl_config=newest is not None or oldest is not None)
         return
@@ -1381,6 +1388,33 @@ def _release_without_masked_packing(trl: Any, versions: TrainerVersions) -> Opti
         return (f"{transformers.describe()} runs TRL before {release} (TRL {release} needs transformers "
                 f"{'.'.join(map(str, needs))}), which packs without document masking")
     return None
+
+
+# trl@v0.17.0 sft_trainer.py: conversational rows get the chat template, then "Subsequent tokenization won't add
+# special tokens (mostly for bos)"; 0.16 and earlier encoded the rendered text with them (trl#3328).
+TRL_TEMPLATE_WITHOUT_SPECIAL_TOKENS = (0, 17)
+
+
+def _templated_rows(b: PlanBuilder, doc: Document, versions: TrainerVersions) -> None:
+    """A TRL SFT run at 0.17 or later encodes the rows it templates without special tokens (held-out review 128,
+    A 01: an open-r1 recipe's `chat_template` with `{{- bos_token }}` under TRL 0.18). Text rows the program renders
+    itself (`dataset_text_field`) are still encoded with them."""
+    if doc.has("dataset_text_field") or b.get("mode.kind") not in ("full_finetune", "lora", "qlora"):
+        return
+    trl = versions.get("trl")
+    newest, oldest = _trl_key_span(b, doc)
+    if trl is not None:
+        if not trl.at_least(TRL_TEMPLATE_WITHOUT_SPECIAL_TOKENS):
+            return
+        why, keys = trl.describe(), ()
+    elif newest is not None and parse_version(newest.since) >= TRL_TEMPLATE_WITHOUT_SPECIAL_TOKENS and (
+            oldest is None or parse_version(oldest.until) > TRL_TEMPLATE_WITHOUT_SPECIAL_TOKENS):
+        why, keys = f"read from TRL {newest.since} on", (newest.key,)
+    else:
+        return
+    b.set("data.templated_without_special_tokens", True, b.source(doc, keys, note=(
+        f"{why}: SFTTrainer renders conversational rows with the chat template and encodes them with "
+        "`add_special_tokens=False`")))
 
 
 _FLASH_LOADED = lazy_compile(r"""attn_implementation\s*=\s*["']flash_attention""")

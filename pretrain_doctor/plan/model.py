@@ -287,6 +287,9 @@ class DataSpec(_Section):
     # The trainer at the judged release has a switch that masks packed documents apart (False: TRL before 0.16,
     # whose packed SFT rows are always plain causal): without one, unmasked packing is the trainer's known trade-off.
     document_mask_available: Optional[bool] = None
+    # The trainer encodes the rows it renders with the chat template without the tokenizer's special tokens
+    # (True: TRL's SFTTrainer from 0.17 on conversational rows), so a template's BOS is the only one.
+    templated_without_special_tokens: Optional[bool] = None
     shuffle: Optional[bool] = None
     padding: Optional[Literal["max_length", "longest", "none"]] = None
     label_pad_token_id: Optional[int] = None
