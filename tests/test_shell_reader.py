@@ -1552,3 +1552,26 @@ def test_a_multi_line_script_a_shell_runs_is_read_line_by_line(tmp_path) -> None
     assert data["program"] == "open_instruct/grpo_fast.py" and data["--learning_rate"] == "1e-6"
     assert load_document(script).positions[("--learning_rate",)].line == 8
     assert data["sourced"][0]["path"].startswith("the output of `grep")
+
+
+def test_a_program_array_set_by_branches_that_find_it_and_one_that_exits() -> None:
+    # held-out review 129, B 03 (qinlu000/mindgames train_sft_msswift.sh): `SWIFT_CMD=(uv run swift)`, `(.venv/bin/swift)`
+    # or `(swift)`, else `exit 1`; then `"${SWIFT_CMD[@]}" sft ...` was no training command at all
+    script = (
+        'if command -v uv >/dev/null 2>&1; then\n'
+        '  SWIFT_CMD=(uv run swift)\n'
+        'elif [ -x ".venv/bin/swift" ]; then\n'
+        '  SWIFT_CMD=(.venv/bin/swift)\n'
+        'elif command -v swift >/dev/null 2>&1; then\n'
+        '  SWIFT_CMD=(swift)\n'
+        'else\n'
+        '  echo "swift not found" >&2\n'
+        '  exit 1\n'
+        'fi\n'
+        '"${SWIFT_CMD[@]}" sft --model Qwen/Qwen3-8B --train_type lora --learning_rate 1e-4\n'
+    )
+    data, _, _ = _read(script)
+    assert data["program"] == "swift" and data["--learning_rate"] == "1e-4" and data["--train_type"] == "lora"
+    # branches running different programs stay unknown
+    data, _, _ = _read(script.replace("SWIFT_CMD=(swift)", "SWIFT_CMD=(python train.py)"))
+    assert "--learning_rate" not in data
