@@ -237,6 +237,13 @@ def _nanotron_builder(text: str, shown: str) -> tuple[dict, dict, dict[str, str]
     return read_nanotron_builder(text, shown) if is_nanotron_builder(text) else None
 
 
+def _nemo2_recipe(text: str, shown: str) -> tuple[dict, dict, dict[str, str]] | None:
+    """The mapping a NeMo 2 recipe script (`llm.llama3_8b.pretrain_recipe(...)` and its changes) stands for, or None."""
+    from .nemo2_recipe import is_nemo2_recipe, read_nemo2_recipe
+
+    return read_nemo2_recipe(text, shown) if is_nemo2_recipe(text) else None
+
+
 def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = None,
            file: Path | None = None, shown_text: str | None = None) -> Document:
     """`shown_text`: the file as written when `text` is what of it is read (a README's blocks), line for line."""
@@ -257,7 +264,7 @@ def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = N
     elif fmt == "python":
         from .python_program import read_python_program  # programs that build TrainingArguments: launch data
 
-        built = _nanotron_builder(text, shown)
+        built = _nanotron_builder(text, shown) or _nemo2_recipe(text, shown)
         launched = read_python_program(text, shown, file) if built is None else None
         if built is not None:
             data, positions, unevaluated = built

@@ -32,6 +32,7 @@ DIALECT_MODULES = (
     "nanogpt",
     "neox",
     "nanotron",
+    "nemo2",
     "nemo",
     "megatron",
     "deepspeed",
@@ -85,6 +86,8 @@ SWIFT_CONFIG_MARKERS = frozenset(("tuner_type", "train_type", "sft_type", "rlhf_
 _IMPORT_GATES = {"swift": lambda doc: (_names_swift(str(doc.data.get("program") or "")) or swift_flags_of_a_fork(doc))
                  if doc.format == "shell" else
                  isinstance(doc.data, dict) and sum(1 for k in SWIFT_CONFIG_MARKERS if k in doc.data) >= 2,
+                 # NeMo 2's for a NeMo-Run export (`_target_: nemo.collections.llm.api.pretrain`) or a recipe script
+                 "nemo2": lambda doc: isinstance(doc.data, dict) and ("_recipe_" in doc.data or "_target_" in doc.data),
                  # NeMo's module is imported for a file with `trainer` and `model` sections only
                  "nemo": lambda doc: isinstance(doc.data, dict) and isinstance(doc.data.get("trainer"), dict)
                  and isinstance(doc.data.get("model"), dict)}

@@ -1,0 +1,418 @@
+"""`nemo2`: a NeMo 2.0 run (`nemo.collections.llm`, NeMo-Run), as a NeMo-Run YAML export of the `run.Partial` that
+`llm.pretrain`/`llm.finetune` runs (`nemo llm pretrain --factory llama3_8b --to-yaml`: `_target_:
+nemo.collections.llm.api.pretrain` over `data`, `model`, `optim`, `trainer`, `resume`, `log`, `peft`), or as a
+Python script that builds a recipe (`recipe = llm.llama3_8b.pretrain_recipe(num_nodes=2)`, then
+`recipe.trainer.max_steps = 1000`, ...), read with `ast` (config/nemo2_recipe.py), never run.
+
+Built from NVIDIA/NeMo v2.4.0 (`nemo/collections/llm/api.py`, `recipes/`, `gpt/model/llama.py`,
+`nemo/lightning/pytorch/optim/`, `strategies/megatron_strategy.py`, `recipes/precision/mixed_precision.py`) and
+Megatron-core's `OptimizerConfig`:
+
+- A script's recipe starts from what its recipe function sets (dialects/nemo2_recipes.py, generated from each
+  recipe module by tools/nemo2_recipes.py; e.g. llama3_8b: MockDataModule seq 8192, global batch 512, micro 1;
+  TP 1, PP 1, CP 2; 1,168,251 steps; `distributed_fused_adam_with_cosine_annealing(max_lr=3e-4)`: Adam, betas
+  0.9/0.95, eps 1e-5, weight decay 0.1, clip 1.0, 2000 warmup steps, min_lr 0.1 × lr; bf16-mixed), each such
+  value sourced as that recipe's default. A recipe whose module is not in the table leaves unset what the script
+  does not set. `finetune_recipe` starts from `default_finetune_recipe` (SQuAD, seq 2048, global batch 128,
+  1000 steps, lr 1e-4 to 0 after 50 warmup steps, beta2 0.98, the Hugging Face weights the recipe names) and its
+  `peft_scheme` branch ('lora' by default: adapters dim/alpha, lr 1e-4; None: a full fine-tune at lr 5e-6).
+- `trainer`: Lightning's Trainer (world size = `devices × num_nodes`), `strategy` MegatronStrategy's parallel sizes
+  (1 by default), `plugins` MegatronMixedPrecision's `precision` (`bf16_with_fp8_mixed()` trains in FP8).
+- `data`: `micro_batch_size`, `global_batch_size`, `seq_length`; the accumulation is global / (micro × data
+  parallel), data parallel = world / (TP × PP × CP).
+- `optim`: MegatronOptimizerModule's `config` (OptimizerConfig: `adam` is Megatron's decoupled-decay Adam, AdamW;
+  its defaults lr None, betas 0.9/0.999, eps 1e-8, weight decay 0.01, clip 1.0) and `lr_scheduler`.
+  CosineAnnealingScheduler defaults to `max_steps=10` (warmup 750, constant 80000, min_lr 6e-5), and no recipe sets
+  `max_steps`: NeMo does not fill it from the Trainer, so the lr decays over 10 steps and then stays at min_lr.
+- `resume.restore_config.path` (or a finetune's `resume`) is the weights a run starts from; `peft` (LoRA, DoRA)
+  makes it an adapter run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from ..config.document import Document, KeyPath
+from ..plan.builder import PlanBuilder
+from ..plan.model import Source, TrainingPlan
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number
+from .shared import mark_smoke_test, set_lightning_precision
+
+_API = ("nemo.collections.llm.api.", "nemo.collections.llm.")
+_RUN_KINDS = {"pretrain": "pretrain", "finetune": "full_finetune"}
+_SECTIONS = ("data", "model", "optim", "trainer")
+# MegatronMixedPrecision factories (recipes/precision/mixed_precision.py) -> Lightning's precision string, FP8 or not.
+_PRECISION_FACTORIES = {"bf16_mixed": ("bf16-mixed", False), "fp16_mixed": ("16-mixed", False)}
+# NeMo 2's scheduler modules (nemo/lightning/pytorch/optim/lr_scheduler.py) -> the plan's kinds.
+_SCHEDULES = {"CosineAnnealingScheduler": "cosine", "WarmupAnnealingScheduler": "linear",
+              "WarmupHoldPolicyScheduler": "constant_with_warmup", "WarmupPolicyScheduler": "constant_with_warmup",
+              "SquareRootAnnealingScheduler": "inverse_sqrt", "NoamAnnealingScheduler": "inverse_sqrt",
+              "PolynomialDecayAnnealingScheduler": "polynomial", "PolynomialHoldDecayAnnealingScheduler": "polynomial"}
+# CosineAnnealingScheduler's own defaults (v2.4.0): nothing fills max_steps from the Trainer.
+_COSINE_DEFAULTS = {"max_steps": 10, "warmup_steps": 750, "constant_steps": 80000, "min_lr": 6e-5}
+# Megatron-core OptimizerConfig defaults (megatron/core/optimizer/optimizer_config.py).
+_OPTIMIZER_DEFAULTS = {"optimizer": "adam", "weight_decay": 0.01, "adam_beta1": 0.9, "adam_beta2": 0.999,
+                       "adam_eps": 1e-8, "clip_grad": 1.0}
+# Architectures of the config classes recipes name (gpt/model/llama.py): layers, hidden, ffn, heads, kv heads.
+_ARCHITECTURES = {"Llama2Config7B": (32, 4096, 11008, 32, 32), "Llama2Config13B": (40, 5120, 13824, 40, 40),
+                  "Llama2Config70B": (80, 8192, 28672, 64, 8), "Llama3Config8B": (32, 4096, 14336, 32, 8),
+                  "Llama3Config70B": (80, 8192, 28672, 64, 8), "Llama31Config8B": (32, 4096, 14336, 32, 8),
+                  "Llama31Config70B": (80, 8192, 28672, 64, 8), "Llama31Config405B": (126, 16384, 53248, 128, 8)}
+# Trainer keys a recipe function fills from its own arguments (`pretrain_recipe(num_nodes=2)`).
+_ARGUMENTS = {"trainer.devices": "_recipe_.arguments.num_gpus_per_node", "trainer.num_nodes": "_recipe_.arguments.num_nodes"}
+_MODEL_KEYS = {"num_layers": "model.layers", "hidden_size": "model.hidden_size", "ffn_hidden_size": "model.ffn_size",
+               "num_attention_heads": "model.heads", "num_query_groups": "model.kv_heads",
+               "kv_channels": "model.head_dim", "num_moe_experts": "model.num_experts",
+               "moe_router_topk": "model.experts_per_token", "init_method_std": "model.init_std"}
+
+
+def _target(node: Any) -> str:
+    """The class or function a `_target_` names, its last part (`...api.pretrain` -> `pretrain`)."""
+    return str(node.get("_target_") or "").rsplit(".", 1)[-1] if isinstance(node, dict) else ""
+
+
+def _api_target(data: Any) -> Optional[str]:
+    target = str(data.get("_target_") or "") if isinstance(data, dict) else ""
+    name = target.rsplit(".", 1)[-1]
+    return name if target.startswith(_API) and name in _RUN_KINDS else None
+
+
+def is_nemo2_export(data: Any) -> bool:
+    """A NeMo-Run YAML export of `llm.pretrain`/`llm.finetune`, or a recipe script's mapping."""
+    if not isinstance(data, dict):
+        return False
+    if isinstance(data.get("_recipe_"), dict):
+        return True
+    return _api_target(data) is not None and sum(isinstance(data.get(s), dict) for s in _SECTIONS) >= 2
+
+
+def _overlay(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` on `base`: a mapping that names its own class or factory replaces the base's, others merge."""
+    out = dict(base)
+    for key, value in over.items():
+        replaces = isinstance(value, dict) and ("_target_" in value or "_factory_" in value)
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and not replaces:
+            out[key] = _overlay(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+class Tree:
+    """A run's composed settings: the recipe's defaults under what the file writes, each value's source."""
+
+    def __init__(self, b: PlanBuilder, doc: Document, base: dict[str, Any], note: Optional[str],
+                 unread_recipe: Optional[str] = None) -> None:
+        self.b, self.doc, self.note = b, doc, note
+        self.unread_recipe = unread_recipe  # a recipe whose defaults are not in the table: what it sets is unknown
+        self.data = _overlay(base, {k: v for k, v in doc.data.items() if k != "_recipe_"})
+
+    def get(self, path: str) -> Any:
+        node: Any = self.data
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node
+
+    def written(self, path: str) -> bool:
+        return self.doc.has(_ARGUMENTS.get(path, path))
+
+    def source(self, path: str, note: Optional[str] = None) -> Source:
+        path = path if self.doc.has(path) else _ARGUMENTS.get(path, path)
+        if self.doc.has(path):
+            return self.b.source(self.doc, tuple(path.split(".")), note)
+        return Source(file=self.doc.path, note=note or self.note or "NeMo 2 default")
+
+    def put(self, field: str, path: str, convert: Callable[[Any], Any] = lambda v: v,
+            default: Any = None, default_note: str = "") -> Any:
+        """`field` from `path` (the file's or the recipe's value), else `default` with its provenance."""
+        raw = self.get(path)
+        value = convert(raw) if raw is not None else None
+        if value is not None:
+            self.b.set(field, value, self.source(path))
+            return value
+        if raw is None and self.unknown(field, path):
+            return None
+        if self.unread_recipe is not None:
+            self.b.unknown(field, f"set by {self.unread_recipe}, whose defaults are not known here")
+            return None
+        if default is not None:
+            self.b.default(field, default, default_note)
+        return default
+
+    def unknown(self, field: str, path: str) -> bool:
+        """The script sets `path` to what is not read without running it."""
+        why = self.doc.unevaluated.get(path)
+        if why is not None:
+            self.b.unknown(field, f"`{path} = {why}`, computed by the script")
+        return why is not None
+
+
+def _tree(b: PlanBuilder, doc: Document) -> Tree:
+    """The run's settings: a YAML's own, or a script's over its recipe's defaults."""
+    recipe = doc.data.get("_recipe_")
+    if not isinstance(recipe, dict):
+        return Tree(b, doc, {}, None)
+    from .nemo2_recipes import RECIPES, TAG
+
+    module, function = str(recipe.get("module")), str(recipe.get("function"))
+    arguments = recipe.get("arguments") if isinstance(recipe.get("arguments"), dict) else {}
+    entry = RECIPES.get(module, {}).get(function.split("_")[0])
+    if entry is None:
+        base = {"_target_": f"nemo.collections.llm.api.{function.split('_')[0]}"}
+        return Tree(b, doc, base, None, f"NeMo's recipe `{module}.{function}`")
+    build = _pretrain_tree if function == "pretrain_recipe" else _finetune_tree
+    return Tree(b, doc, build(entry, {**entry["parameters"], **arguments}), f"NeMo 2 {module}.{function} default "
+                f"({TAG})")
+
+
+def _bound(value: Any, parameters: dict[str, Any]) -> Any:
+    """A recipe's `$num_nodes` placeholder as the call's (or the function's default) value."""
+    if isinstance(value, str) and value.startswith("$"):
+        return parameters.get(value[1:])
+    if isinstance(value, dict):
+        return {key: _bound(inner, parameters) for key, inner in value.items()}
+    return value
+
+
+def _pretrain_tree(entry: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+    tree = _bound({key: entry[key] for key in ("model", "trainer", "data")}, parameters)
+    tree["_target_"] = "nemo.collections.llm.api.pretrain"
+    tree["optim"] = _optim_factory(entry["optim"])
+    tree["trainer"]["plugins"] = _precision_factory(tree["trainer"].get("plugins"))
+    return tree
+
+
+def _finetune_tree(entry: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+    """recipes/finetune_default.py `default_finetune_recipe`, then the recipe's `peft_scheme` branch."""
+    packed = bool(parameters.get("packed_sequence") or parameters.get("performance_mode"))
+    seq = parameters.get("seq_length") or (4096 if packed else 2048)
+    tree: dict[str, Any] = {
+        "_target_": "nemo.collections.llm.api.finetune",
+        "trainer": {"devices": parameters.get("num_gpus_per_node"), "num_nodes": parameters.get("num_nodes"),
+                    "max_steps": 1000, "val_check_interval": 30, "plugins": _precision_factory({"_factory_":
+                                                                                                 "bf16_mixed"}),
+                    "strategy": {"tensor_model_parallel_size": 1, "pipeline_model_parallel_size": 1,
+                                 "context_parallel_size": 1, "sequence_parallel": False}},
+        "data": {"_target_": "SquadDataModule", "seq_length": seq, "global_batch_size": 8 if packed else 128,
+                 "micro_batch_size": 1},
+        "optim": _optim_factory({"max_lr": 1e-4, "min_lr": 0, "warmup_steps": 50, "adam_beta2": 0.98}),
+        "resume": {"restore_config": {"path": f"nemo://{entry['restore_path']}"}}}
+    scheme = str(parameters.get("peft_scheme") or "none").lower()
+    branch = entry["branches"].get("none" if scheme == "none" else "lora", {})
+    if scheme != "none":
+        tree["peft"] = {"_target_": scheme.upper()}
+    for dotted, value in branch.items():
+        if dotted != "peft":  # `recipe.peft = run.Config(PEFT_STR2CLS[scheme])`: the scheme named above
+            tree = _overlay(tree, _nested(dotted.split("."), value))
+    return tree
+
+
+def _nested(parts: list[str], value: Any) -> dict[str, Any]:
+    return {parts[0]: _nested(parts[1:], value) if len(parts) > 1 else value}
+
+
+def _optim_factory(arguments: dict[str, Any]) -> dict[str, Any]:
+    """recipes/optim/adam.py `distributed_fused_adam_with_cosine_annealing` with the recipe's arguments."""
+    lr = arguments.get("max_lr", 1e-4)
+    min_lr = arguments.get("min_lr")
+    return {"_target_": "MegatronOptimizerModule",
+            "config": {"optimizer": "adam", "lr": lr, "weight_decay": 0.1, "bf16": True, "fp16": False,
+                       "adam_beta1": arguments.get("adam_beta1", 0.9), "adam_beta2": arguments.get("adam_beta2", 0.95),
+                       "adam_eps": 1e-5, "use_distributed_optimizer": True, "clip_grad": arguments.get("clip_grad", 1.0)},
+            "lr_scheduler": {"_target_": "CosineAnnealingScheduler", "warmup_steps": arguments.get("warmup_steps", 2000),
+                             "constant_steps": arguments.get("constant_steps", 0),
+                             "min_lr": min_lr if min_lr is not None else 0.1 * lr}}
+
+
+def _precision_factory(node: Any) -> Any:
+    """A precision factory (`bf16_mixed()`, `bf16_with_fp8_mixed()`) as MegatronMixedPrecision's arguments."""
+    factory = node.get("_factory_") if isinstance(node, dict) else None
+    if not factory:
+        return node
+    fp8 = "fp8" in factory
+    precision = "16-mixed" if factory.startswith("fp16") else "bf16-mixed"
+    extra = {key: value for key, value in node.items() if key != "_factory_"}
+    return {"_target_": "MegatronMixedPrecision", "precision": precision, **({"fp8": "hybrid"} if fp8 else {}),
+            **extra}
+
+
+def build_nemo2(b: PlanBuilder, t: Tree) -> None:
+    _mode(b, t)
+    _model(b, t)
+    _trainer(b, t)
+    _batch(b, t)
+    _optimizer(b, t)
+    _schedule(b, t)
+    # the model-parallel RNG seed NeMo 2's strategy sets when nothing else does
+    b.default("seed", 1234, "NeMo 2 default (nemo/lightning/_strategy_lib.py init_parallel_ranks seed=1234)")
+    mark_smoke_test(b, b.get("run.max_steps"), lambda note: t.source("trainer.max_steps", note))
+
+
+def _mode(b: PlanBuilder, t: Tree) -> None:
+    kind = _RUN_KINDS.get(_target(t.data) or "", "pretrain")
+    b.set("mode.kind", kind, t.source("_target_") if t.written("_target_") else t.source("_recipe_"))
+    restore = t.get("resume.restore_config.path")
+    if isinstance(restore, str) and restore:
+        b.set("mode.init_from", restore, t.source("resume.restore_config.path"))
+    peft = t.get("peft")
+    if isinstance(peft, dict) and (_target(peft) or peft.get("dim")):
+        b.set("mode.kind", "lora", t.source("peft"))
+        t.put("mode.lora_rank", "peft.dim", lenient_int, 32, "NeMo 2 LoRA default (dim 32)")
+        t.put("mode.lora_alpha", "peft.alpha", lenient_number, 32, "NeMo 2 LoRA default (alpha 32)")
+        targets = t.get("peft.target_modules")
+        if isinstance(targets, list):
+            b.set("mode.lora_targets", [str(x) for x in targets], t.source("peft.target_modules"))
+
+
+def _model(b: PlanBuilder, t: Tree) -> None:
+    name = _target(t.get("model.config"))
+    b.set("objective.kind", "causal_lm")
+    if not name:
+        return
+    b.set("model.name", name, t.source("model.config._target_"))
+    family = next((f for f in ("llama", "mixtral", "mistral", "deepseek", "qwen", "gemma", "nemotron", "gpt", "t5")
+                   if name.lower().startswith(f)), None)
+    if family:
+        b.set("model.family", family, t.source("model.config._target_"))
+    shape = _ARCHITECTURES.get(name)
+    if shape is not None:
+        for field, value in zip(("model.layers", "model.hidden_size", "model.ffn_size", "model.heads",
+                                 "model.kv_heads"), shape):
+            b.set(field, value, t.source("model.config._target_", f"{name} (NeMo gpt/model/llama.py)"))
+    for key, field in _MODEL_KEYS.items():
+        if t.get(f"model.config.{key}") is not None:
+            t.put(field, f"model.config.{key}", lenient_number if field == "model.init_std" else lenient_int)
+
+
+def _trainer(b: PlanBuilder, t: Tree) -> None:
+    steps = t.put("run.max_steps", "trainer.max_steps", _positive)
+    if steps is None and t.get("trainer.max_epochs") is None and not t.note:
+        b.default("run.epochs", 1000, "Lightning Trainer default (max_epochs 1000 when neither is set)")
+    devices, nodes = lenient_int(t.get("trainer.devices")), lenient_int(t.get("trainer.num_nodes") or 1)
+    if isinstance(devices, int) and devices > 0 and isinstance(nodes, int) and nodes > 0:
+        b.set("parallel.world_size", devices * nodes, t.source("trainer.devices"))
+    else:
+        t.unknown("parallel.world_size", "trainer.devices") or t.unknown("parallel.world_size", "trainer.num_nodes")
+    for size, field in (("tensor_model_parallel_size", "parallel.tensor"),
+                        ("pipeline_model_parallel_size", "parallel.pipeline"),
+                        ("context_parallel_size", "parallel.context")):
+        t.put(field, f"trainer.strategy.{size}", _positive, 1, f"MegatronStrategy default ({size} 1)")
+    interval = lenient_number(t.get("trainer.val_check_interval"))
+    if lenient_number(t.get("trainer.limit_val_batches")) == 0:  # no validation batch: no evaluation at any interval
+        b.set("eval.enabled", False, t.source("trainer.limit_val_batches"))
+    elif isinstance(interval, int) and not isinstance(interval, bool) and interval > 1:
+        b.set("eval.interval_steps", interval, t.source("trainer.val_check_interval"))
+    _precision(b, t)
+
+
+def _precision(b: PlanBuilder, t: Tree) -> None:
+    plugins = _precision_factory(t.get("trainer.plugins"))
+    precision = plugins.get("precision") if isinstance(plugins, dict) else None
+    if precision is None:
+        bf16 = lenient_bool(t.get("optim.config.bf16"))
+        precision = "bf16-mixed" if bf16 else "16-mixed" if lenient_bool(t.get("optim.config.fp16")) else None
+        path = "optim.config.bf16" if bf16 else "optim.config.fp16"
+    else:
+        path = "trainer.plugins.precision" if t.written("trainer.plugins.precision") else "trainer.plugins"
+    if precision is not None:
+        set_lightning_precision(b, str(precision), t.source(path))
+    if isinstance(plugins, dict) and plugins.get("fp8"):
+        b.set("precision.compute", "fp8", t.source("trainer.plugins"))
+
+
+def _batch(b: PlanBuilder, t: Tree) -> None:
+    micro = t.put("batch.micro_batch_size", "data.micro_batch_size", _positive)
+    total = t.put("batch.global_batch_size", "data.global_batch_size", _positive)
+    if not t.put("batch.seq_len", "data.seq_length", _positive):
+        t.put("batch.seq_len", "model.config.seq_length", _positive)
+    world = b.get("parallel.world_size")
+    split = (b.get("parallel.tensor") or 1) * (b.get("parallel.pipeline") or 1) * (b.get("parallel.context") or 1)
+    if not all(isinstance(n, int) for n in (micro, total, world)) or world % split:
+        return
+    data_parallel = world // split
+    if total % (micro * data_parallel) == 0:
+        b.set("batch.grad_accum", total // (micro * data_parallel),
+              Source(file=t.doc.path, note=f"derived: global_batch_size / (micro_batch_size × data parallel "
+                                           f"{data_parallel} = world {world} / (TP×PP×CP {split}))"))
+
+
+def _optimizer(b: PlanBuilder, t: Tree) -> None:
+    if not isinstance(t.get("optim"), dict):
+        return
+    note = "Megatron-core OptimizerConfig default"
+    config = isinstance(t.get("optim.config"), dict)
+    if not config:  # PytorchOptimizerModule: `optimizer_fn` names the torch optimizer
+        fn = t.get("optim.optimizer_fn")
+        if isinstance(fn, dict) and _target(fn):
+            b.set("optimizer.family", _target(fn).lower(), t.source("optim.optimizer_fn"))
+            t.put("optimizer.lr", "optim.optimizer_fn.lr", lenient_number)
+            t.put("optimizer.weight_decay", "optim.optimizer_fn.weight_decay", lenient_number)
+        return
+    name = t.put("optimizer.name", "optim.config.optimizer", str, "adam", f"{note} (optimizer 'adam')")
+    # Megatron's `adam` is apex/TE FusedAdam with decoupled weight decay (decoupled_weight_decay True): AdamW
+    b.set("optimizer.family", "adamw" if name == "adam" else str(name).lower(), t.source("optim.config.optimizer"))
+    t.put("optimizer.lr", "optim.config.lr", lenient_number)
+    t.put("optimizer.weight_decay", "optim.config.weight_decay", lenient_number, 0.01, note)
+    t.put("optimizer.eps", "optim.config.adam_eps", lenient_number, 1e-8, note)
+    beta1 = lenient_number(t.get("optim.config.adam_beta1") or 0.9)
+    beta2 = lenient_number(t.get("optim.config.adam_beta2") or 0.999)
+    path = "optim.config.adam_beta2" if t.get("optim.config.adam_beta2") is not None else "optim.config.adam_beta1"
+    if t.get(path) is not None:
+        b.set("optimizer.betas", (float(beta1), float(beta2)), t.source(path))
+    else:
+        b.default("optimizer.betas", (0.9, 0.999), note)
+    t.put("clipping.max_norm", "optim.config.clip_grad", lenient_number, 1.0, f"{note} (clip_grad 1.0)")
+
+
+def _schedule(b: PlanBuilder, t: Tree) -> None:
+    if not isinstance(t.get("optim"), dict):
+        return
+    scheduler = t.get("optim.lr_scheduler")
+    if not isinstance(scheduler, dict):
+        b.set("schedule.kind", "constant", t.source("optim", "no lr_scheduler: a constant lr"))
+        b.set("schedule.warmup_steps", 0, t.source("optim", "no lr_scheduler: no warmup"))
+        return
+    kind = _SCHEDULES.get(_target(scheduler), _target(scheduler) or None)
+    if kind:
+        b.set("schedule.kind", kind, t.source("optim.lr_scheduler._target_"))
+    defaults = _COSINE_DEFAULTS if kind == "cosine" else {}
+    note = "NeMo 2 CosineAnnealingScheduler default"
+    t.put("schedule.warmup_steps", "optim.lr_scheduler.warmup_steps", lenient_int, defaults.get("warmup_steps"),
+          f"{note} (warmup_steps 750)")
+    t.put("schedule.min_lr", "optim.lr_scheduler.min_lr", lenient_number, defaults.get("min_lr"),
+          f"{note} (min_lr 6e-5)")
+    horizon = t.put("schedule.decay_steps", "optim.lr_scheduler.max_steps", _positive, defaults.get("max_steps"),
+                    f"{note} (max_steps 10: no recipe sets it and NeMo does not take trainer.max_steps)")
+    hold = lenient_int(t.get("optim.lr_scheduler.constant_steps"))
+    if hold is None and kind == "cosine":
+        hold = defaults["constant_steps"]
+    if isinstance(hold, int) and hold > 0 and isinstance(horizon, int) and horizon > hold:
+        b.set("schedule.decay_steps", horizon - hold, t.source("optim.lr_scheduler.constant_steps"))
+        b.set("schedule.hold_steps", hold, t.source("optim.lr_scheduler.constant_steps"))
+
+
+def _positive(value: Any) -> Optional[int]:
+    number = lenient_int(value)
+    return number if isinstance(number, int) and not isinstance(number, bool) and number > 0 else None
+
+
+class Nemo2Dialect(Dialect):
+    name = "nemo2"
+    summary = ("NeMo 2.0 (nemo.collections.llm): a NeMo-Run YAML export of llm.pretrain/finetune, or a Python recipe "
+               "script (llm.llama3_8b.pretrain_recipe(...) and its assignments)")
+    known_keys = frozenset({"_partial_", "_target_", "_recipe_", "data", "model", "optim", "trainer", "resume", "log",
+                            "peft", "tokenizer", "model_transform"})
+
+    def score(self, doc: Document) -> int:
+        return 90 if doc.format in ("yaml", "json", "python") and is_nemo2_export(doc.data) else 0
+
+    def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        b = self.builder(docs)
+        build_nemo2(b, _tree(b, docs[0]))
+        apply_flags(b, context)
+        return b.build()
+
+
+DIALECT = Nemo2Dialect()

@@ -1,0 +1,117 @@
+"""nemo2 adapter: NeMo 2.0 runs, as a NeMo-Run YAML export or a Python recipe script over the recipe's defaults
+(fixtures/dialects/nemo2, reduced from real files: see each one's first comment)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .helpers import detected, plan_of, write
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "dialects" / "nemo2"
+
+
+def test_a_nemo_run_yaml_export_is_read_with_megatron_optimizer_defaults() -> None:
+    path = FIXTURES / "pretrain_export.yaml"
+    assert detected(path) == "nemo2"
+    plan = plan_of(path)
+    assert plan.mode.kind == "pretrain" and plan.model.name == "Llama3Config8B" and plan.model.layers == 16
+    assert plan.model.hidden_size == 4096 and plan.model.kv_heads == 8
+    assert plan.optimizer.family == "adamw" and plan.optimizer.lr == pytest.approx(2e-4)
+    # OptimizerConfig's own defaults where the export leaves them out
+    assert plan.optimizer.betas == (0.9, 0.95) and plan.optimizer.eps == 1e-8 and plan.optimizer.weight_decay == 0.01
+    assert plan.clipping.max_norm == 1.0
+    assert (plan.schedule.kind, plan.schedule.warmup_steps, plan.schedule.decay_steps) == ("cosine", 500, 20000)
+    assert plan.schedule.min_lr == pytest.approx(2e-5)
+    assert (plan.batch.micro_batch_size, plan.batch.global_batch_size, plan.batch.seq_len) == (2, 256, 4096)
+    # 32 GPUs / (TP 2 × PP 2 × CP 1) = 8 data-parallel ranks: 256 / (2 × 8)
+    assert plan.parallel.world_size == 32 and (plan.parallel.tensor, plan.parallel.pipeline) == (2, 2)
+    assert plan.batch.grad_accum == 16 and plan.run.max_steps == 20000 and plan.eval.interval_steps == 1000
+    assert (plan.precision.compute, plan.precision.params, plan.precision.mixed) == ("bf16", "fp32", True)
+    assert plan.sources["optimizer.lr"].line == 22 and "OptimizerConfig default" in plan.sources["optimizer.eps"].note
+
+
+def test_a_recipe_script_is_read_over_its_recipes_defaults() -> None:
+    path = FIXTURES / "pretrain_llama3_8b.py"
+    assert detected(path) == "nemo2"
+    plan = plan_of(path)
+    assert plan.mode.kind == "pretrain" and plan.model.name == "Llama3Config8B" and plan.model.layers == 32
+    assert plan.optimizer.lr == pytest.approx(1e-4) and plan.sources["optimizer.lr"].line == 16
+    # distributed_fused_adam_with_cosine_annealing(max_lr=3e-4): min_lr 0.1 × max_lr, warmup 2000, eps 1e-5
+    assert plan.schedule.warmup_steps == 2000 and plan.schedule.min_lr == pytest.approx(3e-5)
+    assert plan.optimizer.betas == (0.9, 0.95) and plan.optimizer.eps == 1e-5 and plan.optimizer.weight_decay == 0.1
+    assert "llama3_8b.pretrain_recipe default" in plan.sources["schedule.warmup_steps"].note
+    assert plan.schedule.decay_steps == 5000 and plan.run.max_steps == 5000
+    assert plan.batch.seq_len == 8192 and plan.sources["batch.seq_len"].line == 15  # `SEQ`, a module literal
+    # 16 GPUs, the recipe's TP 1 / PP 1, CP set to 1: 16 data-parallel ranks, 128 / (2 × 16)
+    assert plan.parallel.world_size == 16 and plan.parallel.context == 1 and plan.batch.grad_accum == 4
+    assert plan.sources["parallel.world_size"].line == 10
+    assert plan.precision.compute == "fp8" and plan.sources["precision.compute"].line == 18
+
+
+def test_a_recipe_leaves_the_cosine_horizon_at_the_schedulers_ten_steps(tmp_path) -> None:
+    # CosineAnnealingScheduler(max_steps=10) and no recipe sets it: the lr is at min_lr after the warmup
+    path = write(tmp_path, "pretrain.py", """\
+        from nemo.collections import llm
+        recipe = llm.llama3_70b.pretrain_recipe(num_nodes=4)
+        recipe.trainer.max_steps = 1000
+        """)
+    plan = plan_of(path)
+    assert plan.schedule.decay_steps == 10 and "max_steps 10" in plan.sources["schedule.decay_steps"].note
+    assert (plan.parallel.tensor, plan.parallel.pipeline, plan.parallel.context) == (4, 4, 2)  # the recipe's
+    assert plan.parallel.world_size == 32 and plan.batch.global_batch_size == 512 and plan.batch.grad_accum == 512  # one DP rank
+
+
+def test_a_lora_finetune_recipe_takes_its_peft_branch() -> None:
+    plan = plan_of(FIXTURES / "finetune_llama3_8b.py")
+    assert plan.mode.kind == "lora" and plan.mode.lora_rank == 16 and plan.mode.lora_alpha == 16
+    assert plan.mode.init_from == "nemo://meta-llama/Meta-Llama-3-8B"
+    assert plan.optimizer.lr == pytest.approx(1e-4) and plan.schedule.warmup_steps == 50 and plan.schedule.min_lr == 0
+    assert plan.optimizer.betas == (0.9, 0.98) and plan.run.max_steps == 300
+    assert (plan.batch.global_batch_size, plan.batch.seq_len) == (128, 2048)
+
+
+def test_a_full_finetune_recipe_and_an_unknown_recipe(tmp_path) -> None:
+    full = write(tmp_path, "full.py", """\
+        from nemo.collections.llm.recipes.llama3_8b import finetune_recipe
+        recipe = finetune_recipe(peft_scheme=None)
+        """)
+    lora = write(tmp_path, "lora.py", "from nemo.collections import llm\nrecipe = llm.baichuan2_7b.finetune_recipe()\n")
+    assert plan_of(lora).mode.kind == "lora"  # its branch sets no dim: LoRA's own defaults
+    plan = plan_of(full)
+    assert plan.mode.kind == "full_finetune" and plan.optimizer.lr == pytest.approx(5e-6) and plan.parallel.tensor == 2
+    other = write(tmp_path, "other.py", """\
+        from nemo.collections import llm
+        recipe = llm.qwen3_8b.pretrain_recipe(num_nodes=1)
+        recipe.data.micro_batch_size = 1
+        recipe.trainer.max_steps = args.steps
+        """)
+    plan = plan_of(other)
+    assert plan.batch.micro_batch_size == 1 and plan.parallel.tensor is None
+    assert "not known" in plan.unknown["parallel.tensor"] and "args.steps" in plan.unknown["run.max_steps"]
+
+
+def test_nemo1_yamls_and_other_python_files_are_not_nemo2(tmp_path) -> None:
+    nemo1 = write(tmp_path, "megatron_gpt_config.yaml", """\
+        trainer: {devices: 8, num_nodes: 1, max_steps: 100}
+        model: {micro_batch_size: 1, global_batch_size: 8, tensor_model_parallel_size: 1, optim: {name: fused_adam}}
+        """)
+    assert detected(nemo1) == "nemo"
+    hydra = write(tmp_path, "instantiate.yaml", """\
+        _target_: my_project.train
+        model: {hidden: 8}
+        trainer: {max_steps: 10}
+        """)
+    assert detected(hydra) != "nemo2"
+    nanogpt = write(tmp_path, "config/train_small.py", "learning_rate = 6e-4\nmax_iters = 100\n")
+    assert detected(nanogpt) != "nemo2"
+
+
+def test_check_reads_the_export(tmp_path, capsys) -> None:
+    from pretrain_doctor.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["check", str(FIXTURES / "pretrain_export.yaml")])
+    out = capsys.readouterr().out
+    assert "not a training config" not in out and exited.value.code == 0
