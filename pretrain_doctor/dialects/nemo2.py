@@ -22,8 +22,9 @@ Megatron-core's `OptimizerConfig`:
   parallel), data parallel = world / (TP × PP × CP).
 - `optim`: MegatronOptimizerModule's `config` (OptimizerConfig: `adam` is Megatron's decoupled-decay Adam, AdamW;
   its defaults lr None, betas 0.9/0.999, eps 1e-8, weight decay 0.01, clip 1.0) and `lr_scheduler`.
-  CosineAnnealingScheduler defaults to `max_steps=10` (warmup 750, constant 80000, min_lr 6e-5), and no recipe sets
-  `max_steps`: NeMo does not fill it from the Trainer, so the lr decays over 10 steps and then stays at min_lr.
+  CosineAnnealingScheduler's defaults are warmup 750, constant 80000, min_lr 6e-5; its own `max_steps` (10) never
+  holds: MegatronStrategy.setup copies `trainer.max_steps` into it (NeMo 2.1 on), so the decay spans the run,
+  `constant_steps` of it held at min_lr at the end.
 - `resume.restore_config.path` (or a finetune's `resume`) is the weights a run starts from; `peft` (LoRA, DoRA)
   makes it an adapter run.
 """
@@ -48,8 +49,8 @@ _SCHEDULES = {"CosineAnnealingScheduler": "cosine", "WarmupAnnealingScheduler": 
               "WarmupHoldPolicyScheduler": "constant_with_warmup", "WarmupPolicyScheduler": "constant_with_warmup",
               "SquareRootAnnealingScheduler": "inverse_sqrt", "NoamAnnealingScheduler": "inverse_sqrt",
               "PolynomialDecayAnnealingScheduler": "polynomial", "PolynomialHoldDecayAnnealingScheduler": "polynomial"}
-# CosineAnnealingScheduler's own defaults (v2.4.0): nothing fills max_steps from the Trainer.
-_COSINE_DEFAULTS = {"max_steps": 10, "warmup_steps": 750, "constant_steps": 80000, "min_lr": 6e-5}
+# CosineAnnealingScheduler's own defaults (v2.4.0); its max_steps is the Trainer's (MegatronStrategy.setup).
+_COSINE_DEFAULTS = {"warmup_steps": 750, "constant_steps": 80000, "min_lr": 6e-5}
 # Megatron-core OptimizerConfig defaults (megatron/core/optimizer/optimizer_config.py).
 _OPTIMIZER_DEFAULTS = {"optimizer": "adam", "weight_decay": 0.01, "adam_beta1": 0.9, "adam_beta2": 0.999,
                        "adam_eps": 1e-8, "clip_grad": 1.0}
@@ -383,8 +384,14 @@ def _schedule(b: PlanBuilder, t: Tree) -> None:
           f"{note} (warmup_steps 750)")
     t.put("schedule.min_lr", "optim.lr_scheduler.min_lr", lenient_number, defaults.get("min_lr"),
           f"{note} (min_lr 6e-5)")
-    horizon = t.put("schedule.decay_steps", "optim.lr_scheduler.max_steps", _positive, defaults.get("max_steps"),
-                    f"{note} (max_steps 10: no recipe sets it and NeMo does not take trainer.max_steps)")
+    # MegatronStrategy.setup copies trainer.max_steps into the scheduler's max_steps (NeMo 2.1 on), over whatever
+    # the scheduler was given: the decay runs over the whole run.
+    horizon = _positive(t.get("trainer.max_steps"))
+    if horizon is not None:
+        b.set("schedule.decay_steps", horizon, t.source("trainer.max_steps", "MegatronStrategy.setup copies "
+                                                        "trainer.max_steps into the lr scheduler's max_steps"))
+    else:
+        t.unknown("schedule.decay_steps", "trainer.max_steps")
     hold = lenient_int(t.get("optim.lr_scheduler.constant_steps"))
     if hold is None and kind == "cosine":
         hold = defaults["constant_steps"]

@@ -50,15 +50,17 @@ def test_a_recipe_script_is_read_over_its_recipes_defaults() -> None:
     assert plan.precision.compute == "fp8" and plan.sources["precision.compute"].line == 18
 
 
-def test_a_recipe_leaves_the_cosine_horizon_at_the_schedulers_ten_steps(tmp_path) -> None:
-    # CosineAnnealingScheduler(max_steps=10) and no recipe sets it: the lr is at min_lr after the warmup
+def test_the_cosine_horizon_is_the_trainers_max_steps(tmp_path) -> None:
+    # CosineAnnealingScheduler's own max_steps=10 never holds: MegatronStrategy.setup copies trainer.max_steps into it
+    # (NeMo 2.1 on), and the recipe's cosine holds no constant steps
     path = write(tmp_path, "pretrain.py", """\
         from nemo.collections import llm
         recipe = llm.llama3_70b.pretrain_recipe(num_nodes=4)
         recipe.trainer.max_steps = 1000
         """)
     plan = plan_of(path)
-    assert plan.schedule.decay_steps == 10 and "max_steps 10" in plan.sources["schedule.decay_steps"].note
+    assert plan.schedule.decay_steps == 1000 and "MegatronStrategy" in plan.sources["schedule.decay_steps"].note
+    assert plan.sources["schedule.decay_steps"].line == 3
     assert (plan.parallel.tensor, plan.parallel.pipeline, plan.parallel.context) == (4, 4, 2)  # the recipe's
     assert plan.parallel.world_size == 32 and plan.batch.global_batch_size == 512 and plan.batch.grad_accum == 512  # one DP rank
 
