@@ -699,6 +699,38 @@ def test_a_programs_hf_argument_dataclass_run_without_flags_gives_its_defaults(t
     assert plan.optimizer.lr == 5e-4 and plan.batch.micro_batch_size == 4 and plan.run.max_steps == 1000
 
 
+
+def test_a_dataclass_defined_under_main_unpacked_and_handed_to_main(tmp_path: Path) -> None:
+    # held-out review 129, A 12 (CodeDPD dpo.py): `class ScriptArguments` inside `if __name__ == "__main__":`,
+    # `(args, ) = parser.parse_args_into_dataclasses()`, then `main(args)` builds `DPOConfig(bf16=args.bf16, ...)`;
+    # bf16 was read as off and a ZeRO-3 accelerate config with bf16 raised a false PD303 error
+    program = write(tmp_path, "dpo.py", """\
+        from dataclasses import dataclass, field
+        from typing import Optional
+        from transformers import HfArgumentParser
+        from trl import DPOConfig, DPOTrainer
+
+        def main(args):
+            training_args = DPOConfig(output_dir="out", learning_rate=args.learning_rate, bf16=args.bf16,
+                                      save_strategy=args.save_strategy, per_device_train_batch_size=args.batch_size)
+            DPOTrainer(None, args=training_args).train()
+
+        if __name__ == "__main__":
+            @dataclass
+            class ScriptArguments:
+                learning_rate: Optional[float] = field(default=1e-5)
+                batch_size: Optional[int] = field(default=4)
+                bf16: Optional[bool] = field(default=True)
+                save_strategy: Optional[str] = field(default="no")
+
+            parser = HfArgumentParser(ScriptArguments)
+            (args, ) = parser.parse_args_into_dataclasses()
+            main(args)
+        """)
+    plan = plan_of(program)
+    assert plan.optimizer.lr == 1e-5 and plan.batch.micro_batch_size == 4
+    assert plan.precision.bf16_enabled is True and plan.checkpoint.enabled is False
+
 _ANSWER_ONLY_SFT = """\
     import argparse
     from datasets import load_dataset

