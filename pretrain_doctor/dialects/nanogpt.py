@@ -112,6 +112,14 @@ def _seed(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
         b.set("seed", seed, Source(file=d.script, line=line, note=f"{Path(d.script).name} seeds with {seed}"))
     elif "manual_seed(" in source.text:
         b.unknown("seed", f"the seed {Path(d.script).name} computes")
+    elif _JAX_KEY_FROM_SEED.search(source.text) and isinstance(seed, int) and not isinstance(seed, bool):
+        # a JAX port's `key = jax.random.key(seed)` over its own `seed = 1` (held-out review 129, C 11)
+        b.set("seed", seed, b.source(doc, ("seed",)) if doc.has("seed") else
+              Source(file=d.script, note=f"{Path(d.script).name}: jax.random.key(seed), seed {seed}"))
+
+
+# JAX's random keys made from the script's `seed`
+_JAX_KEY_FROM_SEED = lazy_compile(r"\brandom\.(?:key|PRNGKey)\(\s*seed\s*\)")
 
 
 def _builds_fresh_on(script: str, value: str) -> bool:
@@ -1178,6 +1186,12 @@ def _heads_assertion(b: PlanBuilder, d: _Defaults, config: Path) -> None:
     `n_head` divides `n_embd`: PD607 is an error only where it does (held-out review 128, C 01: a JAX port whose
     single-head attention splits no heads, judged by upstream's assert)."""
     folders = [Path(d.script).parent] if d.script else [config.parent, config.parent.parent]
+    program = read_program(Path(d.script)) if d.script else None
+    if program is not None and _JAX_IMPORT.search(program.text) and not _TORCH_IMPORT.search(program.text):
+        # held-out review 129, C 11: an Equinox port's train.py (`import equinox as eqx`, `from model import GPT`),
+        # its model.py not at hand
+        b.set("model.heads_asserted", False)
+        return
     for folder in folders:
         source = read_program(folder / "model.py")
         if source is not None:
@@ -1187,6 +1201,8 @@ def _heads_assertion(b: PlanBuilder, d: _Defaults, config: Path) -> None:
         b.set("model.heads_asserted", False)  # a port to JAX: upstream's PyTorch model.py is not what runs
 
 
+_JAX_IMPORT = lazy_compile(r"(?m)^\s*(?:import|from)\s+(?:jax|equinox|flax)\b")
+_TORCH_IMPORT = lazy_compile(r"(?m)^\s*(?:import|from)\s+torch\b")
 _JAX_DEPENDENCY = lazy_compile(r"(?im)^\s*[\"']?(jax|jaxlib|equinox|flax)\b")
 _TORCH_DEPENDENCY = lazy_compile(r"(?im)^\s*[\"']?torch\b")
 

@@ -1355,3 +1355,15 @@ def test_a_forks_switch_to_train_by_epochs_replaces_max_iters(tmp_path) -> None:
     assert findings(plan, "PD702") == [] and findings(plan, "PD802") == []
     off = plan_of(write(tmp_path, "d.py", text.replace("train_on_epochs = True", "train_on_epochs = False")), "nanogpt")
     assert off.run.max_steps == 2000
+
+
+def test_a_jax_ports_train_py_beside_the_config(tmp_path) -> None:
+    # held-out review 129, C 11 (an Equinox port on jax-metal): its train.py imports equinox and `from model import
+    # GPT`, the model.py not at hand; it seeds `jax.random.key(seed)` with its own `seed = 1`
+    write(tmp_path, "train.py", "import jax\nimport equinox as eqx\nimport optax\nfrom model import GPT\n"
+                                "batch_size = 12\nn_head = 12\nn_embd = 768\nseed = 1\nmax_iters = 600000\n"
+                                "exec(open('configurator.py').read())\nkey = jax.random.key(seed)\n")
+    plan = plan_of(write(tmp_path, "train_tiny.py", "n_layer = 16\nn_head = 12\nn_embd = 512\nmax_iters = 500\n"
+                                                    "lr_decay_iters = 500\n"), dialect="nanogpt")
+    assert plan.model.heads_asserted is False and findings(plan, "PD607") == []
+    assert plan.seed == 1 and findings(plan, "PD803") == []
