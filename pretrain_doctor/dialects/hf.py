@@ -1280,6 +1280,13 @@ def _rollout(b: PlanBuilder, doc: Document, versions: TrainerVersions, launched:
     # its program's to map, maybe into a trainer of its own (held-out review 94, D 07: TRL's default of 8
     # generations assumed for a custom GRPO whose `generation.num_generations.constant` is 4)
     trl_script = (not launched and not nested) or program == "grpo.py" or bool(doc.data.get("arguments_class"))
+    vision = _vision_grpo(doc)
+    if vision and (judged is None or not judged.at_least(TRL_VISION_GRPO)):
+        # held-out review 129, A 10: RS-GRPO's Qwen2.5-VL run on TRL 0.15, whose `Qwen2VLGRPOTrainer` samples
+        # num_generations completions of each prompt on every process
+        if judged is not None:
+            return  # a release whose GRPOTrainer takes no images: the program's own trainer, with no such check
+        trl_script = False
     b.take("batch.generations", doc, "num_generations", positive_count)
     b.take("eval.generations", doc, "num_generations_eval", positive_count)
     b.take("eval.micro_batch_size", doc, "per_device_eval_batch_size", positive_count)
@@ -1294,7 +1301,21 @@ def _rollout(b: PlanBuilder, doc: Document, versions: TrainerVersions, launched:
         b.default("eval.micro_batch_size", 8, "transformers default")
     elif b.get("batch.generations") is not None:
         owner = f"`{program}`" if program else "the project's own program"
-        b.assume("batch.generations", f"that {owner} keeps TRL's GRPO batch checks", b.source(doc, ("program",)))
+        why = f" ({VISION_GRPO_OWN_TRAINER})" if vision else ""
+        b.assume("batch.generations", f"that {owner} keeps TRL's GRPO batch checks{why}", b.source(doc, ("program",)))
+
+
+# TRL's GRPOTrainer takes images (`pixel_values`) from 0.20; R1-V and its descendants run a trainer of their own.
+TRL_VISION_GRPO = (0, 20)
+VISION_GRPO_OWN_TRAINER = ("a vision-language model, which TRL's GRPOTrainer trains from 0.20 only: R1-V-style trainers "
+                           "of their own sample num_generations completions of each prompt on every process")
+_VISION_FLAGS = ("freeze_vision_modules", "max_pixels", "min_pixels", "image_root")
+
+
+def _vision_grpo(doc: Document) -> bool:
+    """A GRPO run of a vision-language model: its name says so, or a vision flag of R1-V's scripts is given."""
+    named = " ".join(str(doc.get(key) or "") for key in ("model_name_or_path", "model_name", "model"))
+    return bool(_VISION_LANGUAGE_MODEL.search(named)) or any(doc.has(key) for key in _VISION_FLAGS)
 
 
 def _reward_weights(b: PlanBuilder, doc: Document) -> None:

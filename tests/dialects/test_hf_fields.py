@@ -973,3 +973,23 @@ def test_thudms_finetune_demo_config_is_a_lora_run_read_as_yaml_1_2(tmp_path: Pa
     # a prefix-tuning peft_config is no LoRA
     prefix = plan_of(write(tmp_path, "ptuning.yaml", config.read_text().replace("peft_type: LORA", "peft_type: PREFIX_TUNING")))
     assert prefix.mode.lora_rank is None
+
+
+def test_grpo_of_a_vision_language_model_before_trl_takes_images(tmp_path: Path) -> None:
+    # held-out review 129, A 10 (RS-GRPO, trl==0.15.2): `src/open_r1/grpo.py` on Qwen2.5-VL runs an R1-V-style
+    # Qwen2VLGRPOTrainer that samples num_generations completions of each prompt on every process; TRL's own
+    # GRPOTrainer takes images from 0.20 only, so TRL's divisibility check (PD406 error) is not this run's
+    launch = ("torchrun --nproc_per_node=2 src/open_r1/grpo.py --output_dir out "
+              "--model_name_or_path Qwen/Qwen2.5-VL-7B-Instruct --per_device_train_batch_size 1 "
+              "--gradient_accumulation_steps 1 --num_generations 8 --learning_rate 1e-6 --bf16\n")
+    unknown = plan_of(write(tmp_path / "a", "run.sh", launch))
+    assert [f.severity for f in findings(unknown, "PD406")] == ["info"]
+    assert "vision-language" in unknown.program.assumed["batch.generations"]
+    old = plan_of(write(tmp_path / "b", "run.sh", launch), trainer_versions=judged("trl=0.15.2"))
+    assert findings(old, "PD406") == []
+    # from 0.20 TRL's GRPOTrainer trains it, and checks the groups
+    new = plan_of(write(tmp_path / "c", "run.sh", launch), trainer_versions=judged("trl=0.20.0"))
+    assert [f.severity for f in findings(new, "PD406")] == ["error"]
+    # a text model's launch of the same grpo.py keeps TRL's check
+    text = plan_of(write(tmp_path / "d", "run.sh", launch.replace("Qwen2.5-VL-7B-Instruct", "Qwen2.5-7B-Instruct")))
+    assert [f.severity for f in findings(text, "PD406")] == ["error"]
