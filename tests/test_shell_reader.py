@@ -1575,3 +1575,25 @@ def test_a_program_array_set_by_branches_that_find_it_and_one_that_exits() -> No
     # branches running different programs stay unknown
     data, _, _ = _read(script.replace("SWIFT_CMD=(swift)", "SWIFT_CMD=(python train.py)"))
     assert "--learning_rate" not in data
+
+
+def test_a_wrapper_that_exports_and_runs_a_script_beside_it_as_a_program(tmp_path) -> None:
+    # held-out review 129, D 13 (neuronx-nemo-megatron's mixtral_8x7b.sh): `export LR=1e-5 ...` then
+    # `./test_mixtral.sh`, whose `: ${LR=3e-4}` fallback was read, the wrapper skipped
+    wrapper = write(tmp_path, "mixtral.sh", """\
+        #!/usr/bin/env bash
+        export LR=1e-5
+        ./train.sh
+        """)
+    assert read_shell(wrapper.read_text(), "mixtral.sh")[0] == {
+        "runs_script": {"path": "./train.sh", "line": 3, "env": {"LR": "1e-5"}}}
+    write(tmp_path, "train.sh", """\
+        : ${LR=3e-4}
+        torchrun pretrain_gpt.py --num-layers 24 --hidden-size 1024 --num-attention-heads 16 \\
+            --seq-length 1024 --max-position-embeddings 1024 --micro-batch-size 4 --global-batch-size 64 \\
+            --train-iters 1000 --lr $LR --lr-decay-style cosine --lr-warmup-iters 10
+        """)
+    _, found, plan = load_plan_detected(wrapper, CheckOptions(use_settings=False))
+    assert found.via and plan.optimizer.lr == 1e-5
+    # a script run by path that is not the folder's own (`/opt/x.sh`) is no wrapper's step to follow
+    assert "runs_script" not in read_shell("/opt/setup.sh\n", "job.sh")[0]

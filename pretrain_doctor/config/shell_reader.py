@@ -2075,11 +2075,12 @@ def _read_shell(text: str, shown: str, env: Optional[dict[str, str]], path: Opti
     if command is None:
         running = _runs_one_script(shell.commands)
         if running is not None:
-            runs = running.words[1]
+            at = 1 if running.words[0].text in _SHELLS else 0  # `bash other.sh`, or `./other.sh` run itself
+            runs = running.words[at]
             data["runs_script"] = {"path": runs.text, "line": runs.line}
             # ... and its arguments, the script's `$1`, `$2`... (Pai-Megatron-Patch's `run_*.sh dsw ../../ 70B 1 128
             # 1e-5 ...`: held-out review 120, D 24); None where the wrapper leaves one to the environment
-            arguments = [word.text for word in running.words[2:]]
+            arguments = [word.text for word in running.words[at + 1:]]
             if arguments:
                 data["runs_script"]["args"] = arguments
             # What the wrapper exports reaches the script it runs (AutoAlign's sft_*.sh exports LR=5e-6 before
@@ -2200,12 +2201,21 @@ def _runs_one_script(commands: list[Command]) -> Optional[Command]:
     `bash other.sh dsw 1.5B $BATCH_SIZE ...`), for `check` to read instead; None when it runs none, or several
     that may train. A script named for a preparation step (`convert_hf2mcore.sh`, `download.sh`) beside the one
     that trains is not a candidate (held-out review 120, D 25)."""
-    runs = [command for command in commands
-            if len(command.words) >= 2 and command.words[0].text in _SHELLS
-            and (command.words[1].text or "").endswith((".sh", ".bash"))]
+    runs = [command for command in commands if _script_run(command) is not None]
     if len(runs) > 1:
-        runs = [command for command in runs if not _PREPARATION_SCRIPT.search(_word_name(command.words[1]))]
+        runs = [command for command in runs if not _PREPARATION_SCRIPT.search(_word_name(_script_run(command)))]
     return runs[0] if len(runs) == 1 else None
+
+
+def _script_run(command: Command) -> Optional[Word]:
+    """The script a command runs: `bash other.sh ...`, or `./other.sh ...` run itself (held-out review 129, D 13: a
+    wrapper that exports LR=1e-5 and runs `./test_mixtral.sh`)."""
+    words = command.words
+    if len(words) >= 2 and words[0].text in _SHELLS and (words[1].text or "").endswith((".sh", ".bash")):
+        return words[1]
+    if words and (words[0].text or "").startswith("./") and (words[0].text or "").endswith((".sh", ".bash")):
+        return words[0]
+    return None
 
 
 # Scripts a wrapper runs before (or after) training that do not train: checkpoint conversion, downloads, data
