@@ -128,6 +128,7 @@ def mapped_arguments(text: str, shown: str, loaded: dict[str, Any], path: Option
     if len(bound) != 1:
         return None
     [(name, section)] = bound.items()
+    name = _parameter_handed(tree, call, name) or name
     config = loaded
     for key in section:
         config = config.get(key) if isinstance(config, dict) else None
@@ -147,6 +148,24 @@ def mapped_arguments(text: str, shown: str, loaded: dict[str, Any], path: Option
         if key is not None and data.get(f"--{keyword.arg}") is not None:
             from_file[keyword.arg] = (*section, key)
     return MappedArguments(data, positions, unevaluated, from_file) if len(from_file) >= _MIN_MAPPED_KEYS else None
+
+
+def _parameter_handed(tree: ast.Module, call: ast.Call, name: str) -> Optional[str]:
+    """The parameter of the function holding `call` that every call of that function hands `name` (`CONFIG =
+    _load_config(...)`, then `create_training_arguments(CONFIG)` whose `cfg` builds TrainingArguments: held-out review
+    129, A 09); None where there is no such function or parameter."""
+    holder = next((node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+                   and any(inner is call for inner in ast.walk(node))), None)
+    if holder is None:
+        return None
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+             and node.func.id == holder.name]
+    for position, parameter in enumerate(holder.args.args):
+        handed = [next((k.value for k in each.keywords if k.arg == parameter.arg),
+                       each.args[position] if position < len(each.args) else None) for each in calls]
+        if handed and all(isinstance(value, ast.Name) and value.id == name for value in handed):
+            return parameter.arg
+    return None
 
 
 # The calls that load a config file into a dict, by module: `json.load(f)`, `json.loads(f.read())`,
@@ -175,8 +194,9 @@ def _loaded_config_names(tree: ast.Module) -> dict[str, tuple[str, ...]]:
 
 
 # A project's own loader of its config file, a class method or a function (`FineTuningConfig.from_yaml(file_name=...)`,
-# held-out review 111, A 02; `load_config(args.config)`): the file's keys as the object's attributes.
-_CONFIG_CONSTRUCTOR = lazy_compile(r"^(?:from_(?:yaml|yml|json|toml|file)|load_(?:yaml|json|config)(?:_file)?"
+# held-out review 111, A 02; `load_config(args.config)`, a module's private `_load_config(...)`: held-out review 129,
+# A 09): the file's keys as the object's attributes.
+_CONFIG_CONSTRUCTOR = lazy_compile(r"^_*(?:from_(?:yaml|yml|json|toml|file)|load_(?:yaml|json|config)(?:_file)?"
                                    r"|read_(?:yaml|json|config))$")
 
 

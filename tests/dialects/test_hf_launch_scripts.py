@@ -1961,3 +1961,36 @@ def test_a_program_that_builds_its_model_from_a_config_trains_from_scratch(tmp_p
     plan = plan_of(script)
     assert plan.mode.kind == "pretrain" and plan.mode.init_from is None and plan.mode.from_scratch
     assert plan.objective.kind == "seq2seq" and plan.sources["mode.kind"].line == 6
+
+
+def test_a_config_a_private_loader_reads_and_a_function_maps_through_its_parameter(tmp_path):
+    # held-out review 129, A 09: `CONFIG = _load_config("config/config_train.json")`, then
+    # `create_training_arguments(CONFIG)` whose `cfg` builds TrainingArguments with bf16 and eval of its own; the JSON
+    # alone was read as the Trainer's arguments (PD003: eval_steps without eval_strategy)
+    write(tmp_path, "train_sft.py", """\
+        import json
+        from transformers import Trainer, TrainingArguments
+
+        def _load_config(config_path="config_train.json"):
+            with open(config_path) as f:
+                return json.load(f)
+
+        CONFIG = _load_config("config/config_train.json")
+
+        def create_training_arguments(cfg):
+            return TrainingArguments(output_dir=cfg["output_dir"], per_device_train_batch_size=cfg["batch_size"],
+                                     learning_rate=cfg["learning_rate"], bf16=True, evaluation_strategy="steps",
+                                     eval_steps=cfg["eval_steps"], save_total_limit=2)
+
+        def main():
+            Trainer(model=None, args=create_training_arguments(CONFIG)).train()
+
+        if __name__ == "__main__":
+            main()
+        """)
+    config = write(tmp_path, "config_train.json", json.dumps(
+        {"model_name_or_path": "Salesforce/instructblip-vicuna-7b", "output_dir": "out", "batch_size": 4,
+         "learning_rate": 2e-4, "eval_steps": 1000, "num_epochs": 50}, indent=2))
+    plan = plan_of(config, dialect="hf")
+    assert plan.batch.micro_batch_size == 4 and plan.precision.bf16_enabled is True
+    assert not reported(plan, "PD003")
