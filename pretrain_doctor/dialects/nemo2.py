@@ -282,6 +282,12 @@ def _model(b: PlanBuilder, t: Tree) -> None:
         for field, value in zip(("model.layers", "model.hidden_size", "model.ffn_size", "model.heads",
                                  "model.kv_heads"), shape):
             b.set(field, value, t.source("model.config._target_", f"{name} (NeMo gpt/model/llama.py)"))
+        # LlamaConfig: `gated_linear_unit: bool = True` with silu (SwiGLU), untied embeddings; the Llama tokenizers'
+        # vocabularies (Llama 2: 32,000; Llama 3 and 3.1: 128,256)
+        note = f"{name} (NeMo gpt/model/llama.py LlamaConfig)"
+        b.set("model.gated_mlp", True, t.source("model.config._target_", note))
+        b.set("model.tie_embeddings", False, t.source("model.config._target_", note))
+        b.set("model.vocab_size", 32000 if name.startswith("Llama2") else 128256, t.source("model.config._target_", note))
     for key, field in _MODEL_KEYS.items():
         if t.get(f"model.config.{key}") is not None:
             t.put(field, f"model.config.{key}", lenient_number if field == "model.init_std" else lenient_int)

@@ -37,6 +37,8 @@ def test_a_recipe_script_is_read_over_its_recipes_defaults() -> None:
     assert detected(path) == "nemo2"
     plan = plan_of(path)
     assert plan.mode.kind == "pretrain" and plan.model.name == "Llama3Config8B" and plan.model.layers == 32
+    # LlamaConfig: SwiGLU, untied, the Llama 3 vocabulary: 8.03B parameters, as Meta gives
+    assert plan.model.gated_mlp is True and plan.derived.parameters.value == pytest.approx(8.03e9, rel=0.01)
     assert plan.optimizer.lr == pytest.approx(1e-4) and plan.sources["optimizer.lr"].line == 16
     # distributed_fused_adam_with_cosine_annealing(max_lr=3e-4): min_lr 0.1 × max_lr, warmup 2000, eps 1e-5
     assert plan.schedule.warmup_steps == 2000 and plan.schedule.min_lr == pytest.approx(3e-5)
