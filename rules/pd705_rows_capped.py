@@ -64,6 +64,10 @@ class RowsCapped(Rule):
         if not cap or cap > COPIED_ROWS or plan.debug:
             return
         datasets = max(1, len(plan.data.train))
+        given = plan.sources.get("run.dataset_rows")
+        if given is not None and given.note == "--dataset-rows" and plan.run.dataset_rows is not None \
+                and plan.run.dataset_rows <= cap * datasets:
+            return  # rows given that the cap does not reach: it cuts nothing (held-out review 130, B 02: 1,000 rows)
         # the trainer's bound where the dialect knows some datasets' rows (LLaMA-Factory's bundled demos), or the rows
         # given with --dataset-rows, when fewer; `val_size` is held out of what the cap keeps
         trained = max(1, int(cap * datasets * (1 - (plan.data.val_fraction or 0))))
