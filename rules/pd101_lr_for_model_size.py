@@ -57,6 +57,16 @@ def tuned_small_model(parameters: float, lr: float, tokens: float) -> bool:
     return tuned is not None and tokens >= SMALL_MODEL_TUNED_TOKENS and lr <= tuned * 1.02
 
 
+def _below_the_ladders_reach(severity: Optional[str], parameters: float, lr: float) -> Optional[str]:
+    """An error only where the lr is also past the 3× tolerance of the lr tuned runs of this size train at (OLMo's
+    ladder, up to 1B): a 109M model at 7.6e-3, 1.6× the ladder's 4.7e-3, finished its 55k steps (held-out review 130,
+    C 09: an error, "11× above")."""
+    tuned = tuned_lr(parameters)
+    if severity == "error" and tuned is not None and lr < WARN_ABOVE * tuned:
+        return "warning"
+    return severity
+
+
 def severity_for(deviation: float) -> Optional[str]:
     """warning/error for an lr `deviation`× off its band, None when within tolerance."""
     if deviation >= ERROR_ABOVE or deviation <= 1 / ERROR_BELOW:
@@ -75,7 +85,8 @@ class LrForModelSize(Rule):
     Pythia, OLMo, Chinchilla, Llama 3; bands measured at 0.5–4M tokens per step),
     scales it by √(tokens per step / 0.5M) when the plan's batch is smaller
     (square-root rule for Adam), and fires when the configured lr is more than 3×
-    above the band (error at 10×) or more than 10× below it (error at 100×). An lr
+    above the band (error at 10×, and up to 1B parameters only past 3× the lr tuned runs of the size use: the
+    small-model studies' 3.16e-3, OLMo's ladder) or more than 10× below it (error at 100×). An lr
     inside (or below) the published band that is too high only after √-scaling to a batch below
     0.5M tokens/step is not reported: the scaling is extrapolated below the batches the band was
     measured at, and small models train stably there at their published lr (nanoGPT's
@@ -229,6 +240,7 @@ class LrForModelSize(Rule):
             # within the published band's tolerance at its own batches, 10× only by the √ rule extrapolated to a
             # tiny batch: a warning (held-out review 20, B 01: 4e-4 for a 7B model at 1,280 tokens/step, "26×")
             severity = "warning"
+        severity = _below_the_ladders_reach(severity, parameters, lr)
         yield self.finding(
             plan, "optimizer.lr",
             f"peak lr {short_float(lr)} is {times(deviation)} the AdamW band for a {short_count(parameters)} model "
@@ -255,7 +267,7 @@ class LrForModelSize(Rule):
                 f"peak lr {short_float(lr)} is {times(band.deviation(lr))} the AdamW band for a {size} "
                 f"model at any world size (band {band.label()} at 0.5–4M tokens/step)",
                 hint=f"use a peak lr near {short_float(band.middle)}",
-                severity=severity_for(band.deviation(lr)),
+                severity=_below_the_ladders_reach(severity_for(band.deviation(lr)), parameters, lr),
             )
         elif lowest is not None and lr < lowest.low and severity_for(lowest.deviation(lr)):
             yield self.finding(

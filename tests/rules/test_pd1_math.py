@@ -107,7 +107,8 @@ def test_pd101_uses_the_plans_tokens_per_step() -> None:
     assert above[0].message.startswith("peak lr 7e-4 is 1.2× above the published AdamW band")
     assert "within its 3× tolerance" in above[0].message and "extrapolated" in above[0].message
     far = _pd101(plan_of(batch=mid_batch, optimizer={"family": "adamw", "lr": 2e-3}))
-    assert [f.severity for f in far] == ["error"] and "extrapolated" not in far[0].message
+    # (a warning, not an error: within 3× of the 3.2e-3 small-model studies tune this size at; held-out review 130)
+    assert [f.severity for f in far] == ["warning"] and "extrapolated" not in far[0].message
     # below the published band and above only the √-scaled one: no warning (held-out review 5, Megatron's GPT-2
     # 345M recipe: lr 1.5e-4 at 8k tokens/step got "3.4× above the AdamW band"), nor an info since review 101
     assert _pd101(plan_of(batch=small_batch, optimizer={"family": "adamw", "lr": 3e-4})) == []
@@ -115,7 +116,10 @@ def test_pd101_uses_the_plans_tokens_per_step() -> None:
 
 def test_pd101_error_at_ten_times_the_band() -> None:
     batch = {"micro_batch_size": 16, "grad_accum": 8, "data_parallel": 4, "seq_len": 1024}  # 0.52M
-    assert [f.severity for f in _pd101(plan_of(batch=batch, optimizer={"family": "adamw", "lr": 6.1e-3}))] == ["error"]
+    assert [f.severity for f in _pd101(plan_of(batch=batch, optimizer={"family": "adamw", "lr": 1.2e-2}))] == ["error"]
+    # 10× the band yet within 3× of the lr small-model studies tune this size at: a warning (held-out review 130,
+    # C 09: an OLMo 109M run at 7.6e-3 that finished its 55k steps was an error)
+    assert [f.severity for f in _pd101(plan_of(batch=batch, optimizer={"family": "adamw", "lr": 6.1e-3}))] == ["warning"]
     # (up to 3.2e-3 is what small-model studies tune a ~124M model at: not judged too high, see below)
     assert [f.severity for f in _pd101(plan_of(batch=batch, optimizer={"family": "adamw", "lr": 4e-3}))] == ["warning"]
 
@@ -447,10 +451,12 @@ def test_small_models_at_the_lrs_small_model_studies_tune_are_not_too_high() -> 
     assert said(3e-5) == ["warning"]  # too low is judged as before
     # 32k tokens/step, below the batches they tuned at: 1.7× the published 6e-4, too high only by the √ rule: info
     assert said(1e-3, micro=64) == ["info"]
-    assert said(2e-3, micro=64) == ["error"]  # 3.3× the published band: the √-scaled band judges it
+    # 3.3× the published band: the √-scaled band judges it, a warning within 3× of the studies' 3.16e-3 (review 130)
+    assert said(2e-3, micro=64) == ["warning"]
     # ~340M: OLMo's ladder rule tunes 3.2e-3 there (held-out review 22, B 10: SmolLM2-360M's released 3e-3)
     assert said(1e-3, hidden=1280) == [] and said(3e-3, hidden=1280) == []
-    assert said(6e-3, hidden=1280) == ["error"]  # twice the ladder: the √-scaled band judges it
+    assert said(6e-3, hidden=1280) == ["warning"]  # twice the ladder: the √-scaled band judges it, a warning
+    assert said(1.2e-2, hidden=1280) == ["error"]  # past 3× the ladder's lr for the size
     assert said(1e-3, hidden=2560) == ["warning"]  # ~1.1B: past 1B the √-scaled band judges it
 
 
