@@ -868,6 +868,11 @@ class NanogptDialect(Dialect):
             b.set(field, value, Source(file=d.script, line=line, key=name, note=(
                 f"{Path(d.script).name}: `{ast.unparse(expression)}` when the config leaves `{name}` None, this fork's")))
             return
+        if not b.has(field) and doc.has(name) and doc.get(name) is None:
+            # `max_iters: null`: no value upstream's train.py could run with, so the fork's program decides it (held-out
+            # review 130, D 13: a Hydra group's YAML judged as a 600,000-iteration run)
+            b.unknown(field, f"`{name}` is null in the file: the program that reads it decides")
+            return
         if not b.has(field):
             value = convert(d.values[name]) if convert else d.values[name]
             b.default(field, value, d.note)

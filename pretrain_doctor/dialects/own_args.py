@@ -81,7 +81,7 @@ _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
                                 "microbatch_seqs", "micro_batch_seqs", "microbatch_size"), lenient_int),
     "batch.global_batch_size": (("global_batch_size", "total_batch_size", "global_batch_seqs"), lenient_int),
     "batch.grad_accum": (("gradient_accumulation_steps", "grad_accum_steps", "gradient_accumulation",
-                          "accumulation_steps", "grad_steps", "grad_accum", "acc_steps"), lenient_int),
+                          "accumulation_steps", "grad_steps", "grad_accum", "acc_steps", "grad_accumulation"), lenient_int),
     "batch.seq_len": (("max_seq_len", "max_seq_length", "max_length", "seq_len", "seq_length", "block_size",
                        "model_max_length", "max_len", "cutoff_len", "context_length", "sequence_length"), lenient_int),
     "run.max_steps": (("max_steps", "train_steps", "total_steps", "max_iters", "train_iters", "num_train_steps",
@@ -227,7 +227,8 @@ class ProgramDialect(Dialect):
 
 
 # `DataLoader(train_set, batch_size=args.batch_size, ...)`: the program's own loader batches by its `--batch_size`
-_LOADER_BATCH = lazy_compile(r"DataLoader\([^()]*(?:\([^()]*\)[^()]*)*\bbatch_size\s*=\s*args\.batch_size\b"
+_LOADER_BATCH = lazy_compile(r"DataLoader\([^()]*(?:\([^()]*\)[^()]*)*\bbatch_size\s*=\s*(?:args\.)?batch_size\b"
+                             # (`batch_size=batch_size`: a click command's parameter, held-out review 130, D 05)
                              # or hands it to TrainingArguments/SFTConfig as the per-device batch (held-out review
                              # 113, A 17/A 18: `SFTConfig(per_device_train_batch_size=args.batch_size)`)
                              r"|\bper_device_train_batch_size\s*=\s*args\.batch_size\b", 0)

@@ -1367,3 +1367,12 @@ def test_a_jax_ports_train_py_beside_the_config(tmp_path) -> None:
                                                     "lr_decay_iters = 500\n"), dialect="nanogpt")
     assert plan.model.heads_asserted is False and findings(plan, "PD607") == []
     assert plan.seed == 1 and findings(plan, "PD803") == []
+
+
+def test_a_null_iteration_count_is_the_programs_to_decide(tmp_path) -> None:
+    # held-out review 130, D 13 (a course's Hydra group conf/training/default.yaml, `max_iters: null`): read as
+    # nanoGPT's 600,000 iterations, "checkpointing is off for a 600,000-step run"
+    plan = plan_of(write(tmp_path, "default.yaml", "seed: 1337\nbatch_size: 256\nmax_iters: null\nlog_interval: 10\n"
+                                                   "eval_interval: 500\neval_iters: 200\nout_dir: outputs\n"),
+                   dialect="nanogpt")
+    assert plan.run.max_steps is None and "null in the file" in plan.unknown["run.max_steps"]

@@ -942,3 +942,28 @@ def test_grpos_num_iterations_is_no_run_length(tmp_path) -> None:
     assert plan.run.max_steps is None and plan.run.epochs == 1
     plain = plan_of(write(tmp_path, "run2.sh", script.replace("--num_generations 8 ", "")), "own_args")
     assert plain.run.max_steps == 1
+
+
+def test_a_click_command_takes_its_options_as_flags(tmp_path) -> None:
+    # held-out review 130, D 05 (small-malaysian-lm's train.py): `@click.option('--batch-size', default=5)`,
+    # `--grad-accumulation`; the launch `python3 train.py --batch-size 8 --grad-accumulation 4` was refused
+    write(tmp_path, "train.py", """\
+        import click
+        from torch.utils.data import DataLoader
+
+        @click.option('--model-name', default='Qwen3-0.6B-Base', help='Model name.')
+        @click.option('--torch-compile', is_flag=True, help='Torch compile.')
+        @click.option('--batch-size', default=5, help='batch size.')
+        @click.option('--grad-accumulation', default=4, help='gradient accumulation.')
+        @click.command()
+        def main(model_name, torch_compile, batch_size, grad_accumulation):
+            loader = DataLoader(dataset, batch_size=batch_size, shuffle=True)
+
+        if __name__ == "__main__":
+            main()
+        """)
+    path = write(tmp_path, "run.sh", "python3 train.py --model-name Qwen/Qwen3-1.7B-Base --batch-size 8 "
+                                     "--grad-accumulation 4 --torch-compile\n")
+    assert detected(path) == "own_args"
+    plan = plan_of(path)
+    assert (plan.batch.micro_batch_size, plan.batch.grad_accum) == (8, 4)
