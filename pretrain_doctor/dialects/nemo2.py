@@ -12,8 +12,15 @@ Megatron-core's `OptimizerConfig`:
   recipe module by tools/nemo2_recipes.py; e.g. llama3_8b: MockDataModule seq 8192, global batch 512, micro 1;
   TP 1, PP 1, CP 2; 1,168,251 steps; `distributed_fused_adam_with_cosine_annealing(max_lr=3e-4)`: Adam, betas
   0.9/0.95, eps 1e-5, weight decay 0.1, clip 1.0, 2000 warmup steps, min_lr 0.1 × lr; bf16-mixed), each such
-  value sourced as that recipe's default. A recipe whose module is not in the table leaves unset what the script
-  does not set. `finetune_recipe` starts from `default_finetune_recipe` (SQuAD, seq 2048, global batch 128,
+  value sourced as that recipe's default; recipes built on shared helpers (qwen2/qwen25/qwen3, gemma2, nemotron,
+  starcoder2, deepseek) included, the call's keywords (`max_steps=1000`) bound where the recipe passes them. A
+  recipe whose module is not in the table (or called with an argument the table's entry does not cover,
+  `performance_mode=True`) leaves unknown what the script does not set, except the keywords NeMo's recipes share
+  (`num_nodes`, `num_gpus_per_node`, `max_steps`, batch sizes, `seq_length`, parallel sizes), read where they lead.
+  The model's shape is its config class's (ARCHITECTURES, from gpt/model/*.py). The defaults read hold for NeMo
+  2.3 (the `nemo:25.04` container) as for 2.4, except deepseek_v3 (TP 1 in 2.3); from 2.1/2.2 also differ
+  llama31_405b (PP 9), deepseek_v2/_lite (TP 4, EP 1), mixtral_8x22b (seq 65536), gemma2_27b (1 node),
+  nemotron4_15b (no sequence parallel) and the recipes added since (regenerate the table at a tag to compare). `finetune_recipe` starts from `default_finetune_recipe` (SQuAD, seq 2048, global batch 128,
   1000 steps, lr 1e-4 to 0 after 50 warmup steps, beta2 0.98, the Hugging Face weights the recipe names) and its
   `peft_scheme` branch ('lora' by default: adapters dim/alpha, lr 1e-4; None: a full fine-tune at lr 5e-6).
 - `trainer`: Lightning's Trainer (world size = `devices × num_nodes`), `strategy` MegatronStrategy's parallel sizes
@@ -54,13 +61,20 @@ _COSINE_DEFAULTS = {"warmup_steps": 750, "constant_steps": 80000, "min_lr": 6e-5
 # Megatron-core OptimizerConfig defaults (megatron/core/optimizer/optimizer_config.py).
 _OPTIMIZER_DEFAULTS = {"optimizer": "adam", "weight_decay": 0.01, "adam_beta1": 0.9, "adam_beta2": 0.999,
                        "adam_eps": 1e-8, "clip_grad": 1.0}
-# Architectures of the config classes recipes name (gpt/model/llama.py): layers, hidden, ffn, heads, kv heads.
-_ARCHITECTURES = {"Llama2Config7B": (32, 4096, 11008, 32, 32), "Llama2Config13B": (40, 5120, 13824, 40, 40),
-                  "Llama2Config70B": (80, 8192, 28672, 64, 8), "Llama3Config8B": (32, 4096, 14336, 32, 8),
-                  "Llama3Config70B": (80, 8192, 28672, 64, 8), "Llama31Config8B": (32, 4096, 14336, 32, 8),
-                  "Llama31Config70B": (80, 8192, 28672, 64, 8), "Llama31Config405B": (126, 16384, 53248, 128, 8)}
 # Trainer keys a recipe function fills from its own arguments (`pretrain_recipe(num_nodes=2)`).
 _ARGUMENTS = {"trainer.devices": "_recipe_.arguments.num_gpus_per_node", "trainer.num_nodes": "_recipe_.arguments.num_nodes"}
+# The parameters NeMo's recipes share (qwen25_500m, mamba2_*, nemotronh_*, llama31_8b's `pretrain_recipe(...)`) and
+# where each passes them (its trainer helper, MegatronStrategy, MockDataModule): read from a recipe not in the table.
+_SHARED_PARAMETERS = {"num_nodes": "trainer.num_nodes", "num_gpus_per_node": "trainer.devices",
+                      "max_steps": "trainer.max_steps", "val_check_interval": "trainer.val_check_interval",
+                      "limit_val_batches": "trainer.limit_val_batches",
+                      "accumulate_grad_batches": "trainer.accumulate_grad_batches",
+                      "tensor_parallelism": "trainer.strategy.tensor_model_parallel_size",
+                      "pipeline_parallelism": "trainer.strategy.pipeline_model_parallel_size",
+                      "context_parallelism": "trainer.strategy.context_parallel_size",
+                      "global_batch_size": "data.global_batch_size", "gbs": "data.global_batch_size",
+                      "micro_batch_size": "data.micro_batch_size", "mbs": "data.micro_batch_size",
+                      "seq_length": "data.seq_length"}
 _MODEL_KEYS = {"num_layers": "model.layers", "hidden_size": "model.hidden_size", "ffn_hidden_size": "model.ffn_size",
                "num_attention_heads": "model.heads", "num_query_groups": "model.kv_heads",
                "kv_channels": "model.head_dim", "num_moe_experts": "model.num_experts",
@@ -103,9 +117,11 @@ class Tree:
     """A run's composed settings: the recipe's defaults under what the file writes, each value's source."""
 
     def __init__(self, b: PlanBuilder, doc: Document, base: dict[str, Any], note: Optional[str],
-                 unread_recipe: Optional[str] = None) -> None:
+                 unread_recipe: Optional[str] = None, arguments: Optional[dict[str, str]] = None) -> None:
         self.b, self.doc, self.note = b, doc, note
         self.unread_recipe = unread_recipe  # a recipe whose defaults are not in the table: what it sets is unknown
+        # tree paths the recipe fills from the call's keywords (`trainer.max_steps` <- `max_steps=1000`)
+        self.arguments = {path: f"_recipe_.arguments.{name}" for path, name in (arguments or {}).items()}
         self.data = _overlay(base, {k: v for k, v in doc.data.items() if k != "_recipe_"})
 
     def get(self, path: str) -> Any:
@@ -116,11 +132,14 @@ class Tree:
             node = node[part]
         return node
 
+    def _argument(self, path: str) -> str:
+        return self.arguments.get(path) or _ARGUMENTS.get(path, path)
+
     def written(self, path: str) -> bool:
-        return self.doc.has(_ARGUMENTS.get(path, path))
+        return self.doc.has(path) or self.doc.has(self._argument(path))
 
     def source(self, path: str, note: Optional[str] = None) -> Source:
-        path = path if self.doc.has(path) else _ARGUMENTS.get(path, path)
+        path = path if self.doc.has(path) else self._argument(path)
         if self.doc.has(path):
             return self.b.source(self.doc, tuple(path.split(".")), note)
         return Source(file=self.doc.path, note=note or self.note or "NeMo 2 default")
@@ -143,8 +162,11 @@ class Tree:
         return default
 
     def unknown(self, field: str, path: str) -> bool:
-        """The script sets `path` to what is not read without running it."""
+        """The script sets `path` (or the recipe argument that fills it) to what is not read without running it."""
         why = self.doc.unevaluated.get(path)
+        if why is None and path in self.arguments:
+            path = self.arguments[path]
+            why = self.doc.unevaluated.get(path)
         if why is not None:
             self.b.unknown(field, f"`{path} = {why}`, computed by the script")
         return why is not None
@@ -157,36 +179,72 @@ def _tree(b: PlanBuilder, doc: Document) -> Tree:
         return Tree(b, doc, {}, None)
     from .nemo2_recipes import RECIPES, TAG
 
-    module, function = str(recipe.get("module")), str(recipe.get("function"))
-    arguments = recipe.get("arguments") if isinstance(recipe.get("arguments"), dict) else {}
-    entry = RECIPES.get(module, {}).get(function.split("_")[0])
-    if entry is None:
-        base = {"_target_": f"nemo.collections.llm.api.{function.split('_')[0]}"}
-        return Tree(b, doc, base, None, f"NeMo's recipe `{module}.{function}`")
+    module, function = recipe.get("module"), str(recipe.get("function"))
+    kind = function.split("_")[0]
+    arguments = dict(recipe.get("arguments")) if isinstance(recipe.get("arguments"), dict) else {}
+    # a keyword the script computes (`num_gpus_per_node=torch.cuda.device_count()`) is unknown, not the default
+    arguments.update({key.split(".")[-1]: None for key in doc.unevaluated if key.startswith("_recipe_.arguments.")})
+    if recipe.get("assumed"):
+        b.note("other", str(recipe["assumed"]), b.source(doc, ("_recipe_",)))
+    entry = RECIPES.get(str(module), {}).get(kind)
+    differs = {key: arguments[key] for key, value in (entry or {}).get("requires", {}).items()
+               if key in arguments and arguments[key] != value}
+    if entry is None or differs:
+        why = f"NeMo's recipe `{module}.{function}`" if module else recipe.get("unread") or "the recipe the script picks"
+        if differs:
+            why += f" with {', '.join(f'{k}={v!r}' for k, v in differs.items())}"
+        return _unread_tree(b, doc, kind, arguments, why)
     build = _pretrain_tree if function == "pretrain_recipe" else _finetune_tree
-    return Tree(b, doc, build(entry, {**entry["parameters"], **arguments}), f"NeMo 2 {module}.{function} default "
-                f"({TAG})")
+    sink: dict[str, str] = {}
+    tree = build(entry, {**entry["parameters"], **arguments}, sink)
+    return Tree(b, doc, tree, f"NeMo 2 {module}.{function} default ({TAG})",
+                arguments={path: name for path, name in sink.items() if name in arguments})
 
 
-def _bound(value: Any, parameters: dict[str, Any]) -> Any:
-    """A recipe's `$num_nodes` placeholder as the call's (or the function's default) value."""
+def _unread_tree(b: PlanBuilder, doc: Document, kind: str, arguments: dict[str, Any], why: str) -> Tree:
+    """A recipe not in the table: what it sets is unknown, but the keywords NeMo's recipes share are read where they
+    lead (`max_steps=1000` is the trainer's max_steps in every recipe that takes it)."""
+    base: dict[str, Any] = {"_target_": f"nemo.collections.llm.api.{kind}"}
+    sink: dict[str, str] = {}
+    for name, path in _SHARED_PARAMETERS.items():
+        if name in arguments:
+            base = _overlay(base, _nested(path.split("."), arguments[name]))
+            sink[path] = name
+    return Tree(b, doc, base, None, why, arguments=sink)
+
+
+def _bound(value: Any, parameters: dict[str, Any], path: str = "", sink: Optional[dict[str, str]] = None) -> Any:
+    """A recipe's `$num_nodes` placeholder as the call's (or the function's default) value, a `_switch_` on one as
+    the case it picks; `sink` learns which tree path each parameter fills."""
     if isinstance(value, str) and value.startswith("$"):
+        if sink is not None:
+            sink[path] = value[1:]
         return parameters.get(value[1:])
+    if isinstance(value, dict) and "_switch_" in value:
+        return _bound(_case(value, parameters.get(value["_switch_"][1:])), parameters, path, sink)
     if isinstance(value, dict):
-        return {key: _bound(inner, parameters) for key, inner in value.items()}
+        return {key: _bound(inner, parameters, f"{path}.{key}".lstrip("."), sink) for key, inner in value.items()}
     return value
 
 
-def _pretrain_tree(entry: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
-    tree = _bound({key: entry[key] for key in ("model", "trainer", "data")}, parameters)
+def _case(switch: dict[str, Any], value: Any) -> Any:
+    """The case of a recipe's `if precision == "16-mixed": ... elif ...` (or `if use_mtp:`) its parameter picks."""
+    cases = switch["cases"]
+    key = bool(value) if all(isinstance(k, bool) for k in cases) else value
+    return cases.get(key, switch["default"]) if isinstance(key, (str, int, float, bool)) else switch["default"]
+
+
+def _pretrain_tree(entry: dict[str, Any], parameters: dict[str, Any], sink: dict[str, str]) -> dict[str, Any]:
+    tree = _bound({key: entry[key] for key in ("model", "trainer", "data", "optim")}, parameters, "", sink)
     tree["_target_"] = "nemo.collections.llm.api.pretrain"
-    tree["optim"] = _optim_factory(entry["optim"])
+    tree["optim"] = _optim_factory(tree["optim"])
     tree["trainer"]["plugins"] = _precision_factory(tree["trainer"].get("plugins"))
     return tree
 
 
-def _finetune_tree(entry: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+def _finetune_tree(entry: dict[str, Any], parameters: dict[str, Any], sink: dict[str, str]) -> dict[str, Any]:
     """recipes/finetune_default.py `default_finetune_recipe`, then the recipe's `peft_scheme` branch."""
+    sink.update({"trainer.devices": "num_gpus_per_node", "trainer.num_nodes": "num_nodes"})
     packed = bool(parameters.get("packed_sequence") or parameters.get("performance_mode"))
     seq = parameters.get("seq_length") or (4096 if packed else 2048)
     tree: dict[str, Any] = {
@@ -215,11 +273,14 @@ def _nested(parts: list[str], value: Any) -> dict[str, Any]:
 
 
 def _optim_factory(arguments: dict[str, Any]) -> dict[str, Any]:
-    """recipes/optim/adam.py `distributed_fused_adam_with_cosine_annealing` with the recipe's arguments."""
+    """recipes/optim/adam.py `distributed_fused_adam_with_cosine_annealing` with the recipe's arguments (one left
+    None, a recipe parameter defaulting to None, takes the factory's default)."""
+    arguments = {key: value for key, value in arguments.items() if value is not None}
     lr = arguments.get("max_lr", 1e-4)
     min_lr = arguments.get("min_lr")
+    fp16 = arguments.get("precision") == "16-mixed"  # the factory's `precision`: bf16 = not fp16
     return {"_target_": "MegatronOptimizerModule",
-            "config": {"optimizer": "adam", "lr": lr, "weight_decay": 0.1, "bf16": True, "fp16": False,
+            "config": {"optimizer": "adam", "lr": lr, "weight_decay": 0.1, "bf16": not fp16, "fp16": fp16,
                        "adam_beta1": arguments.get("adam_beta1", 0.9), "adam_beta2": arguments.get("adam_beta2", 0.95),
                        "adam_eps": 1e-5, "use_distributed_optimizer": True, "clip_grad": arguments.get("clip_grad", 1.0)},
             "lr_scheduler": {"_target_": "CosineAnnealingScheduler", "warmup_steps": arguments.get("warmup_steps", 2000),
@@ -277,25 +338,40 @@ def _model(b: PlanBuilder, t: Tree) -> None:
                    if name.lower().startswith(f)), None)
     if family:
         b.set("model.family", family, t.source("model.config._target_"))
-    shape = _ARCHITECTURES.get(name)
-    if shape is not None:
-        for field, value in zip(("model.layers", "model.hidden_size", "model.ffn_size", "model.heads",
-                                 "model.kv_heads"), shape):
-            b.set(field, value, t.source("model.config._target_", f"{name} (NeMo gpt/model/llama.py)"))
-        # LlamaConfig: `gated_linear_unit: bool = True` with silu (SwiGLU), untied embeddings; the Llama tokenizers'
-        # vocabularies (Llama 2: 32,000; Llama 3 and 3.1: 128,256)
-        note = f"{name} (NeMo gpt/model/llama.py LlamaConfig)"
-        b.set("model.gated_mlp", True, t.source("model.config._target_", note))
-        b.set("model.tie_embeddings", False, t.source("model.config._target_", note))
-        b.set("model.vocab_size", 32000 if name.startswith("Llama2") else 128256, t.source("model.config._target_", note))
+    _architecture(b, t, name)
     for key, field in _MODEL_KEYS.items():
         if t.get(f"model.config.{key}") is not None:
             t.put(field, f"model.config.{key}", lenient_number if field == "model.init_std" else lenient_int)
 
 
+# The generated table's config fields -> the plan's (a field the class leaves to its base outside NeMo, or to the
+# tokenizer, is not in the table: unknown).
+_ARCHITECTURE_FIELDS = {**{k: v for k, v in _MODEL_KEYS.items() if k != "init_method_std"},
+                        "gated_linear_unit": "model.gated_mlp", "share_embeddings_and_output_weights":
+                        "model.tie_embeddings", "vocab_size": "model.vocab_size"}
+
+
+def _architecture(b: PlanBuilder, t: Tree, name: str) -> None:
+    """What the recipe's config class fixes (dialects/nemo2_recipes.py ARCHITECTURES, read from its dataclass and
+    its bases in gpt/model/*.py); the Llama tokenizers' vocabularies where LlamaConfig leaves vocab_size to them."""
+    from .nemo2_recipes import ARCHITECTURES
+
+    shape = ARCHITECTURES.get(name)
+    if shape is None:
+        return
+    where = f"gpt/model/{shape['file']}"
+    for key, field in _ARCHITECTURE_FIELDS.items():
+        if key in shape:
+            b.set(field, shape[key], t.source("model.config._target_", f"{name} (NeMo {where})"))
+    if "vocab_size" not in shape and name.startswith(("Llama2", "Llama3")):
+        # Llama 2's tokenizer: 32,000; Llama 3 and 3.1's: 128,256
+        b.set("model.vocab_size", 32000 if name.startswith("Llama2") else 128256,
+              t.source("model.config._target_", f"{name} (NeMo {where}: the Llama tokenizer's vocabulary)"))
+
+
 def _trainer(b: PlanBuilder, t: Tree) -> None:
     steps = t.put("run.max_steps", "trainer.max_steps", _positive)
-    if steps is None and t.get("trainer.max_epochs") is None and not t.note:
+    if steps is None and t.get("trainer.max_epochs") is None and not t.note and t.unread_recipe is None:
         b.default("run.epochs", 1000, "Lightning Trainer default (max_epochs 1000 when neither is set)")
     devices, nodes = lenient_int(t.get("trainer.devices")), lenient_int(t.get("trainer.num_nodes") or 1)
     if isinstance(devices, int) and devices > 0 and isinstance(nodes, int) and nodes > 0:
@@ -358,8 +434,11 @@ def _optimizer(b: PlanBuilder, t: Tree) -> None:
             t.put("optimizer.weight_decay", "optim.optimizer_fn.weight_decay", lenient_number)
         return
     name = t.put("optimizer.name", "optim.config.optimizer", str, "adam", f"{note} (optimizer 'adam')")
-    # Megatron's `adam` is apex/TE FusedAdam with decoupled weight decay (decoupled_weight_decay True): AdamW
-    b.set("optimizer.family", "adamw" if name == "adam" else str(name).lower(), t.source("optim.config.optimizer"))
+    if name is None:  # set by a recipe not in the table: unknown, never "none"
+        b.unknown("optimizer.family", b.unknowns.get("optimizer.name") or "the recipe's optimizer is not known")
+    else:
+        # Megatron's `adam` is apex/TE FusedAdam with decoupled weight decay (decoupled_weight_decay True): AdamW
+        b.set("optimizer.family", "adamw" if name == "adam" else str(name).lower(), t.source("optim.config.optimizer"))
     t.put("optimizer.lr", "optim.config.lr", lenient_number)
     t.put("optimizer.weight_decay", "optim.config.weight_decay", lenient_number, 0.01, note)
     t.put("optimizer.eps", "optim.config.adam_eps", lenient_number, 1e-8, note)
@@ -368,8 +447,9 @@ def _optimizer(b: PlanBuilder, t: Tree) -> None:
     path = "optim.config.adam_beta2" if t.get("optim.config.adam_beta2") is not None else "optim.config.adam_beta1"
     if t.get(path) is not None:
         b.set("optimizer.betas", (float(beta1), float(beta2)), t.source(path))
-    else:
-        b.default("optimizer.betas", (0.9, 0.999), note)
+    elif not (t.unknown("optimizer.betas", "optim.config.adam_beta2")
+              or t.unknown("optimizer.betas", "optim.config.adam_beta1")):
+        t.put("optimizer.betas", "optim.config.adam_beta2", lambda v: v, (0.9, 0.999), note)
     t.put("clipping.max_norm", "optim.config.clip_grad", lenient_number, 1.0, f"{note} (clip_grad 1.0)")
 
 
@@ -377,6 +457,10 @@ def _schedule(b: PlanBuilder, t: Tree) -> None:
     if not isinstance(t.get("optim"), dict):
         return
     scheduler = t.get("optim.lr_scheduler")
+    if not isinstance(scheduler, dict) and t.unread_recipe is not None:  # the recipe's own scheduler: not known
+        for field in ("schedule.kind", "schedule.warmup_steps", "schedule.min_lr"):
+            b.unknown(field, f"set by {t.unread_recipe}, whose defaults are not known here")
+        return
     if not isinstance(scheduler, dict):
         b.set("schedule.kind", "constant", t.source("optim", "no lr_scheduler: a constant lr"))
         b.set("schedule.warmup_steps", 0, t.source("optim", "no lr_scheduler: no warmup"))

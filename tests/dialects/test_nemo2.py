@@ -87,13 +87,54 @@ def test_a_full_finetune_recipe_and_an_unknown_recipe(tmp_path) -> None:
     assert plan.mode.kind == "full_finetune" and plan.optimizer.lr == pytest.approx(5e-6) and plan.parallel.tensor == 2
     other = write(tmp_path, "other.py", """\
         from nemo.collections import llm
-        recipe = llm.qwen3_8b.pretrain_recipe(num_nodes=1)
+        recipe = llm.hyena_7b.pretrain_recipe(num_nodes=1)
         recipe.data.micro_batch_size = 1
         recipe.trainer.max_steps = args.steps
         """)
     plan = plan_of(other)
     assert plan.batch.micro_batch_size == 1 and plan.parallel.tensor is None
     assert "not known" in plan.unknown["parallel.tensor"] and "args.steps" in plan.unknown["run.max_steps"]
+
+
+def test_a_recipe_built_on_shared_helpers_is_read_with_its_arguments() -> None:
+    # qwen25_500m.pretrain_recipe passes its own parameters to recipes/qwen2.py's qwen2_trainer / qwen2_model
+    plan = plan_of(FIXTURES / "pretrain_qwen25_500m.py")
+    assert plan.model.name == "Qwen25Config500M" and (plan.model.layers, plan.model.hidden_size) == (24, 896)
+    assert (plan.model.heads, plan.model.kv_heads, plan.model.ffn_size, plan.model.vocab_size) == (14, 2, 4864, 151936)
+    assert plan.model.gated_mlp is True and "gpt/model/qwen2.py" in plan.sources["model.layers"].note
+    # the call's num_gpus_per_node=1, max_steps=1000: world 1, 1000 steps, no Lightning epochs
+    assert plan.parallel.world_size == 1 and plan.sources["parallel.world_size"].line == 13
+    assert plan.run.max_steps == 1000 and plan.sources["run.max_steps"].line == 14 and plan.run.epochs is None
+    # the recipe's defaults: MockDataModule GBS 32 / MBS 2 / seq 4096; `precision="bf16-mixed"` picks bf16_mixed()
+    assert (plan.batch.global_batch_size, plan.batch.micro_batch_size, plan.batch.seq_len) == (32, 2, 4096)
+    assert plan.batch.grad_accum == 16 and plan.precision.compute == "bf16"
+    assert plan.optimizer.family == "adamw" and plan.optimizer.lr == pytest.approx(3e-4)
+    assert "qwen25_500m.pretrain_recipe default" in plan.sources["optimizer.family"].note
+    assert (plan.schedule.warmup_steps, plan.schedule.decay_steps) == (200, 1000)
+
+
+def test_an_unread_recipes_shared_arguments_are_read_and_its_optimizer_is_unknown(tmp_path) -> None:
+    path = write(tmp_path, "pretrain.py", """\
+        from nemo.collections import llm
+        recipe = llm.hyena_7b.pretrain_recipe(name="x", num_nodes=1, num_gpus_per_node=1, max_steps=1000)
+        recipe.optim.config.lr = 3e-4
+        """)
+    plan = plan_of(path)
+    assert plan.parallel.world_size == 1 and plan.run.max_steps == 1000 and plan.run.epochs is None
+    assert plan.sources["run.max_steps"].line == 2 and plan.optimizer.lr == pytest.approx(3e-4)
+    assert plan.optimizer.family is None and "hyena_7b" in plan.unknown["optimizer.family"]
+    assert plan.schedule.kind is None and plan.batch.global_batch_size is None
+
+
+def test_a_recipe_argument_its_table_entry_does_not_cover_leaves_it_unread(tmp_path) -> None:
+    # llama3_8b's table holds the recipe performance_mode=False builds; True adds optimizations not read
+    path = write(tmp_path, "perf.py", """\
+        from nemo.collections import llm
+        recipe = llm.llama3_8b.pretrain_recipe(num_nodes=1, num_gpus_per_node=8, performance_mode=True)
+        """)
+    plan = plan_of(path)
+    assert plan.parallel.world_size == 8 and plan.batch.global_batch_size is None
+    assert "performance_mode=True" in plan.unknown["batch.global_batch_size"]
 
 
 def test_nemo1_yamls_and_other_python_files_are_not_nemo2(tmp_path) -> None:
