@@ -6,7 +6,10 @@ sets: `_recipe_` names the recipe module, its function and the keyword arguments
 below the recipe's name is a key at its dotted path (`trainer.max_steps`), in the order the file runs them, inside
 functions too (a script's `def run_pretraining():`). A value is a literal, a name the file binds to one literal,
 `run.Config(Cls, k=v)` as `{"_target_": "Cls", k: v}`, or a factory called bare (`bf16_with_fp8_mixed()`) as
-`{"_factory_": "bf16_with_fp8_mixed"}`. Anything else is left out, unknown, with its source. The recipe's own
+`{"_factory_": "bf16_with_fp8_mixed"}`; a name the file binds once to such a call, or a class called with keywords
+(`recipe.data = PreTrainingDataModule(seq_length=SL, ...)`), is read keyword by keyword. Anything else is left out,
+unknown, with its source. A recipe picked from a dict of models (`config["recipe_fn"](...)`) is the one model's
+where the file names a single default, else none (`_recipe_.unread`), with a note either way. The recipe's own
 defaults are the nemo2 dialect's (dialects/nemo2_recipes.py).
 """
 
@@ -20,8 +23,8 @@ from .document import KeyPath, Position
 from .python_reader import dotted_tail, evaluate, parse_module
 
 _RECIPE_FUNCTIONS = ("pretrain_recipe", "finetune_recipe")
-# A cheap look before parsing: a recipe function called and NeMo named.
-_MENTIONS = lazy_compile(r"\b(?:pretrain|finetune)_recipe\s*\(")
+# A cheap look before parsing: a recipe function named (called, or held in a dict of models to call later) and NeMo.
+_MENTIONS = lazy_compile(r"\b(?:pretrain|finetune)_recipe\b")
 _Read = tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str]]
 
 
@@ -38,26 +41,32 @@ def read_nemo2_recipe(text: str, shown: str) -> Optional[_Read]:
     found = _recipe_call(tree)
     if found is None:
         return None
-    name, call, module, function = found
+    name, call, module, function = found[:4]
     names = _literals(tree)
-    data: dict[str, Any] = {"_recipe_": {"module": module, "function": function, "arguments": {}}}
+    calls = _bound_calls(tree)
+    recipe: dict[str, Any] = {"module": module, "function": function, "arguments": {}}
+    if len(found) > 4:
+        recipe.update(found[4])
+    data: dict[str, Any] = {"_recipe_": recipe}
     where = Position(call.lineno, call.col_offset + 1)
     positions: dict[KeyPath, Position] = {("_recipe_",): where, ("_recipe_", "module"): where,
                                           ("_recipe_", "function"): where}
     unevaluated: dict[str, str] = {}
+    put = _Putter(data, positions, unevaluated, names, calls, text)
     for keyword in call.keywords:
         if keyword.arg:
-            _put(data, positions, unevaluated, ("_recipe_", "arguments", keyword.arg), keyword.value, names, text)
+            put(("_recipe_", "arguments", keyword.arg), keyword.value)
     for statement in _assignments_below(tree, name):
         path = _path_below(statement.targets[0], name)
         if path:
-            _put(data, positions, unevaluated, path, statement.value, names, text)
+            put(path, statement.value)
     return data, positions, unevaluated
 
 
-def _recipe_call(tree: ast.Module) -> Optional[tuple[str, ast.Call, str, str]]:
+def _recipe_call(tree: ast.Module) -> Optional[tuple]:
     """(the name the recipe is bound to, the call, the recipe module, the function) of the first
-    `x = <module>.pretrain_recipe(...)`, or of a function imported from a recipe module by name."""
+    `x = <module>.pretrain_recipe(...)`, or of a function imported from a recipe module by name; else of
+    `x = config["recipe_fn"](...)` over a dict of recipe functions (`_picked_recipe`)."""
     imported = {alias.asname or alias.name: node.module.rsplit(".", 1)[-1] for node in ast.walk(tree)
                 if isinstance(node, ast.ImportFrom) and node.module and ".recipes." in f".{node.module}."
                 for alias in node.names if alias.name in _RECIPE_FUNCTIONS}
@@ -74,6 +83,50 @@ def _recipe_call(tree: ast.Module) -> Optional[tuple[str, ast.Call, str, str]]:
             continue
         if module:
             return node.targets[0].id, call, module, function
+    return _picked_recipe(tree)
+
+
+def _held_recipes(tree: ast.Module) -> dict[str, tuple[str, str]]:
+    """`"llama": {"recipe_fn": llm.llama31_8b.pretrain_recipe, ...}`: each dict key's recipe, uncalled."""
+    held: dict[str, tuple[str, str]] = {}
+    for node in _nodes(tree, ast.Dict):
+        for key, value in zip(node.keys, node.values):
+            if not (isinstance(key, ast.Constant) and isinstance(key.value, str) and isinstance(value, ast.Dict)):
+                continue
+            for inner in value.values:
+                if isinstance(inner, ast.Attribute) and inner.attr in _RECIPE_FUNCTIONS and dotted_tail(inner.value):
+                    held[key.value] = (dotted_tail(inner.value), inner.attr)
+    return held
+
+
+def _picked_recipe(tree: ast.Module) -> Optional[tuple]:
+    """`recipe = config["recipe_fn"](name=..., num_nodes=1)`, the function picked from a dict of recipes. The recipe
+    is the one model's when the file names a single default among the dict's keys (`add_argument("--model",
+    default="llama")`) or the dict holds one recipe; else none is assumed: `unread` says which it may be."""
+    held = _held_recipes(tree)
+    if not held:
+        return None
+    for node in sorted(_nodes(tree, ast.Assign), key=lambda n: (n.lineno, n.col_offset)):
+        call = node.value
+        if not (len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Subscript)):
+            continue
+        defaults = {k.value.value for k in _nodes(tree, ast.keyword) if k.arg == "default"
+                    and isinstance(k.value, ast.Constant) and k.value.value in held}
+        choices = sorted({module for module, _ in held.values()})
+        functions = {function for _, function in held.values()}
+        function = functions.pop() if len(functions) == 1 else "pretrain_recipe"
+        if len(defaults) == 1 or len(choices) == 1:
+            key = defaults.pop() if defaults else next(iter(held))
+            module = held[key][0]
+            return node.targets[0].id, call, module, function, {
+                "assumed": f"the recipe is picked from a dict of models at run time; read as `{module}.{function}`"
+                           f" ({'the default model ' + repr(key) if len(choices) > 1 else 'the only one it holds'})"}
+        listed = ", ".join(f"{key!r}: {module}" for key, (module, _) in sorted(held.items()))
+        return node.targets[0].id, call, None, function, {
+            "unread": f"the recipe the script picks at run time from a dict of models ({listed})",
+            "assumed": f"the recipe is picked at run time from a dict of models ({listed}); none is assumed: what "
+                       f"the recipe sets is unknown, what the script sets after it is read"}
     return None
 
 
@@ -111,10 +164,57 @@ def _path_below(target: ast.expr, name: str) -> tuple[str, ...]:
     return tuple(reversed(parts)) if isinstance(target, ast.Name) and target.id == name else ()
 
 
+def _bound_calls(tree: ast.Module) -> dict[str, ast.Call]:
+    """Names the file binds once to a config call (`data_config = run.Config(FineTuningDataModule, ...)`,
+    `data = PreTrainingDataModule(...)`), in a function or at module level: `recipe.data = data_config` reads it."""
+    calls: dict[str, ast.Call] = {}
+    dropped: set[str] = set()
+    for node in _nodes(tree, ast.Assign):
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                if target.id in calls or not _is_config_call(node.value):
+                    dropped.add(target.id)
+                else:
+                    calls[target.id] = node.value
+    return {name: call for name, call in calls.items() if name not in dropped}
+
+
+def _is_config_call(node: ast.expr) -> bool:
+    """`run.Config(Cls, k=v)`, `run.Partial(...)`, or a class called with keywords only (`Cls(k=v)`)."""
+    if not isinstance(node, ast.Call):
+        return False
+    tail = dotted_tail(node.func)
+    if tail in ("Config", "Partial"):
+        return bool(node.args)
+    return tail[:1].isupper() and not node.args and bool(node.keywords)
+
+
+class _Putter:
+    """Writes each value at its dotted path, with its position; a config call's keywords one by one, so a keyword
+    the script computes is unknown with its source while its literal neighbours are read."""
+
+    def __init__(self, data: dict[str, Any], positions: dict[KeyPath, Position], unevaluated: dict[str, str],
+                 names: dict[str, Any], calls: dict[str, ast.Call], text: str) -> None:
+        self.data, self.positions, self.unevaluated = data, positions, unevaluated
+        self.names, self.calls, self.text = names, calls, text
+
+    def __call__(self, path: KeyPath, node: ast.expr) -> None:
+        call = self.calls.get(node.id) if isinstance(node, ast.Name) else node
+        if isinstance(call, ast.Call) and _is_config_call(call):
+            target = call.args[0] if call.args else call.func
+            _put(self.data, self.positions, self.unevaluated, path, node, {}, self.text,
+                 {"_target_": dotted_tail(target)})
+            for keyword in call.keywords:
+                if keyword.arg:
+                    self((*path, keyword.arg), keyword.value)
+            return
+        _put(self.data, self.positions, self.unevaluated, path, node, self.names, self.text)
+
+
 def _put(data: dict[str, Any], positions: dict[KeyPath, Position], unevaluated: dict[str, str], path: KeyPath,
-         node: ast.expr, names: dict[str, Any], text: str) -> None:
+         node: ast.expr, names: dict[str, Any], text: str, value: Any = None) -> None:
     where = Position(node.lineno, node.col_offset + 1)
-    value = _value(node, names)
+    value = _value(node, names) if value is None else value
     parent = data
     for depth, part in enumerate(path[:-1], start=1):
         if not isinstance(parent.get(part), dict):

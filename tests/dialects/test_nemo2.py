@@ -137,6 +137,32 @@ def test_a_recipe_argument_its_table_entry_does_not_cover_leaves_it_unread(tmp_p
     assert "performance_mode=True" in plan.unknown["batch.global_batch_size"]
 
 
+def test_a_data_module_bound_to_a_name_replaces_the_recipes() -> None:
+    plan = plan_of(FIXTURES / "finetune_data_config.py")
+    assert plan.mode.kind == "lora" and plan.mode.init_from == "/workspace/qwen2.5-0.5b.nemo"
+    assert (plan.batch.micro_batch_size, plan.batch.global_batch_size, plan.batch.seq_len) == (2, 16, 2048)
+    assert plan.sources["batch.micro_batch_size"].line == 14 and plan.sources["batch.seq_len"].line == 13
+    assert plan.batch.grad_accum == 8 and plan.parallel.world_size == 1
+
+
+def test_a_recipe_picked_from_a_dict_reads_the_scripts_assignments(tmp_path) -> None:
+    path = FIXTURES / "pretrain_picked_from_dict.py"
+    assert detected(path) == "nemo2"
+    plan = plan_of(path)
+    # `recipe.data = PreTrainingDataModule(...)`, `recipe.trainer.strategy = MegatronStrategy(...)`: read
+    assert (plan.batch.micro_batch_size, plan.batch.global_batch_size, plan.batch.seq_len) == (1, 128, 2048)
+    assert plan.parallel.tensor == 1 and plan.parallel.world_size == 8 and plan.run.max_steps == 10
+    # two models, no default: no recipe assumed, and the unknowns name both
+    assert plan.optimizer.family is None and "llama31_8b" in plan.unknown["optimizer.family"]
+    assert "qwen25_7b" in plan.unknown["schedule.kind"]
+    chosen = write(tmp_path, "chosen.py", (FIXTURES / "pretrain_picked_from_dict.py").read_text().replace(
+        "import sys\n", "import argparse\nimport sys\nparser = argparse.ArgumentParser()\n"
+        "parser.add_argument('--model', default='qwen')\n"))
+    plan = plan_of(chosen)
+    assert plan.model.name == "Qwen25Config7B" and plan.optimizer.family == "adamw"
+    assert any("qwen25_7b.pretrain_recipe" in note.message and "'qwen'" in note.message for note in plan.notes)
+
+
 def test_nemo1_yamls_and_other_python_files_are_not_nemo2(tmp_path) -> None:
     nemo1 = write(tmp_path, "megatron_gpt_config.yaml", """\
         trainer: {devices: 8, num_nodes: 1, max_steps: 100}
