@@ -389,7 +389,8 @@ def table(mirror: str, tag: str) -> dict[str, dict[str, Any]]:
 # The model config fields the dialect reads (`num_layers: int = 24` in a config dataclass of gpt/model/*.py).
 _ARCHITECTURE_FIELDS = ("num_layers", "hidden_size", "ffn_hidden_size", "num_attention_heads", "num_query_groups",
                         "kv_channels", "gated_linear_unit", "share_embeddings_and_output_weights", "vocab_size",
-                        "num_moe_experts", "moe_router_topk", "seq_length")
+                        "num_moe_experts", "moe_router_topk", "seq_length", "moe_ffn_hidden_size",
+                        "moe_shared_expert_intermediate_size")
 _MODELS = "nemo/collections/llm/gpt/model"
 
 

@@ -78,7 +78,9 @@ _SHARED_PARAMETERS = {"num_nodes": "trainer.num_nodes", "num_gpus_per_node": "tr
 _MODEL_KEYS = {"num_layers": "model.layers", "hidden_size": "model.hidden_size", "ffn_hidden_size": "model.ffn_size",
                "num_attention_heads": "model.heads", "num_query_groups": "model.kv_heads",
                "kv_channels": "model.head_dim", "num_moe_experts": "model.num_experts",
-               "moe_router_topk": "model.experts_per_token", "init_method_std": "model.init_std"}
+               "moe_router_topk": "model.experts_per_token", "init_method_std": "model.init_std",
+               "moe_ffn_hidden_size": "model.expert_ffn_size",
+               "moe_shared_expert_intermediate_size": "model.shared_expert_ffn_size"}
 
 
 def _target(node: Any) -> str:
@@ -348,7 +350,10 @@ def _model(b: PlanBuilder, t: Tree) -> None:
 # tokenizer, is not in the table: unknown).
 _ARCHITECTURE_FIELDS = {**{k: v for k, v in _MODEL_KEYS.items() if k != "init_method_std"},
                         "gated_linear_unit": "model.gated_mlp", "share_embeddings_and_output_weights":
-                        "model.tie_embeddings", "vocab_size": "model.vocab_size"}
+                        "model.tie_embeddings", "vocab_size": "model.vocab_size",
+                        # a routed expert's width and the shared experts' (DeepSeek's MoE), not the dense ffn's
+                        "moe_ffn_hidden_size": "model.expert_ffn_size",
+                        "moe_shared_expert_intermediate_size": "model.shared_expert_ffn_size"}
 
 
 def _architecture(b: PlanBuilder, t: Tree, name: str) -> None:

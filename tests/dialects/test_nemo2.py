@@ -186,3 +186,22 @@ def test_check_reads_the_export(tmp_path, capsys) -> None:
         main(["check", str(FIXTURES / "pretrain_export.yaml")])
     out = capsys.readouterr().out
     assert "not a training config" not in out and exited.value.code == 0
+
+
+def test_an_moe_config_class_counts_its_experts_at_their_own_width(tmp_path) -> None:
+    # held-out review 128, D 09 (a 4-layer DeepSeekV3Config export): each routed expert is moe_ffn_hidden_size 2048
+    # wide, not the dense ffn_hidden_size 18,432 (408B parameters were counted for four layers)
+    path = write(tmp_path, "config.yaml", """\
+        _partial_: true
+        _target_: nemo.collections.llm.api.pretrain
+        data: {_target_: nemo.collections.llm.gpt.data.mock.MockDataModule, global_batch_size: 64, micro_batch_size: 1,
+               seq_length: 4096}
+        model:
+          _target_: nemo.collections.llm.gpt.model.deepseek.DeepSeekModel
+          config: {_target_: nemo.collections.llm.gpt.model.deepseek.DeepSeekV3Config, num_layers: 4}
+        trainer: {_target_: nemo.lightning.pytorch.trainer.Trainer, devices: 8, num_nodes: 1, max_steps: 10}
+        """)
+    plan = plan_of(path)
+    assert plan.model.layers == 4 and plan.model.num_experts == 256
+    assert plan.model.expert_ffn_size == 2048 and plan.model.shared_expert_ffn_size == 2048
+    assert 30e9 < plan.derived.parameters.value < 60e9
