@@ -655,6 +655,27 @@ def _numbers_the_trainer_must_match(b: PlanBuilder, doc: Document, ds_doc: Docum
                "trainer_config_finalize raises ValueError on the mismatch, so the run stops at start-up",
                b.source(ds_doc, where), hint='write `"warmup_num_steps": "auto"` and set `warmup_steps` on the Trainer',
                key="warmup_num_steps", severity="error")
+    elif b.dialect in ("hf", "llamafactory") and isinstance(warmup, int) and hf_warmup == 0 \
+            and isinstance(ratio, (int, float)) and ratio > 0:
+        _ratio_against_fixed_warmup(b, doc, ds_doc, warmup, ratio, prefix + ("scheduler", "params", "warmup_num_steps"))
+
+
+def _ratio_against_fixed_warmup(b: PlanBuilder, doc: Document, ds_doc: Document, warmup: int, ratio: float,
+                                where: KeyPath) -> None:
+    """A fixed `warmup_num_steps` beside the Trainer's `warmup_ratio`: transformers compares it with
+    ceil(ratio × steps) and stops on a mismatch (held-out review 130, B 06: 2,500 against `--warmup_ratio 0.01`). An
+    error where `max_steps` fixes the Trainer's count, a warning where the data's size decides it."""
+    steps = lenient_int(doc.get("max_steps"))
+    expected = math.ceil(ratio * steps) if isinstance(steps, int) and steps > 0 else None
+    if expected is not None and max(1, expected) == max(1, warmup):
+        return
+    said = (f"{expected} (ceil({ratio:g} × max_steps {steps:,}))" if expected is not None else
+            f"ceil({ratio:g} × the optimizer steps the Trainer computes from the data)")
+    b.note("ignored-key", f"`scheduler.params.warmup_num_steps: {warmup}` is a number, and transformers requires it to "
+           f"equal the Trainer's warmup, {said} (`warmup_ratio`): trainer_config_finalize raises ValueError on the "
+           "mismatch, so the run stops at start-up" + ("" if expected is not None else " unless the two happen to agree"),
+           b.source(ds_doc, where), hint='write `"warmup_num_steps": "auto"` (the Trainer fills its own warmup)',
+           key="warmup_num_steps", severity="error" if expected is not None else "warning")
 
 
 # Schedules that decay the lr over the whole run (to a floor or to 0).

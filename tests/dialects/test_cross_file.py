@@ -407,3 +407,20 @@ def test_a_program_that_computes_its_precision_flag_meets_accelerates_deepspeed_
                     "    DPOTrainer(None, args=args).train()\n")
     plan = plan_of(program, accelerate_config=acc)
     assert findings(plan, "PD303") == [] and plan.precision.compute == "bf16"
+
+
+def test_a_fixed_deepspeed_warmup_beside_the_trainers_warmup_ratio(tmp_path) -> None:
+    # held-out review 130, B 06: WarmupLR's `warmup_num_steps: 2500` beside `--warmup_ratio 0.01`; transformers'
+    # trainer_config_finalize compares it with get_warmup_steps() = ceil(0.01 × steps) and raises ValueError
+    write(tmp_path, "ds.json", '{"scheduler": {"type": "WarmupLR", "params": {"warmup_min_lr": "auto", '
+          '"warmup_max_lr": "auto", "warmup_num_steps": 2500}}}')
+    plan = plan_of(write(tmp_path, "a.yaml", HF + "deepspeed: ds.json\nwarmup_ratio: 0.01\n"), dialect="hf")
+    [mismatch] = [f for f in findings(plan, "PD002") if "warmup_num_steps" in f.message]
+    assert mismatch.severity == "warning" and "ceil(0.01" in mismatch.message
+    known = plan_of(write(tmp_path, "b.yaml", HF + "deepspeed: ds.json\nwarmup_ratio: 0.01\nmax_steps: 10000\n"),
+                    dialect="hf")
+    assert [f.severity for f in findings(known, "PD002") if "warmup_num_steps" in f.message] == ["error"]
+    # ... and where they agree (ceil(0.25 × 10,000) = 2,500) nothing is said
+    agree = plan_of(write(tmp_path, "c.yaml", HF + "deepspeed: ds.json\nwarmup_ratio: 0.25\nmax_steps: 10000\n"),
+                    dialect="hf")
+    assert not [f for f in findings(agree, "PD002") if "warmup_num_steps" in f.message]
