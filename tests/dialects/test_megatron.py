@@ -1365,6 +1365,18 @@ def test_a_megatron_forks_rlhf_entry_is_online_rl(tmp_path) -> None:
     assert findings(plan, "PD106") == []
 
 
+
+def test_slimes_rl_on_megatron_is_online_rl(tmp_path) -> None:
+    # held-out review 131, D 02 (miles' run-nemotron-3-super-120b-a12b.sh, reduced): `train.py --advantage-estimator
+    # grpo --rollout-batch-size 32 --hf-checkpoint ...` with Megatron's flags, read as pretraining from scratch (PD104:
+    # "from-scratch runs often spike or diverge" at lr 1e-6)
+    text = SCRIPT.replace("pretrain_gpt.py", "train.py").replace(
+        "--swiglu", "--advantage-estimator grpo\n    --num-rollout 10\n    --rollout-batch-size 32")
+    plan = plan_of(write(tmp_path, "run-qwen.sh", text))
+    assert (plan.mode.kind, plan.mode.rl_method, plan.objective.kind) == ("online_rl", "grpo", "online_rl")
+    ppo = plan_of(write(tmp_path, "run-ppo.sh", text.replace("--advantage-estimator grpo", "--advantage-estimator ppo")))
+    assert ppo.mode.rl_method == "ppo"
+
 def test_a_file_of_option_variables_is_read_as_the_argument_list_its_launcher_expands(tmp_path) -> None:
     # held-out reviews 123, D 11 and 124, D 17/D 18 (Megatron-LM examples/rl/model_configs/*.sh, reduced): no command,
     # the flags in COMMON_OPTIONS (from the file it sources), ENV_DEPENDENT and MODEL_OPTIONS for the RL launcher
