@@ -266,8 +266,12 @@ class WarmupLength(Rule):
                 beta2_reported = _beta2_judged(plan, beta2) if (
                     adam and short_side == 1 and floor is not None and steps is not None and steps < floor
                     and not (fraction is not None and fraction < PRETRAIN_FRACTION[0])) else None
+                # ... and a long warmup where the run is cheap to repeat or the model tiny: it spends some of a cheap
+                # run below the peak lr, short of most of it (held-out review 131, C 06: 100 of 401 steps, 8e14 FLOPs)
+                cheap_long = bool(long_side) and low_stakes is not None and plan.derived.low_stakes is not None \
+                    and fraction is not None and fraction < FINETUNE_MOST_FRACTION
                 mild = ((not short_side or near_floor or small or share_only or unsized or beta2_reported)
-                        and (not long_side or long_share))
+                        and (not long_side or long_share or cheap_long))
                 if long_share and not short_side:
                     # only long, and no longer than torchtitan's documented norm ("normally 1/5 of --training.steps"):
                     # it trains longer below the peak lr at no risk, nothing to fix (held-out reviews 60, B 04 and 61,
@@ -295,6 +299,8 @@ class WarmupLength(Rule):
                 elif share_only:
                     why.append(f"{steps:,.0f} steps, at least published recipes' shortest warmup "
                                f"({PUBLISHED_SHORTEST_WARMUP}, MPT's): a longer run does not make them riskier")
+                if cheap_long and not long_share:
+                    why.append(f"{plan.derived.low_stakes}: the steps below the peak lr cost little")
                 if long_share:
                     share = "" if fraction > PRETRAIN_FRACTION[1] else f"{fraction:.0%} of the run: "  # else said already
                     why.append(f"{share}up to {PRETRAIN_MILD_FRACTION:.0%}, torchtitan's template share, it trains "

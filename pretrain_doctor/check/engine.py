@@ -588,6 +588,9 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
         # ... and where the run writes (held-out review 108, D 11: `--output_dir` twice, the later path the one meant)
         output = name in _OUTPUT_KEYS
         same_update = _same_adamw(duplicate, doc)
+        # ... and which attention kernel computes the same attention (held-out review 131, B 10: LLaMA-Factory's
+        # `flash_attn` twice, the later `fa2` the one meant)
+        kernel = name in _ATTENTION_KERNEL_KEYS
         # ... and an interval of evaluation the run does not do (held-out review 64, A 08: `eval_steps` twice beside
         # `eval_strategy: "no"`), or does: it changes how often held-out loss is measured, not a step of training
         # (held-out review 117, D 09: `--eval-interval` 2000, then 10000)
@@ -602,7 +605,7 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
         override = launch and duplicate.last_line < duplicate.first_line
         harmless = duplicate.same_value or duplicate.dropped_empty or duplicate.both_off or partner is not None \
             or own_tokens or reporting or evaluating or retention or saving or workers or same_update or output \
-            or override or strategy
+            or override or strategy or kernel
         # ... and a launch's flag no setting judged here is read from: a launch appends overrides on purpose, and
         # what the drop changes is not known, so a warning would be a guess (held-out reviews 116-123: pin memory,
         # the data cache, each named one by one). A YAML key set twice is a paste slip more often: it stays a warning.
@@ -629,6 +632,7 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
                    ": only how the data is loaded changes, not how it trains" if workers else
                    ": only where the run writes its checkpoints changes, not how it trains" if output else
                    ": both run the same 32-bit AdamW update, on other kernels" if same_update else
+                   ": only which attention kernel runs changes, not what it computes" if kernel else
                    ": evaluation is off, so neither value is used" if idle else
                    ": only how often the run evaluates changes, not how it trains" if evaluating else
                    ": the later value turns evaluation on, which changes no step of training" if strategy else
@@ -645,6 +649,12 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
             source=Source(file=doc.path, line=duplicate.first_line, key=key),
             data={"repeated": True, "key": key, **({"severity": "info"} if harmless or unread else {})},
         )
+
+
+# Keys that pick the attention kernel (LLaMA-Factory's `flash_attn`, transformers' `attn_implementation`, axolotl's
+# `flash_attention`): each computes the same attention.
+_ATTENTION_KERNEL_KEYS = frozenset({"flash_attn", "attn_implementation", "flash_attention", "sdp_attention",
+                                    "use_flash_attention", "use_flash_attention_2", "xformers_attention"})
 
 
 def _read_into_plan(key: str, plan: TrainingPlan) -> bool:

@@ -993,3 +993,17 @@ def test_grpo_of_a_vision_language_model_before_trl_takes_images(tmp_path: Path)
     # a text model's launch of the same grpo.py keeps TRL's check
     text = plan_of(write(tmp_path / "d", "run.sh", launch.replace("Qwen2.5-VL-7B-Instruct", "Qwen2.5-7B-Instruct")))
     assert [f.severity for f in findings(text, "PD406")] == ["error"]
+
+
+def test_an_attention_kernel_key_set_twice_is_an_info(tmp_path: Path) -> None:
+    # held-out review 131, B 10 (a LLaMA-Factory SFT YAML with `flash_attn` at lines 4 and 6, the later `fa2` meant):
+    # either kernel computes the same attention, so the drop is no warning; a training setting set twice still is
+    from pretrain_doctor.check.engine import CheckOptions, check_paths
+
+    config = write(tmp_path, "sft.yaml", "model_name_or_path: Qwen/Qwen2-1.5B\nstage: sft\ndo_train: true\n"
+                   "flash_attn: auto\nfinetuning_type: full\nflash_attn: fa2\ndataset: alpaca_en_demo\n"
+                   "template: qwen\nlearning_rate: 1.0e-5\nlearning_rate: 2.0e-5\nnum_train_epochs: 3\n"
+                   "per_device_train_batch_size: 2\noutput_dir: out\n")
+    report = check_paths([config], CheckOptions(use_settings=False))
+    twice = {f.message.split("`")[1]: f.severity for f in report.findings if f.code == "PD002" and "set twice" in f.message}
+    assert twice == {"flash_attn": "info", "learning_rate": "warning"}
