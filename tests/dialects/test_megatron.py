@@ -1476,3 +1476,15 @@ def test_a_warmup_not_shorter_than_the_decay_stops_megatron(tmp_path, flags, fir
     assert [f.severity for f in found] == (["error"] if fires else [])
     if fires:
         assert "asserts `lr_warmup_steps < lr_decay_steps`" in found[0].message
+
+
+def test_an_external_loaders_valid_path_is_its_own_to_split(tmp_path) -> None:
+    # held-out review 131, D 15 (Pai-Megatron-Patch's Qwen2-VL run): `--train-data-path wds --valid-data-path wds
+    # --dataloader-type external`, the Energon folder holding its train and val parts apart, read as evaluation on the
+    # training data (PD701 a warning)
+    flags = "\n    --train-data-path /data/wds\n    --valid-data-path /data/wds"
+    text = SCRIPT.replace("--swiglu", "--swiglu" + flags).replace("--split 99,1,0", "--split 100,0,0")
+    plain = plan_of(write(tmp_path, "plain.sh", text))
+    assert [f.severity for f in findings(plain, "PD701")] == ["warning"]
+    external = plan_of(write(tmp_path, "external.sh", text.replace(flags, flags + "\n    --dataloader-type external")))
+    assert findings(external, "PD701") == [] and "external" in external.unknown["data.eval"]
