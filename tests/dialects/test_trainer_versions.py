@@ -282,3 +282,15 @@ def test_an_uninstalled_trainer_is_settled_from_sys_path_without_importlib_metad
         assert may_be_installed("litgpt")
     finally:
         versions.installed_version.cache_clear()
+
+
+def test_a_pre_release_sorts_before_its_release() -> None:
+    # held-out review 131, B 03: a repo pinning trl 0.15.0.dev0, a snapshot before GRPO's batch counted completions
+    # (0.15's #2776), judged as 0.15
+    from pretrain_doctor.dialects.versions import TrainerVersion
+
+    dev = TrainerVersion("trl", "0.15.0.dev0", "pinned")
+    assert not dev.at_least((0, 15)) and dev.at_least((0, 14)) and dev.key < (0, 15) and dev.key > (0, 14, 9)
+    assert TrainerVersion("trl", "0.15.0", "pinned").at_least((0, 15))
+    assert TrainerVersion("transformers", "5.0.0rc1", "pinned").key < (5,)
+    assert TrainerVersion("trl", "0.15.1.dev0", "pinned").at_least((0, 15))
