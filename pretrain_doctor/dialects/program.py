@@ -1300,18 +1300,9 @@ def _click_option(call: ast.Call, defaults: dict[str, Any], options: dict[str, s
     named = [name for name in names if name.isidentifier()]  # `@click.option('--lr', 'learning_rate')`
     long = max(flags, key=len)
     dest = named[0] if named else long.lstrip("-").replace("-", "_")
-    for flag in flags:
-        options[flag] = dest
     keywords = {k.arg: k.value for k in call.keywords if k.arg}
-    if "default" in keywords:
-        try:
-            defaults[dest] = ast.literal_eval(keywords["default"])
-        except (ValueError, TypeError, SyntaxError, RecursionError):
-            pass  # computed at run time: not a literal the plan can show
-    elif isinstance(keywords.get("is_flag"), ast.Constant) and keywords["is_flag"].value is True:
-        defaults[dest] = False
-    else:
-        defaults[dest] = None
+    is_flag = isinstance(keywords.get("is_flag"), ast.Constant) and keywords["is_flag"].value is True
+    _declare(flags, dest, keywords, False if is_flag else None, defaults, options)
 
 
 def _cli_function_arguments(tree: ast.Module, defaults: dict[str, Any], options: dict[str, str]) -> None:
@@ -1398,19 +1389,25 @@ def _add_argument(call: ast.Call, defaults: dict[str, Any], options: dict[str, s
     dest = long.lstrip("-").replace("-", "_")
     if isinstance(keywords.get("dest"), ast.Constant):
         dest = str(keywords["dest"].value)
-    for flag in flags:
-        options[flag] = dest
     action = keywords.get("action")
     action_name = action.value if isinstance(action, ast.Constant) else None
+    switch = action_name == "store_false" if action_name in ("store_true", "store_false") else None
+    _declare(flags, dest, keywords, switch, defaults, options)
+
+
+def _declare(flags: list[str], dest: str, keywords: dict[str, ast.expr], switch: Optional[bool],
+             defaults: dict[str, Any], options: dict[str, str]) -> None:
+    """An option's flags and its default: the literal `default=`, else a switch's off value (`switch`), else None
+    (the parser's default); a default computed at run time is no literal the plan can show."""
+    for flag in flags:
+        options[flag] = dest
     if "default" in keywords:
         try:
             defaults[dest] = ast.literal_eval(keywords["default"])
         except (ValueError, TypeError, SyntaxError, RecursionError):
-            pass  # computed at run time: not a literal the plan can show
-    elif action_name in ("store_true", "store_false"):
-        defaults[dest] = action_name == "store_false"
+            pass
     else:
-        defaults[dest] = None  # argparse's default
+        defaults[dest] = switch
 
 
 # --- HfArgumentParser over the program's own dataclasses --------------------------------------------------
