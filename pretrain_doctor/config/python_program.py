@@ -158,14 +158,18 @@ def _parameter_handed(tree: ast.Module, call: ast.Call, name: str) -> Optional[s
                    and any(inner is call for inner in ast.walk(node))), None)
     if holder is None:
         return None
+    return next((parameter.arg for parameter, handed in _handed(tree, holder)
+                 if handed and all(isinstance(value, ast.Name) and value.id == name for value in handed)), None)
+
+
+def _handed(tree: ast.Module, function: ast.FunctionDef) -> Iterator[tuple[ast.arg, list[Optional[ast.expr]]]]:
+    """Each positional parameter of `function` with what every call of it in the module hands it (by keyword or
+    position; None where a call leaves it to its default)."""
     calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-             and node.func.id == holder.name]
-    for position, parameter in enumerate(holder.args.args):
-        handed = [next((k.value for k in each.keywords if k.arg == parameter.arg),
-                       each.args[position] if position < len(each.args) else None) for each in calls]
-        if handed and all(isinstance(value, ast.Name) and value.id == name for value in handed):
-            return parameter.arg
-    return None
+             and node.func.id == function.name]
+    for position, parameter in enumerate(function.args.args):
+        yield parameter, [next((k.value for k in each.keywords if k.arg == parameter.arg),
+                               each.args[position] if position < len(each.args) else None) for each in calls]
 
 
 # The calls that load a config file into a dict, by module: `json.load(f)`, `json.loads(f.read())`,
@@ -372,19 +376,14 @@ def _parsed_parameters(tree: ast.Module, function: ast.FunctionDef, settings: Se
     if not settings.parsed and not settings.hf_parsers:
         return {}
     parsed = {name for node in ast.walk(tree) for name, expression in assignments(node)
-              if isinstance(expression, ast.Call) and settings.parsed and _parses_arguments(expression, settings)}
+              if isinstance(expression, ast.Call) and _parses_arguments(expression, settings)}
     # `(args, ) = parser.parse_args_into_dataclasses()` then `main(args)` (held-out review 129, A 12)
     dataclasses = {name: found for node in ast.walk(tree) for name, expression in assignments(node)
                    for found in [_parsed_dataclass(expression, settings)] if found is not None}
-    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-             and node.func.id == function.name]
     found: _Scope = {}
-    for position, parameter in enumerate(function.args.args):
-        handed = [next((k.value for k in call.keywords if k.arg == parameter.arg),
-                       call.args[position] if position < len(call.args) else None) for call in calls]
+    for parameter, handed in _handed(tree, function):
         if handed and all((isinstance(value, ast.Name) and value.id in parsed)
-                          or (isinstance(value, ast.Call) and settings.parsed and _parses_arguments(value, settings))
-                          for value in handed):
+                          or (isinstance(value, ast.Call) and _parses_arguments(value, settings)) for value in handed):
             found.update({f"{parameter.arg}.{field}": value for field, value in settings.parsed.items()})
         classes = {dataclasses.get(value.id) if isinstance(value, ast.Name) else None for value in handed}
         if handed and len(classes) == 1 and None not in classes:
