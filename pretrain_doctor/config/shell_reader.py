@@ -2075,7 +2075,7 @@ def _read_shell(text: str, shown: str, env: Optional[dict[str, str]], path: Opti
     if command is None:
         running = _runs_one_script(shell.commands)
         if running is not None:
-            at = 1 if running.words[0].text in _SHELLS else 0  # `bash other.sh`, or `./other.sh` run itself
+            at = _script_run(running) or 0  # `bash other.sh` (1), or `./other.sh` run itself (0)
             runs = running.words[at]
             data["runs_script"] = {"path": runs.text, "line": runs.line}
             # ... and its arguments, the script's `$1`, `$2`... (Pai-Megatron-Patch's `run_*.sh dsw ../../ 70B 1 128
@@ -2201,20 +2201,20 @@ def _runs_one_script(commands: list[Command]) -> Optional[Command]:
     `bash other.sh dsw 1.5B $BATCH_SIZE ...`), for `check` to read instead; None when it runs none, or several
     that may train. A script named for a preparation step (`convert_hf2mcore.sh`, `download.sh`) beside the one
     that trains is not a candidate (held-out review 120, D 25)."""
-    runs = [command for command in commands if _script_run(command) is not None]
+    runs = [(command, at) for command in commands for at in [_script_run(command)] if at is not None]
     if len(runs) > 1:
-        runs = [command for command in runs if not _PREPARATION_SCRIPT.search(_word_name(_script_run(command)))]
-    return runs[0] if len(runs) == 1 else None
+        runs = [(command, at) for command, at in runs if not _PREPARATION_SCRIPT.search(_word_name(command.words[at]))]
+    return runs[0][0] if len(runs) == 1 else None
 
 
-def _script_run(command: Command) -> Optional[Word]:
-    """The script a command runs: `bash other.sh ...`, or `./other.sh ...` run itself (held-out review 129, D 13: a
-    wrapper that exports LR=1e-5 and runs `./test_mixtral.sh`)."""
+def _script_run(command: Command) -> Optional[int]:
+    """Which word of the command is the script it runs: 1 for `bash other.sh ...`, 0 for `./other.sh ...` run itself
+    (held-out review 129, D 13: a wrapper that exports LR=1e-5 and runs `./test_mixtral.sh`); None for neither."""
     words = command.words
     if len(words) >= 2 and words[0].text in _SHELLS and (words[1].text or "").endswith((".sh", ".bash")):
-        return words[1]
+        return 1
     if words and (words[0].text or "").startswith("./") and (words[0].text or "").endswith((".sh", ".bash")):
-        return words[0]
+        return 0
     return None
 
 
