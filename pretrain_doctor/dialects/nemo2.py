@@ -20,8 +20,9 @@ Megatron-core's `OptimizerConfig`:
   The model's shape is its config class's (ARCHITECTURES, from gpt/model/*.py). The defaults read hold for NeMo
   2.3 (the `nemo:25.04` container) as for 2.4, except deepseek_v3 (TP 1 in 2.3); from 2.1/2.2 also differ
   llama31_405b (PP 9), deepseek_v2/_lite (TP 4, EP 1), mixtral_8x22b (seq 65536), gemma2_27b (1 node),
-  nemotron4_15b (no sequence parallel) and the recipes added since (regenerate the table at a tag to compare). `finetune_recipe` starts from `default_finetune_recipe` (SQuAD, seq 2048, global batch 128,
-  1000 steps, lr 1e-4 to 0 after 50 warmup steps, beta2 0.98, the Hugging Face weights the recipe names) and its
+  nemotron4_15b (no sequence parallel) and the recipes added since (regenerate the table at a tag to compare).
+  `finetune_recipe` starts from `default_finetune_recipe` (SQuAD, seq 2048, global batch 128, 1000 steps,
+  lr 1e-4 to 0 after 50 warmup steps, beta2 0.98, the Hugging Face weights the recipe names) and its
   `peft_scheme` branch ('lora' by default: adapters dim/alpha, lr 1e-4; None: a full fine-tune at lr 5e-6).
 - `trainer`: Lightning's Trainer (world size = `devices × num_nodes`), `strategy` MegatronStrategy's parallel sizes
   (1 by default), `plugins` MegatronMixedPrecision's `precision` (`bf16_with_fp8_mixed()` trains in FP8).
@@ -43,7 +44,7 @@ from typing import Any, Callable, Optional
 from ..config.document import Document, KeyPath
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
-from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number
+from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number, positive_count
 from .shared import mark_smoke_test, set_lightning_precision
 
 _API = ("nemo.collections.llm.api.", "nemo.collections.llm.")
@@ -62,7 +63,8 @@ _COSINE_DEFAULTS = {"warmup_steps": 750, "constant_steps": 80000, "min_lr": 6e-5
 _OPTIMIZER_DEFAULTS = {"optimizer": "adam", "weight_decay": 0.01, "adam_beta1": 0.9, "adam_beta2": 0.999,
                        "adam_eps": 1e-8, "clip_grad": 1.0}
 # Trainer keys a recipe function fills from its own arguments (`pretrain_recipe(num_nodes=2)`).
-_ARGUMENTS = {"trainer.devices": "_recipe_.arguments.num_gpus_per_node", "trainer.num_nodes": "_recipe_.arguments.num_nodes"}
+_ARGUMENTS = {"trainer.devices": "_recipe_.arguments.num_gpus_per_node",
+              "trainer.num_nodes": "_recipe_.arguments.num_nodes"}
 # The parameters NeMo's recipes share (qwen25_500m, mamba2_*, nemotronh_*, llama31_8b's `pretrain_recipe(...)`) and
 # where each passes them (its trainer helper, MegatronStrategy, MockDataModule): read from a recipe not in the table.
 _SHARED_PARAMETERS = {"num_nodes": "trainer.num_nodes", "num_gpus_per_node": "trainer.devices",
@@ -79,6 +81,7 @@ _MODEL_KEYS = {"num_layers": "model.layers", "hidden_size": "model.hidden_size",
                "num_attention_heads": "model.heads", "num_query_groups": "model.kv_heads",
                "kv_channels": "model.head_dim", "num_moe_experts": "model.num_experts",
                "moe_router_topk": "model.experts_per_token", "init_method_std": "model.init_std",
+               # a routed expert's width and the shared experts' (DeepSeek's MoE), not the dense ffn's
                "moe_ffn_hidden_size": "model.expert_ffn_size",
                "moe_shared_expert_intermediate_size": "model.shared_expert_ffn_size"}
 
@@ -350,10 +353,7 @@ def _model(b: PlanBuilder, t: Tree) -> None:
 # tokenizer, is not in the table: unknown).
 _ARCHITECTURE_FIELDS = {**{k: v for k, v in _MODEL_KEYS.items() if k != "init_method_std"},
                         "gated_linear_unit": "model.gated_mlp", "share_embeddings_and_output_weights":
-                        "model.tie_embeddings", "vocab_size": "model.vocab_size",
-                        # a routed expert's width and the shared experts' (DeepSeek's MoE), not the dense ffn's
-                        "moe_ffn_hidden_size": "model.expert_ffn_size",
-                        "moe_shared_expert_intermediate_size": "model.shared_expert_ffn_size"}
+                        "model.tie_embeddings", "vocab_size": "model.vocab_size"}
 
 
 def _architecture(b: PlanBuilder, t: Tree, name: str) -> None:
@@ -375,7 +375,7 @@ def _architecture(b: PlanBuilder, t: Tree, name: str) -> None:
 
 
 def _trainer(b: PlanBuilder, t: Tree) -> None:
-    steps = t.put("run.max_steps", "trainer.max_steps", _positive)
+    steps = t.put("run.max_steps", "trainer.max_steps", positive_count)
     if steps is None and t.get("trainer.max_epochs") is None and not t.note and t.unread_recipe is None:
         b.default("run.epochs", 1000, "Lightning Trainer default (max_epochs 1000 when neither is set)")
     devices, nodes = lenient_int(t.get("trainer.devices")), lenient_int(t.get("trainer.num_nodes") or 1)
@@ -386,7 +386,7 @@ def _trainer(b: PlanBuilder, t: Tree) -> None:
     for size, field in (("tensor_model_parallel_size", "parallel.tensor"),
                         ("pipeline_model_parallel_size", "parallel.pipeline"),
                         ("context_parallel_size", "parallel.context")):
-        t.put(field, f"trainer.strategy.{size}", _positive, 1, f"MegatronStrategy default ({size} 1)")
+        t.put(field, f"trainer.strategy.{size}", positive_count, 1, f"MegatronStrategy default ({size} 1)")
     interval = lenient_number(t.get("trainer.val_check_interval"))
     if lenient_number(t.get("trainer.limit_val_batches")) == 0:  # no validation batch: no evaluation at any interval
         b.set("eval.enabled", False, t.source("trainer.limit_val_batches"))
@@ -411,10 +411,10 @@ def _precision(b: PlanBuilder, t: Tree) -> None:
 
 
 def _batch(b: PlanBuilder, t: Tree) -> None:
-    micro = t.put("batch.micro_batch_size", "data.micro_batch_size", _positive)
-    total = t.put("batch.global_batch_size", "data.global_batch_size", _positive)
-    if not t.put("batch.seq_len", "data.seq_length", _positive):
-        t.put("batch.seq_len", "model.config.seq_length", _positive)
+    micro = t.put("batch.micro_batch_size", "data.micro_batch_size", positive_count)
+    total = t.put("batch.global_batch_size", "data.global_batch_size", positive_count)
+    if not t.put("batch.seq_len", "data.seq_length", positive_count):
+        t.put("batch.seq_len", "model.config.seq_length", positive_count)
     world = b.get("parallel.world_size")
     split = (b.get("parallel.tensor") or 1) * (b.get("parallel.pipeline") or 1) * (b.get("parallel.context") or 1)
     if not all(isinstance(n, int) for n in (micro, total, world)) or world % split:
@@ -481,7 +481,7 @@ def _schedule(b: PlanBuilder, t: Tree) -> None:
           f"{note} (min_lr 6e-5)")
     # MegatronStrategy.setup copies trainer.max_steps into the scheduler's max_steps (NeMo 2.1 on), over whatever
     # the scheduler was given: the decay runs over the whole run.
-    horizon = _positive(t.get("trainer.max_steps"))
+    horizon = positive_count(t.get("trainer.max_steps"))
     if horizon is not None:
         b.set("schedule.decay_steps", horizon, t.source("trainer.max_steps", "MegatronStrategy.setup copies "
                                                         "trainer.max_steps into the lr scheduler's max_steps"))
@@ -493,11 +493,6 @@ def _schedule(b: PlanBuilder, t: Tree) -> None:
     if isinstance(hold, int) and hold > 0 and isinstance(horizon, int) and horizon > hold:
         b.set("schedule.decay_steps", horizon - hold, t.source("optim.lr_scheduler.constant_steps"))
         b.set("schedule.hold_steps", hold, t.source("optim.lr_scheduler.constant_steps"))
-
-
-def _positive(value: Any) -> Optional[int]:
-    number = lenient_int(value)
-    return number if isinstance(number, int) and not isinstance(number, bool) and number > 0 else None
 
 
 class Nemo2Dialect(Dialect):
