@@ -142,12 +142,11 @@ class DecayHorizonMismatch(Rule):
             if short_tail:
                 effect += f" ({floor:g}), a tail of {1 - ratio:.0%} that keeps training as a slow anneal"
             shallow = floor is not None and bool(plan.optimizer.lr) and floor >= SHALLOW_FLOOR * plan.optimizer.lr
-            annealed = _share_at_end(plan, decay, total.value, floor) if ratio > high and not shallow else None
-            if annealed is not None and annealed > ANNEALED_SHARE:
-                annealed = None
-            if annealed is not None:
+            at_end = _share_at_end(plan, decay, total.value, floor) if ratio > high and not shallow else None
+            annealed = at_end is not None and at_end <= ANNEALED_SHARE
+            if annealed:
                 # held-out review 129, C 06: NeoX's cosine over 12,079 of 10,000 iterations ends at 8% of the peak
-                effect += (f", though only just: it ends at {annealed:.0%} of the peak lr, below the 10% a GPT-3 or "
+                effect += (f", though only just: it ends at {at_end:.0%} of the peak lr, below the 10% a GPT-3 or "
                            "Chinchilla cosine ends at")
             if shallow:
                 effect += (f"; the schedule only goes from {plan.optimizer.lr:g} to {floor:g} "

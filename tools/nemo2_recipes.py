@@ -26,6 +26,8 @@ import copy
 import subprocess
 from typing import Any, Optional
 
+from pretrain_doctor.config.python_reader import dotted_tail
+
 _FOLDER = "nemo/collections/llm/recipes"
 _PACKAGE = "nemo.collections.llm.recipes."
 # A recipe's parameters that decide no setting
@@ -70,10 +72,6 @@ def _parameters(function: ast.FunctionDef) -> dict[str, Any]:
     return {key: value for key, value in _defaults(function).items() if key in _RECIPE_PARAMETERS}
 
 
-def _tail(node: ast.AST) -> str:
-    return node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
-
-
 def _literal(node: Optional[ast.expr], names: dict[str, Any]) -> Any:
     """A constant, a parameter's value (`names`), `run.Config(Cls, k=v)` as `{"_target_": "Cls", k: v}`, or a
     factory called without arguments (`bf16_mixed()`) as `{"_factory_": "bf16_mixed"}`; `_SKIPPED` otherwise."""
@@ -85,10 +83,10 @@ def _literal(node: Optional[ast.expr], names: dict[str, Any]) -> Any:
         return names.get(node.id, _SKIPPED)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
         return -node.operand.value
-    if isinstance(node, ast.Call) and _tail(node.func) == "Config" and node.args:
-        return {"_target_": _tail(node.args[0]), **_keywords(node, names)}
+    if isinstance(node, ast.Call) and dotted_tail(node.func) == "Config" and node.args:
+        return {"_target_": dotted_tail(node.args[0]), **_keywords(node, names)}
     if isinstance(node, ast.Call) and not node.args:
-        return {"_factory_": _tail(node.func), **_keywords(node, names)}
+        return {"_factory_": dotted_tail(node.func), **_keywords(node, names)}
     return _SKIPPED
 
 
@@ -283,10 +281,10 @@ class _Recipes:
                 bound = {name: self.value(module, arg, env) for name, arg in zip(names, node.args)}
                 bound.update({k.arg: self.value(module, k.value, env) for k in node.keywords if k.arg})
                 return self.call(callee_module, callee, {k: v for k, v in bound.items() if v is not _SKIPPED})
-        if isinstance(node, ast.Call) and _tail(node.func) in ("Config", "Partial") and node.args:
-            return {"_target_": _tail(node.args[0]), **self.keywords(module, node, env)}
+        if isinstance(node, ast.Call) and dotted_tail(node.func) in ("Config", "Partial") and node.args:
+            return {"_target_": dotted_tail(node.args[0]), **self.keywords(module, node, env)}
         if isinstance(node, ast.Call) and not node.args:
-            return {"_factory_": _tail(node.func), **self.keywords(module, node, env)}
+            return {"_factory_": dotted_tail(node.func), **self.keywords(module, node, env)}
         return _literal(node, {})
 
     def keywords(self, module: str, call: ast.Call, env: dict[str, Any]) -> dict[str, Any]:
@@ -346,7 +344,7 @@ def _finetune(functions: dict[str, ast.FunctionDef]) -> Optional[dict[str, Any]]
     if recipe is None:
         return None
     base = next((node for node in ast.walk(recipe) if isinstance(node, ast.Call)
-                 and _tail(node.func) == "default_finetune_recipe"), None)
+                 and dotted_tail(node.func) == "default_finetune_recipe"), None)
     if base is None or len(base.args) < 2 or not isinstance(base.args[1], ast.Constant):
         return None
     branches: dict[str, dict[str, Any]] = {}
@@ -406,7 +404,7 @@ def architectures(mirror: str, tag: str, names: set[str]) -> dict[str, dict[str,
                               and isinstance(t.target, ast.Name) and t.value is not None}
                     fields.update({t.targets[0].id: _literal(t.value, {}) for t in node.body
                                    if isinstance(t, ast.Assign) and isinstance(t.targets[0], ast.Name)})
-                    classes[node.name] = ([_tail(base) for base in node.bases], fields, path)
+                    classes[node.name] = ([dotted_tail(base) for base in node.bases], fields, path)
 
     def resolved(name: str, depth: int = 0) -> dict[str, Any]:
         if name not in classes or depth > 20:

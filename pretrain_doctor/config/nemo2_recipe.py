@@ -106,16 +106,16 @@ def _picked_recipe(tree: ast.Module) -> Optional[tuple]:
     held = _held_recipes(tree)
     if not held:
         return None
+    defaults = {k.value.value for k in _nodes(tree, ast.keyword) if k.arg == "default"
+                and isinstance(k.value, ast.Constant) and k.value.value in held}
+    choices = sorted({module for module, _ in held.values()})
+    functions = {function for _, function in held.values()}
+    function = functions.pop() if len(functions) == 1 else "pretrain_recipe"
     for node in sorted(_nodes(tree, ast.Assign), key=lambda n: (n.lineno, n.col_offset)):
         call = node.value
         if not (len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(call, ast.Call)
                 and isinstance(call.func, ast.Subscript)):
             continue
-        defaults = {k.value.value for k in _nodes(tree, ast.keyword) if k.arg == "default"
-                    and isinstance(k.value, ast.Constant) and k.value.value in held}
-        choices = sorted({module for module, _ in held.values()})
-        functions = {function for _, function in held.values()}
-        function = functions.pop() if len(functions) == 1 else "pretrain_recipe"
         if len(defaults) == 1 or len(choices) == 1:
             key = defaults.pop() if defaults else next(iter(held))
             module = held[key][0]
