@@ -85,8 +85,7 @@ class GenerationBatchNotDivisible(Rule):
             yield from self._unknown_world(plan, groups, generation_batch)
 
     def _severity(self, plan):
-        assumed = plan.program.assumed.get("batch.generations") or ""
-        if "vision-language model" in assumed:
+        if "batch.generations" in plan.program.assumed and plan.model.takes_images:
             return "info"  # held-out review 129, A 10: an R1-V-style trainer of its own checks nothing of the kind
         if "batch.generations" in plan.program.assumed:
             # a program of its own (`grpo_cache.py`) may run a trainer of its own: one level below TRL's refusal

@@ -1281,6 +1281,8 @@ def _rollout(b: PlanBuilder, doc: Document, versions: TrainerVersions, launched:
     # generations assumed for a custom GRPO whose `generation.num_generations.constant` is 4)
     trl_script = (not launched and not nested) or program == "grpo.py" or bool(doc.data.get("arguments_class"))
     vision = _vision_grpo(doc)
+    if vision:
+        b.set("model.takes_images", True, b.source(doc, (vision,), note="a vision-language model"))
     if vision and (judged is None or not judged.at_least(TRL_VISION_GRPO)):
         # held-out review 129, A 10: RS-GRPO's Qwen2.5-VL run on TRL 0.15, whose `Qwen2VLGRPOTrainer` samples
         # num_generations completions of each prompt on every process
@@ -1312,10 +1314,13 @@ VISION_GRPO_OWN_TRAINER = ("a vision-language model, which TRL's GRPOTrainer tra
 _VISION_FLAGS = ("freeze_vision_modules", "max_pixels", "min_pixels", "image_root")
 
 
-def _vision_grpo(doc: Document) -> bool:
-    """A GRPO run of a vision-language model: its name says so, or a vision flag of R1-V's scripts is given."""
-    named = " ".join(str(doc.get(key) or "") for key in ("model_name_or_path", "model_name", "model"))
-    return bool(_VISION_LANGUAGE_MODEL.search(named)) or any(doc.has(key) for key in _VISION_FLAGS)
+def _vision_grpo(doc: Document) -> Optional[str]:
+    """A GRPO run of a vision-language model: the key that says so (its model's name, or a vision flag of R1-V's
+    scripts), else None."""
+    for key in ("model_name_or_path", "model_name", "model"):
+        if _VISION_LANGUAGE_MODEL.search(str(doc.get(key) or "")):
+            return key
+    return next((key for key in _VISION_FLAGS if doc.has(key)), None)
 
 
 def _reward_weights(b: PlanBuilder, doc: Document) -> None:

@@ -92,6 +92,7 @@ class ModelSpec(_Section):
     torch_dtype: Optional[str] = None
     parameters: Optional[int] = Field(None, gt=0)  # stated outright (flavor tables, model cards)
     active_parameters: Optional[int] = Field(None, gt=0)  # MoE: per token, as the model card states it
+    takes_images: Optional[bool] = None  # a vision-language model: images beside the text (Qwen2-VL, LLaVA, ...)
     compile: Optional[bool] = None  # torch.compile on (HF `torch_compile`, nanoGPT `compile`, torchtitan `compile.enable`)
     config_path: Optional[str] = None
     # From the model's config.json / generation_config.json (--model-config).

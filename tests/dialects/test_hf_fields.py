@@ -984,7 +984,8 @@ def test_grpo_of_a_vision_language_model_before_trl_takes_images(tmp_path: Path)
               "--gradient_accumulation_steps 1 --num_generations 8 --learning_rate 1e-6 --bf16\n")
     unknown = plan_of(write(tmp_path / "a", "run.sh", launch))
     assert [f.severity for f in findings(unknown, "PD406")] == ["info"]
-    assert "vision-language" in unknown.program.assumed["batch.generations"]
+    assert "vision-language" in unknown.program.assumed["batch.generations"] and unknown.model.takes_images is True
+    assert unknown.sources["model.takes_images"].key == "model_name_or_path"
     old = plan_of(write(tmp_path / "b", "run.sh", launch), trainer_versions=judged("trl=0.15.2"))
     assert findings(old, "PD406") == []
     # from 0.20 TRL's GRPOTrainer trains it, and checks the groups
@@ -992,7 +993,12 @@ def test_grpo_of_a_vision_language_model_before_trl_takes_images(tmp_path: Path)
     assert [f.severity for f in findings(new, "PD406")] == ["error"]
     # a text model's launch of the same grpo.py keeps TRL's check
     text = plan_of(write(tmp_path / "d", "run.sh", launch.replace("Qwen2.5-VL-7B-Instruct", "Qwen2.5-7B-Instruct")))
-    assert [f.severity for f in findings(text, "PD406")] == ["error"]
+    assert [f.severity for f in findings(text, "PD406")] == ["error"] and text.model.takes_images is None
+    # R1-V's own image flag says so where the model's name does not
+    flagged = plan_of(write(tmp_path / "e", "run.sh", launch.replace("Qwen2.5-VL-7B-Instruct", "ckpt/policy")
+                            .replace("--bf16", "--bf16 --max_pixels 401408")))
+    assert [f.severity for f in findings(flagged, "PD406")] == ["info"]
+    assert flagged.sources["model.takes_images"].key == "max_pixels"
 
 
 def test_an_attention_kernel_key_set_twice_is_an_info(tmp_path: Path) -> None:
