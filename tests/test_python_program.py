@@ -731,6 +731,49 @@ def test_a_dataclass_defined_under_main_unpacked_and_handed_to_main(tmp_path: Pa
     assert plan.optimizer.lr == 1e-5 and plan.batch.micro_batch_size == 4
     assert plan.precision.bf16_enabled is True and plan.checkpoint.enabled is False
 
+
+def test_a_config_built_in_a_function_from_the_parsed_defaults(tmp_path: Path) -> None:
+    # held-out review 129, A 18 (grpo-turn-level-rewards train.py): `def _parse_args(argv=None): ... return
+    # parser.parse_args(argv)`, `main()` hands `build_config(max_steps=args.max_steps, ...)` whose GRPOConfig writes
+    # ten arguments out itself; refused as naming no training setting
+    program = write(tmp_path, "train.py", """\
+        import argparse
+        from trl import GRPOConfig, GRPOTrainer
+
+        def build_config(condition, seed, max_steps, num_generations):
+            micro = min(num_generations, 7)
+            return GRPOConfig(output_dir=f"outputs/{condition}", seed=seed, max_steps=max_steps,
+                              num_generations=num_generations, per_device_train_batch_size=micro,
+                              gradient_accumulation_steps=num_generations // micro, beta=0.0,
+                              max_completion_length=2048, logging_steps=1, gradient_checkpointing=True,
+                              num_iterations=2, save_strategy="steps", save_steps=50, save_total_limit=3)
+
+        def _parse_args(argv=None):
+            parser = argparse.ArgumentParser()
+            parser.add_argument("--condition", required=True)
+            parser.add_argument("--seed", type=int, default=42)
+            parser.add_argument("--max-steps", type=int, default=2)
+            parser.add_argument("--num-generations", type=int, default=2)
+            return parser.parse_args(argv)
+
+        def main():
+            args = _parse_args()
+            config = build_config(condition=args.condition, seed=args.seed, max_steps=args.max_steps,
+                                  num_generations=args.num_generations)
+            GRPOTrainer(model="m", args=config).train()
+
+        if __name__ == "__main__":
+            main()
+        """)
+    plan = plan_of(program)
+    assert (plan.mode.rl_method, plan.run.max_steps, plan.batch.generations, plan.seed) == ("grpo", 2, 2, 42)
+    assert plan.optimizer.lr == 1e-6  # TRL's default
+    assert (plan.batch.micro_batch_size, plan.batch.grad_accum) == (2, 1)  # `min(...)`, `//` of the values read
+    # a parse of an argument list the caller builds is not the command line as launched
+    other = write(tmp_path / "b", "train.py", program.read_text().replace("args = _parse_args()",
+                                                                          "args = _parse_args(['--max-steps', '9'])"))
+    assert plan_of(other).run.max_steps is None
+
 _ANSWER_ONLY_SFT = """\
     import argparse
     from datasets import load_dataset

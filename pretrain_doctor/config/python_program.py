@@ -385,6 +385,11 @@ def _parsed_parameters(tree: ast.Module, function: ast.FunctionDef, settings: Se
         if handed and all((isinstance(value, ast.Name) and value.id in parsed)
                           or (isinstance(value, ast.Call) and _parses_arguments(value, settings)) for value in handed):
             found.update({f"{parameter.arg}.{field}": value for field, value in settings.parsed.items()})
+        # `build_config(max_steps=args.max_steps, ...)`, the one argparse default (held-out review 129, A 18)
+        fields = {value.attr if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name)
+                  and value.value.id in parsed else None for value in handed}
+        if handed and len(fields) == 1 and None not in fields and (field := fields.pop()) in settings.parsed:
+            found[parameter.arg] = settings.parsed[field]
         classes = {dataclasses.get(value.id) if isinstance(value, ast.Name) else None for value in handed}
         if handed and len(classes) == 1 and None not in classes:
             found.update({f"{parameter.arg}.{field}": value for field, value in settings.classes[classes.pop()].items()})
@@ -501,22 +506,36 @@ def _argparse_defaults(tree: ast.Module) -> tuple[_Scope, frozenset[str]]:
 def _returns_parsed_arguments(function: ast.FunctionDef) -> bool:
     """`return parser.parse_args()`, or the name the function parsed the command line into."""
     returned = [node.value for node in ast.walk(function) if isinstance(node, ast.Return)]
-    if any(_bare_parse(value) for value in returned):
+    if any(_bare_parse(value, function) for value in returned):
         return True
     parsed = _parsed_names(function) if any(isinstance(value, ast.Name) for value in returned) else set()
     return any(isinstance(value, ast.Name) and value.id in parsed for value in returned)
 
 
-def _bare_parse(node: Optional[ast.AST]) -> bool:
-    """`parser.parse_args()` with no arguments: the command line as launched."""
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "parse_args" \
-        and not node.args
+def _bare_parse(node: Optional[ast.AST], function: Optional[ast.FunctionDef] = None) -> bool:
+    """`parser.parse_args()` with no arguments: the command line as launched; inside `function`, also
+    `parser.parse_args(argv)` with `argv` a parameter defaulting to None (`def _parse_args(argv=None)`, called bare:
+    held-out review 129, A 18)."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "parse_args"):
+        return False
+    if not node.args:
+        return True
+    return function is not None and len(node.args) == 1 and isinstance(node.args[0], ast.Name) \
+        and node.args[0].id in _parameters_defaulting_to_none(function)
+
+
+def _parameters_defaulting_to_none(function: ast.FunctionDef) -> set[str]:
+    arguments = function.args
+    positional = arguments.args[len(arguments.args) - len(arguments.defaults):] if arguments.defaults else []
+    pairs = list(zip(positional, arguments.defaults)) + list(zip(arguments.kwonlyargs, arguments.kw_defaults))
+    return {arg.arg for arg, default in pairs if isinstance(default, ast.Constant) and default.value is None}
 
 
 def _parsed_names(function: ast.FunctionDef) -> set[str]:
     """The names a function assigns `parser.parse_args()` (`args = parser.parse_args(); return args`: held-out review
     100, A 15, refused)."""
-    return {name for statement in ast.walk(function) for name, value in assignments(statement) if _bare_parse(value)}
+    return {name for statement in ast.walk(function) for name, value in assignments(statement)
+            if _bare_parse(value, function)}
 
 
 # A settings module beside the program is read when at most this large.

@@ -654,8 +654,15 @@ def _builds_arguments_at_length(launched: Document, text: str) -> bool:
     refused as no training config; a program with `parse_args()` is read through its launch)."""
     from ..config.python_program import COMPUTED_KEYWORDS, computes_its_arguments  # (read by it already)
 
-    return bool(launched.data.get("arguments_class")) and computes_its_arguments(text or "") and \
-        len({*launched.unevaluated, *launched.data} - {"program", "program_path", "arguments_class"}) >= COMPUTED_KEYWORDS
+    if not launched.data.get("arguments_class"):
+        return False
+    written = set(launched.data) - {"program", "program_path", "arguments_class", "launcher"}
+    if len(written) >= COMPUTED_KEYWORDS:
+        # the call writes many arguments out itself, some computed from its own command line's defaults (held-out
+        # review 129, A 18: GRPOConfig(max_steps=max_steps, per_device_train_batch_size=..., beta=0.0, ...) in a
+        # build_config function), refused as naming no setting
+        return True
+    return computes_its_arguments(text or "") and len(written | set(launched.unevaluated)) >= COMPUTED_KEYWORDS
 
 
 # A program's `trainer.train()`: with no argument it starts fresh, whatever TrainingArguments.resume_from_checkpoint says.
