@@ -178,3 +178,18 @@ def test_model_name_is_the_self_cognition_name_not_the_weights(tmp_path) -> None
                                                   "--global_batch_size 16 --model_author swift --model_name swift-robot\n")
     plan = plan_of(script)
     assert not [n for n in notes(plan, "ignored-key") if "model_name" in str(n.data.get("key"))]
+
+
+def test_degrees_beyond_one_node_leave_the_node_count_to_the_caller(tmp_path: Path) -> None:
+    # held-out review 132, B 18 (an "8node" Qwen3-235B-A22B launch): NPROC_PER_NODE=8 and no NNODES, the job's
+    # environment giving the nodes; tp 4 × cp 16 was judged on one node's 8 GPUs (a false PD405 error)
+    launch = ("NPROC_PER_NODE=8 megatron sft --model Qwen/Qwen3-235B-A22B --dataset d.jsonl "
+              "--tensor_model_parallel_size 4 --context_parallel_size 16 --train_iters 100\n")
+    plan = plan_of(write(tmp_path / "a", "8node.sh", launch))
+    assert plan.parallel.world_size is None and "caller's environment" in plan.unknown["parallel.world_size"]
+    assert findings(plan, "PD405") == []
+    # the script's own NNODES, or degrees one node holds, keep the product and the check
+    nodes = plan_of(write(tmp_path / "b", "2node.sh", "NNODES=2 " + launch))
+    assert nodes.parallel.world_size == 16 and [f.severity for f in findings(nodes, "PD405")] == ["error"]
+    one = plan_of(write(tmp_path / "c", "1node.sh", launch.replace("--context_parallel_size 16", "--context_parallel_size 2")))
+    assert one.parallel.world_size == 8 and findings(one, "PD405") == []
