@@ -26,6 +26,8 @@ A fine-tune's architecture is the `.nemo` file's: the YAML's model keys are read
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..config.document import Document
@@ -148,7 +150,8 @@ class Settings:
                     self.referenced.add(".".join(path))
 
         walk(resolved, ())
-        self.complete = True
+        # an override layer that a config beside it composes over NeMo's own keeps NeMo's values, not Lightning's
+        self.complete = not composed_by_a_sibling(doc)
 
     def add_overrides(self, doc: Document, overrides: dict[str, Any]) -> None:
         for key, value in overrides.items():
@@ -179,6 +182,11 @@ class Settings:
             self.b.unknown(field, f"`{key}: ???`, given at launch")
             return None
         if not self.given(key):
+            value = self.raw(key)
+            if isinstance(value, str) and _PLACEHOLDER.match(value):
+                # `warmup_steps: ${oc.decode:${oc.env:WARMUP_STEPS,...}}`: the key is set, from the launch's
+                # environment; never the default of a key left out (held-out review 132, D 07)
+                self.b.not_known(field, f"`{key}` resolved at launch (`{value[:80]}`)")
             return None
         value = convert(self.raw(key))
         if value is not None:
@@ -187,6 +195,25 @@ class Settings:
 
     def section(self, prefix: str) -> bool:
         return any(key.startswith(prefix + ".") for key in self.values)
+
+
+# Hydra configs beside an override layer are read for their `defaults:` list when at most this large.
+_SIBLING_BYTES = 200_000
+
+
+def composed_by_a_sibling(doc: Document) -> bool:
+    """A YAML that a config beside it lists in its Hydra `defaults:` after a base (MLPerf's
+    megatron_gpt_config_custom.yaml: `- megatron_gpt_config`, then `- custom`): an override layer, the base NeMo
+    config under it setting what it leaves out (held-out review 132, D 07/D 09: no `gradient_clip_val` in custom.yaml
+    read as Lightning's no clipping, where NeMo's megatron_gpt_config clips at 1.0)."""
+    path = Path(doc.path)
+    listed = re.compile(rf"^\s*-\s*(?:optional\s+)?(?:override\s+)?{re.escape(path.stem)}\s*(?:#.*)?$", re.M)
+    try:
+        siblings = [p for p in path.parent.glob("*.y*ml") if p.name != path.name and p.stat().st_size <= _SIBLING_BYTES]
+        return any(listed.search(text) for sibling in siblings
+                   if "defaults" in (text := sibling.read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        return False
 
 
 def build_nemo(b: PlanBuilder, s: Settings) -> None:

@@ -85,6 +85,21 @@ def test_absent_nemo_keys_take_nemos_and_lightnings_defaults_only_when_the_yaml_
     assert plan.optimizer.betas == (0.9, 0.999) and plan.sources["optimizer.betas"].note == "adam default"
 
 
+def test_an_override_layer_composed_over_nemos_config_keeps_nemos_values(tmp_path) -> None:
+    # held-out review 132, D 07/D 09 (MLPerf GPT-3 175B): megatron_gpt_config_custom.yaml's `defaults:` composes NeMo's
+    # megatron_gpt_config (not at hand), then `custom`; custom.yaml's missing gradient_clip_val was read as Lightning's
+    # no clipping (PD205), and its `warmup_steps: ${oc.decode:${oc.env:WARMUP_STEPS,...}}` as no warmup
+    text = PRETRAIN.replace("      gradient_clip_val: 1.0\n", "").replace(
+        "warmup_steps: 10000", "warmup_steps: ${oc.decode:${oc.env:WARMUP_STEPS,${div:407040,128}}}")
+    alone = plan_of(write(tmp_path / "a", "custom.yaml", text))
+    assert alone.clipping.max_norm == 0.0 and alone.schedule.warmup_steps is None
+    assert "resolved at launch" in alone.unknown["schedule.warmup_steps"]
+    write(tmp_path / "b", "megatron_gpt_config_custom.yaml",
+          "defaults:\n  - _self_\n  - megatron_gpt_config\n  - optim@model.optim: fused_adam\n  - custom # ours\n")
+    layer = plan_of(write(tmp_path / "b", "custom.yaml", text))
+    assert layer.clipping.max_norm is None and findings(layer, "PD205") == []
+
+
 def test_no_sched_section_is_a_constant_lr(tmp_path) -> None:
     text = PRETRAIN[:PRETRAIN.index("        sched:")]
     plan = plan_of(write(tmp_path, "gpt.yaml", text))
