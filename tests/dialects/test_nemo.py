@@ -100,6 +100,19 @@ def test_an_override_layer_composed_over_nemos_config_keeps_nemos_values(tmp_pat
     assert layer.clipping.max_norm is None and findings(layer, "PD205") == []
 
 
+def test_nemos_one_device_default_beside_many_gpus_of_degrees_is_left_to_the_launch(tmp_path) -> None:
+    # held-out review 132, D 15 (MLPerf v3.0 GPT-3 175B): NeMo's `devices: 1`, `num_nodes: 1` kept beside tp 8 × pp 8,
+    # the launch overriding them; a false PD405 error ("world size 1 is not divisible by tp 8 × pp 8")
+    text = PRETRAIN.replace("devices: 8", "devices: 1").replace("num_nodes: 4", "num_nodes: 1")
+    plan = plan_of(write(tmp_path / "a", "gpt.yaml", text.replace("tensor_model_parallel_size: 2", "tensor_model_parallel_size: 8")))
+    assert plan.parallel.world_size is None and "overrides" in plan.unknown["parallel.world_size"]
+    assert findings(plan, "PD405") == []
+    single = plan_of(write(tmp_path / "b", "gpt.yaml", text.replace("parallel_size: 2", "parallel_size: 1")))
+    assert single.parallel.world_size == 1
+    wrong = plan_of(write(tmp_path / "c", "gpt.yaml", PRETRAIN.replace("tensor_model_parallel_size: 2", "tensor_model_parallel_size: 3")))
+    assert wrong.parallel.world_size == 32 and [f.severity for f in findings(wrong, "PD405")] == ["error"]
+
+
 def test_no_sched_section_is_a_constant_lr(tmp_path) -> None:
     text = PRETRAIN[:PRETRAIN.index("        sched:")]
     plan = plan_of(write(tmp_path, "gpt.yaml", text))
