@@ -283,6 +283,12 @@ def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = N
 
         data, positions, unevaluated = read_shell(text, shown, shell_env, file)
         duplicates = _repeated_flags(data)
+        if data.get("program") == "nemo":
+            from .nemo2_recipe import read_nemo_cli  # `nemo llm pretrain --factory ...`: a NeMo 2 recipe
+
+            recipe = read_nemo_cli(data, positions)
+            if recipe is not None:
+                (data, positions, _), duplicates = recipe, []
     else:
         data, positions, duplicates = read_yaml(text, shown)
         if isinstance(data, dict) and isinstance(data.get("command"), str):

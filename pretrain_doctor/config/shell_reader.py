@@ -2426,7 +2426,7 @@ _MODULE_FLAGS = ("-m", "--module")
 _NO_LAUNCH_COMMANDS = frozenset(("killall", "pkill", "kill", "pgrep", "ps", "cp", "mv", "rm", "ln", "cat", "ls", "grep",
                                  "head", "tail", "wc", "chmod", "touch", "diff", "wget", "curl", "scp", "rsync", "tar",
                                  "sed", "awk", "find", "which", "file", "stat", "du", "git", "vim", "nano"))
-_ENTRY_POINT = re.compile(r"^([\w.]+-cli|litgpt|swift|megatron)$")
+_ENTRY_POINT = re.compile(r"^([\w.]+-cli|litgpt|swift|megatron|nemo)$")
 _HUB_CLIS = frozenset(("huggingface-cli", "modelscope-cli"))
 # ms-swift's subcommands that train (v2's `dpo`/`orpo`/`simpo` too); `infer`, `export`, `deploy`, `eval`, `app`,
 # `merge-lora`, `sample`, `rollout` and `web-ui` train nothing: no launch.

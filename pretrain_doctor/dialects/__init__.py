@@ -70,7 +70,7 @@ def __getattr__(name: str) -> Any:
 # so, or its flags spell settings as no HfArgumentParser program does), else the launch of an HF Trainer program (`torchrun train.py --learning_rate ...`), else a Composer launch of an llm-foundry YAML (`composer train.py x.yaml
 # key=value`). A later one is imported and scored only when no earlier one
 # recognised the document, so detecting a Megatron script imports no other dialect.
-_ONLY_DIALECTS_FOR_FORMAT = {"shell": ("megatron", "neox", "llamafactory", "litgpt", "nanogpt", "olmo", "swift",
+_ONLY_DIALECTS_FOR_FORMAT = {"shell": ("nemo2", "megatron", "neox", "llamafactory", "litgpt", "nanogpt", "olmo", "swift",
                                        "torchtitan", "own_args", "hf", "llmfoundry")}
 
 

@@ -503,7 +503,7 @@ class Nemo2Dialect(Dialect):
                             "peft", "tokenizer", "model_transform"})
 
     def score(self, doc: Document) -> int:
-        return 90 if doc.format in ("yaml", "json", "python") and is_nemo2_export(doc.data) else 0
+        return 90 if doc.format in ("yaml", "json", "python", "shell") and is_nemo2_export(doc.data) else 0
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         b = self.builder(docs)

@@ -205,3 +205,28 @@ def test_an_moe_config_class_counts_its_experts_at_their_own_width(tmp_path) -> 
     assert plan.model.layers == 4 and plan.model.num_experts == 256
     assert plan.model.expert_ffn_size == 2048 and plan.model.shared_expert_ffn_size == 2048
     assert 30e9 < plan.derived.parameters.value < 60e9
+
+
+def test_a_shell_launch_of_nemos_cli_is_its_recipe_with_the_overrides(tmp_path: Path) -> None:
+    # held-out review 132, D 05 (verdimrc/playground-nemo-2.0-gh 01-pretrain.sh): `nemo llm pretrain --factory
+    # "llama3_8b(...)"` with dotted overrides in a bash array, refused as no training config
+    script = write(tmp_path, "01-pretrain.sh", """\
+        declare -a ARGS=(
+            --factory "llama3_8b(name='toy',num_nodes=1,dir='/tmp/ckpt')"
+            model.config.num_layers=1   # a comment inside the array
+            data.global_batch_size=64
+            trainer.max_steps=20
+            trainer.devices=1
+            log.ckpt.save_optim_on_train_end=True
+        )
+        nemo llm pretrain "${ARGS[@]}" "$@"
+        """)
+    assert detected(script) == "nemo2"
+    plan = plan_of(script)
+    assert (plan.model.layers, plan.batch.global_batch_size, plan.run.max_steps) == (1, 64, 20)
+    assert plan.optimizer.lr == 3e-4 and plan.schedule.warmup_steps == 2000  # llama3_8b's recipe defaults
+    assert plan.sources["run.max_steps"].line == 5 and plan.parallel.world_size == 1
+    finetune = plan_of(write(tmp_path / "b", "ft.sh", "nemo llm finetune --factory llama3_8b trainer.max_steps=100\n"))
+    assert finetune.mode.kind == "lora" and finetune.run.max_steps == 100
+    # another `nemo` command trains nothing here
+    assert detected(write(tmp_path / "c", "x.sh", "nemo llm import --factory llama3_8b\n")) is None
