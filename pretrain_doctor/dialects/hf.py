@@ -1774,11 +1774,31 @@ def expand_abbreviations(data: dict[str, Any], positions: dict, unknown: dict[st
     unmatched = [k for k in data if isinstance(k, str) and k not in options and k not in LAUNCH_KEYS
                  and (command_line is None or k in command_line)]
     for key in unmatched:
+        if key.startswith("no_") and key[3:] in options and key[3:] in targets and key[3:] not in data \
+                and data[key] is True:
+            # `--no_ignore_pad_token_for_loss`: the negation HfArgumentParser adds for a bool field defaulting to
+            # True (held-out review 132, B 08, taken for an unknown key)
+            move_key(data, positions, unknown, key, key[3:])
+            data[key[3:]] = False
+            continue
         matches = [f for f in options if f.startswith(key)]
-        if len(matches) != 1 or matches[0] not in targets or matches[0] in data or (
+        if len(matches) != 1 or matches[0] not in targets or (
                 longest_rest is not None and len(matches[0]) - len(key) > longest_rest):
             continue
+        if matches[0] in data:
+            # the option given whole and abbreviated (`--logging_steps 2 ... --logging_step 2`: held-out review 132,
+            # B 08, taken for an unknown key): argparse keeps the later one
+            if _line(positions, key) < _line(positions, matches[0]):
+                data.pop(key)
+                positions.pop((key,), None)
+                unknown.pop(key, None)
+                continue
         move_key(data, positions, unknown, key, matches[0])
+
+
+def _line(positions: dict, key: str) -> int:
+    position = positions.get((key,))
+    return getattr(position, "line", None) or 0
 
 
 def move_key(data: dict[str, Any], positions: dict, unknown: dict[str, str], key: str, target: str) -> None:

@@ -1210,6 +1210,20 @@ def test_a_command_lines_unique_prefix_is_the_argument_it_begins(tmp_path: Path)
     assert plan.mode.lora_rank == 16 and not [n for n in notes(plan, "ignored-key") if n.data.get("key") == "lora_r"]
 
 
+def test_an_abbreviation_beside_its_option_and_hfargumentparsers_negation_are_read(tmp_path: Path) -> None:
+    # held-out review 132, B 08 (a LLaMA-Factory 0.5.1 PPO launch): `--logging_steps 2 ... --logging_step 2` and
+    # `--no_ignore_pad_token_for_loss` (HfArgumentParser's `--no_` flag of a bool defaulting to True) were both
+    # "not a key this trainer reads"
+    launch = ("deepspeed src/train_bash.py --stage sft --do_train --model_name_or_path m --template default "
+              "--dataset d --output_dir out --logging_steps 2 --no_ignore_pad_token_for_loss FIRST \\\n  SECOND\n")
+    both = plan_of(write(tmp_path / "a", "run.sh", launch.replace("FIRST", "--learning_rate 1e-5").replace(
+        "SECOND", "--logging_step 2 --learning_rat 3e-5")))
+    assert not notes(both, "ignored-key") and both.optimizer.lr == 3e-5  # argparse keeps the later one
+    earlier = plan_of(write(tmp_path / "b", "run.sh", launch.replace("FIRST", "--learning_rat 3e-5").replace(
+        "SECOND", "--learning_rate 1e-5")))
+    assert not notes(earlier, "ignored-key") and earlier.optimizer.lr == 1e-5
+
+
 def test_an_argument_later_than_train_bash_py_stops_its_launch(tmp_path: Path) -> None:
     # held-out review 124, B 01: `--model_max_length 100` (an argument from 0.9.0) on a `src/train_bash.py` launch,
     # which only releases up to 0.7.0 have: their HfArgumentParser refuses it; judged against every release, it passed.
