@@ -776,6 +776,13 @@ def test_flash_attn_switch_stops_the_run_from_0_7_and_is_a_warning_when_the_rele
     [judged] = notes(plan_of(path, trainer_versions=_judged("0.9.2")), "ignored-key")
     assert judged.data["severity"] == "error" and "Unknown attention type" in judged.message
     assert not notes(plan_of(path, trainer_versions=_judged("0.6.3")), "ignored-key")  # a switch then
+    # a launch's bare `--flash_attn`, the switch as the releases before 0.7.0 wrote it: an info (held-out review 132,
+    # B 14: a 0.5.1 fork's launch); a later release's parser refuses it at start-up
+    launch = write(tmp_path, "run.sh", "torchrun --nproc_per_node 8 LF_train.py --stage pt --do_train "
+                   "--model_name_or_path microsoft/phi-2 --dataset wiki_demo --finetuning_type full --output_dir out "
+                   "--learning_rate 1e-5 --flash_attn --cutoff_len 512\n")
+    [bare] = notes(plan_of(launch), "ignored-key")
+    assert bare.data["severity"] == "info" and "refuses it at start-up" in bare.message
 
 
 def test_a_template_of_the_named_era_dates_a_flash_attn_switch(tmp_path: Path) -> None:
