@@ -406,6 +406,8 @@ def test_a_cut_that_drops_only_a_memory_switch_is_a_warning(tmp_path) -> None:
 
     assert severity("    --gradient_checkpointing true\n") == "warning"
     assert severity("    --learning_rate 5e-5 \\\n    --gradient_checkpointing true\n") == "error"
+    # held-out review 132, B 05: only `--ddp_find_unused_parameters False` (and logging) lost: the run trains the same
+    assert severity("    --ddp_find_unused_parameters False \\\n    --logging_steps 10\n") == "info"
 
 
 def test_a_line_without_its_backslash_ends_the_command() -> None:

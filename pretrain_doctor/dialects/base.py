@@ -155,7 +155,21 @@ def _cut_continuation(builder: PlanBuilder) -> None:
                  # true`, on by default in LLaMA-Factory); where none is a setting the plan reads or one a run cannot
                  # do without, it trains without the program's own extras (review 108, D 18: three prompt switches
                  # after a blank line)
-                 keys=flags, severity="error" if any(_training_setting(flag, read) for flag in flags) else "warning")
+                 # (review 132, B 05: `--ddp_find_unused_parameters False` alone, on one DeepSpeed process: an info)
+                 keys=flags, severity="error" if any(_training_setting(flag, read) for flag in flags) else
+                 "info" if all(_bookkeeping(flag) for flag in flags) else "warning")
+
+
+# Flags that only log, name or pace the run's bookkeeping, or tune DDP's graph walk: a launch that loses them trains
+# the same.
+_BOOKKEEPING = frozenset(("report_to", "run_name", "plot_loss", "disable_tqdm", "ddp_timeout", "ddp_find_unused_parameters",
+                          "overwrite_cache", "overwrite_output_dir", "preprocessing_num_workers", "logging_first_step"))
+_BOOKKEEPING_PREFIXES = ("logging_", "wandb_", "log_")
+
+
+def _bookkeeping(flag: str) -> bool:
+    name = flag.lstrip("-").replace("-", "_")
+    return name in _BOOKKEEPING or name.startswith(_BOOKKEEPING_PREFIXES)
 
 
 def _swallowed_done(builder: PlanBuilder) -> None:
