@@ -152,6 +152,10 @@ class EvalSplitInTraining(Rule):
             # no evaluation during the run, one at most at its end (held-out review 94, B 08: `eval_steps: 50000` in a
             # run of about 470 steps): a final number that means little, no curve anyone steers by
             low_stakes = f"evaluation every {interval:,} steps in a {total.value:,.0f}-step run: at most one, at its end"
+        if not low_stakes and plan.mode.kind == "online_rl":
+            # the policy's eval reward on prompts it trains on: the training reward again, training unharmed (held-out
+            # review 132, B 11: a GRPO fork's `--val_dataset` the training file, its own eval loop reading others)
+            low_stakes = "an online RL run: the eval reward on training prompts repeats the training reward"
         if low_stakes:
             message += f" ({low_stakes})"
         yield self._at(plan, first, message, hint="evaluate on a held-out split, or carve one out of the training data",
