@@ -446,30 +446,28 @@ def _datasets_mapping(b: PlanBuilder, doc: Document) -> None:
 
 def _quantized_without_adapter(b: PlanBuilder, doc: Document, judged: Optional[TrainerVersion]) -> None:
     """`load_in_4bit`/`load_in_8bit` with no `adapter` (held-out review 62, A 14: `peft_type: lora` and `target_modules`,
-    keys axolotl does not read, in place of `adapter: qlora`). From 0.5 to 0.12 axolotl hands the flag to
-    from_pretrained, so the base model loads quantized and the Trainer refuses to train it whole ("You cannot perform
-    fine-tuning on purely quantized models"); before 0.5 (`load_in_4bit=cfg.load_in_4bit and cfg.adapter is not
-    None`) and from 0.13 (aa1240acd, #3205: only an adapter's branch builds a quantization config) the flag is ignored
-    and every weight trains in full precision (held-out review 86, A 12: a 0.3.0 fork's Medusa heads)."""
+    keys axolotl does not read, in place of `adapter: qlora`). From 0.4.0 (main from 44c9d01, 2023-10-23) axolotl's
+    config validation refuses it at start-up (ValueError: "load_in_8bit and load_in_4bit are not supported without
+    setting an adapter", utils/config.py to 0.4, the input schema's `validate_adapter` since; unless `inference`);
+    before, `load_in_4bit=cfg.load_in_4bit and cfg.adapter is not None` ignored the flag and every weight trained in
+    full precision (held-out review 86, A 12: a 0.3.0 fork's Medusa heads). Review 132, B 04 found the validator: an
+    earlier reading had the Trainer refuse at 0.5-0.12 only, a warning where the release is unknown."""
     key = next((key for key in ("load_in_4bit", "load_in_8bit") if lenient_bool(doc.get(key)) is True), None)
-    if key is None:
+    if key is None or lenient_bool(doc.get("inference")) is True:
         return
     where = b.source(doc, (key,))
     adapter = "qlora" if key == "load_in_4bit" else "lora"
     hint = f"set `adapter: {adapter}` (with `lora_r`, `lora_target_modules`), or drop `{key}` for a full fine-tune"
-    if judged is not None and (judged.at_least(_QUANTIZES_ONLY_ADAPTERS) or not judged.at_least(_QUANTIZES_ANY_LOAD)):
-        b.note("ignored-key", f"`{key}: true` with no `adapter` is ignored at {judged.describe()}: no quantization "
-               "config is built without an adapter, so every weight trains in full precision", where, hint=hint,
+    if judged is not None and not judged.at_least(_VALIDATES_ADAPTER):
+        b.note("ignored-key", f"`{key}: true` with no `adapter` is ignored at {judged.describe()}: the model loads "
+               "unquantized without an adapter, so every weight trains in full precision", where, hint=hint,
                key=key, severity="warning")
         return
-    refused = ("the Trainer refuses to start (\"You cannot perform fine-tuning on purely quantized models\")")
-    message = f"`{key}: true` with no `adapter`: axolotl loads the base model quantized and trains it whole, and "
-    if judged is None:
-        message += (f"{refused} at axolotl 0.5-0.12; before 0.5 and from 0.13 the flag is ignored and every weight "
-                    "trains in full precision")
-    b.note("mutually-exclusive", message + ("" if judged is None else refused), where, hint=hint, keys=[key, "adapter"],
-           severity="warning" if judged is None else "error")
-    b.assume("mode.kind", "a full fine-tune, which axolotl 0.5-0.12 refuses on a quantized model", where)
+    release = judged.describe() if judged is not None else "axolotl 0.4.0 and later (releases before ignore the flag)"
+    b.note("mutually-exclusive", f"`{key}: true` with no `adapter`: {release} refuses the config at start-up "
+           "(ValueError: \"load_in_8bit and load_in_4bit are not supported without setting an adapter\")", where,
+           hint=hint, keys=[key, "adapter"], severity="error")
+    b.assume("mode.kind", "a full fine-tune, which axolotl refuses on a quantized load", where)
 
 
 # Keys whose `auto` axolotl itself resolves (normalize_config: `bf16: auto` is bf16 where the GPU has it).
@@ -531,10 +529,10 @@ def _lora_loaded_in_4bit(b: PlanBuilder, doc: Document, judged: Optional[Trainer
            "(about 4× the memory)", where, hint=hint, key="load_in_4bit", severity="info")
 
 
-# axolotl builds a bitsandbytes config only for an adapter from 0.13 on (aa1240acd, #3205, 2025-10); before 0.5 it
-# passed `load_in_4bit` to from_pretrained only with an adapter (utils/models.py to v0.4.0).
+# axolotl builds a bitsandbytes config only for an adapter from 0.13 on (aa1240acd, #3205, 2025-10); from 0.4.0 its
+# config validation refuses a quantized load without an adapter.
 _QUANTIZES_ONLY_ADAPTERS = (0, 13)
-_QUANTIZES_ANY_LOAD = (0, 5)
+_VALIDATES_ADAPTER = (0, 4)
 
 
 def _all_datasets_of_type(doc: Document, kinds: tuple[str, ...]) -> bool:

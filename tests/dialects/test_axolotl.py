@@ -398,11 +398,13 @@ def test_the_judged_axolotl_release_is_not_taken_for_transformers(tmp_path) -> N
 
 
 @pytest.mark.parametrize("version, kind, severity", [
-    (None, "mutually-exclusive", "warning"),  # refused before 0.13, ignored from 0.13: said both ways
-    ("0.12", "mutually-exclusive", "error"),  # from_pretrained(load_in_4bit=True): "purely quantized models"
-    ("0.13", "ignored-key", "warning"),  # aa1240acd: no quantization config without an adapter
-    ("0.4", "ignored-key", "warning"),  # `load_in_4bit=cfg.load_in_4bit and cfg.adapter is not None` (review 86, A 12)
-    ("0.5", "mutually-exclusive", "error"),  # set_quantization_config passes the flag on
+    # held-out review 132, B 04: from 0.4.0 the config validation refuses it (ValueError "load_in_8bit and load_in_4bit
+    # are not supported without setting an adapter"), at every release since
+    (None, "mutually-exclusive", "error"),
+    ("0.12", "mutually-exclusive", "error"),
+    ("0.13", "mutually-exclusive", "error"),
+    ("0.4", "mutually-exclusive", "error"),
+    ("0.3", "ignored-key", "warning"),  # `load_in_4bit=cfg.load_in_4bit and cfg.adapter is not None` (review 86, A 12)
 ])
 def test_a_quantized_load_without_an_adapter(tmp_path, version, kind, severity) -> None:
     # held-out review 62, A 14: `peft_type: lora` and `target_modules` (no axolotl keys) in place of `adapter: qlora`
@@ -413,6 +415,8 @@ def test_a_quantized_load_without_an_adapter(tmp_path, version, kind, severity) 
     assert ("mode.kind" in plan.program.assumed) is (kind != "ignored-key")
     assert not [n for n in notes(plan_of(write(tmp_path, "b.yml", BASE + "load_in_4bit: true\nadapter: qlora\n")))
                 if "load_in_4bit" in n.message]
+    assert not [n for n in notes(plan_of(write(tmp_path, "c.yml", BASE + "load_in_4bit: true\ninference: true\n")))
+                if "load_in_4bit" in n.message]  # the validator lets an inference config through
 
 
 def test_a_dataset_type_whose_module_is_beside_the_config_is_the_users_own(tmp_path) -> None:
