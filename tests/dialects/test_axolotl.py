@@ -499,3 +499,12 @@ def test_an_emptied_fsdp_list_beside_its_config_is_no_fsdp(tmp_path) -> None:
     assert plan_of(write(tmp_path, "off.yaml", base + "fsdp:\n")).parallel.fsdp is not True
     assert plan_of(write(tmp_path, "on.yaml", base + "fsdp:\n  - full_shard\n")).parallel.fsdp is True
     assert plan_of(write(tmp_path, "v2.yaml", base + "fsdp_version: 2\n")).parallel.fsdp is True
+
+
+def test_an_adapter_name_in_another_case_stops_the_run(tmp_path) -> None:
+    # held-out review 132, B 04: `adapter: qLora` (under a key misspelt `adapeter`): axolotl compares names exactly
+    plan = plan_of(write(tmp_path, "a.yml", BASE + "adapter: qLora\nload_in_4bit: true\n"))
+    [note] = [n for n in notes(plan) if n.data.get("key") == "adapter"]
+    assert note.data["severity"] == "error" and "`qlora`" in note.message and plan.mode.kind == "qlora"
+    assert not [n for n in notes(plan_of(write(tmp_path, "b.yml", BASE + "adapter: qlora\nload_in_4bit: true\n")))
+                if n.data.get("key") == "adapter"]
