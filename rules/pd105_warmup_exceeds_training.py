@@ -116,7 +116,8 @@ class WarmupExceedsTraining(Rule):
                 f"GPUs ({plan.run.epochs:g} epoch(s) of at most {plan.run.dataset_rows:,} rows at "
                 f"{rows_per_process_step(plan):,} a step on one GPU); the peak learning rate is never reached",
                 hint=self._hint(most))
-        elif total.missing and warmup.value > 1 and not _corpus_run(plan) and not _outlasted_by_any_real_set(plan, warmup.value):
+        elif total.missing and warmup.value > 1 and not _corpus_run(plan) and not _outlasted_by_any_real_set(plan, warmup.value) \
+                and not _batch_unread(plan):
             # a pretraining corpus outlasts any warmup: an epoch of it is no unknown worth a finding (held-out review 37,
             # B 12: 100 warmup batches over a 234 GB corpus, "needs --dataset-rows")
             # a warmup of one step cannot outlast a run (held-out review 28, B 10: OLMo's 405,528 warmup tokens, less
@@ -196,6 +197,12 @@ def _outlasted_by_any_real_set(plan, warmup: float) -> bool:
     else:
         return False
     return bool(epochs) and warmup * size / epochs < _FEWEST_ROWS
+
+
+def _batch_unread(plan) -> bool:
+    """The batch itself is unknown (a program computes its accumulation: held-out review 132, A 16, alpaca-lora's
+    `batch_size // micro_batch_size // world_size`): no dataset size or GPU count would settle the run's length."""
+    return plan.batch.micro_batch_size is None or "batch.grad_accum" in plan.unknown
 
 
 def _corpus_run(plan) -> bool:

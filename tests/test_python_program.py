@@ -816,3 +816,32 @@ def test_labels_masked_by_the_program_and_rebuilt_by_its_collator(tmp_path: Path
         assert [f.severity for f in found] == (["warning"] if fires else []), (labels, collator)
         if fires:
             assert "rebuilds every row's labels" in found[0].message and found[0].line == 21
+
+
+def test_a_name_a_conditional_block_reassigns_is_unknown(tmp_path: Path) -> None:
+    # held-out review 132, A 16 (an alpaca-lora fork's finetune.py): `gradient_accumulation_steps = batch_size //
+    # micro_batch_size`, then `if ddp: gradient_accumulation_steps = gradient_accumulation_steps // world_size`: read
+    # as 32 whatever the GPU count, and PD105 asked for --world-size where the batch itself was unknown
+    program = write(tmp_path, "finetune.py", """\
+        import os
+        import fire
+        import transformers
+
+        def train(batch_size: int = 128, micro_batch_size: int = 4, num_epochs: int = 3):
+            gradient_accumulation_steps = batch_size // micro_batch_size
+            world_size = int(os.environ.get("WORLD_SIZE", 1))
+            ddp = world_size != 1
+            if ddp:
+                gradient_accumulation_steps = gradient_accumulation_steps // world_size
+            trainer = transformers.Trainer(args=transformers.TrainingArguments(
+                per_device_train_batch_size=micro_batch_size, gradient_accumulation_steps=gradient_accumulation_steps,
+                warmup_steps=100, num_train_epochs=num_epochs, learning_rate=3e-4, output_dir="out"))
+            trainer.train()
+
+        if __name__ == "__main__":
+            fire.Fire(train)
+        """)
+    plan = plan_of(program)
+    assert plan.batch.micro_batch_size == 4 and plan.batch.grad_accum is None and "batch.grad_accum" in plan.unknown
+    assert plan.schedule.warmup_steps == 100 and [f for f in check_paths([program], CheckOptions(use_settings=False))
+                                                   .findings if f.code == "PD105"] == []

@@ -339,6 +339,10 @@ def scope_at(tree: ast.Module, target: ast.AST, settings: Optional[Settings] = N
         for statement in block:
             if statement is holder:
                 break
+            for name in _assigned_inside(statement):
+                # `if ddp: gradient_accumulation_steps = gradient_accumulation_steps // world_size` (held-out review
+                # 132, A 16, alpaca-lora's finetune.py, read as the 32 before it): a name some path changes is unknown
+                _forget(scope, name)
             results = [(name, value, evaluate(value, scope)) for name, value in assignments(statement)]
             for name, expression, value in results:
                 for dotted in [key for key in scope if key.startswith(name + ".")]:
@@ -350,6 +354,24 @@ def scope_at(tree: ast.Module, target: ast.AST, settings: Optional[Settings] = N
                 else:
                     scope[name] = value
     return scope
+
+
+def _assigned_inside(statement: ast.stmt) -> set[str]:
+    """The names a compound statement (`if`, `for`, `with`, `try`) assigns in its blocks: on some paths only."""
+    if not isinstance(statement, (ast.If, ast.For, ast.While, ast.With, ast.Try)):
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(statement):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for target in targets for t in ast.walk(target) if isinstance(t, ast.Name))
+    return names
+
+
+def _forget(scope: _Scope, name: str) -> None:
+    scope.pop(name, None)
+    for dotted in [key for key in scope if key.startswith(name + ".")]:
+        del scope[dotted]
 
 
 def _class_attributes(tree: ast.Module, settings: Settings) -> _Scope:
