@@ -184,6 +184,35 @@ def test_a_nanogpt_override_file_is_still_one(tmp_path: Path) -> None:
     assert load_document(config).format == "python" and detected(config) == "nanogpt"
 
 
+def test_a_script_with_its_own_optimizer_and_no_configurator_is_no_nanogpt_config(tmp_path: Path) -> None:
+    # held-out review 132, C 15: an FP8 GPT trainer (NorMuon groups at 0.02/0.2/0.004; its `learning_rate = 1e-3` only
+    # logged) guessed as nanoGPT, its lr judged by PD101 and nanoGPT's defaults filled in
+    script = """\
+        import torch
+        from dion import NorMuon
+        learning_rate = 1e-3
+        n_layer = 20
+        n_head = 16
+        n_embd = 1024
+        block_size = 2048
+        batch_size = 4
+        class GPT(torch.nn.Module):
+            pass
+        model = GPT()
+        optimizer_muon = NorMuon(model.parameters(), lr=0.02)
+        for step in range(10):
+            loss = model(None)
+            loss.backward()
+            optimizer_muon.step()
+        """
+    [refused] = check_paths([write(tmp_path / "a", "train.py", script)], CheckOptions(use_settings=False)).errors
+    assert "a Python training program of its own" in refused.message and "`NorMuon`" in refused.message
+    # nanoGPT's own train.py, whose configurator applies override files, stays nanoGPT's
+    upstream = script.replace("optimizer_muon = NorMuon(model.parameters(), lr=0.02)",
+                              "exec(open('configurator.py').read())\n        optimizer = model.configure_optimizers()")
+    assert detected(write(tmp_path / "b", "train.py", upstream)) == "nanogpt"
+
+
 def test_a_deepspeed_file_the_program_names_is_read_with_it(tmp_path: Path) -> None:
     write(tmp_path, "ds.json", '{"train_micro_batch_size_per_gpu": "auto", "zero_optimization": {"stage": 3},'
                                ' "scheduler": {"type": "WarmupLR", "params": {"warmup_num_steps": "auto"}}}')

@@ -1595,7 +1595,7 @@ def training_program(doc: Document) -> Optional[str]:
     functions or classes and imports a training framework (`_TRAINING_FRAMEWORKS`); None otherwise."""
     found = _defined_and_imported(doc)
     if found is None:
-        return None
+        return _own_loop(doc)
     defined, imported = found
     shown = ", ".join(f"`{name}`" for name in defined[:3]) + (", …" if len(defined) > 3 else "")
     config = python_config_of(doc)
@@ -1604,6 +1604,25 @@ def training_program(doc: Document) -> Optional[str]:
         return f"{config} (it defines {shown} and imports {module}), {PYTHON_CONFIG_FORM}"
     return (f"a Python program of its own (it defines {shown} and imports {', '.join(imported)}), not a nanoGPT "
             "override file of assignments for train.py's configurator")
+
+
+# A training loop that builds its own optimizer: `NorMuon(param_groups, ...)`, `torch.optim.AdamW(...)`.
+_OWN_OPTIMIZER = lazy_compile(r"^[ \t]*\w+\s*=\s*(?:torch\.optim\.)?[A-Z]\w*(?:Adam\w*|Muon\w*|SGD|Lion\w*|Adafactor|Dion\w*)"
+                              r"\s*\(", re.MULTILINE)
+
+
+def _own_loop(doc: Document) -> Optional[str]:
+    """A script with its own model, optimizer and loop that never runs nanoGPT's configurator (held-out review 132,
+    C 15: an FP8 GPT trainer with NorMuon groups, its `learning_rate = 1e-3` only logged, read as nanoGPT's): no
+    override file, and none of nanoGPT's defaults hold for it. Upstream's train.py and its forks keep the
+    configurator or `configure_optimizers`."""
+    text = doc.text if doc.format == "python" else ""
+    if not text or "configurator" in text or "config_keys" in text or "configure_optimizers" in text \
+            or ".backward(" not in text or not (match := _OWN_OPTIMIZER.search(text)):
+        return None
+    built = match.group(0).split("=", 1)[1].strip().rstrip("(").strip()
+    return (f"a Python training program of its own (it builds `{built}` itself and never runs nanoGPT's "
+            "configurator), not a nanoGPT config")
 
 
 # Frameworks whose configs are Python functions that build their config objects (read here: torchtitan's and
