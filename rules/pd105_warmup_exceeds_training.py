@@ -202,7 +202,7 @@ def _outlasted_by_any_real_set(plan, warmup: float) -> bool:
 def _batch_unread(plan) -> bool:
     """The batch itself is unknown (a program computes its accumulation: held-out review 132, A 16, alpaca-lora's
     `batch_size // micro_batch_size // world_size`): no dataset size or GPU count would settle the run's length."""
-    return plan.batch.micro_batch_size is None or "batch.grad_accum" in plan.unknown
+    return "batch.micro_batch_size" in plan.unknown or "batch.grad_accum" in plan.unknown
 
 
 def _corpus_run(plan) -> bool:

@@ -283,12 +283,14 @@ def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = N
 
         data, positions, unevaluated = read_shell(text, shown, shell_env, file)
         duplicates = _repeated_flags(data)
-        if data.get("program") == "nemo":
-            from .nemo2_recipe import read_nemo_cli  # `nemo llm pretrain --factory ...`: a NeMo 2 recipe
+        if data.get("program") == "nemo" or (str(data.get("program") or "").endswith(".py") and data.get("overrides")
+                                             and file is not None):
+            from .nemo2_recipe import read_nemo_cli, read_recipe_launch  # a NeMo 2 recipe run from its CLI
 
-            recipe = read_nemo_cli(data, positions)
+            recipe = read_nemo_cli(data, positions) if data.get("program") == "nemo" else \
+                read_recipe_launch(data, positions, file.parent)  # type: ignore[union-attr]
             if recipe is not None:
-                (data, positions, _), duplicates = recipe, []
+                (data, positions, unevaluated), duplicates = recipe, []
     else:
         data, positions, duplicates = read_yaml(text, shown)
         if isinstance(data, dict) and isinstance(data.get("command"), str):

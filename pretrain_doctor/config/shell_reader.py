@@ -2378,6 +2378,9 @@ def _training_command(commands: list[Command]) -> Optional[tuple[list[Word], Opt
         if _ENTRY_POINT.match(name):  # `litgpt pretrain`, `llamafactory-cli train`: the subcommand says what runs
             name = _word_name(words[index + 1])
         flags = sum(1 for w in words[index + 1:] if (w.text or "").startswith("--"))
+        # dotted overrides alone (`python custom_recipe.py trainer.max_steps=30`: NeMo-Run's CLI, held-out review 132,
+        # D 06; `python megatron_gpt_pretraining.py trainer.devices=8`) are the program's arguments too
+        flags += sum(1 for w in words[index + 1:] if w.text and "." in w.text.split("=", 1)[0] and _is_override(w))
         if index + 1 < len(words) and (words[index + 1].text or words[index + 1].raw).endswith(_CONFIG_SUFFIXES):
             # `dpo.py recipes/dpo.yaml`: the program's arguments are in the file it is handed, wherever the script
             # keeps it (held-out review 80, A 07: `"${LAUNCHER_PATH}" "${CONFIG_PATH}"` under a computed folder)

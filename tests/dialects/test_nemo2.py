@@ -230,3 +230,37 @@ def test_a_shell_launch_of_nemos_cli_is_its_recipe_with_the_overrides(tmp_path: 
     assert finetune.mode.kind == "lora" and finetune.run.max_steps == 100
     # another `nemo` command trains nothing here
     assert detected(write(tmp_path / "c", "x.sh", "nemo llm import --factory llama3_8b\n")) is None
+
+
+def test_a_launch_of_a_recipe_script_that_runs_nemo_runs_cli_takes_its_overrides(tmp_path: Path) -> None:
+    # held-out review 132, D 06 (playground-nemo-2.0-gh 02-cpt-custom-recipe-mockds.sh): `python custom_cpt_recipe.py
+    # "${ARGS[@]}"`, the script handing its recipe to `run.cli.main(llm.finetune, default_factory=...)`: skipped
+    write(tmp_path, "custom_cpt_recipe.py", """\
+        import nemo_run as run
+        from nemo.collections import llm
+        from nemo.collections.llm.recipes import llama3_8b
+
+        def custom_llama3_8b():
+            recipe = llama3_8b.finetune_recipe(name='x', num_nodes=1, peft_scheme=None)
+            recipe.trainer.max_steps = 500
+            return recipe
+
+        if __name__ == "__main__":
+            run.cli.main(llm.finetune, default_factory=custom_llama3_8b)
+        """)
+    script = write(tmp_path, "02-cpt.sh", """\
+        declare -a ARGS=(
+            data.global_batch_size=64
+            trainer.max_steps=30
+        )
+        BIN_DIR=$(dirname `realpath ${BASH_SOURCE[0]}`)
+        python $BIN_DIR/custom_cpt_recipe.py "${ARGS[@]}" "$@"
+        """)
+    assert detected(script) == "nemo2"
+    plan = plan_of(script)
+    assert (plan.mode.kind, plan.run.max_steps, plan.batch.global_batch_size) == ("full_finetune", 30, 64)
+    assert plan.sources["run.max_steps"].line == 3 and plan.optimizer.lr == 5e-6  # the recipe's full fine-tune lr
+    # a program that is no recipe script stays unread
+    other = write(tmp_path / "b", "run.sh", "python train.py trainer.max_steps=30 model.lr=1e-3\n")
+    write(tmp_path / "b", "train.py", "import hydra\n@hydra.main()\ndef main(cfg):\n    pass\n")
+    assert detected(other) is None
