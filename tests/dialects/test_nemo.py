@@ -166,6 +166,13 @@ def test_a_nemo_peft_yaml_is_a_lora_fine_tune_of_a_checkpoint_given_at_launch(tm
     assert plan.schedule.decay_steps is None and plan.derived.decay_steps.value == 20000
 
 
+def test_packed_sequences_without_cu_seqlens_attend_across_documents(tmp_path) -> None:
+    # held-out review 132, D 12/D 13 (MLPerf Llama-2-70B LoRA): `packed_sequence_return_cu_seqlen: False`
+    text = PEFT.replace("packed_sequence: True", "packed_sequence: True\n          packed_sequence_return_cu_seqlen: False")
+    plan = plan_of(write(tmp_path, "lora.yaml", text))
+    assert plan.data.packing is True and plan.data.document_mask is False
+
+
 def test_other_peft_schemes_train_only_their_modules(tmp_path) -> None:
     plan = plan_of(write(tmp_path, "tune.yaml", PEFT.replace('"lora"', '"ptuning"')))
     assert plan.mode.kind == "partial_finetune" and "ptuning" in plan.mode.trains_only
