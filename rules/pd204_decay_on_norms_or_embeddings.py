@@ -45,7 +45,8 @@ class DecayOnNormsOrEmbeddings(Rule):
     Llama-style models, because they recognised norms only by class. LoRA and QLoRA runs are
     silent: their norms, biases and embedding are frozen, and optimizers skip parameters with
     no gradient, unless `modules_to_save` trains a norm or the embedding. A debug or smoke-test config
-    (the plan's `debug`) is silent: its few steps decay nothing that matters.
+    (the plan's `debug`) is silent: its few steps decay nothing that matters; so is a run whose
+    lr × weight decay × steps is below 0.01 (the decayed weights shrink by under 1% over the run).
 
     ## Why is this bad?
     Weight decay pulls parameters toward zero. For a norm gain the right value is near
