@@ -83,7 +83,8 @@ _NUMBERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "batch.grad_accum": (("gradient_accumulation_steps", "grad_accum_steps", "gradient_accumulation",
                           "accumulation_steps", "grad_steps", "grad_accum", "acc_steps", "grad_accumulation"), lenient_int),
     "batch.seq_len": (("max_seq_len", "max_seq_length", "max_length", "seq_len", "seq_length", "block_size",
-                       "model_max_length", "max_len", "cutoff_len", "context_length", "sequence_length"), lenient_int),
+                       "model_max_length", "max_len", "cutoff_len", "context_length", "sequence_length",
+                       "ctx_len", "context_len"), lenient_int),
     "run.max_steps": (("max_steps", "train_steps", "total_steps", "max_iters", "train_iters", "num_train_steps",
                        "total_iters", "num_iterations", "num_training_steps", "iterations", "steps", "num_steps",
                        "training_steps"),
@@ -109,7 +110,10 @@ def _not_grpos_own(names: tuple[str, ...], view: Any) -> tuple[str, ...]:
 
 _SCHEDULE_NAMES = ("lr_scheduler_type", "lr_scheduler", "scheduler", "lr_schedule", "lr_decay_style")
 _MODEL_NAMES = ("model_name_or_path", "model_path", "model", "model_id", "init_ckpt", "pretrained_model", "from_pretrained",
-                "actor_model_name_or_path", "base_model", "pretrained_model_name_or_path", "model_name")
+                "actor_model_name_or_path", "base_model", "pretrained_model_name_or_path", "model_name",
+                # a program's own checkpoint to start from (held-out review 132, D 03: `--task sft --init_checkpoint
+                # ckpt_fineweb.pt`, read as pretraining from scratch)
+                "init_checkpoint", "pretrained_checkpoint")
 _SCRATCH_NAMES = ("from_scratch", "pretrain")
 _DEEPSPEED_NAMES = ("deepspeed_config", "ds_config", "deepspeed", "deepspeed_cfg", "ds_cfg")
 # Every argument name that maps to a plan field: a program none of whose arguments is one is refused.

@@ -967,3 +967,13 @@ def test_a_click_command_takes_its_options_as_flags(tmp_path) -> None:
     assert detected(path) == "own_args"
     plan = plan_of(path)
     assert (plan.batch.micro_batch_size, plan.batch.grad_accum) == (8, 4)
+
+
+def test_an_init_checkpoint_is_the_weights_a_run_starts_from(tmp_path) -> None:
+    # held-out review 132, D 03 (a looped-GPT project's sft.sh): `--task sft --init_checkpoint ckpt_fineweb.pt --ctx_len
+    # 128` to its own train.py, read as pretraining from scratch with the context unknown
+    script = write(tmp_path, "sft.sh", "exec python train.py --task sft --init_checkpoint ckpt_fineweb.pt --ctx_len 128 "
+                                       "--steps 5000 --dtype fp16 --n_heads 8 --num_warmup_steps 10\n")
+    plan = plan_of(script)
+    assert plan.mode.kind == "full_finetune" and plan.mode.init_from == "ckpt_fineweb.pt"
+    assert plan.batch.seq_len == 128 and plan.run.max_steps == 5000
