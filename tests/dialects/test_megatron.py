@@ -1488,3 +1488,19 @@ def test_an_external_loaders_valid_path_is_its_own_to_split(tmp_path) -> None:
     assert [f.severity for f in findings(plain, "PD701")] == ["warning"]
     external = plan_of(write(tmp_path, "external.sh", text.replace(flags, flags + "\n    --dataloader-type external")))
     assert findings(external, "PD701") == [] and "external" in external.unknown["data.eval"]
+
+
+def test_recompute_activations_beside_a_layer_count_stops_the_run(tmp_path) -> None:
+    # held-out review 132, D 01 (a Mixtral 8x7B benchmark): `--recompute-activations --recompute-granularity full
+    # --recompute-method uniform --recompute-num-layers 1`; validate_args makes it selective, TransformerConfig refuses
+    base = ("torchrun --nproc_per_node 8 pretrain_gpt.py --num-layers 32 --hidden-size 4096 --num-attention-heads 32 "
+            "--seq-length 4096 --max-position-embeddings 4096 --micro-batch-size 1 --global-batch-size 256 "
+            "--lr 1e-4 --train-iters 100 --bf16 ")
+    script = write(tmp_path / "a", "run.sh", base + "--recompute-activations --recompute-granularity full "
+                                                    "--recompute-method uniform --recompute-num-layers 1\n")
+    [note] = [n for n in notes(plan_of(script)) if "recompute" in n.message]
+    assert note.data["severity"] == "error" and "over `--recompute-granularity full`" in note.message
+    full = write(tmp_path / "b", "run.sh", base + "--recompute-granularity full --recompute-method uniform "
+                                                  "--recompute-num-layers 1\n")
+    selective = write(tmp_path / "c", "run.sh", base + "--recompute-activations\n")
+    assert not [n for path in (full, selective) for n in notes(plan_of(path)) if "recompute" in n.message]
