@@ -874,3 +874,29 @@ def test_a_name_a_conditional_block_reassigns_is_unknown(tmp_path: Path) -> None
     assert plan.batch.micro_batch_size == 4 and plan.batch.grad_accum is None and "batch.grad_accum" in plan.unknown
     assert plan.schedule.warmup_steps == 100 and [f for f in check_paths([program], CheckOptions(use_settings=False))
                                                    .findings if f.code == "PD105"] == []
+
+
+def test_a_field_a_conditional_block_sets_leaves_the_others_known(tmp_path: Path) -> None:
+    # held-out review 123, A 20 (kanana sft.py): `if not args.dataset_name: args.dataset_name = None` before
+    # `SFTConfig(learning_rate=args.learning_rate, ...)`: only that field is uncertain, not every `args.*`
+    program = write(tmp_path, "sft.py", """\
+        import argparse
+        from trl import SFTConfig, SFTTrainer
+
+        def main():
+            parser = argparse.ArgumentParser()
+            parser.add_argument("--learning_rate", type=float, default=5e-5)
+            parser.add_argument("--train_batch_size", type=int, default=4)
+            parser.add_argument("--dataset_name", type=str, default="")
+            args = parser.parse_args()
+            if not args.dataset_name:
+                args.dataset_name = None
+            config = SFTConfig(output_dir="out", learning_rate=args.learning_rate,
+                               per_device_train_batch_size=args.train_batch_size, bf16=True)
+            SFTTrainer(model="m", args=config).train()
+
+        if __name__ == "__main__":
+            main()
+        """)
+    plan = plan_of(program)
+    assert plan.optimizer.lr == 5e-5 and plan.batch.micro_batch_size == 4

