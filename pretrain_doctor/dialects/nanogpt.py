@@ -389,14 +389,18 @@ def _llama_style_shape(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
     b.set("model.tie_embeddings", False, None)
 
 
-_POSITION_KINDS = {"rope": "rope", "alibi": "alibi", "none": "none", "nope": "none", "learned": "learned"}
+_POSITION_KINDS = {"rope": "rope", "rotary": "rope", "alibi": "alibi", "none": "none", "nope": "none",
+                   "learned": "learned", "learnable": "learned", "sinusoidal": "sinusoidal"}
+# A fork's own key for it (held-out review 132, C 21: `positional_encoding = "rope"`, read as learned positions).
+_POSITION_KEYS = ("position_embedding", "positional_encoding", "position_encoding", "pos_encoding", "pos_emb")
 
 
 def _fork_positions(b: PlanBuilder, doc: Document) -> None:
     """A fork's own `position_embedding = 'rope'` (and `max_position_embeddings = 8192`): better-nanoGPT's model.py
     rotates instead of learning positions, and `block_size` is only its attention window (held-out review 23,
     B 14: PD601 said 1,024-token sequences overrun 128 learned positions)."""
-    kind = doc.get("position_embedding")
+    key = next((key for key in _POSITION_KEYS if isinstance(doc.get(key), str)), "position_embedding")
+    kind = doc.get(key)
     encoding = _POSITION_KINDS.get(str(kind).strip().lower()) if isinstance(kind, str) else None
     if encoding is None and doc.get("use_rope") is True:
         # `use_rope = True` (held-out review 97, C 07: model.py drops `wpe` for rotary positions)
@@ -404,7 +408,7 @@ def _fork_positions(b: PlanBuilder, doc: Document) -> None:
         return
     if encoding is None:
         return
-    b.set("model.position_encoding", encoding, b.source(doc, ("position_embedding",), note="the fork's own key"))
+    b.set("model.position_encoding", encoding, b.source(doc, (key,), note="the fork's own key"))
     most = lenient_int(doc.get("max_position_embeddings"))
     if isinstance(most, int) and most > 0:
         b.set("model.max_positions", most, b.source(doc, ("max_position_embeddings",), note="the fork's own key"))

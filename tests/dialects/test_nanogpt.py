@@ -1376,3 +1376,12 @@ def test_a_null_iteration_count_is_the_programs_to_decide(tmp_path) -> None:
                                                    "eval_interval: 500\neval_iters: 200\nout_dir: outputs\n"),
                    dialect="nanogpt")
     assert plan.run.max_steps is None and "null in the file" in plan.unknown["run.max_steps"]
+
+
+@pytest.mark.parametrize("written, encoding", [('"rope"', "rope"), ('"learnable"', "learned"), ("'rotary'", "rope")])
+def test_a_forks_positional_encoding_key_names_the_positions(tmp_path, written: str, encoding: str) -> None:
+    # held-out review 132, C 21: a fork's `positional_encoding = "rope"` ablation read as learned positions
+    config = write(tmp_path, "train_pe.py", f"dataset = 'shakespeare_char'\nn_layer = 6\nn_head = 6\nn_embd = 384\n"
+                                            f"block_size = 256\npositional_encoding = {written}\nmax_iters = 1000\n")
+    plan = plan_of(config)
+    assert plan.model.position_encoding == encoding and plan.sources["model.position_encoding"].key == "positional_encoding"
