@@ -61,7 +61,9 @@ _OPTIMIZERS = {
     "galore_adamw": "adamw", "schedule_free_adamw": "adamw", "lomo": "sgd", "adalomo": "adafactor",
 }
 _BETA_FAMILIES = ("adamw", "adamw_8bit", "lion")
-_PREFERENCE_KEYS = ("beta", "loss_type", "max_prompt_length", "ref_model_init_kwargs", "orpo_alpha", "rpo_alpha")
+_PREFERENCE_KEYS = ("beta", "loss_type", "max_prompt_length", "ref_model_init_kwargs", "orpo_alpha", "rpo_alpha",
+                    "desirable_weight", "undesirable_weight")
+_KTO_KEYS = ("desirable_weight", "undesirable_weight")
 # SFTConfig's own `loss_type` values (TRL 0.20 on: "nll", the default, and "dft"): no preference loss (held-out review
 # 63, A 04: an SFT run read as preference tuning).
 _SFT_LOSSES = frozenset(("nll", "dft"))
@@ -281,7 +283,11 @@ class HfDialect(Dialect):
             kind = "preference"
             b.set("objective.kind", "preference")
             named = PREFERENCE_VARIANTS.search(names)
-            method = "orpo" if "orpo_alpha" in data else (named.group(1) if named else str(data.get("loss_type") or "dpo"))
+            # KTOConfig's own weights name the method where no name does (held-out review 132, A 09: a project's KTO
+            # YAML, `desirable_weight`/`undesirable_weight` beside `beta`, read as DPO)
+            kto = named is None and any(k in data for k in _KTO_KEYS)
+            method = "orpo" if "orpo_alpha" in data else "kto" if kto else (
+                named.group(1) if named else str(data.get("loss_type") or "dpo"))
             if built is not None and built[1] != "dpo":  # DPOConfig's `loss_type` (ipo, sigmoid...) names its variant
                 method = "simpo" if built[1] == "cpo" and data.get("loss_type") == "simpo" else built[1]
             b.set("mode.preference_method", method, b.source(doc, ("arguments_class",),

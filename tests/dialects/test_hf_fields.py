@@ -1013,3 +1013,16 @@ def test_an_attention_kernel_key_set_twice_is_an_info(tmp_path: Path) -> None:
     report = check_paths([config], CheckOptions(use_settings=False))
     twice = {f.message.split("`")[1]: f.severity for f in report.findings if f.code == "PD002" and "set twice" in f.message}
     assert twice == {"flash_attn": "info", "learning_rate": "warning"}
+
+
+def test_ktos_own_weights_name_the_preference_method(tmp_path: Path) -> None:
+    # held-out review 132, A 09 (Toolset-Training's KTO config.yaml): `beta` beside `desirable_weight` and
+    # `undesirable_weight` (KTOConfig's own) was read as DPO
+    config = write(tmp_path, "config.yaml", "model_name_or_path: m\noutput_dir: out\nper_device_train_batch_size: 2\n"
+                                            "learning_rate: 1.0e-6\nbeta: 0.1\ndesirable_weight: 1.0\n"
+                                            "undesirable_weight: 1.0\n")
+    plan = plan_of(config)
+    assert (plan.objective.kind, plan.mode.preference_method) == ("preference", "kto")
+    without = "".join(line for line in config.read_text().splitlines(keepends=True) if "desirable_weight" not in line)
+    dpo = plan_of(write(tmp_path / "b", "config.yaml", without))
+    assert dpo.mode.preference_method == "dpo"
