@@ -136,6 +136,9 @@ _NEGLIGIBLE_SHRINK = 0.01
 
 def _negligible(plan) -> bool:
     """lr × weight decay × steps so small that nothing decays that matters (held-out review 132, C 12: a nanoGPT
-    fork's `weight_decay = 1e-5` at lr 1e-3 over 600k steps, the embedding's rows shrunk by under 1%)."""
-    steps, lr = plan.derived.total_steps, plan.optimizer.lr
-    return bool(lr) and steps.known and lr * plan.optimizer.weight_decay * steps.value < _NEGLIGIBLE_SHRINK
+    fork's `weight_decay = 1e-5` at lr 1e-3 over 600k steps, the embedding's rows shrunk by under 1%). Composer's
+    `decoupled_*` optimizers scale the decay by the schedule alone (weight_decay × lr / initial lr), not by the lr:
+    their shrink per step is the weight decay itself."""
+    steps, lr, name = plan.derived.total_steps, plan.optimizer.lr, plan.optimizer.name or ""
+    per_step = plan.optimizer.weight_decay * (1.0 if name.startswith("decoupled_") else lr or 0.0)
+    return bool(per_step) and steps.known and per_step * steps.value < _NEGLIGIBLE_SHRINK
