@@ -1,33 +1,40 @@
 from __future__ import annotations
 
+import re
 from typing import Optional
 
+from pretrain_doctor.lazyre import lazy_compile
 from pretrain_doctor.rule import Rule, given_not_defaulted
 
-# Pretraining: up to about four passes, repeated tokens are worth nearly as much as new ones; past about sixteen, more
-# passes add almost nothing (Muennighoff et al. 2023, their "data-constrained" fits).
-PRETRAIN_PASSES = 16
+# Pretraining: up to about four passes, repeated tokens are worth nearly as much as new ones; by about forty, more
+# passes add almost nothing (Muennighoff et al. 2023, their "data-constrained" fits; nanoGPT's own GPT-2 reproduction
+# runs 33 passes over OpenWebText, on purpose).
+PRETRAIN_PASSES = 40
 # Fine-tuning recipes run 1-5 epochs (alignment-handbook's 1-3, LLaMA-Factory's examples 3); past this the model
 # memorises its examples.
 FINETUNE_PASSES = 20
 _FINETUNES = ("full_finetune", "partial_finetune", "lora", "qlora", "preference")
+# Models trained on images or audio, which recipes train for tens of epochs (ImageNet's 90): not this rule's.
+_NOT_LANGUAGE = lazy_compile(r"clip|siglip|(^|[^a-z])vit([^a-z]|$)|resnet|convnext|whisper|wav2vec|hubert|asr",
+                           re.IGNORECASE)
 
 
 class RepeatedData(Rule):
     """The run passes over its training data many more times than training gains from.
 
     ## What it does
-    Reports (info) the number of passes over the training data when it is large: more than 16 when
+    Reports (info) the number of passes over the training data when it is large: more than 40 when
     pretraining, more than 20 when fine-tuning (SFT, LoRA, preference). The passes are the run's
-    tokens over the corpus's where both are known (`data.corpus_tokens`: nanoGPT's prepared datasets),
-    else the epochs the config states (`num_train_epochs: 500`) where no step count overrides them.
-    Silent for debug configs, for online RL (its prompts are sampled afresh each pass), for epochs
-    a trainer's default gives, and for pretraining with dropout on (a small corpus repeated on purpose,
-    regularised for it: nanoGPT's Shakespeare examples).
+    tokens over the corpus's where the file names both (a stated step count over a dataset whose size
+    is known: nanoGPT's prepared datasets), else the epochs the config states (`num_train_epochs: 500`)
+    where no step count overrides them. Silent for debug configs, for online RL (its prompts are
+    sampled afresh each pass), for a trainer's default epochs or length, for image and audio models
+    (trained for tens of epochs by design), for a program of its own that names no model, and for
+    pretraining with dropout on (a small corpus repeated on purpose, regularised for it).
 
     ## Why is this bad?
     Repeated tokens lose their value fast: in Muennighoff et al.'s data-constrained scaling runs, four
-    passes are almost as good as unique data, and returns fall to nearly nothing past about sixteen.
+    passes are almost as good as unique data, and the value of more falls to nearly nothing by about forty.
     A fine-tune run for hundreds of epochs memorises its examples: training loss goes to zero while the
     held-out loss climbs, and the best checkpoint is an early one, if one was kept. The compute spent
     after that point buys overfitting.
@@ -63,7 +70,7 @@ class RepeatedData(Rule):
 
     def check(self, plan):
         kind = plan.mode.kind
-        if plan.debug or kind == "online_rl" or (kind == "pretrain" and plan.model.dropout):
+        if plan.debug or kind == "online_rl" or (kind == "pretrain" and plan.model.dropout) or not _language_run(plan):
             return
         limit = PRETRAIN_PASSES if kind == "pretrain" else FINETUNE_PASSES if kind in _FINETUNES else None
         found = _passes(plan)
@@ -71,7 +78,7 @@ class RepeatedData(Rule):
             return
         passes, how, field, bound = found
         work = "pretraining" if kind == "pretrain" else "fine-tuning"
-        after = ("past about 16 passes repeated tokens add almost nothing (Muennighoff et al. 2023)" if kind == "pretrain"
+        after = ("by about 40 passes repeated tokens add almost nothing (Muennighoff et al. 2023)" if kind == "pretrain"
                  else "a fine-tune this long memorises its examples: the training loss goes to zero as the held-out "
                       "loss climbs")
         times = f"{'at least ' if bound else ''}{passes:,.0f} times"
@@ -83,6 +90,9 @@ def _passes(plan) -> Optional[tuple[float, str, str, bool]]:
     """(passes, how they were counted, the field to point at, whether only a lower bound), or None where the plan
     cannot tell."""
     total, corpus = plan.derived.total_tokens, plan.data.corpus_tokens
+    stated = given_not_defaulted(plan, "run.max_steps") and _corpus_named(plan)
+    if not stated:
+        corpus = None  # a trainer's default length or dataset (a fork's `dataset` default, upstream's 600,000 iters)
     if corpus and total.known:
         return total.value / corpus, f"{total.value:,.0f} tokens over a {corpus:,.0f}-token corpus", "run.max_steps", \
             False
@@ -103,3 +113,18 @@ def _tokens_on_one_process(plan) -> Optional[float]:
     if not (steps and b.micro_batch_size and b.seq_len) or "batch.grad_accum" in plan.unknown:
         return None
     return float(steps * b.micro_batch_size * (b.grad_accum or 1) * b.seq_len)
+
+
+def _corpus_named(plan) -> bool:
+    """The corpus is the one the file names (its `dataset` line), not a script's default."""
+    source = plan.sources.get("data.corpus_tokens")
+    return source is not None and source.line is not None
+
+
+def _language_run(plan) -> bool:
+    """A language model's run: a program of its own that names no model may train anything (a ResNet for 50
+    epochs), and image or audio models train for tens of epochs by design."""
+    names = " ".join(str(n) for n in (plan.model.family, plan.model.name, plan.mode.init_from) if n)
+    if plan.dialect == "own_args" and not names:
+        return False
+    return not _NOT_LANGUAGE.search(names)
