@@ -379,7 +379,9 @@ def _trainer(b: PlanBuilder, s: Settings) -> None:
         if lenient_bool(s.raw(cu_seqlens)) is False:
             # GPTSFTPackedDataset returns no cu_seqlens then: attention spans the packed documents (held-out review
             # 132, D 12/D 13: MLPerf's Llama-2-70B LoRA, read as masked per document)
-            b.set("data.document_mask", False, s.source(cu_seqlens))
+            b.not_known("data.document_mask", f"`{cu_seqlens.rsplit('.', 1)[1]}: False` returns no cu_seqlens, so "
+                                              "attention spans a pack's documents (NeMo: True \"unless you have a "
+                                              "specific use case\"), unless each pack holds one")
         else:
             b.set("data.document_mask", True, s.source("model.data.train_ds.packed_sequence"))
     # the data's own length where the file writes one (`data.seq_length: 1024`, which NeMo 1.x's dataset builder reads:

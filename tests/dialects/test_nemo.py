@@ -170,7 +170,10 @@ def test_packed_sequences_without_cu_seqlens_attend_across_documents(tmp_path) -
     # held-out review 132, D 12/D 13 (MLPerf Llama-2-70B LoRA): `packed_sequence_return_cu_seqlen: False`
     text = PEFT.replace("packed_sequence: True", "packed_sequence: True\n          packed_sequence_return_cu_seqlen: False")
     plan = plan_of(write(tmp_path, "lora.yaml", text))
-    assert plan.data.packing is True and plan.data.document_mask is False
+    assert plan.data.packing is True and plan.data.document_mask is None
+    assert "cu_seqlens" in plan.unknown["data.document_mask"]
+    [packed] = findings(plan, "PD510")  # an explicit opt-out of NeMo's default: what it leaks depends on the packs
+    assert packed.severity == "info"
 
 
 def test_other_peft_schemes_train_only_their_modules(tmp_path) -> None:
