@@ -103,6 +103,12 @@ def build(b: PlanBuilder, doc: Document, script: GlobalsScript) -> None:
 
     if script.kind == "finetune":
         _build_finetune(b, doc, script, take)
+        # a handful of micro-batch iterations (held-out review 133, C 15: a 20-iteration TPU benchmark of full.py,
+        # its warmup an error); not 10,000 of them that make 78 optimizer steps
+        iterations = script.values.get("max_iters")
+        if iterations is not None and b.get("run.max_steps") is not None:
+            mark_smoke_test(b, iterations[0], lambda note: b.sources["run.max_steps"].model_copy(
+                update={"note": note.replace("-step", "-iteration")}))
         return
     where = Source(file=str(script.path), note=f"{script.path.name}: hyperparameters as globals (TinyLlama's layout)")
     b.set("mode.kind", "pretrain", where)

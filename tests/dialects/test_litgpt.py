@@ -730,6 +730,10 @@ def test_an_old_lit_gpt_finetune_script_checked_alone_is_read_through_its_global
     plan = plan_of(script)
     assert plan.mode.kind == "lora" and plan.run.max_steps == 78 and plan.schedule.warmup_steps == 100
     assert [f.severity for f in findings(plan, "PD105")] == ["error"]  # not a guess: the globals are no keys
+    # a handful of micro-batch iterations is a smoke run (held-out review 133, C 15: a 20-iteration TPU benchmark)
+    short = plan_of(write(tmp_path / "short" / "finetune", "lora.py", OLD_FINETUNE_SCRIPT.replace(
+        "max_iters = 10000", "max_iters = 20").replace("batch_size = 128", "batch_size = 1")))
+    assert short.debug is True and [f.severity for f in findings(short, "PD105")] == ["info"]
     # one sequence a micro-batch: each sequence weighs the same whatever GA is (held-out review 116, C 18)
     [per_sequence] = findings(plan, "PD403")
     assert per_sequence.severity == "info" and "one sequence per micro-batch" in per_sequence.message
