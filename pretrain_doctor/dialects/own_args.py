@@ -113,7 +113,7 @@ _MODEL_NAMES = ("model_name_or_path", "model_path", "model", "model_id", "init_c
                 "actor_model_name_or_path", "base_model", "pretrained_model_name_or_path", "model_name",
                 # a program's own checkpoint to start from (held-out review 132, D 03: `--task sft --init_checkpoint
                 # ckpt_fineweb.pt`, read as pretraining from scratch)
-                "init_checkpoint", "pretrained_checkpoint")
+                "init_checkpoint", "pretrained_checkpoint", "train_model_name")
 _SCRATCH_NAMES = ("from_scratch", "pretrain")
 _DEEPSPEED_NAMES = ("deepspeed_config", "ds_config", "deepspeed", "deepspeed_cfg", "ds_cfg")
 # Every argument name that maps to a plan field: a program none of whose arguments is one is refused.
@@ -161,6 +161,11 @@ class ProgramDialect(Dialect):
         # dialect leaves alone (held-out review 126, A 18: `-m qwen3vl_sft.train --learning-rate 5e-5 ...`, refused)
         dashed = {name for name, flag in _spellings(doc).items() if "-" in flag[2:]}
         if len(dashed & _MAPPED) >= _DASHED_SETTINGS:
+            return 45 + len(flags)
+        if set(flags) & _MAPPED and _mostly_own(flags):
+            # `--learning_rate 9e-6 --start_epoch 0 --batch_sentence_num 24 --train_model_name ...`: a program's own
+            # parser sharing a name or two with TrainingArguments (held-out review 133, A 01: refused, its message
+            # saying no flag named the lr)
             return 45 + len(flags)
         # a DeepSpeed JSON at hand that holds the optimizer, with values an HF Trainer fills in (`auto`):
         # the run's settings are there (held-out review 32, A 17: `finetune_mn.py --deepspeed ds_config_mn.json`)
@@ -758,6 +763,17 @@ def _handed_trainer_config(doc: Document) -> bool:
     config = program_config(doc)
     data = config.document.data if config is not None and config.document is not None else None
     return isinstance(data, dict) and HfDialect._score_data(data) >= 50
+
+
+# A launch of a program not at hand is its own parser's when its flags are mostly no trainer's: at least this many
+# unknown to TrainingArguments and TRL, and at most _SHARED_FLAGS of theirs.
+_OWN_FLAGS = 5
+_SHARED_FLAGS = 2
+
+
+def _mostly_own(flags: dict[str, Any]) -> bool:
+    shared = _trainer_flags(flags)
+    return len(shared) <= _SHARED_FLAGS and len(set(flags) - shared) >= _OWN_FLAGS
 
 
 def _trainer_flags(flags: dict[str, Any]) -> set[str]:

@@ -977,3 +977,18 @@ def test_an_init_checkpoint_is_the_weights_a_run_starts_from(tmp_path) -> None:
     plan = plan_of(script)
     assert plan.mode.kind == "full_finetune" and plan.mode.init_from == "ckpt_fineweb.pt"
     assert plan.batch.seq_len == 128 and plan.run.max_steps == 5000
+
+
+def test_a_launch_of_a_program_not_at_hand_with_mostly_its_own_flags(tmp_path) -> None:
+    # held-out review 133, A 01 (RL4GLUE sft.sh): `--learning_rate 9e-6` among a dozen flags of the program's own,
+    # refused with a message saying no flag names the lr
+    script = write(tmp_path, "sft.sh", "CUDA_VISIBLE_DEVICES=0 python3 sft.py --learning_rate 9e-6 --start_epoch 0 "
+                                       "--end_epoch 1 --train_model_name daryl149/llama-2-7b-chat-hf --repeat_time 1 "
+                                       "--batch_sentence_num 24 --checkpoint_rate 1 --load_in_8bit False\n")
+    assert detected(script) == "own_args"
+    plan = plan_of(script)
+    assert plan.optimizer.lr == 9e-6 and plan.mode.init_from == "daryl149/llama-2-7b-chat-hf"
+    # an HF program's launch with its TrainingArguments stays the hf dialect's
+    hf = write(tmp_path / "b", "run.sh", "python train.py --learning_rate 2e-5 --output_dir out --num_train_epochs 3 "
+                                         "--per_device_train_batch_size 4 --logging_steps 10 --my_flag 1\n")
+    assert detected(hf) == "hf"
