@@ -1303,6 +1303,7 @@ def _rollout(b: PlanBuilder, doc: Document, versions: TrainerVersions, launched:
             return  # a release whose GRPOTrainer takes no images: the program's own trainer, with no such check
         trl_script = False
     b.take("batch.generations", doc, "num_generations", positive_count)
+    _unsloth_group_batch(b, doc)
     b.take("eval.generations", doc, "num_generations_eval", positive_count)
     b.take("eval.micro_batch_size", doc, "per_device_eval_batch_size", positive_count)
     if judged is not None and not judged.at_least(TRL_ACCUMULATED_GENERATION):
@@ -1318,6 +1319,16 @@ def _rollout(b: PlanBuilder, doc: Document, versions: TrainerVersions, launched:
         owner = f"`{program}`" if program else "the project's own program"
         why = f" ({VISION_GRPO_OWN_TRAINER})" if vision else ""
         b.assume("batch.generations", f"that {owner} keeps TRL's GRPO batch checks{why}", b.source(doc, ("program",)))
+
+
+def _unsloth_group_batch(b: PlanBuilder, doc: Document) -> None:
+    """Unsloth's GRPO config raises a per-device batch that is no multiple of `num_generations` to it ("We will change
+    the batch size of N to the `num_generations` of G"), so TRL's divisibility check passes (held-out review 133, A 12:
+    `per_device_train_batch_size=1` beside 8 generations under Unsloth, a false PD406)."""
+    micro, groups = b.get("batch.micro_batch_size"), b.get("batch.generations")
+    if micro and groups and micro % groups and _imports_unsloth(doc):
+        b.set("batch.micro_batch_size", groups, b.source(doc, ("per_device_train_batch_size",), note=(
+            f"Unsloth raises per_device_train_batch_size {micro} to num_generations {groups}")))
 
 
 # TRL's GRPOTrainer takes images (`pixel_values`) from 0.20; R1-V and its descendants run a trainer of their own.

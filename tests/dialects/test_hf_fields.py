@@ -1026,3 +1026,18 @@ def test_ktos_own_weights_name_the_preference_method(tmp_path: Path) -> None:
     without = "".join(line for line in config.read_text().splitlines(keepends=True) if "desirable_weight" not in line)
     dpo = plan_of(write(tmp_path / "b", "config.yaml", without))
     assert dpo.mode.preference_method == "dpo"
+
+
+def test_unsloth_raises_a_grpo_micro_batch_to_the_generations(tmp_path: Path) -> None:
+    # held-out review 133, A 12 (Flame's finetune_rethink_grpo.py): `per_device_train_batch_size=1` beside
+    # `num_generations=8` under Unsloth, which raises the batch to 8: no PD406 "not a multiple" on one GPU
+    text = ("from unsloth import FastLanguageModel\nfrom trl import GRPOConfig, GRPOTrainer\n"
+            "args = GRPOConfig(output_dir='out', learning_rate=5e-6, per_device_train_batch_size=1,\n"
+            "                  gradient_accumulation_steps=4, num_generations=8, max_steps=100)\n"
+            "GRPOTrainer(model=None, args=args).train()\n")
+    plan = plan_of(write(tmp_path / "a", "grpo.py", text), world_size=1)
+    assert plan.batch.micro_batch_size == 8 and "Unsloth" in plan.sources["batch.micro_batch_size"].note
+    assert findings(plan, "PD406") == []
+    plain = plan_of(write(tmp_path / "b", "grpo.py", text.replace("from unsloth import FastLanguageModel\n", "")),
+                    world_size=1)
+    assert plain.batch.micro_batch_size == 1 and findings(plain, "PD406")
