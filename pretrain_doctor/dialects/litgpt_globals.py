@@ -178,7 +178,9 @@ def _schedule(b: PlanBuilder, script: GlobalsScript, take: Any) -> None:
 # `max_iters`, `warmup_iters`, `lr_decay_iters`, with `get_lr(state["iter_num"])` set before every micro-batch, and
 # an optimizer step every `gradient_accumulation_steps` of them (held-out review 116, C 22: `warmup_iters = 2000`
 # read as no warmup at all).
-_LR_BY_ITERATION = lazy_compile(r"get_lr\(\s*(?:state\[[\"']iter_num[\"']\]|iter_num)\s*\)")
+# ... `get_lr(state["iter_num"], warmup_iters, max_iters)` too (held-out review 133, C 04: a PD107 warning counted
+# the decay in iterations and the run in optimizer steps)
+_LR_BY_ITERATION = lazy_compile(r"get_lr\(\s*(?:state\[[\"']iter_num[\"']\]|iter_num)\s*[,)]")
 
 
 def _take_iterations(b: PlanBuilder, script: GlobalsScript, field: str, name: str, looped: bool = False) -> None:

@@ -1077,3 +1077,12 @@ def test_litgpt_0_3s_nested_finetune_command_takes_that_lines_defaults(tmp_path)
     assert plan.eval.interval_steps == 100 and plan.seed == 1337
     full = plan_of(write(tmp_path, "full.sh", "litgpt finetune full --checkpoint_dir ckpt/tiny --train.epochs 1\n"))
     assert full.optimizer.lr == 3e-3 and full.eval.interval_steps == 600
+
+
+def test_get_lr_of_the_iteration_with_more_arguments_counts_in_iterations(tmp_path) -> None:
+    # held-out review 133, C 04 (a Pythia-14M lit-gpt pretrain script): `get_lr(state["iter_num"], warmup_iters,
+    # max_iters)`: the schedule's iterations divided by the accumulation, as the run's are (no false PD107 warning)
+    text = ITERATIONS_PRETRAIN_SCRIPT.replace('get_lr(state["iter_num"])', 'get_lr(state["iter_num"], warmup_iters, max_iters)')
+    assert text != ITERATIONS_PRETRAIN_SCRIPT
+    plan = plan_of(write(tmp_path / "pretrain", "redpajama.py", text))
+    assert plan.schedule.decay_steps == plan.run.max_steps and findings(plan, "PD107") == []
