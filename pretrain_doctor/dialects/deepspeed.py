@@ -333,6 +333,13 @@ def _neox_words(b: PlanBuilder, doc: Document) -> frozenset[str]:
     return frozenset(keys)
 
 
+# DeepSpeedZeroConfig's defaults of its switches (deepspeed/runtime/zero/config.py).
+_ZERO_DEFAULTS = {"memory_efficient_linear": True, "contiguous_gradients": True, "reduce_scatter": True,
+                  "allgather_partitions": True, "round_robin_gradients": False, "elastic_checkpoint": False,
+                  "load_from_fp32_weights": True, "ignore_unused_parameters": True, "zero_quantized_weights": False,
+                  "stage3_gather_16bit_weights_on_model_save": False}
+
+
 def _misplaced_zero_keys(b: PlanBuilder, doc: Document, table: Any) -> frozenset[str]:
     """`zero_optimization` settings written at the top level (fmengine's configs/7b.json has
     `offload_optimizer: {device: cpu}` beside the blocks; held-out review 7 A 27): DeepSpeed reads them only
@@ -346,6 +353,14 @@ def _misplaced_zero_keys(b: PlanBuilder, doc: Document, table: Any) -> frozenset
             b.note("ignored-key", f"`{key}` at the top level repeats the `zero_optimization` block's value, which "
                    "DeepSpeed reads: the copy does nothing", b.source(doc, (key,)), hint="drop the top-level copy",
                    key=key, severity="info")
+            continue
+        if key in _ZERO_DEFAULTS and doc.get(key) == _ZERO_DEFAULTS[key] and not doc.has(("zero_optimization", key)):
+            # DeepSpeed's own default, which the block keeps (held-out review 133, B 11: `memory_efficient_linear:
+            # true` at the top level, a warning that changed nothing)
+            b.note("ignored-key", f"`{key}: {str(doc.get(key)).lower()}` is a `zero_optimization` setting that "
+                   "DeepSpeed ignores at the top level; the block keeps the same value by default, so nothing changes",
+                   b.source(doc, (key,)), hint="drop it, or move it into the `zero_optimization` block", key=key,
+                   suggestion=f"zero_optimization.{key}", severity="info")
             continue
         device = doc.get((key, "device")) if isinstance(doc.get(key), dict) else None
         undone = f", so nothing is offloaded to {device}" if key.startswith("offload") and isinstance(device, str) \

@@ -137,6 +137,11 @@ def test_a_zero_setting_at_the_top_level_is_reported_as_ignored(tmp_path) -> Non
     assert ignored.severity == "warning" and "`offload_optimizer` is a `zero_optimization` setting" in ignored.message
     assert "nothing is offloaded to cpu" in ignored.message and not plan.parallel.cpu_offload
     assert plan.reading is None and "offload_optimizer" not in plan.foreign_keys
+    # held-out review 133, B 11: `memory_efficient_linear: true` at the top level, DeepSpeed's own default: an info
+    default = plan_of(write(tmp_path / "b", "ds.json", RUN.replace('"gradient_clipping": 1.0,',
+                                                                   '"gradient_clipping": 1.0,\n  "memory_efficient_linear": true,')))
+    (same,) = findings(default, "PD002")
+    assert same.severity == "info" and "nothing changes" in same.message
 
 
 def test_warmup_cosine_lr_with_warmup_decay_params_stops_deepspeed_at_start(tmp_path) -> None:
