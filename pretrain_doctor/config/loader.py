@@ -283,11 +283,11 @@ def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = N
 
         data, positions, unevaluated = read_shell(text, shown, shell_env, file)
         duplicates = _repeated_flags(data)
-        if data.get("program") == "nemo" or (str(data.get("program") or "").endswith(".py") and data.get("overrides")
-                                             and file is not None):
+        program = str(data.get("program") or "")
+        if program == "nemo" or (program.endswith(".py") and data.get("overrides") and file is not None):
             from .nemo2_recipe import read_nemo_cli, read_recipe_launch  # a NeMo 2 recipe run from its CLI
 
-            recipe = read_nemo_cli(data, positions) if data.get("program") == "nemo" else \
+            recipe = read_nemo_cli(data, positions) if program == "nemo" else \
                 read_recipe_launch(data, positions, file.parent)  # type: ignore[union-attr]
             if recipe is not None:
                 (data, positions, unevaluated), duplicates = recipe, []

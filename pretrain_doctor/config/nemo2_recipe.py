@@ -259,27 +259,33 @@ def read_nemo_cli(launch: dict[str, Any], launch_positions: dict[KeyPath, Positi
     if launch.get("program") != "nemo" or not isinstance(positional, list) or len(positional) < 2 \
             or positional[0] != "llm" or positional[1] not in _CLI_FUNCTIONS:
         return None
-    flag = "--factory"
-    factory = launch.get(flag)
+    factory = _factory(launch.get("--factory"))
+    if factory is None:
+        return None
+    module, arguments = factory
+    where = launch_positions.get(("--factory",)) or Position(1, 1)
+    data: dict[str, Any] = {"_recipe_": {"module": module, "function": _CLI_FUNCTIONS[positional[1]],
+                                         "arguments": arguments}}
+    positions: dict[KeyPath, Position] = {("_recipe_",): where, ("_recipe_", "module"): where,
+                                          ("_recipe_", "function"): where}
+    positions.update({("_recipe_", "arguments", name): where for name in arguments})
+    _override(data, positions, launch, launch_positions, where)
+    return data, positions, {}
+
+
+def _factory(text: Any) -> Optional[tuple[str, dict[str, Any]]]:
+    """`llama3_8b` or `llama3_8b(name='x', num_nodes=1)`: the recipe module and the literal keywords of its call."""
     try:
-        expression = ast.parse(str(factory).strip(), mode="eval").body if isinstance(factory, str) else None
+        expression = ast.parse(text.strip(), mode="eval").body if isinstance(text, str) else None
     except SyntaxError:
         return None
     call = expression if isinstance(expression, ast.Call) else None
     module = dotted_tail(call.func if call is not None else expression) if expression is not None else None
     if not module:
         return None
-    where = launch_positions.get((flag,)) or Position(1, 1)
-    data: dict[str, Any] = {"_recipe_": {"module": module, "function": _CLI_FUNCTIONS[positional[1]], "arguments": {}}}
-    positions: dict[KeyPath, Position] = {("_recipe_",): where, ("_recipe_", "module"): where,
-                                          ("_recipe_", "function"): where}
-    for keyword in call.keywords if call is not None else []:
-        value = _value(keyword.value, {}) if keyword.arg else None
-        if value is not None:
-            data["_recipe_"]["arguments"][keyword.arg] = value
-            positions[("_recipe_", "arguments", keyword.arg)] = where
-    _override(data, positions, launch, launch_positions, where)
-    return data, positions, {}
+    keywords = call.keywords if call is not None else []
+    values = {keyword.arg: _value(keyword.value, {}) for keyword in keywords if keyword.arg}
+    return module, {name: value for name, value in values.items() if value is not None}
 
 
 def read_recipe_launch(launch: dict[str, Any], launch_positions: dict[KeyPath, Position], folder: Path
