@@ -345,10 +345,8 @@ def scope_at(tree: ast.Module, target: ast.AST, settings: Optional[Settings] = N
                 _forget(scope, name)
             results = [(name, value, evaluate(value, scope)) for name, value in assignments(statement)]
             for name, expression, value in results:
-                for dotted in [key for key in scope if key.startswith(name + ".")]:
-                    del scope[dotted]
+                _forget(scope, name)
                 if value is None:
-                    scope.pop(name, None)
                     if settings is not None:
                         scope.update(_instance_fields(name, expression, scope, settings))
                 else:
@@ -441,14 +439,18 @@ def _cli_entry_points(tree: ast.Module) -> set[str]:
                                                      and node.func.value.id == "typer"))}
 
 
-def _parameter_defaults(function: ast.FunctionDef, scope: _Scope) -> _Scope:
-    """The literal defaults of a function's parameters, as the names its body reads."""
+def _defaulted(function: ast.FunctionDef) -> list[tuple[ast.arg, ast.expr]]:
+    """Each parameter of `function` that has a default, with it."""
     arguments = function.args
     positional = arguments.args[len(arguments.args) - len(arguments.defaults):] if arguments.defaults else []
-    pairs = list(zip(positional, arguments.defaults)) + [
+    return list(zip(positional, arguments.defaults)) + [
         (arg, default) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults) if default is not None]
+
+
+def _parameter_defaults(function: ast.FunctionDef, scope: _Scope) -> _Scope:
+    """The literal defaults of a function's parameters, as the names its body reads."""
     found: _Scope = {}
-    for arg, default in pairs:
+    for arg, default in _defaulted(function):
         value = evaluate(default, scope)
         if value is not None:
             found[arg.arg] = value
@@ -559,10 +561,8 @@ def _bare_parse(node: Optional[ast.AST], function: Optional[ast.FunctionDef] = N
 
 
 def _parameters_defaulting_to_none(function: ast.FunctionDef) -> set[str]:
-    arguments = function.args
-    positional = arguments.args[len(arguments.args) - len(arguments.defaults):] if arguments.defaults else []
-    pairs = list(zip(positional, arguments.defaults)) + list(zip(arguments.kwonlyargs, arguments.kw_defaults))
-    return {arg.arg for arg, default in pairs if isinstance(default, ast.Constant) and default.value is None}
+    return {arg.arg for arg, default in _defaulted(function)
+            if isinstance(default, ast.Constant) and default.value is None}
 
 
 def _parsed_names(function: ast.FunctionDef) -> set[str]:
