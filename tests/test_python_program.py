@@ -900,3 +900,45 @@ def test_a_field_a_conditional_block_sets_leaves_the_others_known(tmp_path: Path
         """)
     plan = plan_of(program)
     assert plan.optimizer.lr == 5e-5 and plan.batch.micro_batch_size == 4
+
+
+def test_a_settings_module_of_dataclasses_is_read_by_its_sections(tmp_path: Path) -> None:
+    # held-out review 133, A 03 (a QLoRA project's src/config.py): `TrainConfig` with TrainingArguments' names beside
+    # `ModelConfig` and `LoraConfig_`, aggregated by a root `Config(train=field(default_factory=TrainConfig), ...)`
+    config = write(tmp_path, "config.py", """\
+        from dataclasses import dataclass, field
+
+        @dataclass
+        class ModelConfig:
+            model_name: str = "Qwen/Qwen2.5-3B-Instruct"
+
+        @dataclass
+        class LoraConfig_:
+            r: int = 16
+            alpha: int = 32
+
+        @dataclass
+        class TrainConfig:
+            output_dir: str = "outputs/run"
+            num_train_epochs: int = 3
+            per_device_train_batch_size: int = 1
+            gradient_accumulation_steps: int = 16
+            learning_rate: float = 2e-4
+            lr_scheduler_type: str = "cosine"
+            warmup_steps: int = 5
+            seed: int = 42
+
+        @dataclass
+        class Config:
+            model: ModelConfig = field(default_factory=ModelConfig)
+            lora: LoraConfig_ = field(default_factory=LoraConfig_)
+            train: TrainConfig = field(default_factory=TrainConfig)
+        """)
+    assert detected(config) == "hf"
+    plan = plan_of(config)
+    assert (plan.optimizer.lr, plan.batch.grad_accum, plan.schedule.kind) == (2e-4, 16, "cosine")
+    assert plan.model.name == "Qwen/Qwen2.5-3B-Instruct" and plan.sources["optimizer.lr"].line == 18
+    # a model definition's dataclass is no Trainer's settings
+    model = write(tmp_path / "b", "model.py", "from dataclasses import dataclass\n@dataclass\nclass GPTConfig:\n"
+                                              "    n_layer: int = 12\n    n_head: int = 12\n    n_embd: int = 768\n")
+    assert detected(model) != "hf"

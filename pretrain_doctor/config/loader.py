@@ -267,15 +267,18 @@ def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = N
 
         data, positions = read_toml(text, shown)
     elif fmt == "python":
-        from .python_program import read_python_program  # programs that build TrainingArguments: launch data
+        from .python_program import read_dataclass_config, read_python_program  # programs' own Trainer settings
 
         built = _nanotron_builder(text, shown) or _nemo2_recipe(text, shown)
         launched = read_python_program(text, shown, file) if built is None else None
+        sectioned = read_dataclass_config(text, shown) if built is None and launched is None else None
         if built is not None:
             data, positions, unevaluated = built
         elif launched is not None:
             data, positions, unevaluated = launched
             fmt = "shell"
+        elif sectioned is not None:  # a project's settings dataclasses: read as its sectioned YAML would be
+            data, positions = sectioned
         else:
             data, positions, unevaluated = read_python(text, shown)
     elif fmt == "shell":

@@ -769,3 +769,55 @@ def _loaded_model(tree: ast.Module, data: dict[str, Any], positions: dict[KeyPat
             data["--model_name_or_path"] = model
             positions[("--model_name_or_path",)] = Position(given.lineno, given.col_offset + 1)  # type: ignore[union-attr]
             return
+
+
+# TrainingArguments' names a settings class of a project uses for its Trainer's arguments: this many of them, at
+# least, in one class make the module the run's config.
+_TRAINER_FIELDS = frozenset({"output_dir", "learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps",
+                             "num_train_epochs", "max_steps", "lr_scheduler_type", "warmup_steps", "warmup_ratio",
+                             "weight_decay", "max_grad_norm", "optim", "logging_steps", "save_steps", "eval_steps",
+                             "gradient_checkpointing", "bf16", "fp16", "seed"})
+_MIN_TRAINER_FIELDS = 6
+
+
+def read_dataclass_config(text: str, shown: str) -> Optional[tuple[dict[str, Any], dict[KeyPath, Position]]]:
+    """A settings module of dataclasses whose program hands one of them to its Trainer (`class TrainConfig:
+    learning_rate: float = 2e-4 ...` beside `ModelConfig` and `LoraConfig_`, a root `Config` holding each as `train:
+    TrainConfig = field(default_factory=TrainConfig)`): each class a section of its defaults, named as the root names
+    it (else by the class), as a project's sectioned YAML would hold them (held-out review 133, A 03: refused). None
+    where no class carries the Trainer's arguments."""
+    if "dataclass" not in text:
+        return None
+    try:
+        tree = parse_module(text)
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return None
+    classes = _class_defaults(tree, None)
+    if not any(len(set(fields) & _TRAINER_FIELDS) >= _MIN_TRAINER_FIELDS for fields in classes.values()):
+        return None
+    sections = _sections_of_root(tree, set(classes))
+    data: dict[str, Any] = {}
+    positions: dict[KeyPath, Position] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name in classes:
+            section = sections.get(node.name, node.name)
+            data[section] = classes[node.name]
+            positions[(section,)] = Position(node.lineno, node.col_offset + 1)
+            for statement in node.body:
+                for name, _ in assignments(statement):
+                    if name in classes[node.name]:
+                        positions[(section, name)] = Position(statement.lineno, statement.col_offset + 1)
+    return data, positions
+
+
+def _sections_of_root(tree: ast.Module, classes: set[str]) -> dict[str, str]:
+    """`train: TrainConfig = field(default_factory=TrainConfig)` in a root dataclass: TrainConfig's section is `train`."""
+    named: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(node.value, ast.Call)
+                and dotted_tail(node.value.func) == "field"):
+            continue
+        factory = next((k.value for k in node.value.keywords if k.arg == "default_factory"), None)
+        if isinstance(factory, ast.Name) and factory.id in classes:
+            named[factory.id] = node.target.id
+    return named

@@ -201,7 +201,8 @@ class HfDialect(Dialect):
             # the project's program builds the TRL config from the section and may pass bf16/fp16 itself (held-out
             # review 99, D 11: a GRPO project's `training:` without them, its train.py passing `bf16=True`)
             b.assume("precision.compute", "the precision its program sets (the section leaves bf16/fp16 to it)",
-                     b.source(doc, (), note="a project's own YAML, mapped into the trainer's arguments by its program"))
+                     b.source(doc, (), note=f"a project's own {'settings module' if doc.format == 'python' else 'YAML'}, "
+                                            "mapped into the trainer's arguments by its program"))
         if launched is not None:
             _program_precision(b, doc, facts, context.trainer_versions)
             _program_fp16_weights(b, doc, facts, script)
@@ -2548,7 +2549,7 @@ def nested_arguments(doc: Document) -> Optional[Document]:
     (`training:`) beside `model:`, `lora:` and data sections, and builds `SFTConfig(**config["training"])` itself
     (goddoe/llm-trainer, MSWon/krx_lm_train: held-out review 17, A 04/05; held-out review 15, A 24): that section
     read as an arguments file, with the model `model:` names and the LoRA rank `lora:` gives. None otherwise."""
-    if doc.format not in ("yaml", "json", "toml"):
+    if doc.format not in ("yaml", "json", "toml", "python"):
         return None
     for key in (*_NESTED_SECTIONS, *_METHOD_SECTIONS):
         section = doc.data.get(key)
