@@ -1611,8 +1611,8 @@ def training_program(doc: Document) -> Optional[str]:
 
 
 # A training loop that builds its own optimizer: `NorMuon(param_groups, ...)`, `torch.optim.AdamW(...)`.
-_OWN_OPTIMIZER = lazy_compile(r"^[ \t]*\w+\s*=\s*(?:torch\.optim\.)?[A-Z]\w*(?:Adam\w*|Muon\w*|SGD|Lion\w*|Adafactor|Dion\w*)"
-                              r"\s*\(", re.MULTILINE)
+_OWN_OPTIMIZER = lazy_compile(r"^[ \t]*\w+\s*=\s*(?:torch\.optim\.)?(?:[A-Z]\w*?)?(?:Adam\w*|Muon\w*|SGD|Lion\w*|Adafactor|"
+                              r"Dion\w*)\s*\(", re.MULTILINE)
 
 
 def _own_loop(doc: Document) -> Optional[str]:
