@@ -168,7 +168,7 @@ _BOOKKEEPING_PREFIXES = ("logging_", "wandb_", "log_")
 
 
 def _bookkeeping(flag: str) -> bool:
-    name = flag.lstrip("-").replace("-", "_")
+    name = _flag_name(flag)
     return name in _BOOKKEEPING or name.startswith(_BOOKKEEPING_PREFIXES)
 
 

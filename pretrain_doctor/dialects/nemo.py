@@ -349,12 +349,12 @@ def _trainer(b: PlanBuilder, s: Settings) -> None:
     # (Lightning before 1.7 counted them as `trainer.gpus`: NeMo 1.5's configs)
     devices = lenient_int(s.raw("trainer.devices") if "trainer.devices" in s.values else s.raw("trainer.gpus"))
     nodes = lenient_int(s.raw("trainer.num_nodes") or 1)
-    if devices == 1 and nodes == 1 and model_parallel_degree(b) > 1 and not s.overridden("trainer.devices"):
+    model_parallel = model_parallel_degree(b)
+    if devices == 1 and nodes == 1 and model_parallel > 1 and not s.overridden("trainer.devices"):
         # NeMo's example default kept in a YAML whose degrees need many GPUs: the launch overrides it (held-out
         # review 132, D 15: MLPerf's GPT-3 175B config, tp 8 × pp 8 beside `devices: 1`, `num_nodes: 1`)
         b.not_known("parallel.world_size", f"`trainer.devices: 1` and `num_nodes: 1` beside tp × pp × cp = "
-                                           f"{model_parallel_degree(b)}: NeMo's example default, which the launch "
-                                           "overrides")
+                                           f"{model_parallel}: NeMo's example default, which the launch overrides")
     elif isinstance(devices, int) and devices > 0 and isinstance(nodes, int) and nodes > 0:
         b.set("parallel.world_size", devices * nodes, s.source("trainer.devices") or s.source("trainer.gpus"))
     elif devices == -1:
