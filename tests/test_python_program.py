@@ -207,6 +207,11 @@ def test_a_script_with_its_own_optimizer_and_no_configurator_is_no_nanogpt_confi
         """
     [refused] = check_paths([write(tmp_path / "a", "train.py", script)], CheckOptions(use_settings=False)).errors
     assert "a Python training program of its own" in refused.message and "`NorMuon`" in refused.message
+    # ... a bare optimizer class too (`torch.optim.AdamW`, as the pattern's docstring says)
+    adamw = script.replace("from dion import NorMuon", "import math").replace("NorMuon(model.parameters(), lr=0.02)",
+                                                                       "torch.optim.AdamW(model.parameters())")
+    [refused] = check_paths([write(tmp_path / "c", "train.py", adamw)], CheckOptions(use_settings=False)).errors
+    assert "`torch.optim.AdamW`" in refused.message
     # nanoGPT's own train.py, whose configurator applies override files, stays nanoGPT's
     upstream = script.replace("optimizer_muon = NorMuon(model.parameters(), lr=0.02)",
                               "exec(open('configurator.py').read())\n        optimizer = model.configure_optimizers()")
