@@ -408,6 +408,9 @@ def test_a_cut_that_drops_only_a_memory_switch_is_a_warning(tmp_path) -> None:
     assert severity("    --learning_rate 5e-5 \\\n    --gradient_checkpointing true\n") == "error"
     # held-out review 132, B 05: only `--ddp_find_unused_parameters False` (and logging) lost: the run trains the same
     assert severity("    --ddp_find_unused_parameters False \\\n    --logging_steps 10\n") == "info"
+    # ... and so are loader workers and wandb naming: the tables of config/key_roles.py, shared with repeated keys
+    assert severity("    --dataloader_num_workers 8 \\\n    --wandb_project p \\\n    --plot_loss\n") == "info"
+    assert severity("    --dataloader_num_workers 8 \\\n    --gradient_checkpointing true\n") == "warning"
 
 
 def test_a_line_without_its_backslash_ends_the_command() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from ..config.document import Document, DuplicateKey, Suppression, merge_documents
+from ..config.key_roles import OUTPUT_KEYS, REPORTING_KEYS, RETENTION_KEYS, SAVING_KEYS, WORKER_KEYS
 from ..config.loader import (CONFIG_SUFFIXES, is_document_launch_path, is_launch_script_path,
                              is_shell_script_without_suffix, load_document, read_text, shows_launch,
                              with_inherited_bases)
@@ -580,13 +581,13 @@ def _repeated_key_notes(doc: Document, plan: TrainingPlan) -> Iterator[ConfigNot
         own_tokens = _the_tokenizers_own(duplicate, plan)
         # (a Megatron flag's dashes are its dest's underscores: held-out review 117, D 09, `--save-interval` twice)
         name = str(duplicate.path[-1]).lstrip("-").replace("-", "_")
-        reporting = name in _REPORTING_KEYS
+        reporting = name in REPORTING_KEYS
         # ... and how many checkpoints stay on disk (held-out review 81, A 12: `save_total_limit` 5, then 3)
-        retention = name in _RETENTION_KEYS
-        saving = name in _SAVING_KEYS
-        workers = name in _WORKER_KEYS
+        retention = name in RETENTION_KEYS
+        saving = name in SAVING_KEYS
+        workers = name in WORKER_KEYS
         # ... and where the run writes (held-out review 108, D 11: `--output_dir` twice, the later path the one meant)
-        output = name in _OUTPUT_KEYS
+        output = name in OUTPUT_KEYS
         same_update = _same_adamw(duplicate, doc)
         # ... and which attention kernel computes the same attention (held-out review 131, B 10: LLaMA-Factory's
         # `flash_attn` twice, the later `fa2` the one meant)
@@ -715,30 +716,6 @@ def _bare_before_value(duplicate: DuplicateKey, doc: Document) -> Optional[str]:
 _BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "1", "0", "t", "f", "y", "n", "on", "off"})
 
 
-# Keys that decide only what a run logs and where: a dropped value changes no step of training (held-out review 57,
-# A 22: TRL's `logging_steps` 1, then 100).
-_REPORTING_KEYS = frozenset({
-    "logging_steps", "logging_strategy", "logging_first_step", "logging_dir", "logging_nan_inf_filter", "log_level",
-    "log_on_each_node", "report_to", "run_name", "disable_tqdm", "log_interval", "log_every", "logging_interval",
-    "wandb_project", "wandb_name", "wandb_entity", "wandb_run_id", "wandb_watch", "wandb_log_model", "project_name",
-    "experiment_name",
-    # GPT-NeoX/Megatron/DeepSpeed timing and logging (held-out review 69, B 02: NeoX's `wall_clock_breakdown` twice)
-    "wall_clock_breakdown", "steps_per_print", "tensorboard_dir", "log_dir", "use_wandb", "wandb_group", "wandb_team",
-    "wandb_host", "log_grad_norm", "log_param_norm", "log_grad_pct_zeros", "log_optimizer_states"})
-
-
-# Keys that decide only how many saved checkpoints are kept: a dropped value changes no step of training.
-_RETENTION_KEYS = frozenset({"save_total_limit", "keep_last_n_checkpoints", "save_num_checkpoints_to_keep",
-                             "save_num_unsharded_checkpoints_to_keep", "keep_checkpoint_max", "save_last_n"})
-
-
-# Keys that decide only when checkpoints are written (held-out review 113, D 02: `--save_strategy` epoch, then steps):
-# a dropped value changes no step of training; a run left with no checkpoint at all is PD801's.
-_SAVING_KEYS = frozenset({"save_strategy", "save_steps", "save_interval", "save_every", "save_freq",
-                          "checkpoint_interval", "checkpoint_every", "save_epochs", "save_only_model",
-                          "save_safetensors", "save_on_each_node"})
-
-
 # `optim` values that run one update, 32-bit AdamW, on different kernels or memory paging (held-out review 103, A 06:
 # `--optim adamw_hf`, later `--optim adamw_torch`)
 _SAME_ADAMW = frozenset({"adamw_hf", "adamw_torch", "adamw_torch_fused", "adamw_apex_fused", "adamw_torch_xla",
@@ -749,22 +726,6 @@ def _same_adamw(duplicate: DuplicateKey, doc: Document) -> bool:
     kept = doc.get(duplicate.path) if doc.format != "shell" else doc.data.get(f"--{duplicate.path[-1]}")
     return str(duplicate.path[-1]).lstrip("-") in ("optim", "optimizer") and \
         {str(duplicate.dropped).strip().lower(), str(kept).strip().lower()} <= _SAME_ADAMW
-
-
-# Keys that only say where the run writes: a dropped value moves the checkpoints, not a step of training.
-_OUTPUT_KEYS = frozenset({"output_dir", "out_dir", "save_dir", "checkpoint_dir", "ckpt_dir", "output_path",
-                          "save_folder", "save_path"})
-
-
-# Keys that only set how the data is prepared or loaded (workers, pinned memory): a dropped value changes the speed,
-# not a step of training (held-out review 88, B 13: `--preprocessing_num_workers` 60, then 40, in one LLaMA-Factory launch).
-_WORKER_KEYS = frozenset({"preprocessing_num_workers", "dataloader_num_workers", "dataset_num_proc", "num_proc",
-                          "num_workers", "dataloader_prefetch_factor", "dataloader_persistent_workers",
-                          # (held-out review 116, A 06: `--dataloader_pin_memory` True, then False)
-                          "dataloader_pin_memory", "pin_memory",
-                          # ... and whether the prepared dataset is taken from the cache (held-out review 122, B 03:
-                          # ms-swift's `--load_from_cache_file` true, then false)
-                          "load_from_cache_file", "overwrite_cache"})
 
 
 # Keys that only time evaluation: a dropped value changes nothing where the run does not evaluate.

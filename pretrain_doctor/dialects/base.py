@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Mapping, Optional
 
 from ..config.document import Document, KeyPath, dotted
+from ..config.key_roles import changes_no_training_step
 from ..lazyre import lazy_compile
 from ..plan.builder import PlanBuilder
 from ..plan.model import Source, TrainingPlan
@@ -160,16 +161,8 @@ def _cut_continuation(builder: PlanBuilder) -> None:
                  "info" if all(_bookkeeping(flag) for flag in flags) else "warning")
 
 
-# Flags that only log, name or pace the run's bookkeeping, or tune DDP's graph walk: a launch that loses them trains
-# the same.
-_BOOKKEEPING = frozenset(("report_to", "run_name", "plot_loss", "disable_tqdm", "ddp_timeout", "ddp_find_unused_parameters",
-                          "overwrite_cache", "overwrite_output_dir", "preprocessing_num_workers", "logging_first_step"))
-_BOOKKEEPING_PREFIXES = ("logging_", "wandb_", "log_")
-
-
 def _bookkeeping(flag: str) -> bool:
-    name = _flag_name(flag)
-    return name in _BOOKKEEPING or name.startswith(_BOOKKEEPING_PREFIXES)
+    return changes_no_training_step(_flag_name(flag))
 
 
 def _swallowed_done(builder: PlanBuilder) -> None:

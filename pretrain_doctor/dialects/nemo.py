@@ -26,6 +26,8 @@ A fine-tune's architecture is the `.nemo` file's: the YAML's model keys are read
 
 from __future__ import annotations
 
+import functools
+
 import re
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -215,11 +217,26 @@ def composed_by_a_sibling(doc: Document) -> bool:
     path = Path(doc.path)
     listed = re.compile(rf"^\s*-\s*(?:optional\s+)?(?:override\s+)?{re.escape(path.stem)}\s*(?:#.*)?$", re.M)
     try:
-        siblings = [p for p in path.parent.glob("*.y*ml") if p.name != path.name and p.stat().st_size <= _SIBLING_BYTES]
-        return any(listed.search(text) for sibling in siblings
-                   if "defaults" in (text := sibling.read_text(encoding="utf-8", errors="replace")))
+        listing = tuple(sorted((p.name, st.st_size, st.st_mtime_ns) for p in path.parent.glob("*.y*ml")
+                               if (st := p.stat()).st_size <= _SIBLING_BYTES))
     except OSError:
         return False
+    return any(listed.search(text) for name, text in _defaults_lists(str(path.parent), listing) if name != path.name)
+
+
+@functools.lru_cache(maxsize=32)
+def _defaults_lists(folder: str, listing: tuple[tuple[str, int, int], ...]) -> tuple[tuple[str, str], ...]:
+    """The (name, text) of the YAMLs in a folder that hold a `defaults` key, read once per folder (a folder of N
+    configs would read its siblings N×(N−1) times); the listing's sizes and times are the cache key."""
+    texts = []
+    for name, _size, _mtime in listing:
+        try:
+            text = (Path(folder) / name).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if "defaults" in text:
+            texts.append((name, text))
+    return tuple(texts)
 
 
 def build_nemo(b: PlanBuilder, s: Settings) -> None:

@@ -98,6 +98,9 @@ def test_an_override_layer_composed_over_nemos_config_keeps_nemos_values(tmp_pat
           "defaults:\n  - _self_\n  - megatron_gpt_config\n  - optim@model.optim: fused_adam\n  - custom # ours\n")
     layer = plan_of(write(tmp_path / "b", "custom.yaml", text))
     assert layer.clipping.max_norm is None and findings(layer, "PD205") == []
+    # the folder's defaults lists are read once and kept while its listing stands: a sibling added later counts
+    write(tmp_path / "a", "base_custom.yaml", "defaults:\n  - megatron_gpt_config\n  - custom\n")
+    assert plan_of(tmp_path / "a" / "custom.yaml").clipping.max_norm is None
 
 
 def test_nemos_one_device_default_beside_many_gpus_of_degrees_is_left_to_the_launch(tmp_path) -> None:
