@@ -51,7 +51,8 @@ def is_launch_script_path(path: Path) -> bool:
     """A file that launches a program with arguments: a shell script, VS Code's launch.json, or a MosaicML run spec
     whose `command` is the launch (a YAML with top-level `command:` and `image:`, looked at before it is parsed)."""
     return format_for(path) == "shell" or path.name == _VSCODE_LAUNCH or (
-        format_for(path) == "yaml" and _looks_like_run_spec(path)) or is_shell_script_without_suffix(path)
+        format_for(path) == "yaml" and _looks_like_run_spec(path)) or is_shell_script_without_suffix(path) or (
+        format_for(path) == "python" and _runs_a_launch(path))
 
 
 def is_shell_script_without_suffix(path: Path) -> bool:
@@ -97,6 +98,21 @@ def _looks_like_run_spec(path: Path) -> bool:
     return "command:" in head and _RUN_SPEC.search(head) is not None
 
 
+def _runs_a_launch(path: Path) -> bool:
+    """A Python file that runs one training launch through subprocess or os.system (subprocess_launch.py)."""
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_CONFIG_BYTES:
+            return False
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    if "subprocess" not in text and "os.system" not in text:
+        return False
+    from .subprocess_launch import subprocess_launch
+
+    return subprocess_launch(text) is not None
+
+
 _VSCODE_LAUNCH = "launch.json"
 
 
@@ -136,6 +152,12 @@ def load_document(path: str | os.PathLike[str], display: str | None = None,
         error.skippable = True
         raise error
     fmt = format_for(file) or _sniff(text)
+    if fmt == "python" and ("subprocess" in text or "os.system" in text):
+        from .subprocess_launch import subprocess_launch  # a Python file that runs the launch: start-up time
+
+        launch = subprocess_launch(text)
+        if launch is not None:
+            return _parse(launch, "shell", shown, shell_env, file, shown_text=text)
     try:
         return _with_bases(_parse(text, fmt, shown, shell_env, file), file)
     except RecursionError:

@@ -30,6 +30,12 @@ _NOT_TRAINING = lazy_compile(r"(?i)eval|generat|inference|infer\b|predict|conver
 _TRAINING = lazy_compile(r"(?i)train|finetun|sft|dpo|grpo|pretrain")
 
 
+def may_launch_training(command: str) -> bool:
+    """Whether a command line may launch training: a Python program or module, a launcher or a trainer's CLI, and not
+    one named for evaluation, generation or conversion."""
+    return bool(_LAUNCH_WORD.search(command)) and not (_NOT_TRAINING.search(command) and not _TRAINING.search(command))
+
+
 def markdown_launch(text: str) -> Optional[str]:
     """The Markdown text with only its shell blocks' commands left (same lines and columns), or None unless exactly
     one command in them may launch training."""
@@ -50,8 +56,7 @@ def markdown_launch(text: str) -> Optional[str]:
     launch = "\n".join(kept)
     # one launch, or none: a README that runs its program several ways (an SFT then two DPO runs, a 7B and a 30B
     # variant) shows a pipeline, not the run (held-out review 96, A 13: the reader picked one of nine commands)
-    commands = [line for line in launch.replace("\\\n", " ").splitlines() if _LAUNCH_WORD.search(line)
-                and not (_NOT_TRAINING.search(line) and not _TRAINING.search(line))]
+    commands = [line for line in launch.replace("\\\n", " ").splitlines() if may_launch_training(line)]
     return launch if len(commands) == 1 else None
 
 

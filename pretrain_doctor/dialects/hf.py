@@ -2572,7 +2572,7 @@ def nested_arguments(doc: Document) -> Optional[Document]:
 _PROJECT_TRAINING_KEYS = frozenset({"learning_rate", "gradient_accumulation_steps", "warmup_ratio", "warmup_steps",
                                     "lr_scheduler_type", "num_train_epochs", "epochs", "num_epochs", "batch_size",
                                     "per_device_train_batch_size", "weight_decay", "logging_steps", "max_seq_length"})
-_PROJECT_SECTIONS = frozenset({"dpo", "sft", "grpo", "orpo", "kto", "lora", "peft", "dataset", "data", "datasets",
+_PROJECT_SECTIONS = frozenset({"dpo", "sft", "grpo", "orpo", "kto", "lora", "qlora", "peft", "dataset", "data", "datasets",
                                "quantization", "optimization"})
 
 
@@ -2631,16 +2631,21 @@ def _nested_run_and_eval(doc: Document, section: str, flat: dict, moved: dict) -
 # The sections a project's YAML names its model in (held-out review 89, A 03: `script_args:`, `training_args:` and
 # `model_args:`, the three dataclasses its program parses, the model under the last read as none).
 _MODEL_SECTIONS = ("model", "model_args", "model_arguments")
+_QUANTIZATION_SECTIONS = ("quantization", "quantization_config", "bnb", "bnb_config", "bitsandbytes")
 
 
 def _nested_model(doc: Document, flat: dict, moved: dict) -> None:
+    # a 4-bit load in the model's section or a BitsAndBytesConfig section of its own (held-out review 134, A 10:
+    # `quantization: {load_in_4bit: true, ...}` beside `qlora:`): QLoRA with the adapter section
+    quantized = next((name for name in (*_MODEL_SECTIONS, *_QUANTIZATION_SECTIONS) if isinstance(doc.data.get(name), dict)
+                      and lenient_bool(doc.data[name].get("load_in_4bit")) is True), None)
+    if quantized is not None and "load_in_4bit" not in flat:
+        flat["load_in_4bit"] = True
+        moved[("load_in_4bit",)] = (quantized, "load_in_4bit")
     section = next((name for name in _MODEL_SECTIONS if isinstance(doc.data.get(name), dict)), None)
     if section is None:
         return
     model = doc.data[section]
-    if lenient_bool(model.get("load_in_4bit")) is True and "load_in_4bit" not in flat:  # QLoRA with a `lora:` section
-        flat["load_in_4bit"] = True
-        moved[("load_in_4bit",)] = (section, "load_in_4bit")
     if "model_name_or_path" in flat:
         return
     for name in _MODEL_NAMES:
@@ -2695,7 +2700,7 @@ _METHOD_KEYS = ("rlhf_type", "train_method", "training_method", "alignment_metho
 def _nested_lora(doc: Document, flat: dict, moved: dict) -> None:
     # (`peft_config: {peft_type: LORA, r: 8, ...}`: THUDM's ChatGLM3/GLM-4 finetune_demo configs, held-out review 124,
     # A 08: read as pretraining from scratch)
-    section_key = next((k for k in ("lora", "peft", "lora_config", "peft_config") if isinstance(doc.data.get(k), dict)
+    section_key = next((k for k in ("lora", "qlora", "peft", "lora_config", "peft_config") if isinstance(doc.data.get(k), dict)
                         and str(doc.data[k].get("peft_type", "LORA")).upper() == "LORA"), None)
     model = doc.data.get("model")
     if section_key is None and isinstance(model, dict) and lenient_int(model.get("lora_r")) \

@@ -91,6 +91,11 @@ def _tables():
     return torchtitan_keys
 
 
+# `[training]` keys and tables of torchtitan's JobConfig that other trainers' configs rarely spell the same way.
+_OWN_TRAINING_KEYS = ("local_batch_size", "steps", "seq_len", "max_norm")
+_OWN_TABLES = ("job", "parallelism", "lr_scheduler", "activation_checkpoint", "float8", "comm", "experimental")
+
+
 class TorchtitanDialect(Dialect):
     name = "torchtitan"
     field_keys = {"schedule.warmup_steps": "lr_scheduler.warmup_steps"}
@@ -112,7 +117,13 @@ class TorchtitanDialect(Dialect):
         if tables < 3 or not isinstance(data.get("training"), dict):
             return 0
         training = data["training"]
-        specific = any(k in training for k in ("local_batch_size", "steps", "seq_len", "max_norm")) or "lr_scheduler" in data
+        specific = any(k in training for k in _OWN_TRAINING_KEYS) or "lr_scheduler" in data
+        # torchtitan loads TOML; a YAML of `model`/`training`/`optimizer` sections is a project's own more often than
+        # a fork's, and `seq_len` alone is everyone's (held-out review 134, A 14: smolLM's pretrain.yaml, its own
+        # loop, read as torchtitan): there a table or training key only torchtitan has must show
+        if doc.format != "toml" and not (any(isinstance(data.get(t), dict) for t in _OWN_TABLES)
+                                         or any(k in training for k in _OWN_TRAINING_KEYS if k != "seq_len")):
+            return 0
         return 50 + tables if specific else 0
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:

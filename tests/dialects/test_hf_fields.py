@@ -975,6 +975,35 @@ def test_thudms_finetune_demo_config_is_a_lora_run_read_as_yaml_1_2(tmp_path: Pa
     assert prefix.mode.lora_rank is None
 
 
+def test_a_projects_qlora_and_quantization_sections_make_a_qlora_run(tmp_path: Path) -> None:
+    # held-out review 134, A 10 (finreason's configs/sft.yaml, reduced): `qlora:` (a LoraConfig) and `quantization:`
+    # (a BitsAndBytesConfig) beside `training:` were not read: a 7B QLoRA SFT at 2e-4 judged as a full fine-tune (PD103)
+    config = write(tmp_path, "sft.yaml", """\
+        model:
+          name: Qwen/Qwen2.5-7B-Instruct
+        qlora:
+          r: 16
+          lora_alpha: 32
+          task_type: CAUSAL_LM
+        quantization:
+          load_in_4bit: true
+          bnb_4bit_quant_type: nf4
+        training:
+          output_dir: checkpoints/sft
+          num_train_epochs: 3
+          per_device_train_batch_size: 2
+          learning_rate: 2.0e-4
+          lr_scheduler_type: cosine
+          warmup_ratio: 0.05
+        """)
+    plan = plan_of(config)
+    assert (plan.mode.kind, plan.mode.lora_rank) == ("qlora", 16)
+    assert findings(plan, "PD103") == []
+    # without the adapter section, the 4-bit load alone makes no adapter run
+    bare = plan_of(write(tmp_path, "bare.yaml", config.read_text().replace("qlora:", "unused:")))
+    assert bare.mode.lora_rank is None
+
+
 def test_grpo_of_a_vision_language_model_before_trl_takes_images(tmp_path: Path) -> None:
     # held-out review 129, A 10 (RS-GRPO, trl==0.15.2): `src/open_r1/grpo.py` on Qwen2.5-VL runs an R1-V-style
     # Qwen2VLGRPOTrainer that samples num_generations completions of each prompt on every process; TRL's own
