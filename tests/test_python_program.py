@@ -73,6 +73,22 @@ def test_the_program_is_its_own_launched_source(tmp_path: Path) -> None:
     assert plan.schedule.warmup_steps is None and "compute_warmup()" in plan.unknown["schedule.warmup_steps"]
 
 
+def test_the_arguments_the_trainer_is_given_are_read_of_two(tmp_path: Path) -> None:
+    # held-out review 134, B 07 (lawsuitLLM's pretrain_accel.py, reduced): two TrainingArguments of as many keywords,
+    # the Trainer given the second; the first, never used, was read (lr 1e-5, 1 epoch, fp16)
+    def arguments(name: str, lr: str, epochs: int, fp16: bool) -> str:
+        return (f"{name} = TrainingArguments(\n    output_dir='o',\n    num_train_epochs={epochs},\n"
+                f"    per_device_train_batch_size=1,\n    learning_rate={lr},\n    fp16={fp16},\n)\n")
+    program = ("from transformers import TrainingArguments, Trainer\n"
+               + arguments("unused_args", "1e-05", 1, True) + arguments("doc_args", "5e-05", 200, False)
+               + "trainer = Trainer(model=model, args=doc_args, train_dataset=data)\ntrainer.train()\n")
+    plan = plan_of(write(tmp_path, "train.py", program))
+    assert (plan.optimizer.lr, plan.run.epochs, plan.precision.fp16_enabled) == (5e-5, 200, False)
+    # with no Trainer call naming one, the call with the most keywords stays the one read
+    alone = plan_of(write(tmp_path, "alone.py", program.replace("args=doc_args", "args=make()")))
+    assert alone.optimizer.lr == 1e-5
+
+
 def test_an_online_rl_class_sets_the_method_and_its_defaults(tmp_path: Path) -> None:
     program = write(tmp_path, "run_rl.py", '''
         from trl import GRPOConfig, GRPOTrainer

@@ -241,16 +241,32 @@ def _arguments_built(text: str) -> Optional[tuple[ast.Module, ast.Call]]:
 
 
 def _arguments_call(tree: ast.Module) -> Optional[ast.Call]:
-    """The call that builds the Trainer's arguments with the most keywords (a script may build a second, smaller one
-    for evaluation); None when no call builds them with at least two."""
-    best: Optional[ast.Call] = None
-    most = _MIN_KEYWORDS - 1
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and ARGUMENT_CLASSES.match(dotted_tail(node.func)):
-            count = sum(1 for keyword, _ in call_keywords(tree, node) if keyword.arg is not None)
-            if count > most:
-                best, most = node, count
-    return best
+    """The call that builds the Trainer's arguments: the one assigned to the name a Trainer is given as `args=`,
+    else the one with the most keywords (a script may build a second, smaller one for evaluation); None when no call
+    builds them with at least two keywords."""
+    calls = [node for node in ast.walk(tree)
+             if isinstance(node, ast.Call) and ARGUMENT_CLASSES.match(dotted_tail(node.func))]
+    counted = [(call, sum(1 for keyword, _ in call_keywords(tree, call) if keyword.arg is not None)) for call in calls]
+    counted = [(call, count) for call, count in counted if count >= _MIN_KEYWORDS]
+    # (held-out review 134, B 07: two TrainingArguments of 17 keywords each, `Trainer(args=training_arguments_one_doc)`
+    # running the second; the first, never used, was read)
+    used = _assigned_to(tree, _trainer_argument_names(tree))
+    chosen = [(call, count) for call, count in counted if call in used] or counted
+    return max(chosen, key=lambda pair: pair[1], default=(None, 0))[0]
+
+
+def _trainer_argument_names(tree: ast.Module) -> set[str]:
+    """The names a Trainer call is given as its `args=` (`Trainer(model=model, args=training_args, ...)`)."""
+    return {keyword.value.id for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and dotted_tail(node.func).endswith("Trainer")
+            for keyword in node.keywords if keyword.arg == "args" and isinstance(keyword.value, ast.Name)}
+
+
+def _assigned_to(tree: ast.Module, names: set[str]) -> set[ast.Call]:
+    """The calls assigned to one of `names` (`training_args = TrainingArguments(...)`)."""
+    return {node.value for node in ast.walk(tree) if names and isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and any(isinstance(target, ast.Name) and target.id in names for target in node.targets)}
 
 
 def call_keywords(tree: ast.Module, call: ast.Call) -> list[tuple[ast.keyword, bool]]:

@@ -1848,6 +1848,16 @@ _SLIP_LETTERS = 3
 # `warmup: 0.01` beside its own trainer, held-out review 29, A 16): the program does it in its own code, so the
 # Trainer's default for it is not what runs.
 _PROGRAM_OWN_FIELDS = {"warmup": ("schedule.warmup_steps", "schedule.warmup_ratio"), "clipping": ("clipping.max_norm",)}
+# ... and a program's own spelling of the run length, batch, accumulation or lr (held-out review 134, B 14:
+# `-m SFT.main --epochs 1 --bsz 1 --grad_accum_steps 8` beside `--deepspeed`, the plan showing transformers' 3 epochs,
+# batch 8 and accumulation 1): the program maps it, its Trainer's default is not what runs
+_PROGRAM_OWN_NAMES = {
+    **dict.fromkeys(("epochs", "num_epochs", "n_epochs", "max_epochs", "epoch"), ("run.epochs",)),
+    **dict.fromkeys(("bsz", "batch_size", "train_batch_size", "micro_batch_size", "per_gpu_batch_size",
+                     "micro_bsz"), ("batch.micro_batch_size",)),
+    **dict.fromkeys(("grad_accum", "grad_accum_steps", "gradient_accum", "accumulation_steps", "accum_steps",
+                     "grad_accumulation_steps", "accumulate_grad_batches"), ("batch.grad_accum",)),
+    "lr": ("optimizer.lr",)}
 
 
 def _program_own_settings(b: PlanBuilder, doc: Document) -> None:
@@ -1861,11 +1871,11 @@ def _program_own_settings(b: PlanBuilder, doc: Document) -> None:
         if not (isinstance(number, (int, float)) and not isinstance(number, bool) and number > 0) \
                 and lenient_bool(value) is not True:
             continue  # off, or not a setting: the default stands
-        for area in key_areas(key) & set(_PROGRAM_OWN_FIELDS):
-            for field in _PROGRAM_OWN_FIELDS[area]:
-                source = b.sources.get(field)
-                if source is None or source.key is None:  # a default, not a Trainer key of the file
-                    b.not_known(field, f"the launched program's own `{key}: {value}` sets it in its own code")
+        fields = [field for area in key_areas(key) & set(_PROGRAM_OWN_FIELDS) for field in _PROGRAM_OWN_FIELDS[area]]
+        for field in fields + list(_PROGRAM_OWN_NAMES.get(key.lstrip("-").replace("-", "_"), ())):
+            source = b.sources.get(field)
+            if source is None or source.key is None:  # a default, not a Trainer key of the file
+                b.not_known(field, f"the launched program's own `{key}: {value}` sets it in its own code")
 
 
 def _program_default_sources(b: PlanBuilder, doc: Document) -> None:

@@ -1093,6 +1093,22 @@ def test_the_programs_own_warmup_and_clipping_replace_the_trainers_defaults(tmp_
     assert plan_of(path).clipping.max_norm == 1.0
 
 
+def test_the_programs_own_run_length_and_batch_replace_the_trainers_defaults(tmp_path):
+    # held-out review 134, B 14 (visual_reasoning's run_stage2.sh, reduced): `-m SFT.main` takes `--epochs`, `--bsz`
+    # and `--grad_accum_steps` of its own beside `--deepspeed`; the plan showed transformers' 3 epochs, batch 8, accum 1
+    path = write(tmp_path, "run.sh", "torchrun --nproc_per_node=2 -m SFT.main --model_name_or_path /m --output_dir o \\\n"
+                                     "  --epochs 1 --bsz 1 --grad_accum_steps 8 --deepspeed ./ds.json\n")
+    write(tmp_path, "ds.json", '{"zero_optimization": {"stage": 3}, "train_micro_batch_size_per_gpu": "auto"}')
+    plan = plan_of(path)
+    assert plan.run.epochs is None and "`epochs: 1`" in plan.unknown["run.epochs"]
+    assert plan.batch.micro_batch_size is None and "`bsz: 1`" in plan.unknown["batch.micro_batch_size"]
+    assert plan.batch.grad_accum is None and "`grad_accum_steps: 8`" in plan.unknown["batch.grad_accum"]
+    # TrainingArguments' own names are read as they are
+    own = plan_of(write(tmp_path, "hf.sh", "torchrun --nproc_per_node=2 -m SFT.main --model_name_or_path /m "
+                                           "--output_dir o --num_train_epochs 2 --per_device_train_batch_size 4\n"))
+    assert (own.run.epochs, own.batch.micro_batch_size) == (2, 4)
+
+
 ACCELERATE_ZERO3 = """
 compute_environment: LOCAL_MACHINE
 distributed_type: DEEPSPEED
