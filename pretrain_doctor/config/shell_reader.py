@@ -1978,7 +1978,8 @@ def _exported_world_size(shell: "_Shell", data: dict[str, Any]) -> None:
 # get_torchrun_args; without NPROC_PER_NODE and NNODES it runs one process), and the devices it sees.
 _SWIFT_LAUNCH_VARIABLES = ("NPROC_PER_NODE", "NNODES", "CUDA_VISIBLE_DEVICES")
 # The variables a torchtitan wrapper reads (run_train.sh: `NGPU`, `NNODES`, `CONFIG_FILE`; flame's train.sh: `NNODE`).
-_TORCHTITAN_LAUNCH_VARIABLES = ("NGPU", "NNODES", "NNODE", "CONFIG_FILE")
+# (and today's run_train.sh: `MODULE`, `CONFIG`, the Python recipe it runs)
+_TORCHTITAN_LAUNCH_VARIABLES = ("NGPU", "NNODES", "NNODE", "CONFIG_FILE", "MODULE", "CONFIG")
 
 
 def _launch_environment(shell: "_Shell", words: list[Word], data: dict[str, Any]) -> None:

@@ -231,6 +231,10 @@ def mentions(path: Path, word: str) -> bool:
 _CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 
 
+# The key of a ProgramConfig that is a Python recipe a launch names (torchtitan's `MODULE`/`CONFIG`), not a file.
+RECIPE_KEY = ("recipe",)
+
+
 class ProgramConfig(NamedTuple):
     """The YAML/JSON a launch script hands its program: as written, where the script writes it, how the program
     reads it, the file found here (None: not at hand) and its document (None: not found or unreadable). A
@@ -606,7 +610,10 @@ class LaunchBuilder(PlanBuilder):
         return super().take(field, doc, path, convert)
 
     def default(self, field: str, value: Any, note: str) -> None:
-        if self._config is not None and self._config.document is None:
+        if self._config is not None and self._config.key == RECIPE_KEY:
+            self.unknown(field, f"`{self._config.reference}`, the Python recipe the launch runs (not read here: it may "
+                                "set this)")
+        elif self._config is not None and self._config.document is None:
             self.unknown(field, f"`{self._config.reference}`, the config file the script hands the program "
                                 "(not found here: it may set this)")
         if self.passed_on is not None:

@@ -103,6 +103,21 @@ def _config_reference(script: Document) -> Optional[str]:
     named = script.data.get("--job.config_file")
     if isinstance(named, str) and named:
         return named
-    env = (script.data.get("environment") or {}).get("CONFIG_FILE")
+    return _environment_value(script, "CONFIG_FILE")
+
+
+def launched_recipe(script: Document) -> Optional[str]:
+    """The Python recipe a launch of today's torchtitan runs, `MODULE.CONFIG` (run_train.sh's `MODULE=llama3
+    CONFIG=llama3_debugmodel`, or `--module X --config Y`): torchtitan reads no TOML since its configs became Python
+    functions returning `Trainer.Config` (torchtitan/config/README.md); None for a TOML launch."""
+    module = script.data.get("--module") or _environment_value(script, "MODULE")
+    config = script.data.get("--config") or _environment_value(script, "CONFIG")
+    if not isinstance(config, str) or not config or _config_reference(script) is not None:
+        return None
+    return f"{module}.{config}" if isinstance(module, str) and module else config
+
+
+def _environment_value(script: Document, name: str) -> Optional[str]:
+    env = (script.data.get("environment") or {}).get(name)
     value = env.get("value") if isinstance(env, dict) else None
     return value if isinstance(value, str) and value else None

@@ -106,3 +106,22 @@ def test_fork_keys_the_command_line_passes_are_the_forks_own(tmp_path) -> None:
                                              "--training.context_len 4096 --training.steps 500\n"))
     assert not [n for n in notes(plan, "ignored-key") if n.data.get("dropped")]
     assert plan.batch.grad_accum == 4  # the fork's own accumulation key, read as its name says
+
+
+def test_a_launch_of_a_python_recipe_leaves_what_the_recipe_sets_unknown(tmp_path) -> None:
+    # held-out review 134, C 12 (torchtitan-zephon's run_training_smoke.sh, reduced): today's run_train.sh runs the
+    # function `CONFIG` of module `MODULE` (no TOML); the TOML era's defaults were judged (a 200-step warmup "capped"
+    # at 2, the debugmodel flavor, batch 8 × 2048) where the recipe sets its own
+    script = write(tmp_path, "smoke.sh", "NGPU=2 MODULE=llama3 CONFIG=llama3_debugmodel ./run_train.sh \\\n"
+                                         "    --checkpoint.enable --checkpoint.interval 1 --training.steps 2 \\\n"
+                                         "    --optimizer.lr 1e-3\n")
+    assert detected(script) == "torchtitan"
+    plan = plan_of(script)
+    assert plan.run.max_steps == 2 and plan.optimizer.lr == 1e-3 and plan.parallel.world_size == 2
+    for field in ("schedule.warmup_steps", "batch.micro_batch_size", "batch.seq_len", "model.layers", "model.name"):
+        assert "`llama3.llama3_debugmodel`, the Python recipe" in plan.unknown[field], field
+    # the same launch with a TOML keeps the job config's reading
+    write(tmp_path, "train_configs/llama3_8b.toml", _TOML)
+    toml = plan_of(write(tmp_path, "toml.sh", "CONFIG_FILE=./train_configs/llama3_8b.toml NGPU=2 ./run_train.sh \\\n"
+                                              "    --training.steps 2 --optimizer.lr 1e-3\n"))
+    assert toml.schedule.warmup_steps == 2 and toml.model.layers == 32

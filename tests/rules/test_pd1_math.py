@@ -293,6 +293,9 @@ def test_beta2_warmup_hint_fits_the_run() -> None:
     assert WarmupLength._pretrain_hint(200, 0.95, 100) == "shorten the warmup to about 40 steps (2/(1−β2) for β2 = 0.95)"
     assert WarmupLength._pretrain_hint(200, 0.95, 10) == "warm up for 40 steps (2/(1−β2) for β2 = 0.95), 20% of this " \
         "200-step run, or lower β2"
+    # held-out review 134, C 03: 2,000 steps at β2 0.999 (2/(1−β2) = 1999.99… in floating point) was told to
+    # "shorten the warmup to about 2,000 steps"
+    assert WarmupLength._pretrain_hint(9590, 0.999, 2000).startswith("lower β2 to 0.95")
 
 
 def test_warmup_hint_is_computed_from_the_run() -> None:
