@@ -28,6 +28,7 @@ from .python_reader import evaluate, parse_module
 
 _Read = tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str]]
 _MAX_CALL_DEPTH = 8  # recipes built on recipes built on helpers; deeper (or recursive) calls are left unknown
+_MAX_CALLS = 256  # calls evaluated for one recipe: a module whose functions call each other many times over ends
 _RETURNS_TRAINER_CONFIG = lazy_compile(r"Trainer\.Config\b")  # GraphTrainer.Config too
 # Trainer.Config's sections as the older TOML layout names them (the dialect reads that layout).
 _SECTIONS = {"optimizer": "optimizer", "lr_scheduler": "lr_scheduler", "training": "training",
@@ -178,6 +179,7 @@ class _Evaluator:
         self.constants = _module_constants(tree)
         self.constant_values: dict[str, Any] = {}
         self.depth = 0
+        self.calls = 0
 
     def function_line(self, name: str) -> int:
         return self.functions[name].lineno
@@ -190,6 +192,9 @@ class _Evaluator:
         function = self.functions[name]
         if self.depth >= _MAX_CALL_DEPTH:
             return _Unknown(f"`{name}()` calls nest deeper than {_MAX_CALL_DEPTH}")
+        self.calls += 1
+        if self.calls > _MAX_CALLS:
+            return _Unknown(f"the recipe makes more than {_MAX_CALLS} calls of the module's functions")
         scope = self._bound(function, args, kwargs, line)
         if isinstance(scope, _Unknown):
             return scope
@@ -492,8 +497,9 @@ class _Layout:
         if isinstance(value, _Unknown):
             self.unevaluated[".".join(path)] = value.why
             return
-        if isinstance(value, (_Built, _Flavor)):
-            return  # a config object where a plain value belongs: nothing the dialect reads
+        if isinstance(value, (_Built, _Flavor)):  # a config object where the dialect reads a plain value
+            self.unevaluated[".".join(path)] = "a config object, not a value read here"
+            return
         table = self.data.setdefault(path[0], {})
         table[path[1]] = value
         self.positions[path[:1]] = self.positions.get(path[:1], Position(line, 1))

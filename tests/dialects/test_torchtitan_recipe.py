@@ -262,3 +262,20 @@ def test_check_names_one_recipe_and_reports_on_the_file(tmp_path) -> None:
     walked = check_paths([tmp_path], CheckOptions(use_settings=False))
     [skipped] = [f for f in walked.files if f.path == str(path)]
     assert skipped.role == "skipped" and "::RECIPE" in (skipped.note or "")
+
+
+def test_functions_calling_each_other_many_times_over_end_unknown(tmp_path) -> None:
+    # each level calls the next four times, eight deep: 4**8 calls were every one evaluated
+    levels = "".join(f"\n\ndef f{i}():\n" + "".join(f"    {name} = f{i + 1}()\n" for name in "abcd") + "    return d\n"
+                     for i in range(8))
+    text = IMPORTS + levels + """
+
+def f8():
+    return 1
+
+
+def looped() -> Trainer.Config:
+    return Trainer.Config(training=TrainingConfig(steps=f0()), model_spec=model_registry("8B"))
+"""
+    doc = load_document(write(tmp_path, REGISTRY, text))
+    assert "more than 256 calls" in doc.unevaluated["training.steps"] and doc.data["model"]["flavor"] == "8B"
