@@ -362,17 +362,15 @@ class _Evaluator:
         return base if isinstance(base, _Unknown) else _Unknown(f"`{self.source(node)}`, not evaluated")
 
     def _arithmetic(self, node: ast.expr, scope: _Scope) -> Any:
-        """Numbers only, by the plain reader's bounded arithmetic, over the names the expression uses."""
-        names = {}
-        for leaf in ast.walk(node):
-            if isinstance(leaf, ast.Name):
-                known = self._name(leaf, scope)
-                if isinstance(known, _Unknown):
-                    return known
-                names[leaf.id] = known
-            elif isinstance(leaf, (ast.Call, ast.Attribute)):
-                return _Unknown(f"`{self.source(node)}`, not evaluated")
-        result = evaluate(node, names)
+        """Numbers only, by the plain reader's bounded arithmetic, over the values the expression's names and
+        attributes (`config.training.max_context_length * 2`) hold."""
+        names: dict[str, Any] = {}
+        for leaf in _operands(node):
+            known = self.value(leaf, scope)
+            if isinstance(known, _Unknown):
+                return known
+            names[_operand_name(leaf)] = known
+        result = evaluate(_with_operands_named(node), names)
         return result if isinstance(result, (int, float, str)) else _Unknown(f"`{self.source(node)}`, not evaluated")
 
     def _call(self, node: ast.Call, scope: _Scope) -> Any:
@@ -443,6 +441,30 @@ class _Evaluator:
         return self._keywords(copy, node, scope)
 
 
+def _operands(node: ast.expr) -> list[ast.expr]:
+    """The names and attribute chains an arithmetic expression reads (calls in it are evaluated as operands too)."""
+    if isinstance(node, ast.BinOp):
+        return _operands(node.left) + _operands(node.right)
+    if isinstance(node, ast.UnaryOp):
+        return _operands(node.operand)
+    return [] if isinstance(node, ast.Constant) else [node]
+
+
+def _operand_name(node: ast.expr) -> str:
+    return node.id if isinstance(node, ast.Name) else f"_operand_{node.lineno}_{node.col_offset}"
+
+
+def _with_operands_named(node: ast.expr) -> ast.expr:
+    """The expression with each operand that is not a plain name replaced by the name its value is bound to."""
+    if isinstance(node, ast.BinOp):
+        return ast.BinOp(left=_with_operands_named(node.left), op=node.op, right=_with_operands_named(node.right))
+    if isinstance(node, ast.UnaryOp):
+        return ast.UnaryOp(op=node.op, operand=_with_operands_named(node.operand))
+    if isinstance(node, ast.Constant) or isinstance(node, ast.Name):
+        return node
+    return ast.Name(id=_operand_name(node), ctx=ast.Load())
+
+
 def _as_load(target: ast.expr) -> ast.expr:
     """The target of `x.a += 1` read as a value."""
     copied = ast.parse(ast.unparse(target), mode="eval").body
@@ -497,9 +519,10 @@ class _Layout:
         if isinstance(value, _Unknown):
             self.unevaluated[".".join(path)] = value.why
             return
-        if isinstance(value, (_Built, _Flavor)):  # a config object where the dialect reads a plain value
+        if not _plain(value):  # a config object where the dialect reads a plain value
             self.unevaluated[".".join(path)] = "a config object, not a value read here"
             return
+        value = list(value) if isinstance(value, tuple) else value
         table = self.data.setdefault(path[0], {})
         table[path[1]] = value
         self.positions[path[:1]] = self.positions.get(path[:1], Position(line, 1))
@@ -602,6 +625,13 @@ class _Layout:
             else:
                 self.unevaluated[".".join(path)] = (f"`{key} = {tokens}` is not a whole number of sequences of "
                                                     f"`max_context_length` {length}")
+
+
+def _plain(value: Any) -> bool:
+    """A value a TOML file could hold: numbers, strings, booleans, and lists of them."""
+    if isinstance(value, (list, tuple)):
+        return all(map(_plain, value))
+    return value is None or isinstance(value, (bool, int, float, str))
 
 
 def _whole(tokens: Any, length: Any) -> bool:

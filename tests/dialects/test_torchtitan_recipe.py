@@ -158,6 +158,20 @@ def test_a_derived_recipe_changes_what_its_base_sets(tmp_path) -> None:
     assert plan.sources["optimizer.lr"].line == _line(SEVERAL, "default_adamw(lr=3e-4)")
 
 
+def test_arithmetic_reads_what_the_recipe_set_before(tmp_path) -> None:
+    text = LLAMA3_8B + """
+
+def llama3_8b_twice() -> Trainer.Config:
+    config = llama3_8b()
+    config.training.steps *= 2
+    config.lr_scheduler.warmup_steps = config.training.steps // 10
+    return config
+"""
+    doc = load_document(f"{write(tmp_path, REGISTRY, text)}::llama3_8b_twice")
+    assert doc.data["training"]["steps"] == 2000 and doc.data["lr_scheduler"]["warmup_steps"] == 200
+    assert doc.position(("training", "steps")).line == _line(text, "steps *= 2")
+
+
 HELPER = IMPORTS + """
 
 def _base() -> Trainer.Config:
@@ -218,6 +232,17 @@ def test_an_unknown_call_leaves_its_value_unknown(tmp_path) -> None:
     plan = plan_of(write(tmp_path, REGISTRY, UNKNOWN_CALL))
     assert plan.run.max_steps is None and "steps_for_budget()" in plan.unknown["run.max_steps"]
     assert plan.batch.seq_len == 8192  # its neighbours are read
+
+
+def test_parameter_groups_of_their_own_leave_the_optimizer_unknown(tmp_path) -> None:
+    text = LLAMA3_8B.replace("optimizer=default_adamw(lr=3e-4),", """optimizer=OptimizersContainer.Config(
+            param_groups=[ParamGroupConfig(pattern=r".*", optimizer_name="AdamW", optimizer_kwargs={"lr": 1e-3})],
+        ),""")
+    path = write(tmp_path, REGISTRY, text)
+    doc = load_document(path)
+    assert "param_groups" not in doc.data.get("optimizer", {}) and "parameter groups" in doc.unevaluated["optimizer"]
+    plan = plan_of(path)
+    assert plan.optimizer.lr is None and "parameter groups" in plan.unknown["optimizer.lr"]
 
 
 def test_a_branch_leaves_what_it_sets_unknown(tmp_path) -> None:
