@@ -173,13 +173,23 @@ def test_a_program_without_a_command_line_that_computes_its_arguments_is_read(tm
 
 def test_a_frameworks_python_config_is_named_as_such(tmp_path: Path) -> None:
     # held-out review 59, B 15: torchtitan's Python configs (functions building `Trainer.Config`), refused as "not a
-    # nanoGPT override file", a file the author never meant as one
-    config = write(tmp_path, "paper.py", '''
+    # nanoGPT override file", a file the author never meant as one. Its recipes are read since
+    # (tests/dialects/test_torchtitan_recipe.py); its RL controller's configs are still refused, named as such.
+    recipe = write(tmp_path, "paper.py", '''
         from torchtitan.config import TrainingConfig
         from torchtitan.trainer import Trainer
 
         def nanovlm_230m() -> Trainer.Config:
             return Trainer.Config(training=TrainingConfig(steps=1000))
+        ''')
+    read = check_paths([recipe], CheckOptions(use_settings=False))
+    assert not read.errors and read.files[0].dialect == "torchtitan"
+    config = write(tmp_path, "arms.py", '''
+        from torchtitan.config import TrainingConfig
+        from torchtitan.experiments.rl.controller import Controller
+
+        def arm_bf16() -> Controller.Config:
+            return Controller.Config(training=TrainingConfig(steps=1000))
         ''')
     [refused] = check_paths([config], CheckOptions(use_settings=False)).errors
     assert "a torchtitan config written in Python" in refused.message and "nanoGPT" not in refused.message

@@ -124,9 +124,11 @@ def load_document(path: str | os.PathLike[str], display: str | None = None,
                   shell_env: dict[str, str] | None = None, documents: bool = False) -> Document:
     """Load one config file. Every failure is a `ConfigError` naming the file (and line). `shell_env`: for a
     launch script, the variables the wrapper that runs it exports. `documents`: a Markdown file is read as the
-    launch its fenced shell blocks show (markdown_reader.py), when it shows one."""
-    file = Path(path)
-    shown = display or str(path)
+    launch its fenced shell blocks show (markdown_reader.py), when it shows one. `FILE.py::RECIPE` picks one recipe of
+    a torchtitan recipe module (torchtitan_recipe.py); the document is the file's, its path without the pick."""
+    written, pick = split_recipe_pick(path)
+    file = Path(written)
+    shown = split_recipe_pick(display)[0] if display else written
     text = read_text(file, shown)
     if text.startswith(_LFS_POINTER):
         # the repository keeps the file in Git LFS and this checkout has only its pointer (held-out review 41, A 15:
@@ -159,11 +161,24 @@ def load_document(path: str | os.PathLike[str], display: str | None = None,
         if launch is not None:
             return _parse(launch, "shell", shown, shell_env, file, shown_text=text)
     try:
-        return _with_bases(_parse(text, fmt, shown, shell_env, file), file)
+        return _with_bases(_parse(text, fmt, shown, shell_env, file, pick=pick), file)
     except RecursionError:
         raise ConfigError("nesting too deep to be a config", shown) from None
     except MemoryError:
         raise ConfigError("file too large to parse", shown) from None
+
+
+_RECIPE_PICK = "::"
+
+
+def split_recipe_pick(path: str | os.PathLike[str]) -> tuple[str, str | None]:
+    """`FILE.py::RECIPE` as ("FILE.py", "RECIPE"), pytest's way of naming one function of a module; any other path
+    as (the path as written, None)."""
+    raw = os.fspath(path)
+    head, found, name = raw.rpartition(_RECIPE_PICK)
+    if found and head.lower().endswith(".py") and name.isidentifier():
+        return head, name
+    return raw, None
 
 
 _DOCUMENT_SUFFIXES = {".md": "a Markdown document", ".markdown": "a Markdown document",
@@ -271,9 +286,33 @@ def _nemo2_recipe(text: str, shown: str) -> tuple[dict, dict, dict[str, str]] | 
     return read_nemo2_recipe(text, shown) if is_nemo2_recipe(text) else None
 
 
+def _torchtitan_recipe(text: str, shown: str, pick: str | None) -> tuple[dict, dict, dict[str, str]] | None:
+    """The recipe of a torchtitan recipe module (its only one, or the one `FILE.py::RECIPE` picks), or None for
+    any other file."""
+    from .torchtitan_recipe import is_torchtitan_recipe_module, read_torchtitan_recipe, recipe_names
+
+    if not is_torchtitan_recipe_module(text):
+        if pick is not None:
+            raise ConfigError(f"`::{pick}` picks a recipe, but this file defines no torchtitan recipe (a function "
+                              "returning `Trainer.Config`)", shown)
+        return None
+    names = recipe_names(text)
+    if pick is None and len(names) == 1:
+        pick = names[0]
+    if pick is None or pick not in names:
+        listed = ", ".join(f"`{name}`" for name in names[:8]) + (", …" if len(names) > 8 else "")
+        what = f"no recipe `{pick}`" if pick is not None else f"{len(names)} torchtitan recipes"
+        error = ConfigError(f"{what} in this file (it defines {listed or 'none that takes no argument'}): check one "
+                            f"as `{Path(shown).name}::RECIPE`", shown)
+        error.skippable = pick is None  # a folder walk passes over a module of several; a wrong pick is an error
+        raise error
+    return read_torchtitan_recipe(text, shown, pick)
+
+
 def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = None,
-           file: Path | None = None, shown_text: str | None = None) -> Document:
-    """`shown_text`: the file as written when `text` is what of it is read (a README's blocks), line for line."""
+           file: Path | None = None, shown_text: str | None = None, pick: str | None = None) -> Document:
+    """`shown_text`: the file as written when `text` is what of it is read (a README's blocks), line for line.
+    `pick`: the torchtitan recipe a `FILE.py::RECIPE` path names."""
     unevaluated: dict[str, str] = {}
     duplicates: list = []
     if fmt == "json" and _is_vscode_launch(file, text):
@@ -291,7 +330,7 @@ def _parse(text: str, fmt: str, shown: str, shell_env: dict[str, str] | None = N
     elif fmt == "python":
         from .python_program import read_dataclass_config, read_python_program  # programs' own Trainer settings
 
-        built = _nanotron_builder(text, shown) or _nemo2_recipe(text, shown)
+        built = _torchtitan_recipe(text, shown, pick) or _nanotron_builder(text, shown) or _nemo2_recipe(text, shown)
         launched = read_python_program(text, shown, file) if built is None else None
         sectioned = read_dataclass_config(text, shown) if built is None and launched is None else None
         if built is not None:

@@ -1,5 +1,6 @@
-"""`torchtitan`: PyTorch torchtitan TOML job configs (`[job]`, `[training]`, `[optimizer]`...), and the launch scripts
-that run one with `--section.key` overrides (torchtitan_launch.py).
+"""`torchtitan`: PyTorch torchtitan TOML job configs (`[job]`, `[training]`, `[optimizer]`...), the launch scripts
+that run one with `--section.key` overrides (torchtitan_launch.py), and the Python recipes of its later releases
+(functions returning `Trainer.Config`, read into the same tables: config/torchtitan_recipe.py, torchtitan_recipe.py).
 
 Keys the file leaves out take torchtitan's `JobConfig` defaults (AdamW, lr 8e-4,
 β 0.9/0.95, eps 1e-8, weight decay 0.1 on every parameter, warmup 200 steps, linear
@@ -96,15 +97,23 @@ _OWN_TRAINING_KEYS = ("local_batch_size", "steps", "seq_len", "max_norm")
 _OWN_TABLES = ("job", "parallelism", "lr_scheduler", "activation_checkpoint", "float8", "comm", "experimental")
 
 
+def _is_recipe(doc: Document) -> bool:
+    """A recipe as config/torchtitan_recipe.py reads it (the dialect's recipe module is imported only to build one)."""
+    return doc.format == "python" and isinstance(doc.data.get("recipe"), str)
+
+
 class TorchtitanDialect(Dialect):
     name = "torchtitan"
     field_keys = {"schedule.warmup_steps": "lr_scheduler.warmup_steps"}
-    summary = ("torchtitan TOML job config ([job], [training], [optimizer], [lr_scheduler]), or its launch "
-               "(`./run_train.sh --training.steps 100`)")
+    summary = ("torchtitan TOML job config ([job], [training], [optimizer], [lr_scheduler]), its launch "
+               "(`./run_train.sh --training.steps 100`), or a Python recipe returning `Trainer.Config` "
+               "(`config_registry.py::llama3_8b`)")
 
     def keys_read(self, doc: Document) -> Optional[frozenset[str]]:
-        if doc.format == "shell":
-            return None  # a launch's flags are the TOML's keys, judged in the merged job config
+        if doc.format == "shell" or _is_recipe(doc):
+            # a launch's flags are the TOML's keys, judged in the merged job config; a recipe's keys are the names
+            # its reader gives what the Python sets, no file's keys to judge
+            return None
         return frozenset({*_tables().TORCHTITAN_KEYS, "encoder"})
 
     def score(self, doc: Document) -> int:
@@ -112,6 +121,8 @@ class TorchtitanDialect(Dialect):
             from .torchtitan_launch import is_torchtitan_launch
 
             return 88 if is_torchtitan_launch(doc) else 0
+        if _is_recipe(doc):
+            return 95
         data = doc.data
         tables = sum(1 for t in ("job", "training", "optimizer", "lr_scheduler", "parallelism", "model") if isinstance(data.get(t), dict))
         if tables < 3 or not isinstance(data.get("training"), dict):
@@ -135,18 +146,37 @@ class TorchtitanDialect(Dialect):
             launch = launched_job(doc)
             docs = [launch.document, *docs[1:]]
             doc = launch.document
+        if _is_recipe(doc):
+            return self._recipe_plan(docs, context)
         b = self.builder(docs) if launch is None else _launch_builder(self.name, docs, launch)
         if launch is not None:
             _launch_facts(b, launch)
-        self._model(b, doc)
+        self._sections(b, doc)
+        if launch is not None:
+            _recipe_leaves_open(b, doc, launch)
+        _key_notes(b, doc, context.trainer_versions, launch.command_line if launch is not None else frozenset())
+        apply_flags(b, context)
+        return b.build()
+
+    def _sections(self, b: PlanBuilder, doc: Document, model: bool = True) -> None:
+        if model:
+            self._model(b, doc)
         self._optimizer(b, doc)
         self._training(b, doc)
         self._schedule(b, doc)
         self._parallel(b, doc)
         self._checkpoint_and_eval(b, doc)
-        if launch is not None:
-            _recipe_leaves_open(b, doc, launch)
-        _key_notes(b, doc, context.trainer_versions, launch.command_line if launch is not None else frozenset())
+
+    def _recipe_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+        """A recipe's plan: its tables read as a TOML file's, the recipe era's defaults, no key-name judgments (the
+        names are the reader's, not the file's)."""
+        from .torchtitan_recipe import RecipeBuilder, recipe_batch_default, recipe_model_is_read, relabel_defaults
+
+        doc = docs[0]
+        b = RecipeBuilder(self.name, docs)
+        recipe_batch_default(b, doc)
+        self._sections(b, doc, model=recipe_model_is_read(b, doc))
+        relabel_defaults(b, DEFAULT)
         apply_flags(b, context)
         return b.build()
 
