@@ -24,7 +24,7 @@ block_size = 64
 n_layer = 24
 n_head = 12
 n_embd = 768
-max_iters = 8000  # train.py's 2,000 warmup steps are 25% of it: past 20%, short of a third, only an info (PD106)
+max_iters = 8000  # train.py's 2,000 warmup steps are 25% of it: past 20%, short of 30%, only an info (PD106)
 lr_decay_iters = 600000
 """
 FORK_KEYS = """\
