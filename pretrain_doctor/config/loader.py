@@ -289,6 +289,8 @@ def _nemo2_recipe(text: str, shown: str) -> tuple[dict, dict, dict[str, str]] | 
 def _torchtitan_recipe(text: str, shown: str, pick: str | None) -> tuple[dict, dict, dict[str, str]] | None:
     """The recipe of a torchtitan recipe module (its only one, or the one `FILE.py::RECIPE` picks), or None for
     any other file."""
+    if pick is None and "Trainer.Config" not in text:  # most Python configs: no import of the reader (start-up time)
+        return None
     from .torchtitan_recipe import is_torchtitan_recipe_module, read_torchtitan_recipe, recipe_names
 
     if not is_torchtitan_recipe_module(text):
