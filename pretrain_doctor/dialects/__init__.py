@@ -107,10 +107,12 @@ def _names_swift(program: str) -> bool:
 
 
 def _torchtitan_overrides(doc: Document) -> bool:
-    """A launch script that passes torchtitan's dotted overrides (`--training.steps 100`)."""
+    """A launch script that passes torchtitan's dotted overrides (`--training.steps 100`), or names a Python recipe
+    (`--module M --config FUNCTION`)."""
     from ..config.shell_reader import TORCHTITAN_FLAG_PREFIXES  # a launch script's document: read by it already
 
-    return any(isinstance(k, str) and k.startswith(TORCHTITAN_FLAG_PREFIXES) for k in doc.data)
+    return any(isinstance(k, str) and k.startswith(TORCHTITAN_FLAG_PREFIXES) for k in doc.data) or (
+        "--module" in doc.data and "--config" in doc.data)
 
 
 # ... and for launch scripts only (its TOML files score as before): torchtitan, where the script passes its overrides

@@ -639,14 +639,16 @@ def arguments_passed_on(doc: Document) -> Optional[str]:
     return passed
 
 
-def load_handed_config(path: Path, script: Document) -> Optional[Document]:
+def load_handed_config(path: Path, script: Document, pick: Optional[str] = None) -> Optional[Document]:
     """The config's document, named as the script is (relative to the working directory when the script's
-    name is), so that a folder check that also reads the file on its own reports each finding once."""
+    name is), so that a folder check that also reads the file on its own reports each finding once. `pick`: the
+    recipe of a torchtitan recipe module the launch runs (`FILE.py::RECIPE`)."""
     try:
         stat = path.stat()
     except OSError:
         return None
-    return _loaded_config(str(path), str(shown_as(path, script)), stat.st_mtime_ns, stat.st_size)
+    suffix = f"::{pick}" if pick else ""
+    return _loaded_config(f"{path}{suffix}", f"{shown_as(path, script)}{suffix}", stat.st_mtime_ns, stat.st_size)
 
 
 @lru_cache(maxsize=32)

