@@ -23,6 +23,7 @@ _OVERRIDE = lazy_compile(rf"^--({'|'.join(TORCHTITAN_SECTIONS)})\.(\w+(?:\.\w+)*
 # The entry points whose arguments those are: torchtitan's and flame's module, their `train.py`, or a wrapper script.
 _MODULES = ("torchtitan.train", "torchtitan/train.py", "flame.train", "flame/train.py")
 _MIN_OVERRIDES = 2
+_RL_PROGRAM = lazy_compile(r"(^|\.)rl\.train$")
 
 
 class Launch(NamedTuple):
@@ -43,7 +44,9 @@ def is_torchtitan_launch(doc: Document) -> bool:
     program = str(doc.data.get("program") or "").replace("\\", "/")
     if program.endswith(".train") and isinstance(doc.data.get("--module"), str) \
             and isinstance(doc.data.get("--config"), str):
-        return True  # (held-out review 134, C 10: an Ascend fork's `torchrun ... -m ascend_titan.train --module ...`)
+        # (held-out review 134, C 10: an Ascend fork's `torchrun ... -m ascend_titan.train --module ...`); not the RL
+        # experiment's trainer (`torchtitan.experiments.rl.train`, GRPO with its generators: C 08), no job config's
+        return not _RL_PROGRAM.search(program)
     if not (program.endswith(".sh") or program.endswith(_MODULES)):
         return False
     return sum(1 for key in doc.data if isinstance(key, str) and _OVERRIDE.match(key)) >= _MIN_OVERRIDES

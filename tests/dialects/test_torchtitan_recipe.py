@@ -327,3 +327,13 @@ def test_a_launch_of_a_recipe_at_hand_reads_it_under_the_command_line(tmp_path) 
     report = check_paths([tmp_path], CheckOptions(use_settings=False))
     roles = {result.path.rsplit("/", 1)[-1]: result.role for result in report.files}
     assert roles["config_registry.py"] == "companion"
+
+
+def test_the_rl_experiments_trainer_is_no_job_config_launch(tmp_path) -> None:
+    # held-out review 134, C 08: `python -m torchtitan.experiments.rl.train --module ...tmax --config rl_grpo_...` is
+    # GRPO with generators of its own; read as a job config launch it was planned as pretraining
+    rl = write(tmp_path, "launch.sh", "exec python -m torchtitan.experiments.rl.train --module x.examples.tmax "
+                                      "--config rl_grpo_qwen3_5_9b --num-generators 1\n")
+    assert detected(rl) != "torchtitan"
+    trainer = write(tmp_path, "train.sh", "python -m torchtitan.train --module llama3 --config llama3_debugmodel\n")
+    assert detected(trainer) == "torchtitan"
