@@ -80,6 +80,8 @@ _TRAINING_FRAMEWORKS = frozenset({
     "composer", "llmfoundry", "megatron", "nanotron", "torchtitan", "olmo", "olmo_core", "axolotl", "llamafactory"})
 _GPT2_BPE_DATASETS = ("openwebtext", "shakespeare")
 # Training tokens of the datasets nanoGPT's own data/<name>/prepare.py writes, as their comments give them.
+# A fork's own key naming its data in place of train.py's `dataset` (`data_name`, `data_dir`, `dataset_name`).
+_FORK_DATA_KEY = lazy_compile(r"(?:data|dataset)_(?:name|dir|path|root)|train_data(?:_path)?")
 _DATASET_TRAIN_TOKENS = {"shakespeare_char": 1_003_854, "shakespeare": 301_966, "openwebtext": 9_035_582_489}
 # GPT-2 checkpoints train.py can start from (model.py GPT.from_pretrained).
 _GPT2 = {"gpt2": (12, 768, 12), "gpt2-medium": (24, 1024, 16), "gpt2-large": (36, 1280, 20), "gpt2-xl": (48, 1600, 25)}
@@ -1130,13 +1132,20 @@ class NanogptDialect(Dialect):
                 b.set("checkpoint.final_save", False, Source(
                     file=d.script or doc.path, note="nanoGPT's train.py saves only at evaluation steps "
                     "(`iter_num % eval_interval == 0`), none when the loop ends"))
-        dataset = _value(doc, d, "dataset")
-        b.set("data.train", [{"dataset": str(dataset), "split": "train", "key": "dataset", "line": _line(doc, ("dataset",))}])
-        if str(dataset) in _DATASET_TRAIN_TOKENS:  # a repeated small corpus is what dropout is for (held-out review 15, B 18)
+        dataset, key = _value(doc, d, "dataset"), "dataset"
+        own = None if doc.has("dataset") else next(
+            (name for name in doc.data if isinstance(name, str) and _FORK_DATA_KEY.fullmatch(name)
+             and isinstance(doc.data[name], str)), None)
+        if own is not None:
+            # a fork's own data key (held-out review 134, C 04: `data_name: shakespeare-tokens` beside `vocab_size:
+            # 65`) names the data; nanoGPT's default openwebtext, 9e9 tokens, is not what it reads (a false PD603)
+            dataset, key = doc.data[own], own
+        b.set("data.train", [{"dataset": str(dataset), "split": "train", "key": key, "line": _line(doc, (key,))}])
+        if own is None and str(dataset) in _DATASET_TRAIN_TOKENS:  # a repeated small corpus is what dropout is for (held-out review 15, B 18)
             note = f"nanoGPT's data/{dataset}/prepare.py: the tokens of its train.bin"
             b.set("data.corpus_tokens", float(_DATASET_TRAIN_TOKENS[str(dataset)]),
                   b.source(doc, ("dataset",), note=note) if doc.has("dataset") else Source(file=doc.path, note=note))
-        b.set("data.eval", [{"dataset": str(dataset), "split": "val", "key": "dataset", "line": _line(doc, ("dataset",))}])
+        b.set("data.eval", [{"dataset": str(dataset), "split": "val", "key": key, "line": _line(doc, (key,))}])
         if lenient_bool(_value(doc, d, "eval_only")):
             b.set("debug", True, b.source(doc, ("eval_only",), note="eval_only: no training step runs"))
 

@@ -686,6 +686,12 @@ def test_nanogpts_own_datasets_give_the_corpus_size(tmp_path) -> None:
     owt = plan_of(write(tmp_path, "owt.py", config.replace("'shakespeare_char'", "'openwebtext'")), world_size=1)
     [finding] = findings(owt, "PD603")
     assert "9.04e+09 tokens" in finding.message
+    # a fork's own data key in place of `dataset` (held-out review 134, C 04: `data_name: shakespeare-tokens`) names
+    # the data: openwebtext's 9B tokens, train.py's default, are not what it reads
+    fork = plan_of(write(tmp_path, "fork.py", config.replace("dataset = 'shakespeare_char'", "data_name = 'shakespeare-tokens'")),
+                   "nanogpt", world_size=1)
+    assert fork.data.corpus_tokens is None and fork.data.train[0].dataset == "shakespeare-tokens"
+    assert findings(fork, "PD603") == []
 
 
 def test_a_lora_forks_rank_makes_a_lora_run_and_a_cpu_or_mps_device_trains_in_float32(tmp_path) -> None:
