@@ -305,6 +305,14 @@ WARMUP_KEYS = {
 }
 
 
+def hint_form(plan: "TrainingPlan") -> str:
+    """The dialect a hint names keys of, `torchtitan-recipe` for a torchtitan run configured in Python (a recipe
+    returning `Trainer.Config`, checked alone or through the launch that runs it): its knobs are keywords, not TOML."""
+    if plan.dialect == "torchtitan" and any(str(path).endswith(".py") for path in (*plan.files, plan.program.config or "")):
+        return "torchtitan-recipe"
+    return plan.dialect
+
+
 def hf_constant_schedule(plan: "TrainingPlan") -> bool:
     """A transformers scheduler (HF, axolotl, LLaMA-Factory) named `constant`, which takes no warmup."""
     return plan.dialect in ("hf", "axolotl", "llamafactory") and plan.schedule.kind == "constant"

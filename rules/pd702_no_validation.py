@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from pretrain_doctor.plan.numbers import short_float
-from pretrain_doctor.rule import Rule
+from pretrain_doctor.rule import Rule, hint_form
 
 
 # How each trainer evaluates on held-out data (HF's keys elsewhere): the hint names the file's own keys.
@@ -10,6 +10,8 @@ _HINTS = {
                 "separately (its `lighteval:` section, or a script of your own)",
     "torchtitan": "turn on `[validation]` (`enable = true`, `freq = 500`, a held-out dataset) where the torchtitan "
                   "release has it",
+    "torchtitan-recipe": "give the recipe `validator=Validator.Config(enable=True, freq=500, steps=...)` with a "
+                         "held-out dataloader",
     "megatron": "give a validation split (`--split 969,30,1` or `--valid-data-path`) with `--eval-interval 1000 "
                 "--eval-iters 10`",
     "llmfoundry": "add an `eval_loader` on a held-out split with `eval_interval: 500ba`",
@@ -109,7 +111,7 @@ class NoValidation(Rule):
                     f"evaluation is off, yet {held_out:.0%} of the data is held out for it: that share is neither "
                     "trained on nor evaluated",
                     hint="turn evaluation on to use the held-out share, or hold none out; "
-                         + _HINTS.get(plan.dialect, _HF_HINT),
+                         + _HINTS.get(hint_form(plan), _HF_HINT),
                     severity="warning" if held_out >= WASTED_SHARE else None,
                 )
                 return
@@ -117,7 +119,7 @@ class NoValidation(Rule):
                 plan, field,
                 "evaluation is off: nothing measures held-out loss, so overfitting and data bugs go unseen",
                 # held-out review 15, B 23/B 24: nanotron never evaluates, whatever the file says
-                hint=_HINTS.get(plan.dialect, _HF_HINT),
+                hint=_HINTS.get(hint_form(plan), _HF_HINT),
             )
             return
         interval, total = plan.eval.interval_steps, plan.derived.total_steps

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pretrain_doctor.rule import Rule
+from pretrain_doctor.rule import Rule, hint_form
 
 # Runs this short (in optimizer steps) are smoke tests: restarting them costs little.
 SHORT_RUN_STEPS = 100
@@ -10,6 +10,7 @@ SHORT_RUN_STEPS = 100
 _SAVE_HINTS = {
     "native": "`checkpoint: {enabled: true, interval_steps: 500}`",
     "torchtitan": "`[checkpoint] enable = true` (older releases: `enable_checkpoint`) with `interval = 500`",
+    "torchtitan-recipe": "`checkpoint=CheckpointManager.Config(enable=True, interval=500)` in the recipe",
     "litgpt": "`train.save_interval: 500`",
     "llmfoundry": "`save_folder: ...` with `save_interval: 500ba`",
     "nanotron": "`checkpoints.checkpoints_path: ...` with `checkpoints.checkpoint_interval: 500`",
@@ -78,7 +79,7 @@ class NoCheckpoints(Rule):
         if plan.checkpoint.enabled is not False or plan.debug:
             return
         total = plan.derived.total_steps
-        hint = f"save periodically (e.g. {_SAVE_HINTS.get(plan.dialect, _HF_HINT)})"
+        hint = f"save periodically (e.g. {_SAVE_HINTS.get(hint_form(plan), _HF_HINT)})"
         if total.known:
             if total.value > SHORT_RUN_STEPS:
                 # a crash of a from-scratch run loses at most its wall time (held-out review 57, B 05: a 20-minute

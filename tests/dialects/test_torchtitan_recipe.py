@@ -284,6 +284,7 @@ def test_check_names_one_recipe_and_reports_on_the_file(tmp_path) -> None:
     assert not report.errors and report.files[0].dialect == "torchtitan"
     [no_checkpoints] = [f for f in report.findings if f.code == "PD801"]
     assert no_checkpoints.file == str(path)
+    assert "CheckpointManager.Config(enable=True" in (no_checkpoints.hint or "")  # the recipe's keywords, not TOML
     walked = check_paths([tmp_path], CheckOptions(use_settings=False))
     [skipped] = [f for f in walked.files if f.path == str(path)]
     assert skipped.role == "skipped" and "::RECIPE" in (skipped.note or "")
