@@ -85,15 +85,32 @@ class PureHalfPrecision(Rule):
         unsharded = _too_big_unsharded(plan)
         # a debug or throughput run wants no trained model (held-out review 18, B 12: torchtitan's full-bf16
         # `training.dtype` in a 1,000-step throughput sweep); a cheap run does: the weights it trains are worse
-        context = " (a debug or smoke-test config)" if plan.debug else ""
+        # ... and so does a test run of a few hundred steps that costs minutes: its updates at a peak lr are large
+        # against bf16's resolution, and it ends before the late, small ones (held-out review 135, C 07: a 200-step
+        # recipe of a 500M model, 2e16 FLOPs, the 100-step sibling already an info as a smoke test)
+        short_test = not plan.debug and _short_cheap_run(plan)
+        context = " (a debug or smoke-test config)" if plan.debug else f" ({short_test})" if short_test else ""
         yield self.finding(
             plan, field,
             f"weights are trained in pure {prec.params} with no fp32 master copy{scaling}{context}: small updates "
             f"round away{unsharded}",
             hint=_LOADED_HINT if (plan.sources.get(field) and plan.sources[field].key == "torch_dtype") else
             _AXOLOTL_HINT if plan.dialect == "axolotl" and prec.params == "bf16" else f"use mixed precision ({prec.params}-mixed / AMP): {prec.params} compute, fp32 master weights",
-            severity="info" if plan.debug or unsharded else None,
+            severity="info" if plan.debug or unsharded or short_test else None,
         )
+
+
+# A run of at most this many optimizer steps that is cheap to repeat is a test of the setup, not a model to keep.
+SHORT_TEST_STEPS = 500
+
+
+def _short_cheap_run(plan) -> str:
+    """Why the run is a short test of pretraining ("200 steps, about 2e+16 FLOPs, cheap to run again"), or ""."""
+    steps, cheap = plan.derived.total_steps, plan.derived.cheap_to_repeat
+    # from scratch only: a fine-tune's small updates against trained weights round away from the first step
+    if not (plan.mode.from_scratch and steps.known and steps.value <= SHORT_TEST_STEPS and cheap):
+        return ""
+    return f"{steps.value:,.0f} steps, {cheap}"
 
 
 # trainers whose adapters PEFT builds (HF/TRL, LLaMA-Factory, axolotl), fp32 over any base precision

@@ -48,6 +48,9 @@ def read_nemo2_recipe(text: str, shown: str) -> Optional[_Read]:
     recipe: dict[str, Any] = {"module": module, "function": function, "arguments": {}}
     if len(found) > 4:
         recipe.update(found[4])
+    factory = _returning_function(tree, call, name)
+    if factory is not None:
+        recipe["factory"] = factory
     data: dict[str, Any] = {"_recipe_": recipe}
     where = Position(call.lineno, call.col_offset + 1)
     positions: dict[KeyPath, Position] = {("_recipe_",): where, ("_recipe_", "module"): where,
@@ -68,9 +71,12 @@ def _recipe_call(tree: ast.Module) -> Optional[tuple]:
     """(the name the recipe is bound to, the call, the recipe module, the function) of the first
     `x = <module>.pretrain_recipe(...)`, or of a function imported from a recipe module by name; else of
     `x = config["recipe_fn"](...)` over a dict of recipe functions (`_picked_recipe`)."""
-    imported = {alias.asname or alias.name: node.module.rsplit(".", 1)[-1] for node in ast.walk(tree)
-                if isinstance(node, ast.ImportFrom) and node.module and ".recipes." in f".{node.module}."
-                for alias in node.names if alias.name in _RECIPE_FUNCTIONS}
+    imported: dict[str, dict[str, str]] = {}  # the name a recipe function is bound to -> {module: its own name}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and ".recipes." in f".{node.module}.":
+            for alias in node.names:
+                if alias.name in _RECIPE_FUNCTIONS:
+                    imported.setdefault(alias.asname or alias.name, {})[node.module.rsplit(".", 1)[-1]] = alias.name
     for node in sorted(_nodes(tree, ast.Assign), key=lambda n: (n.lineno, n.col_offset)):
         call = node.value
         if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name) or not isinstance(call, ast.Call):
@@ -78,13 +84,39 @@ def _recipe_call(tree: ast.Module) -> Optional[tuple]:
         function = dotted_tail(call.func)
         if isinstance(call.func, ast.Attribute) and function in _RECIPE_FUNCTIONS:
             module = dotted_tail(call.func.value)
+        elif isinstance(call.func, ast.Name) and len(imported.get(call.func.id, ())) > 1:
+            return _imported_in_branches(node.targets[0].id, call, imported[call.func.id])
         elif isinstance(call.func, ast.Name) and call.func.id in imported:
-            module = imported[call.func.id]
+            # (`import pretrain_recipe as pretrain_base_recipe`: the recipe's own name, held-out review 135, D 04)
+            [(module, function)] = imported[call.func.id].items()
         else:
             continue
         if module:
             return node.targets[0].id, call, module, function
     return _picked_recipe(tree)
+
+
+def _returning_function(tree: ast.Module, call: ast.Call, name: str) -> Optional[str]:
+    """The function the recipe call sits in when it returns the recipe to its caller (`def pretrain_recipe(**kwargs):
+    recipe = pretrain_base_recipe(**kwargs) ... return recipe`): a recipe of the project's own, which a training
+    program builds and changes further (held-out review 135, D 04); None for a script that runs the recipe."""
+    for function in _nodes(tree, ast.FunctionDef):
+        if any(node is call for node in ast.walk(function)) and any(
+                isinstance(node, ast.Return) and isinstance(node.value, ast.Name) and node.value.id == name
+                for node in ast.walk(function)):
+            return function.name
+    return None
+
+
+def _imported_in_branches(name: str, call: ast.Call, modules: dict[str, str]) -> tuple:
+    """`if arch == "mixtral8x7": from ...mixtral_8x7b import pretrain_recipe` `elif ...`, then `pretrain_recipe(...)`:
+    which recipe runs is the caller's pick (held-out review 135, D 04: recipe_utils.py's `get_recipe(arch, ...)`
+    over 20 models, read as the last import's Llama 3.1 70B: a false PD405 error on its default 8 GPUs)."""
+    listed = ", ".join(sorted(modules))
+    return name, call, None, next(iter(modules.values())), {
+        "unread": f"the recipe the code picks among {len(modules)} NeMo recipes it imports ({listed})",
+        "assumed": f"the recipe is picked at run time among {len(modules)} NeMo recipes ({listed}); none is assumed: "
+                   "what the recipe sets is unknown, what the code sets after it is read"}
 
 
 def _held_recipes(tree: ast.Module) -> dict[str, tuple[str, str]]:

@@ -199,7 +199,9 @@ def _tree(b: PlanBuilder, doc: Document) -> Tree:
         if differs:
             why += f" with {', '.join(f'{k}={v!r}' for k, v in differs.items())}"
         return _unread_tree(b, doc, kind, arguments, why)
-    build = _pretrain_tree if function == "pretrain_recipe" else _finetune_tree
+    # by the kind, not the name: `from ...nemotron3_22b import pretrain_recipe as pretrain_base_recipe` (held-out
+    # review 135, D 04: the alias built a fine-tuning tree from a pretraining entry, a crash)
+    build = _pretrain_tree if kind == "pretrain" else _finetune_tree
     sink: dict[str, str] = {}
     tree = build(entry, {**entry["parameters"], **arguments}, sink)
     return Tree(b, doc, tree, f"NeMo 2 {module}.{function} default ({TAG})",
@@ -508,8 +510,29 @@ class Nemo2Dialect(Dialect):
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
         b = self.builder(docs)
         build_nemo2(b, _tree(b, docs[0]))
+        _returned_to_a_caller(b, docs[0])
         apply_flags(b, context)
         return b.build()
+
+
+# What a training program most often sets on the recipe a project's own recipe function returns to it.
+_CALLER_SETS = ("batch.global_batch_size", "batch.micro_batch_size", "batch.seq_len", "run.max_steps",
+                "parallel.world_size")
+
+
+def _returned_to_a_caller(b: PlanBuilder, doc: Document) -> None:
+    """A recipe function of the project's own (`def pretrain_recipe(**kwargs): recipe = base(**kwargs) ... return
+    recipe`): the program that calls it sets the batch, the length and the GPUs, so the recipe's defaults for them are
+    only assumed (held-out review 135, D 04: Luciole's nemotron_23b.py, whose train_model.py sets a global batch of
+    1,024 over the recipe's 32: a PD101 warning at the recipe's 0.13M tokens a step)."""
+    recipe = doc.data.get("_recipe_")
+    factory = recipe.get("factory") if isinstance(recipe, dict) else None
+    if not factory:
+        return
+    what = f"the recipe function `{factory}` returns the recipe to a training program, which may set it"
+    for field in _CALLER_SETS:
+        if b.values.get(field) is not None and field not in (b.values.get("program.assumed") or {}):
+            b.assume(field, what, b.source(doc, ("_recipe_",)))
 
 
 DIALECT = Nemo2Dialect()

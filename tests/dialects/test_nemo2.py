@@ -264,3 +264,25 @@ def test_a_launch_of_a_recipe_script_that_runs_nemo_runs_cli_takes_its_overrides
     other = write(tmp_path / "b", "run.sh", "python train.py trainer.max_steps=30 model.lr=1e-3\n")
     write(tmp_path / "b", "train.py", "import hydra\n@hydra.main()\ndef main(cfg):\n    pass\n")
     assert detected(other) is None
+
+
+def test_a_projects_own_recipe_function_and_a_recipe_picked_by_branches(tmp_path: Path) -> None:
+    # held-out review 135, D 04 (Luciole-Training's recipes, reduced): an aliased import crashed the build
+    # (KeyError 'restore_path'), a recipe module importing `pretrain_recipe` in twenty `if arch == ...` branches was
+    # read as the last import's Llama 3.1 70B (a false PD405 error), and a recipe function returned to the training
+    # program kept the base recipe's batch as a fact (a PD101 warning the program's global batch of 1,024 undoes)
+    own = write(tmp_path, "nemotron_23b.py", "from nemo.collections.llm.recipes.nemotron3_22b import (\n"
+                "    pretrain_recipe as pretrain_base_recipe,\n)\n\n\ndef pretrain_recipe(**kwargs):\n"
+                "    recipe = pretrain_base_recipe(**kwargs)\n    recipe.data.micro_batch_size = 2\n"
+                "    recipe.optim.config.lr = 3e-4\n    return recipe\n")
+    plan = plan_of(own)
+    assert plan.batch.micro_batch_size == 2 and plan.optimizer.lr == 3e-4
+    assumed = plan.program.assumed or {}
+    assert "batch.global_batch_size" in assumed and "returns the recipe" in assumed["batch.global_batch_size"]
+    branches = write(tmp_path, "recipe_utils.py", "def get_recipe(arch, recipe_args):\n    if arch == 'mixtral8x7':\n"
+                     "        from nemo.collections.llm.recipes.mixtral_8x7b import pretrain_recipe\n"
+                     "    elif arch == 'llama70b':\n"
+                     "        from nemo.collections.llm.recipes.llama31_70b import pretrain_recipe\n"
+                     "    recipe = pretrain_recipe(**recipe_args)\n    return recipe\n")
+    picked = plan_of(branches)
+    assert picked.parallel.tensor is None and "mixtral_8x7b" in picked.unknown["batch.global_batch_size"]
