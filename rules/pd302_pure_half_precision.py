@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pretrain_doctor.rule import Rule
+from pretrain_doctor.rule import Rule, short_pretraining_test
 
 _HALF = ("fp16", "bf16")
 
@@ -88,7 +88,7 @@ class PureHalfPrecision(Rule):
         # ... and so does a test run of a few hundred steps that costs minutes: its updates at a peak lr are large
         # against bf16's resolution, and it ends before the late, small ones (held-out review 135, C 07: a 200-step
         # recipe of a 500M model, 2e16 FLOPs, the 100-step sibling already an info as a smoke test)
-        short_test = not plan.debug and _short_cheap_run(plan)
+        short_test = not plan.debug and short_pretraining_test(plan)
         context = " (a debug or smoke-test config)" if plan.debug else f" ({short_test})" if short_test else ""
         yield self.finding(
             plan, field,
@@ -99,18 +99,6 @@ class PureHalfPrecision(Rule):
             severity="info" if plan.debug or unsharded or short_test else None,
         )
 
-
-# A run of at most this many optimizer steps that is cheap to repeat is a test of the setup, not a model to keep.
-SHORT_TEST_STEPS = 500
-
-
-def _short_cheap_run(plan) -> str:
-    """Why the run is a short test of pretraining ("200 steps, about 2e+16 FLOPs, cheap to run again"), or ""."""
-    steps, cheap = plan.derived.total_steps, plan.derived.cheap_to_repeat
-    # from scratch only: a fine-tune's small updates against trained weights round away from the first step
-    if not (plan.mode.from_scratch and steps.known and steps.value <= SHORT_TEST_STEPS and cheap):
-        return ""
-    return f"{steps.value:,.0f} steps, {cheap}"
 
 
 # trainers whose adapters PEFT builds (HF/TRL, LLaMA-Factory, axolotl), fp32 over any base precision
