@@ -7,6 +7,7 @@ Defaults are transformers' own `TrainingArguments` defaults for keys the file le
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import os
 import re
@@ -515,10 +516,9 @@ class HfDialect(Dialect):
                               nested: bool = False) -> None:
         strategy = doc.get("eval_strategy", doc.get("evaluation_strategy"))
         key = "eval_strategy" if doc.has("eval_strategy") else "evaluation_strategy"
-        if not nested:
-            _boolean_strategies(b, doc)
+        _invalid_strategies(b, doc, nested)
         if strategy is False:
-            strategy = "no"  # what `no` unquoted was meant to say; the run stops on it (_boolean_strategies)
+            strategy = "no"  # what `no` unquoted was meant to say; the run stops on it (_invalid_strategies)
         if _interpolated(strategy):
             b.unknown("eval.enabled", f"`{key}: {strategy}`, resolved by the program's config composition")
             _checkpoints(b, doc)
@@ -592,21 +592,37 @@ class HfDialect(Dialect):
 
 
 _STRATEGY_KEYS = ("eval_strategy", "evaluation_strategy", "save_strategy", "logging_strategy")
+# The values TrainingArguments takes (IntervalStrategy; SaveStrategy adds "best", transformers 4.46 on).
+_VALID_STRATEGIES = {**dict.fromkeys(("eval_strategy", "evaluation_strategy", "logging_strategy"),
+                                     frozenset({"no", "steps", "epoch"})),
+                     "save_strategy": frozenset({"no", "steps", "epoch", "best"})}
 
 
-def _boolean_strategies(b: PlanBuilder, doc: Document) -> None:
-    """`evaluation_strategy: no` unquoted is the boolean false to YAML 1.1 (PyYAML, and OmegaConf's loader built on
+def _invalid_strategies(b: PlanBuilder, doc: Document, nested: bool) -> None:
+    """A strategy TrainingArguments refuses: a word that is none of its values (`"step"`), or `evaluation_strategy: no`
+    unquoted is the boolean false to YAML 1.1 (PyYAML, and OmegaConf's loader built on
     it): TrainingArguments.__post_init__ turns it into `IntervalStrategy(False)`, a ValueError ("False is not a valid
     IntervalStrategy"), so the run stops before a step (held-out review 114, B 12: read as evaluation on)."""
-    if doc.format != "yaml":
+    if doc.format not in ("yaml", "json"):
         return
     for key in _STRATEGY_KEYS:
         value = doc.get(key)
-        if isinstance(value, bool):
+        if isinstance(value, bool) and doc.format == "yaml" and not nested:
             word = "no" if value is False else "yes"
             b.note("ignored-key", f"`{key}: {word}` is the boolean {str(value).lower()} to YAML 1.1, not the string "
                    f"\"{word}\": TrainingArguments stops at start-up (\"{value} is not a valid IntervalStrategy\")",
                    b.source(doc, (key,)), hint=f"quote it: `{key}: \"{word}\"`", key=key, severity="error")
+        elif isinstance(value, str) and value not in _VALID_STRATEGIES[key] and not _interpolated(value) \
+                and key not in doc.unevaluated:
+            # (held-out review 135, A 06: TeenyTinyLlama's `evaluation_strategy: "step"`, said to evaluate per epoch)
+            valid = sorted(_VALID_STRATEGIES[key])
+            enum = "SaveStrategy" if key == "save_strategy" else "IntervalStrategy"
+            closest = difflib.get_close_matches(value.lower(), valid, n=1)
+            where = " where the program builds them from this section" if nested else ""
+            b.note("ignored-key", f"`{key}: {value}` is none of {', '.join(valid)}: TrainingArguments stops at "
+                   f"start-up (\"'{value}' is not a valid {enum}\"){where}", b.source(doc, (key,)),
+                   hint=f"use `{key}: {closest[0] if closest else 'steps'}`", key=key,
+                   severity="warning" if nested else "error")
 
 
 # Keys that give a Trainer data to evaluate on (HF scripts, TRL, LLaMA-Factory's `val_size`).
@@ -630,7 +646,7 @@ def _eval_steps_unused(b: PlanBuilder, doc: Document, strategy: Optional[str], k
     with no evaluation, an info (held-out review 113, B 10: a warning judged too high); nothing beside an explicit
     "no"."""
     steps = lenient_number(doc.get("eval_steps"))
-    if steps in (None, 0) or strategy in ("steps", "no"):
+    if steps in (None, 0) or strategy in ("steps", "no") or (strategy is not None and strategy != "epoch"):
         return  # an explicit "no" turned evaluation off on purpose (PD702 says it is off): the interval is a leftover
     shown = strategy if strategy is not None else "no"
     default = "" if strategy is not None else " (the transformers default)"
@@ -941,7 +957,7 @@ _NEVER_INTERVAL = 100_000  # steps: an interval meant as "never" (1e6, 1e9); fin
 
 def _checkpoints(b: PlanBuilder, doc: Document) -> None:
     save = doc.get("save_strategy", "steps")
-    save = "no" if save is False else save  # `save_strategy: no` unquoted (_boolean_strategies)
+    save = "no" if save is False else save  # `save_strategy: no` unquoted (_invalid_strategies)
     if _interpolated(save):
         # `save_strategy: ${save_strategy}`, a Hydra/OmegaConf reference the program resolves: what it saves is
         # unknown here, and `save_steps` beside it no leftover (held-out review 42, A 19)

@@ -975,6 +975,24 @@ def test_thudms_finetune_demo_config_is_a_lora_run_read_as_yaml_1_2(tmp_path: Pa
     assert prefix.mode.lora_rank is None
 
 
+def test_a_strategy_word_trainingarguments_refuses_stops_the_run(tmp_path: Path) -> None:
+    # held-out review 135, A 06 (TeenyTinyLlama's specs.yaml, reduced): `evaluation_strategy: "step"` was said to
+    # evaluate once per epoch; IntervalStrategy("step") is a ValueError when TrainingArguments is built
+    plain = plan_of(write(tmp_path, "args.yaml", "output_dir: o\nlearning_rate: 2.0e-5\nper_device_train_batch_size: 2\n"
+                                                 "evaluation_strategy: step\neval_steps: 100\nsave_strategy: best\n"))
+    [refused] = [n for n in notes(plain, "ignored-key") if n.data.get("key") == "evaluation_strategy"]
+    assert refused.data.get("severity") == "error" and "'step' is not a valid IntervalStrategy" in refused.message
+    assert refused.hint == "use `evaluation_strategy: steps`"
+    assert not [n for n in notes(plain, "ignored-key") if n.data.get("key") == "save_strategy"]  # "best" is valid
+    assert not [n for n in plain.notes if "once per epoch" in n.message]
+    # a project's section its program maps into TrainingArguments: a warning, the program may map it itself
+    nested = plan_of(write(tmp_path, "specs.yaml", "model_args:\n  model_to_train: org/m\ntraining_args:\n"
+                                                   "  output_dir: o\n  learning_rate: 6.0e-4\n"
+                                                   "  per_device_train_batch_size: 2\n  evaluation_strategy: step\n"))
+    [softer] = [n for n in notes(nested, "ignored-key") if n.data.get("key") == "evaluation_strategy"]
+    assert softer.data.get("severity") == "warning"
+
+
 def test_a_projects_qlora_and_quantization_sections_make_a_qlora_run(tmp_path: Path) -> None:
     # held-out review 134, A 10 (finreason's configs/sft.yaml, reduced): `qlora:` (a LoraConfig) and `quantization:`
     # (a BitsAndBytesConfig) beside `training:` were not read: a 7B QLoRA SFT at 2e-4 judged as a full fine-tune (PD103)
