@@ -15,6 +15,7 @@ import shlex
 from typing import Optional
 
 from .markdown_reader import may_launch_training
+from .python_reader import parse_module
 
 # The calls that run a command: subprocess's functions and os's.
 _RUNNERS = frozenset({("subprocess", "run"), ("subprocess", "call"), ("subprocess", "check_call"),
@@ -28,8 +29,8 @@ def subprocess_launch(text: str) -> Optional[str]:
     if "subprocess" not in text and "os.system" not in text:
         return None
     try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+        tree = parse_module(text)  # cached: a folder walk asks whether the file is a launch, then loads it
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     commands = [(node.lineno, command) for node in ast.walk(tree)
                 if isinstance(node, ast.Call) and _runs_a_command(node.func) and node.args

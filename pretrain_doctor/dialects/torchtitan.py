@@ -418,12 +418,11 @@ def _launch_builder(name: str, docs: list[Document], launch: Any) -> PlanBuilder
     """A plan builder for a launch: what the script leaves to launch time is unknown, and so is every default where
     the TOML it names is not at hand (it may set them)."""
     from .program import RECIPE_KEY, LaunchBuilder, ProgramConfig
-    from .torchtitan_launch import launched_recipe
 
     config = ProgramConfig(launch.reference, ("--job.config_file",), "the job config the launch hands torchtitan, "
                            "the command line's `--section.key` overrides over it", launch.path,
                            launch.document if launch.path is not None else None) if launch.reference else None
-    recipe = launched_recipe(launch.script)
+    recipe = launch.recipe
     if config is None and recipe is not None:
         # (held-out review 134, C 12: `MODULE=llama3 CONFIG=llama3_debugmodel ./run_train.sh` judged with the TOML
         # era's defaults, a 200-step warmup "capped" where the recipe warms up 2 steps)
@@ -434,25 +433,20 @@ def _launch_builder(name: str, docs: list[Document], launch: Any) -> PlanBuilder
 
 # What a Python recipe sets that the TOML era's defaults filled in: unknown where the launch names a recipe and its
 # command line does not set it (the model and its flavor, the optimizer's betas, the training dtype).
-_RECIPE_FIELDS = {"model": ("model.family", "model.name", "model.layers", "model.hidden_size", "model.heads",
-                            "model.kv_heads", "model.vocab_size"),
-                  "optimizer": ("optimizer.betas",), "training": ("precision.compute",)}
+_RECIPE_FIELDS = ("model.family", "model.name", "model.layers", "model.hidden_size", "model.heads", "model.kv_heads",
+                  "model.vocab_size", "optimizer.betas", "precision.compute")
 
 
 def _recipe_leaves_open(b: PlanBuilder, doc: Document, launch: Any) -> None:
     """A launch of a Python recipe (`MODULE=llama3 CONFIG=llama3_debugmodel ./run_train.sh`): what its command line
     does not set is the recipe's, not the TOML era's default model (debugmodel) or settings."""
-    from .torchtitan_launch import launched_recipe
-
-    recipe = launched_recipe(launch.script)
-    if recipe is None:
+    if launch.recipe is None:
         return
-    why = f"`{recipe}`, the Python recipe the launch runs (not read here: it may set this)"
-    for fields in _RECIPE_FIELDS.values():
-        for field in fields:
-            source = b.sources.get(field)
-            if source is None or source.line is None:  # a default or derived, not the command line's
-                b.not_known(field, why)
+    why = f"`{launch.recipe}`, the Python recipe the launch runs (not read here: it may set this)"
+    for field in _RECIPE_FIELDS:
+        source = b.sources.get(field)
+        if source is None or source.line is None:  # a default or derived, not the command line's
+            b.not_known(field, why)
 
 
 def _launch_facts(b: PlanBuilder, launch: Any) -> None:

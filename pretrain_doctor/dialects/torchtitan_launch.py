@@ -34,6 +34,7 @@ class Launch(NamedTuple):
     path: Optional[Path]
     script: Document
     command_line: frozenset[str]  # the dotted keys the command line sets
+    recipe: Optional[str] = None  # the Python recipe the launch names (`MODULE.CONFIG`), read or not
 
 
 def is_torchtitan_launch(doc: Document) -> bool:
@@ -66,9 +67,9 @@ def launched_job(script: Document) -> Launch:
     handed = load_handed_config(path, script) if path is not None else None
     recipe = launched_recipe(script)
     if handed is None and recipe is not None:  # a recipe whose module is at hand: read as its job config
-        path = _recipe_module(script, recipe)
-        handed = load_handed_config(path, script, recipe.rsplit(".", 1)[-1]) if path is not None else None
-        reference = f"{path}::{recipe.rsplit('.', 1)[-1]}" if handed is not None else None
+        path, function = _recipe_module(script, recipe), recipe.rsplit(".", 1)[-1]
+        handed = load_handed_config(path, script, function) if path is not None else None
+        reference = f"{path}::{function}" if handed is not None else None
     base = handed if handed is not None and isinstance(handed.data, dict) and (
         handed.format == "toml" or "recipe" in handed.data) else None
     data: dict[str, Any] = copy.deepcopy(base.data) if base is not None else {}
@@ -101,7 +102,7 @@ def launched_job(script: Document) -> Launch:
     merged = Document(path=script.path, format=base.format if base is not None else "toml", data=data,
                       positions=positions, text=script.text, suppressions=script.suppressions,
                       unevaluated=unevaluated, duplicates=script.duplicates)
-    return Launch(merged, reference, path, script, frozenset(command_line))
+    return Launch(merged, reference, path, script, frozenset(command_line), recipe)
 
 
 # Today's `[training]` names for what the TOML era's keys hold: the context length is the sequence length.
