@@ -100,7 +100,6 @@ class PureHalfPrecision(Rule):
         )
 
 
-
 # trainers whose adapters PEFT builds (HF/TRL, LLaMA-Factory, axolotl), fp32 over any base precision
 _PEFT_TRAINERS = frozenset(("hf", "llamafactory", "axolotl"))
 
