@@ -96,6 +96,7 @@ _TRAINER_VERSION_HELP = (
         "  pretrain-doctor check train.yaml --data   (also the data checks on its local datasets)\n\n"
         "  pretrain-doctor check --skip-non-configs $(git diff --name-only main)\n\n"
         "  pretrain-doctor check torchtitan/models/llama3/config_registry.py::llama3_8b   (one torchtitan recipe)\n\n"
+        "  pretrain-doctor check README.md::42   (the launch command starting on line 42 of a README that shows several)\n\n"
         "  pretrain-doctor check axolotl.yaml --trainer-version axolotl=0.11"
     )
 )

@@ -118,3 +118,48 @@ def test_a_readme_that_runs_its_program_several_ways_is_no_one_launch() -> None:
     assert markdown_launch(pipeline) is None
     single = "```bash\ntorchrun --nproc_per_node 8 train.py --lr 1e-4\npython evaluate.py --ckpt out\n```\n"
     assert markdown_launch(single) is not None  # an evaluation beside it runs no training
+
+
+_PIPELINE = ("# Runs\n\n```bash\nexport OUT=out\ntorchrun --nproc_per_node 8 train.py --model_name_or_path gpt2 \\\n"
+             "    --learning_rate 2e-5 --output_dir $OUT/sft\n"
+             "torchrun --nproc_per_node 4 train.py --model_name_or_path gpt2 --learning_rate 1e-5 \\\n"
+             "    --output_dir $OUT/second\npython evaluate.py --ckpt $OUT/second\n```\n")
+
+
+def test_each_launch_of_several_is_one_pick_with_the_others_blanked() -> None:
+    from pretrain_doctor.config.markdown_reader import markdown_launches
+
+    assert markdown_launches(_PIPELINE) == [5, 7]  # the lines the commands start on, continuations with them
+    second = markdown_launch(_PIPELINE, 7).splitlines()
+    assert second[4] == second[5] == ""  # the first launch, both its lines, blanked
+    assert second[3] == "export OUT=out" and second[6].startswith("torchrun --nproc_per_node 4")
+    assert markdown_launch(_PIPELINE, 6) is None  # a continuation line starts no command
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_a_readme_of_several_launches_is_checked_launch_by_launch(tmp_path: Path, named: bool) -> None:
+    # held-out review 135, B 11: a README block of five launches was refused
+    readme = _write(tmp_path, "README.md", _PIPELINE)
+    report = check_paths([readme if named else tmp_path], CheckOptions())
+    assert not report.errors
+    assert [(result.path, result.dialect) for result in report.files] == [
+        (f"{readme}::5", "hf"), (f"{readme}::7", "hf")]
+    assert {f.file for f in report.findings} <= {str(readme)}  # findings point into the README itself
+    assert all(f.line in (5, 6, 7, 8) for f in report.findings)  # each at its launch's lines
+    _, _, second = load_plan(f"{readme}::7")
+    assert second.optimizer.lr == pytest.approx(1e-5) and second.parallel.world_size == 4
+
+
+def test_a_readme_of_several_launches_needs_a_pick_where_one_plan_is_asked(tmp_path: Path) -> None:
+    readme = _write(tmp_path, "README.md", _PIPELINE)
+    with pytest.raises(ConfigError, match=r"2 training launches .*lines 5, 7.*README\.md::LINE"):
+        load_plan(readme)
+    with pytest.raises(ConfigError, match="no training launch starts on line 6"):
+        load_plan(f"{readme}::6")
+
+
+def test_beside_a_launch_script_a_readme_of_several_launches_is_left_alone(tmp_path: Path) -> None:
+    _write(tmp_path, "README.md", _PIPELINE)
+    _write(tmp_path, "train.sh", "torchrun --nproc_per_node 8 train.py --model_name_or_path gpt2 --learning_rate 2e-5\n")
+    report = check_paths([tmp_path], CheckOptions())
+    assert [result.path for result in report.files] == [str(tmp_path / "train.sh")]

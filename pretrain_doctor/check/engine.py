@@ -11,8 +11,8 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 from ..config.document import Document, DuplicateKey, Suppression, merge_documents
 from ..config.key_roles import OUTPUT_KEYS, REPORTING_KEYS, RETENTION_KEYS, SAVING_KEYS, WORKER_KEYS
 from ..config.loader import (CONFIG_SUFFIXES, is_document_launch_path, is_launch_script_path,
-                             is_shell_script_without_suffix, load_document, read_text, shows_launch,
-                             with_inherited_bases)
+                             is_shell_script_without_suffix, load_document, read_text, readme_launch_lines,
+                             split_pick, with_inherited_bases)
 from ..dialects import BuildContext, Detection, Dialect, detect, detection, get_dialect, not_supported_message, wrapped_config
 from ..dialects.versions import TrainerVersions
 from ..errors import ConfigError, NotAConfigError, UsageError
@@ -194,6 +194,7 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
     # read once: a YAML may be a run spec, told by its head
     scripts = {path for path, _ in found_files if path not in documents and is_launch_script_path(path)}
     files = _readmes_when_alone(found_files, documents, bool(scripts))
+    documents = {path for path, _ in files if is_document_launch_path(Path(split_pick(path)[0]))}
     settings_by_file = {path: _settings(path, options) for path, _ in files}
     from_settings = {d: s.path for s in settings_by_file.values() for d in s.rules_dirs}
     named = [d.resolve() for d in options.rules_dirs]
@@ -320,11 +321,18 @@ def _readmes_when_alone(files: list[tuple[Path, bool]], documents: set[Path],
     """The files to check, with a Markdown file (one of `documents`) kept when it is named, or found in a walk that
     holds no launch script (`scripts` false) and showing a training launch in its shell blocks: the run's only launch
     (held-out review 90, D 10: the README's `deepspeed train.py ...`); beside a launch script a README's commands
-    are examples of it, left alone."""
+    are examples of it, left alone. A README showing several launches stands for each, checked as `README.md::LINE`
+    (held-out review 135, B 11: a block of five launches was refused)."""
     if not documents:
         return files
-    return [(path, explicit) for path, explicit in files
-            if path not in documents or explicit or (not scripts and shows_launch(path))]
+    kept: list[tuple[Path, bool]] = []
+    for path, explicit in files:
+        lines = readme_launch_lines(path) if path in documents and (explicit or not scripts) else []
+        if len(lines) > 1:
+            kept.extend((Path(f"{path}::{line}"), explicit) for line in lines)
+        elif path not in documents or explicit or lines:
+            kept.append((path, explicit))
+    return kept
 
 
 def _skipped_note(doc: Document) -> str:
@@ -912,6 +920,9 @@ def _check_file(path: Path, explicit: bool, options: CheckOptions, settings: Set
     validate_selection(selection, ruleset)
     findings = run_rules(plan, ruleset, selection, doc, report.warnings)
     resolve_fixes(findings, plan, doc, dialect.field_keys)
+    launch_line = split_pick(path)[1] if documents else None
+    if launch_line is not None:  # one of a README's launches: a finding on a default points at its command
+        findings = [f if f.line is not None else dataclasses.replace(f, line=int(launch_line)) for f in findings]
     notices = [note for note in (found.via, found.notice, launch_notice) if note]
     notices += [f"read the accelerate config beside it, {acc} (world size, distribution, mixed precision); "
                 "pass --accelerate-config to name another" for acc in context.read_beside]

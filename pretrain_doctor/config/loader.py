@@ -74,14 +74,14 @@ def is_document_launch_path(path: Path) -> bool:
     return path.suffix.lower() in _MARKDOWN_SUFFIXES
 
 
-def shows_launch(path: Path) -> bool:
-    """Whether a Markdown file's shell blocks show a command that may launch training."""
-    from .markdown_reader import markdown_launch
+def readme_launch_lines(path: Path) -> list[int]:
+    """The lines on which the commands that may launch training start in a Markdown file's shell blocks."""
+    from .markdown_reader import markdown_launches
 
     try:
-        return markdown_launch(read_text(path, str(path))) is not None
+        return markdown_launches(read_text(path, str(path)))
     except ConfigError:
-        return False
+        return []
 
 
 _RUN_SPEC = lazy_compile(r"(?ms)^command:.*^image:|^image:.*^command:")
@@ -126,9 +126,9 @@ def load_document(path: str | os.PathLike[str], display: str | None = None,
     launch script, the variables the wrapper that runs it exports. `documents`: a Markdown file is read as the
     launch its fenced shell blocks show (markdown_reader.py), when it shows one. `FILE.py::RECIPE` picks one recipe of
     a torchtitan recipe module (torchtitan_recipe.py); the document is the file's, its path without the pick."""
-    written, pick = split_recipe_pick(path)
+    written, pick = split_pick(path)
     file = Path(written)
-    shown = split_recipe_pick(display)[0] if display else written
+    shown = split_pick(display)[0] if display else written
     text = read_text(file, shown)
     if text.startswith(_LFS_POINTER):
         # the repository keeps the file in Git LFS and this checkout has only its pointer (held-out review 41, A 15:
@@ -140,9 +140,7 @@ def load_document(path: str | os.PathLike[str], display: str | None = None,
     kind = _DOCUMENT_SUFFIXES.get(file.suffix.lower())
     looked = documents and is_document_launch_path(file)
     if looked:
-        from .markdown_reader import markdown_launch  # only for READMEs named or alone: start-up time
-
-        launch = markdown_launch(text)
+        launch = _markdown_launch(text, shown, pick)
         if launch is not None:
             return _parse(launch, "shell", shown, shell_env, file, shown_text=text)
     if kind is not None and not (file.suffix.lower() == ".txt" and _sniff(text) == "shell"):  # `args.txt` flags
@@ -168,15 +166,18 @@ def load_document(path: str | os.PathLike[str], display: str | None = None,
         raise ConfigError("file too large to parse", shown) from None
 
 
-_RECIPE_PICK = "::"
+_PICK = "::"
 
 
-def split_recipe_pick(path: str | os.PathLike[str]) -> tuple[str, str | None]:
-    """`FILE.py::RECIPE` as ("FILE.py", "RECIPE"), pytest's way of naming one function of a module; any other path
-    as (the path as written, None)."""
+def split_pick(path: str | os.PathLike[str]) -> tuple[str, str | None]:
+    """`FILE.py::RECIPE` as ("FILE.py", "RECIPE"), pytest's way of naming one function of a module (one torchtitan
+    recipe), and `README.md::LINE` as ("README.md", "LINE"), the launch command starting on that line of a README
+    that shows several; any other path as (the path as written, None)."""
     raw = os.fspath(path)
-    head, found, name = raw.rpartition(_RECIPE_PICK)
+    head, found, name = raw.rpartition(_PICK)
     if found and head.lower().endswith(".py") and name.isidentifier():
+        return head, name
+    if found and head.lower().endswith(_MARKDOWN_SUFFIXES) and name.isdigit():
         return head, name
     return raw, None
 
@@ -270,6 +271,25 @@ def _first_statement(text: str) -> str:
         if stripped and not stripped.startswith("#"):
             return stripped
     return ""
+
+
+def _markdown_launch(text: str, shown: str, pick: str | None) -> str | None:
+    """The launch a README shows (its only one, or the one starting on the line `README.md::LINE` picks), or None
+    when it shows none. One of several, unpicked, is a skippable error naming the picks."""
+    from .markdown_reader import markdown_launch, markdown_launches  # only for READMEs named or alone: start-up
+
+    launch = markdown_launch(text, int(pick) if pick is not None else None)
+    if launch is not None:
+        return launch
+    lines = markdown_launches(text)
+    if pick is None and len(lines) < 2:
+        return None
+    listed = ", ".join(str(line) for line in lines[:12]) + (", …" if len(lines) > 12 else "")
+    what = f"no training launch starts on line {pick}" if pick is not None else \
+        f"{len(lines)} training launches in this file's shell blocks"
+    error = ConfigError(f"{what} (lines {listed}): check one as `{Path(shown).name}::LINE`" if lines else what, shown)
+    error.skippable = pick is None
+    raise error
 
 
 def _nanotron_builder(text: str, shown: str) -> tuple[dict, dict, dict[str, str]] | None:

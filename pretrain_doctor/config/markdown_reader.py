@@ -36,9 +36,31 @@ def may_launch_training(command: str) -> bool:
     return bool(_LAUNCH_WORD.search(command)) and not (_NOT_TRAINING.search(command) and not _TRAINING.search(command))
 
 
-def markdown_launch(text: str) -> Optional[str]:
-    """The Markdown text with only its shell blocks' commands left (same lines and columns), or None unless exactly
-    one command in them may launch training."""
+def markdown_launch(text: str, line: Optional[int] = None) -> Optional[str]:
+    """The Markdown text with only its shell blocks' commands left (same lines and columns) and one launch among
+    them: the command that may launch training starting on `line` (1-based), or without `line` the only one. None
+    when there is no such command, or without `line` when there are several: a README that runs its program
+    several ways (an SFT then two DPO runs, a 7B and a 30B variant) shows a pipeline, not one run (held-out review
+    96, A 13: the reader picked one of nine commands); each is checked on its own as `README.md::LINE`."""
+    kept = _block_commands(text)
+    commands = _launch_commands(kept)
+    chosen = [command for command in commands if command.start + 1 == line] if line is not None else commands
+    if len(chosen) != 1:
+        return None
+    for command in commands:
+        if command is not chosen[0]:
+            kept[command.start:command.stop] = [""] * len(command)  # the other launches: not this run's commands
+    return "\n".join(kept)
+
+
+def markdown_launches(text: str) -> list[int]:
+    """The lines (1-based) on which the commands that may launch training start in the file's shell blocks."""
+    return [command.start + 1 for command in _launch_commands(_block_commands(text))]
+
+
+def _block_commands(text: str) -> list[str]:
+    """The file's lines with only its shell blocks' commands left, a console block's prompts and output taken off
+    and placeholders made variables."""
     lines = text.splitlines()
     kept = [""] * len(lines)
     for start, end in _shell_blocks(lines):
@@ -53,11 +75,20 @@ def markdown_launch(text: str) -> Optional[str]:
                 line = prompt.group(1) + "  " + line[prompt.end():]
             kept[start + offset] = _PLACEHOLDER.sub(lambda m: "${" + _variable(m.group(1)) + "}", line)
             continued = line.rstrip().endswith("\\")
-    launch = "\n".join(kept)
-    # one launch, or none: a README that runs its program several ways (an SFT then two DPO runs, a 7B and a 30B
-    # variant) shows a pipeline, not the run (held-out review 96, A 13: the reader picked one of nine commands)
-    commands = [line for line in launch.replace("\\\n", " ").splitlines() if may_launch_training(line)]
-    return launch if len(commands) == 1 else None
+    return kept
+
+
+def _launch_commands(kept: list[str]) -> list[range]:
+    """The line indices of each command (its continuation lines with it) that may launch training."""
+    commands, start = [], 0
+    while start < len(kept):
+        stop = start + 1
+        while kept[stop - 1].rstrip().endswith("\\") and stop < len(kept):
+            stop += 1
+        if may_launch_training(" ".join(line.rstrip().removesuffix("\\") for line in kept[start:stop])):
+            commands.append(range(start, stop))
+        start = stop
+    return commands
 
 
 def _shell_blocks(lines: list[str]) -> list[tuple[int, int]]:
