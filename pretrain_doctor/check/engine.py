@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 from ..config.document import Document, DuplicateKey, Suppression, merge_documents
 from ..config.key_roles import OUTPUT_KEYS, REPORTING_KEYS, RETENTION_KEYS, SAVING_KEYS, WORKER_KEYS
 from ..config.loader import (CONFIG_SUFFIXES, is_document_launch_path, is_launch_script_path,
-                             is_shell_script_without_suffix, load_document, read_text, readme_launch_lines,
+                             is_shell_script_by_its_head, load_document, read_text, readme_launch_lines,
                              split_pick, with_inherited_bases)
 from ..dialects import BuildContext, Detection, Dialect, detect, detection, get_dialect, not_supported_message, wrapped_config
 from ..dialects.versions import TrainerVersions
@@ -51,7 +51,7 @@ def iter_config_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, bool]
                 dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
                 for name in sorted(files):
                     if Path(name).suffix.lower() in CONFIG_SUFFIXES or is_document_launch_path(Path(name)) \
-                            or is_shell_script_without_suffix(Path(root) / name):
+                            or is_shell_script_by_its_head(Path(root) / name):
                         yield Path(root) / name, False
         else:
             yield path, True
@@ -251,7 +251,7 @@ def check_paths(paths: Iterable[str | Path], options: Optional[CheckOptions] = N
             # script's place (held-out review 124, D 02: called a GPT-NeoX fragment beside the launch that read it)
             for used in plan.files:
                 if os.path.abspath(used) != os.path.abspath(path) and (
-                        used.endswith(_LAUNCH_COMPANION_SUFFIXES) or plan.dialect == "megatron"):
+                        used.endswith(_LAUNCH_COMPANION_SUFFIXES) or plan.dialect in ("megatron", "nemo")):
                     read_with.setdefault(os.path.abspath(used), str(path))
             if plan.program.source and plan.program.source.endswith(".py"):
                 programs.setdefault(os.path.abspath(plan.program.source), str(path))

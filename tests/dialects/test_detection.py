@@ -178,6 +178,19 @@ def test_a_folder_walk_reads_launch_scripts_named_without_a_suffix(tmp_path, cap
     assert "mapping" not in out and "runfile" in out
 
 
+
+def test_a_folder_walk_reads_a_job_script_named_for_its_cluster(tmp_path, capsys) -> None:
+    # held-out review 136, D 08: `launch_cpt_astrosage2.frontier`, a Slurm job script named for OLCF's Frontier, was
+    # passed by ("no config files found"); a file of a known other kind is never opened, a suffix's `#!` alone counts
+    write(tmp_path, "launch_cpt.frontier", "#!/bin/bash\n#SBATCH -N 4\nsrun python train.py --model_name_or_path m "
+                                           "--output_dir out --learning_rate 2e-5 --per_device_train_batch_size 4\n")
+    write(tmp_path, "notes.txt", "#!/bin/bash\ntorchrun train.py --lr 1e-3\n")
+    write(tmp_path, "run.polaris", "torchrun train.py --learning_rate 1e-3\n")  # no `#!`: a suffix is no proof
+    _, out, _ = cli(capsys, "check", str(tmp_path), "--fail-on", "never")
+    assert "in 1 file." in out and "launch_cpt.frontier" in out
+    assert "notes.txt" not in out and "run.polaris" not in out
+
+
 def test_an_accelerate_config_found_beside_a_config_is_reported_as_read(tmp_path, capsys) -> None:
     config = write(tmp_path, "train.yaml", HF_CONFIG)
     accelerate = write(tmp_path, "accelerate.yaml", ACCELERATE)

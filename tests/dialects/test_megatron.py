@@ -994,6 +994,72 @@ def test_a_nemo_launch_reads_the_hydra_yaml_it_names_under_its_overrides(tmp_pat
     assert findings(plan, "PD107") == [] and findings(plan, "PD803") == []
 
 
+_NEVA_CONFIG = """\
+    trainer:
+      devices: 1
+      precision: bf16
+      max_steps: 4650
+    model:
+      micro_batch_size: 1
+      global_batch_size: 16
+      tensor_model_parallel_size: 1
+      mm_cfg:
+        llm:
+          from_pretrained: null
+          freeze: True
+        vision_encoder:
+          from_pretrained: ""
+          freeze: True
+      encoder_seq_length: 4096
+      num_layers: 80
+      hidden_size: 8192
+      num_attention_heads: 64
+      seed: 1234
+      optim:
+        name: fused_adam
+    """
+_NEVA_LAUNCH = ("torchrun --nproc_per_node 8 examples/multimodal/multimodal_llm/neva/neva_pretrain.py "
+                "trainer.precision=bf16 trainer.max_steps=5000 model.micro_batch_size=1 model.global_batch_size=16 "
+                "model.num_layers=32 model.hidden_size=4096 model.num_attention_heads=32 "
+                "model.mm_cfg.llm.from_pretrained=checkpoint/llama3_1_8b_instruct.nemo model.optim.name=fused_adam\n")
+
+
+def test_a_neva_launch_reads_its_programs_config_and_trains_the_projection_over_a_frozen_llm(tmp_path) -> None:
+    # held-out review 136, D 11: neva_pretrain.py names no --config-name (its @hydra_runner loads neva_config), the
+    # YAML sat beside the launch; read as from-scratch pretraining of the YAML's 80-layer shape (PD201, PD104)
+    write(tmp_path, "neva_config.yaml", _NEVA_CONFIG)
+    plan = plan_of(write(tmp_path, "run.sh", _NEVA_LAUNCH))
+    assert plan.mode.kind == "partial_finetune" and "multimodal projection" in plan.mode.trains_only
+    assert plan.mode.init_from == "checkpoint/llama3_1_8b_instruct.nemo" and plan.seed == 1234
+    assert findings(plan, "PD201") == [] and findings(plan, "PD803") == []
+    alone = plan_of(tmp_path / "neva_config.yaml")
+    assert alone.mode.kind == "partial_finetune" and "mode.init_from" in alone.unknown
+
+
+def test_a_nemo_launch_without_its_yaml_leaves_what_the_yaml_sets_unknown(tmp_path) -> None:
+    # held-out review 136, D 11 (without the YAML): no seed and no warmup were claimed of a file not read
+    plan = plan_of(write(tmp_path, "run.sh", _NEVA_LAUNCH))
+    assert plan.mode.kind == "full_finetune" and "freeze" in plan.sources["mode.kind"].note
+    assert {"seed", "schedule.warmup_steps", "optimizer.lr"} <= set(plan.unknown)
+    assert findings(plan, "PD803") == [] and findings(plan, "PD104") == []
+
+
+def test_a_nemo_launch_is_nemos_and_an_override_only_the_launch_knows_shadows_the_yaml(tmp_path) -> None:
+    # held-out review 136, D 09 (AWS's Neuron port of NeMo 1.x): labelled megatron and judged by Megatron-LM's degree
+    # lowering, on 64 processes from the YAML's `num_nodes: 2` that `trainer.num_nodes=$NTASKS` replaces at launch;
+    # the port's `model.num_kv_heads` is the GQA groups
+    write(tmp_path, "conf/megatron_llama_config.yaml", "trainer:\n  devices: 32\n  num_nodes: 2\n  max_steps: 100\n"
+                    "model:\n  micro_batch_size: 1\n  global_batch_size: 256\n  tensor_model_parallel_size: 8\n"
+                    "  pipeline_model_parallel_size: 16\n  num_layers: 80\n  hidden_size: 8192\n"
+                    "  num_attention_heads: 64\n  encoder_seq_length: 4096\n  seed: 1234\n")
+    script = write(tmp_path, "run.sh", "NTASKS=$SLURM_NTASKS\ntorchrun --nproc_per_node 32 megatron_gpt_pretraining.py "
+                                       "--config-path=conf --config-name=megatron_llama_config "
+                                       "trainer.devices=32 trainer.num_nodes=$NTASKS model.num_kv_heads=8\n")
+    plan = plan_of(script)
+    assert plan.dialect == "nemo" and plan.parallel.world_size is None and plan.model.kv_heads == 8
+    assert findings(plan, "PD405") == []
+
+
 def test_a_nemo_launch_finds_its_yaml_under_a_clusters_absolute_config_path(tmp_path) -> None:
     # Held-out review 20, A 17 (NVIDIA/NeMo debug_cpu_offload/megatron/run_gpt3.4b_pretrain.sh): `--config-path
     # ${NEMO}/debug_cpu_offload/megatron` resolves to a cluster path; the YAML beside the script is the one named.

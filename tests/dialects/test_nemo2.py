@@ -286,3 +286,18 @@ def test_a_projects_own_recipe_function_and_a_recipe_picked_by_branches(tmp_path
                      "    recipe = pretrain_recipe(**recipe_args)\n    return recipe\n")
     picked = plan_of(branches)
     assert picked.parallel.tensor is None and "mixtral_8x7b" in picked.unknown["batch.global_batch_size"]
+
+
+def test_an_assignment_under_a_test_only_the_run_decides_is_unknown(tmp_path) -> None:
+    # held-out review 136, D 20: `if args.fp8: recipe.trainer.plugins = bf16_with_fp8_mixed()`, `--fp8` never passed:
+    # read as an fp8 run
+    script = ("from nemo.collections import llm\nfrom nemo.collections.llm.recipes.precision.mixed_precision import "
+              "bf16_with_fp8_mixed\nUSE_LOW_LR = False\n\n"
+              "def configure(args):\n    recipe = llm.llama3_8b.pretrain_recipe(num_nodes=1, num_gpus_per_node=8)\n"
+              "    recipe.trainer.max_steps = 1000\n    if args.fp8:\n"
+              "        recipe.trainer.plugins = bf16_with_fp8_mixed()\n"
+              "    recipe.optim.config.lr = 3e-4\n    if USE_LOW_LR:\n        recipe.optim.config.lr = 1e-6\n"
+              "    return recipe\n")
+    plan = plan_of(write(tmp_path, "pretrain.py", script))
+    assert plan.precision.compute != "fp8" and plan.run.max_steps == 1000
+    assert plan.optimizer.lr == pytest.approx(3e-4)  # a test the file's own literals rule out is not taken
