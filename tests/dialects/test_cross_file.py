@@ -297,6 +297,12 @@ def test_a_deepspeed_json_block_inside_accelerates_deepspeed_config(tmp_path) ->
     plan = plan_of(write(tmp_path, "c.yaml", HF), dialect="hf", accelerate_config=direct)
     [lost] = [f for f in findings(plan, "PD002") if f.key == "deepspeed_config.offload_optimizer"]
     assert lost.severity == "warning" and "no optimizer offload, though the block offloads it to disk" in lost.message
+    # held-out review 136, B 13: `accelerate launch` sets every key of the block on its arguments, so a launch
+    # option written there (`main_process_port`) is read as that option
+    port = write(tmp_path, "port.yaml", "compute_environment: LOCAL_MACHINE\ndistributed_type: DEEPSPEED\n"
+                 "num_processes: 2\ndeepspeed_config:\n  zero_stage: 2\n  main_process_port: 29502\n")
+    plan = plan_of(write(tmp_path, "d.yaml", HF), dialect="hf", accelerate_config=port)
+    assert [f for f in findings(plan, "PD002") if f.key and f.key.startswith("deepspeed_config.")] == []
 
 
 def test_the_deepspeed_json_an_accelerate_config_names_is_the_runs(tmp_path) -> None:

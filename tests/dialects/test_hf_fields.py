@@ -598,6 +598,17 @@ def test_a_project_sections_lora_keys_under_model_and_its_yaml_11_strings(tmp_pa
     assert not [n for n in notes(loaded, "ignored-key") if "YAML 1.1" in n.message]
 
 
+def test_an_option_of_a_hydra_config_group_reads_yaml_11_numbers_as_floats(tmp_path) -> None:
+    # held-out review 136, B 18: `config/training_args/ds_zero2.yaml` is one option of the group `training_args` that
+    # `config/train.yaml`'s defaults list names; Hydra composes it with OmegaConf, which reads `1e-6` as a float
+    args = "output_dir: out\nper_device_train_batch_size: 8\nlearning_rate: 1.0e-4\nadam_epsilon: 1e-6\n"
+    alone = plan_of(write(tmp_path / "alone", "ds_zero2.yaml", args), "hf")
+    assert [n for n in notes(alone, "ignored-key") if "YAML 1.1" in n.message]
+    write(tmp_path / "config", "train.yaml", "defaults:\n  - training_args: lion8bit\n  - _self_\nseed: 1\n")
+    grouped = plan_of(write(tmp_path / "config" / "training_args", "ds_zero2.yaml", args), "hf")
+    assert not [n for n in notes(grouped, "ignored-key") if "YAML 1.1" in n.message]
+
+
 def test_a_project_yaml_whose_training_section_spells_keys_its_own_way(tmp_path) -> None:
     # held-out review 81, A 15 (an Unsloth DPO project: `model:`, `dataset:`, `training:` with `epochs` and
     # `batch_size`, `dpo:`) was refused; A 14: a flat GRPOConfig file with the project's `base_model:` likewise

@@ -318,6 +318,8 @@ def test_max_length_is_no_key_of_the_group_relative_class(tmp_path: Path) -> Non
     assert plan.mode.rl_method == "grpo" and plan.batch.seq_len is None
     [note] = [n for n in plan.notes if n.data.get("key") == "max_length"]
     assert "GRPOConfig" in note.message and note.data["severity"] == "info"
+    # held-out review 136, B 13: the program's source is not at hand, and a fork's own dataclass may declare it
+    assert "unless the program's own arguments declare it" in note.message
     plan = load_plan(write(tmp_path, "grpo/b.yaml", body + "max_completion_length: 1024\n"))[2]
     assert plan.batch.seq_len == 3072 and not [n for n in plan.notes if n.data.get("key") == "max_length"]
     # a DPO file's `max_length` is its sequence, as before

@@ -992,6 +992,16 @@ def test_an_override_of_a_global_the_script_never_reads_is_reported(tmp_path) ->
     assert not notes(plan_of(path, "nanogpt"), "ignored-key")
 
 
+
+def test_an_unread_global_that_only_logs_is_an_info(tmp_path) -> None:
+    # held-out review 136, C 01/C 02 (a chess nanoGPT fork's `verbose`, declared and never read): no step of training
+    # changes, so it is worth knowing and no more
+    script = _UNREAD_GLOBAL_SCRIPT.replace("max_iters = 600000\n", "max_iters = 600000\nverbose = False\n")
+    path = fork_override(tmp_path, script, "chess.py", "verbose = True\nn_hidden_multiplier = 6\n")
+    severities = {n.data["key"]: n.data.get("severity", "warning") for n in notes(plan_of(path, "nanogpt"), "ignored-key")}
+    assert severities == {"verbose": "info", "n_hidden_multiplier": "warning"}
+
+
 def test_a_forks_own_word_for_scratch_and_its_own_seed(tmp_path) -> None:
     # Held-out review 32, B 04 (a nanoGPT fork: `init_from = 'start'`, `torch.manual_seed(2506 + seed_offset)`):
     # 'start' builds a fresh GPT(gptconf) in the fork's train.py, not weights named 'start'; the seed is 2506
