@@ -304,6 +304,20 @@ def test_a_redirection_inside_an_evaluated_string_still_ends_the_command() -> No
     assert data["--num-layers"] == "2" and "tee" not in str(data) and "log.txt" not in str(data)
 
 
+def test_a_launch_run_inside_a_command_substitution_is_read_where_it_is_written() -> None:
+    # held-out review 136, D 20: `experiment_id=$(srun ... bash -c "python pretrain.py --lr 1e-5 ..." | grep ...)`,
+    # the launch whose output the script keeps, refused as no training config
+    data, lines, _ = _read('GBS=64\nexperiment_id=$(srun -p defq -G 8 \\\n--container-writable \\\nbash -c \\\n'
+                           '"python ../pretraining/pretrain.py \\\n    --global_batch_size ${GBS} \\\n    --lr 1e-5" '
+                           '| grep "Experiment" | sed -n "s/x/y/p")\necho $experiment_id\n')
+    assert data["program"].endswith("pretrain.py") and data["--global_batch_size"] == "64" and data["--lr"] == "1e-5"
+    assert lines["--lr"] == 7
+    # a substitution that asks a program for a value launches nothing
+    data, _, _ = _read('PORT=$(python find_free_port.py)\nNODES=$(srun --nodes=1 hostname)\n'
+                       'torchrun --master_port $PORT train.py --learning_rate 3e-4\n')
+    assert data["program"] == "train.py" and data["--learning_rate"] == "3e-4"
+
+
 def test_a_single_quoted_command_string_is_expanded_by_the_shell_that_runs_it() -> None:
     # Held-out review 3: bigscience tr12a-1B3-oscar-en-filtered.slurm runs `bash -c '$LAUNCHER ... $CMD'` (the inner
     # shell expands the exported variables) and k2-train's pretrain_65b.sh runs `bcprun -c 'python main.py ...'`;

@@ -768,6 +768,8 @@ class _Shell:
             self._assign(words[index], statement.arrays.get(index))
             index += 1
         if index >= len(words):
+            for token in words:
+                self._substituted_launch(token)
             return
         head = words[index].text
         if head in self.functions:
@@ -1086,6 +1088,20 @@ class _Shell:
         # continuation kept so that every line keeps its number; `$VAR` expands in this shell's variables either way
         self._run_body(token._replace(text=_DOUBLE_QUOTED_ESCAPE.sub(lambda escape: escape.group(1), token.text[1:-1])))
         return True
+
+    def _substituted_launch(self, token: Token) -> None:
+        """An assignment of a command substitution that runs a training launch (`experiment_id=$(srun ... bash -c
+        "python pretrain.py --lr 1e-5 ..." | grep Experiment)`): the launch runs, only its output is kept, so its
+        commands are read where they are written (held-out review 136, D 20: refused as no training config)."""
+        match = _ASSIGNMENT.match(token.text)
+        body = _SUBSTITUTION_VALUE.fullmatch(token.text[match.end():]) if match else None
+        if body is None or not _SUBSTITUTED_LAUNCH.match(body.group(1)):
+            return
+        start = match.end() + body.start(1)  # type: ignore[union-attr]
+        before = token.text[:start]
+        line = token.line + before.count("\n")
+        column = token.column + start if "\n" not in before else len(before) - before.rfind("\n")
+        self._run_body(token._replace(text=" " * (column - 1) + body.group(1), line=line))
 
     def _run_body(self, body: Token) -> None:
         """A heredoc's body (or a string a shell runs) read as commands of this script, at the body's own lines."""
@@ -2295,6 +2311,11 @@ def _reads_whole_body(arguments: list[Token]) -> bool:
 
 
 # A line that starts a training program (`torchrun ...`, `python train.py`, `deepspeed ...`), inside a heredoc body.
+# An assignment's value that is one command substitution, and a body of one that launches a training program with
+# flags (a launcher, or a `.py` program or `-m` module, then `--flag`s): `$(python find_port.py)` is no launch.
+_SUBSTITUTION_VALUE = lazy_compile(r'"?\$\((.*)\)"?', re.S)
+_SUBSTITUTED_LAUNCH = lazy_compile(r"\s*(?:\w+=\S*\s+)*(?:torchrun|deepspeed|accelerate\s+launch|srun|mpirun|python3?)"
+                                   r"\b.*?(?:\.py\b|\s-m\s).*?\s--[A-Za-z]", re.S)
 _LAUNCH_LINE = lazy_compile(r"\s*(?:\w+=\S*\s+)*(?:torchrun|deepspeed|accelerate|python3?|srun|mpirun)\b")
 
 
