@@ -1177,6 +1177,22 @@ def test_a_script_with_windows_line_endings_is_read_as_meant_and_said_to_break(t
     assert "crlf" not in _read(script.read_bytes().decode().replace("\r\n", "\n"))[0]
 
 
+def test_a_comment_after_a_continuations_backslash_is_read_as_meant_and_said_to_break(tmp_path) -> None:
+    # held-out review 137, B 10: every line `--flag value \\   # comment`; the `\\ ` is an escaped space, the comment
+    # ends the command: bash runs `deepspeed ' '`. Read as meant (no ' ' words in the values), an error at line 1
+    script = tmp_path / "run.sh"
+    script.write_text("deepspeed \\        # launcher\n    --num_gpus=1 \\   # gpus\n    train.py \\   # script\n"
+                      "    --learning_rate 5e-5 \\   # lr\n    --bf16 True \\   # bf16\n    --output_dir out\n")
+    data, _, _ = _read(script.read_text())
+    assert data["program"] == "train.py" and data["--learning_rate"] == "5e-5" and data["--bf16"] == "True"
+    assert data["escaped_space"] == {"line": 1} and "positional" not in data
+    report = check_paths([script], CheckOptions())
+    [finding] = [f for f in report.findings if "escapes a space" in f.message]
+    assert finding.code == "PD002" and finding.severity == "error" and finding.line == 1
+    # a `\\` inside a word, or a comment after a command's last word, is no such continuation
+    assert "escaped_space" not in _read("torchrun train.py --learning_rate 1e-5  # lr\n")[0]
+
+
 def test_a_job_submitter_that_hands_the_program_its_arguments_as_one_string(tmp_path) -> None:
     # Held-out review 77, A 14: `nebulactl run mdl --entry=src/train.py --user_params="$user_params"`, a whole
     # LLaMA-Factory run in the string, was "not a training config of a supported trainer"

@@ -501,7 +501,7 @@ def _build(doc: Document, dialect: Dialect, options: CheckOptions, more: Sequenc
     context = context or _context(doc, options)
     plan = dialect.build_plan([doc, *more], context)
     plan.notes.extend(note for document in (doc, *more) for note in _repeated_key_notes(document, plan))
-    plan.notes.extend(_windows_line_endings(doc))
+    plan.notes.extend(_script_breaks(doc))
     _script_defaults_assumed(doc, plan)
     for enrich in ENRICHERS:
         plan = enrich(plan, options, Path(doc.path))
@@ -527,19 +527,31 @@ def _script_defaults_assumed(doc: Document, plan: TrainingPlan) -> None:
                                                  "positional parameters, which a caller may pass")
 
 
-def _windows_line_endings(doc: Document) -> list[ConfigNote]:
-    """A launch script with Windows (CRLF) line endings (config/shell_reader.py `crlf`), whatever dialect reads its
-    command: bash runs none of it as written; the plan reads it as meant and says so (held-out review 61, A 17)."""
-    crlf = doc.data.get("crlf") if doc.format == "shell" and isinstance(doc.data, dict) else None
-    if not isinstance(crlf, dict):
+# What bash does to a launch script that reads as meant otherwise (config/shell_reader.py marks it): the marking
+# key -> (message, hint). Each is an error: the launch does not run as written.
+_SCRIPT_BREAKS = {
+    # held-out review 61, A 17
+    "crlf": ("the script has Windows (CRLF) line endings: bash keeps each carriage return as part of its line, so a "
+             "`\\` at a line's end continues nothing and each line's last word gains a `\\r`; the launch does not "
+             "run as written (the plan reads it as meant)",
+             "convert the file to Unix line endings (`dos2unix`, or `sed -i 's/\\r$//'`)"),
+    # held-out review 137, B 10: `--lr 5e-5 \\   # the learning rate` on every line
+    "escaped_space": ("a comment follows the line's `\\` continuation: the backslash then escapes a space, not the "
+                      "newline, so bash ends the launch command on this line (passing it a lone ' ' argument) and "
+                      "runs each later line as a command of its own; the launch does not run as written (the plan "
+                      "reads it as meant)",
+                      "put the comments on lines of their own above the command, or drop them: nothing may follow a "
+                      "`\\` continuation"),
+}
+
+
+def _script_breaks(doc: Document) -> list[ConfigNote]:
+    """A launch script that bash does not run as written, whatever dialect reads its command (`_SCRIPT_BREAKS`)."""
+    if doc.format != "shell" or not isinstance(doc.data, dict):
         return []
-    return [ConfigNote(
-        kind="ignored-key", source=Source(file=doc.path, line=crlf.get("line")),
-        message="the script has Windows (CRLF) line endings: bash keeps each carriage return as part of its line, so "
-                "a `\\` at a line's end continues nothing and each line's last word gains a `\\r`; the launch does "
-                "not run as written (the plan reads it as meant)",
-        hint="convert the file to Unix line endings (`dos2unix`, or `sed -i 's/\\r$//'`)",
-        data={"key": "crlf", "severity": "error"})]
+    return [ConfigNote(kind="ignored-key", source=Source(file=doc.path, line=mark.get("line")), message=message,
+                       hint=hint, data={"key": key, "severity": "error"})
+            for key, (message, hint) in _SCRIPT_BREAKS.items() if isinstance(mark := doc.data.get(key), dict)]
 
 
 # Trainers that load their YAML with OmegaConf (llm-foundry's `om.load`, OLMo's TrainConfig.load): a key repeated in a

@@ -1913,6 +1913,40 @@ def _functions_and_calls(body: list) -> tuple[set[str], "Counter[str]"]:
     return defined, calls
 
 
+# A line continuation written `\` + blanks + a comment, after a word: bash reads `\ ` as an escaped space.
+_ESCAPED_SPACE_COMMENT = lazy_compile(r"(?m)(?<=[ \t])\\[ \t]+#[^\n]*$")
+
+
+def _outside_quotes(text: str, matches: list[re.Match[str]]) -> list[re.Match[str]]:
+    """The matches that start outside any quoted string and comment (inside quotes `\\ #` are characters of the
+    value: quoted_comments' case)."""
+    if not matches:
+        return []
+    kept, quote, k = [], "", 0
+    starts = iter(matches)
+    match = next(starts)
+    while match is not None and k <= len(text):
+        if k == match.start():
+            if not quote:
+                kept.append(match)
+            match = next(starts, None)
+            continue
+        char = text[k] if k < len(text) else ""
+        if char == "\\" and quote != "'":
+            k += 2
+            continue
+        if quote and char == quote:
+            quote = ""
+        elif not quote and char in "'\"":
+            quote = char
+        elif not quote and char == "#" and (k == 0 or text[k - 1] in " \t\n"):
+            k = text.find("\n", k)
+            k = len(text) + 1 if k < 0 else k
+            continue
+        k += 1
+    return kept
+
+
 def read_shell(text: str, shown: str, env: Optional[dict[str, str]] = None, path: Optional[Path] = None
                ) -> tuple[dict[str, Any], dict[KeyPath, Position], dict[str, str]]:
     """The training command of a launch script, or a bare argument list, as data with positions. `env`: the
@@ -1921,10 +1955,18 @@ def read_shell(text: str, shown: str, env: Optional[dict[str, str]] = None, path
     is placed at the script's `source` line; `sourced` lists those files, read or not."""
     # Windows line endings: bash keeps each `\r` in the line, so `\` + CR continues nothing and every line's last
     # word gains a CR (held-out review 61, A 17: skipped as no training command). Read as meant; `crlf` says so.
-    crlf = "\r\n" in text
-    data, positions, unevaluated, shell = _read_shell(text.replace("\r\n", "\n") if crlf else text, shown, env, path)
-    if crlf and data.get("program"):
-        data["crlf"] = {"line": 1 + text[:text.index("\r\n")].count("\n")}
+    crlf_line = 1 + text[:text.index("\r\n")].count("\n") if "\r\n" in text else None
+    text = text.replace("\r\n", "\n") if crlf_line else text
+    # `--lr 5e-5 \   # the learning rate`: the `\` escapes a space, the comment ends the line and with it the command
+    # (bash runs `deepspeed ' '`, then each line as a command of its own). Read as meant; `escaped_space` says so.
+    escaped = _outside_quotes(text, list(_ESCAPED_SPACE_COMMENT.finditer(text)))
+    for match in reversed(escaped):
+        text = text[:match.start()] + "\\" + text[match.end():]
+    data, positions, unevaluated, shell = _read_shell(text, shown, env, path)
+    if crlf_line and data.get("program"):
+        data["crlf"] = {"line": crlf_line}
+    if escaped and data.get("program"):
+        data["escaped_space"] = {"line": 1 + text[:escaped[0].start()].count("\n")}
     if shell.sourced:
         data["sourced"] = [{key: value for key, value in record.items() if key != "column"}
                            for record in shell.sourced]

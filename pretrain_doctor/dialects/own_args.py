@@ -676,6 +676,14 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
                        f"requires_grad off whatever its arguments: {facts.freezes.what}")
         b.set("mode.trains_only", f"what `{Path(facts.freezes.file).name}` leaves trainable", where)
         b.set("mode.kind", "partial_finetune", where)
+    elif facts is not None and facts.may_freeze is not None:
+        may = facts.may_freeze
+        b.set("mode.kind", "full_finetune", Source(file=view.doc.path, note=f"assumed: the launched program may "
+                                                   f"freeze weights or add adapters ({may.what} at "
+                                                   f"{Path(may.file).name}:{may.line}) under a condition its "
+                                                   "arguments here do not settle"))
+        assume(b, view.doc, "mode.kind", "every weight trains", ("program",),
+               "fields the launched program may decide in its own code")
     elif facts is not None:
         # the source at hand freezes nothing and wraps no adapters whatever its arguments (held-out review 120, A 04:
         # a 32B full fine-tune's PD103 softened by "the program may decide otherwise", the program right there)

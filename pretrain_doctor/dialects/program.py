@@ -717,6 +717,10 @@ class ProgramFacts(NamedTuple):
     # masks the prompt in the `labels` it builds (-100), then collates with `DataCollatorForLanguageModeling(mlm=
     # False)`, which rebuilds every row's labels from its input ids: where the collator is built
     rebuilds_masked_labels: Optional[Evidence] = None
+    # sets `requires_grad` off under a condition the launch's arguments do not settle, a selection by parameter name
+    # among them (held-out review 137, B 15: SkipGPT's router tuning, `if 'router' not in name: param.requires_grad =
+    # False` in the helper module main.py hands the model to); adapters an unset switch would add count as off
+    may_freeze: Optional[Evidence] = None
 
 
 def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[ProgramFacts]:
@@ -754,6 +758,8 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
                 # says nothing of whether adapters wrap it; held-out review 104, A 14)
                 if name in ("get_peft_model", "LoraConfig", "add_adapter"):
                     found["conditional_adapters"] = evidence
+                if name == "requires_grad_" and node.args and _is_false(node.args[0]):
+                    found.setdefault("conditional_freezes", evidence)
                 if _loads_weights(node):
                     found.setdefault("conditional_weights", evidence)
                 continue
@@ -797,6 +803,9 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
         freeze = _freezing_assignment(module, nodes)
         if freeze is not None:
             found.setdefault("freezes", freeze)
+        freeze = _freezing_assignment(module, nodes, guarded=True)
+        if freeze is not None:
+            found.setdefault("conditional_freezes", freeze)
     if "not_causal_lm" not in found and "causal_lm" not in found:
         found.update(_non_text_model(modules))
     adapters = found.get("adapters") if "conditional_adapters" not in found else None
@@ -813,7 +822,8 @@ def program_facts(path: Path, arguments: Optional[dict] = None) -> Optional[Prog
         own_optimizer=found.get("own_optimizer"), fp16_weights=found.get("fp16_weights"),
         seq2seq=found.get("seq2seq") if "causal_lm" not in found else None, fresh_from=found.get("fresh"),
         trains=any(_TRAINS.search(m.text) for m in modules),
-        rebuilds_masked_labels=found.get("rebuilds_masked_labels"))
+        rebuilds_masked_labels=found.get("rebuilds_masked_labels"),
+        may_freeze=found.get("conditional_freezes"))
 
 
 def _masks_labels(tree: ast.Module) -> bool:
@@ -1040,11 +1050,12 @@ def _loads_weights(node: ast.Call) -> bool:
     return name == "load_checkpoint" and _is_false(_keyword(node, "load_trainer_state"))
 
 
-def _freezing_assignment(module: ProgramSource, nodes: list[tuple[ast.AST, bool]]) -> Optional[Evidence]:
-    """`param.requires_grad = False` outside any condition (a loop over the parameters is no condition);
-    `nodes`: the module's `_guarded_nodes`."""
-    for node, guarded in nodes:
-        if (isinstance(node, ast.Assign) and not guarded and _is_false(node.value)
+def _freezing_assignment(module: ProgramSource, nodes: list[tuple[ast.AST, bool]],
+                         guarded: bool = False) -> Optional[Evidence]:
+    """`param.requires_grad = False` outside any condition (a loop over the parameters is no condition), or with
+    `guarded` under one; `nodes`: the module's `_guarded_nodes`."""
+    for node, under_condition in nodes:
+        if (isinstance(node, ast.Assign) and under_condition == guarded and _is_false(node.value)
                 and any(isinstance(t, ast.Attribute) and t.attr == "requires_grad" for t in node.targets)):
             return Evidence("`requires_grad = False`", str(module.path), node.lineno)
     return None

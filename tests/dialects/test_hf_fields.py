@@ -954,6 +954,15 @@ def test_a_held_out_split_key_beside_its_training_twin_is_a_projects_own(tmp_pat
     assert slip.data.get("suggestion") == "validation_file"
 
 
+def test_a_short_name_one_letter_from_one_the_file_sets_is_its_own(tmp_path) -> None:
+    # held-out review 137, A 12: an RPO fork's `eta: 0.005` beside `beta: 0.05` got "did you mean `beta`?" at warning;
+    # its RPOConfig declares `eta`, and the rename would drop the method's loss term
+    text = "eta: 0.005\nmodel_name_or_path: m\noutput_dir: out\nlearning_rate: 5.0e-7\nbeta: 0.05\n"
+    [note] = [n for n in notes(plan_of(write(tmp_path, "config_full.yaml", text), "hf"), "ignored-key")
+              if n.data.get("key") == "eta"]
+    assert note.data["severity"] == "info" and "no slip of `beta`" in note.message and not note.data.get("suggestion")
+
+
 def test_thudms_finetune_demo_config_is_a_lora_run_read_as_yaml_1_2(tmp_path: Path) -> None:
     # held-out review 124, A 08 (a GLM-4 finetune_demo `configs/lora.yaml`, reduced): `peft_config: {peft_type: LORA,
     # r: 8}` was not read (pretraining from scratch), and `3e-4` was said to be a string, though finetune.py loads the

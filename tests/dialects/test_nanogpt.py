@@ -536,6 +536,17 @@ def test_a_launch_of_train_py_with_configurator_words_reads_as_nanogpt(tmp_path)
     assert plan_of(script).schedule.warmup_steps == 100
 
 
+def test_a_launch_handing_train_py_a_word_only_the_launch_knows_leaves_the_rest_to_its_config(tmp_path) -> None:
+    # held-out review 137, C 15: `python train.py $1 --max_iters=120 ...`, the repository's config file given as `$1`;
+    # train.py's warmup of 2,000 and decay over 600,000 were judged (PD105 and PD004 warnings)
+    script = write(tmp_path, "train.sh", "python train.py $1 \\\n  --device=cpu --compile=False --eval_iters=20 "
+                                         "--log_interval=1 --eval_interval=40 --max_iters=120 --block_size=64 "
+                                         "--batch_size=12 --n_layer=4 --n_head=4 --n_embd=128 --dropout=0.0\n")
+    plan = plan_of(script)
+    assert plan.run.max_steps == 120 and {"schedule.warmup_steps", "optimizer.lr"} <= set(plan.unknown)
+    assert findings(plan, "PD105") == [] and findings(plan, "PD004") == []
+
+
 def test_a_launch_of_train_py_that_is_not_the_configurators_stays_the_programs_own(tmp_path) -> None:
     # `--key value` is argparse's spelling: the configurator asserts every word without `=` is a config file
     spaced = write(tmp_path, "a/run.sh", "python train.py --batch_size 32 --max_iters 1000 --lr_decay_iters 1000 "

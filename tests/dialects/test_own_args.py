@@ -1003,3 +1003,46 @@ def test_a_launch_of_a_program_not_at_hand_with_mostly_its_own_flags(tmp_path) -
     hf = write(tmp_path / "b", "run.sh", "python train.py --learning_rate 2e-5 --output_dir out --num_train_epochs 3 "
                                          "--per_device_train_batch_size 4 --logging_steps 10 --my_flag 1\n")
     assert detected(hf) == "hf"
+
+
+# Reduced from EIT-NLP/SkipGPT (fb2a203): main.py hands the model to a helper module that freezes every weight but
+# the routers, by parameter name, under its method's condition.
+_SKIPGPT_MAIN = """
+import argparse
+from train_processing_two_stages import train_processing_two_stages
+parser = argparse.ArgumentParser()
+parser.add_argument("--model_path", type=str, default="Llama-2-13b")
+parser.add_argument("--method", type=str, default="router_attn_mlp")
+parser.add_argument("--learning_rate", type=float, default=2e-3)
+parser.add_argument("--max_steps_stage", type=int, default=10000)
+args = parser.parse_args()
+model = load(args.model_path)
+train_processing_two_stages(args, model)
+"""
+_SKIPGPT_HELPER = """
+from transformers import Trainer, TrainingArguments
+def train_processing_two_stages(args, model):
+    def freeze_parameters(model):
+        for name, param in model.named_parameters():
+            if 'router' not in name:
+                param.requires_grad = False
+    if args.method == 'router_attn_mlp' and not args.finetuned:
+        freeze_parameters(model)
+    Trainer(model=model, args=TrainingArguments(output_dir='o', learning_rate=args.learning_rate)).train()
+"""
+
+
+def test_a_program_whose_helper_freezes_weights_under_a_condition_is_only_assumed_a_full_fine_tune(tmp_path) -> None:
+    # held-out review 137, B 15: router tuning at lr 2e-3 judged a full fine-tune of an 8B model (PD103, a warning)
+    write(tmp_path, "main.py", _SKIPGPT_MAIN)
+    write(tmp_path, "train_processing_two_stages.py", _SKIPGPT_HELPER)
+    plan = plan_of(write(tmp_path, "run.sh", "python main.py --model_path models/Llama-3.1-8B --method router_attn_mlp "
+                                             "--learning_rate 2e-3\n"))
+    assert plan.mode.kind == "full_finetune" and "mode.kind" in plan.program.assumed
+    assert "requires_grad = False" in plan.sources["mode.kind"].note
+    report = check_paths([tmp_path / "run.sh"], CheckOptions(use_settings=False))
+    assert [f.severity for f in report.findings if f.code == "PD103"] == ["info"]
+    # the condition settled by the launch's own arguments: the helper's freezing is the run's
+    write(tmp_path, "train_processing_two_stages.py", _SKIPGPT_HELPER.replace(" and not args.finetuned", ""))
+    plan = plan_of(tmp_path / "run.sh")
+    assert plan.mode.kind == "partial_finetune" and findings(plan, "PD103") == []
