@@ -318,6 +318,19 @@ def test_a_launch_run_inside_a_command_substitution_is_read_where_it_is_written(
     assert data["program"] == "train.py" and data["--learning_rate"] == "3e-4"
 
 
+def test_a_scripts_str_format_template_is_read_with_its_fields_as_launch_time_variables() -> None:
+    # held-out review 137, D 12: a launch generator's sbatch template (`--num-layers {NUM_LAYERS}`, `${{SHARED}}` for
+    # bash's `${SHARED}`), refused as no training config
+    data, _, unknown = _read('IMAGE=${{SHARED}}/pytorch.sif\nTP={TP}\nARGS=(\n    --num-layers {NUM_LAYERS}\n'
+                             '    --lr {LR}  # no default\n    --bf16\n    --tensor-model-parallel-size $TP\n)\n'
+                             'torchrun --nproc_per_node 4 pretrain_gpt.py "${ARGS[@]}" --seq-length {SEQ_LENGTH}\n')
+    assert data["program"] == "pretrain_gpt.py" and data["--bf16"] is True
+    assert unknown["--num-layers"] == "${NUM_LAYERS}" and unknown["--tensor-model-parallel-size"] == "${TP}"
+    # a script with a brace or two of its own is no template
+    data, _, _ = _read('echo {a}\ntorchrun train.py --learning_rate 1e-4 --run_name {x}\n')
+    assert data["--run_name"] == "{x}"
+
+
 def test_a_single_quoted_command_string_is_expanded_by_the_shell_that_runs_it() -> None:
     # Held-out review 3: bigscience tr12a-1B3-oscar-en-filtered.slurm runs `bash -c '$LAUNCHER ... $CMD'` (the inner
     # shell expands the exported variables) and k2-train's pretrain_65b.sh runs `bcprun -c 'python main.py ...'`;

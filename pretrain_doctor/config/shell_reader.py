@@ -1917,6 +1917,24 @@ def _functions_and_calls(body: list) -> tuple[set[str], "Counter[str]"]:
 _ESCAPED_SPACE_COMMENT = lazy_compile(r"(?m)(?<=[ \t])\\[ \t]+#[^\n]*$")
 
 
+# A Python `str.format` template of a script (`--num-layers {NUM_LAYERS}`, `${{SHARED}}` for bash's `${SHARED}`): a
+# launch generator's, filled in per run.
+_FORMAT_FIELD = lazy_compile(r"(?<![$\w{]){([A-Za-z_]\w*)}(?!})")
+_FORMAT_FIELDS_MIN = 5
+
+
+def _format_template_filled(text: str) -> str:
+    """A script written as a `str.format` template, with its fields as variables the launch sets (`{NUM_LAYERS}` is
+    `${NUM_LAYERS}`, unknown here) and its doubled braces single (held-out review 137, D 12: a generator's sbatch
+    template of a Megatron run, refused); any other script as it is. A template doubles bash's own braces
+    (`${{VAR}}`) or holds many fields."""
+    fields = _FORMAT_FIELD.findall(text)
+    if len(fields) < 3 or ("${{" not in text and len(fields) < _FORMAT_FIELDS_MIN):
+        return text
+    text = _FORMAT_FIELD.sub(lambda field: "${" + field.group(1) + "}", text)
+    return text.replace("{{", "{").replace("}}", "}") if "${{" in text else text
+
+
 def _outside_quotes(text: str, matches: list[re.Match[str]]) -> list[re.Match[str]]:
     """The matches that start outside any quoted string and comment (inside quotes `\\ #` are characters of the
     value: quoted_comments' case)."""
@@ -1959,6 +1977,7 @@ def read_shell(text: str, shown: str, env: Optional[dict[str, str]] = None, path
     text = text.replace("\r\n", "\n") if crlf_line else text
     # `--lr 5e-5 \   # the learning rate`: the `\` escapes a space, the comment ends the line and with it the command
     # (bash runs `deepspeed ' '`, then each line as a command of its own). Read as meant; `escaped_space` says so.
+    text = _format_template_filled(text)
     escaped = _outside_quotes(text, list(_ESCAPED_SPACE_COMMENT.finditer(text)))
     for match in reversed(escaped):
         text = text[:match.start()] + "\\" + text[match.end():]

@@ -573,8 +573,13 @@ class MegatronDialect(Dialect):
 
     @staticmethod
     def _schedule(b: PlanBuilder, f: _Flags) -> None:
-        style = str(f.raw("--lr-decay-style") or "linear")
-        b.set("schedule.kind", _SCHEDULES.get(style, style), f.source(b, "--lr-decay-style") or Source(file=f.doc.path, note=DEFAULT))
+        unset = f.unknown("--lr-decay-style")
+        if unset is not None:  # `--lr-decay-style $STYLE`: the launch decides, not Megatron's default
+            b.unknown("schedule.kind", f"the launch-time value of {unset} (--lr-decay-style)")
+        else:
+            style = str(f.raw("--lr-decay-style") or "linear")
+            b.set("schedule.kind", _SCHEDULES.get(style, style),
+                  f.source(b, "--lr-decay-style") or Source(file=f.doc.path, note=DEFAULT))
         f.take(b, "schedule.min_lr", "--min-lr", lenient_number, 0.0)
         batch = b.get("batch.global_batch_size")
         unit, per_step = "iters", 1

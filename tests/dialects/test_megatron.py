@@ -1591,3 +1591,13 @@ def test_recompute_activations_beside_a_layer_count_stops_the_run(tmp_path) -> N
                                                   "--recompute-num-layers 1\n")
     selective = write(tmp_path / "c", "run.sh", base + "--recompute-activations\n")
     assert not [n for path in (full, selective) for n in notes(plan_of(path)) if "recompute" in n.message]
+
+
+def test_a_decay_style_given_at_launch_is_unknown_not_megatrons_linear(tmp_path) -> None:
+    # held-out review 137, D 12: `--lr-decay-style {LR_DECAY_STYLE}` of a template read as Megatron's default linear
+    plan = plan_of(write(tmp_path, "run.sh", "STYLE=$1\ntorchrun pretrain_gpt.py --num-layers 2 --hidden-size 64 "
+                                             "--num-attention-heads 2 --lr 3e-4 --lr-decay-style $STYLE\n"))
+    assert plan.schedule.kind is None and "--lr-decay-style" in plan.unknown["schedule.kind"]
+    plan = plan_of(write(tmp_path, "b.sh", "torchrun pretrain_gpt.py --num-layers 2 --hidden-size 64 "
+                                           "--num-attention-heads 2 --lr 3e-4\n"))
+    assert plan.schedule.kind == "linear"
