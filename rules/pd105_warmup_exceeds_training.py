@@ -83,7 +83,8 @@ class WarmupExceedsTraining(Rule):
                 if capped:
                     message = f"{source.note}; the whole run is warmup"
                 elif whole:
-                    message = (f"warmup is {warmup.value:g} steps, the whole run: the lr climbs for all of it and "
+                    message = (f"warmup is {warmup.value:g} step{'s' if warmup.value != 1 else ''}, the whole run: "
+                               "the lr climbs for all of it and "
                                "reaches its peak only at the last step, so no step trains at the peak or decays"
                                + (" (written as 100% of the run: a warmup stage before a run that goes on from its "
                                   "checkpoint)" if stage else ""))
@@ -153,6 +154,8 @@ class WarmupExceedsTraining(Rule):
 
     @staticmethod
     def _hint(total: float) -> str:
+        if total < 10:  # 5% of the run is under a step: a warmup of one step would be the whole or most of it
+            return "drop the warmup: a run this short has no room for one (`warmup_steps: 0`)"
         low, high = max(1, int(total * 0.05)), max(1, int(total * 0.1))
         # a 15-step smoke test gets "about 1 step", not "about 1–1 steps" (held-out review 5)
         span = f"{low}–{high} steps" if high > low else f"{low} step{'s' if low > 1 else ''}"

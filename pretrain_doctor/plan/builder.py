@@ -37,6 +37,8 @@ _FULL_MODES = frozenset({"full", "none", "false", "off", "no"})
 # Words in a config's file name that say it is no training run (llm-foundry's `testing-moe.yaml`, a 200-batch
 # run of a 2-layer model: held-out review 33, A 11). "test" alone is not one: `gsm8k_test_cot.yaml` names a split.
 _TEST_RUN_WORDS = frozenset({"debug", "testing", "smoke", "smoketest", "sanity"})
+# A run of at most this many optimizer steps only checks that it starts, whatever its trainer and file name.
+_TINY_RUN_STEPS = 10
 # A switch or patience of early stopping on validation (a nanoGPT fork's `early_stop_mode`, axolotl's and HF programs'
 # `early_stopping_patience`, LLaMA-Factory's `early_stopping_steps`): the configured length is only a cap.
 _EARLY_STOPPING = lazy_compile(r"early_stop(_mode|_patience|ping_patience|ping_steps)?")
@@ -260,6 +262,14 @@ class PlanBuilder:
             self.sources["debug"] = Source(file=path, note=f"the file's name says {word!r}: a test config")
             return
         self._output_named_as_a_test()
+        steps = self.values.get("run.max_steps")
+        if "debug" not in self.values and isinstance(steps, int) and not isinstance(steps, bool) \
+                and 0 < steps <= _TINY_RUN_STEPS and "run.max_steps" in self.sources:
+            # a run of a handful of steps checks that it starts, whatever the trainer (held-out review 138, B 14: a
+            # fork owner's `--max_steps 1` debug launch, its warmup judged at warning)
+            self.values["debug"] = True
+            self.sources["debug"] = self.sources["run.max_steps"].model_copy(
+                update={"note": f"a {steps}-step run: a smoke test"})
 
     def _output_named_as_a_test(self) -> None:
         """A run that writes into a folder named debug or smoke (`output_dir: output/Qwen2.5-VL-7B/debug`) is a test

@@ -1108,3 +1108,17 @@ def test_unsloth_raises_a_grpo_micro_batch_to_the_generations(tmp_path: Path) ->
     plain = plan_of(write(tmp_path / "b", "grpo.py", text.replace("from unsloth import FastLanguageModel\n", "")),
                     world_size=1)
     assert plain.batch.micro_batch_size == 1 and findings(plain, "PD406")
+
+
+def test_a_run_of_a_handful_of_steps_is_a_smoke_test(tmp_path) -> None:
+    # held-out review 138, B 14: a fork owner's `--max_steps 1` launch; its warmup (the whole run) judged at warning
+    from pretrain_doctor.check.engine import check_paths
+    from pretrain_doctor.settings import CheckOptions
+
+    text = "model_name_or_path: m\noutput_dir: out\nlearning_rate: 5.0e-6\nmax_steps: 1\nwarmup_ratio: 0.03\n"
+    path = write(tmp_path, "train.yaml", text)
+    plan = plan_of(path, "hf")
+    assert plan.debug and "1-step run" in plan.sources["debug"].note
+    report = check_paths([path], CheckOptions(use_settings=False))
+    assert [f.severity for f in report.findings if f.code == "PD105"] == ["info"]
+    assert not plan_of(write(tmp_path, "long.yaml", text.replace("max_steps: 1", "max_steps: 11")), "hf").debug

@@ -607,3 +607,11 @@ def test_short_float_spells_what_an_overflowing_ratio_gives() -> None:
 
     assert short_float(6e-4) == "6e-4" and short_float(2.5e-5) == "2.5e-5" and short_float(0.1) == "0.1"
     assert short_float(float("inf")) == "inf" and short_float(float("nan")) == "nan"
+
+
+def test_a_run_too_short_for_any_warmup_is_told_to_drop_it() -> None:
+    # held-out review 138, B 14: a 1-step debug run was told "use a warmup of about 1 step"
+    from pretrain_doctor.builtin_rules.pd105_warmup_exceeds_training import WarmupExceedsTraining
+
+    assert WarmupExceedsTraining._hint(1) == "drop the warmup: a run this short has no room for one (`warmup_steps: 0`)"
+    assert WarmupExceedsTraining._hint(9).startswith("drop the warmup")
