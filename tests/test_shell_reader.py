@@ -962,6 +962,16 @@ def test_a_sourced_file_copied_beside_the_script_is_read_by_its_name(tmp_path) -
     assert data["--learning_rate"] == "2e-05" and [s["read"] for s in data["sourced"]] == [True]
 
 
+def test_one_file_copied_beside_the_script_stands_for_one_sourced_path_only(tmp_path) -> None:
+    # held-out review 138, D 12: `source configs/model/flame-moe.sh` then `source configs/train/flame-moe.sh`, only the
+    # model file copied beside the job: read for the first, the second not at hand (its flags not known to be absent)
+    (tmp_path / "flame-moe.sh").write_text("MODEL_ARGS=(--num-layers 9 --hidden-size 256)\n")
+    path = write(tmp_path, "job.sh", "source $BASE/configs/model/flame-moe.sh\nsource $BASE/configs/train/flame-moe.sh\n"
+                                     "torchrun pretrain_gpt.py ${MODEL_ARGS[@]} ${TRAIN_ARGS[@]}\n")
+    data = load_document(path).data
+    assert data["--num-layers"] == "9" and [s["read"] for s in data["sourced"]] == [True, False]
+
+
 def test_sourcing_follows_relative_paths_and_never_loops(tmp_path) -> None:
     (tmp_path / "common.sh").write_text('LR=3e-4\nsource ./common.sh\n. "$(dirname "$0")/more.sh"\n')
     (tmp_path / "more.sh").write_text("ARGS=(--lr $LR --train-iters 10)\n")

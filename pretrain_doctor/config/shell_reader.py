@@ -602,6 +602,7 @@ class _Shell:
         # `source FILE` / `. FILE`: {"path", "line", "column", "read"}, in the order run; `reading` the files being
         # read (nested sources; a file sourcing itself is read once)
         self.sourced: list[dict[str, Any]] = []
+        self.sourced_paths: dict[Path, str] = {}  # a file read for a `source`, and the path it was read for
         self.reading: list[Path] = [path.resolve()] if path is not None else []
         # The environment a wrapper exports before it runs this script (`export LR=5e-6; bash train.sh`): known
         # values, placed where this script uses them (line -1 until then, see _lookup).
@@ -935,6 +936,11 @@ class _Shell:
         for candidate in candidates:
             try:
                 if not candidate.is_file() or candidate.resolve() in self.reading:
+                    continue
+                # ... but not one file for two paths (`configs/model/flame-moe.sh`, then `configs/train/flame-moe.sh`:
+                # held-out review 138, D 12, the train file not at hand and the model file read twice)
+                stood_for = self.sourced_paths.setdefault(candidate.resolve(), known)
+                if stood_for != known:
                     continue
                 return candidate, read_text(candidate, str(candidate))
             except (OSError, ValueError, ConfigError):
