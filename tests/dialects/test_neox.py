@@ -602,3 +602,15 @@ def test_a_forks_warmup_iters_and_decay_lr_to_are_read_as_their_names_say(tmp_pa
     plan = plan_of(path)
     assert plan.schedule.warmup_steps == 500 and plan.schedule.min_lr_ratio == 0.033 and plan.schedule.min_lr is None
     assert "fork's own key" in plan.sources["schedule.warmup_steps"].note
+
+
+def test_keep_last_n_checkpoints_bounds_the_disk_frequent_saves_take(tmp_path) -> None:
+    # held-out review 138, C 10 (Latxa's Llama-2 70B continued pretraining, reduced): `checkpoint_factor: 10` over
+    # 10,000 steps with `keep_last_n_checkpoints: 2`, told every checkpoint was kept (958 TB)
+    big = MODEL.replace('"num-layers": 6', '"num-layers": 80').replace('"hidden-size": 512', '"hidden-size": 8192')
+    body = big.rstrip().rstrip("}") + TRAINING.strip().lstrip("{").rstrip("}") + (
+        '"save": "checkpoints", "checkpoint_factor": 10, "keep_last_n_checkpoints": 2,\n}\n')
+    plan = plan_of(write(tmp_path, "run.yml", body))
+    assert plan.checkpoint.keep_last == 2
+    [often] = [f for f in findings(plan, "PD802") if "large share" in f.message]
+    assert "the last 2 kept take" in often.message and "all kept" not in often.message
