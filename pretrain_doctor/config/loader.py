@@ -64,8 +64,8 @@ _NOT_SCRIPT_SUFFIXES = frozenset((
     ".mp3", ".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".whl", ".so", ".o", ".a", ".dll", ".exe", ".c",
     ".cc", ".cpp", ".cu", ".cuh", ".h", ".hpp", ".rs", ".go", ".java", ".scala", ".kt", ".rb", ".pl", ".lua", ".r",
     ".jl", ".swift", ".m", ".cfg", ".ini", ".conf", ".lock", ".log", ".out", ".err", ".xml", ".proto", ".tex", ".bib",
-    ".pyc", ".pyi", ".cfg", ".env", ".model", ".vocab", ".tiktoken", ".sql", ".db", ".sqlite", ".yml~", ".orig",
-    ".rej", ".patch", ".diff", ".toml~", ".bak", ".swp", ".cmake", ".mk", ".gradle", ".dockerfile", ".nix"))
+    ".pyc", ".pyi", ".env", ".model", ".vocab", ".tiktoken", ".sql", ".db", ".sqlite", ".orig", ".rej", ".patch",
+    ".diff", ".bak", ".swp", ".cmake", ".mk", ".gradle", ".dockerfile", ".nix"))
 # A suffix naming a cluster or a scheduler rather than a file type (`launch.frontier`, `job.polaris`, `run.lsf`).
 _OTHER_SUFFIX = lazy_compile(r"\.[a-z][a-z0-9_]{0,15}")
 

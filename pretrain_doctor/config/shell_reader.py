@@ -1981,9 +1981,9 @@ def read_shell(text: str, shown: str, env: Optional[dict[str, str]] = None, path
     # word gains a CR (held-out review 61, A 17: skipped as no training command). Read as meant; `crlf` says so.
     crlf_line = 1 + text[:text.index("\r\n")].count("\n") if "\r\n" in text else None
     text = text.replace("\r\n", "\n") if crlf_line else text
+    text = _format_template_filled(text)
     # `--lr 5e-5 \   # the learning rate`: the `\` escapes a space, the comment ends the line and with it the command
     # (bash runs `deepspeed ' '`, then each line as a command of its own). Read as meant; `escaped_space` says so.
-    text = _format_template_filled(text)
     escaped = _outside_quotes(text, list(_ESCAPED_SPACE_COMMENT.finditer(text)))
     for match in reversed(escaped):
         text = text[:match.start()] + "\\" + text[match.end():]
@@ -2377,12 +2377,12 @@ def _reads_whole_body(arguments: list[Token]) -> bool:
                for position, text in enumerate(texts)) or any(text in ("-rd", "-d''", '-d""') for text in texts)
 
 
-# A line that starts a training program (`torchrun ...`, `python train.py`, `deepspeed ...`), inside a heredoc body.
 # An assignment's value that is one command substitution, and a body of one that launches a training program with
 # flags (a launcher, or a `.py` program or `-m` module, then `--flag`s): `$(python find_port.py)` is no launch.
 _SUBSTITUTION_VALUE = lazy_compile(r'"?\$\((.*)\)"?', re.S)
 _SUBSTITUTED_LAUNCH = lazy_compile(r"\s*(?:\w+=\S*\s+)*(?:torchrun|deepspeed|accelerate\s+launch|srun|mpirun|python3?)"
                                    r"\b.*?(?:\.py\b|\s-m\s).*?\s--[A-Za-z]", re.S)
+# A line that starts a training program (`torchrun ...`, `python train.py`, `deepspeed ...`), inside a heredoc body.
 _LAUNCH_LINE = lazy_compile(r"\s*(?:\w+=\S*\s+)*(?:torchrun|deepspeed|accelerate|python3?|srun|mpirun)\b")
 
 

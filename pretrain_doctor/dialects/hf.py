@@ -808,8 +808,9 @@ def _own_parser_unseen(doc: Document) -> Optional[str]:
 
 # Keys a launch document carries beside the program's arguments (launched_arguments): no argument of the program.
 LAUNCH_KEYS = frozenset(("program", "program_path", "program_config", "command_line_keys", "launcher", "workdir",
-                          "cut_continuation", "swallowed_done", "crlf", "escaped_space", "quoted_comments", "arguments_class", "program_defaults", "positional",
-                          "overrides", "sourced", "env", "unresolved", "own_trainer", "nested_section", "mapped_keys"))
+                          "cut_continuation", "swallowed_done", "crlf", "escaped_space", "quoted_comments",
+                          "arguments_class", "program_defaults", "positional", "overrides", "sourced", "env",
+                          "unresolved", "own_trainer", "nested_section", "mapped_keys"))
 
 
 def _best_model_strategies(b: PlanBuilder, doc: Document, evaluation: str, key: str) -> None:

@@ -173,8 +173,9 @@ class _Flags:
 
 
 # What the shell reader adds beside the flags (config/shell_reader.py:read_shell).
-_READER_KEYS = frozenset({"program", "launcher", "overrides", "unresolved", "syntax_error", "cut_continuation", "swallowed_done", "crlf", "escaped_space",
-                           "quoted_comments", "written_files", "sourced", "options_fragment"})
+_READER_KEYS = frozenset({"program", "launcher", "overrides", "unresolved", "syntax_error", "cut_continuation",
+                          "swallowed_done", "crlf", "escaped_space", "quoted_comments", "written_files", "sourced",
+                          "options_fragment"})
 
 
 def skips_training(doc: Document) -> bool:

@@ -127,7 +127,7 @@ _ALIGNER_STAGES = {"dpo": "preference", "sft": "full_finetune", "ppo": "online_r
 _MODEL_MARKERS = ("micro_batch_size", "global_batch_size", "tensor_model_parallel_size",
                   "pipeline_model_parallel_size", "encoder_seq_length", "megatron_amp_O2", "restore_from_path")
 _PLACEHOLDER = lazy_compile(r"^\s*\$\{")
-_OVERRIDE_KEY = lazy_compile(r"[A-Za-z_][\w]*(?:\.[\w]+)+")  # a dotted Hydra key (`trainer.num_nodes`)
+_OVERRIDE_KEY = lazy_compile(r"[A-Za-z_]\w*(?:\.\w+)+")  # a dotted Hydra key (`trainer.num_nodes`)
 REQUIRED_AT_LAUNCH = "???"  # OmegaConf's MISSING: the value the launch gives
 
 
@@ -331,9 +331,7 @@ def _mode(b: PlanBuilder, s: Settings, stage: Optional[str]) -> None:
         b.set("objective.kind", "online_rl", source)
     elif stage == "rm":
         b.not_known("objective.kind", "a reward model's pairwise loss (NeMo-Aligner `trainer.rm`)")
-    scheme = str(s.raw("model.peft.peft_scheme") or "").strip().lower()
-    if scheme and scheme not in ("none", "null"):
-        _peft(b, s, scheme)
+    _peft(b, s)
 
 
 _LLM = "model.mm_cfg.llm"
@@ -362,14 +360,15 @@ def _multimodal(b: PlanBuilder, s: Settings) -> bool:
               source)
     else:
         b.set("mode.kind", "full_finetune", source)
-    scheme = str(s.raw("model.peft.peft_scheme") or "").strip().lower()
-    if scheme and scheme not in ("none", "null"):
-        _peft(b, s, scheme)
+    _peft(b, s)
     return True
 
 
-def _peft(b: PlanBuilder, s: Settings, scheme: str) -> None:
+def _peft(b: PlanBuilder, s: Settings) -> None:
     """`model.peft.peft_scheme`: LoRA (`lora_tuning`), or adapters, IA3, p-tuning that train beside a frozen model."""
+    scheme = str(s.raw("model.peft.peft_scheme") or "").strip().lower()
+    if not scheme or scheme in ("none", "null"):
+        return
     source = s.source("model.peft.peft_scheme")
     if scheme == "lora":
         b.set("mode.kind", "lora", source)
