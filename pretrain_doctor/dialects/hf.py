@@ -2312,7 +2312,7 @@ def _program_run_kind(b: PlanBuilder, doc: Document, facts: Optional[ProgramFact
         _assume(b, doc, "mode.kind", "every weight trains")
         if "model_name_or_path" in data:
             b.set("mode.kind", kind, b.source(doc, ("model_name_or_path",), note=f"assumed: the launched program may "
-                                              f"freeze weights or add adapters ({may.what} at {Path(may.file).name}:"
+                                              f"freeze weights ({may.what} at {Path(may.file).name}:"
                                               f"{may.line}) under a condition its arguments here do not settle"))
     elif facts.freezes is None:
         if "model_name_or_path" in data:  # the model path said "full fine-tune"; the source at hand confirms it

@@ -679,7 +679,7 @@ def _mode(b: PlanBuilder, view: _ArgsView, program: str) -> None:
     elif facts is not None and facts.may_freeze is not None:
         may = facts.may_freeze
         b.set("mode.kind", "full_finetune", Source(file=view.doc.path, note=f"assumed: the launched program may "
-                                                   f"freeze weights or add adapters ({may.what} at "
+                                                   f"freeze weights ({may.what} at "
                                                    f"{Path(may.file).name}:{may.line}) under a condition its "
                                                    "arguments here do not settle"))
         assume(b, view.doc, "mode.kind", "every weight trains", ("program",),
