@@ -26,8 +26,10 @@ class MutuallyExclusiveKeys(Rule):
     `load_in_4bit`/`load_in_8bit` with no `adapter` (before 0.13 the base loads quantized and the
     Trainer refuses to train it whole: an error; from 0.13 the flag is ignored, PD002); GRPO
     `reward_weights` of another length than open-r1's `reward_funcs` (GRPOTrainer stops at start; a
-    warning, since a program of its own may add reward functions). The finding points at the key
-    that loses.
+    warning, since a program of its own may add reward functions); a preference run's (TRL DPO, ORPO, CPO,
+    KTO) `max_length` not above its `max_prompt_length` (an info: TRL keeps a prompt at up to
+    `max_prompt_length` tokens and cuts each pair to `max_length`, so a prompt that long leaves its
+    responses no token to train on). The finding points at the key that loses.
 
     `check --fix` drops the losing key where the trainer ignores it (HF `warmup_ratio` beside
     `warmup_steps`, `save_steps` without `save_strategy: steps`, axolotl `eval_steps` with

