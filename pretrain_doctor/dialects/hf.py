@@ -2595,7 +2595,7 @@ def _launcher_eval_data(b: PlanBuilder, doc: Document) -> None:
 
 # --- a project YAML that keeps its TrainingArguments under one section ----------------------------------------------
 NESTED_SCORE = 45  # below a flat arguments file's 50: a section of one is read as one, and `check` says it guessed
-_NESTED_SECTIONS = ("training", "training_args", "training_arguments", "trainer", "train", "sft", "args",
+_NESTED_SECTIONS = ("training", "training_args", "training_arguments", "train_args", "trainer", "train", "sft", "args",
                     # ... and as projects name the section they hand `DPOConfig(**config["TrainerConfig"])` (held-out
                     # review 102, A 12)
                     "trainer_config", "training_config", "train_config", "TrainerConfig", "TrainingConfig",

@@ -1122,3 +1122,15 @@ def test_a_run_of_a_handful_of_steps_is_a_smoke_test(tmp_path) -> None:
     report = check_paths([path], CheckOptions(use_settings=False))
     assert [f.severity for f in report.findings if f.code == "PD105"] == ["info"]
     assert not plan_of(write(tmp_path, "long.yaml", text.replace("max_steps: 1", "max_steps: 11")), "hf").debug
+
+
+def test_a_projects_train_args_section_is_its_training_arguments(tmp_path) -> None:
+    # held-out review 137, A 02/A 03 (Dahoas's reward-model and SFT YAMLs, reduced): `train_args:` handed straight to
+    # TrainingArguments beside the project's own keys was refused as no supported trainer's
+    text = ('model_path: "Dahoas/pythia-6b-rm-response-only-full-hh"\nmodel_type: "causal"\n'
+            'train_args:\n  output_dir: "ckpts/6B"\n  num_train_epochs: 1\n  save_strategy: "epoch"\n'
+            '  per_device_train_batch_size: 1\n  warmup_steps: 100\n  learning_rate: 5.0e-6\n  fp16: True\n'
+            'data_path: "Dahoas/full-hh-rlhf"\ntrainer_type: "sparse"\n')
+    plan = plan_of(write(tmp_path, "6B.yaml", text))
+    assert plan.dialect == "hf" and plan.optimizer.lr == pytest.approx(5e-6) and plan.schedule.warmup_steps == 100
+    assert plan.sources["optimizer.lr"].line == 9 and "mode.kind" in plan.program.assumed
