@@ -30,7 +30,8 @@ from .program import (Evidence, LaunchBuilder, OwnArguments, ProgramConfig, Prog
 from .shared import (ACCELERATE_DEEPSPEED_KEYS, DTYPE_NAMES, FINETUNE_WORDS, PREFERENCE_VARIANTS,
                      TRL_PRECISION_BY_RELEASE, FileStamp, accelerate_distribution, apply_accelerate, assume,
                      folder_files, is_accelerate_config, launcher_world_size, lora_target_list,
-                     merge_deepspeed_reference, note_pyyaml_strings, preference_named, take_wrap_classes)
+                     merge_deepspeed_reference, note_pyyaml_strings, preference_named, pyyaml_strings,
+                     take_wrap_classes)
 from .trl_classes import CLASS_NAMES, LR_DEFAULTS, class_method, online_rl_method
 
 _SIGNATURE = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_train_epochs", "lr_scheduler_type",
@@ -730,6 +731,8 @@ def _yaml_11_numbers(b: PlanBuilder, doc: Document) -> None:
     """Numbers a YAML recipe writes that PyYAML keeps as strings: alignment-handbook's H4ArgumentParser (the
     `dataset_mixer` era, before 2025-07) reads the file with HfArgumentParser.parse_yaml_file, whose dataclasses take
     them unconverted; TrlParser's `--config` converts them through argparse, OmegaConf reads floats."""
+    if not pyyaml_strings(doc):
+        return  # no number a loader keeps as a string: the folders beside (launches, Hydra groups) are not scanned
     if doc.has("dataset_mixer"):
         note_pyyaml_strings(b, doc, "alignment-handbook's H4ArgumentParser (the `dataset_mixer` era) reads the file "
                             "with HfArgumentParser.parse_yaml_file, which keeps the string, and the run stops with "
