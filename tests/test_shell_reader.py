@@ -316,6 +316,9 @@ def test_a_launch_run_inside_a_command_substitution_is_read_where_it_is_written(
     data, _, _ = _read('PORT=$(python find_free_port.py)\nNODES=$(srun --nodes=1 hostname)\n'
                        'torchrun --master_port $PORT train.py --learning_rate 3e-4\n')
     assert data["program"] == "train.py" and data["--learning_rate"] == "3e-4"
+    # ... nor one that evaluates (the test a README's command gets)
+    data, _, _ = _read('SCORE=$(python evaluate.py --ckpt out --split test)\necho "$SCORE"\n')
+    assert "program" not in data and "--ckpt" not in data
 
 
 def test_a_scripts_str_format_template_is_read_with_its_fields_as_launch_time_variables() -> None:

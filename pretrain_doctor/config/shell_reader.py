@@ -1103,6 +1103,10 @@ class _Shell:
         body = _SUBSTITUTION_VALUE.fullmatch(token.text[match.end():]) if match else None
         if body is None or not _SUBSTITUTED_LAUNCH.match(body.group(1)):
             return
+        from .markdown_reader import may_launch_training  # a README's test of a command: no evaluation, no export
+
+        if not may_launch_training(body.group(1)):
+            return
         start = match.end() + body.start(1)  # type: ignore[union-attr]
         before = token.text[:start]
         line = token.line + before.count("\n")
